@@ -1,0 +1,127 @@
+/**
+ * The shapes every part of the engine speaks. Policies and resources stay plain JSON
+ * (as parsed from YAML): Kyverno's own types are too large to mirror field by field, and
+ * the engine must accept whatever the CRDs accept.
+ */
+
+export type JsonObject = { [key: string]: unknown };
+
+export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
+
+export interface UserInfo {
+  username?: string;
+  uid?: string;
+  groups?: string[];
+  extra?: Record<string, string[]>;
+}
+
+/** Who sends the request: from a test's `userinfo` file, or an AdmissionReview. */
+export interface RequestInfo {
+  roles: string[];
+  clusterRoles: string[];
+  userInfo: UserInfo;
+}
+
+/** Group/version/kind of a resource, with the subresource when the request targets one. */
+export interface GroupVersionKind {
+  group: string;
+  version: string;
+  kind: string;
+}
+
+/**
+ * One admission request as the engine sees it. For CREATE `object` is set, for DELETE
+ * `oldObject`, for UPDATE both.
+ */
+export interface AdmissionRequest {
+  operation: Operation;
+  object: JsonObject | null;
+  oldObject: JsonObject | null;
+  /** The GVK of the resource; when absent it is derived from object/oldObject. */
+  kind?: GroupVersionKind;
+  subResource?: string;
+  /** Namespace of the request (object namespace for namespaced kinds). */
+  namespace?: string;
+  requestInfo: RequestInfo;
+  dryRun?: boolean;
+}
+
+/** A canned answer for an `apiCall` context entry or a CEL http/resource call (cli.kyverno.io Values/Context). */
+export interface ApiCallResponse {
+  request: { method?: string; urlPath?: string; service?: { url?: string }; data?: unknown };
+  response: { status?: number; body?: unknown; headers?: Record<string, string> };
+}
+
+/**
+ * The offline stand-in for a cluster: everything a `kyverno test` run knows beyond the
+ * resource under test. Built by loaders (test files, values files, the webhook's watches).
+ */
+export interface ClusterState {
+  /** Existing resources (test `clusterResources`, `targetResources` and the like). */
+  resources: JsonObject[];
+  /** Labels of namespaces, for namespaceSelector (test values `namespaceSelector`). */
+  namespaceLabels: Record<string, Record<string, string>>;
+  apiCallResponses: ApiCallResponse[];
+  /** Global context entries by name (test `globalContextEntries`/values). */
+  globalContext: Record<string, unknown>;
+  /** PolicyExceptions (kyverno.io and policies.kyverno.io) known to the run. */
+  exceptions: JsonObject[];
+}
+
+/**
+ * Variable values a `kyverno test` Values file supplies. Values win over context entries,
+ * as in the Kyverno CLI.
+ */
+export interface TestValues {
+  globalValues?: Record<string, unknown>;
+  policies?: Array<{
+    name: string;
+    rules?: Array<{ name: string; values?: Record<string, unknown>; foreachValues?: Record<string, unknown[]> }>;
+    resources?: Array<{ name: string; values?: Record<string, unknown> }>;
+  }>;
+  namespaceSelector?: Array<{ name: string; labels?: Record<string, string> }>;
+  subresources?: Array<{ subresource: JsonObject; parentResource: JsonObject }>;
+}
+
+export type RuleStatus = 'pass' | 'fail' | 'warn' | 'error' | 'skip';
+
+export type RuleType = 'Validation' | 'Mutation' | 'Generation' | 'ImageVerify';
+
+/** The outcome of one rule (or one CEL policy/binding) on one resource. */
+export interface RuleResult {
+  /** Rule name as Kyverno reports it, e.g. `check-labels`, `autogen-check-labels`. */
+  name: string;
+  type: RuleType;
+  status: RuleStatus;
+  message: string;
+  /**
+   * Where in the resource the failure was found, as a JSON path (keys and indexes), so
+   * editors can underline the exact field. Absent when the failure has no location.
+   */
+  path?: Array<string | number>;
+  /** Mutation: the resource after this rule's patches. */
+  patchedResource?: JsonObject;
+  /** Generation: the resources this rule would create. */
+  generatedResources?: JsonObject[];
+  /** Set when a PolicyException turned a result into skip. */
+  exceptions?: string[];
+  /** Validation failure action of the rule: Enforce or Audit. */
+  failureAction?: 'Enforce' | 'Audit';
+}
+
+/** A policy's identity in results. */
+export interface PolicyRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+/** All results of one policy on one resource. */
+export interface PolicyResponse {
+  policy: PolicyRef;
+  resource: { apiVersion: string; kind: string; name: string; namespace?: string };
+  rules: RuleResult[];
+  /** The resource after all mutations of this policy (equal to the input when none). */
+  patchedResource: JsonObject;
+}
