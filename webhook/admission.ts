@@ -1,0 +1,154 @@
+/**
+ * AdmissionReview v1 in, AdmissionReview v1 out: the pure heart of the webhook. No sockets
+ * here, so the same function serves the HTTPS server, the worker pool and the tests.
+ */
+import { compare } from 'fast-json-patch';
+import { applyPolicy } from '../engine/apply';
+import type { AdmissionRequest, ClusterState, JsonObject, Operation, PolicyResponse, RuleResult } from '../engine/core/types';
+
+export type WebhookPath = 'validate' | 'mutate';
+
+export interface AdmissionAnswer {
+  /** HTTP status: 200 for any review we could read, 400 for a request that is not one. */
+  status: number;
+  body: JsonObject;
+  /** Engine results, for metrics and policy reports (empty on 400). */
+  responses: PolicyResponse[];
+}
+
+export class BadReviewError extends Error {}
+
+const OPERATIONS: readonly Operation[] = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
+
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Checks the envelope and turns `request` into the engine's AdmissionRequest. */
+export function readAdmissionReview(review: unknown): { uid: string; request: AdmissionRequest } {
+  if (!isObject(review)) throw new BadReviewError('body is not a JSON object');
+  if (review.kind !== 'AdmissionReview') throw new BadReviewError(`kind is ${JSON.stringify(review.kind)}, expected "AdmissionReview"`);
+  if (review.apiVersion !== 'admission.k8s.io/v1') {
+    throw new BadReviewError(`apiVersion is ${JSON.stringify(review.apiVersion)}, expected "admission.k8s.io/v1"`);
+  }
+  const req = review.request;
+  if (!isObject(req)) throw new BadReviewError('request is missing');
+  if (typeof req.uid !== 'string' || req.uid === '') throw new BadReviewError('request.uid is missing');
+  const operation = req.operation as Operation;
+  if (!OPERATIONS.includes(operation)) throw new BadReviewError(`request.operation ${JSON.stringify(req.operation)} is not one of ${OPERATIONS.join(', ')}`);
+  const object = isObject(req.object) ? req.object : null;
+  const oldObject = isObject(req.oldObject) ? req.oldObject : null;
+  if (operation === 'DELETE' ? !oldObject : !object) {
+    throw new BadReviewError(operation === 'DELETE' ? 'request.oldObject is missing' : 'request.object is missing');
+  }
+  const kind = isObject(req.kind) ? req.kind : {};
+  const userInfo = isObject(req.userInfo) ? req.userInfo : {};
+  return {
+    uid: req.uid,
+    request: {
+      operation,
+      object,
+      oldObject,
+      kind: { group: String(kind.group ?? ''), version: String(kind.version ?? ''), kind: String(kind.kind ?? '') },
+      subResource: typeof req.subResource === 'string' ? req.subResource : undefined,
+      namespace: typeof req.namespace === 'string' ? req.namespace : undefined,
+      dryRun: req.dryRun === true,
+      requestInfo: {
+        roles: [],
+        clusterRoles: [],
+        userInfo: {
+          username: typeof userInfo.username === 'string' ? userInfo.username : undefined,
+          uid: typeof userInfo.uid === 'string' ? userInfo.uid : undefined,
+          groups: Array.isArray(userInfo.groups) ? userInfo.groups.map(String) : [],
+          extra: isObject(userInfo.extra) ? (userInfo.extra as Record<string, string[]>) : undefined,
+        },
+      },
+    },
+  };
+}
+
+function resourceLabel(request: AdmissionRequest): string {
+  const obj = (request.object ?? request.oldObject ?? {}) as JsonObject;
+  const meta = (obj.metadata ?? {}) as JsonObject;
+  const ns = String(meta.namespace ?? request.namespace ?? '');
+  const kind = request.kind?.kind || String(obj.kind ?? '');
+  const name = String(meta.name ?? meta.generateName ?? '');
+  return ns ? `${kind}/${ns}/${name}` : `${kind}//${name}`;
+}
+
+function isBlocking(rule: RuleResult): boolean {
+  return (rule.status === 'fail' || rule.status === 'error') && rule.type === 'Validation' && rule.failureAction === 'Enforce';
+}
+
+function quoteYamlScalar(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/** Kyverno's denial text: the resource, then each blocking policy with its rules and messages. */
+export function blockedMessage(request: AdmissionRequest, responses: PolicyResponse[]): string {
+  const lines: string[] = [];
+  for (const r of responses) {
+    const rules = r.rules.filter(isBlocking);
+    if (rules.length === 0) continue;
+    lines.push(`${r.policy.name}:`);
+    for (const rule of rules) lines.push(`  ${rule.name}: ${quoteYamlScalar(rule.message)}`);
+  }
+  return `\n\nresource ${resourceLabel(request)} was blocked due to the following policies \n\n${lines.join('\n')}\n`;
+}
+
+function base64(s: string): string {
+  return Buffer.from(s, 'utf8').toString('base64');
+}
+
+/**
+ * Evaluates a review against the policies. Validate: Enforce failures deny, Audit failures admit
+ * (and are returned for reports). Mutate: policies chain, each seeing the previous one's output,
+ * and the answer carries the difference as a JSONPatch.
+ */
+export function answerAdmissionReview(
+  review: unknown,
+  path: WebhookPath,
+  policies: readonly JsonObject[],
+  cluster: ClusterState,
+): AdmissionAnswer {
+  let uid: string;
+  let request: AdmissionRequest;
+  try {
+    ({ uid, request } = readAdmissionReview(review));
+  } catch (e) {
+    if (e instanceof BadReviewError) {
+      return { status: 400, body: { message: `bad AdmissionReview: ${e.message}` }, responses: [] };
+    }
+    throw e;
+  }
+  const responses: PolicyResponse[] = [];
+  let current = request;
+  for (const policy of policies) {
+    const response = applyPolicy(policy, { request: current, cluster });
+    responses.push(response);
+    if (path === 'mutate' && current.object && response.patchedResource) {
+      current = { ...current, object: response.patchedResource };
+    }
+  }
+  const envelope = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' };
+  const warnings = responses.flatMap((r) =>
+    r.rules.filter((x) => x.status === 'warn').map((x) => `policy ${r.policy.name}.${x.name}: ${x.message}`),
+  );
+  if (path === 'validate') {
+    const denied = responses.some((r) => r.rules.some(isBlocking));
+    const response: JsonObject = { uid, allowed: !denied };
+    if (denied) response.status = { code: 403, message: blockedMessage(request, responses) };
+    if (warnings.length) response.warnings = warnings;
+    return { status: 200, body: { ...envelope, response }, responses };
+  }
+  const response: JsonObject = { uid, allowed: true };
+  if (request.object && current.object && current.object !== request.object) {
+    const ops = compare(request.object, current.object);
+    if (ops.length) {
+      response.patchType = 'JSONPatch';
+      response.patch = base64(JSON.stringify(ops));
+    }
+  }
+  if (warnings.length) response.warnings = warnings;
+  return { status: 200, body: { ...envelope, response }, responses };
+}

@@ -1,0 +1,64 @@
+/** Prometheus text exposition for the webhook: requests, latency histogram, results per policy. */
+
+const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export interface RuleOutcome {
+  policy: string;
+  rule: string;
+  status: string;
+}
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function labels(obj: Record<string, string>): string {
+  return `{${Object.entries(obj)
+    .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
+    .join(',')}}`;
+}
+
+export class WebhookMetrics {
+  private requests = new Map<string, number>();
+  private results = new Map<string, number>();
+  private buckets = new Map<string, number[]>();
+  private sums = new Map<string, number>();
+  private counts = new Map<string, number>();
+
+  recordRequest(path: string, code: number, allowed: boolean | undefined, seconds: number, outcomes: RuleOutcome[]): void {
+    const key = labels({ path, code: String(code), allowed: allowed === undefined ? '' : String(allowed) });
+    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+    const pathKey = labels({ path });
+    const counts = this.buckets.get(pathKey) ?? new Array(LATENCY_BUCKETS_SECONDS.length).fill(0);
+    LATENCY_BUCKETS_SECONDS.forEach((le, i) => {
+      if (seconds <= le) counts[i]++;
+    });
+    this.buckets.set(pathKey, counts);
+    this.sums.set(pathKey, (this.sums.get(pathKey) ?? 0) + seconds);
+    this.counts.set(pathKey, (this.counts.get(pathKey) ?? 0) + 1);
+    for (const o of outcomes) {
+      const k = labels({ policy: o.policy, rule: o.rule, result: o.status });
+      this.results.set(k, (this.results.get(k) ?? 0) + 1);
+    }
+  }
+
+  render(): string {
+    const out: string[] = [];
+    out.push('# HELP kyverno_studio_admission_requests_total Admission requests answered.');
+    out.push('# TYPE kyverno_studio_admission_requests_total counter');
+    for (const [k, v] of this.requests) out.push(`kyverno_studio_admission_requests_total${k} ${v}`);
+    out.push('# HELP kyverno_studio_admission_duration_seconds Time to answer an admission request.');
+    out.push('# TYPE kyverno_studio_admission_duration_seconds histogram');
+    for (const [pathKey, counts] of this.buckets) {
+      const inner = pathKey.slice(1, -1);
+      LATENCY_BUCKETS_SECONDS.forEach((le, i) => out.push(`kyverno_studio_admission_duration_seconds_bucket{${inner},le="${le}"} ${counts[i]}`));
+      out.push(`kyverno_studio_admission_duration_seconds_bucket{${inner},le="+Inf"} ${this.counts.get(pathKey)}`);
+      out.push(`kyverno_studio_admission_duration_seconds_sum${pathKey} ${this.sums.get(pathKey)}`);
+      out.push(`kyverno_studio_admission_duration_seconds_count${pathKey} ${this.counts.get(pathKey)}`);
+    }
+    out.push('# HELP kyverno_studio_policy_results_total Rule results by policy, rule and result.');
+    out.push('# TYPE kyverno_studio_policy_results_total counter');
+    for (const [k, v] of this.results) out.push(`kyverno_studio_policy_results_total${k} ${v}`);
+    return out.join('\n') + '\n';
+  }
+}

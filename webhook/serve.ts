@@ -1,0 +1,143 @@
+/**
+ * `kyverno-studio serve`: local mode (policies from files) for now; the in-cluster mode that
+ * watches policy objects plugs in through the same setPolicies call.
+ */
+import { isMainThread, workerData } from 'node:worker_threads';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import type { ClusterState, JsonObject } from '../engine/core/types';
+import { startWebhookServer } from './server';
+import { runEvaluationWorker } from './worker';
+
+const POLICY_KINDS = new Set([
+  'ClusterPolicy',
+  'Policy',
+  'ValidatingPolicy',
+  'NamespacedValidatingPolicy',
+  'MutatingPolicy',
+  'NamespacedMutatingPolicy',
+  'GeneratingPolicy',
+  'NamespacedGeneratingPolicy',
+  'ImageValidatingPolicy',
+  'NamespacedImageValidatingPolicy',
+  'ValidatingAdmissionPolicy',
+  'MutatingAdmissionPolicy',
+]);
+
+export class UsageError extends Error {}
+
+/** When this bundle was started as an evaluation worker, runs it and returns true. */
+export function runAsWorkerIfAsked(): boolean {
+  if (isMainThread || (workerData as { role?: string } | null)?.role !== 'kyverno-studio-evaluator') return false;
+  runEvaluationWorker();
+  return true;
+}
+
+function yamlFiles(path: string): string[] {
+  if (!statSync(path).isDirectory()) return [path];
+  return readdirSync(path)
+    .sort()
+    .flatMap((name) => (name.startsWith('.') ? [] : yamlFiles(join(path, name))))
+    .filter((p) => /\.ya?ml$/.test(p));
+}
+
+/** Reads policies from files and folders; a bad file is reported with its line and skipped. */
+export function loadPolicyFiles(paths: string[], report: (line: string) => void): JsonObject[] {
+  const policies: JsonObject[] = [];
+  for (const file of paths.flatMap(yamlFiles)) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      report(`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      continue;
+    }
+    for (const doc of parseAllDocuments(text)) {
+      if (doc.errors.length) {
+        const err = doc.errors[0];
+        report(`${file}:${err.linePos?.[0]?.line ?? '?'}: ${err.message.split('\n')[0]}`);
+        continue;
+      }
+      const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+      if (value && typeof value === 'object' && POLICY_KINDS.has(String((value as JsonObject).kind))) policies.push(value as JsonObject);
+    }
+  }
+  return policies;
+}
+
+interface ServeArgs {
+  policies: string[];
+  port: number;
+  host: string;
+  cert: string;
+  key: string;
+  timeoutMs: number;
+  workers: number;
+}
+
+export function parseServeArgs(argv: string[]): ServeArgs {
+  const args: ServeArgs = { policies: [], port: 9443, host: '0.0.0.0', cert: '', key: '', timeoutMs: 8000, workers: 2 };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--policy':
+        args.policies.push(value());
+        while (argv[i + 1] !== undefined && !argv[i + 1].startsWith('--')) args.policies.push(argv[++i]);
+        break;
+      case '--port': args.port = Number(value()); break;
+      case '--host': args.host = value(); break;
+      case '--tls-cert': args.cert = value(); break;
+      case '--tls-key': args.key = value(); break;
+      case '--timeout-ms': args.timeoutMs = Number(value()); break;
+      case '--workers': args.workers = Number(value()); break;
+      default:
+        throw new UsageError(`unknown flag ${flag}`);
+    }
+  }
+  if (!args.cert || !args.key) throw new UsageError('--tls-cert and --tls-key are required (the webhook serves HTTPS only)');
+  if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new UsageError('--port must be a port number');
+  if (args.policies.length === 0) throw new UsageError('--policy PATH is required');
+  return args;
+}
+
+const EMPTY_CLUSTER: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
+
+export async function serveCommand(argv: string[], workerScript: string): Promise<number> {
+  let args: ServeArgs;
+  try {
+    args = parseServeArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`kyverno-studio serve: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  const policies = loadPolicyFiles(args.policies, log);
+  const server = await startWebhookServer({
+    port: args.port,
+    host: args.host,
+    tlsCertFile: args.cert,
+    tlsKeyFile: args.key,
+    workerScript,
+    workers: args.workers,
+    timeoutMs: args.timeoutMs,
+    log,
+  });
+  server.setPolicies(policies, EMPTY_CLUSTER);
+  log(`serving ${policies.length} policies on https://${args.host}:${server.address().port}`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await server.close();
+  return 0;
+}
