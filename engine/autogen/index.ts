@@ -1,8 +1,84 @@
-// STUB (owner: match helper replaces this file). Public surface other modules rely on.
+/**
+ * Kyverno's rule auto-generation for pod controllers (pkg/autogen/v1): a Pod rule of a
+ * ClusterPolicy/Policy also yields `autogen-<rule>` (DaemonSet, Deployment, Job,
+ * ReplicaSet, ReplicationController, StatefulSet) and `autogen-cronjob-<rule>` (CronJob).
+ */
 import type { JsonObject } from '../core/types';
+import { POD_CONTROLLERS, actualControllers, canAutoGen, rulesOf } from './controllers';
+import { autogenRuleName, blockKinds, generateRules, isAutogenRuleName } from './generate';
 
-/** The rules Kyverno evaluates for a policy: its own rules followed by the autogen-* rules. */
-export function computeRules(policy: JsonObject): JsonObject[] {
-  const spec = (policy.spec ?? {}) as JsonObject;
-  return ((spec.rules ?? []) as JsonObject[]).slice();
+export { AUTOGEN_ANNOTATION, POD_CONTROLLERS, canAutoGen, type AutogenSupport } from './controllers';
+export { autogenRuleName, isAutogenRuleName } from './generate';
+export { rewriteText, shiftReferences } from './rewrite';
+
+/**
+ * The rules Kyverno evaluates for a policy: its own rules followed by the autogen-* rules
+ * (per source rule: the controllers rule, then the CronJob rule).
+ *
+ * `kind` mirrors Kyverno's ComputeRules(policy, kind): Kyverno's validate (and the CLI's
+ * validation) passes the resource's kind, which keeps only the autogen rule for that
+ * controller (and none unless the kind is one of the active controllers); mutate,
+ * generate and verifyImages pass "" and get every autogen rule.
+ */
+export function computeRules(policy: JsonObject, kind = ''): JsonObject[] {
+  const rules = rulesOf(policy);
+  const { controllers } = actualControllers(policy);
+  let requested = kind;
+  if (kind !== '') {
+    if (!controllers.has(kind)) return rules;
+  } else {
+    requested = [...controllers].join(',');
+  }
+  if (requested === 'none') return rules;
+  const generated = generateRules(rules, requested);
+  if (generated.length === 0) return rules;
+  return [...rules.filter((r) => !isAutogenRuleName(String(r.name ?? ''))), ...generated];
+}
+
+/** Kinds matched by a generated rule (legacy, all and any blocks). */
+function generatedKinds(rule: JsonObject): string[] {
+  return [...new Set(blockKinds(rule.match))];
+}
+
+/**
+ * The controllers Kyverno generates rules for in this policy, in Kyverno's default order
+ * (unknown names from the annotation last). Empty when autogen does not apply.
+ */
+export function autogenControllers(policy: JsonObject): string[] {
+  const own = new Set(rulesOf(policy));
+  const kinds = new Set<string>();
+  for (const rule of computeRules(policy)) {
+    if (own.has(rule)) continue;
+    for (const k of generatedKinds(rule)) kinds.add(k);
+  }
+  const order = (k: string) => {
+    const i = (POD_CONTROLLERS as readonly string[]).indexOf(k);
+    return i < 0 ? POD_CONTROLLERS.length : i;
+  };
+  return [...kinds].sort((a, b) => order(a) - order(b) || a.localeCompare(b));
+}
+
+export interface AutogenDescription {
+  /** The rules generated from this rule, in evaluation order. */
+  rules: Array<{ name: string; kinds: string[] }>;
+  /** Why nothing is generated (policy-wide reason or rule-specific), when `rules` is empty. */
+  reason?: string;
+}
+
+/** What Kyverno generates from one rule of a policy, for editor hovers. */
+export function describeAutogen(policy: JsonObject, ruleName: string): AutogenDescription {
+  const source = rulesOf(policy).find((r) => r.name === ruleName);
+  if (!source) return { rules: [], reason: `no rule named ${ruleName}` };
+  if (isAutogenRuleName(ruleName)) return { rules: [], reason: 'rules named autogen-* are never auto-generated from' };
+  const own = new Set(rulesOf(policy));
+  const generated = computeRules(policy).filter((r) => !own.has(r));
+  // Generated rules come in source-rule order, two at most per rule: find this rule's by name.
+  const names = new Set([autogenRuleName('autogen', ruleName), autogenRuleName('autogen-cronjob', ruleName)]);
+  const mine = generated.filter((r) => names.has(String(r.name ?? '')));
+  if (mine.length > 0) return { rules: mine.map((r) => ({ name: String(r.name), kinds: generatedKinds(r) })) };
+  const support = canAutoGen(policy);
+  if (!support.apply) return { rules: [], reason: support.reason };
+  const { controllers } = actualControllers(policy);
+  if (controllers.has('none')) return { rules: [], reason: 'autogen is disabled by the autogen-controllers annotation' };
+  return { rules: [], reason: 'the rule does not match Pod, or its body has nothing Kyverno moves under spec.template' };
 }

@@ -1,0 +1,23 @@
+export {
+  type KindSelector,
+  containsKind,
+  formatApiVersion,
+  groupVersionMatches,
+  isVersionLike,
+  kindSelectorsMatch,
+  parseApiVersion,
+  parseKindSelector,
+  resourceGVK,
+  splitKindSelector,
+  splitSubresource,
+} from './selectors';
+export {
+  type KnownKind,
+  KNOWN_KINDS,
+  findKnownKinds,
+  inferGVK,
+  isNamespacedKind,
+  lookupKnownKind,
+  pluralOf,
+  qualifiedKind,
+} from './known-kinds';
