@@ -1,4 +1,11 @@
-// STUB (owner: pattern helper replaces this file). Public surface other modules rely on.
+/**
+ * Kyverno validate patterns: a resource against a pattern with anchors, wildcards and
+ * operators (pkg/engine/validate MatchPattern), with Kyverno's skip/fail/error split and
+ * wording.
+ */
+import { isNegationAnchorError } from '../anchor/errors';
+import { AnchorTracker } from './handlers';
+import { isSkipError, matchElement, type MatchFailure, type PathSegments } from './resource';
 
 export type PatternOutcome =
   | { status: 'pass' }
@@ -6,9 +13,47 @@ export type PatternOutcome =
   | { status: 'fail'; path: Array<string | number>; message: string }
   /** A conditional anchor did not hold: the rule is skipped, not failed. */
   | { status: 'skip'; path: Array<string | number>; message: string }
-  | { status: 'error'; message: string };
+  /**
+   * Kyverno reports the failure without a path (array length mismatch, or a condition or
+   * existence anchor key absent from the whole resource): the rule errors.
+   */
+  | { status: 'error'; message: string; path?: Array<string | number> };
 
-/** Validates a resource against a Kyverno pattern (anchors, wildcards, operators). Variables already substituted. */
-export function validatePattern(_resource: unknown, _pattern: unknown): PatternOutcome {
-  return { status: 'pass' };
+/**
+ * Validates a resource against a Kyverno pattern (anchors, wildcards, operators).
+ * Variables must already be substituted. Never throws.
+ */
+export function validatePattern(resource: unknown, pattern: unknown): PatternOutcome {
+  const anchors = new AnchorTracker();
+  let failure: MatchFailure | null;
+  try {
+    failure = matchElement(resource, pattern, [], { anchors, keyOrder: new WeakMap() });
+  } catch (e) {
+    // Stack exhaustion on absurdly deep input (or cyclic objects) must not crash callers.
+    const reason = e instanceof RangeError ? 'pattern or resource is nested too deeply to validate' : String(e);
+    return { status: 'error', message: reason };
+  }
+  if (!failure) return { status: 'pass' };
+  const { error, path } = failure;
+  if (isSkipError(error)) return { status: 'skip', path: path ?? [], message: error.message };
+  if (isNegationAnchorError(error)) return pathOutcome(error.message, path);
+  // An anchor key that never appeared in the resource: Kyverno drops the path.
+  if (anchors.keysAreMissing()) return { status: 'error', message: error.message, ...(path ? { path } : {}) };
+  return pathOutcome(error.message, path);
 }
+
+function pathOutcome(message: string, path: PathSegments | null): PatternOutcome {
+  return path ? { status: 'fail', path, message } : { status: 'error', message };
+}
+
+export { matchValue, matchStringPatterns } from './value';
+export { operatorOf, type Operator } from './operator';
+export { expandMetadataWildcards } from './metadata';
+export {
+  combineAnyPatternOutcomes,
+  formatAnyPatternEntry,
+  formatAnyPatternFailure,
+  formatPatternFailure,
+  formatPatternPath,
+  type AnyPatternResult,
+} from './messages';

@@ -1,0 +1,31 @@
+export {
+  type Anchor,
+  type AnchorModifier,
+  type AnchorType,
+  anchorString,
+  containsCondition,
+  goTrimSpace,
+  isAddIfNotPresentAnchor,
+  isAnchor,
+  isConditionAnchor,
+  isEqualityAnchor,
+  isExistenceAnchor,
+  isGlobalAnchor,
+  isNegationAnchor,
+  parseAnchor,
+  removeAnchor,
+  removeAnchorsFromPath,
+} from './parse';
+export { type AnchorContext, type AnchorIssue, checkAnchorSyntax, checkPatternAnchors } from './syntax';
+export {
+  type AnchorErrorKind,
+  type PatternMatchError,
+  CONDITIONAL_ANCHOR_ERR_MSG,
+  GLOBAL_ANCHOR_ERR_MSG,
+  NEGATION_ANCHOR_ERR_MSG,
+  anchorError,
+  isConditionalAnchorError,
+  isGlobalAnchorError,
+  isNegationAnchorError,
+  plainError,
+} from './errors';

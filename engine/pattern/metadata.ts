@@ -1,0 +1,60 @@
+/**
+ * Wildcard keys under metadata.labels / metadata.annotations of a validate pattern are
+ * replaced by the first matching key of the resource before matching (Kyverno's
+ * wildcards.ExpandInMetadata); values stay patterns. Anchors on such keys are kept.
+ */
+import { anchorString, parseAnchor } from '../anchor/parse';
+import { containsWildcard, wildcardMatch } from '../wildcard/wildcard';
+
+type JsonMap = Record<string, unknown>;
+
+function isMap(v: unknown): v is JsonMap {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** The entry whose key is `tag`, plainly or inside an anchor. */
+function findTag(tag: string, map: JsonMap): [string, unknown] | null {
+  for (const [k, v] of Object.entries(map)) {
+    if (k === tag || parseAnchor(k)?.key === tag) return [k, v];
+  }
+  return null;
+}
+
+/** Returns the pattern map to use; the input is never modified. */
+export function expandMetadataWildcards(patternMap: JsonMap, resourceMap: JsonMap): JsonMap {
+  const found = findTag('metadata', patternMap);
+  if (!found || found[1] === null || found[1] === undefined) return patternMap;
+  const resourceMetadata = resourceMap['metadata'];
+  if (resourceMetadata === null || resourceMetadata === undefined) return patternMap;
+  // Kyverno assumes a map here (and would panic otherwise); anything else is left alone.
+  if (!isMap(found[1])) return patternMap;
+  const [metadataKey, patternMetadata] = found as [string, JsonMap];
+  let metadata: JsonMap | null = null;
+  for (const tag of ['labels', 'annotations']) {
+    const expanded = expandTag(tag, patternMetadata, resourceMetadata);
+    if (!expanded) continue;
+    metadata ??= { ...patternMetadata };
+    metadata[expanded[0]] = expanded[1];
+  }
+  return metadata ? { ...patternMap, [metadataKey]: metadata } : patternMap;
+}
+
+function expandTag(tag: string, patternMetadata: unknown, resourceMetadata: unknown): [string, JsonMap] | null {
+  if (!isMap(patternMetadata) || !isMap(resourceMetadata)) return null;
+  const patternEntry = findTag(tag, patternMetadata);
+  const resourceEntry = findTag(tag, resourceMetadata);
+  if (!patternEntry || !isMap(patternEntry[1]) || !resourceEntry || !isMap(resourceEntry[1])) return null;
+  const resourceKeys = Object.keys(resourceEntry[1]);
+  const result: JsonMap = {};
+  for (const [k, v] of Object.entries(patternEntry[1])) {
+    if (!containsWildcard(k)) {
+      result[k] = v;
+      continue;
+    }
+    const anchor = parseAnchor(k);
+    const bare = anchor ? anchor.key : k;
+    const match = resourceKeys.find((rk) => wildcardMatch(bare, rk)) ?? bare;
+    result[anchor ? anchorString(anchor.type, match) : match] = v;
+  }
+  return [patternEntry[0], result];
+}

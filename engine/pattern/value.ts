@@ -1,0 +1,140 @@
+/**
+ * Value-level matching: one resource value against one scalar pattern (Kyverno's
+ * pkg/engine/pattern Validate). Strings carry the pattern language: `|` (or) binds looser
+ * than `&` (and); each term may start with an operator (`!`, `>`, `<`, `>=`, `<=`) or be a
+ * range (`a-b`, `a!-b`); values are compared as durations, then as quantities, then as
+ * wildcard strings.
+ */
+import { parseDuration, parseQuantity } from '../units';
+import { wildcardMatch } from '../wildcard/wildcard';
+import { goTrimSpace } from '../anchor/parse';
+import { goFloatE, goFloatF, goIntString, goParseFloat, isGoInt } from './goformat';
+import { IN_RANGE_RE, NOT_IN_RANGE_RE, operatorOf, splitRange, type Operator } from './operator';
+
+/** Whether a resource value satisfies a pattern. Maps only check the value is a map; arrays never match. */
+export function matchValue(value: unknown, pattern: unknown): boolean {
+  if (typeof pattern === 'boolean') return typeof value === 'boolean' && value === pattern;
+  if (typeof pattern === 'number') return matchNumberPattern(value, pattern);
+  if (pattern === null || pattern === undefined) return matchNilPattern(value);
+  if (typeof pattern === 'string') return matchStringPatterns(value, pattern);
+  if (Array.isArray(pattern)) return false;
+  if (typeof pattern === 'object') return isMap(value);
+  return false;
+}
+
+function isMap(v: unknown): boolean {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * Pattern numbers are float64 in Kyverno: an int64 resource value matches only a
+ * fraction-less pattern, a string value is parsed as a float.
+ */
+function matchNumberPattern(value: unknown, pattern: number): boolean {
+  if (typeof value === 'number') return value === pattern;
+  if (typeof value === 'string') {
+    const parsed = goParseFloat(value);
+    return parsed !== null && parsed === pattern;
+  }
+  return false;
+}
+
+/** A null pattern accepts absent values and every type's zero value, never maps or arrays. */
+function matchNilPattern(value: unknown): boolean {
+  if (value === null || value === undefined) return true;
+  if (typeof value === 'number') return value === 0;
+  if (typeof value === 'string') return value === '';
+  if (typeof value === 'boolean') return !value;
+  return false;
+}
+
+/** Go's strings.Trim(s, " "): spaces only, not tabs. */
+function trimSpaces(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && s[a] === ' ') a++;
+  while (b > a && s[b - 1] === ' ') b--;
+  return s.slice(a, b);
+}
+
+export function matchStringPatterns(value: unknown, pattern: string): boolean {
+  if (typeof value === 'string' && value === pattern) return true;
+  for (const alternative of pattern.split('|')) {
+    const terms = trimSpaces(alternative).split('&');
+    if (terms.every((term) => matchStringTerm(value, trimSpaces(term)))) return true;
+  }
+  return false;
+}
+
+/** One operator term of a string pattern (Kyverno's validateStringPattern). */
+export function matchStringTerm(value: unknown, pattern: string): boolean {
+  const op = operatorOf(pattern);
+  if (op === '-') {
+    const ends = splitRange(pattern, IN_RANGE_RE);
+    return ends !== null && matchStringTerm(value, `>= ${ends[0]}`) && matchStringTerm(value, `<= ${ends[1]}`);
+  }
+  if (op === '!-') {
+    const ends = splitRange(pattern, NOT_IN_RANGE_RE);
+    return ends !== null && (matchStringTerm(value, `< ${ends[0]}`) || matchStringTerm(value, `> ${ends[1]}`));
+  }
+  return compareWithOperator(value, goTrimSpace(pattern.slice(op.length)), op);
+}
+
+/** Kyverno's validateString: durations first, then quantities, then strings. */
+export function compareWithOperator(value: unknown, pattern: string, op: Operator): boolean {
+  const asDuration = compareParsed(value, pattern, op, parseDuration);
+  if (asDuration !== undefined) return asDuration;
+  const asQuantity = compareParsed(value, pattern, op, parseQuantity);
+  if (asQuantity !== undefined) return asQuantity;
+  return compareString(value, pattern, op);
+}
+
+/**
+ * Compares value and pattern once both parse with `parse`; undefined when either does
+ * not, so the next interpretation is tried. An absent value reads as "0".
+ */
+function compareParsed(value: unknown, pattern: string, op: Operator, parse: (s: string) => number | null): boolean | undefined {
+  const p = parse(pattern);
+  if (p === null) return undefined;
+  const text = numberToString(value);
+  if (text === null) return undefined;
+  const v = parse(text);
+  if (v === null) return undefined;
+  switch (op) {
+    case '':
+      return v === p;
+    case '!':
+      return v !== p;
+    case '>':
+      return v > p;
+    case '<':
+      return v < p;
+    case '>=':
+      return v >= p;
+    case '<=':
+      return v <= p;
+    default:
+      return undefined;
+  }
+}
+
+/** Kyverno's convertNumberToString: absent is "0", floats print with six decimals. */
+export function numberToString(value: unknown): string | null {
+  if (value === null || value === undefined) return '0';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return isGoInt(value, 'resource') ? goIntString(value) : goFloatF(value);
+  return null;
+}
+
+/** Equality (or inequality) as wildcard strings; ordering operators never apply to strings. */
+function compareString(value: unknown, pattern: string, op: Operator): boolean {
+  if (op !== '' && op !== '!') return false;
+  let text: string;
+  if (typeof value === 'string') text = value;
+  else if (typeof value === 'boolean') text = value ? 'true' : 'false';
+  else if (typeof value === 'number') text = isGoInt(value, 'resource') ? goIntString(value) : goFloatE(value);
+  else return false;
+  const matched = wildcardMatch(pattern, text);
+  return op === '!' ? !matched : matched;
+}
+
