@@ -1,0 +1,211 @@
+/**
+ * Classic (kyverno.io) generate rules as `kyverno test` evaluates them: the generate
+ * controller runs against a fake client holding the trigger and the known cluster resources,
+ * and the rule reports the resources it CREATED (`generatedResource`); existing targets are
+ * skipped, or updated when synchronize is on, and are not reported.
+ * Covers `data`, `clone`, `cloneList` and `foreach`; match/exclude, rule preconditions and
+ * rule context are the caller's.
+ */
+import type { JsonObject, RuleResult } from '../core/types';
+import { evaluateConditions } from '../conditions';
+import { jmesSearch } from '../jmespath';
+import { substituteVariables, withVariables, type VariableScope } from '../variables';
+import type { ContextLoader } from '../mutate/foreach';
+import { getResource, listResources, metaOf, refText, splitKind, type ResourceRef } from './resources';
+
+export interface GenerateOptions {
+  /** Namespace of a namespaced Policy (clone sources must live there). */
+  policyNamespace?: string;
+  /** Policy name, for Kyverno's generate.kyverno.io labels. */
+  policyName?: string;
+  /** Loads `context` entries of generate.foreach entries into a scope. */
+  loadContext?: ContextLoader;
+}
+
+export interface GenerateOutcome {
+  result: RuleResult;
+  /** Resources the rule creates (empty when every target already exists). */
+  generated: JsonObject[];
+  /** generate.synchronize of the rule. */
+  synchronize: boolean;
+  /** generate.generateExisting of the rule (the policy-level flag is the caller's). */
+  generateExisting?: boolean;
+  /** generate.orphanDownstreamOnPolicyDelete of the rule. */
+  orphanDownstreamOnPolicyDelete?: boolean;
+}
+
+type Action = { kind: 'create'; data: JsonObject; target: ResourceRef } | { kind: 'skip' } | { kind: 'update' };
+
+class GenerateError extends Error {}
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
+const isMap = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Applies one generate rule for a trigger. clusterResources are the resources the fake
+ * client knows besides the trigger (test clusterResources, cloneSourceResource files).
+ */
+export function applyGenerateRule(
+  rule: JsonObject, trigger: JsonObject, scope: VariableScope, clusterResources: JsonObject[], options: GenerateOptions = {},
+): GenerateOutcome {
+  const name = str(rule.name);
+  const spec = isMap(rule.generate) ? rule.generate : {};
+  const synchronize = spec.synchronize === true;
+  const base = {
+    synchronize,
+    ...(typeof spec.generateExisting === 'boolean' ? { generateExisting: spec.generateExisting } : {}),
+    ...(typeof spec.orphanDownstreamOnPolicyDelete === 'boolean' ? { orphanDownstreamOnPolicyDelete: spec.orphanDownstreamOnPolicyDelete } : {}),
+  };
+  // The fake client holds the trigger too, and everything this rule creates as it goes.
+  const known = [trigger, ...clusterResources];
+  const generated: JsonObject[] = [];
+  try {
+    if (Array.isArray(spec.foreach)) {
+      spec.foreach.forEach((fe, i) => generateForeach(fe, i, scope, known, generated, { rule: name, synchronize, trigger, options }));
+    } else {
+      generatePattern(spec, scope, known, generated, { rule: name, synchronize, trigger, options });
+    }
+  } catch (e) {
+    return { ...base, generated: [], result: { name, type: 'Generation', status: 'error', message: (e as Error).message } };
+  }
+  const result: RuleResult = { name, type: 'Generation', status: 'pass', message: '', generatedResources: generated };
+  return { ...base, generated, result };
+}
+
+interface Env {
+  rule: string;
+  synchronize: boolean;
+  trigger: JsonObject;
+  options: GenerateOptions;
+}
+
+function generateForeach(fe: unknown, i: number, scope: VariableScope, known: JsonObject[], out: JsonObject[], env: Env): void {
+  if (!isMap(fe)) throw new GenerateError(`generate.foreach[${i}] must be a map`);
+  let value: unknown;
+  try {
+    value = jmesSearch(str(fe.list), scope.data);
+  } catch (e) {
+    throw new GenerateError(`failed to evaluate ${i} foreach list: ${(e as Error).message}`);
+  }
+  const elements = Array.isArray(value) ? value : [value];
+  elements.forEach((element, index) => {
+    if (element === null || element === undefined) return;
+    let elementScope = withVariables(scope, { element, elementIndex: index, element0: element, elementIndex0: index });
+    if (Array.isArray(fe.context) && fe.context.length > 0) {
+      if (!env.options.loadContext) throw new GenerateError(`failed to process ${index} element: failed to load context: no context loader available`);
+      elementScope = env.options.loadContext(fe.context, elementScope);
+    }
+    try {
+      if (fe.preconditions !== undefined && fe.preconditions !== null) {
+        const cond = evaluateConditions(fe.preconditions, elementScope);
+        if (cond.error !== undefined) throw new GenerateError(`failed to evaluate preconditions: ${cond.error}`);
+        if (!cond.passed) return;
+      }
+      generatePattern(fe, elementScope, known, out, env);
+    } catch (e) {
+      throw new GenerateError(`failed to process ${i} foreach in rule ${env.rule}: failed to process ${index} element: ${(e as Error).message}`);
+    }
+  });
+}
+
+/** One generate pattern (the rule's, or a foreach entry's): substitution, then data/clone/cloneList. */
+function generatePattern(raw: JsonObject, scope: VariableScope, known: JsonObject[], out: JsonObject[], env: Env): void {
+  const { foreach: _f, preconditions: _p, context: _c, list: _l, ...patternRaw } = raw;
+  const pattern = substituteVariables(patternRaw, scope) as JsonObject;
+  const target: ResourceRef = {
+    apiVersion: str(pattern.apiVersion), kind: str(pattern.kind), namespace: str(pattern.namespace), name: str(pattern.name),
+  };
+  const clone = isMap(pattern.clone) ? pattern.clone : {};
+  const cloneList = isMap(pattern.cloneList) ? pattern.cloneList : {};
+  validateCloneSources(clone, cloneList, env.options.policyNamespace);
+  let actions: Action[];
+  if (str(clone.name) !== '') {
+    const source = { apiVersion: target.apiVersion, kind: target.kind, namespace: str(clone.namespace), name: str(clone.name) };
+    actions = [manageClone(target, source, known)];
+  } else if (Array.isArray(cloneList.kinds) && cloneList.kinds.length > 0) {
+    actions = manageCloneList(target.namespace, cloneList, known);
+  } else {
+    actions = [manageData(target, pattern.data, env.synchronize, known)];
+  }
+  for (const action of actions) {
+    if (action.kind !== 'create') continue;
+    const resource = finishResource(action.data, action.target, env);
+    known.push(resource);
+    out.push(resource);
+  }
+}
+
+function validateCloneSources(clone: JsonObject, cloneList: JsonObject, policyNamespace: string | undefined): void {
+  if (policyNamespace === undefined) return;
+  let path: string;
+  let sourceNamespace: string;
+  if (str(clone.name) !== '') [path, sourceNamespace] = ['generate.clone', str(clone.namespace)];
+  else if (Array.isArray(cloneList.kinds) && cloneList.kinds.length > 0) [path, sourceNamespace] = ['generate.cloneList', str(cloneList.namespace)];
+  else return;
+  if (policyNamespace === '') throw new GenerateError(`${path} requires a policy namespace`);
+  if (sourceNamespace !== policyNamespace) {
+    throw new GenerateError(`${path}.namespace "${sourceNamespace}" must equal policy namespace "${policyNamespace}"`);
+  }
+}
+
+function manageData(target: ResourceRef, data: unknown, synchronize: boolean, known: JsonObject[]): Action {
+  if (data === undefined || data === null) return { kind: 'skip' };
+  if (!isMap(data)) throw new GenerateError('generate.data must be a map');
+  if (!getResource(known, target)) return { kind: 'create', data: structuredClone(data), target };
+  return synchronize ? { kind: 'update' } : { kind: 'skip' };
+}
+
+function manageClone(target: ResourceRef, source: ResourceRef, known: JsonObject[]): Action {
+  if (source.namespace === target.namespace && source.name === target.name) return { kind: 'skip' };
+  const sourceObj = getResource(known, source);
+  if (!sourceObj) throw new GenerateError(`source resource ${refText(target)} not found: ${source.kind} "${source.name}" not found`);
+  const copy = structuredClone(sourceObj);
+  const meta = metaOf(copy);
+  copy.metadata = meta;
+  meta.labels = { ...((meta.labels ?? {}) as JsonObject), 'generate.kyverno.io/clone-source': '' };
+  if (str(meta.namespace) !== target.namespace) delete meta.ownerReferences;
+  for (const k of ['uid', 'selfLink', 'creationTimestamp', 'managedFields', 'resourceVersion']) delete meta[k];
+  // The target always exists after generation; an existing one is only updated (not reported).
+  return getResource(known, target) ? { kind: 'update' } : { kind: 'create', data: copy, target };
+}
+
+function manageCloneList(targetNamespace: string, cloneList: JsonObject, known: JsonObject[]): Action[] {
+  const actions: Action[] = [];
+  const sourceNamespace = str(cloneList.namespace);
+  const selector = isMap(cloneList.selector) ? (cloneList.selector as never) : undefined;
+  for (const kindSpec of cloneList.kinds as unknown[]) {
+    const { apiVersion, kind } = splitKind(str(kindSpec));
+    for (const source of listResources(known, apiVersion, kind, sourceNamespace, selector)) {
+      const target = { apiVersion: str(source.apiVersion), kind: str(source.kind), namespace: targetNamespace, name: str(metaOf(source).name) };
+      if (str(metaOf(source).namespace) === targetNamespace) continue; // self-clone
+      actions.push(manageClone(target, { ...target, namespace: str(metaOf(source).namespace) }, known));
+    }
+  }
+  return actions;
+}
+
+/** The created object: target identity, and Kyverno's managed-by / generate.kyverno.io labels. */
+function finishResource(data: JsonObject, target: ResourceRef, env: Env): JsonObject {
+  const resource: JsonObject = { ...data };
+  const meta: JsonObject = { ...metaOf(resource), name: target.name };
+  if (target.namespace !== '') meta.namespace = target.namespace;
+  else delete meta.namespace;
+  if (str(resource.kind) === '') resource.kind = target.kind;
+  resource.apiVersion = target.apiVersion;
+  const triggerMeta = metaOf(env.trigger);
+  const [group, version] = str(env.trigger.apiVersion).includes('/') ? str(env.trigger.apiVersion).split('/') : ['', str(env.trigger.apiVersion)];
+  meta.labels = {
+    ...((meta.labels ?? {}) as JsonObject),
+    'app.kubernetes.io/managed-by': 'kyverno',
+    'generate.kyverno.io/policy-name': env.options.policyName ?? '',
+    'generate.kyverno.io/policy-namespace': env.options.policyNamespace ?? '',
+    'generate.kyverno.io/rule-name': env.rule,
+    'generate.kyverno.io/trigger-group': group,
+    'generate.kyverno.io/trigger-version': version,
+    'generate.kyverno.io/trigger-kind': str(env.trigger.kind),
+    'generate.kyverno.io/trigger-namespace': str(triggerMeta.namespace),
+    ...(triggerMeta.uid ? { 'generate.kyverno.io/trigger-uid': str(triggerMeta.uid) } : {}),
+  };
+  resource.metadata = meta;
+  return resource;
+}

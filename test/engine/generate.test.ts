@@ -1,0 +1,84 @@
+// applyGenerateRule: data, clone, cloneList and foreach against known cluster resources,
+// following Kyverno's generate controller (only created resources are reported).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { applyGenerateRule } from '../../engine/generate';
+import type { JsonObject } from '../../engine/core/types';
+
+const ns = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a', labels: { env: 'prod' } } };
+const scopeFor = (r: JsonObject) => ({ data: { request: { operation: 'CREATE', object: r } } as JsonObject });
+const labels = (r: JsonObject) => ((r.metadata as JsonObject).labels ?? {}) as JsonObject;
+
+test('data: substituted, identity from the rule, Kyverno labels added', () => {
+  const out = applyGenerateRule({ name: 'quota', generate: {
+    apiVersion: 'v1', kind: 'ResourceQuota', name: 'default', namespace: '{{ request.object.metadata.name }}', synchronize: true,
+    data: { spec: { hard: { pods: '10' } }, metadata: { labels: { env: '{{ request.object.metadata.labels.env }}' } } },
+  } }, ns, scopeFor(ns), [], { policyName: 'add-quota' });
+  assert.equal(out.result.status, 'pass');
+  assert.equal(out.synchronize, true);
+  assert.equal(out.generated.length, 1);
+  const r = out.generated[0];
+  assert.deepEqual([r.apiVersion, r.kind, (r.metadata as JsonObject).name, (r.metadata as JsonObject).namespace], ['v1', 'ResourceQuota', 'default', 'team-a']);
+  assert.deepEqual(r.spec, { hard: { pods: '10' } });
+  assert.equal(labels(r).env, 'prod');
+  assert.equal(labels(r)['app.kubernetes.io/managed-by'], 'kyverno');
+  assert.equal(labels(r)['generate.kyverno.io/rule-name'], 'quota');
+  assert.equal(labels(r)['generate.kyverno.io/policy-name'], 'add-quota');
+  assert.deepEqual(out.result.generatedResources, out.generated);
+});
+
+test('data: an existing target is not generated again', () => {
+  const existing = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm', namespace: 'team-a' }, data: { a: '1' } };
+  const rule = (synchronize: boolean) => ({ name: 'r', generate: { apiVersion: 'v1', kind: 'ConfigMap', name: 'cm', namespace: 'team-a', synchronize, data: { data: { a: '2' } } } });
+  for (const sync of [false, true]) {
+    const out = applyGenerateRule(rule(sync), ns, scopeFor(ns), [existing]);
+    assert.equal(out.result.status, 'pass');
+    assert.deepEqual(out.generated, []);
+  }
+});
+
+test('clone: copies the source without server fields into the target', () => {
+  const source = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'regcred', namespace: 'default', uid: 'u1', resourceVersion: '7', creationTimestamp: 't', ownerReferences: [{ uid: 'x' }] }, data: { k: 'dg==' } };
+  const out = applyGenerateRule({ name: 'clone', generate: {
+    apiVersion: 'v1', kind: 'Secret', name: 'regcred', namespace: '{{ request.object.metadata.name }}', clone: { namespace: 'default', name: 'regcred' },
+  } }, ns, scopeFor(ns), [source]);
+  assert.equal(out.result.status, 'pass', out.result.message);
+  const r = out.generated[0];
+  assert.deepEqual(r.data, { k: 'dg==' });
+  const m = r.metadata as JsonObject;
+  assert.equal(m.namespace, 'team-a');
+  for (const k of ['uid', 'resourceVersion', 'creationTimestamp', 'ownerReferences']) assert.equal(m[k], undefined, k);
+  assert.equal((source.metadata as JsonObject).uid, 'u1', 'the source is not modified');
+});
+
+test('clone: a missing source is an error; a namespaced policy must clone from its namespace', () => {
+  const rule = { name: 'clone', generate: { apiVersion: 'v1', kind: 'Secret', name: 's', namespace: 'team-a', clone: { namespace: 'default', name: 'nope' } } };
+  const missing = applyGenerateRule(rule, ns, scopeFor(ns), []);
+  assert.equal(missing.result.status, 'error');
+  assert.match(missing.result.message, /^source resource .* not found/);
+  const scoped = applyGenerateRule(rule, ns, scopeFor(ns), [], { policyNamespace: 'team-a' });
+  assert.equal(scoped.result.status, 'error');
+  assert.equal(scoped.result.message, 'generate.clone.namespace "default" must equal policy namespace "team-a"');
+});
+
+test('cloneList: every selected source of each kind is cloned into the target namespace', () => {
+  const mk = (kind: string, name: string, namespace: string, l: JsonObject = {}) => ({ apiVersion: 'v1', kind, metadata: { name, namespace, labels: l } });
+  const sources = [mk('Secret', 's1', 'default', { sync: 'yes' }), mk('Secret', 's2', 'default'), mk('ConfigMap', 'c1', 'default', { sync: 'yes' }), mk('ConfigMap', 'c2', 'other', { sync: 'yes' })];
+  const out = applyGenerateRule({ name: 'list', generate: {
+    namespace: 'team-a', cloneList: { namespace: 'default', kinds: ['v1/Secret', 'v1/ConfigMap'], selector: { matchLabels: { sync: 'yes' } } },
+  } }, ns, scopeFor(ns), sources);
+  assert.equal(out.result.status, 'pass', out.result.message);
+  assert.deepEqual(out.generated.map((r) => [r.kind, (r.metadata as JsonObject).name, (r.metadata as JsonObject).namespace]), [['Secret', 's1', 'team-a'], ['ConfigMap', 'c1', 'team-a']]);
+});
+
+test('foreach: one resource per element, with per-element preconditions', () => {
+  const trigger = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'list', namespace: 'default' }, data: { namespaces: 'a,b,c' } };
+  const out = applyGenerateRule({ name: 'fe', generate: { generateExisting: true, foreach: [{
+    list: "split(request.object.data.namespaces, ',')",
+    preconditions: { all: [{ key: '{{ element }}', operator: 'NotEquals', value: 'b' }] },
+    apiVersion: 'v1', kind: 'ConfigMap', name: 'copy-{{ elementIndex }}', namespace: '{{ element }}', data: { data: { from: '{{ request.object.metadata.name }}' } },
+  }] } }, trigger, scopeFor(trigger), []);
+  assert.equal(out.result.status, 'pass', out.result.message);
+  assert.equal(out.generateExisting, true);
+  assert.deepEqual(out.generated.map((r) => [(r.metadata as JsonObject).namespace, (r.metadata as JsonObject).name, (r.data as JsonObject).from]), [['a', 'copy-0', 'list'], ['c', 'copy-2', 'list']]);
+});
