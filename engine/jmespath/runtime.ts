@@ -1,0 +1,197 @@
+/**
+ * A private JMESPath interpreter (community edition, like kyverno/go-jmespath) with
+ * Kyverno's functions registered, Go-compatible overrides of a few built-ins, and
+ * bounded parsing (expression size, nesting depth) with a parse cache.
+ */
+import {
+  compile,
+  TreeInterpreter,
+  TYPE_ANY,
+  TYPE_ARRAY,
+  TYPE_ARRAY_STRING,
+  TYPE_BOOLEAN,
+  TYPE_NUMBER,
+  TYPE_OBJECT,
+  TYPE_STRING,
+  type InputSignature,
+  type JSONValue,
+} from '@jmespath-community/jmespath';
+import { goCompare, goJsonMarshal, JmespathError } from './go-compat';
+import { KYVERNO_FUNCTIONS, type ArgType } from './functions-kyverno';
+
+export type AstNode = ReturnType<typeof compile>;
+
+interface FunctionEntry {
+  _func: (args: unknown[]) => unknown;
+  _signature: InputSignature[];
+}
+
+interface InterpreterLike {
+  runtime: { _functionTable: Record<string, FunctionEntry> };
+  search(node: AstNode, value: JSONValue): JSONValue;
+}
+
+export const MAX_EXPRESSION_LENGTH = 64 * 1024;
+export const MAX_NESTING_DEPTH = 128;
+const MAX_PAD_WIDTH = 1_000_000;
+const CACHE_LIMIT = 1024;
+
+const TYPE_IDS: Record<ArgType, number> = {
+  any: TYPE_ANY,
+  string: TYPE_STRING,
+  number: TYPE_NUMBER,
+  boolean: TYPE_BOOLEAN,
+  array: TYPE_ARRAY,
+  object: TYPE_OBJECT,
+  'array[string]': TYPE_ARRAY_STRING,
+};
+
+function createInterpreter(): InterpreterLike {
+  const Ctor = (TreeInterpreter as unknown as { constructor: new () => InterpreterLike }).constructor;
+  const interpreter = new Ctor();
+  const table = interpreter.runtime._functionTable;
+  for (const fn of KYVERNO_FUNCTIONS) {
+    table[fn.name] = {
+      _func: fn.handler,
+      _signature: fn.args.map((types) => ({ types: types.map((t) => TYPE_IDS[t]) })),
+    };
+  }
+  // Go's json.Marshal: sorted keys and HTML-safe escapes (kyverno/go-jmespath to_string).
+  table.to_string = {
+    _func: ([v]) => (typeof v === 'string' ? v : goJsonMarshal(v)),
+    _signature: [{ types: [TYPE_ANY] }],
+  };
+  const builtinToNumber = table.to_number._func;
+  table.to_number = {
+    _func: (args) => (typeof args[0] === 'string' ? goParseFloat(args[0]) : builtinToNumber(args)),
+    _signature: [{ types: [TYPE_ANY] }],
+  };
+  // Go orders strings by bytes and numbers numerically (the JS built-ins sort numbers as text
+  // and compare strings with localeCompare).
+  const order = (a: unknown, b: unknown) =>
+    typeof a === 'number' && typeof b === 'number' ? a - b : goCompare(String(a), String(b));
+  for (const name of ['sort', 'max', 'min']) {
+    const original = table[name];
+    table[name] = {
+      _signature: original._signature,
+      _func: ([list]) => {
+        const items = list as unknown[];
+        if (name === 'sort') return [...items].sort(order);
+        if (items.length === 0) return null;
+        let best = items[0];
+        for (const item of items.slice(1)) {
+          const c = order(item, best);
+          if (name === 'max' ? c > 0 : c < 0) best = item;
+        }
+        return best;
+      },
+    };
+  }
+  for (const name of ['pad_left', 'pad_right']) {
+    const original = table[name];
+    if (!original) continue;
+    table[name] = {
+      _signature: original._signature,
+      _func: (args) => {
+        if (typeof args[1] === 'number' && args[1] > MAX_PAD_WIDTH) throw new JmespathError(`${name}() width is too large`);
+        return original._func(args);
+      },
+    };
+  }
+  return interpreter;
+}
+
+/** strconv.ParseFloat(s, 64) for to_number: null when Go reports an error. */
+function goParseFloat(s: string): number | null {
+  if (/^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/.test(s)) {
+    const n = Number(s);
+    return Number.isFinite(n) ? n : null;
+  }
+  if (/^[+-]?(?:inf|infinity)$/i.test(s)) return s.startsWith('-') ? -Infinity : Infinity;
+  if (/^[+-]?nan$/i.test(s)) return NaN;
+  return null;
+}
+
+export const interpreter = createInterpreter();
+
+export function functionTable(): Record<string, FunctionEntry> {
+  return interpreter.runtime._functionTable;
+}
+
+/** Max bracket nesting outside string literals: the parser recurses, so depth must be bounded first. */
+function nestingDepth(expression: string): number {
+  let depth = 0;
+  let max = 0;
+  let quote: string | null = null;
+  for (let i = 0; i < expression.length; i++) {
+    const c = expression[i];
+    if (quote) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = null;
+      continue;
+    }
+    if (c === "'" || c === '"' || c === '`') quote = c;
+    else if (c === '(' || c === '[' || c === '{') max = Math.max(max, ++depth);
+    else if (c === ')' || c === ']' || c === '}') depth--;
+  }
+  return max;
+}
+
+function astDepth(node: unknown, depth = 0): number {
+  if (depth > MAX_NESTING_DEPTH * 4) return depth;
+  if (!node || typeof node !== 'object') return depth;
+  let max = depth;
+  for (const value of Object.values(node as Record<string, unknown>)) {
+    if (value && typeof value === 'object') max = Math.max(max, astDepth(value, depth + 1));
+  }
+  return max;
+}
+
+/** Parse error text plus the offset it points at, when the parser reports one. */
+export interface ParseFailure {
+  message: string;
+  offset: number;
+}
+
+export function parseExpression(expression: string): AstNode {
+  if (expression.length > MAX_EXPRESSION_LENGTH) {
+    throw new JmespathError(`expression is too long (${expression.length} characters, limit ${MAX_EXPRESSION_LENGTH})`);
+  }
+  if (nestingDepth(expression) > MAX_NESTING_DEPTH) {
+    throw new JmespathError(`expression is nested too deeply (limit ${MAX_NESTING_DEPTH})`);
+  }
+  let ast: AstNode;
+  try {
+    ast = compile(expression);
+  } catch (e) {
+    if (e instanceof RangeError) throw new JmespathError('expression is nested too deeply');
+    throw new JmespathError((e as Error).message);
+  }
+  if (astDepth(ast) > MAX_NESTING_DEPTH * 4) throw new JmespathError('expression is nested too deeply');
+  return ast;
+}
+
+const cache = new Map<string, AstNode>();
+
+export function compileCached(expression: string): AstNode {
+  const hit = cache.get(expression);
+  if (hit) {
+    cache.delete(expression);
+    cache.set(expression, hit);
+    return hit;
+  }
+  const ast = parseExpression(expression);
+  cache.set(expression, ast);
+  if (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+  return ast;
+}
+
+export function evaluate(ast: AstNode, data: unknown): unknown {
+  try {
+    return interpreter.search(ast, data as JSONValue);
+  } catch (e) {
+    if (e instanceof JmespathError) throw e;
+    if (e instanceof RangeError) throw new JmespathError('evaluation is nested too deeply');
+    throw new JmespathError((e as Error).message);
+  }
+}
