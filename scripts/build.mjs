@@ -26,6 +26,8 @@ await Promise.all(
         external: e.external ?? [],
         banner: e.banner ? { js: e.banner } : undefined,
         logLevel: watch ? 'info' : 'warning',
+        // Engine code recognises some library values by class name (cel-js Optional); keep them.
+        keepNames: true,
       }),
     ),
 );

@@ -3,7 +3,7 @@
  * here, so the same function serves the HTTPS server, the worker pool and the tests.
  */
 import { compare } from 'fast-json-patch';
-import { applyPolicy } from '../engine/apply';
+import { applyPolicy, type ApplyPhase } from '../engine/apply';
 import type { AdmissionRequest, ClusterState, JsonObject, Operation, PolicyResponse, RuleResult } from '../engine/core/types';
 
 export type WebhookPath = 'validate' | 'mutate';
@@ -17,6 +17,9 @@ export interface AdmissionAnswer {
 }
 
 export class BadReviewError extends Error {}
+
+const VALIDATE_PHASES: readonly ApplyPhase[] = ['validate'];
+const MUTATE_PHASES: readonly ApplyPhase[] = ['mutate', 'verifyImages'];
 
 const OPERATIONS: readonly Operation[] = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
 
@@ -123,8 +126,11 @@ export function answerAdmissionReview(
   }
   const responses: PolicyResponse[] = [];
   let current = request;
+  // As in Kyverno, each webhook runs its own rule kinds: the API server runs every mutating
+  // webhook before any validating one, so validation already sees the mutated object.
+  const phases = path === 'validate' ? VALIDATE_PHASES : MUTATE_PHASES;
   for (const policy of policies) {
-    const response = applyPolicy(policy, { request: current, cluster });
+    const response = applyPolicy(policy, { request: current, cluster, phases });
     responses.push(response);
     if (path === 'mutate' && current.object && response.patchedResource) {
       current = { ...current, object: response.patchedResource };

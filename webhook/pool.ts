@@ -66,7 +66,7 @@ export class WorkerPool {
     for (const s of this.slots) s.worker.postMessage(this.policyMessage);
   }
 
-  review(path: WebhookPath, body: string): Promise<ReviewReply> {
+  review(path: WebhookPath, body: string, only?: string[]): Promise<ReviewReply> {
     const slot = this.slots.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
     const id = this.nextId++;
     slot.inFlight++;
@@ -83,7 +83,7 @@ export class WorkerPool {
         this.replace(slot, 'worker restarted after a timed-out evaluation');
       }, this.timeoutMs);
       this.pending.set(id, { resolve, timer, slot });
-      slot.worker.postMessage({ type: 'review', id, path, body } satisfies ToWorker);
+      slot.worker.postMessage({ type: 'review', id, path, body, only } satisfies ToWorker);
     });
   }
 

@@ -5,7 +5,17 @@ import type { WebhookPath } from './admission';
 
 export type ToWorker =
   | { type: 'policies'; policies: JsonObject[]; cluster: ClusterState }
-  | { type: 'review'; id: number; path: WebhookPath; body: string };
+  | { type: 'review'; id: number; path: WebhookPath; body: string; only?: string[] };
+
+export interface Reportable {
+  policy: string;
+  rule: string;
+  status: string;
+  message: string;
+  resource: JsonObject;
+  /** True for results of Enforce rules (their failures were denials, not findings). */
+  enforce: boolean;
+}
 
 export interface ReviewReply {
   type: 'answer';
@@ -13,7 +23,9 @@ export interface ReviewReply {
   status: number;
   body: string;
   allowed?: boolean;
+  /** The request was a dry run: no policy reports for it. */
+  dryRun?: boolean;
   outcomes: RuleOutcome[];
-  /** Audit/background results for policy reports: failing or passing rules of Audit policies. */
-  reportable: Array<{ policy: string; rule: string; status: string; message: string; resource: JsonObject }>;
+  /** Validation results, for policy reports. */
+  reportable: Reportable[];
 }

@@ -1,14 +1,16 @@
 /**
- * `kyverno-studio serve`: local mode (policies from files) for now; the in-cluster mode that
- * watches policy objects plugs in through the same setPolicies call.
+ * `kyverno-studio serve`: local mode (policies from files) or in-cluster mode (policies
+ * watched from the API server, webhook controller, background scan, policy reports); both
+ * feed the server through the same setPolicies call.
  */
 import { isMainThread, workerData } from 'node:worker_threads';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { startWebhookServer } from './server';
 import { runEvaluationWorker } from './worker';
+import type { ReportItem } from './reports';
 
 const POLICY_KINDS = new Set([
   'ClusterPolicy',
@@ -74,10 +76,15 @@ interface ServeArgs {
   key: string;
   timeoutMs: number;
   workers: number;
+  inCluster: boolean;
+  namespace: string;
+  caFile: string;
+  /** In-cluster mode outside a pod (tests, debugging): use this kubeconfig. */
+  kubeconfig: string;
 }
 
 export function parseServeArgs(argv: string[]): ServeArgs {
-  const args: ServeArgs = { policies: [], port: 9443, host: '0.0.0.0', cert: '', key: '', timeoutMs: 8000, workers: 2 };
+  const args: ServeArgs = { policies: [], port: 9443, host: '0.0.0.0', cert: '', key: '', timeoutMs: 8000, workers: 2, inCluster: false, namespace: 'kyverno-studio', caFile: '', kubeconfig: '' };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
@@ -96,13 +103,21 @@ export function parseServeArgs(argv: string[]): ServeArgs {
       case '--tls-key': args.key = value(); break;
       case '--timeout-ms': args.timeoutMs = Number(value()); break;
       case '--workers': args.workers = Number(value()); break;
+      case '--in-cluster': args.inCluster = true; break;
+      case '--namespace': args.namespace = value(); break;
+      case '--ca-file': args.caFile = value(); break;
+      case '--kubeconfig': args.kubeconfig = value(); break;
       default:
         throw new UsageError(`unknown flag ${flag}`);
     }
   }
   if (!args.cert || !args.key) throw new UsageError('--tls-cert and --tls-key are required (the webhook serves HTTPS only)');
   if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new UsageError('--port must be a port number');
-  if (args.policies.length === 0) throw new UsageError('--policy PATH is required');
+  if (!Number.isInteger(args.workers) || args.workers < 1 || args.workers > 64) throw new UsageError('--workers must be between 1 and 64');
+  if (!Number.isFinite(args.timeoutMs) || args.timeoutMs < 100) throw new UsageError('--timeout-ms must be at least 100');
+  if (args.inCluster && args.policies.length) throw new UsageError('--in-cluster watches the policies in the cluster; --policy is for local mode');
+  if (!args.inCluster && args.policies.length === 0) throw new UsageError('--policy PATH is required (or --in-cluster)');
+  if (!args.caFile) args.caFile = join(dirname(args.cert), 'ca.crt');
   return args;
 }
 
@@ -120,7 +135,9 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     throw e;
   }
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-  const policies = loadPolicyFiles(args.policies, log);
+  const policies = args.inCluster ? [] : loadPolicyFiles(args.policies, log);
+  let reports: { add(items: ReportItem[]): void; close(): Promise<void> } | undefined;
+  const stop = new AbortController();
   const server = await startWebhookServer({
     port: args.port,
     host: args.host,
@@ -130,14 +147,24 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     workers: args.workers,
     timeoutMs: args.timeoutMs,
     log,
+    onReportable: (items) => reports?.add(items.map((i) => ({ ...i, time: Date.now() / 1000 }))),
   });
-  server.setPolicies(policies, EMPTY_CLUSTER);
-  log(`serving ${policies.length} policies on https://${args.host}:${server.address().port}`);
+  if (args.inCluster) {
+    const { runInCluster } = await import('./incluster');
+    const { KubeClient } = await import('../deploy/kube');
+    const client = args.kubeconfig ? KubeClient.fromKubeconfig(args.kubeconfig) : undefined;
+    reports = await runInCluster({ server, namespace: args.namespace, caFile: args.caFile, log, signal: stop.signal, client });
+    log(`in-cluster mode on https://${args.host}:${server.address().port}: watching policies`);
+  } else {
+    server.setPolicies(policies, EMPTY_CLUSTER);
+    log(`serving ${policies.length} policies on https://${args.host}:${server.address().port}`);
+  }
   await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
   });
+  stop.abort();
+  await reports?.close();
   await server.close();
   return 0;
 }

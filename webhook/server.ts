@@ -21,7 +21,7 @@ export interface WebhookServerOptions {
   workers?: number;
   timeoutMs?: number;
   maxBodyBytes?: number;
-  /** Called with every Audit result, for policy reports. */
+  /** Called with the validation results of every admitted (non dry-run) request, for policy reports. */
   onReportable?: (items: ReviewReply['reportable']) => void;
   log?: (line: string) => void;
 }
@@ -30,6 +30,8 @@ export interface WebhookServer {
   server: Server;
   metrics: WebhookMetrics;
   setPolicies(policies: JsonObject[], cluster: ClusterState): void;
+  /** Evaluates a review in the pool without HTTP (background scans); `only` limits the policies. */
+  evaluate(path: 'validate' | 'mutate', body: string, only?: string[]): Promise<ReviewReply>;
   close(): Promise<void>;
   address(): { port: number };
 }
@@ -102,7 +104,7 @@ export function startWebhookServer(opts: WebhookServerOptions): Promise<WebhookS
     send(res, reply.status, reply.body);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     metrics.recordRequest(path, reply.status, reply.allowed, seconds, reply.outcomes);
-    if (reply.reportable.length && opts.onReportable) opts.onReportable(reply.reportable);
+    if (reply.allowed && !reply.dryRun && reply.reportable.length && opts.onReportable) opts.onReportable(reply.reportable);
   }
 
   return new Promise((resolve, reject) => {
@@ -116,6 +118,7 @@ export function startWebhookServer(opts: WebhookServerOptions): Promise<WebhookS
           pool.setPolicies(policies, cluster);
           ready = true;
         },
+        evaluate: (path, body, only) => pool.review(path, body, only),
         async close() {
           unwatchFile(opts.tlsCertFile);
           unwatchFile(opts.tlsKeyFile);

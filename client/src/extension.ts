@@ -1,3 +1,81 @@
-// Placeholder until the extension lands.
-export function activate(): void {}
-export function deactivate(): void {}
+/**
+ * Kyverno Studio for VS Code. The language server (dist/server.js) gives diagnostics,
+ * completion and hover on YAML; the commands, results view, CodeLens and Test Explorer run
+ * the embedded engine here in the extension host: their results carry whole objects
+ * (patched and generated resources, JSON paths) that the editor shows directly, and the
+ * engine is a pure library, so no extra protocol is needed.
+ */
+import * as vscode from 'vscode';
+import type { LanguageClient } from 'vscode-languageclient/node';
+import { registerClusterCommands } from './cluster/commands';
+import { ClusterStatus } from './cluster/status';
+import { startLanguageClient } from './language/start';
+import { Log } from './log';
+import { registerRunCommands } from './run/commands';
+import { RESULTS_VIEW, ResultsTree } from './run/results-view';
+import { registerRuleLenses } from './run/rule-lens';
+import { Runner } from './run/runner';
+import { RESULT_SCHEME, ResultDocuments } from './run/virtual-docs';
+import { registerCreateTest } from './testing/create-test';
+import { TestExplorer } from './testing/explorer';
+
+/** What activate() returns: for the e2e suite and for other extensions. */
+export interface KyvernoStudioApi {
+  client: LanguageClient | undefined;
+  results: ResultsTree;
+  tests: TestExplorer;
+  status: ClusterStatus;
+  log: Log;
+}
+
+let client: LanguageClient | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<KyvernoStudioApi> {
+  const log = new Log();
+  const results = new ResultsTree();
+  const documents = new ResultDocuments();
+  const runner = new Runner(results, documents, log);
+  const tests = new TestExplorer(log);
+  const status = new ClusterStatus(log);
+  const view = vscode.window.createTreeView(RESULTS_VIEW, { treeDataProvider: results, showCollapseAll: true });
+  results.onDidChangeTreeData(() => {
+    view.description = results.current?.title;
+  });
+  context.subscriptions.push(
+    log,
+    documents,
+    view,
+    tests,
+    status,
+    vscode.workspace.registerTextDocumentContentProvider(RESULT_SCHEME, documents),
+    runner.register(),
+    registerRunCommands(runner, log),
+    registerRuleLenses(runner, log),
+    registerCreateTest(log),
+    registerClusterCommands(status, log),
+    vscode.commands.registerCommand('kyverno.showOutput', () => log.channel.show(true)),
+  );
+  log.info(`Kyverno Studio ${String(context.extension.packageJSON.version)} activating (VS Code ${vscode.version}, trusted: ${vscode.workspace.isTrusted})`);
+
+  try {
+    client = await startLanguageClient(context, log);
+  } catch (e) {
+    log.error('the language server did not start', e);
+    void vscode.window.showErrorMessage('Kyverno: the language server did not start; see the "Kyverno Studio" output.');
+  }
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration(async (e) => {
+      // Diagnostics already shown are filtered again only when the server republishes them.
+      if (client && (e.affectsConfiguration('kyverno.validate.enable') || e.affectsConfiguration('kyverno.manifests.enable'))) {
+        await client.restart().catch((err: unknown) => log.error('language server restart failed', err));
+      }
+    }),
+  );
+  void tests.discoverAll();
+  return { client, results, tests, status, log };
+}
+
+export async function deactivate(): Promise<void> {
+  if (client) await client.stop().catch(() => undefined);
+  client = undefined;
+}

@@ -1,5 +1,26 @@
-// STUB (owner: core helper replaces this file). The engine's entry point.
-import type { AdmissionRequest, ClusterState, JsonObject, PolicyResponse, TestValues } from '../core/types';
+/**
+ * The engine's entry point. CEL policy kinds go to the CEL engine; classic policies run as
+ * Kyverno runs them: mutate rules first (each on the resource the previous one patched),
+ * then validate rules on the patched resource. For every rule: match/exclude, policy
+ * exceptions, rule context, preconditions, then the rule itself (Kyverno's
+ * invokeRuleHandler). A rule that does not match produces no result.
+ */
+import { applyCelPolicy, isCelPolicy } from '../cel';
+import { evaluateConditions } from '../conditions';
+import { baseScope, loadContextEntries, type ContextEnvironment } from '../context';
+import type { AdmissionRequest, ClusterState, JsonObject, PolicyResponse, RuleResult, RuleType, TestValues } from '../core/types';
+import { ruleMatchesRequest } from '../match';
+import { applyGenerateRule } from '../generate';
+import { applyMutateRule } from '../mutate';
+import { isClassicPolicy, policyName, policyNamespace, policyRef, policyRules, policySpec, ruleFailureAction } from '../policy';
+import { validateRule } from '../validate';
+import { ruleError } from '../validate/results';
+import { withVariables, type VariableScope } from '../variables';
+import { computeRules } from '../autogen';
+import { exceptionSkip, matchingExceptions } from './exceptions';
+import { providedNames, requestForValues, resourceValues, ruleValues, withRuleValues } from './values';
+
+export type ApplyPhase = 'mutate' | 'verifyImages' | 'validate' | 'generate';
 
 export interface ApplyOptions {
   request: AdmissionRequest;
@@ -8,17 +29,195 @@ export interface ApplyOptions {
   values?: TestValues;
   /** Clock for time_* functions and CEL now(); tests pin it. */
   now?: Date;
+  /**
+   * Which rule kinds to run (all by default). The Kyverno CLI runs every policy's mutate
+   * rules before any validate rule; a caller applying several policies can do the same by
+   * applying them phase by phase, feeding each patchedResource to the next.
+   */
+  phases?: readonly ApplyPhase[];
+}
+
+function meta(o: JsonObject | null | undefined): JsonObject {
+  return o?.metadata && typeof o.metadata === 'object' ? (o.metadata as JsonObject) : {};
+}
+
+function resourceRef(obj: JsonObject | null): PolicyResponse['resource'] {
+  const m = meta(obj);
+  const ref: PolicyResponse['resource'] = { apiVersion: String(obj?.apiVersion ?? ''), kind: String(obj?.kind ?? ''), name: String(m.name ?? '') };
+  if (typeof m.namespace === 'string' && m.namespace !== '') ref.namespace = m.namespace;
+  return ref;
+}
+
+interface RunState {
+  policy: JsonObject;
+  options: ApplyOptions;
+  request: AdmissionRequest;
+  scope: VariableScope;
+  resourceVals: Record<string, unknown>;
+  policyKey: string;
+}
+
+type Prepared = { scope: VariableScope; env: ContextEnvironment; exceptions: JsonObject[] } | { result: RuleResult } | null;
+
+/** Match, exceptions, rule context and preconditions of one rule (Kyverno's invokeRuleHandler). */
+function prepareRule(rule: JsonObject, type: RuleType, st: RunState, request: AdmissionRequest): Prepared {
+  const name = String(rule.name ?? '');
+  const { cluster } = st.options;
+  if (!ruleMatchesRequest(rule, request, cluster, policyNamespace(st.policy)).matched) return null;
+  const exceptions = matchingExceptions(cluster.exceptions ?? [], st.policyKey, rule, request, cluster, st.scope);
+  const exempt = exceptionSkip(name, type, exceptions);
+  if (exempt) return { result: exempt };
+  const rv = ruleValues(st.options.values, policyName(st.policy), name);
+  const env: ContextEnvironment = { cluster, provided: providedNames(rv, st.resourceVals) };
+  let scope = withRuleValues(st.scope, rv, 0);
+  scope = loadContextEntries(rule.context, scope, env).scope;
+  const pre = evaluateConditions(rule.preconditions, scope);
+  if (pre.error !== undefined) return { result: ruleError(name, 'failed to evaluate preconditions', pre.error, type) };
+  if (!pre.passed) {
+    return { result: { name, type, status: 'skip', message: ['preconditions not met', pre.message].filter(Boolean).join('; ') } };
+  }
+  return { scope, env, exceptions };
+}
+
+function contextLoaderFor(st: RunState, env: ContextEnvironment, ruleName: string) {
+  const rv = ruleValues(st.options.values, policyName(st.policy), ruleName);
+  return (entries: unknown[], scope: VariableScope): VariableScope => {
+    const index = typeof scope.data.elementIndex === 'number' ? scope.data.elementIndex : 0;
+    return loadContextEntries(entries, withRuleValues(scope, rv, index), env).scope;
+  };
+}
+
+function withObject(scope: VariableScope, object: JsonObject): VariableScope {
+  const request = { ...(scope.data.request as JsonObject), object };
+  return { ...scope, data: { ...scope.data, request } };
+}
+
+function runMutate(st: RunState, resource: JsonObject, out: RuleResult[]): JsonObject {
+  let current = resource;
+  for (const rule of policyRules(st.policy)) {
+    if (!rule.mutate) continue;
+    const request: AdmissionRequest = st.request.operation === 'DELETE' ? st.request : { ...st.request, object: current };
+    const prepared = prepareRule(rule, 'Mutation', st, request);
+    if (!prepared) continue;
+    if ('result' in prepared) {
+      out.push(prepared.result);
+      continue;
+    }
+    const outcome = applyMutateRule(rule, current, prepared.scope, {
+      targetResources: st.options.cluster.resources,
+      policyNamespace: policyNamespace(st.policy),
+      loadContext: contextLoaderFor(st, prepared.env, String(rule.name ?? '')),
+    });
+    if (outcome.targets && outcome.targets.length > 0) out.push(...outcome.targets.map((t) => t.result));
+    else out.push(outcome.result);
+    current = outcome.patched;
+    st.scope = withObject(st.scope, current);
+  }
+  return current;
+}
+
+function runValidate(st: RunState, resource: JsonObject | null, out: RuleResult[]): void {
+  const applyOne = policySpec(st.policy).applyRules === 'One';
+  const kind = String(resource?.kind ?? '');
+  const ns = meta(resource).namespace;
+  for (const rule of computeRules(st.policy, kind)) {
+    if (!rule.validate) continue;
+    const name = String(rule.name ?? '');
+    const request: AdmissionRequest = st.request.operation === 'DELETE' || !resource ? st.request : { ...st.request, object: resource };
+    const prepared = prepareRule(rule, 'Validation', st, request);
+    if (!prepared) continue;
+    let result: RuleResult | null;
+    if ('result' in prepared) result = prepared.result;
+    else {
+      result = validateRule(
+        {
+          policy: st.policy,
+          rule,
+          ruleName: name,
+          context: prepared.env,
+          options: st.options,
+          withForeachValues: (scope, index) => withRuleValues(scope, ruleValues(st.options.values, policyName(st.policy), name), index),
+          exceptions: prepared.exceptions,
+          oldObjectMatches: (old) =>
+            ruleMatchesRequest(rule, { ...request, operation: 'CREATE', object: old, oldObject: null }, st.options.cluster, policyNamespace(st.policy)).matched,
+        },
+        prepared.scope,
+        request,
+        resource,
+      );
+    }
+    if (!result) continue;
+    result.failureAction = ruleFailureAction(st.policy, rule, typeof ns === 'string' ? ns : undefined);
+    out.push(result);
+    if (applyOne && (result.status === 'pass' || result.status === 'fail')) break;
+  }
+}
+
+function runGenerate(st: RunState, resource: JsonObject, out: RuleResult[]): void {
+  for (const rule of policyRules(st.policy)) {
+    if (!rule.generate) continue;
+    const request: AdmissionRequest = st.request.operation === 'DELETE' ? st.request : { ...st.request, object: resource };
+    const prepared = prepareRule(rule, 'Generation', st, request);
+    if (!prepared) continue;
+    if ('result' in prepared) {
+      out.push(prepared.result);
+      continue;
+    }
+    const outcome = applyGenerateRule(rule, resource, prepared.scope, st.options.cluster.resources, {
+      policyNamespace: policyNamespace(st.policy),
+      policyName: policyName(st.policy),
+      loadContext: contextLoaderFor(st, prepared.env, String(rule.name ?? '')),
+    });
+    out.push(outcome.result);
+  }
+}
+
+function runVerifyImages(st: RunState, out: RuleResult[]): void {
+  for (const rule of policyRules(st.policy)) {
+    if (!Array.isArray(rule.verifyImages) || rule.verifyImages.length === 0) continue;
+    const prepared = prepareRule(rule, 'ImageVerify', st, st.request);
+    if (!prepared) continue;
+    if ('result' in prepared) out.push(prepared.result);
+    else out.push(ruleError(String(rule.name ?? ''), 'image verification needs registry access, which is not available offline', undefined, 'ImageVerify'));
+  }
 }
 
 /** Applies one policy (any supported kind) to the request's resource. */
 export function applyPolicy(policy: JsonObject, options: ApplyOptions): PolicyResponse {
-  const obj = (options.request.object ?? options.request.oldObject ?? {}) as JsonObject;
-  const meta = (obj.metadata ?? {}) as JsonObject;
-  const pmeta = (policy.metadata ?? {}) as JsonObject;
-  return {
-    policy: { apiVersion: String(policy.apiVersion), kind: String(policy.kind), name: String(pmeta.name ?? '') },
-    resource: { apiVersion: String(obj.apiVersion ?? ''), kind: String(obj.kind ?? ''), name: String(meta.name ?? '') },
-    rules: [],
-    patchedResource: obj,
-  };
+  if (isCelPolicy(policy)) return applyCelPolicy(policy, options);
+  const original = (options.request.operation === 'DELETE' ? options.request.oldObject : options.request.object) ?? options.request.oldObject ?? options.request.object;
+  const response: PolicyResponse = { policy: policyRef(policy), resource: resourceRef(original), rules: [], patchedResource: original ?? {} };
+  if (!isClassicPolicy(policy)) {
+    response.rules.push({ name: '', type: 'Validation', status: 'error', message: `unsupported policy kind ${String(policy.apiVersion)}/${String(policy.kind)}` });
+    return response;
+  }
+  const vals = resourceValues(options.values, policyName(policy), String(meta(original).name ?? ''));
+  const request = requestForValues(options.request, vals);
+  let scope = withVariables(baseScope(request, options.now), vals);
+  // Values may rewrite request.object (the CLI reads the resource back from its context).
+  const req = scope.data.request as JsonObject;
+  let resource = (request.operation === 'DELETE' ? req.oldObject : req.object) as JsonObject | null | undefined;
+  if (!resource || typeof resource !== 'object') resource = null;
+  const st: RunState = { policy, options, request, scope, resourceVals: vals, policyKey: policyKeyOf(policy) };
+  const phases = new Set<ApplyPhase>(options.phases ?? ['mutate', 'verifyImages', 'validate', 'generate']);
+  if (phases.has('mutate') && resource && request.operation !== 'DELETE') {
+    const before = resource;
+    resource = runMutate(st, resource, response.rules);
+    // Like the CLI, later phases start from a context built on the mutated resource (images included).
+    if (resource !== before) {
+      const patchedRequest = { ...request, object: resource };
+      st.request = patchedRequest;
+      st.scope = withVariables(baseScope(patchedRequest, options.now), vals);
+    }
+  }
+  if (phases.has('verifyImages')) runVerifyImages(st, response.rules);
+  if (phases.has('validate')) runValidate(st, resource, response.rules);
+  if (phases.has('generate') && resource) runGenerate(st, resource, response.rules);
+  response.patchedResource = resource ?? original ?? {};
+  return response;
+}
+
+function policyKeyOf(policy: JsonObject): string {
+  const ns = policyNamespace(policy);
+  return ns ? `${ns}/${policyName(policy)}` : policyName(policy);
 }

@@ -1,26 +1,79 @@
-// STUB (owner: CEL helper replaces this file). Public surface other modules rely on.
+/**
+ * The CEL engine: CEL policy kinds (policies.kyverno.io, admissionregistration.k8s.io) and the
+ * CEL parts of classic policies. See environment.ts for the expression language setup.
+ */
 import type { JsonObject, PolicyResponse, RuleResult } from '../core/types';
 import type { ApplyOptions } from '../apply';
+import { applyValidatingPolicy } from './validating-policy';
+import { applyMutatingPolicy } from './mutating-policy';
+import { applyGeneratingPolicy, applyDeletingPolicy, applyImageValidatingPolicy } from './other-policies';
+import { applyAdmissionPolicy } from './admission-policy';
+import { emptyResponse } from './response';
+import { requestTarget } from './match';
+import { validateClassicCel as validateClassic, evaluateCelPreconditions as evaluatePreconditions } from './classic';
+
+export { checkCelExpression, type CelDiagnostic, type CelCheckContext, type CelResultType } from './diagnostics';
+export { evalCel, evalCelBool, CelError } from './environment';
+export { toCel, fromCel } from './values';
+
+const CEL_KINDS = new Set([
+  'ValidatingPolicy', 'NamespacedValidatingPolicy', 'MutatingPolicy', 'NamespacedMutatingPolicy',
+  'GeneratingPolicy', 'NamespacedGeneratingPolicy', 'DeletingPolicy', 'NamespacedDeletingPolicy',
+  'ImageValidatingPolicy', 'NamespacedImageValidatingPolicy',
+  'ValidatingAdmissionPolicy', 'MutatingAdmissionPolicy',
+]);
 
 /** Whether this document is a CEL-based policy kind the CEL engine evaluates. */
 export function isCelPolicy(policy: JsonObject): boolean {
   const api = String(policy.apiVersion ?? '');
-  return api.startsWith('policies.kyverno.io/') || api.startsWith('admissionregistration.k8s.io/');
+  return (api.startsWith('policies.kyverno.io/') || api.startsWith('admissionregistration.k8s.io/')) && CEL_KINDS.has(String(policy.kind ?? ''));
 }
 
 /** Applies a policies.kyverno.io or admissionregistration.k8s.io policy. */
 export function applyCelPolicy(policy: JsonObject, options: ApplyOptions): PolicyResponse {
-  const obj = (options.request.object ?? options.request.oldObject ?? {}) as JsonObject;
-  const meta = (obj.metadata ?? {}) as JsonObject;
-  return {
-    policy: { apiVersion: String(policy.apiVersion), kind: String(policy.kind), name: String((policy.metadata as JsonObject)?.name ?? '') },
-    resource: { apiVersion: String(obj.apiVersion ?? ''), kind: String(obj.kind ?? ''), name: String(meta.name ?? '') },
-    rules: [{ name: '', type: 'Validation', status: 'error', message: 'CEL policies are not supported yet' }],
-    patchedResource: obj,
-  };
+  // Namespaced* kinds only see resources of their own namespace.
+  const policyNamespace = String(((policy.metadata ?? {}) as JsonObject).namespace ?? '');
+  if (String(policy.kind ?? '').startsWith('Namespaced') && policyNamespace && requestTarget(options.request).namespace !== policyNamespace) {
+    return emptyResponse(policy, options);
+  }
+  try {
+    switch (String(policy.kind ?? '')) {
+      case 'ValidatingPolicy':
+      case 'NamespacedValidatingPolicy':
+        return applyValidatingPolicy(policy, options);
+      case 'MutatingPolicy':
+      case 'NamespacedMutatingPolicy':
+        return applyMutatingPolicy(policy, options);
+      case 'GeneratingPolicy':
+      case 'NamespacedGeneratingPolicy':
+        return applyGeneratingPolicy(policy, options);
+      case 'DeletingPolicy':
+      case 'NamespacedDeletingPolicy':
+        return applyDeletingPolicy(policy, options);
+      case 'ImageValidatingPolicy':
+      case 'NamespacedImageValidatingPolicy':
+        return applyImageValidatingPolicy(policy, options);
+      case 'ValidatingAdmissionPolicy':
+      case 'MutatingAdmissionPolicy':
+        return applyAdmissionPolicy(policy, options);
+      default:
+        return emptyResponse(policy, options, [{ name: '', type: 'Validation', status: 'error', message: `unsupported CEL policy kind ${String(policy.kind)}` }]);
+    }
+  } catch (err) {
+    return emptyResponse(policy, options, [{ name: 'evaluation', type: 'Validation', status: 'error', message: `policy evaluation failed: ${(err as Error).message}` }]);
+  }
 }
 
 /** Evaluates a classic rule's `validate.cel` block on the request (ClusterPolicy/Policy). */
 export function validateClassicCel(rule: JsonObject, options: ApplyOptions): RuleResult {
-  return { name: String(rule.name), type: 'Validation', status: 'error', message: 'validate.cel is not supported yet' };
+  return validateClassic(rule, options);
+}
+
+/**
+ * Evaluates a classic rule's `celPreconditions` (Kubernetes matchConditions shape). Returns
+ * `{ pass: true }` when all hold, `{ pass: false, message }` when one is false (the rule is
+ * skipped), `{ pass: false, error }` when one cannot be evaluated.
+ */
+export function evaluateCelPreconditions(conditions: unknown, options: ApplyOptions): { pass: boolean; message?: string; error?: string } {
+  return evaluatePreconditions(conditions, options);
 }

@@ -1,24 +1,13 @@
-// STUB (owner: core helper replaces this file). Public surface other modules rely on.
-import type { JsonObject } from '../core/types';
+import type { VariableScope } from './scope';
+import { substituteAll, type SubstituteOptions } from './substitute';
 
-/**
- * What `{{ }}` expressions see: one JSON document ({ request, images, element, elementIndex,
- * context entries by name, ... }) that JMESPath queries run against.
- */
-export interface VariableScope {
-  data: JsonObject;
-  /** Clock for time_* functions. */
-  now?: Date;
-}
-
-export class VariableError extends Error {}
-
-/** A child scope with extra top-level names (context entries, element, elementIndex...). */
-export function withVariables(scope: VariableScope, vars: Record<string, unknown>): VariableScope {
-  return { ...scope, data: { ...scope.data, ...vars } };
-}
+export { VariableError, withVariables, mergePatch } from './scope';
+export type { VariableScope } from './scope';
+export { substituteAll, hasVariables, findVariables, variableExpression, resolveExpression } from './substitute';
+export type { SubstituteOptions } from './substitute';
+export { goJson } from './gojson';
 
 /** Replaces every `{{ expr }}` in strings (and keys) of value; throws VariableError when a variable cannot be resolved. */
-export function substituteVariables(value: unknown, _scope: VariableScope): unknown {
-  return value;
+export function substituteVariables(value: unknown, scope: VariableScope, options?: SubstituteOptions): unknown {
+  return substituteAll(value, scope, options);
 }

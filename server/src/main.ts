@@ -1,2 +1,230 @@
-// Placeholder until the language server lands.
-export {};
+/**
+ * The LSP adapter: wires the pure language service (./service) to a vscode-languageserver
+ * connection. `startServer()` is what `kyverno-studio lsp --stdio` calls; running this
+ * bundle directly (`node dist/server.js --stdio`) starts it too.
+ */
+import {
+  createConnection,
+  ProposedFeatures,
+  TextDocuments,
+  TextDocumentSyncKind,
+  DidChangeWatchedFilesNotification,
+  type InitializeParams,
+  type InitializeResult,
+  type CodeAction,
+  type Connection,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { fileURLToPath } from 'node:url';
+import {
+  parseFile,
+  validateFile,
+  complete,
+  hover,
+  documentSymbols,
+  foldingRanges,
+  definition,
+  evaluateManifests,
+  manifestDocuments,
+  Codes,
+  type ParsedFile,
+  type MutationFix,
+} from './service';
+import { PolicyIndex } from './workspace';
+import { reparseFile } from './service/reparse';
+
+export interface ServerSettings {
+  /** Glob (relative to each workspace folder) selecting the files whose policies apply to manifests. */
+  policies: string;
+  /**
+   * Longest wait after an edit before validating (edits in between restart it). The wait
+   * adapts: it is the last validation time of the document, capped by this value, so a
+   * quick file is checked at once and a slow one is not re-checked on every keystroke.
+   */
+  debounceMs: number;
+}
+
+const DEFAULT_SETTINGS: ServerSettings = { policies: '**/*.{yaml,yml}', debounceMs: 150 };
+
+export function startServer(connection: Connection = createConnection(ProposedFeatures.all)): void {
+  const documents = new TextDocuments(TextDocument);
+  const parsed = new Map<string, { version: number; file: ParsedFile }>();
+  const timers = new Map<string, NodeJS.Timeout>();
+  const lastCost = new Map<string, number>();
+  let settings: ServerSettings = { ...DEFAULT_SETTINGS };
+  let index = new PolicyIndex([]);
+  let canWatch = false;
+  let canConfigure = false;
+
+  function parse(doc: TextDocument): ParsedFile {
+    const hit = parsed.get(doc.uri);
+    if (hit && hit.version === doc.version) return hit.file;
+    // The previous version's AST is reused (and consumed) by the incremental re-parse.
+    const file = hit ? reparseFile(hit.file, doc.getText()) : parseFile(doc.uri, doc.getText());
+    parsed.set(doc.uri, { version: doc.version, file });
+    return file;
+  }
+
+  function safe<T>(what: string, fallback: T, fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      connection.console.error(`${what} failed: ${(e as Error).stack ?? e}`);
+      return fallback;
+    }
+  }
+
+  function validateNow(uri: string): void {
+    const doc = documents.get(uri);
+    if (!doc) return;
+    const started = performance.now();
+    let policiesChanged = false;
+    const diagnostics = safe('validation', [], () => {
+      const file = parse(doc);
+      if (index.accepts(uri)) policiesChanged = index.update(uri, file);
+      const out = validateFile(file);
+      if (manifestDocuments(file).length) out.push(...evaluateManifests(file, index.policies()));
+      return out;
+    });
+    lastCost.set(uri, performance.now() - started);
+    connection.sendDiagnostics({ uri, version: doc.version, diagnostics: diagnostics as never });
+    if (policiesChanged) revalidateManifests(uri);
+  }
+
+  function schedule(uri: string, delay = Math.min(settings.debounceMs, lastCost.get(uri) ?? 0)): void {
+    clearTimeout(timers.get(uri));
+    timers.set(uri, setTimeout(() => {
+      timers.delete(uri);
+      validateNow(uri);
+    }, delay));
+  }
+
+  /** A policy changed: manifests that use it must be re-evaluated. */
+  function revalidateManifests(except?: string): void {
+    for (const d of documents.all()) {
+      if (d.uri === except) continue;
+      const file = parsed.get(d.uri)?.file;
+      if (!file || manifestDocuments(file).length) schedule(d.uri, settings.debounceMs);
+    }
+  }
+
+  async function loadSettings(): Promise<void> {
+    if (!canConfigure) return;
+    const s = (await connection.workspace.getConfiguration('kyverno').catch(() => undefined)) as Partial<ServerSettings> | undefined;
+    applySettings(s);
+  }
+
+  function applySettings(s: Partial<ServerSettings> | undefined): void {
+    if (!s) return;
+    const glob = typeof s.policies === 'string' && s.policies ? s.policies : settings.policies;
+    const changed = glob !== settings.policies;
+    settings = { policies: glob, debounceMs: typeof s.debounceMs === 'number' ? s.debounceMs : settings.debounceMs };
+    if (changed) {
+      index.setGlob(glob);
+      index.scan();
+      revalidateManifests();
+    }
+  }
+
+  connection.onInitialize((params: InitializeParams): InitializeResult => {
+    const folders = (params.workspaceFolders ?? []).map((f) => f.uri);
+    if (!folders.length && params.rootUri) folders.push(params.rootUri);
+    const init = (params.initializationOptions ?? {}) as { settings?: Partial<ServerSettings> };
+    if (init.settings) settings = { ...settings, ...init.settings };
+    index = new PolicyIndex(folders.filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u)), settings.policies);
+    canWatch = Boolean(params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration);
+    canConfigure = Boolean(params.capabilities.workspace?.configuration);
+    return {
+      capabilities: {
+        textDocumentSync: TextDocumentSyncKind.Incremental,
+        completionProvider: { triggerCharacters: ['.', '{', '(', ' ', '-'], resolveProvider: false },
+        hoverProvider: true,
+        documentSymbolProvider: true,
+        foldingRangeProvider: true,
+        definitionProvider: true,
+        codeActionProvider: { codeActionKinds: ['quickfix'] },
+      },
+      serverInfo: { name: 'kyverno-studio', version: '0.1.0' },
+    };
+  });
+
+  connection.onInitialized(async () => {
+    if (canWatch) {
+      await connection.client.register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/*.{yaml,yml}' }] }).catch(() => undefined);
+    }
+    safe('workspace scan', undefined, () => index.scan());
+    await loadSettings();
+    revalidateManifests();
+  });
+
+  connection.onDidChangeConfiguration((change) => {
+    const s = (change.settings as { kyverno?: Partial<ServerSettings> } | undefined)?.kyverno;
+    if (s) applySettings(s);
+    else void loadSettings();
+  });
+
+  connection.onDidChangeWatchedFiles((change) => {
+    let changed = false;
+    for (const ev of change.changes) {
+      if (documents.get(ev.uri)) continue; // the open buffer wins over the disk
+      changed = safe('policy reload', false, () => {
+        if (ev.type === 3 || !ev.uri.startsWith('file:')) return index.update(ev.uri, undefined);
+        const { readFileSync } = require('node:fs') as typeof import('node:fs');
+        return index.update(ev.uri, readFileSync(fileURLToPath(ev.uri), 'utf8'));
+      }) || changed;
+    }
+    if (changed) revalidateManifests();
+  });
+
+  documents.onDidChangeContent((e) => schedule(e.document.uri));
+  documents.onDidClose((e) => {
+    clearTimeout(timers.get(e.document.uri));
+    parsed.delete(e.document.uri);
+    lastCost.delete(e.document.uri);
+    connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
+  });
+
+  connection.onCompletion((p) => {
+    const doc = documents.get(p.textDocument.uri);
+    if (!doc) return [];
+    return safe('completion', [], () => complete(parse(doc), doc.offsetAt(p.position), { workspaceKinds: index.crdKinds() })) as never;
+  });
+  connection.onHover((p) => {
+    const doc = documents.get(p.textDocument.uri);
+    if (!doc) return null;
+    return (safe('hover', undefined, () => hover(parse(doc), doc.offsetAt(p.position))) ?? null) as never;
+  });
+  connection.onDocumentSymbol((p) => {
+    const doc = documents.get(p.textDocument.uri);
+    return (doc ? safe('symbols', [], () => documentSymbols(parse(doc))) : []) as never;
+  });
+  connection.onFoldingRanges((p) => {
+    const doc = documents.get(p.textDocument.uri);
+    return doc ? safe('folding', [], () => foldingRanges(parse(doc))) : [];
+  });
+  connection.onDefinition((p) => {
+    const doc = documents.get(p.textDocument.uri);
+    return (doc ? safe('definition', undefined, () => definition(parse(doc), doc.offsetAt(p.position))) ?? null : null) as never;
+  });
+  connection.onCodeAction((p) => {
+    const actions: CodeAction[] = [];
+    for (const d of p.context.diagnostics) {
+      if (d.code !== Codes.mutation || !d.data) continue;
+      const fix = d.data as MutationFix;
+      actions.push({
+        title: fix.title,
+        kind: 'quickfix',
+        diagnostics: [d],
+        edit: { changes: { [fix.uri]: [{ range: fix.range, newText: fix.newText }] } },
+      });
+    }
+    return actions;
+  });
+
+  documents.listen(connection);
+  connection.listen();
+}
+
+// `node dist/server.js --stdio` (or a tsx run of this file) starts the server directly; the
+// CLI bundles this module too and must not start it on import.
+if (/(^|[\\/])(server\.js|server[\\/]src[\\/]main\.ts)$/.test(process.argv[1] ?? '')) startServer();

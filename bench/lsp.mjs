@@ -1,0 +1,330 @@
+// Drives our language server (dist/server.js) and yaml-language-server over stdio in the
+// same run: edit→publishDiagnostics and completion latency (p50/p95) on a small policy, a
+// 2,000-line policy and a manifest with 50 workspace policies, plus each server's peak RSS.
+// yaml-language-server gets the same generated ClusterPolicy schema. Results go to
+// bench/results/. Usage: npm run bench:lsp  (or node bench/lsp.mjs [--samples N])
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir, cpus, totalmem, loadavg, hostname, platform, release } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const { createMessageConnection, StreamMessageReader, StreamMessageWriter } = require('vscode-jsonrpc/node');
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const samplesArg = process.argv.indexOf('--samples');
+const SAMPLES = samplesArg > 0 ? Number(process.argv[samplesArg + 1]) : 40;
+const WARMUP = 5;
+
+// ---------- fixtures ----------
+const SMALL = `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: require-labels
+  annotations:
+    policies.kyverno.io/title: Require Labels
+    policies.kyverno.io/category: Best Practices
+spec:
+  validationFailureAction: Audit
+  background: true
+  rules:
+  - name: check-for-labels
+    match:
+      any:
+      - resources:
+          kinds:
+          - Pod
+    validate:
+      message: "The label \`app.kubernetes.io/name\` is required. MARKER"
+      pattern:
+        metadata:
+          labels:
+            app.kubernetes.io/name: "?*"
+  - name: deny-latest
+    match:
+      any:
+      - resources:
+          kinds:
+          - Pod
+    validate:
+      message: "Using a mutable image tag e.g. 'latest' is not allowed."
+      foreach:
+      - list: "request.object.spec.containers"
+        deny:
+          conditions:
+            any:
+            - key: "{{ element.image }}"
+              operator: Equals
+              value: "*:latest"
+    
+`;
+
+function bigRule(i) {
+  return `  - name: rule-${i}
+    match:
+      any:
+      - resources:
+          kinds:
+          - Pod
+          namespaces:
+          - "team-${i}"
+    exclude:
+      any:
+      - resources:
+          namespaces:
+          - kube-system
+    context:
+    - name: cm${i}
+      configMap:
+        name: settings-${i}
+        namespace: default
+    preconditions:
+      all:
+      - key: "{{ request.operation || 'BACKGROUND' }}"
+        operator: NotEquals
+        value: DELETE
+    validate:
+      message: "Rule ${i}: {{ cm${i}.data.message || 'label required' }}${i === 40 ? ' MARKER' : ''}"
+      pattern:
+        metadata:
+          labels:
+            team-${i}: "?*"
+`;
+}
+const BIG_HEAD = 'apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: big-policy\nspec:\n  validationFailureAction: Audit\n  background: true\n  rules:\n';
+const BIG = BIG_HEAD + Array.from({ length: 77 }, (_, i) => bigRule(i)).join('') + '  - name: last\n    match:\n      any:\n      - resources:\n          kinds: [Pod]\n    validate:\n      \n';
+
+function workspacePolicy(i) {
+  return `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: ws-policy-${i}
+spec:
+  background: true
+  rules:
+  - name: require-label-${i}
+    match:
+      any:
+      - resources:
+          kinds: [Pod]
+    validate:
+      failureAction: ${i % 2 ? 'Audit' : 'Enforce'}
+      message: "label l${i} is required"
+      pattern:
+        metadata:
+          labels:
+            l${i}: "?*"
+`;
+}
+const MANIFEST = `apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  labels:
+    app: web
+    note: MARKER
+spec:
+  containers:
+  - name: web
+    image: nginx:1.27
+    
+`;
+
+// ---------- client ----------
+class Client {
+  constructor(name, cmd, args, settings) {
+    this.name = name;
+    this.settings = settings;
+    this.proc = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.proc.stderr.on('data', () => {});
+    this.conn = createMessageConnection(new StreamMessageReader(this.proc.stdout), new StreamMessageWriter(this.proc.stdin));
+    this.waiters = [];
+    this.versions = new Map();
+    this.peak = 0;
+    this.conn.onNotification('textDocument/publishDiagnostics', (p) => {
+      const keep = [];
+      for (const w of this.waiters) (w.uri === p.uri ? w.resolve(p) : keep.push(w));
+      this.waiters = keep;
+    });
+    this.conn.onRequest('workspace/configuration', (p) => p.items.map((it) => (it.section ? this.settings[it.section] ?? null : null)));
+    this.conn.onRequest('client/registerCapability', () => null);
+    this.conn.onRequest('window/workDoneProgress/create', () => null);
+    this.conn.onNotification(() => {});
+    this.conn.listen();
+    this.timer = setInterval(() => this.samplePeak(), 50);
+  }
+  samplePeak() {
+    try {
+      const status = readFileSync(`/proc/${this.proc.pid}/status`, 'utf8');
+      const hwm = /VmHWM:\s+(\d+)/.exec(status);
+      if (hwm) this.peak = Math.max(this.peak, Number(hwm[1]) * 1024);
+    } catch {
+      /* process gone */
+    }
+  }
+  async initialize(folder) {
+    await this.conn.sendRequest('initialize', {
+      processId: process.pid,
+      rootUri: folder ? pathToFileURL(folder).toString() : null,
+      workspaceFolders: folder ? [{ uri: pathToFileURL(folder).toString(), name: 'ws' }] : null,
+      capabilities: {
+        workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: true }, didChangeWatchedFiles: { dynamicRegistration: true } },
+        textDocument: { completion: { completionItem: { snippetSupport: true } }, publishDiagnostics: {} },
+      },
+      initializationOptions: this.settings.init,
+    });
+    await this.conn.sendNotification('initialized', {});
+    await this.conn.sendNotification('workspace/didChangeConfiguration', { settings: this.settings });
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  next(uri, timeout = 60000) {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`${this.name}: no diagnostics for ${uri}`)), timeout);
+      this.waiters.push({ uri, resolve: (p) => (clearTimeout(t), resolve(p)) });
+    });
+  }
+  async open(uri, text) {
+    this.versions.set(uri, 1);
+    const wait = this.next(uri);
+    const t0 = performance.now();
+    await this.conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'yaml', version: 1, text } });
+    const p = await wait;
+    return { ms: performance.now() - t0, diagnostics: p.diagnostics };
+  }
+  async change(uri, text) {
+    const version = this.versions.get(uri) + 1;
+    this.versions.set(uri, version);
+    const wait = this.next(uri);
+    const t0 = performance.now();
+    await this.conn.sendNotification('textDocument/didChange', { textDocument: { uri, version }, contentChanges: [{ text }] });
+    await wait;
+    return performance.now() - t0;
+  }
+  async complete(uri, position) {
+    const t0 = performance.now();
+    const r = await this.conn.sendRequest('textDocument/completion', { textDocument: { uri }, position });
+    const ms = performance.now() - t0;
+    return { ms, count: Array.isArray(r) ? r.length : r?.items?.length ?? 0 };
+  }
+  async close() {
+    clearInterval(this.timer);
+    this.samplePeak();
+    try {
+      await Promise.race([this.conn.sendRequest('shutdown'), new Promise((r) => setTimeout(r, 2000))]);
+      await this.conn.sendNotification('exit');
+    } catch {
+      /* gone */
+    }
+    this.conn.dispose();
+    this.proc.kill();
+  }
+}
+
+function pct(values, p) {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+}
+const round = (x) => Math.round(x * 10) / 10;
+
+function positionOfLastBlankKeyLine(text) {
+  const lines = text.split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) if (/^ +$/.test(lines[i])) return { line: i, character: lines[i].length };
+  throw new Error('no blank key line');
+}
+
+async function scenario(client, uri, text) {
+  const opened = await client.open(uri, text);
+  const edits = [];
+  for (let i = 0; i < WARMUP + SAMPLES; i++) {
+    const ms = await client.change(uri, text.replace(/MARKER/g, `edit-${i}`));
+    if (i >= WARMUP) edits.push(ms);
+  }
+  const completions = [];
+  let count = 0;
+  const pos = positionOfLastBlankKeyLine(text);
+  for (let i = 0; i < WARMUP + SAMPLES; i++) {
+    const r = await client.complete(uri, pos);
+    count = r.count;
+    if (i >= WARMUP) completions.push(r.ms);
+  }
+  return {
+    openMs: round(opened.ms),
+    diagnosticsOnOpen: opened.diagnostics.length,
+    edit: { p50: round(pct(edits, 50)), p95: round(pct(edits, 95)) },
+    completion: { p50: round(pct(completions, 50)), p95: round(pct(completions, 95)), items: count },
+  };
+}
+
+async function main() {
+  const serverJs = join(root, 'dist', 'server.js');
+  if (!existsSync(serverJs)) throw new Error('dist/server.js missing: run npm run build');
+  const ws = mkdtempSync(join(tmpdir(), 'ks-bench-'));
+  mkdirSync(join(ws, 'policies'));
+  for (let i = 0; i < 50; i++) writeFileSync(join(ws, 'policies', `policy-${i}.yaml`), workspacePolicy(i));
+  const files = { small: join(ws, 'policy-small.yaml'), big: join(ws, 'policy-big.yaml'), manifest: join(ws, 'pod.yaml') };
+  writeFileSync(files.small, SMALL);
+  writeFileSync(files.big, BIG);
+  writeFileSync(files.manifest, MANIFEST);
+  const schema = pathToFileURL(join(root, 'schemas', 'kyverno.io_ClusterPolicy_v1.json')).toString();
+  const yamlSettings = {
+    yaml: { validate: true, completion: true, hover: true, schemas: { [schema]: ['policy-*.yaml', 'policies/*.yaml'] }, schemaStore: { enable: false }, format: { enable: false } },
+    http: {},
+    editor: {},
+    '[yaml]': {},
+  };
+  const ours = new Client('kyverno-studio', process.execPath, [serverJs, '--stdio'], { kyverno: { policies: 'policies/**/*.yaml' }, init: { settings: { policies: 'policies/**/*.yaml' } } });
+  const yls = new Client('yaml-language-server', process.execPath, [join(root, 'node_modules', 'yaml-language-server', 'bin', 'yaml-language-server'), '--stdio'], yamlSettings);
+  const results = {};
+  for (const c of [ours, yls]) {
+    await c.initialize(ws);
+    results[c.name] = {
+      small: await scenario(c, pathToFileURL(files.small).toString(), SMALL),
+      big2000: await scenario(c, pathToFileURL(files.big).toString(), BIG),
+      manifest50: await scenario(c, pathToFileURL(files.manifest).toString(), MANIFEST),
+    };
+    await c.close();
+    results[c.name].peakRssMB = round(c.peak / 1024 / 1024);
+  }
+  rmSync(ws, { recursive: true, force: true });
+  const o = results['kyverno-studio'];
+  const y = results['yaml-language-server'];
+  const ratios = {
+    bigEditP95: round((o.big2000.edit.p95 / y.big2000.edit.p95) * 100) / 100,
+    bigCompletionP95: round((o.big2000.completion.p95 / y.big2000.completion.p95) * 100) / 100,
+    peakRss: round((o.peakRssMB / y.peakRssMB) * 100) / 100,
+  };
+  const goals = { bigEditP95: ratios.bigEditP95 <= 0.2, bigCompletionP95: ratios.bigCompletionP95 <= 1 / 3, lessPeakMemory: ratios.peakRss < 1 };
+  const machine = { host: hostname(), platform: `${platform()} ${release()}`, cpu: cpus()[0]?.model, cores: cpus().length, memGB: round(totalmem() / 2 ** 30), node: process.version, loadavg: loadavg().map(round) };
+  const date = new Date().toISOString();
+  const lines = BIG.split('\n').length;
+  const report = { date, machine, samples: SAMPLES, bigPolicyLines: lines, results, ratios, goals };
+  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+  const stamp = date.slice(0, 16).replace(/[:T]/g, '-');
+  writeFileSync(join(root, 'bench', 'results', `lsp-${stamp}.json`), JSON.stringify(report, null, 2) + '\n');
+  const row = (name, r) => `| ${name} | ${r.small.edit.p50} / ${r.small.edit.p95} | ${r.small.completion.p50} / ${r.small.completion.p95} | ${r.big2000.edit.p50} / ${r.big2000.edit.p95} | ${r.big2000.completion.p50} / ${r.big2000.completion.p95} | ${r.manifest50.edit.p50} / ${r.manifest50.edit.p95} | ${r.manifest50.completion.p50} / ${r.manifest50.completion.p95} | ${r.peakRssMB} |`;
+  const md = [
+    `# LSP benchmark ${date}`,
+    '',
+    `Machine: ${machine.cpu} × ${machine.cores}, ${machine.memGB} GB, ${machine.platform}, Node ${machine.node}, load average ${machine.loadavg.join(' ')}.`,
+    `Samples: ${SAMPLES} per measure after ${WARMUP} warm-up; big policy: ${lines} lines; times in ms (p50 / p95).`,
+    '',
+    '| server | small edit→diag | small completion | 2000-line edit→diag | 2000-line completion | manifest+50 edit→diag | manifest completion | peak RSS MB |',
+    '|---|---|---|---|---|---|---|---|',
+    row('kyverno-studio', o),
+    row('yaml-language-server 1.25', y),
+    '',
+    `Ratios (ours / yaml-language-server): 2000-line edit p95 ${ratios.bigEditP95} (goal ≤ 0.2: ${goals.bigEditP95 ? 'met' : 'NOT met'}), completion p95 ${ratios.bigCompletionP95} (goal ≤ 0.33: ${goals.bigCompletionP95 ? 'met' : 'NOT met'}), peak RSS ${ratios.peakRss} (goal < 1: ${goals.lessPeakMemory ? 'met' : 'NOT met'}).`,
+    '',
+    'yaml-language-server only checks YAML in the manifest scenario (no Kubernetes schema configured); ours evaluates 50 workspace policies with the engine on every edit.',
+    '',
+  ].join('\n');
+  writeFileSync(join(root, 'bench', 'results', `lsp-${stamp}.md`), md);
+  console.log(md);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,61 @@
+/** A small flag parser: `--flag value`, `--flag=value`, `-o value`, booleans, repeated flags. */
+
+export interface FlagSpec {
+  /** Flags that take a value (long names without dashes); may repeat. */
+  values: string[];
+  booleans: string[];
+  /** Short aliases, e.g. { o: 'output', f: 'file-name' }. */
+  aliases?: Record<string, string>;
+}
+
+export interface ParsedArgs {
+  positionals: string[];
+  values: Map<string, string[]>;
+  booleans: Set<string>;
+}
+
+export class UsageError extends Error {}
+
+export function parseArgs(argv: string[], spec: FlagSpec): ParsedArgs {
+  const out: ParsedArgs = { positionals: [], values: new Map(), booleans: new Set() };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') {
+      out.positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      out.positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    let name = arg.replace(/^--?/, '');
+    let inline: string | undefined;
+    if (eq >= 0) {
+      name = arg.slice(0, eq).replace(/^--?/, '');
+      inline = arg.slice(eq + 1);
+    }
+    if (!arg.startsWith('--')) name = spec.aliases?.[name] ?? name;
+    if (spec.booleans.includes(name)) {
+      if (inline !== undefined && inline !== 'true' && inline !== 'false') throw new UsageError(`flag --${name} takes no value`);
+      if (inline !== 'false') out.booleans.add(name);
+      continue;
+    }
+    if (spec.values.includes(name)) {
+      const value = inline ?? argv[++i];
+      if (value === undefined) throw new UsageError(`flag --${name} needs a value`);
+      const list = out.values.get(name) ?? [];
+      // Kyverno's string-slice flags also accept comma-separated lists.
+      list.push(...value.split(',').filter((v) => v !== ''));
+      out.values.set(name, list);
+      continue;
+    }
+    throw new UsageError(`unknown flag ${arg}`);
+  }
+  return out;
+}
+
+export function single(args: ParsedArgs, name: string): string | undefined {
+  const list = args.values.get(name);
+  return list && list.length > 0 ? list[list.length - 1] : undefined;
+}

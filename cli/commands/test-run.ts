@@ -1,0 +1,59 @@
+/** Running `kyverno test` files from disk; shared by the `test` command and the scripts. */
+import { formatLoadError, parseYamlDocuments } from '../../engine/loader';
+import { runTestDocument, testFilePassed, testInputPaths, type RunTimings } from '../../engine/testing';
+import type { TestFileResult } from '../../engine/testing';
+import { classifyDocument } from '../../engine/loader';
+import { findTestFiles, readAll, readText } from '../io/files';
+
+export interface TestRunSummary {
+  files: number;
+  filesPassed: number;
+  rows: number;
+  rowsPassed: number;
+}
+
+export interface TestRunReport {
+  files: TestFileResult[];
+  summary: TestRunSummary;
+}
+
+export interface TestRunOptions {
+  fileName?: string;
+  now?: Date;
+  timings?: RunTimings;
+}
+
+/** Reads one test file and everything it names, then runs it. Never throws. */
+export function runTestFileFromDisk(path: string, options: TestRunOptions = {}): TestFileResult {
+  let text: string;
+  try {
+    text = readText(path);
+  } catch (err) {
+    return { path, error: `${path}: cannot read file: ${(err as Error).message.split('\n')[0]}`, rows: [] };
+  }
+  const t0 = performance.now();
+  const parsed = parseYamlDocuments(text, path);
+  if (options.timings) options.timings.parseMs += performance.now() - t0;
+  if (parsed.errors.length > 0) return { path, error: formatLoadError(parsed.errors[0]), rows: [] };
+  const doc = parsed.documents.find((d) => classifyDocument(d.value) === 'test') ?? parsed.documents[0];
+  if (!doc) return { path, error: `${path}: no Test document found`, rows: [] };
+  const files = readAll(testInputPaths(path, doc.value), new Map([[path, text]]));
+  return runTestDocument(path, doc.value, files, { now: options.now, timings: options.timings });
+}
+
+export function summarize(files: TestFileResult[]): TestRunSummary {
+  return {
+    files: files.length,
+    filesPassed: files.filter(testFilePassed).length,
+    rows: files.reduce((n, f) => n + f.rows.length, 0),
+    rowsPassed: files.reduce((n, f) => n + f.rows.filter((r) => r.ok).length, 0),
+  };
+}
+
+/** Finds every test file under `paths` and runs them all; missing paths become file errors. */
+export function runTestPaths(paths: string[], options: TestRunOptions = {}): TestRunReport {
+  const { files, missing } = findTestFiles(paths, options.fileName ?? 'kyverno-test.yaml');
+  const results: TestFileResult[] = missing.map((p) => ({ path: p, error: `${p}: no such file or directory`, rows: [] }));
+  for (const f of files) results.push(runTestFileFromDisk(f, options));
+  return { files: results, summary: summarize(results) };
+}

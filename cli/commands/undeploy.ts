@@ -1,0 +1,10 @@
+/** `kyverno-studio undeploy`: see deploy/cli.ts. */
+import { undeployCli } from '../../deploy/cli';
+import type { Command } from './command';
+
+export const undeployCommand: Command = {
+  name: 'undeploy',
+  summary: 'remove what deploy installed from the active kube context',
+  usage: 'kyverno-studio undeploy [--yes] [--dry-run] [--namespace NS]',
+  run: (argv, io) => undeployCli(argv, io),
+};

@@ -1,0 +1,35 @@
+/** Reads policy/resource paths from disk into documents, collecting one-line errors per file. */
+import { classifyDocument, expandLists, formatLoadError, parseYamlDocuments, type LoadedDocument } from '../../engine/loader';
+import { exists, readText, yamlFilesAt } from './files';
+
+export interface ReadDocuments {
+  documents: LoadedDocument[];
+  errors: string[];
+}
+
+export function readDocuments(paths: string[]): ReadDocuments {
+  const out: ReadDocuments = { documents: [], errors: [] };
+  for (const p of paths) {
+    if (!exists(p)) {
+      out.errors.push(`${p}: no such file or directory`);
+      continue;
+    }
+    const files = yamlFilesAt(p);
+    if (files.length === 0) out.errors.push(`${p}: no YAML files found`);
+    for (const f of files) {
+      let text: string;
+      try {
+        text = readText(f);
+      } catch (err) {
+        out.errors.push(`${f}: cannot read file: ${(err as Error).message.split('\n')[0]}`);
+        continue;
+      }
+      const parsed = parseYamlDocuments(text, f);
+      for (const e of parsed.errors) out.errors.push(formatLoadError(e));
+      for (const d of parsed.documents) for (const item of expandLists(d.value)) out.documents.push({ ...d, value: item });
+    }
+  }
+  return out;
+}
+
+export { classifyDocument };

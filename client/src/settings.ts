@@ -1,0 +1,30 @@
+/** The `kyverno.*` settings, with the defaults package.json documents. */
+import * as vscode from 'vscode';
+
+export interface Settings {
+  policies: string;
+  validateEnable: boolean;
+  manifestsEnable: boolean;
+  codeLensEnable: boolean;
+  debounceMs: number;
+  kubeconfig: string;
+  webhookImage: string;
+  webhookNamespace: string;
+}
+
+export function readSettings(scope?: vscode.ConfigurationScope): Settings {
+  const c = vscode.workspace.getConfiguration('kyverno', scope);
+  return {
+    policies: c.get<string>('policies') || '**/*.{yaml,yml}',
+    validateEnable: c.get<boolean>('validate.enable', true),
+    manifestsEnable: c.get<boolean>('manifests.enable', true),
+    codeLensEnable: c.get<boolean>('codeLens.enable', true),
+    debounceMs: c.get<number>('debounceMs', 30),
+    kubeconfig: c.get<string>('kubeconfig', ''),
+    webhookImage: c.get<string>('webhook.image', 'ghcr.io/kyverno-studio/webhook:0.1.0'),
+    webhookNamespace: c.get<string>('webhook.namespace', 'kyverno-studio'),
+  };
+}
+
+/** Folders and files never worth scanning for policies. */
+export const EXCLUDE_GLOB = '**/{node_modules,.git,dist,out,.vscode-test}/**';

@@ -1,0 +1,72 @@
+/**
+ * Runs one kyverno-test.yaml the way `kyverno-studio test` does: read the test and every
+ * file it names, then hand them to engine/testing. Open editors with unsaved changes win
+ * over the disk, so the explorer tests what the user sees.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { classifyDocument, parseYamlDocuments } from '../../../engine/loader';
+import { runTestText, testInputPaths, type TestFileResult } from '../../../engine/testing';
+
+const YAML_FILE = /\.(ya?ml|json)$/i;
+const MAX_FILE_BYTES = 5 * 1024 * 1024;
+const MAX_FILES = 5000;
+
+/** path → text of the files the user is editing (unsaved changes). */
+export type Overlay = ReadonlyMap<string, string>;
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function yamlFilesAt(path: string, limit: { left: number }): string[] {
+  if (!isDirectory(path)) return [path];
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      if (limit.left <= 0) return;
+      const p = join(dir, name);
+      if (isDirectory(p)) walk(p);
+      else if (YAML_FILE.test(name)) {
+        out.push(p);
+        limit.left--;
+      }
+    }
+  };
+  walk(path);
+  return out;
+}
+
+function readText(path: string, overlay: Overlay): string | undefined {
+  const open = overlay.get(path);
+  if (open !== undefined) return open;
+  try {
+    if (statSync(path).size > MAX_FILE_BYTES) return undefined;
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined; // the engine then reports the path as not found, by name
+  }
+}
+
+export function runTestFile(path: string, overlay: Overlay = new Map(), now?: Date): TestFileResult {
+  const text = readText(path, overlay);
+  if (text === undefined) return { path, error: `${path}: cannot read file`, rows: [] };
+  const parsed = parseYamlDocuments(text, path);
+  const doc = parsed.documents.find((d) => classifyDocument(d.value) === 'test') ?? parsed.documents[0];
+  const files = new Map<string, string>([[path, text]]);
+  const limit = { left: MAX_FILES };
+  if (doc) {
+    for (const p of testInputPaths(path, doc.value)) {
+      for (const f of yamlFilesAt(p, limit)) {
+        if (files.has(f)) continue;
+        const t = readText(f, overlay);
+        if (t !== undefined) files.set(f, t);
+      }
+    }
+  }
+  return runTestText(path, text, files, { now });
+}

@@ -1,0 +1,214 @@
+/**
+ * `kyverno-studio deploy` and `undeploy` for terminals and CI. Nothing changes without a
+ * confirmation naming the context: `--yes`, or an interactive y/N prompt on a terminal.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { parseArgs, single, UsageError, type ParsedArgs } from '../cli/args';
+import { loadPolicyFiles } from '../webhook/serve';
+import { certificatesCover, makeCertificates, type CertificateSet } from './certs';
+import { targetSummary, type ClusterTarget } from './context';
+import { KubeClient } from './kube';
+import { certificateHosts, DEFAULT_IMAGE, DEFAULT_NAMESPACE, MUTATING_CONFIG, VALIDATING_CONFIG } from './plan';
+import { runDeploy, type DeployUI } from './run';
+import { runUndeploy } from './undeploy';
+
+export interface CliIO {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+export const DEPLOY_USAGE = `Usage: kyverno-studio deploy POLICY... [flags]
+
+Deploys policies and the kyverno-studio admission webhook to the active kube context.
+Plan, server-side dry run and a summary come first; nothing changes before you confirm.
+
+Flags:
+  -y, --yes              confirm without asking (CI); otherwise a terminal prompt asks
+      --dry-run          stop after the server-side dry run and the summary
+      --context NAME     kubeconfig context (default: the current one)
+      --kubeconfig PATH  kubeconfig file (default: $KUBECONFIG or ~/.kube/config)
+  -n, --namespace NS     namespace of the webhook (default ${DEFAULT_NAMESPACE})
+      --image IMAGE      Node.js image the webhook runs on (default ${DEFAULT_IMAGE})
+      --replicas N       webhook replicas (default 2)
+      --port N           container port (default 9443; see docs/eks.md for security groups)
+      --host-network     run the webhook pods on the host network (custom CNIs such as Calico on EKS)
+      --policies-only    only apply the policies (a cluster that already runs Kyverno)
+      --local            run the webhook on this machine; the cluster calls --url
+      --url URL          local mode: https://HOST:PORT the API server can reach
+      --tls-dir DIR      local mode: where the certificates are kept (default .kyverno-studio/local-webhook)
+      --force-conflicts  take over fields another field manager owns
+      --no-smoke-check   skip the final dry-run denial check
+      --webhook-bundle PATH  the bundled server (default: webhook.js next to this CLI)
+  -h, --help             show this help`;
+
+export const UNDEPLOY_USAGE = `Usage: kyverno-studio undeploy [flags]
+
+Removes what deploy created: webhook configurations first, then policies, RBAC, the
+namespace and the CRDs it installed (only when no other objects use them).
+
+Flags:
+  -y, --yes, --dry-run, --context NAME, --kubeconfig PATH, -n/--namespace NS (as for deploy)`;
+
+const SPEC = {
+  values: ['context', 'kubeconfig', 'namespace', 'image', 'replicas', 'port', 'url', 'tls-dir', 'webhook-bundle'],
+  booleans: ['yes', 'dry-run', 'host-network', 'policies-only', 'local', 'force-conflicts', 'no-smoke-check', 'help'],
+  aliases: { y: 'yes', n: 'namespace', h: 'help' },
+};
+
+async function prompt(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+function cliUI(args: ParsedArgs, io: CliIO, verb: string): DeployUI {
+  const yes = args.booleans.has('yes');
+  const ask = async (target: ClusterTarget, what: string): Promise<boolean> => {
+    if (yes) return true;
+    if (!process.stdin.isTTY) {
+      io.err(`Refusing to ${what} context "${target.context}" without --yes (stdin is not a terminal).`);
+      return false;
+    }
+    return prompt(`${verb} to context "${target.context}"${target.eks ? ` (EKS ${target.eks.cluster ?? ''} ${target.eks.region ?? ''})` : ''}? [y/N] `);
+  };
+  return {
+    log: (line) => io.out(line),
+    step: (title) => io.out(`==> ${title}`),
+    confirm: (_summary, target) => ask(target, verb.toLowerCase()),
+    offerPoliciesOnly: async (reason, target) => {
+      io.out(reason);
+      if (args.booleans.has('policies-only')) return true;
+      if (yes || !process.stdin.isTTY) {
+        io.err('Re-run with --policies-only to deploy only the policies to this cluster.');
+        return false;
+      }
+      return prompt(`Deploy only the policies to "${target.context}"? [y/N] `);
+    },
+  };
+}
+
+function clientFor(args: ParsedArgs): KubeClient {
+  return KubeClient.fromKubeconfig(single(args, 'kubeconfig'), single(args, 'context'));
+}
+
+function intFlag(args: ParsedArgs, name: string): number | undefined {
+  const v = single(args, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`--${name} must be a positive integer, got "${v}"`);
+  return n;
+}
+
+/** Local mode keeps its certificates on disk so the API server's caBundle survives restarts. */
+export function localCertificates(dir: string, url: string): CertificateSet {
+  const hosts = certificateHosts('local', '', url);
+  const file = join(dir, 'certificates.json');
+  if (existsSync(file)) {
+    const set = JSON.parse(readFileSync(file, 'utf8')) as CertificateSet;
+    if (certificatesCover(set, hosts)) return set;
+  }
+  const set = makeCertificates({ hosts });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(file, JSON.stringify(set), { mode: 0o600 });
+  writeFileSync(join(dir, 'tls.crt'), set.serving.certPem, { mode: 0o600 });
+  writeFileSync(join(dir, 'tls.key'), set.serving.keyPem, { mode: 0o600 });
+  return set;
+}
+
+export async function deployCli(argv: string[], io: CliIO): Promise<number> {
+  const args = parseArgs(argv, SPEC);
+  if (args.booleans.has('help')) {
+    io.out(DEPLOY_USAGE);
+    return 0;
+  }
+  if (args.positionals.length === 0) throw new UsageError(`no policies given\n\n${DEPLOY_USAGE}`);
+  const errors: string[] = [];
+  const policies = loadPolicyFiles(args.positionals, (line) => errors.push(line));
+  if (errors.length) {
+    for (const e of errors) io.err(`Error: ${e}`);
+    return 1;
+  }
+  const local = args.booleans.has('local');
+  const mode = args.booleans.has('policies-only') ? 'policies-only' : local ? 'local' : 'cluster';
+  const url = single(args, 'url');
+  if (local && !url) throw new UsageError('--local needs --url https://HOST:PORT (an address the API server can reach)');
+  if (url && !/^https:\/\//.test(url)) throw new UsageError('--url must start with https://');
+  const bundle = single(args, 'webhook-bundle') ?? join(__dirname, 'webhook.js');
+  let webhookCode: Buffer | undefined;
+  if (mode === 'cluster') {
+    if (!existsSync(bundle)) throw new UsageError(`the webhook bundle ${bundle} is missing (run \`npm run build\`, or pass --webhook-bundle)`);
+    webhookCode = readFileSync(bundle);
+  }
+  const certs = local ? localCertificates(single(args, 'tls-dir') ?? '.kyverno-studio/local-webhook', url!) : undefined;
+  const client = clientFor(args);
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    let stopLocal: (() => Promise<void>) | undefined;
+    if (local) {
+      const { startWebhookServer } = await import('../webhook/server');
+      const port = Number(new URL(url!).port || 443);
+      const dir = single(args, 'tls-dir') ?? '.kyverno-studio/local-webhook';
+      const server = await startWebhookServer({ port, host: '0.0.0.0', tlsCertFile: join(dir, 'tls.crt'), tlsKeyFile: join(dir, 'tls.key'), workerScript: bundle });
+      server.setPolicies(policies, { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] });
+      io.out(`local webhook listening on :${server.address().port}`);
+      stopLocal = () => server.close();
+    }
+    const result = await runDeploy({
+      client,
+      ui: cliUI(args, io, 'Deploy'),
+      mode,
+      policies,
+      namespace: single(args, 'namespace'),
+      image: single(args, 'image'),
+      replicas: intFlag(args, 'replicas'),
+      port: intFlag(args, 'port'),
+      hostNetwork: args.booleans.has('host-network'),
+      webhookCode,
+      localUrl: url,
+      certs,
+      forceConflicts: args.booleans.has('force-conflicts'),
+      dryRunOnly: args.booleans.has('dry-run'),
+      smokeCheck: !args.booleans.has('no-smoke-check'),
+      signal: controller.signal,
+    });
+    if (result.error) io.err(`Error: ${result.error}`);
+    io.out(`deploy: ${result.outcome}${result.rolledBack.length ? ` (rolled back ${result.rolledBack.length} object(s))` : ''}`);
+    if (stopLocal && result.outcome === 'deployed') {
+      io.out('The cluster now calls this machine. Press Ctrl-C to stop; the webhook configurations are removed on exit.');
+      process.off('SIGINT', onSigint);
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      for (const [kind, name] of [['ValidatingWebhookConfiguration', VALIDATING_CONFIG], ['MutatingWebhookConfiguration', MUTATING_CONFIG]]) {
+        await client.delete({ apiVersion: 'admissionregistration.k8s.io/v1', kind, name }).catch((e: Error) => io.err(`Error: ${e.message}`));
+      }
+      io.out('webhook configurations removed');
+    }
+    await stopLocal?.();
+    return result.outcome === 'deployed' || result.outcome === 'dry-run' ? 0 : result.outcome === 'cancelled' ? 3 : 1;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+export async function undeployCli(argv: string[], io: CliIO): Promise<number> {
+  const args = parseArgs(argv, SPEC);
+  if (args.booleans.has('help')) {
+    io.out(UNDEPLOY_USAGE);
+    return 0;
+  }
+  if (args.positionals.length) throw new UsageError(`undeploy takes no positional arguments (got "${args.positionals[0]}")`);
+  const client = clientFor(args);
+  const ui = cliUI(args, io, 'Undeploy');
+  const result = await runUndeploy({ client, ui, namespace: single(args, 'namespace'), dryRunOnly: args.booleans.has('dry-run') });
+  if (result.error) io.err(`Error: ${result.error}`);
+  io.out(`undeploy: ${result.outcome}${result.deleted.length ? ` (${result.deleted.length} object(s) deleted)` : ''}`);
+  return result.outcome === 'failed' ? 1 : result.outcome === 'cancelled' ? 3 : 0;
+}
+
+export { targetSummary };

@@ -1,0 +1,316 @@
+/**
+ * Pure planning: from options, policies, certificates and the webhook bundle to the ordered
+ * list of objects a deploy applies. No cluster access here; the apply layer (run.ts) decides
+ * what exists, dry-runs and applies in this order.
+ */
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import type { CertificateSet } from './certs';
+import { webhookNeeds, webhookRules, type KindTable, type RuleNeed } from '../webhook/rules';
+
+type Json = Record<string, unknown>;
+
+export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'kyverno-studio' };
+export const CRD_LABEL = 'kyverno-studio.io/installed-crd';
+export const DEFAULT_IMAGE = 'public.ecr.aws/docker/library/node:20-alpine';
+export const DEFAULT_NAMESPACE = 'kyverno-studio';
+export const WEBHOOK_NAME = 'kyverno-studio-webhook';
+export const VALIDATING_CONFIG = 'kyverno-studio-validate';
+export const MUTATING_CONFIG = 'kyverno-studio-mutate';
+const CONFIGMAP_LIMIT = 1024 * 1024;
+
+export type DeployMode = 'cluster' | 'local' | 'policies-only';
+
+export type Phase = 'namespace' | 'crds' | 'rbac' | 'tls' | 'code' | 'workload' | 'webhooks' | 'policies';
+export const PHASES: Phase[] = ['namespace', 'crds', 'rbac', 'tls', 'code', 'workload', 'webhooks', 'policies'];
+
+export interface PlanInput {
+  mode: DeployMode;
+  namespace?: string;
+  policies: Json[];
+  /** CRDs to install (those the cluster lacks), already parsed. */
+  crds?: Json[];
+  certs?: CertificateSet;
+  /** The bundled server (dist/webhook.js) for cluster mode. */
+  webhookCode?: Buffer;
+  image?: string;
+  replicas?: number;
+  port?: number;
+  hostNetwork?: boolean;
+  /** policy/v1 (1.21+) or policy/v1beta1 for the PodDisruptionBudget. */
+  pdbApiVersion?: string;
+  /** Local mode: https://HOST:PORT the API server can reach the developer's webhook at. */
+  localUrl?: string;
+  kinds: KindTable;
+}
+
+export interface PlannedObject {
+  phase: Phase;
+  object: Json;
+}
+
+export interface Plan {
+  mode: DeployMode;
+  namespace: string;
+  objects: PlannedObject[];
+  needs: RuleNeed[];
+  /** Human-readable problems that do not stop the deploy (e.g. a kind the cluster lacks). */
+  warnings: string[];
+  codeSha256?: string;
+}
+
+function labels(extra: Json = {}): Json {
+  return { ...MANAGED_BY, ...extra };
+}
+
+const BOOTSTRAP = `// Unpacks the webhook bundle, checks it against the pinned sha256, then runs it.
+const fs = require('fs'), zlib = require('zlib'), crypto = require('crypto');
+const code = zlib.gunzipSync(fs.readFileSync('/code/webhook.js.gz'));
+const got = crypto.createHash('sha256').update(code).digest('hex');
+if (got !== process.env.KS_CODE_SHA256) {
+  console.error('webhook code sha256 ' + got + ' does not match the pinned ' + process.env.KS_CODE_SHA256);
+  process.exit(1);
+}
+fs.writeFileSync('/tmp/webhook.js', code);
+require('/tmp/webhook.js');
+`;
+
+export function sha256(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function serviceHost(ns: string): string[] {
+  return [`${WEBHOOK_NAME}.${ns}.svc`, `${WEBHOOK_NAME}.${ns}.svc.cluster.local`, `${WEBHOOK_NAME}.${ns}`];
+}
+
+/** DNS names (or the local URL's host) the serving certificate must name. */
+export function certificateHosts(mode: DeployMode, ns: string, localUrl?: string): string[] {
+  if (mode === 'local') {
+    if (!localUrl) throw new Error('local mode needs the URL the cluster calls the webhook at (--url https://HOST:PORT)');
+    return [new URL(localUrl).hostname.replace(/^\[|\]$/g, '')];
+  }
+  return serviceHost(ns);
+}
+
+function rbac(ns: string): Json[] {
+  const roleName = `kyverno-studio:${WEBHOOK_NAME}`;
+  return [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: WEBHOOK_NAME, namespace: ns, labels: labels() } },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: roleName, labels: labels() },
+      rules: [
+        // policies to serve, and any resource a background policy scans
+        { apiGroups: ['*'], resources: ['*'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: ['wgpolicyk8s.io'], resources: ['policyreports', 'clusterpolicyreports'], verbs: ['create', 'update', 'patch', 'delete'] },
+        {
+          apiGroups: ['admissionregistration.k8s.io'],
+          resources: ['validatingwebhookconfigurations', 'mutatingwebhookconfigurations'],
+          resourceNames: [VALIDATING_CONFIG, MUTATING_CONFIG],
+          verbs: ['update', 'patch'],
+        },
+      ],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: roleName, labels: labels() },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: roleName },
+      subjects: [{ kind: 'ServiceAccount', name: WEBHOOK_NAME, namespace: ns }],
+    },
+  ];
+}
+
+function workload(input: PlanInput, ns: string, codeSha: string): Json[] {
+  const port = input.port ?? 9443;
+  const replicas = input.replicas ?? 2;
+  const match = { 'app.kubernetes.io/name': WEBHOOK_NAME };
+  const probe = (path: string) => ({ httpGet: { path, port, scheme: 'HTTPS' }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 });
+  const deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: WEBHOOK_NAME, namespace: ns, labels: labels(match) },
+    spec: {
+      replicas,
+      selector: { matchLabels: match },
+      template: {
+        metadata: { labels: labels(match), annotations: { 'kyverno-studio.io/code-sha256': codeSha } },
+        spec: {
+          serviceAccountName: WEBHOOK_NAME,
+          ...(input.hostNetwork ? { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' } : {}),
+          securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+          affinity: {
+            podAntiAffinity: {
+              preferredDuringSchedulingIgnoredDuringExecution: [
+                { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: match } } },
+              ],
+            },
+          },
+          containers: [
+            {
+              name: 'webhook',
+              image: input.image ?? DEFAULT_IMAGE,
+              command: ['node', '/code/bootstrap.js'],
+              args: ['--in-cluster', '--port', String(port), '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--namespace', ns],
+              env: [
+                { name: 'KS_CODE_SHA256', value: codeSha },
+                { name: 'NODE_OPTIONS', value: '--max-old-space-size=384' },
+              ],
+              ports: [{ name: 'https', containerPort: port, protocol: 'TCP' }],
+              readinessProbe: probe('/readyz'),
+              livenessProbe: { ...probe('/healthz'), initialDelaySeconds: 10 },
+              resources: { requests: { cpu: '100m', memory: '192Mi' }, limits: { memory: '512Mi' } },
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+              volumeMounts: [
+                { name: 'code', mountPath: '/code', readOnly: true },
+                { name: 'tls', mountPath: '/tls', readOnly: true },
+                { name: 'tmp', mountPath: '/tmp' },
+              ],
+            },
+          ],
+          volumes: [
+            { name: 'code', configMap: { name: `${WEBHOOK_NAME}-code` } },
+            { name: 'tls', secret: { secretName: `${WEBHOOK_NAME}-tls` } },
+            { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } },
+          ],
+        },
+      },
+    },
+  };
+  const service = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: WEBHOOK_NAME, namespace: ns, labels: labels() },
+    spec: { selector: match, ports: [{ name: 'https', port: 443, targetPort: port, protocol: 'TCP' }] },
+  };
+  const pdb = {
+    apiVersion: input.pdbApiVersion ?? 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: { name: WEBHOOK_NAME, namespace: ns, labels: labels() },
+    spec: { minAvailable: 1, selector: { matchLabels: match } },
+  };
+  return [deployment, service, pdb];
+}
+
+export interface WebhookConfigInput {
+  namespace: string;
+  caPem: string;
+  /** Local mode: the developer's webhook URL; otherwise the in-cluster Service. */
+  localUrl?: string;
+  needs: RuleNeed[];
+  /** Emit a configuration even without webhooks (cluster mode: the controller patches it later). */
+  keepEmpty: boolean;
+}
+
+/** The Validating/MutatingWebhookConfigurations for `needs` (admissionregistration.k8s.io/v1, 1.16+). */
+export function webhookConfigurations(input: WebhookConfigInput): Json[] {
+  const caBundle = Buffer.from(input.caPem).toString('base64');
+  const ns = input.namespace;
+  const clientConfig = (path: string): Json =>
+    input.localUrl
+      ? { url: `${input.localUrl.replace(/\/+$/, '')}/${path}`, caBundle }
+      : { service: { namespace: ns, name: WEBHOOK_NAME, path: `/${path}`, port: 443 }, caBundle };
+  const out: Json[] = [];
+  for (const [kind, path, name] of [
+    ['ValidatingWebhookConfiguration', 'validate', VALIDATING_CONFIG],
+    ['MutatingWebhookConfiguration', 'mutate', MUTATING_CONFIG],
+  ] as const) {
+    const mine = input.needs.filter((n) => n.path === path && n.resources.length > 0);
+    if (mine.length === 0 && !input.keepEmpty) continue;
+    out.push({
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind,
+      metadata: { name, labels: labels() },
+      webhooks: mine.map((n) => ({
+        name: `${path}-${n.failurePolicy.toLowerCase()}.kyverno-studio.io`,
+        admissionReviewVersions: ['v1'],
+        clientConfig: clientConfig(path),
+        rules: webhookRules(n),
+        failurePolicy: n.failurePolicy,
+        matchPolicy: 'Equivalent',
+        sideEffects: 'None',
+        timeoutSeconds: n.timeoutSeconds,
+        // 1.20 has no automatic kubernetes.io/metadata.name label: NotIn also matches a
+        // namespace without the label, so unlabelled user namespaces stay covered.
+        namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', ns] }] },
+        ...(kind === 'MutatingWebhookConfiguration' ? { reinvocationPolicy: 'Never' } : {}),
+      })),
+    });
+  }
+  return out;
+}
+
+function withLabels(policy: Json): Json {
+  const meta = (policy.metadata ?? {}) as Json;
+  const clean: Json = { name: meta.name, labels: { ...((meta.labels ?? {}) as Json), ...MANAGED_BY } };
+  if (meta.namespace) clean.namespace = meta.namespace;
+  if (meta.annotations) clean.annotations = meta.annotations;
+  // Server-side apply rejects server-owned fields (resourceVersion, uid, managedFields...).
+  const { status: _status, ...rest } = policy;
+  return { ...rest, metadata: clean };
+}
+
+/** The whole deploy, in apply order. */
+export function planDeploy(input: PlanInput): Plan {
+  const ns = input.namespace ?? DEFAULT_NAMESPACE;
+  const objects: PlannedObject[] = [];
+  const warnings: string[] = [];
+  const add = (phase: Phase, object: Json) => objects.push({ phase, object });
+  for (const p of input.policies) {
+    const meta = (p.metadata ?? {}) as Json;
+    if (typeof meta.name !== 'string' || !meta.name) throw new Error(`a ${String(p.kind)} has no metadata.name`);
+    if (p.kind === 'Policy' && !meta.namespace) throw new Error(`Policy ${meta.name} has no metadata.namespace (namespaced policies need one)`);
+  }
+  const needs = input.mode === 'policies-only' ? [] : webhookNeeds(input.policies, input.kinds);
+  for (const n of needs) for (const k of n.unresolved) warnings.push(`kind ${k} is not served by this cluster; requests for it will not reach the webhook`);
+
+  if (input.mode === 'cluster') add('namespace', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: labels({ 'kubernetes.io/metadata.name': ns }) } });
+  for (const crd of input.crds ?? []) {
+    const meta = (crd.metadata ?? {}) as Json;
+    add('crds', { ...crd, metadata: { name: meta.name, labels: { ...((meta.labels ?? {}) as Json), ...MANAGED_BY, [CRD_LABEL]: 'true' }, annotations: meta.annotations } });
+  }
+  let codeSha: string | undefined;
+  if (input.mode === 'cluster') {
+    if (!input.certs) throw new Error('cluster mode needs serving certificates');
+    if (!input.webhookCode) throw new Error('cluster mode needs the webhook bundle (dist/webhook.js; run `npm run build`)');
+    for (const o of rbac(ns)) add('rbac', o);
+    add('tls', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/tls',
+      metadata: { name: `${WEBHOOK_NAME}-tls`, namespace: ns, labels: labels() },
+      data: {
+        'tls.crt': Buffer.from(input.certs.serving.certPem).toString('base64'),
+        'tls.key': Buffer.from(input.certs.serving.keyPem).toString('base64'),
+        'ca.crt': Buffer.from(input.certs.ca.certPem).toString('base64'),
+      },
+    });
+    codeSha = sha256(input.webhookCode);
+    const gz = gzipSync(input.webhookCode, { level: 9 });
+    if (gz.length + BOOTSTRAP.length > CONFIGMAP_LIMIT * 0.98) {
+      throw new Error(`the webhook bundle is ${(gz.length / 1048576).toFixed(2)} MiB gzipped; a ConfigMap holds at most 1 MiB`);
+    }
+    add('code', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: `${WEBHOOK_NAME}-code`, namespace: ns, labels: labels(), annotations: { 'kyverno-studio.io/code-sha256': codeSha } },
+      data: { 'bootstrap.js': BOOTSTRAP },
+      binaryData: { 'webhook.js.gz': gz.toString('base64') },
+    });
+    for (const o of workload(input, ns, codeSha)) add('workload', o);
+  }
+  if (input.mode !== 'policies-only') {
+    if (!input.certs) throw new Error('the webhook configurations need the CA (certificates)');
+    const configs = webhookConfigurations({
+      namespace: ns,
+      caPem: input.certs.ca.certPem,
+      localUrl: input.mode === 'local' ? input.localUrl : undefined,
+      needs,
+      keepEmpty: input.mode === 'cluster',
+    });
+    for (const o of configs) add('webhooks', o);
+  }
+  for (const p of input.policies) add('policies', withLabels(p));
+  return { mode: input.mode, namespace: ns, objects, needs, warnings, codeSha256: codeSha };
+}

@@ -1,0 +1,216 @@
+/**
+ * The deploy itself: describe the target → plan → server-side dry run → summary → confirmation
+ * naming the context → server-side apply in phase order → wait for the webhook → webhook
+ * configurations → policies → smoke check. Anything this run created is deleted again when a
+ * later step fails or the user cancels. The CLI and the VS Code commands share this code and
+ * differ only in their DeployUI.
+ */
+import { certificateHosts, planDeploy, VALIDATING_CONFIG, MUTATING_CONFIG, WEBHOOK_NAME, DEFAULT_NAMESPACE, type DeployMode, type Phase } from './plan';
+import { certificatesCover, makeCertificates, type CertificateSet } from './certs';
+import { crdIndex, crdsFor, loadCrd } from './crds';
+import { describeTarget, targetSummary, withServerVersion, type ClusterTarget } from './context';
+import { detectUpstreamKyverno, kindTable, missingCrds, pdbApiVersion, waitEstablished } from './discovery';
+import { dryRun, summaryText, type Change } from './diff';
+import { KubeClient, KubeError, conflictText, describeRef, refOf, type ObjectRef } from './kube';
+import { defaultReadiness, type ReadinessCheck } from './ready';
+import { findSmokeProbe, runSmokeCheck } from './smoke';
+
+type Json = Record<string, unknown>;
+
+export interface DeployUI {
+  log(line: string): void;
+  /** A new phase started (progress notifications). */
+  step(title: string): void;
+  /** Shows the summary and asks "deploy to CONTEXT?"; false cancels. */
+  confirm(summary: string, target: ClusterTarget): Promise<boolean>;
+  /** Upstream Kyverno found: deploy only the policies (true) or stop (false). */
+  offerPoliciesOnly(reason: string, target: ClusterTarget): Promise<boolean>;
+}
+
+export interface DeployRequest {
+  client: KubeClient;
+  ui: DeployUI;
+  mode: DeployMode;
+  policies: Json[];
+  namespace?: string;
+  image?: string;
+  replicas?: number;
+  port?: number;
+  hostNetwork?: boolean;
+  /** Cluster mode: the bundled server (dist/webhook.js). */
+  webhookCode?: Buffer;
+  /** Local mode: where the API server calls the developer's webhook, and its certificates. */
+  localUrl?: string;
+  certs?: CertificateSet;
+  forceConflicts?: boolean;
+  /** Stop after the dry run and summary. */
+  dryRunOnly?: boolean;
+  smokeCheck?: boolean;
+  smokeTimeoutMs?: number;
+  readiness?: ReadinessCheck;
+  signal?: AbortSignal;
+}
+
+export type DeployOutcome = 'deployed' | 'dry-run' | 'cancelled' | 'failed';
+
+export interface DeployResult {
+  outcome: DeployOutcome;
+  mode: DeployMode;
+  target?: ClusterTarget;
+  changes: Change[];
+  /** Objects this run created (deleted again on failure). */
+  created: ObjectRef[];
+  rolledBack: ObjectRef[];
+  error?: string;
+  smoke?: string;
+}
+
+async function currentCerts(client: KubeClient, ns: string, hosts: string[]): Promise<CertificateSet> {
+  const secret = await client.get({ apiVersion: 'v1', kind: 'Secret', name: `${WEBHOOK_NAME}-tls`, namespace: ns }).catch(() => undefined);
+  const data = (secret?.data ?? {}) as Record<string, string>;
+  if (data['tls.crt'] && data['tls.key'] && data['ca.crt']) {
+    const dec = (s: string) => Buffer.from(s, 'base64').toString('utf8');
+    // The CA key is not kept in the cluster: a rotation makes a new CA, so keep any pair still good.
+    const existing: CertificateSet = { ca: { certPem: dec(data['ca.crt']), keyPem: '' }, serving: { certPem: dec(data['tls.crt']), keyPem: dec(data['tls.key']) } };
+    if (certificatesCover(existing, hosts)) return existing;
+  }
+  return makeCertificates({ hosts });
+}
+
+async function rollback(client: KubeClient, created: ObjectRef[], ui: DeployUI): Promise<ObjectRef[]> {
+  const done: ObjectRef[] = [];
+  for (const ref of [...created].reverse()) {
+    try {
+      await client.delete(ref);
+      done.push(ref);
+      ui.log(`  rolled back: deleted ${describeRef(ref)}`);
+    } catch (e) {
+      ui.log(`  rollback could not delete ${describeRef(ref)}: ${(e as Error).message}`);
+    }
+  }
+  return done;
+}
+
+export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
+  const { client, ui } = req;
+  const ns = req.namespace ?? DEFAULT_NAMESPACE;
+  let mode = req.mode;
+  const result: DeployResult = { outcome: 'failed', mode, changes: [], created: [], rolledBack: [] };
+  const fail = (error: string): DeployResult => ({ ...result, mode, outcome: 'failed', error });
+
+  ui.step('Reading the cluster');
+  let target = describeTarget(client.config);
+  try {
+    target = withServerVersion(target, (await client.serverVersion()).gitVersion);
+  } catch (e) {
+    return fail(`cannot reach context "${target.context}": ${(e as Error).message}`);
+  }
+  result.target = target;
+  ui.log(targetSummary(target));
+
+  if (req.policies.length === 0) return fail('no policies to deploy');
+  if (mode !== 'policies-only') {
+    const upstream = await detectUpstreamKyverno(client);
+    if (upstream) {
+      if (!(await ui.offerPoliciesOnly(`${upstream}; a second admission controller would evaluate every request twice.`, target))) {
+        return { ...result, outcome: 'cancelled', error: `${upstream}; deploy cancelled` };
+      }
+      mode = 'policies-only';
+      ui.log('Deploying the policies only; the installed Kyverno enforces them.');
+    }
+  }
+  result.mode = mode;
+
+  ui.step('Planning');
+  const index = crdIndex();
+  const missing = await missingCrds(client, crdsFor(req.policies, index, mode === 'cluster'));
+  if (mode === 'policies-only' && missing.some((m) => m.group !== 'wgpolicyk8s.io')) {
+    return fail(`the cluster lacks the CRDs ${missing.map((m) => m.name).join(', ')}; the installed Kyverno does not serve these policy kinds`);
+  }
+  const newCrdKinds = new Set(missing.map((m) => `${m.group}|${m.kind}`));
+  let certs = req.certs;
+  if (mode === 'cluster') certs = await currentCerts(client, ns, certificateHosts('cluster', ns));
+  if (mode === 'local' && !certs) return fail('local mode needs the certificates the local webhook serves with');
+  let plan;
+  try {
+    plan = planDeploy({
+      mode,
+      namespace: ns,
+      policies: req.policies,
+      crds: missing.map((m) => loadCrd(m)),
+      certs,
+      webhookCode: req.webhookCode,
+      image: req.image,
+      replicas: req.replicas,
+      port: req.port,
+      hostNetwork: req.hostNetwork,
+      pdbApiVersion: mode === 'cluster' ? await pdbApiVersion(client) : undefined,
+      localUrl: req.localUrl,
+      kinds: await kindTable(client, req.policies),
+    });
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+  for (const w of plan.warnings) ui.log(`warning: ${w}`);
+
+  ui.step('Server-side dry run');
+  const dry = await dryRun(client, plan, { force: req.forceConflicts, newCrdKinds });
+  result.changes = dry.changes;
+  if (dry.errors.length) return fail(`the dry run was refused:\n  ${dry.errors.join('\n  ')}`);
+  if (dry.conflicts.length && !req.forceConflicts) {
+    return fail(`server-side apply conflicts (another tool owns these fields; re-run with --force-conflicts to take them over):\n  ${dry.conflicts.join('\n  ')}`);
+  }
+  const summary = `Deploy (${mode} mode) to context "${target.context}":\n${summaryText(dry.changes)}`;
+  ui.log(summary);
+  if (req.dryRunOnly) return { ...result, outcome: 'dry-run' };
+  if (!(await ui.confirm(summary, target))) return { ...result, outcome: 'cancelled' };
+
+  const existed = new Map(dry.changes.map((c) => [describeRef(c.ref), c.existed]));
+  const phaseTitle: Record<Phase, string> = {
+    namespace: 'Namespace', crds: 'Policy CRDs', rbac: 'RBAC', tls: 'TLS certificate', code: 'Webhook code',
+    workload: 'Webhook Deployment', webhooks: 'Webhook configurations', policies: 'Policies',
+  };
+  let phase: Phase | undefined;
+  try {
+    for (const { phase: p, object } of plan.objects) {
+      req.signal?.throwIfAborted();
+      if (p !== phase) {
+        if (phase === 'crds') await waitEstablished(client, plan.objects.filter((o) => o.phase === 'crds').map((o) => refOf(o.object).name), 60_000, req.signal);
+        if (phase === 'workload') {
+          ui.step('Waiting for the webhook to be ready');
+          await (req.readiness ?? defaultReadiness())(client, ns, WEBHOOK_NAME, req.signal);
+        }
+        phase = p;
+        ui.step(phaseTitle[p]);
+      }
+      const ref = refOf(object);
+      try {
+        await client.apply(object, { force: req.forceConflicts });
+      } catch (e) {
+        throw new Error(e instanceof KubeError && e.status === 409 ? conflictText(e) : `${describeRef(ref)}: ${(e as Error).message}`);
+      }
+      if (!existed.get(describeRef(ref))) result.created.push(ref);
+      ui.log(`  applied ${describeRef(ref)}`);
+    }
+    if (phase === 'crds') await waitEstablished(client, plan.objects.filter((o) => o.phase === 'crds').map((o) => refOf(o.object).name), 60_000, req.signal);
+    if (mode !== 'policies-only' && req.smokeCheck !== false) {
+      ui.step('Smoke check');
+      const probe = findSmokeProbe(req.policies);
+      if (!probe) ui.log('smoke check skipped: no deployed Enforce policy denies any of the probe objects');
+      else {
+        result.smoke = await runSmokeCheck(client, probe, req.smokeTimeoutMs, req.signal);
+        ui.log(`smoke check passed: a dry-run ${String(probe.object.kind)} was denied by ${probe.policy}`);
+      }
+    }
+  } catch (e) {
+    const aborted = req.signal?.aborted;
+    const message = aborted ? 'cancelled' : (e as Error).message;
+    ui.log(`${aborted ? 'Cancelled' : 'Failed'}: ${message}; rolling back what this run created`);
+    ui.step('Rolling back');
+    result.rolledBack = await rollback(client, result.created, ui);
+    return { ...result, mode, outcome: aborted ? 'cancelled' : 'failed', error: message };
+  }
+  return { ...result, mode, outcome: 'deployed' };
+}
+
+export { VALIDATING_CONFIG, MUTATING_CONFIG };

@@ -1,0 +1,68 @@
+/**
+ * CEL autogen (pkg/cel/autogen): a policy matching exactly `pods` (core/v1, no selectors,
+ * exclusions or resource names) also applies to pod controllers, with `object.spec`/
+ * `object.metadata` rewritten to the pod template. `spec.autogen.podControllers.controllers`
+ * narrows the controllers (keys are lower-case plural resources, as in Kyverno's config map).
+ */
+import type { JsonObject } from '../core/types';
+
+interface ControllerConfig { group: string; version: string; resource: string; kind: string; cronjob: boolean }
+
+const CONTROLLERS: Record<string, ControllerConfig> = {
+  daemonsets: { group: 'apps', version: 'v1', resource: 'daemonsets', kind: 'DaemonSet', cronjob: false },
+  deployments: { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', cronjob: false },
+  replicasets: { group: 'apps', version: 'v1', resource: 'replicasets', kind: 'ReplicaSet', cronjob: false },
+  statefulsets: { group: 'apps', version: 'v1', resource: 'statefulsets', kind: 'StatefulSet', cronjob: false },
+  jobs: { group: 'batch', version: 'v1', resource: 'jobs', kind: 'Job', cronjob: false },
+  cronjobs: { group: 'batch', version: 'v1', resource: 'cronjobs', kind: 'CronJob', cronjob: true },
+};
+
+function asObject(v: unknown): JsonObject {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {};
+}
+
+function nonEmptySelector(s: unknown): boolean {
+  const sel = asObject(s);
+  return Object.keys(asObject(sel.matchLabels)).length > 0 || (Array.isArray(sel.matchExpressions) && sel.matchExpressions.length > 0);
+}
+
+export function canAutogen(matchConstraints: unknown): boolean {
+  const m = asObject(matchConstraints);
+  if (!matchConstraints || nonEmptySelector(m.namespaceSelector) || nonEmptySelector(m.objectSelector)) return false;
+  if (Array.isArray(m.excludeResourceRules) && m.excludeResourceRules.length) return false;
+  const rules = Array.isArray(m.resourceRules) ? (m.resourceRules as JsonObject[]) : [];
+  if (rules.length !== 1) return false;
+  const r = rules[0];
+  const one = (v: unknown, want: string) => Array.isArray(v) && v.length === 1 && v[0] === want;
+  if (Array.isArray(r.resourceNames) && r.resourceNames.length) return false;
+  return one(r.apiGroups, '') && one(r.apiVersions, 'v1') && one(r.resources, 'pods');
+}
+
+/** The controller config for a kind this policy autogenerates for, if any. */
+export function autogenTargetFor(spec: JsonObject, group: string, version: string, kind: string): ControllerConfig | null {
+  if (!canAutogen(spec.matchConstraints)) return null;
+  const configured = asObject(asObject(spec.autogen).podControllers).controllers;
+  const keys = Array.isArray(configured) ? configured.map(String) : Object.keys(CONTROLLERS);
+  for (const key of keys) {
+    const c = CONTROLLERS[key];
+    if (c && c.kind === kind && c.group === group && c.version === version) return c;
+  }
+  return null;
+}
+
+/** Rewrites pod paths in every string of the spec, as Kyverno's JSON-level replacement does. */
+export function autogenSpec(spec: JsonObject, target: ControllerConfig): JsonObject {
+  const prefix = target.cronjob ? 'spec.jobTemplate.spec.template' : 'spec.template';
+  const operations = asObject((asObject(spec.matchConstraints).resourceRules as JsonObject[])[0]).operations;
+  const rewrite = (v: unknown): unknown => {
+    if (typeof v === 'string') return v.replace(/\b(object|oldObject)\.(\??)(spec|metadata)\b/g, (_m, root: string, opt: string, field: string) => `${root}.${opt}${prefix.split('.').join(`.${opt}`)}.${opt}${field}`);
+    if (Array.isArray(v)) return v.map(rewrite);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, rewrite(x)]));
+    return v;
+  };
+  const out = rewrite({ ...spec, matchConstraints: undefined }) as JsonObject;
+  out.matchConstraints = {
+    resourceRules: [{ apiGroups: [target.group], apiVersions: [target.version], operations: operations ?? ['*'], resources: [target.resource] }],
+  };
+  return out;
+}

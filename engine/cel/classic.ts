@@ -1,0 +1,72 @@
+/**
+ * Classic ClusterPolicy/Policy CEL, following Kyverno's validate_cel handler, which runs the
+ * Kubernetes validating-admission validator: `celPreconditions` are its match conditions,
+ * expressions fall back to the rule's `validate.message`, then to "failed expression: …";
+ * with no failurePolicy, evaluation errors deny (→ fail) with "expression '…' resulted in
+ * error: …". Pass message: "Validation rule '<name>' passed.".
+ */
+import type { ApplyOptions } from '../apply';
+import type { JsonObject, RuleResult } from '../core/types';
+import { buildActivation, installVariables } from './context';
+import { evaluateMatchConditions, evaluateValidations } from './validations';
+import { resolveParams } from './params';
+import { toCel } from './values';
+
+function asObject(v: unknown): JsonObject {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {};
+}
+
+/** Outside a cluster Kyverno gives CEL a Namespace object carrying only the name. */
+function classicActivation(options: ApplyOptions, params: unknown) {
+  const act = buildActivation(options, { params });
+  const ns = String(asObject(act.vars.request).namespace ?? '');
+  const kind = asObject(asObject(act.vars.request).kind);
+  const isNamespace = kind.kind === 'Namespace' && kind.group === '' && kind.version === 'v1';
+  act.vars.namespaceObject = ns && !isNamespace ? toCel({ metadata: { name: ns } }) : null;
+  return act;
+}
+
+export function validateClassicCel(rule: JsonObject, options: ApplyOptions): RuleResult {
+  const name = String(rule.name ?? '');
+  const validate = asObject(rule.validate);
+  const cel = asObject(validate.cel);
+  const result = (status: RuleResult['status'], message: string): RuleResult => ({ name, type: 'Validation', status, message });
+  try {
+    const params = resolveParams(cel.paramKind, cel.paramRef, options, String(options.request.namespace ?? ''));
+    if (params.error) return result('error', `error in parameterized resource: ${params.error}`);
+    const act = classicActivation(options, params.value);
+    installVariables(act, cel.variables);
+    const match = evaluateMatchConditions(rule.celPreconditions, act, 'Fail');
+    if (match.error) return result('fail', match.error);
+    if (!match.matched) return result('skip', 'cel preconditions not met');
+    const validations = (Array.isArray(cel.expressions) ? cel.expressions : []).map((e) => {
+      const v = { ...asObject(e) };
+      if (!v.message) v.message = validate.message ?? '';
+      if (!v.message && !v.messageExpression) v.message = `failed expression: ${String(v.expression ?? '').trim()}`;
+      return v;
+    });
+    const outcome = evaluateValidations(validations, cel.auditAnnotations, act);
+    switch (outcome.kind) {
+      case 'pass': return result('pass', `Validation rule '${name}' passed.`);
+      case 'fail': return result('fail', outcome.message);
+      case 'error': {
+        const expr = outcome.index !== undefined ? String(asObject(validations[outcome.index]).expression ?? '').trim() : '';
+        return result('fail', expr ? `expression '${expr}' resulted in error: ${outcome.message}` : outcome.message);
+      }
+      default: return result('skip', 'cel preconditions not met');
+    }
+  } catch (err) {
+    return result('error', (err as Error).message);
+  }
+}
+
+export function evaluateCelPreconditions(conditions: unknown, options: ApplyOptions): { pass: boolean; message?: string; error?: string } {
+  try {
+    const act = classicActivation(options, null);
+    const match = evaluateMatchConditions(conditions, act, 'Fail');
+    if (match.error) return { pass: false, error: match.error };
+    return match.matched ? { pass: true } : { pass: false, message: 'cel preconditions not met' };
+  } catch (err) {
+    return { pass: false, error: (err as Error).message };
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The activation CEL policy expressions see: object, oldObject, request (AdmissionRequest
+ * shape), namespaceObject, params, variables (lazy, in declaration order) and Kyverno's
+ * libraries bound to the offline cluster state.
+ */
+import type { ApplyOptions } from '../apply';
+import type { JsonObject } from '../core/types';
+import { evalCel } from './environment';
+import { kyvernoActivation, type CelRuntime } from './lib-kyverno';
+import { namespaceObject, requestTarget } from './match';
+import { toCel } from './values';
+
+export interface CelActivation {
+  vars: Record<string, unknown>;
+  runtime: CelRuntime;
+}
+
+export function admissionRequestOf(options: ApplyOptions): JsonObject {
+  const r = options.request;
+  const t = requestTarget(r);
+  const user = r.requestInfo?.userInfo ?? {};
+  return {
+    uid: '',
+    kind: { group: t.group, version: t.version, kind: t.kind },
+    resource: { group: t.group, version: t.version, resource: t.resource },
+    subResource: t.subResource,
+    requestKind: { group: t.group, version: t.version, kind: t.kind },
+    requestResource: { group: t.group, version: t.version, resource: t.resource },
+    name: t.name,
+    namespace: t.namespace,
+    operation: r.operation,
+    userInfo: { username: user.username ?? '', uid: user.uid ?? '', groups: user.groups ?? [], extra: user.extra ?? {} },
+    object: r.object,
+    oldObject: r.oldObject,
+    dryRun: r.dryRun ?? false,
+    options: null,
+    roles: r.requestInfo?.roles ?? [],
+    clusterRoles: r.requestInfo?.clusterRoles ?? [],
+  };
+}
+
+export function createRuntime(options: ApplyOptions): CelRuntime {
+  return { cluster: options.cluster, now: options.now ?? new Date(), generated: [] };
+}
+
+export interface ActivationInput {
+  object?: unknown;
+  oldObject?: unknown;
+  params?: unknown;
+  /** Set false for JSON evaluation mode: only object and variables exist. */
+  kubernetes?: boolean;
+}
+
+export function buildActivation(options: ApplyOptions, input: ActivationInput = {}, runtime = createRuntime(options)): CelActivation {
+  const r = options.request;
+  const vars: Record<string, unknown> = { ...kyvernoActivation(runtime) };
+  vars.object = toCel(input.object !== undefined ? input.object : r.object);
+  if (input.kubernetes !== false) {
+    vars.oldObject = toCel(input.oldObject !== undefined ? input.oldObject : r.oldObject);
+    vars.request = toCel(admissionRequestOf(options));
+    const ns = requestTarget(r).namespace;
+    vars.namespaceObject = toCel(namespaceObject(ns, options.cluster));
+    vars.params = toCel(input.params ?? null);
+    vars.authorizer = null;
+  }
+  vars.variables = {};
+  return { vars, runtime };
+}
+
+/**
+ * Installs policy variables as lazily evaluated, memoised entries of `variables`: a variable is
+ * computed on first use and may refer to the ones declared before it. A failing variable
+ * throws where it is used, as in Kubernetes.
+ */
+export function installVariables(act: CelActivation, variables: unknown): void {
+  const target: Record<string, unknown> = {};
+  const list = (Array.isArray(variables) ? variables : []) as JsonObject[];
+  for (const v of list) {
+    const name = String(v.name ?? '');
+    const expression = String(v.expression ?? '');
+    let state: 'new' | 'busy' | 'done' = 'new';
+    let value: unknown;
+    Object.defineProperty(target, name, {
+      enumerable: true,
+      configurable: true,
+      get() {
+        if (state === 'done') return value;
+        if (state === 'busy') throw new Error(`variable "${name}" refers to itself`);
+        state = 'busy';
+        try {
+          value = evalCel(expression, act.vars);
+        } catch (err) {
+          state = 'new';
+          throw new Error(`variable "${name}": ${(err as Error).message}`);
+        }
+        state = 'done';
+        return value;
+      },
+    });
+  }
+  act.vars.variables = target;
+}

@@ -1,0 +1,106 @@
+/**
+ * The one CEL environment every Kyverno/Kubernetes CEL expression compiles in: cel-js with
+ * optional types, heterogeneous literals, undeclared variables as dyn (policies reference
+ * `object`, `variables`, `params`… whose shape only the resource knows), plus the
+ * Kubernetes and Kyverno libraries.
+ */
+import { Environment } from '@marcbachmann/cel-js';
+import { rewriteExpression } from './rewrite';
+import { registerStringLibraries } from './lib-strings';
+import { registerNetworkLibraries } from './lib-network';
+import { registerQuantityLibraries } from './lib-quantity';
+import { registerKyvernoLibraries } from './lib-kyverno';
+import { registerCoreGaps } from './lib-core';
+
+type Compiled = ((context?: Record<string, unknown>) => unknown) & { check?: () => { valid: boolean; type?: string; error?: Error } };
+
+let sharedEnv: Environment | undefined;
+let checkingEnv: Environment | undefined;
+
+/** Variables every Kyverno/Kubernetes CEL expression may reference (besides the libraries). */
+export const CEL_VARIABLES = ['object', 'oldObject', 'request', 'params', 'namespaceObject', 'variables', 'authorizer', 'exceptions'] as const;
+
+function buildEnvironment(strict: boolean): Environment {
+  const env = new Environment({
+    unlistedVariablesAreDyn: !strict,
+    homogeneousAggregateLiterals: false,
+    enableOptionalTypes: true,
+    limits: CEL_LIMITS,
+  });
+  registerCoreGaps(env);
+  registerStringLibraries(env);
+  registerNetworkLibraries(env);
+  registerQuantityLibraries(env);
+  registerKyvernoLibraries(env);
+  if (strict) for (const name of CEL_VARIABLES) env.registerVariable(name, 'dyn');
+  return env;
+}
+
+/** An environment where only the declared variables exist, for diagnostics. */
+export function celCheckingEnvironment(): Environment {
+  checkingEnv ??= buildEnvironment(true);
+  return checkingEnv;
+}
+const compiledCache = new Map<string, Compiled>();
+const MAX_COMPILED = 2000;
+
+export const CEL_LIMITS = { maxAstNodes: 20000, maxDepth: 200, maxListElements: 5000, maxMapEntries: 5000, maxCallArguments: 32 };
+
+export function celEnvironment(): Environment {
+  sharedEnv ??= buildEnvironment(false);
+  return sharedEnv;
+}
+
+/** A CEL compile or evaluation failure with a message in cel-go's spirit. */
+export class CelError extends Error {
+  constructor(message: string, readonly phase: 'compile' | 'evaluate') {
+    super(message);
+  }
+}
+
+function firstLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n')[0];
+}
+
+export function compileCel(expression: string): Compiled {
+  let fn = compiledCache.get(expression);
+  if (fn) return fn;
+  try {
+    fn = celEnvironment().parse(rewriteExpression(expression)) as unknown as Compiled;
+  } catch (err) {
+    throw new CelError(`compilation error: ${firstLine(err)}`, 'compile');
+  }
+  if (compiledCache.size >= MAX_COMPILED) compiledCache.clear();
+  compiledCache.set(expression, fn);
+  return fn;
+}
+
+/** Evaluates an expression; throws CelError with a single-line message on failure. */
+export function evalCel(expression: string, activation: Record<string, unknown>): unknown {
+  const fn = compileCel(expression);
+  try {
+    const out = fn(activation);
+    if (out && typeof (out as Promise<unknown>).then === 'function') throw new Error('asynchronous CEL functions are not supported');
+    return out;
+  } catch (err) {
+    if (err instanceof CelError) throw err;
+    throw new CelError(firstLine(err), 'evaluate');
+  }
+}
+
+export function evalCelBool(expression: string, activation: Record<string, unknown>): boolean {
+  const out = evalCel(expression, activation);
+  if (typeof out !== 'boolean') throw new CelError(`expression '${expression.trim()}' must evaluate to bool, got ${typeOfCel(out)}`, 'evaluate');
+  return out;
+}
+
+export function typeOfCel(v: unknown): string {
+  if (v === null || v === undefined) return 'null_type';
+  if (typeof v === 'bigint') return 'int';
+  if (typeof v === 'number') return 'double';
+  if (typeof v === 'string') return 'string';
+  if (typeof v === 'boolean') return 'bool';
+  if (Array.isArray(v)) return 'list';
+  return 'map';
+}

@@ -1,0 +1,191 @@
+/**
+ * The Kubernetes CEL string, list, set and regex libraries (k8s.io/apiserver/pkg/cel/library
+ * and cel-go ext.Strings/ext.Lists) on top of what cel-js already ships.
+ */
+import type { Environment } from '@marcbachmann/cel-js';
+import { HAS_FIELD, OR_VALUE, RE2_MATCHES } from './rewrite';
+import { re2Find, re2FindAll, re2Matches } from './regex';
+import { formatString } from './format';
+
+export class SetsNamespace {}
+export class ListsNamespace {}
+export class StringsNamespace {}
+export class MathNamespace {}
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+function compare(a: unknown, b: unknown): number {
+  if (typeof a === 'bigint' && typeof b === 'bigint') return a < b ? -1 : a > b ? 1 : 0;
+  if ((typeof a === 'number' || typeof a === 'bigint') && (typeof b === 'number' || typeof b === 'bigint')) {
+    const x = Number(a), y = Number(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b);
+  if (a instanceof Date && b instanceof Date) return a.getTime() - b.getTime();
+  const va = (a as { valueOf(): unknown })?.valueOf?.(), vb = (b as { valueOf(): unknown })?.valueOf?.();
+  if (va !== a || vb !== b) return compare(va, vb);
+  return fail(`no such overload: cannot compare ${typeof a} and ${typeof b}`);
+}
+
+export function celEquals(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if ((typeof a === 'bigint' || typeof a === 'number') && (typeof b === 'bigint' || typeof b === 'number')) return Number(a) === Number(b);
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => celEquals(x, b[i]));
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
+    const ka = Object.keys(a), kb = Object.keys(b);
+    return ka.length === kb.length && ka.every((k) => k in (b as object) && celEquals((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  }
+  return false;
+}
+
+function indexOf(list: unknown[], v: unknown): bigint {
+  return BigInt(list.findIndex((x) => celEquals(x, v)));
+}
+
+function lastIndexOf(list: unknown[], v: unknown): bigint {
+  for (let i = list.length - 1; i >= 0; i--) if (celEquals(list[i], v)) return BigInt(i);
+  return -1n;
+}
+
+function sum(list: unknown[]): unknown {
+  if (list.length === 0) return 0n;
+  let acc: unknown = list[0];
+  for (const v of list.slice(1)) {
+    if (typeof acc === 'bigint' && typeof v === 'bigint') acc = acc + v;
+    else if (typeof acc === 'number' && typeof v === 'number') acc = acc + v;
+    else fail('no such overload: sum over mixed types');
+  }
+  return acc;
+}
+
+function extreme(list: unknown[], sign: number): unknown {
+  if (list.length === 0) fail('min/max called on empty list');
+  return list.reduce((m, v) => (compare(v, m) * sign > 0 ? v : m));
+}
+
+function flatten(list: unknown[], depth: number): unknown[] {
+  const out: unknown[] = [];
+  for (const v of list) {
+    if (Array.isArray(v) && depth > 0) out.push(...flatten(v, depth - 1));
+    else out.push(v);
+  }
+  return out;
+}
+
+function replace(s: string, from: string, to: string, n = -1): string {
+  if (n === 0) return s;
+  if (from === '') {
+    const chars = [...s];
+    const parts: string[] = [];
+    let count = 0;
+    for (let i = 0; i <= chars.length; i++) {
+      if (n < 0 || count < n) { parts.push(to); count++; }
+      if (i < chars.length) parts.push(chars[i]);
+    }
+    return parts.join('');
+  }
+  let out = '', rest = s, count = 0;
+  while (n < 0 || count < n) {
+    const i = rest.indexOf(from);
+    if (i < 0) break;
+    out += rest.slice(0, i) + to;
+    rest = rest.slice(i + from.length);
+    count++;
+  }
+  return out + rest;
+}
+
+function quote(s: string): string {
+  return '"' + s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t') + '"';
+}
+
+export function registerStringLibraries(env: Environment): void {
+  env
+    .registerType('SetsNamespace', SetsNamespace)
+    .registerType('ListsNamespace', ListsNamespace)
+    .registerType('StringsNamespace', StringsNamespace)
+    .registerType('MathNamespace', MathNamespace)
+    .registerConstant('sets', 'SetsNamespace', new SetsNamespace())
+    .registerConstant('lists', 'ListsNamespace', new ListsNamespace())
+    .registerConstant('strings', 'StringsNamespace', new StringsNamespace())
+    .registerConstant('math', 'MathNamespace', new MathNamespace());
+
+  env.registerFunction(`dyn.${OR_VALUE}(dyn): dyn`, (v: unknown, fallback: unknown) => {
+    if (v && typeof v === 'object' && v.constructor?.name === 'Optional') {
+      const opt = v as { hasValue(): boolean; value(): unknown };
+      return opt.hasValue() ? opt.value() : fallback;
+    }
+    return v;
+  });
+
+  env.registerFunction(`${HAS_FIELD}(dyn, string): bool`, (v: unknown, field: string) => {
+    if (v instanceof Map) return v.has(field);
+    if (v && typeof v === 'object' && !Array.isArray(v)) return Object.prototype.hasOwnProperty.call(v, field);
+    throw new Error(`has(): invalid type for field selection '${field}'`);
+  });
+
+  // strings
+  env
+    .registerFunction(`string.${RE2_MATCHES}(string): bool`, (s: string, p: string) => re2Matches(s, p))
+    .registerFunction(`${RE2_MATCHES}(string, string): bool`, (s: string, p: string) => re2Matches(s, p))
+    .registerFunction('string.find(string): string', (s: string, p: string) => re2Find(s, p))
+    .registerFunction('string.findAll(string): list<string>', (s: string, p: string) => re2FindAll(s, p))
+    .registerFunction('string.findAll(string, int): list<string>', (s: string, p: string, n: bigint) => re2FindAll(s, p, Number(n)))
+    .registerFunction('string.charAt(int): string', (s: string, i: bigint) => {
+      const chars = [...s];
+      if (i < 0n || i > BigInt(chars.length)) fail(`index out of range: ${i}`);
+      return chars[Number(i)] ?? '';
+    })
+    .registerFunction('string.replace(string, string): string', (s: string, a: string, b: string) => replace(s, a, b))
+    .registerFunction('string.replace(string, string, int): string', (s: string, a: string, b: string, n: bigint) => replace(s, a, b, Number(n)))
+    .registerFunction('string.reverse(): string', (s: string) => [...s].reverse().join(''))
+    .registerFunction('string.format(list): string', (s: string, args: unknown[]) => formatString(s, args))
+    .registerFunction('StringsNamespace.quote(string): string', (_ns: unknown, s: string) => quote(s));
+
+  // lists (Kubernetes library + cel-go ext.Lists)
+  env
+    .registerFunction('list.isSorted(): bool', (l: unknown[]) => l.every((v, i) => i === 0 || compare(l[i - 1], v) <= 0))
+    .registerFunction('list.sum(): dyn', (l: unknown[]) => sum(l))
+    .registerFunction('list.min(): dyn', (l: unknown[]) => extreme(l, -1))
+    .registerFunction('list.max(): dyn', (l: unknown[]) => extreme(l, 1))
+    .registerFunction('list.indexOf(dyn): int', (l: unknown[], v: unknown) => indexOf(l, v))
+    .registerFunction('list.lastIndexOf(dyn): int', (l: unknown[], v: unknown) => lastIndexOf(l, v))
+    .registerFunction('list.slice(int, int): list', (l: unknown[], a: bigint, b: bigint) => {
+      if (a < 0n || b < a || b > BigInt(l.length)) fail(`cannot slice(${a}, ${b}), invalid indices`);
+      return l.slice(Number(a), Number(b));
+    })
+    .registerFunction('list.flatten(): list', (l: unknown[]) => flatten(l, 1))
+    .registerFunction('list.flatten(int): list', (l: unknown[], d: bigint) => {
+      if (d < 0n) fail('level must be non-negative');
+      return flatten(l, Number(d));
+    })
+    .registerFunction('list.distinct(): list', (l: unknown[]) => l.filter((v, i) => l.findIndex((x) => celEquals(x, v)) === i))
+    .registerFunction('list.reverse(): list', (l: unknown[]) => [...l].reverse())
+    .registerFunction('list.sort(): list', (l: unknown[]) => [...l].sort(compare))
+    .registerFunction('ListsNamespace.range(int): list<int>', (_ns: unknown, n: bigint) => Array.from({ length: Math.max(0, Math.min(Number(n), 100000)) }, (_, i) => BigInt(i)));
+
+  // sets
+  env
+    .registerFunction('SetsNamespace.contains(list, list): bool', (_ns: unknown, a: unknown[], b: unknown[]) => b.every((x) => a.some((y) => celEquals(x, y))))
+    .registerFunction('SetsNamespace.equivalent(list, list): bool', (_ns: unknown, a: unknown[], b: unknown[]) =>
+      b.every((x) => a.some((y) => celEquals(x, y))) && a.every((x) => b.some((y) => celEquals(x, y))))
+    .registerFunction('SetsNamespace.intersects(list, list): bool', (_ns: unknown, a: unknown[], b: unknown[]) => a.some((x) => b.some((y) => celEquals(x, y))));
+
+  // math (cel-go ext.Math, the parts policies use)
+  const numeric = (args: unknown[]): unknown[] => (args.length === 1 && Array.isArray(args[0]) ? args[0] : args);
+  for (const arity of [1, 2, 3]) {
+    const params = Array(arity).fill('dyn').join(', ');
+    env.registerFunction(`MathNamespace.greatest(${params}): dyn`, (_ns: unknown, ...args: unknown[]) => extreme(numeric(args), 1));
+    env.registerFunction(`MathNamespace.least(${params}): dyn`, (_ns: unknown, ...args: unknown[]) => extreme(numeric(args), -1));
+  }
+  env
+    .registerFunction('MathNamespace.abs(int): int', (_ns: unknown, v: bigint) => (v < 0n ? -v : v))
+    .registerFunction('MathNamespace.abs(double): double', (_ns: unknown, v: number) => Math.abs(v))
+    .registerFunction('MathNamespace.ceil(double): double', (_ns: unknown, v: number) => Math.ceil(v))
+    .registerFunction('MathNamespace.floor(double): double', (_ns: unknown, v: number) => Math.floor(v))
+    .registerFunction('MathNamespace.round(double): double', (_ns: unknown, v: number) => Math.sign(v) * Math.round(Math.abs(v)));
+}

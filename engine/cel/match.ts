@@ -1,0 +1,138 @@
+/**
+ * Admission-style matching for CEL policies (Kubernetes MatchResources): resourceRules,
+ * excludeResourceRules, namespaceSelector and objectSelector, as Kyverno's CEL matcher does.
+ */
+import type { AdmissionRequest, ClusterState, JsonObject } from '../core/types';
+import { pluralOf } from './lib-kyverno';
+
+export interface RequestTarget {
+  group: string;
+  version: string;
+  kind: string;
+  resource: string;
+  subResource: string;
+  namespace: string;
+  name: string;
+  operation: string;
+}
+
+function asObject(v: unknown): JsonObject {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {};
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.map(String) : [];
+}
+
+export function requestTarget(request: AdmissionRequest): RequestTarget {
+  const obj = asObject(request.object ?? request.oldObject);
+  const meta = asObject(obj.metadata);
+  let group = '', version = '', kind = String(obj.kind ?? '');
+  if (request.kind) ({ group, version, kind } = request.kind);
+  else {
+    const api = String(obj.apiVersion ?? '');
+    const slash = api.indexOf('/');
+    group = slash >= 0 ? api.slice(0, slash) : '';
+    version = slash >= 0 ? api.slice(slash + 1) : api;
+  }
+  return {
+    group, version, kind,
+    resource: pluralOf(kind),
+    subResource: request.subResource ?? '',
+    namespace: request.namespace ?? String(meta.namespace ?? ''),
+    name: String(meta.name ?? ''),
+    operation: request.operation,
+  };
+}
+
+function matchesList(values: string[], value: string): boolean {
+  return values.includes('*') || values.includes(value);
+}
+
+function matchesResource(resources: string[], resource: string, sub: string): boolean {
+  const full = sub ? `${resource}/${sub}` : resource;
+  return resources.some((r) => {
+    if (r === '*') return !sub;
+    if (r === '*/*') return true;
+    const [base, subPattern] = r.split('/');
+    if (subPattern === undefined) return !sub && base === resource;
+    if (base === '*') return subPattern === sub;
+    if (subPattern === '*') return base === resource && !!sub;
+    return r === full;
+  });
+}
+
+function ruleMatches(rule: JsonObject, t: RequestTarget, ignoreOperations = false): boolean {
+  if (!matchesList(strings(rule.apiGroups), t.group)) return false;
+  if (!matchesList(strings(rule.apiVersions), t.version)) return false;
+  const ops = strings(rule.operations);
+  if (!ignoreOperations && !matchesList(ops, t.operation)) return false;
+  if (!matchesResource(strings(rule.resources), t.resource, t.subResource)) return false;
+  const names = strings(rule.resourceNames);
+  if (names.length && !names.includes(t.name)) return false;
+  const scope = String(rule.scope ?? '*');
+  if (scope === 'Namespaced' && !t.namespace) return false;
+  if (scope === 'Cluster' && t.namespace) return false;
+  return true;
+}
+
+/** Kubernetes label selector semantics (matchLabels AND matchExpressions). */
+export function selectorMatches(selector: unknown, labels: Record<string, string>): boolean {
+  const sel = asObject(selector);
+  for (const [k, v] of Object.entries(asObject(sel.matchLabels))) if (labels[k] !== String(v)) return false;
+  for (const expr of (Array.isArray(sel.matchExpressions) ? sel.matchExpressions : []) as JsonObject[]) {
+    const key = String(expr.key ?? '');
+    const values = strings(expr.values);
+    const has = Object.prototype.hasOwnProperty.call(labels, key);
+    switch (String(expr.operator ?? '')) {
+      case 'In': if (!has || !values.includes(labels[key])) return false; break;
+      case 'NotIn': if (has && values.includes(labels[key])) return false; break;
+      case 'Exists': if (!has) return false; break;
+      case 'DoesNotExist': if (has) return false; break;
+      default: return false;
+    }
+  }
+  return true;
+}
+
+function labelsOf(obj: unknown): Record<string, string> {
+  return asObject(asObject(asObject(obj).metadata).labels) as Record<string, string>;
+}
+
+/** The Namespace object of the request, from cluster resources or known namespace labels. */
+export function namespaceObject(namespace: string, cluster: ClusterState): JsonObject | null {
+  if (!namespace) return null;
+  const found = cluster.resources.find((r) => r.kind === 'Namespace' && asObject(r.metadata).name === namespace);
+  if (found) return found;
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'kubernetes.io/metadata.name': namespace, ...(cluster.namespaceLabels[namespace] ?? {}) } } };
+}
+
+export interface MatchOptions {
+  /** For kinds that do not act on admission (DeletingPolicy): rules carry no operations. */
+  ignoreOperations?: boolean;
+  /** Binding matchResources: without resourceRules they do not constrain resources. */
+  emptyRulesMatchAll?: boolean;
+}
+
+export function matchConstraintsMatch(constraints: unknown, request: AdmissionRequest, cluster: ClusterState, opts: MatchOptions = {}): boolean {
+  const ignoreOperations = opts.ignoreOperations ?? false;
+  const c = asObject(constraints);
+  const t = requestTarget(request);
+  const rules = (Array.isArray(c.resourceRules) ? c.resourceRules : []) as JsonObject[];
+  if (!(rules.length === 0 && opts.emptyRulesMatchAll) && !rules.some((r) => ruleMatches(r, t, ignoreOperations))) return false;
+  const excludes = (Array.isArray(c.excludeResourceRules) ? c.excludeResourceRules : []) as JsonObject[];
+  if (excludes.some((r) => ruleMatches(r, t, ignoreOperations))) return false;
+  if (c.namespaceSelector && Object.keys(asObject(c.namespaceSelector)).length) {
+    if (t.kind === 'Namespace' && !t.group) {
+      if (!selectorMatches(c.namespaceSelector, labelsOf(request.object ?? request.oldObject))) return false;
+    } else if (t.namespace) {
+      const ns = namespaceObject(t.namespace, cluster);
+      if (!selectorMatches(c.namespaceSelector, labelsOf(ns))) return false;
+    }
+  }
+  if (c.objectSelector && Object.keys(asObject(c.objectSelector)).length) {
+    const candidates = [request.object, request.oldObject].filter(Boolean);
+    if (!candidates.some((o) => selectorMatches(c.objectSelector, labelsOf(o)))) return false;
+  }
+  return true;
+}

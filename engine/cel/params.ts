@@ -1,0 +1,23 @@
+/** paramKind/paramRef resolution against offline cluster resources. */
+import type { ApplyOptions } from '../apply';
+import type { JsonObject } from '../core/types';
+import { selectorMatches } from './match';
+
+function asObject(v: unknown): JsonObject {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {};
+}
+
+export function resolveParams(paramKind: unknown, paramRef: unknown, options: ApplyOptions, defaultNamespace = ''): { value: unknown; error?: string } {
+  const kind = asObject(paramKind);
+  const ref = asObject(paramRef);
+  if (!paramKind || !paramRef) return { value: null };
+  const candidates = options.cluster.resources.filter((r) => r.apiVersion === kind.apiVersion && r.kind === kind.kind);
+  const ns = String(ref.namespace ?? defaultNamespace);
+  const inScope = candidates.filter((r) => !ns || String(asObject(r.metadata).namespace ?? '') === ns);
+  let found: JsonObject[];
+  if (ref.name) found = inScope.filter((r) => asObject(r.metadata).name === ref.name);
+  else found = inScope.filter((r) => selectorMatches(ref.selector ?? {}, asObject(asObject(r.metadata).labels) as Record<string, string>));
+  if (found.length) return { value: found[0] };
+  if (String(ref.parameterNotFoundAction ?? 'Deny') === 'Allow') return { value: null };
+  return { value: null, error: `failed to find resource referenced by paramRef: ${String(kind.kind)} ${ns ? ns + '/' : ''}${String(ref.name ?? '')}` };
+}

@@ -1,0 +1,175 @@
+/**
+ * Source rewrites that let cel-js run Kubernetes CEL it cannot parse or evaluates differently:
+ *  - message construction (`Object.spec{name: "x"}`, `JSONPatch{op: "add"}`) becomes a dyn
+ *    map literal with quoted keys: cel-js has no protobuf messages, and the engine treats these
+ *    typed objects as plain JSON anyway;
+ *  - `matches(` calls go to an RE2 implementation (cel-js uses JavaScript RegExp, which has
+ *    other syntax and can backtrack without bound). The replacement name has the same length
+ *    so diagnostic offsets stay valid.
+ */
+
+export const RE2_MATCHES = 're2mtch';
+/**
+ * `x.orValue(d)` where x is not optional: cel-go (as Kyverno runs it) yields x, cel-js's macro
+ * rejects it; policies in the wild rely on the former, so every call goes to a function
+ * that accepts both (same name length, for offsets).
+ */
+export const OR_VALUE = 'kyOrVal';
+/** `has(expr.f)` on a non-identifier operand (cel-js only accepts `has(a.b.c)`). */
+export const HAS_FIELD = 'kyHasField';
+
+const IDENT_START = /[A-Za-z_]/;
+const IDENT_PART = /[A-Za-z0-9_]/;
+
+interface Frame { open: string; struct: boolean; expectField: boolean }
+
+export function rewriteExpression(src: string): string {
+  let out = '';
+  let i = 0;
+  const stack: Frame[] = [];
+  let prevSignificant = '';
+  while (i < src.length) {
+    const c = src[i];
+    const strEnd = stringLiteralEnd(src, i);
+    if (strEnd > i) {
+      out += src.slice(i, strEnd);
+      i = strEnd;
+      prevSignificant = '"';
+      markValue(stack);
+      continue;
+    }
+    if (IDENT_START.test(c)) {
+      let j = i + 1;
+      while (j < src.length && IDENT_PART.test(src[j])) j++;
+      const word = src.slice(i, j);
+      const top = stack[stack.length - 1];
+      if (top?.struct && top.expectField && nextNonSpace(src, j) === ':') {
+        out += JSON.stringify(word);
+        top.expectField = false;
+        i = j;
+        prevSignificant = 'a';
+        continue;
+      }
+      // A qualified type name starting with an upper-case letter and followed by `{`.
+      if (/^[A-Z]/.test(word) && prevSignificant !== '.') {
+        let k = j;
+        while (src[k] === '.' && IDENT_START.test(src[k + 1] ?? '')) {
+          k++;
+          while (k < src.length && IDENT_PART.test(src[k])) k++;
+        }
+        const brace = skipSpace(src, k);
+        if (src[brace] === '{') {
+          // dyn(): a typed object may meet null or another shape in a ternary, as messages can.
+          out += 'dyn({';
+          stack.push({ open: '{', struct: true, expectField: true });
+          i = brace + 1;
+          prevSignificant = '{';
+          continue;
+        }
+      }
+      if (word === 'has' && prevSignificant !== '.' && nextNonSpace(src, j) === '(') {
+        const rewritten = rewriteHas(src, skipSpace(src, j));
+        if (rewritten) {
+          out += rewritten.text;
+          i = rewritten.end;
+          prevSignificant = ')';
+          markValue(stack);
+          continue;
+        }
+      }
+      if (word === 'matches' && nextNonSpace(src, j) === '(') out += RE2_MATCHES;
+      else if (word === 'orValue' && prevSignificant === '.' && nextNonSpace(src, j) === '(') out += OR_VALUE;
+      else out += word;
+      i = j;
+      prevSignificant = 'a';
+      markValue(stack);
+      continue;
+    }
+    if (c === '(' || c === '[' || c === '{') stack.push({ open: c, struct: false, expectField: false });
+    else if (c === ')' || c === ']' || c === '}') {
+      if (stack.pop()?.struct) { out += '})'; i++; prevSignificant = ')'; markValue(stack); continue; }
+    }
+    else if (c === ',') {
+      const top = stack[stack.length - 1];
+      if (top?.struct) top.expectField = true;
+    }
+    out += c;
+    i++;
+    if (!/\s/.test(c)) prevSignificant = c;
+  }
+  return out;
+}
+
+/** Index just past the bracket closing the one at `open`, skipping string literals. */
+function closingBracket(src: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < src.length; ) {
+    const end = stringLiteralEnd(src, i);
+    if (end > i) { i = end; continue; }
+    const c = src[i];
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') { depth--; if (depth === 0) return i + 1; }
+    i++;
+  }
+  return -1;
+}
+
+function rewriteHas(src: string, open: number): { text: string; end: number } | null {
+  const close = closingBracket(src, open);
+  if (close < 0) return null;
+  const arg = src.slice(open + 1, close - 1);
+  // Last top-level `.field` / `.?field` of the argument.
+  let depth = 0, lastDot = -1;
+  for (let i = 0; i < arg.length; ) {
+    const end = stringLiteralEnd(arg, i);
+    if (end > i) { i = end; continue; }
+    const c = arg[i];
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') depth--;
+    else if (c === '.' && depth === 0) lastDot = i;
+    i++;
+  }
+  if (lastDot < 0) return null;
+  const root = arg.slice(0, lastDot);
+  const field = arg.slice(lastDot + 1).replace(/^\?/, '').trim();
+  if (!/^[A-Za-z_]\w*$/.test(field)) return null;
+  if (/^\s*[A-Za-z_]\w*(\s*\.\??\s*[A-Za-z_]\w*)*\s*$/.test(root)) return null;
+  return { text: `${HAS_FIELD}(${rewriteExpression(root)}, ${JSON.stringify(field)})`, end: close };
+}
+
+function markValue(stack: Frame[]): void {
+  const top = stack[stack.length - 1];
+  if (top?.struct) top.expectField = false;
+}
+
+function skipSpace(src: string, i: number): number {
+  while (i < src.length && /\s/.test(src[i])) i++;
+  return i;
+}
+
+function nextNonSpace(src: string, i: number): string {
+  return src[skipSpace(src, i)] ?? '';
+}
+
+/** End index of a string/bytes literal starting at i, or i when none starts there. */
+export function stringLiteralEnd(src: string, i: number): number {
+  let j = i;
+  let raw = false;
+  while (j < i + 2 && /[rRbB]/.test(src[j] ?? '')) {
+    if (/[rR]/.test(src[j])) raw = true;
+    j++;
+  }
+  const q = src[j];
+  if (q !== '"' && q !== "'") return i;
+  if (j > i && IDENT_PART.test(src[i - 1] ?? '')) return i;
+  const triple = src.slice(j, j + 3) === q.repeat(3);
+  const delim = triple ? q.repeat(3) : q;
+  let k = j + delim.length;
+  while (k < src.length) {
+    if (!raw && src[k] === '\\') { k += 2; continue; }
+    if (src.startsWith(delim, k)) return k + delim.length;
+    if (!triple && src[k] === '\n') return k;
+    k++;
+  }
+  return src.length;
+}

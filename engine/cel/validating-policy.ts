@@ -1,0 +1,62 @@
+/**
+ * ValidatingPolicy / NamespacedValidatingPolicy (policies.kyverno.io), following Kyverno's vpol
+ * engine: match → exceptions → matchConditions → variables → validations. One result per
+ * policy, named "validation" (exceptions: "exception"; engine errors: "evaluation"/"match").
+ */
+import type { ApplyOptions } from '../apply';
+import type { JsonObject, PolicyResponse, RuleResult } from '../core/types';
+import { autogenSpec, autogenTargetFor } from './autogen';
+import { buildActivation, installVariables } from './context';
+import { matchCelExceptions } from './exceptions';
+import { matchConstraintsMatch, requestTarget } from './match';
+import { emptyResponse, failureActionOf } from './response';
+import { evaluateMatchConditions, evaluateValidations } from './validations';
+import { toCel } from './values';
+
+function asObject(v: unknown): JsonObject {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {};
+}
+
+/** The spec to evaluate for this request: the policy's own, an autogen variant, or none. */
+export function effectiveSpec(policy: JsonObject, options: ApplyOptions): { spec: JsonObject; autogen: boolean } | null {
+  const spec = asObject(policy.spec);
+  const mode = String(asObject(spec.evaluation).mode ?? 'Kubernetes');
+  if (mode === 'JSON') return { spec, autogen: false };
+  if (matchConstraintsMatch(spec.matchConstraints, options.request, options.cluster)) return { spec, autogen: false };
+  const t = requestTarget(options.request);
+  const target = autogenTargetFor(spec, t.group, t.version, t.kind);
+  if (!target) return null;
+  const generated = autogenSpec(spec, target);
+  if (!matchConstraintsMatch(generated.matchConstraints, options.request, options.cluster)) return null;
+  return { spec: generated, autogen: true };
+}
+
+export function applyValidatingPolicy(policy: JsonObject, options: ApplyOptions): PolicyResponse {
+  const found = effectiveSpec(policy, options);
+  if (!found) return emptyResponse(policy, options);
+  const { spec } = found;
+  const failureAction = failureActionOf(spec.validationActions);
+  const rule = (status: RuleResult['status'], message: string, name = 'validation', extra: Partial<RuleResult> = {}): PolicyResponse =>
+    emptyResponse(policy, options, [{ name, type: 'Validation', status, message, failureAction, ...extra }]);
+
+  const json = String(asObject(spec.evaluation).mode ?? '') === 'JSON';
+  const act = buildActivation(options, json ? { kubernetes: false } : {});
+  const exceptions = matchCelExceptions(policy, options.cluster.exceptions, act);
+  if (exceptions && !exceptions.allowedImages.length && !exceptions.allowedValues.length) {
+    const verb = exceptions.reportResult === 'pass' ? 'passed' : 'skipped';
+    return rule(exceptions.reportResult, `rule is ${verb} due to policy exception: ${exceptions.keys.join(', ')}`, 'exception', { exceptions: exceptions.keys });
+  }
+  act.vars.exceptions = toCel({ allowedImages: exceptions?.allowedImages ?? [], allowedValues: exceptions?.allowedValues ?? [] });
+
+  const match = evaluateMatchConditions(spec.matchConditions, act, spec.failurePolicy);
+  if (match.error) return rule('error', `failed to load context: ${match.error}`, 'evaluation');
+  if (!match.matched) return rule('skip', 'skip', '');
+  installVariables(act, spec.variables);
+  const outcome = evaluateValidations(spec.validations, spec.auditAnnotations, act);
+  switch (outcome.kind) {
+    case 'pass': return rule('pass', 'success');
+    case 'fail': return rule('fail', outcome.message);
+    case 'error': return rule('error', `error: ${outcome.message}`);
+    default: return emptyResponse(policy, options);
+  }
+}

@@ -1,0 +1,25 @@
+import semver from 'semver';
+import { parseQuantity } from '../units';
+
+/**
+ * Kyverno's range operand for AnyIn/AllIn/...: `low-high` (inclusive) or `low!-high`
+ * (outside), bounds being numbers or quantities.
+ */
+export function inRange(key: string, range: string): boolean {
+  const m = /^\s*(-?[\d.]+[a-zA-Z]*)\s*(!?)-\s*(-?[\d.]+[a-zA-Z]*)\s*$/.exec(range);
+  if (!m) return false;
+  const k = parseQuantity(key);
+  const lo = parseQuantity(m[1]);
+  const hi = parseQuantity(m[3]);
+  if (k === null || lo === null || hi === null) return false;
+  const inside = k >= lo && k <= hi;
+  return m[2] === '!' ? !inside : inside;
+}
+
+/** Compares two strict semantic versions (as blang/semver Parse); null when either is not one. */
+export function compareVersions(a: string, b: string): number | null {
+  const va = /^v/.test(a) ? null : semver.valid(a);
+  const vb = /^v/.test(b) ? null : semver.valid(b);
+  if (!va || !vb) return null;
+  return semver.compare(va, vb);
+}

@@ -1,0 +1,116 @@
+/**
+ * Small accessors over classic (kyverno.io) policies kept as plain JSON.
+ */
+import { computeRules } from '../autogen';
+import type { JsonObject, PolicyRef } from '../core/types';
+import { wildcardMatch } from '../wildcard/wildcard';
+
+export type FailureAction = 'Enforce' | 'Audit';
+
+function obj(v: unknown): JsonObject {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {};
+}
+
+export function policySpec(policy: JsonObject): JsonObject {
+  return obj(policy.spec);
+}
+
+export function policyMetadata(policy: JsonObject): JsonObject {
+  return obj(policy.metadata);
+}
+
+export function policyName(policy: JsonObject): string {
+  return String(policyMetadata(policy).name ?? '');
+}
+
+export function policyKind(policy: JsonObject): string {
+  return String(policy.kind ?? '');
+}
+
+/** A ClusterPolicy or Policy of kyverno.io (the classic rule engine). */
+export function isClassicPolicy(policy: JsonObject): boolean {
+  const api = String(policy.apiVersion ?? '');
+  return api.startsWith('kyverno.io/') && (policy.kind === 'ClusterPolicy' || policy.kind === 'Policy');
+}
+
+/** The namespace of a namespaced Policy (undefined for ClusterPolicy). */
+export function policyNamespace(policy: JsonObject): string | undefined {
+  if (policy.kind !== 'Policy') return undefined;
+  const ns = policyMetadata(policy).namespace;
+  return typeof ns === 'string' && ns !== '' ? ns : 'default';
+}
+
+export function policyRef(policy: JsonObject): PolicyRef {
+  const ref: PolicyRef = { apiVersion: String(policy.apiVersion ?? ''), kind: policyKind(policy), name: policyName(policy) };
+  const ns = policyNamespace(policy);
+  if (ns !== undefined) ref.namespace = ns;
+  return ref;
+}
+
+/** The rules Kyverno evaluates: the policy's own followed by the autogen-* ones. */
+export function policyRules(policy: JsonObject): JsonObject[] {
+  return computeRules(policy);
+}
+
+/** `spec.background`, true unless set to false. */
+export function isBackground(policy: JsonObject): boolean {
+  return policySpec(policy).background !== false;
+}
+
+/** `policies.kyverno.io/scored: "false"` turns failures into warnings in reports. */
+export function isScored(policy: JsonObject): boolean {
+  const ann = obj(policyMetadata(policy).annotations);
+  return ann['policies.kyverno.io/scored'] !== 'false';
+}
+
+/** Enforce/Audit from any accepted spelling ("enforce", "AUDIT"); undefined when unknown. */
+export function normalizeFailureAction(v: unknown): FailureAction | undefined {
+  if (typeof v !== 'string') return undefined;
+  const l = v.toLowerCase();
+  if (l === 'enforce') return 'Enforce';
+  if (l === 'audit') return 'Audit';
+  return undefined;
+}
+
+function overrideFor(overrides: unknown, namespace: string | undefined): FailureAction | undefined {
+  if (!Array.isArray(overrides) || namespace === undefined) return undefined;
+  for (const o of overrides) {
+    const ov = obj(o);
+    const nss = Array.isArray(ov.namespaces) ? ov.namespaces.map(String) : [];
+    if (nss.some((p) => wildcardMatch(p, namespace))) {
+      const a = normalizeFailureAction(ov.action);
+      if (a) return a;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The failure action of a validate rule: the rule's `validate.failureAction` (with its
+ * `failureActionOverrides`) wins over the policy's `validationFailureAction` (and its
+ * overrides); Audit when nothing is set.
+ */
+export function ruleFailureAction(policy: JsonObject, rule: JsonObject, resourceNamespace?: string): FailureAction {
+  const validate = obj(rule.validate);
+  const spec = policySpec(policy);
+  const ruleAction = normalizeFailureAction(validate.failureAction);
+  if (ruleAction) return overrideFor(validate.failureActionOverrides, resourceNamespace) ?? ruleAction;
+  return (
+    overrideFor(spec.validationFailureActionOverrides, resourceNamespace) ??
+    normalizeFailureAction(spec.validationFailureAction) ??
+    'Audit'
+  );
+}
+
+export function ruleName(rule: JsonObject): string {
+  return String(rule.name ?? '');
+}
+
+export function ruleKinds(rule: JsonObject): { validate: boolean; mutate: boolean; generate: boolean; verifyImages: boolean } {
+  return {
+    validate: rule.validate !== undefined && rule.validate !== null,
+    mutate: rule.mutate !== undefined && rule.mutate !== null,
+    generate: rule.generate !== undefined && rule.generate !== null,
+    verifyImages: Array.isArray(rule.verifyImages) && rule.verifyImages.length > 0,
+  };
+}

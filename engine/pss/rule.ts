@@ -1,0 +1,61 @@
+/**
+ * One podSecurity rule on one admission request, as the validate_pss handler runs it
+ * around the evaluation: nothing on DELETE, the old object when there is no new one, and
+ * for Enforce rules on UPDATE (allowExistingViolations, on by default) a failure the old
+ * object already had becomes a skip.
+ */
+import type { AdmissionRequest, JsonObject, RuleResult } from '../core/types';
+import { type PodSecurityEvaluation, evaluatePodSecurity } from './evaluate';
+
+export interface PodSecurityRuleOptions {
+  /** PolicyExceptions matched to this rule and request (see PodSecurityOptions). */
+  exceptions?: JsonObject[];
+  /** The policy's validationFailureAction, used when the rule has no failureAction. */
+  policyFailureAction?: string;
+  /**
+   * Whether the rule's match/exclude select the old object as a CREATE (Kyverno's
+   * matchResource in validateOldObject). Without it the old object is not re-checked.
+   */
+  oldObjectMatches?: (oldObject: JsonObject) => boolean;
+}
+
+function obj(v: unknown): JsonObject {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {};
+}
+
+function toResult(name: string, r: PodSecurityEvaluation): RuleResult {
+  const result: RuleResult = { name, type: 'Validation', status: r.status, message: r.message };
+  if (r.path) result.path = r.path;
+  if (r.exceptions) result.exceptions = r.exceptions;
+  return result;
+}
+
+function isEnforce(action: unknown): boolean {
+  return typeof action === 'string' && action.toLowerCase() === 'enforce';
+}
+
+/** Runs `rule.validate.podSecurity`; null when Kyverno gives no response (DELETE). */
+export function podSecurityRuleResult(
+  rule: JsonObject,
+  request: AdmissionRequest,
+  resource: JsonObject | null,
+  options: PodSecurityRuleOptions = {},
+): RuleResult | null {
+  if (request.operation === 'DELETE') return null;
+  const name = typeof rule.name === 'string' ? rule.name : '';
+  const validate = obj(rule.validate);
+  const run = (target: JsonObject): PodSecurityEvaluation =>
+    evaluatePodSecurity(validate.podSecurity, target, { ruleName: name, exceptions: options.exceptions });
+  const current = run(resource ?? request.oldObject ?? {});
+  if (current.status !== 'fail') return toResult(name, current);
+
+  const action = validate.failureAction ?? options.policyFailureAction;
+  const allowExisting = validate.allowExistingViolations !== false;
+  const old = request.oldObject;
+  if (isEnforce(action) && allowExisting && request.operation === 'UPDATE' && old && options.oldObjectMatches?.(old)) {
+    if (run(old).status === 'fail') {
+      return { name, type: 'Validation', status: 'skip', message: 'skipping the rule evaluation as pre-existing violations are allowed' };
+    }
+  }
+  return toResult(name, current);
+}

@@ -1,0 +1,199 @@
+/**
+ * Decides each expected result of a Test against the engine responses, following the
+ * Kyverno CLI (commands/test/output.go): resources are looked up by name (or ns/name, or
+ * resourceSpecs) across all kinds, responses by policy name, rules by name with the
+ * `autogen-`/`autogen-cronjob-` variants (CEL kinds have no rule names), and a policy that
+ * answered without any matching rule means the resource was excluded (a pass).
+ */
+import type { JsonObject, RuleResult } from '../core/types';
+import { displayName, findInManifest, identityOf, resourceKey, resourcesEqual } from './compare';
+import type { EngineResponse, ExpectedResult, ResponseIndex, TestRow } from './types';
+
+/** Loads the documents of a file named by a result (patchedResources, generatedResource). */
+export type ManifestReader = (path: string) => JsonObject[];
+
+const NOT_IN_MANIFEST = 'not found in manifest';
+
+export function isCelResult(test: ExpectedResult): boolean {
+  return (
+    test.isValidatingAdmissionPolicy ||
+    test.isMutatingAdmissionPolicy ||
+    test.isValidatingPolicy ||
+    test.isMutatingPolicy ||
+    test.isGeneratingPolicy ||
+    test.isDeletingPolicy ||
+    test.isImageValidatingPolicy
+  );
+}
+
+export function lookupRules(test: ExpectedResult, rules: RuleResult[]): RuleResult[] {
+  if (isCelResult(test)) return rules;
+  return rules.filter((r) => r.name === test.rule || r.name === `autogen-${test.rule}` || r.name === `autogen-cronjob-${test.rule}`);
+}
+
+/** The policy-report result of a rule: an unscored policy reports failures as warnings. */
+export function reportResult(response: EngineResponse, rule: RuleResult): string {
+  if (rule.status === 'fail' && response.policyAnnotations['policies.kyverno.io/scored'] === 'false') return 'warn';
+  return rule.status;
+}
+
+interface Check {
+  ok: boolean;
+  actual: string;
+  reason: string;
+  skipped?: boolean;
+}
+
+function compareWithFile(path: string, actual: JsonObject, read: ManifestReader, label: string): Check | null {
+  let docs: JsonObject[];
+  try {
+    docs = read(path);
+  } catch (err) {
+    return { ok: false, actual: '', reason: `Resource error: ${(err as Error).message}` };
+  }
+  const expected = findInManifest(docs, actual);
+  if (!expected) {
+    const id = identityOf(actual);
+    return { ok: false, actual: '', reason: `${id.kind}/${displayName(id)} ${NOT_IN_MANIFEST} ${path}`, skipped: true };
+  }
+  if (!resourcesEqual(actual, expected)) {
+    return { ok: false, actual: '', reason: `Resource diff: ${label} resource didn't match ${path}` };
+  }
+  return null;
+}
+
+function checkResult(test: ExpectedResult, response: EngineResponse, rule: RuleResult, actual: JsonObject, read: ManifestReader): Check {
+  const result = reportResult(response, rule);
+  if (test.patchedResources) {
+    const c = compareWithFile(test.patchedResources, actual, read, 'Patched');
+    if (c) return { ...c, actual: result };
+  }
+  if (test.generatedResource) {
+    const c = compareWithFile(test.generatedResource, actual, read, 'Generated');
+    if (c) return { ...c, actual: result };
+  }
+  if (result !== test.result) return { ok: false, actual: result, reason: `Want ${test.result}, got ${result}` };
+  return { ok: true, actual: result, reason: 'Ok' };
+}
+
+function keyParts(key: string): { kind: string; namespace: string; name: string } {
+  const parts = key.split(',');
+  return { kind: parts[parts.length - 3] ?? '', namespace: parts[parts.length - 2] ?? '', name: parts[parts.length - 1] ?? '' };
+}
+
+/** Resource keys an expected result refers to. */
+export function selectResources(test: ExpectedResult, index: ResponseIndex): string[] {
+  const keys = [...new Set([...index.target.keys(), ...index.trigger.keys()])];
+  const selected: string[] = [];
+  for (const r of test.resources) {
+    const nsName = r.split('/');
+    for (const key of keys) {
+      const p = keyParts(key);
+      if (nsName.length === 1 && r === p.name) selected.push(key);
+      if (nsName.length === 2 && nsName[0] === p.namespace && nsName[1] === p.name) selected.push(key);
+    }
+  }
+  for (const spec of test.resourceSpecs) {
+    const apiVersion = spec.apiVersion ?? (spec.group ? `${spec.group}/${spec.version ?? ''}` : spec.version ?? '');
+    for (const key of keys) {
+      const parts = key.split(',');
+      const p = keyParts(key);
+      if (apiVersion && parts[0] !== apiVersion) continue;
+      if (spec.kind && spec.kind !== p.kind) continue;
+      if ((spec.namespace ?? '') !== p.namespace) continue;
+      if (spec.name === p.name) selected.push(key);
+    }
+  }
+  // Kyverno falls back to every resource when the named ones match nothing (not only when
+  // none are named): each then yields its own row, usually "Not found" for this policy.
+  if (selected.length === 0) return keys;
+  return [...new Set(selected)];
+}
+
+function row(test: ExpectedResult, kind: string, resource: string, c: Check): TestRow {
+  return { policy: test.policy, rule: test.rule, resource, kind, expected: test.result, actual: c.actual, ok: c.ok, reason: c.reason };
+}
+
+function rowsForResponse(test: ExpectedResult, response: EngineResponse, key: string, read: ManifestReader, state: { skipped: boolean }): TestRow[] {
+  const p = keyParts(key);
+  const display = p.namespace ? `${p.namespace}/${p.name}` : p.name;
+  if (response.error !== undefined) {
+    const ok = test.result === 'error';
+    return [row(test, p.kind, display, { ok, actual: 'error', reason: ok ? 'Ok' : `engine error: ${response.error}` })];
+  }
+  const rows: TestRow[] = [];
+  for (const rule of lookupRules(test, response.rules)) {
+    const generation = test.isGeneratingPolicy || (!isCelResult(test) && rule.type === 'Generation');
+    if (generation) {
+      for (const generated of rule.generatedResources ?? []) {
+        const id = identityOf(generated);
+        rows.push(row(test, id.kind, id.name, checkResult(test, response, rule, generated, read)));
+      }
+      continue;
+    }
+    const mutated = test.isMutatingPolicy || (!isCelResult(test) && rule.type === 'Mutation');
+    const actual = mutated ? response.patchedResource : response.resource;
+    const c = checkResult(test, response, rule, actual, read);
+    if (c.skipped) {
+      state.skipped = true;
+      continue;
+    }
+    rows.push(row(test, p.kind, display, c));
+  }
+  return rows;
+}
+
+export function decideResult(test: ExpectedResult, index: ResponseIndex, read: ManifestReader): TestRow[] {
+  const out: TestRow[] = [];
+  const policyName = test.policy.split('/').pop() ?? '';
+  for (const key of selectResources(test, index)) {
+    const p = keyParts(key);
+    const display = p.namespace ? `${p.namespace}/${p.name}` : p.name;
+    const rows: TestRow[] = [];
+    const state = { skipped: false };
+    for (const response of index.trigger.get(key) ?? []) {
+      if (response.policy.name !== policyName) continue;
+      rows.push(...rowsForResponse(test, response, key, read, state));
+      if (rows.length === 0 && !state.skipped) {
+        rows.push(row(test, p.kind, display, { ok: true, actual: '', reason: 'Excluded' }));
+      }
+    }
+    for (const t of index.target.get(key) ?? []) {
+      if (t.response.policy.name !== policyName) continue;
+      rows.push(row(test, p.kind, display, checkResult(test, t.response, t.rule, t.resource, read)));
+    }
+    if (rows.length === 0 && !state.skipped) {
+      rows.push(row(test, p.kind, display, { ok: false, actual: '', reason: 'Not found' }));
+    }
+    out.push(...rows);
+  }
+  return out;
+}
+
+/**
+ * Groups engine responses by the resource they were run for. Every evaluated resource gets
+ * an entry, even without responses (then its rows are "Not found"). Targets of
+ * mutate-existing rules are indexed by the target resources the test declares.
+ */
+export function indexResponses(
+  evaluations: Array<{ resource: JsonObject; responses: EngineResponse[] }>,
+  targetResources: JsonObject[] = [],
+): ResponseIndex {
+  const index: ResponseIndex = { trigger: new Map(), target: new Map() };
+  for (const e of evaluations) index.trigger.set(resourceKey(identityOf(e.resource)), e.responses);
+  const targetKeys = new Set(targetResources.map((t) => resourceKey(identityOf(t))));
+  for (const e of evaluations) {
+    for (const response of e.responses) {
+      for (const rule of response.rules) {
+        // A mutate-existing rule patches another object than the trigger: that is a target.
+        if (rule.type !== 'Mutation' || !rule.patchedResource) continue;
+        const tkey = resourceKey(identityOf(rule.patchedResource));
+        if (!targetKeys.has(tkey)) continue;
+        const targets = index.target.get(tkey) ?? [];
+        targets.push({ response, rule, resource: rule.patchedResource });
+        index.target.set(tkey, targets);
+      }
+    }
+  }
+  return index;
+}

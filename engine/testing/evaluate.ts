@@ -1,0 +1,156 @@
+/**
+ * Runs every policy against every resource the way the Kyverno CLI's policy processor
+ * does: Kyverno mutate policies first (each sees the previous one's patched resource), then
+ * verifyImages, then the other Kyverno policies, then CEL mutating policies (chained), then
+ * the remaining CEL kinds on the mutated resource; image-validating and deleting policies
+ * last, on the resource as loaded.
+ */
+import { applyPolicy } from '../apply';
+import type {
+  AdmissionRequest,
+  ClusterState,
+  JsonObject,
+  Operation,
+  RequestInfo,
+  TestValues,
+} from '../core/types';
+import { isObject } from '../loader/classify';
+import type { EngineResponse } from './types';
+
+export interface EvaluationInput {
+  policies: JsonObject[];
+  resources: JsonObject[];
+  cluster: ClusterState;
+  values?: TestValues;
+  requestInfo?: RequestInfo;
+  now?: Date;
+  /** The engine entry point; replaceable so the run order can be tested on its own. */
+  engine?: PolicyApplier;
+}
+
+export type PolicyApplier = typeof applyPolicy;
+
+export interface ResourceEvaluation {
+  resource: JsonObject;
+  /** The resource after every mutation of the run. */
+  patched: JsonObject;
+  responses: EngineResponse[];
+}
+
+const KYVERNO_GROUP = 'kyverno.io/';
+const CEL_MUTATING_KINDS = new Set(['MutatingPolicy', 'NamespacedMutatingPolicy', 'MutatingAdmissionPolicy']);
+/** Kinds the CLI applies after the processor, to the resource as loaded (not mutated). */
+const ORIGINAL_RESOURCE_KINDS = new Set([
+  'ImageValidatingPolicy',
+  'NamespacedImageValidatingPolicy',
+  'DeletingPolicy',
+  'NamespacedDeletingPolicy',
+]);
+
+function rulesOf(policy: JsonObject): JsonObject[] {
+  const spec = isObject(policy.spec) ? policy.spec : {};
+  return Array.isArray(spec.rules) ? spec.rules.filter(isObject) as JsonObject[] : [];
+}
+
+/** Which processor phase evaluates the policy (lower runs first). */
+export function policyPhase(policy: JsonObject): number {
+  const apiVersion = String(policy.apiVersion ?? '');
+  if (apiVersion.startsWith(KYVERNO_GROUP)) {
+    const rules = rulesOf(policy);
+    if (rules.some((r) => r.mutate !== undefined)) return 0;
+    if (rules.some((r) => r.verifyImages !== undefined)) return 1;
+    return 2;
+  }
+  const kind = String(policy.kind);
+  if (CEL_MUTATING_KINDS.has(kind)) return 3;
+  return ORIGINAL_RESOURCE_KINDS.has(kind) ? 5 : 4;
+}
+
+export function isKyvernoPolicy(policy: JsonObject): boolean {
+  return String(policy.apiVersion ?? '').startsWith(KYVERNO_GROUP);
+}
+
+/** `request.operation` from the values file, else CREATE (Kyverno CLI default). */
+export function operationFrom(values: TestValues | undefined): Operation {
+  const op = values?.globalValues?.['request.operation'];
+  return op === 'UPDATE' || op === 'DELETE' || op === 'CONNECT' ? op : 'CREATE';
+}
+
+function requestFor(resource: JsonObject, operation: Operation, requestInfo: RequestInfo): AdmissionRequest {
+  const meta = isObject(resource.metadata) ? resource.metadata : {};
+  const namespace = typeof meta.namespace === 'string' ? meta.namespace : undefined;
+  const copy = () => structuredClone(resource);
+  switch (operation) {
+    case 'UPDATE':
+      return { operation, object: resource, oldObject: copy(), namespace, requestInfo };
+    case 'DELETE':
+      return { operation, object: null, oldObject: copy(), namespace, requestInfo };
+    case 'CONNECT':
+      return { operation, object: null, oldObject: null, namespace, requestInfo };
+    default:
+      return { operation: 'CREATE', object: resource, oldObject: null, namespace, requestInfo };
+  }
+}
+
+function annotationsOf(policy: JsonObject): Record<string, string> {
+  const meta = isObject(policy.metadata) ? policy.metadata : {};
+  const ann = isObject(meta.annotations) ? meta.annotations : {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(ann)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+function policyRefOf(policy: JsonObject): EngineResponse['policy'] {
+  const meta = isObject(policy.metadata) ? policy.metadata : {};
+  return {
+    apiVersion: String(policy.apiVersion ?? ''),
+    kind: String(policy.kind ?? ''),
+    name: String(meta.name ?? ''),
+    ...(typeof meta.namespace === 'string' ? { namespace: meta.namespace } : {}),
+  };
+}
+
+function errorMessage(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n')[0];
+}
+
+export function evaluateResource(input: EvaluationInput, resource: JsonObject): ResourceEvaluation {
+  const operation = operationFrom(input.values);
+  const requestInfo = input.requestInfo ?? { roles: [], clusterRoles: [], userInfo: {} };
+  const ordered = input.policies
+    .map((policy, index) => ({ policy, index, phase: policyPhase(policy) }))
+    .sort((a, b) => a.phase - b.phase || a.index - b.index);
+  let current = resource;
+  const responses: EngineResponse[] = [];
+  for (const { policy, phase } of ordered) {
+    const given = phase === 5 ? resource : current;
+    const base: EngineResponse = {
+      policy: policyRefOf(policy),
+      resource: given,
+      patchedResource: given,
+      rules: [],
+      policyAnnotations: annotationsOf(policy),
+    };
+    try {
+      const response = (input.engine ?? applyPolicy)(policy, {
+        request: requestFor(structuredClone(given), operation, requestInfo),
+        cluster: input.cluster,
+        values: input.values,
+        now: input.now,
+      });
+      const patched = isObject(response.patchedResource) ? response.patchedResource : given;
+      // CEL policies that do not match leave no trace in the CLI's results.
+      if (!isKyvernoPolicy(policy) && response.rules.length === 0) continue;
+      responses.push({ ...base, rules: response.rules, patchedResource: patched });
+      if (phase === 0 || phase === 1 || phase === 3) current = patched;
+    } catch (err) {
+      responses.push({ ...base, error: errorMessage(err) });
+    }
+  }
+  return { resource, patched: current, responses };
+}
+
+export function evaluateResources(input: EvaluationInput): ResourceEvaluation[] {
+  return input.resources.map((r) => evaluateResource(input, r));
+}

@@ -1,0 +1,145 @@
+/**
+ * Turns the files a Test names into policies, resources and cluster state. Files come in
+ * already read (path → text): this module does no I/O.
+ */
+import type { ClusterState, JsonObject, RequestInfo, TestValues } from '../core/types';
+import { classifyDocument, expandLists, isObject } from '../loader/classify';
+import { formatLoadError, parseYamlDocuments, type LoadedDocument } from '../loader/parse';
+
+export type FileSource = ReadonlyMap<string, string> | Readonly<Record<string, string>>;
+
+export class InputError extends Error {}
+
+const YAML_FILE = /\.(ya?ml|json)$/i;
+
+function entries(source: FileSource): Iterable<[string, string]> {
+  return source instanceof Map ? source.entries() : Object.entries(source as Record<string, string>);
+}
+
+function lookup(source: FileSource, path: string): string | undefined {
+  return source instanceof Map ? source.get(path) : (source as Record<string, string>)[path];
+}
+
+/** Texts of a path: the file itself, or every YAML file below it when it names a directory. */
+export function filesAt(source: FileSource, path: string): Array<[string, string]> {
+  const text = lookup(source, path);
+  if (text !== undefined) return [[path, text]];
+  const prefix = path.endsWith('/') ? path : `${path}/`;
+  const under = [...entries(source)].filter(([p]) => p.startsWith(prefix) && YAML_FILE.test(p));
+  return under.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+export function loadDocuments(source: FileSource, path: string): LoadedDocument[] {
+  const files = filesAt(source, path);
+  if (files.length === 0) throw new InputError(`${path}: file not found`);
+  const docs: LoadedDocument[] = [];
+  for (const [file, text] of files) {
+    const parsed = parseYamlDocuments(text, file);
+    if (parsed.errors.length > 0) throw new InputError(formatLoadError(parsed.errors[0]));
+    for (const d of parsed.documents) {
+      for (const item of expandLists(d.value)) docs.push({ ...d, value: item });
+    }
+  }
+  return docs;
+}
+
+export function requireObject(doc: LoadedDocument, what: string): JsonObject {
+  if (!isObject(doc.value)) throw new InputError(`${doc.file}:${doc.line}: ${what} must be a YAML mapping`);
+  return doc.value as JsonObject;
+}
+
+/** Checks the minimum Kyverno needs before a document can be evaluated. */
+export function checkPolicyShape(doc: LoadedDocument): JsonObject {
+  const policy = requireObject(doc, 'policy');
+  const meta = policy.metadata;
+  if (!isObject(meta) || typeof meta.name !== 'string' || meta.name === '') {
+    throw new InputError(`${doc.file}:${doc.line}: invalid policy ${String(policy.kind)}: metadata.name is required`);
+  }
+  if (policy.spec !== undefined && !isObject(policy.spec)) {
+    throw new InputError(`${doc.file}:${doc.line}: invalid policy ${meta.name}: spec must be a mapping`);
+  }
+  return policy;
+}
+
+export function checkResourceShape(doc: LoadedDocument): JsonObject {
+  const res = requireObject(doc, 'resource');
+  if (typeof res.kind !== 'string' || typeof res.apiVersion !== 'string') {
+    throw new InputError(`${doc.file}:${doc.line}: resource must have apiVersion and kind`);
+  }
+  return res;
+}
+
+/**
+ * The Kyverno CLI loads every resource file through the same decoder, which sets
+ * `metadata.namespace: default` on any object without one (cluster-scoped kinds included).
+ * Test results name resources with that in mind (`default/name`).
+ */
+export function withDefaultNamespace(resource: JsonObject): JsonObject {
+  const meta = isObject(resource.metadata) ? resource.metadata : undefined;
+  if (meta && typeof meta.namespace === 'string' && meta.namespace !== '') return resource;
+  return { ...resource, metadata: { ...(meta ?? {}), namespace: 'default' } };
+}
+
+function specOf(doc: JsonObject): JsonObject {
+  // Newer files put fields at the top level, older ones under `spec`.
+  return isObject(doc.spec) ? { ...doc, ...(doc.spec as JsonObject) } : doc;
+}
+
+export function toTestValues(doc: JsonObject): TestValues {
+  const s = specOf(doc);
+  const values: TestValues = {};
+  if (isObject(s.globalValues)) values.globalValues = s.globalValues as Record<string, unknown>;
+  if (Array.isArray(s.policies)) values.policies = s.policies as TestValues['policies'];
+  if (Array.isArray(s.namespaceSelector)) values.namespaceSelector = s.namespaceSelector as TestValues['namespaceSelector'];
+  if (Array.isArray(s.subresources)) values.subresources = s.subresources as TestValues['subresources'];
+  return values;
+}
+
+/** Namespace objects a Values file declares (`namespaces`), for namespaceObject lookups. */
+export function namespacesOf(doc: JsonObject): JsonObject[] {
+  const s = specOf(doc);
+  return Array.isArray(s.namespaces) ? (s.namespaces.filter(isObject) as JsonObject[]) : [];
+}
+
+export function toRequestInfo(doc: JsonObject): RequestInfo {
+  const s = specOf(doc);
+  const user = isObject(s.userInfo) ? (s.userInfo as RequestInfo['userInfo']) : {};
+  const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+  return { roles: strings(s.roles), clusterRoles: strings(s.clusterRoles), userInfo: user };
+}
+
+/** Image metadata of a Context file (spec.images), carried beside the shared ClusterState. */
+export type ClusterWithImages = ClusterState & { images?: JsonObject[] };
+
+export function emptyCluster(): ClusterState {
+  return { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
+}
+
+/** Adds a cli.kyverno.io Context document (resources, canned API calls) to the cluster state. */
+export function addContext(cluster: ClusterState, doc: JsonObject): void {
+  const s = specOf(doc);
+  if (Array.isArray(s.resources)) for (const r of s.resources) if (isObject(r)) cluster.resources.push(r as JsonObject);
+  const calls = s.apiCallResponses ?? s.apiCalls;
+  if (Array.isArray(calls)) for (const c of calls) if (isObject(c)) cluster.apiCallResponses.push(c as never);
+  if (Array.isArray(s.images)) {
+    // ClusterState has no image field yet; the CEL image functions read this optional one.
+    const withImages = cluster as ClusterWithImages;
+    withImages.images = [...(withImages.images ?? []), ...(s.images.filter(isObject) as JsonObject[])];
+  }
+  if (isObject(s.globalContextEntries)) Object.assign(cluster.globalContext, s.globalContextEntries);
+  if (Array.isArray(s.globalContextEntries)) {
+    for (const e of s.globalContextEntries) {
+      if (isObject(e) && typeof e.name === 'string') cluster.globalContext[e.name] = e.data ?? e.value ?? e;
+    }
+  }
+}
+
+export function namespaceLabelsOf(values: TestValues): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const entry of values.namespaceSelector ?? []) {
+    if (entry && typeof entry.name === 'string') out[entry.name] = { ...(entry.labels ?? {}) };
+  }
+  return out;
+}
+
+export { classifyDocument };

@@ -1,0 +1,89 @@
+/** Shapes of a `kyverno test` run: the Test document as read, and the rows it yields. */
+import type { JsonObject, PolicyRef, RuleResult } from '../core/types';
+
+/** One decided expectation, as printed by `kyverno-studio test --json`. */
+export interface TestRow {
+  policy: string;
+  rule: string;
+  /** `name` or `namespace/name` of the resource the row is about. */
+  resource: string;
+  kind: string;
+  expected: string;
+  /** The result Kyverno reports ('' when the resource was not found or was excluded). */
+  actual: string;
+  ok: boolean;
+  reason: string;
+}
+
+export interface TestFileResult {
+  path: string;
+  /** Set when the test file itself could not be run (bad YAML, missing files...). */
+  error: string | null;
+  rows: TestRow[];
+}
+
+export interface ResourceSpec {
+  apiVersion?: string;
+  group?: string;
+  version?: string;
+  kind?: string;
+  namespace?: string;
+  name?: string;
+}
+
+/** One entry of a Test's `results`. */
+export interface ExpectedResult {
+  policy: string;
+  rule: string;
+  kind: string;
+  result: string;
+  resources: string[];
+  resourceSpecs: ResourceSpec[];
+  namespace: string;
+  patchedResources: string;
+  generatedResource: string;
+  cloneSourceResource: string;
+  isValidatingAdmissionPolicy: boolean;
+  isMutatingAdmissionPolicy: boolean;
+  isValidatingPolicy: boolean;
+  isMutatingPolicy: boolean;
+  isGeneratingPolicy: boolean;
+  isDeletingPolicy: boolean;
+  isImageValidatingPolicy: boolean;
+}
+
+/** A Test document with Kyverno's field names resolved (Go's JSON decoding ignores key case). */
+export interface TestSpec {
+  name: string;
+  policies: string[];
+  resources: string[];
+  exceptions: string[];
+  clusterResources: string[];
+  targetResources: string[];
+  variables: string;
+  userinfo: string;
+  context: string;
+  values: JsonObject | null;
+  results: ExpectedResult[];
+}
+
+/** Everything one policy produced on one resource during the run. */
+export interface EngineResponse {
+  policy: PolicyRef;
+  /** The resource as given to the policy. */
+  resource: JsonObject;
+  /** The resource after the policy's mutations. */
+  patchedResource: JsonObject;
+  rules: RuleResult[];
+  /** Annotations of the policy (for `policies.kyverno.io/scored`). */
+  policyAnnotations: Record<string, string>;
+  /** Set when the engine threw: the rows for this policy report an error. */
+  error?: string;
+}
+
+/** Engine responses grouped by `apiVersion,kind,namespace,name` of the resource. */
+export interface ResponseIndex {
+  trigger: Map<string, EngineResponse[]>;
+  /** Patched targets of mutate-existing rules, keyed by the target's identity. */
+  target: Map<string, Array<{ response: EngineResponse; rule: RuleResult; resource: JsonObject }>>;
+}

@@ -1,0 +1,60 @@
+/**
+ * Validate rules: picks the handler Kyverno picks (manifests, podSecurity, cel, assert,
+ * else pattern/anyPattern/deny/foreach) once the rule matched, its context loaded and its
+ * preconditions passed (engine/apply does those, as Kyverno's invokeRuleHandler).
+ */
+import { validateClassicCel } from '../cel';
+import { policySpec } from '../policy';
+import { podSecurityRuleResult } from '../pss';
+import type { AdmissionRequest, JsonObject, RuleResult } from '../core/types';
+import type { VariableScope } from '../variables';
+import { ruleError } from './results';
+import type { ValidateEnvironment } from './types';
+import { runLevel } from './validator';
+
+export type { ValidateEnvironment } from './types';
+export { ruleError, ruleResult, sameResult } from './results';
+
+function isMap(v: unknown): v is JsonObject {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * Runs one validate rule on the (patched) resource. Null when Kyverno produces no
+ * response (e.g. a pattern rule on a DELETE request).
+ */
+export function validateRule(
+  env: ValidateEnvironment,
+  scope: VariableScope,
+  request: AdmissionRequest,
+  resource: JsonObject | null,
+): RuleResult | null {
+  const validate = isMap(env.rule.validate) ? env.rule.validate : {};
+  const name = env.ruleName;
+  if (validate.manifests !== undefined) return ruleError(name, 'manifest verification is not supported offline');
+  if (validate.podSecurity !== undefined) {
+    return podSecurityRuleResult(env.rule, request, resource, {
+      exceptions: (env.exceptions ?? []).filter((ex) => isMap(ex.spec) && ex.spec.podSecurity !== undefined),
+      policyFailureAction: typeof policySpec(env.policy).validationFailureAction === 'string' ? String(policySpec(env.policy).validationFailureAction) : undefined,
+      oldObjectMatches: env.oldObjectMatches,
+    });
+  }
+  if (validate.cel !== undefined) {
+    const patchedRequest: AdmissionRequest = request.operation === 'DELETE' ? request : { ...request, object: resource };
+    return validateClassicCel(env.rule, { ...env.options, request: patchedRequest });
+  }
+  if (validate.assert !== undefined) return ruleError(name, 'validate.assert is not supported yet');
+  const isUpdate = request.operation === 'UPDATE' && !!request.oldObject;
+  return runLevel(
+    {
+      preconditions: env.rule.preconditions,
+      pattern: validate.pattern,
+      anyPattern: validate.anyPattern,
+      deny: isMap(validate.deny) ? validate.deny : undefined,
+      forEach: Array.isArray(validate.foreach) ? (validate.foreach as JsonObject[]) : undefined,
+      nesting: 0,
+    },
+    env,
+    { scope, resource, isDelete: request.operation === 'DELETE', isUpdate, oldResource: request.oldObject ?? null },
+  );
+}

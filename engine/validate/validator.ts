@@ -1,0 +1,265 @@
+/**
+ * The validate handler for pattern / anyPattern / deny / foreach rules, mirroring
+ * Kyverno's validator (pkg/engine/handlers/validation/validate_resource.go): context and
+ * preconditions, then deny, else patterns (re-checked against the old object on UPDATE),
+ * else foreach, each nested foreach level a validator of its own.
+ */
+import { evaluateConditions } from '../conditions';
+import { loadContextEntries } from '../context';
+import type { JsonObject, RuleResult } from '../core/types';
+import { jmesSearch } from '../jmespath';
+import { combineAnyPatternOutcomes, formatPatternFailure, validatePattern } from '../pattern';
+import { substituteVariables, withVariables, type VariableScope } from '../variables';
+import { joinNonEmpty, ruleError, ruleResult, sameResult } from './results';
+import type { ValidateEnvironment } from './types';
+
+/** One validation level: the rule itself, or one foreach body for one element. */
+export interface ValidatorLevel {
+  contextEntries?: unknown;
+  preconditions?: unknown;
+  pattern?: unknown;
+  anyPattern?: unknown;
+  deny?: JsonObject;
+  forEach?: JsonObject[];
+  nesting: number;
+  /** The element foreach scoped validation to (patterns apply to it, not to the resource). */
+  element?: JsonObject;
+  /** Where the current element sits in the resource, when the foreach list is a plain path. */
+  elementPath?: Array<string | number>;
+}
+
+interface LevelState {
+  scope: VariableScope;
+  /** The resource patterns check: the (patched) new object, or the old one when re-validating an update. */
+  resource: JsonObject | null;
+  isDelete: boolean;
+  isUpdate: boolean;
+  oldResource: JsonObject | null;
+}
+
+function ruleMessage(env: ValidateEnvironment): string {
+  const v = env.rule.validate as JsonObject | undefined;
+  return typeof v?.message === 'string' ? v.message : '';
+}
+
+function denyMessage(env: ValidateEnvironment, scope: VariableScope, deny: boolean, condMessage: string): string {
+  const name = env.ruleName;
+  if (!deny) return `validation rule '${name}' passed.`;
+  const message = ruleMessage(env);
+  if (message === '' && condMessage === '') return `validation error: rule ${name} failed`;
+  const s = joinNonEmpty([message, condMessage], '; ');
+  try {
+    const raw = substituteVariables(s, scope);
+    return typeof raw === 'string' ? raw : "the produced message didn't resolve to a string, check your policy definition.";
+  } catch {
+    return condMessage;
+  }
+}
+
+/** The rule's message with variables substituted, or the error text Kyverno falls back to. */
+function substitutedMessage(env: ValidateEnvironment, scope: VariableScope): { text?: string; error?: string } {
+  const message = ruleMessage(env);
+  if (message === '') return {};
+  try {
+    const raw = substituteVariables(message, scope);
+    return { text: typeof raw === 'string' ? raw : JSON.stringify(raw) };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+function validatePatterns(level: ValidatorLevel, env: ValidateEnvironment, st: LevelState, pattern: unknown, anyPattern: unknown): RuleResult | null {
+  const name = env.ruleName;
+  const target = level.element ?? st.resource;
+  if (!level.element && st.isDelete) return null;
+  if (pattern !== undefined && pattern !== null) {
+    const outcome = validatePattern(target ?? {}, pattern);
+    if (outcome.status === 'pass') return ruleResult(name, 'pass', formatPatternFailure(name, undefined, outcome));
+    if (outcome.status === 'skip') return ruleResult(name, 'skip', outcome.message);
+    const msg = substitutedMessage(env, st.scope);
+    const text =
+      msg.error !== undefined
+        ? `validation error: variables substitution error in rule ${name} execution error: ${outcome.message}`
+        : formatPatternFailure(name, msg.text, outcome);
+    const result = ruleResult(name, outcome.status === 'fail' ? 'fail' : 'error', text);
+    if (outcome.status === 'fail') result.path = resourcePath(level, outcome.path);
+    return result;
+  }
+  if (!Array.isArray(anyPattern)) return ruleError(name, 'failed to deserialize anyPattern, expected type array');
+  const outcomes = [];
+  for (const p of anyPattern) {
+    const o = validatePattern(target ?? {}, p);
+    outcomes.push(o);
+    if (o.status === 'pass') break;
+  }
+  // Kyverno words anyPattern failures with the raw rule message.
+  const combined = combineAnyPatternOutcomes(name, ruleMessage(env) || undefined, outcomes);
+  const result = ruleResult(name, combined.status, combined.message);
+  const firstPath = combined.failures.find((f) => f.path)?.path;
+  if (combined.status === 'fail' && firstPath) result.path = resourcePath(level, firstPath);
+  return result;
+}
+
+/** A pattern failure path made absolute: element-scoped patterns are relative to their element. */
+function resourcePath(level: ValidatorLevel, path: Array<string | number>): Array<string | number> | undefined {
+  if (!level.element) return path;
+  return level.elementPath ? [...level.elementPath, ...path] : undefined;
+}
+
+/**
+ * The resource path of a foreach list when it is a plain field path (`request.object.spec.containers`,
+ * or `element.ports` inside a parent element), so failures can point into the resource.
+ */
+function listPath(list: unknown, parent: ValidatorLevel): Array<string | number> | undefined {
+  if (typeof list !== 'string') return undefined;
+  const m = /^\s*(request\.object|element)((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*$/.exec(list);
+  if (!m) return undefined;
+  const fields = m[2].slice(1).split('.');
+  if (m[1] === 'request.object') return fields;
+  return parent.elementPath ? [...parent.elementPath, ...fields] : undefined;
+}
+
+function evaluateList(list: unknown, scope: VariableScope): unknown[] | null {
+  if (typeof list !== 'string') return null;
+  let v: unknown;
+  try {
+    v = jmesSearch(list.trim(), scope.data, { now: scope.now });
+  } catch {
+    return null;
+  }
+  return Array.isArray(v) ? v : [v];
+}
+
+function isMap(v: unknown): v is JsonObject {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function foreachLevel(fe: JsonObject, nesting: number): Omit<ValidatorLevel, 'element'> {
+  return {
+    contextEntries: fe.context,
+    preconditions: fe.preconditions,
+    pattern: fe.pattern,
+    anyPattern: fe.anyPattern,
+    deny: isMap(fe.deny) ? fe.deny : undefined,
+    forEach: Array.isArray(fe.foreach) ? (fe.foreach as JsonObject[]) : undefined,
+    nesting,
+  };
+}
+
+/** Kyverno's validateElements: skips and errors (but the last) are passed over; the first failure ends the loop. */
+function validateElements(
+  fe: JsonObject,
+  elements: unknown[],
+  parent: ValidatorLevel,
+  env: ValidateEnvironment,
+  st: LevelState,
+): { result: RuleResult; applied: number } {
+  const name = env.ruleName;
+  let applied = 0;
+  for (let index = 0; index < elements.length; index++) {
+    const element = elements[index];
+    if (element === null || element === undefined) continue;
+    const n = parent.nesting;
+    let scope = withVariables(st.scope, {});
+    scope.data = { ...scope.data, element, [`element${n}`]: element, elementIndex: index, [`elementIndex${n}`]: index };
+    const scoped = typeof fe.elementScope === 'boolean' ? fe.elementScope : isMap(element);
+    if (scoped && !isMap(element)) {
+      return {
+        result: ruleError(name, 'failed to process foreach', `cannot use elementScope=true foreach rules for elements that are not maps, expected type=map got type=${goTypeOf(element)}`),
+        applied,
+      };
+    }
+    scope = env.withForeachValues(scope, index);
+    const base = listPath(fe.list, parent);
+    const level: ValidatorLevel = {
+      ...foreachLevel(fe, n + 1),
+      element: scoped ? (element as JsonObject) : parent.element,
+      elementPath: scoped ? (base ? [...base, index] : undefined) : parent.elementPath,
+    };
+    const r = runLevel(level, env, { ...st, scope });
+    if (!r || r.status === 'skip') continue;
+    if (r.status !== 'pass') {
+      if (r.status === 'error' && index < elements.length - 1) continue;
+      const out = ruleResult(name, r.status, `validation failure: ${r.message}`);
+      const where = r.path ?? (base ? [...base, index] : undefined);
+      if (where && r.status === 'fail') out.path = where;
+      return { result: out, applied };
+    }
+    applied++;
+  }
+  return { result: ruleResult(name, 'pass', ''), applied };
+}
+
+function goTypeOf(v: unknown): string {
+  if (typeof v === 'string') return 'string';
+  if (typeof v === 'number') return 'float64';
+  if (typeof v === 'boolean') return 'bool';
+  if (Array.isArray(v)) return '[]interface {}';
+  return 'map[string]interface {}';
+}
+
+function validateForEach(level: ValidatorLevel, env: ValidateEnvironment, st: LevelState): RuleResult | null {
+  let applied = 0;
+  for (const fe of level.forEach ?? []) {
+    const elements = evaluateList(fe.list, st.scope);
+    if (!elements) continue;
+    const { result, applied: count } = validateElements(fe, elements, level, env, st);
+    if (result.status !== 'pass') return result;
+    applied += count;
+  }
+  if (applied === 0) return ruleResult(env.ruleName, 'skip', 'rule skipped');
+  return ruleResult(env.ruleName, 'pass', 'rule passed');
+}
+
+/** One validator level (Kyverno's validator.validate). Null means "no response". */
+export function runLevel(level: ValidatorLevel, env: ValidateEnvironment, state: LevelState): RuleResult | null {
+  const name = env.ruleName;
+  const loaded = loadContextEntries(level.contextEntries, state.scope, env.context);
+  const st: LevelState = { ...state, scope: loaded.scope };
+  const pre = evaluateConditions(level.preconditions, st.scope);
+  if (pre.error !== undefined) return ruleError(name, 'failed to evaluate preconditions', pre.error);
+  if (!pre.passed) return ruleResult(name, 'skip', joinNonEmpty(['preconditions not met', pre.message], '; '));
+
+  if (level.deny) {
+    const d = evaluateConditions(level.deny.conditions, st.scope);
+    if (d.error !== undefined) return ruleError(name, 'failed to check deny conditions', d.error);
+    return ruleResult(name, d.passed ? 'fail' : 'pass', denyMessage(env, st.scope, d.passed, d.message ?? ''));
+  }
+
+  if ((level.pattern !== undefined && level.pattern !== null) || (level.anyPattern !== undefined && level.anyPattern !== null)) {
+    let pattern: unknown;
+    let anyPattern: unknown;
+    try {
+      if (level.pattern !== undefined && level.pattern !== null) pattern = substituteVariables(level.pattern, st.scope);
+      else anyPattern = substituteVariables(level.anyPattern, st.scope);
+    } catch (e) {
+      return ruleError(name, 'variable substitution failed', (e as Error).message);
+    }
+    const result = validatePatterns(level, env, st, pattern, anyPattern);
+    if (st.isUpdate && result && !level.element && st.oldResource) {
+      const prior = runLevel(level, env, oldState(state));
+      if (sameResult(result, prior)) {
+        if (result.status === 'pass') return result;
+        return ruleResult(name, 'skip', 'skipping modified resource as validation results have not changed');
+      }
+    }
+    return result;
+  }
+
+  if (level.forEach) return validateForEach(level, env, st);
+  return null;
+}
+
+/** The state Kyverno's OldPolicyContext gives: the old object in place of the new one. */
+function oldState(st: LevelState): LevelState {
+  const request = { ...(st.scope.data.request as JsonObject), object: st.oldResource };
+  return {
+    scope: { ...st.scope, data: { ...st.scope.data, request } },
+    resource: st.oldResource,
+    isDelete: false,
+    isUpdate: false,
+    oldResource: null,
+  };
+}
+
+export type { LevelState };

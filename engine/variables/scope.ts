@@ -1,0 +1,50 @@
+import type { JsonObject } from '../core/types';
+
+/**
+ * What `{{ }}` expressions see: one JSON document ({ request, images, element, elementIndex,
+ * context entries by name, ... }) that JMESPath queries run against.
+ */
+export interface VariableScope {
+  data: JsonObject;
+  /** Clock for time_* functions. */
+  now?: Date;
+}
+
+/** A variable could not be resolved (message in Kyverno's wording). */
+export class VariableError extends Error {}
+
+function isObject(v: unknown): v is JsonObject {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** RFC 7386 merge patch, as Kyverno merges JSON into its context. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isObject(patch)) return patch;
+  const out: JsonObject = isObject(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+/**
+ * A child scope with extra names. A plain name replaces the top-level entry (as Kyverno's
+ * ReplaceContextEntry); a dotted name (`request.object.metadata.name`, as test values
+ * write them) is merged at that depth (as Kyverno's AddVariable).
+ */
+export function withVariables(scope: VariableScope, vars: Record<string, unknown>): VariableScope {
+  let data: JsonObject = { ...scope.data };
+  for (const [key, value] of Object.entries(vars)) {
+    if (!key.includes('.')) {
+      data[key] = value;
+      continue;
+    }
+    const nested = key
+      .split('.')
+      .reverse()
+      .reduce<unknown>((acc, part) => ({ [part]: acc }), value);
+    data = mergePatch(data, nested) as JsonObject;
+  }
+  return { ...scope, data };
+}

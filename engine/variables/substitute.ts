@@ -1,0 +1,168 @@
+/**
+ * `{{ }}` substitution as Kyverno's pkg/engine/variables does it: every string (value or
+ * object key) of a document is scanned, each variable is a JMESPath query against the
+ * scope, a string that is exactly one variable takes the value's own type, otherwise the
+ * value is spliced in (JSON-encoded when not a string) and the string is scanned again so
+ * nested variables resolve inside out. `\{{ ... }}` is an escaped literal.
+ */
+import { jmesSearch } from '../jmespath';
+import { goJson } from './gojson';
+import type { VariableScope } from './scope';
+import { VariableError } from './scope';
+
+// `(^|[^\\])` keeps an escaped `\{{` out; the inner alternation allows one level of
+// single braces (JMESPath multiselect hashes) and is linear: its branches are disjoint.
+const VARIABLE_SOURCE = String.raw`(^|[^\\])(\{\{(?:\{[^{}]*\}|[^{}])*\}\})`;
+const ONE_VARIABLE = new RegExp(VARIABLE_SOURCE);
+// Global regexes carry lastIndex between calls (matchAll copies it): always use a fresh one.
+const variables = (): RegExp => new RegExp(VARIABLE_SOURCE, 'g');
+const ESCAPED_VARIABLE = /\\\{\{(?:\{[^{}]*\}|[^{}])*\}\}/g;
+const VARIABLE_AT_START = /^\{\{(?:\{[^{}]*\}|[^{}])*\}\}/;
+
+/** Bounds re-scanning: a value that resolves to its own variable must not spin forever or grow without end. */
+const MAX_ROUNDS = 64;
+const MAX_LENGTH = 1 << 18;
+/** Variables resolved in one string, all rounds together. */
+const MAX_VARIABLES = 10_000;
+
+export interface SubstituteOptions {
+  /**
+   * JSON pointer of the document inside the rule, used for `@` and error messages
+   * (Kyverno reports e.g. `at path /spec/containers/0/image`).
+   */
+  basePath?: string;
+}
+
+/** Whether a string contains at least one (unescaped) `{{ }}` variable. */
+export function hasVariables(s: string): boolean {
+  return ONE_VARIABLE.test(s);
+}
+
+/** The variables of a string, braces included, in order (escaped ones excluded). */
+export function findVariables(s: string): string[] {
+  const out: string[] = [];
+  for (const m of s.matchAll(variables())) out.push(m[2]);
+  return out;
+}
+
+/** `{{ a.b }}` → `a.b`, as Kyverno's replaceBracesAndTrimSpaces. */
+export function variableExpression(v: string): string {
+  return v.split('{{').join('').split('}}').join('').trim();
+}
+
+function isDeleteRequest(scope: VariableScope): boolean {
+  const req = scope.data.request as { operation?: unknown } | undefined;
+  return req?.operation === 'DELETE';
+}
+
+function pointerToJmesPath(segments: string[]): string {
+  let out = '';
+  for (const s of segments) {
+    if (/^\d+$/.test(s)) out += `[${s}]`;
+    else out += (out ? '.' : '') + (/^[A-Za-z_][A-Za-z0-9_]*$/.test(s) ? s : JSON.stringify(s));
+  }
+  return out;
+}
+
+/** `@` means "the resource field at the same place as this pattern field" (Kyverno jsonpointer logic). */
+function expandAt(path: string, scope: VariableScope): string {
+  const prefix = 'target' in scope.data ? ['target'] : ['request', 'object'];
+  let segs = path.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const fe = segs.indexOf('foreach');
+  if (fe >= 0) segs = segs.slice(fe + 1);
+  segs = segs.slice(2);
+  return pointerToJmesPath([...prefix, ...segs]);
+}
+
+const PLAIN_PATH = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+
+/**
+ * Kyverno's JMESPath (kyverno/go-jmespath) fails a field lookup on an object that lacks the
+ * key ("Unknown key" NotFoundError) where standard JMESPath yields null; Kyverno turns that
+ * into a rule error. Reproduced here for plain dotted paths, the form these errors come
+ * from in practice; a field of null or of a non-object stays null.
+ */
+function missingKey(expression: string, data: unknown): string | undefined {
+  if (!PLAIN_PATH.test(expression)) return undefined;
+  let current: unknown = data;
+  for (const key of expression.split('.')) {
+    if (current === null || typeof current !== 'object' || Array.isArray(current)) return undefined;
+    if (!Object.prototype.hasOwnProperty.call(current, key)) return key;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return undefined;
+}
+
+/** Resolves one variable expression in the scope; throws VariableError with Kyverno's wording. */
+export function resolveExpression(expression: string, scope: VariableScope, path = ''): unknown {
+  let variable = expression;
+  if (isDeleteRequest(scope)) variable = variable.split('request.object').join('request.oldObject');
+  if (variable === '') throw new VariableError(`failed to resolve  at path ${path}: invalid query (nil)`);
+  const missing = missingKey(variable, scope.data);
+  if (missing !== undefined) {
+    throw new VariableError(`failed to resolve ${variable} at path ${path}: JMESPath query failed: Unknown key "${missing}" in path`);
+  }
+  try {
+    return jmesSearch(variable, scope.data, { now: scope.now });
+  } catch (e) {
+    throw new VariableError(`failed to resolve ${variable} at path ${path}: JMESPath query failed: ${(e as Error).message}`);
+  }
+}
+
+function substituteString(value: string, scope: VariableScope, path: string): unknown {
+  let current = value;
+  let vars = findVariablesWithPrefix(current);
+  let rounds = 0;
+  let resolvedCount = 0;
+  while (vars.length > 0) {
+    if (++rounds > MAX_ROUNDS) throw new VariableError(`failed to resolve ${value} at path ${path}: variables nest too deeply`);
+    const originalPattern = current;
+    for (const { prefix, variable: v } of vars) {
+      if (++resolvedCount > MAX_VARIABLES) throw new VariableError(`failed to resolve ${value.slice(0, 80)} at path ${path}: too many variables`);
+      let expression = variableExpression(v);
+      if (expression === '@') expression = expandAt(path, scope);
+      const resolved = resolveExpression(expression, scope, path);
+      if (originalPattern === v) return resolved;
+      const text = typeof resolved === 'string' ? resolved : goJson(resolved);
+      const idx = current.indexOf(prefix + v);
+      if (idx >= 0) current = current.slice(0, idx) + prefix + text + current.slice(idx + prefix.length + v.length);
+      if (current.length > MAX_LENGTH) throw new VariableError(`failed to resolve ${value.slice(0, 80)} at path ${path}: substituted value exceeds ${MAX_LENGTH} characters`);
+    }
+    vars = findVariablesWithPrefix(current);
+  }
+  return current.replace(ESCAPED_VARIABLE, (m) => m.slice(1));
+}
+
+function findVariablesWithPrefix(s: string): Array<{ prefix: string; variable: string }> {
+  const out: Array<{ prefix: string; variable: string }> = [];
+  for (const m of s.matchAll(variables())) {
+    const whole = m[0];
+    const initial = VARIABLE_AT_START.test(whole);
+    out.push({ prefix: initial ? '' : whole[0], variable: initial ? whole : whole.slice(1) });
+  }
+  return out;
+}
+
+function escapePointer(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+function walk(node: unknown, scope: VariableScope, path: string): unknown {
+  if (typeof node === 'string') return substituteString(node, scope, path);
+  if (Array.isArray(node)) return node.map((item, i) => walk(item, scope, `${path}/${i}`));
+  if (node !== null && typeof node === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, child] of Object.entries(node as Record<string, unknown>)) {
+      const childPath = `${path}/${escapePointer(key)}`;
+      const newKey = hasVariables(key) || key.includes('\\{{') ? substituteString(key, scope, childPath) : key;
+      out[typeof newKey === 'string' ? newKey : goJson(newKey)] = walk(child, scope, childPath);
+    }
+    return out;
+  }
+  return node;
+}
+
+/** Substitutes every variable of a JSON document; throws VariableError when one cannot be resolved. */
+export function substituteAll(document: unknown, scope: VariableScope, options: SubstituteOptions = {}): unknown {
+  return walk(document, scope, options.basePath ?? '');
+}

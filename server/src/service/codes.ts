@@ -1,0 +1,44 @@
+/** Stable diagnostic codes (documented in server/README.md) and the diagnostic shape. */
+import type { Range } from './documents';
+
+export const Severity = { Error: 1, Warning: 2, Information: 3, Hint: 4 } as const;
+export type SeverityValue = (typeof Severity)[keyof typeof Severity];
+
+export const Codes = {
+  yamlSyntax: 'KS1001',
+  tooLarge: 'KS1002',
+  aliasLimit: 'KS1003',
+  unknownField: 'KS1101',
+  missingRequired: 'KS1102',
+  wrongType: 'KS1103',
+  badEnum: 'KS1104',
+  schemaOther: 'KS1105',
+  duplicateRule: 'KS1201',
+  multipleValidations: 'KS1202',
+  invalidAnchor: 'KS1203',
+  jmespathSyntax: 'KS1204',
+  unknownFunction: 'KS1205',
+  functionArity: 'KS1206',
+  celError: 'KS1207',
+  backgroundRequestVar: 'KS1208',
+  autogenPitfall: 'KS1209',
+  emptyRule: 'KS1210',
+  violationEnforce: 'KS2001',
+  violationAudit: 'KS2002',
+  mutation: 'KS2003',
+  engineError: 'KS2004',
+} as const;
+
+export interface Diagnostic {
+  range: Range;
+  severity: SeverityValue;
+  code: string;
+  source: 'kyverno';
+  message: string;
+  /** Code-action payload (mutation patches). */
+  data?: unknown;
+}
+
+export function diag(range: Range, severity: SeverityValue, code: string, message: string, data?: unknown): Diagnostic {
+  return data === undefined ? { range, severity, code, source: 'kyverno', message } : { range, severity, code, source: 'kyverno', message, data };
+}

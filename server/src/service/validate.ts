@@ -1,0 +1,139 @@
+/**
+ * Diagnostics for a YAML file: syntax, CRD schema (ajv, generated validators) and what
+ * Kyverno itself rejects (kyverno-checks.ts). Pure: text in, diagnostics out.
+ */
+import type { ParsedFile, ParsedDocument, JsonPath } from './documents';
+import { rangeOf, rangeForPath } from './documents';
+import { Codes, Severity, diag, type Diagnostic } from './codes';
+import { schemaFor, validatorFor, documentedSchema, subSchema, propertiesOf, type SchemaEntry } from './schemas';
+import { closest } from './suggest';
+import { checkKyvernoDocument } from './kyverno-checks';
+
+export interface ValidateOptions {
+  /** Stop after this many diagnostics per file (a broken 10 MB file must not flood the client). */
+  maxDiagnostics?: number;
+}
+
+export function validateFile(file: ParsedFile, opts: ValidateOptions = {}): Diagnostic[] {
+  const max = opts.maxDiagnostics ?? 1000;
+  const out: Diagnostic[] = [];
+  if (file.tooLarge) return [diag(rangeOf(file, 0, 0), Severity.Warning, Codes.tooLarge, file.tooLarge)];
+  for (const pd of file.docs) {
+    if (out.length >= max) break;
+    for (const e of pd.doc.errors) {
+      out.push(diag(rangeOf(file, e.pos[0], e.pos[1]), Severity.Error, Codes.yamlSyntax, firstLine(e.message)));
+      if (out.length >= max) break;
+    }
+    if (pd.doc.errors.length) continue;
+    if (pd.conversionError) {
+      out.push(diag(rangeOf(file, pd.start, pd.start), Severity.Error, Codes.aliasLimit, `Document not analysed: ${firstLine(pd.conversionError)}`));
+      continue;
+    }
+    const entry = schemaFor(pd.apiVersion, pd.kind, file.uri, pd.value);
+    if (!entry) continue;
+    out.push(...schemaDiagnostics(file, pd, entry));
+    out.push(...checkKyvernoDocument(file, pd));
+  }
+  return out.slice(0, max);
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0];
+}
+
+/** Kubernetes drops null fields before validating (a bare `key:` is "unset"). */
+function pruneNulls(v: unknown, depth = 0): unknown {
+  if (depth > 200 || !v || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map((x) => pruneNulls(x, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = pruneNulls(x, depth + 1);
+  return out;
+}
+
+/** ajv instancePath → JSON path with array indexes as numbers. */
+function toPath(instancePath: string, data: unknown): JsonPath {
+  const path: JsonPath = [];
+  let cur: unknown = data;
+  for (const raw of instancePath.split('/').slice(1)) {
+    const step = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(cur)) {
+      path.push(Number(step));
+      cur = cur[Number(step)];
+    } else {
+      path.push(step);
+      cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[step] : undefined;
+    }
+  }
+  return path;
+}
+
+function schemaDiagnostics(file: ParsedFile, pd: ParsedDocument, entry: SchemaEntry): Diagnostic[] {
+  const validate = validatorFor(entry);
+  if (!validate) return [];
+  const data = pruneNulls(pd.value);
+  if (validate(data)) return [];
+  const out: Diagnostic[] = [];
+  const seen = new Set<string>();
+  for (const e of validate.errors ?? []) {
+    // anyOf/oneOf/not summaries repeat what their branches said or carry no location.
+    if (e.keyword === 'anyOf' || e.keyword === 'oneOf' || e.keyword === 'if') continue;
+    const path = toPath(e.instancePath, data);
+    const id = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const where = path.length ? path.join('.') : '(document)';
+    switch (e.keyword) {
+      case 'additionalProperties': {
+        const name = String(e.params.additionalProperty);
+        const parent = subSchema(documentedSchema(entry), path);
+        const guess = parent ? closest(name, Object.keys(propertiesOf(parent))) : undefined;
+        out.push(
+          diag(rangeForPath(file, pd, [...path, name], 'key'), Severity.Error, Codes.unknownField,
+            `Unknown field '${name}' in ${where}.${guess ? ` Did you mean '${guess}'?` : ''}`),
+        );
+        break;
+      }
+      case 'required':
+        out.push(
+          diag(rangeForPath(file, pd, path, 'key'), Severity.Error, Codes.missingRequired,
+            `Missing required field '${e.params.missingProperty}' in ${where}.`),
+        );
+        break;
+      case 'type':
+        out.push(diag(rangeForPath(file, pd, path), Severity.Error, Codes.wrongType, `${where}: expected ${e.params.type}, got ${typeName(get(data, path))}.`));
+        break;
+      case 'enum':
+        out.push(
+          diag(rangeForPath(file, pd, path), Severity.Error, Codes.badEnum,
+            `${where}: value ${JSON.stringify(get(data, path))} is not one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}.`),
+        );
+        break;
+      case 'not':
+        out.push(diag(rangeForPath(file, pd, path, 'key'), Severity.Error, Codes.schemaOther, `${where}: ${notMessage(entry, path)}`));
+        break;
+      default:
+        out.push(diag(rangeForPath(file, pd, path), Severity.Error, Codes.schemaOther, `${where}: ${e.message ?? e.keyword}.`));
+    }
+  }
+  return out;
+}
+
+/** CRDs use `not: {required: [a, b]}` to say "a and b are mutually exclusive". */
+function notMessage(entry: SchemaEntry, path: JsonPath): string {
+  const s = subSchema(documentedSchema(entry), path) as { not?: { required?: string[] } } | undefined;
+  const req = s?.not?.required;
+  return req ? `'${req.join("' and '")}' cannot be used together.` : 'value is not allowed here.';
+}
+
+function get(data: unknown, path: JsonPath): unknown {
+  let cur = data;
+  for (const s of path) cur = cur && typeof cur === 'object' ? (cur as Record<string | number, unknown>)[s] : undefined;
+  return cur;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+  return typeof v;
+}

@@ -1,0 +1,112 @@
+/**
+ * Names the editor offers: Kubernetes kinds, `{{ }}` variables, CEL variables and library
+ * functions. Kinds come from engine/kube KNOWN_KINDS when it exists.
+ */
+import { engineExport } from './engine-adapter';
+
+const FALLBACK_KINDS = [
+  'Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob', 'ReplicationController',
+  'Service', 'Endpoints', 'EndpointSlice', 'Ingress', 'IngressClass', 'NetworkPolicy', 'ConfigMap', 'Secret',
+  'ServiceAccount', 'Namespace', 'Node', 'PersistentVolume', 'PersistentVolumeClaim', 'StorageClass',
+  'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'LimitRange', 'ResourceQuota',
+  'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'PriorityClass', 'RuntimeClass', 'CustomResourceDefinition',
+  'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding', 'Lease', 'Event', 'CSIDriver', 'VolumeAttachment', 'PodTemplate',
+  'ClusterPolicy', 'Policy', 'PolicyException', 'ValidatingPolicy', 'MutatingPolicy', 'GeneratingPolicy',
+  'ImageValidatingPolicy', 'DeletingPolicy',
+];
+
+export function knownKinds(): string[] {
+  const k = engineExport<unknown>('kube', 'KNOWN_KINDS');
+  if (Array.isArray(k)) return k.map((x) => (typeof x === 'string' ? x : String((x as { kind?: string }).kind ?? ''))).filter(Boolean);
+  if (k && typeof k === 'object') return Object.keys(k);
+  return FALLBACK_KINDS;
+}
+
+export interface NamedDoc { name: string; detail: string; doc?: string }
+
+export const REQUEST_FIELDS: NamedDoc[] = [
+  { name: 'object', detail: 'object', doc: 'The resource in the request (null on DELETE).' },
+  { name: 'oldObject', detail: 'object', doc: 'The existing resource (UPDATE, DELETE).' },
+  { name: 'operation', detail: 'string', doc: 'CREATE, UPDATE, DELETE or CONNECT.' },
+  { name: 'userInfo', detail: 'object', doc: 'The requesting user: username, uid, groups, extra.' },
+  { name: 'roles', detail: 'array', doc: 'Roles bound to the requesting user.' },
+  { name: 'clusterRoles', detail: 'array', doc: 'ClusterRoles bound to the requesting user.' },
+  { name: 'namespace', detail: 'string', doc: 'Namespace of the request.' },
+  { name: 'name', detail: 'string', doc: 'Name of the resource.' },
+  { name: 'kind', detail: 'object', doc: 'Group/version/kind of the resource.' },
+  { name: 'subResource', detail: 'string', doc: 'Subresource, when the request targets one.' },
+  { name: 'dryRun', detail: 'boolean', doc: 'Whether the request is a dry run.' },
+  { name: 'uid', detail: 'string', doc: 'Request UID.' },
+];
+
+export const TEMPLATE_ROOTS: NamedDoc[] = [
+  { name: 'request', detail: 'AdmissionRequest', doc: 'The admission request: `request.object`, `request.operation`, ...' },
+  { name: 'element', detail: 'foreach', doc: 'The current element of a foreach list.' },
+  { name: 'elementIndex', detail: 'number', doc: 'Index of the current foreach element.' },
+  { name: 'images', detail: 'object', doc: 'Images of the resource by container type: `images.containers.<name>.registry`, ...' },
+  { name: 'serviceAccountName', detail: 'string', doc: 'Service account of the requester (admission only).' },
+  { name: 'serviceAccountNamespace', detail: 'string', doc: 'Namespace of the requester service account (admission only).' },
+  { name: '@', detail: 'any', doc: 'The current value (inside patterns: the field being checked).' },
+];
+
+export const CEL_ROOTS: NamedDoc[] = [
+  { name: 'object', detail: 'object', doc: 'The resource being admitted (null on DELETE).' },
+  { name: 'oldObject', detail: 'object', doc: 'The existing resource (UPDATE, DELETE).' },
+  { name: 'request', detail: 'AdmissionRequest', doc: 'The admission request attributes.' },
+  { name: 'params', detail: 'object', doc: 'The parameter resource, when paramKind is set.' },
+  { name: 'namespaceObject', detail: 'Namespace', doc: 'The namespace of the resource.' },
+  { name: 'variables', detail: 'object', doc: 'Values of spec.variables, by name.' },
+  { name: 'authorizer', detail: 'Authorizer', doc: 'Authorization checks for the requester.' },
+  { name: 'exceptions', detail: 'object', doc: 'Matching policy exceptions (allowedValues, allowedImages).' },
+];
+
+export const CEL_OBJECT_FIELDS: NamedDoc[] = [
+  { name: 'apiVersion', detail: 'string' }, { name: 'kind', detail: 'string' }, { name: 'metadata', detail: 'ObjectMeta' },
+  { name: 'spec', detail: 'object' }, { name: 'status', detail: 'object' }, { name: 'data', detail: 'map' },
+];
+
+const fn = (name: string, detail: string, doc: string): NamedDoc => ({ name, detail, doc });
+export const CEL_FUNCTIONS: NamedDoc[] = [
+  fn('has', 'has(e.f) bool', 'Whether the field is present.'),
+  fn('size', 'size(list|map|string) int', 'Number of elements or characters.'),
+  fn('matches', 'string.matches(regex) bool', 'RE2 regular expression match.'),
+  fn('startsWith', 'string.startsWith(prefix) bool', 'Prefix test.'),
+  fn('endsWith', 'string.endsWith(suffix) bool', 'Suffix test.'),
+  fn('contains', 'string.contains(sub) bool', 'Substring test.'),
+  fn('all', 'list.all(x, pred) bool', 'Whether every element satisfies pred.'),
+  fn('exists', 'list.exists(x, pred) bool', 'Whether some element satisfies pred.'),
+  fn('exists_one', 'list.exists_one(x, pred) bool', 'Whether exactly one element satisfies pred.'),
+  fn('map', 'list.map(x, expr) list', 'Transforms every element.'),
+  fn('filter', 'list.filter(x, pred) list', 'Keeps elements satisfying pred.'),
+  fn('orValue', 'optional.orValue(default) T', 'The optional value or default.'),
+  fn('hasValue', 'optional.hasValue() bool', 'Whether the optional holds a value.'),
+  fn('lowerAscii', 'string.lowerAscii() string', 'Lower-cases ASCII letters.'),
+  fn('upperAscii', 'string.upperAscii() string', 'Upper-cases ASCII letters.'),
+  fn('split', 'string.split(sep) list(string)', 'Splits the string.'),
+  fn('join', 'list(string).join(sep?) string', 'Joins strings.'),
+  fn('replace', 'string.replace(old, new, n?) string', 'Replaces occurrences.'),
+  fn('trim', 'string.trim() string', 'Removes surrounding whitespace.'),
+  fn('indexOf', 'string.indexOf(sub) int', 'Index of sub or -1.'),
+  fn('substring', 'string.substring(start, end?) string', 'Part of the string.'),
+  fn('format', 'string.format(list) string', 'printf-style formatting.'),
+  fn('int', 'int(v) int', 'Converts to int.'), fn('double', 'double(v) double', 'Converts to double.'),
+  fn('string', 'string(v) string', 'Converts to string.'), fn('bool', 'bool(v) bool', 'Converts to bool.'),
+  fn('duration', 'duration(string) duration', 'Parses a duration such as "1h".'),
+  fn('timestamp', 'timestamp(string) timestamp', 'Parses an RFC 3339 timestamp.'),
+  fn('quantity', 'quantity(string) Quantity', 'Kubernetes resource quantity.'),
+  fn('isQuantity', 'isQuantity(string) bool', 'Whether the string is a quantity.'),
+  fn('url', 'url(string) URL', 'Parses a URL.'), fn('ip', 'ip(string) IP', 'Parses an IP address.'),
+  fn('cidr', 'cidr(string) CIDR', 'Parses a CIDR.'),
+  fn('sets.contains', 'sets.contains(list, list) bool', 'Whether the first list contains all of the second.'),
+  fn('sets.intersects', 'sets.intersects(list, list) bool', 'Whether the lists share an element.'),
+  fn('resource.Get', 'resource.Get(apiVersion, resource, namespace, name) map', 'Kyverno: fetches a resource.'),
+  fn('resource.List', 'resource.List(apiVersion, resource, namespace) map', 'Kyverno: lists resources.'),
+  fn('http.Get', 'http.Get(url) any', 'Kyverno: HTTP GET call.'),
+  fn('http.Post', 'http.Post(url, body, headers?) any', 'Kyverno: HTTP POST call.'),
+  fn('globalContext.Get', 'globalContext.Get(entry, projection) any', 'Kyverno: reads a GlobalContextEntry.'),
+  fn('image', 'image(string) Image', 'Kyverno: parses an image reference (registry(), repository(), tag(), digest()).'),
+  fn('imagedata.Get', 'imagedata.Get(ref) map', 'Kyverno: image metadata from the registry.'),
+  fn('json.unmarshal', 'json.unmarshal(string) any', 'Kyverno: parses JSON.'),
+  fn('yaml.unmarshal', 'yaml.unmarshal(string) any', 'Kyverno: parses YAML.'),
+];

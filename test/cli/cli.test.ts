@@ -1,0 +1,103 @@
+// Spawns the built CLI (dist/cli.js; `npm run build` first) on fixtures under test/fixtures/cli.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+const root = resolve(__dirname, '../..');
+const cliPath = resolve(root, 'dist/cli.js');
+const fixtures = 'test/fixtures/cli';
+
+function cli(...args: string[]) {
+  assert.ok(existsSync(cliPath), 'dist/cli.js is missing: run `npm run build` first');
+  const r = spawnSync(process.execPath, [cliPath, ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function noStack(text: string) {
+  assert.doesNotMatch(text, /\n\s+at .+:\d+:\d+/, 'output must not contain a stack trace');
+}
+
+test('--help lists the commands and exits 0', () => {
+  const r = cli('--help');
+  assert.equal(r.code, 0);
+  assert.match(r.out, /test\s+Run kyverno-test\.yaml/);
+  assert.match(r.out, /apply\s+Apply policies/);
+});
+
+test('an unknown command is a one-line error', () => {
+  const r = cli('frobnicate');
+  assert.equal(r.code, 2);
+  assert.match(r.err, /^Error: unknown command "frobnicate"/);
+});
+
+test('test --json prints exactly files and summary, with hidden .kyverno-test folders found', () => {
+  const r = cli('test', `${fixtures}/suites/excluded`, '--json');
+  assert.equal(r.code, 0, r.err);
+  const report = JSON.parse(r.out);
+  assert.deepEqual(Object.keys(report), ['files', 'summary']);
+  assert.deepEqual(report.files, [
+    {
+      path: `${fixtures}/suites/excluded/.kyverno-test/kyverno-test.yaml`,
+      error: null,
+      rows: [
+        { policy: 'configmap-labels', rule: 'check-labels', resource: 'shop/web', kind: 'Pod', expected: 'fail', actual: '', ok: true, reason: 'Excluded' },
+      ],
+    },
+  ]);
+  assert.deepEqual(report.summary, { files: 1, filesPassed: 1, rows: 1, rowsPassed: 1 });
+});
+
+test('a failing row makes the exit code 1 and the human table shows it', () => {
+  const r = cli('test', `${fixtures}/suites`);
+  assert.equal(r.code, 1);
+  assert.match(r.out, /Not found/);
+  assert.match(r.out, /Test Summary: 1 tests passed and 1 tests failed/);
+  noStack(r.out + r.err);
+});
+
+test('bad test files are reported per file and the run goes on', () => {
+  const r = cli('test', `${fixtures}/broken`, `${fixtures}/suites/excluded`, '--json');
+  assert.equal(r.code, 1);
+  const report = JSON.parse(r.out);
+  const errors = report.files.map((f: { path: string; error: string | null }) => [f.path.split('/').slice(-2, -1)[0], f.error]);
+  assert.match(errors[0][1], /broken\/malformed\/kyverno-test\.yaml:\d+: malformed YAML/);
+  assert.match(errors[1][1], /broken\/missing-file\/does-not-exist\.yaml: file not found/);
+  assert.equal(errors[2][1], null);
+  assert.deepEqual(report.summary, { files: 3, filesPassed: 1, rows: 1, rowsPassed: 1 });
+});
+
+test('--file-name selects another test file name; a missing path is an error entry', () => {
+  const r = cli('test', `${fixtures}/suites`, 'no/such/dir', '--file-name', 'other-test.yaml', '--json');
+  const report = JSON.parse(r.out);
+  assert.deepEqual(report.files, [{ path: 'no/such/dir', error: 'no/such/dir: no such file or directory', rows: [] }]);
+  assert.equal(r.code, 1);
+});
+
+test('apply reports unreadable inputs with file and line and still applies the rest', () => {
+  const r = cli('apply', `${fixtures}/apply/policy.yaml`, '--resource', `${fixtures}/apply`);
+  assert.match(r.err, new RegExp(`${fixtures}/apply/bad\\.yaml:\\d+: malformed YAML`));
+  assert.match(r.out, /Applying 1 policy rule\(s\) to 2 resource\(s\)/);
+  assert.match(r.out, /pass: \d+, fail: \d+, warn: \d+, error: \d+, skip: \d+/);
+  assert.equal(r.code, 1);
+  noStack(r.out + r.err);
+});
+
+test('apply -o yaml prints the resulting resources', () => {
+  const r = cli('apply', `${fixtures}/apply/policy.yaml`, '--resource', `${fixtures}/apply/pod.yaml`, '-o', 'yaml');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web/);
+});
+
+test('apply without resources explains its usage', () => {
+  const r = cli('apply', `${fixtures}/apply/policy.yaml`);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /^Error: at least one policy and one --resource are required/);
+});
+
+test('apply with a missing policy path names it', () => {
+  const r = cli('apply', 'nope/policy.yaml', '--resource', `${fixtures}/apply/pod.yaml`);
+  assert.match(r.err, /Error: nope\/policy\.yaml: no such file or directory/);
+  assert.equal(r.code, 1);
+});

@@ -1,0 +1,177 @@
+/**
+ * deploy/undeploy against a real kube-apiserver 1.20 (see harness.ts). Pods never run there
+ * (no kubelet): cluster-mode readiness is simulated by writing the Deployment's status, and
+ * the cluster-mode webhook cannot answer, so local mode (clientConfig.url to a webhook on
+ * this machine) carries the admission tests.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { runDeploy } from '../../deploy/run';
+import { runUndeploy } from '../../deploy/undeploy';
+import { KubeError, type JsonObject } from '../../deploy/kube';
+import { MUTATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from '../../deploy/plan';
+import { bundleWebhook, recordingUI, simulatedReadiness, snapshot, startCluster, type TestCluster } from './harness';
+import { ADD_LABEL, AUDIT_OWNER, REQUIRE_TEAM, configMap, startLocalWebhook, type LocalWebhook } from './fixtures';
+
+let cluster: TestCluster;
+let bundle: string;
+let local: LocalWebhook;
+let pristine: string[];
+
+before(async () => {
+  cluster = startCluster();
+  bundle = await bundleWebhook();
+  local = await startLocalWebhook(bundle, [REQUIRE_TEAM, AUDIT_OWNER, ADD_LABEL]);
+  pristine = await snapshot(cluster.client);
+});
+
+after(async () => {
+  await local?.close();
+  cluster?.stop();
+});
+
+const undeploy = () => runUndeploy({ client: cluster.client, ui: recordingUI(), namespaceTimeoutMs: 60_000 });
+
+test('dry run: reports what would be created and changes nothing', async () => {
+  const ui = recordingUI();
+  const r = await runDeploy({ client: cluster.client, ui, mode: 'local', policies: [REQUIRE_TEAM], localUrl: local.url, certs: local.certs, dryRunOnly: true });
+  assert.equal(r.outcome, 'dry-run', r.error);
+  assert.equal(ui.confirmations.length, 0, 'a dry run never asks');
+  const described = r.changes.map((c) => `${c.kind} ${c.ref.kind} ${c.ref.name}`);
+  assert.ok(described.includes('create CustomResourceDefinition clusterpolicies.kyverno.io'), described.join('\n'));
+  assert.ok(described.includes(`create ValidatingWebhookConfiguration ${VALIDATING_CONFIG}`));
+  assert.ok(described.includes('create ClusterPolicy require-team-label'));
+  assert.ok(ui.lines.some((l) => l.includes('context:  local-test')), 'the target is shown first');
+  assert.deepEqual(await snapshot(cluster.client), pristine);
+});
+
+test('a declined confirmation changes nothing and names the context', async () => {
+  const ui = recordingUI(false);
+  const r = await runDeploy({ client: cluster.client, ui, mode: 'local', policies: [REQUIRE_TEAM], localUrl: local.url, certs: local.certs });
+  assert.equal(r.outcome, 'cancelled');
+  assert.equal(ui.confirmations[0].context, 'local-test');
+  assert.match(ui.confirmations[0].summary, /context "local-test"/);
+  assert.deepEqual(await snapshot(cluster.client), pristine);
+});
+
+test('local mode: the API server calls our webhook by URL; deny, audit-admit and mutate work; undeploy restores the cluster', async () => {
+  const ui = recordingUI();
+  const r = await runDeploy({ client: cluster.client, ui, mode: 'local', policies: [REQUIRE_TEAM, AUDIT_OWNER, ADD_LABEL], localUrl: local.url, certs: local.certs });
+  assert.equal(r.outcome, 'deployed', `${r.error}\n${ui.lines.join('\n')}`);
+  assert.match(r.smoke ?? '', /require-team-label/, 'the smoke check saw our denial');
+  const vwc = await cluster.client.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', name: VALIDATING_CONFIG });
+  const hook = ((vwc!.webhooks as JsonObject[])[0]) as JsonObject;
+  assert.equal((hook.clientConfig as JsonObject).url, `${local.url}/validate`);
+  assert.deepEqual((hook.rules as JsonObject[]).flatMap((x) => x.resources as string[]), ['configmaps'], 'only kinds some policy matches');
+  assert.equal(hook.sideEffects, 'None');
+  assert.equal(hook.matchPolicy, 'Equivalent');
+
+  await assert.rejects(cluster.client.create(configMap('no-team')), (e: KubeError) => {
+    assert.equal(e.status, 403);
+    assert.match(e.message, /require-team-label/);
+    assert.match(e.message, /label 'team' is required/);
+    return true;
+  });
+  const created = await cluster.client.create(configMap('with-team', { team: 'a' }));
+  assert.equal(((created.metadata as JsonObject).labels as JsonObject).stamped, 'by-kyverno-studio', 'the mutating webhook patched it');
+  assert.ok(await cluster.client.delete({ apiVersion: 'v1', kind: 'ConfigMap', name: 'with-team', namespace: 'default' }));
+
+  const second = await runDeploy({ client: cluster.client, ui: recordingUI(), mode: 'local', policies: [REQUIRE_TEAM, AUDIT_OWNER, ADD_LABEL], localUrl: local.url, certs: local.certs });
+  assert.equal(second.outcome, 'deployed', second.error);
+  assert.deepEqual(second.changes.filter((c) => c.kind !== 'unchanged').map((c) => `${c.kind} ${c.ref.name}`), [], 'a second deploy is idempotent');
+  assert.deepEqual(second.created, []);
+
+  const u = await undeploy();
+  assert.equal(u.outcome, 'undeployed', u.error);
+  assert.equal(u.deleted[0].kind, 'ValidatingWebhookConfiguration', 'webhook configurations go first');
+  assert.equal(u.deleted[1].kind, 'MutatingWebhookConfiguration');
+  assert.deepEqual(await snapshot(cluster.client), pristine);
+  await cluster.client.create(configMap('after-undeploy'));
+  await cluster.client.delete({ apiVersion: 'v1', kind: 'ConfigMap', name: 'after-undeploy', namespace: 'default' });
+});
+
+test('local mode: the API server verifies the webhook certificate against caBundle', async () => {
+  const ui = recordingUI();
+  const wrong = { ...local.certs, ca: (await import('../../deploy/certs')).makeCertificates({ hosts: ['127.0.0.1'] }).ca };
+  const r = await runDeploy({ client: cluster.client, ui, mode: 'local', policies: [REQUIRE_TEAM], localUrl: local.url, certs: wrong, smokeTimeoutMs: 4000 });
+  assert.equal(r.outcome, 'failed');
+  assert.match(r.error ?? '', /x509|certificate/i, r.error);
+  assert.ok(r.rolledBack.length > 0);
+  assert.deepEqual(await snapshot(cluster.client), pristine, 'the failed run rolled back what it created');
+});
+
+test('server-side apply conflicts are reported with the other field manager, and --force-conflicts takes over', async () => {
+  await cluster.client.request({
+    method: 'PATCH',
+    path: '/api/v1/namespaces/default/configmaps/owned',
+    query: { fieldManager: 'other-tool' },
+    contentType: 'application/apply-patch+yaml',
+    body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owned', namespace: 'default', labels: { team: 'x' } }, data: { k: 'theirs' } },
+  });
+  const { planDeploy } = await import('../../deploy/plan');
+  const { dryRun } = await import('../../deploy/diff');
+  const { builtinKinds } = await import('../../webhook/rules');
+  const plan = planDeploy({ mode: 'policies-only', policies: [], kinds: builtinKinds() });
+  plan.objects.push({ phase: 'policies', object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owned', namespace: 'default' }, data: { k: 'ours' } } });
+  const refused = await dryRun(cluster.client, plan, { newCrdKinds: new Set() });
+  assert.equal(refused.conflicts.length, 1);
+  assert.match(refused.conflicts[0], /other-tool/);
+  assert.match(refused.conflicts[0], /data\.k/);
+  const forced = await dryRun(cluster.client, plan, { newCrdKinds: new Set(), force: true });
+  assert.deepEqual(forced.conflicts, []);
+  assert.deepEqual(forced.changes.map((c) => `${c.kind} ${(c.fields ?? []).join(',')}`), ['update data,metadata']);
+  const cm = await cluster.client.get({ apiVersion: 'v1', kind: 'ConfigMap', name: 'owned', namespace: 'default' });
+  assert.equal((cm!.data as JsonObject).k, 'theirs', 'dry runs never change the object');
+  await cluster.client.delete({ apiVersion: 'v1', kind: 'ConfigMap', name: 'owned', namespace: 'default' });
+});
+
+test('cluster mode: everything is created in order, readiness is awaited, and undeploy leaves the cluster as found', async () => {
+  const ui = recordingUI();
+  const code = readFileSync(bundle);
+  const r = await runDeploy({
+    client: cluster.client, ui, mode: 'cluster', policies: [REQUIRE_TEAM, ADD_LABEL], webhookCode: code, readiness: simulatedReadiness(), smokeCheck: false,
+  });
+  assert.equal(r.outcome, 'deployed', `${r.error}\n${ui.lines.join('\n')}`);
+  const order = r.created.map((c) => c.kind);
+  assert.deepEqual(order.slice(0, 2), ['Namespace', 'CustomResourceDefinition']);
+  assert.ok(order.indexOf('Deployment') < order.indexOf('ValidatingWebhookConfiguration'));
+  assert.ok(order.indexOf('ValidatingWebhookConfiguration') < order.indexOf('ClusterPolicy'));
+  assert.ok(ui.lines.indexOf('==> Waiting for the webhook to be ready') < ui.lines.indexOf('==> Webhook configurations'));
+  const dep = await cluster.client.get({ apiVersion: 'apps/v1', kind: 'Deployment', name: WEBHOOK_NAME, namespace: 'kyverno-studio' });
+  const pod = ((dep!.spec as JsonObject).template as JsonObject).spec as JsonObject;
+  assert.equal((pod.securityContext as JsonObject).runAsNonRoot, true);
+  const cm = await cluster.client.get({ apiVersion: 'v1', kind: 'ConfigMap', name: `${WEBHOOK_NAME}-code`, namespace: 'kyverno-studio' });
+  assert.equal(((cm!.metadata as JsonObject).annotations as JsonObject)['kyverno-studio.io/code-sha256'], (await import('../../deploy/plan')).sha256(code));
+  const mwc = await cluster.client.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', name: MUTATING_CONFIG });
+  assert.deepEqual(((mwc!.webhooks as JsonObject[])[0].clientConfig as JsonObject).service, { namespace: 'kyverno-studio', name: WEBHOOK_NAME, path: '/mutate', port: 443 });
+
+  const again = await runDeploy({ client: cluster.client, ui: recordingUI(), mode: 'cluster', policies: [REQUIRE_TEAM, ADD_LABEL], webhookCode: code, readiness: simulatedReadiness(), smokeCheck: false });
+  assert.equal(again.outcome, 'deployed', again.error);
+  assert.deepEqual(again.changes.filter((c) => c.kind !== 'unchanged').map((c) => `${c.ref.kind} ${(c.fields ?? []).join(',')}`), [], 'idempotent: same certificates, same code');
+
+  const u = await undeploy();
+  assert.equal(u.outcome, 'undeployed', u.error);
+  assert.deepEqual(await snapshot(cluster.client), pristine);
+});
+
+test('cluster mode: a failing smoke check rolls back everything the run created', async () => {
+  const ui = recordingUI();
+  const r = await runDeploy({
+    client: cluster.client, ui, mode: 'cluster', policies: [REQUIRE_TEAM], webhookCode: readFileSync(bundle), readiness: simulatedReadiness(), smokeTimeoutMs: 3000,
+  });
+  assert.equal(r.outcome, 'failed');
+  assert.match(r.error ?? '', /smoke check failed/);
+  assert.deepEqual(r.rolledBack.map((x) => x.kind)[0], 'ClusterPolicy', 'rolled back in reverse order');
+  for (let i = 0; i < 120 && (await snapshot(cluster.client)).join() !== pristine.join(); i++) await new Promise((res) => setTimeout(res, 500));
+  assert.deepEqual(await snapshot(cluster.client), pristine);
+});
+
+test('bad input is a clear error before anything changes', async () => {
+  const r = await runDeploy({ client: cluster.client, ui: recordingUI(), mode: 'cluster', policies: [REQUIRE_TEAM], readiness: simulatedReadiness() });
+  assert.equal(r.outcome, 'failed');
+  assert.match(r.error ?? '', /webhook bundle/);
+  const bad = await runDeploy({ client: cluster.client, ui: recordingUI(), mode: 'local', policies: [{ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: {} }], localUrl: local.url, certs: local.certs });
+  assert.match(bad.error ?? '', /no metadata.name/);
+  assert.deepEqual(await snapshot(cluster.client), pristine);
+});

@@ -1,0 +1,78 @@
+/** Policies and a local webhook for the cluster tests. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeCertificates, type CertificateSet } from '../../deploy/certs';
+import type { JsonObject } from '../../deploy/kube';
+import { startWebhookServer, type WebhookServer } from '../../webhook/server';
+
+export const REQUIRE_TEAM: JsonObject = {
+  apiVersion: 'kyverno.io/v1',
+  kind: 'ClusterPolicy',
+  metadata: { name: 'require-team-label' },
+  spec: {
+    validationFailureAction: 'Enforce',
+    background: true,
+    rules: [
+      {
+        name: 'check-team',
+        match: { any: [{ resources: { kinds: ['ConfigMap'] } }] },
+        validate: { message: "label 'team' is required", pattern: { metadata: { labels: { team: '?*' } } } },
+      },
+    ],
+  },
+};
+
+export const AUDIT_OWNER: JsonObject = {
+  apiVersion: 'kyverno.io/v1',
+  kind: 'ClusterPolicy',
+  metadata: { name: 'audit-owner-annotation' },
+  spec: {
+    validationFailureAction: 'Audit',
+    background: true,
+    rules: [
+      {
+        name: 'check-owner',
+        match: { any: [{ resources: { kinds: ['ConfigMap'] } }] },
+        validate: { message: "annotation 'owner' is recommended", pattern: { metadata: { annotations: { owner: '?*' } } } },
+      },
+    ],
+  },
+};
+
+export const ADD_LABEL: JsonObject = {
+  apiVersion: 'kyverno.io/v1',
+  kind: 'ClusterPolicy',
+  metadata: { name: 'add-managed-label' },
+  spec: {
+    rules: [
+      {
+        name: 'add-label',
+        match: { any: [{ resources: { kinds: ['ConfigMap'] } }] },
+        mutate: { patchStrategicMerge: { metadata: { labels: { '+(stamped)': 'by-kyverno-studio' } } } },
+      },
+    ],
+  },
+};
+
+export interface LocalWebhook {
+  url: string;
+  certs: CertificateSet;
+  server: WebhookServer;
+  close(): Promise<void>;
+}
+
+/** Our webhook on 127.0.0.1 with certificates for that address, serving `policies`. */
+export async function startLocalWebhook(workerScript: string, policies: JsonObject[]): Promise<LocalWebhook> {
+  const dir = mkdtempSync(join(tmpdir(), 'ks-local-wh-'));
+  const certs = makeCertificates({ hosts: ['127.0.0.1'] });
+  writeFileSync(join(dir, 'tls.crt'), certs.serving.certPem);
+  writeFileSync(join(dir, 'tls.key'), certs.serving.keyPem);
+  const server = await startWebhookServer({ port: 0, host: '127.0.0.1', tlsCertFile: join(dir, 'tls.crt'), tlsKeyFile: join(dir, 'tls.key'), workerScript, workers: 1 });
+  server.setPolicies(policies, { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] });
+  return { url: `https://127.0.0.1:${server.address().port}`, certs, server, close: () => server.close() };
+}
+
+export function configMap(name: string, labels: Record<string, string> = {}, namespace = 'default'): JsonObject {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace, labels }, data: { a: 'b' } };
+}

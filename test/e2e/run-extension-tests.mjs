@@ -1,0 +1,60 @@
+// Runs the mocha suite INSIDE code-server's Node extension host: the web workbench's `payload`
+// URL parameter carries extensionDevelopmentPath + extensionTestsPath (vscode-remote:// URIs)
+// and the workbench calls window.codeAutomationExit(code) when the suite's run() settles.
+// Usage: node run-extension-tests.mjs <baseUrl> <extensionDevelopmentPath> <extensionTestsPath> <workspace> <outDir>
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const [BASE, DEV, TESTS, FOLDER, OUT] = process.argv.slice(2);
+if (!OUT) {
+  console.error('usage: node run-extension-tests.mjs <baseUrl> <extDevPath> <extTestsPath> <workspace> <outDir>');
+  process.exit(2);
+}
+fs.mkdirSync(OUT, { recursive: true });
+const host = new URL(BASE).host;
+const remote = (p) => `vscode-remote://${host}${path.resolve(p)}`;
+const payload = JSON.stringify([
+  ['extensionDevelopmentPath', remote(DEV)],
+  ['extensionTestsPath', remote(TESTS)],
+  ['skipWelcome', 'true'],
+]);
+const url = `${BASE}/?folder=${encodeURIComponent(path.resolve(FOLDER))}&payload=${encodeURIComponent(payload)}`;
+const TIMEOUT_MS = Number(process.env.KS_E2E_TIMEOUT_MS || 240000);
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+let code = 'not run';
+try {
+  const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+  const consoleLines = [];
+  page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));
+  let done;
+  const exited = new Promise((r) => (done = r));
+  // The extension host's console (mocha's spec reporter) is forwarded here.
+  await page.exposeFunction('codeAutomationLog', (type, args) => (console[type] || console.log)(...args));
+  await page.exposeFunction('codeAutomationExit', async (exitCode, logs) => {
+    for (const { relativePath, contents } of Array.isArray(logs) ? logs : []) {
+      const f = path.join(OUT, 'vscode-logs', relativePath);
+      fs.mkdirSync(path.dirname(f), { recursive: true });
+      fs.writeFileSync(f, contents);
+    }
+    done(exitCode);
+  });
+  console.log('opening', url);
+  const t0 = Date.now();
+  await page.goto(url, { waitUntil: 'domcontentloaded' });
+  const timer = setTimeout(() => done('timeout'), TIMEOUT_MS);
+  code = await exited;
+  clearTimeout(timer);
+  await page.screenshot({ path: path.join(OUT, 'after-tests.png') }).catch(() => {});
+  fs.writeFileSync(path.join(OUT, 'browser-console.log'), consoleLines.join('\n'));
+  console.log(`extension-host suite finished with exit code ${code} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+} finally {
+  await browser.close();
+}
+process.exit(code === 0 ? 0 : 1);

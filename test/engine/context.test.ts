@@ -1,0 +1,159 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { baseScope, extractImages, loadContextEntries, parseImage, serviceAccountOf } from '../../engine/context';
+import type { AdmissionRequest, ClusterState } from '../../engine/core/types';
+
+const emptyCluster = (): ClusterState => ({ resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] });
+
+// Cases from kyverno pkg/utils/image (GetImageInfo) tests.
+test('context: image references split as Kyverno splits them', () => {
+  assert.deepEqual(parseImage('nginx'), {
+    registry: 'docker.io', name: 'nginx', path: 'nginx', tag: 'latest', reference: 'docker.io/nginx:latest', referenceWithTag: 'docker.io/nginx:latest',
+  });
+  const gh = parseImage('ghcr.io/kyverno/kyverno:v1.9.0');
+  assert.equal(gh?.registry, 'ghcr.io');
+  assert.equal(gh?.path, 'kyverno/kyverno');
+  assert.equal(gh?.name, 'kyverno');
+  assert.equal(gh?.tag, 'v1.9.0');
+  const digest = 'sha256:' + 'a'.repeat(64);
+  const local = parseImage(`localhost:5000/team/app@${digest}`);
+  assert.equal(local?.registry, 'localhost:5000');
+  assert.equal(local?.digest, digest);
+  assert.equal(local?.tag, undefined);
+  assert.equal(local?.reference, `localhost:5000/team/app@${digest}`);
+  assert.equal(parseImage('library/busybox:1.36')?.registry, 'docker.io');
+  assert.equal(parseImage('Bad Image'), null);
+});
+
+test('context: images of pods, pod controllers and cronjobs by container name', () => {
+  const pod = { kind: 'Pod', spec: { containers: [{ name: 'web', image: 'nginx:1.2' }], initContainers: [{ name: 'init', image: 'busybox' }] } };
+  const imgs = extractImages(pod);
+  assert.equal(imgs.containers.web.tag, '1.2');
+  assert.equal(imgs.containers.web.jsonPointer, '/spec/containers/0/image');
+  assert.equal(imgs.initContainers.init.name, 'busybox');
+  assert.equal(imgs.ephemeralContainers, undefined);
+  const deploy = { kind: 'Deployment', spec: { template: { spec: { containers: [{ name: 'a', image: 'a/b:c' }] } } } };
+  assert.equal(extractImages(deploy).containers.a.jsonPointer, '/spec/template/spec/containers/0/image');
+  const cron = { kind: 'CronJob', spec: { jobTemplate: { spec: { template: { spec: { containers: [{ name: 'j', image: 'job:1' }] } } } } } };
+  assert.equal(extractImages(cron).containers.j.tag, '1');
+  assert.deepEqual(extractImages({ kind: 'ConfigMap', data: {} }), {});
+});
+
+test('context: service account variables from the username', () => {
+  assert.deepEqual(serviceAccountOf('system:serviceaccount:kube-system:builder'), { name: 'builder', namespace: 'kube-system' });
+  assert.deepEqual(serviceAccountOf('alice'), { name: '', namespace: '' });
+});
+
+test('context: the base scope lays out request, images and service account', () => {
+  const req: AdmissionRequest = {
+    operation: 'CREATE',
+    object: { kind: 'Pod', metadata: { name: 'p', namespace: 'ns' }, spec: { containers: [{ name: 'c', image: 'nginx' }] } },
+    oldObject: null,
+    requestInfo: { roles: ['ns:r'], clusterRoles: [], userInfo: { username: 'system:serviceaccount:ns:sa', groups: ['g'] } },
+  };
+  const { data } = baseScope(req);
+  const r = data.request as Record<string, unknown>;
+  assert.equal(r.operation, 'CREATE');
+  assert.equal(r.namespace, 'ns');
+  assert.deepEqual(r.roles, ['ns:r']);
+  assert.equal('clusterRoles' in r, false, 'empty lists are omitted like Go omitempty');
+  assert.deepEqual(r.userInfo, { username: 'system:serviceaccount:ns:sa', groups: ['g'] });
+  assert.equal('kind' in r, false, 'the CLI context has no request.kind');
+  assert.equal(data.serviceAccountName, 'sa');
+  assert.equal((data.images as any).containers.c.registry, 'docker.io');
+  const del = baseScope({ ...req, operation: 'DELETE', object: null, oldObject: req.object }).data.request as Record<string, unknown>;
+  assert.equal('object' in del, false);
+  assert.equal((del.oldObject as any).metadata.name, 'p');
+});
+
+const scope = { data: { request: { object: { metadata: { name: 'web', namespace: 'prod', labels: { team: 'a' } } } } } };
+
+test('context: variable entries with value, jmesPath and default', () => {
+  const { scope: s, skipped } = loadContextEntries(
+    [
+      { name: 'team', variable: { jmesPath: 'request.object.metadata.labels.team' } },
+      { name: 'upper', variable: { value: '{{ team }}-x' } },
+      { name: 'list', variable: { value: [1, 2, 3], jmesPath: 'length(@)' } },
+      { name: 'fallback', variable: { jmesPath: 'request.object.metadata.labels.missing', default: 'none' } },
+      { name: 'nothing', variable: { jmesPath: 'request.object.metadata.labels.missing' } },
+    ],
+    scope,
+    { cluster: emptyCluster(), provided: new Set() },
+  );
+  assert.equal(s.data.team, 'a');
+  assert.equal(s.data.upper, 'a-x');
+  assert.equal(s.data.list, 3);
+  assert.equal(s.data.fallback, 'none');
+  assert.equal('nothing' in s.data, false, 'an entry evaluating to null is left undefined');
+  assert.match(skipped.find((x) => x.name === 'nothing')?.reason ?? '', /evaluated to nil/);
+});
+
+test('context: configMap entries from cluster resources; missing ones are skipped', () => {
+  const cluster = emptyCluster();
+  cluster.resources.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg', namespace: 'prod' }, data: { allowed: 'a,b' } });
+  const { scope: s, skipped } = loadContextEntries(
+    [
+      { name: 'cfg', configMap: { name: 'cfg', namespace: '{{request.object.metadata.namespace}}' } },
+      { name: 'gone', configMap: { name: 'gone', namespace: 'prod' } },
+    ],
+    scope,
+    { cluster, provided: new Set() },
+  );
+  assert.deepEqual((s.data.cfg as any).data, { allowed: 'a,b' });
+  assert.equal('gone' in s.data, false);
+  assert.equal(skipped.length, 1);
+});
+
+test('context: apiCall entries from canned responses or cluster resources', () => {
+  const cluster = emptyCluster();
+  cluster.apiCallResponses.push({ request: { urlPath: '/apis/x/v1/things' }, response: { body: { items: [1, 2] } } });
+  cluster.resources.push({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p1', namespace: 'prod' } });
+  cluster.resources.push({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p2', namespace: 'dev' } });
+  const { scope: s } = loadContextEntries(
+    [
+      { name: 'things', apiCall: { urlPath: '/apis/x/v1/things', jmesPath: 'items | length(@)' } },
+      { name: 'pods', apiCall: { urlPath: '/api/v1/namespaces/{{request.object.metadata.namespace}}/pods', jmesPath: 'items[].metadata.name' } },
+      { name: 'unknown', apiCall: { urlPath: '/apis/y/v1/other/z' } },
+      { name: 'withDefault', apiCall: { urlPath: '/apis/y/v1/other/z', default: 0 } },
+    ],
+    scope,
+    { cluster, provided: new Set() },
+  );
+  assert.equal(s.data.things, 2);
+  assert.deepEqual(s.data.pods, ['p1']);
+  assert.equal('unknown' in s.data, false);
+  assert.equal(s.data.withDefault, 0);
+});
+
+test('context: test values win over entries that need a cluster; variables still compute', () => {
+  const cluster = emptyCluster();
+  cluster.apiCallResponses.push({ request: { urlPath: '/x' }, response: { body: 'from-api' } });
+  const start = { data: { ...scope.data, count: 'from-values', v: 'from-values' } };
+  const { scope: s } = loadContextEntries(
+    [
+      { name: 'count', apiCall: { urlPath: '/x' } },
+      { name: 'v', variable: { value: 'computed' } },
+    ],
+    start,
+    { cluster, provided: new Set(['count', 'v']) },
+  );
+  assert.equal(s.data.count, 'from-values');
+  assert.equal(s.data.v, 'computed');
+});
+
+test('context: globalReference and imageRegistry entries offline', () => {
+  const cluster = emptyCluster();
+  cluster.globalContext.deployments = [{ name: 'a' }, { name: 'b' }];
+  const { scope: s, skipped } = loadContextEntries(
+    [
+      { name: 'count', globalReference: { name: 'deployments', jmesPath: 'length(@)' } },
+      { name: 'img', imageRegistry: { reference: 'nginx' } },
+      { name: 'bad' },
+    ],
+    scope,
+    { cluster, provided: new Set() },
+  );
+  assert.equal(s.data.count, 2);
+  assert.equal('img' in s.data, false);
+  assert.deepEqual(skipped.map((x) => x.name), ['img', 'bad']);
+});

@@ -1,0 +1,93 @@
+/** Spawns the language server and talks JSON-RPC over its stdio, as an editor would. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+
+export interface PublishedDiagnostics {
+  uri: string;
+  version?: number;
+  diagnostics: Array<{ range: { start: { line: number; character: number }; end: { line: number; character: number } }; severity: number; code: string; message: string; data?: unknown }>;
+}
+
+export class LspClient {
+  readonly proc: ChildProcess;
+  readonly conn: MessageConnection;
+  private waiters: Array<{ uri: string; resolve: (p: PublishedDiagnostics) => void }> = [];
+  readonly published = new Map<string, PublishedDiagnostics>();
+  private versions = new Map<string, number>();
+
+  constructor(root = join(__dirname, '..', '..')) {
+    this.proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'server', 'src', 'main.ts'), '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.conn = createMessageConnection(new StreamMessageReader(this.proc.stdout!), new StreamMessageWriter(this.proc.stdin!));
+    this.conn.onNotification('textDocument/publishDiagnostics', (p: PublishedDiagnostics) => {
+      this.published.set(p.uri, p);
+      const keep: typeof this.waiters = [];
+      for (const w of this.waiters) (w.uri === p.uri ? w.resolve(p) : keep.push(w));
+      this.waiters = keep;
+    });
+    this.conn.onRequest('client/registerCapability', () => null);
+    this.conn.onRequest('workspace/configuration', (p: { items: unknown[] }) => p.items.map(() => null));
+    this.conn.listen();
+  }
+
+  async initialize(workspaceFolder?: string, settings?: Record<string, unknown>): Promise<unknown> {
+    const folders = workspaceFolder ? [{ uri: pathToFileURL(workspaceFolder).toString(), name: 'ws' }] : null;
+    const r = await this.conn.sendRequest('initialize', {
+      processId: process.pid,
+      rootUri: null,
+      workspaceFolders: folders,
+      capabilities: { workspace: { didChangeWatchedFiles: { dynamicRegistration: true } }, textDocument: { publishDiagnostics: {} } },
+      initializationOptions: settings ? { settings } : undefined,
+    });
+    await this.conn.sendNotification('initialized', {});
+    return r;
+  }
+
+  nextDiagnostics(uri: string, timeoutMs = 20000): Promise<PublishedDiagnostics> {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no diagnostics for ${uri} within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({ uri, resolve: (p) => (clearTimeout(t), resolve(p)) });
+    });
+  }
+
+  async open(uri: string, text: string): Promise<PublishedDiagnostics> {
+    const wait = this.nextDiagnostics(uri);
+    this.versions.set(uri, 1);
+    await this.conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'yaml', version: 1, text } });
+    return wait;
+  }
+
+  async change(uri: string, text: string): Promise<PublishedDiagnostics> {
+    const version = (this.versions.get(uri) ?? 1) + 1;
+    this.versions.set(uri, version);
+    const wait = this.nextDiagnostics(uri);
+    await this.conn.sendNotification('textDocument/didChange', { textDocument: { uri, version }, contentChanges: [{ text }] });
+    return wait;
+  }
+
+  request<T>(method: string, params: unknown): Promise<T> {
+    return this.conn.sendRequest(method, params) as Promise<T>;
+  }
+
+  async close(): Promise<void> {
+    try {
+      await Promise.race([this.conn.sendRequest('shutdown'), new Promise((r) => setTimeout(r, 2000))]);
+      await this.conn.sendNotification('exit');
+    } catch {
+      /* already gone */
+    }
+    this.conn.dispose();
+    this.proc.kill();
+  }
+}
+
+/** Zero-based position of the first occurrence of needle (+ delta characters). */
+export function positionOf(text: string, needle: string, delta = 0): { line: number; character: number } {
+  const i = text.indexOf(needle);
+  if (i < 0) throw new Error(`not found: ${needle}`);
+  const off = i + delta;
+  const before = text.slice(0, off);
+  const line = before.split('\n').length - 1;
+  return { line, character: off - (before.lastIndexOf('\n') + 1) };
+}

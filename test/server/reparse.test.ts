@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseFile } from '../../server/src/service/documents';
+import { reparseFile } from '../../server/src/service/reparse';
+import { validateFile } from '../../server/src/service/validate';
+import { documentSymbols } from '../../server/src/service/navigation';
+
+const rule = (i: number) => `  - name: rule-${i}\n    match:\n      any:\n      - resources:\n          kinds: [Pod]\n    validate:\n      message: "m${i} {{ request.object.metadata.name }}"\n      pattern:\n        metadata:\n          labels:\n            l${i}: "?*"\n`;
+const BASE = 'apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: p\nspec:\n  rules:\n' + Array.from({ length: 20 }, (_, i) => rule(i)).join('') + '---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n';
+
+// Edits that stay inside one rule, change its shape, or break it.
+const EDITS: Array<(t: string) => string> = [
+  (t) => t.replace('m5 ', 'message five '),
+  (t) => t.replace('l7: "?*"', 'l7: "?*"\n            extra: yes'),
+  (t) => t.replace('rule-9', 'rule-3'),
+  (t) => t.replace('      message: "m2', '      mesage: "m2'),
+  (t) => t.replace('{{ request.object.metadata.name }}"\n      pattern:\n        metadata:\n          labels:\n            l4', '{{ to_uper(@) }}"\n      pattern:\n        metadata:\n          labels:\n            l4'),
+  (t) => t.replace('kinds: [Pod]\n    validate:\n      message: "m11', 'kinds: [Pod\n    validate:\n      message: "m11'),
+  (t) => t.replace('kinds: [Pod\n', 'kinds: [Pod]\n'),
+  (t) => t.replace('  - name: rule-12\n', '  - name: rule-12\n    background: x\n'),
+  (t) => t.replace('name: x', 'name: y'),
+  (t) => t.replace('\n            extra: yes', ''),
+  (t) => t.replace('m13 ', 'm13'),
+];
+
+test('incremental re-parse gives the same diagnostics, values and symbols as a full parse', () => {
+  let text = BASE;
+  let prev = parseFile('file:///r.yaml', text);
+  const spliced: boolean[] = [];
+  for (const edit of EDITS) {
+    const next = edit(text);
+    assert.notEqual(next, text);
+    const inc = reparseFile(prev, next);
+    const full = parseFile('file:///r.yaml', next);
+    spliced.push(inc.docs[0].doc === prev.docs[0].doc);
+    assert.deepEqual(inc.docs.map((d) => d.value), full.docs.map((d) => d.value));
+    assert.deepEqual(validateFile(inc), validateFile(full));
+    assert.deepEqual(documentSymbols(inc), documentSymbols(full));
+    text = next;
+    prev = inc;
+  }
+  // Edits inside one rule reuse the AST; a YAML error inside the rule falls back to a full parse.
+  // The Pod document has no sequence item around its edit: full parse too.
+  assert.deepEqual(spliced, [true, true, true, true, true, false, false, true, false, true, true]);
+});

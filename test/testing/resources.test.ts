@@ -1,0 +1,201 @@
+// Patched/generated resource comparison and the run order of a Test, with a scripted engine.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runTestDocument } from '../../engine/testing';
+import type { JsonObject } from '../../engine/core/types';
+import type { ApplyOptions } from '../../engine/apply';
+import { clusterPolicy, pod, rule, scriptedEngine, suite, TEST_PATH, yamlDocs, type Script } from './helpers';
+
+const mutatePolicy = clusterPolicy('add-team', [{ name: 'add-label', mutate: {} }]);
+const addTeam: Script = (_p, r) => {
+  const patched = structuredClone(r);
+  const meta = patched.metadata as JsonObject;
+  meta.labels = { ...((meta.labels as object) ?? {}), team: 'a' };
+  return { rules: [rule('add-label', 'pass', { type: 'Mutation' })], patched };
+};
+
+function runPatched(expected: JsonObject) {
+  return runTestDocument(
+    TEST_PATH,
+    {
+      policies: ['policy.yaml'],
+      resources: ['resource.yaml'],
+      results: [{ policy: 'add-team', rule: 'add-label', kind: 'Pod', resources: ['web'], result: 'pass', patchedResources: 'patched.yaml' }],
+    },
+    suite({ 'policy.yaml': yamlDocs(mutatePolicy), 'resource.yaml': yamlDocs(pod('web')), 'patched.yaml': yamlDocs(expected) }),
+    { engine: scriptedEngine(addTeam) },
+  );
+}
+
+test('patched resources are compared after tidying empty and null fields', () => {
+  const expected = pod('web', undefined, { team: 'a' });
+  (expected.metadata as JsonObject).annotations = {};
+  (expected.spec as JsonObject).volumes = [];
+  (expected.spec as JsonObject).nodeName = null;
+  const res = runPatched(expected);
+  assert.deepEqual(res.rows.map((r) => [r.ok, r.reason]), [[true, 'Ok']]);
+});
+
+test('a differing patched resource fails the row with a resource diff', () => {
+  const res = runPatched(pod('web', undefined, { team: 'b' }));
+  assert.equal(res.rows.length, 1);
+  assert.equal(res.rows[0].ok, false);
+  assert.match(res.rows[0].reason, /^Resource diff/);
+});
+
+test('a patched file that does not describe the resource skips the row (kyverno: "not found in manifest")', () => {
+  const res = runPatched(pod('other', undefined, { team: 'a' }));
+  assert.deepEqual(res.rows, []);
+});
+
+test('generated resources are compared one by one, generate labels normalised', () => {
+  const generated = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'cm', namespace: 'ns', labels: { 'generate.kyverno.io/policy-name': 'gen', keep: 'x' } },
+    data: { a: '1' },
+  };
+  const expected = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm', namespace: 'ns', labels: { keep: 'x' } }, data: { a: '1' } };
+  const policy = clusterPolicy('gen', [{ name: 'make-cm', generate: {} }]);
+  const res = runTestDocument(
+    TEST_PATH,
+    {
+      policies: ['policy.yaml'],
+      resources: ['resource.yaml'],
+      results: [{ policy: 'gen', rule: 'make-cm', kind: 'Namespace', resources: ['ns'], result: 'pass', generatedResource: 'generated.yaml' }],
+    },
+    suite({
+      'policy.yaml': yamlDocs(policy),
+      'resource.yaml': yamlDocs({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ns' } }),
+      'generated.yaml': yamlDocs(expected),
+    }),
+    { engine: scriptedEngine(() => ({ rules: [rule('make-cm', 'pass', { type: 'Generation', generatedResources: [generated] })] })) },
+  );
+  assert.deepEqual(res.rows.map((r) => [r.kind, r.resource, r.ok, r.reason]), [['ConfigMap', 'cm', true, 'Ok']]);
+});
+
+test('mutations chain into later policies; validation sees the mutated resource', () => {
+  const validate = clusterPolicy('needs-team', [{ name: 'team', validate: {} }]);
+  const calls: string[] = [];
+  const seen: JsonObject[] = [];
+  const script: Script = (p, r) => {
+    if ((p.metadata as JsonObject).name === 'add-team') return addTeam(p, r, {} as ApplyOptions);
+    seen.push(r);
+    const labels = ((r.metadata as JsonObject).labels ?? {}) as Record<string, string>;
+    return { rules: [rule('team', labels.team ? 'pass' : 'fail')] };
+  };
+  // The validating policy is listed first: Kyverno still mutates before it validates.
+  const res = runTestDocument(
+    TEST_PATH,
+    {
+      policies: ['validate.yaml', 'mutate.yaml'],
+      resources: ['resource.yaml'],
+      results: [{ policy: 'needs-team', rule: 'team', kind: 'Pod', resources: ['web'], result: 'pass' }],
+    },
+    suite({ 'validate.yaml': yamlDocs(validate), 'mutate.yaml': yamlDocs(mutatePolicy), 'resource.yaml': yamlDocs(pod('web')) }),
+    { engine: scriptedEngine(script, calls) },
+  );
+  assert.deepEqual(calls, ['add-team:web', 'needs-team:web']);
+  assert.deepEqual(res.rows.map((r) => r.ok), [true]);
+});
+
+test('image-validating policies see the resource as loaded, not as mutated', () => {
+  const ivpol = { apiVersion: 'policies.kyverno.io/v1', kind: 'ImageValidatingPolicy', metadata: { name: 'iv' }, spec: {} };
+  let labelsSeen: unknown = 'unset';
+  const script: Script = (p, r) => {
+    if (p.kind === 'ImageValidatingPolicy') {
+      labelsSeen = (r.metadata as JsonObject).labels;
+      return { rules: [rule('iv', 'pass')] };
+    }
+    return addTeam(p, r, {} as ApplyOptions);
+  };
+  runTestDocument(
+    TEST_PATH,
+    { policies: ['p.yaml'], resources: ['r.yaml'], results: [] },
+    suite({ 'p.yaml': yamlDocs(ivpol, mutatePolicy), 'r.yaml': yamlDocs(pod('web')) }),
+    { engine: scriptedEngine(script) },
+  );
+  assert.equal(labelsSeen, undefined);
+});
+
+test('values, namespace labels, operation and user info reach the engine', () => {
+  let options: ApplyOptions | undefined;
+  const res = runTestDocument(
+    TEST_PATH,
+    { policies: ['p.yaml'], resources: ['r.yaml'], variables: 'values.yaml', userinfo: 'user.yaml', results: [] },
+    suite({
+      'p.yaml': yamlDocs(mutatePolicy),
+      'r.yaml': yamlDocs(pod('web', 'shop')),
+      'values.yaml': yamlDocs({
+        apiVersion: 'cli.kyverno.io/v1alpha1',
+        kind: 'Values',
+        globalValues: { 'request.operation': 'DELETE' },
+        namespaceSelector: [{ name: 'shop', labels: { tier: 'gold' } }],
+        namespaces: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', annotations: { a: 'b' } } }],
+      }),
+      'user.yaml': yamlDocs({ apiVersion: 'cli.kyverno.io/v1alpha1', kind: 'UserInfo', clusterRoles: ['admin'], userInfo: { username: 'ann' } }),
+    }),
+    {
+      engine: scriptedEngine((_p, _r, o) => {
+        options = o;
+        return { rules: [] };
+      }),
+    },
+  );
+  assert.equal(res.error, null);
+  assert.equal(options?.request.operation, 'DELETE');
+  assert.equal(options?.request.object, null);
+  assert.equal((options?.request.oldObject?.metadata as JsonObject).name, 'web');
+  assert.deepEqual(options?.cluster.namespaceLabels, { shop: { tier: 'gold' } });
+  // The fake cluster holds the Values namespaces and the test's own resources, as in the CLI.
+  assert.deepEqual(
+    options?.cluster.resources.map((r) => `${r.kind}/${(r.metadata as JsonObject).name}`).sort(),
+    ['Namespace/shop', 'Pod/web'],
+  );
+  assert.deepEqual(options?.request.requestInfo, { roles: [], clusterRoles: ['admin'], userInfo: { username: 'ann' } });
+});
+
+test('the default operation is CREATE', () => {
+  let op = '';
+  runTestDocument(
+    TEST_PATH,
+    { policies: ['p.yaml'], resources: ['r.yaml'], results: [] },
+    suite({ 'p.yaml': yamlDocs(mutatePolicy), 'r.yaml': yamlDocs(pod('web')) }),
+    {
+      engine: scriptedEngine((_p, _r, o) => {
+        op = o.request.operation;
+        return { rules: [] };
+      }),
+    },
+  );
+  assert.equal(op, 'CREATE');
+});
+
+test('a Context file adds its resources and image metadata to the cluster state', () => {
+  let cluster: (ApplyOptions['cluster'] & { images?: JsonObject[] }) | undefined;
+  const res = runTestDocument(
+    TEST_PATH,
+    { policies: ['p.yaml'], resources: ['r.yaml'], context: 'context.yaml', results: [] },
+    suite({
+      'p.yaml': yamlDocs(mutatePolicy),
+      'r.yaml': yamlDocs(pod('web', 'shop')),
+      'context.yaml': yamlDocs({
+        apiVersion: 'cli.kyverno.io/v1alpha1',
+        kind: 'Context',
+        spec: {
+          resources: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm', namespace: 'default' } }],
+          images: [{ image: 'ghcr.io/x/y:1', config: { created: '2020-01-01T00:00:00Z' } }],
+        },
+      }),
+    }),
+    {
+      engine: scriptedEngine((_p, _r, o) => {
+        cluster = o.cluster;
+        return { rules: [] };
+      }),
+    },
+  );
+  assert.equal(res.error, null);
+  assert.deepEqual(cluster?.images?.map((i) => i.image), ['ghcr.io/x/y:1']);
+  assert.ok(cluster?.resources.some((r) => r.kind === 'ConfigMap'));
+});

@@ -1,0 +1,65 @@
+/**
+ * The webhook controller (in-cluster mode): keeps the rules of our Validating/Mutating
+ * WebhookConfigurations in step with the installed policies, so only the kinds and operations
+ * some policy matches reach the webhook. It patches the configurations deploy created (it
+ * may only update those two by name) and keeps their caBundle and clientConfig.
+ */
+import { KubeClient, KubeError } from '../deploy/kube';
+import { kindTable } from '../deploy/discovery';
+import { webhookConfigurations, MUTATING_CONFIG, VALIDATING_CONFIG } from '../deploy/plan';
+import { webhookNeeds } from './rules';
+
+type Json = Record<string, unknown>;
+
+export interface ControllerOptions {
+  client: KubeClient;
+  namespace: string;
+  caPem: string;
+  log: (line: string) => void;
+}
+
+function rulesOf(config: Json | undefined): string {
+  return JSON.stringify(((config?.webhooks ?? []) as Json[]).map((w) => [w.name, w.rules, w.failurePolicy, w.timeoutSeconds]));
+}
+
+export class WebhookController {
+  private last = '';
+  private running: Promise<void> = Promise.resolve();
+
+  constructor(private readonly opts: ControllerOptions) {}
+
+  /** Brings both configurations in line with `policies` (serialised; never throws). */
+  sync(policies: Json[]): Promise<void> {
+    this.running = this.running.then(() => this.syncNow(policies)).catch((e: Error) => this.opts.log(`webhook controller: ${e.message}`));
+    return this.running;
+  }
+
+  private async syncNow(policies: Json[]): Promise<void> {
+    const { client, namespace, caPem, log } = this.opts;
+    const needs = webhookNeeds(policies, await kindTable(client, policies));
+    const wanted = webhookConfigurations({ namespace, caPem, needs, keepEmpty: true });
+    const key = JSON.stringify(wanted.map(rulesOf));
+    if (key === this.last) return;
+    for (const config of wanted) {
+      const name = String((config.metadata as Json).name);
+      const ref = { apiVersion: 'admissionregistration.k8s.io/v1', kind: String(config.kind), name };
+      const current = await client.get(ref);
+      if (!current) {
+        log(`webhook controller: ${config.kind} ${name} does not exist (deploy creates it); not creating it from here`);
+        continue;
+      }
+      if (rulesOf(current) === rulesOf(config)) continue;
+      try {
+        await client.apply(config, { force: true });
+        log(`webhook controller: ${config.kind} ${name} now covers ${((config.webhooks as Json[]) ?? []).map((w) => ((w.rules as Json[]) ?? []).flatMap((r) => r.resources as string[]).join(',')).join(' | ') || 'nothing'}`);
+      } catch (e) {
+        if (e instanceof KubeError && e.status === 403) log(`webhook controller: not allowed to update ${name}: ${e.message}`);
+        else throw e;
+      }
+    }
+    for (const n of needs) for (const k of n.unresolved) log(`webhook controller: kind ${k} is not served by this cluster`);
+    this.last = key;
+  }
+}
+
+export { VALIDATING_CONFIG, MUTATING_CONFIG };

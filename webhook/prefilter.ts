@@ -1,0 +1,54 @@
+/**
+ * Policies indexed by the kinds they can match, so a review only runs the engine on
+ * candidates. Conservative: a policy whose kinds we cannot pin down (wildcards, subresources,
+ * CEL resource rules, exotic shapes) is a candidate for every request; the engine still
+ * decides. Pod policies also index the Pod controllers their autogen rules cover.
+ */
+type Json = Record<string, unknown>;
+
+const POD_CONTROLLERS = ['DaemonSet', 'Deployment', 'Job', 'StatefulSet', 'ReplicaSet', 'ReplicationController', 'CronJob'];
+
+function plainKinds(policy: Json): string[] | undefined {
+  if (policy.kind !== 'ClusterPolicy' && policy.kind !== 'Policy') return undefined;
+  const spec = (policy.spec ?? {}) as Json;
+  if (!Array.isArray(spec.rules)) return undefined;
+  const kinds = new Set<string>();
+  for (const rule of spec.rules as Json[]) {
+    const match = (rule?.match ?? {}) as Json;
+    const blocks = [...(Array.isArray(match.any) ? match.any : []), ...(Array.isArray(match.all) ? match.all : [])] as Json[];
+    const resources = blocks.map((b) => (b?.resources ?? {}) as Json);
+    if (match.resources) resources.push(match.resources as Json);
+    if (resources.length === 0) return undefined;
+    for (const r of resources) {
+      if (!Array.isArray(r.kinds) || r.kinds.length === 0) return undefined;
+      for (const k of r.kinds as unknown[]) {
+        const spec = String(k);
+        const last = spec.split('/').pop() ?? '';
+        if (/[*?]/.test(spec) || !/^[A-Z]/.test(last)) return undefined;
+        kinds.add(last);
+        if (last === 'Pod') for (const c of POD_CONTROLLERS) kinds.add(c);
+      }
+    }
+  }
+  return [...kinds];
+}
+
+export class PolicyIndex {
+  private byKind = new Map<string, Json[]>();
+  private always: Json[] = [];
+
+  constructor(readonly policies: Json[]) {
+    policies.forEach((p) => {
+      const kinds = plainKinds(p);
+      if (!kinds) this.always.push(p);
+      else for (const k of kinds) this.byKind.set(k, [...(this.byKind.get(k) ?? []), p]);
+    });
+  }
+
+  /** Candidates for a request, in the original policy order (mutations chain in that order). */
+  candidates(kind: string, objectKind?: string): Json[] {
+    const set = new Set<Json>([...this.always, ...(this.byKind.get(kind) ?? []), ...(objectKind ? this.byKind.get(objectKind) ?? [] : [])]);
+    if (set.size === this.policies.length) return this.policies;
+    return this.policies.filter((p) => set.has(p));
+  }
+}

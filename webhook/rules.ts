@@ -1,0 +1,228 @@
+/**
+ * Which requests must reach the webhook: the kinds and operations some installed policy
+ * matches, turned into admissionregistration.k8s.io/v1 webhooks (one per path and
+ * failurePolicy, as Kyverno does). Pure: kinds are resolved to resources through a table the
+ * caller builds from discovery (`builtinKinds` covers the core API for offline planning).
+ */
+type Json = Record<string, unknown>;
+
+export interface KindResource {
+  group: string;
+  version: string;
+  /** Plural, with "/sub" for a subresource. */
+  resource: string;
+}
+
+/** kind → every group/version/resource serving it (several groups may use one kind name). */
+export type KindTable = Map<string, KindResource[]>;
+
+const CORE: Array<[string, string, string, string]> = [
+  ['Pod', '', 'v1', 'pods'], ['Service', '', 'v1', 'services'], ['ConfigMap', '', 'v1', 'configmaps'], ['Secret', '', 'v1', 'secrets'],
+  ['Namespace', '', 'v1', 'namespaces'], ['ServiceAccount', '', 'v1', 'serviceaccounts'], ['PersistentVolumeClaim', '', 'v1', 'persistentvolumeclaims'],
+  ['PersistentVolume', '', 'v1', 'persistentvolumes'], ['Node', '', 'v1', 'nodes'], ['ReplicationController', '', 'v1', 'replicationcontrollers'],
+  ['Endpoints', '', 'v1', 'endpoints'], ['LimitRange', '', 'v1', 'limitranges'], ['ResourceQuota', '', 'v1', 'resourcequotas'], ['Event', '', 'v1', 'events'],
+  ['Deployment', 'apps', 'v1', 'deployments'], ['DaemonSet', 'apps', 'v1', 'daemonsets'], ['StatefulSet', 'apps', 'v1', 'statefulsets'],
+  ['ReplicaSet', 'apps', 'v1', 'replicasets'], ['Job', 'batch', 'v1', 'jobs'], ['CronJob', 'batch', 'v1', 'cronjobs'],
+  ['Ingress', 'networking.k8s.io', 'v1', 'ingresses'], ['NetworkPolicy', 'networking.k8s.io', 'v1', 'networkpolicies'],
+  ['IngressClass', 'networking.k8s.io', 'v1', 'ingressclasses'],
+  ['Role', 'rbac.authorization.k8s.io', 'v1', 'roles'], ['RoleBinding', 'rbac.authorization.k8s.io', 'v1', 'rolebindings'],
+  ['ClusterRole', 'rbac.authorization.k8s.io', 'v1', 'clusterroles'], ['ClusterRoleBinding', 'rbac.authorization.k8s.io', 'v1', 'clusterrolebindings'],
+  ['StorageClass', 'storage.k8s.io', 'v1', 'storageclasses'], ['PodDisruptionBudget', 'policy', 'v1', 'poddisruptionbudgets'],
+  ['HorizontalPodAutoscaler', 'autoscaling', 'v2', 'horizontalpodautoscalers'],
+  ['CustomResourceDefinition', 'apiextensions.k8s.io', 'v1', 'customresourcedefinitions'],
+  ['ValidatingWebhookConfiguration', 'admissionregistration.k8s.io', 'v1', 'validatingwebhookconfigurations'],
+  ['MutatingWebhookConfiguration', 'admissionregistration.k8s.io', 'v1', 'mutatingwebhookconfigurations'],
+];
+
+export function builtinKinds(): KindTable {
+  const t: KindTable = new Map();
+  for (const [kind, group, version, resource] of CORE) t.set(kind, [{ group, version, resource }]);
+  return t;
+}
+
+/** Kyverno's default autogen targets for Pod rules. */
+const POD_CONTROLLERS = ['DaemonSet', 'Deployment', 'Job', 'StatefulSet', 'ReplicaSet', 'ReplicationController', 'CronJob'];
+const ALL_OPERATIONS = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
+
+export type WebhookKind = 'validate' | 'mutate';
+
+export interface RuleNeed {
+  path: WebhookKind;
+  failurePolicy: 'Fail' | 'Ignore';
+  timeoutSeconds: number;
+  /** Webhook-rule shaped. */
+  groups: string[];
+  versions: string[];
+  resources: string[];
+  operations: string[];
+  /** Kinds we could not resolve (CRD not installed yet): reported, not registered. */
+  unresolved: string[];
+}
+
+function obj(v: unknown): Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {};
+}
+function arr(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+/** "Pod", "v1/Pod", "apps/v1/Deployment", "Pod/exec", "*" → webhook rule parts. */
+export function resolveKind(spec: string, table: KindTable): KindResource[] | undefined {
+  if (spec === '*' || spec === '*/*') return [{ group: '*', version: '*', resource: '*' }];
+  const parts = spec.split('/');
+  let group: string | undefined;
+  let version: string | undefined;
+  let kind = parts[parts.length - 1];
+  let sub = '';
+  // The last part is a subresource when it starts lower-case (Pod/exec, apps/v1/Deployment/scale).
+  if (parts.length >= 2 && /^[a-z]/.test(kind)) {
+    sub = kind;
+    parts.pop();
+    kind = parts[parts.length - 1];
+  }
+  if (parts.length === 2) version = parts[0];
+  if (parts.length === 3) [group, version] = parts;
+  if (kind.includes('*')) return [{ group: group ?? '*', version: version ?? '*', resource: '*' }];
+  const found = (table.get(kind) ?? []).filter((r) => (group === undefined || r.group === group) && (version === undefined || r.version === version));
+  if (found.length === 0) return undefined;
+  return found.map((r) => ({ ...r, resource: sub ? `${r.resource}/${sub}` : r.resource }));
+}
+
+interface Need {
+  path: WebhookKind;
+  failurePolicy: 'Fail' | 'Ignore';
+  timeout: number;
+  kinds: string[];
+  operations: string[];
+  /** CEL policies give webhook-shaped rules already. */
+  direct: Array<{ groups: string[]; versions: string[]; resources: string[]; operations: string[] }>;
+}
+
+function classicNeeds(policy: Json): Need[] {
+  const spec = obj(policy.spec);
+  const failurePolicy = spec.failurePolicy === 'Ignore' ? 'Ignore' : 'Fail';
+  const timeout = typeof spec.webhookTimeoutSeconds === 'number' ? spec.webhookTimeoutSeconds : 10;
+  const autogen = String(obj(obj(policy.metadata).annotations)['pod-policies.kyverno.io/autogen-controllers'] ?? '');
+  const needs: Need[] = [];
+  for (const rule of arr(spec.rules).map(obj)) {
+    const match = obj(rule.match);
+    const blocks = [...arr(match.any), ...arr(match.all)].map(obj).map((b) => obj(b.resources));
+    if (Object.keys(obj(match.resources)).length) blocks.push(obj(match.resources));
+    const kinds = new Set<string>();
+    const ops = new Set<string>();
+    for (const b of blocks) {
+      for (const k of arr(b.kinds)) kinds.add(String(k));
+      for (const o of arr(b.operations)) ops.add(String(o));
+    }
+    if ([...kinds].some((k) => k === 'Pod' || k.endsWith('/Pod')) && autogen !== 'none') {
+      const controllers = autogen ? autogen.split(',').map((s) => s.trim()).filter(Boolean) : POD_CONTROLLERS;
+      for (const c of controllers) kinds.add(c);
+    }
+    const paths: WebhookKind[] = [];
+    if (rule.validate || rule.verifyImages) paths.push('validate');
+    if (rule.mutate) paths.push('mutate');
+    for (const path of paths) {
+      const operations = ops.size ? [...ops] : path === 'mutate' ? ['CREATE', 'UPDATE'] : ALL_OPERATIONS;
+      needs.push({ path, failurePolicy, timeout, kinds: [...kinds], operations, direct: [] });
+    }
+  }
+  return needs;
+}
+
+function celNeeds(policy: Json, path: WebhookKind): Need[] {
+  const spec = obj(policy.spec);
+  const failurePolicy = spec.failurePolicy === 'Ignore' ? 'Ignore' : 'Fail';
+  const timeout = typeof obj(spec.webhookConfiguration).timeoutSeconds === 'number' ? (obj(spec.webhookConfiguration).timeoutSeconds as number) : 10;
+  const direct = arr(obj(spec.matchConstraints).resourceRules)
+    .map(obj)
+    .map((r) => ({
+      groups: arr(r.apiGroups).map(String),
+      versions: arr(r.apiVersions).map(String),
+      resources: arr(r.resources).map(String),
+      operations: arr(r.operations).map(String),
+    }));
+  return [{ path, failurePolicy, timeout, kinds: [], operations: [], direct }];
+}
+
+/** What one policy needs from the webhook configurations (empty for kinds we do not serve). */
+export function policyNeeds(policy: Json): Need[] {
+  switch (policy.kind) {
+    case 'ClusterPolicy':
+    case 'Policy':
+      return classicNeeds(policy);
+    case 'ValidatingPolicy':
+    case 'NamespacedValidatingPolicy':
+    case 'ImageValidatingPolicy':
+    case 'NamespacedImageValidatingPolicy':
+      return celNeeds(policy, 'validate');
+    case 'MutatingPolicy':
+    case 'NamespacedMutatingPolicy':
+      return celNeeds(policy, 'mutate');
+    default:
+      return [];
+  }
+}
+
+/** Unions the needs of all policies into at most one rule set per (path, failurePolicy). */
+export function webhookNeeds(policies: Json[], table: KindTable): RuleNeed[] {
+  const byKey = new Map<string, { need: RuleNeed; rules: Map<string, Set<string>> }>();
+  for (const need of policies.flatMap(policyNeeds)) {
+    const key = `${need.path}/${need.failurePolicy}`;
+    let entry = byKey.get(key);
+    if (!entry) {
+      entry = {
+        need: { path: need.path, failurePolicy: need.failurePolicy, timeoutSeconds: 0, groups: [], versions: [], resources: [], operations: [], unresolved: [] },
+        rules: new Map(),
+      };
+      byKey.set(key, entry);
+    }
+    entry.need.timeoutSeconds = Math.min(30, Math.max(entry.need.timeoutSeconds, need.timeout));
+    const add = (group: string, version: string, resource: string, ops: string[]) => {
+      const k = `${group}|${version}|${resource}`;
+      const set = entry!.rules.get(k) ?? new Set<string>();
+      for (const o of ops) set.add(o === '*' ? 'ALL' : o);
+      entry!.rules.set(k, set);
+    };
+    for (const kind of need.kinds) {
+      const resolved = resolveKind(kind, table);
+      if (!resolved) entry.need.unresolved.push(kind);
+      else for (const r of resolved) add(r.group, r.version, r.resource, need.operations);
+    }
+    for (const d of need.direct) {
+      for (const g of d.groups) for (const v of d.versions) for (const r of d.resources) add(g, v, r, d.operations.length ? d.operations : ALL_OPERATIONS);
+    }
+  }
+  return [...byKey.values()].map(({ need, rules }) => {
+    // Flattened to one list per field; webhookRules() regroups them exactly.
+    const triples = [...rules.entries()].sort(([a], [b]) => a.localeCompare(b));
+    return {
+      ...need,
+      timeoutSeconds: need.timeoutSeconds || 10,
+      groups: triples.map(([k]) => k.split('|')[0]),
+      versions: triples.map(([k]) => k.split('|')[1]),
+      resources: triples.map(([k]) => k.split('|')[2]),
+      operations: triples.map(([, ops]) => (ops.has('ALL') ? ALL_OPERATIONS : ALL_OPERATIONS.filter((o) => ops.has(o))).join(',')),
+      unresolved: [...new Set(need.unresolved)],
+    };
+  });
+}
+
+/** RuleWithOperations[] for one need: resources grouped by (group, version, operations). */
+export function webhookRules(need: RuleNeed): Json[] {
+  const groups = new Map<string, Json>();
+  need.resources.forEach((resource, i) => {
+    const key = `${need.groups[i]}|${need.operations[i]}`;
+    const rule = groups.get(key) ?? {
+      apiGroups: [need.groups[i]],
+      // Any version: with matchPolicy Equivalent the API server converts, and a kind table
+      // built offline may name a version this cluster does not serve.
+      apiVersions: ['*'],
+      operations: need.operations[i].split(','),
+      resources: [] as string[],
+      scope: '*',
+    };
+    if (!(rule.resources as string[]).includes(resource)) (rule.resources as string[]).push(resource);
+    groups.set(key, rule);
+  });
+  return [...groups.values()];
+}
