@@ -12,7 +12,6 @@ import { exceptionSkipMessage, exceptionsSkipMessage, failMessage, passMessage }
 import { PodDecodeError } from './pod';
 import { type CheckFailure, type LevelVersion, parseLevelVersion, runChecks } from './registry';
 
-
 export interface PodSecurityFieldReport {
   type: 'Forbidden' | 'Required';
   /** The field as Kyverno reports it (template-rewritten for controllers). */
@@ -125,8 +124,8 @@ function firstPath(checks: PodSecurityCheckReport[]): Array<string | number> | u
   return undefined;
 }
 
-function failure(status: 'error', message: string): PodSecurityEvaluation {
-  return { status, message, checks: [] };
+function failure(message: string): PodSecurityEvaluation {
+  return { status: 'error', message, checks: [] };
 }
 
 function exceptionName(exception: JsonObject): string {
@@ -157,7 +156,7 @@ export function evaluatePodSecurity(
     location = locatePod(resource);
   } catch (e) {
     if (e instanceof UnsupportedKindError || e instanceof PodDecodeError) {
-      return failure('error', `Error while getting new resource: ${e.message}`);
+      return failure(`Error while getting new resource: ${e.message}`);
     }
     throw e;
   }
@@ -167,7 +166,7 @@ export function evaluatePodSecurity(
   try {
     levelVersion = parseLevelVersion(level, version);
   } catch (e) {
-    return failure('error', `failed to parse pod security api version: ${(e as Error).message}`);
+    return failure(`failed to parse pod security api version: ${(e as Error).message}`);
   }
 
   let failures = runChecks(levelVersion, location.pod);

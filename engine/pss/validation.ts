@@ -11,6 +11,8 @@ const CONTAINER_LEVEL = new Set([
 ]);
 /** Controls on pod fields only: an exclusion must not name images. */
 const POD_LEVEL = new Set(['Host Namespaces', 'HostPath Volumes', 'Sysctls', 'AppArmor', 'Volume Types']);
+/** Restricted-only controls a baseline rule may not exclude (Seccomp and Capabilities exist at both levels). */
+const RESTRICTED_ONLY = new Set(['Volume Types', 'Privilege Escalation', 'Running as Non-root', 'Running as Non-root user']);
 
 export interface PodSecurityProblem {
   /** Path from the podSecurity block, e.g. ['exclude', 0, 'controlName']. */
@@ -60,6 +62,12 @@ export function validatePodSecurity(podSecurity: unknown, prefix = 'podSecurity'
       problems.push({
         path: ['exclude', i, 'controlName'],
         message: `${at}.controlName: Invalid value: ${goQuoted(ex.controlName)}: exclude.images must not be specified for the pod level control`,
+      });
+    }
+    if (level === 'baseline' && RESTRICTED_ONLY.has(ex.controlName)) {
+      problems.push({
+        path: ['exclude', i, 'controlName'],
+        message: `${at}.controlName: Invalid value: ${goQuoted(ex.controlName)}: Invalid control name defined at the given level`,
       });
     }
     if (ex.restrictedField !== '' && ex.values.length === 0) {

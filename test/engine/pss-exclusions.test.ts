@@ -279,3 +279,17 @@ test('large pods with exclusions stay fast', () => {
   assert.equal(out.checks.find((k) => k.id === 'privileged')?.fields.length, 500);
   assert.ok(Date.now() - started < 10000, `took ${Date.now() - started}ms`);
 });
+
+test('Host Probes / Lifecycle Hooks can be excluded by image (pkg/pss hostprobes_test.go pod)', () => {
+  const agent = {
+    kind: 'Pod',
+    metadata: { name: 'eks-pod-identity-agent', namespace: 'kube-system' },
+    spec: { containers: [{ name: 'eks-pod-identity-agent', image: '602401143452.dkr.ecr.eu-west-1.amazonaws.com/eks/eks-pod-identity-agent:0.1.0', livenessProbe: { httpGet: { host: 'localhost', path: '/healthz', port: 2703 } } }] },
+  };
+  const failing = evaluatePodSecurity({ level: 'baseline', version: 'latest' }, agent, { ruleName: 'r' });
+  assert.equal(failing.status, 'fail');
+  assert.equal(failing.message, `Validation rule 'r' failed. It violates PodSecurity "baseline:latest": (Forbidden reason: probe or lifecycle host, field error list: [spec.containers[0].livenessProbe.httpGet.host is forbidden, forbidden values found: localhost])`);
+  const excluded = evaluatePodSecurity({ level: 'baseline', version: 'latest', exclude: [ctl('Host Probes / Lifecycle Hooks', ['602401143452.dkr.ecr.*.amazonaws.com/eks/eks-pod-identity-agent:*'])] }, agent);
+  assert.equal(excluded.status, 'pass');
+  assert.equal(evaluatePodSecurity({ level: 'baseline', version: 'v1.33' }, agent).status, 'pass');
+});

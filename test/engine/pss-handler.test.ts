@@ -84,6 +84,9 @@ test('CronJob: job template pod spec, metadata read from jobTemplate.metadata (a
   assert.deepEqual(out.path, ['spec', 'jobTemplate', 'metadata', 'annotations', 'container.apparmor.security.beta.kubernetes.io/a']);
   // convertChecks: "spec" then "metadata" are replaced as plain substrings.
   assert.match(out.message, /field error list: \[spec\.template\.metadata\.annotations\[container\.apparmor\.security\.beta\.kubernetes\.io\/a\] is forbidden, forbidden values found: unconfined\]/);
+  const onPod = evaluatePodSecurity({ level: 'baseline' }, pod(podSpec([{ name: 'a', image: 'x' }]), { name: 'p', annotations }));
+  assert.match(onPod.message, /\[spec\.template\.metadata\.annotations\[container\.apparmor\.security\.beta\.kubernetes\.io\/a\] is forbidden/);
+  assert.deepEqual(onPod.path, ['metadata', 'annotations', 'container.apparmor.security.beta.kubernetes.io/a']);
   const privileged = evaluatePodSecurity({ level: 'baseline' }, {
     kind: 'CronJob',
     spec: { jobTemplate: { spec: { template: { spec: podSpec([{ name: 'a', image: 'x', securityContext: { privileged: true } }]) } } } },
@@ -233,4 +236,8 @@ test('validatePodSecurity: what Kyverno rejects in a podSecurity block', () => {
   ]);
   assert.equal(problems[2].message, 'spec.rules[0].validate.podSecurity.exclude[0].controlName: Invalid value: "Capabilities": exclude.images must be specified for the container level control');
   assert.equal(problems[4].message, 'spec.rules[0].validate.podSecurity.exclude[2].values: Forbidden: values is required');
+  // kyverno/kyverno#4808: a baseline rule cannot exclude a restricted-only control.
+  const atBaseline = validatePodSecurity({ level: 'baseline', exclude: [{ controlName: 'Running as Non-root', images: ['nginx'] }, { controlName: 'Seccomp', images: ['nginx'] }] });
+  assert.deepEqual(atBaseline.map((p) => p.message), ['podSecurity.exclude[0].controlName: Invalid value: "Running as Non-root": Invalid control name defined at the given level']);
+  assert.deepEqual(validatePodSecurity({ level: 'restricted', exclude: [{ controlName: 'Privileged Containers', images: ['x*'] }] }), []);
 });
