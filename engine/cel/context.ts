@@ -57,7 +57,9 @@ export function buildActivation(options: ApplyOptions, input: ActivationInput = 
   vars.object = toCel(input.object !== undefined ? input.object : r.object);
   if (input.kubernetes !== false) {
     vars.oldObject = toCel(input.oldObject !== undefined ? input.oldObject : r.oldObject);
-    vars.request = toCel(admissionRequestOf(options));
+    // object/oldObject are converted once and shared with request.object/request.oldObject.
+    const req = admissionRequestOf(options);
+    vars.request = { ...(toCel({ ...req, object: null, oldObject: null }) as Record<string, unknown>), object: input.object !== undefined ? toCel(r.object) : vars.object, oldObject: vars.oldObject };
     const ns = requestTarget(r).namespace;
     vars.namespaceObject = toCel(namespaceObject(ns, options.cluster));
     vars.params = toCel(input.params ?? null);

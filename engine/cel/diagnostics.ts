@@ -3,7 +3,7 @@
  * functions, type errors, result-type mismatches and invalid constant RE2 patterns, each
  * with its position inside the expression (the language server maps it into the YAML).
  */
-import { celCheckingEnvironment } from './environment';
+import { celCheckingEnvironment, MAX_EXPRESSION_LENGTH } from './environment';
 import { compileRe2 } from './regex';
 import { rewriteExpression, stringLiteralEnd } from './rewrite';
 
@@ -23,7 +23,13 @@ export interface CelCheckContext {
 
 export function checkCelExpression(expression: string, context: CelCheckContext = {}): CelDiagnostic[] {
   if (!expression.trim()) return [{ message: 'empty CEL expression', offset: 0, length: expression.length }];
-  const rewritten = rewriteExpression(expression);
+  if (expression.length > MAX_EXPRESSION_LENGTH) return [{ message: `expression longer than ${MAX_EXPRESSION_LENGTH} characters`, offset: 0, length: expression.length }];
+  let rewritten: string;
+  try {
+    rewritten = rewriteExpression(expression);
+  } catch (err) {
+    return [{ message: (err as Error).message, offset: 0, length: expression.length }];
+  }
   // Offsets are exact only when the rewrite kept the text length (no message literals, no has() on calls).
   const sameLength = rewritten.length === expression.length;
   const result = celCheckingEnvironment().check(rewritten) as { valid: boolean; type?: string; error?: Error & { range?: { start: number; end: number } } };

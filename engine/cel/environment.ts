@@ -63,9 +63,13 @@ function firstLine(err: unknown): string {
   return text.split('\n')[0];
 }
 
+/** Longer expressions are refused before any work (rewrites and parsing are linear-ish, not free). */
+export const MAX_EXPRESSION_LENGTH = 100_000;
+
 export function compileCel(expression: string): Compiled {
   let fn = compiledCache.get(expression);
   if (fn) return fn;
+  if (expression.length > MAX_EXPRESSION_LENGTH) throw new CelError(`compilation error: expression longer than ${MAX_EXPRESSION_LENGTH} characters`, 'compile');
   try {
     fn = celEnvironment().parse(rewriteExpression(expression)) as unknown as Compiled;
   } catch (err) {

@@ -7,6 +7,12 @@ import { HAS_FIELD, OR_VALUE, RE2_MATCHES } from './rewrite';
 import { re2Find, re2FindAll, re2Matches } from './regex';
 import { formatString } from './format';
 
+/**
+ * cel-js has no runtime cost budget (cel-go/Kubernetes do), so generated lists stay small:
+ * nested comprehensions over lists.range would otherwise grow without bound.
+ */
+const MAX_RANGE = 1000;
+
 export class SetsNamespace {}
 export class ListsNamespace {}
 export class StringsNamespace {}
@@ -166,7 +172,10 @@ export function registerStringLibraries(env: Environment): void {
     .registerFunction('list.distinct(): list', (l: unknown[]) => l.filter((v, i) => l.findIndex((x) => celEquals(x, v)) === i))
     .registerFunction('list.reverse(): list', (l: unknown[]) => [...l].reverse())
     .registerFunction('list.sort(): list', (l: unknown[]) => [...l].sort(compare))
-    .registerFunction('ListsNamespace.range(int): list<int>', (_ns: unknown, n: bigint) => Array.from({ length: Math.max(0, Math.min(Number(n), 100000)) }, (_, i) => BigInt(i)));
+    .registerFunction('ListsNamespace.range(int): list<int>', (_ns: unknown, n: bigint) => {
+      if (n > BigInt(MAX_RANGE)) fail(`lists.range(${n}) exceeds the offline limit of ${MAX_RANGE} elements`);
+      return Array.from({ length: Math.max(0, Number(n)) }, (_, i) => BigInt(i));
+    });
 
   // sets
   env

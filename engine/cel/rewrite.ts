@@ -23,7 +23,28 @@ const IDENT_PART = /[A-Za-z0-9_]/;
 
 interface Frame { open: string; struct: boolean; expectField: boolean }
 
+/** Deeper bracket nesting is refused up front: cel-js rejects it anyway, and rewrites would go quadratic. */
+export const MAX_NESTING = 250;
+
+function maxNesting(src: string): number {
+  let depth = 0, max = 0;
+  for (let i = 0; i < src.length; ) {
+    const end = stringLiteralEnd(src, i);
+    if (end > i) { i = end; continue; }
+    const c = src[i];
+    if (c === '(' || c === '[' || c === '{') max = Math.max(max, ++depth);
+    else if (c === ')' || c === ']' || c === '}') depth--;
+    i++;
+  }
+  return max;
+}
+
 export function rewriteExpression(src: string): string {
+  if (maxNesting(src) > MAX_NESTING) throw new Error(`expression nesting deeper than ${MAX_NESTING} levels`);
+  return rewrite(src);
+}
+
+function rewrite(src: string): string {
   let out = '';
   let i = 0;
   const stack: Frame[] = [];
@@ -134,7 +155,7 @@ function rewriteHas(src: string, open: number): { text: string; end: number } | 
   const field = arg.slice(lastDot + 1).replace(/^\?/, '').trim();
   if (!/^[A-Za-z_]\w*$/.test(field)) return null;
   if (/^\s*[A-Za-z_]\w*(\s*\.\??\s*[A-Za-z_]\w*)*\s*$/.test(root)) return null;
-  return { text: `${HAS_FIELD}(${rewriteExpression(root)}, ${JSON.stringify(field)})`, end: close };
+  return { text: `${HAS_FIELD}(${rewrite(root)}, ${JSON.stringify(field)})`, end: close };
 }
 
 function markValue(stack: Frame[]): void {
