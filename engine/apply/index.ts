@@ -1,9 +1,9 @@
 /**
  * The engine's entry point. CEL policy kinds go to the CEL engine; classic policies run as
  * Kyverno runs them: mutate rules first (each on the resource the previous one patched),
- * then validate rules on the patched resource. For every rule: match/exclude, policy
- * exceptions, rule context, preconditions, then the rule itself (Kyverno's
- * invokeRuleHandler). A rule that does not match produces no result.
+ * then verifyImages, validate rules on the patched resource, and generate rules. For every
+ * rule: match/exclude, policy exceptions, rule context, preconditions, then the rule
+ * itself (Kyverno's invokeRuleHandler). A rule that does not match produces no result.
  */
 import { applyCelPolicy, isCelPolicy } from '../cel';
 import { evaluateConditions } from '../conditions';
@@ -25,7 +25,10 @@ export type ApplyPhase = 'mutate' | 'verifyImages' | 'validate' | 'generate';
 export interface ApplyOptions {
   request: AdmissionRequest;
   cluster: ClusterState;
-  /** Test values (cli.kyverno.io Values): win over context entries. */
+  /**
+   * Test values (cli.kyverno.io Values), added to every rule's context before its entries;
+   * entries needing a cluster keep a supplied value, `variable` entries replace it (as the CLI).
+   */
   values?: TestValues;
   /** Clock for time_* functions and CEL now(); tests pin it. */
   now?: Date;

@@ -13,13 +13,13 @@ export function goSprint(v: unknown): string {
   return 'map[' + keys.map((k) => `${k}:${goSprint(obj[k])}`).join(' ') + ']';
 }
 
-/** strconv.FormatFloat(v, 'g', -1, 64) as %v uses it: exponent form when exp < -4 or exp >= 21. */
+/** %v of a float64: shortest digits, exponent form when the exponent is < -4 or >= 6 (1e6 prints "1e+06"). */
 function goFloat(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf';
   if (v === 0) return Object.is(v, -0) ? '-0' : '0';
   const exp = Math.floor(Math.log10(Math.abs(v)));
-  if (exp < -4 || exp >= 21) {
+  if (exp < -4 || exp >= 6) {
     const [mant, e] = v.toExponential().split('e');
     const n = Number(e);
     return `${mant}e${n < 0 ? '-' : '+'}${String(Math.abs(n)).padStart(2, '0')}`;

@@ -1,7 +1,9 @@
 /**
  * Offline answers to `apiCall` context entries: a canned response from the test's
  * context/values (matched on method and urlPath or service URL), else a GET of a
- * Kubernetes API path answered from the known cluster resources (one object or a list).
+ * Kubernetes API path answered from the known cluster resources (one object or a list),
+ * as `kyverno test` answers it from a fake client when the test has clusterResources
+ * (without them the CLI disallows API calls and the entry stays undefined).
  */
 import type { ApiCallResponse, ClusterState, JsonObject } from '../core/types';
 
@@ -79,6 +81,7 @@ export function answerApiCall(call: JsonObject, cluster: ClusterState): ApiCallA
   const serviceUrl = typeof service.url === 'string' ? service.url : '';
   const canned = cluster.apiCallResponses.find((c) => sameRequest(c, method, urlPath, serviceUrl));
   if (canned) return { found: true, body: canned.response.body ?? null };
-  if (method === 'GET' && urlPath) return fromResources(urlPath, cluster);
+  // The CLI only allows API calls (against a fake client) when the test has cluster resources.
+  if (method === 'GET' && urlPath && cluster.resources.length > 0) return fromResources(urlPath, cluster);
   return { found: false, reason: `no API response known for ${method} ${urlPath || serviceUrl}` };
 }

@@ -44,7 +44,8 @@ export function validateRule(
     return validateClassicCel(env.rule, { ...env.options, request: patchedRequest });
   }
   if (validate.assert !== undefined) return ruleError(name, 'validate.assert is not supported yet');
-  const isUpdate = request.operation === 'UPDATE' && !!request.oldObject;
+  // Kyverno's IsUpdateRequest: both an old and a new object.
+  const isUpdate = request.operation === 'UPDATE' && !!request.oldObject && !!resource;
   return runLevel(
     {
       preconditions: env.rule.preconditions,

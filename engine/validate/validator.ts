@@ -24,6 +24,8 @@ export interface ValidatorLevel {
   nesting: number;
   /** The element foreach scoped validation to (patterns apply to it, not to the resource). */
   element?: JsonObject;
+  /** Patterns are already substituted (the old-object pass reuses them, as Kyverno does). */
+  substituted?: boolean;
   /** Where the current element sits in the resource, when the foreach list is a plain path. */
   elementPath?: Array<string | number>;
 }
@@ -227,17 +229,23 @@ export function runLevel(level: ValidatorLevel, env: ValidateEnvironment, state:
   }
 
   if ((level.pattern !== undefined && level.pattern !== null) || (level.anyPattern !== undefined && level.anyPattern !== null)) {
-    let pattern: unknown;
-    let anyPattern: unknown;
-    try {
-      if (level.pattern !== undefined && level.pattern !== null) pattern = substituteVariables(level.pattern, st.scope);
-      else anyPattern = substituteVariables(level.anyPattern, st.scope);
-    } catch (e) {
-      return ruleError(name, 'variable substitution failed', (e as Error).message);
+    let pattern: unknown = level.pattern;
+    let anyPattern: unknown = level.anyPattern;
+    if (!level.substituted) {
+      try {
+        if (level.pattern !== undefined && level.pattern !== null) pattern = substituteVariables(level.pattern, st.scope);
+        else anyPattern = substituteVariables(level.anyPattern, st.scope);
+      } catch (e) {
+        return ruleError(name, 'variable substitution failed', (e as Error).message);
+      }
     }
     const result = validatePatterns(level, env, st, pattern, anyPattern);
-    if (st.isUpdate && result && !level.element && st.oldResource) {
-      const prior = runLevel(level, env, oldState(state));
+    // Kyverno re-validates an UPDATE against the old object and skips a result that did not
+    // change. Its old context keeps what this level loaded but drops request.object and
+    // request.oldObject, reuses the substituted patterns and keeps the foreach element.
+    if (st.isUpdate && result && st.oldResource) {
+      const oldLevel: ValidatorLevel = { ...level, contextEntries: undefined, pattern, anyPattern, substituted: true };
+      const prior = runLevel(oldLevel, env, oldState(st));
       if (sameResult(result, prior)) {
         if (result.status === 'pass') return result;
         return ruleResult(name, 'skip', 'skipping modified resource as validation results have not changed');
@@ -250,9 +258,11 @@ export function runLevel(level: ValidatorLevel, env: ValidateEnvironment, state:
   return null;
 }
 
-/** The state Kyverno's OldPolicyContext gives: the old object in place of the new one. */
+/** The state Kyverno's OldPolicyContext gives: the old object as the resource, no request.object/oldObject. */
 function oldState(st: LevelState): LevelState {
-  const request = { ...(st.scope.data.request as JsonObject), object: st.oldResource };
+  const request = { ...(st.scope.data.request as JsonObject) };
+  delete request.object;
+  delete request.oldObject;
   return {
     scope: { ...st.scope, data: { ...st.scope.data, request } },
     resource: st.oldResource,

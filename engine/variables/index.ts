@@ -6,6 +6,7 @@ export type { VariableScope } from './scope';
 export { substituteAll, hasVariables, findVariables, variableExpression, resolveExpression } from './substitute';
 export type { SubstituteOptions } from './substitute';
 export { goJson } from './gojson';
+export { substituteReferences, hasReferences } from './references';
 
 /** Replaces every `{{ expr }}` in strings (and keys) of value; throws VariableError when a variable cannot be resolved. */
 export function substituteVariables(value: unknown, scope: VariableScope, options?: SubstituteOptions): unknown {

@@ -7,6 +7,7 @@
  */
 import { jmesSearch } from '../jmespath';
 import { goJson } from './gojson';
+import { substituteReferences } from './references';
 import type { VariableScope } from './scope';
 import { VariableError } from './scope';
 
@@ -162,7 +163,7 @@ function walk(node: unknown, scope: VariableScope, path: string): unknown {
   return node;
 }
 
-/** Substitutes every variable of a JSON document; throws VariableError when one cannot be resolved. */
+/** Substitutes `$( )` references, then every `{{ }}` variable, of a JSON document (Kyverno's SubstituteAll); throws VariableError when one cannot be resolved. */
 export function substituteAll(document: unknown, scope: VariableScope, options: SubstituteOptions = {}): unknown {
-  return walk(document, scope, options.basePath ?? '');
+  return walk(substituteReferences(document), scope, options.basePath ?? '');
 }

@@ -134,3 +134,14 @@ test('conditions: substitution failures and unknown operators are errors in Kyve
   const unknown = evaluateConditions({ all: [{ key: 'x', operator: 'Matches', value: 'x' }] }, scope);
   assert.match(unknown.error ?? '', /failed to create handler for condition operator/);
 });
+
+test('conditions: an absent key in a condition is an error, as in Kyverno', () => {
+  const r = evaluateConditions({ all: [{ key: '{{request.object.metadata.labels.missing}}', operator: 'Equals', value: 'x' }] }, scope);
+  assert.equal(r.error, 'failed to substitute variables in condition key: failed to resolve request.object.metadata.labels.missing at path : JMESPath query failed: Unknown key "missing" in path');
+});
+
+test('conditions: set members are compared as Go prints float64 values', () => {
+  assert.equal(op('AnyIn', 1000000, ['1e+06']), true);
+  assert.equal(op('AnyIn', 123456, ['123456']), true);
+  assert.equal(op('AnyIn', 0.5, ['0.5']), true);
+});

@@ -157,3 +157,8 @@ test('context: globalReference and imageRegistry entries offline', () => {
   assert.equal('img' in s.data, false);
   assert.deepEqual(skipped.map((x) => x.name), ['img', 'bad']);
 });
+
+test('context: without cluster resources API paths are not answered (the CLI disallows the call)', () => {
+  const { scope: s } = loadContextEntries([{ name: 'pods', apiCall: { urlPath: '/api/v1/namespaces/prod/pods' } }], scope, { cluster: emptyCluster(), provided: new Set() });
+  assert.equal('pods' in s.data, false);
+});

@@ -168,6 +168,27 @@ test('validate: an UPDATE whose old object fails the same way is skipped, as in 
   assert.equal(run(p, pod('x', {}, { app: 'a' }), 'UPDATE').rules[0].status, 'pass');
 });
 
+test('validate: the old-object pass drops request.object, so preconditions on it keep the new result', () => {
+  const p = policy([
+    {
+      name: 'labels',
+      match: matchPods,
+      preconditions: { all: [{ key: '{{request.object.metadata.name}}', operator: 'Equals', value: 'x' }] },
+      validate: { pattern: { metadata: { labels: { app: '?*' } } } },
+    },
+  ]);
+  assert.equal(run(p, pod('x', {}), 'UPDATE').rules[0].status, 'fail');
+});
+
+test('validate: on UPDATE a foreach element that fails the same way is skipped (element kept for the old pass)', () => {
+  const p = policy([
+    { name: 'ports', match: matchPods, validate: { foreach: [{ list: 'request.object.spec.containers', pattern: { name: 'ok-*' } }] } },
+  ]);
+  const r = run(p, pod('x', { containers: [{ name: 'bad', image: 'a' }] }), 'UPDATE').rules[0];
+  assert.deepEqual([r.status, r.message], ['skip', 'rule skipped']);
+  assert.equal(run(p, pod('x', { containers: [{ name: 'bad', image: 'a' }] })).rules[0].status, 'fail');
+});
+
 test('validate: pattern rules give no result on DELETE; deny rules still run', () => {
   const p = policy([
     { name: 'labels', match: matchPods, validate: { pattern: { metadata: { labels: { app: '?*' } } } } },

@@ -30,7 +30,19 @@ test('variables: variables inside text are spliced, non-strings as Go JSON (sort
   assert.equal(substituteVariables('pod {{request.object.metadata.name}} in {{request.object.metadata.namespace}}', s), 'pod nginx in default');
   assert.equal(substituteVariables('n={{request.object.spec.replicas}}', s), 'n=3');
   assert.equal(substituteVariables('l={{request.object.metadata.labels}}', s), 'l={"app":"web","tier":"front"}');
-  assert.equal(substituteVariables('x={{request.object.missing}}', s), 'x=null');
+  assert.equal(substituteVariables('x={{request.object.spec.nothing}}', scope({ request: { object: { spec: { nothing: null } } } })), 'x=null');
+});
+
+test('variables: a plain path to an absent key fails like kyverno/go-jmespath', () => {
+  assert.throws(
+    () => substituteVariables({ spec: { v: '{{request.object.metadata.labels.missing}}' } }, s),
+    (e: unknown) =>
+      e instanceof VariableError &&
+      (e as Error).message === 'failed to resolve request.object.metadata.labels.missing at path /spec/v: JMESPath query failed: Unknown key "missing" in path',
+  );
+  // A field below null, and expressions that are not plain paths, stay null.
+  assert.equal(substituteVariables('{{request.object.spec.nothing.deeper}}', scope({ request: { object: { spec: { nothing: null } } } })), null);
+  assert.equal(substituteVariables('{{ request.object.metadata.labels.missing || `null` }}', s), null);
 });
 
 test('variables: keys are substituted too, and nested documents walked', () => {
@@ -102,4 +114,24 @@ test('variables: element and elementIndex from a foreach scope', () => {
 test('variables: values that double at each round are cut off', () => {
   const grow = scope({ a: '{{a}}{{a}}' });
   assert.throws(() => substituteVariables('x {{a}}', grow), VariableError);
+});
+
+test('variables: {{@}} is the resource value at the same place (rule-relative path)', () => {
+  const out = substituteVariables({ metadata: { labels: { app: '{{@}}-x' } } }, s, { basePath: '/mutate/patchStrategicMerge' });
+  assert.deepEqual(out, { metadata: { labels: { app: 'web-x' } } });
+  const target = withVariables(s, { target: { metadata: { labels: { app: 'other' } } } });
+  assert.deepEqual(substituteVariables({ metadata: { labels: { app: '{{@}}' } } }, target, { basePath: '/mutate/patchStrategicMerge' }), {
+    metadata: { labels: { app: 'other' } },
+  });
+});
+
+test('variables: $() references point at other fields of the same document', () => {
+  const pattern = { spec: { containers: [{ name: 'web', '(image)': 'nginx', args: '$(./../name)-arg', min: 2, max: '$(>=./../min)' }] }, top: '$(/spec/containers/0/image)' };
+  assert.deepEqual(substituteVariables(pattern, s), {
+    spec: { containers: [{ name: 'web', '(image)': 'nginx', args: 'web-arg', min: 2, max: '>=2' }] },
+    top: 'nginx',
+  });
+  assert.equal(substituteVariables('keep \\$(HOME)', s), 'keep $(HOME)');
+  assert.throws(() => substituteVariables({ a: '$(./../missing)' }, s), /got nil resolved variable/);
+  assert.throws(() => substituteVariables({ n: 1, a: '$(./../n)' }, s), /NotResolvedReferenceErr/);
 });
