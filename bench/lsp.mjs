@@ -138,7 +138,7 @@ class Client {
     this.name = name;
     this.settings = settings;
     this.proc = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.proc.stderr.on('data', () => {});
+    this.proc.stderr.on('data', (d) => { if (process.env.BENCH_DEBUG) process.stderr.write(d); });
     this.conn = createMessageConnection(new StreamMessageReader(this.proc.stdout), new StreamMessageWriter(this.proc.stdin));
     this.waiters = [];
     this.versions = new Map();
@@ -151,7 +151,7 @@ class Client {
     this.conn.onRequest('workspace/configuration', (p) => p.items.map((it) => (it.section ? this.settings[it.section] ?? null : null)));
     this.conn.onRequest('client/registerCapability', () => null);
     this.conn.onRequest('window/workDoneProgress/create', () => null);
-    this.conn.onNotification(() => {});
+    this.conn.onNotification((m, p) => { if (process.env.BENCH_DEBUG) console.error(this.name, m, JSON.stringify(p).slice(0, 200)); });
     this.conn.listen();
     this.timer = setInterval(() => this.samplePeak(), 50);
   }
@@ -170,7 +170,7 @@ class Client {
       rootUri: folder ? pathToFileURL(folder).toString() : null,
       workspaceFolders: folder ? [{ uri: pathToFileURL(folder).toString(), name: 'ws' }] : null,
       capabilities: {
-        workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: true }, didChangeWatchedFiles: { dynamicRegistration: true } },
+        workspace: { workspaceFolders: true, configuration: true, didChangeConfiguration: { dynamicRegistration: true }, didChangeWatchedFiles: { dynamicRegistration: true } },
         textDocument: { completion: { completionItem: { snippetSupport: true } }, publishDiagnostics: {} },
       },
       initializationOptions: this.settings.init,
@@ -269,7 +269,7 @@ async function main() {
   writeFileSync(files.manifest, MANIFEST);
   const schema = pathToFileURL(join(root, 'schemas', 'kyverno.io_ClusterPolicy_v1.json')).toString();
   const yamlSettings = {
-    yaml: { validate: true, completion: true, hover: true, schemas: { [schema]: ['policy-*.yaml', 'policies/*.yaml'] }, schemaStore: { enable: false }, format: { enable: false } },
+    yaml: { validate: true, completion: true, hover: true, schemas: { [schema]: ['**/policy-*.yaml', '**/policies/*.yaml'] }, schemaStore: { enable: false }, format: { enable: false } },
     http: {},
     editor: {},
     '[yaml]': {},
@@ -277,8 +277,19 @@ async function main() {
   const ours = new Client('kyverno-studio', process.execPath, [serverJs, '--stdio'], { kyverno: { policies: 'policies/**/*.yaml' }, init: { settings: { policies: 'policies/**/*.yaml' } } });
   const yls = new Client('yaml-language-server', process.execPath, [join(root, 'node_modules', 'yaml-language-server', 'bin', 'yaml-language-server'), '--stdio'], yamlSettings);
   const results = {};
+  const probe = pathToFileURL(join(ws, 'policy-probe.yaml')).toString();
   for (const c of [ours, yls]) {
     await c.initialize(ws);
+    // Both servers must apply the ClusterPolicy schema, or the comparison means nothing.
+    const probeText = 'apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: probe\nspec:\n  rulez: []\n';
+    let seen = (await c.open(probe, probeText)).diagnostics.length;
+    for (let i = 0; i < 20 && !seen; i++) {
+      // Settings and schemas load asynchronously: reopen until the schema applies.
+      await c.conn.sendNotification('textDocument/didClose', { textDocument: { uri: probe } });
+      await new Promise((r) => setTimeout(r, 500));
+      seen = (await c.open(probe, probeText)).diagnostics.length;
+    }
+    if (!seen) throw new Error(`${c.name} does not apply the ClusterPolicy schema`);
     results[c.name] = {
       small: await scenario(c, pathToFileURL(files.small).toString(), SMALL),
       big2000: await scenario(c, pathToFileURL(files.big).toString(), BIG),
@@ -290,10 +301,11 @@ async function main() {
   rmSync(ws, { recursive: true, force: true });
   const o = results['kyverno-studio'];
   const y = results['yaml-language-server'];
+  const ratio = (a, b) => Number((a / b).toFixed(3));
   const ratios = {
-    bigEditP95: round((o.big2000.edit.p95 / y.big2000.edit.p95) * 100) / 100,
-    bigCompletionP95: round((o.big2000.completion.p95 / y.big2000.completion.p95) * 100) / 100,
-    peakRss: round((o.peakRssMB / y.peakRssMB) * 100) / 100,
+    bigEditP95: ratio(o.big2000.edit.p95, y.big2000.edit.p95),
+    bigCompletionP95: ratio(o.big2000.completion.p95, y.big2000.completion.p95),
+    peakRss: ratio(o.peakRssMB, y.peakRssMB),
   };
   const goals = { bigEditP95: ratios.bigEditP95 <= 0.2, bigCompletionP95: ratios.bigCompletionP95 <= 1 / 3, lessPeakMemory: ratios.peakRss < 1 };
   const machine = { host: hostname(), platform: `${platform()} ${release()}`, cpu: cpus()[0]?.model, cores: cpus().length, memGB: round(totalmem() / 2 ** 30), node: process.version, loadavg: loadavg().map(round) };

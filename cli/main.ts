@@ -58,7 +58,8 @@ export async function main(argv: string[], io: CommandIO = defaultIO): Promise<n
 }
 
 // Scripts (conformance, bench) load the bundle for these; running it as a program starts the CLI.
-export { runTestPaths, runTestFileFromDisk, summarize } from './commands/test-run';
+export { runTestPaths, runTestFileFromDisk, summarize, describeTestFile } from './commands/test-run';
+export { FAMILY_LABELS } from '../engine/testing';
 
 if (typeof require !== 'undefined' && require.main === module) {
   // A closed pipe (`| head`) ends the output quietly instead of with a stack.

@@ -127,6 +127,7 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
     return 0;
   }
   if (args.positionals.length === 0) throw new UsageError(`no policies given\n\n${DEPLOY_USAGE}`);
+  for (const p of args.positionals) if (!existsSync(p)) throw new UsageError(`policy path ${p} does not exist`);
   const errors: string[] = [];
   const policies = loadPolicyFiles(args.positionals, (line) => errors.push(line));
   if (errors.length) {

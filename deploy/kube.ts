@@ -61,8 +61,13 @@ export class KubeClient {
 
   static fromKubeconfig(path?: string, context?: string): KubeClient {
     const kc = new KubeConfig();
-    if (path) kc.loadFromFile(path);
-    else kc.loadFromDefault();
+    try {
+      if (path) kc.loadFromFile(path);
+      else kc.loadFromDefault();
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new Error(`cannot load the kubeconfig ${path ?? process.env.KUBECONFIG ?? '~/.kube/config'}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
     if (context) {
       if (!kc.getContexts().some((c) => c.name === context)) throw new Error(`kubeconfig has no context "${context}"`);
       kc.setCurrentContext(context);

@@ -123,7 +123,7 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
 
   ui.step('Planning');
   const index = crdIndex();
-  const missing = await missingCrds(client, crdsFor(req.policies, index, mode === 'cluster'));
+  const missing = await missingCrds(client, crdsFor(req.policies, index, mode !== 'policies-only'));
   if (mode === 'policies-only' && missing.some((m) => m.group !== 'wgpolicyk8s.io')) {
     return fail(`the cluster lacks the CRDs ${missing.map((m) => m.name).join(', ')}; the installed Kyverno does not serve these policy kinds`);
   }

@@ -1,9 +1,12 @@
 // Runs the built CLI's `test` logic over the Kyverno policies corpus and prints, per
 // top-level folder, how many test files and rows pass. `--write-baseline` records the
 // per-file outcome in test/conformance-baseline.json (the regression guard of
-// test/conformance.test.ts). Usage: node scripts/conformance.mjs [--write-baseline] [--corpus DIR]
+// test/conformance.test.ts). It also prints pass counts per policy family (decided from the
+// policies' content) and writes that table to bench/results/conformance-<date>.md.
+// Usage: node scripts/conformance.mjs [--write-baseline] [--corpus DIR]
 import { createRequire } from 'node:module';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -44,12 +47,65 @@ for (const [name, s] of [...folders].sort(([a], [b]) => a.localeCompare(b))) {
     `${name.padEnd(width)}  ${`${s.filesPassed}/${s.files}`.padStart(7)} ${pct(s.filesPassed, s.files)}  ${`${s.rowsPassed}/${s.rows}`.padStart(9)} ${pct(s.rowsPassed, s.rows)}`,
   );
 }
+// Families: every file counts in each family its policies touch; "runnable" leaves out the
+// files that name inputs missing from the corpus copy (they cannot pass whatever the engine does).
+const families = new Map(cli.FAMILY_LABELS.map(([id, label]) => [id, { label, files: 0, filesPassed: 0, rows: 0, rowsPassed: 0, missing: 0, runnablePassed: 0 }]));
+const all = { label: 'all test files', files: 0, filesPassed: 0, rows: 0, rowsPassed: 0, missing: 0, runnablePassed: 0 };
+for (const f of report.files) {
+  const described = cli.describeTestFile(f.path);
+  const missing = described.missingInputs.length > 0;
+  for (const s of [all, ...described.families.map((id) => families.get(id))]) {
+    s.files++;
+    s.rows += f.rows.length;
+    s.rowsPassed += f.rows.filter((r) => r.ok).length;
+    if (missing) s.missing++;
+    if (passed(f)) {
+      s.filesPassed++;
+      if (!missing) s.runnablePassed++;
+    }
+  }
+}
+const familyRows = [...families.values(), all].map((s) => [
+  s.label,
+  `${s.filesPassed}/${s.files}`,
+  pct(s.filesPassed, s.files).trim(),
+  `${s.rowsPassed}/${s.rows}`,
+  pct(s.rowsPassed, s.rows).trim(),
+  `${s.runnablePassed}/${s.files - s.missing}`,
+  pct(s.runnablePassed, s.files - s.missing).trim(),
+  String(s.missing),
+]);
+const familyHeader = ['family', 'files passed', '%', 'rows passed', '%', 'runnable files passed', '%', 'missing inputs'];
+const familyWidths = familyHeader.map((h, i) => Math.max(h.length, ...familyRows.map((r) => r[i].length)));
+console.log('');
+for (const r of [familyHeader, ...familyRows]) console.log(r.map((c, i) => (i === 0 ? c.padEnd(familyWidths[i]) : c.padStart(familyWidths[i]))).join('  '));
+
 const t = report.summary;
 console.log(
   `\nSUMMARY  files ${t.filesPassed}/${t.files} (${pct(t.filesPassed, t.files).trim()})  rows ${t.rowsPassed}/${t.rows} (${pct(t.rowsPassed, t.rows).trim()})  in ${seconds.toFixed(1)} s`,
 );
 const errors = report.files.filter((f) => f.error !== null).length;
 if (errors > 0) console.log(`${errors} test file(s) could not run (see \`kyverno-studio test <path>\` for the reason)`);
+
+const date = new Date().toISOString().slice(0, 10);
+const markdown = [
+  `# Conformance by policy family — ${date}`,
+  '',
+  `Corpus: \`${relative(root, corpus) || corpus}\` (${t.files} test files). Machine: ${cpus()[0]?.model ?? 'unknown'} (${cpus().length} cores), node ${process.version}.`,
+  `Summary: files ${t.filesPassed}/${t.files}, rows ${t.rowsPassed}/${t.rows}; run took ${seconds.toFixed(1)} s.`,
+  '',
+  'A test file counts in every family its policies touch (decided from the policy content, not paths).',
+  '"Runnable" leaves out the files whose test names inputs missing from the corpus copy.',
+  '',
+  `| ${familyHeader.join(' | ')} |`,
+  `|${familyHeader.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
+  ...familyRows.map((r) => `| ${r.join(' | ')} |`),
+  '',
+];
+mkdirSync(join(root, 'bench/results'), { recursive: true });
+const familiesPath = join(root, 'bench/results', `conformance-${date}.md`);
+writeFileSync(familiesPath, markdown.join('\n'));
+console.log(`family table written to ${relative(process.cwd(), familiesPath)}`);
 
 if (args.includes('--write-baseline')) {
   const files = {};

@@ -48,7 +48,12 @@ export class WebhookController {
         log(`webhook controller: ${config.kind} ${name} does not exist (deploy creates it); not creating it from here`);
         continue;
       }
+      // Keep how the API server reaches us (Service or URL, and the caBundle) as deploy set it;
+      // an empty configuration gets the in-cluster Service with our CA.
+      const clientConfig = ((current.webhooks ?? []) as Json[])[0]?.clientConfig;
+      if (clientConfig) for (const w of (config.webhooks ?? []) as Json[]) w.clientConfig = clientConfig;
       if (rulesOf(current) === rulesOf(config)) continue;
+
       try {
         await client.apply(config, { force: true });
         log(`webhook controller: ${config.kind} ${name} now covers ${((config.webhooks as Json[]) ?? []).map((w) => ((w.rules as Json[]) ?? []).flatMap((r) => r.resources as string[]).join(',')).join(' | ') || 'nothing'}`);

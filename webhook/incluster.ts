@@ -16,16 +16,16 @@ import { watchKinds, type WatchedKind } from './watch';
 export const POLICY_KINDS: WatchedKind[] = [
   { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy' },
   { apiVersion: 'kyverno.io/v1', kind: 'Policy' },
-  { apiVersion: 'policies.kyverno.io/v1alpha1', kind: 'ValidatingPolicy' },
-  { apiVersion: 'policies.kyverno.io/v1alpha1', kind: 'NamespacedValidatingPolicy' },
-  { apiVersion: 'policies.kyverno.io/v1alpha1', kind: 'MutatingPolicy' },
-  { apiVersion: 'policies.kyverno.io/v1alpha1', kind: 'NamespacedMutatingPolicy' },
-  { apiVersion: 'policies.kyverno.io/v1alpha1', kind: 'ImageValidatingPolicy' },
-  { apiVersion: 'policies.kyverno.io/v1alpha1', kind: 'NamespacedImageValidatingPolicy' },
+  { apiVersion: 'policies.kyverno.io/v1', kind: 'ValidatingPolicy', fallbacks: ['policies.kyverno.io/v1beta1', 'policies.kyverno.io/v1alpha1'] },
+  { apiVersion: 'policies.kyverno.io/v1', kind: 'NamespacedValidatingPolicy', fallbacks: ['policies.kyverno.io/v1beta1', 'policies.kyverno.io/v1alpha1'] },
+  { apiVersion: 'policies.kyverno.io/v1', kind: 'MutatingPolicy', fallbacks: ['policies.kyverno.io/v1beta1', 'policies.kyverno.io/v1alpha1'] },
+  { apiVersion: 'policies.kyverno.io/v1', kind: 'NamespacedMutatingPolicy', fallbacks: ['policies.kyverno.io/v1beta1', 'policies.kyverno.io/v1alpha1'] },
+  { apiVersion: 'policies.kyverno.io/v1', kind: 'ImageValidatingPolicy', fallbacks: ['policies.kyverno.io/v1beta1', 'policies.kyverno.io/v1alpha1'] },
+  { apiVersion: 'policies.kyverno.io/v1', kind: 'NamespacedImageValidatingPolicy', fallbacks: ['policies.kyverno.io/v1beta1', 'policies.kyverno.io/v1alpha1'] },
 ];
 const EXCEPTION_KINDS: WatchedKind[] = [
-  { apiVersion: 'kyverno.io/v2', kind: 'PolicyException' },
-  { apiVersion: 'policies.kyverno.io/v1alpha1', kind: 'PolicyException' },
+  { apiVersion: 'kyverno.io/v2', kind: 'PolicyException', fallbacks: ['kyverno.io/v2beta1'] },
+  { apiVersion: 'policies.kyverno.io/v1', kind: 'PolicyException', fallbacks: ['policies.kyverno.io/v1beta1', 'policies.kyverno.io/v1alpha1'] },
 ];
 
 export interface InClusterOptions {

@@ -81,10 +81,11 @@ interface ServeArgs {
   caFile: string;
   /** In-cluster mode outside a pod (tests, debugging): use this kubeconfig. */
   kubeconfig: string;
+  reportIntervalMs: number;
 }
 
 export function parseServeArgs(argv: string[]): ServeArgs {
-  const args: ServeArgs = { policies: [], port: 9443, host: '0.0.0.0', cert: '', key: '', timeoutMs: 8000, workers: 2, inCluster: false, namespace: 'kyverno-studio', caFile: '', kubeconfig: '' };
+  const args: ServeArgs = { policies: [], port: 9443, host: '0.0.0.0', cert: '', key: '', timeoutMs: 8000, workers: 2, inCluster: false, namespace: 'kyverno-studio', caFile: '', kubeconfig: '', reportIntervalMs: 5000 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
@@ -107,6 +108,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
       case '--namespace': args.namespace = value(); break;
       case '--ca-file': args.caFile = value(); break;
       case '--kubeconfig': args.kubeconfig = value(); break;
+      case '--report-interval-ms': args.reportIntervalMs = Number(value()); break;
       default:
         throw new UsageError(`unknown flag ${flag}`);
     }
@@ -153,7 +155,7 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     const { runInCluster } = await import('./incluster');
     const { KubeClient } = await import('../deploy/kube');
     const client = args.kubeconfig ? KubeClient.fromKubeconfig(args.kubeconfig) : undefined;
-    reports = await runInCluster({ server, namespace: args.namespace, caFile: args.caFile, log, signal: stop.signal, client });
+    reports = await runInCluster({ server, namespace: args.namespace, caFile: args.caFile, log, signal: stop.signal, client, reportIntervalMs: args.reportIntervalMs });
     log(`in-cluster mode on https://${args.host}:${server.address().port}: watching policies`);
   } else {
     server.setPolicies(policies, EMPTY_CLUSTER);

@@ -21,6 +21,8 @@ export interface WebhookServerOptions {
   workers?: number;
   timeoutMs?: number;
   maxBodyBytes?: number;
+  /** Reviews waiting for a worker beyond this are answered 503 at once (memory stays bounded). */
+  maxQueued?: number;
   /** Called with the validation results of every admitted (non dry-run) request, for policy reports. */
   onReportable?: (items: ReviewReply['reportable']) => void;
   log?: (line: string) => void;
@@ -63,6 +65,7 @@ export function startWebhookServer(opts: WebhookServerOptions): Promise<WebhookS
   const metrics = new WebhookMetrics();
   const pool = new WorkerPool(opts.workerScript, opts.workers ?? 2, opts.timeoutMs ?? 8000);
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const maxQueued = opts.maxQueued ?? 2000;
   let ready = false;
 
   const tls = () => ({ cert: readFileSync(opts.tlsCertFile), key: readFileSync(opts.tlsKeyFile) });
@@ -72,6 +75,11 @@ export function startWebhookServer(opts: WebhookServerOptions): Promise<WebhookS
       if (!res.headersSent) send(res, 500, JSON.stringify({ message: 'internal error' }));
     });
   });
+
+  // Slow or stalled clients must not hold sockets forever.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 65_000;
 
   // Certificates in a mounted Secret are swapped in place; polling survives the symlink dance.
   const reloadTls = () => {
@@ -99,7 +107,10 @@ export function startWebhookServer(opts: WebhookServerOptions): Promise<WebhookS
     if (body === null) {
       reply = { type: 'answer', id: 0, status: 400, body: JSON.stringify({ message: `body is larger than ${maxBody} bytes` }), outcomes: [], reportable: [] };
     } else {
-      reply = await pool.review(path, body);
+      reply =
+        pool.pending >= maxQueued
+          ? { type: 'answer', id: 0, status: 503, body: JSON.stringify({ message: `overloaded: ${pool.pending} reviews queued` }), outcomes: [], reportable: [] }
+          : await pool.review(path, body);
     }
     send(res, reply.status, reply.body);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -10,6 +10,8 @@ type Json = Record<string, unknown>;
 export interface WatchedKind {
   apiVersion: string;
   kind: string;
+  /** Older versions to use when the cluster does not serve `apiVersion` (older Kyverno CRDs). */
+  fallbacks?: string[];
 }
 
 export interface ObjectStore {
@@ -58,15 +60,22 @@ export async function watchKinds(
     }
   };
 
-  const one = async (k: WatchedKind) => {
+  const one = async (wanted: WatchedKind) => {
     let backoff = 1000;
     while (!signal.aborted) {
       try {
+        let k = wanted;
+        for (const v of [wanted.apiVersion, ...(wanted.fallbacks ?? [])]) {
+          if (await client.resourceFor(v, wanted.kind)) {
+            k = { ...wanted, apiVersion: v };
+            break;
+          }
+        }
         const info = await client.resourceFor(k.apiVersion, k.kind);
         if (!info) {
           client.forgetDiscovery();
-          markListed(k);
-          await sleep(30_000, signal);
+          markListed(wanted);
+          await sleep(10_000, signal);
           continue;
         }
         const path = await client.pathFor({ apiVersion: k.apiVersion, kind: k.kind, namespace: undefined });
@@ -75,7 +84,7 @@ export async function watchKinds(
         const prefix = `${k.apiVersion}|${k.kind}|`;
         for (const existing of [...store.objects.keys()]) if (existing.startsWith(prefix)) store.objects.delete(existing);
         for (const item of list.items ?? []) store.objects.set(key(k.apiVersion, k.kind, item), { apiVersion: k.apiVersion, kind: k.kind, ...item });
-        markListed(k);
+        markListed(wanted);
         changed();
         let rv = list.metadata?.resourceVersion ?? '';
         backoff = 1000;
@@ -99,7 +108,7 @@ export async function watchKinds(
         }
       } catch (e) {
         if (signal.aborted) break;
-        if (!(e instanceof KubeError && e.status === 410)) log(`watch ${k.kind}: ${(e as Error).message}; retrying in ${backoff / 1000}s`);
+        if (!(e instanceof KubeError && e.status === 410)) log(`watch ${wanted.kind}: ${(e as Error).message}; retrying in ${backoff / 1000}s`);
         await sleep(backoff, signal);
         backoff = Math.min(backoff * 2, 30_000);
       }

@@ -57,4 +57,5 @@ export function runEvaluationWorker(): void {
     }
     port.postMessage(evaluateReview(msg, index, cluster));
   });
+  port.postMessage({ type: 'ready' });
 }

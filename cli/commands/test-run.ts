@@ -1,9 +1,9 @@
 /** Running `kyverno test` files from disk; shared by the `test` command and the scripts. */
 import { formatLoadError, parseYamlDocuments } from '../../engine/loader';
-import { runTestDocument, testFilePassed, testInputPaths, type RunTimings } from '../../engine/testing';
+import { runTestDocument, testFamilies, testFilePassed, testInputPaths, type PolicyFamily, type RunTimings } from '../../engine/testing';
 import type { TestFileResult } from '../../engine/testing';
 import { classifyDocument } from '../../engine/loader';
-import { findTestFiles, readAll, readText } from '../io/files';
+import { exists, findTestFiles, readAll, readFailure, readText } from '../io/files';
 
 export interface TestRunSummary {
   files: number;
@@ -29,7 +29,7 @@ export function runTestFileFromDisk(path: string, options: TestRunOptions = {}):
   try {
     text = readText(path);
   } catch (err) {
-    return { path, error: `${path}: cannot read file: ${(err as Error).message.split('\n')[0]}`, rows: [] };
+    return { path, error: readFailure(path, err), rows: [] };
   }
   const t0 = performance.now();
   const parsed = parseYamlDocuments(text, path);
@@ -37,7 +37,9 @@ export function runTestFileFromDisk(path: string, options: TestRunOptions = {}):
   if (parsed.errors.length > 0) return { path, error: formatLoadError(parsed.errors[0]), rows: [] };
   const doc = parsed.documents.find((d) => classifyDocument(d.value) === 'test') ?? parsed.documents[0];
   if (!doc) return { path, error: `${path}: no Test document found`, rows: [] };
-  const files = readAll(testInputPaths(path, doc.value), new Map([[path, text]]));
+  const failures: string[] = [];
+  const files = readAll(testInputPaths(path, doc.value), new Map([[path, text]]), failures);
+  if (failures.length > 0) return { path, error: failures[0], rows: [] };
   return runTestDocument(path, doc.value, files, { now: options.now, timings: options.timings });
 }
 
@@ -56,4 +58,23 @@ export function runTestPaths(paths: string[], options: TestRunOptions = {}): Tes
   const results: TestFileResult[] = missing.map((p) => ({ path: p, error: `${p}: no such file or directory`, rows: [] }));
   for (const f of files) results.push(runTestFileFromDisk(f, options));
   return { files: results, summary: summarize(results) };
+}
+
+export interface TestFileDescription {
+  families: PolicyFamily[];
+  /** Inputs the test names that do not exist on disk (such a test cannot run). */
+  missingInputs: string[];
+}
+
+/** What a test file covers (policy families) and which of its inputs are missing. Never throws. */
+export function describeTestFile(path: string): TestFileDescription {
+  try {
+    const parsed = parseYamlDocuments(readText(path), path);
+    const doc = parsed.documents.find((d) => classifyDocument(d.value) === 'test') ?? parsed.documents[0];
+    if (!doc) return { families: [], missingInputs: [] };
+    const inputs = testInputPaths(path, doc.value);
+    return { families: testFamilies(path, doc.value, readAll(inputs)), missingInputs: inputs.filter((p) => !exists(p)) };
+  } catch {
+    return { families: [], missingInputs: [] };
+  }
 }

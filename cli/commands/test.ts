@@ -72,7 +72,11 @@ export const testCommand: Command = {
     }
     if (args.booleans.has('json')) io.out(JSON.stringify(report));
     else {
-      if (report.files.length === 0) io.out('\nNo test yamls available');
+      if (report.files.length === 0) {
+        // Kyverno's wording and exit code (0), plus which paths were searched for what.
+        io.out('\nNo test yamls available');
+        io.err(`Warning: ${paths.join(', ')}: no ${single(args, 'file-name') ?? 'kyverno-test.yaml'} found`);
+      }
       printHuman(report, io, args.booleans.has('fail-only'));
     }
     const allPassed = report.summary.filesPassed === report.summary.files;

@@ -1,6 +1,6 @@
 /** Reads policy/resource paths from disk into documents, collecting one-line errors per file. */
 import { classifyDocument, expandLists, formatLoadError, parseYamlDocuments, type LoadedDocument } from '../../engine/loader';
-import { exists, readText, yamlFilesAt } from './files';
+import { exists, readFailure, readText, yamlFilesAt } from './files';
 
 export interface ReadDocuments {
   documents: LoadedDocument[];
@@ -21,7 +21,7 @@ export function readDocuments(paths: string[]): ReadDocuments {
       try {
         text = readText(f);
       } catch (err) {
-        out.errors.push(`${f}: cannot read file: ${(err as Error).message.split('\n')[0]}`);
+        out.errors.push(readFailure(f, err));
         continue;
       }
       const parsed = parseYamlDocuments(text, f);

@@ -1,5 +1,5 @@
 /** File-system side of the CLI: finding test files and reading what they name. */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { join, resolve, relative, sep } from 'node:path';
 
 const YAML_FILE = /\.(ya?ml|json)$/i;
@@ -9,12 +9,18 @@ export function toPosix(p: string): string {
   return sep === '/' ? p : p.split(sep).join('/');
 }
 
-function isDirectory(p: string): boolean {
+type PathKind = 'file' | 'directory' | 'missing';
+
+function pathKind(p: string): PathKind {
   try {
-    return statSync(p).isDirectory();
+    return statSync(p).isDirectory() ? 'directory' : 'file';
   } catch {
-    return false;
+    return 'missing';
   }
+}
+
+function isDirectory(p: string): boolean {
+  return pathKind(p) === 'directory';
 }
 
 export function exists(p: string): boolean {
@@ -31,22 +37,24 @@ export function findTestFiles(paths: string[], fileName: string): { files: strin
   const files: string[] = [];
   const missing: string[] = [];
   const walk = (dir: string) => {
-    let names: string[];
+    let entries: Dirent[];
     try {
-      names = readdirSync(dir).sort();
+      entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     } catch {
       return;
     }
-    for (const name of names) {
-      if (name === 'node_modules' || name === '.git') continue;
-      const p = join(dir, name);
-      if (isDirectory(p)) walk(p);
-      else if (name === fileName) files.push(toPosix(p));
+    for (const entry of entries) {
+      if (entry.name === 'node_modules' || entry.name === '.git') continue;
+      const p = join(dir, entry.name);
+      // Dirent types save a stat per entry; symbolic links still need one to know their target.
+      if (entry.isDirectory() || (entry.isSymbolicLink() && isDirectory(p))) walk(p);
+      else if (entry.name === fileName) files.push(toPosix(p));
     }
   };
   for (const p of paths) {
-    if (!exists(p)) missing.push(p);
-    else if (isDirectory(p)) walk(p);
+    const kind = pathKind(p);
+    if (kind === 'missing') missing.push(p);
+    else if (kind === 'directory') walk(p);
     else files.push(toPosix(p));
   }
   return { files, missing };
@@ -54,35 +62,93 @@ export function findTestFiles(paths: string[], fileName: string): { files: strin
 
 /** YAML files of a path: the file itself, or every YAML file below a folder (sorted). */
 export function yamlFilesAt(path: string): string[] {
-  if (!isDirectory(path)) return [toPosix(path)];
+  return pathKind(path) === 'directory' ? yamlFilesBelow(path) : [toPosix(path)];
+}
+
+function yamlFilesBelow(path: string): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      const p = join(dir, name);
-      if (isDirectory(p)) walk(p);
-      else if (YAML_FILE.test(name)) out.push(toPosix(p));
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const p = join(dir, entry.name);
+      if (entry.isDirectory() || (entry.isSymbolicLink() && isDirectory(p))) walk(p);
+      else if (YAML_FILE.test(entry.name)) out.push(toPosix(p));
     }
   };
   walk(path);
   return out;
 }
 
-export function readText(path: string): string {
-  const size = statSync(path).size;
-  if (size > MAX_FILE_BYTES) throw new Error(`${path}: file too large (${size} bytes)`);
-  return readFileSync(path, 'utf8');
+/** A file that exists but cannot be used as text; the message names the problem, not the path. */
+export class UnreadableFileError extends Error {}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** 1-based line of the first byte that is not valid UTF-8 (the decoder only says "invalid"). */
+function invalidUtf8Line(bytes: Uint8Array): number {
+  let line = 1;
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i];
+    const need = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
+    if (need < 0) return line;
+    for (let k = 1; k <= need; k++) if (i + k >= bytes.length || (bytes[i + k] & 0xc0) !== 0x80) return line;
+    if (b === 0x0a) line++;
+    i += need + 1;
+  }
+  return line;
 }
 
-/** Reads the given paths (files or folders) into a path → text map; unreadable ones are left out. */
-export function readAll(paths: string[], into: Map<string, string> = new Map()): Map<string, string> {
+function readChecked(path: string, size: number): string {
+  if (size > MAX_FILE_BYTES) throw new UnreadableFileError(`file too large (${size} bytes, limit ${MAX_FILE_BYTES})`);
+  const bytes = readFileSync(path);
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    // Kyverno's YAML decoder rejects such files too; silently replacing bytes would hide it.
+    throw new UnreadableFileError(`line ${invalidUtf8Line(bytes)}: invalid UTF-8`);
+  }
+}
+
+export function readText(path: string): string {
+  return readChecked(path, statSync(path).size);
+}
+
+/** The one-line error for a file that could not be read. */
+export function readFailure(path: string, err: unknown): string {
+  if (err instanceof UnreadableFileError) {
+    const at = /^line (\d+): (.*)$/.exec(err.message);
+    return at ? `${path}:${at[1]}: ${at[2]}` : `${path}: ${err.message}`;
+  }
+  const e = err as NodeJS.ErrnoException;
+  const reason = e?.code === 'ENOENT' ? 'no such file or directory' : e?.code === 'EISDIR' ? 'is a directory' : String(e?.message ?? err).split('\n')[0];
+  return `${path}: cannot read file: ${reason}`;
+}
+
+/**
+ * Reads the given paths (files or folders) into a path → text map. Missing paths are left
+ * out (the engine names them as not found); files that exist but cannot be read are listed
+ * in `failures` with their one-line error.
+ */
+export function readAll(paths: string[], into: Map<string, string> = new Map(), failures: string[] = []): Map<string, string> {
   for (const p of paths) {
-    if (!exists(p)) continue;
-    for (const f of yamlFilesAt(p)) {
+    let stat;
+    try {
+      stat = statSync(p);
+    } catch {
+      continue;
+    }
+    const single = !stat.isDirectory();
+    for (const f of single ? [toPosix(p)] : yamlFilesBelow(p)) {
       if (into.has(f)) continue;
       try {
-        into.set(f, readText(f));
-      } catch {
-        // The engine reports the path as not found, with its name.
+        into.set(f, single ? readChecked(f, stat.size) : readText(f));
+      } catch (err) {
+        failures.push(readFailure(f, err));
       }
     }
   }

@@ -17,7 +17,8 @@ import { validateRule } from '../validate';
 import { ruleError } from '../validate/results';
 import { withVariables, type VariableScope } from '../variables';
 import { computeRules } from '../autogen';
-import { exceptionSkip, matchingExceptions } from './exceptions';
+import { exceptionSkip, hasPodSecurity, matchingExceptions } from './exceptions';
+import { podSecurityRuleResult } from '../pss';
 import { providedNames, requestForValues, resourceValues, ruleValues, withRuleValues } from './values';
 
 export type ApplyPhase = 'mutate' | 'verifyImages' | 'validate' | 'generate';
@@ -62,14 +63,18 @@ interface RunState {
 
 type Prepared = { scope: VariableScope; env: ContextEnvironment; exceptions: JsonObject[] } | { result: RuleResult } | null;
 
-/** Match, exceptions, rule context and preconditions of one rule (Kyverno's invokeRuleHandler). */
+const isPodSecurityRule = (rule: JsonObject): boolean =>
+  !!rule.validate && typeof rule.validate === 'object' && (rule.validate as JsonObject).podSecurity !== undefined;
+
+/**
+ * Match, rule context, preconditions, then policy exceptions (Kyverno's invokeRuleHandler
+ * and the handlers' MatchesException, in that order). podSecurity rules get their matched
+ * exceptions back instead of a skip: the PSS handler decides (see runValidate).
+ */
 function prepareRule(rule: JsonObject, type: RuleType, st: RunState, request: AdmissionRequest): Prepared {
   const name = String(rule.name ?? '');
   const { cluster } = st.options;
   if (!ruleMatchesRequest(rule, request, cluster, policyNamespace(st.policy)).matched) return null;
-  const exceptions = matchingExceptions(cluster.exceptions ?? [], st.policyKey, rule, request, cluster, st.scope);
-  const exempt = exceptionSkip(name, type, exceptions);
-  if (exempt) return { result: exempt };
   const rv = ruleValues(st.options.values, policyName(st.policy), name);
   const env: ContextEnvironment = { cluster, provided: providedNames(rv, st.resourceVals) };
   let scope = withRuleValues(st.scope, rv, 0);
@@ -78,6 +83,11 @@ function prepareRule(rule: JsonObject, type: RuleType, st: RunState, request: Ad
   if (pre.error !== undefined) return { result: ruleError(name, 'failed to evaluate preconditions', pre.error, type) };
   if (!pre.passed) {
     return { result: { name, type, status: 'skip', message: ['preconditions not met', pre.message].filter(Boolean).join('; ') } };
+  }
+  const exceptions = matchingExceptions(cluster.exceptions ?? [], st.policyKey, name, request, cluster, scope);
+  if (!isPodSecurityRule(rule)) {
+    const exempt = exceptionSkip(name, type, exceptions);
+    if (exempt) return { result: exempt };
   }
   return { scope, env, exceptions };
 }
@@ -131,7 +141,11 @@ function runValidate(st: RunState, resource: JsonObject | null, out: RuleResult[
     if (!prepared) continue;
     let result: RuleResult | null;
     if ('result' in prepared) result = prepared.result;
-    else {
+    else if (isPodSecurityRule(rule) && prepared.exceptions.some((ex) => !hasPodSecurity(ex))) {
+      // validate/ hands the PSS handler only exceptions with podSecurity controls; one without
+      // them skips the rule (but, as in Kyverno, gives no response on DELETE).
+      result = podSecurityRuleResult(rule, request, resource, { exceptions: prepared.exceptions });
+    } else {
       result = validateRule(
         {
           policy: st.policy,
@@ -157,22 +171,29 @@ function runValidate(st: RunState, resource: JsonObject | null, out: RuleResult[
 }
 
 function runGenerate(st: RunState, resource: JsonObject, out: RuleResult[]): void {
+  const results: RuleResult[] = [];
+  let controllerFailed = false;
   for (const rule of policyRules(st.policy)) {
     if (!rule.generate) continue;
     const request: AdmissionRequest = st.request.operation === 'DELETE' ? st.request : { ...st.request, object: resource };
     const prepared = prepareRule(rule, 'Generation', st, request);
     if (!prepared) continue;
     if ('result' in prepared) {
-      out.push(prepared.result);
+      results.push(prepared.result);
       continue;
     }
     const outcome = applyGenerateRule(rule, resource, prepared.scope, st.options.cluster.resources, {
       policyNamespace: policyNamespace(st.policy),
       policyName: policyName(st.policy),
       loadContext: contextLoaderFor(st, prepared.env, String(rule.name ?? '')),
+      policyGenerateExisting: typeof policySpec(st.policy).generateExisting === 'boolean' ? (policySpec(st.policy).generateExisting as boolean) : undefined,
     });
-    out.push(outcome.result);
+    if (outcome.controllerError !== undefined) controllerFailed = true;
+    results.push(outcome.result);
   }
+  // The CLI drops every generated resource of the policy when its controller fails on one rule.
+  if (controllerFailed) for (const r of results) if (r.generatedResources) r.generatedResources = [];
+  out.push(...results);
 }
 
 function runVerifyImages(st: RunState, out: RuleResult[]): void {

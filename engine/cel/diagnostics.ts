@@ -4,7 +4,7 @@
  * with its position inside the expression (the language server maps it into the YAML).
  */
 import { celCheckingEnvironment, MAX_EXPRESSION_LENGTH } from './environment';
-import { compileRe2 } from './regex';
+import { compileRegex } from './regex';
 import { rewriteExpression, stringLiteralEnd } from './rewrite';
 
 export interface CelDiagnostic {
@@ -71,7 +71,7 @@ function regexDiagnostics(expression: string): CelDiagnostic[] {
     const pattern = decodeLiteral(literal);
     if (pattern === null) continue;
     try {
-      compileRe2(pattern);
+      compileRegex(pattern);
     } catch (err) {
       out.push({ message: (err as Error).message, offset: literalStart, length: literalEnd - literalStart });
     }

@@ -5,12 +5,17 @@
  * Kubernetes and Kyverno libraries.
  */
 import { Environment } from '@marcbachmann/cel-js';
-import { rewriteExpression } from './rewrite';
+import { instrumentComprehensions, rewriteExpression } from './rewrite';
 import { registerStringLibraries } from './lib-strings';
 import { registerNetworkLibraries } from './lib-network';
 import { registerQuantityLibraries } from './lib-quantity';
 import { registerKyvernoLibraries } from './lib-kyverno';
 import { registerCoreGaps } from './lib-core';
+import { registerMathLibrary } from './lib-math';
+import { registerComprehensions } from './lib-comprehensions';
+import { registerDataLibraries } from './lib-data';
+import { withCostBudget } from './budget';
+import { typeOfCel } from './values';
 
 type Compiled = ((context?: Record<string, unknown>) => unknown) & { check?: () => { valid: boolean; type?: string; error?: Error } };
 
@@ -32,6 +37,9 @@ function buildEnvironment(strict: boolean): Environment {
   registerNetworkLibraries(env);
   registerQuantityLibraries(env);
   registerKyvernoLibraries(env);
+  registerMathLibrary(env);
+  registerComprehensions(env);
+  registerDataLibraries(env);
   if (strict) for (const name of CEL_VARIABLES) env.registerVariable(name, 'dyn');
   return env;
 }
@@ -71,7 +79,7 @@ export function compileCel(expression: string): Compiled {
   if (fn) return fn;
   if (expression.length > MAX_EXPRESSION_LENGTH) throw new CelError(`compilation error: expression longer than ${MAX_EXPRESSION_LENGTH} characters`, 'compile');
   try {
-    fn = celEnvironment().parse(rewriteExpression(expression)) as unknown as Compiled;
+    fn = celEnvironment().parse(instrumentComprehensions(rewriteExpression(expression))) as unknown as Compiled;
   } catch (err) {
     throw new CelError(`compilation error: ${firstLine(err)}`, 'compile');
   }
@@ -84,7 +92,7 @@ export function compileCel(expression: string): Compiled {
 export function evalCel(expression: string, activation: Record<string, unknown>): unknown {
   const fn = compileCel(expression);
   try {
-    const out = fn(activation);
+    const out = withCostBudget(() => fn(activation));
     if (out && typeof (out as Promise<unknown>).then === 'function') throw new Error('asynchronous CEL functions are not supported');
     return out;
   } catch (err) {
@@ -99,12 +107,4 @@ export function evalCelBool(expression: string, activation: Record<string, unkno
   return out;
 }
 
-export function typeOfCel(v: unknown): string {
-  if (v === null || v === undefined) return 'null_type';
-  if (typeof v === 'bigint') return 'int';
-  if (typeof v === 'number') return 'double';
-  if (typeof v === 'string') return 'string';
-  if (typeof v === 'boolean') return 'bool';
-  if (Array.isArray(v)) return 'list';
-  return 'map';
-}
+export { typeOfCel } from './values';

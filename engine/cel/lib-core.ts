@@ -2,7 +2,11 @@
  * Gaps between cel-js and cel-go as Kubernetes configures it: heterogeneous numeric equality
  * (`1 == 1.0`, `1 == 1u` are true in cel-go), `string(duration)`, and ext.Encoders' base64.
  */
-import type { Environment } from '@marcbachmann/cel-js';
+import { Optional, type Environment } from '@marcbachmann/cel-js';
+import { UnsignedInt } from '@marcbachmann/cel-js/evaluator';
+import { goFormatDouble } from './format';
+import { TO_STRING } from './rewrite';
+import { typeOfCel } from './values';
 
 export class Base64Namespace {}
 
@@ -20,7 +24,39 @@ function durationText(d: { seconds: bigint; nanos: number }): string {
   return `${negative ? '-' : ''}${secs}${frac}s`;
 }
 
+/** cel-go's string(x) for every convertible type. */
+function toStringValue(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return goFormatDouble(v);
+  if (typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  if (v instanceof UnsignedInt) return String(v.value);
+  if (v instanceof Uint8Array) {
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(v);
+    } catch {
+      throw new Error('invalid UTF-8 in bytes, cannot convert to string');
+    }
+  }
+  // RFC 3339 with as many fractional digits as needed (Go's RFC3339Nano).
+  if (v instanceof Date) return v.toISOString().replace(/\.?0+Z$/, 'Z');
+  if (v && typeof v === 'object' && v.constructor?.name === 'Duration') return durationText(v as unknown as { seconds: bigint; nanos: number });
+  throw new Error(`type conversion error from '${typeOfCel(v)}' to 'string'`);
+}
+
+/** The zero value of a CEL type (optional.ofNonZeroValue yields none for these). */
+function isZeroValue(v: unknown): boolean {
+  if (v === null || v === undefined || v === 0n || v === 0 || v === '' || v === false) return true;
+  if (v instanceof UnsignedInt) return v.value === 0n;
+  if (Array.isArray(v) || v instanceof Uint8Array) return v.length === 0;
+  if (v instanceof Map) return v.size === 0;
+  if (v instanceof Date) return v.getTime() === 0;
+  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.keys(v).length === 0;
+  return false;
+}
+
 export function registerCoreGaps(env: Environment): void {
+  env.registerFunction('OptionalNamespace.ofNonZeroValue(dyn): optional<dyn>', (_ns: unknown, v: unknown) => (isZeroValue(v) ? Optional.none() : Optional.of(v)));
+  env.registerFunction(`${TO_STRING}(dyn): string`, (v: unknown) => toStringValue(v));
   // Registering == also provides != and the reversed operand order.
   env
     .registerOperator('int == double', (a: bigint, b: number) => numeric(a) === b)

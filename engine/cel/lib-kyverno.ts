@@ -5,7 +5,13 @@
  */
 import type { Environment } from '@marcbachmann/cel-js';
 import type { ClusterState, JsonObject } from '../core/types';
+import { pluralOf } from '../kube';
 import { fromCel, toCel } from './values';
+
+function groupOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf('/');
+  return slash >= 0 ? apiVersion.slice(0, slash) : '';
+}
 
 /** What a Kyverno library call can see during one evaluation. */
 export interface CelRuntime {
@@ -38,21 +44,13 @@ export function kyvernoActivation(rt: CelRuntime): Record<string, unknown> {
   };
 }
 
-/** Kubernetes' default plural of a kind (RESTMapper guess). */
-export function pluralOf(kind: string): string {
-  const k = kind.toLowerCase();
-  if (k === 'endpoints') return k;
-  if (/(s|x|z|ch|sh)$/.test(k)) return k + 'es';
-  if (/[^aeiou]y$/.test(k)) return k.slice(0, -1) + 'ies';
-  return k + 's';
-}
 
 function findResources(rt: CelRuntime, apiVersion: string, resource: string, namespace: string): JsonObject[] {
   const plural = resource.split('/')[0].toLowerCase();
   return rt.cluster.resources.filter((r) => {
     const meta = (r.metadata ?? {}) as JsonObject;
     if (String(r.apiVersion ?? '') !== apiVersion) return false;
-    if (pluralOf(String(r.kind ?? '')) !== plural && String(r.kind ?? '').toLowerCase() !== plural) return false;
+    if (pluralOf(groupOf(apiVersion), String(r.kind ?? '')) !== plural && String(r.kind ?? '').toLowerCase() !== plural) return false;
     return !namespace || String(meta.namespace ?? '') === namespace || (!meta.namespace && namespace === 'default');
   });
 }

@@ -6,23 +6,19 @@ import type { Environment } from '@marcbachmann/cel-js';
 import { HAS_FIELD, OR_VALUE, RE2_MATCHES } from './rewrite';
 import { re2Find, re2FindAll, re2Matches } from './regex';
 import { formatString } from './format';
+import { chargeCost, ensureCost } from './budget';
 
-/**
- * cel-js has no runtime cost budget (cel-go/Kubernetes do), so generated lists stay small:
- * nested comprehensions over lists.range would otherwise grow without bound.
- */
-const MAX_RANGE = 1000;
 
 export class SetsNamespace {}
 export class ListsNamespace {}
 export class StringsNamespace {}
-export class MathNamespace {}
 
 function fail(message: string): never {
   throw new Error(message);
 }
 
-function compare(a: unknown, b: unknown): number {
+/** CEL ordering of two values of the same comparable type (numbers may mix, as in cel-go). */
+export function compareValues(a: unknown, b: unknown): number {
   if (typeof a === 'bigint' && typeof b === 'bigint') return a < b ? -1 : a > b ? 1 : 0;
   if ((typeof a === 'number' || typeof a === 'bigint') && (typeof b === 'number' || typeof b === 'bigint')) {
     const x = Number(a), y = Number(b);
@@ -32,7 +28,7 @@ function compare(a: unknown, b: unknown): number {
   if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b);
   if (a instanceof Date && b instanceof Date) return a.getTime() - b.getTime();
   const va = (a as { valueOf(): unknown })?.valueOf?.(), vb = (b as { valueOf(): unknown })?.valueOf?.();
-  if (va !== a || vb !== b) return compare(va, vb);
+  if (va !== a || vb !== b) return compareValues(va, vb);
   return fail(`no such overload: cannot compare ${typeof a} and ${typeof b}`);
 }
 
@@ -70,7 +66,33 @@ function sum(list: unknown[]): unknown {
 
 function extreme(list: unknown[], sign: number): unknown {
   if (list.length === 0) fail('min/max called on empty list');
-  return list.reduce((m, v) => (compare(v, m) * sign > 0 ? v : m));
+  return list.reduce((m, v) => (compareValues(v, m) * sign > 0 ? v : m));
+}
+
+/** Primitive keys make distinct() linear; 1, 1.0 and 1u share a key, as CEL equality has it. */
+function primitiveKey(v: unknown): string | null {
+  if (typeof v === 'string') return `s:${v}`;
+  if (typeof v === 'boolean') return `b:${v}`;
+  if (typeof v === 'bigint') return `n:${v}`;
+  if (typeof v === 'number') return Number.isInteger(v) ? `n:${BigInt(v)}` : `d:${v}`;
+  if (v && typeof v === 'object' && v.constructor?.name === 'UnsignedInt') return `n:${(v as { value: bigint }).value}`;
+  return null;
+}
+
+function distinct(list: unknown[]): unknown[] {
+  chargeCost(list.length);
+  const seen = new Set<string>();
+  const out: unknown[] = [];
+  for (const v of list) {
+    const key = primitiveKey(v);
+    if (key !== null) {
+      if (!seen.has(key)) { seen.add(key); out.push(v); }
+    } else if (!out.some((x) => celEquals(x, v))) {
+      chargeCost(out.length);
+      out.push(v);
+    }
+  }
+  return out;
 }
 
 function flatten(list: unknown[], depth: number): unknown[] {
@@ -86,6 +108,7 @@ function replace(s: string, from: string, to: string, n = -1): string {
   if (n === 0) return s;
   if (from === '') {
     const chars = [...s];
+    chargeCost(chars.length);
     const parts: string[] = [];
     let count = 0;
     for (let i = 0; i <= chars.length; i++) {
@@ -114,11 +137,10 @@ export function registerStringLibraries(env: Environment): void {
     .registerType('SetsNamespace', SetsNamespace)
     .registerType('ListsNamespace', ListsNamespace)
     .registerType('StringsNamespace', StringsNamespace)
-    .registerType('MathNamespace', MathNamespace)
     .registerConstant('sets', 'SetsNamespace', new SetsNamespace())
     .registerConstant('lists', 'ListsNamespace', new ListsNamespace())
-    .registerConstant('strings', 'StringsNamespace', new StringsNamespace())
-    .registerConstant('math', 'MathNamespace', new MathNamespace());
+    .registerConstant('strings', 'StringsNamespace', new StringsNamespace());
+
 
   env.registerFunction(`dyn.${OR_VALUE}(dyn): dyn`, (v: unknown, fallback: unknown) => {
     if (v && typeof v === 'object' && v.constructor?.name === 'Optional') {
@@ -154,7 +176,7 @@ export function registerStringLibraries(env: Environment): void {
 
   // lists (Kubernetes library + cel-go ext.Lists)
   env
-    .registerFunction('list.isSorted(): bool', (l: unknown[]) => l.every((v, i) => i === 0 || compare(l[i - 1], v) <= 0))
+    .registerFunction('list.isSorted(): bool', (l: unknown[]) => l.every((v, i) => i === 0 || compareValues(l[i - 1], v) <= 0))
     .registerFunction('list.sum(): dyn', (l: unknown[]) => sum(l))
     .registerFunction('list.min(): dyn', (l: unknown[]) => extreme(l, -1))
     .registerFunction('list.max(): dyn', (l: unknown[]) => extreme(l, 1))
@@ -169,11 +191,12 @@ export function registerStringLibraries(env: Environment): void {
       if (d < 0n) fail('level must be non-negative');
       return flatten(l, Number(d));
     })
-    .registerFunction('list.distinct(): list', (l: unknown[]) => l.filter((v, i) => l.findIndex((x) => celEquals(x, v)) === i))
+    .registerFunction('list.distinct(): list', (l: unknown[]) => distinct(l))
     .registerFunction('list.reverse(): list', (l: unknown[]) => [...l].reverse())
-    .registerFunction('list.sort(): list', (l: unknown[]) => [...l].sort(compare))
+    .registerFunction('list.sort(): list', (l: unknown[]) => [...l].sort(compareValues))
     .registerFunction('ListsNamespace.range(int): list<int>', (_ns: unknown, n: bigint) => {
-      if (n > BigInt(MAX_RANGE)) fail(`lists.range(${n}) exceeds the offline limit of ${MAX_RANGE} elements`);
+      ensureCost(n > 0n ? n : 0n);
+      chargeCost(n > 0n ? n : 0n);
       return Array.from({ length: Math.max(0, Number(n)) }, (_, i) => BigInt(i));
     });
 
@@ -183,18 +206,4 @@ export function registerStringLibraries(env: Environment): void {
     .registerFunction('SetsNamespace.equivalent(list, list): bool', (_ns: unknown, a: unknown[], b: unknown[]) =>
       b.every((x) => a.some((y) => celEquals(x, y))) && a.every((x) => b.some((y) => celEquals(x, y))))
     .registerFunction('SetsNamespace.intersects(list, list): bool', (_ns: unknown, a: unknown[], b: unknown[]) => a.some((x) => b.some((y) => celEquals(x, y))));
-
-  // math (cel-go ext.Math, the parts policies use)
-  const numeric = (args: unknown[]): unknown[] => (args.length === 1 && Array.isArray(args[0]) ? args[0] : args);
-  for (const arity of [1, 2, 3]) {
-    const params = Array(arity).fill('dyn').join(', ');
-    env.registerFunction(`MathNamespace.greatest(${params}): dyn`, (_ns: unknown, ...args: unknown[]) => extreme(numeric(args), 1));
-    env.registerFunction(`MathNamespace.least(${params}): dyn`, (_ns: unknown, ...args: unknown[]) => extreme(numeric(args), -1));
-  }
-  env
-    .registerFunction('MathNamespace.abs(int): int', (_ns: unknown, v: bigint) => (v < 0n ? -v : v))
-    .registerFunction('MathNamespace.abs(double): double', (_ns: unknown, v: number) => Math.abs(v))
-    .registerFunction('MathNamespace.ceil(double): double', (_ns: unknown, v: number) => Math.ceil(v))
-    .registerFunction('MathNamespace.floor(double): double', (_ns: unknown, v: number) => Math.floor(v))
-    .registerFunction('MathNamespace.round(double): double', (_ns: unknown, v: number) => Math.sign(v) * Math.round(Math.abs(v)));
 }

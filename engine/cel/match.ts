@@ -3,7 +3,7 @@
  * excludeResourceRules, namespaceSelector and objectSelector, as Kyverno's CEL matcher does.
  */
 import type { AdmissionRequest, ClusterState, JsonObject } from '../core/types';
-import { pluralOf } from './lib-kyverno';
+import { pluralOf } from '../kube';
 
 export interface RequestTarget {
   group: string;
@@ -37,7 +37,7 @@ export function requestTarget(request: AdmissionRequest): RequestTarget {
   }
   return {
     group, version, kind,
-    resource: pluralOf(kind),
+    resource: pluralOf(group, kind),
     subResource: request.subResource ?? '',
     namespace: request.namespace ?? String(meta.namespace ?? ''),
     name: String(meta.name ?? ''),

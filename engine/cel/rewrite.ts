@@ -17,6 +17,16 @@ export const RE2_MATCHES = 're2mtch';
 export const OR_VALUE = 'kyOrVal';
 /** `has(expr.f)` on a non-identifier operand (cel-js only accepts `has(a.b.c)`). */
 export const HAS_FIELD = 'kyHasField';
+/**
+ * `string(x)`: cel-js's own conversion cannot be overridden and formats doubles the JavaScript
+ * way ("1e+21", "100000000000000000000"); cel-go prints Go's %g ("1e+20"). Same length.
+ */
+export const TO_STRING = 'kyStr_';
+/** Identity functions charged to the cost budget, wrapped around cel-js macro steps at runtime. */
+export const COST_TICK = 'kyTick';
+/** The tick for all() (returns false once the budget is spent, ending the loop) and exists() (true). */
+export const COST_TICK_ALL = 'kyTickAll';
+export const COST_TICK_EXISTS = 'kyTickExists';
 
 const IDENT_START = /[A-Za-z_]/;
 const IDENT_PART = /[A-Za-z0-9_]/;
@@ -99,6 +109,7 @@ function rewrite(src: string): string {
         }
       }
       if (word === 'matches' && nextNonSpace(src, j) === '(') out += RE2_MATCHES;
+      else if (word === 'string' && prevSignificant !== '.' && nextNonSpace(src, j) === '(') out += TO_STRING;
       else if (word === 'orValue' && prevSignificant === '.' && nextNonSpace(src, j) === '(') out += OR_VALUE;
       else out += word;
       i = j;
@@ -193,4 +204,73 @@ export function stringLiteralEnd(src: string, i: number): number {
     k++;
   }
   return src.length;
+}
+
+/** cel-js macros whose per-iteration step is wrapped in COST_TICK, with the index of that argument. */
+const BUILTIN_COMPREHENSIONS: Record<string, { arities: number[]; tick: string }> = {
+  all: { arities: [2], tick: COST_TICK_ALL },
+  exists: { arities: [2], tick: COST_TICK_EXISTS },
+  exists_one: { arities: [2], tick: COST_TICK },
+  map: { arities: [2, 3], tick: COST_TICK },
+  filter: { arities: [2], tick: COST_TICK },
+};
+
+/** Top-level arguments of the call whose `(` is at `open`, as [start, end) ranges. */
+function callArguments(src: string, open: number, close: number): [number, number][] {
+  const out: [number, number][] = [];
+  let depth = 0, start = open + 1;
+  for (let i = open + 1; i < close - 1; ) {
+    const end = stringLiteralEnd(src, i);
+    if (end > i) { i = end; continue; }
+    const c = src[i];
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') depth--;
+    else if (c === ',' && depth === 0) { out.push([start, i]); start = i + 1; }
+    i++;
+  }
+  out.push([start, close - 1]);
+  return out;
+}
+
+/**
+ * Wraps the step of every built-in comprehension (`x.all(v, step)`, `x.map(v, [filter,] t)`…)
+ * in COST_TICK so each iteration is charged to the cost budget. Runtime only: it changes
+ * offsets, so diagnostics check the uninstrumented text.
+ */
+export function instrumentComprehensions(src: string): string {
+  let out = '';
+  let prev = '';
+  for (let i = 0; i < src.length; ) {
+    const strEnd = stringLiteralEnd(src, i);
+    if (strEnd > i) { out += src.slice(i, strEnd); i = strEnd; prev = '"'; continue; }
+    if (IDENT_START.test(src[i]) && !IDENT_PART.test(src[i - 1] ?? '')) {
+      let j = i + 1;
+      while (j < src.length && IDENT_PART.test(src[j])) j++;
+      const word = src.slice(i, j);
+      const open = skipSpace(src, j);
+      const macro = Object.prototype.hasOwnProperty.call(BUILTIN_COMPREHENSIONS, word) ? BUILTIN_COMPREHENSIONS[word] : undefined;
+      if (macro && prev === '.' && src[open] === '(') {
+        const close = closingBracket(src, open);
+        const args = close > 0 ? callArguments(src, open, close) : [];
+        if (close > 0 && macro.arities.includes(args.length)) {
+          const parts = args.map(([a, b], k) => {
+            const inner = instrumentComprehensions(src.slice(a, b));
+            return k === 1 ? `${macro.tick}(${inner})` : inner;
+          });
+          out += `${word}(${parts.join(',')})`;
+          i = close;
+          prev = ')';
+          continue;
+        }
+      }
+      out += word;
+      i = j;
+      prev = 'a';
+      continue;
+    }
+    out += src[i];
+    if (!/\s/.test(src[i])) prev = src[i];
+    i++;
+  }
+  return out;
 }

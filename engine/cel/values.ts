@@ -34,7 +34,7 @@ export function fromCel(value: unknown): unknown {
   }
   const ctorName = (value as object).constructor?.name;
   if (ctorName === 'UnsignedInt') return Number((value as { value: bigint }).value);
-  if (ctorName === 'Duration') return String(value);
+  if (ctorName === 'Duration' || ctorName === 'CelQuantity') return String(value);
   if (ctorName === 'Optional') {
     const opt = value as { hasValue(): boolean; value(): unknown };
     return opt.hasValue() ? fromCel(opt.value()) : null;
@@ -58,4 +58,21 @@ export function describeCel(value: unknown): string {
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return !!value && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date) && !(value instanceof Uint8Array);
+}
+
+/** The CEL type name of a runtime value, for messages. */
+export function typeOfCel(v: unknown): string {
+  if (v === null || v === undefined) return 'null_type';
+  if (typeof v === 'bigint') return 'int';
+  if (typeof v === 'number') return 'double';
+  if (typeof v === 'string') return 'string';
+  if (typeof v === 'boolean') return 'bool';
+  if (Array.isArray(v)) return 'list';
+  if (v instanceof Uint8Array) return 'bytes';
+  if (v instanceof Date) return 'google.protobuf.Timestamp';
+  const ctor = (v as object).constructor?.name;
+  if (ctor === 'UnsignedInt') return 'uint';
+  if (ctor === 'Duration') return 'google.protobuf.Duration';
+  if (ctor === 'CelQuantity') return 'kubernetes.Quantity';
+  return 'map';
 }

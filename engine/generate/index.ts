@@ -20,6 +20,8 @@ export interface GenerateOptions {
   policyName?: string;
   /** Loads `context` entries of generate.foreach entries into a scope. */
   loadContext?: ContextLoader;
+  /** spec.generateExisting of the policy (a rule's own generateExisting wins). */
+  policyGenerateExisting?: boolean;
 }
 
 export interface GenerateOutcome {
@@ -28,15 +30,27 @@ export interface GenerateOutcome {
   generated: JsonObject[];
   /** generate.synchronize of the rule. */
   synchronize: boolean;
-  /** generate.generateExisting of the rule (the policy-level flag is the caller's). */
+  /** generate.generateExisting of the rule, else the policy's spec.generateExisting. */
   generateExisting?: boolean;
   /** generate.orphanDownstreamOnPolicyDelete of the rule. */
   orphanDownstreamOnPolicyDelete?: boolean;
+  /**
+   * Set when the generate controller failed (missing clone source, substitution, foreach…).
+   * The Kyverno CLI only logs that error ("failed to apply generate policy") and reports the
+   * policy's generate rules as they stood before the controller ran: passed, with nothing
+   * generated. The caller applies that to every generate rule of the policy.
+   */
+  controllerError?: string;
 }
 
 type Action = { kind: 'create'; data: JsonObject; target: ResourceRef } | { kind: 'skip' } | { kind: 'update' };
 
 class GenerateError extends Error {}
+/** A policy the CLI would refuse (clone namespace of a namespaced policy): a rule error, not a controller failure. */
+class InvalidRuleError extends GenerateError {}
+
+/** The message the Kyverno CLI logs when the generate controller fails. */
+export const CONTROLLER_FAILURE = 'failed to apply generate policy';
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
 const isMap = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -51,9 +65,10 @@ export function applyGenerateRule(
   const name = str(rule.name);
   const spec = isMap(rule.generate) ? rule.generate : {};
   const synchronize = spec.synchronize === true;
+  const generateExisting = typeof spec.generateExisting === 'boolean' ? spec.generateExisting : options.policyGenerateExisting;
   const base = {
     synchronize,
-    ...(typeof spec.generateExisting === 'boolean' ? { generateExisting: spec.generateExisting } : {}),
+    ...(typeof generateExisting === 'boolean' ? { generateExisting } : {}),
     ...(typeof spec.orphanDownstreamOnPolicyDelete === 'boolean' ? { orphanDownstreamOnPolicyDelete: spec.orphanDownstreamOnPolicyDelete } : {}),
   };
   // The fake client holds the trigger too, and everything this rule creates as it goes.
@@ -66,7 +81,12 @@ export function applyGenerateRule(
       generatePattern(spec, scope, known, generated, { rule: name, synchronize, trigger, options });
     }
   } catch (e) {
-    return { ...base, generated: [], result: { name, type: 'Generation', status: 'error', message: (e as Error).message } };
+    const message = (e as Error).message;
+    if (e instanceof InvalidRuleError) {
+      return { ...base, generated: [], result: { name, type: 'Generation', status: 'error', message } };
+    }
+    const result: RuleResult = { name, type: 'Generation', status: 'pass', message: `${CONTROLLER_FAILURE}: ${message}`, generatedResources: [] };
+    return { ...base, generated: [], result, controllerError: message };
   }
   const result: RuleResult = { name, type: 'Generation', status: 'pass', message: '', generatedResources: generated };
   return { ...base, generated, result };
@@ -142,9 +162,9 @@ function validateCloneSources(clone: JsonObject, cloneList: JsonObject, policyNa
   if (str(clone.name) !== '') [path, sourceNamespace] = ['generate.clone', str(clone.namespace)];
   else if (Array.isArray(cloneList.kinds) && cloneList.kinds.length > 0) [path, sourceNamespace] = ['generate.cloneList', str(cloneList.namespace)];
   else return;
-  if (policyNamespace === '') throw new GenerateError(`${path} requires a policy namespace`);
+  if (policyNamespace === '') throw new InvalidRuleError(`${path} requires a policy namespace`);
   if (sourceNamespace !== policyNamespace) {
-    throw new GenerateError(`${path}.namespace "${sourceNamespace}" must equal policy namespace "${policyNamespace}"`);
+    throw new InvalidRuleError(`${path}.namespace "${sourceNamespace}" must equal policy namespace "${policyNamespace}"`);
   }
 }
 
@@ -158,7 +178,7 @@ function manageData(target: ResourceRef, data: unknown, synchronize: boolean, kn
 function manageClone(target: ResourceRef, source: ResourceRef, known: JsonObject[]): Action {
   if (source.namespace === target.namespace && source.name === target.name) return { kind: 'skip' };
   const sourceObj = getResource(known, source);
-  if (!sourceObj) throw new GenerateError(`source resource ${refText(target)} not found: ${source.kind} "${source.name}" not found`);
+  if (!sourceObj) throw new GenerateError(`source resource ${refText(target)} not found: ${notFoundText(source)}`);
   const copy = structuredClone(sourceObj);
   const meta = metaOf(copy);
   copy.metadata = meta;
@@ -184,6 +204,15 @@ function manageCloneList(targetNamespace: string, cloneList: JsonObject, known: 
   return actions;
 }
 
+/**
+ * The NotFound error of the CLI's fake dynamic client: `<resource>[.<group>] "<name>" not
+ * found`, its resources named as the CLI registers them (lowercase kind + "s").
+ */
+function notFoundText(ref: ResourceRef): string {
+  const group = ref.apiVersion.includes('/') ? ref.apiVersion.slice(0, ref.apiVersion.indexOf('/')) : '';
+  return `${ref.kind.toLowerCase()}s${group ? `.${group}` : ''} "${ref.name}" not found`;
+}
+
 /** The created object: target identity, and Kyverno's managed-by / generate.kyverno.io labels. */
 function finishResource(data: JsonObject, target: ResourceRef, env: Env): JsonObject {
   const resource: JsonObject = { ...data };
@@ -204,7 +233,8 @@ function finishResource(data: JsonObject, target: ResourceRef, env: Env): JsonOb
     'generate.kyverno.io/trigger-version': version,
     'generate.kyverno.io/trigger-kind': str(env.trigger.kind),
     'generate.kyverno.io/trigger-namespace': str(triggerMeta.namespace),
-    ...(triggerMeta.uid ? { 'generate.kyverno.io/trigger-uid': str(triggerMeta.uid) } : {}),
+    // TriggerInfo sets the uid label even when the trigger has none (offline triggers).
+    'generate.kyverno.io/trigger-uid': str(triggerMeta.uid),
   };
   resource.metadata = meta;
   return resource;

@@ -32,10 +32,38 @@ export interface ParseLimits {
   maxChars?: number;
   /** Bound on alias expansion (billion-laughs protection). */
   maxAliasCount?: number;
+  /** Deepest accepted nesting of mappings and sequences in a document. */
+  maxDepth?: number;
 }
 
 export const DEFAULT_MAX_CHARS = 20 * 1024 * 1024;
 export const DEFAULT_MAX_ALIAS_COUNT = 100;
+/**
+ * Far deeper than any manifest, and shallow enough that every recursive walk of the engine
+ * (patterns, patches, comparisons) stays within the JavaScript stack.
+ */
+export const DEFAULT_MAX_DEPTH = 1000;
+
+/** Nesting depth of plain data, measured without recursion; stops as soon as `limit` is passed. */
+export function nestingDepth(value: unknown, limit = Infinity): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    const here = depth + 1;
+    if (here > deepest) deepest = here;
+    if (deepest > limit) return deepest;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, here]);
+    }
+  }
+  return deepest;
+}
+
+function isStackOverflow(err: unknown): boolean {
+  return err instanceof RangeError && /call stack/i.test(err.message);
+}
 
 export function formatLoadError(e: LoadError): string {
   return `${e.file}${e.line ? `:${e.line}` : ''}: ${e.message}`;
@@ -45,11 +73,17 @@ function firstLine(message: string): string {
   return message.split('\n')[0].trim();
 }
 
+/** `maxDepth` for documents over the limit; undefined when the parser itself ran out of stack. */
+function tooDeep(maxDepth?: number): string {
+  return maxDepth === undefined ? 'YAML nested too deeply (the parser ran out of stack)' : `YAML nested too deeply (more than ${maxDepth} levels)`;
+}
+
 export function parseYamlDocuments(text: string, file: string, limits: ParseLimits = {}): ParseResult {
   const maxChars = limits.maxChars ?? DEFAULT_MAX_CHARS;
   if (text.length > maxChars) {
     return { documents: [], errors: [{ file, message: `input too large (${text.length} characters, limit ${maxChars})` }] };
   }
+  const maxDepth = limits.maxDepth ?? DEFAULT_MAX_DEPTH;
   const lineCounter = new LineCounter();
   const documents: LoadedDocument[] = [];
   const errors: LoadError[] = [];
@@ -57,6 +91,7 @@ export function parseYamlDocuments(text: string, file: string, limits: ParseLimi
   try {
     docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   } catch (err) {
+    if (isStackOverflow(err)) return { documents: [], errors: [{ file, message: tooDeep() }] };
     return { documents: [], errors: [{ file, message: `malformed YAML: ${firstLine(String((err as Error)?.message ?? err))}` }] };
   }
   const list = Array.isArray(docs) ? docs : [docs];
@@ -66,7 +101,10 @@ export function parseYamlDocuments(text: string, file: string, limits: ParseLimi
     if (doc.errors.length > 0) {
       for (const e of doc.errors) {
         const at = e.pos?.[0] ?? start;
-        errors.push({ file, line: lineCounter.linePos(at).line, message: `malformed YAML: ${firstLine(e.message)}` });
+        const message = /call stack/i.test(e.message) ? tooDeep() : `malformed YAML: ${firstLine(e.message)}`;
+        const line = lineCounter.linePos(at).line;
+        // The parser can report one problem several times (a stack overflow per level).
+        if (!errors.some((x) => x.line === line && x.message === message)) errors.push({ file, line, message });
       }
       return;
     }
@@ -74,9 +112,18 @@ export function parseYamlDocuments(text: string, file: string, limits: ParseLimi
     try {
       const value = doc.toJS({ maxAliasCount: limits.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT });
       if (value === null || value === undefined) return;
+      if (nestingDepth(value, maxDepth) > maxDepth) {
+        errors.push({ file, line, message: tooDeep(maxDepth) });
+        return;
+      }
       documents.push({ value, file, line, index });
     } catch (err) {
-      errors.push({ file, line, message: `invalid YAML document: ${firstLine(String((err as Error)?.message ?? err))}` });
+      const message = isStackOverflow(err)
+        ? tooDeep()
+        : /alias count/i.test(String((err as Error)?.message))
+          ? `too many YAML aliases (more than ${limits.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT} expansions; possible alias bomb)`
+          : `invalid YAML document: ${firstLine(String((err as Error)?.message ?? err))}`;
+      errors.push({ file, line, message });
     }
   });
   return { documents, errors };

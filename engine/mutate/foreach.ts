@@ -98,7 +98,9 @@ function mutateElements(
     }
     const step = fe.foreach !== undefined && fe.foreach !== null
       ? mutateForeach(fe.foreach, patched, elementScope, env, nesting + 1)
-      : applyPatches({ patchStrategicMerge: fe.patchStrategicMerge, patchesJson6902: fe.patchesJson6902 }, patched, elementScope);
+      // Kyverno substitutes the entry on its own, so paths (and `{{@}}`) start at the entry:
+      // `/patchStrategicMerge/spec/...`, of which `@` skips the first two segments.
+      : applyPatches({ patchStrategicMerge: fe.patchStrategicMerge, patchesJson6902: fe.patchesJson6902 }, patched, elementScope, '');
     if (step.status === 'error') return step;
     if (step.status === 'pass') patched = step.resource;
   }

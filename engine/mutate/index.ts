@@ -62,7 +62,7 @@ function mutateResource(spec: JsonObject, resource: JsonObject, scope: VariableS
   if (spec.foreach !== undefined && spec.foreach !== null) {
     return mutateForeach(spec.foreach, resource, scope, { loadContext: options.loadContext });
   }
-  return applyPatches({ patchStrategicMerge: spec.patchStrategicMerge, patchesJson6902: spec.patchesJson6902 }, resource, scope);
+  return applyPatches({ patchStrategicMerge: spec.patchStrategicMerge, patchesJson6902: spec.patchesJson6902 }, resource, scope, '/mutate');
 }
 
 function mutateExisting(name: string, spec: JsonObject, trigger: JsonObject, scope: VariableScope, options: MutateOptions): MutateOutcome {

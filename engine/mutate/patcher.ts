@@ -24,14 +24,19 @@ export interface Patches {
 
 const errorStep = (message: string, resource: JsonObject): PatchStep => ({ status: 'error', message, resource });
 
-/** Substitutes variables in the patches and applies them to resource. */
-export function applyPatches(patches: Patches, resource: JsonObject, scope: VariableScope): PatchStep {
+/**
+ * Substitutes variables in the patches and applies them to resource. basePath is where the
+ * patches sit in the document Kyverno substitutes: `/mutate` for a rule (it substitutes the
+ * whole rule), `` for a foreach entry (it substitutes the entry alone). `{{@}}` and error
+ * messages depend on it.
+ */
+export function applyPatches(patches: Patches, resource: JsonObject, scope: VariableScope, basePath = ''): PatchStep {
   let substituted: Patches;
   try {
     const raw: Patches = {};
     if (patches.patchStrategicMerge !== undefined && patches.patchStrategicMerge !== null) raw.patchStrategicMerge = patches.patchStrategicMerge;
     if (patches.patchesJson6902 !== undefined) raw.patchesJson6902 = patches.patchesJson6902;
-    substituted = substituteVariables(raw, scope) as Patches;
+    substituted = substituteVariables(raw, scope, { basePath }) as Patches;
   } catch (e) {
     return errorStep(`variable substitution failed: ${(e as Error).message}`, resource);
   }

@@ -72,7 +72,11 @@ function checkResult(test: ExpectedResult, response: EngineResponse, rule: RuleR
     const c = compareWithFile(test.generatedResource, actual, read, 'Generated');
     if (c) return { ...c, actual: result };
   }
-  if (result !== test.result) return { ok: false, actual: result, reason: `Want ${test.result}, got ${result}` };
+  if (result !== test.result) {
+    // An unexpected error is only actionable with the engine's own message.
+    const detail = result === 'error' && rule.message ? `: ${rule.message.split('\n')[0]}` : '';
+    return { ok: false, actual: result, reason: `Want ${test.result}, got ${result}${detail}` };
+  }
   return { ok: true, actual: result, reason: 'Ok' };
 }
 
@@ -81,32 +85,49 @@ function keyParts(key: string): { kind: string; namespace: string; name: string 
   return { kind: parts[parts.length - 3] ?? '', namespace: parts[parts.length - 2] ?? '', name: parts[parts.length - 1] ?? '' };
 }
 
+interface IndexedKey {
+  key: string;
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+/** Every result of a test searches the same keys: split them once per index. */
+const keysOfIndex = new WeakMap<ResponseIndex, IndexedKey[]>();
+
+function indexedKeys(index: ResponseIndex): IndexedKey[] {
+  let keys = keysOfIndex.get(index);
+  if (!keys) {
+    keys = [...new Set([...index.target.keys(), ...index.trigger.keys()])].map((key) => ({ key, apiVersion: key.split(',')[0], ...keyParts(key) }));
+    keysOfIndex.set(index, keys);
+  }
+  return keys;
+}
+
 /** Resource keys an expected result refers to. */
 export function selectResources(test: ExpectedResult, index: ResponseIndex): string[] {
-  const keys = [...new Set([...index.target.keys(), ...index.trigger.keys()])];
+  const keys = indexedKeys(index);
   const selected: string[] = [];
   for (const r of test.resources) {
     const nsName = r.split('/');
-    for (const key of keys) {
-      const p = keyParts(key);
-      if (nsName.length === 1 && r === p.name) selected.push(key);
-      if (nsName.length === 2 && nsName[0] === p.namespace && nsName[1] === p.name) selected.push(key);
+    for (const p of keys) {
+      if (nsName.length === 1 && r === p.name) selected.push(p.key);
+      if (nsName.length === 2 && nsName[0] === p.namespace && nsName[1] === p.name) selected.push(p.key);
     }
   }
   for (const spec of test.resourceSpecs) {
     const apiVersion = spec.apiVersion ?? (spec.group ? `${spec.group}/${spec.version ?? ''}` : spec.version ?? '');
-    for (const key of keys) {
-      const parts = key.split(',');
-      const p = keyParts(key);
-      if (apiVersion && parts[0] !== apiVersion) continue;
+    for (const p of keys) {
+      if (apiVersion && p.apiVersion !== apiVersion) continue;
       if (spec.kind && spec.kind !== p.kind) continue;
       if ((spec.namespace ?? '') !== p.namespace) continue;
-      if (spec.name === p.name) selected.push(key);
+      if (spec.name === p.name) selected.push(p.key);
     }
   }
   // Kyverno falls back to every resource when the named ones match nothing (not only when
   // none are named): each then yields its own row, usually "Not found" for this policy.
-  if (selected.length === 0) return keys;
+  if (selected.length === 0) return keys.map((p) => p.key);
   return [...new Set(selected)];
 }
 

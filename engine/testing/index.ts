@@ -20,3 +20,4 @@ export {
   type FileSource,
 } from './inputs';
 export { resolvePath, dirname, normalizePath } from './paths';
+export { policyFamilies, testFamilies, FAMILY_LABELS, type PolicyFamily } from './families';

@@ -5,6 +5,7 @@
 import type { ClusterState, JsonObject, RequestInfo, TestValues } from '../core/types';
 import { classifyDocument, expandLists, isObject } from '../loader/classify';
 import { formatLoadError, parseYamlDocuments, type LoadedDocument } from '../loader/parse';
+import { policyShapeProblem } from './policy-shape';
 
 export type FileSource = ReadonlyMap<string, string> | Readonly<Record<string, string>>;
 
@@ -55,9 +56,8 @@ export function checkPolicyShape(doc: LoadedDocument): JsonObject {
   if (!isObject(meta) || typeof meta.name !== 'string' || meta.name === '') {
     throw new InputError(`${doc.file}:${doc.line}: invalid policy ${String(policy.kind)}: metadata.name is required`);
   }
-  if (policy.spec !== undefined && !isObject(policy.spec)) {
-    throw new InputError(`${doc.file}:${doc.line}: invalid policy ${meta.name}: spec must be a mapping`);
-  }
+  const problem = policyShapeProblem(policy);
+  if (problem) throw new InputError(`${doc.file}:${doc.line}: invalid policy ${meta.name}: ${problem}`);
   return policy;
 }
 

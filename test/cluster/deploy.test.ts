@@ -175,3 +175,59 @@ test('bad input is a clear error before anything changes', async () => {
   assert.match(bad.error ?? '', /no metadata.name/);
   assert.deepEqual(await snapshot(cluster.client), pristine);
 });
+
+test('CLI: --dry-run prints the target and summary; without --yes and without a terminal it refuses', async () => {
+  const { deployCli, undeployCli } = await import('../../deploy/cli');
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'ks-cli-'));
+  writeFileSync(join(dir, 'policy.yaml'), JSON.stringify(REQUIRE_TEAM));
+  const io = () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    return { out, err, io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) } };
+  };
+  const a = io();
+  const code = await deployCli([join(dir, 'policy.yaml'), '--kubeconfig', cluster.kubeconfig, '--dry-run', '--webhook-bundle', bundle], a.io);
+  assert.equal(code, 0, a.err.join('\n'));
+  assert.ok(a.out.some((l) => l.includes('context:  local-test')));
+  assert.ok(a.out.some((l) => /\+ create\s+Deployment kyverno-studio\/kyverno-studio-webhook/.test(l)), a.out.join('\n'));
+  const b = io();
+  assert.equal(await deployCli([join(dir, 'policy.yaml'), '--kubeconfig', cluster.kubeconfig, '--webhook-bundle', bundle], b.io), 3);
+  assert.match(b.err.join('\n'), /Refusing to deploy context "local-test" without --yes/);
+  const c = io();
+  assert.equal(await undeployCli(['--kubeconfig', cluster.kubeconfig, '--yes'], c.io), 0);
+  assert.match(c.out.join('\n'), /nothing of kyverno-studio found/);
+  assert.deepEqual(await snapshot(cluster.client), pristine);
+});
+
+test('upstream Kyverno found: only the policies are deployed (when accepted), and its CRD is left alone on undeploy', async () => {
+  const { crdIndex, loadCrd } = await import('../../deploy/crds');
+  const { waitEstablished } = await import('../../deploy/discovery');
+  const entry = crdIndex().find((e) => e.name === 'clusterpolicies.kyverno.io')!;
+  await cluster.client.apply(loadCrd(entry), { force: true });
+  await waitEstablished(cluster.client, [entry.name]);
+  const fake = {
+    apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration',
+    metadata: { name: 'kyverno-resource-validating-webhook-cfg', labels: { 'webhook.kyverno.io/managed-by': 'kyverno' } }, webhooks: [],
+  };
+  await cluster.client.apply(fake);
+  try {
+    const declined = await runDeploy({ client: cluster.client, ui: recordingUI(true, false), mode: 'cluster', policies: [REQUIRE_TEAM], webhookCode: readFileSync(bundle) });
+    assert.equal(declined.outcome, 'cancelled');
+    assert.match(declined.error ?? '', /Kyverno webhooks are installed/);
+    const ui = recordingUI(true, true);
+    const r = await runDeploy({ client: cluster.client, ui, mode: 'cluster', policies: [REQUIRE_TEAM], webhookCode: readFileSync(bundle), readiness: simulatedReadiness() });
+    assert.equal(r.outcome, 'deployed', r.error);
+    assert.equal(r.mode, 'policies-only');
+    assert.deepEqual(r.created.map((c) => `${c.kind} ${c.name}`), ['ClusterPolicy require-team-label']);
+    const u = await undeploy();
+    assert.deepEqual(u.deleted.map((c) => c.kind), ['ClusterPolicy'], 'a CRD we did not install stays');
+  } finally {
+    await cluster.client.delete({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', name: fake.metadata.name });
+    await cluster.client.delete({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: entry.name });
+  }
+  for (let i = 0; i < 60 && (await snapshot(cluster.client)).join() !== pristine.join(); i++) await new Promise((res) => setTimeout(res, 500));
+  assert.deepEqual(await snapshot(cluster.client), pristine);
+});

@@ -90,7 +90,7 @@ export function registerRunCommands(runner: Runner, log: Log): vscode.Disposable
         policies: sourced(policyFile, 'policies'),
         exceptions: [...sourced(policyFile, 'exceptions'), ...resourceFiles.flatMap((f) => sourced(f, 'exceptions'))],
         resources,
-      }, { reveal: true, openDiff: true });
+      }, { reveal: 'focus', openDiff: true });
       announce(report);
       return report;
     } catch (e) {
@@ -121,7 +121,7 @@ export function registerRunCommands(runner: Runner, log: Log): vscode.Disposable
         policies: policyFiles.flatMap((f) => sourced(f, 'policies')),
         exceptions: policyFiles.flatMap((f) => sourced(f, 'exceptions')),
         resources: resourcesOf([file]),
-      }, { reveal: true, openDiff: true });
+      }, { reveal: 'focus', openDiff: true });
       announce(report);
       return report;
     } catch (e) {

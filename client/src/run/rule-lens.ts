@@ -122,7 +122,7 @@ export function registerRuleLenses(runner: Runner, log: Log): vscode.Disposable 
         policies,
         exceptions: resourceFiles.flatMap((f) => sourced(f, 'exceptions')),
         resources: resourceFiles.flatMap((f) => sourced(f, 'resources')),
-      }, { reveal: true });
+      }, { reveal: 'keepEditor' });
     } catch (e) {
       log.error('run rule failed', e);
       void vscode.window.showErrorMessage(`Kyverno: run failed: ${(e as Error).message}`);

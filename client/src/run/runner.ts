@@ -17,8 +17,11 @@ import type { ResultDocuments } from './virtual-docs';
 export interface RunOptions {
   /** Open the diff of the first mutated resource (the interactive commands do). */
   openDiff?: boolean;
-  /** Reveal the results view. */
-  reveal?: boolean;
+  /**
+   * Show the results view: 'focus' moves the focus there; 'keepEditor' gives it back to the
+   * editor (CodeLens runs: VS Code refreshes lenses only while their editor has focus).
+   */
+  reveal?: 'focus' | 'keepEditor';
 }
 
 export class Runner {
@@ -53,7 +56,10 @@ export class Runner {
     }
     this.remember(input, report);
     this.tree.show(report);
-    if (options.reveal) await vscode.commands.executeCommand(`${RESULTS_VIEW}.focus`);
+    if (options.reveal) {
+      await vscode.commands.executeCommand(`${RESULTS_VIEW}.focus`);
+      if (options.reveal === 'keepEditor') await vscode.commands.executeCommand('workbench.action.focusActiveEditorGroup');
+    }
     const firstMutated = report.runs.find(isMutated);
     if (options.openDiff && firstMutated) await this.showDiff(firstMutated);
     return report;

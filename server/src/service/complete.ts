@@ -87,7 +87,9 @@ export function complete(file: ParsedFile, offset: number, settings: CompletionS
     }
   }
   if (parentPath.some((p) => PATTERN_KEYS.has(p))) {
+    const mutate = parentPath.includes('patchStrategicMerge');
     for (const [prefix, doc] of Object.entries(ANCHOR_DOCS)) {
+      if (prefix === '+(' && !mutate) continue; // add-if-not-present only exists in mutate patterns
       items.push({
         label: `${prefix}key)`,
         kind: ItemKind.Snippet,

@@ -111,17 +111,26 @@ function pairKey(map: YamlNode, key: string): YamlNode | undefined {
   return pairOf(map, key)?.key ?? undefined;
 }
 
-/** Calls back for every string scalar (keys included) under node, with its JSON path. */
+/**
+ * Calls back for every string scalar (keys included) under node, with its JSON path. The
+ * path array is shared and mutated during the walk: callbacks copy it if they keep it.
+ */
 export function visitStrings(node: YamlNode | null, path: JsonPath, cb: (n: Scalar, path: JsonPath, isKey: boolean) => void, depth = 0): void {
   if (!node || depth > 100) return;
   if (isMap(node)) {
     for (const p of node.items as Pair<YamlNode, YamlNode>[]) {
       const key = isScalar(p.key) ? String(p.key.value) : '';
-      if (isScalar(p.key) && typeof p.key.value === 'string') cb(p.key, [...path, key], true);
-      visitStrings(p.value ?? null, [...path, key], cb, depth + 1);
+      path.push(key);
+      if (isScalar(p.key) && typeof p.key.value === 'string') cb(p.key, path, true);
+      visitStrings(p.value ?? null, path, cb, depth + 1);
+      path.pop();
     }
   } else if (isSeq(node)) {
-    node.items.forEach((it, i) => visitStrings(it as YamlNode, [...path, i], cb, depth + 1));
+    node.items.forEach((it, i) => {
+      path.push(i);
+      visitStrings(it as YamlNode, path, cb, depth + 1);
+      path.pop();
+    });
   } else if (isScalar(node) && typeof node.value === 'string') {
     cb(node, path, false);
   }

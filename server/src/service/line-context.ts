@@ -62,10 +62,16 @@ export function lineContext(text: string, offset: number): LineContext {
     limitFromDash = true;
   }
   let end = lineStart - 1;
-  for (let guard = 0; end > 0 && limit > 0 && guard < 5000; guard++) {
+  for (let guard = 0; end > 0 && limit > 0 && guard < 200000; guard++) {
     const start = text.lastIndexOf('\n', end - 1) + 1;
-    const line = text.slice(start, end);
+    const lineEnd = end;
     end = start - 1;
+    // Most lines above are deeper than the current limit: skip them without parsing.
+    let first = start;
+    while (first < lineEnd && text.charCodeAt(first) === 32) first++;
+    const indent0 = first - start;
+    if (first === lineEnd || indent0 > limit || (indent0 === limit && !limitFromDash)) continue;
+    const line = text.slice(start, lineEnd);
     if (/^---/.test(line) || /^\.\.\.\s*$/.test(line)) break;
     const lm = LINE.exec(line)!;
     const body = lm[3];

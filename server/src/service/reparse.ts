@@ -116,7 +116,12 @@ function deepestItem(node: YamlNode | null, start: number, end: number, path: Js
 function shiftNode(node: unknown, from: number, delta: number, depth = 0): void {
   if (!node || typeof node !== 'object' || depth > 300) return;
   const n = node as { range?: [number, number, number] };
-  if (n.range) n.range = [n.range[0] >= from ? n.range[0] + delta : n.range[0], n.range[1] >= from ? n.range[1] + delta : n.range[1], n.range[2] >= from ? n.range[2] + delta : n.range[2]];
+  const r = n.range;
+  if (r) {
+    if (r[0] >= from) r[0] += delta;
+    if (r[1] >= from) r[1] += delta;
+    if (r[2] >= from) r[2] += delta;
+  }
   if (isMap(node) || isSeq(node)) {
     for (const it of node.items as unknown[]) {
       if (isPair(it)) {

@@ -41,8 +41,16 @@ function firstLine(s: string): string {
   return s.split('\n')[0];
 }
 
+function hasNullField(v: unknown, depth = 0): boolean {
+  if (depth > 200 || !v || typeof v !== 'object') return false;
+  if (Array.isArray(v)) return v.some((x) => hasNullField(x, depth + 1));
+  for (const x of Object.values(v)) if (x === null || hasNullField(x, depth + 1)) return true;
+  return false;
+}
+
 /** Kubernetes drops null fields before validating (a bare `key:` is "unset"). */
 function pruneNulls(v: unknown, depth = 0): unknown {
+  if (depth === 0 && !hasNullField(v)) return v;
   if (depth > 200 || !v || typeof v !== 'object') return v;
   if (Array.isArray(v)) return v.map((x) => pruneNulls(x, depth + 1));
   const out: Record<string, unknown> = {};

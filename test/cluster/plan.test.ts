@@ -1,0 +1,139 @@
+/** Pure parts of deploy: certificates, EKS detection, planning, readiness, smoke probes (no cluster). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { makeCertificates, certificatesCover } from '../../deploy/certs';
+import { detectEks, targetSummary } from '../../deploy/context';
+import { planDeploy, sha256, PHASES, VALIDATING_CONFIG, MUTATING_CONFIG } from '../../deploy/plan';
+import { deploymentReady } from '../../deploy/ready';
+import { findSmokeProbe } from '../../deploy/smoke';
+import { changedFields, summaryText } from '../../deploy/diff';
+import { crdIndex, crdsFor } from '../../deploy/crds';
+import { builtinKinds } from '../../webhook/rules';
+import { REQUIRE_TEAM, ADD_LABEL } from './fixtures';
+
+type Json = Record<string, unknown>;
+
+test('certificates: a CA and a serving certificate for DNS names and IPs, made without openssl', () => {
+  const set = makeCertificates({ hosts: ['svc.ns.svc', '10.0.0.7', '::1'] });
+  const ca = new X509Certificate(set.ca.certPem);
+  const leaf = new X509Certificate(set.serving.certPem);
+  assert.equal(ca.ca, true);
+  assert.equal(leaf.ca, false);
+  assert.ok(leaf.checkIssued(ca) && leaf.verify(ca.publicKey));
+  assert.equal(leaf.checkHost('svc.ns.svc'), 'svc.ns.svc');
+  assert.equal(leaf.checkIP('10.0.0.7'), '10.0.0.7');
+  assert.equal(leaf.checkHost('other.ns.svc'), undefined);
+  assert.ok(certificatesCover(set, ['svc.ns.svc', '10.0.0.7']));
+  assert.ok(!certificatesCover(set, ['other.ns.svc']), 'a missing host means new certificates');
+  const other = makeCertificates({ hosts: ['svc.ns.svc'] });
+  assert.ok(!certificatesCover({ ca: other.ca, serving: set.serving }, ['svc.ns.svc']), 'a foreign CA is rejected');
+  assert.throws(() => makeCertificates({ hosts: ['bad host!'] }), /neither a DNS name nor an IP/);
+  assert.throws(() => makeCertificates({ hosts: [] }), /at least one host/);
+});
+
+test('EKS: recognised from ARN names, exec credentials, the server host and the -eks- version', () => {
+  const arn = detectEks({ contextName: 'arn:aws:eks:eu-west-1:123456789012:cluster/prod', clusterName: 'x', server: 'https://1.2.3.4' });
+  assert.deepEqual([arn?.cluster, arn?.region, arn?.account], ['prod', 'eu-west-1', '123456789012']);
+  const exec = detectEks({
+    contextName: 'dev', clusterName: 'dev', server: 'https://ABC.gr7.us-east-2.eks.amazonaws.com',
+    exec: { command: 'aws', args: ['--region', 'us-east-2', 'eks', 'get-token', '--cluster-name', 'dev-cluster', '--role-arn', 'arn:aws:iam::210987654321:role/admin'] },
+  });
+  assert.deepEqual([exec?.cluster, exec?.region, exec?.account], ['dev-cluster', 'us-east-2', '210987654321']);
+  assert.equal(exec?.evidence.length, 2);
+  const version = detectEks({ contextName: 'a', clusterName: 'b', server: 'https://10.0.0.1', serverVersion: 'v1.29.3-eks-adc7111' });
+  assert.deepEqual(version?.evidence, ['server version v1.29.3-eks-adc7111']);
+  assert.equal(detectEks({ contextName: 'kind-kind', clusterName: 'kind-kind', server: 'https://127.0.0.1:6443', serverVersion: 'v1.30.0' }), undefined);
+  const text = targetSummary({ context: 'c', cluster: 'k', server: 's', user: 'u', eks: { cluster: 'prod', region: 'eu-west-1', evidence: ['x'] } });
+  assert.match(text, /EKS:.*cluster prod, region eu-west-1, account \(unknown/);
+});
+
+function plan(mode: 'cluster' | 'local' | 'policies-only', extra: Json = {}) {
+  return planDeploy({
+    mode, policies: [REQUIRE_TEAM, ADD_LABEL], kinds: builtinKinds(), certs: makeCertificates({ hosts: ['127.0.0.1'] }),
+    webhookCode: Buffer.from('console.log("webhook")'), pdbApiVersion: 'policy/v1beta1', localUrl: 'https://127.0.0.1:9443', ...extra,
+  });
+}
+
+test('plan: cluster mode objects come in the safe order with pinned code, probes, PDB and caBundle', () => {
+  const p = plan('cluster');
+  const phases = p.objects.map((o) => o.phase);
+  assert.deepEqual([...new Set(phases)], PHASES.filter((x) => x !== 'crds'));
+  const kinds = p.objects.map((o) => o.object.kind);
+  assert.deepEqual(kinds, ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Secret', 'ConfigMap', 'Deployment', 'Service', 'PodDisruptionBudget',
+    'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ClusterPolicy', 'ClusterPolicy']);
+  const cm = p.objects.find((o) => o.object.kind === 'ConfigMap')!.object;
+  const code = gunzipSync(Buffer.from(((cm.binaryData as Json)['webhook.js.gz'] as string), 'base64'));
+  assert.equal(sha256(code), p.codeSha256);
+  const dep = p.objects.find((o) => o.object.kind === 'Deployment')!.object as Json;
+  const spec = (((dep.spec as Json).template as Json).spec as Json);
+  const c = (spec.containers as Json[])[0];
+  assert.equal((dep.spec as Json).replicas, 2);
+  assert.equal(((c.readinessProbe as Json).httpGet as Json).path, '/readyz');
+  assert.equal(((c.livenessProbe as Json).httpGet as Json).path, '/healthz');
+  assert.equal((spec.securityContext as Json).runAsNonRoot, true);
+  assert.ok((c.resources as Json).requests);
+  assert.equal(c.image, 'public.ecr.aws/docker/library/node:20-alpine');
+  assert.deepEqual((c.env as Json[]).find((e) => e.name === 'KS_CODE_SHA256'), { name: 'KS_CODE_SHA256', value: p.codeSha256 });
+  assert.equal(p.objects.find((o) => o.object.kind === 'PodDisruptionBudget')!.object.apiVersion, 'policy/v1beta1');
+  const vwc = p.objects.find((o) => o.object.kind === 'ValidatingWebhookConfiguration')!.object;
+  const hook = (vwc.webhooks as Json[])[0];
+  assert.equal(hook.failurePolicy, 'Fail');
+  assert.equal(hook.sideEffects, 'None');
+  assert.equal(hook.matchPolicy, 'Equivalent');
+  assert.equal(hook.timeoutSeconds, 10);
+  assert.deepEqual(hook.namespaceSelector, { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'kyverno-studio'] }] });
+  assert.match(Buffer.from(String((hook.clientConfig as Json).caBundle), 'base64').toString(), /BEGIN CERTIFICATE/);
+  assert.equal(((p.objects.at(-1)!.object.metadata as Json).labels as Json)['app.kubernetes.io/managed-by'], 'kyverno-studio');
+});
+
+test('plan: local mode registers URLs and skips the in-cluster workload; policies-only applies just policies', () => {
+  const local = plan('local');
+  assert.deepEqual(local.objects.map((o) => o.object.kind), ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ClusterPolicy', 'ClusterPolicy']);
+  const hook = ((local.objects[1].object.webhooks as Json[])[0]);
+  assert.deepEqual(Object.keys(hook.clientConfig as Json).sort(), ['caBundle', 'url']);
+  assert.equal((hook.clientConfig as Json).url, 'https://127.0.0.1:9443/mutate');
+  assert.deepEqual(plan('policies-only').objects.map((o) => o.object.kind), ['ClusterPolicy', 'ClusterPolicy']);
+  assert.throws(() => plan('local', { localUrl: undefined, certs: undefined }), /CA|URL/);
+  assert.throws(() => plan('cluster', { webhookCode: undefined }), /webhook bundle/);
+  const big = randomBytes(1_100_000); // incompressible: still over 1 MiB gzipped
+  assert.throws(() => plan('cluster', { webhookCode: big }), /at most 1 MiB/);
+  assert.throws(() => plan('cluster', { policies: [{ kind: 'Policy', apiVersion: 'kyverno.io/v1', metadata: { name: 'p' }, spec: {} }] }), /metadata.namespace/);
+});
+
+test('plan: configurations and names used by undeploy are stable', () => {
+  assert.equal(VALIDATING_CONFIG, 'kyverno-studio-validate');
+  assert.equal(MUTATING_CONFIG, 'kyverno-studio-mutate');
+});
+
+test('readiness: rolled out means observed generation, updated, ready and available replicas', () => {
+  const d = (status: Json, generation = 2) => ({ metadata: { generation }, spec: { replicas: 2 }, status });
+  assert.equal(deploymentReady(d({ observedGeneration: 2, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 })).ready, true);
+  assert.equal(deploymentReady(d({ observedGeneration: 1, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 })).ready, false);
+  assert.equal(deploymentReady(d({ observedGeneration: 2, replicas: 3, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 })).ready, false, 'old pods still running');
+  assert.match(deploymentReady(d({ observedGeneration: 2, readyReplicas: 1 })).detail, /1\/2 ready/);
+});
+
+test('smoke probe: an object the deployed Enforce policy denies, found with the engine', () => {
+  const probe = findSmokeProbe([REQUIRE_TEAM]);
+  assert.equal(probe?.object.kind, 'ConfigMap');
+  assert.equal(probe?.policy, 'require-team-label');
+  assert.equal(findSmokeProbe([ADD_LABEL]), undefined, 'mutate-only policies deny nothing');
+});
+
+test('diff: server-managed metadata is ignored, real changes are named', () => {
+  const before = { metadata: { name: 'a', resourceVersion: '1', managedFields: [] }, data: { a: '1' } };
+  assert.deepEqual(changedFields(before, { metadata: { name: 'a', resourceVersion: '2' }, data: { a: '1' } }), []);
+  assert.deepEqual(changedFields(before, { metadata: { name: 'a' }, data: { a: '2' } }), ['data']);
+  const text = summaryText([{ phase: 'policies', ref: { apiVersion: 'v1', kind: 'ConfigMap', name: 'x', namespace: 'n' }, kind: 'update', fields: ['data'], existed: true }]);
+  assert.match(text, /~ update\s+ConfigMap n\/x \(data\)/);
+  assert.match(text, /0 to create, 1 to change, 0 unchanged/);
+});
+
+test('CRDs: shipped in deploy/crds with an index; a policy pulls in its own CRD and the report CRDs', () => {
+  const index = crdIndex();
+  const names = crdsFor([REQUIRE_TEAM], index, true).map((e) => e.name).sort();
+  assert.deepEqual(names, ['clusterpolicies.kyverno.io', 'clusterpolicyreports.wgpolicyk8s.io', 'policyreports.wgpolicyk8s.io']);
+  assert.deepEqual(crdsFor([REQUIRE_TEAM], index, false).map((e) => e.name), ['clusterpolicies.kyverno.io']);
+});

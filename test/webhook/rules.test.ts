@@ -1,0 +1,105 @@
+/** Webhook rules from policies, the per-kind pre-filter, and policy report building (pure). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { builtinKinds, resolveKind, webhookNeeds, webhookRules } from '../../webhook/rules';
+import { PolicyIndex } from '../../webhook/prefilter';
+import { buildReport, mergeResults, reportResult } from '../../webhook/reports';
+import { answerAdmissionReview } from '../../webhook/admission';
+import { evaluateReview } from '../../webhook/worker';
+import { policyVersion, wantsBackground } from '../../webhook/scan';
+
+type Json = Record<string, unknown>;
+
+function policy(name: string, rule: Json, spec: Json = {}, annotations?: Json): Json {
+  return { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name, ...(annotations ? { annotations } : {}) }, spec: { ...spec, rules: [{ name: 'r', ...rule }] } };
+}
+const validatePods = policy('pods', { match: { any: [{ resources: { kinds: ['Pod'] } }] }, validate: { pattern: { metadata: { labels: { team: '?*' } } } } }, { validationFailureAction: 'Enforce' });
+const mutateCms = policy('cms', { match: { any: [{ resources: { kinds: ['ConfigMap'], operations: ['CREATE'] } }] }, mutate: { patchStrategicMerge: { metadata: { labels: { a: 'b' } } } } }, { failurePolicy: 'Ignore', webhookTimeoutSeconds: 5 });
+
+test('kinds resolve like Kyverno kind selectors: plain, group/version, subresource, wildcard', () => {
+  const t = builtinKinds();
+  assert.deepEqual(resolveKind('Pod', t), [{ group: '', version: 'v1', resource: 'pods' }]);
+  assert.deepEqual(resolveKind('apps/v1/Deployment', t), [{ group: 'apps', version: 'v1', resource: 'deployments' }]);
+  assert.deepEqual(resolveKind('Pod/exec', t), [{ group: '', version: 'v1', resource: 'pods/exec' }]);
+  assert.deepEqual(resolveKind('*', t), [{ group: '*', version: '*', resource: '*' }]);
+  assert.equal(resolveKind('Widget', t), undefined);
+  assert.equal(resolveKind('batch/v1/Deployment', t), undefined, 'a group that does not serve the kind');
+});
+
+test('webhook needs: only matched kinds and operations, autogen controllers, per path and failurePolicy', () => {
+  const needs = webhookNeeds([validatePods, mutateCms, policy('x', { match: { any: [{ resources: { kinds: ['Widget'] } }] }, validate: { pattern: {} } })], builtinKinds());
+  const v = needs.find((n) => n.path === 'validate')!;
+  const m = needs.find((n) => n.path === 'mutate')!;
+  assert.equal(v.failurePolicy, 'Fail');
+  assert.deepEqual(v.unresolved, ['Widget']);
+  const vr = webhookRules(v);
+  const resources = vr.flatMap((r) => r.resources as string[]).sort();
+  assert.deepEqual(resources, ['cronjobs', 'daemonsets', 'deployments', 'jobs', 'pods', 'replicasets', 'replicationcontrollers', 'statefulsets']);
+  assert.deepEqual(vr.find((r) => (r.resources as string[]).includes('pods'))!.operations, ['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
+  assert.equal(m.failurePolicy, 'Ignore');
+  assert.equal(m.timeoutSeconds, 5);
+  assert.deepEqual(webhookRules(m), [{ apiGroups: [''], apiVersions: ['*'], operations: ['CREATE'], resources: ['configmaps'], scope: '*' }]);
+  const none = webhookNeeds([policy('p', { match: { any: [{ resources: { kinds: ['Pod'] } }] }, validate: { pattern: {} } }, {}, { 'pod-policies.kyverno.io/autogen-controllers': 'none' })], builtinKinds());
+  assert.deepEqual(webhookRules(none[0]).flatMap((r) => r.resources as string[]), ['pods']);
+});
+
+test('webhook needs: CEL policies bring their resource rules', () => {
+  const vpol = {
+    apiVersion: 'policies.kyverno.io/v1alpha1', kind: 'ValidatingPolicy', metadata: { name: 'v' },
+    spec: { matchConstraints: { resourceRules: [{ apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['deployments'] }] }, validations: [{ expression: 'true' }] },
+  };
+  const [need] = webhookNeeds([vpol], builtinKinds());
+  assert.deepEqual(webhookRules(need), [{ apiGroups: ['apps'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['deployments'], scope: '*' }]);
+});
+
+function review(kind: string, object: Json, dryRun = false): string {
+  const group = kind === 'Deployment' ? 'apps' : '';
+  return JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u1', operation: 'CREATE', dryRun, kind: { group, version: 'v1', kind }, namespace: 'default', userInfo: { username: 'a' }, object } });
+}
+
+test('pre-filter: only candidate policies run, and answers equal the unfiltered engine', () => {
+  const index = new PolicyIndex([validatePods, mutateCms]);
+  assert.deepEqual(index.candidates('ConfigMap').map((p) => (p.metadata as Json).name), ['cms']);
+  assert.deepEqual(index.candidates('Deployment').map((p) => (p.metadata as Json).name), ['pods'], 'autogen controllers are candidates');
+  assert.deepEqual(index.candidates('Secret'), []);
+  const wildcard = policy('all', { match: { any: [{ resources: { kinds: ['*'] } }] }, validate: { pattern: {} } });
+  assert.equal(new PolicyIndex([wildcard]).candidates('Secret').length, 1, 'wildcards are always candidates');
+  const cluster = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'x' }] } };
+  const filtered = evaluateReview({ type: 'review', id: 1, path: 'validate', body: review('Pod', pod) }, index, cluster);
+  const full = answerAdmissionReview(JSON.parse(review('Pod', pod)), 'validate', [validatePods, mutateCms], cluster);
+  assert.equal(filtered.status, 200);
+  assert.deepEqual(JSON.parse(filtered.body), full.body);
+  assert.equal(filtered.allowed, false);
+  assert.deepEqual(filtered.reportable.map((r) => [r.policy, r.status, r.enforce]), [['pods', 'fail', true]]);
+  const dry = evaluateReview({ type: 'review', id: 2, path: 'validate', body: review('Pod', pod, true) }, index, cluster);
+  assert.equal(dry.dryRun, true);
+  const only = evaluateReview({ type: 'review', id: 3, path: 'validate', body: review('Pod', pod), only: ['other'] }, index, cluster);
+  assert.equal(only.allowed, true, '`only` limits evaluation to the named policies');
+  const bad = evaluateReview({ type: 'review', id: 4, path: 'validate', body: '{not json' }, index, cluster);
+  assert.equal(bad.status, 400);
+  assert.match(bad.body, /not JSON/);
+});
+
+test('policy reports: wgpolicyk8s.io/v1alpha2 shape, newest result per resource wins, summary counts', () => {
+  const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'ns', uid: 'u-1' } };
+  const old = reportResult({ policy: 'p', rule: 'r', status: 'fail', message: 'bad', resource: cm, time: 100 });
+  const fresh = reportResult({ policy: 'p', rule: 'r', status: 'pass', message: 'ok', resource: cm, time: 200 });
+  const other = reportResult({ policy: 'q', rule: 'r', status: 'weird', message: '', resource: cm, time: 150 });
+  const merged = mergeResults([old, other], [fresh]);
+  assert.deepEqual(merged.map((r) => [r.policy, r.result]), [['p', 'pass'], ['q', 'error']]);
+  const report = buildReport('ns', merged);
+  assert.equal(report.apiVersion, 'wgpolicyk8s.io/v1alpha2');
+  assert.equal(report.kind, 'PolicyReport');
+  assert.deepEqual(report.summary, { pass: 1, fail: 0, warn: 0, error: 1, skip: 0 });
+  assert.deepEqual((fresh.resources as Json[])[0], { apiVersion: 'v1', kind: 'ConfigMap', name: 'c', namespace: 'ns', uid: 'u-1' });
+  assert.equal(buildReport('', []).kind, 'ClusterPolicyReport');
+});
+
+test('background scan: which policies scan, and what counts as a change', () => {
+  assert.equal(wantsBackground(validatePods), true, 'background defaults to true');
+  assert.equal(wantsBackground({ ...validatePods, spec: { ...(validatePods.spec as Json), background: false } }), false);
+  assert.equal(wantsBackground(mutateCms), false, 'no validate rule, nothing to report');
+  const a = { ...validatePods, metadata: { name: 'pods', generation: 1 } };
+  assert.notEqual(policyVersion(a), policyVersion({ ...a, metadata: { name: 'pods', generation: 2 } }));
+});
