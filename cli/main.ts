@@ -10,8 +10,9 @@ import { testCommand } from './commands/test';
 import { deployCommand } from './commands/deploy';
 import { undeployCommand } from './commands/undeploy';
 import { serveCommandEntry } from './commands/serve';
+import { lspCommand } from './commands/lsp';
 
-export const COMMANDS: Command[] = [testCommand, applyCommand, serveCommandEntry, deployCommand, undeployCommand];
+export const COMMANDS: Command[] = [testCommand, applyCommand, serveCommandEntry, lspCommand, deployCommand, undeployCommand];
 
 export function registerCommand(command: Command): void {
   const at = COMMANDS.findIndex((c) => c.name === command.name);

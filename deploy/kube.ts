@@ -166,7 +166,17 @@ export class KubeClient {
     if (!info) return [];
     const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
     const ns = info.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
-    const list = await this.request<{ items?: JsonObject[] }>({ method: 'GET', path: `${base}${ns}/${info.plural}`, query: { labelSelector } });
+    let list: { items?: JsonObject[] };
+    try {
+      list = await this.request<{ items?: JsonObject[] }>({ method: 'GET', path: `${base}${ns}/${info.plural}`, query: { labelSelector } });
+    } catch (e) {
+      // The CRD went away since discovery was cached: nothing to list.
+      if (e instanceof KubeError && e.status === 404) {
+        this.discovery.delete(apiVersion);
+        return [];
+      }
+      throw e;
+    }
     return (list.items ?? []).map((i) => ({ apiVersion, kind, ...i }));
   }
 
@@ -246,6 +256,17 @@ export class KubeClient {
       req.on('error', (e) => (signal?.aborted ? resolve() : reject(e)));
       req.end();
     });
+  }
+
+  /** Waits until an object is gone (CRDs and namespaces finalize after the DELETE); false on timeout. */
+  async waitGone(ref: ObjectRef, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      signal?.throwIfAborted();
+      if (!(await this.get(ref))) return true;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    return false;
   }
 
   async serverVersion(): Promise<{ gitVersion: string; major: string; minor: string }> {

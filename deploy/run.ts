@@ -82,6 +82,10 @@ async function rollback(client: KubeClient, created: ObjectRef[], ui: DeployUI):
   for (const ref of [...created].reverse()) {
     try {
       await client.delete(ref);
+      // Finalized kinds: wait, so a retry does not run into a terminating object.
+      if ((ref.kind === 'Namespace' || ref.kind === 'CustomResourceDefinition') && !(await client.waitGone(ref, 60_000))) {
+        ui.log(`  ${describeRef(ref)} is still terminating`);
+      }
       done.push(ref);
       ui.log(`  rolled back: deleted ${describeRef(ref)}`);
     } catch (e) {

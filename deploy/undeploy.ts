@@ -65,16 +65,6 @@ export async function undeployPlan(client: KubeClient, ns: string): Promise<{ ob
   return { objects, crds };
 }
 
-async function waitGone(client: KubeClient, ref: ObjectRef, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    signal?.throwIfAborted();
-    if (!(await present(client, ref))) return true;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  return false;
-}
-
 export async function runUndeploy(req: UndeployRequest): Promise<UndeployResult> {
   const { client, ui } = req;
   const ns = req.namespace ?? DEFAULT_NAMESPACE;
@@ -113,8 +103,11 @@ export async function runUndeploy(req: UndeployRequest): Promise<UndeployResult>
       req.signal?.throwIfAborted();
       ui.step(`Deleting ${describeRef(ref)}`);
       if (await client.delete(ref)) deleted.push(ref);
-      if (ref.kind === 'Namespace' && !(await waitGone(client, ref, req.namespaceTimeoutMs ?? 120_000, req.signal))) {
+      if (ref.kind === 'Namespace' && !(await client.waitGone(ref, req.namespaceTimeoutMs ?? 120_000, req.signal))) {
         ui.log(`namespace ${ref.name} is still terminating (its finalizers need the namespace controller); continuing`);
+      }
+      if (ref.kind === 'CustomResourceDefinition' && !(await client.waitGone(ref, 60_000, req.signal))) {
+        ui.log(`CRD ${ref.name} is still terminating; continuing`);
       }
     }
   } catch (e) {

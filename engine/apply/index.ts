@@ -92,6 +92,27 @@ function prepareRule(rule: JsonObject, type: RuleType, st: RunState, request: Ad
   return { scope, env, exceptions };
 }
 
+/**
+ * A generate rule as the CLI decides it (ApplyBackgroundChecks' filterRule): exceptions
+ * first (before match, in the request's context), then match, rule context and
+ * preconditions; preconditions not met is a skip without message and an unevaluable one is
+ * "failed to evaluate conditions".
+ */
+function prepareGenerateRule(rule: JsonObject, st: RunState, request: AdmissionRequest): Prepared {
+  const name = String(rule.name ?? '');
+  const { cluster } = st.options;
+  const exempt = exceptionSkip(name, 'Generation', matchingExceptions(cluster.exceptions ?? [], st.policyKey, name, request, cluster, st.scope));
+  if (exempt) return { result: exempt };
+  if (!ruleMatchesRequest(rule, request, cluster, policyNamespace(st.policy)).matched) return null;
+  const rv = ruleValues(st.options.values, policyName(st.policy), name);
+  const env: ContextEnvironment = { cluster, provided: providedNames(rv, st.resourceVals) };
+  const scope = loadContextEntries(rule.context, withRuleValues(st.scope, rv, 0), env).scope;
+  const pre = evaluateConditions(rule.preconditions, scope);
+  if (pre.error !== undefined) return { result: ruleError(name, 'failed to evaluate conditions', pre.error, 'Generation') };
+  if (!pre.passed) return { result: { name, type: 'Generation', status: 'skip', message: '' } };
+  return { scope, env, exceptions: [] };
+}
+
 function contextLoaderFor(st: RunState, env: ContextEnvironment, ruleName: string) {
   const rv = ruleValues(st.options.values, policyName(st.policy), ruleName);
   return (entries: unknown[], scope: VariableScope): VariableScope => {
@@ -144,7 +165,9 @@ function runValidate(st: RunState, resource: JsonObject | null, out: RuleResult[
     else if (isPodSecurityRule(rule) && prepared.exceptions.some((ex) => !hasPodSecurity(ex))) {
       // validate/ hands the PSS handler only exceptions with podSecurity controls; one without
       // them skips the rule (but, as in Kyverno, gives no response on DELETE).
-      result = podSecurityRuleResult(rule, request, resource, { exceptions: prepared.exceptions });
+      // engine/pss tells the two apart by a missing podSecurity field; Kyverno by an empty one.
+      const exceptions = prepared.exceptions.map((ex) => (hasPodSecurity(ex) ? ex : { ...ex, spec: { ...(ex.spec as JsonObject), podSecurity: undefined } }));
+      result = podSecurityRuleResult(rule, request, resource, { exceptions });
     } else {
       result = validateRule(
         {
@@ -176,7 +199,7 @@ function runGenerate(st: RunState, resource: JsonObject, out: RuleResult[]): voi
   for (const rule of policyRules(st.policy)) {
     if (!rule.generate) continue;
     const request: AdmissionRequest = st.request.operation === 'DELETE' ? st.request : { ...st.request, object: resource };
-    const prepared = prepareRule(rule, 'Generation', st, request);
+    const prepared = prepareGenerateRule(rule, st, request);
     if (!prepared) continue;
     if ('result' in prepared) {
       results.push(prepared.result);

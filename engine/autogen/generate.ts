@@ -2,6 +2,9 @@
  * Building the autogen-* rules from a Pod rule (pkg/autogen/v1 rule.go): kinds rewritten
  * to the controllers, patterns/patches nested under spec.template (or
  * spec.jobTemplate.spec.template for CronJob), references shifted.
+ *
+ * The intermediate rules share sub-objects with their source (nothing here mutates them);
+ * finalizeRule's rewriteDeep produces the independent JSON copy that leaves this module.
  */
 import type { JsonObject } from '../core/types';
 import { containsKind } from '../kube/selectors';
@@ -40,10 +43,6 @@ export function stripCronJob(controllers: string): string {
     .join(',');
 }
 
-function clone<T>(v: T): T {
-  return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
-}
-
 function isSet(v: unknown): boolean {
   return v !== undefined && v !== null;
 }
@@ -60,12 +59,12 @@ export function blockKinds(block: unknown): string[] {
 type FilterRewrite = (filters: unknown[], kinds: string[]) => unknown[];
 
 function withKinds(filter: unknown, kinds: string[]): JsonObject {
-  const f = asObject(clone(filter));
+  const f = asObject(filter);
   return { ...f, resources: { ...asObject(f.resources), kinds: [...kinds] } };
 }
 
 const podFilters: FilterRewrite = (filters, kinds) =>
-  filters.map((f) => (containsKind(kindsOf(asObject(f).resources), 'Pod') ? withKinds(f, kinds) : clone(f)));
+  filters.map((f) => (containsKind(kindsOf(asObject(f).resources), 'Pod') ? withKinds(f, kinds) : f));
 
 const allFilters: FilterRewrite = (filters, kinds) => filters.map((f) => withKinds(f, kinds));
 
@@ -85,7 +84,7 @@ function validationCommon(v: JsonObject, message: string): JsonObject {
   const out: JsonObject = {};
   if (message !== '') out.message = message;
   for (const k of ['failureAction', 'failureActionOverrides', 'allowExistingViolations']) {
-    if (isSet(v[k])) out[k] = clone(v[k]);
+    if (isSet(v[k])) out[k] = v[k];
   }
   return out;
 }
@@ -102,7 +101,7 @@ function autogenAssertion(tree: unknown, tplKey: string): unknown {
 
 function rewriteMutation(mutate: JsonObject, tplKey: string): JsonObject | undefined {
   if (isSet(mutate.patchStrategicMerge)) {
-    return { patchStrategicMerge: wrap(tplKey, clone(mutate.patchStrategicMerge)) };
+    return { patchStrategicMerge: wrap(tplKey, mutate.patchStrategicMerge) };
   }
   const foreach = asArray(mutate.foreach);
   if (foreach.length === 0) return undefined;
@@ -111,9 +110,9 @@ function rewriteMutation(mutate: JsonObject, tplKey: string): JsonObject | undef
       const f = asObject(raw);
       const out: JsonObject = {};
       if (isSet(f.list)) out.list = f.list;
-      if (asArray(f.context).length > 0) out.context = clone(f.context);
-      if (isSet(f.preconditions)) out.preconditions = clone(f.preconditions);
-      out.patchStrategicMerge = wrap(tplKey, clone(f.patchStrategicMerge));
+      if (asArray(f.context).length > 0) out.context = f.context;
+      if (isSet(f.preconditions)) out.preconditions = f.preconditions;
+      out.patchStrategicMerge = wrap(tplKey, f.patchStrategicMerge);
       return out;
     }),
   };
@@ -122,29 +121,29 @@ function rewriteMutation(mutate: JsonObject, tplKey: string): JsonObject | undef
 function rewriteValidation(v: JsonObject, tplKey: string, shift: string): JsonObject | undefined {
   const message = typeof v.message === 'string' ? v.message : '';
   if (isSet(v.pattern)) {
-    return { ...validationCommon(v, shiftReferences(message, shift, 'pattern')), pattern: wrap(tplKey, clone(v.pattern)) };
+    return { ...validationCommon(v, shiftReferences(message, shift, 'pattern')), pattern: wrap(tplKey, v.pattern) };
   }
   if (isSet(v.deny)) {
-    return { ...validationCommon(v, shiftReferences(message, shift, 'deny')), deny: clone(v.deny) };
+    return { ...validationCommon(v, shiftReferences(message, shift, 'deny')), deny: v.deny };
   }
   if (isSet(v.podSecurity)) {
     const ps = asObject(v.podSecurity);
     const podSecurity: JsonObject = {};
     if (isSet(ps.level)) podSecurity.level = ps.level;
     if (isSet(ps.version)) podSecurity.version = ps.version;
-    if (asArray(ps.exclude).length > 0) podSecurity.exclude = clone(ps.exclude);
+    if (asArray(ps.exclude).length > 0) podSecurity.exclude = ps.exclude;
     return { ...validationCommon(v, shiftReferences(message, shift, 'podSecurity')), podSecurity };
   }
   if (isSet(v.anyPattern)) {
-    const patterns = asArray(v.anyPattern).map((p) => wrap(tplKey, clone(p)));
+    const patterns = asArray(v.anyPattern).map((p) => wrap(tplKey, p));
     return { ...validationCommon(v, shiftReferences(message, shift, 'anyPattern')), anyPattern: patterns };
   }
   if (asArray(v.foreach).length > 0) {
-    return { ...validationCommon(v, shiftReferences(message, shift, 'pattern')), foreach: clone(v.foreach) };
+    return { ...validationCommon(v, shiftReferences(message, shift, 'pattern')), foreach: v.foreach };
   }
-  if (isSet(v.cel)) return clone(v);
+  if (isSet(v.cel)) return v;
   if (isSet(v.assert) && !(typeof v.assert === 'object' && Object.keys(v.assert as object).length === 0)) {
-    return { ...clone(v), assert: autogenAssertion(clone(v.assert), tplKey) };
+    return { ...v, assert: autogenAssertion(v.assert, tplKey) };
   }
   return undefined;
 }
@@ -163,7 +162,7 @@ export function generateRule(
   grf: FilterRewrite,
 ): JsonObject | undefined {
   if (!source) return undefined;
-  const rule: JsonObject = { ...clone(source), name };
+  const rule: JsonObject = { ...source, name };
   rule.match = rewriteBlock(asObject(rule.match), kinds, grf, false);
   if (isSet(rule.exclude)) rule.exclude = rewriteBlock(asObject(rule.exclude), kinds, grf, true);
   if (isSet(rule.mutate)) {

@@ -4,8 +4,8 @@
  * ReplicaSet, ReplicationController, StatefulSet) and `autogen-cronjob-<rule>` (CronJob).
  */
 import type { JsonObject } from '../core/types';
-import { POD_CONTROLLERS, actualControllers, canAutoGen, rulesOf } from './controllers';
-import { autogenRuleName, blockKinds, generateRules, isAutogenRuleName } from './generate';
+import { POD_CONTROLLERS, actualControllers, rulesOf, type AutogenSupport } from './controllers';
+import { blockKinds, generateRules, isAutogenRuleName } from './generate';
 
 export { AUTOGEN_ANNOTATION, POD_CONTROLLERS, canAutoGen, type AutogenSupport } from './controllers';
 export { autogenRuleName, isAutogenRuleName } from './generate';
@@ -69,16 +69,39 @@ export interface AutogenDescription {
 export function describeAutogen(policy: JsonObject, ruleName: string): AutogenDescription {
   const source = rulesOf(policy).find((r) => r.name === ruleName);
   if (!source) return { rules: [], reason: `no rule named ${ruleName}` };
+  return describeRule(source, autogenSetting(policy));
+}
+
+/**
+ * describeAutogen for every rule of the policy, index-aligned with spec.rules, in time linear
+ * in the policy's size (the policy-wide part is computed once).
+ */
+export function describeAutogenRules(policy: JsonObject): AutogenDescription[] {
+  const setting = autogenSetting(policy);
+  return rulesOf(policy).map((rule) => describeRule(rule, setting));
+}
+
+interface AutogenSetting {
+  support: AutogenSupport;
+  /** The controllers computeRules generates for ('none' when autogen does not apply). */
+  requested: string;
+}
+
+function autogenSetting(policy: JsonObject): AutogenSetting {
+  const { controllers, support } = actualControllers(policy);
+  return { support, requested: [...controllers].join(',') };
+}
+
+/**
+ * A rule's generated rules depend only on the rule and the controller set, so one rule is
+ * generated on its own instead of computing the whole policy (as computeRules would).
+ */
+function describeRule(source: JsonObject, setting: AutogenSetting): AutogenDescription {
+  const ruleName = String(source.name ?? '');
   if (isAutogenRuleName(ruleName)) return { rules: [], reason: 'rules named autogen-* are never auto-generated from' };
-  const own = new Set(rulesOf(policy));
-  const generated = computeRules(policy).filter((r) => !own.has(r));
-  // Generated rules come in source-rule order, two at most per rule: find this rule's by name.
-  const names = new Set([autogenRuleName('autogen', ruleName), autogenRuleName('autogen-cronjob', ruleName)]);
-  const mine = generated.filter((r) => names.has(String(r.name ?? '')));
+  const mine = setting.requested === 'none' ? [] : generateRules([source], setting.requested);
   if (mine.length > 0) return { rules: mine.map((r) => ({ name: String(r.name), kinds: generatedKinds(r) })) };
-  const support = canAutoGen(policy);
-  if (!support.apply) return { rules: [], reason: support.reason };
-  const { controllers } = actualControllers(policy);
-  if (controllers.has('none')) return { rules: [], reason: 'autogen is disabled by the autogen-controllers annotation' };
+  if (!setting.support.apply) return { rules: [], reason: setting.support.reason };
+  if (setting.requested.split(',').includes('none')) return { rules: [], reason: 'autogen is disabled by the autogen-controllers annotation' };
   return { rules: [], reason: 'the rule does not match Pod, or its body has nothing Kyverno moves under spec.template' };
 }

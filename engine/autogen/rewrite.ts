@@ -40,19 +40,27 @@ function replacementsFor(target: Target, cel: boolean): readonly Replacement[] {
 
 /** Kyverno's updateFields on one string: each replacement runs over the output of the previous one. */
 export function rewriteText(text: string, target: Target, cel: boolean): string {
+  // Every pattern contains `bject.` (object./oldObject.); most strings and keys have none.
+  if (!text.includes('bject.')) return text;
   let out = text;
   for (const [from, to] of replacementsFor(target, cel)) out = out.split(from).join(to);
   return out;
 }
 
-/** Applies rewriteText to every string and key of a JSON value (the JSON-bytes rewrite, structurally). */
+/**
+ * Applies rewriteText to every string and key of a JSON value (the JSON-bytes rewrite,
+ * structurally). The result is a fresh JSON copy: it shares no object with the input
+ * (undefined members are dropped, undefined array items and non-finite numbers become null, as a
+ * JSON round trip does).
+ */
 export function rewriteDeep(value: unknown, target: Target, cel: boolean): unknown {
   if (typeof value === 'string') return rewriteText(value, target, cel);
-  if (Array.isArray(value)) return value.map((v) => rewriteDeep(v, target, cel));
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : rewriteDeep(v, target, cel)));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      out[rewriteText(k, target, cel)] = rewriteDeep(v, target, cel);
+      if (v !== undefined) out[rewriteText(k, target, cel)] = rewriteDeep(v, target, cel);
     }
     return out;
   }
@@ -100,6 +108,7 @@ export function findReferences(text: string): string[] {
  * `shift` inserted after the pivot (`pattern`, `deny`, `anyPattern/<i>`, `podSecurity`).
  */
 export function shiftReferences(value: string, shift: string, pivot: string): string {
+  if (!value.includes('$(')) return value;
   const references = findReferences(value);
   let out = value;
   let currentPivot = pivot;

@@ -3,9 +3,9 @@
  * functions, type errors, result-type mismatches and invalid constant RE2 patterns, each
  * with its position inside the expression (the language server maps it into the YAML).
  */
-import { celCheckingEnvironment, MAX_EXPRESSION_LENGTH } from './environment';
+import { checkingEnvironmentFor, MAX_EXPRESSION_LENGTH } from './environment';
 import { compileRegex } from './regex';
-import { rewriteExpression, stringLiteralEnd } from './rewrite';
+import { rewriteWithOffsets, stringLiteralEnd, type RewriteResult } from './rewrite';
 
 export interface CelDiagnostic {
   message: string;
@@ -19,25 +19,78 @@ export type CelResultType = 'bool' | 'string' | 'list' | 'map' | 'any';
 
 export interface CelCheckContext {
   expect?: CelResultType;
+  /**
+   * The policy's declared variables (spec.variables, in order). When given, `variables.<name>`
+   * must name one of them and is typed by its expression; otherwise `variables` is dyn.
+   */
+  variables?: ReadonlyArray<{ name: string; expression: string }>;
+  /** Whether `params` exists (the policy sets paramKind). Default true (typed dyn). */
+  hasParams?: boolean;
+}
+
+type CheckResult = { valid: boolean; type?: string; error?: Error & { range?: { start: number; end: number } } };
+
+/** A checked type as a field declaration cel-js accepts. */
+function fieldType(type: string | undefined): string {
+  if (!type || type === 'list') return type ? 'list<dyn>' : 'dyn';
+  if (type === 'map') return 'map<dyn, dyn>';
+  return type;
+}
+
+const variableTypesCache = new Map<string, Record<string, string>>();
+
+/** Types of declared variables, each checked with the ones declared before it (as Kubernetes compiles them). */
+function variableTypes(variables: ReadonlyArray<{ name: string; expression: string }>, hasParams: boolean): Record<string, string> {
+  const key = JSON.stringify([variables.map((v) => [v.name, v.expression]), hasParams]);
+  const cached = variableTypesCache.get(key);
+  if (cached) return cached;
+  const types: Record<string, string> = {};
+  for (const v of variables) {
+    if (!/^[A-Za-z_]\w*$/.test(v.name)) continue;
+    let type = 'dyn';
+    try {
+      const env = checkingEnvironmentFor({ variables: { ...types }, params: hasParams });
+      const result = env.check(rewriteWithOffsets(v.expression).text) as CheckResult;
+      if (result.valid) type = fieldType(result.type);
+    } catch {
+      type = 'dyn';
+    }
+    types[v.name] = type;
+  }
+  if (variableTypesCache.size >= 500) variableTypesCache.clear();
+  variableTypesCache.set(key, types);
+  return types;
+}
+
+/** Maps a range of the rewritten text back to the expression. */
+function sourceRange(rw: RewriteResult, range: { start: number; end: number } | undefined, length: number): { offset: number; end: number } {
+  if (!range) return { offset: 0, end: length };
+  const at = (k: number) => (k >= rw.sourceOffsets.length ? length : rw.sourceOffsets[Math.max(0, k)]);
+  const offset = Math.min(at(range.start), length);
+  const end = range.end > range.start ? Math.min(at(range.end - 1) + 1, length) : offset;
+  return { offset, end: Math.max(end, offset) };
 }
 
 export function checkCelExpression(expression: string, context: CelCheckContext = {}): CelDiagnostic[] {
   if (!expression.trim()) return [{ message: 'empty CEL expression', offset: 0, length: expression.length }];
   if (expression.length > MAX_EXPRESSION_LENGTH) return [{ message: `expression longer than ${MAX_EXPRESSION_LENGTH} characters`, offset: 0, length: expression.length }];
-  let rewritten: string;
+  let rewritten: RewriteResult;
   try {
-    rewritten = rewriteExpression(expression);
+    rewritten = rewriteWithOffsets(expression);
   } catch (err) {
     return [{ message: (err as Error).message, offset: 0, length: expression.length }];
   }
-  // Offsets are exact only when the rewrite kept the text length (no message literals, no has() on calls).
-  const sameLength = rewritten.length === expression.length;
-  const result = celCheckingEnvironment().check(rewritten) as { valid: boolean; type?: string; error?: Error & { range?: { start: number; end: number } } };
+  const hasParams = context.hasParams ?? true;
+  const declared = context.variables ? variableTypes(context.variables, hasParams) : undefined;
+  const env = checkingEnvironmentFor({ variables: declared, params: hasParams });
+  const result = env.check(rewritten.text) as CheckResult;
   if (!result.valid && result.error) {
-    const message = result.error.message.split('\n')[0];
-    const range = sameLength ? result.error.range : undefined;
-    const offset = Math.max(0, Math.min(range?.start ?? 0, expression.length));
-    const end = Math.max(offset, Math.min(range?.end ?? expression.length, expression.length));
+    let message = result.error.message.split('\n')[0];
+    const { offset, end } = sourceRange(rewritten, result.error.range, expression.length);
+    const missing = /^No such key: (\w+)/.exec(message);
+    if (missing && declared && !(missing[1] in declared) && /\bvariables\s*\.\s*\??\s*$/.test(expression.slice(0, offset + 1).replace(/\w+$/, ''))) {
+      message = `undeclared variable 'variables.${missing[1]}': spec.variables declares ${Object.keys(declared).map((n) => `'${n}'`).join(', ') || 'none'}`;
+    }
     return [{ message, offset, length: Math.max(end - offset, offset < expression.length ? 1 : 0) }];
   }
   const out: CelDiagnostic[] = [...regexDiagnostics(expression)];

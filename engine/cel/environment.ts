@@ -40,14 +40,51 @@ function buildEnvironment(strict: boolean): Environment {
   registerMathLibrary(env);
   registerComprehensions(env);
   registerDataLibraries(env);
-  if (strict) for (const name of CEL_VARIABLES) env.registerVariable(name, 'dyn');
+  // `variables` and `params` are declared per check (checkingEnvironmentFor), from the policy.
+  if (strict) for (const name of CEL_VARIABLES) if (name !== 'variables' && name !== 'params') env.registerVariable(name, 'dyn');
   return env;
 }
 
 /** An environment where only the declared variables exist, for diagnostics. */
 export function celCheckingEnvironment(): Environment {
+  return checkingEnvironmentFor({});
+}
+
+export interface CheckingDeclarations {
+  /** Declared policy variables and their CEL types; undefined: `variables` is dyn. */
+  variables?: Record<string, string>;
+  /** Whether `params` exists (default true, typed dyn). */
+  params?: boolean;
+}
+
+class DeclaredVariables {}
+const checkingEnvs = new Map<string, Environment>();
+
+/** The checking environment with `variables.<name>` typed per declaration and `params` present or not. */
+export function checkingEnvironmentFor(decls: CheckingDeclarations): Environment {
+  const key = JSON.stringify([decls.variables ?? null, decls.params ?? true]);
+  let env = checkingEnvs.get(key);
+  if (env) return env;
   checkingEnv ??= buildEnvironment(true);
-  return checkingEnv;
+  env = checkingEnv.clone();
+  if (decls.params ?? true) env.registerVariable('params', 'dyn');
+  if (decls.variables) {
+    const typeName = `kyverno.Variables${checkingEnvs.size}`;
+    try {
+      env.registerType(typeName, { ctor: DeclaredVariables, fields: decls.variables });
+    } catch {
+      // An inferred type cel-js cannot declare as a field: fall back to dyn fields.
+      env = checkingEnv.clone();
+      if (decls.params ?? true) env.registerVariable('params', 'dyn');
+      env.registerType(typeName, { ctor: DeclaredVariables, fields: Object.fromEntries(Object.keys(decls.variables).map((k) => [k, 'dyn'])) });
+    }
+    env.registerVariable('variables', typeName);
+  } else {
+    env.registerVariable('variables', 'dyn');
+  }
+  if (checkingEnvs.size >= 200) checkingEnvs.clear();
+  checkingEnvs.set(key, env);
+  return env;
 }
 const compiledCache = new Map<string, Compiled>();
 const MAX_COMPILED = 2000;

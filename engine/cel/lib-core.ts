@@ -5,6 +5,7 @@
 import { Optional, type Environment } from '@marcbachmann/cel-js';
 import { UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 import { goFormatDouble } from './format';
+import { CelCIDR, CelIP, ipToString } from './lib-network';
 import { TO_STRING } from './rewrite';
 import { typeOfCel } from './values';
 
@@ -37,7 +38,11 @@ function toStringValue(v: unknown): string {
       throw new Error('invalid UTF-8 in bytes, cannot convert to string');
     }
   }
+  if (v instanceof CelIP) return ipToString(v);
+  if (v instanceof CelCIDR) return `${ipToString(v.ip)}/${v.prefix}`;
   // RFC 3339 with as many fractional digits as needed (Go's RFC3339Nano).
+  if (v instanceof CelIP) return ipToString(v);
+  if (v instanceof CelCIDR) return `${ipToString(v.ip)}/${v.prefix}`;
   if (v instanceof Date) return v.toISOString().replace(/\.?0+Z$/, 'Z');
   if (v && typeof v === 'object' && v.constructor?.name === 'Duration') return durationText(v as unknown as { seconds: bigint; nanos: number });
   throw new Error(`type conversion error from '${typeOfCel(v)}' to 'string'`);

@@ -61,7 +61,7 @@ export function parseIP(s: string): CelIP | null {
   return bytes ? new CelIP(bytes, s) : null;
 }
 
-function ipToString(ip: CelIP): string {
+export function ipToString(ip: CelIP): string {
   if (ip.family === 4) return ip.bytes.join('.');
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push((ip.bytes[i] << 8) | ip.bytes[i + 1]);

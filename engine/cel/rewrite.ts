@@ -50,12 +50,43 @@ function maxNesting(src: string): number {
 }
 
 export function rewriteExpression(src: string): string {
+  return rewriteWithOffsets(src).text;
+}
+
+/** The rewritten text and, for each of its characters, the offset in the source it came from. */
+export interface RewriteResult {
+  text: string;
+  sourceOffsets: number[];
+}
+
+export function rewriteWithOffsets(src: string): RewriteResult {
   if (maxNesting(src) > MAX_NESTING) throw new Error(`expression nesting deeper than ${MAX_NESTING} levels`);
-  return rewrite(src);
+  const out = new Emitter();
+  rewriteInto(src, out);
+  return { text: out.text, sourceOffsets: out.offsets };
+}
+
+/** Output text plus the source offset of every output character (for diagnostics). */
+class Emitter {
+  text = '';
+  offsets: number[] = [];
+  constructor(private readonly base = 0) {}
+  /** Appends `piece`, produced from `srcLength` source characters at `srcStart`. */
+  add(piece: string, srcStart: number, srcLength = piece.length): void {
+    this.text += piece;
+    for (let k = 0; k < piece.length; k++) {
+      this.offsets.push(this.base + srcStart + (piece.length === srcLength ? k : Math.min(k, Math.max(srcLength - 1, 0))));
+    }
+  }
 }
 
 function rewrite(src: string): string {
-  let out = '';
+  const out = new Emitter();
+  rewriteInto(src, out);
+  return out.text;
+}
+
+function rewriteInto(src: string, out: Emitter): void {
   let i = 0;
   const stack: Frame[] = [];
   let prevSignificant = '';
@@ -63,7 +94,7 @@ function rewrite(src: string): string {
     const c = src[i];
     const strEnd = stringLiteralEnd(src, i);
     if (strEnd > i) {
-      out += src.slice(i, strEnd);
+      out.add(src.slice(i, strEnd), i);
       i = strEnd;
       prevSignificant = '"';
       markValue(stack);
@@ -75,7 +106,7 @@ function rewrite(src: string): string {
       const word = src.slice(i, j);
       const top = stack[stack.length - 1];
       if (top?.struct && top.expectField && nextNonSpace(src, j) === ':') {
-        out += JSON.stringify(word);
+        out.add(JSON.stringify(word), i, word.length);
         top.expectField = false;
         i = j;
         prevSignificant = 'a';
@@ -91,7 +122,7 @@ function rewrite(src: string): string {
         const brace = skipSpace(src, k);
         if (src[brace] === '{') {
           // dyn(): a typed object may meet null or another shape in a ternary, as messages can.
-          out += 'dyn({';
+          out.add('dyn({', i, brace + 1 - i);
           stack.push({ open: '{', struct: true, expectField: true });
           i = brace + 1;
           prevSignificant = '{';
@@ -101,17 +132,17 @@ function rewrite(src: string): string {
       if (word === 'has' && prevSignificant !== '.' && nextNonSpace(src, j) === '(') {
         const rewritten = rewriteHas(src, skipSpace(src, j));
         if (rewritten) {
-          out += rewritten.text;
+          out.add(rewritten.text, i, rewritten.end - i);
           i = rewritten.end;
           prevSignificant = ')';
           markValue(stack);
           continue;
         }
       }
-      if (word === 'matches' && nextNonSpace(src, j) === '(') out += RE2_MATCHES;
-      else if (word === 'string' && prevSignificant !== '.' && nextNonSpace(src, j) === '(') out += TO_STRING;
-      else if (word === 'orValue' && prevSignificant === '.' && nextNonSpace(src, j) === '(') out += OR_VALUE;
-      else out += word;
+      if (word === 'matches' && nextNonSpace(src, j) === '(') out.add(RE2_MATCHES, i);
+      else if (word === 'string' && prevSignificant !== '.' && nextNonSpace(src, j) === '(') out.add(TO_STRING, i);
+      else if (word === 'orValue' && prevSignificant === '.' && nextNonSpace(src, j) === '(') out.add(OR_VALUE, i);
+      else out.add(word, i);
       i = j;
       prevSignificant = 'a';
       markValue(stack);
@@ -119,17 +150,16 @@ function rewrite(src: string): string {
     }
     if (c === '(' || c === '[' || c === '{') stack.push({ open: c, struct: false, expectField: false });
     else if (c === ')' || c === ']' || c === '}') {
-      if (stack.pop()?.struct) { out += '})'; i++; prevSignificant = ')'; markValue(stack); continue; }
+      if (stack.pop()?.struct) { out.add('})', i, 1); i++; prevSignificant = ')'; markValue(stack); continue; }
     }
     else if (c === ',') {
       const top = stack[stack.length - 1];
       if (top?.struct) top.expectField = true;
     }
-    out += c;
+    out.add(c, i);
     i++;
     if (!/\s/.test(c)) prevSignificant = c;
   }
-  return out;
 }
 
 /** Index just past the bracket closing the one at `open`, skipping string literals. */

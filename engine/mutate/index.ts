@@ -101,7 +101,10 @@ function mutateExisting(name: string, spec: JsonObject, trigger: JsonObject, sco
     }
     const step = mutateResource(spec, t.resource, tScope, options);
     const patched = step.status === 'pass' ? step.resource : t.resource;
-    outcomes.push({ result: ruleResult(name, step, t.resource), target: t.resource, patched });
+    const result = ruleResult(name, step, t.resource);
+    // A path would point into the target, not into the trigger the result is reported on.
+    delete result.path;
+    outcomes.push({ result, target: t.resource, patched });
   }
   const result = outcomes[0]?.result ?? { name, type: 'Mutation', status: 'skip', message: 'no target resources found' };
   return { result, patched: trigger, targets: outcomes };

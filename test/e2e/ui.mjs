@@ -101,7 +101,7 @@ try {
   check(/Ln 11/.test(cursor), `clicking the result selects the image field (${JSON.stringify(cursor)})`);
   const status = await page.locator('.statusbar').innerText();
   check(status.includes('EKS demo (eu-west-1)'), 'status bar shows the EKS context by name and region');
-  check(/4 policies/.test(status), 'status bar shows the policy count');
+  check(/5 policies/.test(status), 'status bar shows the policy count');
   await shot('results.png');
 
   // 3. Run Policy Against File… interactively: the mutate policy on the Deployment → diff editor.

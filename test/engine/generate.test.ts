@@ -51,11 +51,16 @@ test('clone: copies the source without server fields into the target', () => {
   assert.equal((source.metadata as JsonObject).uid, 'u1', 'the source is not modified');
 });
 
-test('clone: a missing source is an error; a namespaced policy must clone from its namespace', () => {
+test('clone: a missing source fails the controller (the CLI logs it and generates nothing); a namespaced policy must clone from its namespace', () => {
   const rule = { name: 'clone', generate: { apiVersion: 'v1', kind: 'Secret', name: 's', namespace: 'team-a', clone: { namespace: 'default', name: 'nope' } } };
-  const missing = applyGenerateRule(rule, ns, scopeFor(ns), []);
-  assert.equal(missing.result.status, 'error');
-  assert.match(missing.result.message, /^source resource .* not found/);
+  const elsewhere = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'nope', namespace: 'other' } };
+  const missing = applyGenerateRule(rule, ns, scopeFor(ns), [elsewhere]);
+  assert.equal(missing.result.status, 'pass');
+  assert.deepEqual(missing.result.generatedResources, []);
+  assert.equal(missing.controllerError, 'source resource v1/Secret/team-a/s not found: secrets "nope" not found');
+  assert.equal(missing.result.message, `failed to apply generate policy: ${missing.controllerError}`);
+  const apps = applyGenerateRule({ name: 'c', generate: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'd', namespace: 'team-a', clone: { namespace: 'x', name: 'd' } } }, ns, scopeFor(ns), []);
+  assert.match(apps.controllerError ?? '', /: deployments\.apps "d" not found$/);
   const scoped = applyGenerateRule(rule, ns, scopeFor(ns), [], { policyNamespace: 'team-a' });
   assert.equal(scoped.result.status, 'error');
   assert.equal(scoped.result.message, 'generate.clone.namespace "default" must equal policy namespace "team-a"');
@@ -81,4 +86,63 @@ test('foreach: one resource per element, with per-element preconditions', () => 
   assert.equal(out.result.status, 'pass', out.result.message);
   assert.equal(out.generateExisting, true);
   assert.deepEqual(out.generated.map((r) => [(r.metadata as JsonObject).namespace, (r.metadata as JsonObject).name, (r.data as JsonObject).from]), [['a', 'copy-0', 'list'], ['c', 'copy-2', 'list']]);
+});
+
+test('labels: exactly Kyverno ManageLabels (managed-by, policy info, trigger info with uid even when empty)', () => {
+  const trigger = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'team-a', uid: 'u-1' } };
+  const rule = { name: 'cm', generate: { apiVersion: 'v1', kind: 'ConfigMap', name: 'cm', namespace: 'team-a', data: { metadata: { labels: { own: 'x', 'app.kubernetes.io/managed-by': 'helm' } } } } };
+  const out = applyGenerateRule(rule, trigger, scopeFor(trigger), [], { policyName: 'p', policyNamespace: 'team-a' });
+  assert.deepEqual(labels(out.generated[0]), {
+    own: 'x',
+    'app.kubernetes.io/managed-by': 'kyverno',
+    'generate.kyverno.io/policy-name': 'p',
+    'generate.kyverno.io/policy-namespace': 'team-a',
+    'generate.kyverno.io/rule-name': 'cm',
+    'generate.kyverno.io/trigger-group': 'apps',
+    'generate.kyverno.io/trigger-version': 'v1',
+    'generate.kyverno.io/trigger-kind': 'Deployment',
+    'generate.kyverno.io/trigger-namespace': 'team-a',
+    'generate.kyverno.io/trigger-uid': 'u-1',
+  });
+  const noUid = applyGenerateRule(rule, ns, scopeFor(ns), []);
+  assert.equal(labels(noUid.generated[0])['generate.kyverno.io/trigger-uid'], '');
+  assert.equal(labels(noUid.generated[0])['generate.kyverno.io/trigger-group'], '');
+});
+
+test('flags: synchronize, generateExisting (rule wins over policy), orphanDownstreamOnPolicyDelete', () => {
+  const rule = (extra: JsonObject) => ({ name: 'r', generate: { apiVersion: 'v1', kind: 'ConfigMap', name: 'cm', namespace: 'team-a', data: {}, ...extra } });
+  const plain = applyGenerateRule(rule({}), ns, scopeFor(ns), [], { policyGenerateExisting: true });
+  assert.deepEqual([plain.synchronize, plain.generateExisting, plain.orphanDownstreamOnPolicyDelete], [false, true, undefined]);
+  const own = applyGenerateRule(rule({ generateExisting: false, synchronize: true, orphanDownstreamOnPolicyDelete: true }), ns, scopeFor(ns), [], { policyGenerateExisting: true });
+  assert.deepEqual([own.synchronize, own.generateExisting, own.orphanDownstreamOnPolicyDelete], [true, false, true]);
+  assert.equal(applyGenerateRule(rule({}), ns, scopeFor(ns), []).generateExisting, undefined);
+});
+
+test('applyPolicy: a controller failure on one rule drops the generated resources of every generate rule of the policy', async () => {
+  const { applyPolicy } = await import('../../engine/apply');
+  const matchNs = { any: [{ resources: { kinds: ['Namespace'] } }] };
+  const policy = { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p' }, spec: { rules: [
+    { name: 'ok', match: matchNs, generate: { apiVersion: 'v1', kind: 'ConfigMap', name: 'cm', namespace: 'team-a', data: { data: { a: 'b' } } } },
+    { name: 'broken', match: matchNs, generate: { apiVersion: 'v1', kind: 'Secret', name: 's', namespace: 'team-a', clone: { namespace: 'missing-ns', name: 's' } } },
+  ] } };
+  const cluster = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
+  const rules = applyPolicy(policy, { request: { operation: 'CREATE', object: ns, oldObject: null, requestInfo: { roles: [], clusterRoles: [], userInfo: {} } }, cluster }).rules;
+  assert.deepEqual(rules.map((r) => [r.name, r.status, r.generatedResources?.length]), [['ok', 'pass', 0], ['broken', 'pass', 0]]);
+  assert.match(rules[1].message, /^failed to apply generate policy: source resource v1\/Secret\/team-a\/s not found/);
+  const alone = applyPolicy({ ...policy, spec: { rules: [policy.spec.rules[0]] } }, { request: { operation: 'CREATE', object: ns, oldObject: null, requestInfo: { roles: [], clusterRoles: [], userInfo: {} } }, cluster }).rules;
+  assert.equal(alone[0].generatedResources?.length, 1);
+});
+
+test('applyPolicy: generate preconditions as ApplyBackgroundChecks decides them (skip without message, "failed to evaluate conditions")', async () => {
+  const { applyPolicy } = await import('../../engine/apply');
+  const rule = (preconditions: JsonObject) => ({ name: 'g', match: { any: [{ resources: { kinds: ['Namespace'] } }] }, preconditions,
+    generate: { apiVersion: 'v1', kind: 'ConfigMap', name: 'cm', namespace: 'team-a', data: {} } });
+  const cluster = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
+  const run = (preconditions: JsonObject) => applyPolicy({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p' }, spec: { rules: [rule(preconditions)] } },
+    { request: { operation: 'CREATE', object: ns, oldObject: null, requestInfo: { roles: [], clusterRoles: [], userInfo: {} } }, cluster }).rules[0];
+  const notMet = run({ all: [{ key: '{{ request.object.metadata.name }}', operator: 'Equals', value: 'other' }] });
+  assert.deepEqual([notMet.status, notMet.message], ['skip', '']);
+  const broken = run({ all: [{ key: 'a', operator: 'Frobnicates', value: 'b' }] });
+  assert.equal(broken.status, 'error');
+  assert.match(broken.message, /^failed to evaluate conditions: /);
 });

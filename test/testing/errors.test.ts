@@ -50,8 +50,6 @@ test('an alias bomb is refused, not expanded', () => {
     const cur = String.fromCharCode(97 + i);
     lines.push(`${cur}: &${cur} [${Array(10).fill(`*${prev}`).join(',')}]`);
   }
-  const started = Date.now();
   const res = runTestDocument(TEST_PATH, { policies: ['p.yaml'], resources: ['r.yaml'], results: [] }, suite({ 'p.yaml': policy, 'r.yaml': lines.join('\n') }), { engine });
-  assert.ok(Date.now() - started < 2000);
-  assert.match(res.error ?? '', /^suite\/r\.yaml:1: invalid YAML document/);
+  assert.match(res.error ?? '', /^suite\/r\.yaml:1: too many YAML aliases/);
 });

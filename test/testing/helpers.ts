@@ -18,8 +18,10 @@ export function deployment(name: string, namespace?: string): JsonObject {
   return { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, ...(namespace ? { namespace } : {}) }, spec: {} };
 }
 
+/** Rules without `match` get one for every kind: the CRD requires it, the scripted engine ignores it. */
 export function clusterPolicy(name: string, rules: JsonObject[], annotations?: Record<string, string>): JsonObject {
-  return { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name, ...(annotations ? { annotations } : {}) }, spec: { rules } };
+  const withMatch = rules.map((r) => ('match' in r ? r : { ...r, match: { any: [{ resources: { kinds: ['*'] } }] } }));
+  return { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name, ...(annotations ? { annotations } : {}) }, spec: { rules: withMatch } };
 }
 
 export function yamlDocs(...docs: unknown[]): string {

@@ -100,7 +100,7 @@ test('mutations chain into later policies; validation sees the mutated resource'
 });
 
 test('image-validating policies see the resource as loaded, not as mutated', () => {
-  const ivpol = { apiVersion: 'policies.kyverno.io/v1', kind: 'ImageValidatingPolicy', metadata: { name: 'iv' }, spec: {} };
+  const ivpol = { apiVersion: 'policies.kyverno.io/v1', kind: 'ImageValidatingPolicy', metadata: { name: 'iv' }, spec: { attestors: [], validations: [] } };
   let labelsSeen: unknown = 'unset';
   const script: Script = (p, r) => {
     if (p.kind === 'ImageValidatingPolicy') {

@@ -23,6 +23,7 @@ export const Codes = {
   backgroundRequestVar: 'KS1208',
   autogenPitfall: 'KS1209',
   emptyRule: 'KS1210',
+  podSecurity: 'KS1211',
   violationEnforce: 'KS2001',
   violationAudit: 'KS2002',
   mutation: 'KS2003',

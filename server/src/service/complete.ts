@@ -7,10 +7,8 @@ import type { ParsedFile, Range, JsonPath } from './documents';
 import { documentAt, nodeAt, rangeOf, isScalar, findPath } from './documents';
 import { lineContext } from './line-context';
 import { schemaFor, documentedSchema, subSchema, propertiesOf, type JsonSchema } from './schemas';
-import { functionTable } from './functions';
 import { RULE_SNIPPETS, DOCUMENT_SNIPPETS, snippetText } from './snippets';
-import { knownKinds, REQUEST_FIELDS, TEMPLATE_ROOTS, CEL_ROOTS, CEL_FUNCTIONS, CEL_OBJECT_FIELDS, type NamedDoc } from './vocabulary';
-import { ANCHOR_DOCS } from './anchors';
+import { knownKinds, JMESPATH_FUNCTIONS, ANCHOR_DOCS, REQUEST_FIELDS, TEMPLATE_ROOTS, CEL_ROOTS, CEL_FUNCTIONS, CEL_OBJECT_FIELDS, type NamedDoc } from './vocabulary';
 import { isClassicPolicy, isCelPolicyDoc } from './kyverno-checks';
 
 export const ItemKind = { Function: 3, Field: 5, Variable: 6, Class: 7, Property: 10, Value: 12, Snippet: 15, EnumMember: 20 } as const;
@@ -88,8 +86,9 @@ export function complete(file: ParsedFile, offset: number, settings: CompletionS
   }
   if (parentPath.some((p) => PATTERN_KEYS.has(p))) {
     const mutate = parentPath.includes('patchStrategicMerge');
-    for (const [prefix, doc] of Object.entries(ANCHOR_DOCS)) {
-      if (prefix === '+(' && !mutate) continue; // add-if-not-present only exists in mutate patterns
+    for (const [modifier, doc] of Object.entries(ANCHOR_DOCS)) {
+      if (modifier === '+' && !mutate) continue; // add-if-not-present only exists in mutate patterns
+      const prefix = `${modifier}(`;
       items.push({
         label: `${prefix}key)`,
         kind: ItemKind.Snippet,
@@ -190,7 +189,7 @@ function templateItems(file: ParsedFile, offset: number, inside: string, path: J
   for (const n of new Set(contextNames(pd?.value, path))) {
     items.push({ label: n, kind: ItemKind.Variable, detail: 'context entry', textEdit: { range, newText: n }, sortText: '0' + n });
   }
-  for (const f of functionTable().values()) {
+  for (const f of JMESPATH_FUNCTIONS.values()) {
     items.push({
       label: f.name,
       kind: ItemKind.Function,

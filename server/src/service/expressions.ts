@@ -1,12 +1,11 @@
 /**
- * Expressions embedded in policies: `{{ }}` JMESPath variables and CEL expressions. Checks
- * use the engine's checkers when it exports them (engine/jmespath `checkJmespath`,
- * engine/cel `checkCelExpression`) and fall back to local syntax checks otherwise.
+ * Expressions embedded in policies: `{{ }}` JMESPath variables and CEL expressions, checked
+ * by the engine's checkers (engine/jmespath `checkJmespath`, engine/cel `checkCelExpression`).
  */
-import { compile } from '@jmespath-community/jmespath';
 import { Environment } from '@marcbachmann/cel-js';
-import { engineExport } from './engine-adapter';
-import { functionTable } from './functions';
+import { checkJmespath as engineCheckJmespath } from '../../../engine/jmespath';
+import { checkCelExpression, type CelDiagnostic } from '../../../engine/cel';
+import { JMESPATH_FUNCTIONS } from './vocabulary';
 import { closest } from './suggest';
 
 export interface ExpressionProblem {
@@ -44,45 +43,9 @@ export function findVariables(s: string): TemplateVariable[] {
   return out;
 }
 
-type EngineProblem = { message: string; offset?: number; length?: number };
-function engineJmespathCheck(): ((e: string) => EngineProblem[]) | undefined {
-  const fn = engineExport<unknown>('jmespath', 'checkJmespath');
-  return typeof fn === 'function' ? (fn as (e: string) => EngineProblem[]) : undefined;
-}
-function engineCelCheck(): ((e: string, o?: unknown) => EngineProblem[]) | undefined {
-  const fn = engineExport<unknown>('cel', 'checkCelExpression');
-  return typeof fn === 'function' ? (fn as (e: string, o?: unknown) => EngineProblem[]) : undefined;
-}
-
-/** go-jmespath reads a backtick literal that is not JSON as a raw string; the JS parser does not. */
-function normaliseLiterals(expr: string): string {
-  return expr.replace(/`((?:[^`\\]|\\.)*)`/g, (all, body: string) => {
-    try {
-      JSON.parse(body.replace(/\\`/g, '`'));
-      return all;
-    } catch {
-      return '`' + JSON.stringify(body).replace(/`/g, '\\`') + '`';
-    }
-  });
-}
-
-interface AstNode { type?: string; name?: string; children?: AstNode[]; [k: string]: unknown }
-
-function walk(node: unknown, visit: (n: AstNode) => void, depth = 0): void {
-  if (!node || typeof node !== 'object' || depth > 500) return;
-  if (Array.isArray(node)) {
-    for (const c of node) walk(c, visit, depth + 1);
-    return;
-  }
-  const n = node as AstNode;
-  visit(n);
-  for (const v of Object.values(n)) if (v && typeof v === 'object') walk(v, visit, depth + 1);
-}
-
-function withSuggestion(message: string): string {
-  const m = /unknown function:?\s*'?([A-Za-z_][\w]*)/i.exec(message);
-  if (!m || /did you mean/i.test(message)) return message;
-  const guess = closest(m[1], functionTable().keys());
+/** Did-you-mean for an unknown function, from the functions Kyverno registers. */
+function withSuggestion(message: string, name: string): string {
+  const guess = closest(name, JMESPATH_FUNCTIONS.keys());
   return guess ? `${message}. Did you mean '${guess}'?` : message;
 }
 
@@ -98,59 +61,28 @@ function memoised(key: string, fn: () => ExpressionProblem[]): ExpressionProblem
   return r;
 }
 
+/**
+ * Problems in the JMESPath of one `{{ }}` variable, from the engine's checker (Kyverno's
+ * dialect: backtick literals must be valid JSON, Kyverno's function set and arities).
+ */
 export function checkJmespath(expression: string): ExpressionProblem[] {
   return memoised('j' + expression, () => checkJmespathUncached(expression));
 }
+
+const UNKNOWN_FUNCTION = /^Unknown function: ([A-Za-z_]\w*)\(\)/;
+const ARITY = /^\w+\(\) takes .* but received \d+$/;
 
 function checkJmespathUncached(expression: string): ExpressionProblem[] {
   const trimmed = expression.trim();
   const lead = expression.indexOf(trimmed);
   if (!trimmed) return [{ message: 'Empty variable expression.', offset: 0, length: expression.length, kind: 'syntax' }];
-  const engine = engineJmespathCheck();
-  if (engine) {
-    return engine(trimmed).map((p) => ({
-      message: withSuggestion(p.message),
-      offset: lead + (p.offset ?? 0),
-      length: p.length ?? trimmed.length,
-      kind: /unknown function/i.test(p.message) ? 'unknown-function' : /argument/i.test(p.message) ? 'arity' : 'syntax',
-    }));
-  }
-  if (trimmed.length > 10000) return [];
-  let ast: unknown;
-  try {
-    ast = compile(normaliseLiterals(trimmed));
-  } catch (e) {
-    return [{ message: `JMESPath syntax error: ${(e as Error).message}`, offset: lead, length: trimmed.length, kind: 'syntax' }];
-  }
-  const problems: ExpressionProblem[] = [];
-  const table = functionTable();
-  walk(ast, (n) => {
-    if (n.type !== 'Function' || typeof n.name !== 'string') return;
-    const at = trimmed.search(new RegExp(`\\b${n.name}\\s*\\(`));
-    const offset = lead + Math.max(0, at);
-    const doc = table.get(n.name);
-    if (!doc) {
-      const guess = closest(n.name, table.keys());
-      problems.push({
-        message: `Unknown JMESPath function '${n.name}'.${guess ? ` Did you mean '${guess}'?` : ''}`,
-        offset,
-        length: n.name.length,
-        kind: 'unknown-function',
-      });
-      return;
-    }
-    const argc = n.children?.length ?? 0;
-    if (doc.minArgs >= 0 && (argc < doc.minArgs || (doc.maxArgs >= 0 && argc > doc.maxArgs))) {
-      const want = doc.maxArgs === doc.minArgs ? `${doc.minArgs}` : doc.maxArgs < 0 ? `at least ${doc.minArgs}` : `${doc.minArgs} to ${doc.maxArgs}`;
-      problems.push({
-        message: `'${n.name}' expects ${want} argument(s), got ${argc}: ${doc.signature}`,
-        offset,
-        length: n.name.length,
-        kind: 'arity',
-      });
-    }
+  return engineCheckJmespath(trimmed).map((p) => {
+    const unknown = UNKNOWN_FUNCTION.exec(p.message);
+    const kind = unknown ? 'unknown-function' : ARITY.test(p.message) ? 'arity' : 'syntax';
+    const signature = kind === 'arity' ? JMESPATH_FUNCTIONS.get(p.message.slice(0, p.message.indexOf('(')))?.signature : undefined;
+    const message = unknown ? withSuggestion(p.message, unknown[1]) : signature ? `${p.message}: ${signature}` : p.message;
+    return { message, offset: lead + p.offset, length: p.length, kind };
   });
-  return problems;
 }
 
 /**
@@ -158,17 +90,14 @@ function checkJmespathUncached(expression: string): ExpressionProblem[] {
  * is certain (kind 'cel'); anything else is a type error from cel-js's checker, stricter than cel-go on dyn-typed Kubernetes objects in
  * places, reported as 'cel-type' (shown as a warning).
  */
-export function checkCel(expression: string, context = 'validating'): ExpressionProblem[] {
-  return memoised(`c${context}\u0000${expression}`, () => checkCelUncached(expression, context));
+export function checkCel(expression: string): ExpressionProblem[] {
+  return memoised(`c${expression}`, () => checkCelUncached(expression));
 }
 
-function checkCelUncached(expression: string, context: string): ExpressionProblem[] {
-  if (expression.length > 20000) return [];
-  const engine = engineCelCheck();
-  if (!engine) return celSyntax(expression);
-  let found: EngineProblem[];
+function checkCelUncached(expression: string): ExpressionProblem[] {
+  let found: CelDiagnostic[];
   try {
-    found = engine(expression, context);
+    found = checkCelExpression(expression);
   } catch {
     return [];
   }

@@ -5,12 +5,12 @@
 import type { ParsedFile, Range, JsonPath } from './documents';
 import { documentAt, nodeAt, nodeRange, rangeOf, isScalar } from './documents';
 import { schemaFor, documentedSchema, subSchema } from './schemas';
-import { functionTable } from './functions';
 import { findVariables } from './expressions';
-import { anchorOf, ANCHOR_DOCS } from './anchors';
-import { CEL_FUNCTIONS, CEL_ROOTS, TEMPLATE_ROOTS } from './vocabulary';
+import { ANCHOR_DOCS, CEL_FUNCTIONS, CEL_ROOTS, JMESPATH_FUNCTIONS, TEMPLATE_ROOTS } from './vocabulary';
+import { parseAnchor } from '../../../engine/anchor';
+import { describeAutogen } from '../../../engine/autogen';
+import type { JsonObject } from '../../../engine/core/types';
 import { isClassicPolicy, isCelPolicyDoc } from './kyverno-checks';
-import { engineExport } from './engine-adapter';
 
 export interface Hover { contents: { kind: 'markdown'; value: string }; range?: Range }
 
@@ -37,8 +37,8 @@ export function hover(file: ParsedFile, offset: number): Hover | undefined {
   if (at.onKey && isScalar(node)) {
     const parts: string[] = [];
     const key = String(node.value);
-    const anchor = anchorOf(key);
-    if (anchor) parts.push(ANCHOR_DOCS[`${anchor.modifier}(`] ?? '');
+    const anchor = parseAnchor(key);
+    if (anchor) parts.push(ANCHOR_DOCS[anchor.modifier]);
     const entry = schemaFor(pd.apiVersion, pd.kind, file.uri, pd.value);
     if (entry) {
       const s = subSchema(documentedSchema(entry), at.path);
@@ -76,7 +76,7 @@ function expressionHover(file: ParsedFile, value: unknown, path: JsonPath, start
     if (root) return { contents: { kind: 'markdown', value: `\`${root.name}\`: ${root.detail}\n\n${root.doc ?? ''}` }, range };
     return undefined;
   }
-  const fn = functionTable().get(last);
+  const fn = JMESPATH_FUNCTIONS.get(last);
   if (fn && followedByParen) {
     return { contents: { kind: 'markdown', value: `\`${fn.signature}\`\n\n${fn.description}${fn.kyverno ? '\n\n_Kyverno function_' : ''}` }, range };
   }
@@ -87,18 +87,15 @@ function expressionHover(file: ParsedFile, value: unknown, path: JsonPath, start
   return undefined;
 }
 
-type DescribeAutogen = (policy: unknown, rule: string) => { rules: Array<{ name: string; kinds: string[] }>; reason?: string };
-
 /** On `spec.rules[i].name`: what autogen makes of this rule. */
 function ruleHover(value: unknown, path: JsonPath): string | undefined {
   if (path.length !== 4 || path[0] !== 'spec' || path[1] !== 'rules' || path[3] !== 'name') return undefined;
   const v = value as { apiVersion?: string; kind?: string; spec?: { rules?: Array<{ name?: string }> } };
   if (!v?.apiVersion?.startsWith('kyverno.io/')) return undefined;
   const name = v.spec?.rules?.[path[2] as number]?.name;
-  const describe = engineExport<DescribeAutogen>('autogen', 'describeAutogen');
-  if (typeof name !== 'string' || !describe) return undefined;
+  if (typeof name !== 'string') return undefined;
   try {
-    const d = describe(value, name);
+    const d = describeAutogen(value as JsonObject, name);
     if (!d.rules.length) return `**Autogen:** none${d.reason ? ` (${d.reason})` : ''}.`;
     return `**Autogen rules:**\n\n${d.rules.map((r) => `- \`${r.name}\` → ${r.kinds.join(', ')}`).join('\n')}`;
   } catch {

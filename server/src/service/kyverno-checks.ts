@@ -1,16 +1,19 @@
 /**
  * What Kyverno's policy validation rejects beyond the CRD schema: duplicate rule names,
  * several validation styles in one rule, bad anchors, bad `{{ }}` JMESPath, CEL errors,
- * request variables in background policies, and autogen pitfalls (informational).
+ * invalid podSecurity blocks, request variables in background policies, and autogen
+ * pitfalls (informational).
  */
 import type { Node as YamlNode, Pair, Scalar } from 'yaml';
 import { isMap, isSeq, isScalar } from 'yaml';
 import type { ParsedFile, ParsedDocument, JsonPath } from './documents';
-import { findPath, nodeRange, rangeOf } from './documents';
+import { findPath, nodeRange, rangeOf, rangeForPath } from './documents';
 import { Codes, Severity, diag, type Diagnostic } from './codes';
 import { findVariables, checkJmespath, checkCel } from './expressions';
-import { checkAnchorKey } from './anchors';
-import { engineExport } from './engine-adapter';
+import { checkPatternAnchors, parseAnchor, type AnchorContext } from '../../../engine/anchor';
+import { POD_CONTROLLERS, describeAutogenRules, type AutogenDescription } from '../../../engine/autogen';
+import { validatePodSecurity } from '../../../engine/pss';
+import type { JsonObject } from '../../../engine/core/types';
 
 const CLASSIC_KINDS = new Set(['ClusterPolicy', 'Policy']);
 const VALIDATION_STYLES = ['pattern', 'anyPattern', 'deny', 'foreach', 'podSecurity', 'cel', 'assert', 'manifests'];
@@ -33,7 +36,7 @@ export function checkKyvernoDocument(file: ParsedFile, pd: ParsedDocument): Diag
   else if (isCelPolicyDoc(pd)) {
     const spec = findPath(pd.doc, ['spec']);
     if (spec.found) visitStrings(spec.value ?? null, ['spec'], (node, path, isKey) => {
-      if (!isKey && CEL_KEYS.has(String(path[path.length - 1]))) celDiagnostics(file, node, out, celContext(pd.kind));
+      if (!isKey && CEL_KEYS.has(String(path[path.length - 1]))) celDiagnostics(file, node, out);
     });
   }
   return out;
@@ -45,8 +48,9 @@ function checkClassic(file: ParsedFile, pd: ParsedDocument, out: Diagnostic[]): 
   const rulesNode = findPath(pd.doc, ['spec', 'rules']).value;
   if (!isSeq(rulesNode)) return;
   const names = new Map<string, number>();
-  let wide: string | null | undefined;
-  const policyReason = () => (wide === undefined ? (wide = policyWideReason(pd)) : wide);
+  let autogen: AutogenDescription[] | undefined;
+  // Computed once per policy, on the first Pod rule (linear in the policy's size).
+  const describe = (index: number) => (autogen ??= describeAutogenSafely(pd.value))[index];
   rulesNode.items.forEach((ruleNode, i) => {
     if (!isMap(ruleNode)) return;
     const base: JsonPath = ['spec', 'rules', i];
@@ -78,22 +82,15 @@ function checkClassic(file: ParsedFile, pd: ParsedDocument, out: Diagnostic[]): 
           `A validate rule needs one of ${VALIDATION_STYLES.join(', ')}.`));
       }
     }
-    checkAnchors(file, ruleNode, out);
+    checkAnchors(file, pd, base, rule, out);
+    checkPodSecurity(file, pd, base, i, rule, out);
     visitStrings(ruleNode, base, (node, path, isKey) => {
       variableDiagnostics(file, node, background, out);
-      if (!isKey && isCelPathInClassic(path) && CEL_KEYS.has(String(path[path.length - 1]))) celDiagnostics(file, node, out, 'classic');
+      if (!isKey && isCelPathInClassic(path) && CEL_KEYS.has(String(path[path.length - 1]))) celDiagnostics(file, node, out);
     });
     if (background) checkBackgroundMatch(file, ruleNode, name, out);
-    autogenHints(file, pd, ruleNode, rule, out, policyReason);
+    autogenHints(file, pd, ruleNode, rule, () => describe(i), out);
   });
-}
-
-function celContext(kind: string | undefined): string {
-  const k = (kind ?? '').replace(/^Namespaced/, '');
-  if (k.startsWith('Mutating')) return 'mutating';
-  if (k.startsWith('Generating')) return 'generating';
-  if (k.startsWith('Deleting')) return 'deleting';
-  return 'validating';
 }
 
 function isCelPathInClassic(path: JsonPath): boolean {
@@ -163,9 +160,9 @@ function variableDiagnostics(file: ParsedFile, node: Scalar, background: boolean
   }
 }
 
-function celDiagnostics(file: ParsedFile, node: Scalar, out: Diagnostic[], context: string): void {
+function celDiagnostics(file: ParsedFile, node: Scalar, out: Diagnostic[]): void {
   const text = String(node.value);
-  for (const p of checkCel(text, context)) {
+  for (const p of checkCel(text)) {
     const start = sourceOffset(file, node, p.offset, text.slice(p.offset, p.offset + p.length));
     const range = start === undefined ? nodeRange(file, node) : rangeOf(file, start, start + Math.max(1, p.length));
     out.push(diag(range, p.kind === 'cel' ? Severity.Error : Severity.Warning, Codes.celError, p.message));
@@ -191,94 +188,71 @@ function checkBackgroundMatch(file: ParsedFile, ruleNode: YamlNode, name: string
   }
 }
 
-function checkAnchors(file: ParsedFile, ruleNode: YamlNode, out: Diagnostic[]): void {
-  const scan = (node: YamlNode | undefined, mode: 'validate' | 'mutate') => {
-    if (!node) return;
-    visitStrings(node, [], (n, _p, isKey) => {
-      if (!isKey) return;
-      const problem = checkAnchorKey(String(n.value), mode);
-      if (problem) out.push(diag(nodeRange(file, n), Severity.Error, Codes.invalidAnchor, problem));
-    });
-  };
-  const validate = pairValue(ruleNode, 'validate');
-  if (validate) {
-    scan(pairValue(validate, 'pattern'), 'validate');
-    scan(pairValue(validate, 'anyPattern'), 'validate');
-    const fe = pairValue(validate, 'foreach');
-    if (isSeq(fe)) for (const it of fe.items as YamlNode[]) {
-      scan(pairValue(it, 'pattern'), 'validate');
-      scan(pairValue(it, 'anyPattern'), 'validate');
+/**
+ * Anchor problems in the rule's patterns (engine checkPatternAnchors). Kyverno rejects
+ * unsupported and empty-existence anchors (Error); a key that merely looks like a broken
+ * anchor is a plain field name to Kyverno, almost always a typo (Warning).
+ */
+function checkAnchors(file: ParsedFile, pd: ParsedDocument, base: JsonPath, rule: Record<string, unknown>, out: Diagnostic[]): void {
+  const scan = (pattern: unknown, path: JsonPath, context: AnchorContext) => {
+    if (pattern === undefined || pattern === null) return;
+    for (const issue of checkPatternAnchors(pattern, context)) {
+      const key = String(issue.path[issue.path.length - 1]);
+      const severity = parseAnchor(key) ? Severity.Error : Severity.Warning;
+      out.push(diag(rangeForPath(file, pd, [...base, ...path, ...issue.path], 'key'), severity, Codes.invalidAnchor, `Anchor: ${issue.message}`));
     }
-  }
-  const mutate = pairValue(ruleNode, 'mutate');
-  if (mutate) {
-    scan(pairValue(mutate, 'patchStrategicMerge'), 'mutate');
-    const fe = pairValue(mutate, 'foreach');
-    if (isSeq(fe)) for (const it of fe.items as YamlNode[]) scan(pairValue(it, 'patchStrategicMerge'), 'mutate');
+  };
+  const validate = asRecord(rule.validate);
+  scan(validate.pattern, ['validate', 'pattern'], 'validate');
+  scan(validate.anyPattern, ['validate', 'anyPattern'], 'validate');
+  asList(validate.foreach).forEach((it, i) => {
+    scan(asRecord(it).pattern, ['validate', 'foreach', i, 'pattern'], 'validate');
+    scan(asRecord(it).anyPattern, ['validate', 'foreach', i, 'anyPattern'], 'validate');
+  });
+  const mutate = asRecord(rule.mutate);
+  scan(mutate.patchStrategicMerge, ['mutate', 'patchStrategicMerge'], 'mutate');
+  asList(mutate.foreach).forEach((it, i) => scan(asRecord(it).patchStrategicMerge, ['mutate', 'foreach', i, 'patchStrategicMerge'], 'mutate'));
+}
+
+function asRecord(v: unknown): Record<string, unknown> {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+function asList(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+/** What Kyverno rejects in a validate.podSecurity block (engine validatePodSecurity), at the field. */
+function checkPodSecurity(file: ParsedFile, pd: ParsedDocument, base: JsonPath, index: number, rule: Record<string, unknown>, out: Diagnostic[]): void {
+  const podSecurity = asRecord(rule.validate).podSecurity;
+  if (podSecurity === undefined || podSecurity === null) return;
+  const path = [...base, 'validate', 'podSecurity'];
+  for (const p of validatePodSecurity(podSecurity, `spec.rules[${index}].validate.podSecurity`)) {
+    out.push(diag(rangeForPath(file, pd, [...path, ...p.path]), Severity.Error, Codes.podSecurity, p.message));
   }
 }
 
-const POD_CONTROLLERS = 'DaemonSet, Deployment, Job, StatefulSet, ReplicaSet, ReplicationController, CronJob';
-
-type DescribeAutogen = (policy: unknown, rule: string) => { rules: Array<{ name: string; kinds: string[] }>; reason?: string };
-type CanAutoGen = (policy: unknown) => { apply: boolean; reason?: string };
-
-// Autogen is computed per rule on a one-rule copy of the policy (the engine's whole-policy
-// computation grows with the square of the rule count), plus one policy-wide canAutoGen;
-// results are cached by rule content so an edit recomputes only the rules it touched.
-const autogenCache = new Map<string, string | null>();
-const policyWideCache = new Map<string, string | null>();
-
-function policyWideReason(pd: ParsedDocument): string | null {
-  const canAutoGen = engineExport<CanAutoGen>('autogen', 'canAutoGen');
-  if (!canAutoGen) return null;
-  const key = JSON.stringify(pd.value);
-  let reason = policyWideCache.get(key);
-  if (reason === undefined) {
-    try {
-      const r = canAutoGen(pd.value);
-      reason = r.apply ? null : (r.reason ?? 'Kyverno disables autogen for this policy');
-    } catch {
-      reason = null;
-    }
-    if (policyWideCache.size > 200) policyWideCache.clear();
-    policyWideCache.set(key, reason);
+function describeAutogenSafely(policy: unknown): AutogenDescription[] {
+  try {
+    return describeAutogenRules(policy as JsonObject);
+  } catch {
+    return [];
   }
-  return reason;
 }
 
 /** A Pod rule that yields no autogen rules leaves pods created by controllers to Pod admission. */
-function autogenHints(file: ParsedFile, pd: ParsedDocument, ruleNode: YamlNode, rule: Record<string, unknown>, out: Diagnostic[], policyReason: () => string | null): void {
-  const policy = (pd.value ?? {}) as { metadata?: { annotations?: Record<string, unknown> }; spec?: Record<string, unknown> };
-  const annotations = policy.metadata?.annotations ?? {};
+function autogenHints(file: ParsedFile, pd: ParsedDocument, ruleNode: YamlNode, rule: Record<string, unknown>, describe: () => AutogenDescription | undefined, out: Diagnostic[]): void {
+  const policy = asRecord(pd.value);
+  const annotations = asRecord(asRecord(policy.metadata).annotations);
   if (annotations['pod-policies.kyverno.io/autogen-controllers'] === 'none') return;
   const filters = resourceFilters(rule.match);
   const matchesPod = filters.some((r) => (r.kinds ?? []).some((k) => k === 'Pod' || k === 'v1/Pod' || k === '*/Pod'));
   if (!matchesPod || typeof rule.name !== 'string') return;
-  const describe = engineExport<DescribeAutogen>('autogen', 'describeAutogen');
-  let reason: string | null | undefined = policyReason();
-  if (!reason && describe) {
-    const single = { ...policy, spec: { ...policy.spec, rules: [rule] } };
-    const key = JSON.stringify([annotations, pd.kind, rule]);
-    reason = autogenCache.get(key);
-    if (reason === undefined) {
-      try {
-        const d = describe(single, rule.name);
-        reason = d.rules.length ? null : (d.reason ?? 'Kyverno does not auto-generate rules for it');
-      } catch {
-        reason = null;
-      }
-      if (autogenCache.size > 5000) autogenCache.clear();
-      autogenCache.set(key, reason);
-    }
-  } else if (!describe) {
-    const blockers = filters.flatMap((r) => ['name', 'names', 'selector', 'annotations'].filter((k) => r[k as keyof typeof r] !== undefined));
-    if (blockers.length) reason = `match uses ${[...new Set(blockers)].join('/')} on Pods`;
-  }
-  if (!reason) return;
+  const d = describe();
+  if (!d || d.rules.length) return;
+  const reason = d.reason ?? 'Kyverno does not auto-generate rules for it';
   const key = pairKey(ruleNode, 'match') ?? ruleNode;
   out.push(diag(nodeRange(file, key), Severity.Information, Codes.autogenPitfall,
-    `No autogen rules for Pod controllers (${POD_CONTROLLERS}): ${reason}. Pods created by controllers are only checked at Pod admission.`));
+    `No autogen rules for Pod controllers (${POD_CONTROLLERS.join(', ')}): ${reason}. Pods created by controllers are only checked at Pod admission.`));
 }
 
 type ResourceFilterLike = { kinds?: string[]; name?: unknown; names?: unknown; selector?: unknown; annotations?: unknown };

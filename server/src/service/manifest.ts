@@ -8,7 +8,7 @@ import type { Document } from 'yaml';
 import type { ParsedFile, ParsedDocument, Range } from './documents';
 import { rangeForPath, rangeOf, findPath, nodeRange } from './documents';
 import { Codes, Severity, diag, type Diagnostic } from './codes';
-import { engineExport } from './engine-adapter';
+import { applyPolicy } from '../../../engine/apply';
 import type { JsonObject, PolicyResponse, AdmissionRequest, ClusterState } from '../../../engine/core/types';
 
 export interface WorkspacePolicy { uri: string; value: JsonObject }
@@ -20,8 +20,6 @@ export interface ManifestOptions {
   maxDocuments?: number;
   now?: Date;
 }
-
-type ApplyPolicy = (policy: JsonObject, options: { request: AdmissionRequest; cluster: ClusterState; now?: Date }) => PolicyResponse;
 
 const POLICY_GROUPS = /^(kyverno\.io|policies\.kyverno\.io|cli\.kyverno\.io|wgpolicyk8s\.io|reports\.kyverno\.io)\//;
 
@@ -38,9 +36,8 @@ export function manifestDocuments(file: ParsedFile): ParsedDocument[] {
 const EMPTY_CLUSTER: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
 
 export function evaluateManifests(file: ParsedFile, policies: WorkspacePolicy[], opts: ManifestOptions = {}): Diagnostic[] {
-  const apply = engineExport<ApplyPolicy>('apply', 'applyPolicy');
   const docs = manifestDocuments(file);
-  if (!apply || !docs.length || !policies.length) return [];
+  if (!docs.length || !policies.length) return [];
   const out: Diagnostic[] = [];
   const max = opts.maxDocuments ?? 200;
   for (const pd of docs.slice(0, max)) {
@@ -56,7 +53,7 @@ export function evaluateManifests(file: ParsedFile, policies: WorkspacePolicy[],
     for (const policy of policies) {
       let response: PolicyResponse;
       try {
-        response = apply(policy.value, { request, cluster: EMPTY_CLUSTER, now: opts.now });
+        response = applyPolicy(policy.value, { request, cluster: EMPTY_CLUSTER, now: opts.now });
       } catch (e) {
         out.push(diag(kindRange(file, pd), Severity.Information, Codes.engineError, `${policyLabel(policy)}: engine error: ${(e as Error).message}`));
         continue;

@@ -1,27 +1,27 @@
 /**
- * Names the editor offers: Kubernetes kinds, `{{ }}` variables, CEL variables and library
- * functions. Kinds come from engine/kube KNOWN_KINDS when it exists.
+ * Names the editor offers: Kubernetes kinds (engine/kube), anchors, `{{ }}` variables and
+ * functions (engine/jmespath), CEL variables and library functions.
  */
-import { engineExport } from './engine-adapter';
+import { KNOWN_KINDS } from '../../../engine/kube';
+import { FUNCTION_DOCS, type FunctionDoc } from '../../../engine/jmespath';
+import type { AnchorModifier } from '../../../engine/anchor';
 
-const FALLBACK_KINDS = [
-  'Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob', 'ReplicationController',
-  'Service', 'Endpoints', 'EndpointSlice', 'Ingress', 'IngressClass', 'NetworkPolicy', 'ConfigMap', 'Secret',
-  'ServiceAccount', 'Namespace', 'Node', 'PersistentVolume', 'PersistentVolumeClaim', 'StorageClass',
-  'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'LimitRange', 'ResourceQuota',
-  'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'PriorityClass', 'RuntimeClass', 'CustomResourceDefinition',
-  'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingAdmissionPolicy',
-  'ValidatingAdmissionPolicyBinding', 'Lease', 'Event', 'CSIDriver', 'VolumeAttachment', 'PodTemplate',
-  'ClusterPolicy', 'Policy', 'PolicyException', 'ValidatingPolicy', 'MutatingPolicy', 'GeneratingPolicy',
-  'ImageValidatingPolicy', 'DeletingPolicy',
-];
-
+/** Kind names, once each: some kinds exist in several groups (Event, PolicyException). */
 export function knownKinds(): string[] {
-  const k = engineExport<unknown>('kube', 'KNOWN_KINDS');
-  if (Array.isArray(k)) return k.map((x) => (typeof x === 'string' ? x : String((x as { kind?: string }).kind ?? ''))).filter(Boolean);
-  if (k && typeof k === 'object') return Object.keys(k);
-  return FALLBACK_KINDS;
+  return [...new Set(KNOWN_KINDS.map((k) => k.kind))];
 }
+
+/** The JMESPath functions Kyverno registers, by name. */
+export const JMESPATH_FUNCTIONS: ReadonlyMap<string, FunctionDoc> = new Map(FUNCTION_DOCS.map((d) => [d.name, d]));
+
+export const ANCHOR_DOCS: Record<AnchorModifier, string> = {
+  '': 'Conditional anchor `(key)`: the rest of the pattern applies only when this field matches.',
+  '=': 'Equality anchor `=(key)`: if the field is present, it must match.',
+  X: 'Negation anchor `X(key)`: the field must not be present.',
+  '^': 'Existence anchor `^(key)`: at least one list element must match.',
+  '+': 'Add-if-not-present anchor `+(key)` (mutate): adds the field only when absent.',
+  '<': 'Global anchor `<(key)`: when it does not match, the whole rule is skipped.',
+};
 
 export interface NamedDoc { name: string; detail: string; doc?: string }
 

@@ -115,6 +115,26 @@ suite('Kyverno Studio in VS Code', () => {
     assert.match(mutated.getText(), /env: dev/);
   });
 
+  test('generated resources open as read-only documents', async () => {
+    const report = await vscode.commands.executeCommand<RunReport>('kyverno.runPolicyAgainstFile', {
+      policy: workspaceUri('generate', 'default-config.yaml'),
+      resources: [workspaceUri('generate', 'namespace.yaml')],
+    });
+    assert.deepEqual(rows(report).map((r) => `${r.resource} ${r.rule} ${r.status}`), ['team-a generate-config pass']);
+    const [resource] = api.results.getChildren();
+    const generated = api.results.getChildren(resource).find((n) => n.kind === 'generated');
+    assert.ok(generated, 'a generated-resource node');
+    assert.equal(api.results.getTreeItem(generated).label, 'Generated ConfigMap team-a/team-defaults');
+    await vscode.commands.executeCommand('kyverno.results.openGenerated', generated);
+    const doc = await waitFor('generated document', () => vscode.window.activeTextEditor?.document.uri.scheme === 'kyverno-result' ? vscode.window.activeTextEditor.document : undefined);
+    assert.equal(doc.languageId, 'yaml');
+    assert.match(doc.getText(), /kind: ConfigMap/);
+    assert.match(doc.getText(), /owner: payments/);
+    // A virtual document: nothing backs it that could be written.
+    await assert.rejects(Promise.resolve(vscode.workspace.fs.writeFile(doc.uri, new TextEncoder().encode('x'))));
+    assert.equal(doc.isUntitled, false);
+  });
+
   test('running the workspace policies on a manifest reports failures and jumps to the field', async () => {
     const uri = workspaceUri('manifests', 'pod-bad.yaml');
     const editor = await open(uri);
@@ -188,8 +208,8 @@ suite('Kyverno Studio in VS Code', () => {
     assert.deepEqual(ctx.eks, { name: 'demo', region: 'eu-west-1', account: '123456789012' });
     assert.equal(api.status.contextItem.text, '$(cloud) EKS demo (eu-west-1)');
     const count = await api.status.countPolicies();
-    assert.equal(count, 4);
-    assert.equal(api.status.policiesItem.text, '$(shield) 4 policies');
+    assert.equal(count, 5);
+    assert.equal(api.status.policiesItem.text, '$(shield) 5 policies');
   });
 
   test('deploy goes through the trust check to the deploy module', async () => {
