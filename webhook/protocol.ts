@@ -12,10 +12,12 @@ export interface Reportable {
   rule: string;
   status: string;
   message: string;
-  resource: JsonObject;
   /** True for results of Enforce rules (their failures were denials, not findings). */
   enforce: boolean;
 }
+
+/** A result with its resource, as policy reports need it. */
+export type ReportableWithResource = Reportable & { resource: JsonObject };
 
 export interface ReviewReply {
   type: 'answer';
@@ -26,6 +28,7 @@ export interface ReviewReply {
   /** The request was a dry run: no policy reports for it. */
   dryRun?: boolean;
   outcomes: RuleOutcome[];
-  /** Validation results, for policy reports. */
+  /** Validation results, for policy reports (the resource is `subject`, sent once). */
   reportable: Reportable[];
+  subject?: JsonObject;
 }

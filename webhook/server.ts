@@ -9,7 +9,7 @@ import { readFileSync, watchFile, unwatchFile } from 'node:fs';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { WebhookMetrics } from './metrics';
 import { WorkerPool } from './pool';
-import type { ReviewReply } from './protocol';
+import type { ReportableWithResource, ReviewReply } from './protocol';
 
 export interface WebhookServerOptions {
   port: number;
@@ -24,7 +24,7 @@ export interface WebhookServerOptions {
   /** Reviews waiting for a worker beyond this are answered 503 at once (memory stays bounded). */
   maxQueued?: number;
   /** Called with the validation results of every admitted (non dry-run) request, for policy reports. */
-  onReportable?: (items: ReviewReply['reportable']) => void;
+  onReportable?: (items: ReportableWithResource[]) => void;
   log?: (line: string) => void;
 }
 
@@ -115,7 +115,10 @@ export function startWebhookServer(opts: WebhookServerOptions): Promise<WebhookS
     send(res, reply.status, reply.body);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     metrics.recordRequest(path, reply.status, reply.allowed, seconds, reply.outcomes);
-    if (reply.allowed && !reply.dryRun && reply.reportable.length && opts.onReportable) opts.onReportable(reply.reportable);
+    if (reply.allowed && !reply.dryRun && reply.subject && reply.reportable.length && opts.onReportable) {
+      const resource = reply.subject;
+      opts.onReportable(reply.reportable.map((r) => ({ ...r, resource })));
+    }
   }
 
   return new Promise((resolve, reject) => {

@@ -34,8 +34,9 @@ export function evaluateReview(msg: Extract<ToWorker, { type: 'review' }>, index
       reportable: answer.responses.flatMap((r) =>
         r.rules
           .filter((x) => x.type === 'Validation')
-          .map((x) => ({ policy: r.policy.name, rule: x.name, status: x.status, message: x.message, resource: subject, enforce: x.failureAction === 'Enforce' })),
+          .map((x) => ({ policy: r.policy.name, rule: x.name, status: x.status, message: x.message, enforce: x.failureAction === 'Enforce' })),
       ),
+      subject: request.dryRun === true ? undefined : subject,
     };
   } catch (e) {
     const message = e instanceof SyntaxError ? `body is not JSON: ${e.message}` : `evaluation failed: ${(e as Error).message}`;

@@ -8,17 +8,12 @@
  */
 import type { JsonObject } from '../core/types';
 import { containsKind } from '../kube/selectors';
-import { asArray, asObject, kindsOf } from './controllers';
+import { POD_CONTROLLERS, asArray, asObject, kindsOf } from './controllers';
 import { rewriteDeep, shiftReferences, type Target } from './rewrite';
 
-const NON_CRONJOB_CONTROLLERS = new Set([
-  'DaemonSet',
-  'Deployment',
-  'Job',
-  'StatefulSet',
-  'ReplicaSet',
-  'ReplicationController',
-]);
+/** The controllers whose pods sit at spec.template, in Kyverno's order (`all` means these). */
+const TEMPLATE_CONTROLLERS: readonly string[] = POD_CONTROLLERS.filter((c) => c !== 'CronJob');
+const NON_CRONJOB_CONTROLLERS = new Set(TEMPLATE_CONTROLLERS);
 
 export function isAutogenRuleName(name: string): boolean {
   return name.startsWith('autogen-');
@@ -188,7 +183,7 @@ export function generateRuleForControllers(rule: JsonObject, controllers: string
   }
   let effective = controllers;
   if (controllers === 'all') {
-    effective = 'DaemonSet,Deployment,Job,StatefulSet,ReplicaSet,ReplicationController';
+    effective = TEMPLATE_CONTROLLERS.join(',');
   } else if (controllers !== 'none') {
     const validated = splitKinds(controllers).filter((c) => NON_CRONJOB_CONTROLLERS.has(c));
     if (validated.length > 0) effective = validated.join(',');

@@ -91,6 +91,7 @@ export function checkCelExpression(expression: string, context: CelCheckContext 
     if (missing && declared && !(missing[1] in declared) && /\bvariables\s*\.\s*\??\s*$/.test(expression.slice(0, offset + 1).replace(/\w+$/, ''))) {
       message = `undeclared variable 'variables.${missing[1]}': spec.variables declares ${Object.keys(declared).map((n) => `'${n}'`).join(', ') || 'none'}`;
     }
+    if (!hasParams && message === 'Unknown variable: params') message += ' (params exist only when the policy sets paramKind)';
     return [{ message, offset, length: Math.max(end - offset, offset < expression.length ? 1 : 0) }];
   }
   const out: CelDiagnostic[] = [...regexDiagnostics(expression)];

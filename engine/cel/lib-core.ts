@@ -6,7 +6,7 @@ import { Optional, type Environment } from '@marcbachmann/cel-js';
 import { UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 import { goFormatDouble } from './format';
 import { CelCIDR, CelIP, ipToString } from './lib-network';
-import { TO_STRING } from './rewrite';
+import { OPT_ENTRY, OPT_LIST, OPT_MAP, TO_STRING } from './rewrite';
 import { typeOfCel } from './values';
 
 export class Base64Namespace {}
@@ -59,7 +59,32 @@ function isZeroValue(v: unknown): boolean {
   return false;
 }
 
+/** An optional entry of a list/map literal, until the literal unwraps it. */
+class OptionalEntry {
+  constructor(readonly value: Optional<unknown>) {}
+}
+
+function optionalEntry(v: unknown): OptionalEntry {
+  if (!(v instanceof Optional)) throw new Error('optional entries in literals need an optional value (optional.of(x), x.?field, list[?i])');
+  return new OptionalEntry(v);
+}
+
+function presentEntries(values: Iterable<[string, unknown]>): [string, unknown][] {
+  const out: [string, unknown][] = [];
+  for (const [k, v] of values) {
+    if (!(v instanceof OptionalEntry)) out.push([k, v]);
+    else if (v.value.hasValue()) out.push([k, v.value.value()]);
+  }
+  return out;
+}
+
 export function registerCoreGaps(env: Environment): void {
+  env
+    .registerType('OptionalEntry', OptionalEntry)
+    .registerFunction(`${OPT_ENTRY}(dyn): dyn`, (v: unknown) => optionalEntry(v))
+    .registerFunction(`${OPT_LIST}(list): list`, (l: unknown[]) => presentEntries(l.map((v, i) => [String(i), v])).map(([, v]) => v))
+    .registerFunction(`${OPT_MAP}(map): map`, (m: Record<string, unknown> | Map<string, unknown>) =>
+      Object.fromEntries(presentEntries(m instanceof Map ? m.entries() : Object.entries(m))));
   env.registerFunction('OptionalNamespace.ofNonZeroValue(dyn): optional<dyn>', (_ns: unknown, v: unknown) => (isZeroValue(v) ? Optional.none() : Optional.of(v)));
   env.registerFunction(`${TO_STRING}(dyn): string`, (v: unknown) => toStringValue(v));
   // Registering == also provides != and the reversed operand order.

@@ -22,6 +22,14 @@ export const HAS_FIELD = 'kyHasField';
  * way ("1e+21", "100000000000000000000"); cel-go prints Go's %g ("1e+20"). Same length.
  */
 export const TO_STRING = 'kyStr_';
+/**
+ * Optional entries in list and map literals (`[a, ?b]`, `{?"k": v}`), which cel-js cannot
+ * parse: the optional value is wrapped in OPT_ENTRY and the literal in OPT_LIST/OPT_MAP,
+ * which drop empty entries and unwrap present ones.
+ */
+export const OPT_ENTRY = 'kyOptEntry';
+export const OPT_LIST = 'kyOptList';
+export const OPT_MAP = 'kyOptMap';
 /** Identity functions charged to the cost budget, wrapped around cel-js macro steps at runtime. */
 export const COST_TICK = 'kyTick';
 /** The tick for all() (returns false once the budget is spent, ending the loop) and exists() (true). */
@@ -148,6 +156,16 @@ function rewriteInto(src: string, out: Emitter): void {
       markValue(stack);
       continue;
     }
+    if ((c === '[' && !/[A-Za-z0-9_)\]}"'.]/.test(prevSignificant)) || c === '{') {
+      const literal = rewriteOptionalLiteral(src, i);
+      if (literal) {
+        out.add(literal.text, i, literal.end - i);
+        i = literal.end;
+        prevSignificant = ')';
+        markValue(stack);
+        continue;
+      }
+    }
     if (c === '(' || c === '[' || c === '{') stack.push({ open: c, struct: false, expectField: false });
     else if (c === ')' || c === ']' || c === '}') {
       if (stack.pop()?.struct) { out.add('})', i, 1); i++; prevSignificant = ')'; markValue(stack); continue; }
@@ -197,6 +215,41 @@ function rewriteHas(src: string, open: number): { text: string; end: number } | 
   if (!/^[A-Za-z_]\w*$/.test(field)) return null;
   if (/^\s*[A-Za-z_]\w*(\s*\.\??\s*[A-Za-z_]\w*)*\s*$/.test(root)) return null;
   return { text: `${HAS_FIELD}(${rewrite(root)}, ${JSON.stringify(field)})`, end: close };
+}
+
+/** A list/map literal at `open` with optional entries, rewritten; null when it has none. */
+function rewriteOptionalLiteral(src: string, open: number): { text: string; end: number } | null {
+  const close = closingBracket(src, open);
+  if (close < 0) return null;
+  const entries = callArguments(src, open, close).map(([a, b]) => src.slice(a, b));
+  const optional = (e: string) => /^\s*\?(?![.\[])/.test(e);
+  if (!entries.some(optional)) return null;
+  const isList = src[open] === '[';
+  const parts = entries.map((entry) => {
+    if (!optional(entry)) return rewrite(entry);
+    const body = entry.replace(/^\s*\?/, '');
+    if (isList) return `${OPT_ENTRY}(${rewrite(body)})`;
+    const colon = topLevelColon(body);
+    if (colon < 0) return rewrite(body);
+    return `${rewrite(body.slice(0, colon))}: ${OPT_ENTRY}(${rewrite(body.slice(colon + 1))})`;
+  });
+  const text = isList ? `${OPT_LIST}([${parts.join(',')}])` : `${OPT_MAP}({${parts.join(',')}})`;
+  return { text, end: close };
+}
+
+/** Index of the first `:` outside brackets and strings (a map entry's key/value split). */
+function topLevelColon(src: string): number {
+  let depth = 0;
+  for (let i = 0; i < src.length; ) {
+    const end = stringLiteralEnd(src, i);
+    if (end > i) { i = end; continue; }
+    const c = src[i];
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') depth--;
+    else if (c === ':' && depth === 0) return i;
+    i++;
+  }
+  return -1;
 }
 
 function markValue(stack: Frame[]): void {

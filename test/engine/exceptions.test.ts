@@ -329,3 +329,10 @@ test('matchingExceptions / exceptionSkip: the rule context scope, the request re
   assert.equal(exceptionSkip('r', 'Validation', []), null);
   assert.deepEqual(matchingExceptions(namespacedExceptions, 'require-labels', 'other-rule', req, cluster(), { data: {} }), []);
 });
+
+test('podSecurity rules: an exception with an empty podSecurity list counts as one without controls', () => {
+  const empty = structuredClone(podSecurityException);
+  (empty.spec as any).podSecurity = [];
+  const r = run(psa, pod('p', 'staging-ns', {}, hostPath), [empty])[0];
+  assert.deepEqual([r.status, r.message], ['skip', 'rule is skipped due to policy exception policy-exception-ns/pod-security-exception']);
+});

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 
+export const REPO = join(__dirname, '..', '..');
+
 export interface PublishedDiagnostics {
   uri: string;
   version?: number;
@@ -17,8 +19,9 @@ export class LspClient {
   readonly published = new Map<string, PublishedDiagnostics>();
   private versions = new Map<string, number>();
 
-  constructor(root = join(__dirname, '..', '..')) {
-    this.proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'server', 'src', 'main.ts'), '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  /** `nodeArgs`: how node starts the server; by default the sources through tsx. */
+  constructor(nodeArgs = ['--import', 'tsx', join(REPO, 'server', 'src', 'main.ts'), '--stdio']) {
+    this.proc = spawn(process.execPath, nodeArgs, { stdio: ['pipe', 'pipe', 'inherit'] });
     this.conn = createMessageConnection(new StreamMessageReader(this.proc.stdout!), new StreamMessageWriter(this.proc.stdin!));
     this.conn.onNotification('textDocument/publishDiagnostics', (p: PublishedDiagnostics) => {
       this.published.set(p.uri, p);

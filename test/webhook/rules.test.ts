@@ -72,6 +72,7 @@ test('pre-filter: only candidate policies run, and answers equal the unfiltered 
   assert.deepEqual(JSON.parse(filtered.body), full.body);
   assert.equal(filtered.allowed, false);
   assert.deepEqual(filtered.reportable.map((r) => [r.policy, r.status, r.enforce]), [['pods', 'fail', true]]);
+  assert.equal((filtered.subject?.metadata as Json).name, 'p');
   const dry = evaluateReview({ type: 'review', id: 2, path: 'validate', body: review('Pod', pod, true) }, index, cluster);
   assert.equal(dry.dryRun, true);
   const only = evaluateReview({ type: 'review', id: 3, path: 'validate', body: review('Pod', pod), only: ['other'] }, index, cluster);

@@ -144,6 +144,26 @@ export function findPath(doc: Document.Parsed, path: JsonPath): PathTarget {
   return { key, value: node, deepest: node, found: true };
 }
 
+/**
+ * A JSON pointer (`/spec/containers/0/image`, as ajv and JSON patches give) as a path into
+ * data: steps through arrays become numbers.
+ */
+export function pointerToPath(pointer: string, data: unknown): JsonPath {
+  const path: JsonPath = [];
+  let cur: unknown = data;
+  for (const raw of pointer.split('/').slice(1)) {
+    const step = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(cur)) {
+      path.push(Number(step));
+      cur = cur[Number(step)];
+    } else {
+      path.push(step);
+      cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[step] : undefined;
+    }
+  }
+  return path;
+}
+
 /** Range of the value at path, else of the key, else of the closest existing ancestor. */
 export function rangeForPath(file: ParsedFile, pd: ParsedDocument, path: JsonPath, prefer: 'key' | 'value' = 'value'): Range {
   const t = findPath(pd.doc, path);

@@ -6,7 +6,7 @@
 import { compare } from 'fast-json-patch';
 import type { Document } from 'yaml';
 import type { ParsedFile, ParsedDocument, Range } from './documents';
-import { rangeForPath, rangeOf, findPath, nodeRange } from './documents';
+import { rangeForPath, rangeOf, findPath, nodeRange, pointerToPath } from './documents';
 import { Codes, Severity, diag, type Diagnostic } from './codes';
 import { applyPolicy } from '../../../engine/apply';
 import type { JsonObject, PolicyResponse, AdmissionRequest, ClusterState } from '../../../engine/core/types';
@@ -74,8 +74,7 @@ export function evaluateManifests(file: ParsedFile, policies: WorkspacePolicy[],
         const ops = compare(resource, response.patchedResource);
         if (ops.length) {
           const fix = mutationFix(file, pd, ops, `Apply mutation from ${response.policy.name}`);
-          const first = ops[0].path.split('/').slice(1).map(unescapePointer);
-          const range = fix ? rangeForPath(file, pd, toPath(resource, first)) : kindRange(file, pd);
+          const range = fix ? rangeForPath(file, pd, pointerToPath(ops[0].path, resource)) : kindRange(file, pd);
           out.push(diag(range, Severity.Information, Codes.mutation,
             `${response.policy.name} would mutate this resource (${mutated.map((r) => r.name).join(', ')}): ${ops.map((o) => `${o.op} ${o.path}`).slice(0, 5).join('; ')}${ops.length > 5 ? '; …' : ''}`,
             fix));
@@ -96,26 +95,6 @@ function kindRange(file: ParsedFile, pd: ParsedDocument): Range {
   return t.found && t.value ? nodeRange(file, t.value) : rangeOf(file, pd.start, pd.start);
 }
 
-function unescapePointer(s: string): string {
-  return s.replace(/~1/g, '/').replace(/~0/g, '~');
-}
-
-function toPath(data: unknown, steps: string[]): Array<string | number> {
-  const out: Array<string | number> = [];
-  let cur = data;
-  for (const s of steps) {
-    if (Array.isArray(cur)) {
-      out.push(Number(s));
-      cur = cur[Number(s)];
-    } else {
-      out.push(s);
-      cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[s] : undefined;
-    }
-  }
-  // Point at the closest existing node (an added field does not exist yet).
-  return out;
-}
-
 type Op = { op: string; path: string; value?: unknown };
 
 /** Applies JSON-patch ops to a copy of the YAML document, keeping comments and layout. */
@@ -124,7 +103,7 @@ export function mutationFix(file: ParsedFile, pd: ParsedDocument, ops: Op[], tit
   let data: unknown = pd.value;
   try {
     for (const op of ops) {
-      const path = toPath(data, op.path.split('/').slice(1).map(unescapePointer));
+      const path = pointerToPath(op.path, data);
       if (op.op === 'remove') copy.deleteIn(path);
       else if (op.op === 'add' || op.op === 'replace') copy.setIn(path, copy.createNode(op.value));
       else return undefined;

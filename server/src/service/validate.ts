@@ -3,7 +3,7 @@
  * Kyverno itself rejects (kyverno-checks.ts). Pure: text in, diagnostics out.
  */
 import type { ParsedFile, ParsedDocument, JsonPath } from './documents';
-import { rangeOf, rangeForPath } from './documents';
+import { rangeOf, rangeForPath, pointerToPath } from './documents';
 import { Codes, Severity, diag, type Diagnostic } from './codes';
 import { schemaFor, validatorFor, documentedSchema, subSchema, propertiesOf, type SchemaEntry } from './schemas';
 import { closest } from './suggest';
@@ -31,10 +31,22 @@ export function validateFile(file: ParsedFile, opts: ValidateOptions = {}): Diag
     }
     const entry = schemaFor(pd.apiVersion, pd.kind, file.uri, pd.value);
     if (!entry) continue;
-    out.push(...schemaDiagnostics(file, pd, entry));
-    out.push(...checkKyvernoDocument(file, pd));
+    const schema = schemaDiagnostics(file, pd, entry);
+    out.push(...schema);
+    out.push(...withoutSchemaRepeats(checkKyvernoDocument(file, pd), schema));
   }
   return out.slice(0, max);
+}
+
+/**
+ * Kyverno-worded podSecurity problems the CRD schema already reported at the same place
+ * (e.g. a level outside the enum) would say the same thing twice.
+ */
+function withoutSchemaRepeats(kyverno: Diagnostic[], schema: Diagnostic[]): Diagnostic[] {
+  if (!schema.length) return kyverno;
+  const at = (d: Diagnostic) => `${d.range.start.line}:${d.range.start.character}`;
+  const taken = new Set(schema.map(at));
+  return kyverno.filter((d) => d.code !== Codes.podSecurity || !taken.has(at(d)));
 }
 
 function firstLine(s: string): string {
@@ -58,23 +70,6 @@ function pruneNulls(v: unknown, depth = 0): unknown {
   return out;
 }
 
-/** ajv instancePath → JSON path with array indexes as numbers. */
-function toPath(instancePath: string, data: unknown): JsonPath {
-  const path: JsonPath = [];
-  let cur: unknown = data;
-  for (const raw of instancePath.split('/').slice(1)) {
-    const step = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    if (Array.isArray(cur)) {
-      path.push(Number(step));
-      cur = cur[Number(step)];
-    } else {
-      path.push(step);
-      cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[step] : undefined;
-    }
-  }
-  return path;
-}
-
 function schemaDiagnostics(file: ParsedFile, pd: ParsedDocument, entry: SchemaEntry): Diagnostic[] {
   const validate = validatorFor(entry);
   if (!validate) return [];
@@ -85,7 +80,7 @@ function schemaDiagnostics(file: ParsedFile, pd: ParsedDocument, entry: SchemaEn
   for (const e of validate.errors ?? []) {
     // anyOf/oneOf/not summaries repeat what their branches said or carry no location.
     if (e.keyword === 'anyOf' || e.keyword === 'oneOf' || e.keyword === 'if') continue;
-    const path = toPath(e.instancePath, data);
+    const path = pointerToPath(e.instancePath, data);
     const id = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
     if (seen.has(id)) continue;
     seen.add(id);

@@ -203,6 +203,24 @@ suite('Kyverno Studio in VS Code', () => {
     assert.equal(mine.outcomes[mine.file], 'passed');
   });
 
+  test('kyverno.manifests.enable turns manifest diagnostics off and on; policy checks stay', async () => {
+    const manifest = workspaceUri('manifests', 'pod-bad.yaml');
+    const broken = workspaceUri('broken', 'broken-policy.yaml');
+    await open(broken);
+    await open(manifest);
+    const isManifestCheck = (d: vscode.Diagnostic) => codeOf(d).startsWith('KS2');
+    await waitFor('manifest diagnostics', () => kyvernoDiagnostics(manifest).some(isManifestCheck));
+    const config = vscode.workspace.getConfiguration('kyverno');
+    await config.update('manifests.enable', false, vscode.ConfigurationTarget.Workspace);
+    try {
+      await waitFor('manifest diagnostics gone', () => !kyvernoDiagnostics(manifest).some(isManifestCheck));
+      await waitFor('policy diagnostics kept', () => kyvernoDiagnostics(broken).some((d) => codeOf(d) === 'KS1104'));
+    } finally {
+      await config.update('manifests.enable', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+    await waitFor('manifest diagnostics back', () => kyvernoDiagnostics(manifest).some(isManifestCheck));
+  });
+
   test('the status bar shows the EKS context and the policy count', async () => {
     const ctx = await waitFor('kube context', () => api.status.kubeContext);
     assert.deepEqual(ctx.eks, { name: 'demo', region: 'eu-west-1', account: '123456789012' });

@@ -1,0 +1,117 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { applyCelPolicy } from '../../engine/cel/index';
+import type { ApplyOptions } from '../../engine/apply';
+import type { ClusterState, JsonObject } from '../../engine/core/types';
+
+function cluster(partial: Partial<ClusterState> = {}): ClusterState {
+  return { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [], ...partial };
+}
+
+function opts(object: JsonObject, state = cluster()): ApplyOptions {
+  return {
+    request: { operation: 'CREATE', object, oldObject: null, requestInfo: { roles: [], clusterRoles: [], userInfo: { username: 'admin' } } },
+    cluster: state,
+    now: new Date('2025-01-01T00:00:00Z'),
+  };
+}
+
+const ns = (name: string, labels: Record<string, string> = {}): JsonObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+const cm = (name: string, namespace: string, labels: Record<string, string> = {}): JsonObject =>
+  ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace, labels }, data: { a: '1' } });
+
+const rules = (resources: string[]) => ({ resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources }] });
+
+function mpol(spec: JsonObject): JsonObject {
+  return {
+    apiVersion: 'policies.kyverno.io/v1alpha1', kind: 'MutatingPolicy', metadata: { name: 'label-existing' },
+    spec: {
+      evaluation: { mutateExisting: { enabled: true } },
+      matchConstraints: rules(['namespaces']),
+      mutations: [{ patchType: 'ApplyConfiguration', applyConfiguration: { expression: 'Object{metadata: Object.metadata{labels: {"mykey": request.name}}}' } }],
+      ...spec,
+    },
+  };
+}
+
+test('mutateExisting without targetMatchConstraints: existing resources matching matchConstraints are targets', () => {
+  const state = cluster({ resources: [ns('old-a'), ns('old-b'), cm('c', 'old-a')] });
+  const res = applyCelPolicy(mpol({}), opts(ns('trigger'), state));
+  const targets = res.rules.filter((r) => r.patchedResource && (r.patchedResource.metadata as JsonObject).name !== 'trigger');
+  assert.deepEqual(targets.map((r) => [r.name, r.status, r.message, (r.patchedResource!.metadata as JsonObject).name]), [['', 'pass', 'success', 'old-a'], ['', 'pass', 'success', 'old-b']]);
+  // `object` is the target, `request` the trigger's admission request.
+  assert.deepEqual((targets[0].patchedResource!.metadata as JsonObject).labels, { mykey: 'trigger' });
+  // The trigger itself is still mutated at admission.
+  assert.equal(res.rules[0].status, 'pass');
+  assert.deepEqual(((res.patchedResource.metadata as JsonObject).labels as JsonObject).mykey, 'trigger');
+});
+
+test('mutateExisting is off unless evaluation.mutateExisting.enabled', () => {
+  const state = cluster({ resources: [ns('old-a')] });
+  const policy = mpol({ evaluation: { admission: { enabled: true } } });
+  assert.equal(applyCelPolicy(policy, opts(ns('trigger'), state)).rules.length, 1);
+});
+
+test('targetMatchConstraints resourceRules select other kinds, with label selectors', () => {
+  const state = cluster({ resources: [cm('keep', 'a', { team: 'x' }), cm('other', 'a', { team: 'y' }), ns('a')] });
+  const policy = mpol({ targetMatchConstraints: { ...rules(['configmaps']), objectSelector: { matchLabels: { team: 'x' } } } });
+  const targets = applyCelPolicy(policy, opts(ns('trigger'), state)).rules.slice(1);
+  assert.deepEqual(targets.map((r) => `${r.status}:${(r.patchedResource?.metadata as JsonObject)?.name}`), ['pass:keep']);
+});
+
+test('targetMatchConstraints expression: the resources it returns (by namespace/name) are the targets', () => {
+  const state = cluster({ resources: [cm('one', 'a'), cm('two', 'a'), cm('three', 'b')] });
+  const policy = mpol({ targetMatchConstraints: { expression: 'resource.List("v1", "configmaps", "a")' } });
+  const targets = applyCelPolicy(policy, opts(ns('trigger'), state)).rules.slice(1);
+  assert.deepEqual(targets.map((r) => (r.patchedResource?.metadata as JsonObject)?.name), ['one', 'two']);
+  const bad = mpol({ targetMatchConstraints: { expression: '[1]' } });
+  const failed = applyCelPolicy(bad, opts(ns('trigger'), state)).rules.slice(1);
+  assert.deepEqual(failed.map((r) => [r.name, r.status]), [['evaluation', 'error']]);
+  assert.match(failed[0].message, /must be a map/);
+});
+
+test('matchConditions apply to implicit targets; mutation errors are reported per target', () => {
+  const state = cluster({ resources: [ns('keep', { tier: 'gold' }), ns('skip-me')] });
+  const policy = mpol({ matchConditions: [{ name: 'gold', expression: 'has(object.metadata.labels) && "tier" in object.metadata.labels' }] });
+  const results = applyCelPolicy(policy, opts(ns('trigger', { tier: 'gold' }), state)).rules.slice(1);
+  assert.deepEqual(results.map((r) => [r.status, r.message]), [['pass', 'success'], ['skip', 'skip']]);
+  const broken = mpol({ mutations: [{ patchType: 'JSONPatch', jsonPatch: { expression: '"not a list"' } }] });
+  const errors = applyCelPolicy(broken, opts(ns('trigger'), cluster({ resources: [ns('x')] }))).rules.slice(1);
+  assert.deepEqual(errors.map((r) => [r.name, r.status]), [['evaluation', 'error']]);
+});
+
+function map(spec: JsonObject, name = 'add-label'): JsonObject {
+  return { apiVersion: 'admissionregistration.k8s.io/v1beta1', kind: 'MutatingAdmissionPolicy', metadata: { name }, spec: { matchConstraints: rules(['configmaps']), ...spec } };
+}
+
+const setLabel = (value: string) => ({ patchType: 'ApplyConfiguration', applyConfiguration: { expression: `Object{metadata: Object.metadata{labels: {"x": "${value}"}}}` } });
+
+test('MutatingAdmissionPolicy: one result per mutation, as Kyverno mutate.go reports them', () => {
+  const res = applyCelPolicy(map({ mutations: [setLabel('1'), setLabel('1'), { patchType: 'JSONPatch', jsonPatch: { expression: '"x"' } }, setLabel('2')] }), opts(cm('c', 'default')));
+  assert.deepEqual(res.rules.map((r) => [r.name, r.status, r.message === '' ? '' : r.message.split(':')[0]]),
+    [['add-label', 'pass', ''], ['add-label', 'skip', 'mutation had no effect'], ['add-label', 'error', 'mutation 2'], ['add-label', 'pass', '']]);
+  assert.deepEqual((res.patchedResource.metadata as JsonObject).labels, { x: '2' });
+  assert.deepEqual(applyCelPolicy(map({ mutations: [] }), opts(cm('c', 'default'))).rules.map((r) => [r.status, r.message]), [['pass', 'mutation returned no patchers']]);
+});
+
+test('MutatingAdmissionPolicy: unmet or failing match conditions skip; namespaceObject has only the name', () => {
+  const unmet = map({ matchConditions: [{ name: 'never', expression: 'false' }], mutations: [setLabel('1')] });
+  assert.deepEqual(applyCelPolicy(unmet, opts(cm('c', 'default'))).rules.map((r) => [r.status, r.message]), [['skip', 'match conditions not met']]);
+  const failing = map({ matchConditions: [{ name: 'err', expression: 'object.missing.field' }], mutations: [setLabel('1')] });
+  assert.equal(applyCelPolicy(failing, opts(cm('c', 'default'))).rules[0].status, 'skip');
+  const nsLabels = map({ mutations: [{ patchType: 'ApplyConfiguration', applyConfiguration: { expression: 'Object{metadata: Object.metadata{labels: {"n": namespaceObject.metadata.name, "l": string(has(namespaceObject.metadata.labels))}}}' } }] });
+  const state = cluster({ namespaceLabels: { default: { env: 'prod' } } });
+  assert.deepEqual((applyCelPolicy(nsLabels, opts(cm('c', 'default'), state)).patchedResource.metadata as JsonObject).labels, { n: 'default', l: 'false' });
+});
+
+test('MutatingAdmissionPolicy bindings: the policy must match, bindings without matchResources are skipped', () => {
+  const binding = (name: string, matchResources?: JsonObject): JsonObject =>
+    ({ apiVersion: 'admissionregistration.k8s.io/v1beta1', kind: 'MutatingAdmissionPolicyBinding', metadata: { name }, spec: { policyName: 'add-label', ...(matchResources ? { matchResources } : {}) } });
+  const policy = map({ mutations: [setLabel('1')] });
+  const onlyBare = cluster({ resources: [binding('bare')] });
+  assert.deepEqual(applyCelPolicy(policy, opts(cm('c', 'default'), onlyBare)).rules, []);
+  const selective = cluster({ resources: [binding('bare'), binding('sel', { namespaceSelector: { matchLabels: { env: 'prod' } } })], namespaceLabels: { default: { env: 'prod' } } });
+  assert.equal(applyCelPolicy(policy, opts(cm('c', 'default'), selective)).rules[0].status, 'pass');
+  const otherKind = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'default' } };
+  assert.deepEqual(applyCelPolicy(policy, opts(otherKind, selective)).rules, []);
+});
