@@ -102,6 +102,8 @@ const markdown = [
   ...familyRows.map((r) => `| ${r.join(' | ')} |`),
   '',
 ];
+const absent = [...families.values()].filter((s) => s.files === 0).map((s) => s.label);
+if (absent.length > 0) markdown.push(`No test file of the corpus exercises: ${absent.join(', ')}.`, '');
 mkdirSync(join(root, 'bench/results'), { recursive: true });
 const familiesPath = join(root, 'bench/results', `conformance-${date}.md`);
 writeFileSync(familiesPath, markdown.join('\n'));

@@ -15,6 +15,7 @@ import { validateClassicCel as validateClassic, evaluateCelPreconditions as eval
 export { checkCelExpression, type CelDiagnostic, type CelCheckContext, type CelResultType } from './diagnostics';
 export { evalCel, evalCelBool, CelError } from './environment';
 export { toCel, fromCel } from './values';
+export { setCostLimit, DEFAULT_COST_LIMIT } from './budget';
 
 const CEL_KINDS = new Set([
   'ValidatingPolicy', 'NamespacedValidatingPolicy', 'MutatingPolicy', 'NamespacedMutatingPolicy',

@@ -5,6 +5,7 @@
 import { Optional, type Environment } from '@marcbachmann/cel-js';
 import { UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 import { goFormatDouble } from './format';
+import { base64Decode, base64Encode } from '../jmespath/go-compat';
 import { CelCIDR, CelIP, ipToString } from './lib-network';
 import { OPT_ENTRY, OPT_LIST, OPT_MAP, TO_STRING } from './rewrite';
 import { typeOfCel } from './values';
@@ -78,6 +79,20 @@ function presentEntries(values: Iterable<[string, unknown]>): [string, unknown][
   return out;
 }
 
+/** cel-go ext.Encoders: standard base64, falling back to the unpadded alphabet. */
+function decodeBase64(s: string): Uint8Array {
+  try {
+    return base64Decode(s);
+  } catch (err) {
+    if (s.includes('=') || s.length % 4 === 0) throw new Error(`base64.decode: ${(err as Error).message}`);
+    try {
+      return base64Decode(s + '='.repeat(4 - (s.length % 4)));
+    } catch {
+      throw new Error(`base64.decode: ${(err as Error).message}`);
+    }
+  }
+}
+
 export function registerCoreGaps(env: Environment): void {
   env
     .registerType('OptionalEntry', OptionalEntry)
@@ -95,14 +110,6 @@ export function registerCoreGaps(env: Environment): void {
     .registerFunction('string(google.protobuf.Duration): string', (d: { seconds: bigint; nanos: number }) => durationText(d))
     .registerType('Base64Namespace', Base64Namespace)
     .registerConstant('base64', 'Base64Namespace', new Base64Namespace())
-    .registerFunction('Base64Namespace.encode(bytes): string', (_ns: unknown, b: Uint8Array) => {
-      let bin = '';
-      for (const x of b) bin += String.fromCharCode(x);
-      return btoa(bin);
-    })
-    .registerFunction('Base64Namespace.decode(string): bytes', (_ns: unknown, s: string) => {
-      let bin: string;
-      try { bin = atob(s); } catch { throw new Error(`base64.decode: illegal base64 data`); }
-      return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-    });
+    .registerFunction('Base64Namespace.encode(bytes): string', (_ns: unknown, b: Uint8Array) => base64Encode(b))
+    .registerFunction('Base64Namespace.decode(string): bytes', (_ns: unknown, s: string) => decodeBase64(s));
 }

@@ -1,6 +1,7 @@
 /**
  * Kyverno's data CEL libraries (pkg/cel/libs): json.unmarshal, yaml.parse, md5/sha1/sha256,
- * random, x509.decode, time_* helpers and listObjToMap. Decoded documents keep Go's
+ * random, x509.decode, time_* helpers, listObjToMap and jmespath(query, value) (the engine's
+ * JMESPath, which also knows Kyverno's custom functions). Decoded documents keep Go's
  * encoding/json typing: every number is a double.
  */
 import type { Environment } from '@marcbachmann/cel-js';
@@ -10,7 +11,8 @@ import { CelCostError, chargeCost } from './budget';
 import { randomFromPattern } from '../jmespath/random';
 import { x509Decode } from '../jmespath/x509';
 import { timeAdd, timeAfter, timeBefore, timeDiff, timeNow, timeNowUtc, timeParse } from '../jmespath/functions-time';
-import { fromCel } from './values';
+import { jmesSearch } from '../jmespath';
+import { fromCel, toCel } from './values';
 
 export class JsonLib {}
 export class YamlLib {}
@@ -107,6 +109,13 @@ export function registerDataLibraries(env: Environment): void {
     .registerFunction('random(string): string', (p: string) => randomFromPattern(p))
     .registerFunction('listObjToMap(list, list, string, string): map', (a: unknown[], b: unknown[], k: string, v: string) =>
       listObjToMap(a.map(fromCelShallow), b.map(fromCelShallow), k, v))
+    .registerFunction('jmespath(string, dyn): dyn', (query: string, value: unknown) => {
+      try {
+        return toCel(jmesSearch(query, fromCel(value)));
+      } catch (err) {
+        throw new Error(`jmespath evaluation failed: ${(err as Error).message}`);
+      }
+    })
     .registerFunction('time_now(): string', () => timeNow())
     .registerFunction('time_now_utc(): string', () => timeNowUtc())
     .registerFunction('time_parse(string, string): string', (layout: string, value: string) => timeParse([layout, value]))

@@ -128,8 +128,10 @@ function replace(s: string, from: string, to: string, n = -1): string {
   return out + rest;
 }
 
+/** cel-go strings.quote: Go-style escapes; invalid UTF-16 (lone surrogates) becomes U+FFFD. */
 function quote(s: string): string {
-  return '"' + s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t') + '"';
+  const escapes: Record<string, string> = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v', '\\': '\\\\', '"': '\\"' };
+  return '"' + s.replace(/[\x07\b\f\n\r\t\v\\"]/g, (c) => escapes[c]).replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD') + '"';
 }
 
 export function registerStringLibraries(env: Environment): void {

@@ -4,6 +4,7 @@
  */
 import type { AdmissionRequest, ClusterState, JsonObject } from '../core/types';
 import { pluralOf } from '../kube';
+import { checkSelector } from '../match';
 
 export interface RequestTarget {
   group: string;
@@ -76,23 +77,12 @@ function ruleMatches(rule: JsonObject, t: RequestTarget, ignoreOperations = fals
   return true;
 }
 
-/** Kubernetes label selector semantics (matchLabels AND matchExpressions). */
+/**
+ * Kubernetes label selector semantics (matchLabels AND matchExpressions), as engine/match
+ * implements them; an invalid selector (bad key, value or operator) matches nothing.
+ */
 export function selectorMatches(selector: unknown, labels: Record<string, string>): boolean {
-  const sel = asObject(selector);
-  for (const [k, v] of Object.entries(asObject(sel.matchLabels))) if (labels[k] !== String(v)) return false;
-  for (const expr of (Array.isArray(sel.matchExpressions) ? sel.matchExpressions : []) as JsonObject[]) {
-    const key = String(expr.key ?? '');
-    const values = strings(expr.values);
-    const has = Object.prototype.hasOwnProperty.call(labels, key);
-    switch (String(expr.operator ?? '')) {
-      case 'In': if (!has || !values.includes(labels[key])) return false; break;
-      case 'NotIn': if (has && values.includes(labels[key])) return false; break;
-      case 'Exists': if (!has) return false; break;
-      case 'DoesNotExist': if (has) return false; break;
-      default: return false;
-    }
-  }
-  return true;
+  return checkSelector(selector ?? {}, labels).matched;
 }
 
 function labelsOf(obj: unknown): Record<string, string> {

@@ -4,6 +4,8 @@
  * treat every number as a double and `object.spec.replicas + 1` would not type.
  */
 
+import { base64Encode } from '../jmespath/go-compat';
+
 export type CelValue = unknown;
 
 export function toCel(value: unknown): CelValue {
@@ -26,7 +28,7 @@ export function fromCel(value: unknown): unknown {
   if (typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map(fromCel);
   if (value instanceof Date) return value.toISOString().replace('.000Z', 'Z');
-  if (value instanceof Uint8Array) return bytesToBase64(value);
+  if (value instanceof Uint8Array) return base64Encode(value);
   if (value instanceof Map) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of value) out[String(k)] = fromCel(v);
@@ -44,11 +46,6 @@ export function fromCel(value: unknown): unknown {
   return out;
 }
 
-function bytesToBase64(bytes: Uint8Array): string {
-  let bin = '';
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin);
-}
 
 /** A short human rendering of a CEL value, for messages. */
 export function describeCel(value: unknown): string {

@@ -10,6 +10,9 @@ import { parseFile } from '../src/service/documents';
 import { validateFile } from '../src/service/validate';
 import type { Diagnostic } from '../src/service/codes';
 
+/** The conformance corpus, next to the repository (../shared). */
+export const DEFAULT_CORPUS = resolve(__dirname, '..', '..', '..', 'shared', 'conformance', 'kyverno-policies');
+
 export interface CorpusReport { files: number; errors: Array<{ file: string; diagnostic: Diagnostic }> }
 
 function findTests(dir: string, out: string[] = []): string[] {
@@ -46,7 +49,7 @@ export function checkCorpus(corpus: string): CorpusReport {
 }
 
 if (process.argv[1]?.endsWith('corpus-check.ts')) {
-  const corpus = process.argv.find((a, i) => i > 1 && !a.startsWith('--')) ?? '/work/shared/conformance/kyverno-policies';
+  const corpus = process.argv.find((a, i) => i > 1 && !a.startsWith('--')) ?? DEFAULT_CORPUS;
   const t0 = Date.now();
   const r = checkCorpus(corpus);
   const verbose = process.argv.includes('--verbose');

@@ -102,10 +102,16 @@ test('optional values: chains, orValue, or, ofNonZeroValue', () => {
   holds('[1, 2][?5].orValue(9) == 9 && optional.of(1).or(optional.of(2)).value() == 1');
   holds('!optional.ofNonZeroValue(0).hasValue() && !optional.ofNonZeroValue("").hasValue() && optional.ofNonZeroValue([1]).hasValue()');
   holds('optional.none().orValue(4) == 4');
+  holds('[1, ?optional.none(), 2, ?optional.of(3)] == [1, 2, 3]');
+  holds('{?"a": optional.none(), "b": 1, ?"c": optional.of(2)} == {"b": 1, "c": 2}');
+  holds('[?object.?spec.?missing, ?object.?spec.?replicas] == [3]', { object: { spec: { replicas: 3 } } });
+  holds('[true ? 1 : 2] == [1] && {"k": false ? 1 : 2} == {"k": 2}');
+  assert.throws(() => run('[1, ?2]'), /optional entries in literals need an optional value/);
 });
 
 test('strings and encoders: quote, base64, regex through the engine RE2', () => {
   assert.equal(run('strings.quote("first\\nsecond")'), '"first\\nsecond"');
+  assert.equal(run('strings.quote("bell\\a tab\\t quote\\" back\\\\")'), '"bell\\a tab\\t quote\\" back\\\\"');
   holds("base64.encode(b'hello') == 'aGVsbG8=' && base64.decode('aGVsbG8=') == b'hello'");
   holds('"hello".matches("^h") && "abc123".find("[0-9]+") == "123" && "a1b2".findAll("[0-9]") == ["1", "2"]');
   assert.throws(() => run('"a".matches("(?=a)")'), /error parsing regexp/);
@@ -144,4 +150,6 @@ test('Kyverno data libraries: json, yaml, hashes, random, time_*, listObjToMap, 
   assert.deepEqual(run('listObjToMap([{"k": "a"}, {"k": "b"}], [{"v": 1}, {"v": 2}], "k", "v")'), { a: 1, b: 2 });
   assert.throws(() => run('listObjToMap([{"k": "a"}], [], "k", "v")'), /lists of equal length/);
   assert.throws(() => run('x509.decode("not a pem")'), /failed to decode PEM block/);
+  holds('jmespath("a[?b > `1`].b", {"a": [{"b": 1}, {"b": 2}]}) == [2]');
+  assert.throws(() => run('jmespath("[", {})'), /jmespath evaluation failed/);
 });

@@ -4,7 +4,7 @@
  */
 import { Environment } from '@marcbachmann/cel-js';
 import { checkJmespath as engineCheckJmespath } from '../../../engine/jmespath';
-import { checkCelExpression, type CelDiagnostic } from '../../../engine/cel';
+import { checkCelExpression, type CelDiagnostic, type CelCheckContext } from '../../../engine/cel';
 import { JMESPATH_FUNCTIONS } from './vocabulary';
 import { closest } from './suggest';
 
@@ -90,14 +90,32 @@ function checkJmespathUncached(expression: string): ExpressionProblem[] {
  * is certain (kind 'cel'); anything else is a type error from cel-js's checker, stricter than cel-go on dyn-typed Kubernetes objects in
  * places, reported as 'cel-type' (shown as a warning).
  */
-export function checkCel(expression: string): ExpressionProblem[] {
-  return memoised(`c${expression}`, () => checkCelUncached(expression));
+export function checkCel(expression: string, context: CelContext = NO_CONTEXT): ExpressionProblem[] {
+  return memoised(`c${context.key}\u0000${expression}`, () => checkCelUncached(expression, context.check));
 }
 
-function checkCelUncached(expression: string): ExpressionProblem[] {
+/** What the engine's checker knows about the surrounding policy, with a key for the memo. */
+export interface CelContext {
+  check: CelCheckContext;
+  key: string;
+}
+
+const NO_CONTEXT: CelContext = { check: {}, key: '' };
+
+/** The declared `spec.variables` of a CEL policy, so `variables.<name>` is checked and typed. */
+export function celPolicyContext(policy: unknown): CelContext {
+  const spec = (policy as { spec?: { variables?: unknown } } | null)?.spec;
+  if (!Array.isArray(spec?.variables)) return NO_CONTEXT;
+  const variables = spec.variables
+    .filter((v): v is { name: string; expression: string } => typeof v?.name === 'string' && typeof v?.expression === 'string')
+    .map((v) => ({ name: v.name, expression: v.expression }));
+  return { check: { variables }, key: JSON.stringify(variables) };
+}
+
+function checkCelUncached(expression: string, context: CelCheckContext): ExpressionProblem[] {
   let found: CelDiagnostic[];
   try {
-    found = checkCelExpression(expression);
+    found = checkCelExpression(expression, context);
   } catch {
     return [];
   }

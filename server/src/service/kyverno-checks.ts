@@ -9,7 +9,7 @@ import { isMap, isSeq, isScalar } from 'yaml';
 import type { ParsedFile, ParsedDocument, JsonPath } from './documents';
 import { findPath, nodeRange, rangeOf, rangeForPath } from './documents';
 import { Codes, Severity, diag, type Diagnostic } from './codes';
-import { findVariables, checkJmespath, checkCel } from './expressions';
+import { findVariables, checkJmespath, checkCel, celPolicyContext, type CelContext } from './expressions';
 import { checkPatternAnchors, parseAnchor, type AnchorContext } from '../../../engine/anchor';
 import { POD_CONTROLLERS, describeAutogenRules, type AutogenDescription } from '../../../engine/autogen';
 import { validatePodSecurity } from '../../../engine/pss';
@@ -35,8 +35,9 @@ export function checkKyvernoDocument(file: ParsedFile, pd: ParsedDocument): Diag
   if (isClassicPolicy(pd)) checkClassic(file, pd, out);
   else if (isCelPolicyDoc(pd)) {
     const spec = findPath(pd.doc, ['spec']);
+    const context = celPolicyContext(pd.value);
     if (spec.found) visitStrings(spec.value ?? null, ['spec'], (node, path, isKey) => {
-      if (!isKey && CEL_KEYS.has(String(path[path.length - 1]))) celDiagnostics(file, node, out);
+      if (!isKey && CEL_KEYS.has(String(path[path.length - 1]))) celDiagnostics(file, node, out, context);
     });
   }
   return out;
@@ -160,9 +161,9 @@ function variableDiagnostics(file: ParsedFile, node: Scalar, background: boolean
   }
 }
 
-function celDiagnostics(file: ParsedFile, node: Scalar, out: Diagnostic[]): void {
+function celDiagnostics(file: ParsedFile, node: Scalar, out: Diagnostic[], context?: CelContext): void {
   const text = String(node.value);
-  for (const p of checkCel(text)) {
+  for (const p of checkCel(text, context)) {
     const start = sourceOffset(file, node, p.offset, text.slice(p.offset, p.offset + p.length));
     const range = start === undefined ? nodeRange(file, node) : rangeOf(file, start, start + Math.max(1, p.length));
     out.push(diag(range, p.kind === 'cel' ? Severity.Error : Severity.Warning, Codes.celError, p.message));

@@ -8,7 +8,7 @@ import { suite, suiteSetup, test } from 'mocha';
 import type { KyvernoStudioApi } from '../../../client/src/extension';
 import type { RunReport } from '../../../client/src/run/report';
 import type { TestRunRecord } from '../../../client/src/testing/explorer';
-import { codeOf, kyvernoDiagnostics, lineOf, open, waitFor, workspaceUri } from './wait';
+import { codeOf, kyvernoDiagnostics, lineOf, open, sleep, waitFor, workspaceUri } from './wait';
 
 let api: KyvernoStudioApi;
 
@@ -230,9 +230,19 @@ suite('Kyverno Studio in VS Code', () => {
     assert.equal(api.status.policiesItem.text, '$(shield) 5 policies');
   });
 
-  test('deploy goes through the trust check to the deploy module', async () => {
+  test('deploy passes the trust and context checks and hands over to the deploy module', async () => {
     assert.equal(vscode.workspace.isTrusted, true);
-    const called = await vscode.commands.executeCommand<boolean>('kyverno.deploy');
-    assert.equal(called, true);
+    // The deploy module's first step is a quick pick of the policies; dismissing it ends the
+    // command before anything reaches a cluster.
+    let settled = false;
+    const pending = Promise.resolve(vscode.commands.executeCommand<boolean>('kyverno.deploy', workspaceUri('policies', 'require-team-label.yaml'))).then((v) => {
+      settled = true;
+      return v;
+    });
+    for (let i = 0; i < 100 && !settled; i++) {
+      await sleep(300);
+      await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+    }
+    assert.equal(await pending, true, 'the command reached the deploy module');
   });
 });
