@@ -69,7 +69,7 @@ export interface AutogenDescription {
 export function describeAutogen(policy: JsonObject, ruleName: string): AutogenDescription {
   const source = rulesOf(policy).find((r) => r.name === ruleName);
   if (!source) return { rules: [], reason: `no rule named ${ruleName}` };
-  return describeRule(source, autogenSetting(policy));
+  return describeAutogenRule(source, autogenSetting(policy));
 }
 
 /**
@@ -78,25 +78,26 @@ export function describeAutogen(policy: JsonObject, ruleName: string): AutogenDe
  */
 export function describeAutogenRules(policy: JsonObject): AutogenDescription[] {
   const setting = autogenSetting(policy);
-  return rulesOf(policy).map((rule) => describeRule(rule, setting));
+  return rulesOf(policy).map((rule) => describeAutogenRule(rule, setting));
 }
 
-interface AutogenSetting {
+/** The policy-wide half of autogen: whether it applies, and for which controllers. */
+export interface AutogenSetting {
   support: AutogenSupport;
   /** The controllers computeRules generates for ('none' when autogen does not apply). */
   requested: string;
 }
 
-function autogenSetting(policy: JsonObject): AutogenSetting {
+export function autogenSetting(policy: JsonObject): AutogenSetting {
   const { controllers, support } = actualControllers(policy);
   return { support, requested: [...controllers].join(',') };
 }
 
 /**
- * A rule's generated rules depend only on the rule and the controller set, so one rule is
- * generated on its own instead of computing the whole policy (as computeRules would).
+ * One rule's autogen under a policy's setting: the rule's generated rules depend only on the
+ * rule and the setting, so editors can describe (and cache) rules one at a time.
  */
-function describeRule(source: JsonObject, setting: AutogenSetting): AutogenDescription {
+export function describeAutogenRule(source: JsonObject, setting: AutogenSetting): AutogenDescription {
   const ruleName = String(source.name ?? '');
   if (isAutogenRuleName(ruleName)) return { rules: [], reason: 'rules named autogen-* are never auto-generated from' };
   const mine = setting.requested === 'none' ? [] : generateRules([source], setting.requested);

@@ -11,7 +11,7 @@ import { findPath, nodeRange, rangeOf, rangeForPath } from './documents';
 import { Codes, Severity, diag, type Diagnostic } from './codes';
 import { findVariables, checkJmespath, checkCel, celPolicyContext, type CelContext } from './expressions';
 import { checkPatternAnchors, parseAnchor, type AnchorContext } from '../../../engine/anchor';
-import { POD_CONTROLLERS, describeAutogenRules, type AutogenDescription } from '../../../engine/autogen';
+import { POD_CONTROLLERS, autogenSetting, describeAutogenRule, type AutogenDescription, type AutogenSetting } from '../../../engine/autogen';
 import { validatePodSecurity } from '../../../engine/pss';
 import type { JsonObject } from '../../../engine/core/types';
 
@@ -49,9 +49,9 @@ function checkClassic(file: ParsedFile, pd: ParsedDocument, out: Diagnostic[]): 
   const rulesNode = findPath(pd.doc, ['spec', 'rules']).value;
   if (!isSeq(rulesNode)) return;
   const names = new Map<string, number>();
-  let autogen: AutogenDescription[] | undefined;
-  // Computed once per policy, on the first Pod rule (linear in the policy's size).
-  const describe = (index: number) => (autogen ??= describeAutogenSafely(pd.value))[index];
+  let setting: AutogenSetting | undefined;
+  // The policy-wide part once per validation, on the first Pod rule; rules come from the cache.
+  const describe = (rule: Record<string, unknown>) => describeAutogenCached(rule, (setting ??= autogenSetting(pd.value as JsonObject)));
   rulesNode.items.forEach((ruleNode, i) => {
     if (!isMap(ruleNode)) return;
     const base: JsonPath = ['spec', 'rules', i];
@@ -90,7 +90,7 @@ function checkClassic(file: ParsedFile, pd: ParsedDocument, out: Diagnostic[]): 
       if (!isKey && isCelPathInClassic(path) && CEL_KEYS.has(String(path[path.length - 1]))) celDiagnostics(file, node, out);
     });
     if (background) checkBackgroundMatch(file, ruleNode, name, out);
-    autogenHints(file, pd, ruleNode, rule, () => describe(i), out);
+    autogenHints(file, pd, ruleNode, rule, () => describe(rule), out);
   });
 }
 
@@ -232,12 +232,22 @@ function checkPodSecurity(file: ParsedFile, pd: ParsedDocument, base: JsonPath, 
   }
 }
 
-function describeAutogenSafely(policy: unknown): AutogenDescription[] {
+// A rule's autogen depends only on the rule and the policy-wide setting: an edit recomputes
+// the rules it touched.
+const autogenCache = new Map<string, AutogenDescription | undefined>();
+
+function describeAutogenCached(rule: Record<string, unknown>, setting: AutogenSetting): AutogenDescription | undefined {
+  const key = `${setting.requested}\u0000${setting.support.reason ?? ''}\u0000${JSON.stringify(rule)}`;
+  if (autogenCache.has(key)) return autogenCache.get(key);
+  let d: AutogenDescription | undefined;
   try {
-    return describeAutogenRules(policy as JsonObject);
+    d = describeAutogenRule(rule as JsonObject, setting);
   } catch {
-    return [];
+    d = undefined;
   }
+  if (autogenCache.size > 5000) autogenCache.clear();
+  autogenCache.set(key, d);
+  return d;
 }
 
 /** A Pod rule that yields no autogen rules leaves pods created by controllers to Pod admission. */
