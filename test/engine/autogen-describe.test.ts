@@ -1,9 +1,9 @@
-// describeAutogen / describeAutogenRules: one rule described without computing the whole
+// describeAutogen / describeAutogenRules / describeAutogenRule: one rule described without computing the whole
 // policy, the same answer as the whole computeRules.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JsonObject } from '../../engine/core/types';
-import { AUTOGEN_ANNOTATION, computeRules, describeAutogen, describeAutogenRules } from '../../engine/autogen';
+import { AUTOGEN_ANNOTATION, autogenSetting, computeRules, describeAutogen, describeAutogenRule, describeAutogenRules } from '../../engine/autogen';
 
 function rule(i: number, kinds = ['Pod'], extra: JsonObject = {}): JsonObject {
   return {
@@ -40,10 +40,12 @@ for (const [name, p] of cases) {
   test(`describeAutogenRules agrees with describeAutogen and computeRules: ${name}`, () => {
     const rules = (p.spec as { rules: JsonObject[] }).rules;
     const all = describeAutogenRules(p);
+    const setting = autogenSetting(p);
     assert.equal(all.length, rules.length);
     rules.forEach((r, i) => {
       const one = describeAutogen(p, String(r.name));
       assert.deepEqual(all[i], one);
+      assert.deepEqual(describeAutogenRule(r, setting), one);
       assert.deepEqual(one.rules.map((x) => x.name), fromCompute(p, String(r.name)));
       if (one.rules.length === 0) assert.ok(one.reason, 'a reason when nothing is generated');
     });
