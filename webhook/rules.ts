@@ -119,8 +119,9 @@ function classicNeeds(policy: Json): Need[] {
       for (const c of controllers) kinds.add(c);
     }
     const paths: WebhookKind[] = [];
-    if (rule.validate || rule.verifyImages) paths.push('validate');
-    if (rule.mutate) paths.push('mutate');
+    // Kyverno verifies images in its mutating webhook (it may rewrite image digests).
+    if (rule.validate) paths.push('validate');
+    if (rule.mutate || rule.verifyImages) paths.push('mutate');
     for (const path of paths) {
       const operations = ops.size ? [...ops] : path === 'mutate' ? ['CREATE', 'UPDATE'] : ALL_OPERATIONS;
       needs.push({ path, failurePolicy, timeout, kinds: [...kinds], operations, direct: [] });

@@ -21,6 +21,18 @@ export { rewriteText, shiftReferences } from './rewrite';
  * generate and verifyImages pass "" and get every autogen rule.
  */
 export function computeRules(policy: JsonObject, kind = ''): JsonObject[] {
+  // Every evaluation asks again for the same policy; generating the rules dominated corpus
+  // runs. Policies are treated as immutable once loaded, so the answer is memoised per object.
+  let byKind = computedRules.get(policy);
+  if (!byKind) computedRules.set(policy, (byKind = new Map()));
+  let rules = byKind.get(kind);
+  if (!rules) byKind.set(kind, (rules = generateComputedRules(policy, kind)));
+  return rules.slice();
+}
+
+const computedRules = new WeakMap<JsonObject, Map<string, JsonObject[]>>();
+
+function generateComputedRules(policy: JsonObject, kind: string): JsonObject[] {
   const rules = rulesOf(policy);
   const { controllers } = actualControllers(policy);
   let requested = kind;

@@ -266,7 +266,7 @@ function autogenHints(file: ParsedFile, pd: ParsedDocument, ruleNode: YamlNode, 
     `No autogen rules for Pod controllers (${POD_CONTROLLERS.join(', ')}): ${reason}. Pods created by controllers are only checked at Pod admission.`));
 }
 
-type ResourceFilterLike = { kinds?: string[]; name?: unknown; names?: unknown; selector?: unknown; annotations?: unknown };
+type ResourceFilterLike = { kinds?: string[] };
 function resourceFilters(match: unknown): ResourceFilterLike[] {
   if (!match || typeof match !== 'object') return [];
   const m = match as { resources?: ResourceFilterLike; any?: Array<{ resources?: ResourceFilterLike }>; all?: Array<{ resources?: ResourceFilterLike }> };

@@ -74,11 +74,11 @@ function trySplice(prev: ParsedFile, text: string): ParsedFile | undefined {
   }
   shiftNode(fresh, -1, lineStart);
   hit.seq.items[hit.index] = fresh;
-  setIn(pd.value, hit.path, value);
+  const newValue = replaceIn(pd.value, hit.path, value);
   const lines = new LineCounter();
   lines.addNewLine(0);
   for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
-  const docs: ParsedDocument[] = prev.docs.map((d) => ({ ...d }));
+  const docs: ParsedDocument[] = prev.docs.map((d, i) => (i === di ? { ...d, value: newValue } : { ...d }));
   return { uri: prev.uri, text, lines, docs };
 }
 
@@ -134,8 +134,14 @@ function shiftNode(node: unknown, from: number, delta: number, depth = 0): void 
   }
 }
 
-function setIn(root: unknown, path: JsonPath, value: unknown): void {
-  let cur = root as Record<string | number, unknown>;
-  for (let i = 0; i < path.length - 1; i++) cur = cur[path[i]] as Record<string | number, unknown>;
-  cur[path[path.length - 1]] = value;
+/**
+ * A copy of root with the value at path replaced, sharing every untouched branch. Parsed values
+ * are never changed in place: the engine memoises work per policy object (autogen rules).
+ */
+function replaceIn(root: unknown, path: JsonPath, value: unknown): unknown {
+  if (path.length === 0) return value;
+  const [head, ...rest] = path;
+  const copy = (Array.isArray(root) ? [...root] : { ...(root as Record<string, unknown>) }) as Record<string | number, unknown>;
+  copy[head] = replaceIn(copy[head], rest, value);
+  return copy;
 }

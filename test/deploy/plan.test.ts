@@ -11,7 +11,7 @@ import { findSmokeProbe } from '../../deploy/smoke';
 import { changedFields, summaryText } from '../../deploy/diff';
 import { crdIndex, crdsFor } from '../../deploy/crds';
 import { builtinKinds } from '../../webhook/rules';
-import { REQUIRE_TEAM, ADD_LABEL } from './fixtures';
+import { REQUIRE_TEAM, ADD_LABEL } from '../cluster/fixtures';
 
 type Json = Record<string, unknown>;
 
