@@ -19,9 +19,14 @@ export {
 
 /** Numeric value of a Kubernetes quantity ("500m", "1Gi", "2e3"), or null when Go's ParseQuantity rejects it. */
 export function parseQuantity(s: string): number | null {
+  if (!LOOKS_LIKE_QUANTITY.test(s)) return null;
   const q = Quantity.tryParse(s);
   return q ? q.asApproximateFloat64() : null;
 }
+
+/** Cheap shape checks that reject most strings before the exact (throwing) parsers run. */
+const LOOKS_LIKE_DURATION = /^[+-]?(?:0|[0-9.][0-9.a-zµμ]*)$/;
+const LOOKS_LIKE_QUANTITY = /^[+-]?[0-9.][0-9.a-zA-Z+-]*$/;
 
 /** Compares two quantities exactly (strings are parsed); -1, 0 or 1. Throws QuantityError on bad input. */
 export function compareQuantities(a: string | Quantity, b: string | Quantity): number {
@@ -32,6 +37,8 @@ export function compareQuantities(a: string | Quantity, b: string | Quantity): n
 
 /** Go time.ParseDuration ("1h30m", "300ms") in nanoseconds, or null. Beyond 2^53 ns the number is approximate: use parseDurationExact. */
 export function parseDuration(s: string): number | null {
+  // Patterns probe every value for a duration; most are not, and exceptions are costly.
+  if (!LOOKS_LIKE_DURATION.test(s)) return null;
   try {
     return Number(parseDurationExact(s));
   } catch (e) {
