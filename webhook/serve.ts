@@ -6,26 +6,12 @@
 import { isMainThread, workerData } from 'node:worker_threads';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { classifyDocument, formatLoadError, parseYamlDocuments } from '../engine/loader';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { startWebhookServer } from './server';
 import { runEvaluationWorker } from './worker';
 import type { ReportItem } from './reports';
 
-const POLICY_KINDS = new Set([
-  'ClusterPolicy',
-  'Policy',
-  'ValidatingPolicy',
-  'NamespacedValidatingPolicy',
-  'MutatingPolicy',
-  'NamespacedMutatingPolicy',
-  'GeneratingPolicy',
-  'NamespacedGeneratingPolicy',
-  'ImageValidatingPolicy',
-  'NamespacedImageValidatingPolicy',
-  'ValidatingAdmissionPolicy',
-  'MutatingAdmissionPolicy',
-]);
 
 export class UsageError extends Error {}
 
@@ -55,14 +41,10 @@ export function loadPolicyFiles(paths: string[], report: (line: string) => void)
       report(`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       continue;
     }
-    for (const doc of parseAllDocuments(text)) {
-      if (doc.errors.length) {
-        const err = doc.errors[0];
-        report(`${file}:${err.linePos?.[0]?.line ?? '?'}: ${err.message.split('\n')[0]}`);
-        continue;
-      }
-      const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
-      if (value && typeof value === 'object' && POLICY_KINDS.has(String((value as JsonObject).kind))) policies.push(value as JsonObject);
+    const { documents, errors } = parseYamlDocuments(text, file);
+    for (const e of errors) report(formatLoadError(e));
+    for (const doc of documents) {
+      if (classifyDocument(doc.value) === 'policy') policies.push(doc.value as JsonObject);
     }
   }
   return policies;
@@ -125,7 +107,34 @@ export function parseServeArgs(argv: string[]): ServeArgs {
 
 const EMPTY_CLUSTER: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
 
+const SERVE_HELP = `Usage: kyverno-studio serve --policy PATH... --tls-cert FILE --tls-key FILE [flags]
+       kyverno-studio serve --in-cluster --tls-cert FILE --tls-key FILE [flags]
+
+The admission webhook over HTTPS (TLS 1.2+): /validate and /mutate take AdmissionReview v1;
+/healthz, /readyz and /metrics (Prometheus) serve probes and monitoring.
+
+Flags:
+      --policy PATH...          policy files or folders (local mode)
+      --in-cluster              watch policies in the cluster, keep webhook rules in step,
+                                scan existing resources, write PolicyReports
+      --tls-cert FILE           serving certificate (reloaded when the file changes)
+      --tls-key FILE            its private key
+      --port N                  port (default 9443)
+      --host ADDR               address to listen on (default 0.0.0.0)
+      --timeout-ms N            deadline per review (default 8000)
+      --workers N               evaluation worker threads (default 2)
+      --namespace NS            in-cluster: the webhook's namespace
+      --ca-file FILE            in-cluster: CA bundle to publish in the webhook configurations
+      --kubeconfig PATH         in-cluster: use this kubeconfig instead of the service account
+      --report-interval-ms N    in-cluster: how often Audit results are flushed to reports
+  -h, --help                    show this help
+`;
+
 export async function serveCommand(argv: string[], workerScript: string): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(SERVE_HELP);
+    return 0;
+  }
   let args: ServeArgs;
   try {
     args = parseServeArgs(argv);
