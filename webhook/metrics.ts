@@ -37,9 +37,23 @@ export class WebhookMetrics {
     this.sums.set(pathKey, (this.sums.get(pathKey) ?? 0) + seconds);
     this.counts.set(pathKey, (this.counts.get(pathKey) ?? 0) + 1);
     for (const o of outcomes) {
-      const k = labels({ policy: o.policy, rule: o.rule, result: o.status });
+      const k = this.resultKey(o);
       this.results.set(k, (this.results.get(k) ?? 0) + 1);
     }
+  }
+
+  // This runs on the main thread for every rule of every request: the label text of a
+  // (policy, rule, result) is built once.
+  private resultKeys = new Map<string, Map<string, Map<string, string>>>();
+
+  private resultKey(o: RuleOutcome): string {
+    let byRule = this.resultKeys.get(o.policy);
+    if (!byRule) this.resultKeys.set(o.policy, (byRule = new Map()));
+    let byStatus = byRule.get(o.rule);
+    if (!byStatus) byRule.set(o.rule, (byStatus = new Map()));
+    let key = byStatus.get(o.status);
+    if (key === undefined) byStatus.set(o.status, (key = labels({ policy: o.policy, rule: o.rule, result: o.status })));
+    return key;
   }
 
   render(): string {

@@ -150,6 +150,17 @@ function runMutate(st: RunState, resource: JsonObject, out: RuleResult[]): JsonO
   return current;
 }
 
+// Built by factories rather than inline: the bundle's keepNames would otherwise rename a
+// fresh closure on every rule of every request.
+function foreachValuesFor(st: RunState, name: string): (scope: VariableScope, index: number) => VariableScope {
+  return (scope, index) => withRuleValues(scope, ruleValues(st.options.values, policyName(st.policy), name), index);
+}
+
+function oldObjectMatcher(st: RunState, rule: JsonObject, request: AdmissionRequest): (old: JsonObject) => boolean {
+  return (old) =>
+    ruleMatchesRequest(rule, { ...request, operation: 'CREATE', object: old, oldObject: null }, st.options.cluster, policyNamespace(st.policy)).matched;
+}
+
 function runValidate(st: RunState, resource: JsonObject | null, out: RuleResult[]): void {
   const applyOne = policySpec(st.policy).applyRules === 'One';
   const kind = String(resource?.kind ?? '');
@@ -157,7 +168,8 @@ function runValidate(st: RunState, resource: JsonObject | null, out: RuleResult[
   for (const rule of computeRules(st.policy, kind)) {
     if (!rule.validate) continue;
     const name = String(rule.name ?? '');
-    const request: AdmissionRequest = st.request.operation === 'DELETE' || !resource ? st.request : { ...st.request, object: resource };
+    const request: AdmissionRequest =
+      st.request.operation === 'DELETE' || !resource || st.request.object === resource ? st.request : { ...st.request, object: resource };
     const prepared = prepareRule(rule, 'Validation', st, request);
     if (!prepared) continue;
     let result: RuleResult | null;
@@ -176,10 +188,9 @@ function runValidate(st: RunState, resource: JsonObject | null, out: RuleResult[
           ruleName: name,
           context: prepared.env,
           options: st.options,
-          withForeachValues: (scope, index) => withRuleValues(scope, ruleValues(st.options.values, policyName(st.policy), name), index),
+          withForeachValues: foreachValuesFor(st, name),
           exceptions: prepared.exceptions,
-          oldObjectMatches: (old) =>
-            ruleMatchesRequest(rule, { ...request, operation: 'CREATE', object: old, oldObject: null }, st.options.cluster, policyNamespace(st.policy)).matched,
+          oldObjectMatches: oldObjectMatcher(st, rule, request),
         },
         prepared.scope,
         request,
@@ -240,7 +251,8 @@ export function applyPolicy(policy: JsonObject, options: ApplyOptions): PolicyRe
   }
   const vals = resourceValues(options.values, policyName(policy), String(meta(original).name ?? ''));
   const request = requestForValues(options.request, vals);
-  let scope = withVariables(baseScope(request, options.now), vals);
+  // Scopes are never changed in place, so without values the request's shared scope serves as is.
+  let scope = Object.keys(vals).length === 0 ? baseScope(request, options.now) : withVariables(baseScope(request, options.now), vals);
   // Values may rewrite request.object (the CLI reads the resource back from its context).
   const req = scope.data.request as JsonObject;
   let resource = (request.operation === 'DELETE' ? req.oldObject : req.object) as JsonObject | null | undefined;

@@ -42,8 +42,12 @@ export function withRuleValues(scope: VariableScope, rv: RuleValues | undefined,
   return withVariables(scope, vars);
 }
 
+const NO_NAMES: ReadonlySet<string> = new Set();
+
 /** Names the rule's values define (entries needing a cluster keep these). */
-export function providedNames(rv: RuleValues | undefined, resource: Record<string, unknown>): Set<string> {
+export function providedNames(rv: RuleValues | undefined, resource: Record<string, unknown>): ReadonlySet<string> {
+  // Without test values (the webhook, most rules) there is nothing to build per rule.
+  if (!rv && Object.keys(resource).length === 0) return NO_NAMES;
   const names = new Set<string>(Object.keys(resource).map((k) => k.split('.')[0]));
   for (const k of Object.keys(rv?.values ?? {})) names.add(k.split('.')[0]);
   for (const k of Object.keys(rv?.foreachValues ?? {})) names.add(k.split('.')[0]);

@@ -62,8 +62,20 @@ export function requestVariable(request: AdmissionRequest): JsonObject {
   return req;
 }
 
+// Every policy applied to one request starts from the same scope; scopes are never changed
+// in place (children copy), so one is built per request object and clock.
+const scopes = new WeakMap<AdmissionRequest, VariableScope>();
+
 /** The scope a policy's rules start from. */
 export function baseScope(request: AdmissionRequest, now?: Date): VariableScope {
+  const cached = scopes.get(request);
+  if (cached && cached.now === now) return cached;
+  const scope = buildBaseScope(request, now);
+  scopes.set(request, scope);
+  return scope;
+}
+
+function buildBaseScope(request: AdmissionRequest, now?: Date): VariableScope {
   const data: JsonObject = { request: requestVariable(request) };
   const images = extractImages(requestResource(request));
   if (Object.keys(images).length > 0) data.images = images;

@@ -44,24 +44,25 @@ export interface CompiledJmespath {
 /** Parses once (bounded LRU cache); throws JmespathError on syntax errors or oversized input. */
 export function jmesCompile(expression: string): CompiledJmespath {
   const ast: AstNode = compileCached(expression);
-  return {
-    expression,
-    search: (data, options) =>
-      withClock(options?.now, () => {
-        const result = evaluate(ast, data);
-        if (result === null && options?.missingKeys === 'error') {
-          const key = missingKeyOnPath(ast, data);
-          if (key !== null) throw new JmespathNotFoundError(key);
-        }
-        return result;
-      }),
-  };
+  return { expression, search: (data, options) => searchAst(ast, data, options) };
+}
+
+function searchAst(ast: AstNode, data: unknown, options: JmesOptions | undefined): unknown {
+  return withClock(options?.now, () => {
+    const result = evaluate(ast, data);
+    if (result === null && options?.missingKeys === 'error') {
+      const key = missingKeyOnPath(ast, data);
+      if (key !== null) throw new JmespathNotFoundError(key);
+    }
+    return result;
+  });
 }
 
 /** Evaluates a JMESPath expression (Kyverno's dialect, with its custom functions) on data. */
 export function jmesSearch(expression: string, data: unknown, options?: JmesOptions): unknown {
   try {
-    return jmesCompile(expression).search(data, options);
+    // Straight to the cached AST: no wrapper object per evaluation.
+    return searchAst(compileCached(expression), data, options);
   } catch (e) {
     if (e instanceof JmespathError) throw e;
     throw new JmespathError((e as Error).message);

@@ -27,15 +27,13 @@ export function isVersionLike(s: string): boolean {
  * use `.` instead of `/` before the subresource. Five or more segments give all-empty parts,
  * which match nothing but the empty string — as in Kyverno.
  */
+function sel(group: string, version: string, kind: string, subresource: string): KindSelector {
+  return { group, version, kind, subresource };
+}
+
 export function parseKindSelector(input: string): KindSelector {
   let parts = input.split('/');
   parts = [...parts.slice(0, -1), ...parts[parts.length - 1].split('.')];
-  const sel = (group: string, version: string, kind: string, subresource: string): KindSelector => ({
-    group,
-    version,
-    kind,
-    subresource,
-  });
   switch (parts.length) {
     case 1:
       return sel('*', '*', parts[0], '');
@@ -87,6 +85,20 @@ export function containsKind(list: readonly string[], kind: string): boolean {
   return list.some((e) => splitSubresource(splitKindSelector(e).kind)[0] === kind);
 }
 
+// Rules name the same few selectors on every request; the cache is bounded against
+// hostile inputs (it is simply dropped when full).
+const parsedSelectors = new Map<string, Readonly<KindSelector>>();
+const MAX_PARSED_SELECTORS = 4096;
+
+function parsedSelector(input: string): Readonly<KindSelector> {
+  let k = parsedSelectors.get(input);
+  if (k) return k;
+  if (parsedSelectors.size >= MAX_PARSED_SELECTORS) parsedSelectors.clear();
+  k = Object.freeze(parseKindSelector(input));
+  parsedSelectors.set(input, k);
+  return k;
+}
+
 /** Kyverno's CheckKind: whether a GVK (and subresource) is selected by any of the selectors. */
 export function kindSelectorsMatch(
   selectors: readonly string[],
@@ -95,7 +107,7 @@ export function kindSelectorsMatch(
   allowEphemeralContainers = true,
 ): boolean {
   for (const s of selectors) {
-    const k = parseKindSelector(s);
+    const k = parsedSelector(s);
     if (!wildcardMatch(k.group, gvk.group) || !wildcardMatch(k.version, gvk.version) || !wildcardMatch(k.kind, gvk.kind)) {
       continue;
     }

@@ -42,19 +42,39 @@ function filters(block: JsonObject, key: 'any' | 'all'): JsonObject[] {
   return Array.isArray(v) ? v.map(asObject) : [];
 }
 
+interface FilterParts {
+  description: JsonObject;
+  userInfo: JsonObject;
+  descriptionEmpty: boolean;
+  userInfoEmpty: boolean;
+}
+
+// A rule's filters are read for every request; their parts depend on the policy alone.
+const filterPartsCache = new WeakMap<JsonObject, FilterParts>();
+
+function filterParts(filter: JsonObject): FilterParts {
+  let parts = filterPartsCache.get(filter);
+  if (parts) return parts;
+  const description = asObject(filter.resources);
+  const userInfo = userInfoOf(filter);
+  parts = { description, userInfo, descriptionEmpty: isEmptyStruct(description), userInfoEmpty: isEmptyStruct(userInfo) };
+  filterPartsCache.set(filter, parts);
+  return parts;
+}
+
 /** Failures of one match filter; user info is ignored when the request carries none (CLI without userinfo). */
 function matchFilterFailures(filter: JsonObject, t: MatchTarget): string[] {
-  const description = asObject(filter.resources);
-  const userInfo = isEmptyRequestInfo(t.requestInfo) ? {} : userInfoOf(filter);
-  if (isEmptyStruct(description) && isEmptyStruct(userInfo)) return ['match cannot be empty'];
-  return conditionBlockFailures(description, userInfo, t);
+  const parts = filterParts(filter);
+  const withoutUser = isEmptyRequestInfo(t.requestInfo);
+  const userInfo = withoutUser ? {} : parts.userInfo;
+  if (parts.descriptionEmpty && (withoutUser || parts.userInfoEmpty)) return ['match cannot be empty'];
+  return conditionBlockFailures(parts.description, userInfo, t);
 }
 
 /** Non-empty when this exclude filter excludes the resource. */
 function excludeFilterHits(filter: JsonObject, t: MatchTarget): string[] {
-  const description = asObject(filter.resources);
-  const userInfo = userInfoOf(filter);
-  if (isEmptyStruct(description) && isEmptyStruct(userInfo)) return [];
+  const { description, userInfo, descriptionEmpty, userInfoEmpty } = filterParts(filter);
+  if (descriptionEmpty && userInfoEmpty) return [];
   if (conditionBlockFailures(description, userInfo, t).length > 0) return [];
   return ['resource excluded since one of the criteria excluded it'];
 }
@@ -79,7 +99,9 @@ export function matchesResourceDescription(rule: JsonObject, t: MatchTarget, pol
   if (reasons.length > 0) return reasons;
 
   // Exclude is only looked at once the rule matched.
-  const exclude = asObject(rule.exclude);
+  // No exclude block excludes nothing (and a fresh empty object must not reach the caches).
+  if (!rule.exclude || typeof rule.exclude !== 'object' || Array.isArray(rule.exclude)) return reasons;
+  const exclude = rule.exclude as JsonObject;
   const excludeAny = filters(exclude, 'any');
   const excludeAll = filters(exclude, 'all');
   if (excludeAny.length > 0) {

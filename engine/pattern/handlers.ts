@@ -55,7 +55,7 @@ export function orderPlainKeys(keys: string[], pattern: JsonMap): string[] {
 /**
  * The order in which a pattern map's keys are evaluated: anchors first, then the rest.
  * A pattern map is matched once per list item and its order depends on the pattern alone,
- * so it is cached for the duration of one match.
+ * so it is cached per pattern object (the caller owns the cache).
  */
 export function evaluationOrder(pattern: JsonMap, keyOrderCache: WeakMap<JsonMap, string[]>): string[] {
   const cached = keyOrderCache.get(pattern);
@@ -67,6 +67,22 @@ export function evaluationOrder(pattern: JsonMap, keyOrderCache: WeakMap<JsonMap
   return order;
 }
 
+const trackedAnchorCache = new WeakMap<JsonMap, ReadonlyArray<readonly [string, string]>>();
+
+/** The condition/existence/negation anchor keys of a pattern map, with their bare keys (per pattern object). */
+function trackedAnchors(pattern: JsonMap): ReadonlyArray<readonly [string, string]> {
+  let out = trackedAnchorCache.get(pattern);
+  if (out) return out;
+  const found: Array<readonly [string, string]> = [];
+  for (const key of Object.keys(pattern)) {
+    const a = parseAnchor(key);
+    if (a && (a.type === 'condition' || a.type === 'existence' || a.type === 'negation')) found.push([key, a.key]);
+  }
+  out = found;
+  trackedAnchorCache.set(pattern, out);
+  return out;
+}
+
 /**
  * Remembers, across the whole match, whether each condition/existence/negation anchor key
  * was ever present in the resource (Kyverno's AnchorMap). A failure while such a key never
@@ -76,12 +92,10 @@ export class AnchorTracker {
   private readonly seen = new Map<string, boolean>();
 
   record(pattern: JsonMap, resource: JsonMap): void {
-    for (const key of Object.keys(pattern)) {
-      const a = parseAnchor(key);
-      if (!a || !(a.type === 'condition' || a.type === 'existence' || a.type === 'negation')) continue;
+    for (const [key, bare] of trackedAnchors(pattern)) {
       if (this.seen.get(key) === true) continue;
       if (!this.seen.has(key)) this.seen.set(key, false);
-      if (hasOwn(resource, a.key)) this.seen.set(key, true);
+      if (hasOwn(resource, bare)) this.seen.set(key, true);
     }
   }
 

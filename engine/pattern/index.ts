@@ -5,7 +5,7 @@
  */
 import { isNegationAnchorError } from '../anchor/errors';
 import { AnchorTracker } from './handlers';
-import { isSkipError, matchElement, type MatchFailure, type PathSegments } from './resource';
+import { isSkipError, matchElement, type JsonMap, type MatchFailure, type PathSegments } from './resource';
 
 export type PatternOutcome =
   | { status: 'pass' }
@@ -23,11 +23,15 @@ export type PatternOutcome =
  * Validates a resource against a Kyverno pattern (anchors, wildcards, operators).
  * Variables must already be substituted. Never throws.
  */
+// A map's key order depends on the pattern alone, and policy patterns are matched again on
+// every request: the cache lives as long as the pattern objects.
+const keyOrder = new WeakMap<JsonMap, string[]>();
+
 export function validatePattern(resource: unknown, pattern: unknown): PatternOutcome {
   const anchors = new AnchorTracker();
   let failure: MatchFailure | null;
   try {
-    failure = matchElement(resource, pattern, [], { anchors, keyOrder: new WeakMap() });
+    failure = matchElement(resource, pattern, [], { anchors, keyOrder });
   } catch (e) {
     // Stack exhaustion on absurdly deep input (or cyclic objects) must not crash callers.
     const reason = e instanceof RangeError ? 'pattern or resource is nested too deeply to validate' : String(e);

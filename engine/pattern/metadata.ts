@@ -14,15 +14,28 @@ function isMap(v: unknown): v is JsonMap {
 
 /** The entry whose key is `tag`, plainly or inside an anchor. */
 function findTag(tag: string, map: JsonMap): [string, unknown] | null {
-  for (const [k, v] of Object.entries(map)) {
-    if (k === tag || parseAnchor(k)?.key === tag) return [k, v];
+  for (const k of Object.keys(map)) {
+    if (k === tag || parseAnchor(k)?.key === tag) return [k, map[k]];
   }
   return null;
 }
 
+// Every map of a pattern is looked at for every resource (and list item) it is matched
+// against; which key holds its metadata depends on the pattern alone.
+const metadataKeys = new WeakMap<JsonMap, string | null>();
+
+function patternMetadataEntry(patternMap: JsonMap): [string, unknown] | null {
+  let key = metadataKeys.get(patternMap);
+  if (key === undefined) {
+    key = findTag('metadata', patternMap)?.[0] ?? null;
+    metadataKeys.set(patternMap, key);
+  }
+  return key === null ? null : [key, patternMap[key]];
+}
+
 /** Returns the pattern map to use; the input is never modified. */
 export function expandMetadataWildcards(patternMap: JsonMap, resourceMap: JsonMap): JsonMap {
-  const found = findTag('metadata', patternMap);
+  const found = patternMetadataEntry(patternMap);
   if (!found || found[1] === null || found[1] === undefined) return patternMap;
   const resourceMetadata = resourceMap['metadata'];
   if (resourceMetadata === null || resourceMetadata === undefined) return patternMap;
@@ -44,6 +57,8 @@ function expandTag(tag: string, patternMetadata: unknown, resourceMetadata: unkn
   const patternEntry = findTag(tag, patternMetadata);
   const resourceEntry = findTag(tag, resourceMetadata);
   if (!patternEntry || !isMap(patternEntry[1]) || !resourceEntry || !isMap(resourceEntry[1])) return null;
+  // Without wildcard keys the expansion would be a copy of the same entries.
+  if (!Object.keys(patternEntry[1]).some(containsWildcard)) return null;
   const resourceKeys = Object.keys(resourceEntry[1]);
   const result: JsonMap = {};
   for (const [k, v] of Object.entries(patternEntry[1])) {

@@ -57,44 +57,76 @@ function trimSpaces(s: string): string {
   return s.slice(a, b);
 }
 
+// Policy patterns are matched on every request: how a pattern string splits and parses
+// depends on the string alone, so it is remembered (bounded: dropped when full).
+const MAX_REMEMBERED = 4096;
+
+function remembered<T>(cache: Map<string, T>, key: string, make: (key: string) => T): T {
+  if (cache.has(key)) return cache.get(key) as T;
+  if (cache.size >= MAX_REMEMBERED) cache.clear();
+  const value = make(key);
+  cache.set(key, value);
+  return value;
+}
+
+const alternativesCache = new Map<string, readonly (readonly string[])[]>();
+const termCache = new Map<string, Term>();
+const durationCache = new Map<string, number | null>();
+const quantityCache = new Map<string, number | null>();
+
+/** `a & b | c` → [[a, b], [c]], trimmed as Kyverno trims them. */
+function splitAlternatives(pattern: string): readonly (readonly string[])[] {
+  return pattern.split('|').map((alternative) => trimSpaces(alternative).split('&').map(trimSpaces));
+}
+
 export function matchStringPatterns(value: unknown, pattern: string): boolean {
   if (typeof value === 'string' && value === pattern) return true;
-  for (const alternative of pattern.split('|')) {
-    const terms = trimSpaces(alternative).split('&');
-    if (terms.every((term) => matchStringTerm(value, trimSpaces(term)))) return true;
+  for (const terms of remembered(alternativesCache, pattern, splitAlternatives)) {
+    if (terms.every((term) => matchStringTerm(value, term))) return true;
   }
   return false;
 }
 
+interface Term {
+  op: Operator;
+  /** Range ends for `-` and `!-` (null when the range does not split). */
+  ends: [string, string] | null;
+  operand: string;
+}
+
+function parseTerm(pattern: string): Term {
+  const op = operatorOf(pattern);
+  if (op === '-') return { op, ends: splitRange(pattern, IN_RANGE_RE), operand: '' };
+  if (op === '!-') return { op, ends: splitRange(pattern, NOT_IN_RANGE_RE), operand: '' };
+  return { op, ends: null, operand: goTrimSpace(pattern.slice(op.length)) };
+}
+
 /** One operator term of a string pattern (Kyverno's validateStringPattern). */
 export function matchStringTerm(value: unknown, pattern: string): boolean {
-  const op = operatorOf(pattern);
+  const { op, ends, operand } = remembered(termCache, pattern, parseTerm);
   if (op === '-') {
-    const ends = splitRange(pattern, IN_RANGE_RE);
     return ends !== null && matchStringTerm(value, `>= ${ends[0]}`) && matchStringTerm(value, `<= ${ends[1]}`);
   }
   if (op === '!-') {
-    const ends = splitRange(pattern, NOT_IN_RANGE_RE);
     return ends !== null && (matchStringTerm(value, `< ${ends[0]}`) || matchStringTerm(value, `> ${ends[1]}`));
   }
-  return compareWithOperator(value, goTrimSpace(pattern.slice(op.length)), op);
+  return compareWithOperator(value, operand, op);
 }
 
 /** Kyverno's validateString: durations first, then quantities, then strings. */
 export function compareWithOperator(value: unknown, pattern: string, op: Operator): boolean {
-  const asDuration = compareParsed(value, pattern, op, parseDuration);
+  const asDuration = compareParsed(value, remembered(durationCache, pattern, parseDuration), op, parseDuration);
   if (asDuration !== undefined) return asDuration;
-  const asQuantity = compareParsed(value, pattern, op, parseQuantity);
+  const asQuantity = compareParsed(value, remembered(quantityCache, pattern, parseQuantity), op, parseQuantity);
   if (asQuantity !== undefined) return asQuantity;
   return compareString(value, pattern, op);
 }
 
 /**
- * Compares value and pattern once both parse with `parse`; undefined when either does
- * not, so the next interpretation is tried. An absent value reads as "0".
+ * Compares value and the parsed pattern once both parse with `parse`; undefined when either
+ * does not, so the next interpretation is tried. An absent value reads as "0".
  */
-function compareParsed(value: unknown, pattern: string, op: Operator, parse: (s: string) => number | null): boolean | undefined {
-  const p = parse(pattern);
+function compareParsed(value: unknown, p: number | null, op: Operator, parse: (s: string) => number | null): boolean | undefined {
   if (p === null) return undefined;
   const text = numberToString(value);
   if (text === null) return undefined;

@@ -26,10 +26,23 @@ function quote(s: string): string {
   return JSON.stringify(s);
 }
 
+function invalidDuration(orig: string): string {
+  return `time: invalid duration ${quote(orig)}`;
+}
+
 /** time.ParseDuration; returns nanoseconds or throws DurationError with Go's message. */
 export function parseDurationExact(orig: string): bigint {
-  const invalid = () => new DurationError(`time: invalid duration ${quote(orig)}`);
-  if (orig.length > MAX_DURATION_LENGTH) throw invalid();
+  const d = scanDuration(orig);
+  if (typeof d === 'string') throw new DurationError(d);
+  return d;
+}
+
+/**
+ * time.ParseDuration without exceptions: nanoseconds, or Go's error message. Patterns probe
+ * most values for a duration, so a miss must stay cheap.
+ */
+export function scanDuration(orig: string): bigint | string {
+  if (orig.length > MAX_DURATION_LENGTH) return invalidDuration(orig);
   let s = orig;
   let neg = false;
   if (s !== '' && (s[0] === '-' || s[0] === '+')) {
@@ -37,16 +50,16 @@ export function parseDurationExact(orig: string): bigint {
     s = s.slice(1);
   }
   if (s === '0') return 0n;
-  if (s === '') throw invalid();
+  if (s === '') return invalidDuration(orig);
   let d = 0n;
   while (s !== '') {
-    if (!(s[0] === '.' || (s[0] >= '0' && s[0] <= '9'))) throw invalid();
+    if (!(s[0] === '.' || (s[0] >= '0' && s[0] <= '9'))) return invalidDuration(orig);
     let i = 0;
     let v = 0n;
     while (i < s.length && s[i] >= '0' && s[i] <= '9') {
-      if (v > LIMIT / 10n) throw invalid();
+      if (v > LIMIT / 10n) return invalidDuration(orig);
       v = v * 10n + BigInt(s.charCodeAt(i) - 48);
-      if (v > LIMIT) throw invalid();
+      if (v > LIMIT) return invalidDuration(orig);
       i++;
     }
     const pre = i > 0;
@@ -72,26 +85,26 @@ export function parseDurationExact(orig: string): bigint {
       post = j > 0;
       s = s.slice(j);
     }
-    if (!pre && !post) throw invalid();
+    if (!pre && !post) return invalidDuration(orig);
     i = 0;
     while (i < s.length && !(s[i] === '.' || (s[i] >= '0' && s[i] <= '9'))) i++;
-    if (i === 0) throw new DurationError(`time: missing unit in duration ${quote(orig)}`);
+    if (i === 0) return `time: missing unit in duration ${quote(orig)}`;
     const u = s.slice(0, i);
     s = s.slice(i);
     const unit = UNITS[u];
-    if (unit === undefined) throw new DurationError(`time: unknown unit ${quote(u)} in duration ${quote(orig)}`);
-    if (v > LIMIT / unit) throw invalid();
+    if (unit === undefined) return `time: unknown unit ${quote(u)} in duration ${quote(orig)}`;
+    if (v > LIMIT / unit) return invalidDuration(orig);
     v *= unit;
     if (f > 0n) {
       // Go converts through float64 here ("nanosecond accurate for fractions of hours").
       v += BigInt(Math.trunc(Number(f) * (Number(unit) / scale)));
-      if (v > LIMIT) throw invalid();
+      if (v > LIMIT) return invalidDuration(orig);
     }
     d += v;
-    if (d > LIMIT) throw invalid();
+    if (d > LIMIT) return invalidDuration(orig);
   }
   if (neg) return -d;
-  if (d > MAX_INT64) throw invalid();
+  if (d > MAX_INT64) return invalidDuration(orig);
   return d;
 }
 

@@ -3,7 +3,7 @@
  * from k8s.io/apimachinery resource.Quantity and Go's time package.
  */
 import { Quantity } from './quantity';
-import { DurationError, parseDurationExact } from './duration';
+import { scanDuration } from './duration';
 
 export { Quantity, QuantityError, goPow10 } from './quantity';
 export type { QuantityFormat } from './quantity';
@@ -39,10 +39,6 @@ export function compareQuantities(a: string | Quantity, b: string | Quantity): n
 export function parseDuration(s: string): number | null {
   // Patterns probe every value for a duration; most are not, and exceptions are costly.
   if (!LOOKS_LIKE_DURATION.test(s)) return null;
-  try {
-    return Number(parseDurationExact(s));
-  } catch (e) {
-    if (e instanceof DurationError) return null;
-    throw e;
-  }
+  const d = scanDuration(s);
+  return typeof d === 'string' ? null : Number(d);
 }

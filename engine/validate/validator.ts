@@ -233,8 +233,9 @@ export function runLevel(level: ValidatorLevel, env: ValidateEnvironment, state:
     let anyPattern: unknown = level.anyPattern;
     if (!level.substituted) {
       try {
-        if (level.pattern !== undefined && level.pattern !== null) pattern = substituteVariables(level.pattern, st.scope);
-        else anyPattern = substituteVariables(level.anyPattern, st.scope);
+        // Pattern matching only reads the pattern: a policy's literal pattern is used as is.
+        if (level.pattern !== undefined && level.pattern !== null) pattern = substituteVariables(level.pattern, st.scope, { readOnly: true });
+        else anyPattern = substituteVariables(level.anyPattern, st.scope, { readOnly: true });
       } catch (e) {
         return ruleError(name, 'variable substitution failed', (e as Error).message);
       }

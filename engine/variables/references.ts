@@ -87,18 +87,19 @@ export function hasReferences(s: string): boolean {
 
 /** Replaces the `$(...)` references of a document with the values they point at. */
 export function substituteReferences(document: unknown): unknown {
-  const walk = (node: unknown, path: string): unknown => {
-    if (typeof node === 'string') return hasReferences(node) ? substituteIn(node, document, path) : node;
-    if (Array.isArray(node)) return node.map((v, i) => walk(v, `${path}/${i}`));
-    if (node !== null && typeof node === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
-        const childPath = `${path}/${k}`;
-        out[hasReferences(k) ? substituteIn(k, document, childPath) : k] = walk(v, childPath);
-      }
-      return out;
+  return replaceIn(document, document, '');
+}
+
+function replaceIn(node: unknown, document: unknown, path: string): unknown {
+  if (typeof node === 'string') return hasReferences(node) ? substituteIn(node, document, path) : node;
+  if (Array.isArray(node)) return node.map((v, i) => replaceIn(v, document, `${path}/${i}`));
+  if (node !== null && typeof node === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
+      const childPath = `${path}/${k}`;
+      out[hasReferences(k) ? substituteIn(k, document, childPath) : k] = replaceIn(v, document, childPath);
     }
-    return node;
-  };
-  return walk(document, '');
+    return out;
+  }
+  return node;
 }

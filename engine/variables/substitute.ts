@@ -32,6 +32,11 @@ export interface SubstituteOptions {
    * (Kyverno reports e.g. `at path /spec/containers/0/image`).
    */
   basePath?: string;
+  /**
+   * The caller only reads the result: a document without any `{{`/`$(` may come back as
+   * itself instead of a copy.
+   */
+  readOnly?: boolean;
 }
 
 /** Whether a string contains at least one (unescaped) `{{ }}` variable. */
@@ -163,7 +168,48 @@ function walk(node: unknown, scope: VariableScope, path: string): unknown {
   return node;
 }
 
+function isLiteralString(s: string): boolean {
+  return !s.includes('{{') && !s.includes('$(');
+}
+
+// Policy documents are evaluated for every request; whether one holds anything to
+// substitute depends on the document alone, so it is worked out once per object.
+const literalDocuments = new WeakMap<object, boolean>();
+
+/** No `{{`, `$(` (escaped or not) in any string or key: substitution would only copy it. */
+function isLiteral(node: unknown): boolean {
+  if (typeof node === 'string') return isLiteralString(node);
+  if (node === null || typeof node !== 'object') return true;
+  const known = literalDocuments.get(node);
+  if (known !== undefined) return known;
+  let literal = true;
+  if (Array.isArray(node)) literal = node.every(isLiteral);
+  else {
+    for (const key of Object.keys(node)) {
+      // walk() assigns keys to a fresh object, where `__proto__` would not copy as a key.
+      if (key === '__proto__' || !isLiteralString(key) || !isLiteral((node as Record<string, unknown>)[key])) {
+        literal = false;
+        break;
+      }
+    }
+  }
+  literalDocuments.set(node, literal);
+  return literal;
+}
+
+/** The copy walk() makes of a literal document. */
+function copyLiteral(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(copyLiteral);
+  if (node !== null && typeof node === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(node)) out[key] = copyLiteral((node as Record<string, unknown>)[key]);
+    return out;
+  }
+  return node;
+}
+
 /** Substitutes `$( )` references, then every `{{ }}` variable, of a JSON document (Kyverno's SubstituteAll); throws VariableError when one cannot be resolved. */
 export function substituteAll(document: unknown, scope: VariableScope, options: SubstituteOptions = {}): unknown {
+  if (isLiteral(document)) return options.readOnly ? document : copyLiteral(document);
   return walk(substituteReferences(document), scope, options.basePath ?? '');
 }
