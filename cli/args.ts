@@ -59,3 +59,30 @@ export function single(args: ParsedArgs, name: string): string | undefined {
   const list = args.values.get(name);
   return list && list.length > 0 ? list[list.length - 1] : undefined;
 }
+
+/**
+ * The opening every command shares: parse, print usage errors (exit 2) and `--help` (exit 0).
+ * Returns the parsed flags, or the exit code when the command is already done.
+ */
+export function parseCommandArgs(
+  argv: string[],
+  spec: FlagSpec,
+  usage: string,
+  io: { out(text: string): void; err(text: string): void },
+): ParsedArgs | number {
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(argv, { ...spec, booleans: spec.booleans.includes('help') ? spec.booleans : [...spec.booleans, 'help'] });
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`Error: ${err.message}\n${usage}`);
+      return 2;
+    }
+    throw err;
+  }
+  if (args.booleans.has('help')) {
+    io.out(usage);
+    return 0;
+  }
+  return args;
+}

@@ -11,7 +11,7 @@ import {
   toTestValues,
   withDefaultNamespace,
 } from '../../engine/testing';
-import { parseArgs, single, UsageError } from '../args';
+import { parseCommandArgs, single } from '../args';
 import { classifyDocument, readDocuments } from '../io/documents';
 import { countAndDescribe, type ResultCounts } from './apply-report';
 import type { Command, CommandIO } from './command';
@@ -52,24 +52,12 @@ export const applyCommand: Command = {
   summary: 'Apply policies to resources (like `kyverno apply`)',
   usage: USAGE,
   run(argv: string[], io: CommandIO): number {
-    let args;
-    try {
-      args = parseArgs(argv, {
+    const args = parseCommandArgs(argv, {
         values: ['resource', 'values', 'values-file', 'userinfo', 'output'],
         booleans: ['help', 'audit-warn'],
         aliases: { r: 'resource', f: 'values', u: 'userinfo', o: 'output', h: 'help' },
-      });
-    } catch (err) {
-      if (err instanceof UsageError) {
-        io.err(`Error: ${err.message}\n${USAGE}`);
-        return 2;
-      }
-      throw err;
-    }
-    if (args.booleans.has('help')) {
-      io.out(USAGE);
-      return 0;
-    }
+      }, USAGE, io);
+    if (typeof args === 'number') return args;
     const output = single(args, 'output');
     if (output !== undefined && output !== 'yaml') {
       io.err(`Error: unsupported output format "${output}" (expected yaml)`);

@@ -1,5 +1,5 @@
 /** `kyverno-studio test [PATH...]`: runs kyverno-test.yaml files like `kyverno test`. */
-import { parseArgs, single, UsageError } from '../args';
+import { parseCommandArgs, single } from '../args';
 import { renderTable } from '../output/table';
 import type { Command, CommandIO } from './command';
 import { errorText } from './command';
@@ -48,20 +48,8 @@ export const testCommand: Command = {
   summary: 'Run kyverno-test.yaml suites (like `kyverno test`)',
   usage: USAGE,
   run(argv: string[], io: CommandIO): number {
-    let args;
-    try {
-      args = parseArgs(argv, { values: ['file-name'], booleans: ['json', 'fail-only', 'help'], aliases: { f: 'file-name', h: 'help' } });
-    } catch (err) {
-      if (err instanceof UsageError) {
-        io.err(`Error: ${err.message}\n${USAGE}`);
-        return 2;
-      }
-      throw err;
-    }
-    if (args.booleans.has('help')) {
-      io.out(USAGE);
-      return 0;
-    }
+    const args = parseCommandArgs(argv, { values: ['file-name'], booleans: ['json', 'fail-only', 'help'], aliases: { f: 'file-name', h: 'help' } }, USAGE, io);
+    if (typeof args === 'number') return args;
     const paths = args.positionals.length > 0 ? args.positionals : ['.'];
     let report: TestRunReport;
     try {

@@ -32,29 +32,40 @@ export function exists(p: string): boolean {
   }
 }
 
-/** All files named `fileName` below the given paths (hidden folders included, like Kyverno). */
-export function findTestFiles(paths: string[], fileName: string): { files: string[]; missing: string[] } {
-  const files: string[] = [];
-  const missing: string[] = [];
-  const walk = (dir: string) => {
+/**
+ * Files below dir, in sorted order, that `keep` accepts; folders named in `skip` are not entered.
+ * Dirent types save a stat per entry; symbolic links still need one to know their target.
+ */
+function filesBelow(dir: string, keep: (name: string) => boolean, skip: ReadonlySet<string> = new Set()): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
     let entries: Dirent[];
     try {
-      entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      entries = readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     } catch {
       return;
     }
     for (const entry of entries) {
-      if (entry.name === 'node_modules' || entry.name === '.git') continue;
-      const p = join(dir, entry.name);
-      // Dirent types save a stat per entry; symbolic links still need one to know their target.
+      if (skip.has(entry.name)) continue;
+      const p = join(d, entry.name);
       if (entry.isDirectory() || (entry.isSymbolicLink() && isDirectory(p))) walk(p);
-      else if (entry.name === fileName) files.push(toPosix(p));
+      else if (keep(entry.name)) out.push(toPosix(p));
     }
   };
+  walk(dir);
+  return out;
+}
+
+const NOT_SEARCHED = new Set(['node_modules', '.git']);
+
+/** All files named `fileName` below the given paths (hidden folders included, like Kyverno). */
+export function findTestFiles(paths: string[], fileName: string): { files: string[]; missing: string[] } {
+  const files: string[] = [];
+  const missing: string[] = [];
   for (const p of paths) {
     const kind = pathKind(p);
     if (kind === 'missing') missing.push(p);
-    else if (kind === 'directory') walk(p);
+    else if (kind === 'directory') files.push(...filesBelow(p, (name) => name === fileName, NOT_SEARCHED));
     else files.push(toPosix(p));
   }
   return { files, missing };
@@ -62,26 +73,7 @@ export function findTestFiles(paths: string[], fileName: string): { files: strin
 
 /** YAML files of a path: the file itself, or every YAML file below a folder (sorted). */
 export function yamlFilesAt(path: string): string[] {
-  return pathKind(path) === 'directory' ? yamlFilesBelow(path) : [toPosix(path)];
-}
-
-function yamlFilesBelow(path: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const p = join(dir, entry.name);
-      if (entry.isDirectory() || (entry.isSymbolicLink() && isDirectory(p))) walk(p);
-      else if (YAML_FILE.test(entry.name)) out.push(toPosix(p));
-    }
-  };
-  walk(path);
-  return out;
+  return pathKind(path) === 'directory' ? filesBelow(path, (name) => YAML_FILE.test(name)) : [toPosix(path)];
 }
 
 /** A file that exists but cannot be used as text; the message names the problem, not the path. */
@@ -143,7 +135,7 @@ export function readAll(paths: string[], into: Map<string, string> = new Map(), 
       continue;
     }
     const single = !stat.isDirectory();
-    for (const f of single ? [toPosix(p)] : yamlFilesBelow(p)) {
+    for (const f of single ? [toPosix(p)] : filesBelow(p, (name) => YAML_FILE.test(name))) {
       if (into.has(f)) continue;
       try {
         into.set(f, single ? readChecked(f, stat.size) : readText(f));
