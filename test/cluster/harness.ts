@@ -79,29 +79,25 @@ export function recordingUI(answer = true, offerPoliciesOnly = false): Recording
 }
 
 /**
- * Readiness without a kubelet: keeps writing a rolled-out status to the Deployment (the
- * deployment controller keeps resetting it) while the real readiness check polls.
+ * Readiness without a kubelet: pods never run here, and the deployment controller rewrites the
+ * status we could patch in, so racing it is flaky. Instead the real readiness check runs on a
+ * client whose reads of this Deployment show it rolled out from the second poll on: the first
+ * poll sees the real (unready) object, so the waiting loop is exercised, not skipped.
  */
 export function simulatedReadiness(timeoutMs = 20_000): ReadinessCheck {
   return async (client, namespace, name, signal) => {
-    let on = true;
-    const path = `/apis/apps/v1/namespaces/${namespace}/deployments/${name}/status`;
-    const pump = (async () => {
-      while (on) {
-        const d = await client.get({ apiVersion: 'apps/v1', kind: 'Deployment', name, namespace });
-        const gen = Number(((d?.metadata ?? {}) as JsonObject).generation ?? 1);
-        const n = Number(((d?.spec ?? {}) as JsonObject).replicas ?? 1);
-        const status = { observedGeneration: gen, replicas: n, updatedReplicas: n, readyReplicas: n, availableReplicas: n };
-        await client.request({ method: 'PATCH', path, body: { status }, contentType: 'application/merge-patch+json' }).catch(() => undefined);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    })();
-    try {
-      await defaultReadiness(timeoutMs)(client, namespace, name, signal);
-    } finally {
-      on = false;
-      await pump;
-    }
+    let polls = 0;
+    const view = Object.create(client) as KubeClient;
+    view.get = async (ref) => {
+      const obj = await client.get(ref);
+      if (!obj || ref.kind !== 'Deployment' || ref.name !== name || ref.namespace !== namespace) return obj;
+      if (polls++ === 0) return obj;
+      const gen = Number(((obj.metadata ?? {}) as JsonObject).generation ?? 1);
+      const n = Number(((obj.spec ?? {}) as JsonObject).replicas ?? 1);
+      return { ...obj, status: { observedGeneration: gen, replicas: n, updatedReplicas: n, readyReplicas: n, availableReplicas: n } };
+    };
+    await defaultReadiness(timeoutMs)(view, namespace, name, signal);
+    if (polls < 2) throw new Error('simulated readiness: the readiness check did not wait for a second poll');
   };
 }
 
