@@ -7,7 +7,7 @@ import type { VariableScope } from '../variables';
 import { substituteVariables, VariableError } from '../variables';
 import { operatorHandler } from './operators';
 
-export { operatorHandler, deepEqual } from './operators';
+export { operatorHandler } from './operators';
 
 export interface ConditionsOutcome {
   passed: boolean;

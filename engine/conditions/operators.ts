@@ -8,23 +8,9 @@ import { parseDuration, parseQuantity } from '../units';
 import { wildcardMatch } from '../wildcard/wildcard';
 import { goSprint } from './gofmt';
 import { compareVersions, inRange } from './ranges';
+import { isJsonObject, jsonEqual } from '../core/json';
 
 type Handler = (key: unknown, value: unknown) => boolean;
-
-function isMap(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
-  if (isMap(a) && isMap(b)) {
-    const ka = Object.keys(a);
-    if (ka.length !== Object.keys(b).length) return false;
-    return ka.every((k) => k in b && deepEqual(a[k], b[k]));
-  }
-  return false;
-}
 
 /** Go's time.ParseDuration, but "0" is not taken as a duration (Kyverno's parseDuration). */
 function durationOf(v: unknown): number | null {
@@ -87,8 +73,8 @@ function equals(key: unknown, value: unknown): boolean {
     }
     return typeof value === 'string' && wildcardMatch(value, key);
   }
-  if (isMap(key)) return isMap(value) && deepEqual(key, value);
-  if (Array.isArray(key)) return Array.isArray(value) && deepEqual(key, value);
+  if (isJsonObject(key)) return isJsonObject(value) && jsonEqual(key, value);
+  if (Array.isArray(key)) return Array.isArray(value) && jsonEqual(key, value);
   return false;
 }
 
@@ -111,8 +97,8 @@ function notEquals(key: unknown, value: unknown): boolean {
     }
     return typeof value === 'string' ? !wildcardMatch(value, key) : true;
   }
-  if (isMap(key)) return !isMap(value) || !deepEqual(key, value);
-  if (Array.isArray(key)) return !Array.isArray(value) || !deepEqual(key, value);
+  if (isJsonObject(key)) return !isJsonObject(value) || !jsonEqual(key, value);
+  if (Array.isArray(key)) return !Array.isArray(value) || !jsonEqual(key, value);
   return false;
 }
 

@@ -12,6 +12,7 @@ import { jmesSearch } from '../jmespath';
 import { substituteVariables, withVariables, type VariableScope } from '../variables';
 import type { ContextLoader } from '../mutate/foreach';
 import { getResource, listResources, metaOf, refText, splitKind, type ResourceRef } from './resources';
+import { isJsonObject } from '../core/json';
 
 export interface GenerateOptions {
   /** Namespace of a namespaced Policy (clone sources must live there). */
@@ -53,7 +54,6 @@ class InvalidRuleError extends GenerateError {}
 export const CONTROLLER_FAILURE = 'failed to apply generate policy';
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
-const isMap = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Applies one generate rule for a trigger. clusterResources are the resources the fake
@@ -63,7 +63,7 @@ export function applyGenerateRule(
   rule: JsonObject, trigger: JsonObject, scope: VariableScope, clusterResources: JsonObject[], options: GenerateOptions = {},
 ): GenerateOutcome {
   const name = str(rule.name);
-  const spec = isMap(rule.generate) ? rule.generate : {};
+  const spec = isJsonObject(rule.generate) ? rule.generate : {};
   const synchronize = spec.synchronize === true;
   const generateExisting = typeof spec.generateExisting === 'boolean' ? spec.generateExisting : options.policyGenerateExisting;
   const base = {
@@ -100,7 +100,7 @@ interface Env {
 }
 
 function generateForeach(fe: unknown, i: number, scope: VariableScope, known: JsonObject[], out: JsonObject[], env: Env): void {
-  if (!isMap(fe)) throw new GenerateError(`generate.foreach[${i}] must be a map`);
+  if (!isJsonObject(fe)) throw new GenerateError(`generate.foreach[${i}] must be a map`);
   let value: unknown;
   try {
     value = jmesSearch(str(fe.list), scope.data);
@@ -135,8 +135,8 @@ function generatePattern(raw: JsonObject, scope: VariableScope, known: JsonObjec
   const target: ResourceRef = {
     apiVersion: str(pattern.apiVersion), kind: str(pattern.kind), namespace: str(pattern.namespace), name: str(pattern.name),
   };
-  const clone = isMap(pattern.clone) ? pattern.clone : {};
-  const cloneList = isMap(pattern.cloneList) ? pattern.cloneList : {};
+  const clone = isJsonObject(pattern.clone) ? pattern.clone : {};
+  const cloneList = isJsonObject(pattern.cloneList) ? pattern.cloneList : {};
   validateCloneSources(clone, cloneList, env.options.policyNamespace);
   let actions: Action[];
   if (str(clone.name) !== '') {
@@ -170,7 +170,7 @@ function validateCloneSources(clone: JsonObject, cloneList: JsonObject, policyNa
 
 function manageData(target: ResourceRef, data: unknown, synchronize: boolean, known: JsonObject[]): Action {
   if (data === undefined || data === null) return { kind: 'skip' };
-  if (!isMap(data)) throw new GenerateError('generate.data must be a map');
+  if (!isJsonObject(data)) throw new GenerateError('generate.data must be a map');
   if (!getResource(known, target)) return { kind: 'create', data: structuredClone(data), target };
   return synchronize ? { kind: 'update' } : { kind: 'skip' };
 }
@@ -192,7 +192,7 @@ function manageClone(target: ResourceRef, source: ResourceRef, known: JsonObject
 function manageCloneList(targetNamespace: string, cloneList: JsonObject, known: JsonObject[]): Action[] {
   const actions: Action[] = [];
   const sourceNamespace = str(cloneList.namespace);
-  const selector = isMap(cloneList.selector) ? (cloneList.selector as never) : undefined;
+  const selector = isJsonObject(cloneList.selector) ? (cloneList.selector as never) : undefined;
   for (const kindSpec of cloneList.kinds as unknown[]) {
     const { apiVersion, kind } = splitKind(str(kindSpec));
     for (const source of listResources(known, apiVersion, kind, sourceNamespace, selector)) {

@@ -30,6 +30,7 @@ import { parseRange, parseVersion, ZERO_VERSION } from './semver';
 import { normalizeImage } from './image';
 import { randomFromPattern } from './random';
 import { x509Decode } from './x509';
+import { isJsonObject } from '../core/json';
 
 export type ArgType = 'any' | 'string' | 'number' | 'boolean' | 'array' | 'object' | 'array[string]';
 
@@ -61,10 +62,6 @@ function regexCall<T>(fn: string, run: () => T): T {
     if (e instanceof RegexError) throw fnError(fn, e.message);
     throw e;
   }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Go's `!=` on interface values: primitives by value; maps and slices cannot be compared. */
@@ -108,7 +105,7 @@ function toJsonValue(v: unknown): unknown {
   if (v instanceof Set) return Object.fromEntries([...v].map((k) => [String(k), null]));
   if (Array.isArray(v)) return v.map(toJsonValue);
   if (v instanceof Uint8Array) return base64Encode(v);
-  if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, val]) => [k, toJsonValue(val)]));
+  if (isJsonObject(v)) return Object.fromEntries(Object.entries(v).map(([k, val]) => [k, toJsonValue(val)]));
   if (typeof v === 'bigint') return Number(v);
   if (v === undefined) return null;
   return v;

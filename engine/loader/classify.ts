@@ -39,9 +39,8 @@ export function apiGroup(apiVersion: string): string {
   return slash < 0 ? '' : apiVersion.slice(0, slash);
 }
 
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+import { isJsonObject as isObject } from '../core/json';
+export { isObject };
 
 export function classifyDocument(doc: unknown): DocumentClass {
   if (!isObject(doc)) return 'invalid';

@@ -1,21 +1,8 @@
 /** Structural comparison helpers for mutation outcomes. */
+import { isJsonObject } from '../core/json';
 
-const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Deep JSON equality, independent of key order. */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-    return a.every((v, i) => jsonEqual(v, b[i]));
-  }
-  if (isMap(a) && isMap(b)) {
-    const ka = Object.keys(a);
-    if (ka.length !== Object.keys(b).length) return false;
-    return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && jsonEqual(a[k], b[k]));
-  }
-  return false;
-}
+import { jsonEqual } from '../core/json';
 
 /**
  * The path of the first field that differs between before and after, in the original
@@ -40,7 +27,7 @@ export function firstChangedPath(before: unknown, after: unknown): Array<string 
     }
     return [];
   }
-  if (isMap(before) && isMap(after)) {
+  if (isJsonObject(before) && isJsonObject(after)) {
     const has = (o: Record<string, unknown>, k: string) => Object.prototype.hasOwnProperty.call(o, k);
     for (const k of [...Object.keys(before), ...Object.keys(after).filter((k) => !has(before, k))]) {
       if (!has(before, k) || !has(after, k)) return [k];
@@ -52,7 +39,7 @@ export function firstChangedPath(before: unknown, after: unknown): Array<string 
 }
 
 function uniqueNames(list: unknown[]): string[] | undefined {
-  const names = list.map((e) => (isMap(e) && typeof e.name === 'string' ? e.name : undefined));
+  const names = list.map((e) => (isJsonObject(e) && typeof e.name === 'string' ? e.name : undefined));
   if (names.some((n) => n === undefined) || new Set(names).size !== names.length) return undefined;
   return names as string[];
 }

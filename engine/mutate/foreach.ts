@@ -10,7 +10,7 @@ import type { JsonObject } from '../core/types';
 import { evaluateConditions } from '../conditions';
 import { jmesSearch } from '../jmespath';
 import { withVariables, type VariableScope } from '../variables';
-import { jsonEqual } from './diff';
+import { jsonEqual } from '../core/json';
 import { applyPatches, type PatchStep } from './patcher';
 
 /** Loads `context` entries into a scope (provided by the engine's context loader). */

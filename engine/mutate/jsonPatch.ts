@@ -8,6 +8,7 @@
  * - a JSON null counts as missing when walking a path (Go decodes it to a nil node).
  */
 import { parse as parseYaml } from 'yaml';
+import { isJsonObject } from '../core/json';
 
 export class JsonPatchError extends Error {}
 
@@ -19,7 +20,6 @@ export interface Operation {
 }
 
 type Container = Record<string, unknown> | unknown[];
-const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isContainer = (v: unknown): v is Container => typeof v === 'object' && v !== null;
 
 /**
@@ -38,7 +38,7 @@ export function decodeJsonPatch(text: string): Operation[] {
   }
   if (!Array.isArray(ops)) throw new JsonPatchError('failed to decode patches: expected a list of operations');
   ops.forEach((op, i) => {
-    if (!isMap(op)) throw new JsonPatchError(`failed to decode patches: operation ${i} must be a map`);
+    if (!isJsonObject(op)) throw new JsonPatchError(`failed to decode patches: operation ${i} must be a map`);
     const problem = operationProblem(op);
     if (problem) throw new JsonPatchError(`failed to decode patches: invalid operation ${JSON.stringify(op)}: ${problem}`);
   });
@@ -291,8 +291,8 @@ function sameJson(a: unknown, b: unknown): boolean {
   if (Array.isArray(a) || Array.isArray(b)) {
     return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => sameJson(v, b[i]));
   }
-  if (isMap(a) || isMap(b)) {
-    if (!isMap(a) || !isMap(b)) return false;
+  if (isJsonObject(a) || isJsonObject(b)) {
+    if (!isJsonObject(a) || !isJsonObject(b)) return false;
     const keys = Object.keys(a);
     return keys.length === Object.keys(b).length && keys.every((k) => k in b && sameJson(a[k], b[k]));
   }

@@ -5,7 +5,7 @@
  */
 import type { JsonObject, RuleStatus } from '../core/types';
 import { substituteVariables, type VariableScope } from '../variables';
-import { jsonEqual } from './diff';
+import { jsonEqual } from '../core/json';
 import { applyJsonPatch, decodeJsonPatch } from './jsonPatch';
 import { schemaForResource } from './mergeKeys';
 import { ConditionError, GlobalConditionError, preprocessOverlay } from './preprocess';

@@ -14,6 +14,7 @@ import {
   anchorString, containsCondition, isAddIfNotPresent, isCondition, isGlobal, isMutationAnchor, parseAnchor,
   type ParsedAnchor,
 } from './anchors';
+import { isJsonObject } from '../core/json';
 
 /** A `(key)` condition did not hold. */
 export class ConditionError extends Error {
@@ -30,18 +31,17 @@ export class GlobalConditionError extends Error {
 }
 
 type JsonMap = Record<string, unknown>;
-const isMap = (v: unknown): v is JsonMap => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Rewrites the overlay for the resource; throws ConditionError / GlobalConditionError when a condition fails. */
 export function preprocessOverlay(overlay: unknown, resource: unknown): void {
   preprocessRecursive(overlay, resource);
-  if (!isMap(overlay)) throw new Error('patchStrategicMerge must be a map');
+  if (!isJsonObject(overlay)) throw new Error('patchStrategicMerge must be a map');
   deleteConditionElements(overlay);
 }
 
 function preprocessRecursive(pattern: unknown, resource: unknown): void {
-  if (isMap(pattern)) walkMap(pattern, resource);
-  else if (Array.isArray(pattern) && pattern.length > 0 && isMap(pattern[0])) processListOfMaps(pattern, resource);
+  if (isJsonObject(pattern)) walkMap(pattern, resource);
+  else if (Array.isArray(pattern) && pattern.length > 0 && isJsonObject(pattern[0])) processListOfMaps(pattern, resource);
 }
 
 function walkMap(pattern: JsonMap, resource: unknown): void {
@@ -49,7 +49,7 @@ function walkMap(pattern: JsonMap, resource: unknown): void {
   validateConditions(pattern, resource);
   for (const field of Object.keys(pattern)) {
     if (isMutationAnchor(parseAnchor(field))) continue;
-    const value = isMap(resource) && field in resource ? resource[field] : undefined;
+    const value = isJsonObject(resource) && field in resource ? resource[field] : undefined;
     preprocessRecursive(pattern[field], value);
   }
 }
@@ -93,11 +93,11 @@ function processListOfMaps(pattern: unknown[], resource: unknown): void {
 
 /** A passing conditional element applies to the matched resource element, which kyaml pairs by `name`. */
 function addElementForResourceName(pattern: unknown[], element: unknown, resourceElement: unknown): void {
-  const name = isMap(resourceElement) ? resourceElement.name : undefined;
+  const name = isJsonObject(resourceElement) ? resourceElement.name : undefined;
   if (name === undefined || name === null || name === '') return;
   const copy = structuredClone(element);
   if (deleteAnchors(copy, true, false)) return;
-  if (isMap(copy)) copy.name = name;
+  if (isJsonObject(copy)) copy.name = name;
   pattern.push(copy);
 }
 
@@ -118,7 +118,7 @@ function validateConditionsOf(pattern: JsonMap, resource: unknown, filter: (a: P
   for (const raw of Object.keys(pattern)) {
     const a = parseAnchor(raw);
     if (!a || !filter(a)) continue;
-    if (!isMap(resource) || !(a.key in resource)) throw new Error(`could not found "${a.key}" key in the resource`);
+    if (!isJsonObject(resource) || !(a.key in resource)) throw new Error(`could not found "${a.key}" key in the resource`);
     const patternValue = pattern[raw];
     const resourceValue = resource[a.key];
     if (handleAddIfNotPresent(patternValue, resourceValue) > 0) continue;
@@ -135,10 +135,10 @@ function checkCondition(pattern: unknown, resource: unknown): void {
 }
 
 function handleAddIfNotPresent(pattern: unknown, resource: unknown): number {
-  if (!isMap(pattern)) return 0;
+  if (!isJsonObject(pattern)) return 0;
   const anchors = Object.keys(pattern).map(parseAnchor).filter(isAddIfNotPresent) as ParsedAnchor[];
   for (const a of anchors) {
-    if (isMap(resource) && a.key in resource) delete pattern[anchorString(a)];
+    if (isJsonObject(resource) && a.key in resource) delete pattern[anchorString(a)];
     else renameKey(pattern, anchorString(a), a.key);
   }
   return anchors.length;
@@ -153,7 +153,7 @@ function renameKey(map: JsonMap, from: string, to: string): void {
 }
 
 function hasAnchors(node: unknown, predicate: (a: ParsedAnchor | undefined) => boolean): boolean {
-  if (isMap(node)) {
+  if (isJsonObject(node)) {
     for (const [key, value] of Object.entries(node)) {
       if (predicate(parseAnchor(key))) return true;
       if (hasAnchors(value, predicate)) return true;
@@ -173,7 +173,7 @@ function deleteConditionElements(pattern: JsonMap): void {
 
 /** Removes anchors; true when what is left of node should itself be removed from the overlay. */
 function deleteAnchors(node: unknown, deleteScalar: boolean, traverseMaps: boolean): boolean {
-  if (isMap(node)) return deleteAnchorsInMap(node, traverseMaps);
+  if (isJsonObject(node)) return deleteAnchorsInMap(node, traverseMaps);
   if (Array.isArray(node)) return deleteAnchorsInList(node, traverseMaps);
   return deleteScalar;
 }
@@ -205,7 +205,7 @@ function deleteAnchorsInList(node: unknown[], traverseMaps: boolean): boolean {
   snapshot.forEach((element, i) => {
     let remove: boolean;
     if (hasAnchors(element, isMutationAnchor)) {
-      remove = traverseMaps && isMap(element) ? deleteAnchors(element, true, traverseMaps) : true;
+      remove = traverseMaps && isJsonObject(element) ? deleteAnchors(element, true, traverseMaps) : true;
     } else {
       remove = deleteAnchors(element, false, traverseMaps);
     }

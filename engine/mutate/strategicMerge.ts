@@ -8,6 +8,7 @@
  *   `- $patch: replace` element on merge lists.
  */
 import type { FieldSchema, ListSchema, ObjectSchema } from './mergeKeys';
+import { isJsonObject } from '../core/json';
 
 export class StrategicMergeError extends Error {}
 
@@ -17,9 +18,8 @@ type Merged = unknown | typeof CLEAR;
 type Directive = 'merge' | 'replace' | 'delete';
 const DIRECTIVE_KEY = '$patch';
 
-const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isMissingOrNull = (v: unknown): boolean => v === undefined || v === null;
-const kindName = (v: unknown): string => (Array.isArray(v) ? 'SequenceNode' : isMap(v) ? 'MappingNode' : 'ScalarNode');
+const kindName = (v: unknown): string => (Array.isArray(v) ? 'SequenceNode' : isJsonObject(v) ? 'MappingNode' : 'ScalarNode');
 
 function toDirective(value: unknown, path: string[]): Directive {
   if (value === 'merge' || value === 'replace' || value === 'delete') return value;
@@ -38,7 +38,7 @@ function takeMapDirective(patch: Record<string, unknown>, path: string[]): Direc
 
 /** Reads and removes a list's `- $patch: x` element (only an element holding nothing else counts). */
 function takeListDirective(patch: unknown[], path: string[]): Directive {
-  const i = patch.findIndex((e) => isMap(e) && Object.keys(e).length === 1 && DIRECTIVE_KEY in e);
+  const i = patch.findIndex((e) => isJsonObject(e) && Object.keys(e).length === 1 && DIRECTIVE_KEY in e);
   if (i < 0) return 'merge';
   const d = toDirective((patch[i] as Record<string, unknown>)[DIRECTIVE_KEY], path);
   patch.splice(i, 1);
@@ -57,16 +57,16 @@ export function strategicMerge(base: unknown, patch: unknown, schema: ObjectSche
 function walk(dest: unknown, origin: unknown, schema: FieldSchema | undefined, path: string[]): Merged {
   if (origin === undefined) return dest;
   const shape = !isMissingOrNull(dest) ? dest : origin;
-  if (isMap(shape)) return walkMap(dest, origin, schema?.kind === 'object' ? schema : undefined, path);
+  if (isJsonObject(shape)) return walkMap(dest, origin, schema?.kind === 'object' ? schema : undefined, path);
   if (Array.isArray(shape)) return walkList(dest, origin, schema?.kind === 'list' ? schema : undefined, path);
-  if (origin !== null && (isMap(origin) || Array.isArray(origin)) && !isMissingOrNull(dest)) {
+  if (origin !== null && (isJsonObject(origin) || Array.isArray(origin)) && !isMissingOrNull(dest)) {
     throw new StrategicMergeError(`wrong node kind at ${pathText(path)}: expected ${kindName(dest)} but got ${kindName(origin)}`);
   }
   return origin;
 }
 
 function walkMap(dest: unknown, origin: unknown, schema: ObjectSchema | undefined, path: string[]): Merged {
-  if (!isMissingOrNull(origin) && !isMap(origin)) {
+  if (!isMissingOrNull(origin) && !isJsonObject(origin)) {
     throw new StrategicMergeError(`wrong node kind at ${pathText(path)}: expected MappingNode but got ${kindName(origin)}`);
   }
   let target: Record<string, unknown>;
@@ -75,7 +75,7 @@ function walkMap(dest: unknown, origin: unknown, schema: ObjectSchema | undefine
     if (takeMapDirective(origin as Record<string, unknown>, path) === 'delete') return CLEAR;
     target = origin as Record<string, unknown>;
   } else {
-    if (!isMap(dest)) throw new StrategicMergeError(`wrong node kind at ${pathText(path)}: expected ${kindName(dest)} but got MappingNode`);
+    if (!isJsonObject(dest)) throw new StrategicMergeError(`wrong node kind at ${pathText(path)}: expected ${kindName(dest)} but got MappingNode`);
     if (origin === null) return CLEAR;
     const directive = takeMapDirective(origin as Record<string, unknown>, path);
     if (directive === 'delete') return CLEAR;
@@ -111,7 +111,7 @@ function walkList(dest: unknown, origin: unknown, schema: ListSchema | undefined
 }
 
 const keyOf = (element: unknown, key: string): string | undefined => {
-  if (!isMap(element)) return undefined;
+  if (!isJsonObject(element)) return undefined;
   const v = element[key];
   return v === undefined || v === null || typeof v === 'object' ? undefined : String(v);
 };
@@ -146,8 +146,8 @@ function mergeElements(dest: unknown[], src: unknown[], schema: ListSchema, path
     const d = dest.find((e) => keyOf(e, key) === value);
     const o = src.find((e) => keyOf(e, key) === value);
     const merged = o === undefined ? d : walk(d, o, schema.items, [...path, `[${key}=${value}]`]);
-    if (merged === CLEAR || isMissingOrNull(merged) || (isMap(merged) && Object.keys(merged).length === 0)) continue;
-    if (isMap(merged) && merged[key] === undefined) merged[key] = value;
+    if (merged === CLEAR || isMissingOrNull(merged) || (isJsonObject(merged) && Object.keys(merged).length === 0)) continue;
+    if (isJsonObject(merged) && merged[key] === undefined) merged[key] = value;
     out.push(merged);
   }
   // Elements without the merge key cannot be paired: dest's are kept (at the end); the

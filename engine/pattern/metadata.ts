@@ -5,12 +5,9 @@
  */
 import { anchorString, parseAnchor } from '../anchor/parse';
 import { containsWildcard, wildcardMatch } from '../wildcard/wildcard';
+import { isJsonObject } from '../core/json';
 
 type JsonMap = Record<string, unknown>;
-
-function isMap(v: unknown): v is JsonMap {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 /** The entry whose key is `tag`, plainly or inside an anchor. */
 function findTag(tag: string, map: JsonMap): [string, unknown] | null {
@@ -40,7 +37,7 @@ export function expandMetadataWildcards(patternMap: JsonMap, resourceMap: JsonMa
   const resourceMetadata = resourceMap['metadata'];
   if (resourceMetadata === null || resourceMetadata === undefined) return patternMap;
   // Kyverno assumes a map here (and would panic otherwise); anything else is left alone.
-  if (!isMap(found[1])) return patternMap;
+  if (!isJsonObject(found[1])) return patternMap;
   const [metadataKey, patternMetadata] = found as [string, JsonMap];
   let metadata: JsonMap | null = null;
   for (const tag of ['labels', 'annotations']) {
@@ -53,10 +50,10 @@ export function expandMetadataWildcards(patternMap: JsonMap, resourceMap: JsonMa
 }
 
 function expandTag(tag: string, patternMetadata: unknown, resourceMetadata: unknown): [string, JsonMap] | null {
-  if (!isMap(patternMetadata) || !isMap(resourceMetadata)) return null;
+  if (!isJsonObject(patternMetadata) || !isJsonObject(resourceMetadata)) return null;
   const patternEntry = findTag(tag, patternMetadata);
   const resourceEntry = findTag(tag, resourceMetadata);
-  if (!patternEntry || !isMap(patternEntry[1]) || !resourceEntry || !isMap(resourceEntry[1])) return null;
+  if (!patternEntry || !isJsonObject(patternEntry[1]) || !resourceEntry || !isJsonObject(resourceEntry[1])) return null;
   // Without wildcard keys the expansion would be a copy of the same entries.
   if (!Object.keys(patternEntry[1]).some(containsWildcard)) return null;
   const resourceKeys = Object.keys(resourceEntry[1]);

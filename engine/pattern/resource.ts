@@ -25,9 +25,8 @@ export interface WalkContext {
   keyOrder: WeakMap<JsonMap, string[]>;
 }
 
-export function isMap(v: unknown): v is JsonMap {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
+import { isJsonObject as isMap } from '../core/json';
+export { isMap };
 
 function isScalarPattern(p: unknown): boolean {
   return p === null || p === undefined || ['string', 'number', 'boolean'].includes(typeof p);

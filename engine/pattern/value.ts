@@ -10,6 +10,7 @@ import { wildcardMatch } from '../wildcard/wildcard';
 import { goTrimSpace } from '../anchor/parse';
 import { goFloatE, goFloatF, goIntString, goParseFloat, isGoInt } from './goformat';
 import { IN_RANGE_RE, NOT_IN_RANGE_RE, operatorOf, splitRange, type Operator } from './operator';
+import { isJsonObject } from '../core/json';
 
 /** Whether a resource value satisfies a pattern. Maps only check the value is a map; arrays never match. */
 export function matchValue(value: unknown, pattern: unknown): boolean {
@@ -18,12 +19,8 @@ export function matchValue(value: unknown, pattern: unknown): boolean {
   if (pattern === null || pattern === undefined) return matchNilPattern(value);
   if (typeof pattern === 'string') return matchStringPatterns(value, pattern);
   if (Array.isArray(pattern)) return false;
-  if (typeof pattern === 'object') return isMap(value);
+  if (typeof pattern === 'object') return isJsonObject(value);
   return false;
-}
-
-function isMap(v: unknown): boolean {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import type { JsonObject } from '../core/types';
 import { isObject } from '../loader/classify';
+import { jsonEqual } from '../core/json';
 
 export function tidy(value: unknown): unknown {
   if (Array.isArray(value)) {
@@ -35,22 +36,8 @@ export function fixupGenerateLabels(resource: JsonObject): JsonObject {
   return copy;
 }
 
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-    return a.every((v, i) => deepEqual(v, b[i]));
-  }
-  if (isObject(a) && isObject(b)) {
-    const ka = Object.keys(a);
-    if (ka.length !== Object.keys(b).length) return false;
-    return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && deepEqual(a[k], b[k]));
-  }
-  return false;
-}
-
 export function resourcesEqual(actual: JsonObject, expected: JsonObject): boolean {
-  return deepEqual(tidy(fixupGenerateLabels(actual)), tidy(fixupGenerateLabels(expected)));
+  return jsonEqual(tidy(fixupGenerateLabels(actual)), tidy(fixupGenerateLabels(expected)));
 }
 
 export interface Identity {

@@ -11,13 +11,10 @@ import type { VariableScope } from '../variables';
 import { ruleError } from './results';
 import type { ValidateEnvironment } from './types';
 import { runLevel } from './validator';
+import { isJsonObject } from '../core/json';
 
 export type { ValidateEnvironment } from './types';
 export { ruleError, ruleResult, sameResult } from './results';
-
-function isMap(v: unknown): v is JsonObject {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 /**
  * Runs one validate rule on the (patched) resource. Null when Kyverno produces no
@@ -29,12 +26,12 @@ export function validateRule(
   request: AdmissionRequest,
   resource: JsonObject | null,
 ): RuleResult | null {
-  const validate = isMap(env.rule.validate) ? env.rule.validate : {};
+  const validate = isJsonObject(env.rule.validate) ? env.rule.validate : {};
   const name = env.ruleName;
   if (validate.manifests !== undefined) return ruleError(name, 'manifest verification is not supported offline');
   if (validate.podSecurity !== undefined) {
     return podSecurityRuleResult(env.rule, request, resource, {
-      exceptions: (env.exceptions ?? []).filter((ex) => isMap(ex.spec) && ex.spec.podSecurity !== undefined),
+      exceptions: (env.exceptions ?? []).filter((ex) => isJsonObject(ex.spec) && ex.spec.podSecurity !== undefined),
       policyFailureAction: typeof policySpec(env.policy).validationFailureAction === 'string' ? String(policySpec(env.policy).validationFailureAction) : undefined,
       oldObjectMatches: env.oldObjectMatches,
     });
@@ -51,7 +48,7 @@ export function validateRule(
       preconditions: env.rule.preconditions,
       pattern: validate.pattern,
       anyPattern: validate.anyPattern,
-      deny: isMap(validate.deny) ? validate.deny : undefined,
+      deny: isJsonObject(validate.deny) ? validate.deny : undefined,
       forEach: Array.isArray(validate.foreach) ? (validate.foreach as JsonObject[]) : undefined,
       nesting: 0,
     },

@@ -12,6 +12,7 @@ import { combineAnyPatternOutcomes, formatPatternFailure, validatePattern } from
 import { substituteVariables, withVariables, type VariableScope } from '../variables';
 import { joinNonEmpty, ruleError, ruleResult, sameResult } from './results';
 import type { ValidateEnvironment } from './types';
+import { isJsonObject } from '../core/json';
 
 /** One validation level: the rule itself, or one foreach body for one element. */
 export interface ValidatorLevel {
@@ -132,17 +133,13 @@ function evaluateList(list: unknown, scope: VariableScope): unknown[] | null {
   return Array.isArray(v) ? v : [v];
 }
 
-function isMap(v: unknown): v is JsonObject {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
 function foreachLevel(fe: JsonObject, nesting: number): Omit<ValidatorLevel, 'element'> {
   return {
     contextEntries: fe.context,
     preconditions: fe.preconditions,
     pattern: fe.pattern,
     anyPattern: fe.anyPattern,
-    deny: isMap(fe.deny) ? fe.deny : undefined,
+    deny: isJsonObject(fe.deny) ? fe.deny : undefined,
     forEach: Array.isArray(fe.foreach) ? (fe.foreach as JsonObject[]) : undefined,
     nesting,
   };
@@ -164,8 +161,8 @@ function validateElements(
     const n = parent.nesting;
     let scope = withVariables(st.scope, {});
     scope.data = { ...scope.data, element, [`element${n}`]: element, elementIndex: index, [`elementIndex${n}`]: index };
-    const scoped = typeof fe.elementScope === 'boolean' ? fe.elementScope : isMap(element);
-    if (scoped && !isMap(element)) {
+    const scoped = typeof fe.elementScope === 'boolean' ? fe.elementScope : isJsonObject(element);
+    if (scoped && !isJsonObject(element)) {
       return {
         result: ruleError(name, 'failed to process foreach', `cannot use elementScope=true foreach rules for elements that are not maps, expected type=map got type=${goTypeOf(element)}`),
         applied,

@@ -1,4 +1,5 @@
 import type { JsonObject } from '../core/types';
+import { isJsonObject } from '../core/json';
 
 /**
  * What `{{ }}` expressions see: one JSON document ({ request, images, element, elementIndex,
@@ -13,14 +14,10 @@ export interface VariableScope {
 /** A variable could not be resolved (message in Kyverno's wording). */
 export class VariableError extends Error {}
 
-function isObject(v: unknown): v is JsonObject {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
 /** RFC 7386 merge patch, as Kyverno merges JSON into its context. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (!isObject(patch)) return patch;
-  const out: JsonObject = isObject(target) ? { ...target } : {};
+  if (!isJsonObject(patch)) return patch;
+  const out: JsonObject = isJsonObject(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);

@@ -9,6 +9,7 @@ import { parseAllDocuments } from 'yaml';
 import { applyGenerateRule } from '../../engine/generate';
 import { evaluateConditions } from '../../engine/conditions';
 import type { JsonObject } from '../../engine/core/types';
+import { fixupGenerateLabels, tidy } from '../../engine/testing';
 
 const CORPUS = '/work/shared/conformance/kyverno-policies';
 const SUITES = [
@@ -32,25 +33,8 @@ function matchKinds(rule: JsonObject): string[] {
 }
 
 /** kyverno test: generate bookkeeping labels normalised, then tidied (nulls/empties dropped). */
-function comparable(r: JsonObject): unknown {
-  const copy = structuredClone(r);
-  const m = meta(copy);
-  const labels: JsonObject = { 'app.kubernetes.io/managed-by': 'kyverno' };
-  for (const [k, v] of Object.entries((m.labels ?? {}) as JsonObject)) if (!k.startsWith('generate.kyverno.io/')) labels[k] = v;
-  copy.metadata = { ...m, labels };
-  return tidy(copy);
-}
-function tidy(v: unknown): unknown {
-  if (Array.isArray(v)) {
-    const out = v.map(tidy).filter((e) => e !== undefined);
-    return out.length ? out : undefined;
-  }
-  if (v && typeof v === 'object') {
-    const entries = Object.keys(v).sort().map((k) => [k, tidy((v as JsonObject)[k])] as const).filter(([, e]) => e !== undefined);
-    return entries.length ? Object.fromEntries(entries) : undefined;
-  }
-  return v === null ? undefined : v;
-}
+/** As kyverno test compares generated resources: Kyverno's labels normalised, then tidied. */
+const comparable = (r: JsonObject): unknown => tidy(fixupGenerateLabels(r));
 
 for (const suite of SUITES) {
   const testFile = join(CORPUS, suite, '.kyverno-test', 'kyverno-test.yaml');

@@ -9,6 +9,8 @@ import { parseAllDocuments } from 'yaml';
 import { applyMutateRule } from '../../engine/mutate';
 import { evaluateConditions } from '../../engine/conditions';
 import type { JsonObject } from '../../engine/core/types';
+import { jsonEqual } from '../../engine/core/json';
+import { tidy } from '../../engine/testing';
 
 const CORPUS = '/work/shared/conformance/kyverno-policies';
 
@@ -109,7 +111,7 @@ for (const suite of SUITES) {
         // (or that the file has no resource of that name).
         if (expected.result === 'fail' && patchedDocs.length > 0) {
           assert.equal(statuses.get(String(expected.rule)), 'pass');
-          const matches = want !== undefined && JSON.stringify(tidy(current)) === JSON.stringify(tidy(want));
+          const matches = want !== undefined && jsonEqual(tidy(current), tidy(want));
           assert.equal(matches, false, 'the patched resource unexpectedly matches');
           return;
         }
@@ -120,15 +122,3 @@ for (const suite of SUITES) {
   }
 }
 
-/** kyverno test compares tidied resources: nulls, empty maps and empty lists dropped; key order ignored. */
-function tidy(v: unknown): unknown {
-  if (Array.isArray(v)) {
-    const out = v.map(tidy).filter((e) => e !== undefined);
-    return out.length ? out : undefined;
-  }
-  if (v && typeof v === 'object') {
-    const entries = Object.keys(v).sort().map((k) => [k, tidy((v as JsonObject)[k])] as const).filter(([, e]) => e !== undefined);
-    return entries.length ? Object.fromEntries(entries) : undefined;
-  }
-  return v === null ? undefined : v;
-}
