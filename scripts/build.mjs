@@ -26,7 +26,7 @@ await Promise.all(
         external: e.external ?? [],
         banner: e.banner ? { js: e.banner } : undefined,
         logLevel: watch ? 'info' : 'warning',
-        // Engine code recognises some library values by class name (cel-js Optional); keep them.
+        // engine/cel tells cel-js value classes apart by name (celClassOf): keep the names.
         keepNames: true,
       }),
     ),

@@ -2,6 +2,7 @@
  * cel-go's `string.format(list)` (ext.Strings: %s %d %f %e %x %X %o %b %%, optional
  * precision for %f/%e) and Go's float formatting, which `string(double)` and `%s` use.
  */
+import { celClassOf } from './values';
 import { chargeCost } from './budget';
 
 interface Decimal { negative: boolean; digits: string; exponent: number }
@@ -87,7 +88,7 @@ function plainDouble(x: number): string {
 }
 
 function isUint(v: unknown): v is { value: bigint } {
-  return !!v && typeof v === 'object' && (v as object).constructor?.name === 'UnsignedInt';
+  return celClassOf(v) === 'UnsignedInt';
 }
 
 function integerOf(v: unknown, clause: string): bigint {
@@ -132,7 +133,7 @@ export function formatAsString(v: unknown): string {
   if (v instanceof Uint8Array) return new TextDecoder().decode(v);
   if (v instanceof Date) return v.toISOString().replace('.000Z', 'Z');
   if (Array.isArray(v)) return `[${v.map(formatAsString).join(', ')}]`;
-  const ctor = (v as object).constructor?.name;
+  const ctor = celClassOf(v);
   if (ctor === 'Duration' || ctor === 'CelQuantity') return String(v);
   const entries = v instanceof Map ? [...v.entries()] : Object.entries(v as object);
   const rendered = entries.map(([k, x]) => [formatAsString(k), formatAsString(x)]).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));

@@ -8,7 +8,7 @@ import { goFormatDouble } from './format';
 import { base64Decode, base64Encode } from '../jmespath/go-compat';
 import { CelCIDR, CelIP, ipToString } from './lib-network';
 import { OPT_ENTRY, OPT_LIST, OPT_MAP, TO_STRING } from './rewrite';
-import { typeOfCel } from './values';
+import { typeOfCel, celClassOf } from './values';
 
 export class Base64Namespace {}
 
@@ -45,7 +45,7 @@ function toStringValue(v: unknown): string {
   if (v instanceof CelIP) return ipToString(v);
   if (v instanceof CelCIDR) return `${ipToString(v.ip)}/${v.prefix}`;
   if (v instanceof Date) return v.toISOString().replace(/\.?0+Z$/, 'Z');
-  if (v && typeof v === 'object' && v.constructor?.name === 'Duration') return durationText(v as unknown as { seconds: bigint; nanos: number });
+  if (celClassOf(v) === 'Duration') return durationText(v as unknown as { seconds: bigint; nanos: number });
   throw new Error(`type conversion error from '${typeOfCel(v)}' to 'string'`);
 }
 

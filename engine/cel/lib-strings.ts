@@ -2,6 +2,7 @@
  * The Kubernetes CEL string, list, set and regex libraries (k8s.io/apiserver/pkg/cel/library
  * and cel-go ext.Strings/ext.Lists) on top of what cel-js already ships.
  */
+import { celClassOf } from './values';
 import type { Environment } from '@marcbachmann/cel-js';
 import { HAS_FIELD, OR_VALUE, RE2_MATCHES } from './rewrite';
 import { re2Find, re2FindAll, re2Matches } from './regex';
@@ -75,7 +76,7 @@ function primitiveKey(v: unknown): string | null {
   if (typeof v === 'boolean') return `b:${v}`;
   if (typeof v === 'bigint') return `n:${v}`;
   if (typeof v === 'number') return Number.isInteger(v) ? `n:${BigInt(v)}` : `d:${v}`;
-  if (v && typeof v === 'object' && v.constructor?.name === 'UnsignedInt') return `n:${(v as { value: bigint }).value}`;
+  if (celClassOf(v) === 'UnsignedInt') return `n:${(v as { value: bigint }).value}`;
   return null;
 }
 
@@ -145,7 +146,7 @@ export function registerStringLibraries(env: Environment): void {
 
 
   env.registerFunction(`dyn.${OR_VALUE}(dyn): dyn`, (v: unknown, fallback: unknown) => {
-    if (v && typeof v === 'object' && v.constructor?.name === 'Optional') {
+    if (celClassOf(v) === 'Optional') {
       const opt = v as { hasValue(): boolean; value(): unknown };
       return opt.hasValue() ? opt.value() : fallback;
     }

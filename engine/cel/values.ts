@@ -34,7 +34,7 @@ export function fromCel(value: unknown): unknown {
     for (const [k, v] of value) out[String(k)] = fromCel(v);
     return out;
   }
-  const ctorName = (value as object).constructor?.name;
+  const ctorName = celClassOf(value);
   if (ctorName === 'UnsignedInt') return Number((value as { value: bigint }).value);
   if (ctorName === 'Duration' || ctorName === 'CelQuantity') return String(value);
   if (ctorName === 'Optional') {
@@ -53,6 +53,15 @@ export function describeCel(value: unknown): string {
   return typeof plain === 'string' ? plain : JSON.stringify(plain);
 }
 
+/**
+ * The cel-js runtime class of a value ('UnsignedInt', 'Duration', 'Optional', 'CelQuantity'…).
+ * cel-js exports only some of these classes, so they are told apart by name; the build keeps
+ * class names (esbuild keepNames) for that reason.
+ */
+export function celClassOf(v: unknown): string | undefined {
+  return v !== null && typeof v === 'object' ? (v as object).constructor?.name : undefined;
+}
+
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return !!value && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date) && !(value instanceof Uint8Array);
 }
@@ -67,7 +76,7 @@ export function typeOfCel(v: unknown): string {
   if (Array.isArray(v)) return 'list';
   if (v instanceof Uint8Array) return 'bytes';
   if (v instanceof Date) return 'google.protobuf.Timestamp';
-  const ctor = (v as object).constructor?.name;
+  const ctor = celClassOf(v);
   if (ctor === 'UnsignedInt') return 'uint';
   if (ctor === 'Duration') return 'google.protobuf.Duration';
   if (ctor === 'CelQuantity') return 'kubernetes.Quantity';
