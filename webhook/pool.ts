@@ -112,7 +112,7 @@ export class WorkerPool {
     for (const s of this.slots) s.worker.postMessage(this.policyMessage);
   }
 
-  review(path: WebhookPath, body: string, only?: string[]): Promise<ReviewReply> {
+  review(path: WebhookPath, body: string, only?: string[], reports = true): Promise<ReviewReply> {
     // Least busy worker, preferring ones that have booted.
     const slot = this.slots.reduce((a, b) => (Number(!b.ready) - Number(!a.ready) || b.inFlight - a.inFlight) < 0 ? b : a);
     const id = this.nextId++;
@@ -121,7 +121,7 @@ export class WorkerPool {
       this.pendingReviews.set(id, { resolve, slot });
       if (slot.ready) this.startDeadline(id);
       else slot.waiting.push(id);
-      slot.worker.postMessage({ type: 'review', id, path, body, only } satisfies ToWorker);
+      slot.worker.postMessage({ type: 'review', id, path, body, only, reports } satisfies ToWorker);
     });
   }
 

@@ -5,7 +5,8 @@ import type { WebhookPath } from './admission';
 
 export type ToWorker =
   | { type: 'policies'; policies: JsonObject[]; cluster: ClusterState }
-  | { type: 'review'; id: number; path: WebhookPath; body: string; only?: string[] };
+  /** `reports: false`: skip the report items and the subject (nothing records them). */
+  | { type: 'review'; id: number; path: WebhookPath; body: string; only?: string[]; reports?: boolean };
 
 export interface Reportable {
   policy: string;

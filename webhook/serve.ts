@@ -158,7 +158,8 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     workers: args.workers,
     timeoutMs: args.timeoutMs,
     log,
-    onReportable: (items) => reports?.add(items.map((i) => ({ ...i, time: Date.now() / 1000 }))),
+    // Only the in-cluster mode records reports; without a sink the workers skip building them.
+    onReportable: args.inCluster ? (items) => reports?.add(items.map((i) => ({ ...i, time: Date.now() / 1000 }))) : undefined,
   });
   if (args.inCluster) {
     const { runInCluster } = await import('./incluster');

@@ -110,7 +110,7 @@ export function startWebhookServer(opts: WebhookServerOptions): Promise<WebhookS
       reply =
         pool.pending >= maxQueued
           ? { type: 'answer', id: 0, status: 503, body: JSON.stringify({ message: `overloaded: ${pool.pending} reviews queued` }), outcomes: [], reportable: [] }
-          : await pool.review(path, body);
+          : await pool.review(path, body, undefined, opts.onReportable !== undefined);
     }
     send(res, reply.status, reply.body);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -31,12 +31,12 @@ export function evaluateReview(msg: Extract<ToWorker, { type: 'review' }>, index
       allowed: typeof response.allowed === 'boolean' ? response.allowed : undefined,
       dryRun: request.dryRun === true,
       outcomes: answer.responses.flatMap((r) => r.rules.map((x) => ({ policy: r.policy.name, rule: x.name, status: x.status }))),
-      reportable: answer.responses.flatMap((r) =>
+      reportable: msg.reports === false ? [] : answer.responses.flatMap((r) =>
         r.rules
           .filter((x) => x.type === 'Validation')
           .map((x) => ({ policy: r.policy.name, rule: x.name, status: x.status, message: x.message, enforce: x.failureAction === 'Enforce' })),
       ),
-      subject: request.dryRun === true ? undefined : subject,
+      subject: msg.reports === false || request.dryRun === true ? undefined : subject,
     };
   } catch (e) {
     const message = e instanceof SyntaxError ? `body is not JSON: ${e.message}` : `evaluation failed: ${(e as Error).message}`;
