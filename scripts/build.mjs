@@ -26,8 +26,6 @@ await Promise.all(
         external: e.external ?? [],
         banner: e.banner ? { js: e.banner } : undefined,
         logLevel: watch ? 'info' : 'warning',
-        // engine/cel tells cel-js value classes apart by name (celClassOf): keep the names.
-        keepNames: true,
       }),
     ),
 );

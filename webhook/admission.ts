@@ -18,6 +18,9 @@ export interface AdmissionAnswer {
 
 export class BadReviewError extends Error {}
 
+/** The review ran past its deadline; checked between policies (the watchdog covers the rest). */
+export class DeadlineExceeded extends Error {}
+
 const VALIDATE_PHASES: readonly ApplyPhase[] = ['validate'];
 const MUTATE_PHASES: readonly ApplyPhase[] = ['mutate', 'verifyImages'];
 
@@ -113,6 +116,8 @@ export function answerAdmissionReview(
   path: WebhookPath,
   policies: readonly JsonObject[],
   cluster: ClusterState,
+  /** Epoch milliseconds; past it, evaluation stops with DeadlineExceeded. */
+  deadline = Infinity,
 ): AdmissionAnswer {
   let uid: string;
   let request: AdmissionRequest;
@@ -129,7 +134,11 @@ export function answerAdmissionReview(
   // As in Kyverno, each webhook runs its own rule kinds: the API server runs every mutating
   // webhook before any validating one, so validation already sees the mutated object.
   const phases = path === 'validate' ? VALIDATE_PHASES : MUTATE_PHASES;
+  const started = Date.now();
   for (const policy of policies) {
+    if (deadline !== Infinity && Date.now() > deadline) {
+      throw new DeadlineExceeded(`policy evaluation exceeded its deadline after ${Date.now() - started} ms (${responses.length} of ${policies.length} policies done)`);
+    }
     const response = applyPolicy(policy, { request: current, cluster, phases });
     responses.push(response);
     if (path === 'mutate' && current.object && response.patchedResource) {

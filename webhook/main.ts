@@ -1,7 +1,7 @@
-// Standalone webhook entry (dist/webhook.js): the same bundle is its own evaluation worker.
-import { runAsWorkerIfAsked, serveCommand } from './serve';
+// Standalone webhook entry (dist/webhook.js): the same bundle, forked, is a server process.
+import { runAsServerProcessIfAsked, serveCommand } from './serve';
 
-if (!runAsWorkerIfAsked()) {
+if (!runAsServerProcessIfAsked()) {
   serveCommand(process.argv.slice(2), __filename).then(
     (code) => process.exit(code),
     (e: Error) => {

@@ -18,6 +18,25 @@ function labels(obj: Record<string, string>): string {
     .join(',')}}`;
 }
 
+/** The counters of one process, as plain data (sent between processes and summed). */
+export interface MetricsSnapshot {
+  requests: Array<[string, number]>;
+  results: Array<[string, number]>;
+  buckets: Array<[string, number[]]>;
+  sums: Array<[string, number]>;
+  counts: Array<[string, number]>;
+}
+
+function addInto<V>(target: Map<string, V>, entries: Array<[string, V]>, add: (a: V, b: V) => V): void {
+  for (const [k, v] of entries) {
+    const prev = target.get(k);
+    target.set(k, prev === undefined ? v : add(prev, v));
+  }
+}
+
+const plus = (a: number, b: number) => a + b;
+const plusEach = (a: number[], b: number[]) => a.map((x, i) => x + (b[i] ?? 0));
+
 export class WebhookMetrics {
   private requests = new Map<string, number>();
   private results = new Map<string, number>();
@@ -26,14 +45,12 @@ export class WebhookMetrics {
   private counts = new Map<string, number>();
 
   recordRequest(path: string, code: number, allowed: boolean | undefined, seconds: number, outcomes: RuleOutcome[]): void {
-    const key = labels({ path, code: String(code), allowed: allowed === undefined ? '' : String(allowed) });
+    const key = this.requestKey(path, code, allowed);
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
-    const pathKey = labels({ path });
-    const counts = this.buckets.get(pathKey) ?? new Array(LATENCY_BUCKETS_SECONDS.length).fill(0);
-    LATENCY_BUCKETS_SECONDS.forEach((le, i) => {
-      if (seconds <= le) counts[i]++;
-    });
-    this.buckets.set(pathKey, counts);
+    const pathKey = this.requestKey(path);
+    let counts = this.buckets.get(pathKey);
+    if (!counts) this.buckets.set(pathKey, (counts = new Array<number>(LATENCY_BUCKETS_SECONDS.length).fill(0)));
+    for (let i = 0; i < LATENCY_BUCKETS_SECONDS.length; i++) if (seconds <= LATENCY_BUCKETS_SECONDS[i]) counts[i]++;
     this.sums.set(pathKey, (this.sums.get(pathKey) ?? 0) + seconds);
     this.counts.set(pathKey, (this.counts.get(pathKey) ?? 0) + 1);
     for (const o of outcomes) {
@@ -42,8 +59,20 @@ export class WebhookMetrics {
     }
   }
 
-  // This runs on the main thread for every rule of every request: the label text of a
-  // (policy, rule, result) is built once.
+  // Label texts are built once per distinct value: this runs for every request.
+  private requestKeys = new Map<string, string>();
+
+  private requestKey(path: string, code?: number, allowed?: boolean): string {
+    const id = code === undefined ? path : `${path} ${code} ${allowed}`;
+    let key = this.requestKeys.get(id);
+    if (key === undefined) {
+      key = code === undefined ? labels({ path }) : labels({ path, code: String(code), allowed: allowed === undefined ? '' : String(allowed) });
+      this.requestKeys.set(id, key);
+    }
+    return key;
+  }
+
+  // Every rule of every request: the label text of a (policy, rule, result) is built once.
   private resultKeys = new Map<string, Map<string, Map<string, string>>>();
 
   private resultKey(o: RuleOutcome): string {
@@ -54,6 +83,25 @@ export class WebhookMetrics {
     let key = byStatus.get(o.status);
     if (key === undefined) byStatus.set(o.status, (key = labels({ policy: o.policy, rule: o.rule, result: o.status })));
     return key;
+  }
+
+  snapshot(): MetricsSnapshot {
+    return {
+      requests: [...this.requests],
+      results: [...this.results],
+      buckets: [...this.buckets].map(([k, v]) => [k, [...v]]),
+      sums: [...this.sums],
+      counts: [...this.counts],
+    };
+  }
+
+  /** Adds another process's counters to these (the primary sums its server processes). */
+  add(s: MetricsSnapshot): void {
+    addInto(this.requests, s.requests, plus);
+    addInto(this.results, s.results, plus);
+    addInto(this.buckets, s.buckets.map(([k, v]) => [k, [...v]]), plusEach);
+    addInto(this.sums, s.sums, plus);
+    addInto(this.counts, s.counts, plus);
   }
 
   render(): string {

@@ -3,24 +3,17 @@
  * watched from the API server, webhook controller, background scan, policy reports); both
  * feed the server through the same setPolicies call.
  */
-import { isMainThread, workerData } from 'node:worker_threads';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { classifyDocument, formatLoadError, parseYamlDocuments } from '../engine/loader';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { startWebhookServer } from './server';
-import { runEvaluationWorker } from './worker';
 import type { ReportItem } from './reports';
 
 
 export class UsageError extends Error {}
 
-/** When this bundle was started as an evaluation worker, runs it and returns true. */
-export function runAsWorkerIfAsked(): boolean {
-  if (isMainThread || (workerData as { role?: string } | null)?.role !== 'kyverno-studio-evaluator') return false;
-  runEvaluationWorker();
-  return true;
-}
+export { runAsServerProcessIfAsked } from './server-process';
 
 function yamlFiles(path: string): string[] {
   if (!statSync(path).isDirectory()) return [path];
@@ -122,7 +115,8 @@ Flags:
       --port N                  port (default 9443)
       --host ADDR               address to listen on (default 0.0.0.0)
       --timeout-ms N            deadline per review (default 8000)
-      --workers N               evaluation worker threads (default 2)
+      --workers N               server processes, each terminating TLS and evaluating
+                                reviews (default 2; about one per core)
       --namespace NS            in-cluster: the webhook's namespace
       --ca-file FILE            in-cluster: CA bundle to publish in the webhook configurations
       --kubeconfig PATH         in-cluster: use this kubeconfig instead of the service account

@@ -2,7 +2,7 @@
  * cel-go's `string.format(list)` (ext.Strings: %s %d %f %e %x %X %o %b %%, optional
  * precision for %f/%e) and Go's float formatting, which `string(double)` and `%s` use.
  */
-import { celClassOf } from './values';
+import { isCelDuration, isCelQuantity, isCelUint } from './values';
 import { chargeCost } from './budget';
 
 interface Decimal { negative: boolean; digits: string; exponent: number }
@@ -87,13 +87,9 @@ function plainDouble(x: number): string {
   return (d.negative && x !== 0 ? '-' : '') + fixed({ ...d, negative: false }, Math.max(d.digits.length - d.exponent, 0));
 }
 
-function isUint(v: unknown): v is { value: bigint } {
-  return celClassOf(v) === 'UnsignedInt';
-}
-
 function integerOf(v: unknown, clause: string): bigint {
   if (typeof v === 'bigint') return v;
-  if (isUint(v)) return v.value;
+  if (isCelUint(v)) return v.value;
   throw new Error(`error during formatting: ${clause} clause can only be used on integers, was given ${kindOf(v)}`);
 }
 
@@ -102,7 +98,7 @@ function kindOf(v: unknown): string {
   if (typeof v === 'string') return 'string';
   if (typeof v === 'boolean') return 'bool';
   if (typeof v === 'bigint') return 'int';
-  if (isUint(v)) return 'uint';
+  if (isCelUint(v)) return 'uint';
   if (v === null || v === undefined) return 'null_type';
   if (Array.isArray(v)) return 'list';
   if (v instanceof Uint8Array) return 'bytes';
@@ -112,7 +108,7 @@ function kindOf(v: unknown): string {
 function numberOf(v: unknown, clause: string): number {
   if (typeof v === 'number') return v;
   if (typeof v === 'bigint') return Number(v);
-  if (isUint(v)) return Number(v.value);
+  if (isCelUint(v)) return Number(v.value);
   throw new Error(`error during formatting: ${clause} clause can only be used on integers, uints, and doubles, was given ${kindOf(v)}`);
 }
 
@@ -128,13 +124,12 @@ export function formatAsString(v: unknown): string {
   if (typeof v === 'string') return v;
   if (typeof v === 'number') return plainDouble(v);
   if (typeof v === 'bigint' || typeof v === 'boolean') return String(v);
-  if (isUint(v)) return String(v.value);
+  if (isCelUint(v)) return String(v.value);
   if (v === null || v === undefined) return 'null';
   if (v instanceof Uint8Array) return new TextDecoder().decode(v);
   if (v instanceof Date) return v.toISOString().replace('.000Z', 'Z');
   if (Array.isArray(v)) return `[${v.map(formatAsString).join(', ')}]`;
-  const ctor = celClassOf(v);
-  if (ctor === 'Duration' || ctor === 'CelQuantity') return String(v);
+  if (isCelDuration(v) || isCelQuantity(v)) return String(v);
   const entries = v instanceof Map ? [...v.entries()] : Object.entries(v as object);
   const rendered = entries.map(([k, x]) => [formatAsString(k), formatAsString(x)]).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   return `{${rendered.map(([k, x]) => `${k}: ${x}`).join(', ')}}`;

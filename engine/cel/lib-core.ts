@@ -8,7 +8,7 @@ import { goFormatDouble } from './format';
 import { base64Decode, base64Encode } from '../jmespath/go-compat';
 import { CelCIDR, CelIP, ipToString } from './lib-network';
 import { OPT_ENTRY, OPT_LIST, OPT_MAP, TO_STRING } from './rewrite';
-import { typeOfCel, celClassOf } from './values';
+import { typeOfCel, isCelDuration } from './values';
 
 export class Base64Namespace {}
 
@@ -42,10 +42,8 @@ function toStringValue(v: unknown): string {
   if (v instanceof CelIP) return ipToString(v);
   if (v instanceof CelCIDR) return `${ipToString(v.ip)}/${v.prefix}`;
   // RFC 3339 with as many fractional digits as needed (Go's RFC3339Nano).
-  if (v instanceof CelIP) return ipToString(v);
-  if (v instanceof CelCIDR) return `${ipToString(v.ip)}/${v.prefix}`;
   if (v instanceof Date) return v.toISOString().replace(/\.?0+Z$/, 'Z');
-  if (celClassOf(v) === 'Duration') return durationText(v as unknown as { seconds: bigint; nanos: number });
+  if (isCelDuration(v)) return durationText(v);
   throw new Error(`type conversion error from '${typeOfCel(v)}' to 'string'`);
 }
 

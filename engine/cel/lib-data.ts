@@ -12,7 +12,7 @@ import { randomFromPattern } from '../jmespath/random';
 import { x509Decode } from '../jmespath/x509';
 import { timeAdd, timeAfter, timeBefore, timeDiff, timeNow, timeNowUtc, timeParse } from '../jmespath/functions-time';
 import { jmesSearch } from '../jmespath';
-import { fromCel, toCel, celClassOf } from './values';
+import { fromCel, toCel, isCelOptional } from './values';
 
 export class JsonLib {}
 export class YamlLib {}
@@ -128,5 +128,5 @@ export function registerDataLibraries(env: Environment): void {
 /** Entries handed to listObjToMap may be cel-js Maps; their values are kept as CEL values. */
 function fromCelShallow(v: unknown): unknown {
   if (v instanceof Map) return Object.fromEntries([...v.entries()].map(([k, x]) => [String(k), x]));
-  return celClassOf(v) === 'Optional' ? fromCel(v) : v;
+  return isCelOptional(v) ? fromCel(v) : v;
 }

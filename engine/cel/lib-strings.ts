@@ -2,7 +2,7 @@
  * The Kubernetes CEL string, list, set and regex libraries (k8s.io/apiserver/pkg/cel/library
  * and cel-go ext.Strings/ext.Lists) on top of what cel-js already ships.
  */
-import { celClassOf } from './values';
+import { isCelOptional, isCelUint } from './values';
 import type { Environment } from '@marcbachmann/cel-js';
 import { HAS_FIELD, OR_VALUE, RE2_MATCHES } from './rewrite';
 import { re2Find, re2FindAll, re2Matches } from './regex';
@@ -76,7 +76,7 @@ function primitiveKey(v: unknown): string | null {
   if (typeof v === 'boolean') return `b:${v}`;
   if (typeof v === 'bigint') return `n:${v}`;
   if (typeof v === 'number') return Number.isInteger(v) ? `n:${BigInt(v)}` : `d:${v}`;
-  if (celClassOf(v) === 'UnsignedInt') return `n:${(v as { value: bigint }).value}`;
+  if (isCelUint(v)) return `n:${v.value}`;
   return null;
 }
 
@@ -146,10 +146,7 @@ export function registerStringLibraries(env: Environment): void {
 
 
   env.registerFunction(`dyn.${OR_VALUE}(dyn): dyn`, (v: unknown, fallback: unknown) => {
-    if (celClassOf(v) === 'Optional') {
-      const opt = v as { hasValue(): boolean; value(): unknown };
-      return opt.hasValue() ? opt.value() : fallback;
-    }
+    if (isCelOptional(v)) return v.hasValue() ? v.value() : fallback;
     return v;
   });
 

@@ -4,7 +4,10 @@
  * treat every number as a double and `object.spec.replicas + 1` would not type.
  */
 
+import { Optional } from '@marcbachmann/cel-js';
+import { Duration, UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 import { base64Encode } from '../jmespath/go-compat';
+import { CelQuantity } from './lib-quantity';
 
 export type CelValue = unknown;
 
@@ -34,13 +37,9 @@ export function fromCel(value: unknown): unknown {
     for (const [k, v] of value) out[String(k)] = fromCel(v);
     return out;
   }
-  const ctorName = celClassOf(value);
-  if (ctorName === 'UnsignedInt') return Number((value as { value: bigint }).value);
-  if (ctorName === 'Duration' || ctorName === 'CelQuantity') return String(value);
-  if (ctorName === 'Optional') {
-    const opt = value as { hasValue(): boolean; value(): unknown };
-    return opt.hasValue() ? fromCel(opt.value()) : null;
-  }
+  if (isCelUint(value)) return Number(value.value);
+  if (isCelDuration(value) || isCelQuantity(value)) return String(value);
+  if (isCelOptional(value)) return value.hasValue() ? fromCel(value.value()) : null;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = fromCel(v);
   return out;
@@ -53,13 +52,27 @@ export function describeCel(value: unknown): string {
   return typeof plain === 'string' ? plain : JSON.stringify(plain);
 }
 
-/**
- * The cel-js runtime class of a value ('UnsignedInt', 'Duration', 'Optional', 'CelQuantity'…).
- * cel-js exports only some of these classes, so they are told apart by name; the build keeps
- * class names (esbuild keepNames) for that reason.
- */
-export function celClassOf(v: unknown): string | undefined {
-  return v !== null && typeof v === 'object' ? (v as object).constructor?.name : undefined;
+// CEL runtime classes are told apart by identity, never by constructor name: bundling
+// renames classes (esbuild emits `class _Duration`, minify emits one letter).
+
+/** A CEL `uint` (cel-js boxes them so they stay distinct from int). */
+export function isCelUint(v: unknown): v is UnsignedInt {
+  return v instanceof UnsignedInt;
+}
+
+/** A CEL `google.protobuf.Duration`. */
+export function isCelDuration(v: unknown): v is Duration {
+  return v instanceof Duration;
+}
+
+/** A CEL `optional_type` value (optional.of(x), optional.none(), x.?field). */
+export function isCelOptional(v: unknown): v is Optional<unknown> {
+  return v instanceof Optional;
+}
+
+/** A Kubernetes CEL `kubernetes.Quantity` (engine/cel/lib-quantity). */
+export function isCelQuantity(v: unknown): v is CelQuantity {
+  return v instanceof CelQuantity;
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -76,9 +89,8 @@ export function typeOfCel(v: unknown): string {
   if (Array.isArray(v)) return 'list';
   if (v instanceof Uint8Array) return 'bytes';
   if (v instanceof Date) return 'google.protobuf.Timestamp';
-  const ctor = celClassOf(v);
-  if (ctor === 'UnsignedInt') return 'uint';
-  if (ctor === 'Duration') return 'google.protobuf.Duration';
-  if (ctor === 'CelQuantity') return 'kubernetes.Quantity';
+  if (isCelUint(v)) return 'uint';
+  if (isCelDuration(v)) return 'google.protobuf.Duration';
+  if (isCelQuantity(v)) return 'kubernetes.Quantity';
   return 'map';
 }

@@ -1,0 +1,49 @@
+/**
+ * One review, start to finish, as a server process runs it: parse the body, pick the
+ * candidate policies, evaluate, and shape the reply (HTTP answer, metrics outcomes, report
+ * items). Pure apart from the clock: tests and background scans call it directly.
+ */
+import { answerAdmissionReview, DeadlineExceeded } from './admission';
+import type { PolicyIndex } from './prefilter';
+import type { ClusterState, JsonObject } from '../engine/core/types';
+import type { ReviewReply, ReviewRequest } from './protocol';
+
+function obj(v: unknown): JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as JsonObject) : {};
+}
+
+export function errorReply(status: number, message: string): ReviewReply {
+  return { status, body: JSON.stringify({ message }), outcomes: [], reportable: [] };
+}
+
+export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: ClusterState): ReviewReply {
+  try {
+    const review = JSON.parse(msg.body) as unknown;
+    const request = obj(obj(review).request);
+    const subject = obj(request.object ?? request.oldObject);
+    let policies = index.candidates(String(obj(request.kind).kind ?? ''), typeof subject.kind === 'string' ? subject.kind : undefined);
+    if (msg.only) policies = policies.filter((p) => msg.only!.includes(String(obj(p.metadata).name)));
+    const answer = answerAdmissionReview(review, msg.path, policies, cluster, msg.deadline);
+    const response = obj(answer.body.response);
+    const reports = msg.reports !== false;
+    return {
+      status: answer.status,
+      body: JSON.stringify(answer.body),
+      allowed: typeof response.allowed === 'boolean' ? response.allowed : undefined,
+      dryRun: request.dryRun === true,
+      outcomes: answer.responses.flatMap((r) => r.rules.map((x) => ({ policy: r.policy.name, rule: x.name, status: x.status }))),
+      reportable: reports
+        ? answer.responses.flatMap((r) =>
+            r.rules
+              .filter((x) => x.type === 'Validation')
+              .map((x) => ({ policy: r.policy.name, rule: x.name, status: x.status, message: x.message, enforce: x.failureAction === 'Enforce' })),
+          )
+        : [],
+      subject: reports && request.dryRun !== true ? subject : undefined,
+    };
+  } catch (e) {
+    if (e instanceof SyntaxError) return errorReply(400, `body is not JSON: ${e.message}`);
+    if (e instanceof DeadlineExceeded) return errorReply(504, e.message);
+    return errorReply(500, `evaluation failed: ${(e as Error).message}`);
+  }
+}

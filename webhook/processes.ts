@@ -1,0 +1,222 @@
+/**
+ * The primary's side of the server processes: forks them, hands each accepted connection to
+ * the next ready one, keeps them fed with policies, and replaces any that dies or stops
+ * beating. A process whose heartbeat is older than the review deadline is stuck inside one
+ * policy: it is killed, its connections drop, and the API server applies the webhook's
+ * failurePolicy, as it would for a 504.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
+import type { ClusterState, JsonObject } from '../engine/core/types';
+import { WebhookMetrics, type MetricsSnapshot } from './metrics';
+import { errorReply } from './evaluate';
+import { SERVER_PROCESS_ROLE } from './server-process';
+import type { FromServerProcess, ReportableWithResource, ReviewReply, ReviewRequest, ServerProcessSettings, ToServerProcess } from './protocol';
+
+interface Member {
+  proc: ChildProcess;
+  ready: boolean;
+  lastBeat: number;
+  /** The counters from its latest heartbeat: kept when it dies, so totals never go back. */
+  snapshot?: MetricsSnapshot;
+  bootTimer: NodeJS.Timeout;
+}
+
+interface Waiting<T> {
+  resolve: (v: T) => void;
+  timer: NodeJS.Timeout;
+  member: Member;
+}
+
+export interface ProcessOptions {
+  script: string;
+  count: number;
+  settings: ServerProcessSettings;
+  log: (line: string) => void;
+  onReportable?: (items: ReportableWithResource[]) => void;
+}
+
+const BOOT_TIMEOUT_MS = 30_000;
+const MAX_PARKED_CONNECTIONS = 1000;
+const SNAPSHOT_WAIT_MS = 500;
+
+export class ServerProcesses {
+  private members: Member[] = [];
+  private next = 0;
+  private closed = false;
+  private policyMessage: ToServerProcess | null = null;
+  /** Connections accepted while no process is ready (start-up, all replaced at once). */
+  private parked: Socket[] = [];
+  private readonly retired = new WebhookMetrics();
+  private readonly reviews = new Map<number, Waiting<ReviewReply>>();
+  private readonly snapshots = new Map<number, Waiting<MetricsSnapshot | undefined>>();
+  private nextId = 1;
+  private readonly watchdog: NodeJS.Timeout;
+
+  constructor(private readonly opts: ProcessOptions) {
+    for (let i = 0; i < opts.count; i++) this.members.push(this.spawn());
+    this.watchdog = setInterval(() => this.checkHeartbeats(), opts.settings.heartbeatMs);
+    this.watchdog.unref();
+  }
+
+  private spawn(): Member {
+    const proc = fork(this.opts.script, [], {
+      // Electron-based hosts (VS Code's extension host) run the bundle as plain Node.
+      env: { ...process.env, KYVERNO_STUDIO_ROLE: SERVER_PROCESS_ROLE, ELECTRON_RUN_AS_NODE: '1' },
+      execArgv: process.execArgv.filter((a) => a.startsWith('--cpu-prof') || a.startsWith('--max-old-space-size')),
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const member: Member = {
+      proc,
+      ready: false,
+      lastBeat: Date.now(),
+      bootTimer: setTimeout(() => this.replace(member, 'server process did not start'), BOOT_TIMEOUT_MS),
+    };
+    member.bootTimer.unref();
+    proc.on('message', (m: FromServerProcess) => this.onMessage(member, m));
+    proc.on('error', (e) => this.replace(member, `server process failed: ${e.message}`));
+    proc.on('exit', (code, signal) => {
+      if (!this.closed && this.members.includes(member)) this.replace(member, `server process exited (${signal ?? code})`);
+    });
+    proc.send({ type: 'settings', settings: this.opts.settings } satisfies ToServerProcess);
+    if (this.policyMessage) proc.send(this.policyMessage);
+    return member;
+  }
+
+  private onMessage(member: Member, m: FromServerProcess): void {
+    switch (m.type) {
+      case 'ready':
+        member.ready = true;
+        member.lastBeat = Date.now();
+        clearTimeout(member.bootTimer);
+        for (const socket of this.parked.splice(0)) this.dispatch(socket);
+        return;
+      case 'heartbeat':
+        member.lastBeat = Date.now();
+        member.snapshot = m.snapshot;
+        return;
+      case 'answer':
+        return this.settle(this.reviews, m.id, m.reply);
+      case 'metrics-snapshot':
+        member.snapshot = m.snapshot;
+        return this.settle(this.snapshots, m.id, m.snapshot);
+      case 'metrics-wanted':
+        member.snapshot = m.snapshot;
+        void this.metricsText(member).then((text) => this.post(member, { type: 'metrics-text', id: m.id, text }));
+        return;
+      case 'reportable':
+        this.opts.onReportable?.(m.items);
+        return;
+      case 'log':
+        this.opts.log(m.line);
+        return;
+    }
+  }
+
+  private post(member: Member, m: ToServerProcess, handle?: Socket): boolean {
+    if (!member.proc.connected) return false;
+    try {
+      member.proc.send(m, handle as never);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private checkHeartbeats(): void {
+    const now = Date.now();
+    for (const m of this.members) {
+      if (m.ready && now - m.lastBeat > this.opts.settings.timeoutMs) {
+        this.replace(m, `a review ran past its ${this.opts.settings.timeoutMs} ms deadline; server process ${m.proc.pid} restarted (its open requests fail, the failurePolicy applies)`);
+      }
+    }
+  }
+
+  /** Replaces a dead or stuck process; what it owed (reviews, snapshots) is settled now. */
+  private replace(member: Member, reason: string): void {
+    const i = this.members.indexOf(member);
+    if (i < 0 || this.closed) return;
+    this.opts.log(reason);
+    clearTimeout(member.bootTimer);
+    if (member.snapshot) this.retired.add(member.snapshot);
+    this.members[i] = this.spawn();
+    member.proc.kill('SIGKILL');
+    for (const [id, w] of this.reviews) if (w.member === member) this.settle(this.reviews, id, errorReply(500, reason));
+    for (const [id, w] of this.snapshots) if (w.member === member) this.settle(this.snapshots, id, undefined);
+  }
+
+  private settle<T>(table: Map<number, Waiting<T>>, id: number, value: T): void {
+    const w = table.get(id);
+    if (!w) return;
+    table.delete(id);
+    clearTimeout(w.timer);
+    w.resolve(value);
+  }
+
+  private ask<T>(table: Map<number, Waiting<T>>, member: Member, message: (id: number) => ToServerProcess, waitMs: number, fallback: T): Promise<T> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.settle(table, id, fallback), waitMs);
+      table.set(id, { resolve, timer, member });
+      if (!this.post(member, message(id))) this.settle(table, id, fallback);
+    });
+  }
+
+  /** Hands an accepted connection to the next ready process (round robin). */
+  dispatch(socket: Socket): void {
+    const ready = this.members.filter((m) => m.ready && m.proc.connected);
+    if (ready.length === 0) {
+      if (this.parked.length >= MAX_PARKED_CONNECTIONS) socket.destroy();
+      else this.parked.push(socket);
+      return;
+    }
+    const member = ready[this.next++ % ready.length];
+    if (!this.post(member, { type: 'connection' }, socket)) socket.destroy();
+  }
+
+  setPolicies(policies: JsonObject[], cluster: ClusterState): void {
+    this.policyMessage = { type: 'policies', policies, cluster };
+    for (const m of this.members) this.post(m, this.policyMessage);
+  }
+
+  /** Evaluates a review in one of the processes, without HTTP (background scans). */
+  review(review: ReviewRequest): Promise<ReviewReply> {
+    const ready = this.members.filter((m) => m.ready);
+    const member = ready.length ? ready[this.next++ % ready.length] : this.members[0];
+    const timeoutMs = this.opts.settings.timeoutMs;
+    return this.ask(this.reviews, member, (id) => ({ type: 'review', id, review }), 2 * timeoutMs + BOOT_TIMEOUT_MS,
+      errorReply(504, `policy evaluation exceeded ${timeoutMs} ms`));
+  }
+
+  /** Prometheus text summing every process, live ones asked for fresh counters. */
+  async metricsText(asking?: Member): Promise<string> {
+    const fresh = await Promise.all(
+      this.members.map((m) => (m === asking || !m.ready ? Promise.resolve(m.snapshot) : this.ask(this.snapshots, m, (id) => ({ type: 'metrics-snapshot', id }), SNAPSHOT_WAIT_MS, m.snapshot))),
+    );
+    const total = new WebhookMetrics();
+    total.add(this.retired.snapshot());
+    for (const s of fresh) if (s) total.add(s);
+    return total.render();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.watchdog);
+    for (const s of this.parked.splice(0)) s.destroy();
+    await Promise.all(
+      this.members.map(
+        (m) =>
+          new Promise<void>((resolve) => {
+            clearTimeout(m.bootTimer);
+            if (m.proc.exitCode !== null || m.proc.signalCode !== null) return resolve();
+            const kill = setTimeout(() => m.proc.kill('SIGKILL'), 2000);
+            m.proc.once('exit', () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            if (!this.post(m, { type: 'close' })) m.proc.kill('SIGKILL');
+          }),
+      ),
+    );
+  }
+}

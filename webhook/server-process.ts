@@ -1,0 +1,170 @@
+/**
+ * A server process: terminates TLS for the connections the primary hands it and evaluates
+ * each review inline. Evaluating in the thread that owns the socket avoids a thread hop per
+ * review, which on a busy machine cost more than the policies themselves; the deadline is
+ * kept by checks between policies (504) and, for a review stuck inside one policy, by the
+ * primary's watchdog, which kills a process whose heartbeat stops.
+ */
+import { createServer as createHttpsServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { readFileSync, watchFile } from 'node:fs';
+import type { ClusterState } from '../engine/core/types';
+import { errorReply, evaluateReview } from './evaluate';
+import { WebhookMetrics } from './metrics';
+import { PolicyIndex } from './prefilter';
+import type { FromServerProcess, ReviewReply, ServerProcessSettings, ToServerProcess } from './protocol';
+
+export const SERVER_PROCESS_ROLE = 'kyverno-studio-webhook-server';
+
+const EMPTY_CLUSTER: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
+const METRICS_WAIT_MS = 2000;
+
+function send(res: ServerResponse, status: number, body: string, type = 'application/json'): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** The body, or null when it is larger than `limit` (the rest is drained, not kept). */
+function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= limit) chunks.push(c);
+    });
+    req.on('end', () => resolve(size > limit ? null : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+class ServerProcess {
+  private index = new PolicyIndex([]);
+  private cluster = EMPTY_CLUSTER;
+  private hasPolicies = false;
+  private readonly metrics = new WebhookMetrics();
+  private readonly metricsWaiting = new Map<number, ServerResponse>();
+  private nextMetricsId = 1;
+  private https?: Server;
+  private active = 0;
+  private closing = false;
+
+  constructor(private readonly post: (m: FromServerProcess) => void) {}
+
+  configure(settings: ServerProcessSettings): void {
+    const tls = () => ({ cert: readFileSync(settings.tlsCertFile), key: readFileSync(settings.tlsKeyFile), minVersion: 'TLSv1.2' as const });
+    const https = createHttpsServer(tls(), (req, res) => {
+      void this.handle(req, res, settings).catch((e: Error) => {
+        this.post({ type: 'log', line: `request failed: ${e.message}` });
+        if (!res.headersSent) send(res, 500, JSON.stringify({ message: 'internal error' }));
+      });
+    });
+    // Slow or stalled clients must not hold sockets forever.
+    https.headersTimeout = 10_000;
+    https.requestTimeout = 30_000;
+    https.keepAliveTimeout = 65_000;
+    // Certificates in a mounted Secret are swapped in place; polling survives the symlink dance.
+    const reload = () => {
+      try {
+        https.setSecureContext(tls());
+        this.post({ type: 'log', line: 'TLS certificate reloaded' });
+      } catch (e) {
+        this.post({ type: 'log', line: `TLS reload failed, keeping the previous certificate: ${(e as Error).message}` });
+      }
+    };
+    watchFile(settings.tlsCertFile, { interval: 2000 }, reload);
+    watchFile(settings.tlsKeyFile, { interval: 2000 }, reload);
+    this.https = https;
+    setInterval(() => this.post({ type: 'heartbeat', snapshot: this.metrics.snapshot() }), settings.heartbeatMs).unref();
+    this.post({ type: 'ready' });
+  }
+
+  on(msg: ToServerProcess, handle: unknown): void {
+    switch (msg.type) {
+      case 'settings':
+        return this.configure(msg.settings);
+      case 'policies':
+        this.index = new PolicyIndex(msg.policies);
+        this.cluster = msg.cluster;
+        this.hasPolicies = true;
+        return;
+      case 'connection':
+        if (this.https && handle) this.https.emit('connection', handle as Socket);
+        else (handle as Socket | undefined)?.destroy();
+        return;
+      case 'review':
+        return this.post({ type: 'answer', id: msg.id, reply: evaluateReview(msg.review, this.index, this.cluster) });
+      case 'metrics-snapshot':
+        return this.post({ type: 'metrics-snapshot', id: msg.id, snapshot: this.metrics.snapshot() });
+      case 'metrics-text': {
+        const res = this.metricsWaiting.get(msg.id);
+        this.metricsWaiting.delete(msg.id);
+        if (res && !res.headersSent) send(res, 200, msg.text, 'text/plain; version=0.0.4');
+        return;
+      }
+      case 'close':
+        return this.drainAndExit();
+    }
+  }
+
+  /** Answers what is in flight (bounded), then exits; idle keep-alive connections just close. */
+  private drainAndExit(): void {
+    this.closing = true;
+    this.https?.closeIdleConnections();
+    const deadline = Date.now() + 1500;
+    const check = () => (this.active === 0 || Date.now() > deadline ? process.exit(0) : setTimeout(check, 20));
+    check();
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse, settings: ServerProcessSettings): Promise<void> {
+    this.active++;
+    res.once('close', () => this.active--);
+    if (this.closing) res.shouldKeepAlive = false;
+    const url = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && url === '/healthz') return send(res, 200, 'ok', 'text/plain');
+    if (req.method === 'GET' && url === '/readyz') {
+      return send(res, this.hasPolicies ? 200 : 503, this.hasPolicies ? 'ready' : 'no policies loaded yet', 'text/plain');
+    }
+    if (req.method === 'GET' && url === '/metrics') return this.metricsForAll(res);
+    if (url !== '/validate' && url !== '/mutate') return send(res, 404, JSON.stringify({ message: `no route ${url}` }));
+    if (req.method !== 'POST') return send(res, 405, JSON.stringify({ message: `${req.method} is not allowed; POST an AdmissionReview` }));
+    const started = process.hrtime.bigint();
+    const path = url === '/validate' ? 'validate' : 'mutate';
+    const body = await readBody(req, settings.maxBodyBytes);
+    let reply: ReviewReply;
+    if (body === null) reply = errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`);
+    else if (!this.hasPolicies) reply = errorReply(503, 'no policies loaded yet');
+    else reply = evaluateReview({ path, body, reports: settings.reports, deadline: Date.now() + settings.timeoutMs }, this.index, this.cluster);
+    send(res, reply.status, reply.body);
+    this.metrics.recordRequest(path, reply.status, reply.allowed, Number(process.hrtime.bigint() - started) / 1e9, reply.outcomes);
+    if (settings.reports && reply.allowed && !reply.dryRun && reply.subject && reply.reportable.length) {
+      const resource = reply.subject;
+      this.post({ type: 'reportable', items: reply.reportable.map((r) => ({ ...r, resource })) });
+    }
+  }
+
+  /** Prometheus counts every process: the primary sums them; alone, this process answers. */
+  private metricsForAll(res: ServerResponse): void {
+    const id = this.nextMetricsId++;
+    this.metricsWaiting.set(id, res);
+    this.post({ type: 'metrics-wanted', id, snapshot: this.metrics.snapshot() });
+    setTimeout(() => {
+      if (!this.metricsWaiting.delete(id)) return;
+      send(res, 200, this.metrics.render(), 'text/plain; version=0.0.4');
+    }, METRICS_WAIT_MS).unref();
+  }
+}
+
+/** Entry of a forked server process; returns false when this process is not one. */
+export function runAsServerProcessIfAsked(): boolean {
+  if (process.env.KYVERNO_STUDIO_ROLE !== SERVER_PROCESS_ROLE || !process.send) return false;
+  const post = (m: FromServerProcess) => {
+    if (process.connected) process.send!(m);
+  };
+  const server = new ServerProcess(post);
+  process.on('message', (msg: ToServerProcess, handle: unknown) => server.on(msg, handle));
+  // The primary is gone (crashed or killed): nobody hands out connections or policies any more.
+  process.on('disconnect', () => process.exit(0));
+  return true;
+}
