@@ -3,7 +3,7 @@
  * candidate policies, evaluate, and shape the reply (HTTP answer, metrics outcomes, report
  * items). Pure apart from the clock: tests and background scans call it directly.
  */
-import { answerAdmissionReview, DeadlineExceeded } from './admission';
+import { answerAdmissionReview, DeadlineExceeded, readAdmissionReview } from './admission';
 import type { PolicyIndex } from './prefilter';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import type { ReviewReply, ReviewRequest } from './protocol';
@@ -25,7 +25,13 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     if (msg.only) policies = policies.filter((p) => msg.only!.includes(String(obj(p.metadata).name)));
     const answer = answerAdmissionReview(review, msg.path, policies, cluster, msg.deadline);
     const response = obj(answer.body.response);
-    const reports = msg.reports !== false;
+    // Generate rules fire only for requests that were admitted and will be stored (Kyverno's
+    // validating webhook hands them to its background controller the same way).
+    const generating = msg.generate && msg.path === 'validate' && index.generating.size > 0 && response.allowed === true && request.dryRun !== true
+      ? policies.filter((p) => index.generating.has(p))
+      : [];
+    // As Kyverno: no admission reports for deletions or subresources (the object itself did not change).
+    const reports = msg.reports !== false && request.operation !== 'DELETE' && !request.subResource;
     return {
       status: answer.status,
       body: JSON.stringify(answer.body),
@@ -36,10 +42,11 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
         ? answer.responses.flatMap((r) =>
             r.rules
               .filter((x) => x.type === 'Validation')
-              .map((x) => ({ policy: r.policy.name, rule: x.name, status: x.status, message: x.message, enforce: x.failureAction === 'Enforce' })),
+              .map((x) => ({ policy: r.policy.namespace ? `${r.policy.namespace}/${r.policy.name}` : r.policy.name, rule: x.name, status: x.status, message: x.message, enforce: x.failureAction === 'Enforce' })),
           )
         : [],
       subject: reports && request.dryRun !== true ? subject : undefined,
+      generation: generating.length ? { request: readAdmissionReview(review).request, policies: generating } : undefined,
     };
   } catch (e) {
     if (e instanceof SyntaxError) return errorReply(400, `body is not JSON: ${e.message}`);

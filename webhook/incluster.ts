@@ -55,6 +55,7 @@ export function inClusterClient(): KubeClient {
 export async function runInCluster(opts: InClusterOptions): Promise<ReportWriter> {
   const client = opts.client ?? inClusterClient();
   const reports = new ReportWriter(client, opts.log, opts.reportIntervalMs);
+  void reports.start(opts.signal);
   const controller = new WebhookController({ client, namespace: opts.namespace, caPem: readFileSync(opts.caFile, 'utf8'), log: opts.log });
   const scanner = new BackgroundScanner(client, (path, body, only) => opts.server.evaluate(path, body, only), (items) => reports.add(items), opts.log);
   const kinds = [...POLICY_KINDS, ...EXCEPTION_KINDS];
@@ -67,6 +68,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<ReportWriter
       const policies = all.filter((o) => !isException(o) && ready(o));
       const cluster: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: all.filter(isException) };
       opts.server.setPolicies(policies, cluster);
+      void reports.retainPolicies(policies);
       opts.log(`serving ${policies.length} policies from the cluster`);
       void controller.sync(policies);
       void scanner.onPolicies(policies);

@@ -1,106 +1,118 @@
 /**
- * Policy results as wgpolicyk8s.io/v1alpha2 PolicyReports (namespaced resources) and
- * ClusterPolicyReports (cluster-scoped ones), the format Policy Reporter reads. One report per
- * namespace holds the latest result per (policy, rule, resource); results from admission
- * (Audit) and from background scans land in the same place.
+ * Writes policy results (Audit admissions and background scans) to one report per resource
+ * (the layout is report-layout.ts). Results are buffered and coalesced per report; every
+ * `intervalMs` each touched report gets one read and one write, or a delete when nothing is
+ * left. When policies change, results of policies or rules that are gone are pruned from all
+ * our reports. A periodic sweep deletes reports whose resource is gone: the ownerReference
+ * lets the garbage collector do that, but not for reports written without a UID, nor where no
+ * garbage collector runs. Every API call is serialised on one queue; nothing throws into the
+ * caller.
  */
-import type { KubeClient } from '../deploy/kube';
+import { KubeError, type KubeClient, type ObjectRef } from '../deploy/kube';
+import type { JsonObject as Json } from '../engine/core/types';
+import {
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  REPORT_API_VERSION,
+  ReportPolicies,
+  buildReport,
+  isLegacyReport,
+  isOurs,
+  mergeResults,
+  reportKind,
+  reportResult,
+  reportTarget,
+  targetOf,
+  type ReportItem,
+  type ReportTarget,
+} from './report-layout';
 
-type Json = Record<string, unknown>;
+export * from './report-layout';
 
-export const REPORT_NAME = 'kyverno-studio';
-const MAX_RESULTS = 1000;
-
-export interface ReportItem {
-  policy: string;
-  rule: string;
-  /** Engine status: pass | fail | warn | error | skip. */
-  status: string;
-  message: string;
-  resource: Json;
-  /** Seconds since the epoch. */
-  time?: number;
+export interface ReportWriterOptions {
+  /** How often reports of deleted resources are looked for; 0 disables. Default 10 minutes. */
+  sweepIntervalMs?: number;
+  /** Reports younger than this are left to the next sweep: their resource may not be stored yet. */
+  sweepGraceMs?: number;
+  /** Reports deleted per sweep at most; the rest wait for the next one. */
+  maxSweepDeletes?: number;
+  /** Reports waiting for a flush at most; results for further resources are dropped (logged). */
+  maxPendingReports?: number;
+  /** Report reads/writes in flight at once. */
+  concurrency?: number;
 }
 
-const RESULTS = new Set(['pass', 'fail', 'warn', 'error', 'skip']);
-
-function resourceRef(resource: Json): Json {
-  const meta = (resource.metadata ?? {}) as Json;
-  const ref: Json = { apiVersion: resource.apiVersion, kind: resource.kind, name: meta.name ?? meta.generateName };
-  if (meta.namespace) ref.namespace = meta.namespace;
-  if (meta.uid) ref.uid = meta.uid;
-  return ref;
+interface Pending {
+  target: ReportTarget;
+  results: Json[];
 }
 
-function resultKey(r: Json): string {
-  const res = ((r.resources as Json[]) ?? [])[0] ?? {};
-  return `${String(r.policy)}|${String(r.rule)}|${String(res.kind)}|${String(res.namespace ?? '')}|${String(res.name)}`;
+function obj(v: unknown): Json {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {};
 }
 
-/** One report result (policy reporter's shape). */
-export function reportResult(item: ReportItem): Json {
-  const seconds = Math.floor(item.time ?? Date.now() / 1000);
-  return {
-    source: 'kyverno-studio',
-    policy: item.policy,
-    rule: item.rule,
-    result: RESULTS.has(item.status) ? item.status : 'error',
-    message: item.message,
-    scored: true,
-    timestamp: { seconds, nanos: 0 },
-    resources: [resourceRef(item.resource)],
+function refFor(target: ReportTarget): ObjectRef {
+  return { apiVersion: REPORT_API_VERSION, kind: reportKind(target.namespace), name: target.name, namespace: target.namespace || undefined };
+}
+
+function resultsOf(report: Json): Json[] {
+  return Array.isArray(report.results) ? (report.results as Json[]) : [];
+}
+
+async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await fn(items[next++]);
   };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
 }
 
-/** Pure: merges new results into existing ones, newest per key wins, bounded in size. */
-export function mergeResults(existing: Json[], incoming: Json[]): Json[] {
-  const byKey = new Map<string, Json>();
-  const when = (r: Json) => Number(((r.timestamp ?? {}) as Json).seconds ?? 0);
-  for (const r of [...existing, ...incoming]) {
-    const k = resultKey(r);
-    const prev = byKey.get(k);
-    if (!prev || when(r) >= when(prev)) byKey.set(k, r);
-  }
-  return [...byKey.values()].sort((a, b) => when(b) - when(a)).slice(0, MAX_RESULTS);
-}
-
-export function summarize(results: Json[]): Json {
-  const s: Record<string, number> = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
-  for (const r of results) s[String(r.result)] = (s[String(r.result)] ?? 0) + 1;
-  return s;
-}
-
-/** Pure: the report object for a namespace ('' = cluster scope). */
-export function buildReport(namespace: string, results: Json[]): Json {
-  const metadata: Json = { name: REPORT_NAME, labels: { 'app.kubernetes.io/managed-by': 'kyverno-studio' } };
-  if (namespace) metadata.namespace = namespace;
-  return {
-    apiVersion: 'wgpolicyk8s.io/v1alpha2',
-    kind: namespace ? 'PolicyReport' : 'ClusterPolicyReport',
-    metadata,
-    results,
-    summary: summarize(results),
-  };
-}
-
-/** Collects results and writes them every `intervalMs`; never throws into the caller. */
 export class ReportWriter {
-  private pending = new Map<string, Json[]>();
+  private pending = new Map<string, Pending>();
   private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private policies: ReportPolicies | undefined;
+  private readonly foreign = new Set<string>();
+  private dropping = false;
+  private readonly opts: Required<ReportWriterOptions>;
 
   constructor(
     private readonly client: KubeClient,
     private readonly log: (line: string) => void,
     private readonly intervalMs = 5000,
-  ) {}
+    options: ReportWriterOptions = {},
+  ) {
+    this.opts = { sweepIntervalMs: 600_000, sweepGraceMs: 60_000, maxSweepDeletes: 500, maxPendingReports: 10_000, concurrency: 4, ...options };
+  }
+
+  /** Deletes the per-namespace reports of earlier versions, then sweeps periodically until `signal` aborts. */
+  start(signal?: AbortSignal): Promise<void> {
+    const migrated = this.enqueue('migration', () => this.migrate());
+    if (this.opts.sweepIntervalMs > 0 && !this.sweepTimer) {
+      this.sweepTimer = setInterval(() => void this.sweep(), this.opts.sweepIntervalMs);
+      this.sweepTimer.unref();
+    }
+    signal?.addEventListener('abort', () => this.stopTimers(), { once: true });
+    return migrated;
+  }
 
   add(items: ReportItem[]): void {
     for (const item of items) {
-      const ns = String(((item.resource.metadata ?? {}) as Json).namespace ?? '');
-      const list = this.pending.get(ns) ?? [];
-      list.push(reportResult(item));
-      this.pending.set(ns, list);
+      const target = reportTarget(item.resource);
+      if (!target) continue;
+      const key = `${target.namespace}/${target.name}`;
+      let p = this.pending.get(key);
+      if (!p) {
+        if (this.pending.size >= this.opts.maxPendingReports) {
+          if (!this.dropping) this.log(`policy reports: ${this.pending.size} reports wait for a write; results for further resources are dropped until then`);
+          this.dropping = true;
+          continue;
+        }
+        p = { target, results: [] };
+        this.pending.set(key, p);
+      }
+      p.results = mergeResults(p.results, [reportResult(item, this.policies)]);
     }
     if (!this.timer && this.pending.size) {
       this.timer = setTimeout(() => {
@@ -111,28 +123,190 @@ export class ReportWriter {
     }
   }
 
-  /** Writes everything pending: read, merge, server-side apply. */
+  /**
+   * The policies that exist now. Results of other policies (and of rules a policy no longer
+   * has) are never written again; when something was removed since the last call, and on the
+   * first call, every report we own is pruned, and emptied ones are deleted.
+   */
+  retainPolicies(policies: Json[]): Promise<void> {
+    const next = ReportPolicies.of(policies);
+    const previous = this.policies;
+    this.policies = next;
+    if (previous && !previous.dropsAnyIn(next)) return this.queue;
+    return this.enqueue('prune', () => this.prune(next));
+  }
+
+  /** Writes everything pending: per report, one read and one write (or delete). */
   flush(): Promise<void> {
-    const batch = this.pending;
+    const batch = [...this.pending.values()];
     this.pending = new Map();
-    this.flushing = this.flushing.then(async () => {
-      for (const [ns, incoming] of batch) {
-        const ref = { apiVersion: 'wgpolicyk8s.io/v1alpha2', kind: ns ? 'PolicyReport' : 'ClusterPolicyReport', name: REPORT_NAME, namespace: ns || undefined };
-        try {
-          const existing = await this.client.get(ref);
-          const merged = mergeResults(((existing?.results ?? []) as Json[]), incoming);
-          await this.client.apply(buildReport(ns, merged), { force: true });
-        } catch (e) {
-          this.log(`policy report ${ns || '(cluster)'}: ${(e as Error).message}`);
-        }
-      }
-    });
-    return this.flushing;
+    this.dropping = false;
+    if (!batch.length) return this.queue;
+    return this.enqueue('flush', () => this.each('write', batch, (p) => this.write(p.target, p.results)));
+  }
+
+  /** Deletes reports whose resource no longer exists (and re-keys ones written without a UID). */
+  sweep(): Promise<void> {
+    return this.enqueue('sweep', () => this.sweepOrphans());
   }
 
   async close(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.stopTimers();
     await this.flush();
+  }
+
+  private stopTimers(): void {
+    clearTimeout(this.timer);
+    clearInterval(this.sweepTimer);
+    this.timer = undefined;
+    this.sweepTimer = undefined;
+  }
+
+  private enqueue(what: string, task: () => Promise<void>): Promise<void> {
+    this.queue = this.queue.then(task).catch((e: Error) => this.log(`policy reports (${what}): ${e.message}`));
+    return this.queue;
+  }
+
+  /** Runs `fn` over `items` a few at a time; failures are counted and logged once. */
+  private async each<T>(what: string, items: T[], fn: (item: T) => Promise<unknown>): Promise<void> {
+    let failed = 0;
+    let first = '';
+    await forEachLimited(items, this.opts.concurrency, async (item) => {
+      try {
+        await fn(item);
+      } catch (e) {
+        if (!failed++) first = (e as Error).message;
+      }
+    });
+    if (failed) this.log(`policy reports: ${failed} of ${items.length} report ${what}s failed; first: ${first}`);
+  }
+
+  private kept(results: Json[], namespace: string, policies = this.policies): Json[] {
+    return policies ? results.filter((r) => policies.keeps(r, namespace)) : results;
+  }
+
+  /**
+   * Read, merge, write. The write carries the resourceVersion read, so a concurrent writer
+   * (another replica) makes it fail with a conflict instead of losing its results; one retry.
+   */
+  private async write(target: ReportTarget, incoming: Json[], retried = false): Promise<void> {
+    const ref = refFor(target);
+    const existing = await this.client.get(ref);
+    if (existing && !isOurs(existing)) {
+      if (this.foreign.size < 1000 && !this.foreign.has(ref.name)) {
+        this.foreign.add(ref.name);
+        this.log(`policy reports: ${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} is managed by someone else; left alone`);
+      }
+      return;
+    }
+    const merged = this.kept(mergeResults(existing ? resultsOf(existing) : [], incoming), target.namespace);
+    if (!merged.length) {
+      if (existing) await this.client.delete(ref);
+      return;
+    }
+    try {
+      await this.client.apply(this.withVersion(buildReport(target, merged), existing), { force: true });
+    } catch (e) {
+      if (!retried && e instanceof KubeError && e.status === 409) return this.write(target, incoming, true);
+      throw e;
+    }
+  }
+
+  private withVersion(report: Json, existing: Json | undefined): Json {
+    const rv = obj(existing?.metadata).resourceVersion;
+    if (typeof rv === 'string' && rv) (report.metadata as Json).resourceVersion = rv;
+    return report;
+  }
+
+  private async listOurs(): Promise<Json[]> {
+    const selector = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
+    const namespaced = await this.client.list(REPORT_API_VERSION, 'PolicyReport', undefined, selector);
+    const cluster = await this.client.list(REPORT_API_VERSION, 'ClusterPolicyReport', undefined, selector);
+    return [...namespaced, ...cluster].filter(isOurs);
+  }
+
+  private async migrate(): Promise<void> {
+    const legacy = (await this.listOurs()).filter(isLegacyReport);
+    await this.each('delete', legacy, (r) => this.client.delete(refFor(targetOf(r))));
+    if (legacy.length) this.log(`policy reports: removed ${legacy.length} per-namespace report(s) of the earlier layout`);
+  }
+
+  private async prune(policies: ReportPolicies): Promise<void> {
+    let rewritten = 0;
+    let deleted = 0;
+    const reports = (await this.listOurs()).filter((r) => !isLegacyReport(r));
+    await this.each('prune', reports, async (r) => {
+      const target = targetOf(r);
+      const results = resultsOf(r);
+      const kept = this.kept(results, target.namespace, policies);
+      if (kept.length === results.length) return;
+      if (!kept.length) {
+        await this.client.delete(refFor(target));
+        deleted++;
+        return;
+      }
+      try {
+        await this.client.apply(this.withVersion(buildReport(target, kept), r), { force: true });
+        rewritten++;
+      } catch (e) {
+        // Someone wrote it since the list; that write already left out what is gone.
+        if (!(e instanceof KubeError && e.status === 409)) throw e;
+      }
+    });
+    if (rewritten || deleted) this.log(`policy reports: pruned results of removed policies or rules (${rewritten} report(s) rewritten, ${deleted} deleted)`);
+  }
+
+  private async sweepOrphans(): Promise<void> {
+    const now = Date.now();
+    const old = (r: Json) => {
+      const created = Date.parse(String(obj(r.metadata).creationTimestamp ?? ''));
+      return Number.isNaN(created) || now - created >= this.opts.sweepGraceMs;
+    };
+    const byKind = new Map<string, Json[]>();
+    for (const r of await this.listOurs()) {
+      const scope = obj(r.scope);
+      if (isLegacyReport(r) || !old(r) || typeof scope.apiVersion !== 'string' || typeof scope.kind !== 'string') continue;
+      const k = `${scope.apiVersion}|${scope.kind}`;
+      byKind.set(k, [...(byKind.get(k) ?? []), r]);
+    }
+    let deleted = 0;
+    let rekeyed = 0;
+    // One list per kind, not one read per report.
+    for (const [k, reports] of byKind) {
+      if (deleted >= this.opts.maxSweepDeletes) break;
+      const [apiVersion, kind] = k.split('|');
+      let live: Json[];
+      try {
+        live = await this.client.list(apiVersion, kind);
+      } catch (e) {
+        this.log(`policy reports: cannot list ${kind} to find reports of deleted resources: ${(e as Error).message}`);
+        continue;
+      }
+      const uids = new Set(live.map((o) => obj(o.metadata).uid).filter((u) => typeof u === 'string'));
+      const byName = new Map(live.map((o) => [`${String(obj(o.metadata).namespace ?? '')}/${String(obj(o.metadata).name)}`, o]));
+      for (const r of reports) {
+        const scope = obj(r.scope);
+        const uid = typeof scope.uid === 'string' && scope.uid ? scope.uid : undefined;
+        const resource = byName.get(`${String(scope.namespace ?? '')}/${String(scope.name)}`);
+        const ref = refFor(targetOf(r));
+        try {
+          if (uid ? !uids.has(uid) : !resource) {
+            if (deleted >= this.opts.maxSweepDeletes) break;
+            await this.client.delete(ref);
+            deleted++;
+          } else if (!uid && resource) {
+            // Written before the UID was known: move the results to the UID-named report.
+            const target = reportTarget(resource);
+            if (!target?.owner) continue;
+            await this.write(target, resultsOf(r));
+            await this.client.delete(ref);
+            rekeyed++;
+          }
+        } catch (e) {
+          this.log(`policy reports: sweeping ${ref.kind} ${ref.name}: ${(e as Error).message}`);
+        }
+      }
+    }
+    if (deleted || rekeyed) this.log(`policy reports: ${deleted} report(s) of deleted resources removed, ${rekeyed} re-keyed by UID`);
   }
 }

@@ -3,7 +3,7 @@
  * `--in-cluster` mode with a kubeconfig (no kubelet, so no pod can run it), registered by a
  * local-mode deploy. Policies come from watching the API server; the webhook controller
  * widens the configuration when a policy for a new kind appears; the background scan and
- * Audit admissions write PolicyReports.
+ * Audit admissions write one PolicyReport per resource, pruned when policies go.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +16,7 @@ import { KubeError, type JsonObject } from '../../deploy/kube';
 import { runDeploy } from '../../deploy/run';
 import { runUndeploy } from '../../deploy/undeploy';
 import { VALIDATING_CONFIG } from '../../deploy/plan';
+import { ReportWriter } from '../../webhook/reports';
 import { bundleWebhook, recordingUI, snapshot, startCluster, type TestCluster } from './harness';
 import { AUDIT_OWNER, REQUIRE_TEAM, configMap } from './fixtures';
 
@@ -57,7 +58,7 @@ after(async () => {
   cluster?.stop();
 });
 
-test('policies are watched from the cluster, the controller follows new kinds, scans and audits become PolicyReports, undeploy restores', async () => {
+test('policies are watched from the cluster, the controller follows new kinds, scans and audits become per-resource PolicyReports that are pruned, undeploy restores', async () => {
   const ui = recordingUI();
   const r = await runDeploy({ client: cluster.client, ui, mode: 'local', policies: [REQUIRE_TEAM], localUrl: url, certs, smokeTimeoutMs: 45_000 });
   assert.equal(r.outcome, 'deployed', `${r.error}\n${ui.lines.join('\n')}\n${log}`);
@@ -93,18 +94,69 @@ test('policies are watched from the cluster, the controller follows new kinds, s
   });
   assert.match(String(denied), /secrets need a team/);
 
-  await cluster.client.create(configMap('admitted', { team: 'b' }));
-  const report = await until('the PolicyReport with the scan and the Audit admission', async () => {
-    const rep = await cluster.client.get({ apiVersion: 'wgpolicyk8s.io/v1alpha2', kind: 'PolicyReport', name: 'kyverno-studio', namespace: 'default' });
-    const results = (rep?.results ?? []) as JsonObject[];
-    const names = (policy: string, result: string) =>
-      results.filter((x) => x.policy === policy && x.result === result).map((x) => String(((x.resources as JsonObject[])[0]).name));
-    return names('audit-owner-annotation', 'fail').includes('existing') && names('audit-owner-annotation', 'fail').includes('admitted') && rep;
-  });
-  assert.equal((report.summary as JsonObject).fail as number >= 2, true);
-  assert.equal(report.apiVersion, 'wgpolicyk8s.io/v1alpha2');
+  const admitted = await cluster.client.create(configMap('admitted', { team: 'b' }));
+  const existing = await cluster.client.get({ apiVersion: 'v1', kind: 'ConfigMap', name: 'existing', namespace: 'default' });
+  const uidOf = (o: JsonObject | undefined) => String(((o?.metadata ?? {}) as JsonObject).uid);
+  const report = (name: string) => cluster.client.get({ apiVersion: 'wgpolicyk8s.io/v1alpha2', kind: 'PolicyReport', name, namespace: 'default' });
+  const results = (rep: JsonObject | undefined) => ((rep?.results ?? []) as JsonObject[]).map((x) => `${String(x.policy)}/${String(x.rule)}=${String(x.result)}`).sort();
 
+  // One report per resource, named by its UID: the scan reports `existing`, the Audit admission `admitted`.
+  const scanned = await until('the scan report of the existing ConfigMap', async () => {
+    const rep = await report(uidOf(existing));
+    return results(rep).includes('audit-owner-annotation/check-owner=fail') && results(rep).includes('require-team-label/check-team=pass') && rep;
+  });
+  await until('the admission report of the admitted ConfigMap', async () => results(await report(uidOf(admitted))).includes('audit-owner-annotation/check-owner=fail'));
+  assert.equal(scanned.apiVersion, 'wgpolicyk8s.io/v1alpha2');
+  assert.deepEqual(scanned.scope, { apiVersion: 'v1', kind: 'ConfigMap', name: 'existing', namespace: 'default', uid: uidOf(existing) });
+  assert.deepEqual(((scanned.metadata as JsonObject).ownerReferences as JsonObject[]).map((o) => [o.apiVersion, o.kind, o.name, o.uid]), [['v1', 'ConfigMap', 'existing', uidOf(existing)]]);
+  assert.equal(((scanned.metadata as JsonObject).labels as JsonObject)['app.kubernetes.io/managed-by'], 'kyverno-studio');
+  assert.equal(((scanned.summary as JsonObject).fail as number) >= 1, true);
+  assert.equal(((scanned.results as JsonObject[])[0]).resources, undefined, 'the scope names the resource');
+  const names = async () =>
+    (await cluster.client.list('wgpolicyk8s.io/v1alpha2', 'PolicyReport', 'default', 'app.kubernetes.io/managed-by=kyverno-studio')).map((r) => String((r.metadata as JsonObject).name));
+  assert.deepEqual((await names()).filter((n) => !/^[0-9a-f-]{36}$/.test(n)), [], 'validating admission sees the UID on CREATE: no name-keyed reports');
+
+  // A Secret whose only result comes from secrets-need-team: its report empties when that policy goes.
+  const secret = await cluster.client.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'teamed', namespace: 'default', labels: { team: 'c' } }, data: {} });
+  await until('the admission report of the Secret', async () => results(await report(uidOf(secret))).includes('secrets-need-team/team=pass'));
+
+  // Pruning: deleting policies removes their results everywhere; an emptied report is deleted.
+  await cluster.client.delete({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', name: 'audit-owner-annotation' });
+  await cluster.client.delete({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', name: 'secrets-need-team' });
+  await until('results of the deleted policies to be pruned', async () => {
+    const [a, b, s] = [await report(uidOf(existing)), await report(uidOf(admitted)), await report(uidOf(secret))];
+    return !s && results(a).join() === 'require-team-label/check-team=pass' && results(b).join() === 'require-team-label/check-team=pass';
+  });
+  assert.deepEqual((await report(uidOf(existing)))!.summary, { pass: 1, fail: 0, warn: 0, error: 0, skip: 0 });
+
+  // A deleted resource takes its report with it (the ownerReference; the sweep covers clusters without a garbage collector).
+  await cluster.client.delete({ apiVersion: 'v1', kind: 'Secret', name: 'teamed', namespace: 'default' });
   for (const name of ['existing', 'admitted']) await cluster.client.delete({ apiVersion: 'v1', kind: 'ConfigMap', name, namespace: 'default' });
+  await until('the reports of deleted ConfigMaps to be garbage-collected', async () => !(await report(uidOf(existing))) && !(await report(uidOf(admitted))), 120_000);
+  // The writer's own passes against the real API server: the earlier per-namespace report is
+  // deleted on start; a sweep re-keys a report written before the UID was known and deletes one
+  // whose resource never got stored (no owner, so no garbage collector would).
+  const kept = await cluster.client.create(configMap('kept', { team: 'd' }));
+  await until('the admission report of the kept ConfigMap', async () => results(await report(uidOf(kept))).includes('require-team-label/check-team=pass'));
+  const labels = { 'app.kubernetes.io/managed-by': 'kyverno-studio' };
+  await cluster.client.apply({ apiVersion: 'wgpolicyk8s.io/v1alpha2', kind: 'PolicyReport', metadata: { name: 'kyverno-studio', namespace: 'default', labels }, results: [] }, { force: true });
+  const writer = new ReportWriter(cluster.client, (l) => (log += `${l}\n`), 60_000, { sweepIntervalMs: 0, sweepGraceMs: 0 });
+  await writer.start();
+  assert.equal(await report('kyverno-studio'), undefined, 'the report of the earlier layout is gone');
+  const later = Date.now() / 1000 + 3600;
+  writer.add([
+    { policy: 'require-team-label', rule: 'check-team', status: 'fail', message: 'by name', resource: configMap('kept', { team: 'd' }), time: later },
+    { policy: 'require-team-label', rule: 'check-team', status: 'fail', message: 'by name', resource: configMap('never-stored'), time: later },
+  ]);
+  await writer.flush();
+  assert.ok(await report('configmap-kept'));
+  assert.ok(await report('configmap-never-stored'));
+  await writer.sweep();
+  assert.deepEqual([await report('configmap-kept'), await report('configmap-never-stored')], [undefined, undefined]);
+  assert.deepEqual(results(await report(uidOf(kept))), ['require-team-label/check-team=fail'], 're-keyed into the UID-named report');
+  await writer.close();
+  await cluster.client.delete({ apiVersion: 'v1', kind: 'ConfigMap', name: 'kept', namespace: 'default' });
+
   const u = await runUndeploy({ client: cluster.client, ui: recordingUI(), namespaceTimeoutMs: 30_000 });
   assert.equal(u.outcome, 'undeployed', u.error);
   assert.ok(u.deleted.some((d) => d.kind === 'PolicyReport'), 'our reports are removed too');

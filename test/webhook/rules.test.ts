@@ -1,11 +1,10 @@
-/** Webhook rules from policies, the per-kind pre-filter, and policy report building (pure). */
+/** Webhook rules from policies, the per-kind pre-filter, and background-scan policy selection (pure). Reports: reports*.test.ts. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { builtinKinds, resolveKind, webhookNeeds, webhookRules } from '../../webhook/rules';
 import { PolicyIndex } from '../../webhook/prefilter';
-import { buildReport, mergeResults, reportResult } from '../../webhook/reports';
 import { answerAdmissionReview } from '../../webhook/admission';
-import { evaluateReview } from '../../webhook/worker';
+import { evaluateReview } from '../../webhook/evaluate';
 import { policyVersion, wantsBackground } from '../../webhook/scan';
 
 type Json = Record<string, unknown>;
@@ -66,35 +65,20 @@ test('pre-filter: only candidate policies run, and answers equal the unfiltered 
   assert.equal(new PolicyIndex([wildcard]).candidates('Secret').length, 1, 'wildcards are always candidates');
   const cluster = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
   const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'x' }] } };
-  const filtered = evaluateReview({ type: 'review', id: 1, path: 'validate', body: review('Pod', pod) }, index, cluster);
+  const filtered = evaluateReview({ path: 'validate', body: review('Pod', pod) }, index, cluster);
   const full = answerAdmissionReview(JSON.parse(review('Pod', pod)), 'validate', [validatePods, mutateCms], cluster);
   assert.equal(filtered.status, 200);
   assert.deepEqual(JSON.parse(filtered.body), full.body);
   assert.equal(filtered.allowed, false);
   assert.deepEqual(filtered.reportable.map((r) => [r.policy, r.status, r.enforce]), [['pods', 'fail', true]]);
   assert.equal((filtered.subject?.metadata as Json).name, 'p');
-  const dry = evaluateReview({ type: 'review', id: 2, path: 'validate', body: review('Pod', pod, true) }, index, cluster);
+  const dry = evaluateReview({ path: 'validate', body: review('Pod', pod, true) }, index, cluster);
   assert.equal(dry.dryRun, true);
-  const only = evaluateReview({ type: 'review', id: 3, path: 'validate', body: review('Pod', pod), only: ['other'] }, index, cluster);
+  const only = evaluateReview({ path: 'validate', body: review('Pod', pod), only: ['other'] }, index, cluster);
   assert.equal(only.allowed, true, '`only` limits evaluation to the named policies');
-  const bad = evaluateReview({ type: 'review', id: 4, path: 'validate', body: '{not json' }, index, cluster);
+  const bad = evaluateReview({ path: 'validate', body: '{not json' }, index, cluster);
   assert.equal(bad.status, 400);
   assert.match(bad.body, /not JSON/);
-});
-
-test('policy reports: wgpolicyk8s.io/v1alpha2 shape, newest result per resource wins, summary counts', () => {
-  const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'ns', uid: 'u-1' } };
-  const old = reportResult({ policy: 'p', rule: 'r', status: 'fail', message: 'bad', resource: cm, time: 100 });
-  const fresh = reportResult({ policy: 'p', rule: 'r', status: 'pass', message: 'ok', resource: cm, time: 200 });
-  const other = reportResult({ policy: 'q', rule: 'r', status: 'weird', message: '', resource: cm, time: 150 });
-  const merged = mergeResults([old, other], [fresh]);
-  assert.deepEqual(merged.map((r) => [r.policy, r.result]), [['p', 'pass'], ['q', 'error']]);
-  const report = buildReport('ns', merged);
-  assert.equal(report.apiVersion, 'wgpolicyk8s.io/v1alpha2');
-  assert.equal(report.kind, 'PolicyReport');
-  assert.deepEqual(report.summary, { pass: 1, fail: 0, warn: 0, error: 1, skip: 0 });
-  assert.deepEqual((fresh.resources as Json[])[0], { apiVersion: 'v1', kind: 'ConfigMap', name: 'c', namespace: 'ns', uid: 'u-1' });
-  assert.equal(buildReport('', []).kind, 'ClusterPolicyReport');
 });
 
 test('background scan: which policies scan, and what counts as a change', () => {

@@ -1,0 +1,131 @@
+/** Policy report layout (pure): one report per resource, Kyverno's shape, and what pruning keeps. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  ReportPolicies,
+  buildReport,
+  fallbackReportName,
+  isLegacyReport,
+  mergeResults,
+  reportResult,
+  reportTarget,
+  targetOf,
+} from '../../webhook/reports';
+
+type Json = Record<string, unknown>;
+
+const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'ns', uid: 'u-1' } };
+const ns = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a', uid: 'u-ns' } };
+
+function cpol(name: string, rules: string[], extra: Json = {}, annotations?: Json): Json {
+  return {
+    apiVersion: 'kyverno.io/v1',
+    kind: 'ClusterPolicy',
+    metadata: { name, ...(annotations ? { annotations } : {}) },
+    spec: { ...extra, rules: rules.map((r) => ({ name: r, match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, validate: { pattern: { metadata: { name: '?*' } } } })) },
+  };
+}
+
+test('a namespaced resource with a UID: PolicyReport named by the UID in its namespace, scope and owner', () => {
+  const t = reportTarget(cm)!;
+  assert.deepEqual(t, {
+    namespace: 'ns',
+    name: 'u-1',
+    scope: { apiVersion: 'v1', kind: 'ConfigMap', name: 'c', namespace: 'ns', uid: 'u-1' },
+    owner: { apiVersion: 'v1', kind: 'ConfigMap', name: 'c', uid: 'u-1' },
+  });
+  const r = buildReport(t, [reportResult({ policy: 'p', rule: 'r', status: 'fail', message: 'bad', resource: cm, time: 7 })]);
+  assert.deepEqual(r, {
+    apiVersion: 'wgpolicyk8s.io/v1alpha2',
+    kind: 'PolicyReport',
+    metadata: {
+      name: 'u-1',
+      namespace: 'ns',
+      labels: { 'app.kubernetes.io/managed-by': 'kyverno-studio' },
+      ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'c', uid: 'u-1' }],
+    },
+    scope: { apiVersion: 'v1', kind: 'ConfigMap', name: 'c', namespace: 'ns', uid: 'u-1' },
+    results: [{ source: 'kyverno-studio', policy: 'p', rule: 'r', result: 'fail', message: 'bad', scored: true, timestamp: { seconds: 7, nanos: 0 } }],
+    summary: { pass: 0, fail: 1, warn: 0, error: 0, skip: 0 },
+  });
+  assert.deepEqual(targetOf(r), t, 'a stored report gives back its target');
+});
+
+test('a cluster-scoped resource gets a ClusterPolicyReport; no UID: a name from kind and name, no owner', () => {
+  const t = reportTarget(ns)!;
+  assert.equal(t.namespace, '');
+  assert.equal(buildReport(t, []).kind, 'ClusterPolicyReport');
+  assert.equal((buildReport(t, []).metadata as Json).namespace, undefined);
+
+  const fresh = reportTarget({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'my.cm', namespace: 'ns' } })!;
+  assert.equal(fresh.name, 'configmap-my.cm');
+  assert.equal(fresh.owner, undefined);
+  assert.equal((fresh.scope as Json).uid, undefined);
+  assert.equal((buildReport(fresh, []).metadata as Json).ownerReferences, undefined);
+  assert.equal(fallbackReportName('ClusterRole', 'system:controller:Foo_bar'), 'clusterrole-system-controller-foo-bar');
+  assert.equal(fallbackReportName('Kind', '---'), 'kind');
+  assert.ok(fallbackReportName('ConfigMap', 'x'.repeat(400)).length <= 253);
+  assert.equal(reportTarget({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'x-' } }), undefined, 'nothing to point at');
+});
+
+test('results: Kyverno shape without resources; newest per (policy, rule) wins, sorted by policy and rule', () => {
+  const old = reportResult({ policy: 'p', rule: 'r', status: 'fail', message: 'bad', resource: cm, time: 100 });
+  const fresh = reportResult({ policy: 'p', rule: 'r', status: 'pass', message: 'ok', resource: cm, time: 200 });
+  const other = reportResult({ policy: 'a', rule: 'z', status: 'weird', message: '', resource: cm, time: 150 });
+  assert.equal(old.resources, undefined, 'the scope names the resource');
+  const merged = mergeResults([old, other], [fresh]);
+  assert.deepEqual(merged.map((r) => [r.policy, r.rule, r.result]), [['a', 'z', 'error'], ['p', 'r', 'pass']]);
+  assert.deepEqual(mergeResults([fresh], [old]).map((r) => r.result), ['pass'], 'an older result does not replace a newer one');
+  assert.deepEqual(buildReport(reportTarget(cm)!, merged).summary, { pass: 1, fail: 0, warn: 0, error: 1, skip: 0 });
+});
+
+test('results take scored, category, severity and process from the policy, as Kyverno does', () => {
+  const policies = ReportPolicies.of([
+    cpol('unscored', ['r'], {}, { 'policies.kyverno.io/scored': 'false', 'policies.kyverno.io/category': 'Best Practices', 'policies.kyverno.io/severity': 'medium' }),
+    cpol('admission-only', ['r'], { background: false }, { 'policies.kyverno.io/severity': 'extreme' }),
+  ]);
+  const a = reportResult({ policy: 'unscored', rule: 'r', status: 'fail', message: 'm', resource: cm, time: 1 }, policies);
+  assert.equal(a.result, 'warn', 'scored: "false" turns a failure into a warning');
+  assert.equal(a.scored, false);
+  assert.equal(a.category, 'Best Practices');
+  assert.equal(a.severity, 'medium');
+  assert.deepEqual(a.properties, { process: 'background scan' });
+  const b = reportResult({ policy: 'admission-only', rule: 'r', status: 'fail', message: 'm', resource: cm, time: 1 }, policies);
+  assert.equal(b.result, 'fail');
+  assert.equal(b.severity, undefined, 'only the severities the report schema knows');
+  assert.deepEqual(b.properties, { process: 'admission review' });
+});
+
+test('pruning: which results survive, per policy kind and scope', () => {
+  const pods = {
+    apiVersion: 'kyverno.io/v1',
+    kind: 'ClusterPolicy',
+    metadata: { name: 'pods' },
+    spec: { rules: [{ name: 'img', match: { any: [{ resources: { kinds: ['Pod'] } }] }, validate: { pattern: { spec: { containers: [{ image: '?*' }] } } } }] },
+  };
+  const local = { apiVersion: 'kyverno.io/v1', kind: 'Policy', metadata: { name: 'local', namespace: 'a' }, spec: (cpol('x', ['r']).spec as Json) };
+  const vpol = { apiVersion: 'policies.kyverno.io/v1', kind: 'ValidatingPolicy', metadata: { name: 'vp' }, spec: { validations: [{ expression: 'true' }] } };
+  const keep = ReportPolicies.of([pods, local, vpol]);
+  const res = (policy: string, rule: string) => ({ policy, rule });
+  assert.equal(keep.keeps(res('pods', 'img'), 'a'), true);
+  assert.equal(keep.keeps(res('pods', 'autogen-img'), 'a'), true, 'autogen rules belong to the policy');
+  assert.equal(keep.keeps(res('pods', 'autogen-cronjob-img'), ''), true);
+  assert.equal(keep.keeps(res('pods', 'gone'), 'a'), false, 'a removed rule');
+  assert.equal(keep.keeps(res('deleted', 'img'), 'a'), false, 'a removed policy');
+  assert.equal(keep.keeps(res('local', 'r'), 'a'), true);
+  assert.equal(keep.keeps(res('local', 'r'), 'b'), false, 'a namespaced policy only reports in its namespace');
+  assert.equal(keep.keeps(res('a/local', 'r'), 'a'), true, "Kyverno's namespace/name spelling");
+  assert.equal(keep.keeps(res('vp', ''), ''), true, 'CEL policies: any rule name');
+
+  assert.equal(keep.dropsAnyIn(ReportPolicies.of([pods, local, vpol, cpol('new', ['r'])])), false, 'adding removes nothing');
+  assert.equal(keep.dropsAnyIn(ReportPolicies.of([pods, vpol])), true, 'a policy went away');
+  assert.equal(keep.dropsAnyIn(ReportPolicies.of([{ ...pods, metadata: { name: 'pods', annotations: { 'pod-policies.kyverno.io/autogen-controllers': 'none' } } }, local, vpol])), true, 'autogen rules went away');
+  assert.equal(ReportPolicies.of([cpol('p', ['a', 'b'])]).dropsAnyIn(ReportPolicies.of([cpol('p', ['a'])])), true, 'a rule went away');
+});
+
+test('the earlier per-namespace report is recognised by its name and missing scope, and only if ours', () => {
+  const labels = { 'app.kubernetes.io/managed-by': 'kyverno-studio' };
+  assert.equal(isLegacyReport({ metadata: { name: 'kyverno-studio', namespace: 'x', labels } }), true);
+  assert.equal(isLegacyReport({ metadata: { name: 'kyverno-studio', labels }, scope: { kind: 'Kyverno', name: 'studio' } }), false);
+  assert.equal(isLegacyReport({ metadata: { name: 'kyverno-studio', labels: { 'app.kubernetes.io/managed-by': 'kyverno' } } }), false);
+});

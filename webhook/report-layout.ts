@@ -1,0 +1,235 @@
+/**
+ * Policy results as wgpolicyk8s.io/v1alpha2 reports laid out the way Kyverno's reports
+ * controller (1.10+) lays them out: one report per resource, named after the resource's UID,
+ * in the resource's namespace (a ClusterPolicyReport for cluster-scoped resources), with
+ * `scope` pointing at the resource and an ownerReference to it, so the API server's garbage
+ * collector removes the report with the resource. Our reports carry
+ * `app.kubernetes.io/managed-by: kyverno-studio`; reports managed by anyone else (Kyverno's
+ * own use the same names) are never touched.
+ *
+ * This file is the pure layout; the writer that talks to the API server is reports.ts.
+ */
+import type { JsonObject as Json } from '../engine/core/types';
+import { computeRules } from '../engine/autogen';
+
+export const REPORT_API_VERSION = 'wgpolicyk8s.io/v1alpha2';
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'kyverno-studio';
+/** The name of the per-namespace reports written before the per-resource layout. */
+export const LEGACY_REPORT_NAME = 'kyverno-studio';
+/** A resource has one result per (policy, rule); this only guards against pathological input. */
+const MAX_RESULTS = 1000;
+
+export interface ReportItem {
+  policy: string;
+  rule: string;
+  /** Engine status: pass | fail | warn | error | skip. */
+  status: string;
+  message: string;
+  resource: Json;
+  /** Seconds since the epoch. */
+  time?: number;
+}
+
+/** Where one resource's results live. */
+export interface ReportTarget {
+  /** '' for a cluster-scoped resource (ClusterPolicyReport). */
+  namespace: string;
+  name: string;
+  scope: Json;
+  /** Set only when the resource's UID is known. */
+  owner?: Json;
+}
+
+const RESULTS = new Set(['pass', 'fail', 'warn', 'error', 'skip']);
+const SEVERITIES = new Set(['critical', 'high', 'medium', 'low', 'info']);
+
+function obj(v: unknown): Json {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {};
+}
+
+export function reportKind(namespace: string): 'PolicyReport' | 'ClusterPolicyReport' {
+  return namespace ? 'PolicyReport' : 'ClusterPolicyReport';
+}
+
+/**
+ * The report name for a resource without a UID (only a webhook request that lacks one, e.g.
+ * from a mutating stage): `<kind>-<name>`, lowercased and reduced to a DNS subdomain.
+ */
+export function fallbackReportName(kind: string, name: string): string {
+  const clean = (s: string) => s.replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
+  const raw = clean(`${kind}-${name}`.toLowerCase().replace(/[^a-z0-9.-]+/g, '-'));
+  return clean(raw.slice(0, 253)) || 'resource';
+}
+
+/** The report for a resource, or undefined when the object has no kind or name to point at. */
+export function reportTarget(resource: Json): ReportTarget | undefined {
+  const meta = obj(resource.metadata);
+  const name = typeof meta.name === 'string' && meta.name ? meta.name : undefined;
+  const kind = typeof resource.kind === 'string' && resource.kind ? resource.kind : undefined;
+  const apiVersion = typeof resource.apiVersion === 'string' ? resource.apiVersion : undefined;
+  if (!name || !kind || !apiVersion) return undefined;
+  const namespace = typeof meta.namespace === 'string' ? meta.namespace : '';
+  const uid = typeof meta.uid === 'string' && meta.uid ? meta.uid : undefined;
+  const scope: Json = { apiVersion, kind, name, ...(namespace ? { namespace } : {}), ...(uid ? { uid } : {}) };
+  return {
+    namespace,
+    name: uid ?? fallbackReportName(kind, name),
+    scope,
+    owner: uid ? { apiVersion, kind, name, uid } : undefined,
+  };
+}
+
+/** The target of a report read back from the API server (scope and owner as stored). */
+export function targetOf(report: Json): ReportTarget {
+  const meta = obj(report.metadata);
+  const owners = Array.isArray(meta.ownerReferences) ? (meta.ownerReferences as Json[]) : [];
+  return { namespace: String(meta.namespace ?? ''), name: String(meta.name), scope: obj(report.scope), owner: owners[0] };
+}
+
+export function isOurs(report: Json): boolean {
+  return obj(obj(report.metadata).labels)[MANAGED_BY_LABEL] === MANAGED_BY;
+}
+
+/** A report from before the per-resource layout: our name, no scope. */
+export function isLegacyReport(report: Json): boolean {
+  return isOurs(report) && obj(report.metadata).name === LEGACY_REPORT_NAME && report.scope === undefined;
+}
+
+interface PolicyFacts {
+  /** Rule names results may carry; undefined: any (CEL policies have no named rules). */
+  rules?: Set<string>;
+  scored: boolean;
+  category?: string;
+  severity?: string;
+  process: string;
+}
+
+function factsOf(p: Json): PolicyFacts {
+  const spec = obj(p.spec);
+  const ann = obj(obj(p.metadata).annotations);
+  const kyverno = p.kind === 'ClusterPolicy' || p.kind === 'Policy';
+  // Kyverno records which pass produced a result from the policy's settings, not the caller.
+  const evaluation = obj(spec.evaluation);
+  const background = kyverno ? spec.background !== false : obj(evaluation.background).enabled !== false;
+  const admission = kyverno ? spec.admission !== false : obj(evaluation.admission).enabled !== false;
+  const severity = typeof ann['policies.kyverno.io/severity'] === 'string' ? ann['policies.kyverno.io/severity'] : '';
+  return {
+    rules: kyverno ? new Set(computeRules(p).map((r) => String(r.name ?? ''))) : undefined,
+    scored: ann['policies.kyverno.io/scored'] !== 'false',
+    category: typeof ann['policies.kyverno.io/category'] === 'string' && ann['policies.kyverno.io/category'] ? ann['policies.kyverno.io/category'] : undefined,
+    severity: SEVERITIES.has(severity) ? severity : undefined,
+    process: background ? 'background scan' : admission ? 'admission review' : '',
+  };
+}
+
+/**
+ * The policies that exist, for pruning and for the per-policy parts of a result. Results
+ * name a policy by its name (Kyverno writes `namespace/name` for namespaced ones; both are
+ * understood): a namespaced policy only ever reports on resources in its own namespace.
+ */
+export class ReportPolicies {
+  private constructor(private readonly byKey: Map<string, PolicyFacts>) {}
+
+  static of(policies: Json[]): ReportPolicies {
+    const byKey = new Map<string, PolicyFacts>();
+    for (const p of policies) {
+      const meta = obj(p.metadata);
+      if (typeof meta.name !== 'string') continue;
+      const key = meta.namespace ? `${String(meta.namespace)}/${meta.name}` : meta.name;
+      const facts = factsOf(p);
+      const prev = byKey.get(key);
+      // Two cluster-scoped kinds may share a name (a ClusterPolicy and a ValidatingPolicy).
+      if (prev) facts.rules = prev.rules && facts.rules ? new Set([...prev.rules, ...facts.rules]) : undefined;
+      byKey.set(key, prev ? { ...prev, rules: facts.rules } : facts);
+    }
+    return new ReportPolicies(byKey);
+  }
+
+  private lookup(policy: string, namespace: string): PolicyFacts | undefined {
+    if (policy.includes('/')) return this.byKey.get(policy);
+    return this.byKey.get(policy) ?? (namespace ? this.byKey.get(`${namespace}/${policy}`) : undefined);
+  }
+
+  /** True while the result's policy (and rule, for rule-based policies) still exists. */
+  keeps(result: Json, namespace: string): boolean {
+    const facts = this.lookup(String(result.policy ?? ''), namespace);
+    return !!facts && (!facts.rules || facts.rules.has(String(result.rule ?? '')));
+  }
+
+  facts(policy: string, namespace: string): PolicyFacts | undefined {
+    return this.lookup(policy, namespace);
+  }
+
+  /** True when some (policy, rule) this set keeps is not kept by `next`: a prune is due. */
+  dropsAnyIn(next: ReportPolicies): boolean {
+    for (const [key, facts] of this.byKey) {
+      const other = next.byKey.get(key);
+      if (!other) return true;
+      if (!other.rules) continue;
+      if (!facts.rules) return true;
+      for (const r of facts.rules) if (!other.rules.has(r)) return true;
+    }
+    return false;
+  }
+}
+
+/** One report result, without `resources`: the report's scope names the resource (Kyverno's shape). */
+export function reportResult(item: ReportItem, policies?: ReportPolicies): Json {
+  const seconds = Math.floor(item.time ?? Date.now() / 1000);
+  const namespace = String(obj(item.resource.metadata).namespace ?? '');
+  const facts = policies?.facts(item.policy, namespace);
+  let result = RESULTS.has(item.status) ? item.status : 'error';
+  // Kyverno: `policies.kyverno.io/scored: "false"` reports failures as warnings.
+  if (result === 'fail' && facts && !facts.scored) result = 'warn';
+  return {
+    source: 'kyverno-studio',
+    policy: item.policy,
+    rule: item.rule,
+    result,
+    message: item.message,
+    scored: facts ? facts.scored : true,
+    ...(facts?.category ? { category: facts.category } : {}),
+    ...(facts?.severity ? { severity: facts.severity } : {}),
+    ...(facts?.process ? { properties: { process: facts.process } } : {}),
+    timestamp: { seconds, nanos: 0 },
+  };
+}
+
+function seconds(r: Json): number {
+  return Number(obj(r.timestamp).seconds ?? 0);
+}
+
+/** Pure: merges one resource's results, newest per (policy, rule) wins, sorted like Kyverno. */
+export function mergeResults(existing: Json[], incoming: Json[]): Json[] {
+  const byKey = new Map<string, Json>();
+  for (const r of [...existing, ...incoming]) {
+    const k = `${String(r.policy)}\u0000${String(r.rule)}`;
+    const prev = byKey.get(k);
+    if (!prev || seconds(r) >= seconds(prev)) byKey.set(k, r);
+  }
+  let out = [...byKey.values()];
+  if (out.length > MAX_RESULTS) out = out.sort((a, b) => seconds(b) - seconds(a)).slice(0, MAX_RESULTS);
+  return out.sort((a, b) => (String(a.policy) < String(b.policy) ? -1 : String(a.policy) > String(b.policy) ? 1 : String(a.rule) < String(b.rule) ? -1 : String(a.rule) > String(b.rule) ? 1 : 0));
+}
+
+export function summarize(results: Json[]): Json {
+  const s: Record<string, number> = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
+  for (const r of results) if (String(r.result) in s) s[String(r.result)]++;
+  return s;
+}
+
+/** Pure: the report object for one resource. */
+export function buildReport(target: ReportTarget, results: Json[]): Json {
+  const metadata: Json = { name: target.name, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } };
+  if (target.namespace) metadata.namespace = target.namespace;
+  if (target.owner) metadata.ownerReferences = [target.owner];
+  return {
+    apiVersion: REPORT_API_VERSION,
+    kind: reportKind(target.namespace),
+    metadata,
+    scope: target.scope,
+    results,
+    summary: summarize(results),
+  };
+}
