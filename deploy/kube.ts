@@ -198,6 +198,14 @@ export class KubeClient {
     return this.request({ method: 'POST', path, body: obj, query: { fieldManager: FIELD_MANAGER, dryRun: opts.dryRun ? 'All' : undefined } });
   }
 
+  /**
+   * PUT: replaces the whole object. Custom resources, CRDs, webhook configurations and PDBs
+   * refuse an update without metadata.resourceVersion, so callers pass the live one.
+   */
+  async replace(obj: JsonObject): Promise<JsonObject> {
+    return this.request({ method: 'PUT', path: await this.pathFor(refOf(obj)), body: obj, query: { fieldManager: FIELD_MANAGER } });
+  }
+
   /** Deletes; true when something was deleted, false when it was already gone. */
   async delete(ref: ObjectRef, opts: { dryRun?: boolean } = {}): Promise<boolean> {
     try {

@@ -1,9 +1,9 @@
 /**
  * The deploy itself: describe the target → plan → server-side dry run → summary → confirmation
  * naming the context → server-side apply in phase order → wait for the webhook → webhook
- * configurations → policies → smoke check. Anything this run created is deleted again when a
- * later step fails or the user cancels. The CLI and the VS Code commands share this code and
- * differ only in their DeployUI.
+ * configurations → policies → smoke check. When a later step fails or the user cancels, the
+ * rollback (rollback.ts) deletes what this run created and puts back what it changed. The CLI
+ * and the VS Code commands share this code and differ only in their DeployUI.
  */
 import { certificateHosts, planDeploy, VALIDATING_CONFIG, MUTATING_CONFIG, WEBHOOK_NAME, DEFAULT_NAMESPACE, type DeployMode, type Phase } from './plan';
 import { certificatesCover, makeCertificates, type CertificateSet } from './certs';
@@ -12,6 +12,7 @@ import { describeTarget, targetSummary, withServerVersion, type ClusterTarget } 
 import { detectUpstreamKyverno, kindTable, missingCrds, pdbApiVersion, waitEstablished } from './discovery';
 import { dryRun, summaryText, type Change } from './diff';
 import { KubeClient, KubeError, conflictText, describeRef, refOf, type ObjectRef } from './kube';
+import { DeployJournal, rollback } from './rollback';
 import { defaultReadiness, type ReadinessCheck } from './ready';
 import { findSmokeProbe, runSmokeCheck } from './smoke';
 
@@ -60,7 +61,14 @@ export interface DeployResult {
   changes: Change[];
   /** Objects this run created (deleted again on failure). */
   created: ObjectRef[];
+  /** Objects that existed and this run applied to (put back as they were on failure). */
+  updated: ObjectRef[];
+  /** What a rollback undid: objects deleted, then objects restored. */
   rolledBack: ObjectRef[];
+  /** Objects a rollback restored to their state before this run. */
+  restored: ObjectRef[];
+  /** Objects a rollback could not put back as they were, one line each naming the object. */
+  rollbackFailures: string[];
   error?: string;
   smoke?: string;
 }
@@ -77,29 +85,15 @@ async function currentCerts(client: KubeClient, ns: string, hosts: string[]): Pr
   return makeCertificates({ hosts });
 }
 
-async function rollback(client: KubeClient, created: ObjectRef[], ui: DeployUI): Promise<ObjectRef[]> {
-  const done: ObjectRef[] = [];
-  for (const ref of [...created].reverse()) {
-    try {
-      await client.delete(ref);
-      // Finalized kinds: wait, so a retry does not run into a terminating object.
-      if ((ref.kind === 'Namespace' || ref.kind === 'CustomResourceDefinition') && !(await client.waitGone(ref, 60_000))) {
-        ui.log(`  ${describeRef(ref)} is still terminating`);
-      }
-      done.push(ref);
-      ui.log(`  rolled back: deleted ${describeRef(ref)}`);
-    } catch (e) {
-      ui.log(`  rollback could not delete ${describeRef(ref)}: ${(e as Error).message}`);
-    }
-  }
-  return done;
+function journalLists(journal: DeployJournal): Pick<DeployResult, 'created' | 'updated'> {
+  return { created: journal.created(), updated: journal.updated() };
 }
 
 export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
   const { client, ui } = req;
   const ns = req.namespace ?? DEFAULT_NAMESPACE;
   let mode = req.mode;
-  const result: DeployResult = { outcome: 'failed', mode, changes: [], created: [], rolledBack: [] };
+  const result: DeployResult = { outcome: 'failed', mode, changes: [], created: [], updated: [], rolledBack: [], restored: [], rollbackFailures: [] };
   const fail = (error: string): DeployResult => ({ ...result, mode, outcome: 'failed', error });
 
   ui.step('Reading the cluster');
@@ -169,7 +163,7 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
   if (req.dryRunOnly) return { ...result, outcome: 'dry-run' };
   if (!(await ui.confirm(summary, target))) return { ...result, outcome: 'cancelled' };
 
-  const existed = new Map(dry.changes.map((c) => [describeRef(c.ref), c.existed]));
+  const journal = new DeployJournal();
   const phaseTitle: Record<Phase, string> = {
     namespace: 'Namespace', crds: 'Policy CRDs', rbac: 'RBAC', tls: 'TLS certificate', code: 'Webhook code',
     workload: 'Webhook Deployment', webhooks: 'Webhook configurations', policies: 'Policies',
@@ -188,12 +182,17 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
         ui.step(phaseTitle[p]);
       }
       const ref = refOf(object);
+      // The live object right before the apply (not the dry run's, which may be minutes old).
+      const entry = await journal.before(client, p, ref).catch((e: Error) => {
+        throw new Error(`${describeRef(ref)}: cannot read it before changing it: ${e.message}`);
+      });
       try {
         await client.apply(object, { force: req.forceConflicts });
       } catch (e) {
+        journal.failed(entry, e);
         throw new Error(e instanceof KubeError && e.status === 409 ? conflictText(e) : `${describeRef(ref)}: ${(e as Error).message}`);
       }
-      if (!existed.get(describeRef(ref))) result.created.push(ref);
+      entry.confirmed = true;
       ui.log(`  applied ${describeRef(ref)}`);
     }
     if (phase === 'crds') await waitEstablished(client, plan.objects.filter((o) => o.phase === 'crds').map((o) => refOf(o.object).name), 60_000, req.signal);
@@ -209,12 +208,18 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
   } catch (e) {
     const aborted = req.signal?.aborted;
     const message = aborted ? 'cancelled' : (e as Error).message;
-    ui.log(`${aborted ? 'Cancelled' : 'Failed'}: ${message}; rolling back what this run created`);
+    ui.log(`${aborted ? 'Cancelled' : 'Failed'}: ${message}; rolling back what this run created or changed`);
     ui.step('Rolling back');
-    result.rolledBack = await rollback(client, result.created, ui);
-    return { ...result, mode, outcome: aborted ? 'cancelled' : 'failed', error: message };
+    const undone = await rollback(client, journal, (line) => ui.log(line));
+    const incomplete = undone.failures.length
+      ? `\nThe rollback could not put back ${undone.failures.length} object(s):\n  ${undone.failures.join('\n  ')}`
+      : '';
+    return {
+      ...result, ...journalLists(journal), mode, outcome: aborted ? 'cancelled' : 'failed', error: message + incomplete,
+      rolledBack: [...undone.deleted, ...undone.restored], restored: undone.restored, rollbackFailures: undone.failures,
+    };
   }
-  return { ...result, mode, outcome: 'deployed' };
+  return { ...result, ...journalLists(journal), mode, outcome: 'deployed' };
 }
 
 export { VALIDATING_CONFIG, MUTATING_CONFIG };

@@ -171,8 +171,62 @@ test('cluster mode: a failing smoke check rolls back everything the run created'
   });
   assert.equal(r.outcome, 'failed');
   assert.match(r.error ?? '', /smoke check failed/);
-  assert.deepEqual(r.rolledBack.map((x) => x.kind)[0], 'ClusterPolicy', 'rolled back in reverse order');
+  assert.deepEqual(r.rolledBack.map((x) => x.kind).slice(0, 3), ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ClusterPolicy'], 'webhook configurations first, then the rest newest first');
   for (let i = 0; i < 120 && (await snapshot(cluster.client)).join() !== pristine.join(); i++) await new Promise((res) => setTimeout(res, 500));
+  assert.deepEqual(await snapshot(cluster.client), pristine);
+});
+
+function withoutMessage(policy: JsonObject, message?: string): JsonObject {
+  const copy = JSON.parse(JSON.stringify(policy)) as JsonObject;
+  const validate = (((copy.spec as JsonObject).rules as JsonObject[])[0].validate ?? {}) as JsonObject;
+  if (message === undefined) delete validate.message;
+  else validate.message = message;
+  return copy;
+}
+
+test('a failed second deploy puts back what it changed (policy content and field managers, webhook configuration) and deletes what it created', async () => {
+  const policyRef = { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', name: 'require-team-label' };
+  const vwcRef = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', name: VALIDATING_CONFIG };
+  const first = await runDeploy({ client: cluster.client, ui: recordingUI(), mode: 'local', policies: [REQUIRE_TEAM], localUrl: local.url, certs: local.certs });
+  try {
+    assert.equal(first.outcome, 'deployed', first.error);
+    const policyBefore = (await cluster.client.get(policyRef))!;
+    const vwcBefore = (await cluster.client.get(vwcRef))!;
+
+    // Second run: a changed policy, a new one, and a CA the local webhook does not use, so the
+    // API server cannot call it and the smoke check fails.
+    const ui = recordingUI();
+    const wrongCa = { ...local.certs, ca: (await import('../../deploy/certs')).makeCertificates({ hosts: ['127.0.0.1'] }).ca };
+    const second = await runDeploy({
+      client: cluster.client, ui, mode: 'local', policies: [withoutMessage(REQUIRE_TEAM, 'second version'), AUDIT_OWNER], localUrl: local.url, certs: wrongCa, smokeTimeoutMs: 4000,
+    });
+    assert.equal(second.outcome, 'failed');
+    assert.match(second.error ?? '', /smoke check failed/);
+    assert.deepEqual(second.created.map((c) => `${c.kind} ${c.name}`), ['ClusterPolicy audit-owner-annotation']);
+    assert.deepEqual(second.restored.map((c) => `${c.kind} ${c.name}`), [`ValidatingWebhookConfiguration ${VALIDATING_CONFIG}`, 'ClusterPolicy require-team-label']);
+    assert.deepEqual(second.rollbackFailures, []);
+    assert.ok(ui.lines.includes('  rolled back: restored ClusterPolicy require-team-label to its previous version'), ui.lines.join('\n'));
+    assert.ok(ui.lines.includes('  rolled back: deleted ClusterPolicy audit-owner-annotation'));
+
+    const policyAfter = (await cluster.client.get(policyRef))!;
+    const vwcAfter = (await cluster.client.get(vwcRef))!;
+    assert.deepEqual(policyAfter.spec, policyBefore.spec, 'the first version is back');
+    assert.deepEqual((policyAfter.metadata as JsonObject).labels, (policyBefore.metadata as JsonObject).labels);
+    assert.deepEqual((policyAfter.metadata as JsonObject).managedFields, (policyBefore.metadata as JsonObject).managedFields, 'the same field managers own the same fields');
+    assert.deepEqual(vwcAfter.webhooks, vwcBefore.webhooks, 'the caBundle the local webhook matches is back');
+    assert.deepEqual((vwcAfter.metadata as JsonObject).managedFields, (vwcBefore.metadata as JsonObject).managedFields);
+    assert.equal(await cluster.client.get({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', name: 'audit-owner-annotation' }), undefined);
+
+    // The restored configuration works: the API server calls the webhook again.
+    await assert.rejects(cluster.client.create(configMap('after-rollback')), (e: KubeError) => e.status === 403 && /require-team-label/.test(e.message));
+    // Ownership is kyverno-studio's apply again: a deploy that drops the message removes it.
+    const third = await runDeploy({ client: cluster.client, ui: recordingUI(), mode: 'policies-only', policies: [withoutMessage(REQUIRE_TEAM)] });
+    assert.equal(third.outcome, 'deployed', third.error);
+    const rule = (((await cluster.client.get(policyRef))!.spec as JsonObject).rules as JsonObject[])[0];
+    assert.equal((rule.validate as JsonObject).message, undefined);
+  } finally {
+    await undeploy();
+  }
   assert.deepEqual(await snapshot(cluster.client), pristine);
 });
 

@@ -159,11 +159,15 @@ async function deploy(o: Options): Promise<void> {
       `Kyverno: deployed ${policies.length} polic${policies.length === 1 ? 'y' : 'ies'}${where}${how.mode === 'local' ? ' (the local webhook runs inside VS Code until it closes; undeploy before that)' : ''}.`,
     );
     if (stopLocal) (o.subscriptions ?? localServers).push({ dispose: () => void stopLocal!() });
-  } else if (result.outcome === 'cancelled') {
-    void vscode.window.showWarningMessage(`Kyverno: deploy cancelled${result.rolledBack.length ? `; rolled back ${result.rolledBack.length} object(s)` : ''}.`);
   } else {
-    output.appendLine(`Error: ${result.error ?? 'deploy failed'}`);
-    void vscode.window.showErrorMessage(`Kyverno: deploy failed: ${(result.error ?? '').split('\n')[0]}`, 'Show Log').then((a) => a && output.show());
+    // The rollback's own log lines are in the output channel; the notification says whether it finished.
+    const incomplete = result.rollbackFailures.length ? ` The rollback could not put back ${result.rollbackFailures.length} object(s); see the log.` : '';
+    if (result.outcome === 'cancelled') {
+      void vscode.window.showWarningMessage(`Kyverno: deploy cancelled${result.rolledBack.length ? `; rolled back ${result.rolledBack.length} object(s)` : ''}.${incomplete}`);
+    } else {
+      output.appendLine(`Error: ${result.error ?? 'deploy failed'}`);
+      void vscode.window.showErrorMessage(`Kyverno: deploy failed: ${(result.error ?? '').split('\n')[0]}${incomplete}`, 'Show Log').then((a) => a && output.show());
+    }
   }
 }
 
