@@ -1,4 +1,5 @@
-// Bundles the extension-host mocha suite (TypeScript) into <outDir>: index.js + extension.test.js.
+// Bundles the extension-host mocha suites (TypeScript) into <outDir>: index.js + extension.test.js,
+// and the restricted-mode suite restricted-index.js + restricted.test.js.
 // mocha and vscode stay external: the extension host provides vscode, and the output lives under
 // the project so `require('mocha')` resolves to its node_modules.
 import { build } from 'esbuild';
@@ -12,7 +13,7 @@ if (!out) {
   process.exit(2);
 }
 await build({
-  entryPoints: [path.join(here, 'suite/index.ts'), path.join(here, 'suite/extension.test.ts')],
+  entryPoints: ['index', 'extension.test', 'restricted-index', 'restricted.test'].map((name) => path.join(here, `suite/${name}.ts`)),
   outdir: out,
   bundle: true,
   platform: 'node',

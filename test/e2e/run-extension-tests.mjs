@@ -52,6 +52,9 @@ try {
   code = await exited;
   clearTimeout(timer);
   await page.screenshot({ path: path.join(OUT, 'after-tests.png') }).catch(() => {});
+  // The messages the suite left on screen (e.g. a refusal the API cannot observe).
+  const toasts = await page.locator('.notification-toast').allInnerTexts().catch(() => []);
+  fs.writeFileSync(path.join(OUT, 'notifications.txt'), toasts.join('\n'));
   fs.writeFileSync(path.join(OUT, 'browser-console.log'), consoleLines.join('\n'));
   console.log(`extension-host suite finished with exit code ${code} in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
 } finally {

@@ -5,7 +5,8 @@
 #  3. the mocha suite in desktop VS Code via @vscode/test-electron, where it can be downloaded
 #  4. the same suite inside code-server's Node extension host (always)
 #  5. a Playwright UI test against the installed .vsix, with screenshots
-#  6. the TextMate injection grammar, tokenized by VS Code's own tokenizer and YAML grammar
+#  6. restricted mode: an untrusted workspace with workspace trust on (restricted.sh)
+#  7. the TextMate injection grammar, tokenized by VS Code's own tokenizer and YAML grammar
 # Artifacts (screenshots, logs) go to test-output/e2e/ (git-ignored).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -61,6 +62,9 @@ env HOME="$OUT/ui/state/home" XDG_CONFIG_HOME="$OUT/ui/state/home/.config" XDG_D
   --install-extension "$VSIX" >"$OUT/ui/install.log" 2>&1 || { cat "$OUT/ui/install.log"; exit 1; }
 PIDS+=("$(PORT=$((PORT_BASE + 1)) STATE="$OUT/ui/state" "$HERE/start-code-server.sh")")
 node "$HERE/ui.mjs" "http://127.0.0.1:$((PORT_BASE + 1))" "$OUT/ui/workspace" "$OUT/ui"
+
+echo "== restricted mode: untrusted workspace, workspace trust on"
+bash "$HERE/restricted.sh" "$OUT/restricted" "$VSIX" "$OUT/suite" "$OUT/ui"
 
 echo "== TextMate injection grammar"
 node "$HERE/grammar.mjs" "$KS_E2E_HOME/code-server/node_modules/code-server/lib/vscode"
