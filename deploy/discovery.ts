@@ -1,6 +1,7 @@
 /** What the cluster already has: served kinds, our CRDs, and an upstream Kyverno install. */
 import { builtinKinds, resolveKind, type KindTable } from '../webhook/rules';
 import { KubeClient, KubeError } from './kube';
+import { generatedKinds } from './generate-rbac';
 import type { CrdEntry } from './crds';
 
 type Json = Record<string, unknown>;
@@ -25,7 +26,7 @@ function kindsNamed(policies: Json[]): string[] {
  */
 export async function kindTable(client: KubeClient, policies: Json[]): Promise<KindTable> {
   const table = builtinKinds();
-  const unknown = kindsNamed(policies).filter((k) => !resolveKind(k, table));
+  const unknown = [...kindsNamed(policies), ...generatedKinds(policies)].filter((k) => !resolveKind(k, table));
   if (unknown.length === 0) return table;
   const groups = await client.request<{ groups?: Array<{ name: string; preferredVersion?: { groupVersion: string } }> }>({ method: 'GET', path: '/apis' });
   const versions = ['v1', ...(groups.groups ?? []).map((g) => g.preferredVersion?.groupVersion).filter((v): v is string => !!v)];

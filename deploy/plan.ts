@@ -3,6 +3,7 @@
  * list of objects a deploy applies. No cluster access here; the apply layer (run.ts) decides
  * what exists, dry-runs and applies in this order.
  */
+import { generateRbacRules } from './generate-rbac';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { CertificateSet } from './certs';
@@ -92,7 +93,7 @@ export function certificateHosts(mode: DeployMode, ns: string, localUrl?: string
   return serviceHost(ns);
 }
 
-function rbac(ns: string): Json[] {
+function rbac(ns: string, generateRules: Json[]): Json[] {
   const roleName = `kyverno-studio:${WEBHOOK_NAME}`;
   return [
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: WEBHOOK_NAME, namespace: ns, labels: labels() } },
@@ -110,6 +111,8 @@ function rbac(ns: string): Json[] {
           resourceNames: [VALIDATING_CONFIG, MUTATING_CONFIG],
           verbs: ['update', 'patch'],
         },
+        // what the deployed policies' generate rules create (deploy/generate-rbac.ts)
+        ...generateRules,
       ],
     },
     {
@@ -274,7 +277,7 @@ export function planDeploy(input: PlanInput): Plan {
   if (input.mode === 'cluster') {
     if (!input.certs) throw new Error('cluster mode needs serving certificates');
     if (!input.webhookCode) throw new Error('cluster mode needs the webhook bundle (dist/webhook.js; run `npm run build`)');
-    for (const o of rbac(ns)) add('rbac', o);
+    for (const o of rbac(ns, generateRbacRules(input.policies, input.kinds))) add('rbac', o);
     add('tls', {
       apiVersion: 'v1',
       kind: 'Secret',

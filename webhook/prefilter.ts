@@ -33,12 +33,22 @@ function plainKinds(policy: Json): string[] | undefined {
   return [...kinds];
 }
 
+/** A classic policy with at least one generate rule (CEL kinds have none). */
+function hasGenerateRules(policy: Json): boolean {
+  if (policy.kind !== 'ClusterPolicy' && policy.kind !== 'Policy') return false;
+  const rules = ((policy.spec ?? {}) as Json).rules;
+  return Array.isArray(rules) && rules.some((r) => typeof r === 'object' && r !== null && typeof (r as Json).generate === 'object' && (r as Json).generate !== null);
+}
+
 export class PolicyIndex {
   private byKind = new Map<string, Json[]>();
   private always: Json[] = [];
+  /** Policies with generate rules, found once per policy set so reviews pay nothing for the rest. */
+  readonly generating = new Set<Json>();
 
   constructor(readonly policies: Json[]) {
     policies.forEach((p) => {
+      if (hasGenerateRules(p)) this.generating.add(p);
       const kinds = plainKinds(p);
       if (!kinds) this.always.push(p);
       else for (const k of kinds) this.byKind.set(k, [...(this.byKind.get(k) ?? []), p]);

@@ -11,7 +11,7 @@ import type { ClusterState, JsonObject } from '../engine/core/types';
 import { WebhookMetrics, type MetricsSnapshot } from './metrics';
 import { errorReply } from './evaluate';
 import { SERVER_PROCESS_ROLE } from './server-process';
-import type { FromServerProcess, ReportableWithResource, ReviewReply, ReviewRequest, ServerProcessSettings, ToServerProcess } from './protocol';
+import type { FromServerProcess, GeneratedItem, ReportableWithResource, ReviewReply, ReviewRequest, ServerProcessSettings, ToServerProcess } from './protocol';
 
 interface Member {
   proc: ChildProcess;
@@ -20,6 +20,12 @@ interface Member {
   /** The counters from its latest heartbeat: kept when it dies, so totals never go back. */
   snapshot?: MetricsSnapshot;
   bootTimer: NodeJS.Timeout;
+}
+
+/** A connection sent to a process and not yet acknowledged: it is ours to close if the process dies. */
+interface Handover {
+  socket: Socket;
+  member: Member;
 }
 
 interface Waiting<T> {
@@ -34,6 +40,7 @@ export interface ProcessOptions {
   settings: ServerProcessSettings;
   log: (line: string) => void;
   onReportable?: (items: ReportableWithResource[]) => void;
+  onGenerated?: (items: GeneratedItem[]) => void;
 }
 
 const BOOT_TIMEOUT_MS = 30_000;
@@ -51,6 +58,7 @@ export class ServerProcesses {
   private readonly reviews = new Map<number, Waiting<ReviewReply>>();
   private readonly snapshots = new Map<number, Waiting<MetricsSnapshot | undefined>>();
   private nextId = 1;
+  private readonly handovers = new Map<number, Handover>();
   private readonly watchdog: NodeJS.Timeout;
 
   constructor(private readonly opts: ProcessOptions) {
@@ -95,6 +103,10 @@ export class ServerProcesses {
         member.lastBeat = Date.now();
         member.snapshot = m.snapshot;
         return;
+      case 'accepted':
+        this.handovers.get(m.id)?.socket.destroy();
+        this.handovers.delete(m.id);
+        return;
       case 'answer':
         return this.settle(this.reviews, m.id, m.reply);
       case 'metrics-snapshot':
@@ -107,6 +119,9 @@ export class ServerProcesses {
       case 'reportable':
         this.opts.onReportable?.(m.items);
         return;
+      case 'generated':
+        this.opts.onGenerated?.(m.items);
+        return;
       case 'log':
         this.opts.log(m.line);
         return;
@@ -116,7 +131,11 @@ export class ServerProcesses {
   private post(member: Member, m: ToServerProcess, handle?: Socket): boolean {
     if (!member.proc.connected) return false;
     try {
-      member.proc.send(m, handle as never);
+      // keepOpen: our copy of a connection stays ours to close (on 'accepted', or when the
+      // process dies before taking it); otherwise Node holds it until an acknowledgement that a
+      // stuck process never sends, and the client hangs.
+      if (handle) member.proc.send(m, handle, { keepOpen: true });
+      else member.proc.send(m);
       return true;
     } catch {
       return false;
@@ -142,6 +161,12 @@ export class ServerProcesses {
     this.members[i] = this.spawn();
     member.proc.kill('SIGKILL');
     for (const [id, w] of this.reviews) if (w.member === member) this.settle(this.reviews, id, errorReply(500, reason));
+    // Connections it never took: closing our copy lets their clients see the failure now.
+    for (const [id, h] of this.handovers) {
+      if (h.member !== member) continue;
+      this.handovers.delete(id);
+      h.socket.destroy();
+    }
     for (const [id, w] of this.snapshots) if (w.member === member) this.settle(this.snapshots, id, undefined);
   }
 
@@ -164,14 +189,22 @@ export class ServerProcesses {
 
   /** Hands an accepted connection to the next ready process (round robin). */
   dispatch(socket: Socket): void {
-    const ready = this.members.filter((m) => m.ready && m.proc.connected);
+    const live = this.members.filter((m) => m.ready && m.proc.connected);
+    // A process that missed its last beats is busy or stuck: new connections go elsewhere.
+    const beating = live.filter((m) => Date.now() - m.lastBeat < 3 * this.opts.settings.heartbeatMs);
+    const ready = beating.length ? beating : live;
     if (ready.length === 0) {
       if (this.parked.length >= MAX_PARKED_CONNECTIONS) socket.destroy();
       else this.parked.push(socket);
       return;
     }
     const member = ready[this.next++ % ready.length];
-    if (!this.post(member, { type: 'connection' }, socket)) socket.destroy();
+    const id = this.nextId++;
+    this.handovers.set(id, { socket, member });
+    if (!this.post(member, { type: 'connection', id }, socket)) {
+      this.handovers.delete(id);
+      socket.destroy();
+    }
   }
 
   setPolicies(policies: JsonObject[], cluster: ClusterState): void {
@@ -203,6 +236,8 @@ export class ServerProcesses {
     this.closed = true;
     clearInterval(this.watchdog);
     for (const s of this.parked.splice(0)) s.destroy();
+    for (const h of this.handovers.values()) h.socket.destroy();
+    this.handovers.clear();
     await Promise.all(
       this.members.map(
         (m) =>

@@ -3,7 +3,7 @@
  * processes that terminate TLS and evaluate reviews inline. Connections travel as handles
  * attached to a `connection` message.
  */
-import type { ClusterState, JsonObject } from '../engine/core/types';
+import type { AdmissionRequest, ClusterState, JsonObject } from '../engine/core/types';
 import type { RuleOutcome, MetricsSnapshot } from './metrics';
 import type { WebhookPath } from './admission';
 
@@ -16,6 +16,8 @@ export interface ServerProcessSettings {
   /** Something records policy reports: send the reportable results up. */
   reports: boolean;
   heartbeatMs: number;
+  /** In-cluster: run generate rules for admitted requests and send the downstream work up. */
+  generate?: boolean;
 }
 
 export interface ReviewRequest {
@@ -27,12 +29,14 @@ export interface ReviewRequest {
   reports?: boolean;
   /** Epoch milliseconds after which the review answers 504 instead of evaluating on. */
   deadline?: number;
+  /** Hand back the generate work of an admitted request (`generation` in the reply). */
+  generate?: boolean;
 }
 
 export type ToServerProcess =
   | { type: 'settings'; settings: ServerProcessSettings }
   | { type: 'policies'; policies: JsonObject[]; cluster: ClusterState }
-  | { type: 'connection' }
+  | { type: 'connection'; id: number }
   | { type: 'review'; id: number; review: ReviewRequest }
   | { type: 'metrics-snapshot'; id: number }
   | { type: 'metrics-text'; id: number; text: string }
@@ -40,6 +44,8 @@ export type ToServerProcess =
 
 export type FromServerProcess =
   | { type: 'ready' }
+  /** A handed-over connection arrived (until then the primary keeps the right to close it). */
+  | { type: 'accepted'; id: number }
   /** Sent every heartbeatMs while the event loop turns; carries the counters so far. */
   | { type: 'heartbeat'; snapshot: MetricsSnapshot }
   | { type: 'answer'; id: number; reply: ReviewReply }
@@ -47,6 +53,8 @@ export type FromServerProcess =
   /** A /metrics request: the primary answers with the text for all processes. */
   | { type: 'metrics-wanted'; id: number; snapshot: MetricsSnapshot }
   | { type: 'reportable'; items: ReportableWithResource[] }
+  /** Downstream objects for the primary to create or delete (generate rules). */
+  | { type: 'generated'; items: GeneratedItem[] }
   | { type: 'log'; line: string };
 
 export interface Reportable {
@@ -71,4 +79,45 @@ export interface ReviewReply {
   /** Validation results, for policy reports (the resource is `subject`, sent once). */
   reportable: Reportable[];
   subject?: JsonObject;
+  /**
+   * Generate rules to run for this admitted request, after the answer is sent. In-process
+   * only: set when `generate` was asked, which reviews sent over IPC never do.
+   */
+  generation?: PendingGeneration;
 }
+
+export interface PendingGeneration {
+  request: AdmissionRequest;
+  /** The candidate policies that have generate rules, in policy order. */
+  policies: JsonObject[];
+}
+
+/** The object whose admission fired a generate rule. */
+export interface TriggerRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+  uid?: string;
+}
+
+/**
+ * Work for the primary's downstream generator. `create`: objects to create when absent
+ * (updated only with synchronize); `delete`: objects a synchronized rule generated for a
+ * trigger that was deleted or no longer matches (deleted only if their labels say so);
+ * `clone`: a policy whose clone sources live in the cluster, evaluated again by the primary
+ * once it has fetched them.
+ */
+export type GeneratedItem =
+  | {
+      action: 'create';
+      policy: string;
+      rule: string;
+      synchronize: boolean;
+      serverSideApply: boolean;
+      operation: string;
+      trigger: TriggerRef;
+      resources: JsonObject[];
+    }
+  | { action: 'delete'; policy: string; rule: string; trigger: TriggerRef; resources: JsonObject[] }
+  | { action: 'clone'; policy: JsonObject; request: AdmissionRequest; exceptions: JsonObject[] };

@@ -98,11 +98,23 @@ interface Need {
   direct: Array<{ groups: string[]; versions: string[]; resources: string[]; operations: string[] }>;
 }
 
+/**
+ * Generate rules run in Kyverno's validating webhook on the trigger's admission: CREATE and
+ * UPDATE generate; with synchronize a trigger's DELETE removes what it generated, so DELETE
+ * must reach us too (explicit match operations win, as for every rule). The generated kind
+ * and clone sources are not registered: we do not act on changes to those (see docs/eks.md).
+ */
+function generateOperations(rule: Json): string[] {
+  return obj(rule.generate).synchronize === true ? ['CREATE', 'UPDATE', 'DELETE'] : ['CREATE', 'UPDATE'];
+}
+
 function classicNeeds(policy: Json): Need[] {
   const spec = obj(policy.spec);
   const failurePolicy = spec.failurePolicy === 'Ignore' ? 'Ignore' : 'Fail';
   const timeout = typeof spec.webhookTimeoutSeconds === 'number' ? spec.webhookTimeoutSeconds : 10;
   const autogen = String(obj(obj(policy.metadata).annotations)['pod-policies.kyverno.io/autogen-controllers'] ?? '');
+  // Kyverno's CanAutoGen: one generate rule turns autogen off for the whole policy.
+  const autogenOff = arr(spec.rules).some((r) => obj(r).generate !== undefined && obj(r).generate !== null);
   const needs: Need[] = [];
   for (const rule of arr(spec.rules).map(obj)) {
     const match = obj(rule.match);
@@ -114,7 +126,7 @@ function classicNeeds(policy: Json): Need[] {
       for (const k of arr(b.kinds)) kinds.add(String(k));
       for (const o of arr(b.operations)) ops.add(String(o));
     }
-    if ([...kinds].some((k) => k === 'Pod' || k.endsWith('/Pod')) && autogen !== 'none') {
+    if ([...kinds].some((k) => k === 'Pod' || k.endsWith('/Pod')) && autogen !== 'none' && !autogenOff) {
       const controllers = autogen ? autogen.split(',').map((s) => s.trim()).filter(Boolean) : POD_CONTROLLERS;
       for (const c of controllers) kinds.add(c);
     }
@@ -126,6 +138,7 @@ function classicNeeds(policy: Json): Need[] {
       const operations = ops.size ? [...ops] : path === 'mutate' ? ['CREATE', 'UPDATE'] : ALL_OPERATIONS;
       needs.push({ path, failurePolicy, timeout, kinds: [...kinds], operations, direct: [] });
     }
+    if (rule.generate) needs.push({ path: 'validate', failurePolicy, timeout, kinds: [...kinds], operations: ops.size ? [...ops] : generateOperations(rule), direct: [] });
   }
   return needs;
 }

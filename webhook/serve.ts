@@ -9,6 +9,7 @@ import { classifyDocument, formatLoadError, parseYamlDocuments } from '../engine
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { startWebhookServer } from './server';
 import type { ReportItem } from './reports';
+import type { DownstreamGenerator } from './generate';
 
 
 export class UsageError extends Error {}
@@ -142,6 +143,7 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
   const policies = args.inCluster ? [] : loadPolicyFiles(args.policies, log);
   let reports: { add(items: ReportItem[]): void; close(): Promise<void> } | undefined;
+  let generator: DownstreamGenerator | undefined;
   const stop = new AbortController();
   const server = await startWebhookServer({
     port: args.port,
@@ -154,11 +156,15 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     log,
     // Only the in-cluster mode records reports; without a sink the workers skip building them.
     onReportable: args.inCluster ? (items) => reports?.add(items.map((i) => ({ ...i, time: Date.now() / 1000 }))) : undefined,
+    // Generate rules create objects, so they run only where we have a cluster to create them in.
+    onGenerated: args.inCluster ? (items) => generator?.add(items) : undefined,
   });
   if (args.inCluster) {
-    const { runInCluster } = await import('./incluster');
+    const { runInCluster, inClusterClient } = await import('./incluster');
     const { KubeClient } = await import('../deploy/kube');
-    const client = args.kubeconfig ? KubeClient.fromKubeconfig(args.kubeconfig) : undefined;
+    const client = args.kubeconfig ? KubeClient.fromKubeconfig(args.kubeconfig) : inClusterClient();
+    const { DownstreamGenerator } = await import('./generate');
+    generator = new DownstreamGenerator({ client, log });
     reports = await runInCluster({ server, namespace: args.namespace, caFile: args.caFile, log, signal: stop.signal, client, reportIntervalMs: args.reportIntervalMs });
     log(`in-cluster mode on https://${args.host}:${server.address().port}: watching policies`);
   } else {
@@ -170,6 +176,7 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     process.once('SIGTERM', () => resolve());
   });
   stop.abort();
+  await generator?.close();
   await reports?.close();
   await server.close();
   return 0;

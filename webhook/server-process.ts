@@ -13,7 +13,8 @@ import type { ClusterState } from '../engine/core/types';
 import { errorReply, evaluateReview } from './evaluate';
 import { WebhookMetrics } from './metrics';
 import { PolicyIndex } from './prefilter';
-import type { FromServerProcess, ReviewReply, ServerProcessSettings, ToServerProcess } from './protocol';
+import type { FromServerProcess, PendingGeneration, ReviewReply, ServerProcessSettings, ToServerProcess } from './protocol';
+import { runGeneration } from './generate-work';
 
 export const SERVER_PROCESS_ROLE = 'kyverno-studio-webhook-server';
 
@@ -90,6 +91,7 @@ class ServerProcess {
         this.hasPolicies = true;
         return;
       case 'connection':
+        this.post({ type: 'accepted', id: msg.id });
         if (this.https && handle) this.https.emit('connection', handle as Socket);
         else (handle as Socket | undefined)?.destroy();
         return;
@@ -135,12 +137,24 @@ class ServerProcess {
     let reply: ReviewReply;
     if (body === null) reply = errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`);
     else if (!this.hasPolicies) reply = errorReply(503, 'no policies loaded yet');
-    else reply = evaluateReview({ path, body, reports: settings.reports, deadline: Date.now() + settings.timeoutMs }, this.index, this.cluster);
+    else reply = evaluateReview({ path, body, reports: settings.reports, deadline: Date.now() + settings.timeoutMs, generate: settings.generate }, this.index, this.cluster);
     send(res, reply.status, reply.body);
     this.metrics.recordRequest(path, reply.status, reply.allowed, Number(process.hrtime.bigint() - started) / 1e9, reply.outcomes);
     if (settings.reports && reply.allowed && !reply.dryRun && reply.subject && reply.reportable.length) {
       const resource = reply.subject;
       this.post({ type: 'reportable', items: reply.reportable.map((r) => ({ ...r, resource })) });
+    }
+    if (reply.generation) this.generate(reply.generation);
+  }
+
+  /** Generate rules, after the answer went out: their outcome never changes it. */
+  private generate(pending: PendingGeneration): void {
+    try {
+      const work = runGeneration(pending, this.cluster);
+      for (const line of work.errors) this.post({ type: 'log', line });
+      if (work.items.length) this.post({ type: 'generated', items: work.items });
+    } catch (e) {
+      this.post({ type: 'log', line: `generate: ${(e as Error).message}` });
     }
   }
 

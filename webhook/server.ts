@@ -8,7 +8,7 @@
 import { createServer as createNetServer, type Server } from 'node:net';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { ServerProcesses } from './processes';
-import type { ReportableWithResource, ReviewReply } from './protocol';
+import type { GeneratedItem, ReportableWithResource, ReviewReply } from './protocol';
 
 export interface WebhookServerOptions {
   port: number;
@@ -24,6 +24,8 @@ export interface WebhookServerOptions {
   maxBodyBytes?: number;
   /** Called with the validation results of every admitted (non dry-run) request, for policy reports. */
   onReportable?: (items: ReportableWithResource[]) => void;
+  /** Called with the downstream work of generate rules for admitted requests; without it, generate rules are not run. */
+  onGenerated?: (items: GeneratedItem[]) => void;
   log?: (line: string) => void;
 }
 
@@ -46,12 +48,14 @@ export function startWebhookServer(opts: WebhookServerOptions): Promise<WebhookS
     count: opts.workers ?? 2,
     log: opts.log ?? (() => {}),
     onReportable: opts.onReportable,
+    onGenerated: opts.onGenerated,
     settings: {
       tlsCertFile: opts.tlsCertFile,
       tlsKeyFile: opts.tlsKeyFile,
       timeoutMs,
       maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY,
       reports: opts.onReportable !== undefined,
+      generate: opts.onGenerated !== undefined,
       // Several beats per deadline, so a stuck process is found soon after its deadline.
       heartbeatMs: Math.max(20, Math.min(1000, Math.floor(timeoutMs / 4))),
     },

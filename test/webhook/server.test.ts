@@ -27,11 +27,31 @@ const POLICY = {
   },
 };
 
-function review(containers: number): string {
+// Only Pods labelled stress=yes: per container it sorts and joins every image (quadratic work).
+const SLOW_POLICY = {
+  apiVersion: 'kyverno.io/v1',
+  kind: 'ClusterPolicy',
+  metadata: { name: 'slow' },
+  spec: {
+    validationFailureAction: 'Enforce',
+    rules: [{
+      name: 'per-container',
+      match: { any: [{ resources: { kinds: ['Pod'], selector: { matchLabels: { stress: 'yes' } } } }] },
+      validate: {
+        foreach: [{
+          list: 'request.object.spec.containers',
+          deny: { conditions: { any: [{ key: "{{ request.object.spec.containers[].image | sort(@) | join(',', @) | length(@) }}", operator: 'LessThan', value: 0 }] } },
+        }],
+      },
+    }],
+  },
+};
+
+function review(containers: number, labels: Record<string, string> = {}): string {
   const list = Array.from({ length: containers }, (_, i) => ({ name: `c${i}`, image: `registry.example.com/app${i}:1.0` }));
   return JSON.stringify({
     apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
-    request: { uid: 'u', operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' }, namespace: 'default', userInfo: {}, object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' }, spec: { containers: list } } },
+    request: { uid: 'u', operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' }, namespace: 'default', userInfo: {}, object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default', labels }, spec: { containers: list } } },
   });
 }
 
@@ -56,20 +76,21 @@ before(async () => {
   server = await startWebhookServer({
     port: 0, host: '127.0.0.1', tlsCertFile: join(dir, 'tls.crt'), tlsKeyFile: join(dir, 'tls.key'), workerScript: worker, workers: 2, timeoutMs: 300, maxBodyBytes: 2_000_000,
   });
-  server.setPolicies([POLICY], { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] });
+  server.setPolicies([POLICY, SLOW_POLICY], { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] });
   port = server.address().port;
 });
 
 after(() => server?.close());
 
 test('a review stuck past its deadline: its process is replaced, its connection drops, the others keep serving', async () => {
-  // One policy over 30,000 containers: no check between policies can stop it, the watchdog must.
+  // Seconds of work inside one rule: no check between policies can stop it, the watchdog must.
   const started = Date.now();
-  const stuck = call('/validate', review(30_000)).then(
+  const stuck = call('/validate', review(5_000, { stress: 'yes' })).then(
     (r) => `answered ${r.status}`,
     (e: Error) => `dropped: ${e.message}`,
   );
-  // While one process is stuck, the other answers probes.
+  // Once the stuck process misses its heartbeats, new connections go to the other one.
+  await new Promise((r) => setTimeout(r, 500));
   assert.equal((await call('/healthz')).status, 200);
   const outcome = await stuck;
   assert.match(outcome, /dropped: (socket hang up|read ECONNRESET)|answered 504/);

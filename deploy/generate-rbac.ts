@@ -1,0 +1,56 @@
+/**
+ * What the webhook's service account must be allowed to write for the deployed policies'
+ * generate rules (Kyverno asks the same of its background controller's role): the kinds
+ * those rules create, clone or cloneList, resolved to API groups and resources.
+ */
+import { resolveKind, type KindTable } from '../webhook/rules';
+
+type Json = Record<string, unknown>;
+
+function obj(v: unknown): Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {};
+}
+
+function kindSpec(target: Json): string | undefined {
+  const kind = typeof target.kind === 'string' ? target.kind : '';
+  // A kind chosen by a variable cannot be granted ahead of time.
+  if (!kind || kind.includes('{{')) return undefined;
+  const apiVersion = typeof target.apiVersion === 'string' && !target.apiVersion.includes('{{') ? target.apiVersion : '';
+  return apiVersion ? `${apiVersion}/${kind}` : kind;
+}
+
+/** Kinds written by generate rules, as "apiVersion/Kind" or "Kind" (the match-kind syntax). */
+export function generatedKinds(policies: Json[]): string[] {
+  const out = new Set<string>();
+  for (const policy of policies) {
+    if (policy.kind !== 'ClusterPolicy' && policy.kind !== 'Policy') continue;
+    const rules = obj(policy.spec).rules;
+    for (const rule of Array.isArray(rules) ? rules.map(obj) : []) {
+      const generate = obj(rule.generate);
+      if (Object.keys(generate).length === 0) continue;
+      const targets = [generate, ...(Array.isArray(generate.foreach) ? generate.foreach.map(obj) : [])];
+      for (const t of targets) {
+        const spec = kindSpec(t);
+        if (spec) out.add(spec);
+        const listed = obj(t.cloneList).kinds;
+        for (const k of Array.isArray(listed) ? listed : []) if (typeof k === 'string' && !k.includes('{{')) out.add(k);
+      }
+    }
+  }
+  return [...out].sort();
+}
+
+/** ClusterRole rules granting create/update/patch/delete on those kinds (one per API group). */
+export function generateRbacRules(policies: Json[], kinds: KindTable): Json[] {
+  const byGroup = new Map<string, Set<string>>();
+  for (const spec of generatedKinds(policies)) {
+    for (const r of resolveKind(spec, kinds) ?? []) {
+      const resources = byGroup.get(r.group) ?? new Set<string>();
+      resources.add(r.resource);
+      byGroup.set(r.group, resources);
+    }
+  }
+  return [...byGroup]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([group, resources]) => ({ apiGroups: [group], resources: [...resources].sort(), verbs: ['create', 'update', 'patch', 'delete'] }));
+}

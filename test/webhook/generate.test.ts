@@ -1,0 +1,136 @@
+/**
+ * Generate rules in the webhook, server-process side: which admitted requests carry generate
+ * work (webhook/evaluate.ts), and what that work is (webhook/generate-work.ts).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AdmissionRequest, ClusterState, JsonObject, Operation } from '../../engine/core/types';
+import { evaluateReview } from '../../webhook/evaluate';
+import { generateWork, needsCloneSources, runGeneration } from '../../webhook/generate-work';
+import { PolicyIndex } from '../../webhook/prefilter';
+
+const CLUSTER: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
+
+function generator(name: string, generate: JsonObject, match: JsonObject = { any: [{ resources: { kinds: ['Namespace'] } }] }, spec: JsonObject = {}): JsonObject {
+  return { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name }, spec: { ...spec, rules: [{ name: 'make', match, generate }] } };
+}
+const configMapData = (extra: JsonObject = {}): JsonObject => ({
+  apiVersion: 'v1', kind: 'ConfigMap', name: 'defaults', namespace: '{{request.object.metadata.name}}', data: { data: { owner: '{{request.object.metadata.labels.owner}}' } }, ...extra,
+});
+const DEFAULTS = generator('ns-defaults', configMapData());
+const MANAGED_NAMESPACES = { any: [{ resources: { kinds: ['Namespace'], selector: { matchLabels: { managed: 'yes' } } } }] };
+const SYNCED = generator('ns-synced', configMapData({ synchronize: true }), MANAGED_NAMESPACES);
+const DENY_UNLABELLED: JsonObject = {
+  apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'need-owner' },
+  spec: { validationFailureAction: 'Enforce', rules: [{ name: 'owner', match: { any: [{ resources: { kinds: ['Namespace'] } }] }, validate: { message: 'owner needed', pattern: { metadata: { labels: { owner: '?*' } } } } }] },
+};
+
+function namespace(name: string, labels: Record<string, string> = { owner: 'team-a' }): JsonObject {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, uid: `uid-${name}`, labels } };
+}
+function request(operation: Operation, object: JsonObject | null, oldObject: JsonObject | null = null): AdmissionRequest {
+  return { operation, object, oldObject, kind: { group: '', version: 'v1', kind: 'Namespace' }, requestInfo: { roles: [], clusterRoles: [], userInfo: { groups: [] } } };
+}
+function review(operation: Operation, object: JsonObject | null, oldObject: JsonObject | null = null, dryRun = false): string {
+  return JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
+    request: { uid: 'r1', operation, object, oldObject, dryRun, kind: { group: '', version: 'v1', kind: 'Namespace' }, resource: { group: '', version: 'v1', resource: 'namespaces' }, userInfo: { username: 'me' } },
+  });
+}
+const labels = (o: JsonObject) => ((o.metadata as JsonObject).labels ?? {}) as Record<string, string>;
+
+test('a matching CREATE yields the downstream object with Kyverno labels naming policy, rule and trigger', () => {
+  // The API server sends a Namespace's name as the request namespace; the trigger has none.
+  const work = generateWork(DEFAULTS, { ...request('CREATE', namespace('team-a')), namespace: 'team-a' }, CLUSTER);
+  assert.deepEqual(work.errors, []);
+  assert.equal(work.items.length, 1);
+  const item = work.items[0];
+  assert.ok(item.action === 'create');
+  assert.deepEqual([item.policy, item.rule, item.synchronize, item.operation], ['ns-defaults', 'make', false, 'CREATE']);
+  assert.deepEqual(item.trigger, { apiVersion: 'v1', kind: 'Namespace', name: 'team-a', uid: 'uid-team-a' });
+  const [cm] = item.resources;
+  assert.deepEqual([cm.apiVersion, cm.kind, (cm.metadata as JsonObject).name, (cm.metadata as JsonObject).namespace], ['v1', 'ConfigMap', 'defaults', 'team-a']);
+  assert.deepEqual(cm.data, { owner: 'team-a' }, 'variables substituted from the trigger');
+  const l = labels(cm);
+  assert.equal(l['app.kubernetes.io/managed-by'], 'kyverno');
+  assert.equal(l['generate.kyverno.io/policy-name'], 'ns-defaults');
+  assert.equal(l['generate.kyverno.io/rule-name'], 'make');
+  assert.equal(l['generate.kyverno.io/trigger-kind'], 'Namespace');
+  assert.equal(l['generate.kyverno.io/trigger-uid'], 'uid-team-a');
+});
+
+test('a trigger DELETE: nothing without synchronize, the downstream deleted with it, generated when the rule matches DELETE', () => {
+  const gone = request('DELETE', null, namespace('team-a', { owner: 'x', managed: 'yes' }));
+  assert.deepEqual(generateWork(DEFAULTS, gone, CLUSTER).items, []);
+  const synced = generateWork(SYNCED, gone, CLUSTER).items;
+  assert.deepEqual(synced.map((i) => [i.action, i.action === 'delete' ? i.resources.map((r) => (r.metadata as JsonObject).name) : []]), [['delete', ['defaults']]]);
+  const onDelete = generator('on-delete', configMapData({ namespace: 'audit', name: 'gone-{{request.oldObject.metadata.name}}' }), { any: [{ resources: { kinds: ['Namespace'], operations: ['DELETE'] } }] });
+  const items = generateWork(onDelete, gone, CLUSTER).items;
+  assert.deepEqual(items.map((i) => [i.action, i.action === 'create' ? (i.resources[0].metadata as JsonObject).name : '']), [['create', 'gone-team-a']]);
+});
+
+test('an UPDATE that takes the trigger out of a synchronized rule deletes its downstream; still matching, it is re-applied', () => {
+  const before = namespace('team-a', { owner: 'a', managed: 'yes' });
+  const after = namespace('team-a', { owner: 'a' });
+  const left = generateWork(SYNCED, request('UPDATE', after, before), CLUSTER).items;
+  assert.deepEqual(left.map((i) => i.action), ['delete']);
+  const stays = generateWork(SYNCED, request('UPDATE', { ...before, metadata: { ...(before.metadata as JsonObject), labels: { owner: 'b', managed: 'yes' } } }, before), CLUSTER).items;
+  assert.deepEqual(stays.map((i) => [i.action, i.action === 'create' && i.synchronize]), [['create', true]]);
+  // Without synchronize the downstream is kept when the trigger stops matching.
+  const unsynced = generator('keep', configMapData(), MANAGED_NAMESPACES);
+  assert.deepEqual(generateWork(unsynced, request('UPDATE', after, before), CLUSTER).items, []);
+});
+
+test('CONNECT and non-matching requests have no work; a failing rule becomes a log line naming policy and rule', () => {
+  assert.deepEqual(generateWork(DEFAULTS, request('CONNECT', namespace('a')), CLUSTER).items, []);
+  assert.deepEqual(generateWork(SYNCED, request('CREATE', namespace('a')), CLUSTER).items, [], 'selector does not match');
+  const broken = generator('broken', { apiVersion: 'v1', kind: 'ConfigMap', name: 'x', namespace: '{{request.object.metadata.name}}', data: 'not a map' });
+  const work = generateWork(broken, request('CREATE', namespace('a')), CLUSTER);
+  assert.deepEqual(work.items, []);
+  assert.equal(work.errors.length, 1);
+  assert.match(work.errors[0], /^generate: policy broken rule make: .*generate\.data must be a map/);
+});
+
+test('policies with clone sources go to the primary with the request; data policies are evaluated in place', () => {
+  const clone = generator('copy-secret', { apiVersion: 'v1', kind: 'Secret', name: 'regcred', namespace: '{{request.object.metadata.name}}', clone: { namespace: 'default', name: 'regcred' } });
+  const cloneList = generator('copy-list', { namespace: '{{request.object.metadata.name}}', cloneList: { namespace: 'default', kinds: ['v1/Secret'], selector: { matchLabels: { copy: 'yes' } } } });
+  assert.equal(needsCloneSources(clone), true);
+  assert.equal(needsCloneSources(cloneList), true);
+  assert.equal(needsCloneSources(DEFAULTS), false);
+  const req = request('CREATE', namespace('team-a'));
+  const work = runGeneration({ request: req, policies: [clone, DEFAULTS] }, { ...CLUSTER, exceptions: [{ kind: 'PolicyException' }] });
+  assert.deepEqual(work.items.map((i) => i.action), ['clone', 'create']);
+  const first = work.items[0];
+  assert.ok(first.action === 'clone');
+  assert.equal(first.policy, clone);
+  assert.equal(first.request, req);
+  assert.deepEqual(first.exceptions, [{ kind: 'PolicyException' }], 'the exceptions travel with it');
+});
+
+test('evaluateReview hands back generate work only for admitted, stored validate requests when asked', () => {
+  const index = new PolicyIndex([DENY_UNLABELLED, DEFAULTS]);
+  assert.deepEqual([...index.generating], [DEFAULTS]);
+  const ok = evaluateReview({ path: 'validate', body: review('CREATE', namespace('team-a')), generate: true }, index, CLUSTER);
+  assert.equal(ok.allowed, true);
+  assert.deepEqual(ok.generation?.policies, [DEFAULTS]);
+  assert.equal(ok.generation?.request.operation, 'CREATE');
+  const denied = evaluateReview({ path: 'validate', body: review('CREATE', namespace('b', {})), generate: true }, index, CLUSTER);
+  assert.equal(denied.allowed, false);
+  assert.equal(denied.generation, undefined, 'a denied request generates nothing');
+  assert.equal(evaluateReview({ path: 'validate', body: review('CREATE', namespace('c'), null, true), generate: true }, index, CLUSTER).generation, undefined, 'dry run');
+  assert.equal(evaluateReview({ path: 'validate', body: review('CREATE', namespace('c')) }, index, CLUSTER).generation, undefined, 'not asked (local mode, scans)');
+  assert.equal(evaluateReview({ path: 'mutate', body: review('CREATE', namespace('c')), generate: true }, index, CLUSTER).generation, undefined, 'mutating webhook');
+});
+
+test('generate work never changes the answer, and policies without generate rules carry none', () => {
+  const index = new PolicyIndex([DENY_UNLABELLED]);
+  assert.equal(index.generating.size, 0);
+  const body = review('CREATE', namespace('team-a'));
+  const asked = evaluateReview({ path: 'validate', body, generate: true }, index, CLUSTER);
+  assert.equal(asked.generation, undefined);
+  const both = new PolicyIndex([DENY_UNLABELLED, DEFAULTS]);
+  const plain = evaluateReview({ path: 'validate', body }, both, CLUSTER);
+  const withGeneration = evaluateReview({ path: 'validate', body, generate: true }, both, CLUSTER);
+  assert.equal(withGeneration.body, plain.body);
+  assert.equal(withGeneration.status, plain.status);
+});

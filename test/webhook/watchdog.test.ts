@@ -1,0 +1,67 @@
+/**
+ * The watchdog with a single server process: a connection handed to a process that is stuck
+ * inside a policy must fail as soon as the process is replaced (not hang), and the replacement
+ * takes new connections.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'node:https';
+import { build } from 'esbuild';
+import { makeCertificates } from '../../deploy/certs';
+import { startWebhookServer, type WebhookServer } from '../../webhook/server';
+
+const dir = mkdtempSync(join(tmpdir(), 'ks-watchdog-'));
+const certs = makeCertificates({ hosts: ['127.0.0.1'] });
+let server: WebhookServer | undefined;
+
+after(() => server?.close());
+
+function call(port: number, path: string, body?: string): Promise<string> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path, method: body === undefined ? 'GET' : 'POST', ca: certs.ca.certPem, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(`answered ${res.statusCode}`));
+    });
+    req.on('error', (e) => resolve(`failed: ${e.message}`));
+    req.end(body);
+  });
+}
+
+// Per container, sort and join every image: seconds of work inside one rule for 5,000 containers.
+const SLOW = {
+  apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'slow' },
+  spec: { rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Pod'] } }] }, validate: { foreach: [{
+    list: 'request.object.spec.containers',
+    deny: { conditions: { any: [{ key: "{{ request.object.spec.containers[].image | sort(@) | join(',', @) | length(@) }}", operator: 'LessThan', value: 0 }] } },
+  }] } }] },
+};
+
+test('one process: a connection queued behind a stuck review fails promptly, and the replacement serves', async () => {
+  writeFileSync(join(dir, 'tls.crt'), certs.serving.certPem);
+  writeFileSync(join(dir, 'tls.key'), certs.serving.keyPem);
+  const bundle = join(dir, 'webhook.js');
+  await build({ entryPoints: [join(__dirname, '../../webhook/main.ts')], outfile: bundle, bundle: true, platform: 'node', format: 'cjs', logLevel: 'error' });
+  const lines: string[] = [];
+  server = await startWebhookServer({ port: 0, host: '127.0.0.1', tlsCertFile: join(dir, 'tls.crt'), tlsKeyFile: join(dir, 'tls.key'), workerScript: bundle, workers: 1, timeoutMs: 300, log: (l) => lines.push(l) });
+  server.setPolicies([SLOW], { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] });
+  const port = server.address().port;
+  // Wait until the process serves.
+  for (let i = 0; i < 100 && (await call(port, '/readyz')) !== 'answered 200'; i++) await new Promise((r) => setTimeout(r, 100));
+  const containers = Array.from({ length: 5000 }, (_, i) => ({ name: `c${i}`, image: `registry.example.com/a${i}:1` }));
+  const body = JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
+    request: { uid: 'u', operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' }, namespace: 'd', userInfo: {}, object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'd' }, spec: { containers } } },
+  });
+  const started = Date.now();
+  const stuck = call(port, '/validate', body);
+  await new Promise((r) => setTimeout(r, 50));
+  const queued = call(port, '/healthz');
+  assert.match(await stuck, /^failed: (socket hang up|read ECONNRESET)$/);
+  assert.match(await queued, /^failed: (socket hang up|read ECONNRESET)$|^answered 200$/);
+  assert.ok(Date.now() - started < 15_000, `both ended after ${Date.now() - started} ms`);
+  assert.equal(await call(port, '/healthz'), 'answered 200');
+  assert.ok(lines.some((l) => /ran past its 300 ms deadline; server process \d+ restarted/.test(l)), lines.join('\n'));
+});

@@ -1,0 +1,284 @@
+/**
+ * The downstream generator (in-cluster mode, primary process): Kyverno's background generate
+ * controller for the work server processes send up. An object is created when absent; one
+ * that exists is left alone unless its rule synchronizes, then it is server-side applied.
+ * Work for a CREATE waits until the trigger is stored (a later admission step may still
+ * refuse it: then nothing is generated). Policies with clone sources are evaluated again
+ * here, with the sources fetched from the API server. A bounded queue, a few requests at a
+ * time, retries with backoff on transient errors, one log line per failure.
+ */
+import { KubeError, describeRef, refOf, type KubeClient, type ObjectRef } from '../deploy/kube';
+import type { ClusterState, JsonObject } from '../engine/core/types';
+import { builtinKinds } from './rules';
+import { generatePatterns, generateRulesOf, generateWork, policyKey } from './generate-work';
+import type { GeneratedItem, TriggerRef } from './protocol';
+
+type Json = Record<string, unknown>;
+
+export interface GeneratorOptions {
+  client: KubeClient;
+  log: (line: string) => void;
+  /** Items waiting beyond this are dropped, with a log line (default 1000). */
+  maxQueue?: number;
+  /** Items worked on at once (default 4). */
+  concurrency?: number;
+  /** Attempts per API call on transient errors (default 5). */
+  attempts?: number;
+  /** First backoff; doubles per attempt (default 200 ms). */
+  backoffMs?: number;
+  /** How long a CREATE's work waits for its trigger to be stored (default 10 s). */
+  triggerWaitMs?: number;
+}
+
+const GENERATE_LABEL = 'generate.kyverno.io/';
+
+function obj(v: unknown): Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {};
+}
+const labelsOf = (o: JsonObject | undefined): Json => obj(obj(o?.metadata).labels);
+const hasVariable = (v: unknown): boolean => typeof v === 'string' && v.includes('{{');
+
+/** Worth another try: throttling, server trouble, no answer; not a refusal. */
+export function isTransient(e: unknown): boolean {
+  if (!(e instanceof KubeError)) return true;
+  // A Conflict is a stale resourceVersion: read again and retry (AlreadyExists is not one).
+  return e.status === 429 || e.status >= 500 || e.status === 0 || (e.status === 409 && e.reason === 'Conflict');
+}
+
+/** Kyverno's "patterns match, skipping updates": every field we generate already has our value. */
+export function alreadyInLine(live: unknown, desired: unknown): boolean {
+  if (typeof desired !== 'object' || desired === null) return live === desired;
+  if (Array.isArray(desired)) return Array.isArray(live) && live.length === desired.length && desired.every((d, i) => alreadyInLine(live[i], d));
+  if (typeof live !== 'object' || live === null || Array.isArray(live)) return false;
+  return Object.entries(desired).every(([k, v]) => alreadyInLine((live as Json)[k], v));
+}
+
+function triggerText(t: TriggerRef): string {
+  return t.namespace ? `${t.kind} ${t.namespace}/${t.name}` : `${t.kind} ${t.name}`;
+}
+
+export class DownstreamGenerator {
+  private readonly queue: GeneratedItem[] = [];
+  private running = 0;
+  private idleWaiters: Array<() => void> = [];
+  private closed = false;
+  private readonly opts: Required<Omit<GeneratorOptions, 'client' | 'log'>>;
+
+  constructor(private readonly options: GeneratorOptions) {
+    this.opts = {
+      maxQueue: options.maxQueue ?? 1000,
+      concurrency: options.concurrency ?? 4,
+      attempts: options.attempts ?? 5,
+      backoffMs: options.backoffMs ?? 200,
+      triggerWaitMs: options.triggerWaitMs ?? 10_000,
+    };
+  }
+
+  add(items: GeneratedItem[]): void {
+    for (const item of items) {
+      if (this.closed) return;
+      if (this.queue.length >= this.opts.maxQueue) {
+        this.options.log(`generate: queue full (${this.opts.maxQueue}); dropped the work of policy ${this.itemPolicy(item)}`);
+        continue;
+      }
+      this.queue.push(item);
+    }
+    this.pump();
+  }
+
+  /** Resolves when nothing is queued or running (tests, shutdown). */
+  idle(): Promise<void> {
+    if (this.queue.length === 0 && this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Stops taking work and waits for what is running (not for what is queued). */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.queue.length = 0;
+    await this.idle();
+  }
+
+  private itemPolicy(item: GeneratedItem): string {
+    return item.action === 'clone' ? policyKey(item.policy) : item.policy;
+  }
+
+  private pump(): void {
+    while (this.running < this.opts.concurrency && this.queue.length > 0) {
+      const item = this.queue.shift()!;
+      this.running++;
+      void this.work(item)
+        .catch((e: Error) => this.options.log(`generate: policy ${this.itemPolicy(item)}: ${e.message}`))
+        .finally(() => {
+          this.running--;
+          this.pump();
+          if (this.queue.length === 0 && this.running === 0) for (const w of this.idleWaiters.splice(0)) w();
+        });
+    }
+  }
+
+  private async work(item: GeneratedItem): Promise<void> {
+    if (item.action === 'clone') return this.reevaluate(item);
+    if (item.action === 'delete') {
+      for (const r of item.resources) await this.deleteDownstream(item, r);
+      return;
+    }
+    if (item.operation === 'CREATE' && !(await this.triggerStored(item.trigger))) {
+      this.options.log(`generate: policy ${item.policy} rule ${item.rule}: ${triggerText(item.trigger)} was not stored (refused after our admission?); nothing generated`);
+      return;
+    }
+    for (const r of item.resources) await this.createDownstream(item, r);
+  }
+
+  /** Calls `fn` until it succeeds or fails for good; transient failures back off exponentially. */
+  private async retry<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!isTransient(e) || attempt >= this.opts.attempts || this.closed) throw e;
+        await new Promise((r) => setTimeout(r, this.opts.backoffMs * 2 ** (attempt - 1)));
+      }
+    }
+  }
+
+  /** The webhook answers before the API server stores the object; wait for it (Kyverno's getTrigger). */
+  private async triggerStored(t: TriggerRef): Promise<boolean> {
+    const ref: ObjectRef = { apiVersion: t.apiVersion, kind: t.kind, name: t.name, namespace: t.kind === 'Namespace' ? undefined : t.namespace };
+    const deadline = Date.now() + this.opts.triggerWaitMs;
+    for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+      const live = await this.retry(() => this.options.client.get(ref));
+      if (live && (!t.uid || obj(live.metadata).uid === t.uid)) return true;
+      if (Date.now() + delay > deadline || this.closed) return false;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+
+  private async createDownstream(item: Extract<GeneratedItem, { action: 'create' }>, resource: JsonObject): Promise<void> {
+    const { client, log } = this.options;
+    const what = describeRef(refOf(resource));
+    const created = () => log(`generate: policy ${item.policy} rule ${item.rule} created ${what} for ${triggerText(item.trigger)}`);
+    try {
+      if (item.serverSideApply) {
+        // spec.useServerSideApply: apply instead of create, still only when absent or synchronized.
+        const live = await this.retry(() => client.get(refOf(resource)));
+        if (live && !item.synchronize) return;
+        await this.retry(() => client.apply(resource, { force: true }));
+        if (!live) created();
+        return;
+      }
+      try {
+        await this.retry(() => client.create(resource));
+        return created();
+      } catch (e) {
+        if (!(e instanceof KubeError && e.status === 409)) throw e;
+      }
+      // It exists: Kyverno leaves it unless the rule synchronizes, then replaces it with ours.
+      if (!item.synchronize) return;
+      const changed = await this.retry(async () => {
+        const live = await client.get(refOf(resource));
+        if (!live) return !!(await client.create(resource));
+        if (alreadyInLine(live, resource)) return false;
+        await client.replace({ ...resource, metadata: { ...obj(resource.metadata), resourceVersion: obj(live.metadata).resourceVersion } });
+        return true;
+      });
+      if (changed) log(`generate: policy ${item.policy} rule ${item.rule} synchronized ${what}`);
+    } catch (e) {
+      log(`generate: policy ${item.policy} rule ${item.rule}: cannot ${item.synchronize ? 'create or update' : 'create'} ${what}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Deletes an object only if it is the downstream of this policy, rule and trigger. */
+  private async deleteDownstream(item: Extract<GeneratedItem, { action: 'delete' }>, resource: JsonObject): Promise<void> {
+    const { client, log } = this.options;
+    const ref = refOf(resource);
+    try {
+      const live = await this.retry(() => client.get(ref));
+      if (!live) return;
+      const want = labelsOf(resource);
+      const have = labelsOf(live);
+      const ours = ['policy-name', 'policy-namespace', 'rule-name', 'trigger-kind', 'trigger-namespace'].every((k) => (have[GENERATE_LABEL + k] ?? '') === (want[GENERATE_LABEL + k] ?? ''));
+      const uid = want[`${GENERATE_LABEL}trigger-uid`];
+      if (!ours || (uid && have[`${GENERATE_LABEL}trigger-uid`] !== uid)) return;
+      if (await this.retry(() => client.delete(ref))) log(`generate: policy ${item.policy} rule ${item.rule} deleted ${describeRef(ref)} (its trigger ${triggerText(item.trigger)} is gone or no longer matches)`);
+    } catch (e) {
+      log(`generate: policy ${item.policy} rule ${item.rule}: cannot delete ${describeRef(ref)}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Evaluates a policy with clone sources again, with those sources fetched from the cluster. */
+  private async reevaluate(item: Extract<GeneratedItem, { action: 'clone' }>): Promise<void> {
+    const resources = await cloneSources(this.options.client, item.policy, (l) => this.options.log(l), (fn) => this.retry(fn));
+    const cluster: ClusterState = { resources, namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: item.exceptions };
+    const work = generateWork(item.policy, item.request, cluster);
+    for (const line of work.errors) this.options.log(line);
+    for (const next of work.items) if (next.action !== 'clone') await this.work(next);
+  }
+}
+
+/**
+ * The objects a policy's clone and cloneList patterns may copy: one GET for a literal
+ * clone source, a LIST of the kind otherwise (in the source namespace, or everywhere when
+ * it is a variable); the engine then picks by name and selector, as with test resources.
+ */
+export async function cloneSources(
+  client: KubeClient,
+  policy: Json,
+  log: (line: string) => void,
+  retry: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn(),
+): Promise<JsonObject[]> {
+  const out: JsonObject[] = [];
+  const seen = new Set<string>();
+  const add = (o: JsonObject | undefined) => {
+    if (!o) return;
+    const m = obj(o.metadata);
+    const key = `${String(o.apiVersion)}/${String(o.kind)}/${String(m.namespace ?? '')}/${String(m.name)}`;
+    if (!seen.has(key)) (seen.add(key), out.push(o));
+  };
+  const key = policyKey(policy);
+  const table = builtinKinds();
+  const fetch = async (what: string, load: () => Promise<JsonObject[] | JsonObject | undefined>) => {
+    try {
+      const got = await retry(load);
+      for (const o of Array.isArray(got) ? got : [got]) add(o);
+    } catch (e) {
+      log(`generate: policy ${key}: cannot read clone source ${what}: ${(e as Error).message}`);
+    }
+  };
+  for (const rule of generateRulesOf(policy)) {
+    for (const p of generatePatterns(rule)) {
+      const clone = obj(p.clone);
+      const apiVersion = String(p.apiVersion ?? '');
+      const kind = String(p.kind ?? '');
+      if (clone.name) {
+        if (!apiVersion || !kind || hasVariable(apiVersion) || hasVariable(kind)) {
+          log(`generate: policy ${key} rule ${String(rule.name)}: the clone target needs a literal apiVersion and kind to find its source`);
+          continue;
+        }
+        const ns = String(clone.namespace ?? '');
+        if (!hasVariable(clone.name) && !hasVariable(ns)) {
+          await fetch(`${kind} ${ns}/${String(clone.name)}`, () => client.get({ apiVersion, kind, name: String(clone.name), namespace: ns || undefined }));
+        } else {
+          await fetch(`${kind} objects`, () => client.list(apiVersion, kind, hasVariable(ns) ? undefined : ns || undefined));
+        }
+      }
+      const cloneList = obj(p.cloneList);
+      const ns = String(cloneList.namespace ?? '');
+      for (const spec of Array.isArray(cloneList.kinds) ? cloneList.kinds.map(String) : []) {
+        const slash = spec.lastIndexOf('/');
+        const listKind = slash < 0 ? spec : spec.slice(slash + 1);
+        let listVersion = slash < 0 ? '' : spec.slice(0, slash);
+        if (!listVersion) {
+          const known = table.get(listKind)?.[0];
+          if (!known) {
+            log(`generate: policy ${key} rule ${String(rule.name)}: cloneList kind ${spec} needs its apiVersion (e.g. v1/${listKind})`);
+            continue;
+          }
+          listVersion = known.group ? `${known.group}/${known.version}` : known.version;
+        }
+        await fetch(`${spec} objects`, () => client.list(listVersion, listKind, hasVariable(ns) ? undefined : ns || undefined));
+      }
+    }
+  }
+  return out;
+}
