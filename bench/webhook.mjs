@@ -9,7 +9,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import cluster from 'node:cluster';
 import { Agent, createServer, request } from 'node:https';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -146,6 +146,22 @@ function cannon(port, opts) {
   });
 }
 
+/** Resident memory of a server and its child processes, in MiB (Linux /proc). */
+function treeRssMiB(pid) {
+  let kib = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const status = readFileSync(`/proc/${d}/status`, 'utf8');
+      const ppid = /PPid:\s+(\d+)/.exec(status)?.[1];
+      if (d === String(pid) || ppid === String(pid)) kib += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return +(kib / 1024).toFixed(1);
+}
+
 function summary(r) {
   return {
     requestsPerSecond: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, maxMs: r.latency.max,
@@ -222,6 +238,7 @@ async function main() {
     for (const s of [ours, noop, noopN]) await cannon(s.port, { duration: 2, connections }); // warm-up (JIT)
     const noopMax = summary(await cannon(noop.port, { duration, connections }));
     const oursMax = summary(await cannon(ours.port, { duration, connections }));
+    const memoryMiB = { ours: treeRssMiB(ours.child.pid), noop: treeRssMiB(noop.child.pid), noopSameProcesses: treeRssMiB(noopN.child.pid) };
     const noopNMax = summary(await cannon(noopN.port, { duration, connections }));
     const oursRate = await pacedLoad(ours.port, rate, duration, connections);
     const noopRate = await pacedLoad(noop.port, rate, duration, connections);
@@ -233,6 +250,7 @@ async function main() {
       setup: { policies: 20, serverProcesses: Number(workers), connections, durationSeconds: duration, fixedRate: rate, fixedRateLoad: 'even pace, open loop, latency from the due time' },
       maxThroughput: { ours: oursMax, noop: noopMax, ratio: +ratio.toFixed(3), noopSameProcesses: noopNMax, ratioSameProcesses: +ratioN.toFixed(3) },
       fixedRate: { ours: oursRate, noop: noopRate },
+      residentMemoryAfterMaxRunMiB: memoryMiB,
       goals: { ratioAtLeast: 0.7, ratioMet: ratio >= 0.7, ratioSameProcessesMet: ratioN >= 0.7, p99BelowMs: 10, p99Met: oursRate.p99Ms < 10 },
     };
     mkdirSync(join(root, 'bench/results'), { recursive: true });
@@ -244,6 +262,7 @@ async function main() {
     console.log(`    no-op, ${workers} processes: ${noopNMax.requestsPerSecond.toFixed(0)} req/s -> ratio ${(ratioN * 100).toFixed(1)}%`);
     console.log(`  at max: ours p50 ${oursMax.p50Ms} ms p99 ${oursMax.p99Ms} ms; no-op p50 ${noopMax.p50Ms} ms p99 ${noopMax.p99Ms} ms`);
     console.log(`  at ${rate} req/s (even pace): ours p50 ${oursRate.p50Ms} ms p99 ${oursRate.p99Ms} ms max ${oursRate.maxMs} ms (goal p99 < 10 ms); no-op p50 ${noopRate.p50Ms} p99 ${noopRate.p99Ms} ms`);
+    console.log(`  resident memory (all processes): ours ${memoryMiB.ours} MiB, no-op ${memoryMiB.noop} MiB, no-op x${workers} ${memoryMiB.noopSameProcesses} MiB`);
     console.log(`  -> ${file}`);
   } finally {
     for (const s of [ours, noop, noopN]) s.child.kill('SIGTERM');
