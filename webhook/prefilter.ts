@@ -55,10 +55,18 @@ export class PolicyIndex {
     });
   }
 
+  /** Answers per (request kind, object kind): few distinct pairs, asked on every review. */
+  private memo = new Map<string, Json[]>();
+
   /** Candidates for a request, in the original policy order (mutations chain in that order). */
   candidates(kind: string, objectKind?: string): Json[] {
+    const key = objectKind === undefined || objectKind === kind ? kind : `${kind}\n${objectKind}`;
+    let found = this.memo.get(key);
+    if (found) return found;
     const set = new Set<Json>([...this.always, ...(this.byKind.get(kind) ?? []), ...(objectKind ? this.byKind.get(objectKind) ?? [] : [])]);
-    if (set.size === this.policies.length) return this.policies;
-    return this.policies.filter((p) => set.has(p));
+    found = set.size === this.policies.length ? this.policies : this.policies.filter((p) => set.has(p));
+    // Kinds come from requests: bound the memo so odd kinds cannot grow it without limit.
+    if (this.memo.size < 1000) this.memo.set(key, found);
+    return found;
   }
 }
