@@ -1,9 +1,17 @@
-// Times a whole-corpus `kyverno test` run split into parsing (YAML + test loading) and
-// evaluation (engine + result decisions), and records it under bench/results/ with the
-// machine it ran on. Usage: node bench/engine.mjs [--runs N] [--corpus DIR] [--label TEXT]
+// Engine benchmarks, recorded under bench/results/ with the machine they ran on.
+//  corpus:  a whole-corpus `kyverno test` run split into parsing (YAML + test loading) and
+//           evaluation (engine + result decisions).
+//  webhook: one Pod AdmissionReview against 20 ClusterPolicies (19 validate.pattern with
+//           anchors, operators and wildcards, one deny with a variable), through the code the
+//           webhook runs per review: JSON.parse of the body, PolicyIndex candidates,
+//           answerAdmissionReview and the reply (webhook/evaluate.ts evaluateReview).
+// Usage: node bench/engine.mjs [--case corpus|webhook|all] [--runs N] [--corpus DIR] [--label TEXT]
+//        [--reviews N] [--tree DIR]
+// --tree bundles the webhook case from another checkout (engine/ and webhook/ of DIR), so a
+// before/after pair runs in the same minute on the same machine.
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, platform, release } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, platform, release, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,51 +21,210 @@ const flag = (name, fallback) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : fallback;
 };
-const corpus = resolve(flag('--corpus', resolve(root, '../shared/conformance/kyverno-policies')));
-const runs = Math.max(1, Number(flag('--runs', '3')) || 3);
-if (!existsSync(corpus)) {
-  console.error(`corpus not found at ${corpus}`);
+const which = flag('--case', 'all');
+if (!['corpus', 'webhook', 'all'].includes(which)) {
+  console.error(`--case must be corpus, webhook or all, not ${which}`);
   process.exit(1);
 }
-const cli = createRequire(import.meta.url)(join(root, 'dist/cli.js'));
-const now = new Date();
+const runs = Math.max(1, Number(flag('--runs', '3')) || 3);
+const machine = () => ({ cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, platform: `${platform()} ${release()}`, node: process.version });
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-// One warm-up run so JIT and module initialisation do not count.
-cli.runTestPaths([corpus], { now });
-const samples = [];
-for (let i = 0; i < runs; i++) {
-  const timings = { parseMs: 0, evalMs: 0, evaluations: 0 };
-  const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  const report = cli.runTestPaths([corpus], { now, timings });
-  const totalMs = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  // CPU time is the steadier number on a shared machine; wall time is kept for comparison.
-  const cpuMs = (cpu.user + cpu.system) / 1000;
-  samples.push({ totalMs, cpuMs, ...timings, files: report.summary.files, rows: report.summary.rows });
+if (which !== 'corpus') await webhookCase();
+if (which !== 'webhook') corpusCase();
+
+function corpusCase() {
+  const corpus = resolve(flag('--corpus', resolve(root, '../shared/conformance/kyverno-policies')));
+  if (!existsSync(corpus)) {
+    console.error(`corpus not found at ${corpus}`);
+    process.exit(1);
+  }
+  const cli = createRequire(import.meta.url)(join(root, 'dist/cli.js'));
+  const now = new Date();
+
+  // One warm-up run so JIT and module initialisation do not count.
+  cli.runTestPaths([corpus], { now });
+  const samples = [];
+  for (let i = 0; i < runs; i++) {
+    const timings = { parseMs: 0, evalMs: 0, evaluations: 0 };
+    const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    const report = cli.runTestPaths([corpus], { now, timings });
+    const totalMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    // CPU time is the steadier number on a shared machine; wall time is kept for comparison.
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    samples.push({ totalMs, cpuMs, ...timings, files: report.summary.files, rows: report.summary.rows });
+  }
+  const medianOf = (key) => median(samples.map((s) => s[key]));
+  const result = {
+    date: new Date().toISOString(),
+    machine: machine(),
+    corpus,
+    runs,
+    files: samples[0].files,
+    rows: samples[0].rows,
+    evaluations: samples[0].evaluations,
+    medianMs: { total: medianOf('totalMs'), cpu: medianOf('cpuMs'), parse: medianOf('parseMs'), evaluate: medianOf('evalMs') },
+    loadAverage: loadavg().map((l) => Number(l.toFixed(2))),
+    label: flag('--label', ''),
+  };
+  result.evaluationsPerSecond = Math.round(result.evaluations / (result.medianMs.evaluate / 1000));
+
+  const fmt = (ms) => `${ms.toFixed(0)} ms`;
+  console.log(`corpus: ${result.files} test files, ${result.rows} rows, ${result.evaluations} policy×resource evaluations`);
+  console.log(`machine: ${result.machine.cpu} (${result.machine.cores} cores), node ${result.machine.node}`);
+  console.log(`median of ${runs} runs: total ${fmt(result.medianMs.total)} (CPU ${fmt(result.medianMs.cpu)}, load ${result.loadAverage[0]}), parsing ${fmt(result.medianMs.parse)}, evaluation ${fmt(result.medianMs.evaluate)}`);
+  console.log(`evaluations per second: ${result.evaluationsPerSecond}`);
+
+  mkdirSync(join(root, 'bench/results'), { recursive: true });
+  const out = join(root, 'bench/results', `engine-${result.date.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`written ${out}`);
 }
-const median = (key) => samples.map((s) => s[key]).sort((a, b) => a - b)[Math.floor(samples.length / 2)];
-const result = {
-  date: new Date().toISOString(),
-  machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, platform: `${platform()} ${release()}`, node: process.version },
-  corpus,
-  runs,
-  files: samples[0].files,
-  rows: samples[0].rows,
-  evaluations: samples[0].evaluations,
-  medianMs: { total: median('totalMs'), cpu: median('cpuMs'), parse: median('parseMs'), evaluate: median('evalMs') },
-  loadAverage: loadavg().map((l) => Number(l.toFixed(2))),
-  label: flag('--label', ''),
-};
-result.evaluationsPerSecond = Math.round(result.evaluations / (result.medianMs.evaluate / 1000));
 
-const fmt = (ms) => `${ms.toFixed(0)} ms`;
-console.log(`corpus: ${result.files} test files, ${result.rows} rows, ${result.evaluations} policy×resource evaluations`);
-console.log(`machine: ${result.machine.cpu} (${result.machine.cores} cores), node ${result.machine.node}`);
-console.log(`median of ${runs} runs: total ${fmt(result.medianMs.total)} (CPU ${fmt(result.medianMs.cpu)}, load ${result.loadAverage[0]}), parsing ${fmt(result.medianMs.parse)}, evaluation ${fmt(result.medianMs.evaluate)}`);
-console.log(`evaluations per second: ${result.evaluationsPerSecond}`);
+/** The policies and review of bench/webhook.mjs: what the webhook benchmark serves and sends. */
+function webhookPolicies() {
+  const checks = [
+    ['require-app-label', { metadata: { labels: { 'app.kubernetes.io/name': '?*' } } }],
+    ['require-team-label', { metadata: { labels: { team: '?*' } } }],
+    ['disallow-latest-tag', { spec: { containers: [{ image: '!*:latest' }] } }],
+    ['require-image-tag', { spec: { containers: [{ image: '*:*' }] } }],
+    ['require-requests', { spec: { containers: [{ resources: { requests: { memory: '?*', cpu: '?*' } } }] } }],
+    ['require-memory-limit', { spec: { containers: [{ resources: { limits: { memory: '?*' } } }] } }],
+    ['disallow-privileged', { spec: { '=(securityContext)': { '=(privileged)': 'false' }, containers: [{ '=(securityContext)': { '=(privileged)': 'false' } }] } }],
+    ['disallow-host-network', { spec: { '=(hostNetwork)': 'false' } }],
+    ['disallow-host-pid', { spec: { '=(hostPID)': 'false' } }],
+    ['disallow-host-ipc', { spec: { '=(hostIPC)': 'false' } }],
+    ['disallow-host-path', { spec: { '=(volumes)': [{ 'X(hostPath)': 'null' }] } }],
+    ['require-run-as-non-root', { spec: { securityContext: { runAsNonRoot: true } } }],
+    ['disallow-privilege-escalation', { spec: { containers: [{ securityContext: { allowPrivilegeEscalation: 'false' } }] } }],
+    ['require-ro-rootfs', { spec: { containers: [{ securityContext: { readOnlyRootFilesystem: true } }] } }],
+    ['restrict-registries', { spec: { containers: [{ image: 'registry.example.com/*' }] } }],
+    ['require-liveness-probe', { spec: { containers: [{ livenessProbe: { periodSeconds: '>0' } }] } }],
+    ['require-readiness-probe', { spec: { containers: [{ readinessProbe: { periodSeconds: '>0' } }] } }],
+    ['restrict-seccomp', { spec: { securityContext: { seccompProfile: { type: 'RuntimeDefault | Localhost' } } } }],
+    ['disallow-host-ports', { spec: { containers: [{ '=(ports)': [{ 'X(hostPort)': 'null' }] }] } }],
+  ];
+  const out = checks.map(([name, pattern], i) => ({
+    apiVersion: 'kyverno.io/v1',
+    kind: 'ClusterPolicy',
+    metadata: { name },
+    spec: {
+      validationFailureAction: i % 2 ? 'Audit' : 'Enforce',
+      background: true,
+      rules: [{ name: 'check', match: { any: [{ resources: { kinds: ['Pod'] } }] }, validate: { message: `${name} failed`, pattern } }],
+    },
+  }));
+  out.push({
+    apiVersion: 'kyverno.io/v1',
+    kind: 'ClusterPolicy',
+    metadata: { name: 'deny-default-namespace' },
+    spec: {
+      validationFailureAction: 'Enforce',
+      rules: [{
+        name: 'check', match: { any: [{ resources: { kinds: ['Pod'] } }] },
+        validate: { message: 'use a namespace', deny: { conditions: { any: [{ key: '{{ request.namespace }}', operator: 'Equals', value: 'default' }] } } },
+      }],
+    },
+  });
+  return out;
+}
 
-mkdirSync(join(root, 'bench/results'), { recursive: true });
-const out = join(root, 'bench/results', `engine-${result.date.replace(/[:.]/g, '-')}.json`);
-writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
-console.log(`written ${out}`);
+function webhookReviewBody() {
+  const container = {
+    name: 'app', image: 'registry.example.com/team/app:1.2.3',
+    resources: { requests: { memory: '64Mi', cpu: '50m' }, limits: { memory: '128Mi' } },
+    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false },
+    livenessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 10 },
+    readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 10 },
+    ports: [{ containerPort: 8080 }],
+  };
+  const pod = {
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { name: 'bench', namespace: 'apps', labels: { 'app.kubernetes.io/name': 'bench', team: 'perf' } },
+    spec: { securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } }, containers: [container] },
+  };
+  return JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
+    request: { uid: 'u', operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, namespace: 'apps', userInfo: { username: 'bench' }, object: pod },
+  });
+}
+
+/**
+ * Bundles the webhook's per-review function from a tree (the server's entry point starts a
+ * server when loaded, so it cannot be required): evaluate.ts, or worker.ts in older trees.
+ */
+async function loadReviewEvaluator(tree) {
+  const { build } = await import('esbuild');
+  const file = ['webhook/evaluate.ts', 'webhook/worker.ts'].find((f) => existsSync(join(tree, f)));
+  if (!file || !existsSync(join(tree, 'webhook/prefilter.ts'))) throw new Error(`no webhook/evaluate.ts (or worker.ts) and prefilter.ts under ${tree}`);
+  const dir = mkdtempSync(join(tmpdir(), 'ks-engine-bench-'));
+  const outfile = join(dir, 'review.cjs');
+  try {
+    await build({
+      stdin: {
+        contents: `export { evaluateReview } from './${file.replace(/\.ts$/, '')}'; export { PolicyIndex } from './webhook/prefilter';`,
+        resolveDir: tree,
+        loader: 'ts',
+      },
+      // A tree outside the repository resolves packages from this one.
+      nodePaths: [join(root, 'node_modules')],
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      outfile,
+      logLevel: 'warning',
+    });
+    return createRequire(import.meta.url)(outfile);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function webhookCase() {
+  const tree = resolve(flag('--tree', root));
+  const reviews = Math.max(1000, Number(flag('--reviews', '20000')) || 20000);
+  const { evaluateReview, PolicyIndex } = await loadReviewEvaluator(tree);
+  const index = new PolicyIndex(webhookPolicies());
+  const cluster = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
+  const body = webhookReviewBody();
+  // Older trees take the worker message shape (type, id); newer ones ignore the extra fields.
+  const message = (i) => ({ type: 'review', id: i, path: 'validate', body, reports: false });
+  const check = evaluateReview(message(0), index, cluster);
+  const passes = check.outcomes.filter((o) => o.status === 'pass').length;
+  // A denial or an error would measure less work: every policy must run and pass.
+  if (check.status !== 200 || check.allowed !== true || check.outcomes.length !== 20 || passes !== 20) {
+    throw new Error(`unexpected answer: status ${check.status}, allowed ${check.allowed}, ${passes}/${check.outcomes.length} rules passed`);
+  }
+  for (let i = 0; i < 3000; i++) evaluateReview(message(i), index, cluster); // JIT warm-up
+  const samples = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    for (let i = 0; i < reviews; i++) evaluateReview(message(i), index, cluster);
+    const cpu = process.cpuUsage(cpu0);
+    samples.push({ wallUs: ((performance.now() - t0) * 1000) / reviews, cpuUs: (cpu.user + cpu.system) / reviews });
+  }
+  const result = {
+    case: 'webhook',
+    date: new Date().toISOString(),
+    machine: machine(),
+    tree,
+    policies: 20,
+    reviews,
+    runs,
+    medianMicrosecondsPerReview: { wall: +median(samples.map((s) => s.wallUs)).toFixed(2), cpu: +median(samples.map((s) => s.cpuUs)).toFixed(2) },
+    samples: samples.map((s) => ({ wall: +s.wallUs.toFixed(2), cpu: +s.cpuUs.toFixed(2) })),
+    loadAverage: loadavg().map((l) => Number(l.toFixed(2))),
+    label: flag('--label', ''),
+  };
+  console.log(`webhook review (20 policies, one Pod), ${runs} runs of ${reviews} reviews, tree ${tree}`);
+  console.log(`  median ${result.medianMicrosecondsPerReview.wall} us/review wall, ${result.medianMicrosecondsPerReview.cpu} us CPU (load ${result.loadAverage[0]})`);
+  console.log(`  runs (wall us): ${result.samples.map((s) => s.wall).join(', ')}`);
+  mkdirSync(join(root, 'bench/results'), { recursive: true });
+  const out = join(root, 'bench/results', `engine-webhook-${result.date.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`written ${out}`);
+}

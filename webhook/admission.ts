@@ -141,16 +141,22 @@ export function answerAdmissionReview(
     }
     const response = applyPolicy(policy, { request: current, cluster, phases });
     responses.push(response);
-    if (path === 'mutate' && current.object && response.patchedResource) {
+    // A new request only when the object changed: the engine reuses what it built per request.
+    if (path === 'mutate' && current.object && response.patchedResource && response.patchedResource !== current.object) {
       current = { ...current, object: response.patchedResource };
     }
   }
   const envelope = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' };
-  const warnings = responses.flatMap((r) =>
-    r.rules.filter((x) => x.status === 'warn').map((x) => `policy ${r.policy.name}.${x.name}: ${x.message}`),
-  );
+  // One pass over every rule result (this runs for every review).
+  const warnings: string[] = [];
+  let denied = false;
+  for (const r of responses) {
+    for (const x of r.rules) {
+      if (x.status === 'warn') warnings.push(`policy ${r.policy.name}.${x.name}: ${x.message}`);
+      else if (isBlocking(x)) denied = true;
+    }
+  }
   if (path === 'validate') {
-    const denied = responses.some((r) => r.rules.some(isBlocking));
     const response: JsonObject = { uid, allowed: !denied };
     if (denied) response.status = { code: 403, message: blockedMessage(request, responses) };
     if (warnings.length) response.warnings = warnings;

@@ -7,6 +7,7 @@ import { answerAdmissionReview, DeadlineExceeded, readAdmissionReview } from './
 import type { PolicyIndex } from './prefilter';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import type { ReviewReply, ReviewRequest } from './protocol';
+import type { RuleOutcome } from './metrics';
 
 function obj(v: unknown): JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as JsonObject) : {};
@@ -25,6 +26,8 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     if (msg.only) policies = policies.filter((p) => msg.only!.includes(String(obj(p.metadata).name)));
     const answer = answerAdmissionReview(review, msg.path, policies, cluster, msg.deadline);
     const response = obj(answer.body.response);
+    const outcomes: RuleOutcome[] = [];
+    for (const r of answer.responses) for (const x of r.rules) outcomes.push({ policy: r.policy.name, rule: x.name, status: x.status });
     // Generate rules fire only for requests that were admitted and will be stored (Kyverno's
     // validating webhook hands them to its background controller the same way).
     const generating = msg.generate && msg.path === 'validate' && index.generating.size > 0 && response.allowed === true && request.dryRun !== true
@@ -37,7 +40,7 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
       body: JSON.stringify(answer.body),
       allowed: typeof response.allowed === 'boolean' ? response.allowed : undefined,
       dryRun: request.dryRun === true,
-      outcomes: answer.responses.flatMap((r) => r.rules.map((x) => ({ policy: r.policy.name, rule: x.name, status: x.status }))),
+      outcomes,
       reportable: reports
         ? answer.responses.flatMap((r) =>
             r.rules

@@ -8,18 +8,19 @@
 import { applyCelPolicy, isCelPolicy } from '../cel';
 import { evaluateConditions } from '../conditions';
 import { baseScope, loadContextEntries, type ContextEnvironment } from '../context';
-import type { AdmissionRequest, ClusterState, JsonObject, PolicyResponse, RuleResult, RuleType, TestValues } from '../core/types';
+import type { AdmissionRequest, ClusterState, JsonObject, PolicyRef, PolicyResponse, RuleResult, RuleType, TestValues } from '../core/types';
 import { ruleMatchesRequest } from '../match';
 import { applyGenerateRule } from '../generate';
 import { applyMutateRule } from '../mutate';
-import { isClassicPolicy, policyName, policyNamespace, policyRef, policyRules, policySpec, ruleFailureAction } from '../policy';
-import { validateRule } from '../validate';
+import { policySpec } from '../policy';
+import { validateRule, type ValidateEnvironment } from '../validate';
 import { ruleError } from '../validate/results';
 import { withVariables, type VariableScope } from '../variables';
-import { computeRules } from '../autogen';
+import { computedRules } from '../autogen';
 import { exceptionSkip, hasPodSecurity, matchingExceptions } from './exceptions';
 import { podSecurityRuleResult } from '../pss';
 import { providedNames, requestForValues, resourceValues, ruleValues, withRuleValues } from './values';
+import { failureActionFor, policyPlan, validateRulesFor, type PolicyPlan } from './plan';
 
 export type ApplyPhase = 'mutate' | 'verifyImages' | 'validate' | 'generate';
 
@@ -47,18 +48,49 @@ function meta(o: JsonObject | null | undefined): JsonObject {
 
 function resourceRef(obj: JsonObject | null): PolicyResponse['resource'] {
   const m = meta(obj);
-  const ref: PolicyResponse['resource'] = { apiVersion: String(obj?.apiVersion ?? ''), kind: String(obj?.kind ?? ''), name: String(m.name ?? '') };
-  if (typeof m.namespace === 'string' && m.namespace !== '') ref.namespace = m.namespace;
-  return ref;
+  const apiVersion = String(obj?.apiVersion ?? '');
+  const kind = String(obj?.kind ?? '');
+  const name = String(m.name ?? '');
+  // One literal per shape: adding namespace afterwards would grow the object.
+  return typeof m.namespace === 'string' && m.namespace !== '' ? { apiVersion, kind, name, namespace: m.namespace } : { apiVersion, kind, name };
+}
+
+function copyRef(ref: Readonly<PolicyRef>): PolicyRef {
+  return ref.namespace !== undefined
+    ? { apiVersion: ref.apiVersion, kind: ref.kind, name: ref.name, namespace: ref.namespace }
+    : { apiVersion: ref.apiVersion, kind: ref.kind, name: ref.name };
 }
 
 interface RunState {
   policy: JsonObject;
+  plan: PolicyPlan;
   options: ApplyOptions;
   request: AdmissionRequest;
   scope: VariableScope;
   resourceVals: Record<string, unknown>;
-  policyKey: string;
+}
+
+const NO_EXCEPTIONS: JsonObject[] = [];
+
+// Without test values every rule of every policy sees the same (read-only) environment.
+let sharedEnvironment: ContextEnvironment | null = null;
+
+function environmentFor(cluster: ClusterState, provided: ReadonlySet<string>): ContextEnvironment {
+  if (provided.size > 0) return { cluster, provided };
+  if (sharedEnvironment?.cluster !== cluster || sharedEnvironment.provided !== provided) sharedEnvironment = { cluster, provided };
+  return sharedEnvironment;
+}
+
+/** The exceptions naming this rule that apply (none to look at in most clusters). */
+function exceptionsFor(st: RunState, name: string, request: AdmissionRequest, scope: VariableScope): JsonObject[] {
+  const all = st.options.cluster.exceptions;
+  if (!all || all.length === 0) return NO_EXCEPTIONS;
+  return matchingExceptions(all, st.plan.key, name, request, st.options.cluster, scope);
+}
+
+/** The rule's test values (none outside `kyverno test`). */
+function valuesOfRule(st: RunState, name: string) {
+  return st.options.values ? ruleValues(st.options.values, st.plan.name, name) : undefined;
 }
 
 type Prepared = { scope: VariableScope; env: ContextEnvironment; exceptions: JsonObject[] } | { result: RuleResult } | null;
@@ -71,21 +103,22 @@ const isPodSecurityRule = (rule: JsonObject): boolean =>
  * and the handlers' MatchesException, in that order). podSecurity rules get their matched
  * exceptions back instead of a skip: the PSS handler decides (see runValidate).
  */
-function prepareRule(rule: JsonObject, type: RuleType, st: RunState, request: AdmissionRequest): Prepared {
-  const name = String(rule.name ?? '');
+function prepareRule(rule: JsonObject, type: RuleType, st: RunState, request: AdmissionRequest, name = String(rule.name ?? '')): Prepared {
   const { cluster } = st.options;
-  if (!ruleMatchesRequest(rule, request, cluster, policyNamespace(st.policy)).matched) return null;
-  const rv = ruleValues(st.options.values, policyName(st.policy), name);
-  const env: ContextEnvironment = { cluster, provided: providedNames(rv, st.resourceVals) };
+  if (!ruleMatchesRequest(rule, request, cluster, st.plan.namespace).matched) return null;
+  const rv = valuesOfRule(st, name);
+  const env = environmentFor(cluster, providedNames(rv, st.resourceVals));
   let scope = withRuleValues(st.scope, rv, 0);
-  scope = loadContextEntries(rule.context, scope, env).scope;
-  const pre = evaluateConditions(rule.preconditions, scope);
-  if (pre.error !== undefined) return { result: ruleError(name, 'failed to evaluate preconditions', pre.error, type) };
-  if (!pre.passed) {
-    return { result: { name, type, status: 'skip', message: ['preconditions not met', pre.message].filter(Boolean).join('; ') } };
+  if (rule.context !== undefined) scope = loadContextEntries(rule.context, scope, env).scope;
+  if (rule.preconditions !== undefined && rule.preconditions !== null) {
+    const pre = evaluateConditions(rule.preconditions, scope);
+    if (pre.error !== undefined) return { result: ruleError(name, 'failed to evaluate preconditions', pre.error, type) };
+    if (!pre.passed) {
+      return { result: { name, type, status: 'skip', message: ['preconditions not met', pre.message].filter(Boolean).join('; ') } };
+    }
   }
-  const exceptions = matchingExceptions(cluster.exceptions ?? [], st.policyKey, name, request, cluster, scope);
-  if (!isPodSecurityRule(rule)) {
+  const exceptions = exceptionsFor(st, name, request, scope);
+  if (exceptions.length > 0 && !isPodSecurityRule(rule)) {
     const exempt = exceptionSkip(name, type, exceptions);
     if (exempt) return { result: exempt };
   }
@@ -101,11 +134,11 @@ function prepareRule(rule: JsonObject, type: RuleType, st: RunState, request: Ad
 function prepareGenerateRule(rule: JsonObject, st: RunState, request: AdmissionRequest): Prepared {
   const name = String(rule.name ?? '');
   const { cluster } = st.options;
-  const exempt = exceptionSkip(name, 'Generation', matchingExceptions(cluster.exceptions ?? [], st.policyKey, name, request, cluster, st.scope));
+  const exempt = exceptionSkip(name, 'Generation', exceptionsFor(st, name, request, st.scope));
   if (exempt) return { result: exempt };
-  if (!ruleMatchesRequest(rule, request, cluster, policyNamespace(st.policy)).matched) return null;
-  const rv = ruleValues(st.options.values, policyName(st.policy), name);
-  const env: ContextEnvironment = { cluster, provided: providedNames(rv, st.resourceVals) };
+  if (!ruleMatchesRequest(rule, request, cluster, st.plan.namespace).matched) return null;
+  const rv = valuesOfRule(st, name);
+  const env = environmentFor(cluster, providedNames(rv, st.resourceVals));
   const scope = loadContextEntries(rule.context, withRuleValues(st.scope, rv, 0), env).scope;
   const pre = evaluateConditions(rule.preconditions, scope);
   if (pre.error !== undefined) return { result: ruleError(name, 'failed to evaluate conditions', pre.error, 'Generation') };
@@ -114,7 +147,7 @@ function prepareGenerateRule(rule: JsonObject, st: RunState, request: AdmissionR
 }
 
 function contextLoaderFor(st: RunState, env: ContextEnvironment, ruleName: string) {
-  const rv = ruleValues(st.options.values, policyName(st.policy), ruleName);
+  const rv = valuesOfRule(st, ruleName);
   return (entries: unknown[], scope: VariableScope): VariableScope => {
     const index = typeof scope.data.elementIndex === 'number' ? scope.data.elementIndex : 0;
     return loadContextEntries(entries, withRuleValues(scope, rv, index), env).scope;
@@ -128,7 +161,7 @@ function withObject(scope: VariableScope, object: JsonObject): VariableScope {
 
 function runMutate(st: RunState, resource: JsonObject, out: RuleResult[]): JsonObject {
   let current = resource;
-  for (const rule of policyRules(st.policy)) {
+  for (const rule of computedRules(st.policy)) {
     if (!rule.mutate) continue;
     const request: AdmissionRequest = st.request.operation === 'DELETE' ? st.request : { ...st.request, object: current };
     const prepared = prepareRule(rule, 'Mutation', st, request);
@@ -139,7 +172,7 @@ function runMutate(st: RunState, resource: JsonObject, out: RuleResult[]): JsonO
     }
     const outcome = applyMutateRule(rule, current, prepared.scope, {
       targetResources: st.options.cluster.resources,
-      policyNamespace: policyNamespace(st.policy),
+      policyNamespace: st.plan.namespace,
       loadContext: contextLoaderFor(st, prepared.env, String(rule.name ?? '')),
     });
     if (outcome.targets && outcome.targets.length > 0) out.push(...outcome.targets.map((t) => t.result));
@@ -150,64 +183,74 @@ function runMutate(st: RunState, resource: JsonObject, out: RuleResult[]): JsonO
   return current;
 }
 
-// Built by factories rather than inline: the bundle's keepNames would otherwise rename a
-// fresh closure on every rule of every request.
-function foreachValuesFor(st: RunState, name: string): (scope: VariableScope, index: number) => VariableScope {
-  return (scope, index) => withRuleValues(scope, ruleValues(st.options.values, policyName(st.policy), name), index);
+/**
+ * What a validate rule needs beyond its scope. A class rather than an object literal with
+ * closures: one allocation per rule, and the callbacks cost nothing unless called.
+ */
+class RuleEnvironment implements ValidateEnvironment {
+  readonly policy: JsonObject;
+  readonly options: ApplyOptions;
+  constructor(
+    private readonly st: RunState,
+    readonly rule: JsonObject,
+    readonly ruleName: string,
+    readonly context: ContextEnvironment,
+    readonly exceptions: JsonObject[],
+    private readonly request: AdmissionRequest,
+  ) {
+    this.policy = st.policy;
+    this.options = st.options;
+  }
+
+  withForeachValues(scope: VariableScope, index: number): VariableScope {
+    return withRuleValues(scope, valuesOfRule(this.st, this.ruleName), index);
+  }
+
+  oldObjectMatches(old: JsonObject): boolean {
+    const asCreate: AdmissionRequest = { ...this.request, operation: 'CREATE', object: old, oldObject: null };
+    return ruleMatchesRequest(this.rule, asCreate, this.st.options.cluster, this.st.plan.namespace).matched;
+  }
 }
 
-function oldObjectMatcher(st: RunState, rule: JsonObject, request: AdmissionRequest): (old: JsonObject) => boolean {
-  return (old) =>
-    ruleMatchesRequest(rule, { ...request, operation: 'CREATE', object: old, oldObject: null }, st.options.cluster, policyNamespace(st.policy)).matched;
+/** Adds a result; a policy's first result starts a one-element list (a push would reserve room for 17). */
+function addResult(response: PolicyResponse, result: RuleResult): void {
+  if (response.rules.length === 0) response.rules = [result];
+  else response.rules.push(result);
 }
 
-function runValidate(st: RunState, resource: JsonObject | null, out: RuleResult[]): void {
-  const applyOne = policySpec(st.policy).applyRules === 'One';
+function runValidate(st: RunState, resource: JsonObject | null, response: PolicyResponse): void {
   const kind = String(resource?.kind ?? '');
   const ns = meta(resource).namespace;
-  for (const rule of computeRules(st.policy, kind)) {
-    if (!rule.validate) continue;
-    const name = String(rule.name ?? '');
-    const request: AdmissionRequest =
-      st.request.operation === 'DELETE' || !resource || st.request.object === resource ? st.request : { ...st.request, object: resource };
-    const prepared = prepareRule(rule, 'Validation', st, request);
+  const namespace = typeof ns === 'string' ? ns : undefined;
+  const request: AdmissionRequest =
+    st.request.operation === 'DELETE' || !resource || st.request.object === resource ? st.request : { ...st.request, object: resource };
+  for (const [rule, plan] of validateRulesFor(st.policy, st.plan, kind)) {
+    const name = plan.name;
+    const prepared = prepareRule(rule, 'Validation', st, request, name);
     if (!prepared) continue;
     let result: RuleResult | null;
     if ('result' in prepared) result = prepared.result;
-    else if (isPodSecurityRule(rule) && prepared.exceptions.some((ex) => !hasPodSecurity(ex))) {
+    else if (plan.podSecurity && prepared.exceptions.some((ex) => !hasPodSecurity(ex))) {
       // validate/ hands the PSS handler only exceptions with podSecurity controls; one without
       // them skips the rule (but, as in Kyverno, gives no response on DELETE).
       // engine/pss tells the two apart by a missing podSecurity field; Kyverno by an empty one.
       const exceptions = prepared.exceptions.map((ex) => (hasPodSecurity(ex) ? ex : { ...ex, spec: { ...(ex.spec as JsonObject), podSecurity: undefined } }));
       result = podSecurityRuleResult(rule, request, resource, { exceptions });
     } else {
-      result = validateRule(
-        {
-          policy: st.policy,
-          rule,
-          ruleName: name,
-          context: prepared.env,
-          options: st.options,
-          withForeachValues: foreachValuesFor(st, name),
-          exceptions: prepared.exceptions,
-          oldObjectMatches: oldObjectMatcher(st, rule, request),
-        },
-        prepared.scope,
-        request,
-        resource,
-      );
+      const env = new RuleEnvironment(st, rule, name, prepared.env, prepared.exceptions, request);
+      result = validateRule(env, prepared.scope, request, resource);
     }
     if (!result) continue;
-    result.failureAction = ruleFailureAction(st.policy, rule, typeof ns === 'string' ? ns : undefined);
-    out.push(result);
-    if (applyOne && (result.status === 'pass' || result.status === 'fail')) break;
+    result.failureAction = failureActionFor(st.policy, rule, plan, namespace);
+    addResult(response, result);
+    if (st.plan.applyOne && (result.status === 'pass' || result.status === 'fail')) break;
   }
 }
 
 function runGenerate(st: RunState, resource: JsonObject, out: RuleResult[]): void {
   const results: RuleResult[] = [];
   let controllerFailed = false;
-  for (const rule of policyRules(st.policy)) {
+  for (const rule of computedRules(st.policy)) {
     if (!rule.generate) continue;
     const request: AdmissionRequest = st.request.operation === 'DELETE' ? st.request : { ...st.request, object: resource };
     const prepared = prepareGenerateRule(rule, st, request);
@@ -217,8 +260,8 @@ function runGenerate(st: RunState, resource: JsonObject, out: RuleResult[]): voi
       continue;
     }
     const outcome = applyGenerateRule(rule, resource, prepared.scope, st.options.cluster.resources, {
-      policyNamespace: policyNamespace(st.policy),
-      policyName: policyName(st.policy),
+      policyNamespace: st.plan.namespace,
+      policyName: st.plan.name,
       loadContext: contextLoaderFor(st, prepared.env, String(rule.name ?? '')),
       policyGenerateExisting: typeof policySpec(st.policy).generateExisting === 'boolean' ? (policySpec(st.policy).generateExisting as boolean) : undefined,
     });
@@ -231,7 +274,7 @@ function runGenerate(st: RunState, resource: JsonObject, out: RuleResult[]): voi
 }
 
 function runVerifyImages(st: RunState, out: RuleResult[]): void {
-  for (const rule of policyRules(st.policy)) {
+  for (const rule of computedRules(st.policy)) {
     if (!Array.isArray(rule.verifyImages) || rule.verifyImages.length === 0) continue;
     const prepared = prepareRule(rule, 'ImageVerify', st, st.request);
     if (!prepared) continue;
@@ -240,26 +283,31 @@ function runVerifyImages(st: RunState, out: RuleResult[]): void {
   }
 }
 
+const ALL_PHASES: readonly ApplyPhase[] = ['mutate', 'verifyImages', 'validate', 'generate'];
+const NO_VALUES: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
 /** Applies one policy (any supported kind) to the request's resource. */
 export function applyPolicy(policy: JsonObject, options: ApplyOptions): PolicyResponse {
-  if (isCelPolicy(policy)) return applyCelPolicy(policy, options);
+  const plan = policyPlan(policy);
+  if (plan.cel) return applyCelPolicy(policy, options);
   const original = (options.request.operation === 'DELETE' ? options.request.oldObject : options.request.object) ?? options.request.oldObject ?? options.request.object;
-  const response: PolicyResponse = { policy: policyRef(policy), resource: resourceRef(original), rules: [], patchedResource: original ?? {} };
-  if (!isClassicPolicy(policy)) {
+  const response: PolicyResponse = { policy: copyRef(plan.ref), resource: resourceRef(original), rules: [], patchedResource: original ?? {} };
+  if (!plan.classic) {
     response.rules.push({ name: '', type: 'Validation', status: 'error', message: `unsupported policy kind ${String(policy.apiVersion)}/${String(policy.kind)}` });
     return response;
   }
-  const vals = resourceValues(options.values, policyName(policy), String(meta(original).name ?? ''));
-  const request = requestForValues(options.request, vals);
+  // Without test values (the webhook) there is nothing to merge into any scope.
+  const vals = options.values ? resourceValues(options.values, plan.name, String(meta(original).name ?? '')) : NO_VALUES;
+  const request = vals === NO_VALUES ? options.request : requestForValues(options.request, vals);
   // Scopes are never changed in place, so without values the request's shared scope serves as is.
-  let scope = Object.keys(vals).length === 0 ? baseScope(request, options.now) : withVariables(baseScope(request, options.now), vals);
+  const scope = vals === NO_VALUES || Object.keys(vals).length === 0 ? baseScope(request, options.now) : withVariables(baseScope(request, options.now), vals);
   // Values may rewrite request.object (the CLI reads the resource back from its context).
   const req = scope.data.request as JsonObject;
   let resource = (request.operation === 'DELETE' ? req.oldObject : req.object) as JsonObject | null | undefined;
   if (!resource || typeof resource !== 'object') resource = null;
-  const st: RunState = { policy, options, request, scope, resourceVals: vals, policyKey: policyKeyOf(policy) };
-  const phases = new Set<ApplyPhase>(options.phases ?? ['mutate', 'verifyImages', 'validate', 'generate']);
-  if (phases.has('mutate') && resource && request.operation !== 'DELETE') {
+  const st: RunState = { policy, plan, options, request, scope, resourceVals: vals };
+  const phases = options.phases ?? ALL_PHASES;
+  if (phases.includes('mutate') && resource && request.operation !== 'DELETE') {
     const before = resource;
     resource = runMutate(st, resource, response.rules);
     // Like the CLI, later phases start from a context built on the mutated resource (images included).
@@ -269,14 +317,9 @@ export function applyPolicy(policy: JsonObject, options: ApplyOptions): PolicyRe
       st.scope = withVariables(baseScope(patchedRequest, options.now), vals);
     }
   }
-  if (phases.has('verifyImages')) runVerifyImages(st, response.rules);
-  if (phases.has('validate')) runValidate(st, resource, response.rules);
-  if (phases.has('generate') && resource) runGenerate(st, resource, response.rules);
+  if (phases.includes('verifyImages')) runVerifyImages(st, response.rules);
+  if (phases.includes('validate')) runValidate(st, resource, response);
+  if (phases.includes('generate') && resource) runGenerate(st, resource, response.rules);
   response.patchedResource = resource ?? original ?? {};
   return response;
-}
-
-function policyKeyOf(policy: JsonObject): string {
-  const ns = policyNamespace(policy);
-  return ns ? `${ns}/${policyName(policy)}` : policyName(policy);
 }

@@ -44,10 +44,16 @@ export function withRuleValues(scope: VariableScope, rv: RuleValues | undefined,
 
 const NO_NAMES: ReadonlySet<string> = new Set();
 
+/** No own enumerable key (without the array Object.keys would make). */
+function isEmpty(o: Record<string, unknown>): boolean {
+  for (const k in o) if (Object.prototype.hasOwnProperty.call(o, k)) return false;
+  return true;
+}
+
 /** Names the rule's values define (entries needing a cluster keep these). */
 export function providedNames(rv: RuleValues | undefined, resource: Record<string, unknown>): ReadonlySet<string> {
   // Without test values (the webhook, most rules) there is nothing to build per rule.
-  if (!rv && Object.keys(resource).length === 0) return NO_NAMES;
+  if (!rv && isEmpty(resource)) return NO_NAMES;
   const names = new Set<string>(Object.keys(resource).map((k) => k.split('.')[0]));
   for (const k of Object.keys(rv?.values ?? {})) names.add(k.split('.')[0]);
   for (const k of Object.keys(rv?.foreachValues ?? {})) names.add(k.split('.')[0]);

@@ -21,16 +21,24 @@ export { rewriteText, shiftReferences } from './rewrite';
  * generate and verifyImages pass "" and get every autogen rule.
  */
 export function computeRules(policy: JsonObject, kind = ''): JsonObject[] {
-  // Every evaluation asks again for the same policy; generating the rules dominated corpus
-  // runs. Policies are treated as immutable once loaded, so the answer is memoised per object.
-  let byKind = computedRules.get(policy);
-  if (!byKind) computedRules.set(policy, (byKind = new Map()));
-  let rules = byKind.get(kind);
-  if (!rules) byKind.set(kind, (rules = generateComputedRules(policy, kind)));
-  return rules.slice();
+  return computedRules(policy, kind).slice();
 }
 
-const computedRules = new WeakMap<JsonObject, Map<string, JsonObject[]>>();
+/**
+ * computeRules without the copy, for the engine's own loops: the array is shared between
+ * calls and must not be changed.
+ */
+export function computedRules(policy: JsonObject, kind = ''): readonly JsonObject[] {
+  // Every evaluation asks again for the same policy; generating the rules dominated corpus
+  // runs. Policies are treated as immutable once loaded, so the answer is memoised per object.
+  let byKind = rulesByPolicy.get(policy);
+  if (!byKind) rulesByPolicy.set(policy, (byKind = new Map()));
+  let rules = byKind.get(kind);
+  if (!rules) byKind.set(kind, (rules = generateComputedRules(policy, kind)));
+  return rules;
+}
+
+const rulesByPolicy = new WeakMap<JsonObject, Map<string, JsonObject[]>>();
 
 function generateComputedRules(policy: JsonObject, kind: string): JsonObject[] {
   const rules = rulesOf(policy);

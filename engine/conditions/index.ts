@@ -52,18 +52,19 @@ function evaluateOne(condition: Condition, scope: VariableScope): { passed: bool
 function evaluateAnyAll(block: { any?: unknown; all?: unknown }, scope: VariableScope): { passed: boolean; message: string } {
   let anyPassed = true;
   let allPassed = true;
-  const falseMessages: string[] = [];
-  const trueMessages: string[] = [];
+  // Only non-empty messages end up in the text: lists are made for the first one.
+  let falseMessages: string[] | null = null;
+  let trueMessages: string[] | null = null;
   if (Array.isArray(block.any)) {
     anyPassed = false;
     for (const c of block.any as Condition[]) {
       const r = evaluateOne(c ?? {}, scope);
       if (r.passed) {
         anyPassed = true;
-        trueMessages.push(r.message);
+        if (r.message !== '') (trueMessages ??= []).push(r.message);
         break;
       }
-      falseMessages.push(r.message);
+      if (r.message !== '') (falseMessages ??= []).push(r.message);
     }
   }
   if (Array.isArray(block.all)) {
@@ -71,14 +72,15 @@ function evaluateAnyAll(block: { any?: unknown; all?: unknown }, scope: Variable
       const r = evaluateOne(c ?? {}, scope);
       if (!r.passed) {
         allPassed = false;
-        falseMessages.push(r.message);
+        if (r.message !== '') (falseMessages ??= []).push(r.message);
         break;
       }
-      trueMessages.push(r.message);
+      if (r.message !== '') (trueMessages ??= []).push(r.message);
     }
   }
   const passed = anyPassed && allPassed;
-  return { passed, message: joinNonEmpty(passed ? trueMessages : falseMessages, '; ') };
+  const messages = passed ? trueMessages : falseMessages;
+  return { passed, message: messages ? messages.join('; ') : '' };
 }
 
 function evaluateLegacy(list: Condition[], scope: VariableScope): { passed: boolean; message: string } {

@@ -7,7 +7,7 @@
  */
 import type { AdmissionRequest, JsonObject } from '../core/types';
 import type { VariableScope } from '../variables';
-import { extractImages } from './images';
+import { extractImages, hasImages } from './images';
 
 function userInfoJson(request: AdmissionRequest): JsonObject {
   const u = request.requestInfo?.userInfo ?? {};
@@ -63,24 +63,47 @@ export function requestVariable(request: AdmissionRequest): JsonObject {
 }
 
 // Every policy applied to one request starts from the same scope; scopes are never changed
-// in place (children copy), so one is built per request object and clock.
-const scopes = new WeakMap<AdmissionRequest, VariableScope>();
+// in place (children copy), so one is built per request object and clock. Requests are
+// evaluated one after the other: the last one is remembered (a WeakMap entry per request
+// cost more than building the scope).
+let lastRequest: AdmissionRequest | null = null;
+let lastScope: VariableScope | null = null;
 
 /** The scope a policy's rules start from. */
 export function baseScope(request: AdmissionRequest, now?: Date): VariableScope {
-  const cached = scopes.get(request);
-  if (cached && cached.now === now) return cached;
+  if (lastRequest === request && lastScope && lastScope.now === now) return lastScope;
   const scope = buildBaseScope(request, now);
-  scopes.set(request, scope);
+  lastRequest = request;
+  lastScope = scope;
   return scope;
 }
 
 function buildBaseScope(request: AdmissionRequest, now?: Date): VariableScope {
-  const data: JsonObject = { request: requestVariable(request) };
-  const images = extractImages(requestResource(request));
-  if (Object.keys(images).length > 0) data.images = images;
   const sa = serviceAccountOf(request.requestInfo?.userInfo?.username);
-  data.serviceAccountName = sa.name;
-  data.serviceAccountNamespace = sa.namespace;
+  const resource = requestResource(request);
+  const data: JsonObject = hasImages(resource)
+    ? withLazyImages(requestVariable(request), resource, sa)
+    : { request: requestVariable(request), serviceAccountName: sa.name, serviceAccountNamespace: sa.namespace };
   return now ? { data, now } : { data };
+}
+
+/**
+ * Few rules read `images`: the listing is built on first read. Whether the key exists (a
+ * missing key fails a lookup) is decided up front, as Kyverno's context decides it. The
+ * getter is an enumerable own property: spreads, JSON and JMESPath read it like a value;
+ * assigning it replaces it with a plain value.
+ */
+function withLazyImages(req: JsonObject, resource: JsonObject | null, sa: { name: string; namespace: string }): JsonObject {
+  let images: unknown;
+  return {
+    request: req,
+    get images(): unknown {
+      return (images ??= extractImages(resource));
+    },
+    set images(value: unknown) {
+      Object.defineProperty(this, 'images', { value, writable: true, enumerable: true, configurable: true });
+    },
+    serviceAccountName: sa.name,
+    serviceAccountNamespace: sa.namespace,
+  };
 }

@@ -48,14 +48,62 @@ export function jmesCompile(expression: string): CompiledJmespath {
 }
 
 function searchAst(ast: AstNode, data: unknown, options: JmesOptions | undefined): unknown {
-  return withClock(options?.now, () => {
-    const result = evaluate(ast, data);
-    if (result === null && options?.missingKeys === 'error') {
-      const key = missingKeyOnPath(ast, data);
-      if (key !== null) throw new JmespathNotFoundError(key);
-    }
-    return result;
-  });
+  // Only time functions read the clock: without one there is nothing to install.
+  if (options?.now) return withClock(options.now, () => searchNow(ast, data, options));
+  return searchNow(ast, data, options);
+}
+
+function searchNow(ast: AstNode, data: unknown, options: JmesOptions | undefined): unknown {
+  const fields = fieldChain(ast);
+  const result = fields ? followFields(fields, data) : evaluate(ast, data);
+  if (result === null && options?.missingKeys === 'error') {
+    const key = missingKeyOnPath(ast, data);
+    if (key !== null) throw new JmespathNotFoundError(key);
+  }
+  return result;
+}
+
+// `request.namespace`-style queries are most of what policies evaluate; for them the
+// interpreter's generic visit is replaced by the same steps done directly.
+const fieldChains = new WeakMap<object, readonly string[] | null>();
+
+/** The names of an AST made only of Field and Subexpression nodes (a.b.c), else null. */
+function fieldChain(ast: AstNode): readonly string[] | null {
+  let chain = fieldChains.get(ast);
+  if (chain !== undefined) return chain;
+  const names: string[] = [];
+  chain = collectFields(ast as unknown as AstShape, names) ? names : null;
+  fieldChains.set(ast, chain);
+  return chain;
+}
+
+interface AstShape {
+  type?: unknown;
+  name?: unknown;
+  left?: AstShape;
+  right?: AstShape;
+}
+
+function collectFields(node: AstShape, out: string[]): boolean {
+  if (node.type === 'Field' && typeof node.name === 'string') {
+    out.push(node.name);
+    return true;
+  }
+  if (node.type === 'Subexpression' && node.left && node.right) return collectFields(node.left, out) && collectFields(node.right, out);
+  return false;
+}
+
+/**
+ * The interpreter's Field and Subexpression steps: a field of anything but an object is
+ * null, a missing (or null) field is null, and a null on the left ends the chain.
+ */
+function followFields(fields: readonly string[], data: unknown): unknown {
+  let value = data;
+  for (const name of fields) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
+    value = (value as Record<string, unknown>)[name] ?? null;
+  }
+  return value;
 }
 
 /** Evaluates a JMESPath expression (Kyverno's dialect, with its custom functions) on data. */

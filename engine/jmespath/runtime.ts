@@ -171,18 +171,20 @@ export function parseExpression(expression: string): AstNode {
   return ast;
 }
 
-const cache = new Map<string, AstNode>();
+// Two generations instead of a strict LRU: a hit costs one lookup (no re-insertion per
+// call, which dominated short queries), and entries not used for a whole generation go.
+let recent = new Map<string, AstNode>();
+let older = new Map<string, AstNode>();
 
 export function compileCached(expression: string): AstNode {
-  const hit = cache.get(expression);
-  if (hit) {
-    cache.delete(expression);
-    cache.set(expression, hit);
-    return hit;
+  const hit = recent.get(expression);
+  if (hit) return hit;
+  const ast = older.get(expression) ?? parseExpression(expression);
+  if (recent.size >= CACHE_LIMIT / 2) {
+    older = recent;
+    recent = new Map();
   }
-  const ast = parseExpression(expression);
-  cache.set(expression, ast);
-  if (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+  recent.set(expression, ast);
   return ast;
 }
 

@@ -106,24 +106,33 @@ export function kindSelectorsMatch(
   subresource: string,
   allowEphemeralContainers = true,
 ): boolean {
-  for (const s of selectors) {
-    const k = parsedSelector(s);
-    if (!wildcardMatch(k.group, gvk.group) || !wildcardMatch(k.version, gvk.version) || !wildcardMatch(k.kind, gvk.kind)) {
-      continue;
-    }
-    if (wildcardMatch(k.subresource, subresource)) return true;
-    // Kyverno keeps matching Pod rules on ephemeral containers for backward compatibility.
-    if (
-      allowEphemeralContainers &&
-      gvk.group === '' &&
-      gvk.version === 'v1' &&
-      gvk.kind === 'Pod' &&
-      subresource === 'ephemeralcontainers'
-    ) {
-      return true;
-    }
-  }
+  for (const s of selectors) if (selectorMatches(parsedSelector(s), gvk, subresource, allowEphemeralContainers)) return true;
   return false;
+}
+
+/** Selectors parsed once, for lists checked on every request (a rule's match kinds). */
+export type ParsedKindSelectors = ReadonlyArray<Readonly<KindSelector>>;
+
+export function parseKindSelectors(selectors: readonly string[]): ParsedKindSelectors {
+  return selectors.map(parsedSelector);
+}
+
+/** kindSelectorsMatch on selectors parsed with parseKindSelectors. */
+export function parsedKindSelectorsMatch(
+  selectors: ParsedKindSelectors,
+  gvk: GroupVersionKind,
+  subresource: string,
+  allowEphemeralContainers = true,
+): boolean {
+  for (const k of selectors) if (selectorMatches(k, gvk, subresource, allowEphemeralContainers)) return true;
+  return false;
+}
+
+function selectorMatches(k: Readonly<KindSelector>, gvk: GroupVersionKind, subresource: string, allowEphemeralContainers: boolean): boolean {
+  if (!wildcardMatch(k.group, gvk.group) || !wildcardMatch(k.version, gvk.version) || !wildcardMatch(k.kind, gvk.kind)) return false;
+  if (wildcardMatch(k.subresource, subresource)) return true;
+  // Kyverno keeps matching Pod rules on ephemeral containers for backward compatibility.
+  return allowEphemeralContainers && gvk.group === '' && gvk.version === 'v1' && gvk.kind === 'Pod' && subresource === 'ephemeralcontainers';
 }
 
 /**

@@ -5,7 +5,16 @@
  */
 import type { AdmissionRequest, ClusterState, GroupVersionKind, JsonObject, RequestInfo } from '../core/types';
 import { resourceGVK } from '../kube/selectors';
-import { asObject, conditionBlockFailures, isEmptyStruct, type MatchTarget } from './condition-block';
+import {
+  asObject,
+  compileDescription,
+  compiledBlockFailures,
+  compileUserInfo,
+  isEmptyStruct,
+  type CompiledDescription,
+  type CompiledUserInfo,
+  type MatchTarget,
+} from './condition-block';
 
 export { checkSelector, type SelectorResult } from './label-selector';
 export { checkSubjects, conditionBlockFailures, type MatchTarget } from './condition-block';
@@ -33,7 +42,7 @@ function isEmptyRequestInfo(info: RequestInfo | undefined): boolean {
     !u.username &&
     !u.uid &&
     (u.groups ?? []).length === 0 &&
-    Object.keys(u.extra ?? {}).length === 0
+    (u.extra === undefined || u.extra === null || Object.keys(u.extra).length === 0)
   );
 }
 
@@ -43,78 +52,120 @@ function filters(block: JsonObject, key: 'any' | 'all'): JsonObject[] {
 }
 
 interface FilterParts {
-  description: JsonObject;
-  userInfo: JsonObject;
+  description: CompiledDescription;
+  userInfo: CompiledUserInfo;
   descriptionEmpty: boolean;
   userInfoEmpty: boolean;
 }
 
-// A rule's filters are read for every request; their parts depend on the policy alone.
-const filterPartsCache = new WeakMap<JsonObject, FilterParts>();
+const NO_USER_INFO: CompiledUserInfo = compileUserInfo({});
 
 function filterParts(filter: JsonObject): FilterParts {
-  let parts = filterPartsCache.get(filter);
-  if (parts) return parts;
   const description = asObject(filter.resources);
   const userInfo = userInfoOf(filter);
-  parts = { description, userInfo, descriptionEmpty: isEmptyStruct(description), userInfoEmpty: isEmptyStruct(userInfo) };
-  filterPartsCache.set(filter, parts);
-  return parts;
+  return {
+    description: compileDescription(description),
+    userInfo: compileUserInfo(userInfo),
+    descriptionEmpty: isEmptyStruct(description),
+    userInfoEmpty: isEmptyStruct(userInfo),
+  };
+}
+
+/** A rule's match and exclude blocks as matchesResourceDescription reads them. */
+interface CompiledRuleMatch {
+  matchAny: FilterParts[];
+  matchAll: FilterParts[];
+  /** The legacy form: the match block itself is the filter. */
+  matchSelf: FilterParts;
+  /** Null when the rule has no exclude block. */
+  exclude: { any: FilterParts[]; all: FilterParts[]; self: FilterParts } | null;
+}
+
+// A rule's filters are read for every request; what they say depends on the policy alone
+// (policies are never changed in place once loaded).
+const compiledRules = new WeakMap<JsonObject, CompiledRuleMatch>();
+
+function compiledRuleMatch(rule: JsonObject): CompiledRuleMatch {
+  let compiled = compiledRules.get(rule);
+  if (compiled) return compiled;
+  const match = asObject(rule.match);
+  const ex = rule.exclude;
+  // No exclude block excludes nothing.
+  const exclude = ex && typeof ex === 'object' && !Array.isArray(ex) ? (ex as JsonObject) : null;
+  compiled = {
+    matchAny: filters(match, 'any').map(filterParts),
+    matchAll: filters(match, 'all').map(filterParts),
+    matchSelf: filterParts(match),
+    exclude: exclude && { any: filters(exclude, 'any').map(filterParts), all: filters(exclude, 'all').map(filterParts), self: filterParts(exclude) },
+  };
+  compiledRules.set(rule, compiled);
+  return compiled;
 }
 
 /** Failures of one match filter; user info is ignored when the request carries none (CLI without userinfo). */
-function matchFilterFailures(filter: JsonObject, t: MatchTarget): string[] {
-  const parts = filterParts(filter);
-  const withoutUser = isEmptyRequestInfo(t.requestInfo);
-  const userInfo = withoutUser ? {} : parts.userInfo;
-  if (parts.descriptionEmpty && (withoutUser || parts.userInfoEmpty)) return ['match cannot be empty'];
-  return conditionBlockFailures(parts.description, userInfo, t);
+const MATCH_CANNOT_BE_EMPTY: readonly string[] = Object.freeze(['match cannot be empty']);
+
+function matchFilterFailures(parts: FilterParts, t: MatchTarget, withoutUser: boolean): readonly string[] {
+  if (parts.descriptionEmpty && (withoutUser || parts.userInfoEmpty)) return MATCH_CANNOT_BE_EMPTY;
+  return compiledBlockFailures(parts.description, withoutUser ? NO_USER_INFO : parts.userInfo, t);
 }
 
-/** Non-empty when this exclude filter excludes the resource. */
-function excludeFilterHits(filter: JsonObject, t: MatchTarget): string[] {
-  const { description, userInfo, descriptionEmpty, userInfoEmpty } = filterParts(filter);
-  if (descriptionEmpty && userInfoEmpty) return [];
-  if (conditionBlockFailures(description, userInfo, t).length > 0) return [];
-  return ['resource excluded since one of the criteria excluded it'];
+/** Whether this exclude filter excludes the resource. */
+function excludeFilterHits(parts: FilterParts, t: MatchTarget): boolean {
+  if (parts.descriptionEmpty && parts.userInfoEmpty) return false;
+  return compiledBlockFailures(parts.description, parts.userInfo, t).length === 0;
 }
+
+const EXCLUDED_BY_ONE = 'resource excluded since one of the criteria excluded it';
 
 /** Kyverno's MatchesResourceDescription for one resource; returns the failure reasons. */
 export function matchesResourceDescription(rule: JsonObject, t: MatchTarget, policyNamespace?: string): string[] {
-  const ns = asObject(t.resource.metadata).namespace;
-  if (policyNamespace && policyNamespace !== (typeof ns === 'string' ? ns : '')) {
-    return ['policy and resource namespaces mismatch'];
-  }
-  const reasons: string[] = [];
-  const match = asObject(rule.match);
-  const matchAny = filters(match, 'any');
-  const matchAll = filters(match, 'all');
-  if (matchAny.length > 0) {
-    if (!matchAny.some((f) => matchFilterFailures(f, t).length === 0)) reasons.push('no resource matched');
-  } else if (matchAll.length > 0) {
-    for (const f of matchAll) reasons.push(...matchFilterFailures(f, t));
-  } else {
-    reasons.push(...matchFilterFailures(match, t));
-  }
-  if (reasons.length > 0) return reasons;
+  return descriptionFailures(rule, t, policyNamespace) ?? [];
+}
 
-  // Exclude is only looked at once the rule matched.
-  // No exclude block excludes nothing (and a fresh empty object must not reach the caches).
-  if (!rule.exclude || typeof rule.exclude !== 'object' || Array.isArray(rule.exclude)) return reasons;
-  const exclude = rule.exclude as JsonObject;
-  const excludeAny = filters(exclude, 'any');
-  const excludeAll = filters(exclude, 'all');
-  if (excludeAny.length > 0) {
-    for (const f of excludeAny) reasons.push(...excludeFilterHits(f, t));
-  } else if (excludeAll.length > 0) {
-    if (excludeAll.every((f) => excludeFilterHits(f, t).length > 0)) {
-      reasons.push('resource excluded since the combination of all criteria exclude it');
+/** matchesResourceDescription, with null instead of a fresh empty list when the rule matches. */
+function descriptionFailures(rule: JsonObject, t: MatchTarget, policyNamespace?: string): string[] | null {
+  if (policyNamespace) {
+    const ns = asObject(t.resource.metadata).namespace;
+    if (policyNamespace !== (typeof ns === 'string' ? ns : '')) return ['policy and resource namespaces mismatch'];
+  }
+  const compiled = compiledRuleMatch(rule);
+  const withoutUser = t.noUserInfo ?? isEmptyRequestInfo(t.requestInfo);
+  let reasons: string[] | null = null;
+  if (compiled.matchAny.length > 0) {
+    let any = false;
+    for (const f of compiled.matchAny) {
+      if (matchFilterFailures(f, t, withoutUser).length === 0) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) reasons = ['no resource matched'];
+  } else if (compiled.matchAll.length > 0) {
+    for (const f of compiled.matchAll) {
+      const failures = matchFilterFailures(f, t, withoutUser);
+      if (failures.length > 0) (reasons ??= []).push(...failures);
     }
   } else {
-    reasons.push(...excludeFilterHits(exclude, t));
+    const failures = matchFilterFailures(compiled.matchSelf, t, withoutUser);
+    if (failures.length > 0) reasons = [...failures];
+  }
+  if (reasons) return reasons;
+
+  // Exclude is only looked at once the rule matched.
+  const exclude = compiled.exclude;
+  if (!exclude) return null;
+  if (exclude.any.length > 0) {
+    for (const f of exclude.any) if (excludeFilterHits(f, t)) (reasons ??= []).push(EXCLUDED_BY_ONE);
+  } else if (exclude.all.length > 0) {
+    if (exclude.all.every((f) => excludeFilterHits(f, t))) reasons = ['resource excluded since the combination of all criteria exclude it'];
+  } else if (excludeFilterHits(exclude.self, t)) {
+    reasons = [EXCLUDED_BY_ONE];
   }
   return reasons;
 }
+
+const MATCHED: MatchOutcome = Object.freeze({ matched: true });
 
 function formatReason(ruleName: unknown, reasons: string[]): string {
   const lines = reasons.map((r, i) => `\n ${i + 1}. ${r}`).join('');
@@ -133,14 +184,30 @@ function targetFor(
   cluster: Pick<ClusterState, 'namespaceLabels'>,
 ): MatchTarget {
   const ns = namespaceOf(resource) || (resource.kind === 'Namespace' ? '' : (request.namespace ?? ''));
+  const requestInfo = request.requestInfo ?? { roles: [], clusterRoles: [], userInfo: {} };
   return {
     resource,
     gvk,
     subresource: request.subResource ?? '',
     operation: request.operation,
     namespaceLabels: (ns && cluster.namespaceLabels?.[ns]) || {},
-    requestInfo: request.requestInfo ?? { roles: [], clusterRoles: [], userInfo: {} },
+    requestInfo,
+    noUserInfo: isEmptyRequestInfo(requestInfo),
   };
+}
+
+// Every rule of every policy applied to one request matches against the same target;
+// requests are never changed in place (the request's scope is cached the same way, see
+// context/request.ts), and are evaluated one after the other: the last one is remembered.
+let last: { request: AdmissionRequest; cluster: object; labels: unknown; target: MatchTarget } | null = null;
+
+function requestTarget(request: AdmissionRequest, resource: JsonObject, cluster: Pick<ClusterState, 'namespaceLabels'>): MatchTarget {
+  if (last && last.request === request && last.cluster === cluster && last.labels === cluster.namespaceLabels && last.target.resource === resource) {
+    return last.target;
+  }
+  const target = targetFor(resource, request.kind ?? resourceGVK(resource), request, cluster);
+  last = { request, cluster, labels: cluster.namespaceLabels, target };
+  return target;
 }
 
 /**
@@ -156,8 +223,7 @@ export function ruleMatchesRequest(
 ): MatchOutcome {
   const resource = request.object ?? request.oldObject;
   if (!resource) return { matched: false, reason: 'resource is empty' };
-  const gvk = request.kind ?? resourceGVK(resource);
-  const reasons = matchesResourceDescription(rule, targetFor(resource, gvk, request, cluster), policyNamespace);
-  if (reasons.length === 0) return { matched: true };
+  const reasons = descriptionFailures(rule, requestTarget(request, resource, cluster), policyNamespace);
+  if (!reasons) return MATCHED;
   return { matched: false, reason: formatReason(rule.name, reasons) };
 }

@@ -5,7 +5,7 @@
  */
 import { isNegationAnchorError } from '../anchor/errors';
 import { AnchorTracker } from './handlers';
-import { isSkipError, matchElement, type JsonMap, type MatchFailure, type PathSegments } from './resource';
+import { isSkipError, matchElement, type MatchFailure, type PathSegments, type WalkContext } from './resource';
 
 export type PatternOutcome =
   | { status: 'pass' }
@@ -19,25 +19,30 @@ export type PatternOutcome =
    */
   | { status: 'error'; message: string; path?: Array<string | number> };
 
+// Most matches pass: one shared, frozen outcome instead of a fresh one each time.
+const PASSED: PatternOutcome = Object.freeze({ status: 'pass' });
+
+// A match never starts another one (no callbacks): one walk context serves every call,
+// reset at the start; failures copy the path, so nothing of it escapes.
+const walk: WalkContext = { anchors: new AnchorTracker(), stack: [], depth: 0 };
+
 /**
  * Validates a resource against a Kyverno pattern (anchors, wildcards, operators).
  * Variables must already be substituted. Never throws.
  */
-// A map's key order depends on the pattern alone, and policy patterns are matched again on
-// every request: the cache lives as long as the pattern objects.
-const keyOrder = new WeakMap<JsonMap, string[]>();
-
 export function validatePattern(resource: unknown, pattern: unknown): PatternOutcome {
-  const anchors = new AnchorTracker();
+  const anchors = walk.anchors;
+  anchors.reset();
+  walk.depth = 0;
   let failure: MatchFailure | null;
   try {
-    failure = matchElement(resource, pattern, [], { anchors, keyOrder });
+    failure = matchElement(resource, pattern, walk);
   } catch (e) {
     // Stack exhaustion on absurdly deep input (or cyclic objects) must not crash callers.
     const reason = e instanceof RangeError ? 'pattern or resource is nested too deeply to validate' : String(e);
     return { status: 'error', message: reason };
   }
-  if (!failure) return { status: 'pass' };
+  if (!failure) return PASSED;
   const { error, path } = failure;
   if (isSkipError(error)) return { status: 'skip', path: path ?? [], message: error.message };
   if (isNegationAnchorError(error)) return pathOutcome(error.message, path);
@@ -59,5 +64,6 @@ export {
   formatAnyPatternFailure,
   formatPatternFailure,
   formatPatternPath,
+  passedMessage,
   type AnyPatternResult,
 } from './messages';

@@ -17,6 +17,21 @@ function withPeriod(message: string): string {
   return message.endsWith('.') ? message : message + '.';
 }
 
+// Every passing rule of every request gets this text: one string per rule name (bounded).
+const MAX_REMEMBERED = 4096;
+const passedMessages = new Map<string, string>();
+
+/** Kyverno's message for a validate rule that passed. */
+export function passedMessage(ruleName: string): string {
+  let message = passedMessages.get(ruleName);
+  if (message === undefined) {
+    if (passedMessages.size >= MAX_REMEMBERED) passedMessages.clear();
+    message = `validation rule '${ruleName}' passed.`;
+    passedMessages.set(ruleName, message);
+  }
+  return message;
+}
+
 /**
  * The message of a `pattern` rule for an outcome: the pass text, the skip reason, or
  * "validation error: <message>. rule <rule> failed at path <path>" (and the "execution
@@ -25,7 +40,7 @@ function withPeriod(message: string): string {
 export function formatPatternFailure(ruleName: string, customMessage: string | undefined, outcome: PatternOutcome): string {
   switch (outcome.status) {
     case 'pass':
-      return `validation rule '${ruleName}' passed.`;
+      return passedMessage(ruleName);
     case 'skip':
       return outcome.message;
     case 'fail': {

@@ -30,6 +30,21 @@ function patternMetadataEntry(patternMap: JsonMap): [string, unknown] | null {
   return key === null ? null : [key, patternMap[key]];
 }
 
+/**
+ * Whether expandMetadataWildcards can ever change this pattern map: only a labels or
+ * annotations map with wildcard keys is expanded, and that depends on the pattern alone.
+ */
+export function mayExpandMetadata(patternMap: JsonMap): boolean {
+  const found = patternMetadataEntry(patternMap);
+  if (!found || !isJsonObject(found[1])) return false;
+  const patternMetadata = found[1];
+  for (const tag of ['labels', 'annotations']) {
+    const entry = findTag(tag, patternMetadata);
+    if (entry && isJsonObject(entry[1]) && Object.keys(entry[1]).some(containsWildcard)) return true;
+  }
+  return false;
+}
+
 /** Returns the pattern map to use; the input is never modified. */
 export function expandMetadataWildcards(patternMap: JsonMap, resourceMap: JsonMap): JsonMap {
   const found = patternMetadataEntry(patternMap);

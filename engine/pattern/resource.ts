@@ -2,11 +2,12 @@
  * Resource-level matching: a whole resource against a validate pattern (Kyverno's
  * pkg/engine/validate MatchPattern with validateResourceElement / validateMap /
  * validateArray). Paths are kept as segment arrays; Kyverno's "/a/b/" strings are derived
- * from them for messages.
+ * from them for messages. While walking, the path is one reused buffer with a depth (no
+ * array per step); a failure copies the part in use.
  */
 import { isConditionalAnchorError, isGlobalAnchorError, plainError, type PatternMatchError } from '../anchor/errors';
 import { goTypeName, goValueString } from './goformat';
-import { evaluationOrder, handleKey, type AnchorTracker } from './handlers';
+import { handleStep, mapPlan, type AnchorTracker, type MapPlan } from './handlers';
 import { expandMetadataWildcards } from './metadata';
 import { matchValue } from './value';
 
@@ -22,14 +23,37 @@ export type JsonMap = Record<string, unknown>;
 
 export interface WalkContext {
   anchors: AnchorTracker;
-  keyOrder: WeakMap<JsonMap, string[]>;
+  /** The path of the element being matched: `stack[0..depth)` (entries beyond are stale). */
+  stack: PathSegments;
+  depth: number;
+}
+
+/** Descends into `segment` (undone with leave). */
+export function enter(ctx: WalkContext, segment: string | number): void {
+  ctx.stack[ctx.depth++] = segment;
+}
+
+export function leave(ctx: WalkContext): void {
+  ctx.depth--;
+}
+
+/** A copy of the current path. */
+export function currentPath(ctx: WalkContext): PathSegments {
+  return ctx.stack.slice(0, ctx.depth);
 }
 
 import { isJsonObject as isMap } from '../core/json';
 export { isMap };
 
 function isScalarPattern(p: unknown): boolean {
-  return p === null || p === undefined || ['string', 'number', 'boolean'].includes(typeof p);
+  if (p === null || p === undefined) return true;
+  const t = typeof p;
+  return t === 'string' || t === 'number' || t === 'boolean';
+}
+
+/** A failure at the current position. */
+export function failureAt(ctx: WalkContext, error: PatternMatchError): MatchFailure {
+  return { path: currentPath(ctx), error };
 }
 
 /** Kyverno's path string: "/" for the root, "/spec/containers/0/" below it. */
@@ -42,51 +66,60 @@ export function isSkipError(err: PatternMatchError): boolean {
   return isConditionalAnchorError(err) || isGlobalAnchorError(err);
 }
 
-/** Kyverno's validateResourceElement: dispatch on the pattern's shape. */
-export function matchElement(resource: unknown, pattern: unknown, path: PathSegments, ctx: WalkContext): MatchFailure | null {
+/**
+ * Kyverno's validateResourceElement: dispatch on the pattern's shape. `resource` sits at
+ * the context's current path.
+ */
+export function matchElement(resource: unknown, pattern: unknown, ctx: WalkContext, knownPlan?: MapPlan): MatchFailure | null {
   if (isMap(pattern)) {
     if (!isMap(resource)) {
       const message =
-        `pattern and resource have different structures. Path: ${kyvernoPath(path)}. ` +
+        `pattern and resource have different structures. Path: ${kyvernoPath(currentPath(ctx))}. ` +
         `Expected ${goTypeName(pattern, 'pattern')}, found ${goTypeName(resource, 'resource')}`;
-      return { path, error: plainError(message) };
+      return failureAt(ctx, plainError(message));
     }
-    ctx.anchors.record(pattern, resource);
-    return matchMap(resource, pattern, path, ctx);
+    const plan = knownPlan ?? mapPlan(pattern);
+    if (plan.tracked.length > 0) ctx.anchors.record(plan, resource);
+    return matchMap(resource, pattern, plan, ctx);
   }
   if (Array.isArray(pattern)) {
     if (!Array.isArray(resource)) {
-      const message = `validation rule failed at path ${kyvernoPath(path)}, resource does not satisfy the expected overlay pattern`;
-      return { path, error: plainError(message) };
+      const message = `validation rule failed at path ${kyvernoPath(currentPath(ctx))}, resource does not satisfy the expected overlay pattern`;
+      return failureAt(ctx, plainError(message));
     }
-    return matchArray(resource, pattern, path, ctx);
+    return matchArray(resource, pattern, ctx);
   }
   if (isScalarPattern(pattern)) {
     // A scalar pattern against a list applies to every item.
-    const values = Array.isArray(resource) ? resource : [resource];
-    for (const value of values) {
-      if (!matchValue(value, pattern)) {
-        const message =
-          `resource value '${goValueString(resource, 'resource')}' does not match ` +
-          `'${goValueString(pattern, 'pattern')}' at path ${kyvernoPath(path)}`;
-        return { path, error: plainError(message) };
-      }
-    }
+    if (Array.isArray(resource)) {
+      for (const value of resource) if (!matchValue(value, pattern)) return scalarMismatch(resource, pattern, ctx);
+    } else if (!matchValue(resource, pattern)) return scalarMismatch(resource, pattern, ctx);
     return null;
   }
-  return { path, error: plainError(`failed at '${kyvernoPath(path)}', pattern contains unknown type`) };
+  return failureAt(ctx, plainError(`failed at '${kyvernoPath(currentPath(ctx))}', pattern contains unknown type`));
+}
+
+function scalarMismatch(resource: unknown, pattern: unknown, ctx: WalkContext): MatchFailure {
+  const message =
+    `resource value '${goValueString(resource, 'resource')}' does not match ` +
+    `'${goValueString(pattern, 'pattern')}' at path ${kyvernoPath(currentPath(ctx))}`;
+  return failureAt(ctx, plainError(message));
 }
 
 /**
  * Kyverno's validateMap: anchors (conditions, existence, equality, negation) first in key
  * order, then the other keys with global anchors and keys hiding nested anchors first.
  */
-function matchMap(resource: JsonMap, rawPattern: JsonMap, path: PathSegments, ctx: WalkContext): MatchFailure | null {
-  const pattern = expandMetadataWildcards(rawPattern, resource);
+export function matchMap(resource: JsonMap, rawPattern: JsonMap, rawPlan: MapPlan, ctx: WalkContext): MatchFailure | null {
+  let plan = rawPlan;
+  if (rawPlan.expandsMetadata) {
+    const pattern = expandMetadataWildcards(rawPattern, resource);
+    if (pattern !== rawPattern) plan = mapPlan(pattern);
+  }
   let applied = 0;
-  const skipped: PatternMatchError[] = [];
-  for (const key of evaluationOrder(pattern, ctx.keyOrder)) {
-    const failure = handleKey(key, pattern[key], resource, path, ctx);
+  let skipped: PatternMatchError[] | null = null;
+  for (const step of plan.steps) {
+    const failure = handleStep(step, resource, ctx);
     if (!failure) {
       applied++;
       continue;
@@ -94,27 +127,28 @@ function matchMap(resource: JsonMap, rawPattern: JsonMap, path: PathSegments, ct
     // A condition failing on this map stops it at once; a child whose entries were all
     // skipped only skips this map when nothing else here applied.
     if (failure.error.skipGroup && isSkipError(failure.error)) {
-      skipped.push(failure.error);
+      (skipped ??= []).push(failure.error);
       continue;
     }
     // Skips take priority over failures met after them.
-    if (skipped.length > 0) return skipGroup(skipped, path);
+    if (skipped) return skipGroup(skipped, ctx);
     return failure;
   }
-  return applied === 0 && skipped.length > 0 ? skipGroup(skipped, path) : null;
+  return applied === 0 && skipped ? skipGroup(skipped, ctx) : null;
 }
 
 /** multierr.Combine joins messages with "; "; the combined error keeps no anchor type. */
-function skipGroup(errors: PatternMatchError[], path: PathSegments): MatchFailure {
-  return { path, error: { message: errors.map((e) => e.message).join('; '), skipGroup: true } };
+function skipGroup(errors: PatternMatchError[], ctx: WalkContext): MatchFailure {
+  return failureAt(ctx, { message: errors.map((e) => e.message).join('; '), skipGroup: true });
 }
 
 /** Kyverno's validateArray: the first pattern item decides how the list is matched. */
-function matchArray(resource: unknown[], pattern: unknown[], path: PathSegments, ctx: WalkContext): MatchFailure | null {
-  if (pattern.length === 0) return { path, error: plainError('pattern Array empty') };
+export function matchArray(resource: unknown[], pattern: unknown[], ctx: WalkContext, firstPlan?: MapPlan): MatchFailure | null {
+  if (pattern.length === 0) return failureAt(ctx, plainError('pattern Array empty'));
   const first = pattern[0];
-  if (isMap(first)) return matchArrayOfMaps(resource, first, path, ctx);
-  if (isScalarPattern(first)) return matchElement(resource, first, path, ctx);
+  // Every resource item must match the map pattern; items whose conditions fail are skipped.
+  if (isMap(first)) return matchEach(resource, first, null, resource.length, ctx, firstPlan ?? mapPlan(first));
+  if (isScalarPattern(first)) return matchElement(resource, first, ctx);
   if (resource.length < pattern.length) {
     const message =
       `validate Array failed, array length mismatch, resource Array len is ${resource.length} ` +
@@ -122,38 +156,37 @@ function matchArray(resource: unknown[], pattern: unknown[], path: PathSegments,
     return { path: null, error: plainError(message) };
   }
   // Nested lists are matched position by position.
-  return matchEach(
-    pattern.map((p, i) => [resource[i], p, i] as const),
-    path,
-    ctx,
-  );
+  return matchEach(resource, null, pattern, pattern.length, ctx);
 }
 
-/** Every resource item must match the map pattern; items whose conditions fail are skipped. */
-function matchArrayOfMaps(resource: unknown[], pattern: JsonMap, path: PathSegments, ctx: WalkContext): MatchFailure | null {
-  return matchEach(
-    resource.map((r, i) => [r, pattern, i] as const),
-    path,
-    ctx,
-  );
-}
-
-/** Matches items, collecting skips; all-skipped lists skip as a whole (Kyverno's PatternError{Skip}). */
-function matchEach(items: ReadonlyArray<readonly [unknown, unknown, number]>, path: PathSegments, ctx: WalkContext): MatchFailure | null {
+/**
+ * Matches the first `count` items (each against `itemPattern`, or position by position
+ * against `patterns`), collecting skips; all-skipped lists skip as a whole (Kyverno's
+ * PatternError{Skip}).
+ */
+function matchEach(
+  resource: unknown[],
+  itemPattern: JsonMap | null,
+  patterns: unknown[] | null,
+  count: number,
+  ctx: WalkContext,
+  itemPlan?: MapPlan,
+): MatchFailure | null {
   let applied = 0;
-  const skipped: PatternMatchError[] = [];
-  for (const [res, pat, i] of items) {
-    const failure = matchElement(res, pat, [...path, i], ctx);
+  let skipped: PatternMatchError[] | null = null;
+  for (let i = 0; i < count; i++) {
+    enter(ctx, i);
+    const failure = matchElement(resource[i], itemPattern ?? patterns![i], ctx, itemPlan);
+    leave(ctx);
     if (!failure) {
       applied++;
       continue;
     }
     if (isSkipError(failure.error)) {
-      skipped.push(failure.error);
+      (skipped ??= []).push(failure.error);
       continue;
     }
     return failure;
   }
-  return applied === 0 && skipped.length > 0 ? skipGroup(skipped, path) : null;
+  return applied === 0 && skipped ? skipGroup(skipped, ctx) : null;
 }
-

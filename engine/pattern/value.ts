@@ -59,55 +59,93 @@ function trimSpaces(s: string): string {
 const MAX_REMEMBERED = 4096;
 
 function remembered<T>(cache: Map<string, T>, key: string, make: (key: string) => T): T {
-  if (cache.has(key)) return cache.get(key) as T;
+  const hit = cache.get(key);
+  if (hit !== undefined || cache.has(key)) return hit as T;
   if (cache.size >= MAX_REMEMBERED) cache.clear();
   const value = make(key);
   cache.set(key, value);
   return value;
 }
 
-const alternativesCache = new Map<string, readonly (readonly string[])[]>();
+const alternativesCache = new Map<string, readonly (readonly Term[])[]>();
 const termCache = new Map<string, Term>();
 const durationCache = new Map<string, number | null>();
 const quantityCache = new Map<string, number | null>();
 
-/** `a & b | c` → [[a, b], [c]], trimmed as Kyverno trims them. */
-function splitAlternatives(pattern: string): readonly (readonly string[])[] {
-  return pattern.split('|').map((alternative) => trimSpaces(alternative).split('&').map(trimSpaces));
+/** `a & b | c` → [[a, b], [c]], trimmed as Kyverno trims them, each term parsed. */
+function splitAlternatives(pattern: string): readonly (readonly Term[])[] {
+  return pattern.split('|').map((alternative) => trimSpaces(alternative).split('&').map((term) => parseTerm(trimSpaces(term))));
 }
 
 export function matchStringPatterns(value: unknown, pattern: string): boolean {
+  return matchParsedStringPattern(value, pattern, parseStringPattern(pattern));
+}
+
+/** A string pattern split and parsed (remembered per pattern string). */
+export type ParsedStringPattern = readonly (readonly Term[])[];
+
+export function parseStringPattern(pattern: string): ParsedStringPattern {
+  return remembered(alternativesCache, pattern, splitAlternatives);
+}
+
+/** matchStringPatterns with the pattern already parsed (callers that keep it skip the lookup). */
+export function matchParsedStringPattern(value: unknown, pattern: string, alternatives: ParsedStringPattern): boolean {
   if (typeof value === 'string' && value === pattern) return true;
-  for (const terms of remembered(alternativesCache, pattern, splitAlternatives)) {
-    if (terms.every((term) => matchStringTerm(value, term))) return true;
+  for (const terms of alternatives) {
+    let all = true;
+    for (const term of terms) {
+      if (!termMatches(value, term)) {
+        all = false;
+        break;
+      }
+    }
+    if (all) return true;
   }
   return false;
 }
 
-interface Term {
+/** One operator term, parsed with everything that depends on the pattern alone. */
+export interface Term {
   op: Operator;
-  /** Range ends for `-` and `!-` (null when the range does not split). */
-  ends: [string, string] | null;
+  /** For `-` and `!-`: the two comparisons Kyverno makes (null when the range does not split). */
+  bounds: [Term, Term] | null;
   operand: string;
+  /** The operand as a duration and as a quantity (null when it is not one). */
+  duration: number | null;
+  quantity: number | null;
 }
 
 function parseTerm(pattern: string): Term {
   const op = operatorOf(pattern);
-  if (op === '-') return { op, ends: splitRange(pattern, IN_RANGE_RE), operand: '' };
-  if (op === '!-') return { op, ends: splitRange(pattern, NOT_IN_RANGE_RE), operand: '' };
-  return { op, ends: null, operand: goTrimSpace(pattern.slice(op.length)) };
+  if (op === '-' || op === '!-') {
+    const ends = splitRange(pattern, op === '-' ? IN_RANGE_RE : NOT_IN_RANGE_RE);
+    // Kyverno checks a range as two operator patterns built from its ends.
+    const bounds: [Term, Term] | null = !ends
+      ? null
+      : op === '-'
+        ? [parseTerm(`>= ${ends[0]}`), parseTerm(`<= ${ends[1]}`)]
+        : [parseTerm(`< ${ends[0]}`), parseTerm(`> ${ends[1]}`)];
+    return { op, bounds, operand: '', duration: null, quantity: null };
+  }
+  const operand = goTrimSpace(pattern.slice(op.length));
+  return { op, bounds: null, operand, duration: parseDuration(operand), quantity: parseQuantity(operand) };
+}
+
+function termMatches(value: unknown, term: Term): boolean {
+  const { op, bounds } = term;
+  if (op === '-') return bounds !== null && termMatches(value, bounds[0]) && termMatches(value, bounds[1]);
+  if (op === '!-') return bounds !== null && (termMatches(value, bounds[0]) || termMatches(value, bounds[1]));
+  // Kyverno's validateString: durations first, then quantities, then strings.
+  const asDuration = compareParsed(value, term.duration, op, parseDuration);
+  if (asDuration !== undefined) return asDuration;
+  const asQuantity = compareParsed(value, term.quantity, op, parseQuantity);
+  if (asQuantity !== undefined) return asQuantity;
+  return compareString(value, term.operand, op);
 }
 
 /** One operator term of a string pattern (Kyverno's validateStringPattern). */
 export function matchStringTerm(value: unknown, pattern: string): boolean {
-  const { op, ends, operand } = remembered(termCache, pattern, parseTerm);
-  if (op === '-') {
-    return ends !== null && matchStringTerm(value, `>= ${ends[0]}`) && matchStringTerm(value, `<= ${ends[1]}`);
-  }
-  if (op === '!-') {
-    return ends !== null && (matchStringTerm(value, `< ${ends[0]}`) || matchStringTerm(value, `> ${ends[1]}`));
-  }
-  return compareWithOperator(value, operand, op);
+  return termMatches(value, remembered(termCache, pattern, parseTerm));
 }
 
 /** Kyverno's validateString: durations first, then quantities, then strings. */
@@ -127,7 +165,8 @@ function compareParsed(value: unknown, p: number | null, op: Operator, parse: (s
   if (p === null) return undefined;
   const text = numberToString(value);
   if (text === null) return undefined;
-  const v = parse(text);
+  // Resource values repeat from request to request ("10", "64Mi"): parses are remembered too.
+  const v = remembered(parse === parseDuration ? durationCache : quantityCache, text, parse);
   if (v === null) return undefined;
   switch (op) {
     case '':

@@ -33,7 +33,8 @@ export function validateRule(
     return podSecurityRuleResult(env.rule, request, resource, {
       exceptions: (env.exceptions ?? []).filter((ex) => isJsonObject(ex.spec) && ex.spec.podSecurity !== undefined),
       policyFailureAction: typeof policySpec(env.policy).validationFailureAction === 'string' ? String(policySpec(env.policy).validationFailureAction) : undefined,
-      oldObjectMatches: env.oldObjectMatches,
+      // A method of the caller's environment: called through it, not detached.
+      oldObjectMatches: env.oldObjectMatches ? (old) => env.oldObjectMatches!(old) : undefined,
     });
   }
   if (validate.cel !== undefined) {

@@ -8,7 +8,7 @@ import { evaluateConditions } from '../conditions';
 import { loadContextEntries } from '../context';
 import type { JsonObject, RuleResult } from '../core/types';
 import { jmesSearch } from '../jmespath';
-import { combineAnyPatternOutcomes, formatPatternFailure, validatePattern } from '../pattern';
+import { combineAnyPatternOutcomes, formatPatternFailure, passedMessage, validatePattern } from '../pattern';
 import { substituteVariables, withVariables, type VariableScope } from '../variables';
 import { joinNonEmpty, ruleError, ruleResult, sameResult } from './results';
 import type { ValidateEnvironment } from './types';
@@ -47,7 +47,7 @@ function ruleMessage(env: ValidateEnvironment): string {
 
 function denyMessage(env: ValidateEnvironment, scope: VariableScope, deny: boolean, condMessage: string): string {
   const name = env.ruleName;
-  if (!deny) return `validation rule '${name}' passed.`;
+  if (!deny) return passedMessage(name);
   const message = ruleMessage(env);
   if (message === '' && condMessage === '') return `validation error: rule ${name} failed`;
   const s = joinNonEmpty([message, condMessage], '; ');
@@ -210,14 +210,19 @@ function validateForEach(level: ValidatorLevel, env: ValidateEnvironment, st: Le
   return ruleResult(env.ruleName, 'pass', 'rule passed');
 }
 
+const READ_ONLY = Object.freeze({ readOnly: true });
+
 /** One validator level (Kyverno's validator.validate). Null means "no response". */
 export function runLevel(level: ValidatorLevel, env: ValidateEnvironment, state: LevelState): RuleResult | null {
   const name = env.ruleName;
-  const loaded = loadContextEntries(level.contextEntries, state.scope, env.context);
-  const st: LevelState = { ...state, scope: loaded.scope };
-  const pre = evaluateConditions(level.preconditions, st.scope);
-  if (pre.error !== undefined) return ruleError(name, 'failed to evaluate preconditions', pre.error);
-  if (!pre.passed) return ruleResult(name, 'skip', joinNonEmpty(['preconditions not met', pre.message], '; '));
+  // Most levels have neither context entries nor preconditions: nothing to copy or evaluate.
+  const st: LevelState =
+    level.contextEntries === undefined ? state : { ...state, scope: loadContextEntries(level.contextEntries, state.scope, env.context).scope };
+  if (level.preconditions !== undefined && level.preconditions !== null) {
+    const pre = evaluateConditions(level.preconditions, st.scope);
+    if (pre.error !== undefined) return ruleError(name, 'failed to evaluate preconditions', pre.error);
+    if (!pre.passed) return ruleResult(name, 'skip', joinNonEmpty(['preconditions not met', pre.message], '; '));
+  }
 
   if (level.deny) {
     const d = evaluateConditions(level.deny.conditions, st.scope);
@@ -231,8 +236,8 @@ export function runLevel(level: ValidatorLevel, env: ValidateEnvironment, state:
     if (!level.substituted) {
       try {
         // Pattern matching only reads the pattern: a policy's literal pattern is used as is.
-        if (level.pattern !== undefined && level.pattern !== null) pattern = substituteVariables(level.pattern, st.scope, { readOnly: true });
-        else anyPattern = substituteVariables(level.anyPattern, st.scope, { readOnly: true });
+        if (level.pattern !== undefined && level.pattern !== null) pattern = substituteVariables(level.pattern, st.scope, READ_ONLY);
+        else anyPattern = substituteVariables(level.anyPattern, st.scope, READ_ONLY);
       } catch (e) {
         return ruleError(name, 'variable substitution failed', (e as Error).message);
       }

@@ -88,10 +88,23 @@ const PLAIN_PATH = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$/;
  * into a rule error. Reproduced here for plain dotted paths, the form these errors come
  * from in practice; a field of null or of a non-object stays null.
  */
+const plainPathKeys = new Map<string, readonly string[] | null>();
+
+/** The keys of a plain dotted path (null when the expression is not one), remembered per expression. */
+function plainPath(expression: string): readonly string[] | null {
+  let keys = plainPathKeys.get(expression);
+  if (keys !== undefined) return keys;
+  if (plainPathKeys.size >= MAX_REMEMBERED) plainPathKeys.clear();
+  keys = PLAIN_PATH.test(expression) ? expression.split('.') : null;
+  plainPathKeys.set(expression, keys);
+  return keys;
+}
+
 function missingKey(expression: string, data: unknown): string | undefined {
-  if (!PLAIN_PATH.test(expression)) return undefined;
+  const keys = plainPath(expression);
+  if (!keys) return undefined;
   let current: unknown = data;
-  for (const key of expression.split('.')) {
+  for (const key of keys) {
     if (current === null || typeof current !== 'object' || Array.isArray(current)) return undefined;
     if (!Object.prototype.hasOwnProperty.call(current, key)) return key;
     current = (current as Record<string, unknown>)[key];
@@ -109,23 +122,37 @@ export function resolveExpression(expression: string, scope: VariableScope, path
     throw new VariableError(`failed to resolve ${variable} at path ${path}: JMESPath query failed: Unknown key "${missing}" in path`);
   }
   try {
-    return jmesSearch(variable, scope.data, { now: scope.now });
+    return jmesSearch(variable, scope.data, scope.now ? { now: scope.now } : undefined);
   } catch (e) {
     throw new VariableError(`failed to resolve ${variable} at path ${path}: JMESPath query failed: ${(e as Error).message}`);
   }
 }
 
+// A policy string is scanned again on every request; its own variables depend on the string
+// alone (later rounds scan substituted text and are not remembered). Bounded: dropped when full.
+const MAX_REMEMBERED = 4096;
+const firstRoundVariables = new Map<string, ReadonlyArray<FoundVariable>>();
+
+function variablesOfPolicyString(value: string): ReadonlyArray<FoundVariable> {
+  let vars = firstRoundVariables.get(value);
+  if (vars) return vars;
+  if (firstRoundVariables.size >= MAX_REMEMBERED) firstRoundVariables.clear();
+  vars = findVariablesWithPrefix(value);
+  firstRoundVariables.set(value, vars);
+  return vars;
+}
+
 function substituteString(value: string, scope: VariableScope, path: string): unknown {
   let current = value;
-  let vars = findVariablesWithPrefix(current);
+  let vars = variablesOfPolicyString(current);
   let rounds = 0;
   let resolvedCount = 0;
   while (vars.length > 0) {
     if (++rounds > MAX_ROUNDS) throw new VariableError(`failed to resolve ${value} at path ${path}: variables nest too deeply`);
     const originalPattern = current;
-    for (const { prefix, variable: v } of vars) {
+    for (const { prefix, variable: v, expression: bare } of vars) {
       if (++resolvedCount > MAX_VARIABLES) throw new VariableError(`failed to resolve ${value.slice(0, 80)} at path ${path}: too many variables`);
-      let expression = variableExpression(v);
+      let expression = bare;
       if (expression === '@') expression = expandAt(path, scope);
       const resolved = resolveExpression(expression, scope, path);
       if (originalPattern === v) return resolved;
@@ -139,12 +166,22 @@ function substituteString(value: string, scope: VariableScope, path: string): un
   return current.replace(ESCAPED_VARIABLE, (m) => m.slice(1));
 }
 
-function findVariablesWithPrefix(s: string): Array<{ prefix: string; variable: string }> {
-  const out: Array<{ prefix: string; variable: string }> = [];
+interface FoundVariable {
+  /** The character before the variable (the regex consumes it), or '' at the start. */
+  prefix: string;
+  /** The variable, braces included. */
+  variable: string;
+  /** The JMESPath expression inside the braces. */
+  expression: string;
+}
+
+function findVariablesWithPrefix(s: string): FoundVariable[] {
+  const out: FoundVariable[] = [];
   for (const m of s.matchAll(variables())) {
     const whole = m[0];
     const initial = VARIABLE_AT_START.test(whole);
-    out.push({ prefix: initial ? '' : whole[0], variable: initial ? whole : whole.slice(1) });
+    const variable = initial ? whole : whole.slice(1);
+    out.push({ prefix: initial ? '' : whole[0], variable, expression: variableExpression(variable) });
   }
   return out;
 }
@@ -208,8 +245,34 @@ function copyLiteral(node: unknown): unknown {
   return node;
 }
 
+const referenceFreeDocuments = new WeakMap<object, boolean>();
+
+/**
+ * No `$(` in any string or key: substituteReferences would only copy the document (every
+ * reference, escaped or not, contains `$(`), and walk() copies it anyway.
+ */
+function isReferenceFree(node: unknown): boolean {
+  if (typeof node === 'string') return !node.includes('$(');
+  if (node === null || typeof node !== 'object') return true;
+  const known = referenceFreeDocuments.get(node);
+  if (known !== undefined) return known;
+  let free = true;
+  if (Array.isArray(node)) free = node.every(isReferenceFree);
+  else {
+    for (const key of Object.keys(node)) {
+      // A `__proto__` key copies differently (substituteReferences assigns it): keep that path.
+      if (key === '__proto__' || key.includes('$(') || !isReferenceFree((node as Record<string, unknown>)[key])) {
+        free = false;
+        break;
+      }
+    }
+  }
+  referenceFreeDocuments.set(node, free);
+  return free;
+}
+
 /** Substitutes `$( )` references, then every `{{ }}` variable, of a JSON document (Kyverno's SubstituteAll); throws VariableError when one cannot be resolved. */
 export function substituteAll(document: unknown, scope: VariableScope, options: SubstituteOptions = {}): unknown {
   if (isLiteral(document)) return options.readOnly ? document : copyLiteral(document);
-  return walk(substituteReferences(document), scope, options.basePath ?? '');
+  return walk(isReferenceFree(document) ? document : substituteReferences(document), scope, options.basePath ?? '');
 }

@@ -1,0 +1,101 @@
+/**
+ * What applying a classic policy needs to know about the policy and its rules that does not
+ * depend on the request, worked out once per policy object. Policies are never changed in
+ * place once loaded (every engine cache relies on it: autogen, patterns, match filters), so
+ * the answers live as long as the policy object.
+ */
+import { isCelPolicy } from '../cel';
+import { computedRules } from '../autogen';
+import type { JsonObject, PolicyRef } from '../core/types';
+import { isClassicPolicy, policyName, policyNamespace, policyRef, policySpec, ruleFailureAction, type FailureAction } from '../policy';
+
+export interface PolicyPlan {
+  cel: boolean;
+  classic: boolean;
+  name: string;
+  namespace: string | undefined;
+  /** `namespace/name` for a Policy, the name for a ClusterPolicy (how exceptions name it). */
+  key: string;
+  ref: Readonly<PolicyRef>;
+  spec: JsonObject;
+  /** `spec.applyRules: One`. */
+  applyOne: boolean;
+  rules: WeakMap<JsonObject, RulePlan>;
+  /** The validate rules Kyverno evaluates for a resource kind, with their plans. */
+  validateRulesByKind: Map<string, ReadonlyArray<readonly [JsonObject, RulePlan]>>;
+  lastKind?: string;
+  lastValidateRules?: ReadonlyArray<readonly [JsonObject, RulePlan]>;
+}
+
+export interface RulePlan {
+  name: string;
+  podSecurity: boolean;
+  /** The validate failure action when no namespace override can change it, else null. */
+  failureAction: FailureAction | null;
+}
+
+const plans = new WeakMap<JsonObject, PolicyPlan>();
+
+export function policyPlan(policy: JsonObject): PolicyPlan {
+  let plan = plans.get(policy);
+  if (plan) return plan;
+  const name = policyName(policy);
+  const namespace = policyNamespace(policy);
+  plan = {
+    cel: isCelPolicy(policy),
+    classic: isClassicPolicy(policy),
+    name,
+    namespace,
+    key: namespace ? `${namespace}/${name}` : name,
+    ref: policyRef(policy),
+    spec: policySpec(policy),
+    applyOne: policySpec(policy).applyRules === 'One',
+    rules: new WeakMap(),
+    validateRulesByKind: new Map(),
+    lastKind: undefined,
+    lastValidateRules: undefined,
+  };
+  plans.set(policy, plan);
+  return plan;
+}
+
+function asObject(v: unknown): JsonObject | undefined {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : undefined;
+}
+
+export function rulePlan(policy: JsonObject, plan: PolicyPlan, rule: JsonObject): RulePlan {
+  let r = plan.rules.get(rule);
+  if (r) return r;
+  const validate = asObject(rule.validate);
+  // Overrides only apply given a namespace; without any the action is the same for all.
+  const overridable = Array.isArray(validate?.failureActionOverrides) || Array.isArray(plan.spec.validationFailureActionOverrides);
+  r = {
+    name: String(rule.name ?? ''),
+    podSecurity: validate !== undefined && validate.podSecurity !== undefined,
+    failureAction: overridable ? null : ruleFailureAction(policy, rule, undefined),
+  };
+  plan.rules.set(rule, r);
+  return r;
+}
+
+/** ruleFailureAction, from the plan when the namespace cannot change it. */
+export function failureActionFor(policy: JsonObject, rule: JsonObject, r: RulePlan, namespace: string | undefined): FailureAction {
+  return r.failureAction ?? ruleFailureAction(policy, rule, namespace);
+}
+
+/** computedRules(policy, kind) narrowed to validate rules, each with its plan. */
+export function validateRulesFor(policy: JsonObject, plan: PolicyPlan, kind: string): ReadonlyArray<readonly [JsonObject, RulePlan]> {
+  // Requests mostly come in one kind: the last answer is checked first (a string compare is
+  // cheaper than hashing a kind string freshly parsed from each request).
+  if (plan.lastKind === kind && plan.lastValidateRules) return plan.lastValidateRules;
+  let rules = plan.validateRulesByKind.get(kind);
+  if (!rules) {
+    rules = computedRules(policy, kind)
+      .filter((rule) => !!rule.validate)
+      .map((rule) => [rule, rulePlan(policy, plan, rule)] as const);
+    plan.validateRulesByKind.set(kind, rules);
+  }
+  plan.lastKind = kind;
+  plan.lastValidateRules = rules;
+  return rules;
+}
