@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { cpus, loadavg, platform, release, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { webhookPolicies, webhookReview } from './webhook-workload.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -83,74 +84,6 @@ function corpusCase() {
   console.log(`written ${out}`);
 }
 
-/** The policies and review of bench/webhook.mjs: what the webhook benchmark serves and sends. */
-function webhookPolicies() {
-  const checks = [
-    ['require-app-label', { metadata: { labels: { 'app.kubernetes.io/name': '?*' } } }],
-    ['require-team-label', { metadata: { labels: { team: '?*' } } }],
-    ['disallow-latest-tag', { spec: { containers: [{ image: '!*:latest' }] } }],
-    ['require-image-tag', { spec: { containers: [{ image: '*:*' }] } }],
-    ['require-requests', { spec: { containers: [{ resources: { requests: { memory: '?*', cpu: '?*' } } }] } }],
-    ['require-memory-limit', { spec: { containers: [{ resources: { limits: { memory: '?*' } } }] } }],
-    ['disallow-privileged', { spec: { '=(securityContext)': { '=(privileged)': 'false' }, containers: [{ '=(securityContext)': { '=(privileged)': 'false' } }] } }],
-    ['disallow-host-network', { spec: { '=(hostNetwork)': 'false' } }],
-    ['disallow-host-pid', { spec: { '=(hostPID)': 'false' } }],
-    ['disallow-host-ipc', { spec: { '=(hostIPC)': 'false' } }],
-    ['disallow-host-path', { spec: { '=(volumes)': [{ 'X(hostPath)': 'null' }] } }],
-    ['require-run-as-non-root', { spec: { securityContext: { runAsNonRoot: true } } }],
-    ['disallow-privilege-escalation', { spec: { containers: [{ securityContext: { allowPrivilegeEscalation: 'false' } }] } }],
-    ['require-ro-rootfs', { spec: { containers: [{ securityContext: { readOnlyRootFilesystem: true } }] } }],
-    ['restrict-registries', { spec: { containers: [{ image: 'registry.example.com/*' }] } }],
-    ['require-liveness-probe', { spec: { containers: [{ livenessProbe: { periodSeconds: '>0' } }] } }],
-    ['require-readiness-probe', { spec: { containers: [{ readinessProbe: { periodSeconds: '>0' } }] } }],
-    ['restrict-seccomp', { spec: { securityContext: { seccompProfile: { type: 'RuntimeDefault | Localhost' } } } }],
-    ['disallow-host-ports', { spec: { containers: [{ '=(ports)': [{ 'X(hostPort)': 'null' }] }] } }],
-  ];
-  const out = checks.map(([name, pattern], i) => ({
-    apiVersion: 'kyverno.io/v1',
-    kind: 'ClusterPolicy',
-    metadata: { name },
-    spec: {
-      validationFailureAction: i % 2 ? 'Audit' : 'Enforce',
-      background: true,
-      rules: [{ name: 'check', match: { any: [{ resources: { kinds: ['Pod'] } }] }, validate: { message: `${name} failed`, pattern } }],
-    },
-  }));
-  out.push({
-    apiVersion: 'kyverno.io/v1',
-    kind: 'ClusterPolicy',
-    metadata: { name: 'deny-default-namespace' },
-    spec: {
-      validationFailureAction: 'Enforce',
-      rules: [{
-        name: 'check', match: { any: [{ resources: { kinds: ['Pod'] } }] },
-        validate: { message: 'use a namespace', deny: { conditions: { any: [{ key: '{{ request.namespace }}', operator: 'Equals', value: 'default' }] } } },
-      }],
-    },
-  });
-  return out;
-}
-
-function webhookReviewBody() {
-  const container = {
-    name: 'app', image: 'registry.example.com/team/app:1.2.3',
-    resources: { requests: { memory: '64Mi', cpu: '50m' }, limits: { memory: '128Mi' } },
-    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false },
-    livenessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 10 },
-    readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 10 },
-    ports: [{ containerPort: 8080 }],
-  };
-  const pod = {
-    apiVersion: 'v1', kind: 'Pod',
-    metadata: { name: 'bench', namespace: 'apps', labels: { 'app.kubernetes.io/name': 'bench', team: 'perf' } },
-    spec: { securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } }, containers: [container] },
-  };
-  return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
-    request: { uid: 'u', operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, namespace: 'apps', userInfo: { username: 'bench' }, object: pod },
-  });
-}
-
 /**
  * Bundles the webhook's per-review function from a tree (the server's entry point starts a
  * server when loaded, so it cannot be required): evaluate.ts, or worker.ts in older trees.
@@ -189,7 +122,7 @@ async function webhookCase() {
   const { evaluateReview, PolicyIndex } = await loadReviewEvaluator(tree);
   const index = new PolicyIndex(webhookPolicies());
   const cluster = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
-  const body = webhookReviewBody();
+  const body = webhookReview('u');
   // Older trees take the worker message shape (type, id); newer ones ignore the extra fields.
   const message = (i) => ({ type: 'review', id: i, path: 'validate', body, reports: false });
   const check = evaluateReview(message(0), index, cluster);
