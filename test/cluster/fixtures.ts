@@ -76,3 +76,14 @@ export async function startLocalWebhook(workerScript: string, policies: JsonObje
 export function configMap(name: string, labels: Record<string, string> = {}, namespace = 'default'): JsonObject {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace, labels }, data: { a: 'b' } };
 }
+
+/** Polls `probe` until it gives a value; on timeout the error ends with the tail of `log()`. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, log: () => string = () => '', timeoutMs = 40_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nwebhook log:\n${log().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}

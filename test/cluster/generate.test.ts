@@ -16,7 +16,7 @@ import type { JsonObject } from '../../deploy/kube';
 import { runDeploy } from '../../deploy/run';
 import { VALIDATING_CONFIG } from '../../deploy/plan';
 import { bundleWebhook, recordingUI, startCluster, type TestCluster } from './harness';
-import { REQUIRE_TEAM } from './fixtures';
+import { REQUIRE_TEAM, waitFor } from './fixtures';
 
 let cluster: TestCluster;
 let child: ChildProcess;
@@ -24,15 +24,7 @@ let url = '';
 let certs: CertificateSet;
 let log = '';
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 40_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nwebhook log:\n${log.slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs?: number) => waitFor(what, probe, () => log, timeoutMs);
 
 /** Every new Namespace gets `defaults`; Namespaces labelled synced=yes also get a synchronized `synced`. */
 const NAMESPACE_DEFAULTS: JsonObject = {

@@ -18,7 +18,7 @@ import { runUndeploy } from '../../deploy/undeploy';
 import { VALIDATING_CONFIG } from '../../deploy/plan';
 import { ReportWriter } from '../../webhook/reports';
 import { bundleWebhook, recordingUI, snapshot, startCluster, type TestCluster } from './harness';
-import { AUDIT_OWNER, REQUIRE_TEAM, configMap } from './fixtures';
+import { AUDIT_OWNER, REQUIRE_TEAM, configMap, waitFor } from './fixtures';
 
 let cluster: TestCluster;
 let child: ChildProcess;
@@ -27,15 +27,7 @@ let certs: CertificateSet;
 let pristine: string[];
 let log = '';
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 40_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nwebhook log:\n${log.slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs?: number) => waitFor(what, probe, () => log, timeoutMs);
 
 before(async () => {
   cluster = startCluster();

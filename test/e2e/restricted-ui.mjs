@@ -3,7 +3,7 @@
 // prompt, checks what still works and what is withheld, then trusts the folder and checks that
 // deploy becomes available and the workspace's kubeconfig setting takes effect.
 // Usage: node restricted-ui.mjs <baseUrl> <workspace> <screenshotDir>
-import { chromium } from 'playwright-core';
+import { openWorkbenchBrowser } from './workbench-browser.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -12,31 +12,8 @@ if (!OUT) {
   console.error('usage: node restricted-ui.mjs <baseUrl> <workspace> <screenshotDir>');
   process.exit(2);
 }
-fs.mkdirSync(OUT, { recursive: true });
 const DECOY = 'decoy-from-workspace-settings'; // the context of the workspace-chosen kubeconfig
-const t0 = Date.now();
-const log = (...a) => console.log(`[restricted ${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
-let failures = 0;
-const check = (ok, what) => {
-  log(`${ok ? 'PASS' : 'FAIL'} ${what}`);
-  if (!ok) failures++;
-};
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-const page = await (await browser.newContext({ viewport: { width: 1500, height: 950 } })).newPage();
-const consoleLines = [];
-page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
-page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));
-const text = (s) => s.replace(/\u00a0/g, ' ');
-const shot = async (name) => {
-  const file = path.join(OUT, name);
-  await page.screenshot({ path: file });
-  log('screenshot', file);
-};
+const { browser, page, log, check, counter, consoleLines, text, shot } = await openWorkbenchBrowser('restricted', OUT);
 const quickInput = page.locator('.quick-input-widget input.input');
 const quickRows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
 const statusbar = page.locator('.part.statusbar');
@@ -176,12 +153,12 @@ try {
   }
   await page.keyboard.press('Escape');
 } catch (e) {
-  failures++;
+  counter.failures++;
   console.error('ERROR', e);
   await page.screenshot({ path: path.join(OUT, 'restricted-failure.png') }).catch(() => {});
 } finally {
   fs.writeFileSync(path.join(OUT, 'restricted-browser-console.log'), consoleLines.join('\n'));
   await browser.close();
 }
-log(failures ? `restricted-mode UI test FAILED (${failures})` : 'restricted-mode UI test OK');
-process.exit(failures ? 1 : 0);
+log(counter.failures ? `restricted-mode UI test FAILED (${counter.failures})` : 'restricted-mode UI test OK');
+process.exit(counter.failures ? 1 : 0);

@@ -1,7 +1,7 @@
 // UI test: drives the real workbench (code-server + chromium via playwright-core) with the
 // packaged .vsix installed, checks what the user sees, and saves screenshots.
 // Usage: node ui.mjs <baseUrl> <workspace> <outDir>
-import { chromium } from 'playwright-core';
+import { openWorkbenchBrowser } from './workbench-browser.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -10,31 +10,7 @@ if (!OUT) {
   console.error('usage: node ui.mjs <baseUrl> <workspace> <outDir>');
   process.exit(2);
 }
-fs.mkdirSync(OUT, { recursive: true });
-const t0 = Date.now();
-const log = (...a) => console.log(`[ui ${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
-let failures = 0;
-const check = (ok, what) => {
-  log(`${ok ? 'PASS' : 'FAIL'} ${what}`);
-  if (!ok) failures++;
-};
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-const page = await (await browser.newContext({ viewport: { width: 1500, height: 950 } })).newPage();
-const consoleLines = [];
-page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
-page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));
-// Editors render spaces as no-break spaces.
-const text = (s) => s.replace(/\u00a0/g, ' ');
-const shot = async (name) => {
-  const file = path.join(OUT, name);
-  await page.screenshot({ path: file });
-  log('screenshot', file);
-};
+const { browser, page, log, check, counter, consoleLines, text, shot } = await openWorkbenchBrowser('ui', OUT);
 
 async function palette(label) {
   await page.keyboard.press('F1');
@@ -148,12 +124,12 @@ try {
   check(/workspace-policies/.test(testingText), 'Test Explorer lists the test files: one passed, one failed');
   await shot('testing.png');
 } catch (e) {
-  failures++;
+  counter.failures++;
   console.error('ERROR', e);
   await page.screenshot({ path: path.join(OUT, 'failure.png') }).catch(() => {});
 } finally {
   fs.writeFileSync(path.join(OUT, 'browser-console.log'), consoleLines.join('\n'));
   await browser.close();
 }
-log(failures ? `UI test FAILED (${failures})` : 'UI test OK');
-process.exit(failures ? 1 : 0);
+log(counter.failures ? `UI test FAILED (${counter.failures})` : 'UI test OK');
+process.exit(counter.failures ? 1 : 0);

@@ -1,0 +1,33 @@
+// What every UI test of the workbench starts with: chromium via playwright-core on the
+// code-server page, a timestamped log, a check counter, console capture and screenshots.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export async function openWorkbenchBrowser(tag, outDir) {
+  fs.mkdirSync(outDir, { recursive: true });
+  const t0 = Date.now();
+  const log = (...a) => console.log(`[${tag} ${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
+  const counter = { failures: 0 };
+  const check = (ok, what) => {
+    log(`${ok ? 'PASS' : 'FAIL'} ${what}`);
+    if (!ok) counter.failures++;
+  };
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = await (await browser.newContext({ viewport: { width: 1500, height: 950 } })).newPage();
+  const consoleLines = [];
+  page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));
+  // Editors render spaces as no-break spaces.
+  const text = (s) => s.replace(/\u00a0/g, ' ');
+  const shot = async (name) => {
+    const file = path.join(outDir, name);
+    await page.screenshot({ path: file });
+    log('screenshot', file);
+  };
+  return { browser, page, log, check, counter, consoleLines, text, shot };
+}
