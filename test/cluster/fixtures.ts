@@ -1,4 +1,5 @@
 /** Policies and a local webhook for the cluster tests. */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,4 +87,31 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nwebhook log:\n${log().slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 300));
   }
+}
+
+export interface InClusterWebhook {
+  child: ChildProcess;
+  url: string;
+  certs: CertificateSet;
+}
+
+/**
+ * `serve --in-cluster` from the built bundle against a test cluster's kubeconfig, on a free
+ * loopback port; resolves once it listens. Its log goes to `onLog` as it comes.
+ */
+export async function startInClusterWebhook(bundle: string, kubeconfig: string, onLog: (text: string) => void, extraArgs: string[] = []): Promise<InClusterWebhook> {
+  const dir = mkdtempSync(join(tmpdir(), 'ks-incluster-'));
+  const certs = makeCertificates({ hosts: ['127.0.0.1'] });
+  writeFileSync(join(dir, 'tls.crt'), certs.serving.certPem);
+  writeFileSync(join(dir, 'tls.key'), certs.serving.keyPem);
+  writeFileSync(join(dir, 'ca.crt'), certs.ca.certPem);
+  const child = spawn(process.execPath, [bundle, '--in-cluster', '--kubeconfig', kubeconfig, '--port', '0', '--host', '127.0.0.1',
+    '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--workers', '1', ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr!.on('data', (c) => {
+    log += c;
+    onLog(String(c));
+  });
+  const port = await waitFor('the in-cluster webhook to listen', async () => /in-cluster mode on https:\/\/[^:]+:(\d+)/.exec(log)?.[1], () => log, 30_000);
+  return { child, url: `https://127.0.0.1:${port}`, certs };
 }

@@ -7,18 +7,16 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { makeCertificates, type CertificateSet } from '../../deploy/certs';
+import type { CertificateSet } from '../../deploy/certs';
 import { KubeError, type JsonObject } from '../../deploy/kube';
 import { runDeploy } from '../../deploy/run';
 import { runUndeploy } from '../../deploy/undeploy';
 import { VALIDATING_CONFIG } from '../../deploy/plan';
 import { ReportWriter } from '../../webhook/reports';
 import { bundleWebhook, recordingUI, snapshot, startCluster, type TestCluster } from './harness';
-import { AUDIT_OWNER, REQUIRE_TEAM, configMap, waitFor } from './fixtures';
+import { AUDIT_OWNER, REQUIRE_TEAM, configMap, startInClusterWebhook, waitFor } from './fixtures';
 
 let cluster: TestCluster;
 let child: ChildProcess;
@@ -33,16 +31,7 @@ before(async () => {
   cluster = startCluster();
   pristine = await snapshot(cluster.client);
   const bundle = await bundleWebhook();
-  const dir = mkdtempSync(join(tmpdir(), 'ks-incluster-'));
-  certs = makeCertificates({ hosts: ['127.0.0.1'] });
-  writeFileSync(join(dir, 'tls.crt'), certs.serving.certPem);
-  writeFileSync(join(dir, 'tls.key'), certs.serving.keyPem);
-  writeFileSync(join(dir, 'ca.crt'), certs.ca.certPem);
-  child = spawn(process.execPath, [bundle, '--in-cluster', '--kubeconfig', cluster.kubeconfig, '--port', '0', '--host', '127.0.0.1',
-    '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--workers', '1', '--report-interval-ms', '500'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr!.on('data', (c) => (log += c));
-  const port = await until('the in-cluster webhook to listen', async () => /in-cluster mode on https:\/\/[^:]+:(\d+)/.exec(log)?.[1], 30_000);
-  url = `https://127.0.0.1:${port}`;
+  ({ child, url, certs } = await startInClusterWebhook(bundle, cluster.kubeconfig, (c) => (log += c), ['--report-interval-ms', '500']));
 });
 
 after(async () => {

@@ -13,7 +13,7 @@ if (!OUT) {
   process.exit(2);
 }
 const DECOY = 'decoy-from-workspace-settings'; // the context of the workspace-chosen kubeconfig
-const { browser, page, log, check, counter, consoleLines, text, shot } = await openWorkbenchBrowser('restricted', OUT);
+const { browser, page, log, check, counter, consoleLines, text, shot, openFile } = await openWorkbenchBrowser('restricted', OUT);
 const quickInput = page.locator('.quick-input-widget input.input');
 const quickRows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
 const statusbar = page.locator('.part.statusbar');
@@ -32,24 +32,6 @@ async function palette(label) {
   await paletteRows(label);
   await quickRows.filter({ hasText: label }).first().waitFor({ timeout: 15000 });
   await page.keyboard.press('Enter');
-}
-
-async function openFile(relative, expectText) {
-  for (let attempt = 1; ; attempt++) {
-    await page.keyboard.press('Control+P');
-    await quickInput.waitFor({ state: 'visible' });
-    await quickInput.fill(relative);
-    try {
-      await quickRows.filter({ hasText: path.basename(relative) }).first().waitFor({ timeout: 30000 });
-      break;
-    } catch (e) {
-      await page.keyboard.press('Escape');
-      if (attempt === 3) throw e;
-    }
-  }
-  await page.keyboard.press('Enter');
-  await page.locator('.tabs-container .tab.active', { hasText: path.basename(relative) }).waitFor({ timeout: 15000 });
-  await page.locator('.monaco-editor .view-lines', { hasText: expectText }).first().waitFor({ timeout: 15000 });
 }
 
 const hasDeploy = (rows) => rows.some((r) => /Kyverno: Deploy to Cluster/.test(r));

@@ -10,7 +10,7 @@ if (!OUT) {
   console.error('usage: node ui.mjs <baseUrl> <workspace> <outDir>');
   process.exit(2);
 }
-const { browser, page, log, check, counter, consoleLines, text, shot } = await openWorkbenchBrowser('ui', OUT);
+const { browser, page, log, check, counter, consoleLines, text, shot, openFile } = await openWorkbenchBrowser('ui', OUT);
 
 async function palette(label) {
   await page.keyboard.press('F1');
@@ -19,26 +19,6 @@ async function palette(label) {
   await input.fill('>' + label);
   await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 15000 });
   await page.keyboard.press('Enter');
-}
-
-async function openFile(relative, expectText) {
-  // Quick open searches files with ripgrep; on a busy machine the first search can be slow.
-  for (let attempt = 1; ; attempt++) {
-    await page.keyboard.press('Control+P');
-    const input = page.locator('.quick-input-widget input.input');
-    await input.waitFor({ state: 'visible' });
-    await input.fill(relative);
-    try {
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(relative) }).first().waitFor({ timeout: 30000 });
-      break;
-    } catch (e) {
-      await page.keyboard.press('Escape');
-      if (attempt === 3) throw e;
-    }
-  }
-  await page.keyboard.press('Enter');
-  await page.locator('.tabs-container .tab.active', { hasText: path.basename(relative) }).waitFor({ timeout: 15000 });
-  await page.locator('.monaco-editor .view-lines', { hasText: expectText }).first().waitFor({ timeout: 15000 });
 }
 
 try {

@@ -29,5 +29,24 @@ export async function openWorkbenchBrowser(tag, outDir) {
     await page.screenshot({ path: file });
     log('screenshot', file);
   };
-  return { browser, page, log, check, counter, consoleLines, text, shot };
+  const openFile = async (relative, expectText) => {
+    // Quick open searches files with ripgrep; on a busy machine the first search can be slow.
+    for (let attempt = 1; ; attempt++) {
+      await page.keyboard.press('Control+P');
+      const input = page.locator('.quick-input-widget input.input');
+      await input.waitFor({ state: 'visible' });
+      await input.fill(relative);
+      try {
+        await page.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(relative) }).first().waitFor({ timeout: 30000 });
+        break;
+      } catch (e) {
+        await page.keyboard.press('Escape');
+        if (attempt === 3) throw e;
+      }
+    }
+    await page.keyboard.press('Enter');
+    await page.locator('.tabs-container .tab.active', { hasText: path.basename(relative) }).waitFor({ timeout: 15000 });
+    await page.locator('.monaco-editor .view-lines', { hasText: expectText }).first().waitFor({ timeout: 15000 });
+  };
+  return { browser, page, log, check, counter, consoleLines, text, shot, openFile };
 }
