@@ -8,7 +8,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import type { CertificateSet } from '../../deploy/certs';
 import { KubeError, type JsonObject } from '../../deploy/kube';
 import { runDeploy } from '../../deploy/run';
