@@ -3,7 +3,7 @@
  * here, so the same function serves the HTTPS server, the worker pool and the tests.
  */
 import { compare } from 'fast-json-patch';
-import { applyPolicy, type ApplyPhase } from '../engine/apply';
+import { applyPolicy, type ApplyOptions, type ApplyPhase } from '../engine/apply';
 import type { AdmissionRequest, ClusterState, JsonObject, Operation, PolicyResponse, RuleResult } from '../engine/core/types';
 
 export type WebhookPath = 'validate' | 'mutate';
@@ -135,15 +135,18 @@ export function answerAdmissionReview(
   // webhook before any validating one, so validation already sees the mutated object.
   const phases = path === 'validate' ? VALIDATE_PHASES : MUTATE_PHASES;
   const started = Date.now();
+  // One options object while the request stays the same (the engine only reads it).
+  let options: ApplyOptions = { request: current, cluster, phases };
   for (const policy of policies) {
     if (deadline !== Infinity && Date.now() > deadline) {
       throw new DeadlineExceeded(`policy evaluation exceeded its deadline after ${Date.now() - started} ms (${responses.length} of ${policies.length} policies done)`);
     }
-    const response = applyPolicy(policy, { request: current, cluster, phases });
+    const response = applyPolicy(policy, options);
     responses.push(response);
     // A new request only when the object changed: the engine reuses what it built per request.
     if (path === 'mutate' && current.object && response.patchedResource && response.patchedResource !== current.object) {
       current = { ...current, object: response.patchedResource };
+      options = { request: current, cluster, phases };
     }
   }
   const envelope = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' };

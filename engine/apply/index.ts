@@ -8,12 +8,13 @@
 import { applyCelPolicy, isCelPolicy } from '../cel';
 import { evaluateConditions } from '../conditions';
 import { baseScope, loadContextEntries, type ContextEnvironment } from '../context';
-import type { AdmissionRequest, ClusterState, JsonObject, PolicyRef, PolicyResponse, RuleResult, RuleType, TestValues } from '../core/types';
+import type { AdmissionRequest, ClusterState, JsonObject, PolicyResponse, RuleResult, RuleType, TestValues } from '../core/types';
 import { ruleMatchesRequest } from '../match';
 import { applyGenerateRule } from '../generate';
 import { applyMutateRule } from '../mutate';
 import { policySpec } from '../policy';
 import { validateRule, type ValidateEnvironment } from '../validate';
+import { validatePattern } from '../pattern';
 import { ruleError } from '../validate/results';
 import { withVariables, type VariableScope } from '../variables';
 import { computedRules } from '../autogen';
@@ -46,7 +47,7 @@ function meta(o: JsonObject | null | undefined): JsonObject {
   return o?.metadata && typeof o.metadata === 'object' ? (o.metadata as JsonObject) : {};
 }
 
-function resourceRef(obj: JsonObject | null): PolicyResponse['resource'] {
+function buildResourceRef(obj: JsonObject | null): PolicyResponse['resource'] {
   const m = meta(obj);
   const apiVersion = String(obj?.apiVersion ?? '');
   const kind = String(obj?.kind ?? '');
@@ -55,10 +56,19 @@ function resourceRef(obj: JsonObject | null): PolicyResponse['resource'] {
   return typeof m.namespace === 'string' && m.namespace !== '' ? { apiVersion, kind, name, namespace: m.namespace } : { apiVersion, kind, name };
 }
 
-function copyRef(ref: Readonly<PolicyRef>): PolicyRef {
-  return ref.namespace !== undefined
-    ? { apiVersion: ref.apiVersion, kind: ref.kind, name: ref.name, namespace: ref.namespace }
-    : { apiVersion: ref.apiVersion, kind: ref.kind, name: ref.name };
+// Every policy applied to one request reports the same resource; resources are never
+// changed in place and requests are evaluated one after the other, so the last answer is
+// remembered. Shared between responses, hence frozen (as is each policy's ref).
+let lastResource: JsonObject | null = null;
+let lastResourceRef: PolicyResponse['resource'] | null = null;
+
+function resourceRef(obj: JsonObject | null): PolicyResponse['resource'] {
+  if (obj === null) return buildResourceRef(obj);
+  if (lastResource !== obj || !lastResourceRef) {
+    lastResourceRef = Object.freeze(buildResourceRef(obj));
+    lastResource = obj;
+  }
+  return lastResourceRef;
 }
 
 interface RunState {
@@ -68,6 +78,17 @@ interface RunState {
   request: AdmissionRequest;
   scope: VariableScope;
   resourceVals: Record<string, unknown>;
+  /** The policy's results so far (null until the first: most policies give one). */
+  rules: RuleResult[] | null;
+  /** What prepareRule found for the rule it last prepared (read right after it returns). */
+  env: ContextEnvironment | null;
+  exceptions: JsonObject[];
+}
+
+/** Adds a result; the first starts a one-element list (a push onto [] would reserve room for 17). */
+function addRule(st: RunState, result: RuleResult): void {
+  if (st.rules === null) st.rules = [result];
+  else st.rules.push(result);
 }
 
 const NO_EXCEPTIONS: JsonObject[] = [];
@@ -93,7 +114,12 @@ function valuesOfRule(st: RunState, name: string) {
   return st.options.values ? ruleValues(st.options.values, st.plan.name, name) : undefined;
 }
 
-type Prepared = { scope: VariableScope; env: ContextEnvironment; exceptions: JsonObject[] } | { result: RuleResult } | null;
+/**
+ * The rule's scope when it is to run (its context environment and exceptions are left in
+ * st.env and st.exceptions: no object per rule), a result when it is decided already, or
+ * null when it does not apply.
+ */
+type Prepared = VariableScope | { result: RuleResult } | null;
 
 const isPodSecurityRule = (rule: JsonObject): boolean =>
   !!rule.validate && typeof rule.validate === 'object' && (rule.validate as JsonObject).podSecurity !== undefined;
@@ -122,7 +148,9 @@ function prepareRule(rule: JsonObject, type: RuleType, st: RunState, request: Ad
     const exempt = exceptionSkip(name, type, exceptions);
     if (exempt) return { result: exempt };
   }
-  return { scope, env, exceptions };
+  st.env = env;
+  st.exceptions = exceptions;
+  return scope;
 }
 
 /**
@@ -143,7 +171,9 @@ function prepareGenerateRule(rule: JsonObject, st: RunState, request: AdmissionR
   const pre = evaluateConditions(rule.preconditions, scope);
   if (pre.error !== undefined) return { result: ruleError(name, 'failed to evaluate conditions', pre.error, 'Generation') };
   if (!pre.passed) return { result: { name, type: 'Generation', status: 'skip', message: '' } };
-  return { scope, env, exceptions: [] };
+  st.env = env;
+  st.exceptions = NO_EXCEPTIONS;
+  return scope;
 }
 
 function contextLoaderFor(st: RunState, env: ContextEnvironment, ruleName: string) {
@@ -159,7 +189,7 @@ function withObject(scope: VariableScope, object: JsonObject): VariableScope {
   return { ...scope, data: { ...scope.data, request } };
 }
 
-function runMutate(st: RunState, resource: JsonObject, out: RuleResult[]): JsonObject {
+function runMutate(st: RunState, resource: JsonObject): JsonObject {
   let current = resource;
   for (const rule of computedRules(st.policy)) {
     if (!rule.mutate) continue;
@@ -167,16 +197,16 @@ function runMutate(st: RunState, resource: JsonObject, out: RuleResult[]): JsonO
     const prepared = prepareRule(rule, 'Mutation', st, request);
     if (!prepared) continue;
     if ('result' in prepared) {
-      out.push(prepared.result);
+      addRule(st, prepared.result);
       continue;
     }
-    const outcome = applyMutateRule(rule, current, prepared.scope, {
+    const outcome = applyMutateRule(rule, current, prepared, {
       targetResources: st.options.cluster.resources,
       policyNamespace: st.plan.namespace,
-      loadContext: contextLoaderFor(st, prepared.env, String(rule.name ?? '')),
+      loadContext: contextLoaderFor(st, st.env!, String(rule.name ?? '')),
     });
-    if (outcome.targets && outcome.targets.length > 0) out.push(...outcome.targets.map((t) => t.result));
-    else out.push(outcome.result);
+    if (outcome.targets && outcome.targets.length > 0) for (const t of outcome.targets) addRule(st, t.result);
+    else addRule(st, outcome.result);
     current = outcome.patched;
     st.scope = withObject(st.scope, current);
   }
@@ -212,42 +242,47 @@ class RuleEnvironment implements ValidateEnvironment {
   }
 }
 
-/** Adds a result; a policy's first result starts a one-element list (a push would reserve room for 17). */
-function addResult(response: PolicyResponse, result: RuleResult): void {
-  if (response.rules.length === 0) response.rules = [result];
-  else response.rules.push(result);
-}
-
-function runValidate(st: RunState, resource: JsonObject | null, response: PolicyResponse): void {
+function runValidate(st: RunState, resource: JsonObject | null): void {
   const kind = String(resource?.kind ?? '');
   const ns = meta(resource).namespace;
   const namespace = typeof ns === 'string' ? ns : undefined;
   const request: AdmissionRequest =
     st.request.operation === 'DELETE' || !resource || st.request.object === resource ? st.request : { ...st.request, object: resource };
-  for (const [rule, plan] of validateRulesFor(st.policy, st.plan, kind)) {
+  const rules = validateRulesFor(st.policy, st.plan, kind);
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i][0];
+    const plan = rules[i][1];
     const name = plan.name;
     const prepared = prepareRule(rule, 'Validation', st, request, name);
     if (!prepared) continue;
     let result: RuleResult | null;
     if ('result' in prepared) result = prepared.result;
-    else if (plan.podSecurity && prepared.exceptions.some((ex) => !hasPodSecurity(ex))) {
+    else if (plan.podSecurity && st.exceptions.some((ex) => !hasPodSecurity(ex))) {
       // validate/ hands the PSS handler only exceptions with podSecurity controls; one without
       // them skips the rule (but, as in Kyverno, gives no response on DELETE).
       // engine/pss tells the two apart by a missing podSecurity field; Kyverno by an empty one.
-      const exceptions = prepared.exceptions.map((ex) => (hasPodSecurity(ex) ? ex : { ...ex, spec: { ...(ex.spec as JsonObject), podSecurity: undefined } }));
+      const exceptions = st.exceptions.map((ex) => (hasPodSecurity(ex) ? ex : { ...ex, spec: { ...(ex.spec as JsonObject), podSecurity: undefined } }));
       result = podSecurityRuleResult(rule, request, resource, { exceptions });
+    } else if (plan.literalPattern !== undefined && resource && request.operation !== 'DELETE' && validatePattern(resource, plan.literalPattern).status === 'pass') {
+      // What validateRule answers for a plain literal pattern that holds (on UPDATE too: a
+      // pass is kept whatever the old object gives), built with its failure action in place
+      // (same keys, same order). Anything but a pass goes the long way (and words the failure).
+      const action = failureActionFor(st.policy, rule, plan, namespace);
+      addRule(st, { name, type: 'Validation', status: 'pass', message: plan.passedMessage, failureAction: action });
+      if (st.plan.applyOne) break;
+      continue;
     } else {
-      const env = new RuleEnvironment(st, rule, name, prepared.env, prepared.exceptions, request);
-      result = validateRule(env, prepared.scope, request, resource);
+      const env = new RuleEnvironment(st, rule, name, st.env!, st.exceptions, request);
+      result = validateRule(env, prepared, request, resource);
     }
     if (!result) continue;
     result.failureAction = failureActionFor(st.policy, rule, plan, namespace);
-    addResult(response, result);
+    addRule(st, result);
     if (st.plan.applyOne && (result.status === 'pass' || result.status === 'fail')) break;
   }
 }
 
-function runGenerate(st: RunState, resource: JsonObject, out: RuleResult[]): void {
+function runGenerate(st: RunState, resource: JsonObject): void {
   const results: RuleResult[] = [];
   let controllerFailed = false;
   for (const rule of computedRules(st.policy)) {
@@ -259,10 +294,10 @@ function runGenerate(st: RunState, resource: JsonObject, out: RuleResult[]): voi
       results.push(prepared.result);
       continue;
     }
-    const outcome = applyGenerateRule(rule, resource, prepared.scope, st.options.cluster.resources, {
+    const outcome = applyGenerateRule(rule, resource, prepared, st.options.cluster.resources, {
       policyNamespace: st.plan.namespace,
       policyName: st.plan.name,
-      loadContext: contextLoaderFor(st, prepared.env, String(rule.name ?? '')),
+      loadContext: contextLoaderFor(st, st.env!, String(rule.name ?? '')),
       policyGenerateExisting: typeof policySpec(st.policy).generateExisting === 'boolean' ? (policySpec(st.policy).generateExisting as boolean) : undefined,
     });
     if (outcome.controllerError !== undefined) controllerFailed = true;
@@ -270,16 +305,16 @@ function runGenerate(st: RunState, resource: JsonObject, out: RuleResult[]): voi
   }
   // The CLI drops every generated resource of the policy when its controller fails on one rule.
   if (controllerFailed) for (const r of results) if (r.generatedResources) r.generatedResources = [];
-  out.push(...results);
+  for (const r of results) addRule(st, r);
 }
 
-function runVerifyImages(st: RunState, out: RuleResult[]): void {
+function runVerifyImages(st: RunState): void {
   for (const rule of computedRules(st.policy)) {
     if (!Array.isArray(rule.verifyImages) || rule.verifyImages.length === 0) continue;
     const prepared = prepareRule(rule, 'ImageVerify', st, st.request);
     if (!prepared) continue;
-    if ('result' in prepared) out.push(prepared.result);
-    else out.push(ruleError(String(rule.name ?? ''), 'image verification needs registry access, which is not available offline', undefined, 'ImageVerify'));
+    if ('result' in prepared) addRule(st, prepared.result);
+    else addRule(st, ruleError(String(rule.name ?? ''), 'image verification needs registry access, which is not available offline', undefined, 'ImageVerify'));
   }
 }
 
@@ -291,10 +326,9 @@ export function applyPolicy(policy: JsonObject, options: ApplyOptions): PolicyRe
   const plan = policyPlan(policy);
   if (plan.cel) return applyCelPolicy(policy, options);
   const original = (options.request.operation === 'DELETE' ? options.request.oldObject : options.request.object) ?? options.request.oldObject ?? options.request.object;
-  const response: PolicyResponse = { policy: copyRef(plan.ref), resource: resourceRef(original), rules: [], patchedResource: original ?? {} };
   if (!plan.classic) {
-    response.rules.push({ name: '', type: 'Validation', status: 'error', message: `unsupported policy kind ${String(policy.apiVersion)}/${String(policy.kind)}` });
-    return response;
+    const message = `unsupported policy kind ${String(policy.apiVersion)}/${String(policy.kind)}`;
+    return { policy: plan.ref, resource: resourceRef(original), rules: [{ name: '', type: 'Validation', status: 'error', message }], patchedResource: original ?? {} };
   }
   // Without test values (the webhook) there is nothing to merge into any scope.
   const vals = options.values ? resourceValues(options.values, plan.name, String(meta(original).name ?? '')) : NO_VALUES;
@@ -305,11 +339,11 @@ export function applyPolicy(policy: JsonObject, options: ApplyOptions): PolicyRe
   const req = scope.data.request as JsonObject;
   let resource = (request.operation === 'DELETE' ? req.oldObject : req.object) as JsonObject | null | undefined;
   if (!resource || typeof resource !== 'object') resource = null;
-  const st: RunState = { policy, plan, options, request, scope, resourceVals: vals };
+  const st: RunState = { policy, plan, options, request, scope, resourceVals: vals, rules: null, env: null, exceptions: NO_EXCEPTIONS };
   const phases = options.phases ?? ALL_PHASES;
   if (phases.includes('mutate') && resource && request.operation !== 'DELETE') {
     const before = resource;
-    resource = runMutate(st, resource, response.rules);
+    resource = runMutate(st, resource);
     // Like the CLI, later phases start from a context built on the mutated resource (images included).
     if (resource !== before) {
       const patchedRequest = { ...request, object: resource };
@@ -317,9 +351,9 @@ export function applyPolicy(policy: JsonObject, options: ApplyOptions): PolicyRe
       st.scope = withVariables(baseScope(patchedRequest, options.now), vals);
     }
   }
-  if (phases.includes('verifyImages')) runVerifyImages(st, response.rules);
-  if (phases.includes('validate')) runValidate(st, resource, response);
-  if (phases.includes('generate') && resource) runGenerate(st, resource, response.rules);
-  response.patchedResource = resource ?? original ?? {};
-  return response;
+  if (phases.includes('verifyImages')) runVerifyImages(st);
+  if (phases.includes('validate')) runValidate(st, resource);
+  if (phases.includes('generate') && resource) runGenerate(st, resource);
+  // The policy's ref and the resource's are shared between responses (frozen, read-only).
+  return { policy: plan.ref, resource: resourceRef(original), rules: st.rules ?? [], patchedResource: resource ?? original ?? {} };
 }

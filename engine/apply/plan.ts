@@ -7,6 +7,8 @@
 import { isCelPolicy } from '../cel';
 import { computedRules } from '../autogen';
 import type { JsonObject, PolicyRef } from '../core/types';
+import { isLiteralDocument } from '../variables';
+import { passedMessage } from '../pattern';
 import { isClassicPolicy, policyName, policyNamespace, policyRef, policySpec, ruleFailureAction, type FailureAction } from '../policy';
 
 export interface PolicyPlan {
@@ -32,6 +34,14 @@ export interface RulePlan {
   podSecurity: boolean;
   /** The validate failure action when no namespace override can change it, else null. */
   failureAction: FailureAction | null;
+  /**
+   * The rule's `validate.pattern` when the rule is nothing but that pattern and the pattern
+   * holds no variable (no deny, preconditions, podSecurity, cel, assert or manifests): a
+   * pass can then be decided by matching it alone. Undefined otherwise.
+   */
+  literalPattern: unknown;
+  /** Kyverno's message when the rule passes (set with literalPattern). */
+  passedMessage: string;
 }
 
 const plans = new WeakMap<JsonObject, PolicyPlan>();
@@ -47,7 +57,8 @@ export function policyPlan(policy: JsonObject): PolicyPlan {
     name,
     namespace,
     key: namespace ? `${namespace}/${name}` : name,
-    ref: policyRef(policy),
+    // Every response of the policy carries this ref (read-only, hence frozen).
+    ref: Object.freeze(policyRef(policy)),
     spec: policySpec(policy),
     applyOne: policySpec(policy).applyRules === 'One',
     rules: new WeakMap(),
@@ -73,9 +84,31 @@ export function rulePlan(policy: JsonObject, plan: PolicyPlan, rule: JsonObject)
     name: String(rule.name ?? ''),
     podSecurity: validate !== undefined && validate.podSecurity !== undefined,
     failureAction: overridable ? null : ruleFailureAction(policy, rule, undefined),
+    literalPattern: validate && isPlainPatternRule(rule, validate) ? validate.pattern : undefined,
+    passedMessage: '',
   };
+  if (r.literalPattern !== undefined) r.passedMessage = passedMessage(r.name);
   plan.rules.set(rule, r);
   return r;
+}
+
+/**
+ * What engine/validate runs for this rule is the pattern alone, matched as written: every
+ * handler it would pick first is absent, as are preconditions (checked again there), and
+ * read-only substitution would return the pattern itself.
+ */
+function isPlainPatternRule(rule: JsonObject, validate: JsonObject): boolean {
+  return (
+    validate.manifests === undefined &&
+    validate.podSecurity === undefined &&
+    validate.cel === undefined &&
+    validate.assert === undefined &&
+    asObject(validate.deny) === undefined &&
+    (rule.preconditions === undefined || rule.preconditions === null) &&
+    validate.pattern !== undefined &&
+    validate.pattern !== null &&
+    isLiteralDocument(validate.pattern)
+  );
 }
 
 /** ruleFailureAction, from the plan when the namespace cannot change it. */

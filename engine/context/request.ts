@@ -87,23 +87,43 @@ function buildBaseScope(request: AdmissionRequest, now?: Date): VariableScope {
   return now ? { data, now } : { data };
 }
 
+/** Where a scope's lazy `images` keeps its resource and, once read, the listing. */
+const LAZY_IMAGES = Symbol('lazy images');
+
+interface LazyImages {
+  resource: JsonObject | null;
+  images?: Record<string, unknown>;
+}
+
+// One getter and setter for every scope: an accessor literal would make fresh closures, and
+// a fresh hidden class (held by the old generation) per scope, which kept each request's
+// objects alive until the next full collection.
+function readImages(this: JsonObject): unknown {
+  const lazy = (this as Record<symbol, LazyImages | undefined>)[LAZY_IMAGES];
+  if (!lazy) return undefined;
+  return (lazy.images ??= extractImages(lazy.resource));
+}
+
+function replaceImages(this: JsonObject, value: unknown): void {
+  Object.defineProperty(this, 'images', { value, writable: true, enumerable: true, configurable: true });
+}
+
+const IMAGES_ACCESSOR: PropertyDescriptor = Object.freeze({ get: readImages, set: replaceImages, enumerable: true, configurable: true });
+
 /**
  * Few rules read `images`: the listing is built on first read. Whether the key exists (a
  * missing key fails a lookup) is decided up front, as Kyverno's context decides it. The
  * getter is an enumerable own property: spreads, JSON and JMESPath read it like a value;
- * assigning it replaces it with a plain value.
+ * assigning it replaces it with a plain value. Keys keep the order request, images,
+ * serviceAccountName, serviceAccountNamespace; the state sits under a non-enumerable
+ * symbol, which no spread, JSON or key listing sees.
  */
 function withLazyImages(req: JsonObject, resource: JsonObject | null, sa: { name: string; namespace: string }): JsonObject {
-  let images: unknown;
-  return {
-    request: req,
-    get images(): unknown {
-      return (images ??= extractImages(resource));
-    },
-    set images(value: unknown) {
-      Object.defineProperty(this, 'images', { value, writable: true, enumerable: true, configurable: true });
-    },
-    serviceAccountName: sa.name,
-    serviceAccountNamespace: sa.namespace,
-  };
+  const data: JsonObject = { request: req };
+  Object.defineProperty(data, 'images', IMAGES_ACCESSOR);
+  data.serviceAccountName = sa.name;
+  data.serviceAccountNamespace = sa.namespace;
+  const lazy: LazyImages = { resource };
+  Object.defineProperty(data, LAZY_IMAGES, { value: lazy });
+  return data;
 }

@@ -234,6 +234,14 @@ function isLiteral(node: unknown): boolean {
   return literal;
 }
 
+/**
+ * Whether substitution can only copy this document (no `{{`, `$(` anywhere): read-only
+ * substitution then hands back the document itself. Depends on the document alone.
+ */
+export function isLiteralDocument(node: unknown): boolean {
+  return isLiteral(node);
+}
+
 /** The copy walk() makes of a literal document. */
 function copyLiteral(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(copyLiteral);

@@ -1,0 +1,118 @@
+/**
+ * The webhook's passing path takes shortcuts: a plain literal pattern that holds is answered
+ * without the validate handler's per-rule objects, responses share their (frozen) policy and
+ * resource refs, and the scope's lazy `images` uses one getter for every request. These tests
+ * pin that each shortcut answers exactly what the long way answers.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { applyPolicy } from '../../engine/apply';
+import { baseScope, extractImages } from '../../engine/context';
+import type { AdmissionRequest, ClusterState, JsonObject, Operation } from '../../engine/core/types';
+
+const cluster: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
+
+function pod(name: string, namespace: string, image: string, extra: JsonObject = {}): JsonObject {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace }, spec: { containers: [{ name: 'app', image, ...extra }] } };
+}
+
+function request(object: JsonObject, operation: Operation = 'CREATE', oldObject: JsonObject | null = null): AdmissionRequest {
+  return {
+    operation,
+    object: operation === 'DELETE' ? null : object,
+    oldObject: operation === 'DELETE' ? object : oldObject,
+    kind: { group: '', version: 'v1', kind: 'Pod' },
+    namespace: String((object.metadata as JsonObject).namespace),
+    requestInfo: { roles: [], clusterRoles: [], userInfo: { username: 'system:serviceaccount:ci:deployer' } },
+  };
+}
+
+function policy(name: string, validate: JsonObject, spec: JsonObject = {}): JsonObject {
+  return {
+    apiVersion: 'kyverno.io/v1',
+    kind: 'ClusterPolicy',
+    metadata: { name },
+    spec: { validationFailureAction: 'Enforce', ...spec, rules: [{ name: 'check', match: { any: [{ resources: { kinds: ['Pod'] } }] }, validate }] },
+  };
+}
+
+// The same pattern twice: as written (literal), and with a variable that substitutes to the
+// same text, which makes the engine take the validate handler's long way.
+const literal = { message: 'tagged images only', pattern: { spec: { containers: [{ image: '*:*', '=(ports)': [{ 'X(hostPort)': 'null' }] }] } } };
+const viaVariable = { message: 'tagged images only', pattern: { spec: { containers: [{ image: "{{ '*:*' }}", '=(ports)': [{ 'X(hostPort)': 'null' }] }] } } };
+
+/** A response as JSON text: key order and every field count. */
+const text = (v: unknown) => JSON.stringify(v);
+
+test('validate fast path: a literal pattern answers as the long way, field for field and in key order', () => {
+  const cases: AdmissionRequest[] = [
+    request(pod('ok', 'apps', 'nginx:1.25')),
+    request(pod('untagged', 'apps', 'nginx')),
+    request(pod('hostport', 'apps', 'nginx:1', { ports: [{ hostPort: 80 }] })),
+    request(pod('ok', 'apps', 'nginx:1.25'), 'UPDATE', pod('ok', 'apps', 'nginx')),
+    request(pod('untagged', 'apps', 'nginx'), 'UPDATE', pod('untagged', 'apps', 'nginx')),
+    request(pod('gone', 'apps', 'nginx:1'), 'DELETE'),
+  ];
+  for (const spec of [{}, { applyRules: 'One' }, { validationFailureActionOverrides: [{ action: 'Audit', namespaces: ['apps'] }] }]) {
+    const fast = policy('fast', literal, spec);
+    const slow = policy('fast', viaVariable, spec);
+    for (const req of cases) {
+      const a = applyPolicy(fast, { request: req, cluster, phases: ['validate'] });
+      const b = applyPolicy(slow, { request: req, cluster, phases: ['validate'] });
+      assert.equal(text(a), text(b), `${req.operation} ${(req.object ?? req.oldObject)?.metadata && JSON.stringify(spec)}`);
+    }
+  }
+  const pass = applyPolicy(policy('fast', literal), { request: cases[0], cluster, phases: ['validate'] });
+  assert.deepEqual(pass.rules, [{ name: 'check', type: 'Validation', status: 'pass', message: "validation rule 'check' passed.", failureAction: 'Enforce' }]);
+  const fail = applyPolicy(policy('fast', literal), { request: cases[1], cluster, phases: ['validate'] });
+  assert.equal(fail.rules[0].status, 'fail');
+  assert.deepEqual(fail.rules[0].path, ['spec', 'containers', 0, 'image']);
+  assert.equal(applyPolicy(policy('fast', literal), { request: cases[5], cluster, phases: ['validate'] }).rules.length, 0);
+});
+
+test('validate fast path: rules with preconditions, deny or variables are not answered by their pattern alone', () => {
+  const req = request(pod('ok', 'apps', 'nginx:1.25'));
+  const withPreconditions: JsonObject = {
+    ...policy('pre', literal),
+  };
+  ((withPreconditions.spec as JsonObject).rules as JsonObject[])[0].preconditions = { all: [{ key: '{{ request.operation }}', operator: 'Equals', value: 'UPDATE' }] };
+  assert.equal(applyPolicy(withPreconditions, { request: req, cluster, phases: ['validate'] }).rules[0].status, 'skip');
+  // deny wins over a pattern in the same rule (the validator looks at deny first).
+  const denyAndPattern = policy('deny', { ...literal, deny: { conditions: { any: [{ key: '{{ request.namespace }}', operator: 'Equals', value: 'apps' }] } } });
+  assert.equal(applyPolicy(denyAndPattern, { request: req, cluster, phases: ['validate'] }).rules[0].status, 'fail');
+  const variable = policy('var', { pattern: { metadata: { name: '{{ request.namespace }}' } } });
+  assert.equal(applyPolicy(variable, { request: req, cluster, phases: ['validate'] }).rules[0].status, 'fail');
+});
+
+test('validate fast path: responses share frozen refs that still name each request resource', () => {
+  const p = policy('refs', literal);
+  const first = request(pod('a', 'apps', 'nginx:1'));
+  const second = request(pod('b', 'web', 'nginx:2'));
+  const r1 = applyPolicy(p, { request: first, cluster, phases: ['validate'] });
+  const r1again = applyPolicy(p, { request: first, cluster, phases: ['validate'] });
+  const r2 = applyPolicy(p, { request: second, cluster, phases: ['validate'] });
+  assert.deepEqual(r1.policy, { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', name: 'refs' });
+  assert.deepEqual(r1.resource, { apiVersion: 'v1', kind: 'Pod', name: 'a', namespace: 'apps' });
+  assert.deepEqual(r2.resource, { apiVersion: 'v1', kind: 'Pod', name: 'b', namespace: 'web' });
+  assert.equal(r1.resource, r1again.resource);
+  assert.ok(Object.isFrozen(r1.policy) && Object.isFrozen(r1.resource));
+  assert.throws(() => {
+    (r1.resource as { name: string }).name = 'changed';
+  }, TypeError);
+  // Each response still has its own rule list.
+  assert.notEqual(r1.rules, r1again.rules);
+});
+
+test('validate fast path: the lazy images variable uses one getter for every scope and stays invisible as state', () => {
+  const a = baseScope(request(pod('a', 'apps', 'nginx:1'))).data;
+  const b = baseScope(request(pod('b', 'apps', 'redis:7'))).data;
+  const getter = (o: JsonObject) => Object.getOwnPropertyDescriptor(o, 'images')?.get;
+  assert.equal(typeof getter(a), 'function');
+  assert.equal(getter(a), getter(b));
+  assert.deepEqual(Reflect.ownKeys(a).filter((k) => typeof k === 'string'), ['request', 'images', 'serviceAccountName', 'serviceAccountNamespace']);
+  assert.deepEqual(Object.getOwnPropertySymbols({ ...a }), []);
+  assert.deepEqual(a.images, extractImages(pod('a', 'apps', 'nginx:1')));
+  assert.deepEqual(b.images, extractImages(pod('b', 'apps', 'redis:7')));
+  assert.equal(a.images, a.images);
+  assert.deepEqual(JSON.parse(JSON.stringify(b)).serviceAccountName, 'deployer');
+});
