@@ -59,6 +59,8 @@ export class ServerProcesses {
   private readonly snapshots = new Map<number, Waiting<MetricsSnapshot | undefined>>();
   private nextId = 1;
   private readonly handovers = new Map<number, Handover>();
+  private failedStarts = 0;
+  private readonly respawns = new Set<NodeJS.Timeout>();
   private readonly watchdog: NodeJS.Timeout;
 
   constructor(private readonly opts: ProcessOptions) {
@@ -158,7 +160,20 @@ export class ServerProcesses {
     this.opts.log(reason);
     clearTimeout(member.bootTimer);
     if (member.snapshot) this.retired.add(member.snapshot);
-    this.members[i] = this.spawn();
+    // A process that dies before it is ready will die again (a broken bundle, no memory): back
+    // off instead of forking in a tight loop.
+    this.failedStarts = member.ready ? 0 : this.failedStarts + 1;
+    if (this.failedStarts === 0) this.members[i] = this.spawn();
+    else {
+      const delay = Math.min(30_000, 250 * 2 ** (this.failedStarts - 1));
+      this.opts.log(`server process failed to start ${this.failedStarts} time(s) in a row; next try in ${delay} ms`);
+      this.members.splice(i, 1);
+      const timer = setTimeout(() => {
+        this.respawns.delete(timer);
+        if (!this.closed) this.members.push(this.spawn());
+      }, delay);
+      this.respawns.add(timer);
+    }
     member.proc.kill('SIGKILL');
     for (const [id, w] of this.reviews) if (w.member === member) this.settle(this.reviews, id, errorReply(500, reason));
     // Connections it never took: closing our copy lets their clients see the failure now.
@@ -216,6 +231,7 @@ export class ServerProcesses {
   review(review: ReviewRequest): Promise<ReviewReply> {
     const ready = this.members.filter((m) => m.ready);
     const member = ready.length ? ready[this.next++ % ready.length] : this.members[0];
+    if (!member) return Promise.resolve(errorReply(503, 'no server process is running (restarting after failed starts)'));
     const timeoutMs = this.opts.settings.timeoutMs;
     return this.ask(this.reviews, member, (id) => ({ type: 'review', id, review }), 2 * timeoutMs + BOOT_TIMEOUT_MS,
       errorReply(504, `policy evaluation exceeded ${timeoutMs} ms`));
@@ -235,6 +251,7 @@ export class ServerProcesses {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.watchdog);
+    for (const t of this.respawns) clearTimeout(t);
     for (const s of this.parked.splice(0)) s.destroy();
     for (const h of this.handovers.values()) h.socket.destroy();
     this.handovers.clear();

@@ -1,5 +1,5 @@
 /**
- * The watchdog with a single server process: a connection handed to a process that is stuck
+ * Keeping server processes alive. The watchdog with a single server process: a connection handed to a process that is stuck
  * inside a policy must fail as soon as the process is replaced (not hang), and the replacement
  * takes new connections.
  */
@@ -15,6 +15,8 @@ import { startWebhookServer, type WebhookServer } from '../../webhook/server';
 
 const dir = mkdtempSync(join(tmpdir(), 'ks-watchdog-'));
 const certs = makeCertificates({ hosts: ['127.0.0.1'] });
+writeFileSync(join(dir, 'tls.crt'), certs.serving.certPem);
+writeFileSync(join(dir, 'tls.key'), certs.serving.keyPem);
 let server: WebhookServer | undefined;
 
 after(() => server?.close());
@@ -40,8 +42,6 @@ const SLOW = {
 };
 
 test('one process: a connection queued behind a stuck review fails promptly, and the replacement serves', async () => {
-  writeFileSync(join(dir, 'tls.crt'), certs.serving.certPem);
-  writeFileSync(join(dir, 'tls.key'), certs.serving.keyPem);
   const bundle = join(dir, 'webhook.js');
   await build({ entryPoints: [join(__dirname, '../../webhook/main.ts')], outfile: bundle, bundle: true, platform: 'node', format: 'cjs', logLevel: 'error' });
   const lines: string[] = [];
@@ -64,4 +64,22 @@ test('one process: a connection queued behind a stuck review fails promptly, and
   assert.ok(Date.now() - started < 15_000, `both ended after ${Date.now() - started} ms`);
   assert.equal(await call(port, '/healthz'), 'answered 200');
   assert.ok(lines.some((l) => /ran past its 300 ms deadline; server process \d+ restarted/.test(l)), lines.join('\n'));
+});
+
+test('a bundle that cannot start is retried with a growing delay, not in a tight loop', async () => {
+  const broken = join(dir, 'broken.js');
+  writeFileSync(broken, 'process.exit(3);\n');
+  const lines: string[] = [];
+  const failing = await startWebhookServer({ port: 0, host: '127.0.0.1', tlsCertFile: join(dir, 'tls.crt'), tlsKeyFile: join(dir, 'tls.key'), workerScript: broken, workers: 1, log: (l) => lines.push(l) });
+  try {
+    await new Promise((r) => setTimeout(r, 2500));
+    const exits = lines.filter((l) => /server process exited/.test(l)).length;
+    // 0.25 + 0.5 + 1 s of back-off fit in 2.5 s: about four starts, never dozens.
+    assert.ok(exits >= 2 && exits <= 6, `${exits} starts in 2.5 s:\n${lines.join('\n')}`);
+    assert.ok(lines.some((l) => /failed to start \d+ time\(s\) in a row; next try in \d+ ms/.test(l)));
+    const reply = await failing.evaluate('validate', '{}');
+    assert.ok(reply.status === 503 || reply.status === 500 || reply.status === 504, String(reply.status));
+  } finally {
+    await failing.close();
+  }
 });
