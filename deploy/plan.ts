@@ -158,12 +158,13 @@ function workload(input: PlanInput, ns: string, codeSha: string): Json[] {
               args: ['--in-cluster', '--port', String(port), '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--namespace', ns],
               env: [
                 { name: 'KS_CODE_SHA256', value: codeSha },
-                { name: 'NODE_OPTIONS', value: '--max-old-space-size=384' },
+                // Per process: the primary and its two server processes each get this heap.
+                { name: 'NODE_OPTIONS', value: '--max-old-space-size=192' },
               ],
               ports: [{ name: 'https', containerPort: port, protocol: 'TCP' }],
               readinessProbe: probe('/readyz'),
               livenessProbe: { ...probe('/healthz'), initialDelaySeconds: 10 },
-              resources: { requests: { cpu: '100m', memory: '192Mi' }, limits: { memory: '512Mi' } },
+              resources: { requests: { cpu: '100m', memory: '320Mi' }, limits: { memory: '768Mi' } },
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
               volumeMounts: [
                 { name: 'code', mountPath: '/code', readOnly: true },
