@@ -177,6 +177,13 @@ export function runAsServerProcessIfAsked(): boolean {
     if (process.connected) process.send!(m);
   };
   const server = new ServerProcess(post);
+  // One line to the primary's log instead of a stack trace; the primary starts a new process.
+  const die = (e: unknown) => {
+    post({ type: 'log', line: `server process ${process.pid} stopped: ${e instanceof Error ? e.message : String(e)}` });
+    setTimeout(() => process.exit(1), 50);
+  };
+  process.on('uncaughtException', die);
+  process.on('unhandledRejection', die);
   process.on('message', (msg: ToServerProcess, handle: unknown) => server.on(msg, handle));
   // The primary is gone (crashed or killed): nobody hands out connections or policies any more.
   process.on('disconnect', () => process.exit(0));

@@ -6,6 +6,8 @@
  * the summed metrics and the report sink.
  */
 import { createServer as createNetServer, type Server } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { ServerProcesses } from './processes';
 import type { GeneratedItem, ReportableWithResource, ReviewReply } from './protocol';
@@ -41,7 +43,17 @@ export interface WebhookServer {
 
 const DEFAULT_MAX_BODY = 3 * 1024 * 1024;
 
-export function startWebhookServer(opts: WebhookServerOptions): Promise<WebhookServer> {
+/** Fails here, with the file names, rather than in every server process after start. */
+function checkTls(certFile: string, keyFile: string): void {
+  try {
+    createSecureContext({ cert: readFileSync(certFile), key: readFileSync(keyFile) });
+  } catch (e) {
+    throw new Error(`cannot use the TLS certificate ${certFile} and key ${keyFile}: ${(e as Error).message}`);
+  }
+}
+
+export async function startWebhookServer(opts: WebhookServerOptions): Promise<WebhookServer> {
+  checkTls(opts.tlsCertFile, opts.tlsKeyFile);
   const timeoutMs = opts.timeoutMs ?? 8000;
   const processes = new ServerProcesses({
     script: opts.workerScript,

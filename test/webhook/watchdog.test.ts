@@ -83,3 +83,14 @@ test('a bundle that cannot start is retried with a growing delay, not in a tight
     await failing.close();
   }
 });
+
+test('an unusable certificate is refused at start, naming the file, before any process is forked', async () => {
+  await assert.rejects(
+    startWebhookServer({ port: 0, host: '127.0.0.1', tlsCertFile: join(dir, 'missing.crt'), tlsKeyFile: join(dir, 'tls.key'), workerScript: join(dir, 'unused.js') }),
+    /cannot use the TLS certificate .*missing\.crt .*ENOENT/,
+  );
+  await assert.rejects(
+    startWebhookServer({ port: 0, host: '127.0.0.1', tlsCertFile: join(dir, 'tls.key'), tlsKeyFile: join(dir, 'tls.key'), workerScript: join(dir, 'unused.js') }),
+    /cannot use the TLS certificate .*tls\.key/,
+  );
+});
