@@ -1,6 +1,6 @@
 /**
  * AdmissionReview v1 in, AdmissionReview v1 out: the pure heart of the webhook. No sockets
- * here, so the same function serves the HTTPS server, the worker pool and the tests.
+ * here, so the same function serves the server processes, background scans and the tests.
  */
 import { compare } from 'fast-json-patch';
 import { applyPolicy, type ApplyOptions, type ApplyPhase } from '../engine/apply';

@@ -1,6 +1,6 @@
 /**
  * In-cluster mode: the policies come from the API server, not from files. Every policy kind
- * is watched; each change feeds the worker pool (setPolicies), the webhook controller (rules)
+ * is watched; each change feeds the server processes (setPolicies), the webhook controller (rules)
  * and the background scanner; admission and scan results become policy reports.
  */
 import { readFileSync } from 'node:fs';

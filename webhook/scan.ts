@@ -1,7 +1,7 @@
 /**
  * Background scan: when a `background: true` policy (Kyverno's default) is added or changed,
- * the existing resources of the kinds it matches are evaluated against it, through the same
- * worker pool (so scans share the per-review deadline), and the results go to the reports.
+ * the existing resources of the kinds it matches are evaluated against it by the same server
+ * processes (so scans share the per-review deadline), and the results go to the reports.
  * Only validation results are reported, as Kyverno's background reports do.
  */
 import type { KubeClient } from '../deploy/kube';

@@ -48,12 +48,14 @@ class ServerProcess {
   private readonly metricsWaiting = new Map<number, ServerResponse>();
   private nextMetricsId = 1;
   private https?: Server;
+  private timeoutMs?: number;
   private active = 0;
   private closing = false;
 
   constructor(private readonly post: (m: FromServerProcess) => void) {}
 
   configure(settings: ServerProcessSettings): void {
+    this.timeoutMs = settings.timeoutMs;
     const tls = () => ({ cert: readFileSync(settings.tlsCertFile), key: readFileSync(settings.tlsKeyFile), minVersion: 'TLSv1.2' as const });
     const https = createHttpsServer(tls(), (req, res) => {
       void this.handle(req, res, settings).catch((e: Error) => {
@@ -95,8 +97,11 @@ class ServerProcess {
         if (this.https && handle) this.https.emit('connection', handle as Socket);
         else (handle as Socket | undefined)?.destroy();
         return;
-      case 'review':
-        return this.post({ type: 'answer', id: msg.id, reply: evaluateReview(msg.review, this.index, this.cluster) });
+      case 'review': {
+        // Scans keep the same per-review deadline as admission, counted from here.
+        const deadline = msg.review.deadline ?? Date.now() + (this.timeoutMs ?? Infinity);
+        return this.post({ type: 'answer', id: msg.id, reply: evaluateReview({ ...msg.review, deadline }, this.index, this.cluster) });
+      }
       case 'metrics-snapshot':
         return this.post({ type: 'metrics-snapshot', id: msg.id, snapshot: this.metrics.snapshot() });
       case 'metrics-text': {
