@@ -4,12 +4,9 @@
  * those rules create, clone or cloneList, resolved to API groups and resources.
  */
 import { resolveKind, type KindTable } from '../webhook/rules';
+import { asObject } from '../engine/core/json';
 
 type Json = Record<string, unknown>;
-
-function obj(v: unknown): Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {};
-}
 
 function kindSpec(target: Json): string | undefined {
   const kind = typeof target.kind === 'string' ? target.kind : '';
@@ -24,15 +21,15 @@ export function generatedKinds(policies: Json[]): string[] {
   const out = new Set<string>();
   for (const policy of policies) {
     if (policy.kind !== 'ClusterPolicy' && policy.kind !== 'Policy') continue;
-    const rules = obj(policy.spec).rules;
-    for (const rule of Array.isArray(rules) ? rules.map(obj) : []) {
-      const generate = obj(rule.generate);
+    const rules = asObject(policy.spec).rules;
+    for (const rule of Array.isArray(rules) ? rules.map(asObject) : []) {
+      const generate = asObject(rule.generate);
       if (Object.keys(generate).length === 0) continue;
-      const targets = [generate, ...(Array.isArray(generate.foreach) ? generate.foreach.map(obj) : [])];
+      const targets = [generate, ...(Array.isArray(generate.foreach) ? generate.foreach.map(asObject) : [])];
       for (const t of targets) {
         const spec = kindSpec(t);
         if (spec) out.add(spec);
-        const listed = obj(t.cloneList).kinds;
+        const listed = asObject(t.cloneList).kinds;
         for (const k of Array.isArray(listed) ? listed : []) if (typeof k === 'string' && !k.includes('{{')) out.add(k);
       }
     }

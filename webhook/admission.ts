@@ -5,6 +5,7 @@
 import { compare } from 'fast-json-patch';
 import { applyPolicy, type ApplyOptions, type ApplyPhase } from '../engine/apply';
 import type { AdmissionRequest, ClusterState, JsonObject, Operation, PolicyResponse, RuleResult } from '../engine/core/types';
+import { isJsonObject } from '../engine/core/json';
 
 export type WebhookPath = 'validate' | 'mutate';
 
@@ -26,29 +27,25 @@ const MUTATE_PHASES: readonly ApplyPhase[] = ['mutate', 'verifyImages'];
 
 const OPERATIONS: readonly Operation[] = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
 
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** Checks the envelope and turns `request` into the engine's AdmissionRequest. */
 export function readAdmissionReview(review: unknown): { uid: string; request: AdmissionRequest } {
-  if (!isObject(review)) throw new BadReviewError('body is not a JSON object');
+  if (!isJsonObject(review)) throw new BadReviewError('body is not a JSON object');
   if (review.kind !== 'AdmissionReview') throw new BadReviewError(`kind is ${JSON.stringify(review.kind)}, expected "AdmissionReview"`);
   if (review.apiVersion !== 'admission.k8s.io/v1') {
     throw new BadReviewError(`apiVersion is ${JSON.stringify(review.apiVersion)}, expected "admission.k8s.io/v1"`);
   }
   const req = review.request;
-  if (!isObject(req)) throw new BadReviewError('request is missing');
+  if (!isJsonObject(req)) throw new BadReviewError('request is missing');
   if (typeof req.uid !== 'string' || req.uid === '') throw new BadReviewError('request.uid is missing');
   const operation = req.operation as Operation;
   if (!OPERATIONS.includes(operation)) throw new BadReviewError(`request.operation ${JSON.stringify(req.operation)} is not one of ${OPERATIONS.join(', ')}`);
-  const object = isObject(req.object) ? req.object : null;
-  const oldObject = isObject(req.oldObject) ? req.oldObject : null;
+  const object = isJsonObject(req.object) ? req.object : null;
+  const oldObject = isJsonObject(req.oldObject) ? req.oldObject : null;
   if (operation === 'DELETE' ? !oldObject : !object) {
     throw new BadReviewError(operation === 'DELETE' ? 'request.oldObject is missing' : 'request.object is missing');
   }
-  const kind = isObject(req.kind) ? req.kind : {};
-  const userInfo = isObject(req.userInfo) ? req.userInfo : {};
+  const kind = isJsonObject(req.kind) ? req.kind : {};
+  const userInfo = isJsonObject(req.userInfo) ? req.userInfo : {};
   return {
     uid: req.uid,
     request: {
@@ -66,7 +63,7 @@ export function readAdmissionReview(review: unknown): { uid: string; request: Ad
           username: typeof userInfo.username === 'string' ? userInfo.username : undefined,
           uid: typeof userInfo.uid === 'string' ? userInfo.uid : undefined,
           groups: Array.isArray(userInfo.groups) ? userInfo.groups.map(String) : [],
-          extra: isObject(userInfo.extra) ? (userInfo.extra as Record<string, string[]>) : undefined,
+          extra: isJsonObject(userInfo.extra) ? (userInfo.extra as Record<string, string[]>) : undefined,
         },
       },
     },

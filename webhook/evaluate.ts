@@ -5,13 +5,10 @@
  */
 import { answerAdmissionReview, DeadlineExceeded, readAdmissionReview } from './admission';
 import type { PolicyIndex } from './prefilter';
-import type { ClusterState, JsonObject } from '../engine/core/types';
+import type { ClusterState } from '../engine/core/types';
 import type { ReviewReply, ReviewRequest } from './protocol';
 import type { RuleOutcome } from './metrics';
-
-function obj(v: unknown): JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as JsonObject) : {};
-}
+import { asObject } from '../engine/core/json';
 
 export function errorReply(status: number, message: string): ReviewReply {
   return { status, body: JSON.stringify({ message }), outcomes: [], reportable: [] };
@@ -20,12 +17,12 @@ export function errorReply(status: number, message: string): ReviewReply {
 export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: ClusterState): ReviewReply {
   try {
     const review = JSON.parse(msg.body) as unknown;
-    const request = obj(obj(review).request);
-    const subject = obj(request.object ?? request.oldObject);
-    let policies = index.candidates(String(obj(request.kind).kind ?? ''), typeof subject.kind === 'string' ? subject.kind : undefined);
-    if (msg.only) policies = policies.filter((p) => msg.only!.includes(String(obj(p.metadata).name)));
+    const request = asObject(asObject(review).request);
+    const subject = asObject(request.object ?? request.oldObject);
+    let policies = index.candidates(String(asObject(request.kind).kind ?? ''), typeof subject.kind === 'string' ? subject.kind : undefined);
+    if (msg.only) policies = policies.filter((p) => msg.only!.includes(String(asObject(p.metadata).name)));
     const answer = answerAdmissionReview(review, msg.path, policies, cluster, msg.deadline);
-    const response = obj(answer.body.response);
+    const response = asObject(answer.body.response);
     const outcomes: RuleOutcome[] = [];
     for (const r of answer.responses) for (const x of r.rules) outcomes.push({ policy: r.policy.name, rule: x.name, status: x.status });
     // Generate rules fire only for requests that were admitted and will be stored (Kyverno's

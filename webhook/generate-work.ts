@@ -10,50 +10,44 @@ import { applyPolicy } from '../engine/apply';
 import { CONTROLLER_FAILURE } from '../engine/generate';
 import type { AdmissionRequest, ClusterState, JsonObject, RuleResult } from '../engine/core/types';
 import type { GeneratedItem, PendingGeneration, TriggerRef } from './protocol';
+import { asArray, asObject } from '../engine/core/json';
 
 type Json = Record<string, unknown>;
 
-function obj(v: unknown): Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {};
-}
-function arr(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
-}
-
 /** "name" for a ClusterPolicy, "namespace/name" for a Policy (log lines, items). */
 export function policyKey(policy: Json): string {
-  const meta = obj(policy.metadata);
+  const meta = asObject(policy.metadata);
   return policy.kind === 'Policy' && meta.namespace ? `${String(meta.namespace)}/${String(meta.name)}` : String(meta.name ?? '');
 }
 
 export function generateRulesOf(policy: Json): Json[] {
-  return arr(obj(policy.spec).rules).map(obj).filter((r) => typeof r.generate === 'object' && r.generate !== null);
+  return asArray(asObject(policy.spec).rules).map(asObject).filter((r) => typeof r.generate === 'object' && r.generate !== null);
 }
 
 /** The generate patterns of a rule: the rule's own, or each foreach entry. */
 export function generatePatterns(rule: Json): Json[] {
-  const spec = obj(rule.generate);
-  return Array.isArray(spec.foreach) ? spec.foreach.map(obj).map((fe) => ({ apiVersion: spec.apiVersion, kind: spec.kind, ...fe })) : [spec];
+  const spec = asObject(rule.generate);
+  return Array.isArray(spec.foreach) ? spec.foreach.map(asObject).map((fe) => ({ apiVersion: spec.apiVersion, kind: spec.kind, ...fe })) : [spec];
 }
 
 /** Clone sources live in the cluster, which server processes do not hold: the primary fetches them. */
 export function needsCloneSources(policy: Json): boolean {
   return generateRulesOf(policy).some((rule) =>
-    generatePatterns(rule).some((p) => (obj(p.clone).name ?? '') !== '' || arr(obj(p.cloneList).kinds).length > 0),
+    generatePatterns(rule).some((p) => (asObject(p.clone).name ?? '') !== '' || asArray(asObject(p.cloneList).kinds).length > 0),
   );
 }
 
 /** Kyverno's MatchDeleteOperation: the rule lists DELETE among its match operations. */
 function matchesDeleteExplicitly(rule: Json): boolean {
-  const match = obj(rule.match);
-  const blocks = [...arr(match.any), ...arr(match.all)].map((b) => obj(obj(b).resources));
-  blocks.push(obj(match.resources));
-  return blocks.some((b) => arr(b.operations).includes('DELETE'));
+  const match = asObject(rule.match);
+  const blocks = [...asArray(match.any), ...asArray(match.all)].map((b) => asObject(asObject(b).resources));
+  blocks.push(asObject(match.resources));
+  return blocks.some((b) => asArray(b.operations).includes('DELETE'));
 }
 
 export function triggerOf(request: AdmissionRequest): TriggerRef {
   const o = (request.operation === 'DELETE' ? request.oldObject : request.object) ?? request.oldObject ?? {};
-  const meta = obj(o.metadata);
+  const meta = asObject(o.metadata);
   const ref: TriggerRef = { apiVersion: String(o.apiVersion ?? ''), kind: String(o.kind ?? request.kind?.kind ?? ''), name: String(meta.name ?? '') };
   // The API server sends a Namespace's own name as the request namespace.
   const namespace = typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : request.namespace;
@@ -79,13 +73,13 @@ export function generateWork(policy: Json, request: AdmissionRequest, cluster: C
   const key = policyKey(policy);
   const rules = new Map(generateRulesOf(policy).map((r) => [String(r.name ?? ''), r]));
   const trigger = triggerOf(request);
-  const spec = obj(policy.spec);
+  const spec = asObject(policy.spec);
   const serverSideApply = spec.useServerSideApply === true;
   const results = generation(policy, request, cluster);
   for (const result of results) {
     const rule = rules.get(result.name);
     if (!rule) continue;
-    const synchronize = obj(rule.generate).synchronize === true;
+    const synchronize = asObject(rule.generate).synchronize === true;
     const failed = result.status === 'error' || (result.status === 'pass' && result.message.startsWith(CONTROLLER_FAILURE));
     if (failed) {
       work.errors.push(`generate: policy ${key} rule ${result.name}: ${result.message}`);
@@ -101,11 +95,11 @@ export function generateWork(policy: Json, request: AdmissionRequest, cluster: C
     work.items.push({ action: 'create', policy: key, rule: result.name, synchronize, serverSideApply, operation: request.operation, trigger, resources });
   }
   // A synchronized rule that matched the old object but not the new one: its downstream goes.
-  if (request.operation === 'UPDATE' && request.oldObject && [...rules.values()].some((r) => obj(r.generate).synchronize === true)) {
+  if (request.operation === 'UPDATE' && request.oldObject && [...rules.values()].some((r) => asObject(r.generate).synchronize === true)) {
     const matchedNow = new Set(results.map((r) => r.name));
     for (const result of generation(policy, { ...request, object: request.oldObject }, cluster)) {
       const rule = rules.get(result.name);
-      if (!rule || matchedNow.has(result.name) || result.status !== 'pass' || obj(rule.generate).synchronize !== true) continue;
+      if (!rule || matchedNow.has(result.name) || result.status !== 'pass' || asObject(rule.generate).synchronize !== true) continue;
       if (result.generatedResources?.length) work.items.push({ action: 'delete', policy: key, rule: result.name, trigger, resources: result.generatedResources });
     }
   }

@@ -12,6 +12,7 @@ import type { ClusterState, JsonObject } from '../engine/core/types';
 import { builtinKinds } from './rules';
 import { generatePatterns, generateRulesOf, generateWork, policyKey } from './generate-work';
 import type { GeneratedItem, TriggerRef } from './protocol';
+import { asObject } from '../engine/core/json';
 
 type Json = Record<string, unknown>;
 
@@ -32,10 +33,7 @@ export interface GeneratorOptions {
 
 const GENERATE_LABEL = 'generate.kyverno.io/';
 
-function obj(v: unknown): Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {};
-}
-const labelsOf = (o: JsonObject | undefined): Json => obj(obj(o?.metadata).labels);
+const labelsOf = (o: JsonObject | undefined): Json => asObject(asObject(o?.metadata).labels);
 const hasVariable = (v: unknown): boolean => typeof v === 'string' && v.includes('{{');
 
 /** Worth another try: throttling, server trouble, no answer; not a refusal. */
@@ -148,7 +146,7 @@ export class DownstreamGenerator {
     const deadline = Date.now() + this.opts.triggerWaitMs;
     for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
       const live = await this.retry(() => this.options.client.get(ref));
-      if (live && (!t.uid || obj(live.metadata).uid === t.uid)) return true;
+      if (live && (!t.uid || asObject(live.metadata).uid === t.uid)) return true;
       if (Date.now() + delay > deadline || this.closed) return false;
       await new Promise((r) => setTimeout(r, delay));
     }
@@ -179,7 +177,7 @@ export class DownstreamGenerator {
         const live = await client.get(refOf(resource));
         if (!live) return !!(await client.create(resource));
         if (alreadyInLine(live, resource)) return false;
-        await client.replace({ ...resource, metadata: { ...obj(resource.metadata), resourceVersion: obj(live.metadata).resourceVersion } });
+        await client.replace({ ...resource, metadata: { ...asObject(resource.metadata), resourceVersion: asObject(live.metadata).resourceVersion } });
         return true;
       });
       if (changed) log(`generate: policy ${item.policy} rule ${item.rule} synchronized ${what}`);
@@ -231,7 +229,7 @@ export async function cloneSources(
   const seen = new Set<string>();
   const add = (o: JsonObject | undefined) => {
     if (!o) return;
-    const m = obj(o.metadata);
+    const m = asObject(o.metadata);
     const key = `${String(o.apiVersion)}/${String(o.kind)}/${String(m.namespace ?? '')}/${String(m.name)}`;
     if (!seen.has(key)) (seen.add(key), out.push(o));
   };
@@ -247,7 +245,7 @@ export async function cloneSources(
   };
   for (const rule of generateRulesOf(policy)) {
     for (const p of generatePatterns(rule)) {
-      const clone = obj(p.clone);
+      const clone = asObject(p.clone);
       const apiVersion = String(p.apiVersion ?? '');
       const kind = String(p.kind ?? '');
       if (clone.name) {
@@ -262,7 +260,7 @@ export async function cloneSources(
           await fetch(`${kind} objects`, () => client.list(apiVersion, kind, hasVariable(ns) ? undefined : ns || undefined));
         }
       }
-      const cloneList = obj(p.cloneList);
+      const cloneList = asObject(p.cloneList);
       const ns = String(cloneList.namespace ?? '');
       for (const spec of Array.isArray(cloneList.kinds) ? cloneList.kinds.map(String) : []) {
         const slash = spec.lastIndexOf('/');

@@ -11,6 +11,7 @@
  */
 import type { JsonObject as Json } from '../engine/core/types';
 import { computeRules } from '../engine/autogen';
+import { asObject } from '../engine/core/json';
 
 export const REPORT_API_VERSION = 'wgpolicyk8s.io/v1alpha2';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
@@ -44,10 +45,6 @@ export interface ReportTarget {
 const RESULTS = new Set(['pass', 'fail', 'warn', 'error', 'skip']);
 const SEVERITIES = new Set(['critical', 'high', 'medium', 'low', 'info']);
 
-function obj(v: unknown): Json {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {};
-}
-
 export function reportKind(namespace: string): 'PolicyReport' | 'ClusterPolicyReport' {
   return namespace ? 'PolicyReport' : 'ClusterPolicyReport';
 }
@@ -64,7 +61,7 @@ export function fallbackReportName(kind: string, name: string): string {
 
 /** The report for a resource, or undefined when the object has no kind or name to point at. */
 export function reportTarget(resource: Json): ReportTarget | undefined {
-  const meta = obj(resource.metadata);
+  const meta = asObject(resource.metadata);
   const name = typeof meta.name === 'string' && meta.name ? meta.name : undefined;
   const kind = typeof resource.kind === 'string' && resource.kind ? resource.kind : undefined;
   const apiVersion = typeof resource.apiVersion === 'string' ? resource.apiVersion : undefined;
@@ -82,18 +79,18 @@ export function reportTarget(resource: Json): ReportTarget | undefined {
 
 /** The target of a report read back from the API server (scope and owner as stored). */
 export function targetOf(report: Json): ReportTarget {
-  const meta = obj(report.metadata);
+  const meta = asObject(report.metadata);
   const owners = Array.isArray(meta.ownerReferences) ? (meta.ownerReferences as Json[]) : [];
-  return { namespace: String(meta.namespace ?? ''), name: String(meta.name), scope: obj(report.scope), owner: owners[0] };
+  return { namespace: String(meta.namespace ?? ''), name: String(meta.name), scope: asObject(report.scope), owner: owners[0] };
 }
 
 export function isOurs(report: Json): boolean {
-  return obj(obj(report.metadata).labels)[MANAGED_BY_LABEL] === MANAGED_BY;
+  return asObject(asObject(report.metadata).labels)[MANAGED_BY_LABEL] === MANAGED_BY;
 }
 
 /** A report from before the per-resource layout: our name, no scope. */
 export function isLegacyReport(report: Json): boolean {
-  return isOurs(report) && obj(report.metadata).name === LEGACY_REPORT_NAME && report.scope === undefined;
+  return isOurs(report) && asObject(report.metadata).name === LEGACY_REPORT_NAME && report.scope === undefined;
 }
 
 interface PolicyFacts {
@@ -106,13 +103,13 @@ interface PolicyFacts {
 }
 
 function factsOf(p: Json): PolicyFacts {
-  const spec = obj(p.spec);
-  const ann = obj(obj(p.metadata).annotations);
+  const spec = asObject(p.spec);
+  const ann = asObject(asObject(p.metadata).annotations);
   const kyverno = p.kind === 'ClusterPolicy' || p.kind === 'Policy';
   // Kyverno records which pass produced a result from the policy's settings, not the caller.
-  const evaluation = obj(spec.evaluation);
-  const background = kyverno ? spec.background !== false : obj(evaluation.background).enabled !== false;
-  const admission = kyverno ? spec.admission !== false : obj(evaluation.admission).enabled !== false;
+  const evaluation = asObject(spec.evaluation);
+  const background = kyverno ? spec.background !== false : asObject(evaluation.background).enabled !== false;
+  const admission = kyverno ? spec.admission !== false : asObject(evaluation.admission).enabled !== false;
   const severity = typeof ann['policies.kyverno.io/severity'] === 'string' ? ann['policies.kyverno.io/severity'] : '';
   return {
     rules: kyverno ? new Set(computeRules(p).map((r) => String(r.name ?? ''))) : undefined,
@@ -134,7 +131,7 @@ export class ReportPolicies {
   static of(policies: Json[]): ReportPolicies {
     const byKey = new Map<string, PolicyFacts>();
     for (const p of policies) {
-      const meta = obj(p.metadata);
+      const meta = asObject(p.metadata);
       if (typeof meta.name !== 'string') continue;
       const key = meta.namespace ? `${String(meta.namespace)}/${meta.name}` : meta.name;
       const facts = factsOf(p);
@@ -177,7 +174,7 @@ export class ReportPolicies {
 /** One report result, without `resources`: the report's scope names the resource (Kyverno's shape). */
 export function reportResult(item: ReportItem, policies?: ReportPolicies): Json {
   const seconds = Math.floor(item.time ?? Date.now() / 1000);
-  const namespace = String(obj(item.resource.metadata).namespace ?? '');
+  const namespace = String(asObject(item.resource.metadata).namespace ?? '');
   const facts = policies?.facts(item.policy, namespace);
   let result = RESULTS.has(item.status) ? item.status : 'error';
   // Kyverno: `policies.kyverno.io/scored: "false"` reports failures as warnings.
@@ -197,7 +194,7 @@ export function reportResult(item: ReportItem, policies?: ReportPolicies): Json 
 }
 
 function seconds(r: Json): number {
-  return Number(obj(r.timestamp).seconds ?? 0);
+  return Number(asObject(r.timestamp).seconds ?? 0);
 }
 
 /** Pure: merges one resource's results, newest per (policy, rule) wins, sorted like Kyverno. */

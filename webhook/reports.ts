@@ -26,6 +26,7 @@ import {
   type ReportItem,
   type ReportTarget,
 } from './report-layout';
+import { asObject } from '../engine/core/json';
 
 export * from './report-layout';
 
@@ -45,10 +46,6 @@ export interface ReportWriterOptions {
 interface Pending {
   target: ReportTarget;
   results: Json[];
-}
-
-function obj(v: unknown): Json {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {};
 }
 
 function refFor(target: ReportTarget): ObjectRef {
@@ -213,7 +210,7 @@ export class ReportWriter {
   }
 
   private withVersion(report: Json, existing: Json | undefined): Json {
-    const rv = obj(existing?.metadata).resourceVersion;
+    const rv = asObject(existing?.metadata).resourceVersion;
     if (typeof rv === 'string' && rv) (report.metadata as Json).resourceVersion = rv;
     return report;
   }
@@ -259,12 +256,12 @@ export class ReportWriter {
   private async sweepOrphans(): Promise<void> {
     const now = Date.now();
     const old = (r: Json) => {
-      const created = Date.parse(String(obj(r.metadata).creationTimestamp ?? ''));
+      const created = Date.parse(String(asObject(r.metadata).creationTimestamp ?? ''));
       return Number.isNaN(created) || now - created >= this.opts.sweepGraceMs;
     };
     const byKind = new Map<string, Json[]>();
     for (const r of await this.listOurs()) {
-      const scope = obj(r.scope);
+      const scope = asObject(r.scope);
       if (isLegacyReport(r) || !old(r) || typeof scope.apiVersion !== 'string' || typeof scope.kind !== 'string') continue;
       const k = `${scope.apiVersion}|${scope.kind}`;
       byKind.set(k, [...(byKind.get(k) ?? []), r]);
@@ -282,10 +279,10 @@ export class ReportWriter {
         this.log(`policy reports: cannot list ${kind} to find reports of deleted resources: ${(e as Error).message}`);
         continue;
       }
-      const uids = new Set(live.map((o) => obj(o.metadata).uid).filter((u) => typeof u === 'string'));
-      const byName = new Map(live.map((o) => [`${String(obj(o.metadata).namespace ?? '')}/${String(obj(o.metadata).name)}`, o]));
+      const uids = new Set(live.map((o) => asObject(o.metadata).uid).filter((u) => typeof u === 'string'));
+      const byName = new Map(live.map((o) => [`${String(asObject(o.metadata).namespace ?? '')}/${String(asObject(o.metadata).name)}`, o]));
       for (const r of reports) {
-        const scope = obj(r.scope);
+        const scope = asObject(r.scope);
         const uid = typeof scope.uid === 'string' && scope.uid ? scope.uid : undefined;
         const resource = byName.get(`${String(scope.namespace ?? '')}/${String(scope.name)}`);
         const ref = refFor(targetOf(r));

@@ -4,6 +4,7 @@
  * failurePolicy, as Kyverno does). Pure: kinds are resolved to resources through a table the
  * caller builds from discovery (`builtinKinds` covers the core API for offline planning).
  */
+import { asArray, asObject } from '../engine/core/json';
 type Json = Record<string, unknown>;
 
 export interface KindResource {
@@ -59,13 +60,6 @@ export interface RuleNeed {
   unresolved: string[];
 }
 
-function obj(v: unknown): Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {};
-}
-function arr(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
-}
-
 /** "Pod", "v1/Pod", "apps/v1/Deployment", "Pod/exec", "*" → webhook rule parts. */
 export function resolveKind(spec: string, table: KindTable): KindResource[] | undefined {
   if (spec === '*' || spec === '*/*') return [{ group: '*', version: '*', resource: '*' }];
@@ -105,26 +99,26 @@ interface Need {
  * and clone sources are not registered: we do not act on changes to those (see docs/eks.md).
  */
 function generateOperations(rule: Json): string[] {
-  return obj(rule.generate).synchronize === true ? ['CREATE', 'UPDATE', 'DELETE'] : ['CREATE', 'UPDATE'];
+  return asObject(rule.generate).synchronize === true ? ['CREATE', 'UPDATE', 'DELETE'] : ['CREATE', 'UPDATE'];
 }
 
 function classicNeeds(policy: Json): Need[] {
-  const spec = obj(policy.spec);
+  const spec = asObject(policy.spec);
   const failurePolicy = spec.failurePolicy === 'Ignore' ? 'Ignore' : 'Fail';
   const timeout = typeof spec.webhookTimeoutSeconds === 'number' ? spec.webhookTimeoutSeconds : 10;
-  const autogen = String(obj(obj(policy.metadata).annotations)['pod-policies.kyverno.io/autogen-controllers'] ?? '');
+  const autogen = String(asObject(asObject(policy.metadata).annotations)['pod-policies.kyverno.io/autogen-controllers'] ?? '');
   // Kyverno's CanAutoGen: one generate rule turns autogen off for the whole policy.
-  const autogenOff = arr(spec.rules).some((r) => obj(r).generate !== undefined && obj(r).generate !== null);
+  const autogenOff = asArray(spec.rules).some((r) => asObject(r).generate !== undefined && asObject(r).generate !== null);
   const needs: Need[] = [];
-  for (const rule of arr(spec.rules).map(obj)) {
-    const match = obj(rule.match);
-    const blocks = [...arr(match.any), ...arr(match.all)].map(obj).map((b) => obj(b.resources));
-    if (Object.keys(obj(match.resources)).length) blocks.push(obj(match.resources));
+  for (const rule of asArray(spec.rules).map(asObject)) {
+    const match = asObject(rule.match);
+    const blocks = [...asArray(match.any), ...asArray(match.all)].map(asObject).map((b) => asObject(b.resources));
+    if (Object.keys(asObject(match.resources)).length) blocks.push(asObject(match.resources));
     const kinds = new Set<string>();
     const ops = new Set<string>();
     for (const b of blocks) {
-      for (const k of arr(b.kinds)) kinds.add(String(k));
-      for (const o of arr(b.operations)) ops.add(String(o));
+      for (const k of asArray(b.kinds)) kinds.add(String(k));
+      for (const o of asArray(b.operations)) ops.add(String(o));
     }
     if ([...kinds].some((k) => k === 'Pod' || k.endsWith('/Pod')) && autogen !== 'none' && !autogenOff) {
       const controllers = autogen ? autogen.split(',').map((s) => s.trim()).filter(Boolean) : POD_CONTROLLERS;
@@ -144,16 +138,16 @@ function classicNeeds(policy: Json): Need[] {
 }
 
 function celNeeds(policy: Json, path: WebhookKind): Need[] {
-  const spec = obj(policy.spec);
+  const spec = asObject(policy.spec);
   const failurePolicy = spec.failurePolicy === 'Ignore' ? 'Ignore' : 'Fail';
-  const timeout = typeof obj(spec.webhookConfiguration).timeoutSeconds === 'number' ? (obj(spec.webhookConfiguration).timeoutSeconds as number) : 10;
-  const direct = arr(obj(spec.matchConstraints).resourceRules)
-    .map(obj)
+  const timeout = typeof asObject(spec.webhookConfiguration).timeoutSeconds === 'number' ? (asObject(spec.webhookConfiguration).timeoutSeconds as number) : 10;
+  const direct = asArray(asObject(spec.matchConstraints).resourceRules)
+    .map(asObject)
     .map((r) => ({
-      groups: arr(r.apiGroups).map(String),
-      versions: arr(r.apiVersions).map(String),
-      resources: arr(r.resources).map(String),
-      operations: arr(r.operations).map(String),
+      groups: asArray(r.apiGroups).map(String),
+      versions: asArray(r.apiVersions).map(String),
+      resources: asArray(r.resources).map(String),
+      operations: asArray(r.operations).map(String),
     }));
   return [{ path, failurePolicy, timeout, kinds: [], operations: [], direct }];
 }

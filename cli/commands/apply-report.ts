@@ -2,6 +2,7 @@
 import type { JsonObject, RuleResult } from '../../engine/core/types';
 import type { EngineResponse } from '../../engine/testing';
 import { reportResult } from '../../engine/testing';
+import { isJsonObject } from '../../engine/core/json';
 
 export interface ResultCounts {
   pass: number;
@@ -11,21 +12,17 @@ export interface ResultCounts {
   skip: number;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** Whether a failing rule is in Audit mode (then --audit-warn reports it as a warning). */
 export function isAudit(policy: JsonObject | undefined, rule: RuleResult): boolean {
   if (rule.failureAction) return rule.failureAction === 'Audit';
-  const spec = policy && isObject(policy.spec) ? policy.spec : {};
+  const spec = policy && isJsonObject(policy.spec) ? policy.spec : {};
   if (Array.isArray(spec.validationActions)) return !spec.validationActions.includes('Deny');
   const action = typeof spec.validationFailureAction === 'string' ? spec.validationFailureAction : 'Audit';
   return action.toLowerCase() === 'audit';
 }
 
 export function resourcePath(resource: JsonObject): string {
-  const meta = isObject(resource.metadata) ? resource.metadata : {};
+  const meta = isJsonObject(resource.metadata) ? resource.metadata : {};
   const ns = typeof meta.namespace === 'string' ? meta.namespace : '';
   return `${ns ? `${ns}/` : ''}${String(resource.kind ?? '')}/${String(meta.name ?? '')}`;
 }

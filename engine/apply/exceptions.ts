@@ -16,10 +16,7 @@ import { resourceGVK } from '../kube/selectors';
 import { conditionBlockFailures, type MatchTarget } from '../match';
 import type { VariableScope } from '../variables';
 import { wildcardMatch } from '../wildcard/wildcard';
-
-function obj(v: unknown): JsonObject {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {};
-}
+import { asObject } from '../core/json';
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
@@ -30,10 +27,10 @@ export function isPolicyException(ex: JsonObject): boolean {
 
 /** Kyverno's Exception.Contains: exact policy key, wildcard rule names. */
 function namesRule(exception: JsonObject, policyKey: string, ruleName: string): boolean {
-  const list = obj(exception.spec).exceptions;
+  const list = asObject(exception.spec).exceptions;
   if (!Array.isArray(list)) return false;
   return list.some((e) => {
-    const entry = obj(e);
+    const entry = asObject(e);
     if (entry.policyName !== policyKey) return false;
     const rules = Array.isArray(entry.ruleNames) ? entry.ruleNames : [];
     return rules.some((r) => typeof r === 'string' && wildcardMatch(r, ruleName));
@@ -42,17 +39,17 @@ function namesRule(exception: JsonObject, policyKey: string, ruleName: string): 
 
 /** cache.MetaNamespaceKeyFunc: `namespace/name`, or the name of a cluster-scoped object. */
 export function exceptionKey(exception: JsonObject): string {
-  const meta = obj(exception.metadata);
+  const meta = asObject(exception.metadata);
   const ns = str(meta.namespace);
   return ns ? `${ns}/${str(meta.name)}` : str(meta.name);
 }
 
 export function exceptionName(exception: JsonObject): string {
-  return str(obj(exception.metadata).name);
+  return str(asObject(exception.metadata).name);
 }
 
 export function hasPodSecurity(exception: JsonObject): boolean {
-  const ps = obj(exception.spec).podSecurity;
+  const ps = asObject(exception.spec).podSecurity;
   return Array.isArray(ps) && ps.length > 0;
 }
 
@@ -62,7 +59,7 @@ export function hasPodSecurity(exception: JsonObject): boolean {
  * Namespace or a resource without kind.
  */
 function filterSelects(filter: JsonObject, t: MatchTarget): boolean {
-  const description = { ...obj(filter.resources) };
+  const description = { ...asObject(filter.resources) };
   const userInfo: JsonObject = {};
   for (const f of ['roles', 'clusterRoles', 'subjects']) if (filter[f] != null) userInfo[f] = filter[f];
   const isEmpty = (o: JsonObject) => Object.values(o).every((v) => v === null || v === undefined);
@@ -74,8 +71,8 @@ function filterSelects(filter: JsonObject, t: MatchTarget): boolean {
 
 /** checkMatchesResources: `any` (one filter) or `all` (every filter); neither selects nothing. */
 function exceptionMatches(match: JsonObject, t: MatchTarget): boolean {
-  const any = Array.isArray(match.any) ? match.any.map(obj) : [];
-  const all = Array.isArray(match.all) ? match.all.map(obj) : [];
+  const any = Array.isArray(match.any) ? match.any.map(asObject) : [];
+  const all = Array.isArray(match.all) ? match.all.map(asObject) : [];
   if (any.length > 0) return any.some((f) => filterSelects(f, t));
   if (all.length > 0) return all.every((f) => filterSelects(f, t));
   return false;
@@ -84,7 +81,7 @@ function exceptionMatches(match: JsonObject, t: MatchTarget): boolean {
 function matchTarget(request: AdmissionRequest, cluster: ClusterState): MatchTarget | undefined {
   const resource = request.object ?? request.oldObject;
   if (!resource) return undefined;
-  const metaNs = str(obj(resource.metadata).namespace);
+  const metaNs = str(asObject(resource.metadata).namespace);
   const ns = metaNs || (resource.kind === 'Namespace' ? '' : (request.namespace ?? ''));
   return {
     resource,
@@ -114,8 +111,8 @@ export function matchingExceptions(
   const target = matchTarget(request, cluster);
   if (!target) return [];
   return candidates.filter((ex) => {
-    const spec = obj(ex.spec);
-    if (!exceptionMatches(obj(spec.match), target)) return false;
+    const spec = asObject(ex.spec);
+    if (!exceptionMatches(asObject(spec.match), target)) return false;
     if (spec.conditions === undefined || spec.conditions === null) return true;
     const c = evaluateConditions(spec.conditions, scope);
     return c.error === undefined && c.passed;

@@ -4,6 +4,7 @@
  */
 import type { JsonObject } from '../core/types';
 import { containsKind } from '../kube/selectors';
+import { asArray, asObject } from '../core/json';
 
 export const AUTOGEN_ANNOTATION = 'pod-policies.kyverno.io/autogen-controllers';
 
@@ -19,14 +20,6 @@ export const POD_CONTROLLERS = [
 ] as const;
 
 const POD_CONTROLLER_KINDS = new Set<string>([...POD_CONTROLLERS, 'Pod']);
-
-export function asObject(v: unknown): JsonObject {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {};
-}
-
-export function asArray(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
-}
 
 export function kindsOf(description: unknown): string[] {
   return asArray(asObject(description).kinds).filter((k): k is string => typeof k === 'string');

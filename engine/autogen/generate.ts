@@ -8,7 +8,8 @@
  */
 import type { JsonObject } from '../core/types';
 import { containsKind } from '../kube/selectors';
-import { POD_CONTROLLERS, asArray, asObject, kindsOf } from './controllers';
+import { POD_CONTROLLERS, kindsOf } from './controllers';
+import { asArray, asObject } from '../core/json';
 import { rewriteDeep, shiftReferences, type Target } from './rewrite';
 
 /** The controllers whose pods sit at spec.template, in Kyverno's order (`all` means these). */

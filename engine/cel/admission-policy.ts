@@ -15,10 +15,7 @@ import { applyMutation } from './mutations';
 import { emptyResponse, failureActionOf } from './response';
 import { evaluateMatchConditions, evaluateValidations } from './validations';
 import { toCel } from './values';
-
-function asObject(v: unknown): JsonObject {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {};
-}
+import { asObject } from '../core/json';
 
 export function applyAdmissionPolicy(policy: JsonObject, options: ApplyOptions): PolicyResponse {
   const name = String(asObject(policy.metadata).name ?? '');

@@ -5,6 +5,7 @@
  * narrows the controllers (keys are lower-case plural resources, as in Kyverno's config map).
  */
 import type { JsonObject } from '../core/types';
+import { asObject } from '../core/json';
 
 interface ControllerConfig { group: string; version: string; resource: string; kind: string; cronjob: boolean }
 
@@ -16,10 +17,6 @@ const CONTROLLERS: Record<string, ControllerConfig> = {
   jobs: { group: 'batch', version: 'v1', resource: 'jobs', kind: 'Job', cronjob: false },
   cronjobs: { group: 'batch', version: 'v1', resource: 'cronjobs', kind: 'CronJob', cronjob: true },
 };
-
-function asObject(v: unknown): JsonObject {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {};
-}
 
 function nonEmptySelector(s: unknown): boolean {
   const sel = asObject(s);

@@ -11,10 +11,7 @@ import { buildActivation, installVariables } from './context';
 import { evaluateMatchConditions, evaluateValidations } from './validations';
 import { resolveParams } from './params';
 import { toCel } from './values';
-
-function asObject(v: unknown): JsonObject {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {};
-}
+import { asObject } from '../core/json';
 
 /** Outside a cluster Kyverno gives CEL a Namespace object carrying only the name. */
 function classicActivation(options: ApplyOptions, params: unknown) {

@@ -2,10 +2,7 @@
 import type { JsonObject } from '../core/types';
 import { evalCelBool } from './environment';
 import type { CelActivation } from './context';
-
-function asObject(v: unknown): JsonObject {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {};
-}
+import { asObject } from '../core/json';
 
 export interface MatchedExceptions {
   keys: string[];

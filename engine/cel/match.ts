@@ -5,6 +5,7 @@
 import type { AdmissionRequest, ClusterState, JsonObject } from '../core/types';
 import { pluralOf } from '../kube';
 import { checkSelector } from '../match';
+import { asObject } from '../core/json';
 
 export interface RequestTarget {
   group: string;
@@ -15,10 +16,6 @@ export interface RequestTarget {
   namespace: string;
   name: string;
   operation: string;
-}
-
-function asObject(v: unknown): JsonObject {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {};
 }
 
 function strings(v: unknown): string[] {

@@ -20,10 +20,7 @@ import { matchConstraintsMatch } from './match';
 import { runMutations } from './mutations';
 import { evaluateMatchConditions } from './validations';
 import { fromCel } from './values';
-
-function asObject(v: unknown): JsonObject {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {};
-}
+import { asObject } from '../core/json';
 
 function keyOf(resource: JsonObject): string {
   const meta = asObject(resource.metadata);

@@ -12,10 +12,7 @@ import { emptyResponse } from './response';
 import { evaluateMatchConditions } from './validations';
 import { effectiveSpec } from './validating-policy';
 import { mutateExistingTargets } from './mutate-existing';
-
-function asObject(v: unknown): JsonObject {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {};
-}
+import { asObject } from '../core/json';
 
 export { runMutations };
 

@@ -9,10 +9,7 @@ import { mergeApplyConfiguration } from './apply-configuration';
 import type { CelActivation } from './context';
 import { evalCel, typeOfCel } from './environment';
 import { fromCel, isPlainObject, toCel } from './values';
-
-function asObject(v: unknown): JsonObject {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {};
-}
+import { asObject } from '../core/json';
 
 /** Applies one mutation to `current` (the object it sees as `object`); throws with a clear message. */
 export function applyMutation(m: JsonObject, index: number, current: JsonObject, act: CelActivation): JsonObject {

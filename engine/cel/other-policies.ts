@@ -9,10 +9,7 @@ import { emptyResponse } from './response';
 import { evaluateMatchConditions } from './validations';
 import { effectiveSpec } from './validating-policy';
 import { wildcardMatch } from '../wildcard/wildcard';
-
-function asObject(v: unknown): JsonObject {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {};
-}
+import { asObject } from '../core/json';
 
 function single(policy: JsonObject, options: ApplyOptions, r: Omit<RuleResult, 'type'> & { type?: RuleResult['type'] }): PolicyResponse {
   return emptyResponse(policy, options, [{ type: 'Validation', ...r }]);

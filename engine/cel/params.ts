@@ -2,10 +2,7 @@
 import type { ApplyOptions } from '../apply';
 import type { JsonObject } from '../core/types';
 import { selectorMatches } from './match';
-
-function asObject(v: unknown): JsonObject {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {};
-}
+import { asObject } from '../core/json';
 
 export function resolveParams(paramKind: unknown, paramRef: unknown, options: ApplyOptions, defaultNamespace = ''): { value: unknown; error?: string } {
   const kind = asObject(paramKind);

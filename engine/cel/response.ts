@@ -1,10 +1,7 @@
 /** Building PolicyResponses for CEL policies. */
 import type { ApplyOptions } from '../apply';
 import type { JsonObject, PolicyResponse, RuleResult } from '../core/types';
-
-function asObject(v: unknown): JsonObject {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {};
-}
+import { asObject } from '../core/json';
 
 export function emptyResponse(policy: JsonObject, options: ApplyOptions, rules: RuleResult[] = []): PolicyResponse {
   const obj = asObject(options.request.object ?? options.request.oldObject);

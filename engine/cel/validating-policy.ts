@@ -12,10 +12,7 @@ import { matchConstraintsMatch, requestTarget } from './match';
 import { emptyResponse, failureActionOf } from './response';
 import { evaluateMatchConditions, evaluateValidations } from './validations';
 import { toCel } from './values';
-
-function asObject(v: unknown): JsonObject {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {};
-}
+import { asObject } from '../core/json';
 
 /** The spec to evaluate for this request: the policy's own, an autogen variant, or none. */
 export function effectiveSpec(policy: JsonObject, options: ApplyOptions): { spec: JsonObject; autogen: boolean } | null {

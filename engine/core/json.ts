@@ -1,8 +1,18 @@
-/** The two questions every engine module asks of parsed JSON. */
+/** What every module asks of parsed JSON. */
 
 /** A JSON object (a YAML mapping): not null, not an array. */
 export function isJsonObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The value as a JSON object, or an empty one: reading optional fields of parsed documents. */
+export function asObject(v: unknown): Record<string, unknown> {
+  return isJsonObject(v) ? v : {};
+}
+
+/** The value as an array, or an empty one. */
+export function asArray(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
 }
 
 /** Deep JSON equality, independent of key order. */

@@ -8,6 +8,7 @@ import type { GroupVersionKind, JsonObject, RequestInfo, UserInfo } from '../cor
 import { parseKindSelectors, parsedKindSelectorsMatch, type ParsedKindSelectors } from '../kube/selectors';
 import { wildcardMatch } from '../wildcard/wildcard';
 import { checkSelector, type Labels } from './label-selector';
+import { asObject } from '../core/json';
 
 export interface MatchTarget {
   resource: JsonObject;
@@ -18,10 +19,6 @@ export interface MatchTarget {
   requestInfo: RequestInfo;
   /** Whether requestInfo carries no user at all (worked out once per target when set). */
   noUserInfo?: boolean;
-}
-
-export function asObject(v: unknown): JsonObject {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {};
 }
 
 export function asStrings(v: unknown): string[] {

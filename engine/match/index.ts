@@ -6,7 +6,6 @@
 import type { AdmissionRequest, ClusterState, GroupVersionKind, JsonObject, RequestInfo } from '../core/types';
 import { resourceGVK } from '../kube/selectors';
 import {
-  asObject,
   compileDescription,
   compiledBlockFailures,
   compileUserInfo,
@@ -15,6 +14,7 @@ import {
   type CompiledUserInfo,
   type MatchTarget,
 } from './condition-block';
+import { asObject } from '../core/json';
 
 export { checkSelector, type SelectorResult } from './label-selector';
 export { checkSubjects, conditionBlockFailures, type MatchTarget } from './condition-block';

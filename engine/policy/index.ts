@@ -4,19 +4,16 @@
 import { computeRules } from '../autogen';
 import type { JsonObject, PolicyRef } from '../core/types';
 import { wildcardMatch } from '../wildcard/wildcard';
+import { asObject } from '../core/json';
 
 export type FailureAction = 'Enforce' | 'Audit';
 
-function obj(v: unknown): JsonObject {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {};
-}
-
 export function policySpec(policy: JsonObject): JsonObject {
-  return obj(policy.spec);
+  return asObject(policy.spec);
 }
 
 export function policyMetadata(policy: JsonObject): JsonObject {
-  return obj(policy.metadata);
+  return asObject(policy.metadata);
 }
 
 export function policyName(policy: JsonObject): string {
@@ -59,7 +56,7 @@ export function isBackground(policy: JsonObject): boolean {
 
 /** `policies.kyverno.io/scored: "false"` turns failures into warnings in reports. */
 export function isScored(policy: JsonObject): boolean {
-  const ann = obj(policyMetadata(policy).annotations);
+  const ann = asObject(policyMetadata(policy).annotations);
   return ann['policies.kyverno.io/scored'] !== 'false';
 }
 
@@ -75,7 +72,7 @@ export function normalizeFailureAction(v: unknown): FailureAction | undefined {
 function overrideFor(overrides: unknown, namespace: string | undefined): FailureAction | undefined {
   if (!Array.isArray(overrides) || namespace === undefined) return undefined;
   for (const o of overrides) {
-    const ov = obj(o);
+    const ov = asObject(o);
     const nss = Array.isArray(ov.namespaces) ? ov.namespaces.map(String) : [];
     if (nss.some((p) => wildcardMatch(p, namespace))) {
       const a = normalizeFailureAction(ov.action);
@@ -91,7 +88,7 @@ function overrideFor(overrides: unknown, namespace: string | undefined): Failure
  * overrides); Audit when nothing is set.
  */
 export function ruleFailureAction(policy: JsonObject, rule: JsonObject, resourceNamespace?: string): FailureAction {
-  const validate = obj(rule.validate);
+  const validate = asObject(rule.validate);
   const spec = policySpec(policy);
   const ruleAction = normalizeFailureAction(validate.failureAction);
   if (ruleAction) return overrideFor(validate.failureActionOverrides, resourceNamespace) ?? ruleAction;

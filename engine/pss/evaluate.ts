@@ -11,6 +11,7 @@ import type { BadValue } from './field';
 import { exceptionSkipMessage, exceptionsSkipMessage, failMessage, passMessage } from './messages';
 import { PodDecodeError } from './pod';
 import { type CheckFailure, type LevelVersion, parseLevelVersion, runChecks } from './registry';
+import { asObject } from '../core/json';
 
 export interface PodSecurityFieldReport {
   type: 'Forbidden' | 'Required';
@@ -55,16 +56,12 @@ export interface PodSecurityOptions {
   exceptions?: JsonObject[];
 }
 
-function obj(v: unknown): JsonObject {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {};
-}
-
 function str(v: unknown): string {
   return typeof v === 'string' ? v : '';
 }
 
 function exceptionKey(exception: JsonObject): string {
-  const meta = obj(exception.metadata);
+  const meta = asObject(exception.metadata);
   const ns = str(meta.namespace);
   return ns ? `${ns}/${str(meta.name)}` : str(meta.name);
 }
@@ -129,7 +126,7 @@ function failure(message: string): PodSecurityEvaluation {
 }
 
 function exceptionName(exception: JsonObject): string {
-  return str(obj(exception.metadata).name);
+  return str(asObject(exception.metadata).name);
 }
 
 /**
@@ -144,9 +141,9 @@ export function evaluatePodSecurity(
   options: PodSecurityOptions = {},
 ): PodSecurityEvaluation {
   const ruleName = options.ruleName ?? '';
-  const rule = obj(podSecurity);
+  const rule = asObject(podSecurity);
   const exceptions = options.exceptions ?? [];
-  const full = exceptions.find((ex) => obj(ex.spec).podSecurity === undefined);
+  const full = exceptions.find((ex) => asObject(ex.spec).podSecurity === undefined);
   if (full) {
     return { status: 'skip', message: exceptionSkipMessage(exceptionKey(full)), checks: [], exceptions: [exceptionName(full)] };
   }
@@ -176,7 +173,7 @@ export function evaluatePodSecurity(
 
   if (exceptions.length > 0) {
     // Every matched exception carries podSecurity here; their controls are excluded together.
-    const excluded = exceptions.flatMap((ex) => readExclusions(obj(ex.spec).podSecurity));
+    const excluded = exceptions.flatMap((ex) => readExclusions(asObject(ex.spec).podSecurity));
     failures = applyExclusions(levelVersion, excluded, failures, location.pod);
     if (failures.length === 0) {
       return {

@@ -6,6 +6,7 @@
  */
 import type { AdmissionRequest, JsonObject, RuleResult } from '../core/types';
 import { type PodSecurityEvaluation, evaluatePodSecurity } from './evaluate';
+import { asObject } from '../core/json';
 
 export interface PodSecurityRuleOptions {
   /** PolicyExceptions matched to this rule and request (see PodSecurityOptions). */
@@ -17,10 +18,6 @@ export interface PodSecurityRuleOptions {
    * matchResource in validateOldObject). Without it the old object is not re-checked.
    */
   oldObjectMatches?: (oldObject: JsonObject) => boolean;
-}
-
-function obj(v: unknown): JsonObject {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {};
 }
 
 function toResult(name: string, r: PodSecurityEvaluation): RuleResult {
@@ -43,7 +40,7 @@ export function podSecurityRuleResult(
 ): RuleResult | null {
   if (request.operation === 'DELETE') return null;
   const name = typeof rule.name === 'string' ? rule.name : '';
-  const validate = obj(rule.validate);
+  const validate = asObject(rule.validate);
   const run = (target: JsonObject): PodSecurityEvaluation =>
     evaluatePodSecurity(validate.podSecurity, target, { ruleName: name, exceptions: options.exceptions });
   const current = run(resource ?? request.oldObject ?? {});
