@@ -1,6 +1,8 @@
 /** What the cluster already has: served kinds, our CRDs, and an upstream Kyverno install. */
 import { builtinKinds, resolveKind, type KindTable } from '../webhook/rules';
 import { KubeClient, KubeError } from './kube';
+import { matchResourceDescriptions } from '../engine/policy';
+import { asObject } from '../engine/core/json';
 import { generatedKinds } from './generate-rbac';
 import type { CrdEntry } from './crds';
 
@@ -11,10 +13,7 @@ function kindsNamed(policies: Json[]): string[] {
   for (const p of policies) {
     const spec = (p.spec ?? {}) as Json;
     for (const rule of (Array.isArray(spec.rules) ? spec.rules : []) as Json[]) {
-      const match = (rule?.match ?? {}) as Json;
-      const blocks = [...((match.any as Json[]) ?? []), ...((match.all as Json[]) ?? [])].map((b) => (b?.resources ?? {}) as Json);
-      if (match.resources) blocks.push(match.resources as Json);
-      for (const b of blocks) for (const k of (Array.isArray(b.kinds) ? b.kinds : []) as unknown[]) out.add(String(k));
+      for (const b of matchResourceDescriptions(asObject(rule))) for (const k of (Array.isArray(b.kinds) ? b.kinds : []) as unknown[]) out.add(String(k));
     }
   }
   return [...out];

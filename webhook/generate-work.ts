@@ -7,6 +7,7 @@
  * request, the primary again once it has fetched clone sources.
  */
 import { applyPolicy } from '../engine/apply';
+import { matchResourceDescriptions } from '../engine/policy';
 import { CONTROLLER_FAILURE } from '../engine/generate';
 import type { AdmissionRequest, ClusterState, JsonObject, RuleResult } from '../engine/core/types';
 import type { GeneratedItem, PendingGeneration, TriggerRef } from './protocol';
@@ -39,10 +40,7 @@ export function needsCloneSources(policy: Json): boolean {
 
 /** Kyverno's MatchDeleteOperation: the rule lists DELETE among its match operations. */
 function matchesDeleteExplicitly(rule: Json): boolean {
-  const match = asObject(rule.match);
-  const blocks = [...asArray(match.any), ...asArray(match.all)].map((b) => asObject(asObject(b).resources));
-  blocks.push(asObject(match.resources));
-  return blocks.some((b) => asArray(b.operations).includes('DELETE'));
+  return matchResourceDescriptions(rule).some((b) => asArray(b.operations).includes('DELETE'));
 }
 
 export function triggerOf(request: AdmissionRequest): TriggerRef {

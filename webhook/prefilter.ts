@@ -4,9 +4,11 @@
  * CEL resource rules, exotic shapes) is a candidate for every request; the engine still
  * decides. Pod policies also index the Pod controllers their autogen rules cover.
  */
-type Json = Record<string, unknown>;
+import { POD_CONTROLLERS } from '../engine/autogen';
+import { asObject } from '../engine/core/json';
+import { matchResourceDescriptions } from '../engine/policy';
 
-const POD_CONTROLLERS = ['DaemonSet', 'Deployment', 'Job', 'StatefulSet', 'ReplicaSet', 'ReplicationController', 'CronJob'];
+type Json = Record<string, unknown>;
 
 function plainKinds(policy: Json): string[] | undefined {
   if (policy.kind !== 'ClusterPolicy' && policy.kind !== 'Policy') return undefined;
@@ -14,10 +16,7 @@ function plainKinds(policy: Json): string[] | undefined {
   if (!Array.isArray(spec.rules)) return undefined;
   const kinds = new Set<string>();
   for (const rule of spec.rules as Json[]) {
-    const match = (rule?.match ?? {}) as Json;
-    const blocks = [...(Array.isArray(match.any) ? match.any : []), ...(Array.isArray(match.all) ? match.all : [])] as Json[];
-    const resources = blocks.map((b) => (b?.resources ?? {}) as Json);
-    if (match.resources) resources.push(match.resources as Json);
+    const resources = matchResourceDescriptions(asObject(rule));
     if (resources.length === 0) return undefined;
     for (const r of resources) {
       if (!Array.isArray(r.kinds) || r.kinds.length === 0) return undefined;

@@ -5,6 +5,8 @@
  * caller builds from discovery (`builtinKinds` covers the core API for offline planning).
  */
 import { asArray, asObject } from '../engine/core/json';
+import { POD_CONTROLLERS } from '../engine/autogen';
+import { matchResourceDescriptions } from '../engine/policy';
 type Json = Record<string, unknown>;
 
 export interface KindResource {
@@ -41,8 +43,6 @@ export function builtinKinds(): KindTable {
   return t;
 }
 
-/** Kyverno's default autogen targets for Pod rules. */
-const POD_CONTROLLERS = ['DaemonSet', 'Deployment', 'Job', 'StatefulSet', 'ReplicaSet', 'ReplicationController', 'CronJob'];
 const ALL_OPERATIONS = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
 
 export type WebhookKind = 'validate' | 'mutate';
@@ -111,9 +111,7 @@ function classicNeeds(policy: Json): Need[] {
   const autogenOff = asArray(spec.rules).some((r) => asObject(r).generate !== undefined && asObject(r).generate !== null);
   const needs: Need[] = [];
   for (const rule of asArray(spec.rules).map(asObject)) {
-    const match = asObject(rule.match);
-    const blocks = [...asArray(match.any), ...asArray(match.all)].map(asObject).map((b) => asObject(b.resources));
-    if (Object.keys(asObject(match.resources)).length) blocks.push(asObject(match.resources));
+    const blocks = matchResourceDescriptions(rule);
     const kinds = new Set<string>();
     const ops = new Set<string>();
     for (const b of blocks) {

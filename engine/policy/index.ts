@@ -4,7 +4,7 @@
 import { computeRules } from '../autogen';
 import type { JsonObject, PolicyRef } from '../core/types';
 import { wildcardMatch } from '../wildcard/wildcard';
-import { asObject } from '../core/json';
+import { asArray, asObject } from '../core/json';
 
 export type FailureAction = 'Enforce' | 'Audit';
 
@@ -110,4 +110,16 @@ export function ruleKinds(rule: JsonObject): { validate: boolean; mutate: boolea
     generate: rule.generate !== undefined && rule.generate !== null,
     verifyImages: Array.isArray(rule.verifyImages) && rule.verifyImages.length > 0,
   };
+}
+
+/**
+ * The resource descriptions a classic rule matches on: each `match.any` and `match.all`
+ * block's `resources`, and the older `match.resources` when it is set (empty counts as unset).
+ */
+export function matchResourceDescriptions(rule: JsonObject): JsonObject[] {
+  const match = asObject(rule.match);
+  const blocks = [...asArray(match.any), ...asArray(match.all)].map((b) => asObject(asObject(b).resources));
+  const legacy = asObject(match.resources);
+  if (Object.keys(legacy).length > 0) blocks.push(legacy);
+  return blocks;
 }
