@@ -202,6 +202,46 @@ test('a catastrophic-backtracking regex on a long string stays bounded (CEL matc
   assert.deepEqual(report.summary, { files: 1, filesPassed: 1, rows: 1, rowsPassed: 1 });
 });
 
+/** A ValidatingPolicy whose variables double a list `count` times (v1 = v0 + v0, ...). */
+function doublingValidatingPolicy(count: number): string {
+  const variables = ['  - name: v0', '    expression: "[1, 2, 3, 4]"'];
+  for (let i = 1; i <= count; i++) variables.push(`  - name: v${i}`, `    expression: "variables.v${i - 1} + variables.v${i - 1}"`);
+  return [
+    'apiVersion: policies.kyverno.io/v1',
+    'kind: ValidatingPolicy',
+    'metadata:',
+    '  name: p',
+    'spec:',
+    '  matchConstraints:',
+    '    resourceRules:',
+    '    - apiGroups: [""]',
+    '      apiVersions: [v1]',
+    '      operations: [CREATE]',
+    '      resources: [pods]',
+    '  variables:',
+    ...variables,
+    '  validations:',
+    `  - expression: "size(variables.v${count}) > 0"`,
+    '',
+  ].join('\n');
+}
+
+test('a CEL list doubled 25 times by variables is an error result naming the cost budget, not a V8 crash', () => {
+  const bad = suite('cel-doubling', {
+    'kyverno-test.yaml': testYaml('policy.yaml', 'pod.yaml', '    isValidatingPolicy: true\n').replace('result: pass', 'result: error'),
+    'policy.yaml': doublingValidatingPolicy(25),
+    'pod.yaml': POD,
+  });
+  const r = cli('test', bad, '--json');
+  noStack(r.err);
+  const report = JSON.parse(r.out);
+  assert.deepEqual(report.summary, { files: 1, filesPassed: 1, rows: 1, rowsPassed: 1 });
+  const applied = cli('apply', join(bad, 'policy.yaml'), '--resource', join(bad, 'pod.yaml'));
+  noStack(applied.out + applied.err);
+  assert.match(applied.out, /policy p -> resource shop\/Pod\/web failed:[\s\S]*error: operation cancelled: actual cost limit exceeded \(CEL cost budget of 1000000/);
+  assert.match(applied.out, /error: 1/);
+});
+
 test('a YAML alias bomb is refused', () => {
   let bomb = 'a: &a ["x","x","x","x","x","x","x","x","x","x"]\n';
   for (let i = 1; i < 12; i++) {
