@@ -135,7 +135,13 @@ function prepareRule(rule: JsonObject, type: RuleType, st: RunState, request: Ad
   const rv = valuesOfRule(st, name);
   const env = environmentFor(cluster, providedNames(rv, st.resourceVals));
   let scope = withRuleValues(st.scope, rv, 0);
-  if (rule.context !== undefined) scope = loadContextEntries(rule.context, scope, env).scope;
+  if (rule.context !== undefined) {
+    try {
+      scope = loadContextEntries(rule.context, scope, env).scope;
+    } catch (e) {
+      return { result: ruleError(name, 'failed to load context', (e as Error).message, type) };
+    }
+  }
   if (rule.preconditions !== undefined && rule.preconditions !== null) {
     const pre = evaluateConditions(rule.preconditions, scope);
     if (pre.error !== undefined) return { result: ruleError(name, 'failed to evaluate preconditions', pre.error, type) };
@@ -167,7 +173,12 @@ function prepareGenerateRule(rule: JsonObject, st: RunState, request: AdmissionR
   if (!ruleMatchesRequest(rule, request, cluster, st.plan.namespace).matched) return null;
   const rv = valuesOfRule(st, name);
   const env = environmentFor(cluster, providedNames(rv, st.resourceVals));
-  const scope = loadContextEntries(rule.context, withRuleValues(st.scope, rv, 0), env).scope;
+  let scope: VariableScope;
+  try {
+    scope = loadContextEntries(rule.context, withRuleValues(st.scope, rv, 0), env).scope;
+  } catch (e) {
+    return { result: ruleError(name, 'failed to load context', (e as Error).message, 'Generation') };
+  }
   const pre = evaluateConditions(rule.preconditions, scope);
   if (pre.error !== undefined) return { result: ruleError(name, 'failed to evaluate conditions', pre.error, 'Generation') };
   if (!pre.passed) return { result: { name, type: 'Generation', status: 'skip', message: '' } };

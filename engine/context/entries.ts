@@ -8,6 +8,7 @@
  * `variable` entries are computed and replace it, as in Kyverno.
  */
 import type { ClusterState, JsonObject } from '../core/types';
+import { chargeContextEntry, isBudgetExceeded } from '../core/budget';
 import { jmesSearch } from '../jmespath';
 import { substituteVariables, type VariableScope } from '../variables';
 import { answerApiCall } from './apicall';
@@ -30,6 +31,12 @@ function asObject(v: unknown): JsonObject | undefined {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : undefined;
 }
 
+/** Kyverno's wording; a spent budget keeps its class so that it ends the rule. */
+function jmespathFailure(path: string, e: unknown): Error {
+  const prefix = `failed to apply jmespath ${path} to variable`;
+  return isBudgetExceeded(e) ? e.within(prefix) : new Error(`${prefix}: ${(e as Error).message}`);
+}
+
 function loadVariable(entry: JsonObject, spec: JsonObject, scope: VariableScope): unknown {
   const name = String(entry.name);
   let path = '';
@@ -47,7 +54,7 @@ function loadVariable(entry: JsonObject, spec: JsonObject, scope: VariableScope)
       try {
         output = jmesSearch(path, value, { now: scope.now });
       } catch (e) {
-        if (defaultValue === null) throw new Error(`failed to apply jmespath ${path} to variable: ${(e as Error).message}`);
+        if (defaultValue === null || isBudgetExceeded(e)) throw jmespathFailure(path, e);
       }
     } else output = value;
   } else if (path) {
@@ -55,7 +62,7 @@ function loadVariable(entry: JsonObject, spec: JsonObject, scope: VariableScope)
       const v = jmesSearch(path, scope.data, { now: scope.now });
       if (v !== null && v !== undefined) output = v;
     } catch (e) {
-      if (defaultValue === null) throw new Error(`failed to apply jmespath ${path} to variable: ${(e as Error).message}`);
+      if (defaultValue === null || isBudgetExceeded(e)) throw jmespathFailure(path, e);
     }
   }
   if (output === null || output === undefined) throw new Error(`failed to add context entry for variable ${name} since it evaluated to nil`);
@@ -96,7 +103,7 @@ function loadApiCall(spec: JsonObject, scope: VariableScope, cluster: ClusterSta
     try {
       return jmesSearch(call.jmesPath, answer.body);
     } catch (e) {
-      if (call.default !== undefined && call.default !== null) return call.default;
+      if (call.default !== undefined && call.default !== null && !isBudgetExceeded(e)) return call.default;
       throw e;
     }
   }
@@ -116,22 +123,33 @@ function loadEntry(entry: JsonObject, scope: VariableScope, env: ContextEnvironm
     if (asObject(entry.imageRegistry)) return { skip: 'image registry lookups are disabled offline' };
     return { skip: `missing ConfigMap|APICall|ImageRegistry|Variable|GlobalReference in context entry ${name}` };
   } catch (e) {
+    // A spent budget is the rule's error, never an entry quietly left undefined.
+    if (isBudgetExceeded(e)) throw e;
     return { skip: (e as Error).message };
   }
 }
 
-/** Adds a rule's (or foreach's) context entries to the scope, in order. */
+/**
+ * Adds a rule's (or foreach's) context entries to the scope, in order. The entries' JSON
+ * size counts against Kyverno's context size limit (throws BudgetExceededError past it);
+ * Kyverno sums it over the whole policy context, here over one rule or foreach level.
+ */
 export function loadContextEntries(entries: unknown, scope: VariableScope, env: ContextEnvironment): ContextLoadResult {
   const skipped: ContextLoadResult['skipped'] = [];
   if (!Array.isArray(entries)) return { scope, skipped };
+  const used = { bytes: 0 };
   let current = scope;
   for (const raw of entries) {
     const entry = asObject(raw);
     if (!entry) continue;
     const name = String(entry.name ?? '');
     const r = loadEntry(entry, current, env);
-    if (r.skip !== undefined) skipped.push({ name, reason: r.skip });
-    else current = { ...current, data: { ...current.data, [name]: r.value } };
+    if (r.skip !== undefined) {
+      skipped.push({ name, reason: r.skip });
+      continue;
+    }
+    chargeContextEntry(name, r.value, used);
+    current = { ...current, data: { ...current.data, [name]: r.value } };
   }
   return { scope: current, skipped };
 }

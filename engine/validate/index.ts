@@ -12,6 +12,7 @@ import { ruleError } from './results';
 import type { ValidateEnvironment } from './types';
 import { runLevel } from './validator';
 import { isJsonObject } from '../core/json';
+import { isBudgetExceeded } from '../core/budget';
 
 export type { ValidateEnvironment } from './types';
 export { ruleError, ruleResult, sameResult } from './results';
@@ -44,6 +45,19 @@ export function validateRule(
   if (validate.assert !== undefined) return ruleError(name, 'validate.assert is not supported yet');
   // Kyverno's IsUpdateRequest: both an old and a new object.
   const isUpdate = request.operation === 'UPDATE' && !!request.oldObject && !!resource;
+  try {
+    return runRuleLevels(env, validate, scope, request, resource, isUpdate);
+  } catch (e) {
+    // Budgets run out anywhere in nested foreach levels; Kyverno's "pass over an element's
+    // error" must not hide them, so they end the whole rule here.
+    if (isBudgetExceeded(e)) return ruleError(name, 'failed to evaluate rule', e.message);
+    throw e;
+  }
+}
+
+function runRuleLevels(
+  env: ValidateEnvironment, validate: JsonObject, scope: VariableScope, request: AdmissionRequest, resource: JsonObject | null, isUpdate: boolean,
+): RuleResult | null {
   return runLevel(
     {
       preconditions: env.rule.preconditions,
@@ -54,6 +68,6 @@ export function validateRule(
       nesting: 0,
     },
     env,
-    { scope, resource, isDelete: request.operation === 'DELETE', isUpdate, oldResource: request.oldObject ?? null },
+    { scope, resource, isDelete: request.operation === 'DELETE', isUpdate, oldResource: request.oldObject ?? null, foreach: { visited: 0 } },
   );
 }

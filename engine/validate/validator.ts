@@ -13,6 +13,7 @@ import { substituteVariables, withVariables, type VariableScope } from '../varia
 import { joinNonEmpty, ruleError, ruleResult, sameResult } from './results';
 import type { ValidateEnvironment } from './types';
 import { isJsonObject } from '../core/json';
+import { BudgetExceededError, isBudgetExceeded, MAX_FOREACH_ELEMENTS } from '../core/budget';
 
 /** One validation level: the rule itself, or one foreach body for one element. */
 export interface ValidatorLevel {
@@ -38,6 +39,8 @@ interface LevelState {
   isDelete: boolean;
   isUpdate: boolean;
   oldResource: JsonObject | null;
+  /** Foreach elements visited so far in this rule, nested levels included (MAX_FOREACH_ELEMENTS). */
+  foreach: { visited: number };
 }
 
 function ruleMessage(env: ValidateEnvironment): string {
@@ -127,7 +130,9 @@ function evaluateList(list: unknown, scope: VariableScope): unknown[] | null {
   let v: unknown;
   try {
     v = jmesSearch(list.trim(), scope.data, { now: scope.now });
-  } catch {
+  } catch (e) {
+    // Kyverno passes over a list it cannot evaluate; a spent budget is an error instead.
+    if (isBudgetExceeded(e)) throw e;
     return null;
   }
   return Array.isArray(v) ? v : [v];
@@ -202,6 +207,10 @@ function validateForEach(level: ValidatorLevel, env: ValidateEnvironment, st: Le
   for (const fe of level.forEach ?? []) {
     const elements = evaluateList(fe.list, st.scope);
     if (!elements) continue;
+    st.foreach.visited += elements.length;
+    if (st.foreach.visited > MAX_FOREACH_ELEMENTS) {
+      throw new BudgetExceededError('foreach', MAX_FOREACH_ELEMENTS, `the rule's foreach lists have more elements than that`);
+    }
     const { result, applied: count } = validateElements(fe, elements, level, env, st);
     if (result.status !== 'pass') return result;
     applied += count;
@@ -216,6 +225,7 @@ const READ_ONLY = Object.freeze({ readOnly: true });
 export function runLevel(level: ValidatorLevel, env: ValidateEnvironment, state: LevelState): RuleResult | null {
   const name = env.ruleName;
   // Most levels have neither context entries nor preconditions: nothing to copy or evaluate.
+  // Only a spent budget throws here: it ends the rule (see validateRule).
   const st: LevelState =
     level.contextEntries === undefined ? state : { ...state, scope: loadContextEntries(level.contextEntries, state.scope, env.context).scope };
   if (level.preconditions !== undefined && level.preconditions !== null) {
@@ -269,6 +279,7 @@ function oldState(st: LevelState): LevelState {
   return {
     scope: { ...st.scope, data: { ...st.scope.data, request } },
     resource: st.oldResource,
+    foreach: st.foreach,
     isDelete: false,
     isUpdate: false,
     oldResource: null,
