@@ -3,7 +3,8 @@
  * watched from the API server, webhook controller, background scan, policy reports); both
  * feed the server through the same setPolicies call.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { walkFiles } from '../io/walk';
 import { dirname, join } from 'node:path';
 import { classifyDocument, formatLoadError, parseYamlDocuments } from '../engine/loader';
 import type { ClusterState, JsonObject } from '../engine/core/types';
@@ -16,12 +17,10 @@ export class UsageError extends Error {}
 
 export { runAsServerProcessIfAsked } from './server-process';
 
+/** A file, or the YAML files below a folder (the shared walker; hidden entries skipped). */
 function yamlFiles(path: string): string[] {
   if (!statSync(path).isDirectory()) return [path];
-  return readdirSync(path)
-    .sort()
-    .flatMap((name) => (name.startsWith('.') ? [] : yamlFiles(join(path, name))))
-    .filter((p) => /\.ya?ml$/.test(p));
+  return walkFiles(path, { keep: (name) => !name.startsWith('.') && /\.ya?ml$/.test(name), skipDir: (name) => name.startsWith('.') }).files;
 }
 
 /** Reads policies from files and folders; a bad file is reported with its line and skipped. */

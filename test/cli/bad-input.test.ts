@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -240,6 +240,20 @@ test('a CEL list doubled 25 times by variables is an error result naming the cos
   noStack(applied.out + applied.err);
   assert.match(applied.out, /policy p -> resource shop\/Pod\/web failed:[\s\S]*error: operation cancelled: actual cost limit exceeded \(CEL cost budget of 1000000/);
   assert.match(applied.out, /error: 1/);
+});
+
+test('symbolic links to . and .. in a folder: test and apply end and read every file once', () => {
+  const linked = suite('links', { 'kyverno-test.yaml': testYaml('policy.yaml', 'pod.yaml'), 'policy.yaml': NAME_PATTERN, 'pod.yaml': POD });
+  symlinkSync('.', join(linked, 'self'));
+  mkdirSync(join(linked, 'inner'));
+  symlinkSync('..', join(linked, 'inner/up'));
+  const r = cli('test', linked, '--json');
+  noStack(r.err);
+  const report = JSON.parse(r.out);
+  assert.deepEqual(report.summary, { files: 1, filesPassed: 1, rows: 1, rowsPassed: 1 });
+  const applied = cli('apply', linked, '--resource', join(linked, 'pod.yaml'));
+  noStack(applied.out + applied.err);
+  assert.match(applied.out, /Applying 1 policy rule\(s\) to 1 resource\(s\)/);
 });
 
 test('a YAML alias bomb is refused', () => {
