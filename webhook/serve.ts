@@ -7,6 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { walkFiles } from '../io/walk';
 import { dirname, join } from 'node:path';
 import { classifyDocument, formatLoadError, parseYamlDocuments } from '../engine/loader';
+import { checkPolicyShape } from '../engine/testing';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { startWebhookServer } from './server';
 import type { ReportItem } from './reports';
@@ -37,7 +38,14 @@ export function loadPolicyFiles(paths: string[], report: (line: string) => void)
     const { documents, errors } = parseYamlDocuments(text, file);
     for (const e of errors) report(formatLoadError(e));
     for (const doc of documents) {
-      if (classifyDocument(doc.value) === 'policy') policies.push(doc.value as JsonObject);
+      if (classifyDocument(doc.value) !== 'policy') continue;
+      // The same shape checks as the CLI: a wrong-typed field is reported at its line, and
+      // the policy is left out rather than evaluated into a misleading answer.
+      try {
+        policies.push(checkPolicyShape(doc));
+      } catch (e) {
+        report((e as Error).message);
+      }
     }
   }
   return policies;

@@ -40,7 +40,7 @@ export function runTestFileFromDisk(path: string, options: TestRunOptions = {}):
   const failures: string[] = [];
   const files = readAll(testInputPaths(path, doc.value), new Map([[path, text]]), failures);
   if (failures.length > 0) return { path, error: failures[0], rows: [] };
-  return runTestDocument(path, doc.value, files, { now: options.now, timings: options.timings });
+  return runTestDocument(path, doc.value, files, { now: options.now, timings: options.timings, locate: doc.locate });
 }
 
 export function summarize(files: TestFileResult[]): TestRunSummary {

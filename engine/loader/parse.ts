@@ -3,7 +3,7 @@
  * the language server and a browser can share it. Never throws: every problem becomes a
  * `LoadError` naming file and line.
  */
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { isCollection, LineCounter, parseAllDocuments } from 'yaml';
 
 export interface LoadedDocument {
   /** The document as plain JSON-like data (null for an empty document). */
@@ -13,6 +13,24 @@ export interface LoadedDocument {
   line: number;
   /** 0-based position of the document in its file. */
   index: number;
+  /**
+   * Where the value at a JSON path of `value` starts in the file (1-based line and column);
+   * a path that does not exist gives its deepest existing parent. Lets a shape error point
+   * at the wrong-typed value rather than the document.
+   */
+  locate?: (path: ReadonlyArray<string | number>) => SourcePosition;
+}
+
+export interface SourcePosition {
+  line: number;
+  column: number;
+}
+
+/** `file:line:column: message` for a problem at a JSON path of a loaded document. */
+export function formatAt(doc: Pick<LoadedDocument, 'file' | 'line' | 'locate'>, path: ReadonlyArray<string | number>, message: string): string {
+  const at = doc.locate?.(path) ?? { line: doc.line, column: 0 };
+  if (!at.line) return `${doc.file}: ${message}`;
+  return `${doc.file}:${at.line}${at.column ? `:${at.column}` : ''}: ${message}`;
 }
 
 export interface LoadError {
@@ -116,7 +134,18 @@ export function parseYamlDocuments(text: string, file: string, limits: ParseLimi
         errors.push({ file, line, message: tooDeep(maxDepth) });
         return;
       }
-      documents.push({ value, file, line, index });
+      const locate = (path: ReadonlyArray<string | number>): SourcePosition => {
+        let node: unknown = doc.contents;
+        for (const key of path) {
+          const next = isCollection(node) ? node.get(key, true) : undefined;
+          if (next === undefined || next === null) break;
+          node = next;
+        }
+        const offset = (node as { range?: [number, number, number] } | null)?.range?.[0] ?? start;
+        const pos = lineCounter.linePos(offset);
+        return { line: pos.line, column: pos.col };
+      };
+      documents.push({ value, file, line, index, locate });
     } catch (err) {
       const message = isStackOverflow(err)
         ? tooDeep()

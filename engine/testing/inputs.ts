@@ -4,8 +4,8 @@
  */
 import type { ClusterState, JsonObject, RequestInfo, TestValues } from '../core/types';
 import { classifyDocument, expandLists, isObject } from '../loader/classify';
-import { formatLoadError, parseYamlDocuments, type LoadedDocument } from '../loader/parse';
-import { policyShapeProblem } from './policy-shape';
+import { formatAt, formatLoadError, parseYamlDocuments, type LoadedDocument } from '../loader/parse';
+import { policyShapeIssue } from './policy-shape';
 
 export type FileSource = ReadonlyMap<string, string> | Readonly<Record<string, string>>;
 
@@ -38,7 +38,9 @@ export function loadDocuments(source: FileSource, path: string): LoadedDocument[
     const parsed = parseYamlDocuments(text, file);
     if (parsed.errors.length > 0) throw new InputError(formatLoadError(parsed.errors[0]));
     for (const d of parsed.documents) {
-      for (const item of expandLists(d.value)) docs.push({ ...d, value: item });
+      const items = expandLists(d.value);
+      if (items.length === 1 && items[0] === d.value) docs.push(d);
+      else items.forEach((item, i) => docs.push({ ...d, value: item, locate: d.locate && ((path) => d.locate!(['items', i, ...path])) }));
     }
   }
   return docs;
@@ -56,8 +58,8 @@ export function checkPolicyShape(doc: LoadedDocument): JsonObject {
   if (!isObject(meta) || typeof meta.name !== 'string' || meta.name === '') {
     throw new InputError(`${doc.file}:${doc.line}: invalid policy ${String(policy.kind)}: metadata.name is required`);
   }
-  const problem = policyShapeProblem(policy);
-  if (problem) throw new InputError(`${doc.file}:${doc.line}: invalid policy ${meta.name}: ${problem}`);
+  const problem = policyShapeIssue(policy);
+  if (problem) throw new InputError(formatAt(doc, problem.path, `invalid policy ${meta.name}: ${problem.message}`));
   return policy;
 }
 

@@ -5,7 +5,7 @@
  */
 import type { ClusterState, JsonObject, RequestInfo, TestValues } from '../core/types';
 import { classifyDocument, isObject } from '../loader/classify';
-import { formatLoadError, parseYamlDocuments } from '../loader/parse';
+import { formatAt, formatLoadError, parseYamlDocuments, type LoadedDocument } from '../loader/parse';
 import { identityOf, resourceKey } from './compare';
 import { decideResult, indexResponses, type ManifestReader } from './decide';
 import { evaluateResources, type PolicyApplier } from './evaluate';
@@ -42,6 +42,8 @@ export interface RunTestOptions {
   timings?: RunTimings;
   /** Engine entry point override (tests). */
   engine?: PolicyApplier;
+  /** Where the Test document's values sit in its file (LoadedDocument.locate), for errors. */
+  locate?: LoadedDocument['locate'];
 }
 
 const clock = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
@@ -130,8 +132,9 @@ function clusterResourceDocs(doc: JsonObject): JsonObject[] {
   return [doc];
 }
 
-function describe(err: unknown): string {
-  if (err instanceof InputError || err instanceof TestSpecError) return err.message;
+function describe(err: unknown, path: string, locate: LoadedDocument['locate']): string {
+  if (err instanceof TestSpecError) return formatAt({ file: path, line: 0, locate }, err.path, err.message);
+  if (err instanceof InputError) return err.message;
   const msg = err instanceof Error ? err.message : String(err);
   return `internal error: ${msg.split('\n')[0]}`;
 }
@@ -168,7 +171,7 @@ export function runTestDocument(path: string, doc: unknown, files: FileSource, o
     if (timings) timings.evalMs += t1 - t0;
     return { path, error: null, rows };
   } catch (err) {
-    return { path, error: describe(err), rows: [] };
+    return { path, error: describe(err, path, options.locate), rows: [] };
   }
 }
 
@@ -180,7 +183,7 @@ export function runTestText(path: string, text: string, files: FileSource, optio
   if (parsed.errors.length > 0) return { path, error: formatLoadError(parsed.errors[0]), rows: [] };
   const test = parsed.documents.find((d) => classifyDocument(d.value) === 'test') ?? parsed.documents[0];
   if (!test || !isObject(test.value)) return { path, error: `${path}: no Test document found`, rows: [] };
-  return runTestDocument(path, test.value, files, options);
+  return runTestDocument(path, test.value, files, { ...options, locate: test.locate });
 }
 
 /** Paths (resolved against the test file's folder) that a test needs read before it runs. */

@@ -117,13 +117,37 @@ test('a policy with fields of the wrong type is rejected with the field path', (
     'policy.yaml': 'apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: p\nspec:\n  rules: "not a list"\n',
     'pod.yaml': POD,
   });
-  expectFileError(bad, /wrong-types\/policy\.yaml:1: invalid policy p: spec\.rules must be a list, not a string/);
+  expectFileError(bad, /wrong-types\/policy\.yaml:6:10: invalid policy p: spec\.rules must be a list, not a string/);
   const rule = suite('wrong-rule-types', {
     'kyverno-test.yaml': testYaml('policy.yaml', 'pod.yaml'),
     'policy.yaml': clusterPolicy('    validate:\n      message: 7\n      pattern: {}\n'),
     'pod.yaml': POD,
   });
   expectFileError(rule, /invalid policy p: spec\.rules\[0\]\.validate\.message must be a string, not a number/);
+});
+
+test('shapes Kyverno\'s admission rejects are errors at the line and column of the value (test and apply)', () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['kinds-scalar', clusterPolicy('    validate:\n      message: m\n      pattern: {}\n').replace('kinds: [Pod]', 'kinds: Pod'), /:11:18: invalid policy p: spec\.rules\[0\]\.match\.any\[0\]\.resources\.kinds must be a list, not a string/],
+    ['any-mapping', clusterPolicy('    validate:\n      message: m\n      pattern: {}\n').replace('      any:\n      - resources:\n          kinds: [Pod]', '      any:\n        resources:\n          kinds: [Pod]'), /:10:9: invalid policy p: spec\.rules\[0\]\.match\.any must be a list, not a mapping/],
+    ['rules-mapping', 'apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: p\nspec:\n  rules: {}\n', /:6:10: invalid policy p: spec\.rules must be a list, not a mapping/],
+    ['match-list', 'apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: p\nspec:\n  rules:\n  - name: r\n    match: []\n', /:8:12: invalid policy p: spec\.rules\[0\]\.match must be a mapping, not a list/],
+    ['validate-string', clusterPolicy('    validate: "x"\n'), /:12:15: invalid policy p: spec\.rules\[0\]\.validate must be a mapping, not a string/],
+  ];
+  for (const [name, policy, message] of cases) {
+    const bad = suite(name, { 'kyverno-test.yaml': testYaml('policy.yaml', 'pod.yaml'), 'policy.yaml': policy, 'pod.yaml': POD });
+    expectFileError(bad, new RegExp(`${name}/policy\\.yaml${message.source}`));
+    const applied = cli('apply', join(bad, 'policy.yaml'), '--resource', join(bad, 'pod.yaml'));
+    noStack(applied.out + applied.err);
+    assert.notEqual(applied.code, 0, `${name}: apply must not succeed with zero results`);
+    assert.match(applied.err, message, name);
+  }
+  const results = suite('results-string', {
+    'kyverno-test.yaml': 'apiVersion: cli.kyverno.io/v1alpha1\nkind: Test\nmetadata:\n  name: t\npolicies: [policy.yaml]\nresources: [pod.yaml]\nresults: "x"\n',
+    'policy.yaml': NAME_PATTERN,
+    'pod.yaml': POD,
+  });
+  expectFileError(results, /results-string\/kyverno-test\.yaml:7:10: field "results" must be a list/);
 });
 
 test('a policy without spec is rejected (classic and CEL kinds)', () => {
