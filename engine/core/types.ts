@@ -66,6 +66,11 @@ export interface ClusterState {
   globalContext: Record<string, unknown>;
   /** PolicyExceptions (kyverno.io and policies.kyverno.io) known to the run. */
   exceptions: JsonObject[];
+  /**
+   * Parameter objects of admission policies (test `paramResources`, apply
+   * `--parameter-resource`): the only candidates a binding's paramRef selects from offline.
+   */
+  parameters?: JsonObject[];
 }
 
 /**
