@@ -108,19 +108,26 @@ function loadTest(spec: TestSpec, base: string, files: FileSource): LoadedTest {
     for (const doc of loadDocuments(files, at(spec.context))) addContext(cluster, requireObject(doc, 'context'));
   }
   let values: TestValues | undefined;
+  const declaredNamespaces: JsonObject[] = [];
   if (spec.variables) {
     const docs = loadDocuments(files, at(spec.variables));
     if (docs.length > 0) {
       const doc = requireObject(docs[0], 'values');
       values = toTestValues(doc);
-      cluster.resources.push(...namespacesOf(doc));
+      declaredNamespaces.push(...namespacesOf(doc));
     }
   }
   if (spec.values) {
     values = { ...(values ?? {}), ...toTestValues(spec.values) };
-    cluster.resources.push(...namespacesOf(spec.values));
+    declaredNamespaces.push(...namespacesOf(spec.values));
   }
+  cluster.resources.push(...declaredNamespaces);
   if (values) Object.assign(cluster.namespaceLabels, namespaceLabelsOf(values));
+  // As the CLI's NamespaceSelectors(): the labels of declared Namespace objects win.
+  for (const ns of declaredNamespaces) {
+    const meta = isObject(ns.metadata) ? ns.metadata : {};
+    if (typeof meta.name === 'string') cluster.namespaceLabels[meta.name] = { ...(isObject(meta.labels) ? (meta.labels as Record<string, string>) : {}) };
+  }
   let requestInfo: RequestInfo | undefined;
   if (spec.userinfo) {
     const docs = loadDocuments(files, at(spec.userinfo));
