@@ -4,6 +4,7 @@
  * `LoadError` naming file and line.
  */
 import { LineCounter, parseAllDocuments } from 'yaml';
+import { GO_YAML_OPTIONS, indentQuotedContinuations } from './go-yaml';
 
 export interface LoadedDocument {
   /** The document as plain JSON-like data (null for an empty document). */
@@ -84,12 +85,22 @@ export function parseYamlDocuments(text: string, file: string, limits: ParseLimi
     return { documents: [], errors: [{ file, message: `input too large (${text.length} characters, limit ${maxChars})` }] };
   }
   const maxDepth = limits.maxDepth ?? DEFAULT_MAX_DEPTH;
-  const lineCounter = new LineCounter();
+  let lineCounter = new LineCounter();
   const documents: LoadedDocument[] = [];
   const errors: LoadError[] = [];
+  const parse = (source: string) => parseAllDocuments(source, { ...GO_YAML_OPTIONS, lineCounter, prettyErrors: false, uniqueKeys: false });
   let docs;
   try {
-    docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+    docs = parse(text);
+    const list = Array.isArray(docs) ? docs : [docs];
+    // libyaml accepts quoted scalars continued on less indented lines; retry with them indented.
+    if (list.some((d) => d.errors.some((e) => e.code === 'MISSING_CHAR' && /closing .?quote/i.test(e.message)))) {
+      const indented = indentQuotedContinuations(text);
+      if (indented !== text) {
+        lineCounter = new LineCounter();
+        docs = parse(indented);
+      }
+    }
   } catch (err) {
     if (isStackOverflow(err)) return { documents: [], errors: [{ file, message: tooDeep() }] };
     return { documents: [], errors: [{ file, message: `malformed YAML: ${firstLine(String((err as Error)?.message ?? err))}` }] };
