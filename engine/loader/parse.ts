@@ -3,7 +3,7 @@
  * the language server and a browser can share it. Never throws: every problem becomes a
  * `LoadError` naming file and line.
  */
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
 import { GO_YAML_OPTIONS, indentQuotedContinuations } from './go-yaml';
 
 export interface LoadedDocument {
@@ -138,4 +138,32 @@ export function parseYamlDocuments(text: string, file: string, limits: ParseLimi
     }
   });
   return { documents, errors };
+}
+
+/**
+ * 1-based line of the node at `path` (keys and sequence indexes) in the `index`-th document
+ * of `text`, for messages about a place inside a document. Parses again: for error paths only.
+ */
+export function lineOfPath(text: string, index: number, path: ReadonlyArray<string | number>): number | undefined {
+  try {
+    const lineCounter = new LineCounter();
+    const doc = parseAllDocuments(text, { ...GO_YAML_OPTIONS, lineCounter, uniqueKeys: false })[index];
+    if (!doc) return undefined;
+    let node: unknown = doc.contents;
+    for (const [i, step] of path.entries()) {
+      if (!isMap(node) && !isSeq(node)) return undefined;
+      if (isSeq(node)) {
+        node = node.items[step as number];
+        continue;
+      }
+      // The key node itself: the line a reader looks at for the field.
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(step));
+      if (!pair) return undefined;
+      node = i === path.length - 1 ? pair.key : pair.value;
+    }
+    const offset = (node as { range?: [number, number, number] } | null)?.range?.[0];
+    return offset === undefined ? undefined : lineCounter.linePos(offset).line;
+  } catch {
+    return undefined;
+  }
 }
