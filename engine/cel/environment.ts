@@ -14,6 +14,7 @@ import { registerCoreGaps } from './lib-core';
 import { registerMathLibrary } from './lib-math';
 import { registerComprehensions } from './lib-comprehensions';
 import { registerDataLibraries } from './lib-data';
+import { registerImageLibraries } from './lib-image';
 import { withCostBudget } from './budget';
 import { typeOfCel } from './values';
 
@@ -37,6 +38,7 @@ function buildEnvironment(strict: boolean): Environment {
   registerNetworkLibraries(env);
   registerQuantityLibraries(env);
   registerKyvernoLibraries(env);
+  registerImageLibraries(env);
   registerMathLibrary(env);
   registerComprehensions(env);
   registerDataLibraries(env);

@@ -72,7 +72,7 @@ function goInterfaceEqual(a: unknown, b: unknown): boolean {
   return a === b;
 }
 
-function parseYamlAsJson(text: string): unknown {
+export function parseYamlAsJson(text: string): unknown {
   const docs = YAML.parseAllDocuments(text, {
     version: '1.1',
     // yaml.v2 (sigs.k8s.io/yaml) keeps timestamps as strings when decoding into interface{}.
