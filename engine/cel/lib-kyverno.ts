@@ -119,12 +119,24 @@ export function registerKyvernoLibraries(env: Environment): void {
     .registerFunction('TimeLib.toCron(google.protobuf.Timestamp): string', (_l: TimeLib, t: Date) => toCron(t));
 }
 
-function generatorApply(l: GeneratorLib, ns: string, items: unknown[]): boolean {
-  for (const item of items) {
-    const obj = fromCel(item) as JsonObject;
+/**
+ * The CLI's GenerateResources: a list object (one with an `items` array) stands for its items,
+ * and every generated resource gets the call's namespace (none when it is empty).
+ */
+function generatorApply(l: GeneratorLib, ns: string, data: unknown[]): boolean {
+  const inNamespace = (obj: JsonObject): JsonObject => {
     const meta = { ...((obj.metadata ?? {}) as JsonObject) };
     if (ns) meta.namespace = ns;
-    l.rt.generated.push({ ...obj, metadata: meta });
+    else delete meta.namespace;
+    return { ...obj, metadata: meta };
+  };
+  for (const entry of data) {
+    const obj = fromCel(entry) as JsonObject;
+    if (Array.isArray(obj.items)) {
+      for (const item of obj.items) if (item && typeof item === 'object' && !Array.isArray(item)) l.rt.generated.push(inNamespace(item as JsonObject));
+    } else {
+      l.rt.generated.push(inNamespace(obj));
+    }
   }
   return true;
 }
