@@ -89,14 +89,14 @@ export function registerKyvernoLibraries(env: Environment): void {
     .registerType('ResourceLib', ResourceLib)
     .registerType('HttpLib', HttpLib)
     .registerType('GlobalContextLib', GlobalContextLib)
-    .registerType('GeneratorLib', GeneratorLib)
+    .registerType('generator.Context', GeneratorLib)
     .registerType('JsonPatchLib', JsonPatchLib)
     .registerType('TimeLib', TimeLib)
     .registerVariable('resource', 'ResourceLib')
     .registerVariable('http', 'HttpLib')
     .registerVariable('globalContext', 'GlobalContextLib')
     .registerVariable('globalcontext', 'GlobalContextLib')
-    .registerVariable('generator', 'GeneratorLib')
+    .registerVariable('generator', 'generator.Context')
     .registerVariable('time', 'TimeLib')
     .registerConstant('jsonpatch', 'JsonPatchLib', new JsonPatchLib());
 
@@ -110,9 +110,9 @@ export function registerKyvernoLibraries(env: Environment): void {
     .registerFunction('HttpLib.Post(string, dyn, map): dyn', (l: HttpLib, url: string, data: unknown) => httpCall(l.rt, 'POST', url, data))
     .registerFunction('HttpLib.Client(string): HttpLib', (l: HttpLib) => l)
     .registerFunction('GlobalContextLib.Get(string, string): dyn', (l: GlobalContextLib, n: string, p: string) => globalContextGet(l.rt, n, p))
-    .registerFunction('GeneratorLib.Apply(string, list): bool', (l: GeneratorLib, ns: string, items: unknown[]) => generatorApply(l, ns, items))
+    .registerFunction('generator.Context.Apply(string, list<map<string, dyn>>): bool', (l: GeneratorLib, ns: string, items: unknown[]) => generatorApply(l, ns, items))
     // Kyverno 1.18 added the camel-case spelling beside Apply.
-    .registerFunction('GeneratorLib.apply(string, list): bool', (l: GeneratorLib, ns: string, items: unknown[]) => generatorApply(l, ns, items))
+    .registerFunction('generator.Context.apply(string, list<map<string, dyn>>): bool', (l: GeneratorLib, ns: string, items: unknown[]) => generatorApply(l, ns, items))
     .registerFunction('JsonPatchLib.escapeKey(string): string', (_l: JsonPatchLib, k: string) => k.replace(/~/g, '~0').replace(/\//g, '~1'))
     .registerFunction('TimeLib.now(): google.protobuf.Timestamp', (l: TimeLib) => l.rt.now)
     .registerFunction('TimeLib.truncate(google.protobuf.Timestamp, google.protobuf.Duration): google.protobuf.Timestamp', (_l: TimeLib, t: Date, d: unknown) => truncateTime(t, d))
