@@ -15,6 +15,7 @@ import { registerMathLibrary } from './lib-math';
 import { registerComprehensions } from './lib-comprehensions';
 import { registerDataLibraries } from './lib-data';
 import { registerImageLibraries } from './lib-image';
+import { registerFormatLibrary } from './lib-format';
 import { withCostBudget } from './budget';
 import { typeOfCel } from './values';
 
@@ -39,6 +40,7 @@ function buildEnvironment(strict: boolean): Environment {
   registerQuantityLibraries(env);
   registerKyvernoLibraries(env);
   registerImageLibraries(env);
+  registerFormatLibrary(env);
   registerMathLibrary(env);
   registerComprehensions(env);
   registerDataLibraries(env);

@@ -312,3 +312,36 @@ describe('generator: sdk/extensions/cel/libs/generator/impl_test.go', () => {
   });
   test('the list must hold maps', () => rejected('generator.apply("default", [1])', /no matching overload/));
 });
+
+describe('format: k8s.io/apiserver/pkg/cel/library/format.go (Kubernetes, in Kyverno\'s base environment)', () => {
+  test('valid values give optional.none()', () => {
+    for (const expr of [
+      'format.dns1123Label().validate("my-label-name")',
+      'format.dns1123Subdomain().validate("apiextensions.k8s.io")',
+      'format.dns1035Label().validate("my-label-name")',
+      'format.qualifiedName().validate("apiextensions.k8s.io/v1beta1")',
+      'format.dns1123LabelPrefix().validate("my-label-prefix-")',
+      'format.dns1123SubdomainPrefix().validate("mysubdomain.prefix.-")',
+      'format.dns1035LabelPrefix().validate("my-label-prefix-")',
+      'format.uri().validate("http://example.com")',
+      'format.uuid().validate("123e4567-e89b-12d3-a456-426614174000")',
+      'format.byte().validate("aGVsbG8=")',
+      'format.date().validate("2021-01-01")',
+      'format.datetime().validate("2021-01-01T00:00:00Z")',
+    ]) assert.equal(run(`${expr}.hasValue()`), false, expr);
+  });
+  test('problems in apimachinery\'s words', () => {
+    assert.deepEqual(run('format.dns1123Label().validate("a.b").value()'), ['must not contain dots']);
+    assert.deepEqual(run('format.dns1123Label().validate("My_Name").value()'), [
+      "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
+    ]);
+    assert.deepEqual(run('format.labelValue().validate(s).value()', runtime(), { s: 'x'.repeat(64) }), ['must be no more than 63 bytes']);
+    assert.deepEqual(run('format.uri().validate("foo").value()'), ['parse "foo": invalid URI for request']);
+    assert.deepEqual(run('format.date().validate("2021-02-30").value()'), ['invalid date']);
+  });
+  test('format.named', () => {
+    assert.equal(run('format.named("dns1123Subdomain").hasValue()'), true);
+    assert.equal(run('format.named("unknown").hasValue()'), false);
+    assert.equal(run('format.named("uuid").value().validate("nope").value()[0]'), 'does not match the UUID format');
+  });
+});
