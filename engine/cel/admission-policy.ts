@@ -1,17 +1,16 @@
 /**
- * Kubernetes ValidatingAdmissionPolicy / MutatingAdmissionPolicy as the Kyverno CLI runs them
- * (pkg/admissionpolicy): bindings (…PolicyBinding with spec.policyName) come from the cluster
- * resources; without bindings the policy's own matchConstraints decide; otherwise the first
- * binding whose matchResources match is used. The CLI evaluates without params (`params` is
- * null) and with a Namespace object carrying only name and known labels. A VAP gives one
- * result named after the policy: pass "" / fail message / error on evaluation errors / skip
- * "match conditions aren't met". A MAP follows mutate.go (see mutateAdmissionPolicy).
+ * Kubernetes ValidatingAdmissionPolicy as the Kyverno CLI runs it (pkg/admissionpolicy):
+ * bindings (…PolicyBinding with spec.policyName) come from the cluster resources; without
+ * bindings the policy's own matchConstraints decide; otherwise the first binding whose
+ * matchResources match is used. The CLI evaluates without params (`params` is null) and with a
+ * Namespace object carrying only name and known labels. A VAP gives one result named after
+ * the policy: pass "" / fail message / error on evaluation errors / skip "match conditions
+ * aren't met". MutatingAdmissionPolicy lives in mutating-admission-policy.ts.
  */
 import type { ApplyOptions } from '../apply';
 import type { JsonObject, PolicyResponse, RuleResult } from '../core/types';
-import { buildActivation, installVariables, type CelActivation } from './context';
+import { buildActivation, installVariables } from './context';
 import { matchConstraintsMatch, requestTarget } from './match';
-import { applyMutation } from './mutations';
 import { emptyResponse, failureActionOf } from './response';
 import { evaluateMatchConditions, evaluateValidations } from './validations';
 import { toCel } from './values';
@@ -20,20 +19,10 @@ import { asObject } from '../core/json';
 export function applyAdmissionPolicy(policy: JsonObject, options: ApplyOptions): PolicyResponse {
   const name = String(asObject(policy.metadata).name ?? '');
   const spec = asObject(policy.spec);
-  const mutating = policy.kind === 'MutatingAdmissionPolicy';
-  const bindingKind = mutating ? 'MutatingAdmissionPolicyBinding' : 'ValidatingAdmissionPolicyBinding';
-  const bindings = options.cluster.resources.filter((r) => r.kind === bindingKind && asObject(r.spec).policyName === name);
+  const bindings = bindingsOf(policy, 'ValidatingAdmissionPolicyBinding', options);
   let binding: JsonObject | null = null;
   if (!bindings.length) {
     if (!matchConstraintsMatch(spec.matchConstraints, options.request, options.cluster)) return emptyResponse(policy, options);
-  } else if (mutating) {
-    // mutate.go (offline): the policy must match, then the first binding with matchResources that match.
-    if (!matchConstraintsMatch(spec.matchConstraints, options.request, options.cluster)) return emptyResponse(policy, options);
-    binding = bindings.find((b) => {
-      const match = asObject(b.spec).matchResources;
-      return !!match && matchConstraintsMatch(match, options.request, options.cluster, { emptyRulesMatchAll: true });
-    }) ?? null;
-    if (!binding) return emptyResponse(policy, options);
   } else {
     binding = bindings.find((b) => {
       const match = asObject(b.spec).matchResources;
@@ -42,22 +31,13 @@ export function applyAdmissionPolicy(policy: JsonObject, options: ApplyOptions):
     if (!binding) return emptyResponse(policy, options);
   }
   const bspec = asObject(binding?.spec);
-  const type: RuleResult['type'] = mutating ? 'Mutation' : 'Validation';
   const failureAction = failureActionOf(binding ? bspec.validationActions : ['Deny']);
-  const respond = (status: RuleResult['status'], message: string, patched?: JsonObject): PolicyResponse => {
-    const res = emptyResponse(policy, options, [{ name, type, status, message, ...(mutating ? {} : { failureAction }), ...(patched ? { patchedResource: patched } : {}) }]);
-    if (patched) res.patchedResource = patched;
-    return res;
-  };
+  const respond = (status: RuleResult['status'], message: string): PolicyResponse =>
+    emptyResponse(policy, options, [{ name, type: 'Validation', status, message, failureAction }]);
 
   const act = buildActivation(options, { params: null });
-  const t = requestTarget(options.request);
-  const isNamespace = t.kind === 'Namespace' && t.group === '' && t.version === 'v1';
-  act.vars.namespaceObject = t.namespace && !isNamespace
-    ? toCel({ metadata: { name: t.namespace, labels: options.cluster.namespaceLabels[t.namespace] ?? {} } })
-    : null;
+  act.vars.namespaceObject = toCel(cliNamespaceObject(options));
   installVariables(act, spec.variables);
-  if (mutating) return mutateAdmissionPolicy(policy, options, act);
   const match = evaluateMatchConditions(spec.matchConditions, act, spec.failurePolicy);
   if (match.error) return respond('error', match.error);
   if (!match.matched) return respond('skip', "match conditions aren't met");
@@ -75,55 +55,20 @@ export function applyAdmissionPolicy(policy: JsonObject, options: ApplyOptions):
   return emptyResponse(policy, options);
 }
 
-/**
- * MutatingAdmissionPolicy as Kyverno's mutate.go evaluates it: the Namespace object carries
- * only its name; unmet (or failing) match conditions skip with "match conditions not met";
- * each mutation is its own result named after the policy — error (the object is left as it
- * was), skip "mutation had no effect", or pass ""; no mutations: pass "mutation returned no
- * patchers". The patched object keeps the original name and namespace.
- */
-function mutateAdmissionPolicy(policy: JsonObject, options: ApplyOptions, act: CelActivation): PolicyResponse {
-  const name = String(asObject(policy.metadata).name ?? '');
-  const spec = asObject(policy.spec);
-  const original = asObject(options.request.object);
-  const t = requestTarget(options.request);
-  const isNamespace = t.kind === 'Namespace' && t.group === '' && t.version === 'v1';
-  act.vars.namespaceObject = t.namespace && !isNamespace ? toCel({ metadata: { name: t.namespace } }) : null;
-  const rule = (status: RuleResult['status'], message: string): RuleResult => ({ name, type: 'Mutation', status, message });
-  const match = evaluateMatchConditions(spec.matchConditions, act, spec.failurePolicy);
-  if (!match.matched) return emptyResponse(policy, options, [rule('skip', 'match conditions not met')]);
-  const mutations = (Array.isArray(spec.mutations) ? spec.mutations : []) as JsonObject[];
-  if (!mutations.length) return emptyResponse(policy, options, [rule('pass', 'mutation returned no patchers')]);
-  const rules: RuleResult[] = [];
-  let current = structuredClone(original);
-  mutations.forEach((m, index) => {
-    let next: JsonObject;
-    try {
-      next = applyMutation(m, index, current, act);
-    } catch (err) {
-      rules.push(rule('error', (err as Error).message));
-      return;
-    }
-    if (JSON.stringify(canonical(next)) === JSON.stringify(canonical(current))) {
-      rules.push(rule('skip', 'mutation had no effect'));
-      return;
-    }
-    current = next;
-    rules.push(rule('pass', ''));
-  });
-  const meta = { ...asObject(current.metadata) };
-  const originalMeta = asObject(original.metadata);
-  if (originalMeta.name !== undefined) meta.name = originalMeta.name; else delete meta.name;
-  if (originalMeta.namespace !== undefined) meta.namespace = originalMeta.namespace; else delete meta.namespace;
-  const patched = { ...current, metadata: meta };
-  const response = emptyResponse(policy, options, rules.map((r) => (r.status === 'pass' ? { ...r, patchedResource: patched } : r)));
-  response.patchedResource = patched;
-  return response;
+/** The bindings of `policy`: objects of `bindingKind` in the cluster whose spec.policyName names it. */
+export function bindingsOf(policy: JsonObject, bindingKind: string, options: ApplyOptions): JsonObject[] {
+  const name = asObject(policy.metadata).name;
+  return options.cluster.resources.filter((r) => r.kind === bindingKind && asObject(r.spec).policyName === name);
 }
 
-/** Key-order independent form, for "had no effect" (Kubernetes compares semantically). */
-function canonical(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canonical);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as JsonObject)[k])]));
-  return v;
+/**
+ * The Namespace object the CLI gives admission policies: the request's namespace with the
+ * labels the values file declares for it (nothing else); none for cluster-scoped objects and
+ * for Namespaces themselves.
+ */
+export function cliNamespaceObject(options: ApplyOptions): JsonObject | null {
+  const t = requestTarget(options.request);
+  const isNamespace = t.kind === 'Namespace' && t.group === '' && t.version === 'v1';
+  if (!t.namespace || isNamespace) return null;
+  return { metadata: { name: t.namespace, labels: options.cluster.namespaceLabels[t.namespace] ?? {} } };
 }

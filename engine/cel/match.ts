@@ -99,6 +99,16 @@ export interface MatchOptions {
   ignoreOperations?: boolean;
   /** Binding matchResources: without resourceRules they do not constrain resources. */
   emptyRulesMatchAll?: boolean;
+  /**
+   * The Namespace object namespaceSelector reads, when the caller builds it (the CLI's
+   * admission policies do, from the values file's labels only); null stands for Kubernetes'
+   * minimal namespace carrying just `kubernetes.io/metadata.name`.
+   */
+  namespace?: JsonObject | null;
+}
+
+function minimalNamespace(name: string): JsonObject {
+  return { metadata: { name, labels: { 'kubernetes.io/metadata.name': name } } };
 }
 
 export function matchConstraintsMatch(constraints: unknown, request: AdmissionRequest, cluster: ClusterState, opts: MatchOptions = {}): boolean {
@@ -113,7 +123,7 @@ export function matchConstraintsMatch(constraints: unknown, request: AdmissionRe
     if (t.kind === 'Namespace' && !t.group) {
       if (!selectorMatches(c.namespaceSelector, labelsOf(request.object ?? request.oldObject))) return false;
     } else if (t.namespace) {
-      const ns = namespaceObject(t.namespace, cluster);
+      const ns = opts.namespace === undefined ? namespaceObject(t.namespace, cluster) : opts.namespace ?? minimalNamespace(t.namespace);
       if (!selectorMatches(c.namespaceSelector, labelsOf(ns))) return false;
     }
   }

@@ -66,6 +66,11 @@ export interface ClusterState {
   globalContext: Record<string, unknown>;
   /** PolicyExceptions (kyverno.io and policies.kyverno.io) known to the run. */
   exceptions: JsonObject[];
+  /**
+   * Parameter objects for admission policy bindings' paramRef (test `paramResources`). The
+   * Kyverno CLI searches only these, whatever their kind; they are in `resources` too.
+   */
+  parameterResources?: JsonObject[];
 }
 
 /**

@@ -93,6 +93,13 @@ function loadTest(spec: TestSpec, base: string, files: FileSource): LoadedTest {
     for (const doc of loadDocuments(files, at(p))) targetResources.push(withDefaultNamespace(checkResourceShape(doc)));
   }
   cluster.resources.push(...targetResources);
+  // Parameter objects join the CLI's fake cluster too, but bindings search only them.
+  const parameterResources: JsonObject[] = [];
+  for (const p of spec.paramResources) {
+    for (const doc of loadDocuments(files, at(p))) parameterResources.push(withDefaultNamespace(checkResourceShape(doc)));
+  }
+  cluster.resources.push(...parameterResources);
+  cluster.parameterResources = parameterResources;
   for (const r of spec.results) {
     if (!r.cloneSourceResource) continue;
     for (const doc of loadDocuments(files, at(r.cloneSourceResource))) cluster.resources.push(checkResourceShape(doc));

@@ -103,6 +103,7 @@ export function readTestSpec(doc: unknown): TestSpec {
     exceptions: strList(f, 'exceptions', 'test'),
     clusterResources: strList(f, 'clusterResources', 'test'),
     targetResources: strList(f, 'targetResources', 'test'),
+    paramResources: strList(f, 'paramResources', 'test'),
     variables: str(f, 'variables', 'test'),
     userinfo: str(f, 'userinfo', 'test'),
     context: str(f, 'context', 'test'),
@@ -119,6 +120,7 @@ export function referencedPaths(spec: TestSpec): string[] {
     ...spec.exceptions,
     ...spec.clusterResources,
     ...spec.targetResources,
+    ...spec.paramResources,
   ]);
   for (const p of [spec.variables, spec.userinfo, spec.context]) if (p) out.add(p);
   for (const r of spec.results) {

@@ -60,6 +60,8 @@ export interface TestSpec {
   exceptions: string[];
   clusterResources: string[];
   targetResources: string[];
+  /** Parameter objects for MutatingAdmissionPolicy/ValidatingAdmissionPolicy bindings. */
+  paramResources: string[];
   variables: string;
   userinfo: string;
   context: string;

@@ -199,3 +199,26 @@ test('a Context file adds its resources and image metadata to the cluster state'
   assert.deepEqual(cluster?.images?.map((i) => i.image), ['ghcr.io/x/y:1']);
   assert.ok(cluster?.resources.some((r) => r.kind === 'ConfigMap'));
 });
+
+test('paramResources are loaded (namespace defaulted) as the only objects a binding paramRef searches', () => {
+  let seen: unknown;
+  const capture: Script = (_p, r, options) => {
+    seen = { params: options.cluster.parameterResources, inCluster: options.cluster.resources.some((o) => (o.metadata as JsonObject).name === 'limits') };
+    return { rules: [rule('map', 'pass', { type: 'Mutation' })], patched: r };
+  };
+  const map = { apiVersion: 'admissionregistration.k8s.io/v1beta1', kind: 'MutatingAdmissionPolicy', metadata: { name: 'map' }, spec: {} };
+  const param = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'limits' }, data: { max: '3' } };
+  const res = runTestDocument(
+    TEST_PATH,
+    {
+      policies: ['policy.yaml'],
+      resources: ['resource.yaml'],
+      paramResources: ['params.yaml'],
+      results: [{ policy: 'map', kind: 'Pod', resources: ['web'], result: 'pass', isMutatingAdmissionPolicy: true }],
+    },
+    suite({ 'policy.yaml': yamlDocs(map), 'resource.yaml': yamlDocs(pod('web')), 'params.yaml': yamlDocs(param) }),
+    { engine: scriptedEngine(capture) },
+  );
+  assert.equal(res.error, null);
+  assert.deepEqual(seen, { params: [{ ...param, metadata: { name: 'limits', namespace: 'default' } }], inCluster: true });
+});
