@@ -222,3 +222,33 @@ test('paramResources are loaded (namespace defaulted) as the only objects a bind
   assert.equal(res.error, null);
   assert.deepEqual(seen, { params: [{ ...param, metadata: { name: 'limits', namespace: 'default' } }], inCluster: true });
 });
+
+test('values subresources: a resource of a subresource kind is requested as that subresource of its parent', () => {
+  const seen: unknown[] = [];
+  const capture: Script = (_p, r, options) => {
+    seen.push([r.kind, options.request.kind, options.request.subResource]);
+    return { rules: [rule('check', 'pass')] };
+  };
+  const binding = { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'b', namespace: 'default' }, target: { kind: 'Node', name: 'n' } };
+  const subresources = [
+    { parentResource: { kind: 'Pod', name: 'pods', version: 'v1' }, subresource: { kind: 'Binding', name: 'pods/binding', version: 'v1' } },
+    // Group and version count: this entry is for another Binding kind.
+    { parentResource: { kind: 'Other', name: 'others', version: 'v1' }, subresource: { group: 'x.io', kind: 'Binding', name: 'others/binding', version: 'v1' } },
+  ];
+  const res = runTestDocument(
+    TEST_PATH,
+    {
+      policies: ['policy.yaml'],
+      resources: ['resources.yaml'],
+      values: { subresources },
+      results: [{ policy: 'check-all', rule: 'check', kind: 'Binding', resources: ['b'], result: 'pass' }],
+    },
+    suite({ 'policy.yaml': yamlDocs(clusterPolicy('check-all', [{ name: 'check', validate: {} }])), 'resources.yaml': yamlDocs(binding, pod('web')) }),
+    { engine: scriptedEngine(capture) },
+  );
+  assert.equal(res.error, null);
+  assert.deepEqual(seen, [
+    ['Binding', { group: '', version: 'v1', kind: 'Pod' }, 'binding'],
+    ['Pod', undefined, undefined],
+  ]);
+});
