@@ -79,3 +79,11 @@ test('matchConditions apply to implicit targets; mutation errors are reported pe
   const errors = applyCelPolicy(broken, opts(ns('trigger'), cluster({ resources: [ns('x')] }))).rules.slice(1);
   assert.deepEqual(errors.map((r) => [r.name, r.status]), [['evaluation', 'error']]);
 });
+
+test('targetMatchConstraints expression: a single object (resource.get, the camelCase alias of Kyverno 1.18+) is the target', () => {
+  const state = cluster({ resources: [cm('one', 'a'), cm('two', 'a')] });
+  const byGet = mpol({ targetMatchConstraints: { expression: 'resource.get("v1", "configmaps", "a", "two")' } });
+  assert.deepEqual(applyCelPolicy(byGet, opts(ns('trigger'), state)).rules.slice(1).map((r) => [r.status, (r.patchedResource?.metadata as JsonObject)?.name]), [['pass', 'two']]);
+  const byList = mpol({ targetMatchConstraints: { expression: 'resource.list("v1", "configmaps", "a")' } });
+  assert.deepEqual(applyCelPolicy(byList, opts(ns('trigger'), state)).rules.slice(1).map((r) => (r.patchedResource?.metadata as JsonObject)?.name), ['one', 'two']);
+});
