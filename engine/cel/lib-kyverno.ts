@@ -158,6 +158,14 @@ function parseServiceAccount(username: string): Record<string, string> {
   return { Namespace: '', Name: '' };
 }
 
+/** Unstructured.SetNamespace: an empty namespace removes the field. */
+function inNamespace(obj: JsonObject, namespace: string): JsonObject {
+  const meta = { ...((obj.metadata ?? {}) as JsonObject) };
+  if (namespace) meta.namespace = namespace;
+  else delete meta.namespace;
+  return { ...obj, metadata: meta };
+}
+
 export function registerKyvernoLibraries(env: Environment): void {
   env
     .registerType('ResourceLib', ResourceLib)
@@ -197,9 +205,9 @@ export function registerKyvernoLibraries(env: Environment): void {
   method('GeneratorLib.Apply(string, list): bool', (l: GeneratorLib, ns: string, items: unknown[]) => {
     for (const item of items) {
       const obj = fromCel(item) as JsonObject;
-      const meta = { ...((obj.metadata ?? {}) as JsonObject) };
-      if (ns) meta.namespace = ns;
-      l.rt.generated.push({ ...obj, metadata: meta });
+      // A list object (an `items` list, e.g. what resource.List returns) generates each item.
+      const objects = Array.isArray(obj.items) ? (obj.items as JsonObject[]) : [obj];
+      for (const o of objects) l.rt.generated.push(inNamespace(o, ns));
     }
     return true;
   });
