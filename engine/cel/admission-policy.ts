@@ -19,7 +19,7 @@ import { asObject } from '../core/json';
 export function applyAdmissionPolicy(policy: JsonObject, options: ApplyOptions): PolicyResponse {
   const name = String(asObject(policy.metadata).name ?? '');
   const spec = asObject(policy.spec);
-  const bindings = bindingsOf(policy, 'ValidatingAdmissionPolicyBinding', options);
+  const bindings = bindingsOf(name, 'ValidatingAdmissionPolicyBinding', options.cluster.resources);
   let binding: JsonObject | null = null;
   if (!bindings.length) {
     if (!matchConstraintsMatch(spec.matchConstraints, options.request, options.cluster)) return emptyResponse(policy, options);
@@ -55,10 +55,9 @@ export function applyAdmissionPolicy(policy: JsonObject, options: ApplyOptions):
   return emptyResponse(policy, options);
 }
 
-/** The bindings of `policy`: objects of `bindingKind` in the cluster whose spec.policyName names it. */
-export function bindingsOf(policy: JsonObject, bindingKind: string, options: ApplyOptions): JsonObject[] {
-  const name = asObject(policy.metadata).name;
-  return options.cluster.resources.filter((r) => r.kind === bindingKind && asObject(r.spec).policyName === name);
+/** The bindings of a policy among the cluster resources, in load order. */
+export function bindingsOf(policyName: string, bindingKind: string, resources: readonly JsonObject[]): JsonObject[] {
+  return resources.filter((r) => r.kind === bindingKind && asObject(r.spec).policyName === policyName);
 }
 
 /**

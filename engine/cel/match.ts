@@ -100,13 +100,14 @@ export interface MatchOptions {
   /** Binding matchResources: without resourceRules they do not constrain resources. */
   emptyRulesMatchAll?: boolean;
   /**
-   * The Namespace object namespaceSelector reads, when the caller builds it (the CLI's
-   * admission policies do, from the values file's labels only); null stands for Kubernetes'
-   * minimal namespace carrying just `kubernetes.io/metadata.name`.
+   * The Namespace object the matcher is handed (Kyverno's CEL matcher takes one); `null`
+   * means none, and then the namespace carries only its `kubernetes.io/metadata.name` label.
+   * When omitted the namespace is looked up in the cluster state.
    */
   namespace?: JsonObject | null;
 }
 
+/** What Kubernetes' namespace matcher falls back to when it was handed no Namespace. */
 function minimalNamespace(name: string): JsonObject {
   return { metadata: { name, labels: { 'kubernetes.io/metadata.name': name } } };
 }

@@ -46,19 +46,19 @@ export function applyMutatingAdmissionPolicy(policy: JsonObject, options: ApplyO
     return response;
   };
 
-  const bindings = bindingsOf(policy, 'MutatingAdmissionPolicyBinding', options);
+  const bindings = bindingsOf(String(asObject(policy.metadata).name ?? ''), 'MutatingAdmissionPolicyBinding', options.cluster.resources);
   if (!bindings.length) {
     if (!matches(spec.matchConstraints)) return emptyResponse(policy, options);
     return respond(evaluateOnce(policy, admitted, namespace, null, resource) ?? null);
   }
-  const parameterResources = options.cluster.parameterResources ?? [];
+  const parameters = options.cluster.parameters ?? [];
   let answer: Outcome = null;
   // Kyverno's running resource: only what a response reports as given/unpatched changes with it.
   let given = resource;
   for (const binding of bindings) {
     const bspec = asObject(binding.spec);
     if (bspec.matchResources && !matches(bspec.matchResources)) continue;
-    const params = bspec.paramRef ? selectBindingParams(bspec.paramRef, parameterResources) : null;
+    const params = bspec.paramRef ? selectBindingParams(bspec.paramRef, parameters) : null;
     const outcome = evaluateOnce(policy, admitted, namespace, params, given);
     if (outcome === undefined) continue;
     answer = outcome;

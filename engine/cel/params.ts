@@ -20,24 +20,30 @@ export function resolveParams(paramKind: unknown, paramRef: unknown, options: Ap
 }
 
 /**
- * The params a binding's paramRef selects offline, as the Kyverno CLI does for admission
- * policies (pkg/admissionpolicy, without a cluster): it searches the test's parameter objects
- * whatever their kind. With a selector, every object whose labels match, as a list
- * (`params.items`); without one, the first object matching by name (or, with no name, by
- * namespace). Null when nothing matches or there is no paramRef.
+ * Whether a parameter object is the one a binding's paramRef names, as the Kyverno CLI
+ * decides offline (pkg/admissionpolicy matchesSelector): a selector matches on labels;
+ * otherwise namespace and then name are compared, the name deciding when both are set.
  */
-export function selectBindingParams(paramRef: unknown, parameterResources: readonly JsonObject[]): JsonObject | null {
+function paramRefSelects(ref: JsonObject, param: JsonObject): boolean {
+  const meta = asObject(param.metadata);
+  if (ref.selector !== undefined && ref.selector !== null) return selectorMatches(ref.selector, asObject(meta.labels) as Record<string, string>);
+  let matches = false;
+  if (ref.namespace) matches = String(meta.namespace ?? '') === String(ref.namespace);
+  if (ref.name) matches = String(meta.name ?? '') === String(ref.name);
+  return matches;
+}
+
+/**
+ * The `params` a binding gives its admission policy offline (the Kyverno CLI without a
+ * cluster): the first parameter object the paramRef names, or with a selector every match
+ * as a list (`{ items: [...] }`); null when nothing matches. parameterNotFoundAction plays
+ * no part there: the policy is evaluated with null params.
+ */
+export function selectBindingParams(paramRef: unknown, parameters: readonly JsonObject[]): JsonObject | null {
   if (!paramRef || typeof paramRef !== 'object') return null;
   const ref = asObject(paramRef);
-  const hasSelector = ref.selector !== undefined && ref.selector !== null;
-  const matches = (r: JsonObject): boolean => {
-    const meta = asObject(r.metadata);
-    if (hasSelector) return selectorMatches(ref.selector, asObject(meta.labels) as Record<string, string>);
-    if (ref.name) return meta.name === ref.name;
-    if (ref.namespace) return meta.namespace === ref.namespace;
-    return false;
-  };
-  if (!hasSelector) return parameterResources.find(matches) ?? null;
-  const items = parameterResources.filter(matches);
-  return items.length ? { items } : null;
+  const selected = parameters.filter((p) => paramRefSelects(ref, p));
+  if (selected.length === 0) return null;
+  if (ref.selector === undefined || ref.selector === null) return selected[0];
+  return { items: selected };
 }

@@ -67,10 +67,10 @@ export interface ClusterState {
   /** PolicyExceptions (kyverno.io and policies.kyverno.io) known to the run. */
   exceptions: JsonObject[];
   /**
-   * Parameter objects for admission policy bindings' paramRef (test `paramResources`). The
-   * Kyverno CLI searches only these, whatever their kind; they are in `resources` too.
+   * Parameter objects of admission policies (test `paramResources`, apply
+   * `--parameter-resource`): the only candidates a binding's paramRef selects from offline.
    */
-  parameterResources?: JsonObject[];
+  parameters?: JsonObject[];
 }
 
 /**

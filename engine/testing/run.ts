@@ -93,13 +93,13 @@ function loadTest(spec: TestSpec, base: string, files: FileSource): LoadedTest {
     for (const doc of loadDocuments(files, at(p))) targetResources.push(withDefaultNamespace(checkResourceShape(doc)));
   }
   cluster.resources.push(...targetResources);
-  // Parameter objects join the CLI's fake cluster too, but bindings search only them.
-  const parameterResources: JsonObject[] = [];
+  // Parameter objects are in the CLI's fake cluster too, and are what bindings select from.
+  const parameters: JsonObject[] = [];
   for (const p of spec.paramResources) {
-    for (const doc of loadDocuments(files, at(p))) parameterResources.push(withDefaultNamespace(checkResourceShape(doc)));
+    for (const doc of loadDocuments(files, at(p))) parameters.push(withDefaultNamespace(checkResourceShape(doc)));
   }
-  cluster.resources.push(...parameterResources);
-  cluster.parameterResources = parameterResources;
+  cluster.parameters = parameters;
+  cluster.resources.push(...parameters);
   for (const r of spec.results) {
     if (!r.cloneSourceResource) continue;
     for (const doc of loadDocuments(files, at(r.cloneSourceResource))) cluster.resources.push(checkResourceShape(doc));

@@ -60,7 +60,7 @@ export interface TestSpec {
   exceptions: string[];
   clusterResources: string[];
   targetResources: string[];
-  /** Parameter objects for MutatingAdmissionPolicy/ValidatingAdmissionPolicy bindings. */
+  /** Parameter objects of admission policy bindings (`paramResources`). */
   paramResources: string[];
   variables: string;
   userinfo: string;

@@ -99,7 +99,7 @@ test('bindings: the policy matchConstraints are not consulted; every matching bi
   // Two bindings: each patches the admitted object (not the previous binding's output).
   const twoParams = cluster({
     resources: [binding('one', { paramRef: { name: 'p1' } }), binding('two', { paramRef: { name: 'p2' } })],
-    parameterResources: [cm('p1', 'default'), cm('p2', 'default')],
+    parameters: [cm('p1', 'default'), cm('p2', 'default')],
   });
   const both = applyCelPolicy(policy, opts(cm('c', 'default'), twoParams));
   assert.deepEqual([both.rules.length, labelsOf(both.patchedResource)], [1, { b: 'p2' }]);
@@ -111,9 +111,9 @@ test('bindings: the policy matchConstraints are not consulted; every matching bi
 test('params: by name (any kind, from the parameter objects only), by selector as a list, missing means no result', () => {
   const policy = map({ mutations: [setLabel('p', 'has(params.items) ? params.items.map(i, i.metadata.name).join(",") : params.metadata.name')] });
   const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'p1', namespace: 'default', labels: { type: 'param' } } };
-  const parameterResources = [secret, cm('p2', 'default', { type: 'param' }), cm('p3', 'other', { type: 'other' })];
+  const parameters = [secret, cm('p2', 'default', { type: 'param' }), cm('p3', 'other', { type: 'other' })];
   const run = (paramRef: JsonObject, extra: JsonObject[] = []) => {
-    const state = cluster({ resources: [binding('b', { paramRef }), ...extra], parameterResources });
+    const state = cluster({ resources: [binding('b', { paramRef }), ...extra], parameters });
     return applyCelPolicy(policy, opts(cm('c', 'default', { type: 'param' }), state));
   };
   assert.deepEqual(labelsOf(run({ name: 'p2', namespace: 'default' }).patchedResource), { type: 'param', p: 'p2' });

@@ -203,7 +203,7 @@ test('a Context file adds its resources and image metadata to the cluster state'
 test('paramResources are loaded (namespace defaulted) as the only objects a binding paramRef searches', () => {
   let seen: unknown;
   const capture: Script = (_p, r, options) => {
-    seen = { params: options.cluster.parameterResources, inCluster: options.cluster.resources.some((o) => (o.metadata as JsonObject).name === 'limits') };
+    seen = { params: options.cluster.parameters, inCluster: options.cluster.resources.some((o) => (o.metadata as JsonObject).name === 'limits') };
     return { rules: [rule('map', 'pass', { type: 'Mutation' })], patched: r };
   };
   const map = { apiVersion: 'admissionregistration.k8s.io/v1beta1', kind: 'MutatingAdmissionPolicy', metadata: { name: 'map' }, spec: {} };
