@@ -7,7 +7,7 @@ import type { ApplyOptions } from '../apply';
 import { applyValidatingPolicy } from './validating-policy';
 import { applyMutatingPolicy } from './mutating-policy';
 import { applyGeneratingPolicy, applyDeletingPolicy, applyImageValidatingPolicy } from './other-policies';
-import { applyAdmissionPolicy } from './admission-policy';
+import { applyValidatingAdmissionPolicy } from './validating-admission-policy';
 import { applyMutatingAdmissionPolicy } from './mutating-admission-policy';
 import { emptyResponse } from './response';
 import { requestTarget } from './match';
@@ -56,7 +56,7 @@ export function applyCelPolicy(policy: JsonObject, options: ApplyOptions): Polic
       case 'NamespacedImageValidatingPolicy':
         return applyImageValidatingPolicy(policy, options);
       case 'ValidatingAdmissionPolicy':
-        return applyAdmissionPolicy(policy, options);
+        return applyValidatingAdmissionPolicy(policy, options);
       case 'MutatingAdmissionPolicy':
         return applyMutatingAdmissionPolicy(policy, options);
       default:

@@ -95,7 +95,10 @@ export function namespaceObject(namespace: string, cluster: ClusterState): JsonO
 }
 
 export interface MatchOptions {
-  /** For kinds that do not act on admission (DeletingPolicy): rules carry no operations. */
+  /**
+   * For kinds that do not act on admission (DeletingPolicy, mutate-existing targets): Kyverno
+   * rewrites the operations of `resourceRules` to `*`; `excludeResourceRules` keep theirs.
+   */
   ignoreOperations?: boolean;
   /** Binding matchResources: without resourceRules they do not constrain resources. */
   emptyRulesMatchAll?: boolean;
@@ -119,7 +122,7 @@ export function matchConstraintsMatch(constraints: unknown, request: AdmissionRe
   const rules = (Array.isArray(c.resourceRules) ? c.resourceRules : []) as JsonObject[];
   if (!(rules.length === 0 && opts.emptyRulesMatchAll) && !rules.some((r) => ruleMatches(r, t, ignoreOperations))) return false;
   const excludes = (Array.isArray(c.excludeResourceRules) ? c.excludeResourceRules : []) as JsonObject[];
-  if (excludes.some((r) => ruleMatches(r, t, ignoreOperations))) return false;
+  if (excludes.some((r) => ruleMatches(r, t))) return false;
   if (c.namespaceSelector && Object.keys(asObject(c.namespaceSelector)).length) {
     if (t.kind === 'Namespace' && !t.group) {
       if (!selectorMatches(c.namespaceSelector, labelsOf(request.object ?? request.oldObject))) return false;

@@ -3,7 +3,7 @@
  * the path without a live cluster):
  * - the admission attributes are a CREATE of the resource as given, built once: every binding
  *   evaluates and patches that same object;
- * - the Namespace object carries only the values file's labels (cliNamespaceObject), for
+ * - the Namespace object carries only the values file's labels (valuesNamespace), for
  *   namespaceSelector and `namespaceObject` alike;
  * - without bindings the policy's matchConstraints decide and `params` is null; with bindings
  *   the policy's own matchConstraints are not consulted: each binding whose matchResources match
@@ -18,13 +18,13 @@
 import type { ApplyOptions } from '../apply';
 import type { JsonObject, PolicyResponse, RuleResult } from '../core/types';
 import { asObject } from '../core/json';
-import { bindingsOf, cliNamespaceObject } from './admission-policy';
 import { buildActivation, installVariables } from './context';
-import { matchConstraintsMatch } from './match';
+import { matchConstraintsMatch, requestTarget } from './match';
 import { applyMutation } from './mutations';
 import { selectBindingParams } from './params';
 import { emptyResponse } from './response';
 import { evaluateMatchConditions } from './validations';
+import { bindingsOf } from './validating-admission-policy';
 import { toCel } from './values';
 
 /** One evaluation of the policy: a response, or null when the CLI would keep no result. */
@@ -37,7 +37,7 @@ export function applyMutatingAdmissionPolicy(policy: JsonObject, options: ApplyO
     ...options,
     request: { ...options.request, operation: 'CREATE', object: resource, oldObject: null },
   };
-  const namespace = cliNamespaceObject(admitted);
+  const namespace = valuesNamespace(admitted);
   const matches = (constraints: unknown) => matchConstraintsMatch(constraints, admitted.request, admitted.cluster, { emptyRulesMatchAll: true, namespace });
   const respond = (outcome: Outcome): PolicyResponse => {
     if (!outcome) return emptyResponse(policy, options);
@@ -65,6 +65,18 @@ export function applyMutatingAdmissionPolicy(policy: JsonObject, options: ApplyO
     given = outcome?.patched ?? given;
   }
   return respond(answer);
+}
+
+/**
+ * The Namespace object mutate.go builds: the request's namespace with the labels the values
+ * file declares for it (a typed corev1.Namespace, so no apiVersion/kind); none for
+ * cluster-scoped objects and for Namespaces themselves.
+ */
+function valuesNamespace(options: ApplyOptions): JsonObject | null {
+  const t = requestTarget(options.request);
+  const isNamespace = t.kind === 'Namespace' && t.group === '' && t.version === 'v1';
+  if (!t.namespace || isNamespace) return null;
+  return { metadata: { name: t.namespace, labels: options.cluster.namespaceLabels[t.namespace] ?? {} } };
 }
 
 /**

@@ -90,7 +90,7 @@ export interface TestValues {
 
 export type RuleStatus = 'pass' | 'fail' | 'warn' | 'error' | 'skip';
 
-export type RuleType = 'Validation' | 'Mutation' | 'Generation' | 'ImageVerify';
+export type RuleType = 'Validation' | 'Mutation' | 'Generation' | 'ImageVerify' | 'Deletion';
 
 /** The outcome of one rule (or one CEL policy/binding) on one resource. */
 export interface RuleResult {

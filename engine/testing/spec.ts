@@ -84,7 +84,22 @@ function expectedResult(raw: unknown, index: number): ExpectedResult {
     isGeneratingPolicy: bool(f, 'isGeneratingPolicy'),
     isDeletingPolicy: bool(f, 'isDeletingPolicy'),
     isImageValidatingPolicy: bool(f, 'isImageValidatingPolicy'),
+    operation: resultOperation(f, where),
+    failOnMissingResources: bool(f, 'failOnMissingResources'),
   };
+}
+
+/** A result's `operation`, checked as the CLI does before running anything. */
+function resultOperation(f: Map<string, unknown>, where: string): string {
+  const operation = str(f, 'operation', where);
+  const policy = str(f, 'policy', where);
+  if (operation !== '' && !['CREATE', 'UPDATE', 'DELETE'].includes(operation)) {
+    throw new TestSpecError(`${where}: invalid test result for policy ${policy}: invalid operation "${operation}", must be one of CREATE, UPDATE, DELETE`);
+  }
+  if (operation !== '' && bool(f, 'isDeletingPolicy')) {
+    throw new TestSpecError(`${where}: invalid test result for policy ${policy}: operation is not supported for deleting policies`);
+  }
+  return operation;
 }
 
 export function readTestSpec(doc: unknown): TestSpec {
