@@ -57,7 +57,7 @@ export interface ApplyRun {
  * Reads the files as `kyverno apply` does and evaluates every resource on the one engine path
  * (engine/evaluate). Problems with the inputs are written to `io.err` and counted.
  */
-export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>): ApplyRun {
+export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, options: { now?: Date } = {}): ApplyRun {
   let inputErrors = 0;
   const policies: JsonObject[] = [];
   const exceptions: JsonObject[] = [];
@@ -96,7 +96,7 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>): Apply
   if (userDoc === null) inputErrors++;
   else if (userDoc) requestInfo = toRequestInfo(userDoc);
   const cluster = offlineCluster({ exceptions, bindings, resources, values });
-  const evaluations = evaluateResources({ policies, resources, cluster, values, requestInfo });
+  const evaluations = evaluateResources({ policies, resources, cluster, values, requestInfo, now: options.now });
   return { policies, resources, evaluations, inputErrors };
 }
 
