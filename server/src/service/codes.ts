@@ -28,6 +28,7 @@ export const Codes = {
   violationAudit: 'KS2002',
   mutation: 'KS2003',
   engineError: 'KS2004',
+  internalError: 'KS1901',
 } as const;
 
 export interface Diagnostic {

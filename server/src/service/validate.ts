@@ -8,10 +8,13 @@ import { Codes, Severity, diag, type Diagnostic } from './codes';
 import { schemaFor, validatorFor, documentedSchema, subSchema, propertiesOf, type SchemaEntry } from './schemas';
 import { closest } from './suggest';
 import { checkKyvernoDocument } from './kyverno-checks';
+import { runCheck, type CheckLog } from './guard';
 
 export interface ValidateOptions {
   /** Stop after this many diagnostics per file (a broken 10 MB file must not flood the client). */
   maxDiagnostics?: number;
+  /** Where the stack of a check's internal error goes (the diagnostic only names it). */
+  log?: CheckLog;
 }
 
 export function validateFile(file: ParsedFile, opts: ValidateOptions = {}): Diagnostic[] {
@@ -29,11 +32,17 @@ export function validateFile(file: ParsedFile, opts: ValidateOptions = {}): Diag
       out.push(diag(rangeOf(file, pd.start, pd.start), Severity.Error, Codes.aliasLimit, `Document not analysed: ${firstLine(pd.conversionError)}`));
       continue;
     }
-    const entry = schemaFor(pd.apiVersion, pd.kind, file.uri, pd.value);
-    if (!entry) continue;
-    const schema = schemaDiagnostics(file, pd, entry);
+    const schema: Diagnostic[] = [];
+    let entry: SchemaEntry | undefined;
+    runCheck(file, pd.start, 'the schema check', schema, () => {
+      entry = schemaFor(pd.apiVersion, pd.kind, file.uri, pd.value);
+      if (entry) schema.push(...schemaDiagnostics(file, pd, entry));
+    }, opts.log);
     out.push(...schema);
-    out.push(...withoutSchemaRepeats(checkKyvernoDocument(file, pd), schema));
+    if (!entry) continue;
+    const kyverno: Diagnostic[] = [];
+    runCheck(file, pd.start, 'the Kyverno checks', kyverno, () => kyverno.push(...checkKyvernoDocument(file, pd, opts.log)), opts.log);
+    out.push(...withoutSchemaRepeats(kyverno, schema));
   }
   return out.slice(0, max);
 }
