@@ -17,6 +17,7 @@ Flags:
   -r, --resource PATH      resource file or folder (repeatable)
   -f, --values PATH        cli.kyverno.io Values file (alias --values-file)
   -u, --userinfo PATH      cli.kyverno.io UserInfo file
+      --parameter-resource PATH  parameter objects for admission policy bindings (repeatable)
   -o, --output yaml        print the resulting (mutated and generated) resources as YAML
       --audit-warn         report failures of Audit policies as warnings
   -h, --help               show this help`;
@@ -44,6 +45,8 @@ export interface ApplyPaths {
   resourcePaths: string[];
   valuesPath?: string;
   userinfoPath?: string;
+  /** Parameter objects of admission policy bindings (`--parameter-resource`). */
+  parameterPaths?: string[];
 }
 
 export interface ApplyRun {
@@ -87,6 +90,17 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
       inputErrors++;
     }
   }
+  const parameters: JsonObject[] = [];
+  const parameterRead = readDocuments(paths.parameterPaths ?? []);
+  for (const e of parameterRead.errors) (io.err(`Error: ${e}`), inputErrors++);
+  for (const doc of parameterRead.documents) {
+    try {
+      parameters.push(withDefaultNamespace(checkResourceShape(doc)));
+    } catch (err) {
+      io.err(`Error: ${errorText(err)}`);
+      inputErrors++;
+    }
+  }
   let values: TestValues | undefined;
   const valuesDoc = loadSingle(paths.valuesPath, 'Values', io);
   if (valuesDoc === null) inputErrors++;
@@ -95,7 +109,7 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
   const userDoc = loadSingle(paths.userinfoPath, 'UserInfo', io);
   if (userDoc === null) inputErrors++;
   else if (userDoc) requestInfo = toRequestInfo(userDoc);
-  const cluster = offlineCluster({ exceptions, bindings, resources, values });
+  const cluster = offlineCluster({ exceptions, bindings, resources, parameters, values });
   const evaluations = evaluateResources({ policies, resources, cluster, values, requestInfo, now: options.now });
   return { policies, resources, evaluations, inputErrors };
 }
@@ -106,7 +120,7 @@ export const applyCommand: Command = {
   usage: USAGE,
   run(argv: string[], io: CommandIO): number {
     const args = parseCommandArgs(argv, {
-        values: ['resource', 'values', 'values-file', 'userinfo', 'output'],
+        values: ['resource', 'values', 'values-file', 'userinfo', 'output', 'parameter-resource'],
         booleans: ['help', 'audit-warn'],
         aliases: { r: 'resource', f: 'values', u: 'userinfo', o: 'output', h: 'help' },
       }, USAGE, io);
@@ -126,6 +140,7 @@ export const applyCommand: Command = {
       resourcePaths,
       valuesPath: single(args, 'values') ?? single(args, 'values-file'),
       userinfoPath: single(args, 'userinfo'),
+      parameterPaths: args.values.get('parameter-resource') ?? [],
     }, io);
     const { policies, resources, inputErrors } = run;
     const ruleCount = policies.reduce((n, p) => n + countRules(p), 0);

@@ -13,6 +13,11 @@ export interface OfflineClusterInput {
   bindings?: readonly JsonObject[];
   /** The resources under evaluation (namespace already defaulted, as the CLI loads them). */
   resources?: readonly JsonObject[];
+  /**
+   * Parameter objects of admission policies: the only candidates a binding's paramRef selects
+   * from offline; as in the CLI they are cluster objects too (resource lookups see them).
+   */
+  parameters?: readonly JsonObject[];
   /** A cli.kyverno.io Values file: its namespaceSelector gives namespaces their labels. */
   values?: TestValues;
 }
@@ -25,6 +30,10 @@ export function offlineCluster(input: OfflineClusterInput = {}): ClusterState {
   const cluster = emptyCluster();
   cluster.exceptions.push(...(input.exceptions ?? []));
   cluster.resources.push(...(input.bindings ?? []), ...(input.resources ?? []));
+  if (input.parameters) {
+    cluster.parameters = [...input.parameters];
+    cluster.resources.push(...input.parameters);
+  }
   if (input.values) Object.assign(cluster.namespaceLabels, namespaceLabelsOf(input.values));
   return cluster;
 }

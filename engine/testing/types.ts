@@ -50,6 +50,13 @@ export interface ExpectedResult {
   isGeneratingPolicy: boolean;
   isDeletingPolicy: boolean;
   isImageValidatingPolicy: boolean;
+  /**
+   * The admission operation the result is checked under (CREATE, UPDATE or DELETE); '' for
+   * the default run (the values file's request.operation, else CREATE).
+   */
+  operation: string;
+  /** Fail (instead of skipping the row) when the patched/generated resource is not in its file. */
+  failOnMissingResources: boolean;
 }
 
 /** A Test document with Kyverno's field names resolved (Go's JSON decoding ignores key case). */
@@ -60,6 +67,8 @@ export interface TestSpec {
   exceptions: string[];
   clusterResources: string[];
   targetResources: string[];
+  /** Parameter objects of admission policy bindings (`paramResources`). */
+  paramResources: string[];
   variables: string;
   userinfo: string;
   context: string;

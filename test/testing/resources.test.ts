@@ -146,7 +146,8 @@ test('values, namespace labels, operation and user info reach the engine', () =>
   assert.equal(options?.request.operation, 'DELETE');
   assert.equal(options?.request.object, null);
   assert.equal((options?.request.oldObject?.metadata as JsonObject).name, 'web');
-  assert.deepEqual(options?.cluster.namespaceLabels, { shop: { tier: 'gold' } });
+  // A declared Namespace object wins over a namespaceSelector entry (the CLI's NamespaceSelectors).
+  assert.deepEqual(options?.cluster.namespaceLabels, { shop: {} });
   // The fake cluster holds the Values namespaces and the test's own resources, as in the CLI.
   assert.deepEqual(
     options?.cluster.resources.map((r) => `${r.kind}/${(r.metadata as JsonObject).name}`).sort(),
