@@ -3,7 +3,8 @@
  * the language server and a browser can share it. Never throws: every problem becomes a
  * `LoadError` naming file and line.
  */
-import { isCollection, LineCounter, parseAllDocuments } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
+import { GO_YAML_OPTIONS, indentQuotedContinuations } from './go-yaml';
 
 export interface LoadedDocument {
   /** The document as plain JSON-like data (null for an empty document). */
@@ -14,11 +15,11 @@ export interface LoadedDocument {
   /** 0-based position of the document in its file. */
   index: number;
   /**
-   * Where the value at a JSON path of `value` starts in the file (1-based line and column);
-   * a path that does not exist gives its deepest existing parent. Lets a shape error point
-   * at the wrong-typed value rather than the document.
+   * Where the value at a JSON path of `value` starts in the file (1-based line and column),
+   * or its deepest existing parent. Lets a shape error point at the wrong-typed value rather
+   * than the document; parses the text again, so it costs nothing until an error needs it.
    */
-  locate?: (path: ReadonlyArray<string | number>) => SourcePosition;
+  locate?: (path: ReadonlyArray<string | number>) => SourcePosition | undefined;
 }
 
 export interface SourcePosition {
@@ -102,12 +103,22 @@ export function parseYamlDocuments(text: string, file: string, limits: ParseLimi
     return { documents: [], errors: [{ file, message: `input too large (${text.length} characters, limit ${maxChars})` }] };
   }
   const maxDepth = limits.maxDepth ?? DEFAULT_MAX_DEPTH;
-  const lineCounter = new LineCounter();
+  let lineCounter = new LineCounter();
   const documents: LoadedDocument[] = [];
   const errors: LoadError[] = [];
+  const parse = (source: string) => parseAllDocuments(source, { ...GO_YAML_OPTIONS, lineCounter, prettyErrors: false, uniqueKeys: false });
   let docs;
   try {
-    docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+    docs = parse(text);
+    const list = Array.isArray(docs) ? docs : [docs];
+    // libyaml accepts quoted scalars continued on less indented lines; retry with them indented.
+    if (list.some((d) => d.errors.some((e) => e.code === 'MISSING_CHAR' && /closing .?quote/i.test(e.message)))) {
+      const indented = indentQuotedContinuations(text);
+      if (indented !== text) {
+        lineCounter = new LineCounter();
+        docs = parse(indented);
+      }
+    }
   } catch (err) {
     if (isStackOverflow(err)) return { documents: [], errors: [{ file, message: tooDeep() }] };
     return { documents: [], errors: [{ file, message: `malformed YAML: ${firstLine(String((err as Error)?.message ?? err))}` }] };
@@ -134,17 +145,7 @@ export function parseYamlDocuments(text: string, file: string, limits: ParseLimi
         errors.push({ file, line, message: tooDeep(maxDepth) });
         return;
       }
-      const locate = (path: ReadonlyArray<string | number>): SourcePosition => {
-        let node: unknown = doc.contents;
-        for (const key of path) {
-          const next = isCollection(node) ? node.get(key, true) : undefined;
-          if (next === undefined || next === null) break;
-          node = next;
-        }
-        const offset = (node as { range?: [number, number, number] } | null)?.range?.[0] ?? start;
-        const pos = lineCounter.linePos(offset);
-        return { line: pos.line, column: pos.col };
-      };
+      const locate = (path: ReadonlyArray<string | number>) => positionOfPath(text, index, path, 'value');
       documents.push({ value, file, line, index, locate });
     } catch (err) {
       const message = isStackOverflow(err)
@@ -156,4 +157,43 @@ export function parseYamlDocuments(text: string, file: string, limits: ParseLimi
     }
   });
   return { documents, errors };
+}
+
+/**
+ * Position of the node at `path` (keys and sequence indexes) in the `index`-th document of
+ * `text`: its key (`at: 'key'`, the line a reader looks at for a field) or its value; a path
+ * that goes missing stops at the deepest node found (for values) or gives undefined (keys).
+ * Parses again: for error paths only.
+ */
+export function positionOfPath(text: string, index: number, path: ReadonlyArray<string | number>, at: 'key' | 'value' = 'key'): SourcePosition | undefined {
+  try {
+    const lineCounter = new LineCounter();
+    const doc = parseAllDocuments(text, { ...GO_YAML_OPTIONS, lineCounter, uniqueKeys: false })[index];
+    if (!doc) return undefined;
+    let node: unknown = doc.contents;
+    for (const [i, step] of path.entries()) {
+      let next: unknown;
+      if (isSeq(node)) next = node.items[step as number];
+      else if (isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(step));
+        next = pair && (at === 'key' && i === path.length - 1 ? pair.key : pair.value);
+      }
+      if (next === undefined || next === null) {
+        if (at === 'key') return undefined;
+        break;
+      }
+      node = next;
+    }
+    const offset = (node as { range?: [number, number, number] } | null)?.range?.[0];
+    if (offset === undefined) return undefined;
+    const pos = lineCounter.linePos(offset);
+    return { line: pos.line, column: pos.col };
+  } catch {
+    return undefined;
+  }
+}
+
+/** 1-based line of the key at `path` in the `index`-th document of `text` (see positionOfPath). */
+export function lineOfPath(text: string, index: number, path: ReadonlyArray<string | number>): number | undefined {
+  return positionOfPath(text, index, path, 'key')?.line;
 }

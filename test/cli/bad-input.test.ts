@@ -156,13 +156,13 @@ test('a policy without spec is rejected (classic and CEL kinds)', () => {
     'policy.yaml': 'apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: p\n',
     'pod.yaml': POD,
   });
-  expectFileError(classic, /no-spec\/policy\.yaml:1: invalid policy p: spec is required/);
+  expectFileError(classic, /no-spec\/policy\.yaml:1:1: invalid policy p: spec is required/);
   const cel = suite('vpol-no-spec', {
     'kyverno-test.yaml': testYaml('policy.yaml', 'pod.yaml', '    isValidatingPolicy: true\n'),
     'policy.yaml': 'apiVersion: policies.kyverno.io/v1\nkind: ValidatingPolicy\nmetadata:\n  name: p\n',
     'pod.yaml': POD,
   });
-  expectFileError(cel, /vpol-no-spec\/policy\.yaml:1: invalid policy p: spec is required/);
+  expectFileError(cel, /vpol-no-spec\/policy\.yaml:1:1: invalid policy p: spec is required/);
 });
 
 test('an unknown JMESPath function is a rule error whose row carries the engine message', () => {

@@ -24,7 +24,7 @@ test('malformed YAML in a resource names file and line', () => {
 });
 
 test('malformed test file text is reported with its line', () => {
-  const res = runTestText(TEST_PATH, 'policies:\n  - a.yaml\n results: [\n', new Map(), { engine });
+  const [res] = runTestText(TEST_PATH, 'policies:\n  - a.yaml\n results: [\n', new Map(), { engine });
   assert.match(res.error ?? '', /^suite\/kyverno-test\.yaml:\d+: malformed YAML/);
 });
 
@@ -43,9 +43,9 @@ test('results of the wrong type are a clear error', () => {
   assert.equal(res.error, `${TEST_PATH}: field "results" must be a list`, 'the file is named');
   // With the text, the line and column of the value too.
   const text = 'apiVersion: cli.kyverno.io/v1alpha1\nkind: Test\nmetadata:\n  name: t\npolicies: [p.yaml]\nresults: "x"\n';
-  assert.equal(runTestText(TEST_PATH, text, suite({ 'p.yaml': policy }), { engine }).error, `${TEST_PATH}:6:10: field "results" must be a list`);
+  assert.equal(runTestText(TEST_PATH, text, suite({ 'p.yaml': policy }), { engine })[0].error, `${TEST_PATH}:6:10: field "results" must be a list`);
   const row = text.replace('results: "x"', 'results:\n- policy: p\n  resources: 3');
-  assert.equal(runTestText(TEST_PATH, row, suite({ 'p.yaml': policy }), { engine }).error, `${TEST_PATH}:8:14: results[0]: field "resources" must be a list of strings`);
+  assert.equal(runTestText(TEST_PATH, row, suite({ 'p.yaml': policy }), { engine })[0].error, `${TEST_PATH}:8:14: results[0]: field "resources" must be a list of strings`);
 });
 
 test('an alias bomb is refused, not expanded', () => {
