@@ -14,20 +14,22 @@ export type ManifestReader = (path: string) => JsonObject[];
 
 const NOT_IN_MANIFEST = 'not found in manifest';
 
-export function isCelResult(test: ExpectedResult): boolean {
-  return (
-    test.isValidatingAdmissionPolicy ||
-    test.isMutatingAdmissionPolicy ||
-    test.isValidatingPolicy ||
-    test.isMutatingPolicy ||
-    test.isGeneratingPolicy ||
-    test.isDeletingPolicy ||
-    test.isImageValidatingPolicy
-  );
-}
+/** Policy kinds without rule names: every result of theirs is checked (isRulelessPolicyKind). */
+const RULELESS_KINDS = new Set([
+  'ValidatingPolicy', 'NamespacedValidatingPolicy', 'ValidatingAdmissionPolicy',
+  'MutatingPolicy', 'NamespacedMutatingPolicy', 'MutatingAdmissionPolicy',
+  'ImageValidatingPolicy', 'NamespacedImageValidatingPolicy',
+  'GeneratingPolicy', 'NamespacedGeneratingPolicy',
+  'DeletingPolicy', 'NamespacedDeletingPolicy',
+]);
 
-export function lookupRules(test: ExpectedResult, rules: RuleResult[]): RuleResult[] {
-  if (isCelResult(test)) return rules;
+/**
+ * The rule results a test result is checked against: all of them when the result names no
+ * rule or the policy kind has no rule names, else those named after the rule (or its
+ * autogen variants). The policy's kind decides, not the result's is…Policy flags.
+ */
+export function lookupRules(test: ExpectedResult, rules: RuleResult[], policyKind: string): RuleResult[] {
+  if (test.rule === '' || RULELESS_KINDS.has(policyKind)) return rules;
   return rules.filter((r) => r.name === test.rule || r.name === `autogen-${test.rule}` || r.name === `autogen-cronjob-${test.rule}`);
 }
 
@@ -72,6 +74,11 @@ function checkResult(test: ExpectedResult, response: EngineResponse, rule: RuleR
     const c = compareWithFile(test.generatedResource, actual, read, 'Generated');
     if (c) return { ...c, actual: result };
   }
+  return checkStatus(test, response, rule);
+}
+
+function checkStatus(test: ExpectedResult, response: EngineResponse, rule: RuleResult): Check {
+  const result = reportResult(response, rule);
   if (result !== test.result) {
     // An unexpected error is only actionable with the engine's own message.
     const detail = result === 'error' && rule.message ? `: ${rule.message.split('\n')[0]}` : '';
@@ -143,17 +150,17 @@ function rowsForResponse(test: ExpectedResult, response: EngineResponse, key: st
     return [row(test, p.kind, display, { ok, actual: 'error', reason: ok ? 'Ok' : `engine error: ${response.error}` })];
   }
   const rows: TestRow[] = [];
-  for (const rule of lookupRules(test, response.rules)) {
-    const generation = test.isGeneratingPolicy || (!isCelResult(test) && rule.type === 'Generation');
-    if (generation) {
+  for (const rule of lookupRules(test, response.rules, response.policy.kind)) {
+    if (rule.type === 'Generation') {
+      // Nothing generated (an error, a skip): only the result is compared.
+      if (!rule.generatedResources?.length) rows.push(row(test, p.kind, display, checkStatus(test, response, rule)));
       for (const generated of rule.generatedResources ?? []) {
         const id = identityOf(generated);
         rows.push(row(test, id.kind, id.name, checkResult(test, response, rule, generated, read)));
       }
       continue;
     }
-    const mutated = test.isMutatingPolicy || (!isCelResult(test) && rule.type === 'Mutation');
-    const actual = mutated ? response.patchedResource : response.resource;
+    const actual = rule.type === 'Mutation' ? response.patchedResource : response.resource;
     const c = checkResult(test, response, rule, actual, read);
     // A resource missing from its patched/generated file skips the row unless the result asks to fail.
     if (c.skipped && !test.failOnMissingResources) {
