@@ -84,8 +84,9 @@ const SHA256_K = [
   0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ];
 
-export function sha256Hex(text: string): string {
-  const view = padded(utf8(text), false);
+/** SHA-256 of raw bytes (32 bytes). */
+export function sha256Bytes(data: Uint8Array): Uint8Array {
+  const view = padded(data, false);
   const h = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
   const w = new Array<number>(64);
   for (let off = 0; off < view.byteLength; off += 64) {
@@ -103,5 +104,28 @@ export function sha256Hex(text: string): string {
     }
     [a, b, c, d, e, f, g, hh].forEach((v, i) => { h[i] = (h[i] + v) | 0; });
   }
-  return hex(h.map((x) => x >>> 0), false);
+  const out = new Uint8Array(32);
+  const outView = new DataView(out.buffer);
+  h.forEach((v, i) => outView.setUint32(i * 4, v >>> 0, false));
+  return out;
+}
+
+export function sha256Hex(text: string): string {
+  return [...sha256Bytes(utf8(text))].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** HMAC-SHA256 (RFC 2104), for HS256 JSON Web Tokens. */
+export function hmacSha256(key: Uint8Array, message: Uint8Array): Uint8Array {
+  const block = 64;
+  const k = new Uint8Array(block);
+  k.set(key.length > block ? sha256Bytes(key) : key);
+  const inner = new Uint8Array(block + message.length);
+  const outer = new Uint8Array(block + 32);
+  for (let i = 0; i < block; i++) {
+    inner[i] = k[i] ^ 0x36;
+    outer[i] = k[i] ^ 0x5c;
+  }
+  inner.set(message, block);
+  outer.set(sha256Bytes(inner), block);
+  return sha256Bytes(outer);
 }

@@ -16,6 +16,9 @@ export { checkCelExpression, type CelDiagnostic, type CelCheckContext, type CelR
 export { evalCel, evalCelBool, CelError } from './environment';
 export { toCel, fromCel } from './values';
 export { setCostLimit, DEFAULT_COST_LIMIT } from './budget';
+export { evaluateAuthzPolicy, authzModeOf, type AuthzMode } from './authz-policy';
+export { envoyCheckRequestFromJson, EnvoyPayloadError } from './lib-authz-envoy';
+export { httpCheckRequestFromJson, HttpPayloadError } from './lib-authz-http';
 
 const CEL_KINDS = new Set([
   'ValidatingPolicy', 'NamespacedValidatingPolicy', 'MutatingPolicy', 'NamespacedMutatingPolicy',
