@@ -110,7 +110,7 @@ export function evaluateAuthzPolicy(policy: JsonObject, mode: AuthzMode, payload
   const rule = (status: RuleResult['status'], message: string): RuleResult => ({ name, type: 'Validation', status, message });
   const problem = compileProblem(spec, mode);
   if (problem) return rule('error', `failed to compile ${mode === 'Envoy' ? 'envoy' : 'HTTP'} policy ${name}: ${problem}`);
-  const runtime = createRuntime({ request: { operation: 'CREATE', object: null, oldObject: null }, cluster: options.cluster, now: options.now });
+  const runtime = createRuntime({ request: { operation: 'CREATE', object: null, oldObject: null, requestInfo: { roles: [], clusterRoles: [], userInfo: {} } }, cluster: options.cluster, now: options.now });
   const now = runtime.now;
   const act: CelActivation = {
     vars: { ...kyvernoActivation(runtime), jwt: new JwtNamespace(() => now), object: payload, variables: {} },

@@ -117,7 +117,7 @@ export function httpCheckRequestFromJson(text: string): Record<string, unknown> 
     throw new HttpPayloadError(`json: cannot unmarshal ${jsonType(length)} into Go struct field ${at}.contentLength of type int64`);
   }
   const bodyText = field(a, 'body');
-  let body = new Uint8Array();
+  let body: Uint8Array = new Uint8Array();
   if (bodyText !== undefined && bodyText !== null) {
     if (typeof bodyText !== 'string') throw new HttpPayloadError(`json: cannot unmarshal ${jsonType(bodyText)} into Go struct field ${at}.body of type []uint8`);
     try {

@@ -26,8 +26,20 @@ export function isCelResult(test: ExpectedResult): boolean {
   );
 }
 
-export function lookupRules(test: ExpectedResult, rules: RuleResult[]): RuleResult[] {
-  if (isCelResult(test)) return rules;
+/** Policy kinds whose results have no rule names to select by (the CLI's isRulelessPolicyKind). */
+const RULELESS_KINDS = new Set([
+  'ValidatingPolicy', 'NamespacedValidatingPolicy', 'ValidatingAdmissionPolicy',
+  'MutatingPolicy', 'NamespacedMutatingPolicy', 'MutatingAdmissionPolicy',
+  'ImageValidatingPolicy', 'NamespacedImageValidatingPolicy',
+  'GeneratingPolicy', 'NamespacedGeneratingPolicy', 'DeletingPolicy', 'NamespacedDeletingPolicy',
+]);
+
+/**
+ * The rule results an expected result is checked against: all of them when it names no rule
+ * or the policy kind has no rule names, else those of the named rule (or its autogen variants).
+ */
+export function lookupRules(test: ExpectedResult, rules: RuleResult[], policyKind = ''): RuleResult[] {
+  if (isCelResult(test) || test.rule === '' || RULELESS_KINDS.has(policyKind)) return rules;
   return rules.filter((r) => r.name === test.rule || r.name === `autogen-${test.rule}` || r.name === `autogen-cronjob-${test.rule}`);
 }
 
@@ -143,7 +155,7 @@ function rowsForResponse(test: ExpectedResult, response: EngineResponse, key: st
     return [row(test, p.kind, display, { ok, actual: 'error', reason: ok ? 'Ok' : `engine error: ${response.error}` })];
   }
   const rows: TestRow[] = [];
-  for (const rule of lookupRules(test, response.rules)) {
+  for (const rule of lookupRules(test, response.rules, response.policy.kind)) {
     const generation = test.isGeneratingPolicy || (!isCelResult(test) && rule.type === 'Generation');
     if (generation) {
       for (const generated of rule.generatedResources ?? []) {
@@ -193,15 +205,19 @@ export function decideResult(test: ExpectedResult, index: ResponseIndex, read: M
 
 /**
  * Groups engine responses by the resource they were run for. Every evaluated resource gets
- * an entry, even without responses (then its rows are "Not found"). Targets of
+ * an entry, even without responses (then its rows are "Not found"); so does every payload
+ * (JSON, HTTP, Envoy), under its name. Targets of
  * mutate-existing rules are indexed by the target resources the test declares.
  */
 export function indexResponses(
   evaluations: Array<{ resource: JsonObject; responses: EngineResponse[] }>,
   targetResources: JsonObject[] = [],
+  payloads: Array<{ key: string; responses: EngineResponse[] }> = [],
 ): ResponseIndex {
   const index: ResponseIndex = { trigger: new Map(), target: new Map() };
   for (const e of evaluations) index.trigger.set(resourceKey(identityOf(e.resource)), e.responses);
+  // Payloads are keyed by their name; one listed twice adds its responses twice (as the CLI).
+  for (const p of payloads) index.trigger.set(p.key, [...(index.trigger.get(p.key) ?? []), ...p.responses]);
   const targetKeys = new Set(targetResources.map((t) => resourceKey(identityOf(t))));
   for (const e of evaluations) {
     for (const response of e.responses) {

@@ -16,6 +16,7 @@ import type {
 } from '../core/types';
 import { isObject } from '../loader/classify';
 import type { EngineResponse } from './types';
+import { isAuthzPolicy } from './payloads';
 
 export interface EvaluationInput {
   policies: JsonObject[];
@@ -119,6 +120,8 @@ export function evaluateResource(input: EvaluationInput, resource: JsonObject): 
   const operation = operationFrom(input.values);
   const requestInfo = input.requestInfo ?? { roles: [], clusterRoles: [], userInfo: {} };
   const ordered = input.policies
+    // Envoy/HTTP policies answer authorization requests only (the CLI loads them apart).
+    .filter((policy) => !isAuthzPolicy(policy))
     .map((policy, index) => ({ policy, index, phase: policyPhase(policy) }))
     .sort((a, b) => a.phase - b.phase || a.index - b.index);
   let current = resource;

@@ -6,6 +6,7 @@
 import type { JsonObject } from '../core/types';
 import type { ExpectedResult, ResourceSpec, TestSpec } from './types';
 import { isObject } from '../loader/classify';
+import { normalizePath } from './paths';
 
 export class TestSpecError extends Error {}
 
@@ -87,6 +88,18 @@ function expectedResult(raw: unknown, index: number): ExpectedResult {
   };
 }
 
+/**
+ * `jsonPayloads` (and the deprecated single `jsonPayload`, used only when the list is empty),
+ * cleaned like Go's path.Clean so `./payload.json` and `payload.json` name the same payload,
+ * blanks dropped, duplicates removed: these names are also the payloads' keys in the results.
+ */
+function jsonPayloadNames(f: Map<string, unknown>): string[] {
+  const names = strList(f, 'jsonPayloads', 'test');
+  const legacy = str(f, 'jsonPayload', 'test');
+  if (names.length === 0 && legacy) names.push(legacy);
+  return [...new Set(names.filter((n) => n.trim() !== '').map(normalizePath))];
+}
+
 export function readTestSpec(doc: unknown): TestSpec {
   if (!isObject(doc)) throw new TestSpecError('test document must be an object');
   const f = lowerKeys(doc);
@@ -103,6 +116,9 @@ export function readTestSpec(doc: unknown): TestSpec {
     exceptions: strList(f, 'exceptions', 'test'),
     clusterResources: strList(f, 'clusterResources', 'test'),
     targetResources: strList(f, 'targetResources', 'test'),
+    jsonPayloads: jsonPayloadNames(f),
+    httpPayloads: strList(f, 'httpPayloads', 'test'),
+    envoyPayloads: strList(f, 'envoyPayloads', 'test'),
     variables: str(f, 'variables', 'test'),
     userinfo: str(f, 'userinfo', 'test'),
     context: str(f, 'context', 'test'),
@@ -119,6 +135,9 @@ export function referencedPaths(spec: TestSpec): string[] {
     ...spec.exceptions,
     ...spec.clusterResources,
     ...spec.targetResources,
+    ...spec.jsonPayloads,
+    ...spec.httpPayloads,
+    ...spec.envoyPayloads,
   ]);
   for (const p of [spec.variables, spec.userinfo, spec.context]) if (p) out.add(p);
   for (const r of spec.results) {
