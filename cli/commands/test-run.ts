@@ -1,6 +1,6 @@
 /** Running `kyverno test` files from disk; shared by the `test` command and the scripts. */
 import { formatLoadError, parseYamlDocuments } from '../../engine/loader';
-import { runTestDocument, testFamilies, testFilePassed, testInputPaths, type PolicyFamily, type RunTimings } from '../../engine/testing';
+import { runTestDocuments, testDocuments, testFamilies, testFilePassed, testInputPaths, type PolicyFamily, type RunTimings } from '../../engine/testing';
 import type { TestFileResult } from '../../engine/testing';
 import { classifyDocument } from '../../engine/loader';
 import { exists, findTestFiles, readAll, readFailure, readText } from '../io/files';
@@ -35,12 +35,12 @@ export function runTestFileFromDisk(path: string, options: TestRunOptions = {}):
   const parsed = parseYamlDocuments(text, path);
   if (options.timings) options.timings.parseMs += performance.now() - t0;
   if (parsed.errors.length > 0) return { path, error: formatLoadError(parsed.errors[0]), rows: [] };
-  const doc = parsed.documents.find((d) => classifyDocument(d.value) === 'test') ?? parsed.documents[0];
-  if (!doc) return { path, error: `${path}: no Test document found`, rows: [] };
+  const docs = testDocuments(parsed.documents);
+  if (docs.length === 0) return { path, error: `${path}: no Test document found`, rows: [] };
   const failures: string[] = [];
-  const files = readAll(testInputPaths(path, doc.value), new Map([[path, text]]), failures);
+  const files = readAll([...new Set(docs.flatMap((doc) => testInputPaths(path, doc)))], new Map([[path, text]]), failures);
   if (failures.length > 0) return { path, error: failures[0], rows: [] };
-  return runTestDocument(path, doc.value, files, { now: options.now, timings: options.timings });
+  return runTestDocuments(path, docs, files, { now: options.now, timings: options.timings });
 }
 
 export function summarize(files: TestFileResult[]): TestRunSummary {

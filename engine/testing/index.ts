@@ -1,5 +1,5 @@
 export type { TestRow, TestFileResult, ExpectedResult, TestSpec, EngineResponse, ResourceSpec } from './types';
-export { runTestDocument, runTestText, testInputPaths, testFilePassed, type RunTestOptions, type RunTimings } from './run';
+export { runTestDocument, runTestDocuments, runTestText, testDocuments, testInputPaths, testFilePassed, type RunTestOptions, type RunTimings } from './run';
 export { readTestSpec, referencedPaths, TestSpecError } from './spec';
 export { evaluateResources, evaluateResource, operationFrom, type EvaluationInput, type PolicyApplier, type ResourceEvaluation } from './evaluate';
 export { decideResult, indexResponses, lookupRules, reportResult, selectResources } from './decide';

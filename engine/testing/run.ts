@@ -193,15 +193,31 @@ export function runTestDocument(path: string, doc: unknown, files: FileSource, o
   }
 }
 
-/** Parses the test file text (the first cli.kyverno.io Test document) and runs it. */
+/**
+ * The Test documents of a test file: Kyverno runs every document of kyverno-test.yaml as its
+ * own test case. Without any cli.kyverno.io Test document, the first document is tried.
+ */
+export function testDocuments(documents: ReadonlyArray<{ value: unknown }>): unknown[] {
+  const tests = documents.filter((d) => classifyDocument(d.value) === 'test').map((d) => d.value);
+  return tests.length > 0 ? tests : documents.slice(0, 1).map((d) => d.value);
+}
+
+/** Runs each Test document of one file; rows add up, the first failing document's error is the file's. */
+export function runTestDocuments(path: string, docs: unknown[], files: FileSource, options: RunTestOptions = {}): TestFileResult {
+  if (docs.length === 1) return runTestDocument(path, docs[0], files, options);
+  const results = docs.map((doc) => runTestDocument(path, doc, files, options));
+  return { path, error: results.find((r) => r.error !== null)?.error ?? null, rows: results.flatMap((r) => r.rows) };
+}
+
+/** Parses the test file text (every cli.kyverno.io Test document in it) and runs it. */
 export function runTestText(path: string, text: string, files: FileSource, options: RunTestOptions = {}): TestFileResult {
   const t0 = clock();
   const parsed = parseYamlDocuments(text, path);
   if (options.timings) options.timings.parseMs += clock() - t0;
   if (parsed.errors.length > 0) return { path, error: formatLoadError(parsed.errors[0]), rows: [] };
-  const test = parsed.documents.find((d) => classifyDocument(d.value) === 'test') ?? parsed.documents[0];
-  if (!test || !isObject(test.value)) return { path, error: `${path}: no Test document found`, rows: [] };
-  return runTestDocument(path, test.value, files, options);
+  const docs = testDocuments(parsed.documents);
+  if (docs.length === 0 || !isObject(docs[0])) return { path, error: `${path}: no Test document found`, rows: [] };
+  return runTestDocuments(path, docs, files, options);
 }
 
 /** Paths (resolved against the test file's folder) that a test needs read before it runs. */

@@ -5,8 +5,8 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { classifyDocument, parseYamlDocuments } from '../../../engine/loader';
-import { runTestText, testInputPaths, type TestFileResult } from '../../../engine/testing';
+import { parseYamlDocuments } from '../../../engine/loader';
+import { runTestText, testDocuments, testInputPaths, type TestFileResult } from '../../../engine/testing';
 
 const YAML_FILE = /\.(ya?ml|json)$/i;
 const MAX_FILE_BYTES = 5 * 1024 * 1024;
@@ -56,11 +56,11 @@ export function runTestFile(path: string, overlay: Overlay = new Map(), now?: Da
   const text = readText(path, overlay);
   if (text === undefined) return { path, error: `${path}: cannot read file`, rows: [] };
   const parsed = parseYamlDocuments(text, path);
-  const doc = parsed.documents.find((d) => classifyDocument(d.value) === 'test') ?? parsed.documents[0];
   const files = new Map<string, string>([[path, text]]);
   const limit = { left: MAX_FILES };
-  if (doc) {
-    for (const p of testInputPaths(path, doc.value)) {
+  // Every Test document of the file runs (Kyverno treats each as a test case).
+  for (const doc of testDocuments(parsed.documents)) {
+    for (const p of testInputPaths(path, doc)) {
       for (const f of yamlFilesAt(p, limit)) {
         if (files.has(f)) continue;
         const t = readText(f, overlay);
