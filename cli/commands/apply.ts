@@ -1,11 +1,16 @@
 /** `kyverno-studio apply POLICY... --resource FILE...`: like `kyverno apply`, offline. */
 import { stringify } from 'yaml';
 import type { JsonObject, RequestInfo, TestValues } from '../../engine/core/types';
+import type { Payload } from '../../engine/testing';
 import {
   checkPolicyShape,
   checkResourceShape,
   emptyCluster,
+  evaluateAuthzPayload,
+  evaluateJsonPayload,
   evaluateResource,
+  loadAuthzPayload,
+  loadJsonPayload,
   namespaceLabelsOf,
   toRequestInfo,
   toTestValues,
@@ -13,21 +18,48 @@ import {
 } from '../../engine/testing';
 import { parseCommandArgs, single } from '../args';
 import { classifyDocument, readDocuments } from '../io/documents';
+import { readFailure, readText } from '../io/files';
 import { countAndDescribe, type ResultCounts } from './apply-report';
 import type { Command, CommandIO } from './command';
 import { errorText } from './command';
 
-const USAGE = `Usage: kyverno-studio apply POLICY... --resource FILE... [flags]
+const USAGE = `Usage: kyverno-studio apply POLICY... (--resource FILE... | --json FILE... | --http-payload FILE... | --envoy-payload FILE...) [flags]
 
-Applies policies (files or folders) to resources and prints the results.
+Applies policies (files or folders) to resources or payloads and prints the results.
 
 Flags:
   -r, --resource PATH      resource file or folder (repeatable)
+      --json PATH          JSON or YAML payload for ValidatingPolicies in evaluation.mode JSON (repeatable; not with --resource)
+      --http-payload PATH  HTTP check request (JSON) for ValidatingPolicies in evaluation.mode HTTP (repeatable)
+      --envoy-payload PATH Envoy CheckRequest (JSON) for ValidatingPolicies in evaluation.mode Envoy (repeatable)
   -f, --values PATH        cli.kyverno.io Values file (alias --values-file)
   -u, --userinfo PATH      cli.kyverno.io UserInfo file
   -o, --output yaml        print the resulting (mutated and generated) resources as YAML
       --audit-warn         report failures of Audit policies as warnings
   -h, --help               show this help`;
+
+type PayloadMode = 'JSON' | 'HTTP' | 'Envoy';
+
+/** Reads and decodes payload files; a file that cannot be used is reported and skipped. */
+function loadPayloads(paths: string[], mode: PayloadMode, io: CommandIO): { payloads: Payload[]; errors: number } {
+  const payloads: Payload[] = [];
+  let errors = 0;
+  for (const path of paths) {
+    try {
+      let text: string;
+      try {
+        text = readText(path);
+      } catch (err) {
+        throw new Error(readFailure(path, err));
+      }
+      payloads.push(mode === 'JSON' ? loadJsonPayload(path, path, text) : loadAuthzPayload(mode, path, text));
+    } catch (err) {
+      io.err(`Error: ${errorText(err)}`);
+      errors++;
+    }
+  }
+  return { payloads, errors };
+}
 
 function countRules(policy: JsonObject): number {
   const spec = typeof policy.spec === 'object' && policy.spec !== null ? (policy.spec as JsonObject) : {};
@@ -53,7 +85,7 @@ export const applyCommand: Command = {
   usage: USAGE,
   run(argv: string[], io: CommandIO): number {
     const args = parseCommandArgs(argv, {
-        values: ['resource', 'values', 'values-file', 'userinfo', 'output'],
+        values: ['resource', 'values', 'values-file', 'userinfo', 'output', 'json', 'http-payload', 'envoy-payload'],
         booleans: ['help', 'audit-warn'],
         aliases: { r: 'resource', f: 'values', u: 'userinfo', o: 'output', h: 'help' },
       }, USAGE, io);
@@ -64,8 +96,20 @@ export const applyCommand: Command = {
       return 2;
     }
     const resourcePaths = args.values.get('resource') ?? [];
-    if (args.positionals.length === 0 || resourcePaths.length === 0) {
-      io.err(`Error: at least one policy and one --resource are required\n${USAGE}`);
+    const jsonPaths = args.values.get('json') ?? [];
+    const httpPaths = args.values.get('http-payload') ?? [];
+    const envoyPaths = args.values.get('envoy-payload') ?? [];
+    // The checks and messages of kyverno apply's checkArguments.
+    if (args.positionals.length === 0) {
+      io.err(`Error: require policy\n${USAGE}`);
+      return 2;
+    }
+    if (resourcePaths.length > 0 && jsonPaths.length > 0) {
+      io.err('Error: both resource and json files can not be used together, use one or the other');
+      return 2;
+    }
+    if (resourcePaths.length + jsonPaths.length + httpPaths.length + envoyPaths.length === 0) {
+      io.err(`Error: resource file(s) or cluster required\n${USAGE}`);
       return 2;
     }
     let inputErrors = 0;
@@ -108,8 +152,13 @@ export const applyCommand: Command = {
     if (userDoc === null) inputErrors++;
     else if (userDoc) requestInfo = toRequestInfo(userDoc);
 
+    const json = loadPayloads(jsonPaths, 'JSON', io);
+    const http = loadPayloads(httpPaths, 'HTTP', io);
+    const envoy = loadPayloads(envoyPaths, 'Envoy', io);
+    inputErrors += json.errors + http.errors + envoy.errors;
+
     const ruleCount = policies.reduce((n, p) => n + countRules(p), 0);
-    io.out(`\nApplying ${ruleCount} policy rule(s) to ${resources.length} resource(s)...`);
+    io.out(`\nApplying ${ruleCount} policy rule(s) to ${resources.length + json.payloads.length} resource(s)...`);
     const counts: ResultCounts = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
     const byName = new Map(policies.map((p) => [String((p.metadata as JsonObject).name), p]));
     const produced: JsonObject[] = [];
@@ -119,6 +168,11 @@ export const applyCommand: Command = {
       produced.push(evaluation.patched);
       for (const r of evaluation.responses) for (const rule of r.rules) produced.push(...(rule.generatedResources ?? []));
     }
+    const payloadInput = { policies, cluster };
+    const auditWarn = args.booleans.has('audit-warn');
+    for (const p of json.payloads) countAndDescribe(evaluateJsonPayload(payloadInput, p), byName, auditWarn, counts, io.out);
+    for (const p of http.payloads) countAndDescribe(evaluateAuthzPayload(payloadInput, 'HTTP', p), byName, auditWarn, counts, io.out);
+    for (const p of envoy.payloads) countAndDescribe(evaluateAuthzPayload(payloadInput, 'Envoy', p), byName, auditWarn, counts, io.out);
     io.out(`\npass: ${counts.pass}, fail: ${counts.fail}, warn: ${counts.warn}, error: ${counts.error}, skip: ${counts.skip}`);
     if (output === 'yaml') io.out(produced.map((r) => `---\n${stringify(r)}`).join(''));
     if (inputErrors > 0) io.err(`\n${inputErrors} input error(s)`);
