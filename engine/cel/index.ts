@@ -9,6 +9,7 @@ import { applyMutatingPolicy } from './mutating-policy';
 import { applyGeneratingPolicy, applyDeletingPolicy, applyImageValidatingPolicy } from './other-policies';
 import { applyAdmissionPolicy } from './admission-policy';
 import { emptyResponse } from './response';
+import { asObject } from '../core/json';
 import { requestTarget } from './match';
 import { validateClassicCel as validateClassic, evaluateCelPreconditions as evaluatePreconditions } from './classic';
 
@@ -35,9 +36,11 @@ export function isCelPolicy(policy: JsonObject): boolean {
 
 /** Applies a policies.kyverno.io or admissionregistration.k8s.io policy. */
 export function applyCelPolicy(policy: JsonObject, options: ApplyOptions): PolicyResponse {
-  // Namespaced* kinds only see resources of their own namespace.
+  // Namespaced* kinds only see resources of their own namespace; JSON-mode ones evaluate any
+  // payload (Kyverno's vpol engine does not match JSON requests).
   const policyNamespace = String(((policy.metadata ?? {}) as JsonObject).namespace ?? '');
-  if (String(policy.kind ?? '').startsWith('Namespaced') && policyNamespace && requestTarget(options.request).namespace !== policyNamespace) {
+  const jsonMode = String(policy.kind) === 'NamespacedValidatingPolicy' && asObject(asObject(policy.spec).evaluation).mode === 'JSON';
+  if (String(policy.kind ?? '').startsWith('Namespaced') && policyNamespace && !jsonMode && requestTarget(options.request).namespace !== policyNamespace) {
     return emptyResponse(policy, options);
   }
   try {

@@ -3,11 +3,12 @@
  * signature is checked against the key (a string key is a symmetric key, so HS256), its
  * claims come back as a google.protobuf.Struct (numbers are doubles, NumericDate claims their
  * Unix seconds) and `Valid` says whether exp/nbf/iat hold at the evaluation clock.
- * Only HMAC-SHA256 is implemented: HS384/HS512 and JWK sets are reported as unsupported.
+ * A string key is an HMAC key (jwx infers HS256/HS384/HS512 from it and uses the token's
+ * `alg`); JWK sets (`jwt.Decode(token, jwks)`) and public-key algorithms are not implemented.
  */
 import type { Environment } from '@marcbachmann/cel-js';
 import { base64Decode } from '../jmespath/go-compat';
-import { hmacSha256 } from './hash';
+import { hmac } from './hash';
 
 /** kyverno-authz `jwt.Token`: the decoded claims (null when the token has none) and validity. */
 export class JwtToken {
@@ -84,6 +85,8 @@ function claimsValid(claims: Record<string, unknown> | null, now: Date): boolean
   return true;
 }
 
+const HMAC_ALGORITHMS: Record<string, 'SHA-256' | 'SHA-384' | 'SHA-512'> = { HS256: 'SHA-256', HS384: 'SHA-384', HS512: 'SHA-512' };
+
 /** Parses and verifies a compact JWS token with a symmetric key (kyverno-authz decode_string_string). */
 export function decodeJwt(token: string, key: string, now: Date): JwtToken {
   if (key === '') throw new Error('failed to import key: empty key');
@@ -93,11 +96,12 @@ export function decodeJwt(token: string, key: string, now: Date): JwtToken {
   const payload = parseJsonSegment(parts[1], 'payload');
   const signature = base64UrlDecode(parts[2], 'signature');
   const alg = String(header.alg ?? '');
-  if (alg !== 'HS256') {
-    throw new Error(`could not verify message using any of the signatures or keys (algorithm ${alg || 'none'} is not supported offline: HS256 only)`);
+  const hash = HMAC_ALGORITHMS[alg];
+  if (!hash) {
+    throw new Error(`could not verify message using any of the signatures or keys (algorithm ${alg || 'none'} does not fit a symmetric key)`);
   }
   const signingInput = new TextEncoder().encode(`${parts[0]}.${parts[1]}`);
-  if (!constantTimeEqual(hmacSha256(new TextEncoder().encode(key), signingInput), signature)) {
+  if (!constantTimeEqual(hmac(hash, new TextEncoder().encode(key), signingInput), signature)) {
     throw new Error('could not verify message using any of the signatures or keys');
   }
   const claims = claimsOf(payload);

@@ -155,3 +155,10 @@ test('DeletingPolicies on a JSON payload: conditions decide pass or fail', () =>
   }, suite({ 'policy.yaml': yamlDocs(dpol('yes', 'object.k == "v"'), dpol('no', 'object.k == "w"')), 'p.json': '{"k": "v"}' }));
   assert.deepEqual(rows(res), [['yes', 'p.json', 'pass', 'pass', true, 'Ok'], ['no', 'p.json', 'fail', 'fail', true, 'Ok']]);
 });
+
+test('a NamespacedValidatingPolicy in JSON mode evaluates payloads, which have no namespace', () => {
+  const namespaced = { ...checkValue, kind: 'NamespacedValidatingPolicy', metadata: { name: 'check-value', namespace: 'team-a' } };
+  const res = runTestDocument(TEST_PATH, { policies: ['policy.yaml'], jsonPayloads: ['p.json'], results: [{ policy: 'team-a/check-value', result: 'fail' }] },
+    suite({ 'policy.yaml': yamlDocs(namespaced), 'p.json': '{"data": {"value": 1}}' }));
+  assert.deepEqual(rows(res), [['team-a/check-value', 'p.json', 'fail', 'fail', true, 'Ok']]);
+});
