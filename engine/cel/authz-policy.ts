@@ -7,6 +7,7 @@
  * unless failurePolicy is Ignore. The verdict is the CLI's (processor/authz_processor.go): one
  * rule named after the policy, pass when allowed, fail when denied, skip when not handled.
  */
+import type { Environment } from '@marcbachmann/cel-js';
 import type { ClusterState, JsonObject, RuleResult } from '../core/types';
 import { asObject } from '../core/json';
 import { createRuntime, installVariables, type CelActivation } from './context';
@@ -18,13 +19,29 @@ import { JwtNamespace, registerJwtLibrary } from './lib-jwt';
 
 export type AuthzMode = 'Envoy' | 'HTTP';
 
+/**
+ * kyverno-authz's `json.Unmarshal(string)` (pkg/cel/libs/json): Go's encoding/json into `any`,
+ * so every number is a double (Kyverno's own `json.unmarshal` keeps integers as ints).
+ */
+function registerAuthzJson(env: Environment): void {
+  env.registerFunction('JsonLib.Unmarshal(string): dyn', (_l: unknown, text: string) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (err) {
+      throw new Error(`json.Unmarshal: ${(err as Error).message}`);
+    }
+  });
+}
+
 const envoyDialect = extendedDialect((env) => {
   registerEnvoyLibrary(env);
   registerJwtLibrary(env);
+  registerAuthzJson(env);
 });
 const httpDialect = extendedDialect((env) => {
   registerHttpAuthzLibrary(env);
   registerJwtLibrary(env);
+  registerAuthzJson(env);
 });
 
 /** The evaluation mode of a ValidatingPolicy when it is an authorization one. */

@@ -115,6 +115,8 @@ test('http.Allowed/http.Denied answer pass and fail with the CLI messages', () =
   assert.deepEqual(verdict('http.Allowed().Response()'), ['authz', 'pass', 'request allowed']);
   assert.deepEqual(verdict('http.Denied("not allowed").Response()'), ['authz', 'fail', 'request denied, reason: not allowed']);
   assert.deepEqual(verdict('object.attributes.method == "POST" ? http.Denied("post").Response() : null'), ['authz', 'skip', 'request does not match']);
+  // kyverno-authz json.Unmarshal: numbers are doubles.
+  assert.deepEqual(verdict('json.Unmarshal("{\\"n\\": 2}").n == 2.0 && type(json.Unmarshal("{\\"n\\": 2}").n) == double ? http.Allowed().Response() : null'), ['authz', 'pass', 'request allowed']);
 });
 
 test('Header() looks the canonical MIME key up; QueryParam() the exact key', async () => {
