@@ -34,6 +34,7 @@ Flags:
       --envoy-payload PATH Envoy CheckRequest (JSON) for ValidatingPolicies in evaluation.mode Envoy (repeatable)
   -f, --values PATH        cli.kyverno.io Values file (alias --values-file)
   -u, --userinfo PATH      cli.kyverno.io UserInfo file
+      --parameter-resource PATH  parameter objects for admission policy bindings (repeatable)
   -o, --output yaml        print the resulting (mutated and generated) resources as YAML
       --audit-warn         report failures of Audit policies as warnings
   -h, --help               show this help`;
@@ -85,7 +86,7 @@ export const applyCommand: Command = {
   usage: USAGE,
   run(argv: string[], io: CommandIO): number {
     const args = parseCommandArgs(argv, {
-        values: ['resource', 'values', 'values-file', 'userinfo', 'output', 'json', 'http-payload', 'envoy-payload'],
+        values: ['resource', 'values', 'values-file', 'userinfo', 'output', 'parameter-resource', 'json', 'http-payload', 'envoy-payload'],
         booleans: ['help', 'audit-warn'],
         aliases: { r: 'resource', f: 'values', u: 'userinfo', o: 'output', h: 'help' },
       }, USAGE, io);
@@ -140,6 +141,20 @@ export const applyCommand: Command = {
         inputErrors++;
       }
     }
+    const parameters: JsonObject[] = [];
+    const parameterRead = readDocuments(args.values.get('parameter-resource') ?? []);
+    for (const e of parameterRead.errors) (io.err(`Error: ${e}`), inputErrors++);
+    for (const doc of parameterRead.documents) {
+      try {
+        parameters.push(withDefaultNamespace(checkResourceShape(doc)));
+      } catch (err) {
+        io.err(`Error: ${errorText(err)}`);
+        inputErrors++;
+      }
+    }
+    // As in the CLI, parameters are cluster objects too (resource lookups see them).
+    cluster.parameters = parameters;
+    cluster.resources.push(...parameters);
     let values: TestValues | undefined;
     const valuesDoc = loadSingle(single(args, 'values') ?? single(args, 'values-file'), 'Values', io);
     if (valuesDoc === null) inputErrors++;

@@ -24,7 +24,7 @@ export type AuthzMode = 'Envoy' | 'HTTP';
  * so every number is a double (Kyverno's own `json.unmarshal` keeps integers as ints).
  */
 function registerAuthzJson(env: Environment): void {
-  env.registerFunction('JsonLib.Unmarshal(string): dyn', (_l: unknown, text: string) => {
+  env.registerFunction('json.Json.Unmarshal(string): dyn', (_l: unknown, text: string) => {
     try {
       return JSON.parse(text) as unknown;
     } catch (err) {

@@ -27,6 +27,11 @@ export interface EvaluationInput {
   now?: Date;
   /** The engine entry point; replaceable so the run order can be tested on its own. */
   engine?: PolicyApplier;
+  /**
+   * Leave deleting policies out: they are not admission-driven, so the CLI runs them only in
+   * its default run, not in the extra run for results that declare an `operation`.
+   */
+  admissionOnly?: boolean;
 }
 
 export type PolicyApplier = typeof applyPolicy;
@@ -48,6 +53,8 @@ const ORIGINAL_RESOURCE_KINDS = new Set([
   'NamespacedDeletingPolicy',
 ]);
 
+const DELETING_KINDS = new Set(['DeletingPolicy', 'NamespacedDeletingPolicy']);
+
 function rulesOf(policy: JsonObject): JsonObject[] {
   const spec = isObject(policy.spec) ? policy.spec : {};
   return Array.isArray(spec.rules) ? spec.rules.filter(isObject) as JsonObject[] : [];
@@ -65,6 +72,46 @@ export function policyPhase(policy: JsonObject): number {
   const kind = String(policy.kind);
   if (CEL_MUTATING_KINDS.has(kind)) return 3;
   return ORIGINAL_RESOURCE_KINDS.has(kind) ? 5 : 4;
+}
+
+/**
+ * Whether the CLI keeps a policy's answer without rules (the test then reports the resource
+ * as excluded) or drops it (the resource is "not found" for that policy). Kyverno policies
+ * and ValidatingAdmissionPolicies always answer. Validating and mutating policies answer
+ * unless their matchConstraints are a plain selection of kinds (the processor's hasSelector):
+ * one resourceRule without resourceNames, no exclusions and no label selectors. Other CEL
+ * kinds (image-validating, deleting, generating, MutatingAdmissionPolicy) leave no trace.
+ */
+export function keepsUnmatchedResponse(policy: JsonObject): boolean {
+  if (isKyvernoPolicy(policy)) return true;
+  const kind = String(policy.kind ?? '');
+  if (kind === 'ValidatingAdmissionPolicy') return true;
+  if (!SELECTOR_AWARE_KINDS.has(kind)) return false;
+  const spec = isObject(policy.spec) ? policy.spec : {};
+  const evaluation = isObject(spec.evaluation) ? spec.evaluation : {};
+  // JSON-mode policies are not matched against admission attributes at all.
+  if (evaluation.mode === 'JSON') return false;
+  return !isPlainKindSelection(spec.matchConstraints);
+}
+
+const SELECTOR_AWARE_KINDS = new Set(['ValidatingPolicy', 'NamespacedValidatingPolicy', 'MutatingPolicy', 'NamespacedMutatingPolicy']);
+
+function hasLabelTerms(selector: unknown): boolean {
+  if (!isObject(selector)) return false;
+  const labels = isObject(selector.matchLabels) ? Object.keys(selector.matchLabels).length : 0;
+  const expressions = Array.isArray(selector.matchExpressions) ? selector.matchExpressions.length : 0;
+  return labels + expressions > 0;
+}
+
+/** The processor's hasSelector: matchConstraints that only name kinds (see keepsUnmatchedResponse). */
+function isPlainKindSelection(constraints: unknown): boolean {
+  if (!isObject(constraints)) return false;
+  if (hasLabelTerms(constraints.namespaceSelector) || hasLabelTerms(constraints.objectSelector)) return false;
+  if (Array.isArray(constraints.excludeResourceRules) && constraints.excludeResourceRules.length > 0) return false;
+  const rules = Array.isArray(constraints.resourceRules) ? constraints.resourceRules : [];
+  if (rules.length !== 1) return false;
+  const rule = isObject(rules[0]) ? rules[0] : {};
+  return !(Array.isArray(rule.resourceNames) && rule.resourceNames.length > 0);
 }
 
 export function isKyvernoPolicy(policy: JsonObject): boolean {
@@ -122,6 +169,7 @@ export function evaluateResource(input: EvaluationInput, resource: JsonObject): 
   const ordered = input.policies
     // Envoy/HTTP policies answer authorization requests only (the CLI loads them apart).
     .filter((policy) => !isAuthzPolicy(policy))
+    .filter((policy) => !(input.admissionOnly && DELETING_KINDS.has(String(policy.kind))))
     .map((policy, index) => ({ policy, index, phase: policyPhase(policy) }))
     .sort((a, b) => a.phase - b.phase || a.index - b.index);
   let current = resource;
@@ -146,8 +194,7 @@ export function evaluateResource(input: EvaluationInput, resource: JsonObject): 
         now: input.now,
       });
       const patched = isObject(response.patchedResource) ? response.patchedResource : given;
-      // CEL policies that do not match leave no trace in the CLI's results.
-      if (!isKyvernoPolicy(policy) && response.rules.length === 0) continue;
+      if (response.rules.length === 0 && !keepsUnmatchedResponse(policy)) continue;
       responses.push({ ...base, rules: response.rules, patchedResource: patched });
       if (phase === 0 || phase === 1 || phase === 3) current = patched;
     } catch (err) {

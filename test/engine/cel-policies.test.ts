@@ -195,7 +195,7 @@ test('DeletingPolicy: conditions decide whether a resource would be deleted', ()
   assert.equal(applyCelPolicy(policy, opts(pod('bare', {}))).rules[0].status, 'pass');
   const owned = pod('owned', {});
   (owned.metadata as JsonObject).ownerReferences = [{ kind: 'ReplicaSet', name: 'r' }];
-  assert.equal(applyCelPolicy(policy, opts(owned)).rules[0].status, 'skip');
+  assert.equal(applyCelPolicy(policy, opts(owned)).rules[0].status, 'fail');
 });
 
 test('ValidatingAdmissionPolicy: bindings select, CLI evaluates without params', () => {

@@ -95,7 +95,9 @@ test('a policy that answered without the rule means the resource was excluded (a
 });
 
 test('a resource without any response of the policy is not found (a failure)', () => {
-  const vpol = { apiVersion: 'policies.kyverno.io/v1', kind: 'ValidatingPolicy', metadata: { name: 'vp' }, spec: {} };
+  // A plain kind selection: the CLI drops a validating policy's answer without rules.
+  const spec = { matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['configmaps'] }] } };
+  const vpol = { apiVersion: 'policies.kyverno.io/v1', kind: 'ValidatingPolicy', metadata: { name: 'vp' }, spec };
   const res = run(
     {
       policies: ['policy.yaml'],
