@@ -1,20 +1,18 @@
 /** `kyverno-studio apply POLICY... --resource FILE...`: like `kyverno apply`, offline. */
 import { stringify } from 'yaml';
 import type { JsonObject, RequestInfo, TestValues } from '../../engine/core/types';
-import type { Payload } from '../../engine/testing';
+import { evaluateResources, offlineCluster, type EngineResponse, type ResourceEvaluation } from '../../engine/evaluate';
 import {
   checkPolicyShape,
   checkResourceShape,
-  emptyCluster,
   evaluateAuthzPayload,
   evaluateJsonPayload,
-  evaluateResource,
   loadAuthzPayload,
   loadJsonPayload,
-  namespaceLabelsOf,
   toRequestInfo,
   toTestValues,
   withDefaultNamespace,
+  type Payload,
 } from '../../engine/testing';
 import { parseCommandArgs, single } from '../args';
 import { classifyDocument, readDocuments } from '../io/documents';
@@ -42,7 +40,7 @@ Flags:
 type PayloadMode = 'JSON' | 'HTTP' | 'Envoy';
 
 /** Reads and decodes payload files; a file that cannot be used is reported and skipped. */
-function loadPayloads(paths: string[], mode: PayloadMode, io: CommandIO): { payloads: Payload[]; errors: number } {
+function loadPayloads(paths: string[], mode: PayloadMode, io: Pick<CommandIO, 'err'>): { payloads: Payload[]; errors: number } {
   const payloads: Payload[] = [];
   let errors = 0;
   for (const path of paths) {
@@ -67,7 +65,7 @@ function countRules(policy: JsonObject): number {
   return Array.isArray(spec.rules) ? spec.rules.length : 1;
 }
 
-function loadSingle(path: string | undefined, what: string, io: CommandIO): JsonObject | undefined | null {
+function loadSingle(path: string | undefined, what: string, io: Pick<CommandIO, 'err'>): JsonObject | undefined | null {
   if (!path) return undefined;
   const read = readDocuments([path]);
   for (const e of read.errors) io.err(`Error: ${e}`);
@@ -78,6 +76,99 @@ function loadSingle(path: string | undefined, what: string, io: CommandIO): Json
     return null;
   }
   return doc.value as JsonObject;
+}
+
+export interface ApplyPaths {
+  policyPaths: string[];
+  resourcePaths: string[];
+  valuesPath?: string;
+  userinfoPath?: string;
+  /** Parameter objects of admission policy bindings (`--parameter-resource`). */
+  parameterPaths?: string[];
+  /** JSON/YAML payloads for JSON-mode policies (`--json`). */
+  jsonPaths?: string[];
+  /** HTTP and Envoy authorization requests (`--http-payload`, `--envoy-payload`). */
+  httpPaths?: string[];
+  envoyPaths?: string[];
+}
+
+export interface ApplyRun {
+  policies: JsonObject[];
+  resources: JsonObject[];
+  evaluations: ResourceEvaluation[];
+  /** Responses per payload (JSON payloads, then HTTP, then Envoy requests). */
+  payloadResponses: EngineResponse[][];
+  /** How many JSON payloads were evaluated (kyverno apply counts them as resources). */
+  jsonPayloadCount: number;
+  inputErrors: number;
+}
+
+/**
+ * Reads the files as `kyverno apply` does and evaluates every resource on the one engine path
+ * (engine/evaluate). Problems with the inputs are written to `io.err` and counted.
+ */
+export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, options: { now?: Date } = {}): ApplyRun {
+  let inputErrors = 0;
+  const policies: JsonObject[] = [];
+  const exceptions: JsonObject[] = [];
+  const bindings: JsonObject[] = [];
+  const policyRead = readDocuments(paths.policyPaths);
+  for (const e of policyRead.errors) (io.err(`Error: ${e}`), inputErrors++);
+  for (const doc of policyRead.documents) {
+    const cls = classifyDocument(doc.value);
+    try {
+      if (cls === 'policy') policies.push(checkPolicyShape(doc));
+      else if (cls === 'exception') exceptions.push(doc.value as JsonObject);
+      else if (cls === 'binding') bindings.push(doc.value as JsonObject);
+      else io.err(`Warning: ${doc.file}:${doc.line}: not a policy (${cls}), ignored`);
+    } catch (err) {
+      io.err(`Error: ${errorText(err)}`);
+      inputErrors++;
+    }
+  }
+  const resources: JsonObject[] = [];
+  const resourceRead = readDocuments(paths.resourcePaths);
+  for (const e of resourceRead.errors) (io.err(`Error: ${e}`), inputErrors++);
+  for (const doc of resourceRead.documents) {
+    try {
+      resources.push(withDefaultNamespace(checkResourceShape(doc)));
+    } catch (err) {
+      io.err(`Error: ${errorText(err)}`);
+      inputErrors++;
+    }
+  }
+  const parameters: JsonObject[] = [];
+  const parameterRead = readDocuments(paths.parameterPaths ?? []);
+  for (const e of parameterRead.errors) (io.err(`Error: ${e}`), inputErrors++);
+  for (const doc of parameterRead.documents) {
+    try {
+      parameters.push(withDefaultNamespace(checkResourceShape(doc)));
+    } catch (err) {
+      io.err(`Error: ${errorText(err)}`);
+      inputErrors++;
+    }
+  }
+  let values: TestValues | undefined;
+  const valuesDoc = loadSingle(paths.valuesPath, 'Values', io);
+  if (valuesDoc === null) inputErrors++;
+  else if (valuesDoc) values = toTestValues(valuesDoc);
+  let requestInfo: RequestInfo | undefined;
+  const userDoc = loadSingle(paths.userinfoPath, 'UserInfo', io);
+  if (userDoc === null) inputErrors++;
+  else if (userDoc) requestInfo = toRequestInfo(userDoc);
+  const cluster = offlineCluster({ exceptions, bindings, resources, parameters, values });
+  const evaluations = evaluateResources({ policies, resources, cluster, values, requestInfo, now: options.now });
+  const json = loadPayloads(paths.jsonPaths ?? [], 'JSON', io);
+  const http = loadPayloads(paths.httpPaths ?? [], 'HTTP', io);
+  const envoy = loadPayloads(paths.envoyPaths ?? [], 'Envoy', io);
+  inputErrors += json.errors + http.errors + envoy.errors;
+  const payloadInput = { policies, cluster, now: options.now };
+  const payloadResponses = [
+    ...json.payloads.map((p) => evaluateJsonPayload(payloadInput, p)),
+    ...http.payloads.map((p) => evaluateAuthzPayload(payloadInput, 'HTTP', p)),
+    ...envoy.payloads.map((p) => evaluateAuthzPayload(payloadInput, 'Envoy', p)),
+  ];
+  return { policies, resources, evaluations, payloadResponses, jsonPayloadCount: json.payloads.length, inputErrors };
 }
 
 export const applyCommand: Command = {
@@ -113,81 +204,28 @@ export const applyCommand: Command = {
       io.err(`Error: resource file(s) or cluster required\n${USAGE}`);
       return 2;
     }
-    let inputErrors = 0;
-    const cluster = emptyCluster();
-    const policies: JsonObject[] = [];
-    const policyRead = readDocuments(args.positionals);
-    for (const e of policyRead.errors) (io.err(`Error: ${e}`), inputErrors++);
-    for (const doc of policyRead.documents) {
-      const cls = classifyDocument(doc.value);
-      try {
-        if (cls === 'policy') policies.push(checkPolicyShape(doc));
-        else if (cls === 'exception') cluster.exceptions.push(doc.value as JsonObject);
-        else if (cls === 'binding') cluster.resources.push(doc.value as JsonObject);
-        else io.err(`Warning: ${doc.file}:${doc.line}: not a policy (${cls}), ignored`);
-      } catch (err) {
-        io.err(`Error: ${errorText(err)}`);
-        inputErrors++;
-      }
-    }
-    const resources: JsonObject[] = [];
-    const resourceRead = readDocuments(resourcePaths);
-    for (const e of resourceRead.errors) (io.err(`Error: ${e}`), inputErrors++);
-    for (const doc of resourceRead.documents) {
-      try {
-        resources.push(withDefaultNamespace(checkResourceShape(doc)));
-      } catch (err) {
-        io.err(`Error: ${errorText(err)}`);
-        inputErrors++;
-      }
-    }
-    const parameters: JsonObject[] = [];
-    const parameterRead = readDocuments(args.values.get('parameter-resource') ?? []);
-    for (const e of parameterRead.errors) (io.err(`Error: ${e}`), inputErrors++);
-    for (const doc of parameterRead.documents) {
-      try {
-        parameters.push(withDefaultNamespace(checkResourceShape(doc)));
-      } catch (err) {
-        io.err(`Error: ${errorText(err)}`);
-        inputErrors++;
-      }
-    }
-    // As in the CLI, parameters are cluster objects too (resource lookups see them).
-    cluster.parameters = parameters;
-    cluster.resources.push(...parameters);
-    let values: TestValues | undefined;
-    const valuesDoc = loadSingle(single(args, 'values') ?? single(args, 'values-file'), 'Values', io);
-    if (valuesDoc === null) inputErrors++;
-    else if (valuesDoc) {
-      values = toTestValues(valuesDoc);
-      Object.assign(cluster.namespaceLabels, namespaceLabelsOf(values));
-    }
-    let requestInfo: RequestInfo | undefined;
-    const userDoc = loadSingle(single(args, 'userinfo'), 'UserInfo', io);
-    if (userDoc === null) inputErrors++;
-    else if (userDoc) requestInfo = toRequestInfo(userDoc);
-
-    const json = loadPayloads(jsonPaths, 'JSON', io);
-    const http = loadPayloads(httpPaths, 'HTTP', io);
-    const envoy = loadPayloads(envoyPaths, 'Envoy', io);
-    inputErrors += json.errors + http.errors + envoy.errors;
-
+    const run = applyFiles({
+      policyPaths: args.positionals,
+      resourcePaths,
+      valuesPath: single(args, 'values') ?? single(args, 'values-file'),
+      userinfoPath: single(args, 'userinfo'),
+      parameterPaths: args.values.get('parameter-resource') ?? [],
+      jsonPaths,
+      httpPaths,
+      envoyPaths,
+    }, io);
+    const { policies, resources, inputErrors } = run;
     const ruleCount = policies.reduce((n, p) => n + countRules(p), 0);
-    io.out(`\nApplying ${ruleCount} policy rule(s) to ${resources.length + json.payloads.length} resource(s)...`);
+    io.out(`\nApplying ${ruleCount} policy rule(s) to ${resources.length + run.jsonPayloadCount} resource(s)...`);
     const counts: ResultCounts = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
     const byName = new Map(policies.map((p) => [String((p.metadata as JsonObject).name), p]));
     const produced: JsonObject[] = [];
-    for (const resource of resources) {
-      const evaluation = evaluateResource({ policies, resources, cluster, values, requestInfo }, resource);
+    for (const evaluation of run.evaluations) {
       countAndDescribe(evaluation.responses, byName, args.booleans.has('audit-warn'), counts, io.out);
       produced.push(evaluation.patched);
       for (const r of evaluation.responses) for (const rule of r.rules) produced.push(...(rule.generatedResources ?? []));
     }
-    const payloadInput = { policies, cluster };
-    const auditWarn = args.booleans.has('audit-warn');
-    for (const p of json.payloads) countAndDescribe(evaluateJsonPayload(payloadInput, p), byName, auditWarn, counts, io.out);
-    for (const p of http.payloads) countAndDescribe(evaluateAuthzPayload(payloadInput, 'HTTP', p), byName, auditWarn, counts, io.out);
-    for (const p of envoy.payloads) countAndDescribe(evaluateAuthzPayload(payloadInput, 'Envoy', p), byName, auditWarn, counts, io.out);
+    for (const responses of run.payloadResponses) countAndDescribe(responses, byName, args.booleans.has('audit-warn'), counts, io.out);
     io.out(`\npass: ${counts.pass}, fail: ${counts.fail}, warn: ${counts.warn}, error: ${counts.error}, skip: ${counts.skip}`);
     if (output === 'yaml') io.out(produced.map((r) => `---\n${stringify(r)}`).join(''));
     if (inputErrors > 0) io.err(`\n${inputErrors} input error(s)`);
