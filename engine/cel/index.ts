@@ -10,6 +10,7 @@ import { applyGeneratingPolicy, applyDeletingPolicy, applyImageValidatingPolicy 
 import { applyAdmissionPolicy } from './admission-policy';
 import { emptyResponse } from './response';
 import { requestTarget } from './match';
+import type { CelApplyOptions } from './context';
 import { validateClassicCel as validateClassic, evaluateCelPreconditions as evaluatePreconditions } from './classic';
 
 export { checkCelExpression, type CelDiagnostic, type CelCheckContext, type CelResultType } from './diagnostics';
@@ -34,9 +35,12 @@ export function isCelPolicy(policy: JsonObject): boolean {
 export function applyCelPolicy(policy: JsonObject, options: ApplyOptions): PolicyResponse {
   // Namespaced* kinds only see resources of their own namespace.
   const policyNamespace = String(((policy.metadata ?? {}) as JsonObject).namespace ?? '');
-  if (String(policy.kind ?? '').startsWith('Namespaced') && policyNamespace && requestTarget(options.request).namespace !== policyNamespace) {
+  const namespaced = String(policy.kind ?? '').startsWith('Namespaced') && policyNamespace !== '';
+  if (namespaced && requestTarget(options.request).namespace !== policyNamespace) {
     return emptyResponse(policy, options);
   }
+  // Kyverno compiles a Namespaced* policy's libraries for its namespace (resource.get without one).
+  if (namespaced) options = { ...options, policyNamespace } as CelApplyOptions;
   try {
     switch (String(policy.kind ?? '')) {
       case 'ValidatingPolicy':

@@ -18,8 +18,8 @@ export class JsonLib {}
 export class YamlLib {}
 export class X509Namespace {}
 
-/** Decoded JSON/YAML as cel-go sees it after encoding/json: numbers stay doubles. */
-function asDocument(value: unknown): unknown {
+/** Decoded JSON/YAML as cel-go sees it after encoding/json: numbers stay doubles (also http and global context mocks). */
+export function asDocument(value: unknown): unknown {
   if (Array.isArray(value)) {
     chargeCost(value.length);
     return value.map(asDocument);

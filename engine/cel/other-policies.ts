@@ -39,17 +39,23 @@ export function applyGeneratingPolicy(policy: JsonObject, options: ApplyOptions)
   return single(policy, options, { name: '', type: 'Generation', status: 'pass', message: 'success', generatedResources: runtime.generated });
 }
 
-/** A resource matching the policy and all its `conditions` would be deleted: pass; else skip. */
+/**
+ * A resource selected by matchConstraints is reported as the Kyverno CLI reports deleting
+ * policies: pass ("resource matched") when every condition holds, so it would be deleted;
+ * fail ("resource did not match") otherwise, also when a PolicyException exempts it (the
+ * engine then answers "no match").
+ */
 export function applyDeletingPolicy(policy: JsonObject, options: ApplyOptions): PolicyResponse {
   const spec = asObject(policy.spec);
   if (!matchConstraintsMatch(spec.matchConstraints, options.request, options.cluster, { ignoreOperations: true })) return emptyResponse(policy, options);
   const act = buildActivation(options);
+  const notMatched = { name: '', status: 'fail', message: 'resource did not match' } as const;
   const exceptions = matchCelExceptions(policy, options.cluster.exceptions, act);
-  if (exceptions) return single(policy, options, { name: 'exception', status: 'skip', message: `rule is skipped due to policy exception: ${exceptions.keys.join(', ')}`, exceptions: exceptions.keys });
+  if (exceptions) return single(policy, options, { ...notMatched, exceptions: exceptions.keys });
   installVariables(act, spec.variables);
   const cond = evaluateMatchConditions(spec.conditions, act, 'Fail');
   if (cond.error) return single(policy, options, { name: '', status: 'error', message: cond.error });
-  return single(policy, options, cond.matched ? { name: '', status: 'pass', message: 'resource would be deleted' } : { name: '', status: 'skip', message: 'conditions not met' });
+  return single(policy, options, cond.matched ? { name: '', status: 'pass', message: 'resource matched' } : notMatched);
 }
 
 /** Container images of a pod (or pod template, for autogen'd controllers). */

@@ -115,10 +115,15 @@ export function emptyCluster(): ClusterState {
   return { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
 }
 
-/** Adds a cli.kyverno.io Context document (resources, canned API calls) to the cluster state. */
-export function addContext(cluster: ClusterState, doc: JsonObject): void {
+/**
+ * Adds a cli.kyverno.io Context document (resources, images; canned API calls and global
+ * context entries as an extension) to the cluster state. Returns its resources: the ones the
+ * Kyverno CLI's fake CEL provider holds.
+ */
+export function addContext(cluster: ClusterState, doc: JsonObject): JsonObject[] {
   const s = specOf(doc);
-  if (Array.isArray(s.resources)) for (const r of s.resources) if (isObject(r)) cluster.resources.push(r as JsonObject);
+  const resources = Array.isArray(s.resources) ? (s.resources.filter(isObject) as JsonObject[]) : [];
+  cluster.resources.push(...resources);
   const calls = s.apiCallResponses ?? s.apiCalls;
   if (Array.isArray(calls)) for (const c of calls) if (isObject(c)) cluster.apiCallResponses.push(c as never);
   if (Array.isArray(s.images)) {
@@ -132,6 +137,7 @@ export function addContext(cluster: ClusterState, doc: JsonObject): void {
       if (isObject(e) && typeof e.name === 'string') cluster.globalContext[e.name] = e.data ?? e.value ?? e;
     }
   }
+  return resources;
 }
 
 export function namespaceLabelsOf(values: TestValues): Record<string, Record<string, string>> {

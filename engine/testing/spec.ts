@@ -6,6 +6,7 @@
 import type { JsonObject } from '../core/types';
 import type { ExpectedResult, ResourceSpec, TestSpec } from './types';
 import { isObject } from '../loader/classify';
+import { globalContextResourceFiles } from './mocks';
 
 export class TestSpecError extends Error {}
 
@@ -96,6 +97,12 @@ export function readTestSpec(doc: unknown): TestSpec {
     throw new TestSpecError('field "results" must be a list');
   }
   const values = f.get('values');
+  const list = (key: string): unknown[] => {
+    const v = f.get(key.toLowerCase());
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v)) throw new TestSpecError(`field "${key}" must be a list`);
+    return v;
+  };
   return {
     name: typeof meta.name === 'string' ? meta.name : str(f, 'name', 'test'),
     policies: strList(f, 'policies', 'test'),
@@ -107,6 +114,8 @@ export function readTestSpec(doc: unknown): TestSpec {
     userinfo: str(f, 'userinfo', 'test'),
     context: str(f, 'context', 'test'),
     values: isObject(values) ? (values as JsonObject) : null,
+    apiCallResponses: list('apiCallResponses'),
+    globalContextEntries: list('globalContextEntries'),
     results: (Array.isArray(results) ? results : []).map(expectedResult),
   };
 }
@@ -121,6 +130,7 @@ export function referencedPaths(spec: TestSpec): string[] {
     ...spec.targetResources,
   ]);
   for (const p of [spec.variables, spec.userinfo, spec.context]) if (p) out.add(p);
+  for (const p of globalContextResourceFiles(spec.globalContextEntries)) out.add(p);
   for (const r of spec.results) {
     for (const p of [r.patchedResources, r.generatedResource, r.cloneSourceResource]) if (p) out.add(p);
   }
