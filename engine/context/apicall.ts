@@ -85,6 +85,6 @@ export function answerApiCall(call: JsonObject, cluster: ClusterState): ApiCallA
   const url = service ? String(service.url ?? '') : urlPath;
   const mock = findApiCallMock(cluster.apiCallResponses, method, url);
   if (mock) return { found: true, body: mock.response.body ?? null, mock: { status: mockStatus(mock) } };
-  if (method === 'GET' && urlPath && !service && cluster.apiCallsAllowed !== false) return fromResources(urlPath, cluster);
+  if (method === 'GET' && urlPath && !service && (cluster.apiCallsAllowed ?? cluster.resources.length > 0)) return fromResources(urlPath, cluster);
   return { found: false, reason: `no API response known for ${method} ${url}` };
 }

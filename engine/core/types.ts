@@ -96,8 +96,9 @@ export interface ClusterState {
   /** PolicyExceptions (kyverno.io and policies.kyverno.io) known to the run. */
   exceptions: JsonObject[];
   /**
-   * Whether classic `apiCall` entries may read `resources` as an API server (default true).
-   * `kyverno test` allows it only when the test has clusterResources; mocks answer anyway.
+   * Whether classic `apiCall` entries may read `resources` as an API server. `kyverno test`
+   * allows it only when the test has clusterResources, `kyverno apply` when it has resources
+   * (the default here: when `resources` is not empty); mocks answer in any case.
    */
   apiCallsAllowed?: boolean;
   /** The CEL libraries' own view; absent, they see the fields above (resources as an API server). */

@@ -192,10 +192,13 @@ test('DeletingPolicy: conditions decide whether a resource would be deleted', ()
     apiVersion: 'policies.kyverno.io/v1alpha1', kind: 'DeletingPolicy', metadata: { name: 'd' },
     spec: { matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }] }, conditions: [{ name: 'bare', expression: '!has(object.metadata.ownerReferences)' }], schedule: '*/5 * * * *' },
   };
-  assert.equal(applyCelPolicy(policy, opts(pod('bare', {}))).rules[0].status, 'pass');
+  const bare = applyCelPolicy(policy, opts(pod('bare', {}))).rules[0];
+  assert.deepEqual([bare.status, bare.message], ['pass', 'resource matched']);
   const owned = pod('owned', {});
   (owned.metadata as JsonObject).ownerReferences = [{ kind: 'ReplicaSet', name: 'r' }];
-  assert.equal(applyCelPolicy(policy, opts(owned)).rules[0].status, 'skip');
+  // The Kyverno CLI reports a selected resource whose conditions do not hold as a failure.
+  const kept = applyCelPolicy(policy, opts(owned)).rules[0];
+  assert.deepEqual([kept.status, kept.message], ['fail', 'resource did not match']);
 });
 
 test('ValidatingAdmissionPolicy: bindings select, CLI evaluates without params', () => {
