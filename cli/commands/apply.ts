@@ -1,7 +1,9 @@
 /** `kyverno-studio apply POLICY... --resource FILE...`: like `kyverno apply`, offline. */
 import { stringify } from 'yaml';
 import type { JsonObject, RequestInfo, TestValues } from '../../engine/core/types';
+import { addGlobalContextEntries, isGlobalContextEntry } from '../../engine/context';
 import {
+  addContext,
   checkPolicyShape,
   checkResourceShape,
   emptyCluster,
@@ -25,6 +27,7 @@ Flags:
   -r, --resource PATH      resource file or folder (repeatable)
   -f, --values PATH        cli.kyverno.io Values file (alias --values-file)
   -u, --userinfo PATH      cli.kyverno.io UserInfo file
+      --context-file PATH  cli.kyverno.io Context file: resources and images CEL policies read
   -o, --output yaml        print the resulting (mutated and generated) resources as YAML
       --audit-warn         report failures of Audit policies as warnings
   -h, --help               show this help`;
@@ -53,7 +56,7 @@ export const applyCommand: Command = {
   usage: USAGE,
   run(argv: string[], io: CommandIO): number {
     const args = parseCommandArgs(argv, {
-        values: ['resource', 'values', 'values-file', 'userinfo', 'output'],
+        values: ['resource', 'values', 'values-file', 'userinfo', 'output', 'context-file'],
         booleans: ['help', 'audit-warn'],
         aliases: { r: 'resource', f: 'values', u: 'userinfo', o: 'output', h: 'help' },
       }, USAGE, io);
@@ -86,16 +89,38 @@ export const applyCommand: Command = {
       }
     }
     const resources: JsonObject[] = [];
+    const globalContextEntries: JsonObject[] = [];
     const resourceRead = readDocuments(resourcePaths);
     for (const e of resourceRead.errors) (io.err(`Error: ${e}`), inputErrors++);
     for (const doc of resourceRead.documents) {
       try {
-        resources.push(withDefaultNamespace(checkResourceShape(doc)));
+        const resource = withDefaultNamespace(checkResourceShape(doc));
+        // Kyverno apply takes GlobalContextEntry resources out of the resources to evaluate.
+        if (isGlobalContextEntry(resource)) globalContextEntries.push(resource);
+        else resources.push(resource);
       } catch (err) {
         io.err(`Error: ${errorText(err)}`);
         inputErrors++;
       }
     }
+    // Kyverno lists GlobalContextEntry objects from a fake client holding the resources.
+    try {
+      if (resources.length > 0) addGlobalContextEntries(cluster, globalContextEntries, resources);
+    } catch (err) {
+      io.err(`Error: failed to build global context store: ${errorText(err)}`);
+      inputErrors++;
+    }
+    // CEL libraries get the CLI's fake provider: the Context file's resources, nothing else.
+    const contextResources: JsonObject[] = [];
+    const contextPath = single(args, 'context-file');
+    if (contextPath) {
+      const read = readDocuments([contextPath]);
+      for (const e of read.errors) (io.err(`Error: ${e}`), inputErrors++);
+      for (const doc of read.documents) {
+        if (typeof doc.value === 'object' && doc.value !== null && !Array.isArray(doc.value)) contextResources.push(...addContext(cluster, doc.value as JsonObject));
+      }
+    }
+    cluster.celLibraries = { resourceSource: 'fakeProvider', resources: contextResources, globalContext: {}, httpMocks: [] };
     let values: TestValues | undefined;
     const valuesDoc = loadSingle(single(args, 'values') ?? single(args, 'values-file'), 'Values', io);
     if (valuesDoc === null) inputErrors++;

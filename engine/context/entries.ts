@@ -89,7 +89,11 @@ function loadGlobalReference(spec: JsonObject, scope: VariableScope, cluster: Cl
   const [entryName, projection = ''] = ref.split('.');
   if (!Object.prototype.hasOwnProperty.call(cluster.globalContext, entryName)) throw new SkipEntry(`failed to fetch entry key=${entryName}`);
   let data = cluster.globalContext[entryName];
-  if (projection !== '') {
+  const projections = cluster.globalContextProjections?.[entryName];
+  if (projection !== '' && projections) {
+    if (!Object.prototype.hasOwnProperty.call(projections, projection)) throw new SkipEntry(`projection "${projection}" not found`);
+    data = projections[projection];
+  } else if (projection !== '') {
     if (!data || typeof data !== 'object' || Array.isArray(data)) throw new SkipEntry(`projection "${projection}" requested but value is not an object`);
     if (!Object.prototype.hasOwnProperty.call(data, projection)) throw new SkipEntry(`projection "${projection}" not found`);
     data = (data as JsonObject)[projection];

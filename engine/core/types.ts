@@ -93,6 +93,12 @@ export interface ClusterState {
   apiCallResponses: ApiCallResponse[];
   /** Global context entries by name (test `globalContextEntries`/values). */
   globalContext: Record<string, unknown>;
+  /**
+   * Projections of GlobalContextEntry resources, by entry then projection name. An entry
+   * listed here answers `entry.projection` from it; otherwise (a Test's mocks) the projection
+   * is a field of the entry's value.
+   */
+  globalContextProjections?: Record<string, Record<string, unknown>>;
   /** PolicyExceptions (kyverno.io and policies.kyverno.io) known to the run. */
   exceptions: JsonObject[];
   /**

@@ -101,3 +101,16 @@ test('apply with a missing policy path names it', () => {
   assert.match(r.err, /Error: nope\/policy\.yaml: no such file or directory/);
   assert.equal(r.code, 1);
 });
+
+test('apply --context-file feeds CEL resource lookups; GlobalContextEntry resources feed globalReference', () => {
+  const dir = `${fixtures}/apply-context`;
+  const withContext = cli('apply', `${dir}/policy.yaml`, '--resource', `${dir}/resources.yaml`, '--context-file', `${dir}/context.yaml`);
+  assert.equal(withContext.code, 0, withContext.out + withContext.err);
+  // The GlobalContextEntry is no resource to evaluate: a pod and two ConfigMaps remain.
+  assert.match(withContext.out, /to 3 resource\(s\)/);
+  assert.match(withContext.out, /pass: 2, fail: 0, warn: 0, error: 0/);
+  const without = cli('apply', `${dir}/policy.yaml`, '--resource', `${dir}/resources.yaml`);
+  assert.equal(without.code, 1);
+  assert.match(without.out, /policy cm-allowed -> resource default\/Pod\/p failed/);
+  assert.match(without.out, /pass: 1, fail: 0, warn: 0, error: 1/);
+});

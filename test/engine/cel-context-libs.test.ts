@@ -9,7 +9,7 @@ import { evalCel } from '../../engine/cel/environment';
 import { fromCel, toCel } from '../../engine/cel/values';
 import { kyvernoActivation } from '../../engine/cel/lib-kyverno';
 import { applyCelPolicy } from '../../engine/cel';
-import { loadContextEntries } from '../../engine/context';
+import { addGlobalContextEntries, loadContextEntries } from '../../engine/context';
 import { apiCallMocksOf, resolveGlobalContextEntries } from '../../engine/testing/mocks';
 import { runTestText } from '../../engine/testing';
 import type { CelLibraryView, ClusterState, JsonObject } from '../../engine/core/types';
@@ -249,4 +249,22 @@ ${Object.entries(expected).map(([p, r]) => `- {policy: ${p}, isValidatingPolicy:
   assert.deepEqual(rows(testDoc('clusterResources: [cluster.yaml]', { configmap: 'pass', gce: 'fail', pod: 'pass' })), [['configmap', 'pass'], ['gce', 'fail'], ['pod', 'pass']]);
   const bad = runTestText('t/kyverno-test.yaml', testDoc('apiCallResponses: [{url: "ftp://x", response: {body: {}}}]', { configmap: 'pass' }), files);
   assert.match(bad.error ?? '', /must be an absolute https\/http URL/);
+});
+
+test('GlobalContextEntry resources (kyverno apply): listed once, projections over the list', () => {
+  const state = cluster();
+  const resources = [deployment('b', 'default'), deployment('a', 'default'), deployment('c', 'other')];
+  addGlobalContextEntries(state, [
+    { apiVersion: 'kyverno.io/v2', kind: 'GlobalContextEntry', metadata: { name: 'deps' }, spec: { kubernetesResource: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'default' }, projections: [{ name: 'names', jmesPath: '[].metadata.name' }] } },
+    { apiVersion: 'kyverno.io/v2', kind: 'GlobalContextEntry', metadata: { name: 'external' }, spec: { apiCall: { urlPath: '/x', refreshInterval: '10s' } } },
+  ], resources);
+  assert.deepEqual(Object.keys(state.globalContext), ['deps']);
+  const loaded = loadContextEntries([
+    { name: 'all', globalReference: { name: 'deps', jmesPath: 'length(@)' } },
+    { name: 'names', globalReference: { name: 'deps.names' } },
+    { name: 'nope', globalReference: { name: 'deps.nope' } },
+  ], { data: {} } as never, { cluster: state, provided: new Set() });
+  assert.equal(loaded.scope.data.all, 2);
+  assert.deepEqual(loaded.scope.data.names, ['a', 'b']);
+  assert.equal('nope' in loaded.scope.data, false);
 });
