@@ -104,6 +104,22 @@ function parseServiceAccount(username: string): Record<string, string> {
   return { Namespace: '', Name: '' };
 }
 
+/** generator.Apply/apply: each object (each item of a list, such as resource.List's) lands in `ns`. */
+function generatorApply(l: GeneratorLib, ns: string, items: unknown[]): boolean {
+  for (const item of items) {
+    const obj = fromCel(item) as JsonObject;
+    const objects = Array.isArray(obj.items) ? (obj.items as JsonObject[]) : [obj];
+    for (const o of objects) {
+      const meta = { ...((o.metadata ?? {}) as JsonObject) };
+      // Kyverno sets the namespace on every generated object; '' removes it.
+      if (ns) meta.namespace = ns;
+      else delete meta.namespace;
+      l.rt.generated.push({ ...o, metadata: meta });
+    }
+  }
+  return true;
+}
+
 export function registerKyvernoLibraries(env: Environment): void {
   registerClusterLibraries(env);
   env
@@ -121,15 +137,8 @@ export function registerKyvernoLibraries(env: Environment): void {
   env
     .registerFunction('ImageDataLib.GetMetadata(string): dyn', (l: ImageDataLib, ref: string) => imageMetadata(l.rt, 'image.GetMetadata', ref))
     .registerFunction('ImageDataLib.Get(string): dyn', (l: ImageDataLib, ref: string) => imageMetadata(l.rt, 'imagedata.Get', ref))
-    .registerFunction('GeneratorLib.Apply(string, list): bool', (l: GeneratorLib, ns: string, items: unknown[]) => {
-      for (const item of items) {
-        const obj = fromCel(item) as JsonObject;
-        const meta = { ...((obj.metadata ?? {}) as JsonObject) };
-        if (ns) meta.namespace = ns;
-        l.rt.generated.push({ ...obj, metadata: meta });
-      }
-      return true;
-    })
+    .registerFunction('GeneratorLib.Apply(string, list): bool', generatorApply)
+    .registerFunction('GeneratorLib.apply(string, list): bool', generatorApply)
     .registerFunction('JsonPatchLib.escapeKey(string): string', (_l: JsonPatchLib, k: string) => k.replace(/~/g, '~0').replace(/\//g, '~1'))
     .registerFunction('TimeLib.now(): google.protobuf.Timestamp', (l: TimeLib) => l.rt.now)
     .registerFunction('parseServiceAccount(string): map', (s: string) => parseServiceAccount(s))

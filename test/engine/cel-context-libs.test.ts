@@ -268,3 +268,15 @@ test('GlobalContextEntry resources (kyverno apply): listed once, projections ove
   assert.deepEqual(loaded.scope.data.names, ['a', 'b']);
   assert.equal('nope' in loaded.scope.data, false);
 });
+
+test('generator.apply (both name cases) expands lists such as resource.list results into the namespace', () => {
+  const state = fakeProvider({ resources: [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'default' } }] });
+  const rt = { cluster: state, now: new Date(), generated: [] as JsonObject[], policyNamespace: '' };
+  const act = kyvernoActivation(rt);
+  assert.equal(evalCel('generator.apply("team", [resource.list("v1", "secrets", "default")])', act), true);
+  assert.equal(evalCel('generator.Apply("", [{"kind": "ClusterRole", "metadata": {"name": "r", "namespace": "x"}}])', act), true);
+  assert.deepEqual(rt.generated, [
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'team' } },
+    { kind: 'ClusterRole', metadata: { name: 'r' } },
+  ]);
+});
