@@ -103,7 +103,10 @@ export const applyCommand: Command = {
         inputErrors++;
       }
     }
-    // Kyverno lists GlobalContextEntry objects from a fake client holding the resources.
+    // Kyverno apply builds a fake API server from the resources: apiCall entries, clone
+    // sources, mutate targets and GlobalContextEntry lists read it.
+    cluster.resources.push(...resources);
+    cluster.apiCallsAllowed = true;
     try {
       if (resources.length > 0) addGlobalContextEntries(cluster, globalContextEntries, resources);
     } catch (err) {

@@ -102,7 +102,7 @@ test('apply with a missing policy path names it', () => {
   assert.equal(r.code, 1);
 });
 
-test('apply --context-file feeds CEL resource lookups; GlobalContextEntry resources feed globalReference', () => {
+test('apply --context-file feeds CEL resource lookups; the resources answer apiCall and GlobalContextEntry lists', () => {
   const dir = `${fixtures}/apply-context`;
   const withContext = cli('apply', `${dir}/policy.yaml`, '--resource', `${dir}/resources.yaml`, '--context-file', `${dir}/context.yaml`);
   assert.equal(withContext.code, 0, withContext.out + withContext.err);
