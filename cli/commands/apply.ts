@@ -27,6 +27,7 @@ Flags:
   -r, --resource PATH      resource file or folder (repeatable)
   -f, --values PATH        cli.kyverno.io Values file (alias --values-file)
   -u, --userinfo PATH      cli.kyverno.io UserInfo file
+      --parameter-resource PATH  parameter objects for admission policy bindings (repeatable)
       --context-file PATH  cli.kyverno.io Context file: resources and images CEL policies read
   -o, --output yaml        print the resulting (mutated and generated) resources as YAML
       --audit-warn         report failures of Audit policies as warnings
@@ -56,7 +57,7 @@ export const applyCommand: Command = {
   usage: USAGE,
   run(argv: string[], io: CommandIO): number {
     const args = parseCommandArgs(argv, {
-        values: ['resource', 'values', 'values-file', 'userinfo', 'output', 'context-file'],
+        values: ['resource', 'values', 'values-file', 'userinfo', 'output', 'parameter-resource', 'context-file'],
         booleans: ['help', 'audit-warn'],
         aliases: { r: 'resource', f: 'values', u: 'userinfo', o: 'output', h: 'help' },
       }, USAGE, io);
@@ -103,12 +104,26 @@ export const applyCommand: Command = {
         inputErrors++;
       }
     }
-    // Kyverno apply builds a fake API server from the resources: apiCall entries, clone
-    // sources, mutate targets and GlobalContextEntry lists read it.
+    const parameters: JsonObject[] = [];
+    const parameterRead = readDocuments(args.values.get('parameter-resource') ?? []);
+    for (const e of parameterRead.errors) (io.err(`Error: ${e}`), inputErrors++);
+    for (const doc of parameterRead.documents) {
+      try {
+        parameters.push(withDefaultNamespace(checkResourceShape(doc)));
+      } catch (err) {
+        io.err(`Error: ${errorText(err)}`);
+        inputErrors++;
+      }
+    }
+    // As in the CLI, parameters are cluster objects too (resource lookups see them).
+    cluster.parameters = parameters;
+    cluster.resources.push(...parameters);
+    // Kyverno apply builds a fake API server from the resources and parameters: apiCall
+    // entries, clone sources, mutate targets and GlobalContextEntry lists read it.
     cluster.resources.push(...resources);
     cluster.apiCallsAllowed = true;
     try {
-      if (resources.length > 0) addGlobalContextEntries(cluster, globalContextEntries, resources);
+      if (resources.length + parameters.length > 0) addGlobalContextEntries(cluster, globalContextEntries, cluster.resources);
     } catch (err) {
       io.err(`Error: failed to build global context store: ${errorText(err)}`);
       inputErrors++;

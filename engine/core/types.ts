@@ -109,6 +109,11 @@ export interface ClusterState {
   apiCallsAllowed?: boolean;
   /** The CEL libraries' own view; absent, they see the fields above (resources as an API server). */
   celLibraries?: CelLibraryView;
+  /**
+   * Parameter objects of admission policies (test `paramResources`, apply
+   * `--parameter-resource`): the only candidates a binding's paramRef selects from offline.
+   */
+  parameters?: JsonObject[];
 }
 
 /**
@@ -128,7 +133,7 @@ export interface TestValues {
 
 export type RuleStatus = 'pass' | 'fail' | 'warn' | 'error' | 'skip';
 
-export type RuleType = 'Validation' | 'Mutation' | 'Generation' | 'ImageVerify';
+export type RuleType = 'Validation' | 'Mutation' | 'Generation' | 'ImageVerify' | 'Deletion';
 
 /** The outcome of one rule (or one CEL policy/binding) on one resource. */
 export interface RuleResult {

@@ -9,6 +9,7 @@ import { applyPolicy } from '../apply';
 import type {
   AdmissionRequest,
   ClusterState,
+  GroupVersionKind,
   JsonObject,
   Operation,
   RequestInfo,
@@ -26,6 +27,11 @@ export interface EvaluationInput {
   now?: Date;
   /** The engine entry point; replaceable so the run order can be tested on its own. */
   engine?: PolicyApplier;
+  /**
+   * Leave deleting policies out: they are not admission-driven, so the CLI runs them only in
+   * its default run, not in the extra run for results that declare an `operation`.
+   */
+  admissionOnly?: boolean;
 }
 
 export type PolicyApplier = typeof applyPolicy;
@@ -47,6 +53,8 @@ const ORIGINAL_RESOURCE_KINDS = new Set([
   'NamespacedDeletingPolicy',
 ]);
 
+const DELETING_KINDS = new Set(['DeletingPolicy', 'NamespacedDeletingPolicy']);
+
 function rulesOf(policy: JsonObject): JsonObject[] {
   const spec = isObject(policy.spec) ? policy.spec : {};
   return Array.isArray(spec.rules) ? spec.rules.filter(isObject) as JsonObject[] : [];
@@ -66,6 +74,46 @@ export function policyPhase(policy: JsonObject): number {
   return ORIGINAL_RESOURCE_KINDS.has(kind) ? 5 : 4;
 }
 
+/**
+ * Whether the CLI keeps a policy's answer without rules (the test then reports the resource
+ * as excluded) or drops it (the resource is "not found" for that policy). Kyverno policies
+ * and ValidatingAdmissionPolicies always answer. Validating and mutating policies answer
+ * unless their matchConstraints are a plain selection of kinds (the processor's hasSelector):
+ * one resourceRule without resourceNames, no exclusions and no label selectors. Other CEL
+ * kinds (image-validating, deleting, generating, MutatingAdmissionPolicy) leave no trace.
+ */
+export function keepsUnmatchedResponse(policy: JsonObject): boolean {
+  if (isKyvernoPolicy(policy)) return true;
+  const kind = String(policy.kind ?? '');
+  if (kind === 'ValidatingAdmissionPolicy') return true;
+  if (!SELECTOR_AWARE_KINDS.has(kind)) return false;
+  const spec = isObject(policy.spec) ? policy.spec : {};
+  const evaluation = isObject(spec.evaluation) ? spec.evaluation : {};
+  // JSON-mode policies are not matched against admission attributes at all.
+  if (evaluation.mode === 'JSON') return false;
+  return !isPlainKindSelection(spec.matchConstraints);
+}
+
+const SELECTOR_AWARE_KINDS = new Set(['ValidatingPolicy', 'NamespacedValidatingPolicy', 'MutatingPolicy', 'NamespacedMutatingPolicy']);
+
+function hasLabelTerms(selector: unknown): boolean {
+  if (!isObject(selector)) return false;
+  const labels = isObject(selector.matchLabels) ? Object.keys(selector.matchLabels).length : 0;
+  const expressions = Array.isArray(selector.matchExpressions) ? selector.matchExpressions.length : 0;
+  return labels + expressions > 0;
+}
+
+/** The processor's hasSelector: matchConstraints that only name kinds (see keepsUnmatchedResponse). */
+function isPlainKindSelection(constraints: unknown): boolean {
+  if (!isObject(constraints)) return false;
+  if (hasLabelTerms(constraints.namespaceSelector) || hasLabelTerms(constraints.objectSelector)) return false;
+  if (Array.isArray(constraints.excludeResourceRules) && constraints.excludeResourceRules.length > 0) return false;
+  const rules = Array.isArray(constraints.resourceRules) ? constraints.resourceRules : [];
+  if (rules.length !== 1) return false;
+  const rule = isObject(rules[0]) ? rules[0] : {};
+  return !(Array.isArray(rule.resourceNames) && rule.resourceNames.length > 0);
+}
+
 export function isKyvernoPolicy(policy: JsonObject): boolean {
   return String(policy.apiVersion ?? '').startsWith(KYVERNO_GROUP);
 }
@@ -76,19 +124,49 @@ export function operationFrom(values: TestValues | undefined): Operation {
   return op === 'UPDATE' || op === 'DELETE' || op === 'CONNECT' ? op : 'CREATE';
 }
 
-function requestFor(resource: JsonObject, operation: Operation, requestInfo: RequestInfo): AdmissionRequest {
+function gvkOf(apiVersion: unknown, kind: unknown): GroupVersionKind {
+  const api = String(apiVersion ?? '');
+  const slash = api.indexOf('/');
+  return { group: slash >= 0 ? api.slice(0, slash) : '', version: slash >= 0 ? api.slice(slash + 1) : api, kind: String(kind ?? '') };
+}
+
+/**
+ * The values file's `subresources` (without a cluster, as the CLI runs tests): a resource of a
+ * subresource's kind is requested as that subresource of its parent, e.g. a v1 Binding as
+ * `pods/binding` of kind Pod.
+ */
+export function subresourceTarget(resource: JsonObject, values: TestValues | undefined): { kind: GroupVersionKind; subResource: string } | null {
+  const own = gvkOf(resource.apiVersion, resource.kind);
+  let found: { kind: GroupVersionKind; subResource: string } | null = null;
+  // Kyverno keeps scanning: the last matching entry wins.
+  for (const entry of values?.subresources ?? []) {
+    const sub = isObject(entry.subresource) ? entry.subresource : {};
+    const parent = isObject(entry.parentResource) ? entry.parentResource : {};
+    if (String(sub.group ?? '') !== own.group || String(sub.version ?? '') !== own.version || String(sub.kind ?? '') !== own.kind) continue;
+    const name = String(sub.name ?? '');
+    found = {
+      kind: { group: String(parent.group ?? ''), version: String(parent.version ?? ''), kind: String(parent.kind ?? '') },
+      subResource: name.split('/')[1] ?? '',
+    };
+  }
+  return found;
+}
+
+function requestFor(resource: JsonObject, operation: Operation, requestInfo: RequestInfo, values?: TestValues): AdmissionRequest {
   const meta = isObject(resource.metadata) ? resource.metadata : {};
   const namespace = typeof meta.namespace === 'string' ? meta.namespace : undefined;
   const copy = () => structuredClone(resource);
+  const target = subresourceTarget(resource, values);
+  const base = { namespace, requestInfo, ...(target ?? {}) };
   switch (operation) {
     case 'UPDATE':
-      return { operation, object: resource, oldObject: copy(), namespace, requestInfo };
+      return { operation, object: resource, oldObject: copy(), ...base };
     case 'DELETE':
-      return { operation, object: null, oldObject: copy(), namespace, requestInfo };
+      return { operation, object: null, oldObject: copy(), ...base };
     case 'CONNECT':
-      return { operation, object: null, oldObject: null, namespace, requestInfo };
+      return { operation, object: null, oldObject: null, ...base };
     default:
-      return { operation: 'CREATE', object: resource, oldObject: null, namespace, requestInfo };
+      return { operation: 'CREATE', object: resource, oldObject: null, ...base };
   }
 }
 
@@ -119,6 +197,7 @@ export function evaluateResource(input: EvaluationInput, resource: JsonObject): 
   const operation = operationFrom(input.values);
   const requestInfo = input.requestInfo ?? { roles: [], clusterRoles: [], userInfo: {} };
   const ordered = input.policies
+    .filter((policy) => !(input.admissionOnly && DELETING_KINDS.has(String(policy.kind))))
     .map((policy, index) => ({ policy, index, phase: policyPhase(policy) }))
     .sort((a, b) => a.phase - b.phase || a.index - b.index);
   let current = resource;
@@ -137,14 +216,13 @@ export function evaluateResource(input: EvaluationInput, resource: JsonObject): 
       // test/testing/evaluate-inputs.test.ts), and copying every resource for every policy
       // was a measurable share of a corpus run.
       const response = (input.engine ?? applyPolicy)(policy, {
-        request: requestFor(given, operation, requestInfo),
+        request: requestFor(given, operation, requestInfo, input.values),
         cluster: input.cluster,
         values: input.values,
         now: input.now,
       });
       const patched = isObject(response.patchedResource) ? response.patchedResource : given;
-      // CEL policies that do not match leave no trace in the CLI's results.
-      if (!isKyvernoPolicy(policy) && response.rules.length === 0) continue;
+      if (response.rules.length === 0 && !keepsUnmatchedResponse(policy)) continue;
       responses.push({ ...base, rules: response.rules, patchedResource: patched });
       if (phase === 0 || phase === 1 || phase === 3) current = patched;
     } catch (err) {

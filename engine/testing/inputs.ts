@@ -6,6 +6,7 @@ import type { ClusterState, JsonObject, RequestInfo, TestValues } from '../core/
 import { classifyDocument, expandLists, isObject } from '../loader/classify';
 import { formatLoadError, parseYamlDocuments, type LoadedDocument } from '../loader/parse';
 import { policyShapeProblem } from './policy-shape';
+import { lookupKnownKind } from '../kube';
 
 export type FileSource = ReadonlyMap<string, string> | Readonly<Record<string, string>>;
 
@@ -71,13 +72,25 @@ export function checkResourceShape(doc: LoadedDocument): JsonObject {
 
 /**
  * The Kyverno CLI loads every resource file through the same decoder, which sets
- * `metadata.namespace: default` on any object without one (cluster-scoped kinds included).
- * Test results name resources with that in mind (`default/name`).
+ * `metadata.namespace: default` on any object without one unless its kind is known to be
+ * cluster-scoped. Test results name resources with that in mind (`default/name`).
  */
 export function withDefaultNamespace(resource: JsonObject): JsonObject {
   const meta = isObject(resource.metadata) ? resource.metadata : undefined;
   if (meta && typeof meta.namespace === 'string' && meta.namespace !== '') return resource;
+  if (isClusterScoped(resource)) return resource;
   return { ...resource, metadata: { ...(meta ?? {}), namespace: 'default' } };
+}
+
+/**
+ * Kinds the CLI knows to be cluster-scoped keep an empty namespace (resource.YamlToUnstructured
+ * looks the group and kind up in its API resource list; unknown kinds count as namespaced).
+ */
+function isClusterScoped(resource: JsonObject): boolean {
+  const apiVersion = String(resource.apiVersion ?? '');
+  const slash = apiVersion.indexOf('/');
+  const known = lookupKnownKind(slash >= 0 ? apiVersion.slice(0, slash) : '', String(resource.kind ?? ''));
+  return known !== undefined && !known.namespaced;
 }
 
 function specOf(doc: JsonObject): JsonObject {

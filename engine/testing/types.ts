@@ -17,9 +17,18 @@ export interface TestRow {
 
 export interface TestFileResult {
   path: string;
+  /** 1-based position of the Test document, when the file holds several (one test each). */
+  document?: number;
   /** Set when the test file itself could not be run (bad YAML, missing files...). */
   error: string | null;
   rows: TestRow[];
+  /**
+   * Whether the test passed: it ran, produced rows, and every row passed. A test whose
+   * expected results were not all evaluated fails.
+   */
+  ok: boolean;
+  /** Why the test did not pass ('' when it passed). */
+  reason: string;
 }
 
 export interface ResourceSpec {
@@ -42,6 +51,10 @@ export interface ExpectedResult {
   namespace: string;
   patchedResources: string;
   generatedResource: string;
+  /** Files of which one must hold the generated resource. */
+  generatedResources: string[];
+  /** Report resources missing from patchedResources/generatedResource files as failures. */
+  failOnMissingResources: boolean;
   cloneSourceResource: string;
   isValidatingAdmissionPolicy: boolean;
   isMutatingAdmissionPolicy: boolean;
@@ -50,6 +63,11 @@ export interface ExpectedResult {
   isGeneratingPolicy: boolean;
   isDeletingPolicy: boolean;
   isImageValidatingPolicy: boolean;
+  /**
+   * The admission operation the result is checked under (CREATE, UPDATE or DELETE); '' for
+   * the default run (the values file's request.operation, else CREATE).
+   */
+  operation: string;
 }
 
 /** A Test document with Kyverno's field names resolved (Go's JSON decoding ignores key case). */
@@ -60,6 +78,8 @@ export interface TestSpec {
   exceptions: string[];
   clusterResources: string[];
   targetResources: string[];
+  /** Parameter objects of admission policy bindings (`paramResources`). */
+  paramResources: string[];
   variables: string;
   userinfo: string;
   context: string;

@@ -238,7 +238,7 @@ results:
 ${Object.entries(expected).map(([p, r]) => `- {policy: ${p}, isValidatingPolicy: true, kind: Pod, resources: [p], result: ${r}}`).join('\n')}
 `;
   const rows = (text: string) => {
-    const r = runTestText('t/kyverno-test.yaml', text, files);
+    const [r] = runTestText('t/kyverno-test.yaml', text, files);
     assert.equal(r.error, null);
     return r.rows.map((row) => [row.policy, row.actual]);
   };
@@ -247,7 +247,7 @@ ${Object.entries(expected).map(([p, r]) => `- {policy: ${p}, isValidatingPolicy:
   assert.deepEqual(rows(testDoc('', { configmap: 'fail' })), [['configmap', 'fail']]);
   // The fake API server: every resource of the test, but no global context entry.
   assert.deepEqual(rows(testDoc('clusterResources: [cluster.yaml]', { configmap: 'pass', gce: 'fail', pod: 'pass' })), [['configmap', 'pass'], ['gce', 'fail'], ['pod', 'pass']]);
-  const bad = runTestText('t/kyverno-test.yaml', testDoc('apiCallResponses: [{url: "ftp://x", response: {body: {}}}]', { configmap: 'pass' }), files);
+  const [bad] = runTestText('t/kyverno-test.yaml', testDoc('apiCallResponses: [{url: "ftp://x", response: {body: {}}}]', { configmap: 'pass' }), files);
   assert.match(bad.error ?? '', /must be an absolute https\/http URL/);
 });
 

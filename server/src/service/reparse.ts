@@ -6,6 +6,7 @@
  */
 import { parseDocument, LineCounter, isMap, isSeq, isPair, isScalar, isAlias } from 'yaml';
 import type { Node as YamlNode, YAMLSeq, Pair } from 'yaml';
+import { GO_YAML_OPTIONS } from '../../../engine/loader';
 import { parseFile, DEFAULT_LIMITS, type ParsedFile, type ParsedDocument, type JsonPath, type ParseLimits } from './documents';
 
 const ANCHOR_OR_ALIAS = /(^|[\s,[{])[&*][^\s,\]}]/m;
@@ -52,7 +53,7 @@ function trySplice(prev: ParsedFile, text: string): ParsedFile | undefined {
   const chunkEnd = r[1] + delta;
   const chunk = ' '.repeat(r[0] - lineStart) + text.slice(r[0], chunkEnd);
   if (ANCHOR_OR_ALIAS.test(chunk) || chunk.includes('<<')) return undefined;
-  const doc = parseDocument(chunk, { uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(chunk, { ...GO_YAML_OPTIONS, uniqueKeys: true, prettyErrors: false });
   const fresh = doc.contents as YamlNode | null;
   if (doc.errors.length || doc.warnings.length || !fresh || !(isMap(fresh) || isSeq(fresh)) || !fresh.range) return undefined;
   // The new item must end where the old one ended (shifted): otherwise its extent changed.
