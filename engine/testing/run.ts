@@ -8,7 +8,7 @@ import { classifyDocument, isObject } from '../loader/classify';
 import { formatLoadError, lineOfPath, parseYamlDocuments, type LoadedDocument } from '../loader/parse';
 import { identityOf, resourceKey } from './compare';
 import { decideResult, indexResponses, type ManifestReader } from './decide';
-import { evaluateResources, type PolicyApplier } from './evaluate';
+import { evaluateResources, type PolicyApplier } from '../evaluate';
 import {
   addContext,
   checkPolicyShape,

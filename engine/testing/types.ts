@@ -1,5 +1,5 @@
 /** Shapes of a `kyverno test` run: the Test document as read, and the rows it yields. */
-import type { JsonObject, PolicyRef, RuleResult } from '../core/types';
+import type { JsonObject, RuleResult } from '../core/types';
 
 /** One decided expectation, as printed by `kyverno-studio test --json`. */
 export interface TestRow {
@@ -91,19 +91,8 @@ export interface TestSpec {
   results: ExpectedResult[];
 }
 
-/** Everything one policy produced on one resource during the run. */
-export interface EngineResponse {
-  policy: PolicyRef;
-  /** The resource as given to the policy. */
-  resource: JsonObject;
-  /** The resource after the policy's mutations. */
-  patchedResource: JsonObject;
-  rules: RuleResult[];
-  /** Annotations of the policy (for `policies.kyverno.io/scored`). */
-  policyAnnotations: Record<string, string>;
-  /** Set when the engine threw: the rows for this policy report an error. */
-  error?: string;
-}
+export type { EngineResponse } from '../evaluate';
+import type { EngineResponse } from '../evaluate';
 
 /** Engine responses grouped by `apiVersion,kind,namespace,name` of the resource. */
 export interface ResponseIndex {
