@@ -117,22 +117,18 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
   const userDoc = loadSingle(paths.userinfoPath, 'UserInfo', io);
   if (userDoc === null) inputErrors++;
   else if (userDoc) requestInfo = toRequestInfo(userDoc);
+  // CEL libraries get the CLI's fake provider: the Context file's resources, nothing else.
+  const contextDoc = loadSingle(paths.contextPath, 'Context', io);
+  if (contextDoc === null) inputErrors++;
   const cluster = offlineCluster({ exceptions, bindings, resources, parameters, values });
-  // Kyverno apply serves the resources and parameters from a fake API server: apiCall entries
-  // may read it, and it lists the objects of GlobalContextEntry resources.
-  cluster.apiCallsAllowed = true;
+  if (contextDoc) cluster.celLibraries?.resources.push(...addContext(cluster, contextDoc));
+  // Kyverno apply lists the objects of GlobalContextEntry resources from its fake client.
   try {
     if (resources.length + parameters.length > 0) addGlobalContextEntries(cluster, globalContextEntries, [...resources, ...parameters]);
   } catch (err) {
     io.err(`Error: failed to build global context store: ${errorText(err)}`);
     inputErrors++;
   }
-  // CEL libraries get the CLI's fake provider: the Context file's resources, nothing else.
-  const contextResources: JsonObject[] = [];
-  const contextDoc = loadSingle(paths.contextPath, 'Context', io);
-  if (contextDoc === null) inputErrors++;
-  else if (contextDoc) contextResources.push(...addContext(cluster, contextDoc));
-  cluster.celLibraries = { resourceSource: 'fakeProvider', resources: contextResources, globalContext: {}, httpMocks: [] };
   const evaluations = evaluateResources({ policies, resources, cluster, values, requestInfo, now: options.now });
   return { policies, resources, evaluations, inputErrors };
 }
