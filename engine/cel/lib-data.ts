@@ -110,7 +110,9 @@ function toMarshalable(v: unknown): unknown {
   if (typeof v === 'bigint' || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
   if (v instanceof UnsignedInt) return v.value;
   if (v instanceof Duration) return durationNanos(v);
-  if (v instanceof Date || v instanceof Uint8Array) return fromCel(v);
+  // time.Time marshals as RFC 3339 with only the fractional digits needed; []byte as base64.
+  if (v instanceof Date) return v.toISOString().replace(/\.?0+Z$/, 'Z');
+  if (v instanceof Uint8Array) return fromCel(v);
   if (isCelOptional(v)) return v.hasValue() ? toMarshalable(v.value()) : null;
   if (Array.isArray(v)) {
     chargeCost(v.length);
@@ -127,10 +129,13 @@ function toMarshalable(v: unknown): unknown {
 }
 
 /**
- * json.marshal: encoding/json's output (sorted keys, HTML-safe escapes). cel-go hands a map
- * built by a CEL literal to json.Marshal as its own map type; we marshal every map alike.
+ * json.marshal: encoding/json's output (sorted keys, HTML-safe escapes). A bare null reaches
+ * json.Marshal as cel-go's protobuf NullValue enum, which encodes as 0. Inside maps and lists
+ * cel-go passes values from the resource (JSON) through, so their nulls stay null; values of a
+ * CEL map literal would reach Go as cel-go's own types, which we do not tell apart.
  */
 function marshalJson(v: unknown): string {
+  if (v === null || v === undefined) return '0';
   return goJsonMarshal(toMarshalable(v));
 }
 

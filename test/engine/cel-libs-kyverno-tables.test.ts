@@ -198,6 +198,10 @@ describe('json: sdk/extensions/cel/libs/json/impl_test.go', () => {
       ['marshal nested object', { outer: { inner: 'value' } }, '{"outer":{"inner":"value"}}'],
     ];
     for (const [name, input, want] of cases) test(name, () => assert.equal(run('json.marshal(v)', runtime(), { v: input }), want));
+    test('a bare null is cel-go\'s NullValue enum, which encoding/json writes as 0', () => {
+      assert.equal(run('json.marshal(null)'), '0');
+      assert.equal(run('json.marshal(object)', runtime(), { object: { a: null } }), '{"a":null}');
+    });
     test('encoding/json: sorted keys, HTML-safe escapes, exact int64', () => {
       assert.equal(run('json.marshal({"b": "<&>", "a": 9007199254740993})'), '{"a":9007199254740993,"b":"\\u003c\\u0026\\u003e"}');
     });
