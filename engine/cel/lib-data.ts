@@ -14,7 +14,8 @@ import { goJsonUnmarshal } from '../core/go-json';
 import { gzipCompress, gzipDecompress } from './gzip';
 import { randomFromPattern } from '../jmespath/random';
 import { x509Decode } from '../jmespath/x509';
-import { goJsonMarshal } from '../jmespath/go-compat';
+import { base64Decode, goJsonMarshal } from '../jmespath/go-compat';
+import { bigIntOf, children, readDer } from '../jmespath/der';
 import { fromCel, isCelOptional, typeOfCel } from './values';
 
 export class JsonLib {}
@@ -96,7 +97,19 @@ function decodeX509(pem: string): unknown {
   if (!isCertificate) return asDocument(decoded);
   const out: Record<string, unknown> = {};
   for (const k of CERTIFICATE_FIELDS) out[k] = decoded[k] ?? null;
+  out.SerialNumber = int64Serial(String(decoded.RawTBSCertificate));
   return asDocument(out);
+}
+
+/**
+ * CertificateOutput.SerialNumber is cert.SerialNumber.Int64(): the low 64 bits of the
+ * magnitude as an int64, negated for a negative serial (certificates carry up to 20 bytes).
+ */
+function int64Serial(rawTbsBase64: string): number {
+  const parts = children(readDer(base64Decode(rawTbsBase64)).node);
+  const serial = bigIntOf(parts[parts[0].tag === 0xa0 ? 1 : 0].content);
+  const low = BigInt.asIntN(64, serial < 0n ? -serial : serial);
+  return Number(BigInt.asIntN(64, serial < 0n ? -low : low));
 }
 
 /** Nanoseconds of a CEL duration (Go's time.Duration marshals as its int64 nanoseconds). */
