@@ -16,7 +16,6 @@ import { registerComprehensions } from './lib-comprehensions';
 import { registerDataLibraries } from './lib-data';
 import { registerImageLibraries } from './lib-image';
 import { registerFormatLibrary } from './lib-format';
-import { registerRegexLibrary } from './regex';
 import { withCostBudget } from './budget';
 import { typeOfCel } from './values';
 
@@ -42,7 +41,6 @@ function buildEnvironment(strict: boolean): Environment {
   registerKyvernoLibraries(env);
   registerImageLibraries(env);
   registerFormatLibrary(env);
-  registerRegexLibrary(env);
   registerMathLibrary(env);
   registerComprehensions(env);
   registerDataLibraries(env);

@@ -1,10 +1,8 @@
 /**
- * CEL `matches`, `find` and `findAll`, and cel-go's ext.Regex (`regex.replace`,
- * `regex.extract`, `regex.extractAll`, version 1 as Kyverno enables it), on the engine's one
- * RE2 implementation (engine/regex: linear time, bounded compile cache, Go-style messages).
+ * CEL `matches`, `find` and `findAll` on the engine's one RE2 implementation (engine/regex:
+ * linear time, bounded compile cache, Go-style RegexError messages).
  */
-import { Optional, type Environment } from '@marcbachmann/cel-js';
-import { compileRegex, regexMatches } from '../regex';
+import { compileRegex, regexGroupCount, regexMatches, regexSubmatchIndexes } from '../regex';
 
 export { compileRegex };
 
@@ -28,129 +26,73 @@ export function re2FindAll(input: string, pattern: string, limit = -1): string[]
   return out;
 }
 
-interface GoMatch {
-  /** [start, end] of the whole match, then of each group (-1 when a group did not take part). */
-  index: number[];
-  groups: Array<string | null>;
-}
-
-/** Go's FindAll*SubmatchIndex: successive matches, an empty match right after a match is skipped. */
-function goFindAll(pattern: string, input: string): { matches: GoMatch[]; groupCount: number } {
-  const re = compileRegex(pattern);
-  const m = re.matcher(input);
-  const groupCount = re.groupCount();
-  const matches: GoMatch[] = [];
-  let pos = 0;
-  let prevEnd = -1;
-  while (pos <= input.length && m.find(pos)) {
-    const start = m.start();
-    const end = m.end();
-    let accept = true;
-    if (end === pos) {
-      if (start === prevEnd) accept = false;
-      const cp = input.codePointAt(pos);
-      pos += cp !== undefined && cp > 0xffff ? 2 : 1;
-    } else {
-      pos = end;
-    }
-    prevEnd = end;
-    if (!accept) continue;
-    const index: number[] = [start, end];
-    const groups: Array<string | null> = [m.group()];
-    for (let g = 1; g <= groupCount; g++) {
-      const text = m.group(g);
-      index.push(text === null ? -1 : m.start(g), text === null ? -1 : m.end(g));
-      groups.push(text);
-    }
-    matches.push({ index, groups });
-  }
-  return { matches, groupCount };
-}
-
-/** cel-go ext.Regex replaceStrValidator: `\N` inserts group N, `\\` a backslash. */
-function expandReplacement(target: string, match: GoMatch, replacement: string, groupCount: number): string {
+/**
+ * cel-go ext.Regex (`regex.replace`, `regex.extract`, `regex.extractAll`, library version 1, as
+ * Kyverno's compiler enables it). Replacements use `\1`…`\9` for groups and `\\` for a
+ * backslash; anything else after a backslash is an error, checked at each match.
+ */
+function expandBackslashes(template: string, src: string, match: number[], groups: number): string {
   let out = '';
-  const chars = [...replacement];
+  const chars = [...template];
   for (let i = 0; i < chars.length; i++) {
     const c = chars[i];
-    if (c !== '\\') {
-      out += c;
-      continue;
-    }
-    if (i + 1 >= chars.length) throw new Error(`invalid replacement string: '${replacement}' \\ not allowed at end`);
+    if (c !== '\\') { out += c; continue; }
+    if (i + 1 >= chars.length) throw new Error(`invalid replacement string: '${template}' \\ not allowed at end`);
     const next = chars[++i];
-    if (next === '\\') {
-      out += '\\';
-      continue;
-    }
-    if (!/^[0-9]$/.test(next)) throw new Error(`invalid replacement string: '${replacement}' \\ must be followed by a digit or \\`);
+    if (next === '\\') { out += '\\'; continue; }
+    if (!/^[0-9]$/.test(next)) throw new Error(`invalid replacement string: '${template}' \\ must be followed by a digit or \\`);
     const group = Number(next);
-    if (group > groupCount) throw new Error(`replacement string references group ${group} but regex has only ${groupCount} group(s)`);
-    if (match.index[2 * group] !== -1) out += target.slice(match.index[2 * group], match.index[2 * group + 1]);
+    if (group > groups) throw new Error(`replacement string references group ${group} but regex has only ${groups} group(s)`);
+    if (match[2 * group] !== -1) out += src.slice(match[2 * group], match[2 * group + 1]);
   }
   return out;
 }
 
-/** regex.replace(target, pattern, replacement[, count]); count < 0 replaces all, 0 none. */
-export function regexReplace(target: string, pattern: string, replacement: string, count = -1n): string {
-  if (count === 0n) return target;
-  if (count > 2147483647n) throw new Error('integer overflow');
-  const { matches, groupCount } = goFindAll(pattern, target);
+/** `regex.replace(target, pattern, replacement[, count])`: a negative count replaces all. */
+export function celRegexReplace(target: string, pattern: string, replacement: string, count = -1): string {
+  if (count === 0) return target;
+  if (count > 2147483647) throw new Error('integer overflow');
+  const groups = regexGroupCount(pattern);
   let out = '';
   let last = 0;
-  let done = 0n;
-  for (const match of matches) {
-    if (count > 0n && done >= count) break;
-    const expanded = expandReplacement(target, match, replacement, groupCount);
-    out += target.slice(last, match.index[0]) + expanded;
-    last = match.index[1];
+  let done = 0;
+  for (const m of regexSubmatchIndexes(pattern, target)) {
+    if (count > 0 && done >= count) break;
+    out += target.slice(last, m[0]) + expandBackslashes(replacement, target, m, groups);
+    last = m[1];
     done++;
   }
   return out + target.slice(last);
 }
 
-function compileForExtract(pattern: string): number {
-  let groupCount: number;
+function atMostOneGroup(pattern: string): number {
+  let groups: number;
   try {
-    groupCount = compileRegex(pattern).groupCount();
+    groups = regexGroupCount(pattern);
   } catch (err) {
     throw new Error(`given regex is invalid: ${(err as Error).message}`);
   }
-  if (groupCount > 1) throw new Error(`regular expression has more than one capturing group: ${JSON.stringify(pattern)}`);
-  return groupCount;
+  if (groups > 1) throw new Error(`regular expression has more than one capturing group: ${JSON.stringify(pattern)}`);
+  return groups;
 }
 
-/** regex.extract: the first match, or its one capturing group; none when absent or empty. */
-export function regexExtract(target: string, pattern: string): string | null {
-  compileForExtract(pattern);
-  const m = compileRegex(pattern).matcher(target);
-  if (!m.find()) return null;
-  if (m.groupCount() >= 1) {
-    const group = m.group(1);
-    return group ? group : null;
+/** `regex.extract`: the first match, or its one group; null stands for optional.none(). */
+export function celRegexExtract(target: string, pattern: string): string | null {
+  const groups = atMostOneGroup(pattern);
+  const m = regexSubmatchIndexes(pattern, target)[0];
+  if (!m) return null;
+  if (groups === 0) return target.slice(m[0], m[1]);
+  // An empty or absent group reads as no match.
+  return m[2] === -1 || m[2] === m[3] ? null : target.slice(m[2], m[3]);
+}
+
+/** `regex.extractAll`: every match, or every non-empty group value. */
+export function celRegexExtractAll(target: string, pattern: string): string[] {
+  const groups = atMostOneGroup(pattern);
+  const out: string[] = [];
+  for (const m of regexSubmatchIndexes(pattern, target)) {
+    if (groups === 0) out.push(target.slice(m[0], m[1]));
+    else if (m[2] !== -1 && m[2] !== m[3]) out.push(target.slice(m[2], m[3]));
   }
-  return m.group() ?? '';
-}
-
-/** regex.extractAll: every match, or every non-empty capture of the one group. */
-export function regexExtractAll(target: string, pattern: string): string[] {
-  const groupCount = compileForExtract(pattern);
-  const { matches } = goFindAll(pattern, target);
-  if (groupCount !== 1) return matches.map((m) => m.groups[0] ?? '');
-  return matches.map((m) => m.groups[1]).filter((g): g is string => !!g);
-}
-
-export class RegexNamespace {}
-
-export function registerRegexLibrary(env: Environment): void {
-  env
-    .registerType('RegexNamespace', RegexNamespace)
-    .registerConstant('regex', 'RegexNamespace', new RegexNamespace())
-    .registerFunction('RegexNamespace.replace(string, string, string): string', (_ns: unknown, t: string, p: string, r: string) => regexReplace(t, p, r))
-    .registerFunction('RegexNamespace.replace(string, string, string, int): string', (_ns: unknown, t: string, p: string, r: string, n: bigint) => regexReplace(t, p, r, n < 0n ? -1n : n))
-    .registerFunction('RegexNamespace.extract(string, string): optional<string>', (_ns: unknown, t: string, p: string) => {
-      const found = regexExtract(t, p);
-      return found === null ? Optional.none() : Optional.of(found);
-    })
-    .registerFunction('RegexNamespace.extractAll(string, string): list<string>', (_ns: unknown, t: string, p: string) => regexExtractAll(t, p));
+  return out;
 }

@@ -117,6 +117,24 @@ test('strings and encoders: quote, base64, regex through the engine RE2', () => 
   assert.throws(() => run('"a".matches("(?=a)")'), /error parsing regexp/);
 });
 
+test('ext.Regex: regex.replace with \\N groups and counts, regex.extract, regex.extractAll (cel-go examples)', () => {
+  holds("regex.replace('hello world hello', 'hello', 'hi') == 'hi world hi'");
+  holds("regex.replace('banana', 'a', 'x', 0) == 'banana' && regex.replace('banana', 'a', 'x', 2) == 'bxnxna' && regex.replace('banana', 'a', 'x', -12) == 'bxnxnx'");
+  holds("regex.replace('foo bar', '(fo)o (ba)r', r'\\2 \\1') == 'ba fo'");
+  holds("regex.replace('a\\\\b', 'b', r'\\\\') == 'a\\\\\\\\'");
+  holds(`regex.replace('docker.io/nginx:latest', '^docker\\\\.io/(.*)', r'myregistry.io/\\1') == 'myregistry.io/nginx:latest'`);
+  assert.throws(() => run("regex.replace('test', '(.)', r'\\2')"), /references group 2 but regex has only 1 group/);
+  assert.throws(() => run("regex.replace('id=123', r'id=(?P<value>\\d+)', r'value: \\values')"), /must be followed by a digit/);
+  assert.throws(() => run("regex.replace('foo bar', '(', 'x')"), /error parsing regexp/);
+  // No match: the replacement is never examined.
+  holds("regex.replace('abc', 'z', r'\\9') == 'abc'");
+  holds("regex.extract('hello world', 'hello(.*)').value() == ' world' && regex.extract('item-A, item-B', 'item-(\\\\w+)').value() == 'A'");
+  holds("!regex.extract('HELLO', 'hello').hasValue() && !regex.extract('hello', 'h(x)?').hasValue()");
+  assert.throws(() => run("regex.extract('testuser@testdomain', '(.*)@([^.]*)')"), /more than one capturing group/);
+  holds("regex.extractAll('id:123, id:456', 'id:\\\\d+') == ['id:123', 'id:456'] && regex.extractAll('id:123, id:456', 'assa') == []");
+  holds("regex.extractAll('a1 b c3', '([a-z])[0-9]') == ['a', 'c']");
+});
+
 test('quantity and semver come from the engine units and blang semver', () => {
   holds('quantity("50M").isInteger() && !quantity("50m").isInteger() && !quantity("1000m").isInteger() && quantity("1k").asInteger() == 1000');
   holds('quantity("50m").asApproximateFloat() == 0.05 && quantity("200M").isGreaterThan(quantity("50M"))');
