@@ -44,6 +44,8 @@ test('test --json prints exactly files and summary, with hidden .kyverno-test fo
       rows: [
         { policy: 'configmap-labels', rule: 'check-labels', resource: 'shop/web', kind: 'Pod', expected: 'fail', actual: '', ok: true, reason: 'Excluded' },
       ],
+      ok: true,
+      reason: '',
     },
   ]);
   assert.deepEqual(report.summary, { files: 1, filesPassed: 1, rows: 1, rowsPassed: 1 });
@@ -71,7 +73,9 @@ test('bad test files are reported per file and the run goes on', () => {
 test('--file-name selects another test file name; a missing path is an error entry', () => {
   const r = cli('test', `${fixtures}/suites`, 'no/such/dir', '--file-name', 'other-test.yaml', '--json');
   const report = JSON.parse(r.out);
-  assert.deepEqual(report.files, [{ path: 'no/such/dir', error: 'no/such/dir: no such file or directory', rows: [] }]);
+  assert.deepEqual(report.files, [
+    { path: 'no/such/dir', error: 'no/such/dir: no such file or directory', rows: [], ok: false, reason: 'no/such/dir: no such file or directory' },
+  ]);
   assert.equal(r.code, 1);
 });
 
