@@ -263,7 +263,7 @@ async function scenario(client, uri, text, places = { middle: 'MARKER' }) {
   const byPlace = {};
   // One round over every place first, so the place measured first does not pay the warm-up.
   const rounds = markers.length > 1 ? 2 : 1;
-  for (let round = 0; round < rounds; round++) {
+  for (let pass = 0; pass < rounds; pass++) {
     for (const [place, marker] of Object.entries(places)) byPlace[place] = await editLatency(client, uri, text, marker, markers.filter((m) => m !== marker));
   }
   const completions = [];
