@@ -11,6 +11,7 @@ import { applyPolicy } from '../apply';
 import type {
   AdmissionRequest,
   ClusterState,
+  GroupVersionKind,
   JsonObject,
   Operation,
   PolicyRef,
@@ -140,19 +141,49 @@ export function operationFrom(values: TestValues | undefined): Operation {
   return op === 'UPDATE' || op === 'DELETE' || op === 'CONNECT' ? op : 'CREATE';
 }
 
-function requestFor(resource: JsonObject, operation: Operation, requestInfo: RequestInfo): AdmissionRequest {
+function gvkOf(apiVersion: unknown, kind: unknown): GroupVersionKind {
+  const api = String(apiVersion ?? '');
+  const slash = api.indexOf('/');
+  return { group: slash >= 0 ? api.slice(0, slash) : '', version: slash >= 0 ? api.slice(slash + 1) : api, kind: String(kind ?? '') };
+}
+
+/**
+ * The values file's `subresources` (without a cluster, as the CLI runs tests): a resource of a
+ * subresource's kind is requested as that subresource of its parent, e.g. a v1 Binding as
+ * `pods/binding` of kind Pod.
+ */
+export function subresourceTarget(resource: JsonObject, values: TestValues | undefined): { kind: GroupVersionKind; subResource: string } | null {
+  const own = gvkOf(resource.apiVersion, resource.kind);
+  let found: { kind: GroupVersionKind; subResource: string } | null = null;
+  // Kyverno keeps scanning: the last matching entry wins.
+  for (const entry of values?.subresources ?? []) {
+    const sub = isObject(entry.subresource) ? entry.subresource : {};
+    const parent = isObject(entry.parentResource) ? entry.parentResource : {};
+    if (String(sub.group ?? '') !== own.group || String(sub.version ?? '') !== own.version || String(sub.kind ?? '') !== own.kind) continue;
+    const name = String(sub.name ?? '');
+    found = {
+      kind: { group: String(parent.group ?? ''), version: String(parent.version ?? ''), kind: String(parent.kind ?? '') },
+      subResource: name.split('/')[1] ?? '',
+    };
+  }
+  return found;
+}
+
+function requestFor(resource: JsonObject, operation: Operation, requestInfo: RequestInfo, values?: TestValues): AdmissionRequest {
   const meta = isObject(resource.metadata) ? resource.metadata : {};
   const namespace = typeof meta.namespace === 'string' ? meta.namespace : undefined;
   const copy = () => structuredClone(resource);
+  const target = subresourceTarget(resource, values);
+  const base = { namespace, requestInfo, ...(target ?? {}) };
   switch (operation) {
     case 'UPDATE':
-      return { operation, object: resource, oldObject: copy(), namespace, requestInfo };
+      return { operation, object: resource, oldObject: copy(), ...base };
     case 'DELETE':
-      return { operation, object: null, oldObject: copy(), namespace, requestInfo };
+      return { operation, object: null, oldObject: copy(), ...base };
     case 'CONNECT':
-      return { operation, object: null, oldObject: null, namespace, requestInfo };
+      return { operation, object: null, oldObject: null, ...base };
     default:
-      return { operation: 'CREATE', object: resource, oldObject: null, namespace, requestInfo };
+      return { operation: 'CREATE', object: resource, oldObject: null, ...base };
   }
 }
 
@@ -202,7 +233,7 @@ export function evaluateResource(input: EvaluationInput, resource: JsonObject): 
       // test/testing/evaluate-inputs.test.ts), and copying every resource for every policy
       // was a measurable share of a corpus run.
       const response = (input.engine ?? applyPolicy)(policy, {
-        request: requestFor(given, operation, requestInfo),
+        request: requestFor(given, operation, requestInfo, input.values),
         cluster: input.cluster,
         values: input.values,
         now: input.now,

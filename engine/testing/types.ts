@@ -17,9 +17,18 @@ export interface TestRow {
 
 export interface TestFileResult {
   path: string;
+  /** 1-based position of the Test document, when the file holds several (one test each). */
+  document?: number;
   /** Set when the test file itself could not be run (bad YAML, missing files...). */
   error: string | null;
   rows: TestRow[];
+  /**
+   * Whether the test passed: it ran, produced rows, and every row passed. A test whose
+   * expected results were not all evaluated fails.
+   */
+  ok: boolean;
+  /** Why the test did not pass ('' when it passed). */
+  reason: string;
 }
 
 export interface ResourceSpec {
@@ -42,6 +51,10 @@ export interface ExpectedResult {
   namespace: string;
   patchedResources: string;
   generatedResource: string;
+  /** Files of which one must hold the generated resource. */
+  generatedResources: string[];
+  /** Report resources missing from patchedResources/generatedResource files as failures. */
+  failOnMissingResources: boolean;
   cloneSourceResource: string;
   isValidatingAdmissionPolicy: boolean;
   isMutatingAdmissionPolicy: boolean;
@@ -55,8 +68,6 @@ export interface ExpectedResult {
    * the default run (the values file's request.operation, else CREATE).
    */
   operation: string;
-  /** Fail (instead of skipping the row) when the patched/generated resource is not in its file. */
-  failOnMissingResources: boolean;
 }
 
 /** A Test document with Kyverno's field names resolved (Go's JSON decoding ignores key case). */

@@ -14,13 +14,13 @@ const addTeam: Script = (_p, r) => {
   return { rules: [rule('add-label', 'pass', { type: 'Mutation' })], patched };
 };
 
-function runPatched(expected: JsonObject) {
+function runPatched(expected: JsonObject, extra: JsonObject = {}) {
   return runTestDocument(
     TEST_PATH,
     {
       policies: ['policy.yaml'],
       resources: ['resource.yaml'],
-      results: [{ policy: 'add-team', rule: 'add-label', kind: 'Pod', resources: ['web'], result: 'pass', patchedResources: 'patched.yaml' }],
+      results: [{ policy: 'add-team', rule: 'add-label', kind: 'Pod', resources: ['web'], result: 'pass', patchedResources: 'patched.yaml', ...extra }],
     },
     suite({ 'policy.yaml': yamlDocs(mutatePolicy), 'resource.yaml': yamlDocs(pod('web')), 'patched.yaml': yamlDocs(expected) }),
     { engine: scriptedEngine(addTeam) },
@@ -43,9 +43,42 @@ test('a differing patched resource fails the row with a resource diff', () => {
   assert.match(res.rows[0].reason, /^Resource diff/);
 });
 
-test('a patched file that does not describe the resource skips the row (kyverno: "not found in manifest")', () => {
+test('a patched file that does not describe the resource skips the comparison, visibly (kyverno: "not found in manifest")', () => {
+  // Kyverno skips such a resource silently unless failOnMissingResources is set; the row says so.
   const res = runPatched(pod('other', undefined, { team: 'a' }));
-  assert.deepEqual(res.rows, []);
+  assert.equal(res.rows.length, 1);
+  assert.equal(res.rows[0].ok, true);
+  assert.match(res.rows[0].reason, /^Skipped: .*not found in manifest patched\.yaml/);
+});
+
+test('failOnMissingResources turns "not found in manifest" into a failed row', () => {
+  const res = runPatched(pod('other', undefined, { team: 'a' }), { failOnMissingResources: true });
+  assert.equal(res.rows.length, 1);
+  assert.equal(res.rows[0].ok, false);
+  assert.match(res.rows[0].reason, /Pod\/default\/web not found in manifest patched\.yaml|not found in manifest/);
+});
+
+test('generatedResources: the generated resource may be in any of the files', () => {
+  const generated = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm', namespace: 'ns' }, data: { a: '1' } };
+  const policy = clusterPolicy('gen', [{ name: 'make-cm', generate: {} }]);
+  const run = (second: JsonObject) =>
+    runTestDocument(
+      TEST_PATH,
+      {
+        policies: ['policy.yaml'],
+        resources: ['resource.yaml'],
+        results: [{ policy: 'gen', rule: 'make-cm', kind: 'Namespace', resources: ['ns'], result: 'pass', generatedResources: ['a.yaml', 'b.yaml'] }],
+      },
+      suite({
+        'policy.yaml': yamlDocs(policy),
+        'resource.yaml': yamlDocs({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ns' } }),
+        'a.yaml': yamlDocs({ ...generated, data: { a: 'other' } }),
+        'b.yaml': yamlDocs(second),
+      }),
+      { engine: scriptedEngine(() => ({ rules: [rule('make-cm', 'pass', { type: 'Generation', generatedResources: [generated] })] })) },
+    );
+  assert.deepEqual(run(generated).rows.map((r) => [r.ok, r.reason]), [[true, 'Ok']]);
+  assert.equal(run({ ...generated, data: { a: 'x' } }).rows[0].ok, false);
 });
 
 test('generated resources are compared one by one, generate labels normalised', () => {
@@ -199,4 +232,57 @@ test('a Context file adds its resources and image metadata to the cluster state'
   assert.equal(res.error, null);
   assert.deepEqual(cluster?.images?.map((i) => i.image), ['ghcr.io/x/y:1']);
   assert.ok(cluster?.resources.some((r) => r.kind === 'ConfigMap'));
+});
+
+test('paramResources are loaded (namespace defaulted) as the only objects a binding paramRef searches', () => {
+  let seen: unknown;
+  const capture: Script = (_p, r, options) => {
+    seen = { params: options.cluster.parameters, inCluster: options.cluster.resources.some((o) => (o.metadata as JsonObject).name === 'limits') };
+    return { rules: [rule('map', 'pass', { type: 'Mutation' })], patched: r };
+  };
+  const map = { apiVersion: 'admissionregistration.k8s.io/v1beta1', kind: 'MutatingAdmissionPolicy', metadata: { name: 'map' }, spec: {} };
+  const param = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'limits' }, data: { max: '3' } };
+  const res = runTestDocument(
+    TEST_PATH,
+    {
+      policies: ['policy.yaml'],
+      resources: ['resource.yaml'],
+      paramResources: ['params.yaml'],
+      results: [{ policy: 'map', kind: 'Pod', resources: ['web'], result: 'pass', isMutatingAdmissionPolicy: true }],
+    },
+    suite({ 'policy.yaml': yamlDocs(map), 'resource.yaml': yamlDocs(pod('web')), 'params.yaml': yamlDocs(param) }),
+    { engine: scriptedEngine(capture) },
+  );
+  assert.equal(res.error, null);
+  assert.deepEqual(seen, { params: [{ ...param, metadata: { name: 'limits', namespace: 'default' } }], inCluster: true });
+});
+
+test('values subresources: a resource of a subresource kind is requested as that subresource of its parent', () => {
+  const seen: unknown[] = [];
+  const capture: Script = (_p, r, options) => {
+    seen.push([r.kind, options.request.kind, options.request.subResource]);
+    return { rules: [rule('check', 'pass')] };
+  };
+  const binding = { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'b', namespace: 'default' }, target: { kind: 'Node', name: 'n' } };
+  const subresources = [
+    { parentResource: { kind: 'Pod', name: 'pods', version: 'v1' }, subresource: { kind: 'Binding', name: 'pods/binding', version: 'v1' } },
+    // Group and version count: this entry is for another Binding kind.
+    { parentResource: { kind: 'Other', name: 'others', version: 'v1' }, subresource: { group: 'x.io', kind: 'Binding', name: 'others/binding', version: 'v1' } },
+  ];
+  const res = runTestDocument(
+    TEST_PATH,
+    {
+      policies: ['policy.yaml'],
+      resources: ['resources.yaml'],
+      values: { subresources },
+      results: [{ policy: 'check-all', rule: 'check', kind: 'Binding', resources: ['b'], result: 'pass' }],
+    },
+    suite({ 'policy.yaml': yamlDocs(clusterPolicy('check-all', [{ name: 'check', validate: {} }])), 'resources.yaml': yamlDocs(binding, pod('web')) }),
+    { engine: scriptedEngine(capture) },
+  );
+  assert.equal(res.error, null);
+  assert.deepEqual(seen, [
+    ['Binding', { group: '', version: 'v1', kind: 'Pod' }, 'binding'],
+    ['Pod', undefined, undefined],
+  ]);
 });

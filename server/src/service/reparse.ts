@@ -7,6 +7,7 @@
  */
 import { parseDocument, LineCounter, isMap, isSeq, isPair, isScalar, isAlias } from 'yaml';
 import type { Node as YamlNode, YAMLSeq, Pair } from 'yaml';
+import { GO_YAML_OPTIONS } from '../../../engine/loader';
 import { parseFile, DEFAULT_LIMITS, type ParsedFile, type ParsedDocument, type JsonPath, type ParseLimits } from './documents';
 
 const ANCHOR_OR_ALIAS = /(^|[\s,[{])[&*][^\s,\]}]/m;
@@ -103,7 +104,7 @@ function reparseCollection(old: string, text: string, node: YamlNode, delta: num
   const lineStart = old.lastIndexOf('\n', r[0] - 1) + 1;
   const chunk = ' '.repeat(r[0] - lineStart) + text.slice(r[0], r[1] + delta);
   if (ANCHOR_OR_ALIAS.test(chunk) || chunk.includes('<<')) return undefined;
-  const doc = parseDocument(chunk, { uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(chunk, { ...GO_YAML_OPTIONS, uniqueKeys: true, prettyErrors: false });
   const fresh = doc.contents as YamlNode | null;
   if (doc.errors.length || doc.warnings.length || !fresh || !(isMap(fresh) || isSeq(fresh)) || !fresh.range) return undefined;
   if (fresh.flow) return undefined;
@@ -125,7 +126,7 @@ function reparseScalar(old: string, text: string, node: YamlNode, delta: number)
   // Quoted scalars stay quoted the same way; plain ones stay plain.
   const quote = was[0] === '"' || was[0] === "'" ? was[0] : '';
   if (!slice || (quote ? slice[0] !== quote || slice[slice.length - 1] !== quote || /[\n\r]/.test(slice) : SCALAR_UNSAFE.test(slice))) return undefined;
-  const doc = parseDocument(slice, { uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(slice, { ...GO_YAML_OPTIONS, uniqueKeys: true, prettyErrors: false });
   const fresh = doc.contents as YamlNode | null;
   if (doc.errors.length || doc.warnings.length || !isScalar(fresh) || !fresh.range || fresh.range[0] !== 0 || fresh.range[1] !== slice.length) return undefined;
   const value = toValue(doc);
