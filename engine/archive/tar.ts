@@ -75,6 +75,7 @@ export function readTar(archive: Uint8Array): TarEntry[] {
     if (dataStart + size > archive.length) throw new TarError('unexpected EOF');
     const data = archive.subarray(dataStart, dataStart + size);
     pos = dataStart + Math.ceil(size / BLOCK) * BLOCK;
+    if (pos > archive.length) throw new TarError('unexpected EOF');
     if (flag === 'L') {
       longName = cString(data);
       continue;
@@ -95,5 +96,7 @@ export function readTar(archive: Uint8Array): TarEntry[] {
     const type = header[156] === 0 ? (name.endsWith('/') ? '5' : '0') : flag;
     entries.push({ name, type, data });
   }
+  // A partial header block is a truncated archive (a clean end is a block boundary).
+  if (pos < archive.length && pos + BLOCK > archive.length) throw new TarError('unexpected EOF');
   return entries;
 }
