@@ -221,15 +221,19 @@ export function decideResult(test: ExpectedResult, index: ResponseIndex, read: M
 
 /**
  * Groups engine responses by the resource they were run for. Every evaluated resource gets
- * an entry, even without responses (then its rows are "Not found"). Targets of
+ * an entry, even without responses (then its rows are "Not found"); so does every payload
+ * (JSON, HTTP, Envoy), under its name. Targets of
  * mutate-existing rules are indexed by the target resources the test declares.
  */
 export function indexResponses(
   evaluations: Array<{ resource: JsonObject; responses: EngineResponse[] }>,
   targetResources: JsonObject[] = [],
+  payloads: Array<{ key: string; responses: EngineResponse[] }> = [],
 ): ResponseIndex {
   const index: ResponseIndex = { trigger: new Map(), target: new Map() };
   for (const e of evaluations) index.trigger.set(resourceKey(identityOf(e.resource)), e.responses);
+  // Payloads are keyed by their name; one listed twice adds its responses twice (as the CLI).
+  for (const p of payloads) index.trigger.set(p.key, [...(index.trigger.get(p.key) ?? []), ...p.responses]);
   const targetKeys = new Set(targetResources.map((t) => resourceKey(identityOf(t))));
   for (const e of evaluations) {
     for (const response of e.responses) {
