@@ -12,6 +12,7 @@ import { ruleError } from './results';
 import type { ValidateEnvironment } from './types';
 import { runLevel } from './validator';
 import { isJsonObject } from '../core/json';
+import { hasVerifyManifests, verifyManifestsRule } from '../verify-manifests';
 
 export type { ValidateEnvironment } from './types';
 export { ruleError, ruleResult, sameResult } from './results';
@@ -28,7 +29,7 @@ export function validateRule(
 ): RuleResult | null {
   const validate = isJsonObject(env.rule.validate) ? env.rule.validate : {};
   const name = env.ruleName;
-  if (validate.manifests !== undefined) return ruleError(name, 'manifest verification is not supported offline');
+  if (hasVerifyManifests(validate)) return verifyManifestsRule(name, validate.manifests as JsonObject, request, resource);
   if (validate.podSecurity !== undefined) {
     return podSecurityRuleResult(env.rule, request, resource, {
       exceptions: (env.exceptions ?? []).filter((ex) => isJsonObject(ex.spec) && ex.spec.podSecurity !== undefined),
