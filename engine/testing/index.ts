@@ -33,3 +33,4 @@ export {
 } from './inputs';
 export { resolvePath, dirname, normalizePath } from './paths';
 export { policyFamilies, testFamilies, FAMILY_LABELS, type PolicyFamily } from './families';
+export { networkNeeds } from './network';
