@@ -92,8 +92,10 @@ function notEquals(key: unknown, value: unknown): boolean {
     const d = durationPair(key, value);
     if (d) return d[0] !== d[1];
     if (parseQuantity(key) !== null && typeof value === 'string') {
+      // Kyverno's NotEqualHandler: a value that is not a quantity (the empty string included)
+      // is not equal to a quantity key.
       const q = parseQuantity(value);
-      return q !== null && q !== parseQuantity(key);
+      return q === null || q !== parseQuantity(key);
     }
     return typeof value === 'string' ? !wildcardMatch(value, key) : true;
   }
