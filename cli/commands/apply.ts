@@ -1,6 +1,7 @@
 /** `kyverno-studio apply POLICY... --resource FILE...`: like `kyverno apply`, offline. */
 import { stringify } from 'yaml';
 import type { JsonObject, RequestInfo, TestValues } from '../../engine/core/types';
+import { GO_YAML_OPTIONS } from '../../engine/loader';
 import {
   checkPolicyShape,
   checkResourceShape,
@@ -120,7 +121,7 @@ export const applyCommand: Command = {
       for (const r of evaluation.responses) for (const rule of r.rules) produced.push(...(rule.generatedResources ?? []));
     }
     io.out(`\npass: ${counts.pass}, fail: ${counts.fail}, warn: ${counts.warn}, error: ${counts.error}, skip: ${counts.skip}`);
-    if (output === 'yaml') io.out(produced.map((r) => `---\n${stringify(r)}`).join(''));
+    if (output === 'yaml') io.out(produced.map((r) => `---\n${stringify(r, GO_YAML_OPTIONS)}`).join(''));
     if (inputErrors > 0) io.err(`\n${inputErrors} input error(s)`);
     return counts.fail > 0 || counts.error > 0 || inputErrors > 0 ? 1 : 0;
   },
