@@ -4,7 +4,7 @@
  * generator.Apply, jsonpatch.escapeKey, parseServiceAccount, time.now.
  */
 import type { Environment } from '@marcbachmann/cel-js';
-import type { ClusterState, JsonObject } from '../core/types';
+import type { ApiCallResponse, ClusterState, JsonObject } from '../core/types';
 import { pluralOf } from '../kube';
 import { fromCel, toCel } from './values';
 
@@ -68,12 +68,14 @@ function listResources(rt: CelRuntime, apiVersion: string, resource: string, nam
 }
 
 function httpCall(rt: CelRuntime, method: string, url: string, data?: unknown): unknown {
-  const match = rt.cluster.apiCallResponses.find((c) => {
-    const target = c.request.service?.url ?? c.request.urlPath ?? '';
-    return target === url && (c.request.method ?? 'GET').toUpperCase() === method;
-  });
+  const sameUrl = (c: ApiCallResponse) => (c.request.service?.url ?? c.request.urlPath ?? '') === url;
+  // As the CLI's mock index: method and URL first, then an entry without a method.
+  const match =
+    rt.cluster.apiCallResponses.find((c) => sameUrl(c) && (c.request.method ?? (c.mock ? '' : 'GET')).toUpperCase() === method) ??
+    rt.cluster.apiCallResponses.find((c) => sameUrl(c) && c.mock && !c.request.method);
   if (!match) throw new Error(`http.${method === 'GET' ? 'Get' : 'Post'}("${url}"): no offline response configured for this URL`);
   void data;
+  if (match.mock) return toCel({ body: match.response.body ?? null, statusCode: match.response.status ?? 200 });
   return toCel(match.response.body ?? null);
 }
 

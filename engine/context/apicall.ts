@@ -22,7 +22,7 @@ export function pluralOf(kind: string): string {
 }
 
 function sameRequest(canned: ApiCallResponse, method: string, urlPath: string, serviceUrl: string): boolean {
-  const m = (canned.request.method ?? 'GET').toUpperCase();
+  const m = (canned.request.method ?? (canned.mock ? '' : 'GET')).toUpperCase();
   if (m !== method) return false;
   if (urlPath && canned.request.urlPath === urlPath) return true;
   return !!serviceUrl && canned.request.service?.url === serviceUrl;
@@ -79,8 +79,14 @@ export function answerApiCall(call: JsonObject, cluster: ClusterState): ApiCallA
   const urlPath = typeof call.urlPath === 'string' ? call.urlPath : '';
   const service = call.service && typeof call.service === 'object' ? (call.service as JsonObject) : {};
   const serviceUrl = typeof service.url === 'string' ? service.url : '';
-  const canned = cluster.apiCallResponses.find((c) => sameRequest(c, method, urlPath, serviceUrl));
-  if (canned) return { found: true, body: canned.response.body ?? null };
+  const canned =
+    cluster.apiCallResponses.find((c) => sameRequest(c, method, urlPath, serviceUrl)) ??
+    cluster.apiCallResponses.find((c) => c.mock && !c.request.method && sameRequest({ ...c, request: { ...c.request, method } }, method, urlPath, serviceUrl));
+  if (canned) {
+    const status = canned.response.status ?? 200;
+    if (canned.mock && (status < 200 || status >= 300)) return { found: false, reason: `HTTP ${status} from apiCall mock (v1 apiCall treats non-2xx as failure)` };
+    return { found: true, body: canned.response.body ?? null };
+  }
   // The CLI only allows API calls (against a fake client) when the test has cluster resources.
   if (method === 'GET' && urlPath && cluster.resources.length > 0) return fromResources(urlPath, cluster);
   return { found: false, reason: `no API response known for ${method} ${urlPath || serviceUrl}` };

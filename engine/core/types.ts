@@ -50,6 +50,11 @@ export interface AdmissionRequest {
 export interface ApiCallResponse {
   request: { method?: string; urlPath?: string; service?: { url?: string }; data?: unknown };
   response: { status?: number; body?: unknown; headers?: Record<string, string> };
+  /**
+   * A Test's `apiCallResponses` entry (the CLI's mock index): without a method it answers any
+   * method, CEL http calls get `{body, statusCode}`, and apiCall entries fail on a non-2xx status.
+   */
+  mock?: boolean;
 }
 
 /**

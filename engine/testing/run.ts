@@ -3,7 +3,8 @@
  * policy against every resource, and decides each expected result. Never throws: a test
  * that cannot run gets a file-level error naming the file and line.
  */
-import type { ClusterState, JsonObject, RequestInfo, TestValues } from '../core/types';
+import type { ApiCallResponse, ClusterState, JsonObject, RequestInfo, TestValues } from '../core/types';
+import { jmesSearch } from '../jmespath';
 import { classifyDocument, isObject } from '../loader/classify';
 import { formatLoadError, lineOfPath, parseYamlDocuments, type LoadedDocument } from '../loader/parse';
 import { identityOf, resourceKey } from './compare';
@@ -100,6 +101,11 @@ function loadTest(spec: TestSpec, base: string, files: FileSource): LoadedTest {
   if (spec.context) {
     for (const doc of loadDocuments(files, at(spec.context))) addContext(cluster, requireObject(doc, 'context'));
   }
+  cluster.apiCallResponses.push(...spec.apiCallResponses.map(cannedResponse));
+  for (const entry of spec.globalContextEntries) {
+    const name = String(entry.name ?? '');
+    cluster.globalContext[name] = globalContextData(entry, (p) => loadDocuments(files, at(p)).map((d) => requireObject(d, 'resource')));
+  }
   let values: TestValues | undefined;
   if (spec.variables) {
     const docs = loadDocuments(files, at(spec.variables));
@@ -120,6 +126,40 @@ function loadTest(spec: TestSpec, base: string, files: FileSource): LoadedTest {
     if (docs.length > 0) requestInfo = toRequestInfo(requireObject(docs[0], 'userinfo'));
   }
   return { policies, resources, cluster, values, requestInfo, targetResources };
+}
+
+/** A Test's `apiCallResponses` entry as the engine's canned answer (status 200 when unset). */
+function cannedResponse(entry: JsonObject): ApiCallResponse {
+  const response = isObject(entry.response) ? entry.response : {};
+  const method = typeof entry.method === 'string' && entry.method.trim() !== '' ? entry.method.trim().toUpperCase() : undefined;
+  return {
+    request: {
+      ...(method ? { method } : {}),
+      ...(typeof entry.urlPath === 'string' ? { urlPath: entry.urlPath } : {}),
+      ...(typeof entry.url === 'string' ? { service: { url: entry.url } } : {}),
+    },
+    response: { status: typeof response.statusCode === 'number' && response.statusCode !== 0 ? response.statusCode : 200, body: response.body ?? null },
+    mock: true,
+  };
+}
+
+/**
+ * The data a Test's `globalContextEntries` entry stands for (the CLI's mock store): `data`, or
+ * the list of `resources` / `resourceFiles` documents, narrowed by `fieldPath`, then turned
+ * into an object of named `projections` when there are any.
+ */
+function globalContextData(entry: JsonObject, read: (path: string) => JsonObject[]): unknown {
+  const name = String(entry.name ?? '');
+  let root: unknown = entry.data ?? null;
+  if (Array.isArray(entry.resources)) root = entry.resources;
+  else if (Array.isArray(entry.resourceFiles)) root = entry.resourceFiles.filter((p): p is string => typeof p === 'string').flatMap(read);
+  if (typeof entry.fieldPath === 'string' && entry.fieldPath !== '') root = jmesSearch(entry.fieldPath, root);
+  const projections = Array.isArray(entry.projections) ? entry.projections.filter(isObject) : [];
+  if (projections.length === 0) return root;
+  if (root === null && !Array.isArray(entry.resources)) throw new InputError(`globalContextEntries "${name}": data is required when projections are set`);
+  const out: JsonObject = {};
+  for (const p of projections) out[String(p.name ?? '')] = jmesSearch(String(p.path ?? ''), root) as JsonObject[string];
+  return out;
 }
 
 /** A clusterResources file holds either plain resources or a cli.kyverno.io ClusterResource. */

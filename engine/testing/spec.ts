@@ -87,6 +87,16 @@ function expectedResult(raw: unknown, index: number): ExpectedResult {
   };
 }
 
+function objects(fields: Map<string, unknown>, key: string): JsonObject[] {
+  const v = fields.get(key.toLowerCase());
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new TestSpecError(`field "${key}" must be a list`);
+  return v.map((item, i) => {
+    if (!isObject(item)) throw new TestSpecError(`${key}[${i}] must be an object`);
+    return item as JsonObject;
+  });
+}
+
 export function readTestSpec(doc: unknown): TestSpec {
   if (!isObject(doc)) throw new TestSpecError('test document must be an object');
   const f = lowerKeys(doc);
@@ -108,6 +118,8 @@ export function readTestSpec(doc: unknown): TestSpec {
     context: str(f, 'context', 'test'),
     values: isObject(values) ? (values as JsonObject) : null,
     results: (Array.isArray(results) ? results : []).map(expectedResult),
+    apiCallResponses: objects(f, 'apiCallResponses'),
+    globalContextEntries: objects(f, 'globalContextEntries'),
   };
 }
 
@@ -121,6 +133,9 @@ export function referencedPaths(spec: TestSpec): string[] {
     ...spec.targetResources,
   ]);
   for (const p of [spec.variables, spec.userinfo, spec.context]) if (p) out.add(p);
+  for (const e of spec.globalContextEntries) {
+    if (Array.isArray(e.resourceFiles)) for (const p of e.resourceFiles) if (typeof p === 'string') out.add(p);
+  }
   for (const r of spec.results) {
     for (const p of [r.patchedResources, r.generatedResource, ...r.generatedResources, r.cloneSourceResource]) if (p) out.add(p);
   }

@@ -78,6 +78,10 @@ export interface TestSpec {
   context: string;
   values: JsonObject | null;
   results: ExpectedResult[];
+  /** Canned HTTP answers for apiCall context entries and CEL http calls (url or urlPath, method, response). */
+  apiCallResponses: JsonObject[];
+  /** Offline data of global context entries (name with data, resources or resourceFiles; fieldPath; projections). */
+  globalContextEntries: JsonObject[];
 }
 
 /** Everything one policy produced on one resource during the run. */

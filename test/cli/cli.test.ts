@@ -44,6 +44,8 @@ test('test --json prints exactly files and summary, with hidden .kyverno-test fo
       rows: [
         { policy: 'configmap-labels', rule: 'check-labels', resource: 'shop/web', kind: 'Pod', expected: 'fail', actual: '', ok: true, reason: 'Excluded' },
       ],
+      ok: true,
+      reason: '',
     },
   ]);
   assert.deepEqual(report.summary, { files: 1, filesPassed: 1, rows: 1, rowsPassed: 1 });
@@ -71,7 +73,9 @@ test('bad test files are reported per file and the run goes on', () => {
 test('--file-name selects another test file name; a missing path is an error entry', () => {
   const r = cli('test', `${fixtures}/suites`, 'no/such/dir', '--file-name', 'other-test.yaml', '--json');
   const report = JSON.parse(r.out);
-  assert.deepEqual(report.files, [{ path: 'no/such/dir', error: 'no/such/dir: no such file or directory', rows: [] }]);
+  assert.deepEqual(report.files, [
+    { path: 'no/such/dir', error: 'no/such/dir: no such file or directory', rows: [], ok: false, reason: 'no/such/dir: no such file or directory' },
+  ]);
   assert.equal(r.code, 1);
 });
 
@@ -100,4 +104,24 @@ test('apply with a missing policy path names it', () => {
   const r = cli('apply', 'nope/policy.yaml', '--resource', `${fixtures}/apply/pod.yaml`);
   assert.match(r.err, /Error: nope\/policy\.yaml: no such file or directory/);
   assert.equal(r.code, 1);
+});
+
+test('a test that checks nothing fails, in the table, in --json and in the summary; each YAML document is a test', () => {
+  const human = cli('test', `${fixtures}/nothing-checked`);
+  assert.equal(human.code, 1);
+  assert.match(human.out, /kyverno-test\.yaml #1 \) \.\.\./);
+  assert.match(human.err, /no results to check/);
+  assert.match(human.out, /Test Summary: 1 tests passed and 1 tests failed/);
+  const r = cli('test', `${fixtures}/nothing-checked`, '--json');
+  assert.equal(r.code, 1);
+  const report = JSON.parse(r.out);
+  assert.deepEqual(
+    report.files.map((f: { document: number; ok: boolean; rows: unknown[] }) => [f.document, f.ok, f.rows.length]),
+    [
+      [1, false, 0],
+      [2, true, 1],
+    ],
+  );
+  assert.match(report.files[0].reason, /no results to check/);
+  assert.deepEqual(report.summary, { files: 2, filesPassed: 1, rows: 1, rowsPassed: 1 });
 });
