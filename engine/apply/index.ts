@@ -16,6 +16,7 @@ import { policySpec } from '../policy';
 import { validateRule, type ValidateEnvironment } from '../validate';
 import { validatePattern } from '../pattern';
 import { ruleError } from '../validate/results';
+import { matchingImages, validateImagesPass, verifyImagesPass } from '../verify-images';
 import { withVariables, type VariableScope } from '../variables';
 import { computedRules } from '../autogen';
 import { exceptionSkip, hasPodSecurity, matchingExceptions } from './exceptions';
@@ -253,10 +254,14 @@ function runValidate(st: RunState, resource: JsonObject | null): void {
     const rule = rules[i][0];
     const plan = rules[i][1];
     const name = plan.name;
+    // A verifyImages rule in the validate pass: only on resources with a matching image, never on DELETE.
+    const imageChecks = !rule.validate;
+    if (imageChecks && (request.operation === 'DELETE' || matchingImages(rule, resource).length === 0)) continue;
     const prepared = prepareRule(rule, 'Validation', st, request, name);
     if (!prepared) continue;
     let result: RuleResult | null;
     if ('result' in prepared) result = prepared.result;
+    else if (imageChecks) result = validateImagesPass(name, rule, resource, { namespace: st.plan.namespace ?? '', name: st.plan.name });
     else if (plan.podSecurity && st.exceptions.some((ex) => !hasPodSecurity(ex))) {
       // validate/ hands the PSS handler only exceptions with podSecurity controls; one without
       // them skips the rule (but, as in Kyverno, gives no response on DELETE).
@@ -308,13 +313,17 @@ function runGenerate(st: RunState, resource: JsonObject): void {
   for (const r of results) addRule(st, r);
 }
 
-function runVerifyImages(st: RunState): void {
+function runVerifyImages(st: RunState, resource: JsonObject | null): void {
   for (const rule of computedRules(st.policy)) {
     if (!Array.isArray(rule.verifyImages) || rule.verifyImages.length === 0) continue;
+    // Kyverno builds the handler (which lists the matching images) before the rule's context
+    // and preconditions; a rule whose references match no image gives no result at all.
+    const images = matchingImages(rule, resource);
+    if (images.length === 0) continue;
     const prepared = prepareRule(rule, 'ImageVerify', st, st.request);
     if (!prepared) continue;
     if ('result' in prepared) addRule(st, prepared.result);
-    else addRule(st, ruleError(String(rule.name ?? ''), 'image verification needs registry access, which is not available offline', undefined, 'ImageVerify'));
+    else for (const result of verifyImagesPass(String(rule.name ?? ''), rule, images)) addRule(st, result);
   }
 }
 
@@ -351,7 +360,7 @@ export function applyPolicy(policy: JsonObject, options: ApplyOptions): PolicyRe
       st.scope = withVariables(baseScope(patchedRequest, options.now), vals);
     }
   }
-  if (phases.includes('verifyImages')) runVerifyImages(st);
+  if (phases.includes('verifyImages') && request.operation !== 'DELETE') runVerifyImages(st, resource);
   if (phases.includes('validate')) runValidate(st, resource);
   if (phases.includes('generate') && resource) runGenerate(st, resource);
   // The policy's ref and the resource's are shared between responses (frozen, read-only).

@@ -4,6 +4,7 @@
  * place once loaded (every engine cache relies on it: autogen, patterns, match filters), so
  * the answers live as long as the policy object.
  */
+import { hasVerifyImageChecks } from '../verify-images';
 import { isCelPolicy } from '../cel';
 import { computedRules } from '../autogen';
 import type { JsonObject, PolicyRef } from '../core/types';
@@ -124,7 +125,8 @@ export function validateRulesFor(policy: JsonObject, plan: PolicyPlan, kind: str
   let rules = plan.validateRulesByKind.get(kind);
   if (!rules) {
     rules = computedRules(policy, kind)
-      .filter((rule) => !!rule.validate)
+      // verifyImages rules with digest or `required` checks run in the validate pass too.
+      .filter((rule) => !!rule.validate || hasVerifyImageChecks(rule))
       .map((rule) => [rule, rulePlan(policy, plan, rule)] as const);
     plan.validateRulesByKind.set(kind, rules);
   }

@@ -7,7 +7,8 @@ import type { ApplyOptions } from '../apply';
 import { applyValidatingPolicy } from './validating-policy';
 import { applyMutatingPolicy } from './mutating-policy';
 import { applyGeneratingPolicy, applyDeletingPolicy, applyImageValidatingPolicy } from './other-policies';
-import { applyAdmissionPolicy } from './admission-policy';
+import { applyValidatingAdmissionPolicy } from './validating-admission-policy';
+import { applyMutatingAdmissionPolicy } from './mutating-admission-policy';
 import { emptyResponse } from './response';
 import { requestTarget } from './match';
 import { validateClassicCel as validateClassic, evaluateCelPreconditions as evaluatePreconditions } from './classic';
@@ -55,8 +56,9 @@ export function applyCelPolicy(policy: JsonObject, options: ApplyOptions): Polic
       case 'NamespacedImageValidatingPolicy':
         return applyImageValidatingPolicy(policy, options);
       case 'ValidatingAdmissionPolicy':
+        return applyValidatingAdmissionPolicy(policy, options);
       case 'MutatingAdmissionPolicy':
-        return applyAdmissionPolicy(policy, options);
+        return applyMutatingAdmissionPolicy(policy, options);
       default:
         return emptyResponse(policy, options, [{ name: '', type: 'Validation', status: 'error', message: `unsupported CEL policy kind ${String(policy.kind)}` }]);
     }

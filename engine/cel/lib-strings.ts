@@ -5,14 +5,16 @@
 import { isCelOptional, isCelUint } from './values';
 import type { Environment } from '@marcbachmann/cel-js';
 import { HAS_FIELD, OR_VALUE, RE2_MATCHES } from './rewrite';
-import { re2Find, re2FindAll, re2Matches } from './regex';
+import { celRegexExtract, celRegexExtractAll, celRegexReplace, re2Find, re2FindAll, re2Matches } from './regex';
 import { formatString } from './format';
 import { chargeCost, ensureCost } from './budget';
+import { Optional } from '@marcbachmann/cel-js';
 
 
 export class SetsNamespace {}
 export class ListsNamespace {}
 export class StringsNamespace {}
+export class RegexNamespace {}
 
 function fail(message: string): never {
   throw new Error(message);
@@ -142,7 +144,24 @@ export function registerStringLibraries(env: Environment): void {
     .registerType('StringsNamespace', StringsNamespace)
     .registerConstant('sets', 'SetsNamespace', new SetsNamespace())
     .registerConstant('lists', 'ListsNamespace', new ListsNamespace())
-    .registerConstant('strings', 'StringsNamespace', new StringsNamespace());
+    .registerConstant('strings', 'StringsNamespace', new StringsNamespace())
+    .registerType('RegexNamespace', RegexNamespace)
+    .registerConstant('regex', 'RegexNamespace', new RegexNamespace());
+
+  // cel-go ext.Regex, version 1 (Kyverno's compiler environment).
+  const replaced = (out: string): string => {
+    chargeCost(out.length);
+    return out;
+  };
+  env
+    .registerFunction('RegexNamespace.replace(string, string, string): string', (_ns: unknown, s: string, p: string, r: string) => replaced(celRegexReplace(s, p, r)))
+    .registerFunction('RegexNamespace.replace(string, string, string, int): string', (_ns: unknown, s: string, p: string, r: string, n: bigint) =>
+      replaced(celRegexReplace(s, p, r, n < 0n ? -1 : Number(n))))
+    .registerFunction('RegexNamespace.extract(string, string): optional<string>', (_ns: unknown, s: string, p: string) => {
+      const found = celRegexExtract(s, p);
+      return found === null ? Optional.none() : Optional.of(found);
+    })
+    .registerFunction('RegexNamespace.extractAll(string, string): list<string>', (_ns: unknown, s: string, p: string) => celRegexExtractAll(s, p));
 
 
   env.registerFunction(`dyn.${OR_VALUE}(dyn): dyn`, (v: unknown, fallback: unknown) => {

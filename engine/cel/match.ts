@@ -95,10 +95,24 @@ export function namespaceObject(namespace: string, cluster: ClusterState): JsonO
 }
 
 export interface MatchOptions {
-  /** For kinds that do not act on admission (DeletingPolicy): rules carry no operations. */
+  /**
+   * For kinds that do not act on admission (DeletingPolicy, mutate-existing targets): Kyverno
+   * rewrites the operations of `resourceRules` to `*`; `excludeResourceRules` keep theirs.
+   */
   ignoreOperations?: boolean;
   /** Binding matchResources: without resourceRules they do not constrain resources. */
   emptyRulesMatchAll?: boolean;
+  /**
+   * The Namespace object the matcher is handed (Kyverno's CEL matcher takes one); `null`
+   * means none, and then the namespace carries only its `kubernetes.io/metadata.name` label.
+   * When omitted the namespace is looked up in the cluster state.
+   */
+  namespace?: JsonObject | null;
+}
+
+/** What Kubernetes' namespace matcher falls back to when it was handed no Namespace. */
+function minimalNamespace(name: string): JsonObject {
+  return { metadata: { name, labels: { 'kubernetes.io/metadata.name': name } } };
 }
 
 export function matchConstraintsMatch(constraints: unknown, request: AdmissionRequest, cluster: ClusterState, opts: MatchOptions = {}): boolean {
@@ -108,12 +122,12 @@ export function matchConstraintsMatch(constraints: unknown, request: AdmissionRe
   const rules = (Array.isArray(c.resourceRules) ? c.resourceRules : []) as JsonObject[];
   if (!(rules.length === 0 && opts.emptyRulesMatchAll) && !rules.some((r) => ruleMatches(r, t, ignoreOperations))) return false;
   const excludes = (Array.isArray(c.excludeResourceRules) ? c.excludeResourceRules : []) as JsonObject[];
-  if (excludes.some((r) => ruleMatches(r, t, ignoreOperations))) return false;
+  if (excludes.some((r) => ruleMatches(r, t))) return false;
   if (c.namespaceSelector && Object.keys(asObject(c.namespaceSelector)).length) {
     if (t.kind === 'Namespace' && !t.group) {
       if (!selectorMatches(c.namespaceSelector, labelsOf(request.object ?? request.oldObject))) return false;
     } else if (t.namespace) {
-      const ns = namespaceObject(t.namespace, cluster);
+      const ns = opts.namespace === undefined ? namespaceObject(t.namespace, cluster) : opts.namespace ?? minimalNamespace(t.namespace);
       if (!selectorMatches(c.namespaceSelector, labelsOf(ns))) return false;
     }
   }

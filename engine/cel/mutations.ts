@@ -5,14 +5,17 @@
  */
 import { applyPatch, type Operation } from 'fast-json-patch';
 import type { JsonObject } from '../core/types';
-import { mergeApplyConfiguration } from './apply-configuration';
+import { mergeApplyConfiguration, type ListMerge } from './apply-configuration';
 import type { CelActivation } from './context';
 import { evalCel, typeOfCel } from './environment';
 import { fromCel, isPlainObject, toCel } from './values';
 import { asObject } from '../core/json';
 
-/** Applies one mutation to `current` (the object it sees as `object`); throws with a clear message. */
-export function applyMutation(m: JsonObject, index: number, current: JsonObject, act: CelActivation): JsonObject {
+/**
+ * Applies one mutation to `current` (the object it sees as `object`); throws with a clear
+ * message. `lists` is how ApplyConfiguration merges lists (see apply-configuration.ts).
+ */
+export function applyMutation(m: JsonObject, index: number, current: JsonObject, act: CelActivation, lists: ListMerge = 'typed'): JsonObject {
   act.vars.object = toCel(current);
   const type = String(m.patchType ?? '');
   if (type === 'JSONPatch') {
@@ -29,6 +32,8 @@ export function applyMutation(m: JsonObject, index: number, current: JsonObject,
     try {
       return applyPatch(current, ops as unknown as Operation[], true, false).newDocument as JsonObject;
     } catch (err) {
+      // A failed `test` operation is not an error: the whole patch is dropped (Kubernetes' patcher).
+      if ((err as { name?: string }).name === 'TEST_OPERATION_FAILED') return current;
       throw new Error(`mutation ${index}: JSON patch failed: ${(err as Error).message.split('\n')[0]}`);
     }
   }
@@ -36,7 +41,7 @@ export function applyMutation(m: JsonObject, index: number, current: JsonObject,
     const expr = String(asObject(m.applyConfiguration).expression ?? '');
     const out = fromCel(evalCel(expr, act.vars));
     if (!isPlainObject(out)) throw new Error(`mutation ${index}: ApplyConfiguration expression must return an object, got ${typeOfCel(out)}`);
-    return mergeApplyConfiguration(current, out) as JsonObject;
+    return mergeApplyConfiguration(current, out, lists) as JsonObject;
   }
   throw new Error(`mutation ${index}: unsupported patchType '${type}'`);
 }

@@ -1,10 +1,11 @@
 /** GeneratingPolicy, DeletingPolicy and ImageValidatingPolicy, as far as offline allows. */
 import type { ApplyOptions } from '../apply';
-import type { JsonObject, PolicyResponse, RuleResult } from '../core/types';
+import type { ClusterState, JsonObject, PolicyResponse, RuleResult } from '../core/types';
 import { buildActivation, createRuntime, installVariables } from './context';
 import { evalCel, typeOfCel } from './environment';
 import { matchCelExceptions } from './exceptions';
-import { matchConstraintsMatch } from './match';
+import { matchConstraintsMatch, requestTarget } from './match';
+import { toCel } from './values';
 import { emptyResponse } from './response';
 import { evaluateMatchConditions } from './validations';
 import { effectiveSpec } from './validating-policy';
@@ -39,17 +40,49 @@ export function applyGeneratingPolicy(policy: JsonObject, options: ApplyOptions)
   return single(policy, options, { name: '', type: 'Generation', status: 'pass', message: 'success', generatedResources: runtime.generated });
 }
 
-/** A resource matching the policy and all its `conditions` would be deleted: pass; else skip. */
-export function applyDeletingPolicy(policy: JsonObject, options: ApplyOptions): PolicyResponse {
+/**
+ * DeletingPolicy as the CLI's test command reports it (dpol engine + applyDeletingPolicies):
+ * the resource itself is evaluated (a CREATE, any operation of `resourceRules` matching); a
+ * resource the matchConstraints do not select gets no result; otherwise one result named
+ * after the policy: pass "resource matched" when every condition holds (it would be deleted),
+ * fail "resource did not match" when one does not or a CEL PolicyException applies, error when
+ * a condition cannot be evaluated. An object without apiVersion/kind (a JSON payload) is not
+ * matched at all: only the conditions decide. The Namespace is the one the values file
+ * declares (a Namespace resource stands for itself); namespaceObject is null otherwise.
+ */
+export function applyDeletingPolicy(policy: JsonObject, original: ApplyOptions): PolicyResponse {
+  const name = String(asObject(policy.metadata).name ?? '');
   const spec = asObject(policy.spec);
-  if (!matchConstraintsMatch(spec.matchConstraints, options.request, options.cluster, { ignoreOperations: true })) return emptyResponse(policy, options);
+  const resource = asObject(original.request.object ?? original.request.oldObject);
+  const options: ApplyOptions = { ...original, request: { ...original.request, operation: 'CREATE', object: resource, oldObject: null } };
+  const result = (status: RuleResult['status'], message: string) => single(policy, options, { name, type: 'Deletion', status, message });
+  let namespace: JsonObject | null = null;
+  if (resource.apiVersion && resource.kind) {
+    const t = requestTarget(options.request);
+    const labels = options.cluster.namespaceLabels;
+    if (t.namespace) namespace = declaredNamespace(t.namespace, labels);
+    else if (t.group === '' && t.kind === 'Namespace') {
+      namespace = declaredNamespace(t.name, labels) ?? { apiVersion: 'v1', kind: 'Namespace', metadata: { name: t.name, labels: asObject(asObject(resource.metadata).labels) } };
+    }
+    if (!spec.matchConstraints) return emptyResponse(policy, options);
+    if (!matchConstraintsMatch(spec.matchConstraints, options.request, options.cluster, { ignoreOperations: true, emptyRulesMatchAll: true, namespace })) {
+      return emptyResponse(policy, options);
+    }
+  }
   const act = buildActivation(options);
-  const exceptions = matchCelExceptions(policy, options.cluster.exceptions, act);
-  if (exceptions) return single(policy, options, { name: 'exception', status: 'skip', message: `rule is skipped due to policy exception: ${exceptions.keys.join(', ')}`, exceptions: exceptions.keys });
+  act.vars.namespaceObject = toCel(namespace);
   installVariables(act, spec.variables);
+  // An exception keeps the resource: the CLI reports that as "did not match".
+  if (matchCelExceptions(policy, options.cluster.exceptions, act)) return result('fail', 'resource did not match');
   const cond = evaluateMatchConditions(spec.conditions, act, 'Fail');
-  if (cond.error) return single(policy, options, { name: '', status: 'error', message: cond.error });
-  return single(policy, options, cond.matched ? { name: '', status: 'pass', message: 'resource would be deleted' } : { name: '', status: 'skip', message: 'conditions not met' });
+  if (cond.error) return result('error', cond.error);
+  return cond.matched ? result('pass', 'resource matched') : result('fail', 'resource did not match');
+}
+
+/** The Namespace the values file declares (the CLI's Variables.Namespace), else null. */
+function declaredNamespace(name: string, labels: ClusterState['namespaceLabels']): JsonObject | null {
+  const declared = labels[name];
+  return declared ? { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: declared } } : null;
 }
 
 /** Container images of a pod (or pod template, for autogen'd controllers). */

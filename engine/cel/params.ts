@@ -18,3 +18,32 @@ export function resolveParams(paramKind: unknown, paramRef: unknown, options: Ap
   if (String(ref.parameterNotFoundAction ?? 'Deny') === 'Allow') return { value: null };
   return { value: null, error: `failed to find resource referenced by paramRef: ${String(kind.kind)} ${ns ? ns + '/' : ''}${String(ref.name ?? '')}` };
 }
+
+/**
+ * Whether a parameter object is the one a binding's paramRef names, as the Kyverno CLI
+ * decides offline (pkg/admissionpolicy matchesSelector): a selector matches on labels;
+ * otherwise namespace and then name are compared, the name deciding when both are set.
+ */
+function paramRefSelects(ref: JsonObject, param: JsonObject): boolean {
+  const meta = asObject(param.metadata);
+  if (ref.selector !== undefined && ref.selector !== null) return selectorMatches(ref.selector, asObject(meta.labels) as Record<string, string>);
+  let matches = false;
+  if (ref.namespace) matches = String(meta.namespace ?? '') === String(ref.namespace);
+  if (ref.name) matches = String(meta.name ?? '') === String(ref.name);
+  return matches;
+}
+
+/**
+ * The `params` a binding gives its admission policy offline (the Kyverno CLI without a
+ * cluster): the first parameter object the paramRef names, or with a selector every match
+ * as a list (`{ items: [...] }`); null when nothing matches. parameterNotFoundAction plays
+ * no part there: the policy is evaluated with null params.
+ */
+export function selectBindingParams(paramRef: unknown, parameters: readonly JsonObject[]): JsonObject | null {
+  if (!paramRef || typeof paramRef !== 'object') return null;
+  const ref = asObject(paramRef);
+  const selected = parameters.filter((p) => paramRefSelects(ref, p));
+  if (selected.length === 0) return null;
+  if (ref.selector === undefined || ref.selector === null) return selected[0];
+  return { items: selected };
+}

@@ -71,6 +71,11 @@ export interface ClusterState {
   globalContext: Record<string, unknown>;
   /** PolicyExceptions (kyverno.io and policies.kyverno.io) known to the run. */
   exceptions: JsonObject[];
+  /**
+   * Parameter objects of admission policies (test `paramResources`, apply
+   * `--parameter-resource`): the only candidates a binding's paramRef selects from offline.
+   */
+  parameters?: JsonObject[];
 }
 
 /**
@@ -90,7 +95,7 @@ export interface TestValues {
 
 export type RuleStatus = 'pass' | 'fail' | 'warn' | 'error' | 'skip';
 
-export type RuleType = 'Validation' | 'Mutation' | 'Generation' | 'ImageVerify';
+export type RuleType = 'Validation' | 'Mutation' | 'Generation' | 'ImageVerify' | 'Deletion';
 
 /** The outcome of one rule (or one CEL policy/binding) on one resource. */
 export interface RuleResult {

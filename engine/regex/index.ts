@@ -147,3 +147,16 @@ export function regexReplaceAll(pattern: string, src: string, replacement: strin
 export function regexReplaceAllLiteral(pattern: string, src: string, replacement: string): string {
   return replace(pattern, src, () => replacement);
 }
+
+/**
+ * Go Regexp.FindAllStringSubmatchIndex(src, -1): for each non-overlapping match, the start and
+ * end of the match then of each group (-1 for a group that did not take part).
+ */
+export function regexSubmatchIndexes(pattern: string, src: string): number[][] {
+  return allMatches(compileEntry(pattern), src);
+}
+
+/** Go Regexp.NumSubexp: how many capturing groups the pattern has. */
+export function regexGroupCount(pattern: string): number {
+  return compileEntry(pattern).re.groupCount();
+}

@@ -183,7 +183,7 @@ function rowsForResponse(test: ExpectedResult, response: EngineResponse, key: st
       }
       continue;
     }
-    const mutated = test.isMutatingPolicy || (!isCelResult(test) && rule.type === 'Mutation');
+    const mutated = rule.type === 'Mutation';
     const actual = mutated ? response.patchedResource : response.resource;
     const c = checkResult(test, response, rule, actual, read);
     if (c.skipped && !test.failOnMissingResources) {

@@ -13,7 +13,7 @@ export {
   type RunTimings,
 } from './run';
 export { readTestSpec, referencedPaths, testFormatProblems, TestSpecError } from './spec';
-export { evaluateResources, evaluateResource, operationFrom, type EvaluationInput, type PolicyApplier, type ResourceEvaluation } from './evaluate';
+export { evaluateResources, evaluateResource, operationFrom, type EvaluationInput, type PolicyApplier, type ResourceEvaluation } from '../evaluate';
 export { decideResult, indexResponses, lookupRules, reportResult, selectResources } from './decide';
 export { tidy, resourcesEqual, fixupGenerateLabels } from './compare';
 export {

@@ -3,10 +3,11 @@
  * already read (path → text): this module does no I/O.
  */
 import type { ClusterState, JsonObject, RequestInfo, TestValues } from '../core/types';
-import { apiGroup, classifyDocument, expandLists, isObject } from '../loader/classify';
-import { lookupKnownKind } from '../kube';
+import { classifyDocument, expandLists, isObject } from '../loader/classify';
 import { formatLoadError, parseYamlDocuments, type LoadedDocument } from '../loader/parse';
 import { policyShapeProblem } from './policy-shape';
+import { emptyCluster, namespaceLabelsOf } from '../evaluate';
+import { lookupKnownKind } from '../kube';
 
 export type FileSource = ReadonlyMap<string, string> | Readonly<Record<string, string>>;
 
@@ -72,17 +73,15 @@ export function checkResourceShape(doc: LoadedDocument): JsonObject {
 
 /**
  * A resource as the Kyverno CLI's loader gives it (resource.YamlToUnstructured): without a
- * namespace it gets `default`, unless its kind is known to be cluster-scoped in its API group
- * (a ClusterRole keeps no namespace; an unknown kind is taken as namespaced); `annotations`,
+ * namespace it gets `default`, unless its kind is known to be cluster-scoped; `annotations`,
  * `labels`, `matchLabels`, `nodeSelector`, `data` and `stringData` written without a value
- * become empty maps at any depth.
+ * become empty maps at any depth. Test results name resources with that in mind (`default/name`).
  */
 export function withDefaultNamespace(resource: JsonObject): JsonObject {
   const normalized = normalizeNilMaps(resource) as JsonObject;
   const meta = isObject(normalized.metadata) ? normalized.metadata : undefined;
   if (meta && typeof meta.namespace === 'string' && meta.namespace !== '') return normalized;
-  const known = lookupKnownKind(apiGroup(String(normalized.apiVersion ?? '')), String(normalized.kind ?? ''));
-  if (known && !known.namespaced) return normalized;
+  if (isClusterScoped(normalized)) return normalized;
   return { ...normalized, metadata: { ...(meta ?? {}), namespace: 'default' } };
 }
 
@@ -105,6 +104,17 @@ function normalizeNilMaps(value: unknown): unknown {
     if (n !== v) (out ??= { ...value })[k] = n as JsonObject[string];
   }
   return out ?? value;
+}
+
+/**
+ * Kinds the CLI knows to be cluster-scoped keep an empty namespace (resource.YamlToUnstructured
+ * looks the group and kind up in its API resource list; unknown kinds count as namespaced).
+ */
+function isClusterScoped(resource: JsonObject): boolean {
+  const apiVersion = String(resource.apiVersion ?? '');
+  const slash = apiVersion.indexOf('/');
+  const known = lookupKnownKind(slash >= 0 ? apiVersion.slice(0, slash) : '', String(resource.kind ?? ''));
+  return known !== undefined && !known.namespaced;
 }
 
 function specOf(doc: JsonObject): JsonObject {
@@ -138,10 +148,6 @@ export function toRequestInfo(doc: JsonObject): RequestInfo {
 /** Image metadata of a Context file (spec.images), carried beside the shared ClusterState. */
 export type ClusterWithImages = ClusterState & { images?: JsonObject[] };
 
-export function emptyCluster(): ClusterState {
-  return { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
-}
-
 /** Adds a cli.kyverno.io Context document (resources, canned API calls) to the cluster state. */
 export function addContext(cluster: ClusterState, doc: JsonObject): void {
   const s = specOf(doc);
@@ -161,12 +167,4 @@ export function addContext(cluster: ClusterState, doc: JsonObject): void {
   }
 }
 
-export function namespaceLabelsOf(values: TestValues): Record<string, Record<string, string>> {
-  const out: Record<string, Record<string, string>> = {};
-  for (const entry of values.namespaceSelector ?? []) {
-    if (entry && typeof entry.name === 'string') out[entry.name] = { ...(entry.labels ?? {}) };
-  }
-  return out;
-}
-
-export { classifyDocument };
+export { classifyDocument, emptyCluster, namespaceLabelsOf };

@@ -9,7 +9,7 @@ import { classifyDocument, isObject } from '../loader/classify';
 import { formatLoadError, lineOfPath, parseYamlDocuments, type LoadedDocument } from '../loader/parse';
 import { identityOf, resourceKey } from './compare';
 import { decideResult, indexResponses, type ManifestReader } from './decide';
-import { evaluateResources, type PolicyApplier } from './evaluate';
+import { evaluateResources, type PolicyApplier } from '../evaluate';
 import {
   addContext,
   checkPolicyShape,
@@ -94,6 +94,13 @@ function loadTest(spec: TestSpec, base: string, files: FileSource): LoadedTest {
     for (const doc of loadDocuments(files, at(p))) targetResources.push(withDefaultNamespace(checkResourceShape(doc)));
   }
   cluster.resources.push(...targetResources);
+  // Parameter objects are in the CLI's fake cluster too, and are what bindings select from.
+  const parameters: JsonObject[] = [];
+  for (const p of spec.paramResources) {
+    for (const doc of loadDocuments(files, at(p))) parameters.push(withDefaultNamespace(checkResourceShape(doc)));
+  }
+  cluster.parameters = parameters;
+  cluster.resources.push(...parameters);
   for (const r of spec.results) {
     if (!r.cloneSourceResource) continue;
     for (const doc of loadDocuments(files, at(r.cloneSourceResource))) cluster.resources.push(checkResourceShape(doc));
@@ -107,19 +114,26 @@ function loadTest(spec: TestSpec, base: string, files: FileSource): LoadedTest {
     cluster.globalContext[name] = globalContextData(entry, (p) => loadDocuments(files, at(p)).map((d) => requireObject(d, 'resource')));
   }
   let values: TestValues | undefined;
+  const declaredNamespaces: JsonObject[] = [];
   if (spec.variables) {
     const docs = loadDocuments(files, at(spec.variables));
     if (docs.length > 0) {
       const doc = requireObject(docs[0], 'values');
       values = toTestValues(doc);
-      cluster.resources.push(...namespacesOf(doc));
+      declaredNamespaces.push(...namespacesOf(doc));
     }
   }
   if (spec.values) {
     values = { ...(values ?? {}), ...toTestValues(spec.values) };
-    cluster.resources.push(...namespacesOf(spec.values));
+    declaredNamespaces.push(...namespacesOf(spec.values));
   }
+  cluster.resources.push(...declaredNamespaces);
   if (values) Object.assign(cluster.namespaceLabels, namespaceLabelsOf(values));
+  // As the CLI's NamespaceSelectors(): the labels of declared Namespace objects win.
+  for (const ns of declaredNamespaces) {
+    const meta = isObject(ns.metadata) ? ns.metadata : {};
+    if (typeof meta.name === 'string') cluster.namespaceLabels[meta.name] = { ...(isObject(meta.labels) ? (meta.labels as Record<string, string>) : {}) };
+  }
   let requestInfo: RequestInfo | undefined;
   if (spec.userinfo) {
     const docs = loadDocuments(files, at(spec.userinfo));
@@ -214,13 +228,21 @@ export function runTestDocument(path: string, doc: unknown, files: FileSource, o
     let t1 = clock();
     if (timings) timings.parseMs += t1 - t0;
     const evaluations = evaluateResources({ ...loaded, now: options.now, engine: options.engine });
+    const index = indexResponses(evaluations, loaded.targetResources);
+    // The CLI runs every resource once more per operation that results declare explicitly,
+    // and checks those results against that run only.
+    const byOperation = new Map<string, ReturnType<typeof indexResponses>>();
+    for (const operation of new Set(spec.results.map((r) => r.operation).filter((op) => op !== ''))) {
+      const values = { ...(loaded.values ?? {}), globalValues: { ...(loaded.values?.globalValues ?? {}), 'request.operation': operation } };
+      const run = evaluateResources({ ...loaded, values, now: options.now, engine: options.engine, admissionOnly: true });
+      byOperation.set(operation, indexResponses(run, loaded.targetResources));
+    }
     t0 = clock();
     if (timings) {
       timings.evalMs += t0 - t1;
-      timings.evaluations += loaded.policies.length * loaded.resources.length;
+      timings.evaluations += loaded.policies.length * loaded.resources.length * (1 + byOperation.size);
     }
-    const index = indexResponses(evaluations, loaded.targetResources);
-    const rows = spec.results.flatMap((r) => decideResult(r, index, read));
+    const rows = spec.results.flatMap((r) => decideResult(r, byOperation.get(r.operation) ?? index, read));
     t1 = clock();
     if (timings) timings.evalMs += t1 - t0;
     return ranTest(path, rows, options.document);

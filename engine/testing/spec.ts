@@ -84,6 +84,7 @@ function expectedResult(raw: unknown, index: number): ExpectedResult {
     isGeneratingPolicy: bool(f, 'isGeneratingPolicy'),
     isDeletingPolicy: bool(f, 'isDeletingPolicy'),
     isImageValidatingPolicy: bool(f, 'isImageValidatingPolicy'),
+    operation: resultOperation(f, where),
   };
 }
 
@@ -95,6 +96,19 @@ function objects(fields: Map<string, unknown>, key: string): JsonObject[] {
     if (!isObject(item)) throw new TestSpecError(`${key}[${i}] must be an object`);
     return item as JsonObject;
   });
+}
+
+/** A result's `operation`, checked as the CLI does before running anything. */
+function resultOperation(f: Map<string, unknown>, where: string): string {
+  const operation = str(f, 'operation', where);
+  const policy = str(f, 'policy', where);
+  if (operation !== '' && !['CREATE', 'UPDATE', 'DELETE'].includes(operation)) {
+    throw new TestSpecError(`${where}: invalid test result for policy ${policy}: invalid operation "${operation}", must be one of CREATE, UPDATE, DELETE`);
+  }
+  if (operation !== '' && bool(f, 'isDeletingPolicy')) {
+    throw new TestSpecError(`${where}: invalid test result for policy ${policy}: operation is not supported for deleting policies`);
+  }
+  return operation;
 }
 
 export function readTestSpec(doc: unknown): TestSpec {
@@ -113,6 +127,7 @@ export function readTestSpec(doc: unknown): TestSpec {
     exceptions: strList(f, 'exceptions', 'test'),
     clusterResources: strList(f, 'clusterResources', 'test'),
     targetResources: strList(f, 'targetResources', 'test'),
+    paramResources: strList(f, 'paramResources', 'test'),
     variables: str(f, 'variables', 'test'),
     userinfo: str(f, 'userinfo', 'test'),
     context: str(f, 'context', 'test'),
@@ -131,6 +146,7 @@ export function referencedPaths(spec: TestSpec): string[] {
     ...spec.exceptions,
     ...spec.clusterResources,
     ...spec.targetResources,
+    ...spec.paramResources,
   ]);
   for (const p of [spec.variables, spec.userinfo, spec.context]) if (p) out.add(p);
   for (const e of spec.globalContextEntries) {

@@ -1,5 +1,5 @@
 /** Shapes of a `kyverno test` run: the Test document as read, and the rows it yields. */
-import type { JsonObject, PolicyRef, RuleResult } from '../core/types';
+import type { JsonObject, RuleResult } from '../core/types';
 
 /** One decided expectation, as printed by `kyverno-studio test --json`. */
 export interface TestRow {
@@ -63,6 +63,11 @@ export interface ExpectedResult {
   isGeneratingPolicy: boolean;
   isDeletingPolicy: boolean;
   isImageValidatingPolicy: boolean;
+  /**
+   * The admission operation the result is checked under (CREATE, UPDATE or DELETE); '' for
+   * the default run (the values file's request.operation, else CREATE).
+   */
+  operation: string;
 }
 
 /** A Test document with Kyverno's field names resolved (Go's JSON decoding ignores key case). */
@@ -73,6 +78,8 @@ export interface TestSpec {
   exceptions: string[];
   clusterResources: string[];
   targetResources: string[];
+  /** Parameter objects of admission policy bindings (`paramResources`). */
+  paramResources: string[];
   variables: string;
   userinfo: string;
   context: string;
@@ -84,19 +91,8 @@ export interface TestSpec {
   globalContextEntries: JsonObject[];
 }
 
-/** Everything one policy produced on one resource during the run. */
-export interface EngineResponse {
-  policy: PolicyRef;
-  /** The resource as given to the policy. */
-  resource: JsonObject;
-  /** The resource after the policy's mutations. */
-  patchedResource: JsonObject;
-  rules: RuleResult[];
-  /** Annotations of the policy (for `policies.kyverno.io/scored`). */
-  policyAnnotations: Record<string, string>;
-  /** Set when the engine threw: the rows for this policy report an error. */
-  error?: string;
-}
+export type { EngineResponse } from '../evaluate';
+import type { EngineResponse } from '../evaluate';
 
 /** Engine responses grouped by `apiVersion,kind,namespace,name` of the resource. */
 export interface ResponseIndex {

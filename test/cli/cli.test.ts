@@ -94,6 +94,16 @@ test('apply -o yaml prints the resulting resources', () => {
   assert.match(r.out, /---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web/);
 });
 
+test('apply: a VAP binding reads --parameter-resource and a Pod outside matchConstraints is not evaluated', () => {
+  const dir = `${fixtures}/apply-vap`;
+  const r = cli('apply', `${dir}/policy.yaml`, '--resource', `${dir}/resources.yaml`, '--parameter-resource', `${dir}/params.yaml`);
+  assert.match(r.out, /policy max-replicas -> resource default\/Deployment\/big failed:\n1\. max-replicas: too many replicas/);
+  assert.doesNotMatch(r.out, /Pod\/web/);
+  assert.match(r.out, /pass: 0, fail: 1, warn: 0, error: 0, skip: 0/);
+  assert.equal(r.code, 1);
+  noStack(r.out + r.err);
+});
+
 test('apply without resources explains its usage', () => {
   const r = cli('apply', `${fixtures}/apply/policy.yaml`);
   assert.equal(r.code, 2);

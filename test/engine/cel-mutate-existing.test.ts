@@ -80,38 +80,10 @@ test('matchConditions apply to implicit targets; mutation errors are reported pe
   assert.deepEqual(errors.map((r) => [r.name, r.status]), [['evaluation', 'error']]);
 });
 
-function map(spec: JsonObject, name = 'add-label'): JsonObject {
-  return { apiVersion: 'admissionregistration.k8s.io/v1beta1', kind: 'MutatingAdmissionPolicy', metadata: { name }, spec: { matchConstraints: rules(['configmaps']), ...spec } };
-}
-
-const setLabel = (value: string) => ({ patchType: 'ApplyConfiguration', applyConfiguration: { expression: `Object{metadata: Object.metadata{labels: {"x": "${value}"}}}` } });
-
-test('MutatingAdmissionPolicy: one result per mutation, as Kyverno mutate.go reports them', () => {
-  const res = applyCelPolicy(map({ mutations: [setLabel('1'), setLabel('1'), { patchType: 'JSONPatch', jsonPatch: { expression: '"x"' } }, setLabel('2')] }), opts(cm('c', 'default')));
-  assert.deepEqual(res.rules.map((r) => [r.name, r.status, r.message === '' ? '' : r.message.split(':')[0]]),
-    [['add-label', 'pass', ''], ['add-label', 'skip', 'mutation had no effect'], ['add-label', 'error', 'mutation 2'], ['add-label', 'pass', '']]);
-  assert.deepEqual((res.patchedResource.metadata as JsonObject).labels, { x: '2' });
-  assert.deepEqual(applyCelPolicy(map({ mutations: [] }), opts(cm('c', 'default'))).rules.map((r) => [r.status, r.message]), [['pass', 'mutation returned no patchers']]);
-});
-
-test('MutatingAdmissionPolicy: unmet or failing match conditions skip; namespaceObject has only the name', () => {
-  const unmet = map({ matchConditions: [{ name: 'never', expression: 'false' }], mutations: [setLabel('1')] });
-  assert.deepEqual(applyCelPolicy(unmet, opts(cm('c', 'default'))).rules.map((r) => [r.status, r.message]), [['skip', 'match conditions not met']]);
-  const failing = map({ matchConditions: [{ name: 'err', expression: 'object.missing.field' }], mutations: [setLabel('1')] });
-  assert.equal(applyCelPolicy(failing, opts(cm('c', 'default'))).rules[0].status, 'skip');
-  const nsLabels = map({ mutations: [{ patchType: 'ApplyConfiguration', applyConfiguration: { expression: 'Object{metadata: Object.metadata{labels: {"n": namespaceObject.metadata.name, "l": string(has(namespaceObject.metadata.labels))}}}' } }] });
-  const state = cluster({ namespaceLabels: { default: { env: 'prod' } } });
-  assert.deepEqual((applyCelPolicy(nsLabels, opts(cm('c', 'default'), state)).patchedResource.metadata as JsonObject).labels, { n: 'default', l: 'false' });
-});
-
-test('MutatingAdmissionPolicy bindings: the policy must match, bindings without matchResources are skipped', () => {
-  const binding = (name: string, matchResources?: JsonObject): JsonObject =>
-    ({ apiVersion: 'admissionregistration.k8s.io/v1beta1', kind: 'MutatingAdmissionPolicyBinding', metadata: { name }, spec: { policyName: 'add-label', ...(matchResources ? { matchResources } : {}) } });
-  const policy = map({ mutations: [setLabel('1')] });
-  const onlyBare = cluster({ resources: [binding('bare')] });
-  assert.deepEqual(applyCelPolicy(policy, opts(cm('c', 'default'), onlyBare)).rules, []);
-  const selective = cluster({ resources: [binding('bare'), binding('sel', { namespaceSelector: { matchLabels: { env: 'prod' } } })], namespaceLabels: { default: { env: 'prod' } } });
-  assert.equal(applyCelPolicy(policy, opts(cm('c', 'default'), selective)).rules[0].status, 'pass');
-  const otherKind = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'default' } };
-  assert.deepEqual(applyCelPolicy(policy, opts(otherKind, selective)).rules, []);
+test('targetMatchConstraints expression: a single object (resource.get, the camelCase alias of Kyverno 1.18+) is the target', () => {
+  const state = cluster({ resources: [cm('one', 'a'), cm('two', 'a')] });
+  const byGet = mpol({ targetMatchConstraints: { expression: 'resource.get("v1", "configmaps", "a", "two")' } });
+  assert.deepEqual(applyCelPolicy(byGet, opts(ns('trigger'), state)).rules.slice(1).map((r) => [r.status, (r.patchedResource?.metadata as JsonObject)?.name]), [['pass', 'two']]);
+  const byList = mpol({ targetMatchConstraints: { expression: 'resource.list("v1", "configmaps", "a")' } });
+  assert.deepEqual(applyCelPolicy(byList, opts(ns('trigger'), state)).rules.slice(1).map((r) => (r.patchedResource?.metadata as JsonObject)?.name), ['one', 'two']);
 });

@@ -95,7 +95,9 @@ test('a policy that answered without the rule means the resource was excluded (a
 });
 
 test('a resource without any response of the policy is not found (a failure)', () => {
-  const vpol = { apiVersion: 'policies.kyverno.io/v1', kind: 'ValidatingPolicy', metadata: { name: 'vp' }, spec: {} };
+  // A plain kind selection: the CLI drops a validating policy's answer without rules.
+  const spec = { matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['configmaps'] }] } };
+  const vpol = { apiVersion: 'policies.kyverno.io/v1', kind: 'ValidatingPolicy', metadata: { name: 'vp' }, spec };
   const res = run(
     {
       policies: ['policy.yaml'],
@@ -162,4 +164,22 @@ test('resources without a namespace are loaded into "default", as the kyverno CL
     byLabel,
   );
   assert.deepEqual(res.rows.map((r) => [r.resource, r.actual, r.ok]), [['default/web', 'fail', true]]);
+});
+
+test('every Mutation rule, MutatingAdmissionPolicy included, is compared through the patched resource', () => {
+  const map = { apiVersion: 'admissionregistration.k8s.io/v1alpha1', kind: 'MutatingAdmissionPolicy', metadata: { name: 'map' }, spec: {} };
+  const patched = pod('web', 'default', { team: 'a' });
+  const run1 = (type: 'Mutation' | 'Validation') =>
+    run(
+      {
+        policies: ['policy.yaml'],
+        resources: ['resources.yaml'],
+        results: [{ policy: 'map', kind: 'Pod', resources: ['web'], result: 'pass', isMutatingAdmissionPolicy: true, patchedResources: 'patched.yaml' }],
+      },
+      { 'policy.yaml': yamlDocs(map), 'resources.yaml': yamlDocs(pod('web')), 'patched.yaml': yamlDocs(patched) },
+      () => ({ rules: [rule('map', 'pass', { type })], patched }),
+    ).rows.map((r) => [r.ok, r.reason]);
+  assert.deepEqual(run1('Mutation'), [[true, 'Ok']]);
+  // A non-mutation rule is compared through the resource as given, which lacks the label.
+  assert.deepEqual(run1('Validation'), [[false, "Resource diff: Patched resource didn't match patched.yaml"]]);
 });

@@ -179,7 +179,8 @@ test('values, namespace labels, operation and user info reach the engine', () =>
   assert.equal(options?.request.operation, 'DELETE');
   assert.equal(options?.request.object, null);
   assert.equal((options?.request.oldObject?.metadata as JsonObject).name, 'web');
-  assert.deepEqual(options?.cluster.namespaceLabels, { shop: { tier: 'gold' } });
+  // A declared Namespace object wins over a namespaceSelector entry (the CLI's NamespaceSelectors).
+  assert.deepEqual(options?.cluster.namespaceLabels, { shop: {} });
   // The fake cluster holds the Values namespaces and the test's own resources, as in the CLI.
   assert.deepEqual(
     options?.cluster.resources.map((r) => `${r.kind}/${(r.metadata as JsonObject).name}`).sort(),
@@ -231,4 +232,57 @@ test('a Context file adds its resources and image metadata to the cluster state'
   assert.equal(res.error, null);
   assert.deepEqual(cluster?.images?.map((i) => i.image), ['ghcr.io/x/y:1']);
   assert.ok(cluster?.resources.some((r) => r.kind === 'ConfigMap'));
+});
+
+test('paramResources are loaded (namespace defaulted) as the only objects a binding paramRef searches', () => {
+  let seen: unknown;
+  const capture: Script = (_p, r, options) => {
+    seen = { params: options.cluster.parameters, inCluster: options.cluster.resources.some((o) => (o.metadata as JsonObject).name === 'limits') };
+    return { rules: [rule('map', 'pass', { type: 'Mutation' })], patched: r };
+  };
+  const map = { apiVersion: 'admissionregistration.k8s.io/v1beta1', kind: 'MutatingAdmissionPolicy', metadata: { name: 'map' }, spec: {} };
+  const param = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'limits' }, data: { max: '3' } };
+  const res = runTestDocument(
+    TEST_PATH,
+    {
+      policies: ['policy.yaml'],
+      resources: ['resource.yaml'],
+      paramResources: ['params.yaml'],
+      results: [{ policy: 'map', kind: 'Pod', resources: ['web'], result: 'pass', isMutatingAdmissionPolicy: true }],
+    },
+    suite({ 'policy.yaml': yamlDocs(map), 'resource.yaml': yamlDocs(pod('web')), 'params.yaml': yamlDocs(param) }),
+    { engine: scriptedEngine(capture) },
+  );
+  assert.equal(res.error, null);
+  assert.deepEqual(seen, { params: [{ ...param, metadata: { name: 'limits', namespace: 'default' } }], inCluster: true });
+});
+
+test('values subresources: a resource of a subresource kind is requested as that subresource of its parent', () => {
+  const seen: unknown[] = [];
+  const capture: Script = (_p, r, options) => {
+    seen.push([r.kind, options.request.kind, options.request.subResource]);
+    return { rules: [rule('check', 'pass')] };
+  };
+  const binding = { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'b', namespace: 'default' }, target: { kind: 'Node', name: 'n' } };
+  const subresources = [
+    { parentResource: { kind: 'Pod', name: 'pods', version: 'v1' }, subresource: { kind: 'Binding', name: 'pods/binding', version: 'v1' } },
+    // Group and version count: this entry is for another Binding kind.
+    { parentResource: { kind: 'Other', name: 'others', version: 'v1' }, subresource: { group: 'x.io', kind: 'Binding', name: 'others/binding', version: 'v1' } },
+  ];
+  const res = runTestDocument(
+    TEST_PATH,
+    {
+      policies: ['policy.yaml'],
+      resources: ['resources.yaml'],
+      values: { subresources },
+      results: [{ policy: 'check-all', rule: 'check', kind: 'Binding', resources: ['b'], result: 'pass' }],
+    },
+    suite({ 'policy.yaml': yamlDocs(clusterPolicy('check-all', [{ name: 'check', validate: {} }])), 'resources.yaml': yamlDocs(binding, pod('web')) }),
+    { engine: scriptedEngine(capture) },
+  );
+  assert.equal(res.error, null);
+  assert.deepEqual(seen, [
+    ['Binding', { group: '', version: 'v1', kind: 'Pod' }, 'binding'],
+    ['Pod', undefined, undefined],
+  ]);
 });

@@ -1,0 +1,109 @@
+/**
+ * Kubernetes MutatingAdmissionPolicy as the Kyverno CLI runs it (pkg/admissionpolicy/mutate.go,
+ * the path without a live cluster):
+ * - the admission attributes are a CREATE of the resource as given, built once: every binding
+ *   evaluates and patches that same object;
+ * - the Namespace object carries only the values file's labels (valuesNamespace), for
+ *   namespaceSelector and `namespaceObject` alike;
+ * - without bindings the policy's matchConstraints decide and `params` is null; with bindings
+ *   the policy's own matchConstraints are not consulted: each binding whose matchResources match
+ *   (or that has none) runs the policy with the params its paramRef selects, and the last one
+ *   that produced an answer is the answer;
+ * - the answer is one result named after the policy: skip "match conditions aren't met" or pass
+ *   "mutation is successfully applied". A match condition that cannot be evaluated or a mutation
+ *   that fails gives no result (the CLI only logs it), so the test reports the row "Not found";
+ * - ApplyConfiguration merges with a deduced schema (managedfields' deduced type converter):
+ *   maps merge, every list is replaced whole.
+ */
+import type { ApplyOptions } from '../apply';
+import type { JsonObject, PolicyResponse, RuleResult } from '../core/types';
+import { asObject } from '../core/json';
+import { buildActivation, installVariables } from './context';
+import { matchConstraintsMatch, requestTarget } from './match';
+import { applyMutation } from './mutations';
+import { selectBindingParams } from './params';
+import { emptyResponse } from './response';
+import { evaluateMatchConditions } from './validations';
+import { bindingsOf } from './validating-admission-policy';
+import { toCel } from './values';
+
+/** One evaluation of the policy: a response, or null when the CLI would keep no result. */
+type Outcome = { rules: RuleResult[]; patched: JsonObject } | null;
+
+export function applyMutatingAdmissionPolicy(policy: JsonObject, options: ApplyOptions): PolicyResponse {
+  const spec = asObject(policy.spec);
+  const resource = asObject(options.request.object ?? options.request.oldObject);
+  const admitted: ApplyOptions = {
+    ...options,
+    request: { ...options.request, operation: 'CREATE', object: resource, oldObject: null },
+  };
+  const namespace = valuesNamespace(admitted);
+  const matches = (constraints: unknown) => matchConstraintsMatch(constraints, admitted.request, admitted.cluster, { emptyRulesMatchAll: true, namespace });
+  const respond = (outcome: Outcome): PolicyResponse => {
+    if (!outcome) return emptyResponse(policy, options);
+    const response = emptyResponse(policy, options, outcome.rules);
+    response.patchedResource = outcome.patched;
+    return response;
+  };
+
+  const bindings = bindingsOf(String(asObject(policy.metadata).name ?? ''), 'MutatingAdmissionPolicyBinding', options.cluster.resources);
+  if (!bindings.length) {
+    if (!matches(spec.matchConstraints)) return emptyResponse(policy, options);
+    return respond(evaluateOnce(policy, admitted, namespace, null, resource) ?? null);
+  }
+  const parameters = options.cluster.parameters ?? [];
+  let answer: Outcome = null;
+  // Kyverno's running resource: only what a response reports as given/unpatched changes with it.
+  let given = resource;
+  for (const binding of bindings) {
+    const bspec = asObject(binding.spec);
+    if (bspec.matchResources && !matches(bspec.matchResources)) continue;
+    const params = bspec.paramRef ? selectBindingParams(bspec.paramRef, parameters) : null;
+    const outcome = evaluateOnce(policy, admitted, namespace, params, given);
+    if (outcome === undefined) continue;
+    answer = outcome;
+    given = outcome?.patched ?? given;
+  }
+  return respond(answer);
+}
+
+/**
+ * The Namespace object mutate.go builds: the request's namespace with the labels the values
+ * file declares for it (a typed corev1.Namespace, so no apiVersion/kind); none for
+ * cluster-scoped objects and for Namespaces themselves.
+ */
+function valuesNamespace(options: ApplyOptions): JsonObject | null {
+  const t = requestTarget(options.request);
+  const isNamespace = t.kind === 'Namespace' && t.group === '' && t.version === 'v1';
+  if (!t.namespace || isNamespace) return null;
+  return { metadata: { name: t.namespace, labels: options.cluster.namespaceLabels[t.namespace] ?? {} } };
+}
+
+/**
+ * mutateResource: undefined when match conditions cannot be evaluated (the CLI drops the
+ * binding), null when a mutation fails (a response without results), else the result.
+ */
+function evaluateOnce(policy: JsonObject, admitted: ApplyOptions, namespace: JsonObject | null, params: JsonObject | null, given: JsonObject): Outcome | undefined {
+  const name = String(asObject(policy.metadata).name ?? '');
+  const spec = asObject(policy.spec);
+  const rule = (status: RuleResult['status'], message: string): RuleResult => ({ name, type: 'Mutation', status, message });
+  const act = buildActivation(admitted, { params });
+  act.vars.namespaceObject = toCel(namespace);
+  installVariables(act, spec.variables);
+  const match = evaluateMatchConditions(spec.matchConditions, act, spec.failurePolicy);
+  if (match.error) return undefined;
+  if (!match.matched) return { rules: [rule('skip', "match conditions aren't met")], patched: given };
+  const original = asObject(admitted.request.object);
+  let current = original;
+  const mutations = (Array.isArray(spec.mutations) ? spec.mutations : []) as JsonObject[];
+  try {
+    mutations.forEach((m, index) => {
+      // Each patcher gets a fresh activation: variables see the object as patched so far.
+      if (index > 0) installVariables(act, spec.variables);
+      current = applyMutation(m, index, current, act, 'atomic');
+    });
+  } catch {
+    return null;
+  }
+  return { rules: [rule('pass', 'mutation is successfully applied')], patched: current };
+}

@@ -1,0 +1,98 @@
+/**
+ * Kubernetes ValidatingAdmissionPolicy as the Kyverno CLI evaluates it offline
+ * (pkg/admissionpolicy/validate.go, without a cluster client):
+ * - the request is always a CREATE of the resource (no oldObject), whatever the test's
+ *   operation;
+ * - the Namespace object handed to matching and to `namespaceObject` carries the name and
+ *   the labels the values file gives it (namespaceSelector/namespaces), nothing else;
+ * - without bindings the policy's matchConstraints decide; with bindings (…PolicyBinding whose
+ *   spec.policyName names the policy) every binding is tried in order: one whose
+ *   matchResources (if any) match evaluates the policy with its paramRef's params, and the
+ *   last such evaluation is the answer; when no binding matches the answer has no rule
+ *   (the test reports the resource as excluded);
+ * - one result named after the policy: pass "" / fail message / error / skip "match
+ *   conditions aren't met".
+ *
+ * Deliberate difference: Kyverno's offline path with bindings does not check the policy's own
+ * matchConstraints (its cluster path and the API server do). We always check them, so a policy
+ * for Deployments never evaluates a Pod just because a binding has no matchResources.
+ */
+import type { ApplyOptions } from '../apply';
+import type { AdmissionRequest, JsonObject, PolicyResponse, RuleResult } from '../core/types';
+import { asObject } from '../core/json';
+import { buildActivation, installVariables } from './context';
+import { matchConstraintsMatch, requestTarget } from './match';
+import { selectBindingParams } from './params';
+import { emptyResponse, failureActionOf } from './response';
+import { evaluateMatchConditions, evaluateValidations } from './validations';
+import { toCel } from './values';
+
+const BINDING_KIND = 'ValidatingAdmissionPolicyBinding';
+
+/** The bindings of a policy among the cluster resources, in load order. */
+export function bindingsOf(policyName: string, bindingKind: string, resources: readonly JsonObject[]): JsonObject[] {
+  return resources.filter((r) => r.kind === bindingKind && asObject(r.spec).policyName === policyName);
+}
+
+/** The request Kyverno's admissionpolicy package builds: CREATE of the resource under test. */
+function createRequestOf(request: AdmissionRequest): AdmissionRequest {
+  return { ...request, operation: 'CREATE', object: request.object ?? request.oldObject, oldObject: null };
+}
+
+/** The Namespace of a namespaced resource as the CLI builds it from the values file, else null. */
+function valuesNamespace(request: AdmissionRequest, options: ApplyOptions): JsonObject | null {
+  const t = requestTarget(request);
+  const isNamespace = t.kind === 'Namespace' && t.group === '' && t.version === 'v1';
+  if (!t.namespace || isNamespace) return null;
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: t.namespace, labels: options.cluster.namespaceLabels[t.namespace] ?? {} } };
+}
+
+export function applyValidatingAdmissionPolicy(policy: JsonObject, original: ApplyOptions): PolicyResponse {
+  const options: ApplyOptions = { ...original, request: createRequestOf(original.request) };
+  const name = String(asObject(policy.metadata).name ?? '');
+  const spec = asObject(policy.spec);
+  const namespace = valuesNamespace(options.request, options);
+  // Kyverno's CEL matcher: no resourceRules (or no constraints at all) select every resource.
+  const matches = (constraints: unknown) =>
+    matchConstraintsMatch(constraints, options.request, options.cluster, { emptyRulesMatchAll: true, namespace });
+  const notApplied = emptyResponse(policy, options);
+  if (!matches(spec.matchConstraints)) return notApplied;
+
+  const bindings = bindingsOf(name, BINDING_KIND, options.cluster.resources);
+  if (bindings.length === 0) return evaluate(policy, options, namespace, null, null) ?? notApplied;
+  let answer: PolicyResponse = notApplied;
+  for (const binding of bindings) {
+    const bspec = asObject(binding.spec);
+    if (bspec.matchResources && !matches(bspec.matchResources)) continue;
+    const params = bspec.paramRef ? selectBindingParams(bspec.paramRef, options.cluster.parameters ?? []) : null;
+    answer = evaluate(policy, options, namespace, binding, params) ?? answer;
+  }
+  return answer;
+}
+
+function evaluate(policy: JsonObject, options: ApplyOptions, namespace: JsonObject | null, binding: JsonObject | null, params: JsonObject | null): PolicyResponse | null {
+  const name = String(asObject(policy.metadata).name ?? '');
+  const spec = asObject(policy.spec);
+  const failureAction = failureActionOf(binding ? asObject(binding.spec).validationActions : ['Deny']);
+  const respond = (status: RuleResult['status'], message: string): PolicyResponse =>
+    emptyResponse(policy, options, [{ name, type: 'Validation', status, message, failureAction }]);
+
+  const act = buildActivation(options, { params });
+  act.vars.namespaceObject = namespace ? toCel(namespace) : null;
+  installVariables(act, spec.variables);
+  const match = evaluateMatchConditions(spec.matchConditions, act, spec.failurePolicy);
+  if (match.error) return respond('error', match.error);
+  if (!match.matched) return respond('skip', "match conditions aren't met");
+  const validations = (Array.isArray(spec.validations) ? spec.validations : []).map((e) => {
+    const v = asObject(e);
+    return v.message || v.messageExpression ? v : { ...v, message: `failed expression: ${String(v.expression ?? '').trim()}` };
+  });
+  const outcome = evaluateValidations(validations, spec.auditAnnotations, act);
+  if (outcome.kind === 'pass') return respond('pass', '');
+  if (outcome.kind === 'fail') return respond('fail', outcome.message);
+  if (outcome.kind === 'error') {
+    const expr = outcome.index !== undefined ? String(asObject(validations[outcome.index]).expression ?? '').trim() : '';
+    return respond('error', expr ? `expression '${expr}' resulted in error: ${outcome.message}` : outcome.message);
+  }
+  return null;
+}
