@@ -34,3 +34,13 @@ export {
 export { resolvePath, dirname, normalizePath } from './paths';
 export { policyFamilies, testFamilies, FAMILY_LABELS, type PolicyFamily } from './families';
 export { networkNeeds } from './network';
+export {
+  evaluateAuthzPayload,
+  evaluateJsonPayload,
+  isAuthzPolicy,
+  isJsonModePolicy,
+  loadAuthzPayload,
+  loadJsonPayload,
+  PayloadError,
+  type Payload,
+} from './payloads';
