@@ -158,14 +158,6 @@ function parseServiceAccount(username: string): Record<string, string> {
   return { Namespace: '', Name: '' };
 }
 
-/** Unstructured.SetNamespace: an empty namespace removes the field. */
-function inNamespace(obj: JsonObject, namespace: string): JsonObject {
-  const meta = { ...((obj.metadata ?? {}) as JsonObject) };
-  if (namespace) meta.namespace = namespace;
-  else delete meta.namespace;
-  return { ...obj, metadata: meta };
-}
-
 export function registerKyvernoLibraries(env: Environment): void {
   env
     .registerType('ResourceLib', ResourceLib)
@@ -186,33 +178,31 @@ export function registerKyvernoLibraries(env: Environment): void {
     .registerVariable('time', 'TimeLib')
     .registerConstant('jsonpatch', 'JsonPatchLib', new JsonPatchLib());
 
-  // Since Kyverno 1.18 each library method also answers to its camelCase name (resource.get…).
-  const method = (signature: string, impl: (...args: never[]) => unknown): void => {
-    const dot = signature.indexOf('.');
-    env.registerFunction(signature, impl);
-    env.registerFunction(signature.slice(0, dot + 1) + signature[dot + 1].toLowerCase() + signature.slice(dot + 2), impl);
-  };
-  method('ResourceLib.Get(string, string, string, string): dyn', (l: ResourceLib, a: string, r: string, ns: string, n: string) => getResource(l.rt, a, r, ns, n));
-  method('ResourceLib.List(string, string, string): dyn', (l: ResourceLib, a: string, r: string, ns: string) => listResources(l.rt, a, r, ns));
-  method('ResourceLib.Post(string, string, string, map): dyn', (_l: ResourceLib, _a: string, _r: string, _ns: string, data: unknown) => data);
-  method('HttpLib.Get(string): dyn', (l: HttpLib, url: string) => httpCall(l.rt, 'GET', url));
-  method('HttpLib.Get(string, map): dyn', (l: HttpLib, url: string) => httpCall(l.rt, 'GET', url));
-  method('HttpLib.Post(string, dyn): dyn', (l: HttpLib, url: string, data: unknown) => httpCall(l.rt, 'POST', url, data));
-  method('HttpLib.Post(string, dyn, map): dyn', (l: HttpLib, url: string, data: unknown) => httpCall(l.rt, 'POST', url, data));
-  method('HttpLib.Client(string): HttpLib', (l: HttpLib) => l);
-  method('GlobalContextLib.Get(string, string): dyn', (l: GlobalContextLib, n: string, p: string) => globalContextGet(l.rt, n, p));
-  method('ImageDataLib.GetMetadata(string): dyn', (l: ImageDataLib, ref: string) => imageMetadata(l.rt, 'image.GetMetadata', ref));
-  method('GeneratorLib.Apply(string, list): bool', (l: GeneratorLib, ns: string, items: unknown[]) => {
-    for (const item of items) {
-      const obj = fromCel(item) as JsonObject;
-      // A list object (an `items` list, e.g. what resource.List returns) generates each item.
-      const objects = Array.isArray(obj.items) ? (obj.items as JsonObject[]) : [obj];
-      for (const o of objects) l.rt.generated.push(inNamespace(o, ns));
-    }
-    return true;
-  });
   env
+    .registerFunction('ResourceLib.Get(string, string, string, string): dyn', (l: ResourceLib, a: string, r: string, ns: string, n: string) => getResource(l.rt, a, r, ns, n))
+    .registerFunction('ResourceLib.List(string, string, string): dyn', (l: ResourceLib, a: string, r: string, ns: string) => listResources(l.rt, a, r, ns))
+    .registerFunction('ResourceLib.Post(string, string, string, map): dyn', (_l: ResourceLib, _a: string, _r: string, _ns: string, data: unknown) => data)
+    // Kyverno 1.18+ also declares the resource methods under their camelCase names.
+    .registerFunction('ResourceLib.get(string, string, string, string): dyn', (l: ResourceLib, a: string, r: string, ns: string, n: string) => getResource(l.rt, a, r, ns, n))
+    .registerFunction('ResourceLib.list(string, string, string): dyn', (l: ResourceLib, a: string, r: string, ns: string) => listResources(l.rt, a, r, ns))
+    .registerFunction('ResourceLib.post(string, string, string, map): dyn', (_l: ResourceLib, _a: string, _r: string, _ns: string, data: unknown) => data)
+    .registerFunction('HttpLib.Get(string): dyn', (l: HttpLib, url: string) => httpCall(l.rt, 'GET', url))
+    .registerFunction('HttpLib.Get(string, map): dyn', (l: HttpLib, url: string) => httpCall(l.rt, 'GET', url))
+    .registerFunction('HttpLib.Post(string, dyn): dyn', (l: HttpLib, url: string, data: unknown) => httpCall(l.rt, 'POST', url, data))
+    .registerFunction('HttpLib.Post(string, dyn, map): dyn', (l: HttpLib, url: string, data: unknown) => httpCall(l.rt, 'POST', url, data))
+    .registerFunction('HttpLib.Client(string): HttpLib', (l: HttpLib) => l)
+    .registerFunction('GlobalContextLib.Get(string, string): dyn', (l: GlobalContextLib, n: string, p: string) => globalContextGet(l.rt, n, p))
+    .registerFunction('ImageDataLib.GetMetadata(string): dyn', (l: ImageDataLib, ref: string) => imageMetadata(l.rt, 'image.GetMetadata', ref))
     .registerFunction('ImageDataLib.Get(string): dyn', (l: ImageDataLib, ref: string) => imageMetadata(l.rt, 'imagedata.Get', ref))
+    .registerFunction('GeneratorLib.Apply(string, list): bool', (l: GeneratorLib, ns: string, items: unknown[]) => {
+      for (const item of items) {
+        const obj = fromCel(item) as JsonObject;
+        const meta = { ...((obj.metadata ?? {}) as JsonObject) };
+        if (ns) meta.namespace = ns;
+        l.rt.generated.push({ ...obj, metadata: meta });
+      }
+      return true;
+    })
     .registerFunction('JsonPatchLib.escapeKey(string): string', (_l: JsonPatchLib, k: string) => k.replace(/~/g, '~0').replace(/\//g, '~1'))
     .registerFunction('TimeLib.now(): google.protobuf.Timestamp', (l: TimeLib) => l.rt.now)
     .registerFunction('parseServiceAccount(string): map', (s: string) => parseServiceAccount(s))
