@@ -79,6 +79,8 @@ test('the Namespace object carries the values file labels only, for namespaceObj
   const showNamespace = setLabel('n', 'namespaceObject.metadata.name + "/" + namespaceObject.metadata.labels.env');
   const state = cluster({ namespaceLabels: { default: { env: 'prod' } } });
   assert.deepEqual(labelsOf(applyCelPolicy(map({ mutations: [showNamespace] }), opts(cm('c', 'default'), state)).patchedResource), { n: 'default/prod' });
+  const hasLabels = setLabel('l', 'string(has(namespaceObject.metadata.labels)) + "/" + string(has(namespaceObject.apiVersion))');
+  assert.deepEqual(labelsOf(applyCelPolicy(map({ mutations: [hasLabels] }), opts(cm('c', 'default'))).patchedResource), { l: 'false/false' });
   // A Namespace object among the cluster resources is not consulted, nor is the name label added.
   const live = cluster({ resources: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default', labels: { env: 'dev' } } }] });
   const byName = map({ matchConstraints: { ...rules(['configmaps']), namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'default' } } }, mutations: [setLabel('x', '"1"')] });
