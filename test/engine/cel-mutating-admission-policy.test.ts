@@ -148,6 +148,8 @@ test('ApplyConfiguration merge: typed lists merge by key, deduced (atomic) lists
     metadata: { labels: { a: '1', b: '2' } },
     spec: { containers: [{ name: 'side', image: 'busybox' }], finalizers: ['f2'] },
   });
+  const gates = mergeApplyConfiguration({ spec: { schedulingGates: [{ name: 'a' }] } }, { spec: { schedulingGates: [{ name: 'b' }] } }, 'typed');
+  assert.deepEqual(gates, { spec: { schedulingGates: [{ name: 'a' }, { name: 'b' }] } });
   // An empty keyed list adds nothing under the typed schema, but replaces under the deduced one.
   assert.deepEqual(mergeApplyConfiguration({ spec: {} }, { spec: { volumes: [] } }, 'typed'), { spec: {} });
   assert.deepEqual(mergeApplyConfiguration({ spec: {} }, { spec: { volumes: [] } }, 'atomic'), { spec: { volumes: [] } });
