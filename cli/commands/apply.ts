@@ -1,16 +1,8 @@
 /** `kyverno-studio apply POLICY... --resource FILE...`: like `kyverno apply`, offline. */
 import { stringify } from 'yaml';
 import type { JsonObject, RequestInfo, TestValues } from '../../engine/core/types';
-import {
-  checkPolicyShape,
-  checkResourceShape,
-  emptyCluster,
-  evaluateResource,
-  namespaceLabelsOf,
-  toRequestInfo,
-  toTestValues,
-  withDefaultNamespace,
-} from '../../engine/testing';
+import { evaluateResources, offlineCluster, type ResourceEvaluation } from '../../engine/evaluate';
+import { checkPolicyShape, checkResourceShape, toRequestInfo, toTestValues, withDefaultNamespace } from '../../engine/testing';
 import { parseCommandArgs, single } from '../args';
 import { classifyDocument, readDocuments } from '../io/documents';
 import { countAndDescribe, type ResultCounts } from './apply-report';
@@ -35,7 +27,7 @@ function countRules(policy: JsonObject): number {
   return Array.isArray(spec.rules) ? spec.rules.length : 1;
 }
 
-function loadSingle(path: string | undefined, what: string, io: CommandIO): JsonObject | undefined | null {
+function loadSingle(path: string | undefined, what: string, io: Pick<CommandIO, 'err'>): JsonObject | undefined | null {
   if (!path) return undefined;
   const read = readDocuments([path]);
   for (const e of read.errors) io.err(`Error: ${e}`);
@@ -46,6 +38,80 @@ function loadSingle(path: string | undefined, what: string, io: CommandIO): Json
     return null;
   }
   return doc.value as JsonObject;
+}
+
+export interface ApplyPaths {
+  policyPaths: string[];
+  resourcePaths: string[];
+  valuesPath?: string;
+  userinfoPath?: string;
+  /** Parameter objects of admission policy bindings (`--parameter-resource`). */
+  parameterPaths?: string[];
+}
+
+export interface ApplyRun {
+  policies: JsonObject[];
+  resources: JsonObject[];
+  evaluations: ResourceEvaluation[];
+  inputErrors: number;
+}
+
+/**
+ * Reads the files as `kyverno apply` does and evaluates every resource on the one engine path
+ * (engine/evaluate). Problems with the inputs are written to `io.err` and counted.
+ */
+export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, options: { now?: Date } = {}): ApplyRun {
+  let inputErrors = 0;
+  const policies: JsonObject[] = [];
+  const exceptions: JsonObject[] = [];
+  const bindings: JsonObject[] = [];
+  const policyRead = readDocuments(paths.policyPaths);
+  for (const e of policyRead.errors) (io.err(`Error: ${e}`), inputErrors++);
+  for (const doc of policyRead.documents) {
+    const cls = classifyDocument(doc.value);
+    try {
+      if (cls === 'policy') policies.push(checkPolicyShape(doc));
+      else if (cls === 'exception') exceptions.push(doc.value as JsonObject);
+      else if (cls === 'binding') bindings.push(doc.value as JsonObject);
+      else io.err(`Warning: ${doc.file}:${doc.line}: not a policy (${cls}), ignored`);
+    } catch (err) {
+      io.err(`Error: ${errorText(err)}`);
+      inputErrors++;
+    }
+  }
+  const resources: JsonObject[] = [];
+  const resourceRead = readDocuments(paths.resourcePaths);
+  for (const e of resourceRead.errors) (io.err(`Error: ${e}`), inputErrors++);
+  for (const doc of resourceRead.documents) {
+    try {
+      resources.push(withDefaultNamespace(checkResourceShape(doc)));
+    } catch (err) {
+      io.err(`Error: ${errorText(err)}`);
+      inputErrors++;
+    }
+  }
+  const parameters: JsonObject[] = [];
+  const parameterRead = readDocuments(paths.parameterPaths ?? []);
+  for (const e of parameterRead.errors) (io.err(`Error: ${e}`), inputErrors++);
+  for (const doc of parameterRead.documents) {
+    try {
+      parameters.push(withDefaultNamespace(checkResourceShape(doc)));
+    } catch (err) {
+      io.err(`Error: ${errorText(err)}`);
+      inputErrors++;
+    }
+  }
+  let values: TestValues | undefined;
+  const valuesDoc = loadSingle(paths.valuesPath, 'Values', io);
+  if (valuesDoc === null) inputErrors++;
+  else if (valuesDoc) values = toTestValues(valuesDoc);
+  let requestInfo: RequestInfo | undefined;
+  const userDoc = loadSingle(paths.userinfoPath, 'UserInfo', io);
+  if (userDoc === null) inputErrors++;
+  else if (userDoc) requestInfo = toRequestInfo(userDoc);
+  const cluster = offlineCluster({ exceptions, bindings, resources, parameters, values });
+  const evaluations = evaluateResources({ policies, resources, cluster, values, requestInfo, now: options.now });
+  return { policies, resources, evaluations, inputErrors };
 }
 
 export const applyCommand: Command = {
@@ -69,67 +135,20 @@ export const applyCommand: Command = {
       io.err(`Error: at least one policy and one --resource are required\n${USAGE}`);
       return 2;
     }
-    let inputErrors = 0;
-    const cluster = emptyCluster();
-    const policies: JsonObject[] = [];
-    const policyRead = readDocuments(args.positionals);
-    for (const e of policyRead.errors) (io.err(`Error: ${e}`), inputErrors++);
-    for (const doc of policyRead.documents) {
-      const cls = classifyDocument(doc.value);
-      try {
-        if (cls === 'policy') policies.push(checkPolicyShape(doc));
-        else if (cls === 'exception') cluster.exceptions.push(doc.value as JsonObject);
-        else if (cls === 'binding') cluster.resources.push(doc.value as JsonObject);
-        else io.err(`Warning: ${doc.file}:${doc.line}: not a policy (${cls}), ignored`);
-      } catch (err) {
-        io.err(`Error: ${errorText(err)}`);
-        inputErrors++;
-      }
-    }
-    const resources: JsonObject[] = [];
-    const resourceRead = readDocuments(resourcePaths);
-    for (const e of resourceRead.errors) (io.err(`Error: ${e}`), inputErrors++);
-    for (const doc of resourceRead.documents) {
-      try {
-        resources.push(withDefaultNamespace(checkResourceShape(doc)));
-      } catch (err) {
-        io.err(`Error: ${errorText(err)}`);
-        inputErrors++;
-      }
-    }
-    const parameters: JsonObject[] = [];
-    const parameterRead = readDocuments(args.values.get('parameter-resource') ?? []);
-    for (const e of parameterRead.errors) (io.err(`Error: ${e}`), inputErrors++);
-    for (const doc of parameterRead.documents) {
-      try {
-        parameters.push(withDefaultNamespace(checkResourceShape(doc)));
-      } catch (err) {
-        io.err(`Error: ${errorText(err)}`);
-        inputErrors++;
-      }
-    }
-    // As in the CLI, parameters are cluster objects too (resource lookups see them).
-    cluster.parameters = parameters;
-    cluster.resources.push(...parameters);
-    let values: TestValues | undefined;
-    const valuesDoc = loadSingle(single(args, 'values') ?? single(args, 'values-file'), 'Values', io);
-    if (valuesDoc === null) inputErrors++;
-    else if (valuesDoc) {
-      values = toTestValues(valuesDoc);
-      Object.assign(cluster.namespaceLabels, namespaceLabelsOf(values));
-    }
-    let requestInfo: RequestInfo | undefined;
-    const userDoc = loadSingle(single(args, 'userinfo'), 'UserInfo', io);
-    if (userDoc === null) inputErrors++;
-    else if (userDoc) requestInfo = toRequestInfo(userDoc);
-
+    const run = applyFiles({
+      policyPaths: args.positionals,
+      resourcePaths,
+      valuesPath: single(args, 'values') ?? single(args, 'values-file'),
+      userinfoPath: single(args, 'userinfo'),
+      parameterPaths: args.values.get('parameter-resource') ?? [],
+    }, io);
+    const { policies, resources, inputErrors } = run;
     const ruleCount = policies.reduce((n, p) => n + countRules(p), 0);
     io.out(`\nApplying ${ruleCount} policy rule(s) to ${resources.length} resource(s)...`);
     const counts: ResultCounts = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
     const byName = new Map(policies.map((p) => [String((p.metadata as JsonObject).name), p]));
     const produced: JsonObject[] = [];
-    for (const resource of resources) {
-      const evaluation = evaluateResource({ policies, resources, cluster, values, requestInfo }, resource);
+    for (const evaluation of run.evaluations) {
       countAndDescribe(evaluation.responses, byName, args.booleans.has('audit-warn'), counts, io.out);
       produced.push(evaluation.patched);
       for (const r of evaluation.responses) for (const rule of r.rules) produced.push(...(rule.generatedResources ?? []));

@@ -1,6 +1,6 @@
 /** Running `kyverno test` files from disk; shared by the `test` command and the scripts. */
 import { formatLoadError, parseYamlDocuments } from '../../engine/loader';
-import { runTestDocument, testFamilies, testFilePassed, testInputPaths, type PolicyFamily, type RunTimings } from '../../engine/testing';
+import { failedTest, runLoadedTest, testDocumentsOf, testFamilies, testFormatError, testFilePassed, testInputPaths, type PolicyFamily, type RunTimings } from '../../engine/testing';
 import type { TestFileResult } from '../../engine/testing';
 import { classifyDocument } from '../../engine/loader';
 import { exists, findTestFiles, readAll, readFailure, readText } from '../io/files';
@@ -23,24 +23,25 @@ export interface TestRunOptions {
   timings?: RunTimings;
 }
 
-/** Reads one test file and everything it names, then runs it. Never throws. */
-export function runTestFileFromDisk(path: string, options: TestRunOptions = {}): TestFileResult {
+/** Reads one test file and everything it names, then runs each of its Test documents. Never throws. */
+export function runTestFileFromDisk(path: string, options: TestRunOptions = {}): TestFileResult[] {
   let text: string;
   try {
     text = readText(path);
   } catch (err) {
-    return { path, error: readFailure(path, err), rows: [] };
+    return [failedTest(path, readFailure(path, err))];
   }
-  const t0 = performance.now();
-  const parsed = parseYamlDocuments(text, path);
-  if (options.timings) options.timings.parseMs += performance.now() - t0;
-  if (parsed.errors.length > 0) return { path, error: formatLoadError(parsed.errors[0]), rows: [] };
-  const doc = parsed.documents.find((d) => classifyDocument(d.value) === 'test') ?? parsed.documents[0];
-  if (!doc) return { path, error: `${path}: no Test document found`, rows: [] };
-  const failures: string[] = [];
-  const files = readAll(testInputPaths(path, doc.value), new Map([[path, text]]), failures);
-  if (failures.length > 0) return { path, error: failures[0], rows: [] };
-  return runTestDocument(path, doc.value, files, { now: options.now, timings: options.timings });
+  const { documents, error } = testDocumentsOf(path, text, options.timings);
+  if (error !== null) return [failedTest(path, error)];
+  return documents.map((doc) => {
+    const failures: string[] = [];
+    const files = readAll(testInputPaths(path, doc.value), new Map([[path, text]]), failures);
+    // A wrong format is reported before an input that cannot be read.
+    if (failures.length > 0 && testFormatError(doc, text) === null) {
+      return failedTest(path, failures[0], documents.length > 1 ? doc.index + 1 : undefined);
+    }
+    return runLoadedTest(doc, text, documents.length, files, { now: options.now, timings: options.timings });
+  });
 }
 
 export function summarize(files: TestFileResult[]): TestRunSummary {
@@ -55,8 +56,8 @@ export function summarize(files: TestFileResult[]): TestRunSummary {
 /** Finds every test file under `paths` and runs them all; missing paths become file errors. */
 export function runTestPaths(paths: string[], options: TestRunOptions = {}): TestRunReport {
   const { files, missing } = findTestFiles(paths, options.fileName ?? 'kyverno-test.yaml');
-  const results: TestFileResult[] = missing.map((p) => ({ path: p, error: `${p}: no such file or directory`, rows: [] }));
-  for (const f of files) results.push(runTestFileFromDisk(f, options));
+  const results: TestFileResult[] = missing.map((p) => failedTest(p, `${p}: no such file or directory`));
+  for (const f of files) results.push(...runTestFileFromDisk(f, options));
   return { files: results, summary: summarize(results) };
 }
 

@@ -19,9 +19,15 @@ function printHuman(report: TestRunReport, io: CommandIO, failOnly: boolean): vo
   let passed = 0;
   let failed = 0;
   for (const file of report.files) {
-    io.out(`\nLoading test  ( ${file.path} ) ...`);
+    io.out(`\nLoading test  ( ${file.path}${file.document !== undefined ? ` #${file.document}` : ''} ) ...`);
     if (file.error !== null) {
       io.err(`Error: ${file.error}`);
+      failed++;
+      continue;
+    }
+    if (file.rows.length === 0) {
+      // Nothing was checked: that is a failure, not an empty success.
+      io.err(`Error: ${file.path}: ${file.reason}`);
       failed++;
       continue;
     }

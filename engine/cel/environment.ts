@@ -14,6 +14,8 @@ import { registerCoreGaps } from './lib-core';
 import { registerMathLibrary } from './lib-math';
 import { registerComprehensions } from './lib-comprehensions';
 import { registerDataLibraries } from './lib-data';
+import { registerImageLibraries } from './lib-image';
+import { registerFormatLibrary } from './lib-format';
 import { withCostBudget } from './budget';
 import { typeOfCel } from './values';
 
@@ -37,6 +39,8 @@ function buildEnvironment(strict: boolean): Environment {
   registerNetworkLibraries(env);
   registerQuantityLibraries(env);
   registerKyvernoLibraries(env);
+  registerImageLibraries(env);
+  registerFormatLibrary(env);
   registerMathLibrary(env);
   registerComprehensions(env);
   registerDataLibraries(env);

@@ -1,25 +1,38 @@
 /**
- * Kyverno's data CEL libraries (pkg/cel/libs): json.unmarshal, yaml.parse, md5/sha1/sha256,
- * random, x509.decode, time_* helpers, listObjToMap and jmespath(query, value) (the engine's
- * JMESPath, which also knows Kyverno's custom functions). Decoded documents keep Go's
- * encoding/json typing: every number is a double.
+ * Kyverno's data CEL libraries (sdk/extensions/cel/libs): json (unmarshal, marshal), yaml
+ * (parse), x509 (decode), hash (sha1, sha256, md5), random, transform (listObjToMap), gzip
+ * (compress, decompress) and user (parseServiceAccount). Since Kyverno 1.18 most functions
+ * also exist under their library's prefix (`hash.sha256`, `random.random`, ...) beside the
+ * unprefixed name. Decoded documents keep Go's encoding/json typing: every number is a double.
  */
 import type { Environment } from '@marcbachmann/cel-js';
+import { Duration, UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 import { parse as parseYaml } from 'yaml';
 import { md5Hex, sha1Hex, sha256Hex } from './hash';
-import { CelCostError, chargeCost } from './budget';
+import { chargeCost } from './budget';
+import { goJsonUnmarshal } from '../core/go-json';
+import { gzipCompress, gzipDecompress } from './gzip';
 import { randomFromPattern } from '../jmespath/random';
 import { x509Decode } from '../jmespath/x509';
-import { timeAdd, timeAfter, timeBefore, timeDiff, timeNow, timeNowUtc, timeParse } from '../jmespath/functions-time';
-import { jmesSearch } from '../jmespath';
-import { fromCel, toCel, isCelOptional } from './values';
+import { goJsonMarshal } from '../jmespath/go-compat';
+import { fromCel, isCelOptional, typeOfCel } from './values';
 
 export class JsonLib {}
 export class YamlLib {}
 export class X509Namespace {}
+export class HashNamespace {}
+export class RandomNamespace {}
+export class TransformNamespace {}
+export class GzipNamespace {}
+export class UserNamespace {}
+
+/** Kyverno's user.ServiceAccount (an object type: only Name and Namespace exist). */
+export class ServiceAccount {
+  constructor(readonly Name: string, readonly Namespace: string) {}
+}
 
 /** Decoded JSON/YAML as cel-go sees it after encoding/json: numbers stay doubles. */
-function asDocument(value: unknown): unknown {
+export function asDocument(value: unknown): unknown {
   if (Array.isArray(value)) {
     chargeCost(value.length);
     return value.map(asDocument);
@@ -34,13 +47,23 @@ function asDocument(value: unknown): unknown {
   return value ?? null;
 }
 
-function unmarshalJson(text: string): unknown {
-  try {
-    return asDocument(JSON.parse(text));
-  } catch (err) {
-    if (err instanceof CelCostError) throw err;
-    throw new Error(`json.unmarshal: ${(err as Error).message}`);
-  }
+/** cel-go's ConvertToNative(string) failure for a dyn argument that is not a string. */
+function notAString(v: unknown): Error {
+  const type = typeOfCel(v);
+  const text: Record<string, string> = {
+    int: "unsupported type conversion from 'int' to string", uint: "unsupported type conversion from 'uint' to string",
+    double: "type conversion error from Double to 'string'", bool: "type conversion error from bool to 'string'",
+    bytes: "type conversion error from Bytes to 'string'", 'google.protobuf.Duration': "type conversion error from 'Duration' to 'string'",
+    'google.protobuf.Timestamp': "type conversion error from 'Timestamp' to 'string'", null_type: "type conversion error from 'null_type' to 'string'",
+    list: "type conversion error from list to 'string'", map: "type conversion error from map to 'string'",
+  };
+  return new Error(text[type] ?? `type conversion error from '${type}' to 'string'`);
+}
+
+function unmarshalJson(text: unknown): unknown {
+  if (typeof text !== 'string') throw notAString(text);
+  // Kyverno returns encoding/json's error as is.
+  return asDocument(goJsonUnmarshal(text));
 }
 
 function parseYamlText(text: string): unknown {
@@ -76,6 +99,64 @@ function decodeX509(pem: string): unknown {
   return asDocument(out);
 }
 
+/** Nanoseconds of a CEL duration (Go's time.Duration marshals as its int64 nanoseconds). */
+function durationNanos(d: Duration): bigint {
+  return d.seconds * 1_000_000_000n + BigInt(d.nanos);
+}
+
+/** A CEL value as the Go value json.Marshal sees (JSON numbers keep int64 precision as bigint). */
+function toMarshalable(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'bigint' || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
+  if (v instanceof UnsignedInt) return v.value;
+  if (v instanceof Duration) return durationNanos(v);
+  if (v instanceof Date || v instanceof Uint8Array) return fromCel(v);
+  if (isCelOptional(v)) return v.hasValue() ? toMarshalable(v.value()) : null;
+  if (Array.isArray(v)) {
+    chargeCost(v.length);
+    return v.map(toMarshalable);
+  }
+  const entries = v instanceof Map ? [...v.entries()] : Object.entries(v as object);
+  chargeCost(entries.length);
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of entries) {
+    if (typeof k !== 'string') throw new Error(`unsupported type conversion from '${typeOfCel(k)}' to string`);
+    out[k] = toMarshalable(x);
+  }
+  return out;
+}
+
+/**
+ * json.marshal: encoding/json's output (sorted keys, HTML-safe escapes). cel-go hands a map
+ * built by a CEL literal to json.Marshal as its own map type; we marshal every map alike.
+ */
+function marshalJson(v: unknown): string {
+  return goJsonMarshal(toMarshalable(v));
+}
+
+/** parseServiceAccount: "system:serviceaccount:<namespace>:<name>", the name keeps later colons. */
+function parseServiceAccount(username: string): ServiceAccount {
+  const prefix = 'system:serviceaccount:';
+  if (!username.startsWith(prefix)) return new ServiceAccount('', '');
+  const rest = username.slice(prefix.length);
+  const sep = rest.indexOf(':');
+  return sep < 0 ? new ServiceAccount('', '') : new ServiceAccount(rest.slice(sep + 1), rest.slice(0, sep));
+}
+
+function gzipDecompressText(data: Uint8Array): string {
+  const out = gzipDecompress(data);
+  chargeCost(out.length);
+  // Go's string(bytes) keeps invalid UTF-8 bytes; the nearest JavaScript string replaces them.
+  return new TextDecoder().decode(out);
+}
+
+function gzipCompressText(value: unknown): Uint8Array {
+  if (typeof value !== 'string') throw notAString(value);
+  const bytes = new TextEncoder().encode(value);
+  chargeCost(bytes.length);
+  return gzipCompress(bytes);
+}
+
 /** listObjToMap(keys, values, keyField, valueField): {keys[i][keyField]: values[i][valueField]}. */
 function listObjToMap(keys: unknown[], values: unknown[], keyName: string, valueName: string): Record<string, unknown> {
   if (keys.length !== values.length) throw new Error(`listObjToMap must take lists of equal length. list1: ${keys.length}, list2: ${values.length}`);
@@ -93,36 +174,41 @@ function listObjToMap(keys: unknown[], values: unknown[], keyName: string, value
 
 export function registerDataLibraries(env: Environment): void {
   env
-    .registerType('JsonLib', JsonLib)
-    .registerType('YamlLib', YamlLib)
+    .registerType('json.Json', JsonLib)
+    .registerType('yaml.Yaml', YamlLib)
     .registerType('X509Namespace', X509Namespace)
-    .registerConstant('json', 'JsonLib', new JsonLib())
-    .registerConstant('yaml', 'YamlLib', new YamlLib())
+    .registerType('HashNamespace', HashNamespace)
+    .registerType('RandomNamespace', RandomNamespace)
+    .registerType('TransformNamespace', TransformNamespace)
+    .registerType('GzipNamespace', GzipNamespace)
+    .registerType('UserNamespace', UserNamespace)
+    .registerType('user.ServiceAccount', { ctor: ServiceAccount, fields: { Name: 'string', Namespace: 'string' } })
+    .registerConstant('json', 'json.Json', new JsonLib())
+    .registerConstant('yaml', 'yaml.Yaml', new YamlLib())
     .registerConstant('x509', 'X509Namespace', new X509Namespace())
-    .registerFunction('JsonLib.unmarshal(string): dyn', (_l: unknown, s: string) => unmarshalJson(s))
-    .registerFunction('YamlLib.parse(string): dyn', (_l: unknown, s: string) => parseYamlText(s))
+    .registerConstant('hash', 'HashNamespace', new HashNamespace())
+    .registerConstant('random', 'RandomNamespace', new RandomNamespace())
+    .registerConstant('transform', 'TransformNamespace', new TransformNamespace())
+    .registerConstant('gzip', 'GzipNamespace', new GzipNamespace())
+    .registerConstant('user', 'UserNamespace', new UserNamespace())
+    .registerFunction('json.Json.unmarshal(dyn): dyn', (_l: unknown, s: unknown) => unmarshalJson(s))
+    .registerFunction('json.Json.marshal(dyn): string', (_l: unknown, v: unknown) => marshalJson(v))
+    .registerFunction('yaml.Yaml.parse(string): dyn', (_l: unknown, s: string) => parseYamlText(s))
     .registerFunction('X509Namespace.decode(string): dyn', (_l: unknown, s: string) => decodeX509(s))
-    .registerFunction('md5(string): string', (s: string) => md5Hex(s))
-    .registerFunction('sha1(string): string', (s: string) => sha1Hex(s))
-    .registerFunction('sha256(string): string', (s: string) => sha256Hex(s))
-    .registerFunction('random(): string', () => randomFromPattern('[0-9a-z]{8}'))
-    .registerFunction('random(string): string', (p: string) => randomFromPattern(p))
-    .registerFunction('listObjToMap(list, list, string, string): map', (a: unknown[], b: unknown[], k: string, v: string) =>
-      listObjToMap(a.map(fromCelShallow), b.map(fromCelShallow), k, v))
-    .registerFunction('jmespath(string, dyn): dyn', (query: string, value: unknown) => {
-      try {
-        return toCel(jmesSearch(query, fromCel(value)));
-      } catch (err) {
-        throw new Error(`jmespath evaluation failed: ${(err as Error).message}`);
-      }
-    })
-    .registerFunction('time_now(): string', () => timeNow())
-    .registerFunction('time_now_utc(): string', () => timeNowUtc())
-    .registerFunction('time_parse(string, string): string', (layout: string, value: string) => timeParse([layout, value]))
-    .registerFunction('time_add(string, string): string', (t: string, d: string) => timeAdd([t, d]))
-    .registerFunction('time_diff(string, string): string', (a: string, b: string) => timeDiff([a, b]))
-    .registerFunction('time_before(string, string): bool', (a: string, b: string) => timeBefore([a, b]))
-    .registerFunction('time_after(string, string): bool', (a: string, b: string) => timeAfter([a, b]));
+    .registerFunction('GzipNamespace.decompress(bytes): string', (_ns: unknown, b: Uint8Array) => gzipDecompressText(b))
+    .registerFunction('GzipNamespace.compress(dyn): bytes', (_ns: unknown, v: unknown) => gzipCompressText(v));
+  const both = (name: string, params: string, ret: string, ns: string, fn: (...args: never[]) => unknown) => {
+    env.registerFunction(`${name}(${params}): ${ret}`, fn as (...args: unknown[]) => unknown);
+    env.registerFunction(`${ns}.${name}(${params}): ${ret}`, ((_ns: unknown, ...args: never[]) => fn(...args)) as (...args: unknown[]) => unknown);
+  };
+  both('sha1', 'string', 'string', 'HashNamespace', (s: string) => sha1Hex(s));
+  both('sha256', 'string', 'string', 'HashNamespace', (s: string) => sha256Hex(s));
+  both('md5', 'string', 'string', 'HashNamespace', (s: string) => md5Hex(s));
+  both('random', '', 'string', 'RandomNamespace', () => randomFromPattern('[0-9a-z]{8}'));
+  both('random', 'string', 'string', 'RandomNamespace', (p: string) => randomFromPattern(p));
+  both('listObjToMap', 'list, list, string, string', 'map', 'TransformNamespace', (a: unknown[], b: unknown[], k: string, v: string) =>
+    listObjToMap(a.map(fromCelShallow), b.map(fromCelShallow), k, v));
+  both('parseServiceAccount', 'string', 'user.ServiceAccount', 'UserNamespace', (s: string) => parseServiceAccount(s));
 }
 
 /** Entries handed to listObjToMap may be cel-js Maps; their values are kept as CEL values. */

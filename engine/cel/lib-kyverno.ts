@@ -1,12 +1,13 @@
 /**
  * Kyverno's CEL libraries, answered from the offline cluster state: resource.*, http.*,
- * globalContext.*, image parsing, image.GetMetadata (needs a registry: clear error),
- * generator.Apply, jsonpatch.escapeKey, parseServiceAccount, time.now.
+ * globalContext.*, generator.Apply, jsonpatch.escapeKey, time.*. The image libraries live in
+ * lib-image, the data ones (json, yaml, x509, hash, random, transform, gzip, user) in lib-data.
  */
 import type { Environment } from '@marcbachmann/cel-js';
 import type { ClusterState, JsonObject } from '../core/types';
 import { pluralOf } from '../kube';
-import { fromCel, toCel } from './values';
+import { fromCel, toCel, isCelDuration } from './values';
+import { ImageDataLib } from './lib-image';
 
 function groupOf(apiVersion: string): string {
   const slash = apiVersion.indexOf('/');
@@ -24,11 +25,9 @@ export interface CelRuntime {
 export class ResourceLib { constructor(readonly rt: CelRuntime) {} }
 export class HttpLib { constructor(readonly rt: CelRuntime) {} }
 export class GlobalContextLib { constructor(readonly rt: CelRuntime) {} }
-export class ImageDataLib { constructor(readonly rt: CelRuntime) {} }
 export class GeneratorLib { constructor(readonly rt: CelRuntime) {} }
 export class JsonPatchLib {}
 export class TimeLib { constructor(readonly rt: CelRuntime) {} }
-export class ImageRef { constructor(readonly registry: string, readonly repository: string, readonly tag: string, readonly digest: string) {} }
 
 export function kyvernoActivation(rt: CelRuntime): Record<string, unknown> {
   const resource = new ResourceLib(rt);
@@ -38,7 +37,6 @@ export function kyvernoActivation(rt: CelRuntime): Record<string, unknown> {
     globalContext: new GlobalContextLib(rt),
     globalcontext: new GlobalContextLib(rt),
     image: new ImageDataLib(rt),
-    imagedata: new ImageDataLib(rt),
     generator: new GeneratorLib(rt),
     time: new TimeLib(rt),
   };
@@ -86,95 +84,19 @@ function globalContextGet(rt: CelRuntime, name: string, projection: string): unk
   return toCel(entry);
 }
 
-/** Image references parsed the way go-containerregistry's name.ParseReference does. */
-export function parseImageRef(ref: string): ImageRef {
-  if (!ref || /\s/.test(ref) || ref !== ref.trim()) throw new Error(`could not parse reference: ${ref}`);
-  let rest = ref, digest = '', tag = '';
-  const at = rest.indexOf('@');
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-    if (!/^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$/.test(digest)) throw new Error(`could not parse reference: ${ref}`);
-  }
-  const lastSlash = rest.lastIndexOf('/');
-  const colon = rest.lastIndexOf(':');
-  if (colon > lastSlash) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-    if (!/^[\w][\w.-]{0,127}$/.test(tag)) throw new Error(`could not parse reference: ${ref}`);
-  }
-  let registry = 'index.docker.io', repository = rest;
-  const first = rest.split('/')[0];
-  if (rest.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')) {
-    registry = first === 'docker.io' ? 'index.docker.io' : first;
-    repository = rest.slice(first.length + 1);
-  }
-  if (registry === 'index.docker.io' && !repository.includes('/')) repository = `library/${repository}`;
-  if (!/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(repository)) throw new Error(`could not parse reference: ${ref}`);
-  if (!digest && !tag) tag = 'latest';
-  return new ImageRef(registry, repository, digest ? '' : tag, digest);
-}
-
-function isImage(ref: string): boolean {
-  try { parseImageRef(ref); return true; } catch { return false; }
-}
-
-function registryNeeded(fn: string, ref: string): never {
-  throw new Error(`${fn}("${ref}") needs access to an OCI registry, which offline evaluation does not have (add the image to the test's context images)`);
-}
-
-/**
- * Image metadata a `kyverno test` Context supplies (spec.images). ClusterState has no field for
- * it yet, so an optional `images` array on the cluster state is read when a loader provides it.
- */
-function imageMetadata(rt: CelRuntime, fn: string, ref: string): unknown {
-  const images = (rt.cluster as ClusterState & { images?: JsonObject[] }).images ?? [];
-  let entry = images.find((i) => i.image === ref);
-  if (!entry) {
-    let wanted: ImageRef | undefined;
-    try { wanted = parseImageRef(ref); } catch { wanted = undefined; }
-    entry = wanted && images.find((i) => {
-      try {
-        const got = parseImageRef(String(i.image ?? ''));
-        return got.registry === wanted!.registry && got.repository === wanted!.repository && got.tag === wanted!.tag && got.digest === wanted!.digest;
-      } catch { return false; }
-    });
-  }
-  if (!entry) registryNeeded(fn, ref);
-  const parsed = parseImageRef(String(entry.image ?? ref));
-  return toCel({
-    image: ref,
-    resolvedImage: String(entry.resolvedImage ?? entry.image ?? ref),
-    registry: parsed.registry,
-    repository: parsed.repository,
-    identifier: parsed.digest || parsed.tag,
-    ...entry,
-  });
-}
-
-function parseServiceAccount(username: string): Record<string, string> {
-  const parts = username.split(':');
-  if (parts.length === 4 && parts[0] === 'system' && parts[1] === 'serviceaccount') return { Namespace: parts[2], Name: parts[3] };
-  return { Namespace: '', Name: '' };
-}
-
 export function registerKyvernoLibraries(env: Environment): void {
   env
     .registerType('ResourceLib', ResourceLib)
     .registerType('HttpLib', HttpLib)
     .registerType('GlobalContextLib', GlobalContextLib)
-    .registerType('ImageDataLib', ImageDataLib)
-    .registerType('GeneratorLib', GeneratorLib)
+    .registerType('generator.Context', GeneratorLib)
     .registerType('JsonPatchLib', JsonPatchLib)
     .registerType('TimeLib', TimeLib)
-    .registerType('Image', ImageRef)
     .registerVariable('resource', 'ResourceLib')
     .registerVariable('http', 'HttpLib')
     .registerVariable('globalContext', 'GlobalContextLib')
     .registerVariable('globalcontext', 'GlobalContextLib')
-    .registerVariable('image', 'ImageDataLib')
-    .registerVariable('imagedata', 'ImageDataLib')
-    .registerVariable('generator', 'GeneratorLib')
+    .registerVariable('generator', 'generator.Context')
     .registerVariable('time', 'TimeLib')
     .registerConstant('jsonpatch', 'JsonPatchLib', new JsonPatchLib());
 
@@ -192,28 +114,51 @@ export function registerKyvernoLibraries(env: Environment): void {
     .registerFunction('HttpLib.Post(string, dyn, map): dyn', (l: HttpLib, url: string, data: unknown) => httpCall(l.rt, 'POST', url, data))
     .registerFunction('HttpLib.Client(string): HttpLib', (l: HttpLib) => l)
     .registerFunction('GlobalContextLib.Get(string, string): dyn', (l: GlobalContextLib, n: string, p: string) => globalContextGet(l.rt, n, p))
-    .registerFunction('ImageDataLib.GetMetadata(string): dyn', (l: ImageDataLib, ref: string) => imageMetadata(l.rt, 'image.GetMetadata', ref))
-    .registerFunction('ImageDataLib.Get(string): dyn', (l: ImageDataLib, ref: string) => imageMetadata(l.rt, 'imagedata.Get', ref))
-    .registerFunction('GeneratorLib.Apply(string, list): bool', (l: GeneratorLib, ns: string, items: unknown[]) => {
-      for (const item of items) {
-        const obj = fromCel(item) as JsonObject;
-        const meta = { ...((obj.metadata ?? {}) as JsonObject) };
-        if (ns) meta.namespace = ns;
-        l.rt.generated.push({ ...obj, metadata: meta });
-      }
-      return true;
-    })
+    .registerFunction('generator.Context.Apply(string, list<map<string, dyn>>): bool', (l: GeneratorLib, ns: string, items: unknown[]) => generatorApply(l, ns, items))
+    // Kyverno 1.18 added the camel-case spelling beside Apply.
+    .registerFunction('generator.Context.apply(string, list<map<string, dyn>>): bool', (l: GeneratorLib, ns: string, items: unknown[]) => generatorApply(l, ns, items))
     .registerFunction('JsonPatchLib.escapeKey(string): string', (_l: JsonPatchLib, k: string) => k.replace(/~/g, '~0').replace(/\//g, '~1'))
     .registerFunction('TimeLib.now(): google.protobuf.Timestamp', (l: TimeLib) => l.rt.now)
-    .registerFunction('parseServiceAccount(string): map', (s: string) => parseServiceAccount(s))
-    .registerFunction('image(string): Image', (s: string) => parseImageRef(s))
-    .registerFunction('parseImageReference(string): Image', (s: string) => parseImageRef(s))
-    .registerFunction('ParseImageRef(string): Image', (s: string) => parseImageRef(s))
-    .registerFunction('isImage(string): bool', (s: string) => isImage(s))
-    .registerFunction('Image.registry(): string', (i: ImageRef) => i.registry)
-    .registerFunction('Image.repository(): string', (i: ImageRef) => i.repository)
-    .registerFunction('Image.identifier(): string', (i: ImageRef) => i.digest || i.tag)
-    .registerFunction('Image.tag(): string', (i: ImageRef) => i.tag)
-    .registerFunction('Image.digest(): string', (i: ImageRef) => i.digest)
-    .registerFunction('Image.containsDigest(): bool', (i: ImageRef) => i.digest !== '');
+    .registerFunction('TimeLib.truncate(google.protobuf.Timestamp, google.protobuf.Duration): google.protobuf.Timestamp', (_l: TimeLib, t: Date, d: unknown) => truncateTime(t, d))
+    .registerFunction('TimeLib.toCron(google.protobuf.Timestamp): string', (_l: TimeLib, t: Date) => toCron(t));
+}
+
+/**
+ * The CLI's GenerateResources: a list object (one with an `items` array) stands for its items,
+ * and every generated resource gets the call's namespace (none when it is empty).
+ */
+function generatorApply(l: GeneratorLib, ns: string, data: unknown[]): boolean {
+  const inNamespace = (obj: JsonObject): JsonObject => {
+    const meta = { ...((obj.metadata ?? {}) as JsonObject) };
+    if (ns) meta.namespace = ns;
+    else delete meta.namespace;
+    return { ...obj, metadata: meta };
+  };
+  for (const entry of data) {
+    const obj = fromCel(entry) as JsonObject;
+    if (Array.isArray(obj.items)) {
+      for (const item of obj.items) if (item && typeof item === 'object' && !Array.isArray(item)) l.rt.generated.push(inNamespace(item as JsonObject));
+    } else {
+      l.rt.generated.push(inNamespace(obj));
+    }
+  }
+  return true;
+}
+
+/** Nanoseconds from Go's zero time (0001-01-01T00:00:00Z) to the Unix epoch. */
+const ZERO_TO_UNIX_NS = 62135596800n * 1_000_000_000n;
+
+/** Go's Time.Truncate: rounds down to a multiple of d since the zero time; d <= 0 leaves t alone. */
+function truncateTime(t: Date, d: unknown): Date {
+  if (!isCelDuration(d)) throw new Error('time.truncate: no such overload');
+  const step = d.seconds * 1_000_000_000n + BigInt(d.nanos);
+  if (step <= 0n) return t;
+  const sinceZero = BigInt(t.getTime()) * 1_000_000n + ZERO_TO_UNIX_NS;
+  const truncated = sinceZero - (((sinceZero % step) + step) % step);
+  return new Date(Number((truncated - ZERO_TO_UNIX_NS) / 1_000_000n));
+}
+
+/** time.toCron: "minute hour day month weekday" of the timestamp (UTC, Sunday = 0). */
+function toCron(t: Date): string {
+  return [t.getUTCMinutes(), t.getUTCHours(), t.getUTCDate(), t.getUTCMonth() + 1, t.getUTCDay()].join(' ');
 }

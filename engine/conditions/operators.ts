@@ -4,7 +4,7 @@
  * wildcards; set operators compare stringified members with wildcards both ways.
  * Unsupported type pairs are false, never errors.
  */
-import { parseDuration, parseQuantity } from '../units';
+import { parseDuration, quantityOf } from '../units';
 import { wildcardMatch } from '../wildcard/wildcard';
 import { goSprint } from './gofmt';
 import { compareVersions, inRange } from './ranges';
@@ -34,11 +34,12 @@ function durationPair(key: unknown, value: unknown): [number, number] | null {
   return [k, v];
 }
 
-function quantityPair(key: unknown, value: unknown): [number, number] | null {
+/** Quantity.Cmp of two quantity strings (exact, as Kyverno compares them), or null. */
+function quantityCompare(key: unknown, value: unknown): number | null {
   if (typeof key !== 'string' || typeof value !== 'string') return null;
-  const k = parseQuantity(key);
-  const v = parseQuantity(value);
-  return k === null || v === null ? null : [k, v];
+  const k = quantityOf(key);
+  const v = k && quantityOf(value);
+  return k && v ? k.cmp(v) : null;
 }
 
 /** Go strconv.ParseFloat: decimal or exponent forms, no trailing junk, no empty string. */
@@ -67,10 +68,7 @@ function equals(key: unknown, value: unknown): boolean {
   if (typeof key === 'string') {
     const d = durationPair(key, value);
     if (d) return d[0] === d[1];
-    if (parseQuantity(key) !== null && typeof value === 'string') {
-      const q = parseQuantity(value);
-      return q !== null && q === parseQuantity(key);
-    }
+    if (quantityOf(key) !== null && typeof value === 'string') return quantityCompare(key, value) === 0;
     return typeof value === 'string' && wildcardMatch(value, key);
   }
   if (isJsonObject(key)) return isJsonObject(value) && jsonEqual(key, value);
@@ -91,9 +89,10 @@ function notEquals(key: unknown, value: unknown): boolean {
   if (typeof key === 'string') {
     const d = durationPair(key, value);
     if (d) return d[0] !== d[1];
-    if (parseQuantity(key) !== null && typeof value === 'string') {
-      const q = parseQuantity(value);
-      return q !== null && q !== parseQuantity(key);
+    if (quantityOf(key) !== null && typeof value === 'string') {
+      // Kyverno: a value that is no quantity is "not equal".
+      const c = quantityCompare(key, value);
+      return c === null || c !== 0;
     }
     return typeof value === 'string' ? !wildcardMatch(value, key) : true;
   }
@@ -120,8 +119,8 @@ function numericCompare(cmp: Cmp): Handler {
     if (typeof key !== 'string') return false;
     const d = durationPair(key, value);
     if (d) return cmp(d[0], d[1]);
-    const q = quantityPair(key, value);
-    if (q) return cmp(Math.sign(q[0] - q[1]), 0);
+    const q = quantityCompare(key, value);
+    if (q !== null) return cmp(q, 0);
     const f = parseGoFloat(key) ?? parseGoInt(key);
     if (f !== null) return withNumberKey(f, value);
     if (typeof value === 'string') {

@@ -1,5 +1,5 @@
 import semver from 'semver';
-import { parseQuantity } from '../units';
+import { quantityOf } from '../units';
 
 /**
  * Kyverno's range operand for AnyIn/AllIn/...: `low-high` (inclusive) or `low!-high`
@@ -8,11 +8,11 @@ import { parseQuantity } from '../units';
 export function inRange(key: string, range: string): boolean {
   const m = /^\s*(-?[\d.]+[a-zA-Z]*)\s*(!?)-\s*(-?[\d.]+[a-zA-Z]*)\s*$/.exec(range);
   if (!m) return false;
-  const k = parseQuantity(key);
-  const lo = parseQuantity(m[1]);
-  const hi = parseQuantity(m[3]);
+  const k = quantityOf(key);
+  const lo = quantityOf(m[1]);
+  const hi = quantityOf(m[3]);
   if (k === null || lo === null || hi === null) return false;
-  const inside = k >= lo && k <= hi;
+  const inside = k.cmp(lo) >= 0 && k.cmp(hi) <= 0;
   return m[2] === '!' ? !inside : inside;
 }
 

@@ -3,6 +3,7 @@
  * names, argument types, notes and handlers in one table, used both to register
  * them and to document them.
  */
+import { goJsonUnmarshal } from '../core/go-json';
 import YAML from 'yaml';
 import { regexMatches, regexReplaceAll, regexReplaceAllLiteral, RegexError } from '../regex';
 import { wildcardMatch } from '../wildcard/wildcard';
@@ -72,7 +73,7 @@ function goInterfaceEqual(a: unknown, b: unknown): boolean {
   return a === b;
 }
 
-function parseYamlAsJson(text: string): unknown {
+export function parseYamlAsJson(text: string): unknown {
   const docs = YAML.parseAllDocuments(text, {
     version: '1.1',
     // yaml.v2 (sigs.k8s.io/yaml) keeps timestamps as strings when decoding into interface{}.
@@ -182,9 +183,10 @@ export const KYVERNO_FUNCTIONS: KyvernoFunction[] = [
   } },
   { name: 'parse_json', args: [['string']], returns: 'any', note: 'decodes a valid JSON encoded string to the appropriate type. Opposite of `to_string` function', handler: (a) => {
     try {
-      return JSON.parse(s(0)(a));
+      return goJsonUnmarshal(s(0)(a));
     } catch (e) {
-      throw new JmespathError(`invalid JSON: ${(e as Error).message}`);
+      // Kyverno returns encoding/json's error as is.
+      throw new JmespathError((e as Error).message);
     }
   } },
   { name: 'parse_yaml', args: [['string']], returns: 'any', note: 'decodes a valid YAML encoded string to the appropriate type provided it can be represented as JSON', handler: (a) => parseYamlAsJson(s(0)(a)) },

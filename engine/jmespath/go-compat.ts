@@ -193,6 +193,8 @@ export function goJsonMarshal(v: unknown): string {
   if (v === null || v === undefined) return 'null';
   if (typeof v === 'string') return escapeJsonString(v);
   if (typeof v === 'boolean') return v ? 'true' : 'false';
+  // An int64 from CEL (json.marshal) keeps its exact digits.
+  if (typeof v === 'bigint') return String(v);
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) throw new JmespathError(`json: unsupported value: ${formatFloatV(v)}`);
     return Object.is(v, -0) ? '-0' : String(v).replace(/e([+-])(\d)$/, 'e$1$2');

@@ -1,2 +1,3 @@
 export * from './parse';
 export * from './classify';
+export { GO_YAML_OPTIONS, resolveGoNumber } from './go-yaml';

@@ -3,7 +3,8 @@
  * the language server and a browser can share it. Never throws: every problem becomes a
  * `LoadError` naming file and line.
  */
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
+import { GO_YAML_OPTIONS, indentQuotedContinuations } from './go-yaml';
 
 export interface LoadedDocument {
   /** The document as plain JSON-like data (null for an empty document). */
@@ -84,12 +85,22 @@ export function parseYamlDocuments(text: string, file: string, limits: ParseLimi
     return { documents: [], errors: [{ file, message: `input too large (${text.length} characters, limit ${maxChars})` }] };
   }
   const maxDepth = limits.maxDepth ?? DEFAULT_MAX_DEPTH;
-  const lineCounter = new LineCounter();
+  let lineCounter = new LineCounter();
   const documents: LoadedDocument[] = [];
   const errors: LoadError[] = [];
+  const parse = (source: string) => parseAllDocuments(source, { ...GO_YAML_OPTIONS, lineCounter, prettyErrors: false, uniqueKeys: false });
   let docs;
   try {
-    docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+    docs = parse(text);
+    const list = Array.isArray(docs) ? docs : [docs];
+    // libyaml accepts quoted scalars continued on less indented lines; retry with them indented.
+    if (list.some((d) => d.errors.some((e) => e.code === 'MISSING_CHAR' && /closing .?quote/i.test(e.message)))) {
+      const indented = indentQuotedContinuations(text);
+      if (indented !== text) {
+        lineCounter = new LineCounter();
+        docs = parse(indented);
+      }
+    }
   } catch (err) {
     if (isStackOverflow(err)) return { documents: [], errors: [{ file, message: tooDeep() }] };
     return { documents: [], errors: [{ file, message: `malformed YAML: ${firstLine(String((err as Error)?.message ?? err))}` }] };
@@ -127,4 +138,32 @@ export function parseYamlDocuments(text: string, file: string, limits: ParseLimi
     }
   });
   return { documents, errors };
+}
+
+/**
+ * 1-based line of the node at `path` (keys and sequence indexes) in the `index`-th document
+ * of `text`, for messages about a place inside a document. Parses again: for error paths only.
+ */
+export function lineOfPath(text: string, index: number, path: ReadonlyArray<string | number>): number | undefined {
+  try {
+    const lineCounter = new LineCounter();
+    const doc = parseAllDocuments(text, { ...GO_YAML_OPTIONS, lineCounter, uniqueKeys: false })[index];
+    if (!doc) return undefined;
+    let node: unknown = doc.contents;
+    for (const [i, step] of path.entries()) {
+      if (!isMap(node) && !isSeq(node)) return undefined;
+      if (isSeq(node)) {
+        node = node.items[step as number];
+        continue;
+      }
+      // The key node itself: the line a reader looks at for the field.
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(step));
+      if (!pair) return undefined;
+      node = i === path.length - 1 ? pair.key : pair.value;
+    }
+    const offset = (node as { range?: [number, number, number] } | null)?.range?.[0];
+    return offset === undefined ? undefined : lineCounter.linePos(offset).line;
+  } catch {
+    return undefined;
+  }
 }

@@ -26,8 +26,20 @@ export function isCelResult(test: ExpectedResult): boolean {
   );
 }
 
-export function lookupRules(test: ExpectedResult, rules: RuleResult[]): RuleResult[] {
-  if (isCelResult(test)) return rules;
+/** Policy kinds whose results carry no rule names of their own (commands/test isRulelessPolicyKind). */
+const RULELESS_KINDS = new Set([
+  'ValidatingPolicy',
+  'ValidatingAdmissionPolicy',
+  'MutatingPolicy',
+  'MutatingAdmissionPolicy',
+  'ImageValidatingPolicy',
+  'GeneratingPolicy',
+  'DeletingPolicy',
+]);
+
+/** The rule results an expected result is checked against: all of them without a rule name. */
+export function lookupRules(test: ExpectedResult, rules: RuleResult[], policyKind = ''): RuleResult[] {
+  if (isCelResult(test) || test.rule === '' || RULELESS_KINDS.has(policyKind.replace(/^Namespaced/, ''))) return rules;
   return rules.filter((r) => r.name === test.rule || r.name === `autogen-${test.rule}` || r.name === `autogen-cronjob-${test.rule}`);
 }
 
@@ -68,10 +80,24 @@ function checkResult(test: ExpectedResult, response: EngineResponse, rule: RuleR
     const c = compareWithFile(test.patchedResources, actual, read, 'Patched');
     if (c) return { ...c, actual: result };
   }
-  if (test.generatedResource) {
+  if (test.generatedResource && test.generatedResources.length === 0) {
     const c = compareWithFile(test.generatedResource, actual, read, 'Generated');
     if (c) return { ...c, actual: result };
+  } else if (test.generatedResources.length > 0) {
+    // Any of the files may hold it (Kyverno keeps the last problem when none does).
+    let last: Check | null = null;
+    for (const file of test.generatedResources) {
+      last = compareWithFile(file, actual, read, 'Generated');
+      if (!last) break;
+    }
+    if (last) return { ...last, actual: result };
   }
+  return compareStatus(test, response, rule);
+}
+
+/** The expected result against the rule's report result (commands/test compareExpectedRuleResult). */
+function compareStatus(test: ExpectedResult, response: EngineResponse, rule: RuleResult): Check {
+  const result = reportResult(response, rule);
   if (result !== test.result) {
     // An unexpected error is only actionable with the engine's own message.
     const detail = result === 'error' && rule.message ? `: ${rule.message.split('\n')[0]}` : '';
@@ -135,7 +161,7 @@ function row(test: ExpectedResult, kind: string, resource: string, c: Check): Te
   return { policy: test.policy, rule: test.rule, resource, kind, expected: test.result, actual: c.actual, ok: c.ok, reason: c.reason };
 }
 
-function rowsForResponse(test: ExpectedResult, response: EngineResponse, key: string, read: ManifestReader, state: { skipped: boolean }): TestRow[] {
+function rowsForResponse(test: ExpectedResult, response: EngineResponse, key: string, read: ManifestReader): TestRow[] {
   const p = keyParts(key);
   const display = p.namespace ? `${p.namespace}/${p.name}` : p.name;
   if (response.error !== undefined) {
@@ -143,10 +169,15 @@ function rowsForResponse(test: ExpectedResult, response: EngineResponse, key: st
     return [row(test, p.kind, display, { ok, actual: 'error', reason: ok ? 'Ok' : `engine error: ${response.error}` })];
   }
   const rows: TestRow[] = [];
-  for (const rule of lookupRules(test, response.rules)) {
+  for (const rule of lookupRules(test, response.rules, response.policy.kind)) {
     const generation = test.isGeneratingPolicy || (!isCelResult(test) && rule.type === 'Generation');
     if (generation) {
-      for (const generated of rule.generatedResources ?? []) {
+      const generatedResources = rule.generatedResources ?? [];
+      if (generatedResources.length === 0) {
+        // Nothing generated (an error, an exception...): only the result is compared.
+        rows.push(row(test, p.kind, display, compareStatus(test, response, rule)));
+      }
+      for (const generated of generatedResources) {
         const id = identityOf(generated);
         rows.push(row(test, id.kind, id.name, checkResult(test, response, rule, generated, read)));
       }
@@ -155,9 +186,9 @@ function rowsForResponse(test: ExpectedResult, response: EngineResponse, key: st
     const mutated = rule.type === 'Mutation';
     const actual = mutated ? response.patchedResource : response.resource;
     const c = checkResult(test, response, rule, actual, read);
-    // A resource missing from its patched/generated file skips the row unless the result asks to fail.
     if (c.skipped && !test.failOnMissingResources) {
-      state.skipped = true;
+      // Kyverno skips the comparison silently (failOnMissingResources unset); the row says so.
+      rows.push(row(test, p.kind, display, { ok: true, actual: c.actual, reason: `Skipped: ${c.reason}` }));
       continue;
     }
     rows.push(row(test, p.kind, display, c));
@@ -172,11 +203,10 @@ export function decideResult(test: ExpectedResult, index: ResponseIndex, read: M
     const p = keyParts(key);
     const display = p.namespace ? `${p.namespace}/${p.name}` : p.name;
     const rows: TestRow[] = [];
-    const state = { skipped: false };
     for (const response of index.trigger.get(key) ?? []) {
       if (response.policy.name !== policyName) continue;
-      rows.push(...rowsForResponse(test, response, key, read, state));
-      if (rows.length === 0 && !state.skipped) {
+      rows.push(...rowsForResponse(test, response, key, read));
+      if (rows.length === 0) {
         rows.push(row(test, p.kind, display, { ok: true, actual: '', reason: 'Excluded' }));
       }
     }
@@ -184,10 +214,15 @@ export function decideResult(test: ExpectedResult, index: ResponseIndex, read: M
       if (t.response.policy.name !== policyName) continue;
       rows.push(row(test, p.kind, display, checkResult(test, t.response, t.rule, t.resource, read)));
     }
-    if (rows.length === 0 && !state.skipped) {
+    if (rows.length === 0) {
       rows.push(row(test, p.kind, display, { ok: false, actual: '', reason: 'Not found' }));
     }
     out.push(...rows);
+  }
+  if (out.length === 0) {
+    // Only when the test has no resource at all. Kyverno prints nothing for such an entry and
+    // counts it nowhere; a result nobody checked must not read as a pass.
+    out.push(row(test, test.kind, test.resources.join(','), { ok: false, actual: '', reason: 'Not evaluated: the test gave the policy no resource to produce this result' }));
   }
   return out;
 }

@@ -1,7 +1,19 @@
 export type { TestRow, TestFileResult, ExpectedResult, TestSpec, EngineResponse, ResourceSpec } from './types';
-export { runTestDocument, runTestText, testInputPaths, testFilePassed, type RunTestOptions, type RunTimings } from './run';
-export { readTestSpec, referencedPaths, TestSpecError } from './spec';
-export { evaluateResources, evaluateResource, operationFrom, type EvaluationInput, type PolicyApplier, type ResourceEvaluation } from './evaluate';
+export {
+  combineTestResults,
+  failedTest,
+  runLoadedTest,
+  runTestDocument,
+  runTestText,
+  testDocumentsOf,
+  testFormatError,
+  testInputPaths,
+  testFilePassed,
+  type RunTestOptions,
+  type RunTimings,
+} from './run';
+export { readTestSpec, referencedPaths, testFormatProblems, TestSpecError } from './spec';
+export { evaluateResources, evaluateResource, operationFrom, type EvaluationInput, type PolicyApplier, type ResourceEvaluation } from '../evaluate';
 export { decideResult, indexResponses, lookupRules, reportResult, selectResources } from './decide';
 export { tidy, resourcesEqual, fixupGenerateLabels } from './compare';
 export {

@@ -6,6 +6,7 @@ import type { ClusterState, JsonObject, RequestInfo, TestValues } from '../core/
 import { classifyDocument, expandLists, isObject } from '../loader/classify';
 import { formatLoadError, parseYamlDocuments, type LoadedDocument } from '../loader/parse';
 import { policyShapeProblem } from './policy-shape';
+import { emptyCluster, namespaceLabelsOf } from '../evaluate';
 import { lookupKnownKind } from '../kube';
 
 export type FileSource = ReadonlyMap<string, string> | Readonly<Record<string, string>>;
@@ -124,10 +125,6 @@ export function toRequestInfo(doc: JsonObject): RequestInfo {
 /** Image metadata of a Context file (spec.images), carried beside the shared ClusterState. */
 export type ClusterWithImages = ClusterState & { images?: JsonObject[] };
 
-export function emptyCluster(): ClusterState {
-  return { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
-}
-
 /** Adds a cli.kyverno.io Context document (resources, canned API calls) to the cluster state. */
 export function addContext(cluster: ClusterState, doc: JsonObject): void {
   const s = specOf(doc);
@@ -147,12 +144,4 @@ export function addContext(cluster: ClusterState, doc: JsonObject): void {
   }
 }
 
-export function namespaceLabelsOf(values: TestValues): Record<string, Record<string, string>> {
-  const out: Record<string, Record<string, string>> = {};
-  for (const entry of values.namespaceSelector ?? []) {
-    if (entry && typeof entry.name === 'string') out[entry.name] = { ...(entry.labels ?? {}) };
-  }
-  return out;
-}
-
-export { classifyDocument };
+export { classifyDocument, emptyCluster, namespaceLabelsOf };

@@ -5,10 +5,10 @@
  */
 import type { ClusterState, JsonObject, RequestInfo, TestValues } from '../core/types';
 import { classifyDocument, isObject } from '../loader/classify';
-import { formatLoadError, parseYamlDocuments } from '../loader/parse';
+import { formatLoadError, lineOfPath, parseYamlDocuments, type LoadedDocument } from '../loader/parse';
 import { identityOf, resourceKey } from './compare';
 import { decideResult, indexResponses, type ManifestReader } from './decide';
-import { evaluateResources, type PolicyApplier } from './evaluate';
+import { evaluateResources, type PolicyApplier } from '../evaluate';
 import {
   addContext,
   checkPolicyShape,
@@ -25,8 +25,8 @@ import {
   type FileSource,
 } from './inputs';
 import { dirname, resolvePath } from './paths';
-import { readTestSpec, referencedPaths, TestSpecError } from './spec';
-import type { TestFileResult, TestSpec } from './types';
+import { readTestSpec, referencedPaths, testFormatProblems, TestSpecError } from './spec';
+import type { TestFileResult, TestRow, TestSpec } from './types';
 
 export interface RunTimings {
   parseMs: number;
@@ -150,8 +150,25 @@ function describe(err: unknown): string {
   return `internal error: ${msg.split('\n')[0]}`;
 }
 
+/** A test that could not run: `error` names the file and line. */
+export function failedTest(path: string, error: string, document?: number): TestFileResult {
+  return { path, ...(document !== undefined ? { document } : {}), error, rows: [], ok: false, reason: error };
+}
+
+/** A test that ran: it passes when it has rows and all of them pass. */
+function ranTest(path: string, rows: TestRow[], document?: number): TestFileResult {
+  const failed = rows.filter((r) => !r.ok).length;
+  const reason =
+    rows.length === 0
+      ? 'no results to check: the test declares no expected results (kyverno test runs nothing for it)'
+      : failed > 0
+        ? `${failed} of ${rows.length} result(s) failed`
+        : '';
+  return { path, ...(document !== undefined ? { document } : {}), error: null, rows, ok: reason === '', reason };
+}
+
 /** Runs an already-parsed Test document found at `path`; relative paths resolve from its folder. */
-export function runTestDocument(path: string, doc: unknown, files: FileSource, options: RunTestOptions = {}): TestFileResult {
+export function runTestDocument(path: string, doc: unknown, files: FileSource, options: RunTestOptions & { document?: number } = {}): TestFileResult {
   const timings = options.timings;
   try {
     let t0 = clock();
@@ -188,21 +205,49 @@ export function runTestDocument(path: string, doc: unknown, files: FileSource, o
     const rows = spec.results.flatMap((r) => decideResult(r, byOperation.get(r.operation) ?? index, read));
     t1 = clock();
     if (timings) timings.evalMs += t1 - t0;
-    return { path, error: null, rows };
+    return ranTest(path, rows, options.document);
   } catch (err) {
-    return { path, error: describe(err), rows: [] };
+    return failedTest(path, describe(err), options.document);
   }
 }
 
-/** Parses the test file text (the first cli.kyverno.io Test document) and runs it. */
-export function runTestText(path: string, text: string, files: FileSource, options: RunTestOptions = {}): TestFileResult {
+/**
+ * The Test documents of a test file: Kyverno runs one test per YAML document. `error` is set
+ * when the file cannot be read as tests at all (bad YAML, nothing in it).
+ */
+export function testDocumentsOf(path: string, text: string, timings?: RunTimings): { documents: LoadedDocument[]; error: string | null } {
   const t0 = clock();
   const parsed = parseYamlDocuments(text, path);
-  if (options.timings) options.timings.parseMs += clock() - t0;
-  if (parsed.errors.length > 0) return { path, error: formatLoadError(parsed.errors[0]), rows: [] };
-  const test = parsed.documents.find((d) => classifyDocument(d.value) === 'test') ?? parsed.documents[0];
-  if (!test || !isObject(test.value)) return { path, error: `${path}: no Test document found`, rows: [] };
-  return runTestDocument(path, test.value, files, options);
+  if (timings) timings.parseMs += clock() - t0;
+  if (parsed.errors.length > 0) return { documents: [], error: formatLoadError(parsed.errors[0]) };
+  if (parsed.documents.length === 0) return { documents: [], error: `${path}: no Test document found` };
+  return { documents: parsed.documents, error: null };
+}
+
+/**
+ * Kyverno 1.19 refuses legacy and unknown fields in a test; the first problem, as
+ * `file:line: message`, or null. `text` is the file's text, read again only on a problem.
+ */
+export function testFormatError(doc: LoadedDocument, text: string): string | null {
+  const problem = testFormatProblems(doc.value)[0];
+  if (!problem) return null;
+  const line = lineOfPath(text, doc.index, problem.path) ?? doc.line;
+  return `${doc.file}:${line}: ${problem.message}`;
+}
+
+/** Runs one Test document of a file: checks its format, then runs it. */
+export function runLoadedTest(doc: LoadedDocument, text: string, count: number, files: FileSource, options: RunTestOptions = {}): TestFileResult {
+  const document = count > 1 ? doc.index + 1 : undefined;
+  const formatError = testFormatError(doc, text);
+  if (formatError) return failedTest(doc.file, formatError, document);
+  return runTestDocument(doc.file, doc.value, files, { ...options, document });
+}
+
+/** Parses a test file's text and runs each of its Test documents. */
+export function runTestText(path: string, text: string, files: FileSource, options: RunTestOptions = {}): TestFileResult[] {
+  const { documents, error } = testDocumentsOf(path, text, options.timings);
+  if (error !== null) return [failedTest(path, error)];
+  return documents.map((doc) => runLoadedTest(doc, text, documents.length, files, options));
 }
 
 /** Paths (resolved against the test file's folder) that a test needs read before it runs. */
@@ -216,5 +261,20 @@ export function testInputPaths(path: string, doc: unknown): string[] {
 }
 
 export function testFilePassed(result: TestFileResult): boolean {
-  return result.error === null && result.rows.every((r) => r.ok);
+  return result.ok;
+}
+
+/** One result for a file that held several Test documents (for views showing one per file). */
+export function combineTestResults(path: string, results: TestFileResult[]): TestFileResult {
+  if (results.length === 1) return results[0];
+  const errors = results.filter((r) => r.error !== null).map((r) => r.error as string);
+  const rows = results.flatMap((r) => r.rows);
+  const failing = results.filter((r) => !r.ok);
+  return {
+    path,
+    error: errors.length > 0 ? errors.join('\n') : null,
+    rows,
+    ok: failing.length === 0 && results.length > 0,
+    reason: failing.map((r) => (r.document !== undefined ? `test ${r.document}: ${r.reason}` : r.reason)).join('; '),
+  };
 }

@@ -63,9 +63,7 @@ function expectedResult(raw: unknown, index: number): ExpectedResult {
   if (!isObject(raw)) throw new TestSpecError(`${where} must be an object`);
   const f = lowerKeys(raw);
   const resources = strList(f, 'resources', where);
-  const legacy = str(f, 'resource', where);
-  if (resources.length === 0 && legacy) resources.push(legacy);
-  const result = str(f, 'result', where) || str(f, 'status', where);
+  const result = str(f, 'result', where);
   return {
     policy: str(f, 'policy', where),
     rule: str(f, 'rule', where),
@@ -74,8 +72,10 @@ function expectedResult(raw: unknown, index: number): ExpectedResult {
     resources,
     resourceSpecs: resourceSpecs(f, where),
     namespace: str(f, 'namespace', where),
-    patchedResources: str(f, 'patchedResources', where) || str(f, 'patchedResource', where),
-    generatedResource: str(f, 'generatedResource', where) || str(f, 'generatedResources', where),
+    patchedResources: str(f, 'patchedResources', where),
+    generatedResource: str(f, 'generatedResource', where),
+    generatedResources: strList(f, 'generatedResources', where),
+    failOnMissingResources: bool(f, 'failOnMissingResources'),
     cloneSourceResource: str(f, 'cloneSourceResource', where),
     isValidatingAdmissionPolicy: bool(f, 'isValidatingAdmissionPolicy'),
     isMutatingAdmissionPolicy: bool(f, 'isMutatingAdmissionPolicy'),
@@ -85,7 +85,6 @@ function expectedResult(raw: unknown, index: number): ExpectedResult {
     isDeletingPolicy: bool(f, 'isDeletingPolicy'),
     isImageValidatingPolicy: bool(f, 'isImageValidatingPolicy'),
     operation: resultOperation(f, where),
-    failOnMissingResources: bool(f, 'failOnMissingResources'),
   };
 }
 
@@ -139,7 +138,74 @@ export function referencedPaths(spec: TestSpec): string[] {
   ]);
   for (const p of [spec.variables, spec.userinfo, spec.context]) if (p) out.add(p);
   for (const r of spec.results) {
-    for (const p of [r.patchedResources, r.generatedResource, r.cloneSourceResource]) if (p) out.add(p);
+    for (const p of [r.patchedResources, r.generatedResource, ...r.generatedResources, r.cloneSourceResource]) if (p) out.add(p);
   }
   return [...out];
+}
+
+/** A problem of a Test document's format, at a path inside the document. */
+export interface TestFormatProblem {
+  path: Array<string | number>;
+  message: string;
+}
+
+// The fields of cli.kyverno.io/v1alpha1 Test and TestResult (apis/v1alpha1/test*.go), lower-cased:
+// Kyverno decodes a test strictly (yaml.UnmarshalStrict), so any other field is an error.
+const TEST_FIELDS = new Set(
+  [
+    'apiVersion', 'kind', 'metadata', 'name', 'policies', 'resources', 'jsonPayload', 'jsonPayloads', 'httpPayloads',
+    'envoyPayloads', 'targetResources', 'variables', 'paramResources', 'userinfo', 'results', 'values', 'exceptions',
+    'context', 'clusterResources', 'apiCallResponses', 'globalContextEntries',
+  ].map((f) => f.toLowerCase()),
+);
+const RESULT_FIELDS = new Set(
+  [
+    'policy', 'rule', 'isValidatingAdmissionPolicy', 'isMutatingAdmissionPolicy', 'isValidatingPolicy', 'isDeletingPolicy',
+    'isImageValidatingPolicy', 'isGeneratingPolicy', 'isMutatingPolicy', 'result', 'kind', 'operation', 'patchedResources',
+    'generatedResource', 'cloneSourceResource', 'failOnMissingResources', 'resources', 'resourceSpecs', 'generatedResources',
+  ].map((f) => f.toLowerCase()),
+);
+
+/**
+ * What Kyverno 1.19's `kyverno test` refuses in a Test document, with what to change: the
+ * legacy format (no apiVersion/kind, a top-level `name`, `resource`/`status` in results; see
+ * cmd/cli/kubectl-kyverno/deprecations) and fields a strict decoding rejects.
+ */
+export function testFormatProblems(doc: unknown): TestFormatProblem[] {
+  if (!isObject(doc)) return [{ path: [], message: 'a test document must be a YAML mapping' }];
+  const problems: TestFormatProblem[] = [];
+  const apiVersion = doc.apiVersion;
+  const kind = doc.kind;
+  if (!apiVersion || !kind) {
+    problems.push({
+      path: [],
+      message: 'legacy test format, refused by Kyverno 1.19: add "apiVersion: cli.kyverno.io/v1alpha1" and "kind: Test"',
+    });
+  } else if (kind !== 'Test') {
+    // Kyverno only requires both to be set; another kind is some other manifest.
+    problems.push({ path: ['kind'], message: `not a test: kind ${String(kind)}; a test file holds cli.kyverno.io/v1alpha1 Test documents` });
+    return problems;
+  }
+  for (const key of Object.keys(doc)) {
+    if (key.toLowerCase() === 'name') {
+      problems.push({ path: [key], message: `legacy test format, refused by Kyverno 1.19: move "name: ${String(doc[key])}" to "metadata.name"` });
+    } else if (!TEST_FIELDS.has(key.toLowerCase())) {
+      problems.push({ path: [key], message: `unknown field "${key}" in the test (Kyverno decodes tests strictly)` });
+    }
+  }
+  const results = Array.isArray(doc.results) ? doc.results : [];
+  results.forEach((r, i) => {
+    if (!isObject(r)) return;
+    for (const key of Object.keys(r)) {
+      const lower = key.toLowerCase();
+      if (lower === 'resource') {
+        problems.push({ path: ['results', i, key], message: `legacy test format, refused by Kyverno 1.19: replace "resource: ${String(r[key])}" with "resources: [${String(r[key])}]"` });
+      } else if (lower === 'status') {
+        problems.push({ path: ['results', i, key], message: `legacy test format, refused by Kyverno 1.19: replace "status: ${String(r[key])}" with "result: ${String(r[key])}"` });
+      } else if (!RESULT_FIELDS.has(lower)) {
+        problems.push({ path: ['results', i, key], message: `unknown field "${key}" in results[${i}] (Kyverno decodes tests strictly)` });
+      }
+    }
+  });
+  return problems;
 }

@@ -1,5 +1,5 @@
 /** Shapes of a `kyverno test` run: the Test document as read, and the rows it yields. */
-import type { JsonObject, PolicyRef, RuleResult } from '../core/types';
+import type { JsonObject, RuleResult } from '../core/types';
 
 /** One decided expectation, as printed by `kyverno-studio test --json`. */
 export interface TestRow {
@@ -17,9 +17,18 @@ export interface TestRow {
 
 export interface TestFileResult {
   path: string;
+  /** 1-based position of the Test document, when the file holds several (one test each). */
+  document?: number;
   /** Set when the test file itself could not be run (bad YAML, missing files...). */
   error: string | null;
   rows: TestRow[];
+  /**
+   * Whether the test passed: it ran, produced rows, and every row passed. A test whose
+   * expected results were not all evaluated fails.
+   */
+  ok: boolean;
+  /** Why the test did not pass ('' when it passed). */
+  reason: string;
 }
 
 export interface ResourceSpec {
@@ -42,6 +51,10 @@ export interface ExpectedResult {
   namespace: string;
   patchedResources: string;
   generatedResource: string;
+  /** Files of which one must hold the generated resource. */
+  generatedResources: string[];
+  /** Report resources missing from patchedResources/generatedResource files as failures. */
+  failOnMissingResources: boolean;
   cloneSourceResource: string;
   isValidatingAdmissionPolicy: boolean;
   isMutatingAdmissionPolicy: boolean;
@@ -55,8 +68,6 @@ export interface ExpectedResult {
    * the default run (the values file's request.operation, else CREATE).
    */
   operation: string;
-  /** Fail (instead of skipping the row) when the patched/generated resource is not in its file. */
-  failOnMissingResources: boolean;
 }
 
 /** A Test document with Kyverno's field names resolved (Go's JSON decoding ignores key case). */
@@ -76,19 +87,8 @@ export interface TestSpec {
   results: ExpectedResult[];
 }
 
-/** Everything one policy produced on one resource during the run. */
-export interface EngineResponse {
-  policy: PolicyRef;
-  /** The resource as given to the policy. */
-  resource: JsonObject;
-  /** The resource after the policy's mutations. */
-  patchedResource: JsonObject;
-  rules: RuleResult[];
-  /** Annotations of the policy (for `policies.kyverno.io/scored`). */
-  policyAnnotations: Record<string, string>;
-  /** Set when the engine threw: the rows for this policy report an error. */
-  error?: string;
-}
+export type { EngineResponse } from '../evaluate';
+import type { EngineResponse } from '../evaluate';
 
 /** Engine responses grouped by `apiVersion,kind,namespace,name` of the resource. */
 export interface ResponseIndex {

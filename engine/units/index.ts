@@ -19,9 +19,13 @@ export {
 
 /** Numeric value of a Kubernetes quantity ("500m", "1Gi", "2e3"), or null when Go's ParseQuantity rejects it. */
 export function parseQuantity(s: string): number | null {
-  if (!LOOKS_LIKE_QUANTITY.test(s)) return null;
-  const q = Quantity.tryParse(s);
+  const q = quantityOf(s);
   return q ? q.asApproximateFloat64() : null;
+}
+
+/** The exact quantity ("500m", "1Gi", a 600-digit number), or null when Go's ParseQuantity rejects it. */
+export function quantityOf(s: string): Quantity | null {
+  return LOOKS_LIKE_QUANTITY.test(s) ? Quantity.tryParse(s) : null;
 }
 
 /** Cheap shape checks that reject most strings before the exact (throwing) parsers run. */

@@ -30,7 +30,9 @@ import {
   Codes,
   type ParsedFile,
   type MutationFix,
+  type Diagnostic,
 } from './service';
+import { internalErrorDiagnostic, runCheck } from './service/guard';
 import { PolicyIndex } from './workspace';
 import { reparseFile } from './service/reparse';
 
@@ -78,11 +80,20 @@ export function startServer(connection: Connection = createConnection(ProposedFe
   function parse(doc: TextDocument): ParsedFile {
     const hit = parsed.get(doc.uri);
     if (hit && hit.version === doc.version) return hit.file;
-    // The previous version's AST is reused (and consumed) by the incremental re-parse.
-    const file = hit ? reparseFile(hit.file, doc.getText()) : parseFile(doc.uri, doc.getText());
+    // The previous version's AST is reused (and consumed) by the incremental re-parse; should
+    // it fail, a fresh parse of the text gives the same answer.
+    let file: ParsedFile;
+    try {
+      file = hit ? reparseFile(hit.file, doc.getText()) : parseFile(doc.uri, doc.getText());
+    } catch (e) {
+      connection.console.error(`incremental re-parse failed: ${(e as Error).stack ?? e}`);
+      file = parseFile(doc.uri, doc.getText());
+    }
     parsed.set(doc.uri, { version: doc.version, file });
     return file;
   }
+
+  const log = (message: string) => connection.console.error(message);
 
   function safe<T>(what: string, fallback: T, fn: () => T): T {
     try {
@@ -98,13 +109,19 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     if (!doc) return;
     const started = performance.now();
     let policiesChanged = false;
-    const diagnostics = safe('validation', [], () => {
+    let diagnostics: Diagnostic[] = [];
+    // Each stage on its own: an internal error is one diagnostic, never an empty list.
+    try {
       const file = parse(doc);
-      if (index.accepts(uri)) policiesChanged = index.update(uri, file);
-      const out = validateFile(file);
-      if (manifestDocuments(file).length) out.push(...evaluateManifests(file, index.policies()));
-      return out;
-    });
+      runCheck(file, 0, 'validation', diagnostics, () => diagnostics.push(...validateFile(file, { log })), log);
+      if (index.accepts(uri)) policiesChanged = safe('policy index', false, () => index.update(uri, file));
+      runCheck(file, 0, 'the evaluation of workspace policies', diagnostics, () => {
+        if (manifestDocuments(file).length) diagnostics.push(...evaluateManifests(file, index.policies()));
+      }, log);
+    } catch (e) {
+      log(`parsing ${uri} failed: ${(e as Error).stack ?? e}`);
+      diagnostics = [internalErrorDiagnostic(parseFile(uri, ''), 0, 'parsing', e)];
+    }
     lastCost.set(uri, performance.now() - started);
     connection.sendDiagnostics({ uri, version: doc.version, diagnostics: diagnostics as never });
     if (policiesChanged) revalidateManifests(uri);

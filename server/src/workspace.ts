@@ -1,12 +1,12 @@
 /**
- * The workspace's policies (files under the workspace folders matching the
- * `kyverno.policies` glob), kept current from disk events and open documents.
+ * The workspace's policies, PolicyExceptions and admission policy bindings (files under the
+ * workspace folders matching the `kyverno.policies` glob), kept current from disk events and
+ * open documents.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseFile, isClassicPolicy, isCelPolicyDoc, type WorkspacePolicy, type ParsedFile } from './service';
-import type { JsonObject } from '../../engine/core/types';
+import { parseFile, workspacePolicies, type WorkspacePolicy, type ParsedFile } from './service';
 
 const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', 'out', '.vscode-test']);
 const MAX_FILES = 5000;
@@ -105,10 +105,8 @@ export class PolicyIndex {
         const k = (pd.value as { spec?: { names?: { kind?: string } } })?.spec?.names?.kind;
         if (k) this.kinds.add(k);
       }
-      if (!pd.value || pd.doc.errors.length) continue;
-      // A snapshot: the incremental re-parse later updates the editor's copy in place.
-      if (isClassicPolicy(pd) || isCelPolicyDoc(pd)) policies.push({ uri, value: structuredClone(pd.value) as JsonObject });
     }
+    if (file) policies.push(...workspacePolicies(file));
     if (policies.length) this.byUri.set(uri, policies);
     else this.byUri.delete(uri);
     const changed = before !== JSON.stringify(policies);

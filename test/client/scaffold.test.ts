@@ -29,7 +29,7 @@ test('a scaffolded test passes when run by engine/testing on the same files', ()
     ['/w/policy.yaml', policies],
     ['/w/pods.yaml', PODS],
   ]);
-  const result = runTestText('/w/.kyverno-test/kyverno-test.yaml', text, files);
+  const [result] = runTestText('/w/.kyverno-test/kyverno-test.yaml', text, files);
   assert.equal(result.error, null);
   assert.ok(result.rows.length >= 5, `rows: ${result.rows.length}`);
   assert.deepEqual(result.rows.filter((r) => !r.ok), []);

@@ -149,10 +149,10 @@ test('quantity and semver come from the engine units and blang semver', () => {
   holds('semver("1.0.0-alpha").isLessThan(semver("1.0.0"))');
 });
 
-test('Kyverno data libraries: json, yaml, hashes, random, time_*, listObjToMap, x509 errors', () => {
+test('Kyverno data libraries: json, yaml, hashes, random, listObjToMap, x509 errors', () => {
   holds('json.unmarshal(\'{"a": [1, 2]}\').a[1] + 0.5 == 2.5');
   holds('yaml.parse("a: [1, yes]\\nb: text").b == "text" && yaml.parse("a: yes").a == true');
-  assert.throws(() => run('json.unmarshal("{")'), /json\.unmarshal/);
+  assert.throws(() => run('json.unmarshal("{")'), /^Error: unexpected end of JSON input$/);
   assert.equal(run('sha256("abc")'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   assert.equal(run('sha1("abc")'), 'a9993e364706816aba3e25717850c26c9cd0d89d');
   assert.equal(run('md5("")'), 'd41d8cd98f00b204e9800998ecf8427e');
@@ -161,13 +161,10 @@ test('Kyverno data libraries: json, yaml, hashes, random, time_*, listObjToMap, 
   assert.equal(sha256Hex(''), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
   assert.match(String(run('random()')), /^[0-9a-z]{8}$/);
   assert.match(String(run('random("[A-F]{4}-[0-9]{2}")')), /^[A-F]{4}-[0-9]{2}$/);
-  assert.equal(run('time_add("2021-01-01T00:00:00Z", "1h30m")'), '2021-01-01T01:30:00Z');
-  assert.equal(run('time_diff("2021-01-01T00:00:00Z", "2021-01-01T01:00:00Z")'), '1h0m0s');
-  holds('time_before("2021-01-01T00:00:00Z", "2021-01-02T00:00:00Z") && !time_after("2021-01-01T00:00:00Z", "2021-01-02T00:00:00Z")');
-  assert.equal(run('time_parse("2006-01-02", "2021-03-04")'), '2021-03-04T00:00:00Z');
   assert.deepEqual(run('listObjToMap([{"k": "a"}, {"k": "b"}], [{"v": 1}, {"v": 2}], "k", "v")'), { a: 1, b: 2 });
   assert.throws(() => run('listObjToMap([{"k": "a"}], [], "k", "v")'), /lists of equal length/);
   assert.throws(() => run('x509.decode("not a pem")'), /failed to decode PEM block/);
-  holds('jmespath("a[?b > `1`].b", {"a": [{"b": 1}, {"b": 2}]}) == [2]');
-  assert.throws(() => run('jmespath("[", {})'), /jmespath evaluation failed/);
+  // JMESPath's time_* helpers and jmespath() are no CEL functions in Kyverno: policies using them do not compile.
+  assert.throws(() => run('time_add("2021-01-01T00:00:00Z", "1h30m")'), /no matching overload|Unknown/);
+  assert.throws(() => run('jmespath("a", {})'), /no matching overload|Unknown/);
 });

@@ -145,3 +145,19 @@ test('conditions: set members are compared as Go prints float64 values', () => {
   assert.equal(op('AnyIn', 123456, ['123456']), true);
   assert.equal(op('AnyIn', 0.5, ['0.5']), true);
 });
+
+// resource.Quantity.Cmp is exact: numbers beyond float64 (an RSA modulus printed in decimal) stay distinct.
+test('conditions: quantities compare exactly, as Quantity.Cmp does', () => {
+  const big = '2' + '0'.repeat(600);
+  const bigger = '2' + '0'.repeat(599) + '1';
+  assert.equal(op('Equals', big, bigger), false);
+  assert.equal(op('NotEquals', big, bigger), true);
+  assert.equal(op('Equals', big, big), true);
+  assert.equal(op('GreaterThan', bigger, big), true);
+  assert.equal(op('LessThan', bigger, big), false);
+  // NotEquals with a value that is no quantity: Kyverno answers "not equal".
+  assert.equal(op('NotEquals', '1Gi', 'abc'), true);
+  assert.equal(op('Equals', '1Gi', 'abc'), false);
+  assert.equal(op('AnyIn', '9007199254740992', '9007199254740992-9007199254740992'), true);
+  assert.equal(op('AnyIn', '9007199254740993', '9007199254740992-9007199254740992'), false);
+});

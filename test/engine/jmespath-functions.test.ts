@@ -239,3 +239,8 @@ test('x509_decode reports PEM problems clearly', () => {
   );
   assert.throws(() => run('x509_decode(@)', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----'), /x509: malformed certificate/);
 });
+
+test('parse_json fails with encoding/json\'s message, as Kyverno returns it', () => {
+  assert.throws(() => jmesSearch("parse_json('value: a')", {}), /invalid character 'v' looking for beginning of value/);
+  assert.deepEqual(jmesSearch(`parse_json('{"a": [1, 2]}')`, {}), { a: [1, 2] });
+});

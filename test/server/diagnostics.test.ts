@@ -138,7 +138,7 @@ spec:
     - name: cm
       configMap:
         name: x
-        namespace: y
+        namespace: cm-ns
     validate:
       message: "{{ cm.data.x || '' }} {{ request.userInfo.username }} {{ to_upper(request.object.metadata.name) }}"
       pattern:

@@ -24,7 +24,7 @@ test('malformed YAML in a resource names file and line', () => {
 });
 
 test('malformed test file text is reported with its line', () => {
-  const res = runTestText(TEST_PATH, 'policies:\n  - a.yaml\n results: [\n', new Map(), { engine });
+  const [res] = runTestText(TEST_PATH, 'policies:\n  - a.yaml\n results: [\n', new Map(), { engine });
   assert.match(res.error ?? '', /^suite\/kyverno-test\.yaml:\d+: malformed YAML/);
 });
 

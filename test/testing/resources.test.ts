@@ -14,13 +14,13 @@ const addTeam: Script = (_p, r) => {
   return { rules: [rule('add-label', 'pass', { type: 'Mutation' })], patched };
 };
 
-function runPatched(expected: JsonObject) {
+function runPatched(expected: JsonObject, extra: JsonObject = {}) {
   return runTestDocument(
     TEST_PATH,
     {
       policies: ['policy.yaml'],
       resources: ['resource.yaml'],
-      results: [{ policy: 'add-team', rule: 'add-label', kind: 'Pod', resources: ['web'], result: 'pass', patchedResources: 'patched.yaml' }],
+      results: [{ policy: 'add-team', rule: 'add-label', kind: 'Pod', resources: ['web'], result: 'pass', patchedResources: 'patched.yaml', ...extra }],
     },
     suite({ 'policy.yaml': yamlDocs(mutatePolicy), 'resource.yaml': yamlDocs(pod('web')), 'patched.yaml': yamlDocs(expected) }),
     { engine: scriptedEngine(addTeam) },
@@ -43,9 +43,42 @@ test('a differing patched resource fails the row with a resource diff', () => {
   assert.match(res.rows[0].reason, /^Resource diff/);
 });
 
-test('a patched file that does not describe the resource skips the row (kyverno: "not found in manifest")', () => {
+test('a patched file that does not describe the resource skips the comparison, visibly (kyverno: "not found in manifest")', () => {
+  // Kyverno skips such a resource silently unless failOnMissingResources is set; the row says so.
   const res = runPatched(pod('other', undefined, { team: 'a' }));
-  assert.deepEqual(res.rows, []);
+  assert.equal(res.rows.length, 1);
+  assert.equal(res.rows[0].ok, true);
+  assert.match(res.rows[0].reason, /^Skipped: .*not found in manifest patched\.yaml/);
+});
+
+test('failOnMissingResources turns "not found in manifest" into a failed row', () => {
+  const res = runPatched(pod('other', undefined, { team: 'a' }), { failOnMissingResources: true });
+  assert.equal(res.rows.length, 1);
+  assert.equal(res.rows[0].ok, false);
+  assert.match(res.rows[0].reason, /Pod\/default\/web not found in manifest patched\.yaml|not found in manifest/);
+});
+
+test('generatedResources: the generated resource may be in any of the files', () => {
+  const generated = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm', namespace: 'ns' }, data: { a: '1' } };
+  const policy = clusterPolicy('gen', [{ name: 'make-cm', generate: {} }]);
+  const run = (second: JsonObject) =>
+    runTestDocument(
+      TEST_PATH,
+      {
+        policies: ['policy.yaml'],
+        resources: ['resource.yaml'],
+        results: [{ policy: 'gen', rule: 'make-cm', kind: 'Namespace', resources: ['ns'], result: 'pass', generatedResources: ['a.yaml', 'b.yaml'] }],
+      },
+      suite({
+        'policy.yaml': yamlDocs(policy),
+        'resource.yaml': yamlDocs({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ns' } }),
+        'a.yaml': yamlDocs({ ...generated, data: { a: 'other' } }),
+        'b.yaml': yamlDocs(second),
+      }),
+      { engine: scriptedEngine(() => ({ rules: [rule('make-cm', 'pass', { type: 'Generation', generatedResources: [generated] })] })) },
+    );
+  assert.deepEqual(run(generated).rows.map((r) => [r.ok, r.reason]), [[true, 'Ok']]);
+  assert.equal(run({ ...generated, data: { a: 'x' } }).rows[0].ok, false);
 });
 
 test('generated resources are compared one by one, generate labels normalised', () => {

@@ -16,6 +16,8 @@ export interface LocatedObject {
 export interface FileContents {
   policies: LocatedObject[];
   exceptions: LocatedObject[];
+  /** Admission policy bindings (the policies they name look them up in the offline cluster). */
+  bindings: LocatedObject[];
   resources: LocatedObject[];
   tests: LocatedObject[];
   /** YAML errors, as `line:col message`. */
@@ -23,7 +25,7 @@ export interface FileContents {
 }
 
 export function readFileContents(text: string): FileContents {
-  const out: FileContents = { policies: [], exceptions: [], resources: [], tests: [], errors: [] };
+  const out: FileContents = { policies: [], exceptions: [], bindings: [], resources: [], tests: [], errors: [] };
   let docs: Document[];
   try {
     docs = parseDocuments(text);
@@ -52,6 +54,7 @@ export function readFileContents(text: string): FileContents {
       const located = { value: v as JsonObject, location: { docIndex, itemPath } };
       if (cls === 'policy') out.policies.push(located);
       else if (cls === 'exception') out.exceptions.push(located);
+      else if (cls === 'binding') out.bindings.push(located);
       else if (cls === 'test') out.tests.push(located);
       else if (cls === 'resource') out.resources.push(located);
     }

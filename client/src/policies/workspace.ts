@@ -24,7 +24,7 @@ export async function loadFile(uri: vscode.Uri): Promise<LoadedFile> {
   return { uri, contents: readFileContents(await readUriText(uri)) };
 }
 
-export function sourced(file: LoadedFile, pick: 'policies' | 'resources' | 'exceptions'): Sourced[] {
+export function sourced(file: LoadedFile, pick: 'policies' | 'resources' | 'exceptions' | 'bindings'): Sourced[] {
   return file.contents[pick].map((o) => ({ ...o, file: file.uri.toString() }));
 }
 

@@ -89,6 +89,7 @@ export function registerRunCommands(runner: Runner, log: Log): vscode.Disposable
       const report = await runner.run(`${relative(policyFile.uri)} on ${resourceFiles.map((f) => relative(f.uri)).join(', ')}`, {
         policies: sourced(policyFile, 'policies'),
         exceptions: [...sourced(policyFile, 'exceptions'), ...resourceFiles.flatMap((f) => sourced(f, 'exceptions'))],
+        bindings: [...sourced(policyFile, 'bindings'), ...resourceFiles.flatMap((f) => sourced(f, 'bindings'))],
         resources,
       }, { reveal: 'focus', openDiff: true });
       announce(report);
@@ -120,6 +121,7 @@ export function registerRunCommands(runner: Runner, log: Log): vscode.Disposable
       const report = await runner.run(`workspace policies on ${relative(uri)}`, {
         policies: policyFiles.flatMap((f) => sourced(f, 'policies')),
         exceptions: policyFiles.flatMap((f) => sourced(f, 'exceptions')),
+        bindings: policyFiles.flatMap((f) => sourced(f, 'bindings')),
         resources: resourcesOf([file]),
       }, { reveal: 'focus', openDiff: true });
       announce(report);

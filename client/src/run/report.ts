@@ -1,11 +1,12 @@
 /**
  * One "run policy against files" execution, as the results view, the CodeLens and the test
- * scaffolder see it. Pure (no vscode): evaluation goes through engine/testing's
- * evaluateResources, so the order (mutate policies first, then validate...) is the one
+ * scaffolder see it. Pure (no vscode): evaluation goes through engine/evaluate (the path
+ * `kyverno-studio apply` and the language server use), so the order (mutate policies first, then validate...) is the one
  * `kyverno-studio test` and the Kyverno CLI use.
  */
 import type { JsonObject, RuleResult, RuleStatus } from '../../../engine/core/types';
-import { emptyCluster, evaluateResources, withDefaultNamespace, type EngineResponse } from '../../../engine/testing';
+import { evaluateResources, offlineCluster, type EngineResponse } from '../../../engine/evaluate';
+import { withDefaultNamespace } from '../../../engine/testing';
 import type { LocatedObject } from '../policies/documents';
 import type { ResourceLocation } from '../yaml/locate';
 
@@ -19,6 +20,8 @@ export interface RunInput {
   policies: Sourced[];
   resources: Sourced[];
   exceptions?: Sourced[];
+  /** ValidatingAdmissionPolicyBinding / MutatingAdmissionPolicyBinding documents. */
+  bindings?: Sourced[];
   now?: Date;
 }
 
@@ -39,11 +42,12 @@ export interface RunReport {
 }
 
 export function runPolicies(title: string, input: RunInput): RunReport {
-  const cluster = emptyCluster();
-  cluster.exceptions.push(...(input.exceptions ?? []).map((e) => e.value));
   const resources = input.resources.map((r) => withDefaultNamespace(r.value));
-  // As in the CLI, the resources under test are also what the fake cluster holds.
-  cluster.resources.push(...resources);
+  const cluster = offlineCluster({
+    exceptions: (input.exceptions ?? []).map((e) => e.value),
+    bindings: (input.bindings ?? []).map((b) => b.value),
+    resources,
+  });
   const evaluations = evaluateResources({ policies: input.policies.map((p) => p.value), resources, cluster, now: input.now });
   return {
     title,

@@ -5,8 +5,8 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { classifyDocument, parseYamlDocuments } from '../../../engine/loader';
-import { runTestText, testInputPaths, type TestFileResult } from '../../../engine/testing';
+import { parseYamlDocuments } from '../../../engine/loader';
+import { combineTestResults, failedTest, runTestText, testInputPaths, type TestFileResult } from '../../../engine/testing';
 
 const YAML_FILE = /\.(ya?ml|json)$/i;
 const MAX_FILE_BYTES = 5 * 1024 * 1024;
@@ -52,14 +52,14 @@ function readText(path: string, overlay: Overlay): string | undefined {
   }
 }
 
+/** Runs every Test document of the file; a file with several shows as one combined result. */
 export function runTestFile(path: string, overlay: Overlay = new Map(), now?: Date): TestFileResult {
   const text = readText(path, overlay);
-  if (text === undefined) return { path, error: `${path}: cannot read file`, rows: [] };
+  if (text === undefined) return failedTest(path, `${path}: cannot read file`);
   const parsed = parseYamlDocuments(text, path);
-  const doc = parsed.documents.find((d) => classifyDocument(d.value) === 'test') ?? parsed.documents[0];
   const files = new Map<string, string>([[path, text]]);
   const limit = { left: MAX_FILES };
-  if (doc) {
+  for (const doc of parsed.documents) {
     for (const p of testInputPaths(path, doc.value)) {
       for (const f of yamlFilesAt(p, limit)) {
         if (files.has(f)) continue;
@@ -68,5 +68,5 @@ export function runTestFile(path: string, overlay: Overlay = new Map(), now?: Da
       }
     }
   }
-  return runTestText(path, text, files, { now });
+  return combineTestResults(path, runTestText(path, text, files, { now }));
 }

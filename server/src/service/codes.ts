@@ -13,6 +13,7 @@ export const Codes = {
   wrongType: 'KS1103',
   badEnum: 'KS1104',
   schemaOther: 'KS1105',
+  nullValue: 'KS1106',
   duplicateRule: 'KS1201',
   multipleValidations: 'KS1202',
   invalidAnchor: 'KS1203',
@@ -28,6 +29,7 @@ export const Codes = {
   violationAudit: 'KS2002',
   mutation: 'KS2003',
   engineError: 'KS2004',
+  internalError: 'KS1901',
 } as const;
 
 export interface Diagnostic {

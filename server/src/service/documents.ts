@@ -5,6 +5,7 @@
  */
 import { LineCounter, parseAllDocuments, isMap, isSeq, isScalar, isPair, isAlias, Document, Pair, Scalar } from 'yaml';
 import type { Node as YamlNode, YAMLMap, YAMLSeq } from 'yaml';
+import { GO_YAML_OPTIONS } from '../../../engine/loader';
 
 export interface Position { line: number; character: number }
 export interface Range { start: Position; end: Position }
@@ -44,7 +45,7 @@ export function parseFile(uri: string, text: string, limits: ParseLimits = DEFAU
   if (text.length > limits.maxChars) {
     return { uri, text, lines, docs: [], tooLarge: `File too large to analyse (${text.length} characters, limit ${limits.maxChars}).` };
   }
-  const yamlDocs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, keepSourceTokens: false });
+  const yamlDocs = parseAllDocuments(text, { ...GO_YAML_OPTIONS, lineCounter: lines, prettyErrors: false, uniqueKeys: true, keepSourceTokens: false });
   const list = Array.isArray(yamlDocs) ? yamlDocs : [];
   if (list.length > limits.maxDocuments) {
     return { uri, text, lines, docs: [], tooLarge: `Too many YAML documents to analyse (${list.length}, limit ${limits.maxDocuments}).` };

@@ -9,11 +9,14 @@ import { isMap, isSeq, isScalar } from 'yaml';
 import type { ParsedFile, ParsedDocument, JsonPath } from './documents';
 import { findPath, nodeRange, rangeOf, rangeForPath } from './documents';
 import { Codes, Severity, diag, type Diagnostic } from './codes';
+import { runCheck, type CheckLog } from './guard';
 import { findVariables, checkJmespath, checkCel, celPolicyContext, type CelContext } from './expressions';
 import { checkPatternAnchors, parseAnchor, type AnchorContext } from '../../../engine/anchor';
 import { POD_CONTROLLERS, autogenSetting, describeAutogenRule, type AutogenDescription, type AutogenSetting } from '../../../engine/autogen';
 import { validatePodSecurity } from '../../../engine/pss';
 import type { JsonObject } from '../../../engine/core/types';
+import { asArray, asObject } from '../../../engine/core/json';
+import { matchResourceDescriptions } from '../../../engine/policy';
 
 const CLASSIC_KINDS = new Set(['ClusterPolicy', 'Policy']);
 const VALIDATION_STYLES = ['pattern', 'anyPattern', 'deny', 'foreach', 'podSecurity', 'cel', 'assert', 'manifests'];
@@ -30,9 +33,9 @@ export function isCelPolicyDoc(pd: ParsedDocument): boolean {
   return pd.apiVersion?.startsWith('policies.kyverno.io/') === true && pd.kind !== 'PolicyException';
 }
 
-export function checkKyvernoDocument(file: ParsedFile, pd: ParsedDocument): Diagnostic[] {
+export function checkKyvernoDocument(file: ParsedFile, pd: ParsedDocument, log?: CheckLog): Diagnostic[] {
   const out: Diagnostic[] = [];
-  if (isClassicPolicy(pd)) checkClassic(file, pd, out);
+  if (isClassicPolicy(pd)) checkClassic(file, pd, out, log);
   else if (isCelPolicyDoc(pd)) {
     const spec = findPath(pd.doc, ['spec']);
     const context = celPolicyContext(pd.value);
@@ -43,7 +46,7 @@ export function checkKyvernoDocument(file: ParsedFile, pd: ParsedDocument): Diag
   return out;
 }
 
-function checkClassic(file: ParsedFile, pd: ParsedDocument, out: Diagnostic[]): void {
+function checkClassic(file: ParsedFile, pd: ParsedDocument, out: Diagnostic[], log?: CheckLog): void {
   const value = pd.value as { spec?: { background?: unknown; rules?: unknown[] } };
   const background = value?.spec?.background !== false;
   const rulesNode = findPath(pd.doc, ['spec', 'rules']).value;
@@ -55,43 +58,50 @@ function checkClassic(file: ParsedFile, pd: ParsedDocument, out: Diagnostic[]): 
   rulesNode.items.forEach((ruleNode, i) => {
     if (!isMap(ruleNode)) return;
     const base: JsonPath = ['spec', 'rules', i];
-    const rule = (value.spec?.rules?.[i] ?? {}) as Record<string, unknown>;
-    const nameNode = pairValue(ruleNode, 'name');
-    const name = typeof rule.name === 'string' ? rule.name : undefined;
-    if (name !== undefined) {
-      if (names.has(name)) out.push(diag(nodeRange(file, nameNode), Severity.Error, Codes.duplicateRule, `Duplicate rule name '${name}' (first used by rule ${names.get(name)! + 1}).`));
-      else names.set(name, i);
-    }
-    const ops = RULE_TYPES.filter((t) => rule[t] !== undefined && rule[t] !== null);
-    if (ops.length === 0) {
-      out.push(diag(nodeRange(file, nameNode ?? ruleNode), Severity.Error, Codes.emptyRule, `Rule '${name ?? i}' defines no operation (one of ${RULE_TYPES.join(', ')} is required).`));
-    } else if (ops.length > 1) {
-      for (const op of ops.slice(1)) out.push(diag(nodeRange(file, pairKey(ruleNode, op)), Severity.Error, Codes.emptyRule, `Rule '${name ?? i}' defines several operations (${ops.join(', ')}); Kyverno allows one per rule.`));
-    }
-    const validate = rule.validate as Record<string, unknown> | undefined;
-    if (validate && typeof validate === 'object') {
-      const styles = VALIDATION_STYLES.filter((s) => validate[s] !== undefined && validate[s] !== null);
-      const validateNode = pairValue(ruleNode, 'validate');
-      if (styles.length > 1 && isMap(validateNode)) {
-        for (const s of styles.slice(1)) {
-          out.push(diag(nodeRange(file, pairKey(validateNode, s)), Severity.Error, Codes.multipleValidations,
-            `Only one of ${VALIDATION_STYLES.join(', ')} may be set in a validate rule; found ${styles.join(' and ')}.`));
-        }
-      }
-      if (styles.length === 0 && isMap(validateNode)) {
-        out.push(diag(nodeRange(file, pairKey(ruleNode, 'validate')), Severity.Error, Codes.multipleValidations,
-          `A validate rule needs one of ${VALIDATION_STYLES.join(', ')}.`));
-      }
-    }
-    checkAnchors(file, pd, base, rule, out);
-    checkPodSecurity(file, pd, base, i, rule, out);
-    visitStrings(ruleNode, base, (node, path, isKey) => {
+    const rule = asRecord(asList(value.spec?.rules)[i]);
+    // Each check of a rule on its own: one that fails leaves the others' diagnostics in place.
+    const guard = (what: string, check: () => void) => runCheck(file, ruleNode.range?.[0] ?? pd.start, `${what} of spec.rules[${i}]`, out, check, log);
+    guard('the rule structure check', () => checkRuleStructure(file, ruleNode, rule, i, names, out));
+    guard('the anchor check', () => checkAnchors(file, pd, base, rule, out));
+    guard('the podSecurity check', () => checkPodSecurity(file, pd, base, i, rule, out));
+    guard('the expression checks', () => visitStrings(ruleNode, base, (node, path, isKey) => {
       variableDiagnostics(file, node, background, out);
       if (!isKey && isCelPathInClassic(path) && CEL_KEYS.has(String(path[path.length - 1]))) celDiagnostics(file, node, out);
-    });
-    if (background) checkBackgroundMatch(file, ruleNode, name, out);
-    autogenHints(file, pd, ruleNode, rule, () => describe(rule), out);
+    }));
+    if (background) guard('the background check', () => checkBackgroundMatch(file, ruleNode, typeof rule.name === 'string' ? rule.name : undefined, out));
+    guard('the autogen check', () => autogenHints(file, pd, ruleNode, rule, () => describe(rule), out));
   });
+}
+
+/** Duplicate names, the one operation per rule, the one validation style per validate. */
+function checkRuleStructure(file: ParsedFile, ruleNode: YamlNode, rule: Record<string, unknown>, i: number, names: Map<string, number>, out: Diagnostic[]): void {
+  const nameNode = pairValue(ruleNode, 'name');
+  const name = typeof rule.name === 'string' ? rule.name : undefined;
+  if (name !== undefined) {
+    if (names.has(name)) out.push(diag(nodeRange(file, nameNode), Severity.Error, Codes.duplicateRule, `Duplicate rule name '${name}' (first used by rule ${names.get(name)! + 1}).`));
+    else names.set(name, i);
+  }
+  const ops = RULE_TYPES.filter((t) => rule[t] !== undefined && rule[t] !== null);
+  if (ops.length === 0) {
+    out.push(diag(nodeRange(file, nameNode ?? ruleNode), Severity.Error, Codes.emptyRule, `Rule '${name ?? i}' defines no operation (one of ${RULE_TYPES.join(', ')} is required).`));
+  } else if (ops.length > 1) {
+    for (const op of ops.slice(1)) out.push(diag(nodeRange(file, pairKey(ruleNode, op)), Severity.Error, Codes.emptyRule, `Rule '${name ?? i}' defines several operations (${ops.join(', ')}); Kyverno allows one per rule.`));
+  }
+  const validate = rule.validate as Record<string, unknown> | undefined;
+  if (validate && typeof validate === 'object') {
+    const styles = VALIDATION_STYLES.filter((s) => validate[s] !== undefined && validate[s] !== null);
+    const validateNode = pairValue(ruleNode, 'validate');
+    if (styles.length > 1 && isMap(validateNode)) {
+      for (const s of styles.slice(1)) {
+        out.push(diag(nodeRange(file, pairKey(validateNode, s)), Severity.Error, Codes.multipleValidations,
+          `Only one of ${VALIDATION_STYLES.join(', ')} may be set in a validate rule; found ${styles.join(' and ')}.`));
+      }
+    }
+    if (styles.length === 0 && isMap(validateNode)) {
+      out.push(diag(nodeRange(file, pairKey(ruleNode, 'validate')), Severity.Error, Codes.multipleValidations,
+        `A validate rule needs one of ${VALIDATION_STYLES.join(', ')}.`));
+    }
+  }
 }
 
 function isCelPathInClassic(path: JsonPath): boolean {
@@ -215,12 +225,8 @@ function checkAnchors(file: ParsedFile, pd: ParsedDocument, base: JsonPath, rule
   asList(mutate.foreach).forEach((it, i) => scan(asRecord(it).patchStrategicMerge, ['mutate', 'foreach', i, 'patchStrategicMerge'], 'mutate'));
 }
 
-function asRecord(v: unknown): Record<string, unknown> {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-}
-function asList(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
-}
+const asRecord = asObject;
+const asList = asArray;
 
 /** What Kyverno rejects in a validate.podSecurity block (engine validatePodSecurity), at the field. */
 function checkPodSecurity(file: ParsedFile, pd: ParsedDocument, base: JsonPath, index: number, rule: Record<string, unknown>, out: Diagnostic[]): void {
@@ -255,8 +261,8 @@ function autogenHints(file: ParsedFile, pd: ParsedDocument, ruleNode: YamlNode, 
   const policy = asRecord(pd.value);
   const annotations = asRecord(asRecord(policy.metadata).annotations);
   if (annotations['pod-policies.kyverno.io/autogen-controllers'] === 'none') return;
-  const filters = resourceFilters(rule.match);
-  const matchesPod = filters.some((r) => (r.kinds ?? []).some((k) => k === 'Pod' || k === 'v1/Pod' || k === '*/Pod'));
+  // Wrong-typed blocks (a scalar `kinds`, a mapping `any`) read as empty: the schema reports them.
+  const matchesPod = matchResourceDescriptions(rule as JsonObject).some((r) => asArray(r.kinds).some((k) => k === 'Pod' || k === 'v1/Pod' || k === '*/Pod'));
   if (!matchesPod || typeof rule.name !== 'string') return;
   const d = describe();
   if (!d || d.rules.length) return;
@@ -264,14 +270,4 @@ function autogenHints(file: ParsedFile, pd: ParsedDocument, ruleNode: YamlNode, 
   const key = pairKey(ruleNode, 'match') ?? ruleNode;
   out.push(diag(nodeRange(file, key), Severity.Information, Codes.autogenPitfall,
     `No autogen rules for Pod controllers (${POD_CONTROLLERS.join(', ')}): ${reason}. Pods created by controllers are only checked at Pod admission.`));
-}
-
-type ResourceFilterLike = { kinds?: string[] };
-function resourceFilters(match: unknown): ResourceFilterLike[] {
-  if (!match || typeof match !== 'object') return [];
-  const m = match as { resources?: ResourceFilterLike; any?: Array<{ resources?: ResourceFilterLike }>; all?: Array<{ resources?: ResourceFilterLike }> };
-  const out: ResourceFilterLike[] = [];
-  if (m.resources) out.push(m.resources);
-  for (const f of [...(m.any ?? []), ...(m.all ?? [])]) if (f?.resources) out.push(f.resources);
-  return out.filter((r) => r && typeof r === 'object');
 }

@@ -1,16 +1,22 @@
 /**
- * Evaluates workspace policies against the Kubernetes manifests of an open file with the
- * engine (applyPolicy) and turns results into diagnostics at the blamed field. A mutation
- * that would change the manifest becomes an Information diagnostic carrying the edit.
+ * Evaluates workspace policies against the Kubernetes manifests of an open file and turns
+ * results into diagnostics at the blamed field. Evaluation is engine/evaluate's, the path
+ * `kyverno-studio apply` takes: mutate policies first in Kyverno's order, then validation
+ * (classic, CEL and admission policies) on the mutated object, against the same offline
+ * cluster (the file's manifests, workspace PolicyExceptions and admission policy bindings).
+ * A mutation that would change the manifest becomes an Information diagnostic carrying the edit.
  */
 import { compare } from 'fast-json-patch';
 import type { Document } from 'yaml';
 import type { ParsedFile, ParsedDocument, Range } from './documents';
 import { rangeForPath, rangeOf, findPath, nodeRange, pointerToPath } from './documents';
 import { Codes, Severity, diag, type Diagnostic } from './codes';
-import { applyPolicy } from '../../../engine/apply';
-import type { JsonObject, PolicyResponse, AdmissionRequest, ClusterState } from '../../../engine/core/types';
+import { evaluateResources, offlineCluster, type EngineResponse } from '../../../engine/evaluate';
+import { classifyDocument, apiGroup } from '../../../engine/loader/classify';
+import { withDefaultNamespace } from '../../../engine/testing/inputs';
+import type { JsonObject } from '../../../engine/core/types';
 
+/** A document of the workspace that takes part in evaluation: a policy, a PolicyException or a binding. */
 export interface WorkspacePolicy { uri: string; value: JsonObject }
 
 export interface MutationFix { title: string; uri: string; range: Range; newText: string }
@@ -21,73 +27,99 @@ export interface ManifestOptions {
   now?: Date;
 }
 
-const POLICY_GROUPS = /^(kyverno\.io|policies\.kyverno\.io|cli\.kyverno\.io|wgpolicyk8s\.io|reports\.kyverno\.io)\//;
+/** Groups whose documents are Kyverno's own inputs or outputs (tests, reports...), never manifests. */
+const KYVERNO_OWN_GROUPS = new Set(['kyverno.io', 'policies.kyverno.io', 'cli.kyverno.io', 'wgpolicyk8s.io', 'reports.kyverno.io']);
 
-/** Kubernetes resources (not policies, tests or reports) in a parsed file. */
+/** Kubernetes resources (not policies, bindings, exceptions, tests or reports) in a parsed file. */
 export function manifestDocuments(file: ParsedFile): ParsedDocument[] {
   return file.docs.filter((pd) => {
     if (!pd.apiVersion || !pd.kind || pd.doc.errors.length || pd.conversionError) return false;
-    if (POLICY_GROUPS.test(pd.apiVersion)) return false;
-    if (pd.apiVersion.startsWith('admissionregistration.k8s.io/') && /Admission/.test(pd.kind)) return false;
-    return true;
+    return classifyDocument(pd.value) === 'resource' && !KYVERNO_OWN_GROUPS.has(apiGroup(pd.apiVersion));
   });
 }
 
-const EMPTY_CLUSTER: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
-
-export function evaluateManifests(file: ParsedFile, policies: WorkspacePolicy[], opts: ManifestOptions = {}): Diagnostic[] {
-  const docs = manifestDocuments(file);
-  if (!docs.length || !policies.length) return [];
-  const out: Diagnostic[] = [];
-  const max = opts.maxDocuments ?? 200;
-  for (const pd of docs.slice(0, max)) {
-    const resource = pd.value as JsonObject;
-    const ns = (resource.metadata as { namespace?: string } | undefined)?.namespace;
-    const request: AdmissionRequest = {
-      operation: 'CREATE',
-      object: resource,
-      oldObject: null,
-      namespace: ns,
-      requestInfo: { roles: [], clusterRoles: [], userInfo: {} },
-    };
-    for (const policy of policies) {
-      let response: PolicyResponse;
-      try {
-        response = applyPolicy(policy.value, { request, cluster: EMPTY_CLUSTER, now: opts.now });
-      } catch (e) {
-        out.push(diag(kindRange(file, pd), Severity.Information, Codes.engineError, `${policyLabel(policy)}: engine error: ${(e as Error).message}`));
-        continue;
-      }
-      for (const r of response.rules) {
-        const label = `${response.policy.name}/${r.name}`;
-        if (r.status === 'fail' || r.status === 'warn') {
-          const enforce = r.failureAction === 'Enforce' && r.status === 'fail';
-          const range = r.path?.length ? rangeForPath(file, pd, r.path) : kindRange(file, pd);
-          out.push(diag(range, enforce ? Severity.Error : Severity.Warning, enforce ? Codes.violationEnforce : Codes.violationAudit,
-            `${label}: ${r.message || 'validation failed'}${enforce ? '' : ' (Audit)'}`));
-        } else if (r.status === 'error') {
-          out.push(diag(r.path?.length ? rangeForPath(file, pd, r.path) : kindRange(file, pd), Severity.Warning, Codes.engineError, `${label}: ${r.message}`));
-        }
-      }
-      const mutated = response.rules.filter((r) => r.type === 'Mutation' && r.status === 'pass');
-      if (mutated.length && response.patchedResource) {
-        const ops = compare(resource, response.patchedResource);
-        if (ops.length) {
-          const fix = mutationFix(file, pd, ops, `Apply mutation from ${response.policy.name}`);
-          const range = fix ? rangeForPath(file, pd, pointerToPath(ops[0].path, resource)) : kindRange(file, pd);
-          out.push(diag(range, Severity.Information, Codes.mutation,
-            `${response.policy.name} would mutate this resource (${mutated.map((r) => r.name).join(', ')}): ${ops.map((o) => `${o.op} ${o.path}`).slice(0, 5).join('; ')}${ops.length > 5 ? '; …' : ''}`,
-            fix));
-        }
-      }
-    }
+/** The documents of a file that the workspace's evaluation uses (policies, exceptions, bindings). */
+export function workspacePolicies(file: ParsedFile): WorkspacePolicy[] {
+  const out: WorkspacePolicy[] = [];
+  for (const pd of file.docs) {
+    if (!pd.value || pd.doc.errors.length || pd.conversionError) continue;
+    const cls = classifyDocument(pd.value);
+    // A snapshot: the incremental re-parse later updates the editor's copy in place.
+    if (cls === 'policy' || cls === 'exception' || cls === 'binding') out.push({ uri: file.uri, value: structuredClone(pd.value) as JsonObject });
   }
   return out;
 }
 
-function policyLabel(p: WorkspacePolicy): string {
-  const name = (p.value.metadata as { name?: string } | undefined)?.name;
-  return `${String(p.value.kind)}/${name ?? '?'}`;
+/** One manifest of the file with what the engine made of it. */
+export interface ManifestEvaluation {
+  pd: ParsedDocument;
+  /** The manifest as evaluated (namespace defaulted as the CLI does). */
+  resource: JsonObject;
+  patched: JsonObject;
+  responses: EngineResponse[];
+}
+
+/** Runs the workspace's policies over the file's manifests exactly as `kyverno-studio apply` would. */
+export function evaluateManifestDocuments(file: ParsedFile, workspace: WorkspacePolicy[], opts: ManifestOptions = {}): ManifestEvaluation[] {
+  const docs = manifestDocuments(file).slice(0, opts.maxDocuments ?? 200);
+  const policies: JsonObject[] = [];
+  const exceptions: JsonObject[] = [];
+  const bindings: JsonObject[] = [];
+  for (const w of workspace) {
+    const cls = classifyDocument(w.value);
+    if (cls === 'policy') policies.push(w.value);
+    else if (cls === 'exception') exceptions.push(w.value);
+    else if (cls === 'binding') bindings.push(w.value);
+  }
+  if (!docs.length || !policies.length) return [];
+  const resources = docs.map((pd) => withDefaultNamespace(pd.value as JsonObject));
+  const cluster = offlineCluster({ exceptions, bindings, resources });
+  return evaluateResources({ policies, resources, cluster, now: opts.now }).map((ev, i) => ({
+    pd: docs[i],
+    resource: ev.resource,
+    patched: ev.patched,
+    responses: ev.responses,
+  }));
+}
+
+export function evaluateManifests(file: ParsedFile, workspace: WorkspacePolicy[], opts: ManifestOptions = {}): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const ev of evaluateManifestDocuments(file, workspace, opts)) out.push(...manifestDiagnostics(file, ev));
+  return out;
+}
+
+function manifestDiagnostics(file: ParsedFile, ev: ManifestEvaluation): Diagnostic[] {
+  const { pd } = ev;
+  const out: Diagnostic[] = [];
+  const at = (path: Array<string | number> | undefined) => (path?.length ? rangeForPath(file, pd, path) : kindRange(file, pd));
+  for (const response of ev.responses) {
+    const policyName = response.policy.name;
+    if (response.error !== undefined) {
+      out.push(diag(kindRange(file, pd), Severity.Information, Codes.engineError, `${response.policy.kind}/${policyName}: engine error: ${response.error}`));
+      continue;
+    }
+    for (const r of response.rules) {
+      // CEL and admission policies have no rules: their one result is named after the policy.
+      const label = r.name && r.name !== policyName ? `${policyName}/${r.name}` : policyName;
+      if (r.status === 'fail' || r.status === 'warn') {
+        const enforce = r.failureAction === 'Enforce' && r.status === 'fail';
+        out.push(diag(at(r.path), enforce ? Severity.Error : Severity.Warning, enforce ? Codes.violationEnforce : Codes.violationAudit,
+          `${label}: ${r.message || 'validation failed'}${enforce ? '' : ' (Audit)'}`));
+      } else if (r.status === 'error') {
+        out.push(diag(at(r.path), Severity.Warning, Codes.engineError, `${label}: ${r.message}`));
+      }
+    }
+    const mutated = response.rules.filter((r) => r.type === 'Mutation' && r.status === 'pass');
+    if (!mutated.length) continue;
+    const ops = compare(response.resource, response.patchedResource);
+    if (!ops.length) continue;
+    const fix = mutationFix(file, pd, ops, `Apply mutation from ${policyName}`);
+    const range = fix ? rangeForPath(file, pd, pointerToPath(ops[0].path, response.resource)) : kindRange(file, pd);
+    out.push(diag(range, Severity.Information, Codes.mutation,
+      `${policyName} would mutate this resource (${mutated.map((r) => r.name).join(', ')}): ${ops.map((o) => `${o.op} ${o.path}`).slice(0, 5).join('; ')}${ops.length > 5 ? '; …' : ''}`,
+      fix));
+  }
+  return out;
 }
 
 function kindRange(file: ParsedFile, pd: ParsedDocument): Range {

@@ -6,6 +6,7 @@
  */
 import { parseDocument, LineCounter, isMap, isSeq, isPair, isScalar, isAlias } from 'yaml';
 import type { Node as YamlNode, YAMLSeq, Pair } from 'yaml';
+import { GO_YAML_OPTIONS } from '../../../engine/loader';
 import { parseFile, DEFAULT_LIMITS, type ParsedFile, type ParsedDocument, type JsonPath, type ParseLimits } from './documents';
 
 const ANCHOR_OR_ALIAS = /(^|[\s,[{])[&*][^\s,\]}]/m;
@@ -45,14 +46,14 @@ function trySplice(prev: ParsedFile, text: string): ParsedFile | undefined {
   if (pd.doc.errors.length || pd.doc.warnings.length || pd.conversionError) return undefined;
   const docText = old.slice(pd.start, pd.end);
   if (ANCHOR_OR_ALIAS.test(docText) || docText.includes('<<')) return undefined;
-  const hit = deepestItem(pd.doc.contents as YamlNode | null, p, oldEnd, []);
+  const hit = deepestItem(old, pd.doc.contents as YamlNode | null, p, oldEnd, []);
   if (!hit) return undefined;
   const r = hit.node.range!;
   const lineStart = old.lastIndexOf('\n', r[0] - 1) + 1;
   const chunkEnd = r[1] + delta;
   const chunk = ' '.repeat(r[0] - lineStart) + text.slice(r[0], chunkEnd);
   if (ANCHOR_OR_ALIAS.test(chunk) || chunk.includes('<<')) return undefined;
-  const doc = parseDocument(chunk, { uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(chunk, { ...GO_YAML_OPTIONS, uniqueKeys: true, prettyErrors: false });
   const fresh = doc.contents as YamlNode | null;
   if (doc.errors.length || doc.warnings.length || !fresh || !(isMap(fresh) || isSeq(fresh)) || !fresh.range) return undefined;
   // The new item must end where the old one ended (shifted): otherwise its extent changed.
@@ -82,8 +83,20 @@ function trySplice(prev: ParsedFile, text: string): ParsedFile | undefined {
   return { uri: prev.uri, text, lines, docs };
 }
 
-/** The innermost block-sequence item (a collection) strictly containing [start, end). */
-function deepestItem(node: YamlNode | null, start: number, end: number, path: JsonPath): ItemHit | undefined {
+/**
+ * Where an item's own text ends: its range runs on to the next line's start, but an edit at
+ * that line's indentation (indenting `- name: b` under the rule above, moving `validate:`
+ * under `preconditions:`) re-shapes what follows the item, which the item alone cannot see.
+ */
+function contentEnd(text: string, node: YamlNode): number {
+  const [start, end] = node.range!;
+  let e = end;
+  while (e > start && /\s/.test(text[e - 1])) e--;
+  return e;
+}
+
+/** The innermost block-sequence item (a collection) whose own text strictly contains [start, end). */
+function deepestItem(text: string, node: YamlNode | null, start: number, end: number, path: JsonPath): ItemHit | undefined {
   let best: ItemHit | undefined;
   let cur: YamlNode | null = node;
   const at: JsonPath = [...path];
@@ -106,7 +119,7 @@ function deepestItem(node: YamlNode | null, start: number, end: number, path: Js
       if (idx < 0) break;
       const item = seq.items[idx] as YamlNode;
       at.push(idx);
-      if ((isMap(item) || isSeq(item)) && !item.flow) best = { seq, index: idx, node: item, path: [...at] };
+      if ((isMap(item) || isSeq(item)) && !item.flow && end <= contentEnd(text, item)) best = { seq, index: idx, node: item, path: [...at] };
       cur = item;
     } else break;
   }

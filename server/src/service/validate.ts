@@ -8,10 +8,13 @@ import { Codes, Severity, diag, type Diagnostic } from './codes';
 import { schemaFor, validatorFor, documentedSchema, subSchema, propertiesOf, type SchemaEntry } from './schemas';
 import { closest } from './suggest';
 import { checkKyvernoDocument } from './kyverno-checks';
+import { runCheck, type CheckLog } from './guard';
 
 export interface ValidateOptions {
   /** Stop after this many diagnostics per file (a broken 10 MB file must not flood the client). */
   maxDiagnostics?: number;
+  /** Where the stack of a check's internal error goes (the diagnostic only names it). */
+  log?: CheckLog;
 }
 
 export function validateFile(file: ParsedFile, opts: ValidateOptions = {}): Diagnostic[] {
@@ -29,11 +32,17 @@ export function validateFile(file: ParsedFile, opts: ValidateOptions = {}): Diag
       out.push(diag(rangeOf(file, pd.start, pd.start), Severity.Error, Codes.aliasLimit, `Document not analysed: ${firstLine(pd.conversionError)}`));
       continue;
     }
-    const entry = schemaFor(pd.apiVersion, pd.kind, file.uri, pd.value);
-    if (!entry) continue;
-    const schema = schemaDiagnostics(file, pd, entry);
+    const schema: Diagnostic[] = [];
+    let entry: SchemaEntry | undefined;
+    runCheck(file, pd.start, 'the schema check', schema, () => {
+      entry = schemaFor(pd.apiVersion, pd.kind, file.uri, pd.value);
+      if (entry) schema.push(...schemaDiagnostics(file, pd, entry));
+    }, opts.log);
     out.push(...schema);
-    out.push(...withoutSchemaRepeats(checkKyvernoDocument(file, pd), schema));
+    if (!entry) continue;
+    const kyverno: Diagnostic[] = [];
+    runCheck(file, pd.start, 'the Kyverno checks', kyverno, () => kyverno.push(...checkKyvernoDocument(file, pd, opts.log)), opts.log);
+    out.push(...withoutSchemaRepeats(kyverno, schema));
   }
   return out.slice(0, max);
 }
@@ -73,9 +82,9 @@ function pruneNulls(v: unknown, depth = 0): unknown {
 function schemaDiagnostics(file: ParsedFile, pd: ParsedDocument, entry: SchemaEntry): Diagnostic[] {
   const validate = validatorFor(entry);
   if (!validate) return [];
+  const out: Diagnostic[] = nullDiagnostics(file, pd, entry);
   const data = pruneNulls(pd.value);
-  if (validate(data)) return [];
-  const out: Diagnostic[] = [];
+  if (validate(data)) return out;
   const seen = new Set<string>();
   for (const e of validate.errors ?? []) {
     // anyOf/oneOf/not summaries repeat what their branches said or carry no location.
@@ -118,6 +127,32 @@ function schemaDiagnostics(file: ParsedFile, pd: ParsedDocument, entry: SchemaEn
         out.push(diag(rangeForPath(file, pd, path), Severity.Error, Codes.schemaOther, `${where}: ${e.message ?? e.keyword}.`));
     }
   }
+  return out;
+}
+
+/**
+ * A `null` where the schema wants a typed value is legal YAML that Kubernetes prunes before
+ * validation: say so at the value (the field silently counts as unset), as a Warning.
+ */
+function nullDiagnostics(file: ParsedFile, pd: ParsedDocument, entry: SchemaEntry): Diagnostic[] {
+  if (!hasNullField(pd.value)) return [];
+  const out: Diagnostic[] = [];
+  const root = documentedSchema(entry);
+  const walk = (v: unknown, path: JsonPath, depth: number) => {
+    if (depth > 200 || out.length > 100) return;
+    if (v === null) {
+      const s = subSchema(root, path) as { type?: unknown; nullable?: boolean; 'x-kubernetes-preserve-unknown-fields'?: boolean } | undefined;
+      if (s && s.type && !s.nullable && !s['x-kubernetes-preserve-unknown-fields']) {
+        out.push(diag(rangeForPath(file, pd, path), Severity.Warning, Codes.nullValue,
+          `${path.join('.')} is null: Kubernetes drops null fields, so this is the same as leaving it out.`));
+      }
+      return;
+    }
+    // A null list item is not pruned: the schema check reports its type.
+    if (Array.isArray(v)) v.forEach((x, i) => x !== null && walk(x, [...path, i], depth + 1));
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...path, k], depth + 1);
+  };
+  walk(pd.value, [], 0);
   return out;
 }
 

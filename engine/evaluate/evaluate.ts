@@ -1,6 +1,8 @@
 /**
- * Runs every policy against every resource the way the Kyverno CLI's policy processor
- * does: Kyverno mutate policies first (each sees the previous one's patched resource), then
+ * The one evaluation path of the project: `kyverno-studio apply` and `test`, the run
+ * commands and the language server's manifest diagnostics all call evaluateResource, so they
+ * give one answer. It runs every policy against a resource the way the Kyverno CLI's policy
+ * processor does: Kyverno mutate policies first (each sees the previous one's patched resource), then
  * verifyImages, then the other Kyverno policies, then MutatingAdmissionPolicies and then
  * MutatingPolicies (chained), then the remaining CEL kinds on the mutated resource;
  * image-validating and deleting policies last, on the resource as loaded.
@@ -12,11 +14,26 @@ import type {
   GroupVersionKind,
   JsonObject,
   Operation,
+  PolicyRef,
   RequestInfo,
+  RuleResult,
   TestValues,
 } from '../core/types';
 import { isObject } from '../loader/classify';
-import type { EngineResponse } from './types';
+
+/** Everything one policy produced on one resource during the run. */
+export interface EngineResponse {
+  policy: PolicyRef;
+  /** The resource as given to the policy. */
+  resource: JsonObject;
+  /** The resource after the policy's mutations. */
+  patchedResource: JsonObject;
+  rules: RuleResult[];
+  /** Annotations of the policy (for `policies.kyverno.io/scored`). */
+  policyAnnotations: Record<string, string>;
+  /** Set when the engine threw: the rows for this policy report an error. */
+  error?: string;
+}
 
 export interface EvaluationInput {
   policies: JsonObject[];

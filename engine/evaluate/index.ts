@@ -1,0 +1,13 @@
+/** One evaluation path (policies × resources as Kyverno's CLI runs them) and its offline cluster. */
+export {
+  evaluateResource,
+  evaluateResources,
+  operationFrom,
+  policyPhase,
+  isKyvernoPolicy,
+  type EngineResponse,
+  type EvaluationInput,
+  type PolicyApplier,
+  type ResourceEvaluation,
+} from './evaluate';
+export { emptyCluster, offlineCluster, namespaceLabelsOf, type OfflineClusterInput } from './cluster';
