@@ -292,12 +292,12 @@ test('MutatingAdmissionPolicies run before MutatingPolicies; every MutatingPolic
   const label = (key: string): Script => (_p, r) => {
     const patched = structuredClone(r);
     const meta = patched.metadata as JsonObject;
-    meta.labels = { ...((meta.labels as object) ?? {}), [key]: 'yes' };
+    meta.labels = { ...((meta.labels as object) ?? {}), [key]: 'set' };
     return { rules: [rule('', 'pass', { type: 'Mutation' })], patched };
   };
   const calls: string[] = [];
   const script: Script = (p, r, o) => label(String((p.metadata as JsonObject).name))(p, r, o);
-  const all = pod('web', 'default', { first: 'yes', second: 'yes', map: 'yes' });
+  const all = pod('web', 'default', { first: 'set', second: 'set', map: 'set' });
   const run = (expected: JsonObject) =>
     runTestDocument(
       TEST_PATH,
@@ -316,5 +316,5 @@ test('MutatingAdmissionPolicies run before MutatingPolicies; every MutatingPolic
   // The first policy's row is compared with what both policies (and the MAP before them) produced.
   assert.deepEqual(run(all).rows.map((r) => [r.ok, r.reason]), [[true, 'Ok']]);
   assert.deepEqual(calls.slice(0, 3), ['map:web', 'first:web', 'second:web']);
-  assert.equal(run(pod('web', 'default', { first: 'yes', map: 'yes' })).rows[0].ok, false);
+  assert.equal(run(pod('web', 'default', { first: 'set', map: 'set' })).rows[0].ok, false);
 });
