@@ -24,6 +24,8 @@ export function isAudit(policy: JsonObject | undefined, rule: RuleResult): boole
 export function resourcePath(resource: JsonObject): string {
   const meta = isJsonObject(resource.metadata) ? resource.metadata : {};
   const ns = typeof meta.namespace === 'string' ? meta.namespace : '';
+  // Payloads (JSON, HTTP, Envoy) have no kind or name: kyverno apply calls them "JSON payload".
+  if (!ns && !resource.kind && !meta.name) return 'JSON payload';
   return `${ns ? `${ns}/` : ''}${String(resource.kind ?? '')}/${String(meta.name ?? '')}`;
 }
 

@@ -1,26 +1,64 @@
 /** `kyverno-studio apply POLICY... --resource FILE...`: like `kyverno apply`, offline. */
 import { stringify } from 'yaml';
 import type { JsonObject, RequestInfo, TestValues } from '../../engine/core/types';
-import { evaluateResources, offlineCluster, type ResourceEvaluation } from '../../engine/evaluate';
-import { checkPolicyShape, checkResourceShape, toRequestInfo, toTestValues, withDefaultNamespace } from '../../engine/testing';
+import { evaluateResources, offlineCluster, type EngineResponse, type ResourceEvaluation } from '../../engine/evaluate';
+import {
+  checkPolicyShape,
+  checkResourceShape,
+  evaluateAuthzPayload,
+  evaluateJsonPayload,
+  loadAuthzPayload,
+  loadJsonPayload,
+  toRequestInfo,
+  toTestValues,
+  withDefaultNamespace,
+  type Payload,
+} from '../../engine/testing';
 import { parseCommandArgs, single } from '../args';
 import { classifyDocument, readDocuments } from '../io/documents';
+import { readFailure, readText } from '../io/files';
 import { countAndDescribe, type ResultCounts } from './apply-report';
 import type { Command, CommandIO } from './command';
 import { errorText } from './command';
 
-const USAGE = `Usage: kyverno-studio apply POLICY... --resource FILE... [flags]
+const USAGE = `Usage: kyverno-studio apply POLICY... (--resource FILE... | --json FILE... | --http-payload FILE... | --envoy-payload FILE...) [flags]
 
-Applies policies (files or folders) to resources and prints the results.
+Applies policies (files or folders) to resources or payloads and prints the results.
 
 Flags:
   -r, --resource PATH      resource file or folder (repeatable)
+      --json PATH          JSON or YAML payload for ValidatingPolicies in evaluation.mode JSON (repeatable; not with --resource)
+      --http-payload PATH  HTTP check request (JSON) for ValidatingPolicies in evaluation.mode HTTP (repeatable)
+      --envoy-payload PATH Envoy CheckRequest (JSON) for ValidatingPolicies in evaluation.mode Envoy (repeatable)
   -f, --values PATH        cli.kyverno.io Values file (alias --values-file)
   -u, --userinfo PATH      cli.kyverno.io UserInfo file
       --parameter-resource PATH  parameter objects for admission policy bindings (repeatable)
   -o, --output yaml        print the resulting (mutated and generated) resources as YAML
       --audit-warn         report failures of Audit policies as warnings
   -h, --help               show this help`;
+
+type PayloadMode = 'JSON' | 'HTTP' | 'Envoy';
+
+/** Reads and decodes payload files; a file that cannot be used is reported and skipped. */
+function loadPayloads(paths: string[], mode: PayloadMode, io: Pick<CommandIO, 'err'>): { payloads: Payload[]; errors: number } {
+  const payloads: Payload[] = [];
+  let errors = 0;
+  for (const path of paths) {
+    try {
+      let text: string;
+      try {
+        text = readText(path);
+      } catch (err) {
+        throw new Error(readFailure(path, err));
+      }
+      payloads.push(mode === 'JSON' ? loadJsonPayload(path, path, text) : loadAuthzPayload(mode, path, text));
+    } catch (err) {
+      io.err(`Error: ${errorText(err)}`);
+      errors++;
+    }
+  }
+  return { payloads, errors };
+}
 
 function countRules(policy: JsonObject): number {
   const spec = typeof policy.spec === 'object' && policy.spec !== null ? (policy.spec as JsonObject) : {};
@@ -47,12 +85,21 @@ export interface ApplyPaths {
   userinfoPath?: string;
   /** Parameter objects of admission policy bindings (`--parameter-resource`). */
   parameterPaths?: string[];
+  /** JSON/YAML payloads for JSON-mode policies (`--json`). */
+  jsonPaths?: string[];
+  /** HTTP and Envoy authorization requests (`--http-payload`, `--envoy-payload`). */
+  httpPaths?: string[];
+  envoyPaths?: string[];
 }
 
 export interface ApplyRun {
   policies: JsonObject[];
   resources: JsonObject[];
   evaluations: ResourceEvaluation[];
+  /** Responses per payload (JSON payloads, then HTTP, then Envoy requests). */
+  payloadResponses: EngineResponse[][];
+  /** How many JSON payloads were evaluated (kyverno apply counts them as resources). */
+  jsonPayloadCount: number;
   inputErrors: number;
 }
 
@@ -111,7 +158,17 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
   else if (userDoc) requestInfo = toRequestInfo(userDoc);
   const cluster = offlineCluster({ exceptions, bindings, resources, parameters, values });
   const evaluations = evaluateResources({ policies, resources, cluster, values, requestInfo, now: options.now });
-  return { policies, resources, evaluations, inputErrors };
+  const json = loadPayloads(paths.jsonPaths ?? [], 'JSON', io);
+  const http = loadPayloads(paths.httpPaths ?? [], 'HTTP', io);
+  const envoy = loadPayloads(paths.envoyPaths ?? [], 'Envoy', io);
+  inputErrors += json.errors + http.errors + envoy.errors;
+  const payloadInput = { policies, cluster, now: options.now };
+  const payloadResponses = [
+    ...json.payloads.map((p) => evaluateJsonPayload(payloadInput, p)),
+    ...http.payloads.map((p) => evaluateAuthzPayload(payloadInput, 'HTTP', p)),
+    ...envoy.payloads.map((p) => evaluateAuthzPayload(payloadInput, 'Envoy', p)),
+  ];
+  return { policies, resources, evaluations, payloadResponses, jsonPayloadCount: json.payloads.length, inputErrors };
 }
 
 export const applyCommand: Command = {
@@ -120,7 +177,7 @@ export const applyCommand: Command = {
   usage: USAGE,
   run(argv: string[], io: CommandIO): number {
     const args = parseCommandArgs(argv, {
-        values: ['resource', 'values', 'values-file', 'userinfo', 'output', 'parameter-resource'],
+        values: ['resource', 'values', 'values-file', 'userinfo', 'output', 'parameter-resource', 'json', 'http-payload', 'envoy-payload'],
         booleans: ['help', 'audit-warn'],
         aliases: { r: 'resource', f: 'values', u: 'userinfo', o: 'output', h: 'help' },
       }, USAGE, io);
@@ -131,8 +188,20 @@ export const applyCommand: Command = {
       return 2;
     }
     const resourcePaths = args.values.get('resource') ?? [];
-    if (args.positionals.length === 0 || resourcePaths.length === 0) {
-      io.err(`Error: at least one policy and one --resource are required\n${USAGE}`);
+    const jsonPaths = args.values.get('json') ?? [];
+    const httpPaths = args.values.get('http-payload') ?? [];
+    const envoyPaths = args.values.get('envoy-payload') ?? [];
+    // The checks and messages of kyverno apply's checkArguments.
+    if (args.positionals.length === 0) {
+      io.err(`Error: require policy\n${USAGE}`);
+      return 2;
+    }
+    if (resourcePaths.length > 0 && jsonPaths.length > 0) {
+      io.err('Error: both resource and json files can not be used together, use one or the other');
+      return 2;
+    }
+    if (resourcePaths.length + jsonPaths.length + httpPaths.length + envoyPaths.length === 0) {
+      io.err(`Error: resource file(s) or cluster required\n${USAGE}`);
       return 2;
     }
     const run = applyFiles({
@@ -141,10 +210,13 @@ export const applyCommand: Command = {
       valuesPath: single(args, 'values') ?? single(args, 'values-file'),
       userinfoPath: single(args, 'userinfo'),
       parameterPaths: args.values.get('parameter-resource') ?? [],
+      jsonPaths,
+      httpPaths,
+      envoyPaths,
     }, io);
     const { policies, resources, inputErrors } = run;
     const ruleCount = policies.reduce((n, p) => n + countRules(p), 0);
-    io.out(`\nApplying ${ruleCount} policy rule(s) to ${resources.length} resource(s)...`);
+    io.out(`\nApplying ${ruleCount} policy rule(s) to ${resources.length + run.jsonPayloadCount} resource(s)...`);
     const counts: ResultCounts = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
     const byName = new Map(policies.map((p) => [String((p.metadata as JsonObject).name), p]));
     const produced: JsonObject[] = [];
@@ -153,6 +225,7 @@ export const applyCommand: Command = {
       produced.push(evaluation.patched);
       for (const r of evaluation.responses) for (const rule of r.rules) produced.push(...(rule.generatedResources ?? []));
     }
+    for (const responses of run.payloadResponses) countAndDescribe(responses, byName, args.booleans.has('audit-warn'), counts, io.out);
     io.out(`\npass: ${counts.pass}, fail: ${counts.fail}, warn: ${counts.warn}, error: ${counts.error}, skip: ${counts.skip}`);
     if (output === 'yaml') io.out(produced.map((r) => `---\n${stringify(r)}`).join(''));
     if (inputErrors > 0) io.err(`\n${inputErrors} input error(s)`);

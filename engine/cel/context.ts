@@ -5,7 +5,7 @@
  */
 import type { ApplyOptions } from '../apply';
 import type { JsonObject } from '../core/types';
-import { evalCel } from './environment';
+import { evalCel, type CelDialect } from './environment';
 import { kyvernoActivation, type CelRuntime } from './lib-kyverno';
 import { namespaceObject, requestTarget } from './match';
 import { toCel } from './values';
@@ -74,7 +74,7 @@ export function buildActivation(options: ApplyOptions, input: ActivationInput = 
  * computed on first use and may refer to the ones declared before it. A failing variable
  * throws where it is used, as in Kubernetes.
  */
-export function installVariables(act: CelActivation, variables: unknown): void {
+export function installVariables(act: CelActivation, variables: unknown, dialect?: CelDialect): void {
   const target: Record<string, unknown> = {};
   const list = (Array.isArray(variables) ? variables : []) as JsonObject[];
   for (const v of list) {
@@ -90,7 +90,7 @@ export function installVariables(act: CelActivation, variables: unknown): void {
         if (state === 'busy') throw new Error(`variable "${name}" refers to itself`);
         state = 'busy';
         try {
-          value = evalCel(expression, act.vars);
+          value = evalCel(expression, act.vars, dialect);
         } catch (err) {
           state = 'new';
           throw new Error(`variable "${name}": ${(err as Error).message}`);

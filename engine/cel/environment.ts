@@ -115,23 +115,51 @@ function firstLine(err: unknown): string {
 /** Longer expressions are refused before any work (rewrites and parsing are linear-ish, not free). */
 export const MAX_EXPRESSION_LENGTH = 100_000;
 
-export function compileCel(expression: string): Compiled {
-  let fn = compiledCache.get(expression);
+/**
+ * An environment and its compiled-expression cache. The default dialect is the one every
+ * Kubernetes-mode expression uses; the authorization modes (engine/cel/authz-policy) have
+ * their own, with the Envoy/HTTP libraries on top of it.
+ */
+export interface CelDialect {
+  environment: () => Environment;
+  cache: Map<string, Compiled>;
+}
+
+const defaultDialect: CelDialect = { environment: celEnvironment, cache: compiledCache };
+
+/** A dialect whose environment is the shared one plus `extend`'s registrations (built on first use). */
+export function extendedDialect(extend: (env: Environment) => void): CelDialect {
+  let env: Environment | undefined;
+  return {
+    environment: () => {
+      if (!env) {
+        env = buildEnvironment(false);
+        extend(env);
+      }
+      return env;
+    },
+    cache: new Map(),
+  };
+}
+
+export function compileCel(expression: string, dialect: CelDialect = defaultDialect): Compiled {
+  const cache = dialect.cache;
+  let fn = cache.get(expression);
   if (fn) return fn;
   if (expression.length > MAX_EXPRESSION_LENGTH) throw new CelError(`compilation error: expression longer than ${MAX_EXPRESSION_LENGTH} characters`, 'compile');
   try {
-    fn = celEnvironment().parse(instrumentComprehensions(rewriteExpression(expression))) as unknown as Compiled;
+    fn = dialect.environment().parse(instrumentComprehensions(rewriteExpression(expression))) as unknown as Compiled;
   } catch (err) {
     throw new CelError(`compilation error: ${firstLine(err)}`, 'compile');
   }
-  if (compiledCache.size >= MAX_COMPILED) compiledCache.clear();
-  compiledCache.set(expression, fn);
+  if (cache.size >= MAX_COMPILED) cache.clear();
+  cache.set(expression, fn);
   return fn;
 }
 
 /** Evaluates an expression; throws CelError with a single-line message on failure. */
-export function evalCel(expression: string, activation: Record<string, unknown>): unknown {
-  const fn = compileCel(expression);
+export function evalCel(expression: string, activation: Record<string, unknown>, dialect: CelDialect = defaultDialect): unknown {
+  const fn = compileCel(expression, dialect);
   try {
     const out = withCostBudget(() => fn(activation));
     if (out && typeof (out as Promise<unknown>).then === 'function') throw new Error('asynchronous CEL functions are not supported');

@@ -84,8 +84,9 @@ const SHA256_K = [
   0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ];
 
-export function sha256Hex(text: string): string {
-  const view = padded(utf8(text), false);
+/** SHA-256 of raw bytes (32 bytes). */
+export function sha256Bytes(data: Uint8Array): Uint8Array {
+  const view = padded(data, false);
   const h = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
   const w = new Array<number>(64);
   for (let off = 0; off < view.byteLength; off += 64) {
@@ -103,5 +104,88 @@ export function sha256Hex(text: string): string {
     }
     [a, b, c, d, e, f, g, hh].forEach((v, i) => { h[i] = (h[i] + v) | 0; });
   }
-  return hex(h.map((x) => x >>> 0), false);
+  const out = new Uint8Array(32);
+  const outView = new DataView(out.buffer);
+  h.forEach((v, i) => outView.setUint32(i * 4, v >>> 0, false));
+  return out;
+}
+
+export function sha256Hex(text: string): string {
+  return [...sha256Bytes(utf8(text))].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+// SHA-512 / SHA-384 (FIPS 180-4) on BigInt words: only used for HS384/HS512 tokens, where
+// inputs are small, so clarity wins over speed.
+const SHA512_K = [
+  '428a2f98d728ae22', '7137449123ef65cd', 'b5c0fbcfec4d3b2f', 'e9b5dba58189dbbc', '3956c25bf348b538', '59f111f1b605d019', '923f82a4af194f9b', 'ab1c5ed5da6d8118',
+  'd807aa98a3030242', '12835b0145706fbe', '243185be4ee4b28c', '550c7dc3d5ffb4e2', '72be5d74f27b896f', '80deb1fe3b1696b1', '9bdc06a725c71235', 'c19bf174cf692694',
+  'e49b69c19ef14ad2', 'efbe4786384f25e3', '0fc19dc68b8cd5b5', '240ca1cc77ac9c65', '2de92c6f592b0275', '4a7484aa6ea6e483', '5cb0a9dcbd41fbd4', '76f988da831153b5',
+  '983e5152ee66dfab', 'a831c66d2db43210', 'b00327c898fb213f', 'bf597fc7beef0ee4', 'c6e00bf33da88fc2', 'd5a79147930aa725', '06ca6351e003826f', '142929670a0e6e70',
+  '27b70a8546d22ffc', '2e1b21385c26c926', '4d2c6dfc5ac42aed', '53380d139d95b3df', '650a73548baf63de', '766a0abb3c77b2a8', '81c2c92e47edaee6', '92722c851482353b',
+  'a2bfe8a14cf10364', 'a81a664bbc423001', 'c24b8b70d0f89791', 'c76c51a30654be30', 'd192e819d6ef5218', 'd69906245565a910', 'f40e35855771202a', '106aa07032bbd1b8',
+  '19a4c116b8d2d0c8', '1e376c085141ab53', '2748774cdf8eeb99', '34b0bcb5e19b48a8', '391c0cb3c5c95a63', '4ed8aa4ae3418acb', '5b9cca4f7763e373', '682e6ff3d6b2b8a3',
+  '748f82ee5defb2fc', '78a5636f43172f60', '84c87814a1f0ab72', '8cc702081a6439ec', '90befffa23631e28', 'a4506cebde82bde9', 'bef9a3f7b2c67915', 'c67178f2e372532b',
+  'ca273eceea26619c', 'd186b8c721c0c207', 'eada7dd6cde0eb1e', 'f57d4f7fee6ed178', '06f067aa72176fba', '0a637dc5a2c898a6', '113f9804bef90dae', '1b710b35131c471b',
+  '28db77f523047d84', '32caab7b40c72493', '3c9ebe0a15c9bebc', '431d67c49c100d4c', '4cc5d4becb3e42b6', '597f299cfc657e2a', '5fcb6fab3ad6faec', '6c44198c4a475817',
+].map((h) => BigInt(`0x${h}`));
+
+const SHA512_IV = ['6a09e667f3bcc908', 'bb67ae8584caa73b', '3c6ef372fe94f82b', 'a54ff53a5f1d36f1', '510e527fade682d1', '9b05688c2b3e6c1f', '1f83d9abfb41bd6b', '5be0cd19137e2179'].map((h) => BigInt(`0x${h}`));
+const SHA384_IV = ['cbbb9d5dc1059ed8', '629a292a367cd507', '9159015a3070dd17', '152fecd8f70e5939', '67332667ffc00b31', '8eb44a8768581511', 'db0c2e0d64f98fa7', '47b5481dbefa4fa4'].map((h) => BigInt(`0x${h}`));
+
+const M64 = (1n << 64n) - 1n;
+const rotr64 = (x: bigint, n: bigint) => ((x >> n) | (x << (64n - n))) & M64;
+
+function sha512Family(data: Uint8Array, iv: bigint[], outBytes: number): Uint8Array {
+  const length = Math.ceil((data.length + 17) / 128) * 128;
+  const buf = new Uint8Array(length);
+  buf.set(data);
+  buf[data.length] = 0x80;
+  const view = new DataView(buf.buffer);
+  view.setBigUint64(length - 8, BigInt(data.length) * 8n, false);
+  const h = [...iv];
+  const w = new Array<bigint>(80);
+  for (let off = 0; off < length; off += 128) {
+    for (let i = 0; i < 16; i++) w[i] = view.getBigUint64(off + i * 8, false);
+    for (let i = 16; i < 80; i++) {
+      const s0 = rotr64(w[i - 15], 1n) ^ rotr64(w[i - 15], 8n) ^ (w[i - 15] >> 7n);
+      const s1 = rotr64(w[i - 2], 19n) ^ rotr64(w[i - 2], 61n) ^ (w[i - 2] >> 6n);
+      w[i] = (w[i - 16] + s0 + w[i - 7] + s1) & M64;
+    }
+    let [a, b, c, d, e, f, g, hh] = h;
+    for (let i = 0; i < 80; i++) {
+      const t1 = (hh + (rotr64(e, 14n) ^ rotr64(e, 18n) ^ rotr64(e, 41n)) + ((e & f) ^ (~e & M64 & g)) + SHA512_K[i] + w[i]) & M64;
+      const t2 = ((rotr64(a, 28n) ^ rotr64(a, 34n) ^ rotr64(a, 39n)) + ((a & b) ^ (a & c) ^ (b & c))) & M64;
+      hh = g; g = f; f = e; e = (d + t1) & M64; d = c; c = b; b = a; a = (t1 + t2) & M64;
+    }
+    [a, b, c, d, e, f, g, hh].forEach((v, i) => { h[i] = (h[i] + v) & M64; });
+  }
+  const out = new Uint8Array(64);
+  const outView = new DataView(out.buffer);
+  h.forEach((v, i) => outView.setBigUint64(i * 8, v, false));
+  return out.slice(0, outBytes);
+}
+
+export function sha512Bytes(data: Uint8Array): Uint8Array {
+  return sha512Family(data, SHA512_IV, 64);
+}
+
+export function sha384Bytes(data: Uint8Array): Uint8Array {
+  return sha512Family(data, SHA384_IV, 48);
+}
+
+/** HMAC (RFC 2104) over one of the hashes above; the block size is 64 bytes for SHA-256, 128 for SHA-384/512. */
+export function hmac(hash: 'SHA-256' | 'SHA-384' | 'SHA-512', key: Uint8Array, message: Uint8Array): Uint8Array {
+  const digest = hash === 'SHA-256' ? sha256Bytes : hash === 'SHA-384' ? sha384Bytes : sha512Bytes;
+  const block = hash === 'SHA-256' ? 64 : 128;
+  const k = new Uint8Array(block);
+  k.set(key.length > block ? digest(key) : key);
+  const inner = new Uint8Array(block + message.length);
+  const outer = new Uint8Array(block + digest(new Uint8Array()).length);
+  for (let i = 0; i < block; i++) {
+    inner[i] = k[i] ^ 0x36;
+    outer[i] = k[i] ^ 0x5c;
+  }
+  inner.set(message, block);
+  outer.set(digest(inner), block);
+  return digest(outer);
 }

@@ -10,6 +10,7 @@ import { applyGeneratingPolicy, applyDeletingPolicy, applyImageValidatingPolicy 
 import { applyValidatingAdmissionPolicy } from './validating-admission-policy';
 import { applyMutatingAdmissionPolicy } from './mutating-admission-policy';
 import { emptyResponse } from './response';
+import { asObject } from '../core/json';
 import { requestTarget } from './match';
 import { validateClassicCel as validateClassic, evaluateCelPreconditions as evaluatePreconditions } from './classic';
 
@@ -17,6 +18,9 @@ export { checkCelExpression, type CelDiagnostic, type CelCheckContext, type CelR
 export { evalCel, evalCelBool, CelError } from './environment';
 export { toCel, fromCel } from './values';
 export { setCostLimit, DEFAULT_COST_LIMIT } from './budget';
+export { evaluateAuthzPolicy, authzModeOf, type AuthzMode } from './authz-policy';
+export { envoyCheckRequestFromJson, EnvoyPayloadError } from './lib-authz-envoy';
+export { httpCheckRequestFromJson, HttpPayloadError } from './lib-authz-http';
 
 const CEL_KINDS = new Set([
   'ValidatingPolicy', 'NamespacedValidatingPolicy', 'MutatingPolicy', 'NamespacedMutatingPolicy',
@@ -33,9 +37,11 @@ export function isCelPolicy(policy: JsonObject): boolean {
 
 /** Applies a policies.kyverno.io or admissionregistration.k8s.io policy. */
 export function applyCelPolicy(policy: JsonObject, options: ApplyOptions): PolicyResponse {
-  // Namespaced* kinds only see resources of their own namespace.
+  // Namespaced* kinds only see resources of their own namespace; JSON-mode ones evaluate any
+  // payload (Kyverno's vpol engine does not match JSON requests).
   const policyNamespace = String(((policy.metadata ?? {}) as JsonObject).namespace ?? '');
-  if (String(policy.kind ?? '').startsWith('Namespaced') && policyNamespace && requestTarget(options.request).namespace !== policyNamespace) {
+  const jsonMode = String(policy.kind) === 'NamespacedValidatingPolicy' && asObject(asObject(policy.spec).evaluation).mode === 'JSON';
+  if (String(policy.kind ?? '').startsWith('Namespaced') && policyNamespace && !jsonMode && requestTarget(options.request).namespace !== policyNamespace) {
     return emptyResponse(policy, options);
   }
   try {

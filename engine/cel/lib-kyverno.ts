@@ -128,6 +128,11 @@ export function registerKyvernoLibraries(env: Environment): void {
  * and every generated resource gets the call's namespace (none when it is empty).
  */
 function generatorApply(l: GeneratorLib, ns: string, data: unknown[]): boolean {
+  return generateResources(l.rt, ns, data);
+}
+
+/** The generation runtime both generator.Apply and GeneratingPolicy templates feed. */
+export function generateResources(rt: { generated: JsonObject[] }, ns: string, data: unknown[]): boolean {
   const inNamespace = (obj: JsonObject): JsonObject => {
     const meta = { ...((obj.metadata ?? {}) as JsonObject) };
     if (ns) meta.namespace = ns;
@@ -137,9 +142,9 @@ function generatorApply(l: GeneratorLib, ns: string, data: unknown[]): boolean {
   for (const entry of data) {
     const obj = fromCel(entry) as JsonObject;
     if (Array.isArray(obj.items)) {
-      for (const item of obj.items) if (item && typeof item === 'object' && !Array.isArray(item)) l.rt.generated.push(inNamespace(item as JsonObject));
+      for (const item of obj.items) if (item && typeof item === 'object' && !Array.isArray(item)) rt.generated.push(inNamespace(item as JsonObject));
     } else {
-      l.rt.generated.push(inNamespace(obj));
+      rt.generated.push(inNamespace(obj));
     }
   }
   return true;

@@ -11,6 +11,35 @@ import { evaluateMatchConditions } from './validations';
 import { effectiveSpec } from './validating-policy';
 import { wildcardMatch } from '../wildcard/wildcard';
 import { asObject } from '../core/json';
+import { compileGenerationTemplate } from './generation-template';
+import { generateResources } from './lib-kyverno';
+
+/**
+ * A template's resources go where their metadata.namespace says (Kyverno's applyTemplate). A
+ * namespaced policy puts resources without one in its own namespace and may not generate into another.
+ */
+function generateFromTemplate(policy: JsonObject, template: unknown, evaluate: (expression: string) => unknown, runtime: { generated: JsonObject[] }): void {
+  let resources: JsonObject[];
+  try {
+    resources = compileGenerationTemplate(template).render(evaluate) as JsonObject[];
+  } catch (e) {
+    throw new Error(`failed to render generation template: ${(e as Error).message}`);
+  }
+  const meta = asObject(policy.metadata);
+  const policyNamespace = String(policy.kind ?? '').startsWith('Namespaced') && typeof meta.namespace === 'string' ? meta.namespace : '';
+  const grouped = new Map<string, JsonObject[]>();
+  for (const resource of resources) {
+    let namespace = String(asObject(resource.metadata).namespace ?? '');
+    if (policyNamespace) {
+      if (namespace === '') namespace = policyNamespace;
+      else if (namespace !== policyNamespace) {
+        throw new Error(`cross-namespace generation denied: a policy in namespace "${policyNamespace}" cannot generate resources into namespace "${namespace}"`);
+      }
+    }
+    grouped.set(namespace, [...(grouped.get(namespace) ?? []), resource]);
+  }
+  for (const [namespace, objects] of grouped) generateResources(runtime, namespace, objects);
+}
 
 function single(policy: JsonObject, options: ApplyOptions, r: Omit<RuleResult, 'type'> & { type?: RuleResult['type'] }): PolicyResponse {
   return emptyResponse(policy, options, [{ type: 'Validation', ...r }]);
@@ -31,6 +60,10 @@ export function applyGeneratingPolicy(policy: JsonObject, options: ApplyOptions)
   const generate = (Array.isArray(spec.generate) ? spec.generate : []) as JsonObject[];
   for (const [i, g] of generate.entries()) {
     try {
+      if (g.template !== undefined && g.template !== null) {
+        generateFromTemplate(policy, g.template, (expression) => evalCel(expression, act.vars), runtime);
+        continue;
+      }
       const out = evalCel(String(g.expression ?? ''), act.vars);
       if (typeof out !== 'boolean') throw new Error(`generate[${i}] must evaluate to bool, got ${typeOfCel(out)}`);
     } catch (err) {

@@ -20,6 +20,7 @@ import type {
   TestValues,
 } from '../core/types';
 import { isObject } from '../loader/classify';
+import { authzModeOf } from '../cel';
 
 /** Everything one policy produced on one resource during the run. */
 export interface EngineResponse {
@@ -230,6 +231,8 @@ export function evaluateResource(input: EvaluationInput, resource: JsonObject): 
   const operation = operationFrom(input.values);
   const requestInfo = input.requestInfo ?? { roles: [], clusterRoles: [], userInfo: {} };
   const ordered = input.policies
+    // Envoy/HTTP policies answer authorization requests only (the CLI loads them apart).
+    .filter((policy) => authzModeOf(policy) === null)
     .filter((policy) => !(input.admissionOnly && DELETING_KINDS.has(String(policy.kind))))
     .map((policy, index) => ({ policy, index, phase: policyPhase(policy) }))
     .sort((a, b) => a.phase - b.phase || a.index - b.index);

@@ -14,18 +14,6 @@ export type ManifestReader = (path: string) => JsonObject[];
 
 const NOT_IN_MANIFEST = 'not found in manifest';
 
-export function isCelResult(test: ExpectedResult): boolean {
-  return (
-    test.isValidatingAdmissionPolicy ||
-    test.isMutatingAdmissionPolicy ||
-    test.isValidatingPolicy ||
-    test.isMutatingPolicy ||
-    test.isGeneratingPolicy ||
-    test.isDeletingPolicy ||
-    test.isImageValidatingPolicy
-  );
-}
-
 /** Policy kinds whose results carry no rule names of their own (commands/test isRulelessPolicyKind). */
 const RULELESS_KINDS = new Set([
   'ValidatingPolicy',
@@ -37,9 +25,13 @@ const RULELESS_KINDS = new Set([
   'DeletingPolicy',
 ]);
 
-/** The rule results an expected result is checked against: all of them without a rule name. */
-export function lookupRules(test: ExpectedResult, rules: RuleResult[], policyKind = ''): RuleResult[] {
-  if (isCelResult(test) || test.rule === '' || RULELESS_KINDS.has(policyKind.replace(/^Namespaced/, ''))) return rules;
+/**
+ * The rule results an expected result is checked against: all of them when the result names
+ * no rule or the policy kind has no rule names, else those named after the rule (or its
+ * autogen variants). The policy's kind decides, not the result's is…Policy flags.
+ */
+export function lookupRules(test: ExpectedResult, rules: RuleResult[], policyKind: string): RuleResult[] {
+  if (test.rule === '' || RULELESS_KINDS.has(policyKind.replace(/^Namespaced/, ''))) return rules;
   return rules.filter((r) => r.name === test.rule || r.name === `autogen-${test.rule}` || r.name === `autogen-cronjob-${test.rule}`);
 }
 
@@ -170,8 +162,8 @@ function rowsForResponse(test: ExpectedResult, response: EngineResponse, key: st
   }
   const rows: TestRow[] = [];
   for (const rule of lookupRules(test, response.rules, response.policy.kind)) {
-    const generation = test.isGeneratingPolicy || (!isCelResult(test) && rule.type === 'Generation');
-    if (generation) {
+    // The rule type picks what is compared, as output.go does (RuleType()).
+    if (rule.type === 'Generation') {
       const generatedResources = rule.generatedResources ?? [];
       if (generatedResources.length === 0) {
         // Nothing generated (an error, an exception...): only the result is compared.
@@ -229,15 +221,19 @@ export function decideResult(test: ExpectedResult, index: ResponseIndex, read: M
 
 /**
  * Groups engine responses by the resource they were run for. Every evaluated resource gets
- * an entry, even without responses (then its rows are "Not found"). Targets of
+ * an entry, even without responses (then its rows are "Not found"); so does every payload
+ * (JSON, HTTP, Envoy), under its name. Targets of
  * mutate-existing rules are indexed by the target resources the test declares.
  */
 export function indexResponses(
   evaluations: Array<{ resource: JsonObject; responses: EngineResponse[] }>,
   targetResources: JsonObject[] = [],
+  payloads: Array<{ key: string; responses: EngineResponse[] }> = [],
 ): ResponseIndex {
   const index: ResponseIndex = { trigger: new Map(), target: new Map() };
   for (const e of evaluations) index.trigger.set(resourceKey(identityOf(e.resource)), e.responses);
+  // Payloads are keyed by their name; one listed twice adds its responses twice (as the CLI).
+  for (const p of payloads) index.trigger.set(p.key, [...(index.trigger.get(p.key) ?? []), ...p.responses]);
   const targetKeys = new Set(targetResources.map((t) => resourceKey(identityOf(t))));
   for (const e of evaluations) {
     for (const response of e.responses) {

@@ -33,3 +33,13 @@ export {
 } from './inputs';
 export { resolvePath, dirname, normalizePath } from './paths';
 export { policyFamilies, testFamilies, FAMILY_LABELS, type PolicyFamily } from './families';
+export {
+  evaluateAuthzPayload,
+  evaluateJsonPayload,
+  isAuthzPolicy,
+  isJsonModePolicy,
+  loadAuthzPayload,
+  loadJsonPayload,
+  PayloadError,
+  type Payload,
+} from './payloads';

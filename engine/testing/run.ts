@@ -9,6 +9,8 @@ import { formatLoadError, lineOfPath, parseYamlDocuments, type LoadedDocument } 
 import { identityOf, resourceKey } from './compare';
 import { decideResult, indexResponses, type ManifestReader } from './decide';
 import { evaluateResources, type PolicyApplier } from '../evaluate';
+import { evaluateAuthzPayload, evaluateJsonPayload, loadAuthzPayload, loadJsonPayload, PayloadError, type Payload } from './payloads';
+import { filesAt } from './inputs';
 import {
   addContext,
   checkPolicyShape,
@@ -53,6 +55,16 @@ interface LoadedTest {
   values?: TestValues;
   requestInfo?: RequestInfo;
   targetResources: JsonObject[];
+  jsonPayloads: Payload[];
+  httpPayloads: Payload[];
+  envoyPayloads: Payload[];
+}
+
+/** The text of one payload file (payloads are single files, never folders). */
+function payloadText(files: FileSource, path: string): string {
+  const found = filesAt(files, path);
+  if (found.length !== 1 || found[0][0] !== path) throw new InputError(`${path}: file not found`);
+  return found[0][1];
 }
 
 function loadTest(spec: TestSpec, base: string, files: FileSource): LoadedTest {
@@ -133,7 +145,10 @@ function loadTest(spec: TestSpec, base: string, files: FileSource): LoadedTest {
     const docs = loadDocuments(files, at(spec.userinfo));
     if (docs.length > 0) requestInfo = toRequestInfo(requireObject(docs[0], 'userinfo'));
   }
-  return { policies, resources, cluster, values, requestInfo, targetResources };
+  const jsonPayloads = spec.jsonPayloads.map((name) => loadJsonPayload(name, at(name), payloadText(files, at(name))));
+  const httpPayloads = spec.httpPayloads.map((p) => loadAuthzPayload('HTTP', at(p), payloadText(files, at(p))));
+  const envoyPayloads = spec.envoyPayloads.map((p) => loadAuthzPayload('Envoy', at(p), payloadText(files, at(p))));
+  return { policies, resources, cluster, values, requestInfo, targetResources, jsonPayloads, httpPayloads, envoyPayloads };
 }
 
 /** A clusterResources file holds either plain resources or a cli.kyverno.io ClusterResource. */
@@ -145,7 +160,7 @@ function clusterResourceDocs(doc: JsonObject): JsonObject[] {
 }
 
 function describe(err: unknown): string {
-  if (err instanceof InputError || err instanceof TestSpecError) return err.message;
+  if (err instanceof InputError || err instanceof TestSpecError || err instanceof PayloadError) return err.message;
   const msg = err instanceof Error ? err.message : String(err);
   return `internal error: ${msg.split('\n')[0]}`;
 }
@@ -188,7 +203,14 @@ export function runTestDocument(path: string, doc: unknown, files: FileSource, o
     let t1 = clock();
     if (timings) timings.parseMs += t1 - t0;
     const evaluations = evaluateResources({ ...loaded, now: options.now, engine: options.engine });
-    const index = indexResponses(evaluations, loaded.targetResources);
+    // Payloads are evaluated in the default run only (not in the per-operation runs below).
+    const payloadInput = { policies: loaded.policies, cluster: loaded.cluster, now: options.now };
+    const payloadEvaluations = [
+      ...loaded.jsonPayloads.map((p) => ({ key: p.key, responses: evaluateJsonPayload(payloadInput, p) })),
+      ...loaded.httpPayloads.map((p) => ({ key: p.key, responses: evaluateAuthzPayload(payloadInput, 'HTTP', p) })),
+      ...loaded.envoyPayloads.map((p) => ({ key: p.key, responses: evaluateAuthzPayload(payloadInput, 'Envoy', p) })),
+    ];
+    const index = indexResponses(evaluations, loaded.targetResources, payloadEvaluations);
     // The CLI runs every resource once more per operation that results declare explicitly,
     // and checks those results against that run only.
     const byOperation = new Map<string, ReturnType<typeof indexResponses>>();

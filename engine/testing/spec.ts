@@ -6,6 +6,7 @@
 import type { JsonObject } from '../core/types';
 import type { ExpectedResult, ResourceSpec, TestSpec } from './types';
 import { isObject } from '../loader/classify';
+import { normalizePath } from './paths';
 
 export class TestSpecError extends Error {}
 
@@ -88,6 +89,18 @@ function expectedResult(raw: unknown, index: number): ExpectedResult {
   };
 }
 
+/**
+ * `jsonPayloads` (and the deprecated single `jsonPayload`, used only when the list is empty),
+ * cleaned like Go's path.Clean so `./payload.json` and `payload.json` name the same payload,
+ * blanks dropped, duplicates removed: these names are also the payloads' keys in the results.
+ */
+function jsonPayloadNames(f: Map<string, unknown>): string[] {
+  const names = strList(f, 'jsonPayloads', 'test');
+  const legacy = str(f, 'jsonPayload', 'test');
+  if (names.length === 0 && legacy) names.push(legacy);
+  return [...new Set(names.filter((n) => n.trim() !== '').map(normalizePath))];
+}
+
 /** A result's `operation`, checked as the CLI does before running anything. */
 function resultOperation(f: Map<string, unknown>, where: string): string {
   const operation = str(f, 'operation', where);
@@ -117,6 +130,9 @@ export function readTestSpec(doc: unknown): TestSpec {
     exceptions: strList(f, 'exceptions', 'test'),
     clusterResources: strList(f, 'clusterResources', 'test'),
     targetResources: strList(f, 'targetResources', 'test'),
+    jsonPayloads: jsonPayloadNames(f),
+    httpPayloads: strList(f, 'httpPayloads', 'test'),
+    envoyPayloads: strList(f, 'envoyPayloads', 'test'),
     paramResources: strList(f, 'paramResources', 'test'),
     variables: str(f, 'variables', 'test'),
     userinfo: str(f, 'userinfo', 'test'),
@@ -134,6 +150,9 @@ export function referencedPaths(spec: TestSpec): string[] {
     ...spec.exceptions,
     ...spec.clusterResources,
     ...spec.targetResources,
+    ...spec.jsonPayloads,
+    ...spec.httpPayloads,
+    ...spec.envoyPayloads,
     ...spec.paramResources,
   ]);
   for (const p of [spec.variables, spec.userinfo, spec.context]) if (p) out.add(p);

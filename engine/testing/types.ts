@@ -78,6 +78,12 @@ export interface TestSpec {
   exceptions: string[];
   clusterResources: string[];
   targetResources: string[];
+  /** Non-Kubernetes payloads: JSON/YAML documents for `evaluation.mode: JSON` policies (names cleaned as Kyverno does). */
+  jsonPayloads: string[];
+  /** HTTP authorization requests for `evaluation.mode: HTTP` policies. */
+  httpPayloads: string[];
+  /** Envoy CheckRequests for `evaluation.mode: Envoy` policies. */
+  envoyPayloads: string[];
   /** Parameter objects of admission policy bindings (`paramResources`). */
   paramResources: string[];
   variables: string;

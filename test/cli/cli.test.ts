@@ -103,11 +103,37 @@ test('apply: a VAP binding reads --parameter-resource and a Pod outside matchCon
 test('apply without resources explains its usage', () => {
   const r = cli('apply', `${fixtures}/apply/policy.yaml`);
   assert.equal(r.code, 2);
-  assert.match(r.err, /^Error: at least one policy and one --resource are required/);
+  assert.match(r.err, /^Error: resource file\(s\) or cluster required/);
 });
 
 test('apply with a missing policy path names it', () => {
   const r = cli('apply', 'nope/policy.yaml', '--resource', `${fixtures}/apply/pod.yaml`);
   assert.match(r.err, /Error: nope\/policy\.yaml: no such file or directory/);
   assert.equal(r.code, 1);
+});
+
+test('apply --json evaluates JSON-mode policies on JSON and YAML payloads', () => {
+  const r = cli('apply', `${fixtures}/payloads/json-policy.yaml`, '--json', `${fixtures}/payloads/old.json`, '--json', `${fixtures}/payloads/new.yaml`);
+  assert.equal(r.code, 1);
+  assert.match(r.out, /Applying 1 policy rule\(s\) to 2 resource\(s\)/);
+  assert.match(r.out, /policy check-version -> resource JSON payload failed:\n1\. .*the terraform version must be 1\.5\.9/);
+  assert.match(r.out, /pass: 1, fail: 1, warn: 0, error: 0, skip: 0/);
+});
+
+test('apply --envoy-payload and --http-payload answer with the authorization policies', () => {
+  const r = cli('apply', `${fixtures}/payloads/authz-policies.yaml`, '--envoy-payload', `${fixtures}/payloads/envoy-post.json`, '--http-payload', `${fixtures}/payloads/http-get.json`);
+  assert.equal(r.code, 1);
+  assert.match(r.out, /policy envoy-get-only -> resource JSON payload failed:\n1\. envoy-get-only: request denied with status code 405/);
+  assert.match(r.out, /policy http-deny-all -> resource JSON payload failed:\n1\. http-deny-all: request denied, reason: closed/);
+  assert.match(r.out, /pass: 0, fail: 2, warn: 0, error: 0, skip: 0/);
+});
+
+test('apply refuses --resource with --json, and names unreadable payloads', () => {
+  const both = cli('apply', `${fixtures}/payloads/json-policy.yaml`, '--json', `${fixtures}/payloads/old.json`, '--resource', `${fixtures}/apply/pod.yaml`);
+  assert.equal(both.code, 2);
+  assert.match(both.err, /both resource and json files can not be used together/);
+  const bad = cli('apply', `${fixtures}/payloads/authz-policies.yaml`, '--envoy-payload', `${fixtures}/payloads/json-policy.yaml`);
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /failed to load Envoy payloads from path test\/fixtures\/cli\/payloads\/json-policy\.yaml/);
+  noStack(bad.err);
 });

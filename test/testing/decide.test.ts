@@ -166,6 +166,47 @@ test('resources without a namespace are loaded into "default", as the kyverno CL
   assert.deepEqual(res.rows.map((r) => [r.resource, r.actual, r.ok]), [['default/web', 'fail', true]]);
 });
 
+test('a generate rule that generated nothing is checked on its result alone', () => {
+  const gpol = { apiVersion: 'policies.kyverno.io/v1', kind: 'GeneratingPolicy', metadata: { name: 'gen' }, spec: { generate: [{ expression: 'true' }] } };
+  const res = run(
+    {
+      policies: ['policy.yaml'],
+      resources: ['resources.yaml'],
+      results: [{ policy: 'gen', kind: 'Pod', resources: ['web'], result: 'pass', generatedResource: 'generated.yaml', isGeneratingPolicy: true }],
+    },
+    { 'policy.yaml': yamlDocs(gpol), 'resources.yaml': yamlDocs(pod('web')), 'generated.yaml': yamlDocs(pod('other')) },
+    () => ({ rules: [rule('', 'skip', { type: 'Generation' })] }),
+  );
+  assert.deepEqual(res.rows.map((r) => [r.resource, r.actual, r.ok, r.reason]), [['default/web', 'skip', false, 'Want pass, got skip']]);
+});
+
+test('the policy kind, not the result flags, decides whether rule names are compared', () => {
+  const vap = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy', metadata: { name: 'vap' }, spec: {} };
+  const files = { 'policy.yaml': yamlDocs(vap, labelsPolicy), 'resources.yaml': yamlDocs(pod('web')) };
+  const script: Script = (p) => ({ rules: [rule(String((p.metadata as JsonObject).name), 'fail')] });
+  const res = run(
+    {
+      policies: ['policy.yaml'],
+      resources: ['resources.yaml'],
+      results: [
+        // No isValidatingAdmissionPolicy flag and an unrelated rule name: the VAP result still counts.
+        { policy: 'vap', rule: 'anything', kind: 'Pod', resources: ['web'], result: 'fail' },
+        // A classic policy with no rule named: all its rules are checked.
+        { policy: 'require-labels', kind: 'Pod', resources: ['web'], result: 'fail' },
+        // A CEL flag does not make a classic policy's rule names irrelevant.
+        { policy: 'require-labels', rule: 'other', kind: 'Pod', resources: ['web'], result: 'fail', isValidatingPolicy: true },
+      ],
+    },
+    files,
+    script,
+  );
+  assert.deepEqual(res.rows.map((r) => [r.policy, r.actual, r.ok, r.reason]), [
+    ['vap', 'fail', true, 'Ok'],
+    ['require-labels', 'fail', true, 'Ok'],
+    ['require-labels', '', true, 'Excluded'],
+  ]);
+});
+
 test('every Mutation rule, MutatingAdmissionPolicy included, is compared through the patched resource', () => {
   const map = { apiVersion: 'admissionregistration.k8s.io/v1alpha1', kind: 'MutatingAdmissionPolicy', metadata: { name: 'map' }, spec: {} };
   const patched = pod('web', 'default', { team: 'a' });
