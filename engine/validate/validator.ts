@@ -1,8 +1,7 @@
 /**
  * The validate handler for pattern / anyPattern / deny / foreach rules, mirroring
  * Kyverno's validator (pkg/engine/handlers/validation/validate_resource.go): context and
- * preconditions, then deny, else patterns (re-checked against the old object on UPDATE),
- * else foreach, each nested foreach level a validator of its own.
+ * preconditions, then deny, else patterns, else foreach, each nested foreach level a validator of its own.
  */
 import { evaluateConditions } from '../conditions';
 import { loadContextEntries } from '../context';
@@ -10,7 +9,7 @@ import type { JsonObject, RuleResult } from '../core/types';
 import { jmesSearch } from '../jmespath';
 import { combineAnyPatternOutcomes, formatPatternFailure, passedMessage, validatePattern } from '../pattern';
 import { substituteVariables, withVariables, type VariableScope } from '../variables';
-import { joinNonEmpty, ruleError, ruleResult, sameResult } from './results';
+import { joinNonEmpty, ruleError, ruleResult } from './results';
 import type { ValidateEnvironment } from './types';
 import { isJsonObject } from '../core/json';
 import { BudgetExceededError, isBudgetExceeded, MAX_FOREACH_ELEMENTS } from '../core/budget';
@@ -26,8 +25,6 @@ export interface ValidatorLevel {
   nesting: number;
   /** The element foreach scoped validation to (patterns apply to it, not to the resource). */
   element?: JsonObject;
-  /** Patterns are already substituted (the old-object pass reuses them, as Kyverno does). */
-  substituted?: boolean;
   /** Where the current element sits in the resource, when the foreach list is a plain path. */
   elementPath?: Array<string | number>;
 }
@@ -37,10 +34,8 @@ interface LevelState {
   /** The resource patterns check: the (patched) new object, or the old one when re-validating an update. */
   resource: JsonObject | null;
   isDelete: boolean;
-  isUpdate: boolean;
-  oldResource: JsonObject | null;
   /** Foreach elements visited so far in this rule, nested levels included (MAX_FOREACH_ELEMENTS). */
-  foreach: { visited: number };
+  foreach?: { visited: number };
 }
 
 function ruleMessage(env: ValidateEnvironment): string {
@@ -207,8 +202,9 @@ function validateForEach(level: ValidatorLevel, env: ValidateEnvironment, st: Le
   for (const fe of level.forEach ?? []) {
     const elements = evaluateList(fe.list, st.scope);
     if (!elements) continue;
-    st.foreach.visited += elements.length;
-    if (st.foreach.visited > MAX_FOREACH_ELEMENTS) {
+    const counter = (st.foreach ??= { visited: 0 });
+    counter.visited += elements.length;
+    if (counter.visited > MAX_FOREACH_ELEMENTS) {
       throw new BudgetExceededError('foreach', MAX_FOREACH_ELEMENTS, `the rule's foreach lists have more elements than that`);
     }
     const { result, applied: count } = validateElements(fe, elements, level, env, st);
@@ -225,7 +221,6 @@ const READ_ONLY = Object.freeze({ readOnly: true });
 export function runLevel(level: ValidatorLevel, env: ValidateEnvironment, state: LevelState): RuleResult | null {
   const name = env.ruleName;
   // Most levels have neither context entries nor preconditions: nothing to copy or evaluate.
-  // Only a spent budget throws here: it ends the rule (see validateRule).
   const st: LevelState =
     level.contextEntries === undefined ? state : { ...state, scope: loadContextEntries(level.contextEntries, state.scope, env.context).scope };
   if (level.preconditions !== undefined && level.preconditions !== null) {
@@ -243,47 +238,18 @@ export function runLevel(level: ValidatorLevel, env: ValidateEnvironment, state:
   if ((level.pattern !== undefined && level.pattern !== null) || (level.anyPattern !== undefined && level.anyPattern !== null)) {
     let pattern: unknown = level.pattern;
     let anyPattern: unknown = level.anyPattern;
-    if (!level.substituted) {
-      try {
-        // Pattern matching only reads the pattern: a policy's literal pattern is used as is.
-        if (level.pattern !== undefined && level.pattern !== null) pattern = substituteVariables(level.pattern, st.scope, READ_ONLY);
-        else anyPattern = substituteVariables(level.anyPattern, st.scope, READ_ONLY);
-      } catch (e) {
-        return ruleError(name, 'variable substitution failed', (e as Error).message);
-      }
+    try {
+      // Pattern matching only reads the pattern: a policy's literal pattern is used as is.
+      if (level.pattern !== undefined && level.pattern !== null) pattern = substituteVariables(level.pattern, st.scope, READ_ONLY);
+      else anyPattern = substituteVariables(level.anyPattern, st.scope, READ_ONLY);
+    } catch (e) {
+      return ruleError(name, 'variable substitution failed', (e as Error).message);
     }
-    const result = validatePatterns(level, env, st, pattern, anyPattern);
-    // Kyverno re-validates an UPDATE against the old object and skips a result that did not
-    // change. Its old context keeps what this level loaded but drops request.object and
-    // request.oldObject, reuses the substituted patterns and keeps the foreach element.
-    if (st.isUpdate && result && st.oldResource) {
-      const oldLevel: ValidatorLevel = { ...level, contextEntries: undefined, pattern, anyPattern, substituted: true };
-      const prior = runLevel(oldLevel, env, oldState(st));
-      if (sameResult(result, prior)) {
-        if (result.status === 'pass') return result;
-        return ruleResult(name, 'skip', 'skipping modified resource as validation results have not changed');
-      }
-    }
-    return result;
+    return validatePatterns(level, env, st, pattern, anyPattern);
   }
 
   if (level.forEach) return validateForEach(level, env, st);
   return null;
-}
-
-/** The state Kyverno's OldPolicyContext gives: the old object as the resource, no request.object/oldObject. */
-function oldState(st: LevelState): LevelState {
-  const request = { ...(st.scope.data.request as JsonObject) };
-  delete request.object;
-  delete request.oldObject;
-  return {
-    scope: { ...st.scope, data: { ...st.scope.data, request } },
-    resource: st.oldResource,
-    foreach: st.foreach,
-    isDelete: false,
-    isUpdate: false,
-    oldResource: null,
-  };
 }
 
 export type { LevelState };
