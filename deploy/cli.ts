@@ -9,7 +9,7 @@ import { parseArgs, single, UsageError, type ParsedArgs } from '../cli/args';
 import { loadPolicyFiles } from '../webhook/serve';
 import { certificatesCover, makeCertificates, type CertificateSet } from './certs';
 import { targetSummary, type ClusterTarget } from './context';
-import { KubeClient } from './kube';
+import { KubeClient } from '../kube-api/client';
 import { certificateHosts, DEFAULT_IMAGE, DEFAULT_NAMESPACE, MUTATING_CONFIG, VALIDATING_CONFIG } from './plan';
 import { runDeploy, type DeployUI } from './run';
 import { runUndeploy } from './undeploy';

@@ -1,5 +1,5 @@
 /** Server-side dry run of a plan, and the "what will be created or changed" summary. */
-import { KubeClient, KubeError, conflictText, describeRef, refOf, type ObjectRef } from './kube';
+import { KubeClient, KubeError, conflictText, describeRef, refOf, type ObjectRef } from '../kube-api/client';
 import type { Plan, Phase } from './plan';
 
 type Json = Record<string, unknown>;

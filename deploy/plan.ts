@@ -7,17 +7,17 @@ import { generateRbacRules } from './generate-rbac';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { CertificateSet } from './certs';
-import { webhookNeeds, webhookRules, type KindTable, type RuleNeed } from '../webhook/rules';
+import { webhookNeeds, type RuleNeed } from '../webhook/rules';
+import type { KindTable } from '../kube-api/kinds';
+import { labels, MANAGED_BY, MUTATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME, webhookConfigurations } from '../webhook/configurations';
+
+export { MANAGED_BY, MUTATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from '../webhook/configurations';
 
 type Json = Record<string, unknown>;
 
-export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'kyverno-studio' };
 export const CRD_LABEL = 'kyverno-studio.io/installed-crd';
 export const DEFAULT_IMAGE = 'public.ecr.aws/docker/library/node:20-alpine';
 export const DEFAULT_NAMESPACE = 'kyverno-studio';
-export const WEBHOOK_NAME = 'kyverno-studio-webhook';
-export const VALIDATING_CONFIG = 'kyverno-studio-validate';
-export const MUTATING_CONFIG = 'kyverno-studio-mutate';
 const CONFIGMAP_LIMIT = 1024 * 1024;
 
 export type DeployMode = 'cluster' | 'local' | 'policies-only';
@@ -60,9 +60,6 @@ export interface Plan {
   codeSha256?: string;
 }
 
-function labels(extra: Json = {}): Json {
-  return { ...MANAGED_BY, ...extra };
-}
 
 const BOOTSTRAP = `// Unpacks the webhook bundle, checks it against the pinned sha256, then runs it.
 const fs = require('fs'), zlib = require('zlib'), crypto = require('crypto');
@@ -195,54 +192,6 @@ function workload(input: PlanInput, ns: string, codeSha: string): Json[] {
     spec: { minAvailable: 1, selector: { matchLabels: match } },
   };
   return [deployment, service, pdb];
-}
-
-export interface WebhookConfigInput {
-  namespace: string;
-  caPem: string;
-  /** Local mode: the developer's webhook URL; otherwise the in-cluster Service. */
-  localUrl?: string;
-  needs: RuleNeed[];
-  /** Emit a configuration even without webhooks (cluster mode: the controller patches it later). */
-  keepEmpty: boolean;
-}
-
-/** The Validating/MutatingWebhookConfigurations for `needs` (admissionregistration.k8s.io/v1, 1.16+). */
-export function webhookConfigurations(input: WebhookConfigInput): Json[] {
-  const caBundle = Buffer.from(input.caPem).toString('base64');
-  const ns = input.namespace;
-  const clientConfig = (path: string): Json =>
-    input.localUrl
-      ? { url: `${input.localUrl.replace(/\/+$/, '')}/${path}`, caBundle }
-      : { service: { namespace: ns, name: WEBHOOK_NAME, path: `/${path}`, port: 443 }, caBundle };
-  const out: Json[] = [];
-  for (const [kind, path, name] of [
-    ['ValidatingWebhookConfiguration', 'validate', VALIDATING_CONFIG],
-    ['MutatingWebhookConfiguration', 'mutate', MUTATING_CONFIG],
-  ] as const) {
-    const mine = input.needs.filter((n) => n.path === path && n.resources.length > 0);
-    if (mine.length === 0 && !input.keepEmpty) continue;
-    out.push({
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind,
-      metadata: { name, labels: labels() },
-      webhooks: mine.map((n) => ({
-        name: `${path}-${n.failurePolicy.toLowerCase()}.kyverno-studio.io`,
-        admissionReviewVersions: ['v1'],
-        clientConfig: clientConfig(path),
-        rules: webhookRules(n),
-        failurePolicy: n.failurePolicy,
-        matchPolicy: 'Equivalent',
-        sideEffects: 'None',
-        timeoutSeconds: n.timeoutSeconds,
-        // 1.20 has no automatic kubernetes.io/metadata.name label: NotIn also matches a
-        // namespace without the label, so unlabelled user namespaces stay covered.
-        namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', ns] }] },
-        ...(kind === 'MutatingWebhookConfiguration' ? { reinvocationPolicy: 'Never' } : {}),
-      })),
-    });
-  }
-  return out;
 }
 
 function withLabels(policy: Json): Json {

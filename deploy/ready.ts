@@ -2,7 +2,7 @@
  * Waiting for the webhook Deployment: all replicas updated and ready. While waiting, the pods'
  * container states explain a stall (image pull errors, crash loops) instead of a bare timeout.
  */
-import type { KubeClient } from './kube';
+import type { KubeClient } from '../kube-api/client';
 
 type Json = Record<string, unknown>;
 

@@ -7,7 +7,7 @@
  * previous field managers back; newest first within each group.
  */
 import { changedFields } from './diff';
-import { KubeClient, KubeError, describeRef, type JsonObject, type ObjectRef } from './kube';
+import { KubeClient, KubeError, describeRef, type JsonObject, type ObjectRef } from '../kube-api/client';
 import type { Phase } from './plan';
 
 export interface JournalEntry {

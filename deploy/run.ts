@@ -11,7 +11,7 @@ import { crdIndex, crdsFor, loadCrd } from './crds';
 import { describeTarget, targetSummary, withServerVersion, type ClusterTarget } from './context';
 import { detectUpstreamKyverno, kindTable, missingCrds, pdbApiVersion, waitEstablished } from './discovery';
 import { dryRun, summaryText, type Change } from './diff';
-import { KubeClient, KubeError, conflictText, describeRef, refOf, type ObjectRef } from './kube';
+import { KubeClient, KubeError, conflictText, describeRef, refOf, type ObjectRef } from '../kube-api/client';
 import { DeployJournal, rollback } from './rollback';
 import { defaultReadiness, type ReadinessCheck } from './ready';
 import { findSmokeProbe, runSmokeCheck } from './smoke';

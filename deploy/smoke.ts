@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { answerAdmissionReview } from '../webhook/admission';
 import type { ClusterState, JsonObject } from '../engine/core/types';
-import { KubeClient, KubeError } from './kube';
+import { KubeClient, KubeError } from '../kube-api/client';
 import { pluralOf } from '../engine/kube/known-kinds';
 
 const EMPTY_CLUSTER: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };

@@ -5,7 +5,7 @@
  */
 import { crdIndex } from './crds';
 import { describeTarget, targetSummary, withServerVersion, type ClusterTarget } from './context';
-import { KubeClient, KubeError, describeRef, refOf, type ObjectRef } from './kube';
+import { KubeClient, KubeError, describeRef, refOf, type ObjectRef } from '../kube-api/client';
 import { CRD_LABEL, DEFAULT_NAMESPACE, MUTATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from './plan';
 
 type Json = Record<string, unknown>;

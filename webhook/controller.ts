@@ -4,9 +4,9 @@
  * some policy matches reach the webhook. It patches the configurations deploy created (it
  * may only update those two by name) and keeps their caBundle and clientConfig.
  */
-import { KubeClient, KubeError } from '../deploy/kube';
-import { kindTable } from '../deploy/discovery';
-import { webhookConfigurations, MUTATING_CONFIG, VALIDATING_CONFIG } from '../deploy/plan';
+import { KubeClient, KubeError } from '../kube-api/client';
+import { kindTable } from '../kube-api/discovery';
+import { webhookConfigurations, MUTATING_CONFIG, VALIDATING_CONFIG } from './configurations';
 import { webhookNeeds } from './rules';
 
 type Json = Record<string, unknown>;

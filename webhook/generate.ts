@@ -7,7 +7,7 @@
  * here, with the sources fetched from the API server. A bounded queue, a few requests at a
  * time, retries with backoff on transient errors, one log line per failure.
  */
-import { KubeError, describeRef, refOf, type KubeClient, type ObjectRef } from '../deploy/kube';
+import { KubeError, describeRef, refOf, type KubeClient, type ObjectRef } from '../kube-api/client';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { builtinKinds } from './rules';
 import { generatePatterns, generateRulesOf, generateWork, policyKey } from './generate-work';

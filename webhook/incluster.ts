@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { ClusterState, JsonObject } from '../engine/core/types';
-import { KubeClient } from '../deploy/kube';
+import { KubeClient } from '../kube-api/client';
 import { WebhookController } from './controller';
 import { ReportWriter } from './reports';
 import { BackgroundScanner } from './scan';

@@ -8,7 +8,7 @@
  * garbage collector runs. Every API call is serialised on one queue; nothing throws into the
  * caller.
  */
-import { KubeError, type KubeClient, type ObjectRef } from '../deploy/kube';
+import { KubeError, type KubeClient, type ObjectRef } from '../kube-api/client';
 import type { JsonObject as Json } from '../engine/core/types';
 import {
   MANAGED_BY,

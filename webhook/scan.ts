@@ -4,8 +4,8 @@
  * processes (so scans share the per-review deadline), and the results go to the reports.
  * Only validation results are reported, as Kyverno's background reports do.
  */
-import type { KubeClient } from '../deploy/kube';
-import { kindTable } from '../deploy/discovery';
+import type { KubeClient } from '../kube-api/client';
+import { kindTable } from '../kube-api/discovery';
 import { policyNeeds, resolveKind } from './rules';
 import type { ReportItem } from './reports';
 import type { ReviewReply } from './protocol';

@@ -168,7 +168,7 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
   });
   if (args.inCluster) {
     const { runInCluster, inClusterClient } = await import('./incluster');
-    const { KubeClient } = await import('../deploy/kube');
+    const { KubeClient } = await import('../kube-api/client');
     const client = args.kubeconfig ? KubeClient.fromKubeconfig(args.kubeconfig) : inClusterClient();
     const { DownstreamGenerator } = await import('./generate');
     generator = new DownstreamGenerator({ client, log });

@@ -3,7 +3,7 @@
  * resourceVersion; a closed or failed watch relists after a backoff. A kind whose CRD is not
  * installed is retried until it appears, so installing a CRD later is picked up.
  */
-import { KubeClient, KubeError } from '../deploy/kube';
+import { KubeClient, KubeError } from '../kube-api/client';
 
 type Json = Record<string, unknown>;
 

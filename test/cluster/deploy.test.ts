@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { runDeploy } from '../../deploy/run';
 import { runUndeploy } from '../../deploy/undeploy';
-import { KubeError, type JsonObject } from '../../deploy/kube';
+import { KubeError, type JsonObject } from '../../kube-api/client';
 import { MUTATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from '../../deploy/plan';
 import { bundleWebhook, recordingUI, simulatedReadiness, snapshot, startCluster, type TestCluster } from './harness';
 import { ADD_LABEL, AUDIT_OWNER, REQUIRE_TEAM, configMap, startLocalWebhook, type LocalWebhook } from './fixtures';

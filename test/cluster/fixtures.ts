@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeCertificates, type CertificateSet } from '../../deploy/certs';
-import type { JsonObject } from '../../deploy/kube';
+import type { JsonObject } from '../../kube-api/client';
 import { startWebhookServer, type WebhookServer } from '../../webhook/server';
 
 export const REQUIRE_TEAM: JsonObject = {

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { KubeClient, type JsonObject } from '../../deploy/kube';
+import { KubeClient, type JsonObject } from '../../kube-api/client';
 import type { DeployUI } from '../../deploy/run';
 import { defaultReadiness, type ReadinessCheck } from '../../deploy/ready';
 import type { ClusterTarget } from '../../deploy/context';

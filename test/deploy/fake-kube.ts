@@ -6,7 +6,7 @@
  * delete, and hooks to make single calls fail.
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import { KubeClient, KubeError, refOf, describeRef, type JsonObject, type ObjectRef, type ResourceInfo } from '../../deploy/kube';
+import { KubeClient, KubeError, refOf, describeRef, type JsonObject, type ObjectRef, type ResourceInfo } from '../../kube-api/client';
 import { changedFields } from '../../deploy/diff';
 
 const CLUSTER_SCOPED = new Set([

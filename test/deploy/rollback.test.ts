@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { runDeploy, type DeployUI } from '../../deploy/run';
 import { DeployJournal, rollback } from '../../deploy/rollback';
 import { makeCertificates } from '../../deploy/certs';
-import { KubeError, type JsonObject } from '../../deploy/kube';
+import { KubeError, type JsonObject } from '../../kube-api/client';
 import { MUTATING_CONFIG, VALIDATING_CONFIG } from '../../deploy/plan';
 import { ADD_LABEL, AUDIT_OWNER, REQUIRE_TEAM } from '../cluster/fixtures';
 import { FakeKube, asFound } from './fake-kube';

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubeConfig } from '@kubernetes/client-node';
-import { KubeClient, KubeError, refOf, type JsonObject, type ObjectRef } from '../../deploy/kube';
+import { KubeClient, KubeError, refOf, type JsonObject, type ObjectRef } from '../../kube-api/client';
 import type { AdmissionRequest } from '../../engine/core/types';
 import { DownstreamGenerator, cloneSources, isTransient } from '../../webhook/generate';
 import type { GeneratedItem } from '../../webhook/protocol';

@@ -1,7 +1,7 @@
 /** ReportWriter against an in-memory API server: batching, pruning, migration, sweeping. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KubeError, type KubeClient, type ObjectRef } from '../../deploy/kube';
+import { KubeError, type KubeClient, type ObjectRef } from '../../kube-api/client';
 import { ReportWriter, type ReportItem, type ReportWriterOptions } from '../../webhook/reports';
 
 type Json = Record<string, unknown>;

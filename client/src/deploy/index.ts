@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { homedir } from 'node:os';
-import { KubeClient } from '../../../deploy/kube';
+import { KubeClient } from '../../../kube-api/client';
 import { runDeploy, type DeployUI } from '../../../deploy/run';
 import { runUndeploy } from '../../../deploy/undeploy';
 import { targetSummary, type ClusterTarget } from '../../../deploy/context';
