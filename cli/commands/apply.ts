@@ -1,8 +1,11 @@
 /** `kyverno-studio apply POLICY... --resource FILE...`: like `kyverno apply`, offline. */
 import { stringify } from 'yaml';
 import type { JsonObject, RequestInfo, TestValues } from '../../engine/core/types';
+import { addGlobalContextEntries, isGlobalContextEntry } from '../../engine/context';
+import { GO_YAML_OPTIONS } from '../../engine/loader';
 import { evaluateResources, offlineCluster, type EngineResponse, type ResourceEvaluation } from '../../engine/evaluate';
 import {
+  addContext,
   checkPolicyShape,
   checkResourceShape,
   evaluateAuthzPayload,
@@ -33,6 +36,7 @@ Flags:
   -f, --values PATH        cli.kyverno.io Values file (alias --values-file)
   -u, --userinfo PATH      cli.kyverno.io UserInfo file
       --parameter-resource PATH  parameter objects for admission policy bindings (repeatable)
+      --context-file PATH  cli.kyverno.io Context file: resources and images CEL policies read
   -o, --output yaml        print the resulting (mutated and generated) resources as YAML
       --audit-warn         report failures of Audit policies as warnings
   -h, --help               show this help`;
@@ -85,6 +89,8 @@ export interface ApplyPaths {
   userinfoPath?: string;
   /** Parameter objects of admission policy bindings (`--parameter-resource`). */
   parameterPaths?: string[];
+  /** A cli.kyverno.io Context file (`--context-file`): what CEL's resource library sees. */
+  contextPath?: string;
   /** JSON/YAML payloads for JSON-mode policies (`--json`). */
   jsonPaths?: string[];
   /** HTTP and Envoy authorization requests (`--http-payload`, `--envoy-payload`). */
@@ -127,11 +133,15 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
     }
   }
   const resources: JsonObject[] = [];
+  const globalContextEntries: JsonObject[] = [];
   const resourceRead = readDocuments(paths.resourcePaths);
   for (const e of resourceRead.errors) (io.err(`Error: ${e}`), inputErrors++);
   for (const doc of resourceRead.documents) {
     try {
-      resources.push(withDefaultNamespace(checkResourceShape(doc)));
+      const resource = withDefaultNamespace(checkResourceShape(doc));
+      // Kyverno apply takes GlobalContextEntry resources out of the resources to evaluate.
+      if (isGlobalContextEntry(resource)) globalContextEntries.push(resource);
+      else resources.push(resource);
     } catch (err) {
       io.err(`Error: ${errorText(err)}`);
       inputErrors++;
@@ -156,7 +166,18 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
   const userDoc = loadSingle(paths.userinfoPath, 'UserInfo', io);
   if (userDoc === null) inputErrors++;
   else if (userDoc) requestInfo = toRequestInfo(userDoc);
+  // CEL libraries get the CLI's fake provider: the Context file's resources, nothing else.
+  const contextDoc = loadSingle(paths.contextPath, 'Context', io);
+  if (contextDoc === null) inputErrors++;
   const cluster = offlineCluster({ exceptions, bindings, resources, parameters, values });
+  if (contextDoc) cluster.celLibraries?.resources.push(...addContext(cluster, contextDoc));
+  // Kyverno apply lists the objects of GlobalContextEntry resources from its fake client.
+  try {
+    if (resources.length + parameters.length > 0) addGlobalContextEntries(cluster, globalContextEntries, [...resources, ...parameters]);
+  } catch (err) {
+    io.err(`Error: failed to build global context store: ${errorText(err)}`);
+    inputErrors++;
+  }
   const evaluations = evaluateResources({ policies, resources, cluster, values, requestInfo, now: options.now });
   const json = loadPayloads(paths.jsonPaths ?? [], 'JSON', io);
   const http = loadPayloads(paths.httpPaths ?? [], 'HTTP', io);
@@ -177,7 +198,7 @@ export const applyCommand: Command = {
   usage: USAGE,
   run(argv: string[], io: CommandIO): number {
     const args = parseCommandArgs(argv, {
-        values: ['resource', 'values', 'values-file', 'userinfo', 'output', 'parameter-resource', 'json', 'http-payload', 'envoy-payload'],
+        values: ['resource', 'values', 'values-file', 'userinfo', 'output', 'parameter-resource', 'json', 'http-payload', 'envoy-payload', 'context-file'],
         booleans: ['help', 'audit-warn'],
         aliases: { r: 'resource', f: 'values', u: 'userinfo', o: 'output', h: 'help' },
       }, USAGE, io);
@@ -210,6 +231,7 @@ export const applyCommand: Command = {
       valuesPath: single(args, 'values') ?? single(args, 'values-file'),
       userinfoPath: single(args, 'userinfo'),
       parameterPaths: args.values.get('parameter-resource') ?? [],
+      contextPath: single(args, 'context-file'),
       jsonPaths,
       httpPaths,
       envoyPaths,
@@ -227,7 +249,7 @@ export const applyCommand: Command = {
     }
     for (const responses of run.payloadResponses) countAndDescribe(responses, byName, args.booleans.has('audit-warn'), counts, io.out);
     io.out(`\npass: ${counts.pass}, fail: ${counts.fail}, warn: ${counts.warn}, error: ${counts.error}, skip: ${counts.skip}`);
-    if (output === 'yaml') io.out(produced.map((r) => `---\n${stringify(r)}`).join(''));
+    if (output === 'yaml') io.out(produced.map((r) => `---\n${stringify(r, GO_YAML_OPTIONS)}`).join(''));
     if (inputErrors > 0) io.err(`\n${inputErrors} input error(s)`);
     return counts.fail > 0 || counts.error > 0 || inputErrors > 0 ? 1 : 0;
   },
