@@ -248,8 +248,9 @@ function applyAttestor(attestor: JsonObject, vo: VerifyOptions): string {
   if (isJsonObject(attestor.keys)) {
     subPath = '.keys';
     const key = str(attestor.keys.publicKeys);
-    vo.keyPath =
-      key.startsWith('-----BEGIN PUBLIC KEY-----') || key.startsWith('-----BEGIN PGP PUBLIC KEY BLOCK-----') ? { pem: key } : { ref: key };
+    // An empty key (a Secret or KMS attestor) clears the path: sigstore then goes keyless.
+    const pem = key.startsWith('-----BEGIN PUBLIC KEY-----') || key.startsWith('-----BEGIN PGP PUBLIC KEY BLOCK-----');
+    vo.keyPath = key === '' ? undefined : pem ? { pem: key } : { ref: key };
   } else if (isJsonObject(attestor.certificates)) {
     subPath = '.certificates';
     if (str(attestor.certificates.certificate) !== '') vo.certificate = str(attestor.certificates.certificate);

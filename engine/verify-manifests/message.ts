@@ -45,6 +45,19 @@ function yamlDocuments(text: string): { docs: unknown[]; stopped: boolean } {
 
 const decoder = new TextDecoder();
 
+const strictDecoder = new TextDecoder('utf-8', { fatal: true });
+
+/** The blob as YAML text, or null where go-yaml refuses to read it (bad UTF-8, control characters). */
+function yamlText(blob: Uint8Array): string | null {
+  let text: string;
+  try {
+    text = strictDecoder.decode(blob);
+  } catch {
+    return null;
+  }
+  return /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(text) ? null : text;
+}
+
 /** isK8sResourceYAML: the first document decodes as an unstructured object (it has a kind). */
 function isResourceYaml(text: string): boolean {
   const { docs } = yamlDocuments(text);
@@ -75,8 +88,8 @@ function cleanPath(name: string): string {
 function yamlTextsInArtifact(blob: Uint8Array): string[] {
   const isGzip = blob.length >= 2 && blob[0] === 0x1f && blob[1] === 0x8b;
   if (!isGzip) {
-    const text = decoder.decode(blob);
-    if (yamlDocuments(text).docs.length > 0) return [text];
+    const text = yamlText(blob);
+    if (text !== null && yamlDocuments(text).docs.length > 0) return [text];
   }
   let tarball: Uint8Array;
   try {
