@@ -11,7 +11,7 @@
  * result that says so.
  */
 import type { JsonObject, RuleResult } from '../core/types';
-import { asArray, asObject } from '../core/json';
+import { asArray, asObject, isJsonObject } from '../core/json';
 import { extractImages, type ImageInfo } from '../context/images';
 import { wildcardMatch } from '../wildcard/wildcard';
 import { UnsupportedVerification, splitPemKeys, verifyCosignKey, type CosignVerified } from './cosign';
@@ -98,14 +98,14 @@ export interface VerifyImagesOutcome {
 }
 
 function attestorKeys(attestor: JsonObject): JsonObject | undefined {
-  return asObject(attestor.keys) ?? undefined;
+  return isJsonObject(attestor.keys) ? attestor.keys : undefined;
 }
 
 /** ExpandStaticKeys: an entry whose `keys.publicKeys` holds several PEM keys becomes one entry per key. */
 function expandStaticKeys(entries: unknown[]): JsonObject[] {
   const out: JsonObject[] = [];
   for (const raw of entries) {
-    const entry = asObject(raw) ?? {};
+    const entry = asObject(raw);
     const keys = attestorKeys(entry);
     const pems = typeof keys?.publicKeys === 'string' ? splitPemKeys(keys.publicKeys) : [];
     if (pems.length > 1) for (const pem of pems) out.push({ ...entry, keys: { ...keys, publicKeys: pem } });
@@ -134,25 +134,22 @@ function verifyAttestorSet(set: JsonObject, record: RegistryImage, digest: strin
     let entryPath = `${path}.entries[${i}]`;
     try {
       let outcome: CosignVerified;
-      const nested = asObject(entries[i].attestor);
-      if (nested) {
+      const inner = entries[i].attestor;
+      if (isJsonObject(inner)) {
         entryPath += '.attestor';
-        outcome = verifyAttestorSet(nested, record, digest, entryPath);
+        outcome = verifyAttestorSet(inner, record, digest, entryPath);
       } else {
         outcome = verifyAttestor(entries[i], record, digest);
       }
       if (++verified >= count) return outcome;
     } catch (e) {
       if (e instanceof UnsupportedVerification) throw e;
-      errors.push(nested(entries[i]) ? (e as Error).message : `${entryPath}${attestorKeys(entries[i]) ? '.keys' : ''}: ${(e as Error).message}`);
+      // A nested set's errors already carry their paths.
+      errors.push(isJsonObject(entries[i].attestor) ? (e as Error).message : `${entryPath}${attestorKeys(entries[i]) ? '.keys' : ''}: ${(e as Error).message}`);
     }
   }
   // multierr.Combine joins the entries' errors with "; ".
   throw new Error(errors.join('; '));
-}
-
-function nested(entry: JsonObject): boolean {
-  return asObject(entry.attestor) !== undefined && asObject(entry.attestor) !== null;
 }
 
 /** The rule's signature checks for one image from the registry snapshot (Kyverno's verifyAttestors). */
@@ -166,7 +163,7 @@ function verifyAttestors(name: string, entry: ImageVerification, image: string, 
   }
   let outcome: CosignVerified | undefined;
   try {
-    for (let i = 0; i < entry.attestors.length; i++) outcome = verifyAttestorSet(asObject(entry.attestors[i]) ?? {}, record, record.digest, `.attestors[${i}]`);
+    for (let i = 0; i < entry.attestors.length; i++) outcome = verifyAttestorSet(asObject(entry.attestors[i]), record, record.digest, `.attestors[${i}]`);
   } catch (e) {
     const status = e instanceof UnsupportedVerification ? 'error' : 'fail';
     return { result: { name, type: 'ImageVerify', status, message: `failed to verify image ${image}: ${(e as Error).message}` } };
@@ -298,7 +295,7 @@ export function imageVerificationAnnotationPatches(
   const flat: Record<string, VerificationStatus> = {};
   for (const images of Object.values(byRule)) Object.assign(flat, images);
   const ops: Array<{ op: 'add'; path: string; value: unknown }> = [];
-  if (!asObject(asObject(resource.metadata)?.annotations)) ops.push({ op: 'add', path: '/metadata/annotations', value: {} });
+  if (!isJsonObject(asObject(resource.metadata).annotations)) ops.push({ op: 'add', path: '/metadata/annotations', value: {} });
   const key = (annotation: string) => `/metadata/annotations/${annotation.replace(/~/g, '~0').replace(/\//g, '~1')}`;
   ops.push({ op: 'add', path: key(ANNOTATION_IMAGE_VERIFY), value: sortedJson(flat) });
   ops.push({ op: 'add', path: key(ANNOTATION_IMAGE_VERIFY_SCOPED), value: `{"version":1,"policies":${sortedJson({ [policyKey]: byRule })}}` });
