@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyCommand } from '../../cli/commands/apply';
+import { testCommand } from '../../cli/commands/test';
 import { newSigningKey, pushCosignSignatures, pushImage, startRegistry, type LocalRegistry } from './harness';
 
 let registry: LocalRegistry;
@@ -76,6 +77,32 @@ spec:
     assert.match(out, /pass: 1, fail: 1, warn: 0, error: 0, skip: 0/, out);
     assert.match(out, /no signatures found/);
     assert.equal(code, 1);
+  });
+
+  it('runs kyverno-test.yaml expectations with test --registry', async () => {
+    writeFileSync(join(dir, 'kyverno-test.yaml'), `apiVersion: cli.kyverno.io/v1alpha1
+kind: Test
+metadata:
+  name: signed-images
+policies: [policy.yaml]
+resources: [signed.yaml, unsigned.yaml]
+results:
+  - policy: signed-images
+    rule: check-signature
+    resources: [signed]
+    kind: Pod
+    result: pass
+  - policy: signed-images
+    rule: check-signature
+    resources: [unsigned]
+    kind: Pod
+    result: fail
+`);
+    let out = '';
+    const io = { out: (t: string) => (out += `${t}\n`), err: (t: string) => (out += `${t}\n`) };
+    assert.equal(await testCommand.run([dir, '--registry'], io), 0, out);
+    out = '';
+    assert.equal(await testCommand.run([dir], io), 1, 'offline the expectations cannot hold');
   });
 
   it('stays offline without --registry', async () => {
