@@ -51,7 +51,9 @@ test('apiCallResponses answer apiCall context entries by URL (any method when no
 
 test('globalContextEntries give data, resources or resource files, with fieldPath and projections', () => {
   const policy = denyPolicy({ name: 'count', globalReference: { name: 'deployments', jmesPath: 'length(@)' } }, '{{ count > `0` }}');
-  assert.equal(run(policy, 'globalContextEntries:\n- name: deployments\n  data: [1, 2]', 'pass').ok, true);
+  assert.equal(run(policy, 'globalContextEntries:\n- name: deployments\n  data: {items: [1, 2]}\n  fieldPath: items', 'pass').ok, true);
+  // Kyverno's ValidateGlobalContextEntries: `data` must be an object; the test does not run.
+  assert.match(run(policy, 'globalContextEntries:\n- name: deployments\n  data: [1, 2]', 'pass').error ?? '', /globalContextEntries entry "deployments": data must be a JSON object/);
   assert.equal(run(policy, 'globalContextEntries:\n- name: deployments\n  data: {items: []}\n  fieldPath: items', 'fail').ok, true);
   assert.equal(run(policy, 'globalContextEntries:\n- name: deployments\n  resourceFiles: [gce.yaml]', 'pass').ok, true);
   const projected = denyPolicy({ name: 'count', globalReference: { name: 'deployments', jmesPath: 'length(names)' } }, '{{ count > `0` }}');
