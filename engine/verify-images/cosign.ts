@@ -25,10 +25,30 @@ export interface CosignVerified {
   digest: string;
 }
 
-/** Verifies the image's signatures with one PEM public key; throws Error with cosign's message. */
-export function verifyCosignKey(record: RegistryImage, imageDigest: string, publicKeyPem: string): CosignVerified {
+interface SimpleSigningPayload {
+  critical?: { image?: { 'docker-manifest-digest'?: unknown } };
+  optional?: Record<string, unknown> | null;
+}
+
+/**
+ * Kyverno's checkAnnotations: some verified payload must carry every required annotation in
+ * its `optional` map.
+ */
+function checkAnnotations(payloads: SimpleSigningPayload[], annotations: Record<string, string>): void {
+  const required = Object.entries(annotations);
+  if (required.length === 0) return;
+  if (payloads.some((p) => required.every(([k, v]) => p.optional?.[k] === v))) return;
+  throw new Error('no signature matched the required annotations');
+}
+
+/**
+ * Verifies the image's signatures with one PEM public key (cosign's VerifyImageSignatures,
+ * then Kyverno's annotation and digest extraction); throws Error with their message.
+ */
+export function verifyCosignKey(record: RegistryImage, imageDigest: string, publicKeyPem: string, annotations: Record<string, string> = {}): CosignVerified {
   if (record.signatures.length === 0) throw new Error('no signatures found');
   const errors: string[] = [];
+  const verified: SimpleSigningPayload[] = [];
   for (const layer of record.signatures) {
     let payloadBytes: Uint8Array;
     let signature: Uint8Array;
@@ -50,19 +70,21 @@ export function verifyCosignKey(record: RegistryImage, imageDigest: string, publ
       errors.push(outcome.error ?? 'invalid signature');
       continue;
     }
-    let found: unknown;
+    let parsed: SimpleSigningPayload;
     try {
-      const parsed = JSON.parse(textDecoder.decode(payloadBytes)) as { critical?: { image?: { 'docker-manifest-digest'?: unknown } } };
-      found = parsed?.critical?.image?.['docker-manifest-digest'];
+      parsed = JSON.parse(textDecoder.decode(payloadBytes)) as SimpleSigningPayload;
     } catch (e) {
       errors.push((e as Error).message);
       continue;
     }
+    const found = parsed?.critical?.image?.['docker-manifest-digest'];
     if (found !== imageDigest) {
       errors.push(`invalid or missing digest in claim: ${typeof found === 'string' ? found : ''}`);
       continue;
     }
-    return { digest: imageDigest };
+    verified.push(parsed);
   }
-  throw new Error(`no matching signatures: ${errors.join('\n ')}`);
+  if (verified.length === 0) throw new Error(`no matching signatures: ${errors.join('\n ')}`);
+  checkAnnotations(verified, annotations);
+  return { digest: imageDigest };
 }

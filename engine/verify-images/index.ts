@@ -30,6 +30,8 @@ export interface ImageVerification {
   verifyDigest: boolean;
   mutateDigest: boolean;
   required: boolean;
+  /** Annotations every verified signature payload must carry (its `optional` map). */
+  annotations: Record<string, string>;
 }
 
 /** Reads an entry with the CRD's defaults (verifyDigest, mutateDigest and required default to true). */
@@ -47,6 +49,7 @@ export function imageVerification(entry: unknown): ImageVerification {
     verifyDigest: flag(e.verifyDigest),
     mutateDigest: flag(e.mutateDigest),
     required: flag(e.required),
+    annotations: stringMap(e.annotations) ?? {},
   };
 }
 
@@ -114,18 +117,26 @@ function expandStaticKeys(entries: unknown[]): JsonObject[] {
   return out;
 }
 
+function stringMap(v: unknown): Record<string, string> | undefined {
+  if (!isJsonObject(v)) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
+  return out;
+}
+
 /** One attestor entry (cosign with a public key); throws with the reason it did not verify. */
-function verifyAttestor(entry: JsonObject, record: RegistryImage, digest: string): CosignVerified {
+function verifyAttestor(entry: JsonObject, record: RegistryImage, digest: string, annotations: Record<string, string>): CosignVerified {
   const keys = attestorKeys(entry);
   if (!keys) throw new UnsupportedVerification('only cosign public-key attestors (keys.publicKeys) are verified so far');
   if (typeof keys.publicKeys !== 'string' || keys.publicKeys === '') throw new UnsupportedVerification('keys from secrets or KMS are not supported yet');
   // Without rekor.ignoreTlog cosign looks the signature up in the Rekor transparency log.
   if (asObject(keys.rekor)?.ignoreTlog !== true) throw new UnsupportedVerification('transparency log (Rekor) verification is not supported yet; set keys.rekor.ignoreTlog');
-  return verifyCosignKey(record, digest, keys.publicKeys);
+  // The attestor's own annotations replace the entry's (buildCosignVerifier).
+  return verifyCosignKey(record, digest, keys.publicKeys, stringMap(entry.annotations) ?? annotations);
 }
 
 /** verifyAttestorSet: `count` entries (all by default) must verify; nested attestor sets recurse. */
-function verifyAttestorSet(set: JsonObject, record: RegistryImage, digest: string, path: string): CosignVerified {
+function verifyAttestorSet(set: JsonObject, record: RegistryImage, digest: string, path: string, annotations: Record<string, string>): CosignVerified {
   const entries = expandStaticKeys(asArray(set.entries));
   const count = typeof set.count === 'number' && set.count > 0 ? set.count : entries.length;
   const errors: string[] = [];
@@ -137,9 +148,9 @@ function verifyAttestorSet(set: JsonObject, record: RegistryImage, digest: strin
       const inner = entries[i].attestor;
       if (isJsonObject(inner)) {
         entryPath += '.attestor';
-        outcome = verifyAttestorSet(inner, record, digest, entryPath);
+        outcome = verifyAttestorSet(inner, record, digest, entryPath, annotations);
       } else {
-        outcome = verifyAttestor(entries[i], record, digest);
+        outcome = verifyAttestor(entries[i], record, digest, annotations);
       }
       if (++verified >= count) return outcome;
     } catch (e) {
@@ -163,7 +174,7 @@ function verifyAttestors(name: string, entry: ImageVerification, image: string, 
   }
   let outcome: CosignVerified | undefined;
   try {
-    for (let i = 0; i < entry.attestors.length; i++) outcome = verifyAttestorSet(asObject(entry.attestors[i]), record, record.digest, `.attestors[${i}]`);
+    for (let i = 0; i < entry.attestors.length; i++) outcome = verifyAttestorSet(asObject(entry.attestors[i]), record, record.digest, `.attestors[${i}]`, entry.annotations);
   } catch (e) {
     const status = e instanceof UnsupportedVerification ? 'error' : 'fail';
     return { result: { name, type: 'ImageVerify', status, message: `failed to verify image ${image}: ${(e as Error).message}` } };

@@ -17,8 +17,8 @@ function key() {
   return { privateKey, pem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
 }
 
-function layer(k: ReturnType<typeof key>, digest = DIGEST) {
-  const payload = Buffer.from(JSON.stringify({ critical: { identity: { 'docker-reference': 'registry.test/app' }, image: { 'docker-manifest-digest': digest }, type: 'cosign container image signature' }, optional: null }));
+function layer(k: ReturnType<typeof key>, digest = DIGEST, optional: Record<string, string> | null = null) {
+  const payload = Buffer.from(JSON.stringify({ critical: { identity: { 'docker-reference': 'registry.test/app' }, image: { 'docker-manifest-digest': digest }, type: 'cosign container image signature' }, optional }));
   return { payload: payload.toString('base64'), signature: sign('sha256', payload, k.privateKey).toString('base64'), mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', annotations: {} };
 }
 
@@ -82,6 +82,15 @@ describe('cosign verification from a snapshot', () => {
     const [unreachable] = run({ attestors: [{ entries: [keys(alice.pem)] }] }, { error: 'GET http://x/v2/: refused', signatures: [] });
     assert.equal(unreachable.status, 'error');
     assert.equal(unreachable.message, 'failed to verify image registry.test/app:1: GET http://x/v2/: refused');
+  });
+
+  it('requires the annotations on some verified payload, the attestor\'s replacing the entry\'s', () => {
+    const record = { digest: DIGEST, signatures: [layer(alice, DIGEST, { env: 'prod' })] };
+    assert.equal(run({ annotations: { env: 'prod' }, attestors: [{ entries: [keys(alice.pem)] }] }, record)[0].status, 'pass');
+    const [wrong] = run({ annotations: { env: 'dev' }, attestors: [{ entries: [keys(alice.pem)] }] }, record);
+    assert.equal(wrong.status, 'fail');
+    assert.match(wrong.message, /no signature matched the required annotations/);
+    assert.equal(run({ annotations: { env: 'dev' }, attestors: [{ entries: [{ ...keys(alice.pem), annotations: { env: 'prod' } }] }] }, record)[0].status, 'pass');
   });
 
   it('mutateDigest without attestors replaces the tag with the resolved digest', () => {
