@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { answerAdmissionReview } from '../webhook/admission';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { KubeClient, KubeError } from './kube';
+import { pluralOf } from '../engine/kube/known-kinds';
 
 const EMPTY_CLUSTER: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
 
@@ -55,6 +56,7 @@ export function findSmokeProbe(policies: JsonObject[], namespace = 'default'): S
         uid: 'smoke',
         operation: 'CREATE',
         kind: { group: group(String(object.apiVersion)), version: String(object.apiVersion).split('/').pop(), kind: object.kind },
+        resource: { group: group(String(object.apiVersion)), version: String(object.apiVersion).split('/').pop(), resource: pluralOf(group(String(object.apiVersion)), String(object.kind)) },
         namespace: object.kind === 'Namespace' ? undefined : meta.namespace,
         userInfo: { username: 'kyverno-studio-smoke' },
         object,

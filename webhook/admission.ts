@@ -27,6 +27,14 @@ const MUTATE_PHASES: readonly ApplyPhase[] = ['mutate', 'verifyImages'];
 
 const OPERATIONS: readonly Operation[] = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
 
+/** Null when `v` is an object whose `required` fields are non-empty strings (and `group` a string if present). */
+function missingFields(v: unknown, required: string[]): string | null {
+  if (!isJsonObject(v)) return 'is missing';
+  for (const f of required) if (typeof v[f] !== 'string' || v[f] === '') return `has no ${f}`;
+  if (v.group !== undefined && typeof v.group !== 'string') return 'has a group that is not a string';
+  return null;
+}
+
 /** Checks the envelope and turns `request` into the engine's AdmissionRequest. */
 export function readAdmissionReview(review: unknown): { uid: string; request: AdmissionRequest } {
   if (!isJsonObject(review)) throw new BadReviewError('body is not a JSON object');
@@ -39,6 +47,13 @@ export function readAdmissionReview(review: unknown): { uid: string; request: Ad
   if (typeof req.uid !== 'string' || req.uid === '') throw new BadReviewError('request.uid is missing');
   const operation = req.operation as Operation;
   if (!OPERATIONS.includes(operation)) throw new BadReviewError(`request.operation ${JSON.stringify(req.operation)} is not one of ${OPERATIONS.join(', ')}`);
+  // The API server always sends both (GroupVersionKind, GroupVersionResource): a review
+  // without them is not one it wrote, and guessing the kind from the object could
+  // pick the wrong policies.
+  const kindProblem = missingFields(req.kind, ['kind', 'version']);
+  if (kindProblem) throw new BadReviewError(`request.kind ${kindProblem}`);
+  const resourceProblem = missingFields(req.resource, ['resource', 'version']);
+  if (resourceProblem) throw new BadReviewError(`request.resource ${resourceProblem}`);
   const object = isJsonObject(req.object) ? req.object : null;
   const oldObject = isJsonObject(req.oldObject) ? req.oldObject : null;
   if (operation === 'DELETE' ? !oldObject : !object) {

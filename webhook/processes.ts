@@ -12,6 +12,7 @@ import { WebhookMetrics, type MetricsSnapshot } from './metrics';
 import { errorReply } from './evaluate';
 import { SERVER_PROCESS_ROLE } from './server-process';
 import type { FromServerProcess, GeneratedItem, ReportableWithResource, ReviewReply, ReviewRequest, ServerProcessSettings, ToServerProcess } from './protocol';
+import { reviewDeadlinesMs } from './rules';
 
 interface Member {
   proc: ChildProcess;
@@ -223,7 +224,7 @@ export class ServerProcesses {
   }
 
   setPolicies(policies: JsonObject[], cluster: ClusterState): void {
-    this.policyMessage = { type: 'policies', policies, cluster };
+    this.policyMessage = { type: 'policies', policies, cluster, deadlinesMs: reviewDeadlinesMs(policies) };
     for (const m of this.members) this.post(m, this.policyMessage);
   }
 

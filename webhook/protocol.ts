@@ -12,6 +12,12 @@ export interface ServerProcessSettings {
   tlsCertFile: string;
   tlsKeyFile: string;
   timeoutMs: number;
+  /** Bounds on a connection: TLS handshake plus headers, the whole request, and idleness. */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  /** Open connections one server process accepts; more are closed at once. */
+  maxConnections?: number;
   maxBodyBytes: number;
   /** Something records policy reports: send the reportable results up. */
   reports: boolean;
@@ -35,7 +41,7 @@ export interface ReviewRequest {
 
 export type ToServerProcess =
   | { type: 'settings'; settings: ServerProcessSettings }
-  | { type: 'policies'; policies: JsonObject[]; cluster: ClusterState }
+  | { type: 'policies'; policies: JsonObject[]; cluster: ClusterState; deadlinesMs?: Partial<Record<'validate' | 'mutate', number>> }
   | { type: 'connection'; id: number }
   | { type: 'review'; id: number; review: ReviewRequest }
   | { type: 'metrics-snapshot'; id: number }

@@ -232,3 +232,25 @@ export function webhookRules(need: RuleNeed): Json[] {
   });
   return [...groups.values()];
 }
+
+/**
+ * Share of a webhook's timeoutSeconds one review may take: the rest is left for the TLS
+ * handshake, the network both ways and the API server, so that our 504 (or our answer)
+ * arrives before the API server gives up and applies the failurePolicy on its own.
+ * With Kyverno's default webhookTimeoutSeconds (10) this is 8 s.
+ */
+export const REVIEW_DEADLINE_SHARE = 0.8;
+
+/**
+ * Review deadline per path, from the timeoutSeconds the webhook configurations get for these
+ * policies (webhookNeeds): the smallest on a path, since one path serves every webhook of
+ * its kind and the server cannot tell which one called.
+ */
+export function reviewDeadlinesMs(policies: Json[]): Partial<Record<WebhookKind, number>> {
+  const out: Partial<Record<WebhookKind, number>> = {};
+  for (const need of webhookNeeds(policies, builtinKinds())) {
+    const ms = Math.floor(need.timeoutSeconds * 1000 * REVIEW_DEADLINE_SHARE);
+    out[need.path] = Math.min(out[need.path] ?? Infinity, ms);
+  }
+  return out;
+}

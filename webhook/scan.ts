@@ -9,6 +9,7 @@ import { kindTable } from '../deploy/discovery';
 import { policyNeeds, resolveKind } from './rules';
 import type { ReportItem } from './reports';
 import type { ReviewReply } from './protocol';
+import { pluralOf } from '../engine/kube/known-kinds';
 
 type Json = Record<string, unknown>;
 
@@ -96,6 +97,7 @@ export class BackgroundScanner {
             uid: `scan-${String(meta(item).uid ?? count)}`,
             operation: 'CREATE',
             kind: { group, version, kind: t.kind },
+            resource: { group, version, resource: pluralOf(group, t.kind) },
             namespace: meta(item).namespace,
             userInfo: {},
             object: item,

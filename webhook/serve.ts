@@ -3,9 +3,11 @@
  * watched from the API server, webhook controller, background scan, policy reports); both
  * feed the server through the same setPolicies call.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { walkFiles } from '../io/walk';
 import { dirname, join } from 'node:path';
 import { classifyDocument, formatLoadError, parseYamlDocuments } from '../engine/loader';
+import { checkPolicyShape } from '../engine/testing';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { startWebhookServer } from './server';
 import type { ReportItem } from './reports';
@@ -16,12 +18,10 @@ export class UsageError extends Error {}
 
 export { runAsServerProcessIfAsked } from './server-process';
 
+/** A file, or the YAML files below a folder (the shared walker; hidden entries skipped). */
 function yamlFiles(path: string): string[] {
   if (!statSync(path).isDirectory()) return [path];
-  return readdirSync(path)
-    .sort()
-    .flatMap((name) => (name.startsWith('.') ? [] : yamlFiles(join(path, name))))
-    .filter((p) => /\.ya?ml$/.test(p));
+  return walkFiles(path, { keep: (name) => !name.startsWith('.') && /\.ya?ml$/.test(name), skipDir: (name) => name.startsWith('.') }).files;
 }
 
 /** Reads policies from files and folders; a bad file is reported with its line and skipped. */
@@ -38,7 +38,14 @@ export function loadPolicyFiles(paths: string[], report: (line: string) => void)
     const { documents, errors } = parseYamlDocuments(text, file);
     for (const e of errors) report(formatLoadError(e));
     for (const doc of documents) {
-      if (classifyDocument(doc.value) === 'policy') policies.push(doc.value as JsonObject);
+      if (classifyDocument(doc.value) !== 'policy') continue;
+      // The same shape checks as the CLI: a wrong-typed field is reported at its line, and
+      // the policy is left out rather than evaluated into a misleading answer.
+      try {
+        policies.push(checkPolicyShape(doc));
+      } catch (e) {
+        report((e as Error).message);
+      }
     }
   }
   return policies;

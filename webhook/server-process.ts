@@ -20,6 +20,11 @@ export const SERVER_PROCESS_ROLE = 'kyverno-studio-webhook-server';
 
 const EMPTY_CLUSTER: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
 const METRICS_WAIT_MS = 2000;
+/** Defaults for the connection bounds (ServerProcessSettings may override them, e.g. tests). */
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = 30_000;
+export const IDLE_TIMEOUT_MS = 65_000;
+export const MAX_CONNECTIONS = 1000;
 
 function send(res: ServerResponse, status: number, body: string, type = 'application/json'): void {
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
@@ -51,22 +56,39 @@ class ServerProcess {
   private timeoutMs?: number;
   private active = 0;
   private closing = false;
+  /** Per path, from the webhook configurations' timeoutSeconds (rules.reviewDeadlinesMs). */
+  private deadlinesMs: Partial<Record<'validate' | 'mutate', number>> = {};
+  private connections = 0;
 
   constructor(private readonly post: (m: FromServerProcess) => void) {}
 
+  private maxConnections = MAX_CONNECTIONS;
+
   configure(settings: ServerProcessSettings): void {
     this.timeoutMs = settings.timeoutMs;
+    this.maxConnections = settings.maxConnections ?? MAX_CONNECTIONS;
     const tls = () => ({ cert: readFileSync(settings.tlsCertFile), key: readFileSync(settings.tlsKeyFile), minVersion: 'TLSv1.2' as const });
-    const https = createHttpsServer(tls(), (req, res) => {
+    const headersTimeoutMs = settings.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
+    const https = createHttpsServer({
+      ...tls(),
+      handshakeTimeout: headersTimeoutMs,
+      // How often Node looks for requests past headersTimeout/requestTimeout (default 30 s).
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeoutMs / 4))),
+    }, (req, res) => {
       void this.handle(req, res, settings).catch((e: Error) => {
         this.post({ type: 'log', line: `request failed: ${e.message}` });
         if (!res.headersSent) send(res, 500, JSON.stringify({ message: 'internal error' }));
       });
     });
-    // Slow or stalled clients must not hold sockets forever.
-    https.headersTimeout = 10_000;
-    https.requestTimeout = 30_000;
-    https.keepAliveTimeout = 65_000;
+    // Slow or stalled clients must not hold sockets forever: a TLS handshake, the headers and
+    // the whole request each have a bound, and so has an idle keep-alive connection.
+    https.headersTimeout = headersTimeoutMs;
+    https.requestTimeout = settings.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+    https.keepAliveTimeout = settings.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+    https.timeout = settings.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+    // Node enforces headersTimeout and requestTimeout from a timer it starts on 'listening';
+    // this process never listens (the primary hands it accepted sockets), so start it here.
+    https.emit('listening');
     // Certificates in a mounted Secret are swapped in place; polling survives the symlink dance.
     const reload = () => {
       try {
@@ -90,13 +112,21 @@ class ServerProcess {
       case 'policies':
         this.index = new PolicyIndex(msg.policies);
         this.cluster = msg.cluster;
+        this.deadlinesMs = msg.deadlinesMs ?? {};
         this.hasPolicies = true;
         return;
-      case 'connection':
+      case 'connection': {
         this.post({ type: 'accepted', id: msg.id });
-        if (this.https && handle) this.https.emit('connection', handle as Socket);
-        else (handle as Socket | undefined)?.destroy();
+        const socket = handle as Socket | undefined;
+        if (!this.https || !socket) return void socket?.destroy();
+        // A cap per process: past it a connection is closed at once rather than queued
+        // behind the others (the API server retries or applies the failurePolicy).
+        if (this.connections >= this.maxConnections) return void socket.destroy();
+        this.connections++;
+        socket.once('close', () => this.connections--);
+        this.https.emit('connection', socket);
         return;
+      }
       case 'review': {
         // Scans keep the same per-review deadline as admission, counted from here.
         const deadline = msg.review.deadline ?? Date.now() + (this.timeoutMs ?? Infinity);
@@ -142,7 +172,11 @@ class ServerProcess {
     let reply: ReviewReply;
     if (body === null) reply = errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`);
     else if (!this.hasPolicies) reply = errorReply(503, 'no policies loaded yet');
-    else reply = evaluateReview({ path, body, reports: settings.reports, deadline: Date.now() + settings.timeoutMs, generate: settings.generate }, this.index, this.cluster);
+    else {
+      // The configured --timeout-ms is an upper bound; the webhook configuration may ask for less.
+      const deadline = Date.now() + Math.min(settings.timeoutMs, this.deadlinesMs[path] ?? Infinity);
+      reply = evaluateReview({ path, body, reports: settings.reports, deadline, generate: settings.generate }, this.index, this.cluster);
+    }
     send(res, reply.status, reply.body);
     this.metrics.recordRequest(path, reply.status, reply.allowed, Number(process.hrtime.bigint() - started) / 1e9, reply.outcomes);
     if (settings.reports && reply.allowed && !reply.dryRun && reply.subject && reply.reportable.length) {

@@ -24,6 +24,11 @@ export interface WebhookServerOptions {
   /** Deadline per review. */
   timeoutMs?: number;
   maxBodyBytes?: number;
+  /** Connection bounds per server process (defaults in server-process.ts). */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  maxConnectionsPerProcess?: number;
   /** Called with the validation results of every admitted (non dry-run) request, for policy reports. */
   onReportable?: (items: ReportableWithResource[]) => void;
   /** Called with the downstream work of generate rules for admitted requests; without it, generate rules are not run. */
@@ -66,6 +71,10 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       tlsKeyFile: opts.tlsKeyFile,
       timeoutMs,
       maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY,
+      headersTimeoutMs: opts.headersTimeoutMs,
+      requestTimeoutMs: opts.requestTimeoutMs,
+      idleTimeoutMs: opts.idleTimeoutMs,
+      maxConnections: opts.maxConnectionsPerProcess,
       reports: opts.onReportable !== undefined,
       generate: opts.onGenerated !== undefined,
       // Several beats per deadline, so a stuck process is found soon after its deadline.

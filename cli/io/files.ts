@@ -1,13 +1,12 @@
 /** File-system side of the CLI: finding test files and reading what they name. */
-import { readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
-import { join, resolve, relative, sep } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { resolve, relative } from 'node:path';
+import { toPosix, walkFiles } from '../../io/walk';
 
 const YAML_FILE = /\.(ya?ml|json)$/i;
 const MAX_FILE_BYTES = 20 * 1024 * 1024;
 
-export function toPosix(p: string): string {
-  return sep === '/' ? p : p.split(sep).join('/');
-}
+export { toPosix } from '../../io/walk';
 
 type PathKind = 'file' | 'directory' | 'missing';
 
@@ -17,10 +16,6 @@ function pathKind(p: string): PathKind {
   } catch {
     return 'missing';
   }
-}
-
-function isDirectory(p: string): boolean {
-  return pathKind(p) === 'directory';
 }
 
 export function exists(p: string): boolean {
@@ -33,27 +28,20 @@ export function exists(p: string): boolean {
 }
 
 /**
- * Files below dir, in sorted order, that `keep` accepts; folders named in `skip` are not entered.
- * Dirent types save a stat per entry; symbolic links still need one to know their target.
+ * Files below dir (the shared walker: sorted, each real folder once, capped); a cap that
+ * stopped the walk is reported once through `warn`.
  */
 function filesBelow(dir: string, keep: (name: string) => boolean, skip: ReadonlySet<string> = new Set()): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      if (skip.has(entry.name)) continue;
-      const p = join(d, entry.name);
-      if (entry.isDirectory() || (entry.isSymbolicLink() && isDirectory(p))) walk(p);
-      else if (keep(entry.name)) out.push(toPosix(p));
-    }
-  };
-  walk(dir);
-  return out;
+  const { files, truncated } = walkFiles(dir, { keep, skipDir: (name) => skip.has(name) });
+  if (truncated) warnOnce(`${toPosix(dir)}: ${truncated}`);
+  return files;
+}
+
+const warned = new Set<string>();
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  process.stderr.write(`Warning: ${message}\n`);
 }
 
 const NOT_SEARCHED = new Set(['node_modules', '.git']);

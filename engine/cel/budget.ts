@@ -7,8 +7,20 @@
  * run inside the evaluation that uses them and share its budget.
  */
 
-/** Comprehension iterations plus generated elements allowed per top-level evaluation. */
+/**
+ * Comprehension iterations plus generated elements allowed per top-level evaluation: the
+ * Kubernetes per-expression runtime cost limit (celconfig.PerCallLimit, 1,000,000).
+ */
 export const DEFAULT_COST_LIMIT = 1_000_000;
+
+/**
+ * cel-go charges concatenation (`list + list`, `string + string`, `bytes + bytes`) and
+ * traversal of the values built at 0.1 per element or character of the result
+ * (common.StringTraversalCostFactor); the same factor here bounds one evaluation to about
+ * ten million elements built by concatenation, so doubling a list in a chain of variables
+ * ends with the cost error long before the process runs out of memory.
+ */
+export const TRAVERSAL_COST_FACTOR = 0.1;
 
 export class CelCostError extends Error {}
 
@@ -23,7 +35,7 @@ let depth = 0;
 let exceeded = false;
 
 function costError(): CelCostError {
-  return new CelCostError(`operation cancelled: actual cost limit exceeded (more than ${limit} iterations or generated elements)`);
+  return new CelCostError(`operation cancelled: actual cost limit exceeded (CEL cost budget of ${limit} per evaluation: iterations, generated elements, sizes of values built)`);
 }
 
 /** Charges `units` to the running evaluation; throws CelCostError past the limit. */
@@ -40,6 +52,11 @@ export function tryChargeIteration(): boolean {
   if (exceeded) return false;
   if (++used > limit) exceeded = true;
   return !exceeded;
+}
+
+/** Charges building a value of `size` elements or characters (before it is built). */
+export function chargeBuilt(size: number): void {
+  chargeCost(Math.ceil(size * TRAVERSAL_COST_FACTOR));
 }
 
 /** Whether `units` more would still fit (for refusing a huge allocation before making it). */
@@ -69,4 +86,42 @@ export function setCostLimit(units: number): number {
   const previous = limit;
   limit = Math.max(1, Math.floor(units));
   return previous;
+}
+
+/** cel-js's built-in operator declarations as seen on a checked AST node (not part of its typed API). */
+interface OperatorDeclarationLike { operator: string; signature: string; handler: (...args: unknown[]) => unknown }
+interface CheckedBinaryNode { candidates?: { declarations: OperatorDeclarationLike[] } }
+
+/** Sizes of the concatenable values (list, string, bytes); undefined for anything else. */
+function builtSize(v: unknown): number | undefined {
+  if (Array.isArray(v) || typeof v === 'string' || v instanceof Uint8Array) return v.length;
+  return undefined;
+}
+
+/**
+ * cel-js concatenates lists, strings and bytes with built-in `+` overloads that cannot be
+ * registered again; the environment's own declarations are replaced by copies whose handler
+ * charges the size of the result first. The declarations are reached through a checked probe
+ * expression (both operands dyn, so no overload is resolved and cached before the swap).
+ * Must run after every registration and before any expression is parsed.
+ */
+export function meterConcatenation(env: { parse(expr: string): unknown }): void {
+  const probe = env.parse('kyMeterLeft + kyMeterRight') as { check(): { valid: boolean }; ast: CheckedBinaryNode };
+  probe.check();
+  const declarations = probe.ast.candidates?.declarations;
+  if (!declarations) throw new Error('cel-js internals changed: cannot meter concatenation');
+  let metered = 0;
+  declarations.forEach((decl, i) => {
+    if (!/^(string|bytes|list<V>) \+ /.test(decl.signature)) return;
+    const original = decl.handler;
+    const handler = function (this: unknown, a: unknown, b: unknown, ...rest: unknown[]) {
+      chargeBuilt((builtSize(a) ?? 0) + (builtSize(b) ?? 0));
+      return original.call(this, a, b, ...rest);
+    };
+    const Declaration = decl.constructor as new (init: Record<string, unknown>) => OperatorDeclarationLike;
+    const { leftType, rightType, returnType } = decl as unknown as Record<string, unknown>;
+    declarations[i] = new Declaration({ op: decl.operator, leftType, rightType, returnType, handler, async: false });
+    metered++;
+  });
+  if (metered !== 3) throw new Error('cel-js internals changed: cannot meter concatenation');
 }

@@ -16,7 +16,7 @@ import { registerComprehensions } from './lib-comprehensions';
 import { registerDataLibraries } from './lib-data';
 import { registerImageLibraries } from './lib-image';
 import { registerFormatLibrary } from './lib-format';
-import { withCostBudget } from './budget';
+import { meterConcatenation, withCostBudget } from './budget';
 import { typeOfCel } from './values';
 
 type Compiled = ((context?: Record<string, unknown>) => unknown) & { check?: () => { valid: boolean; type?: string; error?: Error } };
@@ -45,7 +45,12 @@ function buildEnvironment(strict: boolean): Environment {
   registerComprehensions(env);
   registerDataLibraries(env);
   // `variables` and `params` are declared per check (checkingEnvironmentFor), from the policy.
-  if (strict) for (const name of CEL_VARIABLES) if (name !== 'variables' && name !== 'params') env.registerVariable(name, 'dyn');
+  if (strict) {
+    for (const name of CEL_VARIABLES) if (name !== 'variables' && name !== 'params') env.registerVariable(name, 'dyn');
+  } else {
+    // Only the evaluating environment runs handlers (the strict one only type-checks).
+    meterConcatenation(env);
+  }
   return env;
 }
 

@@ -7,7 +7,7 @@ import type { Environment } from '@marcbachmann/cel-js';
 import { HAS_FIELD, OR_VALUE, RE2_MATCHES } from './rewrite';
 import { celRegexExtract, celRegexExtractAll, celRegexReplace, re2Find, re2FindAll, re2Matches } from './regex';
 import { formatString } from './format';
-import { chargeCost, ensureCost } from './budget';
+import { chargeBuilt, chargeCost, ensureCost } from './budget';
 import { Optional } from '@marcbachmann/cel-js';
 
 
@@ -98,13 +98,19 @@ function distinct(list: unknown[]): unknown[] {
   return out;
 }
 
-function flatten(list: unknown[], depth: number): unknown[] {
-  const out: unknown[] = [];
+/** Every nested list is charged as built: `[v, v].flatten()` doubles like `v + v`. */
+function flatten(list: unknown[], depth: number, out: unknown[] = []): unknown[] {
+  chargeBuilt(list.length);
   for (const v of list) {
-    if (Array.isArray(v) && depth > 0) out.push(...flatten(v, depth - 1));
+    if (Array.isArray(v) && depth > 0) flatten(v, depth - 1, out);
     else out.push(v);
   }
   return out;
+}
+
+/** The sets functions compare every pair: charged like cel-go's traversal of both lists. */
+function chargePairs(a: unknown[], b: unknown[]): void {
+  chargeBuilt(a.length * b.length);
 }
 
 function replace(s: string, from: string, to: string, n = -1): string {
@@ -221,8 +227,16 @@ export function registerStringLibraries(env: Environment): void {
 
   // sets
   env
-    .registerFunction('SetsNamespace.contains(list, list): bool', (_ns: unknown, a: unknown[], b: unknown[]) => b.every((x) => a.some((y) => celEquals(x, y))))
-    .registerFunction('SetsNamespace.equivalent(list, list): bool', (_ns: unknown, a: unknown[], b: unknown[]) =>
-      b.every((x) => a.some((y) => celEquals(x, y))) && a.every((x) => b.some((y) => celEquals(x, y))))
-    .registerFunction('SetsNamespace.intersects(list, list): bool', (_ns: unknown, a: unknown[], b: unknown[]) => a.some((x) => b.some((y) => celEquals(x, y))));
+    .registerFunction('SetsNamespace.contains(list, list): bool', (_ns: unknown, a: unknown[], b: unknown[]) => {
+      chargePairs(a, b);
+      return b.every((x) => a.some((y) => celEquals(x, y)));
+    })
+    .registerFunction('SetsNamespace.equivalent(list, list): bool', (_ns: unknown, a: unknown[], b: unknown[]) => {
+      chargePairs(a, b);
+      return b.every((x) => a.some((y) => celEquals(x, y))) && a.every((x) => b.some((y) => celEquals(x, y)));
+    })
+    .registerFunction('SetsNamespace.intersects(list, list): bool', (_ns: unknown, a: unknown[], b: unknown[]) => {
+      chargePairs(a, b);
+      return a.some((x) => b.some((y) => celEquals(x, y)));
+    });
 }

@@ -11,6 +11,7 @@ import type { ClusterState, JsonObject } from '../core/types';
 import { jmesSearch } from '../jmespath';
 import { substituteVariables, type VariableScope } from '../variables';
 import { answerApiCall } from './apicall';
+import { chargeContextEntry, isBudgetExceeded } from '../core/budget';
 
 export interface ContextEnvironment {
   cluster: ClusterState;
@@ -35,6 +36,12 @@ function asObject(v: unknown): JsonObject | undefined {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : undefined;
 }
 
+/** Kyverno's wording; a spent budget keeps its class so that it ends the rule. */
+function jmespathFailure(path: string, e: unknown): Error {
+  const prefix = `failed to apply jmespath ${path} to variable`;
+  return isBudgetExceeded(e) ? e.within(prefix) : new Error(`${prefix}: ${(e as Error).message}`);
+}
+
 function loadVariable(entry: JsonObject, spec: JsonObject, scope: VariableScope): unknown {
   const name = String(entry.name);
   let path = '';
@@ -52,7 +59,7 @@ function loadVariable(entry: JsonObject, spec: JsonObject, scope: VariableScope)
       try {
         output = jmesSearch(path, value, { now: scope.now });
       } catch (e) {
-        if (defaultValue === null) throw new Error(`failed to apply jmespath ${path} to variable: ${(e as Error).message}`);
+        if (defaultValue === null || isBudgetExceeded(e)) throw jmespathFailure(path, e);
       }
     } else output = value;
   } else if (path) {
@@ -60,7 +67,7 @@ function loadVariable(entry: JsonObject, spec: JsonObject, scope: VariableScope)
       const v = jmesSearch(path, scope.data, { now: scope.now });
       if (v !== null && v !== undefined) output = v;
     } catch (e) {
-      if (defaultValue === null) throw new Error(`failed to apply jmespath ${path} to variable: ${(e as Error).message}`);
+      if (defaultValue === null || isBudgetExceeded(e)) throw jmespathFailure(path, e);
     }
   }
   if (output === null || output === undefined) throw new Error(`failed to add context entry for variable ${name} since it evaluated to nil`);
@@ -134,7 +141,7 @@ function loadApiCall(name: string, spec: JsonObject, scope: VariableScope, clust
     try {
       return jmesSearch(call.jmesPath, answer.body);
     } catch (e) {
-      if (call.default !== undefined && call.default !== null) return call.default;
+      if (call.default !== undefined && call.default !== null && !isBudgetExceeded(e)) return call.default;
       throw e;
     }
   }
@@ -154,15 +161,21 @@ function loadEntry(entry: JsonObject, scope: VariableScope, env: ContextEnvironm
     if (asObject(entry.imageRegistry)) return { skip: 'image registry lookups are disabled offline' };
     return { skip: `missing ConfigMap|APICall|ImageRegistry|Variable|GlobalReference in context entry ${name}` };
   } catch (e) {
-    if (e instanceof ContextLoadFailure) return { error: e.message };
+    // A spent budget is the rule's error, never an entry quietly left undefined.
+    if (e instanceof ContextLoadFailure || isBudgetExceeded(e)) return { error: (e as Error).message };
     return { skip: (e as Error).message };
   }
 }
 
-/** Adds a rule's (or foreach's) context entries to the scope, in order. */
+/**
+ * Adds a rule's (or foreach's) context entries to the scope, in order. The entries' JSON
+ * size counts against Kyverno's context size limit (an error past it); Kyverno sums it over
+ * the whole policy context, here over one rule or foreach level.
+ */
 export function loadContextEntries(entries: unknown, scope: VariableScope, env: ContextEnvironment): ContextLoadResult {
   const skipped: ContextLoadResult['skipped'] = [];
   if (!Array.isArray(entries)) return { scope, skipped };
+  const used = { bytes: 0 };
   let current = scope;
   for (const raw of entries) {
     const entry = asObject(raw);
@@ -170,8 +183,16 @@ export function loadContextEntries(entries: unknown, scope: VariableScope, env: 
     const name = String(entry.name ?? '');
     const r = loadEntry(entry, current, env);
     if (r.error !== undefined) return { scope: current, skipped, error: r.error };
-    if (r.skip !== undefined) skipped.push({ name, reason: r.skip });
-    else current = { ...current, data: { ...current.data, [name]: r.value } };
+    if (r.skip !== undefined) {
+      skipped.push({ name, reason: r.skip });
+      continue;
+    }
+    try {
+      chargeContextEntry(name, r.value, used);
+    } catch (e) {
+      return { scope: current, skipped, error: (e as Error).message };
+    }
+    current = { ...current, data: { ...current.data, [name]: r.value } };
   }
   return { scope: current, skipped };
 }

@@ -13,6 +13,7 @@ import { substituteVariables, withVariables, type VariableScope } from '../varia
 import type { ContextLoader } from '../mutate/foreach';
 import { getResource, listResources, metaOf, refText, splitKind, type ResourceRef } from './resources';
 import { isJsonObject } from '../core/json';
+import { BudgetExceededError, isBudgetExceeded, MAX_FOREACH_ELEMENTS } from '../core/budget';
 
 export interface GenerateOptions {
   /** Namespace of a namespaced Policy (clone sources must live there). */
@@ -82,7 +83,7 @@ export function applyGenerateRule(
     }
   } catch (e) {
     const message = (e as Error).message;
-    if (e instanceof InvalidRuleError) {
+    if (e instanceof InvalidRuleError || isBudgetExceeded(e)) {
       return { ...base, generated: [], result: { name, type: 'Generation', status: 'error', message } };
     }
     const result: RuleResult = { name, type: 'Generation', status: 'pass', message: `${CONTROLLER_FAILURE}: ${message}`, generatedResources: [] };
@@ -105,9 +106,13 @@ function generateForeach(fe: unknown, i: number, scope: VariableScope, known: Js
   try {
     value = jmesSearch(str(fe.list), scope.data);
   } catch (e) {
+    if (isBudgetExceeded(e)) throw e;
     throw new GenerateError(`failed to evaluate ${i} foreach list: ${(e as Error).message}`);
   }
   const elements = Array.isArray(value) ? value : [value];
+  if (elements.length > MAX_FOREACH_ELEMENTS) {
+    throw new BudgetExceededError('foreach', MAX_FOREACH_ELEMENTS, `generate.foreach[${i}] lists ${elements.length} elements`);
+  }
   elements.forEach((element, index) => {
     if (element === null || element === undefined) return;
     let elementScope = withVariables(scope, { element, elementIndex: index, element0: element, elementIndex0: index });
@@ -123,6 +128,7 @@ function generateForeach(fe: unknown, i: number, scope: VariableScope, known: Js
       }
       generatePattern(fe, elementScope, known, out, env);
     } catch (e) {
+      if (isBudgetExceeded(e)) throw e;
       throw new GenerateError(`failed to process ${i} foreach in rule ${env.rule}: failed to process ${index} element: ${(e as Error).message}`);
     }
   });

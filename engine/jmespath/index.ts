@@ -6,12 +6,13 @@ import { JmespathError } from './go-compat';
 import { withClock } from './functions-time';
 import { compileCached, evaluate, type AstNode } from './runtime';
 import { missingKeyOnPath } from './missing-key';
+import { isBudgetExceeded } from '../core/budget';
 
 export { JmespathError } from './go-compat';
 export { FUNCTION_DOCS, type FunctionDoc } from './docs';
 export { checkJmespath, type JmespathDiagnostic } from './check';
 export { KYVERNO_FUNCTIONS } from './functions-kyverno';
-export { MAX_EXPRESSION_LENGTH, MAX_NESTING_DEPTH } from './runtime';
+export { MAX_EXPRESSION_LENGTH, MAX_NESTING_DEPTH, JMESPATH_BUILD_LIMIT } from './runtime';
 
 /**
  * Kyverno's go-jmespath fork fails a query whose path names a key an object lacks with
@@ -112,7 +113,7 @@ export function jmesSearch(expression: string, data: unknown, options?: JmesOpti
     // Straight to the cached AST: no wrapper object per evaluation.
     return searchAst(compileCached(expression), data, options);
   } catch (e) {
-    if (e instanceof JmespathError) throw e;
+    if (e instanceof JmespathError || isBudgetExceeded(e)) throw e;
     throw new JmespathError((e as Error).message);
   }
 }

@@ -17,6 +17,7 @@ import {
   type JSONValue,
 } from '@jmespath-community/jmespath';
 import { goCompare, goJsonMarshal, JmespathError } from './go-compat';
+import { BudgetExceededError } from '../core/budget';
 import { KYVERNO_FUNCTIONS, type ArgType } from './functions-kyverno';
 
 export type AstNode = ReturnType<typeof compile>;
@@ -114,6 +115,69 @@ function goParseFloat(s: string): number | null {
 
 export const interpreter = createInterpreter();
 
+/**
+ * Elements (and tenths of characters) one query may build: go-jmespath has no such limit,
+ * but without one `[v, v][]` chained through context variables grows without bound.
+ */
+export const JMESPATH_BUILD_LIMIT = 1_000_000;
+
+let built = 0;
+let searchDepth = 0;
+
+function chargeBuilt(units: number): void {
+  built += units;
+  if (built > JMESPATH_BUILD_LIMIT) {
+    throw new BudgetExceededError('JMESPath', JMESPATH_BUILD_LIMIT, 'the query builds more than that many elements');
+  }
+}
+
+/** What a node built: array elements, object entries, a tenth of a string's characters. */
+function chargeResult(out: unknown): void {
+  if (Array.isArray(out)) chargeBuilt(out.length);
+  else if (typeof out === 'string') chargeBuilt(Math.ceil(out.length / 10));
+  else if (out !== null && typeof out === 'object') chargeBuilt(Object.keys(out).length);
+}
+
+interface VisitNode { type: string; child?: VisitNode }
+type Visit = (this: unknown, node: VisitNode, value: unknown) => unknown;
+
+/**
+ * Meters the nodes that build new values (projections, flatten, multi-selects, slices,
+ * function results); field and index steps only return parts of their input. Flatten is
+ * charged before the flat copy is made. Patched on the interpreter's prototype so scoped
+ * interpreters (`let`) are metered too.
+ */
+function meterInterpreter(target: object): void {
+  const proto = Object.getPrototypeOf(target) as { visit: Visit };
+  const visit = proto.visit;
+  proto.visit = function meteredVisit(node, value) {
+    switch (node.type) {
+      case 'Flatten': {
+        const original = visit.call(this, node.child!, value);
+        if (!Array.isArray(original)) return null;
+        let size = original.length;
+        for (const item of original) if (Array.isArray(item)) size += item.length;
+        chargeBuilt(size);
+        return original.flat();
+      }
+      case 'Projection':
+      case 'ValueProjection':
+      case 'FilterProjection':
+      case 'MultiSelectList':
+      case 'MultiSelectHash':
+      case 'Slice':
+      case 'Function': {
+        const out = visit.call(this, node, value);
+        chargeResult(out);
+        return out;
+      }
+      default:
+        return visit.call(this, node, value);
+    }
+  };
+}
+meterInterpreter(interpreter);
+
 export function functionTable(): Record<string, FunctionEntry> {
   return interpreter.runtime._functionTable;
 }
@@ -190,9 +254,15 @@ export function compileCached(expression: string): AstNode {
 
 export function evaluate(ast: AstNode, data: unknown): unknown {
   try {
-    return interpreter.search(ast, data as JSONValue);
+    if (searchDepth === 0) built = 0;
+    searchDepth++;
+    try {
+      return interpreter.search(ast, data as JSONValue);
+    } finally {
+      searchDepth--;
+    }
   } catch (e) {
-    if (e instanceof JmespathError) throw e;
+    if (e instanceof JmespathError || e instanceof BudgetExceededError) throw e;
     if (e instanceof RangeError) throw new JmespathError('evaluation is nested too deeply');
     throw new JmespathError((e as Error).message);
   }

@@ -14,6 +14,24 @@ export interface LoadedDocument {
   line: number;
   /** 0-based position of the document in its file. */
   index: number;
+  /**
+   * Where the value at a JSON path of `value` starts in the file (1-based line and column),
+   * or its deepest existing parent. Lets a shape error point at the wrong-typed value rather
+   * than the document; parses the text again, so it costs nothing until an error needs it.
+   */
+  locate?: (path: ReadonlyArray<string | number>) => SourcePosition | undefined;
+}
+
+export interface SourcePosition {
+  line: number;
+  column: number;
+}
+
+/** `file:line:column: message` for a problem at a JSON path of a loaded document. */
+export function formatAt(doc: Pick<LoadedDocument, 'file' | 'line' | 'locate'>, path: ReadonlyArray<string | number>, message: string): string {
+  const at = doc.locate?.(path) ?? { line: doc.line, column: 0 };
+  if (!at.line) return `${doc.file}: ${message}`;
+  return `${doc.file}:${at.line}${at.column ? `:${at.column}` : ''}: ${message}`;
 }
 
 export interface LoadError {
@@ -127,7 +145,8 @@ export function parseYamlDocuments(text: string, file: string, limits: ParseLimi
         errors.push({ file, line, message: tooDeep(maxDepth) });
         return;
       }
-      documents.push({ value, file, line, index });
+      const locate = (path: ReadonlyArray<string | number>) => positionOfPath(text, index, path, 'value');
+      documents.push({ value, file, line, index, locate });
     } catch (err) {
       const message = isStackOverflow(err)
         ? tooDeep()
@@ -141,29 +160,40 @@ export function parseYamlDocuments(text: string, file: string, limits: ParseLimi
 }
 
 /**
- * 1-based line of the node at `path` (keys and sequence indexes) in the `index`-th document
- * of `text`, for messages about a place inside a document. Parses again: for error paths only.
+ * Position of the node at `path` (keys and sequence indexes) in the `index`-th document of
+ * `text`: its key (`at: 'key'`, the line a reader looks at for a field) or its value; a path
+ * that goes missing stops at the deepest node found (for values) or gives undefined (keys).
+ * Parses again: for error paths only.
  */
-export function lineOfPath(text: string, index: number, path: ReadonlyArray<string | number>): number | undefined {
+export function positionOfPath(text: string, index: number, path: ReadonlyArray<string | number>, at: 'key' | 'value' = 'key'): SourcePosition | undefined {
   try {
     const lineCounter = new LineCounter();
     const doc = parseAllDocuments(text, { ...GO_YAML_OPTIONS, lineCounter, uniqueKeys: false })[index];
     if (!doc) return undefined;
     let node: unknown = doc.contents;
     for (const [i, step] of path.entries()) {
-      if (!isMap(node) && !isSeq(node)) return undefined;
-      if (isSeq(node)) {
-        node = node.items[step as number];
-        continue;
+      let next: unknown;
+      if (isSeq(node)) next = node.items[step as number];
+      else if (isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(step));
+        next = pair && (at === 'key' && i === path.length - 1 ? pair.key : pair.value);
       }
-      // The key node itself: the line a reader looks at for the field.
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(step));
-      if (!pair) return undefined;
-      node = i === path.length - 1 ? pair.key : pair.value;
+      if (next === undefined || next === null) {
+        if (at === 'key') return undefined;
+        break;
+      }
+      node = next;
     }
     const offset = (node as { range?: [number, number, number] } | null)?.range?.[0];
-    return offset === undefined ? undefined : lineCounter.linePos(offset).line;
+    if (offset === undefined) return undefined;
+    const pos = lineCounter.linePos(offset);
+    return { line: pos.line, column: pos.col };
   } catch {
     return undefined;
   }
+}
+
+/** 1-based line of the key at `path` in the `index`-th document of `text` (see positionOfPath). */
+export function lineOfPath(text: string, index: number, path: ReadonlyArray<string | number>): number | undefined {
+  return positionOfPath(text, index, path, 'key')?.line;
 }

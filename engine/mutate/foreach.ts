@@ -12,6 +12,7 @@ import { jmesSearch } from '../jmespath';
 import { withVariables, type VariableScope } from '../variables';
 import { jsonEqual } from '../core/json';
 import { applyPatches, type PatchStep } from './patcher';
+import { BudgetExceededError, MAX_FOREACH_ELEMENTS } from '../core/budget';
 
 /** Loads `context` entries into a scope (provided by the engine's context loader). */
 export type ContextLoader = (entries: unknown[], scope: VariableScope) => VariableScope;
@@ -38,6 +39,9 @@ export function mutateForeach(entries: unknown, resource: JsonObject, scope: Var
     } catch (e) {
       const msg = `failed to evaluate list ${String(fe.list ?? '')}: ${(e as Error).message}`;
       return errorStep(`${msg}: ${(e as Error).message}`, current);
+    }
+    if (elements.length > MAX_FOREACH_ELEMENTS) {
+      return errorStep(new BudgetExceededError('foreach', MAX_FOREACH_ELEMENTS, `mutate.foreach lists ${elements.length} elements`).message, current);
     }
     const step = mutateElements(fe, elements, current, currentScope, env, nesting);
     if (step.status === 'error') return errorStep(`failed to mutate elements: ${step.message}`, current);

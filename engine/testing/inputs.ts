@@ -4,10 +4,13 @@
  */
 import type { ClusterState, JsonObject, RequestInfo, TestValues } from '../core/types';
 import { classifyDocument, expandLists, isObject } from '../loader/classify';
-import { formatLoadError, parseYamlDocuments, type LoadedDocument } from '../loader/parse';
-import { policyShapeProblem } from './policy-shape';
+import { formatAt, formatLoadError, parseYamlDocuments, type LoadedDocument } from '../loader/parse';
+import { policyShapeIssue } from './policy-shape';
 import { emptyCluster, namespaceLabelsOf } from '../evaluate';
 import { lookupKnownKind } from '../kube';
+import { readTestSpec } from './spec';
+import type { TestSpec } from './types';
+import { dirname, resolvePath } from './paths';
 
 export type FileSource = ReadonlyMap<string, string> | Readonly<Record<string, string>>;
 
@@ -32,6 +35,29 @@ export function filesAt(source: FileSource, path: string): Array<[string, string
   return under.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+/**
+ * A Test document's spec and a reader of the files it names, relative to the test file, for
+ * describing a test (families, network needs) without running it: null when the document is
+ * no Test, and unreadable files read as empty.
+ */
+export function describedTest(path: string, doc: unknown, files: FileSource): { spec: TestSpec; documentsAt: (p: string) => unknown[] } | null {
+  let spec: TestSpec;
+  try {
+    spec = readTestSpec(doc);
+  } catch {
+    return null;
+  }
+  const base = dirname(path);
+  const documentsAt = (p: string): unknown[] => {
+    try {
+      return loadDocuments(files, resolvePath(base, p)).map((d) => d.value);
+    } catch {
+      return [];
+    }
+  };
+  return { spec, documentsAt };
+}
+
 export function loadDocuments(source: FileSource, path: string): LoadedDocument[] {
   const files = filesAt(source, path);
   if (files.length === 0) throw new InputError(`${path}: file not found`);
@@ -40,7 +66,9 @@ export function loadDocuments(source: FileSource, path: string): LoadedDocument[
     const parsed = parseYamlDocuments(text, file);
     if (parsed.errors.length > 0) throw new InputError(formatLoadError(parsed.errors[0]));
     for (const d of parsed.documents) {
-      for (const item of expandLists(d.value)) docs.push({ ...d, value: item });
+      const items = expandLists(d.value);
+      if (items.length === 1 && items[0] === d.value) docs.push(d);
+      else items.forEach((item, i) => docs.push({ ...d, value: item, locate: d.locate && ((path) => d.locate!(['items', i, ...path])) }));
     }
   }
   return docs;
@@ -58,8 +86,8 @@ export function checkPolicyShape(doc: LoadedDocument): JsonObject {
   if (!isObject(meta) || typeof meta.name !== 'string' || meta.name === '') {
     throw new InputError(`${doc.file}:${doc.line}: invalid policy ${String(policy.kind)}: metadata.name is required`);
   }
-  const problem = policyShapeProblem(policy);
-  if (problem) throw new InputError(`${doc.file}:${doc.line}: invalid policy ${meta.name}: ${problem}`);
+  const problem = policyShapeIssue(policy);
+  if (problem) throw new InputError(formatAt(doc, problem.path, `invalid policy ${meta.name}: ${problem.message}`));
   return policy;
 }
 

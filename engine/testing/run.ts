@@ -7,7 +7,7 @@ import type { ImageRegistrySnapshot } from '../verify-images/snapshot';
 import type { ApiCallResponse, ClusterState, JsonObject, RequestInfo, TestValues } from '../core/types';
 import { jmesSearch } from '../jmespath';
 import { classifyDocument, isObject } from '../loader/classify';
-import { formatLoadError, lineOfPath, parseYamlDocuments, type LoadedDocument } from '../loader/parse';
+import { formatAt, formatLoadError, lineOfPath, parseYamlDocuments, type LoadedDocument } from '../loader/parse';
 import { identityOf, resourceKey } from './compare';
 import { decideResult, indexResponses, type ManifestReader } from './decide';
 import { evaluateResources, type PolicyApplier } from '../evaluate';
@@ -49,6 +49,8 @@ export interface RunTestOptions {
   engine?: PolicyApplier;
   /** What the registry said about the test's images (`kyverno-studio test --registry`). */
   imageRegistry?: ImageRegistrySnapshot;
+  /** Where the Test document's values sit in its file (LoadedDocument.locate), for errors. */
+  locate?: LoadedDocument['locate'];
 }
 
 const clock = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
@@ -185,8 +187,9 @@ function clusterResourceDocs(doc: JsonObject): JsonObject[] {
   return [doc];
 }
 
-function describe(err: unknown): string {
-  if (err instanceof InputError || err instanceof TestSpecError || err instanceof PayloadError) return err.message;
+function describe(err: unknown, path: string, locate: LoadedDocument['locate']): string {
+  if (err instanceof TestSpecError) return formatAt({ file: path, line: 0, locate }, err.path, err.message);
+  if (err instanceof InputError || err instanceof PayloadError) return err.message;
   const msg = err instanceof Error ? err.message : String(err);
   return `internal error: ${msg.split('\n')[0]}`;
 }
@@ -256,7 +259,7 @@ export function runTestDocument(path: string, doc: unknown, files: FileSource, o
     if (timings) timings.evalMs += t1 - t0;
     return ranTest(path, rows, options.document);
   } catch (err) {
-    return failedTest(path, describe(err), options.document);
+    return failedTest(path, describe(err, path, options.locate), options.document);
   }
 }
 
@@ -289,7 +292,7 @@ export function runLoadedTest(doc: LoadedDocument, text: string, count: number, 
   const document = count > 1 ? doc.index + 1 : undefined;
   const formatError = testFormatError(doc, text);
   if (formatError) return failedTest(doc.file, formatError, document);
-  return runTestDocument(doc.file, doc.value, files, { ...options, document });
+  return runTestDocument(doc.file, doc.value, files, { ...options, document, locate: doc.locate });
 }
 
 /** Parses a test file's text and runs each of its Test documents. */

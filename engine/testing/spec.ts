@@ -9,7 +9,12 @@ import { isObject } from '../loader/classify';
 import { globalContextResourceFiles } from './mocks';
 import { normalizePath } from './paths';
 
-export class TestSpecError extends Error {}
+/** A Test document field of the wrong shape; `path` is the JSON path of the value at fault. */
+export class TestSpecError extends Error {
+  constructor(message: string, readonly path: Array<string | number> = []) {
+    super(message);
+  }
+}
 
 function lowerKeys(obj: Record<string, unknown>): Map<string, unknown> {
   const out = new Map<string, unknown>();
@@ -20,21 +25,27 @@ function lowerKeys(obj: Record<string, unknown>): Map<string, unknown> {
   return out;
 }
 
+/** The JSON path a `where` label stands for (`results[2]` → ['results', 2]; `test` → []). */
+function pathOf(where: string, ...rest: Array<string | number>): Array<string | number> {
+  const m = /^(\w+)\[(\d+)\]$/.exec(where);
+  return [...(m ? [m[1], Number(m[2])] : []), ...rest];
+}
+
 function str(fields: Map<string, unknown>, key: string, where: string): string {
   const v = fields.get(key.toLowerCase());
   if (v === undefined || v === null) return '';
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  throw new TestSpecError(`${where}: field "${key}" must be a string`);
+  throw new TestSpecError(`${where}: field "${key}" must be a string`, pathOf(where, key));
 }
 
 function strList(fields: Map<string, unknown>, key: string, where: string): string[] {
   const v = fields.get(key.toLowerCase());
   if (v === undefined || v === null) return [];
   if (typeof v === 'string') return [v];
-  if (!Array.isArray(v)) throw new TestSpecError(`${where}: field "${key}" must be a list of strings`);
+  if (!Array.isArray(v)) throw new TestSpecError(`${where}: field "${key}" must be a list of strings`, pathOf(where, key));
   return v.map((item, i) => {
-    if (typeof item !== 'string') throw new TestSpecError(`${where}: ${key}[${i}] must be a string`);
+    if (typeof item !== 'string') throw new TestSpecError(`${where}: ${key}[${i}] must be a string`, pathOf(where, key, i));
     return item;
   });
 }
@@ -47,9 +58,9 @@ function bool(fields: Map<string, unknown>, key: string): boolean {
 function resourceSpecs(fields: Map<string, unknown>, where: string): ResourceSpec[] {
   const v = fields.get('resourcespecs');
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw new TestSpecError(`${where}: field "resourceSpecs" must be a list`);
+  if (!Array.isArray(v)) throw new TestSpecError(`${where}: field "resourceSpecs" must be a list`, pathOf(where, 'resourceSpecs'));
   return v.map((item, i) => {
-    if (!isObject(item)) throw new TestSpecError(`${where}: resourceSpecs[${i}] must be an object`);
+    if (!isObject(item)) throw new TestSpecError(`${where}: resourceSpecs[${i}] must be an object`, pathOf(where, 'resourceSpecs', i));
     const f = lowerKeys(item);
     const spec: ResourceSpec = {};
     for (const key of ['apiVersion', 'group', 'version', 'kind', 'namespace', 'name'] as const) {
@@ -62,7 +73,7 @@ function resourceSpecs(fields: Map<string, unknown>, where: string): ResourceSpe
 
 function expectedResult(raw: unknown, index: number): ExpectedResult {
   const where = `results[${index}]`;
-  if (!isObject(raw)) throw new TestSpecError(`${where} must be an object`);
+  if (!isObject(raw)) throw new TestSpecError(`${where} must be an object`, pathOf(where));
   const f = lowerKeys(raw);
   const resources = strList(f, 'resources', where);
   const result = str(f, 'result', where);
@@ -131,7 +142,7 @@ export function readTestSpec(doc: unknown): TestSpec {
   const meta = isObject(f.get('metadata')) ? (f.get('metadata') as JsonObject) : {};
   const results = f.get('results');
   if (results !== undefined && results !== null && !Array.isArray(results)) {
-    throw new TestSpecError('field "results" must be a list');
+    throw new TestSpecError('field "results" must be a list', ['results']);
   }
   const values = f.get('values');
   const list = (key: string): unknown[] => {

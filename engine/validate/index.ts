@@ -13,6 +13,7 @@ import type { ValidateEnvironment } from './types';
 import { runLevel, type ValidatorLevel } from './validator';
 import { asObject, isJsonObject } from '../core/json';
 import { hasVerifyManifests, verifyManifestsRule } from '../verify-manifests';
+import { isBudgetExceeded } from '../core/budget';
 
 export type { ValidateEnvironment } from './types';
 export { ruleError, ruleResult, sameResult } from './results';
@@ -51,8 +52,15 @@ export function validateRule(
     forEach: Array.isArray(validate.foreach) ? (validate.foreach as JsonObject[]) : undefined,
     nesting: 0,
   };
-  const result = runLevel(root, env, { scope, resource, isDelete: request.operation === 'DELETE' });
-  return withExistingViolations(result, root, env, scope, request, resource);
+  try {
+    const result = runLevel(root, env, { scope, resource, isDelete: request.operation === 'DELETE', foreach: { visited: 0 } });
+    return withExistingViolations(result, root, env, scope, request, resource);
+  } catch (e) {
+    // Budgets run out anywhere in nested foreach levels; Kyverno's "pass over an element's
+    // error" must not hide them, so they end the whole rule here.
+    if (isBudgetExceeded(e)) return ruleError(env.ruleName, 'failed to evaluate rule', e.message);
+    throw e;
+  }
 }
 
 function isEnforce(action: unknown): boolean {

@@ -12,6 +12,7 @@ import { substituteVariables, withVariables, type VariableScope } from '../varia
 import { joinNonEmpty, ruleError, ruleResult } from './results';
 import type { ValidateEnvironment } from './types';
 import { isJsonObject } from '../core/json';
+import { BudgetExceededError, isBudgetExceeded, MAX_FOREACH_ELEMENTS } from '../core/budget';
 
 /** One validation level: the rule itself, or one foreach body for one element. */
 export interface ValidatorLevel {
@@ -33,6 +34,8 @@ interface LevelState {
   /** The resource patterns check: the (patched) new object, or the old one when re-validating an update. */
   resource: JsonObject | null;
   isDelete: boolean;
+  /** Foreach elements visited so far in this rule, nested levels included (MAX_FOREACH_ELEMENTS). */
+  foreach?: { visited: number };
 }
 
 function ruleMessage(env: ValidateEnvironment): string {
@@ -122,7 +125,9 @@ function evaluateList(list: unknown, scope: VariableScope): unknown[] | null {
   let v: unknown;
   try {
     v = jmesSearch(list.trim(), scope.data, { now: scope.now });
-  } catch {
+  } catch (e) {
+    // Kyverno passes over a list it cannot evaluate; a spent budget is an error instead.
+    if (isBudgetExceeded(e)) throw e;
     return null;
   }
   return Array.isArray(v) ? v : [v];
@@ -197,6 +202,11 @@ function validateForEach(level: ValidatorLevel, env: ValidateEnvironment, st: Le
   for (const fe of level.forEach ?? []) {
     const elements = evaluateList(fe.list, st.scope);
     if (!elements) continue;
+    const counter = (st.foreach ??= { visited: 0 });
+    counter.visited += elements.length;
+    if (counter.visited > MAX_FOREACH_ELEMENTS) {
+      throw new BudgetExceededError('foreach', MAX_FOREACH_ELEMENTS, `the rule's foreach lists have more elements than that`);
+    }
     const { result, applied: count } = validateElements(fe, elements, level, env, st);
     if (result.status !== 'pass') return result;
     applied += count;

@@ -3,49 +3,41 @@
  * workspace folders matching the `kyverno.policies` glob), kept current from disk events and
  * open documents.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { relative, sep } from 'node:path';
+import { walkFiles } from '../../io/walk';
+import { compileGlob, type GlobMatcher } from '../../io/glob';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseFile, workspacePolicies, type WorkspacePolicy, type ParsedFile } from './service';
 
 const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', 'out', '.vscode-test']);
 const MAX_FILES = 5000;
+const MAX_DEPTH = 20;
 const MAX_FILE_BYTES = 2 * 1024 * 1024;
 
-/** Glob with `**`, `*`, `?` and `{a,b}` → RegExp over '/'-separated relative paths. */
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === '*' && glob[i + 1] === '*') {
-      re += glob[i + 2] === '/' ? '(?:.*/)?' : '.*';
-      i += glob[i + 2] === '/' ? 2 : 1;
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '{') {
-      const end = glob.indexOf('}', i);
-      if (end < 0) re += '\\{';
-      else {
-        re += '(?:' + glob.slice(i + 1, end).split(',').map((s) => s.replace(/[.+^$()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')).join('|') + ')';
-        i = end;
-      }
-    } else re += c.replace(/[.+^$()|[\]\\]/g, '\\$&');
+/** The default `kyverno.policies`: also what an unusable setting falls back to. */
+export const DEFAULT_POLICIES_GLOB = '**/*.{yaml,yml}';
+
+function matcherFor(glob: string): GlobMatcher {
+  try {
+    return compileGlob(glob);
+  } catch {
+    return compileGlob(DEFAULT_POLICIES_GLOB);
   }
-  return new RegExp('^' + re + '$');
 }
 
 export class PolicyIndex {
   private byUri = new Map<string, WorkspacePolicy[]>();
   private kinds = new Set<string>();
-  private matcher: RegExp;
+  private matcher: GlobMatcher;
   version = 0;
 
-  constructor(private folders: string[], glob = '**/*.{yaml,yml}') {
-    this.matcher = globToRegExp(glob);
+  constructor(private folders: string[], glob = DEFAULT_POLICIES_GLOB) {
+    this.matcher = matcherFor(glob);
   }
 
   setGlob(glob: string): void {
-    this.matcher = globToRegExp(glob);
+    this.matcher = matcherFor(glob);
   }
 
   accepts(uri: string): boolean {
@@ -57,41 +49,28 @@ export class PolicyIndex {
     });
   }
 
+  /** Reads every policy file of the folders (the shared walker: each real folder once, capped). */
   scan(): void {
     this.byUri.clear();
-    let count = 0;
-    const walk = (dir: string, depth: number) => {
-      if (depth > 20 || count >= MAX_FILES) return;
-      let names: string[];
-      try {
-        names = readdirSync(dir);
-      } catch {
-        return;
-      }
-      for (const name of names) {
-        if (count >= MAX_FILES) return;
-        const p = join(dir, name);
-        let st;
+    let left = MAX_FILES;
+    for (const folder of this.folders) {
+      if (left <= 0) break;
+      const { files } = walkFiles(folder, {
+        keep: (name, rel) => /\.ya?ml$/.test(name) && this.matcher.test(rel),
+        skipDir: (name) => SKIP_DIRS.has(name) || name.startsWith('.'),
+        maxFiles: left,
+        maxDepth: MAX_DEPTH,
+      });
+      left -= files.length;
+      for (const file of files) {
         try {
-          st = statSync(p);
+          if (statSync(file).size > MAX_FILE_BYTES) continue;
+          this.update(pathToFileURL(file).toString(), readFileSync(file, 'utf8'));
         } catch {
-          continue;
-        }
-        if (st.isDirectory()) {
-          if (!SKIP_DIRS.has(name) && !name.startsWith('.')) walk(p, depth + 1);
-        } else if (/\.ya?ml$/.test(name) && st.size <= MAX_FILE_BYTES) {
-          const uri = pathToFileURL(p).toString();
-          if (!this.accepts(uri)) continue;
-          count++;
-          try {
-            this.update(uri, readFileSync(p, 'utf8'));
-          } catch {
-            /* unreadable file: skipped */
-          }
+          /* unreadable file: skipped */
         }
       }
-    };
-    for (const f of this.folders) walk(f, 0);
+    }
     this.version++;
   }
 

@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -117,7 +117,7 @@ test('a policy with fields of the wrong type is rejected with the field path', (
     'policy.yaml': 'apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: p\nspec:\n  rules: "not a list"\n',
     'pod.yaml': POD,
   });
-  expectFileError(bad, /wrong-types\/policy\.yaml:1: invalid policy p: spec\.rules must be a list, not a string/);
+  expectFileError(bad, /wrong-types\/policy\.yaml:6:10: invalid policy p: spec\.rules must be a list, not a string/);
   const rule = suite('wrong-rule-types', {
     'kyverno-test.yaml': testYaml('policy.yaml', 'pod.yaml'),
     'policy.yaml': clusterPolicy('    validate:\n      message: 7\n      pattern: {}\n'),
@@ -126,19 +126,43 @@ test('a policy with fields of the wrong type is rejected with the field path', (
   expectFileError(rule, /invalid policy p: spec\.rules\[0\]\.validate\.message must be a string, not a number/);
 });
 
+test('shapes Kyverno\'s admission rejects are errors at the line and column of the value (test and apply)', () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['kinds-scalar', clusterPolicy('    validate:\n      message: m\n      pattern: {}\n').replace('kinds: [Pod]', 'kinds: Pod'), /:11:18: invalid policy p: spec\.rules\[0\]\.match\.any\[0\]\.resources\.kinds must be a list, not a string/],
+    ['any-mapping', clusterPolicy('    validate:\n      message: m\n      pattern: {}\n').replace('      any:\n      - resources:\n          kinds: [Pod]', '      any:\n        resources:\n          kinds: [Pod]'), /:10:9: invalid policy p: spec\.rules\[0\]\.match\.any must be a list, not a mapping/],
+    ['rules-mapping', 'apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: p\nspec:\n  rules: {}\n', /:6:10: invalid policy p: spec\.rules must be a list, not a mapping/],
+    ['match-list', 'apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: p\nspec:\n  rules:\n  - name: r\n    match: []\n', /:8:12: invalid policy p: spec\.rules\[0\]\.match must be a mapping, not a list/],
+    ['validate-string', clusterPolicy('    validate: "x"\n'), /:12:15: invalid policy p: spec\.rules\[0\]\.validate must be a mapping, not a string/],
+  ];
+  for (const [name, policy, message] of cases) {
+    const bad = suite(name, { 'kyverno-test.yaml': testYaml('policy.yaml', 'pod.yaml'), 'policy.yaml': policy, 'pod.yaml': POD });
+    expectFileError(bad, new RegExp(`${name}/policy\\.yaml${message.source}`));
+    const applied = cli('apply', join(bad, 'policy.yaml'), '--resource', join(bad, 'pod.yaml'));
+    noStack(applied.out + applied.err);
+    assert.notEqual(applied.code, 0, `${name}: apply must not succeed with zero results`);
+    assert.match(applied.err, message, name);
+  }
+  const results = suite('results-string', {
+    'kyverno-test.yaml': 'apiVersion: cli.kyverno.io/v1alpha1\nkind: Test\nmetadata:\n  name: t\npolicies: [policy.yaml]\nresources: [pod.yaml]\nresults: "x"\n',
+    'policy.yaml': NAME_PATTERN,
+    'pod.yaml': POD,
+  });
+  expectFileError(results, /results-string\/kyverno-test\.yaml:7:10: field "results" must be a list/);
+});
+
 test('a policy without spec is rejected (classic and CEL kinds)', () => {
   const classic = suite('no-spec', {
     'kyverno-test.yaml': testYaml('policy.yaml', 'pod.yaml'),
     'policy.yaml': 'apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: p\n',
     'pod.yaml': POD,
   });
-  expectFileError(classic, /no-spec\/policy\.yaml:1: invalid policy p: spec is required/);
+  expectFileError(classic, /no-spec\/policy\.yaml:1:1: invalid policy p: spec is required/);
   const cel = suite('vpol-no-spec', {
     'kyverno-test.yaml': testYaml('policy.yaml', 'pod.yaml', '    isValidatingPolicy: true\n'),
     'policy.yaml': 'apiVersion: policies.kyverno.io/v1\nkind: ValidatingPolicy\nmetadata:\n  name: p\n',
     'pod.yaml': POD,
   });
-  expectFileError(cel, /vpol-no-spec\/policy\.yaml:1: invalid policy p: spec is required/);
+  expectFileError(cel, /vpol-no-spec\/policy\.yaml:1:1: invalid policy p: spec is required/);
 });
 
 test('an unknown JMESPath function is a rule error whose row carries the engine message', () => {
@@ -200,6 +224,60 @@ test('a catastrophic-backtracking regex on a long string stays bounded (CEL matc
   const r = cli('test', bad, '--json');
   const report = JSON.parse(r.out);
   assert.deepEqual(report.summary, { files: 1, filesPassed: 1, rows: 1, rowsPassed: 1 });
+});
+
+/** A ValidatingPolicy whose variables double a list `count` times (v1 = v0 + v0, ...). */
+function doublingValidatingPolicy(count: number): string {
+  const variables = ['  - name: v0', '    expression: "[1, 2, 3, 4]"'];
+  for (let i = 1; i <= count; i++) variables.push(`  - name: v${i}`, `    expression: "variables.v${i - 1} + variables.v${i - 1}"`);
+  return [
+    'apiVersion: policies.kyverno.io/v1',
+    'kind: ValidatingPolicy',
+    'metadata:',
+    '  name: p',
+    'spec:',
+    '  matchConstraints:',
+    '    resourceRules:',
+    '    - apiGroups: [""]',
+    '      apiVersions: [v1]',
+    '      operations: [CREATE]',
+    '      resources: [pods]',
+    '  variables:',
+    ...variables,
+    '  validations:',
+    `  - expression: "size(variables.v${count}) > 0"`,
+    '',
+  ].join('\n');
+}
+
+test('a CEL list doubled 25 times by variables is an error result naming the cost budget, not a V8 crash', () => {
+  const bad = suite('cel-doubling', {
+    'kyverno-test.yaml': testYaml('policy.yaml', 'pod.yaml', '    isValidatingPolicy: true\n').replace('result: pass', 'result: error'),
+    'policy.yaml': doublingValidatingPolicy(25),
+    'pod.yaml': POD,
+  });
+  const r = cli('test', bad, '--json');
+  noStack(r.err);
+  const report = JSON.parse(r.out);
+  assert.deepEqual(report.summary, { files: 1, filesPassed: 1, rows: 1, rowsPassed: 1 });
+  const applied = cli('apply', join(bad, 'policy.yaml'), '--resource', join(bad, 'pod.yaml'));
+  noStack(applied.out + applied.err);
+  assert.match(applied.out, /policy p -> resource shop\/Pod\/web failed:[\s\S]*error: operation cancelled: actual cost limit exceeded \(CEL cost budget of 1000000/);
+  assert.match(applied.out, /error: 1/);
+});
+
+test('symbolic links to . and .. in a folder: test and apply end and read every file once', () => {
+  const linked = suite('links', { 'kyverno-test.yaml': testYaml('policy.yaml', 'pod.yaml'), 'policy.yaml': NAME_PATTERN, 'pod.yaml': POD });
+  symlinkSync('.', join(linked, 'self'));
+  mkdirSync(join(linked, 'inner'));
+  symlinkSync('..', join(linked, 'inner/up'));
+  const r = cli('test', linked, '--json');
+  noStack(r.err);
+  const report = JSON.parse(r.out);
+  assert.deepEqual(report.summary, { files: 1, filesPassed: 1, rows: 1, rowsPassed: 1 });
+  const applied = cli('apply', linked, '--resource', join(linked, 'pod.yaml'));
+  noStack(applied.out + applied.err);
+  assert.match(applied.out, /Applying 1 policy rule\(s\) to 1 resource\(s\)/);
 });
 
 test('a YAML alias bomb is refused', () => {

@@ -54,3 +54,22 @@ test('lazily evaluated variables share the budget of the expression using them',
   }
   assert.equal(setCostLimit(DEFAULT_COST_LIMIT), DEFAULT_COST_LIMIT);
 });
+
+test('values built by concatenation are charged at cel-go\'s 0.1 per element: doubling a list 25 times ends with the cost error', () => {
+  // Under the budget: concatenation still works and yields the same values.
+  assert.deepEqual(evalCel('[1, 2] + [3]', {}), [1n, 2n, 3n]);
+  assert.equal(evalCel('"ab" + "c"', {}), 'abc');
+  assert.equal(evalCel('(b"ab" + b"c").size()', {}), 3n);
+  const act: CelActivation = { vars: {} as Record<string, unknown>, runtime: { cluster: { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] }, now: new Date(), generated: [] } };
+  const doubling = [{ name: 'v0', expression: '[1, 2, 3, 4]' }, ...Array.from({ length: 25 }, (_, i) => ({ name: `v${i + 1}`, expression: `variables.v${i} + variables.v${i}` }))];
+  installVariables(act, doubling);
+  const started = Date.now();
+  assert.throws(() => evalCel('size(variables.v25) > 0', act.vars), /actual cost limit exceeded \(CEL cost budget of 1000000/);
+  assert.ok(Date.now() - started < 10000);
+  // The same for strings and for flatten().
+  installVariables(act, [{ name: 's0', expression: '"abcd"' }, ...Array.from({ length: 30 }, (_, i) => ({ name: `s${i + 1}`, expression: `variables.s${i} + variables.s${i}` }))]);
+  assert.throws(() => evalCel('size(variables.s30) > 0', act.vars), /actual cost limit exceeded/);
+  installVariables(act, [{ name: 'f0', expression: '[1, 2, 3, 4]' }, ...Array.from({ length: 30 }, (_, i) => ({ name: `f${i + 1}`, expression: `[variables.f${i}, variables.f${i}].flatten()` }))]);
+  assert.throws(() => evalCel('size(variables.f30) > 0', act.vars), /actual cost limit exceeded/);
+  exceeds('sets.contains(lists.range(5000), lists.range(5000))', {});
+});

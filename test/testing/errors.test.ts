@@ -40,7 +40,12 @@ test('a policy without a name is invalid, with file and line', () => {
 
 test('results of the wrong type are a clear error', () => {
   const res = runTestDocument(TEST_PATH, { policies: ['p.yaml'], results: { a: 1 } }, suite({ 'p.yaml': policy }), { engine });
-  assert.equal(res.error, 'field "results" must be a list');
+  assert.equal(res.error, `${TEST_PATH}: field "results" must be a list`, 'the file is named');
+  // With the text, the line and column of the value too.
+  const text = 'apiVersion: cli.kyverno.io/v1alpha1\nkind: Test\nmetadata:\n  name: t\npolicies: [p.yaml]\nresults: "x"\n';
+  assert.equal(runTestText(TEST_PATH, text, suite({ 'p.yaml': policy }), { engine })[0].error, `${TEST_PATH}:6:10: field "results" must be a list`);
+  const row = text.replace('results: "x"', 'results:\n- policy: p\n  resources: 3');
+  assert.equal(runTestText(TEST_PATH, row, suite({ 'p.yaml': policy }), { engine })[0].error, `${TEST_PATH}:8:14: results[0]: field "resources" must be a list of strings`);
 });
 
 test('an alias bomb is refused, not expanded', () => {

@@ -54,6 +54,6 @@ test('a malformed policy is a file error naming file, line and field; the engine
     suite({ 'p.yaml': `x: 1\n---\n${policy}`, 'r.yaml': yamlDocs(pod('web')) }),
     { engine: scriptedEngine(() => ({ rules: [] }), calls) },
   );
-  assert.equal(res.error, 'suite/p.yaml:3: invalid policy p: spec.rules must be a list, not a number');
+  assert.equal(res.error, 'suite/p.yaml:8:10: invalid policy p: spec.rules must be a list, not a number', 'the line and column of the value');
   assert.deepEqual(calls, []);
 });

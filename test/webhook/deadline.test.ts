@@ -15,7 +15,7 @@ function policy(name: string) {
 
 const body = JSON.stringify({
   apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
-  request: { uid: 'u', operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' }, namespace: 'ns', userInfo: {}, object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ns' } } },
+  request: { uid: 'u', operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, namespace: 'ns', userInfo: {}, object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ns' } } },
 });
 
 test('a review whose deadline has passed stops before the next policy and answers 504', () => {

@@ -53,7 +53,7 @@ test('webhook needs: CEL policies bring their resource rules', () => {
 
 function review(kind: string, object: Json, dryRun = false): string {
   const group = kind === 'Deployment' ? 'apps' : '';
-  return JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u1', operation: 'CREATE', dryRun, kind: { group, version: 'v1', kind }, namespace: 'default', userInfo: { username: 'a' }, object } });
+  return JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u1', operation: 'CREATE', dryRun, kind: { group, version: 'v1', kind }, resource: { group, version: 'v1', resource: `${kind.toLowerCase()}s` }, namespace: 'default', userInfo: { username: 'a' }, object } });
 }
 
 test('pre-filter: only candidate policies run, and answers equal the unfiltered engine', () => {

@@ -53,7 +53,7 @@ test('one process: a connection queued behind a stuck review fails promptly, and
   const containers = Array.from({ length: 5000 }, (_, i) => ({ name: `c${i}`, image: `registry.example.com/a${i}:1` }));
   const body = JSON.stringify({
     apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
-    request: { uid: 'u', operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' }, namespace: 'd', userInfo: {}, object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'd' }, spec: { containers } } },
+    request: { uid: 'u', operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, namespace: 'd', userInfo: {}, object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'd' }, spec: { containers } } },
   });
   const started = Date.now();
   const stuck = call(port, '/validate', body);

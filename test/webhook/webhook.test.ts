@@ -39,7 +39,7 @@ function review(object: unknown, uid = 'uid-1') {
   return {
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
-    request: { uid, operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' }, namespace: 'default', userInfo: { username: 'alice' }, object },
+    request: { uid, operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, namespace: 'default', userInfo: { username: 'alice' }, object },
   };
 }
 
@@ -99,12 +99,24 @@ test('webhook: a compliant object is admitted', async () => {
   assert.equal(JSON.parse(res.text).response.allowed, true);
 });
 
+/** The compliant review with some request fields replaced (undefined drops them). */
+function withRequest(fields: Record<string, unknown>) {
+  const r = review(pod({ team: 'a' }));
+  return { ...r, request: { ...r.request, ...fields } };
+}
+
 test('webhook: bad requests get a 400 with a clear message and the server stays up', async () => {
   const cases: Array<[string, RegExp]> = [
     ['not json', /not JSON/],
     [JSON.stringify({ kind: 'Foo' }), /kind is "Foo"/],
     [JSON.stringify({ ...review(pod({})), apiVersion: 'admission.k8s.io/v1beta1' }), /apiVersion/],
-    [JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', operation: 'CREATE' } }), /request.object is missing/],
+    [JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', operation: 'CREATE' } }), /request.kind is missing/],
+    [JSON.stringify(withRequest({ kind: undefined })), /request\.kind is missing/],
+    [JSON.stringify(withRequest({ kind: { group: '', version: 'v1' } })), /request\.kind has no kind/],
+    [JSON.stringify(withRequest({ resource: undefined })), /request\.resource is missing/],
+    [JSON.stringify(withRequest({ resource: { group: '', resource: 'pods' } })), /request\.resource has no version/],
+    [JSON.stringify(withRequest({ operation: undefined })), /request\.operation/],
+    [JSON.stringify(withRequest({ object: undefined })), /request.object is missing/],
     ['x'.repeat(4 * 1024 * 1024), /larger than/],
   ];
   for (const [body, message] of cases) {

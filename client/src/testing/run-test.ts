@@ -3,8 +3,8 @@
  * file it names, then hand them to engine/testing. Open editors with unsaved changes win
  * over the disk, so the explorer tests what the user sees.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { walkFiles } from '../../../io/walk';
 import { parseYamlDocuments } from '../../../engine/loader';
 import { combineTestResults, failedTest, runTestText, testInputPaths, type TestFileResult } from '../../../engine/testing';
 
@@ -25,20 +25,10 @@ function isDirectory(p: string): boolean {
 
 function yamlFilesAt(path: string, limit: { left: number }): string[] {
   if (!isDirectory(path)) return [path];
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      if (limit.left <= 0) return;
-      const p = join(dir, name);
-      if (isDirectory(p)) walk(p);
-      else if (YAML_FILE.test(name)) {
-        out.push(p);
-        limit.left--;
-      }
-    }
-  };
-  walk(path);
-  return out;
+  if (limit.left <= 0) return [];
+  const { files } = walkFiles(path, { keep: (name) => YAML_FILE.test(name), maxFiles: limit.left });
+  limit.left -= files.length;
+  return files;
 }
 
 function readText(path: string, overlay: Overlay): string | undefined {

@@ -1,0 +1,85 @@
+// Evaluation budgets (engine/core/budget): a hostile policy ends its rule with an error
+// naming the budget, quickly and without a wrong pass or fail.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { applyPolicy } from '../../engine/apply';
+import type { AdmissionRequest, ClusterState, JsonObject, RuleResult } from '../../engine/core/types';
+import { jsonSizeUpTo, MAX_CONTEXT_SIZE, MAX_FOREACH_ELEMENTS, isBudgetExceeded } from '../../engine/core/budget';
+import { jmesSearch, JMESPATH_BUILD_LIMIT } from '../../engine/jmespath';
+
+const cluster = (): ClusterState => ({ resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] });
+const pod: JsonObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'shop' }, spec: { containers: [{ name: 'app', image: 'nginx' }] } };
+const create: AdmissionRequest = { operation: 'CREATE', object: pod, oldObject: null, requestInfo: { roles: [], clusterRoles: [], userInfo: {} } };
+const matchPods = { any: [{ resources: { kinds: ['Pod'] } }] };
+
+function runRule(rule: JsonObject): { result: RuleResult; ms: number } {
+  const policy = { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p' }, spec: { rules: [{ name: 'r', match: matchPods, ...rule }] } };
+  const started = Date.now();
+  const response = applyPolicy(policy, { request: create, cluster: cluster() });
+  assert.equal(response.rules.length, 1);
+  return { result: response.rules[0], ms: Date.now() - started };
+}
+
+/** Context variables doubling a list `count` times with `[v, v][]`, then a deny on its length. */
+function doublingRule(count: number, withDefault = false): JsonObject {
+  const context: JsonObject[] = [{ name: 'v0', variable: { value: [1, 2, 3, 4] } }];
+  for (let i = 1; i <= count; i++) context.push({ name: `v${i}`, variable: { jmesPath: `[v${i - 1}, v${i - 1}][]`, ...(withDefault ? { default: [] } : {}) } });
+  return { context, validate: { message: 'too long', deny: { conditions: { any: [{ key: `{{ length(v${count}) }}`, operator: 'GreaterThan', value: 0 }] } } } };
+}
+
+test('JMESPath context variables doubling a list 30 times: an error naming the JMESPath budget, not minutes and a wrong result', () => {
+  const { result, ms } = runRule(doublingRule(30));
+  assert.equal(result.status, 'error', result.message);
+  assert.match(result.message, /failed to load context: failed to apply jmespath \[v\d+, v\d+\]\[\] to variable: JMESPath budget exceeded.*limit 1000000/);
+  assert.ok(ms < 10000, `took ${ms} ms`);
+  // A default value does not hide a spent budget (it would turn the deny into a pass).
+  const withDefault = runRule(doublingRule(30, true)).result;
+  assert.equal(withDefault.status, 'error', withDefault.message);
+  // Small doublings still evaluate as before.
+  assert.equal(runRule(doublingRule(3)).result.status, 'fail');
+});
+
+test('one JMESPath query building a huge value is stopped before it is built', () => {
+  const data = { v: Array.from({ length: 1000 }, (_, i) => i) };
+  const many = `[${Array.from({ length: 2000 }, () => 'v').join(', ')}][]`;
+  assert.throws(() => jmesSearch(many, data), (e: unknown) => isBudgetExceeded(e) && /JMESPath budget exceeded/.test((e as Error).message));
+  // Under the limit nothing changes; the budget is per query.
+  assert.equal((jmesSearch('[v, v][]', data) as unknown[]).length, 2000);
+  for (let k = 0; k < 5; k++) assert.equal((jmesSearch('v[*]', { v: Array.from({ length: JMESPATH_BUILD_LIMIT / 2 }, () => 1) }) as unknown[]).length, JMESPATH_BUILD_LIMIT / 2);
+});
+
+test('context entries past Kyverno\'s 2 MiB context size are an error of the rule', () => {
+  const big = 'x'.repeat(MAX_CONTEXT_SIZE / 2);
+  const { result } = runRule({
+    context: [{ name: 'a', variable: { value: big } }, { name: 'b', variable: { value: big } }, { name: 'c', variable: { value: 'small' } }],
+    validate: { message: 'm', deny: { conditions: { any: [{ key: '{{ c }}', operator: 'Equals', value: 'small' }] } } },
+  });
+  assert.equal(result.status, 'error');
+  assert.match(result.message, /context size budget exceeded: context entry b takes the rule context past 2097152 bytes of JSON/);
+  const ok = runRule({ context: [{ name: 'a', variable: { value: big } }], validate: { message: 'm', deny: { conditions: { any: [{ key: '{{ length(a) }}', operator: 'Equals', value: big.length }] } } } });
+  assert.equal(ok.result.status, 'fail');
+});
+
+test('jsonSizeUpTo measures JSON size and stops early on huge values', () => {
+  for (const v of [null, true, false, 12.5, 'héllo', [1, 'a', null], { a: 1, bc: [true, { d: 'e' }] }, []]) {
+    assert.equal(jsonSizeUpTo(v, 1e9), JSON.stringify(v).length, JSON.stringify(v));
+  }
+  const huge = Array.from({ length: 5_000_000 }, () => 1);
+  const started = Date.now();
+  assert.ok(jsonSizeUpTo(huge, 1000) > 1000);
+  assert.ok(Date.now() - started < 200);
+});
+
+test('nested foreach over large lists ends with the foreach budget, not a skipped or passed rule', () => {
+  const items = Array.from({ length: 400 }, (_, i) => `i${i}`);
+  const { result, ms } = runRule({
+    context: [{ name: 'items', variable: { value: items } }],
+    validate: {
+      message: 'm',
+      foreach: [{ list: 'items', foreach: [{ list: 'items', deny: { conditions: { any: [{ key: '{{ element }}', operator: 'Equals', value: 'never' }] } } }] }],
+    },
+  });
+  assert.equal(result.status, 'error', result.message);
+  assert.match(result.message, new RegExp(`foreach budget exceeded.*limit ${MAX_FOREACH_ELEMENTS}`));
+  assert.ok(ms < 20000, `took ${ms} ms`);
+});
