@@ -23,6 +23,14 @@ import { readFailure, readText } from '../io/files';
 import { countAndDescribe, type ResultCounts } from './apply-report';
 import type { Command, CommandIO } from './command';
 import { errorText } from './command';
+import { prefetchImageRegistry } from '../../registry';
+import type { ImageRegistrySnapshot } from '../../engine/verify-images';
+
+/** The registry snapshot for the files' policies and resources (unreadable documents are reported later). */
+export function prefetchForFiles(policyPaths: string[], resourcePaths: string[]): Promise<ImageRegistrySnapshot> {
+  const objects = (paths: string[]) => readDocuments(paths).documents.map((d) => d.value).filter((v): v is JsonObject => !!v && typeof v === 'object' && !Array.isArray(v));
+  return prefetchImageRegistry(objects(policyPaths), objects(resourcePaths));
+}
 
 const USAGE = `Usage: kyverno-studio apply POLICY... (--resource FILE... | --json FILE... | --http-payload FILE... | --envoy-payload FILE...) [flags]
 
@@ -39,6 +47,7 @@ Flags:
       --context-file PATH  cli.kyverno.io Context file: resources and images CEL policies read
   -o, --output yaml        print the resulting (mutated and generated) resources as YAML
       --audit-warn         report failures of Audit policies as warnings
+      --registry           read image signatures from OCI registries for verifyImages rules
   -h, --help               show this help`;
 
 type PayloadMode = 'JSON' | 'HTTP' | 'Envoy';
@@ -113,7 +122,7 @@ export interface ApplyRun {
  * Reads the files as `kyverno apply` does and evaluates every resource on the one engine path
  * (engine/evaluate). Problems with the inputs are written to `io.err` and counted.
  */
-export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, options: { now?: Date } = {}): ApplyRun {
+export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, options: { now?: Date; imageRegistry?: ImageRegistrySnapshot } = {}): ApplyRun {
   let inputErrors = 0;
   const policies: JsonObject[] = [];
   const exceptions: JsonObject[] = [];
@@ -170,6 +179,7 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
   const contextDoc = loadSingle(paths.contextPath, 'Context', io);
   if (contextDoc === null) inputErrors++;
   const cluster = offlineCluster({ exceptions, bindings, resources, parameters, values });
+  if (options.imageRegistry) cluster.imageRegistry = options.imageRegistry;
   if (contextDoc) cluster.celLibraries?.resources.push(...addContext(cluster, contextDoc));
   // Kyverno apply lists the objects of GlobalContextEntry resources from its fake client.
   try {
@@ -196,10 +206,10 @@ export const applyCommand: Command = {
   name: 'apply',
   summary: 'Apply policies to resources (like `kyverno apply`)',
   usage: USAGE,
-  run(argv: string[], io: CommandIO): number {
+  async run(argv: string[], io: CommandIO): Promise<number> {
     const args = parseCommandArgs(argv, {
         values: ['resource', 'values', 'values-file', 'userinfo', 'output', 'parameter-resource', 'json', 'http-payload', 'envoy-payload', 'context-file'],
-        booleans: ['help', 'audit-warn'],
+        booleans: ['help', 'audit-warn', 'registry'],
         aliases: { r: 'resource', f: 'values', u: 'userinfo', o: 'output', h: 'help' },
       }, USAGE, io);
     if (typeof args === 'number') return args;
@@ -225,6 +235,8 @@ export const applyCommand: Command = {
       io.err(`Error: resource file(s) or cluster required\n${USAGE}`);
       return 2;
     }
+    // --registry (Kyverno's flag): read the images verifyImages rules check before evaluating.
+    const imageRegistry = args.booleans.has('registry') ? await prefetchForFiles(args.positionals, resourcePaths) : undefined;
     const run = applyFiles({
       policyPaths: args.positionals,
       resourcePaths,
@@ -235,7 +247,7 @@ export const applyCommand: Command = {
       jsonPaths,
       httpPaths,
       envoyPaths,
-    }, io);
+    }, io, { imageRegistry });
     const { policies, resources, inputErrors } = run;
     const ruleCount = policies.reduce((n, p) => n + countRules(p), 0);
     io.out(`\nApplying ${ruleCount} policy rule(s) to ${resources.length + run.jsonPayloadCount} resource(s)...`);

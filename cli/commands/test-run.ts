@@ -3,6 +3,32 @@ import { parseYamlDocuments } from '../../engine/loader';
 import { FAMILY_LABELS, failedTest, networkNeeds, runLoadedTest, testDocumentsOf, testFamilies, testFormatError, testFilePassed, testInputPaths, type PolicyFamily, type RunTimings } from '../../engine/testing';
 import type { TestFileResult } from '../../engine/testing';
 import { exists, findTestFiles, readAll, readFailure, readText } from '../io/files';
+import { isJsonObject } from '../../engine/core/json';
+import type { JsonObject } from '../../engine/core/types';
+import type { ImageRegistrySnapshot } from '../../engine/verify-images';
+import { prefetchImageRegistry } from '../../registry';
+
+/**
+ * `test --registry`: one registry snapshot for every test under `paths`, read before the
+ * (synchronous) run from the policies and resources the tests name. Unreadable inputs are
+ * left to the run, which reports them.
+ */
+export async function registrySnapshotForTests(paths: string[], fileName = 'kyverno-test.yaml'): Promise<ImageRegistrySnapshot> {
+  const objects: JsonObject[] = [];
+  for (const file of findTestFiles(paths, fileName).files) {
+    try {
+      const text = readText(file);
+      for (const doc of testDocumentsOf(file, text).documents) {
+        for (const [p, t] of readAll(testInputPaths(file, doc.value))) {
+          for (const d of parseYamlDocuments(t, p).documents) if (isJsonObject(d.value)) objects.push(d.value);
+        }
+      }
+    } catch {
+      // reported by the run itself
+    }
+  }
+  return prefetchImageRegistry(objects.filter((o) => isJsonObject(o.spec) && Array.isArray(o.spec.rules)), objects);
+}
 
 export interface TestRunSummary {
   files: number;
@@ -20,6 +46,7 @@ export interface TestRunOptions {
   fileName?: string;
   now?: Date;
   timings?: RunTimings;
+  imageRegistry?: ImageRegistrySnapshot;
 }
 
 /** Reads one test file and everything it names, then runs each of its Test documents. Never throws. */
@@ -39,7 +66,7 @@ export function runTestFileFromDisk(path: string, options: TestRunOptions = {}):
     if (failures.length > 0 && testFormatError(doc, text) === null) {
       return failedTest(path, failures[0], documents.length > 1 ? doc.index + 1 : undefined);
     }
-    return runLoadedTest(doc, text, documents.length, files, { now: options.now, timings: options.timings });
+    return runLoadedTest(doc, text, documents.length, files, { now: options.now, timings: options.timings, imageRegistry: options.imageRegistry });
   });
 }
 

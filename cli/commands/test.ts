@@ -3,7 +3,7 @@ import { parseCommandArgs, single } from '../args';
 import { renderTable } from '../output/table';
 import type { Command, CommandIO } from './command';
 import { errorText } from './command';
-import { runTestPaths, type TestRunReport } from './test-run';
+import { registrySnapshotForTests, runTestPaths, type TestRunReport } from './test-run';
 
 const USAGE = `Usage: kyverno-studio test [PATH...] [flags]
 
@@ -13,6 +13,7 @@ Flags:
   -f, --file-name NAME   test file name to look for (default kyverno-test.yaml)
       --json             print machine-readable results
       --fail-only        only show failing rows
+      --registry         read image signatures from OCI registries for verifyImages rules
   -h, --help             show this help`;
 
 function printHuman(report: TestRunReport, io: CommandIO, failOnly: boolean): void {
@@ -53,13 +54,15 @@ export const testCommand: Command = {
   name: 'test',
   summary: 'Run kyverno-test.yaml suites (like `kyverno test`)',
   usage: USAGE,
-  run(argv: string[], io: CommandIO): number {
-    const args = parseCommandArgs(argv, { values: ['file-name'], booleans: ['json', 'fail-only', 'help'], aliases: { f: 'file-name', h: 'help' } }, USAGE, io);
+  async run(argv: string[], io: CommandIO): Promise<number> {
+    const args = parseCommandArgs(argv, { values: ['file-name'], booleans: ['json', 'fail-only', 'help', 'registry'], aliases: { f: 'file-name', h: 'help' } }, USAGE, io);
     if (typeof args === 'number') return args;
     const paths = args.positionals.length > 0 ? args.positionals : ['.'];
     let report: TestRunReport;
     try {
-      report = runTestPaths(paths, { fileName: single(args, 'file-name') });
+      // --registry (Kyverno's flag): read the images verifyImages rules check before running.
+      const imageRegistry = args.booleans.has('registry') ? await registrySnapshotForTests(paths, single(args, 'file-name')) : undefined;
+      report = runTestPaths(paths, { fileName: single(args, 'file-name'), imageRegistry });
     } catch (err) {
       io.err(`Error: ${errorText(err)}`);
       return 1;

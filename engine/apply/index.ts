@@ -16,7 +16,8 @@ import { policySpec } from '../policy';
 import { validateRule, type ValidateEnvironment } from '../validate';
 import { validatePattern } from '../pattern';
 import { ruleError } from '../validate/results';
-import { matchingImages, validateImagesPass, verifyImagesPass } from '../verify-images';
+import { imageVerificationAnnotationPatches, matchingImages, validateImagesPass, verifyImagesPass, type ImagePatch, type VerificationStatus } from '../verify-images';
+import { applyJsonPatch, type Operation } from '../mutate/jsonPatch';
 import { withVariables, type VariableScope } from '../variables';
 import { computedRules } from '../autogen';
 import { exceptionSkip, hasPodSecurity, matchingExceptions } from './exceptions';
@@ -319,7 +320,10 @@ function runGenerate(st: RunState, resource: JsonObject): void {
   for (const r of results) addRule(st, r);
 }
 
-function runVerifyImages(st: RunState, resource: JsonObject | null): void {
+function runVerifyImages(st: RunState, resource: JsonObject | null): JsonObject | null {
+  const snapshot = st.options.cluster.imageRegistry;
+  const patches: ImagePatch[] = [];
+  const metadata: Record<string, Record<string, VerificationStatus>> = {};
   for (const rule of computedRules(st.policy)) {
     if (!Array.isArray(rule.verifyImages) || rule.verifyImages.length === 0) continue;
     // Kyverno builds the handler (which lists the matching images) before the rule's context
@@ -328,9 +332,21 @@ function runVerifyImages(st: RunState, resource: JsonObject | null): void {
     if (images.length === 0) continue;
     const prepared = prepareRule(rule, 'ImageVerify', st, st.request);
     if (!prepared) continue;
-    if ('result' in prepared) addRule(st, prepared.result);
-    else for (const result of verifyImagesPass(String(rule.name ?? ''), rule, images)) addRule(st, result);
+    if ('result' in prepared) {
+      addRule(st, prepared.result);
+      continue;
+    }
+    const name = String(rule.name ?? '');
+    const outcome = verifyImagesPass(name, rule, images, snapshot);
+    for (const result of outcome.results) addRule(st, result);
+    patches.push(...outcome.patches);
+    for (const { image, status } of outcome.verified) (metadata[name] ??= {})[image] = status;
   }
+  if (!resource || !snapshot) return resource;
+  // With registry access the pass records its verdicts on the resource (Kyverno's verify-images annotations).
+  const ops: unknown[] = [...patches];
+  if (Object.keys(metadata).length > 0) ops.push(...imageVerificationAnnotationPatches(resource, `${st.plan.namespace ?? ''}/${st.plan.name}`, metadata));
+  return ops.length > 0 ? (applyJsonPatch(resource, ops as Operation[]) as JsonObject) : resource;
 }
 
 const ALL_PHASES: readonly ApplyPhase[] = ['mutate', 'verifyImages', 'validate', 'generate'];
@@ -366,7 +382,15 @@ export function applyPolicy(policy: JsonObject, options: ApplyOptions): PolicyRe
       st.scope = withVariables(baseScope(patchedRequest, options.now), vals);
     }
   }
-  if (phases.includes('verifyImages') && request.operation !== 'DELETE') runVerifyImages(st, resource);
+  if (phases.includes('verifyImages') && request.operation !== 'DELETE') {
+    const before = resource;
+    resource = runVerifyImages(st, resource);
+    if (resource !== before) {
+      const patchedRequest = { ...st.request, object: resource };
+      st.request = patchedRequest;
+      st.scope = withVariables(baseScope(patchedRequest, options.now), vals);
+    }
+  }
   if (phases.includes('validate')) runValidate(st, resource);
   if (phases.includes('generate') && resource) runGenerate(st, resource);
   // The policy's ref and the resource's are shared between responses (frozen, read-only).

@@ -3,6 +3,7 @@
  * (as parsed from YAML): Kyverno's own types are too large to mirror field by field, and
  * the engine must accept whatever the CRDs accept.
  */
+import type { ImageRegistrySnapshot } from '../verify-images/snapshot';
 
 export type JsonObject = { [key: string]: unknown };
 
@@ -119,6 +120,11 @@ export interface ClusterState {
    * `--parameter-resource`): the only candidates a binding's paramRef selects from offline.
    */
   parameters?: JsonObject[];
+  /**
+   * What the registry said about the run's images, read beforehand by `registry/` (the CLI's
+   * `--registry`). Absent, image verification is offline and says so.
+   */
+  imageRegistry?: ImageRegistrySnapshot;
 }
 
 /**

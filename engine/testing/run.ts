@@ -3,6 +3,7 @@
  * policy against every resource, and decides each expected result. Never throws: a test
  * that cannot run gets a file-level error naming the file and line.
  */
+import type { ImageRegistrySnapshot } from '../verify-images/snapshot';
 import type { ApiCallResponse, ClusterState, JsonObject, RequestInfo, TestValues } from '../core/types';
 import { jmesSearch } from '../jmespath';
 import { classifyDocument, isObject } from '../loader/classify';
@@ -46,6 +47,8 @@ export interface RunTestOptions {
   timings?: RunTimings;
   /** Engine entry point override (tests). */
   engine?: PolicyApplier;
+  /** What the registry said about the test's images (`kyverno-studio test --registry`). */
+  imageRegistry?: ImageRegistrySnapshot;
   /** Where the Test document's values sit in its file (LoadedDocument.locate), for errors. */
   locate?: LoadedDocument['locate'];
 }
@@ -216,6 +219,7 @@ export function runTestDocument(path: string, doc: unknown, files: FileSource, o
     const spec = readTestSpec(doc);
     const base = dirname(path);
     const loaded = loadTest(spec, base, files);
+    if (options.imageRegistry) loaded.cluster.imageRegistry = options.imageRegistry;
     const manifests = new Map<string, JsonObject[]>();
     const read: ManifestReader = (p) => {
       const full = resolvePath(base, p);

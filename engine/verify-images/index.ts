@@ -11,9 +11,13 @@
  * result that says so.
  */
 import type { JsonObject, RuleResult } from '../core/types';
-import { asArray, asObject } from '../core/json';
+import { asArray, asObject, isJsonObject } from '../core/json';
 import { extractImages, type ImageInfo } from '../context/images';
 import { wildcardMatch } from '../wildcard/wildcard';
+import { UnsupportedVerification, splitPemKeys, verifyCosignKey, type CosignVerified } from './cosign';
+import type { ImageRegistrySnapshot, RegistryImage } from './snapshot';
+
+export * from './snapshot';
 
 export const ANNOTATION_IMAGE_VERIFY_SCOPED = 'kyverno.io/verify-images-scoped';
 
@@ -26,6 +30,8 @@ export interface ImageVerification {
   verifyDigest: boolean;
   mutateDigest: boolean;
   required: boolean;
+  /** Annotations every verified signature payload must carry (its `optional` map). */
+  annotations: Record<string, string>;
 }
 
 /** Reads an entry with the CRD's defaults (verifyDigest, mutateDigest and required default to true). */
@@ -43,6 +49,7 @@ export function imageVerification(entry: unknown): ImageVerification {
     verifyDigest: flag(e.verifyDigest),
     mutateDigest: flag(e.mutateDigest),
     required: flag(e.required),
+    annotations: stringMap(e.annotations) ?? {},
   };
 }
 
@@ -79,38 +86,146 @@ export function hasVerifyImageChecks(rule: JsonObject): boolean {
 
 export const NEEDS_REGISTRY = 'image verification needs registry access, which is not available offline';
 
+/** A JSON patch operation the image-verify pass adds (Kyverno's makeAddDigestPatch). */
+export interface ImagePatch {
+  op: 'replace';
+  path: string;
+  value: string;
+}
+
+export interface VerifyImagesOutcome {
+  results: RuleResult[];
+  patches: ImagePatch[];
+  /** Per image, what verification found (Kyverno's ImageVerificationMetadata for this rule). */
+  verified: Array<{ image: string; status: VerificationStatus }>;
+}
+
+function attestorKeys(attestor: JsonObject): JsonObject | undefined {
+  return isJsonObject(attestor.keys) ? attestor.keys : undefined;
+}
+
+/** ExpandStaticKeys: an entry whose `keys.publicKeys` holds several PEM keys becomes one entry per key. */
+function expandStaticKeys(entries: unknown[]): JsonObject[] {
+  const out: JsonObject[] = [];
+  for (const raw of entries) {
+    const entry = asObject(raw);
+    const keys = attestorKeys(entry);
+    const pems = typeof keys?.publicKeys === 'string' ? splitPemKeys(keys.publicKeys) : [];
+    if (pems.length > 1) for (const pem of pems) out.push({ ...entry, keys: { ...keys, publicKeys: pem } });
+    else out.push(entry);
+  }
+  return out;
+}
+
+function stringMap(v: unknown): Record<string, string> | undefined {
+  if (!isJsonObject(v)) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
+  return out;
+}
+
+/** One attestor entry (cosign with a public key); throws with the reason it did not verify. */
+function verifyAttestor(entry: JsonObject, record: RegistryImage, digest: string, annotations: Record<string, string>): CosignVerified {
+  const keys = attestorKeys(entry);
+  if (!keys) throw new UnsupportedVerification('only cosign public-key attestors (keys.publicKeys) are verified so far');
+  if (typeof keys.publicKeys !== 'string' || keys.publicKeys === '') throw new UnsupportedVerification('keys from secrets or KMS are not supported yet');
+  // Without rekor.ignoreTlog cosign looks the signature up in the Rekor transparency log.
+  if (asObject(keys.rekor)?.ignoreTlog !== true) throw new UnsupportedVerification('transparency log (Rekor) verification is not supported yet; set keys.rekor.ignoreTlog');
+  // The attestor's own annotations replace the entry's (buildCosignVerifier).
+  return verifyCosignKey(record, digest, keys.publicKeys, stringMap(entry.annotations) ?? annotations);
+}
+
+/** verifyAttestorSet: `count` entries (all by default) must verify; nested attestor sets recurse. */
+function verifyAttestorSet(set: JsonObject, record: RegistryImage, digest: string, path: string, annotations: Record<string, string>): CosignVerified {
+  const entries = expandStaticKeys(asArray(set.entries));
+  const count = typeof set.count === 'number' && set.count > 0 ? set.count : entries.length;
+  const errors: string[] = [];
+  let verified = 0;
+  for (let i = 0; i < entries.length; i++) {
+    let entryPath = `${path}.entries[${i}]`;
+    try {
+      let outcome: CosignVerified;
+      const inner = entries[i].attestor;
+      if (isJsonObject(inner)) {
+        entryPath += '.attestor';
+        outcome = verifyAttestorSet(inner, record, digest, entryPath, annotations);
+      } else {
+        outcome = verifyAttestor(entries[i], record, digest, annotations);
+      }
+      if (++verified >= count) return outcome;
+    } catch (e) {
+      if (e instanceof UnsupportedVerification) throw e;
+      // A nested set's errors already carry their paths.
+      errors.push(isJsonObject(entries[i].attestor) ? (e as Error).message : `${entryPath}${attestorKeys(entries[i]) ? '.keys' : ''}: ${(e as Error).message}`);
+    }
+  }
+  // multierr.Combine joins the entries' errors with "; ".
+  throw new Error(errors.join('; '));
+}
+
+/** The rule's signature checks for one image from the registry snapshot (Kyverno's verifyAttestors). */
+function verifyAttestors(name: string, entry: ImageVerification, image: string, record: RegistryImage | undefined): { result: RuleResult; digest?: string } {
+  if (!record) return { result: { name, type: 'ImageVerify', status: 'error', message: `${NEEDS_REGISTRY} (${image})` } };
+  if (record.error !== undefined || !record.digest) {
+    return { result: { name, type: 'ImageVerify', status: 'error', message: `failed to verify image ${image}: ${record.error ?? 'no digest'}` } };
+  }
+  if (entry.attestations.length > 0) {
+    return { result: { name, type: 'ImageVerify', status: 'error', message: `failed to verify image ${image}: attestations are not verified yet` } };
+  }
+  let outcome: CosignVerified | undefined;
+  try {
+    for (let i = 0; i < entry.attestors.length; i++) outcome = verifyAttestorSet(asObject(entry.attestors[i]), record, record.digest, `.attestors[${i}]`, entry.annotations);
+  } catch (e) {
+    const status = e instanceof UnsupportedVerification ? 'error' : 'fail';
+    return { result: { name, type: 'ImageVerify', status, message: `failed to verify image ${image}: ${(e as Error).message}` } };
+  }
+  if (!outcome) return { result: { name, type: 'ImageVerify', status: 'error', message: 'invalid response: nil' } };
+  return { result: { name, type: 'ImageVerify', status: 'pass', message: `verified image signatures for ${image}` }, digest: outcome.digest };
+}
+
 /**
  * The image-verify pass for one rule whose match, context, preconditions and exceptions are
- * settled. Entries without attestors or attestations verify nothing (no result); adding a
- * digest to an image that has none needs the registry, as does checking any signature.
+ * settled (Kyverno's imageVerifier.Verify). Signatures are checked against the registry
+ * snapshot; without one (offline) they give an error that says so. `mutateDigest` adds the
+ * verified (or resolved) digest to images that have none.
  */
-export function verifyImagesPass(name: string, rule: JsonObject, images: readonly ImageInfo[]): RuleResult[] {
-  const results: RuleResult[] = [];
+export function verifyImagesPass(name: string, rule: JsonObject, images: readonly ImageInfo[], snapshot?: ImageRegistrySnapshot): VerifyImagesOutcome {
+  const out: VerifyImagesOutcome = { results: [], patches: [], verified: [] };
   for (const entry of ruleImageVerifications(rule)) {
     const verifies = entry.attestors.length > 0 || entry.attestations.length > 0;
     for (const info of images) {
-      const image = imageString(info);
+      let image = imageString(info);
+      let result: RuleResult | undefined;
+      let digest: string | undefined;
       if (verifies) {
-        if (!matchesAny(image, entry.imageReferences)) {
-          results.push({ name, type: 'ImageVerify', status: 'skip', message: `skipping image reference image ${image}, policy ruleName ${name}` });
-          continue;
+        if (!matchesAny(image, entry.imageReferences) || matchesAny(image, entry.skipImageReferences)) {
+          result = { name, type: 'ImageVerify', status: 'skip', message: `skipping image reference image ${image}, policy ruleName ${name}` };
+        } else {
+          ({ result, digest } = verifyAttestors(name, entry, image, snapshot?.images[image]));
         }
-        if (matchesAny(image, entry.skipImageReferences)) {
-          results.push({ name, type: 'ImageVerify', status: 'skip', message: `skipping image reference image ${image}, policy ruleName ${name}` });
-          continue;
-        }
-        results.push({ name, type: 'ImageVerify', status: 'error', message: `${NEEDS_REGISTRY} (${image})` });
-        continue;
       }
-      if (entry.mutateDigest && !info.digest) {
-        results.push({ name, type: 'ImageVerify', status: 'error', message: `failed to update digest: resolving ${image} to a digest needs registry access, which is not available offline` });
+      // Offline, an image whose signatures could not be checked gets no digest error on top.
+      if (entry.mutateDigest && !info.digest && (snapshot || !verifies)) {
+        digest ??= snapshot?.images[image]?.digest;
+        if (!digest) {
+          const reason = snapshot?.images[image]?.error ?? `resolving ${image} to a digest needs registry access, which is not available offline`;
+          out.results.push({ name, type: 'ImageVerify', status: 'error', message: `failed to update digest: ${reason}` });
+        } else {
+          out.patches.push({ op: 'replace', path: info.jsonPointer, value: `${image}@${digest}` });
+          result ??= { name, type: 'ImageVerify', status: 'pass', message: 'mutated image digest' };
+          image = imageString({ ...info, reference: undefined, digest });
+        }
+      }
+      if (result) {
+        if (verifies) out.verified.push({ image, status: result.status === 'pass' ? 'pass' : result.status === 'skip' ? 'skip' : 'fail' });
+        out.results.push(result);
       }
     }
   }
-  return results;
+  return out;
 }
 
-type VerificationStatus = 'pass' | 'fail' | 'skip';
+export type VerificationStatus = 'pass' | 'fail' | 'skip';
 
 /** The status the scoped annotation records for (policy, rule, image); fail when absent (Kyverno's IsImageVerifiedForPolicy). */
 function scopedStatus(resource: JsonObject | null, policyKey: string, rule: string, image: string): { status: VerificationStatus; error?: string } {
@@ -165,4 +280,35 @@ export function validateImagesPass(
     return { name, type: 'ImageVerify', status: 'pass', message: 'image verified' };
   }
   return { name, type: 'ImageVerify', status: 'skip', message: ['image skipped, skipped images:', ...skipped].join(' ') };
+}
+
+export const ANNOTATION_IMAGE_VERIFY = 'kyverno.io/verify-images';
+
+/** JSON with map keys sorted, as Go's json.Marshal writes maps. */
+function sortedJson(value: unknown): string {
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const obj = value as Record<string, unknown>;
+    return `{${Object.keys(obj).sort().map((k) => `${JSON.stringify(k)}:${sortedJson(obj[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * The patches recording one policy's verdicts on the resource (Kyverno's
+ * ImageVerificationMetadata.Patches): the flat `kyverno.io/verify-images` map and the
+ * versioned, per policy and rule `kyverno.io/verify-images-scoped` one.
+ */
+export function imageVerificationAnnotationPatches(
+  resource: JsonObject,
+  policyKey: string,
+  byRule: Record<string, Record<string, VerificationStatus>>,
+): Array<{ op: 'add'; path: string; value: unknown }> {
+  const flat: Record<string, VerificationStatus> = {};
+  for (const images of Object.values(byRule)) Object.assign(flat, images);
+  const ops: Array<{ op: 'add'; path: string; value: unknown }> = [];
+  if (!isJsonObject(asObject(resource.metadata).annotations)) ops.push({ op: 'add', path: '/metadata/annotations', value: {} });
+  const key = (annotation: string) => `/metadata/annotations/${annotation.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  ops.push({ op: 'add', path: key(ANNOTATION_IMAGE_VERIFY), value: sortedJson(flat) });
+  ops.push({ op: 'add', path: key(ANNOTATION_IMAGE_VERIFY_SCOPED), value: `{"version":1,"policies":${sortedJson({ [policyKey]: byRule })}}` });
+  return ops;
 }

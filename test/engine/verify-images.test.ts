@@ -33,6 +33,7 @@ test('verifyImages: the CRD defaults verifyDigest, mutateDigest and required to 
     verifyDigest: true,
     mutateDigest: true,
     required: true,
+    annotations: {},
   });
 });
 

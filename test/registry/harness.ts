@@ -1,0 +1,153 @@
+/**
+ * A real OCI registry for tests: Debian's `docker-registry` (CNCF distribution) on a free
+ * loopback port with filesystem storage in a temp dir, stopped by PID. Images and cosign
+ * signatures are written through the registry's HTTP API, so no Docker is needed; the signer
+ * here uses node:crypto and shares no code with the verifier.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface LocalRegistry {
+  /** host:port, as it appears in image references. */
+  host: string;
+  stop(): void;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startRegistry(): Promise<LocalRegistry> {
+  const dir = mkdtempSync(join(tmpdir(), 'ks-registry-'));
+  const port = await freePort();
+  const config = join(dir, 'config.yml');
+  writeFileSync(config, [
+    'version: 0.1',
+    'log:',
+    '  level: error',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${join(dir, 'data')}`,
+    'http:',
+    `  addr: 127.0.0.1:${port}`,
+    '',
+  ].join('\n'));
+  const child: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d) => (stderr += String(d)));
+  const host = `127.0.0.1:${port}`;
+  const stop = () => {
+    if (child.pid && child.exitCode === null) process.kill(child.pid);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`docker-registry exited: ${stderr}`);
+    try {
+      const res = await fetch(`http://${host}/v2/`);
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      stop();
+      throw new Error(`docker-registry did not answer on ${host}: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { host, stop };
+}
+
+export function sha256Digest(bytes: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+export async function pushBlob(host: string, repo: string, bytes: Uint8Array): Promise<{ digest: string; size: number }> {
+  const digest = sha256Digest(bytes);
+  const start = await fetch(`http://${host}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+  if (start.status !== 202) throw new Error(`blob upload start: ${start.status}`);
+  const location = new URL(start.headers.get('location') ?? '', `http://${host}`);
+  location.searchParams.set('digest', digest);
+  const put = await fetch(location, { method: 'PUT', body: bytes, headers: { 'Content-Type': 'application/octet-stream' } });
+  if (put.status !== 201) throw new Error(`blob upload: ${put.status} ${await put.text()}`);
+  return { digest, size: bytes.length };
+}
+
+export async function pushManifest(host: string, repo: string, reference: string, manifest: object): Promise<string> {
+  const body = Buffer.from(JSON.stringify(manifest));
+  const res = await fetch(`http://${host}/v2/${repo}/manifests/${reference}`, {
+    method: 'PUT',
+    body,
+    headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
+  });
+  if (res.status !== 201) throw new Error(`manifest push: ${res.status} ${await res.text()}`);
+  return sha256Digest(body);
+}
+
+/** A tiny image (config blob, one layer, an OCI manifest) under `repo:tag`; returns its digest. */
+export async function pushImage(host: string, repo: string, tag: string, content = `${repo}:${tag}`): Promise<string> {
+  const config = await pushBlob(host, repo, Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: { Labels: { content } } })));
+  const layer = await pushBlob(host, repo, Buffer.from(`layer of ${content}`));
+  return pushManifest(host, repo, tag, {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer }],
+  });
+}
+
+export interface SigningKey {
+  privateKey: KeyObject;
+  publicKeyPem: string;
+}
+
+export function newSigningKey(): SigningKey {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return { privateKey, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+}
+
+/** cosign's simple-signing payload for an image digest. */
+export function simpleSigningPayload(dockerReference: string, digest: string): Buffer {
+  return Buffer.from(JSON.stringify({
+    critical: { identity: { 'docker-reference': dockerReference }, image: { 'docker-manifest-digest': digest }, type: 'cosign container image signature' },
+    optional: null,
+  }));
+}
+
+/**
+ * Signs `digest` as `cosign sign --key` does (without the transparency log) and pushes the
+ * signature manifest under `sha256-<hex>.sig`. Several signatures become several layers.
+ * `claimedDigest` lets a test sign a payload naming another image.
+ */
+export async function pushCosignSignatures(
+  host: string,
+  repo: string,
+  digest: string,
+  signers: Array<{ key: SigningKey; claimedDigest?: string }>,
+): Promise<void> {
+  const layers = [];
+  for (const { key, claimedDigest } of signers) {
+    const payload = simpleSigningPayload(`${host}/${repo}`, claimedDigest ?? digest);
+    const signature = sign('sha256', payload, key.privateKey).toString('base64');
+    const blob = await pushBlob(host, repo, payload);
+    layers.push({ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', ...blob, annotations: { 'dev.cosignproject.cosign/signature': signature } });
+  }
+  const config = await pushBlob(host, repo, Buffer.from(JSON.stringify({ architecture: '', os: '', rootfs: { type: 'layers', diff_ids: [] }, config: {} })));
+  await pushManifest(host, repo, `${digest.replace(':', '-')}.sig`, {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+    layers,
+  });
+}
