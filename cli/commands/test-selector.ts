@@ -64,8 +64,8 @@ function keyOf(obj: Record<string, unknown>, lower: string): string | undefined 
 }
 
 /**
- * The Test document with only the results the selector keeps, or null when none is kept
- * (Kyverno then skips the test without a word). A document that cannot be read as a Test is
+ * The Test document with only the results the selector keeps, or null when it dropped them
+ * all (Kyverno then skips the test without a word). A document that cannot be read as a Test is
  * returned unchanged so that running it reports the problem.
  */
 export function selectTestResults(doc: LoadedDocument, selector: TestCaseSelector): LoadedDocument | null {
@@ -79,7 +79,8 @@ export function selectTestResults(doc: LoadedDocument, selector: TestCaseSelecto
   }
   const resultsKey = keyOf(value as Record<string, unknown>, 'results');
   const raw = resultsKey ? (value as Record<string, unknown>)[resultsKey] : undefined;
-  if (!Array.isArray(raw)) return null;
+  // A test without results is left to the run, which reports that nothing was checked.
+  if (!Array.isArray(raw) || raw.length === 0) return doc;
   const kept: unknown[] = [];
   raw.forEach((item, i) => {
     const expected = spec.results[i];
