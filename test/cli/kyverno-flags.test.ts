@@ -169,3 +169,100 @@ test('README documents every test flag', () => {
     assert.ok(readme.includes(flag), `README lacks ${flag}`);
   }
 });
+
+const samples = '../shared/conformance/kyverno-policies/best-practices';
+const latestTag = [`${samples}/disallow-latest-tag/disallow-latest-tag.yaml`, '-r', `${samples}/disallow-latest-tag/.kyverno-test/resource.yaml`];
+const safeToEvict = [`${samples}/add-safe-to-evict/add-safe-to-evict.yaml`, '--resources', `${samples}/add-safe-to-evict/.kyverno-test/resource.yaml`];
+
+test('apply prints Kyverno 1.19\'s failure lines and summary, exit 1 on a failure', () => {
+  const r = cli('apply', ...latestTag);
+  assert.equal(r.code, 1);
+  assert.match(r.out, /^\nApplying 2 policy rule\(s\) to 8 resource\(s\)\.\.\.\n/);
+  assert.match(r.out, /\npolicy disallow-latest-tag -> resource default\/Pod\/badpod01 failed:\n1 - require-image-tag .+\n/);
+  assert.match(r.out, /\npass: 10, fail: 6, warn: 0, error: 0, skip: 0 \n/);
+  assert.match(r.err, /Error: exit as there are policy violations/);
+});
+
+test('apply --audit-warn with --warn-exit-code exits with the warn code; --warn-no-pass too', () => {
+  const r = cli('apply', ...latestTag, '--audit-warn', '--warn-exit-code', '3');
+  assert.equal(r.code, 3, r.err);
+  assert.match(r.out, /failed as audit warning:\n1 - /);
+  assert.match(r.out, /pass: 10, fail: 0, warn: 6, error: 0, skip: 0 \nexit as warnExitCode is 3/);
+  assert.equal(cli('apply', ...latestTag, '--audit-warn').code, 0);
+  const noPass = cli('apply', 'test/fixtures/cli/apply/policy.yaml', '-r', 'test/fixtures/cli/apply/pod.yaml', '--warn-no-pass', '--warn-exit-code=4');
+  assert.match(noPass.out, /exit as no objects satisfied policy/);
+  assert.equal(noPass.code, 4);
+});
+
+test('apply -t prints the results table (with MESSAGE when --detailed-results)', () => {
+  const r = cli('apply', ...latestTag, '-t', '--remove-color');
+  assert.equal(r.code, 1);
+  const rows = tableRows(r.out);
+  assert.equal(rows.length, 16);
+  assert.deepEqual(rows[2], ['3', 'disallow-latest-tag', 'require-image-tag', 'default/Pod/badpod01', 'Fail', '']);
+  assert.doesNotMatch(r.out, /pass: \d+/);
+  const detailed = cli('apply', ...latestTag, '--table', '--detailed-results');
+  assert.ok(tableRows(detailed.out).every((row) => row.length === 7));
+});
+
+test('apply -p prints a ClusterReport (yaml, or json with --output-format json)', () => {
+  const r = cli('apply', ...latestTag, '-p');
+  assert.equal(r.code, 1);
+  assert.doesNotMatch(r.out, /Applying/);
+  assert.match(r.out, /^apiVersion: openreports\.io\/v1alpha1\nkind: ClusterReport\nmetadata:\n  creationTimestamp: null\n  name: merged\nresults:\n- /);
+  assert.match(r.out, /summary:\n  error: 0\n  fail: 6\n  pass: 10\n  skip: 0\n  warn: 0/);
+  const json = JSON.parse(cli('apply', ...latestTag, '--policy-report', '--output-format', 'json').out);
+  assert.equal(json.kind, 'ClusterReport');
+  assert.deepEqual(json.summary, { error: 0, fail: 6, pass: 10, skip: 0, warn: 0 });
+  assert.deepEqual(json.results[0].resources[0], { apiVersion: 'v1', kind: 'Pod', name: 'myapp-pod', namespace: 'default' });
+});
+
+test('apply prints each mutated resource; -o writes them to a file or a folder instead', () => {
+  const r = cli('apply', ...safeToEvict);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /\npolicy add-safe-to-evict applied to default\/Pod\/myapp-pod01:\napiVersion: v1\nkind: Pod\nmetadata:\n  annotations:\n    cluster-autoscaler\.kubernetes\.io\/safe-to-evict: "true"\n[\s\S]*?\n\n---\n\n\nMutation:\nMutation has been applied successfully\./);
+  const dir = mkdtempSync(join(tmpdir(), 'kstudio-out-'));
+  const toDir = cli('apply', ...safeToEvict, '-o', `${dir}/mutated/`);
+  assert.equal(toDir.code, 0, toDir.err);
+  assert.doesNotMatch(toDir.out, /applied to/);
+  assert.deepEqual(readdirSync(join(dir, 'mutated')).sort(), ['myapp-pod01-mutated.yaml', 'myapp-pod02-mutated.yaml', 'myapp-pod03-mutated.yaml', 'myapp-pod04-mutated.yaml']);
+  const file = join(dir, 'all.yaml');
+  assert.equal(cli('apply', ...safeToEvict, '--output', file).code, 0);
+  assert.equal(readFileSync(file, 'utf8').split('\n---\n').length - 1, 4);
+});
+
+test('apply -i reads resources from stdin and prints only the mutated resources', () => {
+  const r = spawnSync(process.execPath, [cliPath, 'apply', `${samples}/add-safe-to-evict/add-safe-to-evict.yaml`, '-r', '-', '-i'], {
+    cwd: root, encoding: 'utf8', input: readFileSync(resolve(root, `${samples}/add-safe-to-evict/.kyverno-test/resource.yaml`), 'utf8'),
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^\napiVersion: v1\nkind: Pod\n/);
+  assert.doesNotMatch(r.stdout, /Applying|applied to/);
+});
+
+test('apply -s sets variables; with --values-file it is Kyverno\'s error', () => {
+  const both = cli('apply', ...latestTag, '-s', 'a=b', '-f', 'x.yaml');
+  assert.equal(both.code, 1);
+  assert.match(both.err, /pass the values either using set flag or values_file flag/);
+  assert.match(cli('apply', ...latestTag, '-s', 'novalue').err, /invalid --set value "novalue"/);
+});
+
+test('apply -e applies PolicyExceptions; --exceptions-with-resources takes them from the resources', () => {
+  const dir = '../shared/conformance/kyverno-cli/apply/exception-within-resource';
+  const policy = 'pol';
+  const resources = 'res';
+  const without = cli('apply', `${dir}/${policy}`, '-r', `${dir}/${resources}`);
+  const withExceptions = cli('apply', `${dir}/${policy}`, '-r', `${dir}/${resources}`, '--exceptions-with-resources');
+  assert.match(withExceptions.out, /with 1 exception\(s\)\.\.\.\n\npass: 2, fail: 0, warn: 0, error: 0, skip: 1 /);
+  assert.notEqual(without.out, withExceptions.out);
+  const viaE = cli('apply', `${dir}/${policy}`, '-r', `${dir}/${resources}`, '-e', `${dir}/res/exception.yaml`);
+  assert.match(viaE.out, /with 1 exception\(s\)\.\.\./);
+});
+
+test('apply: cluster and registry flags are named errors, not unknown flags', () => {
+  for (const flag of ['-c', '--cluster', '--kubeconfig=x', '-n=default', '--registry', '--crd-paths=x', '--generate-exceptions']) {
+    const r = cli('apply', ...latestTag, flag);
+    assert.equal(r.code, 2, flag);
+    assert.match(r.err, /^Error: flag --[\w-]+ is not supported: /, flag);
+  }
+});
