@@ -266,3 +266,23 @@ test('apply: cluster and registry flags are named errors, not unknown flags', ()
     assert.match(r.err, /^Error: flag --[\w-]+ is not supported: /, flag);
   }
 });
+
+test('version and --version print the package version in Kyverno\'s shape', () => {
+  const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8'));
+  const r = cli('version');
+  assert.equal(r.code, 0);
+  assert.equal(r.out, `Version: ${pkg.version}\nTime: ---\nGit commit ID: ---\n`);
+  assert.equal(cli('--version').out, r.out);
+  assert.deepEqual(JSON.parse(cli('version', '-o', 'json').out), { version: pkg.version, time: '---', gitCommitId: '---' });
+  assert.equal(cli('version', '-o', 'yaml').out, `gitCommitId: ---\ntime: ---\nversion: ${pkg.version}\n\n`);
+  const bad = cli('version', '-o', 'xml');
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /invalid output format: xml \(supported formats: json, yaml\)/);
+});
+
+test('README documents every apply flag', () => {
+  const readme = readFileSync(resolve(root, 'README.md'), 'utf8');
+  for (const flag of ['--policy-report', '--output-format', '--table', '--detailed-results', '--output PATH', '--set', '--exception', '--exceptions-with-resources', '--warn-exit-code', '--warn-no-pass', '--continue-on-fail', '--stdin', '--resources', '--target-resource', '--context-file', 'kyverno-studio version']) {
+    assert.ok(readme.includes(flag), `README lacks ${flag}`);
+  }
+});
