@@ -61,6 +61,16 @@ spec:
     
 `;
 
+// Six planted errors spread over the policy (the big scenario measures a policy with errors).
+const PLANTED = {
+  3: ' {{ to_uper(@) }}',
+  17: ' {{ request.object.metadata.name ',
+  29: ' {{ lookup(@) }}',
+  52: ' {{ `foo` }}',
+  64: ' {{ join(@) }}',
+  71: ' {{ to_number() }}',
+};
+
 function bigRule(i) {
   return `  - name: rule-${i}
     match:
@@ -86,15 +96,17 @@ function bigRule(i) {
         operator: NotEquals
         value: DELETE
     validate:
-      message: "Rule ${i}: {{ cm${i}.data.message || 'label required' }}${i === 40 ? ' MARKER' : ''}"
+      message: "Rule ${i}: {{ cm${i}.data.message || 'label required' }}${i === 40 ? ' MARKER_MIDDLE' : ''}${PLANTED[i] ?? ''}"
       pattern:
         metadata:
           labels:
             team-${i}: "?*"
 `;
 }
-const BIG_HEAD = 'apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: big-policy\nspec:\n  validationFailureAction: Audit\n  background: true\n  rules:\n';
-const BIG = BIG_HEAD + Array.from({ length: 77 }, (_, i) => bigRule(i)).join('') + '  - name: last\n    match:\n      any:\n      - resources:\n          kinds: [Pod]\n    validate:\n      \n';
+// Edits land at the top (metadata.name, line 4), in the middle (rule 40) and on the last line.
+const BIG_HEAD = 'apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: big-policy-MARKER_TOP\nspec:\n  validationFailureAction: Audit\n  background: true\n  rules:\n';
+const BIG = BIG_HEAD + Array.from({ length: 77 }, (_, i) => bigRule(i)).join('') + '  - name: last\n    match:\n      any:\n      - resources:\n          kinds: [Pod]\n    validate:\n      message: "last MARKER_LAST"\n      \n';
+const BIG_PLACES = { top: 'MARKER_TOP', middle: 'MARKER_MIDDLE', last: 'MARKER_LAST' };
 
 function workspacePolicy(i) {
   return `apiVersion: kyverno.io/v1
@@ -234,12 +246,25 @@ function positionOfLastBlankKeyLine(text) {
   throw new Error('no blank key line');
 }
 
-async function scenario(client, uri, text) {
-  const opened = await client.open(uri, text);
+/** Edit→diagnostics latency, replacing one marker per edit (the others keep a fixed text). */
+async function editLatency(client, uri, text, marker, others) {
+  const base = others.reduce((t, m) => t.replaceAll(m, 'x'), text);
   const edits = [];
   for (let i = 0; i < WARMUP + SAMPLES; i++) {
-    const ms = await client.change(uri, text.replace(/MARKER/g, `edit-${i}`));
+    const ms = await client.change(uri, base.replaceAll(marker, `edit-${i}`));
     if (i >= WARMUP) edits.push(ms);
+  }
+  return { p50: round(pct(edits, 50)), p95: round(pct(edits, 95)) };
+}
+
+async function scenario(client, uri, text, places = { middle: 'MARKER' }) {
+  const opened = await client.open(uri, text);
+  const markers = Object.values(places);
+  const byPlace = {};
+  // One round over every place first, so the place measured first does not pay the warm-up.
+  const rounds = markers.length > 1 ? 2 : 1;
+  for (let pass = 0; pass < rounds; pass++) {
+    for (const [place, marker] of Object.entries(places)) byPlace[place] = await editLatency(client, uri, text, marker, markers.filter((m) => m !== marker));
   }
   const completions = [];
   let count = 0;
@@ -252,7 +277,8 @@ async function scenario(client, uri, text) {
   return {
     openMs: round(opened.ms),
     diagnosticsOnOpen: opened.diagnostics.length,
-    edit: { p50: round(pct(edits, 50)), p95: round(pct(edits, 95)) },
+    edit: byPlace.middle,
+    ...(Object.keys(places).length > 1 ? { editByPlace: byPlace } : {}),
     completion: { p50: round(pct(completions, 50)), p95: round(pct(completions, 95)), items: count },
   };
 }
@@ -292,7 +318,7 @@ async function main() {
     if (!seen) throw new Error(`${c.name} does not apply the ClusterPolicy schema`);
     results[c.name] = {
       small: await scenario(c, pathToFileURL(files.small).toString(), SMALL),
-      big2000: await scenario(c, pathToFileURL(files.big).toString(), BIG),
+      big2000: await scenario(c, pathToFileURL(files.big).toString(), BIG, BIG_PLACES),
       manifest50: await scenario(c, pathToFileURL(files.manifest).toString(), MANIFEST),
     };
     await c.close();
@@ -304,10 +330,13 @@ async function main() {
   const ratio = (a, b) => Number((a / b).toFixed(3));
   const ratios = {
     bigEditP95: ratio(o.big2000.edit.p95, y.big2000.edit.p95),
+    bigEditTopP95: ratio(o.big2000.editByPlace.top.p95, y.big2000.editByPlace.top.p95),
+    bigEditLastP95: ratio(o.big2000.editByPlace.last.p95, y.big2000.editByPlace.last.p95),
     bigCompletionP95: ratio(o.big2000.completion.p95, y.big2000.completion.p95),
     peakRss: ratio(o.peakRssMB, y.peakRssMB),
   };
-  const goals = { bigEditP95: ratios.bigEditP95 <= 0.2, bigCompletionP95: ratios.bigCompletionP95 <= 1 / 3, lessPeakMemory: ratios.peakRss < 1 };
+  const worstBigEditP95 = Math.max(...Object.values(o.big2000.editByPlace).map((e) => e.p95));
+  const goals = { bigEditEverywhereP95Under50ms: worstBigEditP95 <= 50, bigEditP95: ratios.bigEditP95 <= 0.2, bigCompletionP95: ratios.bigCompletionP95 <= 1 / 3, lessPeakMemory: ratios.peakRss < 1 };
   const machine = { host: hostname(), platform: `${platform()} ${release()}`, cpu: cpus()[0]?.model, cores: cpus().length, memGB: round(totalmem() / 2 ** 30), node: process.version, loadavg: loadavg().map(round) };
   const date = new Date().toISOString();
   const lines = BIG.split('\n').length;
@@ -322,10 +351,12 @@ async function main() {
     `Machine: ${machine.cpu} × ${machine.cores}, ${machine.memGB} GB, ${machine.platform}, Node ${machine.node}, load average ${machine.loadavg.join(' ')}.`,
     `Samples: ${SAMPLES} per measure after ${WARMUP} warm-up; big policy: ${lines} lines; times in ms (p50 / p95).`,
     '',
-    '| server | small edit→diag | small completion | 2000-line edit→diag | 2000-line completion | manifest+50 edit→diag | manifest completion | peak RSS MB |',
+    '| server | small edit→diag | small completion | 2000-line edit→diag (middle) | 2000-line completion | manifest+50 edit→diag | manifest completion | peak RSS MB |',
     '|---|---|---|---|---|---|---|---|',
     row('kyverno-studio', o),
     row('yaml-language-server 1.25', y),
+    '',
+    `2000-line policy (${Object.keys(PLANTED).length} planted errors), edit→diagnostics p50 / p95 by place: ${Object.entries(o.big2000.editByPlace).map(([k, e]) => `${k} ${e.p50} / ${e.p95}`).join(', ')} (yaml-language-server: ${Object.entries(y.big2000.editByPlace).map(([k, e]) => `${k} ${e.p50} / ${e.p95}`).join(', ')}); goal p95 ≤ 50 ms everywhere: ${goals.bigEditEverywhereP95Under50ms ? 'met' : 'NOT met'}.`,
     '',
     `Ratios (ours / yaml-language-server): 2000-line edit p95 ${ratios.bigEditP95} (goal ≤ 0.2: ${goals.bigEditP95 ? 'met' : 'NOT met'}), completion p95 ${ratios.bigCompletionP95} (goal ≤ 0.33: ${goals.bigCompletionP95 ? 'met' : 'NOT met'}), peak RSS ${ratios.peakRss} (goal < 1: ${goals.lessPeakMemory ? 'met' : 'NOT met'}).`,
     '',

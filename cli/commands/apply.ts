@@ -1,5 +1,7 @@
 /** `kyverno-studio apply POLICY... --resource FILE...`: like `kyverno apply`, offline. */
 import type { JsonObject, RequestInfo, TestValues } from '../../engine/core/types';
+import { addGlobalContextEntries, isGlobalContextEntry } from '../../engine/context';
+import { GO_YAML_OPTIONS } from '../../engine/loader';
 import { evaluateResources, offlineCluster, type EngineResponse, type ResourceEvaluation } from '../../engine/evaluate';
 import {
   addContext,
@@ -130,6 +132,8 @@ export interface ApplyPaths {
   userinfoPath?: string;
   /** Parameter objects of admission policy bindings (`--parameter-resource`). */
   parameterPaths?: string[];
+  /** A cli.kyverno.io Context file (`--context-file`): what CEL's resource library sees. */
+  contextPath?: string;
   /** JSON/YAML payloads for JSON-mode policies (`--json`). */
   jsonPaths?: string[];
   /** HTTP and Envoy authorization requests (`--http-payload`, `--envoy-payload`). */
@@ -139,8 +143,6 @@ export interface ApplyPaths {
   exceptionPaths?: string[];
   /** Take PolicyExceptions found among the resources (`--exceptions-with-resources`). */
   exceptionsWithResources?: boolean;
-  /** A cli.kyverno.io Context file (`--context-file`). */
-  contextPath?: string;
   /** Targets of mutate-existing rules (`--target-resource`). */
   targetPaths?: string[];
   /** `-s/--set key=value` variables, applied as global values. */
@@ -183,6 +185,7 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
     }
   }
   const resources: JsonObject[] = [];
+  const globalContextEntries: JsonObject[] = [];
   const resourceRead = readDocuments(paths.resourcePaths);
   for (const e of resourceRead.errors) (io.err(`Error: ${e}`), inputErrors++);
   for (const doc of resourceRead.documents) {
@@ -191,7 +194,10 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
       continue;
     }
     try {
-      resources.push(withDefaultNamespace(checkResourceShape(doc)));
+      const resource = withDefaultNamespace(checkResourceShape(doc));
+      // Kyverno apply takes GlobalContextEntry resources out of the resources to evaluate.
+      if (isGlobalContextEntry(resource)) globalContextEntries.push(resource);
+      else resources.push(resource);
     } catch (err) {
       io.err(`Error: ${errorText(err)}`);
       inputErrors++;
@@ -236,12 +242,20 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
   const userDoc = loadSingle(paths.userinfoPath, 'UserInfo', io);
   if (userDoc === null) inputErrors++;
   else if (userDoc) requestInfo = toRequestInfo(userDoc);
+  // CEL libraries get the CLI's fake provider: the Context file's resources, nothing else.
+  const contextDoc = loadSingle(paths.contextPath, 'Context', io);
+  if (contextDoc === null) inputErrors++;
   const cluster = offlineCluster({ exceptions, bindings, resources, parameters, values });
   // As the CLI's fake client: mutate-existing targets are cluster objects.
   cluster.resources.push(...targets);
-  const contextDoc = loadSingle(paths.contextPath, 'Context', io);
-  if (contextDoc === null) inputErrors++;
-  else if (contextDoc) addContext(cluster, contextDoc);
+  if (contextDoc) cluster.celLibraries?.resources.push(...addContext(cluster, contextDoc));
+  // Kyverno apply lists the objects of GlobalContextEntry resources from its fake client.
+  try {
+    if (resources.length + parameters.length > 0) addGlobalContextEntries(cluster, globalContextEntries, [...resources, ...parameters]);
+  } catch (err) {
+    io.err(`Error: failed to build global context store: ${errorText(err)}`);
+    inputErrors++;
+  }
   const evaluations = evaluateResources({ policies, resources, cluster, values, requestInfo, now: options.now });
   const json = loadPayloads(paths.jsonPaths ?? [], 'JSON', io);
   const http = loadPayloads(paths.httpPaths ?? [], 'HTTP', io);

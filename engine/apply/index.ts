@@ -136,7 +136,11 @@ function prepareRule(rule: JsonObject, type: RuleType, st: RunState, request: Ad
   const rv = valuesOfRule(st, name);
   const env = environmentFor(cluster, providedNames(rv, st.resourceVals));
   let scope = withRuleValues(st.scope, rv, 0);
-  if (rule.context !== undefined) scope = loadContextEntries(rule.context, scope, env).scope;
+  if (rule.context !== undefined) {
+    const loaded = loadContextEntries(rule.context, scope, env);
+    if (loaded.error !== undefined) return { result: ruleError(name, 'failed to load context', loaded.error, type) };
+    scope = loaded.scope;
+  }
   if (rule.preconditions !== undefined && rule.preconditions !== null) {
     const pre = evaluateConditions(rule.preconditions, scope);
     if (pre.error !== undefined) return { result: ruleError(name, 'failed to evaluate preconditions', pre.error, type) };
@@ -168,7 +172,9 @@ function prepareGenerateRule(rule: JsonObject, st: RunState, request: AdmissionR
   if (!ruleMatchesRequest(rule, request, cluster, st.plan.namespace).matched) return null;
   const rv = valuesOfRule(st, name);
   const env = environmentFor(cluster, providedNames(rv, st.resourceVals));
-  const scope = loadContextEntries(rule.context, withRuleValues(st.scope, rv, 0), env).scope;
+  const loaded = loadContextEntries(rule.context, withRuleValues(st.scope, rv, 0), env);
+  if (loaded.error !== undefined) return { result: ruleError(name, 'failed to load context', loaded.error, 'Generation') };
+  const scope = loaded.scope;
   const pre = evaluateConditions(rule.preconditions, scope);
   if (pre.error !== undefined) return { result: ruleError(name, 'failed to evaluate conditions', pre.error, 'Generation') };
   if (!pre.passed) return { result: { name, type: 'Generation', status: 'skip', message: '' } };

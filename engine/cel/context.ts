@@ -39,8 +39,13 @@ export function admissionRequestOf(options: ApplyOptions): JsonObject {
   };
 }
 
-export function createRuntime(options: ApplyOptions): CelRuntime {
-  return { cluster: options.cluster, now: options.now ?? new Date(), generated: [] };
+/** ApplyOptions as the CEL engine passes them on: a Namespaced* policy's namespace scopes its libraries. */
+export interface CelApplyOptions extends ApplyOptions {
+  policyNamespace?: string;
+}
+
+export function createRuntime(options: CelApplyOptions): CelRuntime {
+  return { cluster: options.cluster, now: options.now ?? new Date(), generated: [], policyNamespace: options.policyNamespace ?? '' };
 }
 
 export interface ActivationInput {

@@ -12,6 +12,7 @@ import { applyMutatingAdmissionPolicy } from './mutating-admission-policy';
 import { emptyResponse } from './response';
 import { asObject } from '../core/json';
 import { requestTarget } from './match';
+import type { CelApplyOptions } from './context';
 import { validateClassicCel as validateClassic, evaluateCelPreconditions as evaluatePreconditions } from './classic';
 
 export { checkCelExpression, type CelDiagnostic, type CelCheckContext, type CelResultType } from './diagnostics';
@@ -40,10 +41,13 @@ export function applyCelPolicy(policy: JsonObject, options: ApplyOptions): Polic
   // Namespaced* kinds only see resources of their own namespace; JSON-mode ones evaluate any
   // payload (Kyverno's vpol engine does not match JSON requests).
   const policyNamespace = String(((policy.metadata ?? {}) as JsonObject).namespace ?? '');
+  const namespaced = String(policy.kind ?? '').startsWith('Namespaced') && policyNamespace !== '';
   const jsonMode = String(policy.kind) === 'NamespacedValidatingPolicy' && asObject(asObject(policy.spec).evaluation).mode === 'JSON';
-  if (String(policy.kind ?? '').startsWith('Namespaced') && policyNamespace && !jsonMode && requestTarget(options.request).namespace !== policyNamespace) {
+  if (namespaced && !jsonMode && requestTarget(options.request).namespace !== policyNamespace) {
     return emptyResponse(policy, options);
   }
+  // Kyverno compiles a Namespaced* policy's libraries for its namespace (resource.get without one).
+  if (namespaced) options = { ...options, policyNamespace } as CelApplyOptions;
   try {
     switch (String(policy.kind ?? '')) {
       case 'ValidatingPolicy':

@@ -7,7 +7,7 @@
  */
 import type { Environment } from '@marcbachmann/cel-js';
 import { base64Decode } from '../jmespath/go-compat';
-import { HttpLib } from './lib-kyverno';
+import { HttpLib } from './lib-cluster';
 
 type Values = Record<string, string[]>;
 

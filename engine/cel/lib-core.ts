@@ -9,6 +9,7 @@ import { base64Decode, base64Encode } from '../jmespath/go-compat';
 import { CelCIDR, CelIP, ipToString } from './lib-network';
 import { OPT_ENTRY, OPT_LIST, OPT_MAP, TO_STRING } from './rewrite';
 import { typeOfCel, isCelDuration } from './values';
+import { celEquals } from './lib-strings';
 
 export class Base64Namespace {}
 
@@ -105,6 +106,9 @@ export function registerCoreGaps(env: Environment): void {
     .registerOperator('int == double', (a: bigint, b: number) => numeric(a) === b)
     .registerOperator('int == uint', (a: bigint, b: unknown) => a === BigInt(numeric(b)))
     .registerOperator('uint == double', (a: unknown, b: number) => numeric(a) === b)
+    // cel-go compares optionals: both empty, or both holding equal values.
+    .registerOperator('optional<dyn> == optional<dyn>', (a: Optional<unknown>, b: Optional<unknown>) =>
+      a.hasValue() === b.hasValue() && (!a.hasValue() || celEquals(a.value(), b.value())))
     .registerFunction('string(google.protobuf.Duration): string', (d: { seconds: bigint; nanos: number }) => durationText(d))
     .registerType('Base64Namespace', Base64Namespace)
     .registerConstant('base64', 'Base64Namespace', new Base64Namespace())

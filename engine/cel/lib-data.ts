@@ -14,7 +14,8 @@ import { goJsonUnmarshal } from '../core/go-json';
 import { gzipCompress, gzipDecompress } from './gzip';
 import { randomFromPattern } from '../jmespath/random';
 import { x509Decode } from '../jmespath/x509';
-import { goJsonMarshal } from '../jmespath/go-compat';
+import { base64Decode, goJsonMarshal } from '../jmespath/go-compat';
+import { bigIntOf, children, readDer } from '../jmespath/der';
 import { fromCel, isCelOptional, typeOfCel } from './values';
 
 export class JsonLib {}
@@ -31,7 +32,7 @@ export class ServiceAccount {
   constructor(readonly Name: string, readonly Namespace: string) {}
 }
 
-/** Decoded JSON/YAML as cel-go sees it after encoding/json: numbers stay doubles. */
+/** Decoded JSON/YAML as cel-go sees it after encoding/json: numbers stay doubles (also http and global context mocks). */
 export function asDocument(value: unknown): unknown {
   if (Array.isArray(value)) {
     chargeCost(value.length);
@@ -96,7 +97,19 @@ function decodeX509(pem: string): unknown {
   if (!isCertificate) return asDocument(decoded);
   const out: Record<string, unknown> = {};
   for (const k of CERTIFICATE_FIELDS) out[k] = decoded[k] ?? null;
+  out.SerialNumber = int64Serial(String(decoded.RawTBSCertificate));
   return asDocument(out);
+}
+
+/**
+ * CertificateOutput.SerialNumber is cert.SerialNumber.Int64(): the low 64 bits of the
+ * magnitude as an int64, negated for a negative serial (certificates carry up to 20 bytes).
+ */
+function int64Serial(rawTbsBase64: string): number {
+  const parts = children(readDer(base64Decode(rawTbsBase64)).node);
+  const serial = bigIntOf(parts[parts[0].tag === 0xa0 ? 1 : 0].content);
+  const low = BigInt.asIntN(64, serial < 0n ? -serial : serial);
+  return Number(BigInt.asIntN(64, serial < 0n ? -low : low));
 }
 
 /** Nanoseconds of a CEL duration (Go's time.Duration marshals as its int64 nanoseconds). */
@@ -110,7 +123,9 @@ function toMarshalable(v: unknown): unknown {
   if (typeof v === 'bigint' || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
   if (v instanceof UnsignedInt) return v.value;
   if (v instanceof Duration) return durationNanos(v);
-  if (v instanceof Date || v instanceof Uint8Array) return fromCel(v);
+  // time.Time marshals as RFC 3339 with only the fractional digits needed; []byte as base64.
+  if (v instanceof Date) return v.toISOString().replace(/\.?0+Z$/, 'Z');
+  if (v instanceof Uint8Array) return fromCel(v);
   if (isCelOptional(v)) return v.hasValue() ? toMarshalable(v.value()) : null;
   if (Array.isArray(v)) {
     chargeCost(v.length);
@@ -127,10 +142,13 @@ function toMarshalable(v: unknown): unknown {
 }
 
 /**
- * json.marshal: encoding/json's output (sorted keys, HTML-safe escapes). cel-go hands a map
- * built by a CEL literal to json.Marshal as its own map type; we marshal every map alike.
+ * json.marshal: encoding/json's output (sorted keys, HTML-safe escapes). A bare null reaches
+ * json.Marshal as cel-go's protobuf NullValue enum, which encodes as 0. Inside maps and lists
+ * cel-go passes values from the resource (JSON) through, so their nulls stay null; values of a
+ * CEL map literal would reach Go as cel-go's own types, which we do not tell apart.
  */
 function marshalJson(v: unknown): string {
+  if (v === null || v === undefined) return '0';
   return goJsonMarshal(toMarshalable(v));
 }
 

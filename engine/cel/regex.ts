@@ -51,6 +51,7 @@ function expandBackslashes(template: string, src: string, match: number[], group
 /** `regex.replace(target, pattern, replacement[, count])`: a negative count replaces all. */
 export function celRegexReplace(target: string, pattern: string, replacement: string, count = -1): string {
   if (count === 0) return target;
+  if (count > 2147483647) throw new Error('integer overflow');
   const groups = regexGroupCount(pattern);
   let out = '';
   let last = 0;
@@ -65,7 +66,12 @@ export function celRegexReplace(target: string, pattern: string, replacement: st
 }
 
 function atMostOneGroup(pattern: string): number {
-  const groups = regexGroupCount(pattern);
+  let groups: number;
+  try {
+    groups = regexGroupCount(pattern);
+  } catch (err) {
+    throw new Error(`given regex is invalid: ${(err as Error).message}`);
+  }
   if (groups > 1) throw new Error(`regular expression has more than one capturing group: ${JSON.stringify(pattern)}`);
   return groups;
 }

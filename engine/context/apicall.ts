@@ -1,31 +1,37 @@
 /**
- * Offline answers to `apiCall` context entries: a canned response from the test's
- * context/values (matched on method and urlPath or service URL), else a GET of a
- * Kubernetes API path answered from the known cluster resources (one object or a list),
- * as `kyverno test` answers it from a fake client when the test has clusterResources
- * (without them the CLI disallows API calls and the entry stays undefined).
+ * Offline answers to `apiCall` context entries and CEL http calls. A mock (a Test's
+ * `apiCallResponses`) answers its URL; otherwise a GET of a Kubernetes API path is answered
+ * from the known cluster resources (one object or a list), as `kyverno test` answers it from
+ * a fake client when the test has clusterResources (without them the CLI disallows API calls
+ * and the entry stays undefined).
  */
 import type { ApiCallResponse, ClusterState, JsonObject } from '../core/types';
+import { apiServerGet, apiServerList, metadataOf } from './api-server';
 
-export type ApiCallAnswer = { found: true; body: unknown } | { found: false; reason: string };
+export type ApiCallAnswer =
+  | { found: true; body: unknown; mock?: { status: number } }
+  | { found: false; reason: string };
 
-function meta(r: JsonObject): JsonObject {
-  return r.metadata && typeof r.metadata === 'object' ? (r.metadata as JsonObject) : {};
+/** The URL a mock answers: the service URL, else the URL path. */
+function mockUrl(mock: ApiCallResponse): string {
+  return (mock.request.service?.url ?? '').trim() || (mock.request.urlPath ?? '').trim();
 }
 
-/** Kubernetes' guess of a kind's plural resource name (meta.UnsafeGuessKindToResource). */
-export function pluralOf(kind: string): string {
-  const k = kind.toLowerCase();
-  if (k.endsWith('s')) return k + 'es';
-  if (k.endsWith('y') && !/[aeiou]y$/.test(k)) return k.slice(0, -1) + 'ies';
-  return k + 's';
+/**
+ * The mock answering `method` and `url`: one declared for that method first, then one declared
+ * without a method (the Kyverno CLI indexes mocks by `METHOD:url`, or `url` alone).
+ */
+export function findApiCallMock(mocks: readonly ApiCallResponse[], method: string, url: string): ApiCallResponse | undefined {
+  if (!url) return undefined;
+  const m = method.toUpperCase();
+  const forUrl = mocks.filter((c) => mockUrl(c) === url);
+  return forUrl.find((c) => (c.request.method ?? '').trim().toUpperCase() === m) ?? forUrl.find((c) => !(c.request.method ?? '').trim());
 }
 
-function sameRequest(canned: ApiCallResponse, method: string, urlPath: string, serviceUrl: string): boolean {
-  const m = (canned.request.method ?? 'GET').toUpperCase();
-  if (m !== method) return false;
-  if (urlPath && canned.request.urlPath === urlPath) return true;
-  return !!serviceUrl && canned.request.service?.url === serviceUrl;
+/** The mock's status code: 200 when it names none. */
+export function mockStatus(mock: ApiCallResponse): number {
+  const s = mock.response.status;
+  return typeof s === 'number' && s !== 0 ? s : 200;
 }
 
 function stripQuery(p: string): string {
@@ -57,31 +63,28 @@ function fromResources(urlPath: string, cluster: ClusterState): ApiCallAnswer {
   const apiVersion = group ? `${group}/${version}` : version;
   // `/api/v1/namespaces/<name>` names a Namespace, not a namespaced list.
   if (plural === undefined && namespace !== undefined) {
-    const ns = cluster.resources.find((r) => r.kind === 'Namespace' && meta(r).name === namespace);
+    const ns = cluster.resources.find((r) => r.kind === 'Namespace' && metadataOf(r).name === namespace);
     return ns ? { found: true, body: ns } : { found: false, reason: `namespace ${namespace} not found` };
   }
-  const matches = cluster.resources.filter(
-    (r) =>
-      String(r.apiVersion ?? '') === apiVersion &&
-      pluralOf(String(r.kind ?? '')) === plural &&
-      (namespace === undefined || meta(r).namespace === namespace),
-  );
   if (name !== undefined) {
-    const one = matches.find((r) => meta(r).name === name);
+    const one = apiServerGet(cluster.resources, apiVersion, plural, namespace ?? '', name);
     return one ? { found: true, body: one } : { found: false, reason: `${plural} ${name} not found` };
   }
-  const kind = matches[0]?.kind ?? plural.charAt(0).toUpperCase() + plural.slice(1);
-  return { found: true, body: { apiVersion, kind: `${String(kind)}List`, metadata: {}, items: matches } };
+  return { found: true, body: apiServerList(cluster.resources, apiVersion, plural, namespace ?? '') };
 }
 
+/**
+ * Answers a (variable-substituted) apiCall entry. A mock answer carries its status code: the
+ * caller decides what a non-2xx status means.
+ */
 export function answerApiCall(call: JsonObject, cluster: ClusterState): ApiCallAnswer {
-  const method = String(call.method ?? 'GET').toUpperCase();
+  const method = String(call.method || 'GET').toUpperCase();
   const urlPath = typeof call.urlPath === 'string' ? call.urlPath : '';
-  const service = call.service && typeof call.service === 'object' ? (call.service as JsonObject) : {};
-  const serviceUrl = typeof service.url === 'string' ? service.url : '';
-  const canned = cluster.apiCallResponses.find((c) => sameRequest(c, method, urlPath, serviceUrl));
-  if (canned) return { found: true, body: canned.response.body ?? null };
-  // The CLI only allows API calls (against a fake client) when the test has cluster resources.
-  if (method === 'GET' && urlPath && cluster.resources.length > 0) return fromResources(urlPath, cluster);
-  return { found: false, reason: `no API response known for ${method} ${urlPath || serviceUrl}` };
+  const service = call.service && typeof call.service === 'object' ? (call.service as JsonObject) : undefined;
+  // Kyverno looks a mock up by the service URL when the entry has a service, else by urlPath.
+  const url = service ? String(service.url ?? '') : urlPath;
+  const mock = findApiCallMock(cluster.apiCallResponses, method, url);
+  if (mock) return { found: true, body: mock.response.body ?? null, mock: { status: mockStatus(mock) } };
+  if (method === 'GET' && urlPath && !service && (cluster.apiCallsAllowed ?? cluster.resources.length > 0)) return fromResources(urlPath, cluster);
+  return { found: false, reason: `no API response known for ${method} ${url}` };
 }

@@ -22,9 +22,14 @@ export interface ContextLoadResult {
   scope: VariableScope;
   /** Why entries were left undefined (for diagnostics; Kyverno only logs these). */
   skipped: Array<{ name: string; reason: string }>;
+  /** Set when loading failed the way Kyverno reports as the rule's error; later entries are not loaded. */
+  error?: string;
 }
 
 class SkipEntry extends Error {}
+
+/** A loading failure Kyverno reports as the rule's error ("failed to load context: ..."). */
+class ContextLoadFailure extends Error {}
 
 function asObject(v: unknown): JsonObject | undefined {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : undefined;
@@ -74,10 +79,25 @@ function loadConfigMap(spec: JsonObject, scope: VariableScope, cluster: ClusterS
   return { data: cm.data ?? null, metadata: cm.metadata ?? {} };
 }
 
+/**
+ * A global context entry by name; `name.projection` reads one of its projections (Kyverno's
+ * gctx loader splits the name at the first dot). An unknown entry or projection leaves the
+ * context entry undefined.
+ */
 function loadGlobalReference(spec: JsonObject, scope: VariableScope, cluster: ClusterState): unknown {
   const ref = String(substituteVariables(spec.name ?? '', scope));
-  if (!(ref in cluster.globalContext)) throw new SkipEntry(`global context entry ${ref} is not defined`);
-  const data = cluster.globalContext[ref];
+  const [entryName, projection = ''] = ref.split('.');
+  if (!Object.prototype.hasOwnProperty.call(cluster.globalContext, entryName)) throw new SkipEntry(`failed to fetch entry key=${entryName}`);
+  let data = cluster.globalContext[entryName];
+  const projections = cluster.globalContextProjections?.[entryName];
+  if (projection !== '' && projections) {
+    if (!Object.prototype.hasOwnProperty.call(projections, projection)) throw new SkipEntry(`projection "${projection}" not found`);
+    data = projections[projection];
+  } else if (projection !== '') {
+    if (!data || typeof data !== 'object' || Array.isArray(data)) throw new SkipEntry(`projection "${projection}" requested but value is not an object`);
+    if (!Object.prototype.hasOwnProperty.call(data, projection)) throw new SkipEntry(`projection "${projection}" not found`);
+    data = (data as JsonObject)[projection];
+  }
   if (typeof spec.jmesPath === 'string' && spec.jmesPath !== '') {
     const path = substituteVariables(spec.jmesPath, scope);
     return jmesSearch(String(path), data);
@@ -85,13 +105,31 @@ function loadGlobalReference(spec: JsonObject, scope: VariableScope, cluster: Cl
   return data;
 }
 
-function loadApiCall(spec: JsonObject, scope: VariableScope, cluster: ClusterState): unknown {
+/**
+ * A mocked apiCall, as the Kyverno CLI's context loader answers it: added at once (not
+ * deferred), so a non-2xx status or a failing jmesPath fails the rule's context loading.
+ */
+function loadMockedApiCall(name: string, call: JsonObject, answer: { body: unknown; mock?: { status: number } }): unknown {
+  const status = answer.mock?.status ?? 200;
+  if (status < 200 || status >= 300) {
+    throw new ContextLoadFailure(`HTTP ${status} from apiCall mock for context entry "${name}" (v1 apiCall treats non-2xx as failure)`);
+  }
+  if (typeof call.jmesPath !== 'string' || call.jmesPath === '') return answer.body;
+  try {
+    return jmesSearch(call.jmesPath, answer.body);
+  } catch (e) {
+    throw new ContextLoadFailure(`failed to apply JMESPath "${call.jmesPath}" for context entry "${name}": ${(e as Error).message}`);
+  }
+}
+
+function loadApiCall(name: string, spec: JsonObject, scope: VariableScope, cluster: ClusterState): unknown {
   const call = substituteVariables(spec, scope) as JsonObject;
   const answer = answerApiCall(call, cluster);
   if (!answer.found) {
     if (call.default !== undefined && call.default !== null) return call.default;
     throw new SkipEntry(answer.reason);
   }
+  if (answer.mock) return loadMockedApiCall(name, call, answer);
   if (typeof call.jmesPath === 'string' && call.jmesPath !== '') {
     try {
       return jmesSearch(call.jmesPath, answer.body);
@@ -104,18 +142,19 @@ function loadApiCall(spec: JsonObject, scope: VariableScope, cluster: ClusterSta
 }
 
 /** Loads one entry; returns undefined (with a reason) when Kyverno would leave it undefined. */
-function loadEntry(entry: JsonObject, scope: VariableScope, env: ContextEnvironment): { value?: unknown; skip?: string } {
+function loadEntry(entry: JsonObject, scope: VariableScope, env: ContextEnvironment): { value?: unknown; skip?: string; error?: string } {
   const name = String(entry.name ?? '');
   const needsCluster = entry.configMap || entry.apiCall || entry.globalReference || entry.imageRegistry;
   if (needsCluster && env.provided.has(name)) return { skip: 'value supplied by the test values' };
   try {
     if (asObject(entry.variable)) return { value: loadVariable(entry, entry.variable as JsonObject, scope) };
     if (asObject(entry.configMap)) return { value: loadConfigMap(entry.configMap as JsonObject, scope, env.cluster) };
-    if (asObject(entry.apiCall)) return { value: loadApiCall(entry.apiCall as JsonObject, scope, env.cluster) };
+    if (asObject(entry.apiCall)) return { value: loadApiCall(name, entry.apiCall as JsonObject, scope, env.cluster) };
     if (asObject(entry.globalReference)) return { value: loadGlobalReference(entry.globalReference as JsonObject, scope, env.cluster) };
     if (asObject(entry.imageRegistry)) return { skip: 'image registry lookups are disabled offline' };
     return { skip: `missing ConfigMap|APICall|ImageRegistry|Variable|GlobalReference in context entry ${name}` };
   } catch (e) {
+    if (e instanceof ContextLoadFailure) return { error: e.message };
     return { skip: (e as Error).message };
   }
 }
@@ -130,6 +169,7 @@ export function loadContextEntries(entries: unknown, scope: VariableScope, env: 
     if (!entry) continue;
     const name = String(entry.name ?? '');
     const r = loadEntry(entry, current, env);
+    if (r.error !== undefined) return { scope: current, skipped, error: r.error };
     if (r.skip !== undefined) skipped.push({ name, reason: r.skip });
     else current = { ...current, data: { ...current.data, [name]: r.value } };
   }

@@ -46,10 +46,44 @@ export interface AdmissionRequest {
   dryRun?: boolean;
 }
 
-/** A canned answer for an `apiCall` context entry or a CEL http/resource call (cli.kyverno.io Values/Context). */
+/**
+ * A canned answer for an `apiCall` context entry or a CEL http call (a Test's
+ * `apiCallResponses`). It answers the URL `service.url`, else `urlPath`; without a method it
+ * answers any method, as the Kyverno CLI's mock index does.
+ */
 export interface ApiCallResponse {
   request: { method?: string; urlPath?: string; service?: { url?: string }; data?: unknown };
+  /** `status` is the HTTP status code (200 when absent). */
   response: { status?: number; body?: unknown; headers?: Record<string, string> };
+  /**
+   * A Test's `apiCallResponses` entry (the CLI's mock index): without a method it answers any
+   * method, CEL http calls get `{body, statusCode}`, and apiCall entries fail on a non-2xx status.
+   */
+  mock?: boolean;
+}
+
+/**
+ * What Kyverno's CEL libraries (resource.*, globalContext.*, http.*) see when it is not the
+ * rest of the ClusterState. The Kyverno CLI sets them up apart from the classic context
+ * loaders: `kyverno test` without clusterResources (and `kyverno apply`) gives them a fake
+ * provider fed from the Context file, the globalContextEntries and the apiCallResponses;
+ * with clusterResources, a provider on its fake API server that knows no global context
+ * entry and no HTTP mock.
+ */
+export interface CelLibraryView {
+  /**
+   * 'apiServer': resource.* reads `resources` as an API server serves them.
+   * 'fakeProvider': as the CLI's fake provider: one namespace bucket per call ('' holds
+   * objects without a namespace), label selectors ignored, a list of a resource type it
+   * holds nothing of fails, post and toGVR are not implemented.
+   */
+  resourceSource: 'apiServer' | 'fakeProvider';
+  /** What resource.* reads (the fake provider's: a Context file's `spec.resources`). */
+  resources: JsonObject[];
+  /** Entries globalContext.get answers (by name); an unknown name is null. */
+  globalContext: Record<string, unknown>;
+  /** Mocks http.get/post answer; other URLs would need the network. */
+  httpMocks: ApiCallResponse[];
 }
 
 /**
@@ -64,8 +98,22 @@ export interface ClusterState {
   apiCallResponses: ApiCallResponse[];
   /** Global context entries by name (test `globalContextEntries`/values). */
   globalContext: Record<string, unknown>;
+  /**
+   * Projections of GlobalContextEntry resources, by entry then projection name. An entry
+   * listed here answers `entry.projection` from it; otherwise (a Test's mocks) the projection
+   * is a field of the entry's value.
+   */
+  globalContextProjections?: Record<string, Record<string, unknown>>;
   /** PolicyExceptions (kyverno.io and policies.kyverno.io) known to the run. */
   exceptions: JsonObject[];
+  /**
+   * Whether classic `apiCall` entries may read `resources` as an API server. `kyverno test`
+   * allows it only when the test has clusterResources, `kyverno apply` when it has resources
+   * (the default here: when `resources` is not empty); mocks answer in any case.
+   */
+  apiCallsAllowed?: boolean;
+  /** The CEL libraries' own view; absent, they see the fields above (resources as an API server). */
+  celLibraries?: CelLibraryView;
   /**
    * Parameter objects of admission policies (test `paramResources`, apply
    * `--parameter-resource`): the only candidates a binding's paramRef selects from offline.

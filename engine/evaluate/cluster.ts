@@ -1,9 +1,10 @@
 /**
  * The offline cluster (ClusterState) an evaluation runs against, set up in one place for
  * `kyverno-studio apply`, the run commands and the language server. Kyverno's CLI builds a
- * fake cluster client from the resources it evaluates, so lookups (`namespaceObject`,
- * `resource.Get`, clone sources) see them; admission policies find their bindings among the
- * cluster's resources; PolicyExceptions loaded beside the policies apply.
+ * fake cluster client from the resources it evaluates, so lookups (`namespaceObject`, apiCall
+ * entries, clone sources) see them; admission policies find their bindings among the
+ * cluster's resources; PolicyExceptions loaded beside the policies apply. CEL's libraries
+ * (`resource.get`...) get the CLI's fake provider instead: only a Context file's resources.
  */
 import type { ClusterState, JsonObject, TestValues } from '../core/types';
 
@@ -20,6 +21,8 @@ export interface OfflineClusterInput {
   parameters?: readonly JsonObject[];
   /** A cli.kyverno.io Values file: its namespaceSelector gives namespaces their labels. */
   values?: TestValues;
+  /** The resources of a cli.kyverno.io Context file (`--context-file`): all CEL's resource library sees. */
+  contextResources?: readonly JsonObject[];
 }
 
 export function emptyCluster(): ClusterState {
@@ -35,6 +38,9 @@ export function offlineCluster(input: OfflineClusterInput = {}): ClusterState {
     cluster.resources.push(...input.parameters);
   }
   if (input.values) Object.assign(cluster.namespaceLabels, namespaceLabelsOf(input.values));
+  // The fake client exists (and apiCall entries may use it) when there is something to hold.
+  cluster.apiCallsAllowed = (input.resources?.length ?? 0) + (input.parameters?.length ?? 0) > 0;
+  cluster.celLibraries = { resourceSource: 'fakeProvider', resources: [...(input.contextResources ?? [])], globalContext: {}, httpMocks: [] };
   return cluster;
 }
 

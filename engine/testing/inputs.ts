@@ -72,15 +72,38 @@ export function checkResourceShape(doc: LoadedDocument): JsonObject {
 }
 
 /**
- * The Kyverno CLI loads every resource file through the same decoder, which sets
- * `metadata.namespace: default` on any object without one unless its kind is known to be
- * cluster-scoped. Test results name resources with that in mind (`default/name`).
+ * A resource as the Kyverno CLI's loader gives it (resource.YamlToUnstructured): without a
+ * namespace it gets `default`, unless its kind is known to be cluster-scoped; `annotations`,
+ * `labels`, `matchLabels`, `nodeSelector`, `data` and `stringData` written without a value
+ * become empty maps at any depth. Test results name resources with that in mind (`default/name`).
  */
 export function withDefaultNamespace(resource: JsonObject): JsonObject {
-  const meta = isObject(resource.metadata) ? resource.metadata : undefined;
-  if (meta && typeof meta.namespace === 'string' && meta.namespace !== '') return resource;
-  if (isClusterScoped(resource)) return resource;
-  return { ...resource, metadata: { ...(meta ?? {}), namespace: 'default' } };
+  const normalized = normalizeNilMaps(resource) as JsonObject;
+  const meta = isObject(normalized.metadata) ? normalized.metadata : undefined;
+  if (meta && typeof meta.namespace === 'string' && meta.namespace !== '') return normalized;
+  if (isClusterScoped(normalized)) return normalized;
+  return { ...normalized, metadata: { ...(meta ?? {}), namespace: 'default' } };
+}
+
+const MAP_FIELDS = new Set(['annotations', 'labels', 'matchLabels', 'nodeSelector', 'data', 'stringData']);
+
+/** Copies only along paths that change; returns the input when nothing is null. */
+function normalizeNilMaps(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    let out: unknown[] | null = null;
+    value.forEach((item, i) => {
+      const n = normalizeNilMaps(item);
+      if (n !== item) (out ??= [...value])[i] = n;
+    });
+    return out ?? value;
+  }
+  if (!isObject(value)) return value;
+  let out: JsonObject | null = null;
+  for (const [k, v] of Object.entries(value)) {
+    const n = v === null && MAP_FIELDS.has(k) ? {} : normalizeNilMaps(v);
+    if (n !== v) (out ??= { ...value })[k] = n as JsonObject[string];
+  }
+  return out ?? value;
 }
 
 /**
@@ -125,10 +148,15 @@ export function toRequestInfo(doc: JsonObject): RequestInfo {
 /** Image metadata of a Context file (spec.images), carried beside the shared ClusterState. */
 export type ClusterWithImages = ClusterState & { images?: JsonObject[] };
 
-/** Adds a cli.kyverno.io Context document (resources, canned API calls) to the cluster state. */
-export function addContext(cluster: ClusterState, doc: JsonObject): void {
+/**
+ * Adds a cli.kyverno.io Context document (resources, images; canned API calls and global
+ * context entries as an extension) to the cluster state. Returns its resources: the ones the
+ * Kyverno CLI's fake CEL provider holds.
+ */
+export function addContext(cluster: ClusterState, doc: JsonObject): JsonObject[] {
   const s = specOf(doc);
-  if (Array.isArray(s.resources)) for (const r of s.resources) if (isObject(r)) cluster.resources.push(r as JsonObject);
+  const resources = Array.isArray(s.resources) ? (s.resources.filter(isObject) as JsonObject[]) : [];
+  cluster.resources.push(...resources);
   const calls = s.apiCallResponses ?? s.apiCalls;
   if (Array.isArray(calls)) for (const c of calls) if (isObject(c)) cluster.apiCallResponses.push(c as never);
   if (Array.isArray(s.images)) {
@@ -142,6 +170,7 @@ export function addContext(cluster: ClusterState, doc: JsonObject): void {
       if (isObject(e) && typeof e.name === 'string') cluster.globalContext[e.name] = e.data ?? e.value ?? e;
     }
   }
+  return resources;
 }
 
 export { classifyDocument, emptyCluster, namespaceLabelsOf };

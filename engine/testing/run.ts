@@ -3,7 +3,8 @@
  * policy against every resource, and decides each expected result. Never throws: a test
  * that cannot run gets a file-level error naming the file and line.
  */
-import type { ClusterState, JsonObject, RequestInfo, TestValues } from '../core/types';
+import type { ApiCallResponse, ClusterState, JsonObject, RequestInfo, TestValues } from '../core/types';
+import { jmesSearch } from '../jmespath';
 import { classifyDocument, isObject } from '../loader/classify';
 import { formatLoadError, lineOfPath, parseYamlDocuments, type LoadedDocument } from '../loader/parse';
 import { identityOf, resourceKey } from './compare';
@@ -29,6 +30,7 @@ import {
 import { dirname, resolvePath } from './paths';
 import { readTestSpec, referencedPaths, testFormatProblems, TestSpecError } from './spec';
 import type { TestFileResult, TestRow, TestSpec } from './types';
+import { apiCallMocksOf, resolveGlobalContextEntries, type ResourceFileReader } from './mocks';
 
 export interface RunTimings {
   parseMs: number;
@@ -116,9 +118,11 @@ function loadTest(spec: TestSpec, base: string, files: FileSource): LoadedTest {
     if (!r.cloneSourceResource) continue;
     for (const doc of loadDocuments(files, at(r.cloneSourceResource))) cluster.resources.push(checkResourceShape(doc));
   }
+  const contextResources: JsonObject[] = [];
   if (spec.context) {
-    for (const doc of loadDocuments(files, at(spec.context))) addContext(cluster, requireObject(doc, 'context'));
+    for (const doc of loadDocuments(files, at(spec.context))) contextResources.push(...addContext(cluster, requireObject(doc, 'context')));
   }
+  addTestMocks(cluster, spec, contextResources, (p) => loadDocuments(files, at(p)).map((d) => requireObject(d, 'resource')));
   let values: TestValues | undefined;
   const declaredNamespaces: JsonObject[] = [];
   if (spec.variables) {
@@ -149,6 +153,25 @@ function loadTest(spec: TestSpec, base: string, files: FileSource): LoadedTest {
   const httpPayloads = spec.httpPayloads.map((p) => loadAuthzPayload('HTTP', at(p), payloadText(files, at(p))));
   const envoyPayloads = spec.envoyPayloads.map((p) => loadAuthzPayload('Envoy', at(p), payloadText(files, at(p))));
   return { policies, resources, cluster, values, requestInfo, targetResources, jsonPayloads, httpPayloads, envoyPayloads };
+}
+
+/**
+ * The Test's mocks, and what reaches the cluster as the Kyverno CLI wires it: classic context
+ * entries read the apiCallResponses and globalContextEntries mocks in any case, and may call
+ * the (fake) API server only when the test has clusterResources. CEL's libraries get the fake
+ * API server then (no global context entry, no HTTP mock); without clusterResources, a fake
+ * provider holding the Context file's resources, the global context and the HTTP mocks.
+ */
+function addTestMocks(cluster: ClusterState, spec: TestSpec, contextResources: JsonObject[], readFile: ResourceFileReader): void {
+  const mocks = apiCallMocksOf(spec.apiCallResponses);
+  const globalContext = resolveGlobalContextEntries(spec.globalContextEntries, readFile);
+  cluster.apiCallResponses.push(...mocks);
+  Object.assign(cluster.globalContext, globalContext);
+  const withCluster = spec.clusterResources.length > 0;
+  cluster.apiCallsAllowed = withCluster;
+  cluster.celLibraries = withCluster
+    ? { resourceSource: 'apiServer', resources: cluster.resources, globalContext: {}, httpMocks: [] }
+    : { resourceSource: 'fakeProvider', resources: contextResources, globalContext, httpMocks: mocks };
 }
 
 /** A clusterResources file holds either plain resources or a cli.kyverno.io ClusterResource. */

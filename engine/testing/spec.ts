@@ -6,6 +6,7 @@
 import type { JsonObject } from '../core/types';
 import type { ExpectedResult, ResourceSpec, TestSpec } from './types';
 import { isObject } from '../loader/classify';
+import { globalContextResourceFiles } from './mocks';
 import { normalizePath } from './paths';
 
 export class TestSpecError extends Error {}
@@ -89,6 +90,16 @@ function expectedResult(raw: unknown, index: number): ExpectedResult {
   };
 }
 
+function objects(fields: Map<string, unknown>, key: string): JsonObject[] {
+  const v = fields.get(key.toLowerCase());
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new TestSpecError(`field "${key}" must be a list`);
+  return v.map((item, i) => {
+    if (!isObject(item)) throw new TestSpecError(`${key}[${i}] must be an object`);
+    return item as JsonObject;
+  });
+}
+
 /**
  * `jsonPayloads` (and the deprecated single `jsonPayload`, used only when the list is empty),
  * cleaned like Go's path.Clean so `./payload.json` and `payload.json` name the same payload,
@@ -123,6 +134,12 @@ export function readTestSpec(doc: unknown): TestSpec {
     throw new TestSpecError('field "results" must be a list');
   }
   const values = f.get('values');
+  const list = (key: string): unknown[] => {
+    const v = f.get(key.toLowerCase());
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v)) throw new TestSpecError(`field "${key}" must be a list`);
+    return v;
+  };
   return {
     name: typeof meta.name === 'string' ? meta.name : str(f, 'name', 'test'),
     policies: strList(f, 'policies', 'test'),
@@ -138,6 +155,8 @@ export function readTestSpec(doc: unknown): TestSpec {
     userinfo: str(f, 'userinfo', 'test'),
     context: str(f, 'context', 'test'),
     values: isObject(values) ? (values as JsonObject) : null,
+    apiCallResponses: list('apiCallResponses'),
+    globalContextEntries: list('globalContextEntries'),
     results: (Array.isArray(results) ? results : []).map(expectedResult),
   };
 }
@@ -156,6 +175,7 @@ export function referencedPaths(spec: TestSpec): string[] {
     ...spec.paramResources,
   ]);
   for (const p of [spec.variables, spec.userinfo, spec.context]) if (p) out.add(p);
+  for (const p of globalContextResourceFiles(spec.globalContextEntries)) out.add(p);
   for (const r of spec.results) {
     for (const p of [r.patchedResources, r.generatedResource, ...r.generatedResources, r.cloneSourceResource]) if (p) out.add(p);
   }

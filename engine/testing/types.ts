@@ -90,6 +90,10 @@ export interface TestSpec {
   userinfo: string;
   context: string;
   values: JsonObject | null;
+  /** Mocked HTTP/API answers (`apiCallResponses`), as written. */
+  apiCallResponses: unknown[];
+  /** Mocked global context entries (`globalContextEntries`), as written. */
+  globalContextEntries: unknown[];
   results: ExpectedResult[];
 }
 

@@ -168,6 +168,30 @@ describe('x509: sdk/extensions/cel/libs/x509/impl_test.go (Test_decode)', () => 
     // CertificateOutput has no Subject field.
     assert.equal('Subject' in result, false);
   });
+  test('SerialNumber is big.Int.Int64(): the low 64 bits of a 20-byte serial', () => {
+    // Certificate of Kyverno's CLI test test/custom-functions (serial 5b19a3e3497e4c3549abdf17cbb73a2dea379e9f).
+    const cert = `-----BEGIN CERTIFICATE-----
+MIIDSjCCAjKgAwIBAgIUWxmj40l+TDVJq98Xy7c6Leo3np8wDQYJKoZIhvcNAQEL
+BQAwPTELMAkGA1UEBhMCeHgxCjAIBgNVBAgTAXgxCjAIBgNVBAcTAXgxCjAIBgNV
+BAoTAXgxCjAIBgNVBAsTAXgwHhcNMTgwMjAyMTIzODAwWhcNMjMwMjAxMTIzODAw
+WjA9MQswCQYDVQQGEwJ4eDEKMAgGA1UECBMBeDEKMAgGA1UEBxMBeDEKMAgGA1UE
+ChMBeDEKMAgGA1UECxMBeDCCASIwDQYJKoZIhvcNAQEBBQADggEPADCCAQoCggEB
+ANHkqOmVf23KMXdaZU2eFUx1h4wb09JINBB8x/HL7UE0KFJcnOoVnNQB0gRukUop
+iYCzrzMFyGWWmB/pAEKool+ZiI2uMy6mcYBDtOi4pOm7U0TQQMV6L/5Yfi65xRz3
+RTMd/tYAoFi4aCZbJAGjxU6UWNYDzTy8E/cP6ZnlNbVHRiA6/wHsoWcXtWTXYP5y
+n9cf7EWQi1hOBM4BWmOIyB1f6LEgQipZWMOMPPHO3hsuSBn0rk7jovSt5XTlbgRr
+txqAJiNjJUykWzIF+lLnZCioippGv5vkdGvE83JoACXvZTUwzA+MLu49fkw3bweq
+kbhrer8kacjfGlw3aJN37eECAwEAAaNCMEAwDgYDVR0PAQH/BAQDAgEGMA8GA1Ud
+EwEB/wQFMAMBAf8wHQYDVR0OBBYEFKXcb52bv6oqnD+D9fTNFHZL8IWxMA0GCSqG
+SIb3DQEBCwUAA4IBAQADvKvv3ym0XAYwKxPLLl3Lc6sJYHDbTN0donduG7PXeb1d
+huukJ2lfufUYp2IGSAxuLecTYeeByOVp1gaMb5LsIGt2BVDmlMMkiH29LUHsvbyi
+85CpJo7A5RJG6AWW2VBCiDjz5v8JFM6pMkBRFfXH+pwIge65CE+MTSQcfb1/aIIo
+Q226P7E/3uUGX4k4pDXG/O7GNvykF40v1DB5y7DDBTQ4JWiJfyGkT69TmdOGLFAm
+jwxUjWyvEey4qJex/EGEm5RQcMv9iy7tba1wK7sykNGn5uDELGPGIIEAa5rIHm1F
+UFOZZVoELaasWS559wy8og39Eq21dDMynb8Bndn/
+-----END CERTIFICATE-----`;
+    assert.equal(run('x509.decode(cert).SerialNumber', runtime(), { cert }), -3767478594394677601);
+  });
   test('decode_invalid_pem', () => {
     assert.throws(() => run('x509.decode(cert)', runtime(), { cert: 'not a valid PEM' }), /failed to decode PEM block/);
   });
@@ -198,6 +222,10 @@ describe('json: sdk/extensions/cel/libs/json/impl_test.go', () => {
       ['marshal nested object', { outer: { inner: 'value' } }, '{"outer":{"inner":"value"}}'],
     ];
     for (const [name, input, want] of cases) test(name, () => assert.equal(run('json.marshal(v)', runtime(), { v: input }), want));
+    test('a bare null is cel-go\'s NullValue enum, which encoding/json writes as 0', () => {
+      assert.equal(run('json.marshal(null)'), '0');
+      assert.equal(run('json.marshal(object)', runtime(), { object: { a: null } }), '{"a":null}');
+    });
     test('encoding/json: sorted keys, HTML-safe escapes, exact int64', () => {
       assert.equal(run('json.marshal({"b": "<&>", "a": 9007199254740993})'), '{"a":9007199254740993,"b":"\\u003c\\u0026\\u003e"}');
     });
@@ -344,4 +372,80 @@ describe('format: k8s.io/apiserver/pkg/cel/library/format.go (Kubernetes, in Kyv
     assert.equal(run('format.named("unknown").hasValue()'), false);
     assert.equal(run('format.named("uuid").value().validate("nope").value()[0]'), 'does not match the UUID format');
   });
+});
+
+describe('regex: cel-go ext/regex_test.go (ext.Regex, in Kyverno\'s base environment)', () => {
+  const facts: string[] = [
+    "regex.replace('abc', '^', 'start_') == 'start_abc'",
+    "regex.replace('abc', '$', '_end') == 'abc_end'",
+    "regex.replace('a-b', r'\\b', '|') == '|a|-|b|'",
+    "regex.replace('foo bar', '(fo)o (ba)r', r'\\2 \\1') == 'ba fo'",
+    "regex.replace('foo bar', 'foo', r'\\\\') == '\\\\ bar'",
+    "regex.replace('banana', 'ana', 'x') == 'bxna'",
+    "regex.replace('abc', 'b(.)', r'x\\1') == 'axc'",
+    "regex.replace('hello world hello', 'hello', 'hi') == 'hi world hi'",
+    "regex.replace('ac', 'a(b)?c', r'[\\1]') == '[]'",
+    "regex.replace('apple pie', 'p', 'X') == 'aXXle Xie'",
+    "regex.replace('remove all spaces', r'\\s', '') == 'removeallspaces'",
+    "regex.replace('digit:99919291992', r'\\d+', '3') == 'digit:3'",
+    "regex.replace('foo bar baz', r'\\w+', r'(\\0)') == '(foo) (bar) (baz)'",
+    "regex.replace('', 'a', 'b') == ''",
+    "regex.replace('User: Alice, Age: 30', r'User: (?P<name>\\w+), Age: (?P<age>\\d+)', '${name} is ${age} years old') == '${name} is ${age} years old'",
+    "regex.replace('User: Alice, Age: 30', r'User: (?P<name>\\w+), Age: (?P<age>\\d+)', r'\\1 is \\2 years old') == 'Alice is 30 years old'",
+    "regex.replace('hello \u2603', '\u2603', '\u2744') == 'hello \u2744'",
+    "regex.replace('id=123', r'id=(?P<value>\\d+)', r'value: \\1') == 'value: 123'",
+    "regex.replace('banana', 'a', 'x') == 'bxnxnx'",
+    "regex.replace(regex.replace('%(foo) %(bar) %2', r'%\\((\\w+)\\)', r'${\\1}'),r'%(\\d+)', r'$\\1') == '${foo} ${bar} $2'",
+    "regex.replace('banana', 'a', 'x', 0) == 'banana'",
+    "regex.replace('banana', 'a', 'x', 1) == 'bxnana'",
+    "regex.replace('banana', 'a', 'x', 2) == 'bxnxna'",
+    "regex.replace('banana', 'a', 'x', 100) == 'bxnxnx'",
+    "regex.replace('banana', 'a', 'x', -1) == 'bxnxnx'",
+    "regex.replace('banana', 'a', 'x', -100) == 'bxnxnx'",
+    "regex.replace('cat-dog dog-cat cat-dog dog-cat', '(cat)-(dog)', r'\\2-\\1', 1) == 'dog-cat dog-cat cat-dog dog-cat'",
+    "regex.replace('cat-dog dog-cat cat-dog dog-cat', '(cat)-(dog)', r'\\2-\\1', 2) == 'dog-cat dog-cat dog-cat dog-cat'",
+    "regex.replace('a.b.c', r'\\.', '-', 1) == 'a-b.c'",
+    "regex.replace('a.b.c', r'\\.', '-', -1) == 'a-b-c'",
+    "regex.replace('abc def', r'(abc)', r'\\\\1') == r'\\1 def'",
+    "regex.replace('abc def', r'(abc)', r'\\\\2') == r'\\2 def'",
+    "regex.replace('abc def', r'(abc)', r'\\\\{word}') == '\\\\{word} def'",
+    "regex.replace('abc def', r'(abc)', r'\\\\word') == '\\\\word def'",
+    "regex.extract('hello world', 'hello(.*)') == optional.of(' world')",
+    "regex.extract('item-A, item-B', r'item-(\\w+)') == optional.of('A')",
+    "regex.extract('The color is red', r'The color is (\\w+)') == optional.of('red')",
+    "regex.extract('The color is red', r'The color is \\w+') == optional.of('The color is red')",
+    "regex.extract('brand', 'brand') == optional.of('brand')",
+    "regex.extract('hello world', 'goodbye (.*)') == optional.none()",
+    "regex.extract('HELLO', 'hello') == optional.none()",
+    "regex.extract('', r'\\w+') == optional.none()",
+    "regex.extract('4122345432', '22').or(optional.of('777')) == optional.of('22')",
+    "regex.extract('4122345432', '22').orValue('777') == '22'",
+    "regex.extractAll('id:123, id:456', 'assa') == []",
+    "regex.extractAll('id:123, id:456', r'id:\\d+') == ['id:123', 'id:456']",
+    "regex.extractAll('Files: f_1.txt, f_2.csv', r'f_(\\d+)') == ['1', '2']",
+    "regex.extractAll('testuser@', '(?P<username>.*)@') == ['testuser']",
+    "regex.extractAll('testuser@gmail.com, a@y.com, 2312321wsamkldjq2w2@sdad.com', '(?P<username>.*)@') == ['testuser@gmail.com, a@y.com, 2312321wsamkldjq2w2']",
+    "regex.extractAll('testuser@gmail.com, a@y.com, 2312321wsamkldjq2w2@sdad.com', r'(?P<username>\\w+)@') == ['testuser', 'a', '2312321wsamkldjq2w2']",
+    "regex.extractAll('banananana', '(ana)') == ['ana', 'ana']",
+    "regex.extractAll('item:a1, topic:b2', r'(?:item:|topic:)([a-z]\\d)') == ['a1', 'b2']",
+    "regex.extractAll('val=a, val=, val=c', 'val=([^,]*)') == ['a', 'c']",
+    "regex.extractAll('key=, key=, key=', 'key=([^,]*)') == []",
+    "regex.extractAll('a b c', r'(\\S*)\\s*') == ['a', 'b', 'c']",
+  ];
+  for (const expr of facts) test(expr, () => assert.equal(run(expr), true));
+  const failures: Array<[string, string]> = [
+    ["regex.extract('foo bar', '(')", "given regex is invalid: error parsing regexp: missing closing ): `(`"],
+    ["regex.extractAll('foo bar', '[a-z')", "given regex is invalid: error parsing regexp: missing closing ]: `[a-z`"],
+    ["regex.replace('id=123', r'id=(?P<value>\\d+)', r'value: \\values')", "invalid replacement string: 'value: \\values' \\ must be followed by a digit"],
+    ["regex.replace('test', '(.)', r'\\2')", "replacement string references group 2 but regex has only 1 group(s)"],
+    // cel-go writes this replacement as the raw string r'value: \'; cel-js's lexer cannot read a raw string ending in a backslash.
+    ["regex.replace('id=123', r'id=(?P<value>\\d+)', 'value: \\\\')", "invalid replacement string: 'value: \\' \\ not allowed at end"],
+    ["regex.replace('foofoo', 'foo', 'bar', 9223372036854775807)", "integer overflow"],
+    ["regex.extract('phone: 415-5551212', r'phone: ((\\d{3})-)?')", "regular expression has more than one capturing group: \"phone: ((\\\\d{3})-)?\""],
+    ["regex.extractAll('testuser@testdomain', '(.*)@([^.]*)')", "regular expression has more than one capturing group: \"(.*)@([^.]*)\""],
+  ];
+  for (const [expr, message] of failures) {
+    test(`error: ${expr}`, () => assert.throws(() => run(expr), (err: Error) => err.message.includes(message)));
+  }
+  test('no overload for wrong argument types', () => rejected("regex.replace('abc', '^', 1)", /no matching overload/));
 });

@@ -1,6 +1,7 @@
-// Differential test: for every resource file of the sample-policy corpus's tests, the language
-// service's manifest evaluation (workspace = the test's policy files) gives the same per-rule
-// results as `kyverno-studio apply POLICIES --resource FILE`.
+// Differential test: for every resource file of both shared corpora's tests (the sample-policy
+// library and Kyverno's CLI suite), the language service's manifest evaluation (workspace = the
+// test's policy files) gives the same per-rule results and patched resource as
+// `kyverno-studio apply POLICIES --resource FILE`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -12,7 +13,10 @@ import { applyFiles } from '../../cli/commands/apply';
 import { findTestFiles, yamlFilesAt } from '../../cli/io/files';
 import { parseFile, workspacePolicies, evaluateManifestDocuments } from '../../server/src/service';
 
-const corpus = resolve(__dirname, '../../../shared/conformance/kyverno-policies');
+const CORPORA = [
+  { name: 'kyverno-policies', minimum: 300 },
+  { name: 'kyverno-cli', minimum: 100 },
+];
 const now = new Date('2026-01-01T00:00:00Z');
 
 /** What a run says about one resource, without the objects themselves. */
@@ -24,7 +28,8 @@ function outcome(responses: EngineResponse[]): unknown[] {
   }));
 }
 
-test('the language service\'s manifest results equal apply\'s on every corpus resource file', (t) => {
+for (const { name, minimum } of CORPORA) test(`the language service's manifest results equal apply's on every ${name} resource file`, (t) => {
+  const corpus = resolve(__dirname, '../../../shared/conformance', name);
   if (!existsSync(corpus)) {
     t.skip(`corpus not found at ${corpus}`);
     return;
@@ -65,6 +70,6 @@ test('the language service\'s manifest results equal apply\'s on every corpus re
       }
     }
   }
-  assert.ok(compared > 300, `only ${compared} resource files compared`);
+  assert.ok(compared > minimum, `only ${compared} resource files compared`);
   assert.deepEqual(mismatches, [], `${mismatches.length} of ${compared} resource files differ`);
 });

@@ -127,3 +127,28 @@ test('a PolicyException of the workspace applies to manifests', () => {
 test('bindings and exceptions alone evaluate nothing', () => {
   assert.deepEqual(diagnose(POD('nginx:latest'), workspace(BINDING('Deny'), EXCEPTION)), []);
 });
+
+test('a kind: List stands for its items, as apply reads it; results point into the item', () => {
+  const list = `apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Pod
+  metadata:
+    name: ok
+  spec:
+    containers:
+    - name: c
+      image: nginx:1.27
+- apiVersion: v1
+  kind: Pod
+  metadata:
+    name: bad
+  spec:
+    containers:
+    - name: c
+      image: nginx:latest
+`;
+  const found = diagnose(list, workspace(VAP));
+  assert.deepEqual(found.map((d) => [d.code, d.range.start.line]), [[Codes.violationEnforce, 12]]);
+});

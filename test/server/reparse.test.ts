@@ -40,6 +40,37 @@ test('incremental re-parse gives the same diagnostics, values and symbols as a f
     prev = inc;
   }
   // Edits inside one rule reuse the AST; a YAML error inside the rule falls back to a full parse.
-  // The Pod document has no sequence item around its edit: full parse too.
-  assert.deepEqual(spliced, [true, true, true, true, true, false, false, true, false, true, true]);
+  // The Pod document's edit stays inside one scalar, which is re-parsed alone.
+  assert.deepEqual(spliced, [true, true, true, true, true, false, false, true, true, true, true]);
+});
+
+test('edits in the header (apiVersion, metadata, spec fields) are spliced, not re-parsed in full', () => {
+  const header = 'apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: p\n  annotations:\n    a: "b"\nspec:\n  validationFailureAction: Audit\n  rules:\n' + Array.from({ length: 5 }, (_, i) => rule(i)).join('');
+  const edits: Array<[string, (t: string) => string, boolean]> = [
+    ['apiVersion value', (t) => t.replace('kyverno.io/v1', 'kyverno.io/v2'), true],
+    ['kind value', (t) => t.replace('kind: ClusterPolicy', 'kind: Policy'), true],
+    ['metadata.name', (t) => t.replace('name: p\n', 'name: policy-x\n'), true],
+    ['a new annotation line', (t) => t.replace('    a: "b"\n', '    a: "b"\n    c: d\n'), true],
+    ['a quoted value', (t) => t.replace('a: "b"', 'a: "b c"'), true],
+    ['a spec field', (t) => t.replace('validationFailureAction: Audit', 'validationFailureAction: Enforce'), true],
+    // The scalar alone cannot take these: the block around it (spec, metadata) is re-parsed.
+    ['a value that becomes a flow list', (t) => t.replace('validationFailureAction: Enforce', 'validationFailureAction: [Enforce]'), true],
+    ['a value that gains a comment', (t) => t.replace('name: policy-x', 'name: policy-x # c'), true],
+    // At the top level there is no block around it but the document.
+    ['a top-level value that gains a comment', (t) => t.replace('kind: Policy', 'kind: Policy # c'), false],
+  ];
+  let text = header;
+  let prev = parseFile('file:///h.yaml', text);
+  for (const [what, edit, splices] of edits) {
+    const next = edit(text);
+    assert.notEqual(next, text, what);
+    const inc = reparseFile(prev, next);
+    const full = parseFile('file:///h.yaml', next);
+    assert.equal(inc.docs[0].doc === prev.docs[0].doc, splices, what);
+    assert.deepEqual(inc.docs.map((d) => [d.value, d.apiVersion, d.kind]), full.docs.map((d) => [d.value, d.apiVersion, d.kind]), what);
+    assert.deepEqual(validateFile(inc), validateFile(full), what);
+    assert.deepEqual(documentSymbols(inc), documentSymbols(full), what);
+    text = next;
+    prev = inc;
+  }
 });

@@ -34,13 +34,18 @@ export async function yamlFilesInWorkspace(glob = readSettings().policies, token
   return uris.sort((a, b) => a.fsPath.localeCompare(b.fsPath));
 }
 
-/** Every file of the workspace that holds at least one policy, with its contents. */
-export async function workspacePolicyFiles(token?: vscode.CancellationToken): Promise<LoadedFile[]> {
+/**
+ * Every file of the workspace that holds at least one policy, with its contents; with
+ * `companions`, also files holding only PolicyExceptions or admission policy bindings (the
+ * language server's workspace is made of all three).
+ */
+export async function workspacePolicyFiles(token?: vscode.CancellationToken, companions = false): Promise<LoadedFile[]> {
   const out: LoadedFile[] = [];
   for (const uri of await yamlFilesInWorkspace(undefined, token)) {
     try {
       const file = await loadFile(uri);
-      if (file.contents.policies.length > 0) out.push(file);
+      const { policies, exceptions, bindings } = file.contents;
+      if (policies.length > 0 || (companions && exceptions.length + bindings.length > 0)) out.push(file);
     } catch {
       // unreadable files are not policies
     }

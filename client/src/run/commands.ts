@@ -113,8 +113,8 @@ export function registerRunCommands(runner: Runner, log: Log): vscode.Disposable
         void vscode.window.showWarningMessage(`Kyverno: ${relative(uri)} holds no Kubernetes resources to check.`);
         return undefined;
       }
-      const policyFiles = await workspacePolicyFiles();
-      if (policyFiles.length === 0) {
+      const policyFiles = await workspacePolicyFiles(undefined, true);
+      if (!policyFiles.some((f) => f.contents.policies.length > 0)) {
         void vscode.window.showWarningMessage('Kyverno: no policies found in the workspace (setting kyverno.policies).');
         return undefined;
       }

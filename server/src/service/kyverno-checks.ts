@@ -242,8 +242,22 @@ function checkPodSecurity(file: ParsedFile, pd: ParsedDocument, base: JsonPath, 
 // the rules it touched.
 const autogenCache = new Map<string, AutogenDescription | undefined>();
 
+// The incremental re-parse shares untouched rule objects between versions (parsed values are
+// immutable), so most rules are found by identity without serialising them.
+const autogenByRule = new WeakMap<object, Map<string, AutogenDescription | undefined>>();
+
 function describeAutogenCached(rule: Record<string, unknown>, setting: AutogenSetting): AutogenDescription | undefined {
-  const key = `${setting.requested}\u0000${setting.support.reason ?? ''}\u0000${JSON.stringify(rule)}`;
+  const settingKey = `${setting.requested}\u0000${setting.support.reason ?? ''}`;
+  let known = autogenByRule.get(rule);
+  if (known?.has(settingKey)) return known.get(settingKey);
+  if (!known) autogenByRule.set(rule, (known = new Map()));
+  const d = describeAutogenByText(rule, setting, settingKey);
+  known.set(settingKey, d);
+  return d;
+}
+
+function describeAutogenByText(rule: Record<string, unknown>, setting: AutogenSetting, settingKey: string): AutogenDescription | undefined {
+  const key = `${settingKey}\u0000${JSON.stringify(rule)}`;
   if (autogenCache.has(key)) return autogenCache.get(key);
   let d: AutogenDescription | undefined;
   try {

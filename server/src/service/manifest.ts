@@ -8,11 +8,12 @@
  */
 import { compare } from 'fast-json-patch';
 import type { Document } from 'yaml';
-import type { ParsedFile, ParsedDocument, Range } from './documents';
+import type { ParsedFile, ParsedDocument, Range, JsonPath } from './documents';
 import { rangeForPath, rangeOf, findPath, nodeRange, pointerToPath } from './documents';
 import { Codes, Severity, diag, type Diagnostic } from './codes';
 import { evaluateResources, offlineCluster, type EngineResponse } from '../../../engine/evaluate';
-import { classifyDocument, apiGroup } from '../../../engine/loader/classify';
+import { classifyDocument, apiGroup, expandLists } from '../../../engine/loader/classify';
+import { isJsonObject } from '../../../engine/core/json';
 import { withDefaultNamespace } from '../../../engine/testing/inputs';
 import type { JsonObject } from '../../../engine/core/types';
 
@@ -53,6 +54,8 @@ export function workspacePolicies(file: ParsedFile): WorkspacePolicy[] {
 /** One manifest of the file with what the engine made of it. */
 export interface ManifestEvaluation {
   pd: ParsedDocument;
+  /** Where the manifest sits in its document: [] or, inside a `kind: List`, ['items', i]. */
+  itemPath: JsonPath;
   /** The manifest as evaluated (namespace defaulted as the CLI does). */
   resource: JsonObject;
   patched: JsonObject;
@@ -72,10 +75,19 @@ export function evaluateManifestDocuments(file: ParsedFile, workspace: Workspace
     else if (cls === 'binding') bindings.push(w.value);
   }
   if (!docs.length || !policies.length) return [];
-  const resources = docs.map((pd) => withDefaultNamespace(pd.value as JsonObject));
+  // A `kind: List` stands for its items, as the CLI reads resource files.
+  const targets = docs.flatMap((pd) => {
+    const items = expandLists(pd.value);
+    const inList = items[0] !== pd.value;
+    return items.flatMap((value, i) => (isJsonObject(value) && typeof value.kind === 'string' && typeof value.apiVersion === 'string'
+      ? [{ pd, itemPath: inList ? ['items', i] : [], value }]
+      : []));
+  });
+  const resources = targets.map((t) => withDefaultNamespace(t.value));
   const cluster = offlineCluster({ exceptions, bindings, resources });
   return evaluateResources({ policies, resources, cluster, now: opts.now }).map((ev, i) => ({
-    pd: docs[i],
+    pd: targets[i].pd,
+    itemPath: targets[i].itemPath,
     resource: ev.resource,
     patched: ev.patched,
     responses: ev.responses,
@@ -89,13 +101,14 @@ export function evaluateManifests(file: ParsedFile, workspace: WorkspacePolicy[]
 }
 
 function manifestDiagnostics(file: ParsedFile, ev: ManifestEvaluation): Diagnostic[] {
-  const { pd } = ev;
+  const { pd, itemPath } = ev;
   const out: Diagnostic[] = [];
-  const at = (path: Array<string | number> | undefined) => (path?.length ? rangeForPath(file, pd, path) : kindRange(file, pd));
+  const kindAt = () => kindRange(file, pd, itemPath);
+  const at = (path: JsonPath | undefined) => (path?.length ? rangeForPath(file, pd, [...itemPath, ...path]) : kindAt());
   for (const response of ev.responses) {
     const policyName = response.policy.name;
     if (response.error !== undefined) {
-      out.push(diag(kindRange(file, pd), Severity.Information, Codes.engineError, `${response.policy.kind}/${policyName}: engine error: ${response.error}`));
+      out.push(diag(kindAt(), Severity.Information, Codes.engineError, `${response.policy.kind}/${policyName}: engine error: ${response.error}`));
       continue;
     }
     for (const r of response.rules) {
@@ -113,8 +126,9 @@ function manifestDiagnostics(file: ParsedFile, ev: ManifestEvaluation): Diagnost
     if (!mutated.length) continue;
     const ops = compare(response.resource, response.patchedResource);
     if (!ops.length) continue;
-    const fix = mutationFix(file, pd, ops, `Apply mutation from ${policyName}`);
-    const range = fix ? rangeForPath(file, pd, pointerToPath(ops[0].path, response.resource)) : kindRange(file, pd);
+    const prefix = itemPath.map((s) => `/${s}`).join('');
+    const fix = mutationFix(file, pd, ops.map((o) => ({ ...o, path: prefix + o.path })), `Apply mutation from ${policyName}`);
+    const range = fix ? at(pointerToPath(ops[0].path, response.resource)) : kindAt();
     out.push(diag(range, Severity.Information, Codes.mutation,
       `${policyName} would mutate this resource (${mutated.map((r) => r.name).join(', ')}): ${ops.map((o) => `${o.op} ${o.path}`).slice(0, 5).join('; ')}${ops.length > 5 ? '; …' : ''}`,
       fix));
@@ -122,8 +136,8 @@ function manifestDiagnostics(file: ParsedFile, ev: ManifestEvaluation): Diagnost
   return out;
 }
 
-function kindRange(file: ParsedFile, pd: ParsedDocument): Range {
-  const t = findPath(pd.doc, ['kind']);
+function kindRange(file: ParsedFile, pd: ParsedDocument, itemPath: JsonPath = []): Range {
+  const t = findPath(pd.doc, [...itemPath, 'kind']);
   return t.found && t.value ? nodeRange(file, t.value) : rangeOf(file, pd.start, pd.start);
 }
 

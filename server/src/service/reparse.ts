@@ -1,8 +1,9 @@
 /**
  * Incremental re-parse. Re-parsing a 2,000-line policy on every keystroke dominates edit
- * latency, while an edit almost always stays inside one block-sequence item (a rule, a
- * container, ...). That item is re-parsed alone and spliced into the previous AST; every
- * later offset shifts by the edit's length. Anything unusual falls back to a full parse.
+ * latency, while an edit almost always stays inside one block collection (a rule, a
+ * container, `metadata`, `spec`...) or one single-line scalar (`name: x`, `apiVersion: ...`).
+ * That unit is re-parsed alone and spliced into the previous AST; every later offset shifts by
+ * the edit's length. Anything unusual falls back to a full parse.
  */
 import { parseDocument, LineCounter, isMap, isSeq, isPair, isScalar, isAlias } from 'yaml';
 import type { Node as YamlNode, YAMLSeq, Pair } from 'yaml';
@@ -17,7 +18,8 @@ export function reparseFile(prev: ParsedFile | undefined, text: string, limits: 
   return spliced ?? parseFile(prev.uri, text, limits);
 }
 
-interface ItemHit { seq: YAMLSeq; index: number; node: YamlNode; path: JsonPath }
+/** The smallest part of the AST that an edit stays inside, and how to put its new version in. */
+interface EditUnit { node: YamlNode; path: JsonPath; scalar: boolean; put: (fresh: YamlNode) => void }
 
 function trySplice(prev: ParsedFile, text: string): ParsedFile | undefined {
   const old = prev.text;
@@ -46,24 +48,18 @@ function trySplice(prev: ParsedFile, text: string): ParsedFile | undefined {
   if (pd.doc.errors.length || pd.doc.warnings.length || pd.conversionError) return undefined;
   const docText = old.slice(pd.start, pd.end);
   if (ANCHOR_OR_ALIAS.test(docText) || docText.includes('<<')) return undefined;
-  const hit = deepestItem(old, pd.doc.contents as YamlNode | null, p, oldEnd, []);
-  if (!hit) return undefined;
-  const r = hit.node.range!;
-  const lineStart = old.lastIndexOf('\n', r[0] - 1) + 1;
-  const chunkEnd = r[1] + delta;
-  const chunk = ' '.repeat(r[0] - lineStart) + text.slice(r[0], chunkEnd);
-  if (ANCHOR_OR_ALIAS.test(chunk) || chunk.includes('<<')) return undefined;
-  const doc = parseDocument(chunk, { ...GO_YAML_OPTIONS, uniqueKeys: true, prettyErrors: false });
-  const fresh = doc.contents as YamlNode | null;
-  if (doc.errors.length || doc.warnings.length || !fresh || !(isMap(fresh) || isSeq(fresh)) || !fresh.range) return undefined;
-  // The new item must end where the old one ended (shifted): otherwise its extent changed.
-  if (fresh.range[1] !== chunk.length && chunk.slice(fresh.range[1]).trim() !== '') return undefined;
-  let value: unknown;
-  try {
-    value = doc.toJS({ maxAliasCount: 0 });
-  } catch {
-    return undefined;
+  // The innermost unit first; one that cannot take the edit (a scalar that gained a line)
+  // leaves it to the collection around it.
+  let hit: EditUnit | undefined;
+  let fresh: FreshUnit | undefined;
+  for (const unit of editUnits(old, pd.doc.contents as YamlNode | null, p, oldEnd).reverse()) {
+    fresh = unit.scalar ? reparseScalar(old, text, unit.node, delta) : reparseCollection(old, text, unit.node, delta);
+    if (fresh) {
+      hit = unit;
+      break;
+    }
   }
+  if (!hit || !fresh) return undefined;
   // Shift everything after the edit, then put the fresh item (shifted to file offsets) in.
   for (let i = di; i < prev.docs.length; i++) {
     const d = prev.docs[i];
@@ -73,14 +69,71 @@ function trySplice(prev: ParsedFile, text: string): ParsedFile | undefined {
     if (i > di) d.start += delta;
     d.end += delta;
   }
-  shiftNode(fresh, -1, lineStart);
-  hit.seq.items[hit.index] = fresh;
-  const newValue = replaceIn(pd.value, hit.path, value);
+  shiftNode(fresh.node, -1, fresh.offset);
+  hit.put(fresh.node);
+  const newValue = replaceIn(pd.value, hit.path, fresh.value);
   const lines = new LineCounter();
   lines.addNewLine(0);
   for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
-  const docs: ParsedDocument[] = prev.docs.map((d, i) => (i === di ? { ...d, value: newValue } : { ...d }));
+  const top = newValue && typeof newValue === 'object' && !Array.isArray(newValue) ? (newValue as Record<string, unknown>) : undefined;
+  const docs: ParsedDocument[] = prev.docs.map((d, i) => (i === di
+    ? {
+      ...d,
+      value: newValue,
+      apiVersion: typeof top?.apiVersion === 'string' ? top.apiVersion : undefined,
+      kind: typeof top?.kind === 'string' ? top.kind : undefined,
+    }
+    : { ...d }));
   return { uri: prev.uri, text, lines, docs };
+}
+
+/** A re-parsed unit: its node (offsets from `offset`) and its plain value. */
+interface FreshUnit { node: YamlNode; offset: number; value: unknown }
+
+function toValue(doc: ReturnType<typeof parseDocument>): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: doc.toJS({ maxAliasCount: 0 }) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/** A block collection: its lines alone, indented as they were, must parse to a collection that ends where the old one did. */
+function reparseCollection(old: string, text: string, node: YamlNode, delta: number): FreshUnit | undefined {
+  const r = node.range!;
+  const lineStart = old.lastIndexOf('\n', r[0] - 1) + 1;
+  const chunk = ' '.repeat(r[0] - lineStart) + text.slice(r[0], r[1] + delta);
+  if (ANCHOR_OR_ALIAS.test(chunk) || chunk.includes('<<')) return undefined;
+  const doc = parseDocument(chunk, { ...GO_YAML_OPTIONS, uniqueKeys: true, prettyErrors: false });
+  const fresh = doc.contents as YamlNode | null;
+  if (doc.errors.length || doc.warnings.length || !fresh || !(isMap(fresh) || isSeq(fresh)) || !fresh.range) return undefined;
+  if (fresh.flow) return undefined;
+  // The new collection must end where the old one ended (shifted): otherwise its extent changed.
+  if (fresh.range[1] !== chunk.length && chunk.slice(fresh.range[1]).trim() !== '') return undefined;
+  const value = toValue(doc);
+  return value.ok ? { node: fresh, offset: lineStart, value: value.value } : undefined;
+}
+
+// Characters that give a scalar's text another structure in context (flow, block scalars,
+// comments, tags, anchors, document markers) or that a plain scalar may not start with.
+const SCALAR_UNSAFE = /[\n\r#,[\]{}|>&*!%@`]|^[-?:'"]\s|^\s|\s$|: /;
+
+/** A single-line scalar: its new text alone must parse to one scalar spanning all of it. */
+function reparseScalar(old: string, text: string, node: YamlNode, delta: number): FreshUnit | undefined {
+  const r = node.range!;
+  const slice = text.slice(r[0], r[1] + delta);
+  const was = old.slice(r[0], r[1]);
+  // Quoted scalars stay quoted the same way; plain ones stay plain.
+  const quote = was[0] === '"' || was[0] === "'" ? was[0] : '';
+  if (!slice || (quote ? slice[0] !== quote || slice[slice.length - 1] !== quote || /[\n\r]/.test(slice) : SCALAR_UNSAFE.test(slice))) return undefined;
+  const doc = parseDocument(slice, { ...GO_YAML_OPTIONS, uniqueKeys: true, prettyErrors: false });
+  const fresh = doc.contents as YamlNode | null;
+  if (doc.errors.length || doc.warnings.length || !isScalar(fresh) || !fresh.range || fresh.range[0] !== 0 || fresh.range[1] !== slice.length) return undefined;
+  const value = toValue(doc);
+  if (!value.ok) return undefined;
+  // Keep the old node's trailing extent (spaces before a comment), shifted like the rest.
+  fresh.range = [0, slice.length, slice.length + (r[2] - r[1])];
+  return { node: fresh, offset: r[0], value: value.value };
 }
 
 /**
@@ -95,12 +148,26 @@ function contentEnd(text: string, node: YamlNode): number {
   return e;
 }
 
-/** The innermost block-sequence item (a collection) whose own text strictly contains [start, end). */
-function deepestItem(text: string, node: YamlNode | null, start: number, end: number, path: JsonPath): ItemHit | undefined {
-  let best: ItemHit | undefined;
-  let cur: YamlNode | null = node;
-  const at: JsonPath = [...path];
+/**
+ * The units whose own text strictly contains [start, end), outermost first: block collections
+ * that are sequence items or mapping values, and a single-line scalar (the edit may touch its ends).
+ */
+function editUnits(text: string, root: YamlNode | null, start: number, end: number): EditUnit[] {
+  const units: EditUnit[] = [];
+  let cur: YamlNode | null = root;
+  const at: JsonPath = [];
+  const consider = (node: YamlNode | null | undefined, put: (fresh: YamlNode) => void) => {
+    const r = node?.range;
+    if (!node || !r) return;
+    if ((isMap(node) || isSeq(node)) && !node.flow && r[0] < start && end <= contentEnd(text, node)) {
+      units.push({ node, path: [...at], scalar: false, put });
+    } else if (isScalar(node) && r[0] <= start && end <= r[1] && !/[\n\r]/.test(text.slice(r[0], r[1]))
+      && (node.type === 'PLAIN' || node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE')) {
+      units.push({ node, path: [...at], scalar: true, put });
+    }
+  };
   for (let depth = 0; cur && depth < 200; depth++) {
+    if ((isMap(cur) || isSeq(cur)) && cur.flow) break;
     if (isMap(cur)) {
       const pair = (cur.items as Pair<YamlNode, YamlNode>[]).find((it) => {
         const r = it.value?.range;
@@ -108,22 +175,21 @@ function deepestItem(text: string, node: YamlNode | null, start: number, end: nu
       });
       if (!pair || !isScalar(pair.key)) break;
       at.push(String(pair.key.value));
+      consider(pair.value, (fresh) => (pair.value = fresh));
       cur = pair.value ?? null;
     } else if (isSeq(cur)) {
-      if (cur.flow) break;
-      const seq = cur;
+      const seq: YAMLSeq = cur;
       const idx = seq.items.findIndex((it) => {
         const r = (it as YamlNode)?.range;
-        return r && r[0] < start && end <= r[1];
+        return r && r[0] <= start && end <= r[1];
       });
       if (idx < 0) break;
-      const item = seq.items[idx] as YamlNode;
       at.push(idx);
-      if ((isMap(item) || isSeq(item)) && !item.flow && end <= contentEnd(text, item)) best = { seq, index: idx, node: item, path: [...at] };
-      cur = item;
+      consider(seq.items[idx] as YamlNode, (fresh) => (seq.items[idx] = fresh));
+      cur = seq.items[idx] as YamlNode;
     } else break;
   }
-  return best;
+  return units;
 }
 
 function shiftNode(node: unknown, from: number, delta: number, depth = 0): void {

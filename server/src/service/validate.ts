@@ -71,7 +71,6 @@ function hasNullField(v: unknown, depth = 0): boolean {
 
 /** Kubernetes drops null fields before validating (a bare `key:` is "unset"). */
 function pruneNulls(v: unknown, depth = 0): unknown {
-  if (depth === 0 && !hasNullField(v)) return v;
   if (depth > 200 || !v || typeof v !== 'object') return v;
   if (Array.isArray(v)) return v.map((x) => pruneNulls(x, depth + 1));
   const out: Record<string, unknown> = {};
@@ -82,8 +81,9 @@ function pruneNulls(v: unknown, depth = 0): unknown {
 function schemaDiagnostics(file: ParsedFile, pd: ParsedDocument, entry: SchemaEntry): Diagnostic[] {
   const validate = validatorFor(entry);
   if (!validate) return [];
-  const out: Diagnostic[] = nullDiagnostics(file, pd, entry);
-  const data = pruneNulls(pd.value);
+  const hasNulls = hasNullField(pd.value);
+  const out: Diagnostic[] = hasNulls ? nullDiagnostics(file, pd, entry) : [];
+  const data = hasNulls ? pruneNulls(pd.value) : pd.value;
   if (validate(data)) return out;
   const seen = new Set<string>();
   for (const e of validate.errors ?? []) {
@@ -135,7 +135,6 @@ function schemaDiagnostics(file: ParsedFile, pd: ParsedDocument, entry: SchemaEn
  * validation: say so at the value (the field silently counts as unset), as a Warning.
  */
 function nullDiagnostics(file: ParsedFile, pd: ParsedDocument, entry: SchemaEntry): Diagnostic[] {
-  if (!hasNullField(pd.value)) return [];
   const out: Diagnostic[] = [];
   const root = documentedSchema(entry);
   const walk = (v: unknown, path: JsonPath, depth: number) => {

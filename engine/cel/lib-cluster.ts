@@ -1,0 +1,284 @@
+/**
+ * Kyverno's CEL libraries that reach beyond the resource under evaluation (sdk
+ * extensions/cel/libs): resource.* (get/list/post/toGVR), globalContext.get and http.*
+ * (get/post/client). Each name exists in PascalCase and camelCase (Kyverno ≥ 1.18). They are
+ * answered offline from the ClusterState, through its CelLibraryView when the caller set one
+ * up (the Kyverno CLI's fake provider), else as an API server holding the known resources.
+ *
+ * A Namespaced* policy compiles the resource library without the namespace argument (its own
+ * namespace is used); calling the other form fails as cel-go's compiler would.
+ */
+import type { Environment } from '@marcbachmann/cel-js';
+import type { ApiCallResponse, CelLibraryView, ClusterState, JsonObject } from '../core/types';
+import { apiServerGet, apiServerList, findApiCallMock, mockStatus, namespaceOf, objectsOfType } from '../context';
+import { pluralOf } from '../kube';
+import { asDocument } from './lib-data';
+import { fromCel, toCel, typeOfCel } from './values';
+
+/** What the cluster libraries need from an evaluation. */
+export interface ClusterLibraryRuntime {
+  cluster: ClusterState;
+  /** The namespace of a Namespaced* policy ('' for cluster-wide policies). */
+  policyNamespace?: string;
+}
+
+export class ResourceLib { constructor(readonly rt: ClusterLibraryRuntime) {} }
+export class HttpLib { constructor(readonly rt: ClusterLibraryRuntime) {} }
+export class GlobalContextLib { constructor(readonly rt: ClusterLibraryRuntime) {} }
+/** A schema.GroupVersionResource as resource.toGVR returns it (opaque in CEL). */
+export class GroupVersionResource {
+  constructor(readonly group: string, readonly version: string, readonly resource: string) {}
+  get apiVersion(): string {
+    return this.group ? `${this.group}/${this.version}` : this.version;
+  }
+}
+
+/** The view the libraries read: the caller's, or the ClusterState served as an API server. */
+export function celLibraryView(cluster: ClusterState): CelLibraryView {
+  return cluster.celLibraries ?? {
+    resourceSource: 'apiServer',
+    resources: cluster.resources,
+    globalContext: cluster.globalContext,
+    httpMocks: cluster.apiCallResponses,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// resource.*
+
+/** apimachinery's ParseGroupVersion: '' and 'v1' are fine, more than one slash is not. */
+function checkGroupVersion(apiVersion: string): void {
+  if (apiVersion.split('/').length > 2) throw new Error(`unexpected GroupVersion string: ${apiVersion}`);
+}
+
+/** GroupResource.String(): `resource` for the core group, `resource.group` otherwise. */
+function groupResource(apiVersion: string, resource: string): string {
+  const slash = apiVersion.indexOf('/');
+  return slash >= 0 ? `${resource}.${apiVersion.slice(0, slash)}` : resource;
+}
+
+function getResource(rt: ClusterLibraryRuntime, apiVersion: string, resource: string, namespace: string, name: string): unknown {
+  try {
+    checkGroupVersion(apiVersion);
+  } catch (err) {
+    throw new Error(`failed to get resource: ${(err as Error).message}`);
+  }
+  const view = celLibraryView(rt.cluster);
+  // The fake provider keys objects by resource type only: `pods/status` is no resource there.
+  const type = view.resourceSource === 'fakeProvider' ? resource : resource.split('/')[0];
+  const found = apiServerGet(view.resources, apiVersion, type, namespace, name);
+  // Not found is null, not an error.
+  return found ? toCel(found) : null;
+}
+
+function listResources(rt: ClusterLibraryRuntime, apiVersion: string, resource: string, namespace: string, labels?: Record<string, string>): unknown {
+  try {
+    checkGroupVersion(apiVersion);
+  } catch (err) {
+    throw new Error(`failed to list resource: ${(err as Error).message}`);
+  }
+  const view = celLibraryView(rt.cluster);
+  if (view.resourceSource === 'apiServer') return toCel(apiServerList(view.resources, apiVersion, resource, namespace, labels));
+  // The fake provider: one namespace bucket, no label filtering, an unknown type is an error.
+  const ofType = objectsOfType(view.resources, apiVersion, resource);
+  if (ofType.length === 0) throw new Error(`failed to list resource: ${groupResource(apiVersion, resource)} resource not found`);
+  return toCel({ items: ofType.filter((r) => namespaceOf(r) === namespace) });
+}
+
+function postResource(rt: ClusterLibraryRuntime, apiVersion: string, resource: string, namespace: string, data: unknown): unknown {
+  const view = celLibraryView(rt.cluster);
+  // The Kyverno CLI's fake provider panics here; cel-go reports the panic as an internal error.
+  if (view.resourceSource === 'fakeProvider') throw new Error('internal error: not implemented');
+  try {
+    checkGroupVersion(apiVersion);
+  } catch (err) {
+    throw new Error(`failed to create resource: ${(err as Error).message}`);
+  }
+  // A (fake) API server stores the object in the namespace of the call and returns it.
+  const object = fromCel(data) as JsonObject;
+  const meta = (object.metadata && typeof object.metadata === 'object' ? object.metadata : {}) as JsonObject;
+  return toCel(namespace && !meta.namespace ? { ...object, metadata: { ...meta, namespace } } : object);
+}
+
+function toGVR(rt: ClusterLibraryRuntime, apiVersion: string, kind: string): GroupVersionResource {
+  const view = celLibraryView(rt.cluster);
+  if (view.resourceSource === 'fakeProvider') throw new Error('internal error: not implemented');
+  const parts = apiVersion.split('/');
+  if (parts.length > 2) throw new Error(`failed to map kind to resource: unexpected GroupVersion string: ${apiVersion}`);
+  const [group, version] = parts.length === 2 ? parts : ['', parts[0]];
+  const crd = view.resources.find((r) => {
+    const spec = (r.spec ?? {}) as JsonObject;
+    return r.kind === 'CustomResourceDefinition' && spec.group === group && ((spec.names ?? {}) as JsonObject).kind === kind;
+  });
+  const plural = crd ? String((((crd.spec as JsonObject).names ?? {}) as JsonObject).plural ?? '') : pluralOf(group, kind);
+  return new GroupVersionResource(group, version, plural);
+}
+
+/** A `map<string, string>` argument (label selectors, headers). */
+function stringMap(value: unknown, index: number): Record<string, string> {
+  const plain = fromCel(value);
+  if (!plain || typeof plain !== 'object' || Array.isArray(plain) || Object.values(plain).some((v) => typeof v !== 'string')) {
+    throw new Error(`invalid arg ${index}: type conversion error from ${typeOfCel(value)} to 'map[string]string'`);
+  }
+  return plain as Record<string, string>;
+}
+
+/** The namespace of a call: the policy's for Namespaced* policies, the argument otherwise. */
+type Scope = 'cluster' | 'namespaced';
+
+function requireScope(rt: ClusterLibraryRuntime, scope: Scope, fn: string, args: string): void {
+  const namespaced = !!rt.policyNamespace;
+  if (namespaced === (scope === 'namespaced')) return;
+  throw new Error(`found no matching overload for '${fn}' applied to 'resource.Context.(${args})'`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// globalContext.*
+
+function globalContextGet(rt: ClusterLibraryRuntime, name: string, projection: string): unknown {
+  const entries = celLibraryView(rt.cluster).globalContext;
+  // An unknown entry is null, not an error.
+  if (!Object.prototype.hasOwnProperty.call(entries, name)) return null;
+  const data = entries[name];
+  if (projection === '') return asDocument(data);
+  if (!data || typeof data !== 'object' || Array.isArray(data)) {
+    throw new Error(`failed to get global reference: projection "${projection}" not found in global context entry "${name}": stored value is not an object`);
+  }
+  if (!Object.prototype.hasOwnProperty.call(data, projection)) {
+    throw new Error(`failed to get global reference: projection "${projection}" not found in global context entry "${name}"`);
+  }
+  return asDocument((data as JsonObject)[projection]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// http.*
+
+/** A mocked response as the Kyverno CLI hands it to CEL: `{body, statusCode}`. */
+function mockedResponse(mock: ApiCallResponse): unknown {
+  return { body: asDocument(mock.response.body ?? null), statusCode: BigInt(mockStatus(mock)) };
+}
+
+function httpCall(rt: ClusterLibraryRuntime, method: 'GET' | 'POST', url: string): unknown {
+  const mock = findApiCallMock(celLibraryView(rt.cluster).httpMocks, method, url);
+  if (mock) return mockedResponse(mock);
+  const fn = method === 'GET' ? 'http.Get' : 'http.Post';
+  if (rt.policyNamespace) throw new Error('request failed: http calls are not allowed in namespaced policies: set --allowHTTPInNamespacedPolicies to enable');
+  throw new Error(`request failed: ${fn}("${url}") needs network access, which offline evaluation does not have (add an apiCallResponses mock for this URL)`);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export function clusterLibraryActivation(rt: ClusterLibraryRuntime): Record<string, unknown> {
+  return { resource: new ResourceLib(rt), http: new HttpLib(rt), globalContext: new GlobalContextLib(rt) };
+}
+
+/** Both spellings of a library function (Get and get...). */
+function bothCases(name: string): string[] {
+  return [name.charAt(0).toUpperCase() + name.slice(1), name];
+}
+
+export function registerClusterLibraries(env: Environment): void {
+  env
+    .registerType('ResourceLib', ResourceLib)
+    .registerType('HttpLib', HttpLib)
+    .registerType('GlobalContextLib', GlobalContextLib)
+    .registerType('GroupVersionResource', GroupVersionResource)
+    .registerVariable('resource', 'ResourceLib')
+    .registerVariable('http', 'HttpLib')
+    .registerVariable('globalContext', 'GlobalContextLib');
+
+  type R = ResourceLib;
+  type G = GroupVersionResource;
+  const ns = (l: R) => l.rt.policyNamespace ?? '';
+  for (const get of bothCases('get')) {
+    env
+      .registerFunction(`ResourceLib.${get}(string, string, string, string): dyn`, (l: R, a: string, r: string, n: string, name: string) => {
+        requireScope(l.rt, 'cluster', get, 'string, string, string, string');
+        return getResource(l.rt, a, r, n, name);
+      })
+      .registerFunction(`ResourceLib.${get}(string, string, string): dyn`, (l: R, a: string, r: string, name: string) => {
+        requireScope(l.rt, 'namespaced', get, 'string, string, string');
+        return getResource(l.rt, a, r, ns(l), name);
+      })
+      .registerFunction(`ResourceLib.${get}(GroupVersionResource, string, string): dyn`, (l: R, g: G, n: string, name: string) => {
+        requireScope(l.rt, 'cluster', get, 'schema.GroupVersionResource, string, string');
+        return getResource(l.rt, g.apiVersion, g.resource, n, name);
+      })
+      .registerFunction(`ResourceLib.${get}(GroupVersionResource, string): dyn`, (l: R, g: G, name: string) => {
+        requireScope(l.rt, 'namespaced', get, 'schema.GroupVersionResource, string');
+        return getResource(l.rt, g.apiVersion, g.resource, ns(l), name);
+      });
+  }
+  for (const list of bothCases('list')) {
+    env
+      .registerFunction(`ResourceLib.${list}(string, string, string): dyn`, (l: R, a: string, r: string, n: string) => {
+        requireScope(l.rt, 'cluster', list, 'string, string, string');
+        return listResources(l.rt, a, r, n);
+      })
+      .registerFunction(`ResourceLib.${list}(string, string, string, map): dyn`, (l: R, a: string, r: string, n: string, labels: unknown) => {
+        requireScope(l.rt, 'cluster', list, 'string, string, string, map(string, string)');
+        return listResources(l.rt, a, r, n, stringMap(labels, 4));
+      })
+      .registerFunction(`ResourceLib.${list}(string, string): dyn`, (l: R, a: string, r: string) => {
+        requireScope(l.rt, 'namespaced', list, 'string, string');
+        return listResources(l.rt, a, r, ns(l));
+      })
+      .registerFunction(`ResourceLib.${list}(string, string, map): dyn`, (l: R, a: string, r: string, labels: unknown) => {
+        requireScope(l.rt, 'namespaced', list, 'string, string, map(string, string)');
+        return listResources(l.rt, a, r, ns(l), stringMap(labels, 3));
+      })
+      .registerFunction(`ResourceLib.${list}(GroupVersionResource, string): dyn`, (l: R, g: G, n: string) => {
+        requireScope(l.rt, 'cluster', list, 'schema.GroupVersionResource, string');
+        return listResources(l.rt, g.apiVersion, g.resource, n);
+      })
+      .registerFunction(`ResourceLib.${list}(GroupVersionResource, string, map): dyn`, (l: R, g: G, n: string, labels: unknown) => {
+        requireScope(l.rt, 'cluster', list, 'schema.GroupVersionResource, string, map(string, string)');
+        return listResources(l.rt, g.apiVersion, g.resource, n, stringMap(labels, 3));
+      })
+      .registerFunction(`ResourceLib.${list}(GroupVersionResource): dyn`, (l: R, g: G) => {
+        requireScope(l.rt, 'namespaced', list, 'schema.GroupVersionResource');
+        return listResources(l.rt, g.apiVersion, g.resource, ns(l));
+      })
+      .registerFunction(`ResourceLib.${list}(GroupVersionResource, map): dyn`, (l: R, g: G, labels: unknown) => {
+        requireScope(l.rt, 'namespaced', list, 'schema.GroupVersionResource, map(string, string)');
+        return listResources(l.rt, g.apiVersion, g.resource, ns(l), stringMap(labels, 2));
+      });
+  }
+  for (const post of bothCases('post')) {
+    env
+      .registerFunction(`ResourceLib.${post}(string, string, string, map): dyn`, (l: R, a: string, r: string, n: string, data: unknown) => {
+        requireScope(l.rt, 'cluster', post, 'string, string, string, map(string, dyn)');
+        return postResource(l.rt, a, r, n, data);
+      })
+      // Without a namespace: cluster-scoped for cluster-wide policies, the policy's own otherwise.
+      .registerFunction(`ResourceLib.${post}(string, string, map): dyn`, (l: R, a: string, r: string, data: unknown) => postResource(l.rt, a, r, ns(l), data));
+  }
+  for (const name of bothCases('toGVR')) {
+    env.registerFunction(`ResourceLib.${name}(string, string): GroupVersionResource`, (l: R, a: string, kind: string) => toGVR(l.rt, a, kind));
+  }
+
+  for (const get of bothCases('get')) {
+    env
+      .registerFunction(`GlobalContextLib.${get}(string): dyn`, (l: GlobalContextLib, name: string) => globalContextGet(l.rt, name, ''))
+      .registerFunction(`GlobalContextLib.${get}(string, string): dyn`, (l: GlobalContextLib, name: string, p: string) => globalContextGet(l.rt, name, p));
+  }
+
+  for (const get of bothCases('get')) {
+    env
+      .registerFunction(`HttpLib.${get}(string): dyn`, (l: HttpLib, url: string) => httpCall(l.rt, 'GET', url))
+      .registerFunction(`HttpLib.${get}(string, map): dyn`, (l: HttpLib, url: string, headers: unknown) => {
+        stringMap(headers, 2);
+        return httpCall(l.rt, 'GET', url);
+      });
+  }
+  for (const post of bothCases('post')) {
+    env
+      .registerFunction(`HttpLib.${post}(string, dyn): dyn`, (l: HttpLib, url: string) => httpCall(l.rt, 'POST', url))
+      .registerFunction(`HttpLib.${post}(string, dyn, map): dyn`, (l: HttpLib, url: string, _data: unknown, headers: unknown) => {
+        stringMap(headers, 3);
+        return httpCall(l.rt, 'POST', url);
+      });
+  }
+  // A CA bundle changes nothing offline: the same (mock-aware) client answers.
+  for (const client of bothCases('client')) env.registerFunction(`HttpLib.${client}(string): HttpLib`, (l: HttpLib) => l);
+}
