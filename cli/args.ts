@@ -4,6 +4,13 @@ export interface FlagSpec {
   /** Flags that take a value (long names without dashes); may repeat. */
   values: string[];
   booleans: string[];
+  /** Value flags taken whole: not split on commas (Kyverno's plain string flags). */
+  scalars?: string[];
+  /**
+   * Kyverno flags this CLI does not offer, with why: they fail with that reason instead of
+   * "unknown flag" (exit 2).
+   */
+  unsupported?: Record<string, string>;
   /** Short aliases, e.g. { o: 'output', f: 'file-name' }. */
   aliases?: Record<string, string>;
 }
@@ -15,6 +22,9 @@ export interface ParsedArgs {
 }
 
 export class UsageError extends Error {}
+
+/** A Kyverno flag this CLI knows but cannot honour (no cluster, no registry...). */
+export class UnsupportedFlagError extends UsageError {}
 
 export function parseArgs(argv: string[], spec: FlagSpec): ParsedArgs {
   const out: ParsedArgs = { positionals: [], values: new Map(), booleans: new Set() };
@@ -41,12 +51,15 @@ export function parseArgs(argv: string[], spec: FlagSpec): ParsedArgs {
       if (inline !== 'false') out.booleans.add(name);
       continue;
     }
-    if (spec.values.includes(name)) {
+    const unsupported = spec.unsupported?.[name];
+    if (unsupported) throw new UnsupportedFlagError(`flag --${name} is not supported: ${unsupported}`);
+    if (spec.values.includes(name) || spec.scalars?.includes(name)) {
       const value = inline ?? argv[++i];
       if (value === undefined) throw new UsageError(`flag --${name} needs a value`);
       const list = out.values.get(name) ?? [];
       // Kyverno's string-slice flags also accept comma-separated lists.
-      list.push(...value.split(',').filter((v) => v !== ''));
+      if (spec.scalars?.includes(name)) list.push(value);
+      else list.push(...value.split(',').filter((v) => v !== ''));
       out.values.set(name, list);
       continue;
     }
@@ -74,6 +87,10 @@ export function parseCommandArgs(
   try {
     args = parseArgs(argv, { ...spec, booleans: spec.booleans.includes('help') ? spec.booleans : [...spec.booleans, 'help'] });
   } catch (err) {
+    if (err instanceof UnsupportedFlagError) {
+      io.err(`Error: ${err.message}`);
+      return 2;
+    }
     if (err instanceof UsageError) {
       io.err(`Error: ${err.message}\n${usage}`);
       return 2;

@@ -11,8 +11,9 @@ import { deployCommand } from './commands/deploy';
 import { undeployCommand } from './commands/undeploy';
 import { serveCommandEntry } from './commands/serve';
 import { lspCommand } from './commands/lsp';
+import { versionCommand } from './commands/version';
 
-export const COMMANDS: Command[] = [testCommand, applyCommand, serveCommandEntry, lspCommand, deployCommand, undeployCommand];
+export const COMMANDS: Command[] = [testCommand, applyCommand, serveCommandEntry, lspCommand, deployCommand, undeployCommand, versionCommand];
 
 export function registerCommand(command: Command): void {
   const at = COMMANDS.findIndex((c) => c.name === command.name);
@@ -45,6 +46,7 @@ export async function main(argv: string[], io: CommandIO = defaultIO): Promise<n
     io.out(help());
     return name ? 0 : 2;
   }
+  if (name === '--version') return versionCommand.run(rest, io);
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
     io.err(`Error: unknown command "${name}"\n\n${help()}`);

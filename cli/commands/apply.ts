@@ -1,5 +1,4 @@
 /** `kyverno-studio apply POLICY... --resource FILE...`: like `kyverno apply`, offline. */
-import { stringify } from 'yaml';
 import type { JsonObject, RequestInfo, TestValues } from '../../engine/core/types';
 import { addGlobalContextEntries, isGlobalContextEntry } from '../../engine/context';
 import { GO_YAML_OPTIONS } from '../../engine/loader';
@@ -20,7 +19,11 @@ import {
 import { parseCommandArgs, single } from '../args';
 import { classifyDocument, readDocuments } from '../io/documents';
 import { readFailure, readText } from '../io/files';
-import { countAndDescribe, type ResultCounts } from './apply-report';
+import { applyTable, countResults, describeResponses, goYaml, resourcePath, type ResultCounts } from './apply-report';
+import { policyReports } from './apply-policy-report';
+import { isJsonObject } from '../../engine/core/json';
+import { appendFileSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Command, CommandIO } from './command';
 import { errorText } from './command';
 import { prefetchImageRegistry } from '../../registry';
@@ -32,23 +35,62 @@ export function prefetchForFiles(policyPaths: string[], resourcePaths: string[])
   return prefetchImageRegistry(objects(policyPaths), objects(resourcePaths));
 }
 
-const USAGE = `Usage: kyverno-studio apply POLICY... (--resource FILE... | --json FILE... | --http-payload FILE... | --envoy-payload FILE...) [flags]
+const USAGE = `Usage: kyverno-studio apply POLICY... (--resource PATH... | --json PATH... | --http-payload PATH... | --envoy-payload PATH...) [flags]
 
-Applies policies (files or folders) to resources or payloads and prints the results.
+Applies policies (files or folders; "-" reads standard input) to resources or payloads and
+prints the results as kyverno apply does.
 
 Flags:
-  -r, --resource PATH      resource file or folder (repeatable)
-      --json PATH          JSON or YAML payload for ValidatingPolicies in evaluation.mode JSON (repeatable; not with --resource)
-      --http-payload PATH  HTTP check request (JSON) for ValidatingPolicies in evaluation.mode HTTP (repeatable)
-      --envoy-payload PATH Envoy CheckRequest (JSON) for ValidatingPolicies in evaluation.mode Envoy (repeatable)
-  -f, --values PATH        cli.kyverno.io Values file (alias --values-file)
-  -u, --userinfo PATH      cli.kyverno.io UserInfo file
-      --parameter-resource PATH  parameter objects for admission policy bindings (repeatable)
-      --context-file PATH  cli.kyverno.io Context file: resources and images CEL policies read
-  -o, --output yaml        print the resulting (mutated and generated) resources as YAML
-      --audit-warn         report failures of Audit policies as warnings
-      --registry           read image signatures from OCI registries for verifyImages rules
-  -h, --help               show this help`;
+  -r, --resource PATH          resource file or folder (repeatable; alias --resources; "-" for stdin)
+      --json PATH              JSON or YAML payload for ValidatingPolicies in evaluation.mode JSON (not with --resource)
+      --http-payload PATH      HTTP check request (JSON) for evaluation.mode HTTP policies
+      --envoy-payload PATH     Envoy CheckRequest (JSON) for evaluation.mode Envoy policies
+  -f, --values-file PATH       cli.kyverno.io Values file (alias --values)
+  -s, --set KEY=VALUE          variable values (repeatable, comma-separated; not with --values-file)
+  -u, --userinfo PATH          cli.kyverno.io UserInfo file
+  -e, --exception PATH         PolicyException files or folders (alias --exceptions)
+      --exceptions-with-resources  also take PolicyExceptions found among the resources
+      --context-file PATH      cli.kyverno.io Context file (resources, API call responses, images)
+      --parameter-resource PATH    parameter objects for admission policy bindings
+      --target-resource PATH   target resources of mutate-existing rules (alias --target-resources)
+  -o, --output PATH            write mutated and generated resources to PATH (a folder: one file per resource)
+  -p, --policy-report          print the results as PolicyReports
+      --output-format FORMAT   policy report format: yaml (default) or json
+  -t, --table                  print the results as a table
+      --detailed-results       add the MESSAGE column to the table
+      --remove-color           accepted for compatibility (output is never colored)
+      --audit-warn             report failures of Audit policies as warnings
+      --warn-exit-code N       exit code when there are warnings and no failure or error
+      --warn-no-pass           exit with the warn exit code when nothing passed
+      --continue-on-fail       accepted for compatibility (every resource is always applied)
+  -i, --stdin                  print mutated resources only (for piping to kubectl)
+      --registry               read image signatures from OCI registries for verifyImages rules
+  -h, --help                   show this help
+
+Not supported: -c/--cluster, -n/--namespace, --kubeconfig, --context, --crd-paths,
+-b/--git-branch, --generate-exceptions... (see the README).`;
+
+const OFFLINE = 'kyverno-studio apply runs offline on files and never contacts a cluster';
+export const APPLY_UNSUPPORTED: Record<string, string> = {
+  cluster: OFFLINE,
+  namespace: `${OFFLINE} (-n only narrows --cluster)`,
+  kubeconfig: OFFLINE,
+  context: OFFLINE,
+  'cluster-wide-resources': OFFLINE,
+  concurrent: `${OFFLINE} (it tunes cluster resource loading)`,
+  'batch-size': `${OFFLINE} (it tunes cluster resource loading)`,
+  'show-performance': `${OFFLINE} (it reports cluster resource loading)`,
+  'continue-on-error': `${OFFLINE} (it concerns cluster resource loading)`,
+  'crd-paths': 'CRD schemas are not used to validate resources offline yet',
+  'crd-path': 'CRD schemas are not used to validate resources offline yet',
+  'git-branch': 'policies are read from local paths only; clone the repository first',
+  username: 'policies are read from local paths only; clone the repository first',
+  password: 'policies are read from local paths only; clone the repository first',
+  'generate-exceptions': 'generating PolicyExceptions from violations is not implemented',
+  'generated-exception-ttl': 'generating PolicyExceptions from violations is not implemented',
+  'exceptions-within-resources': 'not implemented; use --exceptions-with-resources',
+  'exceptions-within-policies': 'not implemented; PolicyExceptions in the policy paths are always used',
+};
 
 type PayloadMode = 'JSON' | 'HTTP' | 'Envoy';
 
@@ -105,11 +147,20 @@ export interface ApplyPaths {
   /** HTTP and Envoy authorization requests (`--http-payload`, `--envoy-payload`). */
   httpPaths?: string[];
   envoyPaths?: string[];
+  /** PolicyException files (`-e/--exception`). */
+  exceptionPaths?: string[];
+  /** Take PolicyExceptions found among the resources (`--exceptions-with-resources`). */
+  exceptionsWithResources?: boolean;
+  /** Targets of mutate-existing rules (`--target-resource`). */
+  targetPaths?: string[];
+  /** `-s/--set key=value` variables, applied as global values. */
+  setValues?: Record<string, string>;
 }
 
 export interface ApplyRun {
   policies: JsonObject[];
   resources: JsonObject[];
+  exceptionCount: number;
   evaluations: ResourceEvaluation[];
   /** Responses per payload (JSON payloads, then HTTP, then Envoy requests). */
   payloadResponses: EngineResponse[][];
@@ -146,6 +197,10 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
   const resourceRead = readDocuments(paths.resourcePaths);
   for (const e of resourceRead.errors) (io.err(`Error: ${e}`), inputErrors++);
   for (const doc of resourceRead.documents) {
+    if (paths.exceptionsWithResources && classifyDocument(doc.value) === 'exception') {
+      exceptions.push(doc.value as JsonObject);
+      continue;
+    }
     try {
       const resource = withDefaultNamespace(checkResourceShape(doc));
       // Kyverno apply takes GlobalContextEntry resources out of the resources to evaluate.
@@ -167,10 +222,30 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
       inputErrors++;
     }
   }
+  const exceptionRead = readDocuments(paths.exceptionPaths ?? []);
+  for (const e of exceptionRead.errors) (io.err(`Error: ${e}`), inputErrors++);
+  for (const doc of exceptionRead.documents) {
+    if (classifyDocument(doc.value) === 'exception') exceptions.push(doc.value as JsonObject);
+    else io.err(`Warning: ${doc.file}:${doc.line}: not a PolicyException, ignored`);
+  }
+  const targets: JsonObject[] = [];
+  const targetRead = readDocuments(paths.targetPaths ?? []);
+  for (const e of targetRead.errors) (io.err(`Error: ${e}`), inputErrors++);
+  for (const doc of targetRead.documents) {
+    try {
+      targets.push(withDefaultNamespace(checkResourceShape(doc)));
+    } catch (err) {
+      io.err(`Error: ${errorText(err)}`);
+      inputErrors++;
+    }
+  }
   let values: TestValues | undefined;
   const valuesDoc = loadSingle(paths.valuesPath, 'Values', io);
   if (valuesDoc === null) inputErrors++;
   else if (valuesDoc) values = toTestValues(valuesDoc);
+  if (paths.setValues && Object.keys(paths.setValues).length > 0) {
+    values = { ...(values ?? {}), globalValues: { ...(values?.globalValues ?? {}), ...paths.setValues } };
+  }
   let requestInfo: RequestInfo | undefined;
   const userDoc = loadSingle(paths.userinfoPath, 'UserInfo', io);
   if (userDoc === null) inputErrors++;
@@ -180,6 +255,8 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
   if (contextDoc === null) inputErrors++;
   const cluster = offlineCluster({ exceptions, bindings, resources, parameters, values });
   if (options.imageRegistry) cluster.imageRegistry = options.imageRegistry;
+  // As the CLI's fake client: mutate-existing targets are cluster objects.
+  cluster.resources.push(...targets);
   if (contextDoc) cluster.celLibraries?.resources.push(...addContext(cluster, contextDoc));
   // Kyverno apply lists the objects of GlobalContextEntry resources from its fake client.
   try {
@@ -199,7 +276,42 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
     ...http.payloads.map((p) => evaluateAuthzPayload(payloadInput, 'HTTP', p)),
     ...envoy.payloads.map((p) => evaluateAuthzPayload(payloadInput, 'Envoy', p)),
   ];
-  return { policies, resources, evaluations, payloadResponses, jsonPayloadCount: json.payloads.length, inputErrors };
+  return { policies, resources, exceptionCount: exceptions.length, evaluations, payloadResponses, jsonPayloadCount: json.payloads.length, inputErrors };
+}
+
+/** Kyverno prints the resource after every kyverno.io policy with mutate rules, applied or not. */
+function hasMutateRules(policy: JsonObject | undefined): boolean {
+  const spec = policy && isJsonObject(policy.spec) ? policy.spec : {};
+  return Array.isArray(spec.rules) && spec.rules.some((r) => isJsonObject(r) && r.mutate !== undefined);
+}
+
+/** Parses `-s key=value` variables; a term without `=` is an error. */
+function parseSet(terms: string[]): Record<string, string> | string {
+  const out: Record<string, string> = {};
+  for (const term of terms) {
+    const at = term.indexOf('=');
+    if (at <= 0) return `invalid --set value "${term}": expected key=value`;
+    out[term.slice(0, at).trim()] = term.slice(at + 1).trim();
+  }
+  return out;
+}
+
+/** kyverno apply's printOutput: a mutated or generated resource to stdout or to `-o PATH`. */
+interface OutputTarget {
+  path?: string;
+  isDir: boolean;
+  stdin: boolean;
+}
+
+function emitResource(target: OutputTarget, resource: JsonObject, header: string, fileName: string, trailer: string, io: CommandIO): void {
+  const yaml = goYaml(resource);
+  if (!target.path) {
+    // The header line ends where the resource starts; without it (--stdin) a blank line does.
+    io.out(`${target.stdin ? '\n' : `\n${header}:\n`}${yaml}\n---\n${trailer}`);
+    return;
+  }
+  const file = target.isDir ? join(target.path, `${fileName}.yaml`) : target.path;
+  appendFileSync(file, `${yaml}\n---\n\n`);
 }
 
 export const applyCommand: Command = {
@@ -208,24 +320,39 @@ export const applyCommand: Command = {
   usage: USAGE,
   async run(argv: string[], io: CommandIO): Promise<number> {
     const args = parseCommandArgs(argv, {
-        values: ['resource', 'values', 'values-file', 'userinfo', 'output', 'parameter-resource', 'json', 'http-payload', 'envoy-payload', 'context-file'],
-        booleans: ['help', 'audit-warn', 'registry'],
-        aliases: { r: 'resource', f: 'values', u: 'userinfo', o: 'output', h: 'help' },
+        values: ['resource', 'resources', 'values', 'values-file', 'userinfo', 'parameter-resource', 'json', 'http-payload', 'envoy-payload', 'set', 'exception', 'exceptions', 'target-resource', 'target-resources'],
+        scalars: ['output', 'output-format', 'context-file', 'warn-exit-code'],
+        booleans: ['help', 'audit-warn', 'policy-report', 'table', 'detailed-results', 'remove-color', 'warn-no-pass', 'continue-on-fail', 'stdin', 'exceptions-with-resources', 'registry'],
+        aliases: { r: 'resource', f: 'values-file', u: 'userinfo', o: 'output', s: 'set', e: 'exception', p: 'policy-report', t: 'table', i: 'stdin', c: 'cluster', n: 'namespace', b: 'git-branch', h: 'help' },
+        unsupported: APPLY_UNSUPPORTED,
       }, USAGE, io);
     if (typeof args === 'number') return args;
-    const output = single(args, 'output');
-    if (output !== undefined && output !== 'yaml') {
-      io.err(`Error: unsupported output format "${output}" (expected yaml)`);
+    const all = (...names: string[]) => names.flatMap((n) => args.values.get(n) ?? []);
+    const resourcePaths = all('resource', 'resources');
+    const jsonPaths = all('json');
+    const httpPaths = all('http-payload');
+    const envoyPaths = all('envoy-payload');
+    const valuesPath = single(args, 'values-file') ?? single(args, 'values');
+    const warnExitText = single(args, 'warn-exit-code') ?? '0';
+    const warnExitCode = Number(warnExitText);
+    if (!/^-?\d+$/.test(warnExitText)) {
+      io.err(`Error: invalid argument "${warnExitText}" for "--warn-exit-code" flag: not an integer`);
       return 2;
     }
-    const resourcePaths = args.values.get('resource') ?? [];
-    const jsonPaths = args.values.get('json') ?? [];
-    const httpPaths = args.values.get('http-payload') ?? [];
-    const envoyPaths = args.values.get('envoy-payload') ?? [];
+    const reportFormat = single(args, 'output-format') ?? 'yaml';
     // The checks and messages of kyverno apply's checkArguments.
+    const setTerms = all('set');
+    if (valuesPath !== undefined && setTerms.length > 0) {
+      io.err('Error: pass the values either using set flag or values_file flag');
+      return 1;
+    }
     if (args.positionals.length === 0) {
       io.err(`Error: require policy\n${USAGE}`);
       return 2;
+    }
+    if (args.positionals.includes('-') && resourcePaths.includes('-')) {
+      io.err('Error: a stdin pipe can be used for either policies or resources, not both');
+      return 1;
     }
     if (resourcePaths.length > 0 && jsonPaths.length > 0) {
       io.err('Error: both resource and json files can not be used together, use one or the other');
@@ -237,32 +364,97 @@ export const applyCommand: Command = {
     }
     // --registry (Kyverno's flag): read the images verifyImages rules check before evaluating.
     const imageRegistry = args.booleans.has('registry') ? await prefetchForFiles(args.positionals, resourcePaths) : undefined;
+    const setValues = parseSet(setTerms);
+    if (typeof setValues === 'string') {
+      io.err(`Error: ${setValues}`);
+      return 1;
+    }
+    const outputPath = single(args, 'output');
+    const target: OutputTarget = { path: outputPath, isDir: false, stdin: args.booleans.has('stdin') };
+    if (outputPath !== undefined) {
+      // As Kyverno: a path ending in / or an existing folder is a folder (created if needed); a file is truncated.
+      try {
+        target.isDir = /[\\/]$/.test(outputPath) || (existsSync(outputPath) && statSync(outputPath).isDirectory());
+        if (target.isDir) mkdirSync(outputPath, { recursive: true });
+        else {
+          if (dirname(outputPath) !== '.') mkdirSync(dirname(outputPath), { recursive: true });
+          writeFileSync(outputPath, '');
+        }
+      } catch (err) {
+        io.err(`Error: failed to open ${outputPath}: ${errorText(err)}`);
+        return 1;
+      }
+    }
     const run = applyFiles({
       policyPaths: args.positionals,
       resourcePaths,
-      valuesPath: single(args, 'values') ?? single(args, 'values-file'),
+      valuesPath,
       userinfoPath: single(args, 'userinfo'),
-      parameterPaths: args.values.get('parameter-resource') ?? [],
-      contextPath: single(args, 'context-file'),
+      parameterPaths: all('parameter-resource'),
       jsonPaths,
       httpPaths,
       envoyPaths,
+      exceptionPaths: all('exception', 'exceptions'),
+      exceptionsWithResources: args.booleans.has('exceptions-with-resources'),
+      contextPath: single(args, 'context-file'),
+      targetPaths: all('target-resource', 'target-resources'),
+      setValues,
     }, io, { imageRegistry });
     const { policies, resources, inputErrors } = run;
-    const ruleCount = policies.reduce((n, p) => n + countRules(p), 0);
-    io.out(`\nApplying ${ruleCount} policy rule(s) to ${resources.length + run.jsonPayloadCount} resource(s)...`);
-    const counts: ResultCounts = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
-    const byName = new Map(policies.map((p) => [String((p.metadata as JsonObject).name), p]));
-    const produced: JsonObject[] = [];
-    for (const evaluation of run.evaluations) {
-      countAndDescribe(evaluation.responses, byName, args.booleans.has('audit-warn'), counts, io.out);
-      produced.push(evaluation.patched);
-      for (const r of evaluation.responses) for (const rule of r.rules) produced.push(...(rule.generatedResources ?? []));
+    const policyReport = args.booleans.has('policy-report');
+    if (!target.stdin && !policyReport) {
+      const ruleCount = policies.reduce((n, p) => n + countRules(p), 0);
+      const count = resources.length + run.jsonPayloadCount;
+      const withExceptions = run.exceptionCount > 0 ? ` with ${run.exceptionCount} exception(s)` : '';
+      io.out(`\nApplying ${ruleCount} policy rule(s) to ${count} resource(s)${withExceptions}...`);
     }
-    for (const responses of run.payloadResponses) countAndDescribe(responses, byName, args.booleans.has('audit-warn'), counts, io.out);
-    io.out(`\npass: ${counts.pass}, fail: ${counts.fail}, warn: ${counts.warn}, error: ${counts.error}, skip: ${counts.skip}`);
-    if (output === 'yaml') io.out(produced.map((r) => `---\n${stringify(r, GO_YAML_OPTIONS)}`).join(''));
+    const byName = new Map(policies.map((p) => [String((p.metadata as JsonObject).name), p]));
+    const auditWarn = args.booleans.has('audit-warn');
+    const responses: EngineResponse[] = [];
+    for (const evaluation of run.evaluations) {
+      for (const response of evaluation.responses) {
+        const where = resourcePath(response.resource);
+        const meta = isJsonObject(response.resource.metadata) ? response.resource.metadata : {};
+        if (response.rules.some((r) => r.type === 'Mutation') || hasMutateRules(byName.get(response.policy.name))) {
+          emitResource(target, response.patchedResource, `policy ${response.policy.name} applied to ${where}`, `${String(meta.name ?? '')}-mutated`, '\n\nMutation:\nMutation has been applied successfully.', io);
+        }
+        for (const rule of response.rules) {
+          for (const generated of rule.generatedResources ?? []) {
+            emitResource(target, generated, `policy ${response.policy.name} applied to ${where}`, `${response.policy.name}-generated`, '\n\nGenerate:\nGeneration completed successfully.', io);
+          }
+        }
+      }
+      responses.push(...evaluation.responses);
+    }
+    for (const payload of run.payloadResponses) responses.push(...payload);
+    const counts: ResultCounts = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
+    countResults(responses, byName, auditWarn, counts);
+    if (policyReport) {
+      io.out(policyReports(responses, byName, auditWarn, reportFormat === 'json' ? 'json' : 'yaml'));
+    } else if (args.booleans.has('table')) {
+      io.out(applyTable(responses, byName, auditWarn, args.booleans.has('detailed-results')));
+    } else {
+      describeResponses(responses, byName, auditWarn, io.out);
+      io.out(`\npass: ${counts.pass}, fail: ${counts.fail}, warn: ${counts.warn}, error: ${counts.error}, skip: ${counts.skip} `);
+    }
     if (inputErrors > 0) io.err(`\n${inputErrors} input error(s)`);
-    return counts.fail > 0 || counts.error > 0 || inputErrors > 0 ? 1 : 0;
+    // Kyverno's exit(): failures, then errors, then warnings with --warn-exit-code, then --warn-no-pass.
+    if (counts.fail > 0) {
+      io.err('Error: exit as there are policy violations');
+      return 1;
+    }
+    if (counts.error > 0 || inputErrors > 0) {
+      io.err('Error: exit as there are policy errors');
+      return 1;
+    }
+    if (counts.warn > 0 && warnExitCode !== 0) {
+      io.out(`exit as warnExitCode is ${warnExitCode}`);
+      return warnExitCode;
+    }
+    if (counts.pass === 0 && args.booleans.has('warn-no-pass')) {
+      io.out('exit as no objects satisfied policy');
+      return warnExitCode;
+    }
+    return 0;
   },
 };

@@ -2,6 +2,7 @@
 import { parseYamlDocuments } from '../../engine/loader';
 import { FAMILY_LABELS, failedTest, networkNeeds, runLoadedTest, testDocumentsOf, testFamilies, testFormatError, testFilePassed, testInputPaths, type PolicyFamily, type RunTimings } from '../../engine/testing';
 import type { TestFileResult } from '../../engine/testing';
+import type { LoadedDocument } from '../../engine/loader';
 import { exists, findTestFiles, readAll, readFailure, readText } from '../io/files';
 import { isJsonObject } from '../../engine/core/json';
 import type { JsonObject } from '../../engine/core/types';
@@ -47,6 +48,11 @@ export interface TestRunOptions {
   now?: Date;
   timings?: RunTimings;
   imageRegistry?: ImageRegistrySnapshot;
+  /**
+   * Narrows each Test document before it runs (`--test-case-selector`); null skips the
+   * document: it is not run and not reported, as Kyverno does when no result is selected.
+   */
+  select?: (doc: LoadedDocument) => LoadedDocument | null;
 }
 
 /** Reads one test file and everything it names, then runs each of its Test documents. Never throws. */
@@ -59,15 +65,20 @@ export function runTestFileFromDisk(path: string, options: TestRunOptions = {}):
   }
   const { documents, error } = testDocumentsOf(path, text, options.timings);
   if (error !== null) return [failedTest(path, error)];
-  return documents.map((doc) => {
+  const results: TestFileResult[] = [];
+  for (const loaded of documents) {
+    const doc = options.select ? options.select(loaded) : loaded;
+    if (doc === null) continue;
     const failures: string[] = [];
     const files = readAll(testInputPaths(path, doc.value), new Map([[path, text]]), failures);
     // A wrong format is reported before an input that cannot be read.
     if (failures.length > 0 && testFormatError(doc, text) === null) {
-      return failedTest(path, failures[0], documents.length > 1 ? doc.index + 1 : undefined);
+      results.push(failedTest(path, failures[0], documents.length > 1 ? doc.index + 1 : undefined));
+      continue;
     }
-    return runLoadedTest(doc, text, documents.length, files, { now: options.now, timings: options.timings, imageRegistry: options.imageRegistry });
-  });
+    results.push(runLoadedTest(doc, text, documents.length, files, { now: options.now, timings: options.timings, imageRegistry: options.imageRegistry }));
+  }
+  return results;
 }
 
 export function summarize(files: TestFileResult[]): TestRunSummary {

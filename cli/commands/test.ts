@@ -1,26 +1,47 @@
 /** `kyverno-studio test [PATH...]`: runs kyverno-test.yaml files like `kyverno test`. */
 import { parseCommandArgs, single } from '../args';
-import { renderTable } from '../output/table';
+import { formatResults, resultRows, resultTable, TEST_OUTPUT_FORMATS, type ResultRow, type TestOutputFormat } from '../output/test-results';
 import type { Command, CommandIO } from './command';
 import { errorText } from './command';
 import { registrySnapshotForTests, runTestPaths, type TestRunReport } from './test-run';
+import { DEFAULT_SELECTOR, parseTestCaseSelector, selectTestResults } from './test-selector';
 
 const USAGE = `Usage: kyverno-studio test [PATH...] [flags]
 
 Runs every kyverno-test.yaml found below the given paths (default: current folder).
 
 Flags:
-  -f, --file-name NAME   test file name to look for (default kyverno-test.yaml)
-      --json             print machine-readable results
-      --fail-only        only show failing rows
-      --registry         read image signatures from OCI registries for verifyImages rules
-  -h, --help             show this help`;
+  -f, --file-name NAME            test file name to look for (default kyverno-test.yaml)
+  -t, --test-case-selector SEL    run only the results matching "policy=…,rule=…,resource=…"
+                                  (wildcards allowed; default "${DEFAULT_SELECTOR}")
+  -o, --output-format FORMAT      print result tables as json, yaml, markdown or junit
+      --detailed-results          add the MESSAGE column
+      --fail-only                 only show failing rows, aggregated after the summary
+      --remove-color              accepted for Kyverno compatibility (output is never colored)
+      --require-tests             exit 1 when no test file is found
+      --registry                  read image signatures from OCI registries for verifyImages rules
+      --json                      print kyverno-studio's own machine-readable report
+  -h, --help                      show this help
 
-function printHuman(report: TestRunReport, io: CommandIO, failOnly: boolean): void {
+Not supported: -b/--git-branch (see the README).`;
+
+export const TEST_UNSUPPORTED: Record<string, string> = {
+  'git-branch': 'tests are read from local folders only; clone the repository and pass its folder',
+};
+
+interface PrintOptions {
+  failOnly: boolean;
+  detailed: boolean;
+  format?: TestOutputFormat;
+}
+
+/** Kyverno's text output: per test its loading line and table, then the summary. */
+function printHuman(report: TestRunReport, io: CommandIO, options: PrintOptions): void {
   let passed = 0;
   let failed = 0;
+  const failedRows: ResultRow[] = [];
   for (const file of report.files) {
-    io.out(`\nLoading test  ( ${file.path}${file.document !== undefined ? ` #${file.document}` : ''} ) ...`);
+    io.out(`Loading test  ( ${file.path}${file.document !== undefined ? ` #${file.document}` : ''} ) ...`);
     if (file.error !== null) {
       io.err(`Error: ${file.error}`);
       failed++;
@@ -33,21 +54,20 @@ function printHuman(report: TestRunReport, io: CommandIO, failOnly: boolean): vo
       continue;
     }
     io.out('  Checking results ...');
-    const rows = file.rows
-      .map((r, i) => ({ r, id: i + 1 }))
-      .filter(({ r }) => !failOnly || !r.ok)
-      .map(({ r, id }) => [
-        String(id),
-        r.policy,
-        r.rule,
-        `${r.kind}/${r.resource}`,
-        r.ok ? 'Pass' : 'Fail',
-        r.reason,
-      ]);
-    for (const r of file.rows) (r.ok ? passed++ : failed++);
-    if (rows.length > 0) io.out(`\n${renderTable(['ID', 'POLICY', 'RULE', 'RESOURCE', 'RESULT', 'REASON'], rows)}\n`);
+    const rows = resultRows(file.rows);
+    for (const r of rows) (r.isFailure ? failed++ : passed++);
+    failedRows.push(...rows.filter((r) => r.isFailure));
+    if (options.failOnly) continue;
+    if (options.format) io.out(formatResults(options.format, rows, options.detailed));
+    else io.out(`\n${resultTable(rows, options.detailed)}\n`);
   }
-  io.out(`\nTest Summary: ${passed} tests passed and ${failed} tests failed\n`);
+  if (options.failOnly) io.out(`\nTest Summary: ${failed} out of ${passed + failed} tests failed\n`);
+  else io.out(`\nTest Summary: ${passed} tests passed and ${failed} tests failed\n`);
+  if (options.failOnly && failedRows.length > 0) {
+    const renumbered = failedRows.map((r, i) => ({ ...r, id: i + 1 }));
+    if (options.format) io.out(formatResults(options.format, renumbered, options.detailed));
+    else io.out(`Aggregated Failed Test Cases : \n${resultTable(renumbered, options.detailed)}`);
+  }
 }
 
 export const testCommand: Command = {
@@ -55,26 +75,52 @@ export const testCommand: Command = {
   summary: 'Run kyverno-test.yaml suites (like `kyverno test`)',
   usage: USAGE,
   async run(argv: string[], io: CommandIO): Promise<number> {
-    const args = parseCommandArgs(argv, { values: ['file-name'], booleans: ['json', 'fail-only', 'help', 'registry'], aliases: { f: 'file-name', h: 'help' } }, USAGE, io);
+    const args = parseCommandArgs(argv, {
+      values: ['file-name'],
+      scalars: ['test-case-selector', 'output-format'],
+      booleans: ['json', 'fail-only', 'detailed-results', 'remove-color', 'require-tests', 'registry', 'help'],
+      aliases: { f: 'file-name', t: 'test-case-selector', o: 'output-format', b: 'git-branch', h: 'help' },
+      unsupported: TEST_UNSUPPORTED,
+    }, USAGE, io);
     if (typeof args === 'number') return args;
+    const format = single(args, 'output-format');
+    if (format !== undefined && format !== '' && !TEST_OUTPUT_FORMATS.includes(format as TestOutputFormat)) {
+      io.err('Error: invalid format, expected (json, yaml, markdown, junit)');
+      return 1;
+    }
+    const selector = parseTestCaseSelector(single(args, 'test-case-selector') ?? DEFAULT_SELECTOR);
+    if (selector.errors.length > 0) {
+      io.out(`\nFilter errors:\n${selector.errors.map((e) => `  Error: ${e}`).join('\n')}`);
+    }
     const paths = args.positionals.length > 0 ? args.positionals : ['.'];
     let report: TestRunReport;
+    let testsFound = 0;
+    const select = (doc: Parameters<typeof selectTestResults>[0]) => (testsFound++, selectTestResults(doc, selector));
     try {
       // --registry (Kyverno's flag): read the images verifyImages rules check before running.
       const imageRegistry = args.booleans.has('registry') ? await registrySnapshotForTests(paths, single(args, 'file-name')) : undefined;
-      report = runTestPaths(paths, { fileName: single(args, 'file-name'), imageRegistry });
+      report = runTestPaths(paths, { fileName: single(args, 'file-name'), select, imageRegistry });
     } catch (err) {
       io.err(`Error: ${errorText(err)}`);
       return 1;
     }
+    // Tests whose results the selector all left out are skipped, not missing.
+    const noTests = report.files.length === 0 && testsFound === 0;
     if (args.booleans.has('json')) io.out(JSON.stringify(report));
-    else {
-      if (report.files.length === 0) {
-        // Kyverno's wording and exit code (0), plus which paths were searched for what.
-        io.out('\nNo test yamls available');
-        io.err(`Warning: ${paths.join(', ')}: no ${single(args, 'file-name') ?? 'kyverno-test.yaml'} found`);
+    else if (noTests) {
+      // Kyverno's wording, plus which paths were searched for what.
+      io.out('\nNo test yamls available');
+      io.err(`Warning: ${paths.join(', ')}: no ${single(args, 'file-name') ?? 'kyverno-test.yaml'} found`);
+    } else {
+      printHuman(report, io, { failOnly: args.booleans.has('fail-only'), detailed: args.booleans.has('detailed-results'), format: (format || undefined) as TestOutputFormat | undefined });
+    }
+    if (noTests) {
+      // Kyverno: exit 0 unless --require-tests, or the selector had errors.
+      if (args.booleans.has('require-tests')) {
+        io.err('Error: no tests found');
+        return 1;
       }
-      printHuman(report, io, args.booleans.has('fail-only'));
+      return selector.errors.length > 0 ? 1 : 0;
     }
     const allPassed = report.summary.filesPassed === report.summary.files;
     return allPassed ? 0 : 1;
