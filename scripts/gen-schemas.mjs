@@ -1,8 +1,9 @@
-// Generates JSON Schemas from the Kyverno CRDs (../shared/crds by default) into schemas/, and
+// Generates JSON Schemas from the Kyverno CRDs kept in the repo (deploy/crds) into schemas/, and
 // ajv standalone validators into server/src/generated/. Both outputs are committed, so the
-// project never reads the CRDs at run time and never compiles a schema at start-up.
+// project never reads the CRDs at run time and never compiles a schema at start-up;
+// test/generated.test.ts regenerates them into a temporary folder and checks they are fresh.
 //
-//   node scripts/gen-schemas.mjs [crdDir]
+//   node scripts/gen-schemas.mjs [crdDir] [--out DIR]   (--out: DIR/schemas and DIR/generated)
 import { readFileSync, writeFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,9 +14,12 @@ import standaloneCode from 'ajv/dist/standalone/index.js';
 import { transformSync } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const crdDir = process.argv[2] ?? join(root, '..', 'shared', 'crds');
-const outDir = join(root, 'schemas');
-const genDir = join(root, 'server', 'src', 'generated');
+const argv = process.argv.slice(2);
+const outAt = argv.indexOf('--out');
+const out = outAt >= 0 ? argv.splice(outAt, 2)[1] : undefined;
+const crdDir = argv[0] ?? join(root, 'deploy', 'crds');
+const outDir = out ? join(out, 'schemas') : join(root, 'schemas');
+const genDir = out ? join(out, 'generated') : join(root, 'server', 'src', 'generated');
 
 const GROUPS = ['kyverno.io', 'policies.kyverno.io', 'wgpolicyk8s.io', 'cli.kyverno.io'];
 const CLI_KINDS = new Set(['Test', 'Values', 'UserInfo', 'Context', 'ClusterResource']);
