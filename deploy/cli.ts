@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { parseArgs, single, UsageError, type ParsedArgs } from '../cli/args';
+import { parseArgs, single, UsageError, type ParsedArgs } from '../io/args';
 import { loadPolicyFiles } from '../webhook/serve';
 import { certificatesCover, makeCertificates, type CertificateSet } from './certs';
 import { targetSummary, type ClusterTarget } from './context';

@@ -3,6 +3,7 @@
  * watched from the API server, webhook controller, background scan, policy reports); both
  * feed the server through the same setPolicies call.
  */
+import { parseArgs, single, UsageError } from '../io/args';
 import { readFileSync, statSync } from 'node:fs';
 import { walkFiles } from '../io/walk';
 import { dirname, join } from 'node:path';
@@ -14,7 +15,6 @@ import type { ReportItem } from './reports';
 import type { DownstreamGenerator } from './generate';
 
 
-export class UsageError extends Error {}
 
 export { runAsServerProcessIfAsked } from './server-process';
 
@@ -67,35 +67,37 @@ interface ServeArgs {
   reportIntervalMs: number;
 }
 
+const SERVE_FLAGS = {
+  values: ['policy'],
+  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms'],
+  booleans: ['in-cluster', 'help'],
+  aliases: { h: 'help' },
+};
+
+/** serve's flags, read by the parser every command uses (io/args); checked here. */
 export function parseServeArgs(argv: string[]): ServeArgs {
-  const args: ServeArgs = { policies: [], port: 9443, host: '0.0.0.0', cert: '', key: '', timeoutMs: 8000, workers: 2, inCluster: false, namespace: 'kyverno-studio', caFile: '', kubeconfig: '', reportIntervalMs: 5000 };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case '--policy':
-        args.policies.push(value());
-        while (argv[i + 1] !== undefined && !argv[i + 1].startsWith('--')) args.policies.push(argv[++i]);
-        break;
-      case '--port': args.port = Number(value()); break;
-      case '--host': args.host = value(); break;
-      case '--tls-cert': args.cert = value(); break;
-      case '--tls-key': args.key = value(); break;
-      case '--timeout-ms': args.timeoutMs = Number(value()); break;
-      case '--workers': args.workers = Number(value()); break;
-      case '--in-cluster': args.inCluster = true; break;
-      case '--namespace': args.namespace = value(); break;
-      case '--ca-file': args.caFile = value(); break;
-      case '--kubeconfig': args.kubeconfig = value(); break;
-      case '--report-interval-ms': args.reportIntervalMs = Number(value()); break;
-      default:
-        throw new UsageError(`unknown flag ${flag}`);
-    }
-  }
+  const parsed = parseArgs(argv, SERVE_FLAGS);
+  const text = (name: string, fallback: string) => single(parsed, name) ?? fallback;
+  const number = (name: string, fallback: number) => {
+    const v = single(parsed, name);
+    return v === undefined ? fallback : Number(v);
+  };
+  const args: ServeArgs = {
+    // `--policy a b` (paths after the flag) and `--policy a --policy b` both list policies.
+    policies: [...(parsed.values.get('policy') ?? []), ...(parsed.values.has('policy') ? parsed.positionals : [])],
+    port: number('port', 9443),
+    host: text('host', '0.0.0.0'),
+    cert: text('tls-cert', ''),
+    key: text('tls-key', ''),
+    timeoutMs: number('timeout-ms', 8000),
+    workers: number('workers', 2),
+    inCluster: parsed.booleans.has('in-cluster'),
+    namespace: text('namespace', 'kyverno-studio'),
+    caFile: text('ca-file', ''),
+    kubeconfig: text('kubeconfig', ''),
+    reportIntervalMs: number('report-interval-ms', 5000),
+  };
+  if (parsed.positionals.length > 0 && !parsed.values.has('policy')) throw new UsageError(`unexpected argument ${parsed.positionals[0]}`);
   if (!args.cert || !args.key) throw new UsageError('--tls-cert and --tls-key are required (the webhook serves HTTPS only)');
   if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new UsageError('--port must be a port number');
   if (!Number.isInteger(args.workers) || args.workers < 1 || args.workers > 64) throw new UsageError('--workers must be between 1 and 64');

@@ -16,7 +16,7 @@ import {
   withDefaultNamespace,
   type Payload,
 } from '../../engine/testing';
-import { parseCommandArgs, single } from '../args';
+import { parseCommandArgs, single } from '../../io/args';
 import { classifyDocument, readDocuments } from '../io/documents';
 import { readFailure, readText } from '../io/files';
 import { applyTable, countResults, describeResponses, goYaml, resourcePath, type ResultCounts } from './apply-report';

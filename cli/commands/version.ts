@@ -1,7 +1,7 @@
 /** `kyverno-studio version` (and `--version`): Kyverno's three lines, or `-o json|yaml`. */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseCommandArgs, single } from '../args';
+import { parseCommandArgs, single } from '../../io/args';
 import type { Command, CommandIO } from './command';
 import { goYaml } from './apply-report';
 

@@ -1,0 +1,28 @@
+// `serve` reads its flags with the parser every command uses (io/args).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseServeArgs } from '../../webhook/serve';
+
+const TLS = ['--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key'];
+
+test('serve flags: values, =values, several policies, defaults', () => {
+  const a = parseServeArgs(['--policy', 'p1.yaml', 'p2', '--policy=p3', ...TLS, '--port=8443', '--workers', '3']);
+  assert.deepEqual(a.policies, ['p1.yaml', 'p3', 'p2']);
+  assert.equal(a.port, 8443);
+  assert.equal(a.workers, 3);
+  assert.equal(a.timeoutMs, 8000);
+  assert.equal(a.caFile, '/tls/ca.crt');
+  const c = parseServeArgs(['--in-cluster', ...TLS, '--namespace', 'ks', '--report-interval-ms', '100']);
+  assert.equal(c.inCluster, true);
+  assert.equal(c.namespace, 'ks');
+  assert.equal(c.reportIntervalMs, 100);
+});
+
+test('serve flags: unknown flags, missing values and bad combinations are usage errors', () => {
+  assert.throws(() => parseServeArgs(['--bogus', ...TLS]), /unknown flag --bogus/);
+  assert.throws(() => parseServeArgs(['--policy', 'p', '--tls-cert']), /flag --tls-cert needs a value/);
+  assert.throws(() => parseServeArgs(['--policy', 'p']), /--tls-cert and --tls-key are required/);
+  assert.throws(() => parseServeArgs(['--policy', 'p', ...TLS, '--port', 'x']), /--port must be a port number/);
+  assert.throws(() => parseServeArgs(['--in-cluster', '--policy', 'p', ...TLS]), /--in-cluster watches the policies/);
+  assert.throws(() => parseServeArgs(['stray', ...TLS, '--in-cluster']), /unexpected argument stray/);
+});
