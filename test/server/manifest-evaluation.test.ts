@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseFile, evaluateManifests, workspacePolicies, Codes, type WorkspacePolicy } from '../../server/src/service';
+import { ADD_ENV } from '../client/fixtures';
 
 const REQUIRE_ENV = `apiVersion: kyverno.io/v1
 kind: ClusterPolicy
@@ -23,23 +24,6 @@ spec:
         metadata:
           labels:
             env: "?*"
-`;
-const ADD_ENV = `apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata:
-  name: add-env
-spec:
-  rules:
-  - name: add-env-label
-    match:
-      any:
-      - resources:
-          kinds: [Pod]
-    mutate:
-      patchStrategicMerge:
-        metadata:
-          labels:
-            +(env): dev
 `;
 const VAP = `apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicy

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LspClient, positionOf } from './lsp-client';
+import { ADD_ENV as MUTATE } from '../client/fixtures';
 
 const POLICY = (action: string, label: string) => `apiVersion: kyverno.io/v1
 kind: ClusterPolicy
@@ -24,23 +25,6 @@ spec:
         metadata:
           labels:
             ${label}: "?*"
-`;
-const MUTATE = `apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata:
-  name: add-env
-spec:
-  rules:
-  - name: add-env-label
-    match:
-      any:
-      - resources:
-          kinds: [Pod]
-    mutate:
-      patchStrategicMerge:
-        metadata:
-          labels:
-            +(env): dev
 `;
 const POD = `apiVersion: v1
 kind: Pod
