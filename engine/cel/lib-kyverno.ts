@@ -41,22 +41,6 @@ export function registerKyvernoLibraries(env: Environment): void {
     .registerVariable('time', 'TimeLib')
     .registerConstant('jsonpatch', 'JsonPatchLib', new JsonPatchLib());
 
-  // Since Kyverno 1.18 the resource, http and globalContext methods also answer to their camelCase names.
-  const method = (signature: string, impl: (...args: never[]) => unknown): void => {
-    const dot = signature.indexOf('.');
-    env.registerFunction(signature, impl as (...args: unknown[]) => unknown);
-    env.registerFunction(signature.slice(0, dot + 1) + signature[dot + 1].toLowerCase() + signature.slice(dot + 2), impl as (...args: unknown[]) => unknown);
-  };
-  method('ResourceLib.Get(string, string, string, string): dyn', (l: ResourceLib, a: string, r: string, ns: string, n: string) => getResource(l.rt, a, r, ns, n));
-  method('ResourceLib.List(string, string, string): dyn', (l: ResourceLib, a: string, r: string, ns: string) => listResources(l.rt, a, r, ns));
-  method('ResourceLib.Post(string, string, string, map): dyn', (_l: ResourceLib, _a: string, _r: string, _ns: string, data: unknown) => data);
-  method('HttpLib.Get(string): dyn', (l: HttpLib, url: string) => httpCall(l.rt, 'GET', url));
-  method('HttpLib.Get(string, map): dyn', (l: HttpLib, url: string) => httpCall(l.rt, 'GET', url));
-  method('HttpLib.Post(string, dyn): dyn', (l: HttpLib, url: string, data: unknown) => httpCall(l.rt, 'POST', url, data));
-  method('HttpLib.Post(string, dyn, map): dyn', (l: HttpLib, url: string, data: unknown) => httpCall(l.rt, 'POST', url, data));
-  method('HttpLib.Client(string): HttpLib', (l: HttpLib) => l);
-  method('GlobalContextLib.Get(string, string): dyn', (l: GlobalContextLib, n: string, p: string) => globalContextGet(l.rt, n, p));
-
   env
     .registerFunction('generator.Context.Apply(string, list<map<string, dyn>>): bool', (l: GeneratorLib, ns: string, items: unknown[]) => generatorApply(l, ns, items))
     // Kyverno 1.18 added the camel-case spelling beside Apply.
