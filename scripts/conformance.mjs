@@ -1,9 +1,15 @@
-// Runs the built CLI's `test` logic over the Kyverno policies corpus and prints, per
-// top-level folder, how many test files and rows pass. `--write-baseline` records the
-// per-file outcome in test/conformance-baseline.json (the regression guard of
-// test/conformance.test.ts). It also prints pass counts per policy family (decided from the
-// policies' content) and writes that table to bench/results/conformance-<date>.md.
-// Usage: node scripts/conformance.mjs [--write-baseline] [--corpus DIR]
+// Runs the built CLI's `test` logic over both conformance corpora (Kyverno's sample policies and
+// Kyverno's own CLI test suite) and prints, for each, how many tests pass per top-level folder
+// and per policy family (decided from the policies' content). Every test ends in one state:
+//   pass           it ran, produced rows, and all of them passed
+//   fail           anything else the engine is answerable for
+//   needs network  it verifies images or reads image data from a public registry and supplies
+//                  no offline data (decided from the content; the reason is printed)
+//   missing input  it names a file the corpus copy does not have: it cannot pass
+// `--write-baseline` records each test's state in test/conformance-baseline.json, the
+// regression guard of test/conformance.test.ts. The family tables go to
+// bench/results/conformance-<date>.md.
+// Usage: node scripts/conformance.mjs [--write-baseline] [--shared DIR]
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -12,107 +18,115 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const corpusFlag = args.indexOf('--corpus');
-const corpus = corpusFlag >= 0 ? resolve(args[corpusFlag + 1]) : resolve(root, '../shared/conformance/kyverno-policies');
+const sharedFlag = args.indexOf('--shared');
+const shared = sharedFlag >= 0 ? resolve(args[sharedFlag + 1]) : resolve(root, '../shared/conformance');
+const CORPORA = ['kyverno-policies', 'kyverno-cli'];
 const baselinePath = join(root, 'test/conformance-baseline.json');
 
-if (!existsSync(corpus)) {
-  console.error(`conformance corpus not found at ${corpus}`);
+const absent = CORPORA.filter((c) => !existsSync(join(shared, c)));
+if (absent.length > 0) {
+  console.error(`conformance corpus not found: ${absent.map((c) => join(shared, c)).join(', ')}`);
   process.exit(1);
 }
 const cli = createRequire(import.meta.url)(join(root, 'dist/cli.js'));
+const now = new Date();
+
+/** The baseline key of a test: its file, and its position when the file holds several. */
+const keyOf = (corpus, f) => `${relative(corpus, f.path).split('\\').join('/')}${f.document !== undefined ? `#${f.document}` : ''}`;
+
+const pct = (a, b) => (b === 0 ? '-' : `${((100 * a) / b).toFixed(1)}%`);
+
+function printTable(header, rows) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  for (const r of [header, ...rows]) console.log(r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  '));
+}
 
 const started = performance.now();
-const report = cli.runTestPaths([corpus], { now: new Date() });
+const results = CORPORA.map((name) => {
+  const corpus = join(shared, name);
+  const report = cli.runTestPaths([corpus], { now });
+  return { name, corpus, report };
+});
 const seconds = (performance.now() - started) / 1000;
 
-const passed = (f) => f.error === null && f.rows.every((r) => r.ok);
-const folders = new Map();
-for (const f of report.files) {
-  const rel = relative(corpus, f.path).split('\\').join('/');
-  const top = rel.split('/')[0];
-  const s = folders.get(top) ?? { files: 0, filesPassed: 0, rows: 0, rowsPassed: 0 };
-  s.files++;
-  if (passed(f)) s.filesPassed++;
-  s.rows += f.rows.length;
-  s.rowsPassed += f.rows.filter((r) => r.ok).length;
-  folders.set(top, s);
-}
+const baseline = { corpora: {} };
+const markdown = [`# Conformance — ${now.toISOString().slice(0, 10)}`, '', `Machine: ${cpus()[0]?.model ?? 'unknown'} (${cpus().length} cores), node ${process.version}. Both corpora ran in ${seconds.toFixed(1)} s.`, ''];
 
-const pct = (a, b) => (b === 0 ? '  -  ' : `${((100 * a) / b).toFixed(1).padStart(5)}%`);
-const width = Math.max(6, ...[...folders.keys()].map((k) => k.length));
-console.log(`${'folder'.padEnd(width)}  files passed        rows passed`);
-for (const [name, s] of [...folders].sort(([a], [b]) => a.localeCompare(b))) {
-  console.log(
-    `${name.padEnd(width)}  ${`${s.filesPassed}/${s.files}`.padStart(7)} ${pct(s.filesPassed, s.files)}  ${`${s.rowsPassed}/${s.rows}`.padStart(9)} ${pct(s.rowsPassed, s.rows)}`,
-  );
-}
-// Families: every file counts in each family its policies touch; "runnable" leaves out the
-// files that name inputs missing from the corpus copy (they cannot pass whatever the engine does).
-const families = new Map(cli.FAMILY_LABELS.map(([id, label]) => [id, { label, files: 0, filesPassed: 0, rows: 0, rowsPassed: 0, missing: 0, runnablePassed: 0 }]));
-const all = { label: 'all test files', files: 0, filesPassed: 0, rows: 0, rowsPassed: 0, missing: 0, runnablePassed: 0 };
-for (const f of report.files) {
-  const described = cli.describeTestFile(f.path);
-  const missing = described.missingInputs.length > 0;
-  for (const s of [all, ...described.families.map((id) => families.get(id))]) {
-    s.files++;
-    s.rows += f.rows.length;
-    s.rowsPassed += f.rows.filter((r) => r.ok).length;
-    if (missing) s.missing++;
-    if (passed(f)) {
-      s.filesPassed++;
-      if (!missing) s.runnablePassed++;
-    }
+for (const { name, corpus, report } of results) {
+  const descriptions = new Map();
+  const describe = (path) => {
+    if (!descriptions.has(path)) descriptions.set(path, cli.describeTestFile(path));
+    return descriptions.get(path);
+  };
+  const stateOf = (f) => {
+    if (f.ok) return 'pass';
+    const d = describe(f.path);
+    if (d.missingInputs.length > 0) return 'missing-input';
+    if (d.needsNetwork.length > 0) return 'needs-network';
+    return 'fail';
+  };
+  const tests = report.files.map((f) => ({ f, key: keyOf(corpus, f), state: stateOf(f) }));
+
+  console.log(`\n=== ${name} (${relative(process.cwd(), corpus) || corpus}) ===\n`);
+  const empty = () => ({ tests: 0, pass: 0, fail: 0, network: 0, missing: 0, rows: 0, rowsPassed: 0 });
+  const add = (s, t) => {
+    s.tests++;
+    if (t.state === 'pass') s.pass++;
+    else if (t.state === 'fail') s.fail++;
+    else if (t.state === 'needs-network') s.network++;
+    else s.missing++;
+    s.rows += t.f.rows.length;
+    s.rowsPassed += t.f.rows.filter((r) => r.ok).length;
+  };
+  const cells = (label, s) => [label, `${s.pass}/${s.tests}`, pct(s.pass, s.tests), s.fail, s.network, s.missing, `${s.rowsPassed}/${s.rows}`];
+  const header = (first) => [first, 'passed', '%', 'failed', 'needs network', 'missing input', 'rows passed'];
+
+  const folders = new Map();
+  for (const t of tests) {
+    const top = t.key.split('/')[0];
+    if (!folders.has(top)) folders.set(top, empty());
+    add(folders.get(top), t);
   }
+  const total = empty();
+  for (const t of tests) add(total, t);
+  printTable(header('folder'), [...[...folders].sort(([a], [b]) => a.localeCompare(b)).map(([k, s]) => cells(k, s)), cells('all', total)]);
+
+  // Families: a test counts in each family its policies touch.
+  const families = new Map(cli.FAMILY_LABELS.map(([id, label]) => [id, { label, ...empty() }]));
+  for (const t of tests) for (const id of describe(t.f.path).families) add(families.get(id), t);
+  const familyRows = [...families.values()].map((s) => cells(s.label, s));
+  console.log('');
+  printTable(header('family'), [...familyRows, cells('all tests', total)]);
+
+  const network = tests.filter((t) => t.state === 'needs-network');
+  if (network.length > 0) {
+    console.log('\nneeds network:');
+    for (const t of network) console.log(`  ${t.key}: ${describe(t.f.path).needsNetwork.join('; ')}`);
+  }
+  const missing = tests.filter((t) => t.state === 'missing-input');
+  if (missing.length > 0) {
+    console.log('\nmissing input:');
+    for (const t of missing) console.log(`  ${t.key}: ${describe(t.f.path).missingInputs.map((p) => relative(dirname(t.f.path), p)).join(', ')}`);
+  }
+  console.log(`\nSUMMARY ${name}: passed ${total.pass}/${total.tests} (${pct(total.pass, total.tests)}), failed ${total.fail}, needs network ${total.network}, missing input ${total.missing}; rows ${total.rowsPassed}/${total.rows}`);
+
+  markdown.push(`## ${name}`, '', `Passed ${total.pass}/${total.tests}; failed ${total.fail}, needs network ${total.network}, missing input ${total.missing}; rows ${total.rowsPassed}/${total.rows}.`, '');
+  const h = header('family');
+  markdown.push(`| ${h.join(' | ')} |`, `|${h.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`, ...[...familyRows, cells('all tests', total)].map((r) => `| ${r.join(' | ')} |`), '');
+  for (const t of network) markdown.push(`- needs network: \`${t.key}\`: ${describe(t.f.path).needsNetwork.join('; ')}`);
+  if (network.length > 0) markdown.push('');
+
+  const files = Object.fromEntries(tests.map((t) => [t.key, t.state]).sort(([a], [b]) => a.localeCompare(b)));
+  baseline.corpora[name] = { summary: { tests: total.tests, passed: total.pass, failed: total.fail, needsNetwork: total.network, missingInput: total.missing, rows: total.rows, rowsPassed: total.rowsPassed }, tests: files };
 }
-const familyRows = [...families.values(), all].map((s) => [
-  s.label,
-  `${s.filesPassed}/${s.files}`,
-  pct(s.filesPassed, s.files).trim(),
-  `${s.rowsPassed}/${s.rows}`,
-  pct(s.rowsPassed, s.rows).trim(),
-  `${s.runnablePassed}/${s.files - s.missing}`,
-  pct(s.runnablePassed, s.files - s.missing).trim(),
-  String(s.missing),
-]);
-const familyHeader = ['family', 'files passed', '%', 'rows passed', '%', 'runnable files passed', '%', 'missing inputs'];
-const familyWidths = familyHeader.map((h, i) => Math.max(h.length, ...familyRows.map((r) => r[i].length)));
-console.log('');
-for (const r of [familyHeader, ...familyRows]) console.log(r.map((c, i) => (i === 0 ? c.padEnd(familyWidths[i]) : c.padStart(familyWidths[i]))).join('  '));
+console.log(`\nboth corpora ran in ${seconds.toFixed(1)} s`);
 
-const t = report.summary;
-console.log(
-  `\nSUMMARY  files ${t.filesPassed}/${t.files} (${pct(t.filesPassed, t.files).trim()})  rows ${t.rowsPassed}/${t.rows} (${pct(t.rowsPassed, t.rows).trim()})  in ${seconds.toFixed(1)} s`,
-);
-const errors = report.files.filter((f) => f.error !== null).length;
-if (errors > 0) console.log(`${errors} test file(s) could not run (see \`kyverno-studio test <path>\` for the reason)`);
-
-const date = new Date().toISOString().slice(0, 10);
-const markdown = [
-  `# Conformance by policy family — ${date}`,
-  '',
-  `Corpus: \`${relative(root, corpus) || corpus}\` (${t.files} test files). Machine: ${cpus()[0]?.model ?? 'unknown'} (${cpus().length} cores), node ${process.version}.`,
-  `Summary: files ${t.filesPassed}/${t.files}, rows ${t.rowsPassed}/${t.rows}; run took ${seconds.toFixed(1)} s.`,
-  '',
-  'A test file counts in every family its policies touch (decided from the policy content, not paths).',
-  '"Runnable" leaves out the files whose test names inputs missing from the corpus copy.',
-  '',
-  `| ${familyHeader.join(' | ')} |`,
-  `|${familyHeader.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
-  ...familyRows.map((r) => `| ${r.join(' | ')} |`),
-  '',
-];
-const absent = [...families.values()].filter((s) => s.files === 0).map((s) => s.label);
-if (absent.length > 0) markdown.push(`No test file of the corpus exercises: ${absent.join(', ')}.`, '');
 mkdirSync(join(root, 'bench/results'), { recursive: true });
-const familiesPath = join(root, 'bench/results', `conformance-${date}.md`);
-writeFileSync(familiesPath, markdown.join('\n'));
-console.log(`family table written to ${relative(process.cwd(), familiesPath)}`);
+const familiesPath = join(root, 'bench/results', `conformance-${now.toISOString().slice(0, 10)}.md`);
+writeFileSync(familiesPath, `${markdown.join('\n')}\n`);
+console.log(`family tables written to ${relative(process.cwd(), familiesPath)}`);
 
 if (args.includes('--write-baseline')) {
-  const files = {};
-  for (const f of report.files) files[relative(corpus, f.path).split('\\').join('/')] = passed(f) ? 'pass' : 'fail';
-  const sorted = Object.fromEntries(Object.entries(files).sort(([a], [b]) => a.localeCompare(b)));
-  writeFileSync(baselinePath, `${JSON.stringify({ summary: t, files: sorted }, null, 2)}\n`);
+  writeFileSync(baselinePath, `${JSON.stringify(baseline, null, 2)}\n`);
   console.log(`baseline written to ${relative(process.cwd(), baselinePath)}`);
 }

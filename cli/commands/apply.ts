@@ -2,6 +2,7 @@
 import { stringify } from 'yaml';
 import type { JsonObject, RequestInfo, TestValues } from '../../engine/core/types';
 import { addGlobalContextEntries, isGlobalContextEntry } from '../../engine/context';
+import { GO_YAML_OPTIONS } from '../../engine/loader';
 import { evaluateResources, offlineCluster, type EngineResponse, type ResourceEvaluation } from '../../engine/evaluate';
 import {
   addContext,
@@ -248,7 +249,7 @@ export const applyCommand: Command = {
     }
     for (const responses of run.payloadResponses) countAndDescribe(responses, byName, args.booleans.has('audit-warn'), counts, io.out);
     io.out(`\npass: ${counts.pass}, fail: ${counts.fail}, warn: ${counts.warn}, error: ${counts.error}, skip: ${counts.skip}`);
-    if (output === 'yaml') io.out(produced.map((r) => `---\n${stringify(r)}`).join(''));
+    if (output === 'yaml') io.out(produced.map((r) => `---\n${stringify(r, GO_YAML_OPTIONS)}`).join(''));
     if (inputErrors > 0) io.err(`\n${inputErrors} input error(s)`);
     return counts.fail > 0 || counts.error > 0 || inputErrors > 0 ? 1 : 0;
   },

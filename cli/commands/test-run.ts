@@ -1,8 +1,7 @@
 /** Running `kyverno test` files from disk; shared by the `test` command and the scripts. */
-import { formatLoadError, parseYamlDocuments } from '../../engine/loader';
-import { failedTest, runLoadedTest, testDocumentsOf, testFamilies, testFormatError, testFilePassed, testInputPaths, type PolicyFamily, type RunTimings } from '../../engine/testing';
+import { parseYamlDocuments } from '../../engine/loader';
+import { FAMILY_LABELS, failedTest, networkNeeds, runLoadedTest, testDocumentsOf, testFamilies, testFormatError, testFilePassed, testInputPaths, type PolicyFamily, type RunTimings } from '../../engine/testing';
 import type { TestFileResult } from '../../engine/testing';
-import { classifyDocument } from '../../engine/loader';
 import { exists, findTestFiles, readAll, readFailure, readText } from '../io/files';
 
 export interface TestRunSummary {
@@ -65,17 +64,26 @@ export interface TestFileDescription {
   families: PolicyFamily[];
   /** Inputs the test names that do not exist on disk (such a test cannot run). */
   missingInputs: string[];
+  /** Why the test needs a public registry or the internet (empty when it runs offline). */
+  needsNetwork: string[];
 }
 
-/** What a test file covers (policy families) and which of its inputs are missing. Never throws. */
+/** What a test file covers (policy families), which of its inputs are missing, and what it needs from the network. Never throws. */
 export function describeTestFile(path: string): TestFileDescription {
+  const out: TestFileDescription = { families: [], missingInputs: [], needsNetwork: [] };
   try {
     const parsed = parseYamlDocuments(readText(path), path);
-    const doc = parsed.documents.find((d) => classifyDocument(d.value) === 'test') ?? parsed.documents[0];
-    if (!doc) return { families: [], missingInputs: [] };
-    const inputs = testInputPaths(path, doc.value);
-    return { families: testFamilies(path, doc.value, readAll(inputs)), missingInputs: inputs.filter((p) => !exists(p)) };
+    const families = new Set<PolicyFamily>();
+    for (const doc of parsed.documents) {
+      const inputs = testInputPaths(path, doc.value);
+      const files = readAll(inputs);
+      for (const f of testFamilies(path, doc.value, files)) families.add(f);
+      out.missingInputs.push(...inputs.filter((p) => !exists(p) && !out.missingInputs.includes(p)));
+      out.needsNetwork.push(...networkNeeds(path, doc.value, files).filter((r) => !out.needsNetwork.includes(r)));
+    }
+    out.families = FAMILY_LABELS.map(([f]) => f).filter((f) => families.has(f));
   } catch {
-    return { families: [], missingInputs: [] };
+    // An unreadable file describes as empty; running it reports why.
   }
+  return out;
 }

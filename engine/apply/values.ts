@@ -6,7 +6,7 @@
  * resource) or a DELETE, as the CLI's makePolicyContext does.
  */
 import type { AdmissionRequest, JsonObject, TestValues } from '../core/types';
-import { withVariables, type VariableScope } from '../variables';
+import { variablePath, withVariables, type VariableScope } from '../variables';
 
 export function resourceValues(values: TestValues | undefined, policyName: string, resourceName: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -54,9 +54,9 @@ function isEmpty(o: Record<string, unknown>): boolean {
 export function providedNames(rv: RuleValues | undefined, resource: Record<string, unknown>): ReadonlySet<string> {
   // Without test values (the webhook, most rules) there is nothing to build per rule.
   if (!rv && isEmpty(resource)) return NO_NAMES;
-  const names = new Set<string>(Object.keys(resource).map((k) => k.split('.')[0]));
-  for (const k of Object.keys(rv?.values ?? {})) names.add(k.split('.')[0]);
-  for (const k of Object.keys(rv?.foreachValues ?? {})) names.add(k.split('.')[0]);
+  const names = new Set<string>(Object.keys(resource).map((k) => variablePath(k)[0]));
+  for (const k of Object.keys(rv?.values ?? {})) names.add(variablePath(k)[0]);
+  for (const k of Object.keys(rv?.foreachValues ?? {})) names.add(variablePath(k)[0]);
   return names;
 }
 

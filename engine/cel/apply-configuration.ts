@@ -19,6 +19,7 @@ const LIST_MAP_KEYS: Record<string, string[]> = {
   imagePullSecrets: ['name'],
   hostAliases: ['ip'],
   resourceClaims: ['name'],
+  schedulingGates: ['name'],
   topologySpreadConstraints: ['topologyKey', 'whenUnsatisfiable'],
   conditions: ['type'],
   ownerReferences: ['uid'],

@@ -69,14 +69,16 @@ export function applyMutatingAdmissionPolicy(policy: JsonObject, options: ApplyO
 
 /**
  * The Namespace object mutate.go builds: the request's namespace with the labels the values
- * file declares for it (a typed corev1.Namespace, so no apiVersion/kind); none for
- * cluster-scoped objects and for Namespaces themselves.
+ * file declares for it, nothing else; none for cluster-scoped objects and for Namespaces
+ * themselves. It is a typed corev1.Namespace, so CEL sees no apiVersion/kind, empty spec and
+ * status, and no labels at all when none are declared.
  */
 function valuesNamespace(options: ApplyOptions): JsonObject | null {
   const t = requestTarget(options.request);
   const isNamespace = t.kind === 'Namespace' && t.group === '' && t.version === 'v1';
   if (!t.namespace || isNamespace) return null;
-  return { metadata: { name: t.namespace, labels: options.cluster.namespaceLabels[t.namespace] ?? {} } };
+  const labels = options.cluster.namespaceLabels[t.namespace];
+  return { metadata: { name: t.namespace, ...(labels ? { labels } : {}) }, spec: {}, status: {} };
 }
 
 /**

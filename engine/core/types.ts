@@ -55,6 +55,11 @@ export interface ApiCallResponse {
   request: { method?: string; urlPath?: string; service?: { url?: string }; data?: unknown };
   /** `status` is the HTTP status code (200 when absent). */
   response: { status?: number; body?: unknown; headers?: Record<string, string> };
+  /**
+   * A Test's `apiCallResponses` entry (the CLI's mock index): without a method it answers any
+   * method, CEL http calls get `{body, statusCode}`, and apiCall entries fail on a non-2xx status.
+   */
+  mock?: boolean;
 }
 
 /**

@@ -3,9 +3,9 @@
  * commands and the language server's manifest diagnostics all call evaluateResource, so they
  * give one answer. It runs every policy against a resource the way the Kyverno CLI's policy
  * processor does: Kyverno mutate policies first (each sees the previous one's patched resource), then
- * verifyImages, then the other Kyverno policies, then CEL mutating policies (chained), then
- * the remaining CEL kinds on the mutated resource; image-validating and deleting policies
- * last, on the resource as loaded.
+ * verifyImages, then the other Kyverno policies, then MutatingAdmissionPolicies and then
+ * MutatingPolicies (chained), then the remaining CEL kinds on the mutated resource;
+ * image-validating and deleting policies last, on the resource as loaded.
  */
 import { applyPolicy } from '../apply';
 import type {
@@ -62,7 +62,7 @@ export interface ResourceEvaluation {
 }
 
 const KYVERNO_GROUP = 'kyverno.io/';
-const CEL_MUTATING_KINDS = new Set(['MutatingPolicy', 'NamespacedMutatingPolicy', 'MutatingAdmissionPolicy']);
+const MUTATING_POLICY_KINDS = new Set(['MutatingPolicy', 'NamespacedMutatingPolicy']);
 /** Kinds the CLI applies after the processor, to the resource as loaded (not mutated). */
 const ORIGINAL_RESOURCE_KINDS = new Set([
   'ImageValidatingPolicy',
@@ -78,18 +78,34 @@ function rulesOf(policy: JsonObject): JsonObject[] {
   return Array.isArray(spec.rules) ? spec.rules.filter(isObject) as JsonObject[] : [];
 }
 
+/** The processor's phases, in the order it runs them. */
+const PHASE = {
+  kyvernoMutate: 0,
+  verifyImages: 1,
+  kyvernoOther: 2,
+  mutatingAdmissionPolicy: 3,
+  mutatingPolicy: 4,
+  otherCel: 5,
+  /** Run on the resource as loaded, not as mutated. */
+  original: 6,
+} as const;
+
+/** Phases whose patched resource the next policies see. */
+const CHAINED_PHASES: ReadonlySet<number> = new Set([PHASE.kyvernoMutate, PHASE.verifyImages, PHASE.mutatingAdmissionPolicy, PHASE.mutatingPolicy]);
+
 /** Which processor phase evaluates the policy (lower runs first). */
 export function policyPhase(policy: JsonObject): number {
   const apiVersion = String(policy.apiVersion ?? '');
   if (apiVersion.startsWith(KYVERNO_GROUP)) {
     const rules = rulesOf(policy);
-    if (rules.some((r) => r.mutate !== undefined)) return 0;
-    if (rules.some((r) => r.verifyImages !== undefined)) return 1;
-    return 2;
+    if (rules.some((r) => r.mutate !== undefined)) return PHASE.kyvernoMutate;
+    if (rules.some((r) => r.verifyImages !== undefined)) return PHASE.verifyImages;
+    return PHASE.kyvernoOther;
   }
   const kind = String(policy.kind);
-  if (CEL_MUTATING_KINDS.has(kind)) return 3;
-  return ORIGINAL_RESOURCE_KINDS.has(kind) ? 5 : 4;
+  if (kind === 'MutatingAdmissionPolicy') return PHASE.mutatingAdmissionPolicy;
+  if (MUTATING_POLICY_KINDS.has(kind)) return PHASE.mutatingPolicy;
+  return ORIGINAL_RESOURCE_KINDS.has(kind) ? PHASE.original : PHASE.otherCel;
 }
 
 /**
@@ -222,8 +238,13 @@ export function evaluateResource(input: EvaluationInput, resource: JsonObject): 
     .sort((a, b) => a.phase - b.phase || a.index - b.index);
   let current = resource;
   const responses: EngineResponse[] = [];
+  // The CLI runs all MutatingPolicies in one engine call: each answer reports the resource
+  // as that call received it and the patched resource after all of them.
+  let mutatingPoliciesInput: JsonObject | null = null;
+  const mutatingPolicyAnswers: EngineResponse[] = [];
   for (const { policy, phase } of ordered) {
-    const given = phase === 5 ? resource : current;
+    if (phase === PHASE.mutatingPolicy) mutatingPoliciesInput ??= current;
+    const given = phase === PHASE.original ? resource : current;
     const base: EngineResponse = {
       policy: policyRefOf(policy),
       resource: given,
@@ -243,11 +264,17 @@ export function evaluateResource(input: EvaluationInput, resource: JsonObject): 
       });
       const patched = isObject(response.patchedResource) ? response.patchedResource : given;
       if (response.rules.length === 0 && !keepsUnmatchedResponse(policy)) continue;
-      responses.push({ ...base, rules: response.rules, patchedResource: patched });
-      if (phase === 0 || phase === 1 || phase === 3) current = patched;
+      const answer: EngineResponse = { ...base, rules: response.rules, patchedResource: patched };
+      responses.push(answer);
+      if (phase === PHASE.mutatingPolicy) mutatingPolicyAnswers.push(answer);
+      if (CHAINED_PHASES.has(phase)) current = patched;
     } catch (err) {
       responses.push({ ...base, error: errorMessage(err) });
     }
+  }
+  for (const answer of mutatingPolicyAnswers) {
+    answer.resource = mutatingPoliciesInput ?? answer.resource;
+    answer.patchedResource = current;
   }
   return { resource, patched: current, responses };
 }

@@ -42,17 +42,34 @@ export function resolveGoNumber(text: string): number | string {
 }
 
 const goTags: ScalarTag[] = [
-  { tag: `${TAG}null`, default: true, test: /^(?:~|null|Null|NULL)?$/, resolve: () => null } as ScalarTag,
-  { tag: `${TAG}bool`, default: true, test: /^(?:y|Y|yes|Yes|YES|true|True|TRUE|on|On|ON)$/, resolve: () => true } as ScalarTag,
-  { tag: `${TAG}bool`, default: true, test: /^(?:n|N|no|No|NO|false|False|FALSE|off|Off|OFF)$/, resolve: () => false } as ScalarTag,
-  { tag: `${TAG}float`, default: true, test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/, resolve: (s: string) => (/nan/i.test(s) ? NaN : s.startsWith('-') ? -Infinity : Infinity) } as ScalarTag,
+  { tag: `${TAG}null`, default: true, test: /^(?:~|null|Null|NULL)?$/, resolve: () => null, identify: (v: unknown) => v === null || v === undefined, stringify: () => 'null' } as ScalarTag,
+  { tag: `${TAG}bool`, default: true, test: /^(?:y|Y|yes|Yes|YES|true|True|TRUE|on|On|ON)$/, resolve: () => true, identify: (v: unknown) => v === true, stringify: () => 'true' } as ScalarTag,
+  { tag: `${TAG}bool`, default: true, test: /^(?:n|N|no|No|NO|false|False|FALSE|off|Off|OFF)$/, resolve: () => false, identify: (v: unknown) => v === false, stringify: () => 'false' } as ScalarTag,
+  {
+    tag: `${TAG}float`,
+    default: true,
+    test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
+    resolve: (s: string) => (/nan/i.test(s) ? NaN : s.startsWith('-') ? -Infinity : Infinity),
+    identify: (v: unknown) => typeof v === 'number' && !Number.isFinite(v),
+    stringify: ({ value }: { value: unknown }) => (Number.isNaN(value) ? '.nan' : (value as number) < 0 ? '-.inf' : '.inf'),
+  } as ScalarTag,
   // Leading '.': go-yaml tries strconv.ParseFloat on it ('.5', '.5e3').
   { tag: `${TAG}float`, default: true, test: /^\.[0-9]+(?:[eE][-+]?[0-9]+)?$/, resolve: (s: string) => Number(s) } as ScalarTag,
   // Leading digit or sign: the value is decided by resolveGoNumber, which may keep the string.
-  { tag: `${TAG}int`, default: true, test: /^[-+]?[0-9][0-9a-zA-Z_.+-]*$/, resolve: resolveGoNumber } as ScalarTag,
+  {
+    tag: `${TAG}int`,
+    default: true,
+    test: /^[-+]?[0-9][0-9a-zA-Z_.+-]*$/,
+    resolve: resolveGoNumber,
+    identify: (v: unknown) => (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'bigint',
+    stringify: ({ value }: { value: unknown }) => String(value),
+  } as ScalarTag,
 ];
 
-/** Options for the `yaml` package that make it resolve scalars like go-yaml v2. */
+/**
+ * Options for the `yaml` package that make it resolve scalars like go-yaml v2; given to
+ * `stringify`, they quote the strings go-yaml would read as something else (`"no"`, `"0644"`).
+ */
 export const GO_YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
   merge: true,
   // map, seq and str come from the core schema; every other scalar type is go-yaml's.

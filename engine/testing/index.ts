@@ -33,6 +33,7 @@ export {
 } from './inputs';
 export { resolvePath, dirname, normalizePath } from './paths';
 export { policyFamilies, testFamilies, FAMILY_LABELS, type PolicyFamily } from './families';
+export { networkNeeds } from './network';
 export {
   evaluateAuthzPayload,
   evaluateJsonPayload,

@@ -72,15 +72,38 @@ export function checkResourceShape(doc: LoadedDocument): JsonObject {
 }
 
 /**
- * The Kyverno CLI loads every resource file through the same decoder, which sets
- * `metadata.namespace: default` on any object without one unless its kind is known to be
- * cluster-scoped. Test results name resources with that in mind (`default/name`).
+ * A resource as the Kyverno CLI's loader gives it (resource.YamlToUnstructured): without a
+ * namespace it gets `default`, unless its kind is known to be cluster-scoped; `annotations`,
+ * `labels`, `matchLabels`, `nodeSelector`, `data` and `stringData` written without a value
+ * become empty maps at any depth. Test results name resources with that in mind (`default/name`).
  */
 export function withDefaultNamespace(resource: JsonObject): JsonObject {
-  const meta = isObject(resource.metadata) ? resource.metadata : undefined;
-  if (meta && typeof meta.namespace === 'string' && meta.namespace !== '') return resource;
-  if (isClusterScoped(resource)) return resource;
-  return { ...resource, metadata: { ...(meta ?? {}), namespace: 'default' } };
+  const normalized = normalizeNilMaps(resource) as JsonObject;
+  const meta = isObject(normalized.metadata) ? normalized.metadata : undefined;
+  if (meta && typeof meta.namespace === 'string' && meta.namespace !== '') return normalized;
+  if (isClusterScoped(normalized)) return normalized;
+  return { ...normalized, metadata: { ...(meta ?? {}), namespace: 'default' } };
+}
+
+const MAP_FIELDS = new Set(['annotations', 'labels', 'matchLabels', 'nodeSelector', 'data', 'stringData']);
+
+/** Copies only along paths that change; returns the input when nothing is null. */
+function normalizeNilMaps(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    let out: unknown[] | null = null;
+    value.forEach((item, i) => {
+      const n = normalizeNilMaps(item);
+      if (n !== item) (out ??= [...value])[i] = n;
+    });
+    return out ?? value;
+  }
+  if (!isObject(value)) return value;
+  let out: JsonObject | null = null;
+  for (const [k, v] of Object.entries(value)) {
+    const n = v === null && MAP_FIELDS.has(k) ? {} : normalizeNilMaps(v);
+    if (n !== v) (out ??= { ...value })[k] = n as JsonObject[string];
+  }
+  return out ?? value;
 }
 
 /**

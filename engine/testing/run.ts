@@ -3,7 +3,8 @@
  * policy against every resource, and decides each expected result. Never throws: a test
  * that cannot run gets a file-level error naming the file and line.
  */
-import type { ClusterState, JsonObject, RequestInfo, TestValues } from '../core/types';
+import type { ApiCallResponse, ClusterState, JsonObject, RequestInfo, TestValues } from '../core/types';
+import { jmesSearch } from '../jmespath';
 import { classifyDocument, isObject } from '../loader/classify';
 import { formatLoadError, lineOfPath, parseYamlDocuments, type LoadedDocument } from '../loader/parse';
 import { identityOf, resourceKey } from './compare';

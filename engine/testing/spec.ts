@@ -90,6 +90,16 @@ function expectedResult(raw: unknown, index: number): ExpectedResult {
   };
 }
 
+function objects(fields: Map<string, unknown>, key: string): JsonObject[] {
+  const v = fields.get(key.toLowerCase());
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new TestSpecError(`field "${key}" must be a list`);
+  return v.map((item, i) => {
+    if (!isObject(item)) throw new TestSpecError(`${key}[${i}] must be an object`);
+    return item as JsonObject;
+  });
+}
+
 /**
  * `jsonPayloads` (and the deprecated single `jsonPayload`, used only when the list is empty),
  * cleaned like Go's path.Clean so `./payload.json` and `payload.json` name the same payload,

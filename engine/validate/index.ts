@@ -10,8 +10,8 @@ import type { AdmissionRequest, JsonObject, RuleResult } from '../core/types';
 import type { VariableScope } from '../variables';
 import { ruleError } from './results';
 import type { ValidateEnvironment } from './types';
-import { runLevel } from './validator';
-import { isJsonObject } from '../core/json';
+import { runLevel, type ValidatorLevel } from './validator';
+import { asObject, isJsonObject } from '../core/json';
 import { hasVerifyManifests, verifyManifestsRule } from '../verify-manifests';
 
 export type { ValidateEnvironment } from './types';
@@ -43,18 +43,50 @@ export function validateRule(
     return validateClassicCel(env.rule, { ...env.options, request: patchedRequest });
   }
   if (validate.assert !== undefined) return ruleError(name, 'validate.assert is not supported yet');
-  // Kyverno's IsUpdateRequest: both an old and a new object.
-  const isUpdate = request.operation === 'UPDATE' && !!request.oldObject && !!resource;
-  return runLevel(
-    {
-      preconditions: env.rule.preconditions,
-      pattern: validate.pattern,
-      anyPattern: validate.anyPattern,
-      deny: isJsonObject(validate.deny) ? validate.deny : undefined,
-      forEach: Array.isArray(validate.foreach) ? (validate.foreach as JsonObject[]) : undefined,
-      nesting: 0,
-    },
-    env,
-    { scope, resource, isDelete: request.operation === 'DELETE', isUpdate, oldResource: request.oldObject ?? null },
-  );
+  const root = {
+    preconditions: env.rule.preconditions,
+    pattern: validate.pattern,
+    anyPattern: validate.anyPattern,
+    deny: isJsonObject(validate.deny) ? validate.deny : undefined,
+    forEach: Array.isArray(validate.foreach) ? (validate.foreach as JsonObject[]) : undefined,
+    nesting: 0,
+  };
+  const result = runLevel(root, env, { scope, resource, isDelete: request.operation === 'DELETE' });
+  return withExistingViolations(result, root, env, scope, request, resource);
+}
+
+function isEnforce(action: unknown): boolean {
+  return typeof action === 'string' && action.toLowerCase() === 'enforce';
+}
+
+/**
+ * Kyverno's validator.validate for Enforce rules on UPDATE with allowExistingViolations (the
+ * default): the old object is validated as if it were being created, and when it violated
+ * the rule too, the update is not blocked for it (a skip). With allowExistingViolations
+ * false the failure stands.
+ */
+function withExistingViolations(
+  result: RuleResult | null,
+  root: ValidatorLevel,
+  env: ValidateEnvironment,
+  scope: VariableScope,
+  request: AdmissionRequest,
+  resource: JsonObject | null,
+): RuleResult | null {
+  if (result?.status !== 'fail') return result;
+  const validate = isJsonObject(env.rule.validate) ? env.rule.validate : {};
+  const action = validate.failureAction ?? policySpec(env.policy).validationFailureAction;
+  const old = request.oldObject;
+  // Kyverno's IsUpdateRequest: an UPDATE with both an old and a new object.
+  if (!isEnforce(action) || validate.allowExistingViolations === false || request.operation !== 'UPDATE' || !old || !resource) return result;
+  if (!env.oldObjectMatches?.(old)) return result;
+  // The old object as a CREATE: it is request.object, there is no old object; the rule's
+  // context is loaded again for it.
+  const oldRequest = { ...(asObject(scope.data.request) as JsonObject), operation: 'CREATE', object: old, oldObject: null };
+  const oldScope: VariableScope = { ...scope, data: { ...scope.data, request: oldRequest } };
+  const prior = runLevel({ ...root, contextEntries: env.rule.context }, env, { scope: oldScope, resource: old, isDelete: false });
+  if (prior?.status === 'fail') {
+    return { name: env.ruleName, type: 'Validation', status: 'skip', message: 'skipping the rule evaluation as pre-existing violations are allowed' };
+  }
+  return result;
 }

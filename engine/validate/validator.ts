@@ -1,8 +1,7 @@
 /**
  * The validate handler for pattern / anyPattern / deny / foreach rules, mirroring
  * Kyverno's validator (pkg/engine/handlers/validation/validate_resource.go): context and
- * preconditions, then deny, else patterns (re-checked against the old object on UPDATE),
- * else foreach, each nested foreach level a validator of its own.
+ * preconditions, then deny, else patterns, else foreach, each nested foreach level a validator of its own.
  */
 import { evaluateConditions } from '../conditions';
 import { loadContextEntries } from '../context';
@@ -10,7 +9,7 @@ import type { JsonObject, RuleResult } from '../core/types';
 import { jmesSearch } from '../jmespath';
 import { combineAnyPatternOutcomes, formatPatternFailure, passedMessage, validatePattern } from '../pattern';
 import { substituteVariables, withVariables, type VariableScope } from '../variables';
-import { joinNonEmpty, ruleError, ruleResult, sameResult } from './results';
+import { joinNonEmpty, ruleError, ruleResult } from './results';
 import type { ValidateEnvironment } from './types';
 import { isJsonObject } from '../core/json';
 
@@ -25,8 +24,6 @@ export interface ValidatorLevel {
   nesting: number;
   /** The element foreach scoped validation to (patterns apply to it, not to the resource). */
   element?: JsonObject;
-  /** Patterns are already substituted (the old-object pass reuses them, as Kyverno does). */
-  substituted?: boolean;
   /** Where the current element sits in the resource, when the foreach list is a plain path. */
   elementPath?: Array<string | number>;
 }
@@ -36,8 +33,6 @@ interface LevelState {
   /** The resource patterns check: the (patched) new object, or the old one when re-validating an update. */
   resource: JsonObject | null;
   isDelete: boolean;
-  isUpdate: boolean;
-  oldResource: JsonObject | null;
 }
 
 function ruleMessage(env: ValidateEnvironment): string {
@@ -233,46 +228,18 @@ export function runLevel(level: ValidatorLevel, env: ValidateEnvironment, state:
   if ((level.pattern !== undefined && level.pattern !== null) || (level.anyPattern !== undefined && level.anyPattern !== null)) {
     let pattern: unknown = level.pattern;
     let anyPattern: unknown = level.anyPattern;
-    if (!level.substituted) {
-      try {
-        // Pattern matching only reads the pattern: a policy's literal pattern is used as is.
-        if (level.pattern !== undefined && level.pattern !== null) pattern = substituteVariables(level.pattern, st.scope, READ_ONLY);
-        else anyPattern = substituteVariables(level.anyPattern, st.scope, READ_ONLY);
-      } catch (e) {
-        return ruleError(name, 'variable substitution failed', (e as Error).message);
-      }
+    try {
+      // Pattern matching only reads the pattern: a policy's literal pattern is used as is.
+      if (level.pattern !== undefined && level.pattern !== null) pattern = substituteVariables(level.pattern, st.scope, READ_ONLY);
+      else anyPattern = substituteVariables(level.anyPattern, st.scope, READ_ONLY);
+    } catch (e) {
+      return ruleError(name, 'variable substitution failed', (e as Error).message);
     }
-    const result = validatePatterns(level, env, st, pattern, anyPattern);
-    // Kyverno re-validates an UPDATE against the old object and skips a result that did not
-    // change. Its old context keeps what this level loaded but drops request.object and
-    // request.oldObject, reuses the substituted patterns and keeps the foreach element.
-    if (st.isUpdate && result && st.oldResource) {
-      const oldLevel: ValidatorLevel = { ...level, contextEntries: undefined, pattern, anyPattern, substituted: true };
-      const prior = runLevel(oldLevel, env, oldState(st));
-      if (sameResult(result, prior)) {
-        if (result.status === 'pass') return result;
-        return ruleResult(name, 'skip', 'skipping modified resource as validation results have not changed');
-      }
-    }
-    return result;
+    return validatePatterns(level, env, st, pattern, anyPattern);
   }
 
   if (level.forEach) return validateForEach(level, env, st);
   return null;
-}
-
-/** The state Kyverno's OldPolicyContext gives: the old object as the resource, no request.object/oldObject. */
-function oldState(st: LevelState): LevelState {
-  const request = { ...(st.scope.data.request as JsonObject) };
-  delete request.object;
-  delete request.oldObject;
-  return {
-    scope: { ...st.scope, data: { ...st.scope.data, request } },
-    resource: st.oldResource,
-    isDelete: false,
-    isUpdate: false,
-    oldResource: null,
-  };
 }
 
 export type { LevelState };

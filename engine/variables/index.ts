@@ -1,7 +1,7 @@
 import type { VariableScope } from './scope';
 import { substituteAll, type SubstituteOptions } from './substitute';
 
-export { VariableError, withVariables, mergePatch } from './scope';
+export { VariableError, withVariables, mergePatch, variablePath } from './scope';
 export type { VariableScope } from './scope';
 export { substituteAll, isLiteralDocument, hasVariables, findVariables, variableExpression, resolveExpression } from './substitute';
 export type { SubstituteOptions } from './substitute';

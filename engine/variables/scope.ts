@@ -26,6 +26,47 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
 }
 
 /**
+ * The fields of a dotted variable name as Kyverno's AddVariable reads them: a CSV record with
+ * `.` as separator, so a double-quoted field may hold dots
+ * (`request.object.metadata.annotations."example.com/team"`). A name CSV cannot read splits
+ * plainly.
+ */
+export function variablePath(key: string): string[] {
+  const fields: string[] = [];
+  let i = 0;
+  while (i <= key.length) {
+    if (key[i] === '"') {
+      let field = '';
+      let j = i + 1;
+      for (;;) {
+        if (j >= key.length) return key.split('.');
+        if (key[j] === '"') {
+          if (key[j + 1] === '"') {
+            field += '"';
+            j += 2;
+            continue;
+          }
+          break;
+        }
+        field += key[j++];
+      }
+      // After the closing quote only a separator or the end may follow.
+      if (j + 1 < key.length && key[j + 1] !== '.') return key.split('.');
+      fields.push(field);
+      i = j + 2;
+      continue;
+    }
+    const dot = key.indexOf('.', i);
+    const field = key.slice(i, dot < 0 ? key.length : dot);
+    if (field.includes('"')) return key.split('.');
+    fields.push(field);
+    if (dot < 0) break;
+    i = dot + 1;
+  }
+  return fields;
+}
+
+/**
  * A child scope with extra names. A plain name replaces the top-level entry (as Kyverno's
  * ReplaceContextEntry); a dotted name (`request.object.metadata.name`, as test values
  * write them) is merged at that depth (as Kyverno's AddVariable).
@@ -37,8 +78,7 @@ export function withVariables(scope: VariableScope, vars: Record<string, unknown
       data[key] = value;
       continue;
     }
-    const nested = key
-      .split('.')
+    const nested = variablePath(key)
       .reverse()
       .reduce<unknown>((acc, part) => ({ [part]: acc }), value);
     data = mergePatch(data, nested) as JsonObject;

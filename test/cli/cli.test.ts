@@ -129,6 +129,26 @@ test('apply --context-file feeds CEL resource lookups; the resources answer apiC
   assert.match(without.out, /pass: 1, fail: 0, warn: 0, error: 1/);
 });
 
+test('a test that checks nothing fails, in the table, in --json and in the summary; each YAML document is a test', () => {
+  const human = cli('test', `${fixtures}/nothing-checked`);
+  assert.equal(human.code, 1);
+  assert.match(human.out, /kyverno-test\.yaml #1 \) \.\.\./);
+  assert.match(human.err, /no results to check/);
+  assert.match(human.out, /Test Summary: 1 tests passed and 1 tests failed/);
+  const r = cli('test', `${fixtures}/nothing-checked`, '--json');
+  assert.equal(r.code, 1);
+  const report = JSON.parse(r.out);
+  assert.deepEqual(
+    report.files.map((f: { document: number; ok: boolean; rows: unknown[] }) => [f.document, f.ok, f.rows.length]),
+    [
+      [1, false, 0],
+      [2, true, 1],
+    ],
+  );
+  assert.match(report.files[0].reason, /no results to check/);
+  assert.deepEqual(report.summary, { files: 2, filesPassed: 1, rows: 1, rowsPassed: 1 });
+});
+
 test('apply --json evaluates JSON-mode policies on JSON and YAML payloads', () => {
   const r = cli('apply', `${fixtures}/payloads/json-policy.yaml`, '--json', `${fixtures}/payloads/old.json`, '--json', `${fixtures}/payloads/new.yaml`);
   assert.equal(r.code, 1);

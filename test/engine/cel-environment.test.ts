@@ -115,7 +115,7 @@ test('kyverno libraries: resource, http, globalContext from offline state', () =
   assert.equal(run('http.Get("https://svc/api").body.ok', {}, state), true);
   assert.throws(() => run('http.Get("https://other")', {}, state), /needs network access/);
   assert.equal(run('globalContext.Get("deployments", "count")', {}, state), 3);
-  // Kyverno 1.18+ also declares each method under its camelCase name.
+  // Kyverno 1.18+ also declares the resource methods under their camelCase names.
   assert.equal(run('resource.get("v1", "configmaps", "ns1", "cfg").data.k + string(size(resource.list("v1", "configmaps", "ns1").items))', {}, state), 'v1');
   assert.equal(run('http.get("https://svc/api").body.ok && http.client("x").get("https://svc/api").body.ok', {}, state), true);
   assert.equal(run('globalContext.get("deployments", "count")', {}, state), 3);

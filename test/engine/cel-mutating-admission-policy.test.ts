@@ -79,6 +79,8 @@ test('the Namespace object carries the values file labels only, for namespaceObj
   const showNamespace = setLabel('n', 'namespaceObject.metadata.name + "/" + namespaceObject.metadata.labels.env');
   const state = cluster({ namespaceLabels: { default: { env: 'prod' } } });
   assert.deepEqual(labelsOf(applyCelPolicy(map({ mutations: [showNamespace] }), opts(cm('c', 'default'), state)).patchedResource), { n: 'default/prod' });
+  const hasLabels = setLabel('l', 'string(has(namespaceObject.metadata.labels)) + "/" + string(has(namespaceObject.apiVersion))');
+  assert.deepEqual(labelsOf(applyCelPolicy(map({ mutations: [hasLabels] }), opts(cm('c', 'default'))).patchedResource), { l: 'false/false' });
   // A Namespace object among the cluster resources is not consulted, nor is the name label added.
   const live = cluster({ resources: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default', labels: { env: 'dev' } } }] });
   const byName = map({ matchConstraints: { ...rules(['configmaps']), namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'default' } } }, mutations: [setLabel('x', '"1"')] });
@@ -146,6 +148,8 @@ test('ApplyConfiguration merge: typed lists merge by key, deduced (atomic) lists
     metadata: { labels: { a: '1', b: '2' } },
     spec: { containers: [{ name: 'side', image: 'busybox' }], finalizers: ['f2'] },
   });
+  const gates = mergeApplyConfiguration({ spec: { schedulingGates: [{ name: 'a' }] } }, { spec: { schedulingGates: [{ name: 'b' }] } }, 'typed');
+  assert.deepEqual(gates, { spec: { schedulingGates: [{ name: 'a' }, { name: 'b' }] } });
   // An empty keyed list adds nothing under the typed schema, but replaces under the deduced one.
   assert.deepEqual(mergeApplyConfiguration({ spec: {} }, { spec: { volumes: [] } }, 'typed'), { spec: {} });
   assert.deepEqual(mergeApplyConfiguration({ spec: {} }, { spec: { volumes: [] } }, 'atomic'), { spec: { volumes: [] } });

@@ -187,24 +187,6 @@ test('GeneratingPolicy: generator.Apply collects generated resources', () => {
   assert.deepEqual(res.rules[0].generatedResources, [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'defaults', namespace: 'team-a' } }]);
 });
 
-test('GeneratingPolicy: generator.apply expands list objects (resource.list) item by item; "" drops the namespace', () => {
-  const secret = (name: string) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'default' }, data: { k: 'dg==' } });
-  const policy = (expression: string): JsonObject => ({
-    apiVersion: 'policies.kyverno.io/v1beta1', kind: 'GeneratingPolicy', metadata: { name: 'g' },
-    spec: {
-      matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['namespaces'] }] },
-      variables: [{ name: 'sources', expression: 'resource.list("v1", "secrets", "default")' }],
-      generate: [{ expression }],
-    },
-  });
-  const state = cluster({ resources: [secret('s1'), secret('s2')] });
-  const trigger = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a' } };
-  const copied = applyCelPolicy(policy('generator.apply(object.metadata.name, [variables.sources])'), opts(trigger, { cluster: state })).rules[0];
-  assert.deepEqual(copied.generatedResources?.map((r) => [r.kind, (r.metadata as JsonObject).name, (r.metadata as JsonObject).namespace]), [['Secret', 's1', 'team-a'], ['Secret', 's2', 'team-a']]);
-  const clusterScoped = applyCelPolicy(policy('generator.apply("", [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x", "namespace": "y"}}])'), opts(trigger, { cluster: state })).rules[0];
-  assert.deepEqual(clusterScoped.generatedResources, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } }]);
-});
-
 test('DeletingPolicy: conditions decide whether a resource would be deleted', () => {
   const policy: JsonObject = {
     apiVersion: 'policies.kyverno.io/v1alpha1', kind: 'DeletingPolicy', metadata: { name: 'd' },

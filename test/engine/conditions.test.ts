@@ -42,6 +42,10 @@ test('conditions: NotEquals mirrors Equals (and Kyverno quirks for odd types)', 
   assert.equal(op('NotEquals', 'a', 'b'), true);
   assert.equal(op('NotEquals', 'a', 'a'), false);
   assert.equal(op('NotEquals', '1Gi', '1024Mi'), false);
+  // A quantity key against a value that is no quantity (the empty string included) is not equal.
+  assert.equal(op('NotEquals', '300Mi', ''), true);
+  assert.equal(op('NotEquals', '300Mi', 'abc'), true);
+  assert.equal(op('Equals', '300Mi', ''), false);
   assert.equal(op('NotEquals', true, 'x'), true);
   assert.equal(op('NotEquals', null, 'x'), false);
   assert.equal(op('NotEquals', 'prod-1', 'prod-*'), false);

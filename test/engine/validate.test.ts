@@ -161,32 +161,63 @@ test('validate: podSecurity rules go to the Pod Security Standards checks', () =
   assert.equal(priv.type, 'Validation');
 });
 
-test('validate: an UPDATE whose old object fails the same way is skipped, as in Kyverno', () => {
-  const p = policy([{ name: 'labels', match: matchPods, validate: { pattern: { metadata: { labels: { app: '?*' } } } } }]);
-  const r = run(p, pod('x', {}), 'UPDATE').rules[0];
-  assert.deepEqual([r.status, r.message], ['skip', 'skipping modified resource as validation results have not changed']);
-  assert.equal(run(p, pod('x', {}, { app: 'a' }), 'UPDATE').rules[0].status, 'pass');
+function update(p: JsonObject, old: JsonObject, now: JsonObject) {
+  return applyPolicy(p, { request: { ...request(now, 'UPDATE'), oldObject: old }, cluster: cluster() });
+}
+
+const SKIP_EXISTING = 'skipping the rule evaluation as pre-existing violations are allowed';
+
+test('validate: an Enforce UPDATE of an object that already violated the rule is skipped (allowExistingViolations defaults to true)', () => {
+  const rule = (validate: JsonObject) => policy([{ name: 'r', match: matchPods, validate: { failureAction: 'Enforce', ...validate } }]);
+  const pattern = rule({ pattern: { metadata: { labels: { app: '?*' } } } });
+  const anyPattern = rule({ anyPattern: [{ metadata: { labels: { app: '?*' } } }, { metadata: { labels: { team: '?*' } } }] });
+  const deny = rule({ deny: { conditions: { any: [{ key: '{{ request.object.metadata.labels.app || \'\' }}', operator: 'Equals', value: '' }] } } });
+  const foreach = rule({ foreach: [{ list: 'request.object.spec.containers', pattern: { name: 'ok-*' } }] });
+  const bad = pod('x', { containers: [{ name: 'bad', image: 'a' }] });
+  const good = pod('x', { containers: [{ name: 'ok-1', image: 'a' }] }, { app: 'a' });
+  for (const p of [pattern, anyPattern, deny, foreach]) {
+    const r = update(p, bad, bad).rules[0];
+    assert.deepEqual([r.status, r.message], ['skip', SKIP_EXISTING]);
+    // A new violation (the old object passed) is still blocked.
+    assert.equal(update(p, good, bad).rules[0].status, 'fail');
+  }
 });
 
-test('validate: the old-object pass drops request.object, so preconditions on it keep the new result', () => {
+test('validate: allowExistingViolations false blocks the UPDATE of an object that already violated the rule', () => {
+  const bad = pod('x', { containers: [{ name: 'bad', image: 'a' }] });
+  for (const validate of [
+    { pattern: { metadata: { labels: { app: '?*' } } } },
+    { deny: { conditions: { any: [{ key: '{{ request.object.metadata.labels.app || \'\' }}', operator: 'Equals', value: '' }] } } },
+    { foreach: [{ list: 'request.object.spec.containers', pattern: { name: 'ok-*' } }] },
+  ]) {
+    const p = policy([{ name: 'r', match: matchPods, validate: { failureAction: 'Enforce', allowExistingViolations: false, ...validate } }]);
+    assert.equal(update(p, bad, bad).rules[0].status, 'fail');
+  }
+});
+
+test('validate: Audit rules, and old objects the rule does not select, keep the failure on UPDATE', () => {
+  const bad = pod('x', {});
+  const audit = policy([{ name: 'r', match: matchPods, validate: { pattern: { metadata: { labels: { app: '?*' } } } } }]);
+  assert.equal(update(audit, bad, bad).rules[0].status, 'fail');
+  // The old object is validated as a CREATE: a rule matching only UPDATE does not select it.
+  const onlyUpdate = policy([
+    { name: 'r', match: { any: [{ resources: { kinds: ['Pod'], operations: ['UPDATE'] } }] }, validate: { failureAction: 'Enforce', pattern: { metadata: { labels: { app: '?*' } } } } },
+  ]);
+  assert.equal(update(onlyUpdate, bad, bad).rules[0].status, 'fail');
+});
+
+test('validate: the old object is checked with request.object set to it (preconditions and deny read it)', () => {
   const p = policy([
     {
-      name: 'labels',
+      name: 'r',
       match: matchPods,
-      preconditions: { all: [{ key: '{{request.object.metadata.name}}', operator: 'Equals', value: 'x' }] },
-      validate: { pattern: { metadata: { labels: { app: '?*' } } } },
+      preconditions: { all: [{ key: '{{request.object.metadata.name}}', operator: 'Equals', value: 'new' }] },
+      validate: { failureAction: 'Enforce', pattern: { metadata: { labels: { app: '?*' } } } },
     },
   ]);
-  assert.equal(run(p, pod('x', {}), 'UPDATE').rules[0].status, 'fail');
-});
-
-test('validate: on UPDATE a foreach element that fails the same way is skipped (element kept for the old pass)', () => {
-  const p = policy([
-    { name: 'ports', match: matchPods, validate: { foreach: [{ list: 'request.object.spec.containers', pattern: { name: 'ok-*' } }] } },
-  ]);
-  const r = run(p, pod('x', { containers: [{ name: 'bad', image: 'a' }] }), 'UPDATE').rules[0];
-  assert.deepEqual([r.status, r.message], ['skip', 'rule skipped']);
-  assert.equal(run(p, pod('x', { containers: [{ name: 'bad', image: 'a' }] })).rules[0].status, 'fail');
+  // The old object is named differently: its preconditions fail, so it did not violate.
+  assert.equal(update(p, pod('old', {}), pod('new', {})).rules[0].status, 'fail');
+  assert.equal(update(p, pod('new', {}), pod('new', {})).rules[0].status, 'skip');
 });
 
 test('validate: pattern rules give no result on DELETE; deny rules still run', () => {

@@ -1,5 +1,6 @@
 // Builders for hand-made Test runs: an in-memory file map and a scripted engine.
 import { stringify } from 'yaml';
+import { GO_YAML_OPTIONS } from '../../engine/loader';
 import type { JsonObject, PolicyResponse, RuleResult } from '../../engine/core/types';
 import type { ApplyOptions } from '../../engine/apply';
 
@@ -25,7 +26,7 @@ export function clusterPolicy(name: string, rules: JsonObject[], annotations?: R
 }
 
 export function yamlDocs(...docs: unknown[]): string {
-  return docs.map((d) => stringify(d)).join('---\n');
+  return docs.map((d) => stringify(d, GO_YAML_OPTIONS)).join('---\n');
 }
 
 /** Files of a suite folder: the test plus named YAML texts. */

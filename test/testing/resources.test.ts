@@ -286,3 +286,35 @@ test('values subresources: a resource of a subresource kind is requested as that
     ['Pod', undefined, undefined],
   ]);
 });
+
+test('MutatingAdmissionPolicies run before MutatingPolicies; every MutatingPolicy answer carries the final patched resource', () => {
+  const cel = (kind: string, name: string, apiVersion = 'policies.kyverno.io/v1'): JsonObject => ({ apiVersion, kind, metadata: { name }, spec: {} });
+  const label = (key: string): Script => (_p, r) => {
+    const patched = structuredClone(r);
+    const meta = patched.metadata as JsonObject;
+    meta.labels = { ...((meta.labels as object) ?? {}), [key]: 'set' };
+    return { rules: [rule('', 'pass', { type: 'Mutation' })], patched };
+  };
+  const calls: string[] = [];
+  const script: Script = (p, r, o) => label(String((p.metadata as JsonObject).name))(p, r, o);
+  const all = pod('web', 'default', { first: 'set', second: 'set', map: 'set' });
+  const run = (expected: JsonObject) =>
+    runTestDocument(
+      TEST_PATH,
+      {
+        policies: ['policies.yaml'],
+        resources: ['resource.yaml'],
+        results: [{ policy: 'first', kind: 'Pod', resources: ['web'], result: 'pass', isMutatingPolicy: true, patchedResources: 'patched.yaml' }],
+      },
+      suite({
+        'policies.yaml': yamlDocs(cel('MutatingPolicy', 'first'), cel('MutatingPolicy', 'second'), cel('MutatingAdmissionPolicy', 'map', 'admissionregistration.k8s.io/v1beta1')),
+        'resource.yaml': yamlDocs(pod('web')),
+        'patched.yaml': yamlDocs(expected),
+      }),
+      { engine: scriptedEngine(script, calls) },
+    );
+  // The first policy's row is compared with what both policies (and the MAP before them) produced.
+  assert.deepEqual(run(all).rows.map((r) => [r.ok, r.reason]), [[true, 'Ok']]);
+  assert.deepEqual(calls.slice(0, 3), ['map:web', 'first:web', 'second:web']);
+  assert.equal(run(pod('web', 'default', { first: 'set', map: 'set' })).rows[0].ok, false);
+});

@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import { stringify } from 'yaml';
 import type { JsonObject } from '../../../engine/core/types';
+import { GO_YAML_OPTIONS } from '../../../engine/loader';
 import type { Log } from '../log';
 import { describeObject, objectName } from '../policies/documents';
 import { readUriText } from '../policies/workspace';
@@ -96,13 +97,13 @@ export class Runner {
 
   async showDiff(run: ResourceRun): Promise<void> {
     const name = objectName(run.resource) || 'resource';
-    const left = this.docs.put(`${name}.original.yaml`, stringify(run.resource));
-    const right = this.docs.put(`${name}.mutated.yaml`, stringify(run.patched));
+    const left = this.docs.put(`${name}.original.yaml`, stringify(run.resource, GO_YAML_OPTIONS));
+    const right = this.docs.put(`${name}.mutated.yaml`, stringify(run.patched, GO_YAML_OPTIONS));
     await vscode.commands.executeCommand('vscode.diff', left, right, `${describeObject(run.resource)}: original ↔ mutated`, { preview: false });
   }
 
   async openGenerated(resource: JsonObject): Promise<void> {
-    const uri = this.docs.put(`${String(resource.kind ?? 'resource')}-${objectName(resource) || 'generated'}.yaml`, stringify(resource));
+    const uri = this.docs.put(`${String(resource.kind ?? 'resource')}-${objectName(resource) || 'generated'}.yaml`, stringify(resource, GO_YAML_OPTIONS));
     const doc = await vscode.workspace.openTextDocument(uri);
     await vscode.languages.setTextDocumentLanguage(doc, 'yaml');
     await vscode.window.showTextDocument(doc, { preview: false });

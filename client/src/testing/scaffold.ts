@@ -6,6 +6,7 @@
 import { stringify } from 'yaml';
 import type { JsonObject } from '../../../engine/core/types';
 import { reportResult } from '../../../engine/testing';
+import { GO_YAML_OPTIONS } from '../../../engine/loader';
 import { objectName, objectNamespace } from '../policies/documents';
 import type { RunReport } from '../run/report';
 
@@ -80,7 +81,7 @@ export function scaffoldTest(input: ScaffoldInput): string {
   const header =
     '# Drafted by Kyverno Studio from the current engine results: review every expected\n' +
     '# `result` below before relying on this test.\n';
-  return header + stringify(doc, { lineWidth: 0 });
+  return header + stringify(doc, { ...GO_YAML_OPTIONS, lineWidth: 0 });
 }
 
 /** `a/b/c` relative to folder `a/x` → `../b/c` (both '/'-separated and absolute). */
