@@ -5,9 +5,7 @@
  */
 import type { JsonObject } from '../core/types';
 import { classifyDocument, isObject } from '../loader/classify';
-import { loadDocuments, type FileSource } from './inputs';
-import { dirname, resolvePath } from './paths';
-import { readTestSpec } from './spec';
+import { describedTest, type FileSource } from './inputs';
 
 export type PolicyFamily =
   | 'classic-validate-only'
@@ -112,31 +110,16 @@ export function policyFamilies(policies: JsonObject[], hasExceptions: boolean): 
  * family when its policies can be read.
  */
 export function testFamilies(path: string, doc: unknown, files: FileSource): PolicyFamily[] {
-  let spec;
-  try {
-    spec = readTestSpec(doc);
-  } catch {
-    return [];
-  }
-  const base = dirname(path);
+  const described = describedTest(path, doc, files);
+  if (!described) return [];
+  const { spec, documentsAt } = described;
   const policies: JsonObject[] = [];
   let hasExceptions = false;
-  const documentsAt = (p: string) => {
-    try {
-      return loadDocuments(files, resolvePath(base, p));
-    } catch {
-      return [];
-    }
-  };
-  for (const p of spec.policies) {
-    for (const d of documentsAt(p)) {
-      const cls = classifyDocument(d.value);
-      if (cls === 'policy') policies.push(d.value as JsonObject);
-      else if (cls === 'exception') hasExceptions = true;
-    }
+  for (const d of spec.policies.flatMap(documentsAt)) {
+    const cls = classifyDocument(d);
+    if (cls === 'policy') policies.push(d as JsonObject);
+    else if (cls === 'exception') hasExceptions = true;
   }
-  for (const p of spec.exceptions) {
-    if (documentsAt(p).some((d) => classifyDocument(d.value) === 'exception')) hasExceptions = true;
-  }
+  if (spec.exceptions.flatMap(documentsAt).some((d) => classifyDocument(d) === 'exception')) hasExceptions = true;
   return policyFamilies(policies, hasExceptions);
 }

@@ -8,6 +8,9 @@ import { formatLoadError, parseYamlDocuments, type LoadedDocument } from '../loa
 import { policyShapeProblem } from './policy-shape';
 import { emptyCluster, namespaceLabelsOf } from '../evaluate';
 import { lookupKnownKind } from '../kube';
+import { readTestSpec } from './spec';
+import type { TestSpec } from './types';
+import { dirname, resolvePath } from './paths';
 
 export type FileSource = ReadonlyMap<string, string> | Readonly<Record<string, string>>;
 
@@ -30,6 +33,29 @@ export function filesAt(source: FileSource, path: string): Array<[string, string
   const prefix = path.endsWith('/') ? path : `${path}/`;
   const under = [...entries(source)].filter(([p]) => p.startsWith(prefix) && YAML_FILE.test(p));
   return under.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * A Test document's spec and a reader of the files it names, relative to the test file, for
+ * describing a test (families, network needs) without running it: null when the document is
+ * no Test, and unreadable files read as empty.
+ */
+export function describedTest(path: string, doc: unknown, files: FileSource): { spec: TestSpec; documentsAt: (p: string) => unknown[] } | null {
+  let spec: TestSpec;
+  try {
+    spec = readTestSpec(doc);
+  } catch {
+    return null;
+  }
+  const base = dirname(path);
+  const documentsAt = (p: string): unknown[] => {
+    try {
+      return loadDocuments(files, resolvePath(base, p)).map((d) => d.value);
+    } catch {
+      return [];
+    }
+  };
+  return { spec, documentsAt };
 }
 
 export function loadDocuments(source: FileSource, path: string): LoadedDocument[] {

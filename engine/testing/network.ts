@@ -9,9 +9,7 @@ import { asArray, asObject } from '../core/json';
 import { extractImages } from '../context/images';
 import { classifyDocument, isObject } from '../loader/classify';
 import { wildcardMatch } from '../wildcard/wildcard';
-import { loadDocuments, toTestValues, type FileSource } from './inputs';
-import { dirname, resolvePath } from './paths';
-import { readTestSpec } from './spec';
+import { describedTest, toTestValues, type FileSource } from './inputs';
 
 const LOCAL_REGISTRIES = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -107,20 +105,9 @@ function celNeeds(policy: JsonObject, images: string[], offlineImages: boolean):
  * when it can be decided offline. Never throws: unreadable inputs contribute nothing.
  */
 export function networkNeeds(path: string, doc: unknown, files: FileSource): string[] {
-  let spec;
-  try {
-    spec = readTestSpec(doc);
-  } catch {
-    return [];
-  }
-  const base = dirname(path);
-  const documentsAt = (p: string) => {
-    try {
-      return loadDocuments(files, resolvePath(base, p)).map((d) => d.value);
-    } catch {
-      return [];
-    }
-  };
+  const described = describedTest(path, doc, files);
+  if (!described) return [];
+  const { spec, documentsAt } = described;
   const policies = spec.policies.flatMap(documentsAt).filter((d) => classifyDocument(d) === 'policy') as JsonObject[];
   const resources = spec.resources.flatMap(documentsAt).filter(isObject) as JsonObject[];
   const values = [spec.values ? toTestValues(spec.values) : {}, ...(spec.variables ? documentsAt(spec.variables).filter(isObject).map((d) => toTestValues(d as JsonObject)) : [])];
