@@ -211,34 +211,29 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
       inputErrors++;
     }
   }
-  const parameters: JsonObject[] = [];
-  const parameterRead = readDocuments(paths.parameterPaths ?? []);
-  for (const e of parameterRead.errors) (io.err(`Error: ${e}`), inputErrors++);
-  for (const doc of parameterRead.documents) {
-    try {
-      parameters.push(withDefaultNamespace(checkResourceShape(doc)));
-    } catch (err) {
-      io.err(`Error: ${errorText(err)}`);
-      inputErrors++;
+  /** Plain resources from files (parameters, targets): shape-checked, `default` namespace added. */
+  const readPlainResources = (files: string[]): JsonObject[] => {
+    const out: JsonObject[] = [];
+    const read = readDocuments(files);
+    for (const e of read.errors) (io.err(`Error: ${e}`), inputErrors++);
+    for (const doc of read.documents) {
+      try {
+        out.push(withDefaultNamespace(checkResourceShape(doc)));
+      } catch (err) {
+        io.err(`Error: ${errorText(err)}`);
+        inputErrors++;
+      }
     }
-  }
+    return out;
+  };
+  const parameters = readPlainResources(paths.parameterPaths ?? []);
   const exceptionRead = readDocuments(paths.exceptionPaths ?? []);
   for (const e of exceptionRead.errors) (io.err(`Error: ${e}`), inputErrors++);
   for (const doc of exceptionRead.documents) {
     if (classifyDocument(doc.value) === 'exception') exceptions.push(doc.value as JsonObject);
     else io.err(`Warning: ${doc.file}:${doc.line}: not a PolicyException, ignored`);
   }
-  const targets: JsonObject[] = [];
-  const targetRead = readDocuments(paths.targetPaths ?? []);
-  for (const e of targetRead.errors) (io.err(`Error: ${e}`), inputErrors++);
-  for (const doc of targetRead.documents) {
-    try {
-      targets.push(withDefaultNamespace(checkResourceShape(doc)));
-    } catch (err) {
-      io.err(`Error: ${errorText(err)}`);
-      inputErrors++;
-    }
-  }
+  const targets = readPlainResources(paths.targetPaths ?? []);
   let values: TestValues | undefined;
   const valuesDoc = loadSingle(paths.valuesPath, 'Values', io);
   if (valuesDoc === null) inputErrors++;
