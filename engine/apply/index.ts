@@ -372,24 +372,21 @@ export function applyPolicy(policy: JsonObject, options: ApplyOptions): PolicyRe
   if (!resource || typeof resource !== 'object') resource = null;
   const st: RunState = { policy, plan, options, request, scope, resourceVals: vals, rules: null, env: null, exceptions: NO_EXCEPTIONS };
   const phases = options.phases ?? ALL_PHASES;
+  // Like the CLI, later phases start from a context built on the patched resource (images included).
+  const rebaseOn = (patched: JsonObject | null): void => {
+    const patchedRequest = { ...st.request, object: patched };
+    st.request = patchedRequest;
+    st.scope = withVariables(baseScope(patchedRequest, options.now), vals);
+  };
   if (phases.includes('mutate') && resource && request.operation !== 'DELETE') {
     const before = resource;
     resource = runMutate(st, resource);
-    // Like the CLI, later phases start from a context built on the mutated resource (images included).
-    if (resource !== before) {
-      const patchedRequest = { ...request, object: resource };
-      st.request = patchedRequest;
-      st.scope = withVariables(baseScope(patchedRequest, options.now), vals);
-    }
+    if (resource !== before) rebaseOn(resource);
   }
   if (phases.includes('verifyImages') && request.operation !== 'DELETE') {
     const before = resource;
     resource = runVerifyImages(st, resource);
-    if (resource !== before) {
-      const patchedRequest = { ...st.request, object: resource };
-      st.request = patchedRequest;
-      st.scope = withVariables(baseScope(patchedRequest, options.now), vals);
-    }
+    if (resource !== before) rebaseOn(resource);
   }
   if (phases.includes('validate')) runValidate(st, resource);
   if (phases.includes('generate') && resource) runGenerate(st, resource);
