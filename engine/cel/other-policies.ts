@@ -36,7 +36,9 @@ function generateFromTemplate(policy: JsonObject, template: unknown, evaluate: (
         throw new Error(`cross-namespace generation denied: a policy in namespace "${policyNamespace}" cannot generate resources into namespace "${namespace}"`);
       }
     }
-    grouped.set(namespace, [...(grouped.get(namespace) ?? []), resource]);
+    const group = grouped.get(namespace);
+    if (group) group.push(resource);
+    else grouped.set(namespace, [resource]);
   }
   for (const [namespace, objects] of grouped) generateResources(runtime, namespace, objects);
 }

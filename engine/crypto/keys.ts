@@ -29,6 +29,22 @@ export interface PemBlock {
   bytes: Uint8Array;
 }
 
+const END_PUBLIC_KEY = '-----END PUBLIC KEY-----';
+
+/**
+ * Kyverno's splitPEM (several public keys in one `publicKeys` string): Go's strings.SplitAfter
+ * on the END line, less the last piece. Every key after the first keeps the line break before it.
+ */
+export function splitPublicKeyPem(pem: string): string[] {
+  const pieces: string[] = [];
+  let start = 0;
+  for (let at = pem.indexOf(END_PUBLIC_KEY); at >= 0; at = pem.indexOf(END_PUBLIC_KEY, start)) {
+    pieces.push(pem.slice(start, at + END_PUBLIC_KEY.length));
+    start = at + END_PUBLIC_KEY.length;
+  }
+  return pieces;
+}
+
 /** Go's pem.Decode: the first well-formed block (headers are not supported), or null. */
 export function decodePem(text: string): PemBlock | null {
   const re = /-----BEGIN ([^-\r\n]*)-----\r?\n([\s\S]*?)-----END \1-----/;

@@ -5,6 +5,7 @@
  * then the payload's `critical.image.docker-manifest-digest` against the image digest; the
  * image is verified when one layer passes both.
  */
+import { splitPublicKeyPem } from '../crypto/keys';
 import { base64Decode } from '../jmespath/go-compat';
 import { KeyError, verifySignature } from '../crypto';
 import type { RegistryImage } from './snapshot';
@@ -14,10 +15,10 @@ export class UnsupportedVerification extends Error {}
 
 const textDecoder = new TextDecoder();
 
-/** Splits several PEM keys in one string (Kyverno's splitPEM feeding ExpandStaticKeys). */
+/** Several PEM keys in one string, one per attestor entry (Kyverno's ExpandStaticKeys); one key stays whole. */
 export function splitPemKeys(text: string): string[] {
-  const blocks = text.match(/-----BEGIN [^-]+-----[\s\S]*?-----END [^-]+-----/g);
-  return blocks && blocks.length > 1 ? blocks : [text];
+  const keys = splitPublicKeyPem(text);
+  return keys.length > 1 ? keys : [text];
 }
 
 export interface CosignVerified {

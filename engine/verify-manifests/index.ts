@@ -9,6 +9,7 @@
  * certificate attestors, key references (Secrets, KMS), PGP keys, signature bundles and
  * manifests in OCI images need a cluster or the network and give an error result saying so.
  */
+import { splitPublicKeyPem } from '../crypto/keys';
 import type { AdmissionRequest, JsonObject, RuleResult } from '../core/types';
 import { asArray, isJsonObject } from '../core/json';
 import { KeyError, parsePublicKeyPem, verifyWithKey, type PublicKey } from '../crypto';
@@ -289,19 +290,6 @@ function verifyEntry(resource: JsonObject, attestor: JsonObject, vo: VerifyOptio
   return { verified: false, reason: `${at}: failed to verify signature.` };
 }
 
-const END_PUBLIC_KEY = '-----END PUBLIC KEY-----';
-
-/** splitPEM: Go's strings.SplitAfter on the END line, less the last piece. */
-function splitPem(pem: string): string[] {
-  const pieces: string[] = [];
-  let start = 0;
-  for (let at = pem.indexOf(END_PUBLIC_KEY); at >= 0; at = pem.indexOf(END_PUBLIC_KEY, start)) {
-    pieces.push(pem.slice(start, at + END_PUBLIC_KEY.length));
-    start = at + END_PUBLIC_KEY.length;
-  }
-  return pieces;
-}
-
 /**
  * ExpandStaticKeys: one entry per public key in `keys.publicKeys`. Every key after the first
  * keeps the line break before it, so Kyverno does not take it as PEM text (see applyAttestor).
@@ -309,7 +297,7 @@ function splitPem(pem: string): string[] {
 function expandStaticKeys(entries: JsonObject[]): JsonObject[] {
   const out: JsonObject[] = [];
   for (const e of entries) {
-    const keys = isJsonObject(e.keys) ? splitPem(str(e.keys.publicKeys)) : [];
+    const keys = isJsonObject(e.keys) ? splitPublicKeyPem(str(e.keys.publicKeys)) : [];
     if (keys.length > 1) for (const k of keys) out.push({ ...e, keys: { ...(e.keys as JsonObject), publicKeys: k } });
     else out.push(e);
   }
