@@ -35,17 +35,27 @@ interface PrintOptions {
   format?: TestOutputFormat;
 }
 
-/** Kyverno's text output: per test its loading line and table, then the summary. */
-function printHuman(report: TestRunReport, io: CommandIO, options: PrintOptions): void {
+/**
+ * Kyverno's text output: per test its loading line and table, then the summary. As Kyverno,
+ * test files that cannot be loaded are listed before anything runs and stop the run, and a
+ * test whose inputs fail to load stops the run where it is (exit 1 in both cases).
+ */
+function printHuman(report: TestRunReport, io: CommandIO, options: PrintOptions): number {
+  const loadErrors = report.files.filter((f) => f.loadError);
+  if (loadErrors.length > 0) {
+    io.out('\nTest errors:');
+    for (const f of loadErrors) io.out(`  Path: ${f.path}\n    Error: ${f.error}`);
+    io.err(`Error: found ${loadErrors.length} errors after loading tests`);
+    return 1;
+  }
   let passed = 0;
   let failed = 0;
   const failedRows: ResultRow[] = [];
   for (const file of report.files) {
     io.out(`Loading test  ( ${file.path}${file.document !== undefined ? ` #${file.document}` : ''} ) ...`);
     if (file.error !== null) {
-      io.err(`Error: ${file.error}`);
-      failed++;
-      continue;
+      io.err(`Error: failed to run test (${file.error})`);
+      return 1;
     }
     if (file.rows.length === 0) {
       // Nothing was checked: that is a failure, not an empty success.
@@ -68,6 +78,7 @@ function printHuman(report: TestRunReport, io: CommandIO, options: PrintOptions)
     if (options.format) io.out(formatResults(options.format, renumbered, options.detailed));
     else io.out(`Aggregated Failed Test Cases : \n${resultTable(renumbered, options.detailed)}`);
   }
+  return failed > 0 ? 1 : 0;
 }
 
 export const testCommand: Command = {
@@ -112,7 +123,7 @@ export const testCommand: Command = {
       io.out('\nNo test yamls available');
       io.err(`Warning: ${paths.join(', ')}: no ${single(args, 'file-name') ?? 'kyverno-test.yaml'} found`);
     } else {
-      printHuman(report, io, { failOnly: args.booleans.has('fail-only'), detailed: args.booleans.has('detailed-results'), format: (format || undefined) as TestOutputFormat | undefined });
+      return printHuman(report, io, { failOnly: args.booleans.has('fail-only'), detailed: args.booleans.has('detailed-results'), format: (format || undefined) as TestOutputFormat | undefined });
     }
     if (noTests) {
       // Kyverno: exit 0 unless --require-tests, or the selector had errors.
