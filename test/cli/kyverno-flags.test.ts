@@ -114,7 +114,7 @@ test('test -o json prints Kyverno\'s row maps; yaml and markdown too', () => {
   const yaml = cli('test', `${suites}/not-found`, '--output-format', 'yaml');
   assert.match(yaml.out, /- ID: 1\n {2}POLICY: configmaps-only\n {2}REASON: Not found\n/);
   const md = cli('test', `${suites}/not-found`, '-o', 'markdown', '--detailed-results');
-  assert.match(md.out, /\| ID \| POLICY \| RULE \| RESOURCE \| RESULT \| REASON \| MESSAGE \| \n\|(----\|){7}\n\| 1 \| configmaps-only \|  \| Pod\/shop\/web \| Fail \| Not found \| Not found \|\n/);
+  assert.match(md.out, /\| ID \| POLICY \| RULE \| RESOURCE \| RESULT \| REASON \| MESSAGE \| \n\|(----\|){7}\n\| 1 \| configmaps-only \|  \| v1\/Pod\/shop\/web \| Fail \| Not found \| Not found \|\n/);
 });
 
 test('test -o junit is well-formed JUnit XML with one suite per policy', () => {
