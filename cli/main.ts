@@ -12,8 +12,9 @@ import { undeployCommand } from './commands/undeploy';
 import { serveCommandEntry } from './commands/serve';
 import { lspCommand } from './commands/lsp';
 import { versionCommand } from './commands/version';
+import { jpCommand } from './commands/jp';
 
-export const COMMANDS: Command[] = [testCommand, applyCommand, serveCommandEntry, lspCommand, deployCommand, undeployCommand, versionCommand];
+export const COMMANDS: Command[] = [testCommand, applyCommand, serveCommandEntry, lspCommand, deployCommand, undeployCommand, versionCommand, jpCommand];
 
 export function registerCommand(command: Command): void {
   const at = COMMANDS.findIndex((c) => c.name === command.name);
