@@ -13,8 +13,9 @@ import { serveCommandEntry } from './commands/serve';
 import { lspCommand } from './commands/lsp';
 import { versionCommand } from './commands/version';
 import { jpCommand } from './commands/jp';
+import { createCommand } from './commands/create';
 
-export const COMMANDS: Command[] = [testCommand, applyCommand, serveCommandEntry, lspCommand, deployCommand, undeployCommand, versionCommand, jpCommand];
+export const COMMANDS: Command[] = [testCommand, applyCommand, serveCommandEntry, lspCommand, deployCommand, undeployCommand, versionCommand, jpCommand, createCommand];
 
 export function registerCommand(command: Command): void {
   const at = COMMANDS.findIndex((c) => c.name === command.name);
