@@ -13,6 +13,8 @@ export interface FlagSpec {
   unsupported?: Record<string, string>;
   /** Short aliases, e.g. { o: 'output', f: 'file-name' }. */
   aliases?: Record<string, string>;
+  /** The values a flag accepts, when they are a fixed list (shell completion offers them). */
+  choices?: Record<string, string[]>;
 }
 
 export interface ParsedArgs {

@@ -16,7 +16,7 @@ import {
   withDefaultNamespace,
   type Payload,
 } from '../../engine/testing';
-import { parseCommandArgs, single } from '../../io/args';
+import { parseCommandArgs, single, type FlagSpec } from '../../io/args';
 import { classifyDocument, readDocuments } from '../io/documents';
 import { readFailure, readText } from '../io/files';
 import { applyTable, countResults, describeResponses, goYaml, resourcePath, type ResultCounts } from './apply-report';
@@ -309,18 +309,22 @@ function emitResource(target: OutputTarget, resource: JsonObject, header: string
   appendFileSync(file, `${yaml}\n---\n\n`);
 }
 
+export const APPLY_FLAGS: FlagSpec = {
+  values: ['resource', 'resources', 'values', 'values-file', 'userinfo', 'parameter-resource', 'json', 'http-payload', 'envoy-payload', 'set', 'exception', 'exceptions', 'target-resource', 'target-resources'],
+  scalars: ['output', 'output-format', 'context-file', 'warn-exit-code'],
+  booleans: ['help', 'audit-warn', 'policy-report', 'table', 'detailed-results', 'remove-color', 'warn-no-pass', 'continue-on-fail', 'stdin', 'exceptions-with-resources', 'registry'],
+  aliases: { r: 'resource', f: 'values-file', u: 'userinfo', o: 'output', s: 'set', e: 'exception', p: 'policy-report', t: 'table', i: 'stdin', c: 'cluster', n: 'namespace', b: 'git-branch', h: 'help' },
+  unsupported: APPLY_UNSUPPORTED,
+  choices: { 'output-format': ['yaml', 'json'] },
+};
+
 export const applyCommand: Command = {
   name: 'apply',
   summary: 'Apply policies to resources (like `kyverno apply`)',
   usage: USAGE,
+  flags: APPLY_FLAGS,
   async run(argv: string[], io: CommandIO): Promise<number> {
-    const args = parseCommandArgs(argv, {
-        values: ['resource', 'resources', 'values', 'values-file', 'userinfo', 'parameter-resource', 'json', 'http-payload', 'envoy-payload', 'set', 'exception', 'exceptions', 'target-resource', 'target-resources'],
-        scalars: ['output', 'output-format', 'context-file', 'warn-exit-code'],
-        booleans: ['help', 'audit-warn', 'policy-report', 'table', 'detailed-results', 'remove-color', 'warn-no-pass', 'continue-on-fail', 'stdin', 'exceptions-with-resources', 'registry'],
-        aliases: { r: 'resource', f: 'values-file', u: 'userinfo', o: 'output', s: 'set', e: 'exception', p: 'policy-report', t: 'table', i: 'stdin', c: 'cluster', n: 'namespace', b: 'git-branch', h: 'help' },
-        unsupported: APPLY_UNSUPPORTED,
-      }, USAGE, io);
+    const args = parseCommandArgs(argv, APPLY_FLAGS, USAGE, io);
     if (typeof args === 'number') return args;
     const all = (...names: string[]) => names.flatMap((n) => args.values.get(n) ?? []);
     const resourcePaths = all('resource', 'resources');

@@ -326,6 +326,7 @@ export const createCommand: Command = {
   name: 'create',
   summary: 'Scaffold tests, exceptions, values, user info... (like `kyverno create`)',
   usage: USAGE,
+  subcommands: Object.fromEntries(Object.entries(CREATE_SCAFFOLDS).map(([n, s]) => [n, s.flags])),
   run(argv: string[], io: CommandIO): number {
     const [kind, ...rest] = argv;
     if (kind === undefined || kind === '--help' || kind === '-h' || kind === 'help') {

@@ -7,7 +7,7 @@ import { FUNCTION_DOCS, jmesCompile, KYVERNO_FUNCTIONS } from '../../engine/jmes
 import { goJsonMarshal } from '../../engine/jmespath/go-compat';
 import { parseExpression } from '../../engine/jmespath/runtime';
 import { formatLoadError, parseYamlDocuments } from '../../engine/loader';
-import { parseCommandArgs } from '../../io/args';
+import { parseCommandArgs, type FlagSpec } from '../../io/args';
 import type { Command, CommandIO } from './command';
 import { errorText } from './command';
 
@@ -51,7 +51,7 @@ Flags:
   -h, --help            show this help`;
 
 /** The flags `jp` subcommands accept, for completion and help. */
-export const JP_FLAGS = {
+export const JP_FLAGS: Record<'query' | 'function' | 'parse', FlagSpec> = {
   query: { values: [], scalars: ['input', 'query'], booleans: ['compact', 'unquoted', 'help'], aliases: { i: 'input', q: 'query', c: 'compact', u: 'unquoted', h: 'help' } },
   function: { values: [], booleans: ['help'], aliases: { h: 'help' } },
   parse: { values: [], scalars: ['file'], booleans: ['help'], aliases: { f: 'file', h: 'help' } },
@@ -312,6 +312,7 @@ export const jpCommand: Command = {
   name: 'jp',
   summary: 'JMESPath tools: query, function docs, parse (like `kyverno jp`)',
   usage: USAGE,
+  subcommands: JP_FLAGS,
   run(argv: string[], io: CommandIO): number {
     const [sub, ...rest] = argv;
     if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {

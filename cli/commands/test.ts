@@ -1,5 +1,5 @@
 /** `kyverno-studio test [PATH...]`: runs kyverno-test.yaml files like `kyverno test`. */
-import { parseCommandArgs, single } from '../../io/args';
+import { parseCommandArgs, single, type FlagSpec } from '../../io/args';
 import { formatResults, resultRows, resultTable, TEST_OUTPUT_FORMATS, type ResultRow, type TestOutputFormat } from '../output/test-results';
 import type { Command, CommandIO } from './command';
 import { errorText } from './command';
@@ -81,18 +81,22 @@ function printHuman(report: TestRunReport, io: CommandIO, options: PrintOptions)
   return failed > 0 ? 1 : 0;
 }
 
+export const TEST_FLAGS: FlagSpec = {
+  values: ['file-name'],
+  scalars: ['test-case-selector', 'output-format'],
+  booleans: ['json', 'fail-only', 'detailed-results', 'remove-color', 'require-tests', 'registry', 'help'],
+  aliases: { f: 'file-name', t: 'test-case-selector', o: 'output-format', b: 'git-branch', h: 'help' },
+  unsupported: TEST_UNSUPPORTED,
+  choices: { 'output-format': [...TEST_OUTPUT_FORMATS] },
+};
+
 export const testCommand: Command = {
   name: 'test',
   summary: 'Run kyverno-test.yaml suites (like `kyverno test`)',
   usage: USAGE,
+  flags: TEST_FLAGS,
   async run(argv: string[], io: CommandIO): Promise<number> {
-    const args = parseCommandArgs(argv, {
-      values: ['file-name'],
-      scalars: ['test-case-selector', 'output-format'],
-      booleans: ['json', 'fail-only', 'detailed-results', 'remove-color', 'require-tests', 'registry', 'help'],
-      aliases: { f: 'file-name', t: 'test-case-selector', o: 'output-format', b: 'git-branch', h: 'help' },
-      unsupported: TEST_UNSUPPORTED,
-    }, USAGE, io);
+    const args = parseCommandArgs(argv, TEST_FLAGS, USAGE, io);
     if (typeof args === 'number') return args;
     const format = single(args, 'output-format');
     if (format !== undefined && format !== '' && !TEST_OUTPUT_FORMATS.includes(format as TestOutputFormat)) {
