@@ -103,6 +103,7 @@ const ROWS: Row[] = [
   { line: `test ${LATEST} --json`, code: 0, check: (out) => assert.deepEqual(JSON.parse(out).summary, { files: 1, filesPassed: 1, rows: 10, rowsPassed: 10 }) },
   { line: 'test $C/test-exceptions', code: 0, out: [/Test Summary: \d+ tests passed and 0 tests failed/] },
   { line: `test ${LATEST} -b main`, code: 2, err: [/flag --git-branch is not supported/] },
+  { line: 'test -h', code: 0, out: [/^Usage: kyverno-studio test/] },
   // the other commands
   { line: 'version', code: 0, out: [/^Version: .+\nTime: ---\nGit commit ID: ---$/m] },
   { line: '--version', code: 0, out: [/^Version: /] },
