@@ -77,7 +77,8 @@ Flags:
       --crd-paths PATH         CRD files or folders: custom resource kinds and their scope (alias --crd-path)
   -h, --help                   show this help
 
-Not supported: -b/--git-branch, --generate-exceptions... (see the README).`;
+Not supported: -b/--git-branch, --username, --password, --generate-exceptions, --generated-exception-ttl,
+--exceptions-within-resources, --exceptions-within-policies (see the README).`;
 
 export const APPLY_UNSUPPORTED: Record<string, string> = {
   'git-branch': 'policies are read from local paths only; clone the repository first',
@@ -420,7 +421,18 @@ export const applyCommand: Command = {
       try {
         const client = KubeClient.fromKubeconfig(single(args, 'kubeconfig') || undefined, single(args, 'context') || undefined);
         const policyObjects = readDocuments(args.positionals).documents.map((d) => d.value).filter((v): v is JsonObject => isJsonObject(v) && classifyDocument(v) === 'policy');
-        clusterFetch = await fetchClusterResources(client, policyObjects, { namespace: single(args, 'namespace') || undefined, names: resourcePaths, clusterWideOnly: args.booleans.has('cluster-wide-resources') && !single(args, 'namespace') });
+        const namespace = single(args, 'namespace') || undefined;
+        // As Kyverno: --cluster-wide-resources lists cluster-scoped kinds, then (with -n) also
+        // the namespace's objects.
+        clusterFetch = args.booleans.has('cluster-wide-resources')
+          ? await fetchClusterResources(client, policyObjects, { names: resourcePaths, clusterWideOnly: true })
+          : undefined;
+        if ((!clusterFetch || namespace) && clusterFetch?.notFound === undefined) {
+          const more = await fetchClusterResources(client, policyObjects, { namespace, names: resourcePaths });
+          clusterFetch = clusterFetch
+            ? { resources: [...clusterFetch.resources, ...more.resources], namespaceLabels: { ...clusterFetch.namespaceLabels, ...more.namespaceLabels }, notFound: more.notFound }
+            : more;
+        }
       } catch (err) {
         io.err(`Error: failed to load resources (${errorText(err)})`);
         return 1;

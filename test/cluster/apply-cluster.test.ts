@@ -153,6 +153,11 @@ test('apply -c maps a ValidatingPolicy resourceRule to its kind; --cluster-wide-
   assert.match(r.out, /result: fail/);
   const scoped = await cli('apply', join(dir, 'clusterroles.yaml'), '-c', '-n', 'shop', '--kubeconfig', cluster.kubeconfig);
   assert.match(scoped.out, /to 0 resource\(s\)/);
+  // Both: the cluster-scoped objects, then the namespace's.
+  const both = await cli('apply', join(dir, 'clusterroles.yaml'), join(dir, 'pods.yaml'), '-c', '--cluster-wide-resources', '-n', 'shop', '--kubeconfig', cluster.kubeconfig, '-t');
+  assert.match(both.out, /ks-too-wide/);
+  assert.match(both.out, /shop\/Pod\/web/);
+  assert.doesNotMatch(both.out, /lab\/Pod/);
 });
 
 test('apply -c with a missing kubeconfig or context is a one-line error', async () => {
