@@ -26,13 +26,15 @@ import { appendFileSync, existsSync, mkdirSync, statSync, writeFileSync } from '
 import { dirname, join } from 'node:path';
 import type { Command, CommandIO } from './command';
 import { errorText } from './command';
-import { prefetchImageRegistry } from '../../registry';
+import { dockerConfigKeychain, prefetchImageRegistry } from '../../registry';
 import type { ImageRegistrySnapshot } from '../../engine/verify-images';
 
 /** The registry snapshot for the files' policies and resources (unreadable documents are reported later). */
 export function prefetchForFiles(policyPaths: string[], resourcePaths: string[]): Promise<ImageRegistrySnapshot> {
   const objects = (paths: string[]) => readDocuments(paths).documents.map((d) => d.value).filter((v): v is JsonObject => !!v && typeof v === 'object' && !Array.isArray(v));
-  return prefetchImageRegistry(objects(policyPaths), objects(resourcePaths));
+  const resources = objects(resourcePaths);
+  // As Kyverno's CLI: the local docker config's credentials; pull secrets among the resources.
+  return prefetchImageRegistry(objects(policyPaths), resources, { secrets: resources, keychain: dockerConfigKeychain() });
 }
 
 const USAGE = `Usage: kyverno-studio apply POLICY... (--resource PATH... | --json PATH... | --http-payload PATH... | --envoy-payload PATH...) [flags]

@@ -12,7 +12,8 @@
  */
 import type { JsonObject, RuleResult } from '../core/types';
 import { asArray, asObject, isJsonObject } from '../core/json';
-import { extractImages, type ImageInfo } from '../context/images';
+import { extractImagesWith, type ImageInfo } from '../context/images';
+import { jmesSearch } from '../jmespath';
 import { wildcardMatch } from '../wildcard/wildcard';
 import { evaluateConditions } from '../conditions';
 import { mergePatch, substituteVariables, withVariables, type VariableScope } from '../variables';
@@ -71,17 +72,21 @@ function matchesAny(image: string, patterns: readonly string[]): boolean {
   return patterns.some((p) => wildcardMatch(p, image));
 }
 
-/** Every image of the resource, in Kyverno's listing order (init, regular, ephemeral containers). */
-function allImages(resource: JsonObject | null): ImageInfo[] {
+/**
+ * Every image of the resource, in Kyverno's listing order (init, regular, ephemeral
+ * containers), or what the rule's `imageExtractors` find for its kind.
+ */
+function allImages(resource: JsonObject | null, rule: JsonObject): ImageInfo[] {
   const out: ImageInfo[] = [];
-  for (const group of Object.values(extractImages(resource))) out.push(...Object.values(group));
+  const groups = extractImagesWith(resource, rule.imageExtractors, (expression, value) => jmesSearch(expression, value));
+  for (const group of Object.values(groups)) out.push(...Object.values(group));
   return out;
 }
 
 /** The images some entry of the rule references (Kyverno's ExtractMatchingImages); none means the rule gives no result. */
 export function matchingImages(rule: JsonObject, resource: JsonObject | null): ImageInfo[] {
   const entries = ruleImageVerifications(rule);
-  return allImages(resource).filter((info) => entries.some((e) => matchesAny(imageString(info), e.imageReferences)));
+  return allImages(resource, rule).filter((info) => entries.some((e) => matchesAny(imageString(info), e.imageReferences)));
 }
 
 /** Whether the rule runs in the validate pass too (Kyverno's HasVerifyImageChecks). */
@@ -460,7 +465,7 @@ export function validateImagesPass(
 ): RuleResult {
   const skipped: string[] = [];
   const passed: string[] = [];
-  const images = allImages(resource);
+  const images = allImages(resource, rule);
   for (const entry of ruleImageVerifications(rule)) {
     for (const info of images) {
       const image = imageString(info);

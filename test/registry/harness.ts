@@ -183,9 +183,15 @@ export async function pushManifest(host: string, repo: string, reference: string
   return sha256Digest(body);
 }
 
+/** Fields added to an image's config: at its top level and in its `config` (User, Env...). */
+export interface ImageConfigExtra {
+  top?: Record<string, unknown>;
+  container?: Record<string, unknown>;
+}
+
 /** A tiny image (config blob, one layer, an OCI manifest) under `repo:tag`; returns its digest. */
-export async function pushImage(host: string, repo: string, tag: string, content = `${repo}:${tag}`, architecture = 'amd64'): Promise<string> {
-  const config = await pushBlob(host, repo, Buffer.from(JSON.stringify({ architecture, os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: { Labels: { content } } })));
+export async function pushImage(host: string, repo: string, tag: string, content = `${repo}:${tag}`, architecture = 'amd64', extra: ImageConfigExtra = {}): Promise<string> {
+  const config = await pushBlob(host, repo, Buffer.from(JSON.stringify({ architecture, os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, ...extra.top, config: { Labels: { content }, ...extra.container } })));
   const layer = await pushBlob(host, repo, Buffer.from(`layer of ${content}`));
   return pushManifest(host, repo, tag, {
     schemaVersion: 2,
@@ -244,11 +250,11 @@ export async function pushCosignSignatures(
 }
 
 /** A multi-arch image: one image per architecture and an OCI index over them under `repo:tag`. */
-export async function pushIndex(host: string, repo: string, tag: string, architectures: string[] = ['amd64', 'arm64']): Promise<{ digest: string; children: Record<string, string> }> {
+export async function pushIndex(host: string, repo: string, tag: string, architectures: string[] = ['amd64', 'arm64'], extra: ImageConfigExtra = {}): Promise<{ digest: string; children: Record<string, string> }> {
   const children: Record<string, string> = {};
   const manifests = [];
   for (const arch of architectures) {
-    const digest = await pushImage(host, repo, `${tag}-${arch}`, `${repo}:${tag} for ${arch}`, arch);
+    const digest = await pushImage(host, repo, `${tag}-${arch}`, `${repo}:${tag} for ${arch}`, arch, extra);
     children[arch] = digest;
     const res = await fetch(`http://${host}/v2/${repo}/manifests/${digest}`, { method: 'HEAD', headers: { ...(await pushHeaders(host, repo)), Accept: 'application/vnd.oci.image.manifest.v1+json' } });
     manifests.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: Number(res.headers.get('content-length')), platform: { architecture: arch, os: 'linux' } });
