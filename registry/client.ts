@@ -112,9 +112,23 @@ export class RegistryClient {
     this.identity = JSON.stringify([options.insecure ?? false, options.keychain?.entries.map((e) => [e.key, e.credential]) ?? []]);
   }
 
-  /** A client with other credentials or insecure setting sharing this one's cache, timeouts and fetch. */
-  with(access: { keychain?: Keychain; insecure?: boolean }): RegistryClient {
+  /** A client with other credentials, insecure setting or timeout sharing this one's cache and fetch. */
+  with(access: { keychain?: Keychain; insecure?: boolean; timeoutMs?: number }): RegistryClient {
     return new RegistryClient({ ...this.options, ...access }, this);
+  }
+
+  /**
+   * A value derived from registry reads, kept for the TTL like the reads themselves (per
+   * credentials): the same object comes back while it lives, so what the engine memoises on
+   * it (verification results) is reused. Values `keep` refuses (failures) are not kept.
+   */
+  remember<T>(key: string, load: () => Promise<T>, keep: (value: T) => boolean = () => true): Promise<T> {
+    const full = `${this.identity} ${key}`;
+    const value = this.cached(key, load);
+    void value.then((v) => {
+      if (!keep(v)) this.cache.delete(full);
+    }, () => undefined);
+    return value;
   }
 
   /** The base URL of a registry host; Docker Hub's name is an alias. */

@@ -295,7 +295,13 @@ export async function prefetchImageRegistry(
   const options: PrefetchOptions = clientOrOptions instanceof RegistryClient ? { client: clientOrOptions } : clientOrOptions;
   const client = options.client ?? new RegistryClient();
   const requests = imageRequests(policies, resources, options);
-  const entries = await Promise.all(requests.map(async (r) => [imageString(r.info), await fetchImage(client.with({ keychain: r.keychain, insecure: r.insecure }), r.info, r.needs)] as const));
+  const entries = await Promise.all(requests.map(async (r) => {
+    const scoped = client.with({ keychain: r.keychain, insecure: r.insecure });
+    const name = imageString(r.info);
+    // One record per image and needs while the cache lives; a failed reading is asked again next time.
+    const record = await scoped.remember(`image ${name} ${JSON.stringify(r.needs)}`, () => fetchImage(scoped, r.info, r.needs), (v) => v.error === undefined && v.attestationsError === undefined);
+    return [name, record] as const;
+  }));
   const snapshot: ImageRegistrySnapshot = { images: Object.fromEntries(entries) };
   const references = new Set<string>();
   for (const policy of policies) {

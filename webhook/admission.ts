@@ -114,6 +114,36 @@ export function blockedMessage(request: AdmissionRequest, responses: PolicyRespo
   return `\n\nresource ${resourceLabel(request)} was blocked due to the following policies \n\n${lines.join('\n')}\n`;
 }
 
+/** A classic policy's failurePolicy (spec.webhookConfiguration, else the deprecated spec field; Fail by default). */
+function failurePolicyOf(policy: JsonObject): 'Fail' | 'Ignore' {
+  const spec = isJsonObject(policy.spec) ? policy.spec : {};
+  const configured = isJsonObject(spec.webhookConfiguration) ? spec.webhookConfiguration.failurePolicy : undefined;
+  return (configured ?? spec.failurePolicy) === 'Ignore' ? 'Ignore' : 'Fail';
+}
+
+/**
+ * Kyverno's image verification handler (in the mutating webhook): the request is blocked when
+ * a verifyImages rule failed under Enforce, or errored (a registry that did not answer in
+ * time) while some verifying policy's failurePolicy is Fail. The message lists the policies'
+ * rules that neither passed nor skipped (GetBlockedMessages).
+ */
+function imageVerificationBlock(request: AdmissionRequest, policies: readonly JsonObject[], responses: PolicyResponse[]): string | undefined {
+  const verifying = responses.map((r, i) => ({ r, policy: policies[i], rules: r.rules.filter((x) => x.type === 'ImageVerify') })).filter((v) => v.rules.length > 0);
+  if (verifying.length === 0) return undefined;
+  const failurePolicy = verifying.some((v) => failurePolicyOf(v.policy) === 'Fail') ? 'Fail' : 'Ignore';
+  const blocked = verifying.some((v) => v.rules.some((x) => (x.status === 'fail' && x.failureAction === 'Enforce') || (x.status === 'error' && failurePolicy === 'Fail')));
+  if (!blocked) return undefined;
+  const lines: string[] = [];
+  for (const v of [...verifying].sort((a, b) => a.r.policy.name.localeCompare(b.r.policy.name))) {
+    const reasons = new Map<string, string>();
+    for (const x of v.rules) if (x.status !== 'pass' && x.status !== 'skip') reasons.set(x.name, x.message);
+    if (reasons.size === 0) continue;
+    lines.push(`${v.r.policy.name}:`);
+    for (const [rule, message] of [...reasons].sort(([a], [b]) => a.localeCompare(b))) lines.push(`  ${rule}: ${quoteYamlScalar(message)}`);
+  }
+  return `\n\nresource ${resourceLabel(request)} was blocked due to the following policies \n\n${lines.join('\n')}\n`;
+}
+
 function base64(s: string): string {
   return Buffer.from(s, 'utf8').toString('base64');
 }
@@ -174,6 +204,12 @@ export function answerAdmissionReview(
   if (path === 'validate') {
     const response: JsonObject = { uid, allowed: !denied };
     if (denied) response.status = { code: 403, message: blockedMessage(request, responses) };
+    if (warnings.length) response.warnings = warnings;
+    return { status: 200, body: { ...envelope, response }, responses };
+  }
+  const imageBlock = imageVerificationBlock(request, policies, responses);
+  if (imageBlock !== undefined) {
+    const response: JsonObject = { uid, allowed: false, status: { code: 403, message: imageBlock } };
     if (warnings.length) response.warnings = warnings;
     return { status: 200, body: { ...envelope, response }, responses };
   }

@@ -57,6 +57,37 @@ function checkAnnotations(payloads: SimpleSigningPayload[], annotations: Record<
  * then Kyverno's annotation and digest extraction); throws Error with their message.
  */
 export function verifyCosignKey(record: RegistryImage, imageDigest: string, publicKeyPem: string, annotations: Record<string, string> = {}, layers = record.signatures): CosignVerified {
+  return memoised(record, `sig\0${layers === record.signatures ? 'tag' : 'referrers'}\0${imageDigest}\0${publicKeyPem}\0${JSON.stringify(annotations)}`, () => checkCosignKey(imageDigest, publicKeyPem, annotations, layers));
+}
+
+/**
+ * Verification outcomes per snapshot record: the registry layer hands out the same record for
+ * an image while its cache lives, so a warm webhook verifies each (digest, key) once.
+ * Results are immutable and failures are kept as the error they threw.
+ */
+const outcomes = new WeakMap<object, Map<string, { value: unknown } | { error: Error }>>();
+const MAX_OUTCOMES_PER_RECORD = 64;
+
+function memoised<T>(record: object, key: string, compute: () => T): T {
+  let byKey = outcomes.get(record);
+  const hit = byKey?.get(key);
+  if (hit) {
+    if ('error' in hit) throw hit.error;
+    return hit.value as T;
+  }
+  if (!byKey) outcomes.set(record, (byKey = new Map()));
+  if (byKey.size >= MAX_OUTCOMES_PER_RECORD) byKey.clear();
+  try {
+    const value = compute();
+    byKey.set(key, { value });
+    return value;
+  } catch (e) {
+    byKey.set(key, { error: e as Error });
+    throw e;
+  }
+}
+
+function checkCosignKey(imageDigest: string, publicKeyPem: string, annotations: Record<string, string>, layers: readonly CosignSignatureLayerLike[] & RegistryImage['signatures']): CosignVerified {
   if (layers.length === 0) throw new Error('no signatures found');
   const errors: string[] = [];
   const verified: SimpleSigningPayload[] = [];
@@ -213,6 +244,10 @@ function decodeStatement(statement: Statement): Statement {
  * image digest; the verified ones must carry the required annotations and are decoded.
  */
 export function verifyCosignAttestations(layers: readonly CosignSignatureLayerLike[], imageDigest: string, publicKeyPem: string, annotations: Record<string, string> = {}): CosignAttestations {
+  return memoised(layers, `att\0${imageDigest}\0${publicKeyPem}\0${JSON.stringify(annotations)}`, () => checkCosignAttestations(layers, imageDigest, publicKeyPem, annotations));
+}
+
+function checkCosignAttestations(layers: readonly CosignSignatureLayerLike[], imageDigest: string, publicKeyPem: string, annotations: Record<string, string>): CosignAttestations {
   const errors: string[] = [];
   const verified: Statement[] = [];
   for (const layer of layers) {
