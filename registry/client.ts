@@ -109,7 +109,8 @@ export class RegistryClient {
     this.now = options.now ?? Date.now;
     this.cache = shared?.cache ?? new Map();
     this.authorizations = shared?.authorizations ?? new Map();
-    this.identity = JSON.stringify([options.insecure ?? false, options.keychain?.entries.map((e) => [e.key, e.credential]) ?? []]);
+    const entries = options.keychain?.entries ?? [];
+    this.identity = entries.length === 0 ? String(options.insecure ?? false) : JSON.stringify([options.insecure ?? false, entries.map((e) => [e.key, e.credential])]);
   }
 
   /** A client with other credentials, insecure setting or timeout sharing this one's cache and fetch. */

@@ -22,8 +22,8 @@ import {
   cosignAttestationTag,
   cosignSignatureTag,
   imageString,
-  imageVerification,
   matchingImages,
+  ruleImageVerifications,
   type CosignSignatureLayer,
   type ImageMetadata,
   type ImageRegistrySnapshot,
@@ -76,13 +76,18 @@ function podPullSecrets(resource: JsonObject): string[] {
 }
 
 /** Every (image, what to read, credentials) the policies' verifyImages entries ask for. */
+const NO_KEYS: Keychain = { entries: [] };
+
 function imageRequests(policies: readonly JsonObject[], resources: readonly JsonObject[], options: PrefetchOptions): ImageRequest[] {
-  const lookup = secretLookup(options.secrets ?? []);
-  const keychainOf = (refs: string[], namespace: string): Keychain =>
-    joinKeychains(...refs.map((r) => secretRef(r, namespace)).map(({ namespace: ns, name }) => {
-      const secret = lookup(ns, name);
+  let lookup: ReturnType<typeof secretLookup> | undefined;
+  const keychainOf = (refs: string[], namespace: string): Keychain => {
+    if (refs.length === 0) return NO_KEYS;
+    lookup ??= secretLookup(options.secrets ?? []);
+    return joinKeychains(...refs.map((r) => secretRef(r, namespace)).map(({ namespace: ns, name }) => {
+      const secret = lookup!(ns, name);
       return secret ? keychainFromSecret(secret) : undefined;
     }));
+  };
   const out = new Map<string, ImageRequest>();
   const rules = policies.flatMap(verifyImagesRules);
   if (rules.length === 0) return [];
@@ -92,22 +97,23 @@ function imageRequests(policies: readonly JsonObject[], resources: readonly Json
     for (const rule of rules) {
       for (const info of matchingImages(rule, resource)) {
         const name = imageString(info);
-        for (const raw of asArray(rule.verifyImages)) {
-          const entry = imageVerification(raw);
+        const entries = ruleImageVerifications(rule);
+        for (const [i, raw] of asArray(rule.verifyImages).entries()) {
+          const entry = entries[i];
           const creds = asObject(asObject(raw)?.imageRegistryCredentials);
           const secrets = asArray(creds?.secrets).filter((s): s is string => typeof s === 'string');
-          const request = out.get(name) ?? { info, needs: { signatures: false, referrers: false, attestations: false }, keychain: { entries: [] }, insecure: false };
+          const request = out.get(name) ?? { info, needs: { signatures: false, referrers: false, attestations: false }, keychain: NO_KEYS, insecure: false };
           request.needs.signatures ||= entry.attestors.length > 0;
           request.needs.referrers ||= entry.attestors.length > 0 && entry.cosignOCI11;
           request.needs.attestations ||= entry.attestations.length > 0;
           request.insecure ||= creds?.allowInsecureRegistry === true;
-          request.keychain = joinKeychains(request.keychain, keychainOf(secrets, options.kyvernoNamespace ?? KYVERNO_NAMESPACE), pullSecrets);
+          if (secrets.length > 0 || pullSecrets.entries.length > 0) request.keychain = joinKeychains(request.keychain, keychainOf(secrets, options.kyvernoNamespace ?? KYVERNO_NAMESPACE), pullSecrets);
           out.set(name, request);
         }
       }
     }
   }
-  return [...out.values()].map((r) => ({ ...r, keychain: joinKeychains(r.keychain, options.keychain) }));
+  return [...out.values()].map((r) => (options.keychain?.entries.length ? { ...r, keychain: joinKeychains(r.keychain, options.keychain) } : r));
 }
 
 /** go-containerregistry's message for a HEAD on a missing tag, wrapped as cosign does. */
@@ -239,8 +245,16 @@ export async function fetchImageMetadata(client: RegistryClient, reference: stri
   }
 }
 
-/** Whether the policy reads image data from registries (an `imageRegistry` context entry, CEL `image.GetMetadata`). */
+const imageDataReads = new WeakMap<JsonObject, { literal: string[] } | null>();
+
+/** Whether the policy reads image data from registries (an `imageRegistry` context entry, CEL `image.GetMetadata`); once per policy object. */
 function readsImageData(policy: JsonObject): { literal: string[] } | null {
+  let found = imageDataReads.get(policy);
+  if (found === undefined) imageDataReads.set(policy, (found = scanImageDataReads(policy)));
+  return found;
+}
+
+function scanImageDataReads(policy: JsonObject): { literal: string[] } | null {
   const literal: string[] = [];
   let found = false;
   const visit = (node: unknown, key: string): void => {
@@ -299,7 +313,8 @@ export async function prefetchImageRegistry(
     const scoped = client.with({ keychain: r.keychain, insecure: r.insecure });
     const name = imageString(r.info);
     // One record per image and needs while the cache lives; a failed reading is asked again next time.
-    const record = await scoped.remember(`image ${name} ${JSON.stringify(r.needs)}`, () => fetchImage(scoped, r.info, r.needs), (v) => v.error === undefined && v.attestationsError === undefined);
+    const needs = `${r.needs.signatures ? 's' : ''}${r.needs.referrers ? 'r' : ''}${r.needs.attestations ? 'a' : ''}`;
+    const record = await scoped.remember(`image ${name} ${needs}`, () => fetchImage(scoped, r.info, r.needs), (v) => v.error === undefined && v.attestationsError === undefined);
     return [name, record] as const;
   }));
   const snapshot: ImageRegistrySnapshot = { images: Object.fromEntries(entries) };

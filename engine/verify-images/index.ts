@@ -59,8 +59,13 @@ export function imageVerification(entry: unknown): ImageVerification {
   };
 }
 
+const verificationsByRule = new WeakMap<JsonObject, ImageVerification[]>();
+
+/** The rule's entries, read once per (immutable) rule object. */
 export function ruleImageVerifications(rule: JsonObject): ImageVerification[] {
-  return asArray(rule.verifyImages).map(imageVerification);
+  let found = verificationsByRule.get(rule);
+  if (!found) verificationsByRule.set(rule, (found = asArray(rule.verifyImages).map(imageVerification)));
+  return found;
 }
 
 /** Kyverno's ImageInfo.String(): the digest form when there is a digest. */
