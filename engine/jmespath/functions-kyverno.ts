@@ -27,7 +27,7 @@ import {
 } from './go-compat';
 import { kyvernoAdd, kyvernoDivide, kyvernoModulo, kyvernoMultiply, kyvernoRound, kyvernoSubtract, kyvernoSum } from './functions-arithmetic';
 import * as time from './functions-time';
-import { parseRange, parseVersion, ZERO_VERSION } from './semver';
+import { parseRange, SemverError, tryParseVersion, ZERO_VERSION } from '../units/semver';
 import { normalizeImage } from './image';
 import { randomFromPattern } from './random';
 import { x509Decode } from './x509';
@@ -173,13 +173,14 @@ export const KYVERNO_FUNCTIONS: KyvernoFunction[] = [
     return runes.length > n ? runes.slice(0, n).join('') : s(0)(a);
   } },
   { name: 'semver_compare', args: [['string'], ['string']], returns: 'boolean', note: 'compares two strings which comply with the semantic versioning schema and outputs a boolean response as to the position of the second relative to the first', handler: (a) => {
-    let version = ZERO_VERSION;
+    // Kyverno ignores the version's parse error and compares 0.0.0.
+    const version = tryParseVersion(s(0)(a)) ?? ZERO_VERSION;
     try {
-      version = parseVersion(s(0)(a));
-    } catch {
-      // Kyverno ignores the version's parse error and compares 0.0.0.
+      return parseRange(s(1)(a))(version);
+    } catch (e) {
+      // The range's error goes out as blang words it (no function prefix), as in Kyverno.
+      throw e instanceof SemverError ? new JmespathError(e.message) : e;
     }
-    return parseRange(s(1)(a))(version);
   } },
   { name: 'parse_json', args: [['string']], returns: 'any', note: 'decodes a valid JSON encoded string to the appropriate type. Opposite of `to_string` function', handler: (a) => {
     try {
