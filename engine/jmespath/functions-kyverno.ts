@@ -28,7 +28,7 @@ import {
 import { kyvernoAdd, kyvernoDivide, kyvernoModulo, kyvernoMultiply, kyvernoRound, kyvernoSubtract, kyvernoSum } from './functions-arithmetic';
 import * as time from './functions-time';
 import { parseRange, SemverError, tryParseVersion, ZERO_VERSION } from '../units/semver';
-import { normalizeImage } from './image';
+import { getImageInfo, imageInfoString, ImageReferenceError } from '../images/image-info';
 import { randomFromPattern } from './random';
 import { x509Decode } from './x509';
 import { isJsonObject } from '../core/json';
@@ -229,5 +229,11 @@ export const KYVERNO_FUNCTIONS: KyvernoFunction[] = [
   { name: 'time_after', args: [['string'], ['string']], returns: 'boolean', note: 'checks if a time is after another time, both in RFC3339 format', handler: time.timeAfter },
   { name: 'time_between', args: [['string'], ['string'], ['string']], returns: 'boolean', note: 'checks if a time is between a start and end time, all in RFC3339 format', handler: time.timeBetween },
   { name: 'time_truncate', args: [['string'], ['string']], returns: 'string', note: 'returns the result of rounding time down to a multiple of duration', handler: time.timeTruncate },
-  { name: 'image_normalize', args: [['string']], returns: 'string', note: 'normalizes an image reference', handler: (a) => normalizeImage(s(0)(a)) },
+  { name: 'image_normalize', args: [['string']], returns: 'string', note: 'normalizes an image reference', handler: (a) => {
+    try {
+      return imageInfoString(getImageInfo(s(0)(a)));
+    } catch (e) {
+      throw e instanceof ImageReferenceError ? fnError('image_normalize', e.message) : e;
+    }
+  } },
 ];
