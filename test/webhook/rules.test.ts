@@ -1,7 +1,8 @@
 /** Webhook rules from policies, the per-kind pre-filter, and background-scan policy selection (pure). Reports: reports*.test.ts. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { builtinKinds, resolveKind, webhookNeeds, webhookRules } from '../../webhook/rules';
+import { webhookNeeds, webhookRules } from '../../webhook/rules';
+import { knownKindTable, resolveKind } from '../../engine/kube';
 import { PolicyIndex } from '../../webhook/prefilter';
 import { answerAdmissionReview } from '../../webhook/admission';
 import { evaluateReview } from '../../webhook/evaluate';
@@ -16,7 +17,7 @@ const validatePods = policy('pods', { match: { any: [{ resources: { kinds: ['Pod
 const mutateCms = policy('cms', { match: { any: [{ resources: { kinds: ['ConfigMap'], operations: ['CREATE'] } }] }, mutate: { patchStrategicMerge: { metadata: { labels: { a: 'b' } } } } }, { failurePolicy: 'Ignore', webhookTimeoutSeconds: 5 });
 
 test('kinds resolve like Kyverno kind selectors: plain, group/version, subresource, wildcard', () => {
-  const t = builtinKinds();
+  const t = knownKindTable();
   assert.deepEqual(resolveKind('Pod', t), [{ group: '', version: 'v1', resource: 'pods' }]);
   assert.deepEqual(resolveKind('apps/v1/Deployment', t), [{ group: 'apps', version: 'v1', resource: 'deployments' }]);
   assert.deepEqual(resolveKind('Pod/exec', t), [{ group: '', version: 'v1', resource: 'pods/exec' }]);
@@ -26,7 +27,7 @@ test('kinds resolve like Kyverno kind selectors: plain, group/version, subresour
 });
 
 test('webhook needs: only matched kinds and operations, autogen controllers, per path and failurePolicy', () => {
-  const needs = webhookNeeds([validatePods, mutateCms, policy('x', { match: { any: [{ resources: { kinds: ['Widget'] } }] }, validate: { pattern: {} } })], builtinKinds());
+  const needs = webhookNeeds([validatePods, mutateCms, policy('x', { match: { any: [{ resources: { kinds: ['Widget'] } }] }, validate: { pattern: {} } })], knownKindTable());
   const v = needs.find((n) => n.path === 'validate')!;
   const m = needs.find((n) => n.path === 'mutate')!;
   assert.equal(v.failurePolicy, 'Fail');
@@ -38,7 +39,7 @@ test('webhook needs: only matched kinds and operations, autogen controllers, per
   assert.equal(m.failurePolicy, 'Ignore');
   assert.equal(m.timeoutSeconds, 5);
   assert.deepEqual(webhookRules(m), [{ apiGroups: [''], apiVersions: ['*'], operations: ['CREATE'], resources: ['configmaps'], scope: '*' }]);
-  const none = webhookNeeds([policy('p', { match: { any: [{ resources: { kinds: ['Pod'] } }] }, validate: { pattern: {} } }, {}, { 'pod-policies.kyverno.io/autogen-controllers': 'none' })], builtinKinds());
+  const none = webhookNeeds([policy('p', { match: { any: [{ resources: { kinds: ['Pod'] } }] }, validate: { pattern: {} } }, {}, { 'pod-policies.kyverno.io/autogen-controllers': 'none' })], knownKindTable());
   assert.deepEqual(webhookRules(none[0]).flatMap((r) => r.resources as string[]), ['pods']);
 });
 
@@ -47,7 +48,7 @@ test('webhook needs: CEL policies bring their resource rules', () => {
     apiVersion: 'policies.kyverno.io/v1alpha1', kind: 'ValidatingPolicy', metadata: { name: 'v' },
     spec: { matchConstraints: { resourceRules: [{ apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['deployments'] }] }, validations: [{ expression: 'true' }] },
   };
-  const [need] = webhookNeeds([vpol], builtinKinds());
+  const [need] = webhookNeeds([vpol], knownKindTable());
   assert.deepEqual(webhookRules(need), [{ apiGroups: ['apps'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['deployments'], scope: '*' }]);
 });
 
