@@ -89,3 +89,28 @@ test('background scan: which policies scan, and what counts as a change', () => 
   const a = { ...validatePods, metadata: { name: 'pods', generation: 1 } };
   assert.notEqual(policyVersion(a), policyVersion({ ...a, metadata: { name: 'pods', generation: 2 } }));
 });
+
+test('admission warnings as Kyverno gives them: synchronous policies only, none on a denial', () => {
+  const cluster = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'x' }] } };
+  const needsTeam = { match: { any: [{ resources: { kinds: ['Pod'] } }] }, validate: { message: 'team label', pattern: { metadata: { labels: { team: '?*' } } } } };
+  const warningsOf = (policies: Json[]) => {
+    const answer = answerAdmissionReview(JSON.parse(review('Pod', pod)), 'validate', policies, cluster);
+    return { allowed: (answer.body.response as Json).allowed, warnings: (answer.body.response as Json).warnings };
+  };
+  // An Audit policy is audited in the background: admitted without a warning.
+  assert.deepEqual(warningsOf([policy('audit', needsTeam, { validationFailureAction: 'Audit' })]), { allowed: true, warnings: undefined });
+  // spec.emitWarning puts it on the synchronous path: its failure is a warning.
+  const warned = warningsOf([policy('audit-warn', needsTeam, { validationFailureAction: 'Audit', emitWarning: true })]);
+  assert.equal(warned.allowed, true);
+  assert.deepEqual(warned.warnings, ["policy audit-warn.r: validation error: team label. rule r failed at path /metadata/labels/"]);
+  // A policy with an Enforce rule runs synchronously: its Audit rule's failure is a warning.
+  const mixed = { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'mixed' }, spec: { rules: [
+    { name: 'enforced', match: needsTeam.match, validate: { failureAction: 'Enforce', pattern: { metadata: { name: '?*' } } } },
+    { name: 'audited', ...needsTeam, validate: { ...needsTeam.validate, failureAction: 'Audit' } },
+  ] } };
+  assert.deepEqual(warningsOf([mixed]).warnings, ["policy mixed.audited: validation error: team label. rule audited failed at path /metadata/labels/"]);
+  // A denial carries the reason, not warnings.
+  const denied = warningsOf([mixed, policy('enforce', needsTeam, { validationFailureAction: 'Enforce' })]);
+  assert.deepEqual(denied, { allowed: false, warnings: undefined });
+});
