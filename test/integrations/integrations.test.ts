@@ -5,10 +5,11 @@
  * - the action's steps run as GitHub's composite runner does: `bash --noprofile --norc -eo
  *   pipefail` on each `run`, `${{ inputs.* }}` and `${{ github.action_path }}` substituted
  *   into the step's env, $GITHUB_PATH added to PATH for the following steps, $GITHUB_OUTPUT read;
- * - the hooks run through the real pre-commit (Debian's package; .ci/run installs it) in a
- *   scratch git repository, as `repo: local` hooks with the fields of .pre-commit-hooks.yaml and,
- *   for the `language: node` hook, the tarball as its package; without pre-commit, the hooks'
- *   entry runs as pre-commit would run it (in the repository root, no file names).
+ * - the hook runs through the real pre-commit (Debian's package; .ci/run installs it) in a
+ *   scratch git repository: `pre-commit try-repo` on this repository's .pre-commit-hooks.yaml,
+ *   and README's self-installing `repo: local` variant (`language: node`, the tarball as its
+ *   package) installed as a git hook that must block a commit whose tests fail; without
+ *   pre-commit, the hook's entry runs as pre-commit would run it (repository root, no file names).
  *
  * `npm run test:integrations` (needs `npm run build`); .ci/run runs it.
  */
@@ -150,53 +151,81 @@ function git(repo: string, args: string[], env: NodeJS.ProcessEnv = cleanEnv()) 
   return { code: r.status ?? 1, output: r.stdout + r.stderr };
 }
 
-/** A git repository holding the examples, with hooks whose fields come from .pre-commit-hooks.yaml. */
-function hookRepository(name: string): string {
+/** A git repository holding the examples (and the given pre-commit configuration). */
+function gitRepository(name: string, config?: unknown): string {
   const repo = workspace(name);
   assert.equal(git(repo, ['init', '-q']).code, 0);
-  const local = hooks.map((h) => {
-    const { minimum_pre_commit_version: _, ...fields } = h;
-    // `repo: local` has no package of its own: the node hook gets the tarball as its package.
-    return h.language === 'node' ? { ...fields, additional_dependencies: [tarball] } : fields;
-  });
-  writeFileSync(join(repo, '.pre-commit-config.yaml'), stringify({ repos: [{ repo: 'local', hooks: local }] }));
+  if (config) writeFileSync(join(repo, '.pre-commit-config.yaml'), stringify(config));
   assert.equal(git(repo, ['add', '-A']).code, 0);
   return repo;
 }
 
+/** README's self-installing variant: pre-commit installs the npm package into its own Node env. */
+const SELF_INSTALLING_HOOK = {
+  id: 'kyverno-studio-test',
+  name: 'kyverno-studio test (self-installing)',
+  entry: 'kyverno-studio test',
+  language: 'node',
+  files: '\\.ya?ml$',
+  pass_filenames: false,
+  additional_dependencies: ['kyverno-studio@' + pkg.version],
+};
+
 const preCommit = spawnSync('pre-commit', ['--version'], { encoding: 'utf8' });
-const hasPreCommit = preCommit.status === 0;
+const NO_PRE_COMMIT = preCommit.status === 0 ? false : 'pre-commit is not installed (Debian package pre-commit); the entry test below still runs';
 
-test('the hooks are defined for kyverno-studio test, once self-installing and once from PATH', () => {
-  assert.deepEqual(hooks.map((h) => [h.id, h.language, h.entry, h.pass_filenames]), [
-    ['kyverno-studio-test', 'node', 'kyverno-studio test', false],
-    ['kyverno-studio-test-system', 'system', 'kyverno-studio test', false],
-  ]);
-  for (const h of hooks) assert.ok(new RegExp(h.files!).test('policies/p.yaml') && new RegExp(h.files!).test('t/kyverno-test.yml'));
-});
-
-test('the hooks run through pre-commit and block a commit whose tests fail', { skip: hasPreCommit ? false : 'pre-commit is not installed (Debian package pre-commit); the entry test below still runs' }, () => {
-  assert.ok(installedBin, 'the action test installed kyverno-studio for the system hook');
-  const repo = hookRepository('pre-commit');
+function preCommitEnv(): NodeJS.ProcessEnv {
   const env = cleanEnv();
   env.PRE_COMMIT_HOME = join(dir, 'pre-commit-home');
   env.PATH = [installedBin, env.PATH].join(delimiter);
-  const run = (...args: string[]) => {
-    const r = spawnSync('pre-commit', args, { cwd: repo, env, encoding: 'utf8', timeout: 600_000 });
-    return { code: r.status ?? 1, output: r.stdout + r.stderr };
-  };
-  const passed = run('run', '--all-files');
+  return env;
+}
+
+function runPreCommit(repo: string, env: NodeJS.ProcessEnv, ...args: string[]) {
+  const r = spawnSync('pre-commit', args, { cwd: repo, env, encoding: 'utf8', timeout: 600_000 });
+  return { code: r.status ?? 1, output: r.stdout + r.stderr };
+}
+
+test('the hook definition runs kyverno-studio test from PATH on YAML changes', () => {
+  assert.deepEqual(hooks.map((h) => [h.id, h.language, h.entry, h.pass_filenames]), [['kyverno-studio-test', 'system', 'kyverno-studio test', false]]);
+  const files = new RegExp(hooks[0].files!);
+  assert.ok(files.test('policies/p.yaml') && files.test('t/kyverno-test.yml') && !files.test('README.md'));
+  // README's variant has the same fields but the language and the package.
+  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+  assert.match(readme, /language: node\n\s+additional_dependencies: \['kyverno-studio@[\d.]+'\]/);
+});
+
+test('pre-commit try-repo runs the hook from this repository', { skip: NO_PRE_COMMIT }, () => {
+  assert.ok(installedBin, 'the action test installed kyverno-studio');
+  const repo = gitRepository('try-repo');
+  const env = preCommitEnv();
+  // try-repo reads .pre-commit-hooks.yaml from this repository, uncommitted changes included.
+  const passed = runPreCommit(repo, env, 'try-repo', REPO, 'kyverno-studio-test', '--all-files');
   assert.equal(passed.code, 0, passed.output);
-  assert.equal(passed.output.match(/kyverno-studio test\.+Passed/g)?.length, 2, passed.output);
-  assert.equal(run('install').code, 0);
-  // git runs the installed hook with this environment (pre-commit's cache, the system hook's PATH).
+  assert.match(passed.output, /kyverno-studio test\.+Passed/);
+  breakExamplesTest(repo);
+  const failed = runPreCommit(repo, env, 'try-repo', REPO, 'kyverno-studio-test', '--all-files');
+  assert.equal(failed.code, 1, failed.output);
+  assert.match(failed.output, /kyverno-studio test\.+Failed/);
+  assert.match(failed.output, /Test Summary: 6 tests passed and 1 tests failed/);
+});
+
+test('the self-installing variant blocks a commit whose tests fail', { skip: NO_PRE_COMMIT }, () => {
+  // The package comes from this tree's tarball instead of the registry.
+  const hook = { ...SELF_INSTALLING_HOOK, additional_dependencies: [tarball] };
+  const repo = gitRepository('self-installing', { repos: [{ repo: 'local', hooks: [hook] }] });
+  const env = cleanEnv();
+  env.PRE_COMMIT_HOME = join(dir, 'pre-commit-home');
+  assert.equal(runPreCommit(repo, env, 'install').code, 0);
+  // git runs the installed hook with this environment (pre-commit's cache; no kyverno-studio on PATH).
   const committed = git(repo, ['commit', '-qm', 'policies'], env);
   assert.equal(committed.code, 0, `a commit with passing tests goes through:\n${committed.output}`);
+  assert.match(committed.output, /kyverno-studio test \(self-installing\)\.+Passed/);
   breakExamplesTest(repo);
   git(repo, ['add', '-A']);
   const blocked = git(repo, ['commit', '-qm', 'broken'], env);
   assert.notEqual(blocked.code, 0, blocked.output);
-  assert.match(blocked.output, /kyverno-studio test\.+Failed/);
+  assert.match(blocked.output, /kyverno-studio test \(self-installing\)\.+Failed/);
   assert.match(blocked.output, /1 tests failed/);
 });
 
@@ -205,15 +234,12 @@ test('the hooks\' entry, run as pre-commit runs it, passes and fails with the te
   const repo = workspace('entry');
   const env = cleanEnv();
   env.PATH = [installedBin, env.PATH].join(delimiter);
-  for (const h of hooks) {
-    // pass_filenames: false, so the entry runs alone, in the repository root.
-    const [command, ...args] = h.entry.split(' ');
-    const r = spawnSync(command, args, { cwd: repo, env, encoding: 'utf8', timeout: 120_000 });
-    assert.equal(r.status, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /Test Summary: 7 tests passed and 0 tests failed/);
-  }
-  breakExamplesTest(repo);
+  // pass_filenames: false, so the entry runs alone, in the repository root.
   const [command, ...args] = hooks[0].entry.split(' ');
-  const r = spawnSync(command, args, { cwd: repo, env, encoding: 'utf8', timeout: 120_000 });
-  assert.equal(r.status, 1);
+  const passed = spawnSync(command, args, { cwd: repo, env, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(passed.status, 0, passed.stdout + passed.stderr);
+  assert.match(passed.stdout, /Test Summary: 7 tests passed and 0 tests failed/);
+  breakExamplesTest(repo);
+  const failed = spawnSync(command, args, { cwd: repo, env, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(failed.status, 1);
 });
