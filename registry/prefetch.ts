@@ -15,7 +15,8 @@
 import type { JsonObject } from '../engine/core/types';
 import { asArray, asObject, isJsonObject } from '../engine/core/json';
 import { base64Encode } from '../engine/jmespath/go-compat';
-import { extractImages, parseImage, type ImageInfo } from '../engine/context/images';
+import { extractImages, type ImageInfo } from '../engine/context/images';
+import { BadName, parseReference } from '../engine/images/parse-reference';
 import {
   COSIGN_SIGNATURE_ANNOTATION,
   COSIGN_SIGNATURE_ARTIFACT_TYPE,
@@ -157,9 +158,14 @@ function failure(e: unknown): { error: string; unreachable: boolean } {
 }
 
 /** One image: its digest and the cosign artifacts asked for, or the error that stopped the reading. */
+/** The repository as the registry serves it: Docker Hub's single-component names live under `library/`. */
+function registryRepository(registry: string, path: string): string {
+  return (registry === 'docker.io' || registry === 'index.docker.io') && !path.includes('/') ? `library/${path}` : path;
+}
+
 export async function fetchImage(client: RegistryClient, info: ImageInfo, needs: ImageNeeds = { signatures: true, referrers: false, attestations: false }): Promise<RegistryImage> {
   const registry = info.registry ?? 'docker.io';
-  const repository = info.path;
+  const repository = registryRepository(registry, info.path);
   let digest = info.digest;
   try {
     if (!digest) {
@@ -203,11 +209,17 @@ function registryName(registry: string): string {
  * go-containerregistry's remote.Image does by default.
  */
 export async function fetchImageMetadata(client: RegistryClient, reference: string): Promise<ImageMetadata | { error: string }> {
-  const info = parseImage(reference);
-  if (!info) return { error: `failed to fetch image descriptor: ${reference}, error: could not parse reference: ${reference}` };
-  const registry = info.registry ?? 'docker.io';
-  const repository = info.path;
-  const identifier = info.digest ?? info.tag ?? 'latest';
+  let ref;
+  try {
+    ref = parseReference(reference);
+  } catch (e) {
+    if (!(e instanceof BadName)) throw e;
+    return { error: `failed to fetch image descriptor: ${reference}, error: ${e.message}` };
+  }
+  const registry = ref.registry;
+  const repository = ref.repository;
+  const identifier = ref.identifier;
+  const info = { tag: ref.tag || undefined, digest: ref.digest || undefined };
   try {
     const top = await client.getManifest(registry, repository, identifier);
     if (!top) throw new RegistryError(`GET ${client.baseUrl(registry)}/v2/${repository}/manifests/${identifier}: MANIFEST_UNKNOWN: manifest unknown`, 404);

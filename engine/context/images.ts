@@ -131,7 +131,7 @@ export function extractImagesWith(resource: JsonObject | null | undefined, confi
           image = search(jmesPath, image);
           if (typeof image !== 'string') throw new Error(`jmespath ${jmesPath} must produce a string`);
         }
-        const info = parseImage(image as string);
+        const info = tryGetImageInfo(image as string);
         if (!info) throw new Error(`invalid image '${String(image)}'`);
         group[name] = { ...info, jsonPointer: pointer };
       };
