@@ -54,7 +54,7 @@ const BOOT_TIMEOUT_MS = 30_000;
  * the process.
  */
 export function watchdogGraceMs(timeoutMs: number): number {
-  return Math.max(500, Math.floor(timeoutMs / 2));
+  return Math.max(2000, Math.floor(timeoutMs / 2));
 }
 const MAX_PARKED_CONNECTIONS = 1000;
 const SNAPSHOT_WAIT_MS = 500;
