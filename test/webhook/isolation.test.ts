@@ -6,50 +6,20 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { request } from 'node:https';
-import { build } from 'esbuild';
-import { makeCertificates } from '../../deploy/certs';
-import { startWebhookServer, type WebhookServer } from '../../webhook/server';
 import { HOSTILE_POLICY, innocentReview, hostileReview, TAG_POLICY } from './hostile-workload';
+import { startTestWebhook, type TestWebhook } from './harness';
 
-const dir = mkdtempSync(join(tmpdir(), 'ks-webhook-isolation-'));
-const certs = makeCertificates({ hosts: ['127.0.0.1'] });
-let server: WebhookServer;
-let port = 0;
+let webhook: TestWebhook;
 const log: string[] = [];
 const TIMEOUT_MS = 1000;
 
 before(async () => {
-  writeFileSync(join(dir, 'tls.crt'), certs.serving.certPem);
-  writeFileSync(join(dir, 'tls.key'), certs.serving.keyPem);
-  const worker = join(dir, 'webhook.js');
-  await build({ entryPoints: [join(__dirname, '../../webhook/main.ts')], outfile: worker, bundle: true, platform: 'node', format: 'cjs', logLevel: 'error' });
-  server = await startWebhookServer({
-    port: 0, host: '127.0.0.1', tlsCertFile: join(dir, 'tls.crt'), tlsKeyFile: join(dir, 'tls.key'), workerScript: worker, workers: 2, timeoutMs: TIMEOUT_MS,
-    log: (l) => log.push(l),
-  });
-  server.setPolicies([TAG_POLICY, HOSTILE_POLICY], { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] });
-  port = server.address().port;
-  for (let i = 0; i < 100 && (await call('/readyz').catch(() => ({ status: 0 }))).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+  webhook = await startTestWebhook('isolation', { workers: 2, timeoutMs: TIMEOUT_MS, log: (l) => log.push(l) }, [TAG_POLICY, HOSTILE_POLICY]);
 });
 
-after(() => server?.close());
+after(() => webhook?.server.close());
 
-function call(path: string, body?: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    // A connection per call: the primary hands each to the next server process in turn.
-    const req = request({ host: '127.0.0.1', port, path, method: body === undefined ? 'GET' : 'POST', ca: certs.ca.certPem, servername: '127.0.0.1', agent: false }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const call = (path: string, body?: string) => webhook.call(path, body);
 
 /** Innocent reviews (half of them denied) sent while `hostile` reviews run; all must be answered right. */
 async function hostileWithInnocents(hostile: number, innocents: number): Promise<void> {

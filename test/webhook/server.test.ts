@@ -4,19 +4,11 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { request } from 'node:https';
-import { build } from 'esbuild';
-import { makeCertificates } from '../../deploy/certs';
 import { HOSTILE_POLICY, TAG_POLICY } from './hostile-workload';
-import { startWebhookServer, type WebhookServer } from '../../webhook/server';
+import { startTestWebhook, type TestWebhook } from './harness';
 
-const dir = mkdtempSync(join(tmpdir(), 'ks-webhook-server-'));
-const certs = makeCertificates({ hosts: ['127.0.0.1'] });
-let server: WebhookServer;
-let port = 0;
+let webhook: TestWebhook;
+const call = (path: string, body?: string) => webhook.call(path, body);
 
 function review(containers: number, labels: Record<string, string> = {}): string {
   const list = Array.from({ length: containers }, (_, i) => ({ name: `c${i}`, image: `registry.example.com/app${i}:1.0` }));
@@ -26,32 +18,11 @@ function review(containers: number, labels: Record<string, string> = {}): string
   });
 }
 
-function call(path: string, body?: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    // A fresh connection per call: the primary hands each to the next server process.
-    const req = request({ host: '127.0.0.1', port, path, method: body === undefined ? 'GET' : 'POST', ca: certs.ca.certPem, servername: '127.0.0.1', agent: false }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 before(async () => {
-  writeFileSync(join(dir, 'tls.crt'), certs.serving.certPem);
-  writeFileSync(join(dir, 'tls.key'), certs.serving.keyPem);
-  const worker = join(dir, 'webhook.js');
-  await build({ entryPoints: [join(__dirname, '../../webhook/main.ts')], outfile: worker, bundle: true, platform: 'node', format: 'cjs', logLevel: 'error' });
-  server = await startWebhookServer({
-    port: 0, host: '127.0.0.1', tlsCertFile: join(dir, 'tls.crt'), tlsKeyFile: join(dir, 'tls.key'), workerScript: worker, workers: 2, timeoutMs: 300, maxBodyBytes: 2_000_000,
-  });
-  server.setPolicies([TAG_POLICY, HOSTILE_POLICY], { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] });
-  port = server.address().port;
+  webhook = await startTestWebhook('server', { workers: 2, timeoutMs: 300, maxBodyBytes: 2_000_000 }, [TAG_POLICY, HOSTILE_POLICY]);
 });
 
-after(() => server?.close());
+after(() => webhook?.server.close());
 
 test('a review stuck in a policy past its deadline answers 504 at the deadline; its process and the others keep serving', async () => {
   // Seconds of work inside one rule: the engine's budgets look at the deadline as they charge.
