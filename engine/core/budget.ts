@@ -131,8 +131,13 @@ function where(): string {
   return `policy ${evaluationPolicy || '(none)'}${evaluationRule ? `, rule ${evaluationRule}` : ''}`;
 }
 
-/** Charges `bytes` of values built to the running evaluation; throws past the ceiling or the deadline. */
+/**
+ * Charges `bytes` of values built to the running evaluation; throws past the ceiling or the
+ * deadline. Outside a policy evaluation (a bare query from the editor or a test) nothing is
+ * summed: there is no evaluation to bound, and the query's own budget still holds.
+ */
 export function chargeMemory(bytes: number, what: string): void {
+  if (evaluationDepth === 0) return;
   evaluationBytes += bytes;
   if (evaluationBytes > MAX_EVALUATION_BYTES) {
     throw new BudgetExceededError('memory', MAX_EVALUATION_BYTES, `${where()}: ${what} takes the values built by one evaluation past ${MAX_EVALUATION_BYTES} bytes`);

@@ -142,3 +142,10 @@ test('past the host\'s deadline the budgets stop an evaluation that keeps loopin
   // Without a deadline the same expression evaluates.
   assert.equal(evalCel('lists.range(100000).all(x, x >= 0)', {}), true);
 });
+
+test('queries outside a policy evaluation are not summed into any evaluation\'s memory', () => {
+  const data = { s: 'x'.repeat(1_000_000) };
+  // 80 queries building 4 MB each: past the ceiling if they were summed (a long-running
+  // language server would end up refusing every query).
+  for (let k = 0; k < 80; k++) assert.equal(jmesSearch("join('', [s, s, s, s]) != ''", data), true);
+});
