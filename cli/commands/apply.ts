@@ -1,5 +1,5 @@
 /** `kyverno-studio apply POLICY... --resource FILE...`: like `kyverno apply`, offline. */
-import type { JsonObject, RequestInfo, TestValues } from '../../engine/core/types';
+import type { ClusterState, JsonObject, RequestInfo, TestValues } from '../../engine/core/types';
 import { addGlobalContextEntries, isGlobalContextEntry } from '../../engine/context';
 import { GO_YAML_OPTIONS } from '../../engine/loader';
 import { evaluateResources, offlineCluster, type EngineResponse, type ResourceEvaluation } from '../../engine/evaluate';
@@ -159,6 +159,8 @@ export interface ApplyPaths {
 
 export interface ApplyRun {
   policies: JsonObject[];
+  /** The offline cluster the resources were evaluated against. */
+  cluster: ClusterState;
   resources: JsonObject[];
   exceptionCount: number;
   evaluations: ResourceEvaluation[];
@@ -271,7 +273,7 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
     ...http.payloads.map((p) => evaluateAuthzPayload(payloadInput, 'HTTP', p)),
     ...envoy.payloads.map((p) => evaluateAuthzPayload(payloadInput, 'Envoy', p)),
   ];
-  return { policies, resources, exceptionCount: exceptions.length, evaluations, payloadResponses, jsonPayloadCount: json.payloads.length, inputErrors };
+  return { policies, cluster, resources, exceptionCount: exceptions.length, evaluations, payloadResponses, jsonPayloadCount: json.payloads.length, inputErrors };
 }
 
 /** Kyverno prints the resource after every kyverno.io policy with mutate rules, applied or not. */

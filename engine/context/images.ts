@@ -1,69 +1,14 @@
 /**
  * The `images` variable: every container image of a Pod, a pod controller or a CronJob,
- * split as Kyverno's image utilities split it (docker.io added when the reference has no
- * registry, `latest` when it has neither tag nor digest).
+ * each read by Kyverno's GetImageInfo (engine/images/image-info.ts).
  */
 import type { JsonObject } from '../core/types';
+import { tryGetImageInfo, type ImageInfo } from '../images/image-info';
 
-export interface ImageInfo {
-  registry?: string;
-  name: string;
-  path: string;
-  tag?: string;
-  digest?: string;
-  reference?: string;
-  referenceWithTag?: string;
-  jsonPointer: string;
-}
+export type { ImageInfo } from '../images/image-info';
 
-const DEFAULT_REGISTRY = 'docker.io';
-
-const POD_CONTROLLERS = new Set(['Deployment', 'DaemonSet', 'Job', 'StatefulSet', 'ReplicaSet', 'ReplicationController']);
+const POD_CONTROLLERS = new Set(['Deployment', 'DaemonSet', 'Job', 'StatefulSet', 'ReplicationController', 'ReplicaSet']);
 const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
-
-/** Kyverno's addDefaultRegistry: the first segment is a registry only if it has `.`/`:`, is localhost, or has capitals. */
-function withDefaultRegistry(image: string): string {
-  const i = image.indexOf('/');
-  if (i === -1) return `${DEFAULT_REGISTRY}/${image}`;
-  const first = image.slice(0, i);
-  if (!/[.:]/.test(first) && first !== 'localhost' && first.toLowerCase() === first) return `${DEFAULT_REGISTRY}/${image}`;
-  return image;
-}
-
-/** Splits an image reference; null when it is not a valid reference. */
-export function parseImage(image: string): Omit<ImageInfo, 'jsonPointer'> | null {
-  if (typeof image !== 'string' || image.trim() === '' || /\s/.test(image)) return null;
-  const full = withDefaultRegistry(image);
-  let rest = full;
-  let digest = '';
-  const at = rest.indexOf('@');
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-    if (!/^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$/.test(digest)) return null;
-  }
-  let tag = '';
-  const lastSlash = rest.lastIndexOf('/');
-  const colon = rest.lastIndexOf(':');
-  if (colon > lastSlash) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-    if (!/^[\w][\w.-]{0,127}$/.test(tag)) return null;
-  }
-  const slash = rest.indexOf('/');
-  const registry = rest.slice(0, slash);
-  const path = rest.slice(slash + 1);
-  if (!path || !/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(path)) return null;
-  const name = path.slice(path.lastIndexOf('/') + 1);
-  if (!digest && !tag) tag = 'latest';
-  const base = `${registry}/${path}`;
-  const info: Omit<ImageInfo, 'jsonPointer'> = { registry, name, path };
-  if (tag) info.tag = tag;
-  if (digest) info.digest = digest;
-  info.reference = digest ? `${base}@${digest}` : `${base}:${tag}`;
-  if (tag) info.referenceWithTag = `${base}:${tag}`;
-  return info;
-}
 
 // Every request's scope lists its images; a reference parses the same way every time.
 // Results are only spread into the scope, never changed. Bounded: dropped when full.
@@ -74,7 +19,7 @@ function parsedImage(image: string): Omit<ImageInfo, 'jsonPointer'> | null {
   let info = parsedImages.get(image);
   if (info !== undefined) return info;
   if (parsedImages.size >= MAX_REMEMBERED) parsedImages.clear();
-  info = parseImage(image);
+  info = tryGetImageInfo(image);
   parsedImages.set(image, info);
   return info;
 }
