@@ -7,6 +7,7 @@ import { applyPolicy, type ApplyOptions, type ApplyPhase } from '../engine/apply
 import type { AdmissionRequest, ClusterState, JsonObject, Operation, PolicyResponse, RuleResult } from '../engine/core/types';
 import { asObject, isJsonObject } from '../engine/core/json';
 import { normalizeFailureAction } from '../engine/policy';
+import { deadlinePassed, withDeadline } from '../engine/core/budget';
 
 export type WebhookPath = 'validate' | 'mutate';
 
@@ -20,8 +21,15 @@ export interface AdmissionAnswer {
 
 export class BadReviewError extends Error {}
 
-/** The review ran past its deadline; checked between policies (the watchdog covers the rest). */
+/**
+ * The review ran past its deadline: checked between policies and by the engine's budgets
+ * inside them (the watchdog covers whatever neither reaches).
+ */
 export class DeadlineExceeded extends Error {}
+
+function deadlineExceeded(started: number, done: number, total: number): DeadlineExceeded {
+  return new DeadlineExceeded(`policy evaluation exceeded its deadline after ${Date.now() - started} ms (${done} of ${total} policies done)`);
+}
 
 const VALIDATE_PHASES: readonly ApplyPhase[] = ['validate'];
 const MUTATE_PHASES: readonly ApplyPhase[] = ['mutate', 'verifyImages'];
@@ -158,6 +166,36 @@ export function blockedMessage(request: AdmissionRequest, responses: PolicyRespo
   return `\n\nresource ${resourceLabel(request)} was blocked due to the following policies \n\n${lines.join('\n')}\n`;
 }
 
+/** A classic policy's failurePolicy (spec.webhookConfiguration, else the deprecated spec field; Fail by default). */
+function failurePolicyOf(policy: JsonObject): 'Fail' | 'Ignore' {
+  const spec = isJsonObject(policy.spec) ? policy.spec : {};
+  const configured = isJsonObject(spec.webhookConfiguration) ? spec.webhookConfiguration.failurePolicy : undefined;
+  return (configured ?? spec.failurePolicy) === 'Ignore' ? 'Ignore' : 'Fail';
+}
+
+/**
+ * Kyverno's image verification handler (in the mutating webhook): the request is blocked when
+ * a verifyImages rule failed under Enforce, or errored (a registry that did not answer in
+ * time) while some verifying policy's failurePolicy is Fail. The message lists the policies'
+ * rules that neither passed nor skipped (GetBlockedMessages).
+ */
+function imageVerificationBlock(request: AdmissionRequest, policies: readonly JsonObject[], responses: PolicyResponse[]): string | undefined {
+  const verifying = responses.map((r, i) => ({ r, policy: policies[i], rules: r.rules.filter((x) => x.type === 'ImageVerify') })).filter((v) => v.rules.length > 0);
+  if (verifying.length === 0) return undefined;
+  const failurePolicy = verifying.some((v) => failurePolicyOf(v.policy) === 'Fail') ? 'Fail' : 'Ignore';
+  const blocked = verifying.some((v) => v.rules.some((x) => (x.status === 'fail' && x.failureAction === 'Enforce') || (x.status === 'error' && failurePolicy === 'Fail')));
+  if (!blocked) return undefined;
+  const lines: string[] = [];
+  for (const v of [...verifying].sort((a, b) => a.r.policy.name.localeCompare(b.r.policy.name))) {
+    const reasons = new Map<string, string>();
+    for (const x of v.rules) if (x.status !== 'pass' && x.status !== 'skip') reasons.set(x.name, x.message);
+    if (reasons.size === 0) continue;
+    lines.push(`${v.r.policy.name}:`);
+    for (const [rule, message] of [...reasons].sort(([a], [b]) => a.localeCompare(b))) lines.push(`  ${rule}: ${quoteYamlScalar(message)}`);
+  }
+  return `\n\nresource ${resourceLabel(request)} was blocked due to the following policies \n\n${lines.join('\n')}\n`;
+}
+
 function base64(s: string): string {
   return Buffer.from(s, 'utf8').toString('base64');
 }
@@ -191,20 +229,24 @@ export function answerAdmissionReview(
   // webhook before any validating one, so validation already sees the mutated object.
   const phases = path === 'validate' ? VALIDATE_PHASES : MUTATE_PHASES;
   const started = Date.now();
-  // One options object while the request stays the same (the engine only reads it).
-  let options: ApplyOptions = { request: current, cluster, phases };
-  for (const policy of policies) {
-    if (deadline !== Infinity && Date.now() > deadline) {
-      throw new DeadlineExceeded(`policy evaluation exceeded its deadline after ${Date.now() - started} ms (${responses.length} of ${policies.length} policies done)`);
+  // The engine's budgets look at the deadline as they charge (engine/core/budget), so a
+  // policy that keeps building or looping ends soon after it instead of holding the process.
+  withDeadline(deadline, () => {
+    // One options object while the request stays the same (the engine only reads it).
+    let options: ApplyOptions = { request: current, cluster, phases };
+    for (const policy of policies) {
+      if (deadlinePassed()) throw deadlineExceeded(started, responses.length, policies.length);
+      const response = applyPolicy(policy, options);
+      responses.push(response);
+      // A new request only when the object changed: the engine reuses what it built per request.
+      if (path === 'mutate' && current.object && response.patchedResource && response.patchedResource !== current.object) {
+        current = { ...current, object: response.patchedResource };
+        options = { request: current, cluster, phases };
+      }
     }
-    const response = applyPolicy(policy, options);
-    responses.push(response);
-    // A new request only when the object changed: the engine reuses what it built per request.
-    if (path === 'mutate' && current.object && response.patchedResource && response.patchedResource !== current.object) {
-      current = { ...current, object: response.patchedResource };
-      options = { request: current, cluster, phases };
-    }
-  }
+    // Cut inside the last policy: its rules ended with deadline errors, which are no answer.
+    if (deadlinePassed()) throw deadlineExceeded(started, responses.length - 1, policies.length);
+  });
   const envelope = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' };
   const denied = path === 'validate' && responses.some((r) => r.rules.some(isBlocking));
   // As Kyverno: a denied request carries the denial, not warnings.
@@ -212,6 +254,12 @@ export function answerAdmissionReview(
   if (path === 'validate') {
     const response: JsonObject = { uid, allowed: !denied };
     if (denied) response.status = { code: 403, message: blockedMessage(request, responses) };
+    if (warnings.length) response.warnings = warnings;
+    return { status: 200, body: { ...envelope, response }, responses };
+  }
+  const imageBlock = imageVerificationBlock(request, policies, responses);
+  if (imageBlock !== undefined) {
+    const response: JsonObject = { uid, allowed: false, status: { code: 403, message: imageBlock } };
     if (warnings.length) response.warnings = warnings;
     return { status: 200, body: { ...envelope, response }, responses };
   }

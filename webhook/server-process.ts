@@ -15,6 +15,9 @@ import { WebhookMetrics } from './metrics';
 import { PolicyIndex } from './prefilter';
 import type { FromServerProcess, PendingGeneration, ReviewReply, ServerProcessSettings, ToServerProcess } from './protocol';
 import { runGeneration } from './generate-work';
+import { ImageRegistryAccess } from './images';
+import { asObject } from '../engine/core/json';
+import type { JsonObject } from '../engine/core/types';
 
 export const SERVER_PROCESS_ROLE = 'kyverno-studio-webhook-server';
 
@@ -59,10 +62,26 @@ class ServerProcess {
   /** Per path, from the webhook configurations' timeoutSeconds (rules.reviewDeadlinesMs). */
   private deadlinesMs: Partial<Record<'validate' | 'mutate', number>> = {};
   private connections = 0;
+  private readonly images = new ImageRegistryAccess();
 
   constructor(private readonly post: (m: FromServerProcess) => void) {}
 
   private maxConnections = MAX_CONNECTIONS;
+  private heartbeatMs = Infinity;
+  private lastBeat = 0;
+
+  private beat(): void {
+    this.lastBeat = Date.now();
+    this.post({ type: 'heartbeat', snapshot: this.metrics.snapshot() });
+  }
+
+  /**
+   * Also beats after each review when a beat is due: reviews that arrived together run back
+   * to back without the event loop reaching its timers, and each may take up to its deadline.
+   */
+  private beatIfDue(): void {
+    if (Date.now() - this.lastBeat >= this.heartbeatMs) this.beat();
+  }
 
   configure(settings: ServerProcessSettings): void {
     this.timeoutMs = settings.timeoutMs;
@@ -101,7 +120,8 @@ class ServerProcess {
     watchFile(settings.tlsCertFile, { interval: 2000 }, reload);
     watchFile(settings.tlsKeyFile, { interval: 2000 }, reload);
     this.https = https;
-    setInterval(() => this.post({ type: 'heartbeat', snapshot: this.metrics.snapshot() }), settings.heartbeatMs).unref();
+    this.heartbeatMs = settings.heartbeatMs;
+    setInterval(() => this.beat(), settings.heartbeatMs).unref();
     this.post({ type: 'ready' });
   }
 
@@ -130,7 +150,8 @@ class ServerProcess {
       case 'review': {
         // Scans keep the same per-review deadline as admission, counted from here.
         const deadline = msg.review.deadline ?? Date.now() + (this.timeoutMs ?? Infinity);
-        return this.post({ type: 'answer', id: msg.id, reply: evaluateReview({ ...msg.review, deadline }, this.index, this.cluster) });
+        this.post({ type: 'answer', id: msg.id, reply: evaluateReview({ ...msg.review, deadline }, this.index, this.cluster) });
+        return this.beatIfDue();
       }
       case 'metrics-snapshot':
         return this.post({ type: 'metrics-snapshot', id: msg.id, snapshot: this.metrics.snapshot() });
@@ -175,15 +196,36 @@ class ServerProcess {
     else {
       // The configured --timeout-ms is an upper bound; the webhook configuration may ask for less.
       const deadline = Date.now() + Math.min(settings.timeoutMs, this.deadlinesMs[path] ?? Infinity);
-      reply = evaluateReview({ path, body, reports: settings.reports, deadline, generate: settings.generate }, this.index, this.cluster);
+      const cluster = await this.withRegistry(body, deadline);
+      reply = evaluateReview({ path, body, reports: settings.reports, deadline, generate: settings.generate }, this.index, cluster);
     }
     send(res, reply.status, reply.body);
+    this.beatIfDue();
     this.metrics.recordRequest(path, reply.status, reply.allowed, Number(process.hrtime.bigint() - started) / 1e9, reply.outcomes);
     if (settings.reports && reply.allowed && !reply.dryRun && reply.subject && reply.reportable.length) {
       const resource = reply.subject;
       this.post({ type: 'reportable', items: reply.reportable.map((r) => ({ ...r, resource })) });
     }
     if (reply.generation) this.generate(reply.generation);
+  }
+
+  /**
+   * The cluster state with what the registry says about the review's images, read before
+   * evaluation when a candidate policy verifies or reads images (a body that does not parse
+   * is left to evaluateReview, which answers it).
+   */
+  private async withRegistry(body: string, deadline: number): Promise<ClusterState> {
+    if (!this.index.readsImages) return this.cluster;
+    let request: JsonObject;
+    try {
+      request = asObject(asObject(JSON.parse(body) as unknown).request) ?? {};
+    } catch {
+      return this.cluster;
+    }
+    const object = asObject(request.object);
+    const kind = asObject(request.kind)?.kind;
+    const policies = this.index.candidates(typeof kind === 'string' ? kind : '', typeof object?.kind === 'string' ? object.kind : undefined);
+    return this.images.clusterFor(policies, object, this.cluster, deadline);
   }
 
   /** Generate rules, after the answer went out: their outcome never changes it. */

@@ -32,13 +32,24 @@ export class ImageDataLib {
 }
 
 /**
+ * With registry access (the snapshot read before evaluation), the image data the registry
+ * gave, as the imagedataloader's ImageDescriptor (its index under `imageIndex`).
+ */
+function registryImageData(cluster: ClusterState, ref: string): JsonObject | undefined {
+  const found = cluster.imageRegistry?.metadata?.[ref];
+  if (!found) return undefined;
+  if ('error' in found) throw new Error(`failed to get image data: ${found.error}`);
+  return { ...found, imageIndex: found.manifestList ?? null } as unknown as JsonObject;
+}
+
+/**
  * The CLI's FakeContextProvider.GetImageData: the Context entry whose `image` is exactly the
  * requested string, JSON-encoded from the CLI's ImageData type (image, resolvedImage,
  * registry and repository always present; tag, digest, imageIndex, manifest, config when set).
  */
 function imageMetadata(source: ImageDataSource, ref: string): unknown {
   const images = (source.cluster as ClusterState & { images?: JsonObject[] }).images ?? [];
-  const entry = images.find((i) => i.image === ref);
+  const entry = images.find((i) => i.image === ref) ?? registryImageData(source.cluster, ref);
   if (!entry) throw new Error(`failed to get image data: image data for ${ref} not found in the context`);
   const data: JsonObject = {
     image: String(entry.image ?? ''),

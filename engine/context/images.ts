@@ -78,3 +78,68 @@ export function extractImages(resource: JsonObject | null | undefined): Record<s
   }
   return out;
 }
+
+/**
+ * Images found by a rule's `imageExtractors` (Kyverno's lookupImageExtractor and extract in
+ * pkg/utils/api/image.go) for the resource's kind: each extractor's `path` walked field by
+ * field (`*` for every element or value), the image read from `value` (the path's last
+ * field by default), keyed by `key`'s field or the JSON pointer, passed through `jmesPath`.
+ * Kinds without an extractor keep the standard container lists. An extraction error (a
+ * path through a non-object, a jmesPath giving no string, an invalid image) yields no images,
+ * as Kyverno then checks none.
+ */
+export function extractImagesWith(resource: JsonObject | null | undefined, configs: unknown, search: (expression: string, value: string) => unknown): Record<string, Record<string, ImageInfo>> {
+  const kind = typeof resource?.kind === 'string' ? resource.kind : '';
+  const extractors = configs && typeof configs === 'object' && !Array.isArray(configs) ? (configs as JsonObject)[kind] : undefined;
+  if (!resource || !Array.isArray(extractors)) return extractImages(resource);
+  const out: Record<string, Record<string, ImageInfo>> = {};
+  try {
+    for (const raw of extractors) {
+      const c = (raw && typeof raw === 'object' ? raw : {}) as JsonObject;
+      let fields = String(c.path ?? '').split('/').map((f) => f.trim()).filter((f) => f !== '');
+      let value = typeof c.value === 'string' ? c.value : '';
+      if (value === '') {
+        value = fields[fields.length - 1] ?? '';
+        fields = fields.slice(0, -1);
+      }
+      const key = typeof c.key === 'string' ? c.key : '';
+      const jmesPath = typeof c.jmesPath === 'string' ? c.jmesPath : '';
+      const group: Record<string, ImageInfo> = {};
+      const walk = (obj: unknown, path: string[], rest: string[]): void => {
+        if (obj === null || obj === undefined) return;
+        if (rest[0] === '*') {
+          if (Array.isArray(obj)) obj.forEach((v, i) => walk(v, [...path, String(i)], rest.slice(1)));
+          else if (typeof obj === 'object') for (const [k, v] of Object.entries(obj)) walk(v, [...path, k], rest.slice(1));
+          else throw new Error('invalid type');
+          return;
+        }
+        if (typeof obj !== 'object' || Array.isArray(obj)) throw new Error('invalid image config');
+        const node = obj as JsonObject;
+        if (rest.length > 0) {
+          walk(node[rest[0]], [...path, rest[0]], rest.slice(1));
+          return;
+        }
+        const pointer = `/${path.join('/')}/${value}`;
+        let name = pointer;
+        if (key !== '') {
+          if (typeof node[key] !== 'string') throw new Error('invalid key');
+          name = node[key] as string;
+        }
+        let image = node[value];
+        if (typeof image !== 'string' || image.trim() === '') return;
+        if (jmesPath !== '') {
+          image = search(jmesPath, image);
+          if (typeof image !== 'string') throw new Error(`jmespath ${jmesPath} must produce a string`);
+        }
+        const info = tryGetImageInfo(image as string);
+        if (!info) throw new Error(`invalid image '${String(image)}'`);
+        group[name] = { ...info, jsonPointer: pointer };
+      };
+      walk(resource, [], fields);
+      if (Object.keys(group).length > 0) out[typeof c.name === 'string' && c.name !== '' ? c.name : 'custom'] = group;
+    }
+  } catch {
+    return {};
+  }
+  return out;
+}

@@ -8,13 +8,9 @@
 // - the warnings are Kyverno's (pkg/webhooks/utils GetWarningMessages).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
 import { applyPatch, type Operation } from 'fast-json-patch';
-import { parseYamlDocuments } from '../../engine/loader';
-import { readTestSpec } from '../../engine/testing';
 import { applyFiles } from '../../cli/commands/apply';
-import { findTestFiles, yamlFilesAt } from '../../cli/io/files';
+import { corpusCases, corpusDir } from '../fixtures/corpus-cases';
 import { answerAdmissionReview, admissionWarnings } from '../../webhook/admission';
 import type { JsonObject, RuleResult } from '../../engine/core/types';
 
@@ -50,51 +46,32 @@ function policyOf(policies: JsonObject[], ref: { kind: string; name: string; nam
 const enforced = (r: RuleResult) => r.type === 'Validation' && (r.status === 'fail' || r.status === 'error') && r.failureAction === 'Enforce';
 
 for (const { name, minimum } of CORPORA) test(`the webhook's admission answers agree with apply's evaluation on every ${name} resource file`, (t) => {
-  const corpus = resolve(__dirname, '../../../shared/conformance', name);
-  if (!existsSync(corpus)) {
-    t.skip(`corpus not found at ${corpus}`);
-    return;
-  }
+  const corpus = corpusDir(t, name);
+  if (!corpus) return;
   const mismatches: string[] = [];
   let compared = 0;
-  for (const testFile of findTestFiles([corpus], 'kyverno-test.yaml').files) {
-    const parsed = parseYamlDocuments(readFileSync(testFile, 'utf8'), testFile);
-    let spec;
-    try {
-      spec = readTestSpec(parsed.documents[0]?.value);
-    } catch {
-      continue;
-    }
-    const base = dirname(testFile);
-    const policyPaths = spec.policies.map((p) => resolve(base, p));
-    if (!policyPaths.every(existsSync)) continue;
-    for (const resourcePath of new Set(spec.resources.map((p) => resolve(base, p)))) {
-      if (!existsSync(resourcePath)) continue;
-      for (const file of yamlFilesAt(resourcePath)) {
-        const where = `${relative(corpus, testFile)} on ${relative(corpus, file)}`;
-        const applied = applyFiles({ policyPaths, resourcePaths: [file] }, { err: () => undefined }, { now });
-        applied.evaluations.forEach((ev, i) => {
-          compared++;
-          const at = `${where} #${i}`;
-          try {
-            const mutate = answerAdmissionReview(review(ev.resource), 'mutate', applied.policies, applied.cluster);
-            const mutateResponse = mutate.body.response as JsonObject;
-            const ops = typeof mutateResponse.patch === 'string' ? (JSON.parse(Buffer.from(mutateResponse.patch, 'base64').toString('utf8')) as Operation[]) : [];
-            const mutated = applyPatch(structuredClone(ev.resource), ops, false, false).newDocument as JsonObject;
-            assert.deepEqual(mutated, ev.patched, 'the patch yields the mutated resource');
-            const validate = answerAdmissionReview(review(mutated), 'validate', applied.policies, applied.cluster);
-            const response = validate.body.response as JsonObject;
-            const validations = ev.responses.filter((r) => r.rules.some((x) => x.type === 'Validation'));
-            const denied = validations.some((r) => r.rules.some(enforced));
-            assert.equal(response.allowed, !denied, denied ? 'denied as an Enforce failure' : 'allowed');
-            const answers = validations.map((response) => ({ policy: policyOf(applied.policies, response.policy), response }));
-            assert.deepEqual(response.warnings ?? [], denied ? [] : admissionWarnings('validate', answers), 'warnings');
-          } catch (e) {
-            mismatches.push(`${at}: ${(e as Error).message.split('\n').slice(0, 14).join(' ')}`);
-          }
-        });
+  for (const { where, policyPaths, resourceFile } of corpusCases(corpus)) {
+    const applied = applyFiles({ policyPaths, resourcePaths: [resourceFile] }, { err: () => undefined }, { now });
+    applied.evaluations.forEach((ev, i) => {
+      compared++;
+      const at = `${where} #${i}`;
+      try {
+        const mutate = answerAdmissionReview(review(ev.resource), 'mutate', applied.policies, applied.cluster);
+        const mutateResponse = mutate.body.response as JsonObject;
+        const ops = typeof mutateResponse.patch === 'string' ? (JSON.parse(Buffer.from(mutateResponse.patch, 'base64').toString('utf8')) as Operation[]) : [];
+        const mutated = applyPatch(structuredClone(ev.resource), ops, false, false).newDocument as JsonObject;
+        assert.deepEqual(mutated, ev.patched, 'the patch yields the mutated resource');
+        const validate = answerAdmissionReview(review(mutated), 'validate', applied.policies, applied.cluster);
+        const response = validate.body.response as JsonObject;
+        const validations = ev.responses.filter((r) => r.rules.some((x) => x.type === 'Validation'));
+        const denied = validations.some((r) => r.rules.some(enforced));
+        assert.equal(response.allowed, !denied, denied ? 'denied as an Enforce failure' : 'allowed');
+        const answers = validations.map((response) => ({ policy: policyOf(applied.policies, response.policy), response }));
+        assert.deepEqual(response.warnings ?? [], denied ? [] : admissionWarnings('validate', answers), 'warnings');
+      } catch (e) {
+        mismatches.push(`${at}: ${(e as Error).message.split('\n').slice(0, 14).join(' ')}`);
       }
-    }
+    });
   }
   assert.ok(compared > minimum, `only ${compared} resources compared`);
   assert.deepEqual(mismatches, [], `${mismatches.length} of ${compared} resources differ`);

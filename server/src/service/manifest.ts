@@ -101,7 +101,8 @@ export function evaluateManifests(file: ParsedFile, workspace: WorkspacePolicy[]
   return out;
 }
 
-function manifestDiagnostics(file: ParsedFile, ev: ManifestEvaluation): Diagnostic[] {
+/** The diagnostics of one evaluated manifest: violations at the blamed field, engine errors, mutations. */
+export function manifestDiagnostics(file: ParsedFile, ev: ManifestEvaluation): Diagnostic[] {
   const { pd, itemPath } = ev;
   const out: Diagnostic[] = [];
   // The same span the extension's results view selects for this result (engine/loader).
