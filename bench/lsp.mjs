@@ -1,8 +1,12 @@
 // Drives our language server (dist/server.js) and yaml-language-server over stdio in the
 // same run: edit→publishDiagnostics and completion latency (p50/p95) on a small policy, a
 // 2,000-line policy and a manifest with 50 workspace policies, plus each server's peak RSS.
-// yaml-language-server gets the same generated ClusterPolicy schema. Results go to
-// bench/results/. Usage: npm run bench:lsp  (or node bench/lsp.mjs [--samples N])
+// yaml-language-server gets the same generated ClusterPolicy schema. A last scenario (ours
+// only: yaml-language-server evaluates no policies) takes the whole sample-policy library
+// (../shared/conformance/kyverno-policies) as the workspace and opens a Deployment manifest:
+// time to its first diagnostics, then edit→diagnostics; skipped when the library is absent.
+// Results go to bench/results/. Usage: npm run bench:lsp
+// (or node bench/lsp.mjs [--samples N] [--library-only])
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir, cpus, totalmem, loadavg, hostname, platform, release } from 'node:os';
@@ -144,6 +148,39 @@ spec:
     
 `;
 
+// A Deployment as users write them: evaluated by every Pod policy of the library (autogen).
+const DEPLOYMENT = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+  labels:
+    app.kubernetes.io/name: web
+    note: MARKER
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: web
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: web
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+        ports:
+        - containerPort: 80
+        resources:
+          requests:
+            cpu: 100m
+            memory: 128Mi
+          limits:
+            memory: 256Mi
+`;
+const LIBRARY = join(root, '..', 'shared', 'conformance', 'kyverno-policies');
+
 // ---------- client ----------
 class Client {
   constructor(name, cmd, args, settings) {
@@ -176,7 +213,7 @@ class Client {
       /* process gone */
     }
   }
-  async initialize(folder) {
+  async initialize(folder, settleMs = 500) {
     await this.conn.sendRequest('initialize', {
       processId: process.pid,
       rootUri: folder ? pathToFileURL(folder).toString() : null,
@@ -189,7 +226,7 @@ class Client {
     });
     await this.conn.sendNotification('initialized', {});
     await this.conn.sendNotification('workspace/didChangeConfiguration', { settings: this.settings });
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, settleMs));
   }
   next(uri, timeout = 60000) {
     return new Promise((resolve, reject) => {
@@ -283,9 +320,37 @@ async function scenario(client, uri, text, places = { middle: 'MARKER' }) {
   };
 }
 
+/**
+ * The sample library as workspace policies: the manifest is opened right after start-up, as a
+ * user opening a file in a freshly opened folder (the workspace scan may still be running).
+ * The manifest lives outside the library, so it is not one of the workspace's files.
+ */
+async function libraryScenario(serverJs) {
+  if (!existsSync(LIBRARY)) return { skipped: `sample library not found at ${LIBRARY}` };
+  const dir = mkdtempSync(join(tmpdir(), 'ks-bench-lib-'));
+  const file = join(dir, 'deployment.yaml');
+  writeFileSync(file, DEPLOYMENT);
+  const settings = { kyverno: { policies: '**/*.{yaml,yml}' }, init: { settings: { policies: '**/*.{yaml,yml}' } } };
+  const client = new Client('kyverno-studio', process.execPath, [serverJs, '--stdio'], settings);
+  try {
+    await client.initialize(LIBRARY, 0);
+    const uri = pathToFileURL(file).toString();
+    const opened = await client.open(uri, DEPLOYMENT);
+    const edit = await editLatency(client, uri, DEPLOYMENT, 'MARKER', []);
+    return { openMs: round(opened.ms), diagnosticsOnOpen: opened.diagnostics.length, edit };
+  } finally {
+    await client.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main() {
   const serverJs = join(root, 'dist', 'server.js');
   if (!existsSync(serverJs)) throw new Error('dist/server.js missing: run npm run build');
+  if (process.argv.includes('--library-only')) {
+    console.log(JSON.stringify(await libraryScenario(serverJs), null, 2));
+    return;
+  }
   const ws = mkdtempSync(join(tmpdir(), 'ks-bench-'));
   mkdirSync(join(ws, 'policies'));
   for (let i = 0; i < 50; i++) writeFileSync(join(ws, 'policies', `policy-${i}.yaml`), workspacePolicy(i));

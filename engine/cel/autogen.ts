@@ -47,6 +47,14 @@ export function autogenTargetFor(spec: JsonObject, group: string, version: strin
   return null;
 }
 
+/** The resources autogenTargetFor can answer for with this spec (what a kind index must cover). */
+export function autogenResources(spec: JsonObject): string[] {
+  if (!canAutogen(spec.matchConstraints)) return [];
+  const configured = asObject(asObject(spec.autogen).podControllers).controllers;
+  const keys = Array.isArray(configured) ? configured.map(String) : Object.keys(CONTROLLERS);
+  return keys.flatMap((key) => (Object.hasOwn(CONTROLLERS, key) ? [CONTROLLERS[key].resource] : []));
+}
+
 /** Rewrites pod paths in every string of the spec, as Kyverno's JSON-level replacement does. */
 export function autogenSpec(spec: JsonObject, target: ControllerConfig): JsonObject {
   const prefix = target.cronjob ? 'spec.jobTemplate.spec.template' : 'spec.template';
