@@ -6,7 +6,7 @@
 // (../shared/conformance/kyverno-policies) as the workspace and opens a Deployment manifest:
 // time to its first diagnostics, then edit→diagnostics; skipped when the library is absent.
 // Results go to bench/results/. Usage: npm run bench:lsp
-// (or node bench/lsp.mjs [--samples N] [--library-only])
+// (or node bench/lsp.mjs [--samples N] [--library-only [--server dist/server.js]])
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir, cpus, totalmem, loadavg, hostname, platform, release } from 'node:os';
@@ -266,6 +266,8 @@ class Client {
     } catch {
       /* gone */
     }
+    // Let the server exit on its own (it writes --cpu-prof profiles on exit), then make sure.
+    if (this.proc.exitCode === null) await Promise.race([new Promise((r) => this.proc.once('exit', r)), new Promise((r) => setTimeout(r, 3000))]);
     this.conn.dispose();
     this.proc.kill();
   }
@@ -322,22 +324,69 @@ async function scenario(client, uri, text, places = { middle: 'MARKER' }) {
 
 /**
  * The sample library as workspace policies: the manifest is opened right after start-up, as a
- * user opening a file in a freshly opened folder (the workspace scan may still be running).
- * The manifest lives outside the library, so it is not one of the workspace's files.
+ * user opening a file in a freshly opened folder (the workspace scan is still running). The
+ * manifest lives outside the library, so it is not one of the workspace's files. Measured:
+ * the first publish, the first one with evaluation results, and the first one equal to the
+ * settled set (no publish for QUIET_MS, server idle); then edit→diagnostics, and the server's CPU time
+ * per edit (from /proc: load-independent, unlike wall times on a shared machine).
  */
+const QUIET_MS = 1500;
+
+function cpuMs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in clock ticks of 10 ms
+  } catch {
+    return NaN;
+  }
+}
+
 async function libraryScenario(serverJs) {
   if (!existsSync(LIBRARY)) return { skipped: `sample library not found at ${LIBRARY}` };
   const dir = mkdtempSync(join(tmpdir(), 'ks-bench-lib-'));
   const file = join(dir, 'deployment.yaml');
   writeFileSync(file, DEPLOYMENT);
   const settings = { kyverno: { policies: '**/*.{yaml,yml}' }, init: { settings: { policies: '**/*.{yaml,yml}' } } };
-  const client = new Client('kyverno-studio', process.execPath, [serverJs, '--stdio'], settings);
+  // BENCH_NODE_ARGS: node flags for the server (e.g. --cpu-prof) when looking into a result.
+  const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
+  const client = new Client('kyverno-studio', process.execPath, [...nodeArgs, serverJs, '--stdio'], settings);
   try {
     await client.initialize(LIBRARY, 0);
     const uri = pathToFileURL(file).toString();
-    const opened = await client.open(uri, DEPLOYMENT);
+    const publishes = [];
+    client.conn.onNotification('textDocument/publishDiagnostics', (p) => {
+      if (p.uri === uri) publishes.push({ at: performance.now(), key: JSON.stringify(p.diagnostics), count: p.diagnostics.length });
+      if (process.env.BENCH_DEBUG) console.error("publish", p.uri.slice(-30), p.diagnostics.length, Math.round(performance.now()));
+      const keep = [];
+      for (const w of client.waiters) (w.uri === p.uri ? w.resolve(p) : keep.push(w));
+      client.waiters = keep;
+    });
+    const t0 = performance.now();
+    client.versions.set(uri, 1);
+    await client.conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'yaml', version: 1, text: DEPLOYMENT } });
+    // Settled: no publish for QUIET_MS and the server idle (a busy server may still be scanning).
+    const cpuSamples = [];
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 100));
+      cpuSamples.push(cpuMs(client.proc.pid));
+      const idle = cpuSamples.length > 10 && cpuSamples[cpuSamples.length - 1] - cpuSamples[cpuSamples.length - 11] < 50;
+      if (publishes.length && performance.now() - publishes[publishes.length - 1].at >= QUIET_MS && idle) break;
+    }
+    const settled = publishes[publishes.length - 1];
+    const publishesOnOpen = publishes.length;
+    const firstEvaluated = publishes.find((p) => p.count > 0);
+    const cpuBefore = cpuMs(client.proc.pid);
     const edit = await editLatency(client, uri, DEPLOYMENT, 'MARKER', []);
-    return { openMs: round(opened.ms), diagnosticsOnOpen: opened.diagnostics.length, edit };
+    const cpuPerEdit = (cpuMs(client.proc.pid) - cpuBefore) / (WARMUP + SAMPLES);
+    return {
+      firstPublishMs: round(publishes[0].at - t0),
+      firstDiagnosticsMs: firstEvaluated ? round(firstEvaluated.at - t0) : null,
+      completeMs: round(publishes.find((p) => p.key === settled.key).at - t0),
+      publishesOnOpen,
+      diagnostics: settled.count,
+      edit,
+      serverCpuMsPerEdit: round(cpuPerEdit),
+    };
   } finally {
     await client.close();
     rmSync(dir, { recursive: true, force: true });
@@ -348,7 +397,9 @@ async function main() {
   const serverJs = join(root, 'dist', 'server.js');
   if (!existsSync(serverJs)) throw new Error('dist/server.js missing: run npm run build');
   if (process.argv.includes('--library-only')) {
-    console.log(JSON.stringify(await libraryScenario(serverJs), null, 2));
+    // --server PATH measures another build (e.g. a checkout of an older commit) the same way.
+    const other = process.argv.indexOf('--server');
+    console.log(JSON.stringify(await libraryScenario(other > 0 ? process.argv[other + 1] : serverJs), null, 2));
     return;
   }
   const ws = mkdtempSync(join(tmpdir(), 'ks-bench-'));

@@ -55,8 +55,22 @@ export function autogenResources(spec: JsonObject): string[] {
   return keys.flatMap((key) => (Object.hasOwn(CONTROLLERS, key) ? [CONTROLLERS[key].resource] : []));
 }
 
-/** Rewrites pod paths in every string of the spec, as Kyverno's JSON-level replacement does. */
+/** Autogen specs per policy spec and controller: every request of that kind asks again. */
+const generatedSpecs = new WeakMap<JsonObject, Map<string, JsonObject>>();
+
+/**
+ * Rewrites pod paths in every string of the spec, as Kyverno's JSON-level replacement does.
+ * Memoised per spec object (policies are immutable once loaded); the answer is shared, read-only.
+ */
 export function autogenSpec(spec: JsonObject, target: ControllerConfig): JsonObject {
+  let bySpec = generatedSpecs.get(spec);
+  if (!bySpec) generatedSpecs.set(spec, (bySpec = new Map()));
+  let generated = bySpec.get(target.resource);
+  if (!generated) bySpec.set(target.resource, (generated = generateSpec(spec, target)));
+  return generated;
+}
+
+function generateSpec(spec: JsonObject, target: ControllerConfig): JsonObject {
   const prefix = target.cronjob ? 'spec.jobTemplate.spec.template' : 'spec.template';
   const operations = asObject((asObject(spec.matchConstraints).resourceRules as JsonObject[])[0]).operations;
   const rewrite = (v: unknown): unknown => {

@@ -211,11 +211,17 @@ function requestFor(resource: JsonObject, operation: Operation, requestInfo: Req
   }
 }
 
+/** Per policy object (policies are immutable once loaded): every resource's response carries them, read-only. */
+const policyAnnotations = new WeakMap<JsonObject, Record<string, string>>();
+
 function annotationsOf(policy: JsonObject): Record<string, string> {
+  let out = policyAnnotations.get(policy);
+  if (out) return out;
   const meta = isObject(policy.metadata) ? policy.metadata : {};
   const ann = isObject(meta.annotations) ? meta.annotations : {};
-  const out: Record<string, string> = {};
+  out = {};
   for (const [k, v] of Object.entries(ann)) if (typeof v === 'string') out[k] = v;
+  policyAnnotations.set(policy, Object.freeze(out));
   return out;
 }
 

@@ -126,13 +126,11 @@ export function startServer(connection: Connection = createConnection(ProposedFe
       const file = parse(doc);
       runCheck(file, 0, 'validation', diagnostics, () => diagnostics.push(...validateFile(file, { log })), log);
       if (index.accepts(uri)) policiesChanged = safe('policy index', false, () => index.updateBuffer(uri, file));
-      // Until the first workspace scan completes the policies are unknown: manifests are
-      // evaluated when it does (scanWorkspace), syntax and schema diagnostics go out now.
-      if (index.ready) {
-        runCheck(file, 0, 'the evaluation of workspace policies', diagnostics, () => {
-          if (manifestDocuments(file).length) diagnostics.push(...manifests.diagnostics(file, index.policySet()));
-        }, log);
-      }
+      // During the first workspace scan, with the policies found so far (scanWorkspace
+      // evaluates again as it progresses and when it completes).
+      runCheck(file, 0, 'the evaluation of workspace policies', diagnostics, () => {
+        if (manifestDocuments(file).length) diagnostics.push(...manifests.diagnostics(file, index.policySet()));
+      }, log);
     } catch (e) {
       log(`parsing ${uri} failed: ${(e as Error).stack ?? e}`);
       diagnostics = [internalErrorDiagnostic(parseFile(uri, ''), 0, 'parsing', e)];
@@ -168,9 +166,12 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     }
   }
 
-  /** Scans the workspace in slices (requests are served meanwhile), then evaluates open manifests at once. */
+  /**
+   * Scans the workspace in slices (requests are served meanwhile); open manifests are
+   * evaluated with the policies found so far while the first scan runs, and once it completes.
+   */
   function scanWorkspace(): void {
-    index.scanInSlices().then((completed) => {
+    index.scanInSlices(() => revalidateManifests(undefined, 0)).then((completed) => {
       if (completed) revalidateManifests(undefined, 0);
     }, (e) => log(`workspace scan failed: ${(e as Error).stack ?? e}`));
   }

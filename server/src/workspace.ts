@@ -5,7 +5,7 @@
  * and the evaluation's PolicySet (with its kind index) is rebuilt once per workspace version
  * from the documents already parsed. The scan reads only files whose text can hold such a
  * document, and runs in slices so that requests (an opened manifest, completion) are served
- * in between.
+ * in between; the first scan makes what it found usable as it goes.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { relative, sep } from 'node:path';
@@ -21,6 +21,8 @@ const MAX_DEPTH = 20;
 const MAX_FILE_BYTES = 2 * 1024 * 1024;
 /** Longest stretch of scanning before the scan lets queued requests run. */
 const SLICE_MS = 15;
+/** Scanning time before the first scan first reports the policies found so far (then twice that...). */
+const PROGRESS_MS = 250;
 
 /** The default `kyverno.policies`: also what an unusable setting falls back to. */
 export const DEFAULT_POLICIES_GLOB = '**/*.{yaml,yml}';
@@ -138,26 +140,41 @@ export class WorkspaceIndex {
 
   /**
    * The same scan in slices of at most SLICE_MS, yielding to the event loop in between so
-   * requests are answered while it runs. Until it completes, the entries of the previous
-   * scan (none at start-up, `ready` false) stay in use. Resolves false when a newer scan
+   * requests are answered while it runs. The first scan fills the index as it goes, and calls
+   * `progress` about every PROGRESS_MS (so open manifests can be evaluated with the policies
+   * found so far, then again when the scan completes); a later scan (a new glob) builds aside
+   * and swaps at the end, so results do not flicker. Resolves false when a newer scan
    * superseded it.
    */
-  async scanInSlices(): Promise<boolean> {
+  async scanInSlices(progress?: () => void): Promise<boolean> {
     const generation = ++this.scanGeneration;
     const yieldNow = () => new Promise<void>((resolve) => setImmediate(resolve));
     await yieldNow();
     if (generation !== this.scanGeneration) return false;
+    const incremental = !this.ready;
     const found = new Map<string, FileEntry>();
     const paths = this.files();
     let sliceStart = performance.now();
+    // Progress is reported after 250, 500, 1000... ms of scanning (work, not waiting), so
+    // the evaluations it triggers cannot take over from the scan.
+    let scanned = 0;
+    let nextReport = PROGRESS_MS;
     for (const path of paths) {
       if (performance.now() - sliceStart > SLICE_MS) {
+        scanned += performance.now() - sliceStart;
+        if (incremental && progress && scanned >= nextReport) {
+          this.version++;
+          progress();
+          nextReport *= 2;
+        }
         await yieldNow();
         if (generation !== this.scanGeneration) return false;
         sliceStart = performance.now();
       }
       const e = this.readEntry(path);
-      if (e) found.set(...e);
+      if (!e) continue;
+      found.set(...e);
+      if (incremental) this.byUri.set(...e);
     }
     this.install(found);
     return true;
