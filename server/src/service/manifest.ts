@@ -174,6 +174,8 @@ function sameInputs(a: EvaluationInputs, b: EvaluationInputs): boolean {
  */
 export class ManifestResults {
   private last = new Map<string, { inputs: EvaluationInputs; evaluations: ManifestEvaluation[] }>();
+  /** Evaluations run (not reused) so far. */
+  evaluations = 0;
 
   constructor(private readonly opts: ManifestOptions = {}) {}
 
@@ -191,6 +193,7 @@ export class ManifestResults {
       evaluations = hit.evaluations.map((ev, i) => ({ ...ev, pd: targets[i].pd, itemPath: targets[i].itemPath }));
     } else {
       evaluations = evaluateTargets(targets, set, this.opts);
+      this.evaluations++;
       // A mutation that changed a manifest's kind made every policy run after it (see evaluateResource).
       if (evaluations.some((ev) => ev.responses.some((r) => !sameKind(r.patchedResource, ev.resource)))) inputs.used = [...inputs.used, ...set.policies];
     }
