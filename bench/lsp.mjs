@@ -180,6 +180,7 @@ spec:
             memory: 256Mi
 `;
 const LIBRARY = join(root, '..', 'shared', 'conformance', 'kyverno-policies');
+const LIBRARY_NOTE = '../shared/conformance/kyverno-policies: about 640 policies in 2,041 YAML files';
 
 // ---------- client ----------
 class Client {
@@ -441,6 +442,8 @@ async function main() {
     results[c.name].peakRssMB = round(c.peak / 1024 / 1024);
   }
   rmSync(ws, { recursive: true, force: true });
+  // Ours only, in a server of its own (its start-up is part of what is measured).
+  const library = await libraryScenario(serverJs);
   const o = results['kyverno-studio'];
   const y = results['yaml-language-server'];
   const ratio = (a, b) => Number((a / b).toFixed(3));
@@ -456,7 +459,11 @@ async function main() {
   const machine = { host: hostname(), platform: `${platform()} ${release()}`, cpu: cpus()[0]?.model, cores: cpus().length, memGB: round(totalmem() / 2 ** 30), node: process.version, loadavg: loadavg().map(round) };
   const date = new Date().toISOString();
   const lines = BIG.split('\n').length;
-  const report = { date, machine, samples: SAMPLES, bigPolicyLines: lines, results, ratios, goals };
+  if (!library.skipped) {
+    goals.libraryOpenUnder1s = library.firstDiagnosticsMs !== null && library.firstDiagnosticsMs <= 1000;
+    goals.libraryEditP95Under100ms = library.edit.p95 <= 100;
+  }
+  const report = { date, machine, samples: SAMPLES, bigPolicyLines: lines, results, library, ratios, goals };
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
   const stamp = date.slice(0, 16).replace(/[:T]/g, '-');
   writeFileSync(join(root, 'bench', 'results', `lsp-${stamp}.json`), JSON.stringify(report, null, 2) + '\n');
@@ -477,6 +484,10 @@ async function main() {
     `Ratios (ours / yaml-language-server): 2000-line edit p95 ${ratios.bigEditP95} (goal ≤ 0.2: ${goals.bigEditP95 ? 'met' : 'NOT met'}), completion p95 ${ratios.bigCompletionP95} (goal ≤ 0.33: ${goals.bigCompletionP95 ? 'met' : 'NOT met'}), peak RSS ${ratios.peakRss} (goal < 1: ${goals.lessPeakMemory ? 'met' : 'NOT met'}).`,
     '',
     'yaml-language-server only checks YAML in the manifest scenario (no Kubernetes schema configured); ours evaluates 50 workspace policies with the engine on every edit.',
+    '',
+    library.skipped
+      ? `Sample library as the workspace: skipped (${library.skipped}).`
+      : `Sample library as the workspace (${LIBRARY_NOTE}), Deployment manifest opened at start-up: first publish ${library.firstPublishMs} ms, first diagnostics from policies ${library.firstDiagnosticsMs} ms (goal ≤ 1000 ms: ${goals.libraryOpenUnder1s ? 'met' : 'NOT met'}), all ${library.diagnostics} diagnostics ${library.completeMs} ms (${library.publishesOnOpen} publishes while the scan ran); edit→diagnostics p50 / p95 ${library.edit.p50} / ${library.edit.p95} ms (goal p95 ≤ 100 ms: ${goals.libraryEditP95Under100ms ? 'met' : 'NOT met'}), server CPU ${library.serverCpuMsPerEdit} ms per edit.`,
     '',
   ].join('\n');
   writeFileSync(join(root, 'bench', 'results', `lsp-${stamp}.md`), md);
