@@ -19,10 +19,7 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     const review = JSON.parse(msg.body) as unknown;
     const request = asObject(asObject(review).request);
     const subject = asObject(request.object ?? request.oldObject);
-    // Not validated yet (answerAdmissionReview does): only a string kind picks policies.
-    const requestKind = asObject(request.kind);
-    const kind = typeof requestKind.kind === 'string' ? { group: typeof requestKind.group === 'string' ? requestKind.group : '', kind: requestKind.kind } : { group: '', kind: '' };
-    let policies = index.candidatesForRequest(kind, subject);
+    let policies = index.candidatesForReview(request);
     if (msg.only) policies = policies.filter((p) => msg.only!.includes(String(asObject(p.metadata).name)));
     const answer = answerAdmissionReview(review, msg.path, policies, cluster, msg.deadline);
     const response = asObject(answer.body.response);

@@ -1,10 +1,13 @@
 /**
  * The webhook's policy set: engine/evaluate's kind index (each review runs only the policies
- * whose match can select its kind) plus the policies with generate rules, found once per
- * policy set so reviews pay nothing for the rest.
+ * whose match can select its kind) plus what reviews need to know about the set as a whole,
+ * found once per policy set so reviews pay nothing for the rest: the policies with generate
+ * rules, and whether any policy verifies or reads images.
  */
 import { PolicyKindIndex } from '../engine/evaluate';
 import type { JsonObject } from '../engine/core/types';
+import { asObject } from '../engine/core/json';
+import { policyReadsImages } from './images';
 
 /** A classic policy with at least one generate rule (CEL kinds have none). */
 function hasGenerateRules(policy: JsonObject): boolean {
@@ -15,9 +18,22 @@ function hasGenerateRules(policy: JsonObject): boolean {
 
 export class PolicyIndex extends PolicyKindIndex {
   readonly generating = new Set<JsonObject>();
+  /** Some policy verifies or reads images: reviews read the registry first (webhook/images.ts). */
+  readonly readsImages: boolean;
 
   constructor(policies: JsonObject[]) {
     super(policies);
+    this.readsImages = policies.some((p) => policyReadsImages(p));
     for (const p of policies) if (hasGenerateRules(p)) this.generating.add(p);
+  }
+  /**
+   * The candidates for an AdmissionReview's `request`, read as it comes (not validated yet:
+   * answerAdmissionReview does): only a string kind picks policies, else every policy runs.
+   */
+  candidatesForReview(request: JsonObject): readonly JsonObject[] {
+    const requestKind = asObject(request.kind);
+    const subject = asObject(request.object ?? request.oldObject);
+    const kind = typeof requestKind.kind === 'string' ? { group: typeof requestKind.group === 'string' ? requestKind.group : '', kind: requestKind.kind } : { group: '', kind: '' };
+    return this.candidatesForRequest(kind, subject);
   }
 }

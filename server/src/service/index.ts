@@ -10,6 +10,7 @@ export { documentSymbols, foldingRanges, definition, type DocumentSymbol, type F
 export {
   evaluateManifests,
   evaluateManifestDocuments,
+  manifestDiagnostics,
   manifestDocuments,
   workspacePolicies,
   policySet,
