@@ -27,6 +27,9 @@ Plan, server-side dry run and a summary come first; nothing changes before you c
 Flags:
   -y, --yes              confirm without asking (CI); otherwise a terminal prompt asks
       --dry-run          stop after the server-side dry run and the summary
+      --render DIR       write every manifest the deploy would apply to DIR (YAML, for GitOps)
+                         and change nothing; Secrets with private keys are left out
+      --render-secrets   with --render: also write the TLS Secret with its private key
       --context NAME     kubeconfig context (default: the current one)
       --kubeconfig PATH  kubeconfig file (default: $KUBECONFIG or ~/.kube/config)
   -n, --namespace NS     namespace of the webhook (default ${DEFAULT_NAMESPACE})
@@ -52,8 +55,8 @@ Flags:
   -y, --yes, --dry-run, --context NAME, --kubeconfig PATH, -n/--namespace NS (as for deploy)`;
 
 export const DEPLOY_FLAGS = {
-  values: ['context', 'kubeconfig', 'namespace', 'image', 'replicas', 'port', 'url', 'tls-dir', 'webhook-bundle'],
-  booleans: ['yes', 'dry-run', 'host-network', 'policies-only', 'local', 'force-conflicts', 'no-smoke-check', 'help'],
+  values: ['context', 'kubeconfig', 'namespace', 'image', 'replicas', 'port', 'url', 'tls-dir', 'webhook-bundle', 'render'],
+  booleans: ['yes', 'dry-run', 'render-secrets', 'host-network', 'policies-only', 'local', 'force-conflicts', 'no-smoke-check', 'help'],
   aliases: { y: 'yes', n: 'namespace', h: 'help' },
 };
 
@@ -139,6 +142,9 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
   const url = single(args, 'url');
   if (local && !url) throw new UsageError('--local needs --url https://HOST:PORT (an address the API server can reach)');
   if (url && !/^https:\/\//.test(url)) throw new UsageError('--url must start with https://');
+  const renderDir = single(args, 'render');
+  if (args.booleans.has('render-secrets') && !renderDir) throw new UsageError('--render-secrets needs --render DIR');
+  if (renderDir && local) throw new UsageError('--render writes manifests for the in-cluster webhook; it does not combine with --local');
   const bundle = single(args, 'webhook-bundle') ?? join(__dirname, 'webhook.js');
   let webhookCode: Buffer | undefined;
   if (mode === 'cluster') {
@@ -152,7 +158,7 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
   process.once('SIGINT', onSigint);
   try {
     let stopLocal: (() => Promise<void>) | undefined;
-    if (local) {
+    if (local && !args.booleans.has('dry-run')) {
       const { startWebhookServer } = await import('../webhook/server');
       const port = Number(new URL(url!).port || 443);
       const dir = single(args, 'tls-dir') ?? '.kyverno-studio/local-webhook';
@@ -176,6 +182,7 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
       certs,
       forceConflicts: args.booleans.has('force-conflicts'),
       dryRunOnly: args.booleans.has('dry-run'),
+      render: renderDir ? { dir: renderDir, secrets: args.booleans.has('render-secrets') } : undefined,
       smokeCheck: !args.booleans.has('no-smoke-check'),
       signal: controller.signal,
     });
@@ -191,7 +198,7 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
       io.out('webhook configurations removed');
     }
     await stopLocal?.();
-    return result.outcome === 'deployed' || result.outcome === 'dry-run' ? 0 : result.outcome === 'cancelled' ? 3 : 1;
+    return result.outcome === 'deployed' || result.outcome === 'dry-run' || result.outcome === 'rendered' ? 0 : result.outcome === 'cancelled' ? 3 : 1;
   } finally {
     process.off('SIGINT', onSigint);
   }

@@ -15,6 +15,7 @@ import { KubeClient, KubeError, conflictText, describeRef, refOf, type ObjectRef
 import { DeployJournal, rollback } from './rollback';
 import { defaultReadiness, type ReadinessCheck } from './ready';
 import { findSmokeProbe, runSmokeCheck } from './smoke';
+import { renderPlan, type RenderResult } from './render';
 
 type Json = Record<string, unknown>;
 
@@ -46,13 +47,15 @@ export interface DeployRequest {
   forceConflicts?: boolean;
   /** Stop after the dry run and summary. */
   dryRunOnly?: boolean;
+  /** Write the planned objects as YAML to `dir` instead of applying them (render.ts). */
+  render?: { dir: string; secrets?: boolean };
   smokeCheck?: boolean;
   smokeTimeoutMs?: number;
   readiness?: ReadinessCheck;
   signal?: AbortSignal;
 }
 
-export type DeployOutcome = 'deployed' | 'dry-run' | 'cancelled' | 'failed';
+export type DeployOutcome = 'deployed' | 'dry-run' | 'rendered' | 'cancelled' | 'failed';
 
 export interface DeployResult {
   outcome: DeployOutcome;
@@ -71,6 +74,8 @@ export interface DeployResult {
   rollbackFailures: string[];
   error?: string;
   smoke?: string;
+  /** `render`: the files written and the objects left out. */
+  rendered?: RenderResult;
 }
 
 async function currentCerts(client: KubeClient, ns: string, hosts: string[]): Promise<CertificateSet> {
@@ -127,7 +132,11 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
   }
   const newCrdKinds = new Set(missing.map((m) => `${m.group}|${m.kind}`));
   let certs = req.certs;
-  if (mode === 'cluster') certs = await currentCerts(client, ns, certificateHosts('cluster', ns));
+  if (mode === 'cluster') {
+    // Certificates given by the caller (e.g. the ones a `--render` wrote) are kept when they fit.
+    const hosts = certificateHosts('cluster', ns);
+    if (!certs || !certificatesCover(certs, hosts)) certs = await currentCerts(client, ns, hosts);
+  }
   if (mode === 'local' && !certs) return fail('local mode needs the certificates the local webhook serves with');
   let plan;
   try {
@@ -150,6 +159,13 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
     return fail((e as Error).message);
   }
   for (const w of plan.warnings) ui.log(`warning: ${w}`);
+  if (req.render) {
+    // The same planned objects the apply below walks, written instead of applied.
+    const rendered = renderPlan(plan, req.render.dir, { secrets: req.render.secrets });
+    ui.log(`rendered ${rendered.files.length} manifest(s) to ${req.render.dir}`);
+    for (const o of rendered.omitted) ui.log(`  left out: ${o}`);
+    return { ...result, outcome: 'rendered', rendered };
+  }
 
   ui.step('Server-side dry run');
   const dry = await dryRun(client, plan, { force: req.forceConflicts, newCrdKinds });

@@ -1,0 +1,82 @@
+/**
+ * `deploy --render DIR` against the real kube-apiserver: the rendered manifests are the
+ * objects the live deploy applies (each rendered field present with the same value in the
+ * live object; the server only adds fields), and nothing changes while rendering.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { runDeploy } from '../../deploy/run';
+import { runUndeploy } from '../../deploy/undeploy';
+import { makeCertificates } from '../../deploy/certs';
+import { certificateHosts, DEFAULT_NAMESPACE } from '../../deploy/plan';
+import { describeRef, refOf, type JsonObject } from '../../kube-api/client';
+import { bundleWebhook, recordingUI, simulatedReadiness, snapshot, startCluster, type TestCluster } from './harness';
+import { ADD_LABEL, REQUIRE_TEAM } from './fixtures';
+
+let cluster: TestCluster;
+let bundle: string;
+let pristine: string[];
+
+before(async () => {
+  cluster = startCluster();
+  bundle = await bundleWebhook();
+  pristine = await snapshot(cluster.client);
+});
+
+after(() => cluster?.stop());
+
+/** Every field of `want` is in `got` with the same value (the server adds defaults and metadata). */
+function missingFields(want: unknown, got: unknown, path = ''): string[] {
+  if (want === null || typeof want !== 'object') return want === got ? [] : [`${path}: rendered ${JSON.stringify(want)}, live ${JSON.stringify(got)}`];
+  if (Array.isArray(want)) {
+    if (!Array.isArray(got) || got.length !== want.length) return [`${path}: rendered ${want.length} item(s), live ${JSON.stringify(got)?.slice(0, 200)}`];
+    return want.flatMap((w, i) => missingFields(w, got[i], `${path}[${i}]`));
+  }
+  if (got === null || typeof got !== 'object') return [`${path}: missing in the live object`];
+  return Object.entries(want as JsonObject).flatMap(([k, v]) => missingFields(v, (got as JsonObject)[k], `${path}.${k}`));
+}
+
+test('render writes exactly what the live deploy applies, and the private key only when asked', async () => {
+  const code = readFileSync(bundle);
+  const certs = makeCertificates({ hosts: certificateHosts('cluster', DEFAULT_NAMESPACE) });
+  const request = { client: cluster.client, mode: 'cluster' as const, policies: [REQUIRE_TEAM, ADD_LABEL], webhookCode: code, certs, readiness: simulatedReadiness(), smokeCheck: false };
+
+  const plain = mkdtempSync(join(tmpdir(), 'ks-render-'));
+  const ui = recordingUI();
+  const r = await runDeploy({ ...request, ui, render: { dir: plain } });
+  assert.equal(r.outcome, 'rendered', r.error);
+  assert.equal(ui.confirmations.length, 0, 'rendering asks nothing and changes nothing');
+  assert.deepEqual(await snapshot(cluster.client), pristine);
+  assert.ok(r.rendered!.omitted.some((o) => o.includes('Secret kyverno-studio/')), r.rendered!.omitted.join('\n'));
+  for (const f of r.rendered!.files) assert.doesNotMatch(readFileSync(join(plain, f), 'utf8'), /PRIVATE KEY|^\s*tls\.key:/m, f);
+  assert.deepEqual(parse(readFileSync(join(plain, 'kustomization.yaml'), 'utf8')).resources, r.rendered!.files);
+
+  const full = mkdtempSync(join(tmpdir(), 'ks-render-secrets-'));
+  const withSecrets = await runDeploy({ ...request, ui: recordingUI(), render: { dir: full, secrets: true } });
+  assert.equal(withSecrets.outcome, 'rendered', withSecrets.error);
+  assert.deepEqual(withSecrets.rendered!.omitted, []);
+  const rendered = readdirSync(full).filter((f) => f !== 'kustomization.yaml').sort().map((f) => parse(readFileSync(join(full, f), 'utf8')) as JsonObject);
+  const kinds = new Set(rendered.map((o) => o.kind));
+  for (const k of ['Namespace', 'CustomResourceDefinition', 'ServiceAccount', 'Secret', 'ConfigMap', 'Deployment', 'Service', 'PodDisruptionBudget', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ClusterPolicy']) {
+    assert.ok(kinds.has(k), `rendered a ${k}`);
+  }
+
+  const live = await runDeploy({ ...request, ui: recordingUI() });
+  try {
+    assert.equal(live.outcome, 'deployed', live.error);
+    const applied = [...live.created, ...live.updated].map(describeRef).sort();
+    assert.deepEqual(rendered.map((o) => describeRef(refOf(o))).sort(), applied, 'the same objects');
+    for (const want of rendered) {
+      const got = await cluster.client.get(refOf(want));
+      assert.ok(got, `${describeRef(refOf(want))} exists`);
+      assert.deepEqual(missingFields(want, got), [], describeRef(refOf(want)));
+    }
+  } finally {
+    const u = await runUndeploy({ client: cluster.client, ui: recordingUI(), namespaceTimeoutMs: 60_000 });
+    assert.equal(u.outcome, 'undeployed', u.error);
+  }
+});
