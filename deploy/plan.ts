@@ -3,7 +3,7 @@
  * list of objects a deploy applies. No cluster access here; the apply layer (run.ts) decides
  * what exists, dry-runs and applies in this order.
  */
-import { generateRbacRules } from './generate-rbac';
+import { webhookRbac, type RbacPlan } from './rbac';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { CertificateSet } from './certs';
@@ -40,6 +40,11 @@ export interface PlanInput {
   hostNetwork?: boolean;
   /** policy/v1 (1.21+) or policy/v1beta1 for the PodDisruptionBudget. */
   pdbApiVersion?: string;
+  /**
+   * Every policy the webhook will serve (those installed in the cluster plus `policies`), from
+   * which its RBAC is derived (rbac.ts); defaults to `policies`.
+   */
+  servedPolicies?: Json[];
   /** Local mode: https://HOST:PORT the API server can reach the developer's webhook at. */
   localUrl?: string;
   kinds: KindTable;
@@ -58,6 +63,8 @@ export interface Plan {
   /** Human-readable problems that do not stop the deploy (e.g. a kind the cluster lacks). */
   warnings: string[];
   codeSha256?: string;
+  /** Cluster mode: the webhook's derived permissions and what could not be derived. */
+  rbac?: RbacPlan;
 }
 
 
@@ -88,38 +95,6 @@ export function certificateHosts(mode: DeployMode, ns: string, localUrl?: string
     return [new URL(localUrl).hostname.replace(/^\[|\]$/g, '')];
   }
   return serviceHost(ns);
-}
-
-function rbac(ns: string, generateRules: Json[]): Json[] {
-  const roleName = `kyverno-studio:${WEBHOOK_NAME}`;
-  return [
-    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: WEBHOOK_NAME, namespace: ns, labels: labels() } },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRole',
-      metadata: { name: roleName, labels: labels() },
-      rules: [
-        // policies to serve, and any resource a background policy scans
-        { apiGroups: ['*'], resources: ['*'], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: ['wgpolicyk8s.io'], resources: ['policyreports', 'clusterpolicyreports'], verbs: ['create', 'update', 'patch', 'delete'] },
-        {
-          apiGroups: ['admissionregistration.k8s.io'],
-          resources: ['validatingwebhookconfigurations', 'mutatingwebhookconfigurations'],
-          resourceNames: [VALIDATING_CONFIG, MUTATING_CONFIG],
-          verbs: ['update', 'patch'],
-        },
-        // what the deployed policies' generate rules create (deploy/generate-rbac.ts)
-        ...generateRules,
-      ],
-    },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: roleName, labels: labels() },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: roleName },
-      subjects: [{ kind: 'ServiceAccount', name: WEBHOOK_NAME, namespace: ns }],
-    },
-  ];
 }
 
 function workload(input: PlanInput, ns: string, codeSha: string): Json[] {
@@ -224,10 +199,13 @@ export function planDeploy(input: PlanInput): Plan {
     add('crds', { ...crd, metadata: { name: meta.name, labels: { ...((meta.labels ?? {}) as Json), ...MANAGED_BY, [CRD_LABEL]: 'true' }, annotations: meta.annotations } });
   }
   let codeSha: string | undefined;
+  let rbacPlan: RbacPlan | undefined;
   if (input.mode === 'cluster') {
     if (!input.certs) throw new Error('cluster mode needs serving certificates');
     if (!input.webhookCode) throw new Error('cluster mode needs the webhook bundle (dist/webhook.js; run `npm run build`)');
-    for (const o of rbac(ns, generateRbacRules(input.policies, input.kinds))) add('rbac', o);
+    rbacPlan = webhookRbac(ns, input.servedPolicies ?? input.policies, input.kinds);
+    for (const o of rbacPlan.objects) add('rbac', o);
+    for (const u of rbacPlan.unknown) warnings.push(u);
     add('tls', {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -265,5 +243,5 @@ export function planDeploy(input: PlanInput): Plan {
     for (const o of configs) add('webhooks', o);
   }
   for (const p of input.policies) add('policies', withLabels(p));
-  return { mode: input.mode, namespace: ns, objects, needs, warnings, codeSha256: codeSha };
+  return { mode: input.mode, namespace: ns, objects, needs, warnings, codeSha256: codeSha, rbac: rbacPlan };
 }

@@ -16,6 +16,8 @@ import { DeployJournal, rollback } from './rollback';
 import { defaultReadiness, type ReadinessCheck } from './ready';
 import { findSmokeProbe, runSmokeCheck } from './smoke';
 import { renderPlan, type RenderResult } from './render';
+import { describeRules, liveNamespacedRbac } from './rbac';
+import { POLICY_KINDS } from '../webhook/incluster';
 
 type Json = Record<string, unknown>;
 
@@ -90,6 +92,37 @@ async function currentCerts(client: KubeClient, ns: string, hosts: string[]): Pr
   return makeCertificates({ hosts });
 }
 
+/** The policies the webhook will serve: those installed, with the deployed ones replacing their namesakes. */
+async function servedPolicies(client: KubeClient, deployed: Json[]): Promise<Json[]> {
+  const key = (p: Json) => { const m = (p.metadata ?? {}) as Json; return `${String(p.kind)}|${String(m.namespace ?? '')}|${String(m.name)}`; };
+  const byKey = new Map<string, Json>();
+  for (const k of POLICY_KINDS) {
+    for (const apiVersion of [k.apiVersion, ...(k.fallbacks ?? [])]) {
+      const items = await client.list(apiVersion, k.kind).catch(() => undefined);
+      if (!items) continue;
+      for (const item of items) byKey.set(key({ ...item, kind: k.kind }), { ...item, apiVersion, kind: k.kind });
+      if (items.length) break;
+    }
+  }
+  for (const p of deployed) byKey.set(key(p), p);
+  return [...byKey.values()];
+}
+
+/** Rules of the planned roles that the live roles do not have yet (one line each). */
+async function permissionsLacking(client: KubeClient, planned: Json[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const o of planned) {
+    if (o.kind !== 'ClusterRole' && o.kind !== 'Role') continue;
+    const live = await client.get(refOf(o)).catch(() => undefined);
+    if (!live) continue;
+    const meta = o.metadata as Json;
+    const have = new Set(describeRules((live.rules ?? []) as Json[], ''));
+    const scope = meta.namespace ? `Role ${String(meta.namespace)}` : 'ClusterRole';
+    for (const line of describeRules(o.rules as Json[], '')) if (!have.has(line)) out.push(`${scope}${line}`);
+  }
+  return out;
+}
+
 function journalLists(journal: DeployJournal): Pick<DeployResult, 'created' | 'updated'> {
   return { created: journal.created(), updated: journal.updated() };
 }
@@ -153,12 +186,23 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
       hostNetwork: req.hostNetwork,
       pdbApiVersion: mode === 'cluster' ? await pdbApiVersion(client) : undefined,
       localUrl: req.localUrl,
+      servedPolicies: mode === 'cluster' ? await servedPolicies(client, req.policies) : undefined,
       kinds: await kindTable(client, req.policies),
     });
   } catch (e) {
     return fail((e as Error).message);
   }
   for (const w of plan.warnings) ui.log(`warning: ${w}`);
+  if (plan.rbac) {
+    ui.log('Webhook permissions (derived from the policies it will serve):');
+    for (const o of plan.rbac.objects) {
+      if (o.kind !== 'ClusterRole' && o.kind !== 'Role') continue;
+      const meta = o.metadata as Json;
+      for (const line of describeRules(o.rules as Json[], meta.namespace ? `Role ${String(meta.namespace)}` : 'ClusterRole')) ui.log(`  ${line}`);
+    }
+    const missing = await permissionsLacking(client, plan.rbac.objects);
+    for (const m of missing) ui.log(`  the running deployment lacks ${m}; this deploy grants it`);
+  }
   if (req.render) {
     // The same planned objects the apply below walks, written instead of applied.
     const rendered = renderPlan(plan, req.render.dir, { secrets: req.render.secrets });
@@ -212,6 +256,16 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
       ui.log(`  applied ${describeRef(ref)}`);
     }
     if (phase === 'crds') await waitEstablished(client, plan.objects.filter((o) => o.phase === 'crds').map((o) => refOf(o.object).name), 60_000, req.signal);
+    if (plan.rbac) {
+      // Narrowing: Roles in namespaces no served policy needs any more go away.
+      const keep = new Set(plan.rbac.objects.map((o) => describeRef(refOf(o))));
+      for (const stale of await liveNamespacedRbac(client)) {
+        const ref = refOf(stale);
+        if (keep.has(describeRef(ref))) continue;
+        await client.delete(ref);
+        ui.log(`  deleted ${describeRef(ref)} (no served policy needs it)`);
+      }
+    }
     if (mode !== 'policies-only' && req.smokeCheck !== false) {
       ui.step('Smoke check');
       const probe = findSmokeProbe(req.policies);

@@ -4,6 +4,7 @@
  * and last the CRDs this tool installed, but only those no one else's objects still use.
  */
 import { crdIndex } from './crds';
+import { liveNamespacedRbac, ROLE_NAME } from './rbac';
 import { describeTarget, targetSummary, withServerVersion, type ClusterTarget } from './context';
 import { KubeClient, KubeError, describeRef, refOf, type ObjectRef } from '../kube-api/client';
 import { CRD_LABEL, DEFAULT_NAMESPACE, MUTATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from './plan';
@@ -53,7 +54,8 @@ export async function undeployPlan(client: KubeClient, ns: string): Promise<{ ob
       for (const item of items) objects.push(refOf({ ...item, apiVersion: `${e.group}/${version}`, kind: e.kind }));
     }
   }
-  const roleName = `kyverno-studio:${WEBHOOK_NAME}`;
+  for (const item of await liveNamespacedRbac(client)) objects.push(refOf(item));
+  const roleName = ROLE_NAME;
   for (const kind of ['ClusterRoleBinding', 'ClusterRole']) {
     const ref = { apiVersion: 'rbac.authorization.k8s.io/v1', kind, name: roleName };
     if (await present(client, ref)) objects.push(ref);

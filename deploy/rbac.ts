@@ -1,0 +1,235 @@
+/**
+ * Least-privilege RBAC for the webhook's service account, derived from the policies the
+ * cluster will run (those already installed plus those being deployed): read access to what
+ * they match, reference (context configMap/apiCall entries, clone sources, CEL resource.*
+ * calls with literal arguments) and report on; write access to what their generate rules
+ * produce. A namespaced Policy gets a Role in its own namespace, never cluster-wide access.
+ * Every derived grant keeps the policy that asked for it, so a deploy can say why.
+ */
+import { asArray, asObject } from '../engine/core/json';
+import { resolveKind, type KindTable } from '../engine/kube';
+import { generatedKinds } from '../engine/generate/kinds';
+import { webhookNeeds } from '../webhook/rules';
+import { labels, MUTATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from '../webhook/configurations';
+
+type Json = Record<string, unknown>;
+
+export const ROLE_NAME = `kyverno-studio:${WEBHOOK_NAME}`;
+const READ = ['get', 'list', 'watch'];
+const WRITE = ['create', 'update', 'patch', 'delete'];
+
+export interface Grant {
+  group: string;
+  resource: string;
+  verbs: string[];
+  /** Namespace of a Role; undefined: ClusterRole. */
+  namespace?: string;
+  resourceNames?: string[];
+  /** "ClusterPolicy/name" (or "Policy/ns/name") that needs it. */
+  reason: string;
+}
+
+function policyRef(policy: Json): string {
+  const meta = asObject(policy.metadata);
+  return meta.namespace ? `${String(policy.kind)}/${String(meta.namespace)}/${String(meta.name)}` : `${String(policy.kind)}/${String(meta.name)}`;
+}
+
+/** Namespaced policy kinds: their grants are Roles in their namespace. */
+function policyNamespace(policy: Json): string | undefined {
+  const ns = asObject(policy.metadata).namespace;
+  return typeof ns === 'string' && ns && (policy.kind === 'Policy' || String(policy.kind).startsWith('Namespaced')) ? ns : undefined;
+}
+
+const hasVariable = (s: string) => s.includes('{{') || s.includes('$(');
+
+/** group/resource of an API path such as /api/v1/namespaces/x/configmaps or /apis/apps/v1/deployments. */
+export function resourceOfPath(urlPath: string): { group: string; resource: string; namespace?: string } | undefined {
+  const parts = urlPath.split('?')[0].split('/').filter(Boolean);
+  let rest: string[];
+  let group = '';
+  if (parts[0] === 'api') rest = parts.slice(2);
+  else if (parts[0] === 'apis') {
+    group = parts[1] ?? '';
+    rest = parts.slice(3);
+  } else return undefined;
+  let namespace: string | undefined;
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    namespace = rest[1];
+    rest = rest.slice(2);
+  }
+  const resource = rest[0];
+  if (!resource || !group && parts[0] !== 'api' || hasVariable(resource) || hasVariable(group)) return undefined;
+  return { group, resource, namespace: namespace && !hasVariable(namespace) ? namespace : undefined };
+}
+
+/** Every string inside a value (CEL expressions live in many places of a policy). */
+function strings(value: unknown, out: string[] = []): string[] {
+  if (typeof value === 'string') out.push(value);
+  else if (Array.isArray(value)) for (const v of value) strings(v, out);
+  else if (value && typeof value === 'object') for (const v of Object.values(value)) strings(v, out);
+  return out;
+}
+
+// resource.Get("apps/v1", "deployments", ns, name) / resource.List("v1", "configmaps", ns)
+const CEL_RESOURCE = /resource\.(Get|List|Post)\(\s*["']([^"']*)["']\s*,\s*["']([^"']+)["']/g;
+
+/** What one policy needs, beyond the fixed base role. */
+export function policyGrants(policy: Json, kinds: KindTable): { grants: Grant[]; unknown: string[] } {
+  const reason = policyRef(policy);
+  const namespace = policyNamespace(policy);
+  const grants: Grant[] = [];
+  const unknown: string[] = [];
+  const add = (group: string, resource: string, verbs: string[], extra: Partial<Grant> = {}) => {
+    // Reads of subresources (pods/exec, .../status) are never needed: the scan reads the parent.
+    const base = resource.split('/')[0];
+    grants.push({ group, resource: base, verbs, namespace, reason, ...extra });
+  };
+  // What the policy matches: admission needs no read, but the background scan, reports and
+  // generate triggers list and get these kinds.
+  for (const need of webhookNeeds([policy], kinds)) {
+    for (const group of need.groups) for (const resource of need.resources) add(group, resource, READ);
+    for (const k of need.unresolved) unknown.push(`${reason}: kind ${k} is not served by this cluster`);
+  }
+  const spec = asObject(policy.spec);
+  for (const rule of asArray(spec.rules).map(asObject)) {
+    for (const entry of asArray(rule.context).map(asObject)) {
+      const cm = asObject(entry.configMap);
+      if (Object.keys(cm).length) {
+        const name = typeof cm.name === 'string' && !hasVariable(cm.name) ? [cm.name] : undefined;
+        add('', 'configmaps', name ? ['get'] : READ, { resourceNames: name });
+      }
+      const call = asObject(entry.apiCall);
+      if (typeof call.urlPath === 'string') {
+        const r = resourceOfPath(call.urlPath);
+        if (r) add(r.group, r.resource, ['get', 'list']);
+        else unknown.push(`${reason}: apiCall ${call.urlPath} names its resource with a variable; grant its read yourself`);
+      }
+    }
+    // Clone sources are read; generated kinds are written (and read to synchronize).
+    for (const spec of generatedKinds([{ ...policy, spec: { rules: [rule] } }])) {
+      const resolved = resolveKind(spec, kinds);
+      if (!resolved?.length) unknown.push(`${reason}: generated kind ${spec} is not served by this cluster`);
+      for (const r of resolved ?? []) add(r.group, r.resource, [...READ, ...WRITE]);
+    }
+  }
+  for (const text of strings(spec)) {
+    for (const m of text.matchAll(CEL_RESOURCE)) {
+      const group = m[2].includes('/') ? m[2].split('/')[0] : '';
+      if (hasVariable(m[3])) continue;
+      add(group, m[3], m[1] === 'Post' ? ['create'] : m[1] === 'Get' ? ['get'] : ['list']);
+    }
+  }
+  return { grants, unknown };
+}
+
+/** The fixed part: policies, exceptions, namespaces, reports, our webhook configurations. */
+function baseRules(): Json[] {
+  return [
+    {
+      apiGroups: ['kyverno.io'],
+      resources: ['clusterpolicies', 'policies', 'policyexceptions', 'cleanuppolicies', 'clustercleanuppolicies'],
+      verbs: READ,
+    },
+    {
+      apiGroups: ['policies.kyverno.io'],
+      resources: [
+        'validatingpolicies', 'namespacedvalidatingpolicies', 'mutatingpolicies', 'namespacedmutatingpolicies',
+        'imagevalidatingpolicies', 'namespacedimagevalidatingpolicies', 'generatingpolicies', 'namespacedgeneratingpolicies',
+        'deletingpolicies', 'namespaceddeletingpolicies', 'policyexceptions',
+      ],
+      verbs: READ,
+    },
+    // Kyverno writes policy status (Ready condition, rule counts).
+    { apiGroups: ['kyverno.io'], resources: ['clusterpolicies/status', 'policies/status'], verbs: ['update', 'patch'] },
+    // namespaceSelector and request.namespaceObject need namespace labels.
+    { apiGroups: [''], resources: ['namespaces'], verbs: READ },
+    { apiGroups: ['wgpolicyk8s.io'], resources: ['policyreports', 'clusterpolicyreports'], verbs: [...READ, ...WRITE] },
+    { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+    {
+      apiGroups: ['admissionregistration.k8s.io'],
+      resources: ['validatingwebhookconfigurations', 'mutatingwebhookconfigurations'],
+      resourceNames: [VALIDATING_CONFIG, MUTATING_CONFIG],
+      verbs: ['get', 'update', 'patch'],
+    },
+  ];
+}
+
+/** Namespace-local needs of the webhook itself: its leader Lease and its TLS Secret (rotation). */
+function ownNamespaceRules(): Json[] {
+  return [
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] },
+    { apiGroups: [''], resources: ['secrets'], resourceNames: [`${WEBHOOK_NAME}-tls`], verbs: ['get', 'update', 'patch'] },
+  ];
+}
+
+/** Grants folded into RBAC rules: one per group, verbs and resourceNames, sorted. */
+export function foldGrants(grants: Grant[]): Json[] {
+  const byKey = new Map<string, { group: string; verbs: string[]; resourceNames?: string[]; resources: Set<string> }>();
+  // A resource read everywhere needs no resourceNames-limited rule beside it.
+  const full = new Set(grants.filter((g) => !g.resourceNames).map((g) => `${g.group}|${g.resource}|${[...g.verbs].sort().join(',')}`));
+  for (const g of grants) {
+    const verbs = [...new Set(g.verbs)].sort();
+    if (g.resourceNames && (full.has(`${g.group}|${g.resource}|${verbs.join(',')}`) || full.has(`${g.group}|${g.resource}|${[...READ].sort().join(',')}`))) continue;
+    const key = `${g.group}|${verbs.join(',')}|${(g.resourceNames ?? []).join(',')}`;
+    const entry = byKey.get(key) ?? { group: g.group, verbs, resourceNames: g.resourceNames, resources: new Set<string>() };
+    entry.resources.add(g.resource);
+    byKey.set(key, entry);
+  }
+  return [...byKey.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([, e]) => ({ apiGroups: [e.group], resources: [...e.resources].sort(), ...(e.resourceNames ? { resourceNames: e.resourceNames } : {}), verbs: e.verbs }));
+}
+
+export interface RbacPlan {
+  objects: Json[];
+  grants: Grant[];
+  /** Needs that cannot be granted ahead of time (variables, kinds the cluster lacks). */
+  unknown: string[];
+}
+
+/** ServiceAccount, ClusterRole(+Binding) and one Role(+Binding) per namespace that needs one. */
+export function webhookRbac(ns: string, policies: Json[], kinds: KindTable): RbacPlan {
+  const grants: Grant[] = [];
+  const unknown: string[] = [];
+  for (const p of policies) {
+    const r = policyGrants(p, kinds);
+    grants.push(...r.grants);
+    unknown.push(...r.unknown);
+  }
+  const subject = [{ kind: 'ServiceAccount', name: WEBHOOK_NAME, namespace: ns }];
+  const rbacApi = 'rbac.authorization.k8s.io/v1';
+  const objects: Json[] = [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: WEBHOOK_NAME, namespace: ns, labels: labels() } },
+    { apiVersion: rbacApi, kind: 'ClusterRole', metadata: { name: ROLE_NAME, labels: labels() }, rules: [...baseRules(), ...foldGrants(grants.filter((g) => !g.namespace))] },
+    { apiVersion: rbacApi, kind: 'ClusterRoleBinding', metadata: { name: ROLE_NAME, labels: labels() }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: ROLE_NAME }, subjects: subject },
+  ];
+  const namespaces = [...new Set([ns, ...grants.flatMap((g) => (g.namespace ? [g.namespace] : []))])].sort();
+  for (const n of namespaces) {
+    const rules = [...(n === ns ? ownNamespaceRules() : []), ...foldGrants(grants.filter((g) => g.namespace === n))];
+    objects.push(
+      { apiVersion: rbacApi, kind: 'Role', metadata: { name: ROLE_NAME, namespace: n, labels: labels() }, rules },
+      { apiVersion: rbacApi, kind: 'RoleBinding', metadata: { name: ROLE_NAME, namespace: n, labels: labels() }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: ROLE_NAME }, subjects: subject },
+    );
+  }
+  return { objects, grants, unknown };
+}
+
+/** One line per rule, for summaries and the before/after report. */
+export function describeRules(rules: Json[], scope: string): string[] {
+  return rules.map((r) => {
+    const groups = asArray(r.apiGroups).map((g) => (g === '' ? 'core' : String(g))).join(',');
+    const names = r.resourceNames ? ` names=${asArray(r.resourceNames).join(',')}` : '';
+    return `${scope}: ${groups}/${asArray(r.resources).join(',')}${names} [${asArray(r.verbs).join(',')}]`;
+  });
+}
+
+/** Roles and RoleBindings of earlier deploys, in every namespace (narrowing deletes the stale ones). */
+export async function liveNamespacedRbac(client: { list(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<Json[]> }): Promise<Json[]> {
+  const out: Json[] = [];
+  for (const kind of ['RoleBinding', 'Role']) {
+    for (const item of await client.list('rbac.authorization.k8s.io/v1', kind, undefined, 'app.kubernetes.io/managed-by=kyverno-studio').catch(() => [] as Json[])) {
+      if (asObject(item.metadata).name === ROLE_NAME) out.push({ ...item, apiVersion: 'rbac.authorization.k8s.io/v1', kind });
+    }
+  }
+  return out;
+}

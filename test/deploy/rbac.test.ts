@@ -1,0 +1,84 @@
+/** The webhook's RBAC is derived from the policies it serves (deploy/rbac.ts). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generatedKinds } from '../../engine/generate/kinds';
+import { foldGrants, policyGrants, resourceOfPath, webhookRbac } from '../../deploy/rbac';
+import { knownKindTable } from '../../engine/kube';
+
+type Json = Record<string, unknown>;
+const kinds = knownKindTable();
+const policy = (rules: unknown[], kind = 'ClusterPolicy', namespace?: string) => ({ apiVersion: 'kyverno.io/v1', kind, metadata: { name: 'p', ...(namespace ? { namespace } : {}) }, spec: { rules } });
+const match = (kind: string) => ({ any: [{ resources: { kinds: [kind] } }] });
+const rulesOf = (objects: Json[], kind: string, namespace?: string) =>
+  objects.find((o) => o.kind === kind && (o.metadata as Json).namespace === namespace)?.rules as Json[] | undefined;
+
+test('generated kinds: data, clone, cloneList and foreach targets; variables and non-generate rules are skipped', () => {
+  const policies = [
+    policy([
+      { name: 'netpol', generate: { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', name: 'default-deny', data: {} } },
+      { name: 'secrets', generate: { namespace: '{{request.object.metadata.name}}', cloneList: { namespace: 'src', kinds: ['v1/Secret', 'v1/ConfigMap'] } } },
+      { name: 'each', generate: { foreach: [{ list: 'request.object.spec.x', apiVersion: 'v1', kind: 'ServiceAccount', data: {} }] } },
+      { name: 'dynamic', generate: { apiVersion: 'v1', kind: '{{ request.object.kind }}', data: {} } },
+      { name: 'validate-only', validate: { pattern: {} } },
+    ]),
+    { apiVersion: 'policies.kyverno.io/v1', kind: 'ValidatingPolicy', metadata: { name: 'v' }, spec: {} },
+  ];
+  assert.deepEqual(generatedKinds(policies), ['networking.k8s.io/v1/NetworkPolicy', 'v1/ConfigMap', 'v1/Secret', 'v1/ServiceAccount']);
+});
+
+test('reads follow what a policy matches; no read on */* and no Secret access unless a policy asks', () => {
+  const { objects } = webhookRbac('ks', [policy([{ name: 'v', match: match('Pod'), validate: { pattern: {} } }])], kinds);
+  const cluster = rulesOf(objects, 'ClusterRole')!;
+  assert.ok(!cluster.some((r) => (r.resources as string[]).includes('*')), JSON.stringify(cluster));
+  assert.ok(!cluster.some((r) => (r.resources as string[]).includes('secrets')), 'no Secret access');
+  assert.ok(cluster.some((r) => (r.apiGroups as string[])[0] === '' && (r.resources as string[]).includes('pods') && (r.verbs as string[]).join() === 'get,list,watch'));
+  const own = rulesOf(objects, 'Role', 'ks')!;
+  assert.deepEqual(own.find((r) => (r.resources as string[])[0] === 'secrets')?.resourceNames, ['kyverno-studio-webhook-tls'], 'only its own TLS Secret');
+});
+
+test('a namespaced Policy gets a Role in its namespace, never cluster-wide writes', () => {
+  const p = policy([{ name: 'g', match: match('ConfigMap'), generate: { apiVersion: 'v1', kind: 'Secret', name: 'x', namespace: 'team-a', data: {} } }], 'Policy', 'team-a');
+  const { objects } = webhookRbac('ks', [p], kinds);
+  const cluster = rulesOf(objects, 'ClusterRole')!;
+  assert.ok(!cluster.some((r) => (r.resources as string[]).includes('secrets') || (r.resources as string[]).includes('configmaps')), JSON.stringify(cluster));
+  assert.deepEqual(rulesOf(objects, 'Role', 'team-a'), [
+    { apiGroups: [''], resources: ['secrets'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] },
+    { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch'] },
+  ]);
+  assert.ok(objects.some((o) => o.kind === 'RoleBinding' && (o.metadata as Json).namespace === 'team-a'));
+});
+
+test('context entries, apiCalls and CEL resource calls become reads; variables are reported, not guessed', () => {
+  const p = policy([{
+    name: 'c', match: match('Pod'),
+    context: [
+      { name: 'cm', configMap: { name: 'settings', namespace: 'platform' } },
+      { name: 'deps', apiCall: { urlPath: '/apis/apps/v1/namespaces/{{request.namespace}}/deployments' } },
+      { name: 'dyn', apiCall: { urlPath: '/api/v1/{{ request.object.spec.kind }}' } },
+    ],
+    validate: { cel: { expressions: [{ expression: 'resource.List("networking.k8s.io/v1", "ingresses", "").items.size() > 0' }] } },
+  }]);
+  const { grants, unknown } = policyGrants(p, kinds);
+  const has = (group: string, resource: string, verb: string) => grants.some((g) => g.group === group && g.resource === resource && g.verbs.includes(verb));
+  assert.ok(has('', 'configmaps', 'get'));
+  assert.deepEqual(grants.find((g) => g.resource === 'configmaps')?.resourceNames, ['settings']);
+  assert.ok(has('apps', 'deployments', 'list'));
+  assert.ok(has('networking.k8s.io', 'ingresses', 'list'));
+  assert.equal(unknown.length, 1);
+  assert.match(unknown[0], /apiCall .*variable/);
+});
+
+test('API paths resolve to group and resource', () => {
+  assert.deepEqual(resourceOfPath('/api/v1/namespaces/default/configmaps'), { group: '', resource: 'configmaps', namespace: 'default' });
+  assert.deepEqual(resourceOfPath('/apis/apps/v1/deployments?labelSelector=a'), { group: 'apps', resource: 'deployments', namespace: undefined });
+  assert.equal(resourceOfPath('/healthz'), undefined);
+});
+
+test('grants fold into one rule per group and verbs; a named read is dropped when the whole resource is read', () => {
+  const folded = foldGrants([
+    { group: '', resource: 'pods', verbs: ['get', 'list', 'watch'], reason: 'a' },
+    { group: '', resource: 'configmaps', verbs: ['watch', 'get', 'list'], reason: 'b' },
+    { group: '', resource: 'configmaps', verbs: ['get'], resourceNames: ['x'], reason: 'c' },
+  ]);
+  assert.deepEqual(folded, [{ apiGroups: [''], resources: ['configmaps', 'pods'], verbs: ['get', 'list', 'watch'] }]);
+});
