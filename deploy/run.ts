@@ -111,10 +111,12 @@ async function servedPolicies(client: KubeClient, deployed: Json[]): Promise<Jso
 /** Rules of the planned roles that the live roles do not have yet (one line each). */
 async function permissionsLacking(client: KubeClient, planned: Json[]): Promise<string[]> {
   const out: string[] = [];
+  const clusterRole = planned.find((o) => o.kind === 'ClusterRole');
+  // A first install lacks nothing: it grants everything anew.
+  if (!clusterRole || !(await client.get(refOf(clusterRole)).catch(() => undefined))) return out;
   for (const o of planned) {
     if (o.kind !== 'ClusterRole' && o.kind !== 'Role') continue;
-    const live = await client.get(refOf(o)).catch(() => undefined);
-    if (!live) continue;
+    const live = (await client.get(refOf(o)).catch(() => undefined)) ?? { rules: [] };
     const meta = o.metadata as Json;
     const have = new Set(describeRules((live.rules ?? []) as Json[], ''));
     const scope = meta.namespace ? `Role ${String(meta.namespace)}` : 'ClusterRole';

@@ -80,3 +80,43 @@ test('render writes exactly what the live deploy applies, and the private key on
     assert.equal(u.outcome, 'undeployed', u.error);
   }
 });
+
+test('RBAC follows the served policies: widened by a namespaced generate Policy (a Role there), narrowed when it is gone', async () => {
+  const code = readFileSync(bundle);
+  const rbacApi = 'rbac.authorization.k8s.io/v1';
+  const request = { client: cluster.client, mode: 'cluster' as const, webhookCode: code, readiness: simulatedReadiness(), smokeCheck: false };
+  const roleRef = { apiVersion: rbacApi, kind: 'Role', name: 'kyverno-studio:kyverno-studio-webhook', namespace: 'default' };
+  const clusterRules = async () => (await cluster.client.get({ apiVersion: rbacApi, kind: 'ClusterRole', name: 'kyverno-studio:kyverno-studio-webhook' }))!.rules as JsonObject[];
+  const generator: JsonObject = {
+    apiVersion: 'kyverno.io/v1', kind: 'Policy', metadata: { name: 'team-secret', namespace: 'default' },
+    spec: { rules: [{ name: 'g', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, generate: { apiVersion: 'v1', kind: 'Secret', name: 'generated', namespace: 'default', data: { data: {} } } }] },
+  };
+  try {
+    const first = await runDeploy({ ...request, ui: recordingUI(), policies: [REQUIRE_TEAM] });
+    assert.equal(first.outcome, 'deployed', first.error);
+    const narrow = await clusterRules();
+    assert.ok(!narrow.some((r) => (r.resources as string[]).includes('*')), 'no */* read');
+    assert.ok(!narrow.some((r) => (r.resources as string[]).includes('secrets')), 'no Secret access');
+    assert.ok(narrow.some((r) => (r.resources as string[]).includes('configmaps')), 'reads what the policy matches');
+    assert.equal(await cluster.client.get(roleRef), undefined);
+
+    const ui = recordingUI();
+    const wider = await runDeploy({ ...request, ui, policies: [generator] });
+    assert.equal(wider.outcome, 'deployed', wider.error);
+    const role = await cluster.client.get(roleRef);
+    assert.ok(role, 'a Role in the Policy namespace');
+    assert.ok((role!.rules as JsonObject[]).some((r) => (r.resources as string[]).includes('secrets') && (r.verbs as string[]).includes('create')));
+    assert.ok(!(await clusterRules()).some((r) => (r.resources as string[]).includes('secrets')), 'no cluster-wide write for a namespaced Policy');
+    assert.ok((await clusterRules()).some((r) => (r.resources as string[]).includes('configmaps')), 'the installed ClusterPolicy still gets its reads');
+    assert.ok(ui.lines.some((l) => /lacks Role default: .*secrets/.test(l)), `the missing permission is named:\n${ui.lines.join('\n')}`);
+
+    await cluster.client.delete({ apiVersion: 'kyverno.io/v1', kind: 'Policy', name: 'team-secret', namespace: 'default' });
+    const again = await runDeploy({ ...request, ui: recordingUI(), policies: [REQUIRE_TEAM] });
+    assert.equal(again.outcome, 'deployed', again.error);
+    assert.equal(await cluster.client.get(roleRef), undefined, 'narrowed: the Role went away with the Policy');
+  } finally {
+    const u = await runUndeploy({ client: cluster.client, ui: recordingUI(), namespaceTimeoutMs: 60_000 });
+    assert.equal(u.outcome, 'undeployed', u.error);
+  }
+  assert.deepEqual(await snapshot(cluster.client), pristine);
+});
