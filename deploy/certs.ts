@@ -119,6 +119,7 @@ function certificate(spec: Spec): string {
 export interface CertificateOptions {
   /** DNS names and IP addresses the serving certificate is valid for (first one is its CN). */
   hosts: string[];
+  /** At most a year by default (deploys rotate 30 days before expiry, see certificatesCover). */
   validDays?: number;
   now?: Date;
 }
@@ -133,7 +134,7 @@ export function makeCertificates(opts: CertificateOptions): CertificateSet {
   }
   const now = opts.now ?? new Date();
   const notBefore = new Date(now.getTime() - 5 * 60_000); // tolerate clock skew
-  const notAfter = new Date(now.getTime() + (opts.validDays ?? 3650) * 86_400_000);
+  const notAfter = new Date(now.getTime() + (opts.validDays ?? 365) * 86_400_000);
   const ca = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const leaf = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const caName = `kyverno-studio-ca-${randomBytes(4).toString('hex')}`;

@@ -3,7 +3,8 @@
  * confirmation naming the context: `--yes`, or an interactive y/N prompt on a terminal.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { homedir } from 'node:os';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs, single, UsageError, type ParsedArgs } from '../io/args';
 import { loadPolicyFiles } from '../webhook/serve';
@@ -40,7 +41,8 @@ Flags:
       --policies-only    only apply the policies (a cluster that already runs Kyverno)
       --local            run the webhook on this machine; the cluster calls --url
       --url URL          local mode: https://HOST:PORT the API server can reach
-      --tls-dir DIR      local mode: where the certificates are kept (default .kyverno-studio/local-webhook)
+      --tls-dir DIR      local mode: where the CA and certificates are kept (default: outside the
+                         workspace, $XDG_STATE_HOME/kyverno-studio/local-webhook)
       --force-conflicts  take over fields another field manager owns
       --no-smoke-check   skip the final dry-run denial check
       --webhook-bundle PATH  the bundled server (default: webhook.js next to this CLI)
@@ -107,11 +109,28 @@ function intFlag(args: ParsedArgs, name: string): number | undefined {
   return n;
 }
 
-/** Local mode keeps its certificates on disk so the API server's caBundle survives restarts. */
-export function localCertificates(dir: string, url: string): CertificateSet {
+/** Local mode's key directory: in the user's state directory, never in a workspace that may be shared or committed. */
+export function defaultTlsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'kyverno-studio', 'local-webhook');
+}
+
+/** True when `dir` lies inside `workspace` (keys there may have been shared or committed). */
+export function insideWorkspace(dir: string, workspace = process.cwd()): boolean {
+  const root = resolve(workspace);
+  // A process started at the file-system root (an editor host) has no workspace.
+  if (root === resolve('/')) return false;
+  const rel = relative(root, resolve(dir));
+  return !rel.startsWith('..') && !isAbsolute(rel);
+}
+
+/**
+ * Local mode keeps its certificates on disk so the API server's caBundle survives restarts,
+ * but never reuses a key found inside the workspace: it makes new ones instead.
+ */
+export function localCertificates(dir: string, url: string, workspace = process.cwd()): CertificateSet {
   const hosts = certificateHosts('local', '', url);
   const file = join(dir, 'certificates.json');
-  if (existsSync(file)) {
+  if (existsSync(file) && !insideWorkspace(dir, workspace)) {
     const set = JSON.parse(readFileSync(file, 'utf8')) as CertificateSet;
     if (certificatesCover(set, hosts)) return set;
   }
@@ -151,7 +170,8 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
     if (!existsSync(bundle)) throw new UsageError(`the webhook bundle ${bundle} is missing (run \`npm run build\`, or pass --webhook-bundle)`);
     webhookCode = readFileSync(bundle);
   }
-  const certs = local ? localCertificates(single(args, 'tls-dir') ?? '.kyverno-studio/local-webhook', url!) : undefined;
+  const tlsDir = single(args, 'tls-dir') ?? defaultTlsDir();
+  const certs = local ? localCertificates(tlsDir, url!) : undefined;
   const client = clientFor(args);
   const controller = new AbortController();
   const onSigint = () => controller.abort();
@@ -161,10 +181,11 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
     if (local && !args.booleans.has('dry-run')) {
       const { startWebhookServer } = await import('../webhook/server');
       const port = Number(new URL(url!).port || 443);
-      const dir = single(args, 'tls-dir') ?? '.kyverno-studio/local-webhook';
-      const server = await startWebhookServer({ port, host: '0.0.0.0', tlsCertFile: join(dir, 'tls.crt'), tlsKeyFile: join(dir, 'tls.key'), workerScript: bundle });
+      // Listen only on the address the API server calls (--url), not on every interface.
+      const host = new URL(url!).hostname.replace(/^\[|\]$/g, '');
+      const server = await startWebhookServer({ port, host, tlsCertFile: join(tlsDir, 'tls.crt'), tlsKeyFile: join(tlsDir, 'tls.key'), workerScript: bundle });
       server.setPolicies(policies, { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] });
-      io.out(`local webhook listening on :${server.address().port}`);
+      io.out(`local webhook listening on ${host}:${server.address().port}`);
       stopLocal = () => server.close();
     }
     const result = await runDeploy({

@@ -16,7 +16,8 @@ export { MANAGED_BY, MUTATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from '..
 type Json = Record<string, unknown>;
 
 export const CRD_LABEL = 'kyverno-studio.io/installed-crd';
-export const DEFAULT_IMAGE = 'public.ecr.aws/docker/library/node:20-alpine';
+// Node 22 LTS (Node 20 is past end of life).
+export const DEFAULT_IMAGE = 'public.ecr.aws/docker/library/node:22-alpine';
 export const DEFAULT_NAMESPACE = 'kyverno-studio';
 const CONFIGMAP_LIMIT = 1024 * 1024;
 
@@ -68,7 +69,9 @@ export interface Plan {
 }
 
 
-const BOOTSTRAP = `// Unpacks the webhook bundle, checks it against the pinned sha256, then runs it.
+// Runs from the Deployment's command line, not from the ConfigMap it checks: whoever can edit
+// the code ConfigMap cannot also rewrite the check.
+export const BOOTSTRAP = `// Unpacks the webhook bundle, checks it against the pinned sha256, then runs it.
 const fs = require('fs'), zlib = require('zlib'), crypto = require('crypto');
 const code = zlib.gunzipSync(fs.readFileSync('/code/webhook.js.gz'));
 const got = crypto.createHash('sha256').update(code).digest('hex');
@@ -126,7 +129,7 @@ function workload(input: PlanInput, ns: string, codeSha: string): Json[] {
             {
               name: 'webhook',
               image: input.image ?? DEFAULT_IMAGE,
-              command: ['node', '/code/bootstrap.js'],
+              command: ['node', '-e', BOOTSTRAP],
               args: ['--in-cluster', '--port', String(port), '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--namespace', ns],
               env: [
                 { name: 'KS_CODE_SHA256', value: codeSha },
@@ -226,7 +229,6 @@ export function planDeploy(input: PlanInput): Plan {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: `${WEBHOOK_NAME}-code`, namespace: ns, labels: labels(), annotations: { 'kyverno-studio.io/code-sha256': codeSha } },
-      data: { 'bootstrap.js': BOOTSTRAP },
       binaryData: { 'webhook.js.gz': gz.toString('base64') },
     });
     for (const o of workload(input, ns, codeSha)) add('workload', o);

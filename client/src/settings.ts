@@ -21,7 +21,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): Settings {
     codeLensEnable: c.get<boolean>('codeLens.enable', true),
     debounceMs: c.get<number>('debounceMs', 30),
     kubeconfig: c.get<string>('kubeconfig', ''),
-    webhookImage: c.get<string>('webhook.image', 'public.ecr.aws/docker/library/node:20-alpine'),
+    webhookImage: c.get<string>('webhook.image', 'public.ecr.aws/docker/library/node:22-alpine'),
     webhookNamespace: c.get<string>('webhook.namespace', 'kyverno-studio'),
   };
 }

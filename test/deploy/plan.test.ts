@@ -74,7 +74,7 @@ test('plan: cluster mode objects come in the safe order with pinned code, probes
   assert.equal(((c.livenessProbe as Json).httpGet as Json).path, '/healthz');
   assert.equal((spec.securityContext as Json).runAsNonRoot, true);
   assert.ok((c.resources as Json).requests);
-  assert.equal(c.image, 'public.ecr.aws/docker/library/node:20-alpine');
+  assert.equal(c.image, 'public.ecr.aws/docker/library/node:22-alpine');
   assert.deepEqual((c.env as Json[]).find((e) => e.name === 'KS_CODE_SHA256'), { name: 'KS_CODE_SHA256', value: p.codeSha256 });
   assert.equal(p.objects.find((o) => o.object.kind === 'PodDisruptionBudget')!.object.apiVersion, 'policy/v1beta1');
   const vwc = p.objects.find((o) => o.object.kind === 'ValidatingWebhookConfiguration')!.object;

@@ -1,4 +1,4 @@
-/** The webhook's RBAC is derived from the policies it serves (deploy/rbac.ts). */
+/** The webhook's RBAC is derived from the policies it serves (deploy/rbac.ts); local-mode key storage. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generatedKinds } from '../../engine/generate/kinds';
@@ -81,4 +81,30 @@ test('grants fold into one rule per group and verbs; a named read is dropped whe
     { group: '', resource: 'configmaps', verbs: ['get'], resourceNames: ['x'], reason: 'c' },
   ]);
   assert.deepEqual(folded, [{ apiGroups: [''], resources: ['configmaps', 'pods'], verbs: ['get', 'list', 'watch'] }]);
+});
+
+test('local mode keeps its keys outside the workspace and never reuses a key found inside it', async () => {
+  const { defaultTlsDir, insideWorkspace, localCertificates } = await import('../../deploy/cli');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  assert.equal(defaultTlsDir({ XDG_STATE_HOME: '/state' }), '/state/kyverno-studio/local-webhook');
+  const ws = mkdtempSync(join(tmpdir(), 'ks-ws-'));
+  assert.equal(insideWorkspace(join(ws, '.kyverno-studio'), ws), true);
+  assert.equal(insideWorkspace(join(tmpdir(), 'elsewhere'), ws), false);
+  const outside = mkdtempSync(join(tmpdir(), 'ks-state-'));
+  const url = 'https://127.0.0.1:9443';
+  assert.equal(localCertificates(outside, url, ws).ca.keyPem, localCertificates(outside, url, ws).ca.keyPem, 'reused outside the workspace');
+  const inside = join(ws, 'keys');
+  assert.notEqual(localCertificates(inside, url, ws).ca.keyPem, localCertificates(inside, url, ws).ca.keyPem, 'never reused inside it');
+});
+
+test('certificates last at most a year', async () => {
+  const { makeCertificates } = await import('../../deploy/certs');
+  const { X509Certificate } = await import('node:crypto');
+  const set = makeCertificates({ hosts: ['svc.ns.svc'] });
+  for (const pem of [set.ca.certPem, set.serving.certPem]) {
+    const c = new X509Certificate(pem);
+    assert.ok(new Date(c.validTo).getTime() - new Date(c.validFrom).getTime() <= 366 * 86_400_000);
+  }
 });

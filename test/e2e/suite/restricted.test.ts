@@ -44,7 +44,7 @@ suite('Kyverno Studio in an untrusted workspace (restricted mode)', () => {
     assert.ok(file['kyverno.kubeconfig'], 'the fixture sets kyverno.kubeconfig');
     assert.equal(c.get('kubeconfig'), '');
     assert.notEqual(c.get('webhook.image'), file['kyverno.webhook.image']);
-    assert.equal(c.get('webhook.image'), 'public.ecr.aws/docker/library/node:20-alpine');
+    assert.equal(c.get('webhook.image'), 'public.ecr.aws/docker/library/node:22-alpine');
     assert.equal(c.get('webhook.namespace'), 'kyverno-studio');
   });
 
