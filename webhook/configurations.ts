@@ -56,7 +56,7 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
         timeoutSeconds: n.timeoutSeconds,
         // 1.20 has no automatic kubernetes.io/metadata.name label: NotIn also matches a
         // namespace without the label, so unlabelled user namespaces stay covered.
-        namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', ns] }] },
+        namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'kube-node-lease', ns] }] },
         ...(kind === 'MutatingWebhookConfiguration' ? { reinvocationPolicy: 'Never' } : {}),
       })),
     });

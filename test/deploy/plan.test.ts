@@ -83,7 +83,7 @@ test('plan: cluster mode objects come in the safe order with pinned code, probes
   assert.equal(hook.sideEffects, 'None');
   assert.equal(hook.matchPolicy, 'Equivalent');
   assert.equal(hook.timeoutSeconds, 10);
-  assert.deepEqual(hook.namespaceSelector, { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'kyverno-studio'] }] });
+  assert.deepEqual(hook.namespaceSelector, { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'kube-node-lease', 'kyverno-studio'] }] });
   assert.match(Buffer.from(String((hook.clientConfig as Json).caBundle), 'base64').toString(), /BEGIN CERTIFICATE/);
   assert.equal(((p.objects.at(-1)!.object.metadata as Json).labels as Json)['app.kubernetes.io/managed-by'], 'kyverno-studio');
 });
