@@ -223,9 +223,7 @@ class ServerProcess {
       return this.cluster;
     }
     const object = asObject(request.object);
-    const kind = asObject(request.kind)?.kind;
-    const policies = this.index.candidates(typeof kind === 'string' ? kind : '', typeof object?.kind === 'string' ? object.kind : undefined);
-    return this.images.clusterFor(policies, object, this.cluster, deadline);
+    return this.images.clusterFor(this.index.candidatesForReview(request), object, this.cluster, deadline);
   }
 
   /** Generate rules, after the answer went out: their outcome never changes it. */
