@@ -219,6 +219,17 @@ export function simpleSigningPayload(dockerReference: string, digest: string, an
   }));
 }
 
+/** The manifest cosign pushes under its `.sig`/`.att` tags: an empty image config and the given layers. */
+async function pushCosignManifest(host: string, repo: string, tag: string, layers: object[]): Promise<void> {
+  const config = await pushBlob(host, repo, Buffer.from(JSON.stringify({ architecture: '', os: '', rootfs: { type: 'layers', diff_ids: [] }, config: {} })));
+  await pushManifest(host, repo, tag, {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+    layers,
+  });
+}
+
 /**
  * Signs `digest` as `cosign sign --key` does (without the transparency log) and pushes the
  * signature manifest under `sha256-<hex>.sig`. Several signatures become several layers.
@@ -240,13 +251,7 @@ export async function pushCosignSignatures(
     const blob = await pushBlob(host, repo, payload);
     layers.push({ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', ...blob, annotations: { 'dev.cosignproject.cosign/signature': signature } });
   }
-  const config = await pushBlob(host, repo, Buffer.from(JSON.stringify({ architecture: '', os: '', rootfs: { type: 'layers', diff_ids: [] }, config: {} })));
-  await pushManifest(host, repo, `${digest.replace(':', '-')}.sig`, {
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers,
-  });
+  await pushCosignManifest(host, repo, `${digest.replace(':', '-')}.sig`, layers);
 }
 
 /** A multi-arch image: one image per architecture and an OCI index over them under `repo:tag`. */
@@ -302,13 +307,7 @@ export async function pushAttestations(
     if (!('raw' in a)) annotations.predicateType = a.predicateType;
     layers.push({ mediaType: 'application/vnd.dsse.envelope.v1+json', ...blob, annotations });
   }
-  const config = await pushBlob(host, repo, Buffer.from(JSON.stringify({ architecture: '', os: '', rootfs: { type: 'layers', diff_ids: [] }, config: {} })));
-  await pushManifest(host, repo, `${digest.replace(':', '-')}.att`, {
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers,
-  });
+  await pushCosignManifest(host, repo, `${digest.replace(':', '-')}.att`, layers);
 }
 
 /**

@@ -6,8 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { evaluateResources, offlineCluster } from '../../engine/evaluate';
+import { evaluateWithRegistry, keysAttestor, podOf, verifyImagesPolicy } from './evaluate';
 import type { JsonObject, RuleResult } from '../../engine/core/types';
-import { prefetchImageRegistry, RegistryClient } from '../../registry';
+import { RegistryClient } from '../../registry';
 import { newSigningKey, pushCosignSignatures, pushImage, startRegistry, type LocalRegistry, type SigningKey } from './harness';
 
 let registry: LocalRegistry;
@@ -16,38 +17,11 @@ let bob: SigningKey;
 const digests: Record<string, string> = {};
 
 function policy(keys: string, extra: JsonObject = {}, attestor: JsonObject = {}): JsonObject {
-  return {
-    apiVersion: 'kyverno.io/v1',
-    kind: 'ClusterPolicy',
-    metadata: { name: 'check-signature' },
-    spec: {
-      rules: [{
-        name: 'verify',
-        match: { any: [{ resources: { kinds: ['Pod'] } }] },
-        verifyImages: [{
-          imageReferences: [`${registry.host}/*`],
-          attestors: [{ ...attestor, entries: [{ keys: { publicKeys: keys, rekor: { ignoreTlog: true }, ctlog: { ignoreSCT: true } } }] }],
-          mutateDigest: false,
-          verifyDigest: false,
-          required: false,
-          ...extra,
-        }],
-      }],
-    },
-  };
+  return verifyImagesPolicy('check-signature', { imageReferences: [`${registry.host}/*`], attestors: [{ ...attestor, ...keysAttestor(keys) }], ...extra });
 }
 
-function pod(image: string): JsonObject {
-  return { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'app', namespace: 'default' }, spec: { containers: [{ name: 'app', image }] } };
-}
-
-async function evaluate(p: JsonObject, resource: JsonObject, client = new RegistryClient({ timeoutMs: 3000 })) {
-  const cluster = offlineCluster({ resources: [resource] });
-  cluster.imageRegistry = await prefetchImageRegistry([p], [resource], client);
-  const [evaluation] = evaluateResources({ policies: [p], resources: [resource], cluster });
-  const rules: RuleResult[] = evaluation.responses.flatMap((r) => r.rules);
-  return { rules, patched: evaluation.patched };
-}
+const pod = podOf;
+const evaluate = evaluateWithRegistry;
 
 function imageVerify(rules: RuleResult[]): RuleResult {
   const found = rules.filter((r) => r.type === 'ImageVerify');
