@@ -337,7 +337,7 @@ function runVerifyImages(st: RunState, resource: JsonObject | null): JsonObject 
       continue;
     }
     const name = String(rule.name ?? '');
-    const outcome = verifyImagesPass(name, rule, images, snapshot);
+    const outcome = verifyImagesPass(name, rule, images, snapshot, st.options.now);
     for (const result of outcome.results) addRule(st, result);
     patches.push(...outcome.patches);
     for (const { image, status } of outcome.verified) (metadata[name] ??= {})[image] = status;

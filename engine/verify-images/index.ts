@@ -14,7 +14,11 @@ import type { JsonObject, RuleResult } from '../core/types';
 import { asArray, asObject, isJsonObject } from '../core/json';
 import { extractImages, type ImageInfo } from '../context/images';
 import { wildcardMatch } from '../wildcard/wildcard';
-import { UnsupportedVerification, splitPemKeys, verifyCosignKey, type CosignVerified } from './cosign';
+import { UnsupportedVerification, splitPemKeys, trustedCertificate, verifyCosignSignatures, type CosignVerified, type CosignVerifier } from './cosign';
+import { KeyError, parsePublicKeyPem } from '../crypto/keys';
+import { certificatePool, parseCertificatesPem, rawExtensionString, subjectAlternateNames, type Certificate } from '../crypto/x509';
+import { base64Decode } from '../jmespath/go-compat';
+import { regexMatches, RegexError } from '../regex';
 import type { ImageRegistrySnapshot, RegistryImage } from './snapshot';
 
 export * from './snapshot';
@@ -32,6 +36,8 @@ export interface ImageVerification {
   required: boolean;
   /** Annotations every verified signature payload must carry (its `optional` map). */
   annotations: Record<string, string>;
+  /** PEM roots for keyless attestors that name none. */
+  roots: string;
 }
 
 /** Reads an entry with the CRD's defaults (verifyDigest, mutateDigest and required default to true). */
@@ -50,6 +56,7 @@ export function imageVerification(entry: unknown): ImageVerification {
     mutateDigest: flag(e.mutateDigest),
     required: flag(e.required),
     annotations: stringMap(e.annotations) ?? {},
+    roots: typeof e.roots === 'string' ? e.roots : '',
   };
 }
 
@@ -124,19 +131,210 @@ function stringMap(v: unknown): Record<string, string> | undefined {
   return out;
 }
 
-/** One attestor entry (cosign with a public key); throws with the reason it did not verify. */
-function verifyAttestor(entry: JsonObject, record: RegistryImage, digest: string, annotations: Record<string, string>): CosignVerified {
-  const keys = attestorKeys(entry);
-  if (!keys) throw new UnsupportedVerification('only cosign public-key attestors (keys.publicKeys) are verified so far');
-  if (typeof keys.publicKeys !== 'string' || keys.publicKeys === '') throw new UnsupportedVerification('keys from secrets or KMS are not supported yet');
-  // Without rekor.ignoreTlog cosign looks the signature up in the Rekor transparency log.
-  if (asObject(keys.rekor)?.ignoreTlog !== true) throw new UnsupportedVerification('transparency log (Rekor) verification is not supported yet; set keys.rekor.ignoreTlog');
+/** The attestor's kind as Kyverno names it in error paths (`.keys`, `.certificates`, `.keyless`). */
+function attestorKind(attestor: JsonObject): 'keys' | 'certificates' | 'keyless' | undefined {
+  if (isJsonObject(attestor.keys)) return 'keys';
+  if (isJsonObject(attestor.certificates)) return 'certificates';
+  if (isJsonObject(attestor.keyless)) return 'keyless';
+  return undefined;
+}
+
+/**
+ * Offline, cosign must be told to skip the transparency log (Rekor); a certificate's embedded
+ * SCT needs the CT log's keys, which only TUF (the network) supplies when none is given.
+ */
+function requireOffline(kind: string, spec: JsonObject, certificates: boolean): void {
+  if (asObject(spec.rekor)?.ignoreTlog !== true) {
+    throw new UnsupportedVerification(`transparency log (Rekor) verification is not supported yet; set ${kind}.rekor.ignoreTlog`);
+  }
+  if (certificates && asObject(spec.ctlog)?.ignoreSCT !== true) {
+    throw new UnsupportedVerification(`certificate transparency (SCT) verification is not supported yet; set ${kind}.ctlog.ignoreSCT`);
+  }
+}
+
+/** Kyverno's loadCert: the first certificate of the PEM (or base64 of PEM) text. */
+function loadCertificate(text: string): Certificate {
+  let pem = text;
+  try {
+    const decoded = new TextDecoder().decode(base64Decode(text.trim()));
+    if (decoded.includes('-----BEGIN')) pem = decoded;
+  } catch {
+    // not base64: PEM as given
+  }
+  let certs: Certificate[];
+  try {
+    certs = parseCertificatesPem(pem);
+  } catch (e) {
+    throw new Error(`failed to load certificate from ${text}: failed to unmarshal certificate from PEM format: ${(e as Error).message}`);
+  }
+  if (certs.length === 0) throw new Error(`failed to load certificate from ${text}: no certs found in pem file`);
+  return certs[0];
+}
+
+/** Roots for keyless signatures (Kyverno's loadCertPool); without any, cosign would fetch Fulcio's from TUF. */
+function rootPool(pem: string): Certificate[] {
+  const roots = certificatePool(pem);
+  if (roots.length === 0) throw new Error('failed to load Root certificates: error creating root cert pool');
+  return roots;
+}
+
+/** Kyverno's buildCosignOptions for one attestor, offline: the verifier cosign checks signatures with. */
+function cosignVerifier(entry: JsonObject, imageRoots: string): { kind: string; verifier: CosignVerifier; identity?: JsonObject } {
+  const kind = attestorKind(entry);
+  if (kind === 'keys') {
+    const keys = asObject(entry.keys);
+    if (typeof keys.publicKeys !== 'string' || keys.publicKeys === '') throw new UnsupportedVerification('keys from secrets or KMS are not supported yet');
+    requireOffline('keys', keys, false);
+    if (!keys.publicKeys.trim().startsWith('-----BEGIN PUBLIC KEY-----')) throw new UnsupportedVerification('keys from secrets or KMS are not supported yet');
+    try {
+      return { kind, verifier: { key: parsePublicKeyPem(keys.publicKeys) } };
+    } catch (e) {
+      if (e instanceof KeyError) throw new Error(`failed to load public key from PEM: pem to public key: ${e.message}`);
+      throw e;
+    }
+  }
+  if (kind === 'certificates') {
+    const spec = asObject(entry.certificates);
+    requireOffline('certificates', spec, true);
+    const cert = typeof spec.cert === 'string' ? spec.cert : '';
+    const chainPem = typeof spec.certChain === 'string' ? spec.certChain : '';
+    if (cert) {
+      const certificate = loadCertificate(cert);
+      if (chainPem) {
+        const chain = parseChain(chainPem);
+        // ValidateAndUnpackCertWithChain: the chain's last certificate is the root.
+        try {
+          trustedCertificate(certificate, chain.slice(-1), chain.slice(0, -1));
+        } catch (e) {
+          throw new Error(`failed to load validate certificate chain: ${(e as Error).message}`);
+        }
+      }
+      if (!certificate.publicKey) throw new Error('failed to load signature from certificate: unsupported public key type');
+      return { kind, verifier: { key: certificate.publicKey } };
+    }
+    if (chainPem) {
+      const roots = certificatePool(chainPem);
+      if (roots.length === 0) throw new Error('failed to load certificates: error creating root cert pool');
+      return { kind, verifier: { roots } };
+    }
+    if (imageRoots) return { kind, verifier: { roots: rootPool(imageRoots) } };
+    throw new UnsupportedVerification('Fulcio roots come from the sigstore TUF repository, which needs the network; set the attestor\'s roots');
+  }
+  if (kind === 'keyless') {
+    const spec = asObject(entry.keyless);
+    requireOffline('keyless', spec, true);
+    const roots = typeof spec.roots === 'string' && spec.roots !== '' ? spec.roots : imageRoots;
+    if (!roots) throw new UnsupportedVerification('Fulcio roots come from the sigstore TUF repository, which needs the network; set keyless.roots');
+    return { kind, verifier: { roots: rootPool(roots) }, identity: spec };
+  }
+  throw new UnsupportedVerification('only cosign attestors with keys, certificates or keyless are verified so far');
+}
+
+/** Kyverno's loadCertChain (cryptoutils.LoadCertificatesFromPEM), with its cap on intermediates. */
+function parseChain(pem: string): Certificate[] {
+  const blocks = (pem.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length;
+  if (blocks > MAX_INTERMEDIATE_CERTS + 1) throw new Error(`certificate chain too long (${blocks}), maximum allowed is ${MAX_INTERMEDIATE_CERTS + 1}`);
+  try {
+    return parseCertificatesPem(pem);
+  } catch (e) {
+    throw new Error(`failed to load certificate chain: ${(e as Error).message}`);
+  }
+}
+
+/** CVE-2026-32280: Kyverno caps the intermediates of a user-given chain. */
+const MAX_INTERMEDIATE_CERTS = 10;
+
+/** One attestor entry (cosign keys, certificates or keyless); throws with the reason it did not verify. */
+function verifyAttestor(entry: JsonObject, record: RegistryImage, digest: string, annotations: Record<string, string>, context: VerifyContext): CosignVerified {
+  const { verifier, identity } = cosignVerifier(entry, context.roots);
   // The attestor's own annotations replace the entry's (buildCosignVerifier).
-  return verifyCosignKey(record, digest, keys.publicKeys, stringMap(entry.annotations) ?? annotations);
+  const outcome = verifyCosignSignatures(record, digest, verifier, stringMap(entry.annotations) ?? annotations, context.now);
+  if (identity) matchSignatures(outcome.certificates, identity);
+  return outcome;
+}
+
+function text(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+/** Go's regexp.Compile through RE2, with Kyverno's message for a bad pattern. */
+function regexMatch(pattern: string, value: string, what: string): boolean {
+  try {
+    return regexMatches(pattern, value);
+  } catch (e) {
+    if (e instanceof RegexError) throw new Error(`invalid regexp for ${what}: ${pattern} : ${e.message}`);
+    throw e;
+  }
+}
+
+/** cosign's CertExtensionMap: Fulcio's v1 OIDs and their readable names. */
+const CERT_EXTENSIONS: Record<string, string> = {
+  '1.3.6.1.4.1.57264.1.1': 'oidcIssuer',
+  '1.3.6.1.4.1.57264.1.2': 'githubWorkflowTrigger',
+  '1.3.6.1.4.1.57264.1.3': 'githubWorkflowSha',
+  '1.3.6.1.4.1.57264.1.4': 'githubWorkflowName',
+  '1.3.6.1.4.1.57264.1.5': 'githubWorkflowRepository',
+  '1.3.6.1.4.1.57264.1.6': 'githubWorkflowRef',
+};
+
+/** Kyverno's extractCertExtensionValue: a known extension by OID or readable name. */
+function certExtensionValue(cert: Certificate, key: string): string {
+  const oid = Object.entries(CERT_EXTENSIONS).find(([o, n]) => key === o || key === n)?.[0];
+  if (!oid) throw new Error(`invalid certificate extension ${key}`);
+  return rawExtensionString(cert, oid);
+}
+
+/** Kyverno's matchCertificateData for one signing certificate; throws the mismatch. */
+function matchCertificate(cert: Certificate, identity: JsonObject): void {
+  const subject = text(identity.subject);
+  const subjectRegExp = text(identity.subjectRegExp);
+  const issuer = text(identity.issuer);
+  const issuerRegExp = text(identity.issuerRegExp);
+  if (subject || subjectRegExp) {
+    const sans = subjectAlternateNames(cert);
+    // A certificate without alternative names is not checked against the subject (Kyverno's behaviour).
+    if (sans.length > 0) {
+      const matched = (subject !== '' && sans.some((s) => wildcardMatch(subject, s)))
+        || (subjectRegExp !== '' && sans.some((s) => regexMatch(subjectRegExp, s, 'subject')));
+      if (!matched) throw new Error(`subject mismatch: expected ${subject || subjectRegExp}, received ${sans.join(', ')}`);
+    }
+  }
+  // cosign's CertExtensions.GetIssuer reads Fulcio's v1 issuer OID as a raw string.
+  const certIssuer = rawExtensionString(cert, '1.3.6.1.4.1.57264.1.1');
+  if (issuer && !wildcardMatch(issuer, certIssuer)) throw new Error(`issuer mismatch: expected ${issuer}, received ${certIssuer}`);
+  if (issuerRegExp && !regexMatch(issuerRegExp, certIssuer, 'issuer')) throw new Error(`issuer mismatch: expected ${issuerRegExp}, received ${certIssuer}`);
+  for (const [key, expected] of Object.entries(stringMap(identity.additionalExtensions) ?? {})) {
+    const value = certExtensionValue(cert, key);
+    if (!wildcardMatch(expected, value)) throw new Error(`extension mismatch: expected ${expected} for key ${key}, received ${value}`);
+  }
+}
+
+/** Kyverno's matchSignatures: one verified signature's certificate must match the identity. */
+function matchSignatures(certificates: Array<Certificate | null>, identity: JsonObject): void {
+  const constrained = ['subject', 'subjectRegExp', 'issuer', 'issuerRegExp'].some((k) => text(identity[k]) !== '')
+    || Object.keys(stringMap(identity.additionalExtensions) ?? {}).length > 0;
+  if (!constrained) return;
+  const errors: string[] = [];
+  for (const cert of certificates) {
+    if (!cert) throw new Error('certificate not found');
+    try {
+      matchCertificate(cert, identity);
+      return;
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+  }
+  throw new Error(errors.length > 0 ? errors.join('; ') : 'invalid signature');
+}
+
+interface VerifyContext {
+  /** The entry's `roots` (Kyverno's imageVerify.Roots), the keyless default. */
+  roots: string;
+  now: number;
 }
 
 /** verifyAttestorSet: `count` entries (all by default) must verify; nested attestor sets recurse. */
-function verifyAttestorSet(set: JsonObject, record: RegistryImage, digest: string, path: string, annotations: Record<string, string>): CosignVerified {
+function verifyAttestorSet(set: JsonObject, record: RegistryImage, digest: string, path: string, annotations: Record<string, string>, context: VerifyContext): CosignVerified {
   const entries = expandStaticKeys(asArray(set.entries));
   const count = typeof set.count === 'number' && set.count > 0 ? set.count : entries.length;
   const errors: string[] = [];
@@ -148,15 +346,16 @@ function verifyAttestorSet(set: JsonObject, record: RegistryImage, digest: strin
       const inner = entries[i].attestor;
       if (isJsonObject(inner)) {
         entryPath += '.attestor';
-        outcome = verifyAttestorSet(inner, record, digest, entryPath, annotations);
+        outcome = verifyAttestorSet(inner, record, digest, entryPath, annotations, context);
       } else {
-        outcome = verifyAttestor(entries[i], record, digest, annotations);
+        outcome = verifyAttestor(entries[i], record, digest, annotations, context);
       }
       if (++verified >= count) return outcome;
     } catch (e) {
       if (e instanceof UnsupportedVerification) throw e;
       // A nested set's errors already carry their paths.
-      errors.push(isJsonObject(entries[i].attestor) ? (e as Error).message : `${entryPath}${attestorKeys(entries[i]) ? '.keys' : ''}: ${(e as Error).message}`);
+      const kind = attestorKind(entries[i]);
+      errors.push(isJsonObject(entries[i].attestor) ? (e as Error).message : `${entryPath}${kind ? `.${kind}` : ''}: ${(e as Error).message}`);
     }
   }
   // multierr.Combine joins the entries' errors with "; ".
@@ -164,7 +363,7 @@ function verifyAttestorSet(set: JsonObject, record: RegistryImage, digest: strin
 }
 
 /** The rule's signature checks for one image from the registry snapshot (Kyverno's verifyAttestors). */
-function verifyAttestors(name: string, entry: ImageVerification, image: string, record: RegistryImage | undefined): { result: RuleResult; digest?: string } {
+function verifyAttestors(name: string, entry: ImageVerification, image: string, record: RegistryImage | undefined, now: number): { result: RuleResult; digest?: string } {
   if (!record) return { result: { name, type: 'ImageVerify', status: 'error', message: `${NEEDS_REGISTRY} (${image})` } };
   if (record.error !== undefined || !record.digest) {
     return { result: { name, type: 'ImageVerify', status: 'error', message: `failed to verify image ${image}: ${record.error ?? 'no digest'}` } };
@@ -174,7 +373,7 @@ function verifyAttestors(name: string, entry: ImageVerification, image: string, 
   }
   let outcome: CosignVerified | undefined;
   try {
-    for (let i = 0; i < entry.attestors.length; i++) outcome = verifyAttestorSet(asObject(entry.attestors[i]), record, record.digest, `.attestors[${i}]`, entry.annotations);
+    for (let i = 0; i < entry.attestors.length; i++) outcome = verifyAttestorSet(asObject(entry.attestors[i]), record, record.digest, `.attestors[${i}]`, entry.annotations, { roots: entry.roots, now });
   } catch (e) {
     const status = e instanceof UnsupportedVerification ? 'error' : 'fail';
     return { result: { name, type: 'ImageVerify', status, message: `failed to verify image ${image}: ${(e as Error).message}` } };
@@ -189,7 +388,7 @@ function verifyAttestors(name: string, entry: ImageVerification, image: string, 
  * snapshot; without one (offline) they give an error that says so. `mutateDigest` adds the
  * verified (or resolved) digest to images that have none.
  */
-export function verifyImagesPass(name: string, rule: JsonObject, images: readonly ImageInfo[], snapshot?: ImageRegistrySnapshot): VerifyImagesOutcome {
+export function verifyImagesPass(name: string, rule: JsonObject, images: readonly ImageInfo[], snapshot?: ImageRegistrySnapshot, now: Date = new Date()): VerifyImagesOutcome {
   const out: VerifyImagesOutcome = { results: [], patches: [], verified: [] };
   for (const entry of ruleImageVerifications(rule)) {
     const verifies = entry.attestors.length > 0 || entry.attestations.length > 0;
@@ -201,7 +400,7 @@ export function verifyImagesPass(name: string, rule: JsonObject, images: readonl
         if (!matchesAny(image, entry.imageReferences) || matchesAny(image, entry.skipImageReferences)) {
           result = { name, type: 'ImageVerify', status: 'skip', message: `skipping image reference image ${image}, policy ruleName ${name}` };
         } else {
-          ({ result, digest } = verifyAttestors(name, entry, image, snapshot?.images[image]));
+          ({ result, digest } = verifyAttestors(name, entry, image, snapshot?.images[image], now.getTime()));
         }
       }
       // Offline, an image whose signatures could not be checked gets no digest error on top.

@@ -34,6 +34,7 @@ test('verifyImages: the CRD defaults verifyDigest, mutateDigest and required to 
     mutateDigest: true,
     required: true,
     annotations: {},
+    roots: '',
   });
 });
 
