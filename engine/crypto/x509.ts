@@ -143,10 +143,11 @@ function ipString(ip: Uint8Array): string {
 }
 
 function applyExtension(cert: Certificate, ext: CertificateExtension): boolean {
-  const node = readDer(ext.value);
+  // Only the extensions read here are DER; Fulcio's v1 values are raw strings.
+  const node = () => readDer(ext.value);
   switch (ext.oid) {
     case '2.5.29.19': {
-      const parts = readChildren(node);
+      const parts = readChildren(node());
       cert.basicConstraintsValid = true;
       let i = 0;
       if (parts[i]?.tag === TAG.BOOLEAN) cert.isCA = parts[i++].content[0] !== 0;
@@ -154,18 +155,18 @@ function applyExtension(cert: Certificate, ext: CertificateExtension): boolean {
       return true;
     }
     case '2.5.29.15': {
-      const bits = bitStringBytes(node);
+      const bits = bitStringBytes(node());
       let usage = 0;
       for (let i = 0; i < 9; i++) if (bits[i >> 3] & (0x80 >> (i & 7))) usage |= 1 << i;
       cert.keyUsage = usage;
       return true;
     }
     case '2.5.29.37':
-      for (const k of readChildren(node)) cert.extKeyUsage.push(oidString(expectTag(k, TAG.OID, 'extended key usage').content));
+      for (const k of readChildren(node())) cert.extKeyUsage.push(oidString(expectTag(k, TAG.OID, 'extended key usage').content));
       return true;
     case '2.5.29.17': {
       let supported = 0;
-      for (const gn of readChildren(node)) {
+      for (const gn of readChildren(node())) {
         if (gn.tag === 0x82) cert.dnsNames.push(utf8.decode(gn.content));
         else if (gn.tag === 0x81) cert.emailAddresses.push(utf8.decode(gn.content));
         else if (gn.tag === 0x86) cert.uris.push(utf8.decode(gn.content));

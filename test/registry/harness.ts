@@ -134,14 +134,18 @@ export async function pushCosignSignatures(
   host: string,
   repo: string,
   digest: string,
-  signers: Array<{ key: SigningKey; claimedDigest?: string }>,
+  signers: Array<{ key: SigningKey; claimedDigest?: string; certificatePem?: string; chainPem?: string }>,
 ): Promise<void> {
   const layers = [];
-  for (const { key, claimedDigest } of signers) {
+  for (const { key, claimedDigest, certificatePem, chainPem } of signers) {
     const payload = simpleSigningPayload(`${host}/${repo}`, claimedDigest ?? digest);
     const signature = sign('sha256', payload, key.privateKey).toString('base64');
     const blob = await pushBlob(host, repo, payload);
-    layers.push({ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', ...blob, annotations: { 'dev.cosignproject.cosign/signature': signature } });
+    const annotations: Record<string, string> = { 'dev.cosignproject.cosign/signature': signature };
+    // Keyless (cosign sign with Fulcio): the signing certificate and its chain ride along.
+    if (certificatePem) annotations['dev.sigstore.cosign/certificate'] = certificatePem;
+    if (chainPem) annotations['dev.sigstore.cosign/chain'] = chainPem;
+    layers.push({ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', ...blob, annotations });
   }
   const config = await pushBlob(host, repo, Buffer.from(JSON.stringify({ architecture: '', os: '', rootfs: { type: 'layers', diff_ids: [] }, config: {} })));
   await pushManifest(host, repo, `${digest.replace(':', '-')}.sig`, {

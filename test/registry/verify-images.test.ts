@@ -8,6 +8,7 @@ import { evaluateResources, offlineCluster } from '../../engine/evaluate';
 import type { JsonObject, RuleResult } from '../../engine/core/types';
 import { prefetchImageRegistry, RegistryClient } from '../../registry';
 import { newSigningKey, pushCosignSignatures, pushImage, startRegistry, type LocalRegistry, type SigningKey } from './harness';
+import { issue, testAuthority } from './test-ca';
 
 let registry: LocalRegistry;
 let alice: SigningKey;
@@ -123,6 +124,38 @@ describe('verifyImages against a real OCI registry', () => {
   it('passes the validate pass (verifyDigest, required) after a verified mutateDigest', async () => {
     const { rules } = await evaluate(policy(alice.publicKeyPem, { mutateDigest: true, verifyDigest: true, required: true }), pod(`${registry.host}/team/signed:v1`));
     assert.deepEqual(rules.map((r) => r.status), ['pass', 'pass'], JSON.stringify(rules));
+  });
+
+  it('verifies a keyless signature (Fulcio-like certificate and chain) against the given roots', async () => {
+    const ca = testAuthority('fulcio');
+    const leaf = issue({ commonName: '', issuer: ca.intermediate, email: 'ci@example.com', oidcIssuer: 'https://token.example.com' });
+    const digest = await pushImage(registry.host, 'team/keyless', 'v1');
+    const key = { privateKey: leaf.privateKey, publicKeyPem: '' };
+    await pushCosignSignatures(registry.host, 'team/keyless', digest, [{ key, certificatePem: leaf.pem, chainPem: ca.chainPem }]);
+    const keyless = (roots: string) => ({
+      apiVersion: 'kyverno.io/v1',
+      kind: 'ClusterPolicy',
+      metadata: { name: 'keyless' },
+      spec: {
+        rules: [{
+          name: 'verify',
+          match: { any: [{ resources: { kinds: ['Pod'] } }] },
+          verifyImages: [{
+            imageReferences: [`${registry.host}/*`],
+            mutateDigest: false,
+            verifyDigest: false,
+            required: false,
+            attestors: [{ entries: [{ keyless: { subject: 'ci@example.com', issuer: 'https://token.example.com', roots, rekor: { ignoreTlog: true }, ctlog: { ignoreSCT: true } } }] }],
+          }],
+        }],
+      },
+    });
+    const image = `${registry.host}/team/keyless:v1`;
+    const ok = imageVerify((await evaluate(keyless(ca.root.pem), pod(image))).rules);
+    assert.equal(ok.status, 'pass', ok.message);
+    const outside = imageVerify((await evaluate(keyless(testAuthority('other').root.pem), pod(image))).rules);
+    assert.equal(outside.status, 'fail');
+    assert.match(outside.message, /keyless: no matching signatures: cert verification failed: x509: certificate signed by unknown authority/);
   });
 
   it('gives an error naming the image when the registry does not answer', async () => {
