@@ -5,7 +5,8 @@
  * here uses node:crypto and shares no code with the verifier.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, sign, type KeyObject } from 'node:crypto';
+import { generateEncryptedCosignKey, readEncryptedCosignKey } from './cosign-keys';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -110,11 +111,19 @@ export async function pushImage(host: string, repo: string, tag: string, content
 export interface SigningKey {
   privateKey: KeyObject;
   publicKeyPem: string;
+  /** The private key as `cosign generate-key-pair` writes it (encrypted), when it came from one. */
+  encryptedPem?: string;
 }
 
-export function newSigningKey(): SigningKey {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return { privateKey, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+/** A signing key read from cosign's encrypted private key format (what users already have). */
+export function signingKeyFromCosign(encryptedPem: string, password: string): SigningKey {
+  const privateKey = readEncryptedCosignKey(encryptedPem, password);
+  return { privateKey, publicKeyPem: createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString(), encryptedPem };
+}
+
+/** A fresh key pair, made and read back in cosign's encrypted format as the signer uses it. */
+export function newSigningKey(password = 'test'): SigningKey {
+  return signingKeyFromCosign(generateEncryptedCosignKey(password).privateKeyPem, password);
 }
 
 /** cosign's simple-signing payload for an image digest. */

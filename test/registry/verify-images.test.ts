@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { evaluateResources, offlineCluster } from '../../engine/evaluate';
 import type { JsonObject, RuleResult } from '../../engine/core/types';
 import { prefetchImageRegistry, RegistryClient } from '../../registry';
-import { newSigningKey, pushCosignSignatures, pushImage, startRegistry, type LocalRegistry, type SigningKey } from './harness';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { newSigningKey, signingKeyFromCosign, pushCosignSignatures, pushImage, startRegistry, type LocalRegistry, type SigningKey } from './harness';
 import { issue, testAuthority } from './test-ca';
 
 let registry: LocalRegistry;
@@ -124,6 +126,15 @@ describe('verifyImages against a real OCI registry', () => {
   it('passes the validate pass (verifyDigest, required) after a verified mutateDigest', async () => {
     const { rules } = await evaluate(policy(alice.publicKeyPem, { mutateDigest: true, verifyDigest: true, required: true }), pod(`${registry.host}/team/signed:v1`));
     assert.deepEqual(rules.map((r) => r.status), ['pass', 'pass'], JSON.stringify(rules));
+  });
+
+  it('signs with a key in cosign\'s encrypted format and verifies with its public key', async () => {
+    const fixtures = join(__dirname, '..', 'fixtures', 'cosign-keys');
+    const key = signingKeyFromCosign(readFileSync(join(fixtures, 'sigstore.key'), 'utf8'), 'correct horse');
+    const digest = await pushImage(registry.host, 'team/user-key', 'v1');
+    await pushCosignSignatures(registry.host, 'team/user-key', digest, [{ key }]);
+    const r = imageVerify((await evaluate(policy(readFileSync(join(fixtures, 'sigstore.pub'), 'utf8')), pod(`${registry.host}/team/user-key:v1`))).rules);
+    assert.equal(r.status, 'pass', r.message);
   });
 
   it('verifies a keyless signature (Fulcio-like certificate and chain) against the given roots', async () => {
