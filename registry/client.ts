@@ -28,6 +28,8 @@ export interface Manifest {
   digest: string;
   mediaType: string;
   body: Record<string, unknown>;
+  /** Length in bytes of the manifest as served. */
+  size: number;
 }
 
 export class RegistryError extends Error {
@@ -109,7 +111,30 @@ export class RegistryClient {
         throw new RegistryError(`GET ${url}: manifest is not JSON`);
       }
       const mediaType = typeof body.mediaType === 'string' ? body.mediaType : (res.headers.get('content-type') ?? '');
-      return { digest, mediaType, body };
+      return { digest, mediaType, body, size: bytes.length };
+    });
+  }
+
+  /**
+   * The OCI 1.1 referrers index of a manifest: the referrers API, else (a registry without it
+   * answers 404) the `sha256-<hex>` tag fallback, as go-containerregistry's remote.Referrers.
+   * An empty index when there is neither.
+   */
+  getReferrers(registry: string, repository: string, digest: string): Promise<Array<Record<string, unknown>>> {
+    const url = `${this.baseUrl(registry)}/v2/${repository}/referrers/${digest}`;
+    return this.cached(`referrers ${url}`, async () => {
+      const res = await this.request(url, { method: 'GET', headers: { Accept: 'application/vnd.oci.image.index.v1+json' } });
+      const type = res.headers.get('content-type') ?? '';
+      if (res.ok && type.includes('application/vnd.oci.image.index.v1+json')) {
+        const body = (await res.json()) as { manifests?: unknown };
+        return Array.isArray(body.manifests) ? (body.manifests as Array<Record<string, unknown>>) : [];
+      }
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.ok || res.status === 404 || res.status === 400 || res.status === 405) {
+        const index = await this.getManifest(registry, repository, digest.replace(':', '-'));
+        return Array.isArray(index?.body.manifests) ? (index.body.manifests as Array<Record<string, unknown>>) : [];
+      }
+      throw new RegistryError(`GET ${url}: unexpected status ${res.status}`, res.status);
     });
   }
 

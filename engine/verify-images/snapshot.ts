@@ -14,9 +14,37 @@ export interface CosignSignatureLayer {
   annotations: Record<string, string>;
 }
 
+/**
+ * An OCI 1.1 referrer of a manifest (from the referrers API, or its `sha256-<hex>` tag
+ * fallback): SBOMs and other attestations, and Notary signatures.
+ */
+export interface RegistryReferrer {
+  digest: string;
+  mediaType: string;
+  artifactType: string;
+  size: number;
+  annotations?: Record<string, string>;
+  /** The artifact's one layer, as Kyverno reads referrer data (exactly one layer, at most 10 MB). */
+  layer?: { mediaType: string; digest: string; size: number; data: string };
+  /** Why the artifact's layer could not be read. */
+  error?: string;
+  /** The artifact's own referrers (the Notary signatures of an attestation); not read for signatures. */
+  referrers?: RegistryReferrer[];
+}
+
 export interface RegistryImage {
   /** The manifest digest the reference resolves to (`Docker-Content-Digest`). */
   digest?: string;
+  /** The image manifest (or index) as served, its media type and size in bytes (what Notary signs). */
+  manifest?: Record<string, unknown>;
+  manifestMediaType?: string;
+  manifestSize?: number;
+  /** The image configuration blob, when the manifest names one. */
+  config?: Record<string, unknown>;
+  /** The image's referrers, read for ImageValidatingPolicies; absent when not read. */
+  referrers?: RegistryReferrer[];
+  /** Why the referrers could not be read. */
+  referrersError?: string;
   /** Why the registry could not be read for this image (unreachable, 404, timeout...). */
   error?: string;
   /** The layers of the cosign signature manifest; empty when the image has none. */
@@ -34,4 +62,11 @@ export const COSIGN_SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
 /** cosign's signature tag for a digest: `sha256:abc` → `sha256-abc.sig`. */
 export function cosignSignatureTag(digest: string): string {
   return `${digest.replace(':', '-')}.sig`;
+}
+
+export const NOTARY_SIGNATURE_ARTIFACT_TYPE = 'application/vnd.cncf.notary.signature';
+
+/** go-containerregistry's referrers tag fallback: `sha256:abc` → `sha256-abc`. */
+export function referrersTag(digest: string): string {
+  return digest.replace(':', '-');
 }
