@@ -14,7 +14,7 @@
 import type { ApplyOptions } from '../apply';
 import type { JsonObject, PolicyResponse, RuleResult } from '../core/types';
 import { asArray, asObject, isJsonObject } from '../core/json';
-import { parseImage } from '../context/images';
+import { extractImages, parseImage } from '../context/images';
 import { KeyError, parsePublicKeyPem } from '../crypto/keys';
 import { certificatePool, parseCertificatesPem, rawExtensionString, subjectAlternateNames, type Certificate } from '../crypto/x509';
 import { base64Decode } from '../jmespath/go-compat';
@@ -22,7 +22,7 @@ import { regexMatches } from '../regex';
 import { wildcardMatch } from '../wildcard/wildcard';
 import { verifyCosignSignatures, type CosignVerifier } from '../verify-images/cosign';
 import { verifyNotarySignatures, type ArtifactDescriptor } from '../verify-images/notary';
-import { imageString, NEEDS_REGISTRY } from '../verify-images';
+import { imageString, NEEDS_REGISTRY, pointerToPath } from '../verify-images';
 import type { ImageRegistrySnapshot, RegistryImage, RegistryReferrer } from '../verify-images/snapshot';
 import { buildActivation, installVariables, type CelActivation } from './context';
 import type { Environment } from '@marcbachmann/cel-js';
@@ -282,6 +282,24 @@ interface Outcome {
   images: string[];
 }
 
+/**
+ * For the editor: the container image field a failed policy points at, the first matched image
+ * that did not verify (or the first matched image). Kyverno reports no path; the CLI ignores it.
+ */
+function blamedImagePath(object: JsonObject, images: string[], ivrun: ImageVerifyRun): Array<string | number> | undefined {
+  const image = images.find((i) => ivrun.verifications.get(i) !== true) ?? images[0];
+  if (image === undefined) return undefined;
+  for (const group of Object.values(extractImages(object))) {
+    for (const info of Object.values(group)) {
+      const path = pointerToPath(info.jsonPointer);
+      let value: unknown = object;
+      for (const step of path) value = asObject(value)[String(step)] ?? (Array.isArray(value) ? value[Number(step)] : undefined);
+      if (value === image) return path;
+    }
+  }
+  return undefined;
+}
+
 function evaluate(spec: JsonObject, act: CelActivation, options: ApplyOptions, ivrun: ImageVerifyRun): Outcome {
   const t = requestTarget(options.request);
   const object = asObject(options.request.object ?? options.request.oldObject);
@@ -330,6 +348,11 @@ function evaluate(spec: JsonObject, act: CelActivation, options: ApplyOptions, i
   return { status: 'pass', message: 'success', images: matched };
 }
 
+function blame(object: JsonObject, images: string[], ivrun: ImageVerifyRun): { path?: Array<string | number> } {
+  const path = blamedImagePath(object, images, ivrun);
+  return path ? { path } : {};
+}
+
 /** EnforceRequired: a passing policy's matched images must all have been verified. */
 function enforceRequired(spec: JsonObject, images: string[], ivrun: ImageVerifyRun): string | null {
   if (asObject(spec.validationConfigurations).required === false) return null;
@@ -375,11 +398,13 @@ export function applyImageValidatingPolicy(policy: JsonObject, options: ApplyOpt
   current = ivrun;
   try {
     const outcome = evaluate(spec, act, options, ivrun);
+    const object = asObject(options.request.object ?? options.request.oldObject);
     if (outcome.status === 'pass') {
       const required = enforceRequired(spec, outcome.images, ivrun);
-      if (required) return single({ name, type: 'ImageVerify', status: 'fail', message: required });
+      if (required) return single({ name, type: 'ImageVerify', status: 'fail', message: required, ...blame(object, outcome.images, ivrun) });
+      return single({ name, type: 'ImageVerify', status: 'pass', message: outcome.message });
     }
-    return single({ name, type: 'ImageVerify', status: outcome.status, message: outcome.message });
+    return single({ name, type: 'ImageVerify', status: outcome.status, message: outcome.message, ...blame(object, outcome.images, ivrun) });
   } catch (e) {
     return single({ name: 'evaluation', type: 'ImageVerify', status: 'error', message: `failed to evaluate policy: ${(e as Error).message}` });
   } finally {

@@ -91,6 +91,11 @@ export function hasVerifyImageChecks(rule: JsonObject): boolean {
   return ruleImageVerifications(rule).some((e) => e.verifyDigest || e.required);
 }
 
+/** A JSON pointer as a path (array indexes as numbers). */
+export function pointerToPath(pointer: string): Array<string | number> {
+  return pointer.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
 export const NEEDS_REGISTRY = 'image verification needs registry access, which is not available offline';
 
 /** A JSON patch operation the image-verify pass adds (Kyverno's makeAddDigestPatch). */
@@ -416,6 +421,8 @@ export function verifyImagesPass(name: string, rule: JsonObject, images: readonl
         }
       }
       if (result) {
+        // Where the editor underlines a failed verification: the container's image field.
+        if (result.status === 'fail' || result.status === 'error') result.path ??= pointerToPath(info.jsonPointer);
         if (verifies) out.verified.push({ image, status: result.status === 'pass' ? 'pass' : result.status === 'skip' ? 'skip' : 'fail' });
         out.results.push(result);
       }

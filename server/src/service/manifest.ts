@@ -16,6 +16,12 @@ import { classifyDocument, apiGroup, expandLists } from '../../../engine/loader/
 import { isJsonObject } from '../../../engine/core/json';
 import { withDefaultNamespace } from '../../../engine/testing/inputs';
 import type { JsonObject } from '../../../engine/core/types';
+import type { ImageRegistrySnapshot } from '../../../engine/verify-images';
+
+/** The resources a file's manifests stand for (a `kind: List` for its items), as registry reads need them. */
+export function manifestResources(file: ParsedFile): JsonObject[] {
+  return manifestDocuments(file).flatMap((pd) => expandLists(pd.value)).filter(isJsonObject).map((v) => withDefaultNamespace(v));
+}
 
 /** A document of the workspace that takes part in evaluation: a policy, a PolicyException or a binding. */
 export interface WorkspacePolicy { uri: string; value: JsonObject }
@@ -26,6 +32,8 @@ export interface ManifestOptions {
   /** Documents evaluated per file at most (the rest are ignored, with a note). */
   maxDocuments?: number;
   now?: Date;
+  /** What registries said about the manifests' images (only with registry access on). */
+  imageRegistry?: ImageRegistrySnapshot;
 }
 
 /** Groups whose documents are Kyverno's own inputs or outputs (tests, reports...), never manifests. */
@@ -85,6 +93,7 @@ export function evaluateManifestDocuments(file: ParsedFile, workspace: Workspace
   });
   const resources = targets.map((t) => withDefaultNamespace(t.value));
   const cluster = offlineCluster({ exceptions, bindings, resources });
+  if (opts.imageRegistry) cluster.imageRegistry = opts.imageRegistry;
   return evaluateResources({ policies, resources, cluster, now: opts.now }).map((ev, i) => ({
     pd: targets[i].pd,
     itemPath: targets[i].itemPath,
