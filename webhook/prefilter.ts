@@ -7,6 +7,8 @@
 import { POD_CONTROLLERS } from '../engine/autogen';
 import { asObject } from '../engine/core/json';
 import { matchResourceDescriptions } from '../engine/policy';
+import type { JsonObject } from '../engine/core/types';
+import { policyReadsImages } from './images';
 
 type Json = Record<string, unknown>;
 
@@ -44,8 +46,11 @@ export class PolicyIndex {
   private always: Json[] = [];
   /** Policies with generate rules, found once per policy set so reviews pay nothing for the rest. */
   readonly generating = new Set<Json>();
+  /** Some policy verifies or reads images: reviews read the registry first (webhook/images.ts). */
+  readonly readsImages: boolean;
 
   constructor(readonly policies: Json[]) {
+    this.readsImages = policies.some((p) => policyReadsImages(p as JsonObject));
     policies.forEach((p) => {
       if (hasGenerateRules(p)) this.generating.add(p);
       const kinds = plainKinds(p);

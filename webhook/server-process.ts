@@ -15,6 +15,9 @@ import { WebhookMetrics } from './metrics';
 import { PolicyIndex } from './prefilter';
 import type { FromServerProcess, PendingGeneration, ReviewReply, ServerProcessSettings, ToServerProcess } from './protocol';
 import { runGeneration } from './generate-work';
+import { ImageRegistryAccess } from './images';
+import { asObject } from '../engine/core/json';
+import type { JsonObject } from '../engine/core/types';
 
 export const SERVER_PROCESS_ROLE = 'kyverno-studio-webhook-server';
 
@@ -59,6 +62,7 @@ class ServerProcess {
   /** Per path, from the webhook configurations' timeoutSeconds (rules.reviewDeadlinesMs). */
   private deadlinesMs: Partial<Record<'validate' | 'mutate', number>> = {};
   private connections = 0;
+  private readonly images = new ImageRegistryAccess();
 
   constructor(private readonly post: (m: FromServerProcess) => void) {}
 
@@ -175,7 +179,8 @@ class ServerProcess {
     else {
       // The configured --timeout-ms is an upper bound; the webhook configuration may ask for less.
       const deadline = Date.now() + Math.min(settings.timeoutMs, this.deadlinesMs[path] ?? Infinity);
-      reply = evaluateReview({ path, body, reports: settings.reports, deadline, generate: settings.generate }, this.index, this.cluster);
+      const cluster = await this.withRegistry(body, deadline);
+      reply = evaluateReview({ path, body, reports: settings.reports, deadline, generate: settings.generate }, this.index, cluster);
     }
     send(res, reply.status, reply.body);
     this.metrics.recordRequest(path, reply.status, reply.allowed, Number(process.hrtime.bigint() - started) / 1e9, reply.outcomes);
@@ -184,6 +189,25 @@ class ServerProcess {
       this.post({ type: 'reportable', items: reply.reportable.map((r) => ({ ...r, resource })) });
     }
     if (reply.generation) this.generate(reply.generation);
+  }
+
+  /**
+   * The cluster state with what the registry says about the review's images, read before
+   * evaluation when a candidate policy verifies or reads images (a body that does not parse
+   * is left to evaluateReview, which answers it).
+   */
+  private async withRegistry(body: string, deadline: number): Promise<ClusterState> {
+    if (!this.index.readsImages) return this.cluster;
+    let request: JsonObject;
+    try {
+      request = asObject(asObject(JSON.parse(body) as unknown).request) ?? {};
+    } catch {
+      return this.cluster;
+    }
+    const object = asObject(request.object);
+    const kind = asObject(request.kind)?.kind;
+    const policies = this.index.candidates(typeof kind === 'string' ? kind : '', typeof object?.kind === 'string' ? object.kind : undefined);
+    return this.images.clusterFor(policies, object, this.cluster, deadline);
   }
 
   /** Generate rules, after the answer went out: their outcome never changes it. */

@@ -1,5 +1,5 @@
 /** `kyverno-studio apply POLICY... --resource FILE...`: like `kyverno apply`, offline. */
-import type { JsonObject, RequestInfo, TestValues } from '../../engine/core/types';
+import type { ClusterState, JsonObject, RequestInfo, TestValues } from '../../engine/core/types';
 import { addGlobalContextEntries, isGlobalContextEntry } from '../../engine/context';
 import { GO_YAML_OPTIONS } from '../../engine/loader';
 import { evaluateResources, offlineCluster, type EngineResponse, type ResourceEvaluation } from '../../engine/evaluate';
@@ -26,13 +26,15 @@ import { appendFileSync, existsSync, mkdirSync, statSync, writeFileSync } from '
 import { dirname, join } from 'node:path';
 import type { Command, CommandIO } from './command';
 import { errorText } from './command';
-import { prefetchImageRegistry } from '../../registry';
+import { dockerConfigKeychain, prefetchImageRegistry } from '../../registry';
 import type { ImageRegistrySnapshot } from '../../engine/verify-images';
 
 /** The registry snapshot for the files' policies and resources (unreadable documents are reported later). */
 export function prefetchForFiles(policyPaths: string[], resourcePaths: string[]): Promise<ImageRegistrySnapshot> {
   const objects = (paths: string[]) => readDocuments(paths).documents.map((d) => d.value).filter((v): v is JsonObject => !!v && typeof v === 'object' && !Array.isArray(v));
-  return prefetchImageRegistry(objects(policyPaths), objects(resourcePaths));
+  const resources = objects(resourcePaths);
+  // As Kyverno's CLI: the local docker config's credentials; pull secrets among the resources.
+  return prefetchImageRegistry(objects(policyPaths), resources, { secrets: resources, keychain: dockerConfigKeychain() });
 }
 
 const USAGE = `Usage: kyverno-studio apply POLICY... (--resource PATH... | --json PATH... | --http-payload PATH... | --envoy-payload PATH...) [flags]
@@ -159,6 +161,8 @@ export interface ApplyPaths {
 
 export interface ApplyRun {
   policies: JsonObject[];
+  /** The offline cluster the resources were evaluated against. */
+  cluster: ClusterState;
   resources: JsonObject[];
   exceptionCount: number;
   evaluations: ResourceEvaluation[];
@@ -271,7 +275,7 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
     ...http.payloads.map((p) => evaluateAuthzPayload(payloadInput, 'HTTP', p)),
     ...envoy.payloads.map((p) => evaluateAuthzPayload(payloadInput, 'Envoy', p)),
   ];
-  return { policies, resources, exceptionCount: exceptions.length, evaluations, payloadResponses, jsonPayloadCount: json.payloads.length, inputErrors };
+  return { policies, cluster, resources, exceptionCount: exceptions.length, evaluations, payloadResponses, jsonPayloadCount: json.payloads.length, inputErrors };
 }
 
 /** Kyverno prints the resource after every kyverno.io policy with mutate rules, applied or not. */

@@ -7,7 +7,7 @@ import { exists, findTestFiles, readAll, readFailure, readText } from '../io/fil
 import { isJsonObject } from '../../engine/core/json';
 import type { JsonObject } from '../../engine/core/types';
 import type { ImageRegistrySnapshot } from '../../engine/verify-images';
-import { prefetchImageRegistry } from '../../registry';
+import { dockerConfigKeychain, prefetchImageRegistry } from '../../registry';
 
 /**
  * `test --registry`: one registry snapshot for every test under `paths`, read before the
@@ -28,7 +28,9 @@ export async function registrySnapshotForTests(paths: string[], fileName = 'kyve
       // reported by the run itself
     }
   }
-  return prefetchImageRegistry(objects, objects);
+  // Kyverno's policy kinds (classic and CEL) are the policies; pull secrets are looked up among all inputs.
+  const policies = objects.filter((o) => typeof o.apiVersion === 'string' && /(^|\.)kyverno\.io\//.test(o.apiVersion) && isJsonObject(o.spec));
+  return prefetchImageRegistry(policies, objects, { secrets: objects, keychain: dockerConfigKeychain() });
 }
 
 export interface TestRunSummary {

@@ -23,7 +23,7 @@ import { computedRules } from '../autogen';
 import { exceptionSkip, hasPodSecurity, matchingExceptions } from './exceptions';
 import { podSecurityRuleResult } from '../pss';
 import { providedNames, requestForValues, resourceValues, ruleValues, withRuleValues } from './values';
-import { failureActionFor, policyPlan, validateRulesFor, type PolicyPlan } from './plan';
+import { failureActionFor, policyPlan, rulePlan, validateRulesFor, type PolicyPlan } from './plan';
 
 export type ApplyPhase = 'mutate' | 'verifyImages' | 'validate' | 'generate';
 
@@ -337,8 +337,10 @@ function runVerifyImages(st: RunState, resource: JsonObject | null): JsonObject 
       continue;
     }
     const name = String(rule.name ?? '');
-    const outcome = verifyImagesPass(name, rule, images, snapshot, st.options.now);
-    for (const result of outcome.results) addRule(st, result);
+    const outcome = verifyImagesPass(name, rule, images, snapshot, prepared, st.options.now);
+    const ns = meta(resource).namespace;
+    const action = failureActionFor(st.policy, rule, rulePlan(st.policy, st.plan, rule), typeof ns === 'string' ? ns : undefined);
+    for (const result of outcome.results) addRule(st, { ...result, failureAction: action });
     patches.push(...outcome.patches);
     for (const { image, status } of outcome.verified) (metadata[name] ??= {})[image] = status;
   }

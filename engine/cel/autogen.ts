@@ -6,17 +6,17 @@
  */
 import type { JsonObject } from '../core/types';
 import { asObject } from '../core/json';
+import { findKnownKinds } from '../kube';
 
 interface ControllerConfig { group: string; version: string; resource: string; kind: string; cronjob: boolean }
 
-const CONTROLLERS: Record<string, ControllerConfig> = {
-  daemonsets: { group: 'apps', version: 'v1', resource: 'daemonsets', kind: 'DaemonSet', cronjob: false },
-  deployments: { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', cronjob: false },
-  replicasets: { group: 'apps', version: 'v1', resource: 'replicasets', kind: 'ReplicaSet', cronjob: false },
-  statefulsets: { group: 'apps', version: 'v1', resource: 'statefulsets', kind: 'StatefulSet', cronjob: false },
-  jobs: { group: 'batch', version: 'v1', resource: 'jobs', kind: 'Job', cronjob: false },
-  cronjobs: { group: 'batch', version: 'v1', resource: 'cronjobs', kind: 'CronJob', cronjob: true },
-};
+/** Pod controllers by plural resource (the keys of Kyverno's autogen config), from the well-known kinds. */
+const CONTROLLERS: Record<string, ControllerConfig> = Object.fromEntries(
+  (['DaemonSet', 'Deployment', 'ReplicaSet', 'StatefulSet', 'Job', 'CronJob'] as const).map((kind) => {
+    const k = findKnownKinds(kind)[0];
+    return [k.plural, { group: k.group, version: k.version, resource: k.plural, kind, cronjob: kind === 'CronJob' }];
+  }),
+);
 
 function nonEmptySelector(s: unknown): boolean {
   const sel = asObject(s);

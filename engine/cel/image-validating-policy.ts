@@ -14,7 +14,10 @@
 import type { ApplyOptions } from '../apply';
 import type { JsonObject, PolicyResponse, RuleResult } from '../core/types';
 import { asArray, asObject, isJsonObject } from '../core/json';
-import { extractImages, parseImage } from '../context/images';
+import { extractImages } from '../context/images';
+import { tryGetImageInfo } from '../images/image-info';
+import { imageDataOf } from './lib-image';
+import type { ClusterState } from '../core/types';
 import { KeyError, parsePublicKeyPem } from '../crypto/keys';
 import { certificatePool, parseCertificatesPem, rawExtensionString, subjectAlternateNames, type Certificate } from '../crypto/x509';
 import { base64Decode } from '../jmespath/go-compat';
@@ -36,6 +39,7 @@ import { requestTarget } from './match';
 
 /** What the imageverify functions see while one policy's expressions run. */
 interface ImageVerifyRun {
+  cluster: ClusterState;
   snapshot?: ImageRegistrySnapshot;
   matchImageReferences: JsonObject[];
   attestations: Record<string, JsonObject>;
@@ -72,7 +76,7 @@ function matchesImage(image: string, refs: readonly JsonObject[], vars: Record<s
 /** imgCtx.Get: the image's registry data, or Kyverno's error. */
 function imageData(image: string): RegistryImage {
   const r = run();
-  const info = parseImage(image);
+  const info = tryGetImageInfo(image);
   const key = info ? imageString({ ...info, jsonPointer: '' }) : image;
   const record = r.snapshot?.images[key] ?? r.snapshot?.images[image];
   if (!record) throw new Error(`failed to get imagedata: ${NEEDS_REGISTRY} (${image})`);
@@ -137,8 +141,8 @@ function cosignVerifierOf(cosign: JsonObject): { verifier: CosignVerifier; ident
 
 function verifyCosignAttestor(record: RegistryImage, cosign: JsonObject, now: number): void {
   const { verifier, identities } = cosignVerifierOf(cosign);
-  const outcome = verifyCosignSignatures(record, record.digest!, verifier, {}, now);
-  if (identities && !outcome.certificates.some((c) => c && identityMatches(c, identities))) throw new Error('none of the expected identities matched');
+  const outcome = verifyCosignSignatures(record.signatures, record.digest!, verifier, {}, now);
+  if (identities && !(outcome.certificates ?? []).some((c) => c && identityMatches(c, identities))) throw new Error('none of the expected identities matched');
 }
 
 function notaryCertificates(notary: JsonObject): Certificate[] {
@@ -239,18 +243,11 @@ function extractPayload(image: string, attestation: string): unknown {
   }
 }
 
-/** getImageData(image): the image's reference parts, manifest and config (imagedataloader.ImageData). */
+/** getImageData(image): the image's reference parts, manifest and config (imagedataloader.ImageData), as image.GetMetadata reads them. */
 function getImageData(image: string): unknown {
-  const record = imageData(image);
-  const info = parseImage(image);
-  const repository = info?.path ?? '';
-  const registry = info?.registry ?? 'index.docker.io';
-  const data: JsonObject = { image, registry, repository, digest: record.digest };
-  if (info?.tag) data.tag = info.tag;
-  data.resolvedImage = `${registry}/${repository}${info?.tag ? `:${info.tag}` : ''}@${record.digest}`;
-  if (record.manifest) data.manifest = record.manifest;
-  if (record.config) data.config = record.config;
-  return toCel(data);
+  const r = run();
+  imageData(image);
+  return imageDataOf(r.cluster, image);
 }
 
 export function registerImageVerifyLibrary(env: Environment): void {
@@ -321,7 +318,7 @@ function evaluate(spec: JsonObject, act: CelActivation, options: ApplyOptions, i
   }
   // validationConfigurations.verifyDigest defaults to true: every image needs a digest.
   if (asObject(spec.validationConfigurations).verifyDigest !== false) {
-    for (const image of matched) if (!parseImage(image)?.digest) return { status: 'fail', message: `image ${image} does not have a digest`, images: matched };
+    for (const image of matched) if (!tryGetImageInfo(image)?.digest) return { status: 'fail', message: `image ${image} does not have a digest`, images: matched };
   }
   // ictx.AddImages: every matched image is read before the validations run.
   for (const image of matched) imageData(image);
@@ -386,6 +383,7 @@ export function applyImageValidatingPolicy(policy: JsonObject, options: ApplyOpt
   const attestations: Record<string, JsonObject> = {};
   for (const a of asArray(spec.attestations).map((x) => asObject(x))) attestations[text(a.name)] = a;
   const ivrun: ImageVerifyRun = {
+    cluster: options.cluster,
     snapshot: options.cluster.imageRegistry,
     matchImageReferences: asArray(spec.matchImageReferences).map((r) => asObject(r)),
     attestations,

@@ -27,8 +27,8 @@ import {
 } from './go-compat';
 import { kyvernoAdd, kyvernoDivide, kyvernoModulo, kyvernoMultiply, kyvernoRound, kyvernoSubtract, kyvernoSum } from './functions-arithmetic';
 import * as time from './functions-time';
-import { parseRange, parseVersion, ZERO_VERSION } from './semver';
-import { normalizeImage } from './image';
+import { parseRange, SemverError, tryParseVersion, ZERO_VERSION } from '../units/semver';
+import { getImageInfo, imageInfoString, ImageReferenceError } from '../images/image-info';
 import { randomFromPattern } from './random';
 import { x509Decode } from './x509';
 import { isJsonObject } from '../core/json';
@@ -173,13 +173,14 @@ export const KYVERNO_FUNCTIONS: KyvernoFunction[] = [
     return runes.length > n ? runes.slice(0, n).join('') : s(0)(a);
   } },
   { name: 'semver_compare', args: [['string'], ['string']], returns: 'boolean', note: 'compares two strings which comply with the semantic versioning schema and outputs a boolean response as to the position of the second relative to the first', handler: (a) => {
-    let version = ZERO_VERSION;
+    // Kyverno ignores the version's parse error and compares 0.0.0.
+    const version = tryParseVersion(s(0)(a)) ?? ZERO_VERSION;
     try {
-      version = parseVersion(s(0)(a));
-    } catch {
-      // Kyverno ignores the version's parse error and compares 0.0.0.
+      return parseRange(s(1)(a))(version);
+    } catch (e) {
+      // The range's error goes out as blang words it (no function prefix), as in Kyverno.
+      throw e instanceof SemverError ? new JmespathError(e.message) : e;
     }
-    return parseRange(s(1)(a))(version);
   } },
   { name: 'parse_json', args: [['string']], returns: 'any', note: 'decodes a valid JSON encoded string to the appropriate type. Opposite of `to_string` function', handler: (a) => {
     try {
@@ -228,5 +229,11 @@ export const KYVERNO_FUNCTIONS: KyvernoFunction[] = [
   { name: 'time_after', args: [['string'], ['string']], returns: 'boolean', note: 'checks if a time is after another time, both in RFC3339 format', handler: time.timeAfter },
   { name: 'time_between', args: [['string'], ['string'], ['string']], returns: 'boolean', note: 'checks if a time is between a start and end time, all in RFC3339 format', handler: time.timeBetween },
   { name: 'time_truncate', args: [['string'], ['string']], returns: 'string', note: 'returns the result of rounding time down to a multiple of duration', handler: time.timeTruncate },
-  { name: 'image_normalize', args: [['string']], returns: 'string', note: 'normalizes an image reference', handler: (a) => normalizeImage(s(0)(a)) },
+  { name: 'image_normalize', args: [['string']], returns: 'string', note: 'normalizes an image reference', handler: (a) => {
+    try {
+      return imageInfoString(getImageInfo(s(0)(a)));
+    } catch (e) {
+      throw e instanceof ImageReferenceError ? fnError('image_normalize', e.message) : e;
+    }
+  } },
 ];

@@ -16,7 +16,7 @@ export interface CosignSignatureLayer {
 
 /**
  * An OCI 1.1 referrer of a manifest (from the referrers API, or its `sha256-<hex>` tag
- * fallback): SBOMs and other attestations, and Notary signatures.
+ * fallback): SBOMs and other attestations, and Notary signatures; read for ImageValidatingPolicies.
  */
 export interface RegistryReferrer {
   digest: string;
@@ -33,40 +33,71 @@ export interface RegistryReferrer {
 }
 
 export interface RegistryImage {
-  /** The manifest digest the reference resolves to (`Docker-Content-Digest`). */
+  /** The manifest digest the reference resolves to (`Docker-Content-Digest`); an index's own digest for a multi-arch image, as cosign signs it. */
   digest?: string;
-  /** The image manifest (or index) as served, its media type and size in bytes (what Notary signs). */
-  manifest?: Record<string, unknown>;
+  /** Why the registry could not be read for this image (404, unauthorized, unreachable, timeout...). */
+  error?: string;
+  /** The error is a network failure (refused, unreachable, timed out): Kyverno makes those a rule error, other registry errors a failure. */
+  unreachable?: boolean;
+  /** The layers of the cosign signature manifest (`sha256-<hex>.sig`); empty when the image has none. */
+  signatures: CosignSignatureLayer[];
+  /** The signature layers found through the OCI 1.1 referrers API (or its tag-schema fallback), read for entries with `cosignOCI11`. */
+  referrerSignatures?: CosignSignatureLayer[];
+  /** The layers of the cosign attestation manifest (`sha256-<hex>.att`): DSSE envelopes, read for entries with `attestations`. */
+  attestations?: CosignSignatureLayer[];
+  /** Why the attestations could not be read. */
+  attestationsError?: string;
+  /** The media type and size in bytes of the manifest the digest names (what Notary signs), read for ImageValidatingPolicies. */
   manifestMediaType?: string;
   manifestSize?: number;
-  /** The image configuration blob, when the manifest names one. */
-  config?: Record<string, unknown>;
-  /** The image's referrers, read for ImageValidatingPolicies; absent when not read. */
+  /** The image's OCI 1.1 referrers with their data, read for ImageValidatingPolicies. */
   referrers?: RegistryReferrer[];
   /** Why the referrers could not be read. */
   referrersError?: string;
-  /** Why the registry could not be read for this image (unreachable, 404, timeout...). */
-  error?: string;
-  /** The layers of the cosign signature manifest; empty when the image has none. */
-  signatures: CosignSignatureLayer[];
+}
+
+/**
+ * What Kyverno's image data loader returns for a reference (the `imageRegistry` context
+ * entry's value, and `image.GetMetadata` in CEL): the reference's parts, the manifest and
+ * config of the image (of the linux/amd64 manifest for an index) and the index itself.
+ */
+export interface ImageMetadata {
+  image: string;
+  resolvedImage: string;
+  registry: string;
+  repository: string;
+  identifier: string;
+  tag?: string;
+  digest: string;
+  manifest: unknown;
+  config: unknown;
+  /** The index (manifest list) when the reference names one. */
+  manifestList?: unknown;
 }
 
 /** Keyed by the image as Kyverno prints it (ImageInfo.String()). */
 export interface ImageRegistrySnapshot {
   images: Record<string, RegistryImage>;
+  /** Image data by reference as written (for `imageRegistry` context entries and `image.GetMetadata`). */
+  metadata?: Record<string, ImageMetadata | { error: string }>;
 }
 
 export const COSIGN_SIMPLESIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
 export const COSIGN_SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
 
+export const DSSE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
+export const INTOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+/** The artifact type of Notary signatures (OCI 1.1 referrers whose one layer is a JWS or COSE envelope). */
+export const NOTARY_SIGNATURE_ARTIFACT_TYPE = 'application/vnd.cncf.notary.signature';
+/** The artifact type of cosign signatures stored as OCI 1.1 referrers. */
+export const COSIGN_SIGNATURE_ARTIFACT_TYPE = 'application/vnd.dev.cosign.artifact.sig.v1+json';
+
+/** cosign's attestation tag for a digest: `sha256:abc` → `sha256-abc.att`. */
+export function cosignAttestationTag(digest: string): string {
+  return `${digest.replace(':', '-')}.att`;
+}
+
 /** cosign's signature tag for a digest: `sha256:abc` → `sha256-abc.sig`. */
 export function cosignSignatureTag(digest: string): string {
   return `${digest.replace(':', '-')}.sig`;
-}
-
-export const NOTARY_SIGNATURE_ARTIFACT_TYPE = 'application/vnd.cncf.notary.signature';
-
-/** go-containerregistry's referrers tag fallback: `sha256:abc` → `sha256-abc`. */
-export function referrersTag(digest: string): string {
-  return digest.replace(':', '-');
 }

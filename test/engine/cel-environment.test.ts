@@ -4,7 +4,7 @@ import { evalCel, CelError } from '../../engine/cel/environment';
 import { toCel, fromCel } from '../../engine/cel/values';
 import { rewriteExpression } from '../../engine/cel/rewrite';
 import { kyvernoActivation } from '../../engine/cel/lib-kyverno';
-import { parseImageRef } from '../../engine/cel/lib-image';
+import { parseReference as parseImageRef } from '../../engine/images/parse-reference';
 import { checkCelExpression } from '../../engine/cel/diagnostics';
 import type { ClusterState } from '../../engine/core/types';
 

@@ -79,9 +79,10 @@ describe('cosign verification from a snapshot', () => {
     const [missing] = run({ attestors: [{ entries: [keys(alice.pem)] }] }, undefined);
     assert.equal(missing.status, 'error');
     assert.match(missing.message, /needs registry access/);
-    const [unreachable] = run({ attestors: [{ entries: [keys(alice.pem)] }] }, { error: 'GET http://x/v2/: refused', signatures: [] });
+    const [unreachable] = run({ attestors: [{ entries: [keys(alice.pem)] }] }, { error: 'GET http://x/v2/: refused', unreachable: true, signatures: [] });
     assert.equal(unreachable.status, 'error');
-    assert.equal(unreachable.message, 'failed to verify image registry.test/app:1: GET http://x/v2/: refused');
+    // The registry is read inside each attestor entry (cosign's VerifyImageSignatures): the entry's path leads.
+    assert.equal(unreachable.message, 'failed to verify image registry.test/app:1: .attestors[0].entries[0].keys: GET http://x/v2/: refused');
   });
 
   it('requires the annotations on some verified payload, the attestor\'s replacing the entry\'s', () => {

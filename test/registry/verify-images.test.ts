@@ -4,6 +4,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { evaluateResources, offlineCluster } from '../../engine/evaluate';
 import type { JsonObject, RuleResult } from '../../engine/core/types';
 import { prefetchImageRegistry, RegistryClient } from '../../registry';
@@ -170,14 +171,15 @@ describe('verifyImages against a real OCI registry', () => {
   });
 
   it('gives an error naming the image when the registry does not answer', async () => {
-    // A port nothing listens on: the registry's own, once stopped.
-    const stopped = await startRegistry();
-    stopped.stop();
-    const down = stopped.host;
+    // A port nothing listens on (a registry's, once stopped, may still answer while its process exits).
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const down = `127.0.0.1:${(probe.address() as { port: number }).port}`;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
     const p = policy(alice.publicKeyPem, { imageReferences: [`${down}/*`] });
     const r = imageVerify((await evaluate(p, pod(`${down}/team/signed:v1`), new RegistryClient({ timeoutMs: 2000 }))).rules);
     assert.equal(r.status, 'error');
-    assert.match(r.message, new RegExp(`^failed to verify image ${down}/team/signed:v1: GET http://${down}/v2/team/signed/manifests/v1`));
+    assert.match(r.message, new RegExp(`^failed to verify image ${down}/team/signed:v1: \\.attestors\\[0\\]\\.entries\\[0\\]\\.keys: GET http://${down}/v2/team/signed/manifests/v1: fetch failed \\(ECONNREFUSED\\)$`));
   });
 
   it('keeps the offline error when the snapshot lacks the image', async () => {

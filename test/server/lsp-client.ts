@@ -19,9 +19,13 @@ export class LspClient {
   readonly published = new Map<string, PublishedDiagnostics>();
   private versions = new Map<string, number>();
 
-  /** `nodeArgs`: how node starts the server; by default the sources through tsx. */
-  constructor(nodeArgs = ['--import', 'tsx', join(REPO, 'server', 'src', 'main.ts'), '--stdio']) {
-    this.proc = spawn(process.execPath, nodeArgs, { stdio: ['pipe', 'pipe', 'inherit'] });
+  /**
+   * `args`: how `command` (node by default) starts the server; by default the sources through
+   * tsx. An installed `kyverno-studio` binary is started as an editor would: its path as
+   * `command`, `['lsp', '--stdio']` as `args`.
+   */
+  constructor(args = ['--import', 'tsx', join(REPO, 'server', 'src', 'main.ts'), '--stdio'], command = process.execPath, options: { cwd?: string; env?: NodeJS.ProcessEnv; shell?: boolean } = {}) {
+    this.proc = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'], ...options });
     this.conn = createMessageConnection(new StreamMessageReader(this.proc.stdout!), new StreamMessageWriter(this.proc.stdin!));
     this.conn.onNotification('textDocument/publishDiagnostics', (p: PublishedDiagnostics) => {
       this.published.set(p.uri, p);
@@ -78,6 +82,8 @@ export class LspClient {
     try {
       await Promise.race([this.conn.sendRequest('shutdown'), new Promise((r) => setTimeout(r, 2000))]);
       await this.conn.sendNotification('exit');
+      // The server ends itself on `exit`; the kill below is for one that does not.
+      if (this.proc.exitCode === null) await Promise.race([new Promise((r) => this.proc.once('exit', r)), new Promise((r) => setTimeout(r, 2000))]);
     } catch {
       /* already gone */
     }

@@ -9,7 +9,8 @@
 import { compare } from 'fast-json-patch';
 import type { Document } from 'yaml';
 import type { ParsedFile, ParsedDocument, Range, JsonPath } from './documents';
-import { rangeForPath, rangeOf, findPath, nodeRange, pointerToPath } from './documents';
+import { rangeOf, pointerToPath, spanRange } from './documents';
+import { resultSpan } from '../../../engine/loader';
 import { Codes, Severity, diag, type Diagnostic } from './codes';
 import { evaluateResources, offlineCluster, type EngineResponse } from '../../../engine/evaluate';
 import { classifyDocument, apiGroup, expandLists } from '../../../engine/loader/classify';
@@ -109,11 +110,13 @@ export function evaluateManifests(file: ParsedFile, workspace: WorkspacePolicy[]
   return out;
 }
 
-function manifestDiagnostics(file: ParsedFile, ev: ManifestEvaluation): Diagnostic[] {
+/** The diagnostics of one evaluated manifest: violations at the blamed field, engine errors, mutations. */
+export function manifestDiagnostics(file: ParsedFile, ev: ManifestEvaluation): Diagnostic[] {
   const { pd, itemPath } = ev;
   const out: Diagnostic[] = [];
-  const kindAt = () => kindRange(file, pd, itemPath);
-  const at = (path: JsonPath | undefined) => (path?.length ? rangeForPath(file, pd, [...itemPath, ...path]) : kindAt());
+  // The same span the extension's results view selects for this result (engine/loader).
+  const at = (path: JsonPath | undefined) => spanRange(file, resultSpan(file.text, pd.doc, itemPath, path), pd.start);
+  const kindAt = () => at(undefined);
   for (const response of ev.responses) {
     const policyName = response.policy.name;
     if (response.error !== undefined) {
@@ -143,11 +146,6 @@ function manifestDiagnostics(file: ParsedFile, ev: ManifestEvaluation): Diagnost
       fix));
   }
   return out;
-}
-
-function kindRange(file: ParsedFile, pd: ParsedDocument, itemPath: JsonPath = []): Range {
-  const t = findPath(pd.doc, [...itemPath, 'kind']);
-  return t.found && t.value ? nodeRange(file, t.value) : rangeOf(file, pd.start, pd.start);
 }
 
 type Op = { op: string; path: string; value?: unknown };
