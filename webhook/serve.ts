@@ -67,7 +67,7 @@ interface ServeArgs {
   reportIntervalMs: number;
 }
 
-const SERVE_FLAGS = {
+export const SERVE_FLAGS = {
   values: ['policy'],
   scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms'],
   booleans: ['in-cluster', 'help'],

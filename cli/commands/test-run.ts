@@ -63,10 +63,10 @@ export function runTestFileFromDisk(path: string, options: TestRunOptions = {}):
   try {
     text = readText(path);
   } catch (err) {
-    return [failedTest(path, readFailure(path, err))];
+    return [{ ...failedTest(path, readFailure(path, err)), loadError: true }];
   }
   const { documents, error } = testDocumentsOf(path, text, options.timings);
-  if (error !== null) return [failedTest(path, error)];
+  if (error !== null) return [{ ...failedTest(path, error), loadError: true }];
   const results: TestFileResult[] = [];
   for (const loaded of documents) {
     const doc = options.select ? options.select(loaded) : loaded;
@@ -95,7 +95,7 @@ export function summarize(files: TestFileResult[]): TestRunSummary {
 /** Finds every test file under `paths` and runs them all; missing paths become file errors. */
 export function runTestPaths(paths: string[], options: TestRunOptions = {}): TestRunReport {
   const { files, missing } = findTestFiles(paths, options.fileName ?? 'kyverno-test.yaml');
-  const results: TestFileResult[] = missing.map((p) => failedTest(p, `${p}: no such file or directory`));
+  const results: TestFileResult[] = missing.map((p) => ({ ...failedTest(p, `${p}: no such file or directory`), loadError: true }));
   for (const f of files) results.push(...runTestFileFromDisk(f, options));
   return { files: results, summary: summarize(results) };
 }

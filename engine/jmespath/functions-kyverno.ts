@@ -32,6 +32,39 @@ import { getImageInfo, imageInfoString, ImageReferenceError } from '../images/im
 import { randomFromPattern } from './random';
 import { x509Decode } from './x509';
 import { isJsonObject } from '../core/json';
+import { md5Hex, sha1Hex, sha256Hex } from '../cel/hash';
+import { parseIP } from '../cel/lib-network';
+
+/**
+ * The host of a URL as Go's url.Parse + Hostname() give it: the authority after `scheme://`
+ * without user info, port or IPv6 brackets; '' when the text has no authority.
+ */
+function urlHostname(text: string): string {
+  const at = text.indexOf('://');
+  if (at < 0 || !/^[A-Za-z][A-Za-z0-9+.-]*$/.test(text.slice(0, at))) return '';
+  const authority = text.slice(at + 3).split(/[/?#]/)[0];
+  const host = authority.slice(authority.lastIndexOf('@') + 1);
+  if (host.startsWith('[')) return host.slice(1, host.indexOf(']') >= 0 ? host.indexOf(']') : undefined);
+  const colon = host.lastIndexOf(':');
+  return colon >= 0 ? host.slice(0, colon) : host;
+}
+
+/**
+ * is_external_url: false for loopback and private addresses (Go's IP.IsLoopback/IsPrivate).
+ * Kyverno resolves host names through DNS; the engine is offline, so a name is an error
+ * (as Kyverno's is when the lookup fails) instead of a guess.
+ */
+function isExternalUrl(text: string): boolean {
+  const host = urlHostname(text);
+  const ip = parseIP(host);
+  if (!ip) throw fnError('is_external_url', `lookup ${host}: resolving host names needs the network, which the offline engine does not use`);
+  let b = ip.bytes;
+  // An IPv4-mapped IPv6 address is judged as IPv4, as Go's To4 does.
+  if (b.length === 16 && b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) b = b.slice(12);
+  const loopback = b.length === 4 ? b[0] === 127 : b.slice(0, 15).every((x) => x === 0) && b[15] === 1;
+  const isPrivate = b.length === 4 ? b[0] === 10 || (b[0] === 172 && (b[1] & 0xf0) === 16) || (b[0] === 192 && b[1] === 168) : (b[0] & 0xfe) === 0xfc;
+  return !(loopback || isPrivate);
+}
 
 export type ArgType = 'any' | 'string' | 'number' | 'boolean' | 'array' | 'object' | 'array[string]';
 
@@ -236,4 +269,9 @@ export const KYVERNO_FUNCTIONS: KyvernoFunction[] = [
       throw e instanceof ImageReferenceError ? fnError('image_normalize', e.message) : e;
     }
   } },
+  { name: 'is_external_url', args: [['string']], returns: 'boolean', note: 'determine if a URL points to an external network address', handler: (a) => isExternalUrl(s(0)(a)) },
+  // Kyverno's note for sha256 is the one it gives (it describes the function's usual purpose).
+  { name: 'sha256', args: [['string']], returns: 'string', note: 'generate unique resources name if length exceeds the limit', handler: (a) => sha256Hex(s(0)(a)) },
+  { name: 'sha1', args: [['string']], returns: 'string', note: 'generate a SHA-1 hash', handler: (a) => sha1Hex(s(0)(a)) },
+  { name: 'md5', args: [['string']], returns: 'string', note: 'generates an MD5 hash', handler: (a) => md5Hex(s(0)(a)) },
 ];
