@@ -16,33 +16,27 @@ let registry: LocalRegistry;
 let workspace: string;
 let manifest: string;
 
-function policyYaml(host: string, pem: string): string {
-  const key = pem.trim().split('\n').map((l) => `                      ${l}`).join('\n');
-  return `apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata:
-  name: signed-images
-spec:
-  validationFailureAction: Enforce
-  rules:
-    - name: check-signature
-      match:
-        any:
-          - resources:
-              kinds: [Pod]
-      verifyImages:
-        - imageReferences: ["${host}/*"]
-          mutateDigest: false
-          verifyDigest: false
-          required: false
-          attestors:
-            - entries:
-                - keys:
-                    publicKeys: |-
-${key}
-                    rekor:
-                      ignoreTlog: true
-`;
+/** The workspace's policy, written as JSON (which is YAML too). */
+function policyText(host: string, pem: string): string {
+  return JSON.stringify({
+    apiVersion: 'kyverno.io/v1',
+    kind: 'ClusterPolicy',
+    metadata: { name: 'signed-images' },
+    spec: {
+      validationFailureAction: 'Enforce',
+      rules: [{
+        name: 'check-signature',
+        match: { any: [{ resources: { kinds: ['Pod'] } }] },
+        verifyImages: [{
+          imageReferences: [`${host}/*`],
+          mutateDigest: false,
+          verifyDigest: false,
+          required: false,
+          attestors: [{ entries: [{ keys: { publicKeys: pem, rekor: { ignoreTlog: true } } }] }],
+        }],
+      }],
+    },
+  }, null, 2);
 }
 
 async function session(settings: Record<string, unknown>, trusted: boolean, check: (first: PublishedDiagnostics, client: LspClient, uri: string) => Promise<void>): Promise<void> {
@@ -66,7 +60,7 @@ describe('editor: registry access for manifest diagnostics', () => {
     await pushCosignSignatures(registry.host, 'app/web', digest, [{ key }]);
     await pushImage(registry.host, 'app/unsigned', '1.0');
     workspace = mkdtempSync(join(tmpdir(), 'ks-editor-registry-'));
-    writeFileSync(join(workspace, 'policy.yaml'), policyYaml(registry.host, key.publicKeyPem));
+    writeFileSync(join(workspace, 'policy.yaml'), policyText(registry.host, key.publicKeyPem));
     manifest = `apiVersion: v1
 kind: Pod
 metadata:

@@ -253,8 +253,13 @@ export async function pushCosignSignatures(
     if (chainPem) layerAnnotations['dev.sigstore.cosign/chain'] = chainPem;
     layers.push({ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', ...blob, annotations: layerAnnotations });
   }
+  await pushCosignManifest(host, repo, `${digest.replace(':', '-')}.sig`, layers);
+}
+
+/** A cosign artifact manifest (`.sig`, `.att`): an empty config and the given layers, under `tag`. */
+async function pushCosignManifest(host: string, repo: string, tag: string, layers: object[]): Promise<void> {
   const config = await pushBlob(host, repo, Buffer.from(JSON.stringify({ architecture: '', os: '', rootfs: { type: 'layers', diff_ids: [] }, config: {} })));
-  await pushManifest(host, repo, `${digest.replace(':', '-')}.sig`, {
+  await pushManifest(host, repo, tag, {
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
@@ -315,13 +320,7 @@ export async function pushAttestations(
     if (!('raw' in a)) annotations.predicateType = a.predicateType;
     layers.push({ mediaType: 'application/vnd.dsse.envelope.v1+json', ...blob, annotations });
   }
-  const config = await pushBlob(host, repo, Buffer.from(JSON.stringify({ architecture: '', os: '', rootfs: { type: 'layers', diff_ids: [] }, config: {} })));
-  await pushManifest(host, repo, `${digest.replace(':', '-')}.att`, {
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers,
-  });
+  await pushCosignManifest(host, repo, `${digest.replace(':', '-')}.att`, layers);
 }
 
 /**

@@ -18,7 +18,9 @@ let alice: SigningKey;
 let bob: SigningKey;
 const digests: Record<string, string> = {};
 
-function policy(keys: string, extra: JsonObject = {}, attestor: JsonObject = {}): JsonObject {
+/** A verifyImages policy whose one attestor entry has these PEM keys (or is this entry). */
+function policy(keys: string | JsonObject, extra: JsonObject = {}, attestor: JsonObject = {}): JsonObject {
+  const entry = typeof keys === 'string' ? { keys: { publicKeys: keys, rekor: { ignoreTlog: true }, ctlog: { ignoreSCT: true } } } : keys;
   return {
     apiVersion: 'kyverno.io/v1',
     kind: 'ClusterPolicy',
@@ -29,7 +31,7 @@ function policy(keys: string, extra: JsonObject = {}, attestor: JsonObject = {})
         match: { any: [{ resources: { kinds: ['Pod'] } }] },
         verifyImages: [{
           imageReferences: [`${registry.host}/*`],
-          attestors: [{ ...attestor, entries: [{ keys: { publicKeys: keys, rekor: { ignoreTlog: true }, ctlog: { ignoreSCT: true } } }] }],
+          attestors: [{ ...attestor, entries: [entry] }],
           mutateDigest: false,
           verifyDigest: false,
           required: false,
@@ -144,24 +146,7 @@ describe('verifyImages against a real OCI registry', () => {
     const digest = await pushImage(registry.host, 'team/keyless', 'v1');
     const key = { privateKey: leaf.privateKey, publicKeyPem: '' };
     await pushCosignSignatures(registry.host, 'team/keyless', digest, [{ key, certificatePem: leaf.pem, chainPem: ca.chainPem }]);
-    const keyless = (roots: string) => ({
-      apiVersion: 'kyverno.io/v1',
-      kind: 'ClusterPolicy',
-      metadata: { name: 'keyless' },
-      spec: {
-        rules: [{
-          name: 'verify',
-          match: { any: [{ resources: { kinds: ['Pod'] } }] },
-          verifyImages: [{
-            imageReferences: [`${registry.host}/*`],
-            mutateDigest: false,
-            verifyDigest: false,
-            required: false,
-            attestors: [{ entries: [{ keyless: { subject: 'ci@example.com', issuer: 'https://token.example.com', roots, rekor: { ignoreTlog: true }, ctlog: { ignoreSCT: true } } }] }],
-          }],
-        }],
-      },
-    });
+    const keyless = (roots: string) => policy({ keyless: { subject: 'ci@example.com', issuer: 'https://token.example.com', roots, rekor: { ignoreTlog: true }, ctlog: { ignoreSCT: true } } });
     const image = `${registry.host}/team/keyless:v1`;
     const ok = imageVerify((await evaluate(keyless(ca.root.pem), pod(image))).rules);
     assert.equal(ok.status, 'pass', ok.message);
