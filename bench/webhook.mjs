@@ -5,7 +5,7 @@
 // 500 requests/s sent at an even pace (see pacedLoad). Results go to bench/results/ with the
 // machine and date.
 // Usage: node bench/webhook.mjs [--duration S] [--rounds N] [--connections N] [--workers N] [--rate R] [--verify-images-only]
-//        goals: >= 70% of the no-op throughput; p99 < 10 ms at 500 requests/s.
+//        goals: >= 80% of the 1-process no-op's throughput; p99 at 500 requests/s at most twice the no-op's.
 // The verifyImages case (needs Debian's docker-registry): a cosign-signed image in a local
 // registry, a verifyImages policy served on /mutate; sequential reviews once the cache is warm,
 // against the no-op server: the added latency per review is the cost of a warm verification
@@ -342,7 +342,7 @@ async function main() {
       maxThroughput: { medianRatio: ratio, medianRatioSameProcesses: ratioN, rounds },
       fixedRate: { medianRoundOurs: oursRate, medianRoundNoop: noopRate, rounds: paced },
       residentMemoryAfterMaxRunMiB: memoryMiB,
-      goals: { ratioAtLeast: 0.7, ratioMet: ratio >= 0.7, ratioSameProcessesMet: ratioN >= 0.7, p99BelowMs: 10, p99Met: oursRate.p99Ms < 10 },
+      goals: { ratioAtLeast: 0.8, ratioMet: ratio >= 0.8, ratioSameProcessesMet: ratioN >= 0.8, p99AtMostNoopTimes: 2, p99Met: oursRate.p99Ms <= 2 * noopRate.p99Ms },
     };
     result.verifyImages = await verifyImagesCase(dir, workers);
     mkdirSync(join(root, 'bench/results'), { recursive: true });
@@ -353,10 +353,10 @@ async function main() {
     for (const r of rounds) {
       console.log(`    ${r.ours.requestsPerSecond.toFixed(0)} / ${r.noop.requestsPerSecond.toFixed(0)} / ${r.noopN.requestsPerSecond.toFixed(0)} -> ${(r.ratio * 100).toFixed(1)}% / ${(r.ratioSameProcesses * 100).toFixed(1)}%`);
     }
-    console.log(`  median ratio: ${(ratio * 100).toFixed(1)}% of the 1-process no-op (goal >= 70%), ${(ratioN * 100).toFixed(1)}% of the ${workers}-process no-op`);
+    console.log(`  median ratio: ${(ratio * 100).toFixed(1)}% of the 1-process no-op (goal >= 80%), ${(ratioN * 100).toFixed(1)}% of the ${workers}-process no-op`);
     console.log(`  at max (median round): ours p50 ${oursMax.p50Ms} ms p99 ${oursMax.p99Ms} ms; no-op p50 ${noopMax.p50Ms} ms p99 ${noopMax.p99Ms} ms`);
     console.log(`  at ${rate} req/s (even pace), p99 per round: ours ${p99s.join(' / ')} ms; no-op ${paced.map((r) => r.noop.p99Ms).join(' / ')} ms`);
-    console.log(`  median round: ours p50 ${oursRate.p50Ms} ms p99 ${oursRate.p99Ms} ms max ${oursRate.maxMs} ms (goal p99 < 10 ms); no-op p50 ${noopRate.p50Ms} p99 ${noopRate.p99Ms} ms`);
+    console.log(`  median round: ours p50 ${oursRate.p50Ms} ms p99 ${oursRate.p99Ms} ms max ${oursRate.maxMs} ms (goal p99 <= 2x the no-op's); no-op p50 ${noopRate.p50Ms} p99 ${noopRate.p99Ms} ms`);
     console.log(`  resident memory (all processes): ours ${memoryMiB.ours} MiB, no-op ${memoryMiB.noop} MiB, no-op x${workers} ${memoryMiB.noopSameProcesses} MiB`);
     console.log(`  -> ${file}`);
   } finally {

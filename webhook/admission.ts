@@ -7,6 +7,7 @@ import { applyPolicy, type ApplyOptions, type ApplyPhase } from '../engine/apply
 import type { AdmissionRequest, ClusterState, JsonObject, Operation, PolicyResponse, RuleResult } from '../engine/core/types';
 import { asObject, isJsonObject } from '../engine/core/json';
 import { normalizeFailureAction } from '../engine/policy';
+import { deadlinePassed, withDeadline } from '../engine/core/budget';
 
 export type WebhookPath = 'validate' | 'mutate';
 
@@ -20,8 +21,15 @@ export interface AdmissionAnswer {
 
 export class BadReviewError extends Error {}
 
-/** The review ran past its deadline; checked between policies (the watchdog covers the rest). */
+/**
+ * The review ran past its deadline: checked between policies and by the engine's budgets
+ * inside them (the watchdog covers whatever neither reaches).
+ */
 export class DeadlineExceeded extends Error {}
+
+function deadlineExceeded(started: number, done: number, total: number): DeadlineExceeded {
+  return new DeadlineExceeded(`policy evaluation exceeded its deadline after ${Date.now() - started} ms (${done} of ${total} policies done)`);
+}
 
 const VALIDATE_PHASES: readonly ApplyPhase[] = ['validate'];
 const MUTATE_PHASES: readonly ApplyPhase[] = ['mutate', 'verifyImages'];
@@ -221,20 +229,24 @@ export function answerAdmissionReview(
   // webhook before any validating one, so validation already sees the mutated object.
   const phases = path === 'validate' ? VALIDATE_PHASES : MUTATE_PHASES;
   const started = Date.now();
-  // One options object while the request stays the same (the engine only reads it).
-  let options: ApplyOptions = { request: current, cluster, phases };
-  for (const policy of policies) {
-    if (deadline !== Infinity && Date.now() > deadline) {
-      throw new DeadlineExceeded(`policy evaluation exceeded its deadline after ${Date.now() - started} ms (${responses.length} of ${policies.length} policies done)`);
+  // The engine's budgets look at the deadline as they charge (engine/core/budget), so a
+  // policy that keeps building or looping ends soon after it instead of holding the process.
+  withDeadline(deadline, () => {
+    // One options object while the request stays the same (the engine only reads it).
+    let options: ApplyOptions = { request: current, cluster, phases };
+    for (const policy of policies) {
+      if (deadlinePassed()) throw deadlineExceeded(started, responses.length, policies.length);
+      const response = applyPolicy(policy, options);
+      responses.push(response);
+      // A new request only when the object changed: the engine reuses what it built per request.
+      if (path === 'mutate' && current.object && response.patchedResource && response.patchedResource !== current.object) {
+        current = { ...current, object: response.patchedResource };
+        options = { request: current, cluster, phases };
+      }
     }
-    const response = applyPolicy(policy, options);
-    responses.push(response);
-    // A new request only when the object changed: the engine reuses what it built per request.
-    if (path === 'mutate' && current.object && response.patchedResource && response.patchedResource !== current.object) {
-      current = { ...current, object: response.patchedResource };
-      options = { request: current, cluster, phases };
-    }
-  }
+    // Cut inside the last policy: its rules ended with deadline errors, which are no answer.
+    if (deadlinePassed()) throw deadlineExceeded(started, responses.length - 1, policies.length);
+  });
   const envelope = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' };
   const denied = path === 'validate' && responses.some((r) => r.rules.some(isBlocking));
   // As Kyverno: a denied request carries the denial, not warnings.

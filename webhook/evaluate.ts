@@ -19,9 +19,7 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     const review = JSON.parse(msg.body) as unknown;
     const request = asObject(asObject(review).request);
     const subject = asObject(request.object ?? request.oldObject);
-    // Not validated yet (answerAdmissionReview does): only a string kind picks policies.
-    const kind = asObject(request.kind).kind;
-    let policies = index.candidates(typeof kind === 'string' ? kind : '', typeof subject.kind === 'string' ? subject.kind : undefined);
+    let policies = index.candidatesForReview(request);
     if (msg.only) policies = policies.filter((p) => msg.only!.includes(String(asObject(p.metadata).name)));
     const answer = answerAdmissionReview(review, msg.path, policies, cluster, msg.deadline);
     const response = asObject(answer.body.response);

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { goJsonIndent } from './jp';
 import { parseCommandArgs, single, type FlagSpec, type ParsedArgs } from '../../io/args';
 import type { Command, CommandIO } from './command';
-import { errorText } from './command';
+import { errorText, runSubcommand } from './command';
 
 interface Scaffold {
   summary: string;
@@ -328,16 +328,9 @@ export const createCommand: Command = {
   usage: USAGE,
   subcommands: Object.fromEntries(Object.entries(CREATE_SCAFFOLDS).map(([n, s]) => [n, s.flags])),
   run(argv: string[], io: CommandIO): number {
-    const [kind, ...rest] = argv;
-    if (kind === undefined || kind === '--help' || kind === '-h' || kind === 'help') {
-      io.out(USAGE);
-      return 0;
-    }
-    const scaffold = CREATE_SCAFFOLDS[kind];
-    if (!scaffold) {
-      io.err(`Error: unknown command "${kind}" for "kyverno-studio create"\n${USAGE}`);
-      return 2;
-    }
-    return runScaffold(kind, scaffold, rest, io);
+    return runSubcommand('create', USAGE, (kind) => {
+      const scaffold = Object.hasOwn(CREATE_SCAFFOLDS, kind) ? CREATE_SCAFFOLDS[kind] : undefined;
+      return scaffold && ((rest, sio) => runScaffold(kind, scaffold, rest, sio));
+    }, argv, io);
   },
 };

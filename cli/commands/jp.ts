@@ -9,7 +9,7 @@ import { parseExpression } from '../../engine/jmespath/runtime';
 import { formatLoadError, parseYamlDocuments } from '../../engine/loader';
 import { parseCommandArgs, type FlagSpec } from '../../io/args';
 import type { Command, CommandIO } from './command';
-import { errorText } from './command';
+import { errorText, runSubcommand } from './command';
 
 const USAGE = `Usage: kyverno-studio jp <query|function|parse> [flags]
 
@@ -306,24 +306,12 @@ function runParse(argv: string[], io: CommandIO): number {
   }
 }
 
-const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIO) => number> = { query: runQuery, function: runFunction, parse: runParse };
+const SUBCOMMANDS: Record<string, ((argv: string[], io: CommandIO) => number) | undefined> = { query: runQuery, function: runFunction, parse: runParse };
 
 export const jpCommand: Command = {
   name: 'jp',
   summary: 'JMESPath tools: query, function docs, parse (like `kyverno jp`)',
   usage: USAGE,
   subcommands: JP_FLAGS,
-  run(argv: string[], io: CommandIO): number {
-    const [sub, ...rest] = argv;
-    if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
-      io.out(USAGE);
-      return 0;
-    }
-    const run = SUBCOMMANDS[sub];
-    if (!run) {
-      io.err(`Error: unknown command "${sub}" for "kyverno-studio jp"\n${USAGE}`);
-      return 2;
-    }
-    return run(rest, io);
-  },
+  run: (argv: string[], io: CommandIO) => runSubcommand('jp', USAGE, (name) => (Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined), argv, io),
 };

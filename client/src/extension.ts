@@ -56,7 +56,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Kyvern
     registerCreateTest(log),
     registerClusterCommands(status, log),
     registerInstallCli(context, log),
-    registerNewPolicy(),
+    registerNewPolicy(context),
     vscode.commands.registerCommand('kyverno.showOutput', () => log.channel.show(true)),
   );
   log.info(`Kyverno Studio ${String(context.extension.packageJSON.version)} activating (VS Code ${vscode.version}, trusted: ${vscode.workspace.isTrusted})`);

@@ -47,8 +47,30 @@ export function autogenTargetFor(spec: JsonObject, group: string, version: strin
   return null;
 }
 
-/** Rewrites pod paths in every string of the spec, as Kyverno's JSON-level replacement does. */
+/** The resources autogenTargetFor can answer for with this spec (what a kind index must cover). */
+export function autogenResources(spec: JsonObject): string[] {
+  if (!canAutogen(spec.matchConstraints)) return [];
+  const configured = asObject(asObject(spec.autogen).podControllers).controllers;
+  const keys = Array.isArray(configured) ? configured.map(String) : Object.keys(CONTROLLERS);
+  return keys.flatMap((key) => (Object.hasOwn(CONTROLLERS, key) ? [CONTROLLERS[key].resource] : []));
+}
+
+/** Autogen specs per policy spec and controller: every request of that kind asks again. */
+const generatedSpecs = new WeakMap<JsonObject, Map<string, JsonObject>>();
+
+/**
+ * Rewrites pod paths in every string of the spec, as Kyverno's JSON-level replacement does.
+ * Memoised per spec object (policies are immutable once loaded); the answer is shared, read-only.
+ */
 export function autogenSpec(spec: JsonObject, target: ControllerConfig): JsonObject {
+  let bySpec = generatedSpecs.get(spec);
+  if (!bySpec) generatedSpecs.set(spec, (bySpec = new Map()));
+  let generated = bySpec.get(target.resource);
+  if (!generated) bySpec.set(target.resource, (generated = generateSpec(spec, target)));
+  return generated;
+}
+
+function generateSpec(spec: JsonObject, target: ControllerConfig): JsonObject {
   const prefix = target.cronjob ? 'spec.jobTemplate.spec.template' : 'spec.template';
   const operations = asObject((asObject(spec.matchConstraints).resourceRules as JsonObject[])[0]).operations;
   const rewrite = (v: unknown): unknown => {

@@ -45,6 +45,16 @@ interface SimpleSigningPayload {
   optional?: Record<string, unknown> | null;
 }
 
+/** A signature check with a PEM key; an unreadable key is cosign's "failed to load public key" error. */
+function verifyWithPem(publicKeyPem: string, data: Uint8Array, signature: Uint8Array): ReturnType<typeof verifySignature> {
+  try {
+    return verifySignature(publicKeyPem, data, signature);
+  } catch (e) {
+    if (e instanceof KeyError) throw new Error(`failed to load public key from PEM: ${e.message}`);
+    throw e;
+  }
+}
+
 /**
  * Kyverno's checkAnnotations: some verified payload must carry every required annotation in
  * its `optional` map.
@@ -276,14 +286,7 @@ function verifyEnvelope(envelope: Envelope, publicKeyPem: string, imageDigest: s
     } catch {
       continue;
     }
-    let outcome;
-    try {
-      outcome = verifySignature(publicKeyPem, pae, sig);
-    } catch (e) {
-      if (e instanceof KeyError) throw new Error(`failed to load public key from PEM: ${e.message}`);
-      throw e;
-    }
-    if (outcome.verified) accepted++;
+    if (verifyWithPem(publicKeyPem, pae, sig).verified) accepted++;
   }
   if (accepted < 1) throw new Error(`accepted signatures do not match threshold, Found: ${accepted}, Expected 1`);
   let statement: Statement;

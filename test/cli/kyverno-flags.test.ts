@@ -259,8 +259,8 @@ test('apply -e applies PolicyExceptions; --exceptions-with-resources takes them 
   assert.match(viaE.out, /with 1 exception\(s\)\.\.\./);
 });
 
-test('apply: cluster flags are named errors, not unknown flags', () => {
-  for (const flag of ['-c', '--cluster', '--kubeconfig=x', '-n=default', '--crd-paths=x', '--generate-exceptions']) {
+test('apply: Kyverno flags we do not offer are named errors, not unknown flags', () => {
+  for (const flag of ['-b=main', '--username=x', '--password=y', '--generate-exceptions', '--generated-exception-ttl=1h', '--exceptions-within-resources', '--exceptions-within-policies']) {
     const r = cli('apply', ...latestTag, flag);
     assert.equal(r.code, 2, flag);
     assert.match(r.err, /^Error: flag --[\w-]+ is not supported: /, flag);

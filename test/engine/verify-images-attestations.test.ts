@@ -2,15 +2,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { applyPolicy } from '../../engine/apply';
-import type { JsonObject, RuleResult } from '../../engine/core/types';
-import { offlineCluster } from '../../engine/evaluate';
+import type { JsonObject } from '../../engine/core/types';
+import { runWithRecord } from './verify-images-snapshot';
 import { preAuthEncoding, verifyCosignAttestations } from '../../engine/verify-images/cosign';
 import type { RegistryImage } from '../../engine/verify-images';
 import { extractImagesWith } from '../../engine/context/images';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
-const IMAGE = 'registry.test/app:1';
 const SLSA = 'https://slsa.dev/provenance/v0.2';
 
 function key() {
@@ -28,18 +26,7 @@ function attestation(predicate: unknown, options: { digest?: string; type?: stri
   return { payload: Buffer.from(JSON.stringify(envelope)).toString('base64'), signature: '', mediaType: 'application/vnd.dsse.envelope.v1+json', annotations: {} };
 }
 
-function run(entry: JsonObject, record: RegistryImage): RuleResult[] {
-  const policy = {
-    apiVersion: 'kyverno.io/v1',
-    kind: 'ClusterPolicy',
-    metadata: { name: 'p' },
-    spec: { rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Pod'] } }] }, verifyImages: [{ imageReferences: ['registry.test/*'], mutateDigest: false, verifyDigest: false, required: false, ...entry }] }] },
-  };
-  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x', namespace: 'default' }, spec: { containers: [{ name: 'c', image: IMAGE }] } };
-  const cluster = offlineCluster({ resources: [pod] });
-  cluster.imageRegistry = { images: { [IMAGE]: record } };
-  return applyPolicy(policy, { request: { operation: 'CREATE', object: pod, oldObject: null } as never, cluster }).rules;
-}
+const run = runWithRecord;
 
 const attestor = { entries: [{ keys: { publicKeys: alice.pem, rekor: { ignoreTlog: true } } }] };
 

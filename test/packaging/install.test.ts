@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { makeCertificates } from '../../deploy/certs';
-import { LspClient, REPO, positionOf } from '../server/lsp-client';
+import { LspClient, POLICY_WITH_THREE_ERRORS, REPO, positionOf } from '../server/lsp-client';
 
 const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { name: string; version: string };
 const IS_WINDOWS = process.platform === 'win32';
@@ -196,24 +196,6 @@ test('`kyverno-studio serve` answers AdmissionReviews from the installed webhook
   }
 });
 
-const BAD_POLICY = `apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata:
-  name: bad
-spec:
-  rules:
-  - name: r
-    match:
-      any:
-      - resources:
-          kinds: [Pod]
-    validate:
-      message: "{{ to_upper(request.object.metadata.name, 'x') }}"
-      pattern:
-        metadata:
-          labels:
-            app: "?*"
-`;
 
 test('`kyverno-studio lsp --stdio` from the installed package serves an editor over stdio', async () => {
   // Started as the Neovim and Helix configurations in server/README.md start it: the command
@@ -223,14 +205,14 @@ test('`kyverno-studio lsp --stdio` from the installed package serves an editor o
     const init = (await client.initialize(work, { kyverno: { policies: '**/*.{yaml,yml}' } })) as { capabilities: Record<string, unknown> };
     assert.ok(init.capabilities.hoverProvider, 'hover offered');
     const uri = pathToFileURL(join(work, 'bad-policy.yaml')).toString();
-    const published = await client.open(uri, BAD_POLICY);
-    const arity = published.diagnostics.find((d) => d.code === 'KS1206');
-    assert.ok(arity, `wrong arity reported: ${JSON.stringify(published.diagnostics)}`);
-    assert.equal(arity.range.start.line, 12);
+    const published = await client.open(uri, POLICY_WITH_THREE_ERRORS);
+    const errors = published.diagnostics.filter((d) => d.severity === 1);
+    assert.deepEqual(errors.map((d) => d.code).sort(), ['KS1201', 'KS1206', 'KS1211']);
+    assert.equal(errors.find((d) => d.code === 'KS1206')!.range.start.line, positionOf(POLICY_WITH_THREE_ERRORS, 'to_upper').line);
     // Hover reads the documented schemas shipped in the package.
     const hover = await client.request<{ contents: { value: string } | string } | null>('textDocument/hover', {
       textDocument: { uri },
-      position: positionOf(BAD_POLICY, 'validate:', 2),
+      position: positionOf(POLICY_WITH_THREE_ERRORS, 'validate:', 2),
     });
     const text = typeof hover?.contents === 'string' ? hover.contents : hover?.contents.value ?? '';
     assert.match(text, /validate/i, 'hover on `validate` documents it');

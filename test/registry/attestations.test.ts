@@ -5,9 +5,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluateResources, offlineCluster } from '../../engine/evaluate';
 import type { JsonObject, RuleResult } from '../../engine/core/types';
-import { prefetchImageRegistry, RegistryClient } from '../../registry';
+import { evaluateWithRegistry, keysAttestor, podOf, verifyImagesPolicy } from './evaluate';
 import {
   newSigningKey,
   pushAttestations,
@@ -29,36 +28,12 @@ const digests: Record<string, string> = {};
 const SLSA = 'https://slsa.dev/provenance/v0.2';
 const VULNS = 'https://cosign.sigstore.dev/attestation/vuln/v1';
 
-function keysAttestor(key: SigningKey): JsonObject {
-  return { entries: [{ keys: { publicKeys: key.publicKeyPem, rekor: { ignoreTlog: true }, ctlog: { ignoreSCT: true } } }] };
-}
-
 function policy(entry: JsonObject, rule: JsonObject = {}): JsonObject {
-  return {
-    apiVersion: 'kyverno.io/v1',
-    kind: 'ClusterPolicy',
-    metadata: { name: 'attest' },
-    spec: {
-      rules: [{
-        name: 'verify',
-        match: { any: [{ resources: { kinds: ['Pod'] } }] },
-        verifyImages: [{ imageReferences: [`${registry.host}/*`], mutateDigest: false, verifyDigest: false, required: false, ...entry }],
-        ...rule,
-      }],
-    },
-  };
+  return verifyImagesPolicy('attest', { imageReferences: [`${registry.host}/*`], ...entry }, rule);
 }
 
-function pod(image: string): JsonObject {
-  return { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'app', namespace: 'default' }, spec: { containers: [{ name: 'app', image }] } };
-}
-
-async function evaluate(p: JsonObject, resource: JsonObject, client = new RegistryClient({ timeoutMs: 3000 })) {
-  const cluster = offlineCluster({ resources: [resource] });
-  cluster.imageRegistry = await prefetchImageRegistry([p], [resource], client);
-  const [evaluation] = evaluateResources({ policies: [p], resources: [resource], cluster });
-  return { rules: evaluation.responses.flatMap((r) => r.rules) as RuleResult[], patched: evaluation.patched, snapshot: cluster.imageRegistry };
-}
+const pod = podOf;
+const evaluate = evaluateWithRegistry;
 
 async function one(p: JsonObject, image: string): Promise<RuleResult> {
   const { rules } = await evaluate(p, pod(image));
@@ -67,7 +42,7 @@ async function one(p: JsonObject, image: string): Promise<RuleResult> {
 }
 
 function attestation(type: string, key: SigningKey, conditions?: unknown[], extra: JsonObject = {}): JsonObject {
-  return { type, attestors: [keysAttestor(key)], ...(conditions ? { conditions } : {}), ...extra };
+  return { type, attestors: [keysAttestor(key.publicKeyPem)], ...(conditions ? { conditions } : {}), ...extra };
 }
 
 describe('verifyImages attestations against a real registry', () => {
@@ -117,7 +92,7 @@ describe('verifyImages attestations against a real registry', () => {
 
   it('accepts predicateType as the type and checks every statement of the type', async () => {
     const conditions = [{ any: [{ key: '{{ length(scanner.result.Results) }}', operator: 'Equals', value: 0 }] }];
-    const r = await one(policy({ attestations: [{ predicateType: VULNS, attestors: [keysAttestor(alice)], conditions }] }), `${registry.host}/team/attested:v1`);
+    const r = await one(policy({ attestations: [{ predicateType: VULNS, attestors: [keysAttestor(alice.publicKeyPem)], conditions }] }), `${registry.host}/team/attested:v1`);
     assert.equal(r.status, 'pass', r.message);
   });
 
@@ -128,7 +103,7 @@ describe('verifyImages attestations against a real registry', () => {
   });
 
   it('fails an attestation without a type', async () => {
-    const r = await one(policy({ attestations: [{ attestors: [keysAttestor(alice)] }] }), `${registry.host}/team/attested:v1`);
+    const r = await one(policy({ attestations: [{ attestors: [keysAttestor(alice.publicKeyPem)] }] }), `${registry.host}/team/attested:v1`);
     assert.deepEqual([r.status, r.message], ['fail', '.attestations[0]: missing type']);
   });
 
@@ -157,7 +132,7 @@ describe('verifyImages attestations against a real registry', () => {
   });
 
   it('verifies signatures first and names the image by digest in the attestation pass', async () => {
-    const r = await one(policy({ attestors: [keysAttestor(alice)], attestations: [attestation(SLSA, alice)] }), `${registry.host}/team/attested:v1`);
+    const r = await one(policy({ attestors: [keysAttestor(alice.publicKeyPem)], attestations: [attestation(SLSA, alice)] }), `${registry.host}/team/attested:v1`);
     assert.equal(r.status, 'pass', r.message);
     assert.equal(r.message, `verified image attestations for ${registry.host}/team/attested@${digests.attested}`);
   });
@@ -175,22 +150,22 @@ describe('verifyImages attestations against a real registry', () => {
 
   it('verifies a multi-arch image on its index digest and adds that digest', async () => {
     const image = `${registry.host}/team/multi:v1`;
-    const { rules, patched } = await evaluate(policy({ attestors: [keysAttestor(alice)], mutateDigest: true }), pod(image));
+    const { rules, patched } = await evaluate(policy({ attestors: [keysAttestor(alice.publicKeyPem)], mutateDigest: true }), pod(image));
     assert.equal(rules[0].status, 'pass', rules[0].message);
     assert.equal((patched.spec as { containers: Array<{ image: string }> }).containers[0].image, `${image}@${digests.multi}`);
   });
 
   it('finds a signature stored as an OCI 1.1 referrer with cosignOCI11 (tag-schema fallback)', async () => {
     const image = `${registry.host}/team/referred:v1`;
-    const withOci11 = await one(policy({ attestors: [keysAttestor(alice)], cosignOCI11: true }), image);
+    const withOci11 = await one(policy({ attestors: [keysAttestor(alice.publicKeyPem)], cosignOCI11: true }), image);
     assert.equal(withOci11.status, 'pass', withOci11.message);
-    const without = await one(policy({ attestors: [keysAttestor(alice)] }), image);
+    const without = await one(policy({ attestors: [keysAttestor(alice.publicKeyPem)] }), image);
     assert.equal(without.status, 'fail');
     assert.match(without.message, /no signatures found/);
   });
 
   it('gives a failure naming the image for a tag the registry does not have', async () => {
-    const r = await one(policy({ attestors: [keysAttestor(alice)] }), `${registry.host}/team/plain:v404`);
+    const r = await one(policy({ attestors: [keysAttestor(alice.publicKeyPem)] }), `${registry.host}/team/plain:v404`);
     assert.equal(r.status, 'fail');
     assert.equal(
       r.message,
@@ -199,10 +174,10 @@ describe('verifyImages attestations against a real registry', () => {
   });
 
   it('fails a signature layer whose payload or signature was damaged', async () => {
-    const payload = await one(policy({ attestors: [keysAttestor(alice)] }), `${registry.host}/team/corrupt:v1`);
+    const payload = await one(policy({ attestors: [keysAttestor(alice.publicKeyPem)] }), `${registry.host}/team/corrupt:v1`);
     assert.equal(payload.status, 'fail');
     assert.match(payload.message, new RegExp(`^failed to verify image ${registry.host}/team/corrupt:v1: .*no matching signatures: invalid signature`));
-    const sig = await one(policy({ attestors: [keysAttestor(alice)] }), `${registry.host}/team/badsig:v1`);
+    const sig = await one(policy({ attestors: [keysAttestor(alice.publicKeyPem)] }), `${registry.host}/team/badsig:v1`);
     assert.equal(sig.status, 'fail');
     assert.match(sig.message, /no matching signatures: failed to decode signature layer/);
   });
@@ -211,9 +186,9 @@ describe('verifyImages attestations against a real registry', () => {
     const repo = 'team/annotated';
     const digest = await pushImage(registry.host, repo, 'v1');
     await pushCosignSignatures(registry.host, repo, digest, [{ key: alice, annotations: { env: 'prod' } }]);
-    const pass = await one(policy({ attestors: [keysAttestor(alice)], annotations: { env: 'prod' } }), `${registry.host}/${repo}:v1`);
+    const pass = await one(policy({ attestors: [keysAttestor(alice.publicKeyPem)], annotations: { env: 'prod' } }), `${registry.host}/${repo}:v1`);
     assert.equal(pass.status, 'pass', pass.message);
-    const fail = await one(policy({ attestors: [keysAttestor(alice)], annotations: { env: 'dev' } }), `${registry.host}/${repo}:v1`);
+    const fail = await one(policy({ attestors: [keysAttestor(alice.publicKeyPem)], annotations: { env: 'dev' } }), `${registry.host}/${repo}:v1`);
     assert.match(fail.message, /no signature matched the required annotations/);
   });
 

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { evaluateResources, offlineCluster } from '../../engine/evaluate';
+import { evaluateWithRegistry, keysAttestor, podOf, verifyImagesPolicy } from './evaluate';
 import type { JsonObject, RuleResult } from '../../engine/core/types';
-import { dockerConfigKeychain, keychainFromDockerConfig, prefetchImageRegistry, RegistryClient, type PrefetchOptions } from '../../registry';
+import { dockerConfigKeychain, keychainFromDockerConfig, RegistryClient, type PrefetchOptions } from '../../registry';
 import { newSigningKey, pushCosignSignatures, pushImage, REGISTRY_USERS, startRegistry, type LocalRegistry, type SigningKey } from './harness';
 
 function dockerConfig(host: string, user: string, password: string): JsonObject {
@@ -28,41 +28,19 @@ function pullSecret(namespace: string, name: string, config: JsonObject): JsonOb
 }
 
 function policy(host: string, key: SigningKey, credentials?: JsonObject): JsonObject {
-  return {
-    apiVersion: 'kyverno.io/v1',
-    kind: 'ClusterPolicy',
-    metadata: { name: 'private-images' },
-    spec: {
-      rules: [{
-        name: 'verify',
-        match: { any: [{ resources: { kinds: ['Pod'] } }] },
-        verifyImages: [{
-          imageReferences: [`${host}/*`],
-          mutateDigest: false,
-          verifyDigest: false,
-          required: false,
-          ...(credentials ? { imageRegistryCredentials: credentials } : {}),
-          attestors: [{ entries: [{ keys: { publicKeys: key.publicKeyPem, rekor: { ignoreTlog: true }, ctlog: { ignoreSCT: true } } }] }],
-        }],
-      }],
-    },
-  };
+  return verifyImagesPolicy('private-images', {
+    imageReferences: [`${host}/*`],
+    ...(credentials ? { imageRegistryCredentials: credentials } : {}),
+    attestors: [keysAttestor(key.publicKeyPem)],
+  });
 }
 
 function pod(image: string, pullSecrets: string[] = []): JsonObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: 'app', namespace: 'team' },
-    spec: { imagePullSecrets: pullSecrets.map((name) => ({ name })), containers: [{ name: 'app', image }] },
-  };
+  return podOf(image, { namespace: 'team', pullSecrets });
 }
 
 async function verify(p: JsonObject, resource: JsonObject, options: Omit<PrefetchOptions, 'client'> = {}): Promise<RuleResult> {
-  const cluster = offlineCluster({ resources: [resource] });
-  cluster.imageRegistry = await prefetchImageRegistry([p], [resource], { client: new RegistryClient({ timeoutMs: 3000 }), ...options });
-  const [evaluation] = evaluateResources({ policies: [p], resources: [resource], cluster });
-  const rules = evaluation.responses.flatMap((r) => r.rules);
+  const { rules } = await evaluateWithRegistry(p, resource, { client: new RegistryClient({ timeoutMs: 3000 }), ...options });
   assert.equal(rules.length, 1, JSON.stringify(rules));
   return rules[0];
 }

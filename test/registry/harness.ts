@@ -228,6 +228,17 @@ export function simpleSigningPayload(dockerReference: string, digest: string, an
   }));
 }
 
+/** The manifest cosign pushes under its `.sig`/`.att` tags: an empty image config and the given layers. */
+async function pushCosignManifest(host: string, repo: string, tag: string, layers: object[]): Promise<void> {
+  const config = await pushBlob(host, repo, Buffer.from(JSON.stringify({ architecture: '', os: '', rootfs: { type: 'layers', diff_ids: [] }, config: {} })));
+  await pushManifest(host, repo, tag, {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+    layers,
+  });
+}
+
 /**
  * Signs `digest` as `cosign sign --key` does (without the transparency log) and pushes the
  * signature manifest under `sha256-<hex>.sig`. Several signatures become several layers.
@@ -254,17 +265,6 @@ export async function pushCosignSignatures(
     layers.push({ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', ...blob, annotations: layerAnnotations });
   }
   await pushCosignManifest(host, repo, `${digest.replace(':', '-')}.sig`, layers);
-}
-
-/** A cosign artifact manifest (`.sig`, `.att`): an empty config and the given layers, under `tag`. */
-async function pushCosignManifest(host: string, repo: string, tag: string, layers: object[]): Promise<void> {
-  const config = await pushBlob(host, repo, Buffer.from(JSON.stringify({ architecture: '', os: '', rootfs: { type: 'layers', diff_ids: [] }, config: {} })));
-  await pushManifest(host, repo, tag, {
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers,
-  });
 }
 
 /** A multi-arch image: one image per architecture and an OCI index over them under `repo:tag`. */

@@ -6,8 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { evaluateResources, offlineCluster } from '../../engine/evaluate';
+import { evaluateWithRegistry, keysAttestor, podOf, verifyImagesPolicy } from './evaluate';
 import type { JsonObject, RuleResult } from '../../engine/core/types';
-import { prefetchImageRegistry, RegistryClient } from '../../registry';
+import { RegistryClient } from '../../registry';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { newSigningKey, signingKeyFromCosign, pushCosignSignatures, pushImage, startRegistry, type LocalRegistry, type SigningKey } from './harness';
@@ -18,41 +19,14 @@ let alice: SigningKey;
 let bob: SigningKey;
 const digests: Record<string, string> = {};
 
-/** A verifyImages policy whose one attestor entry has these PEM keys (or is this entry). */
+/** A verifyImages policy whose one attestor set has these PEM keys (or is this entry). */
 function policy(keys: string | JsonObject, extra: JsonObject = {}, attestor: JsonObject = {}): JsonObject {
-  const entry = typeof keys === 'string' ? { keys: { publicKeys: keys, rekor: { ignoreTlog: true }, ctlog: { ignoreSCT: true } } } : keys;
-  return {
-    apiVersion: 'kyverno.io/v1',
-    kind: 'ClusterPolicy',
-    metadata: { name: 'check-signature' },
-    spec: {
-      rules: [{
-        name: 'verify',
-        match: { any: [{ resources: { kinds: ['Pod'] } }] },
-        verifyImages: [{
-          imageReferences: [`${registry.host}/*`],
-          attestors: [{ ...attestor, entries: [entry] }],
-          mutateDigest: false,
-          verifyDigest: false,
-          required: false,
-          ...extra,
-        }],
-      }],
-    },
-  };
+  const set = typeof keys === 'string' ? keysAttestor(keys) : { entries: [keys] };
+  return verifyImagesPolicy('check-signature', { imageReferences: [`${registry.host}/*`], attestors: [{ ...attestor, ...set }], ...extra });
 }
 
-function pod(image: string): JsonObject {
-  return { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'app', namespace: 'default' }, spec: { containers: [{ name: 'app', image }] } };
-}
-
-async function evaluate(p: JsonObject, resource: JsonObject, client = new RegistryClient({ timeoutMs: 3000 })) {
-  const cluster = offlineCluster({ resources: [resource] });
-  cluster.imageRegistry = await prefetchImageRegistry([p], [resource], client);
-  const [evaluation] = evaluateResources({ policies: [p], resources: [resource], cluster });
-  const rules: RuleResult[] = evaluation.responses.flatMap((r) => r.rules);
-  return { rules, patched: evaluation.patched };
-}
+const pod = podOf;
+const evaluate = evaluateWithRegistry;
 
 function imageVerify(rules: RuleResult[]): RuleResult {
   const found = rules.filter((r) => r.type === 'ImageVerify');

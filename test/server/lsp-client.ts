@@ -101,3 +101,34 @@ export function positionOf(text: string, needle: string, delta = 0): { line: num
   const line = before.split('\n').length - 1;
   return { line, character: off - (before.lastIndexOf('\n') + 1) };
 }
+
+/** A policy with three errors: a JMESPath arity (KS1206), a duplicate rule (KS1201), a podSecurity level (KS1211). */
+export const POLICY_WITH_THREE_ERRORS = `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: p
+spec:
+  rules:
+  - name: r
+    match:
+      any:
+      - resources:
+          kinds: [Pod]
+    validate:
+      message: "{{ to_upper(request.object.metadata.name, 'x') }}"
+      pattern:
+        metadata:
+          labelz: {}
+          =(labels):
+            app: "?*"
+  - name: r
+    match:
+      any:
+      - resources:
+          kinds: [ConfigMap]
+    validate:
+      podSecurity:
+        level: baseline
+        exclude:
+        - controlName: Capabilities
+`;

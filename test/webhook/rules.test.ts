@@ -59,11 +59,12 @@ function review(kind: string, object: Json, dryRun = false): string {
 
 test('pre-filter: only candidate policies run, and answers equal the unfiltered engine', () => {
   const index = new PolicyIndex([validatePods, mutateCms]);
-  assert.deepEqual(index.candidates('ConfigMap').map((p) => (p.metadata as Json).name), ['cms']);
-  assert.deepEqual(index.candidates('Deployment').map((p) => (p.metadata as Json).name), ['pods'], 'autogen controllers are candidates');
-  assert.deepEqual(index.candidates('Secret'), []);
+  const names = (i: PolicyIndex, group: string, kind: string) => i.candidatesForRequest({ group, kind }, undefined).map((p) => (p.metadata as Json).name);
+  assert.deepEqual(names(index, '', 'ConfigMap'), ['cms']);
+  assert.deepEqual(names(index, 'apps', 'Deployment'), ['pods'], 'autogen controllers are candidates');
+  assert.deepEqual(names(index, '', 'Secret'), []);
   const wildcard = policy('all', { match: { any: [{ resources: { kinds: ['*'] } }] }, validate: { pattern: {} } });
-  assert.equal(new PolicyIndex([wildcard]).candidates('Secret').length, 1, 'wildcards are always candidates');
+  assert.deepEqual(names(new PolicyIndex([wildcard]), '', 'Secret'), ['all'], 'wildcards are always candidates');
   const cluster = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
   const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'x' }] } };
   const filtered = evaluateReview({ path: 'validate', body: review('Pod', pod) }, index, cluster);

@@ -262,6 +262,18 @@ suite('Kyverno Studio in VS Code', () => {
     assert.match(tested.stdout, /Test Summary: [1-9]\d* tests passed and 0 tests failed/);
   });
 
+  test('New Policy opens the shipped example policy, checked by the language server', async () => {
+    const uri = vscode.Uri.parse(await vscode.commands.executeCommand<string>('kyverno.newPolicy'));
+    assert.equal(uri.scheme, 'untitled');
+    const editor = vscode.window.activeTextEditor!;
+    assert.equal(editor.document.uri.toString(), uri.toString());
+    assert.match(editor.document.getText(), /kind: ClusterPolicy[\s\S]*name: require-labels/);
+    // The language server takes untitled YAML: an edit that breaks the schema is reported.
+    await editor.edit((e) => e.replace(new vscode.Range(editor.document.positionAt(editor.document.getText().indexOf('failureAction: Audit')), editor.document.positionAt(editor.document.getText().indexOf('failureAction: Audit') + 'failureAction: Audit'.length)), 'failureAction: Sometimes'));
+    await waitFor('schema diagnostic on the untitled policy', () => kyvernoDiagnostics(uri).find((d) => codeOf(d) === 'KS1104'));
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
+
   test('the walkthrough\'s steps link to commands the extension registers', async () => {
     const ext = vscode.extensions.getExtension('kyverno-studio.kyverno-studio')!;
     const walkthroughs = (ext.packageJSON as { contributes: { walkthroughs: Array<{ steps: Array<{ description: string }> }> } }).contributes.walkthroughs;
