@@ -61,7 +61,7 @@ test('plan: cluster mode objects come in the safe order with pinned code, probes
   const phases = p.objects.map((o) => o.phase);
   assert.deepEqual([...new Set(phases)], PHASES.filter((x) => x !== 'crds'));
   const kinds = p.objects.map((o) => o.object.kind);
-  assert.deepEqual(kinds, ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Secret', 'ConfigMap', 'Deployment', 'Service', 'PodDisruptionBudget',
+  assert.deepEqual(kinds, ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Secret', 'ConfigMap', 'Deployment', 'Service', 'PodDisruptionBudget',
     'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ClusterPolicy', 'ClusterPolicy']);
   const cm = p.objects.find((o) => o.object.kind === 'ConfigMap')!.object;
   const code = gunzipSync(Buffer.from(((cm.binaryData as Json)['webhook.js.gz'] as string), 'base64'));
@@ -76,6 +76,12 @@ test('plan: cluster mode objects come in the safe order with pinned code, probes
   assert.ok((c.resources as Json).requests);
   assert.equal(c.image, 'public.ecr.aws/docker/library/node:20-alpine');
   assert.deepEqual((c.env as Json[]).find((e) => e.name === 'KS_CODE_SHA256'), { name: 'KS_CODE_SHA256', value: p.codeSha256 });
+  assert.deepEqual((c.env as Json[]).find((e) => e.name === 'KYVERNO_POD_NAME'), { name: 'KYVERNO_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }, 'the Lease identity is the pod name');
+  const role = p.objects.find((o) => o.object.kind === 'Role')!.object;
+  assert.deepEqual((role.rules as Json[]).map((r) => [r.verbs, r.resourceNames]), [
+    [['create'], undefined],
+    [['get', 'update', 'patch', 'delete'], ['kyverno', 'kyverno-background-controller', 'kyverno-reports-controller', 'kyverno-cleanup-controller']],
+  ], 'leases only in our namespace, by name except create');
   assert.equal(p.objects.find((o) => o.object.kind === 'PodDisruptionBudget')!.object.apiVersion, 'policy/v1beta1');
   const vwc = p.objects.find((o) => o.object.kind === 'ValidatingWebhookConfiguration')!.object;
   const hook = (vwc.webhooks as Json[])[0];
