@@ -103,6 +103,8 @@ function rbac(ns: string, generateRules: Json[]): Json[] {
         // policies to serve, and any resource a background policy scans
         { apiGroups: ['*'], resources: ['*'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: ['wgpolicyk8s.io'], resources: ['policyreports', 'clusterpolicyreports'], verbs: ['create', 'update', 'patch', 'delete'] },
+        // PolicyViolation / PolicyApplied events (webhook/events.ts), as Kyverno's chart grants.
+        { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'update', 'patch'] },
         {
           apiGroups: ['admissionregistration.k8s.io'],
           resources: ['validatingwebhookconfigurations', 'mutatingwebhookconfigurations'],

@@ -6,7 +6,7 @@
  */
 import { KubeClient, KubeError } from '../kube-api/client';
 import { kindTable } from '../kube-api/discovery';
-import { webhookConfigurations, MUTATING_CONFIG, VALIDATING_CONFIG } from './configurations';
+import { isOurs, webhookConfigurations, MUTATING_CONFIG, VALIDATING_CONFIG } from './configurations';
 import { webhookNeeds } from './rules';
 
 type Json = Record<string, unknown>;
@@ -20,6 +20,17 @@ export interface ControllerOptions {
 
 function rulesOf(config: Json | undefined): string {
   return JSON.stringify(((config?.webhooks ?? []) as Json[]).map((w) => [w.name, w.rules, w.failurePolicy, w.timeoutSeconds]));
+}
+
+/** `clientConfig` pointed at `path` (a Service's path, or the path of a URL). */
+function withPath(clientConfig: Json, path: string): Json {
+  if (clientConfig.service) return { ...clientConfig, service: { ...(clientConfig.service as Json), path } };
+  if (typeof clientConfig.url === 'string') {
+    const u = new URL(clientConfig.url);
+    u.pathname = path;
+    return { ...clientConfig, url: u.toString() };
+  }
+  return clientConfig;
 }
 
 export class WebhookController {
@@ -48,10 +59,15 @@ export class WebhookController {
         log(`webhook controller: ${config.kind} ${name} does not exist (deploy creates it); not creating it from here`);
         continue;
       }
-      // Keep how the API server reaches us (Service or URL, and the caBundle) as deploy set it;
-      // an empty configuration gets the in-cluster Service with our CA.
-      const clientConfig = ((current.webhooks ?? []) as Json[])[0]?.clientConfig;
-      if (clientConfig) for (const w of (config.webhooks ?? []) as Json[]) w.clientConfig = clientConfig;
+      if (!isOurs(current)) {
+        log(`webhook controller: ${config.kind} ${name} belongs to another installation (a real Kyverno?); left alone`);
+        continue;
+      }
+      // Keep how the API server reaches us (Service or URL, and the caBundle) as deploy set it,
+      // each webhook on its own path (/validate/fail…); an empty configuration gets the
+      // in-cluster Service with our CA.
+      const existing = ((current.webhooks ?? []) as Json[])[0]?.clientConfig as Json | undefined;
+      if (existing) for (const w of (config.webhooks ?? []) as Json[]) w.clientConfig = withPath(existing, String(((w.clientConfig as Json).service as Json | undefined)?.path ?? new URL(String((w.clientConfig as Json).url)).pathname));
       if (rulesOf(current) === rulesOf(config)) continue;
 
       try {

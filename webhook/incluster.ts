@@ -22,6 +22,7 @@ import { BackgroundScanner } from './scan';
 import type { WebhookServer } from './server';
 import { watchKinds, type WatchedKind } from './watch';
 import { LEASE_NAMES, LeaderElector } from './leader';
+import type { EventWriter } from './events';
 
 export const POLICY_KINDS: WatchedKind[] = [
   { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy' },
@@ -53,6 +54,9 @@ export interface InClusterOptions {
   retryPeriodMs?: number;
   /** Kyverno's `--backgroundScanInterval` (default 1 h). */
   backgroundScanIntervalMs?: number;
+  /** Where events of background scans go (admission events come from the server). */
+  events?: EventWriter;
+  successEvents?: boolean;
 }
 
 export interface InClusterRun {
@@ -88,7 +92,12 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   const identity = opts.identity ?? replicaIdentity();
   const reports = new ReportWriter(client, opts.log, opts.reportIntervalMs);
   const controller = new WebhookController({ client, namespace: opts.namespace, caPem: readFileSync(opts.caFile, 'utf8'), log: opts.log });
-  const scanner = new BackgroundScanner(client, (path, body, only) => opts.server.evaluate(path, body, only), (items) => reports.add(items), opts.log);
+  const scan = async (path: 'validate', body: string, only: string[]) => {
+    const reply = await opts.server.evaluate(path, body, only, opts.events ? { events: 'scan', successEvents: opts.successEvents } : undefined);
+    if (reply.events) opts.events?.add(reply.events);
+    return reply;
+  };
+  const scanner = new BackgroundScanner(client, scan, (items) => reports.add(items), opts.log);
   scanner.follow();
   let policies: JsonObject[] | undefined;
 

@@ -86,6 +86,7 @@ export class LeaderElector {
   private observed: LeaseRecord | undefined;
   private leading: AbortController | undefined;
   private reportedLeader = '';
+  private lastError = '';
 
   constructor(private readonly opts: LeaderElectorOptions) {
     this.timings = leaseTimings(opts.retryPeriodMs);
@@ -219,10 +220,15 @@ export class LeaderElector {
       }
       await this.write(lease, mine, timeoutMs);
       this.observe(mine, now);
+      this.lastError = '';
       return true;
     } catch (e) {
-      // A conflict means someone else wrote first: not ours this round. Anything else is logged.
-      if (!(e instanceof KubeError && (e.status === 409 || e.status === 404))) this.opts.log(`leader election ${this.opts.name}: ${(e as Error).message}`);
+      // A conflict means someone else wrote first: not ours this round. Anything else is logged
+      // (once per distinct message: a missing namespace would otherwise fill the log).
+      if (e instanceof KubeError && e.status === 409) return false;
+      const message = e instanceof KubeError && e.status === 404 ? `cannot hold the Lease: namespace ${this.opts.namespace} not found` : (e as Error).message;
+      if (message !== this.lastError) this.opts.log(`leader election ${this.opts.name}: ${message}`);
+      this.lastError = message;
       return false;
     }
   }

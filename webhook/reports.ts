@@ -11,8 +11,7 @@
 import { KubeError, type KubeClient, type ObjectRef } from '../kube-api/client';
 import type { JsonObject as Json } from '../engine/core/types';
 import {
-  MANAGED_BY,
-  MANAGED_BY_LABEL,
+  OUR_REPORT_SELECTORS,
   REPORT_API_VERSION,
   ReportPolicies,
   buildReport,
@@ -234,10 +233,13 @@ export class ReportWriter {
   }
 
   private async listOurs(): Promise<Json[]> {
-    const selector = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
-    const namespaced = await this.client.list(REPORT_API_VERSION, 'PolicyReport', undefined, selector);
-    const cluster = await this.client.list(REPORT_API_VERSION, 'ClusterPolicyReport', undefined, selector);
-    return [...namespaced, ...cluster].filter(isOurs);
+    const found = new Map<string, Json>();
+    for (const selector of OUR_REPORT_SELECTORS) {
+      for (const kind of ['PolicyReport', 'ClusterPolicyReport']) {
+        for (const r of await this.client.list(REPORT_API_VERSION, kind, undefined, selector)) found.set(`${kind}/${String(asObject(r.metadata).namespace ?? '')}/${String(asObject(r.metadata).name)}`, r);
+      }
+    }
+    return [...found.values()].filter(isOurs);
   }
 
   private async migrate(): Promise<void> {

@@ -4,6 +4,7 @@
  * feed the server through the same setPolicies call.
  */
 import { parseArgs, single, UsageError } from '../io/args';
+import { setMaxListeners } from 'node:events';
 import { readFileSync, statSync } from 'node:fs';
 import { walkFiles } from '../io/walk';
 import { dirname, join } from 'node:path';
@@ -16,6 +17,9 @@ import type { DownstreamGenerator } from './generate';
 import { parseDuration } from '../engine/units';
 import { DEFAULT_RETRY_PERIOD_MS } from './leader';
 import { DEFAULT_BACKGROUND_SCAN_INTERVAL_MS } from './scan';
+import type { EventWriter } from './events';
+import type { EventReason } from './event-info';
+import { defaultResourceFilters } from './resource-filters';
 
 
 
@@ -70,12 +74,16 @@ interface ServeArgs {
   reportIntervalMs: number;
   retryPeriodMs: number;
   backgroundScanIntervalMs: number;
+  successEvents: boolean;
+  omitEvents: EventReason[];
+  /** Kyverno's resourceFilters; default: Kyverno's defaults with our namespace. */
+  resourceFilters?: string;
 }
 
 const SERVE_FLAGS = {
   values: ['policy'],
-  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval'],
-  booleans: ['in-cluster', 'help'],
+  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'omit-events', 'resource-filters'],
+  booleans: ['in-cluster', 'help', 'generate-success-events'],
   aliases: { h: 'help' },
 };
 
@@ -112,7 +120,12 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     reportIntervalMs: number('report-interval-ms', 5000),
     retryPeriodMs: duration(parsed, 'leader-election-retry-period', DEFAULT_RETRY_PERIOD_MS),
     backgroundScanIntervalMs: duration(parsed, 'background-scan-interval', DEFAULT_BACKGROUND_SCAN_INTERVAL_MS),
+    successEvents: parsed.booleans.has('generate-success-events'),
+    resourceFilters: single(parsed, 'resource-filters'),
+    omitEvents: text('omit-events', '').split(',').map((s) => s.trim()).filter(Boolean) as EventReason[],
   };
+  const reasons = ['PolicyViolation', 'PolicyApplied', 'PolicyError', 'PolicySkipped'];
+  for (const r of args.omitEvents) if (!reasons.includes(r)) throw new UsageError(`--omit-events takes ${reasons.join(', ')} (got ${r})`);
   if (args.retryPeriodMs < 100) throw new UsageError('--leader-election-retry-period must be at least 100ms');
   if (parsed.positionals.length > 0 && !parsed.values.has('policy')) throw new UsageError(`unexpected argument ${parsed.positionals[0]}`);
   if (!args.cert || !args.key) throw new UsageError('--tls-cert and --tls-key are required (the webhook serves HTTPS only)');
@@ -153,6 +166,12 @@ Flags:
                                 6x, the leader gives up after 5x without renewal)
       --background-scan-interval D
                                 in-cluster: how often the leader rescans (default 1h)
+      --generate-success-events in-cluster: also write PolicyApplied events (Kyverno's
+                                generateSuccessEvents; off by default)
+      --omit-events LIST        in-cluster: event reasons never written, e.g.
+                                PolicyApplied,PolicyViolation
+      --resource-filters TEXT   Kyverno's resourceFilters ("[Kind,Namespace,Name]..."); default:
+                                Kyverno's defaults, with --namespace in place of kyverno
   -h, --help                    show this help
 `;
 
@@ -175,8 +194,12 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
   const policies = args.inCluster ? [] : loadPolicyFiles(args.policies, log);
   let reports: { add(items: ReportItem[]): void; close(): Promise<void> } | undefined;
   let release: (() => Promise<void>) | undefined;
+  let events: EventWriter | undefined;
   let generator: DownstreamGenerator | undefined;
   const stop = new AbortController();
+  // One abort listener per open watch (a dozen kinds) and per retry wait: more than Node's
+  // default warning threshold of 10 at once, none of them leaked.
+  setMaxListeners(64, stop.signal);
   const server = await startWebhookServer({
     port: args.port,
     host: args.host,
@@ -190,6 +213,9 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     onReportable: args.inCluster ? (items) => reports?.add(items.map((i) => ({ ...i, time: Date.now() / 1000 }))) : undefined,
     // Generate rules create objects, so they run only where we have a cluster to create them in.
     onGenerated: args.inCluster ? (items) => generator?.add(items) : undefined,
+    onEvents: args.inCluster ? (items) => events?.add(items) : undefined,
+    resourceFilters: args.resourceFilters ?? defaultResourceFilters(args.namespace),
+    successEvents: args.successEvents,
   });
   if (args.inCluster) {
     const { runInCluster, inClusterClient } = await import('./incluster');
@@ -197,9 +223,12 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     const client = args.kubeconfig ? KubeClient.fromKubeconfig(args.kubeconfig) : inClusterClient();
     const { DownstreamGenerator } = await import('./generate');
     generator = new DownstreamGenerator({ client, log });
+    const { EventWriter } = await import('./events');
+    events = new EventWriter(client, log, { omit: args.omitEvents });
     const run = await runInCluster({
       server, namespace: args.namespace, caFile: args.caFile, log, signal: stop.signal, client,
       reportIntervalMs: args.reportIntervalMs, retryPeriodMs: args.retryPeriodMs, backgroundScanIntervalMs: args.backgroundScanIntervalMs,
+      events, successEvents: args.successEvents,
     });
     reports = run.reports;
     release = run.release;
@@ -216,6 +245,7 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
   await release?.();
   stop.abort();
   await generator?.close();
+  await events?.close();
   await reports?.close();
   await server.close();
   return 0;

@@ -5,6 +5,7 @@
  * kept by checks between policies (504) and, for a review stuck inside one policy, by the
  * primary's watchdog, which kills a process whose heartbeat stops.
  */
+import { parseResourceFilters, type ResourceFilter } from './resource-filters';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -54,6 +55,7 @@ class ServerProcess {
   private nextMetricsId = 1;
   private https?: Server;
   private timeoutMs?: number;
+  private filters: ResourceFilter[] = [];
   private active = 0;
   private closing = false;
   /** Per path, from the webhook configurations' timeoutSeconds (rules.reviewDeadlinesMs). */
@@ -66,6 +68,7 @@ class ServerProcess {
 
   configure(settings: ServerProcessSettings): void {
     this.timeoutMs = settings.timeoutMs;
+    this.filters = parseResourceFilters(settings.resourceFilters ?? '');
     this.maxConnections = settings.maxConnections ?? MAX_CONNECTIONS;
     const tls = () => ({ cert: readFileSync(settings.tlsCertFile), key: readFileSync(settings.tlsKeyFile), minVersion: 'TLSv1.2' as const });
     const headersTimeoutMs = settings.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
@@ -101,7 +104,7 @@ class ServerProcess {
     watchFile(settings.tlsCertFile, { interval: 2000 }, reload);
     watchFile(settings.tlsKeyFile, { interval: 2000 }, reload);
     this.https = https;
-    setInterval(() => this.post({ type: 'heartbeat', snapshot: this.metrics.snapshot() }), settings.heartbeatMs).unref();
+    setInterval(() => this.post({ type: 'heartbeat', snapshot: this.metrics.snapshot(true) }), settings.heartbeatMs).unref();
     this.post({ type: 'ready' });
   }
 
@@ -130,10 +133,13 @@ class ServerProcess {
       case 'review': {
         // Scans keep the same per-review deadline as admission, counted from here.
         const deadline = msg.review.deadline ?? Date.now() + (this.timeoutMs ?? Infinity);
-        return this.post({ type: 'answer', id: msg.id, reply: evaluateReview({ ...msg.review, deadline }, this.index, this.cluster) });
+        const reply = evaluateReview({ ...msg.review, deadline }, this.index, this.cluster);
+        // Kyverno counts background scan results with rule_execution_cause="background_scan".
+        if (reply.request) this.metrics.recordRequest(`scan/${msg.review.path}`, reply.status, reply.request, 0, reply.outcomes, 'background_scan');
+        return this.post({ type: 'answer', id: msg.id, reply });
       }
       case 'metrics-snapshot':
-        return this.post({ type: 'metrics-snapshot', id: msg.id, snapshot: this.metrics.snapshot() });
+        return this.post({ type: 'metrics-snapshot', id: msg.id, snapshot: this.metrics.snapshot(true) });
       case 'metrics-text': {
         const res = this.metricsWaiting.get(msg.id);
         this.metricsWaiting.delete(msg.id);
@@ -164,10 +170,13 @@ class ServerProcess {
       return send(res, this.hasPolicies ? 200 : 503, this.hasPolicies ? 'ready' : 'no policies loaded yet', 'text/plain');
     }
     if (req.method === 'GET' && url === '/metrics') return this.metricsForAll(res);
-    if (url !== '/validate' && url !== '/mutate') return send(res, 404, JSON.stringify({ message: `no route ${url}` }));
+    // Kyverno's paths: /validate/fail, /validate/ignore, /mutate/fail, /mutate/ignore (the
+    // policies of that failurePolicy); plain /validate and /mutate run every policy.
+    const route = ROUTES.get(url);
+    if (!route) return send(res, 404, JSON.stringify({ message: `no route ${url}` }));
     if (req.method !== 'POST') return send(res, 405, JSON.stringify({ message: `${req.method} is not allowed; POST an AdmissionReview` }));
     const started = process.hrtime.bigint();
-    const path = url === '/validate' ? 'validate' : 'mutate';
+    const { path, failurePolicy } = route;
     const body = await readBody(req, settings.maxBodyBytes);
     let reply: ReviewReply;
     if (body === null) reply = errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`);
@@ -175,14 +184,19 @@ class ServerProcess {
     else {
       // The configured --timeout-ms is an upper bound; the webhook configuration may ask for less.
       const deadline = Date.now() + Math.min(settings.timeoutMs, this.deadlinesMs[path] ?? Infinity);
-      reply = evaluateReview({ path, body, reports: settings.reports, deadline, generate: settings.generate }, this.index, this.cluster);
+      reply = evaluateReview(
+        { path, body, reports: settings.reports, deadline, generate: settings.generate, failurePolicy, events: settings.events ? 'admission' : undefined, successEvents: settings.successEvents, filters: this.filters },
+        this.index,
+        this.cluster,
+      );
     }
     send(res, reply.status, reply.body);
-    this.metrics.recordRequest(path, reply.status, reply.allowed, Number(process.hrtime.bigint() - started) / 1e9, reply.outcomes);
+    this.metrics.recordRequest(url.slice(1), reply.status, reply.request, Number(process.hrtime.bigint() - started) / 1e9, reply.outcomes);
     if (settings.reports && reply.allowed && !reply.dryRun && reply.subject && reply.reportable.length) {
       const resource = reply.subject;
       this.post({ type: 'reportable', items: reply.reportable.map((r) => ({ ...r, resource })) });
     }
+    if (reply.events) this.post({ type: 'events', items: reply.events });
     if (reply.generation) this.generate(reply.generation);
   }
 
@@ -201,13 +215,22 @@ class ServerProcess {
   private metricsForAll(res: ServerResponse): void {
     const id = this.nextMetricsId++;
     this.metricsWaiting.set(id, res);
-    this.post({ type: 'metrics-wanted', id, snapshot: this.metrics.snapshot() });
+    this.post({ type: 'metrics-wanted', id, snapshot: this.metrics.snapshot(true) });
     setTimeout(() => {
       if (!this.metricsWaiting.delete(id)) return;
       send(res, 200, this.metrics.render(), 'text/plain; version=0.0.4');
     }, METRICS_WAIT_MS).unref();
   }
 }
+
+const ROUTES = new Map<string, { path: 'validate' | 'mutate'; failurePolicy?: 'Fail' | 'Ignore' }>([
+  ['/validate', { path: 'validate' }],
+  ['/mutate', { path: 'mutate' }],
+  ['/validate/fail', { path: 'validate', failurePolicy: 'Fail' }],
+  ['/validate/ignore', { path: 'validate', failurePolicy: 'Ignore' }],
+  ['/mutate/fail', { path: 'mutate', failurePolicy: 'Fail' }],
+  ['/mutate/ignore', { path: 'mutate', failurePolicy: 'Ignore' }],
+]);
 
 /** Entry of a forked server process; returns false when this process is not one. */
 export function runAsServerProcessIfAsked(): boolean {

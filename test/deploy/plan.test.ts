@@ -85,6 +85,9 @@ test('plan: cluster mode objects come in the safe order with pinned code, probes
   assert.equal(p.objects.find((o) => o.object.kind === 'PodDisruptionBudget')!.object.apiVersion, 'policy/v1beta1');
   const vwc = p.objects.find((o) => o.object.kind === 'ValidatingWebhookConfiguration')!.object;
   const hook = (vwc.webhooks as Json[])[0];
+  assert.equal(hook.name, 'validate.kyverno.svc-fail', "Kyverno's webhook name");
+  assert.deepEqual(((hook.clientConfig as Json).service as Json).path, '/validate/fail');
+  assert.deepEqual((vwc.metadata as Json).labels, { 'app.kubernetes.io/managed-by': 'kyverno-studio', 'webhook.kyverno.io/managed-by': 'kyverno' });
   assert.equal(hook.failurePolicy, 'Fail');
   assert.equal(hook.sideEffects, 'None');
   assert.equal(hook.matchPolicy, 'Equivalent');
@@ -99,7 +102,8 @@ test('plan: local mode registers URLs and skips the in-cluster workload; policie
   assert.deepEqual(local.objects.map((o) => o.object.kind), ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ClusterPolicy', 'ClusterPolicy']);
   const hook = ((local.objects[1].object.webhooks as Json[])[0]);
   assert.deepEqual(Object.keys(hook.clientConfig as Json).sort(), ['caBundle', 'url']);
-  assert.equal((hook.clientConfig as Json).url, 'https://127.0.0.1:9443/mutate');
+  assert.equal((hook.clientConfig as Json).url, 'https://127.0.0.1:9443/mutate/fail');
+  assert.equal(hook.name, 'mutate.kyverno.svc-fail');
   assert.deepEqual(plan('policies-only').objects.map((o) => o.object.kind), ['ClusterPolicy', 'ClusterPolicy']);
   assert.throws(() => plan('local', { localUrl: undefined, certs: undefined }), /CA|URL/);
   assert.throws(() => plan('cluster', { webhookCode: undefined }), /webhook bundle/);
@@ -109,8 +113,8 @@ test('plan: local mode registers URLs and skips the in-cluster workload; policie
 });
 
 test('plan: configurations and names used by undeploy are stable', () => {
-  assert.equal(VALIDATING_CONFIG, 'kyverno-studio-validate');
-  assert.equal(MUTATING_CONFIG, 'kyverno-studio-mutate');
+  assert.equal(VALIDATING_CONFIG, 'kyverno-resource-validating-webhook-cfg');
+  assert.equal(MUTATING_CONFIG, 'kyverno-resource-mutating-webhook-cfg');
 });
 
 test('readiness: rolled out means observed generation, updated, ready and available replicas', () => {
