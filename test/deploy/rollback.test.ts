@@ -29,7 +29,7 @@ async function deployedOnce(): Promise<FakeKube> {
   const kube = new FakeKube();
   for (const name of CRDS) kube.seed({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name } });
   kube.seed(withMessage(AUDIT_OWNER, 'owner, please'), 'kubectl-client-side-apply');
-  kube.dryRunCreate = () => new KubeError(403, 'Forbidden', 'POST: admission webhook "validate-fail.kyverno-studio.io" denied the request: require-team-label: label team is required');
+  kube.dryRunCreate = () => new KubeError(403, 'Forbidden', 'POST: admission webhook "validate.kyverno.svc-fail" denied the request: require-team-label: label team is required');
   const first = await runDeploy({ client: kube, ui: ui(), mode: 'local', policies: [REQUIRE_TEAM], localUrl: LOCAL_URL, certs: makeCertificates({ hosts: ['127.0.0.1'] }) });
   assert.equal(first.outcome, 'deployed', first.error);
   kube.writes.length = 0;
