@@ -10,7 +10,7 @@ import type { CertificateSet } from './certs';
 import { webhookNeeds, type RuleNeed } from '../webhook/rules';
 import { LEASE_NAMES } from '../webhook/leader';
 import type { KindTable } from '../kube-api/kinds';
-import { labels, MANAGED_BY, MUTATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME, webhookConfigurations } from '../webhook/configurations';
+import { labels, MANAGED_BY, MUTATING_CONFIG, POLICY_VALIDATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME, webhookConfigurations } from '../webhook/configurations';
 
 export { MANAGED_BY, MUTATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from '../webhook/configurations';
 
@@ -108,7 +108,7 @@ function rbac(ns: string, generateRules: Json[]): Json[] {
         {
           apiGroups: ['admissionregistration.k8s.io'],
           resources: ['validatingwebhookconfigurations', 'mutatingwebhookconfigurations'],
-          resourceNames: [VALIDATING_CONFIG, MUTATING_CONFIG],
+          resourceNames: [VALIDATING_CONFIG, MUTATING_CONFIG, POLICY_VALIDATING_CONFIG],
           verbs: ['update', 'patch'],
         },
         // what the deployed policies' generate rules create (deploy/generate-rbac.ts)

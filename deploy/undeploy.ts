@@ -7,7 +7,7 @@ import { crdIndex } from './crds';
 import { describeTarget, targetSummary, withServerVersion, type ClusterTarget } from './context';
 import { KubeClient, KubeError, describeRef, refOf, type ObjectRef } from '../kube-api/client';
 import { CRD_LABEL, DEFAULT_NAMESPACE, MUTATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from './plan';
-import { LEGACY_CONFIGS, isOurs } from '../webhook/configurations';
+import { LEGACY_CONFIGS, POLICY_VALIDATING_CONFIG, isOurs } from '../webhook/configurations';
 import { OUR_REPORT_SELECTORS } from '../webhook/report-layout';
 
 type Json = Record<string, unknown>;
@@ -45,7 +45,7 @@ async function present(client: KubeClient, ref: ObjectRef): Promise<boolean> {
 export async function undeployPlan(client: KubeClient, ns: string): Promise<{ objects: ObjectRef[]; crds: ObjectRef[] }> {
   const objects: ObjectRef[] = [];
   // Kyverno's names: only when ours (a real Kyverno's configurations carry the same names).
-  for (const [kind, name] of [['ValidatingWebhookConfiguration', VALIDATING_CONFIG], ['MutatingWebhookConfiguration', MUTATING_CONFIG], ...LEGACY_CONFIGS]) {
+  for (const [kind, name] of [['ValidatingWebhookConfiguration', VALIDATING_CONFIG], ['MutatingWebhookConfiguration', MUTATING_CONFIG], ['ValidatingWebhookConfiguration', POLICY_VALIDATING_CONFIG], ...LEGACY_CONFIGS]) {
     const ref = { apiVersion: 'admissionregistration.k8s.io/v1', kind, name };
     if (isOurs(await client.get(ref))) objects.push(ref);
   }

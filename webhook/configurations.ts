@@ -18,6 +18,9 @@ export const WEBHOOK_NAME = 'kyverno-studio-webhook';
 export const VALIDATING_CONFIG = 'kyverno-resource-validating-webhook-cfg';
 export const MUTATING_CONFIG = 'kyverno-resource-mutating-webhook-cfg';
 export const VALIDATING_WEBHOOK = 'validate.kyverno.svc';
+/** Kyverno's policy validating webhook: policies it would reject are rejected on create/update. */
+export const POLICY_VALIDATING_CONFIG = 'kyverno-policy-validating-webhook-cfg';
+export const POLICY_VALIDATING_WEBHOOK = 'validate-policy.kyverno.svc';
 export const MUTATING_WEBHOOK = 'mutate.kyverno.svc';
 /** Kyverno's label on its webhook configurations (api/kyverno LabelWebhookManagedBy). */
 export const KYVERNO_WEBHOOK_LABEL = { 'webhook.kyverno.io/managed-by': 'kyverno' };
@@ -84,6 +87,24 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
       })),
     });
   }
+  // Always present: every ClusterPolicy and Policy is checked as Kyverno checks it.
+  out.push({
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    metadata: { name: POLICY_VALIDATING_CONFIG, labels: labels(KYVERNO_WEBHOOK_LABEL) },
+    webhooks: [
+      {
+        name: POLICY_VALIDATING_WEBHOOK,
+        admissionReviewVersions: ['v1'],
+        clientConfig: clientConfig('policyvalidate'),
+        rules: [{ apiGroups: ['kyverno.io'], apiVersions: ['v1', 'v2beta1'], resources: ['clusterpolicies', 'policies'], operations: ['CREATE', 'UPDATE'], scope: '*' }],
+        failurePolicy: 'Fail',
+        matchPolicy: 'Equivalent',
+        sideEffects: 'None',
+        timeoutSeconds: 10,
+      },
+    ],
+  });
   return out;
 }
 

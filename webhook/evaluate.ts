@@ -13,6 +13,7 @@ import { isBackground, policySpec } from '../engine/policy';
 import { failurePolicyOf } from './rules';
 import { admissionEvents, scanEvents } from './event-info';
 import { isFiltered, type FilteredRequest } from './resource-filters';
+import { checkPolicyForAdmission } from '../engine/policy/admission-checks';
 
 /** What resource filters look at in a request (unvalidated: odd shapes just match nothing). */
 function filterView(request: Json): FilteredRequest {
@@ -98,5 +99,27 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     if (e instanceof SyntaxError) return errorReply(400, `body is not JSON: ${e.message}`);
     if (e instanceof DeadlineExceeded) return errorReply(504, e.message);
     return errorReply(500, `evaluation failed: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Kyverno's policy validating webhook (/policyvalidate): a ClusterPolicy or Policy that Kyverno
+ * would reject is denied with Kyverno's message (engine/policy/admission-checks).
+ */
+export function evaluatePolicyValidation(body: string): ReviewReply {
+  try {
+    const review = asObject(JSON.parse(body) as unknown);
+    const request = asObject(review.request);
+    if (review.kind !== 'AdmissionReview' || typeof request.uid !== 'string') return errorReply(400, 'bad AdmissionReview: expected an admission.k8s.io/v1 AdmissionReview with request.uid');
+    const object = asObject(request.object);
+    const kind = object.kind;
+    const checked = kind === 'ClusterPolicy' || kind === 'Policy' ? checkPolicyForAdmission(object) : { warnings: [] as string[] };
+    const response: Json = { uid: request.uid, allowed: checked.error === undefined };
+    if (checked.error !== undefined) response.status = { status: 'Failure', message: checked.error };
+    if (checked.warnings.length) response.warnings = checked.warnings;
+    return { status: 200, body: JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }), allowed: checked.error === undefined, outcomes: [], reportable: [] };
+  } catch (e) {
+    if (e instanceof SyntaxError) return errorReply(400, `body is not JSON: ${e.message}`);
+    return errorReply(500, `policy validation failed: ${(e as Error).message}`);
   }
 }

@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { readFileSync, watchFile } from 'node:fs';
 import type { ClusterState } from '../engine/core/types';
-import { errorReply, evaluateReview } from './evaluate';
+import { errorReply, evaluateReview, evaluatePolicyValidation } from './evaluate';
 import { WebhookMetrics } from './metrics';
 import { PolicyIndex } from './prefilter';
 import type { FromServerProcess, PendingGeneration, ReviewReply, ServerProcessSettings, ToServerProcess } from './protocol';
@@ -172,6 +172,11 @@ class ServerProcess {
     if (req.method === 'GET' && url === '/metrics') return this.metricsForAll(res);
     // Kyverno's paths: /validate/fail, /validate/ignore, /mutate/fail, /mutate/ignore (the
     // policies of that failurePolicy); plain /validate and /mutate run every policy.
+    if (url === '/policyvalidate' && req.method === 'POST') {
+      const body = await readBody(req, settings.maxBodyBytes);
+      const reply = body === null ? errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`) : evaluatePolicyValidation(body);
+      return send(res, reply.status, reply.body);
+    }
     const route = ROUTES.get(url);
     if (!route) return send(res, 404, JSON.stringify({ message: `no route ${url}` }));
     if (req.method !== 'POST') return send(res, 405, JSON.stringify({ message: `${req.method} is not allowed; POST an AdmissionReview` }));

@@ -87,7 +87,26 @@ test('policies are watched from the cluster, the controller follows new kinds, s
   assert.equal(blockedEvent.type, 'Warning');
   assert.equal(blockedEvent.reportingController, 'kyverno-admission');
   assert.match(String(blockedEvent.note), /^Secret default\/s: \[team\] fail \(blocked\); validation error: secrets need a team/);
-  assert.deepEqual(blockedEvent.related, { apiVersion: 'v1', kind: 'Secret', name: 's', namespace: 'default' });
+  const { uid: _uid, ...related } = blockedEvent.related as JsonObject;
+  assert.deepEqual(related, { apiVersion: 'v1', kind: 'Secret', name: 's', namespace: 'default' });
+
+  // Kyverno's policy validating webhook: a policy Kyverno would reject is rejected, with its message.
+  const refused = async (policy: JsonObject) => {
+    try {
+      await cluster.client.create(policy, { dryRun: true });
+      return 'admitted';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  const tooSlow = { ...secretsPolicy, metadata: { name: 'too-slow' }, spec: { ...secretsPolicy.spec, webhookTimeoutSeconds: 31 } };
+  assert.match(await refused(tooSlow), /admission webhook "validate-policy\.kyverno\.svc" denied the request: spec\.webhookTimeoutSeconds: Invalid value: 31: the timeout value must be between 1 and 30 seconds/);
+  const noTargets = {
+    apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'no-targets' },
+    spec: { mutateExistingOnPolicyUpdate: true, rules: [{ name: 'm', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, mutate: { patchStrategicMerge: { metadata: { labels: { a: 'b' } } } } }] },
+  };
+  assert.match(await refused(noTargets), /spec\.mutateExistingOnPolicyUpdate: Forbidden: rules\[0\]\.mutate\.targets has to be specified when mutateExistingOnPolicyUpdate is set/);
+  assert.equal(await refused({ ...secretsPolicy, metadata: { name: 'fine' } }), 'admitted');
 
   const admitted = await cluster.client.create(configMap('admitted', { team: 'b' }));
   const existing = await cluster.client.get({ apiVersion: 'v1', kind: 'ConfigMap', name: 'existing', namespace: 'default' });
