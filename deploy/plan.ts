@@ -111,6 +111,8 @@ function rbac(ns: string, generateRules: Json[]): Json[] {
           resourceNames: [VALIDATING_CONFIG, MUTATING_CONFIG, POLICY_VALIDATING_CONFIG],
           verbs: ['update', 'patch'],
         },
+        // The Ready condition, autogen rules and rule counts of policies (webhook/policy-status.ts).
+        { apiGroups: ['kyverno.io'], resources: ['clusterpolicies/status', 'policies/status'], verbs: ['update', 'patch'] },
         // what the deployed policies' generate rules create (deploy/generate-rbac.ts)
         ...generateRules,
       ],

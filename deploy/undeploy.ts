@@ -8,7 +8,7 @@ import { describeTarget, targetSummary, withServerVersion, type ClusterTarget } 
 import { KubeClient, KubeError, describeRef, refOf, type ObjectRef } from '../kube-api/client';
 import { CRD_LABEL, DEFAULT_NAMESPACE, MUTATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from './plan';
 import { LEGACY_CONFIGS, POLICY_VALIDATING_CONFIG, isOurs } from '../webhook/configurations';
-import { OUR_REPORT_SELECTORS } from '../webhook/report-layout';
+import { OUR_REPORT_SELECTORS, isOurs as isOurReport } from '../webhook/report-layout';
 
 type Json = Record<string, unknown>;
 
@@ -97,7 +97,8 @@ export async function runUndeploy(req: UndeployRequest): Promise<UndeployResult>
     const e = index.find((i) => i.name === crd.name);
     if (!e) continue;
     const all = await client.list(`${e.group}/${e.versions[0]}`, e.kind).catch(() => []);
-    const foreign = all.filter((o) => ((o.metadata as Json).labels as Json | undefined)?.['app.kubernetes.io/managed-by'] !== 'kyverno-studio');
+    // Our policy reports carry Kyverno's managed-by label and our written-by label.
+    const foreign = all.filter((o) => ((o.metadata as Json).labels as Json | undefined)?.['app.kubernetes.io/managed-by'] !== 'kyverno-studio' && !isOurReport(o));
     if (foreign.length) ui.log(`keeping CRD ${crd.name}: ${foreign.length} object(s) not deployed by kyverno-studio use it`);
     else crds.push(crd);
   }

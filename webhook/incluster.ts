@@ -3,7 +3,8 @@
  * is watched; each change feeds the server processes (setPolicies) on every replica, since
  * every replica answers admission reviews. The work Kyverno gives to one leader per controller
  * runs here only while this replica holds that controller's Lease (webhook/leader.ts):
- * - `kyverno` (admission controller): the webhook controller keeping the configurations' rules;
+ * - `kyverno` (admission controller): the webhook controller keeping the configurations' rules,
+ *   and the policies' status (Ready condition, autogen rules, rule counts);
  * - `kyverno-reports-controller`: background scans and report maintenance (prune, sweep);
  * - `kyverno-background-controller` and `kyverno-cleanup-controller`: held for the work that
  *   Kyverno's background and cleanup controllers do (generate for existing resources, cleanup).
@@ -23,6 +24,7 @@ import type { WebhookServer } from './server';
 import { watchKinds, type WatchedKind } from './watch';
 import { LEASE_NAMES, LeaderElector } from './leader';
 import type { EventWriter } from './events';
+import { PolicyStatusWriter } from './policy-status';
 
 export const POLICY_KINDS: WatchedKind[] = [
   { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy' },
@@ -103,7 +105,12 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
 
   const elector = (name: string, onStartedLeading: (signal: AbortSignal) => void) =>
     new LeaderElector({ client, name, namespace: opts.namespace, identity, retryPeriodMs: opts.retryPeriodMs, log: opts.log, onStartedLeading });
-  const admission = elector(LEASE_NAMES.admission, () => policies && void controller.sync(policies));
+  const statuses = new PolicyStatusWriter(client, opts.log);
+  const admission = elector(LEASE_NAMES.admission, () => {
+    if (!policies) return;
+    void controller.sync(policies);
+    void statuses.sync(policies);
+  });
   const reporting = elector(LEASE_NAMES.reports, (signal) => {
     void reports.start(signal);
     void scanner.lead(signal, opts.backgroundScanIntervalMs);
@@ -128,7 +135,10 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
       opts.server.setPolicies(policies, cluster);
       void reports.retainPolicies(policies);
       opts.log(`serving ${policies.length} policies from the cluster`);
-      if (admission.isLeader()) void controller.sync(policies);
+      if (admission.isLeader()) {
+        void controller.sync(policies);
+        void statuses.sync(policies);
+      }
       void scanner.onPolicies(policies);
       // Campaign once the policies are known, so a new leader starts from the cluster's state.
       if (!started) {

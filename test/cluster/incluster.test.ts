@@ -14,7 +14,7 @@ import { runDeploy } from '../../deploy/run';
 import { runUndeploy } from '../../deploy/undeploy';
 import { VALIDATING_CONFIG } from '../../deploy/plan';
 import { ReportWriter } from '../../webhook/reports';
-import { bundleWebhook, recordingUI, snapshot, startCluster, type TestCluster } from './harness';
+import { bundleWebhook, kubectl, recordingUI, snapshot, startCluster, type TestCluster } from './harness';
 import { AUDIT_OWNER, REQUIRE_TEAM, configMap, startInClusterWebhook, waitFor } from './fixtures';
 
 let cluster: TestCluster;
@@ -45,6 +45,14 @@ test('policies are watched from the cluster, the controller follows new kinds, s
   const r = await runDeploy({ client: cluster.client, ui, mode: 'local', policies: [REQUIRE_TEAM], localUrl: url, certs, smokeTimeoutMs: 45_000 });
   assert.equal(r.outcome, 'deployed', `${r.error}\n${ui.lines.join('\n')}\n${log}`);
   assert.match(r.smoke ?? '', /require-team-label/, 'the in-cluster server learnt the policy by watching it');
+  // Policy status as Kyverno writes it: kubectl shows READY and the rule counts.
+  await until('the policy to be Ready', async () => /\bTrue\b/.test(kubectl(cluster, 'get', 'clusterpolicy', 'require-team-label')));
+  const listed = kubectl(cluster, 'get', 'clusterpolicy', 'require-team-label').split('\n');
+  const column = (name: string) => listed[1].trim().split(/\s+/)[listed[0].split(/\s{2,}/).indexOf(name)];
+  assert.equal(column('READY'), 'True', listed.join('\n'));
+  assert.equal(column('VALIDATE'), '1', listed.join('\n'));
+  const status = (await cluster.client.get({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', name: 'require-team-label' }))!.status as JsonObject;
+  assert.deepEqual(((status.conditions as JsonObject[]).find((c) => c.type === 'Ready') ?? {}).reason, 'Succeeded');
 
   // A resource that exists before the Audit policy: the background scan must report it.
   await cluster.client.create(configMap('existing', { team: 'a' }));
