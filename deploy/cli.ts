@@ -153,7 +153,8 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
   process.once('SIGINT', onSigint);
   try {
     let stopLocal: (() => Promise<void>) | undefined;
-    if (local) {
+    // A dry run registers nothing, so nothing calls us: no listener.
+    if (local && !args.booleans.has('dry-run')) {
       const { startWebhookServer } = await import('../webhook/server');
       const port = Number(new URL(url!).port || 443);
       const dir = single(args, 'tls-dir') ?? '.kyverno-studio/local-webhook';
@@ -191,7 +192,11 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
         // Kyverno's names: never delete a real Kyverno's configuration.
         if (isOurs(await client.get(ref).catch(() => undefined))) await client.delete(ref).catch((e: Error) => io.err(`Error: ${e.message}`));
       }
-      io.out('webhook configurations removed');
+      // Only once no connection is answered any more: a deploy started after this line is
+      // never answered by this process's policies.
+      await stopLocal();
+      stopLocal = undefined;
+      io.out('webhook configurations removed; the local webhook stopped');
     }
     await stopLocal?.();
     return result.outcome === 'deployed' || result.outcome === 'dry-run' ? 0 : result.outcome === 'cancelled' ? 3 : 1;

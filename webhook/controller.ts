@@ -14,7 +14,8 @@ type Json = Record<string, unknown>;
 export interface ControllerOptions {
   client: KubeClient;
   namespace: string;
-  caPem: string;
+  /** Published only in configurations that have no webhook yet; others keep their caBundle. */
+  caPem?: string;
   log: (line: string) => void;
 }
 
@@ -48,7 +49,7 @@ export class WebhookController {
   private async syncNow(policies: Json[]): Promise<void> {
     const { client, namespace, caPem, log } = this.opts;
     const needs = webhookNeeds(policies, await kindTable(client, policies));
-    const wanted = webhookConfigurations({ namespace, caPem, needs, keepEmpty: true });
+    const wanted = webhookConfigurations({ namespace, caPem: caPem ?? '', needs, keepEmpty: true });
     const key = JSON.stringify(wanted.map(rulesOf));
     if (key === this.last) return;
     for (const config of wanted) {
@@ -68,6 +69,10 @@ export class WebhookController {
       // in-cluster Service with our CA.
       const existing = ((current.webhooks ?? []) as Json[])[0]?.clientConfig as Json | undefined;
       if (existing) for (const w of (config.webhooks ?? []) as Json[]) w.clientConfig = withPath(existing, String(((w.clientConfig as Json).service as Json | undefined)?.path ?? new URL(String((w.clientConfig as Json).url)).pathname));
+      else if (!caPem && ((config.webhooks ?? []) as Json[]).length) {
+        log(`webhook controller: ${config.kind} ${name} has no webhook to take the caBundle from and no --ca-file was readable; left as it is`);
+        continue;
+      }
       if (rulesOf(current) === rulesOf(config)) continue;
 
       try {

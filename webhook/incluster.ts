@@ -88,12 +88,26 @@ export function replicaIdentity(): string {
   return process.env.KYVERNO_POD_NAME || `${hostname()}_${randomUUID()}`;
 }
 
+/**
+ * The CA to publish in webhook configurations that have no webhook yet. Without one the
+ * controller keeps the caBundle deploy wrote (it copies each configuration's clientConfig),
+ * so a missing file is said once, not fatal.
+ */
+function readCa(file: string, log: (line: string) => void): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    log(`no CA bundle at ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); the webhook configurations keep the caBundle deploy wrote (pass --ca-file to publish another)`);
+    return undefined;
+  }
+}
+
 /** Starts everything and returns at once; the work runs until `signal` aborts. */
 export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun> {
   const client = opts.client ?? inClusterClient();
   const identity = opts.identity ?? replicaIdentity();
   const reports = new ReportWriter(client, opts.log, opts.reportIntervalMs);
-  const controller = new WebhookController({ client, namespace: opts.namespace, caPem: readFileSync(opts.caFile, 'utf8'), log: opts.log });
+  const controller = new WebhookController({ client, namespace: opts.namespace, caPem: readCa(opts.caFile, opts.log), log: opts.log });
   const scan = async (path: 'validate', body: string, only: string[]) => {
     const reply = await opts.server.evaluate(path, body, only, opts.events ? { events: 'scan', successEvents: opts.successEvents } : undefined);
     if (reply.events) opts.events?.add(reply.events);

@@ -107,8 +107,13 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
         evaluate: (path, body, only, extra) => processes.review({ path, body, only, ...extra }),
         metricsText: () => processes.metricsText(),
         async close() {
-          await new Promise<void>((r) => server.close(() => r()));
+          // Refuse new connections now, and make the server processes close their idle
+          // keep-alive connections and finish what is in flight at the same time: waiting
+          // for the listener first would leave the API server's pooled connections answered
+          // by the old policy set until they idle out.
+          const listening = new Promise<void>((r) => server.close(() => r()));
           await processes.close();
+          await listening;
         },
         address() {
           const a = server.address();

@@ -47,7 +47,7 @@ test('policies are watched from the cluster, the controller follows new kinds, s
   assert.match(r.smoke ?? '', /require-team-label/, 'the in-cluster server learnt the policy by watching it');
   // Policy status as Kyverno writes it: kubectl shows READY and the rule counts.
   await until('the policy to be Ready', async () => /\bTrue\b/.test(kubectl(cluster, 'get', 'clusterpolicy', 'require-team-label')));
-  const listed = kubectl(cluster, 'get', 'clusterpolicy', 'require-team-label').split('\n');
+  const listed = kubectl(cluster, 'get', 'clusterpolicy', 'require-team-label', '-o', 'wide').split('\n');
   const column = (name: string) => listed[1].trim().split(/\s+/)[listed[0].split(/\s{2,}/).indexOf(name)];
   assert.equal(column('READY'), 'True', listed.join('\n'));
   assert.equal(column('VALIDATE'), '1', listed.join('\n'));
