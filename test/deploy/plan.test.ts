@@ -133,6 +133,9 @@ test('smoke probe: an object the deployed Enforce policy denies, found with the 
   assert.equal(probe?.object.kind, 'ConfigMap');
   assert.equal(probe?.policy, 'require-team-label');
   assert.equal(findSmokeProbe([ADD_LABEL]), undefined, 'mutate-only policies deny nothing');
+  const requireStamp = { ...REQUIRE_TEAM, metadata: { name: 'require-stamp' }, spec: { validationFailureAction: 'Enforce', rules: [{ name: 'stamp', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, validate: { message: 'stamp it', pattern: { metadata: { labels: { stamped: '?*' } } } } }] } };
+  assert.equal(findSmokeProbe([requireStamp])?.object.kind, 'ConfigMap');
+  assert.equal(findSmokeProbe([requireStamp, ADD_LABEL]), undefined, 'the deployed set as the API server runs it: the mutation adds what the validation requires');
 });
 
 test('diff: server-managed metadata is ignored, real changes are named', () => {
