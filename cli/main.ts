@@ -12,8 +12,12 @@ import { undeployCommand } from './commands/undeploy';
 import { serveCommandEntry } from './commands/serve';
 import { lspCommand } from './commands/lsp';
 import { versionCommand } from './commands/version';
+import { jpCommand } from './commands/jp';
+import { createCommand } from './commands/create';
+import { completionCommand } from './commands/completion';
 
-export const COMMANDS: Command[] = [testCommand, applyCommand, serveCommandEntry, lspCommand, deployCommand, undeployCommand, versionCommand];
+export const COMMANDS: Command[] = [testCommand, applyCommand, serveCommandEntry, lspCommand, deployCommand, undeployCommand, versionCommand, jpCommand, createCommand];
+COMMANDS.push(completionCommand(() => COMMANDS));
 
 export function registerCommand(command: Command): void {
   const at = COMMANDS.findIndex((c) => c.name === command.name);

@@ -52,7 +52,7 @@ namespace and the CRDs it installed (only when no other objects use them).
 Flags:
   -y, --yes, --dry-run, --context NAME, --kubeconfig PATH, -n/--namespace NS (as for deploy)`;
 
-const SPEC = {
+export const DEPLOY_FLAGS = {
   values: ['context', 'kubeconfig', 'namespace', 'image', 'replicas', 'port', 'url', 'tls-dir', 'webhook-bundle'],
   booleans: ['yes', 'dry-run', 'host-network', 'policies-only', 'local', 'force-conflicts', 'no-smoke-check', 'help'],
   aliases: { y: 'yes', n: 'namespace', h: 'help' },
@@ -122,7 +122,7 @@ export function localCertificates(dir: string, url: string): CertificateSet {
 }
 
 export async function deployCli(argv: string[], io: CliIO): Promise<number> {
-  const args = parseArgs(argv, SPEC);
+  const args = parseArgs(argv, DEPLOY_FLAGS);
   if (args.booleans.has('help')) {
     io.out(DEPLOY_USAGE);
     return 0;
@@ -206,7 +206,7 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
 }
 
 export async function undeployCli(argv: string[], io: CliIO): Promise<number> {
-  const args = parseArgs(argv, SPEC);
+  const args = parseArgs(argv, DEPLOY_FLAGS);
   if (args.booleans.has('help')) {
     io.out(UNDEPLOY_USAGE);
     return 0;

@@ -3,7 +3,7 @@
  * generate rules (Kyverno asks the same of its background controller's role): the kinds
  * those rules create, clone or cloneList, resolved to API groups and resources.
  */
-import { resolveKind, type KindTable } from '../kube-api/kinds';
+import { resolveKind, type KindTable } from '../engine/kube';
 import { generatedKinds } from '../engine/generate/kinds';
 
 export { generatedKinds } from '../engine/generate/kinds';

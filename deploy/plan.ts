@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import type { CertificateSet } from './certs';
 import { webhookNeeds, type RuleNeed } from '../webhook/rules';
 import { LEASE_NAMES } from '../webhook/leader';
-import type { KindTable } from '../kube-api/kinds';
+import type { KindTable } from '../engine/kube';
 import { labels, MANAGED_BY, MUTATING_CONFIG, POLICY_VALIDATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME, webhookConfigurations } from '../webhook/configurations';
 
 export { MANAGED_BY, MUTATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from '../webhook/configurations';

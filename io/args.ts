@@ -13,12 +13,16 @@ export interface FlagSpec {
   unsupported?: Record<string, string>;
   /** Short aliases, e.g. { o: 'output', f: 'file-name' }. */
   aliases?: Record<string, string>;
+  /** The values a flag accepts, when they are a fixed list (shell completion offers them). */
+  choices?: Record<string, string[]>;
 }
 
 export interface ParsedArgs {
   positionals: string[];
   values: Map<string, string[]>;
   booleans: Set<string>;
+  /** Boolean flags given as `--flag=false` (for flags whose default is true). */
+  negated: Set<string>;
 }
 
 export class UsageError extends Error {}
@@ -27,7 +31,7 @@ export class UsageError extends Error {}
 export class UnsupportedFlagError extends UsageError {}
 
 export function parseArgs(argv: string[], spec: FlagSpec): ParsedArgs {
-  const out: ParsedArgs = { positionals: [], values: new Map(), booleans: new Set() };
+  const out: ParsedArgs = { positionals: [], values: new Map(), booleans: new Set(), negated: new Set() };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--') {
@@ -48,7 +52,8 @@ export function parseArgs(argv: string[], spec: FlagSpec): ParsedArgs {
     if (!arg.startsWith('--')) name = spec.aliases?.[name] ?? name;
     if (spec.booleans.includes(name)) {
       if (inline !== undefined && inline !== 'true' && inline !== 'false') throw new UsageError(`flag --${name} takes no value`);
-      if (inline !== 'false') out.booleans.add(name);
+      if (inline !== 'false') (out.booleans.add(name), out.negated.delete(name));
+      else (out.negated.add(name), out.booleans.delete(name));
       continue;
     }
     const unsupported = spec.unsupported?.[name];

@@ -1,5 +1,5 @@
 /** The kinds a cluster serves, read through discovery when the built-in table does not know them. */
-import { builtinKinds, resolveKind, type KindTable } from './kinds';
+import { knownKindTable, resolveKind, type KindTable } from '../engine/kube';
 import type { KubeClient } from './client';
 import { matchResourceDescriptions } from '../engine/policy';
 import { generatedKinds } from '../engine/generate/kinds';
@@ -19,11 +19,11 @@ function kindsNamed(policies: Json[]): string[] {
 }
 
 /**
- * Built-in kinds, plus discovery when a policy names a kind outside them (a CRD kind):
+ * The well-known kinds (engine/kube), plus discovery when a policy names a kind outside them (a CRD kind):
  * then every preferred group version is read once.
  */
 export async function kindTable(client: KubeClient, policies: Json[]): Promise<KindTable> {
-  const table = builtinKinds();
+  const table = knownKindTable();
   const unknown = [...kindsNamed(policies), ...generatedKinds(policies)].filter((k) => !resolveKind(k, table));
   if (unknown.length === 0) return table;
   const groups = await client.request<{ groups?: Array<{ name: string; preferredVersion?: { groupVersion: string } }> }>({ method: 'GET', path: '/apis' });

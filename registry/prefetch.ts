@@ -1,24 +1,54 @@
 /**
- * Reads from registries, before evaluation, what the engine's image verification needs: for
- * every image of the resources that a `verifyImages` rule references, its manifest digest and
- * the layers of its cosign signature manifest (`sha256-<hex>.sig` in the same repository).
- * The result is the plain-data snapshot the engine verifies from synchronously.
+ * Reads from registries, before evaluation, what the engine's image checks need, as the
+ * plain-data snapshot the engine verifies from synchronously:
+ * - for every image of the resources that a `verifyImages` entry references: its digest (an
+ *   index's own digest for a multi-arch image, which is what cosign signs), the layers of its
+ *   cosign signature manifest (`sha256-<hex>.sig`), for `cosignOCI11` entries the signature
+ *   found through the OCI 1.1 referrers API (or its `sha256-<hex>` tag-schema fallback), and
+ *   for entries with `attestations` the DSSE layers of `sha256-<hex>.att`;
+ * - for policies that read image data (`imageRegistry` context entries, CEL
+ *   `image.GetMetadata`): the manifest, config and index of every image of the resources
+ *   and of every literal reference.
+ * Credentials come from each entry's `imageRegistryCredentials` and the Pod's
+ * `imagePullSecrets` (secrets looked up among `secrets`), then the docker config keychain.
  */
 import type { JsonObject } from '../engine/core/types';
-import { asArray, asObject } from '../engine/core/json';
+import { asArray, asObject, isJsonObject } from '../engine/core/json';
 import { base64Encode } from '../engine/jmespath/go-compat';
-import type { ImageInfo } from '../engine/context/images';
+import { extractImages, type ImageInfo } from '../engine/context/images';
+import { BadName, parseReference } from '../engine/images/parse-reference';
 import {
   COSIGN_SIGNATURE_ANNOTATION,
-  COSIGN_SIMPLESIGNING_MEDIA_TYPE,
+  COSIGN_SIGNATURE_ARTIFACT_TYPE,
+  cosignAttestationTag,
   cosignSignatureTag,
   imageString,
   matchingImages,
+  ruleImageVerifications,
   type CosignSignatureLayer,
+  type ImageMetadata,
   type ImageRegistrySnapshot,
   type RegistryImage,
 } from '../engine/verify-images';
-import { RegistryClient } from './client';
+import { INDEX_MEDIA_TYPES, RegistryClient, RegistryError, type Manifest } from './client';
+import { joinKeychains, keychainFromSecret, KYVERNO_NAMESPACE, secretLookup, secretRef, type Keychain } from './credentials';
+
+/** What to read for one image. */
+export interface ImageNeeds {
+  signatures: boolean;
+  referrers: boolean;
+  attestations: boolean;
+}
+
+export interface PrefetchOptions {
+  client?: RegistryClient;
+  /** Objects among which pull secrets are looked up (the CLI's resources, the cluster's secrets). */
+  secrets?: readonly JsonObject[];
+  /** Credentials used for every image after the secrets' (the CLI's docker config). */
+  keychain?: Keychain;
+  /** Kyverno's namespace, where `imageRegistryCredentials.secrets` without a namespace live. */
+  kyvernoNamespace?: string;
+}
 
 function verifyImagesRules(policy: JsonObject): JsonObject[] {
   const rules = asArray(asObject(policy.spec)?.rules);
@@ -28,46 +58,289 @@ function verifyImagesRules(policy: JsonObject): JsonObject[] {
 /** The images the policies' verifyImages rules reference in the resources, by their printed form. */
 export function imagesToVerify(policies: readonly JsonObject[], resources: readonly JsonObject[]): Map<string, ImageInfo> {
   const out = new Map<string, ImageInfo>();
-  const rules = policies.flatMap(verifyImagesRules);
-  if (rules.length === 0) return out;
-  for (const resource of resources) for (const rule of rules) for (const info of matchingImages(rule, resource)) out.set(imageString(info), info);
+  for (const { info } of imageRequests(policies, resources, {})) out.set(imageString(info), info);
   return out;
 }
 
-/** One image: its digest and cosign signature layers, or the error that stopped the reading. */
-export async function fetchImage(client: RegistryClient, info: ImageInfo): Promise<RegistryImage> {
+interface ImageRequest {
+  info: ImageInfo;
+  needs: ImageNeeds;
+  keychain: Keychain;
+  insecure: boolean;
+}
+
+function podPullSecrets(resource: JsonObject): string[] {
+  const spec = asObject(resource.spec);
+  const template = asObject(asObject(asObject(spec?.template)?.spec)) ?? asObject(asObject(asObject(asObject(asObject(spec?.jobTemplate)?.spec)?.template)?.spec));
+  const podSpec = resource.kind === 'Pod' ? spec : template;
+  return asArray(podSpec?.imagePullSecrets).map((s) => asObject(s)?.name).filter((n): n is string => typeof n === 'string' && n !== '');
+}
+
+/** Every (image, what to read, credentials) the policies' verifyImages entries ask for. */
+const NO_KEYS: Keychain = { entries: [] };
+
+function imageRequests(policies: readonly JsonObject[], resources: readonly JsonObject[], options: PrefetchOptions): ImageRequest[] {
+  let lookup: ReturnType<typeof secretLookup> | undefined;
+  const keychainOf = (refs: string[], namespace: string): Keychain => {
+    if (refs.length === 0) return NO_KEYS;
+    lookup ??= secretLookup(options.secrets ?? []);
+    return joinKeychains(...refs.map((r) => secretRef(r, namespace)).map(({ namespace: ns, name }) => {
+      const secret = lookup!(ns, name);
+      return secret ? keychainFromSecret(secret) : undefined;
+    }));
+  };
+  const out = new Map<string, ImageRequest>();
+  const rules = policies.flatMap(verifyImagesRules);
+  if (rules.length === 0) return [];
+  for (const resource of resources) {
+    const namespace = typeof asObject(resource.metadata)?.namespace === 'string' ? String(asObject(resource.metadata).namespace) : 'default';
+    const pullSecrets = keychainOf(podPullSecrets(resource), namespace);
+    for (const rule of rules) {
+      for (const info of matchingImages(rule, resource)) {
+        const name = imageString(info);
+        const entries = ruleImageVerifications(rule);
+        for (const [i, raw] of asArray(rule.verifyImages).entries()) {
+          const entry = entries[i];
+          const creds = asObject(asObject(raw)?.imageRegistryCredentials);
+          const secrets = asArray(creds?.secrets).filter((s): s is string => typeof s === 'string');
+          const request = out.get(name) ?? { info, needs: { signatures: false, referrers: false, attestations: false }, keychain: NO_KEYS, insecure: false };
+          request.needs.signatures ||= entry.attestors.length > 0;
+          request.needs.referrers ||= entry.attestors.length > 0 && entry.cosignOCI11;
+          request.needs.attestations ||= entry.attestations.length > 0;
+          request.insecure ||= creds?.allowInsecureRegistry === true;
+          if (secrets.length > 0 || pullSecrets.entries.length > 0) request.keychain = joinKeychains(request.keychain, keychainOf(secrets, options.kyvernoNamespace ?? KYVERNO_NAMESPACE), pullSecrets);
+          out.set(name, request);
+        }
+      }
+    }
+  }
+  return [...out.values()].map((r) => (options.keychain?.entries.length ? { ...r, keychain: joinKeychains(r.keychain, options.keychain) } : r));
+}
+
+/** go-containerregistry's message for a HEAD on a missing tag, wrapped as cosign does. */
+function tagNotFound(client: RegistryClient, registry: string, repository: string, reference: string): string {
+  return `image tag not found: HEAD ${client.baseUrl(registry)}/v2/${repository}/manifests/${reference}: unexpected status code 404 Not Found (HEAD responses have no body, use GET for details)`;
+}
+
+async function layersOf(client: RegistryClient, registry: string, repository: string, manifest: Manifest | null): Promise<CosignSignatureLayer[]> {
+  const layers: CosignSignatureLayer[] = [];
+  for (const raw of asArray(manifest?.body.layers)) {
+    const layer = asObject(raw);
+    if (typeof layer?.digest !== 'string') continue;
+    const annotations: Record<string, string> = {};
+    for (const [k, v] of Object.entries(asObject(layer.annotations) ?? {})) if (typeof v === 'string') annotations[k] = v;
+    const payload = await client.getBlob(registry, repository, layer.digest);
+    layers.push({ payload: base64Encode(payload), signature: annotations[COSIGN_SIGNATURE_ANNOTATION] ?? '', mediaType: typeof layer.mediaType === 'string' ? layer.mediaType : '', annotations });
+  }
+  return layers;
+}
+
+/**
+ * The signature manifest among the digest's referrers of cosign's signature artifact type
+ * (the last one, as cosign takes it); the registry's referrers API first, else the
+ * `sha256-<hex>` tag that OCI 1.1 clients maintain as a fallback index.
+ */
+async function referrerSignatures(client: RegistryClient, registry: string, repository: string, digest: string): Promise<CosignSignatureLayer[]> {
+  let descriptors = await client.getReferrers(registry, repository, digest, COSIGN_SIGNATURE_ARTIFACT_TYPE);
+  if (descriptors === null) {
+    const fallback = await client.getManifest(registry, repository, digest.replace(':', '-'));
+    descriptors = fallback && INDEX_MEDIA_TYPES.has(fallback.mediaType)
+      ? asArray(fallback.body.manifests).map((m) => asObject(m) ?? {}).filter((m) => m.artifactType === COSIGN_SIGNATURE_ARTIFACT_TYPE)
+      : [];
+  }
+  const last = descriptors[descriptors.length - 1];
+  if (!last || typeof last.digest !== 'string') return [];
+  return layersOf(client, registry, repository, await client.getManifest(registry, repository, last.digest));
+}
+
+function failure(e: unknown): { error: string; unreachable: boolean } {
+  return { error: (e as Error).message, unreachable: e instanceof RegistryError && e.network };
+}
+
+/** One image: its digest and the cosign artifacts asked for, or the error that stopped the reading. */
+/** The repository as the registry serves it: Docker Hub's single-component names live under `library/`. */
+function registryRepository(registry: string, path: string): string {
+  return (registry === 'docker.io' || registry === 'index.docker.io') && !path.includes('/') ? `library/${path}` : path;
+}
+
+export async function fetchImage(client: RegistryClient, info: ImageInfo, needs: ImageNeeds = { signatures: true, referrers: false, attestations: false }): Promise<RegistryImage> {
   const registry = info.registry ?? 'docker.io';
-  const repository = info.path;
+  const repository = registryRepository(registry, info.path);
+  let digest = info.digest;
   try {
-    let digest = info.digest;
     if (!digest) {
       const manifest = await client.getManifest(registry, repository, info.tag ?? 'latest');
-      if (!manifest) return { error: `manifest unknown: ${imageString(info)} not found`, signatures: [] };
+      if (!manifest) return { error: tagNotFound(client, registry, repository, info.tag ?? 'latest'), signatures: [] };
       digest = manifest.digest;
     }
-    const sig = await client.getManifest(registry, repository, cosignSignatureTag(digest));
-    const signatures: CosignSignatureLayer[] = [];
-    for (const raw of asArray(sig?.body.layers)) {
-      const layer = asObject(raw);
-      if (layer.mediaType !== COSIGN_SIMPLESIGNING_MEDIA_TYPE || typeof layer.digest !== 'string') continue;
-      const annotations: Record<string, string> = {};
-      for (const [k, v] of Object.entries(asObject(layer.annotations))) if (typeof v === 'string') annotations[k] = v;
-      const payload = await client.getBlob(registry, repository, layer.digest);
-      signatures.push({ payload: base64Encode(payload), signature: annotations[COSIGN_SIGNATURE_ANNOTATION] ?? '', mediaType: layer.mediaType, annotations });
-    }
-    return { digest, signatures };
   } catch (e) {
-    return { error: (e as Error).message, signatures: [] };
+    return { ...failure(e), signatures: [] };
   }
+  const out: RegistryImage = { digest, signatures: [] };
+  try {
+    if (needs.signatures) out.signatures = await layersOf(client, registry, repository, await client.getManifest(registry, repository, cosignSignatureTag(digest)));
+  } catch (e) {
+    return { ...failure(e), digest, signatures: [] };
+  }
+  if (needs.referrers) {
+    try {
+      out.referrerSignatures = await referrerSignatures(client, registry, repository, digest);
+    } catch {
+      // cosign falls back to the tag schema whatever went wrong
+    }
+  }
+  if (needs.attestations) {
+    try {
+      out.attestations = await layersOf(client, registry, repository, await client.getManifest(registry, repository, cosignAttestationTag(digest)));
+    } catch (e) {
+      out.attestationsError = (e as Error).message;
+    }
+  }
+  return out;
+}
+
+/** go-containerregistry's RegistryStr: Docker Hub is `index.docker.io`. */
+function registryName(registry: string): string {
+  return registry === 'docker.io' ? 'index.docker.io' : registry;
+}
+
+/**
+ * Kyverno's image data for one reference: an index resolves to its linux/amd64 image, as
+ * go-containerregistry's remote.Image does by default.
+ */
+export async function fetchImageMetadata(client: RegistryClient, reference: string): Promise<ImageMetadata | { error: string }> {
+  let ref;
+  try {
+    ref = parseReference(reference);
+  } catch (e) {
+    if (!(e instanceof BadName)) throw e;
+    return { error: `failed to fetch image descriptor: ${reference}, error: ${e.message}` };
+  }
+  const registry = ref.registry;
+  const repository = ref.repository;
+  const identifier = ref.identifier;
+  const info = { tag: ref.tag || undefined, digest: ref.digest || undefined };
+  try {
+    const top = await client.getManifest(registry, repository, identifier);
+    if (!top) throw new RegistryError(`GET ${client.baseUrl(registry)}/v2/${repository}/manifests/${identifier}: MANIFEST_UNKNOWN: manifest unknown`, 404);
+    let image = top;
+    let manifestList: unknown;
+    if (INDEX_MEDIA_TYPES.has(top.mediaType)) {
+      manifestList = top.body;
+      const children = asArray(top.body.manifests).map((m) => asObject(m) ?? {});
+      const platform = (m: JsonObject) => asObject(m.platform) ?? {};
+      const chosen = children.find((m) => platform(m).os === 'linux' && platform(m).architecture === 'amd64');
+      if (!chosen || typeof chosen.digest !== 'string') throw new RegistryError(`no child with platform linux/amd64 in index ${registry}/${repository}@${top.digest}`);
+      const child = await client.getManifest(registry, repository, chosen.digest);
+      if (!child) throw new RegistryError(`GET ${client.baseUrl(registry)}/v2/${repository}/manifests/${chosen.digest}: MANIFEST_UNKNOWN: manifest unknown`, 404);
+      image = child;
+    }
+    const configDigest = asObject(image.body.config)?.digest;
+    let config: unknown = null;
+    if (typeof configDigest === 'string') config = JSON.parse(new TextDecoder().decode(await client.getBlob(registry, repository, configDigest))) as unknown;
+    const name = `${registryName(registry)}/${repository}`;
+    const out: ImageMetadata = {
+      image: reference,
+      resolvedImage: info.tag && !info.digest ? `${name}:${info.tag}@${top.digest}` : `${name}@${top.digest}`,
+      registry: registryName(registry),
+      repository,
+      identifier,
+      digest: top.digest,
+      manifest: image.body,
+      config,
+    };
+    if (info.tag && !info.digest) out.tag = info.tag;
+    if (manifestList !== undefined) out.manifestList = manifestList;
+    return out;
+  } catch (e) {
+    return { error: `failed to fetch image descriptor: ${reference}, error: ${(e as Error).message}` };
+  }
+}
+
+const imageDataReads = new WeakMap<JsonObject, { literal: string[] } | null>();
+
+/** Whether the policy reads image data from registries (an `imageRegistry` context entry, CEL `image.GetMetadata`); once per policy object. */
+function readsImageData(policy: JsonObject): { literal: string[] } | null {
+  let found = imageDataReads.get(policy);
+  if (found === undefined) imageDataReads.set(policy, (found = scanImageDataReads(policy)));
+  return found;
+}
+
+function scanImageDataReads(policy: JsonObject): { literal: string[] } | null {
+  const literal: string[] = [];
+  let found = false;
+  const visit = (node: unknown, key: string): void => {
+    if (typeof node === 'string') {
+      if (/\bimage\.(GetMetadata|getMetadata)\s*\(/.test(node)) found = true;
+      return;
+    }
+    if (Array.isArray(node)) {
+      for (const n of node) visit(n, key);
+      return;
+    }
+    if (!isJsonObject(node)) return;
+    if (key === 'imageRegistry') {
+      found = true;
+      if (typeof node.reference === 'string' && !node.reference.includes('{{')) literal.push(node.reference);
+    }
+    for (const [k, v] of Object.entries(node)) visit(v, k);
+  };
+  visit(policy.spec, 'spec');
+  return found ? { literal } : null;
+}
+
+/** Every image string written in the resources' containers. */
+function resourceImageStrings(resources: readonly JsonObject[]): string[] {
+  const out: string[] = [];
+  for (const resource of resources) {
+    for (const group of Object.values(extractImages(resource))) {
+      for (const info of Object.values(group)) {
+        const written = pointerValue(resource, info.jsonPointer);
+        if (typeof written === 'string') out.push(written);
+      }
+    }
+  }
+  return out;
+}
+
+function pointerValue(doc: unknown, pointer: string): unknown {
+  let node = doc;
+  for (const part of pointer.split('/').slice(1)) {
+    const key = part.replace(/~1/g, '/').replace(/~0/g, '~');
+    node = Array.isArray(node) ? node[Number(key)] : isJsonObject(node) ? node[key] : undefined;
+  }
+  return node;
 }
 
 /** The snapshot for the policies and resources of a run. */
 export async function prefetchImageRegistry(
   policies: readonly JsonObject[],
   resources: readonly JsonObject[],
-  client: RegistryClient = new RegistryClient(),
+  clientOrOptions: RegistryClient | PrefetchOptions = {},
 ): Promise<ImageRegistrySnapshot> {
-  const images = imagesToVerify(policies, resources);
-  const entries = await Promise.all([...images].map(async ([name, info]) => [name, await fetchImage(client, info)] as const));
-  return { images: Object.fromEntries(entries) };
+  const options: PrefetchOptions = clientOrOptions instanceof RegistryClient ? { client: clientOrOptions } : clientOrOptions;
+  const client = options.client ?? new RegistryClient();
+  const requests = imageRequests(policies, resources, options);
+  const entries = await Promise.all(requests.map(async (r) => {
+    const scoped = client.with({ keychain: r.keychain, insecure: r.insecure });
+    const name = imageString(r.info);
+    // One record per image and needs while the cache lives; a failed reading is asked again next time.
+    const needs = `${r.needs.signatures ? 's' : ''}${r.needs.referrers ? 'r' : ''}${r.needs.attestations ? 'a' : ''}`;
+    const record = await scoped.remember(`image ${name} ${needs}`, () => fetchImage(scoped, r.info, r.needs), (v) => v.error === undefined && v.attestationsError === undefined);
+    return [name, record] as const;
+  }));
+  const snapshot: ImageRegistrySnapshot = { images: Object.fromEntries(entries) };
+  const references = new Set<string>();
+  for (const policy of policies) {
+    const reads = readsImageData(policy);
+    if (!reads) continue;
+    for (const r of reads.literal) references.add(r);
+    for (const r of resourceImageStrings(resources)) references.add(r);
+  }
+  if (references.size > 0) {
+    const dataClient = client.with({ keychain: joinKeychains(options.keychain) });
+    const metadata = await Promise.all([...references].map(async (r) => [r, await fetchImageMetadata(dataClient, r)] as const));
+    snapshot.metadata = Object.fromEntries(metadata);
+  }
+  return snapshot;
 }

@@ -7,9 +7,9 @@ import { spawnSync } from 'node:child_process';
 function find(dir, out = []) {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
-    // e2e, cluster and registry suites need a real VS Code, API server or OCI registry:
-    // npm run test:e2e / test:cluster / test:registry.
-    if (name === 'e2e' || name === 'cluster' || name === 'registry' || name === 'fixtures' || name === 'node_modules') continue;
+    // e2e, cluster and registry suites need a real VS Code, API server or OCI registry, and
+    // integrations runs pre-commit: npm run test:e2e / test:cluster / test:registry / test:integrations.
+    if (['e2e', 'cluster', 'registry', 'integrations', 'fixtures', 'node_modules'].includes(name)) continue;
     if (statSync(p).isDirectory()) find(p, out);
     else if (name.endsWith('.test.ts')) out.push(p);
   }

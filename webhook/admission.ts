@@ -5,7 +5,9 @@
 import { compare } from 'fast-json-patch';
 import { applyPolicy, type ApplyOptions, type ApplyPhase } from '../engine/apply';
 import type { AdmissionRequest, ClusterState, JsonObject, Operation, PolicyResponse, RuleResult } from '../engine/core/types';
-import { isJsonObject } from '../engine/core/json';
+import { asObject, isJsonObject } from '../engine/core/json';
+import { normalizeFailureAction } from '../engine/policy';
+import { deadlinePassed, withDeadline } from '../engine/core/budget';
 
 export type WebhookPath = 'validate' | 'mutate';
 
@@ -19,8 +21,15 @@ export interface AdmissionAnswer {
 
 export class BadReviewError extends Error {}
 
-/** The review ran past its deadline; checked between policies (the watchdog covers the rest). */
+/**
+ * The review ran past its deadline: checked between policies and by the engine's budgets
+ * inside them (the watchdog covers whatever neither reaches).
+ */
 export class DeadlineExceeded extends Error {}
+
+function deadlineExceeded(started: number, done: number, total: number): DeadlineExceeded {
+  return new DeadlineExceeded(`policy evaluation exceeded its deadline after ${Date.now() - started} ms (${done} of ${total} policies done)`);
+}
 
 const VALIDATE_PHASES: readonly ApplyPhase[] = ['validate'];
 const MUTATE_PHASES: readonly ApplyPhase[] = ['mutate', 'verifyImages'];
@@ -98,6 +107,49 @@ function isBlocking(rule: RuleResult): boolean {
   return (rule.status === 'fail' || rule.status === 'error') && rule.type === 'Validation' && rule.failureAction === 'Enforce';
 }
 
+const isKyvernoPolicy = (policy: JsonObject) => String(policy.apiVersion ?? '').startsWith('kyverno.io/');
+
+/**
+ * Whether Kyverno's validating handler runs the policy while the request waits (its policy
+ * cache's ValidateEnforce or ValidateAuditWarn sets): an Enforce action anywhere in the policy
+ * (spec, overrides, any rule) or `spec.emitWarning`. Other classic policies are audited in the
+ * background and add no warning to the answer. Memoised: asked for every review.
+ */
+const synchronousValidation = new WeakMap<JsonObject, boolean>();
+function validatesAtAdmission(policy: JsonObject): boolean {
+  let known = synchronousValidation.get(policy);
+  if (known !== undefined) return known;
+  const spec = asObject(policy.spec);
+  const enforce = (v: unknown) => normalizeFailureAction(v) === 'Enforce';
+  const overridesEnforce = (v: unknown) => Array.isArray(v) && v.some((o) => enforce(asObject(o).action));
+  known = spec.emitWarning === true || enforce(spec.validationFailureAction) || overridesEnforce(spec.validationFailureActionOverrides) ||
+    (Array.isArray(spec.rules) ? spec.rules : []).some((r) => {
+      const validate = asObject(asObject(r).validate);
+      return enforce(validate.failureAction) || overridesEnforce(validate.failureActionOverrides);
+    });
+  synchronousValidation.set(policy, known);
+  return known;
+}
+
+/**
+ * The warnings of an admitted request, as Kyverno's GetWarningMessages words them: every
+ * failed, errored or warned rule of the classic policies the handler of `path` runs while the
+ * request waits (every mutating one; validating ones per validatesAtAdmission), every non-skipped
+ * rule of a mutating policy with `spec.emitWarning`, and every warned rule of the other kinds.
+ */
+export function admissionWarnings(path: WebhookPath, answers: ReadonlyArray<{ policy: JsonObject; response: Pick<PolicyResponse, 'policy' | 'rules'> }>): string[] {
+  const warnings: string[] = [];
+  for (const { policy, response } of answers) {
+    const classic = String(policy.apiVersion ?? '').startsWith('kyverno.io/') && (path === 'mutate' || validatesAtAdmission(policy));
+    const everyRule = classic && path === 'mutate' && asObject(policy.spec).emitWarning === true;
+    for (const x of response.rules) {
+      const warns = x.status === 'warn' || (classic && (x.status === 'fail' || x.status === 'error')) || (everyRule && x.status !== 'skip');
+      if (warns) warnings.push(`policy ${response.policy.name}.${x.name}: ${x.message}`);
+    }
+  }
+  return warnings;
+}
+
 function quoteYamlScalar(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
@@ -110,6 +162,36 @@ export function blockedMessage(request: AdmissionRequest, responses: PolicyRespo
     if (rules.length === 0) continue;
     lines.push(`${r.policy.name}:`);
     for (const rule of rules) lines.push(`  ${rule.name}: ${quoteYamlScalar(rule.message)}`);
+  }
+  return `\n\nresource ${resourceLabel(request)} was blocked due to the following policies \n\n${lines.join('\n')}\n`;
+}
+
+/** A classic policy's failurePolicy (spec.webhookConfiguration, else the deprecated spec field; Fail by default). */
+function failurePolicyOf(policy: JsonObject): 'Fail' | 'Ignore' {
+  const spec = isJsonObject(policy.spec) ? policy.spec : {};
+  const configured = isJsonObject(spec.webhookConfiguration) ? spec.webhookConfiguration.failurePolicy : undefined;
+  return (configured ?? spec.failurePolicy) === 'Ignore' ? 'Ignore' : 'Fail';
+}
+
+/**
+ * Kyverno's image verification handler (in the mutating webhook): the request is blocked when
+ * a verifyImages rule failed under Enforce, or errored (a registry that did not answer in
+ * time) while some verifying policy's failurePolicy is Fail. The message lists the policies'
+ * rules that neither passed nor skipped (GetBlockedMessages).
+ */
+function imageVerificationBlock(request: AdmissionRequest, policies: readonly JsonObject[], responses: PolicyResponse[]): string | undefined {
+  const verifying = responses.map((r, i) => ({ r, policy: policies[i], rules: r.rules.filter((x) => x.type === 'ImageVerify') })).filter((v) => v.rules.length > 0);
+  if (verifying.length === 0) return undefined;
+  const failurePolicy = verifying.some((v) => failurePolicyOf(v.policy) === 'Fail') ? 'Fail' : 'Ignore';
+  const blocked = verifying.some((v) => v.rules.some((x) => (x.status === 'fail' && x.failureAction === 'Enforce') || (x.status === 'error' && failurePolicy === 'Fail')));
+  if (!blocked) return undefined;
+  const lines: string[] = [];
+  for (const v of [...verifying].sort((a, b) => a.r.policy.name.localeCompare(b.r.policy.name))) {
+    const reasons = new Map<string, string>();
+    for (const x of v.rules) if (x.status !== 'pass' && x.status !== 'skip') reasons.set(x.name, x.message);
+    if (reasons.size === 0) continue;
+    lines.push(`${v.r.policy.name}:`);
+    for (const [rule, message] of [...reasons].sort(([a], [b]) => a.localeCompare(b))) lines.push(`  ${rule}: ${quoteYamlScalar(message)}`);
   }
   return `\n\nresource ${resourceLabel(request)} was blocked due to the following policies \n\n${lines.join('\n')}\n`;
 }
@@ -147,33 +229,37 @@ export function answerAdmissionReview(
   // webhook before any validating one, so validation already sees the mutated object.
   const phases = path === 'validate' ? VALIDATE_PHASES : MUTATE_PHASES;
   const started = Date.now();
-  // One options object while the request stays the same (the engine only reads it).
-  let options: ApplyOptions = { request: current, cluster, phases };
-  for (const policy of policies) {
-    if (deadline !== Infinity && Date.now() > deadline) {
-      throw new DeadlineExceeded(`policy evaluation exceeded its deadline after ${Date.now() - started} ms (${responses.length} of ${policies.length} policies done)`);
+  // The engine's budgets look at the deadline as they charge (engine/core/budget), so a
+  // policy that keeps building or looping ends soon after it instead of holding the process.
+  withDeadline(deadline, () => {
+    // One options object while the request stays the same (the engine only reads it).
+    let options: ApplyOptions = { request: current, cluster, phases };
+    for (const policy of policies) {
+      if (deadlinePassed()) throw deadlineExceeded(started, responses.length, policies.length);
+      const response = applyPolicy(policy, options);
+      responses.push(response);
+      // A new request only when the object changed: the engine reuses what it built per request.
+      if (path === 'mutate' && current.object && response.patchedResource && response.patchedResource !== current.object) {
+        current = { ...current, object: response.patchedResource };
+        options = { request: current, cluster, phases };
+      }
     }
-    const response = applyPolicy(policy, options);
-    responses.push(response);
-    // A new request only when the object changed: the engine reuses what it built per request.
-    if (path === 'mutate' && current.object && response.patchedResource && response.patchedResource !== current.object) {
-      current = { ...current, object: response.patchedResource };
-      options = { request: current, cluster, phases };
-    }
-  }
+    // Cut inside the last policy: its rules ended with deadline errors, which are no answer.
+    if (deadlinePassed()) throw deadlineExceeded(started, responses.length - 1, policies.length);
+  });
   const envelope = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' };
-  // One pass over every rule result (this runs for every review).
-  const warnings: string[] = [];
-  let denied = false;
-  for (const r of responses) {
-    for (const x of r.rules) {
-      if (x.status === 'warn') warnings.push(`policy ${r.policy.name}.${x.name}: ${x.message}`);
-      else if (isBlocking(x)) denied = true;
-    }
-  }
+  const denied = path === 'validate' && responses.some((r) => r.rules.some(isBlocking));
+  // As Kyverno: a denied request carries the denial, not warnings.
+  const warnings = denied ? [] : admissionWarnings(path, responses.map((response, i) => ({ policy: policies[i], response })));
   if (path === 'validate') {
     const response: JsonObject = { uid, allowed: !denied };
     if (denied) response.status = { code: 403, message: blockedMessage(request, responses) };
+    if (warnings.length) response.warnings = warnings;
+    return { status: 200, body: { ...envelope, response }, responses };
+  }
+  const imageBlock = imageVerificationBlock(request, policies, responses);
+  if (imageBlock !== undefined) {
+    const response: JsonObject = { uid, allowed: false, status: { code: 403, message: imageBlock } };
     if (warnings.length) response.warnings = warnings;
     return { status: 200, body: { ...envelope, response }, responses };
   }

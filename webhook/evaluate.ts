@@ -43,9 +43,9 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     const review = JSON.parse(msg.body) as unknown;
     const request = asObject(asObject(review).request);
     const subject = asObject(request.object ?? request.oldObject);
-    // Not validated yet (answerAdmissionReview does): only a string kind picks policies.
+    // Not validated yet (answerAdmissionReview does): only a string kind is a metric label.
     const kind = asObject(request.kind).kind;
-    let policies = index.candidates(typeof kind === 'string' ? kind : '', typeof subject.kind === 'string' ? subject.kind : undefined);
+    let policies = index.candidatesForReview(request);
     // Kyverno's resource filters: a filtered request is admitted without running any policy.
     if (msg.filters && isFiltered(msg.filters, filterView(request))) policies = [];
     if (msg.only) policies = policies.filter((p) => msg.only!.includes(String(asObject(p.metadata).name)));

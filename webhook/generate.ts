@@ -9,7 +9,7 @@
  */
 import { KubeError, describeRef, refOf, type KubeClient, type ObjectRef } from '../kube-api/client';
 import type { ClusterState, JsonObject } from '../engine/core/types';
-import { builtinKinds } from './rules';
+import { knownKindTable } from '../engine/kube';
 import { generatePatterns, generateRulesOf, generateWork, policyKey } from './generate-work';
 import type { GeneratedItem, TriggerRef } from './protocol';
 import { asObject } from '../engine/core/json';
@@ -234,7 +234,7 @@ export async function cloneSources(
     if (!seen.has(key)) (seen.add(key), out.push(o));
   };
   const key = policyKey(policy);
-  const table = builtinKinds();
+  const table = knownKindTable();
   const fetch = async (what: string, load: () => Promise<JsonObject[] | JsonObject | undefined>) => {
     try {
       const got = await retry(load);

@@ -1,9 +1,9 @@
 /**
  * The primary's side of the server processes: forks them, hands each accepted connection to
  * the next ready one, keeps them fed with policies, and replaces any that dies or stops
- * beating. A process whose heartbeat is older than the review deadline is stuck inside one
- * policy: it is killed, its connections drop, and the API server applies the webhook's
- * failurePolicy, as it would for a 504.
+ * beating. A process whose heartbeat is older than the review deadline plus a grace is stuck
+ * in work no budget reaches: it is killed, its connections drop, and the API server applies
+ * the webhook's failurePolicy, as it would for a 504.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
@@ -47,6 +47,17 @@ export interface ProcessOptions {
 }
 
 const BOOT_TIMEOUT_MS = 30_000;
+
+/**
+ * How long past a review's deadline a silent process is left alone. The engine's budgets look
+ * at the deadline as they charge (engine/core/budget), so a hostile review normally ends with
+ * a 504 within milliseconds of it and the process, with the innocent reviews queued behind it,
+ * goes on; only work no budget reaches (one huge native step) outlasts the grace and costs
+ * the process.
+ */
+export function watchdogGraceMs(timeoutMs: number): number {
+  return Math.max(2000, Math.floor(timeoutMs / 2));
+}
 const MAX_PARKED_CONNECTIONS = 1000;
 const SNAPSHOT_WAIT_MS = 500;
 
@@ -152,9 +163,10 @@ export class ServerProcesses {
 
   private checkHeartbeats(): void {
     const now = Date.now();
+    const { timeoutMs } = this.opts.settings;
     for (const m of this.members) {
-      if (m.ready && now - m.lastBeat > this.opts.settings.timeoutMs) {
-        this.replace(m, `a review ran past its ${this.opts.settings.timeoutMs} ms deadline; server process ${m.proc.pid} restarted (its open requests fail, the failurePolicy applies)`);
+      if (m.ready && now - m.lastBeat > timeoutMs + watchdogGraceMs(timeoutMs)) {
+        this.replace(m, `a review ran past its ${timeoutMs} ms deadline; server process ${m.proc.pid} restarted (its open requests fail, the failurePolicy applies)`);
       }
     }
   }

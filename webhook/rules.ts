@@ -2,14 +2,12 @@
  * Which requests must reach the webhook: the kinds and operations some installed policy
  * matches, turned into admissionregistration.k8s.io/v1 webhooks (one per path and
  * failurePolicy, as Kyverno does). Pure: kinds are resolved to resources through a table the
- * caller builds from discovery (`builtinKinds` covers the core API for offline planning).
+ * caller builds from discovery (`knownKindTable` from engine/kube covers the well-known kinds for offline planning).
  */
 import { asArray, asObject } from '../engine/core/json';
 import { POD_CONTROLLERS } from '../engine/autogen';
 import { matchResourceDescriptions } from '../engine/policy';
-import { builtinKinds, resolveKind, type KindResource, type KindTable } from '../kube-api/kinds';
-
-export { builtinKinds, resolveKind, type KindResource, type KindTable } from '../kube-api/kinds';
+import { knownKindTable, resolveKind, type KindTable } from '../engine/kube';
 
 type Json = Record<string, unknown>;
 
@@ -201,7 +199,7 @@ export const REVIEW_DEADLINE_SHARE = 0.8;
  */
 export function reviewDeadlinesMs(policies: Json[]): Partial<Record<WebhookKind, number>> {
   const out: Partial<Record<WebhookKind, number>> = {};
-  for (const need of webhookNeeds(policies, builtinKinds())) {
+  for (const need of webhookNeeds(policies, knownKindTable())) {
     const ms = Math.floor(need.timeoutSeconds * 1000 * REVIEW_DEADLINE_SHARE);
     out[need.path] = Math.min(out[need.path] ?? Infinity, ms);
   }

@@ -11,7 +11,8 @@
  */
 import type { KubeClient } from '../kube-api/client';
 import { kindTable } from '../kube-api/discovery';
-import { policyNeeds, resolveKind } from './rules';
+import { policyNeeds } from './rules';
+import { resolveKind } from '../engine/kube';
 import type { ReportItem } from './reports';
 import type { ReviewReply } from './protocol';
 import { pluralOf } from '../engine/kube/known-kinds';

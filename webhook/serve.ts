@@ -80,7 +80,7 @@ interface ServeArgs {
   resourceFilters?: string;
 }
 
-const SERVE_FLAGS = {
+export const SERVE_FLAGS = {
   values: ['policy'],
   scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'omit-events', 'resource-filters'],
   booleans: ['in-cluster', 'help', 'generate-success-events'],

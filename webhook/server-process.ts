@@ -16,6 +16,9 @@ import { WebhookMetrics } from './metrics';
 import { PolicyIndex } from './prefilter';
 import type { FromServerProcess, PendingGeneration, ReviewReply, ServerProcessSettings, ToServerProcess } from './protocol';
 import { runGeneration } from './generate-work';
+import { ImageRegistryAccess } from './images';
+import { asObject } from '../engine/core/json';
+import type { JsonObject } from '../engine/core/types';
 
 export const SERVER_PROCESS_ROLE = 'kyverno-studio-webhook-server';
 
@@ -61,10 +64,26 @@ class ServerProcess {
   /** Per path, from the webhook configurations' timeoutSeconds (rules.reviewDeadlinesMs). */
   private deadlinesMs: Partial<Record<'validate' | 'mutate', number>> = {};
   private connections = 0;
+  private readonly images = new ImageRegistryAccess();
 
   constructor(private readonly post: (m: FromServerProcess) => void) {}
 
   private maxConnections = MAX_CONNECTIONS;
+  private heartbeatMs = Infinity;
+  private lastBeat = 0;
+
+  private beat(): void {
+    this.lastBeat = Date.now();
+    this.post({ type: 'heartbeat', snapshot: this.metrics.snapshot(true) });
+  }
+
+  /**
+   * Also beats after each review when a beat is due: reviews that arrived together run back
+   * to back without the event loop reaching its timers, and each may take up to its deadline.
+   */
+  private beatIfDue(): void {
+    if (Date.now() - this.lastBeat >= this.heartbeatMs) this.beat();
+  }
 
   configure(settings: ServerProcessSettings): void {
     this.timeoutMs = settings.timeoutMs;
@@ -104,7 +123,8 @@ class ServerProcess {
     watchFile(settings.tlsCertFile, { interval: 2000 }, reload);
     watchFile(settings.tlsKeyFile, { interval: 2000 }, reload);
     this.https = https;
-    setInterval(() => this.post({ type: 'heartbeat', snapshot: this.metrics.snapshot(true) }), settings.heartbeatMs).unref();
+    this.heartbeatMs = settings.heartbeatMs;
+    setInterval(() => this.beat(), settings.heartbeatMs).unref();
     this.post({ type: 'ready' });
   }
 
@@ -136,7 +156,8 @@ class ServerProcess {
         const reply = evaluateReview({ ...msg.review, deadline }, this.index, this.cluster);
         // Kyverno counts background scan results with rule_execution_cause="background_scan".
         if (reply.request) this.metrics.recordRequest(`scan/${msg.review.path}`, reply.status, reply.request, 0, reply.outcomes, 'background_scan');
-        return this.post({ type: 'answer', id: msg.id, reply });
+        this.post({ type: 'answer', id: msg.id, reply });
+        return this.beatIfDue();
       }
       case 'metrics-snapshot':
         return this.post({ type: 'metrics-snapshot', id: msg.id, snapshot: this.metrics.snapshot(true) });
@@ -189,13 +210,15 @@ class ServerProcess {
     else {
       // The configured --timeout-ms is an upper bound; the webhook configuration may ask for less.
       const deadline = Date.now() + Math.min(settings.timeoutMs, this.deadlinesMs[path] ?? Infinity);
+      const cluster = await this.withRegistry(body, deadline);
       reply = evaluateReview(
         { path, body, reports: settings.reports, deadline, generate: settings.generate, failurePolicy, events: settings.events ? 'admission' : undefined, successEvents: settings.successEvents, filters: this.filters },
         this.index,
-        this.cluster,
+        cluster,
       );
     }
     send(res, reply.status, reply.body);
+    this.beatIfDue();
     this.metrics.recordRequest(url.slice(1), reply.status, reply.request, Number(process.hrtime.bigint() - started) / 1e9, reply.outcomes);
     if (settings.reports && reply.allowed && !reply.dryRun && reply.subject && reply.reportable.length) {
       const resource = reply.subject;
@@ -203,6 +226,23 @@ class ServerProcess {
     }
     if (reply.events) this.post({ type: 'events', items: reply.events });
     if (reply.generation) this.generate(reply.generation);
+  }
+
+  /**
+   * The cluster state with what the registry says about the review's images, read before
+   * evaluation when a candidate policy verifies or reads images (a body that does not parse
+   * is left to evaluateReview, which answers it).
+   */
+  private async withRegistry(body: string, deadline: number): Promise<ClusterState> {
+    if (!this.index.readsImages) return this.cluster;
+    let request: JsonObject;
+    try {
+      request = asObject(asObject(JSON.parse(body) as unknown).request) ?? {};
+    } catch {
+      return this.cluster;
+    }
+    const object = asObject(request.object);
+    return this.images.clusterFor(this.index.candidatesForReview(request), object, this.cluster, deadline);
   }
 
   /** Generate rules, after the answer went out: their outcome never changes it. */

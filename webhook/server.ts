@@ -92,8 +92,11 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       heartbeatMs: Math.max(20, Math.min(1000, Math.floor(timeoutMs / 4))),
     },
   });
-  // The primary never reads from a connection: it only passes it on.
-  const server: Server = createNetServer({ pauseOnConnect: true }, (socket) => processes.dispatch(socket));
+  // The primary never reads from a connection: it only passes it on. TCP_NODELAY is set here,
+  // on the descriptor the server processes inherit: an HTTPS server sets it on the sockets it
+  // accepts itself, a plain net server does not, and with Nagle's algorithm a reply written
+  // in two TLS records waits for the client's delayed ACK (tens of milliseconds).
+  const server: Server = createNetServer({ pauseOnConnect: true, noDelay: true }, (socket) => processes.dispatch(socket));
   return new Promise((resolve, reject) => {
     server.once('error', (e) => {
       void processes.close();

@@ -1,5 +1,5 @@
 /** `kyverno-studio apply POLICY... --resource FILE...`: like `kyverno apply`, offline. */
-import type { JsonObject, RequestInfo, TestValues } from '../../engine/core/types';
+import type { ClusterState, JsonObject, RequestInfo, TestValues } from '../../engine/core/types';
 import { addGlobalContextEntries, isGlobalContextEntry } from '../../engine/context';
 import { GO_YAML_OPTIONS } from '../../engine/loader';
 import { evaluateResources, offlineCluster, type EngineResponse, type ResourceEvaluation } from '../../engine/evaluate';
@@ -16,23 +16,27 @@ import {
   withDefaultNamespace,
   type Payload,
 } from '../../engine/testing';
-import { parseCommandArgs, single } from '../../io/args';
+import { parseCommandArgs, single, type FlagSpec } from '../../io/args';
 import { classifyDocument, readDocuments } from '../io/documents';
 import { readFailure, readText } from '../io/files';
 import { applyTable, countResults, describeResponses, goYaml, resourcePath, type ResultCounts } from './apply-report';
 import { policyReports } from './apply-policy-report';
 import { isJsonObject } from '../../engine/core/json';
 import { appendFileSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Command, CommandIO } from './command';
 import { errorText } from './command';
-import { prefetchImageRegistry } from '../../registry';
+import { dockerConfigKeychain, prefetchImageRegistry } from '../../registry';
+import { KubeClient } from '../../kube-api/client';
+import { fetchClusterResources, type ClusterFetch } from '../../kube-api/cluster-resources';
 import type { ImageRegistrySnapshot } from '../../engine/verify-images';
 
 /** The registry snapshot for the files' policies and resources (unreadable documents are reported later). */
 export function prefetchForFiles(policyPaths: string[], resourcePaths: string[]): Promise<ImageRegistrySnapshot> {
   const objects = (paths: string[]) => readDocuments(paths).documents.map((d) => d.value).filter((v): v is JsonObject => !!v && typeof v === 'object' && !Array.isArray(v));
-  return prefetchImageRegistry(objects(policyPaths), objects(resourcePaths));
+  const resources = objects(resourcePaths);
+  // As Kyverno's CLI: the local docker config's credentials; pull secrets among the resources.
+  return prefetchImageRegistry(objects(policyPaths), resources, { secrets: resources, keychain: dockerConfigKeychain() });
 }
 
 const USAGE = `Usage: kyverno-studio apply POLICY... (--resource PATH... | --json PATH... | --http-payload PATH... | --envoy-payload PATH...) [flags]
@@ -65,24 +69,20 @@ Flags:
       --continue-on-fail       accepted for compatibility (every resource is always applied)
   -i, --stdin                  print mutated resources only (for piping to kubectl)
       --registry               read image signatures from OCI registries for verifyImages rules
+  -c, --cluster                read the resources the policies match from the cluster (with -r: only those names)
+  -n, --namespace NS           with --cluster: list namespaced resources in NS only
+      --kubeconfig PATH        with --cluster: the kubeconfig (default $KUBECONFIG, ~/.kube/config)
+      --context NAME           with --cluster: the kubeconfig context
+      --cluster-wide-resources with --cluster: cluster-scoped resources only (plus NS's with -n)
+      --concurrent N, --batch-size N, --continue-on-error, --show-performance
+                               accepted for compatibility (resources are listed one kind at a time)
+      --crd-paths PATH         CRD files or folders: custom resource kinds and their scope (alias --crd-path)
   -h, --help                   show this help
 
-Not supported: -c/--cluster, -n/--namespace, --kubeconfig, --context, --crd-paths,
--b/--git-branch, --generate-exceptions... (see the README).`;
+Not supported: -b/--git-branch, --username, --password, --generate-exceptions, --generated-exception-ttl,
+--exceptions-within-resources, --exceptions-within-policies (see the README).`;
 
-const OFFLINE = 'kyverno-studio apply runs offline on files and never contacts a cluster';
 export const APPLY_UNSUPPORTED: Record<string, string> = {
-  cluster: OFFLINE,
-  namespace: `${OFFLINE} (-n only narrows --cluster)`,
-  kubeconfig: OFFLINE,
-  context: OFFLINE,
-  'cluster-wide-resources': OFFLINE,
-  concurrent: `${OFFLINE} (it tunes cluster resource loading)`,
-  'batch-size': `${OFFLINE} (it tunes cluster resource loading)`,
-  'show-performance': `${OFFLINE} (it reports cluster resource loading)`,
-  'continue-on-error': `${OFFLINE} (it concerns cluster resource loading)`,
-  'crd-paths': 'CRD schemas are not used to validate resources offline yet',
-  'crd-path': 'CRD schemas are not used to validate resources offline yet',
   'git-branch': 'policies are read from local paths only; clone the repository first',
   username: 'policies are read from local paths only; clone the repository first',
   password: 'policies are read from local paths only; clone the repository first',
@@ -155,10 +155,46 @@ export interface ApplyPaths {
   targetPaths?: string[];
   /** `-s/--set key=value` variables, applied as global values. */
   setValues?: Record<string, string>;
+  /** Resources read from a cluster (`--cluster`), evaluated after those of `resourcePaths`. */
+  clusterResources?: JsonObject[];
+  /** Namespace labels read from the cluster; a Values file's namespaceSelector wins. */
+  namespaceLabels?: Record<string, Record<string, string>>;
+  /** `--crd-paths`: CustomResourceDefinition files (Kyverno's LoadCrdsFromPath). */
+  crdPaths?: string[];
+}
+
+/**
+ * The CustomResourceDefinitions of `--crd-paths` files. As Kyverno, each path must be an
+ * existing .yaml/.yml file; documents that are not CRDs are skipped.
+ */
+function loadCrds(paths: string[], io: Pick<CommandIO, 'err'>): { crds: JsonObject[]; errors: number } {
+  const crds: JsonObject[] = [];
+  let errors = 0;
+  for (const path of paths) {
+    const abs = resolve(path.replace(/[\\/]$/, ''));
+    if (!/\.ya?ml$/.test(abs)) {
+      io.err(`Error: CRD file must have .yaml or .yml extension: ${abs}`);
+      errors++;
+      continue;
+    }
+    if (!existsSync(abs)) {
+      io.err(`Error: CRD file does not exist at path: ${abs}`);
+      errors++;
+      continue;
+    }
+    const read = readDocuments([path]);
+    for (const e of read.errors) (io.err(`Error: ${e}`), errors++);
+    for (const doc of read.documents) {
+      if (isJsonObject(doc.value) && doc.value.kind === 'CustomResourceDefinition' && String(doc.value.apiVersion ?? '').startsWith('apiextensions.k8s.io/')) crds.push(doc.value);
+    }
+  }
+  return { crds, errors };
 }
 
 export interface ApplyRun {
   policies: JsonObject[];
+  /** The offline cluster the resources were evaluated against. */
+  cluster: ClusterState;
   resources: JsonObject[];
   exceptionCount: number;
   evaluations: ResourceEvaluation[];
@@ -211,6 +247,10 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
       inputErrors++;
     }
   }
+  for (const resource of paths.clusterResources ?? []) {
+    if (isGlobalContextEntry(resource)) globalContextEntries.push(resource);
+    else resources.push(resource);
+  }
   /** Plain resources from files (parameters, targets): shape-checked, `default` namespace added. */
   const readPlainResources = (files: string[]): JsonObject[] => {
     const out: JsonObject[] = [];
@@ -248,7 +288,12 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
   // CEL libraries get the CLI's fake provider: the Context file's resources, nothing else.
   const contextDoc = loadSingle(paths.contextPath, 'Context', io);
   if (contextDoc === null) inputErrors++;
+  const crdRead = loadCrds(paths.crdPaths ?? [], io);
+  inputErrors += crdRead.errors;
   const cluster = offlineCluster({ exceptions, bindings, resources, parameters, values });
+  // CRDs are cluster objects: resource lookups (CEL resource library, apiCall) read their names.
+  cluster.resources.push(...crdRead.crds);
+  for (const [ns, labels] of Object.entries(paths.namespaceLabels ?? {})) cluster.namespaceLabels[ns] ??= labels;
   if (options.imageRegistry) cluster.imageRegistry = options.imageRegistry;
   // As the CLI's fake client: mutate-existing targets are cluster objects.
   cluster.resources.push(...targets);
@@ -271,7 +316,7 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
     ...http.payloads.map((p) => evaluateAuthzPayload(payloadInput, 'HTTP', p)),
     ...envoy.payloads.map((p) => evaluateAuthzPayload(payloadInput, 'Envoy', p)),
   ];
-  return { policies, resources, exceptionCount: exceptions.length, evaluations, payloadResponses, jsonPayloadCount: json.payloads.length, inputErrors };
+  return { policies, cluster, resources, exceptionCount: exceptions.length, evaluations, payloadResponses, jsonPayloadCount: json.payloads.length, inputErrors };
 }
 
 /** Kyverno prints the resource after every kyverno.io policy with mutate rules, applied or not. */
@@ -309,18 +354,22 @@ function emitResource(target: OutputTarget, resource: JsonObject, header: string
   appendFileSync(file, `${yaml}\n---\n\n`);
 }
 
+export const APPLY_FLAGS: FlagSpec = {
+  values: ['resource', 'resources', 'crd-paths', 'crd-path', 'values', 'values-file', 'userinfo', 'parameter-resource', 'json', 'http-payload', 'envoy-payload', 'set', 'exception', 'exceptions', 'target-resource', 'target-resources'],
+  scalars: ['output', 'output-format', 'context-file', 'warn-exit-code', 'namespace', 'kubeconfig', 'context', 'concurrent', 'batch-size'],
+  booleans: ['help', 'audit-warn', 'policy-report', 'table', 'detailed-results', 'remove-color', 'warn-no-pass', 'continue-on-fail', 'stdin', 'exceptions-with-resources', 'registry', 'cluster', 'cluster-wide-resources', 'continue-on-error', 'show-performance'],
+  aliases: { r: 'resource', f: 'values-file', u: 'userinfo', o: 'output', s: 'set', e: 'exception', p: 'policy-report', t: 'table', i: 'stdin', c: 'cluster', n: 'namespace', b: 'git-branch', h: 'help' },
+  unsupported: APPLY_UNSUPPORTED,
+  choices: { 'output-format': ['yaml', 'json'] },
+};
+
 export const applyCommand: Command = {
   name: 'apply',
   summary: 'Apply policies to resources (like `kyverno apply`)',
   usage: USAGE,
+  flags: APPLY_FLAGS,
   async run(argv: string[], io: CommandIO): Promise<number> {
-    const args = parseCommandArgs(argv, {
-        values: ['resource', 'resources', 'values', 'values-file', 'userinfo', 'parameter-resource', 'json', 'http-payload', 'envoy-payload', 'set', 'exception', 'exceptions', 'target-resource', 'target-resources'],
-        scalars: ['output', 'output-format', 'context-file', 'warn-exit-code'],
-        booleans: ['help', 'audit-warn', 'policy-report', 'table', 'detailed-results', 'remove-color', 'warn-no-pass', 'continue-on-fail', 'stdin', 'exceptions-with-resources', 'registry'],
-        aliases: { r: 'resource', f: 'values-file', u: 'userinfo', o: 'output', s: 'set', e: 'exception', p: 'policy-report', t: 'table', i: 'stdin', c: 'cluster', n: 'namespace', b: 'git-branch', h: 'help' },
-        unsupported: APPLY_UNSUPPORTED,
-      }, USAGE, io);
+    const args = parseCommandArgs(argv, APPLY_FLAGS, USAGE, io);
     if (typeof args === 'number') return args;
     const all = (...names: string[]) => names.flatMap((n) => args.values.get(n) ?? []);
     const resourcePaths = all('resource', 'resources');
@@ -353,9 +402,50 @@ export const applyCommand: Command = {
       io.err('Error: both resource and json files can not be used together, use one or the other');
       return 2;
     }
-    if (resourcePaths.length + jsonPaths.length + httpPaths.length + envoyPaths.length === 0) {
+    const fromCluster = args.booleans.has('cluster');
+    if (resourcePaths.length + jsonPaths.length + httpPaths.length + envoyPaths.length === 0 && !fromCluster) {
       io.err(`Error: resource file(s) or cluster required\n${USAGE}`);
       return 2;
+    }
+    const crdPaths = all('crd-paths', 'crd-path').filter((p) => p.trim() !== '');
+    if (crdPaths.length > 0 && (single(args, 'kubeconfig') ?? '').trim() !== '') {
+      io.err('Error: crd-paths and kubeconfig flags are mutually exclusive, please use only one of them');
+      return 1;
+    }
+    for (const name of ['concurrent', 'batch-size']) {
+      const text = single(args, name);
+      if (text !== undefined && !/^-?\d+$/.test(text)) {
+        io.err(`Error: invalid argument "${text}" for "--${name}" flag: not an integer`);
+        return 2;
+      }
+    }
+    let clusterFetch: ClusterFetch | undefined;
+    if (fromCluster) {
+      // --cluster: -r names objects of the cluster instead of files (Kyverno's name matching).
+      try {
+        const client = KubeClient.fromKubeconfig(single(args, 'kubeconfig') || undefined, single(args, 'context') || undefined);
+        const policyObjects = readDocuments(args.positionals).documents.map((d) => d.value).filter((v): v is JsonObject => isJsonObject(v) && classifyDocument(v) === 'policy');
+        const namespace = single(args, 'namespace') || undefined;
+        // As Kyverno: --cluster-wide-resources lists cluster-scoped kinds, then (with -n) also
+        // the namespace's objects.
+        clusterFetch = args.booleans.has('cluster-wide-resources')
+          ? await fetchClusterResources(client, policyObjects, { names: resourcePaths, clusterWideOnly: true })
+          : undefined;
+        if ((!clusterFetch || namespace) && clusterFetch?.notFound === undefined) {
+          const more = await fetchClusterResources(client, policyObjects, { namespace, names: resourcePaths });
+          clusterFetch = clusterFetch
+            ? { resources: [...clusterFetch.resources, ...more.resources], namespaceLabels: { ...clusterFetch.namespaceLabels, ...more.namespaceLabels }, notFound: more.notFound }
+            : more;
+        }
+      } catch (err) {
+        io.err(`Error: failed to load resources (${errorText(err)})`);
+        return 1;
+      }
+      if (clusterFetch.notFound !== undefined) {
+        if (!args.booleans.has('policy-report')) io.out(`\n----------------------------------------------------------------------\nresource ${clusterFetch.notFound} not found in cluster\n----------------------------------------------------------------------`);
+        io.err(`Error: failed to load resources (${clusterFetch.notFound} not found in cluster)`);
+        return 1;
+      }
     }
     // --registry (Kyverno's flag): read the images verifyImages rules check before evaluating.
     const imageRegistry = args.booleans.has('registry') ? await prefetchForFiles(args.positionals, resourcePaths) : undefined;
@@ -382,7 +472,10 @@ export const applyCommand: Command = {
     }
     const run = applyFiles({
       policyPaths: args.positionals,
-      resourcePaths,
+      resourcePaths: fromCluster ? [] : resourcePaths,
+      clusterResources: clusterFetch?.resources,
+      namespaceLabels: clusterFetch?.namespaceLabels,
+      crdPaths,
       valuesPath,
       userinfoPath: single(args, 'userinfo'),
       parameterPaths: all('parameter-resource'),

@@ -11,6 +11,7 @@ export const lspCommand: Command = {
   name: 'lsp',
   summary: 'run the Kyverno language server over stdio (for Neovim, Helix, ...)',
   usage: USAGE,
+  flags: { values: [], booleans: ['stdio', 'help'], aliases: { h: 'help' } },
   run: async (argv, io) => {
     if (argv.includes('--help') || argv.includes('-h')) {
       io.err(`Usage: ${USAGE}\n\nSpeaks the Language Server Protocol on stdin/stdout; see server/README.md.`);

@@ -7,7 +7,7 @@ import { exists, findTestFiles, readAll, readFailure, readText } from '../io/fil
 import { isJsonObject } from '../../engine/core/json';
 import type { JsonObject } from '../../engine/core/types';
 import type { ImageRegistrySnapshot } from '../../engine/verify-images';
-import { prefetchImageRegistry } from '../../registry';
+import { dockerConfigKeychain, prefetchImageRegistry } from '../../registry';
 
 /**
  * `test --registry`: one registry snapshot for every test under `paths`, read before the
@@ -28,7 +28,9 @@ export async function registrySnapshotForTests(paths: string[], fileName = 'kyve
       // reported by the run itself
     }
   }
-  return prefetchImageRegistry(objects.filter((o) => isJsonObject(o.spec) && Array.isArray(o.spec.rules)), objects);
+  // Kyverno's policy kinds (classic and CEL) are the policies; pull secrets are looked up among all inputs.
+  const policies = objects.filter((o) => typeof o.apiVersion === 'string' && /(^|\.)kyverno\.io\//.test(o.apiVersion) && isJsonObject(o.spec));
+  return prefetchImageRegistry(policies, objects, { secrets: objects, keychain: dockerConfigKeychain() });
 }
 
 export interface TestRunSummary {
@@ -61,10 +63,10 @@ export function runTestFileFromDisk(path: string, options: TestRunOptions = {}):
   try {
     text = readText(path);
   } catch (err) {
-    return [failedTest(path, readFailure(path, err))];
+    return [{ ...failedTest(path, readFailure(path, err)), loadError: true }];
   }
   const { documents, error } = testDocumentsOf(path, text, options.timings);
-  if (error !== null) return [failedTest(path, error)];
+  if (error !== null) return [{ ...failedTest(path, error), loadError: true }];
   const results: TestFileResult[] = [];
   for (const loaded of documents) {
     const doc = options.select ? options.select(loaded) : loaded;
@@ -93,7 +95,7 @@ export function summarize(files: TestFileResult[]): TestRunSummary {
 /** Finds every test file under `paths` and runs them all; missing paths become file errors. */
 export function runTestPaths(paths: string[], options: TestRunOptions = {}): TestRunReport {
   const { files, missing } = findTestFiles(paths, options.fileName ?? 'kyverno-test.yaml');
-  const results: TestFileResult[] = missing.map((p) => failedTest(p, `${p}: no such file or directory`));
+  const results: TestFileResult[] = missing.map((p) => ({ ...failedTest(p, `${p}: no such file or directory`), loadError: true }));
   for (const f of files) results.push(...runTestFileFromDisk(f, options));
   return { files: results, summary: summarize(results) };
 }

@@ -1,5 +1,5 @@
 /** `kyverno-studio test [PATH...]`: runs kyverno-test.yaml files like `kyverno test`. */
-import { parseCommandArgs, single } from '../../io/args';
+import { parseCommandArgs, single, type FlagSpec } from '../../io/args';
 import { formatResults, resultRows, resultTable, TEST_OUTPUT_FORMATS, type ResultRow, type TestOutputFormat } from '../output/test-results';
 import type { Command, CommandIO } from './command';
 import { errorText } from './command';
@@ -35,17 +35,27 @@ interface PrintOptions {
   format?: TestOutputFormat;
 }
 
-/** Kyverno's text output: per test its loading line and table, then the summary. */
-function printHuman(report: TestRunReport, io: CommandIO, options: PrintOptions): void {
+/**
+ * Kyverno's text output: per test its loading line and table, then the summary. As Kyverno,
+ * test files that cannot be loaded are listed before anything runs and stop the run, and a
+ * test whose inputs fail to load stops the run where it is (exit 1 in both cases).
+ */
+function printHuman(report: TestRunReport, io: CommandIO, options: PrintOptions): number {
+  const loadErrors = report.files.filter((f) => f.loadError);
+  if (loadErrors.length > 0) {
+    io.out('\nTest errors:');
+    for (const f of loadErrors) io.out(`  Path: ${f.path}\n    Error: ${f.error}`);
+    io.err(`Error: found ${loadErrors.length} errors after loading tests`);
+    return 1;
+  }
   let passed = 0;
   let failed = 0;
   const failedRows: ResultRow[] = [];
   for (const file of report.files) {
     io.out(`Loading test  ( ${file.path}${file.document !== undefined ? ` #${file.document}` : ''} ) ...`);
     if (file.error !== null) {
-      io.err(`Error: ${file.error}`);
-      failed++;
-      continue;
+      io.err(`Error: failed to run test (${file.error})`);
+      return 1;
     }
     if (file.rows.length === 0) {
       // Nothing was checked: that is a failure, not an empty success.
@@ -68,20 +78,25 @@ function printHuman(report: TestRunReport, io: CommandIO, options: PrintOptions)
     if (options.format) io.out(formatResults(options.format, renumbered, options.detailed));
     else io.out(`Aggregated Failed Test Cases : \n${resultTable(renumbered, options.detailed)}`);
   }
+  return failed > 0 ? 1 : 0;
 }
+
+export const TEST_FLAGS: FlagSpec = {
+  values: ['file-name'],
+  scalars: ['test-case-selector', 'output-format'],
+  booleans: ['json', 'fail-only', 'detailed-results', 'remove-color', 'require-tests', 'registry', 'help'],
+  aliases: { f: 'file-name', t: 'test-case-selector', o: 'output-format', b: 'git-branch', h: 'help' },
+  unsupported: TEST_UNSUPPORTED,
+  choices: { 'output-format': [...TEST_OUTPUT_FORMATS] },
+};
 
 export const testCommand: Command = {
   name: 'test',
   summary: 'Run kyverno-test.yaml suites (like `kyverno test`)',
   usage: USAGE,
+  flags: TEST_FLAGS,
   async run(argv: string[], io: CommandIO): Promise<number> {
-    const args = parseCommandArgs(argv, {
-      values: ['file-name'],
-      scalars: ['test-case-selector', 'output-format'],
-      booleans: ['json', 'fail-only', 'detailed-results', 'remove-color', 'require-tests', 'registry', 'help'],
-      aliases: { f: 'file-name', t: 'test-case-selector', o: 'output-format', b: 'git-branch', h: 'help' },
-      unsupported: TEST_UNSUPPORTED,
-    }, USAGE, io);
+    const args = parseCommandArgs(argv, TEST_FLAGS, USAGE, io);
     if (typeof args === 'number') return args;
     const format = single(args, 'output-format');
     if (format !== undefined && format !== '' && !TEST_OUTPUT_FORMATS.includes(format as TestOutputFormat)) {
@@ -112,7 +127,7 @@ export const testCommand: Command = {
       io.out('\nNo test yamls available');
       io.err(`Warning: ${paths.join(', ')}: no ${single(args, 'file-name') ?? 'kyverno-test.yaml'} found`);
     } else {
-      printHuman(report, io, { failOnly: args.booleans.has('fail-only'), detailed: args.booleans.has('detailed-results'), format: (format || undefined) as TestOutputFormat | undefined });
+      return printHuman(report, io, { failOnly: args.booleans.has('fail-only'), detailed: args.booleans.has('detailed-results'), format: (format || undefined) as TestOutputFormat | undefined });
     }
     if (noTests) {
       // Kyverno: exit 0 unless --require-tests, or the selector had errors.

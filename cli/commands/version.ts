@@ -29,12 +29,15 @@ export function packageVersion(): string {
   }
 }
 
+const VERSION_FLAGS = { values: [], scalars: ['output'], booleans: ['help'], aliases: { o: 'output', h: 'help' }, choices: { output: ['json', 'yaml'] } };
+
 export const versionCommand: Command = {
   name: 'version',
   summary: 'Print the version (like `kyverno version`)',
   usage: USAGE,
+  flags: VERSION_FLAGS,
   run(argv: string[], io: CommandIO): number {
-    const args = parseCommandArgs(argv, { values: [], scalars: ['output'], booleans: ['help'], aliases: { o: 'output', h: 'help' } }, USAGE, io);
+    const args = parseCommandArgs(argv, VERSION_FLAGS, USAGE, io);
     if (typeof args === 'number') return args;
     if (args.positionals.length > 0) {
       io.err(`Error: unknown command "${args.positionals[0]}" for "kyverno-studio version"`);

@@ -29,7 +29,7 @@ export function resultRows(rows: TestRow[]): ResultRow[] {
     id: i + 1,
     policy: r.policy,
     rule: r.rule,
-    resource: `${r.kind}/${r.resource}`,
+    resource: r.column ?? `${r.kind}/${r.resource}`,
     result: r.ok ? 'Pass' : 'Fail',
     reason: r.reason,
     // Our rows carry one explanation; it serves as the detailed message too.

@@ -7,10 +7,12 @@
  */
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
+import { registerInstallCli } from './cli/command';
 import { registerClusterCommands } from './cluster/commands';
 import { ClusterStatus } from './cluster/status';
 import { startLanguageClient } from './language/start';
 import { Log } from './log';
+import { registerNewPolicy } from './policies/new-policy';
 import { registerRunCommands } from './run/commands';
 import { RESULTS_VIEW, ResultsTree } from './run/results-view';
 import { registerRuleLenses } from './run/rule-lens';
@@ -53,6 +55,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Kyvern
     registerRuleLenses(runner, log),
     registerCreateTest(log),
     registerClusterCommands(status, log),
+    registerInstallCli(context, log),
+    registerNewPolicy(context),
     vscode.commands.registerCommand('kyverno.showOutput', () => log.channel.show(true)),
   );
   log.info(`Kyverno Studio ${String(context.extension.packageJSON.version)} activating (VS Code ${vscode.version}, trusted: ${vscode.workspace.isTrusted})`);

@@ -23,7 +23,8 @@ import { computedRules } from '../autogen';
 import { exceptionSkip, hasPodSecurity, matchingExceptions } from './exceptions';
 import { podSecurityRuleResult } from '../pss';
 import { providedNames, requestForValues, resourceValues, ruleValues, withRuleValues } from './values';
-import { failureActionFor, policyPlan, validateRulesFor, type PolicyPlan } from './plan';
+import { failureActionFor, policyPlan, rulePlan, validateRulesFor, type PolicyPlan } from './plan';
+import { enterRule, withEvaluationBudget } from '../core/budget';
 
 export type ApplyPhase = 'mutate' | 'verifyImages' | 'validate' | 'generate';
 
@@ -132,6 +133,7 @@ const isPodSecurityRule = (rule: JsonObject): boolean =>
  * exceptions back instead of a skip: the PSS handler decides (see runValidate).
  */
 function prepareRule(rule: JsonObject, type: RuleType, st: RunState, request: AdmissionRequest, name = String(rule.name ?? '')): Prepared {
+  enterRule(name);
   const { cluster } = st.options;
   if (!ruleMatchesRequest(rule, request, cluster, st.plan.namespace).matched) return null;
   const rv = valuesOfRule(st, name);
@@ -167,6 +169,7 @@ function prepareRule(rule: JsonObject, type: RuleType, st: RunState, request: Ad
  */
 function prepareGenerateRule(rule: JsonObject, st: RunState, request: AdmissionRequest): Prepared {
   const name = String(rule.name ?? '');
+  enterRule(name);
   const { cluster } = st.options;
   const exempt = exceptionSkip(name, 'Generation', exceptionsFor(st, name, request, st.scope));
   if (exempt) return { result: exempt };
@@ -337,8 +340,10 @@ function runVerifyImages(st: RunState, resource: JsonObject | null): JsonObject 
       continue;
     }
     const name = String(rule.name ?? '');
-    const outcome = verifyImagesPass(name, rule, images, snapshot);
-    for (const result of outcome.results) addRule(st, result);
+    const outcome = verifyImagesPass(name, rule, images, snapshot, prepared);
+    const ns = meta(resource).namespace;
+    const action = failureActionFor(st.policy, rule, rulePlan(st.policy, st.plan, rule), typeof ns === 'string' ? ns : undefined);
+    for (const result of outcome.results) addRule(st, { ...result, failureAction: action });
     patches.push(...outcome.patches);
     for (const { image, status } of outcome.verified) (metadata[name] ??= {})[image] = status;
   }
@@ -355,6 +360,10 @@ const NO_VALUES: Record<string, unknown> = Object.freeze({}) as Record<string, u
 /** Applies one policy (any supported kind) to the request's resource. */
 export function applyPolicy(policy: JsonObject, options: ApplyOptions): PolicyResponse {
   const plan = policyPlan(policy);
+  return withEvaluationBudget(plan.key, () => evaluatePolicy(policy, plan, options));
+}
+
+function evaluatePolicy(policy: JsonObject, plan: PolicyPlan, options: ApplyOptions): PolicyResponse {
   if (plan.cel) return applyCelPolicy(policy, options);
   const original = (options.request.operation === 'DELETE' ? options.request.oldObject : options.request.object) ?? options.request.oldObject ?? options.request.object;
   if (!plan.classic) {

@@ -6,17 +6,17 @@
  */
 import type { JsonObject } from '../core/types';
 import { asObject } from '../core/json';
+import { findKnownKinds } from '../kube';
 
 interface ControllerConfig { group: string; version: string; resource: string; kind: string; cronjob: boolean }
 
-const CONTROLLERS: Record<string, ControllerConfig> = {
-  daemonsets: { group: 'apps', version: 'v1', resource: 'daemonsets', kind: 'DaemonSet', cronjob: false },
-  deployments: { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', cronjob: false },
-  replicasets: { group: 'apps', version: 'v1', resource: 'replicasets', kind: 'ReplicaSet', cronjob: false },
-  statefulsets: { group: 'apps', version: 'v1', resource: 'statefulsets', kind: 'StatefulSet', cronjob: false },
-  jobs: { group: 'batch', version: 'v1', resource: 'jobs', kind: 'Job', cronjob: false },
-  cronjobs: { group: 'batch', version: 'v1', resource: 'cronjobs', kind: 'CronJob', cronjob: true },
-};
+/** Pod controllers by plural resource (the keys of Kyverno's autogen config), from the well-known kinds. */
+const CONTROLLERS: Record<string, ControllerConfig> = Object.fromEntries(
+  (['DaemonSet', 'Deployment', 'ReplicaSet', 'StatefulSet', 'Job', 'CronJob'] as const).map((kind) => {
+    const k = findKnownKinds(kind)[0];
+    return [k.plural, { group: k.group, version: k.version, resource: k.plural, kind, cronjob: kind === 'CronJob' }];
+  }),
+);
 
 function nonEmptySelector(s: unknown): boolean {
   const sel = asObject(s);
@@ -47,8 +47,30 @@ export function autogenTargetFor(spec: JsonObject, group: string, version: strin
   return null;
 }
 
-/** Rewrites pod paths in every string of the spec, as Kyverno's JSON-level replacement does. */
+/** The resources autogenTargetFor can answer for with this spec (what a kind index must cover). */
+export function autogenResources(spec: JsonObject): string[] {
+  if (!canAutogen(spec.matchConstraints)) return [];
+  const configured = asObject(asObject(spec.autogen).podControllers).controllers;
+  const keys = Array.isArray(configured) ? configured.map(String) : Object.keys(CONTROLLERS);
+  return keys.flatMap((key) => (Object.hasOwn(CONTROLLERS, key) ? [CONTROLLERS[key].resource] : []));
+}
+
+/** Autogen specs per policy spec and controller: every request of that kind asks again. */
+const generatedSpecs = new WeakMap<JsonObject, Map<string, JsonObject>>();
+
+/**
+ * Rewrites pod paths in every string of the spec, as Kyverno's JSON-level replacement does.
+ * Memoised per spec object (policies are immutable once loaded); the answer is shared, read-only.
+ */
 export function autogenSpec(spec: JsonObject, target: ControllerConfig): JsonObject {
+  let bySpec = generatedSpecs.get(spec);
+  if (!bySpec) generatedSpecs.set(spec, (bySpec = new Map()));
+  let generated = bySpec.get(target.resource);
+  if (!generated) bySpec.set(target.resource, (generated = generateSpec(spec, target)));
+  return generated;
+}
+
+function generateSpec(spec: JsonObject, target: ControllerConfig): JsonObject {
   const prefix = target.cronjob ? 'spec.jobTemplate.spec.template' : 'spec.template';
   const operations = asObject((asObject(spec.matchConstraints).resourceRules as JsonObject[])[0]).operations;
   const rewrite = (v: unknown): unknown => {

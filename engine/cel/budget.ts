@@ -7,6 +7,8 @@
  * run inside the evaluation that uses them and share its budget.
  */
 
+import { chargeMemory, checkDeadline, deadlinePassed, WORD_BYTES } from '../core/budget';
+
 /**
  * Comprehension iterations plus generated elements allowed per top-level evaluation: the
  * Kubernetes per-expression runtime cost limit (celconfig.PerCallLimit, 1,000,000).
@@ -33,9 +35,31 @@ let depth = 0;
  * evaluation as a whole reports the cost error whatever value it reached.
  */
 let exceeded = false;
+/** The evaluation-wide budget (memory, deadline) that stopped this expression, if one did. */
+let stoppedBy: Error | null = null;
+/** Charges since the last look at the deadline (the clock is read every DEADLINE_STRIDE). */
+let ticks = 0;
+const DEADLINE_STRIDE = 1024;
 
 function costError(): CelCostError {
   return new CelCostError(`operation cancelled: actual cost limit exceeded (CEL cost budget of ${limit} per evaluation: iterations, generated elements, sizes of values built)`);
+}
+
+/** Makes an evaluation-wide budget error this expression's sticky outcome, and throws it. */
+function stop(err: unknown): never {
+  exceeded = true;
+  stoppedBy = err as Error;
+  throw err;
+}
+
+function lookAtDeadline(): void {
+  if (++ticks < DEADLINE_STRIDE) return;
+  ticks = 0;
+  try {
+    checkDeadline();
+  } catch (err) {
+    stop(err);
+  }
 }
 
 /** Charges `units` to the running evaluation; throws CelCostError past the limit. */
@@ -45,18 +69,39 @@ export function chargeCost(units: number | bigint): void {
     exceeded = true;
     throw costError();
   }
+  lookAtDeadline();
 }
 
 /** Charges one iteration; false once the budget is spent (the caller then ends its loop). */
 export function tryChargeIteration(): boolean {
   if (exceeded) return false;
   if (++used > limit) exceeded = true;
+  else if (++ticks >= DEADLINE_STRIDE) {
+    ticks = 0;
+    if (deadlinePassed()) {
+      exceeded = true;
+      try {
+        checkDeadline();
+      } catch (err) {
+        stoppedBy = err as Error;
+      }
+    }
+  }
   return !exceeded;
 }
 
-/** Charges building a value of `size` elements or characters (before it is built). */
-export function chargeBuilt(size: number): void {
-  chargeCost(Math.ceil(size * TRAVERSAL_COST_FACTOR));
+/**
+ * Charges building a value of `size` list elements, or of `chars` characters (strings,
+ * bytes), before it is built: to this expression's cost at cel-go's traversal factor, and
+ * to the evaluation's memory budget (engine/core/budget).
+ */
+export function chargeBuilt(elements: number, chars = 0): void {
+  chargeCost(Math.ceil((elements + chars) * TRAVERSAL_COST_FACTOR));
+  try {
+    chargeMemory(elements * WORD_BYTES + chars, 'a CEL value built');
+  } catch (err) {
+    stop(err);
+  }
 }
 
 /** Whether `units` more would still fit (for refusing a huge allocation before making it). */
@@ -66,18 +111,18 @@ export function ensureCost(units: number | bigint): void {
 
 /** Runs one evaluation; nested calls (variables evaluated on use) share the outer budget. */
 export function withCostBudget<T>(run: () => T): T {
-  if (depth === 0) { used = 0; exceeded = false; }
+  if (depth === 0) { used = 0; exceeded = false; stoppedBy = null; }
   depth++;
   let out: T;
   try {
     out = run();
   } catch (err) {
-    if (exceeded && !(err instanceof CelCostError)) throw costError();
+    if (exceeded && !(err instanceof CelCostError)) throw stoppedBy ?? costError();
     throw err;
   } finally {
     depth--;
   }
-  if (exceeded) throw costError();
+  if (exceeded) throw stoppedBy ?? costError();
   return out;
 }
 
@@ -115,7 +160,9 @@ export function meterConcatenation(env: { parse(expr: string): unknown }): void 
     if (!/^(string|bytes|list<V>) \+ /.test(decl.signature)) return;
     const original = decl.handler;
     const handler = function (this: unknown, a: unknown, b: unknown, ...rest: unknown[]) {
-      chargeBuilt((builtSize(a) ?? 0) + (builtSize(b) ?? 0));
+      const size = (builtSize(a) ?? 0) + (builtSize(b) ?? 0);
+      if (Array.isArray(a)) chargeBuilt(size);
+      else chargeBuilt(0, size);
       return original.call(this, a, b, ...rest);
     };
     const Declaration = decl.constructor as new (init: Record<string, unknown>) => OperatorDeclarationLike;

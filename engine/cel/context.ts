@@ -8,7 +8,7 @@ import type { JsonObject } from '../core/types';
 import { evalCel, type CelDialect } from './environment';
 import { kyvernoActivation, type CelRuntime } from './lib-kyverno';
 import { namespaceObject, requestTarget } from './match';
-import { toCel } from './values';
+import { toCel, toCelDocument } from './values';
 
 export interface CelActivation {
   vars: Record<string, unknown>;
@@ -59,12 +59,12 @@ export interface ActivationInput {
 export function buildActivation(options: ApplyOptions, input: ActivationInput = {}, runtime = createRuntime(options)): CelActivation {
   const r = options.request;
   const vars: Record<string, unknown> = { ...kyvernoActivation(runtime) };
-  vars.object = toCel(input.object !== undefined ? input.object : r.object);
+  vars.object = toCelDocument(input.object !== undefined ? input.object : r.object);
   if (input.kubernetes !== false) {
-    vars.oldObject = toCel(input.oldObject !== undefined ? input.oldObject : r.oldObject);
+    vars.oldObject = toCelDocument(input.oldObject !== undefined ? input.oldObject : r.oldObject);
     // object/oldObject are converted once and shared with request.object/request.oldObject.
     const req = admissionRequestOf(options);
-    vars.request = { ...(toCel({ ...req, object: null, oldObject: null }) as Record<string, unknown>), object: input.object !== undefined ? toCel(r.object) : vars.object, oldObject: vars.oldObject };
+    vars.request = { ...(toCel({ ...req, object: null, oldObject: null }) as Record<string, unknown>), object: input.object !== undefined ? toCelDocument(r.object) : vars.object, oldObject: vars.oldObject };
     const ns = requestTarget(r).namespace;
     vars.namespaceObject = toCel(namespaceObject(ns, options.cluster));
     vars.params = toCel(input.params ?? null);

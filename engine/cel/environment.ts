@@ -17,6 +17,7 @@ import { registerDataLibraries } from './lib-data';
 import { registerImageLibraries } from './lib-image';
 import { registerFormatLibrary } from './lib-format';
 import { meterConcatenation, withCostBudget } from './budget';
+import { isBudgetExceeded } from '../core/budget';
 import { typeOfCel } from './values';
 
 type Compiled = ((context?: Record<string, unknown>) => unknown) & { check?: () => { valid: boolean; type?: string; error?: Error } };
@@ -170,7 +171,8 @@ export function evalCel(expression: string, activation: Record<string, unknown>,
     if (out && typeof (out as Promise<unknown>).then === 'function') throw new Error('asynchronous CEL functions are not supported');
     return out;
   } catch (err) {
-    if (err instanceof CelError) throw err;
+    // An evaluation-wide budget (memory, deadline) stays recognisable: it is never a value.
+    if (err instanceof CelError || isBudgetExceeded(err)) throw err;
     throw new CelError(firstLine(err), 'evaluate');
   }
 }

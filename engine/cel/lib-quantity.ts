@@ -1,10 +1,10 @@
 /**
  * Kubernetes CEL `quantity` and `semver` libraries (k8s.io/apiserver/pkg/cel/library), on the
- * engine's own resource.Quantity (engine/units) and blang/semver (engine/jmespath/semver).
+ * engine's own resource.Quantity (engine/units) and blang/semver (engine/units/semver).
  */
 import type { Environment } from '@marcbachmann/cel-js';
 import { Quantity } from '../units';
-import { compareVersions, parseVersion, type Version } from '../jmespath/semver';
+import { compareVersions, parseVersion, type Version } from '../units/semver';
 
 const MAX_INT64 = (1n << 63n) - 1n;
 const MIN_INT64 = -(1n << 63n);

@@ -7,7 +7,7 @@ import type { Environment } from '@marcbachmann/cel-js';
 import { HAS_FIELD, OR_VALUE, RE2_MATCHES } from './rewrite';
 import { celRegexExtract, celRegexExtractAll, celRegexReplace, re2Find, re2FindAll, re2Matches } from './regex';
 import { formatString } from './format';
-import { chargeBuilt, chargeCost, ensureCost } from './budget';
+import { chargeBuilt, chargeCost, ensureCost, TRAVERSAL_COST_FACTOR } from './budget';
 import { Optional } from '@marcbachmann/cel-js';
 
 
@@ -110,7 +110,7 @@ function flatten(list: unknown[], depth: number, out: unknown[] = []): unknown[]
 
 /** The sets functions compare every pair: charged like cel-go's traversal of both lists. */
 function chargePairs(a: unknown[], b: unknown[]): void {
-  chargeBuilt(a.length * b.length);
+  chargeCost(Math.ceil(a.length * b.length * TRAVERSAL_COST_FACTOR));
 }
 
 function replace(s: string, from: string, to: string, n = -1): string {

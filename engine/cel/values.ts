@@ -24,6 +24,24 @@ export function toCel(value: unknown): CelValue {
   return value;
 }
 
+/**
+ * toCel of a document, converted once however many policies read it: one resource is handed
+ * to every policy of a run. Keyed by identity, which is sound because documents are never
+ * changed in place (ARCHITECTURE.md: parsed documents are immutable) and evaluating CEL
+ * never changes a value.
+ */
+const convertedDocuments = new WeakMap<object, CelValue>();
+
+export function toCelDocument(value: unknown): CelValue {
+  if (!value || typeof value !== 'object') return toCel(value);
+  let converted = convertedDocuments.get(value);
+  if (converted === undefined) {
+    converted = toCel(value);
+    convertedDocuments.set(value, converted);
+  }
+  return converted;
+}
+
 /** Back to plain JSON: BigInt to number, bytes to base64, timestamps to RFC 3339. */
 export function fromCel(value: unknown): unknown {
   if (typeof value === 'bigint') return Number(value);

@@ -1,5 +1,4 @@
-import semver from 'semver';
-import { quantityOf } from '../units';
+import { quantityOf, tryParseVersion, compareVersions as compareParsedVersions } from '../units';
 
 /**
  * Kyverno's range operand for AnyIn/AllIn/...: `low-high` (inclusive) or `low!-high`
@@ -18,8 +17,7 @@ export function inRange(key: string, range: string): boolean {
 
 /** Compares two strict semantic versions (as blang/semver Parse); null when either is not one. */
 export function compareVersions(a: string, b: string): number | null {
-  const va = /^v/.test(a) ? null : semver.valid(a);
-  const vb = /^v/.test(b) ? null : semver.valid(b);
-  if (!va || !vb) return null;
-  return semver.compare(va, vb);
+  const va = tryParseVersion(a);
+  const vb = va && tryParseVersion(b);
+  return va && vb ? compareParsedVersions(va, vb) : null;
 }

@@ -148,6 +148,37 @@ function loadApiCall(name: string, spec: JsonObject, scope: VariableScope, clust
   return answer.body;
 }
 
+/**
+ * An `imageRegistry` entry from the registry snapshot read before evaluation (Kyverno's
+ * imageDataLoader): the reference and jmesPath substituted, the image data map, the path
+ * applied to it.
+ */
+function loadImageRegistry(name: string, spec: JsonObject, scope: VariableScope, cluster: ClusterState): unknown {
+  const ref = substituteVariables(spec.reference ?? '', scope);
+  if (typeof ref !== 'string') throw new ContextLoadFailure(`invalid image reference ${JSON.stringify(ref)}, image reference must be a string`);
+  const path = typeof spec.jmesPath === 'string' ? substituteVariables(spec.jmesPath, scope) : '';
+  const found = cluster.imageRegistry?.metadata?.[ref];
+  if (!found) throw new ContextLoadFailure(`failed to fetch image descriptor: ${ref}, error: the image was not read from the registry before evaluation`);
+  if ('error' in found) throw new ContextLoadFailure(found.error);
+  const data: JsonObject = {
+    image: found.image,
+    resolvedImage: found.resolvedImage,
+    registry: found.registry,
+    repository: found.repository,
+    identifier: found.identifier,
+    manifestList: (found.manifestList ?? null) as JsonObject | null,
+    manifest: found.manifest as JsonObject,
+    configData: found.config as JsonObject,
+  };
+  if (typeof path !== 'string' || path === '') return data;
+  try {
+    return jmesSearch(path, data, { now: scope.now });
+  } catch (e) {
+    if (isBudgetExceeded(e)) throw e;
+    throw new ContextLoadFailure(`failed to apply JMESPath (${String(spec.jmesPath)}) results to context entry ${name}, error: ${(e as Error).message}`);
+  }
+}
+
 /** Loads one entry; returns undefined (with a reason) when Kyverno would leave it undefined. */
 function loadEntry(entry: JsonObject, scope: VariableScope, env: ContextEnvironment): { value?: unknown; skip?: string; error?: string } {
   const name = String(entry.name ?? '');
@@ -158,7 +189,10 @@ function loadEntry(entry: JsonObject, scope: VariableScope, env: ContextEnvironm
     if (asObject(entry.configMap)) return { value: loadConfigMap(entry.configMap as JsonObject, scope, env.cluster) };
     if (asObject(entry.apiCall)) return { value: loadApiCall(name, entry.apiCall as JsonObject, scope, env.cluster) };
     if (asObject(entry.globalReference)) return { value: loadGlobalReference(entry.globalReference as JsonObject, scope, env.cluster) };
-    if (asObject(entry.imageRegistry)) return { skip: 'image registry lookups are disabled offline' };
+    if (asObject(entry.imageRegistry)) {
+      if (!env.cluster.imageRegistry) return { skip: 'image registry lookups are disabled offline' };
+      return { value: loadImageRegistry(name, entry.imageRegistry as JsonObject, scope, env.cluster) };
+    }
     return { skip: `missing ConfigMap|APICall|ImageRegistry|Variable|GlobalReference in context entry ${name}` };
   } catch (e) {
     // A spent budget is the rule's error, never an entry quietly left undefined.

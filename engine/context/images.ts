@@ -1,69 +1,14 @@
 /**
  * The `images` variable: every container image of a Pod, a pod controller or a CronJob,
- * split as Kyverno's image utilities split it (docker.io added when the reference has no
- * registry, `latest` when it has neither tag nor digest).
+ * each read by Kyverno's GetImageInfo (engine/images/image-info.ts).
  */
 import type { JsonObject } from '../core/types';
+import { tryGetImageInfo, type ImageInfo } from '../images/image-info';
 
-export interface ImageInfo {
-  registry?: string;
-  name: string;
-  path: string;
-  tag?: string;
-  digest?: string;
-  reference?: string;
-  referenceWithTag?: string;
-  jsonPointer: string;
-}
+export type { ImageInfo } from '../images/image-info';
 
-const DEFAULT_REGISTRY = 'docker.io';
-
-const POD_CONTROLLERS = new Set(['Deployment', 'DaemonSet', 'Job', 'StatefulSet', 'ReplicaSet', 'ReplicationController']);
+const POD_CONTROLLERS = new Set(['Deployment', 'DaemonSet', 'Job', 'StatefulSet', 'ReplicationController', 'ReplicaSet']);
 const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
-
-/** Kyverno's addDefaultRegistry: the first segment is a registry only if it has `.`/`:`, is localhost, or has capitals. */
-function withDefaultRegistry(image: string): string {
-  const i = image.indexOf('/');
-  if (i === -1) return `${DEFAULT_REGISTRY}/${image}`;
-  const first = image.slice(0, i);
-  if (!/[.:]/.test(first) && first !== 'localhost' && first.toLowerCase() === first) return `${DEFAULT_REGISTRY}/${image}`;
-  return image;
-}
-
-/** Splits an image reference; null when it is not a valid reference. */
-export function parseImage(image: string): Omit<ImageInfo, 'jsonPointer'> | null {
-  if (typeof image !== 'string' || image.trim() === '' || /\s/.test(image)) return null;
-  const full = withDefaultRegistry(image);
-  let rest = full;
-  let digest = '';
-  const at = rest.indexOf('@');
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-    if (!/^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$/.test(digest)) return null;
-  }
-  let tag = '';
-  const lastSlash = rest.lastIndexOf('/');
-  const colon = rest.lastIndexOf(':');
-  if (colon > lastSlash) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-    if (!/^[\w][\w.-]{0,127}$/.test(tag)) return null;
-  }
-  const slash = rest.indexOf('/');
-  const registry = rest.slice(0, slash);
-  const path = rest.slice(slash + 1);
-  if (!path || !/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(path)) return null;
-  const name = path.slice(path.lastIndexOf('/') + 1);
-  if (!digest && !tag) tag = 'latest';
-  const base = `${registry}/${path}`;
-  const info: Omit<ImageInfo, 'jsonPointer'> = { registry, name, path };
-  if (tag) info.tag = tag;
-  if (digest) info.digest = digest;
-  info.reference = digest ? `${base}@${digest}` : `${base}:${tag}`;
-  if (tag) info.referenceWithTag = `${base}:${tag}`;
-  return info;
-}
 
 // Every request's scope lists its images; a reference parses the same way every time.
 // Results are only spread into the scope, never changed. Bounded: dropped when full.
@@ -74,7 +19,7 @@ function parsedImage(image: string): Omit<ImageInfo, 'jsonPointer'> | null {
   let info = parsedImages.get(image);
   if (info !== undefined) return info;
   if (parsedImages.size >= MAX_REMEMBERED) parsedImages.clear();
-  info = parseImage(image);
+  info = tryGetImageInfo(image);
   parsedImages.set(image, info);
   return info;
 }
@@ -130,6 +75,71 @@ export function extractImages(resource: JsonObject | null | undefined): Record<s
       group[String(container.name ?? '')] = { ...info, jsonPointer: '/' + [...path, list, String(i), 'image'].join('/') };
     });
     if (Object.keys(group).length > 0) out[list] = group;
+  }
+  return out;
+}
+
+/**
+ * Images found by a rule's `imageExtractors` (Kyverno's lookupImageExtractor and extract in
+ * pkg/utils/api/image.go) for the resource's kind: each extractor's `path` walked field by
+ * field (`*` for every element or value), the image read from `value` (the path's last
+ * field by default), keyed by `key`'s field or the JSON pointer, passed through `jmesPath`.
+ * Kinds without an extractor keep the standard container lists. An extraction error (a
+ * path through a non-object, a jmesPath giving no string, an invalid image) yields no images,
+ * as Kyverno then checks none.
+ */
+export function extractImagesWith(resource: JsonObject | null | undefined, configs: unknown, search: (expression: string, value: string) => unknown): Record<string, Record<string, ImageInfo>> {
+  const kind = typeof resource?.kind === 'string' ? resource.kind : '';
+  const extractors = configs && typeof configs === 'object' && !Array.isArray(configs) ? (configs as JsonObject)[kind] : undefined;
+  if (!resource || !Array.isArray(extractors)) return extractImages(resource);
+  const out: Record<string, Record<string, ImageInfo>> = {};
+  try {
+    for (const raw of extractors) {
+      const c = (raw && typeof raw === 'object' ? raw : {}) as JsonObject;
+      let fields = String(c.path ?? '').split('/').map((f) => f.trim()).filter((f) => f !== '');
+      let value = typeof c.value === 'string' ? c.value : '';
+      if (value === '') {
+        value = fields[fields.length - 1] ?? '';
+        fields = fields.slice(0, -1);
+      }
+      const key = typeof c.key === 'string' ? c.key : '';
+      const jmesPath = typeof c.jmesPath === 'string' ? c.jmesPath : '';
+      const group: Record<string, ImageInfo> = {};
+      const walk = (obj: unknown, path: string[], rest: string[]): void => {
+        if (obj === null || obj === undefined) return;
+        if (rest[0] === '*') {
+          if (Array.isArray(obj)) obj.forEach((v, i) => walk(v, [...path, String(i)], rest.slice(1)));
+          else if (typeof obj === 'object') for (const [k, v] of Object.entries(obj)) walk(v, [...path, k], rest.slice(1));
+          else throw new Error('invalid type');
+          return;
+        }
+        if (typeof obj !== 'object' || Array.isArray(obj)) throw new Error('invalid image config');
+        const node = obj as JsonObject;
+        if (rest.length > 0) {
+          walk(node[rest[0]], [...path, rest[0]], rest.slice(1));
+          return;
+        }
+        const pointer = `/${path.join('/')}/${value}`;
+        let name = pointer;
+        if (key !== '') {
+          if (typeof node[key] !== 'string') throw new Error('invalid key');
+          name = node[key] as string;
+        }
+        let image = node[value];
+        if (typeof image !== 'string' || image.trim() === '') return;
+        if (jmesPath !== '') {
+          image = search(jmesPath, image);
+          if (typeof image !== 'string') throw new Error(`jmespath ${jmesPath} must produce a string`);
+        }
+        const info = tryGetImageInfo(image as string);
+        if (!info) throw new Error(`invalid image '${String(image)}'`);
+        group[name] = { ...info, jsonPointer: pointer };
+      };
+      walk(resource, [], fields);
+      if (Object.keys(group).length > 0) out[typeof c.name === 'string' && c.name !== '' ? c.name : 'custom'] = group;
+    }
+  } catch {
+    return {};
   }
   return out;
 }

@@ -1,5 +1,5 @@
 export { baseScope, requestVariable, requestResource, serviceAccountOf } from './request';
-export { extractImages, parseImage } from './images';
+export { extractImages } from './images';
 export type { ImageInfo } from './images';
 export { loadContextEntries } from './entries';
 export type { ContextEnvironment, ContextLoadResult } from './entries';

@@ -10,11 +10,13 @@
  * | JMESPath values built | 1,000,000 elements per query | none in go-jmespath; the order of k8s' CEL PerCallLimit |
  * | foreach elements | 100,000 elements per rule | none: bounds nested foreach over large lists |
  * | CEL cost | 1,000,000 per expression (engine/cel/budget) | k8s celconfig.PerCallLimit |
+ * | memory built | 256 MiB of values per policy evaluation | none per evaluation: Kyverno's chart caps the admission controller's container at 384Mi |
+ * | deadline | set by the host (the webhook: 80% of timeoutSeconds) | the API server's webhook timeoutSeconds |
  */
 
 export class BudgetExceededError extends Error {
   readonly budgetExceeded = true;
-  constructor(readonly budget: string, readonly limit: number, detail: string, prefix?: string) {
+  constructor(readonly budget: string, readonly limit: number | string, detail: string, prefix?: string) {
     super(`${prefix ? `${prefix}: ` : ''}${budget} budget exceeded: ${detail} (limit ${limit})`);
     this.detail = detail;
   }
@@ -78,4 +80,111 @@ export function chargeContextEntry(name: string, value: unknown, used: { bytes: 
     throw new BudgetExceededError('context size', MAX_CONTEXT_SIZE, `context entry ${name} takes the rule context past ${MAX_CONTEXT_SIZE} bytes of JSON`);
   }
   used.bytes += size;
+  chargeMemory(size, `context entry ${name}`);
+}
+
+/**
+ * Bytes of values one policy evaluation (one policy against one resource) may build, summed
+ * over CEL, JMESPath, context entries, foreach element scopes and mutation patches. V8 cannot
+ * measure the heap one call uses, so the engine counts what it builds: a string costs its
+ * length, a list element or map entry a word (8 bytes) — garbage included, so the sum bounds
+ * both the memory held and the work done. Kyverno has no per-evaluation ceiling (Go shares
+ * one heap); its Helm chart caps the admission controller's container at 384Mi, and this
+ * keeps one evaluation well inside that.
+ */
+export const MAX_EVALUATION_BYTES = 256 * 1024 * 1024;
+
+/** Bytes charged for one list element or map entry built (one reference). */
+export const WORD_BYTES = 8;
+
+let evaluationBytes = 0;
+let evaluationDepth = 0;
+let evaluationPolicy = '';
+let evaluationRule = '';
+let deadline = Infinity;
+let charges = 0;
+
+/**
+ * Runs one policy evaluation with a fresh memory budget; nested calls (a policy evaluated
+ * from inside another evaluation) share the outer one.
+ */
+export function withEvaluationBudget<T>(policy: string, run: () => T): T {
+  if (evaluationDepth === 0) {
+    evaluationBytes = 0;
+    evaluationPolicy = policy;
+    evaluationRule = '';
+  }
+  evaluationDepth++;
+  try {
+    return run();
+  } finally {
+    evaluationDepth--;
+  }
+}
+
+/** Names the rule being evaluated, for the budget's message. */
+export function enterRule(name: string): void {
+  evaluationRule = name;
+}
+
+function where(): string {
+  return `policy ${evaluationPolicy || '(none)'}${evaluationRule ? `, rule ${evaluationRule}` : ''}`;
+}
+
+/**
+ * Charges `bytes` of values built to the running evaluation; throws past the ceiling or the
+ * deadline. Outside a policy evaluation (a bare query from the editor or a test) nothing is
+ * summed: there is no evaluation to bound, and the query's own budget still holds.
+ */
+export function chargeMemory(bytes: number, what: string): void {
+  if (evaluationDepth === 0) return;
+  evaluationBytes += bytes;
+  if (evaluationBytes > MAX_EVALUATION_BYTES) {
+    throw new BudgetExceededError('memory', MAX_EVALUATION_BYTES, `${where()}: ${what} takes the values built by one evaluation past ${MAX_EVALUATION_BYTES} bytes`);
+  }
+  if ((++charges & 63) === 0) checkDeadline();
+}
+
+/**
+ * Runs `run` with a wall-clock deadline (epoch milliseconds) that the budgets' charge points
+ * check: past it every charge throws, so an evaluation that keeps building or looping ends
+ * within a few hundred charges of the deadline instead of holding its process.
+ */
+export function withDeadline<T>(at: number, run: () => T): T {
+  const previous = deadline;
+  deadline = at;
+  try {
+    return run();
+  } finally {
+    deadline = previous;
+  }
+}
+
+/** Whether the host's deadline has passed (false when there is none). */
+export function deadlinePassed(): boolean {
+  return deadline !== Infinity && Date.now() > deadline;
+}
+
+/** Throws the deadline error of the running evaluation once the deadline has passed. */
+export function checkDeadline(): void {
+  if (deadlinePassed()) throw new BudgetExceededError('deadline', new Date(deadline).toISOString(), `${where()}: the evaluation ran past the review's deadline`);
+}
+
+/** The scope one foreach element gets (a copy of the variables with element and index). */
+const ELEMENT_SCOPE_BYTES = 8 * WORD_BYTES;
+
+/** Charges one foreach element's scope and looks at the deadline (an element can take long). */
+export function chargeForeachElement(): void {
+  chargeMemory(ELEMENT_SCOPE_BYTES, 'a foreach element');
+  checkDeadline();
+}
+
+/** Charges a built value by its JSON size (measured no further than the budget left). */
+export function chargeValue(value: unknown, what: string): void {
+  chargeMemory(jsonSizeUpTo(value, MAX_EVALUATION_BYTES - evaluationBytes), what);
+}
+
+/** Bytes charged so far by the running evaluation (tests, diagnostics). */
+export function evaluationBytesUsed(): number {
+  return evaluationBytes;
 }

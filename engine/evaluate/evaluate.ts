@@ -21,6 +21,7 @@ import type {
 } from '../core/types';
 import { isObject } from '../loader/classify';
 import { authzModeOf } from '../cel';
+import type { PolicyKindIndex } from './candidates';
 
 /** Everything one policy produced on one resource during the run. */
 export interface EngineResponse {
@@ -50,6 +51,12 @@ export interface EvaluationInput {
    * its default run, not in the extra run for results that declare an `operation`.
    */
   admissionOnly?: boolean;
+  /**
+   * An index built over `policies`: each resource is then evaluated only against the
+   * policies whose match can select its kind. Policies that cannot answer add nothing to the
+   * results but an empty response, so only those empty answers go (and their cost).
+   */
+  candidates?: PolicyKindIndex;
 }
 
 export type PolicyApplier = typeof applyPolicy;
@@ -204,11 +211,17 @@ function requestFor(resource: JsonObject, operation: Operation, requestInfo: Req
   }
 }
 
+/** Per policy object (policies are immutable once loaded): every resource's response carries them, read-only. */
+const policyAnnotations = new WeakMap<JsonObject, Record<string, string>>();
+
 function annotationsOf(policy: JsonObject): Record<string, string> {
+  let out = policyAnnotations.get(policy);
+  if (out) return out;
   const meta = isObject(policy.metadata) ? policy.metadata : {};
   const ann = isObject(meta.annotations) ? meta.annotations : {};
-  const out: Record<string, string> = {};
+  out = {};
   for (const [k, v] of Object.entries(ann)) if (typeof v === 'string') out[k] = v;
+  policyAnnotations.set(policy, Object.freeze(out));
   return out;
 }
 
@@ -227,15 +240,39 @@ function errorMessage(err: unknown): string {
   return text.split('\n')[0];
 }
 
+interface OrderedPolicy { policy: JsonObject; phase: number }
+
+/** Run orders per policy list (the same list serves many resources: a corpus, an editor's keystrokes). */
+const runOrders = new WeakMap<readonly JsonObject[], { all: OrderedPolicy[]; admission: OrderedPolicy[] }>();
+
+function runOrder(policies: readonly JsonObject[], admissionOnly: boolean): OrderedPolicy[] {
+  let orders = runOrders.get(policies);
+  if (!orders) {
+    const all = policies
+      // Envoy/HTTP policies answer authorization requests only (the CLI loads them apart).
+      .filter((policy) => authzModeOf(policy) === null)
+      .map((policy, index) => ({ policy, index, phase: policyPhase(policy) }))
+      .sort((a, b) => a.phase - b.phase || a.index - b.index)
+      .map(({ policy, phase }) => ({ policy, phase }));
+    orders = { all, admission: all.filter(({ policy }) => !DELETING_KINDS.has(String(policy.kind))) };
+    runOrders.set(policies, orders);
+  }
+  return admissionOnly ? orders.admission : orders.all;
+}
+
+function sameKind(a: JsonObject, b: JsonObject): boolean {
+  return a === b || (a.kind === b.kind && a.apiVersion === b.apiVersion);
+}
+
 export function evaluateResource(input: EvaluationInput, resource: JsonObject): ResourceEvaluation {
   const operation = operationFrom(input.values);
   const requestInfo = input.requestInfo ?? { roles: [], clusterRoles: [], userInfo: {} };
-  const ordered = input.policies
-    // Envoy/HTTP policies answer authorization requests only (the CLI loads them apart).
-    .filter((policy) => authzModeOf(policy) === null)
-    .filter((policy) => !(input.admissionOnly && DELETING_KINDS.has(String(policy.kind))))
-    .map((policy, index) => ({ policy, index, phase: policyPhase(policy) }))
-    .sort((a, b) => a.phase - b.phase || a.index - b.index);
+  const ordered = runOrder(input.policies, input.admissionOnly === true);
+  // Policies that cannot select the resource's kind are skipped, as long as no mutation has
+  // changed that kind (then every policy runs, as without an index).
+  const candidates = input.candidates
+    ? input.candidates.selectsForRequest(subresourceTarget(resource, input.values)?.kind, resource)
+    : undefined;
   let current = resource;
   const responses: EngineResponse[] = [];
   // The CLI runs all MutatingPolicies in one engine call: each answer reports the resource
@@ -243,8 +280,9 @@ export function evaluateResource(input: EvaluationInput, resource: JsonObject): 
   let mutatingPoliciesInput: JsonObject | null = null;
   const mutatingPolicyAnswers: EngineResponse[] = [];
   for (const { policy, phase } of ordered) {
-    if (phase === PHASE.mutatingPolicy) mutatingPoliciesInput ??= current;
     const given = phase === PHASE.original ? resource : current;
+    if (candidates && !candidates.has(policy) && sameKind(given, resource)) continue;
+    if (phase === PHASE.mutatingPolicy) mutatingPoliciesInput ??= current;
     const base: EngineResponse = {
       policy: policyRefOf(policy),
       resource: given,

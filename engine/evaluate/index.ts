@@ -11,3 +11,4 @@ export {
   type ResourceEvaluation,
 } from './evaluate';
 export { emptyCluster, offlineCluster, namespaceLabelsOf, type OfflineClusterInput } from './cluster';
+export { PolicyKindIndex, kindTarget, objectTarget, type KindTarget } from './candidates';

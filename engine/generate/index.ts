@@ -13,7 +13,7 @@ import { substituteVariables, withVariables, type VariableScope } from '../varia
 import type { ContextLoader } from '../mutate/foreach';
 import { getResource, listResources, metaOf, refText, splitKind, type ResourceRef } from './resources';
 import { isJsonObject } from '../core/json';
-import { BudgetExceededError, isBudgetExceeded, MAX_FOREACH_ELEMENTS } from '../core/budget';
+import { BudgetExceededError, chargeForeachElement, isBudgetExceeded, MAX_FOREACH_ELEMENTS } from '../core/budget';
 
 export interface GenerateOptions {
   /** Namespace of a namespaced Policy (clone sources must live there). */
@@ -115,6 +115,7 @@ function generateForeach(fe: unknown, i: number, scope: VariableScope, known: Js
   }
   elements.forEach((element, index) => {
     if (element === null || element === undefined) return;
+    chargeForeachElement();
     let elementScope = withVariables(scope, { element, elementIndex: index, element0: element, elementIndex0: index });
     if (Array.isArray(fe.context) && fe.context.length > 0) {
       if (!env.options.loadContext) throw new GenerateError(`failed to process ${index} element: failed to load context: no context loader available`);

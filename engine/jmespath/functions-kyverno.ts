@@ -27,11 +27,44 @@ import {
 } from './go-compat';
 import { kyvernoAdd, kyvernoDivide, kyvernoModulo, kyvernoMultiply, kyvernoRound, kyvernoSubtract, kyvernoSum } from './functions-arithmetic';
 import * as time from './functions-time';
-import { parseRange, parseVersion, ZERO_VERSION } from './semver';
-import { normalizeImage } from './image';
+import { parseRange, SemverError, tryParseVersion, ZERO_VERSION } from '../units/semver';
+import { getImageInfo, imageInfoString, ImageReferenceError } from '../images/image-info';
 import { randomFromPattern } from './random';
 import { x509Decode } from './x509';
 import { isJsonObject } from '../core/json';
+import { md5Hex, sha1Hex, sha256Hex } from '../cel/hash';
+import { parseIP } from '../cel/lib-network';
+
+/**
+ * The host of a URL as Go's url.Parse + Hostname() give it: the authority after `scheme://`
+ * without user info, port or IPv6 brackets; '' when the text has no authority.
+ */
+function urlHostname(text: string): string {
+  const at = text.indexOf('://');
+  if (at < 0 || !/^[A-Za-z][A-Za-z0-9+.-]*$/.test(text.slice(0, at))) return '';
+  const authority = text.slice(at + 3).split(/[/?#]/)[0];
+  const host = authority.slice(authority.lastIndexOf('@') + 1);
+  if (host.startsWith('[')) return host.slice(1, host.indexOf(']') >= 0 ? host.indexOf(']') : undefined);
+  const colon = host.lastIndexOf(':');
+  return colon >= 0 ? host.slice(0, colon) : host;
+}
+
+/**
+ * is_external_url: false for loopback and private addresses (Go's IP.IsLoopback/IsPrivate).
+ * Kyverno resolves host names through DNS; the engine is offline, so a name is an error
+ * (as Kyverno's is when the lookup fails) instead of a guess.
+ */
+function isExternalUrl(text: string): boolean {
+  const host = urlHostname(text);
+  const ip = parseIP(host);
+  if (!ip) throw fnError('is_external_url', `lookup ${host}: resolving host names needs the network, which the offline engine does not use`);
+  let b = ip.bytes;
+  // An IPv4-mapped IPv6 address is judged as IPv4, as Go's To4 does.
+  if (b.length === 16 && b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) b = b.slice(12);
+  const loopback = b.length === 4 ? b[0] === 127 : b.slice(0, 15).every((x) => x === 0) && b[15] === 1;
+  const isPrivate = b.length === 4 ? b[0] === 10 || (b[0] === 172 && (b[1] & 0xf0) === 16) || (b[0] === 192 && b[1] === 168) : (b[0] & 0xfe) === 0xfc;
+  return !(loopback || isPrivate);
+}
 
 export type ArgType = 'any' | 'string' | 'number' | 'boolean' | 'array' | 'object' | 'array[string]';
 
@@ -173,13 +206,14 @@ export const KYVERNO_FUNCTIONS: KyvernoFunction[] = [
     return runes.length > n ? runes.slice(0, n).join('') : s(0)(a);
   } },
   { name: 'semver_compare', args: [['string'], ['string']], returns: 'boolean', note: 'compares two strings which comply with the semantic versioning schema and outputs a boolean response as to the position of the second relative to the first', handler: (a) => {
-    let version = ZERO_VERSION;
+    // Kyverno ignores the version's parse error and compares 0.0.0.
+    const version = tryParseVersion(s(0)(a)) ?? ZERO_VERSION;
     try {
-      version = parseVersion(s(0)(a));
-    } catch {
-      // Kyverno ignores the version's parse error and compares 0.0.0.
+      return parseRange(s(1)(a))(version);
+    } catch (e) {
+      // The range's error goes out as blang words it (no function prefix), as in Kyverno.
+      throw e instanceof SemverError ? new JmespathError(e.message) : e;
     }
-    return parseRange(s(1)(a))(version);
   } },
   { name: 'parse_json', args: [['string']], returns: 'any', note: 'decodes a valid JSON encoded string to the appropriate type. Opposite of `to_string` function', handler: (a) => {
     try {
@@ -228,5 +262,16 @@ export const KYVERNO_FUNCTIONS: KyvernoFunction[] = [
   { name: 'time_after', args: [['string'], ['string']], returns: 'boolean', note: 'checks if a time is after another time, both in RFC3339 format', handler: time.timeAfter },
   { name: 'time_between', args: [['string'], ['string'], ['string']], returns: 'boolean', note: 'checks if a time is between a start and end time, all in RFC3339 format', handler: time.timeBetween },
   { name: 'time_truncate', args: [['string'], ['string']], returns: 'string', note: 'returns the result of rounding time down to a multiple of duration', handler: time.timeTruncate },
-  { name: 'image_normalize', args: [['string']], returns: 'string', note: 'normalizes an image reference', handler: (a) => normalizeImage(s(0)(a)) },
+  { name: 'image_normalize', args: [['string']], returns: 'string', note: 'normalizes an image reference', handler: (a) => {
+    try {
+      return imageInfoString(getImageInfo(s(0)(a)));
+    } catch (e) {
+      throw e instanceof ImageReferenceError ? fnError('image_normalize', e.message) : e;
+    }
+  } },
+  { name: 'is_external_url', args: [['string']], returns: 'boolean', note: 'determine if a URL points to an external network address', handler: (a) => isExternalUrl(s(0)(a)) },
+  // Kyverno's note for sha256 is the one it gives (it describes the function's usual purpose).
+  { name: 'sha256', args: [['string']], returns: 'string', note: 'generate unique resources name if length exceeds the limit', handler: (a) => sha256Hex(s(0)(a)) },
+  { name: 'sha1', args: [['string']], returns: 'string', note: 'generate a SHA-1 hash', handler: (a) => sha1Hex(s(0)(a)) },
+  { name: 'md5', args: [['string']], returns: 'string', note: 'generates an MD5 hash', handler: (a) => md5Hex(s(0)(a)) },
 ];

@@ -24,17 +24,25 @@ export function utf8String(bytes: Uint8Array): string {
   return utf8Decoder.decode(bytes);
 }
 
-/** strings.Compare: byte order of UTF-8, which is code point order. */
+/**
+ * strings.Compare: byte order of UTF-8, which is code point order. UTF-16 code units agree
+ * with it except at the first difference between a surrogate (a code point past U+FFFF) and
+ * a unit from U+E000 up, so only that difference is remapped (no per-call arrays: sort calls
+ * this n log n times).
+ */
 export function goCompare(a: string, b: string): number {
-  const ca = Array.from(a);
-  const cb = Array.from(b);
-  const n = Math.min(ca.length, cb.length);
+  const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    const x = ca[i].codePointAt(0)!;
-    const y = cb[i].codePointAt(0)!;
-    if (x !== y) return x < y ? -1 : 1;
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) {
+      x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+      y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+    }
+    return x < y ? -1 : 1;
   }
-  return ca.length === cb.length ? 0 : ca.length < cb.length ? -1 : 1;
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }
 
 /** unicode.ToUpper/ToLower per rune: Go never expands one rune into several ("ß" stays "ß"). */

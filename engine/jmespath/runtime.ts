@@ -17,7 +17,7 @@ import {
   type JSONValue,
 } from '@jmespath-community/jmespath';
 import { goCompare, goJsonMarshal, JmespathError } from './go-compat';
-import { BudgetExceededError } from '../core/budget';
+import { BudgetExceededError, chargeMemory, WORD_BYTES } from '../core/budget';
 import { KYVERNO_FUNCTIONS, type ArgType } from './functions-kyverno';
 
 export type AstNode = ReturnType<typeof compile>;
@@ -124,18 +124,23 @@ export const JMESPATH_BUILD_LIMIT = 1_000_000;
 let built = 0;
 let searchDepth = 0;
 
-function chargeBuilt(units: number): void {
+/** Charges `units` to the query and `bytes` to the evaluation's memory budget (engine/core/budget). */
+function chargeBuilt(units: number, bytes: number): void {
   built += units;
   if (built > JMESPATH_BUILD_LIMIT) {
     throw new BudgetExceededError('JMESPath', JMESPATH_BUILD_LIMIT, 'the query builds more than that many elements');
   }
+  chargeMemory(bytes, 'a JMESPath value built');
 }
 
 /** What a node built: array elements, object entries, a tenth of a string's characters. */
 function chargeResult(out: unknown): void {
-  if (Array.isArray(out)) chargeBuilt(out.length);
-  else if (typeof out === 'string') chargeBuilt(Math.ceil(out.length / 10));
-  else if (out !== null && typeof out === 'object') chargeBuilt(Object.keys(out).length);
+  if (Array.isArray(out)) chargeBuilt(out.length, out.length * WORD_BYTES);
+  else if (typeof out === 'string') chargeBuilt(Math.ceil(out.length / 10), out.length);
+  else if (out !== null && typeof out === 'object') {
+    const entries = Object.keys(out).length;
+    chargeBuilt(entries, entries * WORD_BYTES);
+  }
 }
 
 interface VisitNode { type: string; child?: VisitNode }
@@ -157,7 +162,7 @@ function meterInterpreter(target: object): void {
         if (!Array.isArray(original)) return null;
         let size = original.length;
         for (const item of original) if (Array.isArray(item)) size += item.length;
-        chargeBuilt(size);
+        chargeBuilt(size, size * WORD_BYTES);
         return original.flat();
       }
       case 'Projection':

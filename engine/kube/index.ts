@@ -21,3 +21,4 @@ export {
   pluralOf,
   qualifiedKind,
 } from './known-kinds';
+export { type KindResource, type KindTable, knownKindTable, resolveKind } from './kind-table';

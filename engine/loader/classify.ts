@@ -60,6 +60,25 @@ export function classifyDocument(doc: unknown): DocumentClass {
   return 'resource';
 }
 
+/** The API groups of the documents classified as policy, binding or exception. */
+const EVALUATION_GROUPS = [...new Set([...POLICY_KINDS.keys(), 'admissionregistration.k8s.io', 'kyverno.io', 'policies.kyverno.io'])];
+
+/**
+ * A group at the start of a YAML scalar (no group-name character before it) followed by '/'.
+ * Only a backslash escape in a double-quoted scalar can spell text that is not in the
+ * source; YAML's other transformations (folding, aliases, merge keys) only reuse or space it.
+ */
+const EVALUATION_GROUP_TEXT = new RegExp(`(?<![\\w.-])(?:${EVALUATION_GROUPS.map((g) => g.replace(/\./g, '\\.')).join('|')})/|\\\\`);
+
+/**
+ * Whether a YAML text may hold a document classified as policy, binding or exception: a
+ * cheap test on the text, so a workspace scan parses only the files that can. Never false
+ * for a text that holds one (such a document needs one of those groups in its apiVersion).
+ */
+export function mayHoldEvaluationDocuments(text: string): boolean {
+  return EVALUATION_GROUP_TEXT.test(text);
+}
+
 /** Flattens `kind: List` / `*List` documents into their items, as kubectl does. */
 export function expandLists(doc: unknown): unknown[] {
   if (isObject(doc) && typeof doc.kind === 'string' && doc.kind.endsWith('List') && Array.isArray(doc.items)) {

@@ -12,7 +12,7 @@ import { jmesSearch } from '../jmespath';
 import { withVariables, type VariableScope } from '../variables';
 import { jsonEqual } from '../core/json';
 import { applyPatches, type PatchStep } from './patcher';
-import { BudgetExceededError, MAX_FOREACH_ELEMENTS } from '../core/budget';
+import { BudgetExceededError, chargeForeachElement, MAX_FOREACH_ELEMENTS } from '../core/budget';
 
 /** Loads `context` entries into a scope (provided by the engine's context loader). */
 export type ContextLoader = (entries: unknown[], scope: VariableScope) => VariableScope;
@@ -77,6 +77,7 @@ function mutateElements(
   for (const index of indexes) {
     const element = elements[index];
     if (element === null || element === undefined) continue;
+    chargeForeachElement();
     let elementScope = withVariables(scope, {
       element, elementIndex: index, [`element${nesting}`]: element, [`elementIndex${nesting}`]: index,
     });

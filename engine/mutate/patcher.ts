@@ -5,6 +5,7 @@
  */
 import type { JsonObject, RuleStatus } from '../core/types';
 import { substituteVariables, type VariableScope } from '../variables';
+import { chargeValue } from '../core/budget';
 import { jsonEqual } from '../core/json';
 import { applyJsonPatch, decodeJsonPatch } from './jsonPatch';
 import { schemaForResource } from './mergeKeys';
@@ -37,6 +38,8 @@ export function applyPatches(patches: Patches, resource: JsonObject, scope: Vari
     if (patches.patchStrategicMerge !== undefined && patches.patchStrategicMerge !== null) raw.patchStrategicMerge = patches.patchStrategicMerge;
     if (patches.patchesJson6902 !== undefined) raw.patchesJson6902 = patches.patchesJson6902;
     substituted = substituteVariables(raw, scope, { basePath }) as Patches;
+    // Substitution can place large values into the patch; the patched copy grows by as much.
+    chargeValue(substituted, 'a mutation patch');
   } catch (e) {
     return errorStep(`variable substitution failed: ${(e as Error).message}`, resource);
   }

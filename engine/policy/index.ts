@@ -92,6 +92,11 @@ export function ruleFailureAction(policy: JsonObject, rule: JsonObject, resource
   const spec = policySpec(policy);
   const ruleAction = normalizeFailureAction(validate.failureAction);
   if (ruleAction) return overrideFor(validate.failureActionOverrides, resourceNamespace) ?? ruleAction;
+  // A verifyImages rule (without validate): the first entry that enforces, else the first that sets an action.
+  if ((rule.validate === undefined || rule.validate === null) && Array.isArray(rule.verifyImages)) {
+    const actions = rule.verifyImages.map((e) => normalizeFailureAction(asObject(e).failureAction)).filter((a): a is FailureAction => a !== undefined);
+    if (actions.length > 0) return actions.includes('Enforce') ? 'Enforce' : actions[0];
+  }
   return (
     overrideFor(spec.validationFailureActionOverrides, resourceNamespace) ??
     normalizeFailureAction(spec.validationFailureAction) ??

@@ -149,8 +149,18 @@ export function selectResources(test: ExpectedResult, index: ResponseIndex): str
   return [...new Set(selected)];
 }
 
-function row(test: ExpectedResult, kind: string, resource: string, c: Check): TestRow {
-  return { policy: test.policy, rule: test.rule, resource, kind, expected: test.result, actual: c.actual, ok: c.ok, reason: c.reason };
+/**
+ * Kyverno's RESOURCE column: the response key with its commas turned into slashes, split
+ * at the last slash into kind and name and joined again (output.go, color.Resource): a
+ * generated resource's key is its bare name, so it reads `/name`.
+ */
+function resourceColumn(key: string): string {
+  const parts = key.replace(/,/g, '/').split('/');
+  return `${parts.slice(0, -1).join('/')}/${parts[parts.length - 1]}`;
+}
+
+function row(test: ExpectedResult, kind: string, resource: string, c: Check, key?: string): TestRow {
+  return { policy: test.policy, rule: test.rule, resource, kind, ...(key !== undefined ? { column: resourceColumn(key) } : {}), expected: test.result, actual: c.actual, ok: c.ok, reason: c.reason };
 }
 
 function rowsForResponse(test: ExpectedResult, response: EngineResponse, key: string, read: ManifestReader): TestRow[] {
@@ -158,7 +168,7 @@ function rowsForResponse(test: ExpectedResult, response: EngineResponse, key: st
   const display = p.namespace ? `${p.namespace}/${p.name}` : p.name;
   if (response.error !== undefined) {
     const ok = test.result === 'error';
-    return [row(test, p.kind, display, { ok, actual: 'error', reason: ok ? 'Ok' : `engine error: ${response.error}` })];
+    return [row(test, p.kind, display, { ok, actual: 'error', reason: ok ? 'Ok' : `engine error: ${response.error}` }, key)];
   }
   const rows: TestRow[] = [];
   for (const rule of lookupRules(test, response.rules, response.policy.kind)) {
@@ -167,11 +177,11 @@ function rowsForResponse(test: ExpectedResult, response: EngineResponse, key: st
       const generatedResources = rule.generatedResources ?? [];
       if (generatedResources.length === 0) {
         // Nothing generated (an error, an exception...): only the result is compared.
-        rows.push(row(test, p.kind, display, compareStatus(test, response, rule)));
+        rows.push(row(test, p.kind, display, compareStatus(test, response, rule), key));
       }
       for (const generated of generatedResources) {
         const id = identityOf(generated);
-        rows.push(row(test, id.kind, id.name, checkResult(test, response, rule, generated, read)));
+        rows.push(row(test, id.kind, id.name, checkResult(test, response, rule, generated, read), id.name));
       }
       continue;
     }
@@ -180,10 +190,10 @@ function rowsForResponse(test: ExpectedResult, response: EngineResponse, key: st
     const c = checkResult(test, response, rule, actual, read);
     if (c.skipped && !test.failOnMissingResources) {
       // Kyverno skips the comparison silently (failOnMissingResources unset); the row says so.
-      rows.push(row(test, p.kind, display, { ok: true, actual: c.actual, reason: `Skipped: ${c.reason}` }));
+      rows.push(row(test, p.kind, display, { ok: true, actual: c.actual, reason: `Skipped: ${c.reason}` }, key));
       continue;
     }
-    rows.push(row(test, p.kind, display, c));
+    rows.push(row(test, p.kind, display, c, key));
   }
   return rows;
 }
@@ -199,15 +209,15 @@ export function decideResult(test: ExpectedResult, index: ResponseIndex, read: M
       if (response.policy.name !== policyName) continue;
       rows.push(...rowsForResponse(test, response, key, read));
       if (rows.length === 0) {
-        rows.push(row(test, p.kind, display, { ok: true, actual: '', reason: 'Excluded' }));
+        rows.push(row(test, p.kind, display, { ok: true, actual: '', reason: 'Excluded' }, key));
       }
     }
     for (const t of index.target.get(key) ?? []) {
       if (t.response.policy.name !== policyName) continue;
-      rows.push(row(test, p.kind, display, checkResult(test, t.response, t.rule, t.resource, read)));
+      rows.push(row(test, p.kind, display, checkResult(test, t.response, t.rule, t.resource, read), key));
     }
     if (rows.length === 0) {
-      rows.push(row(test, p.kind, display, { ok: false, actual: '', reason: 'Not found' }));
+      rows.push(row(test, p.kind, display, { ok: false, actual: '', reason: 'Not found' }, key));
     }
     out.push(...rows);
   }

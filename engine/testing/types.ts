@@ -8,6 +8,11 @@ export interface TestRow {
   /** `name` or `namespace/name` of the resource the row is about. */
   resource: string;
   kind: string;
+  /**
+   * The RESOURCE column as Kyverno 1.19 prints it: `apiVersion/Kind/namespace/name` for a
+   * resource (`v1/Namespace//name` when cluster-scoped), `/name` for a generated one.
+   */
+  column?: string;
   expected: string;
   /** The result Kyverno reports ('' when the resource was not found or was excluded). */
   actual: string;
@@ -21,6 +26,11 @@ export interface TestFileResult {
   document?: number;
   /** Set when the test file itself could not be run (bad YAML, missing files...). */
   error: string | null;
+  /**
+   * The test file itself could not be read or parsed (or the path does not exist): Kyverno
+   * reports such errors before running anything and stops.
+   */
+  loadError?: boolean;
   rows: TestRow[];
   /**
    * Whether the test passed: it ran, produced rows, and every row passed. A test whose

@@ -1,11 +1,13 @@
 /**
- * Kubernetes quantities and Go durations, with the exact semantics Kyverno inherits
+ * Kubernetes quantities, Go durations and blang semantic versions, with the exact semantics Kyverno inherits
  * from k8s.io/apimachinery resource.Quantity and Go's time package.
  */
 import { Quantity } from './quantity';
 import { scanDuration } from './duration';
 
 export { Quantity, QuantityError, goPow10 } from './quantity';
+export { SemverError, parseVersion, tryParseVersion, compareVersions, parseRange, ZERO_VERSION } from './semver';
+export type { Version, VersionRange } from './semver';
 export type { QuantityFormat } from './quantity';
 export {
   DurationError,

@@ -12,7 +12,7 @@ import { substituteVariables, withVariables, type VariableScope } from '../varia
 import { joinNonEmpty, ruleError, ruleResult } from './results';
 import type { ValidateEnvironment } from './types';
 import { isJsonObject } from '../core/json';
-import { BudgetExceededError, isBudgetExceeded, MAX_FOREACH_ELEMENTS } from '../core/budget';
+import { BudgetExceededError, chargeForeachElement, isBudgetExceeded, MAX_FOREACH_ELEMENTS } from '../core/budget';
 
 /** One validation level: the rule itself, or one foreach body for one element. */
 export interface ValidatorLevel {
@@ -158,6 +158,7 @@ function validateElements(
   for (let index = 0; index < elements.length; index++) {
     const element = elements[index];
     if (element === null || element === undefined) continue;
+    chargeForeachElement();
     const n = parent.nesting;
     let scope = withVariables(st.scope, {});
     scope.data = { ...scope.data, element, [`element${n}`]: element, elementIndex: index, [`elementIndex${n}`]: index };

@@ -8,10 +8,20 @@
 import { splitPublicKeyPem } from '../crypto/keys';
 import { base64Decode } from '../jmespath/go-compat';
 import { KeyError, verifySignature } from '../crypto';
-import type { RegistryImage } from './snapshot';
+import { INTOTO_PAYLOAD_TYPE, type RegistryImage } from './snapshot';
 
 /** A check the engine cannot make offline (Rekor, KMS, secrets...): an error, not a failure. */
 export class UnsupportedVerification extends Error {}
+
+/**
+ * The registry could not be read. Kyverno's handleRegistryErrors makes a network failure
+ * (a *net.OpError: refused, unreachable, timed out) a rule error, anything else a failure.
+ */
+export class RegistryFailure extends Error {
+  constructor(message: string, readonly network: boolean) {
+    super(message);
+  }
+}
 
 const textDecoder = new TextDecoder();
 
@@ -31,6 +41,16 @@ interface SimpleSigningPayload {
   optional?: Record<string, unknown> | null;
 }
 
+/** A signature check with a PEM key; an unreadable key is cosign's "failed to load public key" error. */
+function verifyWithPem(publicKeyPem: string, data: Uint8Array, signature: Uint8Array): ReturnType<typeof verifySignature> {
+  try {
+    return verifySignature(publicKeyPem, data, signature);
+  } catch (e) {
+    if (e instanceof KeyError) throw new Error(`failed to load public key from PEM: ${e.message}`);
+    throw e;
+  }
+}
+
 /**
  * Kyverno's checkAnnotations: some verified payload must carry every required annotation in
  * its `optional` map.
@@ -46,11 +66,42 @@ function checkAnnotations(payloads: SimpleSigningPayload[], annotations: Record<
  * Verifies the image's signatures with one PEM public key (cosign's VerifyImageSignatures,
  * then Kyverno's annotation and digest extraction); throws Error with their message.
  */
-export function verifyCosignKey(record: RegistryImage, imageDigest: string, publicKeyPem: string, annotations: Record<string, string> = {}): CosignVerified {
-  if (record.signatures.length === 0) throw new Error('no signatures found');
+export function verifyCosignKey(record: RegistryImage, imageDigest: string, publicKeyPem: string, annotations: Record<string, string> = {}, layers = record.signatures): CosignVerified {
+  return memoised(record, `sig\0${layers === record.signatures ? 'tag' : 'referrers'}\0${imageDigest}\0${publicKeyPem}\0${JSON.stringify(annotations)}`, () => checkCosignKey(imageDigest, publicKeyPem, annotations, layers));
+}
+
+/**
+ * Verification outcomes per snapshot record: the registry layer hands out the same record for
+ * an image while its cache lives, so a warm webhook verifies each (digest, key) once.
+ * Results are immutable and failures are kept as the error they threw.
+ */
+const outcomes = new WeakMap<object, Map<string, { value: unknown } | { error: Error }>>();
+const MAX_OUTCOMES_PER_RECORD = 64;
+
+function memoised<T>(record: object, key: string, compute: () => T): T {
+  let byKey = outcomes.get(record);
+  const hit = byKey?.get(key);
+  if (hit) {
+    if ('error' in hit) throw hit.error;
+    return hit.value as T;
+  }
+  if (!byKey) outcomes.set(record, (byKey = new Map()));
+  if (byKey.size >= MAX_OUTCOMES_PER_RECORD) byKey.clear();
+  try {
+    const value = compute();
+    byKey.set(key, { value });
+    return value;
+  } catch (e) {
+    byKey.set(key, { error: e as Error });
+    throw e;
+  }
+}
+
+function checkCosignKey(imageDigest: string, publicKeyPem: string, annotations: Record<string, string>, layers: readonly CosignSignatureLayerLike[] & RegistryImage['signatures']): CosignVerified {
+  if (layers.length === 0) throw new Error('no signatures found');
   const errors: string[] = [];
   const verified: SimpleSigningPayload[] = [];
-  for (const layer of record.signatures) {
+  for (const layer of layers) {
     let payloadBytes: Uint8Array;
     let signature: Uint8Array;
     try {
@@ -60,13 +111,7 @@ export function verifyCosignKey(record: RegistryImage, imageDigest: string, publ
       errors.push('failed to decode signature layer');
       continue;
     }
-    let outcome;
-    try {
-      outcome = verifySignature(publicKeyPem, payloadBytes, signature);
-    } catch (e) {
-      if (e instanceof KeyError) throw new Error(`failed to load public key from PEM: ${e.message}`);
-      throw e;
-    }
+    const outcome = verifyWithPem(publicKeyPem, payloadBytes, signature);
     if (!outcome.verified) {
       errors.push(outcome.error ?? 'invalid signature');
       continue;
@@ -88,4 +133,146 @@ export function verifyCosignKey(record: RegistryImage, imageDigest: string, publ
   if (verified.length === 0) throw new Error(`no matching signatures: ${errors.join('\n ')}`);
   checkAnnotations(verified, annotations);
   return { digest: imageDigest };
+}
+
+/** An in-toto statement as Kyverno hands it on: `_type`, `subject`, `predicateType`, `predicate`, plus `type` (the predicate type). */
+export type Statement = Record<string, unknown>;
+
+export interface CosignAttestations {
+  statements: Statement[];
+}
+
+const COSIGN_CUSTOM_PROVENANCE = 'cosign.sigstore.dev/attestation/v1';
+
+/** DSSE's pre-authentication encoding: `DSSEv1 <len> <type> <len> <body>`. */
+export function preAuthEncoding(payloadType: string, body: Uint8Array): Uint8Array {
+  const typeBytes = new TextEncoder().encode(payloadType);
+  const head = new TextEncoder().encode(`DSSEv1 ${typeBytes.length} ${payloadType} ${body.length} `);
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head);
+  out.set(body, head.length);
+  return out;
+}
+
+interface Envelope {
+  payloadType?: unknown;
+  payload?: unknown;
+  signatures?: Array<{ keyid?: unknown; sig?: unknown }> | null;
+}
+
+function parseEnvelope(bytes: Uint8Array): Envelope {
+  const parsed = JSON.parse(textDecoder.decode(bytes)) as unknown;
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('invalid DSSE envelope: not a JSON object');
+  return parsed as Envelope;
+}
+
+/** go-securesystemslib's EnvelopeVerifier.Verify with one key, then cosign's IntotoSubjectClaimVerifier. */
+function verifyEnvelope(envelope: Envelope, publicKeyPem: string, imageDigest: string): Statement {
+  if (envelope.payloadType !== INTOTO_PAYLOAD_TYPE) {
+    throw new Error(`invalid payloadType ${typeof envelope.payloadType === 'string' ? envelope.payloadType : ''} on envelope. Expected ${INTOTO_PAYLOAD_TYPE}`);
+  }
+  const signatures = Array.isArray(envelope.signatures) ? envelope.signatures : [];
+  if (signatures.length === 0) throw new Error('no signature found');
+  let body: Uint8Array;
+  try {
+    body = base64Decode(typeof envelope.payload === 'string' ? envelope.payload : '');
+  } catch {
+    throw new Error('illegal base64 data in envelope payload');
+  }
+  const pae = preAuthEncoding(INTOTO_PAYLOAD_TYPE, body);
+  let accepted = 0;
+  for (const s of signatures) {
+    let sig: Uint8Array;
+    try {
+      sig = base64Decode(typeof s?.sig === 'string' ? s.sig : '');
+    } catch {
+      continue;
+    }
+    if (verifyWithPem(publicKeyPem, pae, sig).verified) accepted++;
+  }
+  if (accepted < 1) throw new Error(`accepted signatures do not match threshold, Found: ${accepted}, Expected 1`);
+  let statement: Statement;
+  try {
+    statement = JSON.parse(textDecoder.decode(body)) as Statement;
+  } catch (e) {
+    throw new Error(`invalid in-toto statement: ${(e as Error).message}`);
+  }
+  if (!statement || typeof statement !== 'object' || Array.isArray(statement)) throw new Error('invalid in-toto statement: not a JSON object');
+  const subjects = Array.isArray(statement.subject) ? statement.subject : [];
+  for (const subject of subjects) {
+    if (!subject || typeof subject !== 'object') throw new Error('invalid in-toto statement: null subject entry');
+    const digest = (subject as { digest?: Record<string, unknown> }).digest?.sha256;
+    if (typeof digest === 'string' && `sha256:${digest}` === imageDigest) return statement;
+  }
+  throw new Error('no matching subject digest found');
+}
+
+/**
+ * Kyverno's decodeStatement: the statement as in-toto's Go struct keeps it (`_type`,
+ * `subject` with name and digest, `predicateType`, `predicate`), `type` set to the predicate
+ * type; cosign's custom provenance has its `Data` string read as JSON when it is JSON.
+ */
+function decodeStatement(statement: Statement): Statement {
+  const subjects = Array.isArray(statement.subject)
+    ? statement.subject.map((s) => {
+        const o = (s ?? {}) as { name?: unknown; digest?: unknown };
+        return { name: typeof o.name === 'string' ? o.name : '', digest: o.digest && typeof o.digest === 'object' ? o.digest : null };
+      })
+    : null;
+  let predicate = statement.predicate ?? null;
+  if (statement._type === COSIGN_CUSTOM_PROVENANCE && predicate && typeof predicate === 'object' && !Array.isArray(predicate)) {
+    const data = (predicate as Record<string, unknown>).Data;
+    if (typeof data === 'string') {
+      try {
+        const parsed = JSON.parse(data) as unknown;
+        if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) predicate = { ...(predicate as Record<string, unknown>), Data: parsed };
+      } catch {
+        // not JSON: kept as the string it is
+      }
+    }
+  }
+  const predicateType = typeof statement.predicateType === 'string' ? statement.predicateType : '';
+  return { _type: typeof statement._type === 'string' ? statement._type : '', predicateType, subject: subjects, predicate, type: predicateType };
+}
+
+/**
+ * cosign's VerifyImageAttestations with one key, then Kyverno's FetchAttestations: every
+ * layer of the `.att` manifest is a DSSE envelope checked with the key and against the
+ * image digest; the verified ones must carry the required annotations and are decoded.
+ */
+export function verifyCosignAttestations(layers: readonly CosignSignatureLayerLike[], imageDigest: string, publicKeyPem: string, annotations: Record<string, string> = {}): CosignAttestations {
+  return memoised(layers, `att\0${imageDigest}\0${publicKeyPem}\0${JSON.stringify(annotations)}`, () => checkCosignAttestations(layers, imageDigest, publicKeyPem, annotations));
+}
+
+function checkCosignAttestations(layers: readonly CosignSignatureLayerLike[], imageDigest: string, publicKeyPem: string, annotations: Record<string, string>): CosignAttestations {
+  const errors: string[] = [];
+  const verified: Statement[] = [];
+  for (const layer of layers) {
+    try {
+      let bytes: Uint8Array;
+      try {
+        bytes = base64Decode(layer.payload);
+      } catch {
+        throw new Error('failed to decode attestation layer');
+      }
+      let envelope: Envelope;
+      try {
+        envelope = parseEnvelope(bytes);
+      } catch (e) {
+        throw new Error(e instanceof SyntaxError ? `invalid DSSE envelope: ${e.message}` : (e as Error).message);
+      }
+      verified.push(verifyEnvelope(envelope, publicKeyPem, imageDigest));
+    } catch (e) {
+      if ((e as Error).message.startsWith('failed to load public key')) throw e;
+      errors.push((e as Error).message);
+    }
+  }
+  if (verified.length === 0) throw new Error(`no matching attestations: ${errors.join('\n ')}`);
+  // A DSSE envelope has no simple-signing `optional` map: required annotations never match.
+  if (Object.keys(annotations).length > 0) throw new Error('no signature matched the required annotations');
+  return { statements: verified.map(decodeStatement) };
+}
+
+interface CosignSignatureLayerLike {
+  payload: string;
 }

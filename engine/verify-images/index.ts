@@ -12,9 +12,12 @@
  */
 import type { JsonObject, RuleResult } from '../core/types';
 import { asArray, asObject, isJsonObject } from '../core/json';
-import { extractImages, type ImageInfo } from '../context/images';
+import { extractImagesWith, type ImageInfo } from '../context/images';
+import { jmesSearch } from '../jmespath';
 import { wildcardMatch } from '../wildcard/wildcard';
-import { UnsupportedVerification, splitPemKeys, verifyCosignKey, type CosignVerified } from './cosign';
+import { evaluateConditions } from '../conditions';
+import { mergePatch, substituteVariables, withVariables, type VariableScope } from '../variables';
+import { RegistryFailure, UnsupportedVerification, splitPemKeys, verifyCosignAttestations, verifyCosignKey, type CosignVerified, type Statement } from './cosign';
 import type { ImageRegistrySnapshot, RegistryImage } from './snapshot';
 
 export * from './snapshot';
@@ -32,6 +35,8 @@ export interface ImageVerification {
   required: boolean;
   /** Annotations every verified signature payload must carry (its `optional` map). */
   annotations: Record<string, string>;
+  /** Signatures looked up through the OCI 1.1 referrers API first. */
+  cosignOCI11: boolean;
 }
 
 /** Reads an entry with the CRD's defaults (verifyDigest, mutateDigest and required default to true). */
@@ -50,11 +55,17 @@ export function imageVerification(entry: unknown): ImageVerification {
     mutateDigest: flag(e.mutateDigest),
     required: flag(e.required),
     annotations: stringMap(e.annotations) ?? {},
+    cosignOCI11: e.cosignOCI11 === true,
   };
 }
 
+const verificationsByRule = new WeakMap<JsonObject, ImageVerification[]>();
+
+/** The rule's entries, read once per (immutable) rule object. */
 export function ruleImageVerifications(rule: JsonObject): ImageVerification[] {
-  return asArray(rule.verifyImages).map(imageVerification);
+  let found = verificationsByRule.get(rule);
+  if (!found) verificationsByRule.set(rule, (found = asArray(rule.verifyImages).map(imageVerification)));
+  return found;
 }
 
 /** Kyverno's ImageInfo.String(): the digest form when there is a digest. */
@@ -66,17 +77,21 @@ function matchesAny(image: string, patterns: readonly string[]): boolean {
   return patterns.some((p) => wildcardMatch(p, image));
 }
 
-/** Every image of the resource, in Kyverno's listing order (init, regular, ephemeral containers). */
-function allImages(resource: JsonObject | null): ImageInfo[] {
+/**
+ * Every image of the resource, in Kyverno's listing order (init, regular, ephemeral
+ * containers), or what the rule's `imageExtractors` find for its kind.
+ */
+function allImages(resource: JsonObject | null, rule: JsonObject): ImageInfo[] {
   const out: ImageInfo[] = [];
-  for (const group of Object.values(extractImages(resource))) out.push(...Object.values(group));
+  const groups = extractImagesWith(resource, rule.imageExtractors, (expression, value) => jmesSearch(expression, value));
+  for (const group of Object.values(groups)) out.push(...Object.values(group));
   return out;
 }
 
 /** The images some entry of the rule references (Kyverno's ExtractMatchingImages); none means the rule gives no result. */
 export function matchingImages(rule: JsonObject, resource: JsonObject | null): ImageInfo[] {
   const entries = ruleImageVerifications(rule);
-  return allImages(resource).filter((info) => entries.some((e) => matchesAny(imageString(info), e.imageReferences)));
+  return allImages(resource, rule).filter((info) => entries.some((e) => matchesAny(imageString(info), e.imageReferences)));
 }
 
 /** Whether the rule runs in the validate pass too (Kyverno's HasVerifyImageChecks). */
@@ -124,22 +139,63 @@ function stringMap(v: unknown): Record<string, string> | undefined {
   return out;
 }
 
-/** One attestor entry (cosign with a public key); throws with the reason it did not verify. */
-function verifyAttestor(entry: JsonObject, record: RegistryImage, digest: string, annotations: Record<string, string>): CosignVerified {
+/** The attestor's kind as Kyverno names it in error paths (buildCosignVerifier's subPath). */
+function attestorSubPath(entry: JsonObject): string {
+  if (isJsonObject(entry.keys)) return '.keys';
+  if (isJsonObject(entry.certificates)) return '.certificates';
+  if (isJsonObject(entry.keyless)) return '.keyless';
+  return '';
+}
+
+/** The public key of a cosign key attestor, or why it cannot be checked offline. */
+function attestorPublicKey(entry: JsonObject): string {
   const keys = attestorKeys(entry);
   if (!keys) throw new UnsupportedVerification('only cosign public-key attestors (keys.publicKeys) are verified so far');
   if (typeof keys.publicKeys !== 'string' || keys.publicKeys === '') throw new UnsupportedVerification('keys from secrets or KMS are not supported yet');
   // Without rekor.ignoreTlog cosign looks the signature up in the Rekor transparency log.
   if (asObject(keys.rekor)?.ignoreTlog !== true) throw new UnsupportedVerification('transparency log (Rekor) verification is not supported yet; set keys.rekor.ignoreTlog');
+  return keys.publicKeys;
+}
+
+/** The record's digest, or the registry error that kept it from being read. */
+function resolvedDigest(record: RegistryImage): string {
+  if (record.error !== undefined || !record.digest) throw new RegistryFailure(record.error ?? 'no digest', record.unreachable === true);
+  return record.digest;
+}
+
+interface VerifyTarget {
+  record: RegistryImage;
+  entry: ImageVerification;
+}
+
+/** One attestor entry (cosign with a public key); throws with the reason it did not verify. */
+function verifyAttestor(attestor: JsonObject, target: VerifyTarget): CosignVerified {
+  const key = attestorPublicKey(attestor);
+  const digest = resolvedDigest(target.record);
   // The attestor's own annotations replace the entry's (buildCosignVerifier).
-  return verifyCosignKey(record, digest, keys.publicKeys, stringMap(entry.annotations) ?? annotations);
+  const annotations = stringMap(attestor.annotations) ?? target.entry.annotations;
+  // cosignOCI11: the referrers first; cosign falls back to the tag schema when that fails.
+  if (target.entry.cosignOCI11 && target.record.referrerSignatures?.length) {
+    try {
+      return verifyCosignKey(target.record, digest, key, annotations, target.record.referrerSignatures);
+    } catch {
+      // fall back to `sha256-<hex>.sig`
+    }
+  }
+  return verifyCosignKey(target.record, digest, key, annotations);
+}
+
+/** An error combining entries' errors (multierr.Combine: "; "), a network failure if any was. */
+function combinedError(errors: Error[]): Error {
+  const message = errors.map((e) => e.message).join('; ');
+  return errors.some((e) => e instanceof RegistryFailure && e.network) ? new RegistryFailure(message, true) : new Error(message);
 }
 
 /** verifyAttestorSet: `count` entries (all by default) must verify; nested attestor sets recurse. */
-function verifyAttestorSet(set: JsonObject, record: RegistryImage, digest: string, path: string, annotations: Record<string, string>): CosignVerified {
+function verifyAttestorSet(set: JsonObject, target: VerifyTarget, path: string): CosignVerified {
   const entries = expandStaticKeys(asArray(set.entries));
   const count = typeof set.count === 'number' && set.count > 0 ? set.count : entries.length;
-  const errors: string[] = [];
+  const errors: Error[] = [];
   let verified = 0;
   for (let i = 0; i < entries.length; i++) {
     let entryPath = `${path}.entries[${i}]`;
@@ -148,48 +204,204 @@ function verifyAttestorSet(set: JsonObject, record: RegistryImage, digest: strin
       const inner = entries[i].attestor;
       if (isJsonObject(inner)) {
         entryPath += '.attestor';
-        outcome = verifyAttestorSet(inner, record, digest, entryPath, annotations);
+        outcome = verifyAttestorSet(inner, target, entryPath);
       } else {
-        outcome = verifyAttestor(entries[i], record, digest, annotations);
+        outcome = verifyAttestor(entries[i], target);
       }
       if (++verified >= count) return outcome;
     } catch (e) {
       if (e instanceof UnsupportedVerification) throw e;
       // A nested set's errors already carry their paths.
-      errors.push(isJsonObject(entries[i].attestor) ? (e as Error).message : `${entryPath}${attestorKeys(entries[i]) ? '.keys' : ''}: ${(e as Error).message}`);
+      if (isJsonObject(entries[i].attestor)) errors.push(e as Error);
+      else {
+        const message = `${entryPath}${attestorSubPath(entries[i])}: ${(e as Error).message}`;
+        errors.push(e instanceof RegistryFailure ? new RegistryFailure(message, e.network) : new Error(message));
+      }
     }
   }
-  // multierr.Combine joins the entries' errors with "; ".
-  throw new Error(errors.join('; '));
+  throw combinedError(errors);
 }
 
+const NOT_VERIFIED = (name: string, message: string, status: 'fail' | 'error' = 'fail'): RuleResult => ({ name, type: 'ImageVerify', status, message });
+
 /** The rule's signature checks for one image from the registry snapshot (Kyverno's verifyAttestors). */
-function verifyAttestors(name: string, entry: ImageVerification, image: string, record: RegistryImage | undefined): { result: RuleResult; digest?: string } {
-  if (!record) return { result: { name, type: 'ImageVerify', status: 'error', message: `${NEEDS_REGISTRY} (${image})` } };
-  if (record.error !== undefined || !record.digest) {
-    return { result: { name, type: 'ImageVerify', status: 'error', message: `failed to verify image ${image}: ${record.error ?? 'no digest'}` } };
-  }
-  if (entry.attestations.length > 0) {
-    return { result: { name, type: 'ImageVerify', status: 'error', message: `failed to verify image ${image}: attestations are not verified yet` } };
-  }
+function verifyAttestors(name: string, entry: ImageVerification, image: string, record: RegistryImage): { result: RuleResult; digest?: string } {
   let outcome: CosignVerified | undefined;
   try {
-    for (let i = 0; i < entry.attestors.length; i++) outcome = verifyAttestorSet(asObject(entry.attestors[i]), record, record.digest, `.attestors[${i}]`, entry.annotations);
+    for (let i = 0; i < entry.attestors.length; i++) outcome = verifyAttestorSet(asObject(entry.attestors[i]), { record, entry }, `.attestors[${i}]`);
   } catch (e) {
-    const status = e instanceof UnsupportedVerification ? 'error' : 'fail';
-    return { result: { name, type: 'ImageVerify', status, message: `failed to verify image ${image}: ${(e as Error).message}` } };
+    // handleRegistryErrors: a network failure is an error, anything else a failure.
+    const status = e instanceof UnsupportedVerification || (e instanceof RegistryFailure && e.network) ? 'error' : 'fail';
+    return { result: NOT_VERIFIED(name, `failed to verify image ${image}: ${(e as Error).message}`, status) };
   }
-  if (!outcome) return { result: { name, type: 'ImageVerify', status: 'error', message: 'invalid response: nil' } };
+  if (!outcome) return { result: NOT_VERIFIED(name, 'invalid response: nil', 'error') };
   return { result: { name, type: 'ImageVerify', status: 'pass', message: `verified image signatures for ${image}` }, digest: outcome.digest };
+}
+
+/** Kyverno's FetchAttestations for one attestor entry: verified in-toto statements. */
+function fetchAttestations(attestor: JsonObject, target: VerifyTarget): Statement[] {
+  const key = attestorPublicKey(attestor);
+  const digest = resolvedDigest(target.record);
+  if (target.record.attestationsError !== undefined) {
+    // Kyverno turns a missing attestation manifest into "not found".
+    throw new Error(/MANIFEST_UNKNOWN: manifest unknown/.test(target.record.attestationsError) ? 'not found' : target.record.attestationsError);
+  }
+  const annotations = stringMap(attestor.annotations) ?? target.entry.annotations;
+  return verifyCosignAttestations(target.record.attestations ?? [], digest, key, annotations).statements;
+}
+
+/**
+ * Kyverno's EvaluateConditions for one statement: the predicate merged into the context's
+ * root, then each any/all block of `conditions` in turn.
+ */
+function checkStatementConditions(conditions: unknown[], statement: Statement, scope: VariableScope): { passed: boolean; message: string } {
+  const predicate = statement.predicate;
+  if (!isJsonObject(predicate)) throw new Error(`failed to check attestations: failed to extract predicate from statement: ${JSON.stringify(statement)}`);
+  const inner: VariableScope = { ...scope, data: mergePatch(scope.data, predicate) as JsonObject };
+  const passedMessages: string[] = [];
+  for (const block of conditions) {
+    const outcome = evaluateConditions(block ?? {}, inner);
+    if (outcome.error !== undefined) throw new Error(`failed to check attestations: ${outcome.error}`);
+    if (!outcome.passed) return { passed: false, message: outcome.message ?? '' };
+    passedMessages.push(outcome.message ?? '');
+  }
+  return { passed: true, message: passedMessages.join(';') };
+}
+
+/** Kyverno's verifyAttestation: the statements of the attestation's type must exist and all meet its conditions. */
+function verifyAttestationStatements(statements: Statement[], type: string, conditions: unknown[], image: string, scope: VariableScope): void {
+  const ofType = statements.filter((s) => s.type === type);
+  if (ofType.length === 0) throw new Error(`attestions not found for predicate type ${type}`);
+  if (conditions.length === 0) return;
+  for (const statement of ofType) {
+    const { passed, message } = checkStatementConditions(conditions, statement, scope);
+    if (!passed) throw new Error(`attestation checks failed for ${image} and predicate ${type}: ${message}`);
+  }
+}
+
+/** The rule's `validate` blocks on the verified data (Kyverno's imageVerifier.validate and getDenyMessage). */
+function validateVerifiedData(rule: JsonObject, scope: VariableScope): string | undefined {
+  for (const raw of asArray(rule.verifyImages)) {
+    const validation = asObject(asObject(raw)?.validate);
+    if (!validation || validation.deny === undefined || validation.deny === null) continue;
+    const deny = asObject(validation.deny);
+    const outcome = evaluateConditions(deny?.conditions ?? null, scope);
+    if (outcome.error !== undefined) return `failed to check deny conditions: ${outcome.error}`;
+    if (!outcome.passed) continue;
+    const message = typeof validation.message === 'string' ? validation.message : '';
+    const msg = outcome.message ?? '';
+    if (message === '' && msg === '') return `validation error: imageVerify ${message} failed`;
+    const text = [message, msg].filter((p) => p !== '').join('; ');
+    try {
+      const substituted = substituteVariables(text, scope);
+      return typeof substituted === 'string' ? substituted : "the produced message didn't resolve to a string, check your policy definition.";
+    } catch {
+      return msg;
+    }
+  }
+  return undefined;
+}
+
+/** Kyverno's HasValidateImageVerification: some entry of the rule has a validate block with deny conditions. */
+function hasValidateImageVerification(rule: JsonObject): boolean {
+  return asArray(rule.verifyImages).some((raw) => {
+    const validation = asObject(asObject(raw)?.validate);
+    return !!validation && validation.deny !== undefined && validation.deny !== null;
+  });
+}
+
+/** Kyverno's verifyAttestations: each attestation's attestor sets fetch, verify and check statements. */
+function verifyAttestations(name: string, rule: JsonObject, entry: ImageVerification, image: string, record: RegistryImage, scope: VariableScope): { result: RuleResult; scope: VariableScope } {
+  for (let i = 0; i < entry.attestations.length; i++) {
+    const attestation = asObject(entry.attestations[i]) ?? {};
+    const path = `.attestations[${i}]`;
+    const type = typeof attestation.type === 'string' && attestation.type !== '' ? attestation.type : typeof attestation.predicateType === 'string' ? attestation.predicateType : '';
+    if (type === '') return { result: NOT_VERIFIED(name, `${path}: missing type`), scope };
+    const conditions = asArray(attestation.conditions);
+    const sets = asArray(attestation.attestors).length > 0 ? asArray(attestation.attestors) : [{ entries: [{}] }];
+    const errors: string[] = [];
+    for (let j = 0; j < sets.length; j++) {
+      const set = asObject(sets[j]) ?? {};
+      const entries = asArray(set.entries).map((e) => asObject(e) ?? {});
+      const required = typeof set.count === 'number' && set.count > 0 ? set.count : entries.length;
+      let verified = 0;
+      for (const attestor of entries) {
+        // Kyverno names the entry by the attestation's index here, not the entry's.
+        const entryPath = `${path}.attestors[${j}].entries[${i}]${attestorSubPath(attestor)}`;
+        let statements: Statement[];
+        try {
+          statements = fetchAttestations(attestor, { record, entry });
+        } catch (e) {
+          if (e instanceof UnsupportedVerification) return { result: NOT_VERIFIED(name, `failed to verify image ${image}: ${e.message}`, 'error'), scope };
+          errors.push((e as Error).message);
+          continue;
+        }
+        const withPredicate = statements.find((s) => isJsonObject(s.predicate));
+        if (!withPredicate) {
+          errors.push('predicate not found in any statement');
+          continue;
+        }
+        if (typeof attestation.name === 'string' && attestation.name !== '') scope = withVariables(scope, { [attestation.name]: withPredicate.predicate });
+        try {
+          verifyAttestationStatements(statements, type, conditions, image, scope);
+          if (++verified >= required) break;
+        } catch (e) {
+          errors.push(`${entryPath}: ${(e as Error).message}`);
+        }
+      }
+      if (verified < required) {
+        const detail = errors.length > 0 ? errors.join('; ') : 'attestations verification failed';
+        return { result: NOT_VERIFIED(name, `image attestations verification failed, verifiedCount: ${verified}, requiredCount: ${required}, error: ${detail}`), scope };
+      }
+    }
+  }
+  if (hasValidateImageVerification(rule)) {
+    const denied = validateVerifiedData(rule, scope);
+    if (denied !== undefined) return { result: NOT_VERIFIED(name, `validation in verifyImages failed: ${denied}`), scope };
+    return { result: { name, type: 'ImageVerify', status: 'pass', message: `verifyImages validation is passed in ${name} rule` }, scope };
+  }
+  return { result: { name, type: 'ImageVerify', status: 'pass', message: `verified image attestations for ${image}` }, scope };
+}
+
+/** Kyverno's AddImageInfo: the image being verified as `image` in the context. */
+function withImageInfo(scope: VariableScope, info: ImageInfo): VariableScope {
+  return withVariables(scope, {
+    image: {
+      reference: info.reference ?? '',
+      referenceWithTag: info.referenceWithTag ?? '',
+      registry: info.registry ?? '',
+      path: info.path,
+      name: info.name,
+      tag: info.tag ?? '',
+      digest: info.digest ?? '',
+    },
+  });
+}
+
+/** Kyverno's verifyImage for one image that the entry references: attestors, then attestations. */
+function verifyImage(name: string, rule: JsonObject, entry: ImageVerification, info: ImageInfo, record: RegistryImage | undefined, scope: VariableScope): { result: RuleResult; digest?: string } {
+  let image = imageString(info);
+  if (!record) return { result: NOT_VERIFIED(name, `${NEEDS_REGISTRY} (${image})`, 'error') };
+  let digest: string | undefined;
+  if (entry.attestors.length > 0) {
+    const signed = verifyAttestors(name, entry, image, record);
+    if (signed.result.status !== 'pass' || entry.attestations.length === 0) return signed;
+    digest = signed.digest;
+    // The attestation pass names the image by its verified digest.
+    if (!info.digest && digest) image = imageString({ ...info, reference: undefined, digest });
+  }
+  const { result } = verifyAttestations(name, rule, entry, image, record, withImageInfo(scope, digest && !info.digest ? { ...info, digest } : info));
+  return { result, digest: info.digest ?? digest };
 }
 
 /**
  * The image-verify pass for one rule whose match, context, preconditions and exceptions are
- * settled (Kyverno's imageVerifier.Verify). Signatures are checked against the registry
- * snapshot; without one (offline) they give an error that says so. `mutateDigest` adds the
- * verified (or resolved) digest to images that have none.
+ * settled (Kyverno's imageVerifier.Verify). Signatures and attestations are checked against
+ * the registry snapshot; without one (offline) they give an error that says so.
+ * `mutateDigest` adds the verified (or resolved) digest to images that have none. `scope` is
+ * the rule's context, which attestation conditions and validate blocks read.
  */
-export function verifyImagesPass(name: string, rule: JsonObject, images: readonly ImageInfo[], snapshot?: ImageRegistrySnapshot): VerifyImagesOutcome {
+export function verifyImagesPass(name: string, rule: JsonObject, images: readonly ImageInfo[], snapshot?: ImageRegistrySnapshot, scope: VariableScope = { data: {} }): VerifyImagesOutcome {
   const out: VerifyImagesOutcome = { results: [], patches: [], verified: [] };
   for (const entry of ruleImageVerifications(rule)) {
     const verifies = entry.attestors.length > 0 || entry.attestations.length > 0;
@@ -201,12 +413,12 @@ export function verifyImagesPass(name: string, rule: JsonObject, images: readonl
         if (!matchesAny(image, entry.imageReferences) || matchesAny(image, entry.skipImageReferences)) {
           result = { name, type: 'ImageVerify', status: 'skip', message: `skipping image reference image ${image}, policy ruleName ${name}` };
         } else {
-          ({ result, digest } = verifyAttestors(name, entry, image, snapshot?.images[image]));
+          ({ result, digest } = verifyImage(name, rule, entry, info, snapshot?.images[image], scope));
         }
       }
       // Offline, an image whose signatures could not be checked gets no digest error on top.
       if (entry.mutateDigest && !info.digest && (snapshot || !verifies)) {
-        digest ??= snapshot?.images[image]?.digest;
+        digest ||= snapshot?.images[image]?.digest;
         if (!digest) {
           const reason = snapshot?.images[image]?.error ?? `resolving ${image} to a digest needs registry access, which is not available offline`;
           out.results.push({ name, type: 'ImageVerify', status: 'error', message: `failed to update digest: ${reason}` });
@@ -258,7 +470,7 @@ export function validateImagesPass(
 ): RuleResult {
   const skipped: string[] = [];
   const passed: string[] = [];
-  const images = allImages(resource);
+  const images = allImages(resource, rule);
   for (const entry of ruleImageVerifications(rule)) {
     for (const info of images) {
       const image = imageString(info);

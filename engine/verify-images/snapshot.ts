@@ -15,21 +15,60 @@ export interface CosignSignatureLayer {
 }
 
 export interface RegistryImage {
-  /** The manifest digest the reference resolves to (`Docker-Content-Digest`). */
+  /** The manifest digest the reference resolves to (`Docker-Content-Digest`); an index's own digest for a multi-arch image, as cosign signs it. */
   digest?: string;
-  /** Why the registry could not be read for this image (unreachable, 404, timeout...). */
+  /** Why the registry could not be read for this image (404, unauthorized, unreachable, timeout...). */
   error?: string;
-  /** The layers of the cosign signature manifest; empty when the image has none. */
+  /** The error is a network failure (refused, unreachable, timed out): Kyverno makes those a rule error, other registry errors a failure. */
+  unreachable?: boolean;
+  /** The layers of the cosign signature manifest (`sha256-<hex>.sig`); empty when the image has none. */
   signatures: CosignSignatureLayer[];
+  /** The signature layers found through the OCI 1.1 referrers API (or its tag-schema fallback), read for entries with `cosignOCI11`. */
+  referrerSignatures?: CosignSignatureLayer[];
+  /** The layers of the cosign attestation manifest (`sha256-<hex>.att`): DSSE envelopes, read for entries with `attestations`. */
+  attestations?: CosignSignatureLayer[];
+  /** Why the attestations could not be read. */
+  attestationsError?: string;
+}
+
+/**
+ * What Kyverno's image data loader returns for a reference (the `imageRegistry` context
+ * entry's value, and `image.GetMetadata` in CEL): the reference's parts, the manifest and
+ * config of the image (of the linux/amd64 manifest for an index) and the index itself.
+ */
+export interface ImageMetadata {
+  image: string;
+  resolvedImage: string;
+  registry: string;
+  repository: string;
+  identifier: string;
+  tag?: string;
+  digest: string;
+  manifest: unknown;
+  config: unknown;
+  /** The index (manifest list) when the reference names one. */
+  manifestList?: unknown;
 }
 
 /** Keyed by the image as Kyverno prints it (ImageInfo.String()). */
 export interface ImageRegistrySnapshot {
   images: Record<string, RegistryImage>;
+  /** Image data by reference as written (for `imageRegistry` context entries and `image.GetMetadata`). */
+  metadata?: Record<string, ImageMetadata | { error: string }>;
 }
 
 export const COSIGN_SIMPLESIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
 export const COSIGN_SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
+
+export const DSSE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
+export const INTOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+/** The artifact type of cosign signatures stored as OCI 1.1 referrers. */
+export const COSIGN_SIGNATURE_ARTIFACT_TYPE = 'application/vnd.dev.cosign.artifact.sig.v1+json';
+
+/** cosign's attestation tag for a digest: `sha256:abc` → `sha256-abc.att`. */
+export function cosignAttestationTag(digest: string): string {
+  return `${digest.replace(':', '-')}.att`;
+}
 
 /** cosign's signature tag for a digest: `sha256:abc` → `sha256-abc.sig`. */
 export function cosignSignatureTag(digest: string): string {

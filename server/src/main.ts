@@ -25,15 +25,16 @@ import {
   documentSymbols,
   foldingRanges,
   definition,
-  evaluateManifests,
   manifestDocuments,
+  mutationEdit,
+  ManifestResults,
   Codes,
   type ParsedFile,
-  type MutationFix,
+  type MutationData,
   type Diagnostic,
 } from './service';
 import { internalErrorDiagnostic, runCheck } from './service/guard';
-import { PolicyIndex } from './workspace';
+import { WorkspaceIndex } from './workspace';
 import { reparseFile } from './service/reparse';
 
 export interface ServerSettings {
@@ -73,7 +74,8 @@ export function startServer(connection: Connection = createConnection(ProposedFe
   const timers = new Map<string, NodeJS.Timeout>();
   const lastCost = new Map<string, number>();
   let settings: ServerSettings = { ...DEFAULT_SETTINGS };
-  let index = new PolicyIndex([]);
+  let index = new WorkspaceIndex([]);
+  const manifests = new ManifestResults();
   let canWatch = false;
   let canConfigure = false;
 
@@ -95,6 +97,15 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 
   const log = (message: string) => connection.console.error(message);
 
+  /** A file's text on disk, or undefined when it cannot be read (deleted, unreadable). */
+  function readDisk(uri: string): string | undefined {
+    try {
+      return readFileSync(fileURLToPath(uri), 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+
   function safe<T>(what: string, fallback: T, fn: () => T): T {
     try {
       return fn();
@@ -114,9 +125,11 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     try {
       const file = parse(doc);
       runCheck(file, 0, 'validation', diagnostics, () => diagnostics.push(...validateFile(file, { log })), log);
-      if (index.accepts(uri)) policiesChanged = safe('policy index', false, () => index.update(uri, file));
+      if (index.accepts(uri)) policiesChanged = safe('policy index', false, () => index.updateBuffer(uri, file));
+      // During the first workspace scan, with the policies found so far (scanWorkspace
+      // evaluates again as it progresses and when it completes).
       runCheck(file, 0, 'the evaluation of workspace policies', diagnostics, () => {
-        if (manifestDocuments(file).length) diagnostics.push(...evaluateManifests(file, index.policies()));
+        if (manifestDocuments(file).length) diagnostics.push(...manifests.diagnostics(file, index.policySet()));
       }, log);
     } catch (e) {
       log(`parsing ${uri} failed: ${(e as Error).stack ?? e}`);
@@ -141,13 +154,26 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     }, delay));
   }
 
-  /** A policy changed: manifests that use it must be re-evaluated. */
-  function revalidateManifests(except?: string): void {
+  /**
+   * A policy changed: manifests that use it must be re-evaluated (those whose candidate
+   * policies did not change reuse their results, see ManifestResults).
+   */
+  function revalidateManifests(except?: string, delay = settings.debounceMs): void {
     for (const d of documents.all()) {
       if (d.uri === except) continue;
       const file = parsed.get(d.uri)?.file;
-      if (!file || manifestDocuments(file).length) schedule(d.uri, settings.debounceMs);
+      if (!file || manifestDocuments(file).length) schedule(d.uri, delay);
     }
+  }
+
+  /**
+   * Scans the workspace in slices (requests are served meanwhile); open manifests are
+   * evaluated with the policies found so far while the first scan runs, and once it completes.
+   */
+  function scanWorkspace(): void {
+    index.scanInSlices(() => revalidateManifests(undefined, 0)).then((completed) => {
+      if (completed) revalidateManifests(undefined, 0);
+    }, (e) => log(`workspace scan failed: ${(e as Error).stack ?? e}`));
   }
 
   async function loadSettings(): Promise<void> {
@@ -163,8 +189,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     settings = { policies: glob, debounceMs: typeof s.debounceMs === 'number' ? s.debounceMs : settings.debounceMs };
     if (changed) {
       index.setGlob(glob);
-      index.scan();
-      revalidateManifests();
+      scanWorkspace();
     }
   }
 
@@ -173,7 +198,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     if (!folders.length && params.rootUri) folders.push(params.rootUri);
     const init = (params.initializationOptions ?? {}) as { settings?: Partial<ServerSettings> };
     if (init.settings) settings = { ...settings, ...init.settings };
-    index = new PolicyIndex(folders.filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u)), settings.policies);
+    index = new WorkspaceIndex(folders.filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u)), settings.policies);
     canWatch = Boolean(params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration);
     canConfigure = Boolean(params.capabilities.workspace?.configuration);
     return {
@@ -191,12 +216,12 @@ export function startServer(connection: Connection = createConnection(ProposedFe
   });
 
   connection.onInitialized(async () => {
+    // The scan starts with the initial settings; a different glob in the configuration restarts it.
+    scanWorkspace();
     if (canWatch) {
       await connection.client.register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/*.{yaml,yml}' }] }).catch(() => undefined);
     }
-    safe('workspace scan', undefined, () => index.scan());
     await loadSettings();
-    revalidateManifests();
     // Load the engine modules and compile hot paths now rather than on the first keystroke.
     setTimeout(() => safe('warm-up', undefined, () => validateFile(parseFile('warm-up:', WARM_UP))), 0);
   });
@@ -224,10 +249,11 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     clearTimeout(timers.get(e.document.uri));
     parsed.delete(e.document.uri);
     lastCost.delete(e.document.uri);
+    manifests.forget(e.document.uri);
     // Unsaved edits die with the buffer: the policy on disk applies again.
     const uri = e.document.uri;
     if (index.accepts(uri)) {
-      const changed = safe('policy reload', false, () => index.update(uri, readFileSync(fileURLToPath(uri), 'utf8')));
+      const changed = safe('policy reload', false, () => index.closeBuffer(uri, readDisk(uri)));
       if (changed) revalidateManifests(uri);
     }
     connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
@@ -257,9 +283,11 @@ export function startServer(connection: Connection = createConnection(ProposedFe
   });
   connection.onCodeAction((p) => {
     const actions: CodeAction[] = [];
+    const doc = documents.get(p.textDocument.uri);
     for (const d of p.context.diagnostics) {
-      if (d.code !== Codes.mutation || !d.data) continue;
-      const fix = d.data as MutationFix;
+      if (d.code !== Codes.mutation || !d.data || !doc) continue;
+      const fix = safe('mutation edit', undefined, () => mutationEdit(parse(doc), d.data as MutationData));
+      if (!fix) continue;
       actions.push({
         title: fix.title,
         kind: 'quickfix',

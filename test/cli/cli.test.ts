@@ -42,7 +42,7 @@ test('test --json prints exactly files and summary, with hidden .kyverno-test fo
       path: `${fixtures}/suites/excluded/.kyverno-test/kyverno-test.yaml`,
       error: null,
       rows: [
-        { policy: 'configmap-labels', rule: 'check-labels', resource: 'shop/web', kind: 'Pod', expected: 'fail', actual: '', ok: true, reason: 'Excluded' },
+        { policy: 'configmap-labels', rule: 'check-labels', resource: 'shop/web', kind: 'Pod', column: 'v1/Pod/shop/web', expected: 'fail', actual: '', ok: true, reason: 'Excluded' },
       ],
       ok: true,
       reason: '',
@@ -74,7 +74,7 @@ test('--file-name selects another test file name; a missing path is an error ent
   const r = cli('test', `${fixtures}/suites`, 'no/such/dir', '--file-name', 'other-test.yaml', '--json');
   const report = JSON.parse(r.out);
   assert.deepEqual(report.files, [
-    { path: 'no/such/dir', error: 'no/such/dir: no such file or directory', rows: [], ok: false, reason: 'no/such/dir: no such file or directory' },
+    { path: 'no/such/dir', error: 'no/such/dir: no such file or directory', loadError: true, rows: [], ok: false, reason: 'no/such/dir: no such file or directory' },
   ]);
   assert.equal(r.code, 1);
 });

@@ -67,7 +67,7 @@ function tableRows(text: string): string[][] {
 test('test -t selects results by policy and resource, with wildcards', () => {
   const r = cli('test', exceptions, '-t', 'policy=psa,resource=bad-pod');
   assert.equal(r.code, 0, r.err);
-  assert.deepEqual(tableRows(r.out), [['1', 'psa', 'baseline', 'Pod/default/bad-pod', 'Pass', 'Ok']]);
+  assert.deepEqual(tableRows(r.out), [['1', 'psa', 'baseline', 'v1/Pod/default/bad-pod', 'Pass', 'Ok']]);
   assert.match(r.out, /Test Summary: 1 tests passed and 0 tests failed/);
   const wild = cli('test', exceptions, '--test-case-selector=policy=disallow-*');
   assert.equal(wild.code, 0, wild.err);
@@ -93,7 +93,7 @@ test('test --fail-only prints Kyverno\'s summary and the aggregated failures', (
   const r = cli('test', suites, '--fail-only');
   assert.equal(r.code, 1);
   assert.match(r.out, /Test Summary: 1 out of 2 tests failed\n\nAggregated Failed Test Cases : \n┌/);
-  assert.deepEqual(tableRows(r.out), [['1', 'configmaps-only', '', 'Pod/shop/web', 'Fail', 'Not found']]);
+  assert.deepEqual(tableRows(r.out), [['1', 'configmaps-only', '', 'v1/Pod/shop/web', 'Fail', 'Not found']]);
 });
 
 test('test --detailed-results adds the MESSAGE column', () => {
@@ -109,12 +109,12 @@ test('test -o json prints Kyverno\'s row maps; yaml and markdown too', () => {
   const start = json.out.indexOf('[');
   const end = json.out.lastIndexOf(']');
   assert.deepEqual(JSON.parse(json.out.slice(start, end + 1)), [
-    { ID: 1, POLICY: 'configmaps-only', REASON: 'Not found', RESOURCE: 'Pod/shop/web', RESULT: 'Fail', RULE: '' },
+    { ID: 1, POLICY: 'configmaps-only', REASON: 'Not found', RESOURCE: 'v1/Pod/shop/web', RESULT: 'Fail', RULE: '' },
   ]);
   const yaml = cli('test', `${suites}/not-found`, '--output-format', 'yaml');
   assert.match(yaml.out, /- ID: 1\n {2}POLICY: configmaps-only\n {2}REASON: Not found\n/);
   const md = cli('test', `${suites}/not-found`, '-o', 'markdown', '--detailed-results');
-  assert.match(md.out, /\| ID \| POLICY \| RULE \| RESOURCE \| RESULT \| REASON \| MESSAGE \| \n\|(----\|){7}\n\| 1 \| configmaps-only \|  \| Pod\/shop\/web \| Fail \| Not found \| Not found \|\n/);
+  assert.match(md.out, /\| ID \| POLICY \| RULE \| RESOURCE \| RESULT \| REASON \| MESSAGE \| \n\|(----\|){7}\n\| 1 \| configmaps-only \|  \| v1\/Pod\/shop\/web \| Fail \| Not found \| Not found \|\n/);
 });
 
 test('test -o junit is well-formed JUnit XML with one suite per policy', () => {
@@ -129,7 +129,7 @@ test('test -o junit is well-formed JUnit XML with one suite per policy', () => {
     assert.ok(failing, r.out);
     const suite = failing.children[0];
     assert.deepEqual(suite.attrs, { name: 'configmaps-only', tests: '1', failures: '1' });
-    assert.deepEqual(suite.children.map((c) => [c.name, c.attrs.name, c.children[0].name, c.children[0].attrs.message]), [['testcase', 'Pod/shop/web', 'failure', 'Not found']]);
+    assert.deepEqual(suite.children.map((c) => [c.name, c.attrs.name, c.children[0].name, c.children[0].attrs.message]), [['testcase', 'v1/Pod/shop/web', 'failure', 'Not found']]);
   }
 });
 
@@ -259,8 +259,8 @@ test('apply -e applies PolicyExceptions; --exceptions-with-resources takes them 
   assert.match(viaE.out, /with 1 exception\(s\)\.\.\./);
 });
 
-test('apply: cluster flags are named errors, not unknown flags', () => {
-  for (const flag of ['-c', '--cluster', '--kubeconfig=x', '-n=default', '--crd-paths=x', '--generate-exceptions']) {
+test('apply: Kyverno flags we do not offer are named errors, not unknown flags', () => {
+  for (const flag of ['-b=main', '--username=x', '--password=y', '--generate-exceptions', '--generated-exception-ttl=1h', '--exceptions-within-resources', '--exceptions-within-policies']) {
     const r = cli('apply', ...latestTag, flag);
     assert.equal(r.code, 2, flag);
     assert.match(r.err, /^Error: flag --[\w-]+ is not supported: /, flag);

@@ -121,8 +121,8 @@ test('server-side apply conflicts are reported with the other field manager, and
   });
   const { planDeploy } = await import('../../deploy/plan');
   const { dryRun } = await import('../../deploy/diff');
-  const { builtinKinds } = await import('../../webhook/rules');
-  const plan = planDeploy({ mode: 'policies-only', policies: [], kinds: builtinKinds() });
+  const { knownKindTable } = await import('../../engine/kube');
+  const plan = planDeploy({ mode: 'policies-only', policies: [], kinds: knownKindTable() });
   plan.objects.push({ phase: 'policies', object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owned', namespace: 'default' }, data: { k: 'ours' } } });
   const refused = await dryRun(cluster.client, plan, { newCrdKinds: new Set() });
   assert.equal(refused.conflicts.length, 1);

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generatedKinds, generateRbacRules } from '../../deploy/generate-rbac';
-import { builtinKinds } from '../../webhook/rules';
+import { knownKindTable } from '../../engine/kube';
 
 const policy = (rules: unknown[]) => ({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p' }, spec: { rules } });
 
@@ -18,12 +18,12 @@ test('generated kinds: data, clone, cloneList and foreach targets; variables and
     { apiVersion: 'policies.kyverno.io/v1', kind: 'ValidatingPolicy', metadata: { name: 'v' }, spec: {} },
   ];
   assert.deepEqual(generatedKinds(policies), ['networking.k8s.io/v1/NetworkPolicy', 'v1/ConfigMap', 'v1/Secret', 'v1/ServiceAccount']);
-  assert.deepEqual(generateRbacRules(policies, builtinKinds()), [
+  assert.deepEqual(generateRbacRules(policies, knownKindTable()), [
     { apiGroups: [''], resources: ['configmaps', 'secrets', 'serviceaccounts'], verbs: ['create', 'update', 'patch', 'delete'] },
     { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['create', 'update', 'patch', 'delete'] },
   ]);
 });
 
 test('no generate rules, no extra permissions', () => {
-  assert.deepEqual(generateRbacRules([policy([{ name: 'v', validate: { pattern: {} } }])], builtinKinds()), []);
+  assert.deepEqual(generateRbacRules([policy([{ name: 'v', validate: { pattern: {} } }])], knownKindTable()), []);
 });

@@ -10,7 +10,7 @@ import { deploymentReady } from '../../deploy/ready';
 import { findSmokeProbe } from '../../deploy/smoke';
 import { changedFields, summaryText } from '../../deploy/diff';
 import { crdIndex, crdsFor } from '../../deploy/crds';
-import { builtinKinds } from '../../webhook/rules';
+import { knownKindTable } from '../../engine/kube';
 import { REQUIRE_TEAM, ADD_LABEL } from '../cluster/fixtures';
 
 type Json = Record<string, unknown>;
@@ -51,7 +51,7 @@ test('EKS: recognised from ARN names, exec credentials, the server host and the 
 
 function plan(mode: 'cluster' | 'local' | 'policies-only', extra: Json = {}) {
   return planDeploy({
-    mode, policies: [REQUIRE_TEAM, ADD_LABEL], kinds: builtinKinds(), certs: makeCertificates({ hosts: ['127.0.0.1'] }),
+    mode, policies: [REQUIRE_TEAM, ADD_LABEL], kinds: knownKindTable(), certs: makeCertificates({ hosts: ['127.0.0.1'] }),
     webhookCode: Buffer.from('console.log("webhook")'), pdbApiVersion: 'policy/v1beta1', localUrl: 'https://127.0.0.1:9443', ...extra,
   });
 }

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyPolicy } from '../../engine/apply';
 import type { AdmissionRequest, ClusterState, JsonObject, RuleResult } from '../../engine/core/types';
-import { jsonSizeUpTo, MAX_CONTEXT_SIZE, MAX_FOREACH_ELEMENTS, isBudgetExceeded } from '../../engine/core/budget';
+import { jsonSizeUpTo, MAX_CONTEXT_SIZE, MAX_EVALUATION_BYTES, MAX_FOREACH_ELEMENTS, isBudgetExceeded, withDeadline } from '../../engine/core/budget';
+import { evalCel } from '../../engine/cel/environment';
 import { jmesSearch, JMESPATH_BUILD_LIMIT } from '../../engine/jmespath';
 
 const cluster = (): ClusterState => ({ resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] });
@@ -82,4 +83,69 @@ test('nested foreach over large lists ends with the foreach budget, not a skippe
   assert.equal(result.status, 'error', result.message);
   assert.match(result.message, new RegExp(`foreach budget exceeded.*limit ${MAX_FOREACH_ELEMENTS}`));
   assert.ok(ms < 20000, `took ${ms} ms`);
+});
+
+/** A foreach over `count` elements whose deny joins eight copies of a 1 MB context string. */
+function buildingRule(count: number): JsonObject {
+  return {
+    context: [{ name: 'big', variable: { value: 'x'.repeat(1_000_000) } }, { name: 'items', variable: { value: Array.from({ length: count }, (_, i) => i) } }],
+    validate: {
+      message: 'm',
+      foreach: [{ list: 'items', deny: { conditions: { any: [{ key: "{{ join('', [big, big, big, big, big, big, big, big]) == 'x' }}", operator: 'Equals', value: true }] } } }],
+    },
+  };
+}
+
+test('values built across the queries of one evaluation stop at the memory ceiling: an error naming policy, rule and budget', () => {
+  // Each query stays far below the JMESPath budget; together they pass 256 MiB.
+  const { result, ms } = runRule(buildingRule(100));
+  assert.equal(result.status, 'error', result.message);
+  assert.match(result.message, new RegExp(`memory budget exceeded: policy p, rule r: a (JMESPath value built|foreach element) takes the values built by one evaluation past ${MAX_EVALUATION_BYTES} bytes \\(limit ${MAX_EVALUATION_BYTES}\\)`));
+  assert.ok(ms < 20000, `took ${ms} ms`);
+  // The ceiling is per evaluation: the next one starts afresh, and a smaller one passes as before.
+  assert.equal(runRule(buildingRule(5)).result.status, 'pass');
+});
+
+test('CEL values built count towards the same ceiling; one expression stays bounded by its cost budget', () => {
+  const policy = (count: number) => ({
+    apiVersion: 'policies.kyverno.io/v1', kind: 'ValidatingPolicy', metadata: { name: 'vp' },
+    spec: {
+      matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }] },
+      // Each validation builds 5 MB of strings (2 + 3): under CEL's per-expression cost, 60 of them pass 256 MiB.
+      validations: Array.from({ length: count }, (_, i) => ({ expression: `size(object.metadata.annotations.big + object.metadata.annotations.big + object.metadata.annotations.big) > ${i}` })),
+    },
+  });
+  const big = { ...pod, metadata: { ...(pod.metadata as JsonObject), annotations: { big: 'x'.repeat(1_000_000) } } };
+  const request: AdmissionRequest = { ...create, object: big, kind: { group: '', version: 'v1', kind: 'Pod' } };
+  const over = applyPolicy(policy(60), { request, cluster: cluster() });
+  assert.equal(over.rules.length, 1);
+  assert.equal(over.rules[0].status, 'error', over.rules[0].message);
+  assert.match(over.rules[0].message, /memory budget exceeded: policy vp: a CEL value built takes the values built by one evaluation past 268435456 bytes/);
+  const under = applyPolicy(policy(3), { request, cluster: cluster() });
+  assert.equal(under.rules[0].status, 'pass', under.rules[0].message);
+});
+
+test('past the host\'s deadline the budgets stop an evaluation that keeps looping (foreach, CEL)', () => {
+  const items = Array.from({ length: 2000 }, (_, i) => `i${i}`);
+  const policy = { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p' }, spec: { rules: [{ name: 'r', match: matchPods,
+    context: [{ name: 'items', variable: { value: items } }],
+    validate: { message: 'm', foreach: [{ list: 'items', deny: { conditions: { any: [{ key: '{{ items | sort(@) | join(\',\', @) | length(@) }}', operator: 'LessThan', value: 0 }] } } }] } }] } };
+  const started = Date.now();
+  const response = withDeadline(Date.now() + 100, () => applyPolicy(policy, { request: create, cluster: cluster() }));
+  assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+  assert.equal(response.rules[0].status, 'error');
+  assert.match(response.rules[0].message, /deadline budget exceeded: policy p, rule r: the evaluation ran past the review's deadline/);
+  assert.throws(
+    () => withDeadline(Date.now() - 1, () => evalCel('lists.range(100000).all(x, x >= 0)', {})),
+    (e: unknown) => isBudgetExceeded(e) && /deadline budget exceeded/.test((e as Error).message),
+  );
+  // Without a deadline the same expression evaluates.
+  assert.equal(evalCel('lists.range(100000).all(x, x >= 0)', {}), true);
+});
+
+test('queries outside a policy evaluation are not summed into any evaluation\'s memory', () => {
+  const data = { s: 'x'.repeat(1_000_000) };
+  // 80 queries building 4 MB each: past the ceiling if they were summed (a long-running
+  // language server would end up refusing every query).
+  for (let k = 0; k < 80; k++) assert.equal(jmesSearch("join('', [s, s, s, s]) != ''", data), true);
 });

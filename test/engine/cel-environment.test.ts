@@ -4,7 +4,7 @@ import { evalCel, CelError } from '../../engine/cel/environment';
 import { toCel, fromCel } from '../../engine/cel/values';
 import { rewriteExpression } from '../../engine/cel/rewrite';
 import { kyvernoActivation } from '../../engine/cel/lib-kyverno';
-import { parseImageRef } from '../../engine/cel/lib-image';
+import { parseReference } from '../../engine/images/parse-reference';
 import { checkCelExpression } from '../../engine/cel/diagnostics';
 import type { ClusterState } from '../../engine/core/types';
 
@@ -126,9 +126,9 @@ test('kyverno libraries: image parsing, metadata only from the test context, jso
   assert.equal(run('image("nginx").registry() + "/" + image("nginx").repository() + ":" + image("nginx").tag()'), 'index.docker.io/library/nginx:latest');
   assert.equal(run('image("ghcr.io/org/app@sha256:' + 'a'.repeat(64) + '").containsDigest()'), true);
   assert.equal(run('isImage("Not An Image")'), false);
-  assert.equal(parseImageRef('localhost:5000/app:1').registry, 'localhost:5000');
+  assert.equal(parseReference('localhost:5000/app:1').registry, 'localhost:5000');
   // go-containerregistry takes the first component as a registry only if it has a '.' or ':'.
-  assert.equal(parseImageRef('localhost/app').registry, 'index.docker.io');
+  assert.equal(parseReference('localhost/app').registry, 'index.docker.io');
   assert.throws(() => run('image.GetMetadata("nginx")'), /failed to get image data: image data for nginx not found in the context/);
   assert.equal(run('jsonpatch.escapeKey("a/b~c")'), 'a~1b~0c');
   assert.equal(run('parseServiceAccount("system:serviceaccount:team:builder").Namespace'), 'team');

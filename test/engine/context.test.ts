@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { baseScope, extractImages, loadContextEntries, parseImage, serviceAccountOf } from '../../engine/context';
+import { baseScope, extractImages, loadContextEntries, serviceAccountOf } from '../../engine/context';
+import { tryGetImageInfo as parseImage } from '../../engine/images/image-info';
 import type { AdmissionRequest, ClusterState } from '../../engine/core/types';
 
 const emptyCluster = (): ClusterState => ({ resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] });
@@ -21,6 +22,7 @@ test('context: image references split as Kyverno splits them', () => {
   assert.equal(local?.digest, digest);
   assert.equal(local?.tag, undefined);
   assert.equal(local?.reference, `localhost:5000/team/app@${digest}`);
+  assert.equal(local?.referenceWithTag, 'localhost:5000/team/app:', 'Kyverno sets it with an empty tag');
   assert.equal(parseImage('library/busybox:1.36')?.registry, 'docker.io');
   assert.equal(parseImage('Bad Image'), null);
 });

@@ -124,7 +124,8 @@ test('checkJmespath: syntax errors, unknown functions and arity with offsets', (
 test('FUNCTION_DOCS covers every Kyverno function and the standard ones', () => {
   const names = new Set(FUNCTION_DOCS.filter((d) => d.kyverno).map((d) => d.name));
   for (const fn of KYVERNO_FUNCTIONS) assert.ok(names.has(fn.name), fn.name);
-  assert.equal(KYVERNO_FUNCTIONS.length, 47);
+  // Kyverno 1.19's GetFunctions: 51 entries, is_external_url and the hashes last.
+  assert.equal(KYVERNO_FUNCTIONS.length, 51);
   for (const name of ['compare', 'time_truncate', 'image_normalize', 'x509_decode', 'semver_compare', 'lookup']) {
     assert.ok(names.has(name), name);
   }
@@ -138,4 +139,18 @@ test('FUNCTION_DOCS covers every Kyverno function and the standard ones', () => 
   for (const doc of FUNCTION_DOCS) {
     assert.ok(!checkJmespath(`${doc.name}(@)`).some((d) => d.message.startsWith('Unknown function')), doc.name);
   }
+});
+
+test('sha256, sha1 and md5 hash a string to hex; is_external_url judges IP literals as Go does', () => {
+  assert.equal(jmesSearch("sha256('abc')", {}), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  assert.equal(jmesSearch("sha1('abc')", {}), 'a9993e364706816aba3e25717850c26c9cd0d89d');
+  assert.equal(jmesSearch("md5('abc')", {}), '900150983cd24fb0d6963f7d28e17f72');
+  assert.equal(jmesSearch("is_external_url('http://10.1.2.3:8080/x')", {}), false);
+  assert.equal(jmesSearch("is_external_url('https://172.20.0.1')", {}), false);
+  assert.equal(jmesSearch("is_external_url('https://172.32.0.1')", {}), true);
+  assert.equal(jmesSearch("is_external_url('http://user@127.0.0.1/')", {}), false);
+  assert.equal(jmesSearch("is_external_url('http://[fd00::1]:80/')", {}), false);
+  assert.equal(jmesSearch("is_external_url('http://[::ffff:192.168.1.1]/')", {}), false);
+  assert.equal(jmesSearch("is_external_url('https://8.8.8.8/dns')", {}), true);
+  assert.throws(() => jmesSearch("is_external_url('https://example.com')", {}), /is_external_url.*needs the network/);
 });

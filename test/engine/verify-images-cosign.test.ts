@@ -2,15 +2,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { applyPolicy } from '../../engine/apply';
-import type { JsonObject, RuleResult } from '../../engine/core/types';
-import { offlineCluster } from '../../engine/evaluate';
+import type { JsonObject } from '../../engine/core/types';
+import { runWithRecord } from './verify-images-snapshot';
 import { splitPemKeys, verifyCosignKey } from '../../engine/verify-images/cosign';
-import type { ImageRegistrySnapshot, RegistryImage } from '../../engine/verify-images';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 const OTHER = `sha256:${'b'.repeat(64)}`;
-const IMAGE = 'registry.test/app:1';
 
 function key() {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -25,19 +22,7 @@ function layer(k: ReturnType<typeof key>, digest = DIGEST, optional: Record<stri
 const alice = key();
 const bob = key();
 
-function run(entry: JsonObject, record: RegistryImage | undefined): RuleResult[] {
-  const policy = {
-    apiVersion: 'kyverno.io/v1',
-    kind: 'ClusterPolicy',
-    metadata: { name: 'p' },
-    spec: { rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Pod'] } }] }, verifyImages: [{ imageReferences: ['registry.test/*'], mutateDigest: false, verifyDigest: false, required: false, ...entry }] }] },
-  };
-  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x', namespace: 'default' }, spec: { containers: [{ name: 'c', image: IMAGE }] } };
-  const cluster = offlineCluster({ resources: [pod] });
-  const snapshot: ImageRegistrySnapshot = { images: record ? { [IMAGE]: record } : {} };
-  cluster.imageRegistry = snapshot;
-  return applyPolicy(policy, { request: { operation: 'CREATE', object: pod, oldObject: null } as never, cluster }).rules;
-}
+const run = runWithRecord;
 
 const keys = (pem: string, extra: JsonObject = {}) => ({ keys: { publicKeys: pem, rekor: { ignoreTlog: true }, ...extra } });
 
@@ -79,9 +64,10 @@ describe('cosign verification from a snapshot', () => {
     const [missing] = run({ attestors: [{ entries: [keys(alice.pem)] }] }, undefined);
     assert.equal(missing.status, 'error');
     assert.match(missing.message, /needs registry access/);
-    const [unreachable] = run({ attestors: [{ entries: [keys(alice.pem)] }] }, { error: 'GET http://x/v2/: refused', signatures: [] });
+    const [unreachable] = run({ attestors: [{ entries: [keys(alice.pem)] }] }, { error: 'GET http://x/v2/: refused', unreachable: true, signatures: [] });
     assert.equal(unreachable.status, 'error');
-    assert.equal(unreachable.message, 'failed to verify image registry.test/app:1: GET http://x/v2/: refused');
+    // The registry is read inside each attestor entry (cosign's VerifyImageSignatures): the entry's path leads.
+    assert.equal(unreachable.message, 'failed to verify image registry.test/app:1: .attestors[0].entries[0].keys: GET http://x/v2/: refused');
   });
 
   it('requires the annotations on some verified payload, the attestor\'s replacing the entry\'s', () => {

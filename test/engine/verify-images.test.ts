@@ -28,6 +28,7 @@ test('verifyImages: the CRD defaults verifyDigest, mutateDigest and required to 
   assert.deepEqual(imageVerification({ image: 'ghcr.io/*' }), {
     imageReferences: ['ghcr.io/*'],
     skipImageReferences: [],
+    cosignOCI11: false,
     attestors: [],
     attestations: [],
     verifyDigest: true,

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { walkFiles } from '../../io/walk';
 import { compileGlob } from '../../io/glob';
-import { PolicyIndex } from '../../server/src/workspace';
+import { WorkspaceIndex } from '../../server/src/workspace';
 import { pathToFileURL } from 'node:url';
 
 let dir = '';
@@ -64,7 +64,7 @@ test('settings globs match like before and in linear time', () => {
 });
 
 test('the language server workspace scan ends on link loops and reads each policy once', () => {
-  const index = new PolicyIndex([dir]);
+  const index = new WorkspaceIndex([dir]);
   const started = Date.now();
   index.scan();
   assert.ok(Date.now() - started < 5000);

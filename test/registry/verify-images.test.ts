@@ -4,9 +4,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { evaluateResources, offlineCluster } from '../../engine/evaluate';
+import { evaluateWithRegistry, keysAttestor, podOf, verifyImagesPolicy } from './evaluate';
 import type { JsonObject, RuleResult } from '../../engine/core/types';
-import { prefetchImageRegistry, RegistryClient } from '../../registry';
+import { RegistryClient } from '../../registry';
 import { newSigningKey, pushCosignSignatures, pushImage, startRegistry, type LocalRegistry, type SigningKey } from './harness';
 
 let registry: LocalRegistry;
@@ -15,38 +17,11 @@ let bob: SigningKey;
 const digests: Record<string, string> = {};
 
 function policy(keys: string, extra: JsonObject = {}, attestor: JsonObject = {}): JsonObject {
-  return {
-    apiVersion: 'kyverno.io/v1',
-    kind: 'ClusterPolicy',
-    metadata: { name: 'check-signature' },
-    spec: {
-      rules: [{
-        name: 'verify',
-        match: { any: [{ resources: { kinds: ['Pod'] } }] },
-        verifyImages: [{
-          imageReferences: [`${registry.host}/*`],
-          attestors: [{ ...attestor, entries: [{ keys: { publicKeys: keys, rekor: { ignoreTlog: true }, ctlog: { ignoreSCT: true } } }] }],
-          mutateDigest: false,
-          verifyDigest: false,
-          required: false,
-          ...extra,
-        }],
-      }],
-    },
-  };
+  return verifyImagesPolicy('check-signature', { imageReferences: [`${registry.host}/*`], attestors: [{ ...attestor, ...keysAttestor(keys) }], ...extra });
 }
 
-function pod(image: string): JsonObject {
-  return { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'app', namespace: 'default' }, spec: { containers: [{ name: 'app', image }] } };
-}
-
-async function evaluate(p: JsonObject, resource: JsonObject, client = new RegistryClient({ timeoutMs: 3000 })) {
-  const cluster = offlineCluster({ resources: [resource] });
-  cluster.imageRegistry = await prefetchImageRegistry([p], [resource], client);
-  const [evaluation] = evaluateResources({ policies: [p], resources: [resource], cluster });
-  const rules: RuleResult[] = evaluation.responses.flatMap((r) => r.rules);
-  return { rules, patched: evaluation.patched };
-}
+const pod = podOf;
+const evaluate = evaluateWithRegistry;
 
 function imageVerify(rules: RuleResult[]): RuleResult {
   const found = rules.filter((r) => r.type === 'ImageVerify');
@@ -126,14 +101,15 @@ describe('verifyImages against a real OCI registry', () => {
   });
 
   it('gives an error naming the image when the registry does not answer', async () => {
-    // A port nothing listens on: the registry's own, once stopped.
-    const stopped = await startRegistry();
-    stopped.stop();
-    const down = stopped.host;
+    // A port nothing listens on (a registry's, once stopped, may still answer while its process exits).
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const down = `127.0.0.1:${(probe.address() as { port: number }).port}`;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
     const p = policy(alice.publicKeyPem, { imageReferences: [`${down}/*`] });
     const r = imageVerify((await evaluate(p, pod(`${down}/team/signed:v1`), new RegistryClient({ timeoutMs: 2000 }))).rules);
     assert.equal(r.status, 'error');
-    assert.match(r.message, new RegExp(`^failed to verify image ${down}/team/signed:v1: GET http://${down}/v2/team/signed/manifests/v1`));
+    assert.match(r.message, new RegExp(`^failed to verify image ${down}/team/signed:v1: \\.attestors\\[0\\]\\.entries\\[0\\]\\.keys: GET http://${down}/v2/team/signed/manifests/v1: fetch failed \\(ECONNREFUSED\\)$`));
   });
 
   it('keeps the offline error when the snapshot lacks the image', async () => {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { LspClient, REPO } from './lsp-client';
+import { LspClient, POLICY_WITH_THREE_ERRORS as POLICY, REPO } from './lsp-client';
 
 const CLI = join(REPO, 'dist', 'cli.js');
 
@@ -16,35 +16,6 @@ before(async () => {
 });
 after(() => client.close());
 
-const POLICY = `apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata:
-  name: p
-spec:
-  rules:
-  - name: r
-    match:
-      any:
-      - resources:
-          kinds: [Pod]
-    validate:
-      message: "{{ to_upper(request.object.metadata.name, 'x') }}"
-      pattern:
-        metadata:
-          labelz: {}
-          =(labels):
-            app: "?*"
-  - name: r
-    match:
-      any:
-      - resources:
-          kinds: [ConfigMap]
-    validate:
-      podSecurity:
-        level: baseline
-        exclude:
-        - controlName: Capabilities
-`;
 
 test('dist/cli.js lsp --stdio publishes diagnostics over JSON-RPC', async () => {
   const p = await client.open('file:///tmp/cli-lsp/policy.yaml', POLICY);

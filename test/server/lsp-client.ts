@@ -19,9 +19,13 @@ export class LspClient {
   readonly published = new Map<string, PublishedDiagnostics>();
   private versions = new Map<string, number>();
 
-  /** `nodeArgs`: how node starts the server; by default the sources through tsx. */
-  constructor(nodeArgs = ['--import', 'tsx', join(REPO, 'server', 'src', 'main.ts'), '--stdio']) {
-    this.proc = spawn(process.execPath, nodeArgs, { stdio: ['pipe', 'pipe', 'inherit'] });
+  /**
+   * `args`: how `command` (node by default) starts the server; by default the sources through
+   * tsx. An installed `kyverno-studio` binary is started as an editor would: its path as
+   * `command`, `['lsp', '--stdio']` as `args`.
+   */
+  constructor(args = ['--import', 'tsx', join(REPO, 'server', 'src', 'main.ts'), '--stdio'], command = process.execPath, options: { cwd?: string; env?: NodeJS.ProcessEnv; shell?: boolean } = {}) {
+    this.proc = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'], ...options });
     this.conn = createMessageConnection(new StreamMessageReader(this.proc.stdout!), new StreamMessageWriter(this.proc.stdin!));
     this.conn.onNotification('textDocument/publishDiagnostics', (p: PublishedDiagnostics) => {
       this.published.set(p.uri, p);
@@ -77,6 +81,8 @@ export class LspClient {
     try {
       await Promise.race([this.conn.sendRequest('shutdown'), new Promise((r) => setTimeout(r, 2000))]);
       await this.conn.sendNotification('exit');
+      // The server ends itself on `exit`; the kill below is for one that does not.
+      if (this.proc.exitCode === null) await Promise.race([new Promise((r) => this.proc.once('exit', r)), new Promise((r) => setTimeout(r, 2000))]);
     } catch {
       /* already gone */
     }
@@ -94,3 +100,34 @@ export function positionOf(text: string, needle: string, delta = 0): { line: num
   const line = before.split('\n').length - 1;
   return { line, character: off - (before.lastIndexOf('\n') + 1) };
 }
+
+/** A policy with three errors: a JMESPath arity (KS1206), a duplicate rule (KS1201), a podSecurity level (KS1211). */
+export const POLICY_WITH_THREE_ERRORS = `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: p
+spec:
+  rules:
+  - name: r
+    match:
+      any:
+      - resources:
+          kinds: [Pod]
+    validate:
+      message: "{{ to_upper(request.object.metadata.name, 'x') }}"
+      pattern:
+        metadata:
+          labelz: {}
+          =(labels):
+            app: "?*"
+  - name: r
+    match:
+      any:
+      - resources:
+          kinds: [ConfigMap]
+    validate:
+      podSecurity:
+        level: baseline
+        exclude:
+        - controlName: Capabilities
+`;

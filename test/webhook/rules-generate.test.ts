@@ -1,7 +1,8 @@
 /** Webhook registration for generate rules (webhook/rules.ts): kinds, operations, autogen. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { builtinKinds, policyNeeds, webhookNeeds, webhookRules } from '../../webhook/rules';
+import { policyNeeds, webhookNeeds, webhookRules } from '../../webhook/rules';
+import { knownKindTable } from '../../engine/kube';
 
 type Json = Record<string, unknown>;
 
@@ -13,7 +14,7 @@ const netpol = (extra: Json = {}, match: Json = { any: [{ resources: { kinds: ['
   match,
   generate: { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', name: 'deny', namespace: '{{request.object.metadata.name}}', data: { spec: {} }, ...extra },
 });
-const rulesOf = (p: Json) => webhookNeeds([p], builtinKinds()).map((n) => ({ path: n.path, failurePolicy: n.failurePolicy, rules: webhookRules(n) }));
+const rulesOf = (p: Json) => webhookNeeds([p], knownKindTable()).map((n) => ({ path: n.path, failurePolicy: n.failurePolicy, rules: webhookRules(n) }));
 
 test('a generate rule needs the validating webhook for its trigger kinds, CREATE and UPDATE', () => {
   assert.deepEqual(rulesOf(policy([netpol()])), [
@@ -43,10 +44,10 @@ test('failurePolicy Ignore is kept for generate rules', () => {
 test('a policy with a generate rule gets no Pod-controller autogen (Kyverno CanAutoGen), for any of its rules', () => {
   const podGenerate = { name: 'cm-per-pod', match: { any: [{ resources: { kinds: ['Pod'] } }] }, generate: { apiVersion: 'v1', kind: 'ConfigMap', name: 'x', namespace: 'default', data: {} } };
   const podValidate = { name: 'labels', match: { any: [{ resources: { kinds: ['Pod'] } }] }, validate: { pattern: { metadata: { labels: { a: '?*' } } } } };
-  const resources = webhookNeeds([policy([podGenerate, podValidate])], builtinKinds()).flatMap((n) => n.resources);
+  const resources = webhookNeeds([policy([podGenerate, podValidate])], knownKindTable()).flatMap((n) => n.resources);
   assert.deepEqual([...new Set(resources)], ['pods']);
   // Without the generate rule the same validate rule covers the controllers.
-  const withoutGenerate = webhookNeeds([policy([podValidate])], builtinKinds()).flatMap((n) => n.resources);
+  const withoutGenerate = webhookNeeds([policy([podValidate])], knownKindTable()).flatMap((n) => n.resources);
   assert.ok(withoutGenerate.includes('deployments'));
 });
 

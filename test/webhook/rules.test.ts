@@ -1,7 +1,8 @@
 /** Webhook rules from policies, the per-kind pre-filter, and background-scan policy selection (pure). Reports: reports*.test.ts. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { builtinKinds, resolveKind, webhookNeeds, webhookRules } from '../../webhook/rules';
+import { webhookNeeds, webhookRules } from '../../webhook/rules';
+import { knownKindTable, resolveKind } from '../../engine/kube';
 import { PolicyIndex } from '../../webhook/prefilter';
 import { answerAdmissionReview } from '../../webhook/admission';
 import { evaluateReview } from '../../webhook/evaluate';
@@ -16,7 +17,7 @@ const validatePods = policy('pods', { match: { any: [{ resources: { kinds: ['Pod
 const mutateCms = policy('cms', { match: { any: [{ resources: { kinds: ['ConfigMap'], operations: ['CREATE'] } }] }, mutate: { patchStrategicMerge: { metadata: { labels: { a: 'b' } } } } }, { failurePolicy: 'Ignore', webhookTimeoutSeconds: 5 });
 
 test('kinds resolve like Kyverno kind selectors: plain, group/version, subresource, wildcard', () => {
-  const t = builtinKinds();
+  const t = knownKindTable();
   assert.deepEqual(resolveKind('Pod', t), [{ group: '', version: 'v1', resource: 'pods' }]);
   assert.deepEqual(resolveKind('apps/v1/Deployment', t), [{ group: 'apps', version: 'v1', resource: 'deployments' }]);
   assert.deepEqual(resolveKind('Pod/exec', t), [{ group: '', version: 'v1', resource: 'pods/exec' }]);
@@ -26,7 +27,7 @@ test('kinds resolve like Kyverno kind selectors: plain, group/version, subresour
 });
 
 test('webhook needs: only matched kinds and operations, autogen controllers, per path and failurePolicy', () => {
-  const needs = webhookNeeds([validatePods, mutateCms, policy('x', { match: { any: [{ resources: { kinds: ['Widget'] } }] }, validate: { pattern: {} } })], builtinKinds());
+  const needs = webhookNeeds([validatePods, mutateCms, policy('x', { match: { any: [{ resources: { kinds: ['Widget'] } }] }, validate: { pattern: {} } })], knownKindTable());
   const v = needs.find((n) => n.path === 'validate')!;
   const m = needs.find((n) => n.path === 'mutate')!;
   assert.equal(v.failurePolicy, 'Fail');
@@ -38,7 +39,7 @@ test('webhook needs: only matched kinds and operations, autogen controllers, per
   assert.equal(m.failurePolicy, 'Ignore');
   assert.equal(m.timeoutSeconds, 5);
   assert.deepEqual(webhookRules(m), [{ apiGroups: [''], apiVersions: ['*'], operations: ['CREATE'], resources: ['configmaps'], scope: '*' }]);
-  const none = webhookNeeds([policy('p', { match: { any: [{ resources: { kinds: ['Pod'] } }] }, validate: { pattern: {} } }, {}, { 'pod-policies.kyverno.io/autogen-controllers': 'none' })], builtinKinds());
+  const none = webhookNeeds([policy('p', { match: { any: [{ resources: { kinds: ['Pod'] } }] }, validate: { pattern: {} } }, {}, { 'pod-policies.kyverno.io/autogen-controllers': 'none' })], knownKindTable());
   assert.deepEqual(webhookRules(none[0]).flatMap((r) => r.resources as string[]), ['pods']);
 });
 
@@ -47,7 +48,7 @@ test('webhook needs: CEL policies bring their resource rules', () => {
     apiVersion: 'policies.kyverno.io/v1alpha1', kind: 'ValidatingPolicy', metadata: { name: 'v' },
     spec: { matchConstraints: { resourceRules: [{ apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['deployments'] }] }, validations: [{ expression: 'true' }] },
   };
-  const [need] = webhookNeeds([vpol], builtinKinds());
+  const [need] = webhookNeeds([vpol], knownKindTable());
   assert.deepEqual(webhookRules(need), [{ apiGroups: ['apps'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['deployments'], scope: '*' }]);
 });
 
@@ -58,11 +59,12 @@ function review(kind: string, object: Json, dryRun = false): string {
 
 test('pre-filter: only candidate policies run, and answers equal the unfiltered engine', () => {
   const index = new PolicyIndex([validatePods, mutateCms]);
-  assert.deepEqual(index.candidates('ConfigMap').map((p) => (p.metadata as Json).name), ['cms']);
-  assert.deepEqual(index.candidates('Deployment').map((p) => (p.metadata as Json).name), ['pods'], 'autogen controllers are candidates');
-  assert.deepEqual(index.candidates('Secret'), []);
+  const names = (i: PolicyIndex, group: string, kind: string) => i.candidatesForRequest({ group, kind }, undefined).map((p) => (p.metadata as Json).name);
+  assert.deepEqual(names(index, '', 'ConfigMap'), ['cms']);
+  assert.deepEqual(names(index, 'apps', 'Deployment'), ['pods'], 'autogen controllers are candidates');
+  assert.deepEqual(names(index, '', 'Secret'), []);
   const wildcard = policy('all', { match: { any: [{ resources: { kinds: ['*'] } }] }, validate: { pattern: {} } });
-  assert.equal(new PolicyIndex([wildcard]).candidates('Secret').length, 1, 'wildcards are always candidates');
+  assert.deepEqual(names(new PolicyIndex([wildcard]), '', 'Secret'), ['all'], 'wildcards are always candidates');
   const cluster = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
   const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'x' }] } };
   const filtered = evaluateReview({ path: 'validate', body: review('Pod', pod) }, index, cluster);
@@ -87,4 +89,29 @@ test('background scan: which policies scan, and what counts as a change', () => 
   assert.equal(wantsBackground(mutateCms), false, 'no validate rule, nothing to report');
   const a = { ...validatePods, metadata: { name: 'pods', generation: 1 } };
   assert.notEqual(policyVersion(a), policyVersion({ ...a, metadata: { name: 'pods', generation: 2 } }));
+});
+
+test('admission warnings as Kyverno gives them: synchronous policies only, none on a denial', () => {
+  const cluster = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'x' }] } };
+  const needsTeam = { match: { any: [{ resources: { kinds: ['Pod'] } }] }, validate: { message: 'team label', pattern: { metadata: { labels: { team: '?*' } } } } };
+  const warningsOf = (policies: Json[]) => {
+    const answer = answerAdmissionReview(JSON.parse(review('Pod', pod)), 'validate', policies, cluster);
+    return { allowed: (answer.body.response as Json).allowed, warnings: (answer.body.response as Json).warnings };
+  };
+  // An Audit policy is audited in the background: admitted without a warning.
+  assert.deepEqual(warningsOf([policy('audit', needsTeam, { validationFailureAction: 'Audit' })]), { allowed: true, warnings: undefined });
+  // spec.emitWarning puts it on the synchronous path: its failure is a warning.
+  const warned = warningsOf([policy('audit-warn', needsTeam, { validationFailureAction: 'Audit', emitWarning: true })]);
+  assert.equal(warned.allowed, true);
+  assert.deepEqual(warned.warnings, ["policy audit-warn.r: validation error: team label. rule r failed at path /metadata/labels/"]);
+  // A policy with an Enforce rule runs synchronously: its Audit rule's failure is a warning.
+  const mixed = { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'mixed' }, spec: { rules: [
+    { name: 'enforced', match: needsTeam.match, validate: { failureAction: 'Enforce', pattern: { metadata: { name: '?*' } } } },
+    { name: 'audited', ...needsTeam, validate: { ...needsTeam.validate, failureAction: 'Audit' } },
+  ] } };
+  assert.deepEqual(warningsOf([mixed]).warnings, ["policy mixed.audited: validation error: team label. rule audited failed at path /metadata/labels/"]);
+  // A denial carries the reason, not warnings.
+  const denied = warningsOf([mixed, policy('enforce', needsTeam, { validationFailureAction: 'Enforce' })]);
+  assert.deepEqual(denied, { allowed: false, warnings: undefined });
 });

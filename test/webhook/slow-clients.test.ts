@@ -5,39 +5,27 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { build } from 'esbuild';
-import { makeCertificates } from '../../deploy/certs';
-import { startWebhookServer, type WebhookServer } from '../../webhook/server';
 import { reviewDeadlinesMs } from '../../webhook/rules';
+import { startTestWebhook, type TestWebhook } from './harness';
 
-const dir = mkdtempSync(join(tmpdir(), 'ks-webhook-slow-'));
-const certs = makeCertificates({ hosts: ['127.0.0.1'] });
-let server: WebhookServer;
+let webhook: TestWebhook;
 let port = 0;
+let certs: TestWebhook['certs'];
 
 const HEADERS_MS = 600;
 const IDLE_MS = 800;
 const CAP = 4;
 
 before(async () => {
-  writeFileSync(join(dir, 'tls.crt'), certs.serving.certPem);
-  writeFileSync(join(dir, 'tls.key'), certs.serving.keyPem);
-  const worker = join(dir, 'webhook.js');
-  await build({ entryPoints: [join(__dirname, '../../webhook/main.ts')], outfile: worker, bundle: true, platform: 'node', format: 'cjs', logLevel: 'error' });
-  server = await startWebhookServer({
-    port: 0, host: '127.0.0.1', tlsCertFile: join(dir, 'tls.crt'), tlsKeyFile: join(dir, 'tls.key'), workerScript: worker, workers: 2,
-    timeoutMs: 2000, headersTimeoutMs: HEADERS_MS, requestTimeoutMs: 1500, idleTimeoutMs: IDLE_MS, maxConnectionsPerProcess: CAP,
-  });
-  server.setPolicies([], { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] });
-  port = server.address().port;
+  webhook = await startTestWebhook('slow', {
+    workers: 2, timeoutMs: 2000, headersTimeoutMs: HEADERS_MS, requestTimeoutMs: 1500, idleTimeoutMs: IDLE_MS, maxConnectionsPerProcess: CAP,
+  }, []);
+  ({ port, certs } = webhook);
 });
 
-after(() => server?.close());
+after(() => webhook?.server.close());
 
 function tls(): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {

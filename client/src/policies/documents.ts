@@ -4,9 +4,9 @@
  * share one reading of a file.
  */
 import type { JsonObject } from '../../../engine/core/types';
-import { classifyDocument, isObject } from '../../../engine/loader';
-import { isMap, isScalar, isSeq, type Document } from 'yaml';
-import { parseDocuments, type ResourceLocation, type TextSpan } from '../yaml/locate';
+import { classifyDocument, documentValue, isObject, parseYamlText, type YamlText } from '../../../engine/loader';
+import { isMap, isScalar, isSeq } from 'yaml';
+import type { ResourceLocation, TextSpan } from '../yaml/locate';
 
 export interface LocatedObject {
   value: JsonObject;
@@ -26,25 +26,25 @@ export interface FileContents {
 
 export function readFileContents(text: string): FileContents {
   const out: FileContents = { policies: [], exceptions: [], bindings: [], resources: [], tests: [], errors: [] };
-  let docs: Document[];
+  let parsed: YamlText;
   try {
-    docs = parseDocuments(text);
+    parsed = parseYamlText(text);
   } catch (e) {
     out.errors.push((e as Error).message);
     return out;
   }
-  docs.forEach((doc, docIndex) => {
+  if (parsed.overLimit) out.errors.push(parsed.overLimit);
+  parsed.docs.forEach((doc, docIndex) => {
     if (doc.errors.length > 0) {
-      out.errors.push(...doc.errors.map((e) => `${e.linePos?.[0] ? `${e.linePos[0].line}:${e.linePos[0].col} ` : ''}${e.message.split('\n')[0]}`));
+      out.errors.push(...doc.errors.map((e) => `${e.pos ? `${parsed.lines.linePos(e.pos[0]).line}:${parsed.lines.linePos(e.pos[0]).col} ` : ''}${e.message.split('\n')[0]}`));
       return;
     }
-    let value: unknown;
-    try {
-      value = doc.toJS({ maxAliasCount: 100 });
-    } catch (e) {
-      out.errors.push((e as Error).message);
+    const got = documentValue(doc);
+    if ('error' in got) {
+      out.errors.push(got.error);
       return;
     }
+    const value = got.value;
     if (!isObject(value)) return;
     const items: Array<{ v: unknown; itemPath: Array<string | number> }> =
       typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items) ? value.items.map((v, i) => ({ v, itemPath: ['items', i] })) : [{ v: value, itemPath: [] }];
@@ -90,16 +90,12 @@ export interface RuleAnchor {
 /** Where each rule's `name` (or each CEL policy's `kind`) is, for CodeLenses. */
 export function ruleAnchors(text: string): RuleAnchor[] {
   const anchors: RuleAnchor[] = [];
-  const docs = parseDocuments(text);
-  docs.forEach((doc, docIndex) => {
+  parseYamlText(text).docs.forEach((doc, docIndex) => {
     const root = doc.contents;
     if (!isMap(root)) return;
-    let value: unknown;
-    try {
-      value = doc.toJS({ maxAliasCount: 100 });
-    } catch {
-      return;
-    }
+    const got = documentValue(doc);
+    if (!('value' in got)) return;
+    const value = got.value;
     if (!isObject(value) || classifyDocument(value) !== 'policy') return;
     const policyName = objectName(value as JsonObject);
     const spec = root.get('spec', true);

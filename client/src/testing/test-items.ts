@@ -5,7 +5,8 @@
 import { isMap, isScalar, isSeq, type YAMLMap } from 'yaml';
 import { classifyDocument } from '../../../engine/loader';
 import { readTestSpec, type TestRow } from '../../../engine/testing';
-import { parseDocuments, type TextSpan } from '../yaml/locate';
+import { documentValue, parseYamlText } from '../../../engine/loader';
+import type { TextSpan } from '../yaml/locate';
 
 export interface Expectation {
   id: string;
@@ -38,18 +39,14 @@ function resultsNode(root: YAMLMap): unknown {
 }
 
 export function declaredTest(text: string): DeclaredTest {
-  const docs = parseDocuments(text);
-  const doc = docs.find((d) => {
-    try {
-      return classifyDocument(d.toJS({ maxAliasCount: 100 })) === 'test';
-    } catch {
-      return false;
-    }
-  });
-  if (!doc) return { name: '', expectations: [], error: docs.some((d) => d.errors.length) ? 'YAML syntax error' : 'no cli.kyverno.io Test document' };
+  const { docs } = parseYamlText(text);
+  const values = docs.map((d) => documentValue(d));
+  const at = values.findIndex((v) => 'value' in v && classifyDocument(v.value) === 'test');
+  if (at < 0) return { name: '', expectations: [], error: docs.some((d) => d.errors.length) ? 'YAML syntax error' : 'no cli.kyverno.io Test document' };
+  const doc = docs[at];
   let spec;
   try {
-    spec = readTestSpec(doc.toJS({ maxAliasCount: 100 }));
+    spec = readTestSpec((values[at] as { value: unknown }).value);
   } catch (e) {
     return { name: '', expectations: [], error: (e as Error).message };
   }

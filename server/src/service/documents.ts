@@ -1,11 +1,23 @@
 /**
- * Parses a YAML file into documents with positions, and maps JSON paths to source ranges.
- * Every service works on a `ParsedFile`; parsing is bounded (size, alias expansion) so a
- * hostile file yields a diagnostic rather than a hang.
+ * A YAML file as the language service sees it: engine/loader's document model (one parse per
+ * document version, go-yaml v2 reading, YAML_LIMITS) plus what an editor needs on top —
+ * LSP ranges, the document at an offset, the node under the cursor. JSON paths map to ranges
+ * through engine/loader's spanOfPath, the function the extension's results view uses too.
  */
-import { LineCounter, parseAllDocuments, isMap, isSeq, isScalar, isPair, isAlias, Document, Pair, Scalar } from 'yaml';
-import type { Node as YamlNode, YAMLMap, YAMLSeq } from 'yaml';
-import { GO_YAML_OPTIONS } from '../../../engine/loader';
+import { isMap, isSeq, isScalar, isPair, isAlias, Document, Pair, Scalar } from 'yaml';
+import type { LineCounter, Node as YamlNode } from 'yaml';
+import {
+  documentValue,
+  findPath,
+  parseYamlText,
+  positionAt as linePositionAt,
+  spanOfPath,
+  YAML_LIMITS,
+  type TextSpan,
+  type YamlLimits,
+} from '../../../engine/loader';
+
+export { findPath, type PathTarget } from '../../../engine/loader';
 
 export interface Position { line: number; character: number }
 export interface Range { start: Position; end: Position }
@@ -13,7 +25,7 @@ export type JsonPath = Array<string | number>;
 
 export interface ParsedDocument {
   doc: Document.Parsed;
-  /** Plain data, or undefined when conversion failed (alias bomb, ...). */
+  /** Plain data, or undefined when conversion failed (alias bomb, nesting, ...). */
   value: unknown;
   conversionError?: string;
   apiVersion?: string;
@@ -32,51 +44,38 @@ export interface ParsedFile {
   tooLarge?: string;
 }
 
-export interface ParseLimits {
-  maxChars: number;
-  maxDocuments: number;
-  maxAliasCount: number;
-}
+export type ParseLimits = YamlLimits;
 
-export const DEFAULT_LIMITS: ParseLimits = { maxChars: 4 * 1024 * 1024, maxDocuments: 20000, maxAliasCount: 100 };
+/**
+ * The loader's limits, except size: the editor analyses on every keystroke, so files beyond
+ * 4 MiB get one diagnostic instead of an analysis.
+ */
+export const DEFAULT_LIMITS: ParseLimits = { ...YAML_LIMITS, maxChars: 4 * 1024 * 1024 };
 
 export function parseFile(uri: string, text: string, limits: ParseLimits = DEFAULT_LIMITS): ParsedFile {
-  const lines = new LineCounter();
-  if (text.length > limits.maxChars) {
-    return { uri, text, lines, docs: [], tooLarge: `File too large to analyse (${text.length} characters, limit ${limits.maxChars}).` };
-  }
-  const yamlDocs = parseAllDocuments(text, { ...GO_YAML_OPTIONS, lineCounter: lines, prettyErrors: false, uniqueKeys: true, keepSourceTokens: false });
-  const list = Array.isArray(yamlDocs) ? yamlDocs : [];
-  if (list.length > limits.maxDocuments) {
-    return { uri, text, lines, docs: [], tooLarge: `Too many YAML documents to analyse (${list.length}, limit ${limits.maxDocuments}).` };
-  }
-  const docs: ParsedDocument[] = list.map((doc) => {
-    const start = doc.range?.[0] ?? 0;
-    const end = doc.range?.[2] ?? text.length;
-    let value: unknown;
-    let conversionError: string | undefined;
-    try {
-      value = doc.toJS({ maxAliasCount: limits.maxAliasCount });
-    } catch (e) {
-      conversionError = (e as Error).message;
-    }
-    const obj = value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-    return {
-      doc,
-      value,
-      conversionError,
-      apiVersion: typeof obj?.apiVersion === 'string' ? obj.apiVersion : undefined,
-      kind: typeof obj?.kind === 'string' ? obj.kind : undefined,
-      start,
-      end,
-    };
-  });
-  return { uri, text, lines, docs };
+  const parsed = parseYamlText(text, { limits, uniqueKeys: true });
+  if (parsed.overLimit) return { uri, text, lines: parsed.lines, docs: [], tooLarge: `Not analysed: ${parsed.overLimit}.` };
+  const docs: ParsedDocument[] = parsed.docs.map((doc) => parsedDocument(doc, text.length, limits));
+  return { uri, text, lines: parsed.lines, docs };
+}
+
+function parsedDocument(doc: Document.Parsed, textLength: number, limits: ParseLimits): ParsedDocument {
+  const got = documentValue(doc, limits);
+  const value = 'value' in got ? got.value : undefined;
+  const obj = value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return {
+    doc,
+    value,
+    conversionError: 'error' in got ? got.error : undefined,
+    apiVersion: typeof obj?.apiVersion === 'string' ? obj.apiVersion : undefined,
+    kind: typeof obj?.kind === 'string' ? obj.kind : undefined,
+    start: doc.range?.[0] ?? 0,
+    end: doc.range?.[2] ?? textLength,
+  };
 }
 
 export function positionAt(file: ParsedFile, offset: number): Position {
-  const p = file.lines.linePos(Math.max(0, Math.min(offset, file.text.length)));
-  return { line: p.line - 1, character: p.col - 1 };
+  return linePositionAt(file.lines, Math.min(offset, file.text.length));
 }
 
 export function offsetAt(file: ParsedFile, pos: Position): number {
@@ -104,47 +103,6 @@ export function documentAt(file: ParsedFile, offset: number): ParsedDocument | u
   return found;
 }
 
-export interface PathTarget {
-  /** The key scalar of the last path step (for maps), when any. */
-  key?: YamlNode;
-  value?: YamlNode | null;
-  /** The deepest node found when the path does not exist fully. */
-  deepest: YamlNode | null;
-  found: boolean;
-}
-
-function mapPair(map: YAMLMap, key: string): Pair<YamlNode, YamlNode> | undefined {
-  for (const it of map.items as Pair<YamlNode, YamlNode>[]) {
-    const k = it.key;
-    if (isScalar(k) ? String(k.value) === key : false) return it;
-  }
-  return undefined;
-}
-
-/** Follows a JSON path in the YAML AST (aliases are not followed: their source is reported). */
-export function findPath(doc: Document.Parsed, path: JsonPath): PathTarget {
-  let node: YamlNode | null = doc.contents as YamlNode | null;
-  let key: YamlNode | undefined;
-  for (const step of path) {
-    if (isMap(node) && typeof step === 'string') {
-      const pair = mapPair(node, step);
-      if (!pair) return { deepest: node, key, found: false, value: node };
-      key = pair.key ?? undefined;
-      node = pair.value ?? null;
-    } else if (isSeq(node) && typeof step === 'number') {
-      const item = (node as YAMLSeq).items[step] as YamlNode | undefined;
-      if (item === undefined) return { deepest: node, key, found: false, value: node };
-      key = undefined;
-      node = item;
-    } else if (isMap(node) && typeof step === 'number') {
-      return { deepest: node, key, found: false, value: node };
-    } else {
-      return { deepest: node, key, found: false, value: node };
-    }
-  }
-  return { key, value: node, deepest: node, found: true };
-}
-
 /**
  * A JSON pointer (`/spec/containers/0/image`, as ajv and JSON patches give) as a path into
  * data: steps through arrays become numbers.
@@ -165,27 +123,14 @@ export function pointerToPath(pointer: string, data: unknown): JsonPath {
   return path;
 }
 
-/** Range of the value at path, else of the key, else of the closest existing ancestor. */
+/** Range of the value at path, else of the key, else of the closest existing ancestor (engine/loader's spanOfPath). */
 export function rangeForPath(file: ParsedFile, pd: ParsedDocument, path: JsonPath, prefer: 'key' | 'value' = 'value'): Range {
-  const t = findPath(pd.doc, path);
-  if (t.found) {
-    const first = prefer === 'key' ? t.key ?? t.value : t.value ?? t.key;
-    if (first?.range && !(isMap(first) || isSeq(first)) ) return nodeRange(file, first);
-    if (t.key) return nodeRange(file, t.key);
-    if (first) return firstLineRange(file, first);
-  }
-  if (t.key) return nodeRange(file, t.key);
-  if (t.deepest) return firstLineRange(file, t.deepest);
-  return rangeOf(file, pd.start, pd.start);
+  return spanRange(file, spanOfPath(file.text, pd.doc, path, prefer), pd.start);
 }
 
-/** Collections span many lines; underline only their first line. */
-function firstLineRange(file: ParsedFile, node: YamlNode): Range {
-  const start = node.range?.[0] ?? 0;
-  let end = node.range?.[1] ?? start;
-  const nl = file.text.indexOf('\n', start);
-  if (nl >= 0 && nl < end) end = nl;
-  return rangeOf(file, start, end);
+/** A span as a range; a missing one is the point `fallback`. */
+export function spanRange(file: ParsedFile, span: TextSpan | undefined, fallback: number): Range {
+  return span ? rangeOf(file, span.start, span.end) : rangeOf(file, fallback, fallback);
 }
 
 export interface NodeAtOffset {

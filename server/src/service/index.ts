@@ -7,7 +7,23 @@ export { validateFile, type ValidateOptions } from './validate';
 export { complete, type CompletionItem, type CompletionSettings } from './complete';
 export { hover, type Hover } from './hover';
 export { documentSymbols, foldingRanges, definition, type DocumentSymbol, type FoldingRange, type Location } from './navigation';
-export { evaluateManifests, evaluateManifestDocuments, manifestDocuments, workspacePolicies, type WorkspacePolicy, type MutationFix, type ManifestOptions, type ManifestEvaluation } from './manifest';
+export {
+  evaluateManifests,
+  evaluateManifestDocuments,
+  manifestDiagnostics,
+  manifestDocuments,
+  workspacePolicies,
+  policySet,
+  mutationEdit,
+  ManifestResults,
+  type WorkspacePolicy,
+  type WorkspaceRole,
+  type PolicySet,
+  type MutationData,
+  type MutationFix,
+  type ManifestOptions,
+  type ManifestEvaluation,
+} from './manifest';
 export { Codes, Severity, type Diagnostic } from './codes';
 export { isClassicPolicy, isCelPolicyDoc } from './kyverno-checks';
 export { schemaPath, schemaKeys } from './schemas';

@@ -4,28 +4,65 @@
  * `kyverno-studio apply` takes: mutate policies first in Kyverno's order, then validation
  * (classic, CEL and admission policies) on the mutated object, against the same offline
  * cluster (the file's manifests, workspace PolicyExceptions and admission policy bindings).
- * A mutation that would change the manifest becomes an Information diagnostic carrying the edit.
+ * Only the policies whose match can select a manifest's kind run (engine/evaluate's kind
+ * index), and a file whose manifests and candidate policies did not change keeps its last
+ * evaluation (ManifestResults). A mutation that would change the manifest becomes an
+ * Information diagnostic; its edit is worked out when the code action is asked for.
  */
 import { compare } from 'fast-json-patch';
 import type { Document } from 'yaml';
 import type { ParsedFile, ParsedDocument, Range, JsonPath } from './documents';
-import { rangeForPath, rangeOf, findPath, nodeRange, pointerToPath } from './documents';
+import { rangeOf, pointerToPath, spanRange } from './documents';
+import { resultSpan } from '../../../engine/loader';
 import { Codes, Severity, diag, type Diagnostic } from './codes';
-import { evaluateResources, offlineCluster, type EngineResponse } from '../../../engine/evaluate';
+import { evaluateResources, offlineCluster, PolicyKindIndex, type EngineResponse } from '../../../engine/evaluate';
 import { classifyDocument, apiGroup, expandLists } from '../../../engine/loader/classify';
 import { isJsonObject } from '../../../engine/core/json';
 import { withDefaultNamespace } from '../../../engine/testing/inputs';
 import type { JsonObject } from '../../../engine/core/types';
 
-/** A document of the workspace that takes part in evaluation: a policy, a PolicyException or a binding. */
-export interface WorkspacePolicy { uri: string; value: JsonObject }
+/** What a workspace document is to the evaluation of manifests. */
+export type WorkspaceRole = 'policy' | 'exception' | 'binding';
 
+/** A document of the workspace that takes part in evaluation: a policy, a PolicyException or a binding. */
+export interface WorkspacePolicy { uri: string; value: JsonObject; role: WorkspaceRole }
+
+/**
+ * The workspace's documents sorted for evaluation, with the kind index over its policies.
+ * Built once per workspace version; its objects are the parsed documents themselves, so an
+ * unchanged file keeps its objects (and the engine's per-object caches) across versions.
+ */
+export interface PolicySet {
+  policies: JsonObject[];
+  exceptions: JsonObject[];
+  bindings: JsonObject[];
+  index: PolicyKindIndex;
+}
+
+export function policySet(workspace: readonly WorkspacePolicy[]): PolicySet {
+  const policies: JsonObject[] = [];
+  const exceptions: JsonObject[] = [];
+  const bindings: JsonObject[] = [];
+  for (const w of workspace) {
+    if (w.role === 'policy') policies.push(w.value);
+    else if (w.role === 'exception') exceptions.push(w.value);
+    else bindings.push(w.value);
+  }
+  return { policies, exceptions, bindings, index: new PolicyKindIndex(policies) };
+}
+
+/** Carried by a mutation diagnostic: enough to build its edit when the code action is asked for. */
+export interface MutationData { title: string; uri: string; document: number; ops: Op[] }
+
+/** The edit applying a mutation to the document. */
 export interface MutationFix { title: string; uri: string; range: Range; newText: string }
 
 export interface ManifestOptions {
   /** Documents evaluated per file at most (the rest are ignored, with a note). */
   maxDocuments?: number;
   now?: Date;
+  /** Evaluate every policy on every manifest, without the kind index (tests compare both). */
+  allPolicies?: boolean;
 }
 
 /** Groups whose documents are Kyverno's own inputs or outputs (tests, reports...), never manifests. */
@@ -44,9 +81,9 @@ export function workspacePolicies(file: ParsedFile): WorkspacePolicy[] {
   const out: WorkspacePolicy[] = [];
   for (const pd of file.docs) {
     if (!pd.value || pd.doc.errors.length || pd.conversionError) continue;
-    const cls = classifyDocument(pd.value);
+    const role = classifyDocument(pd.value);
     // A snapshot: the incremental re-parse later updates the editor's copy in place.
-    if (cls === 'policy' || cls === 'exception' || cls === 'binding') out.push({ uri: file.uri, value: structuredClone(pd.value) as JsonObject });
+    if (role === 'policy' || role === 'exception' || role === 'binding') out.push({ uri: file.uri, value: structuredClone(pd.value) as JsonObject, role });
   }
   return out;
 }
@@ -62,30 +99,31 @@ export interface ManifestEvaluation {
   responses: EngineResponse[];
 }
 
-/** Runs the workspace's policies over the file's manifests exactly as `kyverno-studio apply` would. */
-export function evaluateManifestDocuments(file: ParsedFile, workspace: WorkspacePolicy[], opts: ManifestOptions = {}): ManifestEvaluation[] {
+/** A manifest of the file: its document, where it sits in it, and its value. */
+interface Target { pd: ParsedDocument; itemPath: JsonPath; value: JsonObject }
+
+function manifestTargets(file: ParsedFile, opts: ManifestOptions): Target[] {
   const docs = manifestDocuments(file).slice(0, opts.maxDocuments ?? 200);
-  const policies: JsonObject[] = [];
-  const exceptions: JsonObject[] = [];
-  const bindings: JsonObject[] = [];
-  for (const w of workspace) {
-    const cls = classifyDocument(w.value);
-    if (cls === 'policy') policies.push(w.value);
-    else if (cls === 'exception') exceptions.push(w.value);
-    else if (cls === 'binding') bindings.push(w.value);
-  }
-  if (!docs.length || !policies.length) return [];
   // A `kind: List` stands for its items, as the CLI reads resource files.
-  const targets = docs.flatMap((pd) => {
+  return docs.flatMap((pd) => {
     const items = expandLists(pd.value);
     const inList = items[0] !== pd.value;
     return items.flatMap((value, i) => (isJsonObject(value) && typeof value.kind === 'string' && typeof value.apiVersion === 'string'
       ? [{ pd, itemPath: inList ? ['items', i] : [], value }]
       : []));
   });
+}
+
+function asPolicySet(workspace: readonly WorkspacePolicy[] | PolicySet): PolicySet {
+  return Array.isArray(workspace) ? policySet(workspace as readonly WorkspacePolicy[]) : (workspace as PolicySet);
+}
+
+function evaluateTargets(targets: Target[], set: PolicySet, opts: ManifestOptions): ManifestEvaluation[] {
+  if (!targets.length || !set.policies.length) return [];
   const resources = targets.map((t) => withDefaultNamespace(t.value));
-  const cluster = offlineCluster({ exceptions, bindings, resources });
-  return evaluateResources({ policies, resources, cluster, now: opts.now }).map((ev, i) => ({
+  const cluster = offlineCluster({ exceptions: set.exceptions, bindings: set.bindings, resources });
+  const candidates = opts.allPolicies ? undefined : set.index;
+  return evaluateResources({ policies: set.policies, resources, cluster, now: opts.now, candidates }).map((ev, i) => ({
     pd: targets[i].pd,
     itemPath: targets[i].itemPath,
     resource: ev.resource,
@@ -94,17 +132,88 @@ export function evaluateManifestDocuments(file: ParsedFile, workspace: Workspace
   }));
 }
 
-export function evaluateManifests(file: ParsedFile, workspace: WorkspacePolicy[], opts: ManifestOptions = {}): Diagnostic[] {
+/** Runs the workspace's policies over the file's manifests exactly as `kyverno-studio apply` would. */
+export function evaluateManifestDocuments(file: ParsedFile, workspace: readonly WorkspacePolicy[] | PolicySet, opts: ManifestOptions = {}): ManifestEvaluation[] {
+  return evaluateTargets(manifestTargets(file, opts), asPolicySet(workspace), opts);
+}
+
+export function evaluateManifests(file: ParsedFile, workspace: readonly WorkspacePolicy[] | PolicySet, opts: ManifestOptions = {}): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const ev of evaluateManifestDocuments(file, workspace, opts)) out.push(...manifestDiagnostics(file, ev));
   return out;
 }
 
-function manifestDiagnostics(file: ParsedFile, ev: ManifestEvaluation): Diagnostic[] {
+/** What a file's evaluation depended on: its manifests' values and the documents that could apply to them. */
+interface EvaluationInputs { values: string; used: JsonObject[] }
+
+function inputsOf(targets: Target[], set: PolicySet, opts: ManifestOptions): EvaluationInputs {
+  const used: JsonObject[] = [...set.exceptions, ...set.bindings];
+  const seen = new Set<readonly JsonObject[]>();
+  for (const t of targets) {
+    const candidates = opts.allPolicies ? set.policies : set.index.candidatesForRequest(undefined, t.value);
+    if (seen.has(candidates)) continue;
+    seen.add(candidates);
+    used.push(...candidates);
+  }
+  return { values: JSON.stringify(targets.map((t) => t.value)), used };
+}
+
+function sameKind(a: JsonObject, b: JsonObject): boolean {
+  return a.kind === b.kind && a.apiVersion === b.apiVersion;
+}
+
+function sameInputs(a: EvaluationInputs, b: EvaluationInputs): boolean {
+  return a.values === b.values && a.used.length === b.used.length && a.used.every((x, i) => x === b.used[i]);
+}
+
+/**
+ * Manifest diagnostics with each file's last evaluation kept: when neither the file's
+ * manifests (their values: comments and layout do not count) nor the policies,
+ * exceptions and bindings that could apply to them changed, the evaluation is reused and
+ * only its diagnostics are placed again on the current text. Policy objects are immutable
+ * and an unchanged workspace file keeps its objects, so identity tells what changed.
+ */
+export class ManifestResults {
+  private last = new Map<string, { inputs: EvaluationInputs; evaluations: ManifestEvaluation[] }>();
+  /** Evaluations run (not reused) so far. */
+  evaluations = 0;
+
+  constructor(private readonly opts: ManifestOptions = {}) {}
+
+  diagnostics(file: ParsedFile, set: PolicySet): Diagnostic[] {
+    const targets = manifestTargets(file, this.opts);
+    if (!targets.length || !set.policies.length) {
+      this.last.delete(file.uri);
+      return [];
+    }
+    const inputs = inputsOf(targets, set, this.opts);
+    const hit = this.last.get(file.uri);
+    let evaluations: ManifestEvaluation[];
+    if (hit && sameInputs(hit.inputs, inputs)) {
+      // Same values in the same order: the current documents take the place of the old ones.
+      evaluations = hit.evaluations.map((ev, i) => ({ ...ev, pd: targets[i].pd, itemPath: targets[i].itemPath }));
+    } else {
+      evaluations = evaluateTargets(targets, set, this.opts);
+      this.evaluations++;
+      // A mutation that changed a manifest's kind made every policy run after it (see evaluateResource).
+      if (evaluations.some((ev) => ev.responses.some((r) => !sameKind(r.patchedResource, ev.resource)))) inputs.used = [...inputs.used, ...set.policies];
+    }
+    this.last.set(file.uri, { inputs, evaluations });
+    return evaluations.flatMap((ev) => manifestDiagnostics(file, ev));
+  }
+
+  forget(uri: string): void {
+    this.last.delete(uri);
+  }
+}
+
+/** The diagnostics of one evaluated manifest: violations at the blamed field, engine errors, mutations. */
+export function manifestDiagnostics(file: ParsedFile, ev: ManifestEvaluation): Diagnostic[] {
   const { pd, itemPath } = ev;
   const out: Diagnostic[] = [];
-  const kindAt = () => kindRange(file, pd, itemPath);
-  const at = (path: JsonPath | undefined) => (path?.length ? rangeForPath(file, pd, [...itemPath, ...path]) : kindAt());
+  // The same span the extension's results view selects for this result (engine/loader).
+  const at = (path: JsonPath | undefined) => spanRange(file, resultSpan(file.text, pd.doc, itemPath, path), pd.start);
+  const kindAt = () => at(undefined);
   for (const response of ev.responses) {
     const policyName = response.policy.name;
     if (response.error !== undefined) {
@@ -127,21 +236,31 @@ function manifestDiagnostics(file: ParsedFile, ev: ManifestEvaluation): Diagnost
     const ops = compare(response.resource, response.patchedResource);
     if (!ops.length) continue;
     const prefix = itemPath.map((s) => `/${s}`).join('');
-    const fix = mutationFix(file, pd, ops.map((o) => ({ ...o, path: prefix + o.path })), `Apply mutation from ${policyName}`);
-    const range = fix ? at(pointerToPath(ops[0].path, response.resource)) : kindAt();
+    // The edit itself (a copy of the YAML document with the patch applied) is only built when
+    // the code action is asked for: on every keystroke it was a quarter of the evaluation.
+    const editable = ops.every((o) => EDIT_OPS.has(o.op));
+    const data: MutationData | undefined = editable
+      ? { title: `Apply mutation from ${policyName}`, uri: file.uri, document: file.docs.indexOf(pd), ops: ops.map((o) => ({ ...o, path: prefix + o.path })) }
+      : undefined;
+    const range = editable ? at(pointerToPath(ops[0].path, response.resource)) : kindAt();
     out.push(diag(range, Severity.Information, Codes.mutation,
       `${policyName} would mutate this resource (${mutated.map((r) => r.name).join(', ')}): ${ops.map((o) => `${o.op} ${o.path}`).slice(0, 5).join('; ')}${ops.length > 5 ? '; …' : ''}`,
-      fix));
+      data));
   }
   return out;
 }
 
-function kindRange(file: ParsedFile, pd: ParsedDocument, itemPath: JsonPath = []): Range {
-  const t = findPath(pd.doc, [...itemPath, 'kind']);
-  return t.found && t.value ? nodeRange(file, t.value) : rangeOf(file, pd.start, pd.start);
-}
-
 type Op = { op: string; path: string; value?: unknown };
+
+/** The patch operations a YAML edit can express. */
+const EDIT_OPS = new Set(['add', 'replace', 'remove']);
+
+/** The edit of a mutation diagnostic, on the file as it is now; undefined when it no longer applies. */
+export function mutationEdit(file: ParsedFile, data: MutationData): MutationFix | undefined {
+  const pd = file.docs[data.document];
+  if (!pd || !Array.isArray(data.ops)) return undefined;
+  return mutationFix(file, pd, data.ops, data.title);
+}
 
 /** Applies JSON-patch ops to a copy of the YAML document, keeping comments and layout. */
 export function mutationFix(file: ParsedFile, pd: ParsedDocument, ops: Op[], title: string): MutationFix | undefined {

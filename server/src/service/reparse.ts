@@ -5,9 +5,9 @@
  * That unit is re-parsed alone and spliced into the previous AST; every later offset shifts by
  * the edit's length. Anything unusual falls back to a full parse.
  */
-import { parseDocument, LineCounter, isMap, isSeq, isPair, isScalar, isAlias } from 'yaml';
+import { parseDocument, isMap, isSeq, isPair, isScalar, isAlias } from 'yaml';
 import type { Node as YamlNode, YAMLSeq, Pair } from 'yaml';
-import { GO_YAML_OPTIONS } from '../../../engine/loader';
+import { documentValue, GO_YAML_OPTIONS, lineCounterOf } from '../../../engine/loader';
 import { parseFile, DEFAULT_LIMITS, type ParsedFile, type ParsedDocument, type JsonPath, type ParseLimits } from './documents';
 
 const ANCHOR_OR_ALIAS = /(^|[\s,[{])[&*][^\s,\]}]/m;
@@ -72,9 +72,7 @@ function trySplice(prev: ParsedFile, text: string): ParsedFile | undefined {
   shiftNode(fresh.node, -1, fresh.offset);
   hit.put(fresh.node);
   const newValue = replaceIn(pd.value, hit.path, fresh.value);
-  const lines = new LineCounter();
-  lines.addNewLine(0);
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
+  const lines = lineCounterOf(text);
   const top = newValue && typeof newValue === 'object' && !Array.isArray(newValue) ? (newValue as Record<string, unknown>) : undefined;
   const docs: ParsedDocument[] = prev.docs.map((d, i) => (i === di
     ? {
@@ -90,12 +88,10 @@ function trySplice(prev: ParsedFile, text: string): ParsedFile | undefined {
 /** A re-parsed unit: its node (offsets from `offset`) and its plain value. */
 interface FreshUnit { node: YamlNode; offset: number; value: unknown }
 
+/** The unit's value under the limits a full parse applies (units hold no aliases). */
 function toValue(doc: ReturnType<typeof parseDocument>): { ok: true; value: unknown } | { ok: false } {
-  try {
-    return { ok: true, value: doc.toJS({ maxAliasCount: 0 }) };
-  } catch {
-    return { ok: false };
-  }
+  const got = documentValue(doc, { maxAliasCount: 0 });
+  return 'value' in got ? { ok: true, value: got.value } : { ok: false };
 }
 
 /** A block collection: its lines alone, indented as they were, must parse to a collection that ends where the old one did. */

@@ -245,4 +245,41 @@ suite('Kyverno Studio in VS Code', () => {
     }
     assert.equal(await pending, true, 'the command reached the deploy module');
   });
+
+  test('Install CLI on PATH writes a kyverno-studio shim that runs the CLI shipped in the extension', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { homedir } = await import('node:os');
+    const path = await import('node:path');
+    const plan = await vscode.commands.executeCommand<{ kind: string; file?: string }>('kyverno.installCli');
+    assert.equal(plan?.kind, 'shim');
+    // run.sh gives each VS Code instance its own HOME, so this is not the real ~/.local/bin.
+    assert.equal(plan.file, path.join(homedir(), '.local', 'bin', 'kyverno-studio'));
+    const r = spawnSync(plan.file!, ['version'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^Version: \d+\.\d+\.\d+/);
+    const tested = spawnSync(plan.file!, ['test', workspaceUri('policies', '.kyverno-test').fsPath], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(tested.status, 0, tested.stdout + tested.stderr);
+    assert.match(tested.stdout, /Test Summary: [1-9]\d* tests passed and 0 tests failed/);
+  });
+
+  test('New Policy opens the shipped example policy, checked by the language server', async () => {
+    const uri = vscode.Uri.parse(await vscode.commands.executeCommand<string>('kyverno.newPolicy'));
+    assert.equal(uri.scheme, 'untitled');
+    const editor = vscode.window.activeTextEditor!;
+    assert.equal(editor.document.uri.toString(), uri.toString());
+    assert.match(editor.document.getText(), /kind: ClusterPolicy[\s\S]*name: require-labels/);
+    // The language server takes untitled YAML: an edit that breaks the schema is reported.
+    await editor.edit((e) => e.replace(new vscode.Range(editor.document.positionAt(editor.document.getText().indexOf('failureAction: Audit')), editor.document.positionAt(editor.document.getText().indexOf('failureAction: Audit') + 'failureAction: Audit'.length)), 'failureAction: Sometimes'));
+    await waitFor('schema diagnostic on the untitled policy', () => kyvernoDiagnostics(uri).find((d) => codeOf(d) === 'KS1104'));
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
+
+  test('the walkthrough\'s steps link to commands the extension registers', async () => {
+    const ext = vscode.extensions.getExtension('kyverno-studio.kyverno-studio')!;
+    const walkthroughs = (ext.packageJSON as { contributes: { walkthroughs: Array<{ steps: Array<{ description: string }> }> } }).contributes.walkthroughs;
+    const linked = walkthroughs.flatMap((w) => w.steps.flatMap((s) => [...s.description.matchAll(/command:([\w.]+)/g)].map((m) => m[1])));
+    assert.ok(linked.length >= 4, 'the steps link to commands');
+    const registered = new Set(await vscode.commands.getCommands(true));
+    assert.deepEqual(linked.filter((c) => !registered.has(c)), []);
+  });
 });

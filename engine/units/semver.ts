@@ -1,8 +1,14 @@
 /**
- * github.com/blang/semver/v4 as semver_compare uses it: strict Parse, Compare, and
- * ParseRange with its quirks (token splitting, "x" wildcards, error texts).
+ * github.com/blang/semver/v4, the one semantic-version implementation of Kyverno: JMESPath
+ * `semver_compare`, the numeric condition operators (GreaterThan… on "1.2.3") and the
+ * Kubernetes CEL semver library all use it. Strict Parse (uint64 parts, no leading zeroes,
+ * no "v", no spaces; prerelease and build identifiers of [0-9A-Za-z-]), Compare (build
+ * metadata ignored; numeric prerelease identifiers below alphanumeric ones) and ParseRange
+ * with its quirks (token splitting, "x" wildcards, error texts), with blang's error messages.
  */
-import { JmespathError } from './go-compat';
+
+/** A version or range blang/semver refuses; the message is blang's. */
+export class SemverError extends Error {}
 
 interface PreRelease {
   num: bigint | null;
@@ -21,21 +27,21 @@ const ALPHANUM = /^[0-9A-Za-z-]*$/;
 const MAX_UINT64 = (1n << 64n) - 1n;
 
 function parseUint(s: string, what: string): bigint {
-  if (!NUMBERS.test(s)) throw new JmespathError(`Invalid character(s) found in ${what} number ${JSON.stringify(s)}`);
+  if (!NUMBERS.test(s)) throw new SemverError(`Invalid character(s) found in ${what} number ${JSON.stringify(s)}`);
   if (s.length > 1 && s[0] === '0') {
     const cap = what[0].toUpperCase() + what.slice(1);
-    throw new JmespathError(`${cap} number must not contain leading zeroes ${JSON.stringify(s)}`);
+    throw new SemverError(`${cap} number must not contain leading zeroes ${JSON.stringify(s)}`);
   }
-  if (s === '') throw new JmespathError(`strconv.ParseUint: parsing "": invalid syntax`);
+  if (s === '') throw new SemverError(`strconv.ParseUint: parsing "": invalid syntax`);
   const v = BigInt(s);
-  if (v > MAX_UINT64) throw new JmespathError(`strconv.ParseUint: parsing ${JSON.stringify(s)}: value out of range`);
+  if (v > MAX_UINT64) throw new SemverError(`strconv.ParseUint: parsing ${JSON.stringify(s)}: value out of range`);
   return v;
 }
 
 export function parseVersion(s: string): Version {
-  if (s.length === 0) throw new JmespathError('Version string empty');
+  if (s.length === 0) throw new SemverError('Version string empty');
   const parts = s.split('.');
-  if (parts.length < 3) throw new JmespathError('No Major.Minor.Patch elements found');
+  if (parts.length < 3) throw new SemverError('No Major.Minor.Patch elements found');
   const rest = parts.slice(2).join('.');
   const major = parseUint(parts[0], 'major');
   const minor = parseUint(parts[1], 'minor');
@@ -54,17 +60,19 @@ export function parseVersion(s: string): Version {
   }
   const patch = parseUint(patchStr, 'patch');
   const prerelease: PreRelease[] = pre.map((p) => {
-    if (p.length === 0) throw new JmespathError('Prerelease is empty');
+    if (p.length === 0) throw new SemverError('Prerelease is empty');
     if (NUMBERS.test(p)) {
-      if (p.length > 1 && p[0] === '0') throw new JmespathError(`Numeric PreRelease version must not contain leading zeroes ${JSON.stringify(p)}`);
-      return { num: BigInt(p), str: '' };
+      if (p.length > 1 && p[0] === '0') throw new SemverError(`Numeric PreRelease version must not contain leading zeroes ${JSON.stringify(p)}`);
+      const num = BigInt(p);
+      if (num > MAX_UINT64) throw new SemverError(`strconv.ParseUint: parsing ${JSON.stringify(p)}: value out of range`);
+      return { num, str: '' };
     }
-    if (!ALPHANUM.test(p)) throw new JmespathError(`Invalid character(s) found in prerelease ${JSON.stringify(p)}`);
+    if (!ALPHANUM.test(p)) throw new SemverError(`Invalid character(s) found in prerelease ${JSON.stringify(p)}`);
     return { num: null, str: p };
   });
   for (const b of build) {
-    if (b.length === 0) throw new JmespathError('Build meta data is empty');
-    if (!ALPHANUM.test(b)) throw new JmespathError(`Invalid character(s) found in build meta data ${JSON.stringify(b)}`);
+    if (b.length === 0) throw new SemverError('Build meta data is empty');
+    if (!ALPHANUM.test(b)) throw new SemverError(`Invalid character(s) found in build meta data ${JSON.stringify(b)}`);
   }
   return { major, minor, patch, pre: prerelease };
 }
@@ -97,7 +105,7 @@ export function compareVersions(v: Version, o: Version): number {
   return i === v.pre.length ? -1 : 1;
 }
 
-type Range = (v: Version) => boolean;
+export type VersionRange = (v: Version) => boolean;
 
 /** blang's splitAndTrim: splits on spaces not preceded by an operator; drops 1-character tokens. */
 function splitAndTrim(s: string): string[] {
@@ -118,7 +126,7 @@ function splitAndTrim(s: string): string[] {
 
 function splitComparatorVersion(s: string): [string, string] {
   const i = s.search(/\p{Nd}/u);
-  if (i < 0) throw new JmespathError(`Could not get version from string: ${JSON.stringify(s)}`);
+  if (i < 0) throw new SemverError(`Could not get version from string: ${JSON.stringify(s)}`);
   return [s.slice(0, i).trim(), s.slice(i)];
 }
 
@@ -166,33 +174,43 @@ function comparator(op: string): ((c: number) => boolean) | null {
 }
 
 /** semver.ParseRange, e.g. ">1.0.0 <2.0.0 || >=3.0.0", "1.2.x". */
-export function parseRange(s: string): Range {
+export function parseRange(s: string): VersionRange {
   const parts = splitAndTrim(s);
   const orParts: string[][] = [];
   let last = 0;
   parts.forEach((p, i) => {
     if (p === '||') {
-      if (i === 0) throw new JmespathError("First element in range is '||'");
+      if (i === 0) throw new SemverError("First element in range is '||'");
       orParts.push(parts.slice(last, i));
       last = i + 1;
     }
   });
-  if (last === parts.length) throw new JmespathError("Last element in range is '||'");
+  if (last === parts.length) throw new SemverError("Last element in range is '||'");
   orParts.push(parts.slice(last));
-  const ors: Range[] = orParts.map((group) => {
-    const ands: Range[] = group.flatMap(expandWildcard).map((ap) => {
+  const ors: VersionRange[] = orParts.map((group) => {
+    const ands: VersionRange[] = group.flatMap(expandWildcard).map((ap) => {
       const [op, vStr] = splitComparatorVersion(ap);
       const cmp = comparator(op);
-      if (!cmp) throw new JmespathError(`Could not parse Range ${JSON.stringify(ap)}: Could not parse comparator ${JSON.stringify(op)} in ${JSON.stringify(op + vStr)}`);
+      if (!cmp) throw new SemverError(`Could not parse Range ${JSON.stringify(ap)}: Could not parse comparator ${JSON.stringify(op)} in ${JSON.stringify(op + vStr)}`);
       let version: Version;
       try {
         version = parseVersion(vStr);
       } catch (e) {
-        throw new JmespathError(`Could not parse Range ${JSON.stringify(ap)}: Could not parse version ${JSON.stringify(vStr)} in ${JSON.stringify(op + vStr)}: ${(e as Error).message}`);
+        throw new SemverError(`Could not parse Range ${JSON.stringify(ap)}: Could not parse version ${JSON.stringify(vStr)} in ${JSON.stringify(op + vStr)}: ${(e as Error).message}`);
       }
       return (v: Version) => cmp(compareVersions(v, version));
     });
     return (v: Version) => ands.every((f) => f(v));
   });
   return (v: Version) => ors.some((f) => f(v));
+}
+
+/** The version, or null when blang's strict Parse refuses it. */
+export function tryParseVersion(s: string): Version | null {
+  try {
+    return parseVersion(s);
+  } catch (e) {
+    if (e instanceof SemverError) return null;
+    throw e;
+  }
 }

@@ -1,0 +1,28 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { knownKindTable, resolveKind, KNOWN_KINDS } from '../../engine/kube';
+
+test('the kind table is the well-known kinds: every one resolves to its plural', () => {
+  const table = knownKindTable();
+  for (const k of KNOWN_KINDS) {
+    const spec = k.group ? `${k.group}/${k.version}/${k.kind}` : `${k.version}/${k.kind}`;
+    // `v1/Event` has no group: it also names events.k8s.io/v1 Event, as in Kyverno.
+    assert.deepEqual(resolveKind(spec, table)?.filter((r) => r.group === k.group), [{ group: k.group, version: k.version, resource: k.plural }], spec);
+  }
+});
+
+test('resolveKind reads selectors as Kyverno does', () => {
+  const table = knownKindTable();
+  // A kind served by two groups resolves to both, as discovery's FindResources does.
+  assert.deepEqual(resolveKind('Event', table)?.map((r) => r.group).sort(), ['', 'events.k8s.io']);
+  // A version other than the preferred one, when the API server serves it.
+  assert.deepEqual(resolveKind('autoscaling/v1/HorizontalPodAutoscaler', table), [{ group: 'autoscaling', version: 'v1', resource: 'horizontalpodautoscalers' }]);
+  assert.deepEqual(resolveKind('HorizontalPodAutoscaler', table), [{ group: 'autoscaling', version: 'v2', resource: 'horizontalpodautoscalers' }]);
+  assert.equal(resolveKind('autoscaling/v3/HorizontalPodAutoscaler', table), undefined);
+  // Subresources with '/' or '.', and wildcards.
+  assert.deepEqual(resolveKind('Pod.status', table), [{ group: '', version: 'v1', resource: 'pods/status' }]);
+  assert.deepEqual(resolveKind('apps/v1/Deployment/scale', table), [{ group: 'apps', version: 'v1', resource: 'deployments/scale' }]);
+  assert.deepEqual(resolveKind('apps/*/Deployment', table), [{ group: 'apps', version: 'v1', resource: 'deployments' }]);
+  assert.deepEqual(resolveKind('*/scale', table), [{ group: '*', version: '*', resource: '*/scale' }]);
+  assert.equal(resolveKind('a/b/c/d/e', table), undefined);
+});
