@@ -71,15 +71,14 @@ export function resourceReference(resource: JsonObject): ObjectReference {
 
 const failed = (r: RuleResult) => r.status === 'fail' || r.status === 'error';
 
+/** An event on the policy, related to the resource it evaluated. */
+function onPolicy(response: PolicyResponse, policy: JsonObject | undefined, resource: ObjectReference, event: Omit<EventInfo, 'regarding' | 'related'>): EventInfo {
+  return { regarding: policyReference(response, policy), related: resource, ...event };
+}
+
 function policyFailEvent(source: EventSource, response: PolicyResponse, policy: JsonObject | undefined, resource: ObjectReference, rule: RuleResult, blocked: boolean): EventInfo {
-  return {
-    regarding: policyReference(response, policy),
-    related: resource,
-    reason: 'PolicyViolation',
-    action: blocked ? 'Resource Blocked' : 'Resource Passed',
-    source,
-    message: policyEventMessage(rule, resource, blocked),
-  };
+  const action = blocked ? 'Resource Blocked' : 'Resource Passed';
+  return onPolicy(response, policy, resource, { reason: 'PolicyViolation', action, source, message: policyEventMessage(rule, resource, blocked) });
 }
 
 function resourceViolationEvent(source: EventSource, response: PolicyResponse, resource: ObjectReference, rule: RuleResult): EventInfo {
@@ -92,15 +91,8 @@ function policyAppliedEvent(source: EventSource, response: PolicyResponse, polic
   const classic = response.policy.kind === 'ClusterPolicy' || response.policy.kind === 'Policy';
   const validates = rules.some((r) => r.validate || r.verifyImages);
   const mutates = classic ? !validates && rules.some((r) => r.mutate) : /MutatingPolicy$/.test(response.policy.kind);
-  return {
-    regarding: policyReference(response, policy),
-    related: resource,
-    reason: 'PolicyApplied',
-    action: mutates ? 'Resource Mutated' : 'Resource Passed',
-    source,
-    message: mutates ? `${describe(resource)} is successfully mutated` : `${describe(resource)}: pass`,
-    type: 'Normal',
-  };
+  const message = mutates ? `${describe(resource)} is successfully mutated` : `${describe(resource)}: pass`;
+  return onPolicy(response, policy, resource, { reason: 'PolicyApplied', action: mutates ? 'Resource Mutated' : 'Resource Passed', source, message, type: 'Normal' });
 }
 
 /**
