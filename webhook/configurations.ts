@@ -98,7 +98,10 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
         admissionReviewVersions: ['v1'],
         clientConfig: clientConfig('policyvalidate'),
         rules: [{ apiGroups: ['kyverno.io'], apiVersions: ['v1', 'v2beta1'], resources: ['clusterpolicies', 'policies'], operations: ['CREATE', 'UPDATE'], scope: '*' }],
-        failurePolicy: 'Fail',
+        // Kyverno uses Fail here. We deliberately differ: deploy, rollback and undeploy write
+        // policies while our webhook may be unreachable (starting, rolled back, being removed),
+        // and Fail would block exactly those writes; a reachable webhook still rejects.
+        failurePolicy: 'Ignore',
         matchPolicy: 'Equivalent',
         sideEffects: 'None',
         timeoutSeconds: 10,
