@@ -48,7 +48,8 @@ test('policies are watched from the cluster, the controller follows new kinds, s
   // Policy status as Kyverno writes it: kubectl shows READY and the rule counts.
   await until('the policy to be Ready', async () => /\bTrue\b/.test(kubectl(cluster, 'get', 'clusterpolicy', 'require-team-label')));
   const listed = kubectl(cluster, 'get', 'clusterpolicy', 'require-team-label', '-o', 'wide').split('\n');
-  const column = (name: string) => listed[1].trim().split(/\s+/)[listed[0].split(/\s{2,}/).indexOf(name)];
+  // kubectl aligns each value under its header (empty columns included).
+  const column = (name: string) => listed[1].slice(listed[0].indexOf(name)).split(/\s+/)[0];
   assert.equal(column('READY'), 'True', listed.join('\n'));
   assert.equal(column('VALIDATE'), '1', listed.join('\n'));
   const status = (await cluster.client.get({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', name: 'require-team-label' }))!.status as JsonObject;
