@@ -100,6 +100,27 @@ function treeRssMiB(pid) {
   return +(kib / 1024).toFixed(1);
 }
 
+/**
+ * CPU seconds (user + system) a server and its child processes have used so far (Linux /proc).
+ * On a shared machine throughput follows the other tenants; CPU per request does not, and its
+ * ratio is the throughput ratio the servers would reach on an otherwise idle machine.
+ */
+function treeCpuSeconds(pid) {
+  let ticks = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces): state is 3rd, ppid 4th, utime 14th, stime 15th.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (d === String(pid) || fields[1] === String(pid)) ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks / 100;
+}
+
 function summary(r) {
   return {
     requestsPerSecond: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, maxMs: r.latency.max,
@@ -312,16 +333,20 @@ async function main() {
       const round = {};
       for (const name of order) {
         const server = { ours, noop, noopN }[name];
+        const cpuBefore = treeCpuSeconds(server.child.pid);
         round[name] = summary(await cannon(server.port, { duration, connections }));
+        round[name].cpuMicrosecondsPerRequest = +(((treeCpuSeconds(server.child.pid) - cpuBefore) * 1e6) / round[name].total).toFixed(1);
         if (name === 'ours' && !memoryMiB) memoryMiB = { ours: treeRssMiB(ours.child.pid), noop: treeRssMiB(noop.child.pid), noopSameProcesses: treeRssMiB(noopN.child.pid) };
       }
       round.ratio = +(round.ours.requestsPerSecond / round.noop.requestsPerSecond).toFixed(3);
       round.ratioSameProcesses = +(round.ours.requestsPerSecond / round.noopN.requestsPerSecond).toFixed(3);
+      round.cpuRatio = +(round.noop.cpuMicrosecondsPerRequest / round.ours.cpuMicrosecondsPerRequest).toFixed(3);
       rounds.push(round);
     }
     const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
     const ratio = median(rounds.map((r) => r.ratio));
     const ratioN = median(rounds.map((r) => r.ratioSameProcesses));
+    const cpuRatio = median(rounds.map((r) => r.cpuRatio));
     const mid = rounds.find((r) => r.ratio === ratio);
     const oursMax = mid.ours;
     const noopMax = mid.noop;
@@ -339,7 +364,7 @@ async function main() {
       date: new Date().toISOString(),
       machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), loadavgAtStart: loadavg(), platform: `${platform()} ${release()}`, node: process.version },
       setup: { policies: 20, serverProcesses: Number(workers), connections, rounds: roundCount, durationSeconds: duration, fixedRate: rate, fixedRateLoad: 'even pace, open loop, latency from the due time' },
-      maxThroughput: { medianRatio: ratio, medianRatioSameProcesses: ratioN, rounds },
+      maxThroughput: { medianRatio: ratio, medianRatioSameProcesses: ratioN, medianCpuRatio: cpuRatio, rounds },
       fixedRate: { medianRoundOurs: oursRate, medianRoundNoop: noopRate, rounds: paced },
       residentMemoryAfterMaxRunMiB: memoryMiB,
       goals: { ratioAtLeast: 0.8, ratioMet: ratio >= 0.8, ratioSameProcessesMet: ratioN >= 0.8, p99AtMostNoopTimes: 2, p99Met: oursRate.p99Ms <= 2 * noopRate.p99Ms },
@@ -354,6 +379,7 @@ async function main() {
       console.log(`    ${r.ours.requestsPerSecond.toFixed(0)} / ${r.noop.requestsPerSecond.toFixed(0)} / ${r.noopN.requestsPerSecond.toFixed(0)} -> ${(r.ratio * 100).toFixed(1)}% / ${(r.ratioSameProcesses * 100).toFixed(1)}%`);
     }
     console.log(`  median ratio: ${(ratio * 100).toFixed(1)}% of the 1-process no-op (goal >= 80%), ${(ratioN * 100).toFixed(1)}% of the ${workers}-process no-op`);
+    console.log(`  CPU per request (us, all processes: ours / no-op 1 process): ${rounds.map((r) => `${r.ours.cpuMicrosecondsPerRequest} / ${r.noop.cpuMicrosecondsPerRequest}`).join(', ')} -> median ${(cpuRatio * 100).toFixed(1)}% (the throughput ratio on an idle machine)`);
     console.log(`  at max (median round): ours p50 ${oursMax.p50Ms} ms p99 ${oursMax.p99Ms} ms; no-op p50 ${noopMax.p50Ms} ms p99 ${noopMax.p99Ms} ms`);
     console.log(`  at ${rate} req/s (even pace), p99 per round: ours ${p99s.join(' / ')} ms; no-op ${paced.map((r) => r.noop.p99Ms).join(' / ')} ms`);
     console.log(`  median round: ours p50 ${oursRate.p50Ms} ms p99 ${oursRate.p99Ms} ms max ${oursRate.maxMs} ms (goal p99 <= 2x the no-op's); no-op p50 ${noopRate.p50Ms} p99 ${noopRate.p99Ms} ms`);

@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import type { CertificateSet } from './certs';
 import { webhookNeeds, type RuleNeed } from '../webhook/rules';
 import type { KindTable } from '../engine/kube';
-import { labels, MANAGED_BY, MUTATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME, webhookConfigurations } from '../webhook/configurations';
+import { labels, MANAGED_BY, WEBHOOK_NAME, webhookConfigurations } from '../webhook/configurations';
 
 export { MANAGED_BY, MUTATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from '../webhook/configurations';
 
@@ -133,6 +133,8 @@ function workload(input: PlanInput, ns: string, codeSha: string): Json[] {
               args: ['--in-cluster', '--port', String(port), '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--namespace', ns],
               env: [
                 { name: 'KS_CODE_SHA256', value: codeSha },
+                // The replica's name in the leader-election Leases, as Kyverno's pods set it.
+                { name: 'KYVERNO_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                 // Per process: the primary and its two server processes each get this heap.
                 { name: 'NODE_OPTIONS', value: '--max-old-space-size=192' },
               ],

@@ -10,7 +10,8 @@ import { asArray, asObject } from '../engine/core/json';
 import { resolveKind, type KindTable } from '../engine/kube';
 import { generatedKinds } from '../engine/generate/kinds';
 import { webhookNeeds } from '../webhook/rules';
-import { labels, MUTATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from '../webhook/configurations';
+import { labels, MUTATING_CONFIG, POLICY_VALIDATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from '../webhook/configurations';
+import { LEASE_NAMES } from '../webhook/leader';
 
 type Json = Record<string, unknown>;
 
@@ -144,20 +145,24 @@ function baseRules(): Json[] {
     // namespaceSelector and request.namespaceObject need namespace labels.
     { apiGroups: [''], resources: ['namespaces'], verbs: READ },
     { apiGroups: ['wgpolicyk8s.io'], resources: ['policyreports', 'clusterpolicyreports'], verbs: [...READ, ...WRITE] },
-    { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+    // PolicyViolation / PolicyApplied events (webhook/events.ts), as Kyverno's chart grants.
+    { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'update', 'patch'] },
     {
       apiGroups: ['admissionregistration.k8s.io'],
       resources: ['validatingwebhookconfigurations', 'mutatingwebhookconfigurations'],
-      resourceNames: [VALIDATING_CONFIG, MUTATING_CONFIG],
+      resourceNames: [VALIDATING_CONFIG, MUTATING_CONFIG, POLICY_VALIDATING_CONFIG],
       verbs: ['get', 'update', 'patch'],
     },
   ];
 }
 
-/** Namespace-local needs of the webhook itself: its leader Lease and its TLS Secret (rotation). */
+/** Namespace-local needs of the webhook itself: its leader Leases and its TLS Secret (rotation). */
 function ownNamespaceRules(): Json[] {
   return [
-    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] },
+    // Leader election (webhook/leader.ts): create cannot be limited by name, the rest is limited
+    // to the Leases of Kyverno's four controllers, as Kyverno's chart does.
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: Object.values(LEASE_NAMES), verbs: ['get', 'update', 'patch', 'delete'] },
     { apiGroups: [''], resources: ['secrets'], resourceNames: [`${WEBHOOK_NAME}-tls`], verbs: ['get', 'update', 'patch'] },
   ];
 }

@@ -249,3 +249,14 @@ test('parse_json fails with encoding/json\'s message, as Kyverno returns it', ()
   assert.throws(() => jmesSearch("parse_json('value: a')", {}), /invalid character 'v' looking for beginning of value/);
   assert.deepEqual(jmesSearch(`parse_json('{"a": [1, 2]}')`, {}), { a: [1, 2] });
 });
+
+test('sort, max and min order strings by UTF-8 bytes, as Go does (surrogate pairs after U+E000-U+FFFF)', () => {
+  const pieces = ['a', 'z', 'é', '\u0800', '\ud7ff', '\ue000', '\uffff', '😀', '𝄞', ''];
+  const strings = pieces.flatMap((x) => pieces.map((y) => x + y));
+  const bytes = new TextEncoder();
+  const byUtf8 = (a: string, b: string) => Buffer.compare(Buffer.from(bytes.encode(a)), Buffer.from(bytes.encode(b)));
+  const expected = [...strings].sort(byUtf8);
+  assert.deepEqual(jmesSearch('sort(@)', strings), expected);
+  assert.equal(jmesSearch('max(@)', strings), expected[expected.length - 1]);
+  assert.equal(jmesSearch('min(@)', strings), expected[0]);
+});
