@@ -73,6 +73,16 @@ export interface Certificate {
 export interface CertificateSet {
   ca: Certificate;
   serving: Certificate;
+  /**
+   * During a rotation: the CA being replaced, still trusted beside the new one (as Kyverno keeps
+   * it in the caBundle), so replicas still serving the old certificate keep being accepted.
+   */
+  previousCaPem?: string;
+}
+
+/** The CAs the API server must trust: the current one and, during a rotation, the previous one. */
+export function trustBundle(set: CertificateSet): string {
+  return set.previousCaPem ? `${set.ca.certPem}${set.previousCaPem}` : set.ca.certPem;
 }
 
 interface Spec {

@@ -6,7 +6,7 @@
 import { webhookRbac, type RbacPlan } from './rbac';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import type { CertificateSet } from './certs';
+import { trustBundle, type CertificateSet } from './certs';
 import { webhookNeeds, type RuleNeed } from '../webhook/rules';
 import type { KindTable } from '../engine/kube';
 import { labels, MANAGED_BY, WEBHOOK_NAME, webhookConfigurations } from '../webhook/configurations';
@@ -219,7 +219,7 @@ export function planDeploy(input: PlanInput): Plan {
       data: {
         'tls.crt': Buffer.from(input.certs.serving.certPem).toString('base64'),
         'tls.key': Buffer.from(input.certs.serving.keyPem).toString('base64'),
-        'ca.crt': Buffer.from(input.certs.ca.certPem).toString('base64'),
+        'ca.crt': Buffer.from(trustBundle(input.certs)).toString('base64'),
       },
     });
     codeSha = sha256(input.webhookCode);
@@ -239,7 +239,7 @@ export function planDeploy(input: PlanInput): Plan {
     if (!input.certs) throw new Error('the webhook configurations need the CA (certificates)');
     const configs = webhookConfigurations({
       namespace: ns,
-      caPem: input.certs.ca.certPem,
+      caPem: trustBundle(input.certs),
       localUrl: input.mode === 'local' ? input.localUrl : undefined,
       needs,
       keepEmpty: input.mode === 'cluster',

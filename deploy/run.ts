@@ -88,6 +88,9 @@ async function currentCerts(client: KubeClient, ns: string, hosts: string[]): Pr
     // The CA key is not kept in the cluster: a rotation makes a new CA, so keep any pair still good.
     const existing: CertificateSet = { ca: { certPem: dec(data['ca.crt']), keyPem: '' }, serving: { certPem: dec(data['tls.crt']), keyPem: dec(data['tls.key']) } };
     if (certificatesCover(existing, hosts)) return existing;
+    // Rotation (30 days before expiry): the old CA stays trusted beside the new one while
+    // replicas still serving the old certificate are replaced.
+    if (certificatesCover(existing, hosts, 0)) return { ...makeCertificates({ hosts }), previousCaPem: firstPem(existing.ca.certPem) };
   }
   return makeCertificates({ hosts });
 }
@@ -123,6 +126,12 @@ async function permissionsLacking(client: KubeClient, planned: Json[]): Promise<
     for (const line of describeRules(o.rules as Json[], '')) if (!have.has(line)) out.push(`${scope}${line}`);
   }
   return out;
+}
+
+/** The first certificate of a bundle (ca.crt holds the previous CA too during a rotation). */
+function firstPem(bundle: string): string {
+  const m = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n?/.exec(bundle);
+  return m ? m[0].endsWith('\n') ? m[0] : `${m[0]}\n` : bundle;
 }
 
 function journalLists(journal: DeployJournal): Pick<DeployResult, 'created' | 'updated'> {

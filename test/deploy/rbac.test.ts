@@ -108,3 +108,11 @@ test('certificates last at most a year', async () => {
     assert.ok(new Date(c.validTo).getTime() - new Date(c.validFrom).getTime() <= 366 * 86_400_000);
   }
 });
+
+test('during a rotation the old CA stays in the trust bundle beside the new one', async () => {
+  const { makeCertificates, trustBundle } = await import('../../deploy/certs');
+  const old = makeCertificates({ hosts: ['svc.ns.svc'] });
+  const rotated = { ...makeCertificates({ hosts: ['svc.ns.svc'] }), previousCaPem: old.ca.certPem };
+  assert.equal(trustBundle(rotated), `${rotated.ca.certPem}${old.ca.certPem}`);
+  assert.equal(trustBundle(old), old.ca.certPem);
+});
