@@ -19,6 +19,7 @@ import { registerRuleLenses } from './run/rule-lens';
 import { Runner } from './run/runner';
 import { RESULT_SCHEME, ResultDocuments } from './run/virtual-docs';
 import { registerCreateTest } from './testing/create-test';
+import { registerWithRedhatYaml } from './yaml/redhat';
 import { TestExplorer } from './testing/explorer';
 
 /** What activate() returns: for the e2e suite and for other extensions. */
@@ -28,6 +29,8 @@ export interface KyvernoStudioApi {
   tests: TestExplorer;
   status: ClusterStatus;
   log: Log;
+  /** Whether a schema contributor was registered with Red Hat YAML (false when it is absent). */
+  redhatYaml: Promise<boolean>;
 }
 
 let client: LanguageClient | undefined;
@@ -76,7 +79,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Kyvern
     }),
   );
   void tests.discoverAll();
-  return { client, results, tests, status, log };
+  // Not awaited: Red Hat YAML's own start must not hold ours up.
+  const redhatYaml = registerWithRedhatYaml(context, log);
+  return { client, results, tests, status, log, redhatYaml };
 }
 
 export async function deactivate(): Promise<void> {

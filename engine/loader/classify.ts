@@ -60,6 +60,19 @@ export function classifyDocument(doc: unknown): DocumentClass {
   return 'resource';
 }
 
+/** Groups whose documents are Kyverno's own inputs or outputs (tests, reports...), never manifests. */
+export const KYVERNO_OWN_GROUPS: ReadonlySet<string> = new Set(['kyverno.io', 'policies.kyverno.io', 'cli.kyverno.io', 'wgpolicyk8s.io', 'reports.kyverno.io']);
+
+/**
+ * Whether a document is Kyverno's rather than a Kubernetes manifest: a policy, binding,
+ * exception or CLI input, or any kind of Kyverno's own groups (cleanup policies, reports...).
+ */
+export function isKyvernoDocument(doc: unknown): boolean {
+  const role = classifyDocument(doc);
+  if (role === 'invalid') return false;
+  return role !== 'resource' || KYVERNO_OWN_GROUPS.has(apiGroup(String((doc as { apiVersion: string }).apiVersion)));
+}
+
 /** The API groups of the documents classified as policy, binding or exception. */
 const EVALUATION_GROUPS = [...new Set([...POLICY_KINDS.keys(), 'admissionregistration.k8s.io', 'kyverno.io', 'policies.kyverno.io'])];
 

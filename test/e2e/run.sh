@@ -52,6 +52,13 @@ elif [ "$electron_rc" != 0 ]; then echo "desktop VS Code suite FAILED"; exit 1; 
 
 echo "== extension-host suite in code-server"
 prepare ext
+# A stand-in for Red Hat YAML (its registerContributor API) in this instance's extensions dir:
+# the suite checks that we register a schema contributor with it.
+(cd "$HERE/redhat-yaml-standin" && node "$ROOT/node_modules/@vscode/vsce/vsce" package --allow-missing-repository --skip-license \
+  --out "$OUT/redhat-yaml-standin.vsix" >"$OUT/standin-package.log" 2>&1) || { cat "$OUT/standin-package.log"; exit 1; }
+env HOME="$OUT/ext/state/home" XDG_CONFIG_HOME="$OUT/ext/state/home/.config" XDG_DATA_HOME="$OUT/ext/state/home/.local/share" \
+  "$CS" --user-data-dir "$OUT/ext/state/user-data" --extensions-dir "$OUT/ext/state/extensions" \
+  --install-extension "$OUT/redhat-yaml-standin.vsix" >"$OUT/ext/install.log" 2>&1 || { cat "$OUT/ext/install.log"; exit 1; }
 PIDS+=("$(PORT=$PORT_BASE STATE="$OUT/ext/state" "$HERE/start-code-server.sh")")
 node "$HERE/run-extension-tests.mjs" "http://127.0.0.1:$PORT_BASE" "$ROOT" "$OUT/suite/index.js" "$OUT/ext/workspace" "$OUT/ext"
 

@@ -16,7 +16,7 @@ import { rangeOf, pointerToPath, spanRange } from './documents';
 import { resultSpan } from '../../../engine/loader';
 import { Codes, Severity, diag, type Diagnostic } from './codes';
 import { evaluateResources, offlineCluster, PolicyKindIndex, type EngineResponse } from '../../../engine/evaluate';
-import { classifyDocument, apiGroup, expandLists } from '../../../engine/loader/classify';
+import { classifyDocument, expandLists, isKyvernoDocument } from '../../../engine/loader/classify';
 import { isJsonObject } from '../../../engine/core/json';
 import { withDefaultNamespace } from '../../../engine/testing/inputs';
 import type { JsonObject } from '../../../engine/core/types';
@@ -68,14 +68,11 @@ export interface ManifestOptions {
   imageRegistry?: ImageRegistrySnapshot;
 }
 
-/** Groups whose documents are Kyverno's own inputs or outputs (tests, reports...), never manifests. */
-const KYVERNO_OWN_GROUPS = new Set(['kyverno.io', 'policies.kyverno.io', 'cli.kyverno.io', 'wgpolicyk8s.io', 'reports.kyverno.io']);
-
 /** Kubernetes resources (not policies, bindings, exceptions, tests or reports) in a parsed file. */
 export function manifestDocuments(file: ParsedFile): ParsedDocument[] {
   return file.docs.filter((pd) => {
     if (!pd.apiVersion || !pd.kind || pd.doc.errors.length || pd.conversionError) return false;
-    return classifyDocument(pd.value) === 'resource' && !KYVERNO_OWN_GROUPS.has(apiGroup(pd.apiVersion));
+    return !isKyvernoDocument(pd.value);
   });
 }
 

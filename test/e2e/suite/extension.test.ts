@@ -8,6 +8,7 @@ import { suite, suiteSetup, test } from 'mocha';
 import type { KyvernoStudioApi } from '../../../client/src/extension';
 import type { RunReport } from '../../../client/src/run/report';
 import type { TestRunRecord } from '../../../client/src/testing/explorer';
+import { PERMISSIVE_URI, REDHAT_YAML_ID, SCHEMA_SCHEME } from '../../../client/src/yaml/redhat-contributor';
 import { codeOf, kyvernoDiagnostics, lineOf, open, sleep, waitFor, workspaceUri } from './wait';
 
 let api: KyvernoStudioApi;
@@ -282,4 +283,47 @@ suite('Kyverno Studio in VS Code', () => {
     const registered = new Set(await vscode.commands.getCommands(true));
     assert.deepEqual(linked.filter((c) => !registered.has(c)), []);
   });
+
+  test('with Red Hat YAML (a stand-in with its API) our schema contributor answers for Kyverno files; without it nothing registers', async () => {
+    const redhat = vscode.extensions.getExtension<{ contributors: StandinContributor[] }>(REDHAT_YAML_ID);
+    if (!redhat) {
+      // Desktop VS Code run (no stand-in installed): nothing changes.
+      assert.equal(await api.redhatYaml, false);
+      return;
+    }
+    assert.equal(await api.redhatYaml, true);
+    const standin = await redhat.activate();
+    const ours = standin.contributors.filter((c) => c.schema === SCHEMA_SCHEME);
+    assert.equal(ours.length, 1, 'one contributor for our scheme');
+    const policy = workspaceUri('policies', 'require-team-label.yaml');
+    const manifest = workspaceUri('manifests', 'pod-good.yaml');
+    await open(manifest);
+    await open(policy);
+    const config = vscode.workspace.getConfiguration('kyverno');
+    // standAside (the default): an empty schema for the policy, nothing for the Pod.
+    assert.equal(ours[0].requestSchema(policy.toString()), PERMISSIVE_URI);
+    assert.deepEqual(JSON.parse(await ours[0].requestSchemaContent(PERMISSIVE_URI)), {});
+    assert.equal(ours[0].requestSchema(manifest.toString()), undefined);
+    try {
+      await config.update('redhatYaml', 'shareSchema', vscode.ConfigurationTarget.Global);
+      const uri = ours[0].requestSchema(policy.toString());
+      assert.ok(uri, 'a schema for the policy');
+      assert.ok(uri.startsWith(`${SCHEMA_SCHEME}://`) && uri !== PERMISSIVE_URI, uri);
+      const schema = JSON.parse(await ours[0].requestSchemaContent(uri)) as { allOf: { if: unknown; then: { properties: { apiVersion: { enum: string[] }; spec: unknown } } }[] };
+      assert.equal(schema.allOf.length, 1);
+      assert.deepEqual(schema.allOf[0].then.properties.apiVersion.enum, ['kyverno.io/v1']);
+      assert.ok(schema.allOf[0].then.properties.spec, 'the ClusterPolicy schema of schemas/');
+      await config.update('redhatYaml', 'off', vscode.ConfigurationTarget.Global);
+      assert.equal(ours[0].requestSchema(policy.toString()), undefined);
+    } finally {
+      await config.update('redhatYaml', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
 });
+
+interface StandinContributor {
+  schema: string;
+  requestSchema: (resource: string) => string | undefined;
+  requestSchemaContent: (uri: string) => Promise<string> | string;
+  label?: string;
+}
