@@ -11,6 +11,7 @@ import { certificatesCover, makeCertificates, type CertificateSet } from './cert
 import { targetSummary, type ClusterTarget } from './context';
 import { KubeClient } from '../kube-api/client';
 import { certificateHosts, DEFAULT_IMAGE, DEFAULT_NAMESPACE, MUTATING_CONFIG, VALIDATING_CONFIG } from './plan';
+import { isOurs, POLICY_VALIDATING_CONFIG } from '../webhook/configurations';
 import { runDeploy, type DeployUI } from './run';
 import { runUndeploy } from './undeploy';
 
@@ -152,7 +153,8 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
   process.once('SIGINT', onSigint);
   try {
     let stopLocal: (() => Promise<void>) | undefined;
-    if (local) {
+    // A dry run registers nothing, so nothing calls us: no listener.
+    if (local && !args.booleans.has('dry-run')) {
       const { startWebhookServer } = await import('../webhook/server');
       const port = Number(new URL(url!).port || 443);
       const dir = single(args, 'tls-dir') ?? '.kyverno-studio/local-webhook';
@@ -185,10 +187,16 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
       io.out('The cluster now calls this machine. Press Ctrl-C to stop; the webhook configurations are removed on exit.');
       process.off('SIGINT', onSigint);
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
-      for (const [kind, name] of [['ValidatingWebhookConfiguration', VALIDATING_CONFIG], ['MutatingWebhookConfiguration', MUTATING_CONFIG]]) {
-        await client.delete({ apiVersion: 'admissionregistration.k8s.io/v1', kind, name }).catch((e: Error) => io.err(`Error: ${e.message}`));
+      for (const [kind, name] of [['ValidatingWebhookConfiguration', VALIDATING_CONFIG], ['MutatingWebhookConfiguration', MUTATING_CONFIG], ['ValidatingWebhookConfiguration', POLICY_VALIDATING_CONFIG]]) {
+        const ref = { apiVersion: 'admissionregistration.k8s.io/v1', kind, name };
+        // Kyverno's names: never delete a real Kyverno's configuration.
+        if (isOurs(await client.get(ref).catch(() => undefined))) await client.delete(ref).catch((e: Error) => io.err(`Error: ${e.message}`));
       }
-      io.out('webhook configurations removed');
+      // Only once no connection is answered any more: a deploy started after this line is
+      // never answered by this process's policies.
+      await stopLocal();
+      stopLocal = undefined;
+      io.out('webhook configurations removed; the local webhook stopped');
     }
     await stopLocal?.();
     return result.outcome === 'deployed' || result.outcome === 'dry-run' ? 0 : result.outcome === 'cancelled' ? 3 : 1;

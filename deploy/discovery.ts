@@ -3,6 +3,7 @@ import { KubeClient, KubeError } from '../kube-api/client';
 
 export { kindTable } from '../kube-api/discovery';
 import type { CrdEntry } from './crds';
+import { isOurs } from '../webhook/configurations';
 
 type Json = Record<string, unknown>;
 
@@ -31,15 +32,29 @@ export async function waitEstablished(client: KubeClient, names: string[], timeo
   client.forgetDiscovery();
 }
 
-/** Describes an upstream Kyverno install when there is one (its webhooks or its namespace). */
+/**
+ * Describes a real Kyverno install when there is one: its webhook configurations (Kyverno's
+ * label, not ours: ours carry Kyverno's names and label too), its Deployments, or policy CRDs
+ * that Kyverno's chart owns. Our webhook would share Kyverno's configuration names and
+ * evaluate every request a second time, so deploy refuses it (or deploys the policies only).
+ */
 export async function detectUpstreamKyverno(client: KubeClient): Promise<string | undefined> {
+  const name = (o: Json) => String((o.metadata as Json).name);
   try {
-    const hooks = await client.list('admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', undefined, 'webhook.kyverno.io/managed-by=kyverno');
-    if (hooks.length) return `Kyverno webhooks are installed (${hooks.map((h) => String((h.metadata as Json).name)).join(', ')})`;
-    const deploys = await client.list('apps/v1', 'Deployment', undefined, 'app.kubernetes.io/part-of=kyverno');
+    const hooks = [
+      ...(await client.list('admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', undefined, 'webhook.kyverno.io/managed-by=kyverno')),
+      ...(await client.list('admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration', undefined, 'webhook.kyverno.io/managed-by=kyverno')),
+    ].filter((h) => !isOurs(h));
+    if (hooks.length) return `Kyverno's webhooks are installed (${hooks.map(name).join(', ')})`;
+    const deploys = (await client.list('apps/v1', 'Deployment', undefined, 'app.kubernetes.io/part-of=kyverno')).filter((d) => !isOurs(d));
     if (deploys.length) {
       const d = deploys[0].metadata as Json;
       return `Kyverno is installed (Deployment ${String(d.namespace)}/${String(d.name)})`;
+    }
+    const crd = await client.get({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: 'clusterpolicies.kyverno.io' });
+    const crdLabels = ((crd?.metadata as Json | undefined)?.labels ?? {}) as Json;
+    if (crd && !isOurs(crd) && (crdLabels['app.kubernetes.io/part-of'] === 'kyverno' || crdLabels['app.kubernetes.io/instance'] === 'kyverno')) {
+      return `Kyverno's CRDs are installed (CustomResourceDefinition ${name(crd)} is labelled part of Kyverno)`;
     }
   } catch (e) {
     if (!(e instanceof KubeError && (e.status === 403 || e.status === 404))) throw e;

@@ -8,8 +8,9 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { CertificateSet } from './certs';
 import { webhookNeeds, type RuleNeed } from '../webhook/rules';
+import { LEASE_NAMES } from '../webhook/leader';
 import type { KindTable } from '../engine/kube';
-import { labels, MANAGED_BY, MUTATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME, webhookConfigurations } from '../webhook/configurations';
+import { labels, MANAGED_BY, MUTATING_CONFIG, POLICY_VALIDATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME, webhookConfigurations } from '../webhook/configurations';
 
 export { MANAGED_BY, MUTATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from '../webhook/configurations';
 
@@ -102,12 +103,16 @@ function rbac(ns: string, generateRules: Json[]): Json[] {
         // policies to serve, and any resource a background policy scans
         { apiGroups: ['*'], resources: ['*'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: ['wgpolicyk8s.io'], resources: ['policyreports', 'clusterpolicyreports'], verbs: ['create', 'update', 'patch', 'delete'] },
+        // PolicyViolation / PolicyApplied events (webhook/events.ts), as Kyverno's chart grants.
+        { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'update', 'patch'] },
         {
           apiGroups: ['admissionregistration.k8s.io'],
           resources: ['validatingwebhookconfigurations', 'mutatingwebhookconfigurations'],
-          resourceNames: [VALIDATING_CONFIG, MUTATING_CONFIG],
+          resourceNames: [VALIDATING_CONFIG, MUTATING_CONFIG, POLICY_VALIDATING_CONFIG],
           verbs: ['update', 'patch'],
         },
+        // The Ready condition, autogen rules and rule counts of policies (webhook/policy-status.ts).
+        { apiGroups: ['kyverno.io'], resources: ['clusterpolicies/status', 'policies/status'], verbs: ['update', 'patch'] },
         // what the deployed policies' generate rules create (deploy/generate-rbac.ts)
         ...generateRules,
       ],
@@ -117,6 +122,24 @@ function rbac(ns: string, generateRules: Json[]): Json[] {
       kind: 'ClusterRoleBinding',
       metadata: { name: roleName, labels: labels() },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: roleName },
+      subjects: [{ kind: 'ServiceAccount', name: WEBHOOK_NAME, namespace: ns }],
+    },
+    // Leader election (webhook/leader.ts), in our namespace only: create cannot be limited by
+    // name, the rest is limited to the Leases of Kyverno's four controllers, as Kyverno's chart does.
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: roleName, namespace: ns, labels: labels() },
+      rules: [
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: Object.values(LEASE_NAMES), verbs: ['get', 'update', 'patch', 'delete'] },
+      ],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: roleName, namespace: ns, labels: labels() },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: roleName },
       subjects: [{ kind: 'ServiceAccount', name: WEBHOOK_NAME, namespace: ns }],
     },
   ];
@@ -155,6 +178,8 @@ function workload(input: PlanInput, ns: string, codeSha: string): Json[] {
               args: ['--in-cluster', '--port', String(port), '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--namespace', ns],
               env: [
                 { name: 'KS_CODE_SHA256', value: codeSha },
+                // The replica's name in the leader-election Leases, as Kyverno's pods set it.
+                { name: 'KYVERNO_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                 // Per process: the primary and its two server processes each get this heap.
                 { name: 'NODE_OPTIONS', value: '--max-old-space-size=192' },
               ],

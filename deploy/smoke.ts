@@ -1,6 +1,7 @@
 /**
  * The last step of a deploy: prove the webhook is in the request path. An object some deployed
- * Enforce policy denies (found by evaluating candidates locally with the same engine) is sent
+ * Enforce policy denies (found by evaluating candidates locally with the same engine, the whole
+ * deployed set, mutations first as the API server runs them) is sent
  * as a server-side dry-run create; the API server must answer with our denial.
  */
 import { randomBytes } from 'node:crypto';
@@ -64,7 +65,12 @@ export function findSmokeProbe(policies: JsonObject[], namespace = 'default'): S
     };
     let answer;
     try {
-      answer = answerAdmissionReview(review, 'validate', policies, EMPTY_CLUSTER);
+      // As the API server does: every mutating webhook first, then validation of the mutated
+      // object, so a policy that adds what another requires is not mistaken for a denial.
+      const mutated = answerAdmissionReview(review, 'mutate', policies, EMPTY_CLUSTER);
+      const last = [...mutated.responses].reverse().find((r) => r.patchedResource && r.patchedResource !== object);
+      const request = last ? { ...review.request, object: last.patchedResource } : review.request;
+      answer = answerAdmissionReview({ ...review, request }, 'validate', policies, EMPTY_CLUSTER);
     } catch {
       continue;
     }
@@ -91,7 +97,7 @@ export async function runSmokeCheck(client: KubeClient, probe: SmokeProbe, timeo
       last = `${String(probe.object.kind)} ${String((probe.object.metadata as JsonObject).name)} was admitted, but policy ${probe.policy} must deny it`;
     } catch (e) {
       const msg = (e as Error).message;
-      if (e instanceof KubeError && /kyverno-studio\.io" denied the request/.test(msg) && msg.includes(probe.policy)) return msg;
+      if (e instanceof KubeError && /"(?:validate|mutate)\.kyverno\.svc-(?:fail|ignore)" denied the request/.test(msg) && msg.includes(probe.policy)) return msg;
       last = msg;
     }
     if (Date.now() > deadline) throw new Error(`smoke check failed: ${last}`);

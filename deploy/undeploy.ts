@@ -7,6 +7,8 @@ import { crdIndex } from './crds';
 import { describeTarget, targetSummary, withServerVersion, type ClusterTarget } from './context';
 import { KubeClient, KubeError, describeRef, refOf, type ObjectRef } from '../kube-api/client';
 import { CRD_LABEL, DEFAULT_NAMESPACE, MUTATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from './plan';
+import { LEGACY_CONFIGS, POLICY_VALIDATING_CONFIG, isOurs } from '../webhook/configurations';
+import { OUR_REPORT_SELECTORS, isOurs as isOurReport } from '../webhook/report-layout';
 
 type Json = Record<string, unknown>;
 
@@ -42,15 +44,26 @@ async function present(client: KubeClient, ref: ObjectRef): Promise<boolean> {
 /** Everything an undeploy would delete, in deletion order. */
 export async function undeployPlan(client: KubeClient, ns: string): Promise<{ objects: ObjectRef[]; crds: ObjectRef[] }> {
   const objects: ObjectRef[] = [];
-  for (const [kind, name] of [['ValidatingWebhookConfiguration', VALIDATING_CONFIG], ['MutatingWebhookConfiguration', MUTATING_CONFIG]]) {
+  // Kyverno's names: only when ours (a real Kyverno's configurations carry the same names).
+  for (const [kind, name] of [['ValidatingWebhookConfiguration', VALIDATING_CONFIG], ['MutatingWebhookConfiguration', MUTATING_CONFIG], ['ValidatingWebhookConfiguration', POLICY_VALIDATING_CONFIG], ...LEGACY_CONFIGS]) {
     const ref = { apiVersion: 'admissionregistration.k8s.io/v1', kind, name };
-    if (await present(client, ref)) objects.push(ref);
+    if (isOurs(await client.get(ref))) objects.push(ref);
   }
   const index = crdIndex();
   for (const e of index) {
     for (const version of e.versions.slice(0, 1)) {
-      const items = await client.list(`${e.group}/${version}`, e.kind, undefined, MANAGED).catch(() => []);
-      for (const item of items) objects.push(refOf({ ...item, apiVersion: `${e.group}/${version}`, kind: e.kind }));
+      // Our policy reports carry Kyverno's managed-by label and our written-by label.
+      const selectors = e.group === 'wgpolicyk8s.io' ? OUR_REPORT_SELECTORS : [MANAGED];
+      const seen = new Set<string>();
+      for (const selector of selectors) {
+        const items = await client.list(`${e.group}/${version}`, e.kind, undefined, selector).catch(() => []);
+        for (const item of items) {
+          const ref = refOf({ ...item, apiVersion: `${e.group}/${version}`, kind: e.kind });
+          const key = `${ref.namespace ?? ''}/${ref.name}`;
+          if (!seen.has(key)) objects.push(ref);
+          seen.add(key);
+        }
+      }
     }
   }
   const roleName = `kyverno-studio:${WEBHOOK_NAME}`;
@@ -84,7 +97,8 @@ export async function runUndeploy(req: UndeployRequest): Promise<UndeployResult>
     const e = index.find((i) => i.name === crd.name);
     if (!e) continue;
     const all = await client.list(`${e.group}/${e.versions[0]}`, e.kind).catch(() => []);
-    const foreign = all.filter((o) => ((o.metadata as Json).labels as Json | undefined)?.['app.kubernetes.io/managed-by'] !== 'kyverno-studio');
+    // Our policy reports carry Kyverno's managed-by label and our written-by label.
+    const foreign = all.filter((o) => ((o.metadata as Json).labels as Json | undefined)?.['app.kubernetes.io/managed-by'] !== 'kyverno-studio' && !isOurReport(o));
     if (foreign.length) ui.log(`keeping CRD ${crd.name}: ${foreign.length} object(s) not deployed by kyverno-studio use it`);
     else crds.push(crd);
   }

@@ -6,9 +6,12 @@
  *   cosign signature manifest (`sha256-<hex>.sig`), for `cosignOCI11` entries the signature
  *   found through the OCI 1.1 referrers API (or its `sha256-<hex>` tag-schema fallback), and
  *   for entries with `attestations` the DSSE layers of `sha256-<hex>.att`;
+ * - for ImageValidatingPolicies, every image their matchImageReferences select: its signatures,
+ *   the media type and size of its manifest (what Notary signs) and its OCI 1.1 referrers with
+ *   their data and, one level down, the Notary signatures of those referrers;
  * - for policies that read image data (`imageRegistry` context entries, CEL
- *   `image.GetMetadata`): the manifest, config and index of every image of the resources
- *   and of every literal reference.
+ *   `image.GetMetadata`, ImageValidatingPolicies' `getImageData`): the manifest, config and
+ *   index of every image of the resources and of every literal reference.
  * Credentials come from each entry's `imageRegistryCredentials` and the Pod's
  * `imagePullSecrets` (secrets looked up among `secrets`), then the docker config keychain.
  */
@@ -16,6 +19,7 @@ import type { JsonObject } from '../engine/core/types';
 import { asArray, asObject, isJsonObject } from '../engine/core/json';
 import { base64Encode } from '../engine/jmespath/go-compat';
 import { extractImages, type ImageInfo } from '../engine/context/images';
+import { wildcardMatch } from '../engine/wildcard/wildcard';
 import { BadName, parseReference } from '../engine/images/parse-reference';
 import {
   COSIGN_SIGNATURE_ANNOTATION,
@@ -25,8 +29,10 @@ import {
   imageString,
   matchingImages,
   ruleImageVerifications,
+  NOTARY_SIGNATURE_ARTIFACT_TYPE,
   type CosignSignatureLayer,
   type ImageMetadata,
+  type RegistryReferrer,
   type ImageRegistrySnapshot,
   type RegistryImage,
 } from '../engine/verify-images';
@@ -38,6 +44,8 @@ export interface ImageNeeds {
   signatures: boolean;
   referrers: boolean;
   attestations: boolean;
+  /** ImageValidatingPolicies: the manifest's media type and size, and every referrer with its data and Notary signatures. */
+  details?: boolean;
 }
 
 export interface PrefetchOptions {
@@ -48,6 +56,22 @@ export interface PrefetchOptions {
   keychain?: Keychain;
   /** Kyverno's namespace, where `imageRegistryCredentials.secrets` without a namespace live. */
   kyvernoNamespace?: string;
+}
+
+function isImageValidatingPolicy(policy: JsonObject): boolean {
+  return typeof policy.kind === 'string' && policy.kind.replace(/^Namespaced/, '') === 'ImageValidatingPolicy' && String(policy.apiVersion ?? '').startsWith('policies.kyverno.io/');
+}
+
+/**
+ * The images an ImageValidatingPolicy may look at: the resource's container images that its
+ * matchImageReferences globs select (an expression may select any, so it selects all here).
+ */
+function ivpolImages(policy: JsonObject, resource: JsonObject): ImageInfo[] {
+  const refs = asArray(asObject(policy.spec)?.matchImageReferences).map((r) => asObject(r) ?? {});
+  const all: ImageInfo[] = [];
+  for (const group of Object.values(extractImages(resource))) all.push(...Object.values(group));
+  if (refs.length === 0) return all;
+  return all.filter((info) => refs.some((r) => typeof r.expression === 'string' || (typeof r.glob === 'string' && wildcardMatch(r.glob, imageString(info)))));
 }
 
 function verifyImagesRules(policy: JsonObject): JsonObject[] {
@@ -91,8 +115,18 @@ function imageRequests(policies: readonly JsonObject[], resources: readonly Json
   };
   const out = new Map<string, ImageRequest>();
   const rules = policies.flatMap(verifyImagesRules);
-  if (rules.length === 0) return [];
+  const ivpols = policies.filter(isImageValidatingPolicy);
+  if (rules.length === 0 && ivpols.length === 0) return [];
   for (const resource of resources) {
+    for (const policy of ivpols) {
+      for (const info of ivpolImages(policy, resource)) {
+        const name = imageString(info);
+        const request = out.get(name) ?? { info, needs: { signatures: false, referrers: false, attestations: false }, keychain: NO_KEYS, insecure: false };
+        request.needs.signatures = true;
+        request.needs.details = true;
+        out.set(name, request);
+      }
+    }
     const namespace = typeof asObject(resource.metadata)?.namespace === 'string' ? String(asObject(resource.metadata).namespace) : 'default';
     const pullSecrets = keychainOf(podPullSecrets(resource), namespace);
     for (const rule of rules) {
@@ -153,6 +187,70 @@ async function referrerSignatures(client: RegistryClient, registry: string, repo
   return layersOf(client, registry, repository, await client.getManifest(registry, repository, last.digest));
 }
 
+/** Kyverno's limits on referrers (imagedataloader): how many, and the size of one's data. */
+const MAX_REFERRERS = 50;
+const MAX_REFERRER_DATA = 10 * 1000 * 1000;
+
+/** The referrers index of a digest: the API, else the `sha256-<hex>` tag fallback (go-containerregistry's remote.Referrers). */
+async function referrerDescriptors(client: RegistryClient, registry: string, repository: string, digest: string): Promise<JsonObject[]> {
+  const listed = await client.getReferrers(registry, repository, digest);
+  if (listed !== null) return listed;
+  const fallback = await client.getManifest(registry, repository, digest.replace(':', '-'));
+  return fallback && INDEX_MEDIA_TYPES.has(fallback.mediaType) ? asArray(fallback.body.manifests).map((m) => asObject(m) ?? {}) : [];
+}
+
+/** The referrers of `digest`, each with its one layer read; `depth` 1 also reads their own referrers (Notary signatures of an attestation). */
+async function readReferrers(client: RegistryClient, registry: string, repository: string, digest: string, depth: number): Promise<RegistryReferrer[]> {
+  const index = await referrerDescriptors(client, registry, repository, digest);
+  if (index.length > MAX_REFERRERS) throw new Error(`failed to fetch referrers: to many referrers found, max limit is ${MAX_REFERRERS}`);
+  const out: RegistryReferrer[] = [];
+  for (const raw of index) {
+    if (typeof raw.digest !== 'string') continue;
+    const referrer: RegistryReferrer = {
+      digest: raw.digest,
+      mediaType: String(raw.mediaType ?? ''),
+      artifactType: String(raw.artifactType ?? ''),
+      size: typeof raw.size === 'number' ? raw.size : 0,
+    };
+    const annotations = asObject(raw.annotations) ?? {};
+    if (Object.keys(annotations).length > 0) referrer.annotations = Object.fromEntries(Object.entries(annotations).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+    try {
+      const manifest = await client.getManifest(registry, repository, raw.digest);
+      const layers = asArray(manifest?.body.layers).map((l) => asObject(l) ?? {});
+      if (layers.length !== 1) throw new Error('invalid referrer descriptor, must have only one layer');
+      const layer = layers[0];
+      if (typeof layer.digest !== 'string') throw new Error('invalid referrer descriptor, layer without digest');
+      if (typeof layer.size === 'number' && layer.size > MAX_REFERRER_DATA) throw new Error('referrer data larger than 10 MB');
+      const data = await client.getBlob(registry, repository, layer.digest);
+      referrer.layer = { mediaType: String(layer.mediaType ?? ''), digest: layer.digest, size: data.length, data: base64Encode(data) };
+    } catch (e) {
+      referrer.error = (e as Error).message;
+    }
+    if (depth > 0 && referrer.artifactType !== NOTARY_SIGNATURE_ARTIFACT_TYPE) {
+      try {
+        referrer.referrers = await readReferrers(client, registry, repository, raw.digest, depth - 1);
+      } catch (e) {
+        referrer.error ??= (e as Error).message;
+      }
+    }
+    out.push(referrer);
+  }
+  return out;
+}
+
+/** What ImageValidatingPolicies read beyond signatures: the manifest's descriptor and the referrers with their data. */
+async function readDetails(client: RegistryClient, registry: string, repository: string, image: RegistryImage): Promise<void> {
+  const manifest = await client.getManifest(registry, repository, image.digest!);
+  if (!manifest) return;
+  image.manifestMediaType = manifest.mediaType;
+  image.manifestSize = manifest.raw.length;
+  try {
+    image.referrers = await readReferrers(client, registry, repository, image.digest!, 1);
+  } catch (e) {
+    image.referrersError = (e as Error).message;
+  }
+}
+
 function failure(e: unknown): { error: string; unreachable: boolean } {
   return { error: (e as Error).message, unreachable: e instanceof RegistryError && e.network };
 }
@@ -194,6 +292,13 @@ export async function fetchImage(client: RegistryClient, info: ImageInfo, needs:
       out.attestations = await layersOf(client, registry, repository, await client.getManifest(registry, repository, cosignAttestationTag(digest)));
     } catch (e) {
       out.attestationsError = (e as Error).message;
+    }
+  }
+  if (needs.details) {
+    try {
+      await readDetails(client, registry, repository, out);
+    } catch (e) {
+      return { ...failure(e), digest, signatures: [] };
     }
   }
   return out;
@@ -261,6 +366,8 @@ const imageDataReads = new WeakMap<JsonObject, { literal: string[] } | null>();
 
 /** Whether the policy reads image data from registries (an `imageRegistry` context entry, CEL `image.GetMetadata`); once per policy object. */
 function readsImageData(policy: JsonObject): { literal: string[] } | null {
+  // ImageValidatingPolicies read image data (getImageData, the image variable) of the images they check.
+  if (isImageValidatingPolicy(policy)) return { literal: [] };
   let found = imageDataReads.get(policy);
   if (found === undefined) imageDataReads.set(policy, (found = scanImageDataReads(policy)));
   return found;
@@ -325,7 +432,7 @@ export async function prefetchImageRegistry(
     const scoped = client.with({ keychain: r.keychain, insecure: r.insecure });
     const name = imageString(r.info);
     // One record per image and needs while the cache lives; a failed reading is asked again next time.
-    const needs = `${r.needs.signatures ? 's' : ''}${r.needs.referrers ? 'r' : ''}${r.needs.attestations ? 'a' : ''}`;
+    const needs = `${r.needs.signatures ? 's' : ''}${r.needs.referrers ? 'r' : ''}${r.needs.attestations ? 'a' : ''}${r.needs.details ? 'd' : ''}`;
     const record = await scoped.remember(`image ${name} ${needs}`, () => fetchImage(scoped, r.info, r.needs), (v) => v.error === undefined && v.attestationsError === undefined);
     return [name, record] as const;
   }));

@@ -9,11 +9,35 @@ type Json = Record<string, unknown>;
 
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'kyverno-studio' };
 export const WEBHOOK_NAME = 'kyverno-studio-webhook';
-export const VALIDATING_CONFIG = 'kyverno-studio-validate';
-export const MUTATING_CONFIG = 'kyverno-studio-mutate';
+/**
+ * Kyverno's configuration and webhook names (pkg/config/config.go), so runbooks, scripts and
+ * dashboards that look for them find ours. They would collide with a real Kyverno install:
+ * deploy refuses to install the webhook next to one (deploy/discovery.ts), and nothing of
+ * ours touches a configuration that lacks our managed-by label.
+ */
+export const VALIDATING_CONFIG = 'kyverno-resource-validating-webhook-cfg';
+export const MUTATING_CONFIG = 'kyverno-resource-mutating-webhook-cfg';
+export const VALIDATING_WEBHOOK = 'validate.kyverno.svc';
+/** Kyverno's policy validating webhook: policies it would reject are rejected on create/update. */
+export const POLICY_VALIDATING_CONFIG = 'kyverno-policy-validating-webhook-cfg';
+export const POLICY_VALIDATING_WEBHOOK = 'validate-policy.kyverno.svc';
+export const MUTATING_WEBHOOK = 'mutate.kyverno.svc';
+/** Kyverno's label on its webhook configurations (api/kyverno LabelWebhookManagedBy). */
+export const KYVERNO_WEBHOOK_LABEL = { 'webhook.kyverno.io/managed-by': 'kyverno' };
+/** The names of earlier versions; undeploy removes them too. */
+export const LEGACY_CONFIGS: Array<[string, string]> = [
+  ['ValidatingWebhookConfiguration', 'kyverno-studio-validate'],
+  ['MutatingWebhookConfiguration', 'kyverno-studio-mutate'],
+];
 
 export function labels(extra: Json = {}): Json {
   return { ...MANAGED_BY, ...extra };
+}
+
+/** Ours (deploy wrote it), as opposed to a real Kyverno's object of the same name. */
+export function isOurs(obj: Json | undefined): boolean {
+  const l = ((obj?.metadata ?? {}) as Json).labels as Json | undefined;
+  return l?.['app.kubernetes.io/managed-by'] === MANAGED_BY['app.kubernetes.io/managed-by'];
 }
 
 export interface WebhookConfigInput {
@@ -35,20 +59,22 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
       ? { url: `${input.localUrl.replace(/\/+$/, '')}/${path}`, caBundle }
       : { service: { namespace: ns, name: WEBHOOK_NAME, path: `/${path}`, port: 443 }, caBundle };
   const out: Json[] = [];
-  for (const [kind, path, name] of [
-    ['ValidatingWebhookConfiguration', 'validate', VALIDATING_CONFIG],
-    ['MutatingWebhookConfiguration', 'mutate', MUTATING_CONFIG],
+  for (const [kind, path, name, webhookName] of [
+    ['ValidatingWebhookConfiguration', 'validate', VALIDATING_CONFIG, VALIDATING_WEBHOOK],
+    ['MutatingWebhookConfiguration', 'mutate', MUTATING_CONFIG, MUTATING_WEBHOOK],
   ] as const) {
     const mine = input.needs.filter((n) => n.path === path && n.resources.length > 0);
     if (mine.length === 0 && !input.keepEmpty) continue;
     out.push({
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind,
-      metadata: { name, labels: labels() },
+      metadata: { name, labels: labels(KYVERNO_WEBHOOK_LABEL) },
+      // Kyverno's layout: `validate.kyverno.svc-fail` on /validate/fail serves the policies
+      // with failurePolicy Fail, `-ignore` on /validate/ignore the others (likewise mutate).
       webhooks: mine.map((n) => ({
-        name: `${path}-${n.failurePolicy.toLowerCase()}.kyverno-studio.io`,
+        name: `${webhookName}-${n.failurePolicy.toLowerCase()}`,
         admissionReviewVersions: ['v1'],
-        clientConfig: clientConfig(path),
+        clientConfig: clientConfig(`${path}/${n.failurePolicy.toLowerCase()}`),
         rules: webhookRules(n),
         failurePolicy: n.failurePolicy,
         matchPolicy: 'Equivalent',
@@ -61,6 +87,27 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
       })),
     });
   }
+  // Always present: every ClusterPolicy and Policy is checked as Kyverno checks it.
+  out.push({
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    metadata: { name: POLICY_VALIDATING_CONFIG, labels: labels(KYVERNO_WEBHOOK_LABEL) },
+    webhooks: [
+      {
+        name: POLICY_VALIDATING_WEBHOOK,
+        admissionReviewVersions: ['v1'],
+        clientConfig: clientConfig('policyvalidate'),
+        rules: [{ apiGroups: ['kyverno.io'], apiVersions: ['v1', 'v2beta1'], resources: ['clusterpolicies', 'policies'], operations: ['CREATE', 'UPDATE'], scope: '*' }],
+        // Kyverno uses Fail here. We deliberately differ: deploy, rollback and undeploy write
+        // policies while our webhook may be unreachable (starting, rolled back, being removed),
+        // and Fail would block exactly those writes; a reachable webhook still rejects.
+        failurePolicy: 'Ignore',
+        matchPolicy: 'Equivalent',
+        sideEffects: 'None',
+        timeoutSeconds: 10,
+      },
+    ],
+  });
   return out;
 }
 

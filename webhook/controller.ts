@@ -6,7 +6,7 @@
  */
 import { KubeClient, KubeError } from '../kube-api/client';
 import { kindTable } from '../kube-api/discovery';
-import { webhookConfigurations, MUTATING_CONFIG, VALIDATING_CONFIG } from './configurations';
+import { isOurs, webhookConfigurations, MUTATING_CONFIG, VALIDATING_CONFIG } from './configurations';
 import { webhookNeeds } from './rules';
 
 type Json = Record<string, unknown>;
@@ -14,12 +14,24 @@ type Json = Record<string, unknown>;
 export interface ControllerOptions {
   client: KubeClient;
   namespace: string;
-  caPem: string;
+  /** Published only in configurations that have no webhook yet; others keep their caBundle. */
+  caPem?: string;
   log: (line: string) => void;
 }
 
 function rulesOf(config: Json | undefined): string {
   return JSON.stringify(((config?.webhooks ?? []) as Json[]).map((w) => [w.name, w.rules, w.failurePolicy, w.timeoutSeconds]));
+}
+
+/** `clientConfig` pointed at `path` (a Service's path, or the path of a URL). */
+function withPath(clientConfig: Json, path: string): Json {
+  if (clientConfig.service) return { ...clientConfig, service: { ...(clientConfig.service as Json), path } };
+  if (typeof clientConfig.url === 'string') {
+    const u = new URL(clientConfig.url);
+    u.pathname = path;
+    return { ...clientConfig, url: u.toString() };
+  }
+  return clientConfig;
 }
 
 export class WebhookController {
@@ -37,7 +49,7 @@ export class WebhookController {
   private async syncNow(policies: Json[]): Promise<void> {
     const { client, namespace, caPem, log } = this.opts;
     const needs = webhookNeeds(policies, await kindTable(client, policies));
-    const wanted = webhookConfigurations({ namespace, caPem, needs, keepEmpty: true });
+    const wanted = webhookConfigurations({ namespace, caPem: caPem ?? '', needs, keepEmpty: true });
     const key = JSON.stringify(wanted.map(rulesOf));
     if (key === this.last) return;
     for (const config of wanted) {
@@ -48,10 +60,19 @@ export class WebhookController {
         log(`webhook controller: ${config.kind} ${name} does not exist (deploy creates it); not creating it from here`);
         continue;
       }
-      // Keep how the API server reaches us (Service or URL, and the caBundle) as deploy set it;
-      // an empty configuration gets the in-cluster Service with our CA.
-      const clientConfig = ((current.webhooks ?? []) as Json[])[0]?.clientConfig;
-      if (clientConfig) for (const w of (config.webhooks ?? []) as Json[]) w.clientConfig = clientConfig;
+      if (!isOurs(current)) {
+        log(`webhook controller: ${config.kind} ${name} belongs to another installation (a real Kyverno?); left alone`);
+        continue;
+      }
+      // Keep how the API server reaches us (Service or URL, and the caBundle) as deploy set it,
+      // each webhook on its own path (/validate/fail…); an empty configuration gets the
+      // in-cluster Service with our CA.
+      const existing = ((current.webhooks ?? []) as Json[])[0]?.clientConfig as Json | undefined;
+      if (existing) for (const w of (config.webhooks ?? []) as Json[]) w.clientConfig = withPath(existing, String(((w.clientConfig as Json).service as Json | undefined)?.path ?? new URL(String((w.clientConfig as Json).url)).pathname));
+      else if (!caPem && ((config.webhooks ?? []) as Json[]).length) {
+        log(`webhook controller: ${config.kind} ${name} has no webhook to take the caBundle from and no --ca-file was readable; left as it is`);
+        continue;
+      }
       if (rulesOf(current) === rulesOf(config)) continue;
 
       try {

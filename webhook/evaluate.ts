@@ -7,8 +7,32 @@ import { answerAdmissionReview, DeadlineExceeded, readAdmissionReview } from './
 import type { PolicyIndex } from './prefilter';
 import type { ClusterState } from '../engine/core/types';
 import type { ReviewReply, ReviewRequest } from './protocol';
-import type { RuleOutcome } from './metrics';
+import { metricRuleType, type RuleOutcome } from './metrics';
 import { asObject } from '../engine/core/json';
+import { isBackground, policySpec } from '../engine/policy';
+import { failurePolicyOf } from './rules';
+import { admissionEvents, scanEvents } from './event-info';
+import { isFiltered, type FilteredRequest } from './resource-filters';
+import { checkPolicyForAdmission } from '../engine/policy/admission-checks';
+
+/** What resource filters look at in a request (unvalidated: odd shapes just match nothing). */
+function filterView(request: Json): FilteredRequest {
+  const k = asObject(request.kind);
+  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+  return { group: str(k.group), version: str(k.version), kind: str(k.kind), subresource: str(request.subResource), namespace: str(request.namespace), name: str(request.name) };
+}
+import type { PolicyResponse } from '../engine/core/types';
+
+type Json = Record<string, unknown>;
+
+/** Kyverno's policy_validation_mode: enforce when any validate rule enforces (HasValidateEnforce). */
+function validationMode(policy: Json | undefined, enforcedRule: boolean): string {
+  if (enforcedRule) return 'enforce';
+  const spec = policy ? policySpec(policy) : {};
+  const action = String(spec.validationFailureAction ?? '');
+  const ruleEnforces = Array.isArray(spec.rules) && (spec.rules as Json[]).some((r) => /^enforce$/i.test(String(asObject(r.validate).failureAction ?? '')));
+  return /^enforce$/i.test(action) || ruleEnforces ? 'enforce' : 'audit';
+}
 
 export function errorReply(status: number, message: string): ReviewReply {
   return { status, body: JSON.stringify({ message }), outcomes: [], reportable: [] };
@@ -19,12 +43,33 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     const review = JSON.parse(msg.body) as unknown;
     const request = asObject(asObject(review).request);
     const subject = asObject(request.object ?? request.oldObject);
+    // Not validated yet (answerAdmissionReview does): only a string kind is a metric label.
+    const kind = asObject(request.kind).kind;
     let policies = index.candidatesForReview(request);
+    // Kyverno's resource filters: a filtered request is admitted without running any policy.
+    if (msg.filters && isFiltered(msg.filters, filterView(request))) policies = [];
     if (msg.only) policies = policies.filter((p) => msg.only!.includes(String(asObject(p.metadata).name)));
+    // Kyverno's /validate/fail and /validate/ignore each run the policies of that failurePolicy.
+    if (msg.failurePolicy) policies = policies.filter((p) => failurePolicyOf(p) === msg.failurePolicy);
     const answer = answerAdmissionReview(review, msg.path, policies, cluster, msg.deadline);
     const response = asObject(answer.body.response);
     const outcomes: RuleOutcome[] = [];
-    for (const r of answer.responses) for (const x of r.rules) outcomes.push({ policy: r.policy.name, rule: x.name, status: x.status });
+    const byName = new Map(policies.map((p) => [`${String(asObject(p.metadata).namespace ?? '')}/${String(asObject(p.metadata).name)}`, p]));
+    for (const r of answer.responses) {
+      const policy = byName.get(`${r.policy.namespace ?? ''}/${r.policy.name}`);
+      const mode = validationMode(policy, r.rules.some((x) => x.failureAction === 'Enforce'));
+      const backgroundMode = String(policy ? isBackground(policy) : true);
+      for (const x of r.rules) {
+        outcomes.push({ policy: r.policy.name, policyNamespace: r.policy.namespace ?? '', rule: x.name, status: x.status, ruleType: metricRuleType(x.type), validationMode: mode, backgroundMode });
+      }
+    }
+    const operation = typeof request.operation === 'string' ? request.operation : '';
+    const policyOf = (r: PolicyResponse) => byName.get(`${r.policy.namespace ?? ''}/${r.policy.name}`);
+    const events = answer.status !== 200 || !msg.events
+      ? undefined
+      : msg.events === 'scan'
+        ? scanEvents(answer.responses, policyOf, subject, msg.successEvents === true)
+        : admissionEvents(answer.responses, policyOf, subject, response.allowed === false, msg.successEvents === true);
     // Generate rules fire only for requests that were admitted and will be stored (Kyverno's
     // validating webhook hands them to its background controller the same way).
     const generating = msg.generate && msg.path === 'validate' && index.generating.size > 0 && response.allowed === true && request.dryRun !== true
@@ -38,6 +83,8 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
       allowed: typeof response.allowed === 'boolean' ? response.allowed : undefined,
       dryRun: request.dryRun === true,
       outcomes,
+      ...(events?.length ? { events } : {}),
+      request: answer.status === 200 ? { kind: typeof kind === 'string' ? kind : '', namespace: typeof request.namespace === 'string' ? request.namespace : '', operation, allowed: response.allowed === true, dryRun: request.dryRun === true } : undefined,
       reportable: reports
         ? answer.responses.flatMap((r) =>
             r.rules
@@ -52,5 +99,27 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     if (e instanceof SyntaxError) return errorReply(400, `body is not JSON: ${e.message}`);
     if (e instanceof DeadlineExceeded) return errorReply(504, e.message);
     return errorReply(500, `evaluation failed: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Kyverno's policy validating webhook (/policyvalidate): a ClusterPolicy or Policy that Kyverno
+ * would reject is denied with Kyverno's message (engine/policy/admission-checks).
+ */
+export function evaluatePolicyValidation(body: string): ReviewReply {
+  try {
+    const review = asObject(JSON.parse(body) as unknown);
+    const request = asObject(review.request);
+    if (review.kind !== 'AdmissionReview' || typeof request.uid !== 'string') return errorReply(400, 'bad AdmissionReview: expected an admission.k8s.io/v1 AdmissionReview with request.uid');
+    const object = asObject(request.object);
+    const kind = object.kind;
+    const checked = kind === 'ClusterPolicy' || kind === 'Policy' ? checkPolicyForAdmission(object) : { warnings: [] as string[] };
+    const response: Json = { uid: request.uid, allowed: checked.error === undefined };
+    if (checked.error !== undefined) response.status = { status: 'Failure', message: checked.error };
+    if (checked.warnings.length) response.warnings = checked.warnings;
+    return { status: 200, body: JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }), allowed: checked.error === undefined, outcomes: [], reportable: [] };
+  } catch (e) {
+    if (e instanceof SyntaxError) return errorReply(400, `body is not JSON: ${e.message}`);
+    return errorReply(500, `policy validation failed: ${(e as Error).message}`);
   }
 }

@@ -1,9 +1,19 @@
 /**
  * In-cluster mode: the policies come from the API server, not from files. Every policy kind
- * is watched; each change feeds the server processes (setPolicies), the webhook controller (rules)
- * and the background scanner; admission and scan results become policy reports.
+ * is watched; each change feeds the server processes (setPolicies) on every replica, since
+ * every replica answers admission reviews. The work Kyverno gives to one leader per controller
+ * runs here only while this replica holds that controller's Lease (webhook/leader.ts):
+ * - `kyverno` (admission controller): the webhook controller keeping the configurations' rules,
+ *   and the policies' status (Ready condition, autogen rules, rule counts);
+ * - `kyverno-reports-controller`: background scans and report maintenance (prune, sweep);
+ * - `kyverno-background-controller` and `kyverno-cleanup-controller`: held for the work that
+ *   Kyverno's background and cleanup controllers do (generate for existing resources, cleanup).
+ * Results of the admissions a replica answered are written by that replica (each review is
+ * answered once), merged into the per-resource report with optimistic concurrency.
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { KubeClient } from '../kube-api/client';
@@ -12,6 +22,9 @@ import { ReportWriter } from './reports';
 import { BackgroundScanner } from './scan';
 import type { WebhookServer } from './server';
 import { watchKinds, type WatchedKind } from './watch';
+import { LEASE_NAMES, LeaderElector } from './leader';
+import type { EventWriter } from './events';
+import { PolicyStatusWriter } from './policy-status';
 
 export const POLICY_KINDS: WatchedKind[] = [
   { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy' },
@@ -37,6 +50,22 @@ export interface InClusterOptions {
   /** Tests pass a client for a kubeconfig; in a pod it comes from the service account. */
   client?: KubeClient;
   reportIntervalMs?: number;
+  /** This replica's name in the Leases (default: $KYVERNO_POD_NAME, else host name and a random suffix). */
+  identity?: string;
+  /** Kyverno's `--leaderElectionRetryPeriod` (default 2 s; lease 6×, renew deadline 5×). */
+  retryPeriodMs?: number;
+  /** Kyverno's `--backgroundScanInterval` (default 1 h). */
+  backgroundScanIntervalMs?: number;
+  /** Where events of background scans go (admission events come from the server). */
+  events?: EventWriter;
+  successEvents?: boolean;
+}
+
+export interface InClusterRun {
+  reports: ReportWriter;
+  electors: LeaderElector[];
+  /** Releases every Lease this replica holds (hand-over on shutdown) and stops the leader work. */
+  release(): Promise<void>;
 }
 
 function ready(o: JsonObject): boolean {
@@ -51,30 +80,97 @@ export function inClusterClient(): KubeClient {
   return new KubeClient(kc);
 }
 
-/** Runs until `signal` aborts. */
-export async function runInCluster(opts: InClusterOptions): Promise<ReportWriter> {
+/**
+ * Kyverno names a replica by its pod ($KYVERNO_POD_NAME); outside a pod two processes on one
+ * host must still differ, hence client-go's usual host name plus a unique suffix.
+ */
+export function replicaIdentity(): string {
+  return process.env.KYVERNO_POD_NAME || `${hostname()}_${randomUUID()}`;
+}
+
+/**
+ * The CA to publish in webhook configurations that have no webhook yet. Without one the
+ * controller keeps the caBundle deploy wrote (it copies each configuration's clientConfig),
+ * so a missing file is said once, not fatal.
+ */
+function readCa(file: string, log: (line: string) => void): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    log(`no CA bundle at ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); the webhook configurations keep the caBundle deploy wrote (pass --ca-file to publish another)`);
+    return undefined;
+  }
+}
+
+/** Starts everything and returns at once; the work runs until `signal` aborts. */
+export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun> {
   const client = opts.client ?? inClusterClient();
+  const identity = opts.identity ?? replicaIdentity();
   const reports = new ReportWriter(client, opts.log, opts.reportIntervalMs);
-  void reports.start(opts.signal);
-  const controller = new WebhookController({ client, namespace: opts.namespace, caPem: readFileSync(opts.caFile, 'utf8'), log: opts.log });
-  const scanner = new BackgroundScanner(client, (path, body, only) => opts.server.evaluate(path, body, only), (items) => reports.add(items), opts.log);
+  const controller = new WebhookController({ client, namespace: opts.namespace, caPem: readCa(opts.caFile, opts.log), log: opts.log });
+  const scan = async (path: 'validate', body: string, only: string[]) => {
+    const reply = await opts.server.evaluate(path, body, only, opts.events ? { events: 'scan', successEvents: opts.successEvents } : undefined);
+    if (reply.events) opts.events?.add(reply.events);
+    return reply;
+  };
+  const scanner = new BackgroundScanner(client, scan, (items) => reports.add(items), opts.log);
+  scanner.follow();
+  let policies: JsonObject[] | undefined;
+
+  const elector = (name: string, onStartedLeading: (signal: AbortSignal) => void) =>
+    new LeaderElector({ client, name, namespace: opts.namespace, identity, retryPeriodMs: opts.retryPeriodMs, log: opts.log, onStartedLeading });
+  const statuses = new PolicyStatusWriter(client, opts.log);
+  const admission = elector(LEASE_NAMES.admission, () => {
+    if (!policies) return;
+    void controller.sync(policies);
+    void statuses.sync(policies);
+  });
+  const reporting = elector(LEASE_NAMES.reports, (signal) => {
+    void reports.start(signal);
+    void scanner.lead(signal, opts.backgroundScanIntervalMs);
+  });
+  const background = elector(LEASE_NAMES.background, () => {});
+  const cleanup = elector(LEASE_NAMES.cleanup, () => {});
+  const electors = [admission, reporting, background, cleanup];
+
   const kinds = [...POLICY_KINDS, ...EXCEPTION_KINDS];
   const isException = (o: JsonObject) => o.kind === 'PolicyException';
+  const electing = new AbortController();
+  opts.signal.addEventListener('abort', () => electing.abort(), { once: true });
+  let started = false;
+  let runs: Promise<void>[] = [];
   void watchKinds(
     client,
     kinds,
     (store) => {
       const all = [...store.objects.values()] as JsonObject[];
-      const policies = all.filter((o) => !isException(o) && ready(o));
+      policies = all.filter((o) => !isException(o) && ready(o));
       const cluster: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: all.filter(isException) };
       opts.server.setPolicies(policies, cluster);
       void reports.retainPolicies(policies);
       opts.log(`serving ${policies.length} policies from the cluster`);
-      void controller.sync(policies);
+      if (admission.isLeader()) {
+        void controller.sync(policies);
+        void statuses.sync(policies);
+      }
       void scanner.onPolicies(policies);
+      // Campaign once the policies are known, so a new leader starts from the cluster's state.
+      if (!started) {
+        started = true;
+        runs = electors.map((e) => e.run(electing.signal));
+      }
     },
     opts.log,
     opts.signal,
   );
-  return reports;
+  return {
+    reports,
+    electors,
+    async release() {
+      electing.abort();
+      // A renewal in flight finishes first, so the release is the last write.
+      await Promise.all(runs);
+      await Promise.all(electors.map((e) => e.release()));
+    },
+  };
 }

@@ -1,21 +1,68 @@
-/** Prometheus text exposition for the webhook: requests, latency histogram, results per policy. */
+/**
+ * Prometheus text exposition with Kyverno's metric names and labels (pkg/metrics), so
+ * Kyverno's Grafana dashboards and alerts work unchanged:
+ * - `kyverno_admission_requests_total` and `kyverno_admission_review_duration_seconds`
+ *   {resource_kind, resource_namespace, resource_request_operation, request_allowed}
+ *   (pkg/metrics/admission.go), one count per review answered, as Kyverno counts per handler;
+ * - `kyverno_policy_results_total` {policy_validation_mode, policy_type, policy_background_mode,
+ *   policy_namespace, policy_name, resource_kind, resource_namespace, resource_request_operation,
+ *   rule_name, rule_result, rule_type, rule_execution_cause, dry_run} (pkg/metrics/policy_engine.go);
+ * - histogram buckets are Kyverno's default bucketBoundaries (pkg/config/metricsconfig.go);
+ * - `process_*` and `nodejs_*` of the pod (the primary plus its server processes, summed).
+ * Answers that never reached a policy (bad bodies, 503 before policies, 504) have no request
+ * labels to give; they are counted in `kyverno_studio_webhook_responses_total{path,code}`.
+ */
 
-const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Kyverno's default histogram boundaries (seconds). */
+const BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 20, 25, 30];
 
+/** One rule result with what Kyverno labels it by. */
 export interface RuleOutcome {
   policy: string;
+  /** '' for cluster-wide policies (Kyverno writes "-"). */
+  policyNamespace?: string;
   rule: string;
   status: string;
+  /** validate, mutate, generate, imageVerify, or "-" */
+  ruleType?: string;
+  /** 'enforce' | 'audit' */
+  validationMode?: string;
+  /** 'true' | 'false' */
+  backgroundMode?: string;
+}
+
+/** The request labels of an answered review. */
+export interface RequestLabels {
+  kind: string;
+  namespace: string;
+  /** Lower case, as Kyverno labels it: create, update, delete, connect. */
+  operation: string;
+  allowed: boolean;
+  dryRun?: boolean;
 }
 
 function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
-function labels(obj: Record<string, string>): string {
-  return `{${Object.entries(obj)
-    .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
-    .join(',')}}`;
+function labelText(pairs: Array<[string, string]>): string {
+  return `{${pairs.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}}`;
+}
+
+/** Resource usage of one process, summed over the pod's processes. */
+export interface ProcessStats {
+  cpuUserSeconds: number;
+  cpuSystemSeconds: number;
+  residentBytes: number;
+  heapTotalBytes: number;
+  heapUsedBytes: number;
+  externalBytes: number;
+}
+
+export function processStats(): ProcessStats {
+  const cpu = process.cpuUsage();
+  const mem = process.memoryUsage();
+  return { cpuUserSeconds: cpu.user / 1e6, cpuSystemSeconds: cpu.system / 1e6, residentBytes: mem.rss, heapTotalBytes: mem.heapTotal, heapUsedBytes: mem.heapUsed, externalBytes: mem.external };
 }
 
 /** The counters of one process, as plain data (sent between processes and summed). */
@@ -24,7 +71,8 @@ export interface MetricsSnapshot {
   results: Array<[string, number]>;
   buckets: Array<[string, number[]]>;
   sums: Array<[string, number]>;
-  counts: Array<[string, number]>;
+  responses: Array<[string, number]>;
+  process?: ProcessStats;
 }
 
 function addInto<V>(target: Map<string, V>, entries: Array<[string, V]>, add: (a: V, b: V) => V): void {
@@ -36,62 +84,80 @@ function addInto<V>(target: Map<string, V>, entries: Array<[string, V]>, add: (a
 
 const plus = (a: number, b: number) => a + b;
 const plusEach = (a: number[], b: number[]) => a.map((x, i) => x + (b[i] ?? 0));
+const RULE_TYPES: Record<string, string> = { Validation: 'validate', Mutation: 'mutate', Generation: 'generate', ImageVerify: 'imageVerify' };
+
+/** Kyverno's rule_type label for our rule types. */
+export function metricRuleType(type: string): string {
+  return RULE_TYPES[type] ?? '-';
+}
 
 export class WebhookMetrics {
   private requests = new Map<string, number>();
   private results = new Map<string, number>();
   private buckets = new Map<string, number[]>();
   private sums = new Map<string, number>();
-  private counts = new Map<string, number>();
+  private responses = new Map<string, number>();
+  private processes: ProcessStats | undefined;
+  /** Label texts are built once per distinct value tuple: this runs for every request. */
+  private keys = new Map<string, string>();
 
-  recordRequest(path: string, code: number, allowed: boolean | undefined, seconds: number, outcomes: RuleOutcome[]): void {
-    const key = this.requestKey(path, code, allowed);
-    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
-    const pathKey = this.requestKey(path);
-    let counts = this.buckets.get(pathKey);
-    if (!counts) this.buckets.set(pathKey, (counts = new Array<number>(LATENCY_BUCKETS_SECONDS.length).fill(0)));
-    for (let i = 0; i < LATENCY_BUCKETS_SECONDS.length; i++) if (seconds <= LATENCY_BUCKETS_SECONDS[i]) counts[i]++;
-    this.sums.set(pathKey, (this.sums.get(pathKey) ?? 0) + seconds);
-    this.counts.set(pathKey, (this.counts.get(pathKey) ?? 0) + 1);
-    for (const o of outcomes) {
-      const k = this.resultKey(o);
-      this.results.set(k, (this.results.get(k) ?? 0) + 1);
-    }
-  }
-
-  // Label texts are built once per distinct value: this runs for every request.
-  private requestKeys = new Map<string, string>();
-
-  private requestKey(path: string, code?: number, allowed?: boolean): string {
-    const id = code === undefined ? path : `${path} ${code} ${allowed}`;
-    let key = this.requestKeys.get(id);
+  private key(pairs: Array<[string, string]>): string {
+    const id = pairs.map((p) => p[1]).join('\u0000');
+    let key = this.keys.get(id);
     if (key === undefined) {
-      key = code === undefined ? labels({ path }) : labels({ path, code: String(code), allowed: allowed === undefined ? '' : String(allowed) });
-      this.requestKeys.set(id, key);
+      key = labelText(pairs);
+      // Label values come from requests: bound the cache, not the counters' correctness.
+      if (this.keys.size < 10_000) this.keys.set(id, key);
     }
     return key;
   }
 
-  // Every rule of every request: the label text of a (policy, rule, result) is built once.
-  private resultKeys = new Map<string, Map<string, Map<string, string>>>();
-
-  private resultKey(o: RuleOutcome): string {
-    let byRule = this.resultKeys.get(o.policy);
-    if (!byRule) this.resultKeys.set(o.policy, (byRule = new Map()));
-    let byStatus = byRule.get(o.rule);
-    if (!byStatus) byRule.set(o.rule, (byStatus = new Map()));
-    let key = byStatus.get(o.status);
-    if (key === undefined) byStatus.set(o.status, (key = labels({ policy: o.policy, rule: o.rule, result: o.status })));
-    return key;
+  /**
+   * One answered review. `request` is absent when the body never became a request (then only
+   * the response counter moves); `cause` says whether admission or a background scan ran the rules.
+   */
+  recordRequest(path: string, code: number, request: RequestLabels | undefined, seconds: number, outcomes: RuleOutcome[], cause: 'admission_request' | 'background_scan' = 'admission_request'): void {
+    const responseKey = this.key([['path', path], ['code', String(code)]]);
+    this.responses.set(responseKey, (this.responses.get(responseKey) ?? 0) + 1);
+    if (!request) return;
+    const operation = request.operation.toLowerCase();
+    if (cause === 'admission_request') {
+      const key = this.key([['resource_kind', request.kind], ['resource_namespace', request.namespace], ['resource_request_operation', operation], ['request_allowed', String(request.allowed)]]);
+      this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+      let counts = this.buckets.get(key);
+      if (!counts) this.buckets.set(key, (counts = new Array<number>(BUCKETS_SECONDS.length).fill(0)));
+      for (let i = 0; i < BUCKETS_SECONDS.length; i++) if (seconds <= BUCKETS_SECONDS[i]) counts[i]++;
+      this.sums.set(key, (this.sums.get(key) ?? 0) + seconds);
+    }
+    for (const o of outcomes) {
+      const key = this.key([
+        ['policy_validation_mode', o.validationMode ?? 'audit'],
+        ['policy_type', o.policyNamespace ? 'namespaced' : 'cluster'],
+        ['policy_background_mode', o.backgroundMode ?? 'true'],
+        ['policy_namespace', o.policyNamespace || '-'],
+        ['policy_name', o.policy],
+        ['resource_kind', request.kind],
+        ['resource_namespace', request.namespace],
+        ['resource_request_operation', operation],
+        ['rule_name', o.rule],
+        ['rule_result', o.status],
+        ['rule_type', o.ruleType ?? '-'],
+        ['rule_execution_cause', cause],
+        ['dry_run', String(request.dryRun === true)],
+      ]);
+      this.results.set(key, (this.results.get(key) ?? 0) + 1);
+    }
   }
 
-  snapshot(): MetricsSnapshot {
+  /** `withProcess`: a server process sends its resource usage along (accumulators do not). */
+  snapshot(withProcess = false): MetricsSnapshot {
     return {
       requests: [...this.requests],
       results: [...this.results],
       buckets: [...this.buckets].map(([k, v]) => [k, [...v]]),
       sums: [...this.sums],
-      counts: [...this.counts],
+      responses: [...this.responses],
+      process: withProcess ? processStats() : undefined,
     };
   }
 
@@ -101,26 +167,65 @@ export class WebhookMetrics {
     addInto(this.results, s.results, plus);
     addInto(this.buckets, s.buckets.map(([k, v]) => [k, [...v]]), plusEach);
     addInto(this.sums, s.sums, plus);
-    addInto(this.counts, s.counts, plus);
+    addInto(this.responses, s.responses ?? [], plus);
+    if (s.process) this.addProcess(s.process);
+  }
+
+  /** Resource usage of a process to include in `process_*` / `nodejs_*`. */
+  addProcess(p: ProcessStats): void {
+    const q = this.processes;
+    this.processes = q
+      ? {
+          cpuUserSeconds: q.cpuUserSeconds + p.cpuUserSeconds,
+          cpuSystemSeconds: q.cpuSystemSeconds + p.cpuSystemSeconds,
+          residentBytes: q.residentBytes + p.residentBytes,
+          heapTotalBytes: q.heapTotalBytes + p.heapTotalBytes,
+          heapUsedBytes: q.heapUsedBytes + p.heapUsedBytes,
+          externalBytes: q.externalBytes + p.externalBytes,
+        }
+      : { ...p };
   }
 
   render(): string {
     const out: string[] = [];
-    out.push('# HELP kyverno_studio_admission_requests_total Admission requests answered.');
-    out.push('# TYPE kyverno_studio_admission_requests_total counter');
-    for (const [k, v] of this.requests) out.push(`kyverno_studio_admission_requests_total${k} ${v}`);
-    out.push('# HELP kyverno_studio_admission_duration_seconds Time to answer an admission request.');
-    out.push('# TYPE kyverno_studio_admission_duration_seconds histogram');
-    for (const [pathKey, counts] of this.buckets) {
-      const inner = pathKey.slice(1, -1);
-      LATENCY_BUCKETS_SECONDS.forEach((le, i) => out.push(`kyverno_studio_admission_duration_seconds_bucket{${inner},le="${le}"} ${counts[i]}`));
-      out.push(`kyverno_studio_admission_duration_seconds_bucket{${inner},le="+Inf"} ${this.counts.get(pathKey)}`);
-      out.push(`kyverno_studio_admission_duration_seconds_sum${pathKey} ${this.sums.get(pathKey)}`);
-      out.push(`kyverno_studio_admission_duration_seconds_count${pathKey} ${this.counts.get(pathKey)}`);
+    const family = (name: string, type: string, help: string) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    family('kyverno_admission_requests_total', 'counter', 'can be used to track the number of admission requests encountered by Kyverno in the cluster');
+    for (const [k, v] of this.requests) out.push(`kyverno_admission_requests_total${k} ${v}`);
+    family('kyverno_admission_review_duration_seconds', 'histogram', 'can be used to track the latencies (in seconds) associated with the entire individual admission review');
+    for (const [key, counts] of this.buckets) {
+      const inner = key.slice(1, -1);
+      BUCKETS_SECONDS.forEach((le, i) => out.push(`kyverno_admission_review_duration_seconds_bucket{${inner},le="${le}"} ${counts[i]}`));
+      const total = this.requests.get(key) ?? 0;
+      out.push(`kyverno_admission_review_duration_seconds_bucket{${inner},le="+Inf"} ${total}`);
+      out.push(`kyverno_admission_review_duration_seconds_sum${key} ${this.sums.get(key)}`);
+      out.push(`kyverno_admission_review_duration_seconds_count${key} ${total}`);
     }
-    out.push('# HELP kyverno_studio_policy_results_total Rule results by policy, rule and result.');
-    out.push('# TYPE kyverno_studio_policy_results_total counter');
-    for (const [k, v] of this.results) out.push(`kyverno_studio_policy_results_total${k} ${v}`);
+    family('kyverno_policy_results_total', 'counter', 'can be used to track the results associated with the policies applied in the user cluster, at the level from rule to policy to admission requests');
+    for (const [k, v] of this.results) out.push(`kyverno_policy_results_total${k} ${v}`);
+    family('kyverno_studio_webhook_responses_total', 'counter', 'HTTP answers of the webhook by path and status code (including bad requests that never reached a policy)');
+    for (const [k, v] of this.responses) out.push(`kyverno_studio_webhook_responses_total${k} ${v}`);
+    const p = this.processes;
+    if (p) {
+      family('process_cpu_user_seconds_total', 'counter', 'Total user CPU time spent in seconds.');
+      out.push(`process_cpu_user_seconds_total ${p.cpuUserSeconds}`);
+      family('process_cpu_system_seconds_total', 'counter', 'Total system CPU time spent in seconds.');
+      out.push(`process_cpu_system_seconds_total ${p.cpuSystemSeconds}`);
+      family('process_cpu_seconds_total', 'counter', 'Total user and system CPU time spent in seconds.');
+      out.push(`process_cpu_seconds_total ${p.cpuUserSeconds + p.cpuSystemSeconds}`);
+      family('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.');
+      out.push(`process_resident_memory_bytes ${p.residentBytes}`);
+      family('process_start_time_seconds', 'gauge', 'Start time of the process since unix epoch in seconds.');
+      out.push(`process_start_time_seconds ${Math.round(Date.now() / 1000 - process.uptime())}`);
+      family('nodejs_heap_size_total_bytes', 'gauge', 'Process heap size from Node.js in bytes.');
+      out.push(`nodejs_heap_size_total_bytes ${p.heapTotalBytes}`);
+      family('nodejs_heap_size_used_bytes', 'gauge', 'Process heap size used from Node.js in bytes.');
+      out.push(`nodejs_heap_size_used_bytes ${p.heapUsedBytes}`);
+      family('nodejs_external_memory_bytes', 'gauge', 'Node.js external memory size in bytes.');
+      out.push(`nodejs_external_memory_bytes ${p.externalBytes}`);
+      family('nodejs_version_info', 'gauge', 'Node.js version info.');
+      const [major, minor, patch] = process.versions.node.split('.');
+      out.push(`nodejs_version_info{version="v${process.versions.node}",major="${major}",minor="${minor}",patch="${patch}"} 1`);
+    }
     return out.join('\n') + '\n';
   }
 }

@@ -8,7 +8,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { ClusterState, JsonObject } from '../engine/core/types';
-import { WebhookMetrics, type MetricsSnapshot } from './metrics';
+import { WebhookMetrics, processStats, type MetricsSnapshot } from './metrics';
+import type { EventInfo } from './event-info';
 import { errorReply } from './evaluate';
 import { SERVER_PROCESS_ROLE } from './server-process';
 import type { FromServerProcess, GeneratedItem, ReportableWithResource, ReviewReply, ReviewRequest, ServerProcessSettings, ToServerProcess } from './protocol';
@@ -41,6 +42,7 @@ export interface ProcessOptions {
   settings: ServerProcessSettings;
   log: (line: string) => void;
   onReportable?: (items: ReportableWithResource[]) => void;
+  onEvents?: (items: EventInfo[]) => void;
   onGenerated?: (items: GeneratedItem[]) => void;
 }
 
@@ -132,6 +134,9 @@ export class ServerProcesses {
         return;
       case 'reportable':
         this.opts.onReportable?.(m.items);
+        return;
+      case 'events':
+        this.opts.onEvents?.(m.items);
         return;
       case 'generated':
         this.opts.onGenerated?.(m.items);
@@ -256,8 +261,10 @@ export class ServerProcesses {
       this.members.map((m) => (m === asking || !m.ready ? Promise.resolve(m.snapshot) : this.ask(this.snapshots, m, (id) => ({ type: 'metrics-snapshot', id }), SNAPSHOT_WAIT_MS, m.snapshot))),
     );
     const total = new WebhookMetrics();
+    // Counters of replaced processes go on; their memory does not.
     total.add(this.retired.snapshot());
     for (const s of fresh) if (s) total.add(s);
+    total.addProcess(processStats());
     return total.render();
   }
 

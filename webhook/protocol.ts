@@ -4,8 +4,10 @@
  * attached to a `connection` message.
  */
 import type { AdmissionRequest, ClusterState, JsonObject } from '../engine/core/types';
-import type { RuleOutcome, MetricsSnapshot } from './metrics';
+import type { RuleOutcome, MetricsSnapshot, RequestLabels } from './metrics';
 import type { WebhookPath } from './admission';
+import type { EventInfo } from './event-info';
+import type { ResourceFilter } from './resource-filters';
 
 /** Settings a server process needs before it serves. */
 export interface ServerProcessSettings {
@@ -24,6 +26,11 @@ export interface ServerProcessSettings {
   heartbeatMs: number;
   /** In-cluster: run generate rules for admitted requests and send the downstream work up. */
   generate?: boolean;
+  /** In-cluster: send the Kubernetes events of each review up; `successEvents` adds PolicyApplied. */
+  events?: boolean;
+  successEvents?: boolean;
+  /** Kyverno's resource filters (ConfigMap text); requests they match are admitted unevaluated. */
+  resourceFilters?: string;
 }
 
 export interface ReviewRequest {
@@ -37,6 +44,13 @@ export interface ReviewRequest {
   deadline?: number;
   /** Hand back the generate work of an admitted request (`generation` in the reply). */
   generate?: boolean;
+  /** Kyverno's /validate/fail, /validate/ignore…: only the policies with this failurePolicy. */
+  failurePolicy?: 'Fail' | 'Ignore';
+  /** Build the Kubernetes events of this evaluation: as admission does, or as a background scan does. */
+  events?: 'admission' | 'scan';
+  successEvents?: boolean;
+  /** Parsed resource filters (in-process only; background scans skip them, as Kyverno's do by default). */
+  filters?: ResourceFilter[];
 }
 
 export type ToServerProcess =
@@ -59,6 +73,7 @@ export type FromServerProcess =
   /** A /metrics request: the primary answers with the text for all processes. */
   | { type: 'metrics-wanted'; id: number; snapshot: MetricsSnapshot }
   | { type: 'reportable'; items: ReportableWithResource[] }
+  | { type: 'events'; items: EventInfo[] }
   /** Downstream objects for the primary to create or delete (generate rules). */
   | { type: 'generated'; items: GeneratedItem[] }
   | { type: 'log'; line: string };
@@ -82,6 +97,10 @@ export interface ReviewReply {
   /** The request was a dry run: no policy reports for it. */
   dryRun?: boolean;
   outcomes: RuleOutcome[];
+  /** Kubernetes events to write (when asked). */
+  events?: EventInfo[];
+  /** The request's metric labels, when the review was answered (status 200). */
+  request?: RequestLabels;
   /** Validation results, for policy reports (the resource is `subject`, sent once). */
   reportable: Reportable[];
   subject?: JsonObject;

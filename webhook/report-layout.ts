@@ -3,9 +3,11 @@
  * controller (1.10+) lays them out: one report per resource, named after the resource's UID,
  * in the resource's namespace (a ClusterPolicyReport for cluster-scoped resources), with
  * `scope` pointing at the resource and an ownerReference to it, so the API server's garbage
- * collector removes the report with the resource. Our reports carry
- * `app.kubernetes.io/managed-by: kyverno-studio`; reports managed by anyone else (Kyverno's
- * own use the same names) are never touched.
+ * collector removes the report with the resource. Like Kyverno's, our reports carry
+ * `app.kubernetes.io/managed-by: kyverno` and results with `source: kyverno`, so Policy Reporter
+ * and other tools show them as Kyverno's; our own label `reports.kyverno-studio.io/written-by`
+ * says which product wrote them. Reports without it (a real Kyverno's use the same names) are
+ * never touched.
  *
  * This file is the pure layout; the writer that talks to the API server is reports.ts.
  */
@@ -15,7 +17,13 @@ import { asObject } from '../engine/core/json';
 
 export const REPORT_API_VERSION = 'wgpolicyk8s.io/v1alpha2';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
-export const MANAGED_BY = 'kyverno-studio';
+/** Kyverno's value (pkg/utils/report SetManagedByKyvernoLabel). */
+export const MANAGED_BY = 'kyverno';
+/** Which product wrote a report: ours, so we never touch a real Kyverno's reports. */
+export const WRITTEN_BY_LABEL = 'reports.kyverno-studio.io/written-by';
+export const WRITTEN_BY = 'kyverno-studio';
+/** Label selectors of our reports: current, and of versions that labelled them managed-by kyverno-studio. */
+export const OUR_REPORT_SELECTORS = [`${WRITTEN_BY_LABEL}=${WRITTEN_BY}`, `${MANAGED_BY_LABEL}=kyverno-studio`];
 /** The name of the per-namespace reports written before the per-resource layout. */
 export const LEGACY_REPORT_NAME = 'kyverno-studio';
 /** A resource has one result per (policy, rule); this only guards against pathological input. */
@@ -85,7 +93,8 @@ export function targetOf(report: Json): ReportTarget {
 }
 
 export function isOurs(report: Json): boolean {
-  return asObject(asObject(report.metadata).labels)[MANAGED_BY_LABEL] === MANAGED_BY;
+  const labels = asObject(asObject(report.metadata).labels);
+  return labels[WRITTEN_BY_LABEL] === WRITTEN_BY || labels[MANAGED_BY_LABEL] === 'kyverno-studio';
 }
 
 /** A report from before the per-resource layout: our name, no scope. */
@@ -180,7 +189,7 @@ export function reportResult(item: ReportItem, policies?: ReportPolicies): Json 
   // Kyverno: `policies.kyverno.io/scored: "false"` reports failures as warnings.
   if (result === 'fail' && facts && !facts.scored) result = 'warn';
   return {
-    source: 'kyverno-studio',
+    source: 'kyverno',
     policy: item.policy,
     rule: item.rule,
     result,
@@ -218,7 +227,7 @@ export function summarize(results: Json[]): Json {
 
 /** Pure: the report object for one resource. */
 export function buildReport(target: ReportTarget, results: Json[]): Json {
-  const metadata: Json = { name: target.name, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } };
+  const metadata: Json = { name: target.name, labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [WRITTEN_BY_LABEL]: WRITTEN_BY } };
   if (target.namespace) metadata.namespace = target.namespace;
   if (target.owner) metadata.ownerReferences = [target.owner];
   return {

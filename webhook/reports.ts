@@ -11,8 +11,7 @@
 import { KubeError, type KubeClient, type ObjectRef } from '../kube-api/client';
 import type { JsonObject as Json } from '../engine/core/types';
 import {
-  MANAGED_BY,
-  MANAGED_BY_LABEL,
+  OUR_REPORT_SELECTORS,
   REPORT_API_VERSION,
   ReportPolicies,
   buildReport,
@@ -72,6 +71,7 @@ export class ReportWriter {
   private policies: ReportPolicies | undefined;
   private readonly foreign = new Set<string>();
   private dropping = false;
+  private maintaining = false;
   private readonly opts: Required<ReportWriterOptions>;
 
   constructor(
@@ -83,15 +83,32 @@ export class ReportWriter {
     this.opts = { sweepIntervalMs: 600_000, sweepGraceMs: 60_000, maxSweepDeletes: 500, maxPendingReports: 10_000, concurrency: 4, ...options };
   }
 
-  /** Deletes the per-namespace reports of earlier versions, then sweeps periodically until `signal` aborts. */
+  /**
+   * Maintenance, which only one replica does (the leader of the reports Lease): deletes the
+   * per-namespace reports of earlier versions, prunes results of policies that are gone, then
+   * sweeps periodically until `signal` aborts. Without it, this writer only writes the results
+   * it is given (every replica writes those of the admissions it served).
+   */
   start(signal?: AbortSignal): Promise<void> {
-    const migrated = this.enqueue('migration', () => this.migrate());
+    this.maintaining = true;
+    let done = this.enqueue('migration', () => this.migrate());
+    if (this.policies) {
+      const policies = this.policies;
+      done = this.enqueue('prune', () => this.prune(policies));
+    }
     if (this.opts.sweepIntervalMs > 0 && !this.sweepTimer) {
       this.sweepTimer = setInterval(() => void this.sweep(), this.opts.sweepIntervalMs);
       this.sweepTimer.unref();
     }
-    signal?.addEventListener('abort', () => this.stopTimers(), { once: true });
-    return migrated;
+    signal?.addEventListener('abort', () => this.stopMaintenance(), { once: true });
+    return done;
+  }
+
+  /** Leadership lost: no more pruning or sweeping here (writes of admission results go on). */
+  stopMaintenance(): void {
+    this.maintaining = false;
+    clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
   }
 
   add(items: ReportItem[]): void {
@@ -129,7 +146,7 @@ export class ReportWriter {
     const next = ReportPolicies.of(policies);
     const previous = this.policies;
     this.policies = next;
-    if (previous && !previous.dropsAnyIn(next)) return this.queue;
+    if (!this.maintaining || (previous && !previous.dropsAnyIn(next))) return this.queue;
     return this.enqueue('prune', () => this.prune(next));
   }
 
@@ -216,10 +233,13 @@ export class ReportWriter {
   }
 
   private async listOurs(): Promise<Json[]> {
-    const selector = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
-    const namespaced = await this.client.list(REPORT_API_VERSION, 'PolicyReport', undefined, selector);
-    const cluster = await this.client.list(REPORT_API_VERSION, 'ClusterPolicyReport', undefined, selector);
-    return [...namespaced, ...cluster].filter(isOurs);
+    const found = new Map<string, Json>();
+    for (const selector of OUR_REPORT_SELECTORS) {
+      for (const kind of ['PolicyReport', 'ClusterPolicyReport']) {
+        for (const r of await this.client.list(REPORT_API_VERSION, kind, undefined, selector)) found.set(`${kind}/${String(asObject(r.metadata).namespace ?? '')}/${String(asObject(r.metadata).name)}`, r);
+      }
+    }
+    return [...found.values()].filter(isOurs);
   }
 
   private async migrate(): Promise<void> {

@@ -48,9 +48,14 @@ function generateOperations(rule: Json): string[] {
   return asObject(rule.generate).synchronize === true ? ['CREATE', 'UPDATE', 'DELETE'] : ['CREATE', 'UPDATE'];
 }
 
+/** The webhook a policy is served by: Kyverno's `-ignore` one for `failurePolicy: Ignore`, else `-fail`. */
+export function failurePolicyOf(policy: Json): 'Fail' | 'Ignore' {
+  return asObject(policy.spec).failurePolicy === 'Ignore' ? 'Ignore' : 'Fail';
+}
+
 function classicNeeds(policy: Json): Need[] {
   const spec = asObject(policy.spec);
-  const failurePolicy = spec.failurePolicy === 'Ignore' ? 'Ignore' : 'Fail';
+  const failurePolicy = failurePolicyOf(policy);
   const timeout = typeof spec.webhookTimeoutSeconds === 'number' ? spec.webhookTimeoutSeconds : 10;
   const autogen = String(asObject(asObject(policy.metadata).annotations)['pod-policies.kyverno.io/autogen-controllers'] ?? '');
   // Kyverno's CanAutoGen: one generate rule turns autogen off for the whole policy.
@@ -83,7 +88,7 @@ function classicNeeds(policy: Json): Need[] {
 
 function celNeeds(policy: Json, path: WebhookKind): Need[] {
   const spec = asObject(policy.spec);
-  const failurePolicy = spec.failurePolicy === 'Ignore' ? 'Ignore' : 'Fail';
+  const failurePolicy = failurePolicyOf(policy);
   const timeout = typeof asObject(spec.webhookConfiguration).timeoutSeconds === 'number' ? (asObject(spec.webhookConfiguration).timeoutSeconds as number) : 10;
   const direct = asArray(asObject(spec.matchConstraints).resourceRules)
     .map(asObject)

@@ -3,6 +3,11 @@
  * the existing resources of the kinds it matches are evaluated against it by the same server
  * processes (so scans share the per-review deadline), and the results go to the reports.
  * Only validation results are reported, as Kyverno's background reports do.
+ *
+ * In a cluster only the leader of the reports Lease scans (Kyverno's reports controller):
+ * `lead(signal)` scans every background policy at once and then every `intervalMs` (Kyverno's
+ * `--backgroundScanInterval`, one hour by default) until the signal aborts; a scan in progress
+ * stops between resources when leadership is lost.
  */
 import type { KubeClient } from '../kube-api/client';
 import { kindTable } from '../kube-api/discovery';
@@ -34,9 +39,17 @@ export function wantsBackground(p: Json): boolean {
   return false;
 }
 
+/** Kyverno's default `--backgroundScanInterval`. */
+export const DEFAULT_BACKGROUND_SCAN_INTERVAL_MS = 3600_000;
+
 export class BackgroundScanner {
   private seen = new Set<string>();
   private queue: Promise<void> = Promise.resolve();
+  private latest: Json[] = [];
+  /** False on a replica that does not lead: policies are remembered, nothing is scanned. */
+  private active = true;
+  /** Bumped when leadership ends, so a scan in progress stops. */
+  private generation = 0;
 
   constructor(
     private readonly client: KubeClient,
@@ -46,15 +59,38 @@ export class BackgroundScanner {
     private readonly maxResources = 5000,
   ) {}
 
+  /** Replicas that do not lead call this first: nothing is scanned until `lead`. */
+  follow(): void {
+    this.active = false;
+    this.generation++;
+  }
+
+  /** Leads: scans every background policy now and every `intervalMs`, until `signal` aborts. */
+  lead(signal: AbortSignal, intervalMs = DEFAULT_BACKGROUND_SCAN_INTERVAL_MS): Promise<void> {
+    this.active = true;
+    const rescan = () => {
+      this.seen.clear();
+      return this.onPolicies(this.latest);
+    };
+    const timer = intervalMs > 0 ? setInterval(() => void rescan(), intervalMs) : undefined;
+    timer?.unref();
+    signal.addEventListener('abort', () => (clearInterval(timer), this.follow()), { once: true });
+    return rescan();
+  }
+
   /** Scans the policies that are new or changed since the last call. */
   onPolicies(policies: Json[]): Promise<void> {
+    this.latest = policies;
+    if (!this.active) return this.queue;
     const changed = policies.filter((p) => wantsBackground(p) && !this.seen.has(policyVersion(p)));
     this.seen = new Set(policies.map(policyVersion));
-    for (const p of changed) this.queue = this.queue.then(() => this.scan(p)).catch((e: Error) => this.log(`background scan: ${e.message}`));
+    const generation = this.generation;
+    for (const p of changed) this.queue = this.queue.then(() => this.scan(p, generation)).catch((e: Error) => this.log(`background scan: ${e.message}`));
     return this.queue;
   }
 
-  private async scan(policy: Json): Promise<void> {
+  private async scan(policy: Json, generation: number): Promise<void> {
+    if (generation !== this.generation) return;
     const name = String(meta(policy).name);
     const table = await kindTable(this.client, [policy]);
     const targets = new Map<string, { apiVersion: string; kind: string }>();
@@ -86,6 +122,7 @@ export class BackgroundScanner {
         return [] as Json[];
       });
       for (const item of items) {
+        if (generation !== this.generation) return this.log(`background scan ${name}: stopped (no longer the leader)`);
         if (++count > this.maxResources) {
           this.log(`background scan ${name}: stopped after ${this.maxResources} resources`);
           return;

@@ -4,6 +4,7 @@
  * feed the server through the same setPolicies call.
  */
 import { parseArgs, single, UsageError } from '../io/args';
+import { setMaxListeners } from 'node:events';
 import { readFileSync, statSync } from 'node:fs';
 import { walkFiles } from '../io/walk';
 import { dirname, join } from 'node:path';
@@ -13,6 +14,12 @@ import type { ClusterState, JsonObject } from '../engine/core/types';
 import { startWebhookServer } from './server';
 import type { ReportItem } from './reports';
 import type { DownstreamGenerator } from './generate';
+import { parseDuration } from '../engine/units';
+import { DEFAULT_RETRY_PERIOD_MS } from './leader';
+import { DEFAULT_BACKGROUND_SCAN_INTERVAL_MS } from './scan';
+import type { EventWriter } from './events';
+import type { EventReason } from './event-info';
+import { defaultResourceFilters } from './resource-filters';
 
 
 
@@ -65,14 +72,29 @@ interface ServeArgs {
   /** In-cluster mode outside a pod (tests, debugging): use this kubeconfig. */
   kubeconfig: string;
   reportIntervalMs: number;
+  retryPeriodMs: number;
+  backgroundScanIntervalMs: number;
+  successEvents: boolean;
+  omitEvents: EventReason[];
+  /** Kyverno's resourceFilters; default: Kyverno's defaults with our namespace. */
+  resourceFilters?: string;
 }
 
 export const SERVE_FLAGS = {
   values: ['policy'],
-  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms'],
-  booleans: ['in-cluster', 'help'],
+  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'omit-events', 'resource-filters'],
+  booleans: ['in-cluster', 'help', 'generate-success-events'],
   aliases: { h: 'help' },
 };
+
+/** A Go duration flag ("2s", "1h") in milliseconds. */
+function duration(parsed: ReturnType<typeof parseArgs>, name: string, fallback: number): number {
+  const v = single(parsed, name);
+  if (v === undefined) return fallback;
+  const nanos = parseDuration(v);
+  if (nanos === null || nanos < 0) throw new UsageError(`--${name} must be a duration such as 2s or 1h (got ${v})`);
+  return nanos / 1e6;
+}
 
 /** serve's flags, read by the parser every command uses (io/args); checked here. */
 export function parseServeArgs(argv: string[]): ServeArgs {
@@ -96,7 +118,15 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     caFile: text('ca-file', ''),
     kubeconfig: text('kubeconfig', ''),
     reportIntervalMs: number('report-interval-ms', 5000),
+    retryPeriodMs: duration(parsed, 'leader-election-retry-period', DEFAULT_RETRY_PERIOD_MS),
+    backgroundScanIntervalMs: duration(parsed, 'background-scan-interval', DEFAULT_BACKGROUND_SCAN_INTERVAL_MS),
+    successEvents: parsed.booleans.has('generate-success-events'),
+    resourceFilters: single(parsed, 'resource-filters'),
+    omitEvents: text('omit-events', '').split(',').map((s) => s.trim()).filter(Boolean) as EventReason[],
   };
+  const reasons = ['PolicyViolation', 'PolicyApplied', 'PolicyError', 'PolicySkipped'];
+  for (const r of args.omitEvents) if (!reasons.includes(r)) throw new UsageError(`--omit-events takes ${reasons.join(', ')} (got ${r})`);
+  if (args.retryPeriodMs < 100) throw new UsageError('--leader-election-retry-period must be at least 100ms');
   if (parsed.positionals.length > 0 && !parsed.values.has('policy')) throw new UsageError(`unexpected argument ${parsed.positionals[0]}`);
   if (!args.cert || !args.key) throw new UsageError('--tls-cert and --tls-key are required (the webhook serves HTTPS only)');
   if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new UsageError('--port must be a port number');
@@ -131,6 +161,17 @@ Flags:
       --ca-file FILE            in-cluster: CA bundle to publish in the webhook configurations
       --kubeconfig PATH         in-cluster: use this kubeconfig instead of the service account
       --report-interval-ms N    in-cluster: how often Audit results are flushed to reports
+      --leader-election-retry-period D
+                                in-cluster: Lease retry period (default 2s; the lease lasts
+                                6x, the leader gives up after 5x without renewal)
+      --background-scan-interval D
+                                in-cluster: how often the leader rescans (default 1h)
+      --generate-success-events in-cluster: also write PolicyApplied events (Kyverno's
+                                generateSuccessEvents; off by default)
+      --omit-events LIST        in-cluster: event reasons never written, e.g.
+                                PolicyApplied,PolicyViolation
+      --resource-filters TEXT   Kyverno's resourceFilters ("[Kind,Namespace,Name]..."); default:
+                                Kyverno's defaults, with --namespace in place of kyverno
   -h, --help                    show this help
 `;
 
@@ -152,8 +193,13 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
   const policies = args.inCluster ? [] : loadPolicyFiles(args.policies, log);
   let reports: { add(items: ReportItem[]): void; close(): Promise<void> } | undefined;
+  let release: (() => Promise<void>) | undefined;
+  let events: EventWriter | undefined;
   let generator: DownstreamGenerator | undefined;
   const stop = new AbortController();
+  // One abort listener per open watch (a dozen kinds) and per retry wait: more than Node's
+  // default warning threshold of 10 at once, none of them leaked.
+  setMaxListeners(64, stop.signal);
   const server = await startWebhookServer({
     port: args.port,
     host: args.host,
@@ -167,6 +213,9 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     onReportable: args.inCluster ? (items) => reports?.add(items.map((i) => ({ ...i, time: Date.now() / 1000 }))) : undefined,
     // Generate rules create objects, so they run only where we have a cluster to create them in.
     onGenerated: args.inCluster ? (items) => generator?.add(items) : undefined,
+    onEvents: args.inCluster ? (items) => events?.add(items) : undefined,
+    resourceFilters: args.resourceFilters ?? defaultResourceFilters(args.namespace),
+    successEvents: args.successEvents,
   });
   if (args.inCluster) {
     const { runInCluster, inClusterClient } = await import('./incluster');
@@ -174,7 +223,15 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     const client = args.kubeconfig ? KubeClient.fromKubeconfig(args.kubeconfig) : inClusterClient();
     const { DownstreamGenerator } = await import('./generate');
     generator = new DownstreamGenerator({ client, log });
-    reports = await runInCluster({ server, namespace: args.namespace, caFile: args.caFile, log, signal: stop.signal, client, reportIntervalMs: args.reportIntervalMs });
+    const { EventWriter } = await import('./events');
+    events = new EventWriter(client, log, { omit: args.omitEvents });
+    const run = await runInCluster({
+      server, namespace: args.namespace, caFile: args.caFile, log, signal: stop.signal, client,
+      reportIntervalMs: args.reportIntervalMs, retryPeriodMs: args.retryPeriodMs, backgroundScanIntervalMs: args.backgroundScanIntervalMs,
+      events, successEvents: args.successEvents,
+    });
+    reports = run.reports;
+    release = run.release;
     log(`in-cluster mode on https://${args.host}:${server.address().port}: watching policies`);
   } else {
     server.setPolicies(policies, EMPTY_CLUSTER);
@@ -184,8 +241,11 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
+  // Hand the Leases over first, so another replica takes the leader work within a retry period.
+  await release?.();
   stop.abort();
   await generator?.close();
+  await events?.close();
   await reports?.close();
   await server.close();
   return 0;

@@ -5,12 +5,13 @@
  * kept by checks between policies (504) and, for a review stuck inside one policy, by the
  * primary's watchdog, which kills a process whose heartbeat stops.
  */
+import { parseResourceFilters, type ResourceFilter } from './resource-filters';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { readFileSync, watchFile } from 'node:fs';
 import type { ClusterState } from '../engine/core/types';
-import { errorReply, evaluateReview } from './evaluate';
+import { errorReply, evaluateReview, evaluatePolicyValidation } from './evaluate';
 import { WebhookMetrics } from './metrics';
 import { PolicyIndex } from './prefilter';
 import type { FromServerProcess, PendingGeneration, ReviewReply, ServerProcessSettings, ToServerProcess } from './protocol';
@@ -57,6 +58,7 @@ class ServerProcess {
   private nextMetricsId = 1;
   private https?: Server;
   private timeoutMs?: number;
+  private filters: ResourceFilter[] = [];
   private active = 0;
   private closing = false;
   /** Per path, from the webhook configurations' timeoutSeconds (rules.reviewDeadlinesMs). */
@@ -72,7 +74,7 @@ class ServerProcess {
 
   private beat(): void {
     this.lastBeat = Date.now();
-    this.post({ type: 'heartbeat', snapshot: this.metrics.snapshot() });
+    this.post({ type: 'heartbeat', snapshot: this.metrics.snapshot(true) });
   }
 
   /**
@@ -85,6 +87,7 @@ class ServerProcess {
 
   configure(settings: ServerProcessSettings): void {
     this.timeoutMs = settings.timeoutMs;
+    this.filters = parseResourceFilters(settings.resourceFilters ?? '');
     this.maxConnections = settings.maxConnections ?? MAX_CONNECTIONS;
     const tls = () => ({ cert: readFileSync(settings.tlsCertFile), key: readFileSync(settings.tlsKeyFile), minVersion: 'TLSv1.2' as const });
     const headersTimeoutMs = settings.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
@@ -150,11 +153,14 @@ class ServerProcess {
       case 'review': {
         // Scans keep the same per-review deadline as admission, counted from here.
         const deadline = msg.review.deadline ?? Date.now() + (this.timeoutMs ?? Infinity);
-        this.post({ type: 'answer', id: msg.id, reply: evaluateReview({ ...msg.review, deadline }, this.index, this.cluster) });
+        const reply = evaluateReview({ ...msg.review, deadline }, this.index, this.cluster);
+        // Kyverno counts background scan results with rule_execution_cause="background_scan".
+        if (reply.request) this.metrics.recordRequest(`scan/${msg.review.path}`, reply.status, reply.request, 0, reply.outcomes, 'background_scan');
+        this.post({ type: 'answer', id: msg.id, reply });
         return this.beatIfDue();
       }
       case 'metrics-snapshot':
-        return this.post({ type: 'metrics-snapshot', id: msg.id, snapshot: this.metrics.snapshot() });
+        return this.post({ type: 'metrics-snapshot', id: msg.id, snapshot: this.metrics.snapshot(true) });
       case 'metrics-text': {
         const res = this.metricsWaiting.get(msg.id);
         this.metricsWaiting.delete(msg.id);
@@ -185,10 +191,18 @@ class ServerProcess {
       return send(res, this.hasPolicies ? 200 : 503, this.hasPolicies ? 'ready' : 'no policies loaded yet', 'text/plain');
     }
     if (req.method === 'GET' && url === '/metrics') return this.metricsForAll(res);
-    if (url !== '/validate' && url !== '/mutate') return send(res, 404, JSON.stringify({ message: `no route ${url}` }));
+    // Kyverno's paths: /validate/fail, /validate/ignore, /mutate/fail, /mutate/ignore (the
+    // policies of that failurePolicy); plain /validate and /mutate run every policy.
+    if (url === '/policyvalidate' && req.method === 'POST') {
+      const body = await readBody(req, settings.maxBodyBytes);
+      const reply = body === null ? errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`) : evaluatePolicyValidation(body);
+      return send(res, reply.status, reply.body);
+    }
+    const route = ROUTES.get(url);
+    if (!route) return send(res, 404, JSON.stringify({ message: `no route ${url}` }));
     if (req.method !== 'POST') return send(res, 405, JSON.stringify({ message: `${req.method} is not allowed; POST an AdmissionReview` }));
     const started = process.hrtime.bigint();
-    const path = url === '/validate' ? 'validate' : 'mutate';
+    const { path, failurePolicy } = route;
     const body = await readBody(req, settings.maxBodyBytes);
     let reply: ReviewReply;
     if (body === null) reply = errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`);
@@ -197,15 +211,20 @@ class ServerProcess {
       // The configured --timeout-ms is an upper bound; the webhook configuration may ask for less.
       const deadline = Date.now() + Math.min(settings.timeoutMs, this.deadlinesMs[path] ?? Infinity);
       const cluster = await this.withRegistry(body, deadline);
-      reply = evaluateReview({ path, body, reports: settings.reports, deadline, generate: settings.generate }, this.index, cluster);
+      reply = evaluateReview(
+        { path, body, reports: settings.reports, deadline, generate: settings.generate, failurePolicy, events: settings.events ? 'admission' : undefined, successEvents: settings.successEvents, filters: this.filters },
+        this.index,
+        cluster,
+      );
     }
     send(res, reply.status, reply.body);
     this.beatIfDue();
-    this.metrics.recordRequest(path, reply.status, reply.allowed, Number(process.hrtime.bigint() - started) / 1e9, reply.outcomes);
+    this.metrics.recordRequest(url.slice(1), reply.status, reply.request, Number(process.hrtime.bigint() - started) / 1e9, reply.outcomes);
     if (settings.reports && reply.allowed && !reply.dryRun && reply.subject && reply.reportable.length) {
       const resource = reply.subject;
       this.post({ type: 'reportable', items: reply.reportable.map((r) => ({ ...r, resource })) });
     }
+    if (reply.events) this.post({ type: 'events', items: reply.events });
     if (reply.generation) this.generate(reply.generation);
   }
 
@@ -241,13 +260,22 @@ class ServerProcess {
   private metricsForAll(res: ServerResponse): void {
     const id = this.nextMetricsId++;
     this.metricsWaiting.set(id, res);
-    this.post({ type: 'metrics-wanted', id, snapshot: this.metrics.snapshot() });
+    this.post({ type: 'metrics-wanted', id, snapshot: this.metrics.snapshot(true) });
     setTimeout(() => {
       if (!this.metricsWaiting.delete(id)) return;
       send(res, 200, this.metrics.render(), 'text/plain; version=0.0.4');
     }, METRICS_WAIT_MS).unref();
   }
 }
+
+const ROUTES = new Map<string, { path: 'validate' | 'mutate'; failurePolicy?: 'Fail' | 'Ignore' }>([
+  ['/validate', { path: 'validate' }],
+  ['/mutate', { path: 'mutate' }],
+  ['/validate/fail', { path: 'validate', failurePolicy: 'Fail' }],
+  ['/validate/ignore', { path: 'validate', failurePolicy: 'Ignore' }],
+  ['/mutate/fail', { path: 'mutate', failurePolicy: 'Fail' }],
+  ['/mutate/ignore', { path: 'mutate', failurePolicy: 'Ignore' }],
+]);
 
 /** Entry of a forked server process; returns false when this process is not one. */
 export function runAsServerProcessIfAsked(): boolean {

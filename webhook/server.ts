@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { ServerProcesses } from './processes';
-import type { GeneratedItem, ReportableWithResource, ReviewReply } from './protocol';
+import type { GeneratedItem, ReportableWithResource, ReviewReply, ReviewRequest } from './protocol';
+import type { EventInfo } from './event-info';
 
 export interface WebhookServerOptions {
   port: number;
@@ -31,6 +32,12 @@ export interface WebhookServerOptions {
   maxConnectionsPerProcess?: number;
   /** Called with the validation results of every admitted (non dry-run) request, for policy reports. */
   onReportable?: (items: ReportableWithResource[]) => void;
+  /** Called with the Kubernetes events of answered reviews; without it none are built. */
+  onEvents?: (items: EventInfo[]) => void;
+  /** Also build PolicyApplied events (Kyverno's generateSuccessEvents). */
+  successEvents?: boolean;
+  /** Kyverno's resource filters (ConfigMap syntax); none when absent. */
+  resourceFilters?: string;
   /** Called with the downstream work of generate rules for admitted requests; without it, generate rules are not run. */
   onGenerated?: (items: GeneratedItem[]) => void;
   log?: (line: string) => void;
@@ -39,7 +46,7 @@ export interface WebhookServerOptions {
 export interface WebhookServer {
   setPolicies(policies: JsonObject[], cluster: ClusterState): void;
   /** Evaluates a review without HTTP (background scans); `only` limits the policies. */
-  evaluate(path: 'validate' | 'mutate', body: string, only?: string[]): Promise<ReviewReply>;
+  evaluate(path: 'validate' | 'mutate', body: string, only?: string[], extra?: Pick<ReviewRequest, 'events' | 'successEvents'>): Promise<ReviewReply>;
   /** Prometheus text summed over the server processes (what /metrics answers). */
   metricsText(): Promise<string>;
   close(): Promise<void>;
@@ -65,6 +72,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     count: opts.workers ?? 2,
     log: opts.log ?? (() => {}),
     onReportable: opts.onReportable,
+    onEvents: opts.onEvents,
     onGenerated: opts.onGenerated,
     settings: {
       tlsCertFile: opts.tlsCertFile,
@@ -76,6 +84,9 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       idleTimeoutMs: opts.idleTimeoutMs,
       maxConnections: opts.maxConnectionsPerProcess,
       reports: opts.onReportable !== undefined,
+      events: opts.onEvents !== undefined,
+      successEvents: opts.successEvents === true,
+      resourceFilters: opts.resourceFilters,
       generate: opts.onGenerated !== undefined,
       // Several beats per deadline, so a stuck process is found soon after its deadline.
       heartbeatMs: Math.max(20, Math.min(1000, Math.floor(timeoutMs / 4))),
@@ -96,11 +107,16 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       server.on('error', (e) => opts.log?.(`listener error: ${e.message}`));
       resolve({
         setPolicies: (policies, cluster) => processes.setPolicies(policies, cluster),
-        evaluate: (path, body, only) => processes.review({ path, body, only }),
+        evaluate: (path, body, only, extra) => processes.review({ path, body, only, ...extra }),
         metricsText: () => processes.metricsText(),
         async close() {
-          await new Promise<void>((r) => server.close(() => r()));
+          // Refuse new connections now, and make the server processes close their idle
+          // keep-alive connections and finish what is in flight at the same time: waiting
+          // for the listener first would leave the API server's pooled connections answered
+          // by the old policy set until they idle out.
+          const listening = new Promise<void>((r) => server.close(() => r()));
           await processes.close();
+          await listening;
         },
         address() {
           const a = server.address();

@@ -26,10 +26,16 @@ function key(apiVersion: string, kind: string, o: Json): string {
   return `${apiVersion}|${kind}|${String(meta.namespace ?? '')}|${String(meta.name)}`;
 }
 
+/** Waits `ms` or until `signal` aborts; the abort listener goes when the wait ends (no leak per retry). */
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((r) => {
-    const t = setTimeout(r, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      r();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
 
 /**

@@ -7,6 +7,8 @@ export interface Settings {
   manifestsEnable: boolean;
   codeLensEnable: boolean;
   debounceMs: number;
+  /** Manifest diagnostics may read OCI registries (only ever used in a trusted workspace). */
+  registryAccess: boolean;
   kubeconfig: string;
   webhookImage: string;
   webhookNamespace: string;
@@ -20,6 +22,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): Settings {
     manifestsEnable: c.get<boolean>('manifests.enable', true),
     codeLensEnable: c.get<boolean>('codeLens.enable', true),
     debounceMs: c.get<number>('debounceMs', 30),
+    registryAccess: c.get<boolean>('registryAccess', false),
     kubeconfig: c.get<string>('kubeconfig', ''),
     webhookImage: c.get<string>('webhook.image', 'public.ecr.aws/docker/library/node:20-alpine'),
     webhookNamespace: c.get<string>('webhook.namespace', 'kyverno-studio'),

@@ -340,7 +340,7 @@ function runVerifyImages(st: RunState, resource: JsonObject | null): JsonObject 
       continue;
     }
     const name = String(rule.name ?? '');
-    const outcome = verifyImagesPass(name, rule, images, snapshot, prepared);
+    const outcome = verifyImagesPass(name, rule, images, snapshot, prepared, st.options.now);
     const ns = meta(resource).namespace;
     const action = failureActionFor(st.policy, rule, rulePlan(st.policy, st.plan, rule), typeof ns === 'string' ? ns : undefined);
     for (const result of outcome.results) addRule(st, { ...result, failureAction: action });

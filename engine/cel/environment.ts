@@ -15,6 +15,7 @@ import { registerMathLibrary } from './lib-math';
 import { registerComprehensions } from './lib-comprehensions';
 import { registerDataLibraries } from './lib-data';
 import { registerImageLibraries } from './lib-image';
+import { registerImageVerifyLibrary } from './image-validating-policy';
 import { registerFormatLibrary } from './lib-format';
 import { meterConcatenation, withCostBudget } from './budget';
 import { isBudgetExceeded } from '../core/budget';
@@ -41,6 +42,7 @@ function buildEnvironment(strict: boolean): Environment {
   registerQuantityLibraries(env);
   registerKyvernoLibraries(env);
   registerImageLibraries(env);
+  registerImageVerifyLibrary(env);
   registerFormatLibrary(env);
   registerMathLibrary(env);
   registerComprehensions(env);

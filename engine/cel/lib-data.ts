@@ -15,7 +15,7 @@ import { gzipCompress, gzipDecompress } from './gzip';
 import { randomFromPattern } from '../jmespath/random';
 import { x509Decode } from '../jmespath/x509';
 import { base64Decode, goJsonMarshal } from '../jmespath/go-compat';
-import { bigIntOf, children, readDer } from '../jmespath/der';
+import { bigIntOf, readChildren as children, readDer } from '../crypto/der';
 import { fromCel, isCelOptional, typeOfCel } from './values';
 
 export class JsonLib {}
@@ -106,7 +106,7 @@ function decodeX509(pem: string): unknown {
  * magnitude as an int64, negated for a negative serial (certificates carry up to 20 bytes).
  */
 function int64Serial(rawTbsBase64: string): number {
-  const parts = children(readDer(base64Decode(rawTbsBase64)).node);
+  const parts = children(readDer(base64Decode(rawTbsBase64)));
   const serial = bigIntOf(parts[parts[0].tag === 0xa0 ? 1 : 0].content);
   const low = BigInt.asIntN(64, serial < 0n ? -serial : serial);
   return Number(BigInt.asIntN(64, serial < 0n ? -low : low));

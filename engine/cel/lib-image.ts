@@ -63,6 +63,11 @@ function imageMetadata(source: ImageDataSource, ref: string): unknown {
   return asDocument(data);
 }
 
+/** Image data for a reference as CEL sees it (ImageValidatingPolicies' getImageData reads the same). */
+export function imageDataOf(cluster: ClusterState, ref: string): unknown {
+  return imageMetadata({ cluster }, ref);
+}
+
 export function registerImageLibraries(env: Environment): void {
   env
     .registerType('kyverno.image', ImageRef)

@@ -1,4 +1,4 @@
-/** GeneratingPolicy, DeletingPolicy and ImageValidatingPolicy, as far as offline allows. */
+/** GeneratingPolicy and DeletingPolicy, as far as offline allows (ImageValidatingPolicy: image-validating-policy.ts). */
 import type { ApplyOptions } from '../apply';
 import type { ClusterState, JsonObject, PolicyResponse, RuleResult } from '../core/types';
 import { buildActivation, createRuntime, installVariables } from './context';
@@ -8,8 +8,6 @@ import { matchConstraintsMatch, requestTarget } from './match';
 import { toCel } from './values';
 import { emptyResponse } from './response';
 import { evaluateMatchConditions } from './validations';
-import { effectiveSpec } from './validating-policy';
-import { wildcardMatch } from '../wildcard/wildcard';
 import { asObject } from '../core/json';
 import { compileGenerationTemplate } from './generation-template';
 import { generateResources } from './lib-kyverno';
@@ -118,38 +116,4 @@ export function applyDeletingPolicy(policy: JsonObject, original: ApplyOptions):
 function declaredNamespace(name: string, labels: ClusterState['namespaceLabels']): JsonObject | null {
   const declared = labels[name];
   return declared ? { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: declared } } : null;
-}
-
-/** Container images of a pod (or pod template, for autogen'd controllers). */
-function podImages(object: unknown): string[] {
-  const spec = asObject(asObject(object).spec);
-  const podSpec = spec.containers ? spec : asObject(asObject(spec.template).spec).containers ? asObject(asObject(spec.template).spec)
-    : asObject(asObject(asObject(asObject(asObject(spec.jobTemplate).spec).template).spec));
-  return ['initContainers', 'containers', 'ephemeralContainers'].flatMap((k) =>
-    (Array.isArray(podSpec[k]) ? (podSpec[k] as JsonObject[]) : []).map((c) => String(c.image ?? '')));
-}
-
-/**
- * Image verification needs registry access (signatures, attestations); offline it reports that
- * clearly — but only when some image falls under matchImageReferences (approximation: globs
- * and CEL expressions on the image reference; no match → skip).
- */
-export function applyImageValidatingPolicy(policy: JsonObject, options: ApplyOptions): PolicyResponse {
-  const found = effectiveSpec(policy, options);
-  if (!found) return emptyResponse(policy, options);
-  const act = buildActivation(options);
-  const match = evaluateMatchConditions(found.spec.matchConditions, act, found.spec.failurePolicy);
-  if (match.error) return single(policy, options, { name: '', type: 'ImageVerify', status: 'error', message: match.error });
-  if (!match.matched) return single(policy, options, { name: '', type: 'ImageVerify', status: 'skip', message: 'skip' });
-  const refs = (Array.isArray(found.spec.matchImageReferences) ? found.spec.matchImageReferences : []) as JsonObject[];
-  const images = podImages(options.request.object);
-  const selected = refs.length === 0 ? images : images.filter((image) => refs.some((r) => {
-    if (typeof r.glob === 'string') return wildcardMatch(r.glob, image);
-    if (typeof r.expression === 'string') {
-      try { return evalCel(r.expression, { ...act.vars, ref: image }) === true; } catch { return false; }
-    }
-    return false;
-  }));
-  if (selected.length === 0) return single(policy, options, { name: '', type: 'ImageVerify', status: 'skip', message: 'no image matches matchImageReferences' });
-  return single(policy, options, { name: '', type: 'ImageVerify', status: 'error', message: 'ImageValidatingPolicy needs access to an OCI registry (signatures, attestations), which offline evaluation does not have' });
 }

@@ -60,8 +60,8 @@ export function decodePem(text: string): PemBlock | null {
 
 function rsaFromPkcs1(der: Uint8Array): PublicKey {
   const [n, e] = readChildren(expectTag(readDer(der), TAG.SEQUENCE, 'RSA public key'));
-  const modulus = unsignedInteger(expectTag(n, TAG.INTEGER, 'RSA modulus').value);
-  const exponent = unsignedInteger(expectTag(e, TAG.INTEGER, 'RSA exponent').value);
+  const modulus = unsignedInteger(expectTag(n, TAG.INTEGER, 'RSA modulus').content);
+  const exponent = unsignedInteger(expectTag(e, TAG.INTEGER, 'RSA exponent').content);
   if (modulus === 0n || exponent < 2n) throw new KeyError('invalid RSA public key');
   return { type: 'rsa', n: modulus, e: exponent, bits: modulus.toString(2).length };
 }
@@ -70,12 +70,12 @@ function rsaFromPkcs1(der: Uint8Array): PublicKey {
 export function parseSpki(der: Uint8Array): PublicKey {
   const [algorithm, key] = readChildren(expectTag(readDer(der), TAG.SEQUENCE, 'SubjectPublicKeyInfo'));
   const [oid, params] = readChildren(expectTag(algorithm, TAG.SEQUENCE, 'AlgorithmIdentifier'));
-  const algo = oidString(expectTag(oid, TAG.OID, 'algorithm OID').value);
-  const bits = expectTag(key, TAG.BIT_STRING, 'subjectPublicKey').value;
+  const algo = oidString(expectTag(oid, TAG.OID, 'algorithm OID').content);
+  const bits = expectTag(key, TAG.BIT_STRING, 'subjectPublicKey').content;
   if (bits.length < 1 || bits[0] !== 0) throw new KeyError('malformed subjectPublicKey');
   const keyBytes = bits.subarray(1);
   if (algo === OID_EC_PUBLIC_KEY) {
-    const curve = CURVES[oidString(expectTag(params, TAG.OID, 'named curve').value)];
+    const curve = CURVES[oidString(expectTag(params, TAG.OID, 'named curve').content)];
     if (!curve) throw new KeyError('x509: unsupported elliptic curve');
     if (keyBytes.length !== POINT_SIZE[curve] || keyBytes[0] !== 4) throw new KeyError('x509: failed to unmarshal elliptic curve point');
     return { type: 'ecdsa', curve, point: keyBytes };

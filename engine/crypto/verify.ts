@@ -19,6 +19,8 @@ export interface VerifyOptions {
   hash?: HashName;
   /** RSA padding: PKCS#1 v1.5 (default) or PSS with the salt length found in the signature. */
   rsaPadding?: 'pkcs1v15' | 'pss';
+  /** ECDSA signature encoding: ASN.1 DER (sigstore, X.509) or raw r‖s (JOSE, as Notary's JWS). */
+  ecdsaEncoding?: 'der' | 'raw';
 }
 
 export interface VerifyOutcome {
@@ -136,7 +138,7 @@ export function verifyWithKey(key: PublicKey, data: Uint8Array, signature: Uint8
       const curve = key.curve === 'P-256' ? p256 : key.curve === 'P-384' ? p384 : p521;
       let ok = false;
       try {
-        ok = curve.verify(signature, HASHES[hash](data), key.point, { prehash: false, lowS: false, format: 'der' });
+        ok = curve.verify(signature, HASHES[hash](data), key.point, { prehash: false, lowS: false, format: options.ecdsaEncoding === 'raw' ? 'compact' : 'der' });
       } catch {
         ok = false;
       }

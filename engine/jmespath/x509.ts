@@ -4,7 +4,7 @@
  * used extensions (name constraints, policies, AIA, CRL points) stay at Go's zero values.
  */
 import { base64Decode, base64Encode, JmespathError } from './go-compat';
-import { asn1String, asn1Time, bigIntOf, bitStringBytes, children, DerNode, oidArcs, oidString, readDer } from './der';
+import { asn1String, asn1Time, bigIntOf, bitStringBytes, DerError, readChildren as children, type DerNode, oidArcs, oidString, readDer } from '../crypto/der';
 
 const PEM = /-----BEGIN ([^-\r\n]+)-----\r?\n([\s\S]*?)-----END \1-----/;
 
@@ -59,7 +59,7 @@ function decodeName(node: DerNode): Json {
 
 function rsaPublicKey(spki: DerNode): { N: string; E: number } {
   const [, key] = children(spki);
-  const { node: seq } = readDer(bitStringBytes(key));
+  const seq = readDer(bitStringBytes(key));
   const [n, e] = children(seq);
   return { N: bigIntOf(n.content).toString(), E: Number(bigIntOf(e.content)) };
 }
@@ -89,7 +89,7 @@ function decodeExtensions(exts: DerNode[]): ParsedExtensions {
 }
 
 function applyExtension(oid: string, value: Uint8Array, fields: Json): void {
-  const { node } = readDer(value);
+  const node = readDer(value);
   switch (oid) {
     case '2.5.29.17': { // subjectAltName
       const uris: Json[] = [];
@@ -176,7 +176,7 @@ function uriJson(text: string): Json {
 const SAN_DEFAULTS: Json = { DNSNames: null, EmailAddresses: null, IPAddresses: null, URIs: null };
 
 function decodeCertificate(der: Uint8Array): Json {
-  const { node: cert } = readDer(der);
+  const cert = readDer(der);
   const [tbs, sigAlg, sig] = children(cert);
   const tbsParts = children(tbs);
   let i = 0;
@@ -213,7 +213,7 @@ function decodeCertificate(der: Uint8Array): Json {
 }
 
 function decodeCertificateRequest(der: Uint8Array): Json {
-  const { node: csr } = readDer(der);
+  const csr = readDer(der);
   const [info, sigAlg, sig] = children(csr);
   const [version, subject, spki, attrs] = children(info);
   const publicKeyAlgorithm = PUBLIC_KEY_ALGORITHMS[algorithmOid(children(spki)[0])] ?? 0;
@@ -252,6 +252,8 @@ export function x509Decode(input: string): Json {
     return type === 'CERTIFICATE' ? decodeCertificate(der) : decodeCertificateRequest(der);
   } catch (e) {
     if (e instanceof JmespathError) throw e;
+    // The validity reader names its own field; other structural errors are Go's generic one.
+    if (e instanceof DerError && e.message.startsWith('x509: ')) throw new JmespathError(e.message);
     throw new JmespathError('x509: malformed certificate');
   }
 }

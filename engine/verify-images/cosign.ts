@@ -5,10 +5,12 @@
  * then the payload's `critical.image.docker-manifest-digest` against the image digest; the
  * image is verified when one layer passes both.
  */
-import { splitPublicKeyPem } from '../crypto/keys';
+import { parsePublicKeyPem, splitPublicKeyPem, type PublicKey } from '../crypto/keys';
+import { verifyWithKey } from '../crypto/verify';
+import { CertificateError, EKU_CODE_SIGNING, parseCertificatesPem, rfc3339, verifyCertificateChain, type Certificate } from '../crypto/x509';
 import { base64Decode } from '../jmespath/go-compat';
 import { KeyError, verifySignature } from '../crypto';
-import { INTOTO_PAYLOAD_TYPE, type RegistryImage } from './snapshot';
+import { INTOTO_PAYLOAD_TYPE, type CosignSignatureLayer, type RegistryImage } from './snapshot';
 
 /** A check the engine cannot make offline (Rekor, KMS, secrets...): an error, not a failure. */
 export class UnsupportedVerification extends Error {}
@@ -34,6 +36,8 @@ export function splitPemKeys(text: string): string[] {
 export interface CosignVerified {
   /** The digest the verified payload names. */
   digest: string;
+  /** The signing certificates of the verified signatures (null for a key-only signature). */
+  certificates?: Array<Certificate | null>;
 }
 
 interface SimpleSigningPayload {
@@ -60,6 +64,126 @@ function checkAnnotations(payloads: SimpleSigningPayload[], annotations: Record<
   if (required.length === 0) return;
   if (payloads.some((p) => required.every(([k, v]) => p.optional?.[k] === v))) return;
   throw new Error('no signature matched the required annotations');
+}
+
+export const COSIGN_CERTIFICATE_ANNOTATION = 'dev.sigstore.cosign/certificate';
+export const COSIGN_CHAIN_ANNOTATION = 'dev.sigstore.cosign/chain';
+
+/**
+ * What a signature is checked with, as cosign's CheckOpts carry it: a fixed public key (a PEM
+ * key, or the certificate of a `certificates` attestor) or, keyless, the roots the signature's
+ * own certificate (`dev.sigstore.cosign/certificate`, intermediates in `/chain`) must chain to.
+ */
+export type CosignVerifier = { key: PublicKey } | { roots: Certificate[]; intermediates?: Certificate[] };
+
+/** sig.Cert(): the signature's certificate, null when the layer has none. */
+function layerCertificate(layer: CosignSignatureLayer): Certificate | null {
+  const pem = layer.annotations[COSIGN_CERTIFICATE_ANNOTATION];
+  if (!pem) return null;
+  const certs = parseCertificatesPem(pem);
+  if (certs.length === 0) throw new Error('no certificates in certificate annotation');
+  return certs[0];
+}
+
+/**
+ * cosign's ValidateAndUnpackCertWithIntermediates (legacy roots, no identities): the
+ * certificate chains to the roots at its own NotBefore with the code-signing usage; returns the
+ * chain less the leaf for the expiry check.
+ */
+export function trustedCertificate(cert: Certificate, roots: readonly Certificate[], intermediates: readonly Certificate[]): Certificate[] {
+  try {
+    const [chain] = verifyCertificateChain(cert, { roots, intermediates, at: cert.notBefore, keyUsages: [EKU_CODE_SIGNING] });
+    return chain.slice(1);
+  } catch (e) {
+    if (!(e instanceof CertificateError)) throw e;
+    throw new Error(`cert verification failed: ${e.message}. Check your TUF root (see cosign initialize) or set a custom root with env var SIGSTORE_ROOT_FILE`);
+  }
+}
+
+/** cosign's CheckExpiry. */
+function checkExpiry(cert: Certificate, chain: readonly Certificate[], at: number): string | null {
+  const t = rfc3339(at);
+  if (cert.notAfter < at) return `certificate expired before observed time: ${cert.notAfterText} is before ${t}`;
+  if (cert.notBefore > at) return `certificate was issued after observed time: ${cert.notBeforeText} is after ${t}`;
+  for (const c of chain) {
+    if (c.notAfter < at) return `issuing CA certificate expired before observed time: ${c.notAfterText} is before ${t}`;
+    if (c.notBefore > at) return `issuing CA certificate was issued after observed time: ${c.notBeforeText} is after ${t}`;
+  }
+  return null;
+}
+
+/** cosign's verifyInternal for one layer with the transparency log ignored; throws with its message. */
+function verifyLayer(layer: CosignSignatureLayer, imageDigest: string, verifier: CosignVerifier, now: number): { payload: SimpleSigningPayload; cert: Certificate | null } {
+  let payloadBytes: Uint8Array;
+  let signature: Uint8Array;
+  try {
+    payloadBytes = base64Decode(layer.payload);
+    signature = base64Decode(layer.signature);
+  } catch {
+    throw new Error('failed to decode signature layer');
+  }
+  let key: PublicKey;
+  let chain: Certificate[] = [];
+  if ('key' in verifier) {
+    key = verifier.key;
+  } else {
+    const cert = layerCertificate(layer);
+    if (!cert) throw new Error('no certificate found on signature');
+    const pem = layer.annotations[COSIGN_CHAIN_ANNOTATION];
+    const embedded = pem ? parseCertificatesPem(pem) : [];
+    // The chain annotation ends with its root; the rest are intermediates.
+    const intermediates = embedded.length > 1 ? embedded.slice(0, -1) : (verifier.intermediates ?? []);
+    chain = trustedCertificate(cert, verifier.roots, intermediates);
+    if (!cert.publicKey) throw new Error('invalid certificate found on signature: unsupported public key type');
+    key = cert.publicKey;
+  }
+  const outcome = verifyWithKey(key, payloadBytes, signature);
+  if (!outcome.verified) throw new Error(outcome.error ?? 'invalid signature');
+  let parsed: SimpleSigningPayload;
+  try {
+    parsed = JSON.parse(textDecoder.decode(payloadBytes)) as SimpleSigningPayload;
+  } catch (e) {
+    throw new Error((e as Error).message);
+  }
+  const found = parsed?.critical?.image?.['docker-manifest-digest'];
+  if (found !== imageDigest) throw new Error(`invalid or missing digest in claim: ${typeof found === 'string' ? found : ''}`);
+  const cert = layerCertificate(layer);
+  if (cert) {
+    // Without the transparency log or a signed timestamp the only time to check against is now.
+    if (checkExpiry(cert, chain, now)) throw new Error('expected a signed timestamp to verify an expired certificate');
+  }
+  return { payload: parsed, cert };
+}
+
+/**
+ * cosign's VerifyImageSignatures with the transparency log ignored, then Kyverno's annotation
+ * check: every layer of the `.sig` manifest is tried; the image is verified when one passes.
+ * Throws Error with their messages.
+ */
+export function verifyCosignSignatures(
+  layers: readonly CosignSignatureLayer[],
+  imageDigest: string,
+  verifier: CosignVerifier,
+  annotations: Record<string, string> = {},
+  now = Date.now(),
+): CosignVerified {
+  if (layers.length === 0) throw new Error('no signatures found');
+  const errors: string[] = [];
+  const verified: SimpleSigningPayload[] = [];
+  const certificates: Array<Certificate | null> = [];
+  for (const layer of layers) {
+    try {
+      const { payload, cert } = verifyLayer(layer, imageDigest, verifier, now);
+      verified.push(payload);
+      certificates.push(cert);
+    } catch (e) {
+      if (e instanceof CertificateError) errors.push(e.message);
+      else errors.push((e as Error).message);
+    }
+  }
+  if (verified.length === 0) throw new Error(`no matching signatures: ${errors.join('\n ')}`);
+  checkAnnotations(verified, annotations);
+  return { digest: imageDigest, certificates };
 }
 
 /**
@@ -97,42 +221,16 @@ function memoised<T>(record: object, key: string, compute: () => T): T {
   }
 }
 
-function checkCosignKey(imageDigest: string, publicKeyPem: string, annotations: Record<string, string>, layers: readonly CosignSignatureLayerLike[] & RegistryImage['signatures']): CosignVerified {
+function checkCosignKey(imageDigest: string, publicKeyPem: string, annotations: Record<string, string>, layers: readonly CosignSignatureLayer[]): CosignVerified {
   if (layers.length === 0) throw new Error('no signatures found');
-  const errors: string[] = [];
-  const verified: SimpleSigningPayload[] = [];
-  for (const layer of layers) {
-    let payloadBytes: Uint8Array;
-    let signature: Uint8Array;
-    try {
-      payloadBytes = base64Decode(layer.payload);
-      signature = base64Decode(layer.signature);
-    } catch {
-      errors.push('failed to decode signature layer');
-      continue;
-    }
-    const outcome = verifyWithPem(publicKeyPem, payloadBytes, signature);
-    if (!outcome.verified) {
-      errors.push(outcome.error ?? 'invalid signature');
-      continue;
-    }
-    let parsed: SimpleSigningPayload;
-    try {
-      parsed = JSON.parse(textDecoder.decode(payloadBytes)) as SimpleSigningPayload;
-    } catch (e) {
-      errors.push((e as Error).message);
-      continue;
-    }
-    const found = parsed?.critical?.image?.['docker-manifest-digest'];
-    if (found !== imageDigest) {
-      errors.push(`invalid or missing digest in claim: ${typeof found === 'string' ? found : ''}`);
-      continue;
-    }
-    verified.push(parsed);
+  let key: PublicKey;
+  try {
+    key = parsePublicKeyPem(publicKeyPem);
+  } catch (e) {
+    if (e instanceof KeyError) throw new Error(`failed to load public key from PEM: ${e.message}`);
+    throw e;
   }
-  if (verified.length === 0) throw new Error(`no matching signatures: ${errors.join('\n ')}`);
-  checkAnnotations(verified, annotations);
-  return { digest: imageDigest };
+  return verifyCosignSignatures(layers, imageDigest, { key }, annotations);
 }
 
 /** An in-toto statement as Kyverno hands it on: `_type`, `subject`, `predicateType`, `predicate`, plus `type` (the predicate type). */

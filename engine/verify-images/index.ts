@@ -17,7 +17,10 @@ import { jmesSearch } from '../jmespath';
 import { wildcardMatch } from '../wildcard/wildcard';
 import { evaluateConditions } from '../conditions';
 import { mergePatch, substituteVariables, withVariables, type VariableScope } from '../variables';
-import { RegistryFailure, UnsupportedVerification, splitPemKeys, verifyCosignAttestations, verifyCosignKey, type CosignVerified, type Statement } from './cosign';
+import { RegistryFailure, UnsupportedVerification, splitPemKeys, trustedCertificate, verifyCosignAttestations, verifyCosignKey, verifyCosignSignatures, type CosignVerified, type CosignVerifier, type Statement } from './cosign';
+import { certificatePool, parseCertificatesPem, rawExtensionString, subjectAlternateNames, type Certificate } from '../crypto/x509';
+import { base64Decode } from '../jmespath/go-compat';
+import { regexMatches, RegexError } from '../regex';
 import type { ImageRegistrySnapshot, RegistryImage } from './snapshot';
 
 export * from './snapshot';
@@ -37,6 +40,8 @@ export interface ImageVerification {
   annotations: Record<string, string>;
   /** Signatures looked up through the OCI 1.1 referrers API first. */
   cosignOCI11: boolean;
+  /** PEM roots for keyless attestors that name none. */
+  roots: string;
 }
 
 /** Reads an entry with the CRD's defaults (verifyDigest, mutateDigest and required default to true). */
@@ -56,6 +61,7 @@ export function imageVerification(entry: unknown): ImageVerification {
     required: flag(e.required),
     annotations: stringMap(e.annotations) ?? {},
     cosignOCI11: e.cosignOCI11 === true,
+    roots: typeof e.roots === 'string' ? e.roots : '',
   };
 }
 
@@ -97,6 +103,11 @@ export function matchingImages(rule: JsonObject, resource: JsonObject | null): I
 /** Whether the rule runs in the validate pass too (Kyverno's HasVerifyImageChecks). */
 export function hasVerifyImageChecks(rule: JsonObject): boolean {
   return ruleImageVerifications(rule).some((e) => e.verifyDigest || e.required);
+}
+
+/** A JSON pointer as a path (array indexes as numbers). */
+export function pointerToPath(pointer: string): Array<string | number> {
+  return pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~')).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
 }
 
 export const NEEDS_REGISTRY = 'image verification needs registry access, which is not available offline';
@@ -163,13 +174,189 @@ function resolvedDigest(record: RegistryImage): string {
   return record.digest;
 }
 
+/**
+ * Offline, cosign must be told to skip the transparency log (Rekor); a certificate's embedded
+ * SCT needs the CT log's keys, which only TUF (the network) supplies when none is given.
+ */
+function requireOffline(kind: string, spec: JsonObject, certificates: boolean): void {
+  if (asObject(spec.rekor)?.ignoreTlog !== true) {
+    throw new UnsupportedVerification(`transparency log (Rekor) verification is not supported yet; set ${kind}.rekor.ignoreTlog`);
+  }
+  if (certificates && asObject(spec.ctlog)?.ignoreSCT !== true) {
+    throw new UnsupportedVerification(`certificate transparency (SCT) verification is not supported yet; set ${kind}.ctlog.ignoreSCT`);
+  }
+}
+
+/** Kyverno's loadCert: the first certificate of the PEM (or base64 of PEM) text. */
+function loadCertificate(text: string): Certificate {
+  let pem = text;
+  try {
+    const decoded = new TextDecoder().decode(base64Decode(text.trim()));
+    if (decoded.includes('-----BEGIN')) pem = decoded;
+  } catch {
+    // not base64: PEM as given
+  }
+  let certs: Certificate[];
+  try {
+    certs = parseCertificatesPem(pem);
+  } catch (e) {
+    throw new Error(`failed to load certificate from ${text}: failed to unmarshal certificate from PEM format: ${(e as Error).message}`);
+  }
+  if (certs.length === 0) throw new Error(`failed to load certificate from ${text}: no certs found in pem file`);
+  return certs[0];
+}
+
+/** Roots for keyless signatures (Kyverno's loadCertPool); without any, cosign would fetch Fulcio's from TUF. */
+function rootPool(pem: string): Certificate[] {
+  const roots = certificatePool(pem);
+  if (roots.length === 0) throw new Error('failed to load Root certificates: error creating root cert pool');
+  return roots;
+}
+
+/** Kyverno's buildCosignOptions for a certificates or keyless attestor, offline: the verifier cosign checks signatures with. */
+function cosignVerifier(entry: JsonObject, imageRoots: string): { kind: string; verifier: CosignVerifier; identity?: JsonObject } {
+  const kind = attestorSubPath(entry).slice(1);
+  if (kind === 'certificates') {
+    const spec = asObject(entry.certificates);
+    requireOffline('certificates', spec, true);
+    const cert = typeof spec.cert === 'string' ? spec.cert : '';
+    const chainPem = typeof spec.certChain === 'string' ? spec.certChain : '';
+    if (cert) {
+      const certificate = loadCertificate(cert);
+      if (chainPem) {
+        const chain = parseChain(chainPem);
+        // ValidateAndUnpackCertWithChain: the chain's last certificate is the root.
+        try {
+          trustedCertificate(certificate, chain.slice(-1), chain.slice(0, -1));
+        } catch (e) {
+          throw new Error(`failed to load validate certificate chain: ${(e as Error).message}`);
+        }
+      }
+      if (!certificate.publicKey) throw new Error('failed to load signature from certificate: unsupported public key type');
+      return { kind, verifier: { key: certificate.publicKey } };
+    }
+    if (chainPem) {
+      const roots = certificatePool(chainPem);
+      if (roots.length === 0) throw new Error('failed to load certificates: error creating root cert pool');
+      return { kind, verifier: { roots } };
+    }
+    if (imageRoots) return { kind, verifier: { roots: rootPool(imageRoots) } };
+    throw new UnsupportedVerification('Fulcio roots come from the sigstore TUF repository, which needs the network; set the attestor\'s roots');
+  }
+  if (kind === 'keyless') {
+    const spec = asObject(entry.keyless);
+    requireOffline('keyless', spec, true);
+    const roots = typeof spec.roots === 'string' && spec.roots !== '' ? spec.roots : imageRoots;
+    if (!roots) throw new UnsupportedVerification('Fulcio roots come from the sigstore TUF repository, which needs the network; set keyless.roots');
+    return { kind, verifier: { roots: rootPool(roots) }, identity: spec };
+  }
+  throw new UnsupportedVerification('only cosign attestors with keys, certificates or keyless are verified so far');
+}
+
+/** Kyverno's loadCertChain (cryptoutils.LoadCertificatesFromPEM), with its cap on intermediates. */
+function parseChain(pem: string): Certificate[] {
+  const blocks = (pem.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length;
+  if (blocks > MAX_INTERMEDIATE_CERTS + 1) throw new Error(`certificate chain too long (${blocks}), maximum allowed is ${MAX_INTERMEDIATE_CERTS + 1}`);
+  try {
+    return parseCertificatesPem(pem);
+  } catch (e) {
+    throw new Error(`failed to load certificate chain: ${(e as Error).message}`);
+  }
+}
+
+/** CVE-2026-32280: Kyverno caps the intermediates of a user-given chain. */
+const MAX_INTERMEDIATE_CERTS = 10;
+
+function text(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+/** Go's regexp.Compile through RE2, with Kyverno's message for a bad pattern. */
+function regexMatch(pattern: string, value: string, what: string): boolean {
+  try {
+    return regexMatches(pattern, value);
+  } catch (e) {
+    if (e instanceof RegexError) throw new Error(`invalid regexp for ${what}: ${pattern} : ${e.message}`);
+    throw e;
+  }
+}
+
+/** cosign's CertExtensionMap: Fulcio's v1 OIDs and their readable names. */
+const CERT_EXTENSIONS: Record<string, string> = {
+  '1.3.6.1.4.1.57264.1.1': 'oidcIssuer',
+  '1.3.6.1.4.1.57264.1.2': 'githubWorkflowTrigger',
+  '1.3.6.1.4.1.57264.1.3': 'githubWorkflowSha',
+  '1.3.6.1.4.1.57264.1.4': 'githubWorkflowName',
+  '1.3.6.1.4.1.57264.1.5': 'githubWorkflowRepository',
+  '1.3.6.1.4.1.57264.1.6': 'githubWorkflowRef',
+};
+
+/** Kyverno's extractCertExtensionValue: a known extension by OID or readable name. */
+function certExtensionValue(cert: Certificate, key: string): string {
+  const oid = Object.entries(CERT_EXTENSIONS).find(([o, n]) => key === o || key === n)?.[0];
+  if (!oid) throw new Error(`invalid certificate extension ${key}`);
+  return rawExtensionString(cert, oid);
+}
+
+/** Kyverno's matchCertificateData for one signing certificate; throws the mismatch. */
+function matchCertificate(cert: Certificate, identity: JsonObject): void {
+  const subject = text(identity.subject);
+  const subjectRegExp = text(identity.subjectRegExp);
+  const issuer = text(identity.issuer);
+  const issuerRegExp = text(identity.issuerRegExp);
+  if (subject || subjectRegExp) {
+    const sans = subjectAlternateNames(cert);
+    // A certificate without alternative names is not checked against the subject (Kyverno's behaviour).
+    if (sans.length > 0) {
+      const matched = (subject !== '' && sans.some((s) => wildcardMatch(subject, s)))
+        || (subjectRegExp !== '' && sans.some((s) => regexMatch(subjectRegExp, s, 'subject')));
+      if (!matched) throw new Error(`subject mismatch: expected ${subject || subjectRegExp}, received ${sans.join(', ')}`);
+    }
+  }
+  // cosign's CertExtensions.GetIssuer reads Fulcio's v1 issuer OID as a raw string.
+  const certIssuer = rawExtensionString(cert, '1.3.6.1.4.1.57264.1.1');
+  if (issuer && !wildcardMatch(issuer, certIssuer)) throw new Error(`issuer mismatch: expected ${issuer}, received ${certIssuer}`);
+  if (issuerRegExp && !regexMatch(issuerRegExp, certIssuer, 'issuer')) throw new Error(`issuer mismatch: expected ${issuerRegExp}, received ${certIssuer}`);
+  for (const [key, expected] of Object.entries(stringMap(identity.additionalExtensions) ?? {})) {
+    const value = certExtensionValue(cert, key);
+    if (!wildcardMatch(expected, value)) throw new Error(`extension mismatch: expected ${expected} for key ${key}, received ${value}`);
+  }
+}
+
+/** Kyverno's matchSignatures: one verified signature's certificate must match the identity. */
+function matchSignatures(certificates: Array<Certificate | null>, identity: JsonObject): void {
+  const constrained = ['subject', 'subjectRegExp', 'issuer', 'issuerRegExp'].some((k) => text(identity[k]) !== '')
+    || Object.keys(stringMap(identity.additionalExtensions) ?? {}).length > 0;
+  if (!constrained) return;
+  const errors: string[] = [];
+  for (const cert of certificates) {
+    if (!cert) throw new Error('certificate not found');
+    try {
+      matchCertificate(cert, identity);
+      return;
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+  }
+  throw new Error(errors.length > 0 ? errors.join('; ') : 'invalid signature');
+}
+
 interface VerifyTarget {
   record: RegistryImage;
   entry: ImageVerification;
+  /** Milliseconds since the epoch: what certificates' validity is checked against (cosign: now, without a signed timestamp). */
+  now: number;
 }
 
-/** One attestor entry (cosign with a public key); throws with the reason it did not verify. */
+/** One attestor entry (cosign keys, certificates or keyless); throws with the reason it did not verify. */
 function verifyAttestor(attestor: JsonObject, target: VerifyTarget): CosignVerified {
+  if (isJsonObject(attestor.certificates) || isJsonObject(attestor.keyless)) {
+    const { verifier, identity } = cosignVerifier(attestor, target.entry.roots);
+    const digest = resolvedDigest(target.record);
+    const outcome = verifyCosignSignatures(target.record.signatures, digest, verifier, stringMap(attestor.annotations) ?? target.entry.annotations, target.now);
+    if (identity) matchSignatures(outcome.certificates ?? [], identity);
+    return outcome;
+  }
   const key = attestorPublicKey(attestor);
   const digest = resolvedDigest(target.record);
   // The attestor's own annotations replace the entry's (buildCosignVerifier).
@@ -225,10 +412,10 @@ function verifyAttestorSet(set: JsonObject, target: VerifyTarget, path: string):
 const NOT_VERIFIED = (name: string, message: string, status: 'fail' | 'error' = 'fail'): RuleResult => ({ name, type: 'ImageVerify', status, message });
 
 /** The rule's signature checks for one image from the registry snapshot (Kyverno's verifyAttestors). */
-function verifyAttestors(name: string, entry: ImageVerification, image: string, record: RegistryImage): { result: RuleResult; digest?: string } {
+function verifyAttestors(name: string, entry: ImageVerification, image: string, record: RegistryImage, now: number): { result: RuleResult; digest?: string } {
   let outcome: CosignVerified | undefined;
   try {
-    for (let i = 0; i < entry.attestors.length; i++) outcome = verifyAttestorSet(asObject(entry.attestors[i]), { record, entry }, `.attestors[${i}]`);
+    for (let i = 0; i < entry.attestors.length; i++) outcome = verifyAttestorSet(asObject(entry.attestors[i]), { record, entry, now }, `.attestors[${i}]`);
   } catch (e) {
     // handleRegistryErrors: a network failure is an error, anything else a failure.
     const status = e instanceof UnsupportedVerification || (e instanceof RegistryFailure && e.network) ? 'error' : 'fail';
@@ -330,7 +517,7 @@ function verifyAttestations(name: string, rule: JsonObject, entry: ImageVerifica
         const entryPath = `${path}.attestors[${j}].entries[${i}]${attestorSubPath(attestor)}`;
         let statements: Statement[];
         try {
-          statements = fetchAttestations(attestor, { record, entry });
+          statements = fetchAttestations(attestor, { record, entry, now: Date.now() });
         } catch (e) {
           if (e instanceof UnsupportedVerification) return { result: NOT_VERIFIED(name, `failed to verify image ${image}: ${e.message}`, 'error'), scope };
           errors.push((e as Error).message);
@@ -379,12 +566,12 @@ function withImageInfo(scope: VariableScope, info: ImageInfo): VariableScope {
 }
 
 /** Kyverno's verifyImage for one image that the entry references: attestors, then attestations. */
-function verifyImage(name: string, rule: JsonObject, entry: ImageVerification, info: ImageInfo, record: RegistryImage | undefined, scope: VariableScope): { result: RuleResult; digest?: string } {
+function verifyImage(name: string, rule: JsonObject, entry: ImageVerification, info: ImageInfo, record: RegistryImage | undefined, scope: VariableScope, now: number): { result: RuleResult; digest?: string } {
   let image = imageString(info);
   if (!record) return { result: NOT_VERIFIED(name, `${NEEDS_REGISTRY} (${image})`, 'error') };
   let digest: string | undefined;
   if (entry.attestors.length > 0) {
-    const signed = verifyAttestors(name, entry, image, record);
+    const signed = verifyAttestors(name, entry, image, record, now);
     if (signed.result.status !== 'pass' || entry.attestations.length === 0) return signed;
     digest = signed.digest;
     // The attestation pass names the image by its verified digest.
@@ -401,7 +588,7 @@ function verifyImage(name: string, rule: JsonObject, entry: ImageVerification, i
  * `mutateDigest` adds the verified (or resolved) digest to images that have none. `scope` is
  * the rule's context, which attestation conditions and validate blocks read.
  */
-export function verifyImagesPass(name: string, rule: JsonObject, images: readonly ImageInfo[], snapshot?: ImageRegistrySnapshot, scope: VariableScope = { data: {} }): VerifyImagesOutcome {
+export function verifyImagesPass(name: string, rule: JsonObject, images: readonly ImageInfo[], snapshot?: ImageRegistrySnapshot, scope: VariableScope = { data: {} }, now: Date = new Date()): VerifyImagesOutcome {
   const out: VerifyImagesOutcome = { results: [], patches: [], verified: [] };
   for (const entry of ruleImageVerifications(rule)) {
     const verifies = entry.attestors.length > 0 || entry.attestations.length > 0;
@@ -413,7 +600,7 @@ export function verifyImagesPass(name: string, rule: JsonObject, images: readonl
         if (!matchesAny(image, entry.imageReferences) || matchesAny(image, entry.skipImageReferences)) {
           result = { name, type: 'ImageVerify', status: 'skip', message: `skipping image reference image ${image}, policy ruleName ${name}` };
         } else {
-          ({ result, digest } = verifyImage(name, rule, entry, info, snapshot?.images[image], scope));
+          ({ result, digest } = verifyImage(name, rule, entry, info, snapshot?.images[image], scope, now.getTime()));
         }
       }
       // Offline, an image whose signatures could not be checked gets no digest error on top.
@@ -429,6 +616,8 @@ export function verifyImagesPass(name: string, rule: JsonObject, images: readonl
         }
       }
       if (result) {
+        // Where the editor underlines a failed verification: the container's image field.
+        if (result.status === 'fail' || result.status === 'error') result.path ??= pointerToPath(info.jsonPointer);
         if (verifies) out.verified.push({ image, status: result.status === 'pass' ? 'pass' : result.status === 'skip' ? 'skip' : 'fail' });
         out.results.push(result);
       }

@@ -14,6 +14,24 @@ export interface CosignSignatureLayer {
   annotations: Record<string, string>;
 }
 
+/**
+ * An OCI 1.1 referrer of a manifest (from the referrers API, or its `sha256-<hex>` tag
+ * fallback): SBOMs and other attestations, and Notary signatures; read for ImageValidatingPolicies.
+ */
+export interface RegistryReferrer {
+  digest: string;
+  mediaType: string;
+  artifactType: string;
+  size: number;
+  annotations?: Record<string, string>;
+  /** The artifact's one layer, as Kyverno reads referrer data (exactly one layer, at most 10 MB). */
+  layer?: { mediaType: string; digest: string; size: number; data: string };
+  /** Why the artifact's layer could not be read. */
+  error?: string;
+  /** The artifact's own referrers (the Notary signatures of an attestation); not read for signatures. */
+  referrers?: RegistryReferrer[];
+}
+
 export interface RegistryImage {
   /** The manifest digest the reference resolves to (`Docker-Content-Digest`); an index's own digest for a multi-arch image, as cosign signs it. */
   digest?: string;
@@ -29,6 +47,13 @@ export interface RegistryImage {
   attestations?: CosignSignatureLayer[];
   /** Why the attestations could not be read. */
   attestationsError?: string;
+  /** The media type and size in bytes of the manifest the digest names (what Notary signs), read for ImageValidatingPolicies. */
+  manifestMediaType?: string;
+  manifestSize?: number;
+  /** The image's OCI 1.1 referrers with their data, read for ImageValidatingPolicies. */
+  referrers?: RegistryReferrer[];
+  /** Why the referrers could not be read. */
+  referrersError?: string;
 }
 
 /**
@@ -62,6 +87,8 @@ export const COSIGN_SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
 
 export const DSSE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
 export const INTOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+/** The artifact type of Notary signatures (OCI 1.1 referrers whose one layer is a JWS or COSE envelope). */
+export const NOTARY_SIGNATURE_ARTIFACT_TYPE = 'application/vnd.cncf.notary.signature';
 /** The artifact type of cosign signatures stored as OCI 1.1 referrers. */
 export const COSIGN_SIGNATURE_ARTIFACT_TYPE = 'application/vnd.dev.cosign.artifact.sig.v1+json';
 

@@ -26,6 +26,7 @@ import {
   foldingRanges,
   definition,
   manifestDocuments,
+  manifestResources,
   mutationEdit,
   ManifestResults,
   Codes,
@@ -36,6 +37,9 @@ import {
 import { internalErrorDiagnostic, runCheck } from './service/guard';
 import { WorkspaceIndex } from './workspace';
 import { reparseFile } from './service/reparse';
+import { WORKSPACE_TRUSTED } from './protocol';
+import { imagesToVerify, prefetchImageRegistry, RegistryClient } from '../../registry';
+import type { ImageRegistrySnapshot } from '../../engine/verify-images';
 
 export interface ServerSettings {
   /** Glob (relative to each workspace folder) selecting the files whose policies apply to manifests. */
@@ -46,6 +50,8 @@ export interface ServerSettings {
    * capped by this value, so a slow file is not re-checked on every keystroke.
    */
   debounceMs: number;
+  /** Manifest diagnostics may read OCI registries (image signatures); off by default, never in an untrusted workspace. */
+  registryAccess: boolean;
 }
 
 const WARM_UP = `apiVersion: kyverno.io/v1
@@ -66,7 +72,7 @@ spec:
         - expression: "object.metadata.name.size() < 64"
 `;
 
-const DEFAULT_SETTINGS: ServerSettings = { policies: '**/*.{yaml,yml}', debounceMs: 150 };
+const DEFAULT_SETTINGS: ServerSettings = { policies: '**/*.{yaml,yml}', debounceMs: 150, registryAccess: false };
 
 export function startServer(connection: Connection = createConnection(ProposedFeatures.all)): void {
   const documents = new TextDocuments(TextDocument);
@@ -78,6 +84,35 @@ export function startServer(connection: Connection = createConnection(ProposedFe
   const manifests = new ManifestResults();
   let canWatch = false;
   let canConfigure = false;
+  /** Whether the client said the workspace is trusted; unknown clients are not. */
+  let trusted = false;
+  const registry = new RegistryClient({ timeoutMs: 10_000, ttlMs: 5 * 60_000 });
+  /** Per document: the registry snapshot for its images (by the set of images), or the read under way. */
+  const snapshots = new Map<string, { key: string; snapshot?: ImageRegistrySnapshot }>();
+
+  /**
+   * The registry snapshot for a file's manifests when registry access is on in a trusted
+   * workspace. The first time (or when the images change) the registry is read in the
+   * background and the file validated again once it answers; until then evaluation is offline.
+   */
+  function registrySnapshot(uri: string, file: ParsedFile): ImageRegistrySnapshot | undefined {
+    if (!settings.registryAccess || !trusted) return undefined;
+    const policies = index.policies().map((w) => w.value);
+    const resources = manifestResources(file);
+    const images = imagesToVerify(policies, resources);
+    if (images.size === 0) return undefined;
+    const key = [...images.keys()].sort().join('\n');
+    const hit = snapshots.get(uri);
+    if (hit?.key === key) return hit.snapshot;
+    snapshots.set(uri, { key });
+    prefetchImageRegistry(policies, resources, registry).then((snapshot) => {
+      const entry = snapshots.get(uri);
+      if (entry?.key !== key) return;
+      entry.snapshot = snapshot;
+      schedule(uri, 0);
+    }, (e) => log(`registry read for ${uri} failed: ${(e as Error).message}`));
+    return undefined;
+  }
 
   function parse(doc: TextDocument): ParsedFile {
     const hit = parsed.get(doc.uri);
@@ -129,7 +164,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
       // During the first workspace scan, with the policies found so far (scanWorkspace
       // evaluates again as it progresses and when it completes).
       runCheck(file, 0, 'the evaluation of workspace policies', diagnostics, () => {
-        if (manifestDocuments(file).length) diagnostics.push(...manifests.diagnostics(file, index.policySet()));
+        if (manifestDocuments(file).length) diagnostics.push(...manifests.diagnostics(file, index.policySet(), registrySnapshot(uri, file)));
       }, log);
     } catch (e) {
       log(`parsing ${uri} failed: ${(e as Error).stack ?? e}`);
@@ -186,7 +221,16 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     if (!s) return;
     const glob = typeof s.policies === 'string' && s.policies ? s.policies : settings.policies;
     const changed = glob !== settings.policies;
-    settings = { policies: glob, debounceMs: typeof s.debounceMs === 'number' ? s.debounceMs : settings.debounceMs };
+    const registryChanged = typeof s.registryAccess === 'boolean' && s.registryAccess !== settings.registryAccess;
+    settings = {
+      policies: glob,
+      debounceMs: typeof s.debounceMs === 'number' ? s.debounceMs : settings.debounceMs,
+      registryAccess: typeof s.registryAccess === 'boolean' ? s.registryAccess : settings.registryAccess,
+    };
+    if (registryChanged) {
+      snapshots.clear();
+      if (!changed) revalidateManifests();
+    }
     if (changed) {
       index.setGlob(glob);
       scanWorkspace();
@@ -196,8 +240,9 @@ export function startServer(connection: Connection = createConnection(ProposedFe
   connection.onInitialize((params: InitializeParams): InitializeResult => {
     const folders = (params.workspaceFolders ?? []).map((f) => f.uri);
     if (!folders.length && params.rootUri) folders.push(params.rootUri);
-    const init = (params.initializationOptions ?? {}) as { settings?: Partial<ServerSettings> };
+    const init = (params.initializationOptions ?? {}) as { settings?: Partial<ServerSettings>; trusted?: boolean };
     if (init.settings) settings = { ...settings, ...init.settings };
+    trusted = init.trusted === true;
     index = new WorkspaceIndex(folders.filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u)), settings.policies);
     canWatch = Boolean(params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration);
     canConfigure = Boolean(params.capabilities.workspace?.configuration);
@@ -224,6 +269,12 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     await loadSettings();
     // Load the engine modules and compile hot paths now rather than on the first keystroke.
     setTimeout(() => safe('warm-up', undefined, () => validateFile(parseFile('warm-up:', WARM_UP))), 0);
+  });
+
+  // The extension tells when the user trusts the workspace (VS Code keeps the server running).
+  connection.onNotification(WORKSPACE_TRUSTED, () => {
+    trusted = true;
+    if (settings.registryAccess) revalidateManifests();
   });
 
   connection.onDidChangeConfiguration((change) => {

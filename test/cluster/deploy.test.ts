@@ -13,6 +13,7 @@ import { KubeError, type JsonObject } from '../../kube-api/client';
 import { MUTATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from '../../deploy/plan';
 import { bundleWebhook, recordingUI, simulatedReadiness, snapshot, startCluster, type TestCluster } from './harness';
 import { ADD_LABEL, AUDIT_OWNER, REQUIRE_TEAM, configMap, startLocalWebhook, type LocalWebhook } from './fixtures';
+import { makeCertificates } from '../../deploy/certs';
 
 let cluster: TestCluster;
 let bundle: string;
@@ -71,7 +72,7 @@ async function localModeChecks(r: Awaited<ReturnType<typeof runDeploy>>): Promis
   assert.match(r.smoke ?? '', /require-team-label/, 'the smoke check saw our denial');
   const vwc = await cluster.client.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', name: VALIDATING_CONFIG });
   const hook = ((vwc!.webhooks as JsonObject[])[0]) as JsonObject;
-  assert.equal((hook.clientConfig as JsonObject).url, `${local.url}/validate`);
+  assert.equal((hook.clientConfig as JsonObject).url, `${local.url}/validate/fail`);
   assert.deepEqual((hook.rules as JsonObject[]).flatMap((x) => x.resources as string[]), ['configmaps'], 'only kinds some policy matches');
   assert.equal(hook.sideEffects, 'None');
   assert.equal(hook.matchPolicy, 'Equivalent');
@@ -153,7 +154,7 @@ test('cluster mode: everything is created in order, readiness is awaited, and un
   const cm = await cluster.client.get({ apiVersion: 'v1', kind: 'ConfigMap', name: `${WEBHOOK_NAME}-code`, namespace: 'kyverno-studio' });
   assert.equal(((cm!.metadata as JsonObject).annotations as JsonObject)['kyverno-studio.io/code-sha256'], (await import('../../deploy/plan')).sha256(code));
   const mwc = await cluster.client.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', name: MUTATING_CONFIG });
-  assert.deepEqual(((mwc!.webhooks as JsonObject[])[0].clientConfig as JsonObject).service, { namespace: 'kyverno-studio', name: WEBHOOK_NAME, path: '/mutate', port: 443 });
+  assert.deepEqual(((mwc!.webhooks as JsonObject[])[0].clientConfig as JsonObject).service, { namespace: 'kyverno-studio', name: WEBHOOK_NAME, path: '/mutate/fail', port: 443 });
 
   const again = await runDeploy({ client: cluster.client, ui: recordingUI(), mode: 'cluster', policies: [REQUIRE_TEAM, ADD_LABEL], webhookCode: code, readiness: simulatedReadiness(), smokeCheck: false });
   assert.equal(again.outcome, 'deployed', again.error);
@@ -171,7 +172,7 @@ test('cluster mode: a failing smoke check rolls back everything the run created'
   });
   assert.equal(r.outcome, 'failed');
   assert.match(r.error ?? '', /smoke check failed/);
-  assert.deepEqual(r.rolledBack.map((x) => x.kind).slice(0, 3), ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ClusterPolicy'], 'webhook configurations first, then the rest newest first');
+  assert.deepEqual(r.rolledBack.map((x) => x.kind).slice(0, 4), ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ClusterPolicy'], 'webhook configurations first (policy, mutating, resource validating: newest first), then the rest newest first');
   for (let i = 0; i < 120 && (await snapshot(cluster.client)).join() !== pristine.join(); i++) await new Promise((res) => setTimeout(res, 500));
   assert.deepEqual(await snapshot(cluster.client), pristine);
 });
@@ -203,7 +204,7 @@ test('a failed second deploy puts back what it changed (policy content and field
     assert.equal(second.outcome, 'failed');
     assert.match(second.error ?? '', /smoke check failed/);
     assert.deepEqual(second.created.map((c) => `${c.kind} ${c.name}`), ['ClusterPolicy audit-owner-annotation']);
-    assert.deepEqual(second.restored.map((c) => `${c.kind} ${c.name}`), [`ValidatingWebhookConfiguration ${VALIDATING_CONFIG}`, 'ClusterPolicy require-team-label']);
+    assert.deepEqual(second.restored.map((c) => `${c.kind} ${c.name}`), ['ValidatingWebhookConfiguration kyverno-policy-validating-webhook-cfg', `ValidatingWebhookConfiguration ${VALIDATING_CONFIG}`, 'ClusterPolicy require-team-label']);
     assert.deepEqual(second.rollbackFailures, []);
     assert.ok(ui.lines.includes('  rolled back: restored ClusterPolicy require-team-label to its previous version'), ui.lines.join('\n'));
     assert.ok(ui.lines.includes('  rolled back: deleted ClusterPolicy audit-owner-annotation'));
@@ -279,7 +280,7 @@ test('upstream Kyverno found: only the policies are deployed (when accepted), an
   try {
     const declined = await runDeploy({ client: cluster.client, ui: recordingUI(true, false), mode: 'cluster', policies: [REQUIRE_TEAM], webhookCode: readFileSync(bundle) });
     assert.equal(declined.outcome, 'cancelled');
-    assert.match(declined.error ?? '', /Kyverno webhooks are installed/);
+    assert.match(declined.error ?? '', /Kyverno's webhooks are installed \(kyverno-resource-validating-webhook-cfg\)/);
     const ui = recordingUI(true, true);
     const r = await runDeploy({ client: cluster.client, ui, mode: 'cluster', policies: [REQUIRE_TEAM], webhookCode: readFileSync(bundle), readiness: simulatedReadiness() });
     assert.equal(r.outcome, 'deployed', r.error);
@@ -287,8 +288,16 @@ test('upstream Kyverno found: only the policies are deployed (when accepted), an
     assert.deepEqual(r.created.map((c) => `${c.kind} ${c.name}`), ['ClusterPolicy require-team-label']);
     const u = await undeploy();
     assert.deepEqual(u.deleted.map((c) => c.kind), ['ClusterPolicy'], 'a CRD we did not install stays');
-  } finally {
+    assert.ok(await cluster.client.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', name: fake.metadata.name }), "Kyverno's configuration (same name as ours) is not ours to delete");
+    // Kyverno's CRDs alone (labelled by its chart) are enough to tell.
     await cluster.client.delete({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', name: fake.metadata.name });
+    const crd = await cluster.client.get({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: entry.name });
+    await cluster.client.replace({ ...crd!, metadata: { ...(crd!.metadata as JsonObject), labels: { 'app.kubernetes.io/part-of': 'kyverno' } } });
+    const byCrd = await runDeploy({ client: cluster.client, ui: recordingUI(true, false), mode: 'local', policies: [REQUIRE_TEAM], localUrl: 'https://127.0.0.1:1', certs: makeCertificates({ hosts: ['127.0.0.1'] }) });
+    assert.equal(byCrd.outcome, 'cancelled');
+    assert.match(byCrd.error ?? '', /Kyverno's CRDs are installed \(CustomResourceDefinition clusterpolicies.kyverno.io is labelled part of Kyverno\)/);
+  } finally {
+    await cluster.client.delete({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', name: fake.metadata.name }).catch(() => false);
     await cluster.client.delete({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: entry.name });
   }
   for (let i = 0; i < 60 && (await snapshot(cluster.client)).join() !== pristine.join(); i++) await new Promise((res) => setTimeout(res, 500));

@@ -99,14 +99,14 @@ export interface InClusterWebhook {
  * `serve --in-cluster` from the built bundle against a test cluster's kubeconfig, on a free
  * loopback port; resolves once it listens. Its log goes to `onLog` as it comes.
  */
-export async function startInClusterWebhook(bundle: string, kubeconfig: string, onLog: (text: string) => void, extraArgs: string[] = []): Promise<InClusterWebhook> {
+export async function startInClusterWebhook(bundle: string, kubeconfig: string, onLog: (text: string) => void, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<InClusterWebhook> {
   const dir = mkdtempSync(join(tmpdir(), 'ks-incluster-'));
   const certs = makeCertificates({ hosts: ['127.0.0.1'] });
   writeFileSync(join(dir, 'tls.crt'), certs.serving.certPem);
   writeFileSync(join(dir, 'tls.key'), certs.serving.keyPem);
   writeFileSync(join(dir, 'ca.crt'), certs.ca.certPem);
   const child = spawn(process.execPath, [bundle, '--in-cluster', '--kubeconfig', kubeconfig, '--port', '0', '--host', '127.0.0.1',
-    '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--workers', '1', ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+    '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--workers', '1', ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   let log = '';
   child.stderr!.on('data', (c) => {
     log += c;

@@ -53,6 +53,8 @@ const NAMESPACE_DEFAULTS: JsonObject = {
 
 before(async () => {
   cluster = startCluster();
+  // The namespace of the leader-election Leases: the leader keeps the webhook rules in step.
+  await cluster.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kyverno-studio' } });
   const bundle = await bundleWebhook();
   ({ child, url, certs } = await startInClusterWebhook(bundle, cluster.kubeconfig, (c) => (log += c)));
 });

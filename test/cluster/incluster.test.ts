@@ -14,7 +14,7 @@ import { runDeploy } from '../../deploy/run';
 import { runUndeploy } from '../../deploy/undeploy';
 import { VALIDATING_CONFIG } from '../../deploy/plan';
 import { ReportWriter } from '../../webhook/reports';
-import { bundleWebhook, recordingUI, snapshot, startCluster, type TestCluster } from './harness';
+import { bundleWebhook, kubectl, recordingUI, snapshot, startCluster, type TestCluster } from './harness';
 import { AUDIT_OWNER, REQUIRE_TEAM, configMap, startInClusterWebhook, waitFor } from './fixtures';
 
 let cluster: TestCluster;
@@ -28,6 +28,8 @@ const until = <T>(what: string, probe: () => Promise<T | undefined | false>, tim
 
 before(async () => {
   cluster = startCluster();
+  // The namespace of the leader-election Leases (deploy creates it in cluster mode).
+  await cluster.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kyverno-studio' } });
   pristine = await snapshot(cluster.client);
   const bundle = await bundleWebhook();
   ({ child, url, certs } = await startInClusterWebhook(bundle, cluster.kubeconfig, (c) => (log += c), ['--report-interval-ms', '500']));
@@ -43,6 +45,15 @@ test('policies are watched from the cluster, the controller follows new kinds, s
   const r = await runDeploy({ client: cluster.client, ui, mode: 'local', policies: [REQUIRE_TEAM], localUrl: url, certs, smokeTimeoutMs: 45_000 });
   assert.equal(r.outcome, 'deployed', `${r.error}\n${ui.lines.join('\n')}\n${log}`);
   assert.match(r.smoke ?? '', /require-team-label/, 'the in-cluster server learnt the policy by watching it');
+  // Policy status as Kyverno writes it: kubectl shows READY and the rule counts.
+  await until('the policy to be Ready', async () => /\bTrue\b/.test(kubectl(cluster, 'get', 'clusterpolicy', 'require-team-label')));
+  const listed = kubectl(cluster, 'get', 'clusterpolicy', 'require-team-label', '-o', 'wide').split('\n');
+  // kubectl aligns each value under its header (empty columns included).
+  const column = (name: string) => listed[1].slice(listed[0].indexOf(name)).split(/\s+/)[0];
+  assert.equal(column('READY'), 'True', listed.join('\n'));
+  assert.equal(column('VALIDATE'), '1', listed.join('\n'));
+  const status = (await cluster.client.get({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', name: 'require-team-label' }))!.status as JsonObject;
+  assert.deepEqual(((status.conditions as JsonObject[]).find((c) => c.type === 'Ready') ?? {}).reason, 'Succeeded');
 
   // A resource that exists before the Audit policy: the background scan must report it.
   await cluster.client.create(configMap('existing', { team: 'a' }));
@@ -62,7 +73,8 @@ test('policies are watched from the cluster, the controller follows new kinds, s
   });
   assert.deepEqual([...resources].sort(), ['configmaps', 'secrets']);
   const vwc = await cluster.client.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', name: VALIDATING_CONFIG });
-  assert.equal((((vwc!.webhooks as JsonObject[])[0]).clientConfig as JsonObject).url, `${url}/validate`, 'the controller kept the URL and caBundle');
+  assert.equal((((vwc!.webhooks as JsonObject[])[0]).clientConfig as JsonObject).url, `${url}/validate/fail`, 'the controller kept the URL and caBundle');
+  assert.equal(((vwc!.webhooks as JsonObject[])[0]).name, 'validate.kyverno.svc-fail');
 
   const denied = await until('a Secret without a team to be denied', async () => {
     try {
@@ -73,6 +85,37 @@ test('policies are watched from the cluster, the controller follows new kinds, s
     }
   });
   assert.match(String(denied), /secrets need a team/);
+  // Kyverno's events: the block is a PolicyViolation on the policy (a cluster-wide one: the
+  // 1.20 API server takes it in kube-system only), "Resource Blocked".
+  const eventsAbout = async (kind: string, name: string) => {
+    const all = [...(await cluster.client.list('events.k8s.io/v1', 'Event', 'default')), ...(await cluster.client.list('events.k8s.io/v1', 'Event', 'kube-system'))];
+    return all.filter((e) => ((e.regarding ?? {}) as JsonObject).kind === kind && ((e.regarding ?? {}) as JsonObject).name === name);
+  };
+  const blockedEvent = await until('the PolicyViolation event of the block', async () => (await eventsAbout('ClusterPolicy', 'secrets-need-team')).find((e) => e.action === 'Resource Blocked'));
+  assert.equal(blockedEvent.reason, 'PolicyViolation');
+  assert.equal(blockedEvent.type, 'Warning');
+  assert.equal(blockedEvent.reportingController, 'kyverno-admission');
+  assert.match(String(blockedEvent.note), /^Secret default\/s: \[team\] fail \(blocked\); validation error: secrets need a team/);
+  const { uid: _uid, ...related } = blockedEvent.related as JsonObject;
+  assert.deepEqual(related, { apiVersion: 'v1', kind: 'Secret', name: 's', namespace: 'default' });
+
+  // Kyverno's policy validating webhook: a policy Kyverno would reject is rejected, with its message.
+  const refused = async (policy: JsonObject) => {
+    try {
+      await cluster.client.create(policy, { dryRun: true });
+      return 'admitted';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  const tooSlow = { ...secretsPolicy, metadata: { name: 'too-slow' }, spec: { ...secretsPolicy.spec, webhookTimeoutSeconds: 31 } };
+  assert.match(await refused(tooSlow), /admission webhook "validate-policy\.kyverno\.svc" denied the request: spec\.webhookTimeoutSeconds: Invalid value: 31: the timeout value must be between 1 and 30 seconds/);
+  const noTargets = {
+    apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'no-targets' },
+    spec: { mutateExistingOnPolicyUpdate: true, rules: [{ name: 'm', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, mutate: { patchStrategicMerge: { metadata: { labels: { a: 'b' } } } } }] },
+  };
+  assert.match(await refused(noTargets), /spec\.mutateExistingOnPolicyUpdate: Forbidden: rules\[0\]\.mutate\.targets has to be specified when mutateExistingOnPolicyUpdate is set/);
+  assert.equal(await refused({ ...secretsPolicy, metadata: { name: 'fine' } }), 'admitted');
 
   const admitted = await cluster.client.create(configMap('admitted', { team: 'b' }));
   const existing = await cluster.client.get({ apiVersion: 'v1', kind: 'ConfigMap', name: 'existing', namespace: 'default' });
@@ -89,11 +132,16 @@ test('policies are watched from the cluster, the controller follows new kinds, s
   assert.equal(scanned.apiVersion, 'wgpolicyk8s.io/v1alpha2');
   assert.deepEqual(scanned.scope, { apiVersion: 'v1', kind: 'ConfigMap', name: 'existing', namespace: 'default', uid: uidOf(existing) });
   assert.deepEqual(((scanned.metadata as JsonObject).ownerReferences as JsonObject[]).map((o) => [o.apiVersion, o.kind, o.name, o.uid]), [['v1', 'ConfigMap', 'existing', uidOf(existing)]]);
-  assert.equal(((scanned.metadata as JsonObject).labels as JsonObject)['app.kubernetes.io/managed-by'], 'kyverno-studio');
+  assert.deepEqual((scanned.metadata as JsonObject).labels, { 'app.kubernetes.io/managed-by': 'kyverno', 'reports.kyverno-studio.io/written-by': 'kyverno-studio' }, "Kyverno's label, and ours naming the product");
+  assert.deepEqual([...new Set((scanned.results as JsonObject[]).map((r) => r.source))], ['kyverno'], 'Policy Reporter shows them as Kyverno\'s');
   assert.equal(((scanned.summary as JsonObject).fail as number) >= 1, true);
+  // A background failure is an event on the resource and one on the policy (source kyverno-scan).
+  const scanEvent = await until('the background-scan PolicyViolation on the ConfigMap', async () => (await eventsAbout('ConfigMap', 'existing')).find((e) => e.reportingController === 'kyverno-scan'));
+  assert.match(String(scanEvent.note), /^policy audit-owner-annotation\/check-owner fail: /);
+  assert.equal(((scanEvent.regarding as JsonObject).uid), uidOf(existing));
   assert.equal(((scanned.results as JsonObject[])[0]).resources, undefined, 'the scope names the resource');
   const names = async () =>
-    (await cluster.client.list('wgpolicyk8s.io/v1alpha2', 'PolicyReport', 'default', 'app.kubernetes.io/managed-by=kyverno-studio')).map((r) => String((r.metadata as JsonObject).name));
+    (await cluster.client.list('wgpolicyk8s.io/v1alpha2', 'PolicyReport', 'default', 'reports.kyverno-studio.io/written-by=kyverno-studio')).map((r) => String((r.metadata as JsonObject).name));
   assert.deepEqual((await names()).filter((n) => !/^[0-9a-f-]{36}$/.test(n)), [], 'validating admission sees the UID on CREATE: no name-keyed reports');
 
   // A Secret whose only result comes from secrets-need-team: its report empties when that policy goes.
@@ -158,4 +206,16 @@ test('the in-cluster server survives bad requests and keeps answering probes', a
   assert.equal(await call('/validate', JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: {} })), 400);
   assert.equal(await call('/healthz'), 200);
   assert.equal(await call('/readyz'), 200);
+  // Kyverno's metric names for what the API server sent us in the first test.
+  const metrics = await new Promise<string>((resolve, reject) => {
+    request(`${url}/metrics`, { ca: certs.ca.certPem }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve(text));
+    }).on('error', reject).end();
+  });
+  assert.match(metrics, /^kyverno_admission_requests_total\{resource_kind="Secret",resource_namespace="default",resource_request_operation="create",request_allowed="false"\} [1-9]/m);
+  assert.match(metrics, /^kyverno_policy_results_total\{policy_validation_mode="enforce",policy_type="cluster",policy_background_mode="false",policy_namespace="-",policy_name="secrets-need-team",resource_kind="Secret",resource_namespace="default",resource_request_operation="create",rule_name="team",rule_result="fail",rule_type="validate",rule_execution_cause="admission_request",dry_run="true"\} [1-9]/m);
+  assert.match(metrics, /rule_execution_cause="background_scan"/);
+  assert.match(metrics, /^process_resident_memory_bytes \d+$/m);
 });

@@ -61,8 +61,8 @@ test('plan: cluster mode objects come in the safe order with pinned code, probes
   const phases = p.objects.map((o) => o.phase);
   assert.deepEqual([...new Set(phases)], PHASES.filter((x) => x !== 'crds'));
   const kinds = p.objects.map((o) => o.object.kind);
-  assert.deepEqual(kinds, ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Secret', 'ConfigMap', 'Deployment', 'Service', 'PodDisruptionBudget',
-    'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ClusterPolicy', 'ClusterPolicy']);
+  assert.deepEqual(kinds, ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Secret', 'ConfigMap', 'Deployment', 'Service', 'PodDisruptionBudget',
+    'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ClusterPolicy', 'ClusterPolicy']);
   const cm = p.objects.find((o) => o.object.kind === 'ConfigMap')!.object;
   const code = gunzipSync(Buffer.from(((cm.binaryData as Json)['webhook.js.gz'] as string), 'base64'));
   assert.equal(sha256(code), p.codeSha256);
@@ -76,9 +76,18 @@ test('plan: cluster mode objects come in the safe order with pinned code, probes
   assert.ok((c.resources as Json).requests);
   assert.equal(c.image, 'public.ecr.aws/docker/library/node:20-alpine');
   assert.deepEqual((c.env as Json[]).find((e) => e.name === 'KS_CODE_SHA256'), { name: 'KS_CODE_SHA256', value: p.codeSha256 });
+  assert.deepEqual((c.env as Json[]).find((e) => e.name === 'KYVERNO_POD_NAME'), { name: 'KYVERNO_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }, 'the Lease identity is the pod name');
+  const role = p.objects.find((o) => o.object.kind === 'Role')!.object;
+  assert.deepEqual((role.rules as Json[]).map((r) => [r.verbs, r.resourceNames]), [
+    [['create'], undefined],
+    [['get', 'update', 'patch', 'delete'], ['kyverno', 'kyverno-background-controller', 'kyverno-reports-controller', 'kyverno-cleanup-controller']],
+  ], 'leases only in our namespace, by name except create');
   assert.equal(p.objects.find((o) => o.object.kind === 'PodDisruptionBudget')!.object.apiVersion, 'policy/v1beta1');
   const vwc = p.objects.find((o) => o.object.kind === 'ValidatingWebhookConfiguration')!.object;
   const hook = (vwc.webhooks as Json[])[0];
+  assert.equal(hook.name, 'validate.kyverno.svc-fail', "Kyverno's webhook name");
+  assert.deepEqual(((hook.clientConfig as Json).service as Json).path, '/validate/fail');
+  assert.deepEqual((vwc.metadata as Json).labels, { 'app.kubernetes.io/managed-by': 'kyverno-studio', 'webhook.kyverno.io/managed-by': 'kyverno' });
   assert.equal(hook.failurePolicy, 'Fail');
   assert.equal(hook.sideEffects, 'None');
   assert.equal(hook.matchPolicy, 'Equivalent');
@@ -90,10 +99,14 @@ test('plan: cluster mode objects come in the safe order with pinned code, probes
 
 test('plan: local mode registers URLs and skips the in-cluster workload; policies-only applies just policies', () => {
   const local = plan('local');
-  assert.deepEqual(local.objects.map((o) => o.object.kind), ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ClusterPolicy', 'ClusterPolicy']);
+  assert.deepEqual(local.objects.map((o) => o.object.kind), ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ClusterPolicy', 'ClusterPolicy']);
+  const policyHook = ((local.objects[2].object.webhooks as Json[])[0]);
+  assert.equal(policyHook.name, 'validate-policy.kyverno.svc');
+  assert.equal((policyHook.clientConfig as Json).url, 'https://127.0.0.1:9443/policyvalidate');
   const hook = ((local.objects[1].object.webhooks as Json[])[0]);
   assert.deepEqual(Object.keys(hook.clientConfig as Json).sort(), ['caBundle', 'url']);
-  assert.equal((hook.clientConfig as Json).url, 'https://127.0.0.1:9443/mutate');
+  assert.equal((hook.clientConfig as Json).url, 'https://127.0.0.1:9443/mutate/fail');
+  assert.equal(hook.name, 'mutate.kyverno.svc-fail');
   assert.deepEqual(plan('policies-only').objects.map((o) => o.object.kind), ['ClusterPolicy', 'ClusterPolicy']);
   assert.throws(() => plan('local', { localUrl: undefined, certs: undefined }), /CA|URL/);
   assert.throws(() => plan('cluster', { webhookCode: undefined }), /webhook bundle/);
@@ -103,8 +116,8 @@ test('plan: local mode registers URLs and skips the in-cluster workload; policie
 });
 
 test('plan: configurations and names used by undeploy are stable', () => {
-  assert.equal(VALIDATING_CONFIG, 'kyverno-studio-validate');
-  assert.equal(MUTATING_CONFIG, 'kyverno-studio-mutate');
+  assert.equal(VALIDATING_CONFIG, 'kyverno-resource-validating-webhook-cfg');
+  assert.equal(MUTATING_CONFIG, 'kyverno-resource-mutating-webhook-cfg');
 });
 
 test('readiness: rolled out means observed generation, updated, ready and available replicas', () => {
@@ -120,6 +133,9 @@ test('smoke probe: an object the deployed Enforce policy denies, found with the 
   assert.equal(probe?.object.kind, 'ConfigMap');
   assert.equal(probe?.policy, 'require-team-label');
   assert.equal(findSmokeProbe([ADD_LABEL]), undefined, 'mutate-only policies deny nothing');
+  const requireStamp = { ...REQUIRE_TEAM, metadata: { name: 'require-stamp' }, spec: { validationFailureAction: 'Enforce', rules: [{ name: 'stamp', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, validate: { message: 'stamp it', pattern: { metadata: { labels: { stamped: '?*' } } } } }] } };
+  assert.equal(findSmokeProbe([requireStamp])?.object.kind, 'ConfigMap');
+  assert.equal(findSmokeProbe([requireStamp, ADD_LABEL]), undefined, 'the deployed set as the API server runs it: the mutation adds what the validation requires');
 });
 
 test('diff: server-managed metadata is ignored, real changes are named', () => {

@@ -6,6 +6,7 @@ import { DeployJournal, rollback } from '../../deploy/rollback';
 import { makeCertificates } from '../../deploy/certs';
 import { KubeError, type JsonObject } from '../../kube-api/client';
 import { MUTATING_CONFIG, VALIDATING_CONFIG } from '../../deploy/plan';
+import { POLICY_VALIDATING_CONFIG } from '../../webhook/configurations';
 import { ADD_LABEL, AUDIT_OWNER, REQUIRE_TEAM } from '../cluster/fixtures';
 import { FakeKube, asFound } from './fake-kube';
 
@@ -29,7 +30,7 @@ async function deployedOnce(): Promise<FakeKube> {
   const kube = new FakeKube();
   for (const name of CRDS) kube.seed({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name } });
   kube.seed(withMessage(AUDIT_OWNER, 'owner, please'), 'kubectl-client-side-apply');
-  kube.dryRunCreate = () => new KubeError(403, 'Forbidden', 'POST: admission webhook "validate-fail.kyverno-studio.io" denied the request: require-team-label: label team is required');
+  kube.dryRunCreate = () => new KubeError(403, 'Forbidden', 'POST: admission webhook "validate.kyverno.svc-fail" denied the request: require-team-label: label team is required');
   const first = await runDeploy({ client: kube, ui: ui(), mode: 'local', policies: [REQUIRE_TEAM], localUrl: LOCAL_URL, certs: makeCertificates({ hosts: ['127.0.0.1'] }) });
   assert.equal(first.outcome, 'deployed', first.error);
   kube.writes.length = 0;
@@ -55,7 +56,7 @@ test('rollback: a failed second deploy restores every object it changed and dele
   assert.equal(r.outcome, 'failed');
   assert.match(r.error ?? '', /smoke check failed/);
   assert.deepEqual(r.created.map((x) => x.name), [MUTATING_CONFIG, 'add-managed-label']);
-  assert.deepEqual(r.updated.map((x) => x.name), [VALIDATING_CONFIG, 'require-team-label', 'audit-owner-annotation']);
+  assert.deepEqual(r.updated.map((x) => x.name), [VALIDATING_CONFIG, POLICY_VALIDATING_CONFIG, 'require-team-label', 'audit-owner-annotation']);
 
   assert.deepEqual(state(kube), before, 'content, labels and managedFields are as before the second deploy');
   const managers = (kube.object('ClusterPolicy', 'audit-owner-annotation')!.metadata as JsonObject).managedFields as JsonObject[];
@@ -63,6 +64,8 @@ test('rollback: a failed second deploy restores every object it changed and dele
 
   const rollbackWrites = kube.writes.slice(kube.writes.findIndex((w) => w.startsWith('DELETE') || w.startsWith('PUT')));
   assert.deepEqual(rollbackWrites, [
+    `PUT ValidatingWebhookConfiguration ${POLICY_VALIDATING_CONFIG}`,
+    `PUT ValidatingWebhookConfiguration ${POLICY_VALIDATING_CONFIG}`,
     `DELETE MutatingWebhookConfiguration ${MUTATING_CONFIG}`,
     `PUT ValidatingWebhookConfiguration ${VALIDATING_CONFIG}`,
     `PUT ValidatingWebhookConfiguration ${VALIDATING_CONFIG}`,
@@ -72,8 +75,8 @@ test('rollback: a failed second deploy restores every object it changed and dele
     'PUT ClusterPolicy require-team-label',
     'PUT ClusterPolicy require-team-label',
   ], 'webhook configurations, then deletes, then restores, newest first; a second PUT hands the fields back to their managers');
-  assert.deepEqual(r.restored.map((x) => x.name), [VALIDATING_CONFIG, 'audit-owner-annotation', 'require-team-label']);
-  assert.deepEqual(r.rolledBack.map((x) => x.name), [MUTATING_CONFIG, 'add-managed-label', VALIDATING_CONFIG, 'audit-owner-annotation', 'require-team-label']);
+  assert.deepEqual(r.restored.map((x) => x.name), [POLICY_VALIDATING_CONFIG, VALIDATING_CONFIG, 'audit-owner-annotation', 'require-team-label']);
+  assert.deepEqual(r.rolledBack.map((x) => x.name), [MUTATING_CONFIG, 'add-managed-label', POLICY_VALIDATING_CONFIG, VALIDATING_CONFIG, 'audit-owner-annotation', 'require-team-label']);
   assert.ok(display.lines.includes('  rolled back: restored ClusterPolicy require-team-label to its previous version'), display.lines.join('\n'));
   assert.ok(display.lines.includes('  rolled back: deleted ClusterPolicy add-managed-label'));
   assert.deepEqual(r.rollbackFailures, []);

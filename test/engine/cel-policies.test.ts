@@ -273,13 +273,21 @@ test('NamespacedValidatingPolicy applies only in its namespace', () => {
   assert.deepEqual(applyCelPolicy(policy, opts(pod('p', bad, {}, 'other'))).rules, []);
 });
 
-test('ImageValidatingPolicy: unmatched images skip, matched ones need a registry', () => {
-  const policy: JsonObject = {
+test('ImageValidatingPolicy: unmatched images pass, a tag fails verifyDigest, matched ones need a registry', () => {
+  const policy = (verifyDigest?: boolean): JsonObject => ({
     apiVersion: 'policies.kyverno.io/v1alpha1', kind: 'ImageValidatingPolicy', metadata: { name: 'iv' },
-    spec: { matchConstraints: podRules, matchImageReferences: [{ glob: 'ghcr.io/org/*' }], attestors: [{ name: 'n', notary: {} }] },
-  };
-  assert.equal(applyCelPolicy(policy, opts(pod('p', { containers: [{ name: 'a', image: 'docker.io/nginx' }] }))).rules[0].status, 'skip');
-  const matched = applyCelPolicy(policy, opts(pod('p', { containers: [{ name: 'a', image: 'ghcr.io/org/app:1' }] })));
+    spec: {
+      matchConstraints: podRules, matchImageReferences: [{ glob: 'ghcr.io/org/*' }], attestors: [{ name: 'n', notary: {} }],
+      validations: [{ expression: 'images.containers.all(i, verifyImageSignatures(i, [attestors.n]) > 0)' }],
+      ...(verifyDigest === undefined ? {} : { validationConfigurations: { verifyDigest } }),
+    },
+  });
+  // Kyverno's evaluator: no matching image leaves nothing to verify, the policy passes.
+  const none = applyCelPolicy(policy(), opts(pod('p', { containers: [{ name: 'a', image: 'docker.io/nginx' }] }))).rules[0];
+  assert.deepEqual([none.name, none.status, none.message], ['iv', 'pass', 'success']);
+  const tag = applyCelPolicy(policy(), opts(pod('p', { containers: [{ name: 'a', image: 'ghcr.io/org/app:1' }] }))).rules[0];
+  assert.deepEqual([tag.status, tag.message], ['fail', 'image ghcr.io/org/app:1 does not have a digest']);
+  const matched = applyCelPolicy(policy(false), opts(pod('p', { containers: [{ name: 'a', image: 'ghcr.io/org/app:1' }] })));
   assert.equal(matched.rules[0].status, 'error');
-  assert.match(matched.rules[0].message, /OCI registry/);
+  assert.match(matched.rules[0].message, /^failed to evaluate policy: failed to get imagedata: image verification needs registry access/);
 });

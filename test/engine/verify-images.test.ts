@@ -35,6 +35,7 @@ test('verifyImages: the CRD defaults verifyDigest, mutateDigest and required to 
     mutateDigest: true,
     required: true,
     annotations: {},
+    roots: '',
   });
 });
 

@@ -5,7 +5,8 @@
  * here uses node:crypto and shares no code with the verifier.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHash, createPrivateKey, generateKeyPairSync, randomUUID, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import { generateEncryptedCosignKey, readEncryptedCosignKey } from './cosign-keys';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
@@ -204,11 +205,19 @@ export async function pushImage(host: string, repo: string, tag: string, content
 export interface SigningKey {
   privateKey: KeyObject;
   publicKeyPem: string;
+  /** The private key as `cosign generate-key-pair` writes it (encrypted), when it came from one. */
+  encryptedPem?: string;
 }
 
-export function newSigningKey(): SigningKey {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return { privateKey, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+/** A signing key read from cosign's encrypted private key format (what users already have). */
+export function signingKeyFromCosign(encryptedPem: string, password: string): SigningKey {
+  const privateKey = readEncryptedCosignKey(encryptedPem, password);
+  return { privateKey, publicKeyPem: createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString(), encryptedPem };
+}
+
+/** A fresh key pair, made and read back in cosign's encrypted format as the signer uses it. */
+export function newSigningKey(password = 'test'): SigningKey {
+  return signingKeyFromCosign(generateEncryptedCosignKey(password).privateKeyPem, password);
 }
 
 /** cosign's simple-signing payload for an image digest. */
@@ -239,17 +248,21 @@ export async function pushCosignSignatures(
   host: string,
   repo: string,
   digest: string,
-  signers: Array<{ key: SigningKey; claimedDigest?: string; annotations?: Record<string, string>; corrupt?: 'payload' | 'signature' }>,
+  signers: Array<{ key: SigningKey; claimedDigest?: string; annotations?: Record<string, string>; corrupt?: 'payload' | 'signature'; certificatePem?: string; chainPem?: string }>,
 ): Promise<void> {
   const layers = [];
-  for (const { key, claimedDigest, annotations, corrupt } of signers) {
+  for (const { key, claimedDigest, annotations, corrupt, certificatePem, chainPem } of signers) {
     let payload = simpleSigningPayload(`${host}/${repo}`, claimedDigest ?? digest, annotations);
     let signature = sign('sha256', payload, key.privateKey).toString('base64');
     // A layer damaged after signing: bytes that no longer match, or a signature that is not base64.
     if (corrupt === 'payload') payload = Buffer.from(`${payload.toString().slice(0, 20)}garbage`);
     if (corrupt === 'signature') signature = '%%not base64%%';
     const blob = await pushBlob(host, repo, payload);
-    layers.push({ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', ...blob, annotations: { 'dev.cosignproject.cosign/signature': signature } });
+    const layerAnnotations: Record<string, string> = { 'dev.cosignproject.cosign/signature': signature };
+    // Keyless (cosign sign with Fulcio): the signing certificate and its chain ride along.
+    if (certificatePem) layerAnnotations['dev.sigstore.cosign/certificate'] = certificatePem;
+    if (chainPem) layerAnnotations['dev.sigstore.cosign/chain'] = chainPem;
+    layers.push({ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', ...blob, annotations: layerAnnotations });
   }
   await pushCosignManifest(host, repo, `${digest.replace(':', '-')}.sig`, layers);
 }
@@ -336,4 +349,87 @@ export async function pushReferrerSignature(host: string, repo: string, digest: 
     mediaType: 'application/vnd.oci.image.index.v1+json',
     manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sigDigest, size: body.length, artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json' }],
   });
+}
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  artifactType?: string;
+}
+
+/** The descriptor of a manifest as the registry serves it (media type, digest, size). */
+export async function manifestDescriptor(host: string, repo: string, reference: string): Promise<Descriptor> {
+  const res = await fetch(`http://${host}/v2/${repo}/manifests/${reference}`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json' } });
+  if (!res.ok) throw new Error(`manifest ${repo}:${reference}: ${res.status}`);
+  const bytes = Buffer.from(await res.arrayBuffer());
+  return { mediaType: String(JSON.parse(bytes.toString()).mediaType), digest: sha256Digest(bytes), size: bytes.length };
+}
+
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
+
+/**
+ * Attaches an OCI 1.1 referrer (an artifact manifest whose `subject` is `subject`) with one
+ * layer, and lists it in the referrers tag fallback (`sha256-<hex>`, an index): the registry
+ * (distribution 2.8) has no referrers API, so clients fall back to that tag as the OCI spec says.
+ */
+export async function pushReferrer(
+  host: string,
+  repo: string,
+  subject: Descriptor,
+  artifactType: string,
+  layer: { mediaType: string; bytes: Buffer },
+): Promise<Descriptor> {
+  const config = await pushBlob(host, repo, Buffer.from('{}'));
+  const blob = await pushBlob(host, repo, layer.bytes);
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    artifactType,
+    config: { mediaType: OCI_EMPTY, ...config },
+    layers: [{ mediaType: layer.mediaType, ...blob }],
+    subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+  };
+  const body = Buffer.from(JSON.stringify(manifest));
+  const digest = await pushManifest(host, repo, sha256Digest(body), manifest);
+  const descriptor: Descriptor = { mediaType: manifest.mediaType, digest, size: body.length, artifactType };
+  const tag = subject.digest.replace(':', '-');
+  const existing = await fetch(`http://${host}/v2/${repo}/manifests/${tag}`, { headers: { Accept: OCI_INDEX } });
+  const index = existing.ok ? (JSON.parse(Buffer.from(await existing.arrayBuffer()).toString()) as { manifests: Descriptor[] }) : { manifests: [] };
+  index.manifests.push(descriptor);
+  await pushManifest(host, repo, tag, { schemaVersion: 2, mediaType: OCI_INDEX, manifests: index.manifests });
+  return descriptor;
+}
+
+const b64url = (bytes: Buffer) => bytes.toString('base64url');
+
+/** A Notary JWS envelope as `notation sign` writes it (JSON serialisation, ES256 with the leaf's P-256 key, the chain in x5c). */
+export function notaryEnvelope(target: Descriptor, signer: { privateKey: KeyObject; chainDer: Buffer[] }, signingTime = new Date()): Buffer {
+  const payload = b64url(Buffer.from(JSON.stringify({ targetArtifact: { mediaType: target.mediaType, digest: target.digest, size: target.size } })));
+  const protectedHeader = b64url(Buffer.from(JSON.stringify({
+    alg: 'ES256',
+    crit: ['io.cncf.notary.signingScheme'],
+    cty: 'application/vnd.cncf.notary.payload.v1+json',
+    'io.cncf.notary.signingScheme': 'notary.x509',
+    'io.cncf.notary.signingTime': signingTime.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  })));
+  const signature = sign('sha256', Buffer.from(`${protectedHeader}.${payload}`), { key: signer.privateKey, dsaEncoding: 'ieee-p1363' });
+  return Buffer.from(JSON.stringify({
+    payload,
+    protected: protectedHeader,
+    header: { x5c: signer.chainDer.map((c) => c.toString('base64')), 'io.cncf.notary.signingAgent': 'kyverno-studio tests' },
+    signature: b64url(signature),
+  }));
+}
+
+/** Signs `target` with Notary and attaches the signature as a referrer of type application/vnd.cncf.notary.signature. */
+export async function pushNotarySignature(
+  host: string,
+  repo: string,
+  target: Descriptor,
+  signer: { privateKey: KeyObject; chainDer: Buffer[] },
+  signingTime = new Date(),
+): Promise<void> {
+  await pushReferrer(host, repo, target, 'application/vnd.cncf.notary.signature', { mediaType: 'application/jose+json', bytes: notaryEnvelope(target, signer, signingTime) });
 }

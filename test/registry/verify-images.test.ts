@@ -9,15 +9,20 @@ import { evaluateResources, offlineCluster } from '../../engine/evaluate';
 import { evaluateWithRegistry, keysAttestor, podOf, verifyImagesPolicy } from './evaluate';
 import type { JsonObject, RuleResult } from '../../engine/core/types';
 import { RegistryClient } from '../../registry';
-import { newSigningKey, pushCosignSignatures, pushImage, startRegistry, type LocalRegistry, type SigningKey } from './harness';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { newSigningKey, signingKeyFromCosign, pushCosignSignatures, pushImage, startRegistry, type LocalRegistry, type SigningKey } from './harness';
+import { issue, testAuthority } from './test-ca';
 
 let registry: LocalRegistry;
 let alice: SigningKey;
 let bob: SigningKey;
 const digests: Record<string, string> = {};
 
-function policy(keys: string, extra: JsonObject = {}, attestor: JsonObject = {}): JsonObject {
-  return verifyImagesPolicy('check-signature', { imageReferences: [`${registry.host}/*`], attestors: [{ ...attestor, ...keysAttestor(keys) }], ...extra });
+/** A verifyImages policy whose one attestor set has these PEM keys (or is this entry). */
+function policy(keys: string | JsonObject, extra: JsonObject = {}, attestor: JsonObject = {}): JsonObject {
+  const set = typeof keys === 'string' ? keysAttestor(keys) : { entries: [keys] };
+  return verifyImagesPolicy('check-signature', { imageReferences: [`${registry.host}/*`], attestors: [{ ...attestor, ...set }], ...extra });
 }
 
 const pod = podOf;
@@ -98,6 +103,30 @@ describe('verifyImages against a real OCI registry', () => {
   it('passes the validate pass (verifyDigest, required) after a verified mutateDigest', async () => {
     const { rules } = await evaluate(policy(alice.publicKeyPem, { mutateDigest: true, verifyDigest: true, required: true }), pod(`${registry.host}/team/signed:v1`));
     assert.deepEqual(rules.map((r) => r.status), ['pass', 'pass'], JSON.stringify(rules));
+  });
+
+  it('signs with a key in cosign\'s encrypted format and verifies with its public key', async () => {
+    const fixtures = join(__dirname, '..', 'fixtures', 'cosign-keys');
+    const key = signingKeyFromCosign(readFileSync(join(fixtures, 'sigstore.key'), 'utf8'), 'correct horse');
+    const digest = await pushImage(registry.host, 'team/user-key', 'v1');
+    await pushCosignSignatures(registry.host, 'team/user-key', digest, [{ key }]);
+    const r = imageVerify((await evaluate(policy(readFileSync(join(fixtures, 'sigstore.pub'), 'utf8')), pod(`${registry.host}/team/user-key:v1`))).rules);
+    assert.equal(r.status, 'pass', r.message);
+  });
+
+  it('verifies a keyless signature (Fulcio-like certificate and chain) against the given roots', async () => {
+    const ca = testAuthority('fulcio');
+    const leaf = issue({ commonName: '', issuer: ca.intermediate, email: 'ci@example.com', oidcIssuer: 'https://token.example.com' });
+    const digest = await pushImage(registry.host, 'team/keyless', 'v1');
+    const key = { privateKey: leaf.privateKey, publicKeyPem: '' };
+    await pushCosignSignatures(registry.host, 'team/keyless', digest, [{ key, certificatePem: leaf.pem, chainPem: ca.chainPem }]);
+    const keyless = (roots: string) => policy({ keyless: { subject: 'ci@example.com', issuer: 'https://token.example.com', roots, rekor: { ignoreTlog: true }, ctlog: { ignoreSCT: true } } });
+    const image = `${registry.host}/team/keyless:v1`;
+    const ok = imageVerify((await evaluate(keyless(ca.root.pem), pod(image))).rules);
+    assert.equal(ok.status, 'pass', ok.message);
+    const outside = imageVerify((await evaluate(keyless(testAuthority('other').root.pem), pod(image))).rules);
+    assert.equal(outside.status, 'fail');
+    assert.match(outside.message, /keyless: no matching signatures: cert verification failed: x509: certificate signed by unknown authority/);
   });
 
   it('gives an error naming the image when the registry does not answer', async () => {

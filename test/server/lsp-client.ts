@@ -38,14 +38,15 @@ export class LspClient {
     this.conn.listen();
   }
 
-  async initialize(workspaceFolder?: string, settings?: Record<string, unknown>): Promise<unknown> {
+  /** `options`: more initializationOptions (the extension sends `trusted`). */
+  async initialize(workspaceFolder?: string, settings?: Record<string, unknown>, options: Record<string, unknown> = {}): Promise<unknown> {
     const folders = workspaceFolder ? [{ uri: pathToFileURL(workspaceFolder).toString(), name: 'ws' }] : null;
     const r = await this.conn.sendRequest('initialize', {
       processId: process.pid,
       rootUri: null,
       workspaceFolders: folders,
       capabilities: { workspace: { didChangeWatchedFiles: { dynamicRegistration: true } }, textDocument: { publishDiagnostics: {} } },
-      initializationOptions: settings ? { settings } : undefined,
+      initializationOptions: settings || Object.keys(options).length ? { ...(settings ? { settings } : {}), ...options } : undefined,
     });
     await this.conn.sendNotification('initialized', {});
     return r;

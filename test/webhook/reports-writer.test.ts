@@ -139,6 +139,7 @@ test("reports managed by someone else (Kyverno's own use the same names) are lef
 test('retainPolicies: removed policies and rules leave every report; emptied reports are deleted', async () => {
   const api = new FakeApi();
   const w = writer(api);
+  await w.start();
   await w.retainPolicies([cpol('keep', 'r', 'old'), cpol('drop', 'r')]);
   w.add([item('keep', 'r', 'pass', cm('a', 'uid-a')), item('keep', 'old', 'fail', cm('a', 'uid-a')), item('drop', 'r', 'fail', cm('a', 'uid-a'))]);
   w.add([item('drop', 'r', 'fail', cm('b', 'uid-b'))]);
@@ -158,12 +159,19 @@ test('retainPolicies: removed policies and rules leave every report; emptied rep
   assert.equal(api.report('PolicyReport', 'uid-c', 'default'), undefined, 'pending results of a removed policy are not written');
 });
 
-test('the first policy sync prunes what was left while the webhook was down', async () => {
+test('the leader prunes what was left while the webhook was down; followers never prune', async () => {
   const api = new FakeApi();
   api.put({ apiVersion: REPORTS, kind: 'PolicyReport', metadata: { name: 'uid-a', namespace: 'default', labels: LABELS }, scope: cm('a', 'uid-a'), results: [{ policy: 'gone', rule: 'r', result: 'fail' }] });
   api.put({ apiVersion: REPORTS, kind: 'PolicyReport', metadata: { name: 'uid-k', namespace: 'default', labels: { 'app.kubernetes.io/managed-by': 'kyverno' } }, results: [{ policy: 'gone', rule: 'r', result: 'fail' }] });
-  await writer(api).retainPolicies([cpol('other', 'r')]);
-  assert.equal(api.report('PolicyReport', 'uid-a', 'default'), undefined);
+  const follower = writer(api);
+  await follower.retainPolicies([cpol('other', 'r')]);
+  assert.ok(api.report('PolicyReport', 'uid-a', 'default'), 'a replica that does not lead the reports Lease prunes nothing');
+  await follower.start();
+  assert.equal(api.report('PolicyReport', 'uid-a', 'default'), undefined, 'on becoming leader it prunes with the policies it knows');
+  follower.stopMaintenance();
+  api.put({ apiVersion: REPORTS, kind: 'PolicyReport', metadata: { name: 'uid-b', namespace: 'default', labels: LABELS }, scope: cm('b', 'uid-b'), results: [{ policy: 'other', rule: 'r', result: 'fail' }] });
+  await follower.retainPolicies([]);
+  assert.ok(api.report('PolicyReport', 'uid-b', 'default'), 'after losing the lease it prunes nothing again');
   assert.ok(api.report('PolicyReport', 'uid-k', 'default'), "Kyverno's reports are not ours to prune");
 });
 

@@ -41,11 +41,11 @@ test('a namespaced resource with a UID: PolicyReport named by the UID in its nam
     metadata: {
       name: 'u-1',
       namespace: 'ns',
-      labels: { 'app.kubernetes.io/managed-by': 'kyverno-studio' },
+      labels: { 'app.kubernetes.io/managed-by': 'kyverno', 'reports.kyverno-studio.io/written-by': 'kyverno-studio' },
       ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'c', uid: 'u-1' }],
     },
     scope: { apiVersion: 'v1', kind: 'ConfigMap', name: 'c', namespace: 'ns', uid: 'u-1' },
-    results: [{ source: 'kyverno-studio', policy: 'p', rule: 'r', result: 'fail', message: 'bad', scored: true, timestamp: { seconds: 7, nanos: 0 } }],
+    results: [{ source: 'kyverno', policy: 'p', rule: 'r', result: 'fail', message: 'bad', scored: true, timestamp: { seconds: 7, nanos: 0 } }],
     summary: { pass: 0, fail: 1, warn: 0, error: 0, skip: 0 },
   });
   assert.deepEqual(targetOf(r), t, 'a stored report gives back its target');

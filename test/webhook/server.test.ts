@@ -52,7 +52,7 @@ test('reviews spread over the processes are all counted in /metrics', async () =
 function requestsCounted(metrics: string): number {
   return metrics
     .split('\n')
-    .filter((l) => l.startsWith('kyverno_studio_admission_requests_total{path="validate",code="200"'))
+    .filter((l) => l.startsWith('kyverno_studio_webhook_responses_total{path="validate",code="200"'))
     .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
 }
 

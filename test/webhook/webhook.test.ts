@@ -81,7 +81,7 @@ test('webhook: health, readiness and metrics endpoints answer', async () => {
   assert.equal((await call('/healthz', undefined, 'GET')).status, 200);
   assert.equal((await call('/readyz', undefined, 'GET')).status, 200);
   const metrics = await call('/metrics', undefined, 'GET');
-  assert.match(metrics.text, /# TYPE kyverno_studio_admission_duration_seconds histogram/);
+  assert.match(metrics.text, /# TYPE kyverno_admission_review_duration_seconds histogram/);
 });
 
 test('webhook: an Enforce violation is denied with the same uid and a Kyverno-style message', async () => {
@@ -126,5 +126,5 @@ test('webhook: bad requests get a 400 with a clear message and the server stays 
   }
   assert.equal((await call('/healthz', undefined, 'GET')).status, 200);
   const metrics = await call('/metrics', undefined, 'GET');
-  assert.match(metrics.text, /kyverno_studio_admission_requests_total\{path="validate",code="400"/);
+  assert.match(metrics.text, /kyverno_studio_webhook_responses_total\{path="validate",code="400"/);
 });

@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import type { Log } from '../log';
 import { readSettings } from '../settings';
+import { WORKSPACE_TRUSTED } from '../../../server/src/protocol';
 
 export const CLIENT_ID = 'kyverno';
 
@@ -36,7 +37,8 @@ export async function startLanguageClient(context: vscode.ExtensionContext, log:
       { scheme: 'untitled', language: 'yaml' },
     ],
     outputChannel: log.channel,
-    initializationOptions: { settings: { policies: settings.policies, debounceMs: settings.debounceMs } },
+    // The server reads registries only when the user turned it on and the workspace is trusted.
+    initializationOptions: { settings: { policies: settings.policies, debounceMs: settings.debounceMs, registryAccess: settings.registryAccess }, trusted: vscode.workspace.isTrusted },
     synchronize: { configurationSection: 'kyverno' },
     middleware: {
       handleDiagnostics(uri, diagnostics, next) {
@@ -47,6 +49,7 @@ export async function startLanguageClient(context: vscode.ExtensionContext, log:
   };
   const client = new LanguageClient(CLIENT_ID, 'Kyverno Language Server', serverOptions, clientOptions);
   await client.start();
+  context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => void client.sendNotification(WORKSPACE_TRUSTED)));
   log.info(`language server started (${module})`);
   return client;
 }

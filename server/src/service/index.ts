@@ -11,7 +11,7 @@ export {
   evaluateManifests,
   evaluateManifestDocuments,
   manifestDiagnostics,
-  manifestDocuments,
+  manifestDocuments, manifestResources,
   workspacePolicies,
   policySet,
   mutationEdit,

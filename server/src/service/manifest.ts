@@ -20,6 +20,7 @@ import { classifyDocument, apiGroup, expandLists } from '../../../engine/loader/
 import { isJsonObject } from '../../../engine/core/json';
 import { withDefaultNamespace } from '../../../engine/testing/inputs';
 import type { JsonObject } from '../../../engine/core/types';
+import type { ImageRegistrySnapshot } from '../../../engine/verify-images';
 
 /** What a workspace document is to the evaluation of manifests. */
 export type WorkspaceRole = 'policy' | 'exception' | 'binding';
@@ -63,6 +64,8 @@ export interface ManifestOptions {
   now?: Date;
   /** Evaluate every policy on every manifest, without the kind index (tests compare both). */
   allPolicies?: boolean;
+  /** What registries said about the manifests' images (only with registry access on). */
+  imageRegistry?: ImageRegistrySnapshot;
 }
 
 /** Groups whose documents are Kyverno's own inputs or outputs (tests, reports...), never manifests. */
@@ -114,6 +117,11 @@ function manifestTargets(file: ParsedFile, opts: ManifestOptions): Target[] {
   });
 }
 
+/** The resources a file's manifests stand for (a `kind: List` for its items), as registry reads need them. */
+export function manifestResources(file: ParsedFile): JsonObject[] {
+  return manifestTargets(file, {}).map((t) => withDefaultNamespace(t.value));
+}
+
 function asPolicySet(workspace: readonly WorkspacePolicy[] | PolicySet): PolicySet {
   return Array.isArray(workspace) ? policySet(workspace as readonly WorkspacePolicy[]) : (workspace as PolicySet);
 }
@@ -122,6 +130,7 @@ function evaluateTargets(targets: Target[], set: PolicySet, opts: ManifestOption
   if (!targets.length || !set.policies.length) return [];
   const resources = targets.map((t) => withDefaultNamespace(t.value));
   const cluster = offlineCluster({ exceptions: set.exceptions, bindings: set.bindings, resources });
+  if (opts.imageRegistry) cluster.imageRegistry = opts.imageRegistry;
   const candidates = opts.allPolicies ? undefined : set.index;
   return evaluateResources({ policies: set.policies, resources, cluster, now: opts.now, candidates }).map((ev, i) => ({
     pd: targets[i].pd,
@@ -144,7 +153,7 @@ export function evaluateManifests(file: ParsedFile, workspace: readonly Workspac
 }
 
 /** What a file's evaluation depended on: its manifests' values and the documents that could apply to them. */
-interface EvaluationInputs { values: string; used: JsonObject[] }
+interface EvaluationInputs { values: string; used: JsonObject[]; imageRegistry?: ImageRegistrySnapshot }
 
 function inputsOf(targets: Target[], set: PolicySet, opts: ManifestOptions): EvaluationInputs {
   const used: JsonObject[] = [...set.exceptions, ...set.bindings];
@@ -155,7 +164,7 @@ function inputsOf(targets: Target[], set: PolicySet, opts: ManifestOptions): Eva
     seen.add(candidates);
     used.push(...candidates);
   }
-  return { values: JSON.stringify(targets.map((t) => t.value)), used };
+  return { values: JSON.stringify(targets.map((t) => t.value)), used, imageRegistry: opts.imageRegistry };
 }
 
 function sameKind(a: JsonObject, b: JsonObject): boolean {
@@ -163,7 +172,7 @@ function sameKind(a: JsonObject, b: JsonObject): boolean {
 }
 
 function sameInputs(a: EvaluationInputs, b: EvaluationInputs): boolean {
-  return a.values === b.values && a.used.length === b.used.length && a.used.every((x, i) => x === b.used[i]);
+  return a.values === b.values && a.imageRegistry === b.imageRegistry && a.used.length === b.used.length && a.used.every((x, i) => x === b.used[i]);
 }
 
 /**
@@ -180,20 +189,22 @@ export class ManifestResults {
 
   constructor(private readonly opts: ManifestOptions = {}) {}
 
-  diagnostics(file: ParsedFile, set: PolicySet): Diagnostic[] {
-    const targets = manifestTargets(file, this.opts);
+  /** `imageRegistry`: the registry snapshot for the file's images, when registry access is on. */
+  diagnostics(file: ParsedFile, set: PolicySet, imageRegistry?: ImageRegistrySnapshot): Diagnostic[] {
+    const opts = imageRegistry ? { ...this.opts, imageRegistry } : this.opts;
+    const targets = manifestTargets(file, opts);
     if (!targets.length || !set.policies.length) {
       this.last.delete(file.uri);
       return [];
     }
-    const inputs = inputsOf(targets, set, this.opts);
+    const inputs = inputsOf(targets, set, opts);
     const hit = this.last.get(file.uri);
     let evaluations: ManifestEvaluation[];
     if (hit && sameInputs(hit.inputs, inputs)) {
       // Same values in the same order: the current documents take the place of the old ones.
       evaluations = hit.evaluations.map((ev, i) => ({ ...ev, pd: targets[i].pd, itemPath: targets[i].itemPath }));
     } else {
-      evaluations = evaluateTargets(targets, set, this.opts);
+      evaluations = evaluateTargets(targets, set, opts);
       this.evaluations++;
       // A mutation that changed a manifest's kind made every policy run after it (see evaluateResource).
       if (evaluations.some((ev) => ev.responses.some((r) => !sameKind(r.patchedResource, ev.resource)))) inputs.used = [...inputs.used, ...set.policies];

@@ -1,0 +1,146 @@
+/**
+ * Notary Project (notation) signature verification, offline, as Kyverno's ImageValidatingPolicy
+ * notary attestor runs it: notation.Verify with a trust policy at the `strict` level whose
+ * trust store holds the attestor's certificates and whose trusted identities are "*".
+ * Signatures are OCI 1.1 referrers of type `application/vnd.cncf.notary.signature` whose one
+ * layer is a JWS envelope (`application/jose+json`, JSON serialisation) with the signing
+ * certificate chain in its `x5c` header. For each signature (at most 10 tried), as notation:
+ * the envelope's signature over the protected header and payload with the leaf key; the chain
+ * (each certificate signed by the next, a self-signed root, a code-signing leaf, all valid at
+ * the signing time); some certificate of the chain in the trust store; the expiry; without a
+ * timestamp countersignature, the chain valid now; and the payload's `targetArtifact` equal to
+ * the artifact's descriptor (media type, digest, size).
+ */
+import { base64Decode } from '../jmespath/go-compat';
+import { verifyWithKey, type HashName } from '../crypto/verify';
+import { CertificateError, checkSignatureFrom, parseCertificate, rfc3339, type Certificate } from '../crypto/x509';
+import type { RegistryReferrer } from './snapshot';
+import { NOTARY_SIGNATURE_ARTIFACT_TYPE } from './snapshot';
+
+export interface ArtifactDescriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+}
+
+const JWS_MEDIA_TYPE = 'application/jose+json';
+const PAYLOAD_CONTENT_TYPE = 'application/vnd.cncf.notary.payload.v1+json';
+const MAX_SIGNATURE_ATTEMPTS = 10;
+const EKU_CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
+const KEY_USAGE_DIGITAL_SIGNATURE = 1;
+
+const ALGORITHMS: Record<string, { key: 'rsa' | 'ecdsa'; hash: HashName; curve?: string }> = {
+  PS256: { key: 'rsa', hash: 'sha256' },
+  PS384: { key: 'rsa', hash: 'sha384' },
+  PS512: { key: 'rsa', hash: 'sha512' },
+  ES256: { key: 'ecdsa', hash: 'sha256', curve: 'P-256' },
+  ES384: { key: 'ecdsa', hash: 'sha384', curve: 'P-384' },
+  ES512: { key: 'ecdsa', hash: 'sha512', curve: 'P-521' },
+};
+
+const textDecoder = new TextDecoder();
+
+function base64UrlDecode(text: string): Uint8Array {
+  const std = text.replace(/-/g, '+').replace(/_/g, '/');
+  return base64Decode(std + '='.repeat((4 - (std.length % 4)) % 4));
+}
+
+function jsonOf(bytes: Uint8Array, what: string): Record<string, unknown> {
+  try {
+    const value = JSON.parse(textDecoder.decode(bytes)) as unknown;
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  throw new Error(`malformed ${what}`);
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** notation-core-go's code-signing chain validation at the signing time. */
+function validateChain(chain: Certificate[], signingTime: number): void {
+  if (chain.length === 0) throw new Error('certificate chain must contain at least one certificate');
+  const leaf = chain[0];
+  if (leaf.basicConstraintsValid && leaf.isCA && chain.length > 1) throw new Error('leaf certificate is a CA certificate');
+  if (leaf.keyUsage !== 0 && (leaf.keyUsage & KEY_USAGE_DIGITAL_SIGNATURE) === 0) throw new Error('the certificate has no digitalSignature key usage');
+  if (leaf.extKeyUsage.length > 0 && !leaf.extKeyUsage.includes(EKU_CODE_SIGNING)) throw new Error('the certificate has no codeSigning extended key usage');
+  for (let i = 0; i < chain.length; i++) {
+    const cert = chain[i];
+    const issuer = chain[i + 1] ?? cert;
+    if (i === chain.length - 1 && !equalBytes(cert.rawSubject, cert.rawIssuer)) throw new Error('certificate chain must end with a root certificate');
+    // A lone self-signed leaf is its own root; its key usage was checked above.
+    const parentError = chain.length === 1 ? selfSigned(cert) : checkSignatureFrom(cert, issuer);
+    if (parentError) throw new Error(`invalid certificate chain: ${parentError}`);
+    if (signingTime < cert.notBefore || signingTime > cert.notAfter) throw new Error(`certificate "${cert.subject.commonName}" was not valid at signing time ${rfc3339(signingTime)}`);
+  }
+}
+
+/** A self-signed leaf verifies with its own key whatever its CA flags. */
+function selfSigned(cert: Certificate): string | null {
+  return checkSignatureFrom(cert, { ...cert, basicConstraintsValid: true, isCA: true, keyUsage: 0 });
+}
+
+/** One JWS envelope against the trust store and the artifact; throws the reason it fails. */
+function verifyEnvelope(layer: NonNullable<RegistryReferrer['layer']>, artifact: ArtifactDescriptor, trusted: readonly Certificate[], now: number): void {
+  if (layer.mediaType !== JWS_MEDIA_TYPE) throw new Error(`signature envelope format with media type "${layer.mediaType}" is not supported`);
+  const envelope = jsonOf(base64Decode(layer.data), 'JWS envelope');
+  const { payload, protected: protectedHeader, signature } = envelope;
+  const header = envelope.header as { x5c?: unknown } | undefined;
+  if (typeof payload !== 'string' || typeof protectedHeader !== 'string' || typeof signature !== 'string' || !Array.isArray(header?.x5c)) {
+    throw new Error('malformed JWS envelope');
+  }
+  const headers = jsonOf(base64UrlDecode(protectedHeader), 'protected header');
+  if (headers.cty !== PAYLOAD_CONTENT_TYPE) throw new Error(`payload content type "${String(headers.cty)}" is not supported`);
+  if (headers['io.cncf.notary.signingScheme'] !== 'notary.x509') throw new Error('only the notary.x509 signing scheme is supported offline');
+  const algorithm = ALGORITHMS[String(headers.alg)];
+  if (!algorithm) throw new Error(`signature algorithm "${String(headers.alg)}" is not supported`);
+  const signingTime = Date.parse(String(headers['io.cncf.notary.signingTime'] ?? ''));
+  if (Number.isNaN(signingTime)) throw new Error('missing or malformed signing time');
+  let chain: Certificate[];
+  try {
+    chain = header.x5c.map((c) => parseCertificate(base64Decode(String(c))));
+  } catch (e) {
+    throw new Error(`malformed certificate chain: ${(e as CertificateError).message}`);
+  }
+  const leafKey = chain[0]?.publicKey;
+  if (!leafKey || leafKey.type !== algorithm.key || (leafKey.type === 'ecdsa' && leafKey.curve !== algorithm.curve)) {
+    throw new Error('the signing key does not match the signature algorithm');
+  }
+  const signed = new TextEncoder().encode(`${protectedHeader}.${payload}`);
+  const outcome = verifyWithKey(leafKey, signed, base64UrlDecode(signature), { hash: algorithm.hash, rsaPadding: 'pss', ecdsaEncoding: 'raw' });
+  if (!outcome.verified) throw new Error('signature is invalid');
+  validateChain(chain, signingTime);
+  if (!chain.some((cert) => trusted.some((t) => equalBytes(t.raw, cert.raw)))) throw new Error('signature is not produced by a trusted signer');
+  if (typeof headers['io.cncf.notary.expiry'] === 'string' && Date.parse(headers['io.cncf.notary.expiry']) < now) throw new Error('digital signature has expired');
+  // Without a timestamp countersignature, strict verification needs the chain valid now.
+  for (const cert of chain) {
+    if (now < cert.notBefore) throw new Error(`certificate "${cert.subject.commonName}" is not valid yet`);
+    if (now > cert.notAfter) throw new Error(`certificate "${cert.subject.commonName}" is not valid anymore, it was expired at ${cert.notAfterText}`);
+  }
+  const target = (jsonOf(base64UrlDecode(payload), 'payload').targetArtifact ?? {}) as Record<string, unknown>;
+  if (target.mediaType !== artifact.mediaType || target.digest !== artifact.digest || target.size !== artifact.size) {
+    throw new Error(`integrity check failed: the signature's payload does not describe ${artifact.digest}`);
+  }
+}
+
+/**
+ * notation.Verify for one artifact from its referrers: passes when one of its Notary signatures
+ * verifies; throws with the reasons otherwise.
+ */
+export function verifyNotarySignatures(artifact: ArtifactDescriptor, referrers: readonly RegistryReferrer[], trusted: readonly Certificate[], now: number): void {
+  const signatures = referrers.filter((r) => r.artifactType === NOTARY_SIGNATURE_ARTIFACT_TYPE).slice(0, MAX_SIGNATURE_ATTEMPTS);
+  if (signatures.length === 0) throw new Error(`no signature is associated with "${artifact.digest}", make sure the artifact was signed successfully`);
+  const errors: string[] = [];
+  for (const sig of signatures) {
+    try {
+      if (!sig.layer) throw new Error(sig.error ?? 'signature envelope not read');
+      verifyEnvelope(sig.layer, artifact, trusted, now);
+      return;
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+  }
+  throw new Error(`signature verification failed for all the signatures associated with ${artifact.digest}: ${errors.join('; ')}`);
+}

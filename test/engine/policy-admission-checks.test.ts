@@ -1,0 +1,57 @@
+/** Kyverno's policy validation at create/update (pkg/validation/policy, api/kyverno/v1 Validate), with its messages. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkPolicyForAdmission } from '../../engine/policy/admission-checks';
+
+const rule = (body: Record<string, unknown>, name = 'r') => ({ name, match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, ...body });
+const cpol = (spec: Record<string, unknown>, meta: Record<string, unknown> = {}) => ({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p', ...meta }, spec });
+const pol = (spec: Record<string, unknown>) => ({ apiVersion: 'kyverno.io/v1', kind: 'Policy', metadata: { name: 'p', namespace: 'team' }, spec });
+const validate = { validate: { pattern: { metadata: { labels: { a: '?*' } } } } };
+
+test('a valid policy passes', () => {
+  assert.deepEqual(checkPolicyForAdmission(cpol({ rules: [rule(validate)] })), { warnings: [] });
+});
+
+test('webhook timeouts outside 1-30 seconds, in either field', () => {
+  assert.equal(checkPolicyForAdmission(cpol({ webhookTimeoutSeconds: 31, rules: [rule(validate)] })).error, 'spec.webhookTimeoutSeconds: Invalid value: 31: the timeout value must be between 1 and 30 seconds');
+  assert.equal(checkPolicyForAdmission(cpol({ webhookConfiguration: { timeoutSeconds: 0 }, rules: [rule(validate)] })).error, 'spec.webhookConfiguration.timeoutSeconds: Invalid value: 0: the timeout value must be between 1 and 30 seconds');
+  assert.equal(
+    checkPolicyForAdmission(cpol({ webhookTimeoutSeconds: 40, webhookConfiguration: { timeoutSeconds: 5 }, rules: [rule(validate)] })).error,
+    '[spec.webhookTimeoutSeconds: Forbidden: remove the deprecated field and use spec.webhookConfiguration.timeoutSeconds instead, spec.webhookTimeoutSeconds: Invalid value: 40: the timeout value must be between 1 and 30 seconds]',
+    'several errors aggregate in brackets',
+  );
+});
+
+test('mutate existing without targets', () => {
+  const mutate = { mutate: { patchStrategicMerge: { metadata: { labels: { a: 'b' } } } } };
+  assert.equal(checkPolicyForAdmission(cpol({ mutateExistingOnPolicyUpdate: true, rules: [rule(mutate)] })).error, 'spec.mutateExistingOnPolicyUpdate: Forbidden: rules[0].mutate.targets has to be specified when mutateExistingOnPolicyUpdate is set');
+  assert.equal(checkPolicyForAdmission(cpol({ rules: [rule({ mutate: { ...mutate.mutate, mutateExistingOnPolicyUpdate: true, targets: [{ apiVersion: 'v1', kind: 'ConfigMap' }] } })] })).error, undefined);
+});
+
+test('a namespaced Policy: generate and mutate targets stay in its namespace', () => {
+  const gen = (g: Record<string, unknown>) => pol({ rules: [rule({ generate: { apiVersion: 'v1', kind: 'ConfigMap', name: 'x', data: {}, ...g } })] });
+  assert.equal(checkPolicyForAdmission(gen({ namespace: 'other' })).error, 'spec.rules[0].namespace: Forbidden: target resource scope mismatched: a namespaced policy cannot generate resources in other namespaces, expected: team, received: other ');
+  assert.equal(checkPolicyForAdmission(gen({ namespace: 'team' })).error, undefined);
+  assert.match(String(checkPolicyForAdmission(gen({ kind: 'Namespace', namespace: 'team' })).error), /the target must be a namespaced resource: v1\/Namespace/);
+  assert.equal(
+    checkPolicyForAdmission(pol({ rules: [rule({ mutate: { targets: [{ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'other' }], patchStrategicMerge: {} } })] })).error,
+    'spec.rules[0].targets[0].namespace: Invalid value: "other": This field can be ignored or should have value of the namespace where the policy is being created',
+  );
+  assert.equal(checkPolicyForAdmission(pol({ validationFailureActionOverrides: [{ action: 'Audit' }], rules: [rule(validate)] })).error, 'spec.validationFailureActionOverrides: Forbidden: Use of validationFailureActionOverrides is supported only with ClusterPolicy');
+});
+
+test('generate patterns: required fields, scope of the target, one pattern only', () => {
+  const gen = (g: Record<string, unknown>) => cpol({ rules: [rule({ generate: g })] });
+  assert.equal(checkPolicyForAdmission(gen({ apiVersion: 'v1', kind: 'ConfigMap', name: 'x', data: {} })).error, 'spec.rules[0].namespace: Forbidden: target namespace must be set for a namespaced resource');
+  assert.equal(checkPolicyForAdmission(gen({ apiVersion: 'v1', kind: 'Namespace', name: 'x', namespace: 'y', data: {} })).error, 'spec.rules[0].namespace: Forbidden: target namespace must not be set for a cluster-wide resource');
+  assert.equal(checkPolicyForAdmission(gen({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'n', data: {} })).error, 'spec.rules[0].name: Forbidden: name can not be empty');
+  assert.equal(checkPolicyForAdmission(gen({ apiVersion: 'v1', kind: 'ConfigMap', name: 'x', namespace: 'n', data: {}, clone: { name: 'a', namespace: 'b' } })).error, 'spec.rules[0]: Forbidden: only one of generate patterns(data, clone, cloneList and foreach) can be specified');
+});
+
+test('policy-level checks: namespace on a ClusterPolicy, autogen all, long names, admission and background', () => {
+  assert.deepEqual(checkPolicyForAdmission(cpol({ rules: [rule(validate)] }, { namespace: 'x' })), { error: 'A clusterpolicy should not have the namespace defined', warnings: ['A clusterpolicy should not have the namespace defined'] });
+  assert.equal(checkPolicyForAdmission(cpol({ rules: [rule(validate)] }, { annotations: { 'pod-policies.kyverno.io/autogen-controllers': 'all' } })).error, "metadata.annotations: Forbidden: Autogen annotation does not support 'all' anymore, remove the annotation or set it to a valid value");
+  assert.equal(checkPolicyForAdmission(cpol({ rules: [rule(validate)] }, { name: 'x'.repeat(64) })).error, 'name: Too long: may not be more than 63 bytes');
+  assert.equal(checkPolicyForAdmission(cpol({ admission: false, background: false, rules: [rule(validate)] })).error, 'disabling both admission and background processing is not allowed');
+  assert.equal(checkPolicyForAdmission(cpol({ admission: false, rules: [rule({ mutate: { patchStrategicMerge: {} } })] })).error, 'disabling admission processing is only allowed with validation policies');
+});

@@ -1,0 +1,114 @@
+/** Kubernetes events as Kyverno's pkg/event builds them, and the rate-limited writer. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { PolicyResponse } from '../../engine/core/types';
+import { admissionEvents, eventNamePrefix, eventObject, scanEvents } from '../../webhook/event-info';
+import { EventWriter } from '../../webhook/events';
+import { microTime } from '../../webhook/leader';
+import type { KubeClient } from '../../kube-api/client';
+import { KubeError } from '../../kube-api/client';
+
+const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'team', uid: 'u1' } };
+const policy = { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'require-team', uid: 'pu' }, spec: { rules: [{ name: 'r', validate: {} }] } };
+const response = (statuses: Array<[string, string]>, enforce = true): PolicyResponse => ({
+  policy: { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', name: 'require-team' },
+  resource: { apiVersion: 'v1', kind: 'Pod', name: 'p', namespace: 'team' },
+  rules: statuses.map(([name, status]) => ({ name, type: 'Validation', status, message: `${name} says ${status}`, failureAction: enforce ? 'Enforce' : 'Audit' }) as PolicyResponse['rules'][number]),
+  patchedResource: pod,
+});
+const of = () => policy;
+
+test('admission: a blocked request gives one PolicyViolation per failed rule on the policy, "Resource Blocked"', () => {
+  const events = admissionEvents([response([['a', 'fail'], ['b', 'pass']])], of, pod, true, false);
+  assert.deepEqual(events, [{
+    regarding: { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', name: 'require-team', uid: 'pu' },
+    related: { apiVersion: 'v1', kind: 'Pod', name: 'p', namespace: 'team', uid: 'u1' },
+    reason: 'PolicyViolation', action: 'Resource Blocked', source: 'kyverno-admission',
+    message: 'Pod team/p: [a] fail (blocked); a says fail',
+  }]);
+  assert.deepEqual(admissionEvents([response([['a', 'fail']], false)], of, pod, true, false), [], 'only enforcing policies count when blocked');
+});
+
+test('admission: an admitted violation also puts an event on the resource for every rule of the policy', () => {
+  const events = admissionEvents([response([['a', 'fail'], ['b', 'pass']], false)], of, pod, false, false);
+  assert.deepEqual(events.map((e) => [e.regarding.kind, e.action, e.message]), [
+    ['ClusterPolicy', 'Resource Passed', 'Pod team/p: [a] fail; a says fail'],
+    ['Pod', 'Resource Passed', 'policy require-team/a fail: a says fail'],
+    ['Pod', 'Resource Passed', 'policy require-team/b pass: b says pass'],
+  ]);
+});
+
+test('admission: PolicyApplied only with success events, never for skips or nameless resources', () => {
+  assert.deepEqual(admissionEvents([response([['a', 'pass']])], of, pod, false, false), []);
+  const applied = admissionEvents([response([['a', 'pass']])], of, pod, false, true);
+  assert.deepEqual(applied.map((e) => [e.reason, e.action, e.message, e.type]), [['PolicyApplied', 'Resource Passed', 'Pod team/p: pass', 'Normal']]);
+  const mutator = { ...policy, spec: { rules: [{ name: 'm', mutate: {} }] } };
+  assert.deepEqual(admissionEvents([response([['m', 'pass']])], () => mutator, pod, false, true).map((e) => [e.action, e.message]), [['Resource Mutated', 'Pod team/p is successfully mutated']]);
+  assert.deepEqual(admissionEvents([response([['a', 'pass'], ['b', 'skip']])], of, pod, false, true), []);
+  assert.deepEqual(admissionEvents([response([['a', 'fail']])], of, { ...pod, metadata: { generateName: 'p-' } }, false, false), []);
+});
+
+test('scan: each rule neither passed nor skipped gives an event on the resource and one on the policy (kyverno-scan)', () => {
+  const events = scanEvents([response([['a', 'fail'], ['b', 'error'], ['c', 'skip']], false)], of, pod, false);
+  assert.deepEqual(events.map((e) => [e.source, e.regarding.kind, e.message]), [
+    ['kyverno-scan', 'Pod', 'policy require-team/a fail: a says fail'],
+    ['kyverno-scan', 'ClusterPolicy', 'Pod team/p: [a] fail; a says fail'],
+    ['kyverno-scan', 'Pod', 'policy require-team/b error: b says error'],
+    ['kyverno-scan', 'ClusterPolicy', 'Pod team/p: [b] error; b says error'],
+  ]);
+});
+
+test("event objects: Kyverno's name, namespace, reporting fields and 1024-character note", () => {
+  const [info] = admissionEvents([response([['a', 'fail']])], of, pod, true, false);
+  const e = eventObject({ ...info, message: 'x'.repeat(2000) }, 'host', Date.UTC(2026, 0, 1), microTime);
+  assert.match(String((e.metadata as { name: string }).name), /^require-team\.[0-9a-f]+$/);
+  assert.equal((e.metadata as { namespace: string }).namespace, 'default', 'cluster-wide policies: events in default');
+  assert.equal(e.reportingController, 'kyverno-admission');
+  assert.equal(e.reportingInstance, 'kyverno-admission-host');
+  assert.equal(e.eventTime, '2026-01-01T00:00:00.000000Z');
+  assert.equal(e.type, 'Warning');
+  assert.equal(String(e.note).length, 1024);
+  assert.ok(String(e.note).endsWith('...'));
+  assert.equal(eventNamePrefix('My:Policy/'), 'my-policy-z');
+  assert.equal(eventNamePrefix('-x'), 'a-x');
+});
+
+test('writer: bounded queue, omitted reasons, retries then drop, 404 not retried', async () => {
+  const created: unknown[] = [];
+  let failures = 0;
+  const client = {
+    create: async (o: unknown) => {
+      if (failures > 0) {
+        failures--;
+        throw new KubeError(500, '', 'boom');
+      }
+      if (((o as { regarding: { name: string } }).regarding.name) === 'gone') throw new KubeError(404, '', 'namespace gone');
+      created.push(o);
+      return o;
+    },
+  } as unknown as KubeClient;
+  const log: string[] = [];
+  const w = new EventWriter(client, (l) => log.push(l), { maxQueued: 3, omit: ['PolicyApplied'] });
+  const base = admissionEvents([response([['a', 'fail']])], of, pod, true, false)[0];
+  failures = 2;
+  w.add([base, { ...base, reason: 'PolicyApplied' }, { ...base, regarding: { ...base.regarding, name: 'gone' } }, base, base, base]);
+  await w.idle();
+  assert.equal(created.length, 2, 'three queued (the queue holds 3), the 404 not retried, the first written on its third attempt');
+  assert.ok(log.some((l) => /dropping events/.test(l)));
+  failures = 5;
+  w.add([base]);
+  await w.idle();
+  assert.equal(created.length, 2);
+  assert.ok(log.some((l) => /dropping a PolicyViolation event/.test(l)), 'given up after 3 attempts');
+});
+
+test('writer: a client-side rate limit spaces writes once the burst is used', async () => {
+  const times: number[] = [];
+  const client = { create: async (o: unknown) => (times.push(Date.now()), o) } as unknown as KubeClient;
+  const w = new EventWriter(client, () => {}, { qps: 20, burst: 2 });
+  const base = admissionEvents([response([['a', 'fail']])], of, pod, true, false)[0];
+  w.add([base, base, base, base]);
+  await w.idle();
+  assert.equal(times.length, 4);
+  assert.ok(times[3] - times[0] >= 80, `4 writes at 20/s after a burst of 2 take ≥ 100 ms (took ${times[3] - times[0]})`);
+});

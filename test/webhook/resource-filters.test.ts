@@ -1,0 +1,48 @@
+/** Kyverno's resource filters (pkg/config parseKinds/ToFilter) and the reviews they let through unevaluated. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { defaultResourceFilters, isFiltered, parseResourceFilters } from '../../webhook/resource-filters';
+import { evaluateReview } from '../../webhook/evaluate';
+import { PolicyIndex } from '../../webhook/prefilter';
+
+const req = (kind: string, namespace = '', name = 'x', extra: Partial<{ group: string; version: string; subresource: string }> = {}) => ({ group: '', version: 'v1', subresource: '', kind, namespace, name, ...extra });
+
+test("Kyverno's default filters: events, system namespaces, nodes, ReplicaSets, bindings, our namespace; reports and update requests always", () => {
+  const f = parseResourceFilters(defaultResourceFilters('kyverno-studio'));
+  assert.equal(isFiltered(f, req('Event', 'default')), true);
+  assert.equal(isFiltered(f, req('ConfigMap', 'kube-system')), true);
+  assert.equal(isFiltered(f, req('Pod', 'kube-node-lease')), true);
+  assert.equal(isFiltered(f, req('ConfigMap', 'kyverno-studio')), true);
+  assert.equal(isFiltered(f, req('Namespace', '', 'kube-system')), true, 'the namespace itself');
+  assert.equal(isFiltered(f, req('Node')), true);
+  assert.equal(isFiltered(f, req('Node', '', 'n', { subresource: 'status' })), true);
+  assert.equal(isFiltered(f, req('ReplicaSet', 'default', 'r', { group: 'apps' })), true);
+  assert.equal(isFiltered(f, req('Pod', 'default', 'p', { subresource: 'binding' })), true);
+  assert.equal(isFiltered(f, req('UpdateRequest', 'kyverno')), true);
+  assert.equal(isFiltered(f, req('Pod', 'default')), false);
+  assert.equal(isFiltered(f, req('Namespace', '', 'team')), false);
+  assert.equal(isFiltered(f, req('ClusterPolicy', '', 'p', { group: 'kyverno.io' })), false, 'Kyverno does not filter its policies');
+});
+
+test('filter syntax: group/version/Kind, names with wildcards, one- and two-part entries', () => {
+  const f = parseResourceFilters('[apps/v1/Deployment,team-*,web-*][Secret,prod] [Lease]');
+  assert.equal(isFiltered(f, req('Deployment', 'team-a', 'web-1', { group: 'apps' })), true);
+  assert.equal(isFiltered(f, req('Deployment', 'team-a', 'db', { group: 'apps' })), false);
+  assert.equal(isFiltered(f, req('Secret', 'prod', '')), true, 'two parts: name empty');
+  assert.equal(isFiltered(f, req('Secret', 'prod', 's')), false);
+  assert.equal(isFiltered(f, req('Lease', '', '')), true);
+});
+
+test('a filtered review is admitted without evaluating any policy', () => {
+  const policy = { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'deny-all' }, spec: { validationFailureAction: 'Enforce', rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, validate: { message: 'no', deny: {} } }] } };
+  const body = (namespace: string) => JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: {
+    uid: 'u', operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'ConfigMap' }, resource: { group: '', version: 'v1', resource: 'configmaps' }, namespace, name: 'c', userInfo: {},
+    object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace } } } });
+  const filters = parseResourceFilters(defaultResourceFilters('kyverno-studio'));
+  const cluster = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
+  const index = new PolicyIndex([policy]);
+  assert.equal(evaluateReview({ path: 'validate', body: body('default'), filters }, index, cluster).allowed, false);
+  const filtered = evaluateReview({ path: 'validate', body: body('kube-system'), filters }, index, cluster);
+  assert.equal(filtered.allowed, true);
+  assert.deepEqual(filtered.outcomes, []);
+});

@@ -1,0 +1,180 @@
+/**
+ * Which Kubernetes events a policy evaluation produces, as Kyverno's pkg/event and
+ * pkg/webhooks/utils GenerateEvents decide it. Pure: the server processes build these next
+ * to the answer; the primary writes them (events.ts).
+ *
+ * Admission (source `kyverno-admission`), per policy response with a named resource:
+ * - a rule failed or errored: a PolicyViolation on the policy for each failed/errored rule
+ *   ("Resource Blocked" when the request was denied), and, when not denied, a PolicyViolation
+ *   on the resource for every rule of that policy;
+ * - otherwise, unless a rule was skipped: PolicyApplied on the policy (only written with
+ *   `generateSuccessEvents`, off by default in Kyverno's configuration).
+ * Background scans (source `kyverno-scan`): for each rule neither passed nor skipped, a
+ * PolicyViolation on the resource and one on the policy.
+ */
+import type { JsonObject, PolicyResponse, RuleResult } from '../engine/core/types';
+import { asObject } from '../engine/core/json';
+
+export type EventSource = 'kyverno-admission' | 'kyverno-scan' | 'kyverno-generate' | 'kyverno-mutate' | 'kyverno-cleanup';
+export type EventReason = 'PolicyViolation' | 'PolicyApplied' | 'PolicyError' | 'PolicySkipped';
+
+export interface ObjectReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+  uid?: string;
+}
+
+export interface EventInfo {
+  regarding: ObjectReference;
+  related?: ObjectReference;
+  reason: EventReason;
+  action: 'Resource Blocked' | 'Resource Passed' | 'Resource Generated' | 'Resource Mutated' | 'Resource Cleaned Up' | 'None';
+  source: EventSource;
+  message: string;
+  /** Warning unless said otherwise (PolicyApplied and PolicySkipped are Normal). */
+  type?: 'Normal' | 'Warning';
+}
+
+function describe(resource: ObjectReference): string {
+  return resource.namespace ? `${resource.kind} ${resource.namespace}/${resource.name}` : `${resource.kind} ${resource.name}`;
+}
+
+/** Kyverno's buildPolicyEventMessage. */
+function policyEventMessage(rule: RuleResult, resource: ObjectReference, blocked: boolean): string {
+  let m = `${describe(resource)}: ${rule.name ? `[${rule.name}] ` : ''}${rule.status}`;
+  if (blocked) m += ' (blocked)';
+  if (rule.message) m += `; ${rule.message}`;
+  return m;
+}
+
+/** The policy a response came from, with its UID when we have the object. */
+function policyReference(response: PolicyResponse, policy: JsonObject | undefined): ObjectReference {
+  const uid = asObject(policy?.metadata).uid;
+  return {
+    apiVersion: response.policy.apiVersion,
+    kind: response.policy.kind,
+    name: response.policy.name,
+    ...(response.policy.namespace ? { namespace: response.policy.namespace } : {}),
+    ...(typeof uid === 'string' ? { uid } : {}),
+  };
+}
+
+export function resourceReference(resource: JsonObject): ObjectReference {
+  const m = asObject(resource.metadata);
+  const ref: ObjectReference = { apiVersion: String(resource.apiVersion ?? ''), kind: String(resource.kind ?? ''), name: String(m.name ?? '') };
+  if (typeof m.namespace === 'string' && m.namespace) ref.namespace = m.namespace;
+  if (typeof m.uid === 'string' && m.uid) ref.uid = m.uid;
+  return ref;
+}
+
+const failed = (r: RuleResult) => r.status === 'fail' || r.status === 'error';
+
+/** An event on the policy, related to the resource it evaluated. */
+function onPolicy(response: PolicyResponse, policy: JsonObject | undefined, resource: ObjectReference, event: Omit<EventInfo, 'regarding' | 'related'>): EventInfo {
+  return { regarding: policyReference(response, policy), related: resource, ...event };
+}
+
+function policyFailEvent(source: EventSource, response: PolicyResponse, policy: JsonObject | undefined, resource: ObjectReference, rule: RuleResult, blocked: boolean): EventInfo {
+  const action = blocked ? 'Resource Blocked' : 'Resource Passed';
+  return onPolicy(response, policy, resource, { reason: 'PolicyViolation', action, source, message: policyEventMessage(rule, resource, blocked) });
+}
+
+function resourceViolationEvent(source: EventSource, response: PolicyResponse, resource: ObjectReference, rule: RuleResult): EventInfo {
+  return { regarding: resource, reason: 'PolicyViolation', action: 'Resource Passed', source, message: `policy ${response.policy.name}/${rule.name} ${rule.status}: ${rule.message}` };
+}
+
+/** Kyverno's NewPolicyAppliedEvent: "pass" for policies that validate, "mutated" for mutate-only ones. */
+function policyAppliedEvent(source: EventSource, response: PolicyResponse, policy: JsonObject | undefined, resource: ObjectReference): EventInfo {
+  const rules = Array.isArray(asObject(policy?.spec).rules) ? (asObject(policy?.spec).rules as JsonObject[]) : [];
+  const classic = response.policy.kind === 'ClusterPolicy' || response.policy.kind === 'Policy';
+  const validates = rules.some((r) => r.validate || r.verifyImages);
+  const mutates = classic ? !validates && rules.some((r) => r.mutate) : /MutatingPolicy$/.test(response.policy.kind);
+  const message = mutates ? `${describe(resource)} is successfully mutated` : `${describe(resource)}: pass`;
+  return onPolicy(response, policy, resource, { reason: 'PolicyApplied', action: mutates ? 'Resource Mutated' : 'Resource Passed', source, message, type: 'Normal' });
+}
+
+/**
+ * Events for one admission review. `policies` finds each response's policy (for its UID);
+ * `blocked`: the request was denied (then only the responses of enforcing policies count, as
+ * Kyverno passes its enforce responses).
+ */
+export function admissionEvents(responses: PolicyResponse[], policyOf: (r: PolicyResponse) => JsonObject | undefined, resource: JsonObject, blocked: boolean, successEvents: boolean): EventInfo[] {
+  const subject = resourceReference(resource);
+  if (!subject.name) return [];
+  const events: EventInfo[] = [];
+  for (const response of responses) {
+    if (response.rules.length === 0) continue;
+    if (blocked && !response.rules.some((r) => r.failureAction === 'Enforce')) continue;
+    const policy = policyOf(response);
+    if (response.rules.some(failed)) {
+      for (const rule of response.rules) {
+        if (failed(rule)) events.push(policyFailEvent('kyverno-admission', response, policy, subject, rule, blocked));
+        if (!blocked) events.push(resourceViolationEvent('kyverno-admission', response, subject, rule));
+      }
+    } else if (!response.rules.some((r) => r.status === 'skip') && successEvents) {
+      events.push(policyAppliedEvent('kyverno-admission', response, policy, subject));
+    }
+  }
+  return events;
+}
+
+/** Events for one background-scan evaluation (Kyverno's reports controller). */
+export function scanEvents(responses: PolicyResponse[], policyOf: (r: PolicyResponse) => JsonObject | undefined, resource: JsonObject, successEvents: boolean): EventInfo[] {
+  const subject = resourceReference(resource);
+  const events: EventInfo[] = [];
+  for (const response of responses) {
+    const policy = policyOf(response);
+    for (const rule of response.rules) {
+      if (rule.status === 'pass' || rule.status === 'skip') continue;
+      events.push(resourceViolationEvent('kyverno-scan', response, subject, rule));
+      events.push(policyFailEvent('kyverno-scan', response, policy, subject, rule, false));
+    }
+    if (successEvents && response.rules.length && !response.rules.some((r) => r.status === 'fail')) events.push(policyAppliedEvent('kyverno-scan', response, policy, subject));
+  }
+  return events;
+}
+
+/** A PolicyApplied event for objects a generate rule created (Kyverno's background controller). */
+export function generatedEvent(policy: ObjectReference, trigger: ObjectReference, created: ObjectReference): EventInfo {
+  return {
+    regarding: policy,
+    related: trigger,
+    reason: 'PolicyApplied',
+    action: 'Resource Generated',
+    source: 'kyverno-generate',
+    message: `${describe(created)} is generated by policy ${policy.name} for ${describe(trigger)}`,
+    type: 'Normal',
+  };
+}
+
+const INVALID = /[^a-z0-9.-]/g;
+
+/** Kyverno's sanitizeEventName: RFC 1123 characters, alphanumeric at both ends. */
+export function eventNamePrefix(name: string): string {
+  let s = name.toLowerCase().replace(INVALID, '-');
+  if (s && !/^[a-z0-9]/.test(s)) s = `a${s}`;
+  if (s && !/[a-z0-9]$/.test(s)) s = `${s}z`;
+  return s;
+}
+
+/** The events.k8s.io/v1 Event Kyverno's event controller writes for `info`. */
+export function eventObject(info: EventInfo, hostname: string, nowMs: number, microTime: (ms: number) => string): JsonObject {
+  const nanos = BigInt(Math.floor(nowMs)) * 1_000_000n + BigInt(Math.floor(Math.random() * 1_000_000));
+  const message = info.message.length > 1024 ? `${info.message.slice(0, 1021)}...` : info.message;
+  return {
+    apiVersion: 'events.k8s.io/v1',
+    kind: 'Event',
+    metadata: { name: `${eventNamePrefix(info.regarding.name)}.${nanos.toString(16)}`, namespace: info.regarding.namespace || 'default' },
+    eventTime: microTime(nowMs),
+    reportingController: info.source,
+    reportingInstance: `${info.source}-${hostname}`,
+    action: info.action,
+    reason: info.reason,
+    regarding: info.regarding,
+    ...(info.related ? { related: info.related } : {}),
+    note: message,
+    type: info.type ?? (info.reason === 'PolicyApplied' || info.reason === 'PolicySkipped' ? 'Normal' : 'Warning'),
+  };
+}
