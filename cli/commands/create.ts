@@ -1,5 +1,5 @@
 /**
- * `kyverno-studio create test|exception|values|user-info|metrics-config|cluster-role`:
+ * `kyverno-studio create test|exception|values|user-info|metrics-config|cluster-role|pack`:
  * Kyverno's `kyverno create` scaffolds, with its flags and the text its templates
  * (commands/create/templates) render, written to standard output or to `-o PATH`.
  */
@@ -8,6 +8,7 @@ import { goJsonIndent } from './jp';
 import { parseCommandArgs, single, type FlagSpec, type ParsedArgs } from '../../io/args';
 import type { Command, CommandIO } from './command';
 import { errorText, runSubcommand } from './command';
+import { PACK_FLAGS, PACK_SUMMARY, runCreatePack } from './create-pack';
 
 interface Scaffold {
   summary: string;
@@ -295,6 +296,7 @@ Prints scaffolds of Kyverno files (as kyverno create).
 
 Kinds:
 ${Object.entries(CREATE_SCAFFOLDS).map(([n, s]) => `  ${n.padEnd(16)}${s.summary}`).join('\n')}
+  ${'pack'.padEnd(16)}${PACK_SUMMARY}
 
 Run \`kyverno-studio create <kind> --help\` for its flags.`;
 
@@ -326,9 +328,10 @@ export const createCommand: Command = {
   name: 'create',
   summary: 'Scaffold tests, exceptions, values, user info... (like `kyverno create`)',
   usage: USAGE,
-  subcommands: Object.fromEntries(Object.entries(CREATE_SCAFFOLDS).map(([n, s]) => [n, s.flags])),
+  subcommands: { ...Object.fromEntries(Object.entries(CREATE_SCAFFOLDS).map(([n, s]) => [n, s.flags])), pack: PACK_FLAGS },
   run(argv: string[], io: CommandIO): number {
     return runSubcommand('create', USAGE, (kind) => {
+      if (kind === 'pack') return runCreatePack;
       const scaffold = Object.hasOwn(CREATE_SCAFFOLDS, kind) ? CREATE_SCAFFOLDS[kind] : undefined;
       return scaffold && ((rest, sio) => runScaffold(kind, scaffold, rest, sio));
     }, argv, io);

@@ -55,6 +55,8 @@ export interface TestRunOptions {
    * document: it is not run and not reported, as Kyverno does when no result is selected.
    */
   select?: (doc: LoadedDocument) => LoadedDocument | null;
+  /** Compute which rules the tests exercised (`TestFileResult.coverage`). */
+  coverage?: boolean;
 }
 
 /** Reads one test file and everything it names, then runs each of its Test documents. Never throws. */
@@ -78,7 +80,7 @@ export function runTestFileFromDisk(path: string, options: TestRunOptions = {}):
       results.push(failedTest(path, failures[0], documents.length > 1 ? doc.index + 1 : undefined));
       continue;
     }
-    results.push(runLoadedTest(doc, text, documents.length, files, { now: options.now, timings: options.timings, imageRegistry: options.imageRegistry }));
+    results.push(runLoadedTest(doc, text, documents.length, files, { now: options.now, timings: options.timings, imageRegistry: options.imageRegistry, coverage: options.coverage }));
   }
   return results;
 }

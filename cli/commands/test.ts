@@ -4,6 +4,9 @@ import { formatResults, resultRows, resultTable, TEST_OUTPUT_FORMATS, type Resul
 import type { Command, CommandIO } from './command';
 import { errorText } from './command';
 import { registrySnapshotForTests, runTestPaths, type TestRunReport } from './test-run';
+import { writeFileSync } from 'node:fs';
+import { readText } from '../io/files';
+import { coverageReport, formatCoverage } from '../output/test-coverage';
 import { DEFAULT_SELECTOR, parseTestCaseSelector, selectTestResults } from './test-selector';
 
 const USAGE = `Usage: kyverno-studio test [PATH...] [flags]
@@ -21,6 +24,10 @@ Flags:
       --require-tests             exit 1 when no test file is found
       --registry                  read image signatures from OCI registries for verifyImages rules
       --json                      print kyverno-studio's own machine-readable report
+      --coverage                  report which rules (and CEL validations) the tests' resources
+                                  exercised, per policy file and per folder (with --json: a
+                                  "coverage" field)
+      --coverage-output FILE      write the coverage report as JSON to FILE (implies --coverage)
   -h, --help                      show this help
 
 Not supported: -b/--git-branch (see the README).`;
@@ -81,10 +88,18 @@ function printHuman(report: TestRunReport, io: CommandIO, options: PrintOptions)
   return failed > 0 ? 1 : 0;
 }
 
+function readPolicyText(path: string): string | null {
+  try {
+    return readText(path);
+  } catch {
+    return null;
+  }
+}
+
 export const TEST_FLAGS: FlagSpec = {
   values: ['file-name'],
-  scalars: ['test-case-selector', 'output-format'],
-  booleans: ['json', 'fail-only', 'detailed-results', 'remove-color', 'require-tests', 'registry', 'help'],
+  scalars: ['test-case-selector', 'output-format', 'coverage-output'],
+  booleans: ['json', 'coverage', 'fail-only', 'detailed-results', 'remove-color', 'require-tests', 'registry', 'help'],
   aliases: { f: 'file-name', t: 'test-case-selector', o: 'output-format', b: 'git-branch', h: 'help' },
   unsupported: TEST_UNSUPPORTED,
   choices: { 'output-format': [...TEST_OUTPUT_FORMATS] },
@@ -108,26 +123,39 @@ export const testCommand: Command = {
       io.out(`\nFilter errors:\n${selector.errors.map((e) => `  Error: ${e}`).join('\n')}`);
     }
     const paths = args.positionals.length > 0 ? args.positionals : ['.'];
+    const coverageOutput = single(args, 'coverage-output');
+    const coverage = args.booleans.has('coverage') || !!coverageOutput;
     let report: TestRunReport;
     let testsFound = 0;
     const select = (doc: Parameters<typeof selectTestResults>[0]) => (testsFound++, selectTestResults(doc, selector));
     try {
       // --registry (Kyverno's flag): read the images verifyImages rules check before running.
       const imageRegistry = args.booleans.has('registry') ? await registrySnapshotForTests(paths, single(args, 'file-name')) : undefined;
-      report = runTestPaths(paths, { fileName: single(args, 'file-name'), select, imageRegistry });
+      report = runTestPaths(paths, { fileName: single(args, 'file-name'), select, imageRegistry, coverage });
     } catch (err) {
       io.err(`Error: ${errorText(err)}`);
       return 1;
     }
     // Tests whose results the selector all left out are skipped, not missing.
     const noTests = report.files.length === 0 && testsFound === 0;
-    if (args.booleans.has('json')) io.out(JSON.stringify(report));
+    const coverageResult = coverage ? coverageReport(report.files, readPolicyText) : undefined;
+    if (coverageOutput && coverageResult) {
+      try {
+        writeFileSync(coverageOutput, `${JSON.stringify(coverageResult, null, 2)}\n`);
+      } catch (err) {
+        io.err(`Error: ${errorText(err)}`);
+        return 1;
+      }
+    }
+    if (args.booleans.has('json')) io.out(JSON.stringify(coverageResult ? { ...report, coverage: coverageResult } : report));
     else if (noTests) {
       // Kyverno's wording, plus which paths were searched for what.
       io.out('\nNo test yamls available');
       io.err(`Warning: ${paths.join(', ')}: no ${single(args, 'file-name') ?? 'kyverno-test.yaml'} found`);
     } else {
-      return printHuman(report, io, { failOnly: args.booleans.has('fail-only'), detailed: args.booleans.has('detailed-results'), format: (format || undefined) as TestOutputFormat | undefined });
+      const code = printHuman(report, io, { failOnly: args.booleans.has('fail-only'), detailed: args.booleans.has('detailed-results'), format: (format || undefined) as TestOutputFormat | undefined });
+      if (coverageResult && args.booleans.has('coverage')) io.out(`\n${formatCoverage(coverageResult)}`);
+      return code;
     }
     if (noTests) {
       // Kyverno: exit 0 unless --require-tests, or the selector had errors.

@@ -13,6 +13,7 @@ import { ClusterStatus } from './cluster/status';
 import { startLanguageClient } from './language/start';
 import { Log } from './log';
 import { registerNewPolicy } from './policies/new-policy';
+import { registerAddPack } from './policies/add-pack';
 import { registerRunCommands } from './run/commands';
 import { RESULTS_VIEW, ResultsTree } from './run/results-view';
 import { registerRuleLenses } from './run/rule-lens';
@@ -60,6 +61,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Kyvern
     registerClusterCommands(status, log),
     registerInstallCli(context, log),
     registerNewPolicy(context),
+    registerAddPack(context),
     vscode.commands.registerCommand('kyverno.showOutput', () => log.channel.show(true)),
   );
   log.info(`Kyverno Studio ${String(context.extension.packageJSON.version)} activating (VS Code ${vscode.version}, trusted: ${vscode.workspace.isTrusted})`);

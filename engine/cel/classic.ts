@@ -8,7 +8,7 @@
 import type { ApplyOptions } from '../apply';
 import type { JsonObject, RuleResult } from '../core/types';
 import { buildActivation, installVariables } from './context';
-import { evaluateMatchConditions, evaluateValidations } from './validations';
+import { evaluateMatchConditions, evaluateValidations, validationsEvaluated } from './validations';
 import { resolveParams } from './params';
 import { toCel } from './values';
 import { asObject } from '../core/json';
@@ -27,7 +27,7 @@ export function validateClassicCel(rule: JsonObject, options: ApplyOptions): Rul
   const name = String(rule.name ?? '');
   const validate = asObject(rule.validate);
   const cel = asObject(validate.cel);
-  const result = (status: RuleResult['status'], message: string): RuleResult => ({ name, type: 'Validation', status, message });
+  const result = (status: RuleResult['status'], message: string, extra: Partial<RuleResult> = {}): RuleResult => ({ name, type: 'Validation', status, message, ...extra });
   try {
     const params = resolveParams(cel.paramKind, cel.paramRef, options, String(options.request.namespace ?? ''));
     if (params.error) return result('error', `error in parameterized resource: ${params.error}`);
@@ -43,12 +43,13 @@ export function validateClassicCel(rule: JsonObject, options: ApplyOptions): Rul
       return v;
     });
     const outcome = evaluateValidations(validations, cel.auditAnnotations, act);
+    const reached = { validationsEvaluated: validationsEvaluated(outcome, validations.length) };
     switch (outcome.kind) {
-      case 'pass': return result('pass', `Validation rule '${name}' passed.`);
-      case 'fail': return result('fail', outcome.message);
+      case 'pass': return result('pass', `Validation rule '${name}' passed.`, reached);
+      case 'fail': return result('fail', outcome.message, reached);
       case 'error': {
         const expr = outcome.index !== undefined ? String(asObject(validations[outcome.index]).expression ?? '').trim() : '';
-        return result('fail', expr ? `expression '${expr}' resulted in error: ${outcome.message}` : outcome.message);
+        return result('fail', expr ? `expression '${expr}' resulted in error: ${outcome.message}` : outcome.message, reached);
       }
       default: return result('skip', 'cel preconditions not met');
     }

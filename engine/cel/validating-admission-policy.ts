@@ -24,7 +24,7 @@ import { buildActivation, installVariables } from './context';
 import { matchConstraintsMatch, requestTarget } from './match';
 import { selectBindingParams } from './params';
 import { emptyResponse, failureActionOf } from './response';
-import { evaluateMatchConditions, evaluateValidations } from './validations';
+import { evaluateMatchConditions, evaluateValidations, validationsEvaluated } from './validations';
 import { toCel } from './values';
 
 const BINDING_KIND = 'ValidatingAdmissionPolicyBinding';
@@ -74,8 +74,8 @@ function evaluate(policy: JsonObject, options: ApplyOptions, namespace: JsonObje
   const name = String(asObject(policy.metadata).name ?? '');
   const spec = asObject(policy.spec);
   const failureAction = failureActionOf(binding ? asObject(binding.spec).validationActions : ['Deny']);
-  const respond = (status: RuleResult['status'], message: string): PolicyResponse =>
-    emptyResponse(policy, options, [{ name, type: 'Validation', status, message, failureAction }]);
+  const respond = (status: RuleResult['status'], message: string, extra: Partial<RuleResult> = {}): PolicyResponse =>
+    emptyResponse(policy, options, [{ name, type: 'Validation', status, message, failureAction, ...extra }]);
 
   const act = buildActivation(options, { params });
   act.vars.namespaceObject = namespace ? toCel(namespace) : null;
@@ -88,11 +88,12 @@ function evaluate(policy: JsonObject, options: ApplyOptions, namespace: JsonObje
     return v.message || v.messageExpression ? v : { ...v, message: `failed expression: ${String(v.expression ?? '').trim()}` };
   });
   const outcome = evaluateValidations(validations, spec.auditAnnotations, act);
-  if (outcome.kind === 'pass') return respond('pass', '');
-  if (outcome.kind === 'fail') return respond('fail', outcome.message);
+  const reached = { validationsEvaluated: validationsEvaluated(outcome, validations.length) };
+  if (outcome.kind === 'pass') return respond('pass', '', reached);
+  if (outcome.kind === 'fail') return respond('fail', outcome.message, reached);
   if (outcome.kind === 'error') {
     const expr = outcome.index !== undefined ? String(asObject(validations[outcome.index]).expression ?? '').trim() : '';
-    return respond('error', expr ? `expression '${expr}' resulted in error: ${outcome.message}` : outcome.message);
+    return respond('error', expr ? `expression '${expr}' resulted in error: ${outcome.message}` : outcome.message, reached);
   }
   return null;
 }

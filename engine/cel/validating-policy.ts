@@ -10,7 +10,7 @@ import { buildActivation, installVariables } from './context';
 import { matchCelExceptions } from './exceptions';
 import { matchConstraintsMatch, requestTarget } from './match';
 import { emptyResponse, failureActionOf } from './response';
-import { evaluateMatchConditions, evaluateValidations } from './validations';
+import { evaluateMatchConditions, evaluateValidations, validationsEvaluated } from './validations';
 import { toCel } from './values';
 import { asObject } from '../core/json';
 
@@ -50,10 +50,11 @@ export function applyValidatingPolicy(policy: JsonObject, options: ApplyOptions)
   if (!match.matched) return rule('skip', 'skip', '');
   installVariables(act, spec.variables);
   const outcome = evaluateValidations(spec.validations, spec.auditAnnotations, act);
+  const reached = { validationsEvaluated: validationsEvaluated(outcome, Array.isArray(spec.validations) ? spec.validations.length : 0) };
   switch (outcome.kind) {
-    case 'pass': return rule('pass', 'success');
-    case 'fail': return rule('fail', outcome.message);
-    case 'error': return rule('error', `error: ${outcome.message}`);
+    case 'pass': return rule('pass', 'success', undefined, reached);
+    case 'fail': return rule('fail', outcome.message, undefined, reached);
+    case 'error': return rule('error', `error: ${outcome.message}`, undefined, reached);
     default: return emptyResponse(policy, options);
   }
 }

@@ -49,6 +49,13 @@ function evaluateAuditAnnotations(annotations: unknown, act: CelActivation): Rec
   return out;
 }
 
+/** How many validations an outcome evaluated (they run in order up to the first failure or error). */
+export function validationsEvaluated(outcome: ValidationOutcome, count: number): number | undefined {
+  if (outcome.kind === 'nomatch') return undefined;
+  if (outcome.kind === 'pass') return count;
+  return outcome.index !== undefined ? outcome.index + 1 : count;
+}
+
 export function evaluateValidations(validations: unknown, auditAnnotations: unknown, act: CelActivation): ValidationOutcome {
   const items = list(validations);
   for (let index = 0; index < items.length; index++) {

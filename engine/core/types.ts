@@ -164,6 +164,11 @@ export interface RuleResult {
   generatedResources?: JsonObject[];
   /** Set when a PolicyException turned a result into skip. */
   exceptions?: string[];
+  /**
+   * CEL validations (`validations`, `validate.cel.expressions`) the evaluation reached: Kyverno
+   * stops at the first that fails or errors, so later ones were not evaluated. For coverage.
+   */
+  validationsEvaluated?: number;
   /** Validation failure action of the rule: Enforce or Audit. */
   failureAction?: 'Enforce' | 'Audit';
 }

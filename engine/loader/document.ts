@@ -207,6 +207,12 @@ export function spanOfPath(text: string, doc: Pick<Document, 'contents'>, path: 
   return t.deepest ? firstLineSpan(text, t.deepest) : undefined;
 }
 
+/** The whole extent of the node at a JSON path (a collection's every line), when the path exists. */
+export function nodeSpanOfPath(doc: Pick<Document, 'contents'>, path: JsonPath): TextSpan | undefined {
+  const t = findPath(doc, path);
+  return t.found && t.value ? nodeSpan(t.value) : undefined;
+}
+
 /**
  * Where a rule result is shown, for the language service's diagnostics and the extension's
  * results view alike: the field at `path` of the resource at `itemPath` (inside a `kind:

@@ -12,6 +12,19 @@ export {
   type RunTestOptions,
   type RunTimings,
 } from './run';
+export {
+  computeCoverage,
+  coverageByFolder,
+  coverageRanges,
+  coverageTotals,
+  mergeCoverage,
+  type CoverageCounts,
+  type CoveragePart,
+  type CoverageRange,
+  type PolicyCoverage,
+  type PolicySource,
+  type RuleCoverage,
+} from './coverage';
 export { readTestSpec, referencedPaths, testFormatProblems, TestSpecError } from './spec';
 export { evaluateResources, evaluateResource, operationFrom, type EvaluationInput, type PolicyApplier, type ResourceEvaluation } from '../evaluate';
 export { decideResult, indexResponses, lookupRules, reportResult, selectResources } from './decide';

@@ -31,6 +31,7 @@ import {
 import { dirname, resolvePath } from './paths';
 import { readTestSpec, referencedPaths, testFormatProblems, TestSpecError } from './spec';
 import type { TestFileResult, TestRow, TestSpec } from './types';
+import { computeCoverage, mergeCoverage, type PolicyCoverage, type PolicySource } from './coverage';
 import { apiCallMocksOf, resolveGlobalContextEntries, type ResourceFileReader } from './mocks';
 
 export interface RunTimings {
@@ -51,12 +52,16 @@ export interface RunTestOptions {
   imageRegistry?: ImageRegistrySnapshot;
   /** Where the Test document's values sit in its file (LoadedDocument.locate), for errors. */
   locate?: LoadedDocument['locate'];
+  /** Add which rules the run exercised (`TestFileResult.coverage`). */
+  coverage?: boolean;
 }
 
 const clock = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 interface LoadedTest {
   policies: JsonObject[];
+  /** Where each policy was read from (coverage). */
+  policySources: PolicySource[];
   resources: JsonObject[];
   cluster: ClusterState;
   values?: TestValues;
@@ -78,10 +83,15 @@ function loadTest(spec: TestSpec, base: string, files: FileSource): LoadedTest {
   const at = (p: string) => resolvePath(base, p);
   const cluster = emptyCluster();
   const policies: JsonObject[] = [];
+  const policySources: PolicySource[] = [];
   for (const p of spec.policies) {
     for (const doc of loadDocuments(files, at(p))) {
       const cls = classifyDocument(doc.value);
-      if (cls === 'policy') policies.push(checkPolicyShape(doc));
+      if (cls === 'policy') {
+        const policy = checkPolicyShape(doc);
+        policies.push(policy);
+        policySources.push({ policy, file: doc.file, document: doc.index });
+      }
       else if (cls === 'exception') cluster.exceptions.push(requireObject(doc, 'exception'));
       else if (cls === 'binding') cluster.resources.push(requireObject(doc, 'binding'));
     }
@@ -157,7 +167,7 @@ function loadTest(spec: TestSpec, base: string, files: FileSource): LoadedTest {
   const jsonPayloads = spec.jsonPayloads.map((name) => loadJsonPayload(name, at(name), payloadText(files, at(name))));
   const httpPayloads = spec.httpPayloads.map((p) => loadAuthzPayload('HTTP', at(p), payloadText(files, at(p))));
   const envoyPayloads = spec.envoyPayloads.map((p) => loadAuthzPayload('Envoy', at(p), payloadText(files, at(p))));
-  return { policies, resources, cluster, values, requestInfo, targetResources, jsonPayloads, httpPayloads, envoyPayloads };
+  return { policies, policySources, resources, cluster, values, requestInfo, targetResources, jsonPayloads, httpPayloads, envoyPayloads };
 }
 
 /**
@@ -200,7 +210,7 @@ export function failedTest(path: string, error: string, document?: number): Test
 }
 
 /** A test that ran: it passes when it has rows and all of them pass. */
-function ranTest(path: string, rows: TestRow[], document?: number): TestFileResult {
+function ranTest(path: string, rows: TestRow[], document?: number, coverage?: PolicyCoverage[]): TestFileResult {
   const failed = rows.filter((r) => !r.ok).length;
   const reason =
     rows.length === 0
@@ -208,7 +218,7 @@ function ranTest(path: string, rows: TestRow[], document?: number): TestFileResu
       : failed > 0
         ? `${failed} of ${rows.length} result(s) failed`
         : '';
-  return { path, ...(document !== undefined ? { document } : {}), error: null, rows, ok: reason === '', reason };
+  return { path, ...(document !== undefined ? { document } : {}), error: null, rows, ok: reason === '', reason, ...(coverage ? { coverage } : {}) };
 }
 
 /** Runs an already-parsed Test document found at `path`; relative paths resolve from its folder. */
@@ -244,9 +254,11 @@ export function runTestDocument(path: string, doc: unknown, files: FileSource, o
     // The CLI runs every resource once more per operation that results declare explicitly,
     // and checks those results against that run only.
     const byOperation = new Map<string, ReturnType<typeof indexResponses>>();
+    const operationRuns: typeof evaluations[] = [];
     for (const operation of new Set(spec.results.map((r) => r.operation).filter((op) => op !== ''))) {
       const values = { ...(loaded.values ?? {}), globalValues: { ...(loaded.values?.globalValues ?? {}), 'request.operation': operation } };
       const run = evaluateResources({ ...loaded, values, now: options.now, engine: options.engine, admissionOnly: true });
+      operationRuns.push(run);
       byOperation.set(operation, indexResponses(run, loaded.targetResources));
     }
     t0 = clock();
@@ -257,7 +269,13 @@ export function runTestDocument(path: string, doc: unknown, files: FileSource, o
     const rows = spec.results.flatMap((r) => decideResult(r, byOperation.get(r.operation) ?? index, read));
     t1 = clock();
     if (timings) timings.evalMs += t1 - t0;
-    return ranTest(path, rows, options.document);
+    const coverage = options.coverage
+      ? computeCoverage(loaded.policySources, [
+          ...[evaluations, ...operationRuns].flatMap((run) => run.flatMap((e) => e.responses)),
+          ...payloadEvaluations.flatMap((p) => p.responses),
+        ])
+      : undefined;
+    return ranTest(path, rows, options.document, coverage);
   } catch (err) {
     return failedTest(path, describe(err, path, options.locate), options.document);
   }
@@ -328,5 +346,6 @@ export function combineTestResults(path: string, results: TestFileResult[]): Tes
     rows,
     ok: failing.length === 0 && results.length > 0,
     reason: failing.map((r) => (r.document !== undefined ? `test ${r.document}: ${r.reason}` : r.reason)).join('; '),
+    ...(results.some((r) => r.coverage) ? { coverage: mergeCoverage(results.map((r) => r.coverage ?? [])) } : {}),
   };
 }

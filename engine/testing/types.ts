@@ -1,5 +1,6 @@
 /** Shapes of a `kyverno test` run: the Test document as read, and the rows it yields. */
 import type { JsonObject, RuleResult } from '../core/types';
+import type { PolicyCoverage } from './coverage';
 
 /** One decided expectation, as printed by `kyverno-studio test --json`. */
 export interface TestRow {
@@ -39,6 +40,8 @@ export interface TestFileResult {
   ok: boolean;
   /** Why the test did not pass ('' when it passed). */
   reason: string;
+  /** Which rules the test's resources exercised (when the run was asked for coverage). */
+  coverage?: PolicyCoverage[];
 }
 
 export interface ResourceSpec {

@@ -99,6 +99,7 @@ const ROWS: Row[] = [
   { line: 'test $C/test-fail/missing-policy --fail-only', code: 1, out: [/Test Summary: 1 out of 1 tests failed/, /Aggregated Failed Test Cases : \n/] },
   { line: `test ${LATEST} --fail-only`, code: 0, out: [/Test Summary: 0 out of 10 tests failed/] },
   { line: `test ${LATEST} -o bogus`, code: 1, err: [/invalid format, expected \(json, yaml, markdown, junit\)/] },
+  { line: `test ${LATEST} --coverage --coverage-output /dev/null`, code: 0, out: [/Policy coverage:/, /Total: rules \d+\/\d+/] },
   { line: `test ${LATEST} --registry`, code: 0, out: [/10 tests passed/] },
   { line: `test ${LATEST} --json`, code: 0, check: (out) => assert.deepEqual(JSON.parse(out).summary, { files: 1, filesPassed: 1, rows: 10, rowsPassed: 10 }) },
   { line: 'test $C/test-exceptions', code: 0, out: [/Test Summary: \d+ tests passed and 0 tests failed/] },

@@ -232,7 +232,7 @@ test('classic validate.cel: messages, celPreconditions, errors deny', () => {
     validate: { message: 'too many replicas', cel: { expressions: [{ expression: 'object.spec.replicas <= 3' }] } },
   };
   const deploy = (spec: JsonObject, labels: JsonObject = { app: 'x' }): JsonObject => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'default', labels }, spec });
-  assert.deepEqual(validateClassicCel(rule, opts(deploy({ replicas: 2 }))), { name: 'check-replicas', type: 'Validation', status: 'pass', message: "Validation rule 'check-replicas' passed." });
+  assert.deepEqual(validateClassicCel(rule, opts(deploy({ replicas: 2 }))), { name: 'check-replicas', type: 'Validation', status: 'pass', message: "Validation rule 'check-replicas' passed.", validationsEvaluated: 1 });
   assert.equal(validateClassicCel(rule, opts(deploy({ replicas: 9 }))).message, 'too many replicas');
   assert.equal(validateClassicCel(rule, opts(deploy({ replicas: 9 }, {}))).status, 'skip');
   const erroring = validateClassicCel(rule, opts(deploy({})));

@@ -61,7 +61,7 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('the tarball holds only what runs: the bundles, schemas, CRDs and the documents', () => {
-  const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/(cli|server|webhook)\.js|schemas\/[^/]+\.json|deploy\/crds\/([^/]+\.yaml|index\.json|LICENSE))$/;
+  const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/(cli|server|webhook)\.js|schemas\/[^/]+\.json|deploy\/crds\/([^/]+\.yaml|index\.json|LICENSE)|packs\/NOTICE|packs\/pss-(baseline|restricted)\/[^/]+\.yaml)$/;
   assert.deepEqual(tarballFiles.filter((f) => !allowed.test(f)), [], 'unexpected files in the package');
   for (const required of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/cli.js', 'dist/server.js', 'dist/webhook.js', 'schemas/index.json', 'deploy/crds/index.json']) {
     assert.ok(tarballFiles.includes(required), `${required} missing from the package`);

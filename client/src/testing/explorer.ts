@@ -3,6 +3,7 @@
  * expectation (results entry × resource). Runs go through engine/testing, so outcomes are
  * those of `kyverno-studio test`; a failure shows expected against actual and links to the row.
  */
+import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { TestFileResult, TestRow } from '../../../engine/testing';
 import type { Log } from '../log';
@@ -11,6 +12,28 @@ import { toRange } from '../run/runner';
 import { EXCLUDE_GLOB } from '../settings';
 import { runTestFile } from './run-test';
 import { declaredTest, expectationOf, type Expectation } from './test-items';
+import { coverageStatements, type FileStatements } from './coverage-map';
+
+/**
+ * VS Code's test coverage API (1.88+), declared here: the extension supports VS Code 1.82, so
+ * the API is looked up at run time and the coverage profile only exists where it is there.
+ */
+interface CoverageApi {
+  FileCoverage: { fromDetails(uri: vscode.Uri, details: readonly unknown[]): object };
+  StatementCoverage: new (executed: boolean, location: vscode.Range) => object;
+}
+type RunWithCoverage = vscode.TestRun & { addCoverage(coverage: object): void };
+type CoverageProfile = vscode.TestRunProfile & { loadDetailedCoverage?: (run: vscode.TestRun, coverage: object) => Promise<object[]> };
+
+function coverageApi(): CoverageApi | undefined {
+  const api = vscode as unknown as Partial<CoverageApi>;
+  return typeof api.FileCoverage === 'function' && typeof api.StatementCoverage === 'function' ? (api as CoverageApi) : undefined;
+}
+
+/** The statements of one policy file as VS Code coverage details. */
+export function statementDetails(api: CoverageApi, file: FileStatements): object[] {
+  return file.statements.map((s) => new api.StatementCoverage(s.exercised, new vscode.Range(s.start.line, s.start.character, s.end.line, s.end.character)));
+}
 
 export const TEST_GLOB = '**/kyverno-test.{yaml,yml}';
 
@@ -37,6 +60,14 @@ export class TestExplorer implements vscode.Disposable {
     };
     this.controller.refreshHandler = () => this.discoverAll();
     this.controller.createRunProfile('Run', vscode.TestRunProfileKind.Run, (request, token) => this.run(request, token), true);
+    const api = coverageApi();
+    if (api) {
+      const details = new WeakMap<object, object[]>();
+      const profile: CoverageProfile = this.controller.createRunProfile('Run with Coverage', vscode.TestRunProfileKind.Coverage, (request, token) =>
+        this.run(request, token, { api, details }),
+      );
+      profile.loadDetailedCoverage = async (_run, coverage) => details.get(coverage) ?? [];
+    }
     const watcher = vscode.workspace.createFileSystemWatcher(TEST_GLOB);
     watcher.onDidCreate((uri) => void this.discover(uri));
     watcher.onDidChange((uri) => void this.discover(uri));
@@ -85,8 +116,9 @@ export class TestExplorer implements vscode.Disposable {
     return file;
   }
 
-  private async run(request: vscode.TestRunRequest, token: vscode.CancellationToken): Promise<void> {
+  private async run(request: vscode.TestRunRequest, token: vscode.CancellationToken, coverage?: { api: CoverageApi; details: WeakMap<object, object[]> }): Promise<void> {
     const run = this.controller.createTestRun(request);
+    const results: TestFileResult[] = [];
     // Group what was asked for by file: a test file always runs as a whole, like the CLI.
     const byFile = new Map<vscode.TestItem, Set<vscode.TestItem> | 'all'>();
     const roots: vscode.TestItem[] = [];
@@ -103,14 +135,34 @@ export class TestExplorer implements vscode.Disposable {
     try {
       for (const [file, wanted] of byFile) {
         if (token.isCancellationRequested) break;
-        await this.runFile(run, file, wanted, request.exclude ?? []);
+        const result = await this.runFile(run, file, wanted, request.exclude ?? [], coverage !== undefined);
+        if (result) results.push(result);
       }
+      if (coverage) this.addCoverage(run as RunWithCoverage, coverage.api, coverage.details, results);
     } finally {
       run.end();
     }
   }
 
-  private async runFile(run: vscode.TestRun, file: vscode.TestItem, wanted: Set<vscode.TestItem> | 'all', exclude: readonly vscode.TestItem[]): Promise<void> {
+  /** Coverage of the policy files the run's tests name, per file (rules, preconditions, CEL validations). */
+  private addCoverage(run: RunWithCoverage, api: CoverageApi, details: WeakMap<object, object[]>, results: TestFileResult[]): void {
+    const open = new Map(vscode.workspace.textDocuments.map((d) => [d.uri.fsPath, d.getText()]));
+    const readText = (path: string) => {
+      try {
+        return open.get(path) ?? readFileSync(path, 'utf8');
+      } catch {
+        return undefined;
+      }
+    };
+    for (const file of coverageStatements(results, readText)) {
+      const statements = statementDetails(api, file);
+      const fileCoverage = api.FileCoverage.fromDetails(vscode.Uri.file(file.file), statements);
+      details.set(fileCoverage, statements);
+      run.addCoverage(fileCoverage);
+    }
+  }
+
+  private async runFile(run: vscode.TestRun, file: vscode.TestItem, wanted: Set<vscode.TestItem> | 'all', exclude: readonly vscode.TestItem[], coverage = false): Promise<TestFileResult | undefined> {
     const uri = file.uri as vscode.Uri;
     await this.discover(uri);
     const children: vscode.TestItem[] = [];
@@ -122,7 +174,7 @@ export class TestExplorer implements vscode.Disposable {
     const started = Date.now();
     const overlay = new Map<string, string>();
     for (const d of vscode.workspace.textDocuments) if (d.isDirty && d.uri.scheme === 'file') overlay.set(d.uri.fsPath, d.getText());
-    const result = runTestFile(uri.fsPath, overlay);
+    const result = runTestFile(uri.fsPath, overlay, undefined, coverage);
     const duration = Date.now() - started;
     const outcomes: Record<string, Outcome> = {};
     this.log.info(`test ${vscode.workspace.asRelativePath(uri)}: ${result.error ?? `${result.rows.filter((r) => r.ok).length}/${result.rows.length} rows passed`}`);
@@ -136,7 +188,7 @@ export class TestExplorer implements vscode.Disposable {
         outcomes[c.id] = 'skipped';
       }
       this.finished.fire({ file: uri.toString(), result, outcomes });
-      return;
+      return result;
     }
     const rowsByChild = new Map<vscode.TestItem, TestRow[]>();
     const all: vscode.TestItem[] = [];
@@ -180,6 +232,7 @@ export class TestExplorer implements vscode.Disposable {
     else run.passed(file, duration);
     outcomes[file.id] = fileFailed ? 'failed' : 'passed';
     this.finished.fire({ file: uri.toString(), result, outcomes });
+    return result;
   }
 
   dispose(): void {

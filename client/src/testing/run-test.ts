@@ -43,7 +43,8 @@ function readText(path: string, overlay: Overlay): string | undefined {
 }
 
 /** Runs every Test document of the file; a file with several shows as one combined result. */
-export function runTestFile(path: string, overlay: Overlay = new Map(), now?: Date): TestFileResult {
+/** `coverage`: add which rules the run exercised (`TestFileResult.coverage`). */
+export function runTestFile(path: string, overlay: Overlay = new Map(), now?: Date, coverage = false): TestFileResult {
   const text = readText(path, overlay);
   if (text === undefined) return failedTest(path, `${path}: cannot read file`);
   const parsed = parseYamlDocuments(text, path);
@@ -58,5 +59,5 @@ export function runTestFile(path: string, overlay: Overlay = new Map(), now?: Da
       }
     }
   }
-  return combineTestResults(path, runTestText(path, text, files, { now }));
+  return combineTestResults(path, runTestText(path, text, files, { now, coverage }));
 }
