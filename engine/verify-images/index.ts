@@ -13,6 +13,7 @@
 import type { JsonObject, RuleResult } from '../core/types';
 import { asArray, asObject, isJsonObject } from '../core/json';
 import { extractImagesWith, type ImageInfo } from '../context/images';
+import { imageInfoString } from '../images/image-info';
 import { jmesSearch } from '../jmespath';
 import { wildcardMatch } from '../wildcard/wildcard';
 import { evaluateConditions } from '../conditions';
@@ -74,9 +75,9 @@ export function ruleImageVerifications(rule: JsonObject): ImageVerification[] {
   return found;
 }
 
-/** Kyverno's ImageInfo.String(): the digest form when there is a digest. */
+/** The image as Kyverno names it: its reference, else ImageInfo.String() (the digest form when there is a digest). */
 export function imageString(info: ImageInfo): string {
-  return info.reference ?? `${info.registry ? `${info.registry}/` : ''}${info.path}${info.digest ? `@${info.digest}` : `:${info.tag ?? 'latest'}`}`;
+  return info.reference ?? imageInfoString(info);
 }
 
 function matchesAny(image: string, patterns: readonly string[]): boolean {
