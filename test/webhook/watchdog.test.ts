@@ -45,12 +45,14 @@ test('one process: a connection queued behind a stuck review fails promptly, and
   const bundle = join(dir, 'webhook.js');
   await build({ entryPoints: [join(__dirname, '../../webhook/main.ts')], outfile: bundle, bundle: true, platform: 'node', format: 'cjs', logLevel: 'error' });
   const lines: string[] = [];
-  server = await startWebhookServer({ port: 0, host: '127.0.0.1', tlsCertFile: join(dir, 'tls.crt'), tlsKeyFile: join(dir, 'tls.key'), workerScript: bundle, workers: 1, timeoutMs: 300, log: (l) => lines.push(l) });
+  server = await startWebhookServer({ port: 0, host: '127.0.0.1', tlsCertFile: join(dir, 'tls.crt'), tlsKeyFile: join(dir, 'tls.key'), workerScript: bundle, workers: 1, timeoutMs: 300, maxBodyBytes: 16 * 1024 * 1024, log: (l) => lines.push(l) });
   server.setPolicies([SLOW], { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] });
   const port = server.address().port;
   // Wait until the process serves.
   for (let i = 0; i < 100 && (await call(port, '/readyz')) !== 'answered 200'; i++) await new Promise((r) => setTimeout(r, 100));
-  const data = '- ' + Array.from({ length: 150_000 }, (_, i) => `k${i}`).join('\n- ');
+  // About 7 MB: parse_yaml takes ~7 s on a quiet machine, well past the deadline plus the 2 s
+  // grace however fast the machine (150,000 items took 1.4 s: the review then ended in a 504).
+  const data = '- ' + Array.from({ length: 800_000 }, (_, i) => `k${i}`).join('\n- ');
   const body = JSON.stringify({
     apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
     request: { uid: 'u', operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, namespace: 'd', userInfo: {}, object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'd', annotations: { data } }, spec: { containers: [] } } },
