@@ -18,6 +18,19 @@ const response = (statuses: Array<[string, string]>, enforce = true): PolicyResp
 });
 const of = () => policy;
 
+/**
+ * The writer's pacing timer is unref'd (it must not keep a stopping server alive), so the test
+ * holds the event loop open while it waits, or node's runner ends the file with the promise pending.
+ */
+async function idle(w: EventWriter): Promise<void> {
+  const keepAlive = setInterval(() => {}, 1000);
+  try {
+    await w.idle();
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
 test('admission: a blocked request gives one PolicyViolation per failed rule on the policy, "Resource Blocked"', () => {
   const events = admissionEvents([response([['a', 'fail'], ['b', 'pass']])], of, pod, true, false);
   assert.deepEqual(events, [{
@@ -92,12 +105,12 @@ test('writer: bounded queue, omitted reasons, retries then drop, 404 not retried
   const base = admissionEvents([response([['a', 'fail']])], of, pod, true, false)[0];
   failures = 2;
   w.add([base, { ...base, reason: 'PolicyApplied' }, { ...base, regarding: { ...base.regarding, name: 'gone' } }, base, base, base]);
-  await w.idle();
+  await idle(w);
   assert.equal(created.length, 2, 'three queued (the queue holds 3), the 404 not retried, the first written on its third attempt');
   assert.ok(log.some((l) => /dropping events/.test(l)));
   failures = 5;
   w.add([base]);
-  await w.idle();
+  await idle(w);
   assert.equal(created.length, 2);
   assert.ok(log.some((l) => /dropping a PolicyViolation event/.test(l)), 'given up after 3 attempts');
 });
@@ -108,7 +121,7 @@ test('writer: a client-side rate limit spaces writes once the burst is used', as
   const w = new EventWriter(client, () => {}, { qps: 20, burst: 2 });
   const base = admissionEvents([response([['a', 'fail']])], of, pod, true, false)[0];
   w.add([base, base, base, base]);
-  await w.idle();
+  await idle(w);
   assert.equal(times.length, 4);
   assert.ok(times[3] - times[0] >= 80, `4 writes at 20/s after a burst of 2 take ≥ 100 ms (took ${times[3] - times[0]})`);
 });
