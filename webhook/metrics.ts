@@ -91,6 +91,15 @@ export function metricRuleType(type: string): string {
   return RULE_TYPES[type] ?? '-';
 }
 
+// Label names of each series family, in Kyverno's order (values are passed in the same order).
+const RESPONSE_LABELS = ['path', 'code'] as const;
+const REQUEST_LABELS = ['resource_kind', 'resource_namespace', 'resource_request_operation', 'request_allowed'] as const;
+const RESULT_LABELS = [
+  'policy_validation_mode', 'policy_type', 'policy_background_mode', 'policy_namespace', 'policy_name',
+  'resource_kind', 'resource_namespace', 'resource_request_operation', 'rule_name', 'rule_result', 'rule_type',
+  'rule_execution_cause', 'dry_run',
+] as const;
+
 export class WebhookMetrics {
   private requests = new Map<string, number>();
   private results = new Map<string, number>();
@@ -101,11 +110,12 @@ export class WebhookMetrics {
   /** Label texts are built once per distinct value tuple: this runs for every request. */
   private keys = new Map<string, string>();
 
-  private key(pairs: Array<[string, string]>): string {
-    const id = pairs.map((p) => p[1]).join('\u0000');
+  /** The label text of one series: cached by its family's first label name and the values. */
+  private key(names: readonly string[], values: string[]): string {
+    const id = `${names[0]}\u0000${values.join('\u0000')}`;
     let key = this.keys.get(id);
     if (key === undefined) {
-      key = labelText(pairs);
+      key = labelText(names.map((name, i) => [name, values[i]]));
       // Label values come from requests: bound the cache, not the counters' correctness.
       if (this.keys.size < 10_000) this.keys.set(id, key);
     }
@@ -117,12 +127,12 @@ export class WebhookMetrics {
    * the response counter moves); `cause` says whether admission or a background scan ran the rules.
    */
   recordRequest(path: string, code: number, request: RequestLabels | undefined, seconds: number, outcomes: RuleOutcome[], cause: 'admission_request' | 'background_scan' = 'admission_request'): void {
-    const responseKey = this.key([['path', path], ['code', String(code)]]);
+    const responseKey = this.key(RESPONSE_LABELS, [path, String(code)]);
     this.responses.set(responseKey, (this.responses.get(responseKey) ?? 0) + 1);
     if (!request) return;
     const operation = request.operation.toLowerCase();
     if (cause === 'admission_request') {
-      const key = this.key([['resource_kind', request.kind], ['resource_namespace', request.namespace], ['resource_request_operation', operation], ['request_allowed', String(request.allowed)]]);
+      const key = this.key(REQUEST_LABELS, [request.kind, request.namespace, operation, String(request.allowed)]);
       this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
       let counts = this.buckets.get(key);
       if (!counts) this.buckets.set(key, (counts = new Array<number>(BUCKETS_SECONDS.length).fill(0)));
@@ -130,20 +140,20 @@ export class WebhookMetrics {
       this.sums.set(key, (this.sums.get(key) ?? 0) + seconds);
     }
     for (const o of outcomes) {
-      const key = this.key([
-        ['policy_validation_mode', o.validationMode ?? 'audit'],
-        ['policy_type', o.policyNamespace ? 'namespaced' : 'cluster'],
-        ['policy_background_mode', o.backgroundMode ?? 'true'],
-        ['policy_namespace', o.policyNamespace || '-'],
-        ['policy_name', o.policy],
-        ['resource_kind', request.kind],
-        ['resource_namespace', request.namespace],
-        ['resource_request_operation', operation],
-        ['rule_name', o.rule],
-        ['rule_result', o.status],
-        ['rule_type', o.ruleType ?? '-'],
-        ['rule_execution_cause', cause],
-        ['dry_run', String(request.dryRun === true)],
+      const key = this.key(RESULT_LABELS, [
+        o.validationMode ?? 'audit',
+        o.policyNamespace ? 'namespaced' : 'cluster',
+        o.backgroundMode ?? 'true',
+        o.policyNamespace || '-',
+        o.policy,
+        request.kind,
+        request.namespace,
+        operation,
+        o.rule,
+        o.status,
+        o.ruleType ?? '-',
+        cause,
+        String(request.dryRun === true),
       ]);
       this.results.set(key, (this.results.get(key) ?? 0) + 1);
     }
