@@ -27,6 +27,8 @@ import {
   cosignAttestationTag,
   cosignSignatureTag,
   imageString,
+  signatureSourceKey,
+  type SignatureSource,
   matchingImages,
   ruleImageVerifications,
   NOTARY_SIGNATURE_ARTIFACT_TYPE,
@@ -91,6 +93,52 @@ interface ImageRequest {
   needs: ImageNeeds;
   keychain: Keychain;
   insecure: boolean;
+  /** Other repositories (and tag prefixes) holding the image's cosign artifacts, by signatureSourceKey. */
+  sources: Map<string, { repository: string; tagPrefix: string }>;
+}
+
+function newRequest(info: ImageInfo): ImageRequest {
+  return { info, needs: { signatures: false, referrers: false, attestations: false }, keychain: NO_KEYS, insecure: false, sources: new Map() };
+}
+
+function addSource(request: ImageRequest, repository: string, tagPrefix = ''): void {
+  if (repository || tagPrefix) request.sources.set(signatureSourceKey(repository, tagPrefix), { repository, tagPrefix });
+}
+
+/** The `repository` of every attestor of a verifyImages entry (nested attestor sets and attestations' attestors too), else the entry's. */
+function classicRepositories(entry: JsonObject): string[] {
+  const out = new Set<string>();
+  const fallback = typeof entry.repository === 'string' ? entry.repository : '';
+  const visitSets = (sets: unknown): void => {
+    for (const set of asArray(sets)) {
+      for (const attestor of asArray(asObject(set)?.entries).map((e) => asObject(e) ?? {})) {
+        if (isJsonObject(attestor.attestor)) visitSets([attestor.attestor]);
+        else out.add(typeof attestor.repository === 'string' && attestor.repository !== '' ? attestor.repository : fallback);
+      }
+    }
+  };
+  visitSets(entry.attestors);
+  for (const attestation of asArray(entry.attestations)) {
+    const sets = asArray(asObject(attestation)?.attestors);
+    if (sets.length === 0) out.add(fallback);
+    visitSets(sets);
+  }
+  out.delete('');
+  return [...out];
+}
+
+/** An ImageValidatingPolicy's cosign attestors' `source` (repository, tagPrefix). */
+function ivpolSources(policy: JsonObject): Array<{ repository: string; tagPrefix: string }> {
+  return asArray(asObject(policy.spec)?.attestors)
+    .map((a) => asObject(asObject(asObject(a)?.cosign)?.source))
+    .filter((s): s is JsonObject => !!s)
+    .map((s) => ({ repository: typeof s.repository === 'string' ? s.repository : '', tagPrefix: typeof s.tagPrefix === 'string' ? s.tagPrefix : '' }))
+    .filter((s) => s.repository !== '' || s.tagPrefix !== '');
+}
+
+/** Whether an ImageValidatingPolicy names in-toto attestations (cosign's `.att` manifests). */
+function readsIntoto(policy: JsonObject): boolean {
+  return asArray(asObject(policy.spec)?.attestations).some((a) => isJsonObject(asObject(a)?.intoto));
 }
 
 function podPullSecrets(resource: JsonObject): string[] {
@@ -121,9 +169,11 @@ function imageRequests(policies: readonly JsonObject[], resources: readonly Json
     for (const policy of ivpols) {
       for (const info of ivpolImages(policy, resource)) {
         const name = imageString(info);
-        const request = out.get(name) ?? { info, needs: { signatures: false, referrers: false, attestations: false }, keychain: NO_KEYS, insecure: false };
+        const request = out.get(name) ?? newRequest(info);
         request.needs.signatures = true;
         request.needs.details = true;
+        request.needs.attestations ||= readsIntoto(policy);
+        for (const source of ivpolSources(policy)) addSource(request, source.repository, source.tagPrefix);
         out.set(name, request);
       }
     }
@@ -137,7 +187,8 @@ function imageRequests(policies: readonly JsonObject[], resources: readonly Json
           const entry = entries[i];
           const creds = asObject(asObject(raw)?.imageRegistryCredentials);
           const secrets = asArray(creds?.secrets).filter((s): s is string => typeof s === 'string');
-          const request = out.get(name) ?? { info, needs: { signatures: false, referrers: false, attestations: false }, keychain: NO_KEYS, insecure: false };
+          const request = out.get(name) ?? newRequest(info);
+          for (const repository of classicRepositories(asObject(raw) ?? {})) addSource(request, repository);
           request.needs.signatures ||= entry.attestors.length > 0;
           request.needs.referrers ||= entry.attestors.length > 0 && entry.cosignOCI11;
           request.needs.attestations ||= entry.attestations.length > 0;
@@ -261,7 +312,45 @@ function registryRepository(registry: string, path: string): string {
   return (registry === 'docker.io' || registry === 'index.docker.io') && !path.includes('/') ? `library/${path}` : path;
 }
 
-export async function fetchImage(client: RegistryClient, info: ImageInfo, needs: ImageNeeds = { signatures: true, referrers: false, attestations: false }): Promise<RegistryImage> {
+/**
+ * The cosign artifacts of `digest` kept in another repository (cosign's WithTargetRepository
+ * and WithPrefix): `<repository>:<prefix>sha256-<hex>.sig` and, when asked, `.att`.
+ */
+async function readSignatureSource(client: RegistryClient, info: ImageInfo, digest: string, repository: string, tagPrefix: string, needs: ImageNeeds): Promise<SignatureSource> {
+  let registry = info.registry ?? 'docker.io';
+  let path = registryRepository(registry, info.path);
+  if (repository) {
+    try {
+      const ref = parseReference(repository);
+      registry = ref.registry;
+      path = ref.repository;
+    } catch (e) {
+      if (!(e instanceof BadName)) throw e;
+      return { error: `failed to parse signature repository ${repository}: ${e.message}`, signatures: [] };
+    }
+  }
+  const out: SignatureSource = { signatures: [] };
+  try {
+    if (needs.signatures) out.signatures = await layersOf(client, registry, path, await client.getManifest(registry, path, cosignSignatureTag(digest, tagPrefix)));
+  } catch (e) {
+    return { ...failure(e), signatures: [] };
+  }
+  if (needs.attestations) {
+    try {
+      out.attestations = await layersOf(client, registry, path, await client.getManifest(registry, path, cosignAttestationTag(digest, tagPrefix)));
+    } catch (e) {
+      out.attestationsError = (e as Error).message;
+    }
+  }
+  return out;
+}
+
+export async function fetchImage(
+  client: RegistryClient,
+  info: ImageInfo,
+  needs: ImageNeeds = { signatures: true, referrers: false, attestations: false },
+  sources: Iterable<{ repository: string; tagPrefix: string }> = [],
+): Promise<RegistryImage> {
   const registry = info.registry ?? 'docker.io';
   const repository = registryRepository(registry, info.path);
   let digest = info.digest;
@@ -293,6 +382,9 @@ export async function fetchImage(client: RegistryClient, info: ImageInfo, needs:
     } catch (e) {
       out.attestationsError = (e as Error).message;
     }
+  }
+  for (const { repository: other, tagPrefix } of sources) {
+    (out.sources ??= {})[signatureSourceKey(other, tagPrefix)] = await readSignatureSource(client, info, digest, other, tagPrefix, needs);
   }
   if (needs.details) {
     try {
@@ -432,8 +524,9 @@ export async function prefetchImageRegistry(
     const scoped = client.with({ keychain: r.keychain, insecure: r.insecure });
     const name = imageString(r.info);
     // One record per image and needs while the cache lives; a failed reading is asked again next time.
-    const needs = `${r.needs.signatures ? 's' : ''}${r.needs.referrers ? 'r' : ''}${r.needs.attestations ? 'a' : ''}${r.needs.details ? 'd' : ''}`;
-    const record = await scoped.remember(`image ${name} ${needs}`, () => fetchImage(scoped, r.info, r.needs), (v) => v.error === undefined && v.attestationsError === undefined);
+    const needs = `${r.needs.signatures ? 's' : ''}${r.needs.referrers ? 'r' : ''}${r.needs.attestations ? 'a' : ''}${r.needs.details ? 'd' : ''}${[...r.sources.keys()].sort().map((k) => ` ${k}`).join('')}`;
+    const complete = (v: RegistryImage) => v.error === undefined && v.attestationsError === undefined && Object.values(v.sources ?? {}).every((s) => s.error === undefined && s.attestationsError === undefined);
+    const record = await scoped.remember(`image ${name} ${needs}`, () => fetchImage(scoped, r.info, r.needs, r.sources.values()), complete);
     return [name, record] as const;
   }));
   const snapshot: ImageRegistrySnapshot = { images: Object.fromEntries(entries) };

@@ -4,6 +4,7 @@
  */
 import { compare } from 'fast-json-patch';
 import { applyPolicy, type ApplyOptions, type ApplyPhase } from '../engine/apply';
+import { ImageVerificationContext } from '../engine/cel/image-validating-policy';
 import type { AdmissionRequest, ClusterState, JsonObject, Operation, PolicyResponse, RuleResult } from '../engine/core/types';
 import { asObject, isJsonObject } from '../engine/core/json';
 import { normalizeFailureAction } from '../engine/policy';
@@ -233,7 +234,9 @@ export function answerAdmissionReview(
   // policy that keeps building or looping ends soon after it instead of holding the process.
   withDeadline(deadline, () => {
     // One options object while the request stays the same (the engine only reads it).
-    let options: ApplyOptions = { request: current, cluster, phases };
+    // The review's ImageValidatingPolicies share their verifications (and settle `required` together).
+    const imageVerifications = new ImageVerificationContext();
+    let options: ApplyOptions = { request: current, cluster, phases, imageVerifications };
     for (const policy of policies) {
       if (deadlinePassed()) throw deadlineExceeded(started, responses.length, policies.length);
       const response = applyPolicy(policy, options);
@@ -241,9 +244,10 @@ export function answerAdmissionReview(
       // A new request only when the object changed: the engine reuses what it built per request.
       if (path === 'mutate' && current.object && response.patchedResource && response.patchedResource !== current.object) {
         current = { ...current, object: response.patchedResource };
-        options = { request: current, cluster, phases };
+        options = { request: current, cluster, phases, imageVerifications };
       }
     }
+    imageVerifications.settle();
     // Cut inside the last policy: its rules ended with deadline errors, which are no answer.
     if (deadlinePassed()) throw deadlineExceeded(started, responses.length - 1, policies.length);
   });

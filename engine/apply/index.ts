@@ -16,6 +16,7 @@ import { policySpec } from '../policy';
 import { validateRule, type ValidateEnvironment } from '../validate';
 import { validatePattern } from '../pattern';
 import { ruleError } from '../validate/results';
+import type { ImageVerificationContext } from '../cel/image-validating-policy';
 import { imageVerificationAnnotationPatches, matchingImages, validateImagesPass, verifyImagesPass, type ImagePatch, type VerificationStatus } from '../verify-images';
 import { applyJsonPatch, type Operation } from '../mutate/jsonPatch';
 import { withVariables, type VariableScope } from '../variables';
@@ -44,6 +45,12 @@ export interface ApplyOptions {
    * applying them phase by phase, feeding each patchedResource to the next.
    */
   phases?: readonly ApplyPhase[];
+  /**
+   * Shared by the ImageValidatingPolicies of one request (verified images, payloads, deferred
+   * `required` checks); the caller calls settle() after the last policy. Without it each policy
+   * stands alone.
+   */
+  imageVerifications?: ImageVerificationContext;
 }
 
 function meta(o: JsonObject | null | undefined): JsonObject {
