@@ -310,13 +310,14 @@ export async function pushAttestations(
   host: string,
   repo: string,
   digest: string,
-  attestations: Array<{ key: SigningKey; predicateType: string; predicate: unknown; subjectDigest?: string } | { raw: Buffer }>,
+  attestations: Array<{ key: SigningKey; predicateType: string; predicate: unknown; subjectDigest?: string } | { raw: Buffer; annotations?: Record<string, string> }>,
 ): Promise<void> {
   const layers = [];
   for (const a of attestations) {
     const bytes = 'raw' in a ? a.raw : dsseEnvelope(inTotoStatement(`${host}/${repo}`, a.subjectDigest ?? digest, a.predicateType, a.predicate), a.key);
     const blob = await pushBlob(host, repo, bytes);
-    const annotations: Record<string, string> = { 'dev.cosignproject.cosign/signature': '' };
+    // A keyless attestation carries its certificate and chain as cosign writes them.
+    const annotations: Record<string, string> = { 'dev.cosignproject.cosign/signature': '', ...('raw' in a ? a.annotations : {}) };
     if (!('raw' in a)) annotations.predicateType = a.predicateType;
     layers.push({ mediaType: 'application/vnd.dsse.envelope.v1+json', ...blob, annotations });
   }
