@@ -347,7 +347,10 @@ function runVerifyImages(st: RunState, resource: JsonObject | null): JsonObject 
       continue;
     }
     const name = String(rule.name ?? '');
-    const outcome = verifyImagesPass(name, rule, images, snapshot, prepared, st.options.now);
+    const update = st.request.operation === 'UPDATE' && st.request.oldObject && typeof st.request.oldObject === 'object'
+      ? { object: resource, oldObject: st.request.oldObject, policyKey: `${st.plan.namespace ?? ''}/${st.plan.name}` }
+      : undefined;
+    const outcome = verifyImagesPass(name, rule, images, snapshot, prepared, st.options.now, update);
     const ns = meta(resource).namespace;
     const action = failureActionFor(st.policy, rule, rulePlan(st.policy, st.plan, rule), typeof ns === 'string' ? ns : undefined);
     for (const result of outcome.results) addRule(st, { ...result, failureAction: action });

@@ -623,12 +623,25 @@ function verifyImage(name: string, rule: JsonObject, entry: ImageVerification, i
  * `mutateDigest` adds the verified (or resolved) digest to images that have none. `scope` is
  * the rule's context, which attestation conditions and validate blocks read.
  */
-export function verifyImagesPass(name: string, rule: JsonObject, images: readonly ImageInfo[], snapshot?: ImageRegistrySnapshot, scope: VariableScope = { data: {} }, now: Date = new Date()): VerifyImagesOutcome {
+export function verifyImagesPass(
+  name: string,
+  rule: JsonObject,
+  images: readonly ImageInfo[],
+  snapshot?: ImageRegistrySnapshot,
+  scope: VariableScope = { data: {} },
+  now: Date = new Date(),
+  update?: PreviousVerification,
+): VerifyImagesOutcome {
   const out: VerifyImagesOutcome = { results: [], patches: [], verified: [] };
   for (const entry of ruleImageVerifications(rule)) {
     const verifies = entry.attestors.length > 0 || entry.attestations.length > 0;
     for (const info of images) {
       let image = imageString(info);
+      // On UPDATE an image left as it was and verified before (for this policy and rule) is not checked again.
+      if (update && previouslyVerified(update, info, name, image)) {
+        out.verified.push({ image, status: 'pass' });
+        continue;
+      }
       let result: RuleResult | undefined;
       let digest: string | undefined;
       if (verifies) {
@@ -662,6 +675,38 @@ export function verifyImagesPass(name: string, rule: JsonObject, images: readonl
 }
 
 export type VerificationStatus = 'pass' | 'fail' | 'skip';
+
+/** An UPDATE's old object and the policy it is evaluated for (Kyverno's isPreviouslyVerified). */
+export interface PreviousVerification {
+  object: JsonObject | null;
+  oldObject: JsonObject | null;
+  /** `namespace/name` of the policy, as the scoped annotation keys it. */
+  policyKey: string;
+}
+
+function valueAt(doc: unknown, path: Array<string | number>): unknown {
+  let node = doc;
+  for (const step of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[String(step)];
+  }
+  return node;
+}
+
+/**
+ * Kyverno's HasChanged and isPreviouslyVerified: the image field holds the same value in the
+ * object and the old object, and the old object's scoped annotation says this policy's rule
+ * passed (or skipped) the image.
+ */
+function previouslyVerified(update: PreviousVerification, info: ImageInfo, rule: string, image: string): boolean {
+  if (!update.oldObject || !update.object) return false;
+  const path = pointerToPath(info.jsonPointer);
+  const now = valueAt(update.object, path);
+  const before = valueAt(update.oldObject, path);
+  if (now === undefined || now === null || before === undefined || before === null || JSON.stringify(now) !== JSON.stringify(before)) return false;
+  const { status, error } = scopedStatus(update.oldObject, update.policyKey, rule, image);
+  return error === undefined && (status === 'pass' || status === 'skip');
+}
 
 /** The status the scoped annotation records for (policy, rule, image); fail when absent (Kyverno's IsImageVerifiedForPolicy). */
 function scopedStatus(resource: JsonObject | null, policyKey: string, rule: string, image: string): { status: VerificationStatus; error?: string } {

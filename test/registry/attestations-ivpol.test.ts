@@ -138,7 +138,7 @@ describe('cosign attestations, signature repositories and required against a rea
 
   it('reads signatures and attestations from the repository an attestor names (verifyImages)', async () => {
     const image = `${registry.host}/team/app:v1`;
-    const withRepository = (repository: string) => verifyImagesPolicy('elsewhere', { imageReferences: [`${registry.host}/*`], attestors: [{ entries: [{ ...keysAttestor(alice.publicKeyPem).entries[0], repository }] }] });
+    const withRepository = (repository: string) => verifyImagesPolicy('elsewhere', { imageReferences: [`${registry.host}/*`], attestors: [{ entries: [{ ...(keysAttestor(alice.publicKeyPem).entries as JsonObject[])[0], repository }] }] });
     const pass = (await evaluateWithRegistry(withRepository(`${registry.host}/team/signatures`), podOf(image))).rules.find((x) => x.type === 'ImageVerify')!;
     assert.deepEqual([pass.status, pass.message], ['pass', `verified image signatures for ${image}`]);
     // Beside the image there is nothing; a repository without the signatures fails naming the image.
