@@ -40,6 +40,7 @@ import {
 } from '../engine/verify-images';
 import { INDEX_MEDIA_TYPES, RegistryClient, RegistryError, type Manifest } from './client';
 import { joinKeychains, keychainFromSecret, KYVERNO_NAMESPACE, secretLookup, secretRef, type Keychain } from './credentials';
+import { keychainForProviders } from './providers';
 
 /** What to read for one image. */
 export interface ImageNeeds {
@@ -58,6 +59,15 @@ export interface PrefetchOptions {
   keychain?: Keychain;
   /** Kyverno's namespace, where `imageRegistryCredentials.secrets` without a namespace live. */
   kyvernoNamespace?: string;
+  /**
+   * Reads a secret the policies name that is not among `secrets` (the webhook: from the
+   * cluster, as Kyverno's secret lister); undefined when there is none.
+   */
+  readSecret?: (namespace: string, name: string) => Promise<JsonObject | undefined>;
+  /** The `default` credential provider's keychain (go-containerregistry's DefaultKeychain); `keychain` when not given. */
+  defaultKeychain?: Keychain;
+  /** The environment the `github` provider reads (GITHUB_TOKEN, GITHUB_ACTOR). */
+  env?: NodeJS.ProcessEnv;
 }
 
 function isImageValidatingPolicy(policy: JsonObject): boolean {
@@ -84,8 +94,12 @@ function verifyImagesRules(policy: JsonObject): JsonObject[] {
 /** The images the policies' verifyImages rules reference in the resources, by their printed form. */
 export function imagesToVerify(policies: readonly JsonObject[], resources: readonly JsonObject[]): Map<string, ImageInfo> {
   const out = new Map<string, ImageInfo>();
-  for (const { info } of imageRequests(policies, resources, {})) out.set(imageString(info), info);
+  for (const { info } of imageRequests(policies, resources, {}).requests) out.set(imageString(info), info);
   return out;
+}
+
+function strings(value: unknown): string[] {
+  return asArray(value).filter((s): s is string => typeof s === 'string' && s !== '');
 }
 
 interface ImageRequest {
@@ -136,6 +150,25 @@ function ivpolSources(policy: JsonObject): Array<{ repository: string; tagPrefix
     .filter((s) => s.repository !== '' || s.tagPrefix !== '');
 }
 
+/**
+ * The secrets the policies name for registry credentials (verifyImages
+ * `imageRegistryCredentials.secrets`, ImageValidatingPolicy `credentials.secrets`), by
+ * namespace and name: what the webhook reads from the cluster (and may be granted to get).
+ */
+export function registrySecretRefs(policies: readonly JsonObject[], kyvernoNamespace = KYVERNO_NAMESPACE): Array<{ namespace: string; name: string }> {
+  const refs = new Map<string, { namespace: string; name: string }>();
+  const add = (names: string[]) => {
+    for (const ref of names.map((n) => secretRef(n, kyvernoNamespace))) refs.set(`${ref.namespace}/${ref.name}`, ref);
+  };
+  for (const policy of policies) {
+    if (isImageValidatingPolicy(policy)) add(strings(asObject(asObject(policy.spec)?.credentials)?.secrets));
+    for (const rule of verifyImagesRules(policy)) {
+      for (const entry of asArray(rule.verifyImages)) add(strings(asObject(asObject(entry)?.imageRegistryCredentials)?.secrets));
+    }
+  }
+  return [...refs.values()];
+}
+
 /** Whether an ImageValidatingPolicy names in-toto attestations (cosign's `.att` manifests). */
 function readsIntoto(policy: JsonObject): boolean {
   return asArray(asObject(policy.spec)?.attestations).some((a) => isJsonObject(asObject(a)?.intoto));
@@ -151,28 +184,42 @@ function podPullSecrets(resource: JsonObject): string[] {
 /** Every (image, what to read, credentials) the policies' verifyImages entries ask for. */
 const NO_KEYS: Keychain = { entries: [] };
 
-function imageRequests(policies: readonly JsonObject[], resources: readonly JsonObject[], options: PrefetchOptions): ImageRequest[] {
+/**
+ * Every (image, what to read, credentials) the policies ask for, and the secrets they name
+ * that are not among `options.secrets` (`namespace/name`), for a caller that can read them.
+ */
+function imageRequests(policies: readonly JsonObject[], resources: readonly JsonObject[], options: PrefetchOptions): { requests: ImageRequest[]; missing: Set<string> } {
   let lookup: ReturnType<typeof secretLookup> | undefined;
+  const missing = new Set<string>();
   const keychainOf = (refs: string[], namespace: string): Keychain => {
     if (refs.length === 0) return NO_KEYS;
     lookup ??= secretLookup(options.secrets ?? []);
     return joinKeychains(...refs.map((r) => secretRef(r, namespace)).map(({ namespace: ns, name }) => {
       const secret = lookup!(ns, name);
+      if (!secret) missing.add(`${ns}/${name}`);
       return secret ? keychainFromSecret(secret) : undefined;
     }));
   };
+  const kyvernoNamespace = options.kyvernoNamespace ?? KYVERNO_NAMESPACE;
+  const providerKeychain = (providers: string[]): Keychain =>
+    providers.length === 0 ? NO_KEYS : keychainForProviders(providers, { defaultKeychain: options.defaultKeychain ?? options.keychain, env: options.env });
   const out = new Map<string, ImageRequest>();
   const rules = policies.flatMap(verifyImagesRules);
   const ivpols = policies.filter(isImageValidatingPolicy);
-  if (rules.length === 0 && ivpols.length === 0) return [];
+  if (rules.length === 0 && ivpols.length === 0) return { requests: [], missing };
   for (const resource of resources) {
     for (const policy of ivpols) {
+      // ImageValidatingPolicy credentials (Kyverno's RemoteOptsFromIvpolCredentials): secrets, providers, insecure.
+      const creds = asObject(asObject(policy.spec)?.credentials);
+      const keychain = creds ? joinKeychains(keychainOf(strings(creds.secrets), kyvernoNamespace), providerKeychain(strings(creds.providers))) : NO_KEYS;
       for (const info of ivpolImages(policy, resource)) {
         const name = imageString(info);
         const request = out.get(name) ?? newRequest(info);
         request.needs.signatures = true;
         request.needs.details = true;
         request.needs.attestations ||= readsIntoto(policy);
+        request.insecure ||= creds?.allowInsecureRegistry === true;
+        if (keychain.entries.length > 0) request.keychain = joinKeychains(request.keychain, keychain);
         for (const source of ivpolSources(policy)) addSource(request, source.repository, source.tagPrefix);
         out.set(name, request);
       }
@@ -186,20 +233,21 @@ function imageRequests(policies: readonly JsonObject[], resources: readonly Json
         for (const [i, raw] of asArray(rule.verifyImages).entries()) {
           const entry = entries[i];
           const creds = asObject(asObject(raw)?.imageRegistryCredentials);
-          const secrets = asArray(creds?.secrets).filter((s): s is string => typeof s === 'string');
           const request = out.get(name) ?? newRequest(info);
           for (const repository of classicRepositories(asObject(raw) ?? {})) addSource(request, repository);
           request.needs.signatures ||= entry.attestors.length > 0;
           request.needs.referrers ||= entry.attestors.length > 0 && entry.cosignOCI11;
           request.needs.attestations ||= entry.attestations.length > 0;
           request.insecure ||= creds?.allowInsecureRegistry === true;
-          if (secrets.length > 0 || pullSecrets.entries.length > 0) request.keychain = joinKeychains(request.keychain, keychainOf(secrets, options.kyvernoNamespace ?? KYVERNO_NAMESPACE), pullSecrets);
+          const own = joinKeychains(keychainOf(strings(creds?.secrets), kyvernoNamespace), providerKeychain(strings(creds?.providers)));
+          if (own.entries.length > 0 || pullSecrets.entries.length > 0) request.keychain = joinKeychains(request.keychain, own, pullSecrets);
           out.set(name, request);
         }
       }
     }
   }
-  return [...out.values()].map((r) => (options.keychain?.entries.length ? { ...r, keychain: joinKeychains(r.keychain, options.keychain) } : r));
+  const requests = [...out.values()].map((r) => (options.keychain?.entries.length ? { ...r, keychain: joinKeychains(r.keychain, options.keychain) } : r));
+  return { requests, missing };
 }
 
 /** go-containerregistry's message for a HEAD on a missing tag, wrapped as cosign does. */
@@ -519,7 +567,16 @@ export async function prefetchImageRegistry(
 ): Promise<ImageRegistrySnapshot> {
   const options: PrefetchOptions = clientOrOptions instanceof RegistryClient ? { client: clientOrOptions } : clientOrOptions;
   const client = options.client ?? new RegistryClient();
-  const requests = imageRequests(policies, resources, options);
+  let { requests, missing } = imageRequests(policies, resources, options);
+  if (missing.size > 0 && options.readSecret) {
+    // Secrets the policies name that the caller did not hand over: read them (the cluster's), then plan again.
+    const read = await Promise.all([...missing].map(async (key) => {
+      const slash = key.indexOf('/');
+      return options.readSecret!(key.slice(0, slash), key.slice(slash + 1)).catch(() => undefined);
+    }));
+    const found = read.filter((s): s is JsonObject => !!s);
+    if (found.length > 0) ({ requests } = imageRequests(policies, resources, { ...options, secrets: [...(options.secrets ?? []), ...found] }));
+  }
   const entries = await Promise.all(requests.map(async (r) => {
     const scoped = client.with({ keychain: r.keychain, insecure: r.insecure });
     const name = imageString(r.info);
