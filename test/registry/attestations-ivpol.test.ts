@@ -10,7 +10,7 @@ import { evaluateResources, offlineCluster } from '../../engine/evaluate';
 import type { JsonObject, RuleResult } from '../../engine/core/types';
 import { prefetchImageRegistry, RegistryClient } from '../../registry';
 import { evaluateWithRegistry, keysAttestor, podOf, verifyImagesPolicy } from './evaluate';
-import { dsseEnvelope, inTotoStatement, newSigningKey, pushAttestations, pushCosignSignatures, pushImage, startRegistry, type LocalRegistry, type SigningKey } from './harness';
+import { dsseEnvelope, inTotoStatement, manifestDescriptor, newSigningKey, notaryCoseEnvelope, pushAttestations, pushCosignSignatures, pushImage, pushReferrer, startRegistry, type LocalRegistry, type SigningKey } from './harness';
 import { issue, testAuthority } from './test-ca';
 
 const SLSA = 'https://slsa.dev/provenance/v1';
@@ -164,6 +164,19 @@ describe('cosign attestations, signature repositories and required against a rea
     assert.equal((await evaluateOne(signatures(keyAttestor(alice, source)), image)).status, 'pass');
     assert.deepEqual((await evaluateOne(signatures(keyAttestor(alice)), image)).message, 'not signed');
     assert.equal((await evaluateOne(slsaPolicy(keyAttestor(alice, source)), image)).status, 'pass');
+  });
+
+  it('verifies a Notary COSE signature (notation sign --signature-format cose) from the referrers', async () => {
+    const signer = issue({ commonName: 'notary-cose' });
+    await pushImage(registry.host, 'team/cose', 'v1');
+    const image = await manifestDescriptor(registry.host, 'team/cose', 'v1');
+    await pushReferrer(registry.host, 'team/cose', image, 'application/vnd.cncf.notary.signature', { mediaType: 'application/cose', bytes: notaryCoseEnvelope(image, { privateKey: signer.privateKey, chainDer: [signer.der] }) });
+    const policy = (pem: string) => ivpol('cose', {
+      attestors: [{ name: 'notary', notary: { certs: { value: pem } } }],
+      validations: [{ expression: 'images.containers.all(i, verifyImageSignatures(i, [attestors.notary]) == 1)', message: 'not signed with Notary' }],
+    });
+    assert.deepEqual((await evaluateOne(policy(signer.pem), podOf(`${registry.host}/team/cose:v1`))).status, 'pass');
+    assert.deepEqual((await evaluateOne(policy(issue({ commonName: 'stranger' }).pem), podOf(`${registry.host}/team/cose:v1`))).message, 'not signed with Notary');
   });
 
   it('counts a verification by another ImageValidatingPolicy of the request for required, whatever the order', async () => {
