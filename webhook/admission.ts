@@ -167,6 +167,28 @@ export function blockedMessage(request: AdmissionRequest, responses: PolicyRespo
   return `\n\nresource ${resourceLabel(request)} was blocked due to the following policies \n\n${lines.join('\n')}\n`;
 }
 
+/**
+ * Kyverno's ImageValidatingPolicy handler (validationResponse): a failed or errored policy
+ * denies under the Deny action and warns under Warn, worded "Policy <name> failed: <message>"
+ * ("error" for an error); several denials are joined as multierr does.
+ */
+function imageValidatingVerdict(policies: readonly JsonObject[], responses: PolicyResponse[]): { errors: string[]; warnings: string[] } {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  responses.forEach((r, i) => {
+    const policy = policies[i];
+    if (!/^(Namespaced)?ImageValidatingPolicy$/.test(String(policy?.kind ?? ''))) return;
+    const actions = Array.isArray(asObject(policy.spec).validationActions) ? (asObject(policy.spec).validationActions as unknown[]) : [];
+    for (const rule of r.rules) {
+      if (rule.status !== 'fail' && rule.status !== 'error') continue;
+      const text = `Policy ${r.policy.name} ${rule.status === 'fail' ? 'failed' : 'error'}: ${rule.message}`;
+      if (actions.includes('Deny')) errors.push(text);
+      if (actions.includes('Warn')) warnings.push(text);
+    }
+  });
+  return { errors, warnings };
+}
+
 /** A classic policy's failurePolicy (spec.webhookConfiguration, else the deprecated spec field; Fail by default). */
 function failurePolicyOf(policy: JsonObject): 'Fail' | 'Ignore' {
   const spec = isJsonObject(policy.spec) ? policy.spec : {};
@@ -252,12 +274,14 @@ export function answerAdmissionReview(
     if (deadlinePassed()) throw deadlineExceeded(started, responses.length - 1, policies.length);
   });
   const envelope = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' };
-  const denied = path === 'validate' && responses.some((r) => r.rules.some(isBlocking));
+  const blocked = path === 'validate' && responses.some((r) => r.rules.some(isBlocking));
+  const images = path === 'validate' ? imageValidatingVerdict(policies, responses) : { errors: [], warnings: [] };
+  const denied = blocked || images.errors.length > 0;
   // As Kyverno: a denied request carries the denial, not warnings.
-  const warnings = denied ? [] : admissionWarnings(path, responses.map((response, i) => ({ policy: policies[i], response })));
+  const warnings = denied ? [] : [...admissionWarnings(path, responses.map((response, i) => ({ policy: policies[i], response }))), ...images.warnings];
   if (path === 'validate') {
     const response: JsonObject = { uid, allowed: !denied };
-    if (denied) response.status = { code: 403, message: blockedMessage(request, responses) };
+    if (denied) response.status = { code: 403, message: blocked ? blockedMessage(request, responses) : images.errors.join('; ') };
     if (warnings.length) response.warnings = warnings;
     return { status: 200, body: { ...envelope, response }, responses };
   }
