@@ -11,6 +11,7 @@ import { loadPolicyFiles } from '../webhook/serve';
 import { certificatesCover, makeCertificates, type CertificateSet } from './certs';
 import { targetSummary, type ClusterTarget } from './context';
 import { KubeClient } from '../kube-api/client';
+import { DEPLOY_FLAGS } from './flags';
 import { certificateHosts, DEFAULT_IMAGE, DEFAULT_NAMESPACE, MUTATING_CONFIG, VALIDATING_CONFIG } from './plan';
 import { isOurs, POLICY_VALIDATING_CONFIG } from '../webhook/configurations';
 import { runDeploy, type DeployUI } from './run';
@@ -57,11 +58,6 @@ namespace and the CRDs it installed (only when no other objects use them).
 Flags:
   -y, --yes, --dry-run, --context NAME, --kubeconfig PATH, -n/--namespace NS (as for deploy)`;
 
-export const DEPLOY_FLAGS = {
-  values: ['context', 'kubeconfig', 'namespace', 'image', 'replicas', 'port', 'url', 'tls-dir', 'webhook-bundle', 'render'],
-  booleans: ['yes', 'dry-run', 'render-secrets', 'host-network', 'policies-only', 'local', 'force-conflicts', 'no-smoke-check', 'help'],
-  aliases: { y: 'yes', n: 'namespace', h: 'help' },
-};
 
 async function prompt(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
