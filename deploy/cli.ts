@@ -36,7 +36,8 @@ Flags:
       --context NAME     kubeconfig context (default: the current one)
       --kubeconfig PATH  kubeconfig file (default: $KUBECONFIG or ~/.kube/config)
   -n, --namespace NS     namespace of the webhook (default ${DEFAULT_NAMESPACE})
-      --image IMAGE      Node.js image the webhook runs on (default ${DEFAULT_IMAGE})
+      --image IMAGE      Node.js image the webhook runs on (default ${DEFAULT_IMAGE}), pinned to the
+                         digest its tag names at deploy time unless it already names one
       --replicas N       webhook replicas (default 2)
       --port N           container port (default 9443; see docs/eks.md for security groups)
       --host-network     run the webhook pods on the host network (custom CNIs such as Calico on EKS)
