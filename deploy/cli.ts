@@ -8,7 +8,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs, single, UsageError, type ParsedArgs } from '../io/args';
 import { loadPolicyFiles } from '../webhook/serve';
-import { certificatesCover, makeCertificates, type CertificateSet } from './certs';
+import { certificatesCover, makeCertificates, type CertificateSet } from '../tls/certificates';
 import { targetSummary, type ClusterTarget } from './context';
 import { KubeClient } from '../kube-api/client';
 import { DEPLOY_FLAGS } from './flags';
