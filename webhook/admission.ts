@@ -15,7 +15,7 @@ export interface AdmissionAnswer {
   /** HTTP status: 200 for any review we could read, 400 for a request that is not one. */
   status: number;
   body: JsonObject;
-  /** Engine results, for metrics and policy reports (empty on 400). */
+  /** Engine results, for metrics and policy reports: one per policy, in the policies' order (empty on 400). */
   responses: PolicyResponse[];
 }
 
@@ -196,6 +196,10 @@ function imageVerificationBlock(request: AdmissionRequest, policies: readonly Js
   return `\n\nresource ${resourceLabel(request)} was blocked due to the following policies \n\n${lines.join('\n')}\n`;
 }
 
+function reviewEnvelope(response: JsonObject): JsonObject {
+  return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response };
+}
+
 function base64(s: string): string {
   return Buffer.from(s, 'utf8').toString('base64');
 }
@@ -247,7 +251,6 @@ export function answerAdmissionReview(
     // Cut inside the last policy: its rules ended with deadline errors, which are no answer.
     if (deadlinePassed()) throw deadlineExceeded(started, responses.length - 1, policies.length);
   });
-  const envelope = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' };
   const denied = path === 'validate' && responses.some((r) => r.rules.some(isBlocking));
   // As Kyverno: a denied request carries the denial, not warnings.
   const warnings = denied ? [] : admissionWarnings(path, responses.map((response, i) => ({ policy: policies[i], response })));
@@ -255,13 +258,13 @@ export function answerAdmissionReview(
     const response: JsonObject = { uid, allowed: !denied };
     if (denied) response.status = { code: 403, message: blockedMessage(request, responses) };
     if (warnings.length) response.warnings = warnings;
-    return { status: 200, body: { ...envelope, response }, responses };
+    return { status: 200, body: reviewEnvelope(response), responses };
   }
   const imageBlock = imageVerificationBlock(request, policies, responses);
   if (imageBlock !== undefined) {
     const response: JsonObject = { uid, allowed: false, status: { code: 403, message: imageBlock } };
     if (warnings.length) response.warnings = warnings;
-    return { status: 200, body: { ...envelope, response }, responses };
+    return { status: 200, body: reviewEnvelope(response), responses };
   }
   const response: JsonObject = { uid, allowed: true };
   if (request.object && current.object && current.object !== request.object) {
@@ -272,5 +275,5 @@ export function answerAdmissionReview(
     }
   }
   if (warnings.length) response.warnings = warnings;
-  return { status: 200, body: { ...envelope, response }, responses };
+  return { status: 200, body: reviewEnvelope(response), responses };
 }
