@@ -57,12 +57,19 @@ function policyMetricLabels(policy: Json): PolicyMetricLabels {
  */
 function ruleOutcomes(policy: Json, response: PolicyResponse, into: RuleOutcome[]): void {
   const labels = policyMetricLabels(policy);
-  const mode = response.rules.some((x) => x.failureAction === 'Enforce') ? 'enforce' : labels.mode;
-  for (const x of response.rules) {
+  const rules = response.rules;
+  let mode = labels.mode;
+  for (let i = 0; i < rules.length; i++) if (rules[i].failureAction === 'Enforce') mode = 'enforce';
+  for (let i = 0; i < rules.length; i++) {
+    const x = rules[i];
     const ruleType = metricRuleType(x.type);
     let known = labels.outcomes.get(x.name);
     if (!known) labels.outcomes.set(x.name, (known = []));
-    let outcome = known.find((o) => o.status === x.status && o.ruleType === ruleType && o.validationMode === mode);
+    let outcome: RuleOutcome | undefined;
+    for (let j = 0; j < known.length && !outcome; j++) {
+      const o = known[j];
+      if (o.status === x.status && o.ruleType === ruleType && o.validationMode === mode) outcome = o;
+    }
     if (!outcome) {
       outcome = Object.freeze({ policy: response.policy.name, policyNamespace: response.policy.namespace ?? '', rule: x.name, status: x.status, ruleType, validationMode: mode, backgroundMode: labels.backgroundMode });
       known.push(outcome);
@@ -92,7 +99,7 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     const response = asObject(answer.body.response);
     const outcomes: RuleOutcome[] = [];
     // answer.responses[i] is policies[i]'s.
-    answer.responses.forEach((r, i) => ruleOutcomes(policies[i], r, outcomes));
+    for (let i = 0; i < answer.responses.length; i++) ruleOutcomes(policies[i], answer.responses[i], outcomes);
     const operation = typeof request.operation === 'string' ? request.operation : '';
     const policyOf = (r: PolicyResponse): Json | undefined => policies[answer.responses.indexOf(r)];
     const events = answer.status !== 200 || !msg.events
