@@ -7,6 +7,7 @@
  * | budget | limit | Kyverno / Kubernetes counterpart |
  * |---|---|---|
  * | context entry size | 2 MiB of JSON per rule context | `maxContextSize` (DefaultMaxContextSize, 2 MiB) |
+ * | text parsed in one step | 2 MiB (the context size) per parse_yaml / yaml.parse input | none: a single YAML parse no deadline check reaches |
  * | JMESPath values built | 1,000,000 elements per query | none in go-jmespath; the order of k8s' CEL PerCallLimit |
  * | foreach elements | 100,000 elements per rule | none: bounds nested foreach over large lists |
  * | CEL cost | 1,000,000 per expression (engine/cel/budget) | k8s celconfig.PerCallLimit |
@@ -81,6 +82,20 @@ export function chargeContextEntry(name: string, value: unknown, used: { bytes: 
   }
   used.bytes += size;
   chargeMemory(size, `context entry ${name}`);
+}
+
+/**
+ * A text about to be parsed in one step (YAML in JMESPath's parse_yaml and CEL's yaml.parse):
+ * no charge point runs inside the parser, and YAML takes seconds per megabyte, so a text past
+ * the context size budget is refused before parsing; a smaller one is charged to the
+ * evaluation's memory for what the parse builds. Kyverno parses any size; this only bounds a
+ * step that could otherwise outlast the review's deadline (the watchdog's job).
+ */
+export function chargeTextToParse(text: string, what: string): void {
+  if (text.length > MAX_CONTEXT_SIZE) {
+    throw new BudgetExceededError('context size', MAX_CONTEXT_SIZE, `${what} of a text of ${text.length} characters, larger than the context may hold`);
+  }
+  chargeMemory(text.length, what);
 }
 
 /**
