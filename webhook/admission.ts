@@ -138,12 +138,26 @@ function validatesAtAdmission(policy: JsonObject): boolean {
  * rule of a mutating policy with `spec.emitWarning`, and every warned rule of the other kinds.
  */
 export function admissionWarnings(path: WebhookPath, answers: ReadonlyArray<{ policy: JsonObject; response: Pick<PolicyResponse, 'policy' | 'rules'> }>): string[] {
+  return warningsOf(path, answers.map((a) => a.policy), answers.map((a) => a.response));
+}
+
+/** admissionWarnings over the policies and their responses (responses[i] is policies[i]'s). */
+function warningsOf(path: WebhookPath, policies: readonly JsonObject[], responses: ReadonlyArray<Pick<PolicyResponse, 'policy' | 'rules'>>): string[] {
   const warnings: string[] = [];
-  for (const { policy, response } of answers) {
-    const classic = String(policy.apiVersion ?? '').startsWith('kyverno.io/') && (path === 'mutate' || validatesAtAdmission(policy));
-    const everyRule = classic && path === 'mutate' && asObject(policy.spec).emitWarning === true;
+  for (let i = 0; i < responses.length; i++) {
+    const response = responses[i];
+    // Whether the policy's failures warn is looked up only for a rule that could warn:
+    // on /validate a pass or a skip never does, and that is most results.
+    let classic: boolean | undefined;
+    let everyRule = false;
     for (const x of response.rules) {
-      const warns = x.status === 'warn' || (classic && (x.status === 'fail' || x.status === 'error')) || (everyRule && x.status !== 'skip');
+      if (x.status === 'skip' || (x.status === 'pass' && path === 'validate')) continue;
+      if (classic === undefined) {
+        const policy = policies[i];
+        classic = isKyvernoPolicy(policy) && (path === 'mutate' || validatesAtAdmission(policy));
+        everyRule = classic && path === 'mutate' && asObject(policy.spec).emitWarning === true;
+      }
+      const warns = x.status === 'warn' || (classic && (x.status === 'fail' || x.status === 'error')) || everyRule;
       if (warns) warnings.push(`policy ${response.policy.name}.${x.name}: ${x.message}`);
     }
   }
@@ -253,7 +267,7 @@ export function answerAdmissionReview(
   });
   const denied = path === 'validate' && responses.some((r) => r.rules.some(isBlocking));
   // As Kyverno: a denied request carries the denial, not warnings.
-  const warnings = denied ? [] : admissionWarnings(path, responses.map((response, i) => ({ policy: policies[i], response })));
+  const warnings = denied ? [] : warningsOf(path, policies, responses);
   if (path === 'validate') {
     const response: JsonObject = { uid, allowed: !denied };
     if (denied) response.status = { code: 403, message: blockedMessage(request, responses) };
