@@ -2,7 +2,10 @@
 // (bench/webhook.mjs --noop-server), in interleaved rounds: on a shared machine throughput
 // follows the other tenants, CPU time per request much less so. With --tree DIR a second
 // checkout's dist/webhook.js (built there) runs in the same rounds: a before/after pair.
-// Usage: node bench/webhook-cpu.mjs [--rounds N] [--duration S] [--workers N] [--tree DIR]
+// Usage: node bench/webhook-cpu.mjs [--rounds N] [--duration S] [--warmup S] [--workers N] [--tree DIR]
+// A fresh server compiles its hot code in background threads for its first seconds, counted in
+// its CPU time: the warm-up (default 6 s each) keeps that out of the rounds; on a loaded machine
+// the first round may still carry some of it.
 // Prints, per server, CPU microseconds per request (all its processes, user + system, from
 // /proc) and requests per second for each round, and the medians; writes nothing.
 import { spawn, execFileSync } from 'node:child_process';
@@ -20,6 +23,7 @@ const rounds = Number(flag('--rounds', '4'));
 const duration = Number(flag('--duration', '4'));
 const workers = flag('--workers', '1');
 const tree = flag('--tree', '');
+const warmup = Number(flag('--warmup', '6'));
 
 /** User and system CPU seconds of a process and its children so far. */
 function cpuSeconds(pid) {
@@ -65,7 +69,7 @@ const servers = { ours: await webhook(root) };
 if (tree) servers.tree = await webhook(resolve(tree));
 servers.noop = await start([join(root, 'bench/webhook.mjs'), '--noop-server', join(dir, 'tls.crt'), join(dir, 'tls.key')]);
 try {
-  for (const s of Object.values(servers)) await load(s.port, 2); // warm-up (JIT)
+  for (const s of Object.values(servers)) await load(s.port, warmup);
   const results = Object.fromEntries(Object.keys(servers).map((k) => [k, []]));
   for (let r = 0; r < rounds; r++) {
     const order = Object.keys(servers);
