@@ -212,7 +212,8 @@ class ServerProcess {
     else {
       // The configured --timeout-ms is an upper bound; the webhook configuration may ask for less.
       const deadline = Date.now() + Math.min(settings.timeoutMs, this.deadlinesMs[path] ?? Infinity);
-      const cluster = await this.withRegistry(body, deadline);
+      // Most policy sets read no images: no registry step (and no await) per review.
+      const cluster = this.index.readsImages ? await this.withRegistry(body, deadline) : this.cluster;
       reply = evaluateReview(
         { path, body, reports: settings.reports, deadline, generate: settings.generate, failurePolicy, events: settings.events ? 'admission' : undefined, successEvents: settings.successEvents, filters: this.filters },
         this.index,

@@ -370,7 +370,14 @@ const NO_VALUES: Record<string, unknown> = Object.freeze({}) as Record<string, u
 /** Applies one policy (any supported kind) to the request's resource. */
 export function applyPolicy(policy: JsonObject, options: ApplyOptions): PolicyResponse {
   const plan = policyPlan(policy);
-  return withEvaluationBudget(plan.key, () => evaluatePolicy(policy, plan, options));
+  return withEvaluationBudget(plan.key, evaluatePolicy, policy, plan, options);
+}
+
+/** Like the CLI, later phases start from a context built on the patched resource (images included). */
+function rebaseOn(st: RunState, patched: JsonObject | null): void {
+  const patchedRequest = { ...st.request, object: patched };
+  st.request = patchedRequest;
+  st.scope = withVariables(baseScope(patchedRequest, st.options.now), st.resourceVals);
 }
 
 function evaluatePolicy(policy: JsonObject, plan: PolicyPlan, options: ApplyOptions): PolicyResponse {
@@ -391,21 +398,15 @@ function evaluatePolicy(policy: JsonObject, plan: PolicyPlan, options: ApplyOpti
   if (!resource || typeof resource !== 'object') resource = null;
   const st: RunState = { policy, plan, options, request, scope, resourceVals: vals, rules: null, env: null, exceptions: NO_EXCEPTIONS };
   const phases = options.phases ?? ALL_PHASES;
-  // Like the CLI, later phases start from a context built on the patched resource (images included).
-  const rebaseOn = (patched: JsonObject | null): void => {
-    const patchedRequest = { ...st.request, object: patched };
-    st.request = patchedRequest;
-    st.scope = withVariables(baseScope(patchedRequest, options.now), vals);
-  };
   if (phases.includes('mutate') && resource && request.operation !== 'DELETE') {
     const before = resource;
     resource = runMutate(st, resource);
-    if (resource !== before) rebaseOn(resource);
+    if (resource !== before) rebaseOn(st, resource);
   }
   if (phases.includes('verifyImages') && request.operation !== 'DELETE') {
     const before = resource;
     resource = runVerifyImages(st, resource);
-    if (resource !== before) rebaseOn(resource);
+    if (resource !== before) rebaseOn(st, resource);
   }
   if (phases.includes('validate')) runValidate(st, resource);
   if (phases.includes('generate') && resource) runGenerate(st, resource);
