@@ -18,9 +18,21 @@ function documentSelector(): { scheme: string; language: string }[] {
   return [...schemes].map((scheme) => ({ scheme, language: 'yaml' }));
 }
 
+/**
+ * Where the worker starts from. VS Code for the web starts workers from the extension's own
+ * URL (https on vscode.dev, file); it refuses other schemes (an extension served by a remote
+ * host, vscode-remote:), so there the script is read through VS Code's file system and
+ * started from a blob.
+ */
+async function workerScript(main: vscode.Uri): Promise<string> {
+  if (['https', 'http', 'file'].includes(main.scheme)) return main.toString(true);
+  const bytes = await vscode.workspace.fs.readFile(main);
+  return URL.createObjectURL(new Blob([bytes], { type: 'text/javascript' }));
+}
+
 export async function startBrowserLanguageClient(context: vscode.ExtensionContext, log: Log): Promise<LanguageClient> {
   const main = vscode.Uri.joinPath(context.extensionUri, 'dist', 'browser', 'server.js');
-  const worker = new Worker(main.toString(true), { name: 'Kyverno language server' });
+  const worker = new Worker(await workerScript(main), { name: 'Kyverno language server' });
   const client = new LanguageClient(CLIENT_ID, 'Kyverno Language Server', languageClientOptions(log, documentSelector()), worker);
   context.subscriptions.push(serveWorkspaceFiles(client));
   await client.start();
