@@ -5,7 +5,8 @@
  * rollback (rollback.ts) deletes what this run created and puts back what it changed. The CLI
  * and the VS Code commands share this code and differ only in their DeployUI.
  */
-import { certificateHosts, planDeploy, VALIDATING_CONFIG, MUTATING_CONFIG, WEBHOOK_NAME, DEFAULT_NAMESPACE, type DeployMode, type Phase } from './plan';
+import { certificateHosts, planDeploy, VALIDATING_CONFIG, MUTATING_CONFIG, WEBHOOK_NAME, DEFAULT_NAMESPACE, DEFAULT_IMAGE, type DeployMode, type Phase } from './plan';
+import { pinImage, registryDigestResolver, type ImageDigestResolver } from './image-pin';
 import { certificatesCover, makeCertificates, type CertificateSet } from './certs';
 import { crdIndex, crdsFor, loadCrd } from './crds';
 import { describeTarget, targetSummary, withServerVersion, type ClusterTarget } from './context';
@@ -47,6 +48,8 @@ export interface DeployRequest {
   localUrl?: string;
   certs?: CertificateSet;
   forceConflicts?: boolean;
+  /** Resolves the image's tag to a digest for the Deployment (image-pin.ts; default: ask its registry). */
+  imageDigest?: ImageDigestResolver;
   /** Stop after the dry run and summary. */
   dryRunOnly?: boolean;
   /** Write the planned objects as YAML to `dir` instead of applying them (render.ts). */
@@ -182,6 +185,16 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
     if (!certs || !certificatesCover(certs, hosts)) certs = await currentCerts(client, ns, hosts);
   }
   if (mode === 'local' && !certs) return fail('local mode needs the certificates the local webhook serves with');
+  let image = req.image;
+  if (mode === 'cluster') {
+    try {
+      const pinned = await pinImage(req.image ?? DEFAULT_IMAGE, req.imageDigest ?? registryDigestResolver());
+      image = pinned.image;
+      if (pinned.warning) ui.log(`warning: ${pinned.warning}`);
+    } catch (e) {
+      return fail((e as Error).message);
+    }
+  }
   let plan;
   try {
     plan = planDeploy({
@@ -191,7 +204,7 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
       crds: missing.map((m) => loadCrd(m)),
       certs,
       webhookCode: req.webhookCode,
-      image: req.image,
+      image,
       replicas: req.replicas,
       port: req.port,
       hostNetwork: req.hostNetwork,

@@ -4,7 +4,8 @@
  * some policy matches reach the webhook. It patches the configurations deploy created (it
  * may only update those two by name) and keeps their caBundle and clientConfig.
  */
-import { KubeClient, KubeError } from '../kube-api/client';
+import { KubeError } from '../kube-api/errors';
+import type { KubeClient } from '../kube-api/client';
 import { kindTable } from '../kube-api/discovery';
 import { isOurs, webhookConfigurations, MUTATING_CONFIG, VALIDATING_CONFIG } from './configurations';
 import { webhookNeeds } from './rules';
