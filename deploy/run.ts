@@ -7,7 +7,7 @@
  */
 import { certificateHosts, planDeploy, VALIDATING_CONFIG, MUTATING_CONFIG, WEBHOOK_NAME, DEFAULT_NAMESPACE, DEFAULT_IMAGE, type DeployMode, type Phase } from './plan';
 import { pinImage, registryDigestResolver, type ImageDigestResolver } from './image-pin';
-import { certificatesCover, makeCertificates, type CertificateSet } from './certs';
+import { certificatesCover, nextCertificates, secretCertificates, type CertificateSet } from '../tls/certificates';
 import { crdIndex, crdsFor, loadCrd } from './crds';
 import { describeTarget, targetSummary, withServerVersion, type ClusterTarget } from './context';
 import { detectUpstreamKyverno, kindTable, missingCrds, pdbApiVersion, waitEstablished } from './discovery';
@@ -48,6 +48,8 @@ export interface DeployRequest {
   localUrl?: string;
   certs?: CertificateSet;
   forceConflicts?: boolean;
+  /** Also a ServiceMonitor (Prometheus Operator) for the metrics Service. */
+  serviceMonitor?: boolean;
   /** Resolves the image's tag to a digest for the Deployment (image-pin.ts; default: ask its registry). */
   imageDigest?: ImageDigestResolver;
   /** Stop after the dry run and summary. */
@@ -85,17 +87,7 @@ export interface DeployResult {
 
 async function currentCerts(client: KubeClient, ns: string, hosts: string[]): Promise<CertificateSet> {
   const secret = await client.get({ apiVersion: 'v1', kind: 'Secret', name: `${WEBHOOK_NAME}-tls`, namespace: ns }).catch(() => undefined);
-  const data = (secret?.data ?? {}) as Record<string, string>;
-  if (data['tls.crt'] && data['tls.key'] && data['ca.crt']) {
-    const dec = (s: string) => Buffer.from(s, 'base64').toString('utf8');
-    // The CA key is not kept in the cluster: a rotation makes a new CA, so keep any pair still good.
-    const existing: CertificateSet = { ca: { certPem: dec(data['ca.crt']), keyPem: '' }, serving: { certPem: dec(data['tls.crt']), keyPem: dec(data['tls.key']) } };
-    if (certificatesCover(existing, hosts)) return existing;
-    // Rotation (30 days before expiry): the old CA stays trusted beside the new one while
-    // replicas still serving the old certificate are replaced.
-    if (certificatesCover(existing, hosts, 0)) return { ...makeCertificates({ hosts }), previousCaPem: firstPem(existing.ca.certPem) };
-  }
-  return makeCertificates({ hosts });
+  return nextCertificates(secretCertificates(secret), hosts).set;
 }
 
 /** The policies the webhook will serve: those installed, with the deployed ones replacing their namesakes. */
@@ -132,10 +124,6 @@ async function permissionsLacking(client: KubeClient, planned: Json[]): Promise<
 }
 
 /** The first certificate of a bundle (ca.crt holds the previous CA too during a rotation). */
-function firstPem(bundle: string): string {
-  const m = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n?/.exec(bundle);
-  return m ? m[0].endsWith('\n') ? m[0] : `${m[0]}\n` : bundle;
-}
 
 function journalLists(journal: DeployJournal): Pick<DeployResult, 'created' | 'updated'> {
   return { created: journal.created(), updated: journal.updated() };
@@ -185,6 +173,9 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
     if (!certs || !certificatesCover(certs, hosts)) certs = await currentCerts(client, ns, hosts);
   }
   if (mode === 'local' && !certs) return fail('local mode needs the certificates the local webhook serves with');
+  if (mode === 'cluster' && req.serviceMonitor && !req.render && !(await client.resourceFor('monitoring.coreos.com/v1', 'ServiceMonitor'))) {
+    return fail('--service-monitor: the cluster serves no ServiceMonitor kind (monitoring.coreos.com/v1, installed by the Prometheus Operator); install it or deploy without --service-monitor (the metrics Service is deployed either way)');
+  }
   let image = req.image;
   if (mode === 'cluster') {
     try {
@@ -210,6 +201,7 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
       hostNetwork: req.hostNetwork,
       pdbApiVersion: mode === 'cluster' ? await pdbApiVersion(client) : undefined,
       localUrl: req.localUrl,
+      serviceMonitor: req.serviceMonitor,
       servedPolicies: mode === 'cluster' ? await servedPolicies(client, req.policies) : undefined,
       kinds: await kindTable(client, req.policies),
     });

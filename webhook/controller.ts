@@ -43,8 +43,18 @@ export class WebhookController {
 
   /** Brings both configurations in line with `policies` (serialised; never throws). */
   sync(policies: Json[]): Promise<void> {
-    this.running = this.running.then(() => this.syncNow(policies)).catch((e: Error) => this.opts.log(`webhook controller: ${e.message}`));
-    return this.running;
+    return this.serialized(() => this.syncNow(policies)).catch((e: Error) => this.opts.log(`webhook controller: ${e.message}`));
+  }
+
+  /**
+   * Runs `work` when no sync is in flight and holds syncs until it ends: the certificate
+   * renewer rewrites the caBundle this controller copies, and a sync that read the old one
+   * would otherwise force it back.
+   */
+  serialized<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.running.then(work);
+    this.running = result.then(() => undefined, () => undefined);
+    return result;
   }
 
   private async syncNow(policies: Json[]): Promise<void> {
