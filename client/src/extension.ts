@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { registerInstallCli } from './cli/command';
 import { registerClusterCommands } from './cluster/commands';
+import { PolicyReportsView } from './cluster/reports-view';
 import { ClusterStatus } from './cluster/status';
 import { startLanguageClient } from './language/start';
 import { Log } from './log';
@@ -29,6 +30,8 @@ export interface KyvernoStudioApi {
   results: ResultsTree;
   tests: TestExplorer;
   status: ClusterStatus;
+  /** The Policy Reports view (cluster reports of the active context). */
+  reports: PolicyReportsView;
   log: Log;
   /** Whether a schema contributor was registered with Red Hat YAML (false when it is absent). */
   redhatYaml: Promise<boolean>;
@@ -43,6 +46,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Kyvern
   const runner = new Runner(results, documents, log);
   const tests = new TestExplorer(log);
   const status = new ClusterStatus(log);
+  const reports = new PolicyReportsView(status, log);
   const view = vscode.window.createTreeView(RESULTS_VIEW, { treeDataProvider: results, showCollapseAll: true });
   results.onDidChangeTreeData(() => {
     view.description = results.current?.title;
@@ -59,6 +63,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Kyvern
     registerRuleLenses(runner, log),
     registerCreateTest(log),
     registerClusterCommands(status, log),
+    reports.register(),
     registerInstallCli(context, log),
     registerNewPolicy(context),
     registerAddPack(context),
@@ -83,7 +88,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Kyvern
   void tests.discoverAll();
   // Not awaited: Red Hat YAML's own start must not hold ours up.
   const redhatYaml = registerWithRedhatYaml(context, log);
-  return { client, results, tests, status, log, redhatYaml };
+  return { client, results, tests, status, reports, log, redhatYaml };
 }
 
 export async function deactivate(): Promise<void> {
