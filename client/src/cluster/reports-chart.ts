@@ -60,5 +60,5 @@ export function summarySvg(totals: Counts, rows: ChartRow[], width = 420): strin
     lines.push(`<text x="${labelW + barW + 6}" y="${y + 11}">${row.counts.fail + row.counts.error}✖</text>`);
     y += 18;
   }
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 4}" viewBox="0 0 ${width} ${y + 4}" role="img" aria-label="policy report results">${lines.join('')}</svg>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="100%" style="max-width:${width}px" viewBox="0 0 ${width} ${y + 4}" role="img" aria-label="policy report results">${lines.join('')}</svg>`;
 }
