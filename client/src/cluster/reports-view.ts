@@ -195,7 +195,7 @@ export class PolicyReportsView implements vscode.TreeDataProvider<ReportNode>, v
       log: (line) => {
         this.log.info(`policy reports: ${line}`);
         if (!this.synced) {
-          this.state = line;
+          this.state = `${contextLabel(ctx)}: ${line}`;
           this.updateMessage();
         }
       },
