@@ -45,6 +45,8 @@ try {
   log(`workbench ready; the cluster holds ${ready.reports} reports ${JSON.stringify(ready.totals)}`);
   // Activate the extension (a YAML file), then show the view: its first showing starts the watch.
   await openFile('policies/restrict-registries.yaml', 'approved-registry');
+  // Both views start collapsed (no cluster is read until the user opens one): open them.
+  await palette('Focus on Policy Report Summary View');
   await palette('Focus on Policy Reports View');
   await palette('View: Toggle Maximized Panel');
   await pane.waitFor({ timeout: 20000 });

@@ -112,22 +112,20 @@ export function rowsOfReport(reportKey: string, report: Json): ReportRow[] {
   results.forEach((raw, i) => {
     const r = asObject(raw);
     const result = (RESULT_SET.has(String(r.result)) ? String(r.result) : 'error') as ReportResult;
-    const props = asObject(r.properties);
-    const properties = Object.keys(props).length ? Object.fromEntries(Object.entries(props).map(([k, v]) => [k, String(v)])) : undefined;
-    const base = {
-      reportKey,
-      namespace,
-      policy: String(r.policy ?? ''),
-      rule: String(r.rule ?? ''),
-      result,
-      message: String(r.message ?? ''),
-      ...(properties ? { properties } : {}),
-      ...(str(r.severity) ? { severity: String(r.severity) } : {}),
-      ...(str(r.category) ? { category: String(r.category) } : {}),
-    };
+    // One object shape for every row (a watch of thousands of reports makes many of them).
+    const base: ReportRow = { id: `${reportKey}#${i}`, reportKey, namespace, policy: String(r.policy ?? ''), rule: String(r.rule ?? ''), result, message: String(r.message ?? '') };
+    const props = r.properties;
+    if (props !== null && typeof props === 'object' && !Array.isArray(props)) {
+      const entries = Object.entries(props);
+      if (entries.length) base.properties = Object.fromEntries(entries.map(([k, v]) => [k, String(v)]));
+    }
+    if (str(r.severity)) base.severity = String(r.severity);
+    if (str(r.category)) base.category = String(r.category);
     const resources = Array.isArray(r.resources) ? r.resources.map((x) => refOf(asObject(x))).filter((x): x is ResourceRef => !!x) : [];
-    if (resources.length === 0) rows.push({ ...base, id: `${reportKey}#${i}`, ...(scope ? { resource: scope } : {}) });
-    else resources.forEach((resource, j) => rows.push({ ...base, id: `${reportKey}#${i}.${j}`, resource: { ...resource, namespace: resource.namespace ?? (namespace || undefined) } }));
+    if (resources.length === 0) {
+      if (scope) base.resource = scope;
+      rows.push(base);
+    } else resources.forEach((resource, j) => rows.push({ ...base, id: `${reportKey}#${i}.${j}`, resource: { ...resource, namespace: resource.namespace ?? (namespace || undefined) } }));
   });
   return rows;
 }

@@ -239,7 +239,9 @@ export class PolicyReportsView implements vscode.TreeDataProvider<ReportNode>, v
     const t = this.model.totals;
     const filter = formatFilter(this.model.filter);
     this.tree.description = this.synced ? `${this.model.reportCount} reports · ${countsLabel(t) || 'no results'}` : undefined;
-    this.tree.message = this.synced ? (filter ? `Filter: ${filter}` : undefined) : this.state;
+    // Untrusted: the view's welcome content says why and offers Manage Workspace Trust.
+    if (!vscode.workspace.isTrusted) this.tree.message = undefined;
+    else this.tree.message = this.synced ? (filter ? `Filter: ${filter}` : undefined) : this.state;
   }
 
   // ---- tree --------------------------------------------------------------------------------
