@@ -4,7 +4,8 @@
  * installed is retried until it appears, so installing a CRD later is picked up. Shared by
  * the in-cluster webhook (policies) and the extension's Policy Reports view (reports).
  */
-import { KubeClient, KubeError } from './client';
+import { KubeError } from './errors';
+import type { KubeClient } from './client';
 
 type Json = Record<string, unknown>;
 
