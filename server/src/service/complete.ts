@@ -260,12 +260,13 @@ function celItems(file: ParsedFile, offset: number, before: string, value: unkno
     const methods = CEL_FUNCTIONS.filter((f) => !f.name.includes('.') || f.name.startsWith(head + '.'));
     return methods.map((f) => {
       const name = f.name.startsWith(head + '.') ? f.name.slice(head.length + 1) : f.name;
-      return { label: name, kind: ItemKind.Function, detail: f.detail, documentation: md(f.doc), insertTextFormat: 2 as const, textEdit: { range, newText: `${name}($1)` } };
+      return { label: name, kind: ItemKind.Function, detail: f.detail, documentation: md(f.doc), insertTextFormat: 2 as const, textEdit: { range, newText: `${name}${f.args ?? '($1)'}` } };
     });
   }
   return [
     ...namedItems(CEL_ROOTS, ItemKind.Variable, range),
-    ...CEL_FUNCTIONS.map((f) => ({ label: f.name, kind: ItemKind.Function, detail: f.detail, documentation: md(f.doc), insertTextFormat: 2 as const, textEdit: { range, newText: `${f.name}($1)` } })),
+    // Methods (`URL.getHost()`) only after a dot; global and namespaced functions here.
+    ...CEL_FUNCTIONS.filter((f) => f.detail.startsWith(`${f.name}(`)).map((f) => ({ label: f.name, kind: ItemKind.Function, detail: f.detail, documentation: md(f.doc), insertTextFormat: 2 as const, textEdit: { range, newText: `${f.name}${f.args ?? '($1)'}` } })),
   ];
 }
 
