@@ -273,8 +273,8 @@ test('scripts/gen-kube-schemas.mjs reads the client models: attribute tables, do
 });
 
 test('the committed Kubernetes types come from the pinned input and stay small', () => {
-  const inputs = JSON.parse(readFileSync(join(root, 'schemas/kubernetes-types.inputs.json'), 'utf8'));
-  const text = readFileSync(join(root, 'schemas/kubernetes-types.json'), 'utf8');
+  const inputs = JSON.parse(readFileSync(join(root, 'server/src/generated/kubernetes-types.inputs.json'), 'utf8'));
+  const text = readFileSync(join(root, 'server/src/generated/kubernetes-types.json'), 'utf8');
   const data = JSON.parse(text);
   assert.equal(data.source, `${inputs.package}@${inputs.version}`);
   assert.ok(text.length < 1_000_000, `${text.length} bytes`);
