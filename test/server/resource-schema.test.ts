@@ -147,6 +147,9 @@ test('CEL completion: object, oldObject, request.object, indexes, optionals and 
   assert.ok(labels(inMap).includes('ports'));
   const twoVars = at('object.spec.template.spec.containers.all(i, ctr, ctr.');
   assert.ok(labels(twoVars).includes('image'), 'the two-variable form binds the element to the second name');
+  // A block scalar spanning lines: the macro variable bound on the line above still counts.
+  const block = celPolicy(DEPLOYMENTS, '>-\n      object.spec.template.spec.containers.all(c,\n        c.').trimEnd();
+  assert.ok(labels(complete(parseFile('file:///w/b.yaml', block), block.length)).includes('livenessProbe'));
   // Pods through the core group; a list leads to CEL's list macros, with snippets.
   assert.ok(labels(at('object.spec.', PODS)).includes('nodeName'));
   const listMethods = at('object.spec.containers.', PODS);
