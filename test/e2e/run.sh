@@ -68,7 +68,7 @@ echo "== UI test with the packaged extension"
 prepare ui
 env HOME="$OUT/ui/state/home" XDG_CONFIG_HOME="$OUT/ui/state/home/.config" XDG_DATA_HOME="$OUT/ui/state/home/.local/share" \
   "$CS" --user-data-dir "$OUT/ui/state/user-data" --extensions-dir "$OUT/ui/state/extensions" \
-  --install-extension "$VSIX" >"$OUT/ui/install.log" 2>&1 || { cat "$OUT/ui/install.log"; exit 1; }
+  --install-extension "$VSIX" --install-extension "$OUT/redhat-yaml-standin.vsix" >"$OUT/ui/install.log" 2>&1 || { cat "$OUT/ui/install.log"; exit 1; }
 PIDS+=("$(PORT=$((PORT_BASE + 1)) STATE="$OUT/ui/state" "$HERE/start-code-server.sh")")
 node "$HERE/ui.mjs" "http://127.0.0.1:$((PORT_BASE + 1))" "$OUT/ui/workspace" "$OUT/ui"
 
