@@ -16,7 +16,8 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { ScanCache } from './scan-cache';
 import {
   parseFile,
   validateFile,
@@ -71,6 +72,17 @@ spec:
         expressions:
         - expression: "object.metadata.name.size() < 64"
 `;
+
+/** This build of the server (its bundle's stat): a scan cache written by another build is not used. */
+function buildId(): string {
+  const file = typeof __filename === 'string' ? __filename : process.argv[1] ?? '';
+  try {
+    const st = statSync(file);
+    return `${file}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return file;
+  }
+}
 
 const DEFAULT_SETTINGS: ServerSettings = { policies: '**/*.{yaml,yml}', debounceMs: 150, registryAccess: false };
 
@@ -240,10 +252,14 @@ export function startServer(connection: Connection = createConnection(ProposedFe
   connection.onInitialize((params: InitializeParams): InitializeResult => {
     const folders = (params.workspaceFolders ?? []).map((f) => f.uri);
     if (!folders.length && params.rootUri) folders.push(params.rootUri);
-    const init = (params.initializationOptions ?? {}) as { settings?: Partial<ServerSettings>; trusted?: boolean };
+    const init = (params.initializationOptions ?? {}) as { settings?: Partial<ServerSettings>; trusted?: boolean; cacheDir?: unknown };
     if (init.settings) settings = { ...settings, ...init.settings };
     trusted = init.trusted === true;
-    index = new WorkspaceIndex(folders.filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u)), settings.policies);
+    const paths = folders.filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u));
+    // The client names a folder of its own (the extension's storage) for the scan cache.
+    const cache = typeof init.cacheDir === 'string' && init.cacheDir ? safe('scan cache', undefined, () => ScanCache.open(init.cacheDir as string, paths, buildId())) : undefined;
+    index = new WorkspaceIndex(paths, settings.policies, cache);
+    index.onCacheError = (e) => log(`writing the workspace scan cache failed: ${e.message}`);
     canWatch = Boolean(params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration);
     canConfigure = Boolean(params.capabilities.workspace?.configuration);
     return {

@@ -8,6 +8,7 @@
  * in between; the first scan makes what it found usable as it goes.
  */
 import { readFileSync, statSync } from 'node:fs';
+import type { ScanCache, CachedEntry } from './scan-cache';
 import { relative, sep } from 'node:path';
 import { walkFiles } from '../../io/walk';
 import { compileGlob, type GlobMatcher } from '../../io/glob';
@@ -23,6 +24,8 @@ const MAX_FILE_BYTES = 2 * 1024 * 1024;
 const SLICE_MS = 15;
 /** Scanning time before the first scan first reports the policies found so far (then twice that...). */
 const PROGRESS_MS = 150;
+/** Wait after a sliced scan before its cache is written. */
+const SAVE_DELAY_MS = 1000;
 
 /** The default `kyverno.policies`: also what an unusable setting falls back to. */
 export const DEFAULT_POLICIES_GLOB = '**/*.{yaml,yml}';
@@ -59,6 +62,14 @@ function entryOfText(uri: string, text: string): FileEntry {
   return entryOf(parseFile(uri, text));
 }
 
+function toCached(entry: FileEntry): CachedEntry | null {
+  return entry === EMPTY ? null : { policies: entry.policies.map((p) => ({ value: p.value, role: p.role })), crdKinds: entry.crdKinds };
+}
+
+function fromCached(uri: string, cached: CachedEntry | null): FileEntry {
+  return cached ? { policies: cached.policies.map((p) => ({ uri, value: p.value, role: p.role })), crdKinds: cached.crdKinds } : EMPTY;
+}
+
 export class WorkspaceIndex {
   private byUri = new Map<string, FileEntry>();
   /** Open documents: their buffer, not the disk, is the truth (a scan leaves them alone). */
@@ -71,7 +82,8 @@ export class WorkspaceIndex {
   ready = false;
   version = 0;
 
-  constructor(private folders: string[], glob = DEFAULT_POLICIES_GLOB) {
+  /** `cache`: the persistent scan cache (files whose stat did not change are not read again). */
+  constructor(private folders: string[], glob = DEFAULT_POLICIES_GLOB, private readonly cache?: ScanCache) {
     this.matcher = matcherFor(glob);
   }
 
@@ -106,15 +118,36 @@ export class WorkspaceIndex {
 
   private readEntry(path: string): [string, FileEntry] | undefined {
     try {
-      if (statSync(path).size > MAX_FILE_BYTES) return undefined;
+      const st = statSync(path);
+      if (st.size > MAX_FILE_BYTES) return undefined;
       const uri = pathToFileURL(path).toString();
       if (this.buffers.has(uri)) return undefined;
-      const entry = entryOfText(uri, readFileSync(path, 'utf8'));
+      const cached = this.cache?.lookup(path, st);
+      let entry: FileEntry;
+      if (cached !== undefined) {
+        entry = fromCached(uri, cached);
+      } else {
+        const readAt = Date.now();
+        entry = entryOfText(uri, readFileSync(path, 'utf8'));
+        this.cache?.record(path, st, readAt, toCached(entry));
+      }
       return entry === EMPTY ? undefined : [uri, entry];
     } catch {
       return undefined; // unreadable file: skipped
     }
   }
+
+  /** Stores the completed scan's cache; a failure to write only costs the next start its speed. */
+  private saveCache(): void {
+    try {
+      this.cache?.save();
+    } catch (e) {
+      this.onCacheError?.(e as Error);
+    }
+  }
+
+  /** Told when the scan cache cannot be written. */
+  onCacheError?: (e: Error) => void;
 
   /** The scan's result replaces the disk files' entries; open buffers keep theirs. */
   private install(found: Map<string, FileEntry>): void {
@@ -130,12 +163,14 @@ export class WorkspaceIndex {
   /** Reads every policy file of the folders at once. */
   scan(): void {
     this.scanGeneration++;
+    this.cache?.beginScan();
     const found = new Map<string, FileEntry>();
     for (const path of this.files()) {
       const e = this.readEntry(path);
       if (e) found.set(...e);
     }
     this.install(found);
+    this.saveCache();
   }
 
   /**
@@ -152,6 +187,7 @@ export class WorkspaceIndex {
     await yieldNow();
     if (generation !== this.scanGeneration) return false;
     const incremental = !this.ready;
+    this.cache?.beginScan();
     const found = new Map<string, FileEntry>();
     const paths = this.files();
     let sliceStart = performance.now();
@@ -177,6 +213,8 @@ export class WorkspaceIndex {
       if (incremental) this.byUri.set(...e);
     }
     this.install(found);
+    // After the evaluations the completed scan triggers: writing is not on their path.
+    setTimeout(() => this.saveCache(), SAVE_DELAY_MS).unref?.();
     return true;
   }
 

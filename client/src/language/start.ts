@@ -38,7 +38,12 @@ export async function startLanguageClient(context: vscode.ExtensionContext, log:
     ],
     outputChannel: log.channel,
     // The server reads registries only when the user turned it on and the workspace is trusted.
-    initializationOptions: { settings: { policies: settings.policies, debounceMs: settings.debounceMs, registryAccess: settings.registryAccess }, trusted: vscode.workspace.isTrusted },
+    // cacheDir: where the server keeps its workspace scan cache (this workspace's storage).
+    initializationOptions: {
+      settings: { policies: settings.policies, debounceMs: settings.debounceMs, registryAccess: settings.registryAccess },
+      trusted: vscode.workspace.isTrusted,
+      cacheDir: (context.storageUri ?? context.globalStorageUri).fsPath,
+    },
     synchronize: { configurationSection: 'kyverno' },
     middleware: {
       handleDiagnostics(uri, diagnostics, next) {
