@@ -47,8 +47,9 @@ export interface ServerSettings {
   policies: string;
   /**
    * Longest wait after an edit before validating (edits in between restart it). The wait
-   * adapts: none when the document's last validation took under 100 ms, else that time,
-   * capped by this value, so a slow file is not re-checked on every keystroke.
+   * adapts: none when the document's recent validations took under 100 ms (the median of
+   * the last few, so one slow run, a garbage collection, does not delay the next edit),
+   * else that time, capped by this value, so a slow file is not re-checked on every keystroke.
    */
   debounceMs: number;
   /** Manifest diagnostics may read OCI registries (image signatures); off by default, never in an untrusted workspace. */
@@ -84,13 +85,23 @@ function buildId(): string {
   }
 }
 
+/** Validations whose durations set the wait after an edit (see ServerSettings.debounceMs). */
+const COSTS_KEPT = 5;
+
+function median(values: readonly number[]): number {
+  if (!values.length) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
 const DEFAULT_SETTINGS: ServerSettings = { policies: '**/*.{yaml,yml}', debounceMs: 150, registryAccess: false };
 
 export function startServer(connection: Connection = createConnection(ProposedFeatures.all)): void {
   const documents = new TextDocuments(TextDocument);
   const parsed = new Map<string, { version: number; file: ParsedFile }>();
   const timers = new Map<string, NodeJS.Timeout>();
-  const lastCost = new Map<string, number>();
+  /** Per document, the durations of its last validations (newest last, at most COSTS_KEPT). */
+  const costs = new Map<string, number[]>();
   let settings: ServerSettings = { ...DEFAULT_SETTINGS };
   let index = new WorkspaceIndex([]);
   const manifests = new ManifestResults();
@@ -182,14 +193,17 @@ export function startServer(connection: Connection = createConnection(ProposedFe
       log(`parsing ${uri} failed: ${(e as Error).stack ?? e}`);
       diagnostics = [internalErrorDiagnostic(parseFile(uri, ''), 0, 'parsing', e)];
     }
-    lastCost.set(uri, performance.now() - started);
+    const recent = costs.get(uri) ?? [];
+    recent.push(performance.now() - started);
+    if (recent.length > COSTS_KEPT) recent.shift();
+    costs.set(uri, recent);
     connection.sendDiagnostics({ uri, version: doc.version, diagnostics: diagnostics as never });
     if (policiesChanged) revalidateManifests(uri);
   }
 
   /** Cheap documents are validated on the next tick (which still coalesces queued edits). */
   function delayFor(uri: string): number {
-    const cost = lastCost.get(uri) ?? 0;
+    const cost = median(costs.get(uri) ?? []);
     return cost < 100 ? 0 : Math.min(settings.debounceMs, cost);
   }
 
@@ -315,7 +329,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
   documents.onDidClose((e) => {
     clearTimeout(timers.get(e.document.uri));
     parsed.delete(e.document.uri);
-    lastCost.delete(e.document.uri);
+    costs.delete(e.document.uri);
     manifests.forget(e.document.uri);
     // Unsaved edits die with the buffer: the policy on disk applies again.
     const uri = e.document.uri;

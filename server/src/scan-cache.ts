@@ -17,6 +17,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync, type Stats } from '
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { JsonObject } from '../../engine/core/types';
+import { isExactJson } from '../../engine/core/json';
 import type { WorkspaceRole } from './service';
 
 /** The format of the file; bumped when its shape changes. */
@@ -38,22 +39,6 @@ interface CacheFile { format: number; buildId: string; files: { [path: string]: 
 
 function statKey(st: Stats): string {
   return `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`;
-}
-
-/** Whether JSON carries the value exactly (what JSON.parse(JSON.stringify(v)) gives back equal). */
-export function isExactJson(value: unknown, depth = 0): boolean {
-  if (depth > 512) return false;
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
-  if (typeof value === 'number') return Number.isFinite(value) && !Object.is(value, -0);
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (!(i in value) || !isExactJson(value[i], depth + 1)) return false;
-    return true;
-  }
-  if (typeof value !== 'object') return false;
-  const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return false;
-  for (const v of Object.values(value as object)) if (!isExactJson(v, depth + 1)) return false;
-  return true;
 }
 
 export class ScanCache {

@@ -7,7 +7,8 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync, cpSync, utimesSync } f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ScanCache, isExactJson } from '../../server/src/scan-cache';
+import { ScanCache } from '../../server/src/scan-cache';
+import { isExactJson } from '../../engine/core/json';
 import { WorkspaceIndex } from '../../server/src/workspace';
 import { parseFile, evaluateManifests } from '../../server/src/service';
 
