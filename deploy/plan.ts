@@ -6,7 +6,7 @@
 import { webhookRbac, type RbacPlan } from './rbac';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { trustBundle, type CertificateSet } from './certs';
+import { trustBundle, type CertificateSet } from '../tls/certificates';
 import { webhookNeeds, type RuleNeed } from '../webhook/rules';
 import type { KindTable } from '../engine/kube';
 import { labels, MANAGED_BY, WEBHOOK_NAME, webhookConfigurations } from '../webhook/configurations';

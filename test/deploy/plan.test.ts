@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { makeCertificates, certificatesCover } from '../../deploy/certs';
+import { makeCertificates, certificatesCover } from '../../tls/certificates';
 import { detectEks, targetSummary } from '../../deploy/context';
 import { planDeploy, sha256, PHASES, VALIDATING_CONFIG, MUTATING_CONFIG } from '../../deploy/plan';
 import { deploymentReady } from '../../deploy/ready';
