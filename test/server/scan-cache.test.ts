@@ -3,7 +3,7 @@
 // entry whose file may have changed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync, cpSync, utimesSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, cpSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -181,5 +181,41 @@ spec:
   } finally {
     rmSync(dir, { recursive: true, force: true });
     rmSync(cacheDir, { recursive: true, force: true });
+  }
+});
+
+test('a server reopening the workspace with the cache publishes what a server without it publishes', async () => {
+  const { LspClient } = await import('./lsp-client');
+  const ws = workspace({ 'a.yaml': policy('a'), 'b.yaml': policy('b') + '---\n' + policy('c'), 'notes.yaml': 'x: 1\n' });
+  const manifest = pathToFileURL(join(ws.cacheDir, '..', `${ws.dir.split('/').pop()}-pod.yaml`)).toString();
+  // Files changed within RACY_MS of the scan are not recorded: let them age first.
+  await new Promise((r) => setTimeout(r, 2100));
+  const stored = () => readdirSync(ws.cacheDir).find((f) => f.startsWith('workspace-scan-'));
+  const settled = async (options: Record<string, unknown>) => {
+    const client = new LspClient();
+    try {
+      await client.initialize(ws.dir, undefined, options);
+      let published = await client.open(manifest, POD);
+      for (let i = 0; i < 40 && published.diagnostics.length < 3; i++) published = await client.change(manifest, POD + `# ${i}\n`);
+      // The scan is stored a second after it completes: wait for it before closing.
+      const deadline = Date.now() + 10_000;
+      while (options.cacheDir && !stored() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      return published.diagnostics.map((d) => `${d.code} ${d.message} ${JSON.stringify(d.range)}`).sort();
+    } finally {
+      await client.close();
+    }
+  };
+  try {
+    const cold = await settled({});
+    assert.equal(cold.length, 3);
+    assert.deepEqual(await settled({ cacheDir: ws.cacheDir }), cold);
+    // The first server stored the scan...
+    const file = stored();
+    assert.ok(file, 'the scan cache was written');
+    assert.equal(Object.keys(JSON.parse(readFileSync(join(ws.cacheDir, file), 'utf8')).files).length, 3);
+    // ...and the next one answers from it, with the same diagnostics.
+    assert.deepEqual(await settled({ cacheDir: ws.cacheDir }), cold);
+  } finally {
+    ws.done();
   }
 });
