@@ -23,6 +23,7 @@ import type {
 import { isObject } from '../loader/classify';
 import { isExactJson } from '../core/json';
 import { authzModeOf } from '../cel';
+import { ImageVerificationContext } from '../cel/image-validating-policy';
 import type { PolicyKindIndex } from './candidates';
 
 /** Everything one policy produced on one resource during the run. */
@@ -131,6 +132,7 @@ const ORIGINAL_RESOURCE_KINDS = new Set([
 ]);
 
 const DELETING_KINDS = new Set(['DeletingPolicy', 'NamespacedDeletingPolicy']);
+const IMAGE_VALIDATING_KINDS = new Set(['ImageValidatingPolicy', 'NamespacedImageValidatingPolicy']);
 
 function rulesOf(policy: JsonObject): JsonObject[] {
   const spec = isObject(policy.spec) ? policy.spec : {};
@@ -331,6 +333,8 @@ export function evaluateResource(input: EvaluationInput, resource: JsonObject): 
   // as that call received it and the patched resource after all of them.
   let mutatingPoliciesInput: JsonObject | null = null;
   const mutatingPolicyAnswers: EngineResponse[] = [];
+  // Made at the first ImageValidatingPolicy: the request's policies share their image verifications.
+  let imageVerifications: ImageVerificationContext | undefined;
   for (const { policy, phase } of ordered) {
     const given = phase === PHASE.original ? resource : current;
     if (candidates && !candidates.has(policy) && sameKind(given, resource)) continue;
@@ -343,8 +347,11 @@ export function evaluateResource(input: EvaluationInput, resource: JsonObject): 
       policyAnnotations: annotationsOf(policy),
     };
     try {
-      const key = input.memo?.keyOf(given) ?? null;
-      let response = key === null ? undefined : input.memo?.get(policy, key);
+      if (phase === PHASE.original && IMAGE_VALIDATING_KINDS.has(String(policy.kind))) imageVerifications ??= new ImageVerificationContext();
+      // Image-validating policies share verdicts within a run (imageVerifications): never reused.
+      const memo = IMAGE_VALIDATING_KINDS.has(String(policy.kind)) ? undefined : input.memo;
+      const key = memo?.keyOf(given) ?? null;
+      let response = key === null ? undefined : memo?.get(policy, key);
       if (!response) {
         // No defensive copy per policy: applyPolicy leaves its request untouched (guarded by
         // test/testing/evaluate-inputs.test.ts), and copying every resource for every policy
@@ -354,8 +361,9 @@ export function evaluateResource(input: EvaluationInput, resource: JsonObject): 
           cluster: input.cluster,
           values: input.values,
           now: input.now,
+          ...(imageVerifications ? { imageVerifications } : {}),
         });
-        if (key !== null) input.memo?.set(policy, key, response);
+        if (key !== null) memo?.set(policy, key, response);
       }
       const patched = isObject(response.patchedResource) ? response.patchedResource : given;
       if (response.rules.length === 0 && !keepsUnmatchedResponse(policy)) continue;
@@ -367,6 +375,8 @@ export function evaluateResource(input: EvaluationInput, resource: JsonObject): 
       responses.push({ ...base, error: errorMessage(err) });
     }
   }
+  // Kyverno settles `required` once every ImageValidatingPolicy of the request has run.
+  imageVerifications?.settle();
   for (const answer of mutatingPolicyAnswers) {
     answer.resource = mutatingPoliciesInput ?? answer.resource;
     answer.patchedResource = current;

@@ -13,12 +13,14 @@
  * The cache belongs to one build of the server (`buildId`): another build may read YAML
  * differently. A missing, unreadable or malformed cache file is an empty cache.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync, type Stats } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { JsonObject } from '../../engine/core/types';
 import { isExactJson } from '../../engine/core/json';
+import { fileURLToPath } from 'node:url';
 import type { WorkspaceRole } from './service';
+import type { CachedEntry, EntryCache } from './workspace';
 
 /** The format of the file; bumped when its shape changes. */
 const FORMAT = 1;
@@ -26,12 +28,6 @@ const FORMAT = 1;
 export const RACY_MS = 2000;
 /** A cache larger than this is neither written nor read. */
 const MAX_CACHE_BYTES = 64 * 1024 * 1024;
-
-/** What a file contributes to the workspace index, as stored. */
-export interface CachedEntry {
-  policies: Array<{ value: JsonObject; role: WorkspaceRole }>;
-  crdKinds: string[];
-}
 
 interface Record { stat: string; entry: CachedEntry | null }
 
@@ -45,6 +41,7 @@ export class ScanCache {
   private previous = new Map<string, Record>();
   private current = new Map<string, Record>();
   private changed = false;
+  private scanning = false;
   /** Files answered from the cache, and files looked up but not found there (for tests and logs). */
   hits = 0;
   misses = 0;
@@ -101,6 +98,9 @@ export class ScanCache {
    * matches the file already there. Returns whether it wrote. Errors are the caller's to log.
    */
   save(): boolean {
+    // Once per scan: a second save (a delayed one) must not store an empty scan.
+    if (!this.scanning) return false;
+    this.scanning = false;
     if (!this.changed && this.current.size === this.previous.size) return false;
     const data: CacheFile = { format: FORMAT, buildId: this.buildId, files: Object.fromEntries(this.current) };
     const text = JSON.stringify(data);
@@ -117,6 +117,7 @@ export class ScanCache {
 
   /** Starts the next scan: what it does not look up or record is dropped at its save. */
   beginScan(): void {
+    this.scanning = true;
     this.current = new Map();
     this.changed = false;
   }
@@ -128,4 +129,40 @@ function isEntry(e: unknown): e is CachedEntry | null {
   return Boolean(x) && Array.isArray(x.policies) && Array.isArray(x.crdKinds)
     && x.policies.every((p) => p && typeof p.value === 'object' && p.value !== null && (p.role === 'policy' || p.role === 'exception' || p.role === 'binding'))
     && x.crdKinds.every((k) => typeof k === 'string');
+}
+
+/**
+ * The scan cache as the workspace index uses it (by URI): a lookup takes the file's stat, and
+ * the record that follows a miss stores that stat with the time it was taken (before the read).
+ */
+export function diskEntryCache(cache: ScanCache): EntryCache {
+  const pending = new Map<string, { path: string; st: Stats; readAt: number }>();
+  return {
+    beginScan: () => {
+      pending.clear();
+      cache.beginScan();
+    },
+    lookup(uri) {
+      let path: string;
+      let st: Stats;
+      try {
+        path = fileURLToPath(uri);
+        st = statSync(path);
+      } catch {
+        return undefined;
+      }
+      const found = cache.lookup(path, st);
+      if (found === undefined) pending.set(uri, { path, st, readAt: Date.now() });
+      return found;
+    },
+    record(uri, entry) {
+      const p = pending.get(uri);
+      if (!p) return;
+      pending.delete(uri);
+      cache.record(p.path, p.st, p.readAt, entry);
+    },
+    save: () => {
+      cache.save();
+    },
+  };
 }

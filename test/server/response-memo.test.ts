@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { evaluateResources, offlineCluster, ResponseMemo } from '../../engine/evaluate';
 import { parseFile, policySet, ManifestResults, type WorkspacePolicy } from '../../server/src/service';
 import { WorkspaceIndex } from '../../server/src/workspace';
+import { diskFiles } from '../../server/src/disk-files';
 import type { JsonObject } from '../../engine/core/types';
 
 const LIBRARY = resolve(__dirname, '../../../shared/conformance/kyverno-policies');
@@ -44,14 +45,14 @@ spec:
       limits: {memory: 1Gi}
 `;
 
-function library(): WorkspacePolicy[] {
-  const index = new WorkspaceIndex(['pod-security', 'best-practices', 'best-practices-mpol', 'other-mpol', 'pod-security-vpol', 'other'].map((d) => join(LIBRARY, d)));
-  index.scan();
+async function library(): Promise<WorkspacePolicy[]> {
+  const index = new WorkspaceIndex(diskFiles(['pod-security', 'best-practices', 'best-practices-mpol', 'other-mpol', 'pod-security-vpol', 'other'].map((d) => join(LIBRARY, d))));
+  await index.scanInSlices();
   return index.policies();
 }
 
-test('a workspace that grows in steps ends with the diagnostics of a cold evaluation', () => {
-  const all = library();
+test('a workspace that grows in steps ends with the diagnostics of a cold evaluation', async () => {
+  const all = await library();
   assert.ok(all.length > 100, `${all.length} documents`);
   const file = parseFile('file:///elsewhere/app.yaml', MANIFESTS);
   const cold = new ManifestResults({ now }).diagnostics(file, policySet(all));
@@ -63,8 +64,8 @@ test('a workspace that grows in steps ends with the diagnostics of a cold evalua
   assert.deepEqual(warm.diagnostics(file, policySet(all)), cold);
 });
 
-test('the memo reuses responses only for an equal resource in the same context', () => {
-  const all = library().filter((w) => w.role === 'policy').map((w) => w.value);
+test('the memo reuses responses only for an equal resource in the same context', async () => {
+  const all = (await library()).filter((w) => w.role === 'policy').map((w) => w.value);
   const resource = parseFile('x', MANIFESTS).docs[0].value as JsonObject;
   const run = (policies: JsonObject[], res: JsonObject, memo?: ResponseMemo) =>
     evaluateResources({ policies, resources: [res], cluster: offlineCluster({ resources: [res] }), now, memo })[0];

@@ -7,9 +7,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, cpSync, 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ScanCache } from '../../server/src/scan-cache';
+import { ScanCache, diskEntryCache } from '../../server/src/scan-cache';
 import { isExactJson } from '../../engine/core/json';
 import { WorkspaceIndex } from '../../server/src/workspace';
+import { diskFiles } from '../../server/src/disk-files';
 import { parseFile, evaluateManifests } from '../../server/src/service';
 
 const policy = (name: string, extra = '') => `apiVersion: kyverno.io/v1
@@ -50,21 +51,22 @@ function workspace(files: Record<string, string>): { dir: string; cacheDir: stri
 }
 
 /** A scan with a cache opened afresh (as a new server process would), racy check off unless given. */
-function scanWith(dir: string, cacheDir: string, opts: { racyMs?: number; buildId?: string } = {}): { index: WorkspaceIndex; cache: ScanCache } {
+async function scanWith(dir: string, cacheDir: string, opts: { racyMs?: number; buildId?: string } = {}): Promise<{ index: WorkspaceIndex; cache: ScanCache }> {
   const cache = ScanCache.open(cacheDir, [dir], opts.buildId ?? 'build-1', { racyMs: opts.racyMs ?? 0 });
-  const index = new WorkspaceIndex([dir], undefined, cache);
-  index.scan();
+  const index = new WorkspaceIndex(diskFiles([dir], diskEntryCache(cache)));
+  await index.scanInSlices();
+  index.saveCache();
   return { index, cache };
 }
 
 const names = (index: WorkspaceIndex) => index.policies().map((p) => `${p.uri.split('/').pop()}:${p.role}:${(p.value.metadata as { name: string }).name}`).sort();
 
-test('a reopened workspace reads no unchanged file and finds the same documents', () => {
+test('a reopened workspace reads no unchanged file and finds the same documents', async () => {
   const ws = workspace({ 'a.yaml': policy('a'), 'b.yaml': policy('b') + '---\n' + policy('c'), 'pod.yaml': POD, 'notes.yaml': 'x: 1\n' });
   try {
-    const first = scanWith(ws.dir, ws.cacheDir);
+    const first = await scanWith(ws.dir, ws.cacheDir);
     assert.equal(first.cache.hits, 0);
-    const second = scanWith(ws.dir, ws.cacheDir);
+    const second = await scanWith(ws.dir, ws.cacheDir);
     assert.equal(second.cache.misses, 0, 'every file answered from the cache');
     assert.equal(second.cache.hits, 4, 'files without policies are remembered too');
     assert.deepEqual(names(second.index), names(first.index));
@@ -77,35 +79,35 @@ test('a reopened workspace reads no unchanged file and finds the same documents'
   }
 });
 
-test('a file changed since the cache was written is read again; a deleted one is gone', () => {
+test('a file changed since the cache was written is read again; a deleted one is gone', async () => {
   const ws = workspace({ 'a.yaml': policy('a'), 'b.yaml': policy('b') });
   try {
-    scanWith(ws.dir, ws.cacheDir);
+    await scanWith(ws.dir, ws.cacheDir);
     writeFileSync(join(ws.dir, 'a.yaml'), policy('renamed'));
     rmSync(join(ws.dir, 'b.yaml'));
-    const { index, cache } = scanWith(ws.dir, ws.cacheDir);
+    const { index, cache } = await scanWith(ws.dir, ws.cacheDir);
     assert.deepEqual(names(index), ['a.yaml:policy:renamed']);
     assert.equal(cache.misses, 1);
     // Same size and mtime, new content: the inode or ctime still tells (a restored mtime is no disguise).
     const before = policy('xx');
     writeFileSync(join(ws.dir, 'a.yaml'), before);
-    scanWith(ws.dir, ws.cacheDir);
+    await scanWith(ws.dir, ws.cacheDir);
     const when = new Date(Date.now() - 60_000);
     utimesSync(join(ws.dir, 'a.yaml'), when, when);
     writeFileSync(join(ws.dir, 'a.yaml'), policy('yy'));
     utimesSync(join(ws.dir, 'a.yaml'), when, when);
-    assert.deepEqual(names(scanWith(ws.dir, ws.cacheDir).index), ['a.yaml:policy:yy']);
+    assert.deepEqual(names((await scanWith(ws.dir, ws.cacheDir)).index), ['a.yaml:policy:yy']);
   } finally {
     ws.done();
   }
 });
 
-test('a file changed just before it was read is not recorded (racy stat)', () => {
+test('a file changed just before it was read is not recorded (racy stat)', async () => {
   const ws = workspace({ 'a.yaml': policy('a') });
   try {
-    const first = scanWith(ws.dir, ws.cacheDir, { racyMs: 60_000 });
+    const first = await scanWith(ws.dir, ws.cacheDir, { racyMs: 60_000 });
     assert.equal(first.cache.hits, 0);
-    const second = scanWith(ws.dir, ws.cacheDir, { racyMs: 60_000 });
+    const second = await scanWith(ws.dir, ws.cacheDir, { racyMs: 60_000 });
     assert.equal(second.cache.hits, 0, 'the fresh file was read again');
     assert.deepEqual(names(second.index), ['a.yaml:policy:a']);
   } finally {
@@ -113,15 +115,15 @@ test('a file changed just before it was read is not recorded (racy stat)', () =>
   }
 });
 
-test('values JSON cannot carry exactly are never cached', () => {
+test('values JSON cannot carry exactly are never cached', async () => {
   assert.equal(isExactJson({ a: [1, 'x', null, true, { b: 2.5 }] }), true);
   for (const bad of [Infinity, NaN, -0, 10n, undefined, new Date(0), [1, , 2]]) assert.equal(isExactJson({ a: bad }), false, String(bad));
   const ws = workspace({ 'inf.yaml': policy('inf', '\n      x-limit: .inf'.replace('\n      ', '\n  ')) });
   try {
-    const first = scanWith(ws.dir, ws.cacheDir);
+    const first = await scanWith(ws.dir, ws.cacheDir);
     const value = JSON.stringify(first.index.policies()[0].value, (_k, v) => (v === Infinity ? 'Infinity' : v));
     assert.match(value, /Infinity/, 'the loader reads .inf as Infinity');
-    const second = scanWith(ws.dir, ws.cacheDir);
+    const second = await scanWith(ws.dir, ws.cacheDir);
     assert.equal(second.cache.hits, 0);
     assert.deepEqual(second.index.policies()[0].value, first.index.policies()[0].value);
   } finally {
@@ -129,32 +131,32 @@ test('values JSON cannot carry exactly are never cached', () => {
   }
 });
 
-test('a cache from another build, or a damaged one, is not used', () => {
+test('a cache from another build, or a damaged one, is not used', async () => {
   const ws = workspace({ 'a.yaml': policy('a') });
   try {
-    scanWith(ws.dir, ws.cacheDir);
-    assert.equal(scanWith(ws.dir, ws.cacheDir, { buildId: 'build-2' }).cache.hits, 0);
+    await scanWith(ws.dir, ws.cacheDir);
+    assert.equal((await scanWith(ws.dir, ws.cacheDir, { buildId: 'build-2' })).cache.hits, 0);
     for (const f of readdirSync(ws.cacheDir)) writeFileSync(join(ws.cacheDir, f), '{"format":1,"buildId":"build-2","files":{"x":{"stat":"1","entry":{"policies":[{"value":1,"role":"policy"}],"crdKinds":[]}}}}');
-    const { index, cache } = scanWith(ws.dir, ws.cacheDir, { buildId: 'build-2' });
+    const { index, cache } = await scanWith(ws.dir, ws.cacheDir, { buildId: 'build-2' });
     assert.equal(cache.hits, 0);
     assert.deepEqual(names(index), ['a.yaml:policy:a']);
     for (const f of readdirSync(ws.cacheDir)) writeFileSync(join(ws.cacheDir, f), '{not json');
-    assert.deepEqual(names(scanWith(ws.dir, ws.cacheDir).index), ['a.yaml:policy:a']);
+    assert.deepEqual(names((await scanWith(ws.dir, ws.cacheDir)).index), ['a.yaml:policy:a']);
   } finally {
     ws.done();
   }
 });
 
-test('on sample-library folders, the cached scan gives the diagnostics of a cold scan', () => {
+test('on sample-library folders, the cached scan gives the diagnostics of a cold scan', async () => {
   const library = resolve(__dirname, '../../../shared/conformance/kyverno-policies');
   const dir = mkdtempSync(join(tmpdir(), 'ks-scan-cache-lib-'));
   const cacheDir = mkdtempSync(join(tmpdir(), 'ks-scan-cache-lib-store-'));
   try {
     for (const sub of ['pod-security', 'pod-security-vpol', 'best-practices-mpol']) cpSync(join(library, sub), join(dir, sub), { recursive: true });
-    const cold = new WorkspaceIndex([dir]);
-    cold.scan();
-    scanWith(dir, cacheDir);
-    const warm = scanWith(dir, cacheDir);
+    const cold = new WorkspaceIndex(diskFiles([dir]));
+    await cold.scanInSlices();
+    await scanWith(dir, cacheDir);
+    const warm = await scanWith(dir, cacheDir);
     assert.ok(warm.cache.hits > 40 && warm.cache.misses === 0, `${warm.cache.hits} hits, ${warm.cache.misses} misses`);
     const deployment = parseFile('file:///elsewhere/deploy.yaml', `apiVersion: apps/v1
 kind: Deployment
