@@ -343,12 +343,28 @@ function cpuMs(pid) {
   }
 }
 
+/**
+ * Twice, as a user opening the folder for the first time and again later: the first server
+ * starts with an empty scan cache (the extension's storage folder), the second with what
+ * the first stored there. Edits are measured in the first.
+ */
 async function libraryScenario(serverJs) {
   if (!existsSync(LIBRARY)) return { skipped: `sample library not found at ${LIBRARY}` };
+  const cacheDir = mkdtempSync(join(tmpdir(), 'ks-bench-cache-'));
+  try {
+    const cold = await libraryRun(serverJs, cacheDir, true);
+    const warm = await libraryRun(serverJs, cacheDir, false);
+    return { ...cold, warmCache: warm };
+  } finally {
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
+}
+
+async function libraryRun(serverJs, cacheDir, withEdits) {
   const dir = mkdtempSync(join(tmpdir(), 'ks-bench-lib-'));
   const file = join(dir, 'deployment.yaml');
   writeFileSync(file, DEPLOYMENT);
-  const settings = { kyverno: { policies: '**/*.{yaml,yml}' }, init: { settings: { policies: '**/*.{yaml,yml}' } } };
+  const settings = { kyverno: { policies: '**/*.{yaml,yml}' }, init: { settings: { policies: '**/*.{yaml,yml}' }, cacheDir } };
   // BENCH_NODE_ARGS: node flags for the server (e.g. --cpu-prof) when looking into a result.
   const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
   const client = new Client('kyverno-studio', process.execPath, [...nodeArgs, serverJs, '--stdio'], settings);
@@ -357,7 +373,7 @@ async function libraryScenario(serverJs) {
     const uri = pathToFileURL(file).toString();
     const publishes = [];
     client.conn.onNotification('textDocument/publishDiagnostics', (p) => {
-      if (p.uri === uri) publishes.push({ at: performance.now(), key: JSON.stringify(p.diagnostics), count: p.diagnostics.length });
+      if (p.uri === uri) publishes.push({ at: performance.now(), cpu: cpuMs(client.proc.pid), key: JSON.stringify(p.diagnostics), count: p.diagnostics.length });
       if (process.env.BENCH_DEBUG) console.error("publish", p.uri.slice(-30), p.diagnostics.length, Math.round(performance.now()));
       const keep = [];
       for (const w of client.waiters) (w.uri === p.uri ? w.resolve(p) : keep.push(w));
@@ -377,15 +393,22 @@ async function libraryScenario(serverJs) {
     const settled = publishes[publishes.length - 1];
     const publishesOnOpen = publishes.length;
     const firstEvaluated = publishes.find((p) => p.count > 0);
+    const complete = publishes.find((p) => p.key === settled.key);
+    const opened = {
+      firstPublishMs: round(publishes[0].at - t0),
+      firstDiagnosticsMs: firstEvaluated ? round(firstEvaluated.at - t0) : null,
+      completeMs: round(complete.at - t0),
+      // The server's CPU time from its start to the complete set (load-independent, unlike wall times).
+      serverCpuMsToComplete: round(complete.cpu),
+      publishesOnOpen,
+      diagnostics: settled.count,
+    };
+    if (!withEdits) return opened;
     const cpuBefore = cpuMs(client.proc.pid);
     const edit = await editLatency(client, uri, DEPLOYMENT, 'MARKER', []);
     const cpuPerEdit = (cpuMs(client.proc.pid) - cpuBefore) / (WARMUP + SAMPLES);
     return {
-      firstPublishMs: round(publishes[0].at - t0),
-      firstDiagnosticsMs: firstEvaluated ? round(firstEvaluated.at - t0) : null,
-      completeMs: round(publishes.find((p) => p.key === settled.key).at - t0),
-      publishesOnOpen,
-      diagnostics: settled.count,
+      ...opened,
       edit,
       serverCpuMsPerEdit: round(cpuPerEdit),
     };
@@ -529,7 +552,9 @@ async function main() {
   const lines = BIG.split('\n').length;
   goals.expressionCompletionP95Under15ms = Math.max(o.expressions.jmespath.p95, o.expressions.cel.p95) <= 15;
   if (!library.skipped) {
-    goals.libraryOpenUnder1s = library.firstDiagnosticsMs !== null && library.firstDiagnosticsMs <= 1000;
+    // Open: to the complete diagnostics (a partial set is not what the user needs).
+    goals.libraryOpenUnder1s = library.completeMs <= 1000;
+    goals.libraryOpenWarmCacheUnder1s = library.warmCache.completeMs <= 1000;
     goals.libraryEditP95Under100ms = library.edit.p95 <= 100;
   }
   const report = { date, machine, samples: SAMPLES, bigPolicyLines: lines, results, library, ratios, goals };
@@ -556,7 +581,7 @@ async function main() {
     '',
     library.skipped
       ? `Sample library as the workspace: skipped (${library.skipped}).`
-      : `Sample library as the workspace (${LIBRARY_NOTE}), Deployment manifest opened at start-up: first publish ${library.firstPublishMs} ms, first diagnostics from policies ${library.firstDiagnosticsMs} ms (goal ≤ 1000 ms: ${goals.libraryOpenUnder1s ? 'met' : 'NOT met'}), all ${library.diagnostics} diagnostics ${library.completeMs} ms (${library.publishesOnOpen} publishes while the scan ran); edit→diagnostics p50 / p95 ${library.edit.p50} / ${library.edit.p95} ms (goal p95 ≤ 100 ms: ${goals.libraryEditP95Under100ms ? 'met' : 'NOT met'}), server CPU ${library.serverCpuMsPerEdit} ms per edit.`,
+      : `Sample library as the workspace (${LIBRARY_NOTE}), Deployment manifest opened at start-up: first publish ${library.firstPublishMs} ms, first diagnostics from policies ${library.firstDiagnosticsMs} ms, all ${library.diagnostics} diagnostics ${library.completeMs} ms (${library.publishesOnOpen} publishes while the scan ran; goal ≤ 1000 ms: ${goals.libraryOpenUnder1s ? 'met' : 'NOT met'}); reopened with the scan cache the first server stored: first publish ${library.warmCache.firstPublishMs} ms, all ${library.warmCache.diagnostics} diagnostics ${library.warmCache.completeMs} ms (server CPU from its start ${library.warmCache.serverCpuMsToComplete} ms against ${library.serverCpuMsToComplete} ms cold; goal ≤ 1000 ms: ${goals.libraryOpenWarmCacheUnder1s ? 'met' : 'NOT met'}); edit→diagnostics p50 / p95 ${library.edit.p50} / ${library.edit.p95} ms (goal p95 ≤ 100 ms: ${goals.libraryEditP95Under100ms ? 'met' : 'NOT met'}), server CPU ${library.serverCpuMsPerEdit} ms per edit.`,
     '',
   ].join('\n');
   writeFileSync(join(root, 'bench', 'results', `lsp-${stamp}.md`), md);

@@ -48,7 +48,9 @@ export function applyMutation(m: JsonObject, index: number, current: JsonObject,
 
 /** Applies `mutations` to `object` in order; throws with a clear message on a bad mutation. */
 export function runMutations(mutations: unknown, object: JsonObject, act: CelActivation): JsonObject {
-  let current = structuredClone(object);
+  // No copy up front: a JSON patch applies to a copy of its input and an apply configuration
+  // merges copy-on-write, so `object` (immutable, as every parsed document) is never changed.
+  let current = object;
   const list = (Array.isArray(mutations) ? mutations : []) as JsonObject[];
   list.forEach((m, index) => { current = applyMutation(m, index, current, act); });
   return current;

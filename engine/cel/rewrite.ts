@@ -57,8 +57,10 @@ function maxNesting(src: string): number {
   return max;
 }
 
+/** The rewritten text alone (what compilation needs): no offsets are recorded. */
 export function rewriteExpression(src: string): string {
-  return rewriteWithOffsets(src).text;
+  if (maxNesting(src) > MAX_NESTING) throw new Error(`expression nesting deeper than ${MAX_NESTING} levels`);
+  return rewrite(src);
 }
 
 /** The rewritten text and, for each of its characters, the offset in the source it came from. */
@@ -69,19 +71,20 @@ export interface RewriteResult {
 
 export function rewriteWithOffsets(src: string): RewriteResult {
   if (maxNesting(src) > MAX_NESTING) throw new Error(`expression nesting deeper than ${MAX_NESTING} levels`);
-  const out = new Emitter();
+  const out = new Emitter(true);
   rewriteInto(src, out);
   return { text: out.text, sourceOffsets: out.offsets };
 }
 
-/** Output text plus the source offset of every output character (for diagnostics). */
+/** Output text plus, when `track` is set, the source offset of every output character (for diagnostics). */
 class Emitter {
   text = '';
   offsets: number[] = [];
-  constructor(private readonly base = 0) {}
+  constructor(private readonly track: boolean, private readonly base = 0) {}
   /** Appends `piece`, produced from `srcLength` source characters at `srcStart`. */
   add(piece: string, srcStart: number, srcLength = piece.length): void {
     this.text += piece;
+    if (!this.track) return;
     for (let k = 0; k < piece.length; k++) {
       this.offsets.push(this.base + srcStart + (piece.length === srcLength ? k : Math.min(k, Math.max(srcLength - 1, 0))));
     }
@@ -89,7 +92,7 @@ class Emitter {
 }
 
 function rewrite(src: string): string {
-  const out = new Emitter();
+  const out = new Emitter(false);
   rewriteInto(src, out);
   return out.text;
 }
@@ -268,6 +271,9 @@ function nextNonSpace(src: string, i: number): string {
 
 /** End index of a string/bytes literal starting at i, or i when none starts there. */
 export function stringLiteralEnd(src: string, i: number): number {
+  // Called at every character: only a quote or a prefix letter (r, R, b, B) can start a literal.
+  const c = src.charCodeAt(i);
+  if (c !== 0x22 && c !== 0x27 && c !== 0x72 && c !== 0x52 && c !== 0x62 && c !== 0x42) return i;
   let j = i;
   let raw = false;
   while (j < i + 2 && /[rRbB]/.test(src[j] ?? '')) {

@@ -29,3 +29,24 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * Whether JSON text carries the value exactly (JSON.parse of its JSON.stringify is equal):
+ * only strings, booleans, null, finite numbers other than -0, dense arrays and plain objects.
+ * Infinity, NaN, -0, BigInt, undefined, dates, holes... are not, so a JSON text cannot stand
+ * for them in a cache key or a cache file.
+ */
+export function isExactJson(value: unknown, depth = 0): boolean {
+  if (depth > 512) return false;
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value) && !Object.is(value, -0);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!(i in value) || !isExactJson(value[i], depth + 1)) return false;
+    return true;
+  }
+  if (typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const v of Object.values(value as object)) if (!isExactJson(v, depth + 1)) return false;
+  return true;
+}

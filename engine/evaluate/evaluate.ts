@@ -15,11 +15,13 @@ import type {
   JsonObject,
   Operation,
   PolicyRef,
+  PolicyResponse,
   RequestInfo,
   RuleResult,
   TestValues,
 } from '../core/types';
 import { isObject } from '../loader/classify';
+import { isExactJson } from '../core/json';
 import { authzModeOf } from '../cel';
 import { ImageVerificationContext } from '../cel/image-validating-policy';
 import type { PolicyKindIndex } from './candidates';
@@ -58,6 +60,56 @@ export interface EvaluationInput {
    * results but an empty response, so only those empty answers go (and their cost).
    */
   candidates?: PolicyKindIndex;
+  /**
+   * Responses of earlier runs in the same context, reused when a policy meets an equal
+   * resource again (see ResponseMemo: the caller vouches that nothing else changed).
+   */
+  memo?: ResponseMemo;
+}
+
+/** Responses kept per policy (the last few resources it saw). */
+const MEMO_PER_POLICY = 4;
+
+/**
+ * What policies answered in earlier runs, for runs whose context is the same: the same
+ * cluster state (exceptions, bindings, resources, registry snapshot), values, request info,
+ * operation and clock. The caller keeps one memo per such context and drops it when the
+ * context changes. Within it a policy's response depends only on the policy (objects are
+ * immutable: identity) and the resource it is given (compared as JSON text), so a run that
+ * only adds or changes policies (a workspace scan in progress, an edited policy) evaluates
+ * only what changed, including the policies after a mutation whose output changed. A resource
+ * JSON cannot carry exactly (Infinity, -0...) is never looked up; an exception is never kept.
+ */
+export class ResponseMemo {
+  private readonly responses = new WeakMap<JsonObject, Array<{ key: string; response: PolicyResponse }>>();
+  private readonly keys = new WeakMap<JsonObject, string | null>();
+  /** Responses reused and computed (for tests and measurements). */
+  hits = 0;
+  misses = 0;
+
+  /** The resource's key, or null when it cannot have one. */
+  keyOf(resource: JsonObject): string | null {
+    let key = this.keys.get(resource);
+    if (key === undefined) {
+      key = isExactJson(resource) ? JSON.stringify(resource) : null;
+      this.keys.set(resource, key);
+    }
+    return key;
+  }
+
+  get(policy: JsonObject, key: string): PolicyResponse | undefined {
+    const found = this.responses.get(policy)?.find((e) => e.key === key)?.response;
+    if (found) this.hits++;
+    else this.misses++;
+    return found;
+  }
+
+  set(policy: JsonObject, key: string, response: PolicyResponse): void {
+    let list = this.responses.get(policy);
+    if (!list) this.responses.set(policy, (list = []));
+    list.push({ key, response });
+    if (list.length > MEMO_PER_POLICY) list.shift();
+  }
 }
 
 export type PolicyApplier = typeof applyPolicy;
@@ -295,17 +347,24 @@ export function evaluateResource(input: EvaluationInput, resource: JsonObject): 
       policyAnnotations: annotationsOf(policy),
     };
     try {
-      // No defensive copy per policy: applyPolicy leaves its request untouched (guarded by
-      // test/testing/evaluate-inputs.test.ts), and copying every resource for every policy
-      // was a measurable share of a corpus run.
       if (phase === PHASE.original && IMAGE_VALIDATING_KINDS.has(String(policy.kind))) imageVerifications ??= new ImageVerificationContext();
-      const response = (input.engine ?? applyPolicy)(policy, {
-        request: requestFor(given, operation, requestInfo, input.values),
-        cluster: input.cluster,
-        values: input.values,
-        now: input.now,
-        ...(imageVerifications ? { imageVerifications } : {}),
-      });
+      // Image-validating policies share verdicts within a run (imageVerifications): never reused.
+      const memo = IMAGE_VALIDATING_KINDS.has(String(policy.kind)) ? undefined : input.memo;
+      const key = memo?.keyOf(given) ?? null;
+      let response = key === null ? undefined : memo?.get(policy, key);
+      if (!response) {
+        // No defensive copy per policy: applyPolicy leaves its request untouched (guarded by
+        // test/testing/evaluate-inputs.test.ts), and copying every resource for every policy
+        // was a measurable share of a corpus run.
+        response = (input.engine ?? applyPolicy)(policy, {
+          request: requestFor(given, operation, requestInfo, input.values),
+          cluster: input.cluster,
+          values: input.values,
+          now: input.now,
+          ...(imageVerifications ? { imageVerifications } : {}),
+        });
+        if (key !== null) memo?.set(policy, key, response);
+      }
       const patched = isObject(response.patchedResource) ? response.patchedResource : given;
       if (response.rules.length === 0 && !keepsUnmatchedResponse(policy)) continue;
       const answer: EngineResponse = { ...base, rules: response.rules, patchedResource: patched };

@@ -5,6 +5,7 @@ export {
   operationFrom,
   policyPhase,
   isKyvernoPolicy,
+  ResponseMemo,
   type EngineResponse,
   type EvaluationInput,
   type PolicyApplier,

@@ -28,8 +28,32 @@ const isContainer = (v: unknown): v is Container => typeof v === 'object' && v !
  */
 const MAX_PADDING = 10_000;
 
+/**
+ * Decoded patches by text: a rule's patch text (once substituted) is the same for every
+ * resource without variables, and decoding YAML was most of a patch's cost. The operations
+ * are shared read-only: applyJsonPatch copies every value it inserts.
+ */
+const decoded = new Map<string, Operation[] | JsonPatchError>();
+const MAX_DECODED = 1000;
+
 /** Decodes the rule's patchesJson6902 text (JSON or YAML) into operations, validated as evanphx's DecodePatch. */
 export function decodeJsonPatch(text: string): Operation[] {
+  let out = decoded.get(text);
+  if (out === undefined) {
+    try {
+      out = decodeJsonPatchText(text);
+    } catch (e) {
+      if (!(e instanceof JsonPatchError)) throw e;
+      out = e;
+    }
+    if (decoded.size >= MAX_DECODED) decoded.clear();
+    decoded.set(text, out);
+  }
+  if (out instanceof JsonPatchError) throw out;
+  return out;
+}
+
+function decodeJsonPatchText(text: string): Operation[] {
   let ops: unknown;
   try {
     ops = text.startsWith('[') ? JSON.parse(text) : parseYaml(text);

@@ -7,11 +7,12 @@ import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { walkFiles } from '../../io/walk';
-import { MAX_DEPTH, MAX_FILE_BYTES, skippedFolder, type WorkspaceFiles } from './workspace';
+import { MAX_DEPTH, MAX_FILE_BYTES, skippedFolder, type EntryCache, type WorkspaceFiles } from './workspace';
 
-/** `folders`: file system paths of the workspace folders. */
-export function diskFiles(folders: string[]): WorkspaceFiles {
+/** `folders`: file system paths of the workspace folders; `cache`: the persistent scan cache, if any. */
+export function diskFiles(folders: string[], cache?: EntryCache): WorkspaceFiles {
   return {
+    cache,
     async list(keep, max) {
       const out: string[] = [];
       for (const folder of folders) {

@@ -7,7 +7,9 @@
 import { createConnection, ProposedFeatures, type Connection } from 'vscode-languageserver/node';
 import { fileURLToPath } from 'node:url';
 import { imagesToVerify, prefetchImageRegistry, RegistryClient } from '../../registry';
+import { statSync } from 'node:fs';
 import { diskFiles } from './disk-files';
+import { ScanCache, diskEntryCache } from './scan-cache';
 import { runServer, type ServerHost } from './server';
 
 export type { ServerSettings } from './server';
@@ -17,10 +19,24 @@ function diskFolders(folders: string[]): string[] {
   return folders.filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u));
 }
 
+/** This build of the server (its bundle's stat): a scan cache written by another build is not used. */
+function buildId(): string {
+  const file = typeof __filename === 'string' ? __filename : process.argv[1] ?? '';
+  try {
+    const st = statSync(file);
+    return `${file}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return file;
+  }
+}
+
 export function nodeHost(): ServerHost {
   const client = new RegistryClient({ timeoutMs: 10_000, ttlMs: 5 * 60_000 });
   return {
-    files: (folders) => diskFiles(diskFolders(folders)),
+    files: (folders, _connection, cacheDir) => {
+      const paths = diskFolders(folders);
+      return diskFiles(paths, cacheDir ? diskEntryCache(ScanCache.open(cacheDir, paths, buildId())) : undefined);
+    },
     registry: {
       images: (policies, resources) => new Set(imagesToVerify(policies, resources).keys()),
       prefetch: (policies, resources) => prefetchImageRegistry(policies, resources, client),

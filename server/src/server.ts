@@ -49,8 +49,11 @@ export interface RegistryAccess {
 
 /** What the server needs from where it runs. */
 export interface ServerHost {
-  /** The workspace's files, for the workspace folders' URIs the client sent in `initialize`. */
-  files(folders: string[], connection: Connection): WorkspaceFiles;
+  /**
+   * The workspace's files, for the workspace folders' URIs the client sent in `initialize`;
+   * `cacheDir`: a folder the client gave for the scan cache (the extension's storage).
+   */
+  files(folders: string[], connection: Connection, cacheDir?: string): WorkspaceFiles;
   /** Absent: the `kyverno.registryAccess` setting has no effect (the browser build). */
   registry?: RegistryAccess;
 }
@@ -60,12 +63,22 @@ export interface ServerSettings {
   policies: string;
   /**
    * Longest wait after an edit before validating (edits in between restart it). The wait
-   * adapts: none when the document's last validation took under 100 ms, else that time,
-   * capped by this value, so a slow file is not re-checked on every keystroke.
+   * adapts: none when the document's recent validations took under 100 ms (the median of
+   * the last few, so one slow run, a garbage collection, does not delay the next edit),
+   * else that time, capped by this value, so a slow file is not re-checked on every keystroke.
    */
   debounceMs: number;
   /** Manifest diagnostics may read OCI registries (image signatures); off by default, never in an untrusted workspace. */
   registryAccess: boolean;
+}
+
+/** Validations whose durations set the wait after an edit (see ServerSettings.debounceMs). */
+const COSTS_KEPT = 5;
+
+function median(values: readonly number[]): number {
+  if (!values.length) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
 }
 
 const WARM_UP = `apiVersion: kyverno.io/v1
@@ -92,7 +105,8 @@ export function runServer(connection: Connection, host: ServerHost): void {
   const documents = new TextDocuments(TextDocument);
   const parsed = new Map<string, { version: number; file: ParsedFile }>();
   const timers = new Map<string, ReturnType<typeof setTimeout>>();
-  const lastCost = new Map<string, number>();
+  /** Per document, the durations of its last validations (newest last, at most COSTS_KEPT). */
+  const costs = new Map<string, number[]>();
   let settings: ServerSettings = { ...DEFAULT_SETTINGS };
   let index = new WorkspaceIndex(host.files([], connection));
   const manifests = new ManifestResults();
@@ -190,14 +204,17 @@ export function runServer(connection: Connection, host: ServerHost): void {
       log(`parsing ${uri} failed: ${(e as Error).stack ?? e}`);
       diagnostics = [internalErrorDiagnostic(parseFile(uri, ''), 0, 'parsing', e)];
     }
-    lastCost.set(uri, performance.now() - started);
+    const recent = costs.get(uri) ?? [];
+    recent.push(performance.now() - started);
+    if (recent.length > COSTS_KEPT) recent.shift();
+    costs.set(uri, recent);
     connection.sendDiagnostics({ uri, version: doc.version, diagnostics: diagnostics as never });
     if (policiesChanged) revalidateManifests(uri);
   }
 
   /** Cheap documents are validated on the next tick (which still coalesces queued edits). */
   function delayFor(uri: string): number {
-    const cost = lastCost.get(uri) ?? 0;
+    const cost = median(costs.get(uri) ?? []);
     return cost < 100 ? 0 : Math.min(settings.debounceMs, cost);
   }
 
@@ -260,10 +277,12 @@ export function runServer(connection: Connection, host: ServerHost): void {
   connection.onInitialize((params: InitializeParams): InitializeResult => {
     const folders = (params.workspaceFolders ?? []).map((f) => f.uri);
     if (!folders.length && params.rootUri) folders.push(params.rootUri);
-    const init = (params.initializationOptions ?? {}) as { settings?: Partial<ServerSettings>; trusted?: boolean };
+    const init = (params.initializationOptions ?? {}) as { settings?: Partial<ServerSettings>; trusted?: boolean; cacheDir?: unknown };
     if (init.settings) settings = { ...settings, ...init.settings };
     trusted = init.trusted === true;
-    index = new WorkspaceIndex(host.files(folders, connection), settings.policies);
+    const cacheDir = typeof init.cacheDir === 'string' && init.cacheDir ? init.cacheDir : undefined;
+    index = new WorkspaceIndex(safe('scan cache', host.files(folders, connection), () => host.files(folders, connection, cacheDir)), settings.policies);
+    index.onCacheError = (e) => log(`writing the workspace scan cache failed: ${e.message}`);
     canWatch = Boolean(params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration);
     canConfigure = Boolean(params.capabilities.workspace?.configuration);
     return {
@@ -312,7 +331,7 @@ export function runServer(connection: Connection, host: ServerHost): void {
   documents.onDidClose((e) => {
     clearTimeout(timers.get(e.document.uri));
     parsed.delete(e.document.uri);
-    lastCost.delete(e.document.uri);
+    costs.delete(e.document.uri);
     manifests.forget(e.document.uri);
     // Unsaved edits die with the buffer: the policy on disk applies again.
     const uri = e.document.uri;

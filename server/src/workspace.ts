@@ -13,8 +13,9 @@
  */
 import { compileGlob, type GlobMatcher } from '../../io/glob';
 import { mayHoldEvaluationDocuments } from '../../engine/loader/classify';
-import { parseFile, workspacePolicies, policySet, type WorkspacePolicy, type ParsedFile, type PolicySet } from './service';
+import { parseFile, workspacePolicies, policySet, type WorkspacePolicy, type WorkspaceRole, type ParsedFile, type PolicySet } from './service';
 import { ResourceSchemas, crdOf, type CrdSchema } from './service/resource-schema';
+import type { JsonObject } from '../../engine/core/types';
 
 const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', 'out', '.vscode-test']);
 export const MAX_FILES = 5000;
@@ -63,11 +64,35 @@ export interface WorkspaceFiles {
   read(uri: string): Promise<string | undefined>;
   /** A file's '/'-separated path relative to the workspace folder holding it; undefined outside them. */
   relative(uri: string): string | undefined;
+  /** What files contributed in earlier scans, kept across server starts (Node: server/src/scan-cache.ts). */
+  cache?: EntryCache;
+}
+
+/** What a file contributes to the index, as a scan cache stores it. */
+export interface CachedEntry {
+  policies: Array<{ value: JsonObject; role: WorkspaceRole }>;
+  crdKinds: string[];
+  /** The CRDs' schemas (expression completion and hover). */
+  crds: CrdSchema[];
+}
+
+/** A persistent cache of the scan (see server/src/scan-cache.ts for when an entry is trusted). */
+export interface EntryCache {
+  /** A scan starts: what it neither looks up nor records is dropped at its save. */
+  beginScan(): void;
+  /** The stored entry of a file unchanged since (null: it contributes nothing); undefined: unknown. */
+  lookup(uri: string): CachedEntry | null | undefined;
+  /** What the file just read (after a lookup that missed) contributes. */
+  record(uri: string, entry: CachedEntry | null): void;
+  /** Stores the completed scan; errors are the caller's to report. */
+  save(): void;
 }
 /** Longest stretch of scanning before the scan lets queued requests run. */
 const SLICE_MS = 15;
 /** Scanning time before the first scan first reports the policies found so far (then twice that...). */
 const PROGRESS_MS = 150;
+/** Wait after a completed scan before its cache is written. */
+const SAVE_DELAY_MS = 1000;
 
 /** The default `kyverno.policies`: also what an unusable setting falls back to. */
 export const DEFAULT_POLICIES_GLOB = '**/*.{yaml,yml}';
@@ -107,6 +132,14 @@ function entryOfText(uri: string, text: string): FileEntry {
   return entryOf(parseFile(uri, text));
 }
 
+function toCached(entry: FileEntry): CachedEntry | null {
+  return entry === EMPTY ? null : { policies: entry.policies.map((p) => ({ value: p.value, role: p.role })), crdKinds: entry.crdKinds, crds: entry.crds };
+}
+
+function fromCached(uri: string, cached: CachedEntry | null): FileEntry {
+  return cached ? { policies: cached.policies.map((p) => ({ uri, value: p.value, role: p.role })), crdKinds: cached.crdKinds, crds: cached.crds } : EMPTY;
+}
+
 export class WorkspaceIndex {
   private byUri = new Map<string, FileEntry>();
   /** Open documents: their buffer, not the disk, is the truth (a scan leaves them alone). */
@@ -136,9 +169,15 @@ export class WorkspaceIndex {
   private async readEntry(uri: string): Promise<[string, FileEntry] | undefined> {
     if (this.buffers.has(uri)) return undefined;
     try {
+      const cached = this.files.cache?.lookup(uri);
+      if (cached !== undefined) {
+        const entry = fromCached(uri, cached);
+        return entry === EMPTY ? undefined : [uri, entry];
+      }
       const text = await this.files.read(uri);
       if (text === undefined || this.buffers.has(uri)) return undefined;
       const entry = entryOfText(uri, text);
+      this.files.cache?.record(uri, toCached(entry));
       return entry === EMPTY ? undefined : [uri, entry];
     } catch {
       return undefined; // unreadable file: skipped
@@ -176,6 +215,7 @@ export class WorkspaceIndex {
     await yieldNow();
     if (generation !== this.scanGeneration) return false;
     const incremental = !this.ready;
+    this.files.cache?.beginScan();
     const found = new Map<string, FileEntry>();
     const uris = await this.files.list((rel) => this.matcher.test(rel), MAX_FILES);
     if (generation !== this.scanGeneration) return false;
@@ -203,8 +243,22 @@ export class WorkspaceIndex {
       if (incremental) this.byUri.set(...e);
     }
     this.install(found);
+    // After the evaluations the completed scan triggers: writing is not on their path.
+    if (this.files.cache) setTimeout(() => this.saveCache(), SAVE_DELAY_MS);
     return true;
   }
+
+  /** Stores the completed scan's cache; a failure to write only costs the next start its speed. */
+  saveCache(): void {
+    try {
+      this.files.cache?.save();
+    } catch (e) {
+      this.onCacheError?.(e as Error);
+    }
+  }
+
+  /** Told when the scan cache cannot be written. */
+  onCacheError?: (e: Error) => void;
 
   /** Re-reads one file's policies (text, or an already parsed file); returns whether they changed. */
   update(uri: string, content: string | ParsedFile | undefined): boolean {

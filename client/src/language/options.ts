@@ -23,13 +23,18 @@ export function keepDiagnostic(d: vscode.Diagnostic, validate: boolean, manifest
   return true;
 }
 
-export function languageClientOptions(log: Log, documentSelector: DocumentSelector): LanguageClientOptions {
+/** `cacheDir`: where the server may keep its workspace scan cache (the desktop extension's storage). */
+export function languageClientOptions(log: Log, documentSelector: DocumentSelector, cacheDir?: string): LanguageClientOptions {
   const settings = readSettings();
   return {
     documentSelector,
     outputChannel: log.channel,
     // The server reads registries only when the user turned it on and the workspace is trusted.
-    initializationOptions: { settings: { policies: settings.policies, debounceMs: settings.debounceMs, registryAccess: settings.registryAccess }, trusted: vscode.workspace.isTrusted },
+    initializationOptions: {
+      settings: { policies: settings.policies, debounceMs: settings.debounceMs, registryAccess: settings.registryAccess },
+      trusted: vscode.workspace.isTrusted,
+      ...(cacheDir ? { cacheDir } : {}),
+    },
     synchronize: { configurationSection: 'kyverno' },
     middleware: {
       handleDiagnostics(uri, diagnostics, next) {

@@ -16,10 +16,11 @@ export async function startLanguageClient(context: vscode.ExtensionContext, log:
     run: { module, transport: TransportKind.ipc },
     debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6010'] } },
   };
+  // The server keeps its workspace scan cache in this workspace's storage.
   const clientOptions = languageClientOptions(log, [
     { scheme: 'file', language: 'yaml' },
     { scheme: 'untitled', language: 'yaml' },
-  ]);
+  ], (context.storageUri ?? context.globalStorageUri).fsPath);
   const client = new LanguageClient(CLIENT_ID, 'Kyverno Language Server', serverOptions, clientOptions);
   await client.start();
   context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => void client.sendNotification(WORKSPACE_TRUSTED)));

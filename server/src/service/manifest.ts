@@ -15,9 +15,9 @@ import type { ParsedFile, ParsedDocument, Range, JsonPath } from './documents';
 import { rangeOf, pointerToPath, spanRange } from './documents';
 import { resultSpan } from '../../../engine/loader';
 import { Codes, Severity, diag, type Diagnostic } from './codes';
-import { evaluateResources, offlineCluster, PolicyKindIndex, type EngineResponse } from '../../../engine/evaluate';
+import { evaluateResources, offlineCluster, PolicyKindIndex, ResponseMemo, type EngineResponse } from '../../../engine/evaluate';
 import { classifyDocument, expandLists, isKyvernoDocument } from '../../../engine/loader/classify';
-import { isJsonObject } from '../../../engine/core/json';
+import { isExactJson, isJsonObject } from '../../../engine/core/json';
 import { withDefaultNamespace } from '../../../engine/testing/inputs';
 import type { JsonObject } from '../../../engine/core/types';
 import type { ImageRegistrySnapshot } from '../../../engine/verify-images';
@@ -123,13 +123,13 @@ function asPolicySet(workspace: readonly WorkspacePolicy[] | PolicySet): PolicyS
   return Array.isArray(workspace) ? policySet(workspace as readonly WorkspacePolicy[]) : (workspace as PolicySet);
 }
 
-function evaluateTargets(targets: Target[], set: PolicySet, opts: ManifestOptions): ManifestEvaluation[] {
+function evaluateTargets(targets: Target[], set: PolicySet, opts: ManifestOptions, memo?: ResponseMemo): ManifestEvaluation[] {
   if (!targets.length || !set.policies.length) return [];
   const resources = targets.map((t) => withDefaultNamespace(t.value));
   const cluster = offlineCluster({ exceptions: set.exceptions, bindings: set.bindings, resources });
   if (opts.imageRegistry) cluster.imageRegistry = opts.imageRegistry;
   const candidates = opts.allPolicies ? undefined : set.index;
-  return evaluateResources({ policies: set.policies, resources, cluster, now: opts.now, candidates }).map((ev, i) => ({
+  return evaluateResources({ policies: set.policies, resources, cluster, now: opts.now, candidates, memo }).map((ev, i) => ({
     pd: targets[i].pd,
     itemPath: targets[i].itemPath,
     resource: ev.resource,
@@ -152,6 +152,9 @@ export function evaluateManifests(file: ParsedFile, workspace: readonly Workspac
 /** What a file's evaluation depended on: its manifests' values and the documents that could apply to them. */
 interface EvaluationInputs { values: string; used: JsonObject[]; imageRegistry?: ImageRegistrySnapshot }
 
+/** Never equal to another: values JSON cannot carry exactly (Infinity, -0...) are never reused. */
+let inexactValues = 0;
+
 function inputsOf(targets: Target[], set: PolicySet, opts: ManifestOptions): EvaluationInputs {
   const used: JsonObject[] = [...set.exceptions, ...set.bindings];
   const seen = new Set<readonly JsonObject[]>();
@@ -161,7 +164,17 @@ function inputsOf(targets: Target[], set: PolicySet, opts: ManifestOptions): Eva
     seen.add(candidates);
     used.push(...candidates);
   }
-  return { values: JSON.stringify(targets.map((t) => t.value)), used, imageRegistry: opts.imageRegistry };
+  const values = targets.map((t) => t.value);
+  return { values: isExactJson(values) ? JSON.stringify(values) : `\u0000inexact ${++inexactValues}`, used, imageRegistry: opts.imageRegistry };
+}
+
+/** What a file's policy responses depend on besides the policy and the resource it is given. */
+interface MemoContext { values: string; exceptions: JsonObject[]; bindings: JsonObject[]; imageRegistry?: ImageRegistrySnapshot; now?: number }
+
+const sameObjects = (a: readonly JsonObject[], b: readonly JsonObject[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+function sameContext(a: MemoContext, b: MemoContext): boolean {
+  return a.values === b.values && a.imageRegistry === b.imageRegistry && a.now === b.now && sameObjects(a.exceptions, b.exceptions) && sameObjects(a.bindings, b.bindings);
 }
 
 function sameKind(a: JsonObject, b: JsonObject): boolean {
@@ -181,6 +194,12 @@ function sameInputs(a: EvaluationInputs, b: EvaluationInputs): boolean {
  */
 export class ManifestResults {
   private last = new Map<string, { inputs: EvaluationInputs; evaluations: ManifestEvaluation[] }>();
+  /**
+   * Per file, the policies' responses in its current context (manifest values, exceptions,
+   * bindings, registry snapshot): a change of policies alone (the first workspace scan
+   * reporting progress, an edited policy) evaluates only the policies it touches.
+   */
+  private memos = new Map<string, { context: MemoContext; memo: ResponseMemo }>();
   /** Evaluations run (not reused) so far. */
   evaluations = 0;
 
@@ -192,6 +211,7 @@ export class ManifestResults {
     const targets = manifestTargets(file, opts);
     if (!targets.length || !set.policies.length) {
       this.last.delete(file.uri);
+      this.memos.delete(file.uri);
       return [];
     }
     const inputs = inputsOf(targets, set, opts);
@@ -201,7 +221,7 @@ export class ManifestResults {
       // Same values in the same order: the current documents take the place of the old ones.
       evaluations = hit.evaluations.map((ev, i) => ({ ...ev, pd: targets[i].pd, itemPath: targets[i].itemPath }));
     } else {
-      evaluations = evaluateTargets(targets, set, opts);
+      evaluations = evaluateTargets(targets, set, opts, this.memoFor(file.uri, inputs, set, opts));
       this.evaluations++;
       // A mutation that changed a manifest's kind made every policy run after it (see evaluateResource).
       if (evaluations.some((ev) => ev.responses.some((r) => !sameKind(r.patchedResource, ev.resource)))) inputs.used = [...inputs.used, ...set.policies];
@@ -210,8 +230,18 @@ export class ManifestResults {
     return evaluations.flatMap((ev) => manifestDiagnostics(file, ev));
   }
 
+  private memoFor(uri: string, inputs: EvaluationInputs, set: PolicySet, opts: ManifestOptions): ResponseMemo {
+    const context: MemoContext = { values: inputs.values, exceptions: set.exceptions, bindings: set.bindings, imageRegistry: opts.imageRegistry, now: opts.now?.getTime() };
+    const hit = this.memos.get(uri);
+    if (hit && sameContext(hit.context, context)) return hit.memo;
+    const memo = new ResponseMemo();
+    this.memos.set(uri, { context, memo });
+    return memo;
+  }
+
   forget(uri: string): void {
     this.last.delete(uri);
+    this.memos.delete(uri);
   }
 }
 
