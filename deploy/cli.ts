@@ -39,6 +39,8 @@ Flags:
       --image IMAGE      Node.js image the webhook runs on (default ${DEFAULT_IMAGE}), pinned to the
                          digest its tag names at deploy time unless it already names one
       --replicas N       webhook replicas (default 2)
+      --service-monitor  also a ServiceMonitor (Prometheus Operator) scraping the metrics Service
+                         (port 8000, plain HTTP, /metrics only; the admission port serves none)
       --port N           container port (default 9443; see docs/eks.md for security groups)
       --host-network     run the webhook pods on the host network (custom CNIs such as Calico on EKS)
       --policies-only    only apply the policies (a cluster that already runs Kyverno)
@@ -197,6 +199,7 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
       replicas: intFlag(args, 'replicas'),
       port: intFlag(args, 'port'),
       hostNetwork: args.booleans.has('host-network'),
+      serviceMonitor: args.booleans.has('service-monitor'),
       webhookCode,
       localUrl: url,
       certs,

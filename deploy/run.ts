@@ -48,6 +48,8 @@ export interface DeployRequest {
   localUrl?: string;
   certs?: CertificateSet;
   forceConflicts?: boolean;
+  /** Also a ServiceMonitor (Prometheus Operator) for the metrics Service. */
+  serviceMonitor?: boolean;
   /** Resolves the image's tag to a digest for the Deployment (image-pin.ts; default: ask its registry). */
   imageDigest?: ImageDigestResolver;
   /** Stop after the dry run and summary. */
@@ -171,6 +173,9 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
     if (!certs || !certificatesCover(certs, hosts)) certs = await currentCerts(client, ns, hosts);
   }
   if (mode === 'local' && !certs) return fail('local mode needs the certificates the local webhook serves with');
+  if (mode === 'cluster' && req.serviceMonitor && !req.render && !(await client.resourceFor('monitoring.coreos.com/v1', 'ServiceMonitor'))) {
+    return fail('--service-monitor: the cluster serves no ServiceMonitor kind (monitoring.coreos.com/v1, installed by the Prometheus Operator); install it or deploy without --service-monitor (the metrics Service is deployed either way)');
+  }
   let image = req.image;
   if (mode === 'cluster') {
     try {
@@ -196,6 +201,7 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
       hostNetwork: req.hostNetwork,
       pdbApiVersion: mode === 'cluster' ? await pdbApiVersion(client) : undefined,
       localUrl: req.localUrl,
+      serviceMonitor: req.serviceMonitor,
       servedPolicies: mode === 'cluster' ? await servedPolicies(client, req.policies) : undefined,
       kinds: await kindTable(client, req.policies),
     });
