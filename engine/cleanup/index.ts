@@ -1,0 +1,16 @@
+export { standardCronError, parseCronExpression, nextCronTime, nextScheduledTime, type CronExpression } from './cron';
+export { TTL_LABEL, PROPAGATION_ANNOTATION, parseStrfmtDuration, ttlDeletionTime, ttlLabelWarning, ttlPropagationPolicy } from './ttl';
+export {
+  CLEANUP_POLICY_KINDS,
+  DELETING_POLICY_KINDS,
+  isCleanupPolicy,
+  isDeletingPolicy,
+  cleanupPolicyKinds,
+  cleanupPolicySelects,
+  deletingPolicySelects,
+  policyExecutionTime,
+  checkCleanupPolicyForAdmission,
+  checkDeletingPolicyForAdmission,
+  type CleanupVerdict,
+  type CleanupCheckOptions,
+} from './policy';
