@@ -19,7 +19,8 @@ import { DEFAULT_RETRY_PERIOD_MS } from './leader';
 import { DEFAULT_BACKGROUND_SCAN_INTERVAL_MS } from './scan';
 import type { EventWriter } from './events';
 import type { EventReason } from './event-info';
-import { defaultResourceFilters } from './resource-filters';
+import { defaultResourceFilters, parseResourceFilters } from './resource-filters';
+import { DEFAULT_TTL_INTERVAL_MS } from './cleanup';
 
 
 
@@ -74,6 +75,7 @@ interface ServeArgs {
   reportIntervalMs: number;
   retryPeriodMs: number;
   backgroundScanIntervalMs: number;
+  ttlIntervalMs: number;
   successEvents: boolean;
   omitEvents: EventReason[];
   /** Kyverno's resourceFilters; default: Kyverno's defaults with our namespace. */
@@ -82,7 +84,7 @@ interface ServeArgs {
 
 export const SERVE_FLAGS = {
   values: ['policy'],
-  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'omit-events', 'resource-filters'],
+  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters'],
   booleans: ['in-cluster', 'help', 'generate-success-events'],
   aliases: { h: 'help' },
 };
@@ -120,6 +122,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     reportIntervalMs: number('report-interval-ms', 5000),
     retryPeriodMs: duration(parsed, 'leader-election-retry-period', DEFAULT_RETRY_PERIOD_MS),
     backgroundScanIntervalMs: duration(parsed, 'background-scan-interval', DEFAULT_BACKGROUND_SCAN_INTERVAL_MS),
+    ttlIntervalMs: duration(parsed, 'ttl-reconciliation-interval', DEFAULT_TTL_INTERVAL_MS),
     successEvents: parsed.booleans.has('generate-success-events'),
     resourceFilters: single(parsed, 'resource-filters'),
     omitEvents: text('omit-events', '').split(',').map((s) => s.trim()).filter(Boolean) as EventReason[],
@@ -166,6 +169,10 @@ Flags:
                                 6x, the leader gives up after 5x without renewal)
       --background-scan-interval D
                                 in-cluster: how often the leader rescans (default 1h)
+      --ttl-reconciliation-interval D
+                                in-cluster: how often the cleanup leader looks for resources
+                                it may watch and delete for the cleanup.kyverno.io/ttl label
+                                (default 1m)
       --generate-success-events in-cluster: also write PolicyApplied events (Kyverno's
                                 generateSuccessEvents; off by default)
       --omit-events LIST        in-cluster: event reasons never written, e.g.
@@ -228,7 +235,8 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     const run = await runInCluster({
       server, namespace: args.namespace, caFile: args.caFile, log, signal: stop.signal, client,
       reportIntervalMs: args.reportIntervalMs, retryPeriodMs: args.retryPeriodMs, backgroundScanIntervalMs: args.backgroundScanIntervalMs,
-      events, successEvents: args.successEvents,
+      events, successEvents: args.successEvents, ttlIntervalMs: args.ttlIntervalMs,
+      resourceFilters: parseResourceFilters(args.resourceFilters ?? defaultResourceFilters(args.namespace)),
     });
     reports = run.reports;
     release = run.release;

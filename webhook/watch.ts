@@ -49,6 +49,8 @@ export async function watchKinds(
   log: (line: string) => void,
   signal: AbortSignal,
   debounceMs = 200,
+  /** Only objects with these labels (a label selector), listed and watched server-side. */
+  labelSelector?: string,
 ): Promise<void> {
   const store: ObjectStore = { objects: new Map(), synced: false };
   const listed = new Set<string>();
@@ -86,7 +88,7 @@ export async function watchKinds(
         }
         const path = await client.pathFor({ apiVersion: k.apiVersion, kind: k.kind, namespace: undefined });
         const clusterPath = path.replace(/\/namespaces\/[^/]+/, '');
-        const list = await client.request<{ metadata?: { resourceVersion?: string }; items?: Json[] }>({ method: 'GET', path: clusterPath });
+        const list = await client.request<{ metadata?: { resourceVersion?: string }; items?: Json[] }>({ method: 'GET', path: clusterPath, query: { labelSelector } });
         const prefix = `${k.apiVersion}|${k.kind}|`;
         for (const existing of [...store.objects.keys()]) if (existing.startsWith(prefix)) store.objects.delete(existing);
         for (const item of list.items ?? []) store.objects.set(key(k.apiVersion, k.kind, item), { apiVersion: k.apiVersion, kind: k.kind, ...item });
@@ -97,7 +99,7 @@ export async function watchKinds(
         // Re-watch from the last seen version until the server says it is too old (410).
         while (!signal.aborted) {
           await client.watch(
-            clusterPath,
+            labelSelector ? `${clusterPath}?labelSelector=${encodeURIComponent(labelSelector)}` : clusterPath,
             rv,
             (e) => {
               const meta = (e.object?.metadata ?? {}) as Json;

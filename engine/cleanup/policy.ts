@@ -216,11 +216,13 @@ function matchExcludeConflict(spec: JsonObject): string[] {
 /**
  * Kyverno's admission verdict on a DeletingPolicy/NamespacedDeletingPolicy (pkg/cel/policies/dpol
  * Validate), for the parts readable without compiling: matchConstraints with a resource rule,
- * and the schedule as the deleting controller parses it.
+ * and the schedule as the deleting controller parses it. Not covered: CEL compilation errors
+ * and the http.* check of namespaced policies.
  */
-export function checkDeletingPolicyForAdmission(policy: JsonObject): { error?: string } {
+export function checkDeletingPolicyForAdmission(policy: JsonObject): { error?: string; warnings: string[] } {
   const spec = policy.spec;
-  if (!isJsonObject(spec)) return { error: 'spec: Required value: spec must not be nil' };
+  const nil = 'spec: Required value: spec must not be nil';
+  if (!isJsonObject(spec)) return { error: nil, warnings: [nil] };
   const errs: string[] = [];
   if (asArray(asObject(spec.matchConstraints).resourceRules).length === 0) {
     errs.push('spec.matchConstraints: Required value: a matchConstraints with at least one resource rule is required');
@@ -231,5 +233,6 @@ export function checkDeletingPolicyForAdmission(policy: JsonObject): { error?: s
     const parsed = parseCronExpression(schedule);
     if ('error' in parsed) errs.push(`spec.schedule: Invalid value: ${JSON.stringify(schedule)}: schedule spec in the deletingPolicy is not in proper cron format: ${parsed.error}`);
   }
-  return { error: aggregate(errs) };
+  // Kyverno answers each error as a warning too.
+  return { error: aggregate(errs), warnings: errs };
 }
