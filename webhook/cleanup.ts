@@ -19,10 +19,12 @@
  * metrics (`kyverno_cleanup_controller_*`, `kyverno_deleting_controller_*`,
  * `kyverno_ttl_controller_*`) are Kyverno's.
  *
- * Test hook: KYVERNO_STUDIO_CLEANUP_CLOCK_SPEEDUP=N makes the controller's clock run N times
- * faster from its start (cron times are computed on that clock, waits are divided by N), so
- * an end-to-end test sees `*\/1 * * * *` fire within seconds with the real schedule semantics.
+ * Test hook: KYVERNO_STUDIO_CLEANUP_CLOCK_SPEEDUP=N makes the schedules' clock run N times
+ * faster from the controller's start (cron times are computed on that clock, waits are divided
+ * by N), so an end-to-end test sees `*\/1 * * * *` fire every few seconds with the real cron
+ * semantics. The ttl label stays on the real clock (it is counted from real creation times).
  */
+import { setMaxListeners } from 'node:events';
 import { KubeError, type KubeClient } from '../kube-api/client';
 import { resourcesFor, servedResources, type ServedResource } from '../kube-api/cluster-resources';
 import type { ClusterState, JsonObject } from '../engine/core/types';
@@ -63,6 +65,10 @@ const MIN_REQUEUE_MS = 1000;
 /** client-go's workqueue: maxRetries 10, per-item exponential backoff from 5 ms. */
 const MAX_RETRIES = 10;
 const BASE_BACKOFF_MS = 5;
+/** How long the ttl manager trusts a permission answer. */
+const PERMISSION_TTL_MS = 60_000;
+/** setTimeout's limit (about 24.8 days): a later deletion is looked at again then. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The controller's clock: real time, or (tests) real time sped up from the start. */
 export interface CleanupClock {
@@ -198,7 +204,7 @@ export class CleanupController {
   lead(signal: AbortSignal): void {
     this.leading = signal;
     for (const key of this.scheduled.keys()) this.enqueue(key, 0);
-    this.ttl = new TtlManager(this.opts, this.clock, this.metrics);
+    this.ttl = new TtlManager(this.opts, this.metrics);
     void this.ttl.run(signal);
     signal.addEventListener(
       'abort',
@@ -230,7 +236,7 @@ export class CleanupController {
       entry.timer = undefined;
       // One reconcile of a policy at a time, as a workqueue key is processed by one worker.
       entry.running = (entry.running ?? Promise.resolve()).then(() => this.reconcile(key));
-    }, this.clock.realDelay(Math.max(0, delayMs)));
+    }, Math.min(this.clock.realDelay(Math.max(0, delayMs)), MAX_TIMER_MS));
     entry.timer.unref?.();
   }
 
@@ -436,10 +442,12 @@ class TtlManager {
   private restart: AbortController | undefined;
   private timers = new Map<string, NodeJS.Timeout>();
   private readonly allowed = new Map<string, boolean>();
+  private askedAt = 0;
+  /** Unreadable labels already logged (uid and value), so each is said once. */
+  private readonly unreadable = new Set<string>();
 
   constructor(
     private readonly opts: CleanupControllerOptions,
-    private readonly clock: CleanupClock,
     private readonly metrics: CleanupMetrics,
   ) {}
 
@@ -480,21 +488,32 @@ class TtlManager {
   }
 
   private async reconcile(signal: AbortSignal): Promise<void> {
-    // Permissions are asked again every interval: RBAC follows the policies.
-    this.allowed.clear();
+    // Permissions are asked again (RBAC follows the policies), at most once a minute per
+    // resource and verb however short the interval, several at a time.
+    if (Date.now() - this.askedAt >= PERMISSION_TTL_MS) {
+      this.allowed.clear();
+      this.askedAt = Date.now();
+    }
     const served = (await servedResources(this.opts.client)).filter((r) => r.preferred && ['list', 'watch', 'delete'].every((v) => r.verbs.includes(v)));
     const wanted = new Map<string, ServedResource>();
-    for (const r of served) {
-      if (signal.aborted) return;
-      const ok = (await this.can(r, 'watch')) && (await this.can(r, 'list')) && (await this.can(r, 'delete'));
-      if (ok) wanted.set(`${r.group}|${r.version}|${r.kind}`, r);
+    for (let i = 0; i < served.length && !signal.aborted; i += 16) {
+      await Promise.all(
+        served.slice(i, i + 16).map(async (r) => {
+          const ok = (await this.can(r, 'delete')) && (await this.can(r, 'list')) && (await this.can(r, 'watch'));
+          if (ok) wanted.set(`${r.group}|${r.version}|${r.kind}`, r);
+        }),
+      );
     }
     const same = wanted.size === this.watching.size && [...wanted.keys()].every((k) => this.watching.has(k));
     if (same || signal.aborted) return;
     this.watching = wanted;
     this.restart?.abort();
     const restart = (this.restart = new AbortController());
-    signal.addEventListener('abort', () => restart.abort(), { once: true });
+    // One abort listener per watched resource (dozens): not a leak.
+    setMaxListeners(0, restart.signal);
+    const stop = () => restart.abort();
+    signal.addEventListener('abort', stop, { once: true });
+    restart.signal.addEventListener('abort', () => signal.removeEventListener('abort', stop), { once: true });
     const kinds: WatchedKind[] = [...wanted.values()].map((r) => ({ apiVersion: r.group ? `${r.group}/${r.version}` : r.version, kind: r.kind }));
     this.opts.log(`ttl: watching ${kinds.length} resource(s) for the ${TTL_LABEL} label`);
     void watchKinds(this.opts.client, kinds, (store) => this.onObjects([...store.objects.values()]), this.opts.log, restart.signal, 100, TTL_LABEL);
@@ -513,12 +532,14 @@ class TtlManager {
       const due = ttlDeletionTime(String(value), Number.isNaN(created) ? 0 : created);
       if (typeof due !== 'number') {
         // Kyverno logs and leaves the object (the webhook warned when the label was set).
-        if (!this.timers.has(uid)) this.opts.log(`ttl: ${String(o.kind)} ${m.namespace ? `${String(m.namespace)}/` : ''}${String(m.name)}: failed to parse label ${TTL_LABEL}=${String(value)}: ${due.error}`);
+        const said = `${uid}|${String(value)}`;
+        if (!this.unreadable.has(said)) this.opts.log(`ttl: ${String(o.kind)} ${m.namespace ? `${String(m.namespace)}/` : ''}${String(m.name)}: failed to parse label ${TTL_LABEL}=${String(value)}: ${due.error}`);
+        this.unreadable.add(said);
         continue;
       }
       const previous = this.timers.get(uid);
       if (previous) clearTimeout(previous);
-      const timer = setTimeout(() => void this.expire(o, uid), this.clock.realDelay(Math.max(0, due - this.clock.now())));
+      const timer = setTimeout(() => void this.expire(o, uid), Math.min(Math.max(0, due - Date.now()), MAX_TIMER_MS));
       timer.unref?.();
       this.timers.set(uid, timer);
     }
@@ -533,6 +554,14 @@ class TtlManager {
   private async expire(o: Json, uid: string, failures = 0): Promise<void> {
     this.timers.delete(uid);
     const m = meta(o);
+    const due = ttlDeletionTime(String(asObject(m.labels)[TTL_LABEL]), Date.parse(String(m.creationTimestamp ?? '')) || 0);
+    if (typeof due === 'number' && due > Date.now()) {
+      // A timer capped at setTimeout's limit: not yet.
+      const timer = setTimeout(() => void this.expire(o, uid), Math.min(due - Date.now(), MAX_TIMER_MS));
+      timer.unref?.();
+      this.timers.set(uid, timer);
+      return;
+    }
     const apiVersion = String(o.apiVersion);
     const slash = apiVersion.indexOf('/');
     const group = slash >= 0 ? apiVersion.slice(0, slash) : '';

@@ -96,7 +96,7 @@ export function cleanupPolicySelects(policy: JsonObject, resource: JsonObject, n
   const loaded = loadContextEntries(spec.context, base, { cluster, provided: new Set() });
   if (loaded.error) return { delete: false, error: loaded.error };
   const outcome = evaluateConditions(spec.conditions, loaded.scope);
-  if (outcome.error) return { delete: false, error: `failed to check condition: ${outcome.error}` };
+  if (outcome.error) return { delete: false, error: outcome.error };
   return outcome.passed ? { delete: true } : { delete: false, reason: 'conditions did not pass' };
 }
 
