@@ -7,6 +7,7 @@ export {
   isDeletingPolicy,
   cleanupPolicyKinds,
   cleanupPolicySelects,
+  cleanupPolicyResult,
   deletingPolicySelects,
   policyExecutionTime,
   checkCleanupPolicyForAdmission,

@@ -12,7 +12,7 @@
  *   policy that never ran; a run is due once the clock is past it.
  * Pure: the caller lists and deletes.
  */
-import type { ClusterState, JsonObject } from '../core/types';
+import type { ClusterState, JsonObject, RuleResult } from '../core/types';
 import { asArray, asObject, isJsonObject } from '../core/json';
 import { conditionBlockFailures, type MatchTarget } from '../match';
 import { resourceGVK } from '../kube/selectors';
@@ -98,6 +98,19 @@ export function cleanupPolicySelects(policy: JsonObject, resource: JsonObject, n
   const outcome = evaluateConditions(spec.conditions, loaded.scope);
   if (outcome.error) return { delete: false, error: outcome.error };
   return outcome.passed ? { delete: true } : { delete: false, reason: 'conditions did not pass' };
+}
+
+/**
+ * A cleanup policy on one resource as `kyverno apply` reports it (applyCleanupPolicies): one
+ * Deletion result named after the policy, pass "resource matched" when a run would delete it,
+ * fail "resource did not match" otherwise, error when its conditions cannot be evaluated.
+ */
+export function cleanupPolicyResult(policy: JsonObject, resource: JsonObject, namespaceLabels: Record<string, string>, cluster: ClusterState, now?: Date): RuleResult {
+  const name = String(asObject(policy.metadata).name ?? '');
+  if (!isJsonObject(policy.spec)) return { name, type: 'Deletion', status: 'error', message: 'cleanup policy has no spec' };
+  const verdict = cleanupPolicySelects(policy, resource, namespaceLabels, cluster, now);
+  if (verdict.error) return { name, type: 'Deletion', status: 'error', message: verdict.error };
+  return verdict.delete ? { name, type: 'Deletion', status: 'pass', message: 'resource matched' } : { name, type: 'Deletion', status: 'fail', message: 'resource did not match' };
 }
 
 /** Whether a DeletingPolicy/NamespacedDeletingPolicy deletes `resource` (the CEL engine's verdict). */
