@@ -11,8 +11,8 @@ import { loadPolicyFiles } from '../webhook/serve';
 import { certificatesCover, makeCertificates, type CertificateSet } from './certs';
 import { targetSummary, type ClusterTarget } from './context';
 import { KubeClient } from '../kube-api/client';
-import { certificateHosts, DEFAULT_IMAGE, DEFAULT_NAMESPACE, MUTATING_CONFIG, VALIDATING_CONFIG } from './plan';
-import { isOurs, POLICY_VALIDATING_CONFIG } from '../webhook/configurations';
+import { certificateHosts, DEFAULT_IMAGE, DEFAULT_NAMESPACE } from './plan';
+import { ALL_CONFIGS, isOurs } from '../webhook/configurations';
 import { runDeploy, type DeployUI } from './run';
 import { runUndeploy } from './undeploy';
 
@@ -215,7 +215,7 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
       io.out('The cluster now calls this machine. Press Ctrl-C to stop; the webhook configurations are removed on exit.');
       process.off('SIGINT', onSigint);
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
-      for (const [kind, name] of [['ValidatingWebhookConfiguration', VALIDATING_CONFIG], ['MutatingWebhookConfiguration', MUTATING_CONFIG], ['ValidatingWebhookConfiguration', POLICY_VALIDATING_CONFIG]]) {
+      for (const [kind, name] of ALL_CONFIGS) {
         const ref = { apiVersion: 'admissionregistration.k8s.io/v1', kind, name };
         // Kyverno's names: never delete a real Kyverno's configuration.
         if (isOurs(await client.get(ref).catch(() => undefined))) await client.delete(ref).catch((e: Error) => io.err(`Error: ${e.message}`));

@@ -10,7 +10,7 @@ import { asArray, asObject } from '../engine/core/json';
 import { resolveKind, type KindTable } from '../engine/kube';
 import { generatedKinds } from '../engine/generate/kinds';
 import { webhookNeeds } from '../webhook/rules';
-import { labels, MUTATING_CONFIG, POLICY_VALIDATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from '../webhook/configurations';
+import { ALL_CONFIGS, labels, WEBHOOK_NAME } from '../webhook/configurations';
 import { LEASE_NAMES } from '../webhook/leader';
 import { cleanupPolicyKinds, isCleanupPolicy, isDeletingPolicy } from '../engine/cleanup';
 
@@ -175,7 +175,7 @@ function baseRules(): Json[] {
     {
       apiGroups: ['admissionregistration.k8s.io'],
       resources: ['validatingwebhookconfigurations', 'mutatingwebhookconfigurations'],
-      resourceNames: [VALIDATING_CONFIG, MUTATING_CONFIG, POLICY_VALIDATING_CONFIG],
+      resourceNames: ALL_CONFIGS.map(([, name]) => name),
       verbs: ['get', 'update', 'patch'],
     },
   ];

@@ -22,6 +22,15 @@ export const VALIDATING_WEBHOOK = 'validate.kyverno.svc';
 export const POLICY_VALIDATING_CONFIG = 'kyverno-policy-validating-webhook-cfg';
 export const POLICY_VALIDATING_WEBHOOK = 'validate-policy.kyverno.svc';
 export const MUTATING_WEBHOOK = 'mutate.kyverno.svc';
+/** Kyverno's cleanup controller webhook for the `cleanup.kyverno.io/ttl` label (a warning on unreadable values). */
+export const TTL_VALIDATING_CONFIG = 'kyverno-ttl-validating-webhook-cfg';
+/** Every configuration a deploy creates and undeploy removes. */
+export const ALL_CONFIGS: Array<[string, string]> = [
+  ['ValidatingWebhookConfiguration', VALIDATING_CONFIG],
+  ['MutatingWebhookConfiguration', MUTATING_CONFIG],
+  ['ValidatingWebhookConfiguration', POLICY_VALIDATING_CONFIG],
+  ['ValidatingWebhookConfiguration', TTL_VALIDATING_CONFIG],
+];
 /** Kyverno's label on its webhook configurations (api/kyverno LabelWebhookManagedBy). */
 export const KYVERNO_WEBHOOK_LABEL = { 'webhook.kyverno.io/managed-by': 'kyverno' };
 /** The names of earlier versions; undeploy removes them too. */
@@ -113,6 +122,25 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
       },
     ],
   });
+  // Kyverno's ttl webhook (cmd/cleanup-controller): objects carrying the label, any kind, on
+  // create and update; it only ever warns, so Ignore costs nothing when we are unreachable.
+  out.push({
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    metadata: { name: TTL_VALIDATING_CONFIG, labels: labels(KYVERNO_WEBHOOK_LABEL) },
+    webhooks: [
+      {
+        name: `kyverno-cleanup-controller.${ns}.svc`,
+        admissionReviewVersions: ['v1'],
+        clientConfig: clientConfig('verifyttl'),
+        rules: [{ apiGroups: ['*'], apiVersions: ['*'], resources: ['*'], operations: ['CREATE', 'UPDATE'], scope: '*' }],
+        objectSelector: { matchExpressions: [{ key: 'cleanup.kyverno.io/ttl', operator: 'Exists' }] },
+        failurePolicy: 'Ignore',
+        matchPolicy: 'Equivalent',
+        sideEffects: 'None',
+        timeoutSeconds: 10,
+      },
+    ],
+  });
   return out;
 }
-

@@ -14,7 +14,7 @@ import { failurePolicyOf } from './rules';
 import { admissionEvents, scanEvents } from './event-info';
 import { isFiltered, type FilteredRequest } from './resource-filters';
 import { checkPolicyForAdmission } from '../engine/policy/admission-checks';
-import { checkCleanupPolicyForAdmission, checkDeletingPolicyForAdmission, isCleanupPolicy, isDeletingPolicy } from '../engine/cleanup';
+import { checkCleanupPolicyForAdmission, checkDeletingPolicyForAdmission, isCleanupPolicy, isDeletingPolicy, ttlLabelWarning } from '../engine/cleanup';
 import { isNamespacedKind } from '../engine/kube/known-kinds';
 import { parseKindSelector } from '../engine/kube/selectors';
 
@@ -140,5 +140,23 @@ export function evaluatePolicyValidation(body: string): ReviewReply {
   } catch (e) {
     if (e instanceof SyntaxError) return errorReply(400, `body is not JSON: ${e.message}`);
     return errorReply(500, `policy validation failed: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Kyverno's ttl webhook (/verifyttl): every request is allowed; a `cleanup.kyverno.io/ttl`
+ * value the ttl controller cannot read earns a warning saying so.
+ */
+export function evaluateTtlLabel(body: string): ReviewReply {
+  try {
+    const review = asObject(JSON.parse(body) as unknown);
+    const request = asObject(review.request);
+    if (review.kind !== 'AdmissionReview' || typeof request.uid !== 'string') return errorReply(400, 'bad AdmissionReview: expected an admission.k8s.io/v1 AdmissionReview with request.uid');
+    const warning = ttlLabelWarning(asObject(asObject(asObject(request.object).metadata).labels));
+    const response: Json = { uid: request.uid, allowed: true, ...(warning ? { warnings: [warning] } : {}) };
+    return { status: 200, body: JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }), allowed: true, outcomes: [], reportable: [] };
+  } catch (e) {
+    if (e instanceof SyntaxError) return errorReply(400, `body is not JSON: ${e.message}`);
+    return errorReply(500, `ttl label check failed: ${(e as Error).message}`);
   }
 }
