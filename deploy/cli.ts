@@ -2,6 +2,7 @@
  * `kyverno-studio deploy` and `undeploy` for terminals and CI. Nothing changes without a
  * confirmation naming the context: `--yes`, or an interactive y/N prompt on a terminal.
  */
+import { setMaxListeners } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
@@ -212,6 +213,21 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
     if (result.error) io.err(`Error: ${result.error}`);
     io.out(`deploy: ${result.outcome}${result.rolledBack.length ? ` (rolled back ${result.rolledBack.length} object(s))` : ''}`);
     if (stopLocal && result.outcome === 'deployed') {
+      // The cleanup controller runs here too: cleanup and deleting policies in the cluster, and the ttl label.
+      const cleanupStop = new AbortController();
+      setMaxListeners(64, cleanupStop.signal);
+      const { runLocalCleanup } = await import('../webhook/cleanup');
+      const { EventWriter } = await import('../webhook/events');
+      const { parseResourceFilters, defaultResourceFilters } = await import('../webhook/resource-filters');
+      const log = (line: string) => io.err(line);
+      const events = new EventWriter(client, log);
+      runLocalCleanup({ client, log, events, resourceFilters: parseResourceFilters(defaultResourceFilters(single(args, 'namespace') ?? DEFAULT_NAMESPACE)), signal: cleanupStop.signal });
+      const previousStop = stopLocal;
+      stopLocal = async () => {
+        cleanupStop.abort();
+        await events.close();
+        await previousStop();
+      };
       io.out('The cluster now calls this machine. Press Ctrl-C to stop; the webhook configurations are removed on exit.');
       process.off('SIGINT', onSigint);
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));

@@ -62,3 +62,18 @@ test('the test clock speeds the schedules up from the start, the real clock othe
   const fast = cleanupClock(10);
   assert.equal(fast.realDelay(60_000), 6000);
 });
+
+test('/verifyttl admits every object and warns on a ttl label Kyverno cannot read', async () => {
+  const { evaluateTtlLabel } = await import('../../webhook/evaluate');
+  const ttl = (value: string) => JSON.parse(evaluateTtlLabel(review({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', labels: { 'cleanup.kyverno.io/ttl': value } } })).body).response;
+  assert.deepEqual(ttl('2d'), { uid: 'u1', allowed: true });
+  assert.deepEqual(ttl('2024-01-02T150405Z'), { uid: 'u1', allowed: true });
+  const bad = ttl('tomorrow');
+  assert.equal(bad.allowed, true);
+  assert.deepEqual(bad.warnings, ['cleanup.kyverno.io/ttl label value cannot be parsed as any recognizable format (parsing time "tomorrow" as "2006-01-02": cannot parse "tomorrow" as "2006")']);
+  const configs = webhookConfigurations({ namespace: 'ks', caPem: '', needs: [], keepEmpty: false });
+  const ttlConfig = configs.find((c) => (c.metadata as { name: string }).name === 'kyverno-ttl-validating-webhook-cfg')!;
+  const hook = (ttlConfig.webhooks as Array<Record<string, unknown>>)[0];
+  assert.equal(hook.failurePolicy, 'Ignore');
+  assert.deepEqual(hook.objectSelector, { matchExpressions: [{ key: 'cleanup.kyverno.io/ttl', operator: 'Exists' }] });
+});
