@@ -17,6 +17,8 @@ import type { DownstreamGenerator } from './generate';
 import { parseDuration } from '../engine/units';
 import { DEFAULT_RETRY_PERIOD_MS } from './leader';
 import { DEFAULT_BACKGROUND_SCAN_INTERVAL_MS } from './scan';
+import { CERT_RENEWAL_INTERVAL_MS } from './cert-renewer';
+import { startMetricsListener } from './metrics-listener';
 import type { EventWriter } from './events';
 import type { EventReason } from './event-info';
 import { defaultResourceFilters, parseResourceFilters } from './resource-filters';
@@ -76,6 +78,9 @@ interface ServeArgs {
   retryPeriodMs: number;
   backgroundScanIntervalMs: number;
   ttlIntervalMs: number;
+  certRenewalIntervalMs: number;
+  /** Kyverno's --metricsPort: plain-HTTP /metrics on this port (and not on the admission port). */
+  metricsPort?: number;
   successEvents: boolean;
   omitEvents: EventReason[];
   /** Kyverno's resourceFilters; default: Kyverno's defaults with our namespace. */
@@ -84,7 +89,7 @@ interface ServeArgs {
 
 export const SERVE_FLAGS = {
   values: ['policy'],
-  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters'],
+  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters'],
   booleans: ['in-cluster', 'help', 'generate-success-events'],
   aliases: { h: 'help' },
 };
@@ -123,6 +128,8 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     retryPeriodMs: duration(parsed, 'leader-election-retry-period', DEFAULT_RETRY_PERIOD_MS),
     backgroundScanIntervalMs: duration(parsed, 'background-scan-interval', DEFAULT_BACKGROUND_SCAN_INTERVAL_MS),
     ttlIntervalMs: duration(parsed, 'ttl-reconciliation-interval', DEFAULT_TTL_INTERVAL_MS),
+    certRenewalIntervalMs: duration(parsed, 'cert-renewal-interval', CERT_RENEWAL_INTERVAL_MS),
+    metricsPort: parsed.values.has('metrics-port') ? number('metrics-port', 0) : undefined,
     successEvents: parsed.booleans.has('generate-success-events'),
     resourceFilters: single(parsed, 'resource-filters'),
     omitEvents: text('omit-events', '').split(',').map((s) => s.trim()).filter(Boolean) as EventReason[],
@@ -130,6 +137,9 @@ export function parseServeArgs(argv: string[]): ServeArgs {
   const reasons = ['PolicyViolation', 'PolicyApplied', 'PolicyError', 'PolicySkipped'];
   for (const r of args.omitEvents) if (!reasons.includes(r)) throw new UsageError(`--omit-events takes ${reasons.join(', ')} (got ${r})`);
   if (args.retryPeriodMs < 100) throw new UsageError('--leader-election-retry-period must be at least 100ms');
+  if (args.metricsPort !== undefined && !(Number.isInteger(args.metricsPort) && args.metricsPort >= 0 && args.metricsPort <= 65535)) {
+    throw new UsageError(`--metrics-port ${single(parsed, 'metrics-port')}: not a port number`);
+  }
   if (parsed.positionals.length > 0 && !parsed.values.has('policy')) throw new UsageError(`unexpected argument ${parsed.positionals[0]}`);
   if (!args.cert || !args.key) throw new UsageError('--tls-cert and --tls-key are required (the webhook serves HTTPS only)');
   if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new UsageError('--port must be a port number');
@@ -173,6 +183,10 @@ Flags:
                                 in-cluster: how often the cleanup leader looks for resources
                                 it may watch and delete for the cleanup.kyverno.io/ttl label
                                 (default 1m)
+      --metrics-port N          serve /metrics over plain HTTP on this port only (Kyverno's
+                                --metricsPort; deploy uses 8000); without it, on the HTTPS port
+      --cert-renewal-interval D in-cluster: how often the leader checks the serving certificates
+                                and rotates them 30 days before expiry (default 12h)
       --generate-success-events in-cluster: also write PolicyApplied events (Kyverno's
                                 generateSuccessEvents; off by default)
       --omit-events LIST        in-cluster: event reasons never written, e.g.
@@ -223,7 +237,11 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     onEvents: args.inCluster ? (items) => events?.add(items) : undefined,
     resourceFilters: args.resourceFilters ?? defaultResourceFilters(args.namespace),
     successEvents: args.successEvents,
+    metricsElsewhere: args.metricsPort !== undefined,
   });
+  const metrics = args.metricsPort === undefined ? undefined
+    : await startMetricsListener({ port: args.metricsPort, host: args.host, metricsText: () => server.metricsText(), log });
+  if (metrics) log(`metrics on http://${args.host}:${metrics.port}/metrics`);
   if (args.inCluster) {
     const { runInCluster, inClusterClient } = await import('./incluster');
     const { KubeClient } = await import('../kube-api/client');
@@ -235,7 +253,7 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     const run = await runInCluster({
       server, namespace: args.namespace, caFile: args.caFile, log, signal: stop.signal, client,
       reportIntervalMs: args.reportIntervalMs, retryPeriodMs: args.retryPeriodMs, backgroundScanIntervalMs: args.backgroundScanIntervalMs,
-      events, successEvents: args.successEvents, ttlIntervalMs: args.ttlIntervalMs,
+      certRenewalIntervalMs: args.certRenewalIntervalMs, events, successEvents: args.successEvents, ttlIntervalMs: args.ttlIntervalMs,
       resourceFilters: parseResourceFilters(args.resourceFilters ?? defaultResourceFilters(args.namespace)),
     });
     reports = run.reports;
@@ -255,6 +273,7 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
   await generator?.close();
   await events?.close();
   await reports?.close();
+  await metrics?.close();
   await server.close();
   return 0;
 }

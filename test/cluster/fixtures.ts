@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeCertificates, type CertificateSet } from '../../deploy/certs';
+import { makeCertificates, type CertificateSet } from '../../tls/certificates';
 import type { JsonObject } from '../../kube-api/client';
 import { startWebhookServer, type WebhookServer } from '../../webhook/server';
 
@@ -93,15 +93,19 @@ export interface InClusterWebhook {
   child: ChildProcess;
   url: string;
   certs: CertificateSet;
+  /** Where its tls.crt/tls.key live (the server reloads them when they change). */
+  tlsDir: string;
 }
 
 /**
  * `serve --in-cluster` from the built bundle against a test cluster's kubeconfig, on a free
  * loopback port; resolves once it listens. Its log goes to `onLog` as it comes.
  */
-export async function startInClusterWebhook(bundle: string, kubeconfig: string, onLog: (text: string) => void, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<InClusterWebhook> {
+export async function startInClusterWebhook(
+  bundle: string, kubeconfig: string, onLog: (text: string) => void, extraArgs: string[] = [], env: Record<string, string> = {},
+  certs: CertificateSet = makeCertificates({ hosts: ['127.0.0.1'] }),
+): Promise<InClusterWebhook> {
   const dir = mkdtempSync(join(tmpdir(), 'ks-incluster-'));
-  const certs = makeCertificates({ hosts: ['127.0.0.1'] });
   writeFileSync(join(dir, 'tls.crt'), certs.serving.certPem);
   writeFileSync(join(dir, 'tls.key'), certs.serving.keyPem);
   writeFileSync(join(dir, 'ca.crt'), certs.ca.certPem);
@@ -113,5 +117,5 @@ export async function startInClusterWebhook(bundle: string, kubeconfig: string, 
     onLog(String(c));
   });
   const port = await waitFor('the in-cluster webhook to listen', async () => /in-cluster mode on https:\/\/[^:]+:(\d+)/.exec(log)?.[1], () => log, 30_000);
-  return { child, url: `https://127.0.0.1:${port}`, certs };
+  return { child, url: `https://127.0.0.1:${port}`, certs, tlsDir: dir };
 }
