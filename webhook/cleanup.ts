@@ -30,6 +30,7 @@ import { resourcesFor, servedResources, type ServedResource } from '../kube-api/
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { asArray, asObject } from '../engine/core/json';
 import {
+  DEFAULT_TTL_INTERVAL_MS,
   TTL_LABEL,
   cleanupPolicyKinds,
   cleanupPolicySelects,
@@ -58,8 +59,6 @@ export const CLEANUP_KINDS: WatchedKind[] = [
   { apiVersion: 'policies.kyverno.io/v1', kind: 'NamespacedDeletingPolicy', fallbacks: ['policies.kyverno.io/v1beta1'] },
 ];
 
-/** Kyverno's `--ttlReconciliationInterval`. */
-export const DEFAULT_TTL_INTERVAL_MS = 60_000;
 /** The controllers' minimum requeue delay. */
 const MIN_REQUEUE_MS = 1000;
 /** client-go's workqueue: maxRetries 10, per-item exponential backoff from 5 ms. */

@@ -22,7 +22,7 @@ import { startMetricsListener } from './metrics-listener';
 import type { EventWriter } from './events';
 import type { EventReason } from './event-info';
 import { defaultResourceFilters, parseResourceFilters } from './resource-filters';
-import { DEFAULT_TTL_INTERVAL_MS } from './cleanup';
+import { DEFAULT_TTL_INTERVAL_MS } from '../engine/cleanup/ttl';
 
 
 

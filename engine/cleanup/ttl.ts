@@ -14,6 +14,8 @@
 import { scanDuration } from '../units/duration';
 
 export const TTL_LABEL = 'cleanup.kyverno.io/ttl';
+/** Kyverno's `--ttlReconciliationInterval`: how often the ttl manager looks for resources to watch. */
+export const DEFAULT_TTL_INTERVAL_MS = 60_000;
 /** The annotation choosing the deletion's propagation policy (Foreground, Background, Orphan). */
 export const PROPAGATION_ANNOTATION = 'cleanup.kyverno.io/propagation-policy';
 
