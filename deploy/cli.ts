@@ -2,6 +2,7 @@
  * `kyverno-studio deploy` and `undeploy` for terminals and CI. Nothing changes without a
  * confirmation naming the context: `--yes`, or an interactive y/N prompt on a terminal.
  */
+import { setMaxListeners } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
@@ -12,8 +13,8 @@ import { certificatesCover, makeCertificates, type CertificateSet } from '../tls
 import { targetSummary, type ClusterTarget } from './context';
 import { KubeClient } from '../kube-api/client';
 import { DEPLOY_FLAGS } from './flags';
-import { certificateHosts, DEFAULT_IMAGE, DEFAULT_NAMESPACE, MUTATING_CONFIG, VALIDATING_CONFIG } from './plan';
-import { isOurs, POLICY_VALIDATING_CONFIG } from '../webhook/configurations';
+import { certificateHosts, DEFAULT_IMAGE, DEFAULT_NAMESPACE } from './plan';
+import { ALL_CONFIGS, isOurs } from '../webhook/configurations';
 import { runDeploy, type DeployUI } from './run';
 import { runUndeploy } from './undeploy';
 
@@ -212,10 +213,25 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
     if (result.error) io.err(`Error: ${result.error}`);
     io.out(`deploy: ${result.outcome}${result.rolledBack.length ? ` (rolled back ${result.rolledBack.length} object(s))` : ''}`);
     if (stopLocal && result.outcome === 'deployed') {
+      // The cleanup controller runs here too: cleanup and deleting policies in the cluster, and the ttl label.
+      const cleanupStop = new AbortController();
+      setMaxListeners(64, cleanupStop.signal);
+      const { runLocalCleanup } = await import('../webhook/cleanup');
+      const { EventWriter } = await import('../webhook/events');
+      const { parseResourceFilters, defaultResourceFilters } = await import('../webhook/resource-filters');
+      const log = (line: string) => io.err(line);
+      const events = new EventWriter(client, log);
+      runLocalCleanup({ client, log, events, resourceFilters: parseResourceFilters(defaultResourceFilters(single(args, 'namespace') ?? DEFAULT_NAMESPACE)), signal: cleanupStop.signal });
+      const previousStop = stopLocal;
+      stopLocal = async () => {
+        cleanupStop.abort();
+        await events.close();
+        await previousStop();
+      };
       io.out('The cluster now calls this machine. Press Ctrl-C to stop; the webhook configurations are removed on exit.');
       process.off('SIGINT', onSigint);
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
-      for (const [kind, name] of [['ValidatingWebhookConfiguration', VALIDATING_CONFIG], ['MutatingWebhookConfiguration', MUTATING_CONFIG], ['ValidatingWebhookConfiguration', POLICY_VALIDATING_CONFIG]]) {
+      for (const [kind, name] of ALL_CONFIGS) {
         const ref = { apiVersion: 'admissionregistration.k8s.io/v1', kind, name };
         // Kyverno's names: never delete a real Kyverno's configuration.
         if (isOurs(await client.get(ref).catch(() => undefined))) await client.delete(ref).catch((e: Error) => io.err(`Error: ${e.message}`));

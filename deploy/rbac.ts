@@ -10,15 +10,17 @@ import { asArray, asObject } from '../engine/core/json';
 import { resolveKind, type KindTable } from '../engine/kube';
 import { generatedKinds } from '../engine/generate/kinds';
 import { webhookNeeds } from '../webhook/rules';
-import { labels, MUTATING_CONFIG, POLICY_VALIDATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from '../webhook/configurations';
+import { ALL_CONFIGS, labels, WEBHOOK_NAME } from '../webhook/configurations';
 import { LEASE_NAMES } from '../webhook/leader';
 import { registrySecretRefs } from '../registry/prefetch';
+import { cleanupPolicyKinds, isCleanupPolicy, isDeletingPolicy } from '../engine/cleanup';
 
 type Json = Record<string, unknown>;
 
 export const ROLE_NAME = `kyverno-studio:${WEBHOOK_NAME}`;
 const READ = ['get', 'list', 'watch'];
 const WRITE = ['create', 'update', 'patch', 'delete'];
+const CLEANUP = ['list', 'watch', 'delete'];
 
 export interface Grant {
   group: string;
@@ -39,7 +41,7 @@ function policyRef(policy: Json): string {
 /** Namespaced policy kinds: their grants are Roles in their namespace. */
 function policyNamespace(policy: Json): string | undefined {
   const ns = asObject(policy.metadata).namespace;
-  return typeof ns === 'string' && ns && (policy.kind === 'Policy' || String(policy.kind).startsWith('Namespaced')) ? ns : undefined;
+  return typeof ns === 'string' && ns && (policy.kind === 'Policy' || policy.kind === 'CleanupPolicy' || String(policy.kind).startsWith('Namespaced')) ? ns : undefined;
 }
 
 const hasVariable = (s: string) => s.includes('{{') || s.includes('$(');
@@ -96,6 +98,23 @@ export function policyGrants(policy: Json, kinds: KindTable): { grants: Grant[];
     for (const k of need.unresolved) unknown.push(`${reason}: kind ${k} is not served by this cluster`);
   }
   const spec = asObject(policy.spec);
+  // Cleanup: the cleanup leader lists and deletes what cleanup and deleting policies select;
+  // `watch` on the same kinds lets the ttl label work there too (Kyverno's ttl controller acts
+  // on exactly the resources it may list, watch and delete), and nowhere else by default.
+  if (isCleanupPolicy(policy)) {
+    for (const k of cleanupPolicyKinds(policy)) {
+      const resolved = resolveKind(k, kinds);
+      if (!resolved?.length) unknown.push(`${reason}: kind ${k} is not served by this cluster`);
+      for (const r of resolved ?? []) if (!r.resource.includes('/')) add(r.group, r.resource, CLEANUP);
+    }
+  }
+  if (isDeletingPolicy(policy)) {
+    for (const rule of asArray(asObject(spec.matchConstraints).resourceRules).map(asObject)) {
+      for (const group of asArray(rule.apiGroups).map(String)) {
+        for (const resource of asArray(rule.resources).map(String)) if (!resource.includes('/') && exists(group, resource)) add(group, resource, CLEANUP);
+      }
+    }
+  }
   for (const rule of asArray(spec.rules).map(asObject)) {
     for (const entry of asArray(rule.context).map(asObject)) {
       const cm = asObject(entry.configMap);
@@ -146,6 +165,9 @@ function baseRules(): Json[] {
     },
     // Kyverno writes policy status (Ready condition, rule counts).
     { apiGroups: ['kyverno.io'], resources: ['clusterpolicies/status', 'policies/status'], verbs: ['update', 'patch'] },
+    // The cleanup leader records each run in status.lastExecutionTime.
+    { apiGroups: ['kyverno.io'], resources: ['clustercleanuppolicies/status', 'cleanuppolicies/status'], verbs: ['update', 'patch'] },
+    { apiGroups: ['policies.kyverno.io'], resources: ['deletingpolicies/status', 'namespaceddeletingpolicies/status'], verbs: ['update', 'patch'] },
     // namespaceSelector and request.namespaceObject need namespace labels.
     { apiGroups: [''], resources: ['namespaces'], verbs: READ },
     { apiGroups: ['wgpolicyk8s.io'], resources: ['policyreports', 'clusterpolicyreports'], verbs: [...READ, ...WRITE] },
@@ -154,7 +176,7 @@ function baseRules(): Json[] {
     {
       apiGroups: ['admissionregistration.k8s.io'],
       resources: ['validatingwebhookconfigurations', 'mutatingwebhookconfigurations'],
-      resourceNames: [VALIDATING_CONFIG, MUTATING_CONFIG, POLICY_VALIDATING_CONFIG],
+      resourceNames: ALL_CONFIGS.map(([, name]) => name),
       verbs: ['get', 'update', 'patch'],
     },
   ];

@@ -7,8 +7,8 @@ import { crdIndex } from './crds';
 import { liveNamespacedRbac, ROLE_NAME } from './rbac';
 import { describeTarget, targetSummary, withServerVersion, type ClusterTarget } from './context';
 import { KubeClient, KubeError, describeRef, refOf, type ObjectRef } from '../kube-api/client';
-import { CRD_LABEL, DEFAULT_NAMESPACE, MUTATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from './plan';
-import { LEGACY_CONFIGS, POLICY_VALIDATING_CONFIG, isOurs } from '../webhook/configurations';
+import { CRD_LABEL, DEFAULT_NAMESPACE } from './plan';
+import { ALL_CONFIGS, LEGACY_CONFIGS, isOurs } from '../webhook/configurations';
 import { OUR_REPORT_SELECTORS, isOurs as isOurReport } from '../webhook/report-layout';
 
 type Json = Record<string, unknown>;
@@ -46,7 +46,7 @@ async function present(client: KubeClient, ref: ObjectRef): Promise<boolean> {
 export async function undeployPlan(client: KubeClient, ns: string): Promise<{ objects: ObjectRef[]; crds: ObjectRef[] }> {
   const objects: ObjectRef[] = [];
   // Kyverno's names: only when ours (a real Kyverno's configurations carry the same names).
-  for (const [kind, name] of [['ValidatingWebhookConfiguration', VALIDATING_CONFIG], ['MutatingWebhookConfiguration', MUTATING_CONFIG], ['ValidatingWebhookConfiguration', POLICY_VALIDATING_CONFIG], ...LEGACY_CONFIGS]) {
+  for (const [kind, name] of [...ALL_CONFIGS, ...LEGACY_CONFIGS]) {
     const ref = { apiVersion: 'admissionregistration.k8s.io/v1', kind, name };
     if (isOurs(await client.get(ref))) objects.push(ref);
   }

@@ -178,13 +178,17 @@ export class KubeClient {
     return this.request({ method: 'PUT', path: await this.pathFor(refOf(obj)), body: obj, query: { fieldManager: FIELD_MANAGER } });
   }
 
-  /** Deletes; true when something was deleted, false when it was already gone. */
-  async delete(ref: ObjectRef, opts: { dryRun?: boolean } = {}): Promise<boolean> {
+  /**
+   * Deletes; true when something was deleted, false when it was already gone. The propagation
+   * policy is Background unless given; null leaves it to the API server (the kind's default).
+   */
+  async delete(ref: ObjectRef, opts: { dryRun?: boolean; propagationPolicy?: 'Foreground' | 'Background' | 'Orphan' | null } = {}): Promise<boolean> {
+    const propagation = opts.propagationPolicy === undefined ? 'Background' : opts.propagationPolicy;
     try {
       await this.request({
         method: 'DELETE',
         path: await this.pathFor(ref),
-        body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background', ...(opts.dryRun ? { dryRun: ['All'] } : {}) },
+        body: { kind: 'DeleteOptions', apiVersion: 'v1', ...(propagation ? { propagationPolicy: propagation } : {}), ...(opts.dryRun ? { dryRun: ['All'] } : {}) },
       });
       return true;
     } catch (e) {

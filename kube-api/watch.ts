@@ -59,6 +59,8 @@ export async function watchKinds(
   signal: AbortSignal,
   debounceMs = 200,
   onObject?: ObjectChange,
+  /** Only objects with these labels (a label selector), listed and watched server-side. */
+  labelSelector?: string,
 ): Promise<void> {
   const store: ObjectStore = { objects: new Map(), synced: false };
   const put = (k: string, o: Json) => {
@@ -107,7 +109,7 @@ export async function watchKinds(
         }
         const path = await client.pathFor({ apiVersion: k.apiVersion, kind: k.kind, namespace: undefined });
         const clusterPath = path.replace(/\/namespaces\/[^/]+/, '');
-        const list = await client.request<{ metadata?: { resourceVersion?: string }; items?: Json[] }>({ method: 'GET', path: clusterPath });
+        const list = await client.request<{ metadata?: { resourceVersion?: string }; items?: Json[] }>({ method: 'GET', path: clusterPath, query: { labelSelector } });
         const prefix = `${k.apiVersion}|${k.kind}|`;
         const listedKeys = new Set<string>();
         for (const item of list.items ?? []) {
@@ -123,7 +125,7 @@ export async function watchKinds(
         // Re-watch from the last seen version until the server says it is too old (410).
         while (!signal.aborted) {
           await client.watch(
-            clusterPath,
+            labelSelector ? `${clusterPath}?labelSelector=${encodeURIComponent(labelSelector)}` : clusterPath,
             rv,
             (e) => {
               const meta = (e.object?.metadata ?? {}) as Json;

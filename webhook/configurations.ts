@@ -22,6 +22,15 @@ export const VALIDATING_WEBHOOK = 'validate.kyverno.svc';
 export const POLICY_VALIDATING_CONFIG = 'kyverno-policy-validating-webhook-cfg';
 export const POLICY_VALIDATING_WEBHOOK = 'validate-policy.kyverno.svc';
 export const MUTATING_WEBHOOK = 'mutate.kyverno.svc';
+/** Kyverno's cleanup controller webhook for the `cleanup.kyverno.io/ttl` label (a warning on unreadable values). */
+export const TTL_VALIDATING_CONFIG = 'kyverno-ttl-validating-webhook-cfg';
+/** Every configuration a deploy creates and undeploy removes. */
+export const ALL_CONFIGS: Array<[string, string]> = [
+  ['ValidatingWebhookConfiguration', VALIDATING_CONFIG],
+  ['MutatingWebhookConfiguration', MUTATING_CONFIG],
+  ['ValidatingWebhookConfiguration', POLICY_VALIDATING_CONFIG],
+  ['ValidatingWebhookConfiguration', TTL_VALIDATING_CONFIG],
+];
 /** Kyverno's label on its webhook configurations (api/kyverno LabelWebhookManagedBy). */
 export const KYVERNO_WEBHOOK_LABEL = { 'webhook.kyverno.io/managed-by': 'kyverno' };
 /** The names of earlier versions; undeploy removes them too. */
@@ -97,7 +106,12 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
         name: POLICY_VALIDATING_WEBHOOK,
         admissionReviewVersions: ['v1'],
         clientConfig: clientConfig('policyvalidate'),
-        rules: [{ apiGroups: ['kyverno.io'], apiVersions: ['v1', 'v2beta1'], resources: ['clusterpolicies', 'policies'], operations: ['CREATE', 'UPDATE'], scope: '*' }],
+        rules: [
+          { apiGroups: ['kyverno.io'], apiVersions: ['v1', 'v2beta1'], resources: ['clusterpolicies', 'policies'], operations: ['CREATE', 'UPDATE'], scope: '*' },
+          // Kyverno's cleanup controller checks these on its own configuration; one here does the same checks.
+          { apiGroups: ['kyverno.io'], apiVersions: ['v2', 'v2beta1'], resources: ['clustercleanuppolicies', 'cleanuppolicies'], operations: ['CREATE', 'UPDATE'], scope: '*' },
+          { apiGroups: ['policies.kyverno.io'], apiVersions: ['v1alpha1', 'v1beta1', 'v1'], resources: ['deletingpolicies', 'namespaceddeletingpolicies'], operations: ['CREATE', 'UPDATE'], scope: '*' },
+        ],
         // Kyverno uses Fail here. We deliberately differ: deploy, rollback and undeploy write
         // policies while our webhook may be unreachable (starting, rolled back, being removed),
         // and Fail would block exactly those writes; a reachable webhook still rejects.
@@ -108,6 +122,25 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
       },
     ],
   });
+  // Kyverno's ttl webhook (cmd/cleanup-controller): objects carrying the label, any kind, on
+  // create and update; it only ever warns, so Ignore costs nothing when we are unreachable.
+  out.push({
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    metadata: { name: TTL_VALIDATING_CONFIG, labels: labels(KYVERNO_WEBHOOK_LABEL) },
+    webhooks: [
+      {
+        name: `kyverno-cleanup-controller.${ns}.svc`,
+        admissionReviewVersions: ['v1'],
+        clientConfig: clientConfig('verifyttl'),
+        rules: [{ apiGroups: ['*'], apiVersions: ['*'], resources: ['*'], operations: ['CREATE', 'UPDATE'], scope: '*' }],
+        objectSelector: { matchExpressions: [{ key: 'cleanup.kyverno.io/ttl', operator: 'Exists' }] },
+        failurePolicy: 'Ignore',
+        matchPolicy: 'Equivalent',
+        sideEffects: 'None',
+        timeoutSeconds: 10,
+      },
+    ],
+  });
   return out;
 }
-

@@ -14,6 +14,9 @@ import { failurePolicyOf } from './rules';
 import { admissionEvents, scanEvents } from './event-info';
 import { isFiltered, type FilteredRequest } from './resource-filters';
 import { checkPolicyForAdmission } from '../engine/policy/admission-checks';
+import { checkCleanupPolicyForAdmission, checkDeletingPolicyForAdmission, isCleanupPolicy, isDeletingPolicy, ttlLabelWarning } from '../engine/cleanup';
+import { isNamespacedKind } from '../engine/kube/known-kinds';
+import { parseKindSelector } from '../engine/kube/selectors';
 
 /** What resource filters look at in a request (unvalidated: odd shapes just match nothing). */
 function filterView(request: Json): FilteredRequest {
@@ -139,9 +142,18 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
   }
 }
 
+/** A cleanup policy's kind (`Kind`, `group/version/Kind`) known to be cluster-scoped (the known-kinds table). */
+function knownClusterScoped(selector: string): boolean {
+  const s = parseKindSelector(selector);
+  if (s.kind.includes('*')) return false;
+  return !isNamespacedKind(s.group === '*' ? '' : s.group, s.kind);
+}
+
 /**
  * Kyverno's policy validating webhook (/policyvalidate): a ClusterPolicy or Policy that Kyverno
- * would reject is denied with Kyverno's message (engine/policy/admission-checks).
+ * would reject is denied with Kyverno's message (engine/policy/admission-checks), and so are
+ * cleanup policies (engine/cleanup; Kyverno's cleanup controller checks those on its own
+ * webhook) and DeletingPolicies.
  */
 export function evaluatePolicyValidation(body: string): ReviewReply {
   try {
@@ -150,7 +162,14 @@ export function evaluatePolicyValidation(body: string): ReviewReply {
     if (review.kind !== 'AdmissionReview' || typeof request.uid !== 'string') return errorReply(400, 'bad AdmissionReview: expected an admission.k8s.io/v1 AdmissionReview with request.uid');
     const object = asObject(request.object);
     const kind = object.kind;
-    const checked = kind === 'ClusterPolicy' || kind === 'Policy' ? checkPolicyForAdmission(object) : { warnings: [] as string[] };
+    const checked: { error?: string; warnings: string[] } =
+      kind === 'ClusterPolicy' || kind === 'Policy'
+        ? checkPolicyForAdmission(object)
+        : isCleanupPolicy(object)
+          ? { ...checkCleanupPolicyForAdmission(object, { isClusterScoped: knownClusterScoped }), warnings: [] }
+          : isDeletingPolicy(object)
+            ? checkDeletingPolicyForAdmission(object)
+            : { warnings: [] };
     const response: Json = { uid: request.uid, allowed: checked.error === undefined };
     if (checked.error !== undefined) response.status = { status: 'Failure', message: checked.error };
     if (checked.warnings.length) response.warnings = checked.warnings;
@@ -158,5 +177,23 @@ export function evaluatePolicyValidation(body: string): ReviewReply {
   } catch (e) {
     if (e instanceof SyntaxError) return errorReply(400, `body is not JSON: ${e.message}`);
     return errorReply(500, `policy validation failed: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Kyverno's ttl webhook (/verifyttl): every request is allowed; a `cleanup.kyverno.io/ttl`
+ * value the ttl controller cannot read earns a warning saying so.
+ */
+export function evaluateTtlLabel(body: string): ReviewReply {
+  try {
+    const review = asObject(JSON.parse(body) as unknown);
+    const request = asObject(review.request);
+    if (review.kind !== 'AdmissionReview' || typeof request.uid !== 'string') return errorReply(400, 'bad AdmissionReview: expected an admission.k8s.io/v1 AdmissionReview with request.uid');
+    const warning = ttlLabelWarning(asObject(asObject(asObject(request.object).metadata).labels));
+    const response: Json = { uid: request.uid, allowed: true, ...(warning ? { warnings: [warning] } : {}) };
+    return { status: 200, body: JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }), allowed: true, outcomes: [], reportable: [] };
+  } catch (e) {
+    if (e instanceof SyntaxError) return errorReply(400, `body is not JSON: ${e.message}`);
+    return errorReply(500, `ttl label check failed: ${(e as Error).message}`);
   }
 }

@@ -6,8 +6,11 @@
  * - `kyverno` (admission controller): the webhook controller keeping the configurations' rules,
  *   and the policies' status (Ready condition, autogen rules, rule counts);
  * - `kyverno-reports-controller`: background scans and report maintenance (prune, sweep);
- * - `kyverno-background-controller` and `kyverno-cleanup-controller`: held for the work that
- *   Kyverno's background and cleanup controllers do (generate for existing resources, cleanup).
+ * - `kyverno-background-controller`: held for the work that Kyverno's background controller
+ *   does (generate for existing resources);
+ * - `kyverno-cleanup-controller`: cleanup and deleting policies on their schedules and the
+ *   `cleanup.kyverno.io/ttl` label (cleanup.ts); every replica watches those policies, so a new
+ *   leader starts from the cluster's state.
  * Results of the admissions a replica answered are written by that replica (each review is
  * answered once), merged into the per-resource report with optimistic concurrency.
  */
@@ -27,6 +30,8 @@ import { renewPeriodically } from './cert-renewer';
 import type { EventWriter } from './events';
 import { PolicyStatusWriter } from './policy-status';
 import { registrySecretRefs } from '../registry/prefetch';
+import { CLEANUP_KINDS, CleanupController } from './cleanup';
+import type { ResourceFilter } from './resource-filters';
 
 export const POLICY_KINDS: WatchedKind[] = [
   { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy' },
@@ -61,12 +66,17 @@ export interface InClusterOptions {
   /** Where events of background scans go (admission events come from the server). */
   events?: EventWriter;
   successEvents?: boolean;
+  /** Kyverno's resource filters (parsed): cleanup never deletes what they name. */
+  resourceFilters?: ResourceFilter[];
+  /** Kyverno's `--ttlReconciliationInterval` (default 1 min). */
+  ttlIntervalMs?: number;
   /** How often the admission leader checks the serving certificates for renewal (default 12 h). */
   certRenewalIntervalMs?: number;
 }
 
 export interface InClusterRun {
   reports: ReportWriter;
+  cleanup: CleanupController;
   electors: LeaderElector[];
   /** Releases every Lease this replica holds (hand-over on shutdown) and stops the leader work. */
   release(): Promise<void>;
@@ -150,8 +160,12 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     void scanner.lead(signal, opts.backgroundScanIntervalMs);
   });
   const background = elector(LEASE_NAMES.background, () => {});
-  const cleanup = elector(LEASE_NAMES.cleanup, () => {});
-  const electors = [admission, reporting, background, cleanup];
+  let exceptions: JsonObject[] = [];
+  const cleanup = new CleanupController({ client, log: opts.log, events: opts.events, resourceFilters: opts.resourceFilters, ttlIntervalMs: opts.ttlIntervalMs, exceptions: () => exceptions });
+  opts.server.addMetricsSource(() => cleanup.metricsText());
+  const cleaning = elector(LEASE_NAMES.cleanup, (signal) => cleanup.lead(signal));
+  const electors = [admission, reporting, background, cleaning];
+  void watchKinds(client, CLEANUP_KINDS, (store) => cleanup.setPolicies([...store.objects.values()] as JsonObject[]), opts.log, opts.signal);
 
   let policyGeneration = 0;
   const kinds = [...POLICY_KINDS, ...EXCEPTION_KINDS];
@@ -166,7 +180,8 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     (store) => {
       const all = [...store.objects.values()] as JsonObject[];
       policies = all.filter((o) => !isException(o) && ready(o));
-      const cluster: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: all.filter(isException) };
+      exceptions = all.filter(isException);
+      const cluster: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions };
       opts.server.setPolicies(policies, cluster);
       // The pull secrets the policies name for registry credentials, read as Kyverno's secret lister would.
       const generation = ++policyGeneration;
@@ -195,6 +210,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   );
   return {
     reports,
+    cleanup,
     electors,
     async release() {
       electing.abort();

@@ -256,6 +256,9 @@ export class ServerProcesses {
   }
 
   /** Prometheus text summing every process, live ones asked for fresh counters. */
+  /** Metric families of the primary's own controllers (cleanup), appended to the exposition. */
+  readonly metricsSources: Array<() => string> = [];
+
   async metricsText(asking?: Member): Promise<string> {
     const fresh = await Promise.all(
       this.members.map((m) => (m === asking || !m.ready ? Promise.resolve(m.snapshot) : this.ask(this.snapshots, m, (id) => ({ type: 'metrics-snapshot', id }), SNAPSHOT_WAIT_MS, m.snapshot))),
@@ -265,7 +268,7 @@ export class ServerProcesses {
     total.add(this.retired.snapshot());
     for (const s of fresh) if (s) total.add(s);
     total.addProcess(processStats());
-    return total.render();
+    return total.render() + this.metricsSources.map((source) => source()).join('');
   }
 
   async close(): Promise<void> {

@@ -21,7 +21,8 @@ import { CERT_RENEWAL_INTERVAL_MS } from './cert-renewer';
 import { startMetricsListener } from './metrics-listener';
 import type { EventWriter } from './events';
 import type { EventReason } from './event-info';
-import { defaultResourceFilters } from './resource-filters';
+import { defaultResourceFilters, parseResourceFilters } from './resource-filters';
+import { DEFAULT_TTL_INTERVAL_MS } from '../engine/cleanup/ttl';
 
 
 
@@ -76,6 +77,7 @@ interface ServeArgs {
   reportIntervalMs: number;
   retryPeriodMs: number;
   backgroundScanIntervalMs: number;
+  ttlIntervalMs: number;
   certRenewalIntervalMs: number;
   /** Kyverno's --metricsPort: plain-HTTP /metrics on this port (and not on the admission port). */
   metricsPort?: number;
@@ -87,7 +89,7 @@ interface ServeArgs {
 
 export const SERVE_FLAGS = {
   values: ['policy'],
-  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'metrics-port', 'omit-events', 'resource-filters'],
+  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters'],
   booleans: ['in-cluster', 'help', 'generate-success-events'],
   aliases: { h: 'help' },
 };
@@ -125,6 +127,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     reportIntervalMs: number('report-interval-ms', 5000),
     retryPeriodMs: duration(parsed, 'leader-election-retry-period', DEFAULT_RETRY_PERIOD_MS),
     backgroundScanIntervalMs: duration(parsed, 'background-scan-interval', DEFAULT_BACKGROUND_SCAN_INTERVAL_MS),
+    ttlIntervalMs: duration(parsed, 'ttl-reconciliation-interval', DEFAULT_TTL_INTERVAL_MS),
     certRenewalIntervalMs: duration(parsed, 'cert-renewal-interval', CERT_RENEWAL_INTERVAL_MS),
     metricsPort: parsed.values.has('metrics-port') ? number('metrics-port', 0) : undefined,
     successEvents: parsed.booleans.has('generate-success-events'),
@@ -176,6 +179,10 @@ Flags:
                                 6x, the leader gives up after 5x without renewal)
       --background-scan-interval D
                                 in-cluster: how often the leader rescans (default 1h)
+      --ttl-reconciliation-interval D
+                                in-cluster: how often the cleanup leader looks for resources
+                                it may watch and delete for the cleanup.kyverno.io/ttl label
+                                (default 1m)
       --metrics-port N          serve /metrics over plain HTTP on this port only (Kyverno's
                                 --metricsPort; deploy uses 8000); without it, on the HTTPS port
       --cert-renewal-interval D in-cluster: how often the leader checks the serving certificates
@@ -246,7 +253,8 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     const run = await runInCluster({
       server, namespace: args.namespace, caFile: args.caFile, log, signal: stop.signal, client,
       reportIntervalMs: args.reportIntervalMs, retryPeriodMs: args.retryPeriodMs, backgroundScanIntervalMs: args.backgroundScanIntervalMs,
-      certRenewalIntervalMs: args.certRenewalIntervalMs, events, successEvents: args.successEvents,
+      certRenewalIntervalMs: args.certRenewalIntervalMs, events, successEvents: args.successEvents, ttlIntervalMs: args.ttlIntervalMs,
+      resourceFilters: parseResourceFilters(args.resourceFilters ?? defaultResourceFilters(args.namespace)),
     });
     reports = run.reports;
     release = run.release;

@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { readFileSync, watchFile } from 'node:fs';
 import type { ClusterState } from '../engine/core/types';
-import { errorReply, evaluateReview, evaluatePolicyValidation } from './evaluate';
+import { errorReply, evaluateReview, evaluatePolicyValidation, evaluateTtlLabel } from './evaluate';
 import { WebhookMetrics } from './metrics';
 import { PolicyIndex } from './prefilter';
 import type { FromServerProcess, PendingGeneration, ReviewReply, ServerProcessSettings, ToServerProcess } from './protocol';
@@ -198,6 +198,11 @@ class ServerProcess {
     if (url === '/policyvalidate' && req.method === 'POST') {
       const body = await readBody(req, settings.maxBodyBytes);
       const reply = body === null ? errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`) : evaluatePolicyValidation(body);
+      return send(res, reply.status, reply.body);
+    }
+    if (url === '/verifyttl' && req.method === 'POST') {
+      const body = await readBody(req, settings.maxBodyBytes);
+      const reply = body === null ? errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`) : evaluateTtlLabel(body);
       return send(res, reply.status, reply.body);
     }
     const route = ROUTES.get(url);

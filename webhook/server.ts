@@ -51,6 +51,8 @@ export interface WebhookServer {
   evaluate(path: 'validate' | 'mutate', body: string, only?: string[], extra?: Pick<ReviewRequest, 'events' | 'successEvents'>): Promise<ReviewReply>;
   /** Prometheus text summed over the server processes (what /metrics answers). */
   metricsText(): Promise<string>;
+  /** Adds metric families rendered in this process (the cleanup controller's) to /metrics. */
+  addMetricsSource(source: () => string): void;
   close(): Promise<void>;
   address(): { port: number };
 }
@@ -112,6 +114,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
         setPolicies: (policies, cluster) => processes.setPolicies(policies, cluster),
         evaluate: (path, body, only, extra) => processes.review({ path, body, only, ...extra }),
         metricsText: () => processes.metricsText(),
+        addMetricsSource: (source) => void processes.metricsSources.push(source),
         async close() {
           // Refuse new connections now, and make the server processes close their idle
           // keep-alive connections and finish what is in flight at the same time: waiting

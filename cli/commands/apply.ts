@@ -21,7 +21,9 @@ import { classifyDocument, readDocuments } from '../io/documents';
 import { readFailure, readText } from '../io/files';
 import { applyTable, countResults, describeResponses, goYaml, resourcePath, type ResultCounts } from './apply-report';
 import { policyReports } from './apply-policy-report';
-import { isJsonObject } from '../../engine/core/json';
+import { asObject, isJsonObject } from '../../engine/core/json';
+import { cleanupPolicyResult, isCleanupPolicy } from '../../engine/cleanup';
+import { policyRef } from '../../engine/policy';
 import { appendFileSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command, CommandIO } from './command';
@@ -193,6 +195,8 @@ function loadCrds(paths: string[], io: Pick<CommandIO, 'err'>): { crds: JsonObje
 
 export interface ApplyRun {
   policies: JsonObject[];
+  /** ClusterCleanupPolicies and CleanupPolicies: reported per resource, never evaluated on admission. */
+  cleanupPolicies: JsonObject[];
   /** The offline cluster the resources were evaluated against. */
   cluster: ClusterState;
   resources: JsonObject[];
@@ -212,6 +216,7 @@ export interface ApplyRun {
 export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, options: { now?: Date; imageRegistry?: ImageRegistrySnapshot } = {}): ApplyRun {
   let inputErrors = 0;
   const policies: JsonObject[] = [];
+  const cleanupPolicies: JsonObject[] = [];
   const exceptions: JsonObject[] = [];
   const bindings: JsonObject[] = [];
   const policyRead = readDocuments(paths.policyPaths);
@@ -220,6 +225,7 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
     const cls = classifyDocument(doc.value);
     try {
       if (cls === 'policy') policies.push(checkPolicyShape(doc));
+      else if (isJsonObject(doc.value) && isCleanupPolicy(doc.value)) cleanupPolicies.push(doc.value);
       else if (cls === 'exception') exceptions.push(doc.value as JsonObject);
       else if (cls === 'binding') bindings.push(doc.value as JsonObject);
       else io.err(`Warning: ${doc.file}:${doc.line}: not a policy (${cls}), ignored`);
@@ -311,12 +317,21 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
   const envoy = loadPayloads(paths.envoyPaths ?? [], 'Envoy', io);
   inputErrors += json.errors + http.errors + envoy.errors;
   const payloadInput = { policies, cluster, now: options.now };
+  // Kyverno apply reports every cleanup policy on every resource (after the JSON payloads).
+  const cleanupResponses: EngineResponse[] = cleanupPolicies.flatMap((policy) =>
+    resources.map((resource) => {
+      const namespace = String(asObject(resource.metadata).namespace ?? '');
+      const rule = cleanupPolicyResult(policy, resource, cluster.namespaceLabels[namespace] ?? {}, cluster, options.now);
+      return { policy: policyRef(policy), resource, patchedResource: resource, rules: [rule], policyAnnotations: {} };
+    }),
+  );
   const payloadResponses = [
     ...json.payloads.map((p) => evaluateJsonPayload(payloadInput, p)),
+    ...(cleanupResponses.length ? [cleanupResponses] : []),
     ...http.payloads.map((p) => evaluateAuthzPayload(payloadInput, 'HTTP', p)),
     ...envoy.payloads.map((p) => evaluateAuthzPayload(payloadInput, 'Envoy', p)),
   ];
-  return { policies, cluster, resources, exceptionCount: exceptions.length, evaluations, payloadResponses, jsonPayloadCount: json.payloads.length, inputErrors };
+  return { policies, cleanupPolicies, cluster, resources, exceptionCount: exceptions.length, evaluations, payloadResponses, jsonPayloadCount: json.payloads.length, inputErrors };
 }
 
 /** Kyverno prints the resource after every kyverno.io policy with mutate rules, applied or not. */
@@ -493,12 +508,12 @@ export const applyCommand: Command = {
     const { policies, resources, inputErrors } = run;
     const policyReport = args.booleans.has('policy-report');
     if (!target.stdin && !policyReport) {
-      const ruleCount = policies.reduce((n, p) => n + countRules(p), 0);
+      const ruleCount = policies.reduce((n, p) => n + countRules(p), 0) + run.cleanupPolicies.length;
       const count = resources.length + run.jsonPayloadCount;
       const withExceptions = run.exceptionCount > 0 ? ` with ${run.exceptionCount} exception(s)` : '';
       io.out(`\nApplying ${ruleCount} policy rule(s) to ${count} resource(s)${withExceptions}...`);
     }
-    const byName = new Map(policies.map((p) => [String((p.metadata as JsonObject).name), p]));
+    const byName = new Map([...policies, ...run.cleanupPolicies].map((p) => [String((p.metadata as JsonObject).name), p]));
     const auditWarn = args.booleans.has('audit-warn');
     const responses: EngineResponse[] = [];
     for (const evaluation of run.evaluations) {

@@ -62,7 +62,7 @@ test('plan: cluster mode objects come in the safe order with pinned code, probes
   assert.deepEqual([...new Set(phases)], PHASES.filter((x) => x !== 'crds'));
   const kinds = p.objects.map((o) => o.object.kind);
   assert.deepEqual(kinds, ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Secret', 'ConfigMap', 'Deployment', 'Service', 'Service', 'PodDisruptionBudget',
-    'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ClusterPolicy', 'ClusterPolicy']);
+    'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ClusterPolicy', 'ClusterPolicy']);
   const cm = p.objects.find((o) => o.object.kind === 'ConfigMap')!.object;
   const code = gunzipSync(Buffer.from(((cm.binaryData as Json)['webhook.js.gz'] as string), 'base64'));
   assert.equal(sha256(code), p.codeSha256);
@@ -116,7 +116,7 @@ test('plan: metrics on their own port and Service, and a ServiceMonitor on reque
 
 test('plan: local mode registers URLs and skips the in-cluster workload; policies-only applies just policies', () => {
   const local = plan('local');
-  assert.deepEqual(local.objects.map((o) => o.object.kind), ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ClusterPolicy', 'ClusterPolicy']);
+  assert.deepEqual(local.objects.map((o) => o.object.kind), ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ClusterPolicy', 'ClusterPolicy']);
   const policyHook = ((local.objects[2].object.webhooks as Json[])[0]);
   assert.equal(policyHook.name, 'validate-policy.kyverno.svc');
   assert.equal((policyHook.clientConfig as Json).url, 'https://127.0.0.1:9443/policyvalidate');
