@@ -72,9 +72,10 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
         : admissionEvents(answer.responses, policyOf, subject, response.allowed === false, msg.successEvents === true);
     // Generate rules fire only for requests that were admitted and will be stored (Kyverno's
     // validating webhook hands them to its background controller the same way).
-    const generating = msg.generate && msg.path === 'validate' && index.generating.size > 0 && response.allowed === true && request.dryRun !== true
-      ? policies.filter((p) => index.generating.has(p))
-      : [];
+    const background = msg.generate && msg.path === 'validate' && response.allowed === true && request.dryRun !== true;
+    const generating = background && index.generating.size > 0 ? policies.filter((p) => index.generating.has(p)) : [];
+    // Mutate-existing rules too (Kyverno's handleMutateExisting, beside handleGenerate).
+    const mutating = background && index.mutatingExisting.size > 0 ? policies.filter((p) => index.mutatingExisting.has(p)) : [];
     // As Kyverno: no admission reports for deletions or subresources (the object itself did not change).
     const reports = msg.reports !== false && request.operation !== 'DELETE' && !request.subResource;
     return {
@@ -93,7 +94,7 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
           )
         : [],
       subject: reports && request.dryRun !== true ? subject : undefined,
-      generation: generating.length ? { request: readAdmissionReview(review).request, policies: generating } : undefined,
+      generation: generating.length || mutating.length ? { request: readAdmissionReview(review).request, policies: generating, ...(mutating.length ? { mutateExisting: mutating } : {}) } : undefined,
     };
   } catch (e) {
     if (e instanceof SyntaxError) return errorReply(400, `body is not JSON: ${e.message}`);

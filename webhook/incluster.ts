@@ -6,8 +6,9 @@
  * - `kyverno` (admission controller): the webhook controller keeping the configurations' rules,
  *   and the policies' status (Ready condition, autogen rules, rule counts);
  * - `kyverno-reports-controller`: background scans and report maintenance (prune, sweep);
- * - `kyverno-background-controller` and `kyverno-cleanup-controller`: held for the work that
- *   Kyverno's background and cleanup controllers do (generate for existing resources, cleanup).
+ * - `kyverno-background-controller`: generate and mutate-existing work, persisted as
+ *   UpdateRequests by whichever replica admitted the trigger (webhook/background.ts);
+ * - `kyverno-cleanup-controller`: held for the work Kyverno's cleanup controller does.
  * Results of the admissions a replica answered are written by that replica (each review is
  * answered once), merged into the per-resource report with optimistic concurrency.
  */
@@ -25,6 +26,7 @@ import { watchKinds, type WatchedKind } from './watch';
 import { LEASE_NAMES, LeaderElector } from './leader';
 import type { EventWriter } from './events';
 import { PolicyStatusWriter } from './policy-status';
+import type { BackgroundController } from './background';
 
 export const POLICY_KINDS: WatchedKind[] = [
   { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy' },
@@ -59,6 +61,12 @@ export interface InClusterOptions {
   /** Where events of background scans go (admission events come from the server). */
   events?: EventWriter;
   successEvents?: boolean;
+  /** Generate and mutate-existing work (the background Lease's leader processes it). */
+  background?: BackgroundController;
+  /** Local mode: the URL the webhook configurations call (the controller keeps it). */
+  localUrl?: string;
+  /** The CA to publish; read from caFile when absent. */
+  caPem?: string;
 }
 
 export interface InClusterRun {
@@ -66,6 +74,8 @@ export interface InClusterRun {
   electors: LeaderElector[];
   /** Releases every Lease this replica holds (hand-over on shutdown) and stops the leader work. */
   release(): Promise<void>;
+  /** The policies and PolicyExceptions served now (from the last watch event). */
+  current(): { policies: JsonObject[]; exceptions: JsonObject[] };
 }
 
 function ready(o: JsonObject): boolean {
@@ -107,7 +117,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   const client = opts.client ?? inClusterClient();
   const identity = opts.identity ?? replicaIdentity();
   const reports = new ReportWriter(client, opts.log, opts.reportIntervalMs);
-  const controller = new WebhookController({ client, namespace: opts.namespace, caPem: readCa(opts.caFile, opts.log), log: opts.log });
+  const controller = new WebhookController({ client, namespace: opts.namespace, caPem: opts.caPem ?? readCa(opts.caFile, opts.log), log: opts.log, localUrl: opts.localUrl });
   const scan = async (path: 'validate', body: string, only: string[]) => {
     const reply = await opts.server.evaluate(path, body, only, opts.events ? { events: 'scan', successEvents: opts.successEvents } : undefined);
     if (reply.events) opts.events?.add(reply.events);
@@ -116,6 +126,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   const scanner = new BackgroundScanner(client, scan, (items) => reports.add(items), opts.log);
   scanner.follow();
   let policies: JsonObject[] | undefined;
+  let exceptions: JsonObject[] = [];
 
   const elector = (name: string, onStartedLeading: (signal: AbortSignal) => void) =>
     new LeaderElector({ client, name, namespace: opts.namespace, identity, retryPeriodMs: opts.retryPeriodMs, log: opts.log, onStartedLeading });
@@ -129,7 +140,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     void reports.start(signal);
     void scanner.lead(signal, opts.backgroundScanIntervalMs);
   });
-  const background = elector(LEASE_NAMES.background, () => {});
+  const background = elector(LEASE_NAMES.background, (signal) => opts.background?.lead(signal));
   const cleanup = elector(LEASE_NAMES.cleanup, () => {});
   const electors = [admission, reporting, background, cleanup];
 
@@ -145,7 +156,8 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     (store) => {
       const all = [...store.objects.values()] as JsonObject[];
       policies = all.filter((o) => !isException(o) && ready(o));
-      const cluster: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: all.filter(isException) };
+      exceptions = all.filter(isException);
+      const cluster: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions };
       opts.server.setPolicies(policies, cluster);
       void reports.retainPolicies(policies);
       opts.log(`serving ${policies.length} policies from the cluster`);
@@ -154,6 +166,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
         void statuses.sync(policies);
       }
       void scanner.onPolicies(policies);
+      void opts.background?.onPolicies(policies);
       // Campaign once the policies are known, so a new leader starts from the cluster's state.
       if (!started) {
         started = true;
@@ -166,6 +179,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   return {
     reports,
     electors,
+    current: () => ({ policies: policies ?? [], exceptions }),
     async release() {
       electing.abort();
       // A renewal in flight finishes first, so the release is the last write.

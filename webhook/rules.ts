@@ -75,8 +75,11 @@ function classicNeeds(policy: Json): Need[] {
     }
     const paths: WebhookKind[] = [];
     // Kyverno verifies images in its mutating webhook (it may rewrite image digests).
-    if (rule.validate) paths.push('validate');
-    if (rule.mutate || rule.verifyImages) paths.push('mutate');
+    // A mutate-existing rule (mutate.targets) acts after admission, from Kyverno's validating
+    // webhook (HasMutateExisting there, HasMutateStandard in the mutating one).
+    const mutateExisting = asArray(asObject(rule.mutate).targets).length > 0;
+    if (rule.validate || mutateExisting) paths.push('validate');
+    if ((rule.mutate && !mutateExisting) || rule.verifyImages) paths.push('mutate');
     for (const path of paths) {
       const operations = ops.size ? [...ops] : path === 'mutate' ? ['CREATE', 'UPDATE'] : ALL_OPERATIONS;
       needs.push({ path, failurePolicy, timeout, kinds: [...kinds], operations, direct: [] });
