@@ -58,7 +58,7 @@ export interface BackgroundJob {
   type: 'generate' | 'mutate';
   /** "name" or "namespace/name". */
   policy: string;
-  /** Policy events name one rule; admission work runs the rules the request fires. */
+  /** The rules to run, comma-separated: the one of a policy event, those an admission fired. */
   rule: string;
   resource: ResourceSpec;
   /** Admission work: the request as admitted. Policy events: none (the trigger is read). */
@@ -113,22 +113,26 @@ export function backgroundRequest(trigger: JsonObject): AdmissionRequest {
   };
 }
 
-/** The admission request as an UpdateRequest stores it (admission.k8s.io field names). */
+/**
+ * The admission request as an UpdateRequest stores it (admission.k8s.io field names). Empty
+ * strings are left out: API servers before 1.2x (our test server, 1.20, among them) store ""
+ * in a typed custom-resource field as null and then refuse it, so a core kind (group "")
+ * is stored without kind/resource and read back from its object's apiVersion.
+ */
 function storedRequest(r: AdmissionRequest): Json {
   const o = r.object ?? r.oldObject ?? {};
   const kind = r.kind ?? { ...groupVersion(String(o.apiVersion ?? '')), kind: String(o.kind ?? '') };
+  const out: Json = { uid: randomUUID(), operation: r.operation, dryRun: r.dryRun === true };
+  if (kind.group && kind.version && kind.kind) {
+    out.kind = kind;
+    out.resource = { group: kind.group, version: kind.version, resource: pluralOf(kind.group, kind.kind) };
+  }
   const name = String(meta(o).name ?? '');
-  const out: Json = {
-    uid: randomUUID(),
-    kind,
-    resource: { group: kind.group, version: kind.version, resource: pluralOf(kind.group, kind.kind) },
-    name,
-    namespace: r.namespace ?? '',
-    operation: r.operation,
-    userInfo: { ...r.requestInfo.userInfo },
-    dryRun: r.dryRun === true,
-  };
+  if (name) out.name = name;
+  if (r.namespace) out.namespace = r.namespace;
   if (r.subResource) out.subResource = r.subResource;
+  const user = Object.fromEntries(Object.entries(r.requestInfo.userInfo).filter(([, v]) => v !== '' && v !== undefined));
+  if (Object.keys(user).length) out.userInfo = user;
   if (r.object) out.object = r.object;
   if (r.oldObject) out.oldObject = r.oldObject;
   return out;
@@ -136,14 +140,20 @@ function storedRequest(r: AdmissionRequest): Json {
 
 /** Back from an UpdateRequest's admissionRequest (and userInfo) to the engine's request. */
 function requestFromStored(a: Json, info: Json): AdmissionRequest {
-  const kind = asObject(a.kind);
   const obj = (v: unknown) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as JsonObject) : null);
+  const object = obj(a.object);
+  const oldObject = obj(a.oldObject);
+  const subject = object ?? oldObject ?? {};
+  const stored = asObject(a.kind);
+  const kind = Object.keys(stored).length
+    ? { group: String(stored.group ?? ''), version: String(stored.version ?? ''), kind: String(stored.kind ?? '') }
+    : { ...groupVersion(String(subject.apiVersion ?? '')), kind: String(subject.kind ?? '') };
   const user = asObject(a.userInfo);
   return {
     operation: String(a.operation ?? 'CREATE') as AdmissionRequest['operation'],
-    object: obj(a.object),
-    oldObject: obj(a.oldObject),
-    kind: { group: String(kind.group ?? ''), version: String(kind.version ?? ''), kind: String(kind.kind ?? '') },
+    object,
+    oldObject,
+    kind,
     subResource: typeof a.subResource === 'string' && a.subResource ? a.subResource : undefined,
     namespace: typeof a.namespace === 'string' && a.namespace ? a.namespace : undefined,
     dryRun: a.dryRun === true,
@@ -180,8 +190,8 @@ export function updateRequestFor(job: BackgroundJob, namespace: string): JsonObj
       deleteDownstream: false,
       synchronize: false,
       context: {
-        userInfo: { roles: request?.requestInfo.roles ?? [], clusterRoles: request?.requestInfo.clusterRoles ?? [], userInfo: { ...(request?.requestInfo.userInfo ?? {}) } },
-        admissionRequestInfo: request ? { admissionRequest: storedRequest(request), operation: request.operation } : { operation: '' },
+        userInfo: { roles: request?.requestInfo.roles ?? [], clusterRoles: request?.requestInfo.clusterRoles ?? [] },
+        admissionRequestInfo: request ? { admissionRequest: storedRequest(request), operation: request.operation } : {},
       },
     },
   };
@@ -212,10 +222,11 @@ function jobText(job: BackgroundJob): string {
   return `${job.type} policy ${job.policy}${job.rule ? ` rule ${job.rule}` : ''} for ${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}`;
 }
 
-/** A policy with only the named rule (policy events work rule by rule, as Kyverno does). */
-function withOnlyRule(policy: JsonObject, rule: string): JsonObject {
+/** A policy with only the named rules (comma-separated; Kyverno's UpdateRequests name theirs). */
+function withOnlyRule(policy: JsonObject, rules: string): JsonObject {
+  const names = new Set(rules.split(','));
   const spec = asObject(policy.spec);
-  return { ...policy, spec: { ...spec, rules: asArray(spec.rules).filter((r) => asObject(r).name === rule) } };
+  return { ...policy, spec: { ...spec, rules: asArray(spec.rules).filter((r) => names.has(String(asObject(r).name))) } };
 }
 
 /** `generate.generateExisting` of the rule, else the policy's `spec.generateExisting`. */
@@ -278,7 +289,7 @@ export class BackgroundController {
     const subject = (r.operation === 'DELETE' ? r.oldObject : r.object) ?? r.oldObject ?? {};
     const resource = resourceSpec(subject);
     if (!resource.namespace && r.namespace && resource.kind !== 'Namespace') resource.namespace = r.namespace;
-    return { type: item.type, policy: policyKey(item.policy), rule: '', resource, request: r };
+    return { type: item.type, policy: policyKey(item.policy), rule: item.rules.join(','), resource, request: r };
   }
 
   /** Persists a job (or, without the CRD, queues it in memory); never throws. */
@@ -482,14 +493,14 @@ export class BackgroundController {
       }
       request = backgroundRequest(trigger);
     }
-    if (job.type === 'generate') return generator.process({ action: 'request', type: 'generate', policy, request }, exceptions);
+    if (job.type === 'generate') return generator.process({ action: 'request', type: 'generate', policy, rules: job.rule ? job.rule.split(',') : [], request }, exceptions);
     if (request.operation === 'CREATE' && job.request) {
       // As Kyverno: a CREATE's trigger is read back once stored (the webhook answered before that).
       const stored = await generator.waitForTrigger(job.resource);
       if (!stored) return [`the trigger ${describeRef({ apiVersion: job.resource.apiVersion, kind: job.resource.kind, name: job.resource.name, namespace: job.resource.namespace })} was not stored`];
       request = { ...request, object: stored };
     }
-    return (await mutateExisting(client, policy, request, exceptions, log, job.rule ? [job.rule] : undefined)).failures;
+    return (await mutateExisting(client, policy, request, exceptions, log, job.rule ? job.rule.split(',') : undefined)).failures;
   }
 
   /**

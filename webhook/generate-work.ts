@@ -114,15 +114,16 @@ export function generateWork(policy: Json, request: AdmissionRequest, cluster: C
  */
 export function runGeneration(pending: PendingGeneration, cluster: ClusterState): GenerateWork {
   const out: GenerateWork = { items: [], errors: [] };
-  const unit = (type: 'generate' | 'mutate', policy: JsonObject): GeneratedItem => ({ action: 'request', type, policy, request: pending.request });
+  const unit = (type: 'generate' | 'mutate', policy: JsonObject, rules: string[]): GeneratedItem => ({ action: 'request', type, policy, rules, request: pending.request });
   for (const policy of pending.policies) {
     try {
       if (needsCloneSources(policy)) {
-        out.items.push(unit('generate', policy));
+        out.items.push(unit('generate', policy, generateRulesOf(policy).map((r) => String(r.name ?? ''))));
         continue;
       }
       const work = generateWork(policy, pending.request, cluster);
-      if (work.items.length) out.items.push(unit('generate', policy));
+      const rules = [...new Set(work.items.flatMap((i) => (i.action === 'request' ? [] : [i.rule])))];
+      if (rules.length) out.items.push(unit('generate', policy, rules));
       out.errors.push(...work.errors);
     } catch (e) {
       out.errors.push(`generate: policy ${policyKey(policy)}: ${(e as Error).message}`);
@@ -130,7 +131,8 @@ export function runGeneration(pending: PendingGeneration, cluster: ClusterState)
   }
   for (const policy of pending.mutateExisting ?? []) {
     try {
-      if (firedMutateExistingRules(policy, pending.request, cluster).length) out.items.push(unit('mutate', policy));
+      const rules = firedMutateExistingRules(policy, pending.request, cluster);
+      if (rules.length) out.items.push(unit('mutate', policy, rules));
     } catch (e) {
       out.errors.push(`mutate existing: policy ${policyKey(policy)}: ${(e as Error).message}`);
     }

@@ -158,5 +158,7 @@ export interface BackgroundRequest {
   action: 'request';
   type: 'generate' | 'mutate';
   policy: JsonObject;
+  /** The rules it fires (generate: those with downstream work; all generate rules of a clone policy). */
+  rules: string[];
   request: AdmissionRequest;
 }

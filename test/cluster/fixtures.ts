@@ -93,19 +93,29 @@ export interface InClusterWebhook {
   child: ChildProcess;
   url: string;
   certs: CertificateSet;
+  /** Where its certificates are: pass it (with the port) to start a replacement the API server still trusts. */
+  dir: string;
+  port: number;
 }
 
 /**
  * `serve --in-cluster` from the built bundle against a test cluster's kubeconfig, on a free
- * loopback port; resolves once it listens. Its log goes to `onLog` as it comes.
+ * loopback port; resolves once it listens. Its log goes to `onLog` as it comes. `reuse`
+ * starts a replacement with the same certificates and port (the webhook configurations
+ * registered for the first keep working).
  */
-export async function startInClusterWebhook(bundle: string, kubeconfig: string, onLog: (text: string) => void, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<InClusterWebhook> {
-  const dir = mkdtempSync(join(tmpdir(), 'ks-incluster-'));
-  const certs = makeCertificates({ hosts: ['127.0.0.1'] });
-  writeFileSync(join(dir, 'tls.crt'), certs.serving.certPem);
-  writeFileSync(join(dir, 'tls.key'), certs.serving.keyPem);
-  writeFileSync(join(dir, 'ca.crt'), certs.ca.certPem);
-  const child = spawn(process.execPath, [bundle, '--in-cluster', '--kubeconfig', kubeconfig, '--port', '0', '--host', '127.0.0.1',
+export async function startInClusterWebhook(
+  bundle: string, kubeconfig: string, onLog: (text: string) => void, extraArgs: string[] = [], env: Record<string, string> = {},
+  reuse?: Pick<InClusterWebhook, 'dir' | 'port' | 'certs'>,
+): Promise<InClusterWebhook> {
+  const dir = reuse?.dir ?? mkdtempSync(join(tmpdir(), 'ks-incluster-'));
+  const certs = reuse?.certs ?? makeCertificates({ hosts: ['127.0.0.1'] });
+  if (!reuse) {
+    writeFileSync(join(dir, 'tls.crt'), certs.serving.certPem);
+    writeFileSync(join(dir, 'tls.key'), certs.serving.keyPem);
+    writeFileSync(join(dir, 'ca.crt'), certs.ca.certPem);
+  }
+  const child = spawn(process.execPath, [bundle, '--in-cluster', '--kubeconfig', kubeconfig, '--port', String(reuse?.port ?? 0), '--host', '127.0.0.1',
     '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--workers', '1', ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   let log = '';
   child.stderr!.on('data', (c) => {
@@ -113,5 +123,5 @@ export async function startInClusterWebhook(bundle: string, kubeconfig: string, 
     onLog(String(c));
   });
   const port = await waitFor('the in-cluster webhook to listen', async () => /in-cluster mode on https:\/\/[^:]+:(\d+)/.exec(log)?.[1], () => log, 30_000);
-  return { child, url: `https://127.0.0.1:${port}`, certs };
+  return { child, url: `https://127.0.0.1:${port}`, certs, dir, port: Number(port) };
 }

@@ -233,7 +233,7 @@ test('clone policies are evaluated again with their sources fetched from the API
     },
   };
   const request: AdmissionRequest = { operation: 'CREATE', object: NS, oldObject: null, kind: { group: '', version: 'v1', kind: 'Namespace' }, requestInfo: { roles: [], clusterRoles: [], userInfo: { groups: [] } } };
-  gen.add([{ action: 'request', type: 'generate', policy, request }]);
+  gen.add([{ action: 'request', type: 'generate', policy, rules: ['one', 'many'], request }]);
   await gen.idle();
   const copy = api.find('Secret', 'regcred', 'team-a');
   assert.deepEqual(copy?.data, { token: 'eA==' }, lines.join('\n'));
