@@ -279,8 +279,38 @@ export class BackgroundController {
   /** Admission work from the server processes (any replica). */
   submit(items: GeneratedItem[]): void {
     for (const item of items) {
-      if (item.action !== 'request') continue;
-      void this.enqueue(this.admissionJob(item));
+      if (item.action === 'request') void this.enqueue(this.admissionJob(item));
+      else if (item.action === 'downstream') void this.downstreamChanged(item.labels, item.operation);
+    }
+  }
+
+  /**
+   * A generated object was edited or deleted (Kyverno's handleNonTrigger): when its rule
+   * synchronizes, its trigger (found by the uid its labels name) gets the rule again, which
+   * puts the object back as the rule makes it.
+   */
+  private async downstreamChanged(labels: Record<string, string>, operation: string): Promise<void> {
+    const { client, log } = this.opts;
+    const name = labels['generate.kyverno.io/policy-name'];
+    const ns = labels['generate.kyverno.io/policy-namespace'] ?? '';
+    const ruleName = labels['generate.kyverno.io/rule-name'] ?? '';
+    const policy = this.opts.current().policies.find((p) => meta(p).name === name && (ns ? p.kind === 'Policy' && meta(p).namespace === ns : p.kind === 'ClusterPolicy'));
+    const rule = policy && generateRulesOf(policy).find((r) => r.name === ruleName);
+    if (!policy || !rule || asObject(rule.generate).synchronize !== true) return;
+    const group = labels['generate.kyverno.io/trigger-group'] ?? '';
+    const version = labels['generate.kyverno.io/trigger-version'] ?? '';
+    const kind = labels['generate.kyverno.io/trigger-kind'] ?? '';
+    const uid = labels['generate.kyverno.io/trigger-uid'] ?? '';
+    if (!kind || !version || !uid) return;
+    const apiVersion = group ? `${group}/${version}` : version;
+    try {
+      const triggerNs = labels['generate.kyverno.io/trigger-namespace'] || undefined;
+      const trigger = (await client.list(apiVersion, kind, triggerNs)).find((o) => meta(o).uid === uid);
+      if (!trigger) return;
+      log(`background: ${kind} trigger of a ${operation === 'DELETE' ? 'deleted' : 'changed'} downstream of policy ${policyKey(policy)} rule ${ruleName}: generating it again`);
+      await this.enqueue({ type: 'generate', policy: policyKey(policy), rule: ruleName, resource: resourceSpec({ apiVersion, kind, ...trigger }) });
+    } catch (e) {
+      log(`background: cannot find the trigger of a downstream of policy ${policyKey(policy)}: ${(e as Error).message}`);
     }
   }
 

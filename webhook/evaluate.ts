@@ -34,6 +34,12 @@ function validationMode(policy: Json | undefined, enforcedRule: boolean): string
   return /^enforce$/i.test(action) || ruleEnforces ? 'enforce' : 'audit';
 }
 
+/** Made by a generate rule: Kyverno's managed-by and policy-name labels. */
+function isGenerated(o: Json): boolean {
+  const l = asObject(asObject(o.metadata).labels);
+  return l['app.kubernetes.io/managed-by'] === 'kyverno' && typeof l['generate.kyverno.io/policy-name'] === 'string' && l['generate.kyverno.io/policy-name'] !== '';
+}
+
 export function errorReply(status: number, message: string): ReviewReply {
   return { status, body: JSON.stringify({ message }), outcomes: [], reportable: [] };
 }
@@ -74,6 +80,8 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     // validating webhook hands them to its background controller the same way).
     const background = msg.generate && msg.path === 'validate' && response.allowed === true && request.dryRun !== true;
     const generating = background && index.generating.size > 0 ? policies.filter((p) => index.generating.has(p)) : [];
+    // Kyverno's handleNonTrigger: an UPDATE or DELETE of an object a generate rule made.
+    const downstream = background && (operation === 'UPDATE' || operation === 'DELETE') && isGenerated(asObject(request.oldObject));
     // Mutate-existing rules too (Kyverno's handleMutateExisting, beside handleGenerate).
     const mutating = background && index.mutatingExisting.size > 0 ? policies.filter((p) => index.mutatingExisting.has(p)) : [];
     // As Kyverno: no admission reports for deletions or subresources (the object itself did not change).
@@ -94,7 +102,9 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
           )
         : [],
       subject: reports && request.dryRun !== true ? subject : undefined,
-      generation: generating.length || mutating.length ? { request: readAdmissionReview(review).request, policies: generating, ...(mutating.length ? { mutateExisting: mutating } : {}) } : undefined,
+      generation: generating.length || mutating.length || downstream
+        ? { request: readAdmissionReview(review).request, policies: generating, ...(mutating.length ? { mutateExisting: mutating } : {}), ...(downstream ? { downstream } : {}) }
+        : undefined,
     };
   } catch (e) {
     if (e instanceof SyntaxError) return errorReply(400, `body is not JSON: ${e.message}`);

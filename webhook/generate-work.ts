@@ -122,12 +122,16 @@ export function runGeneration(pending: PendingGeneration, cluster: ClusterState)
         continue;
       }
       const work = generateWork(policy, pending.request, cluster);
-      const rules = [...new Set(work.items.flatMap((i) => (i.action === 'request' ? [] : [i.rule])))];
+      const rules = [...new Set(work.items.flatMap((i) => (i.action === 'create' || i.action === 'delete' ? [i.rule] : [])))];
       if (rules.length) out.items.push(unit('generate', policy, rules));
       out.errors.push(...work.errors);
     } catch (e) {
       out.errors.push(`generate: policy ${policyKey(policy)}: ${(e as Error).message}`);
     }
+  }
+  if (pending.downstream && pending.request.oldObject) {
+    const labels = asObject(asObject(pending.request.oldObject.metadata).labels);
+    out.items.push({ action: 'downstream', operation: pending.request.operation, labels: Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)])) });
   }
   for (const policy of pending.mutateExisting ?? []) {
     try {

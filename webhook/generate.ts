@@ -98,6 +98,7 @@ export class DownstreamGenerator {
   }
 
   private itemPolicy(item: GeneratedItem): string {
+    if (item.action === 'downstream') return item.labels['generate.kyverno.io/policy-name'] ?? '';
     return item.action === 'request' ? policyKey(item.policy) : item.policy;
   }
 
@@ -131,6 +132,8 @@ export class DownstreamGenerator {
 
   private async work(item: GeneratedItem, failures: string[] = [], exceptions: JsonObject[] = []): Promise<void> {
     if (item.action === 'request') return this.reevaluate(item, failures, exceptions);
+    // The background controller turns these into jobs; nothing to do here.
+    if (item.action === 'downstream') return;
     if (item.action === 'delete') {
       for (const r of item.resources) await this.deleteDownstream(item, r, failures);
       return;

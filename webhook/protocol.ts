@@ -117,6 +117,8 @@ export interface PendingGeneration {
   policies: JsonObject[];
   /** The candidate policies that have mutate-existing rules (mutate.targets). */
   mutateExisting?: JsonObject[];
+  /** The request changed or deleted an object a generate rule made (Kyverno's labels on its old object). */
+  downstream?: boolean;
 }
 
 /** The object whose admission fired a generate rule. */
@@ -146,7 +148,12 @@ export type GeneratedItem =
       resources: JsonObject[];
     }
   | { action: 'delete'; policy: string; rule: string; trigger: TriggerRef; resources: JsonObject[] }
-  | BackgroundRequest;
+  | BackgroundRequest
+  /**
+   * A generated object was changed or deleted (its labels as they were): when its rule
+   * synchronizes, the background controller generates it again for its trigger.
+   */
+  | { action: 'downstream'; labels: Record<string, string>; operation: string };
 
 /**
  * An admitted request that fired a policy's generate or mutate-existing rules: Kyverno's

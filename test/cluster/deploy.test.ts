@@ -339,8 +339,13 @@ test('deploy --local watches the cluster: a policy applied with kubectl afterwar
   child.stdout!.on('data', (c) => (out += c));
   child.stderr!.on('data', (c) => (out += c));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  let deployed = false;
   try {
-    await waitFor('deploy --local to be deployed', async () => out.includes('The cluster now calls this machine'), () => out, 90_000);
+    await Promise.race([
+      waitFor('deploy --local to be deployed', async () => out.includes('The cluster now calls this machine'), () => out, 90_000),
+      exited.then((code) => (deployed ? undefined : Promise.reject(new Error(`deploy --local exited (${code}):\n${out}`)))),
+    ]);
+    deployed = true;
 
     // Applied afterwards with kubectl (client-side apply): the local webhook picks it up.
     const podPolicy = join(dir, 'require-pod-owner.yaml');

@@ -192,6 +192,21 @@ test('generate existing: a policy created with generateExisting generates for Na
   assert.equal(await configMap('legacy', 'team-b'), undefined, 'only matching triggers');
 });
 
+test('synchronize: a synchronized downstream edited or deleted by hand is put back without touching its trigger', async () => {
+  await cluster.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-c', labels: { synced: 'yes' } } });
+  const synced = await until('the synchronized ConfigMap in team-c', () => configMap('synced', 'team-c'));
+  await cluster.client.replace({ ...synced, data: { tier: 'bronze' } });
+  await until('the edited downstream to be restored', async () => (await configMap('synced', 'team-c'))?.data && JSON.stringify((await configMap('synced', 'team-c'))!.data) === '{"tier":"gold"}');
+  await cluster.client.delete({ apiVersion: 'v1', kind: 'ConfigMap', name: 'synced', namespace: 'team-c' });
+  const back = await until('the deleted downstream to be generated again', () => configMap('synced', 'team-c'));
+  assert.deepEqual(back.data, { tier: 'gold' });
+  // Without synchronize a hand edit stays.
+  const defaults = (await until('the defaults of team-c', () => configMap('defaults', 'team-c')))!;
+  await cluster.client.replace({ ...defaults, data: { mine: 'yes' } });
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.deepEqual((await configMap('defaults', 'team-c'))!.data, { mine: 'yes' });
+});
+
 test('the generate queue is persisted: work enqueued by a leader killed before processing it is done by the next one', async () => {
   // Replace the webhook with one that persists work but never processes it (the test hook).
   child.kill('SIGTERM');

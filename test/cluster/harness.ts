@@ -5,7 +5,7 @@
  * run as local processes and Deployment readiness is simulated by patching its status.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, symlinkSync } from 'node:fs';
 import { tmpdir, homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -57,10 +57,11 @@ export async function bundleWebhook(): Promise<string> {
   return out;
 }
 
-/** Bundles the CLI (cli/main.ts) beside a webhook bundle, where `deploy --local` finds webhook.js. */
+/** Bundles the CLI (cli/main.ts) beside a webhook bundle, where `deploy` finds webhook.js (and the CRDs, linked). */
 export async function bundleCli(webhookBundle: string): Promise<string> {
   const out = join(dirname(webhookBundle), 'cli.js');
   await build({ entryPoints: [resolve(__dirname, '../../cli/main.ts')], outfile: out, bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'error' });
+  if (!existsSync(join(dirname(out), 'crds'))) symlinkSync(resolve(__dirname, '../../deploy/crds'), join(dirname(out), 'crds'));
   return out;
 }
 
