@@ -8,9 +8,10 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs, single, UsageError, type ParsedArgs } from '../io/args';
 import { loadPolicyFiles } from '../webhook/serve';
-import { certificatesCover, makeCertificates, trustBundle, type CertificateSet } from './certs';
+import { certificatesCover, makeCertificates, trustBundle, type CertificateSet } from '../tls/certificates';
 import { targetSummary, type ClusterTarget } from './context';
 import { KubeClient } from '../kube-api/client';
+import { DEPLOY_FLAGS } from './flags';
 import { certificateHosts, DEFAULT_IMAGE, DEFAULT_NAMESPACE, MUTATING_CONFIG, VALIDATING_CONFIG } from './plan';
 import { isOurs, POLICY_VALIDATING_CONFIG } from '../webhook/configurations';
 import { runDeploy, type DeployUI } from './run';
@@ -35,8 +36,11 @@ Flags:
       --context NAME     kubeconfig context (default: the current one)
       --kubeconfig PATH  kubeconfig file (default: $KUBECONFIG or ~/.kube/config)
   -n, --namespace NS     namespace of the webhook (default ${DEFAULT_NAMESPACE})
-      --image IMAGE      Node.js image the webhook runs on (default ${DEFAULT_IMAGE})
+      --image IMAGE      Node.js image the webhook runs on (default ${DEFAULT_IMAGE}), pinned to the
+                         digest its tag names at deploy time unless it already names one
       --replicas N       webhook replicas (default 2)
+      --service-monitor  also a ServiceMonitor (Prometheus Operator) scraping the metrics Service
+                         (port 8000, plain HTTP, /metrics only; the admission port serves none)
       --port N           container port (default 9443; see docs/eks.md for security groups)
       --host-network     run the webhook pods on the host network (custom CNIs such as Calico on EKS)
       --policies-only    only apply the policies (a cluster that already runs Kyverno)
@@ -57,11 +61,6 @@ namespace and the CRDs it installed (only when no other objects use them).
 Flags:
   -y, --yes, --dry-run, --context NAME, --kubeconfig PATH, -n/--namespace NS (as for deploy)`;
 
-export const DEPLOY_FLAGS = {
-  values: ['context', 'kubeconfig', 'namespace', 'image', 'replicas', 'port', 'url', 'tls-dir', 'webhook-bundle', 'render'],
-  booleans: ['yes', 'dry-run', 'render-secrets', 'host-network', 'policies-only', 'local', 'force-conflicts', 'no-smoke-check', 'help'],
-  aliases: { y: 'yes', n: 'namespace', h: 'help' },
-};
 
 async function prompt(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
@@ -214,6 +213,7 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
       replicas: intFlag(args, 'replicas'),
       port: intFlag(args, 'port'),
       hostNetwork: args.booleans.has('host-network'),
+      serviceMonitor: args.booleans.has('service-monitor'),
       webhookCode,
       localUrl: url,
       certs,

@@ -7,7 +7,7 @@ import { POLICY_KINDS } from '../webhook/incluster';
 import { webhookRbac, type RbacPlan } from './rbac';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { trustBundle, type CertificateSet } from './certs';
+import { trustBundle, type CertificateSet } from '../tls/certificates';
 import { webhookNeeds, type RuleNeed } from '../webhook/rules';
 import type { KindTable } from '../engine/kube';
 import { labels, MANAGED_BY, WEBHOOK_NAME, webhookConfigurations } from '../webhook/configurations';
@@ -20,6 +20,8 @@ export const CRD_LABEL = 'kyverno-studio.io/installed-crd';
 // Node 22 LTS (Node 20 is past end of life).
 export const DEFAULT_IMAGE = 'public.ecr.aws/docker/library/node:22-alpine';
 export const DEFAULT_NAMESPACE = 'kyverno-studio';
+/** Kyverno's metrics port (its --metricsPort default). */
+export const METRICS_PORT = 8000;
 const CONFIGMAP_LIMIT = 1024 * 1024;
 
 export type DeployMode = 'cluster' | 'local' | 'policies-only';
@@ -47,6 +49,8 @@ export interface PlanInput {
    * which its RBAC is derived (rbac.ts); defaults to `policies`.
    */
   servedPolicies?: Json[];
+  /** Also a Prometheus Operator ServiceMonitor for the metrics Service (`deploy --service-monitor`). */
+  serviceMonitor?: boolean;
   /** Local mode: https://HOST:PORT the API server can reach the developer's webhook at. */
   localUrl?: string;
   kinds: KindTable;
@@ -105,6 +109,7 @@ function workload(input: PlanInput, ns: string, codeSha: string): Json[] {
   const port = input.port ?? 9443;
   const replicas = input.replicas ?? 2;
   const match = { 'app.kubernetes.io/name': WEBHOOK_NAME };
+  const metricsPort = METRICS_PORT;
   const probe = (path: string) => ({ httpGet: { path, port, scheme: 'HTTPS' }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 });
   const deployment = {
     apiVersion: 'apps/v1',
@@ -131,7 +136,7 @@ function workload(input: PlanInput, ns: string, codeSha: string): Json[] {
               name: 'webhook',
               image: input.image ?? DEFAULT_IMAGE,
               command: ['node', '-e', BOOTSTRAP],
-              args: ['--in-cluster', '--port', String(port), '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--namespace', ns],
+              args: ['--in-cluster', '--port', String(port), '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--namespace', ns, '--metrics-port', String(metricsPort)],
               env: [
                 { name: 'KS_CODE_SHA256', value: codeSha },
                 // The replica's name in the leader-election Leases, as Kyverno's pods set it.
@@ -139,7 +144,7 @@ function workload(input: PlanInput, ns: string, codeSha: string): Json[] {
                 // Per process: the primary and its two server processes each get this heap.
                 { name: 'NODE_OPTIONS', value: '--max-old-space-size=192' },
               ],
-              ports: [{ name: 'https', containerPort: port, protocol: 'TCP' }],
+              ports: [{ name: 'https', containerPort: port, protocol: 'TCP' }, { name: 'metrics', containerPort: metricsPort, protocol: 'TCP' }],
               readinessProbe: probe('/readyz'),
               livenessProbe: { ...probe('/healthz'), initialDelaySeconds: 10 },
               resources: { requests: { cpu: '100m', memory: '320Mi' }, limits: { memory: '768Mi' } },
@@ -166,13 +171,32 @@ function workload(input: PlanInput, ns: string, codeSha: string): Json[] {
     metadata: { name: WEBHOOK_NAME, namespace: ns, labels: labels() },
     spec: { selector: match, ports: [{ name: 'https', port: 443, targetPort: port, protocol: 'TCP' }] },
   };
+  // Kyverno's kyverno-svc-metrics: the metrics port alone, for Prometheus (and a ServiceMonitor).
+  const metricsService = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: `${WEBHOOK_NAME}-metrics`, namespace: ns, labels: labels({ 'app.kubernetes.io/component': 'metrics' }) },
+    spec: { selector: match, ports: [{ name: 'metrics', port: metricsPort, targetPort: metricsPort, protocol: 'TCP' }] },
+  };
+  const monitor = input.serviceMonitor
+    ? [{
+        apiVersion: 'monitoring.coreos.com/v1',
+        kind: 'ServiceMonitor',
+        metadata: { name: WEBHOOK_NAME, namespace: ns, labels: labels() },
+        spec: {
+          selector: { matchLabels: { ...MANAGED_BY, 'app.kubernetes.io/component': 'metrics' } },
+          namespaceSelector: { matchNames: [ns] },
+          endpoints: [{ port: 'metrics', path: '/metrics', interval: '30s', scrapeTimeout: '25s' }],
+        },
+      }]
+    : [];
   const pdb = {
     apiVersion: input.pdbApiVersion ?? 'policy/v1',
     kind: 'PodDisruptionBudget',
     metadata: { name: WEBHOOK_NAME, namespace: ns, labels: labels() },
     spec: { minAvailable: 1, selector: { matchLabels: match } },
   };
-  return [deployment, service, pdb];
+  return [deployment, service, metricsService, pdb, ...monitor];
 }
 
 function withLabels(policy: Json): Json {

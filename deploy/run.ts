@@ -5,8 +5,9 @@
  * rollback (rollback.ts) deletes what this run created and puts back what it changed. The CLI
  * and the VS Code commands share this code and differ only in their DeployUI.
  */
-import { certificateHosts, planDeploy, takesOverFields, VALIDATING_CONFIG, MUTATING_CONFIG, WEBHOOK_NAME, DEFAULT_NAMESPACE, type DeployMode, type Phase } from './plan';
-import { certificatesCover, makeCertificates, type CertificateSet } from './certs';
+import { certificateHosts, planDeploy, takesOverFields, VALIDATING_CONFIG, MUTATING_CONFIG, WEBHOOK_NAME, DEFAULT_NAMESPACE, DEFAULT_IMAGE, type DeployMode, type Phase } from './plan';
+import { pinImage, registryDigestResolver, type ImageDigestResolver } from './image-pin';
+import { certificatesCover, nextCertificates, secretCertificates, type CertificateSet } from '../tls/certificates';
 import { crdIndex, crdsFor, loadCrd } from './crds';
 import { describeTarget, targetSummary, withServerVersion, type ClusterTarget } from './context';
 import { detectUpstreamKyverno, kindTable, missingCrds, pdbApiVersion, waitEstablished } from './discovery';
@@ -47,6 +48,10 @@ export interface DeployRequest {
   localUrl?: string;
   certs?: CertificateSet;
   forceConflicts?: boolean;
+  /** Also a ServiceMonitor (Prometheus Operator) for the metrics Service. */
+  serviceMonitor?: boolean;
+  /** Resolves the image's tag to a digest for the Deployment (image-pin.ts; default: ask its registry). */
+  imageDigest?: ImageDigestResolver;
   /** Stop after the dry run and summary. */
   dryRunOnly?: boolean;
   /** Write the planned objects as YAML to `dir` instead of applying them (render.ts). */
@@ -82,17 +87,7 @@ export interface DeployResult {
 
 async function currentCerts(client: KubeClient, ns: string, hosts: string[]): Promise<CertificateSet> {
   const secret = await client.get({ apiVersion: 'v1', kind: 'Secret', name: `${WEBHOOK_NAME}-tls`, namespace: ns }).catch(() => undefined);
-  const data = (secret?.data ?? {}) as Record<string, string>;
-  if (data['tls.crt'] && data['tls.key'] && data['ca.crt']) {
-    const dec = (s: string) => Buffer.from(s, 'base64').toString('utf8');
-    // The CA key is not kept in the cluster: a rotation makes a new CA, so keep any pair still good.
-    const existing: CertificateSet = { ca: { certPem: dec(data['ca.crt']), keyPem: '' }, serving: { certPem: dec(data['tls.crt']), keyPem: dec(data['tls.key']) } };
-    if (certificatesCover(existing, hosts)) return existing;
-    // Rotation (30 days before expiry): the old CA stays trusted beside the new one while
-    // replicas still serving the old certificate are replaced.
-    if (certificatesCover(existing, hosts, 0)) return { ...makeCertificates({ hosts }), previousCaPem: firstPem(existing.ca.certPem) };
-  }
-  return makeCertificates({ hosts });
+  return nextCertificates(secretCertificates(secret), hosts).set;
 }
 
 /** The policies the webhook will serve: those installed, with the deployed ones replacing their namesakes. */
@@ -129,10 +124,6 @@ async function permissionsLacking(client: KubeClient, planned: Json[]): Promise<
 }
 
 /** The first certificate of a bundle (ca.crt holds the previous CA too during a rotation). */
-function firstPem(bundle: string): string {
-  const m = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n?/.exec(bundle);
-  return m ? m[0].endsWith('\n') ? m[0] : `${m[0]}\n` : bundle;
-}
 
 function journalLists(journal: DeployJournal): Pick<DeployResult, 'created' | 'updated'> {
   return { created: journal.created(), updated: journal.updated() };
@@ -182,6 +173,19 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
     if (!certs || !certificatesCover(certs, hosts)) certs = await currentCerts(client, ns, hosts);
   }
   if (mode === 'local' && !certs) return fail('local mode needs the certificates the local webhook serves with');
+  if (mode === 'cluster' && req.serviceMonitor && !req.render && !(await client.resourceFor('monitoring.coreos.com/v1', 'ServiceMonitor'))) {
+    return fail('--service-monitor: the cluster serves no ServiceMonitor kind (monitoring.coreos.com/v1, installed by the Prometheus Operator); install it or deploy without --service-monitor (the metrics Service is deployed either way)');
+  }
+  let image = req.image;
+  if (mode === 'cluster') {
+    try {
+      const pinned = await pinImage(req.image ?? DEFAULT_IMAGE, req.imageDigest ?? registryDigestResolver());
+      image = pinned.image;
+      if (pinned.warning) ui.log(`warning: ${pinned.warning}`);
+    } catch (e) {
+      return fail((e as Error).message);
+    }
+  }
   let plan;
   try {
     plan = planDeploy({
@@ -191,12 +195,13 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
       crds: missing.map((m) => loadCrd(m)),
       certs,
       webhookCode: req.webhookCode,
-      image: req.image,
+      image,
       replicas: req.replicas,
       port: req.port,
       hostNetwork: req.hostNetwork,
       pdbApiVersion: mode === 'cluster' ? await pdbApiVersion(client) : undefined,
       localUrl: req.localUrl,
+      serviceMonitor: req.serviceMonitor,
       servedPolicies: mode === 'cluster' ? await servedPolicies(client, req.policies) : undefined,
       kinds: await kindTable(client, req.policies),
     });

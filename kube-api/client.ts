@@ -7,27 +7,8 @@ import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
 
-export type JsonObject = Record<string, unknown>;
-
-export const FIELD_MANAGER = 'kyverno-studio';
-
-export class KubeError extends Error {
-  constructor(
-    readonly status: number,
-    readonly reason: string,
-    message: string,
-    readonly details?: JsonObject,
-  ) {
-    super(message);
-  }
-}
-
-export interface ObjectRef {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  namespace?: string;
-}
+export { FIELD_MANAGER, KubeError, conflictText, describeRef, refOf, type JsonObject, type ObjectRef } from './errors';
+import { FIELD_MANAGER, KubeError, refOf, type JsonObject, type ObjectRef } from './errors';
 
 export interface ResourceInfo {
   /** Plural resource name, e.g. "deployments". */
@@ -43,15 +24,6 @@ export interface RequestOptionsLite {
   contentType?: string;
   query?: Record<string, string | undefined>;
   timeoutMs?: number;
-}
-
-export function refOf(obj: JsonObject): ObjectRef {
-  const meta = (obj.metadata ?? {}) as JsonObject;
-  return { apiVersion: String(obj.apiVersion), kind: String(obj.kind), name: String(meta.name), namespace: meta.namespace ? String(meta.namespace) : undefined };
-}
-
-export function describeRef(r: ObjectRef): string {
-  return r.namespace ? `${r.kind} ${r.namespace}/${r.name}` : `${r.kind} ${r.name}`;
 }
 
 export class KubeClient {
@@ -280,10 +252,4 @@ export class KubeClient {
   async serverVersion(): Promise<{ gitVersion: string; major: string; minor: string }> {
     return this.request({ method: 'GET', path: '/version', timeoutMs: 15_000 });
   }
-}
-
-/** Turns a 409 from server-side apply into "who owns which field", Kubernetes' own wording kept. */
-export function conflictText(e: KubeError): string {
-  const causes = ((e.details?.causes ?? []) as Array<{ message?: string; field?: string }>).map((c) => `  - ${c.message ?? ''}${c.field ? ` (${c.field})` : ''}`);
-  return causes.length ? `${e.message.split(':')[0]}: conflicts with other field managers:\n${causes.join('\n')}` : e.message;
 }

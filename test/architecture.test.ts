@@ -70,3 +70,25 @@ test('the language server does not import the extension, deploy/ or the webhook'
   const found = violations('server', (_spec, target) => (target && ['client', 'deploy', 'webhook'].includes(target) ? `${target}/` : null));
   assert.deepEqual(found, []);
 });
+
+test('the CLI loads the Kubernetes client only on demand (commands without a cluster start fast)', async () => {
+  const { build } = await import('esbuild');
+  const result = await build({ entryPoints: [join(root, 'cli/main.ts')], bundle: true, platform: 'node', format: 'cjs', write: false, metafile: true, outfile: join(root, 'dist/.startup-probe.js'), logLevel: 'silent' });
+  const inputs = result.metafile.inputs;
+  // Walk the imports that run at start-up; `await import()` is the on-demand edge.
+  const parent = new Map<string, string | null>([['cli/main.ts', null]]);
+  const queue = ['cli/main.ts'];
+  while (queue.length) {
+    const file = queue.shift()!;
+    for (const imp of inputs[file]?.imports ?? []) {
+      if (imp.kind === 'dynamic-import' || parent.has(imp.path)) continue;
+      parent.set(imp.path, file);
+      queue.push(imp.path);
+    }
+  }
+  const loaded = [...parent.keys()].filter((f) => f.includes('node_modules/@kubernetes/client-node/') || f === 'kube-api/client.ts');
+  const chain = (f: string): string => { const path: string[] = []; for (let p: string | null | undefined = f; p; p = parent.get(p)) path.unshift(p); return path.join(' -> '); };
+  assert.deepEqual(loaded.map(chain), []);
+  // And the on-demand edge exists, so the test would notice the client vanishing from the bundle.
+  assert.ok(Object.keys(inputs).includes('kube-api/client.ts'));
+});

@@ -36,6 +36,8 @@ export interface ClusterModeOptions {
   successEvents?: boolean;
   omitEvents?: EventReason[];
   identity?: string;
+  /** How often the admission leader checks the serving certificates for renewal. */
+  certRenewalIntervalMs?: number;
   /** Test hook: persist background work without processing it ($KYVERNO_STUDIO_HOLD_BACKGROUND=1). */
   holdBackground?: boolean;
 }
@@ -83,7 +85,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     run = await runInCluster({
       server, namespace: opts.namespace, caFile: opts.caFile ?? '', caPem: opts.caPem, localUrl: opts.localUrl, log, signal: stopping.signal, client,
       reportIntervalMs: opts.reportIntervalMs, retryPeriodMs: opts.retryPeriodMs, backgroundScanIntervalMs: opts.backgroundScanIntervalMs,
-      events, successEvents: opts.successEvents, background, identity: opts.identity,
+      events, successEvents: opts.successEvents, background, identity: opts.identity, certRenewalIntervalMs: opts.certRenewalIntervalMs,
     });
   } catch (e) {
     stopping.abort();

@@ -4,7 +4,8 @@
  * some policy matches reach the webhook. It patches the configurations deploy created (it
  * may only update those two by name) and keeps their caBundle and clientConfig.
  */
-import { KubeClient, KubeError } from '../kube-api/client';
+import { KubeError } from '../kube-api/errors';
+import type { KubeClient } from '../kube-api/client';
 import { kindTable } from '../kube-api/discovery';
 import { isOurs, webhookConfigurations, MUTATING_CONFIG, VALIDATING_CONFIG } from './configurations';
 import { webhookNeeds } from './rules';
@@ -47,8 +48,18 @@ export class WebhookController {
 
   /** Brings both configurations in line with `policies` (serialised; never throws). */
   sync(policies: Json[]): Promise<void> {
-    this.running = this.running.then(() => this.syncNow(policies)).catch((e: Error) => this.opts.log(`webhook controller: ${e.message}`));
-    return this.running;
+    return this.serialized(() => this.syncNow(policies)).catch((e: Error) => this.opts.log(`webhook controller: ${e.message}`));
+  }
+
+  /**
+   * Runs `work` when no sync is in flight and holds syncs until it ends: the certificate
+   * renewer rewrites the caBundle this controller copies, and a sync that read the old one
+   * would otherwise force it back.
+   */
+  serialized<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.running.then(work);
+    this.running = result.then(() => undefined, () => undefined);
+    return result;
   }
 
   private async syncNow(policies: Json[]): Promise<void> {

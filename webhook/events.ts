@@ -6,7 +6,8 @@
  * `omitEvents` never written. Nothing throws into the caller.
  */
 import { hostname } from 'node:os';
-import { KubeError, type KubeClient } from '../kube-api/client';
+import { KubeError } from '../kube-api/errors';
+import type { KubeClient } from '../kube-api/client';
 import { eventObject, type EventInfo, type EventReason } from './event-info';
 import { microTime } from './leader';
 

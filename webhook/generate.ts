@@ -7,7 +7,8 @@
  * here, with the sources fetched from the API server. A bounded queue, a few requests at a
  * time, retries with backoff on transient errors, one log line per failure.
  */
-import { KubeError, describeRef, refOf, type KubeClient, type ObjectRef } from '../kube-api/client';
+import { KubeError, describeRef, refOf, type ObjectRef } from '../kube-api/errors';
+import type { KubeClient } from '../kube-api/client';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { knownKindTable } from '../engine/kube';
 import { generatePatterns, generateRulesOf, generateWork, needsCloneSources, policyKey } from './generate-work';

@@ -24,6 +24,7 @@ import { BackgroundScanner } from './scan';
 import type { WebhookServer } from './server';
 import { watchKinds, type WatchedKind } from './watch';
 import { LEASE_NAMES, LeaderElector } from './leader';
+import { renewPeriodically } from './cert-renewer';
 import type { EventWriter } from './events';
 import { PolicyStatusWriter } from './policy-status';
 import type { BackgroundController } from './background';
@@ -67,6 +68,8 @@ export interface InClusterOptions {
   localUrl?: string;
   /** The CA to publish; read from caFile when absent. */
   caPem?: string;
+  /** How often the admission leader checks the serving certificates for renewal (default 12 h). */
+  certRenewalIntervalMs?: number;
 }
 
 export interface InClusterRun {
@@ -131,7 +134,8 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   const elector = (name: string, onStartedLeading: (signal: AbortSignal) => void) =>
     new LeaderElector({ client, name, namespace: opts.namespace, identity, retryPeriodMs: opts.retryPeriodMs, log: opts.log, onStartedLeading });
   const statuses = new PolicyStatusWriter(client, opts.log);
-  const admission = elector(LEASE_NAMES.admission, () => {
+  const admission = elector(LEASE_NAMES.admission, (signal) => {
+    renewPeriodically(client, opts.namespace, opts.log, signal, opts.certRenewalIntervalMs, (work) => controller.serialized(work));
     if (!policies) return;
     void controller.sync(policies);
     void statuses.sync(policies);

@@ -11,7 +11,8 @@
  * waits out the lease duration. We release on shutdown (holder cleared, duration 1 s), as
  * client-go does with ReleaseOnCancel=true, so a rolling update hands over within a retry period.
  */
-import { KubeError, type KubeClient } from '../kube-api/client';
+import { KubeError } from '../kube-api/errors';
+import type { KubeClient } from '../kube-api/client';
 import { asObject } from '../engine/core/json';
 
 type Json = Record<string, unknown>;

@@ -6,7 +6,8 @@
  * work. Written by the leader of the `kyverno` Lease, through the status subresource, only
  * when it changes. `desiredStatus` is pure.
  */
-import { KubeError, type KubeClient } from '../kube-api/client';
+import { KubeError } from '../kube-api/errors';
+import type { KubeClient } from '../kube-api/client';
 import { computeRules } from '../engine/autogen';
 import { asArray, asObject, jsonEqual } from '../engine/core/json';
 

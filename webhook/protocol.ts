@@ -31,6 +31,8 @@ export interface ServerProcessSettings {
   successEvents?: boolean;
   /** Kyverno's resource filters (ConfigMap text); requests they match are admitted unevaluated. */
   resourceFilters?: string;
+  /** /metrics is served on a metrics port of its own (metrics-listener.ts): not on the admission port. */
+  metricsElsewhere?: boolean;
 }
 
 export interface ReviewRequest {

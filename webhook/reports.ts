@@ -8,7 +8,8 @@
  * garbage collector runs. Every API call is serialised on one queue; nothing throws into the
  * caller.
  */
-import { KubeError, type KubeClient, type ObjectRef } from '../kube-api/client';
+import { KubeError, type ObjectRef } from '../kube-api/errors';
+import type { KubeClient } from '../kube-api/client';
 import type { JsonObject as Json } from '../engine/core/types';
 import {
   OUR_REPORT_SELECTORS,

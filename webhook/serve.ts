@@ -14,6 +14,8 @@ import { startWebhookServer } from './server';
 import { parseDuration } from '../engine/units';
 import { DEFAULT_RETRY_PERIOD_MS } from './leader';
 import { DEFAULT_BACKGROUND_SCAN_INTERVAL_MS } from './scan';
+import { CERT_RENEWAL_INTERVAL_MS } from './cert-renewer';
+import { startMetricsListener } from './metrics-listener';
 import type { EventReason } from './event-info';
 import { defaultResourceFilters } from './resource-filters';
 
@@ -70,6 +72,9 @@ interface ServeArgs {
   reportIntervalMs: number;
   retryPeriodMs: number;
   backgroundScanIntervalMs: number;
+  certRenewalIntervalMs: number;
+  /** Kyverno's --metricsPort: plain-HTTP /metrics on this port (and not on the admission port). */
+  metricsPort?: number;
   successEvents: boolean;
   omitEvents: EventReason[];
   /** Kyverno's resourceFilters; default: Kyverno's defaults with our namespace. */
@@ -78,7 +83,7 @@ interface ServeArgs {
 
 export const SERVE_FLAGS = {
   values: ['policy'],
-  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'omit-events', 'resource-filters'],
+  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'metrics-port', 'omit-events', 'resource-filters'],
   booleans: ['in-cluster', 'help', 'generate-success-events'],
   aliases: { h: 'help' },
 };
@@ -116,6 +121,8 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     reportIntervalMs: number('report-interval-ms', 5000),
     retryPeriodMs: duration(parsed, 'leader-election-retry-period', DEFAULT_RETRY_PERIOD_MS),
     backgroundScanIntervalMs: duration(parsed, 'background-scan-interval', DEFAULT_BACKGROUND_SCAN_INTERVAL_MS),
+    certRenewalIntervalMs: duration(parsed, 'cert-renewal-interval', CERT_RENEWAL_INTERVAL_MS),
+    metricsPort: parsed.values.has('metrics-port') ? number('metrics-port', 0) : undefined,
     successEvents: parsed.booleans.has('generate-success-events'),
     resourceFilters: single(parsed, 'resource-filters'),
     omitEvents: text('omit-events', '').split(',').map((s) => s.trim()).filter(Boolean) as EventReason[],
@@ -123,6 +130,9 @@ export function parseServeArgs(argv: string[]): ServeArgs {
   const reasons = ['PolicyViolation', 'PolicyApplied', 'PolicyError', 'PolicySkipped'];
   for (const r of args.omitEvents) if (!reasons.includes(r)) throw new UsageError(`--omit-events takes ${reasons.join(', ')} (got ${r})`);
   if (args.retryPeriodMs < 100) throw new UsageError('--leader-election-retry-period must be at least 100ms');
+  if (args.metricsPort !== undefined && !(Number.isInteger(args.metricsPort) && args.metricsPort >= 0 && args.metricsPort <= 65535)) {
+    throw new UsageError(`--metrics-port ${single(parsed, 'metrics-port')}: not a port number`);
+  }
   if (parsed.positionals.length > 0 && !parsed.values.has('policy')) throw new UsageError(`unexpected argument ${parsed.positionals[0]}`);
   if (!args.cert || !args.key) throw new UsageError('--tls-cert and --tls-key are required (the webhook serves HTTPS only)');
   if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new UsageError('--port must be a port number');
@@ -162,6 +172,10 @@ Flags:
                                 6x, the leader gives up after 5x without renewal)
       --background-scan-interval D
                                 in-cluster: how often the leader rescans (default 1h)
+      --metrics-port N          serve /metrics over plain HTTP on this port only (Kyverno's
+                                --metricsPort; deploy uses 8000); without it, on the HTTPS port
+      --cert-renewal-interval D in-cluster: how often the leader checks the serving certificates
+                                and rotates them 30 days before expiry (default 12h)
       --generate-success-events in-cluster: also write PolicyApplied events (Kyverno's
                                 generateSuccessEvents; off by default)
       --omit-events LIST        in-cluster: event reasons never written, e.g.
@@ -196,8 +210,10 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     workers: args.workers,
     timeoutMs: args.timeoutMs,
     resourceFilters: args.resourceFilters ?? defaultResourceFilters(args.namespace),
+    metricsElsewhere: args.metricsPort !== undefined,
   };
   let stop: () => Promise<void>;
+  let metricsText: () => Promise<string>;
   if (args.inCluster) {
     const { inClusterClient } = await import('./incluster');
     const { KubeClient } = await import('../kube-api/client');
@@ -207,8 +223,10 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
       client, server: serverOptions, namespace: args.namespace, caFile: args.caFile, log,
       reportIntervalMs: args.reportIntervalMs, retryPeriodMs: args.retryPeriodMs, backgroundScanIntervalMs: args.backgroundScanIntervalMs,
       successEvents: args.successEvents, omitEvents: args.omitEvents, holdBackground: process.env.KYVERNO_STUDIO_HOLD_BACKGROUND === '1',
+      certRenewalIntervalMs: args.certRenewalIntervalMs,
     });
     stop = webhook.stop;
+    metricsText = () => webhook.server.metricsText();
     log(`in-cluster mode on https://${args.host}:${webhook.server.address().port}: watching policies`);
   } else {
     // Files only, no cluster: nothing to report to or generate in.
@@ -216,12 +234,17 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     const server = await startWebhookServer({ ...serverOptions, log, successEvents: args.successEvents });
     server.setPolicies(policies, EMPTY_CLUSTER);
     stop = () => server.close();
+    metricsText = () => server.metricsText();
     log(`serving ${policies.length} policies on https://${args.host}:${server.address().port}`);
   }
+  const metrics = args.metricsPort === undefined ? undefined
+    : await startMetricsListener({ port: args.metricsPort, host: args.host, metricsText: () => metricsText(), log });
+  if (metrics) log(`metrics on http://${args.host}:${metrics.port}/metrics`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
   await stop();
+  await metrics?.close();
   return 0;
 }

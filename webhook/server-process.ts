@@ -190,7 +190,7 @@ class ServerProcess {
     if (req.method === 'GET' && url === '/readyz') {
       return send(res, this.hasPolicies ? 200 : 503, this.hasPolicies ? 'ready' : 'no policies loaded yet', 'text/plain');
     }
-    if (req.method === 'GET' && url === '/metrics') return this.metricsForAll(res);
+    if (req.method === 'GET' && url === '/metrics') return settings.metricsElsewhere ? send(res, 404, 'metrics are served on the metrics port', 'text/plain') : this.metricsForAll(res);
     // Kyverno's paths: /validate/fail, /validate/ignore, /mutate/fail, /mutate/ignore (the
     // policies of that failurePolicy); plain /validate and /mutate run every policy.
     if (url === '/policyvalidate' && req.method === 'POST') {

@@ -38,6 +38,8 @@ export interface WebhookServerOptions {
   successEvents?: boolean;
   /** Kyverno's resource filters (ConfigMap syntax); none when absent. */
   resourceFilters?: string;
+  /** /metrics only on a metrics port of its own (see metrics-listener.ts), not on this one. */
+  metricsElsewhere?: boolean;
   /** Called with the downstream work of generate rules for admitted requests; without it, generate rules are not run. */
   onGenerated?: (items: GeneratedItem[]) => void;
   log?: (line: string) => void;
@@ -87,6 +89,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       events: opts.onEvents !== undefined,
       successEvents: opts.successEvents === true,
       resourceFilters: opts.resourceFilters,
+      metricsElsewhere: opts.metricsElsewhere,
       generate: opts.onGenerated !== undefined,
       // Several beats per deadline, so a stuck process is found soon after its deadline.
       heartbeatMs: Math.max(20, Math.min(1000, Math.floor(timeoutMs / 4))),

@@ -3,7 +3,8 @@
  * resourceVersion; a closed or failed watch relists after a backoff. A kind whose CRD is not
  * installed is retried until it appears, so installing a CRD later is picked up.
  */
-import { KubeClient, KubeError } from '../kube-api/client';
+import { KubeError } from '../kube-api/errors';
+import type { KubeClient } from '../kube-api/client';
 
 type Json = Record<string, unknown>;
 

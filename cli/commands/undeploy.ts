@@ -1,5 +1,5 @@
-/** `kyverno-studio undeploy`: see deploy/cli.ts. */
-import { undeployCli, DEPLOY_FLAGS } from '../../deploy/cli';
+/** `kyverno-studio undeploy`: see deploy/cli.ts (loaded on demand: it brings the Kubernetes client). */
+import { DEPLOY_FLAGS } from '../../deploy/flags';
 import type { Command } from './command';
 
 export const undeployCommand: Command = {
@@ -7,5 +7,5 @@ export const undeployCommand: Command = {
   summary: 'remove what deploy installed from the active kube context',
   usage: 'kyverno-studio undeploy [--yes] [--dry-run] [--namespace NS]',
   flags: DEPLOY_FLAGS,
-  run: (argv, io) => undeployCli(argv, io),
+  run: async (argv, io) => (await import('../../deploy/cli')).undeployCli(argv, io),
 };

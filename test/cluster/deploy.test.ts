@@ -13,7 +13,7 @@ import { KubeError, type JsonObject } from '../../kube-api/client';
 import { MUTATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from '../../deploy/plan';
 import { bundleCli, bundleWebhook, kubectl, recordingUI, simulatedReadiness, snapshot, startCluster, type TestCluster } from './harness';
 import { ADD_LABEL, AUDIT_OWNER, REQUIRE_TEAM, configMap, startLocalWebhook, waitFor, type LocalWebhook } from './fixtures';
-import { makeCertificates } from '../../deploy/certs';
+import { makeCertificates } from '../../tls/certificates';
 
 let cluster: TestCluster;
 let bundle: string;
@@ -103,7 +103,7 @@ async function localModeChecks(r: Awaited<ReturnType<typeof runDeploy>>): Promis
 
 test('local mode: the API server verifies the webhook certificate against caBundle', async () => {
   const ui = recordingUI();
-  const wrong = { ...local.certs, ca: (await import('../../deploy/certs')).makeCertificates({ hosts: ['127.0.0.1'] }).ca };
+  const wrong = { ...local.certs, ca: (await import('../../tls/certificates')).makeCertificates({ hosts: ['127.0.0.1'] }).ca };
   const r = await runDeploy({ client: cluster.client, ui, mode: 'local', policies: [REQUIRE_TEAM], localUrl: local.url, certs: wrong, smokeTimeoutMs: 4000 });
   assert.equal(r.outcome, 'failed');
   assert.match(r.error ?? '', /x509|certificate/i, r.error);
@@ -197,7 +197,7 @@ test('a failed second deploy puts back what it changed (policy content and field
     // Second run: a changed policy, a new one, and a CA the local webhook does not use, so the
     // API server cannot call it and the smoke check fails.
     const ui = recordingUI();
-    const wrongCa = { ...local.certs, ca: (await import('../../deploy/certs')).makeCertificates({ hosts: ['127.0.0.1'] }).ca };
+    const wrongCa = { ...local.certs, ca: (await import('../../tls/certificates')).makeCertificates({ hosts: ['127.0.0.1'] }).ca };
     const second = await runDeploy({
       client: cluster.client, ui, mode: 'local', policies: [withoutMessage(REQUIRE_TEAM, 'second version'), AUDIT_OWNER], localUrl: local.url, certs: wrongCa, smokeTimeoutMs: 4000,
     });

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeCertificates, type CertificateSet } from '../../deploy/certs';
+import { makeCertificates, type CertificateSet } from '../../tls/certificates';
 import type { JsonObject } from '../../kube-api/client';
 import { startWebhookServer, type WebhookServer } from '../../webhook/server';
 
@@ -93,8 +93,8 @@ export interface InClusterWebhook {
   child: ChildProcess;
   url: string;
   certs: CertificateSet;
-  /** Where its certificates are: pass it (with the port) to start a replacement the API server still trusts. */
-  dir: string;
+  /** Where its certificates (tls.crt/tls.key, reloaded when they change) live: pass it with the port to start a replacement the API server still trusts. */
+  tlsDir: string;
   port: number;
 }
 
@@ -106,10 +106,10 @@ export interface InClusterWebhook {
  */
 export async function startInClusterWebhook(
   bundle: string, kubeconfig: string, onLog: (text: string) => void, extraArgs: string[] = [], env: Record<string, string> = {},
-  reuse?: Pick<InClusterWebhook, 'dir' | 'port' | 'certs'>,
+  certs: CertificateSet = makeCertificates({ hosts: ['127.0.0.1'] }),
+  reuse?: Pick<InClusterWebhook, 'tlsDir' | 'port'>,
 ): Promise<InClusterWebhook> {
-  const dir = reuse?.dir ?? mkdtempSync(join(tmpdir(), 'ks-incluster-'));
-  const certs = reuse?.certs ?? makeCertificates({ hosts: ['127.0.0.1'] });
+  const dir = reuse?.tlsDir ?? mkdtempSync(join(tmpdir(), 'ks-incluster-'));
   if (!reuse) {
     writeFileSync(join(dir, 'tls.crt'), certs.serving.certPem);
     writeFileSync(join(dir, 'tls.key'), certs.serving.keyPem);
@@ -123,5 +123,5 @@ export async function startInClusterWebhook(
     onLog(String(c));
   });
   const port = await waitFor('the in-cluster webhook to listen', async () => /in-cluster mode on https:\/\/[^:]+:(\d+)/.exec(log)?.[1], () => log, 30_000);
-  return { child, url: `https://127.0.0.1:${port}`, certs, dir, port: Number(port) };
+  return { child, url: `https://127.0.0.1:${port}`, certs, tlsDir: dir, port: Number(port) };
 }

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import type { CertificateSet } from '../../deploy/certs';
+import type { CertificateSet } from '../../tls/certificates';
 import type { JsonObject } from '../../kube-api/client';
 import { runDeploy } from '../../deploy/run';
 import { VALIDATING_CONFIG } from '../../deploy/plan';
@@ -212,7 +212,7 @@ test('the generate queue is persisted: work enqueued by a leader killed before p
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
   let heldLog = '';
-  const held = await startInClusterWebhook(bundle, cluster.kubeconfig, (c) => ((heldLog += c), (log += c)), RETRY, { KYVERNO_STUDIO_HOLD_BACKGROUND: '1' }, webhook);
+  const held = await startInClusterWebhook(bundle, cluster.kubeconfig, (c) => ((heldLog += c), (log += c)), RETRY, { KYVERNO_STUDIO_HOLD_BACKGROUND: '1' }, webhook.certs, webhook);
   extra.push(held.child);
   await until('the held webhook to lead the background controller', async () => /kyverno-background-controller: \S+ started leading/.test(heldLog));
   await cluster.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'after-crash' } });
@@ -229,7 +229,7 @@ test('the generate queue is persisted: work enqueued by a leader killed before p
   // Crash: no hand-over, the Lease runs out.
   held.child.kill('SIGKILL');
   await new Promise((r) => held.child.once('exit', r));
-  webhook = await startInClusterWebhook(bundle, cluster.kubeconfig, (c) => (log += c), RETRY, {}, webhook);
+  webhook = await startInClusterWebhook(bundle, cluster.kubeconfig, (c) => (log += c), RETRY, {}, webhook.certs, webhook);
   child = webhook.child;
   const generated = await until('the next leader to process the persisted UpdateRequest', () => configMap('defaults', 'after-crash'));
   assert.deepEqual(generated.data, { namespace: 'after-crash' });

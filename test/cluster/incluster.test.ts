@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import type { CertificateSet } from '../../deploy/certs';
+import type { CertificateSet } from '../../tls/certificates';
 import { KubeError, type JsonObject } from '../../kube-api/client';
 import { runDeploy } from '../../deploy/run';
 import { runUndeploy } from '../../deploy/undeploy';

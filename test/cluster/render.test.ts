@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { runDeploy } from '../../deploy/run';
 import { runUndeploy } from '../../deploy/undeploy';
-import { makeCertificates } from '../../deploy/certs';
+import { makeCertificates } from '../../tls/certificates';
 import { certificateHosts, DEFAULT_NAMESPACE } from '../../deploy/plan';
 import { describeRef, refOf, type JsonObject } from '../../kube-api/client';
 import { bundleWebhook, recordingUI, simulatedReadiness, snapshot, startCluster, type TestCluster } from './harness';

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { makeCertificates, certificatesCover } from '../../deploy/certs';
+import { makeCertificates, certificatesCover } from '../../tls/certificates';
 import { detectEks, targetSummary } from '../../deploy/context';
 import { planDeploy, sha256, PHASES, VALIDATING_CONFIG, MUTATING_CONFIG } from '../../deploy/plan';
 import { deploymentReady } from '../../deploy/ready';
@@ -61,7 +61,7 @@ test('plan: cluster mode objects come in the safe order with pinned code, probes
   const phases = p.objects.map((o) => o.phase);
   assert.deepEqual([...new Set(phases)], PHASES.filter((x) => x !== 'crds'));
   const kinds = p.objects.map((o) => o.object.kind);
-  assert.deepEqual(kinds, ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Secret', 'ConfigMap', 'Deployment', 'Service', 'PodDisruptionBudget',
+  assert.deepEqual(kinds, ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Secret', 'ConfigMap', 'Deployment', 'Service', 'Service', 'PodDisruptionBudget',
     'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ClusterPolicy', 'ClusterPolicy']);
   const cm = p.objects.find((o) => o.object.kind === 'ConfigMap')!.object;
   const code = gunzipSync(Buffer.from(((cm.binaryData as Json)['webhook.js.gz'] as string), 'base64'));
@@ -95,6 +95,23 @@ test('plan: cluster mode objects come in the safe order with pinned code, probes
   assert.deepEqual(hook.namespaceSelector, { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'kube-node-lease', 'kyverno-studio'] }] });
   assert.match(Buffer.from(String((hook.clientConfig as Json).caBundle), 'base64').toString(), /BEGIN CERTIFICATE/);
   assert.equal(((p.objects.at(-1)!.object.metadata as Json).labels as Json)['app.kubernetes.io/managed-by'], 'kyverno-studio');
+});
+
+test('plan: metrics on their own port and Service, and a ServiceMonitor on request', () => {
+  const objects = (extra = {}) => plan('cluster', extra).objects.map((o) => o.object);
+  const c = ((((objects().find((o) => o.kind === 'Deployment')!.spec as Json).template as Json).spec as Json).containers as Json[])[0];
+  assert.deepEqual((c.args as string[]).slice(-2), ['--metrics-port', '8000']);
+  assert.deepEqual((c.ports as Json[]).map((p) => [p.name, p.containerPort]), [['https', 9443], ['metrics', 8000]]);
+  const svc = objects().find((o) => o.kind === 'Service' && (o.metadata as Json).name === 'kyverno-studio-webhook-metrics')!;
+  assert.deepEqual((svc.spec as Json).ports, [{ name: 'metrics', port: 8000, targetPort: 8000, protocol: 'TCP' }]);
+  assert.equal(objects().some((o) => o.kind === 'ServiceMonitor'), false, 'no ServiceMonitor unless asked');
+  const monitor = objects({ serviceMonitor: true }).find((o) => o.kind === 'ServiceMonitor')!;
+  assert.equal(monitor.apiVersion, 'monitoring.coreos.com/v1');
+  const spec = monitor.spec as Json;
+  // The monitor selects the metrics Service by its labels, and scrapes its named port.
+  for (const [k, v] of Object.entries((spec.selector as Json).matchLabels as Json)) assert.equal(((svc.metadata as Json).labels as Json)[k], v, k);
+  assert.deepEqual((spec.endpoints as Json[]).map((e) => [e.port, e.path]), [['metrics', '/metrics']]);
+  assert.deepEqual(spec.namespaceSelector, { matchNames: ['kyverno-studio'] });
 });
 
 test('plan: local mode registers URLs and skips the in-cluster workload (its namespace holds the Leases and UpdateRequests); policies-only applies just policies', () => {

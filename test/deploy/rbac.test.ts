@@ -100,7 +100,7 @@ test('local mode keeps its keys outside the workspace and never reuses a key fou
 });
 
 test('certificates last at most a year', async () => {
-  const { makeCertificates } = await import('../../deploy/certs');
+  const { makeCertificates } = await import('../../tls/certificates');
   const { X509Certificate } = await import('node:crypto');
   const set = makeCertificates({ hosts: ['svc.ns.svc'] });
   for (const pem of [set.ca.certPem, set.serving.certPem]) {
@@ -110,7 +110,7 @@ test('certificates last at most a year', async () => {
 });
 
 test('during a rotation the old CA stays in the trust bundle beside the new one', async () => {
-  const { makeCertificates, trustBundle } = await import('../../deploy/certs');
+  const { makeCertificates, trustBundle } = await import('../../tls/certificates');
   const old = makeCertificates({ hosts: ['svc.ns.svc'] });
   const rotated = { ...makeCertificates({ hosts: ['svc.ns.svc'] }), previousCaPem: old.ca.certPem };
   assert.equal(trustBundle(rotated), `${rotated.ca.certPem}${old.ca.certPem}`);

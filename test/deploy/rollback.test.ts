@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runDeploy, type DeployUI } from '../../deploy/run';
 import { DeployJournal, rollback } from '../../deploy/rollback';
-import { makeCertificates } from '../../deploy/certs';
+import { makeCertificates } from '../../tls/certificates';
 import { KubeError, type JsonObject } from '../../kube-api/client';
 import { MUTATING_CONFIG, VALIDATING_CONFIG } from '../../deploy/plan';
 import { POLICY_VALIDATING_CONFIG } from '../../webhook/configurations';

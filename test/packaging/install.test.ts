@@ -16,7 +16,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { makeCertificates } from '../../deploy/certs';
+import { makeCertificates } from '../../tls/certificates';
 import { LspClient, POLICY_WITH_THREE_ERRORS, REPO, positionOf } from '../server/lsp-client';
 
 const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { name: string; version: string };

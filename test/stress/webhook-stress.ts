@@ -18,7 +18,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Agent, request } from 'node:https';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { makeCertificates } from '../../deploy/certs';
+import { makeCertificates } from '../../tls/certificates';
 import { HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from '../../webhook/server-process';
 import { HOSTILE_POLICY, hostileReview, innocentReview, TAG_POLICY } from '../webhook/hostile-workload';
 

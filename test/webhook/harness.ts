@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:https';
 import { build } from 'esbuild';
-import { makeCertificates } from '../../deploy/certs';
+import { makeCertificates } from '../../tls/certificates';
 import { startWebhookServer, type WebhookServer, type WebhookServerOptions } from '../../webhook/server';
 import type { JsonObject } from '../../engine/core/types';
 

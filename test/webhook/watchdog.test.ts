@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:https';
 import { build } from 'esbuild';
-import { makeCertificates } from '../../deploy/certs';
+import { makeCertificates } from '../../tls/certificates';
 import { startWebhookServer, type WebhookServer } from '../../webhook/server';
 
 const dir = mkdtempSync(join(tmpdir(), 'ks-watchdog-'));

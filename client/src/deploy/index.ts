@@ -135,7 +135,7 @@ async function deploy(o: Options): Promise<void> {
         // events, status, generate and mutate-existing); only the listener and certificates are local.
         const { startClusterMode } = await import('../../../webhook/cluster-mode');
         const { defaultResourceFilters } = await import('../../../webhook/resource-filters');
-        const { trustBundle } = await import('../../../deploy/certs');
+        const { trustBundle } = await import('../../../tls/certificates');
         const namespace = o.namespace ?? DEFAULT_NAMESPACE;
         const webhook = await startClusterMode({
           client: kube,

@@ -181,3 +181,39 @@ export function certificatesCover(set: CertificateSet, hosts: string[], minDays 
     return false;
   }
 }
+
+/** Days before expiry at which deploy and the in-cluster renewer replace the certificates. */
+export const RENEW_BEFORE_DAYS = 30;
+
+/** The PEM certificates of a bundle, each ending in a newline. */
+export function pemBlocks(bundle: string): string[] {
+  return (bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? []).map((b) => `${b}\n`);
+}
+
+/** The DNS names and IP addresses a serving certificate is valid for. */
+export function hostsOf(certPem: string): string[] {
+  const san = new X509Certificate(certPem).subjectAltName ?? '';
+  return san.split(/,\s*/).map((n) => /^(?:DNS|IP Address):(.+)$/.exec(n)?.[1]).filter((h): h is string => !!h);
+}
+
+/**
+ * The certificates to serve with next, given those in use: the same set while it covers
+ * `hosts` for RENEW_BEFORE_DAYS more days; otherwise a fresh CA and serving certificate, with
+ * the current CA still trusted beside the new one while it is valid (as Kyverno keeps it in the
+ * caBundle), so replicas serving the old certificate are accepted until they pick up the new one.
+ * The CA key never lives in the cluster, so a renewal always makes a new CA.
+ */
+export function nextCertificates(current: CertificateSet | undefined, hosts: string[], now = new Date()): { set: CertificateSet; rotated: boolean } {
+  if (current && certificatesCover(current, hosts, RENEW_BEFORE_DAYS, now)) return { set: current, rotated: false };
+  const fresh = makeCertificates({ hosts, now });
+  const stillValid = current && certificatesCover(current, hosts, 0, now);
+  return { set: stillValid ? { ...fresh, previousCaPem: pemBlocks(current.ca.certPem)[0] } : fresh, rotated: true };
+}
+
+/** The certificates a `kubernetes.io/tls` Secret written by deploy holds (its `ca.crt` is the trust bundle). */
+export function secretCertificates(secret: Record<string, unknown> | undefined): CertificateSet | undefined {
+  const data = (secret?.data ?? {}) as Record<string, string>;
+  if (!data['tls.crt'] || !data['tls.key'] || !data['ca.crt']) return undefined;
+  const dec = (s: string) => Buffer.from(s, 'base64').toString('utf8');
+  return { ca: { certPem: dec(data['ca.crt']), keyPem: '' }, serving: { certPem: dec(data['tls.crt']), keyPem: dec(data['tls.key']) } };
+}

@@ -1,0 +1,9 @@
+/**
+ * The flags of `deploy` and `undeploy`, apart from deploy/cli.ts so that `--help`, completion and
+ * every other command can list them without loading the Kubernetes client.
+ */
+export const DEPLOY_FLAGS = {
+  values: ['context', 'kubeconfig', 'namespace', 'image', 'replicas', 'port', 'url', 'tls-dir', 'webhook-bundle', 'render'],
+  booleans: ['yes', 'dry-run', 'render-secrets', 'host-network', 'policies-only', 'local', 'service-monitor', 'force-conflicts', 'no-smoke-check', 'help'],
+  aliases: { y: 'yes', n: 'namespace', h: 'help' },
+};
