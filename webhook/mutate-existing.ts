@@ -17,7 +17,8 @@ import { ruleMatchesRequest } from '../engine/match';
 import { matchResourceDescriptions } from '../engine/policy';
 import { asArray, asObject, jsonEqual } from '../engine/core/json';
 import type { AdmissionRequest, ClusterState, JsonObject } from '../engine/core/types';
-import { describeRef, refOf, type KubeClient } from '../kube-api/client';
+import { describeRef, refOf } from '../kube-api/errors';
+import type { KubeClient } from '../kube-api/client';
 import { policyKey } from './generate-work';
 
 type Json = Record<string, unknown>;
