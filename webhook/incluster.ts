@@ -135,7 +135,9 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     new LeaderElector({ client, name, namespace: opts.namespace, identity, retryPeriodMs: opts.retryPeriodMs, log: opts.log, onStartedLeading });
   const statuses = new PolicyStatusWriter(client, opts.log);
   const admission = elector(LEASE_NAMES.admission, (signal) => {
-    renewPeriodically(client, opts.namespace, opts.log, signal, opts.certRenewalIntervalMs, (work) => controller.serialized(work));
+    // Local mode keeps its certificates on the developer's machine: the in-cluster Secret (a
+    // cluster-mode deploy's, if any) is not this server's to rotate.
+    if (!opts.localUrl) renewPeriodically(client, opts.namespace, opts.log, signal, opts.certRenewalIntervalMs, (work) => controller.serialized(work));
     if (!policies) return;
     void controller.sync(policies);
     void statuses.sync(policies);
