@@ -9,7 +9,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs, single, UsageError, type ParsedArgs } from '../io/args';
 import { loadPolicyFiles } from '../webhook/serve';
-import { certificatesCover, makeCertificates, type CertificateSet } from '../tls/certificates';
+import { certificatesCover, makeCertificates, trustBundle, type CertificateSet } from '../tls/certificates';
 import { targetSummary, type ClusterTarget } from './context';
 import { KubeClient } from '../kube-api/client';
 import { DEPLOY_FLAGS } from './flags';
@@ -179,16 +179,30 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
   process.once('SIGINT', onSigint);
   try {
     let stopLocal: (() => Promise<void>) | undefined;
+    let releaseLocal: (() => Promise<void>) | undefined;
     // A dry run registers nothing, so nothing calls us: no listener.
     if (local && !args.booleans.has('dry-run')) {
-      const { startWebhookServer } = await import('../webhook/server');
+      // The same webhook as in a cluster (policies and exceptions watched from the API server,
+      // reports, events, policy status, generate and mutate-existing), with the developer's
+      // credentials; only the listener and the certificates are local.
+      const { startClusterMode } = await import('../webhook/cluster-mode');
+      const { defaultResourceFilters } = await import('../webhook/resource-filters');
       const port = Number(new URL(url!).port || 443);
       // Listen only on the address the API server calls (--url), not on every interface.
       const host = new URL(url!).hostname.replace(/^\[|\]$/g, '');
-      const server = await startWebhookServer({ port, host, tlsCertFile: join(tlsDir, 'tls.crt'), tlsKeyFile: join(tlsDir, 'tls.key'), workerScript: bundle });
-      server.setPolicies(policies, { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] });
-      io.out(`local webhook listening on ${host}:${server.address().port}`);
-      stopLocal = () => server.close();
+      const namespace = single(args, 'namespace') ?? DEFAULT_NAMESPACE;
+      const webhook = await startClusterMode({
+        client,
+        server: { port, host, tlsCertFile: join(tlsDir, 'tls.crt'), tlsKeyFile: join(tlsDir, 'tls.key'), workerScript: bundle, resourceFilters: defaultResourceFilters(namespace) },
+        namespace,
+        caPem: trustBundle(certs!),
+        localUrl: url,
+        log: (line) => io.err(line),
+        holdBackground: process.env.KYVERNO_STUDIO_HOLD_BACKGROUND === '1',
+      });
+      io.out(`local webhook listening on ${host}:${webhook.server.address().port}`);
+      stopLocal = () => webhook.stop();
+      releaseLocal = () => webhook.release();
     }
     const result = await runDeploy({
       client,
@@ -213,24 +227,12 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
     if (result.error) io.err(`Error: ${result.error}`);
     io.out(`deploy: ${result.outcome}${result.rolledBack.length ? ` (rolled back ${result.rolledBack.length} object(s))` : ''}`);
     if (stopLocal && result.outcome === 'deployed') {
-      // The cleanup controller runs here too: cleanup and deleting policies in the cluster, and the ttl label.
-      const cleanupStop = new AbortController();
-      setMaxListeners(64, cleanupStop.signal);
-      const { runLocalCleanup } = await import('../webhook/cleanup');
-      const { EventWriter } = await import('../webhook/events');
-      const { parseResourceFilters, defaultResourceFilters } = await import('../webhook/resource-filters');
-      const log = (line: string) => io.err(line);
-      const events = new EventWriter(client, log);
-      runLocalCleanup({ client, log, events, resourceFilters: parseResourceFilters(defaultResourceFilters(single(args, 'namespace') ?? DEFAULT_NAMESPACE)), signal: cleanupStop.signal });
-      const previousStop = stopLocal;
-      stopLocal = async () => {
-        cleanupStop.abort();
-        await events.close();
-        await previousStop();
-      };
       io.out('The cluster now calls this machine. Press Ctrl-C to stop; the webhook configurations are removed on exit.');
       process.off('SIGINT', onSigint);
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      // Stop acting on the cluster first, so the webhook controller cannot put back a
+      // configuration removed below.
+      await releaseLocal?.();
       for (const [kind, name] of ALL_CONFIGS) {
         const ref = { apiVersion: 'admissionregistration.k8s.io/v1', kind, name };
         // Kyverno's names: never delete a real Kyverno's configuration.

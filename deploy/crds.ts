@@ -35,8 +35,11 @@ export function loadCrd(entry: CrdEntry, dir = crdDirectory()): Json {
 
 const REPORT_GROUP = 'wgpolicyk8s.io';
 
-/** CRDs the given policies need (their kinds), plus the policy report CRDs. */
-export function crdsFor(policies: Json[], index: CrdEntry[], withReports: boolean): CrdEntry[] {
+/**
+ * CRDs the given policies need (their kinds); with the webhook (`withWebhook`), also the policy
+ * report CRDs and Kyverno's UpdateRequest, the webhook's persisted background queue.
+ */
+export function crdsFor(policies: Json[], index: CrdEntry[], withWebhook: boolean): CrdEntry[] {
   const wanted = new Set(policies.map((p) => `${String(p.apiVersion).split('/')[0]}|${String(p.kind)}`));
-  return index.filter((e) => wanted.has(`${e.group}|${e.kind}`) || (withReports && e.group === REPORT_GROUP));
+  return index.filter((e) => wanted.has(`${e.group}|${e.kind}`) || (withWebhook && (e.group === REPORT_GROUP || (e.group === 'kyverno.io' && e.kind === 'UpdateRequest'))));
 }

@@ -1,6 +1,6 @@
 /** Server-side dry run of a plan, and the "what will be created or changed" summary. */
 import { KubeClient, KubeError, conflictText, describeRef, refOf, type ObjectRef } from '../kube-api/client';
-import type { Plan, Phase } from './plan';
+import { takesOverFields, type Plan, type Phase } from './plan';
 
 type Json = Record<string, unknown>;
 
@@ -72,7 +72,7 @@ export async function dryRun(client: KubeClient, plan: Plan, opts: { force?: boo
     let existing: Json | undefined;
     try {
       existing = await client.get(ref);
-      const after = await client.apply(object, { dryRun: true, force: opts.force });
+      const after = await client.apply(object, { dryRun: true, force: opts.force || takesOverFields(phase, object) });
       if (!existing) result.changes.push({ phase, ref, kind: 'create', existed: false });
       else {
         const fields = changedFields(existing, after);

@@ -3,6 +3,7 @@
  * list of objects a deploy applies. No cluster access here; the apply layer (run.ts) decides
  * what exists, dry-runs and applies in this order.
  */
+import { POLICY_KINDS } from '../webhook/incluster';
 import { webhookRbac, type RbacPlan } from './rbac';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
@@ -208,6 +209,16 @@ function withLabels(policy: Json): Json {
   return { ...rest, metadata: clean };
 }
 
+/**
+ * Whether a planned object is applied with `force`: the deployed policies are the desired
+ * state, so fields someone changed with `kubectl apply`/`edit` (another field manager) are
+ * taken back rather than reported as a conflict; every other object conflicts unless
+ * --force-conflicts is given.
+ */
+export function takesOverFields(phase: Phase, object: Json): boolean {
+  return phase === 'policies' && POLICY_KINDS.some((k) => k.kind === object.kind && [k.apiVersion, ...(k.fallbacks ?? [])].includes(String(object.apiVersion)));
+}
+
 /** The whole deploy, in apply order. */
 export function planDeploy(input: PlanInput): Plan {
   const ns = input.namespace ?? DEFAULT_NAMESPACE;
@@ -222,7 +233,8 @@ export function planDeploy(input: PlanInput): Plan {
   const needs = input.mode === 'policies-only' ? [] : webhookNeeds(input.policies, input.kinds);
   for (const n of needs) for (const k of n.unresolved) warnings.push(`kind ${k} is not served by this cluster; requests for it will not reach the webhook`);
 
-  if (input.mode === 'cluster') add('namespace', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: labels({ 'kubernetes.io/metadata.name': ns }) } });
+  // Local mode too: the local webhook holds its leader Leases and background queue there.
+  if (input.mode !== 'policies-only') add('namespace', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: labels({ 'kubernetes.io/metadata.name': ns }) } });
   for (const crd of input.crds ?? []) {
     const meta = (crd.metadata ?? {}) as Json;
     add('crds', { ...crd, metadata: { name: meta.name, labels: { ...((meta.labels ?? {}) as Json), ...MANAGED_BY, [CRD_LABEL]: 'true' }, annotations: meta.annotations } });

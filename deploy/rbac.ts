@@ -135,6 +135,18 @@ export function policyGrants(policy: Json, kinds: KindTable): { grants: Grant[];
       if (!resolved?.length) unknown.push(`${reason}: generated kind ${spec} is not served by this cluster`);
       for (const r of resolved ?? []) add(r.group, r.resource, [...READ, ...WRITE]);
     }
+    // Mutate existing: the targets are read and updated (webhook/mutate-existing.ts).
+    for (const t of asArray(asObject(rule.mutate).targets).map(asObject)) {
+      const apiVersion = String(t.apiVersion ?? '');
+      const kind = String(t.kind ?? '').split('/')[0];
+      if (!kind || hasVariable(kind) || hasVariable(apiVersion)) {
+        unknown.push(`${reason}: a mutate target names its kind with a variable; grant its read and update yourself`);
+        continue;
+      }
+      const resolved = resolveKind(apiVersion ? `${apiVersion}/${kind}` : kind, kinds);
+      if (!resolved?.length) unknown.push(`${reason}: mutate target kind ${kind} is not served by this cluster`);
+      for (const r of resolved ?? []) add(r.group, r.resource, [...READ, 'update']);
+    }
   }
   for (const text of strings(spec)) {
     for (const m of text.matchAll(CEL_RESOURCE)) {
@@ -190,6 +202,8 @@ function ownNamespaceRules(): Json[] {
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: Object.values(LEASE_NAMES), verbs: ['get', 'update', 'patch', 'delete'] },
     { apiGroups: [''], resources: ['secrets'], resourceNames: [`${WEBHOOK_NAME}-tls`], verbs: ['get', 'update', 'patch'] },
+    // The persisted background queue (webhook/background.ts): Kyverno's UpdateRequests, kept in our namespace.
+    { apiGroups: ['kyverno.io'], resources: ['updaterequests', 'updaterequests/status'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
   ];
 }
 

@@ -5,7 +5,7 @@
  * rollback (rollback.ts) deletes what this run created and puts back what it changed. The CLI
  * and the VS Code commands share this code and differ only in their DeployUI.
  */
-import { certificateHosts, planDeploy, VALIDATING_CONFIG, MUTATING_CONFIG, WEBHOOK_NAME, DEFAULT_NAMESPACE, DEFAULT_IMAGE, type DeployMode, type Phase } from './plan';
+import { certificateHosts, planDeploy, takesOverFields, VALIDATING_CONFIG, MUTATING_CONFIG, WEBHOOK_NAME, DEFAULT_NAMESPACE, DEFAULT_IMAGE, type DeployMode, type Phase } from './plan';
 import { pinImage, registryDigestResolver, type ImageDigestResolver } from './image-pin';
 import { certificatesCover, nextCertificates, secretCertificates, type CertificateSet } from '../tls/certificates';
 import { crdIndex, crdsFor, loadCrd } from './crds';
@@ -263,7 +263,7 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
         throw new Error(`${describeRef(ref)}: cannot read it before changing it: ${e.message}`);
       });
       try {
-        await client.apply(object, { force: req.forceConflicts });
+        await client.apply(object, { force: req.forceConflicts || takesOverFields(p, object) });
       } catch (e) {
         journal.failed(entry, e);
         throw new Error(e instanceof KubeError && e.status === 409 ? conflictText(e) : `${describeRef(ref)}: ${(e as Error).message}`);

@@ -18,6 +18,11 @@ export interface ControllerOptions {
   /** Published only in configurations that have no webhook yet; others keep their caBundle. */
   caPem?: string;
   log: (line: string) => void;
+  /**
+   * Local mode: the configurations call this URL, and a missing one is created (the local
+   * webhook runs with the developer's credentials; in a cluster deploy creates them).
+   */
+  localUrl?: string;
 }
 
 function rulesOf(config: Json | undefined): string {
@@ -60,13 +65,22 @@ export class WebhookController {
   private async syncNow(policies: Json[]): Promise<void> {
     const { client, namespace, caPem, log } = this.opts;
     const needs = webhookNeeds(policies, await kindTable(client, policies));
-    const wanted = webhookConfigurations({ namespace, caPem: caPem ?? '', needs, keepEmpty: true });
+    const wanted = webhookConfigurations({ namespace, caPem: caPem ?? '', needs, keepEmpty: true, localUrl: this.opts.localUrl });
     const key = JSON.stringify(wanted.map(rulesOf));
     if (key === this.last) return;
     for (const config of wanted) {
       const name = String((config.metadata as Json).name);
       const ref = { apiVersion: 'admissionregistration.k8s.io/v1', kind: String(config.kind), name };
       const current = await client.get(ref);
+      if (!current && this.opts.localUrl && caPem) {
+        try {
+          await client.apply(config, { force: true });
+          log(`webhook controller: created ${config.kind} ${name} for ${this.opts.localUrl}`);
+        } catch (e) {
+          log(`webhook controller: cannot create ${config.kind} ${name}: ${(e as Error).message}`);
+        }
+        continue;
+      }
       if (!current) {
         log(`webhook controller: ${config.kind} ${name} does not exist (deploy creates it); not creating it from here`);
         continue;

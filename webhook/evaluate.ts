@@ -81,6 +81,12 @@ function ruleOutcomes(policy: Json, response: PolicyResponse, into: RuleOutcome[
   }
 }
 
+/** Made by a generate rule: Kyverno's managed-by and policy-name labels. */
+function isGenerated(o: Json): boolean {
+  const l = asObject(asObject(o.metadata).labels);
+  return l['app.kubernetes.io/managed-by'] === 'kyverno' && typeof l['generate.kyverno.io/policy-name'] === 'string' && l['generate.kyverno.io/policy-name'] !== '';
+}
+
 export function errorReply(status: number, message: string): ReviewReply {
   return { status, body: JSON.stringify({ message }), outcomes: [], reportable: [] };
 }
@@ -112,9 +118,12 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
         : admissionEvents(answer.responses, policyOf, subject, response.allowed === false, msg.successEvents === true);
     // Generate rules fire only for requests that were admitted and will be stored (Kyverno's
     // validating webhook hands them to its background controller the same way).
-    const generating = msg.generate && msg.path === 'validate' && index.generating.size > 0 && response.allowed === true && request.dryRun !== true
-      ? policies.filter((p) => index.generating.has(p))
-      : [];
+    const background = msg.generate && msg.path === 'validate' && response.allowed === true && request.dryRun !== true;
+    const generating = background && index.generating.size > 0 ? policies.filter((p) => index.generating.has(p)) : [];
+    // Kyverno's handleNonTrigger: an UPDATE or DELETE of an object a generate rule made.
+    const downstream = background && (operation === 'UPDATE' || operation === 'DELETE') && isGenerated(asObject(request.oldObject));
+    // Mutate-existing rules too (Kyverno's handleMutateExisting, beside handleGenerate).
+    const mutating = background && index.mutatingExisting.size > 0 ? policies.filter((p) => index.mutatingExisting.has(p)) : [];
     // As Kyverno: no admission reports for deletions or subresources (the object itself did not change).
     const reports = msg.reports !== false && request.operation !== 'DELETE' && !request.subResource;
     return {
@@ -133,7 +142,9 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
           )
         : [],
       subject: reports && request.dryRun !== true ? subject : undefined,
-      generation: generating.length ? { request: readAdmissionReview(review).request, policies: generating } : undefined,
+      generation: generating.length || mutating.length || downstream
+        ? { request: readAdmissionReview(review).request, policies: generating, ...(mutating.length ? { mutateExisting: mutating } : {}), ...(downstream ? { downstream } : {}) }
+        : undefined,
     };
   } catch (e) {
     if (e instanceof SyntaxError) return errorReply(400, `body is not JSON: ${e.message}`);

@@ -12,6 +12,7 @@ import { CONTROLLER_FAILURE } from '../engine/generate';
 import type { AdmissionRequest, ClusterState, JsonObject, RuleResult } from '../engine/core/types';
 import type { GeneratedItem, PendingGeneration, TriggerRef } from './protocol';
 import { asArray, asObject } from '../engine/core/json';
+import { firedMutateExistingRules } from './mutate-existing';
 
 type Json = Record<string, unknown>;
 
@@ -105,22 +106,39 @@ export function generateWork(policy: Json, request: AdmissionRequest, cluster: C
 }
 
 /**
- * A server process's part, run after the answer is sent: policies without clone sources are
- * evaluated here; the others go to the primary with the request.
+ * A server process's part, run after the answer is sent: which policies' background rules
+ * this admitted request fires. A generate policy counts when it asks for downstream work (or
+ * has clone sources, which only the primary can read); a mutate-existing policy when one of
+ * its rules matches. Each becomes one BackgroundRequest (Kyverno's UpdateRequest), which the
+ * background controller persists and evaluates again with what it reads from the cluster.
  */
 export function runGeneration(pending: PendingGeneration, cluster: ClusterState): GenerateWork {
   const out: GenerateWork = { items: [], errors: [] };
+  const unit = (type: 'generate' | 'mutate', policy: JsonObject, rules: string[]): GeneratedItem => ({ action: 'request', type, policy, rules, request: pending.request });
   for (const policy of pending.policies) {
     try {
       if (needsCloneSources(policy)) {
-        out.items.push({ action: 'clone', policy, request: pending.request, exceptions: cluster.exceptions ?? [] });
+        out.items.push(unit('generate', policy, generateRulesOf(policy).map((r) => String(r.name ?? ''))));
         continue;
       }
       const work = generateWork(policy, pending.request, cluster);
-      out.items.push(...work.items);
+      const rules = [...new Set(work.items.flatMap((i) => (i.action === 'create' || i.action === 'delete' ? [i.rule] : [])))];
+      if (rules.length) out.items.push(unit('generate', policy, rules));
       out.errors.push(...work.errors);
     } catch (e) {
       out.errors.push(`generate: policy ${policyKey(policy)}: ${(e as Error).message}`);
+    }
+  }
+  if (pending.downstream && pending.request.oldObject) {
+    const labels = asObject(asObject(pending.request.oldObject.metadata).labels);
+    out.items.push({ action: 'downstream', operation: pending.request.operation, labels: Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)])) });
+  }
+  for (const policy of pending.mutateExisting ?? []) {
+    try {
+      const rules = firedMutateExistingRules(policy, pending.request, cluster);
+      if (rules.length) out.items.push(unit('mutate', policy, rules));
+    } catch (e) {
+      out.errors.push(`mutate existing: policy ${policyKey(policy)}: ${(e as Error).message}`);
     }
   }
   return out;

@@ -11,8 +11,8 @@ import { KubeError, describeRef, refOf, type ObjectRef } from '../kube-api/error
 import type { KubeClient } from '../kube-api/client';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { knownKindTable } from '../engine/kube';
-import { generatePatterns, generateRulesOf, generateWork, policyKey } from './generate-work';
-import type { GeneratedItem, TriggerRef } from './protocol';
+import { generatePatterns, generateRulesOf, generateWork, needsCloneSources, policyKey } from './generate-work';
+import type { BackgroundRequest, GeneratedItem, TriggerRef } from './protocol';
 import { asObject } from '../engine/core/json';
 
 type Json = Record<string, unknown>;
@@ -99,7 +99,8 @@ export class DownstreamGenerator {
   }
 
   private itemPolicy(item: GeneratedItem): string {
-    return item.action === 'clone' ? policyKey(item.policy) : item.policy;
+    if (item.action === 'downstream') return item.labels['generate.kyverno.io/policy-name'] ?? '';
+    return item.action === 'request' ? policyKey(item.policy) : item.policy;
   }
 
   private pump(): void {
@@ -116,17 +117,33 @@ export class DownstreamGenerator {
     }
   }
 
-  private async work(item: GeneratedItem): Promise<void> {
-    if (item.action === 'clone') return this.reevaluate(item);
+  /**
+   * Does one item now (the background controller's entry point) and resolves with one line
+   * per failure: a failed item is retried, and its lines are recorded in its UpdateRequest.
+   */
+  async process(item: GeneratedItem, exceptions: JsonObject[] = []): Promise<string[]> {
+    const failures: string[] = [];
+    try {
+      await this.work(item, failures, exceptions);
+    } catch (e) {
+      failures.push(`generate: policy ${this.itemPolicy(item)}: ${(e as Error).message}`);
+    }
+    return failures;
+  }
+
+  private async work(item: GeneratedItem, failures: string[] = [], exceptions: JsonObject[] = []): Promise<void> {
+    if (item.action === 'request') return this.reevaluate(item, failures, exceptions);
+    // The background controller turns these into jobs; nothing to do here.
+    if (item.action === 'downstream') return;
     if (item.action === 'delete') {
-      for (const r of item.resources) await this.deleteDownstream(item, r);
+      for (const r of item.resources) await this.deleteDownstream(item, r, failures);
       return;
     }
     if (item.operation === 'CREATE' && !(await this.triggerStored(item.trigger))) {
       this.options.log(`generate: policy ${item.policy} rule ${item.rule}: ${triggerText(item.trigger)} was not stored (refused after our admission?); nothing generated`);
       return;
     }
-    for (const r of item.resources) await this.createDownstream(item, r);
+    for (const r of item.resources) await this.createDownstream(item, r, failures);
   }
 
   /** Calls `fn` until it succeeds or fails for good; transient failures back off exponentially. */
@@ -143,17 +160,22 @@ export class DownstreamGenerator {
 
   /** The webhook answers before the API server stores the object; wait for it (Kyverno's getTrigger). */
   private async triggerStored(t: TriggerRef): Promise<boolean> {
+    return !!(await this.waitForTrigger(t));
+  }
+
+  /** The trigger as stored, once it is (undefined when it never was within the wait, or is another object of that name). */
+  async waitForTrigger(t: TriggerRef): Promise<JsonObject | undefined> {
     const ref: ObjectRef = { apiVersion: t.apiVersion, kind: t.kind, name: t.name, namespace: t.kind === 'Namespace' ? undefined : t.namespace };
     const deadline = Date.now() + this.opts.triggerWaitMs;
     for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
       const live = await this.retry(() => this.options.client.get(ref));
-      if (live && (!t.uid || asObject(live.metadata).uid === t.uid)) return true;
-      if (Date.now() + delay > deadline || this.closed) return false;
+      if (live && (!t.uid || asObject(live.metadata).uid === t.uid)) return live;
+      if (Date.now() + delay > deadline || this.closed) return undefined;
       await new Promise((r) => setTimeout(r, delay));
     }
   }
 
-  private async createDownstream(item: Extract<GeneratedItem, { action: 'create' }>, resource: JsonObject): Promise<void> {
+  private async createDownstream(item: Extract<GeneratedItem, { action: 'create' }>, resource: JsonObject, failures: string[]): Promise<void> {
     const { client, log } = this.options;
     const what = describeRef(refOf(resource));
     const created = () => log(`generate: policy ${item.policy} rule ${item.rule} created ${what} for ${triggerText(item.trigger)}`);
@@ -183,12 +205,14 @@ export class DownstreamGenerator {
       });
       if (changed) log(`generate: policy ${item.policy} rule ${item.rule} synchronized ${what}`);
     } catch (e) {
-      log(`generate: policy ${item.policy} rule ${item.rule}: cannot ${item.synchronize ? 'create or update' : 'create'} ${what}: ${(e as Error).message}`);
+      const line = `generate: policy ${item.policy} rule ${item.rule}: cannot ${item.synchronize ? 'create or update' : 'create'} ${what}: ${(e as Error).message}`;
+      log(line);
+      failures.push(line);
     }
   }
 
   /** Deletes an object only if it is the downstream of this policy, rule and trigger. */
-  private async deleteDownstream(item: Extract<GeneratedItem, { action: 'delete' }>, resource: JsonObject): Promise<void> {
+  private async deleteDownstream(item: Extract<GeneratedItem, { action: 'delete' }>, resource: JsonObject, failures: string[]): Promise<void> {
     const { client, log } = this.options;
     const ref = refOf(resource);
     try {
@@ -201,17 +225,19 @@ export class DownstreamGenerator {
       if (!ours || (uid && have[`${GENERATE_LABEL}trigger-uid`] !== uid)) return;
       if (await this.retry(() => client.delete(ref))) log(`generate: policy ${item.policy} rule ${item.rule} deleted ${describeRef(ref)} (its trigger ${triggerText(item.trigger)} is gone or no longer matches)`);
     } catch (e) {
-      log(`generate: policy ${item.policy} rule ${item.rule}: cannot delete ${describeRef(ref)}: ${(e as Error).message}`);
+      const line = `generate: policy ${item.policy} rule ${item.rule}: cannot delete ${describeRef(ref)}: ${(e as Error).message}`;
+      log(line);
+      failures.push(line);
     }
   }
 
-  /** Evaluates a policy with clone sources again, with those sources fetched from the cluster. */
-  private async reevaluate(item: Extract<GeneratedItem, { action: 'clone' }>): Promise<void> {
-    const resources = await cloneSources(this.options.client, item.policy, (l) => this.options.log(l), (fn) => this.retry(fn));
-    const cluster: ClusterState = { resources, namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: item.exceptions };
+  /** Evaluates a policy's generate rules for a request, with its clone sources (if any) fetched from the cluster. */
+  private async reevaluate(item: BackgroundRequest, failures: string[], exceptions: JsonObject[]): Promise<void> {
+    const resources = needsCloneSources(item.policy) ? await cloneSources(this.options.client, item.policy, (l) => this.options.log(l), (fn) => this.retry(fn)) : [];
+    const cluster: ClusterState = { resources, namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions };
     const work = generateWork(item.policy, item.request, cluster);
     for (const line of work.errors) this.options.log(line);
-    for (const next of work.items) if (next.action !== 'clone') await this.work(next);
+    for (const next of work.items) if (next.action !== 'request') await this.work(next, failures, exceptions);
   }
 }
 

@@ -6,8 +6,8 @@
  * - `kyverno` (admission controller): the webhook controller keeping the configurations' rules,
  *   and the policies' status (Ready condition, autogen rules, rule counts);
  * - `kyverno-reports-controller`: background scans and report maintenance (prune, sweep);
- * - `kyverno-background-controller`: held for the work that Kyverno's background controller
- *   does (generate for existing resources);
+ * - `kyverno-background-controller`: generate and mutate-existing work, persisted as
+ *   UpdateRequests by whichever replica admitted the trigger (webhook/background.ts);
  * - `kyverno-cleanup-controller`: cleanup and deleting policies on their schedules and the
  *   `cleanup.kyverno.io/ttl` label (cleanup.ts); every replica watches those policies, so a new
  *   leader starts from the cluster's state.
@@ -32,6 +32,7 @@ import { PolicyStatusWriter } from './policy-status';
 import { registrySecretRefs } from '../registry/prefetch';
 import { CLEANUP_KINDS, CleanupController } from './cleanup';
 import type { ResourceFilter } from './resource-filters';
+import type { BackgroundController } from './background';
 
 export const POLICY_KINDS: WatchedKind[] = [
   { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy' },
@@ -70,6 +71,12 @@ export interface InClusterOptions {
   resourceFilters?: ResourceFilter[];
   /** Kyverno's `--ttlReconciliationInterval` (default 1 min). */
   ttlIntervalMs?: number;
+  /** Generate and mutate-existing work (the background Lease's leader processes it). */
+  background?: BackgroundController;
+  /** Local mode: the URL the webhook configurations call (the controller keeps it). */
+  localUrl?: string;
+  /** The CA to publish; read from caFile when absent. */
+  caPem?: string;
   /** How often the admission leader checks the serving certificates for renewal (default 12 h). */
   certRenewalIntervalMs?: number;
 }
@@ -80,6 +87,8 @@ export interface InClusterRun {
   electors: LeaderElector[];
   /** Releases every Lease this replica holds (hand-over on shutdown) and stops the leader work. */
   release(): Promise<void>;
+  /** The policies and PolicyExceptions served now (from the last watch event). */
+  current(): { policies: JsonObject[]; exceptions: JsonObject[] };
 }
 
 function ready(o: JsonObject): boolean {
@@ -136,7 +145,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   const client = opts.client ?? inClusterClient();
   const identity = opts.identity ?? replicaIdentity();
   const reports = new ReportWriter(client, opts.log, opts.reportIntervalMs);
-  const controller = new WebhookController({ client, namespace: opts.namespace, caPem: readCa(opts.caFile, opts.log), log: opts.log });
+  const controller = new WebhookController({ client, namespace: opts.namespace, caPem: opts.caPem ?? readCa(opts.caFile, opts.log), log: opts.log, localUrl: opts.localUrl });
   const scan = async (path: 'validate', body: string, only: string[]) => {
     const reply = await opts.server.evaluate(path, body, only, opts.events ? { events: 'scan', successEvents: opts.successEvents } : undefined);
     if (reply.events) opts.events?.add(reply.events);
@@ -145,12 +154,15 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   const scanner = new BackgroundScanner(client, scan, (items) => reports.add(items), opts.log);
   scanner.follow();
   let policies: JsonObject[] | undefined;
+  let exceptions: JsonObject[] = [];
 
   const elector = (name: string, onStartedLeading: (signal: AbortSignal) => void) =>
     new LeaderElector({ client, name, namespace: opts.namespace, identity, retryPeriodMs: opts.retryPeriodMs, log: opts.log, onStartedLeading });
   const statuses = new PolicyStatusWriter(client, opts.log);
   const admission = elector(LEASE_NAMES.admission, (signal) => {
-    renewPeriodically(client, opts.namespace, opts.log, signal, opts.certRenewalIntervalMs, (work) => controller.serialized(work));
+    // Local mode keeps its certificates on the developer's machine: the in-cluster Secret (a
+    // cluster-mode deploy's, if any) is not this server's to rotate.
+    if (!opts.localUrl) renewPeriodically(client, opts.namespace, opts.log, signal, opts.certRenewalIntervalMs, (work) => controller.serialized(work));
     if (!policies) return;
     void controller.sync(policies);
     void statuses.sync(policies);
@@ -159,8 +171,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     void reports.start(signal);
     void scanner.lead(signal, opts.backgroundScanIntervalMs);
   });
-  const background = elector(LEASE_NAMES.background, () => {});
-  let exceptions: JsonObject[] = [];
+  const background = elector(LEASE_NAMES.background, (signal) => opts.background?.lead(signal));
   const cleanup = new CleanupController({ client, log: opts.log, events: opts.events, resourceFilters: opts.resourceFilters, ttlIntervalMs: opts.ttlIntervalMs, exceptions: () => exceptions });
   opts.server.addMetricsSource(() => cleanup.metricsText());
   const cleaning = elector(LEASE_NAMES.cleanup, (signal) => cleanup.lead(signal));
@@ -199,6 +210,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
         void statuses.sync(policies);
       }
       void scanner.onPolicies(policies);
+      void opts.background?.onPolicies(policies);
       // Campaign once the policies are known, so a new leader starts from the cluster's state.
       if (!started) {
         started = true;
@@ -212,6 +224,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     reports,
     cleanup,
     electors,
+    current: () => ({ policies: policies ?? [], exceptions }),
     async release() {
       electing.abort();
       // A renewal in flight finishes first, so the release is the last write.

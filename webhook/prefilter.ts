@@ -16,15 +16,26 @@ function hasGenerateRules(policy: JsonObject): boolean {
   return Array.isArray(rules) && rules.some((r) => typeof r === 'object' && r !== null && typeof (r as JsonObject).generate === 'object' && (r as JsonObject).generate !== null);
 }
 
+/** A classic policy with at least one mutate-existing rule (mutate.targets). */
+export function hasMutateExistingRules(policy: JsonObject): boolean {
+  if (policy.kind !== 'ClusterPolicy' && policy.kind !== 'Policy') return false;
+  const rules = ((policy.spec ?? {}) as JsonObject).rules;
+  return Array.isArray(rules) && rules.some((r) => Array.isArray(asObject(asObject(r).mutate).targets) && (asObject(asObject(r).mutate).targets as unknown[]).length > 0);
+}
+
 export class PolicyIndex extends PolicyKindIndex {
   readonly generating = new Set<JsonObject>();
+  readonly mutatingExisting = new Set<JsonObject>();
   /** Some policy verifies or reads images: reviews read the registry first (webhook/images.ts). */
   readonly readsImages: boolean;
 
   constructor(policies: JsonObject[]) {
     super(policies);
     this.readsImages = policies.some((p) => policyReadsImages(p));
-    for (const p of policies) if (hasGenerateRules(p)) this.generating.add(p);
+    for (const p of policies) {
+      if (hasGenerateRules(p)) this.generating.add(p);
+      if (hasMutateExistingRules(p)) this.mutatingExisting.add(p);
+    }
   }
   /**
    * The candidates for an AdmissionReview's `request`, read as it comes (not validated yet:

@@ -117,6 +117,10 @@ export interface PendingGeneration {
   request: AdmissionRequest;
   /** The candidate policies that have generate rules, in policy order. */
   policies: JsonObject[];
+  /** The candidate policies that have mutate-existing rules (mutate.targets). */
+  mutateExisting?: JsonObject[];
+  /** The request changed or deleted an object a generate rule made (Kyverno's labels on its old object). */
+  downstream?: boolean;
 }
 
 /** The object whose admission fired a generate rule. */
@@ -132,8 +136,7 @@ export interface TriggerRef {
  * Work for the primary's downstream generator. `create`: objects to create when absent
  * (updated only with synchronize); `delete`: objects a synchronized rule generated for a
  * trigger that was deleted or no longer matches (deleted only if their labels say so);
- * `clone`: a policy whose clone sources live in the cluster, evaluated again by the primary
- * once it has fetched them.
+ * `request`: a request to evaluate again on the primary (BackgroundRequest).
  */
 export type GeneratedItem =
   | {
@@ -147,4 +150,24 @@ export type GeneratedItem =
       resources: JsonObject[];
     }
   | { action: 'delete'; policy: string; rule: string; trigger: TriggerRef; resources: JsonObject[] }
-  | { action: 'clone'; policy: JsonObject; request: AdmissionRequest; exceptions: JsonObject[] };
+  | BackgroundRequest
+  /**
+   * A generated object was changed or deleted (its labels as they were): when its rule
+   * synchronizes, the background controller generates it again for its trigger.
+   */
+  | { action: 'downstream'; labels: Record<string, string>; operation: string };
+
+/**
+ * An admitted request that fired a policy's generate or mutate-existing rules: Kyverno's
+ * UpdateRequest. The primary persists it (webhook/background.ts) and the background leader
+ * evaluates it again against the policy as it then is, with what it needs from the cluster
+ * (clone sources, mutate targets), and acts on the result.
+ */
+export interface BackgroundRequest {
+  action: 'request';
+  type: 'generate' | 'mutate';
+  policy: JsonObject;
+  /** The rules it fires (generate: those with downstream work; all generate rules of a clone policy). */
+  rules: string[];
+  request: AdmissionRequest;
+}

@@ -4,6 +4,7 @@
  * failurePolicy, as Kyverno does). Pure: kinds are resolved to resources through a table the
  * caller builds from discovery (`knownKindTable` from engine/kube covers the well-known kinds for offline planning).
  */
+import { generatedKinds } from '../engine/generate/kinds';
 import { asArray, asObject } from '../engine/core/json';
 import { POD_CONTROLLERS } from '../engine/autogen';
 import { matchResourceDescriptions } from '../engine/policy';
@@ -42,7 +43,8 @@ interface Need {
  * Generate rules run in Kyverno's validating webhook on the trigger's admission: CREATE and
  * UPDATE generate; with synchronize a trigger's DELETE removes what it generated, so DELETE
  * must reach us too (explicit match operations win, as for every rule). The generated kind
- * and clone sources are not registered: we do not act on changes to those (see docs/eks.md).
+ * of a synchronized rule is registered for UPDATE and DELETE (see classicNeeds); clone
+ * sources are not: a change to a source reaches its copies on their triggers' next change.
  */
 function generateOperations(rule: Json): string[] {
   return asObject(rule.generate).synchronize === true ? ['CREATE', 'UPDATE', 'DELETE'] : ['CREATE', 'UPDATE'];
@@ -75,13 +77,22 @@ function classicNeeds(policy: Json): Need[] {
     }
     const paths: WebhookKind[] = [];
     // Kyverno verifies images in its mutating webhook (it may rewrite image digests).
-    if (rule.validate) paths.push('validate');
-    if (rule.mutate || rule.verifyImages) paths.push('mutate');
+    // A mutate-existing rule (mutate.targets) acts after admission, from Kyverno's validating
+    // webhook (HasMutateExisting there, HasMutateStandard in the mutating one).
+    const mutateExisting = asArray(asObject(rule.mutate).targets).length > 0;
+    if (rule.validate || mutateExisting) paths.push('validate');
+    if ((rule.mutate && !mutateExisting) || rule.verifyImages) paths.push('mutate');
     for (const path of paths) {
       const operations = ops.size ? [...ops] : path === 'mutate' ? ['CREATE', 'UPDATE'] : ALL_OPERATIONS;
       needs.push({ path, failurePolicy, timeout, kinds: [...kinds], operations, direct: [] });
     }
     if (rule.generate) needs.push({ path: 'validate', failurePolicy, timeout, kinds: [...kinds], operations: ops.size ? [...ops] : generateOperations(rule), direct: [] });
+    // A synchronized rule's downstream kinds too (Kyverno registers them for every generate
+    // rule): an edit or deletion of a generated object is undone (webhook/background.ts).
+    if (asObject(rule.generate).synchronize === true) {
+      const downstream = generatedKinds([{ ...policy, spec: { rules: [rule] } }]);
+      if (downstream.length) needs.push({ path: 'validate', failurePolicy, timeout, kinds: downstream, operations: ['UPDATE', 'DELETE'], direct: [] });
+    }
   }
   return needs;
 }

@@ -42,6 +42,37 @@ export function wantsBackground(p: Json): boolean {
 /** Kyverno's default `--backgroundScanInterval`. */
 export const DEFAULT_BACKGROUND_SCAN_INTERVAL_MS = 3600_000;
 
+/**
+ * The listable kinds a policy's match can select (its match kinds resolved through discovery,
+ * and a CEL policy's resource rules): what a background scan evaluates, and where the
+ * background controller looks for the triggers of generateExisting and mutateExisting.
+ */
+export async function policyKinds(client: KubeClient, policy: Json): Promise<Array<{ apiVersion: string; kind: string }>> {
+  const table = await kindTable(client, [policy]);
+  const targets = new Map<string, { apiVersion: string; kind: string }>();
+  for (const need of policyNeeds(policy)) {
+    for (const k of need.kinds) {
+      for (const r of resolveKind(k, table) ?? []) {
+        if (r.resource.includes('/') || r.resource === '*') continue;
+        const apiVersion = r.group ? `${r.group}/${r.version}` : r.version;
+        const kind = k.split('/').pop()!;
+        targets.set(`${apiVersion}|${kind}`, { apiVersion, kind });
+      }
+    }
+    for (const d of need.direct) {
+      for (const [kind, entries] of table) {
+        for (const e of entries) {
+          const groupOk = d.groups.includes('*') || d.groups.includes(e.group);
+          if (groupOk && d.resources.includes(e.resource)) {
+            targets.set(`${e.group ? `${e.group}/${e.version}` : e.version}|${kind}`, { apiVersion: e.group ? `${e.group}/${e.version}` : e.version, kind });
+          }
+        }
+      }
+    }
+  }
+  return [...targets.values()];
+}
+
 export class BackgroundScanner {
   private seen = new Set<string>();
   private queue: Promise<void> = Promise.resolve();
@@ -92,31 +123,10 @@ export class BackgroundScanner {
   private async scan(policy: Json, generation: number): Promise<void> {
     if (generation !== this.generation) return;
     const name = String(meta(policy).name);
-    const table = await kindTable(this.client, [policy]);
-    const targets = new Map<string, { apiVersion: string; kind: string }>();
-    for (const need of policyNeeds(policy)) {
-      for (const k of need.kinds) {
-        for (const r of resolveKind(k, table) ?? []) {
-          if (r.resource.includes('/') || r.resource === '*') continue;
-          const apiVersion = r.group ? `${r.group}/${r.version}` : r.version;
-          const kind = k.split('/').pop()!;
-          targets.set(`${apiVersion}|${kind}`, { apiVersion, kind });
-        }
-      }
-      for (const d of need.direct) {
-        for (const [kind, entries] of table) {
-          for (const e of entries) {
-            const groupOk = d.groups.includes('*') || d.groups.includes(e.group);
-            if (groupOk && d.resources.includes(e.resource)) {
-              targets.set(`${e.group ? `${e.group}/${e.version}` : e.version}|${kind}`, { apiVersion: e.group ? `${e.group}/${e.version}` : e.version, kind });
-            }
-          }
-        }
-      }
-    }
+    const targets = await policyKinds(this.client, policy);
     const onlyNs = policy.kind === 'Policy' ? String(meta(policy).namespace) : undefined;
     let count = 0;
-    for (const t of targets.values()) {
+    for (const t of targets) {
       const items = await this.client.list(t.apiVersion, t.kind, onlyNs).catch((e: Error) => {
         this.log(`background scan ${name}: cannot list ${t.kind}: ${e.message}`);
         return [] as Json[];

@@ -4,7 +4,6 @@
  * feed the server through the same setPolicies call.
  */
 import { parseArgs, single, UsageError } from '../io/args';
-import { setMaxListeners } from 'node:events';
 import { readFileSync, statSync } from 'node:fs';
 import { walkFiles } from '../io/walk';
 import { dirname, join } from 'node:path';
@@ -12,14 +11,11 @@ import { classifyDocument, formatLoadError, parseYamlDocuments } from '../engine
 import { checkPolicyShape } from '../engine/testing';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { startWebhookServer } from './server';
-import type { ReportItem } from './reports';
-import type { DownstreamGenerator } from './generate';
 import { parseDuration } from '../engine/units';
 import { DEFAULT_RETRY_PERIOD_MS } from './leader';
 import { DEFAULT_BACKGROUND_SCAN_INTERVAL_MS } from './scan';
 import { CERT_RENEWAL_INTERVAL_MS } from './cert-renewer';
 import { startMetricsListener } from './metrics-listener';
-import type { EventWriter } from './events';
 import type { EventReason } from './event-info';
 import { defaultResourceFilters, parseResourceFilters } from './resource-filters';
 import { DEFAULT_TTL_INTERVAL_MS } from '../engine/cleanup/ttl';
@@ -212,16 +208,7 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     throw e;
   }
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-  const policies = args.inCluster ? [] : loadPolicyFiles(args.policies, log);
-  let reports: { add(items: ReportItem[]): void; close(): Promise<void> } | undefined;
-  let release: (() => Promise<void>) | undefined;
-  let events: EventWriter | undefined;
-  let generator: DownstreamGenerator | undefined;
-  const stop = new AbortController();
-  // One abort listener per open watch (a dozen kinds) and per retry wait: more than Node's
-  // default warning threshold of 10 at once, none of them leaked.
-  setMaxListeners(64, stop.signal);
-  const server = await startWebhookServer({
+  const serverOptions = {
     port: args.port,
     host: args.host,
     tlsCertFile: args.cert,
@@ -229,51 +216,42 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     workerScript,
     workers: args.workers,
     timeoutMs: args.timeoutMs,
-    log,
-    // Only the in-cluster mode records reports; without a sink the workers skip building them.
-    onReportable: args.inCluster ? (items) => reports?.add(items.map((i) => ({ ...i, time: Date.now() / 1000 }))) : undefined,
-    // Generate rules create objects, so they run only where we have a cluster to create them in.
-    onGenerated: args.inCluster ? (items) => generator?.add(items) : undefined,
-    onEvents: args.inCluster ? (items) => events?.add(items) : undefined,
     resourceFilters: args.resourceFilters ?? defaultResourceFilters(args.namespace),
-    successEvents: args.successEvents,
     metricsElsewhere: args.metricsPort !== undefined,
-  });
-  const metrics = args.metricsPort === undefined ? undefined
-    : await startMetricsListener({ port: args.metricsPort, host: args.host, metricsText: () => server.metricsText(), log });
-  if (metrics) log(`metrics on http://${args.host}:${metrics.port}/metrics`);
+  };
+  let stop: () => Promise<void>;
+  let metricsText: () => Promise<string>;
   if (args.inCluster) {
-    const { runInCluster, inClusterClient } = await import('./incluster');
+    const { inClusterClient } = await import('./incluster');
     const { KubeClient } = await import('../kube-api/client');
+    const { startClusterMode } = await import('./cluster-mode');
     const client = args.kubeconfig ? KubeClient.fromKubeconfig(args.kubeconfig) : inClusterClient();
-    const { DownstreamGenerator } = await import('./generate');
-    generator = new DownstreamGenerator({ client, log });
-    const { EventWriter } = await import('./events');
-    events = new EventWriter(client, log, { omit: args.omitEvents });
-    const run = await runInCluster({
-      server, namespace: args.namespace, caFile: args.caFile, log, signal: stop.signal, client,
+    const webhook = await startClusterMode({
+      client, server: serverOptions, namespace: args.namespace, caFile: args.caFile, log,
       reportIntervalMs: args.reportIntervalMs, retryPeriodMs: args.retryPeriodMs, backgroundScanIntervalMs: args.backgroundScanIntervalMs,
-      certRenewalIntervalMs: args.certRenewalIntervalMs, events, successEvents: args.successEvents, ttlIntervalMs: args.ttlIntervalMs,
-      resourceFilters: parseResourceFilters(args.resourceFilters ?? defaultResourceFilters(args.namespace)),
+      successEvents: args.successEvents, omitEvents: args.omitEvents, holdBackground: process.env.KYVERNO_STUDIO_HOLD_BACKGROUND === '1',
+      certRenewalIntervalMs: args.certRenewalIntervalMs, ttlIntervalMs: args.ttlIntervalMs,
     });
-    reports = run.reports;
-    release = run.release;
-    log(`in-cluster mode on https://${args.host}:${server.address().port}: watching policies`);
+    stop = webhook.stop;
+    metricsText = () => webhook.server.metricsText();
+    log(`in-cluster mode on https://${args.host}:${webhook.server.address().port}: watching policies`);
   } else {
+    // Files only, no cluster: nothing to report to or generate in.
+    const policies = loadPolicyFiles(args.policies, log);
+    const server = await startWebhookServer({ ...serverOptions, log, successEvents: args.successEvents });
     server.setPolicies(policies, EMPTY_CLUSTER);
+    stop = () => server.close();
+    metricsText = () => server.metricsText();
     log(`serving ${policies.length} policies on https://${args.host}:${server.address().port}`);
   }
+  const metrics = args.metricsPort === undefined ? undefined
+    : await startMetricsListener({ port: args.metricsPort, host: args.host, metricsText: () => metricsText(), log });
+  if (metrics) log(`metrics on http://${args.host}:${metrics.port}/metrics`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
-  // Hand the Leases over first, so another replica takes the leader work within a retry period.
-  await release?.();
-  stop.abort();
-  await generator?.close();
-  await events?.close();
-  await reports?.close();
+  await stop();
   await metrics?.close();
-  await server.close();
   return 0;
 }

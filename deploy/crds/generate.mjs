@@ -10,7 +10,7 @@ import { parse } from 'yaml';
 const here = dirname(fileURLToPath(import.meta.url));
 const source = process.argv[2] ?? here;
 const wanted = [
-  /^kyverno\.io_(clusterpolicies|policies|policyexceptions|cleanuppolicies|clustercleanuppolicies)\.yaml$/,
+  /^kyverno\.io_(clusterpolicies|policies|policyexceptions|cleanuppolicies|clustercleanuppolicies|updaterequests)\.yaml$/,
   /^policies\.kyverno\.io_.*\.yaml$/,
   /^wgpolicyk8s\.io_.*\.yaml$/,
 ];

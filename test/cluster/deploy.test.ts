@@ -11,8 +11,8 @@ import { runDeploy } from '../../deploy/run';
 import { runUndeploy } from '../../deploy/undeploy';
 import { KubeError, type JsonObject } from '../../kube-api/client';
 import { MUTATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from '../../deploy/plan';
-import { bundleWebhook, recordingUI, simulatedReadiness, snapshot, startCluster, type TestCluster } from './harness';
-import { ADD_LABEL, AUDIT_OWNER, REQUIRE_TEAM, configMap, startLocalWebhook, type LocalWebhook } from './fixtures';
+import { bundleCli, bundleWebhook, kubectl, recordingUI, simulatedReadiness, snapshot, startCluster, type TestCluster } from './harness';
+import { ADD_LABEL, AUDIT_OWNER, REQUIRE_TEAM, configMap, startLocalWebhook, waitFor, type LocalWebhook } from './fixtures';
 import { makeCertificates } from '../../tls/certificates';
 
 let cluster: TestCluster;
@@ -301,5 +301,89 @@ test('upstream Kyverno found: only the policies are deployed (when accepted), an
     await cluster.client.delete({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: entry.name });
   }
   for (let i = 0; i < 60 && (await snapshot(cluster.client)).join() !== pristine.join(); i++) await new Promise((res) => setTimeout(res, 500));
+  assert.deepEqual(await snapshot(cluster.client), pristine);
+});
+
+const REQUIRE_POD_OWNER: JsonObject = {
+  apiVersion: 'kyverno.io/v1',
+  kind: 'ClusterPolicy',
+  metadata: { name: 'require-pod-owner' },
+  spec: {
+    validationFailureAction: 'Enforce',
+    background: true,
+    rules: [{ name: 'owner', match: { any: [{ resources: { kinds: ['Pod'] } }] }, validate: { message: "label 'owner' is required", pattern: { metadata: { labels: { owner: '?*' } } } } }],
+  },
+};
+
+const pod = (name: string, labels: Record<string, string>): JsonObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', labels }, spec: { containers: [{ name: 'c', image: 'nginx' }] } });
+
+test('deploy --local watches the cluster: a policy applied with kubectl afterwards denies a bad Pod, a report appears, and a redeploy does not conflict', async () => {
+  const { spawn, spawnSync } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const { createServer } = await import('node:net');
+  const cli = await bundleCli(bundle);
+  const dir = mkdtempSync(join(tmpdir(), 'ks-local-cli-'));
+  const policyFile = join(dir, 'require-team.yaml');
+  writeFileSync(policyFile, JSON.stringify(REQUIRE_TEAM));
+  const port = await new Promise<number>((r) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => r(p));
+    });
+  });
+  const args = [policyFile, '--local', '--url', `https://127.0.0.1:${port}`, '--yes', '--kubeconfig', cluster.kubeconfig, '--tls-dir', join(dir, 'tls')];
+  const child = spawn(process.execPath, [cli, 'deploy', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (c) => (out += c));
+  child.stderr!.on('data', (c) => (out += c));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  let deployed = false;
+  try {
+    await Promise.race([
+      waitFor('deploy --local to be deployed', async () => out.includes('The cluster now calls this machine'), () => out, 90_000),
+      exited.then((code) => (deployed ? undefined : Promise.reject(new Error(`deploy --local exited (${code}):\n${out}`)))),
+    ]);
+    deployed = true;
+
+    // Applied afterwards with kubectl (client-side apply): the local webhook picks it up.
+    const podPolicy = join(dir, 'require-pod-owner.yaml');
+    writeFileSync(podPolicy, JSON.stringify(REQUIRE_POD_OWNER));
+    kubectl(cluster, 'apply', '-f', podPolicy);
+    await waitFor('a Pod without an owner to be denied', async () => {
+      try {
+        await cluster.client.create(pod('no-owner', {}), { dryRun: true });
+        return false;
+      } catch (e) {
+        return e instanceof KubeError && /require-pod-owner/.test(e.message) && /owner/.test(e.message);
+      }
+    }, () => out);
+    const good = await cluster.client.create(pod('has-owner', { owner: 'me' }));
+    const uid = String((good.metadata as JsonObject).uid);
+    const report = await waitFor('a PolicyReport for the admitted Pod', async () => {
+      const reports = await cluster.client.list('wgpolicyk8s.io/v1alpha2', 'PolicyReport', 'default');
+      return reports.find((r) => (r.metadata as JsonObject).name === uid);
+    }, () => out);
+    const results = (report.results ?? []) as JsonObject[];
+    assert.ok(results.some((r) => r.policy === 'require-pod-owner' && r.result === 'pass'), JSON.stringify(results));
+
+    // kubectl changes a deployed policy; deploying the file again does not conflict with kubectl's field manager.
+    writeFileSync(join(dir, 'edited.yaml'), JSON.stringify({ ...REQUIRE_TEAM, spec: { ...(REQUIRE_TEAM.spec as JsonObject), validationFailureAction: 'Audit' } }));
+    kubectl(cluster, 'apply', '-f', join(dir, 'edited.yaml'));
+    const again = spawnSync(process.execPath, [cli, 'deploy', ...args, '--dry-run'], { encoding: 'utf8' });
+    assert.equal(again.status, 0, `${again.stdout}\n${again.stderr}`);
+    assert.doesNotMatch(again.stderr + again.stdout, /conflict/i);
+    assert.match(again.stdout, /~ update\s+ClusterPolicy require-team-label/);
+  } finally {
+    child.kill('SIGINT');
+  }
+  assert.equal(await exited, 0, out);
+  assert.match(out, /webhook configurations removed; the local webhook stopped/);
+  await cluster.client.delete({ apiVersion: 'v1', kind: 'Pod', name: 'has-owner', namespace: 'default' });
+  await cluster.client.delete({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', name: 'require-pod-owner' });
+  for (const r of await cluster.client.list('wgpolicyk8s.io/v1alpha2', 'PolicyReport', 'default')) await cluster.client.delete({ apiVersion: 'wgpolicyk8s.io/v1alpha2', kind: 'PolicyReport', name: String((r.metadata as JsonObject).name), namespace: 'default' });
+  const u = await undeploy();
+  assert.equal(u.outcome, 'undeployed', u.error);
   assert.deepEqual(await snapshot(cluster.client), pristine);
 });

@@ -13,14 +13,17 @@ import type { JsonObject } from '../../kube-api/client';
 import { runDeploy } from '../../deploy/run';
 import { VALIDATING_CONFIG } from '../../deploy/plan';
 import { bundleWebhook, recordingUI, startCluster, type TestCluster } from './harness';
-import { REQUIRE_TEAM, startInClusterWebhook, waitFor } from './fixtures';
+import { REQUIRE_TEAM, startInClusterWebhook, waitFor, type InClusterWebhook } from './fixtures';
 
 let cluster: TestCluster;
 let child: ChildProcess;
 let url = '';
 let certs: CertificateSet;
 let log = '';
+let bundle = '';
+let webhook: InClusterWebhook;
 
+const RETRY = ['--leader-election-retry-period', '500ms'];
 const until = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs?: number) => waitFor(what, probe, () => log, timeoutMs);
 
 /** Every new Namespace gets `defaults`; Namespaces labelled synced=yes also get a synchronized `synced`. */
@@ -55,11 +58,17 @@ before(async () => {
   cluster = startCluster();
   // The namespace of the leader-election Leases: the leader keeps the webhook rules in step.
   await cluster.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kyverno-studio' } });
-  const bundle = await bundleWebhook();
-  ({ child, url, certs } = await startInClusterWebhook(bundle, cluster.kubeconfig, (c) => (log += c)));
+  bundle = await bundleWebhook();
+  // A short Lease retry period: the restart test waits out a killed leader's Lease (6x).
+  webhook = await startInClusterWebhook(bundle, cluster.kubeconfig, (c) => (log += c), RETRY);
+  ({ child, url, certs } = webhook);
 });
 
+/** Webhook processes a test starts besides `child`, killed at the end whatever happened. */
+const extra: ChildProcess[] = [];
+
 after(async () => {
+  for (const c of extra) c.kill('SIGKILL');
   child?.kill('SIGTERM');
   cluster?.stop();
 });
@@ -113,4 +122,116 @@ test('a new Namespace gets the generated ConfigMap with Kyverno labels; synchron
   await until('the ConfigMap of team-b', () => configMap('defaults', 'team-b'));
   assert.equal(await configMap('synced', 'team-b'), undefined);
   assert.doesNotMatch(log, /generate: .*(cannot|failed|not stored)/, 'no generate failures');
+});
+
+const mutatedBy = (o: JsonObject | undefined) => labelsOf(o)['mutated-by'];
+const cm = (name: string, namespace: string, labels: Record<string, string>) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace, labels: { team: 'platform', ...labels } }, data: { k: 'v' } });
+
+/**
+ * ConfigMaps named trigger* stamp the ConfigMaps labelled target=yes in their namespace with
+ * their name; a target named skip-me is left out by the target's own preconditions.
+ */
+const STAMP_TARGETS: JsonObject = {
+  apiVersion: 'kyverno.io/v1',
+  kind: 'ClusterPolicy',
+  metadata: { name: 'stamp-targets' },
+  spec: {
+    mutateExistingOnPolicyUpdate: true,
+    rules: [
+      {
+        name: 'stamp',
+        match: { any: [{ resources: { kinds: ['ConfigMap'], names: ['trigger*'] } }] },
+        mutate: {
+          targets: [{
+            apiVersion: 'v1', kind: 'ConfigMap', namespace: '{{request.object.metadata.namespace}}', selector: { matchLabels: { target: 'yes' } },
+            preconditions: { all: [{ key: '{{target.metadata.name}}', operator: 'NotEquals', value: 'skip-me' }] },
+          }],
+          patchStrategicMerge: { metadata: { labels: { 'mutated-by': '{{request.object.metadata.name}}' } } },
+        },
+      },
+    ],
+  },
+};
+
+test('mutate existing: creating the policy stamps the targets of existing triggers (mutateExistingOnPolicyUpdate); a new trigger stamps them again', async () => {
+  await cluster.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'mx' } });
+  for (const o of [cm('trigger-1', 'mx', {}), cm('a', 'mx', { target: 'yes' }), cm('skip-me', 'mx', { target: 'yes' }), cm('other', 'mx', {})]) await cluster.client.create(o);
+  await cluster.client.apply(STAMP_TARGETS, { force: true });
+  await until('the existing target to be stamped on policy creation', async () => mutatedBy(await configMap('a', 'mx')) === 'trigger-1');
+  assert.equal(mutatedBy(await configMap('skip-me', 'mx')), undefined, "the target's preconditions leave it out");
+  assert.equal(mutatedBy(await configMap('other', 'mx')), undefined, 'only selected targets');
+  // Admission of a new trigger: the webhook's validating configuration now sends ConfigMaps there.
+  await until('a new trigger to stamp the target', async () => {
+    await cluster.client.apply(cm('trigger-2', 'mx', {}), { force: true });
+    return mutatedBy(await configMap('a', 'mx')) === 'trigger-2';
+  });
+  assert.equal(mutatedBy(await configMap('skip-me', 'mx')), undefined);
+  await until('the UpdateRequests to be done and removed', async () => (await cluster.client.list('kyverno.io/v2', 'UpdateRequest', 'kyverno-studio')).length === 0);
+});
+
+test('generate existing: a policy created with generateExisting generates for Namespaces that already exist', async () => {
+  await cluster.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'old-ns', labels: { legacy: 'yes' } } });
+  await cluster.client.apply({
+    apiVersion: 'kyverno.io/v1',
+    kind: 'ClusterPolicy',
+    metadata: { name: 'legacy-defaults' },
+    spec: {
+      rules: [{
+        name: 'legacy',
+        match: { any: [{ resources: { kinds: ['Namespace'], selector: { matchLabels: { legacy: 'yes' } } } }] },
+        generate: {
+          generateExisting: true,
+          apiVersion: 'v1', kind: 'ConfigMap', name: 'legacy', namespace: '{{request.object.metadata.name}}',
+          data: { metadata: { labels: { team: 'platform' } }, data: { legacy: 'true' } },
+        },
+      }],
+    },
+  }, { force: true });
+  const generated = await until('the ConfigMap in the Namespace that existed before the policy', () => configMap('legacy', 'old-ns'));
+  assert.equal(labelsOf(generated)['generate.kyverno.io/policy-name'], 'legacy-defaults');
+  assert.equal(await configMap('legacy', 'team-b'), undefined, 'only matching triggers');
+});
+
+test('synchronize: a synchronized downstream edited or deleted by hand is put back without touching its trigger', async () => {
+  await cluster.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-c', labels: { synced: 'yes' } } });
+  const synced = await until('the synchronized ConfigMap in team-c', () => configMap('synced', 'team-c'));
+  await cluster.client.replace({ ...synced, data: { tier: 'bronze' } });
+  await until('the edited downstream to be restored', async () => (await configMap('synced', 'team-c'))?.data && JSON.stringify((await configMap('synced', 'team-c'))!.data) === '{"tier":"gold"}');
+  await cluster.client.delete({ apiVersion: 'v1', kind: 'ConfigMap', name: 'synced', namespace: 'team-c' });
+  const back = await until('the deleted downstream to be generated again', () => configMap('synced', 'team-c'));
+  assert.deepEqual(back.data, { tier: 'gold' });
+  // Without synchronize a hand edit stays.
+  const defaults = (await until('the defaults of team-c', () => configMap('defaults', 'team-c')))!;
+  await cluster.client.replace({ ...defaults, data: { mine: 'yes' } });
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.deepEqual((await configMap('defaults', 'team-c'))!.data, { mine: 'yes' });
+});
+
+test('the generate queue is persisted: work enqueued by a leader killed before processing it is done by the next one', async () => {
+  // Replace the webhook with one that persists work but never processes it (the test hook).
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  let heldLog = '';
+  const held = await startInClusterWebhook(bundle, cluster.kubeconfig, (c) => ((heldLog += c), (log += c)), RETRY, { KYVERNO_STUDIO_HOLD_BACKGROUND: '1' }, webhook.certs, webhook);
+  extra.push(held.child);
+  await until('the held webhook to lead the background controller', async () => /kyverno-background-controller: \S+ started leading/.test(heldLog));
+  await cluster.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'after-crash' } });
+  const urs = await until('an UpdateRequest for the new Namespace', async () => {
+    const items = await cluster.client.list('kyverno.io/v2', 'UpdateRequest', 'kyverno-studio');
+    return items.filter((u) => ((u.spec as JsonObject).resource as JsonObject).name === 'after-crash').length ? items : undefined;
+  });
+  const ur = urs.find((u) => ((u.spec as JsonObject).resource as JsonObject).name === 'after-crash')!;
+  assert.equal((ur.spec as JsonObject).requestType, 'generate');
+  assert.equal((ur.spec as JsonObject).policy, 'namespace-defaults');
+  assert.equal((((ur.spec as JsonObject).context as JsonObject).admissionRequestInfo as JsonObject).operation, 'CREATE');
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(await configMap('defaults', 'after-crash'), undefined, 'held: nothing processed yet');
+  // Crash: no hand-over, the Lease runs out.
+  held.child.kill('SIGKILL');
+  await new Promise((r) => held.child.once('exit', r));
+  webhook = await startInClusterWebhook(bundle, cluster.kubeconfig, (c) => (log += c), RETRY, {}, webhook.certs, webhook);
+  child = webhook.child;
+  const generated = await until('the next leader to process the persisted UpdateRequest', () => configMap('defaults', 'after-crash'));
+  assert.deepEqual(generated.data, { namespace: 'after-crash' });
+  await until('the processed UpdateRequest to be removed', async () => !(await cluster.client.get({ apiVersion: 'kyverno.io/v2', kind: 'UpdateRequest', name: String((ur.metadata as JsonObject).name), namespace: 'kyverno-studio' })));
 });

@@ -5,9 +5,9 @@
  * run as local processes and Deployment readiness is simulated by patching its status.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, symlinkSync } from 'node:fs';
 import { tmpdir, homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { KubeClient, type JsonObject } from '../../kube-api/client';
 import type { DeployUI } from '../../deploy/run';
@@ -54,6 +54,14 @@ export function startCluster(): TestCluster {
 export async function bundleWebhook(): Promise<string> {
   const out = join(mkdtempSync(join(tmpdir(), 'ks-bundle-')), 'webhook.js');
   await build({ entryPoints: [resolve(__dirname, '../../webhook/main.ts')], outfile: out, bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'error' });
+  return out;
+}
+
+/** Bundles the CLI (cli/main.ts) beside a webhook bundle, where `deploy` finds webhook.js (and the CRDs, linked). */
+export async function bundleCli(webhookBundle: string): Promise<string> {
+  const out = join(dirname(webhookBundle), 'cli.js');
+  await build({ entryPoints: [resolve(__dirname, '../../cli/main.ts')], outfile: out, bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'error' });
+  if (!existsSync(join(dirname(out), 'crds'))) symlinkSync(resolve(__dirname, '../../deploy/crds'), join(dirname(out), 'crds'));
   return out;
 }
 

@@ -28,8 +28,8 @@ const until = <T>(what: string, probe: () => Promise<T | undefined | false>, tim
 
 before(async () => {
   cluster = startCluster();
-  // The namespace of the leader-election Leases (deploy creates it in cluster mode).
-  await cluster.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kyverno-studio' } });
+  // The namespace of the leader-election Leases is created by the deploy below (local mode too);
+  // until then the webhook serves and retries its Leases.
   pristine = await snapshot(cluster.client);
   const bundle = await bundleWebhook();
   ({ child, url, certs } = await startInClusterWebhook(bundle, cluster.kubeconfig, (c) => (log += c), ['--report-interval-ms', '500']));
@@ -185,7 +185,7 @@ test('policies are watched from the cluster, the controller follows new kinds, s
   await writer.close();
   await cluster.client.delete({ apiVersion: 'v1', kind: 'ConfigMap', name: 'kept', namespace: 'default' });
 
-  const u = await runUndeploy({ client: cluster.client, ui: recordingUI(), namespaceTimeoutMs: 30_000 });
+  const u = await runUndeploy({ client: cluster.client, ui: recordingUI(), namespaceTimeoutMs: 60_000 });
   assert.equal(u.outcome, 'undeployed', u.error);
   assert.ok(u.deleted.some((d) => d.kind === 'PolicyReport'), 'our reports are removed too');
   assert.deepEqual(await snapshot(cluster.client), pristine);

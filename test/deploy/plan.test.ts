@@ -114,13 +114,13 @@ test('plan: metrics on their own port and Service, and a ServiceMonitor on reque
   assert.deepEqual(spec.namespaceSelector, { matchNames: ['kyverno-studio'] });
 });
 
-test('plan: local mode registers URLs and skips the in-cluster workload; policies-only applies just policies', () => {
+test('plan: local mode registers URLs and skips the in-cluster workload (its namespace holds the Leases and UpdateRequests); policies-only applies just policies', () => {
   const local = plan('local');
-  assert.deepEqual(local.objects.map((o) => o.object.kind), ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ClusterPolicy', 'ClusterPolicy']);
-  const policyHook = ((local.objects[2].object.webhooks as Json[])[0]);
+  assert.deepEqual(local.objects.map((o) => o.object.kind), ['Namespace', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ClusterPolicy', 'ClusterPolicy']);
+  const policyHook = ((local.objects[3].object.webhooks as Json[])[0]);
   assert.equal(policyHook.name, 'validate-policy.kyverno.svc');
   assert.equal((policyHook.clientConfig as Json).url, 'https://127.0.0.1:9443/policyvalidate');
-  const hook = ((local.objects[1].object.webhooks as Json[])[0]);
+  const hook = ((local.objects[2].object.webhooks as Json[])[0]);
   assert.deepEqual(Object.keys(hook.clientConfig as Json).sort(), ['caBundle', 'url']);
   assert.equal((hook.clientConfig as Json).url, 'https://127.0.0.1:9443/mutate/fail');
   assert.equal(hook.name, 'mutate.kyverno.svc-fail');
@@ -164,9 +164,9 @@ test('diff: server-managed metadata is ignored, real changes are named', () => {
   assert.match(text, /0 to create, 1 to change, 0 unchanged/);
 });
 
-test('CRDs: shipped in deploy/crds with an index; a policy pulls in its own CRD and the report CRDs', () => {
+test('CRDs: shipped in deploy/crds with an index; a policy pulls in its own CRD, and the webhook the report CRDs and UpdateRequests', () => {
   const index = crdIndex();
   const names = crdsFor([REQUIRE_TEAM], index, true).map((e) => e.name).sort();
-  assert.deepEqual(names, ['clusterpolicies.kyverno.io', 'clusterpolicyreports.wgpolicyk8s.io', 'policyreports.wgpolicyk8s.io']);
+  assert.deepEqual(names, ['clusterpolicies.kyverno.io', 'clusterpolicyreports.wgpolicyk8s.io', 'policyreports.wgpolicyk8s.io', 'updaterequests.kyverno.io']);
   assert.deepEqual(crdsFor([REQUIRE_TEAM], index, false).map((e) => e.name), ['clusterpolicies.kyverno.io']);
 });

@@ -11,7 +11,7 @@ import { ADD_LABEL, AUDIT_OWNER, REQUIRE_TEAM } from '../cluster/fixtures';
 import { FakeKube, asFound } from './fake-kube';
 
 const LOCAL_URL = 'https://127.0.0.1:9443';
-const CRDS = ['clusterpolicies.kyverno.io', 'policyreports.wgpolicyk8s.io', 'clusterpolicyreports.wgpolicyk8s.io'];
+const CRDS = ['clusterpolicies.kyverno.io', 'policyreports.wgpolicyk8s.io', 'clusterpolicyreports.wgpolicyk8s.io', 'updaterequests.kyverno.io'];
 
 function ui(): DeployUI & { lines: string[] } {
   const lines: string[] = [];
@@ -56,7 +56,7 @@ test('rollback: a failed second deploy restores every object it changed and dele
   assert.equal(r.outcome, 'failed');
   assert.match(r.error ?? '', /smoke check failed/);
   assert.deepEqual(r.created.map((x) => x.name), [MUTATING_CONFIG, 'add-managed-label']);
-  assert.deepEqual(r.updated.map((x) => x.name), [VALIDATING_CONFIG, POLICY_VALIDATING_CONFIG, TTL_VALIDATING_CONFIG, 'require-team-label', 'audit-owner-annotation']);
+  assert.deepEqual(r.updated.map((x) => x.name), ['kyverno-studio', VALIDATING_CONFIG, POLICY_VALIDATING_CONFIG, TTL_VALIDATING_CONFIG, 'require-team-label', 'audit-owner-annotation']);
 
   assert.deepEqual(state(kube), before, 'content, labels and managedFields are as before the second deploy');
   const managers = (kube.object('ClusterPolicy', 'audit-owner-annotation')!.metadata as JsonObject).managedFields as JsonObject[];

@@ -4,81 +4,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KubeConfig } from '@kubernetes/client-node';
-import { KubeClient, KubeError, refOf, type JsonObject, type ObjectRef } from '../../kube-api/client';
+import { KubeError, type JsonObject } from '../../kube-api/client';
+import { FakeApi } from './fake-api';
 import type { AdmissionRequest } from '../../engine/core/types';
 import { DownstreamGenerator, cloneSources, isTransient } from '../../webhook/generate';
 import type { GeneratedItem } from '../../webhook/protocol';
 
-const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole']);
-const clone = <T>(o: T): T => JSON.parse(JSON.stringify(o)) as T;
 const meta = (o: JsonObject) => (o.metadata ?? {}) as JsonObject;
-
-/** Just enough API server: objects by kind/namespace/name, call log, injectable failures. */
-class FakeApi extends KubeClient {
-  readonly objects = new Map<string, JsonObject>();
-  readonly calls: string[] = [];
-  /** Fails the next calls of a verb with these errors, in order. */
-  readonly failures: Record<string, Error[]> = {};
-
-  constructor() {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({ clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }], users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
-    super(kc);
-  }
-  key(r: Pick<ObjectRef, 'kind' | 'name' | 'namespace'>): string {
-    return `${r.kind}/${CLUSTER_SCOPED.has(r.kind) ? '' : r.namespace ?? 'default'}/${r.name}`;
-  }
-  put(o: JsonObject): void {
-    this.objects.set(this.key(refOf(o)), clone(o));
-  }
-  find(kind: string, name: string, namespace?: string): JsonObject | undefined {
-    return this.objects.get(this.key({ kind, name, namespace }));
-  }
-  private call(verb: string, what: string): void {
-    this.calls.push(`${verb} ${what}`);
-    const e = this.failures[verb]?.shift();
-    if (e) throw e;
-  }
-  override async request<T>(): Promise<T> {
-    throw new Error('no raw requests here');
-  }
-  override async get(ref: ObjectRef) {
-    this.call('get', this.key(ref));
-    const o = this.objects.get(this.key(ref));
-    return o && clone(o);
-  }
-  override async list(_apiVersion: string, kind: string, namespace?: string) {
-    this.call('list', `${kind}/${namespace ?? '*'}`);
-    return [...this.objects.values()].filter((o) => o.kind === kind && (!namespace || meta(o).namespace === namespace)).map(clone);
-  }
-  override async create(obj: JsonObject) {
-    const k = this.key(refOf(obj));
-    this.call('create', k);
-    if (this.objects.has(k)) throw new KubeError(409, 'AlreadyExists', `${k} already exists`);
-    this.objects.set(k, clone(obj));
-    return clone(obj);
-  }
-  override async apply(obj: JsonObject, opts: { force?: boolean } = {}) {
-    const k = this.key(refOf(obj));
-    this.call(opts.force ? 'apply-force' : 'apply', k);
-    this.objects.set(k, clone(obj));
-    return clone(obj);
-  }
-  override async replace(obj: JsonObject) {
-    const k = this.key(refOf(obj));
-    this.call('replace', k);
-    const live = this.objects.get(k);
-    if (!live) throw new KubeError(404, 'NotFound', `${k} not found`);
-    if (meta(obj).resourceVersion !== meta(live).resourceVersion) throw new KubeError(409, 'Conflict', `${k}: the object has been modified`);
-    this.objects.set(k, { ...clone(obj), metadata: { ...meta(obj), resourceVersion: String(Number(meta(live).resourceVersion ?? 0) + 1) } });
-    return clone(obj);
-  }
-  override async delete(ref: ObjectRef) {
-    this.call('delete', this.key(ref));
-    return this.objects.delete(this.key(ref));
-  }
-}
 
 const NS = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a', uid: 'uid-a' } };
 const trigger = { apiVersion: 'v1', kind: 'Namespace', name: 'team-a', uid: 'uid-a' };
@@ -233,7 +165,7 @@ test('clone policies are evaluated again with their sources fetched from the API
     },
   };
   const request: AdmissionRequest = { operation: 'CREATE', object: NS, oldObject: null, kind: { group: '', version: 'v1', kind: 'Namespace' }, requestInfo: { roles: [], clusterRoles: [], userInfo: { groups: [] } } };
-  gen.add([{ action: 'clone', policy, request, exceptions: [] }]);
+  gen.add([{ action: 'request', type: 'generate', policy, rules: ['one', 'many'], request }]);
   await gen.idle();
   const copy = api.find('Secret', 'regcred', 'team-a');
   assert.deepEqual(copy?.data, { token: 'eA==' }, lines.join('\n'));

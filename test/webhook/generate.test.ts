@@ -91,20 +91,22 @@ test('CONNECT and non-matching requests have no work; a failing rule becomes a l
   assert.match(work.errors[0], /^generate: policy broken rule make: .*generate\.data must be a map/);
 });
 
-test('policies with clone sources go to the primary with the request; data policies are evaluated in place', () => {
+test('an admitted request that fires generate rules becomes one request unit per policy for the primary; a non-firing policy none', () => {
   const clone = generator('copy-secret', { apiVersion: 'v1', kind: 'Secret', name: 'regcred', namespace: '{{request.object.metadata.name}}', clone: { namespace: 'default', name: 'regcred' } });
   const cloneList = generator('copy-list', { namespace: '{{request.object.metadata.name}}', cloneList: { namespace: 'default', kinds: ['v1/Secret'], selector: { matchLabels: { copy: 'yes' } } } });
   assert.equal(needsCloneSources(clone), true);
   assert.equal(needsCloneSources(cloneList), true);
   assert.equal(needsCloneSources(DEFAULTS), false);
   const req = request('CREATE', namespace('team-a'));
-  const work = runGeneration({ request: req, policies: [clone, DEFAULTS] }, { ...CLUSTER, exceptions: [{ kind: 'PolicyException' }] });
-  assert.deepEqual(work.items.map((i) => i.action), ['clone', 'create']);
+  const work = runGeneration({ request: req, policies: [clone, DEFAULTS] }, CLUSTER);
+  assert.deepEqual(work.items.map((i) => i.action === 'request' && `${i.type} ${String((i.policy.metadata as JsonObject).name)}`), ['generate copy-secret', `generate ${String((DEFAULTS.metadata as JsonObject).name)}`]);
   const first = work.items[0];
-  assert.ok(first.action === 'clone');
+  assert.ok(first.action === 'request');
   assert.equal(first.policy, clone);
   assert.equal(first.request, req);
-  assert.deepEqual(first.exceptions, [{ kind: 'PolicyException' }], 'the exceptions travel with it');
+  // A Pod fires neither (both match Namespaces only).
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'team-a' } };
+  assert.deepEqual(runGeneration({ request: request('CREATE', pod), policies: [DEFAULTS] }, CLUSTER).items, []);
 });
 
 test('evaluateReview hands back generate work only for admitted, stored validate requests when asked', () => {

@@ -22,17 +22,17 @@ test('a generate rule needs the validating webhook for its trigger kinds, CREATE
   ]);
 });
 
-test('with synchronize, DELETE reaches the webhook too (the downstream goes with its trigger)', () => {
+test('with synchronize, DELETE reaches the webhook too (the downstream goes with its trigger), and so do edits and deletions of the generated kind', () => {
   const [need] = rulesOf(policy([netpol({ synchronize: true })]));
-  assert.deepEqual(need.rules.map((r) => r.operations), [['CREATE', 'UPDATE', 'DELETE']]);
+  assert.deepEqual(need.rules.map((r) => [r.resources, r.operations]), [[['namespaces'], ['CREATE', 'UPDATE', 'DELETE']], [['networkpolicies'], ['UPDATE', 'DELETE']]]);
 });
 
 test('explicit match operations win over the generate defaults', () => {
   const [need] = rulesOf(policy([netpol({ synchronize: true }, { any: [{ resources: { kinds: ['Namespace'], operations: ['CREATE'] } }] })]));
-  assert.deepEqual(need.rules.map((r) => r.operations), [['CREATE']]);
+  assert.deepEqual(need.rules.map((r) => r.operations)[0], ['CREATE']);
 });
 
-test('the generated kind is not registered, and no mutating webhook is needed', () => {
+test('without synchronize the generated kind is not registered, and no mutating webhook is needed', () => {
   const needs = policyNeeds(policy([netpol()]));
   assert.deepEqual(needs.map((n) => [n.path, n.kinds]), [['validate', ['Namespace']]]);
 });

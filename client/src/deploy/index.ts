@@ -13,7 +13,7 @@ import { runUndeploy } from '../../../deploy/undeploy';
 import { targetSummary, type ClusterTarget } from '../../../deploy/context';
 import { localCertificates } from '../../../deploy/cli';
 import { loadPolicyFiles } from '../../../webhook/serve';
-import type { DeployMode } from '../../../deploy/plan';
+import { DEFAULT_NAMESPACE, type DeployMode } from '../../../deploy/plan';
 
 type Json = Record<string, unknown>;
 
@@ -131,12 +131,24 @@ async function deploy(o: Options): Promise<void> {
       if (how.mode === 'local') {
         const dir = join(o.storageDir, 'local-webhook');
         certs = localCertificates(dir, how.url!);
-        const { startWebhookServer } = await import('../../../webhook/server');
-        const server = await startWebhookServer({
-          port: Number(new URL(how.url!).port), host: '0.0.0.0', tlsCertFile: join(dir, 'tls.crt'), tlsKeyFile: join(dir, 'tls.key'), workerScript: bundle,
+        // The same webhook as in a cluster (policies watched from the API server, reports,
+        // events, status, generate and mutate-existing); only the listener and certificates are local.
+        const { startClusterMode } = await import('../../../webhook/cluster-mode');
+        const { defaultResourceFilters } = await import('../../../webhook/resource-filters');
+        const { trustBundle } = await import('../../../tls/certificates');
+        const namespace = o.namespace ?? DEFAULT_NAMESPACE;
+        const webhook = await startClusterMode({
+          client: kube,
+          server: {
+            port: Number(new URL(how.url!).port || 443), host: new URL(how.url!).hostname.replace(/^\[|\]$/g, ''),
+            tlsCertFile: join(dir, 'tls.crt'), tlsKeyFile: join(dir, 'tls.key'), workerScript: bundle, resourceFilters: defaultResourceFilters(namespace),
+          },
+          namespace,
+          caPem: trustBundle(certs),
+          localUrl: how.url,
+          log: (line) => output.appendLine(line),
         });
-        server.setPolicies(policies, { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] });
-        stopLocal = () => server.close();
+        stopLocal = () => webhook.stop();
       }
       return runDeploy({
         client: kube,

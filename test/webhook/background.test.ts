@@ -1,0 +1,152 @@
+/**
+ * The background controller (webhook/background.ts) and mutate existing
+ * (webhook/mutate-existing.ts) against an in-memory API server: UpdateRequests as they are
+ * written and read back, targets selected with variables and preconditions and written with
+ * their resourceVersion, retries, a follower that persists without processing.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { KubeError, type JsonObject } from '../../kube-api/client';
+import type { AdmissionRequest } from '../../engine/core/types';
+import { BackgroundController, jobOf, updateRequestFor, type BackgroundJob } from '../../webhook/background';
+import { DownstreamGenerator } from '../../webhook/generate';
+import { firedMutateExistingRules, mutateExisting } from '../../webhook/mutate-existing';
+import { runGeneration } from '../../webhook/generate-work';
+import { FakeApi } from './fake-api';
+
+const meta = (o: JsonObject | undefined) => (o?.metadata ?? {}) as JsonObject;
+const labels = (o: JsonObject | undefined) => (meta(o).labels ?? {}) as Record<string, string>;
+const cm = (name: string, l: Record<string, string>, rv = '1'): JsonObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'apps', labels: l, resourceVersion: rv, uid: `uid-${name}` }, data: { k: 'v' } });
+
+const STAMP: JsonObject = {
+  apiVersion: 'kyverno.io/v1',
+  kind: 'ClusterPolicy',
+  metadata: { name: 'stamp' },
+  spec: {
+    rules: [{
+      name: 'stamp',
+      match: { any: [{ resources: { kinds: ['ConfigMap'], names: ['trigger*'] } }] },
+      mutate: {
+        targets: [{
+          apiVersion: 'v1', kind: 'ConfigMap', namespace: '{{request.object.metadata.namespace}}', selector: { matchLabels: { target: 'yes' } },
+          preconditions: { all: [{ key: '{{target.metadata.name}}', operator: 'NotEquals', value: 'skip-me' }] },
+        }],
+        patchStrategicMerge: { metadata: { labels: { 'stamped-by': '{{request.object.metadata.name}}' } } },
+      },
+    }],
+  },
+};
+
+function createRequest(object: JsonObject): AdmissionRequest {
+  return { operation: 'CREATE', object, oldObject: null, kind: { group: '', version: 'v1', kind: String(object.kind) }, namespace: String(meta(object).namespace ?? ''), requestInfo: { roles: [], clusterRoles: [], userInfo: { username: 'alice', groups: ['devs'] } } };
+}
+
+function seeded(): FakeApi {
+  const api = new FakeApi();
+  for (const o of [cm('trigger-1', {}), cm('a', { target: 'yes' }), cm('skip-me', { target: 'yes' }), cm('other', {})]) api.put(o);
+  return api;
+}
+
+test('mutate existing: targets are selected with the trigger\'s variables, filtered by their preconditions, and updated with the resourceVersion read', async () => {
+  const api = seeded();
+  const lines: string[] = [];
+  const out = await mutateExisting(api, STAMP, createRequest(cm('trigger-1', {})), [], (l) => lines.push(l));
+  assert.deepEqual(out.failures, []);
+  assert.deepEqual(out.mutated, ['ConfigMap apps/a']);
+  assert.equal(labels(api.find('ConfigMap', 'a', 'apps'))['stamped-by'], 'trigger-1');
+  assert.equal(labels(api.find('ConfigMap', 'skip-me', 'apps'))['stamped-by'], undefined);
+  assert.equal(labels(api.find('ConfigMap', 'other', 'apps'))['stamped-by'], undefined);
+  assert.ok(api.calls.includes('list ConfigMap/*'), 'a target namespace given by a variable lists the kind everywhere');
+  // Again: already in line, nothing written.
+  const writes = api.calls.filter((c) => c.startsWith('replace')).length;
+  assert.deepEqual((await mutateExisting(api, STAMP, createRequest(cm('trigger-1', {})), [], () => {})).mutated, []);
+  assert.equal(api.calls.filter((c) => c.startsWith('replace')).length, writes);
+});
+
+test('mutate existing: which admissions fire it (match, and DELETE only when the rule names it)', () => {
+  const cluster = { namespaceLabels: {} };
+  assert.deepEqual(firedMutateExistingRules(STAMP, createRequest(cm('trigger-1', {})), cluster), ['stamp']);
+  assert.deepEqual(firedMutateExistingRules(STAMP, createRequest(cm('a', {})), cluster), []);
+  const del: AdmissionRequest = { ...createRequest(cm('trigger-1', {})), operation: 'DELETE', object: null, oldObject: cm('trigger-1', {}) };
+  assert.deepEqual(firedMutateExistingRules(STAMP, del, cluster), []);
+  const onDelete = JSON.parse(JSON.stringify(STAMP)) as JsonObject;
+  (((onDelete.spec as JsonObject).rules as JsonObject[])[0].match as JsonObject).any = [{ resources: { kinds: ['ConfigMap'], names: ['trigger*'], operations: ['DELETE'] } }];
+  assert.deepEqual(firedMutateExistingRules(onDelete, del, cluster), ['stamp']);
+  const work = runGeneration({ request: createRequest(cm('trigger-1', {})), policies: [], mutateExisting: [STAMP] }, { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] });
+  assert.deepEqual(work.items.map((i) => i.action === 'request' && [i.type, i.rules]), [['mutate', ['stamp']]]);
+});
+
+test('an UpdateRequest holds the job without empty strings and reads back to the same request', () => {
+  const request = createRequest(cm('trigger-1', {}));
+  const job: BackgroundJob = { type: 'mutate', policy: 'stamp', rule: 'stamp', resource: { apiVersion: 'v1', kind: 'ConfigMap', name: 'trigger-1', namespace: 'apps', uid: 'uid-trigger-1' }, request };
+  const ur = updateRequestFor(job, 'kyverno-studio');
+  assert.equal(ur.kind, 'UpdateRequest');
+  assert.equal(meta(ur).namespace, 'kyverno-studio');
+  assert.equal(labels(ur)['app.kubernetes.io/managed-by'], 'kyverno-studio');
+  const spec = ur.spec as JsonObject;
+  assert.equal(spec.requestType, 'mutate');
+  const empties: string[] = [];
+  const walk = (v: unknown, path: string) => {
+    if (v === '') empties.push(path);
+    else if (typeof v === 'object' && v !== null && !path.endsWith('.object')) for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`);
+  };
+  walk(spec, 'spec');
+  assert.deepEqual(empties, [], 'API servers before 1.2x refuse "" in typed fields');
+  const back = jobOf({ ...ur, metadata: { ...meta(ur), name: 'ur-1' } })!;
+  assert.deepEqual(back.resource, job.resource);
+  assert.equal(back.request?.operation, 'CREATE');
+  assert.deepEqual(back.request?.kind, { group: '', version: 'v1', kind: 'ConfigMap' }, 'a core kind comes back from the object');
+  assert.deepEqual(back.request?.object, request.object);
+  assert.equal(back.request?.requestInfo.userInfo.username, 'alice');
+  // A policy event: no admission request, the trigger is read when processed.
+  const event = jobOf(updateRequestFor({ ...job, type: 'generate', request: undefined }, 'ns'))!;
+  assert.equal(event.request, undefined);
+  assert.equal(event.type, 'generate');
+});
+
+function controller(api: FakeApi, policies: JsonObject[], extra: Partial<ConstructorParameters<typeof BackgroundController>[0]> = {}) {
+  const lines: string[] = [];
+  const log = (l: string) => lines.push(l);
+  const generator = new DownstreamGenerator({ client: api, log, backoffMs: 1, triggerWaitMs: 200 });
+  const bg = new BackgroundController({ client: api, namespace: 'kyverno-studio', log, generator, current: () => ({ policies, exceptions: [] }), backoffMs: 1, ...extra });
+  return { bg, lines };
+}
+
+test('without the UpdateRequest CRD the work is done in memory where it arrived; a failed write is retried', async () => {
+  const api = seeded();
+  api.failures.replace = [new KubeError(409, 'Conflict', 'the object has been modified')];
+  const { bg, lines } = controller(api, [STAMP]);
+  bg.submit([{ action: 'request', type: 'mutate', policy: STAMP, rules: ['stamp'], request: createRequest(cm('trigger-1', {})) }]);
+  await bg.idle();
+  await new Promise((r) => setTimeout(r, 50));
+  await bg.idle();
+  assert.equal(labels(api.find('ConfigMap', 'a', 'apps'))['stamped-by'], 'trigger-1', lines.join('\n'));
+  assert.ok(lines.some((l) => /failed \(attempt 1\); retrying/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /keep|memory/.test(l)), 'says the work is not persisted');
+  await bg.close();
+});
+
+test('with the CRD, a replica that does not lead persists the work as an UpdateRequest and leaves it to the leader', async () => {
+  const api = seeded();
+  api.served.add('UpdateRequest');
+  const { bg } = controller(api, [STAMP]);
+  bg.submit([{ action: 'request', type: 'mutate', policy: STAMP, rules: ['stamp'], request: createRequest(cm('trigger-1', {})) }]);
+  await new Promise((r) => setTimeout(r, 20));
+  await bg.idle();
+  const urs = [...api.objects.values()].filter((o) => o.kind === 'UpdateRequest');
+  assert.equal(urs.length, 1);
+  assert.equal((urs[0].spec as JsonObject).policy, 'stamp');
+  assert.equal(labels(api.find('ConfigMap', 'a', 'apps'))['stamped-by'], undefined, 'not processed by a follower');
+  await bg.close();
+});
+
+test('work for a policy that is gone is dropped', async () => {
+  const api = seeded();
+  const { bg, lines } = controller(api, []);
+  bg.submit([{ action: 'request', type: 'mutate', policy: STAMP, rules: ['stamp'], request: createRequest(cm('trigger-1', {})) }]);
+  await new Promise((r) => setTimeout(r, 20));
+  await bg.idle();
+  assert.ok(lines.some((l) => /the policy is gone; dropped/.test(l)), lines.join('\n'));
+  assert.equal(labels(api.find('ConfigMap', 'a', 'apps'))['stamped-by'], undefined);
+  await bg.close();
+});

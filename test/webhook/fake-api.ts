@@ -1,0 +1,81 @@
+/** Just enough API server for the primary's background work: objects by kind/namespace/name, a call log, injectable failures. */
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient, KubeError, refOf, type JsonObject, type ObjectRef, type ResourceInfo } from '../../kube-api/client';
+
+const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole']);
+const clone = <T>(o: T): T => JSON.parse(JSON.stringify(o)) as T;
+const meta = (o: JsonObject) => (o.metadata ?? {}) as JsonObject;
+
+/** Just enough API server: objects by kind/namespace/name, call log, injectable failures. */
+export class FakeApi extends KubeClient {
+  /** Kinds resourceFor answers (UpdateRequest when the test says the CRD is served). */
+  readonly served = new Set<string>();
+  private generated = 0;
+  readonly objects = new Map<string, JsonObject>();
+  readonly calls: string[] = [];
+  /** Fails the next calls of a verb with these errors, in order. */
+  readonly failures: Record<string, Error[]> = {};
+
+  constructor() {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({ clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }], users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
+    super(kc);
+  }
+  key(r: Pick<ObjectRef, 'kind' | 'name' | 'namespace'>): string {
+    return `${r.kind}/${CLUSTER_SCOPED.has(r.kind) ? '' : r.namespace ?? 'default'}/${r.name}`;
+  }
+  put(o: JsonObject): void {
+    this.objects.set(this.key(refOf(o)), clone(o));
+  }
+  find(kind: string, name: string, namespace?: string): JsonObject | undefined {
+    return this.objects.get(this.key({ kind, name, namespace }));
+  }
+  private call(verb: string, what: string): void {
+    this.calls.push(`${verb} ${what}`);
+    const e = this.failures[verb]?.shift();
+    if (e) throw e;
+  }
+  override async request<T>(): Promise<T> {
+    throw new Error('no raw requests here');
+  }
+  override async get(ref: ObjectRef) {
+    this.call('get', this.key(ref));
+    const o = this.objects.get(this.key(ref));
+    return o && clone(o);
+  }
+  override async list(_apiVersion: string, kind: string, namespace?: string) {
+    this.call('list', `${kind}/${namespace ?? '*'}`);
+    return [...this.objects.values()].filter((o) => o.kind === kind && (!namespace || meta(o).namespace === namespace)).map(clone);
+  }
+  override async resourceFor(_apiVersion: string, kind: string): Promise<ResourceInfo | undefined> {
+    return this.served.has(kind) ? ({ kind } as unknown as ResourceInfo) : undefined;
+  }
+  override async create(obj: JsonObject) {
+    if (!meta(obj).name && meta(obj).generateName) obj = { ...obj, metadata: { ...meta(obj), name: `${String(meta(obj).generateName)}${++this.generated}` } };
+    const k = this.key(refOf(obj));
+    this.call('create', k);
+    if (this.objects.has(k)) throw new KubeError(409, 'AlreadyExists', `${k} already exists`);
+    this.objects.set(k, clone(obj));
+    return clone(obj);
+  }
+  override async apply(obj: JsonObject, opts: { force?: boolean } = {}) {
+    const k = this.key(refOf(obj));
+    this.call(opts.force ? 'apply-force' : 'apply', k);
+    this.objects.set(k, clone(obj));
+    return clone(obj);
+  }
+  override async replace(obj: JsonObject) {
+    const k = this.key(refOf(obj));
+    this.call('replace', k);
+    const live = this.objects.get(k);
+    if (!live) throw new KubeError(404, 'NotFound', `${k} not found`);
+    if (meta(obj).resourceVersion !== meta(live).resourceVersion) throw new KubeError(409, 'Conflict', `${k}: the object has been modified`);
+    this.objects.set(k, { ...clone(obj), metadata: { ...meta(obj), resourceVersion: String(Number(meta(live).resourceVersion ?? 0) + 1) } });
+    return clone(obj);
+  }
+  override async delete(ref: ObjectRef) {
+    this.call('delete', this.key(ref));
+    return this.objects.delete(this.key(ref));
+  }
+}
+

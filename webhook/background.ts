@@ -1,0 +1,578 @@
+/**
+ * The background controller (Kyverno's kyverno-background-controller): generate and
+ * mutate-existing work, persisted before it is done.
+ *
+ * Work arrives two ways, as in Kyverno:
+ * - from admission (any replica): a request that fired a policy's generate or mutate-existing
+ *   rules (webhook/generate-work.ts runGeneration);
+ * - from policy events (the leader): when a policy is created or its spec changes (and when a
+ *   replica starts leading), every existing trigger of a rule with `generateExisting` or
+ *   `mutateExistingOnPolicyUpdate` (the rule's own setting, else the policy's).
+ *
+ * Each unit is written to the cluster first as Kyverno's UpdateRequest (kyverno.io/v2, in our
+ * namespace; deploy installs the CRD): the spec names the policy, the rule (policy events),
+ * the trigger and, for admission work, the admission request. The leader of the
+ * `kyverno-background-controller` Lease lists and watches them, evaluates each against the
+ * policy as it then is (a deleted policy drops its work), acts (webhook/generate.ts,
+ * webhook/mutate-existing.ts) and deletes the UpdateRequest; a failure is recorded in its
+ * status (state Failed, message, retryCount) and retried with exponential backoff up to
+ * Kyverno's 10 attempts, after which it stays as the record. So a leader that stops between
+ * admission and processing loses nothing: the next leader finds the UpdateRequest.
+ *
+ * Why UpdateRequests rather than ConfigMaps: they are Kyverno's own queue objects (same
+ * fields, `kubectl get updaterequests` shows them with their state), their schema keeps the
+ * admission request, and RBAC on them is separate from ConfigMaps users keep in our namespace.
+ * Where the CRD is not served (an older deploy), the work is done in memory on the replica
+ * that received it, as before, and that is said once.
+ */
+import { randomUUID } from 'node:crypto';
+import { KubeError, describeRef, type KubeClient } from '../kube-api/client';
+import { asArray, asObject } from '../engine/core/json';
+import type { AdmissionRequest, JsonObject } from '../engine/core/types';
+import { pluralOf } from '../engine/kube/known-kinds';
+import type { DownstreamGenerator } from './generate';
+import { generateRulesOf, generateWork, needsCloneSources, policyKey } from './generate-work';
+import { firedMutateExistingRules, mutateExisting, mutateExistingRules } from './mutate-existing';
+import type { BackgroundRequest, GeneratedItem } from './protocol';
+import { policyKinds, policyVersion } from './scan';
+import { MANAGED_BY } from './configurations';
+import { ruleMatchesRequest } from '../engine/match';
+
+type Json = Record<string, unknown>;
+
+export const UPDATE_REQUEST_API = 'kyverno.io/v2';
+/** Kyverno's maxRetries for an UpdateRequest. */
+export const MAX_RETRIES = 10;
+
+/** The object an UpdateRequest is about (Kyverno's ResourceSpec). */
+export interface ResourceSpec {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+  uid?: string;
+}
+
+/** One unit of background work, as an UpdateRequest holds it. */
+export interface BackgroundJob {
+  type: 'generate' | 'mutate';
+  /** "name" or "namespace/name". */
+  policy: string;
+  /** The rules to run, comma-separated: the one of a policy event, those an admission fired. */
+  rule: string;
+  resource: ResourceSpec;
+  /** Admission work: the request as admitted. Policy events: none (the trigger is read). */
+  request?: AdmissionRequest;
+}
+
+export interface BackgroundControllerOptions {
+  client: KubeClient;
+  /** Where the UpdateRequests live (the webhook's namespace). */
+  namespace: string;
+  log: (line: string) => void;
+  generator: DownstreamGenerator;
+  /** The policies and PolicyExceptions being served now. */
+  current: () => { policies: JsonObject[]; exceptions: JsonObject[] };
+  /** First retry delay; doubles per attempt up to maxBackoffMs (defaults 500 ms, 60 s). */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** Jobs worked on at once (default 4). */
+  concurrency?: number;
+  /** Test hook: persist work but never process it (a leader "stopped" between the two). */
+  hold?: boolean;
+  /** Triggers looked at per rule on a policy event (default 5000, as the background scan). */
+  maxTriggers?: number;
+}
+
+const meta = (o: Json | undefined): Json => asObject(o?.metadata);
+
+function resourceSpec(o: JsonObject): ResourceSpec {
+  const m = meta(o);
+  const spec: ResourceSpec = { apiVersion: String(o.apiVersion ?? ''), kind: String(o.kind ?? ''), name: String(m.name ?? '') };
+  if (typeof m.namespace === 'string' && m.namespace) spec.namespace = m.namespace;
+  if (typeof m.uid === 'string' && m.uid) spec.uid = m.uid;
+  return spec;
+}
+
+function groupVersion(apiVersion: string): { group: string; version: string } {
+  const slash = apiVersion.indexOf('/');
+  return slash < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
+}
+
+/** The request a background evaluation runs on: the trigger as it is stored (Kyverno: no admission request). */
+export function backgroundRequest(trigger: JsonObject): AdmissionRequest {
+  const { group, version } = groupVersion(String(trigger.apiVersion ?? ''));
+  const ns = meta(trigger).namespace;
+  return {
+    operation: 'CREATE',
+    object: trigger,
+    oldObject: null,
+    kind: { group, version, kind: String(trigger.kind ?? '') },
+    namespace: typeof ns === 'string' && ns ? ns : undefined,
+    requestInfo: { roles: [], clusterRoles: [], userInfo: {} },
+  };
+}
+
+/**
+ * The admission request as an UpdateRequest stores it (admission.k8s.io field names). Empty
+ * strings are left out: API servers before 1.2x (our test server, 1.20, among them) store ""
+ * in a typed custom-resource field as null and then refuse it, so a core kind (group "")
+ * is stored without kind/resource and read back from its object's apiVersion.
+ */
+function storedRequest(r: AdmissionRequest): Json {
+  const o = r.object ?? r.oldObject ?? {};
+  const kind = r.kind ?? { ...groupVersion(String(o.apiVersion ?? '')), kind: String(o.kind ?? '') };
+  const out: Json = { uid: randomUUID(), operation: r.operation, dryRun: r.dryRun === true };
+  if (kind.group && kind.version && kind.kind) {
+    out.kind = kind;
+    out.resource = { group: kind.group, version: kind.version, resource: pluralOf(kind.group, kind.kind) };
+  }
+  const name = String(meta(o).name ?? '');
+  if (name) out.name = name;
+  if (r.namespace) out.namespace = r.namespace;
+  if (r.subResource) out.subResource = r.subResource;
+  const user = Object.fromEntries(Object.entries(r.requestInfo.userInfo).filter(([, v]) => v !== '' && v !== undefined));
+  if (Object.keys(user).length) out.userInfo = user;
+  if (r.object) out.object = r.object;
+  if (r.oldObject) out.oldObject = r.oldObject;
+  return out;
+}
+
+/** Back from an UpdateRequest's admissionRequest (and userInfo) to the engine's request. */
+function requestFromStored(a: Json, info: Json): AdmissionRequest {
+  const obj = (v: unknown) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as JsonObject) : null);
+  const object = obj(a.object);
+  const oldObject = obj(a.oldObject);
+  const subject = object ?? oldObject ?? {};
+  const stored = asObject(a.kind);
+  const kind = Object.keys(stored).length
+    ? { group: String(stored.group ?? ''), version: String(stored.version ?? ''), kind: String(stored.kind ?? '') }
+    : { ...groupVersion(String(subject.apiVersion ?? '')), kind: String(subject.kind ?? '') };
+  const user = asObject(a.userInfo);
+  return {
+    operation: String(a.operation ?? 'CREATE') as AdmissionRequest['operation'],
+    object,
+    oldObject,
+    kind,
+    subResource: typeof a.subResource === 'string' && a.subResource ? a.subResource : undefined,
+    namespace: typeof a.namespace === 'string' && a.namespace ? a.namespace : undefined,
+    dryRun: a.dryRun === true,
+    requestInfo: {
+      roles: asArray(info.roles).map(String),
+      clusterRoles: asArray(info.clusterRoles).map(String),
+      userInfo: { ...(user as JsonObject) },
+    },
+  };
+}
+
+/** The UpdateRequest object for a job (Kyverno's layout: generateName ur-, our namespace). */
+export function updateRequestFor(job: BackgroundJob, namespace: string): JsonObject {
+  const request = job.request;
+  return {
+    apiVersion: UPDATE_REQUEST_API,
+    kind: 'UpdateRequest',
+    metadata: {
+      generateName: 'ur-',
+      namespace,
+      labels: {
+        ...MANAGED_BY,
+        // Kyverno's UpdateRequest labels (pkg/background/common/labels.go), for kubectl selectors.
+        'generate.kyverno.io/policy-name': job.policy.split('/').pop()!.slice(0, 63),
+        'generate.kyverno.io/resource-kind': job.resource.kind.slice(0, 63),
+        ...(job.resource.namespace ? { 'generate.kyverno.io/resource-namespace': job.resource.namespace.slice(0, 63) } : {}),
+      },
+    },
+    spec: {
+      requestType: job.type,
+      policy: job.policy,
+      rule: job.rule,
+      resource: job.resource,
+      deleteDownstream: false,
+      synchronize: false,
+      context: {
+        userInfo: { roles: request?.requestInfo.roles ?? [], clusterRoles: request?.requestInfo.clusterRoles ?? [] },
+        admissionRequestInfo: request ? { admissionRequest: storedRequest(request), operation: request.operation } : {},
+      },
+    },
+  };
+}
+
+/** The job an UpdateRequest holds (undefined when it is not one of ours or is malformed). */
+export function jobOf(ur: JsonObject): BackgroundJob | undefined {
+  const spec = asObject(ur.spec);
+  const type = spec.requestType;
+  if (type !== 'generate' && type !== 'mutate') return undefined;
+  const res = asObject(spec.resource);
+  const ctx = asObject(spec.context);
+  const admission = asObject(asObject(ctx.admissionRequestInfo).admissionRequest);
+  const resource: ResourceSpec = { apiVersion: String(res.apiVersion ?? ''), kind: String(res.kind ?? ''), name: String(res.name ?? '') };
+  if (typeof res.namespace === 'string' && res.namespace) resource.namespace = res.namespace;
+  if (typeof res.uid === 'string' && res.uid) resource.uid = res.uid;
+  return {
+    type,
+    policy: String(spec.policy ?? ''),
+    rule: String(spec.rule ?? ''),
+    resource,
+    request: Object.keys(admission).length ? requestFromStored(admission, asObject(ctx.userInfo)) : undefined,
+  };
+}
+
+function jobText(job: BackgroundJob): string {
+  const r = job.resource;
+  return `${job.type} policy ${job.policy}${job.rule ? ` rule ${job.rule}` : ''} for ${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}`;
+}
+
+/** A policy with only the named rules (comma-separated; Kyverno's UpdateRequests name theirs). */
+function withOnlyRule(policy: JsonObject, rules: string): JsonObject {
+  const names = new Set(rules.split(','));
+  const spec = asObject(policy.spec);
+  return { ...policy, spec: { ...spec, rules: asArray(spec.rules).filter((r) => names.has(String(asObject(r).name))) } };
+}
+
+/** `generate.generateExisting` of the rule, else the policy's `spec.generateExisting`. */
+function generatesExisting(policy: JsonObject, rule: Json): boolean {
+  const own = asObject(rule.generate).generateExisting;
+  return typeof own === 'boolean' ? own : asObject(policy.spec).generateExisting === true;
+}
+
+/** `mutate.mutateExistingOnPolicyUpdate` of the rule, else the policy's. */
+function mutatesExistingOnUpdate(policy: JsonObject, rule: Json): boolean {
+  const own = asObject(rule.mutate).mutateExistingOnPolicyUpdate;
+  return typeof own === 'boolean' ? own : asObject(policy.spec).mutateExistingOnPolicyUpdate === true;
+}
+
+interface Pending {
+  job: BackgroundJob;
+  /** The UpdateRequest holding it; absent for in-memory work. */
+  name?: string;
+  attempts: number;
+}
+
+export class BackgroundController {
+  private persistent: Promise<boolean> | undefined;
+  private leading: AbortSignal | undefined;
+  /** UpdateRequests queued, running or waiting for a retry (by name), so a relist does not double them. */
+  private readonly known = new Set<string>();
+  private readonly queue: Pending[] = [];
+  private running = 0;
+  private idleWaiters: Array<() => void> = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private seen = new Set<string>();
+  private latest: JsonObject[] = [];
+  private policyEvents: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(private readonly opts: BackgroundControllerOptions) {}
+
+  /** Whether the cluster serves UpdateRequests (asked once; an older deploy may lack the CRD). */
+  private usesUpdateRequests(): Promise<boolean> {
+    this.persistent ??= this.opts.client.resourceFor(UPDATE_REQUEST_API, 'UpdateRequest').then(
+      (info) => {
+        if (!info) this.opts.log('background: the cluster does not serve kyverno.io/v2 UpdateRequests (redeploy installs the CRD); generate and mutate-existing work is kept in memory only');
+        return !!info;
+      },
+      () => false,
+    );
+    return this.persistent;
+  }
+
+  /** Admission work from the server processes (any replica). */
+  submit(items: GeneratedItem[]): void {
+    for (const item of items) {
+      if (item.action === 'request') void this.enqueue(this.admissionJob(item));
+      else if (item.action === 'downstream') void this.downstreamChanged(item.labels, item.operation);
+    }
+  }
+
+  /**
+   * A generated object was edited or deleted (Kyverno's handleNonTrigger): when its rule
+   * synchronizes, its trigger (found by the uid its labels name) gets the rule again, which
+   * puts the object back as the rule makes it.
+   */
+  private async downstreamChanged(labels: Record<string, string>, operation: string): Promise<void> {
+    const { client, log } = this.opts;
+    const name = labels['generate.kyverno.io/policy-name'];
+    const ns = labels['generate.kyverno.io/policy-namespace'] ?? '';
+    const ruleName = labels['generate.kyverno.io/rule-name'] ?? '';
+    const policy = this.opts.current().policies.find((p) => meta(p).name === name && (ns ? p.kind === 'Policy' && meta(p).namespace === ns : p.kind === 'ClusterPolicy'));
+    const rule = policy && generateRulesOf(policy).find((r) => r.name === ruleName);
+    if (!policy || !rule || asObject(rule.generate).synchronize !== true) return;
+    const group = labels['generate.kyverno.io/trigger-group'] ?? '';
+    const version = labels['generate.kyverno.io/trigger-version'] ?? '';
+    const kind = labels['generate.kyverno.io/trigger-kind'] ?? '';
+    const uid = labels['generate.kyverno.io/trigger-uid'] ?? '';
+    if (!kind || !version || !uid) return;
+    const apiVersion = group ? `${group}/${version}` : version;
+    try {
+      const triggerNs = labels['generate.kyverno.io/trigger-namespace'] || undefined;
+      const trigger = (await client.list(apiVersion, kind, triggerNs)).find((o) => meta(o).uid === uid);
+      if (!trigger) return;
+      log(`background: ${kind} trigger of a ${operation === 'DELETE' ? 'deleted' : 'changed'} downstream of policy ${policyKey(policy)} rule ${ruleName}: generating it again`);
+      await this.enqueue({ type: 'generate', policy: policyKey(policy), rule: ruleName, resource: resourceSpec({ apiVersion, kind, ...trigger }) });
+    } catch (e) {
+      log(`background: cannot find the trigger of a downstream of policy ${policyKey(policy)}: ${(e as Error).message}`);
+    }
+  }
+
+  private admissionJob(item: BackgroundRequest): BackgroundJob {
+    const r = item.request;
+    const subject = (r.operation === 'DELETE' ? r.oldObject : r.object) ?? r.oldObject ?? {};
+    const resource = resourceSpec(subject);
+    if (!resource.namespace && r.namespace && resource.kind !== 'Namespace') resource.namespace = r.namespace;
+    return { type: item.type, policy: policyKey(item.policy), rule: item.rules.join(','), resource, request: r };
+  }
+
+  /** Persists a job (or, without the CRD, queues it in memory); never throws. */
+  async enqueue(job: BackgroundJob): Promise<void> {
+    if (this.closed) return;
+    if (await this.usesUpdateRequests()) {
+      try {
+        const created = await this.opts.client.create(updateRequestFor(job, this.opts.namespace));
+        const name = String(meta(created).name);
+        // The leader takes it from here (its watch sees it); when that is us, start now.
+        if (this.leading && !this.leading.aborted) this.schedule({ job, name, attempts: Number(asObject(created.status).retryCount ?? 0) });
+        return;
+      } catch (e) {
+        this.opts.log(`background: cannot persist ${jobText(job)} as an UpdateRequest (${(e as Error).message}); doing it in memory`);
+      }
+    }
+    this.schedule({ job, attempts: 0 });
+  }
+
+  /**
+   * Leads until `signal` aborts: works through the UpdateRequests already there and those
+   * that come, and acts on policy events.
+   */
+  lead(signal: AbortSignal): void {
+    this.leading = signal;
+    this.seen.clear();
+    // Leadership lost: the persisted work is the next leader's; forget it (it stays in the cluster).
+    signal.addEventListener('abort', () => {
+      for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i].name) this.queue.splice(i, 1);
+      this.known.clear();
+    }, { once: true });
+    void this.onPolicies(this.latest);
+    void this.followUpdateRequests(signal);
+  }
+
+  /** Policy set changed: the leader finds existing triggers of new or changed policies. */
+  onPolicies(policies: JsonObject[]): Promise<void> {
+    this.latest = policies;
+    if (!this.leading || this.leading.aborted) return this.policyEvents;
+    const changed = policies.filter((p) => (p.kind === 'ClusterPolicy' || p.kind === 'Policy') && !this.seen.has(policyVersion(p)));
+    this.seen = new Set(policies.map(policyVersion));
+    for (const p of changed) this.policyEvents = this.policyEvents.then(() => this.existingTriggers(p)).catch((e: Error) => this.opts.log(`background: policy ${policyKey(p)}: ${e.message}`));
+    return this.policyEvents;
+  }
+
+  /** Resolves when nothing is queued, running or waiting for a retry that is due soon (tests). */
+  idle(): Promise<void> {
+    if (this.queue.length === 0 && this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Stops taking and retrying work; waits for what is running. Persisted work stays for the next leader. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.queue.length = 0;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    await this.policyEvents.catch(() => {});
+    await this.idle();
+  }
+
+  /** List, then watch, our UpdateRequests; relist after a failure. */
+  private async followUpdateRequests(signal: AbortSignal): Promise<void> {
+    if (!(await this.usesUpdateRequests())) return;
+    const path = `/apis/${UPDATE_REQUEST_API}/namespaces/${encodeURIComponent(this.opts.namespace)}/updaterequests`;
+    let backoff = 1000;
+    while (!signal.aborted && !this.closed) {
+      try {
+        const list = await this.opts.client.request<{ metadata?: { resourceVersion?: string }; items?: JsonObject[] }>({ method: 'GET', path });
+        for (const ur of list.items ?? []) this.adopt(ur);
+        let rv = list.metadata?.resourceVersion ?? '';
+        backoff = 1000;
+        while (!signal.aborted && !this.closed) {
+          await this.opts.client.watch(path, rv, (e) => {
+            if (e.type === 'ERROR') throw new KubeError(Number(asObject(e.object).code ?? 500), '', String(asObject(e.object).message ?? 'watch error'));
+            const v = meta(e.object).resourceVersion;
+            if (v) rv = String(v);
+            if (e.type === 'ADDED') this.adopt(e.object);
+          }, signal);
+        }
+      } catch (e) {
+        if (signal.aborted || this.closed) break;
+        if (!(e instanceof KubeError && e.status === 410)) this.opts.log(`background: watching UpdateRequests: ${(e as Error).message}; retrying in ${backoff / 1000}s`);
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 30_000);
+      }
+    }
+  }
+
+  /** Takes an UpdateRequest found in the cluster, unless it is already ours or has given up. */
+  private adopt(ur: JsonObject): void {
+    const name = String(meta(ur).name ?? '');
+    if (!name || this.known.has(name)) return;
+    if (asObject(asObject(ur.metadata).labels)['app.kubernetes.io/managed-by'] !== MANAGED_BY['app.kubernetes.io/managed-by']) return;
+    const status = asObject(ur.status);
+    const attempts = Number(status.retryCount ?? 0);
+    if (status.state === 'Failed' && attempts >= MAX_RETRIES) return;
+    const job = jobOf(ur);
+    if (!job) {
+      this.opts.log(`background: UpdateRequest ${name} is not one this webhook can process; left alone`);
+      return;
+    }
+    this.schedule({ job, name, attempts });
+  }
+
+  /** Queues work now or after `delayMs` (a retry); an UpdateRequest already held is not queued twice. */
+  private schedule(p: Pending, delayMs = 0): void {
+    if (this.closed) return;
+    if (p.name && delayMs === 0) {
+      if (this.known.has(p.name)) return;
+      this.known.add(p.name);
+    }
+    if (delayMs > 0) {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        if (this.closed) return;
+        this.queue.push(p);
+        this.pump();
+      }, delayMs);
+      this.timers.add(t);
+      return;
+    }
+    this.queue.push(p);
+    this.pump();
+  }
+
+  /** Persisted work is the leader's (a follower only writes it); in-memory work is done where it arrived. */
+  private runnable(p: Pending): boolean {
+    return !p.name || (!this.opts.hold && !!this.leading && !this.leading.aborted);
+  }
+
+  private pump(): void {
+    while (this.running < (this.opts.concurrency ?? 4)) {
+      const i = this.queue.findIndex((p) => this.runnable(p));
+      if (i < 0) break;
+      const [p] = this.queue.splice(i, 1);
+      this.running++;
+      void this.attempt(p).finally(() => {
+        this.running--;
+        this.pump();
+      });
+    }
+    if (this.running === 0 && !this.queue.some((p) => this.runnable(p))) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private async attempt(p: Pending): Promise<void> {
+    let failures: string[];
+    try {
+      failures = await this.run(p.job);
+    } catch (e) {
+      failures = [(e as Error).message];
+    }
+    const { client, log } = this.opts;
+    if (failures.length === 0) {
+      if (p.name) {
+        this.known.delete(p.name);
+        await client.delete({ apiVersion: UPDATE_REQUEST_API, kind: 'UpdateRequest', name: p.name, namespace: this.opts.namespace }).catch((e: Error) => log(`background: cannot delete UpdateRequest ${p.name}: ${e.message}`));
+      }
+      return;
+    }
+    p.attempts++;
+    const message = failures.join('; ');
+    if (p.name) await this.recordFailure(p.name, message, p.attempts);
+    if (p.attempts >= MAX_RETRIES) {
+      if (p.name) this.known.delete(p.name);
+      log(`background: ${jobText(p.job)} failed ${p.attempts} times; giving up${p.name ? ` (recorded in UpdateRequest ${p.name})` : ''}: ${message}`);
+      return;
+    }
+    const delay = Math.min((this.opts.backoffMs ?? 500) * 2 ** (p.attempts - 1), this.opts.maxBackoffMs ?? 60_000);
+    log(`background: ${jobText(p.job)} failed (attempt ${p.attempts}); retrying in ${delay} ms: ${message}`);
+    this.schedule(p, delay);
+  }
+
+  /** Kyverno's status on failure: state Failed, the message and the retry count. */
+  private async recordFailure(name: string, message: string, attempts: number): Promise<void> {
+    const { client, namespace, log } = this.opts;
+    try {
+      const path = `/apis/${UPDATE_REQUEST_API}/namespaces/${encodeURIComponent(namespace)}/updaterequests/${encodeURIComponent(name)}/status`;
+      await client.request({ method: 'PATCH', path, contentType: 'application/merge-patch+json', body: { status: { state: 'Failed', message: message.slice(0, 4000), retryCount: attempts } } });
+    } catch (e) {
+      log(`background: cannot record the failure in UpdateRequest ${name}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Does one job now; resolves with one line per failure. */
+  private async run(job: BackgroundJob): Promise<string[]> {
+    const { client, log, generator } = this.opts;
+    const { policies, exceptions } = this.opts.current();
+    const found = policies.find((p) => (p.kind === 'ClusterPolicy' || p.kind === 'Policy') && policyKey(p) === job.policy && (!job.policy.includes('/') || p.kind === 'Policy'));
+    if (!found) {
+      log(`background: ${jobText(job)}: the policy is gone; dropped`);
+      return [];
+    }
+    const policy = job.rule ? withOnlyRule(found, job.rule) : found;
+    let request = job.request;
+    if (!request) {
+      const trigger = await client.get({ apiVersion: job.resource.apiVersion, kind: job.resource.kind, name: job.resource.name, namespace: job.resource.namespace });
+      if (!trigger || (job.resource.uid && meta(trigger).uid !== job.resource.uid)) {
+        log(`background: ${jobText(job)}: the trigger is gone; dropped`);
+        return [];
+      }
+      request = backgroundRequest(trigger);
+    }
+    if (job.type === 'generate') return generator.process({ action: 'request', type: 'generate', policy, rules: job.rule ? job.rule.split(',') : [], request }, exceptions);
+    if (request.operation === 'CREATE' && job.request) {
+      // As Kyverno: a CREATE's trigger is read back once stored (the webhook answered before that).
+      const stored = await generator.waitForTrigger(job.resource);
+      if (!stored) return [`the trigger ${describeRef({ apiVersion: job.resource.apiVersion, kind: job.resource.kind, name: job.resource.name, namespace: job.resource.namespace })} was not stored`];
+      request = { ...request, object: stored };
+    }
+    return (await mutateExisting(client, policy, request, exceptions, log, job.rule ? job.rule.split(',') : undefined)).failures;
+  }
+
+  /**
+   * Policy created or changed (or found by a new leader): the existing triggers of its
+   * generateExisting and mutateExistingOnPolicyUpdate rules, each one job (Kyverno's
+   * handleGenerateForExisting and handleMutate).
+   */
+  private async existingTriggers(policy: JsonObject): Promise<void> {
+    const wanted: Array<{ type: 'generate' | 'mutate'; rule: Json }> = [];
+    for (const rule of generateRulesOf(policy)) if (generatesExisting(policy, rule)) wanted.push({ type: 'generate', rule });
+    for (const rule of mutateExistingRules(policy)) if (mutatesExistingOnUpdate(policy, rule)) wanted.push({ type: 'mutate', rule });
+    if (!wanted.length) return;
+    const pm = meta(policy);
+    const onlyNs = policy.kind === 'Policy' && typeof pm.namespace === 'string' ? pm.namespace : undefined;
+    const { exceptions } = this.opts.current();
+    for (const { type, rule } of wanted) {
+      const name = String(rule.name ?? '');
+      const single = withOnlyRule(policy, name);
+      let count = 0;
+      for (const k of await policyKinds(this.opts.client, single)) {
+        const items = await this.opts.client.list(k.apiVersion, k.kind, onlyNs).catch((e: Error) => {
+          this.opts.log(`background: policy ${policyKey(policy)} rule ${name}: cannot list ${k.kind}: ${e.message}`);
+          return [] as JsonObject[];
+        });
+        for (const item of items) {
+          if (!this.leading || this.leading.aborted || this.closed) return;
+          if (++count > (this.opts.maxTriggers ?? 5000)) {
+            this.opts.log(`background: policy ${policyKey(policy)} rule ${name}: stopped after ${count - 1} triggers`);
+            break;
+          }
+          const trigger = { apiVersion: k.apiVersion, kind: k.kind, ...item };
+          const request = backgroundRequest(trigger);
+          const cluster = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions };
+          // Kyverno's ApplyBackgroundChecks before the UpdateRequest: only triggers the rule applies to.
+          const fires = type === 'mutate'
+            ? firedMutateExistingRules(single, request, cluster).length > 0
+            : needsCloneSources(single)
+              ? ruleMatchesRequest(rule as JsonObject, request, cluster, onlyNs).matched
+              : generateWork(single, request, cluster).items.length > 0;
+          if (fires) await this.enqueue({ type, policy: policyKey(policy), rule: name, resource: resourceSpec(trigger) });
+        }
+      }
+    }
+  }
+}

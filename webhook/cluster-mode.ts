@@ -1,0 +1,122 @@
+/**
+ * The webhook bound to a cluster: the HTTPS server plus everything `serve --in-cluster` runs
+ * beside it (policies and PolicyExceptions watched from the API server, the webhook
+ * controller, policy status, background scans and reports, events, generate and
+ * mutate-existing work through the background controller, leader election). One path for
+ * both ways of running: in a pod (the service account, the in-cluster Service) and local
+ * mode (`deploy --local`: the developer's kubeconfig, the configurations calling a URL on
+ * this machine). They differ only in where the server listens, where its certificates live
+ * and how the API server reaches it.
+ */
+import { setMaxListeners } from 'node:events';
+import type { KubeClient } from '../kube-api/client';
+import { startWebhookServer, type WebhookServer, type WebhookServerOptions } from './server';
+import { runInCluster, type InClusterRun } from './incluster';
+import { DownstreamGenerator } from './generate';
+import { EventWriter } from './events';
+import { BackgroundController } from './background';
+import type { EventReason } from './event-info';
+import type { ReportItem } from './reports';
+import { parseResourceFilters } from './resource-filters';
+
+export interface ClusterModeOptions {
+  client: KubeClient;
+  /** Listener, TLS files, server processes, deadline, resource filters (the sinks are set here). */
+  server: Omit<WebhookServerOptions, 'onReportable' | 'onGenerated' | 'onEvents' | 'log' | 'successEvents'>;
+  /** The webhook's namespace: its Leases and UpdateRequests. */
+  namespace: string;
+  /** The CA published in the webhook configurations: given, or read from caFile. */
+  caPem?: string;
+  caFile?: string;
+  /** Local mode: the URL the webhook configurations call. */
+  localUrl?: string;
+  log: (line: string) => void;
+  reportIntervalMs?: number;
+  retryPeriodMs?: number;
+  backgroundScanIntervalMs?: number;
+  successEvents?: boolean;
+  omitEvents?: EventReason[];
+  identity?: string;
+  /** How often the admission leader checks the serving certificates for renewal. */
+  certRenewalIntervalMs?: number;
+  /** Kyverno's `--ttlReconciliationInterval` (default 1 min). */
+  ttlIntervalMs?: number;
+  /** Test hook: persist background work without processing it ($KYVERNO_STUDIO_HOLD_BACKGROUND=1). */
+  holdBackground?: boolean;
+}
+
+export interface ClusterModeWebhook {
+  server: WebhookServer;
+  run: InClusterRun;
+  background: BackgroundController;
+  /**
+   * Hands the Leases over and stops watching, so this process changes nothing in the cluster
+   * any more (its webhook controller included) while it still answers reviews.
+   */
+  release(): Promise<void>;
+  /** release(), then stops the work and the server (in that order). */
+  stop(): Promise<void>;
+}
+
+export async function startClusterMode(opts: ClusterModeOptions): Promise<ClusterModeWebhook> {
+  const { client, log } = opts;
+  const stopping = new AbortController();
+  // One abort listener per open watch (a dozen kinds) and per retry wait: more than Node's
+  // default warning threshold of 10 at once, none of them leaked.
+  setMaxListeners(64, stopping.signal);
+  const generator = new DownstreamGenerator({ client, log });
+  const events = new EventWriter(client, log, { omit: opts.omitEvents ?? [] });
+  let reports: { add(items: ReportItem[]): void } | undefined;
+  let run: InClusterRun | undefined;
+  const background = new BackgroundController({
+    client,
+    namespace: opts.namespace,
+    log,
+    generator,
+    current: () => run?.current() ?? { policies: [], exceptions: [] },
+    hold: opts.holdBackground,
+  });
+  const server = await startWebhookServer({
+    ...opts.server,
+    log,
+    onReportable: (items) => reports?.add(items.map((i) => ({ ...i, time: Date.now() / 1000 }))),
+    onGenerated: (items) => background.submit(items),
+    onEvents: (items) => events.add(items),
+    successEvents: opts.successEvents,
+  });
+  try {
+    run = await runInCluster({
+      server, namespace: opts.namespace, caFile: opts.caFile ?? '', caPem: opts.caPem, localUrl: opts.localUrl, log, signal: stopping.signal, client,
+      reportIntervalMs: opts.reportIntervalMs, retryPeriodMs: opts.retryPeriodMs, backgroundScanIntervalMs: opts.backgroundScanIntervalMs,
+      events, successEvents: opts.successEvents, background, identity: opts.identity, certRenewalIntervalMs: opts.certRenewalIntervalMs,
+      // Cleanup never deletes what Kyverno's resource filters name.
+      resourceFilters: parseResourceFilters(opts.server.resourceFilters ?? ''), ttlIntervalMs: opts.ttlIntervalMs,
+    });
+  } catch (e) {
+    stopping.abort();
+    await server.close();
+    throw e;
+  }
+  reports = run.reports;
+  const started = run;
+  let released: Promise<void> | undefined;
+  const release = () => {
+    // Hand the Leases over first, so another replica takes the leader work within a retry period.
+    released ??= started.release().then(() => stopping.abort());
+    return released;
+  };
+  return {
+    server,
+    run: started,
+    background,
+    release,
+    async stop() {
+      await release();
+      await background.close();
+      await generator.close();
+      await events.close();
+      await started.reports.close();
+      await server.close();
+    },
+  };
+}

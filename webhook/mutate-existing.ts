@@ -1,0 +1,134 @@
+/**
+ * Mutate existing (rules with `mutate.targets`), as Kyverno's background controller runs it
+ * (pkg/background/mutate): the rule fires on a trigger's admission (or, with
+ * mutateExistingOnPolicyUpdate, for every existing trigger when the policy is created or
+ * changed), its targets are selected in the cluster with the trigger's variables substituted,
+ * each target's own `context` and `preconditions` are evaluated with `target` in scope, and
+ * the patched targets are written back through the API (an update carrying the
+ * resourceVersion read, so a concurrent change makes the work fail and be retried).
+ *
+ * The engine does the selection and patching (engine/mutate/targets.ts) over the candidates
+ * it is given; here we fetch those candidates from the API server: one GET for a literal
+ * name, else a LIST of the target kind (in a literal namespace, or everywhere).
+ */
+import { applyPolicy } from '../engine/apply';
+import { computedRules } from '../engine/autogen';
+import { ruleMatchesRequest } from '../engine/match';
+import { matchResourceDescriptions } from '../engine/policy';
+import { asArray, asObject, jsonEqual } from '../engine/core/json';
+import type { AdmissionRequest, ClusterState, JsonObject } from '../engine/core/types';
+import { describeRef, refOf } from '../kube-api/errors';
+import type { KubeClient } from '../kube-api/client';
+import { policyKey } from './generate-work';
+
+type Json = Record<string, unknown>;
+
+const hasVariable = (v: unknown): boolean => typeof v === 'string' && v.includes('{{');
+
+/** The rules of a policy that mutate existing resources (after autogen, as Kyverno computes them). */
+export function mutateExistingRules(policy: Json): JsonObject[] {
+  return computedRules(policy as JsonObject).filter((r) => asArray(asObject(r.mutate).targets).length > 0);
+}
+
+/** Kyverno's MatchDeleteOperation: the rule lists DELETE among its match operations. */
+function matchesDeleteExplicitly(rule: Json): boolean {
+  return matchResourceDescriptions(rule).some((b) => asArray(b.operations).includes('DELETE'));
+}
+
+/**
+ * The mutate-existing rules this admitted request fires (match and exclude; preconditions
+ * and targets are for the background controller). On DELETE only rules that name DELETE in
+ * their match operations fire, as in Kyverno's handleMutateExisting.
+ */
+export function firedMutateExistingRules(policy: Json, request: AdmissionRequest, cluster: Pick<ClusterState, 'namespaceLabels'>): string[] {
+  if (request.operation === 'CONNECT') return [];
+  const meta = asObject(policy.metadata);
+  const policyNamespace = policy.kind === 'Policy' && typeof meta.namespace === 'string' ? meta.namespace : undefined;
+  return mutateExistingRules(policy)
+    .filter((rule) => request.operation !== 'DELETE' || matchesDeleteExplicitly(rule))
+    .filter((rule) => ruleMatchesRequest(rule, request, cluster, policyNamespace).matched)
+    .map((rule) => String(rule.name ?? ''));
+}
+
+/** The objects a policy's mutate targets may designate, read from the API server. */
+export async function targetCandidates(client: KubeClient, policy: Json, log: (line: string) => void): Promise<JsonObject[]> {
+  const out: JsonObject[] = [];
+  const seen = new Set<string>();
+  const add = (o: JsonObject | undefined) => {
+    if (!o) return;
+    const key = describeRef(refOf(o));
+    if (!seen.has(key)) (seen.add(key), out.push(o));
+  };
+  const meta = asObject(policy.metadata);
+  // A namespaced Policy only ever reaches its own namespace.
+  const policyNamespace = policy.kind === 'Policy' && typeof meta.namespace === 'string' ? meta.namespace : undefined;
+  for (const rule of mutateExistingRules(policy)) {
+    for (const raw of asArray(asObject(rule.mutate).targets)) {
+      const t = asObject(raw);
+      const apiVersion = String(t.apiVersion ?? '');
+      const kind = String(t.kind ?? '').split('/')[0];
+      if (!apiVersion || !kind || hasVariable(apiVersion) || hasVariable(kind) || kind.includes('*')) {
+        log(`mutate existing: policy ${policyKey(policy)} rule ${String(rule.name)}: a target needs a literal apiVersion and kind to be looked up`);
+        continue;
+      }
+      const ns = policyNamespace ?? (typeof t.namespace === 'string' && !hasVariable(t.namespace) && !t.namespace.includes('*') ? t.namespace : undefined);
+      const name = typeof t.name === 'string' && !hasVariable(t.name) && !/[*?]/.test(t.name) ? t.name : undefined;
+      try {
+        if (name && (ns || policyNamespace === undefined)) add(await client.get({ apiVersion, kind, name, namespace: ns }));
+        else for (const o of await client.list(apiVersion, kind, ns)) add({ apiVersion, kind, ...o });
+      } catch (e) {
+        log(`mutate existing: policy ${policyKey(policy)} rule ${String(rule.name)}: cannot read ${kind} targets: ${(e as Error).message}`);
+      }
+    }
+  }
+  return out;
+}
+
+export interface MutateExistingOutcome {
+  /** "Kind ns/name" of each target written. */
+  mutated: string[];
+  /** One line per failed rule or write (the work is retried). */
+  failures: string[];
+}
+
+/**
+ * Runs a policy's mutate-existing rules for one trigger request and writes the patched
+ * targets. `rules` limits the rules (those the admission fired); all when absent.
+ */
+export async function mutateExisting(
+  client: KubeClient,
+  policy: JsonObject,
+  request: AdmissionRequest,
+  exceptions: JsonObject[],
+  log: (line: string) => void,
+  rules?: string[],
+): Promise<MutateExistingOutcome> {
+  const outcome: MutateExistingOutcome = { mutated: [], failures: [] };
+  const key = policyKey(policy);
+  const fired = new Set(rules ?? mutateExistingRules(policy).filter((r) => request.operation !== 'DELETE' || matchesDeleteExplicitly(r)).map((r) => String(r.name ?? '')));
+  // On DELETE Kyverno evaluates the deleted object as the new one.
+  const evaluated: AdmissionRequest = request.operation === 'DELETE' ? { ...request, object: request.oldObject } : request;
+  const cluster: ClusterState = { resources: await targetCandidates(client, policy, log), namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions };
+  const response = applyPolicy(policy, { request: evaluated, cluster, phases: ['mutate'] });
+  for (const r of response.rules) {
+    if (r.type !== 'Mutation' || !fired.has(r.name)) continue;
+    if (r.status === 'fail' || r.status === 'error' || r.status === 'warn') {
+      outcome.failures.push(`mutate existing: policy ${key} rule ${r.name}: ${r.status}: ${r.message}`);
+      continue;
+    }
+    if (r.status !== 'pass' || !r.patchedResource) continue;
+    const target = r.patchedResource;
+    const what = describeRef(refOf(target));
+    // Already in line: nothing to write.
+    if (cluster.resources.some((c) => jsonEqual(c, target))) continue;
+    try {
+      // The patched target keeps the resourceVersion it was read with: a concurrent change is a conflict, and the work is retried.
+      await client.replace(target);
+      outcome.mutated.push(what);
+      log(`mutate existing: policy ${key} rule ${r.name} mutated ${what}`);
+    } catch (e) {
+      outcome.failures.push(`mutate existing: policy ${key} rule ${r.name}: cannot update ${what}: ${(e as Error).message}`);
+    }
+  }
+  return outcome;
+}
