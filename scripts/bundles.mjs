@@ -19,7 +19,9 @@ export const browserSwaps = {
   },
 };
 
-const node = { platform: 'node', target: 'node20', format: 'cjs' };
+// Minified (names kept, for readable errors): the .vsix carries them under its 5 MB budget, and a
+// smaller bundle also compiles faster at start-up. Source maps sit beside them.
+const node = { platform: 'node', target: 'node20', format: 'cjs', minify: true, keepNames: true };
 // Browser releases VS Code for the web supports. Minified: the browser downloads them.
 const browser = { platform: 'browser', target: ['chrome110', 'firefox110', 'safari16'], minify: true, plugins: [browserSwaps] };
 
@@ -44,6 +46,7 @@ export function esbuildOptions(entry, overrides = {}) {
     target: entry.target,
     format: entry.format,
     minify: entry.minify ?? false,
+    keepNames: entry.keepNames ?? false,
     plugins: entry.plugins ?? [],
     sourcemap: 'linked',
     external: entry.external ?? [],

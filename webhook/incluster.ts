@@ -21,7 +21,7 @@ import { WebhookController } from './controller';
 import { ReportWriter } from './reports';
 import { BackgroundScanner } from './scan';
 import type { WebhookServer } from './server';
-import { watchKinds, type WatchedKind } from './watch';
+import { watchKinds, type WatchedKind } from '../kube-api/watch';
 import { LEASE_NAMES, LeaderElector } from './leader';
 import { renewPeriodically } from './cert-renewer';
 import type { EventWriter } from './events';

@@ -10,6 +10,7 @@ import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { registerInstallCli } from './cli/command';
 import { registerClusterCommands } from './cluster/commands';
+import { PolicyReportsView } from './cluster/reports-view';
 import { ClusterStatus } from './cluster/status';
 import { registerEditorFeatures, restartOnFilterSettings } from './features';
 import { startLanguageClient } from './language/start';
@@ -25,6 +26,8 @@ export interface KyvernoStudioApi {
   results: ResultsTree;
   tests: TestExplorer;
   status: ClusterStatus;
+  /** The Policy Reports view (cluster reports of the active context). */
+  reports: PolicyReportsView;
   log: Log;
   /** Whether a schema contributor was registered with Red Hat YAML (false when it is absent). */
   redhatYaml: Promise<boolean>;
@@ -36,10 +39,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<Kyvern
   const { log, results } = registerEditorFeatures(context);
   const tests = new TestExplorer(log);
   const status = new ClusterStatus(log);
+  const reports = new PolicyReportsView(status, log);
   context.subscriptions.push(
     tests,
     status,
     registerClusterCommands(status, log),
+    reports.register(),
     registerInstallCli(context, log),
     registerAddPack(context),
   );
@@ -55,7 +60,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Kyvern
   void tests.discoverAll();
   // Not awaited: Red Hat YAML's own start must not hold ours up.
   const redhatYaml = registerWithRedhatYaml(context, log);
-  return { client, results, tests, status, log, redhatYaml };
+  return { client, results, tests, status, reports, log, redhatYaml };
 }
 
 export async function deactivate(): Promise<void> {

@@ -72,8 +72,9 @@ function parseYamlText(text: string): unknown {
   chargeTextToParse(text, 'yaml.parse');
   let doc: unknown;
   try {
-    // sigs.k8s.io/yaml goes through go-yaml, which reads YAML 1.1 scalars (yes/no are booleans).
-    doc = parseYaml(text, { version: '1.1', maxAliasCount: 100 });
+    // sigs.k8s.io/yaml goes through go-yaml v2, which reads YAML 1.1 scalars (yes/no are booleans)
+    // and, not being strict, keeps the last of duplicate keys (checking them is also quadratic).
+    doc = parseYaml(text, { version: '1.1', maxAliasCount: 100, uniqueKeys: false });
   } catch (err) {
     throw new Error(`yaml.parse: ${(err as Error).message.split('\n')[0]}`);
   }

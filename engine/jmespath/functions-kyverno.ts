@@ -111,6 +111,9 @@ export function parseYamlAsJson(text: string): unknown {
   chargeTextToParse(text, 'parse_yaml');
   const docs = YAML.parseAllDocuments(text, {
     version: '1.1',
+    // sigs.k8s.io/yaml's YAMLToJSON is not strict: the last of duplicate keys wins (and checking
+    // them costs time quadratic in a mapping's size, in one step no deadline reaches).
+    uniqueKeys: false,
     // yaml.v2 (sigs.k8s.io/yaml) keeps timestamps as strings when decoding into interface{}.
     customTags: (tags) => tags.filter((t) => typeof t === 'object' && t.tag !== 'tag:yaml.org,2002:timestamp'),
   });

@@ -9,7 +9,7 @@ import { parsePublicKeyPem, splitPublicKeyPem, type PublicKey } from '../crypto/
 import { verifyWithKey } from '../crypto/verify';
 import { CertificateError, EKU_CODE_SIGNING, parseCertificatesPem, rfc3339, verifyCertificateChain, type Certificate } from '../crypto/x509';
 import { base64Decode } from '../jmespath/go-compat';
-import { KeyError, verifySignature } from '../crypto';
+import { KeyError } from '../crypto';
 import { INTOTO_PAYLOAD_TYPE, type CosignSignatureLayer, type RegistryImage } from './snapshot';
 
 /** A check the engine cannot make offline (Rekor, KMS, secrets...): an error, not a failure. */
@@ -45,16 +45,6 @@ export interface CosignVerified {
 interface SimpleSigningPayload {
   critical?: { image?: { 'docker-manifest-digest'?: unknown } };
   optional?: Record<string, unknown> | null;
-}
-
-/** A signature check with a PEM key; an unreadable key is cosign's "failed to load public key" error. */
-function verifyWithPem(publicKeyPem: string, data: Uint8Array, signature: Uint8Array): ReturnType<typeof verifySignature> {
-  try {
-    return verifySignature(publicKeyPem, data, signature);
-  } catch (e) {
-    if (e instanceof KeyError) throw new Error(`failed to load public key from PEM: ${e.message}`);
-    throw e;
-  }
 }
 
 /**

@@ -128,7 +128,8 @@ function isEntry(e: unknown): e is CachedEntry | null {
   const x = e as CachedEntry;
   return Boolean(x) && Array.isArray(x.policies) && Array.isArray(x.crdKinds)
     && x.policies.every((p) => p && typeof p.value === 'object' && p.value !== null && (p.role === 'policy' || p.role === 'exception' || p.role === 'binding'))
-    && x.crdKinds.every((k) => typeof k === 'string');
+    && x.crdKinds.every((k) => typeof k === 'string')
+    && Array.isArray(x.crds) && x.crds.every((c) => c && typeof c.kind === 'string' && Array.isArray(c.versions));
 }
 
 /**

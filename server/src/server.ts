@@ -193,7 +193,7 @@ export function runServer(connection: Connection, host: ServerHost): void {
     // Each stage on its own: an internal error is one diagnostic, never an empty list.
     try {
       const file = parse(doc);
-      runCheck(file, 0, 'validation', diagnostics, () => diagnostics.push(...validateFile(file, { log })), log);
+      runCheck(file, 0, 'validation', diagnostics, () => diagnostics.push(...validateFile(file, { log, resourceSchemas: index.resourceSchemas() })), log);
       if (index.accepts(uri)) policiesChanged = safe('policy index', false, () => index.updateBuffer(uri, file));
       // During the first workspace scan, with the policies found so far (scanWorkspace
       // evaluates again as it progresses and when it completes).
@@ -342,12 +342,12 @@ export function runServer(connection: Connection, host: ServerHost): void {
   connection.onCompletion((p) => {
     const doc = documents.get(p.textDocument.uri);
     if (!doc) return [];
-    return safe('completion', [], () => complete(parse(doc), doc.offsetAt(p.position), { workspaceKinds: index.crdKinds() })) as never;
+    return safe('completion', [], () => complete(parse(doc), doc.offsetAt(p.position), { workspaceKinds: index.crdKinds(), resourceSchemas: index.resourceSchemas() })) as never;
   });
   connection.onHover((p) => {
     const doc = documents.get(p.textDocument.uri);
     if (!doc) return null;
-    return (safe('hover', undefined, () => hover(parse(doc), doc.offsetAt(p.position))) ?? null) as never;
+    return (safe('hover', undefined, () => hover(parse(doc), doc.offsetAt(p.position), { resourceSchemas: index.resourceSchemas() })) ?? null) as never;
   });
   connection.onDocumentSymbol((p) => {
     const doc = documents.get(p.textDocument.uri);

@@ -14,6 +14,7 @@
 import { compileGlob, type GlobMatcher } from '../../io/glob';
 import { mayHoldEvaluationDocuments } from '../../engine/loader/classify';
 import { parseFile, workspacePolicies, policySet, type WorkspacePolicy, type WorkspaceRole, type ParsedFile, type PolicySet } from './service';
+import { ResourceSchemas, crdOf, type CrdSchema } from './service/resource-schema';
 import type { JsonObject } from '../../engine/core/types';
 
 const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', 'out', '.vscode-test']);
@@ -71,6 +72,8 @@ export interface WorkspaceFiles {
 export interface CachedEntry {
   policies: Array<{ value: JsonObject; role: WorkspaceRole }>;
   crdKinds: string[];
+  /** The CRDs' schemas (expression completion and hover). */
+  crds: CrdSchema[];
 }
 
 /** A persistent cache of the scan (see server/src/scan-cache.ts for when an entry is trusted). */
@@ -103,21 +106,24 @@ function matcherFor(glob: string): GlobMatcher {
 }
 
 /** What a workspace file contributes. */
-interface FileEntry { policies: WorkspacePolicy[]; crdKinds: string[] }
+interface FileEntry { policies: WorkspacePolicy[]; crdKinds: string[]; crds: CrdSchema[] }
 
-const EMPTY: FileEntry = { policies: [], crdKinds: [] };
+const EMPTY: FileEntry = { policies: [], crdKinds: [], crds: [] };
 
 function entryOf(file: ParsedFile | undefined): FileEntry {
   if (!file) return EMPTY;
   const crdKinds: string[] = [];
+  const crds: CrdSchema[] = [];
   for (const pd of file.docs) {
     if (pd.apiVersion === 'apiextensions.k8s.io/v1' && pd.kind === 'CustomResourceDefinition') {
       const k = (pd.value as { spec?: { names?: { kind?: string } } })?.spec?.names?.kind;
       if (typeof k === 'string' && k) crdKinds.push(k);
+      const crd = crdOf(pd.value);
+      if (crd) crds.push(crd);
     }
   }
   const policies = workspacePolicies(file);
-  return policies.length || crdKinds.length ? { policies, crdKinds } : EMPTY;
+  return policies.length || crdKinds.length ? { policies, crdKinds, crds } : EMPTY;
 }
 
 /** A file's entry from its text, parsing only a text that can contribute. */
@@ -127,11 +133,11 @@ function entryOfText(uri: string, text: string): FileEntry {
 }
 
 function toCached(entry: FileEntry): CachedEntry | null {
-  return entry === EMPTY ? null : { policies: entry.policies.map((p) => ({ value: p.value, role: p.role })), crdKinds: entry.crdKinds };
+  return entry === EMPTY ? null : { policies: entry.policies.map((p) => ({ value: p.value, role: p.role })), crdKinds: entry.crdKinds, crds: entry.crds };
 }
 
 function fromCached(uri: string, cached: CachedEntry | null): FileEntry {
-  return cached ? { policies: cached.policies.map((p) => ({ uri, value: p.value, role: p.role })), crdKinds: cached.crdKinds } : EMPTY;
+  return cached ? { policies: cached.policies.map((p) => ({ uri, value: p.value, role: p.role })), crdKinds: cached.crdKinds, crds: cached.crds } : EMPTY;
 }
 
 export class WorkspaceIndex {
@@ -140,6 +146,7 @@ export class WorkspaceIndex {
   private buffers = new Set<string>();
   private matcher: GlobMatcher;
   private set: { version: number; value: PolicySet } | undefined;
+  private schemas: { version: number; value: ResourceSchemas } | undefined;
   /** Bumped by every scan: a slower, older scan stops when a newer one starts. */
   private scanGeneration = 0;
   /** Whether a first scan has completed (before it, the workspace's policies are unknown). */
@@ -287,6 +294,12 @@ export class WorkspaceIndex {
   policySet(): PolicySet {
     if (this.set?.version !== this.version) this.set = { version: this.version, value: policySet(this.policies()) };
     return this.set.value;
+  }
+
+  /** Built-in kinds and the workspace's CRDs, for expressions that read the object (once per version). */
+  resourceSchemas(): ResourceSchemas {
+    if (this.schemas?.version !== this.version) this.schemas = { version: this.version, value: new ResourceSchemas([...this.byUri.values()].flatMap((e) => e.crds)) };
+    return this.schemas.value;
   }
 
   crdKinds(): string[] {

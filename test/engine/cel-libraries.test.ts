@@ -152,6 +152,8 @@ test('quantity and semver come from the engine units and blang semver', () => {
 test('Kyverno data libraries: json, yaml, hashes, random, listObjToMap, x509 errors', () => {
   holds('json.unmarshal(\'{"a": [1, 2]}\').a[1] + 0.5 == 2.5');
   holds('yaml.parse("a: [1, yes]\\nb: text").b == "text" && yaml.parse("a: yes").a == true');
+  // The last of duplicate keys wins, as in sigs.k8s.io/yaml.
+  holds('yaml.parse("a: 1\\na: 2").a == 2');
   assert.throws(() => run('json.unmarshal("{")'), /^Error: unexpected end of JSON input$/);
   assert.equal(run('sha256("abc")'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   assert.equal(run('sha1("abc")'), 'a9993e364706816aba3e25717850c26c9cd0d89d');

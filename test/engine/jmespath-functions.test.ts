@@ -82,6 +82,8 @@ test('parse_json / parse_yaml / to_string (Go json.Marshal)', () => {
   }
   assert.equal(run(`parse_json('[1, 2, {"a": {"b": {"c": [1, 2]}}}]')[2].a.b.c[1]`), 2);
   assert.deepEqual(run("parse_yaml('a: b')"), { a: 'b' });
+  // sigs.k8s.io/yaml is not strict: the last of duplicate keys wins (no error).
+  assert.deepEqual(run(`parse_yaml('a: 1\na: 2')`), { a: 2 });
   assert.deepEqual(run(`parse_yaml('
 spec:
   test: 1
