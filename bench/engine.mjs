@@ -5,13 +5,14 @@
 //  webhook: one Pod AdmissionReview against 20 ClusterPolicies (19 validate.pattern with
 //           anchors, operators and wildcards, one deny with a variable), through the code the
 //           webhook runs per review: JSON.parse of the body, PolicyIndex candidates,
-//           answerAdmissionReview and the reply (webhook/evaluate.ts evaluateReview).
+//           answerAdmissionReview and the reply (webhook/evaluate.ts evaluateReview), and the
+//           metrics recording of the reply (trees with webhook/metrics.ts recordRequest).
 // Usage: node bench/engine.mjs [--case corpus|webhook|all] [--runs N] [--corpus DIR]... [--label TEXT]
 //        [--reviews N] [--tree DIR]
 // --tree bundles the webhook case from another checkout (engine/ and webhook/ of DIR), so a
 // before/after pair runs in the same minute on the same machine.
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,13 +102,15 @@ function corpusCase() {
 async function loadReviewEvaluator(tree) {
   const { build } = await import('esbuild');
   const file = ['webhook/evaluate.ts', 'webhook/worker.ts'].find((f) => existsSync(join(tree, f)));
+  // Trees with Kyverno's metrics: the server process records each reply, so the case does too.
+  const metrics = existsSync(join(tree, 'webhook/metrics.ts')) && readFileSync(join(tree, 'webhook/metrics.ts'), 'utf8').includes('recordRequest(');
   if (!file || !existsSync(join(tree, 'webhook/prefilter.ts'))) throw new Error(`no webhook/evaluate.ts (or worker.ts) and prefilter.ts under ${tree}`);
   const dir = mkdtempSync(join(tmpdir(), 'ks-engine-bench-'));
   const outfile = join(dir, 'review.cjs');
   try {
     await build({
       stdin: {
-        contents: `export { evaluateReview } from './${file.replace(/\.ts$/, '')}'; export { PolicyIndex } from './webhook/prefilter';`,
+        contents: `export { evaluateReview } from './${file.replace(/\.ts$/, '')}'; export { PolicyIndex } from './webhook/prefilter';${metrics ? ` export { WebhookMetrics } from './webhook/metrics';` : ''}`,
         resolveDir: tree,
         loader: 'ts',
       },
@@ -129,24 +132,30 @@ async function loadReviewEvaluator(tree) {
 async function webhookCase() {
   const tree = resolve(flag('--tree', root));
   const reviews = Math.max(1000, Number(flag('--reviews', '20000')) || 20000);
-  const { evaluateReview, PolicyIndex } = await loadReviewEvaluator(tree);
+  const { evaluateReview, PolicyIndex, WebhookMetrics } = await loadReviewEvaluator(tree);
+  const metrics = WebhookMetrics ? new WebhookMetrics() : null;
   const index = new PolicyIndex(webhookPolicies());
   const cluster = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
   const body = webhookReview('u');
   // Older trees take the worker message shape (type, id); newer ones ignore the extra fields.
   const message = (i) => ({ type: 'review', id: i, path: 'validate', body, reports: false });
-  const check = evaluateReview(message(0), index, cluster);
+  const review = (i) => {
+    const reply = evaluateReview(message(i), index, cluster);
+    metrics?.recordRequest('validate', reply.status, reply.request, 0.001, reply.outcomes);
+    return reply;
+  };
+  const check = review(0);
   const passes = check.outcomes.filter((o) => o.status === 'pass').length;
   // A denial or an error would measure less work: every policy must run and pass.
   if (check.status !== 200 || check.allowed !== true || check.outcomes.length !== 20 || passes !== 20) {
     throw new Error(`unexpected answer: status ${check.status}, allowed ${check.allowed}, ${passes}/${check.outcomes.length} rules passed`);
   }
-  for (let i = 0; i < 3000; i++) evaluateReview(message(i), index, cluster); // JIT warm-up
+  for (let i = 0; i < 3000; i++) review(i); // JIT warm-up
   const samples = [];
   for (let r = 0; r < runs; r++) {
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
-    for (let i = 0; i < reviews; i++) evaluateReview(message(i), index, cluster);
+    for (let i = 0; i < reviews; i++) review(i);
     const cpu = process.cpuUsage(cpu0);
     samples.push({ wallUs: ((performance.now() - t0) * 1000) / reviews, cpuUs: (cpu.user + cpu.system) / reviews });
   }
@@ -155,6 +164,7 @@ async function webhookCase() {
     date: new Date().toISOString(),
     machine: machine(),
     tree,
+    metricsRecorded: metrics !== null,
     policies: 20,
     reviews,
     runs,
@@ -163,7 +173,7 @@ async function webhookCase() {
     loadAverage: loadavg().map((l) => Number(l.toFixed(2))),
     label: flag('--label', ''),
   };
-  console.log(`webhook review (20 policies, one Pod), ${runs} runs of ${reviews} reviews, tree ${tree}`);
+  console.log(`webhook review (20 policies, one Pod${metrics ? ', metrics recorded' : ''}), ${runs} runs of ${reviews} reviews, tree ${tree}`);
   console.log(`  median ${result.medianMicrosecondsPerReview.wall} us/review wall, ${result.medianMicrosecondsPerReview.cpu} us CPU (load ${result.loadAverage[0]})`);
   console.log(`  runs (wall us): ${result.samples.map((s) => s.wall).join(', ')}`);
   mkdirSync(join(root, 'bench/results'), { recursive: true });

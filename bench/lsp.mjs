@@ -5,8 +5,9 @@
 // only: yaml-language-server evaluates no policies) takes the whole sample-policy library
 // (../shared/conformance/kyverno-policies) as the workspace and opens a Deployment manifest:
 // time to its first diagnostics, then edit→diagnostics; skipped when the library is absent.
+// Ours alone also completes inside expressions (the object's fields in JMESPath and a CEL macro).
 // Results go to bench/results/. Usage: npm run bench:lsp
-// (or node bench/lsp.mjs [--samples N] [--library-only [--server dist/server.js]])
+// (or node bench/lsp.mjs [--samples N] [--library-only [--server dist/server.js]] [--expressions-only])
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir, cpus, totalmem, loadavg, hostname, platform, release } from 'node:os';
@@ -394,9 +395,75 @@ async function libraryScenario(serverJs) {
   }
 }
 
+/** A classic rule on Pods and a ValidatingPolicy on Deployments, for completion inside expressions. */
+const EXPRESSIONS = `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: expressions
+spec:
+  rules:
+  - name: jmespath
+    match:
+      any:
+      - resources:
+          kinds: [Pod]
+    validate:
+      message: "{{ request.object.spec.containers[].securityContext.JMESPATH_HERE }}"
+      deny: {}
+---
+apiVersion: policies.kyverno.io/v1
+kind: ValidatingPolicy
+metadata:
+  name: cel
+spec:
+  matchConstraints:
+    resourceRules:
+    - { apiGroups: [apps], apiVersions: [v1], resources: [deployments], operations: [CREATE] }
+  validations:
+  - expression: object.spec.template.spec.containers.all(c, c.CEL_HERE)
+`;
+
+/**
+ * Ours only (yaml-language-server knows no expressions): completion of the object's fields
+ * deep in a JMESPath variable and in a CEL macro over a Deployment's containers.
+ */
+async function expressionScenario(client, ws) {
+  const uri = pathToFileURL(join(ws, 'policy-expressions.yaml')).toString();
+  const text = EXPRESSIONS.replace('JMESPATH_HERE', '').replace('CEL_HERE', '');
+  await client.open(uri, text);
+  const out = {};
+  for (const [name, marker] of [['jmespath', 'securityContext.'], ['cel', 'c, c.']]) {
+    const offset = text.indexOf(marker) + marker.length;
+    const before = text.slice(0, offset).split('\n');
+    const position = { line: before.length - 1, character: before[before.length - 1].length };
+    const times = [];
+    let items = 0;
+    for (let i = 0; i < WARMUP + SAMPLES; i++) {
+      const r = await client.complete(uri, position);
+      items = r.count;
+      if (i >= WARMUP) times.push(r.ms);
+    }
+    if (items < 5) throw new Error(`expression completion (${name}) offered ${items} items`);
+    out[name] = { p50: round(pct(times, 50)), p95: round(pct(times, 95)), items };
+  }
+  return out;
+}
+
 async function main() {
   const serverJs = join(root, 'dist', 'server.js');
   if (!existsSync(serverJs)) throw new Error('dist/server.js missing: run npm run build');
+  if (process.argv.includes('--expressions-only')) {
+    const ws = mkdtempSync(join(tmpdir(), 'ks-bench-'));
+    const c = new Client('kyverno-studio', process.execPath, [serverJs, '--stdio'], {});
+    try {
+      await c.initialize(ws);
+      console.log(JSON.stringify(await expressionScenario(c, ws), null, 2));
+    } finally {
+      await c.close();
+      rmSync(ws, { recursive: true, force: true });
+    }
+    return;
+  }
   if (process.argv.includes('--library-only')) {
     // --server PATH measures another build (e.g. a checkout of an older commit) the same way.
     const other = process.argv.indexOf('--server');
@@ -437,6 +504,7 @@ async function main() {
       small: await scenario(c, pathToFileURL(files.small).toString(), SMALL),
       big2000: await scenario(c, pathToFileURL(files.big).toString(), BIG, BIG_PLACES),
       manifest50: await scenario(c, pathToFileURL(files.manifest).toString(), MANIFEST),
+      ...(c === ours ? { expressions: await expressionScenario(c, ws) } : {}),
     };
     await c.close();
     results[c.name].peakRssMB = round(c.peak / 1024 / 1024);
@@ -459,6 +527,7 @@ async function main() {
   const machine = { host: hostname(), platform: `${platform()} ${release()}`, cpu: cpus()[0]?.model, cores: cpus().length, memGB: round(totalmem() / 2 ** 30), node: process.version, loadavg: loadavg().map(round) };
   const date = new Date().toISOString();
   const lines = BIG.split('\n').length;
+  goals.expressionCompletionP95Under15ms = Math.max(o.expressions.jmespath.p95, o.expressions.cel.p95) <= 15;
   if (!library.skipped) {
     goals.libraryOpenUnder1s = library.firstDiagnosticsMs !== null && library.firstDiagnosticsMs <= 1000;
     goals.libraryEditP95Under100ms = library.edit.p95 <= 100;

@@ -12,6 +12,7 @@ import { generatedKinds } from '../engine/generate/kinds';
 import { webhookNeeds } from '../webhook/rules';
 import { labels, MUTATING_CONFIG, POLICY_VALIDATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from '../webhook/configurations';
 import { LEASE_NAMES } from '../webhook/leader';
+import { registrySecretRefs } from '../registry/prefetch';
 
 type Json = Record<string, unknown>;
 
@@ -217,6 +218,8 @@ export function webhookRbac(ns: string, policies: Json[], kinds: KindTable): Rba
     const r = policyGrants(p, kinds);
     grants.push(...r.grants);
     unknown.push(...r.unknown);
+    // The pull secrets a policy names for registry credentials: get, by name, where they live.
+    for (const ref of registrySecretRefs([p], ns)) grants.push({ group: '', resource: 'secrets', verbs: ['get'], namespace: ref.namespace, resourceNames: [ref.name], reason: policyRef(p) });
   }
   const subject = [{ kind: 'ServiceAccount', name: WEBHOOK_NAME, namespace: ns }];
   const rbacApi = 'rbac.authorization.k8s.io/v1';

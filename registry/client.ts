@@ -9,7 +9,8 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { base64Encode } from '../engine/jmespath/go-compat';
-import { credentialFor, type Keychain, type RegistryCredential } from './credentials';
+import { helperServerUrl, keychainEntryFor, type Keychain, type RegistryCredential } from './credentials';
+import { providerUnavailable } from './providers';
 
 export const MANIFEST_ACCEPT = [
   'application/vnd.oci.image.manifest.v1+json',
@@ -110,7 +111,9 @@ export class RegistryClient {
     this.cache = shared?.cache ?? new Map();
     this.authorizations = shared?.authorizations ?? new Map();
     const entries = options.keychain?.entries ?? [];
-    this.identity = entries.length === 0 ? String(options.insecure ?? false) : JSON.stringify([options.insecure ?? false, entries.map((e) => [e.key, e.credential])]);
+    this.identity = entries.length === 0
+      ? String(options.insecure ?? false)
+      : JSON.stringify([options.insecure ?? false, entries.map((e) => [e.key, e.credential ?? e.helper?.name ?? e.provider])]);
   }
 
   /** A client with other credentials, insecure setting or timeout sharing this one's cache and fetch. */
@@ -168,21 +171,44 @@ export class RegistryClient {
     }
   }
 
-  private credential(registry: string, repository: string): RegistryCredential | undefined {
-    return credentialFor(this.options.keychain, registry, repository);
+  /**
+   * The keychain's credential for a repository: a static one, one a credential helper gives
+   * (its failure fails the request, as go-containerregistry's DefaultKeychain), or the error
+   * of a cloud provider that cannot be asked.
+   */
+  private async credential(registry: string, repository: string): Promise<RegistryCredential | undefined> {
+    const entry = keychainEntryFor(this.options.keychain, registry, repository);
+    if (!entry) return undefined;
+    if (entry.provider) throw new RegistryError(providerUnavailable(entry.provider, registry), 401);
+    if (entry.helper) {
+      try {
+        return await entry.helper.get(helperServerUrl(registry));
+      } catch (e) {
+        throw new RegistryError(`resolving credentials for ${registry}: ${(e as Error).message}`);
+      }
+    }
+    return entry.credential;
   }
 
   /** A token from the challenge's realm (the distribution token protocol). */
   private async bearerToken(params: Record<string, string>, registry: string, repository: string): Promise<{ token: string; expiresIn: number }> {
-    const cred = this.credential(registry, repository);
+    const cred = await this.credential(registry, repository);
     if (cred?.registryToken) return { token: cred.registryToken, expiresIn: 60 };
     if (!params.realm) throw new RegistryError(`${registry}: bearer challenge without a realm`);
     const url = new URL(params.realm);
-    if (params.service) url.searchParams.set('service', params.service);
-    url.searchParams.set('scope', params.scope ?? `repository:${repository}:pull`);
-    const headers: Record<string, string> = {};
-    if (cred?.username !== undefined) headers.Authorization = `Basic ${base64Encode(new TextEncoder().encode(`${cred.username}:${cred.password ?? ''}`))}`;
-    const res = await this.send(url.toString(), { method: 'GET', headers });
+    const scope = params.scope ?? `repository:${repository}:pull`;
+    let res: Response;
+    if (cred?.identityToken) {
+      // An identity (refresh) token is exchanged with the OAuth2 form POST, as go-containerregistry does.
+      const form = new URLSearchParams({ grant_type: 'refresh_token', service: params.service ?? '', client_id: 'go-containerregistry', scope, refresh_token: cred.identityToken });
+      res = await this.send(url.toString(), { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+    } else {
+      if (params.service) url.searchParams.set('service', params.service);
+      url.searchParams.set('scope', scope);
+      const headers: Record<string, string> = {};
+      if (cred?.username !== undefined) headers.Authorization = `Basic ${base64Encode(new TextEncoder().encode(`${cred.username}:${cred.password ?? ''}`))}`;
+      res = await this.send(url.toString(), { method: 'GET', headers });
+    }
     if (!res.ok) throw await statusError('GET', url.toString(), res);
     let doc: { token?: unknown; access_token?: unknown; expires_in?: unknown };
     try {
@@ -207,7 +233,7 @@ export class RegistryClient {
     let header: string;
     let expiresIn = 300;
     if (scheme === 'basic') {
-      const cred = this.credential(registry, repository);
+      const cred = await this.credential(registry, repository);
       if (cred?.username === undefined) return res;
       header = `Basic ${base64Encode(new TextEncoder().encode(`${cred.username}:${cred.password ?? ''}`))}`;
     } else if (scheme === 'bearer') {

@@ -16,14 +16,28 @@ export interface RegistryCredential {
   password?: string;
   /** A bearer token handed to the registry as is (`registrytoken`). */
   registryToken?: string;
+  /** An OAuth2 refresh token exchanged at the token realm (`identitytoken`, a helper's `<token>` user). */
+  identityToken?: string;
+}
+
+/** A docker credential helper (`docker-credential-<name> get`), run by the I/O layer that made it. */
+export interface CredentialHelper {
+  name: string;
+  /** The credential for a server URL (the registry host, Docker Hub's `https://index.docker.io/v1/`); undefined when the helper has none. */
+  get(serverUrl: string): Promise<RegistryCredential | undefined>;
 }
 
 export interface KeychainEntry {
   /** The docker config key as written (`https://index.docker.io/v1/`, `registry.example.com:5000/team`). */
   key: string;
+  /** `*` per label; empty: every registry (a docker config's `credsStore`). */
   host: string;
   path: string;
-  credential: RegistryCredential;
+  /** Exactly one of: a credential, a helper that gives one, or a provider that cannot. */
+  credential?: RegistryCredential;
+  helper?: CredentialHelper;
+  /** A cloud credential provider (`imageRegistryCredentials.providers`) that cannot be asked offline: using the entry fails naming it. */
+  provider?: string;
 }
 
 /** An ordered list of credentials; the first whose key matches an image is used. */
@@ -58,16 +72,26 @@ function hostMatches(pattern: string, host: string): boolean {
   return p.every((label, i) => label === h[i] || (label.includes('*') && new RegExp(`^${label.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^.]*')}$`).test(h[i])));
 }
 
-/** The credential for an image's registry and repository, if any. */
-export function credentialFor(keychain: Keychain | undefined, registry: string, repository: string): RegistryCredential | undefined {
+/** The first keychain entry for an image's registry and repository, if any. */
+export function keychainEntryFor(keychain: Keychain | undefined, registry: string, repository: string): KeychainEntry | undefined {
   if (!keychain) return undefined;
   const host = DOCKER_HUB_HOSTS.has(registry) ? 'index.docker.io' : registry.toLowerCase();
   for (const entry of keychain.entries) {
-    if (!hostMatches(entry.host, host)) continue;
+    if (entry.host !== '' && !hostMatches(entry.host, host)) continue;
     if (entry.path && repository !== entry.path && !repository.startsWith(`${entry.path}/`)) continue;
-    return entry.credential;
+    return entry;
   }
   return undefined;
+}
+
+/** The static credential for an image's registry and repository, if any. */
+export function credentialFor(keychain: Keychain | undefined, registry: string, repository: string): RegistryCredential | undefined {
+  return keychainEntryFor(keychain, registry, repository)?.credential;
+}
+
+/** go-containerregistry's DefaultKeychain key: the registry host, Docker Hub's legacy URL for Docker Hub. */
+export function helperServerUrl(registry: string): string {
+  return DOCKER_HUB_HOSTS.has(registry) ? 'https://index.docker.io/v1/' : registry;
 }
 
 function credentialOf(value: unknown): RegistryCredential | undefined {
@@ -89,15 +113,31 @@ function credentialOf(value: unknown): RegistryCredential | undefined {
   if (typeof v.username === 'string' && v.username !== '') out.username = v.username;
   if (typeof v.password === 'string' && v.password !== '') out.password = v.password;
   if (typeof v.registrytoken === 'string' && v.registrytoken !== '') out.registryToken = v.registrytoken;
-  return out.username !== undefined || out.registryToken !== undefined ? out : undefined;
+  if (typeof v.identitytoken === 'string' && v.identitytoken !== '') out.identityToken = v.identitytoken;
+  return out.username !== undefined || out.registryToken !== undefined || out.identityToken !== undefined ? out : undefined;
 }
 
-/** The entries of a docker config (`{"auths": {...}}`) or of a legacy `.dockercfg` map. */
-export function keychainFromDockerConfig(config: unknown): Keychain {
+/**
+ * The entries of a docker config (`{"auths": {...}}`) or of a legacy `.dockercfg` map. With a
+ * `helper` factory (the local Docker config, not pull secrets) `credHelpers` and `credsStore`
+ * count as docker's config file does: a host's own helper first, then the store, which
+ * replaces the `auths` entries.
+ */
+export function keychainFromDockerConfig(config: unknown, helper?: (name: string) => CredentialHelper): Keychain {
   const doc = asObject(config);
   const auths = isJsonObject(doc?.auths) ? doc.auths : doc;
   const entries: KeychainEntry[] = [];
+  if (helper) {
+    for (const [key, name] of Object.entries(asObject(doc?.credHelpers) ?? {})) {
+      if (typeof name === 'string' && name !== '') entries.push({ key, ...normalizeKey(key), helper: helper(name) });
+    }
+    if (typeof doc?.credsStore === 'string' && doc.credsStore !== '') {
+      entries.push({ key: '', host: '', path: '', helper: helper(doc.credsStore) });
+      return { entries };
+    }
+  }
   for (const [key, value] of Object.entries(auths ?? {})) {
+    if (helper && (key === 'credHelpers' || key === 'credsStore')) continue;
     const credential = credentialOf(value);
     if (!credential) continue;
     entries.push({ key, ...normalizeKey(key), credential });

@@ -4,6 +4,7 @@
  * (`ClusterState.imageRegistry`).
  */
 export { RegistryClient, RegistryError, isLoopbackRegistry, parseChallenge, MANIFEST_ACCEPT, type Manifest, type RegistryClientOptions } from './client';
-export { fetchImage, fetchImageMetadata, imagesToVerify, prefetchImageRegistry, type ImageNeeds, type PrefetchOptions } from './prefetch';
-export { credentialFor, joinKeychains, keychainFromDockerConfig, keychainFromSecret, secretLookup, secretRef, type Keychain, type RegistryCredential } from './credentials';
-export { dockerConfigKeychain } from './docker-config';
+export { fetchImage, fetchImageMetadata, imagesToVerify, prefetchImageRegistry, registrySecretRefs, type ImageNeeds, type PrefetchOptions } from './prefetch';
+export { credentialFor, joinKeychains, keychainEntryFor, keychainFromDockerConfig, keychainFromSecret, secretLookup, secretRef, type CredentialHelper, type Keychain, type RegistryCredential } from './credentials';
+export { credentialHelper, dockerConfigKeychain, runHelperProcess, type HelperRunner } from './docker-config';
+export { CREDENTIAL_PROVIDERS, keychainForProviders } from './providers';

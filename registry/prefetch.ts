@@ -27,6 +27,8 @@ import {
   cosignAttestationTag,
   cosignSignatureTag,
   imageString,
+  signatureSourceKey,
+  type SignatureSource,
   matchingImages,
   ruleImageVerifications,
   NOTARY_SIGNATURE_ARTIFACT_TYPE,
@@ -38,6 +40,7 @@ import {
 } from '../engine/verify-images';
 import { INDEX_MEDIA_TYPES, RegistryClient, RegistryError, type Manifest } from './client';
 import { joinKeychains, keychainFromSecret, KYVERNO_NAMESPACE, secretLookup, secretRef, type Keychain } from './credentials';
+import { keychainForProviders } from './providers';
 
 /** What to read for one image. */
 export interface ImageNeeds {
@@ -56,6 +59,15 @@ export interface PrefetchOptions {
   keychain?: Keychain;
   /** Kyverno's namespace, where `imageRegistryCredentials.secrets` without a namespace live. */
   kyvernoNamespace?: string;
+  /**
+   * Reads a secret the policies name that is not among `secrets` (the webhook: from the
+   * cluster, as Kyverno's secret lister); undefined when there is none.
+   */
+  readSecret?: (namespace: string, name: string) => Promise<JsonObject | undefined>;
+  /** The `default` credential provider's keychain (go-containerregistry's DefaultKeychain); `keychain` when not given. */
+  defaultKeychain?: Keychain;
+  /** The environment the `github` provider reads (GITHUB_TOKEN, GITHUB_ACTOR). */
+  env?: NodeJS.ProcessEnv;
 }
 
 function isImageValidatingPolicy(policy: JsonObject): boolean {
@@ -82,8 +94,12 @@ function verifyImagesRules(policy: JsonObject): JsonObject[] {
 /** The images the policies' verifyImages rules reference in the resources, by their printed form. */
 export function imagesToVerify(policies: readonly JsonObject[], resources: readonly JsonObject[]): Map<string, ImageInfo> {
   const out = new Map<string, ImageInfo>();
-  for (const { info } of imageRequests(policies, resources, {})) out.set(imageString(info), info);
+  for (const { info } of imageRequests(policies, resources, {}).requests) out.set(imageString(info), info);
   return out;
+}
+
+function strings(value: unknown): string[] {
+  return asArray(value).filter((s): s is string => typeof s === 'string' && s !== '');
 }
 
 interface ImageRequest {
@@ -91,6 +107,71 @@ interface ImageRequest {
   needs: ImageNeeds;
   keychain: Keychain;
   insecure: boolean;
+  /** Other repositories (and tag prefixes) holding the image's cosign artifacts, by signatureSourceKey. */
+  sources: Map<string, { repository: string; tagPrefix: string }>;
+}
+
+function newRequest(info: ImageInfo): ImageRequest {
+  return { info, needs: { signatures: false, referrers: false, attestations: false }, keychain: NO_KEYS, insecure: false, sources: new Map() };
+}
+
+function addSource(request: ImageRequest, repository: string, tagPrefix = ''): void {
+  if (repository || tagPrefix) request.sources.set(signatureSourceKey(repository, tagPrefix), { repository, tagPrefix });
+}
+
+/** The `repository` of every attestor of a verifyImages entry (nested attestor sets and attestations' attestors too), else the entry's. */
+function classicRepositories(entry: JsonObject): string[] {
+  const out = new Set<string>();
+  const fallback = typeof entry.repository === 'string' ? entry.repository : '';
+  const visitSets = (sets: unknown): void => {
+    for (const set of asArray(sets)) {
+      for (const attestor of asArray(asObject(set)?.entries).map((e) => asObject(e) ?? {})) {
+        if (isJsonObject(attestor.attestor)) visitSets([attestor.attestor]);
+        else out.add(typeof attestor.repository === 'string' && attestor.repository !== '' ? attestor.repository : fallback);
+      }
+    }
+  };
+  visitSets(entry.attestors);
+  for (const attestation of asArray(entry.attestations)) {
+    const sets = asArray(asObject(attestation)?.attestors);
+    if (sets.length === 0) out.add(fallback);
+    visitSets(sets);
+  }
+  out.delete('');
+  return [...out];
+}
+
+/** An ImageValidatingPolicy's cosign attestors' `source` (repository, tagPrefix). */
+function ivpolSources(policy: JsonObject): Array<{ repository: string; tagPrefix: string }> {
+  return asArray(asObject(policy.spec)?.attestors)
+    .map((a) => asObject(asObject(asObject(a)?.cosign)?.source))
+    .filter((s): s is JsonObject => !!s)
+    .map((s) => ({ repository: typeof s.repository === 'string' ? s.repository : '', tagPrefix: typeof s.tagPrefix === 'string' ? s.tagPrefix : '' }))
+    .filter((s) => s.repository !== '' || s.tagPrefix !== '');
+}
+
+/**
+ * The secrets the policies name for registry credentials (verifyImages
+ * `imageRegistryCredentials.secrets`, ImageValidatingPolicy `credentials.secrets`), by
+ * namespace and name: what the webhook reads from the cluster (and may be granted to get).
+ */
+export function registrySecretRefs(policies: readonly JsonObject[], kyvernoNamespace = KYVERNO_NAMESPACE): Array<{ namespace: string; name: string }> {
+  const refs = new Map<string, { namespace: string; name: string }>();
+  const add = (names: string[]) => {
+    for (const ref of names.map((n) => secretRef(n, kyvernoNamespace))) refs.set(`${ref.namespace}/${ref.name}`, ref);
+  };
+  for (const policy of policies) {
+    if (isImageValidatingPolicy(policy)) add(strings(asObject(asObject(policy.spec)?.credentials)?.secrets));
+    for (const rule of verifyImagesRules(policy)) {
+      for (const entry of asArray(rule.verifyImages)) add(strings(asObject(asObject(entry)?.imageRegistryCredentials)?.secrets));
+    }
+  }
+  return [...refs.values()];
+}
+
+/** Whether an ImageValidatingPolicy names in-toto attestations (cosign's `.att` manifests). */
+function readsIntoto(policy: JsonObject): boolean {
+  return asArray(asObject(policy.spec)?.attestations).some((a) => isJsonObject(asObject(a)?.intoto));
 }
 
 function podPullSecrets(resource: JsonObject): string[] {
@@ -103,27 +184,43 @@ function podPullSecrets(resource: JsonObject): string[] {
 /** Every (image, what to read, credentials) the policies' verifyImages entries ask for. */
 const NO_KEYS: Keychain = { entries: [] };
 
-function imageRequests(policies: readonly JsonObject[], resources: readonly JsonObject[], options: PrefetchOptions): ImageRequest[] {
+/**
+ * Every (image, what to read, credentials) the policies ask for, and the secrets they name
+ * that are not among `options.secrets` (`namespace/name`), for a caller that can read them.
+ */
+function imageRequests(policies: readonly JsonObject[], resources: readonly JsonObject[], options: PrefetchOptions): { requests: ImageRequest[]; missing: Set<string> } {
   let lookup: ReturnType<typeof secretLookup> | undefined;
+  const missing = new Set<string>();
   const keychainOf = (refs: string[], namespace: string): Keychain => {
     if (refs.length === 0) return NO_KEYS;
     lookup ??= secretLookup(options.secrets ?? []);
     return joinKeychains(...refs.map((r) => secretRef(r, namespace)).map(({ namespace: ns, name }) => {
       const secret = lookup!(ns, name);
+      if (!secret) missing.add(`${ns}/${name}`);
       return secret ? keychainFromSecret(secret) : undefined;
     }));
   };
+  const kyvernoNamespace = options.kyvernoNamespace ?? KYVERNO_NAMESPACE;
+  const providerKeychain = (providers: string[]): Keychain =>
+    providers.length === 0 ? NO_KEYS : keychainForProviders(providers, { defaultKeychain: options.defaultKeychain ?? options.keychain, env: options.env });
   const out = new Map<string, ImageRequest>();
   const rules = policies.flatMap(verifyImagesRules);
   const ivpols = policies.filter(isImageValidatingPolicy);
-  if (rules.length === 0 && ivpols.length === 0) return [];
+  if (rules.length === 0 && ivpols.length === 0) return { requests: [], missing };
   for (const resource of resources) {
     for (const policy of ivpols) {
+      // ImageValidatingPolicy credentials (Kyverno's RemoteOptsFromIvpolCredentials): secrets, providers, insecure.
+      const creds = asObject(asObject(policy.spec)?.credentials);
+      const keychain = creds ? joinKeychains(keychainOf(strings(creds.secrets), kyvernoNamespace), providerKeychain(strings(creds.providers))) : NO_KEYS;
       for (const info of ivpolImages(policy, resource)) {
         const name = imageString(info);
-        const request = out.get(name) ?? { info, needs: { signatures: false, referrers: false, attestations: false }, keychain: NO_KEYS, insecure: false };
+        const request = out.get(name) ?? newRequest(info);
         request.needs.signatures = true;
         request.needs.details = true;
+        request.needs.attestations ||= readsIntoto(policy);
+        request.insecure ||= creds?.allowInsecureRegistry === true;
+        if (keychain.entries.length > 0) request.keychain = joinKeychains(request.keychain, keychain);
+        for (const source of ivpolSources(policy)) addSource(request, source.repository, source.tagPrefix);
         out.set(name, request);
       }
     }
@@ -136,19 +233,21 @@ function imageRequests(policies: readonly JsonObject[], resources: readonly Json
         for (const [i, raw] of asArray(rule.verifyImages).entries()) {
           const entry = entries[i];
           const creds = asObject(asObject(raw)?.imageRegistryCredentials);
-          const secrets = asArray(creds?.secrets).filter((s): s is string => typeof s === 'string');
-          const request = out.get(name) ?? { info, needs: { signatures: false, referrers: false, attestations: false }, keychain: NO_KEYS, insecure: false };
+          const request = out.get(name) ?? newRequest(info);
+          for (const repository of classicRepositories(asObject(raw) ?? {})) addSource(request, repository);
           request.needs.signatures ||= entry.attestors.length > 0;
           request.needs.referrers ||= entry.attestors.length > 0 && entry.cosignOCI11;
           request.needs.attestations ||= entry.attestations.length > 0;
           request.insecure ||= creds?.allowInsecureRegistry === true;
-          if (secrets.length > 0 || pullSecrets.entries.length > 0) request.keychain = joinKeychains(request.keychain, keychainOf(secrets, options.kyvernoNamespace ?? KYVERNO_NAMESPACE), pullSecrets);
+          const own = joinKeychains(keychainOf(strings(creds?.secrets), kyvernoNamespace), providerKeychain(strings(creds?.providers)));
+          if (own.entries.length > 0 || pullSecrets.entries.length > 0) request.keychain = joinKeychains(request.keychain, own, pullSecrets);
           out.set(name, request);
         }
       }
     }
   }
-  return [...out.values()].map((r) => (options.keychain?.entries.length ? { ...r, keychain: joinKeychains(r.keychain, options.keychain) } : r));
+  const requests = [...out.values()].map((r) => (options.keychain?.entries.length ? { ...r, keychain: joinKeychains(r.keychain, options.keychain) } : r));
+  return { requests, missing };
 }
 
 /** go-containerregistry's message for a HEAD on a missing tag, wrapped as cosign does. */
@@ -261,7 +360,45 @@ function registryRepository(registry: string, path: string): string {
   return (registry === 'docker.io' || registry === 'index.docker.io') && !path.includes('/') ? `library/${path}` : path;
 }
 
-export async function fetchImage(client: RegistryClient, info: ImageInfo, needs: ImageNeeds = { signatures: true, referrers: false, attestations: false }): Promise<RegistryImage> {
+/**
+ * The cosign artifacts of `digest` kept in another repository (cosign's WithTargetRepository
+ * and WithPrefix): `<repository>:<prefix>sha256-<hex>.sig` and, when asked, `.att`.
+ */
+async function readSignatureSource(client: RegistryClient, info: ImageInfo, digest: string, repository: string, tagPrefix: string, needs: ImageNeeds): Promise<SignatureSource> {
+  let registry = info.registry ?? 'docker.io';
+  let path = registryRepository(registry, info.path);
+  if (repository) {
+    try {
+      const ref = parseReference(repository);
+      registry = ref.registry;
+      path = ref.repository;
+    } catch (e) {
+      if (!(e instanceof BadName)) throw e;
+      return { error: `failed to parse signature repository ${repository}: ${e.message}`, signatures: [] };
+    }
+  }
+  const out: SignatureSource = { signatures: [] };
+  try {
+    if (needs.signatures) out.signatures = await layersOf(client, registry, path, await client.getManifest(registry, path, cosignSignatureTag(digest, tagPrefix)));
+  } catch (e) {
+    return { ...failure(e), signatures: [] };
+  }
+  if (needs.attestations) {
+    try {
+      out.attestations = await layersOf(client, registry, path, await client.getManifest(registry, path, cosignAttestationTag(digest, tagPrefix)));
+    } catch (e) {
+      out.attestationsError = (e as Error).message;
+    }
+  }
+  return out;
+}
+
+export async function fetchImage(
+  client: RegistryClient,
+  info: ImageInfo,
+  needs: ImageNeeds = { signatures: true, referrers: false, attestations: false },
+  sources: Iterable<{ repository: string; tagPrefix: string }> = [],
+): Promise<RegistryImage> {
   const registry = info.registry ?? 'docker.io';
   const repository = registryRepository(registry, info.path);
   let digest = info.digest;
@@ -293,6 +430,9 @@ export async function fetchImage(client: RegistryClient, info: ImageInfo, needs:
     } catch (e) {
       out.attestationsError = (e as Error).message;
     }
+  }
+  for (const { repository: other, tagPrefix } of sources) {
+    (out.sources ??= {})[signatureSourceKey(other, tagPrefix)] = await readSignatureSource(client, info, digest, other, tagPrefix, needs);
   }
   if (needs.details) {
     try {
@@ -427,13 +567,23 @@ export async function prefetchImageRegistry(
 ): Promise<ImageRegistrySnapshot> {
   const options: PrefetchOptions = clientOrOptions instanceof RegistryClient ? { client: clientOrOptions } : clientOrOptions;
   const client = options.client ?? new RegistryClient();
-  const requests = imageRequests(policies, resources, options);
+  let { requests, missing } = imageRequests(policies, resources, options);
+  if (missing.size > 0 && options.readSecret) {
+    // Secrets the policies name that the caller did not hand over: read them (the cluster's), then plan again.
+    const read = await Promise.all([...missing].map(async (key) => {
+      const slash = key.indexOf('/');
+      return options.readSecret!(key.slice(0, slash), key.slice(slash + 1)).catch(() => undefined);
+    }));
+    const found = read.filter((s): s is JsonObject => !!s);
+    if (found.length > 0) ({ requests } = imageRequests(policies, resources, { ...options, secrets: [...(options.secrets ?? []), ...found] }));
+  }
   const entries = await Promise.all(requests.map(async (r) => {
     const scoped = client.with({ keychain: r.keychain, insecure: r.insecure });
     const name = imageString(r.info);
     // One record per image and needs while the cache lives; a failed reading is asked again next time.
-    const needs = `${r.needs.signatures ? 's' : ''}${r.needs.referrers ? 'r' : ''}${r.needs.attestations ? 'a' : ''}${r.needs.details ? 'd' : ''}`;
-    const record = await scoped.remember(`image ${name} ${needs}`, () => fetchImage(scoped, r.info, r.needs), (v) => v.error === undefined && v.attestationsError === undefined);
+    const needs = `${r.needs.signatures ? 's' : ''}${r.needs.referrers ? 'r' : ''}${r.needs.attestations ? 'a' : ''}${r.needs.details ? 'd' : ''}${[...r.sources.keys()].sort().map((k) => ` ${k}`).join('')}`;
+    const complete = (v: RegistryImage) => v.error === undefined && v.attestationsError === undefined && Object.values(v.sources ?? {}).every((s) => s.error === undefined && s.attestationsError === undefined);
+    const record = await scoped.remember(`image ${name} ${needs}`, () => fetchImage(scoped, r.info, r.needs, r.sources.values()), complete);
     return [name, record] as const;
   }));
   const snapshot: ImageRegistrySnapshot = { images: Object.fromEntries(entries) };

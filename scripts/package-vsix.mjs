@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const out = resolve(process.argv[2] ?? join(root, 'kyverno-studio.vsix'));
-const STAGED = ['.vscodeignore', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist', 'schemas', 'syntaxes', 'client/media', 'deploy/crds', 'examples/policies'];
+const STAGED = ['.vscodeignore', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist', 'schemas', 'syntaxes', 'client/media', 'deploy/crds', 'examples/policies', 'packs'];
 
 if (!existsSync(join(root, 'dist', 'cli.js'))) {
   console.error('dist/ is missing: run `npm run build` first');

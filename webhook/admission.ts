@@ -4,6 +4,7 @@
  */
 import { compare } from 'fast-json-patch';
 import { applyPolicy, type ApplyOptions, type ApplyPhase } from '../engine/apply';
+import { ImageVerificationContext } from '../engine/cel/image-validating-policy';
 import type { AdmissionRequest, ClusterState, JsonObject, Operation, PolicyResponse, RuleResult } from '../engine/core/types';
 import { asObject, isJsonObject } from '../engine/core/json';
 import { normalizeFailureAction } from '../engine/policy';
@@ -15,7 +16,7 @@ export interface AdmissionAnswer {
   /** HTTP status: 200 for any review we could read, 400 for a request that is not one. */
   status: number;
   body: JsonObject;
-  /** Engine results, for metrics and policy reports (empty on 400). */
+  /** Engine results, for metrics and policy reports: one per policy, in the policies' order (empty on 400). */
   responses: PolicyResponse[];
 }
 
@@ -138,12 +139,26 @@ function validatesAtAdmission(policy: JsonObject): boolean {
  * rule of a mutating policy with `spec.emitWarning`, and every warned rule of the other kinds.
  */
 export function admissionWarnings(path: WebhookPath, answers: ReadonlyArray<{ policy: JsonObject; response: Pick<PolicyResponse, 'policy' | 'rules'> }>): string[] {
+  return warningsOf(path, answers.map((a) => a.policy), answers.map((a) => a.response));
+}
+
+/** admissionWarnings over the policies and their responses (responses[i] is policies[i]'s). */
+function warningsOf(path: WebhookPath, policies: readonly JsonObject[], responses: ReadonlyArray<Pick<PolicyResponse, 'policy' | 'rules'>>): string[] {
   const warnings: string[] = [];
-  for (const { policy, response } of answers) {
-    const classic = String(policy.apiVersion ?? '').startsWith('kyverno.io/') && (path === 'mutate' || validatesAtAdmission(policy));
-    const everyRule = classic && path === 'mutate' && asObject(policy.spec).emitWarning === true;
+  for (let i = 0; i < responses.length; i++) {
+    const response = responses[i];
+    // Whether the policy's failures warn is looked up only for a rule that could warn:
+    // on /validate a pass or a skip never does, and that is most results.
+    let classic: boolean | undefined;
+    let everyRule = false;
     for (const x of response.rules) {
-      const warns = x.status === 'warn' || (classic && (x.status === 'fail' || x.status === 'error')) || (everyRule && x.status !== 'skip');
+      if (x.status === 'skip' || (x.status === 'pass' && path === 'validate')) continue;
+      if (classic === undefined) {
+        const policy = policies[i];
+        classic = isKyvernoPolicy(policy) && (path === 'mutate' || validatesAtAdmission(policy));
+        everyRule = classic && path === 'mutate' && asObject(policy.spec).emitWarning === true;
+      }
+      const warns = x.status === 'warn' || (classic && (x.status === 'fail' || x.status === 'error')) || everyRule;
       if (warns) warnings.push(`policy ${response.policy.name}.${x.name}: ${x.message}`);
     }
   }
@@ -164,6 +179,28 @@ export function blockedMessage(request: AdmissionRequest, responses: PolicyRespo
     for (const rule of rules) lines.push(`  ${rule.name}: ${quoteYamlScalar(rule.message)}`);
   }
   return `\n\nresource ${resourceLabel(request)} was blocked due to the following policies \n\n${lines.join('\n')}\n`;
+}
+
+/**
+ * Kyverno's ImageValidatingPolicy handler (validationResponse): a failed or errored policy
+ * denies under the Deny action and warns under Warn, worded "Policy <name> failed: <message>"
+ * ("error" for an error); several denials are joined as multierr does.
+ */
+function imageValidatingVerdict(policies: readonly JsonObject[], responses: PolicyResponse[]): { errors: string[]; warnings: string[] } {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  responses.forEach((r, i) => {
+    const policy = policies[i];
+    if (!/^(Namespaced)?ImageValidatingPolicy$/.test(String(policy?.kind ?? ''))) return;
+    const actions = Array.isArray(asObject(policy.spec).validationActions) ? (asObject(policy.spec).validationActions as unknown[]) : [];
+    for (const rule of r.rules) {
+      if (rule.status !== 'fail' && rule.status !== 'error') continue;
+      const text = `Policy ${r.policy.name} ${rule.status === 'fail' ? 'failed' : 'error'}: ${rule.message}`;
+      if (actions.includes('Deny')) errors.push(text);
+      if (actions.includes('Warn')) warnings.push(text);
+    }
+  });
+  return { errors, warnings };
 }
 
 /** A classic policy's failurePolicy (spec.webhookConfiguration, else the deprecated spec field; Fail by default). */
@@ -194,6 +231,10 @@ function imageVerificationBlock(request: AdmissionRequest, policies: readonly Js
     for (const [rule, message] of [...reasons].sort(([a], [b]) => a.localeCompare(b))) lines.push(`  ${rule}: ${quoteYamlScalar(message)}`);
   }
   return `\n\nresource ${resourceLabel(request)} was blocked due to the following policies \n\n${lines.join('\n')}\n`;
+}
+
+function reviewEnvelope(response: JsonObject): JsonObject {
+  return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response };
 }
 
 function base64(s: string): string {
@@ -233,7 +274,9 @@ export function answerAdmissionReview(
   // policy that keeps building or looping ends soon after it instead of holding the process.
   withDeadline(deadline, () => {
     // One options object while the request stays the same (the engine only reads it).
-    let options: ApplyOptions = { request: current, cluster, phases };
+    // The review's ImageValidatingPolicies share their verifications (and settle `required` together).
+    const imageVerifications = new ImageVerificationContext();
+    let options: ApplyOptions = { request: current, cluster, phases, imageVerifications };
     for (const policy of policies) {
       if (deadlinePassed()) throw deadlineExceeded(started, responses.length, policies.length);
       const response = applyPolicy(policy, options);
@@ -241,27 +284,29 @@ export function answerAdmissionReview(
       // A new request only when the object changed: the engine reuses what it built per request.
       if (path === 'mutate' && current.object && response.patchedResource && response.patchedResource !== current.object) {
         current = { ...current, object: response.patchedResource };
-        options = { request: current, cluster, phases };
+        options = { request: current, cluster, phases, imageVerifications };
       }
     }
+    imageVerifications.settle();
     // Cut inside the last policy: its rules ended with deadline errors, which are no answer.
     if (deadlinePassed()) throw deadlineExceeded(started, responses.length - 1, policies.length);
   });
-  const envelope = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' };
-  const denied = path === 'validate' && responses.some((r) => r.rules.some(isBlocking));
+  const blocked = path === 'validate' && responses.some((r) => r.rules.some(isBlocking));
+  const images = path === 'validate' ? imageValidatingVerdict(policies, responses) : { errors: [], warnings: [] };
+  const denied = blocked || images.errors.length > 0;
   // As Kyverno: a denied request carries the denial, not warnings.
-  const warnings = denied ? [] : admissionWarnings(path, responses.map((response, i) => ({ policy: policies[i], response })));
+  const warnings = denied ? [] : images.warnings.length ? [...warningsOf(path, policies, responses), ...images.warnings] : warningsOf(path, policies, responses);
   if (path === 'validate') {
     const response: JsonObject = { uid, allowed: !denied };
-    if (denied) response.status = { code: 403, message: blockedMessage(request, responses) };
+    if (denied) response.status = { code: 403, message: blocked ? blockedMessage(request, responses) : images.errors.join('; ') };
     if (warnings.length) response.warnings = warnings;
-    return { status: 200, body: { ...envelope, response }, responses };
+    return { status: 200, body: reviewEnvelope(response), responses };
   }
   const imageBlock = imageVerificationBlock(request, policies, responses);
   if (imageBlock !== undefined) {
     const response: JsonObject = { uid, allowed: false, status: { code: 403, message: imageBlock } };
     if (warnings.length) response.warnings = warnings;
-    return { status: 200, body: { ...envelope, response }, responses };
+    return { status: 200, body: reviewEnvelope(response), responses };
   }
   const response: JsonObject = { uid, allowed: true };
   if (request.object && current.object && current.object !== request.object) {
@@ -272,5 +317,5 @@ export function answerAdmissionReview(
     }
   }
   if (warnings.length) response.warnings = warnings;
-  return { status: 200, body: { ...envelope, response }, responses };
+  return { status: 200, body: reviewEnvelope(response), responses };
 }

@@ -25,13 +25,57 @@ import type { PolicyResponse } from '../engine/core/types';
 
 type Json = Record<string, unknown>;
 
-/** Kyverno's policy_validation_mode: enforce when any validate rule enforces (HasValidateEnforce). */
-function validationMode(policy: Json | undefined, enforcedRule: boolean): string {
-  if (enforcedRule) return 'enforce';
-  const spec = policy ? policySpec(policy) : {};
-  const action = String(spec.validationFailureAction ?? '');
+/** A policy's metric labels, and the outcome objects of its rule results (see ruleOutcomes). */
+interface PolicyMetricLabels {
+  /** Kyverno's policy_validation_mode when no rule result enforces (HasValidateEnforce). */
+  mode: 'enforce' | 'audit';
+  backgroundMode: string;
+  /** Per rule name, one frozen outcome per (status, rule type, mode) seen. */
+  outcomes: Map<string, RuleOutcome[]>;
+}
+
+const metricLabelsOf = new WeakMap<Json, PolicyMetricLabels>();
+
+function policyMetricLabels(policy: Json): PolicyMetricLabels {
+  let labels = metricLabelsOf.get(policy);
+  if (labels) return labels;
+  const spec = policySpec(policy);
   const ruleEnforces = Array.isArray(spec.rules) && (spec.rules as Json[]).some((r) => /^enforce$/i.test(String(asObject(r.validate).failureAction ?? '')));
-  return /^enforce$/i.test(action) || ruleEnforces ? 'enforce' : 'audit';
+  labels = {
+    mode: /^enforce$/i.test(String(spec.validationFailureAction ?? '')) || ruleEnforces ? 'enforce' : 'audit',
+    backgroundMode: String(isBackground(policy)),
+    outcomes: new Map(),
+  };
+  metricLabelsOf.set(policy, labels);
+  return labels;
+}
+
+/**
+ * The metric outcomes of one policy's response. They are the same objects review after
+ * review (one per policy, rule and result, kept with the policy object), so the metrics find
+ * their series without building label text per rule; nothing may change them.
+ */
+function ruleOutcomes(policy: Json, response: PolicyResponse, into: RuleOutcome[]): void {
+  const labels = policyMetricLabels(policy);
+  const rules = response.rules;
+  let mode = labels.mode;
+  for (let i = 0; i < rules.length; i++) if (rules[i].failureAction === 'Enforce') mode = 'enforce';
+  for (let i = 0; i < rules.length; i++) {
+    const x = rules[i];
+    const ruleType = metricRuleType(x.type);
+    let known = labels.outcomes.get(x.name);
+    if (!known) labels.outcomes.set(x.name, (known = []));
+    let outcome: RuleOutcome | undefined;
+    for (let j = 0; j < known.length && !outcome; j++) {
+      const o = known[j];
+      if (o.status === x.status && o.ruleType === ruleType && o.validationMode === mode) outcome = o;
+    }
+    if (!outcome) {
+      outcome = Object.freeze({ policy: response.policy.name, policyNamespace: response.policy.namespace ?? '', rule: x.name, status: x.status, ruleType, validationMode: mode, backgroundMode: labels.backgroundMode });
+      known.push(outcome);
+    }
+    into.push(outcome);
+  }
 }
 
 /** Made by a generate rule: Kyverno's managed-by and policy-name labels. */
@@ -60,17 +104,10 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     const answer = answerAdmissionReview(review, msg.path, policies, cluster, msg.deadline);
     const response = asObject(answer.body.response);
     const outcomes: RuleOutcome[] = [];
-    const byName = new Map(policies.map((p) => [`${String(asObject(p.metadata).namespace ?? '')}/${String(asObject(p.metadata).name)}`, p]));
-    for (const r of answer.responses) {
-      const policy = byName.get(`${r.policy.namespace ?? ''}/${r.policy.name}`);
-      const mode = validationMode(policy, r.rules.some((x) => x.failureAction === 'Enforce'));
-      const backgroundMode = String(policy ? isBackground(policy) : true);
-      for (const x of r.rules) {
-        outcomes.push({ policy: r.policy.name, policyNamespace: r.policy.namespace ?? '', rule: x.name, status: x.status, ruleType: metricRuleType(x.type), validationMode: mode, backgroundMode });
-      }
-    }
+    // answer.responses[i] is policies[i]'s.
+    for (let i = 0; i < answer.responses.length; i++) ruleOutcomes(policies[i], answer.responses[i], outcomes);
     const operation = typeof request.operation === 'string' ? request.operation : '';
-    const policyOf = (r: PolicyResponse) => byName.get(`${r.policy.namespace ?? ''}/${r.policy.name}`);
+    const policyOf = (r: PolicyResponse): Json | undefined => policies[answer.responses.indexOf(r)];
     const events = answer.status !== 200 || !msg.events
       ? undefined
       : msg.events === 'scan'

@@ -17,6 +17,8 @@ export interface ImageAccessOptions {
   /** How long registry answers and verification outcomes are reused (default 5 min). */
   ttlMs?: number;
   keychain?: Keychain;
+  /** The `default` credential provider's keychain (the process's Docker config). */
+  defaultKeychain?: Keychain;
   /** Time kept back from the review's deadline for the evaluation itself. */
   reserveMs?: number;
   fetch?: typeof fetch;
@@ -29,7 +31,8 @@ export function policyReadsImages(policy: JsonObject): boolean {
   let known = readsImages.get(policy);
   if (known !== undefined) return known;
   const spec = asObject(policy.spec);
-  known = asArray(spec?.rules).some((r) => asArray(asObject(r)?.verifyImages).length > 0);
+  // ImageValidatingPolicies read the registry for every image they match.
+  known = /^(Namespaced)?ImageValidatingPolicy$/.test(String(policy.kind ?? '')) || asArray(spec?.rules).some((r) => asArray(asObject(r)?.verifyImages).length > 0);
   if (!known) {
     const visit = (node: unknown, key: string): boolean => {
       if (typeof node === 'string') return /\bimage\.(GetMetadata|getMetadata)\s*\(/.test(node);
@@ -66,8 +69,10 @@ export class ImageRegistryAccess {
     const left = deadline === Infinity ? this.timeoutMs : Math.max(1, Math.min(this.timeoutMs, deadline - Date.now() - this.reserveMs));
     const imageRegistry = await prefetchImageRegistry(reading, [object], {
       client: this.client.with({ timeoutMs: left }),
-      secrets: cluster.resources,
+      secrets: cluster.registrySecrets ? [...cluster.resources, ...cluster.registrySecrets.secrets] : cluster.resources,
+      kyvernoNamespace: cluster.registrySecrets?.namespace,
       keychain: this.options.keychain,
+      defaultKeychain: this.options.defaultKeychain,
     });
     return { ...cluster, imageRegistry };
   }

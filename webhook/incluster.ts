@@ -22,12 +22,13 @@ import { WebhookController } from './controller';
 import { ReportWriter } from './reports';
 import { BackgroundScanner } from './scan';
 import type { WebhookServer } from './server';
-import { watchKinds, type WatchedKind } from './watch';
+import { watchKinds, type WatchedKind } from '../kube-api/watch';
 import { LEASE_NAMES, LeaderElector } from './leader';
 import { renewPeriodically } from './cert-renewer';
 import type { EventWriter } from './events';
 import { PolicyStatusWriter } from './policy-status';
 import type { BackgroundController } from './background';
+import { registrySecretRefs } from '../registry/prefetch';
 
 export const POLICY_KINDS: WatchedKind[] = [
   { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy' },
@@ -116,6 +117,21 @@ function readCa(file: string, log: (line: string) => void): string | undefined {
 }
 
 /** Starts everything and returns at once; the work runs until `signal` aborts. */
+/** GETs each named secret; one that is missing or forbidden is left out (its images get no credentials) and logged. */
+async function readRegistrySecrets(client: KubeClient, refs: Array<{ namespace: string; name: string }>, log: (line: string) => void): Promise<JsonObject[]> {
+  const read = await Promise.all(refs.map(async ({ namespace, name }) => {
+    try {
+      const secret = await client.get({ apiVersion: 'v1', kind: 'Secret', namespace, name });
+      if (!secret) log(`registry credentials: secret ${namespace}/${name} not found`);
+      return secret;
+    } catch (e) {
+      log(`registry credentials: cannot read secret ${namespace}/${name}: ${(e as Error).message}`);
+      return undefined;
+    }
+  }));
+  return read.filter((s): s is JsonObject => !!s);
+}
+
 export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun> {
   const client = opts.client ?? inClusterClient();
   const identity = opts.identity ?? replicaIdentity();
@@ -150,6 +166,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   const cleanup = elector(LEASE_NAMES.cleanup, () => {});
   const electors = [admission, reporting, background, cleanup];
 
+  let policyGeneration = 0;
   const kinds = [...POLICY_KINDS, ...EXCEPTION_KINDS];
   const isException = (o: JsonObject) => o.kind === 'PolicyException';
   const electing = new AbortController();
@@ -165,6 +182,15 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
       exceptions = all.filter(isException);
       const cluster: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions };
       opts.server.setPolicies(policies, cluster);
+      // The pull secrets the policies name for registry credentials, read as Kyverno's secret lister would.
+      const generation = ++policyGeneration;
+      const served = policies;
+      const refs = registrySecretRefs(served, opts.namespace);
+      if (refs.length > 0) {
+        void readRegistrySecrets(client, refs, opts.log).then((secrets) => {
+          if (generation === policyGeneration) opts.server.setPolicies(served, { ...cluster, registrySecrets: { namespace: opts.namespace, secrets } });
+        });
+      }
       void reports.retainPolicies(policies);
       opts.log(`serving ${policies.length} policies from the cluster`);
       if (admission.isLeader()) {

@@ -45,9 +45,11 @@ function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
-function labelText(pairs: Array<[string, string]>): string {
-  return `{${pairs.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}}`;
+/** `name="value",…` without the braces: label values escaped. */
+function pairsText(names: readonly string[], values: readonly string[]): string {
+  return names.map((name, i) => `${name}="${escapeLabel(values[i])}"`).join(',');
 }
+
 
 /** Resource usage of one process, summed over the pod's processes. */
 export interface ProcessStats {
@@ -94,14 +96,35 @@ export function metricRuleType(type: string): string {
 // Label names of each series family, in Kyverno's order (values are passed in the same order).
 const RESPONSE_LABELS = ['path', 'code'] as const;
 const REQUEST_LABELS = ['resource_kind', 'resource_namespace', 'resource_request_operation', 'request_allowed'] as const;
-const RESULT_LABELS = [
-  'policy_validation_mode', 'policy_type', 'policy_background_mode', 'policy_namespace', 'policy_name',
-  'resource_kind', 'resource_namespace', 'resource_request_operation', 'rule_name', 'rule_result', 'rule_type',
-  'rule_execution_cause', 'dry_run',
-] as const;
+// kyverno_policy_results_total's labels, in four runs: the policy's, the request's, the rule's, and the cause.
+const RESULT_POLICY_LABELS = ['policy_validation_mode', 'policy_type', 'policy_background_mode', 'policy_namespace', 'policy_name'] as const;
+const RESULT_RESOURCE_LABELS = ['resource_kind', 'resource_namespace', 'resource_request_operation'] as const;
+const RESULT_RULE_LABELS = ['rule_name', 'rule_result', 'rule_type'] as const;
+const RESULT_TAIL_LABELS = ['rule_execution_cause', 'dry_run'] as const;
+
+/** The labels of one rule outcome, around the request's: `{policy,resource,rule,cause}` is the series. */
+interface OutcomeSeries {
+  /** policy_validation_mode … policy_name */
+  policy: string;
+  /** rule_name, rule_result, rule_type */
+  rule: string;
+}
+
+/** The rule results of the reviews with one request label tuple, counted per outcome series. */
+interface ResultGroup {
+  /** resource_kind, resource_namespace, resource_request_operation */
+  resource: string;
+  /** rule_execution_cause, dry_run */
+  tail: string;
+  counts: Map<OutcomeSeries, number>;
+}
+
+/** Bound of the label caches (label values come from requests); counting stays exact past it. */
+const CACHE_LIMIT = 10_000;
 
 export class WebhookMetrics {
   private requests = new Map<string, number>();
+  /** Summed in from other processes' snapshots (the primary); this process's own are in resultGroups. */
   private results = new Map<string, number>();
   private buckets = new Map<string, number[]>();
   private sums = new Map<string, number>();
@@ -109,17 +132,63 @@ export class WebhookMetrics {
   private processes: ProcessStats | undefined;
   /** Label texts are built once per distinct value tuple: this runs for every request. */
   private keys = new Map<string, string>();
+  /**
+   * Rule results, by request label tuple and then outcome series: a review adds one count per
+   * rule, so no per-rule label text is built (the full texts are joined for snapshots and
+   * /metrics). Callers that pass the same RuleOutcome objects again (webhook/evaluate.ts keeps
+   * one per policy and result) find their series by identity.
+   */
+  private resultGroups = new Map<string, ResultGroup>();
+  private seriesOf = new WeakMap<RuleOutcome, OutcomeSeries>();
+  private seriesById = new Map<string, OutcomeSeries>();
 
   /** The label text of one series: cached by its family's first label name and the values. */
   private key(names: readonly string[], values: string[]): string {
     const id = `${names[0]}\u0000${values.join('\u0000')}`;
     let key = this.keys.get(id);
     if (key === undefined) {
-      key = labelText(names.map((name, i) => [name, values[i]]));
-      // Label values come from requests: bound the cache, not the counters' correctness.
-      if (this.keys.size < 10_000) this.keys.set(id, key);
+      key = `{${pairsText(names, values)}}`;
+      if (this.keys.size < CACHE_LIMIT) this.keys.set(id, key);
     }
     return key;
+  }
+
+  private outcomeSeries(o: RuleOutcome): OutcomeSeries {
+    let series = this.seriesOf.get(o);
+    if (series) return series;
+    const policy = [o.validationMode ?? 'audit', o.policyNamespace ? 'namespaced' : 'cluster', o.backgroundMode ?? 'true', o.policyNamespace || '-', o.policy];
+    const rule = [o.rule, o.status, o.ruleType ?? '-'];
+    const id = `${policy.join('\u0000')}\u0000${rule.join('\u0000')}`;
+    series = this.seriesById.get(id);
+    if (!series) {
+      series = { policy: pairsText(RESULT_POLICY_LABELS, policy), rule: pairsText(RESULT_RULE_LABELS, rule) };
+      if (this.seriesById.size < CACHE_LIMIT) this.seriesById.set(id, series);
+    }
+    this.seriesOf.set(o, series);
+    return series;
+  }
+
+  private resultGroup(kind: string, namespace: string, operation: string, cause: string, dryRun: string): ResultGroup {
+    const id = `${kind}\u0000${namespace}\u0000${operation}\u0000${cause}\u0000${dryRun}`;
+    let group = this.resultGroups.get(id);
+    if (!group) {
+      group = { resource: pairsText(RESULT_RESOURCE_LABELS, [kind, namespace, operation]), tail: pairsText(RESULT_TAIL_LABELS, [cause, dryRun]), counts: new Map() };
+      this.resultGroups.set(id, group);
+    }
+    return group;
+  }
+
+  /** Every kyverno_policy_results_total series with its count: summed-in ones and this process's. */
+  private resultEntries(): Array<[string, number]> {
+    if (this.resultGroups.size === 0) return [...this.results];
+    const all = new Map(this.results);
+    for (const g of this.resultGroups.values()) {
+      for (const [s, n] of g.counts) {
+        const key = `{${s.policy},${g.resource},${s.rule},${g.tail}}`;
+        all.set(key, (all.get(key) ?? 0) + n);
+      }
+    }
+    return [...all];
   }
 
   /**
@@ -139,23 +208,11 @@ export class WebhookMetrics {
       for (let i = 0; i < BUCKETS_SECONDS.length; i++) if (seconds <= BUCKETS_SECONDS[i]) counts[i]++;
       this.sums.set(key, (this.sums.get(key) ?? 0) + seconds);
     }
+    if (outcomes.length === 0) return;
+    const counts = this.resultGroup(request.kind, request.namespace, operation, cause, String(request.dryRun === true)).counts;
     for (const o of outcomes) {
-      const key = this.key(RESULT_LABELS, [
-        o.validationMode ?? 'audit',
-        o.policyNamespace ? 'namespaced' : 'cluster',
-        o.backgroundMode ?? 'true',
-        o.policyNamespace || '-',
-        o.policy,
-        request.kind,
-        request.namespace,
-        operation,
-        o.rule,
-        o.status,
-        o.ruleType ?? '-',
-        cause,
-        String(request.dryRun === true),
-      ]);
-      this.results.set(key, (this.results.get(key) ?? 0) + 1);
+      const series = this.outcomeSeries(o);
+      counts.set(series, (counts.get(series) ?? 0) + 1);
     }
   }
 
@@ -163,7 +220,7 @@ export class WebhookMetrics {
   snapshot(withProcess = false): MetricsSnapshot {
     return {
       requests: [...this.requests],
-      results: [...this.results],
+      results: this.resultEntries(),
       buckets: [...this.buckets].map(([k, v]) => [k, [...v]]),
       sums: [...this.sums],
       responses: [...this.responses],
@@ -211,7 +268,7 @@ export class WebhookMetrics {
       out.push(`kyverno_admission_review_duration_seconds_count${key} ${total}`);
     }
     family('kyverno_policy_results_total', 'counter', 'can be used to track the results associated with the policies applied in the user cluster, at the level from rule to policy to admission requests');
-    for (const [k, v] of this.results) out.push(`kyverno_policy_results_total${k} ${v}`);
+    for (const [k, v] of this.resultEntries()) out.push(`kyverno_policy_results_total${k} ${v}`);
     family('kyverno_studio_webhook_responses_total', 'counter', 'HTTP answers of the webhook by path and status code (including bad requests that never reached a policy)');
     for (const [k, v] of this.responses) out.push(`kyverno_studio_webhook_responses_total${k} ${v}`);
     const p = this.processes;

@@ -50,7 +50,10 @@ export interface ReportTarget {
   owner?: Json;
 }
 
-const RESULTS = new Set(['pass', 'fail', 'warn', 'error', 'skip']);
+/** The results a wgpolicyk8s.io/v1alpha2 report can hold (its CRD's enum). */
+export const REPORT_RESULTS = ['pass', 'fail', 'warn', 'error', 'skip'] as const;
+export type ReportResultValue = (typeof REPORT_RESULTS)[number];
+const RESULTS = new Set<string>(REPORT_RESULTS);
 const SEVERITIES = new Set(['critical', 'high', 'medium', 'low', 'info']);
 
 export function reportKind(namespace: string): 'PolicyReport' | 'ClusterPolicyReport' {
@@ -220,7 +223,7 @@ export function mergeResults(existing: Json[], incoming: Json[]): Json[] {
 }
 
 export function summarize(results: Json[]): Json {
-  const s: Record<string, number> = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
+  const s: Record<string, number> = Object.fromEntries(REPORT_RESULTS.map((r) => [r, 0]));
   for (const r of results) if (String(r.result) in s) s[String(r.result)]++;
   return s;
 }

@@ -17,6 +17,7 @@ import { PolicyIndex } from './prefilter';
 import type { FromServerProcess, PendingGeneration, ReviewReply, ServerProcessSettings, ToServerProcess } from './protocol';
 import { runGeneration } from './generate-work';
 import { ImageRegistryAccess } from './images';
+import { dockerConfigKeychain } from '../registry/docker-config';
 import { asObject } from '../engine/core/json';
 import type { JsonObject } from '../engine/core/types';
 
@@ -64,7 +65,8 @@ class ServerProcess {
   /** Per path, from the webhook configurations' timeoutSeconds (rules.reviewDeadlinesMs). */
   private deadlinesMs: Partial<Record<'validate' | 'mutate', number>> = {};
   private connections = 0;
-  private readonly images = new ImageRegistryAccess();
+  // The `default` credential provider: the process's own Docker config (and its helpers).
+  private readonly images = new ImageRegistryAccess({ defaultKeychain: dockerConfigKeychain() });
 
   constructor(private readonly post: (m: FromServerProcess) => void) {}
 
@@ -210,7 +212,8 @@ class ServerProcess {
     else {
       // The configured --timeout-ms is an upper bound; the webhook configuration may ask for less.
       const deadline = Date.now() + Math.min(settings.timeoutMs, this.deadlinesMs[path] ?? Infinity);
-      const cluster = await this.withRegistry(body, deadline);
+      // Most policy sets read no images: no registry step (and no await) per review.
+      const cluster = this.index.readsImages ? await this.withRegistry(body, deadline) : this.cluster;
       reply = evaluateReview(
         { path, body, reports: settings.reports, deadline, generate: settings.generate, failurePolicy, events: settings.events ? 'admission' : undefined, successEvents: settings.successEvents, filters: this.filters },
         this.index,

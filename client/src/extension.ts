@@ -1,5 +1,6 @@
 /**
- * Kyverno Studio for VS Code. The language server (dist/server.js) gives diagnostics,
+ * Kyverno Studio for VS Code (Node extension host; the browser build is ./browser.ts). The
+ * language server (dist/server.js) gives diagnostics,
  * completion and hover on YAML; the commands, results view, CodeLens and Test Explorer run
  * the embedded engine here in the extension host: their results carry whole objects
  * (patched and generated resources, JSON paths) that the editor shows directly, and the
@@ -9,17 +10,13 @@ import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { registerInstallCli } from './cli/command';
 import { registerClusterCommands } from './cluster/commands';
+import { PolicyReportsView } from './cluster/reports-view';
 import { ClusterStatus } from './cluster/status';
+import { registerEditorFeatures, restartOnFilterSettings } from './features';
 import { startLanguageClient } from './language/start';
-import { Log } from './log';
-import { registerNewPolicy } from './policies/new-policy';
+import type { Log } from './log';
 import { registerAddPack } from './policies/add-pack';
-import { registerRunCommands } from './run/commands';
-import { RESULTS_VIEW, ResultsTree } from './run/results-view';
-import { registerRuleLenses } from './run/rule-lens';
-import { Runner } from './run/runner';
-import { RESULT_SCHEME, ResultDocuments } from './run/virtual-docs';
-import { registerCreateTest } from './testing/create-test';
+import type { ResultsTree } from './run/results-view';
 import { registerWithRedhatYaml } from './yaml/redhat';
 import { TestExplorer } from './testing/explorer';
 
@@ -29,6 +26,8 @@ export interface KyvernoStudioApi {
   results: ResultsTree;
   tests: TestExplorer;
   status: ClusterStatus;
+  /** The Policy Reports view (cluster reports of the active context). */
+  reports: PolicyReportsView;
   log: Log;
   /** Whether a schema contributor was registered with Red Hat YAML (false when it is absent). */
   redhatYaml: Promise<boolean>;
@@ -37,32 +36,17 @@ export interface KyvernoStudioApi {
 let client: LanguageClient | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<KyvernoStudioApi> {
-  const log = new Log();
-  const results = new ResultsTree();
-  const documents = new ResultDocuments();
-  const runner = new Runner(results, documents, log);
+  const { log, results } = registerEditorFeatures(context);
   const tests = new TestExplorer(log);
   const status = new ClusterStatus(log);
-  const view = vscode.window.createTreeView(RESULTS_VIEW, { treeDataProvider: results, showCollapseAll: true });
-  results.onDidChangeTreeData(() => {
-    view.description = results.current?.title;
-  });
+  const reports = new PolicyReportsView(status, log);
   context.subscriptions.push(
-    log,
-    documents,
-    view,
     tests,
     status,
-    vscode.workspace.registerTextDocumentContentProvider(RESULT_SCHEME, documents),
-    runner.register(),
-    registerRunCommands(runner, log),
-    registerRuleLenses(runner, log),
-    registerCreateTest(log),
     registerClusterCommands(status, log),
+    reports.register(),
     registerInstallCli(context, log),
-    registerNewPolicy(context),
     registerAddPack(context),
-    vscode.commands.registerCommand('kyverno.showOutput', () => log.channel.show(true)),
   );
   log.info(`Kyverno Studio ${String(context.extension.packageJSON.version)} activating (VS Code ${vscode.version}, trusted: ${vscode.workspace.isTrusted})`);
 
@@ -72,18 +56,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<Kyvern
     log.error('the language server did not start', e);
     void vscode.window.showErrorMessage('Kyverno: the language server did not start; see the "Kyverno Studio" output.');
   }
-  context.subscriptions.push(
-    vscode.workspace.onDidChangeConfiguration(async (e) => {
-      // Diagnostics already shown are filtered again only when the server republishes them.
-      if (client && (e.affectsConfiguration('kyverno.validate.enable') || e.affectsConfiguration('kyverno.manifests.enable'))) {
-        await client.restart().catch((err: unknown) => log.error('language server restart failed', err));
-      }
-    }),
-  );
+  context.subscriptions.push(restartOnFilterSettings(() => client, log));
   void tests.discoverAll();
   // Not awaited: Red Hat YAML's own start must not hold ours up.
   const redhatYaml = registerWithRedhatYaml(context, log);
-  return { client, results, tests, status, log, redhatYaml };
+  return { client, results, tests, status, reports, log, redhatYaml };
 }
 
 export async function deactivate(): Promise<void> {

@@ -16,6 +16,7 @@ import { policySpec } from '../policy';
 import { validateRule, type ValidateEnvironment } from '../validate';
 import { validatePattern } from '../pattern';
 import { ruleError } from '../validate/results';
+import type { ImageVerificationContext } from '../cel/image-validating-policy';
 import { imageVerificationAnnotationPatches, matchingImages, validateImagesPass, verifyImagesPass, type ImagePatch, type VerificationStatus } from '../verify-images';
 import { applyJsonPatch, type Operation } from '../mutate/jsonPatch';
 import { withVariables, type VariableScope } from '../variables';
@@ -44,6 +45,12 @@ export interface ApplyOptions {
    * applying them phase by phase, feeding each patchedResource to the next.
    */
   phases?: readonly ApplyPhase[];
+  /**
+   * Shared by the ImageValidatingPolicies of one request (verified images, payloads, deferred
+   * `required` checks); the caller calls settle() after the last policy. Without it each policy
+   * stands alone.
+   */
+  imageVerifications?: ImageVerificationContext;
 }
 
 function meta(o: JsonObject | null | undefined): JsonObject {
@@ -340,7 +347,10 @@ function runVerifyImages(st: RunState, resource: JsonObject | null): JsonObject 
       continue;
     }
     const name = String(rule.name ?? '');
-    const outcome = verifyImagesPass(name, rule, images, snapshot, prepared, st.options.now);
+    const update = st.request.operation === 'UPDATE' && st.request.oldObject && typeof st.request.oldObject === 'object'
+      ? { object: resource, oldObject: st.request.oldObject, policyKey: `${st.plan.namespace ?? ''}/${st.plan.name}` }
+      : undefined;
+    const outcome = verifyImagesPass(name, rule, images, snapshot, prepared, st.options.now, update);
     const ns = meta(resource).namespace;
     const action = failureActionFor(st.policy, rule, rulePlan(st.policy, st.plan, rule), typeof ns === 'string' ? ns : undefined);
     for (const result of outcome.results) addRule(st, { ...result, failureAction: action });
@@ -360,7 +370,14 @@ const NO_VALUES: Record<string, unknown> = Object.freeze({}) as Record<string, u
 /** Applies one policy (any supported kind) to the request's resource. */
 export function applyPolicy(policy: JsonObject, options: ApplyOptions): PolicyResponse {
   const plan = policyPlan(policy);
-  return withEvaluationBudget(plan.key, () => evaluatePolicy(policy, plan, options));
+  return withEvaluationBudget(plan.key, evaluatePolicy, policy, plan, options);
+}
+
+/** Like the CLI, later phases start from a context built on the patched resource (images included). */
+function rebaseOn(st: RunState, patched: JsonObject | null): void {
+  const patchedRequest = { ...st.request, object: patched };
+  st.request = patchedRequest;
+  st.scope = withVariables(baseScope(patchedRequest, st.options.now), st.resourceVals);
 }
 
 function evaluatePolicy(policy: JsonObject, plan: PolicyPlan, options: ApplyOptions): PolicyResponse {
@@ -381,21 +398,15 @@ function evaluatePolicy(policy: JsonObject, plan: PolicyPlan, options: ApplyOpti
   if (!resource || typeof resource !== 'object') resource = null;
   const st: RunState = { policy, plan, options, request, scope, resourceVals: vals, rules: null, env: null, exceptions: NO_EXCEPTIONS };
   const phases = options.phases ?? ALL_PHASES;
-  // Like the CLI, later phases start from a context built on the patched resource (images included).
-  const rebaseOn = (patched: JsonObject | null): void => {
-    const patchedRequest = { ...st.request, object: patched };
-    st.request = patchedRequest;
-    st.scope = withVariables(baseScope(patchedRequest, options.now), vals);
-  };
   if (phases.includes('mutate') && resource && request.operation !== 'DELETE') {
     const before = resource;
     resource = runMutate(st, resource);
-    if (resource !== before) rebaseOn(resource);
+    if (resource !== before) rebaseOn(st, resource);
   }
   if (phases.includes('verifyImages') && request.operation !== 'DELETE') {
     const before = resource;
     resource = runVerifyImages(st, resource);
-    if (resource !== before) rebaseOn(resource);
+    if (resource !== before) rebaseOn(st, resource);
   }
   if (phases.includes('validate')) runValidate(st, resource);
   if (phases.includes('generate') && resource) runGenerate(st, resource);

@@ -23,9 +23,9 @@ import { certificatePool, parseCertificatesPem, rawExtensionString, subjectAlter
 import { base64Decode } from '../jmespath/go-compat';
 import { regexMatches } from '../regex';
 import { wildcardMatch } from '../wildcard/wildcard';
-import { verifyCosignSignatures, type CosignVerifier } from '../verify-images/cosign';
+import { verifyAttestationLayers, verifyCosignSignatures, type CosignVerifier, type Statement, type VerifiedAttestation } from '../verify-images/cosign';
 import { verifyNotarySignatures, type ArtifactDescriptor } from '../verify-images/notary';
-import { imageString, NEEDS_REGISTRY, pointerToPath } from '../verify-images';
+import { cosignArtifacts, imageString, NEEDS_REGISTRY, pointerToPath } from '../verify-images';
 import type { ImageRegistrySnapshot, RegistryImage, RegistryReferrer } from '../verify-images/snapshot';
 import { buildActivation, installVariables, type CelActivation } from './context';
 import type { Environment } from '@marcbachmann/cel-js';
@@ -37,16 +37,51 @@ import { effectiveSpec } from './validating-policy';
 import { fromCel, toCel } from './values';
 import { requestTarget } from './match';
 
+/**
+ * What the ImageValidatingPolicies of one request share, as Kyverno's ivpol engine shares its
+ * ImageContext and ImageVerificationResults between the policies of a request: which images
+ * some policy verified (so a policy's `required` check counts another policy's verification),
+ * the referrers and in-toto payloads whose signatures verified (what `extractPayload` reads),
+ * and the passing policies whose `required` check waits until every policy has run.
+ */
+export class ImageVerificationContext {
+  /** Per image: whether some verification passed (Kyverno's ImageVerificationResults). */
+  readonly verifications = new Map<string, boolean>();
+  /** Referrers whose attestation signatures verified, per image and artifact type. */
+  readonly verifiedReferrers = new Map<string, Map<string, RegistryReferrer>>();
+  /** In-toto statements whose cosign attestation signatures verified, per image and predicate type. */
+  readonly verifiedIntoto = new Map<string, Map<string, unknown>>();
+  private readonly pending: Array<{ result: RuleResult; spec: JsonObject; images: string[]; object: JsonObject }> = [];
+
+  record(image: string, verified: boolean): void {
+    this.verifications.set(image, (this.verifications.get(image) ?? false) || verified);
+  }
+
+  /** A passing policy's result whose `required` check waits for the other policies of the request. */
+  defer(result: RuleResult, spec: JsonObject, images: string[], object: JsonObject): void {
+    this.pending.push({ result, spec, images, object });
+  }
+
+  /** Kyverno's enforceRequired once every policy ran: a deferred pass whose images were not all verified becomes a failure. */
+  settle(): void {
+    for (const { result, spec, images, object } of this.pending.splice(0)) {
+      const failure = enforceRequired(spec, images, this);
+      if (!failure) continue;
+      result.status = 'fail';
+      result.message = failure;
+      const path = blamedImagePath(object, images, this);
+      if (path) result.path = path;
+    }
+  }
+}
+
 /** What the imageverify functions see while one policy's expressions run. */
 interface ImageVerifyRun {
   cluster: ClusterState;
   snapshot?: ImageRegistrySnapshot;
   matchImageReferences: JsonObject[];
   attestations: Record<string, JsonObject>;
-  /** Per image: whether some verification passed (Kyverno's ImageVerificationResults). */
-  verifications: Map<string, boolean>;
-  /** Referrers whose attestation signatures verified, per image and artifact type. */
-  verifiedReferrers: Map<string, Map<string, RegistryReferrer>>;
+  shared: ImageVerificationContext;
   now: number;
   vars: Record<string, unknown>;
 }
@@ -139,10 +174,82 @@ function cosignVerifierOf(cosign: JsonObject): { verifier: CosignVerifier; ident
   throw new Error('unsupported cosign attestor');
 }
 
+/** Where a cosign attestor's signatures are kept: `source.repository` and `source.tagPrefix` (cosign's WithTargetRepository, WithPrefix). */
+function cosignSource(record: RegistryImage, cosign: JsonObject) {
+  const source = asObject(cosign.source);
+  return cosignArtifacts(record, text(source.repository), text(source.tagPrefix));
+}
+
+/** Kyverno's checkSignatureAnnotations: the layer's OCI annotations must hold every annotation the attestor asks for. */
+function annotationsMatch(layerAnnotations: Record<string, string> | undefined, cosign: JsonObject): boolean {
+  const wanted = asObject(cosign.annotations);
+  return Object.entries(wanted).every(([k, v]) => (layerAnnotations ?? {})[k] === v);
+}
+
 function verifyCosignAttestor(record: RegistryImage, cosign: JsonObject, now: number): void {
   const { verifier, identities } = cosignVerifierOf(cosign);
-  const outcome = verifyCosignSignatures(record.signatures, record.digest!, verifier, {}, now);
-  if (identities && !(outcome.certificates ?? []).some((c) => c && identityMatches(c, identities))) throw new Error('none of the expected identities matched');
+  const outcome = verifyCosignSignatures(cosignSource(record, cosign).signatures, record.digest!, verifier, {}, now);
+  const certificates = outcome.certificates ?? [];
+  const layers = (outcome.layers ?? []).filter((_, i) => !identities || (certificates[i] && identityMatches(certificates[i]!, identities)));
+  if (identities && layers.length === 0) throw new Error('none of the expected identities matched');
+  if (!layers.some((l) => annotationsMatch(l.annotations, cosign))) throw new Error('no signature matched the required annotations');
+}
+
+/** cosign's PredicateTypeMap: the short names `cosign attest --type` accepts and their URIs. */
+const PREDICATE_TYPES: Record<string, string> = {
+  custom: 'https://cosign.sigstore.dev/attestation/v1',
+  slsaprovenance: 'https://slsa.dev/provenance/v0.2',
+  slsaprovenance02: 'https://slsa.dev/provenance/v0.2',
+  slsaprovenance1: 'https://slsa.dev/provenance/v1',
+  spdx: 'https://spdx.dev/Document',
+  spdxjson: 'https://spdx.dev/Document',
+  cyclonedx: 'https://cyclonedx.org/bom',
+  link: 'https://in-toto.io/Link/v1',
+  vuln: 'https://cosign.sigstore.dev/attestation/vuln/v1',
+  openvex: 'https://openvex.dev/ns',
+};
+
+/** The statement as in-toto's Go Statement marshals it (what AttestationToPayloadJSON hands to extractPayload). */
+function inTotoPayload(statement: Statement): unknown {
+  const subjects = Array.isArray(statement.subject)
+    ? statement.subject.map((s) => ({ name: text(asObject(s).name), digest: isJsonObject(asObject(s).digest) ? asObject(s).digest : null }))
+    : null;
+  return { _type: text(statement._type), predicateType: text(statement.predicateType), subject: subjects, predicate: statement.predicate ?? null };
+}
+
+/**
+ * Kyverno's cosign VerifyAttestationSignature: the `.att` envelopes verified with the attestor
+ * (identities for keyless), then policy.AttestationToPayloadJSON per envelope: those whose
+ * predicate type is the attestation's (short names mapped to URIs) and that carry the
+ * attestor's annotations are the verified payloads, by their predicate type.
+ */
+function verifyCosignAttestation(record: RegistryImage, attest: JsonObject, cosign: JsonObject, now: number): Array<[string, unknown]> {
+  if (!isJsonObject(attest.intoto)) throw new Error('cosgin verifier only supports intoto referrers as attestations');
+  const { verifier, identities } = cosignVerifierOf(cosign);
+  const artifacts = cosignSource(record, cosign);
+  if (artifacts.attestationsError !== undefined) throw new Error(`failed to verify cosign signatures: ${artifacts.attestationsError}`);
+  let verified: VerifiedAttestation[] = verifyAttestationLayers(artifacts.attestations ?? [], record.digest!, verifier, now);
+  if (identities) verified = verified.filter((v) => v.cert && identityMatches(v.cert, identities));
+  if (verified.length === 0) throw new Error('none of the expected identities matched');
+  const type = text(attest.intoto.type);
+  if (!type) throw new Error('converting to consumable policy validation: missing predicate type');
+  const uri = PREDICATE_TYPES[type] ?? type;
+  const found: Array<[string, unknown]> = [];
+  const checked: string[] = [];
+  let annotationMismatches = 0;
+  for (const { statement, layer } of verified) {
+    const got = text(statement.predicateType);
+    checked.push(got);
+    if (got !== uri) continue;
+    if (!annotationsMatch(layer.annotations, cosign)) {
+      annotationMismatches++;
+      continue;
+    }
+    found.push([got, inTotoPayload(statement)]);
+  }
+  if (found.length > 0) return found;
+  if (annotationMismatches > 0) throw new Error('no attestation matched the required annotations');
+  throw new Error(`required predicate type ${type} not found, found [${checked.join(' ')}]`);
 }
 
 function notaryCertificates(notary: JsonObject): Certificate[] {
@@ -175,7 +282,7 @@ function verifyImageSignatures(image: string, attestorsValue: unknown): bigint {
       if (!(e instanceof Error) && !(e instanceof KeyError)) throw e;
     }
   }
-  if (attestors.length > 0) r.verifications.set(image, (r.verifications.get(image) ?? false) || count > 0);
+  if (attestors.length > 0) r.shared.record(image, count > 0);
   return BigInt(count);
 }
 
@@ -215,14 +322,26 @@ function verifyAttestationSignatures(image: string, attestation: string, attesto
       });
       if (verified) {
         count++;
-        const byType = r.verifiedReferrers.get(image) ?? new Map<string, RegistryReferrer>();
+        const byType = r.shared.verifiedReferrers.get(image) ?? new Map<string, RegistryReferrer>();
         byType.set(type, verified);
-        r.verifiedReferrers.set(image, byType);
+        r.shared.verifiedReferrers.set(image, byType);
       }
+    } else if (isJsonObject(attestor.cosign)) {
+      let payloads: Array<[string, unknown]>;
+      try {
+        payloads = verifyCosignAttestation(record, attest, attestor.cosign, r.now);
+      } catch (e) {
+        // Kyverno logs why an attestor did not verify and counts the ones that did.
+        if (!(e instanceof Error) && !(e instanceof KeyError)) throw e;
+        continue;
+      }
+      count++;
+      const byType = r.shared.verifiedIntoto.get(image) ?? new Map<string, unknown>();
+      for (const [type, payload] of payloads) byType.set(type, payload);
+      r.shared.verifiedIntoto.set(image, byType);
     }
-    // Cosign in-toto attestations (`.att`) are not read into the snapshot yet: they count as unverified.
   }
-  if (attestors.length > 0) r.verifications.set(image, (r.verifications.get(image) ?? false) || count > 0);
+  if (attestors.length > 0) r.shared.record(image, count > 0);
   return BigInt(count);
 }
 
@@ -231,9 +350,13 @@ function extractPayload(image: string, attestation: string): unknown {
   const r = run();
   const attest = attestationNamed(attestation);
   const record = imageData(image);
-  if (isJsonObject(attest.intoto)) throw new Error('failed to get payload: intoto attestation payload cannot be fetch before verifying intoto attestation');
+  if (isJsonObject(attest.intoto)) {
+    const payload = r.shared.verifiedIntoto.get(image)?.get(text(attest.intoto.type));
+    if (payload === undefined) throw new Error('failed to get payload: intoto attestation payload cannot be fetch before verifying intoto attestation');
+    return toCel(payload);
+  }
   const type = text(asObject(attest.referrer).type);
-  const referrer = r.verifiedReferrers.get(image)?.get(type) ?? (record.referrers ?? []).find((x) => x.artifactType === type);
+  const referrer = r.shared.verifiedReferrers.get(image)?.get(type) ?? (record.referrers ?? []).find((x) => x.artifactType === type);
   if (!referrer) throw new Error(`failed to get payload: artifact of type ${type} not found`);
   if (!referrer.layer) throw new Error(`failed to get payload: ${referrer.error ?? `could not find attestation ${attestation}`}`);
   try {
@@ -283,8 +406,8 @@ interface Outcome {
  * For the editor: the container image field a failed policy points at, the first matched image
  * that did not verify (or the first matched image). Kyverno reports no path; the CLI ignores it.
  */
-function blamedImagePath(object: JsonObject, images: string[], ivrun: ImageVerifyRun): Array<string | number> | undefined {
-  const image = images.find((i) => ivrun.verifications.get(i) !== true) ?? images[0];
+function blamedImagePath(object: JsonObject, images: string[], shared: ImageVerificationContext): Array<string | number> | undefined {
+  const image = images.find((i) => shared.verifications.get(i) !== true) ?? images[0];
   if (image === undefined) return undefined;
   for (const group of Object.values(extractImages(object))) {
     for (const info of Object.values(group)) {
@@ -346,15 +469,15 @@ function evaluate(spec: JsonObject, act: CelActivation, options: ApplyOptions, i
 }
 
 function blame(object: JsonObject, images: string[], ivrun: ImageVerifyRun): { path?: Array<string | number> } {
-  const path = blamedImagePath(object, images, ivrun);
+  const path = blamedImagePath(object, images, ivrun.shared);
   return path ? { path } : {};
 }
 
 /** EnforceRequired: a passing policy's matched images must all have been verified. */
-function enforceRequired(spec: JsonObject, images: string[], ivrun: ImageVerifyRun): string | null {
+function enforceRequired(spec: JsonObject, images: string[], shared: ImageVerificationContext): string | null {
   if (asObject(spec.validationConfigurations).required === false) return null;
   for (const image of images) {
-    const verified = ivrun.verifications.get(image);
+    const verified = shared.verifications.get(image);
     if (verified) continue;
     if (verified === false) return `image ${image} failed signature or attestation verification`;
     return `image ${image} is not verified: no policy performed a signature or attestation check on it`;
@@ -387,8 +510,7 @@ export function applyImageValidatingPolicy(policy: JsonObject, options: ApplyOpt
     snapshot: options.cluster.imageRegistry,
     matchImageReferences: asArray(spec.matchImageReferences).map((r) => asObject(r)),
     attestations,
-    verifications: new Map(),
-    verifiedReferrers: new Map(),
+    shared: options.imageVerifications ?? new ImageVerificationContext(),
     now: (options.now ?? new Date()).getTime(),
     vars: act.vars,
   };
@@ -398,7 +520,13 @@ export function applyImageValidatingPolicy(policy: JsonObject, options: ApplyOpt
     const outcome = evaluate(spec, act, options, ivrun);
     const object = asObject(options.request.object ?? options.request.oldObject);
     if (outcome.status === 'pass') {
-      const required = enforceRequired(spec, outcome.images, ivrun);
+      // With a request-wide context the check waits for the request's other policies (settle()).
+      if (options.imageVerifications) {
+        const response = single({ name, type: 'ImageVerify', status: 'pass', message: outcome.message });
+        options.imageVerifications.defer(response.rules[0], spec, outcome.images, object);
+        return response;
+      }
+      const required = enforceRequired(spec, outcome.images, ivrun.shared);
       if (required) return single({ name, type: 'ImageVerify', status: 'fail', message: required, ...blame(object, outcome.images, ivrun) });
       return single({ name, type: 'ImageVerify', status: 'pass', message: outcome.message });
     }

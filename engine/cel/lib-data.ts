@@ -10,6 +10,7 @@ import { Duration, UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 import { parse as parseYaml } from 'yaml';
 import { md5Hex, sha1Hex, sha256Hex } from './hash';
 import { chargeCost } from './budget';
+import { chargeTextToParse } from '../core/budget';
 import { goJsonUnmarshal } from '../core/go-json';
 import { gzipCompress, gzipDecompress } from './gzip';
 import { randomFromPattern } from '../jmespath/random';
@@ -68,6 +69,7 @@ function unmarshalJson(text: unknown): unknown {
 }
 
 function parseYamlText(text: string): unknown {
+  chargeTextToParse(text, 'yaml.parse');
   let doc: unknown;
   try {
     // sigs.k8s.io/yaml goes through go-yaml, which reads YAML 1.1 scalars (yes/no are booleans).

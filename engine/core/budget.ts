@@ -7,6 +7,7 @@
  * | budget | limit | Kyverno / Kubernetes counterpart |
  * |---|---|---|
  * | context entry size | 2 MiB of JSON per rule context | `maxContextSize` (DefaultMaxContextSize, 2 MiB) |
+ * | text parsed in one step | 2 MiB (the context size) per parse_yaml / yaml.parse input | none: a single YAML parse no deadline check reaches |
  * | JMESPath values built | 1,000,000 elements per query | none in go-jmespath; the order of k8s' CEL PerCallLimit |
  * | foreach elements | 100,000 elements per rule | none: bounds nested foreach over large lists |
  * | CEL cost | 1,000,000 per expression (engine/cel/budget) | k8s celconfig.PerCallLimit |
@@ -84,6 +85,20 @@ export function chargeContextEntry(name: string, value: unknown, used: { bytes: 
 }
 
 /**
+ * A text about to be parsed in one step (YAML in JMESPath's parse_yaml and CEL's yaml.parse):
+ * no charge point runs inside the parser, and YAML takes seconds per megabyte, so a text past
+ * the context size budget is refused before parsing; a smaller one is charged to the
+ * evaluation's memory for what the parse builds. Kyverno parses any size; this only bounds a
+ * step that could otherwise outlast the review's deadline (the watchdog's job).
+ */
+export function chargeTextToParse(text: string, what: string): void {
+  if (text.length > MAX_CONTEXT_SIZE) {
+    throw new BudgetExceededError('context size', MAX_CONTEXT_SIZE, `${what} of a text of ${text.length} characters, larger than the context may hold`);
+  }
+  chargeMemory(text.length, what);
+}
+
+/**
  * Bytes of values one policy evaluation (one policy against one resource) may build, summed
  * over CEL, JMESPath, context entries, foreach element scopes and mutation patches. V8 cannot
  * measure the heap one call uses, so the engine counts what it builds: a string costs its
@@ -106,9 +121,10 @@ let charges = 0;
 
 /**
  * Runs one policy evaluation with a fresh memory budget; nested calls (a policy evaluated
- * from inside another evaluation) share the outer one.
+ * from inside another evaluation) share the outer one. `a`, `b` and `c` are passed to `run`,
+ * so a caller needs no closure per evaluation (one per policy per review otherwise).
  */
-export function withEvaluationBudget<T>(policy: string, run: () => T): T {
+export function withEvaluationBudget<T, A = undefined, B = undefined, C = undefined>(policy: string, run: (a: A, b: B, c: C) => T, a?: A, b?: B, c?: C): T {
   if (evaluationDepth === 0) {
     evaluationBytes = 0;
     evaluationPolicy = policy;
@@ -116,7 +132,7 @@ export function withEvaluationBudget<T>(policy: string, run: () => T): T {
   }
   evaluationDepth++;
   try {
-    return run();
+    return run(a as A, b as B, c as C);
   } finally {
     evaluationDepth--;
   }

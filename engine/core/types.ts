@@ -125,6 +125,13 @@ export interface ClusterState {
    * `--registry`). Absent, image verification is offline and says so.
    */
   imageRegistry?: ImageRegistrySnapshot;
+  /**
+   * The webhook in a cluster: the pull secrets the policies name in their registry credentials
+   * (`imageRegistryCredentials.secrets`, `credentials.secrets`), read from the cluster for
+   * `registry/` only, with the namespace bare secret names refer to (Kyverno's). The engine
+   * never reads them (no policy context sees them).
+   */
+  registrySecrets?: { namespace: string; secrets: JsonObject[] };
 }
 
 /**

@@ -21,6 +21,7 @@ import type {
 } from '../core/types';
 import { isObject } from '../loader/classify';
 import { authzModeOf } from '../cel';
+import { ImageVerificationContext } from '../cel/image-validating-policy';
 import type { PolicyKindIndex } from './candidates';
 
 /** Everything one policy produced on one resource during the run. */
@@ -79,6 +80,7 @@ const ORIGINAL_RESOURCE_KINDS = new Set([
 ]);
 
 const DELETING_KINDS = new Set(['DeletingPolicy', 'NamespacedDeletingPolicy']);
+const IMAGE_VALIDATING_KINDS = new Set(['ImageValidatingPolicy', 'NamespacedImageValidatingPolicy']);
 
 function rulesOf(policy: JsonObject): JsonObject[] {
   const spec = isObject(policy.spec) ? policy.spec : {};
@@ -279,6 +281,8 @@ export function evaluateResource(input: EvaluationInput, resource: JsonObject): 
   // as that call received it and the patched resource after all of them.
   let mutatingPoliciesInput: JsonObject | null = null;
   const mutatingPolicyAnswers: EngineResponse[] = [];
+  // Made at the first ImageValidatingPolicy: the request's policies share their image verifications.
+  let imageVerifications: ImageVerificationContext | undefined;
   for (const { policy, phase } of ordered) {
     const given = phase === PHASE.original ? resource : current;
     if (candidates && !candidates.has(policy) && sameKind(given, resource)) continue;
@@ -294,11 +298,13 @@ export function evaluateResource(input: EvaluationInput, resource: JsonObject): 
       // No defensive copy per policy: applyPolicy leaves its request untouched (guarded by
       // test/testing/evaluate-inputs.test.ts), and copying every resource for every policy
       // was a measurable share of a corpus run.
+      if (phase === PHASE.original && IMAGE_VALIDATING_KINDS.has(String(policy.kind))) imageVerifications ??= new ImageVerificationContext();
       const response = (input.engine ?? applyPolicy)(policy, {
         request: requestFor(given, operation, requestInfo, input.values),
         cluster: input.cluster,
         values: input.values,
         now: input.now,
+        ...(imageVerifications ? { imageVerifications } : {}),
       });
       const patched = isObject(response.patchedResource) ? response.patchedResource : given;
       if (response.rules.length === 0 && !keepsUnmatchedResponse(policy)) continue;
@@ -310,6 +316,8 @@ export function evaluateResource(input: EvaluationInput, resource: JsonObject): 
       responses.push({ ...base, error: errorMessage(err) });
     }
   }
+  // Kyverno settles `required` once every ImageValidatingPolicy of the request has run.
+  imageVerifications?.settle();
   for (const answer of mutatingPolicyAnswers) {
     answer.resource = mutatingPoliciesInput ?? answer.resource;
     answer.patchedResource = current;

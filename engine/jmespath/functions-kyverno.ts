@@ -4,6 +4,7 @@
  * them and to document them.
  */
 import { goJsonUnmarshal } from '../core/go-json';
+import { chargeTextToParse } from '../core/budget';
 import YAML from 'yaml';
 import { regexMatches, regexReplaceAll, regexReplaceAllLiteral, RegexError } from '../regex';
 import { wildcardMatch } from '../wildcard/wildcard';
@@ -107,6 +108,7 @@ function goInterfaceEqual(a: unknown, b: unknown): boolean {
 }
 
 export function parseYamlAsJson(text: string): unknown {
+  chargeTextToParse(text, 'parse_yaml');
   const docs = YAML.parseAllDocuments(text, {
     version: '1.1',
     // yaml.v2 (sigs.k8s.io/yaml) keeps timestamps as strings when decoding into interface{}.

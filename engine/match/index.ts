@@ -79,25 +79,39 @@ interface CompiledRuleMatch {
   matchSelf: FilterParts;
   /** Null when the rule has no exclude block. */
   exclude: { any: FilterParts[]; all: FilterParts[]; self: FilterParts } | null;
+  /** The last request target these blocks selected (see ruleMatchesRequest). */
+  selected?: MatchTarget;
 }
 
 // A rule's filters are read for every request; what they say depends on the policy alone
 // (policies are never changed in place once loaded).
 const compiledRules = new WeakMap<JsonObject, CompiledRuleMatch>();
 
+// Rules with the same match and exclude blocks (policies for the same kinds, autogen's
+// copies) share one compiled form, so one request is matched once against them all.
+const sharedMatches = new Map<string, CompiledRuleMatch>();
+const SHARED_MATCHES_LIMIT = 10_000;
+
 function compiledRuleMatch(rule: JsonObject): CompiledRuleMatch {
   let compiled = compiledRules.get(rule);
   if (compiled) return compiled;
-  const match = asObject(rule.match);
-  const ex = rule.exclude;
-  // No exclude block excludes nothing.
-  const exclude = ex && typeof ex === 'object' && !Array.isArray(ex) ? (ex as JsonObject) : null;
-  compiled = {
-    matchAny: filters(match, 'any').map(filterParts),
-    matchAll: filters(match, 'all').map(filterParts),
-    matchSelf: filterParts(match),
-    exclude: exclude && { any: filters(exclude, 'any').map(filterParts), all: filters(exclude, 'all').map(filterParts), self: filterParts(exclude) },
-  };
+  const text = JSON.stringify([rule.match ?? null, rule.exclude ?? null]);
+  compiled = sharedMatches.get(text);
+  if (!compiled) {
+    const match = asObject(rule.match);
+    const ex = rule.exclude;
+    // No exclude block excludes nothing.
+    const exclude = ex && typeof ex === 'object' && !Array.isArray(ex) ? (ex as JsonObject) : null;
+    compiled = {
+      matchAny: filters(match, 'any').map(filterParts),
+      matchAll: filters(match, 'all').map(filterParts),
+      matchSelf: filterParts(match),
+      exclude: exclude && { any: filters(exclude, 'any').map(filterParts), all: filters(exclude, 'all').map(filterParts), self: filterParts(exclude) },
+    };
+    // Bounded for long-lived hosts that see policies edited again and again (the language server).
+    if (sharedMatches.size >= SHARED_MATCHES_LIMIT) sharedMatches.clear();
+    sharedMatches.set(text, compiled);
+  }
   compiledRules.set(rule, compiled);
   return compiled;
 }
@@ -123,13 +137,24 @@ export function matchesResourceDescription(rule: JsonObject, t: MatchTarget, pol
   return descriptionFailures(rule, t, policyNamespace) ?? [];
 }
 
-/** matchesResourceDescription, with null instead of a fresh empty list when the rule matches. */
-function descriptionFailures(rule: JsonObject, t: MatchTarget, policyNamespace?: string): string[] | null {
+/**
+ * matchesResourceDescription, with null instead of a fresh empty list when the rule matches.
+ * `remember`: `t` is a request's target, never changed (requestTarget's): a selection is kept
+ * on the compiled blocks, and the next rule sharing them is answered at once.
+ */
+function descriptionFailures(rule: JsonObject, t: MatchTarget, policyNamespace?: string, remember = false): string[] | null {
   if (policyNamespace) {
     const ns = asObject(t.resource.metadata).namespace;
     if (policyNamespace !== (typeof ns === 'string' ? ns : '')) return ['policy and resource namespaces mismatch'];
   }
   const compiled = compiledRuleMatch(rule);
+  if (remember && compiled.selected === t) return null;
+  const reasons = blockFailures(compiled, t);
+  if (remember && !reasons) compiled.selected = t;
+  return reasons;
+}
+
+function blockFailures(compiled: CompiledRuleMatch, t: MatchTarget): string[] | null {
   const withoutUser = t.noUserInfo ?? isEmptyRequestInfo(t.requestInfo);
   let reasons: string[] | null = null;
   if (compiled.matchAny.length > 0) {
@@ -223,7 +248,7 @@ export function ruleMatchesRequest(
 ): MatchOutcome {
   const resource = request.object ?? request.oldObject;
   if (!resource) return { matched: false, reason: 'resource is empty' };
-  const reasons = descriptionFailures(rule, requestTarget(request, resource, cluster), policyNamespace);
+  const reasons = descriptionFailures(rule, requestTarget(request, resource, cluster), policyNamespace, true);
   if (!reasons) return MATCHED;
   return { matched: false, reason: formatReason(rule.name, reasons) };
 }

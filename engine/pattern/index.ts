@@ -63,6 +63,7 @@ export {
   formatAnyPatternEntry,
   formatAnyPatternFailure,
   formatPatternFailure,
+  failurePathsInMessage,
   formatPatternPath,
   passedMessage,
   type AnyPatternResult,

@@ -13,6 +13,17 @@ export function formatPatternPath(path: PathSegments): string {
   return kyvernoPath(path);
 }
 
+/**
+ * The failure paths named in a rule message ("... failed at path /spec/containers/0/image/"),
+ * as the segments `formatPatternPath` wrote, in order. Kyverno does not escape `/` inside keys,
+ * so a segment may be part of a longer key: callers resolve them against the resource.
+ */
+export function failurePathsInMessage(message: string): string[][] {
+  const out: string[][] = [];
+  for (const m of message.matchAll(/failed at path (\/\S*)/g)) out.push(m[1].split('/').filter((s) => s !== ''));
+  return out;
+}
+
 function withPeriod(message: string): string {
   return message.endsWith('.') ? message : message + '.';
 }

@@ -9,7 +9,7 @@ import { parsePublicKeyPem, splitPublicKeyPem, type PublicKey } from '../crypto/
 import { verifyWithKey } from '../crypto/verify';
 import { CertificateError, EKU_CODE_SIGNING, parseCertificatesPem, rfc3339, verifyCertificateChain, type Certificate } from '../crypto/x509';
 import { base64Decode } from '../jmespath/go-compat';
-import { KeyError, verifySignature } from '../crypto';
+import { KeyError } from '../crypto';
 import { INTOTO_PAYLOAD_TYPE, type CosignSignatureLayer, type RegistryImage } from './snapshot';
 
 /** A check the engine cannot make offline (Rekor, KMS, secrets...): an error, not a failure. */
@@ -38,21 +38,13 @@ export interface CosignVerified {
   digest: string;
   /** The signing certificates of the verified signatures (null for a key-only signature). */
   certificates?: Array<Certificate | null>;
+  /** The verified layers, in the order of `certificates` (their OCI annotations are what ImageValidatingPolicies check). */
+  layers?: CosignSignatureLayer[];
 }
 
 interface SimpleSigningPayload {
   critical?: { image?: { 'docker-manifest-digest'?: unknown } };
   optional?: Record<string, unknown> | null;
-}
-
-/** A signature check with a PEM key; an unreadable key is cosign's "failed to load public key" error. */
-function verifyWithPem(publicKeyPem: string, data: Uint8Array, signature: Uint8Array): ReturnType<typeof verifySignature> {
-  try {
-    return verifySignature(publicKeyPem, data, signature);
-  } catch (e) {
-    if (e instanceof KeyError) throw new Error(`failed to load public key from PEM: ${e.message}`);
-    throw e;
-  }
 }
 
 /**
@@ -112,6 +104,32 @@ function checkExpiry(cert: Certificate, chain: readonly Certificate[], at: numbe
   return null;
 }
 
+/**
+ * The key a layer's signature is checked with: the verifier's fixed key or, keyless, the
+ * public key of the layer's own certificate once it chains to the verifier's roots. Returns the
+ * certificate's issuing chain for the expiry check.
+ */
+function signerKey(annotations: Record<string, string> | undefined, verifier: CosignVerifier): { key: PublicKey; chain: Certificate[] } {
+  if ('key' in verifier) return { key: verifier.key, chain: [] };
+  const layer = { annotations: annotations ?? {} } as CosignSignatureLayer;
+  const cert = layerCertificate(layer);
+  if (!cert) throw new Error('no certificate found on signature');
+  const pem = layer.annotations[COSIGN_CHAIN_ANNOTATION];
+  const embedded = pem ? parseCertificatesPem(pem) : [];
+  // The chain annotation ends with its root; the rest are intermediates.
+  const intermediates = embedded.length > 1 ? embedded.slice(0, -1) : (verifier.intermediates ?? []);
+  const chain = trustedCertificate(cert, verifier.roots, intermediates);
+  if (!cert.publicKey) throw new Error('invalid certificate found on signature: unsupported public key type');
+  return { key: cert.publicKey, chain };
+}
+
+/** Without the transparency log or a signed timestamp the only time a certificate is checked against is now. */
+function checkSigningCertificate(annotations: Record<string, string> | undefined, chain: Certificate[], now: number): Certificate | null {
+  const cert = layerCertificate({ annotations: annotations ?? {} } as CosignSignatureLayer);
+  if (cert && checkExpiry(cert, chain, now)) throw new Error('expected a signed timestamp to verify an expired certificate');
+  return cert;
+}
+
 /** cosign's verifyInternal for one layer with the transparency log ignored; throws with its message. */
 function verifyLayer(layer: CosignSignatureLayer, imageDigest: string, verifier: CosignVerifier, now: number): { payload: SimpleSigningPayload; cert: Certificate | null } {
   let payloadBytes: Uint8Array;
@@ -122,21 +140,7 @@ function verifyLayer(layer: CosignSignatureLayer, imageDigest: string, verifier:
   } catch {
     throw new Error('failed to decode signature layer');
   }
-  let key: PublicKey;
-  let chain: Certificate[] = [];
-  if ('key' in verifier) {
-    key = verifier.key;
-  } else {
-    const cert = layerCertificate(layer);
-    if (!cert) throw new Error('no certificate found on signature');
-    const pem = layer.annotations[COSIGN_CHAIN_ANNOTATION];
-    const embedded = pem ? parseCertificatesPem(pem) : [];
-    // The chain annotation ends with its root; the rest are intermediates.
-    const intermediates = embedded.length > 1 ? embedded.slice(0, -1) : (verifier.intermediates ?? []);
-    chain = trustedCertificate(cert, verifier.roots, intermediates);
-    if (!cert.publicKey) throw new Error('invalid certificate found on signature: unsupported public key type');
-    key = cert.publicKey;
-  }
+  const { key, chain } = signerKey(layer.annotations, verifier);
   const outcome = verifyWithKey(key, payloadBytes, signature);
   if (!outcome.verified) throw new Error(outcome.error ?? 'invalid signature');
   let parsed: SimpleSigningPayload;
@@ -147,12 +151,7 @@ function verifyLayer(layer: CosignSignatureLayer, imageDigest: string, verifier:
   }
   const found = parsed?.critical?.image?.['docker-manifest-digest'];
   if (found !== imageDigest) throw new Error(`invalid or missing digest in claim: ${typeof found === 'string' ? found : ''}`);
-  const cert = layerCertificate(layer);
-  if (cert) {
-    // Without the transparency log or a signed timestamp the only time to check against is now.
-    if (checkExpiry(cert, chain, now)) throw new Error('expected a signed timestamp to verify an expired certificate');
-  }
-  return { payload: parsed, cert };
+  return { payload: parsed, cert: checkSigningCertificate(layer.annotations, chain, now) };
 }
 
 /**
@@ -171,11 +170,13 @@ export function verifyCosignSignatures(
   const errors: string[] = [];
   const verified: SimpleSigningPayload[] = [];
   const certificates: Array<Certificate | null> = [];
+  const verifiedLayers: CosignSignatureLayer[] = [];
   for (const layer of layers) {
     try {
       const { payload, cert } = verifyLayer(layer, imageDigest, verifier, now);
       verified.push(payload);
       certificates.push(cert);
+      verifiedLayers.push(layer);
     } catch (e) {
       if (e instanceof CertificateError) errors.push(e.message);
       else errors.push((e as Error).message);
@@ -183,15 +184,15 @@ export function verifyCosignSignatures(
   }
   if (verified.length === 0) throw new Error(`no matching signatures: ${errors.join('\n ')}`);
   checkAnnotations(verified, annotations);
-  return { digest: imageDigest, certificates };
+  return { digest: imageDigest, certificates, layers: verifiedLayers };
 }
 
 /**
  * Verifies the image's signatures with one PEM public key (cosign's VerifyImageSignatures,
  * then Kyverno's annotation and digest extraction); throws Error with their message.
  */
-export function verifyCosignKey(record: RegistryImage, imageDigest: string, publicKeyPem: string, annotations: Record<string, string> = {}, layers = record.signatures): CosignVerified {
-  return memoised(record, `sig\0${layers === record.signatures ? 'tag' : 'referrers'}\0${imageDigest}\0${publicKeyPem}\0${JSON.stringify(annotations)}`, () => checkCosignKey(imageDigest, publicKeyPem, annotations, layers));
+export function verifyCosignKey(record: RegistryImage, imageDigest: string, publicKeyPem: string, annotations: Record<string, string> = {}, layers = record.signatures, source = layers === record.signatures ? 'tag' : 'referrers'): CosignVerified {
+  return memoised(record, `sig\0${source}\0${imageDigest}\0${publicKeyPem}\0${JSON.stringify(annotations)}`, () => checkCosignKey(imageDigest, publicKeyPem, annotations, layers));
 }
 
 /**
@@ -265,7 +266,7 @@ function parseEnvelope(bytes: Uint8Array): Envelope {
 }
 
 /** go-securesystemslib's EnvelopeVerifier.Verify with one key, then cosign's IntotoSubjectClaimVerifier. */
-function verifyEnvelope(envelope: Envelope, publicKeyPem: string, imageDigest: string): Statement {
+function verifyEnvelope(envelope: Envelope, key: PublicKey, imageDigest: string): Statement {
   if (envelope.payloadType !== INTOTO_PAYLOAD_TYPE) {
     throw new Error(`invalid payloadType ${typeof envelope.payloadType === 'string' ? envelope.payloadType : ''} on envelope. Expected ${INTOTO_PAYLOAD_TYPE}`);
   }
@@ -286,7 +287,7 @@ function verifyEnvelope(envelope: Envelope, publicKeyPem: string, imageDigest: s
     } catch {
       continue;
     }
-    if (verifyWithPem(publicKeyPem, pae, sig).verified) accepted++;
+    if (verifyWithKey(key, pae, sig).verified) accepted++;
   }
   if (accepted < 1) throw new Error(`accepted signatures do not match threshold, Found: ${accepted}, Expected 1`);
   let statement: Statement;
@@ -333,18 +334,21 @@ function decodeStatement(statement: Statement): Statement {
   return { _type: typeof statement._type === 'string' ? statement._type : '', predicateType, subject: subjects, predicate, type: predicateType };
 }
 
-/**
- * cosign's VerifyImageAttestations with one key, then Kyverno's FetchAttestations: every
- * layer of the `.att` manifest is a DSSE envelope checked with the key and against the
- * image digest; the verified ones must carry the required annotations and are decoded.
- */
-export function verifyCosignAttestations(layers: readonly CosignSignatureLayerLike[], imageDigest: string, publicKeyPem: string, annotations: Record<string, string> = {}): CosignAttestations {
-  return memoised(layers, `att\0${imageDigest}\0${publicKeyPem}\0${JSON.stringify(annotations)}`, () => checkCosignAttestations(layers, imageDigest, publicKeyPem, annotations));
+/** One DSSE layer that verified: the in-toto statement as signed, its layer and its signing certificate (keyless). */
+export interface VerifiedAttestation {
+  statement: Statement;
+  layer: CosignSignatureLayerLike;
+  cert: Certificate | null;
 }
 
-function checkCosignAttestations(layers: readonly CosignSignatureLayerLike[], imageDigest: string, publicKeyPem: string, annotations: Record<string, string>): CosignAttestations {
+/**
+ * cosign's VerifyImageAttestations with the transparency log ignored: every layer of the
+ * `.att` manifest is a DSSE envelope checked with the verifier (a key, or keyless the layer's
+ * certificate chained to the roots) and against the image digest. Throws when none verifies.
+ */
+export function verifyAttestationLayers(layers: readonly CosignSignatureLayerLike[], imageDigest: string, verifier: CosignVerifier, now = Date.now()): VerifiedAttestation[] {
   const errors: string[] = [];
-  const verified: Statement[] = [];
+  const verified: VerifiedAttestation[] = [];
   for (const layer of layers) {
     try {
       let bytes: Uint8Array;
@@ -359,18 +363,47 @@ function checkCosignAttestations(layers: readonly CosignSignatureLayerLike[], im
       } catch (e) {
         throw new Error(e instanceof SyntaxError ? `invalid DSSE envelope: ${e.message}` : (e as Error).message);
       }
-      verified.push(verifyEnvelope(envelope, publicKeyPem, imageDigest));
+      const { key, chain } = signerKey(layer.annotations, verifier);
+      const statement = verifyEnvelope(envelope, key, imageDigest);
+      verified.push({ statement, layer, cert: checkSigningCertificate(layer.annotations, chain, now) });
     } catch (e) {
-      if ((e as Error).message.startsWith('failed to load public key')) throw e;
       errors.push((e as Error).message);
     }
   }
   if (verified.length === 0) throw new Error(`no matching attestations: ${errors.join('\n ')}`);
-  // A DSSE envelope has no simple-signing `optional` map: required annotations never match.
-  if (Object.keys(annotations).length > 0) throw new Error('no signature matched the required annotations');
-  return { statements: verified.map(decodeStatement) };
+  return verified;
 }
 
-interface CosignSignatureLayerLike {
+/**
+ * cosign's VerifyImageAttestations with one key, then Kyverno's FetchAttestations: the
+ * verified envelopes must carry the required annotations and are decoded.
+ */
+export function verifyCosignAttestations(layers: readonly CosignSignatureLayerLike[], imageDigest: string, publicKeyPem: string, annotations: Record<string, string> = {}): CosignAttestations {
+  return memoised(layers, `att\0${imageDigest}\0${publicKeyPem}\0${JSON.stringify(annotations)}`, () => {
+    let key: PublicKey;
+    try {
+      key = parsePublicKeyPem(publicKeyPem);
+    } catch (e) {
+      if (e instanceof KeyError) throw new Error(`failed to load public key from PEM: ${e.message}`);
+      throw e;
+    }
+    return checkCosignAttestations(verifyAttestationLayers(layers, imageDigest, { key }), annotations);
+  });
+}
+
+/** verifyCosignAttestations for any verifier (certificates, keyless): also the verified layers, for identity and annotation checks. */
+export function verifyCosignAttestationsWith(layers: readonly CosignSignatureLayerLike[], imageDigest: string, verifier: CosignVerifier, annotations: Record<string, string> = {}, now = Date.now()): CosignAttestations & { verified: VerifiedAttestation[] } {
+  const verified = verifyAttestationLayers(layers, imageDigest, verifier, now);
+  return { ...checkCosignAttestations(verified, annotations), verified };
+}
+
+function checkCosignAttestations(verified: VerifiedAttestation[], annotations: Record<string, string>): CosignAttestations {
+  // A DSSE envelope has no simple-signing `optional` map: required annotations never match.
+  if (Object.keys(annotations).length > 0) throw new Error('no signature matched the required annotations');
+  return { statements: verified.map((v) => decodeStatement(v.statement)) };
+}
+
+export interface CosignSignatureLayerLike {
   payload: string;
+  annotations?: Record<string, string>;
 }

@@ -18,11 +18,11 @@ import { jmesSearch } from '../jmespath';
 import { wildcardMatch } from '../wildcard/wildcard';
 import { evaluateConditions } from '../conditions';
 import { mergePatch, substituteVariables, withVariables, type VariableScope } from '../variables';
-import { RegistryFailure, UnsupportedVerification, splitPemKeys, trustedCertificate, verifyCosignAttestations, verifyCosignKey, verifyCosignSignatures, type CosignVerified, type CosignVerifier, type Statement } from './cosign';
+import { RegistryFailure, UnsupportedVerification, splitPemKeys, trustedCertificate, verifyCosignAttestations, verifyCosignAttestationsWith, verifyCosignKey, verifyCosignSignatures, type CosignVerified, type CosignVerifier, type Statement } from './cosign';
 import { certificatePool, parseCertificatesPem, rawExtensionString, subjectAlternateNames, type Certificate } from '../crypto/x509';
 import { base64Decode } from '../jmespath/go-compat';
 import { regexMatches, RegexError } from '../regex';
-import type { ImageRegistrySnapshot, RegistryImage } from './snapshot';
+import { signatureSourceKey, type CosignSignatureLayer, type ImageRegistrySnapshot, type RegistryImage } from './snapshot';
 
 export * from './snapshot';
 
@@ -43,6 +43,8 @@ export interface ImageVerification {
   cosignOCI11: boolean;
   /** PEM roots for keyless attestors that name none. */
   roots: string;
+  /** Where the signatures are kept when not beside the image (an attestor's own `repository` wins). */
+  repository: string;
 }
 
 /** Reads an entry with the CRD's defaults (verifyDigest, mutateDigest and required default to true). */
@@ -63,6 +65,7 @@ export function imageVerification(entry: unknown): ImageVerification {
     annotations: stringMap(e.annotations) ?? {},
     cosignOCI11: e.cosignOCI11 === true,
     roots: typeof e.roots === 'string' ? e.roots : '',
+    repository: typeof e.repository === 'string' ? e.repository : '',
   };
 }
 
@@ -167,6 +170,26 @@ function attestorPublicKey(entry: JsonObject): string {
   // Without rekor.ignoreTlog cosign looks the signature up in the Rekor transparency log.
   if (asObject(keys.rekor)?.ignoreTlog !== true) throw new UnsupportedVerification('transparency log (Rekor) verification is not supported yet; set keys.rekor.ignoreTlog');
   return keys.publicKeys;
+}
+
+/** The cosign artifacts an attestor reads: the image's own, or those of the repository (and tag prefix) it names. */
+export interface CosignArtifacts {
+  signatures: CosignSignatureLayer[];
+  attestations?: CosignSignatureLayer[];
+  attestationsError?: string;
+}
+
+export function cosignArtifacts(record: RegistryImage, repository = '', tagPrefix = ''): CosignArtifacts {
+  if (!repository && !tagPrefix) return record;
+  const source = record.sources?.[signatureSourceKey(repository, tagPrefix)];
+  if (!source) throw new RegistryFailure(`the signatures in ${repository || 'the image repository'} were not read from the registry`, false);
+  if (source.error !== undefined) throw new RegistryFailure(source.error, source.unreachable === true);
+  return source;
+}
+
+/** The repository an attestor's signatures are kept in (cosign's WithTargetRepository): its own `repository`, else the entry's. */
+function attestorRepository(attestor: JsonObject, entry: ImageVerification): string {
+  return text(attestor.repository) || entry.repository;
 }
 
 /** The record's digest, or the registry error that kept it from being read. */
@@ -354,7 +377,8 @@ function verifyAttestor(attestor: JsonObject, target: VerifyTarget): CosignVerif
   if (isJsonObject(attestor.certificates) || isJsonObject(attestor.keyless)) {
     const { verifier, identity } = cosignVerifier(attestor, target.entry.roots);
     const digest = resolvedDigest(target.record);
-    const outcome = verifyCosignSignatures(target.record.signatures, digest, verifier, stringMap(attestor.annotations) ?? target.entry.annotations, target.now);
+    const { signatures } = cosignArtifacts(target.record, attestorRepository(attestor, target.entry));
+    const outcome = verifyCosignSignatures(signatures, digest, verifier, stringMap(attestor.annotations) ?? target.entry.annotations, target.now);
     if (identity) matchSignatures(outcome.certificates ?? [], identity);
     return outcome;
   }
@@ -362,6 +386,8 @@ function verifyAttestor(attestor: JsonObject, target: VerifyTarget): CosignVerif
   const digest = resolvedDigest(target.record);
   // The attestor's own annotations replace the entry's (buildCosignVerifier).
   const annotations = stringMap(attestor.annotations) ?? target.entry.annotations;
+  const repository = attestorRepository(attestor, target.entry);
+  if (repository) return verifyCosignKey(target.record, digest, key, annotations, cosignArtifacts(target.record, repository).signatures, `repository ${repository}`);
   // cosignOCI11: the referrers first; cosign falls back to the tag schema when that fails.
   if (target.entry.cosignOCI11 && target.record.referrerSignatures?.length) {
     try {
@@ -428,14 +454,22 @@ function verifyAttestors(name: string, entry: ImageVerification, image: string, 
 
 /** Kyverno's FetchAttestations for one attestor entry: verified in-toto statements. */
 function fetchAttestations(attestor: JsonObject, target: VerifyTarget): Statement[] {
-  const key = attestorPublicKey(attestor);
+  const keyless = isJsonObject(attestor.certificates) || isJsonObject(attestor.keyless);
+  const cosign = keyless ? cosignVerifier(attestor, target.entry.roots) : undefined;
+  const key = keyless ? '' : attestorPublicKey(attestor);
   const digest = resolvedDigest(target.record);
-  if (target.record.attestationsError !== undefined) {
+  const artifacts = cosignArtifacts(target.record, attestorRepository(attestor, target.entry));
+  if (artifacts.attestationsError !== undefined) {
     // Kyverno turns a missing attestation manifest into "not found".
-    throw new Error(/MANIFEST_UNKNOWN: manifest unknown/.test(target.record.attestationsError) ? 'not found' : target.record.attestationsError);
+    throw new Error(/MANIFEST_UNKNOWN: manifest unknown/.test(artifacts.attestationsError) ? 'not found' : artifacts.attestationsError);
   }
   const annotations = stringMap(attestor.annotations) ?? target.entry.annotations;
-  return verifyCosignAttestations(target.record.attestations ?? [], digest, key, annotations).statements;
+  if (cosign) {
+    const outcome = verifyCosignAttestationsWith(artifacts.attestations ?? [], digest, cosign.verifier, annotations, target.now);
+    if (cosign.identity) matchSignatures(outcome.verified.map((v) => v.cert), cosign.identity);
+    return outcome.statements;
+  }
+  return verifyCosignAttestations(artifacts.attestations ?? [], digest, key, annotations).statements;
 }
 
 /**
@@ -589,12 +623,25 @@ function verifyImage(name: string, rule: JsonObject, entry: ImageVerification, i
  * `mutateDigest` adds the verified (or resolved) digest to images that have none. `scope` is
  * the rule's context, which attestation conditions and validate blocks read.
  */
-export function verifyImagesPass(name: string, rule: JsonObject, images: readonly ImageInfo[], snapshot?: ImageRegistrySnapshot, scope: VariableScope = { data: {} }, now: Date = new Date()): VerifyImagesOutcome {
+export function verifyImagesPass(
+  name: string,
+  rule: JsonObject,
+  images: readonly ImageInfo[],
+  snapshot?: ImageRegistrySnapshot,
+  scope: VariableScope = { data: {} },
+  now: Date = new Date(),
+  update?: PreviousVerification,
+): VerifyImagesOutcome {
   const out: VerifyImagesOutcome = { results: [], patches: [], verified: [] };
   for (const entry of ruleImageVerifications(rule)) {
     const verifies = entry.attestors.length > 0 || entry.attestations.length > 0;
     for (const info of images) {
       let image = imageString(info);
+      // On UPDATE an image left as it was and verified before (for this policy and rule) is not checked again.
+      if (update && previouslyVerified(update, info, name, image)) {
+        out.verified.push({ image, status: 'pass' });
+        continue;
+      }
       let result: RuleResult | undefined;
       let digest: string | undefined;
       if (verifies) {
@@ -628,6 +675,38 @@ export function verifyImagesPass(name: string, rule: JsonObject, images: readonl
 }
 
 export type VerificationStatus = 'pass' | 'fail' | 'skip';
+
+/** An UPDATE's old object and the policy it is evaluated for (Kyverno's isPreviouslyVerified). */
+export interface PreviousVerification {
+  object: JsonObject | null;
+  oldObject: JsonObject | null;
+  /** `namespace/name` of the policy, as the scoped annotation keys it. */
+  policyKey: string;
+}
+
+function valueAt(doc: unknown, path: Array<string | number>): unknown {
+  let node = doc;
+  for (const step of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[String(step)];
+  }
+  return node;
+}
+
+/**
+ * Kyverno's HasChanged and isPreviouslyVerified: the image field holds the same value in the
+ * object and the old object, and the old object's scoped annotation says this policy's rule
+ * passed (or skipped) the image.
+ */
+function previouslyVerified(update: PreviousVerification, info: ImageInfo, rule: string, image: string): boolean {
+  if (!update.oldObject || !update.object) return false;
+  const path = pointerToPath(info.jsonPointer);
+  const now = valueAt(update.object, path);
+  const before = valueAt(update.oldObject, path);
+  if (now === undefined || now === null || before === undefined || before === null || JSON.stringify(now) !== JSON.stringify(before)) return false;
+  const { status, error } = scopedStatus(update.oldObject, update.policyKey, rule, image);
+  return error === undefined && (status === 'pass' || status === 'skip');
+}
 
 /** The status the scoped annotation records for (policy, rule, image); fail when absent (Kyverno's IsImageVerifiedForPolicy). */
 function scopedStatus(resource: JsonObject | null, policyKey: string, rule: string, image: string): { status: VerificationStatus; error?: string } {

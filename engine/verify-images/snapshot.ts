@@ -32,6 +32,25 @@ export interface RegistryReferrer {
   referrers?: RegistryReferrer[];
 }
 
+/**
+ * The cosign artifacts of an image kept in another repository (cosign's WithTargetRepository:
+ * a verifyImages entry's or attestor's `repository`, an ImageValidatingPolicy attestor's
+ * `cosign.source.repository` and `tagPrefix`), under the same `sha256-<hex>.sig`/`.att` tags.
+ */
+export interface SignatureSource {
+  signatures: CosignSignatureLayer[];
+  attestations?: CosignSignatureLayer[];
+  attestationsError?: string;
+  /** Why the repository could not be read (a bad name, 401, unreachable...). */
+  error?: string;
+  unreachable?: boolean;
+}
+
+/** The key of a signature source in `RegistryImage.sources`: the repository as written, and the tag prefix. */
+export function signatureSourceKey(repository: string, tagPrefix = ''): string {
+  return tagPrefix ? `${repository}\u0000${tagPrefix}` : repository;
+}
+
 export interface RegistryImage {
   /** The manifest digest the reference resolves to (`Docker-Content-Digest`); an index's own digest for a multi-arch image, as cosign signs it. */
   digest?: string;
@@ -54,6 +73,8 @@ export interface RegistryImage {
   referrers?: RegistryReferrer[];
   /** Why the referrers could not be read. */
   referrersError?: string;
+  /** Signatures and attestations read from other repositories, by signatureSourceKey. */
+  sources?: Record<string, SignatureSource>;
 }
 
 /**
@@ -92,12 +113,12 @@ export const NOTARY_SIGNATURE_ARTIFACT_TYPE = 'application/vnd.cncf.notary.signa
 /** The artifact type of cosign signatures stored as OCI 1.1 referrers. */
 export const COSIGN_SIGNATURE_ARTIFACT_TYPE = 'application/vnd.dev.cosign.artifact.sig.v1+json';
 
-/** cosign's attestation tag for a digest: `sha256:abc` → `sha256-abc.att`. */
-export function cosignAttestationTag(digest: string): string {
-  return `${digest.replace(':', '-')}.att`;
+/** cosign's attestation tag for a digest: `sha256:abc` → `sha256-abc.att` (with a source's tag prefix in front). */
+export function cosignAttestationTag(digest: string, tagPrefix = ''): string {
+  return `${tagPrefix}${digest.replace(':', '-')}.att`;
 }
 
-/** cosign's signature tag for a digest: `sha256:abc` → `sha256-abc.sig`. */
-export function cosignSignatureTag(digest: string): string {
-  return `${digest.replace(':', '-')}.sig`;
+/** cosign's signature tag for a digest: `sha256:abc` → `sha256-abc.sig` (with a source's tag prefix in front). */
+export function cosignSignatureTag(digest: string, tagPrefix = ''): string {
+  return `${tagPrefix}${digest.replace(':', '-')}.sig`;
 }

@@ -6,19 +6,64 @@
  * from the documents already parsed. The scan reads only files whose text can hold such a
  * document, and runs in slices so that requests (an opened manifest, completion) are served
  * in between; the first scan makes what it found usable as it goes.
+ *
+ * Files are listed and read through `WorkspaceFiles`: from disk in Node (`disk-files.ts`), and
+ * through the client (VS Code's workspace file system) in the browser (`client-files.ts`), so
+ * this module imports nothing of Node.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { relative, sep } from 'node:path';
-import { walkFiles } from '../../io/walk';
 import { compileGlob, type GlobMatcher } from '../../io/glob';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mayHoldEvaluationDocuments } from '../../engine/loader/classify';
 import { parseFile, workspacePolicies, policySet, type WorkspacePolicy, type ParsedFile, type PolicySet } from './service';
+import { ResourceSchemas, crdOf, type CrdSchema } from './service/resource-schema';
 
 const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', 'out', '.vscode-test']);
-const MAX_FILES = 5000;
-const MAX_DEPTH = 20;
-const MAX_FILE_BYTES = 2 * 1024 * 1024;
+export const MAX_FILES = 5000;
+export const MAX_DEPTH = 20;
+/** Larger files are not read by the scan. */
+export const MAX_FILE_BYTES = 2 * 1024 * 1024;
+
+/** Folders the scan does not enter, by name: dependencies, build output, hidden folders. */
+export function skippedFolder(name: string): boolean {
+  return SKIP_DIRS.has(name) || name.startsWith('.');
+}
+
+/** Whether the scan looks at a file, by its '/'-separated path relative to its workspace folder. */
+export function scannedPath(relative: string): boolean {
+  const parts = relative.split('/');
+  if (parts.length > MAX_DEPTH + 1 || !/\.ya?ml$/.test(parts[parts.length - 1])) return false;
+  return !parts.slice(0, -1).some(skippedFolder);
+}
+
+/**
+ * A URI's '/'-separated path relative to the first of `folders` (URIs) holding it, decoded;
+ * undefined outside them. Both sides come from the same client, so they are encoded alike.
+ */
+export function relativeToFolders(folders: string[], uri: string): string | undefined {
+  const path = uri.replace(/[?#].*$/s, '');
+  for (const folder of folders) {
+    const base = folder.endsWith('/') ? folder : `${folder}/`;
+    if (path.length <= base.length || !path.startsWith(base)) continue;
+    try {
+      return path.slice(base.length).split('/').map(decodeURIComponent).join('/');
+    } catch {
+      return undefined; // malformed escape
+    }
+  }
+  return undefined;
+}
+
+/** How the index reaches the workspace's files (disk in Node, the client's file system in a browser). */
+export interface WorkspaceFiles {
+  /**
+   * The URIs of the YAML files of the workspace folders whose folder-relative '/'-path `keep`
+   * accepts, at most `max`, leaving out the folders `skippedFolder` names.
+   */
+  list(keep: (relative: string) => boolean, max: number): Promise<string[]>;
+  /** A file's text; undefined when it cannot be read or is larger than MAX_FILE_BYTES. */
+  read(uri: string): Promise<string | undefined>;
+  /** A file's '/'-separated path relative to the workspace folder holding it; undefined outside them. */
+  relative(uri: string): string | undefined;
+}
 /** Longest stretch of scanning before the scan lets queued requests run. */
 const SLICE_MS = 15;
 /** Scanning time before the first scan first reports the policies found so far (then twice that...). */
@@ -36,21 +81,24 @@ function matcherFor(glob: string): GlobMatcher {
 }
 
 /** What a workspace file contributes. */
-interface FileEntry { policies: WorkspacePolicy[]; crdKinds: string[] }
+interface FileEntry { policies: WorkspacePolicy[]; crdKinds: string[]; crds: CrdSchema[] }
 
-const EMPTY: FileEntry = { policies: [], crdKinds: [] };
+const EMPTY: FileEntry = { policies: [], crdKinds: [], crds: [] };
 
 function entryOf(file: ParsedFile | undefined): FileEntry {
   if (!file) return EMPTY;
   const crdKinds: string[] = [];
+  const crds: CrdSchema[] = [];
   for (const pd of file.docs) {
     if (pd.apiVersion === 'apiextensions.k8s.io/v1' && pd.kind === 'CustomResourceDefinition') {
       const k = (pd.value as { spec?: { names?: { kind?: string } } })?.spec?.names?.kind;
       if (typeof k === 'string' && k) crdKinds.push(k);
+      const crd = crdOf(pd.value);
+      if (crd) crds.push(crd);
     }
   }
   const policies = workspacePolicies(file);
-  return policies.length || crdKinds.length ? { policies, crdKinds } : EMPTY;
+  return policies.length || crdKinds.length ? { policies, crdKinds, crds } : EMPTY;
 }
 
 /** A file's entry from its text, parsing only a text that can contribute. */
@@ -65,13 +113,14 @@ export class WorkspaceIndex {
   private buffers = new Set<string>();
   private matcher: GlobMatcher;
   private set: { version: number; value: PolicySet } | undefined;
+  private schemas: { version: number; value: ResourceSchemas } | undefined;
   /** Bumped by every scan: a slower, older scan stops when a newer one starts. */
   private scanGeneration = 0;
   /** Whether a first scan has completed (before it, the workspace's policies are unknown). */
   ready = false;
   version = 0;
 
-  constructor(private folders: string[], glob = DEFAULT_POLICIES_GLOB) {
+  constructor(private files: WorkspaceFiles, glob = DEFAULT_POLICIES_GLOB) {
     this.matcher = matcherFor(glob);
   }
 
@@ -80,40 +129,25 @@ export class WorkspaceIndex {
   }
 
   accepts(uri: string): boolean {
-    if (!uri.startsWith('file:')) return false;
-    const path = fileURLToPath(uri);
-    return this.folders.some((f) => {
-      const rel = relative(f, path);
-      return !rel.startsWith('..') && this.matcher.test(rel.split(sep).join('/'));
-    });
+    const rel = this.files.relative(uri);
+    return rel !== undefined && this.matcher.test(rel);
   }
 
-  /** The files of the folders the glob selects (the shared walker: each real folder once, capped). */
-  private files(): string[] {
-    const out: string[] = [];
-    for (const folder of this.folders) {
-      const left = MAX_FILES - out.length;
-      if (left <= 0) break;
-      out.push(...walkFiles(folder, {
-        keep: (name, rel) => /\.ya?ml$/.test(name) && this.matcher.test(rel),
-        skipDir: (name) => SKIP_DIRS.has(name) || name.startsWith('.'),
-        maxFiles: left,
-        maxDepth: MAX_DEPTH,
-      }).files);
-    }
-    return out;
-  }
-
-  private readEntry(path: string): [string, FileEntry] | undefined {
+  private async readEntry(uri: string): Promise<[string, FileEntry] | undefined> {
+    if (this.buffers.has(uri)) return undefined;
     try {
-      if (statSync(path).size > MAX_FILE_BYTES) return undefined;
-      const uri = pathToFileURL(path).toString();
-      if (this.buffers.has(uri)) return undefined;
-      const entry = entryOfText(uri, readFileSync(path, 'utf8'));
+      const text = await this.files.read(uri);
+      if (text === undefined || this.buffers.has(uri)) return undefined;
+      const entry = entryOfText(uri, text);
       return entry === EMPTY ? undefined : [uri, entry];
     } catch {
       return undefined; // unreadable file: skipped
     }
+  }
+
+  /** A workspace file's text as the scan reads it (undefined: unreadable, too large or gone). */
+  read(uri: string): Promise<string | undefined> {
+    return this.files.read(uri);
   }
 
   /** The scan's result replaces the disk files' entries; open buffers keep theirs. */
@@ -127,17 +161,6 @@ export class WorkspaceIndex {
     this.version++;
   }
 
-  /** Reads every policy file of the folders at once. */
-  scan(): void {
-    this.scanGeneration++;
-    const found = new Map<string, FileEntry>();
-    for (const path of this.files()) {
-      const e = this.readEntry(path);
-      if (e) found.set(...e);
-    }
-    this.install(found);
-  }
-
   /**
    * The same scan in slices of at most SLICE_MS, yielding to the event loop in between so
    * requests are answered while it runs. The first scan fills the index as it goes, and calls
@@ -148,18 +171,20 @@ export class WorkspaceIndex {
    */
   async scanInSlices(progress?: () => void): Promise<boolean> {
     const generation = ++this.scanGeneration;
-    const yieldNow = () => new Promise<void>((resolve) => setImmediate(resolve));
+    // A macrotask (setTimeout, as browsers have no setImmediate) lets queued messages run.
+    const yieldNow = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
     await yieldNow();
     if (generation !== this.scanGeneration) return false;
     const incremental = !this.ready;
     const found = new Map<string, FileEntry>();
-    const paths = this.files();
+    const uris = await this.files.list((rel) => this.matcher.test(rel), MAX_FILES);
+    if (generation !== this.scanGeneration) return false;
     let sliceStart = performance.now();
     // Progress is reported after 150, 300, 600... ms of scanning (work, not waiting), so
     // the evaluations it triggers cannot take over from the scan.
     let scanned = 0;
     let nextReport = PROGRESS_MS;
-    for (const path of paths) {
+    for (const uri of uris) {
       if (performance.now() - sliceStart > SLICE_MS) {
         scanned += performance.now() - sliceStart;
         if (incremental && progress && scanned >= nextReport) {
@@ -171,7 +196,8 @@ export class WorkspaceIndex {
         if (generation !== this.scanGeneration) return false;
         sliceStart = performance.now();
       }
-      const e = this.readEntry(path);
+      const e = await this.readEntry(uri);
+      if (generation !== this.scanGeneration) return false;
       if (!e) continue;
       found.set(...e);
       if (incremental) this.byUri.set(...e);
@@ -214,6 +240,12 @@ export class WorkspaceIndex {
   policySet(): PolicySet {
     if (this.set?.version !== this.version) this.set = { version: this.version, value: policySet(this.policies()) };
     return this.set.value;
+  }
+
+  /** Built-in kinds and the workspace's CRDs, for expressions that read the object (once per version). */
+  resourceSchemas(): ResourceSchemas {
+    if (this.schemas?.version !== this.version) this.schemas = { version: this.version, value: new ResourceSchemas([...this.byUri.values()].flatMap((e) => e.crds)) };
+    return this.schemas.value;
   }
 
   crdKinds(): string[] {

@@ -100,6 +100,15 @@ try {
   check(!hasUndeploy(undeployRows), `untrusted: filtering for "Undeploy from Cluster" finds nothing (${JSON.stringify(undeployRows)})`);
   await page.keyboard.press('Escape');
 
+  // 4b. The Policy Reports view reads a cluster: not before trust. It says so and offers trust.
+  const reportsPane = page.locator('.part.panel .pane', { has: page.locator('.pane-header', { hasText: /^Policy Reports/ }) });
+  await palette('Focus on Policy Reports View');
+  const withheld = await reportsPane.getByText('only in a trusted workspace').first().waitFor({ timeout: 20000 }).then(() => true, () => false);
+  const reportsText = text(await reportsPane.innerText().catch(() => ''));
+  fs.writeFileSync(path.join(OUT, 'restricted-reports.txt'), reportsText);
+  check(withheld && /Manage Workspace Trust/.test(reportsText), 'untrusted: the Policy Reports view reads no cluster and offers to manage trust');
+  await shot('restricted-reports.png');
+
   // 5. Trust the folder through the Workspace Trust editor.
   await palette('Workspaces: Manage Workspace Trust');
   const trustEditor = page.locator('.workspace-trust-editor');
@@ -115,6 +124,9 @@ try {
   fs.writeFileSync(path.join(OUT, 'trusted-statusbar.txt'), status);
   check(status.includes(DECOY), 'trusted: the status bar now shows the context of the workspace-chosen kubeconfig');
   check(!/Restricted Mode/.test(status), 'trusted: "Restricted Mode" is gone from the status bar');
+  // The Policy Reports view, shown before, now reads the (decoy, unreachable) context.
+  const reading = await reportsPane.getByText(DECOY).first().waitFor({ timeout: 30000 }).then(() => true, () => false);
+  check(reading, 'trusted: the Policy Reports view now reads the kube context');
   await palette('View: Close Editor'); // the Workspace Trust editor
   await openFile('policies/require-team-label.yaml', 'check-team');
   const trustedRows = await paletteRows('Kyverno: ');

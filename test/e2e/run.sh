@@ -7,6 +7,8 @@
 #  5. a Playwright UI test against the installed .vsix, with screenshots
 #  6. restricted mode: an untrusted workspace with workspace trust on (restricted.sh)
 #  7. the TextMate injection grammar, tokenized by VS Code's own tokenizer and YAML grammar
+#  8. the Policy Reports view against a real kube-apiserver (reports.sh; skipped, saying so,
+#     when the kube-apiserver binaries of test/cluster are not built)
 # Artifacts (screenshots, logs) go to test-output/e2e/ (git-ignored).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -66,7 +68,7 @@ echo "== UI test with the packaged extension"
 prepare ui
 env HOME="$OUT/ui/state/home" XDG_CONFIG_HOME="$OUT/ui/state/home/.config" XDG_DATA_HOME="$OUT/ui/state/home/.local/share" \
   "$CS" --user-data-dir "$OUT/ui/state/user-data" --extensions-dir "$OUT/ui/state/extensions" \
-  --install-extension "$VSIX" >"$OUT/ui/install.log" 2>&1 || { cat "$OUT/ui/install.log"; exit 1; }
+  --install-extension "$VSIX" --install-extension "$OUT/redhat-yaml-standin.vsix" >"$OUT/ui/install.log" 2>&1 || { cat "$OUT/ui/install.log"; exit 1; }
 PIDS+=("$(PORT=$((PORT_BASE + 1)) STATE="$OUT/ui/state" "$HERE/start-code-server.sh")")
 node "$HERE/ui.mjs" "http://127.0.0.1:$((PORT_BASE + 1))" "$OUT/ui/workspace" "$OUT/ui"
 
@@ -75,5 +77,8 @@ bash "$HERE/restricted.sh" "$OUT/restricted" "$VSIX" "$OUT/suite" "$OUT/ui"
 
 echo "== TextMate injection grammar"
 node "$HERE/grammar.mjs" "$KS_E2E_HOME/code-server/node_modules/code-server/lib/vscode"
+
+echo "== Policy Reports view against a real kube-apiserver"
+bash "$HERE/reports.sh" "$OUT/reports" "$VSIX" "$OUT/ui"
 
 echo "== e2e OK; screenshots in ${OUT#$ROOT/}/ui/"

@@ -149,3 +149,23 @@ test('queries outside a policy evaluation are not summed into any evaluation\'s 
   // language server would end up refusing every query).
   for (let k = 0; k < 80; k++) assert.equal(jmesSearch("join('', [s, s, s, s]) != ''", data), true);
 });
+
+test('a YAML text past the context size is refused before parsing (parse_yaml, yaml.parse): the context size error, at once', () => {
+  const yamlList = (count: number) => `- ${Array.from({ length: count }, (_, i) => `k${i}`).join('\n- ')}`;
+  const huge = yamlList(400_000);
+  assert.ok(huge.length > MAX_CONTEXT_SIZE);
+  const withData = (data: string): AdmissionRequest => ({ ...create, object: { ...pod, metadata: { ...(pod.metadata as JsonObject), annotations: { data } } } });
+  const policy = { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p' }, spec: { rules: [{ name: 'r', match: matchPods,
+    validate: { message: 'm', deny: { conditions: { any: [{ key: '{{ length(parse_yaml(request.object.metadata.annotations.data)) }}', operator: 'LessThan', value: 0 }] } } } }] } };
+  let started = Date.now();
+  const refused = applyPolicy(policy, { request: withData(huge), cluster: cluster() }).rules[0];
+  assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
+  assert.equal(refused.status, 'error', refused.message);
+  assert.match(refused.message, /context size budget exceeded: parse_yaml of a text of \d+ characters, larger than the context may hold \(limit 2097152\)/);
+  // Under the limit the text is parsed as before (the deny does not hold: a pass).
+  assert.equal(applyPolicy(policy, { request: withData(yamlList(100)), cluster: cluster() }).rules[0].status, 'pass');
+  started = Date.now();
+  assert.throws(() => evalCel('yaml.parse(object.data)', { object: { data: huge } }), (e: unknown) => /context size budget exceeded: yaml\.parse of a text/.test((e as Error).message));
+  assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
+  assert.deepEqual(evalCel('yaml.parse(object.data)', { object: { data: yamlList(2) } }), ['k0', 'k1']);
+});

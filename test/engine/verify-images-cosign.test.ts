@@ -33,7 +33,8 @@ describe('cosign verification from a snapshot', () => {
   });
 
   it('verifies a matching signature and names what is wrong otherwise', () => {
-    assert.deepEqual(verifyCosignKey({ digest: DIGEST, signatures: [layer(alice)] }, DIGEST, alice.pem), { digest: DIGEST, certificates: [null] });
+    const signed = layer(alice);
+    assert.deepEqual(verifyCosignKey({ digest: DIGEST, signatures: [signed] }, DIGEST, alice.pem), { digest: DIGEST, certificates: [null], layers: [signed] });
     assert.throws(() => verifyCosignKey({ digest: DIGEST, signatures: [] }, DIGEST, alice.pem), /^Error: no signatures found$/);
     assert.throws(() => verifyCosignKey({ digest: DIGEST, signatures: [layer(bob)] }, DIGEST, alice.pem), /no matching signatures: invalid signature/);
     assert.throws(() => verifyCosignKey({ digest: DIGEST, signatures: [layer(alice, OTHER)] }, DIGEST, alice.pem), new RegExp(`invalid or missing digest in claim: ${OTHER}`));

@@ -29,6 +29,7 @@ test('verifyImages: the CRD defaults verifyDigest, mutateDigest and required to 
     imageReferences: ['ghcr.io/*'],
     skipImageReferences: [],
     cosignOCI11: false,
+    repository: '',
     attestors: [],
     attestations: [],
     verifyDigest: true,

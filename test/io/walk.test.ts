@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { walkFiles } from '../../io/walk';
 import { compileGlob } from '../../io/glob';
 import { WorkspaceIndex } from '../../server/src/workspace';
+import { diskFiles } from '../../server/src/disk-files';
 import { pathToFileURL } from 'node:url';
 
 let dir = '';
@@ -63,16 +64,16 @@ test('settings globs match like before and in linear time', () => {
   assert.throws(() => compileGlob('*'.repeat(5000)), /longer than/);
 });
 
-test('the language server workspace scan ends on link loops and reads each policy once', () => {
-  const index = new WorkspaceIndex([dir]);
+test('the language server workspace scan ends on link loops and reads each policy once', async () => {
+  const index = new WorkspaceIndex(diskFiles([dir]));
   const started = Date.now();
-  index.scan();
+  await index.scanInSlices();
   assert.ok(Date.now() - started < 5000);
   const names = index.policies().map((p) => (p.value.metadata as { name: string }).name).sort();
   assert.deepEqual(names, ['one', 'three', 'two']);
   // A hostile glob setting neither blocks nor breaks the scan; an unusable one falls back to the default.
   index.setGlob('**/'.repeat(12) + '*.yaml');
-  index.scan();
+  await index.scanInSlices();
   assert.deepEqual(index.policies().map((p) => (p.value.metadata as { name: string }).name).sort(), ['one', 'two']);
   index.setGlob('*'.repeat(5000));
   assert.ok(index.accepts(pathToFileURL(join(dir, 'one.yaml')).toString()));

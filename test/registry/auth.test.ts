@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { evaluateWithRegistry, keysAttestor, podOf, verifyImagesPolicy } from './evaluate';
@@ -95,6 +95,59 @@ for (const mode of ['htpasswd', 'token'] as const) {
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
+    });
+
+    it('runs the docker config\'s credential helpers (credHelpers, credsStore) as docker-credential-<name> get', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ks-cred-helper-'));
+      try {
+        // A helper as docker-credential-helpers write them: the server URL on stdin, JSON on stdout.
+        const helper = (name: string, body: string) => {
+          writeFileSync(join(dir, `docker-credential-${name}`), `#!/bin/sh\nread server\n${body}\n`);
+          chmodSync(join(dir, `docker-credential-${name}`), 0o755);
+        };
+        helper('kstest', `if [ "$server" = "${registry.host}" ]; then echo '{"ServerURL":"'$server'","Username":"${user}","Secret":"${password}"}'; else echo "credentials not found in native keychain"; exit 1; fi`);
+        helper('ksbroken', 'echo "keychain locked" ; exit 3');
+        const withPath = { DOCKER_CONFIG: dir };
+        const oldPath = process.env.PATH;
+        process.env.PATH = `${dir}:${oldPath}`;
+        try {
+          writeFileSync(join(dir, 'config.json'), JSON.stringify({ credHelpers: { [registry.host]: 'kstest' } }));
+          assert.equal((await verify(policy(registry.host, key), pod(image), { keychain: dockerConfigKeychain(withPath) })).status, 'pass');
+          writeFileSync(join(dir, 'config.json'), JSON.stringify({ credsStore: 'kstest', auths: { [registry.host]: {} } }));
+          assert.equal((await verify(policy(registry.host, key), pod(image), { keychain: dockerConfigKeychain(withPath) })).status, 'pass');
+          // A helper that fails fails the read, naming the helper's answer; a missing helper says so.
+          writeFileSync(join(dir, 'config.json'), JSON.stringify({ credsStore: 'ksbroken' }));
+          const broken = await verify(policy(registry.host, key), pod(image), { keychain: dockerConfigKeychain(withPath) });
+          assert.equal(broken.status, 'fail');
+          assert.match(broken.message, new RegExp(`failed to verify image ${image}: .*resolving credentials for ${registry.host}: error getting credentials - err: exit status 3, out: .keychain locked.`));
+          writeFileSync(join(dir, 'config.json'), JSON.stringify({ credsStore: 'ks-absent' }));
+          const absent = await verify(policy(registry.host, key), pod(image), { keychain: dockerConfigKeychain(withPath) });
+          assert.match(absent.message, /exec: "docker-credential-ks-absent": executable file not found in \$PATH/);
+        } finally {
+          process.env.PATH = oldPath;
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('reads the secrets the policy names from the cluster when they are not among the inputs (the webhook)', async () => {
+      const secret = pullSecret('kyverno', 'regcred', dockerConfig(registry.host, user, password));
+      const asked: string[] = [];
+      const readSecret = async (namespace: string, name: string) => {
+        asked.push(`${namespace}/${name}`);
+        return namespace === 'kyverno' && name === 'regcred' ? secret : undefined;
+      };
+      const r = await verify(policy(registry.host, key, { secrets: ['regcred', 'team/absent'] }), pod(image), { readSecret });
+      assert.equal(r.status, 'pass', r.message);
+      assert.deepEqual(asked.sort(), ['kyverno/regcred', 'team/absent']);
+    });
+
+    it('parses credential providers: github from the environment, the cloud ones fail naming the provider', async () => {
+      // The local registry is none of the providers' registries: they add nothing and the read fails unauthenticated.
+      const r = await verify(policy(registry.host, key, { providers: ['default', 'amazon', 'azure', 'google', 'github'] }), pod(image), { env: { GITHUB_TOKEN: 't' } });
+      assert.equal(r.status, 'fail');
+      assert.match(r.message, /UNAUTHORIZED/);
     });
 
     it('fails with wrong credentials', async () => {

@@ -310,13 +310,14 @@ export async function pushAttestations(
   host: string,
   repo: string,
   digest: string,
-  attestations: Array<{ key: SigningKey; predicateType: string; predicate: unknown; subjectDigest?: string } | { raw: Buffer }>,
+  attestations: Array<{ key: SigningKey; predicateType: string; predicate: unknown; subjectDigest?: string } | { raw: Buffer; annotations?: Record<string, string> }>,
 ): Promise<void> {
   const layers = [];
   for (const a of attestations) {
     const bytes = 'raw' in a ? a.raw : dsseEnvelope(inTotoStatement(`${host}/${repo}`, a.subjectDigest ?? digest, a.predicateType, a.predicate), a.key);
     const blob = await pushBlob(host, repo, bytes);
-    const annotations: Record<string, string> = { 'dev.cosignproject.cosign/signature': '' };
+    // A keyless attestation carries its certificate and chain as cosign writes them.
+    const annotations: Record<string, string> = { 'dev.cosignproject.cosign/signature': '', ...('raw' in a ? a.annotations : {}) };
     if (!('raw' in a)) annotations.predicateType = a.predicateType;
     layers.push({ mediaType: 'application/vnd.dsse.envelope.v1+json', ...blob, annotations });
   }
@@ -432,4 +433,52 @@ export async function pushNotarySignature(
   signingTime = new Date(),
 ): Promise<void> {
   await pushReferrer(host, repo, target, 'application/vnd.cncf.notary.signature', { mediaType: 'application/jose+json', bytes: notaryEnvelope(target, signer, signingTime) });
+}
+
+/** A CBOR writer for the test signer (RFC 8949 definite lengths), independent of the verifier's reader. */
+export type CborInput = number | string | Buffer | CborInput[] | Map<number | string, CborInput> | { tag: number; value: CborInput };
+
+function cborHead(major: number, n: number): Buffer {
+  if (n < 24) return Buffer.from([(major << 5) | n]);
+  if (n < 256) return Buffer.from([(major << 5) | 24, n]);
+  if (n < 65536) return Buffer.from([(major << 5) | 25, n >> 8, n & 255]);
+  const b = Buffer.alloc(5);
+  b[0] = (major << 5) | 26;
+  b.writeUInt32BE(n, 1);
+  return b;
+}
+
+export function cbor(value: CborInput): Buffer {
+  if (typeof value === 'number') return value >= 0 ? cborHead(0, value) : cborHead(1, -1 - value);
+  if (typeof value === 'string') return Buffer.concat([cborHead(3, Buffer.byteLength(value)), Buffer.from(value)]);
+  if (Buffer.isBuffer(value)) return Buffer.concat([cborHead(2, value.length), value]);
+  if (Array.isArray(value)) return Buffer.concat([cborHead(4, value.length), ...value.map(cbor)]);
+  if (value instanceof Map) return Buffer.concat([cborHead(5, value.size), ...[...value].flatMap(([k, v]) => [cbor(k), cbor(v)])]);
+  return Buffer.concat([cborHead(6, value.tag), cbor(value.value)]);
+}
+
+/**
+ * A Notary COSE_Sign1 envelope as `notation sign --signature-format cose` writes it: tag 18,
+ * protected headers (alg ES256 = -7, crit, content type, signing scheme, signing time as tag 1),
+ * the chain in x5chain (33), the signature over Sig_structure ["Signature1", protected, h'', payload].
+ */
+export function notaryCoseEnvelope(target: Descriptor, signer: { privateKey: KeyObject; chainDer: Buffer[] }, signingTime = new Date(), options: { expiry?: Date } = {}): Buffer {
+  const payload = Buffer.from(JSON.stringify({ targetArtifact: { mediaType: target.mediaType, digest: target.digest, size: target.size } }));
+  const crit: CborInput[] = ['io.cncf.notary.signingScheme'];
+  const headers = new Map<number | string, CborInput>([
+    [1, -7],
+    [3, 'application/vnd.cncf.notary.payload.v1+json'],
+    ['io.cncf.notary.signingScheme', 'notary.x509'],
+    ['io.cncf.notary.signingTime', { tag: 1, value: Math.floor(signingTime.getTime() / 1000) }],
+  ]);
+  if (options.expiry) {
+    crit.push('io.cncf.notary.expiry');
+    headers.set('io.cncf.notary.expiry', { tag: 1, value: Math.floor(options.expiry.getTime() / 1000) });
+  }
+  headers.set(2, crit);
+  const protectedBytes = cbor(headers);
+  const toSign = cbor(['Signature1', protectedBytes, Buffer.alloc(0), payload]);
+  const signature = sign('sha256', toSign, { key: signer.privateKey, dsaEncoding: 'ieee-p1363' });
+  const unprotected = new Map<number | string, CborInput>([[33, signer.chainDer], ['io.cncf.notary.signingAgent', 'kyverno-studio tests']]);
+  return cbor({ tag: 18, value: [protectedBytes, unprotected, payload, signature] });
 }

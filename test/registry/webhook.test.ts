@@ -105,6 +105,33 @@ describe('the webhook verifies images against a real registry', () => {
     assert.equal(ignore.allowed, true);
   });
 
+  it('reads the registry for ImageValidatingPolicies and denies what they refuse (validate path)', async () => {
+    const ivpol = {
+      apiVersion: 'policies.kyverno.io/v1',
+      kind: 'ImageValidatingPolicy',
+      metadata: { name: 'ivpol-signed' },
+      spec: {
+        validationActions: ['Deny'],
+        validationConfigurations: { verifyDigest: false },
+        matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }] },
+        matchImageReferences: [{ glob: `${registry.host}/*` }],
+        attestors: [{ name: 'cosign', cosign: { key: { data: key.publicKeyPem }, ctlog: { insecureIgnoreTlog: true, insecureIgnoreSCT: true } } }],
+        validations: [{ expression: 'images.containers.all(i, verifyImageSignatures(i, [attestors.cosign]) > 0)', message: 'unsigned image' }],
+      },
+    };
+    const validate = async (image: string) => {
+      const r = review(image);
+      const deadline = Date.now() + 5000;
+      const cluster = await new ImageRegistryAccess({ timeoutMs: 2000 }).clusterFor([ivpol], (r.request as JsonObject).object as JsonObject, EMPTY, deadline);
+      const answer = answerAdmissionReview(r, 'validate', [ivpol], cluster, deadline);
+      return answer.body.response as { allowed: boolean; status?: { message: string } };
+    };
+    assert.equal((await validate(`${registry.host}/team/app:v1`)).allowed, true);
+    const denied = await validate(`${registry.host}/team/unsigned:v1`);
+    assert.equal(denied.allowed, false);
+    assert.equal(denied.status?.message, 'Policy ivpol-signed failed: unsigned image');
+  });
+
   it('verifies from memory once warm', async () => {
     const access = new ImageRegistryAccess({ timeoutMs: 2000 });
     const policies = [policy(registry.host)];

@@ -10,6 +10,7 @@ import { mayHoldEvaluationDocuments } from '../../engine/loader/classify';
 import { walkFiles } from '../../io/walk';
 import { parseFile, workspacePolicies, policySet, ManifestResults, evaluateManifests, type WorkspacePolicy } from '../../server/src/service';
 import { WorkspaceIndex } from '../../server/src/workspace';
+import { diskFiles } from '../../server/src/disk-files';
 
 const policy = (name: string, kind: string, label: string) => `apiVersion: kyverno.io/v1
 kind: ClusterPolicy
@@ -82,7 +83,7 @@ test('the workspace index: slices, open buffers win over the disk, unchanged fil
     writeFileSync(join(dir, 'a.yaml'), policy('a', 'Pod', 'team'));
     writeFileSync(join(dir, 'b.yaml'), policy('b', 'ConfigMap', 'owner'));
     writeFileSync(join(dir, 'pod.yaml'), POD());
-    const index = new WorkspaceIndex([dir]);
+    const index = new WorkspaceIndex(diskFiles([dir]));
     assert.equal(index.ready, false);
     assert.equal(await index.scanInSlices(), true);
     assert.equal(index.ready, true);
@@ -93,7 +94,7 @@ test('the workspace index: slices, open buffers win over the disk, unchanged fil
     // An open buffer replaces the file's policies; a later scan leaves it alone.
     const uri = pathToFileURL(join(dir, 'a.yaml')).toString();
     assert.equal(index.updateBuffer(uri, parseFile(uri, policy('a', 'Pod', 'tier'))), true);
-    index.scan();
+    await index.scanInSlices();
     assert.ok(JSON.stringify(index.policies()).includes('tier is required'));
     const bObject = index.policies().find((p) => (p.value.metadata as { name: string }).name === 'b')!.value;
     // The same text again changes nothing, and keeps the objects the engine caches on.

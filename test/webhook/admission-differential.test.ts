@@ -64,7 +64,13 @@ for (const { name, minimum } of CORPORA) test(`the webhook's admission answers a
         const validate = answerAdmissionReview(review(mutated), 'validate', applied.policies, applied.cluster);
         const response = validate.body.response as JsonObject;
         const validations = ev.responses.filter((r) => r.rules.some((x) => x.type === 'Validation'));
-        const denied = validations.some((r) => r.rules.some(enforced));
+        // ImageValidatingPolicies deny a failure or error under their Deny action (Kyverno's ivpol handler).
+        const imageDenied = ev.responses.some((r) => {
+          const policy = policyOf(applied.policies, r.policy);
+          const actions = ((policy?.spec ?? {}) as JsonObject).validationActions;
+          return /ImageValidatingPolicy$/.test(r.policy.kind) && Array.isArray(actions) && actions.includes('Deny') && r.rules.some((x) => x.status === 'fail' || x.status === 'error');
+        });
+        const denied = validations.some((r) => r.rules.some(enforced)) || imageDenied;
         assert.equal(response.allowed, !denied, denied ? 'denied as an Enforce failure' : 'allowed');
         const answers = validations.map((response) => ({ policy: policyOf(applied.policies, response.policy), response }));
         assert.deepEqual(response.warnings ?? [], denied ? [] : admissionWarnings('validate', answers), 'warnings');

@@ -20,6 +20,9 @@ export class ClusterStatus implements vscode.Disposable {
   private watchers: vscode.Disposable[] = [];
   private readonly disposables: vscode.Disposable[] = [];
   private countTimer: NodeJS.Timeout | undefined;
+  private readonly contextChanged = new vscode.EventEmitter<KubeContext | undefined>();
+  /** Fires when the kubeconfig is read again (the context may or may not have changed). */
+  readonly onDidChangeContext = this.contextChanged.event;
 
   constructor(private readonly log: Log) {
     this.contextItem.name = 'Kyverno: Kube Context';
@@ -80,6 +83,7 @@ export class ClusterStatus implements vscode.Disposable {
     }
     this.contextItem.show();
     this.log.info(`kube context: ${ctx ? contextLabel(ctx) : 'none'} (${this.paths.join(delimiter)})`);
+    this.contextChanged.fire(ctx);
   }
 
   private watch(): void {
@@ -116,6 +120,7 @@ export class ClusterStatus implements vscode.Disposable {
     clearTimeout(this.countTimer);
     for (const w of this.watchers) w.dispose();
     for (const d of this.disposables) d.dispose();
+    this.contextChanged.dispose();
     this.contextItem.dispose();
     this.policiesItem.dispose();
   }

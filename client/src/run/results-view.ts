@@ -24,7 +24,7 @@ const STATUS_ICONS: Record<RuleStatus, [string, string]> = {
   skip: ['circle-slash', 'testing.iconSkipped'],
 };
 
-function statusIcon(status: RuleStatus | undefined): vscode.ThemeIcon {
+export function statusIcon(status: RuleStatus | undefined): vscode.ThemeIcon {
   if (!status) return new vscode.ThemeIcon('circle-outline');
   const [icon, color] = STATUS_ICONS[status];
   return new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));

@@ -25,6 +25,7 @@ export const Codes = {
   autogenPitfall: 'KS1209',
   emptyRule: 'KS1210',
   podSecurity: 'KS1211',
+  unknownObjectField: 'KS1212',
   violationEnforce: 'KS2001',
   violationAudit: 'KS2002',
   mutation: 'KS2003',

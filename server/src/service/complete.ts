@@ -10,6 +10,8 @@ import { schemaFor, documentedSchema, subSchema, propertiesOf, type JsonSchema }
 import { RULE_SNIPPETS, DOCUMENT_SNIPPETS, snippetText } from './snippets';
 import { knownKinds, JMESPATH_FUNCTIONS, ANCHOR_DOCS, REQUEST_FIELDS, TEMPLATE_ROOTS, CEL_ROOTS, CEL_FUNCTIONS, CEL_OBJECT_FIELDS, type NamedDoc } from './vocabulary';
 import { isClassicPolicy, isCelPolicyDoc } from './kyverno-checks';
+import { BUILTIN_SCHEMAS, walk, fieldsOf, typeLabel, type MatchedSchemas, type PathStep, type ResourceSchemas } from './resource-schema';
+import { pathBeingTyped, type Dialect } from './expression-paths';
 
 export const ItemKind = { Function: 3, Field: 5, Variable: 6, Class: 7, Property: 10, Value: 12, Snippet: 15, EnumMember: 20 } as const;
 
@@ -31,6 +33,8 @@ export interface CompletionItem {
 export interface CompletionSettings {
   /** Kinds of CRDs found in the workspace, offered in `match`. */
   workspaceKinds?: string[];
+  /** The shapes of the kinds a rule matches (built-in kinds and the workspace's CRDs). */
+  resourceSchemas?: ResourceSchemas;
 }
 
 const CEL_KEYS = new Set(['expression', 'messageExpression', 'valueExpression']);
@@ -42,13 +46,14 @@ export function complete(file: ParsedFile, offset: number, settings: CompletionS
   const before = file.text.slice(lineStart, offset);
   const pd = documentAt(file, offset);
   const open = before.lastIndexOf('{{');
-  if (open >= 0 && open > before.lastIndexOf('}}')) return templateItems(file, offset, before.slice(open + 2), pd ? nodeAt(pd.doc, offset).path : []);
+  const schemas = settings.resourceSchemas ?? BUILTIN_SCHEMAS;
+  if (open >= 0 && open > before.lastIndexOf('}}')) return templateItems(file, offset, before.slice(open + 2), pd ? nodeAt(pd.doc, offset).path : [], schemas);
   if (pd) {
     const at = nodeAt(pd.doc, offset);
     const last = at.path[at.path.length - 1];
     const inCel = !at.onKey && isScalar(at.node) && typeof last === 'string' && CEL_KEYS.has(last) &&
       (isCelPolicyDoc(pd) || (isClassicPolicy(pd) && (at.path.includes('cel') || at.path.includes('celPreconditions'))));
-    if (inCel) return celItems(file, offset, before, pd.value);
+    if (inCel) return celItems(file, offset, before, pd.value, expressionSource(file, at.node, offset), () => schemas.matched(pd.value, at.path));
   }
   const ctx = lineContext(file.text, offset);
   const replace = rangeOf(file, offset - ctx.prefix.length, offset);
@@ -173,7 +178,41 @@ export function contextNames(value: unknown, path: JsonPath): string[] {
   return names;
 }
 
-function templateItems(file: ParsedFile, offset: number, inside: string, path: JsonPath): CompletionItem[] {
+/** The source text of the expression scalar up to the cursor (without an opening quote). */
+function expressionSource(file: ParsedFile, node: unknown, offset: number): string {
+  const start = (node as { range?: [number, number] }).range?.[0] ?? offset;
+  const quoted = file.text[start] === '"' || file.text[start] === "'";
+  return file.text.slice(quoted ? start + 1 : start, offset);
+}
+
+/**
+ * The fields of the matched kinds where a typed path into the object leads, or undefined
+ * when the path leads nowhere known (the caller offers what it offered before).
+ */
+function objectFieldItems(file: ParsedFile, offset: number, text: string, dialect: Dialect, matched: () => MatchedSchemas): CompletionItem[] | undefined {
+  const typed = pathBeingTyped(text, dialect);
+  if (!typed) return undefined;
+  return fieldItems(matched(), typed.steps, rangeOf(file, offset - typed.word.length, offset));
+}
+
+function fieldItems(matched: MatchedSchemas, steps: PathStep[], range: Range): CompletionItem[] | undefined {
+  const r = walk(matched, steps);
+  if (!r.ok) return undefined;
+  const fields = fieldsOf(r.nodes);
+  if (!fields.length) return undefined;
+  return fields.map((f) => ({
+    label: f.name,
+    kind: ItemKind.Field,
+    detail: typeLabel(f.node),
+    documentation: md(f.doc),
+    textEdit: { range, newText: f.name },
+    sortText: '0' + f.name,
+  }));
+}
+
+function templateItems(file: ParsedFile, offset: number, inside: string, path: JsonPath, schemas: ResourceSchemas): CompletionItem[] {
+  const fields = objectFieldItems(file, offset, inside, 'jmespath', () => schemas.matched(documentAt(file, offset)?.value, path));
+  if (fields) return fields;
   const token = /[\w.@]*$/.exec(inside)![0];
   const dot = token.lastIndexOf('.');
   const word = token.slice(dot + 1);
@@ -203,7 +242,9 @@ function templateItems(file: ParsedFile, offset: number, inside: string, path: J
   return items;
 }
 
-function celItems(file: ParsedFile, offset: number, before: string, value: unknown): CompletionItem[] {
+function celItems(file: ParsedFile, offset: number, before: string, value: unknown, source: string, matched: () => MatchedSchemas): CompletionItem[] {
+  const fields = objectFieldItems(file, offset, source, 'cel', matched);
+  if (fields) return fields;
   const token = /[\w.]*$/.exec(before)![0];
   const dot = token.lastIndexOf('.');
   const word = token.slice(dot + 1);
@@ -219,12 +260,13 @@ function celItems(file: ParsedFile, offset: number, before: string, value: unkno
     const methods = CEL_FUNCTIONS.filter((f) => !f.name.includes('.') || f.name.startsWith(head + '.'));
     return methods.map((f) => {
       const name = f.name.startsWith(head + '.') ? f.name.slice(head.length + 1) : f.name;
-      return { label: name, kind: ItemKind.Function, detail: f.detail, documentation: md(f.doc), insertTextFormat: 2 as const, textEdit: { range, newText: `${name}($1)` } };
+      return { label: name, kind: ItemKind.Function, detail: f.detail, documentation: md(f.doc), insertTextFormat: 2 as const, textEdit: { range, newText: `${name}${f.args ?? '($1)'}` } };
     });
   }
   return [
     ...namedItems(CEL_ROOTS, ItemKind.Variable, range),
-    ...CEL_FUNCTIONS.map((f) => ({ label: f.name, kind: ItemKind.Function, detail: f.detail, documentation: md(f.doc), insertTextFormat: 2 as const, textEdit: { range, newText: `${f.name}($1)` } })),
+    // Methods (`URL.getHost()`) only after a dot; global and namespaced functions here.
+    ...CEL_FUNCTIONS.filter((f) => f.detail.startsWith(`${f.name}(`)).map((f) => ({ label: f.name, kind: ItemKind.Function, detail: f.detail, documentation: md(f.doc), insertTextFormat: 2 as const, textEdit: { range, newText: `${f.name}${f.args ?? '($1)'}` } })),
   ];
 }
 

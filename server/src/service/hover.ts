@@ -11,6 +11,8 @@ import { parseAnchor } from '../../../engine/anchor';
 import { describeAutogen } from '../../../engine/autogen';
 import type { JsonObject } from '../../../engine/core/types';
 import { isClassicPolicy, isCelPolicyDoc } from './kyverno-checks';
+import { walk, typeLabel, BUILTIN_SCHEMAS, type ResourceSchemas } from './resource-schema';
+import { pathAt, type Dialect } from './expression-paths';
 
 export interface Hover { contents: { kind: 'markdown'; value: string }; range?: Range }
 
@@ -25,13 +27,18 @@ function wordAt(text: string, i: number): { word: string; start: number } | unde
   return { word: text.slice(s, e), start: s };
 }
 
-export function hover(file: ParsedFile, offset: number): Hover | undefined {
+export interface HoverSettings {
+  /** The shapes of the kinds a rule matches (built-in kinds and the workspace's CRDs). */
+  resourceSchemas?: ResourceSchemas;
+}
+
+export function hover(file: ParsedFile, offset: number, settings: HoverSettings = {}): Hover | undefined {
   const pd = documentAt(file, offset);
   if (!pd) return undefined;
   const at = nodeAt(pd.doc, offset);
   const node = at.node;
   if (!at.onKey && isScalar(node) && typeof node.value === 'string' && node.range) {
-    const inside = expressionHover(file, pd.value, at.path, node.range[0], offset, isCelField(pd, at.path));
+    const inside = expressionHover(file, pd.value, at.path, node.range[0], offset, isCelField(pd, at.path), settings.resourceSchemas ?? BUILTIN_SCHEMAS);
     if (inside) return inside;
   }
   if (at.onKey && isScalar(node)) {
@@ -57,12 +64,18 @@ function isCelField(pd: NonNullable<ReturnType<typeof documentAt>>, path: JsonPa
   return isCelPolicyDoc(pd) || (isClassicPolicy(pd) && (path.includes('cel') || path.includes('celPreconditions')));
 }
 
-function expressionHover(file: ParsedFile, value: unknown, path: JsonPath, start: number, offset: number, cel: boolean): Hover | undefined {
+function expressionHover(file: ParsedFile, value: unknown, path: JsonPath, start: number, offset: number, cel: boolean, schemas: ResourceSchemas): Hover | undefined {
   const src = file.text.slice(start, Math.min(file.text.length, start + 100000));
   const rel = offset - start;
   if (!cel) {
-    const inVar = findVariables(src).some((v) => rel >= v.exprStart && rel <= v.end - 2);
-    if (!inVar) return undefined;
+    const v = findVariables(src).find((x) => rel >= x.exprStart && rel <= x.end - 2);
+    if (!v) return undefined;
+    const field = fieldHover(file, src.slice(v.exprStart, v.end - 2), start + v.exprStart, offset, 'jmespath', value, path, schemas);
+    if (field) return field;
+  } else {
+    const quoted = src[0] === '"' || src[0] === "'";
+    const field = fieldHover(file, quoted ? src.slice(1) : src, quoted ? start + 1 : start, offset, 'cel', value, path, schemas);
+    if (field) return field;
   }
   const w = wordAt(src, rel);
   if (!w) return undefined;
@@ -85,6 +98,22 @@ function expressionHover(file: ParsedFile, value: unknown, path: JsonPath, start
   void value;
   void path;
   return undefined;
+}
+
+/** On a field of a path into the object: its type and documentation in the matched kinds. */
+function fieldHover(file: ParsedFile, text: string, base: number, offset: number, dialect: Dialect, value: unknown, path: JsonPath, schemas: ResourceSchemas): Hover | undefined {
+  const at = pathAt(text, offset - base, dialect);
+  if (!at) return undefined;
+  const matched = schemas.matched(value, path);
+  const r = walk(matched, at.steps);
+  if (!r.ok || !r.fields.length) return undefined;
+  const f = r.fields[0];
+  const types = [...new Set(r.fields.map((x) => typeLabel(x.node)))].join(' | ');
+  const where = matched.kinds.length ? `\n\n_In ${matched.kinds.join(', ')}_` : '';
+  return {
+    contents: { kind: 'markdown', value: `**${f.name}** \`${types}\`${f.doc ? `\n\n${f.doc}` : ''}${where}` },
+    range: rangeOf(file, base + at.segment.offset, base + at.segment.offset + at.segment.length),
+  };
 }
 
 /** On `spec.rules[i].name`: what autogen makes of this rule. */

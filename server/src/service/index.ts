@@ -26,4 +26,4 @@ export {
 } from './manifest';
 export { Codes, Severity, type Diagnostic } from './codes';
 export { isClassicPolicy, isCelPolicyDoc } from './kyverno-checks';
-export { schemaPath, schemaKeys } from './schemas';
+export { schemaKeys } from './schemas';

@@ -17,6 +17,8 @@ import { validatePodSecurity } from '../../../engine/pss';
 import type { JsonObject } from '../../../engine/core/types';
 import { asArray, asObject } from '../../../engine/core/json';
 import { matchResourceDescriptions } from '../../../engine/policy';
+import { BUILTIN_SCHEMAS, walk, type MatchedSchemas, type ResourceSchemas } from './resource-schema';
+import { objectPaths, type Dialect } from './expression-paths';
 
 const CLASSIC_KINDS = new Set(['ClusterPolicy', 'Policy']);
 const VALIDATION_STYLES = ['pattern', 'anyPattern', 'deny', 'foreach', 'podSecurity', 'cel', 'assert', 'manifests'];
@@ -33,20 +35,49 @@ export function isCelPolicyDoc(pd: ParsedDocument): boolean {
   return pd.apiVersion?.startsWith('policies.kyverno.io/') === true && pd.kind !== 'PolicyException';
 }
 
-export function checkKyvernoDocument(file: ParsedFile, pd: ParsedDocument, log?: CheckLog): Diagnostic[] {
+export function checkKyvernoDocument(file: ParsedFile, pd: ParsedDocument, log?: CheckLog, schemas: ResourceSchemas = BUILTIN_SCHEMAS): Diagnostic[] {
   const out: Diagnostic[] = [];
-  if (isClassicPolicy(pd)) checkClassic(file, pd, out, log);
+  if (isClassicPolicy(pd)) checkClassic(file, pd, out, log, schemas);
   else if (isCelPolicyDoc(pd)) {
     const spec = findPath(pd.doc, ['spec']);
     const context = celPolicyContext(pd.value);
+    const matched = once(() => schemas.matched(pd.value, ['spec']));
     if (spec.found) visitStrings(spec.value ?? null, ['spec'], (node, path, isKey) => {
-      if (!isKey && CEL_KEYS.has(String(path[path.length - 1]))) celDiagnostics(file, node, out, context);
+      if (!isKey && CEL_KEYS.has(String(path[path.length - 1]))) {
+        celDiagnostics(file, node, out, context);
+        unknownFieldDiagnostics(file, node, String(node.value), 0, 'cel', matched, out);
+      }
     });
   }
   return out;
 }
 
-function checkClassic(file: ParsedFile, pd: ParsedDocument, out: Diagnostic[], log?: CheckLog): void {
+function once<T>(fn: () => T): () => T {
+  let value: { v: T } | undefined;
+  return () => (value ??= { v: fn() }).v;
+}
+
+/**
+ * Fields that no kind the rule matches has, in paths into the object. Only certain cases: every
+ * matched kind is known and closed along the path (see resource-schema.ts `walk`).
+ */
+function unknownFieldDiagnostics(file: ParsedFile, node: Scalar, text: string, base: number, dialect: Dialect, matched: () => MatchedSchemas, out: Diagnostic[]): void {
+  if (dialect === 'cel' ? !/\b(?:object|oldObject)\b/.test(text) : !/\brequest\.(?:object|oldObject)\b/.test(text)) return;
+  const m = matched();
+  if (!m.complete) return;
+  for (const p of objectPaths(text, dialect)) {
+    const r = walk(m, p.segments.map((s) => s.step));
+    if (r.ok) continue;
+    const seg = p.segments[r.at];
+    if (seg.offset < p.start) continue; // reported where the macro's list was written
+    const needle = text.slice(seg.offset, seg.offset + seg.length);
+    const start = sourceOffset(file, node, base + seg.offset, needle);
+    const range = start === undefined ? nodeRange(file, node) : rangeOf(file, start, start + seg.length);
+    out.push(diag(range, Severity.Warning, Codes.unknownObjectField, `Unknown field '${r.field}': ${m.kinds.join(', ')} ${m.kinds.length > 1 ? 'have' : 'has'} no such field here.`));
+  }
+}
+
+function checkClassic(file: ParsedFile, pd: ParsedDocument, out: Diagnostic[], log?: CheckLog, schemas: ResourceSchemas = BUILTIN_SCHEMAS): void {
   const value = pd.value as { spec?: { background?: unknown; rules?: unknown[] } };
   const background = value?.spec?.background !== false;
   const rulesNode = findPath(pd.doc, ['spec', 'rules']).value;
@@ -64,9 +95,13 @@ function checkClassic(file: ParsedFile, pd: ParsedDocument, out: Diagnostic[], l
     guard('the rule structure check', () => checkRuleStructure(file, ruleNode, rule, i, names, out));
     guard('the anchor check', () => checkAnchors(file, pd, base, rule, out));
     guard('the podSecurity check', () => checkPodSecurity(file, pd, base, i, rule, out));
+    const matched = once(() => schemas.matched(pd.value, base));
     guard('the expression checks', () => visitStrings(ruleNode, base, (node, path, isKey) => {
-      variableDiagnostics(file, node, background, out);
-      if (!isKey && isCelPathInClassic(path) && CEL_KEYS.has(String(path[path.length - 1]))) celDiagnostics(file, node, out);
+      variableDiagnostics(file, node, background, out, matched);
+      if (!isKey && isCelPathInClassic(path) && CEL_KEYS.has(String(path[path.length - 1]))) {
+        celDiagnostics(file, node, out);
+        unknownFieldDiagnostics(file, node, String(node.value), 0, 'cel', matched, out);
+      }
     }));
     if (background) guard('the background check', () => checkBackgroundMatch(file, ruleNode, typeof rule.name === 'string' ? rule.name : undefined, out));
     guard('the autogen check', () => autogenHints(file, pd, ruleNode, rule, () => describe(rule), out));
@@ -153,9 +188,10 @@ function sourceOffset(file: ParsedFile, node: Scalar, valueOffset: number, needl
   return at >= 0 ? s + at : undefined;
 }
 
-function variableDiagnostics(file: ParsedFile, node: Scalar, background: boolean, out: Diagnostic[]): void {
+function variableDiagnostics(file: ParsedFile, node: Scalar, background: boolean, out: Diagnostic[], matched: () => MatchedSchemas): void {
   const text = String(node.value);
   for (const v of findVariables(text)) {
+    unknownFieldDiagnostics(file, node, v.expression, v.exprStart, 'jmespath', matched, out);
     const varStart = sourceOffset(file, node, v.start, text.slice(v.start, v.end));
     const at = (offset: number, length: number) =>
       varStart === undefined ? nodeRange(file, node) : rangeOf(file, varStart + 2 + offset, varStart + 2 + offset + length);

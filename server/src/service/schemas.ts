@@ -2,8 +2,7 @@
  * The generated CRD schemas: which one applies to a document, its ajv validator (compiled
  * at generation time) and its documented JSON Schema (read lazily, for hover/completion).
  */
-import { readFileSync, existsSync } from 'node:fs';
-import { join, dirname, basename } from 'node:path';
+import { readSchemaFile } from './schema-files';
 import * as validators from '../generated/validators';
 import type { Validator } from '../generated/validators';
 import schemaIndex from '../generated/schema-index.json';
@@ -44,7 +43,7 @@ export function schemaFor(apiVersion: string | undefined, kind: string | undefin
     return e ? { key, ...e } : undefined;
   }
   if (apiVersion || kind || !value || typeof value !== 'object' || Array.isArray(value)) return undefined;
-  const name = basename(decodeURIComponent(uri.replace(/^file:\/\//, '')));
+  const name = fileName(uri);
   const v = value as Record<string, unknown>;
   if (name === 'kyverno-test.yaml' || name === 'kyverno-test.yml') return schemaFor('cli.kyverno.io/v1alpha1', 'Test', uri, null);
   if (/values\.ya?ml$/.test(name) && ('policies' in v || 'globalValues' in v || 'namespaceSelector' in v)) {
@@ -57,31 +56,25 @@ export function validatorFor(entry: SchemaEntry): Validator {
   return (validators as unknown as Record<string, Validator>)[entry.validator];
 }
 
-let schemaDir: string | undefined;
-/** schemas/ sits next to dist/ (bundle) or three levels above this file (sources). */
-function findSchemaDir(): string {
-  if (schemaDir) return schemaDir;
-  let dir = __dirname;
-  for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, 'schemas');
-    if (existsSync(join(candidate, 'index.json'))) return (schemaDir = candidate);
-    dir = dirname(dir);
-  }
-  throw new Error('schemas/ directory not found');
-}
-
 const cache = new Map<string, JsonSchema>();
 export function documentedSchema(entry: SchemaEntry): JsonSchema {
   let s = cache.get(entry.file);
   if (!s) {
-    s = JSON.parse(readFileSync(join(findSchemaDir(), entry.file), 'utf8')) as JsonSchema;
+    s = readSchemaFile(entry.file) as JsonSchema;
     cache.set(entry.file, s);
   }
   return s;
 }
 
-export function schemaPath(): string {
-  return findSchemaDir();
+/** The last segment of a URI's path, decoded (any scheme: file, vscode-vfs, untitled...). */
+function fileName(uri: string): string {
+  const path = uri.replace(/[?#].*$/s, '');
+  const last = path.slice(path.lastIndexOf('/') + 1);
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return last;
+  }
 }
 
 function branches(s: JsonSchema): JsonSchema[] {

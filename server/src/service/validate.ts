@@ -9,12 +9,15 @@ import { schemaFor, validatorFor, documentedSchema, subSchema, propertiesOf, typ
 import { closest } from './suggest';
 import { checkKyvernoDocument } from './kyverno-checks';
 import { runCheck, type CheckLog } from './guard';
+import type { ResourceSchemas } from './resource-schema';
 
 export interface ValidateOptions {
   /** Stop after this many diagnostics per file (a broken 10 MB file must not flood the client). */
   maxDiagnostics?: number;
   /** Where the stack of a check's internal error goes (the diagnostic only names it). */
   log?: CheckLog;
+  /** The kinds expressions read (built-in kinds and the workspace's CRDs) for the unknown-field check. */
+  resourceSchemas?: ResourceSchemas;
 }
 
 export function validateFile(file: ParsedFile, opts: ValidateOptions = {}): Diagnostic[] {
@@ -41,7 +44,7 @@ export function validateFile(file: ParsedFile, opts: ValidateOptions = {}): Diag
     out.push(...schema);
     if (!entry) continue;
     const kyverno: Diagnostic[] = [];
-    runCheck(file, pd.start, 'the Kyverno checks', kyverno, () => kyverno.push(...checkKyvernoDocument(file, pd, opts.log)), opts.log);
+    runCheck(file, pd.start, 'the Kyverno checks', kyverno, () => kyverno.push(...checkKyvernoDocument(file, pd, opts.log, opts.resourceSchemas)), opts.log);
     out.push(...withoutSchemaRepeats(kyverno, schema));
   }
   return out.slice(0, max);

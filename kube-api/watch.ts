@@ -1,10 +1,11 @@
 /**
  * Keeps an up-to-date set of objects of some kinds: list, then watch from the list's
  * resourceVersion; a closed or failed watch relists after a backoff. A kind whose CRD is not
- * installed is retried until it appears, so installing a CRD later is picked up.
+ * installed is retried until it appears, so installing a CRD later is picked up. Shared by
+ * the in-cluster webhook (policies) and the extension's Policy Reports view (reports).
  */
-import { KubeError } from '../kube-api/errors';
-import type { KubeClient } from '../kube-api/client';
+import { KubeError } from './errors';
+import type { KubeClient } from './client';
 
 type Json = Record<string, unknown>;
 
@@ -40,6 +41,13 @@ const sleep = (ms: number, signal: AbortSignal) =>
   });
 
 /**
+ * Called synchronously on every change of the store, before the debounced `onChange`: `next`
+ * is the new object, undefined when it went (deleted, or absent from a relist). Lets a caller
+ * keep derived state incrementally instead of recomputing it from the whole store.
+ */
+export type ObjectChange = (key: string, next: Json | undefined, previous: Json | undefined) => void;
+
+/**
  * Watches `kinds`; calls `onChange(store)` (debounced) whenever the set changes. Resolves when
  * `signal` aborts. Errors are reported through `log` and retried; they never end the watch.
  */
@@ -50,8 +58,20 @@ export async function watchKinds(
   log: (line: string) => void,
   signal: AbortSignal,
   debounceMs = 200,
+  onObject?: ObjectChange,
 ): Promise<void> {
   const store: ObjectStore = { objects: new Map(), synced: false };
+  const put = (k: string, o: Json) => {
+    const prev = store.objects.get(k);
+    store.objects.set(k, o);
+    onObject?.(k, o, prev);
+  };
+  const drop = (k: string) => {
+    const prev = store.objects.get(k);
+    if (prev === undefined) return;
+    store.objects.delete(k);
+    onObject?.(k, undefined, prev);
+  };
   const listed = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   const changed = () => {
@@ -89,8 +109,13 @@ export async function watchKinds(
         const clusterPath = path.replace(/\/namespaces\/[^/]+/, '');
         const list = await client.request<{ metadata?: { resourceVersion?: string }; items?: Json[] }>({ method: 'GET', path: clusterPath });
         const prefix = `${k.apiVersion}|${k.kind}|`;
-        for (const existing of [...store.objects.keys()]) if (existing.startsWith(prefix)) store.objects.delete(existing);
-        for (const item of list.items ?? []) store.objects.set(key(k.apiVersion, k.kind, item), { apiVersion: k.apiVersion, kind: k.kind, ...item });
+        const listedKeys = new Set<string>();
+        for (const item of list.items ?? []) {
+          const k2 = key(k.apiVersion, k.kind, item);
+          listedKeys.add(k2);
+          put(k2, { apiVersion: k.apiVersion, kind: k.kind, ...item });
+        }
+        for (const existing of [...store.objects.keys()]) if (existing.startsWith(prefix) && !listedKeys.has(existing)) drop(existing);
         markListed(wanted);
         changed();
         let rv = list.metadata?.resourceVersion ?? '';
@@ -106,8 +131,8 @@ export async function watchKinds(
               if (e.type === 'ERROR') throw new KubeError(Number((e.object as Json).code ?? 500), '', String((e.object as Json).message ?? 'watch error'));
               if (e.type === 'BOOKMARK') return;
               const k2 = key(k.apiVersion, k.kind, e.object);
-              if (e.type === 'DELETED') store.objects.delete(k2);
-              else store.objects.set(k2, { apiVersion: k.apiVersion, kind: k.kind, ...e.object });
+              if (e.type === 'DELETED') drop(k2);
+              else put(k2, { apiVersion: k.apiVersion, kind: k.kind, ...e.object });
               changed();
             },
             signal,

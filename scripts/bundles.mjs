@@ -1,0 +1,53 @@
+// The bundles esbuild makes (scripts/build.mjs builds them; test/browser/bundles.test.ts
+// checks the browser ones). Node bundles: CommonJS for Node 20, which VS Code's extension host
+// and plain `node` both load, with ESM-only dependencies bundled in. Browser bundles
+// (package.json's `browser` entry, for vscode.dev and github.dev): the extension for VS Code's
+// web worker extension host and the language server for a Web Worker, with platform
+// 'browser', where a module `x.ts` with a sibling `x.browser.ts` is replaced by it and any Node
+// built-in reached is a build error.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+/** `./x` → `./x.browser.ts` when that file exists (browser bundles only). */
+export const browserSwaps = {
+  name: 'browser-swaps',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\// }, (args) => {
+      const swap = `${resolve(args.resolveDir, args.path)}.browser.ts`;
+      return existsSync(swap) ? { path: swap } : undefined;
+    });
+  },
+};
+
+const node = { platform: 'node', target: 'node20', format: 'cjs' };
+// Browser releases VS Code for the web supports. Minified: the browser downloads them.
+const browser = { platform: 'browser', target: ['chrome110', 'firefox110', 'safari16'], minify: true, plugins: [browserSwaps] };
+
+export const ENTRIES = [
+  { in: 'cli/main.ts', out: 'dist/cli.js', banner: '#!/usr/bin/env node', ...node },
+  { in: 'server/src/main.ts', out: 'dist/server.js', ...node },
+  { in: 'client/src/extension.ts', out: 'dist/client.js', external: ['vscode'], ...node },
+  { in: 'webhook/main.ts', out: 'dist/webhook.js', ...node },
+  // VS Code's web worker extension host loads the extension as CommonJS with `vscode` provided.
+  { in: 'client/src/browser.ts', out: 'dist/browser/client.js', external: ['vscode'], ...browser, format: 'cjs' },
+  // A classic worker script (module workers are not what vscode-languageclient/browser starts).
+  { in: 'server/src/browser-main.ts', out: 'dist/browser/server.js', ...browser, format: 'iife' },
+];
+
+/** esbuild's options for one entry, relative to the repository root. */
+export function esbuildOptions(entry, overrides = {}) {
+  return {
+    entryPoints: [entry.in],
+    outfile: entry.out,
+    bundle: true,
+    platform: entry.platform,
+    target: entry.target,
+    format: entry.format,
+    minify: entry.minify ?? false,
+    plugins: entry.plugins ?? [],
+    sourcemap: 'linked',
+    external: entry.external ?? [],
+    banner: entry.banner ? { js: entry.banner } : undefined,
+    ...overrides,
+  };
+}
