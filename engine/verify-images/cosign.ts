@@ -222,15 +222,19 @@ function memoised<T>(record: object, key: string, compute: () => T): T {
   }
 }
 
-function checkCosignKey(imageDigest: string, publicKeyPem: string, annotations: Record<string, string>, layers: readonly CosignSignatureLayer[]): CosignVerified {
-  if (layers.length === 0) throw new Error('no signatures found');
-  let key: PublicKey;
+/** A policy's PEM public key, with cosign's message when it does not load. */
+function cosignPublicKey(publicKeyPem: string): PublicKey {
   try {
-    key = parsePublicKeyPem(publicKeyPem);
+    return parsePublicKeyPem(publicKeyPem);
   } catch (e) {
     if (e instanceof KeyError) throw new Error(`failed to load public key from PEM: ${e.message}`);
     throw e;
   }
+}
+
+function checkCosignKey(imageDigest: string, publicKeyPem: string, annotations: Record<string, string>, layers: readonly CosignSignatureLayer[]): CosignVerified {
+  if (layers.length === 0) throw new Error('no signatures found');
+  const key = cosignPublicKey(publicKeyPem);
   return verifyCosignSignatures(layers, imageDigest, { key }, annotations);
 }
 
@@ -380,13 +384,7 @@ export function verifyAttestationLayers(layers: readonly CosignSignatureLayerLik
  */
 export function verifyCosignAttestations(layers: readonly CosignSignatureLayerLike[], imageDigest: string, publicKeyPem: string, annotations: Record<string, string> = {}): CosignAttestations {
   return memoised(layers, `att\0${imageDigest}\0${publicKeyPem}\0${JSON.stringify(annotations)}`, () => {
-    let key: PublicKey;
-    try {
-      key = parsePublicKeyPem(publicKeyPem);
-    } catch (e) {
-      if (e instanceof KeyError) throw new Error(`failed to load public key from PEM: ${e.message}`);
-      throw e;
-    }
+    const key = cosignPublicKey(publicKeyPem);
     return checkCosignAttestations(verifyAttestationLayers(layers, imageDigest, { key }), annotations);
   });
 }
