@@ -43,8 +43,15 @@ function withPath(clientConfig: Json, path: string): Json {
 export class WebhookController {
   private last = '';
   private running: Promise<void> = Promise.resolve();
+  /** The clientConfig last seen in each configuration (by name). */
+  private readonly clientConfigs = new Map<string, Json>();
 
   constructor(private readonly opts: ControllerOptions) {}
+
+  /** After a certificate rotation: a remembered clientConfig carries the old caBundle. */
+  forgetClientConfigs(): void {
+    this.clientConfigs.clear();
+  }
 
   /** Brings both configurations in line with `policies` (serialised; never throws). */
   sync(policies: Json[]): Promise<void> {
@@ -92,7 +99,11 @@ export class WebhookController {
       // Keep how the API server reaches us (Service or URL, and the caBundle) as deploy set it,
       // each webhook on its own path (/validate/fail…); an empty configuration gets the
       // in-cluster Service with our CA.
-      const existing = ((current.webhooks ?? []) as Json[])[0]?.clientConfig as Json | undefined;
+      // A configuration this controller emptied (no policy needed it) has lost that clientConfig:
+      // the one seen last is kept, so a local mode's URL is not replaced by the in-cluster Service.
+      const seen = ((current.webhooks ?? []) as Json[])[0]?.clientConfig as Json | undefined;
+      if (seen) this.clientConfigs.set(name, seen);
+      const existing = seen ?? this.clientConfigs.get(name);
       if (existing) for (const w of (config.webhooks ?? []) as Json[]) w.clientConfig = withPath(existing, String(((w.clientConfig as Json).service as Json | undefined)?.path ?? new URL(String((w.clientConfig as Json).url)).pathname));
       else if (!caPem && ((config.webhooks ?? []) as Json[]).length) {
         log(`webhook controller: ${config.kind} ${name} has no webhook to take the caBundle from and no --ca-file was readable; left as it is`);

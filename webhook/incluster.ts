@@ -162,7 +162,12 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   const admission = elector(LEASE_NAMES.admission, (signal) => {
     // Local mode keeps its certificates on the developer's machine: the in-cluster Secret (a
     // cluster-mode deploy's, if any) is not this server's to rotate.
-    if (!opts.localUrl) renewPeriodically(client, opts.namespace, opts.log, signal, opts.certRenewalIntervalMs, (work) => controller.serialized(work));
+    if (!opts.localUrl) renewPeriodically(client, opts.namespace, opts.log, signal, opts.certRenewalIntervalMs, (work) =>
+      controller.serialized(async () => {
+        const outcome = await work();
+        if (outcome === 'rotated') controller.forgetClientConfigs();
+        return outcome;
+      }));
     if (!policies) return;
     void controller.sync(policies);
     void statuses.sync(policies);
