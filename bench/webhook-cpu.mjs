@@ -8,13 +8,16 @@
 // the first round may still carry some of it.
 // Prints, per server, CPU microseconds per request (all its processes, user + system, from
 // /proc) and requests per second for each round, and the medians; writes nothing.
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { webhookPolicies, webhookReview } from './webhook-workload.mjs';
+import { startServer, treeCpuSeconds as cpuSeconds } from './server-process.mjs';
+
+const start = (argv) => startServer(process.execPath, argv);
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -25,34 +28,6 @@ const workers = flag('--workers', '1');
 const tree = flag('--tree', '');
 const warmup = Number(flag('--warmup', '6'));
 
-/** User and system CPU seconds of a process and its children so far. */
-function cpuSeconds(pid) {
-  let ticks = 0;
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (d === String(pid) || fields[1] === String(pid)) ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return ticks / 100;
-}
-
-function start(argv) {
-  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
-  return new Promise((res, rej) => {
-    let err = '';
-    child.stderr.on('data', (c) => {
-      err += c;
-      const m = /serving \d+ policies on https:\/\/[^:]+:(\d+)/.exec(err);
-      if (m) res({ child, port: Number(m[1]) });
-    });
-    child.on('exit', (code) => rej(new Error(`server exited ${code}: ${err}`)));
-  });
-}
 
 const load = (port, seconds) => autocannon({
   url: `https://127.0.0.1:${port}/validate`, method: 'POST', headers: { 'content-type': 'application/json' }, body: webhookReview('bench-uid'), duration: seconds, connections: 16,

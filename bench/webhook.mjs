@@ -20,6 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { webhookPolicies, webhookReview } from './webhook-workload.mjs';
+import { startServer as start, treeCpuSeconds } from './server-process.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -65,18 +66,6 @@ function noopServer(cert, key) {
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
 }
 
-function start(cmd, argv) {
-  const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
-  return new Promise((res, rej) => {
-    let err = '';
-    child.stderr.on('data', (c) => {
-      err += c;
-      const m = /serving \d+ policies on https:\/\/[^:]+:(\d+)/.exec(err);
-      if (m) res({ child, port: Number(m[1]) });
-    });
-    child.on('exit', (code) => rej(new Error(`server exited ${code}: ${err}`)));
-  });
-}
 
 function cannon(port, opts) {
   return autocannon({
@@ -100,26 +89,6 @@ function treeRssMiB(pid) {
   return +(kib / 1024).toFixed(1);
 }
 
-/**
- * CPU seconds (user + system) a server and its child processes have used so far (Linux /proc).
- * On a shared machine throughput follows the other tenants; CPU per request does not, and its
- * ratio is the throughput ratio the servers would reach on an otherwise idle machine.
- */
-function treeCpuSeconds(pid) {
-  let ticks = 0;
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      // Fields after the command name (which may hold spaces): state is 3rd, ppid 4th, utime 14th, stime 15th.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (d === String(pid) || fields[1] === String(pid)) ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return ticks / 100;
-}
 
 function summary(r) {
   return {
