@@ -8,8 +8,39 @@ import { Optional } from '@marcbachmann/cel-js';
 import { Duration, UnsignedInt } from '@marcbachmann/cel-js/evaluator';
 import { base64Encode } from '../jmespath/go-compat';
 import { CelQuantity } from './lib-quantity';
+import { isRecordingView, registerView } from '../core/read-tracking';
 
 export type CelValue = unknown;
+
+const lazyViews = new WeakMap<object, object>();
+
+/**
+ * toCel of a recording view (engine/core/read-tracking), done field by field as the
+ * expression reads them: a view of the same shape whose integers are BigInts. Array
+ * lengths and prototype members are not values and pass as they are.
+ */
+function lazyCel(value: unknown): CelValue {
+  if (typeof value === 'number') return Number.isInteger(value) ? BigInt(value) : value;
+  if (value === null || typeof value !== 'object') return value;
+  let view = lazyViews.get(value);
+  if (view) return view;
+  const isArray = Array.isArray(value);
+  const converts = (target: object, key: string | symbol) =>
+    typeof key === 'string' && !(isArray && key === 'length') && Object.prototype.hasOwnProperty.call(target, key);
+  view = registerView(new Proxy(value, {
+    get(target, key, receiver) {
+      const v = Reflect.get(target, key, receiver);
+      return converts(target, key) ? lazyCel(v) : v;
+    },
+    getOwnPropertyDescriptor(target, key) {
+      const descriptor = Reflect.getOwnPropertyDescriptor(target, key);
+      if (!descriptor || !descriptor.configurable || !('value' in descriptor) || !converts(target, key)) return descriptor;
+      return { ...descriptor, value: lazyCel(descriptor.value) };
+    },
+  }));
+  lazyViews.set(value, view);
+  return view;
+}
 
 export function toCel(value: unknown): CelValue {
   if (typeof value === 'number') return Number.isInteger(value) ? BigInt(value) : value;
@@ -34,6 +65,9 @@ const convertedDocuments = new WeakMap<object, CelValue>();
 
 export function toCelDocument(value: unknown): CelValue {
   if (!value || typeof value !== 'object') return toCel(value);
+  // A resource whose reads are being recorded is converted as CEL reads it, so that only
+  // what an expression looks at counts as read.
+  if (isRecordingView(value)) return lazyCel(value);
   let converted = convertedDocuments.get(value);
   if (converted === undefined) {
     converted = toCel(value);

@@ -25,6 +25,7 @@ import { isExactJson } from '../core/json';
 import { authzModeOf } from '../cel';
 import { ImageVerificationContext } from '../cel/image-validating-policy';
 import type { PolicyKindIndex } from './candidates';
+import { ReadRecorder, readsHold, holdsView, type ReadNode } from '../core/read-tracking';
 
 /** Everything one policy produced on one resource during the run. */
 export interface EngineResponse {
@@ -70,22 +71,70 @@ export interface EvaluationInput {
 /** Responses kept per policy (the last few resources it saw). */
 const MEMO_PER_POLICY = 4;
 
+/** Fields of the cluster state that hold the evaluated resources (they change with them). */
+const CLUSTER_RESOURCE_FIELDS: ReadonlySet<string | symbol> = new Set(['resources', 'parameters', 'apiCallsAllowed']);
+
+interface MemoEntry {
+  /** The resource as JSON text: the response holds for an equal resource. */
+  key?: string;
+  /** What the evaluation read of the resource: the response holds while these reads do. */
+  reads?: ReadNode;
+  /** The cluster's resources as JSON, when the evaluation looked at them. */
+  clusterKey?: string;
+  /** What a recorded evaluation read of the cluster's resources (ClusterResources). */
+  clusterReads?: ReadNode;
+  response: PolicyResponse;
+}
+
+type ClusterResources = Pick<ClusterState, 'resources' | 'parameters' | 'apiCallsAllowed'>;
+
+/** The cluster state with its resource fields read through a recording view of them. */
+function recordingCluster(cluster: ClusterState, view: ClusterResources): ClusterState {
+  return new Proxy(cluster, {
+    get(target, key, receiver) {
+      return CLUSTER_RESOURCE_FIELDS.has(key) ? view[key as keyof ClusterResources] : Reflect.get(target, key, receiver);
+    },
+    has(target, key) {
+      return CLUSTER_RESOURCE_FIELDS.has(key) ? key in view : Reflect.has(target, key);
+    },
+    getOwnPropertyDescriptor(target, key) {
+      const descriptor = Reflect.getOwnPropertyDescriptor(target, key);
+      if (!descriptor || !CLUSTER_RESOURCE_FIELDS.has(key) || !descriptor.configurable) return descriptor;
+      return { ...descriptor, value: view[key as keyof ClusterResources] };
+    },
+  });
+}
+
+/** A view of the cluster state that notes whether an evaluation looked at its resources. */
+interface WatchedCluster { view: ClusterState; readResources: boolean }
+
 /**
  * What policies answered in earlier runs, for runs whose context is the same: the same
- * cluster state (exceptions, bindings, resources, registry snapshot), values, request info,
- * operation and clock. The caller keeps one memo per such context and drops it when the
- * context changes. Within it a policy's response depends only on the policy (objects are
- * immutable: identity) and the resource it is given (compared as JSON text), so a run that
- * only adds or changes policies (a workspace scan in progress, an edited policy) evaluates
- * only what changed, including the policies after a mutation whose output changed. A resource
- * JSON cannot carry exactly (Infinity, -0...) is never looked up; an exception is never kept.
+ * cluster state apart from the evaluated resources it holds (exceptions, bindings, registry
+ * snapshot), values, request info, operation and clock. The caller keeps one memo per such
+ * context and drops it when the context changes. Within it a policy's response depends on
+ * the policy (objects are immutable: identity), the resource it is given and, when the
+ * evaluation looked at them, the cluster's resources (compared as JSON text). A response is
+ * reused for an equal resource (JSON text) or, for a validating Kyverno policy on a CREATE
+ * without values, for any resource on which everything the evaluation read reads the same
+ * (read-tracking.ts): an edit of a label re-evaluates only the policies that read it. So a
+ * run that only adds or changes policies (a workspace scan in progress, an edited policy) or
+ * edits a field few policies read evaluates only what changed, including the policies after a
+ * mutation whose output changed. A resource JSON cannot carry exactly (Infinity, -0...) is
+ * never looked up by its text; an exception is never kept.
  */
 export class ResponseMemo {
-  private readonly responses = new WeakMap<JsonObject, Array<{ key: string; response: PolicyResponse }>>();
+  private readonly entries = new WeakMap<JsonObject, MemoEntry[]>();
   private readonly keys = new WeakMap<JsonObject, string | null>();
-  /** Responses reused and computed (for tests and measurements). */
+  private readonly clusterKeys = new WeakMap<ClusterState, string | null>();
+  private readonly watched = new WeakMap<ClusterState, WatchedCluster>();
+  private readonly held = new WeakMap<ClusterState, ClusterResources>();
+  /** Policies whose recorded evaluation did not fit once: not recorded again (it costs a second evaluation). */
+  private readonly unrecordable = new WeakSet<JsonObject>();
+  /** Responses reused and computed, and computed ones kept with their reads (for tests and measurements). */
   hits = 0;
   misses = 0;
+  tracked = 0;
 
   /** The resource's key, or null when it cannot have one. */
   keyOf(resource: JsonObject): string | null {
@@ -97,17 +146,115 @@ export class ResponseMemo {
     return key;
   }
 
-  get(policy: JsonObject, key: string): PolicyResponse | undefined {
-    const found = this.responses.get(policy)?.find((e) => e.key === key)?.response;
-    if (found) this.hits++;
-    else this.misses++;
-    return found;
+  /** The cluster's evaluated resources as JSON text, or null when they cannot have one. */
+  private clusterKeyOf(cluster: ClusterState): string | null {
+    let key = this.clusterKeys.get(cluster);
+    if (key === undefined) {
+      const held = [cluster.resources, cluster.parameters ?? null, cluster.apiCallsAllowed ?? null];
+      key = isExactJson(held) ? JSON.stringify(held) : null;
+      this.clusterKeys.set(cluster, key);
+    }
+    return key;
   }
 
-  set(policy: JsonObject, key: string, response: PolicyResponse): void {
-    let list = this.responses.get(policy);
-    if (!list) this.responses.set(policy, (list = []));
-    list.push({ key, response });
+  /** The response of an earlier evaluation that holds for this resource in this cluster. */
+  lookup(policy: JsonObject, resource: JsonObject, cluster: ClusterState): PolicyResponse | undefined {
+    for (const entry of this.entries.get(policy) ?? []) {
+      if (entry.clusterKey !== undefined && entry.clusterKey !== this.clusterKeyOf(cluster)) continue;
+      if (entry.clusterReads && !readsHold(entry.clusterReads, this.resourcesOf(cluster))) continue;
+      if (entry.reads) {
+        if (!readsHold(entry.reads, resource)) continue;
+        this.hits++;
+        // Validating policies hand back the resource they were given.
+        return { ...entry.response, patchedResource: resource };
+      }
+      if (entry.key !== undefined && entry.key === this.keyOf(resource)) {
+        this.hits++;
+        return entry.response;
+      }
+    }
+    this.misses++;
+    return undefined;
+  }
+
+  /**
+   * Evaluates and keeps the response. `trackable`: the policy does not change the resource,
+   * so its reads can be recorded (a response that does not fit, such as one that looked at
+   * the cluster's resources, holds a view or has an error, is computed again without).
+   */
+  evaluate(policy: JsonObject, resource: JsonObject, cluster: ClusterState, trackable: boolean, apply: (resource: JsonObject, cluster: ClusterState) => PolicyResponse): PolicyResponse {
+    if (trackable && !this.unrecordable.has(policy)) {
+      const recorder = new ReadRecorder(resource);
+      const clusterRecorder = new ReadRecorder(this.resourcesOf(cluster));
+      let response: PolicyResponse | undefined;
+      try {
+        response = apply(recorder.view as JsonObject, recordingCluster(cluster, clusterRecorder.view as ClusterResources));
+      } catch {
+        response = undefined;
+      }
+      recorder.stop();
+      clusterRecorder.stop();
+      if (response && !recorder.wrote && !clusterRecorder.wrote && response.patchedResource === recorder.view
+        && !response.rules.some((r) => r.status === 'error') && !holdsView(response.rules)) {
+        const kept = { ...response, patchedResource: resource };
+        this.store(policy, { reads: recorder.root, clusterReads: clusterRecorder.root, response: kept });
+        this.tracked++;
+        return kept;
+      }
+      this.unrecordable.add(policy);
+    }
+    const watch = this.watch(cluster);
+    watch.readResources = false;
+    const response = apply(resource, watch.view);
+    const key = this.keyOf(resource);
+    if (key === null) return response;
+    if (!watch.readResources) this.store(policy, { key, response });
+    else {
+      const clusterKey = this.clusterKeyOf(cluster);
+      if (clusterKey !== null) this.store(policy, { key, clusterKey, response });
+    }
+    return response;
+  }
+
+  /** The cluster's fields that hold evaluated resources, in one object (the same one per cluster). */
+  private resourcesOf(cluster: ClusterState): ClusterResources {
+    let held = this.held.get(cluster);
+    if (!held) {
+      const fields: Record<string, unknown> = {};
+      for (const key of CLUSTER_RESOURCE_FIELDS) if (typeof key === 'string' && key in cluster) fields[key] = cluster[key as keyof ClusterResources];
+      held = fields as ClusterResources;
+      this.held.set(cluster, held);
+    }
+    return held;
+  }
+
+  private watch(cluster: ClusterState): WatchedCluster {
+    let watched = this.watched.get(cluster);
+    if (!watched) {
+      const w: WatchedCluster = { view: cluster, readResources: false };
+      w.view = new Proxy(cluster, {
+        get(target, key, receiver) {
+          if (CLUSTER_RESOURCE_FIELDS.has(key)) w.readResources = true;
+          return Reflect.get(target, key, receiver);
+        },
+        has(target, key) {
+          if (CLUSTER_RESOURCE_FIELDS.has(key)) w.readResources = true;
+          return Reflect.has(target, key);
+        },
+        ownKeys(target) {
+          w.readResources = true;
+          return Reflect.ownKeys(target);
+        },
+      });
+      this.watched.set(cluster, (watched = w));
+    }
+    return watched;
+  }
+
+  private store(policy: JsonObject, entry: MemoEntry): void {
+    let list = this.entries.get(policy);
+    if (!list) this.entries.set(policy, (list = []));
+    list.push(entry);
     if (list.length > MEMO_PER_POLICY) list.shift();
   }
 }
@@ -318,6 +465,19 @@ function sameKind(a: JsonObject, b: JsonObject): boolean {
   return a === b || (a.kind === b.kind && a.apiVersion === b.apiVersion);
 }
 
+const GENERATING_KINDS = new Set(['GeneratingPolicy', 'NamespacedGeneratingPolicy']);
+
+/**
+ * Whether a policy's reads of the resource are recorded: not for generating policies and
+ * Kyverno policies with generate rules (their results carry objects built from the
+ * resource). A policy that does change the resource is recorded in vain (its response is
+ * computed again without: see ResponseMemo.evaluate).
+ */
+function tracksReads(policy: JsonObject, phase: number): boolean {
+  if (phase === PHASE.original || GENERATING_KINDS.has(String(policy.kind))) return false;
+  return !rulesOf(policy).some((r) => r.generate !== undefined);
+}
+
 export function evaluateResource(input: EvaluationInput, resource: JsonObject): ResourceEvaluation {
   const operation = operationFrom(input.values);
   const requestInfo = input.requestInfo ?? { roles: [], clusterRoles: [], userInfo: {} };
@@ -327,6 +487,8 @@ export function evaluateResource(input: EvaluationInput, resource: JsonObject): 
   const candidates = input.candidates
     ? input.candidates.selectsForRequest(subresourceTarget(resource, input.values)?.kind, resource)
     : undefined;
+  // Reads are recorded on a plain CREATE: values and old objects have their own ways in.
+  const trackable = operation === 'CREATE' && input.values === undefined;
   let current = resource;
   const responses: EngineResponse[] = [];
   // The CLI runs all MutatingPolicies in one engine call: each answer reports the resource
@@ -350,21 +512,19 @@ export function evaluateResource(input: EvaluationInput, resource: JsonObject): 
       if (phase === PHASE.original && IMAGE_VALIDATING_KINDS.has(String(policy.kind))) imageVerifications ??= new ImageVerificationContext();
       // Image-validating policies share verdicts within a run (imageVerifications): never reused.
       const memo = IMAGE_VALIDATING_KINDS.has(String(policy.kind)) ? undefined : input.memo;
-      const key = memo?.keyOf(given) ?? null;
-      let response = key === null ? undefined : memo?.get(policy, key);
-      if (!response) {
-        // No defensive copy per policy: applyPolicy leaves its request untouched (guarded by
-        // test/testing/evaluate-inputs.test.ts), and copying every resource for every policy
-        // was a measurable share of a corpus run.
-        response = (input.engine ?? applyPolicy)(policy, {
-          request: requestFor(given, operation, requestInfo, input.values),
-          cluster: input.cluster,
-          values: input.values,
-          now: input.now,
-          ...(imageVerifications ? { imageVerifications } : {}),
-        });
-        if (key !== null) memo?.set(policy, key, response);
-      }
+      // No defensive copy per policy: applyPolicy leaves its request untouched (guarded by
+      // test/testing/evaluate-inputs.test.ts), and copying every resource for every policy
+      // was a measurable share of a corpus run.
+      const apply = (resource: JsonObject, cluster: ClusterState) => (input.engine ?? applyPolicy)(policy, {
+        request: requestFor(resource, operation, requestInfo, input.values),
+        cluster,
+        values: input.values,
+        now: input.now,
+        ...(imageVerifications ? { imageVerifications } : {}),
+      });
+      const response = !memo
+        ? apply(given, input.cluster)
+        : memo.lookup(policy, given, input.cluster) ?? memo.evaluate(policy, given, input.cluster, trackable && tracksReads(policy, phase), apply);
       const patched = isObject(response.patchedResource) ? response.patchedResource : given;
       if (response.rules.length === 0 && !keepsUnmatchedResponse(policy)) continue;
       const answer: EngineResponse = { ...base, rules: response.rules, patchedResource: patched };

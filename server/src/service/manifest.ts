@@ -168,13 +168,16 @@ function inputsOf(targets: Target[], set: PolicySet, opts: ManifestOptions): Eva
   return { values: isExactJson(values) ? JSON.stringify(values) : `\u0000inexact ${++inexactValues}`, used, imageRegistry: opts.imageRegistry };
 }
 
-/** What a file's policy responses depend on besides the policy and the resource it is given. */
-interface MemoContext { values: string; exceptions: JsonObject[]; bindings: JsonObject[]; imageRegistry?: ImageRegistrySnapshot; now?: number }
+/**
+ * What a file's policy responses depend on besides the policy, the resource it is given and
+ * the file's manifests as cluster objects (the memo itself checks those it was told of).
+ */
+interface MemoContext { exceptions: JsonObject[]; bindings: JsonObject[]; imageRegistry?: ImageRegistrySnapshot; now?: number }
 
 const sameObjects = (a: readonly JsonObject[], b: readonly JsonObject[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 function sameContext(a: MemoContext, b: MemoContext): boolean {
-  return a.values === b.values && a.imageRegistry === b.imageRegistry && a.now === b.now && sameObjects(a.exceptions, b.exceptions) && sameObjects(a.bindings, b.bindings);
+  return a.imageRegistry === b.imageRegistry && a.now === b.now && sameObjects(a.exceptions, b.exceptions) && sameObjects(a.bindings, b.bindings);
 }
 
 function sameKind(a: JsonObject, b: JsonObject): boolean {
@@ -195,9 +198,10 @@ function sameInputs(a: EvaluationInputs, b: EvaluationInputs): boolean {
 export class ManifestResults {
   private last = new Map<string, { inputs: EvaluationInputs; evaluations: ManifestEvaluation[] }>();
   /**
-   * Per file, the policies' responses in its current context (manifest values, exceptions,
-   * bindings, registry snapshot): a change of policies alone (the first workspace scan
-   * reporting progress, an edited policy) evaluates only the policies it touches.
+   * Per file, the policies' responses in its current context (exceptions, bindings, registry
+   * snapshot): a change of policies alone (the first workspace scan reporting progress, an
+   * edited policy) evaluates only the policies it touches, and an edit of the manifest only
+   * the policies that read what it changed (ResponseMemo records each evaluation's reads).
    */
   private memos = new Map<string, { context: MemoContext; memo: ResponseMemo }>();
   /** Evaluations run (not reused) so far. */
@@ -221,7 +225,7 @@ export class ManifestResults {
       // Same values in the same order: the current documents take the place of the old ones.
       evaluations = hit.evaluations.map((ev, i) => ({ ...ev, pd: targets[i].pd, itemPath: targets[i].itemPath }));
     } else {
-      evaluations = evaluateTargets(targets, set, opts, this.memoFor(file.uri, inputs, set, opts));
+      evaluations = evaluateTargets(targets, set, opts, this.memoFor(file.uri, set, opts));
       this.evaluations++;
       // A mutation that changed a manifest's kind made every policy run after it (see evaluateResource).
       if (evaluations.some((ev) => ev.responses.some((r) => !sameKind(r.patchedResource, ev.resource)))) inputs.used = [...inputs.used, ...set.policies];
@@ -230,8 +234,8 @@ export class ManifestResults {
     return evaluations.flatMap((ev) => manifestDiagnostics(file, ev));
   }
 
-  private memoFor(uri: string, inputs: EvaluationInputs, set: PolicySet, opts: ManifestOptions): ResponseMemo {
-    const context: MemoContext = { values: inputs.values, exceptions: set.exceptions, bindings: set.bindings, imageRegistry: opts.imageRegistry, now: opts.now?.getTime() };
+  private memoFor(uri: string, set: PolicySet, opts: ManifestOptions): ResponseMemo {
+    const context: MemoContext = { exceptions: set.exceptions, bindings: set.bindings, imageRegistry: opts.imageRegistry, now: opts.now?.getTime() };
     const hit = this.memos.get(uri);
     if (hit && sameContext(hit.context, context)) return hit.memo;
     const memo = new ResponseMemo();
