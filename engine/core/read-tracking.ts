@@ -156,8 +156,10 @@ export class ReadRecorder {
       },
       getOwnPropertyDescriptor(t, key) {
         const descriptor = Reflect.getOwnPropertyDescriptor(t, key);
-        if (typeof key === 'symbol' || !descriptor || !('value' in descriptor)) return descriptor;
+        if (typeof key === 'symbol') return descriptor;
+        // Asking whether a key is there reads that it is (or is not).
         const value = recorder.valueFor(node, t, key, false);
+        if (!descriptor || !('value' in descriptor)) return descriptor;
         return descriptor.configurable ? { ...descriptor, value } : descriptor;
       },
       set: refuse,

@@ -86,3 +86,18 @@ test("CEL reads a recording view field by field, with integers as int64", () => 
   assert.ok(readsHold(recorder.root, { spec: { replicas: 2, ratio: 0.5, items: [1, 2] }, status: { x: 99 } }), 'status was never read');
   assert.ok(!readsHold(recorder.root, { spec: { replicas: 3, ratio: 0.5, items: [1, 2] }, status: { x: 1 } }));
 });
+
+test('asking whether a key is there is a read, when it is missing too', () => {
+  const { root } = record((v) => {
+    assert.ok(!Object.hasOwn(v.metadata, 'annotations'));
+    assert.ok(Object.hasOwn(v.metadata, 'labels'));
+  });
+  const annotated: Record<string, any> = resource();
+  annotated.metadata.annotations = {};
+  assert.ok(!readsHold(root, annotated));
+  const relabelled: Record<string, any> = resource();
+  relabelled.metadata.labels = { other: 'x' };
+  assert.ok(readsHold(root, relabelled), 'only the presence of labels was read');
+  delete relabelled.metadata.labels;
+  assert.ok(!readsHold(root, relabelled));
+});
