@@ -105,6 +105,15 @@ function recordingCluster(cluster: ClusterState, view: ClusterResources): Cluste
   });
 }
 
+/**
+ * A result the recording view itself caused: a view cannot be structured-cloned (V8's
+ * DataCloneError), which the engine reports as the rule's error. Other errors are the
+ * evaluation's own and depend on what it read like any other result.
+ */
+function failedOnView(rule: RuleResult): boolean {
+  return rule.status === 'error' && /could not be cloned/.test(rule.message ?? '');
+}
+
 /** A view of the cluster state that notes whether an evaluation looked at its resources. */
 interface WatchedCluster { view: ClusterState; readResources: boolean }
 
@@ -179,8 +188,8 @@ export class ResponseMemo {
 
   /**
    * Evaluates and keeps the response. `trackable`: the policy does not change the resource,
-   * so its reads can be recorded (a response that does not fit, such as one that looked at
-   * the cluster's resources, holds a view or has an error, is computed again without).
+   * so its reads can be recorded (a response that does not fit, one that changed the
+   * resource, holds a view or failed on one, is computed again without).
    */
   evaluate(policy: JsonObject, resource: JsonObject, cluster: ClusterState, trackable: boolean, apply: (resource: JsonObject, cluster: ClusterState) => PolicyResponse): PolicyResponse {
     if (trackable && !this.unrecordable.has(policy)) {
@@ -195,7 +204,7 @@ export class ResponseMemo {
       recorder.stop();
       clusterRecorder.stop();
       if (response && !recorder.wrote && !clusterRecorder.wrote && response.patchedResource === recorder.view
-        && !response.rules.some((r) => r.status === 'error') && !holdsView(response.rules)) {
+        && !response.rules.some(failedOnView) && !holdsView(response.rules)) {
         const kept = { ...response, patchedResource: resource };
         this.store(policy, { reads: recorder.root, clusterReads: clusterRecorder.root, response: kept });
         this.tracked++;
