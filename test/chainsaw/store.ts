@@ -63,6 +63,8 @@ export class ObjectStore {
     if (this.objects.has(key)) throw new KubeError(409, 'AlreadyExists', `${String(obj.kind)} "${String(meta.name)}" already exists`);
     const n = ++this.serial;
     const stored = clone(obj);
+    // The API server's namespace strategy: a new namespace is Active.
+    if (obj.kind === 'Namespace' && apiGroup(String(obj.apiVersion)) === '') stored.status = { phase: 'Active', ...asObject(stored.status) };
     stored.metadata = { ...meta, uid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), resourceVersion: String(n), generation: 1 };
     this.objects.set(key, stored);
     return clone(stored);
