@@ -18,6 +18,8 @@ import { matchResourceDescriptions } from '../engine/policy';
 import { asArray, asObject, jsonEqual } from '../engine/core/json';
 import type { AdmissionRequest, ClusterState, JsonObject } from '../engine/core/types';
 import { describeRef, refOf } from '../kube-api/errors';
+import { isNamespacedKind } from '../engine/kube';
+import { apiGroup } from '../engine/loader';
 import type { KubeClient } from '../kube-api/client';
 import { policyKey } from './generate-work';
 
@@ -74,7 +76,9 @@ export async function targetCandidates(client: KubeClient, policy: Json, log: (l
       const ns = policyNamespace ?? (typeof t.namespace === 'string' && !hasVariable(t.namespace) && !t.namespace.includes('*') ? t.namespace : undefined);
       const name = typeof t.name === 'string' && !hasVariable(t.name) && !/[*?]/.test(t.name) ? t.name : undefined;
       try {
-        if (name && (ns || policyNamespace === undefined)) add(await client.get({ apiVersion, kind, name, namespace: ns }));
+        // A GET needs the namespace of a namespaced kind; one given by a variable is only
+        // known per trigger, so those targets are listed (the engine picks them by name).
+        if (name && (ns || !isNamespacedKind(apiGroup(apiVersion), kind))) add(await client.get({ apiVersion, kind, name, namespace: ns }));
         else for (const o of await client.list(apiVersion, kind, ns)) add({ apiVersion, kind, ...o });
       } catch (e) {
         log(`mutate existing: policy ${policyKey(policy)} rule ${String(rule.name)}: cannot read ${kind} targets: ${(e as Error).message}`);

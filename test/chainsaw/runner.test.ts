@@ -54,3 +54,16 @@ test('a scenario runs through the webhook: the policy gets its status, a violati
     await scenario.close();
   }
 });
+
+test('mutate-existing targets: a literal name in a namespace given by a variable is found', async () => {
+  const { targetCandidates } = await import('../../webhook/mutate-existing');
+  const { StoreClient } = await import('./store');
+  const store = new ObjectStore();
+  store.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'secret-1', namespace: 'staging' } });
+  const policy = {
+    apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p' },
+    spec: { rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, mutate: { targets: [{ apiVersion: 'v1', kind: 'Secret', name: 'secret-1', namespace: '{{ request.object.metadata.namespace }}' }], patchStrategicMerge: { metadata: { labels: { foo: 'bar' } } } } }] },
+  };
+  const found = await targetCandidates(new StoreClient(store).asKubeClient(), policy, () => {});
+  assert.deepEqual(found.map((o) => [(o.metadata as { namespace?: string }).namespace, (o.metadata as { name?: string }).name]), [['staging', 'secret-1']]);
+});
