@@ -320,7 +320,12 @@ export class Scenario {
       const file = typeof templateResource(op.file, bindings) === 'string' ? String(templateResource(op.file, bindings)) : op.file;
       if (/[*?[]/.test(file) || /^https?:/.test(file)) throw new Unsupported(`file ${file}: globs and URLs are not read offline`);
       docs = readYaml(resolve(base, file));
-    } else if (isJsonObject(op.ref)) docs = [op.ref];
+    } else if (isJsonObject(op.ref)) {
+      // A reference names the object with flat fields.
+      const ref = op.ref;
+      if (ref.name === undefined) throw new Unsupported('a reference without a name (selected by labels)');
+      docs = [{ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, ...(ref.namespace !== undefined ? { namespace: ref.namespace } : {}) } }];
+    }
     else throw new Unsupported(`operation without file or resource`);
     const template = op.template !== false;
     return docs.filter(isJsonObject).map((d) => (template ? (templateResource(d, bindings) as JsonObject) : d));
