@@ -93,9 +93,11 @@ export function generateWork(policy: Json, request: AdmissionRequest, cluster: C
     }
     work.items.push({ action: 'create', policy: key, rule: result.name, synchronize, serverSideApply, operation: request.operation, trigger, resources });
   }
-  // A synchronized rule that matched the old object but not the new one: its downstream goes.
+  // A synchronized rule that applied to the old object but not to the new one (no longer
+  // matched, or its preconditions no longer hold: a skipped result): its downstream goes, as
+  // Kyverno's ApplyBackgroundChecks fails such a rule and syncTriggerAction deletes for it.
   if (request.operation === 'UPDATE' && request.oldObject && [...rules.values()].some((r) => asObject(r.generate).synchronize === true)) {
-    const matchedNow = new Set(results.map((r) => r.name));
+    const matchedNow = new Set(results.filter((r) => r.status !== 'skip').map((r) => r.name));
     for (const result of generation(policy, { ...request, object: request.oldObject }, cluster)) {
       const rule = rules.get(result.name);
       if (!rule || matchedNow.has(result.name) || result.status !== 'pass' || asObject(rule.generate).synchronize !== true) continue;

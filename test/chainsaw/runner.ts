@@ -215,7 +215,9 @@ export class Scenario {
       stored = this.store.create({ ...current!, metadata: meta });
     } else stored = this.store.replace(current!);
     if (reply.generation) {
-      cluster = this.cluster();
+      // The server process decides the work without the cluster's objects (the downstream
+      // generator reads the clone sources it needs), as in a cluster.
+      cluster = { ...this.cluster(), resources: [] };
       const request = stored ? { ...reply.generation.request, object: stored } : reply.generation.request;
       const work = runGeneration({ ...reply.generation, request }, cluster);
       this.log.push(...work.errors);

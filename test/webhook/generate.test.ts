@@ -136,3 +136,21 @@ test('generate work never changes the answer, and policies without generate rule
   assert.equal(withGeneration.body, plain.body);
   assert.equal(withGeneration.status, plain.status);
 });
+
+test('generateWork: an UPDATE after which a synchronized rule\'s preconditions no longer hold deletes its downstream (Kyverno fails the rule)', () => {
+  const policy = {
+    apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p' },
+    spec: { rules: [{
+      name: 'r', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] },
+      preconditions: { all: [{ key: '{{ request.object.metadata.labels.make || \'\' }}', operator: 'Equals', value: 'yes' }] },
+      generate: { synchronize: true, apiVersion: 'v1', kind: 'ConfigMap', name: 'made', namespace: 'n', data: { data: { a: 'b' } } },
+    }] },
+  };
+  const cm = (make: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'n', uid: 'u1', labels: { make } } });
+  const cluster = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
+  const request = (object: JsonObject, oldObject: JsonObject) => ({ operation: 'UPDATE' as const, object, oldObject, kind: { group: '', version: 'v1', kind: 'ConfigMap' }, namespace: 'n' });
+  const work = generateWork(policy, request(cm('no'), cm('yes')), cluster);
+  assert.deepEqual(work.items.map((i) => i.action), ['delete']);
+  // Still applying: nothing is deleted.
+  assert.deepEqual(generateWork(policy, request(cm('yes'), cm('yes')), cluster).items.map((i) => i.action), ['create']);
+});
