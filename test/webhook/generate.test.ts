@@ -148,7 +148,7 @@ test('generateWork: an UPDATE after which a synchronized rule\'s preconditions n
   };
   const cm = (make: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'n', uid: 'u1', labels: { make } } });
   const cluster = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
-  const request = (object: JsonObject, oldObject: JsonObject) => ({ operation: 'UPDATE' as const, object, oldObject, kind: { group: '', version: 'v1', kind: 'ConfigMap' }, namespace: 'n' });
+  const request = (object: JsonObject, oldObject: JsonObject): AdmissionRequest => ({ operation: 'UPDATE', object, oldObject, kind: { group: '', version: 'v1', kind: 'ConfigMap' }, namespace: 'n', requestInfo: { roles: [], clusterRoles: [], userInfo: {} } });
   const work = generateWork(policy, request(cm('no'), cm('yes')), cluster);
   assert.deepEqual(work.items.map((i) => i.action), ['delete']);
   // Still applying: nothing is deleted.
