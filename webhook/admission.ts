@@ -181,18 +181,25 @@ export function blockedMessage(request: AdmissionRequest, responses: PolicyRespo
   return `\n\nresource ${resourceLabel(request)} was blocked due to the following policies \n\n${lines.join('\n')}\n`;
 }
 
+/** ValidatingPolicy and ImageValidatingPolicy kinds: their own handlers word the answer. */
+const CEL_VALIDATING_KIND = /^(Namespaced)?(Image)?ValidatingPolicy$/;
+const isCelValidating = (policy: JsonObject | undefined) => String(policy?.apiVersion ?? '').startsWith('policies.kyverno.io/') && CEL_VALIDATING_KIND.test(String(policy?.kind ?? ''));
+
 /**
- * Kyverno's ImageValidatingPolicy handler (validationResponse): a failed or errored policy
- * denies under the Deny action and warns under Warn, worded "Policy <name> failed: <message>"
- * ("error" for an error); several denials are joined as multierr does.
+ * Kyverno's ValidatingPolicy and ImageValidatingPolicy handlers (vpol and ivpol
+ * admissionResponse): each failed or errored rule denies under the Deny action and warns under
+ * Warn, worded "Policy <name> failed: <message>" ("error" for an error); several denials are
+ * joined as multierr does.
  */
-function imageValidatingVerdict(policies: readonly JsonObject[], responses: PolicyResponse[]): { errors: string[]; warnings: string[] } {
+function celValidationVerdict(policies: readonly JsonObject[], responses: PolicyResponse[]): { errors: string[]; warnings: string[] } {
   const errors: string[] = [];
   const warnings: string[] = [];
   responses.forEach((r, i) => {
     const policy = policies[i];
-    if (!/^(Namespaced)?ImageValidatingPolicy$/.test(String(policy?.kind ?? ''))) return;
-    const actions = Array.isArray(asObject(policy.spec).validationActions) ? (asObject(policy.spec).validationActions as unknown[]) : [];
+    if (!isCelValidating(policy)) return;
+    // Kyverno's ValidationActions(): Deny when none is given.
+    const given = asObject(policy.spec).validationActions;
+    const actions = Array.isArray(given) && given.length > 0 ? (given as unknown[]) : ['Deny'];
     for (const rule of r.rules) {
       if (rule.status !== 'fail' && rule.status !== 'error') continue;
       const text = `Policy ${r.policy.name} ${rule.status === 'fail' ? 'failed' : 'error'}: ${rule.message}`;
@@ -291,14 +298,16 @@ export function answerAdmissionReview(
     // Cut inside the last policy: its rules ended with deadline errors, which are no answer.
     if (deadlinePassed()) throw deadlineExceeded(started, responses.length - 1, policies.length);
   });
-  const blocked = path === 'validate' && responses.some((r) => r.rules.some(isBlocking));
-  const images = path === 'validate' ? imageValidatingVerdict(policies, responses) : { errors: [], warnings: [] };
+  // Classic policies block with Kyverno's resource webhook message; CEL validating ones with their handlers'.
+  const classic = path === 'validate' ? responses.filter((_, i) => !isCelValidating(policies[i])) : [];
+  const blocked = classic.some((r) => r.rules.some(isBlocking));
+  const images = path === 'validate' ? celValidationVerdict(policies, responses) : { errors: [], warnings: [] };
   const denied = blocked || images.errors.length > 0;
   // As Kyverno: a denied request carries the denial, not warnings.
   const warnings = denied ? [] : images.warnings.length ? [...warningsOf(path, policies, responses), ...images.warnings] : warningsOf(path, policies, responses);
   if (path === 'validate') {
     const response: JsonObject = { uid, allowed: !denied };
-    if (denied) response.status = { code: 403, message: blocked ? blockedMessage(request, responses) : images.errors.join('; ') };
+    if (denied) response.status = { code: 403, message: blocked ? blockedMessage(request, classic) : images.errors.join('; ') };
     if (warnings.length) response.warnings = warnings;
     return { status: 200, body: reviewEnvelope(response), responses };
   }
