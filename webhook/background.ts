@@ -37,6 +37,8 @@ import type { BackgroundRequest, GeneratedItem } from './protocol';
 import { policyKinds, policyVersion } from './scan';
 import { MANAGED_BY } from './configurations';
 import { ruleMatchesRequest } from '../engine/match';
+import { backgroundFailedEvent, backgroundSuccessEvents, resourceGenerationEvent, type EventInfo } from './event-info';
+import type { EventWriter } from './events';
 
 type Json = Record<string, unknown>;
 
@@ -82,6 +84,8 @@ export interface BackgroundControllerOptions {
   hold?: boolean;
   /** Triggers looked at per rule on a policy event (default 5000, as the background scan). */
   maxTriggers?: number;
+  /** Where Kyverno's background events go (sources kyverno-generate and kyverno-mutate). */
+  events?: Pick<EventWriter, 'add'>;
 }
 
 const meta = (o: Json | undefined): Json => asObject(o?.metadata);
@@ -274,6 +278,23 @@ export class BackgroundController {
       () => false,
     );
     return this.persistent;
+  }
+
+  /**
+   * A downstream object was created (the generator tells us): Kyverno's events for it, one
+   * PolicyApplied on the object and one on the policy (written with generateSuccessEvents).
+   */
+  generated(policy: string, rule: string, created: JsonObject): void {
+    const found = this.findPolicy(policy);
+    const ref = resourceSpec(created);
+    delete ref.uid;
+    const events: EventInfo[] = [resourceGenerationEvent(policy, rule, ref)];
+    if (found) events.push(...backgroundSuccessEvents('kyverno-generate', found, [ref]));
+    this.opts.events?.add(events);
+  }
+
+  private findPolicy(key: string): JsonObject | undefined {
+    return this.opts.current().policies.find((p) => (p.kind === 'ClusterPolicy' || p.kind === 'Policy') && policyKey(p) === key && (!key.includes('/') || p.kind === 'Policy'));
   }
 
   /** Admission work from the server processes (any replica). */
@@ -507,8 +528,8 @@ export class BackgroundController {
   /** Does one job now; resolves with one line per failure. */
   private async run(job: BackgroundJob): Promise<string[]> {
     const { client, log, generator } = this.opts;
-    const { policies, exceptions } = this.opts.current();
-    const found = policies.find((p) => (p.kind === 'ClusterPolicy' || p.kind === 'Policy') && policyKey(p) === job.policy && (!job.policy.includes('/') || p.kind === 'Policy'));
+    const { exceptions } = this.opts.current();
+    const found = this.findPolicy(job.policy);
     if (!found) {
       log(`background: ${jobText(job)}: the policy is gone; dropped`);
       return [];
@@ -523,14 +544,28 @@ export class BackgroundController {
       }
       request = backgroundRequest(trigger);
     }
-    if (job.type === 'generate') return generator.process({ action: 'request', type: 'generate', policy, rules: job.rule ? job.rule.split(',') : [], request }, exceptions);
+    if (job.type === 'generate') {
+      const failures = await generator.process({ action: 'request', type: 'generate', policy, rules: job.rule ? job.rule.split(',') : [], request }, exceptions);
+      // Kyverno's PolicyError on the policy, related to the trigger, per failed rule (a job
+      // of several rules names none: our failures are not split by rule).
+      if (failures.length) this.opts.events?.add([backgroundFailedEvent('kyverno-generate', found, job.rule.includes(',') ? '' : job.rule, job.resource, failures.join('; '))]);
+      return failures;
+    }
     if (request.operation === 'CREATE' && job.request) {
       // As Kyverno: a CREATE's trigger is read back once stored (the webhook answered before that).
       const stored = await generator.waitForTrigger(job.resource);
       if (!stored) return [`the trigger ${describeRef({ apiVersion: job.resource.apiVersion, kind: job.resource.kind, name: job.resource.name, namespace: job.resource.namespace })} was not stored`];
       request = { ...request, object: stored };
     }
-    return (await mutateExisting(client, policy, request, exceptions, log, job.rule ? job.rule.split(',') : undefined)).failures;
+    const outcome = await mutateExisting(client, policy, request, exceptions, log, job.rule ? job.rule.split(',') : undefined);
+    // Kyverno's mutate-existing events: per target written, a PolicyApplied on the policy, or
+    // a PolicyError when the write failed; targets named by kind, namespace and name.
+    for (const w of outcome.writes) {
+      const m = meta(w.target);
+      const target = { apiVersion: '', kind: String(w.target.kind ?? ''), name: String(m.name ?? ''), ...(typeof m.namespace === 'string' && m.namespace ? { namespace: m.namespace } : {}) };
+      this.opts.events?.add(w.error === undefined ? backgroundSuccessEvents('kyverno-mutate', found, [target]) : [backgroundFailedEvent('kyverno-mutate', found, w.rule, target, w.error)]);
+    }
+    return outcome.failures;
   }
 
   /**

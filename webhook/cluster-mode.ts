@@ -64,8 +64,9 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
   // One abort listener per open watch (a dozen kinds) and per retry wait: more than Node's
   // default warning threshold of 10 at once, none of them leaked.
   setMaxListeners(64, stopping.signal);
-  const generator = new DownstreamGenerator({ client, log });
-  const events = new EventWriter(client, log, { omit: opts.omitEvents ?? [] });
+  // The generator tells the background controller what it created (Kyverno's generate events).
+  const generator = new DownstreamGenerator({ client, log, onCreated: (policy, rule, created) => background.generated(policy, rule, created) });
+  const events = new EventWriter(client, log, { omit: opts.omitEvents ?? [], successEvents: opts.successEvents === true });
   let reports: { add(items: ReportItem[]): void } | undefined;
   let run: InClusterRun | undefined;
   const background = new BackgroundController({
@@ -75,6 +76,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     generator,
     current: () => run?.current() ?? { policies: [], exceptions: [] },
     hold: opts.holdBackground,
+    events,
   });
   const server = await startWebhookServer({
     ...opts.server,
