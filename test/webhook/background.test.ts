@@ -13,6 +13,7 @@ import { DownstreamGenerator } from '../../webhook/generate';
 import { firedMutateExistingRules, mutateExisting } from '../../webhook/mutate-existing';
 import { runGeneration } from '../../webhook/generate-work';
 import { FakeApi } from './fake-api';
+import type { EventInfo } from '../../webhook/event-info';
 
 const meta = (o: JsonObject | undefined) => (o?.metadata ?? {}) as JsonObject;
 const labels = (o: JsonObject | undefined) => (meta(o).labels ?? {}) as Record<string, string>;
@@ -148,5 +149,64 @@ test('work for a policy that is gone is dropped', async () => {
   await bg.idle();
   assert.ok(lines.some((l) => /the policy is gone; dropped/.test(l)), lines.join('\n'));
   assert.equal(labels(api.find('ConfigMap', 'a', 'apps'))['stamped-by'], undefined);
+  await bg.close();
+});
+
+test('background events: a mutated target gives PolicyApplied on the policy, a refused write a PolicyError naming the rule', async () => {
+  const api = seeded();
+  const events: EventInfo[] = [];
+  const { bg } = controller(api, [STAMP], { events: { add: (e) => events.push(...e) }, maxBackoffMs: 1 });
+  api.failures.replace = [new KubeError(422, 'Invalid', 'label value too long')];
+  bg.submit([{ action: 'request', type: 'mutate', policy: STAMP, rules: ['stamp'], request: createRequest(cm('trigger-1', {})) }]);
+  await bg.idle();
+  await new Promise((r) => setTimeout(r, 50));
+  await bg.idle();
+  const failed = events.find((e) => e.reason === 'PolicyError');
+  assert.ok(failed, JSON.stringify(events));
+  assert.equal(failed.source, 'kyverno-mutate');
+  assert.equal(failed.message, 'policy stamp/stamp error: label value too long');
+  assert.deepEqual(failed.related, { apiVersion: '', kind: 'ConfigMap', name: 'a', namespace: 'apps' });
+  const applied = events.find((e) => e.reason === 'PolicyApplied');
+  assert.ok(applied, 'the retry succeeded');
+  assert.deepEqual([applied.action, applied.message, applied.regarding.name, applied.related?.name], ['Resource Mutated', 'resource mutated', 'stamp', 'a']);
+  await bg.close();
+});
+
+test('mutate existing: a target of the status subresource is written through /status', async () => {
+  const api = seeded();
+  const policy = JSON.parse(JSON.stringify(STAMP)) as JsonObject;
+  const mutate = ((policy.spec as JsonObject).rules as JsonObject[])[0].mutate as JsonObject;
+  (mutate.targets as JsonObject[])[0].kind = 'ConfigMap/status';
+  const out = await mutateExisting(api, policy, createRequest(cm('trigger-1', {})), [], () => {});
+  assert.deepEqual(out.mutated, ['ConfigMap apps/a']);
+  assert.ok(api.calls.includes('replace ConfigMap/apps/a/status'), api.calls.join('\n'));
+  assert.ok(!api.calls.includes('replace ConfigMap/apps/a'));
+});
+
+test('background events: generating an object gives PolicyApplied on it and on the policy; a failed rule a PolicyError related to the trigger', async () => {
+  const api = seeded();
+  const gen: JsonObject = {
+    apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'gen', uid: 'gen-uid' },
+    spec: { rules: [{ name: 'copy', match: { any: [{ resources: { kinds: ['ConfigMap'], names: ['trigger*'] } }] }, generate: { apiVersion: 'v1', kind: 'Secret', name: 'made', namespace: 'apps', data: { data: { k: 'dg==' } } } }] },
+  };
+  const events: EventInfo[] = [];
+  const lines: string[] = [];
+  let bg: BackgroundController | undefined;
+  const generator = new DownstreamGenerator({ client: api, log: (l) => lines.push(l), backoffMs: 1, triggerWaitMs: 200, onCreated: (p, r, o) => bg!.generated(p, r, o) });
+  bg = new BackgroundController({ client: api, namespace: 'kyverno-studio', log: (l) => lines.push(l), generator, current: () => ({ policies: [gen], exceptions: [] }), backoffMs: 1, maxBackoffMs: 1, events: { add: (e) => events.push(...e) } });
+  api.failures.create = [new KubeError(403, 'Forbidden', 'secrets is forbidden')];
+  bg.submit([{ action: 'request', type: 'generate', policy: gen, rules: ['copy'], request: createRequest(cm('trigger-1', {})) }]);
+  await bg.idle();
+  await new Promise((r) => setTimeout(r, 50));
+  await bg.idle();
+  assert.ok(api.find('Secret', 'made', 'apps'), lines.join('\n'));
+  const failed = events.find((e) => e.reason === 'PolicyError')!;
+  assert.match(failed.message, /^policy gen\/copy error: .*forbidden/);
+  assert.deepEqual([failed.regarding.uid, failed.related?.kind, failed.related?.name], ['gen-uid', 'ConfigMap', 'trigger-1']);
+  const applied = events.filter((e) => e.reason === 'PolicyApplied');
+  assert.deepEqual(applied.map((e) => [e.regarding.kind, e.regarding.name, e.action, e.message]), [
+    ['Secret', 'made', 'None', 'Created Secret made as a result of applying policy gen/copy'],
+    ['ClusterPolicy', 'gen', 'Resource Generated', 'resource generated'],
+  ]);
   await bg.close();
 });
