@@ -18,6 +18,30 @@ import { BackgroundController } from './background';
 import type { EventReason } from './event-info';
 import type { ReportItem } from './reports';
 import { parseResourceFilters } from './resource-filters';
+import { readFileSync } from 'node:fs';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { serviceAccountOfToken } from './user-filters';
+
+/**
+ * The service account this process acts as, from its credentials: the token of its kubeconfig
+ * user or the pod's token file. Undefined for other credentials (client certificates, static
+ * tokens): then only `--background-service-account` names it. `serve --in-cluster` uses it;
+ * local mode does not (the developer's own requests come with the same credentials).
+ */
+export function ownServiceAccount(config: KubeConfig): string | undefined {
+  const user = config.getCurrentUser();
+  if (!user) return undefined;
+  let token = user.token;
+  const file = (user.authProvider?.config as { tokenFile?: string } | undefined)?.tokenFile;
+  if (!token && file) {
+    try {
+      token = readFileSync(file, 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  }
+  return serviceAccountOfToken(token);
+}
 
 export interface ClusterModeOptions {
   client: KubeClient;
@@ -78,8 +102,11 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     hold: opts.holdBackground,
     events,
   });
+  const backgroundUser = opts.server.backgroundUser;
+  if (backgroundUser) log(`background work is written as ${backgroundUser}: its requests do not queue generate or mutate-existing work for rules with skipBackgroundRequests (the default)`);
   const server = await startWebhookServer({
     ...opts.server,
+    backgroundUser,
     log,
     onReportable: (items) => reports?.add(items.map((i) => ({ ...i, time: Date.now() / 1000 }))),
     onGenerated: (items) => background.submit(items),
