@@ -101,6 +101,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     current: () => run?.current() ?? { policies: [], exceptions: [] },
     hold: opts.holdBackground,
     events,
+    reconcileIntervalMs: opts.backgroundScanIntervalMs,
   });
   const backgroundUser = opts.server.backgroundUser;
   if (backgroundUser) log(`background work is written as ${backgroundUser}: its requests do not queue generate or mutate-existing work for rules with skipBackgroundRequests (the default)`);

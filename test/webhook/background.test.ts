@@ -210,3 +210,75 @@ test('background events: generating an object gives PolicyApplied on it and on t
   ]);
   await bg.close();
 });
+
+test('retries: Kyverno\'s limit (retryCount past 3 at a failure) ends the work after 5 attempts', async () => {
+  const api = seeded();
+  api.failures.replace = Array.from({ length: 8 }, () => new KubeError(409, 'Conflict', 'the object has been modified'));
+  const { bg, lines } = controller(api, [STAMP], { maxBackoffMs: 1 });
+  bg.submit([{ action: 'request', type: 'mutate', policy: STAMP, rules: ['stamp'], request: createRequest(cm('trigger-1', {})) }]);
+  for (let i = 0; i < 20 && !lines.some((l) => /giving up/.test(l)); i++) {
+    await bg.idle();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(api.calls.filter((c) => c === 'replace ConfigMap/apps/a').length, 5, lines.join('\n'));
+  assert.ok(lines.some((l) => /failed 5 times; giving up/.test(l)), lines.join('\n'));
+  await bg.close();
+});
+
+const ON_UPDATE: JsonObject = { ...STAMP, metadata: { name: 'stamp', creationTimestamp: '2020-01-01T00:00:00Z' }, spec: { ...(STAMP.spec as JsonObject), mutateExistingOnPolicyUpdate: true } };
+
+async function leading(bg: BackgroundController, policies: JsonObject[]): Promise<AbortController> {
+  const lead = new AbortController();
+  bg.lead(lead.signal);
+  await bg.onPolicies(policies);
+  await bg.idle();
+  return lead;
+}
+
+test('periodic reconciliation: the leader applies mutateExistingOnPolicyUpdate rules to existing triggers again each interval', async () => {
+  const api = seeded();
+  const { bg } = controller(api, [ON_UPDATE]);
+  const lead = await leading(bg, [ON_UPDATE]);
+  assert.equal(labels(api.find('ConfigMap', 'a', 'apps'))['stamped-by'], 'trigger-1', 'on the policy event');
+  // Someone takes the stamp off; the next pass puts it back.
+  const a = api.find('ConfigMap', 'a', 'apps')!;
+  api.put({ ...a, metadata: { ...meta(a), labels: { target: 'yes' } } });
+  await bg.reconcile();
+  await bg.idle();
+  assert.equal(labels(api.find('ConfigMap', 'a', 'apps'))['stamped-by'], 'trigger-1');
+  lead.abort();
+  await bg.close();
+});
+
+test('periodic reconciliation: no second request while mutate work for the trigger is pending; a young policy without the policy-level flag waits', async () => {
+  const api = seeded();
+  const { bg } = controller(api, [ON_UPDATE], { backoffMs: 60_000 });
+  api.failures.replace = [new KubeError(409, 'Conflict', 'the object has been modified')];
+  const lead = await leading(bg, [ON_UPDATE]);
+  assert.equal(api.calls.filter((c) => c.startsWith('replace')).length, 1, 'the first attempt failed and waits for its retry');
+  await bg.reconcile();
+  await bg.idle();
+  assert.equal(api.calls.filter((c) => c.startsWith('replace')).length, 1, 'the pending work is not doubled');
+  lead.abort();
+  await bg.close();
+
+  // Rule-level flag only, policy created just now: Kyverno's canBackgroundProcess leaves it to the next pass after the interval.
+  const ruleLevel = JSON.parse(JSON.stringify(STAMP)) as JsonObject;
+  ((((ruleLevel.spec as JsonObject).rules as JsonObject[])[0]).mutate as JsonObject).mutateExistingOnPolicyUpdate = true;
+  (ruleLevel.metadata as JsonObject).creationTimestamp = new Date().toISOString();
+  const api2 = seeded();
+  const second = controller(api2, [ruleLevel], { reconcileIntervalMs: 3_600_000 });
+  const lead2 = await leading(second.bg, []);
+  await second.bg.onPolicies([ruleLevel]);
+  await second.bg.idle();
+  const a = api2.find('ConfigMap', 'a', 'apps')!;
+  api2.put({ ...a, metadata: { ...meta(a), labels: { target: 'yes' } } });
+  await second.bg.reconcile();
+  await second.bg.idle();
+  assert.equal(labels(api2.find('ConfigMap', 'a', 'apps'))['stamped-by'], undefined, 'young policy: skipped by the periodic pass');
+  await second.bg.reconcile(Date.now() + 3_600_001);
+  await second.bg.idle();
+  assert.equal(labels(api2.find('ConfigMap', 'a', 'apps'))['stamped-by'], 'trigger-1', 'older than the interval: processed');
+  lead2.abort();
+  await second.bg.close();
+});
