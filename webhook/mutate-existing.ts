@@ -88,7 +88,9 @@ export async function targetCandidates(client: KubeClient, policy: Json, log: (l
       const ns = policyNamespace ?? (typeof t.namespace === 'string' && !hasVariable(t.namespace) && !t.namespace.includes('*') ? t.namespace : undefined);
       const name = typeof t.name === 'string' && !hasVariable(t.name) && !/[*?]/.test(t.name) ? t.name : undefined;
       try {
-        if (name && (ns || policyNamespace === undefined)) add(await client.get({ apiVersion, kind, name, namespace: ns }));
+        // A GET needs the namespace too (Kyverno's getTargets lists when either is not literal): a
+        // namespace given by a variable is not known yet, and one left out means every namespace.
+        if (name && ns) add(await client.get({ apiVersion, kind, name, namespace: ns }));
         else for (const o of await client.list(apiVersion, kind, ns)) add({ apiVersion, kind, ...o });
       } catch (e) {
         log(`mutate existing: policy ${policyKey(policy)} rule ${String(rule.name)}: cannot read ${kind} targets: ${(e as Error).message}`);

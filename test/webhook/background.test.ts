@@ -282,3 +282,14 @@ test('periodic reconciliation: no second request while mutate work for the trigg
   lead2.abort();
   await second.bg.close();
 });
+
+test('mutate existing: a literal target name in a namespace given by a variable is looked up by listing, not in "default"', async () => {
+  const api = seeded();
+  const policy = JSON.parse(JSON.stringify(STAMP)) as JsonObject;
+  const target = ((((policy.spec as JsonObject).rules as JsonObject[])[0].mutate as JsonObject).targets as JsonObject[])[0];
+  delete target.selector;
+  target.name = 'a';
+  const out = await mutateExisting(api, policy, createRequest(cm('trigger-1', {})), [], () => {});
+  assert.deepEqual(out.mutated, ['ConfigMap apps/a']);
+  assert.ok(api.calls.includes('list ConfigMap/*'), api.calls.join('\n'));
+});
