@@ -115,11 +115,12 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     for (let i = 0; i < answer.responses.length; i++) ruleOutcomes(policies[i], answer.responses[i], outcomes);
     const operation = typeof request.operation === 'string' ? request.operation : '';
     const policyOf = (r: PolicyResponse): Json | undefined => policies[answer.responses.indexOf(r)];
+    const exceptionOf = (name: string) => cluster.exceptions.find((e) => asObject(e.metadata).name === name);
     const events = answer.status !== 200 || !msg.events
       ? undefined
       : msg.events === 'scan'
-        ? scanEvents(answer.responses, policyOf, subject, msg.successEvents === true)
-        : admissionEvents(answer.responses, policyOf, subject, response.allowed === false, msg.successEvents === true);
+        ? scanEvents(answer.responses, policyOf, subject, msg.successEvents === true, exceptionOf)
+        : admissionEvents(answer.responses, policyOf, subject, response.allowed === false, msg.successEvents === true, exceptionOf);
     // Generate rules fire only for requests that were admitted and will be stored (Kyverno's
     // validating webhook hands them to its background controller the same way).
     const background = msg.generate && msg.path === 'validate' && response.allowed === true && request.dryRun !== true;

@@ -7,10 +7,13 @@
  * - a rule failed or errored: a PolicyViolation on the policy for each failed/errored rule
  *   ("Resource Blocked" when the request was denied), and, when not denied, a PolicyViolation
  *   on the resource for every rule of that policy;
- * - otherwise, unless a rule was skipped: PolicyApplied on the policy (only written with
- *   `generateSuccessEvents`, off by default in Kyverno's configuration).
+ * - otherwise, when a rule was skipped by PolicyExceptions (and the request not denied):
+ *   PolicySkipped on each exception and on the policy;
+ * - otherwise: PolicyApplied on the policy (only written with `generateSuccessEvents`, off
+ *   by default in Kyverno's configuration).
  * Background scans (source `kyverno-scan`): for each rule neither passed nor skipped, a
- * PolicyViolation on the resource and one on the policy.
+ * PolicyViolation on the resource and one on the policy; the exception events of skipped
+ * rules. The background controller's events (generate, mutate existing) are built below.
  */
 import type { JsonObject, PolicyResponse, RuleResult } from '../engine/core/types';
 import { asObject } from '../engine/core/json';
@@ -95,12 +98,58 @@ function policyAppliedEvent(source: EventSource, response: PolicyResponse, polic
   return onPolicy(response, policy, resource, { reason: 'PolicyApplied', action: mutates ? 'Resource Mutated' : 'Resource Passed', source, message, type: 'Normal' });
 }
 
+/** Finds a PolicyException by the name a rule result gives (for its namespace and UID). */
+export type ExceptionLookup = (name: string) => JsonObject | undefined;
+
+/** Kyverno's resourceKey: Kind/namespace/name, or Kind/name. */
+function resourceKey(resource: ObjectReference): string {
+  return resource.namespace ? `${resource.kind}/${resource.namespace}/${resource.name}` : `${resource.kind}/${resource.name}`;
+}
+
+/**
+ * Kyverno's NewPolicyExceptionEvents (ClusterPolicy and Policy only): a PolicySkipped on each
+ * exception that let the resource through a rule, and one on the policy naming them all.
+ */
+export function policyExceptionEvents(source: EventSource, response: PolicyResponse, policy: JsonObject | undefined, resource: ObjectReference, rule: RuleResult, exceptionOf: ExceptionLookup): EventInfo[] {
+  const kind = response.policy.kind;
+  if (kind !== 'ClusterPolicy' && kind !== 'Policy') return [];
+  const p = response.policy;
+  const ruleKey = p.namespace ? `${p.namespace}/${p.name}/${rule.name}` : `${p.name}/${rule.name}`;
+  const events: EventInfo[] = [];
+  const names: string[] = [];
+  for (const name of rule.exceptions ?? []) {
+    const m = asObject(exceptionOf(name)?.metadata);
+    const ns = typeof m.namespace === 'string' ? m.namespace : '';
+    names.push(`${ns}/${name}`);
+    events.push({
+      regarding: { apiVersion: 'kyverno.io/v2', kind: 'PolicyException', name, ...(ns ? { namespace: ns } : {}), ...(typeof m.uid === 'string' ? { uid: m.uid } : {}) },
+      related: resource,
+      reason: 'PolicySkipped',
+      action: 'Resource Passed',
+      source,
+      message: `resource ${resourceKey(resource)} was skipped from policy rule ${ruleKey}`,
+    });
+  }
+  const uid = asObject(policy?.metadata).uid;
+  events.push({
+    regarding: { apiVersion: 'kyverno.io/v1', kind, name: p.name, ...(p.namespace ? { namespace: p.namespace } : {}), ...(typeof uid === 'string' ? { uid } : {}) },
+    related: resource,
+    reason: 'PolicySkipped',
+    action: 'Resource Passed',
+    source,
+    message: `resource ${resourceKey(resource)} was skipped from rule ${rule.name} due to policy exceptions ${names.join(', ')}`,
+  });
+  return events;
+}
+
+const isException = (r: RuleResult) => r.status === 'skip' && (r.exceptions?.length ?? 0) > 0;
+
 /**
  * Events for one admission review. `policies` finds each response's policy (for its UID);
  * `blocked`: the request was denied (then only the responses of enforcing policies count, as
  * Kyverno passes its enforce responses).
  */
-export function admissionEvents(responses: PolicyResponse[], policyOf: (r: PolicyResponse) => JsonObject | undefined, resource: JsonObject, blocked: boolean, successEvents: boolean): EventInfo[] {
+export function admissionEvents(responses: PolicyResponse[], policyOf: (r: PolicyResponse) => JsonObject | undefined, resource: JsonObject, blocked: boolean, successEvents: boolean, exceptionOf: ExceptionLookup = () => undefined): EventInfo[] {
   const subject = resourceReference(resource);
   if (!subject.name) return [];
   const events: EventInfo[] = [];
@@ -113,7 +162,9 @@ export function admissionEvents(responses: PolicyResponse[], policyOf: (r: Polic
         if (failed(rule)) events.push(policyFailEvent('kyverno-admission', response, policy, subject, rule, blocked));
         if (!blocked) events.push(resourceViolationEvent('kyverno-admission', response, subject, rule));
       }
-    } else if (!response.rules.some((r) => r.status === 'skip') && successEvents) {
+    } else if (response.rules.some((r) => r.status === 'skip')) {
+      if (!blocked) for (const rule of response.rules) if (isException(rule)) events.push(...policyExceptionEvents('kyverno-admission', response, policy, subject, rule, exceptionOf));
+    } else if (successEvents) {
       events.push(policyAppliedEvent('kyverno-admission', response, policy, subject));
     }
   }
@@ -121,7 +172,7 @@ export function admissionEvents(responses: PolicyResponse[], policyOf: (r: Polic
 }
 
 /** Events for one background-scan evaluation (Kyverno's reports controller). */
-export function scanEvents(responses: PolicyResponse[], policyOf: (r: PolicyResponse) => JsonObject | undefined, resource: JsonObject, successEvents: boolean): EventInfo[] {
+export function scanEvents(responses: PolicyResponse[], policyOf: (r: PolicyResponse) => JsonObject | undefined, resource: JsonObject, successEvents: boolean, exceptionOf: ExceptionLookup = () => undefined): EventInfo[] {
   const subject = resourceReference(resource);
   const events: EventInfo[] = [];
   for (const response of responses) {
@@ -131,6 +182,7 @@ export function scanEvents(responses: PolicyResponse[], policyOf: (r: PolicyResp
       events.push(resourceViolationEvent('kyverno-scan', response, subject, rule));
       events.push(policyFailEvent('kyverno-scan', response, policy, subject, rule, false));
     }
+    for (const rule of response.rules) if (isException(rule)) events.push(...policyExceptionEvents('kyverno-scan', response, policy, subject, rule, exceptionOf));
     if (successEvents && response.rules.length && !response.rules.some((r) => r.status === 'fail')) events.push(policyAppliedEvent('kyverno-scan', response, policy, subject));
   }
   return events;

@@ -170,3 +170,40 @@ test('background events: Kyverno\'s shapes for generate and mutate existing', ()
   assert.equal(eventObject(created, 'host', 0, microTime).type, 'Normal');
   assert.equal((eventObject(created, 'host', 0, microTime).metadata as { namespace: string }).namespace, 'team', 'written beside the generated object');
 });
+
+test('PolicyExceptions: a rule skipped by exceptions gives PolicySkipped on each exception and on the policy (admission when not blocked, scans)', () => {
+  const skipped: PolicyResponse = {
+    ...response([['a', 'pass']]),
+    rules: [{ name: 'a', type: 'Validation', status: 'skip', message: 'rule skipped due to policy exception', exceptions: ['allow-ci', 'allow-ops'] } as PolicyResponse['rules'][number]],
+  };
+  const exceptionOf = (name: string) => (name === 'allow-ci' ? { metadata: { name, namespace: 'policies', uid: 'eu' } } : undefined);
+  const events = admissionEvents([skipped], of, pod, false, false, exceptionOf);
+  assert.deepEqual(events, [
+    {
+      regarding: { apiVersion: 'kyverno.io/v2', kind: 'PolicyException', name: 'allow-ci', namespace: 'policies', uid: 'eu' },
+      related: { apiVersion: 'v1', kind: 'Pod', name: 'p', namespace: 'team', uid: 'u1' },
+      reason: 'PolicySkipped', action: 'Resource Passed', source: 'kyverno-admission',
+      message: 'resource Pod/team/p was skipped from policy rule require-team/a',
+    },
+    {
+      regarding: { apiVersion: 'kyverno.io/v2', kind: 'PolicyException', name: 'allow-ops' },
+      related: { apiVersion: 'v1', kind: 'Pod', name: 'p', namespace: 'team', uid: 'u1' },
+      reason: 'PolicySkipped', action: 'Resource Passed', source: 'kyverno-admission',
+      message: 'resource Pod/team/p was skipped from policy rule require-team/a',
+    },
+    {
+      regarding: { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', name: 'require-team', uid: 'pu' },
+      related: { apiVersion: 'v1', kind: 'Pod', name: 'p', namespace: 'team', uid: 'u1' },
+      reason: 'PolicySkipped', action: 'Resource Passed', source: 'kyverno-admission',
+      message: 'resource Pod/team/p was skipped from rule a due to policy exceptions policies/allow-ci, /allow-ops',
+    },
+  ]);
+  assert.equal(eventObject(events[0], 'h', 0, microTime).type, 'Normal');
+  assert.deepEqual(admissionEvents([skipped], of, pod, true, false, exceptionOf), [], 'not when the request is blocked');
+  assert.deepEqual(scanEvents([skipped], of, pod, false, exceptionOf).map((e) => [e.source, e.reason, e.regarding.kind]), [
+    ['kyverno-scan', 'PolicySkipped', 'PolicyException'], ['kyverno-scan', 'PolicySkipped', 'PolicyException'], ['kyverno-scan', 'PolicySkipped', 'ClusterPolicy'],
+  ]);
+  // A namespaced Policy names its namespace in the rule key.
+  const namespaced = { ...skipped, policy: { ...skipped.policy, kind: 'Policy', namespace: 'team' } };
+  assert.match(admissionEvents([namespaced], of, pod, false, false, exceptionOf)[0].message, /from policy rule team\/require-team\/a$/);
+});
