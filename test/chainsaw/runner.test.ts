@@ -65,5 +65,5 @@ test('mutate-existing targets: a literal name in a namespace given by a variable
     spec: { rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, mutate: { targets: [{ apiVersion: 'v1', kind: 'Secret', name: 'secret-1', namespace: '{{ request.object.metadata.namespace }}' }], patchStrategicMerge: { metadata: { labels: { foo: 'bar' } } } } }] },
   };
   const found = await targetCandidates(new StoreClient(store).asKubeClient(), policy, () => {});
-  assert.deepEqual(found.map((o) => [(o.metadata as { namespace?: string }).namespace, (o.metadata as { name?: string }).name]), [['staging', 'secret-1']]);
+  assert.deepEqual(found.resources.map((o) => [(o.metadata as { namespace?: string }).namespace, (o.metadata as { name?: string }).name]), [['staging', 'secret-1']]);
 });
