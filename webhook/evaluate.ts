@@ -14,6 +14,7 @@ import { failurePolicyOf } from './rules';
 import { admissionEvents, scanEvents } from './event-info';
 import { isFiltered, type FilteredRequest } from './resource-filters';
 import { checkPolicyForAdmission } from '../engine/policy/admission-checks';
+import { isGenerateNonTrigger } from './clone-sources';
 import { checkCleanupPolicyForAdmission, checkDeletingPolicyForAdmission, isCleanupPolicy, isDeletingPolicy, ttlLabelWarning } from '../engine/cleanup';
 import { isNamespacedKind } from '../engine/kube/known-kinds';
 import { parseKindSelector } from '../engine/kube/selectors';
@@ -81,12 +82,6 @@ function ruleOutcomes(policy: Json, response: PolicyResponse, into: RuleOutcome[
   }
 }
 
-/** Made by a generate rule: Kyverno's managed-by and policy-name labels. */
-function isGenerated(o: Json): boolean {
-  const l = asObject(asObject(o.metadata).labels);
-  return l['app.kubernetes.io/managed-by'] === 'kyverno' && typeof l['generate.kyverno.io/policy-name'] === 'string' && l['generate.kyverno.io/policy-name'] !== '';
-}
-
 export function errorReply(status: number, message: string): ReviewReply {
   return { status, body: JSON.stringify({ message }), outcomes: [], reportable: [] };
 }
@@ -100,7 +95,8 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     const kind = asObject(request.kind).kind;
     let policies = index.candidatesForReview(request);
     // Kyverno's resource filters: a filtered request is admitted without running any policy.
-    if (msg.filters && isFiltered(msg.filters, filterView(request))) policies = [];
+    const filtered = !!msg.filters && isFiltered(msg.filters, filterView(request));
+    if (filtered) policies = [];
     if (msg.only) policies = policies.filter((p) => msg.only!.includes(String(asObject(p.metadata).name)));
     // Kyverno's /validate/fail and /validate/ignore each run the policies of that failurePolicy.
     if (msg.failurePolicy) policies = policies.filter((p) => failurePolicyOf(p) === msg.failurePolicy);
@@ -120,8 +116,9 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     // validating webhook hands them to its background controller the same way).
     const background = msg.generate && msg.path === 'validate' && response.allowed === true && request.dryRun !== true;
     const generating = background && index.generating.size > 0 ? policies.filter((p) => index.generating.has(p)) : [];
-    // Kyverno's handleNonTrigger: an UPDATE or DELETE of an object a generate rule made.
-    const downstream = background && (operation === 'UPDATE' || operation === 'DELETE') && isGenerated(asObject(request.oldObject));
+    // Kyverno's handleNonTrigger: an UPDATE or DELETE of an object a generate rule made or of a
+    // clone source (not for filtered requests, which Kyverno's handlers never see).
+    const downstream = background && !filtered && (operation === 'UPDATE' || operation === 'DELETE') && isGenerateNonTrigger(asObject(request.oldObject));
     // Mutate-existing rules too (Kyverno's handleMutateExisting, beside handleGenerate).
     const mutating = background && index.mutatingExisting.size > 0 ? policies.filter((p) => index.mutatingExisting.has(p)) : [];
     // As Kyverno: no admission reports for deletions or subresources (the object itself did not change).

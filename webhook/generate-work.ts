@@ -131,7 +131,7 @@ export function runGeneration(pending: PendingGeneration, cluster: ClusterState)
   }
   if (pending.downstream && pending.request.oldObject) {
     const labels = asObject(asObject(pending.request.oldObject.metadata).labels);
-    out.items.push({ action: 'downstream', operation: pending.request.operation, labels: Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)])) });
+    out.items.push({ action: 'downstream', operation: pending.request.operation, labels: Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)])), request: pending.request });
   }
   for (const policy of pending.mutateExisting ?? []) {
     try {
