@@ -12,7 +12,7 @@
  *   left alone: their copies keep what they were given.
  */
 import type { KubeClient } from '../kube-api/client';
-import { describeRef, refOf } from '../kube-api/errors';
+import { KubeError, describeRef, refOf } from '../kube-api/errors';
 import { asArray, asObject } from '../engine/core/json';
 import type { AdmissionRequest, JsonObject } from '../engine/core/types';
 import { CLONE_SOURCE_LABEL } from '../engine/generate';
@@ -116,10 +116,20 @@ export function sourceChangeWork(request: AdmissionRequest, copies: Array<Record
   return out;
 }
 
-/** The labels of every copy of a source, found across namespaces by the source-* labels. */
+/**
+ * The labels of every copy of a source, found across namespaces by the source-* labels. Where
+ * only namespaced Policies clone that kind, the service account may list it in their namespace
+ * only, which is also where their copies are (a Policy clones within its namespace).
+ */
 export async function copiesOf(client: KubeClient, source: JsonObject): Promise<Array<Record<string, string>>> {
-  const items = await client.list(String(source.apiVersion ?? ''), String(source.kind ?? ''), undefined, copiesSelector(source));
-  return items.map(labelsOf);
+  const [apiVersion, kind, selector] = [String(source.apiVersion ?? ''), String(source.kind ?? ''), copiesSelector(source)];
+  try {
+    return (await client.list(apiVersion, kind, undefined, selector)).map(labelsOf);
+  } catch (e) {
+    const ns = asObject(source.metadata).namespace;
+    if (!(e instanceof KubeError && e.status === 403) || typeof ns !== 'string' || !ns) throw e;
+    return (await client.list(apiVersion, kind, ns, selector)).map(labelsOf);
+  }
 }
 
 /**
@@ -197,7 +207,8 @@ export async function deleteTriggerDownstream(
       continue;
     }
     try {
-      for (const o of await client.list(apiVersion, kind, undefined, selector)) {
+      // A namespaced Policy generates into its own namespace only (and may list nothing else).
+      for (const o of await client.list(apiVersion, kind, policy.kind === 'Policy' ? String(pm.namespace ?? '') || undefined : undefined, selector)) {
         beforeDelete(o);
         if (await client.delete(refOf({ apiVersion, kind, ...o }))) log(`generate: policy ${policyKey(policy)} rule ${ruleName} deleted ${describeRef(refOf({ apiVersion, kind, ...o }))} (its clone source was deleted)`);
       }

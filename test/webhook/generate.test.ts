@@ -8,6 +8,7 @@ import type { AdmissionRequest, ClusterState, JsonObject, Operation } from '../.
 import { evaluateReview } from '../../webhook/evaluate';
 import { generateWork, needsCloneSources, runGeneration } from '../../webhook/generate-work';
 import { PolicyIndex } from '../../webhook/prefilter';
+import { parseResourceFilters } from '../../webhook/resource-filters';
 
 const CLUSTER: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
 
@@ -135,4 +136,20 @@ test('generate work never changes the answer, and policies without generate rule
   const withGeneration = evaluateReview({ path: 'validate', body, generate: true }, both, CLUSTER);
   assert.equal(withGeneration.body, plain.body);
   assert.equal(withGeneration.status, plain.status);
+});
+
+test("evaluateReview hands an UPDATE or DELETE of a clone source or a generated object to the background controller (Kyverno's handleNonTrigger), unless resource filters drop the request", () => {
+  const index = new PolicyIndex([DEFAULTS]);
+  const source = namespace('src', { 'generate.kyverno.io/clone-source': '' });
+  const edited = { ...source, metadata: { ...(source.metadata as JsonObject), annotations: { a: 'b' } } };
+  for (const [op, now] of [['UPDATE', edited], ['DELETE', null]] as const) {
+    const reply = evaluateReview({ path: 'validate', body: review(op, now, source), generate: true }, index, CLUSTER);
+    assert.equal(reply.generation?.downstream, true, op);
+  }
+  assert.equal(evaluateReview({ path: 'validate', body: review('UPDATE', edited, namespace('plain')), generate: true }, index, CLUSTER).generation?.downstream, undefined);
+  const filters = parseResourceFilters('[Namespace,*,*]');
+  assert.equal(evaluateReview({ path: 'validate', body: review('UPDATE', edited, source), generate: true, filters }, index, CLUSTER).generation?.downstream, undefined);
+  // The source's old object travels with the work: its copies are found by its uid.
+  const work = runGeneration({ request: request('UPDATE', edited, source), policies: [], downstream: true }, CLUSTER);
+  assert.deepEqual(work.items.map((i) => i.action === 'downstream' && [i.operation, i.labels, (i.request.oldObject?.metadata as JsonObject).uid]), [['UPDATE', { 'generate.kyverno.io/clone-source': '' }, 'uid-src']]);
 });
