@@ -108,6 +108,13 @@ test('an admitted request that fires generate rules becomes one request unit per
   // A Pod fires neither (both match Namespaces only).
   const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'team-a' } };
   assert.deepEqual(runGeneration({ request: request('CREATE', pod), policies: [DEFAULTS] }, CLUSTER).items, []);
+  // A clone policy goes up only with the rules whose match selects the object (or, on UPDATE, the old one).
+  const labelled = generator('copy-labelled', { apiVersion: 'v1', kind: 'Secret', name: 'regcred', namespace: '{{request.object.metadata.name}}', clone: { namespace: 'default', name: 'regcred' } }, MANAGED_NAMESPACES);
+  assert.deepEqual(runGeneration({ request: req, policies: [labelled] }, CLUSTER).items, []);
+  const managed = namespace('team-m', { managed: 'yes' });
+  assert.deepEqual(runGeneration({ request: request('CREATE', managed), policies: [labelled] }, CLUSTER).items.map((i) => i.action === 'request' && i.rules), [['make']]);
+  const unmanaged = request('UPDATE', namespace('team-m', {}), managed);
+  assert.deepEqual(runGeneration({ request: unmanaged, policies: [labelled] }, CLUSTER).items.map((i) => i.action === 'request' && i.rules), [['make']], 'leaving the match: its downstream may go');
 });
 
 test('evaluateReview hands back generate work only for admitted, stored validate requests when asked', () => {
