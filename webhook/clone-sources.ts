@@ -139,13 +139,23 @@ export async function copiesOf(client: KubeClient, source: JsonObject): Promise<
  */
 export async function tagCloneSources(client: KubeClient, sources: JsonObject[], copies: JsonObject[], log: (line: string) => void): Promise<void> {
   const uids = new Set(copies.map((c) => labelsOf(c)[`${G}source-uid`]).filter((u) => u));
-  for (const source of sources) {
-    const meta = asObject(source.metadata);
-    if (!uids.has(String(meta.uid ?? '')) || CLONE_SOURCE_LABEL in labelsOf(source)) continue;
-    try {
-      await client.replace({ ...source, metadata: { ...meta, labels: { ...asObject(meta.labels), [CLONE_SOURCE_LABEL]: '' } } });
-    } catch (e) {
-      log(`generate: cannot label clone source ${describeRef(refOf(source))}: ${(e as Error).message}`);
+  for (const read of sources) {
+    if (!uids.has(String(asObject(read.metadata).uid ?? ''))) continue;
+    // Copies for several triggers run at once: a stale read is read again (and may be labelled by now).
+    let source: JsonObject | undefined = read;
+    for (let attempt = 1; source && !(CLONE_SOURCE_LABEL in labelsOf(source)); attempt++) {
+      const meta = asObject(source.metadata);
+      try {
+        await client.replace({ ...source, metadata: { ...meta, labels: { ...asObject(meta.labels), [CLONE_SOURCE_LABEL]: '' } } });
+        break;
+      } catch (e) {
+        if (attempt < 3 && e instanceof KubeError && e.status === 409) {
+          source = await client.get(refOf(source)).catch(() => undefined);
+          continue;
+        }
+        log(`generate: cannot label clone source ${describeRef(refOf(source))}: ${(e as Error).message}`);
+        break;
+      }
     }
   }
 }

@@ -6,11 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { JsonObject } from '../../kube-api/client';
+import { KubeError, type JsonObject } from '../../kube-api/client';
 import type { AdmissionRequest } from '../../engine/core/types';
 import { BackgroundController, jobOf, updateRequestFor } from '../../webhook/background';
 import { DownstreamGenerator } from '../../webhook/generate';
-import { copiesSelector, isGenerateNonTrigger, sourceChangeWork } from '../../webhook/clone-sources';
+import { copiesSelector, isGenerateNonTrigger, sourceChangeWork, tagCloneSources } from '../../webhook/clone-sources';
 import { runGeneration } from '../../webhook/generate-work';
 import { FakeApi } from './fake-api';
 
@@ -155,4 +155,51 @@ test('copies carry the source labels; an edited source is followed by every sync
   await admit(bg, remove(copyInN1));
   assert.deepEqual(lines.slice(before).filter((l) => /generating it again|not found/.test(l)), []);
   await bg.close();
+});
+
+test('cloneList: the selected sources are labelled, and an edit of one is followed by its synchronized copies', async () => {
+  const LIST: JsonObject = {
+    apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'copy-shared' },
+    spec: { rules: [{
+      name: 'list',
+      match: { any: [{ resources: { kinds: ['Namespace'], selector: { matchLabels: { copy: 'yes' } } } }] },
+      generate: { namespace: '{{request.object.metadata.name}}', synchronize: true, cloneList: { namespace: 'src', kinds: ['v1/ConfigMap'], selector: { matchLabels: { share: 'yes' } } } },
+    }] },
+  };
+  const api = new FakeApi();
+  api.assignUids = true;
+  const shared = (name: string, share: string): JsonObject => ({ ...source(name, { v: '1' }), metadata: { ...meta(source(name, {})), labels: { share } } });
+  for (const o of [namespace('n1'), shared('a', 'yes'), shared('b', 'no')]) api.put(o);
+  const lines: string[] = [];
+  const generator = new DownstreamGenerator({ client: api, log: (l) => lines.push(l), backoffMs: 1, triggerWaitMs: 200 });
+  const bg = new BackgroundController({ client: api, namespace: 'kyverno-studio', log: (l) => lines.push(l), generator, current: () => ({ policies: [LIST], exceptions: [] }), backoffMs: 1 });
+  await admit(bg, create(namespace('n1')), [LIST]);
+  assert.deepEqual(api.find('ConfigMap', 'a', 'n1')?.data, { v: '1' }, lines.join('\n'));
+  assert.equal(api.find('ConfigMap', 'b', 'n1'), undefined);
+  assert.equal(labels(api.find('ConfigMap', 'a', 'src'))['generate.kyverno.io/clone-source'], '');
+  assert.equal(labels(api.find('ConfigMap', 'b', 'src'))['generate.kyverno.io/clone-source'], undefined, 'an unselected object is no source');
+  const old = api.find('ConfigMap', 'a', 'src')!;
+  const now = { ...old, data: { v: '2' } };
+  api.put(now);
+  await admit(bg, update(old, now), [LIST]);
+  assert.deepEqual(api.find('ConfigMap', 'a', 'n1')?.data, { v: '2' }, lines.join('\n'));
+  await bg.close();
+});
+
+test('labelling a source: a stale read is read again, a source already labelled is left, other failures are one log line', async () => {
+  const api = new FakeApi();
+  api.put(source('base', { v: '1' }));
+  const copy = { metadata: { labels: { 'generate.kyverno.io/source-uid': 'src-base' } } };
+  api.failures.replace = [new KubeError(409, 'Conflict', 'the object has been modified')];
+  const lines: string[] = [];
+  await tagCloneSources(api, [source('base', { v: '1' })], [copy], (l) => lines.push(l));
+  assert.equal(labels(api.find('ConfigMap', 'base', 'src'))['generate.kyverno.io/clone-source'], '', lines.join('\n'));
+  assert.deepEqual(lines, []);
+  const writes = api.calls.filter((c) => c.startsWith('replace')).length;
+  await tagCloneSources(api, [api.find('ConfigMap', 'base', 'src')!], [copy], (l) => lines.push(l));
+  assert.equal(api.calls.filter((c) => c.startsWith('replace')).length, writes, 'already labelled');
+  api.put(source('other', {}));
+  api.failures.replace = [new KubeError(403, 'Forbidden', 'no')];
+  await tagCloneSources(api, [source('other', {})], [{ metadata: { labels: { 'generate.kyverno.io/source-uid': 'src-other' } } }], (l) => lines.push(l));
+  assert.match(lines.join('\n'), /cannot label clone source ConfigMap src\/other: no/);
 });
