@@ -16,6 +16,7 @@ import { mayHoldEvaluationDocuments } from '../../engine/loader/classify';
 import { parseFile, workspacePolicies, policySet, type WorkspacePolicy, type WorkspaceRole, type ParsedFile, type PolicySet } from './service';
 import { ResourceSchemas, crdOf, type CrdSchema } from './service/resource-schema';
 import type { JsonObject } from '../../engine/core/types';
+import { isExactJson } from '../../engine/core/json';
 
 const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', 'out', '.vscode-test']);
 export const MAX_FILES = 5000;
@@ -66,6 +67,24 @@ export interface WorkspaceFiles {
   relative(uri: string): string | undefined;
   /** What files contributed in earlier scans, kept across server starts (Node: server/src/scan-cache.ts). */
   cache?: EntryCache;
+  /** Manifest diagnostics kept across server starts (Node: server/src/result-store.ts). */
+  results?: ResultStore;
+}
+
+/**
+ * Manifest evaluation results by document, each under the digest of the inputs it was computed
+ * from; the server publishes one only when the digest of the current inputs is equal.
+ */
+export interface ResultStore {
+  /** A digest of `material` (and of the server build): equal only for equal material. */
+  key(material: string): string;
+  /** Whether a result is stored for the document (from any inputs). */
+  has(uri: string): boolean;
+  /** The diagnostics stored for the document under `key`; undefined when none or another key. */
+  get(uri: string, key: string): unknown[] | undefined;
+  put(uri: string, key: string, diagnostics: unknown[]): void;
+  /** Writes what is pending (at shutdown). */
+  flush(): void;
 }
 
 /** What a file contributes to the index, as a scan cache stores it. */
@@ -151,6 +170,10 @@ export class WorkspaceIndex {
   private scanGeneration = 0;
   /** Whether a first scan has completed (before it, the workspace's policies are unknown). */
   ready = false;
+  /** Whether the first scan reported progress (open manifests were evaluated with part of the policies). */
+  progressed = false;
+  private digest: { version: number; value: string | null } | undefined;
+  private digests = new WeakMap<JsonObject, string | null>();
   version = 0;
 
   constructor(private files: WorkspaceFiles, glob = DEFAULT_POLICIES_GLOB) {
@@ -229,6 +252,7 @@ export class WorkspaceIndex {
         scanned += performance.now() - sliceStart;
         if (incremental && progress && scanned >= nextReport) {
           this.version++;
+          this.progressed = true;
           progress();
           nextReport *= 2;
         }
@@ -294,6 +318,33 @@ export class WorkspaceIndex {
   policySet(): PolicySet {
     if (this.set?.version !== this.version) this.set = { version: this.version, value: policySet(this.policies()) };
     return this.set.value;
+  }
+
+  /**
+   * The digest (`ResultStore.key`) of everything of the workspace that manifest evaluation
+   * reads: the policies, exceptions and bindings in evaluation order, as JSON; null when a
+   * value JSON cannot carry exactly (the text would not tell it from another). Once per version.
+   */
+  evaluationDigest(store: ResultStore): string | null {
+    if (this.digest?.version !== this.version) this.digest = { version: this.version, value: this.digestOf(store) };
+    return this.digest.value;
+  }
+
+  private digestOf(store: ResultStore): string | null {
+    const set = this.policySet();
+    // Per document (objects are immutable, and an unchanged file keeps its objects), so an
+    // edited policy costs the digest of that policy only.
+    const parts: string[] = [];
+    for (const group of [set.policies, set.exceptions, set.bindings]) {
+      for (const value of group) {
+        let digest = this.digests.get(value);
+        if (digest === undefined) this.digests.set(value, (digest = isExactJson(value) ? store.key(JSON.stringify(value)) : null));
+        if (digest === null) return null;
+        parts.push(digest);
+      }
+      parts.push('/');
+    }
+    return store.key(parts.join(' '));
   }
 
   /** Built-in kinds and the workspace's CRDs, for expressions that read the object (once per version). */
