@@ -93,6 +93,12 @@ export interface CachedEntry {
   crdKinds: string[];
   /** The CRDs' schemas (expression completion and hover). */
   crds: CrdSchema[];
+  /**
+   * Per policy, the `ResultStore.key` of its value's JSON (null: JSON cannot carry it
+   * exactly), when results are stored: a reopened workspace then digests its policies
+   * without serializing them.
+   */
+  digests?: Array<string | null>;
 }
 
 /** A persistent cache of the scan (see server/src/scan-cache.ts for when an entry is trusted). */
@@ -151,8 +157,10 @@ function entryOfText(uri: string, text: string): FileEntry {
   return entryOf(parseFile(uri, text));
 }
 
-function toCached(entry: FileEntry): CachedEntry | null {
-  return entry === EMPTY ? null : { policies: entry.policies.map((p) => ({ value: p.value, role: p.role })), crdKinds: entry.crdKinds, crds: entry.crds };
+function toCached(entry: FileEntry, digests?: Array<string | null>): CachedEntry | null {
+  if (entry === EMPTY) return null;
+  const cached: CachedEntry = { policies: entry.policies.map((p) => ({ value: p.value, role: p.role })), crdKinds: entry.crdKinds, crds: entry.crds };
+  return digests ? { ...cached, digests } : cached;
 }
 
 function fromCached(uri: string, cached: CachedEntry | null): FileEntry {
@@ -193,14 +201,16 @@ export class WorkspaceIndex {
     if (this.buffers.has(uri)) return undefined;
     try {
       const cached = this.files.cache?.lookup(uri);
+      const results = this.files.results;
       if (cached !== undefined) {
         const entry = fromCached(uri, cached);
+        if (results && cached?.digests?.length === entry.policies.length) entry.policies.forEach((p, i) => this.digests.set(p.value, cached.digests![i]));
         return entry === EMPTY ? undefined : [uri, entry];
       }
       const text = await this.files.read(uri);
       if (text === undefined || this.buffers.has(uri)) return undefined;
       const entry = entryOfText(uri, text);
-      this.files.cache?.record(uri, toCached(entry));
+      this.files.cache?.record(uri, toCached(entry, results && entry.policies.map((p) => this.policyDigest(p.value, results))));
       return entry === EMPTY ? undefined : [uri, entry];
     } catch {
       return undefined; // unreadable file: skipped
@@ -330,6 +340,13 @@ export class WorkspaceIndex {
     return this.digest.value;
   }
 
+  /** One document's digest, once per object. */
+  private policyDigest(value: JsonObject, store: ResultStore): string | null {
+    let digest = this.digests.get(value);
+    if (digest === undefined) this.digests.set(value, (digest = isExactJson(value) ? store.key(JSON.stringify(value)) : null));
+    return digest;
+  }
+
   private digestOf(store: ResultStore): string | null {
     const set = this.policySet();
     // Per document (objects are immutable, and an unchanged file keeps its objects), so an
@@ -337,8 +354,7 @@ export class WorkspaceIndex {
     const parts: string[] = [];
     for (const group of [set.policies, set.exceptions, set.bindings]) {
       for (const value of group) {
-        let digest = this.digests.get(value);
-        if (digest === undefined) this.digests.set(value, (digest = isExactJson(value) ? store.key(JSON.stringify(value)) : null));
+        const digest = this.policyDigest(value, store);
         if (digest === null) return null;
         parts.push(digest);
       }
