@@ -227,10 +227,14 @@ export function runServer(connection: Connection, host: ServerHost): void {
    * without the inputs changing).
    */
   function resultKey(uri: string, file: ParsedFile): string | undefined {
-    if (!results || !index.ready) return undefined;
-    if (host.registry && settings.registryAccess && trusted) return undefined;
+    if (!results || !resultsKept()) return undefined;
     const workspace = index.evaluationDigest(results);
     return workspace === null ? undefined : results.key(JSON.stringify([uri, file.text, workspace]));
+  }
+
+  /** Whether results can be stored and looked up now (see resultKey). */
+  function resultsKept(): boolean {
+    return index.ready && !(host.registry && settings.registryAccess && trusted);
   }
 
   /**
@@ -240,8 +244,8 @@ export function runServer(connection: Connection, host: ServerHost): void {
    * workspace is stored.
    */
   function manifestDiagnostics(uri: string, file: ParsedFile): Diagnostic[] {
-    const key = resultKey(uri, file);
     if (results && !storeConsulted.has(uri)) {
+      const key = resultKey(uri, file);
       const stored = key ? results.get(uri, key) : undefined;
       if (stored) {
         storeConsulted.add(uri);
@@ -255,8 +259,21 @@ export function runServer(connection: Connection, host: ServerHost): void {
     }
     const out = manifests.diagnostics(file, index.policySet(), registrySnapshot(uri, file));
     storeConsulted.add(uri);
-    if (key) results?.put(uri, key, out);
+    if (results && resultsKept()) storeLater(uri, file, out);
     return out;
+  }
+
+  /**
+   * Stores a result after it is published (digesting a cold workspace is not on the way to
+   * the diagnostics), unless the inputs changed meanwhile: then the key would not be theirs.
+   */
+  function storeLater(uri: string, file: ParsedFile, diagnostics: Diagnostic[]): void {
+    const version = index.version;
+    setTimeout(() => {
+      if (index.version !== version || parsed.get(uri)?.file !== file) return;
+      const key = safe('storing results', undefined, () => resultKey(uri, file));
+      if (key) results?.put(uri, key, diagnostics);
+    }, 0);
   }
 
   /** Cheap documents are validated on the next tick (which still coalesces queued edits). */

@@ -157,10 +157,8 @@ function entryOfText(uri: string, text: string): FileEntry {
   return entryOf(parseFile(uri, text));
 }
 
-function toCached(entry: FileEntry, digests?: Array<string | null>): CachedEntry | null {
-  if (entry === EMPTY) return null;
-  const cached: CachedEntry = { policies: entry.policies.map((p) => ({ value: p.value, role: p.role })), crdKinds: entry.crdKinds, crds: entry.crds };
-  return digests ? { ...cached, digests } : cached;
+function toCached(entry: FileEntry): CachedEntry | null {
+  return entry === EMPTY ? null : { policies: entry.policies.map((p) => ({ value: p.value, role: p.role })), crdKinds: entry.crdKinds, crds: entry.crds };
 }
 
 function fromCached(uri: string, cached: CachedEntry | null): FileEntry {
@@ -182,6 +180,8 @@ export class WorkspaceIndex {
   progressed = false;
   private digest: { version: number; value: string | null } | undefined;
   private digests = new WeakMap<JsonObject, string | null>();
+  /** Entries the scan recorded in the cache without their digests yet. */
+  private undigested: Array<{ cached: CachedEntry; values: JsonObject[] }> = [];
   version = 0;
 
   constructor(private files: WorkspaceFiles, glob = DEFAULT_POLICIES_GLOB) {
@@ -210,7 +210,10 @@ export class WorkspaceIndex {
       const text = await this.files.read(uri);
       if (text === undefined || this.buffers.has(uri)) return undefined;
       const entry = entryOfText(uri, text);
-      this.files.cache?.record(uri, toCached(entry, results && entry.policies.map((p) => this.policyDigest(p.value, results))));
+      const record = toCached(entry);
+      // Their digests are added when the cache is saved, after the first evaluations.
+      if (record && results) this.undigested.push({ cached: record, values: entry.policies.map((p) => p.value) });
+      this.files.cache?.record(uri, record);
       return entry === EMPTY ? undefined : [uri, entry];
     } catch {
       return undefined; // unreadable file: skipped
@@ -249,6 +252,7 @@ export class WorkspaceIndex {
     if (generation !== this.scanGeneration) return false;
     const incremental = !this.ready;
     this.files.cache?.beginScan();
+    this.undigested = [];
     const found = new Map<string, FileEntry>();
     const uris = await this.files.list((rel) => this.matcher.test(rel), MAX_FILES);
     if (generation !== this.scanGeneration) return false;
@@ -285,6 +289,9 @@ export class WorkspaceIndex {
   /** Stores the completed scan's cache; a failure to write only costs the next start its speed. */
   saveCache(): void {
     try {
+      const results = this.files.results;
+      if (results) for (const { cached, values } of this.undigested) cached.digests = values.map((v) => this.policyDigest(v, results));
+      this.undigested = [];
       this.files.cache?.save();
     } catch (e) {
       this.onCacheError?.(e as Error);

@@ -10,6 +10,8 @@ import { pathToFileURL } from 'node:url';
 import { DiskResultStore, MAX_RESULT_ENTRIES } from '../../server/src/result-store';
 import { WorkspaceIndex, type ResultStore, type WorkspaceFiles } from '../../server/src/workspace';
 import type { PublishedDiagnostics } from './lsp-client';
+import { ScanCache, diskEntryCache } from '../../server/src/scan-cache';
+import { diskFiles } from '../../server/src/disk-files';
 
 const policy = (name: string, message = `${name}: label required`) => `apiVersion: kyverno.io/v1
 kind: ClusterPolicy
@@ -107,6 +109,34 @@ spec:
   assert.notEqual(index.evaluationDigest(store), edited, 'an exception counts');
   index.update('file:///ws/a.yaml', policy('a', 'another message').replace('name: r', 'name: r\n    x: .inf'));
   assert.equal(index.evaluationDigest(store), null, 'a value JSON cannot carry exactly gives no digest');
+});
+
+test('a workspace reopened from the scan cache has the same digest without serializing its policies', async () => {
+  const dir = tempDir('ks-results-digest-');
+  const cacheDir = tempDir('ks-results-digest-cache-');
+  try {
+    writeFileSync(join(dir, 'a.yaml'), policy('a'));
+    writeFileSync(join(dir, 'b.yaml'), policy('b') + '---\n' + policy('c'));
+    const open = () => {
+      const store = DiskResultStore.open(cacheDir, [dir], 'build-1');
+      let keyed = 0;
+      const counting: ResultStore = Object.assign(Object.create(store), { key: (m: string) => (keyed++, store.key(m)) });
+      const files = { ...diskFiles([dir], diskEntryCache(ScanCache.open(cacheDir, [dir], 'build-1', { racyMs: 0 }))), results: counting };
+      return { index: new WorkspaceIndex(files), store: counting, keyed: () => keyed };
+    };
+    const cold = open();
+    await cold.index.scanInSlices();
+    cold.index.saveCache();
+    assert.equal(cold.keyed(), 3, 'one digest per policy, computed when the cache is saved');
+    const digest = cold.index.evaluationDigest(cold.store);
+    const warm = open();
+    await warm.index.scanInSlices();
+    assert.equal(warm.index.evaluationDigest(warm.store), digest);
+    assert.equal(warm.keyed(), 1, "only the workspace's digest of the stored ones");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
 });
 
 const STORED = 'STORED ';
