@@ -135,7 +135,8 @@ interface FileEntry { policies: WorkspacePolicy[]; crdKinds: string[]; crds: Crd
 
 const EMPTY: FileEntry = { policies: [], crdKinds: [], crds: [] };
 
-function entryOf(file: ParsedFile | undefined): FileEntry {
+/** `owned`: the file was parsed for this entry only (its values need no copy). */
+function entryOf(file: ParsedFile | undefined, owned = false): FileEntry {
   if (!file) return EMPTY;
   const crdKinds: string[] = [];
   const crds: CrdSchema[] = [];
@@ -147,14 +148,14 @@ function entryOf(file: ParsedFile | undefined): FileEntry {
       if (crd) crds.push(crd);
     }
   }
-  const policies = workspacePolicies(file);
+  const policies = workspacePolicies(file, !owned);
   return policies.length || crdKinds.length ? { policies, crdKinds, crds } : EMPTY;
 }
 
 /** A file's entry from its text, parsing only a text that can contribute. */
 function entryOfText(uri: string, text: string): FileEntry {
   if (!mayHoldEvaluationDocuments(text) && !text.includes('CustomResourceDefinition')) return EMPTY;
-  return entryOf(parseFile(uri, text));
+  return entryOf(parseFile(uri, text), true);
 }
 
 function toCached(entry: FileEntry): CachedEntry | null {
