@@ -112,8 +112,9 @@ export function runServer(connection: Connection, host: ServerHost): void {
   /** Manifest diagnostics kept from earlier server runs (the Node host with a cache folder). */
   let results: ResultStore | undefined;
   /**
-   * Open documents whose stored result was consulted, or that were evaluated live: a stored
-   * result is published at most once per opened document, before its first live evaluation.
+   * Open documents whose stored result was consulted (once the first scan completed): a stored
+   * result is published at most once per opened document, before its first live evaluation
+   * with the whole workspace.
    */
   const storeConsulted = new Set<string>();
   const manifests = new ManifestResults();
@@ -246,9 +247,9 @@ export function runServer(connection: Connection, host: ServerHost): void {
   function manifestDiagnostics(uri: string, file: ParsedFile): Diagnostic[] {
     if (results && !storeConsulted.has(uri)) {
       const key = resultKey(uri, file);
+      if (key) storeConsulted.add(uri);
       const stored = key ? results.get(uri, key) : undefined;
       if (stored) {
-        storeConsulted.add(uri);
         schedule(uri, 0);
         return stored as Diagnostic[];
       }
@@ -258,7 +259,6 @@ export function runServer(connection: Connection, host: ServerHost): void {
       if (!index.ready && !index.progressed && results.has(uri)) return [];
     }
     const out = manifests.diagnostics(file, index.policySet(), registrySnapshot(uri, file));
-    storeConsulted.add(uri);
     if (results && resultsKept()) storeLater(uri, file, out);
     return out;
   }

@@ -181,6 +181,8 @@ export class WorkspaceIndex {
   progressed = false;
   private digest: { version: number; value: string | null } | undefined;
   private digests = new WeakMap<JsonObject, string | null>();
+  /** Whether the scan's last file was read (not answered from the scan cache). */
+  private readFromFile = false;
   /** Entries the scan recorded in the cache without their digests yet. */
   private undigested: Array<{ cached: CachedEntry; values: JsonObject[] }> = [];
   version = 0;
@@ -208,6 +210,7 @@ export class WorkspaceIndex {
         if (results && cached?.digests?.length === entry.policies.length) entry.policies.forEach((p, i) => this.digests.set(p.value, cached.digests![i]));
         return entry === EMPTY ? undefined : [uri, entry];
       }
+      this.readFromFile = true;
       const text = await this.files.read(uri);
       if (text === undefined || this.buffers.has(uri)) return undefined;
       const entry = entryOfText(uri, text);
@@ -258,14 +261,15 @@ export class WorkspaceIndex {
     const uris = await this.files.list((rel) => this.matcher.test(rel), MAX_FILES);
     if (generation !== this.scanGeneration) return false;
     let sliceStart = performance.now();
-    // Progress is reported after 150, 300, 600... ms of scanning (work, not waiting), so
-    // the evaluations it triggers cannot take over from the scan.
-    let scanned = 0;
+    // Progress is reported after 150, 300, 600... ms of reading files (work, not waiting),
+    // so the evaluations it triggers cannot take over from the scan. Files answered from the
+    // scan cache do not count: a scan made of them ends soon (a busy machine only makes it
+    // longer), and an evaluation with part of the policies would delay the complete one.
+    let reading = 0;
     let nextReport = PROGRESS_MS;
     for (const uri of uris) {
       if (performance.now() - sliceStart > SLICE_MS) {
-        scanned += performance.now() - sliceStart;
-        if (incremental && progress && scanned >= nextReport) {
+        if (incremental && progress && reading >= nextReport) {
           this.version++;
           this.progressed = true;
           progress();
@@ -275,7 +279,10 @@ export class WorkspaceIndex {
         if (generation !== this.scanGeneration) return false;
         sliceStart = performance.now();
       }
+      const readStart = performance.now();
+      this.readFromFile = false;
       const e = await this.readEntry(uri);
+      if (this.readFromFile) reading += performance.now() - readStart;
       if (generation !== this.scanGeneration) return false;
       if (!e) continue;
       found.set(...e);
