@@ -186,21 +186,26 @@ export function blockedMessage(request: AdmissionRequest, responses: PolicyRespo
  * denies under the Deny action and warns under Warn, worded "Policy <name> failed: <message>"
  * ("error" for an error); several denials are joined as multierr does.
  */
-function imageValidatingVerdict(policies: readonly JsonObject[], responses: PolicyResponse[]): { errors: string[]; warnings: string[] } {
-  const errors: string[] = [];
-  const warnings: string[] = [];
-  responses.forEach((r, i) => {
+const IMAGE_VALIDATING_KINDS: ReadonlySet<unknown> = new Set(['ImageValidatingPolicy', 'NamespacedImageValidatingPolicy']);
+const NO_VERDICT: { readonly errors: readonly string[]; readonly warnings: readonly string[] } = Object.freeze({ errors: Object.freeze([]), warnings: Object.freeze([]) });
+
+function imageValidatingVerdict(policies: readonly JsonObject[], responses: PolicyResponse[]): { readonly errors: readonly string[]; readonly warnings: readonly string[] } {
+  let verdict: { errors: string[]; warnings: string[] } | undefined;
+  // Asked for every review: most policy sets have no ImageValidatingPolicy, and then nothing is built.
+  for (let i = 0; i < responses.length; i++) {
     const policy = policies[i];
-    if (!/^(Namespaced)?ImageValidatingPolicy$/.test(String(policy?.kind ?? ''))) return;
+    if (!IMAGE_VALIDATING_KINDS.has(policy?.kind)) continue;
     const actions = Array.isArray(asObject(policy.spec).validationActions) ? (asObject(policy.spec).validationActions as unknown[]) : [];
+    const r = responses[i];
     for (const rule of r.rules) {
       if (rule.status !== 'fail' && rule.status !== 'error') continue;
       const text = `Policy ${r.policy.name} ${rule.status === 'fail' ? 'failed' : 'error'}: ${rule.message}`;
-      if (actions.includes('Deny')) errors.push(text);
-      if (actions.includes('Warn')) warnings.push(text);
+      verdict ??= { errors: [], warnings: [] };
+      if (actions.includes('Deny')) verdict.errors.push(text);
+      if (actions.includes('Warn')) verdict.warnings.push(text);
     }
-  });
-  return { errors, warnings };
+  }
+  return verdict ?? NO_VERDICT;
 }
 
 /** A classic policy's failurePolicy (spec.webhookConfiguration, else the deprecated spec field; Fail by default). */
@@ -292,7 +297,7 @@ export function answerAdmissionReview(
     if (deadlinePassed()) throw deadlineExceeded(started, responses.length - 1, policies.length);
   });
   const blocked = path === 'validate' && responses.some((r) => r.rules.some(isBlocking));
-  const images = path === 'validate' ? imageValidatingVerdict(policies, responses) : { errors: [], warnings: [] };
+  const images = path === 'validate' ? imageValidatingVerdict(policies, responses) : NO_VERDICT;
   const denied = blocked || images.errors.length > 0;
   // As Kyverno: a denied request carries the denial, not warnings.
   const warnings = denied ? [] : images.warnings.length ? [...warningsOf(path, policies, responses), ...images.warnings] : warningsOf(path, policies, responses);
