@@ -3,12 +3,12 @@
  * candidate policies, evaluate, and shape the reply (HTTP answer, metrics outcomes, report
  * items). Pure apart from the clock: tests and background scans call it directly.
  */
-import { answerAdmissionReview, DeadlineExceeded, readAdmissionReview } from './admission';
+import { answerAdmissionReview, answerText, DeadlineExceeded, readAdmissionReview } from './admission';
 import type { PolicyIndex } from './prefilter';
-import type { ClusterState, JsonObject } from '../engine/core/types';
+import type { ClusterState } from '../engine/core/types';
 import type { ReviewReply, ReviewRequest } from './protocol';
 import { metricRuleType, type RuleOutcome } from './metrics';
-import { asObject, isJsonObject } from '../engine/core/json';
+import { asObject } from '../engine/core/json';
 import { isBackground, policySpec } from '../engine/policy';
 import { failurePolicyOf } from './rules';
 import { admissionEvents, scanEvents } from './event-info';
@@ -87,30 +87,6 @@ function isGenerated(o: Json): boolean {
   return l['app.kubernetes.io/managed-by'] === 'kyverno' && typeof l['generate.kyverno.io/policy-name'] === 'string' && l['generate.kyverno.io/policy-name'] !== '';
 }
 
-// The answer to most reviews, allowed with nothing else to say, written from fixed pieces
-// around the uid (JSON.stringify of the envelope would walk it every time).
-const ALLOWED_HEAD = '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":';
-const ALLOWED_TAIL = ',"allowed":true}}';
-
-/** The answer's text: JSON.stringify's, from the pieces above when the response is `{uid, allowed: true}` alone. */
-export function answerText(body: JsonObject): string {
-  const response = body.response;
-  if (isJsonObject(response) && response.allowed === true && typeof response.uid === 'string' && body.apiVersion === 'admission.k8s.io/v1' && body.kind === 'AdmissionReview') {
-    let bodyKeys = 0;
-    for (const k in body) if (Object.hasOwn(body, k)) bodyKeys++;
-    let responseKeys = 0;
-    for (const k in response) if (Object.hasOwn(response, k)) responseKeys++;
-    // Key order is insertion order: the envelope and the response are built in the order written above.
-    if (bodyKeys === 3 && responseKeys === 2 && firstKey(body) === 'apiVersion' && firstKey(response) === 'uid') return `${ALLOWED_HEAD}${JSON.stringify(response.uid)}${ALLOWED_TAIL}`;
-  }
-  return JSON.stringify(body);
-}
-
-function firstKey(o: JsonObject): string | undefined {
-  for (const k in o) return k;
-  return undefined;
-}
-
 export function errorReply(status: number, message: string): ReviewReply {
   return { status, body: JSON.stringify({ message }), outcomes: [], reportable: [] };
 }
@@ -152,7 +128,7 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     const reports = msg.reports !== false && request.operation !== 'DELETE' && !request.subResource;
     return {
       status: answer.status,
-      body: answerText(answer.body),
+      body: answerText(answer),
       allowed: typeof response.allowed === 'boolean' ? response.allowed : undefined,
       dryRun: request.dryRun === true,
       outcomes,
