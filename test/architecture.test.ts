@@ -71,13 +71,14 @@ test('the language server does not import the extension, deploy/ or the webhook'
   assert.deepEqual(found, []);
 });
 
-test('the CLI loads the Kubernetes client only on demand (commands without a cluster start fast)', async () => {
+/** The files a bundle of `entry` evaluates at start-up that reach the Kubernetes client, each with its import chain. */
+async function startupKubeClient(entry: string, external: string[] = []): Promise<{ chains: string[]; bundled: boolean }> {
   const { build } = await import('esbuild');
-  const result = await build({ entryPoints: [join(root, 'cli/main.ts')], bundle: true, platform: 'node', format: 'cjs', write: false, metafile: true, outfile: join(root, 'dist/.startup-probe.js'), logLevel: 'silent' });
+  const result = await build({ entryPoints: [join(root, entry)], bundle: true, platform: 'node', format: 'cjs', write: false, metafile: true, external, outfile: join(root, 'dist/.startup-probe.js'), logLevel: 'silent' });
   const inputs = result.metafile.inputs;
   // Walk the imports that run at start-up; `await import()` is the on-demand edge.
-  const parent = new Map<string, string | null>([['cli/main.ts', null]]);
-  const queue = ['cli/main.ts'];
+  const parent = new Map<string, string | null>([[entry, null]]);
+  const queue = [entry];
   while (queue.length) {
     const file = queue.shift()!;
     for (const imp of inputs[file]?.imports ?? []) {
@@ -88,7 +89,14 @@ test('the CLI loads the Kubernetes client only on demand (commands without a clu
   }
   const loaded = [...parent.keys()].filter((f) => f.includes('node_modules/@kubernetes/client-node/') || f === 'kube-api/client.ts');
   const chain = (f: string): string => { const path: string[] = []; for (let p: string | null | undefined = f; p; p = parent.get(p)) path.unshift(p); return path.join(' -> '); };
-  assert.deepEqual(loaded.map(chain), []);
-  // And the on-demand edge exists, so the test would notice the client vanishing from the bundle.
-  assert.ok(Object.keys(inputs).includes('kube-api/client.ts'));
+  // `bundled`: the on-demand edge exists, so the test would notice the client vanishing from the bundle.
+  return { chains: loaded.map(chain), bundled: Object.keys(inputs).includes('kube-api/client.ts') };
+}
+
+test('the CLI loads the Kubernetes client only on demand (commands without a cluster start fast)', async () => {
+  assert.deepEqual(await startupKubeClient('cli/main.ts'), { chains: [], bundled: true });
+});
+
+test('the extension loads the Kubernetes client only on demand (deploy, the reports view), not at activation', async () => {
+  assert.deepEqual(await startupKubeClient('client/src/extension.ts', ['vscode']), { chains: [], bundled: true });
 });

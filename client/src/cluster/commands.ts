@@ -3,7 +3,8 @@
  * then hand over to ../deploy.
  */
 import * as vscode from 'vscode';
-import { deployToCluster, undeployFromCluster, type DeployRequest } from '../deploy';
+// ../deploy brings the Kubernetes client: loaded on first use, not at activation.
+import type { DeployRequest } from '../deploy';
 import type { Log } from '../log';
 import { readSettings } from '../settings';
 import type { ClusterStatus } from './status';
@@ -27,12 +28,12 @@ export function registerClusterCommands(status: ClusterStatus, log: Log): vscode
   return vscode.Disposable.from(
     vscode.commands.registerCommand('kyverno.deploy', async (uri?: vscode.Uri) => {
       const r = request(status, log, uri);
-      if (r) await deployToCluster(r);
+      if (r) await (await import('../deploy')).deployToCluster(r);
       return r !== undefined;
     }),
     vscode.commands.registerCommand('kyverno.undeploy', async (uri?: vscode.Uri) => {
       const r = request(status, log, uri);
-      if (r) await undeployFromCluster(r);
+      if (r) await (await import('../deploy')).undeployFromCluster(r);
       return r !== undefined;
     }),
   );

@@ -9,7 +9,10 @@
  */
 import * as vscode from 'vscode';
 import { stringify } from 'yaml';
-import { KubeClient, describeRef, type JsonObject } from '../../../kube-api/client';
+// The Kubernetes client (with @kubernetes/client-node) is loaded when the view first reads a
+// cluster, not at activation.
+import type { KubeClient } from '../../../kube-api/client';
+import { describeRef, type JsonObject } from '../../../kube-api/errors';
 import { describeAutogenRules } from '../../../engine/autogen';
 import { asArray, asObject } from '../../../engine/core/json';
 import type { Log } from '../log';
@@ -176,21 +179,30 @@ export class PolicyReportsView implements vscode.TreeDataProvider<ReportNode>, v
       return;
     }
     const paths = this.status.kubeconfigPaths;
-    try {
-      this.client = KubeClient.fromKubeconfig(paths.length === 1 ? paths[0] : undefined, ctx.context);
-    } catch (e) {
-      this.state = `Cannot read the kubeconfig: ${(e as Error).message}`;
-      this.updateMessage();
-      return;
-    }
     const abort = new AbortController();
     this.watching = abort;
     this.contextName = ctx.context;
     this.synced = false;
     this.state = `Reading policy reports from ${contextLabel(ctx)}…`;
     this.updateMessage();
+    void import('../../../kube-api/client').then(({ KubeClient }) => {
+      if (abort.signal.aborted) return;
+      try {
+        this.client = KubeClient.fromKubeconfig(paths.length === 1 ? paths[0] : undefined, ctx.context);
+      } catch (e) {
+        // Not watching: showing the view again (or a refresh) tries again.
+        if (this.watching === abort) this.watching = undefined;
+        this.state = `Cannot read the kubeconfig: ${(e as Error).message}`;
+        this.updateMessage();
+        return;
+      }
+      this.watchWith(this.client, abort, ctx);
+    });
+  }
+
+  private watchWith(client: KubeClient, abort: AbortController, ctx: NonNullable<ClusterStatus['kubeContext']>): void {
     this.log.info(`policy reports: watching ${contextLabel(ctx)}`);
-    void watchReports(this.client, this.model, {
+    void watchReports(client, this.model, {
       signal: abort.signal,
       log: (line) => {
         this.log.info(`policy reports: ${line}`);

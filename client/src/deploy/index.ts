@@ -104,7 +104,6 @@ interface Options {
   distDir: string;
   /** Where local-mode certificates are kept. */
   storageDir: string;
-  subscriptions?: vscode.Disposable[];
 }
 
 async function deploy(o: Options): Promise<void> {
@@ -170,7 +169,7 @@ async function deploy(o: Options): Promise<void> {
     void vscode.window.showInformationMessage(
       `Kyverno: deployed ${policies.length} polic${policies.length === 1 ? 'y' : 'ies'}${where}${how.mode === 'local' ? ' (the local webhook runs inside VS Code until it closes; undeploy before that)' : ''}.`,
     );
-    if (stopLocal) (o.subscriptions ?? localServers).push({ dispose: () => void stopLocal!() });
+    if (stopLocal) localServers.push({ dispose: () => void stopLocal!() });
   } else {
     // The rollback's own log lines are in the output channel; the notification says whether it finished.
     const incomplete = result.rollbackFailures.length ? ` The rollback could not put back ${result.rollbackFailures.length} object(s); see the log.` : '';
@@ -183,7 +182,7 @@ async function deploy(o: Options): Promise<void> {
   }
 }
 
-/** Local webhooks started by a deploy without an extension context to own them. */
+/** Local webhooks started by a deploy: stopped by an undeploy (or when the extension host exits). */
 const localServers: vscode.Disposable[] = [];
 
 async function undeploy(o: Pick<Options, 'output' | 'kubeconfigPaths' | 'contextName' | 'namespace'>): Promise<void> {
@@ -204,16 +203,6 @@ async function undeploy(o: Pick<Options, 'output' | 'kubeconfigPaths' | 'context
     for (const d of localServers.splice(0)) d.dispose();
   } else if (result.outcome === 'nothing') void vscode.window.showInformationMessage(`Kyverno: nothing of kyverno-studio found in "${result.target?.context}".`);
   else if (result.outcome === 'failed') void vscode.window.showErrorMessage(`Kyverno: undeploy failed: ${result.error ?? ''}`);
-}
-
-/** "Kyverno: Deploy to Cluster…" with the extension's context (bundle path, storage). */
-export function deployCommand(context: vscode.ExtensionContext, output: vscode.OutputChannel): Promise<void> {
-  return deploy({ output, distDir: join(context.extensionPath, 'dist'), storageDir: context.globalStorageUri.fsPath, subscriptions: context.subscriptions });
-}
-
-/** "Kyverno: Undeploy from Cluster". */
-export function undeployCommand(_context: vscode.ExtensionContext, output: vscode.OutputChannel): Promise<void> {
-  return undeploy({ output });
 }
 
 /** What client/src/cluster/commands.ts hands over: the checked context, settings and log. */
