@@ -30,6 +30,8 @@ export interface GeneratorOptions {
   backoffMs?: number;
   /** How long a CREATE's work waits for its trigger to be stored (default 10 s). */
   triggerWaitMs?: number;
+  /** Told of each downstream object created (Kyverno's generate events follow these). */
+  onCreated?: (policy: string, rule: string, created: JsonObject) => void;
 }
 
 const GENERATE_LABEL = 'generate.kyverno.io/';
@@ -61,7 +63,7 @@ export class DownstreamGenerator {
   private running = 0;
   private idleWaiters: Array<() => void> = [];
   private closed = false;
-  private readonly opts: Required<Omit<GeneratorOptions, 'client' | 'log'>>;
+  private readonly opts: Required<Omit<GeneratorOptions, 'client' | 'log' | 'onCreated'>>;
 
   constructor(private readonly options: GeneratorOptions) {
     this.opts = {
@@ -178,7 +180,10 @@ export class DownstreamGenerator {
   private async createDownstream(item: Extract<GeneratedItem, { action: 'create' }>, resource: JsonObject, failures: string[]): Promise<void> {
     const { client, log } = this.options;
     const what = describeRef(refOf(resource));
-    const created = () => log(`generate: policy ${item.policy} rule ${item.rule} created ${what} for ${triggerText(item.trigger)}`);
+    const created = () => {
+      log(`generate: policy ${item.policy} rule ${item.rule} created ${what} for ${triggerText(item.trigger)}`);
+      this.options.onCreated?.(item.policy, item.rule, resource);
+    };
     try {
       if (item.serverSideApply) {
         // spec.useServerSideApply: apply instead of create, still only when absent or synchronized.

@@ -8,6 +8,7 @@ import type { RuleOutcome, MetricsSnapshot, RequestLabels } from './metrics';
 import type { WebhookPath } from './admission';
 import type { EventInfo } from './event-info';
 import type { ResourceFilter } from './resource-filters';
+import type { UserExclusionSettings, UserExclusions } from './user-filters';
 
 /** Settings a server process needs before it serves. */
 export interface ServerProcessSettings {
@@ -31,6 +32,10 @@ export interface ServerProcessSettings {
   successEvents?: boolean;
   /** Kyverno's resource filters (ConfigMap text); requests they match are admitted unevaluated. */
   resourceFilters?: string;
+  /** Kyverno's excludeUsernames/excludeGroups/excludeRoles/excludeClusterRoles (ConfigMap text). */
+  userExclusions?: UserExclusionSettings;
+  /** The background controller's own user (Kyverno's --backgroundServiceAccountName). */
+  backgroundUser?: string;
   /** /metrics is served on a metrics port of its own (metrics-listener.ts): not on the admission port. */
   metricsElsewhere?: boolean;
 }
@@ -53,6 +58,10 @@ export interface ReviewRequest {
   successEvents?: boolean;
   /** Parsed resource filters (in-process only; background scans skip them, as Kyverno's do by default). */
   filters?: ResourceFilter[];
+  /** Parsed user exclusions (in-process only; admission only, as in Kyverno). */
+  exclusions?: UserExclusions;
+  /** See ServerProcessSettings.backgroundUser. */
+  backgroundUser?: string;
 }
 
 export type ToServerProcess =

@@ -64,9 +64,9 @@ export class FakeApi extends KubeClient {
     this.objects.set(k, clone(obj));
     return clone(obj);
   }
-  override async replace(obj: JsonObject) {
+  override async replace(obj: JsonObject, subresource?: string) {
     const k = this.key(refOf(obj));
-    this.call('replace', k);
+    this.call('replace', subresource ? `${k}/${subresource}` : k);
     const live = this.objects.get(k);
     if (!live) throw new KubeError(404, 'NotFound', `${k} not found`);
     if (meta(obj).resourceVersion !== meta(live).resourceVersion) throw new KubeError(409, 'Conflict', `${k}: the object has been modified`);
