@@ -3,7 +3,7 @@
  * candidate policies, evaluate, and shape the reply (HTTP answer, metrics outcomes, report
  * items). Pure apart from the clock: tests and background scans call it directly.
  */
-import { answerAdmissionReview, DeadlineExceeded, readAdmissionReview } from './admission';
+import { answerAdmissionReview, answerText, DeadlineExceeded, readAdmissionReview } from './admission';
 import type { PolicyIndex } from './prefilter';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import type { ReviewReply, ReviewRequest } from './protocol';
@@ -135,7 +135,7 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     const reports = msg.reports !== false && request.operation !== 'DELETE' && !request.subResource;
     return {
       status: answer.status,
-      body: JSON.stringify(answer.body),
+      body: answerText(answer),
       allowed: typeof response.allowed === 'boolean' ? response.allowed : undefined,
       dryRun: request.dryRun === true,
       outcomes,
