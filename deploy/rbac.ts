@@ -177,6 +177,12 @@ function baseRules(): Json[] {
     },
     // Kyverno writes policy status (Ready condition, rule counts).
     { apiGroups: ['kyverno.io'], resources: ['clusterpolicies/status', 'policies/status'], verbs: ['update', 'patch'] },
+    // And the conditions of CEL policies (Kyverno's policy status controller).
+    {
+      apiGroups: ['policies.kyverno.io'],
+      resources: ['validatingpolicies/status', 'namespacedvalidatingpolicies/status', 'imagevalidatingpolicies/status', 'namespacedimagevalidatingpolicies/status', 'mutatingpolicies/status', 'namespacedmutatingpolicies/status', 'generatingpolicies/status', 'namespacedgeneratingpolicies/status'],
+      verbs: ['update', 'patch'],
+    },
     // The cleanup leader records each run in status.lastExecutionTime.
     { apiGroups: ['kyverno.io'], resources: ['clustercleanuppolicies/status', 'cleanuppolicies/status'], verbs: ['update', 'patch'] },
     { apiGroups: ['policies.kyverno.io'], resources: ['deletingpolicies/status', 'namespaceddeletingpolicies/status'], verbs: ['update', 'patch'] },

@@ -173,9 +173,11 @@ export class KubeClient {
   /**
    * PUT: replaces the whole object. Custom resources, CRDs, webhook configurations and PDBs
    * refuse an update without metadata.resourceVersion, so callers pass the live one.
+   * `subresource` ("status"): PUT to that subresource of the object instead.
    */
-  async replace(obj: JsonObject): Promise<JsonObject> {
-    return this.request({ method: 'PUT', path: await this.pathFor(refOf(obj)), body: obj, query: { fieldManager: FIELD_MANAGER } });
+  async replace(obj: JsonObject, subresource?: string): Promise<JsonObject> {
+    const path = await this.pathFor(refOf(obj));
+    return this.request({ method: 'PUT', path: subresource ? `${path}/${encodeURIComponent(subresource)}` : path, body: obj, query: { fieldManager: FIELD_MANAGER } });
   }
 
   /**

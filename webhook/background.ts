@@ -15,9 +15,15 @@
  * `kyverno-background-controller` Lease lists and watches them, evaluates each against the
  * policy as it then is (a deleted policy drops its work), acts (webhook/generate.ts,
  * webhook/mutate-existing.ts) and deletes the UpdateRequest; a failure is recorded in its
- * status (state Failed, message, retryCount) and retried with exponential backoff up to
- * Kyverno's 10 attempts, after which it stays as the record. So a leader that stops between
- * admission and processing loses nothing: the next leader finds the UpdateRequest.
+ * status (state Failed, message, retryCount) and retried (Kyverno puts a Failed request back
+ * to Pending at once; we wait a short, doubling backoff) until a failure finds retryCount past
+ * Kyverno's limit of 3, which deletes it. So a leader that stops between admission and
+ * processing loses nothing: the next leader finds the UpdateRequest.
+ *
+ * Every background scan interval (Kyverno's policy controller forceReconciliation, default
+ * 1 h) the leader looks again at the existing triggers of every policy with generate or
+ * mutate-existing rules, as on a policy event; a trigger that still has mutate work pending
+ * for the policy gets no second request (Kyverno's listMutateURs).
  *
  * Why UpdateRequests rather than ConfigMaps: they are Kyverno's own queue objects (same
  * fields, `kubectl get updaterequests` shows them with their state), their schema keeps the
@@ -34,15 +40,22 @@ import type { DownstreamGenerator } from './generate';
 import { generateRulesOf, generateWork, needsCloneSources, policyKey } from './generate-work';
 import { firedMutateExistingRules, mutateExisting, mutateExistingRules } from './mutate-existing';
 import type { BackgroundRequest, GeneratedItem } from './protocol';
-import { policyKinds, policyVersion } from './scan';
+import { DEFAULT_BACKGROUND_SCAN_INTERVAL_MS, policyKinds, policyVersion } from './scan';
 import { MANAGED_BY } from './configurations';
 import { ruleMatchesRequest } from '../engine/match';
+import { copiesOf, deleteTriggerDownstream, isManagedByKyverno, policyOfLabels, sourceChangeWork } from './clone-sources';
+import { refOf } from '../kube-api/errors';
+import { backgroundFailedEvent, backgroundSuccessEvents, resourceGenerationEvent, type EventInfo } from './event-info';
+import type { EventWriter } from './events';
 
 type Json = Record<string, unknown>;
 
 export const UPDATE_REQUEST_API = 'kyverno.io/v2';
-/** Kyverno's maxRetries for an UpdateRequest. */
-export const MAX_RETRIES = 10;
+/**
+ * Kyverno's retry limit for an UpdateRequest (common.retryOrDeleteOnFailure): each failure
+ * counts one in status.retryCount; a failure once the count is past 3 deletes it (5 attempts).
+ */
+export const RETRY_LIMIT = 3;
 
 /** The object an UpdateRequest is about (Kyverno's ResourceSpec). */
 export interface ResourceSpec {
@@ -63,6 +76,8 @@ export interface BackgroundJob {
   resource: ResourceSpec;
   /** Admission work: the request as admitted. Policy events: none (the trigger is read). */
   request?: AdmissionRequest;
+  /** The rule's downstream objects for the trigger are deleted instead (its clone source was deleted). */
+  deleteDownstream?: boolean;
 }
 
 export interface BackgroundControllerOptions {
@@ -82,6 +97,10 @@ export interface BackgroundControllerOptions {
   hold?: boolean;
   /** Triggers looked at per rule on a policy event (default 5000, as the background scan). */
   maxTriggers?: number;
+  /** How often the leader looks at every policy's existing triggers again (the background scan interval, default 1 h). */
+  reconcileIntervalMs?: number;
+  /** Where Kyverno's background events go (sources kyverno-generate and kyverno-mutate). */
+  events?: Pick<EventWriter, 'add'>;
 }
 
 const meta = (o: Json | undefined): Json => asObject(o?.metadata);
@@ -187,7 +206,7 @@ export function updateRequestFor(job: BackgroundJob, namespace: string): JsonObj
       policy: job.policy,
       rule: job.rule,
       resource: job.resource,
-      deleteDownstream: false,
+      deleteDownstream: job.deleteDownstream === true,
       synchronize: false,
       context: {
         userInfo: { roles: request?.requestInfo.roles ?? [], clusterRoles: request?.requestInfo.clusterRoles ?? [] },
@@ -214,12 +233,13 @@ export function jobOf(ur: JsonObject): BackgroundJob | undefined {
     rule: String(spec.rule ?? ''),
     resource,
     request: Object.keys(admission).length ? requestFromStored(admission, asObject(ctx.userInfo)) : undefined,
+    ...(spec.deleteDownstream === true ? { deleteDownstream: true } : {}),
   };
 }
 
 function jobText(job: BackgroundJob): string {
   const r = job.resource;
-  return `${job.type} policy ${job.policy}${job.rule ? ` rule ${job.rule}` : ''} for ${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}`;
+  return `${job.type}${job.deleteDownstream ? ' (delete downstream)' : ''} policy ${job.policy}${job.rule ? ` rule ${job.rule}` : ''} for ${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}`;
 }
 
 /** A policy with only the named rules (comma-separated; Kyverno's UpdateRequests name theirs). */
@@ -254,6 +274,8 @@ export class BackgroundController {
   /** UpdateRequests queued, running or waiting for a retry (by name), so a relist does not double them. */
   private readonly known = new Set<string>();
   private readonly queue: Pending[] = [];
+  /** Work queued, running or waiting for a retry (to find pending mutate work for a trigger). */
+  private readonly active = new Set<Pending>();
   private running = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -261,6 +283,11 @@ export class BackgroundController {
   private latest: JsonObject[] = [];
   private policyEvents: Promise<void> = Promise.resolve();
   private closed = false;
+  /**
+   * Downstream objects this controller deleted with their clone source (by uid, for a minute):
+   * their DELETE is not one to undo (Kyverno skips its background controller's own requests).
+   */
+  private readonly deletedByUs = new Set<string>();
 
   constructor(private readonly opts: BackgroundControllerOptions) {}
 
@@ -276,11 +303,57 @@ export class BackgroundController {
     return this.persistent;
   }
 
+  /**
+   * A downstream object was created (the generator tells us): Kyverno's events for it, one
+   * PolicyApplied on the object and one on the policy (written with generateSuccessEvents).
+   */
+  generated(policy: string, rule: string, created: JsonObject): void {
+    const found = this.findPolicy(policy);
+    const ref = resourceSpec(created);
+    delete ref.uid;
+    const events: EventInfo[] = [resourceGenerationEvent(policy, rule, ref)];
+    if (found) events.push(...backgroundSuccessEvents('kyverno-generate', found, [ref]));
+    this.opts.events?.add(events);
+  }
+
+  private findPolicy(key: string): JsonObject | undefined {
+    return this.opts.current().policies.find((p) => (p.kind === 'ClusterPolicy' || p.kind === 'Policy') && policyKey(p) === key && (!key.includes('/') || p.kind === 'Policy'));
+  }
+
   /** Admission work from the server processes (any replica). */
   submit(items: GeneratedItem[]): void {
     for (const item of items) {
       if (item.action === 'request') void this.enqueue(this.admissionJob(item));
-      else if (item.action === 'downstream') void this.downstreamChanged(item.labels, item.operation);
+      else if (item.action === 'downstream') {
+        // Kyverno's processRequest: managed by Kyverno, a downstream object; otherwise a clone source.
+        if (!isManagedByKyverno(item.labels)) void this.sourceChanged(item.request);
+        else if (!this.deletedByUs.has(String(meta(item.request.oldObject ?? undefined).uid ?? ''))) void this.downstreamChanged(item.labels, item.operation);
+      }
+    }
+  }
+
+  /**
+   * A clone source was changed or deleted: the triggers of its copies whose rules synchronize
+   * get the rule again (or, source deleted, lose their downstream objects), one job each.
+   */
+  private async sourceChanged(request: AdmissionRequest): Promise<void> {
+    const { client, log } = this.opts;
+    const source = request.oldObject;
+    if (!source) return;
+    try {
+      const work = sourceChangeWork(request, await copiesOf(client, source), this.opts.current().policies, log);
+      const listed = new Map<string, Promise<JsonObject[]>>();
+      for (const w of work) {
+        const t = w.trigger;
+        const key = `${t.apiVersion}/${t.kind}/${t.namespace}`;
+        if (!listed.has(key)) listed.set(key, client.list(t.apiVersion, t.kind, t.namespace || undefined));
+        const trigger = (await listed.get(key)!).find((o) => meta(o).uid === t.uid);
+        if (!trigger) continue;
+        log(`background: clone source ${describeRef(refOf(source))} ${request.operation === 'DELETE' ? 'deleted: deleting' : 'changed: synchronizing'} the downstream of policy ${w.policy} rule ${w.rule} for ${t.kind} ${t.namespace ? `${t.namespace}/` : ''}${String(meta(trigger).name ?? '')}`);
+        await this.enqueue({ type: 'generate', policy: w.policy, rule: w.rule, resource: resourceSpec({ apiVersion: t.apiVersion, kind: t.kind, ...trigger }), ...(w.deleteDownstream ? { deleteDownstream: true } : {}) });
+      }
+    } catch (e) {
+      log(`background: cannot find the copies of clone source ${describeRef(refOf(source))}: ${(e as Error).message}`);
     }
   }
 
@@ -291,10 +364,8 @@ export class BackgroundController {
    */
   private async downstreamChanged(labels: Record<string, string>, operation: string): Promise<void> {
     const { client, log } = this.opts;
-    const name = labels['generate.kyverno.io/policy-name'];
-    const ns = labels['generate.kyverno.io/policy-namespace'] ?? '';
     const ruleName = labels['generate.kyverno.io/rule-name'] ?? '';
-    const policy = this.opts.current().policies.find((p) => meta(p).name === name && (ns ? p.kind === 'Policy' && meta(p).namespace === ns : p.kind === 'ClusterPolicy'));
+    const policy = policyOfLabels(labels, this.opts.current().policies);
     const rule = policy && generateRulesOf(policy).find((r) => r.name === ruleName);
     if (!policy || !rule || asObject(rule.generate).synchronize !== true) return;
     const group = labels['generate.kyverno.io/trigger-group'] ?? '';
@@ -347,8 +418,14 @@ export class BackgroundController {
     this.leading = signal;
     this.seen.clear();
     // Leadership lost: the persisted work is the next leader's; forget it (it stays in the cluster).
+    // Kyverno's forceReconciliation: every background scan interval, every policy again.
+    const interval = this.opts.reconcileIntervalMs ?? DEFAULT_BACKGROUND_SCAN_INTERVAL_MS;
+    const timer = setInterval(() => void this.reconcile(), interval);
+    timer.unref();
     signal.addEventListener('abort', () => {
+      clearInterval(timer);
       for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i].name) this.queue.splice(i, 1);
+      for (const p of this.active) if (p.name) this.active.delete(p);
       this.known.clear();
     }, { once: true });
     void this.onPolicies(this.latest);
@@ -365,6 +442,35 @@ export class BackgroundController {
     return this.policyEvents;
   }
 
+  /**
+   * The periodic pass (Kyverno's requeuePolicies and canBackgroundProcess): policies with
+   * generate or mutate-existing rules; one whose mutate-existing rules are younger than the
+   * interval only when the policy sets mutateExistingOnPolicyUpdate.
+   */
+  reconcile(now = Date.now()): Promise<void> {
+    if (!this.leading || this.leading.aborted || this.closed) return this.policyEvents;
+    const interval = this.opts.reconcileIntervalMs ?? DEFAULT_BACKGROUND_SCAN_INTERVAL_MS;
+    for (const p of this.latest) {
+      if (p.kind !== 'ClusterPolicy' && p.kind !== 'Policy') continue;
+      const generates = generateRulesOf(p).length > 0;
+      const mutates = mutateExistingRules(p).length > 0;
+      if (!generates && !mutates) continue;
+      const created = Date.parse(String(meta(p).creationTimestamp ?? ''));
+      if (mutates && Number.isFinite(created) && created + interval > now && asObject(p.spec).mutateExistingOnPolicyUpdate !== true) continue;
+      this.policyEvents = this.policyEvents.then(() => this.existingTriggers(p)).catch((e: Error) => this.opts.log(`background: policy ${policyKey(p)}: ${e.message}`));
+    }
+    return this.policyEvents;
+  }
+
+  /** Mutate work for this policy and trigger not done yet (Kyverno's listMutateURs). */
+  private mutatePending(policy: string, resource: ResourceSpec): boolean {
+    for (const p of this.active) {
+      const r = p.job.resource;
+      if (p.job.type === 'mutate' && p.job.policy === policy && r.kind === resource.kind && r.name === resource.name && (r.namespace ?? '') === (resource.namespace ?? '')) return true;
+    }
+    return false;
+  }
+
   /** Resolves when nothing is queued, running or waiting for a retry that is due soon (tests). */
   idle(): Promise<void> {
     if (this.queue.length === 0 && this.running === 0) return Promise.resolve();
@@ -375,6 +481,7 @@ export class BackgroundController {
   async close(): Promise<void> {
     this.closed = true;
     this.queue.length = 0;
+    this.active.clear();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     await this.policyEvents.catch(() => {});
@@ -416,7 +523,6 @@ export class BackgroundController {
     if (asObject(asObject(ur.metadata).labels)['app.kubernetes.io/managed-by'] !== MANAGED_BY['app.kubernetes.io/managed-by']) return;
     const status = asObject(ur.status);
     const attempts = Number(status.retryCount ?? 0);
-    if (status.state === 'Failed' && attempts >= MAX_RETRIES) return;
     const job = jobOf(ur);
     if (!job) {
       this.opts.log(`background: UpdateRequest ${name} is not one this webhook can process; left alone`);
@@ -432,6 +538,7 @@ export class BackgroundController {
       if (this.known.has(p.name)) return;
       this.known.add(p.name);
     }
+    this.active.add(p);
     if (delayMs > 0) {
       const t = setTimeout(() => {
         this.timers.delete(t);
@@ -474,6 +581,18 @@ export class BackgroundController {
     }
     const { client, log } = this.opts;
     if (failures.length === 0) {
+      this.active.delete(p);
+      if (p.name) {
+        this.known.delete(p.name);
+        await client.delete({ apiVersion: UPDATE_REQUEST_API, kind: 'UpdateRequest', name: p.name, namespace: this.opts.namespace }).catch((e: Error) => log(`background: cannot delete UpdateRequest ${p.name}: ${e.message}`));
+      }
+      return;
+    }
+    const message = failures.join('; ');
+    // Kyverno's retryOrDeleteOnFailure: a failure past the retry limit deletes the UpdateRequest.
+    if (p.attempts > RETRY_LIMIT) {
+      this.active.delete(p);
+      log(`background: ${jobText(p.job)} failed ${p.attempts + 1} times; giving up${p.name ? ` and deleting UpdateRequest ${p.name}` : ''}: ${message}`);
       if (p.name) {
         this.known.delete(p.name);
         await client.delete({ apiVersion: UPDATE_REQUEST_API, kind: 'UpdateRequest', name: p.name, namespace: this.opts.namespace }).catch((e: Error) => log(`background: cannot delete UpdateRequest ${p.name}: ${e.message}`));
@@ -481,13 +600,7 @@ export class BackgroundController {
       return;
     }
     p.attempts++;
-    const message = failures.join('; ');
     if (p.name) await this.recordFailure(p.name, message, p.attempts);
-    if (p.attempts >= MAX_RETRIES) {
-      if (p.name) this.known.delete(p.name);
-      log(`background: ${jobText(p.job)} failed ${p.attempts} times; giving up${p.name ? ` (recorded in UpdateRequest ${p.name})` : ''}: ${message}`);
-      return;
-    }
     const delay = Math.min((this.opts.backoffMs ?? 500) * 2 ** (p.attempts - 1), this.opts.maxBackoffMs ?? 60_000);
     log(`background: ${jobText(p.job)} failed (attempt ${p.attempts}); retrying in ${delay} ms: ${message}`);
     this.schedule(p, delay);
@@ -504,11 +617,19 @@ export class BackgroundController {
     }
   }
 
+  private forgetLater(uid: string): void {
+    if (!uid) return;
+    this.deletedByUs.add(uid);
+    const t = setTimeout(() => (this.deletedByUs.delete(uid), this.timers.delete(t)), 60_000);
+    t.unref?.();
+    this.timers.add(t);
+  }
+
   /** Does one job now; resolves with one line per failure. */
   private async run(job: BackgroundJob): Promise<string[]> {
     const { client, log, generator } = this.opts;
-    const { policies, exceptions } = this.opts.current();
-    const found = policies.find((p) => (p.kind === 'ClusterPolicy' || p.kind === 'Policy') && policyKey(p) === job.policy && (!job.policy.includes('/') || p.kind === 'Policy'));
+    const { exceptions } = this.opts.current();
+    const found = this.findPolicy(job.policy);
     if (!found) {
       log(`background: ${jobText(job)}: the policy is gone; dropped`);
       return [];
@@ -522,15 +643,30 @@ export class BackgroundController {
         return [];
       }
       request = backgroundRequest(trigger);
+      if (job.deleteDownstream) return deleteTriggerDownstream(client, found, job.rule, trigger, log, (o) => this.forgetLater(String(meta(o).uid ?? '')));
     }
-    if (job.type === 'generate') return generator.process({ action: 'request', type: 'generate', policy, rules: job.rule ? job.rule.split(',') : [], request }, exceptions);
+    if (job.type === 'generate') {
+      const failures = await generator.process({ action: 'request', type: 'generate', policy, rules: job.rule ? job.rule.split(',') : [], request }, exceptions);
+      // Kyverno's PolicyError on the policy, related to the trigger, per failed rule (a job
+      // of several rules names none: our failures are not split by rule).
+      if (failures.length) this.opts.events?.add([backgroundFailedEvent('kyverno-generate', found, job.rule.includes(',') ? '' : job.rule, job.resource, failures.join('; '))]);
+      return failures;
+    }
     if (request.operation === 'CREATE' && job.request) {
       // As Kyverno: a CREATE's trigger is read back once stored (the webhook answered before that).
       const stored = await generator.waitForTrigger(job.resource);
       if (!stored) return [`the trigger ${describeRef({ apiVersion: job.resource.apiVersion, kind: job.resource.kind, name: job.resource.name, namespace: job.resource.namespace })} was not stored`];
       request = { ...request, object: stored };
     }
-    return (await mutateExisting(client, policy, request, exceptions, log, job.rule ? job.rule.split(',') : undefined)).failures;
+    const outcome = await mutateExisting(client, policy, request, exceptions, log, job.rule ? job.rule.split(',') : undefined);
+    // Kyverno's mutate-existing events: per target written, a PolicyApplied on the policy, or
+    // a PolicyError when the write failed; targets named by kind, namespace and name.
+    for (const w of outcome.writes) {
+      const m = meta(w.target);
+      const target = { apiVersion: '', kind: String(w.target.kind ?? ''), name: String(m.name ?? ''), ...(typeof m.namespace === 'string' && m.namespace ? { namespace: m.namespace } : {}) };
+      this.opts.events?.add(w.error === undefined ? backgroundSuccessEvents('kyverno-mutate', found, [target]) : [backgroundFailedEvent('kyverno-mutate', found, w.rule, target, w.error)]);
+    }
+    return outcome.failures;
   }
 
   /**
@@ -570,7 +706,8 @@ export class BackgroundController {
             : needsCloneSources(single)
               ? ruleMatchesRequest(rule as JsonObject, request, cluster, onlyNs).matched
               : generateWork(single, request, cluster).items.length > 0;
-          if (fires) await this.enqueue({ type, policy: policyKey(policy), rule: name, resource: resourceSpec(trigger) });
+          const resource = resourceSpec(trigger);
+          if (fires && !(type === 'mutate' && this.mutatePending(policyKey(policy), resource))) await this.enqueue({ type, policy: policyKey(policy), rule: name, resource });
         }
       }
     }

@@ -18,6 +18,30 @@ import { BackgroundController } from './background';
 import type { EventReason } from './event-info';
 import type { ReportItem } from './reports';
 import { parseResourceFilters } from './resource-filters';
+import { readFileSync } from 'node:fs';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { serviceAccountOfToken } from './user-filters';
+
+/**
+ * The service account this process acts as, from its credentials: the token of its kubeconfig
+ * user or the pod's token file. Undefined for other credentials (client certificates, static
+ * tokens): then only `--background-service-account` names it. `serve --in-cluster` uses it;
+ * local mode does not (the developer's own requests come with the same credentials).
+ */
+export function ownServiceAccount(config: KubeConfig): string | undefined {
+  const user = config.getCurrentUser();
+  if (!user) return undefined;
+  let token = user.token;
+  const file = (user.authProvider?.config as { tokenFile?: string } | undefined)?.tokenFile;
+  if (!token && file) {
+    try {
+      token = readFileSync(file, 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  }
+  return serviceAccountOfToken(token);
+}
 
 export interface ClusterModeOptions {
   client: KubeClient;
@@ -64,8 +88,9 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
   // One abort listener per open watch (a dozen kinds) and per retry wait: more than Node's
   // default warning threshold of 10 at once, none of them leaked.
   setMaxListeners(64, stopping.signal);
-  const generator = new DownstreamGenerator({ client, log });
-  const events = new EventWriter(client, log, { omit: opts.omitEvents ?? [] });
+  // The generator tells the background controller what it created (Kyverno's generate events).
+  const generator = new DownstreamGenerator({ client, log, onCreated: (policy, rule, created) => background.generated(policy, rule, created) });
+  const events = new EventWriter(client, log, { omit: opts.omitEvents ?? [], successEvents: opts.successEvents === true });
   let reports: { add(items: ReportItem[]): void } | undefined;
   let run: InClusterRun | undefined;
   const background = new BackgroundController({
@@ -75,9 +100,14 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     generator,
     current: () => run?.current() ?? { policies: [], exceptions: [] },
     hold: opts.holdBackground,
+    events,
+    reconcileIntervalMs: opts.backgroundScanIntervalMs,
   });
+  const backgroundUser = opts.server.backgroundUser;
+  if (backgroundUser) log(`background work is written as ${backgroundUser}: its requests do not queue generate or mutate-existing work for rules with skipBackgroundRequests (the default)`);
   const server = await startWebhookServer({
     ...opts.server,
+    backgroundUser,
     log,
     onReportable: (items) => reports?.add(items.map((i) => ({ ...i, time: Date.now() / 1000 }))),
     onGenerated: (items) => background.submit(items),

@@ -3,9 +3,9 @@
  * candidate policies, evaluate, and shape the reply (HTTP answer, metrics outcomes, report
  * items). Pure apart from the clock: tests and background scans call it directly.
  */
-import { answerAdmissionReview, DeadlineExceeded, readAdmissionReview } from './admission';
+import { answerAdmissionReview, answerText, DeadlineExceeded, readAdmissionReview } from './admission';
 import type { PolicyIndex } from './prefilter';
-import type { ClusterState } from '../engine/core/types';
+import type { ClusterState, JsonObject } from '../engine/core/types';
 import type { ReviewReply, ReviewRequest } from './protocol';
 import { metricRuleType, type RuleOutcome } from './metrics';
 import { asObject } from '../engine/core/json';
@@ -13,7 +13,9 @@ import { isBackground, policySpec } from '../engine/policy';
 import { failurePolicyOf } from './rules';
 import { admissionEvents, scanEvents } from './event-info';
 import { isFiltered, type FilteredRequest } from './resource-filters';
+import { isExcludedUser, requestUser, withoutSkippedBackgroundRules } from './user-filters';
 import { checkPolicyForAdmission } from '../engine/policy/admission-checks';
+import { isGenerateNonTrigger } from './clone-sources';
 import { checkCleanupPolicyForAdmission, checkDeletingPolicyForAdmission, isCleanupPolicy, isDeletingPolicy, ttlLabelWarning } from '../engine/cleanup';
 import { isNamespacedKind } from '../engine/kube/known-kinds';
 import { parseKindSelector } from '../engine/kube/selectors';
@@ -81,12 +83,6 @@ function ruleOutcomes(policy: Json, response: PolicyResponse, into: RuleOutcome[
   }
 }
 
-/** Made by a generate rule: Kyverno's managed-by and policy-name labels. */
-function isGenerated(o: Json): boolean {
-  const l = asObject(asObject(o.metadata).labels);
-  return l['app.kubernetes.io/managed-by'] === 'kyverno' && typeof l['generate.kyverno.io/policy-name'] === 'string' && l['generate.kyverno.io/policy-name'] !== '';
-}
-
 export function errorReply(status: number, message: string): ReviewReply {
   return { status, body: JSON.stringify({ message }), outcomes: [], reportable: [] };
 }
@@ -100,7 +96,12 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     const kind = asObject(request.kind).kind;
     let policies = index.candidatesForReview(request);
     // Kyverno's resource filters: a filtered request is admitted without running any policy.
-    if (msg.filters && isFiltered(msg.filters, filterView(request))) policies = [];
+    const filtered = !!msg.filters && isFiltered(msg.filters, filterView(request));
+    if (filtered) policies = [];
+    // Kyverno's excludeUsernames/excludeGroups/…: an excluded user's request runs no rule.
+    const user = requestUser(request);
+    const excluded = !!msg.exclusions && isExcludedUser(msg.exclusions, user);
+    if (excluded) policies = [];
     if (msg.only) policies = policies.filter((p) => msg.only!.includes(String(asObject(p.metadata).name)));
     // Kyverno's /validate/fail and /validate/ignore each run the policies of that failurePolicy.
     if (msg.failurePolicy) policies = policies.filter((p) => failurePolicyOf(p) === msg.failurePolicy);
@@ -111,24 +112,30 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     for (let i = 0; i < answer.responses.length; i++) ruleOutcomes(policies[i], answer.responses[i], outcomes);
     const operation = typeof request.operation === 'string' ? request.operation : '';
     const policyOf = (r: PolicyResponse): Json | undefined => policies[answer.responses.indexOf(r)];
+    const exceptionOf = (name: string) => cluster.exceptions.find((e) => asObject(e.metadata).name === name);
     const events = answer.status !== 200 || !msg.events
       ? undefined
       : msg.events === 'scan'
-        ? scanEvents(answer.responses, policyOf, subject, msg.successEvents === true)
-        : admissionEvents(answer.responses, policyOf, subject, response.allowed === false, msg.successEvents === true);
+        ? scanEvents(answer.responses, policyOf, subject, msg.successEvents === true, exceptionOf)
+        : admissionEvents(answer.responses, policyOf, subject, response.allowed === false, msg.successEvents === true, exceptionOf);
     // Generate rules fire only for requests that were admitted and will be stored (Kyverno's
     // validating webhook hands them to its background controller the same way).
     const background = msg.generate && msg.path === 'validate' && response.allowed === true && request.dryRun !== true;
-    const generating = background && index.generating.size > 0 ? policies.filter((p) => index.generating.has(p)) : [];
-    // Kyverno's handleNonTrigger: an UPDATE or DELETE of an object a generate rule made.
-    const downstream = background && (operation === 'UPDATE' || operation === 'DELETE') && isGenerated(asObject(request.oldObject));
+    // Our own background writes come back here: rules that skip background requests queue nothing for them.
+    const ownRules = (p: Json) => withoutSkippedBackgroundRules(p as JsonObject, user.username, msg.backgroundUser);
+    const generating = background && index.generating.size > 0 ? policies.filter((p) => index.generating.has(p)).map(ownRules).filter((p) => p !== undefined) : [];
+    // Kyverno's handleNonTrigger: an UPDATE or DELETE of an object a generate rule made or of a
+    // clone source; not for the background controller's own writes, nor for requests Kyverno's
+    // filters drop before any handler (resource filters, excluded users).
+    const ownWrite = msg.backgroundUser !== undefined && user.username === msg.backgroundUser;
+    const downstream = background && !ownWrite && !filtered && !excluded && (operation === 'UPDATE' || operation === 'DELETE') && isGenerateNonTrigger(asObject(request.oldObject));
     // Mutate-existing rules too (Kyverno's handleMutateExisting, beside handleGenerate).
-    const mutating = background && index.mutatingExisting.size > 0 ? policies.filter((p) => index.mutatingExisting.has(p)) : [];
+    const mutating = background && index.mutatingExisting.size > 0 ? policies.filter((p) => index.mutatingExisting.has(p)).map(ownRules).filter((p) => p !== undefined) : [];
     // As Kyverno: no admission reports for deletions or subresources (the object itself did not change).
     const reports = msg.reports !== false && request.operation !== 'DELETE' && !request.subResource;
     return {
       status: answer.status,
-      body: JSON.stringify(answer.body),
+      body: answerText(answer),
       allowed: typeof response.allowed === 'boolean' ? response.allowed : undefined,
       dryRun: request.dryRun === true,
       outcomes,

@@ -3,7 +3,10 @@
  * queue (`--maxQueuedEvents`, 1000: beyond it events are dropped), a client-side rate limit
  * (`--eventsRateLimitQPS` 1000 / `--eventsRateLimitBurst` 2000), up to 3 retries for a failed
  * create (a 404, a namespace that is gone, is not retried), and events of a kind listed in
- * `omitEvents` never written. Nothing throws into the caller.
+ * `omitEvents` never written. As Kyverno's event generator, it also decides once for every
+ * source whether a PolicyApplied is written (`generateSuccessEvents`, then the
+ * `successEventActions` when listed) and skips events about an object without a name.
+ * Nothing throws into the caller.
  */
 import { hostname } from 'node:os';
 import { KubeError } from '../kube-api/errors';
@@ -18,6 +21,10 @@ export interface EventWriterOptions {
   /** Kyverno's `--omitEvents`. */
   omit?: EventReason[];
   retries?: number;
+  /** Kyverno's `generateSuccessEvents`: PolicyApplied events are written only with it (default off). */
+  successEvents?: boolean;
+  /** Kyverno's `successEventActions`: when not empty, only PolicyApplied events with one of these actions. */
+  successActions?: string[];
 }
 
 export class EventWriter {
@@ -38,13 +45,13 @@ export class EventWriter {
     private readonly log: (line: string) => void,
     options: EventWriterOptions = {},
   ) {
-    this.opts = { maxQueued: 1000, qps: 1000, burst: 2000, omit: [], retries: 3, ...options };
+    this.opts = { maxQueued: 1000, qps: 1000, burst: 2000, omit: [], retries: 3, successEvents: false, successActions: [], ...options };
     this.tokens = this.opts.burst;
   }
 
   add(events: EventInfo[]): void {
     for (const info of events) {
-      if (this.opts.omit.includes(info.reason)) continue;
+      if (!this.wanted(info)) continue;
       if (this.queue.length >= this.opts.maxQueued) {
         if (this.dropped++ === 0) this.log(`events: more than ${this.opts.maxQueued} queued; dropping events until the queue drains`);
         continue;
@@ -52,6 +59,15 @@ export class EventWriter {
       this.queue.push({ info, attempts: 0 });
     }
     this.pump();
+  }
+
+  /** Kyverno's event generator Add: what is never written. */
+  private wanted(info: EventInfo): boolean {
+    if (!info.regarding.name) return false;
+    if (this.opts.omit.includes(info.reason)) return false;
+    if (info.reason !== 'PolicyApplied') return true;
+    if (!this.opts.successEvents) return false;
+    return this.opts.successActions.length === 0 || this.opts.successActions.includes(info.action);
   }
 
   /** Resolves when nothing is queued or being written. */

@@ -13,6 +13,7 @@ import type { AdmissionRequest, ClusterState, JsonObject, RuleResult } from '../
 import type { GeneratedItem, PendingGeneration, TriggerRef } from './protocol';
 import { asArray, asObject } from '../engine/core/json';
 import { firedMutateExistingRules } from './mutate-existing';
+import { ruleMatchesRequest } from '../engine/match';
 
 type Json = Record<string, unknown>;
 
@@ -93,9 +94,11 @@ export function generateWork(policy: Json, request: AdmissionRequest, cluster: C
     }
     work.items.push({ action: 'create', policy: key, rule: result.name, synchronize, serverSideApply, operation: request.operation, trigger, resources });
   }
-  // A synchronized rule that matched the old object but not the new one: its downstream goes.
+  // A synchronized rule that applied to the old object but not to the new one (no longer
+  // matched, or its preconditions no longer hold: a skipped result): its downstream goes, as
+  // Kyverno's ApplyBackgroundChecks fails such a rule and syncTriggerAction deletes for it.
   if (request.operation === 'UPDATE' && request.oldObject && [...rules.values()].some((r) => asObject(r.generate).synchronize === true)) {
-    const matchedNow = new Set(results.map((r) => r.name));
+    const matchedNow = new Set(results.filter((r) => r.status !== 'skip').map((r) => r.name));
     for (const result of generation(policy, { ...request, object: request.oldObject }, cluster)) {
       const rule = rules.get(result.name);
       if (!rule || matchedNow.has(result.name) || result.status !== 'pass' || asObject(rule.generate).synchronize !== true) continue;
@@ -103,6 +106,15 @@ export function generateWork(policy: Json, request: AdmissionRequest, cluster: C
     }
   }
   return work;
+}
+
+/** Whether a rule's match selects the request's object, or the old object of an UPDATE or DELETE. */
+function concernsRule(policy: Json, rule: Json, request: AdmissionRequest, cluster: ClusterState): boolean {
+  const meta = asObject(policy.metadata);
+  const policyNs = policy.kind === 'Policy' && typeof meta.namespace === 'string' ? meta.namespace : undefined;
+  const matches = (r: AdmissionRequest) => ruleMatchesRequest(rule as JsonObject, r, cluster, policyNs).matched;
+  if (request.object && matches(request)) return true;
+  return !!request.oldObject && matches({ ...request, object: request.oldObject });
 }
 
 /**
@@ -118,7 +130,11 @@ export function runGeneration(pending: PendingGeneration, cluster: ClusterState)
   for (const policy of pending.policies) {
     try {
       if (needsCloneSources(policy)) {
-        out.items.push(unit('generate', policy, generateRulesOf(policy).map((r) => String(r.name ?? ''))));
+        // Only the primary reads clone sources; the rules the request can concern (their match
+        // selects the object, or the old one an UPDATE or DELETE may take their downstream from)
+        // go up, as Kyverno makes UpdateRequests of the rules ApplyBackgroundChecks applies.
+        const rules = generateRulesOf(policy).filter((r) => concernsRule(policy, r, pending.request, cluster)).map((r) => String(r.name ?? ''));
+        if (rules.length) out.items.push(unit('generate', policy, rules));
         continue;
       }
       const work = generateWork(policy, pending.request, cluster);
@@ -131,7 +147,7 @@ export function runGeneration(pending: PendingGeneration, cluster: ClusterState)
   }
   if (pending.downstream && pending.request.oldObject) {
     const labels = asObject(asObject(pending.request.oldObject.metadata).labels);
-    out.items.push({ action: 'downstream', operation: pending.request.operation, labels: Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)])) });
+    out.items.push({ action: 'downstream', operation: pending.request.operation, labels: Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)])), request: pending.request });
   }
   for (const policy of pending.mutateExisting ?? []) {
     try {

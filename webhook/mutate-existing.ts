@@ -9,7 +9,10 @@
  *
  * The engine does the selection and patching (engine/mutate/targets.ts) over the candidates
  * it is given; here we fetch those candidates from the API server: one GET for a literal
- * name, else a LIST of the target kind (in a literal namespace, or everywhere).
+ * name, else a LIST of the target kind (in a literal namespace, or everywhere). A target
+ * kind naming the status subresource (`Deployment/status`) is written back through
+ * `/status`, as Kyverno's background controller calls UpdateStatus for it (the object read
+ * is the same: a status GET returns the whole object).
  */
 import { applyPolicy } from '../engine/apply';
 import { computedRules } from '../engine/autogen';
@@ -50,13 +53,23 @@ export function firedMutateExistingRules(policy: Json, request: AdmissionRequest
     .map((rule) => String(rule.name ?? ''));
 }
 
+/** What targetCandidates read: the objects, and which of them a target names through its status subresource. */
+export interface TargetCandidates {
+  resources: JsonObject[];
+  /** describeRef of each object to write through `/status`. */
+  viaStatus: Set<string>;
+}
+
 /** The objects a policy's mutate targets may designate, read from the API server. */
-export async function targetCandidates(client: KubeClient, policy: Json, log: (line: string) => void): Promise<JsonObject[]> {
+export async function targetCandidates(client: KubeClient, policy: Json, log: (line: string) => void): Promise<TargetCandidates> {
   const out: JsonObject[] = [];
+  const viaStatus = new Set<string>();
   const seen = new Set<string>();
+  let status = false;
   const add = (o: JsonObject | undefined) => {
     if (!o) return;
     const key = describeRef(refOf(o));
+    if (status) viaStatus.add(key);
     if (!seen.has(key)) (seen.add(key), out.push(o));
   };
   const meta = asObject(policy.metadata);
@@ -66,7 +79,8 @@ export async function targetCandidates(client: KubeClient, policy: Json, log: (l
     for (const raw of asArray(asObject(rule.mutate).targets)) {
       const t = asObject(raw);
       const apiVersion = String(t.apiVersion ?? '');
-      const kind = String(t.kind ?? '').split('/')[0];
+      const [kind, subresource] = String(t.kind ?? '').split('/');
+      status = subresource === 'status';
       if (!apiVersion || !kind || hasVariable(apiVersion) || hasVariable(kind) || kind.includes('*')) {
         log(`mutate existing: policy ${policyKey(policy)} rule ${String(rule.name)}: a target needs a literal apiVersion and kind to be looked up`);
         continue;
@@ -74,14 +88,23 @@ export async function targetCandidates(client: KubeClient, policy: Json, log: (l
       const ns = policyNamespace ?? (typeof t.namespace === 'string' && !hasVariable(t.namespace) && !t.namespace.includes('*') ? t.namespace : undefined);
       const name = typeof t.name === 'string' && !hasVariable(t.name) && !/[*?]/.test(t.name) ? t.name : undefined;
       try {
-        if (name && (ns || policyNamespace === undefined)) add(await client.get({ apiVersion, kind, name, namespace: ns }));
+        // A GET needs the namespace too (Kyverno's getTargets lists when either is not literal): a
+        // namespace given by a variable is not known yet, and one left out means every namespace.
+        if (name && ns) add(await client.get({ apiVersion, kind, name, namespace: ns }));
         else for (const o of await client.list(apiVersion, kind, ns)) add({ apiVersion, kind, ...o });
       } catch (e) {
         log(`mutate existing: policy ${policyKey(policy)} rule ${String(rule.name)}: cannot read ${kind} targets: ${(e as Error).message}`);
       }
     }
   }
-  return out;
+  return { resources: out, viaStatus };
+}
+
+/** One target a rule patched: written, or not (then `error` says why). Kyverno's events name these. */
+export interface TargetWrite {
+  rule: string;
+  target: JsonObject;
+  error?: string;
 }
 
 export interface MutateExistingOutcome {
@@ -89,6 +112,8 @@ export interface MutateExistingOutcome {
   mutated: string[];
   /** One line per failed rule or write (the work is retried). */
   failures: string[];
+  /** Each patched target a rule tried to write (Kyverno's success and failure events follow these). */
+  writes: TargetWrite[];
 }
 
 /**
@@ -103,12 +128,13 @@ export async function mutateExisting(
   log: (line: string) => void,
   rules?: string[],
 ): Promise<MutateExistingOutcome> {
-  const outcome: MutateExistingOutcome = { mutated: [], failures: [] };
+  const outcome: MutateExistingOutcome = { mutated: [], failures: [], writes: [] };
   const key = policyKey(policy);
   const fired = new Set(rules ?? mutateExistingRules(policy).filter((r) => request.operation !== 'DELETE' || matchesDeleteExplicitly(r)).map((r) => String(r.name ?? '')));
   // On DELETE Kyverno evaluates the deleted object as the new one.
   const evaluated: AdmissionRequest = request.operation === 'DELETE' ? { ...request, object: request.oldObject } : request;
-  const cluster: ClusterState = { resources: await targetCandidates(client, policy, log), namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions };
+  const candidates = await targetCandidates(client, policy, log);
+  const cluster: ClusterState = { resources: candidates.resources, namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions };
   const response = applyPolicy(policy, { request: evaluated, cluster, phases: ['mutate'] });
   for (const r of response.rules) {
     if (r.type !== 'Mutation' || !fired.has(r.name)) continue;
@@ -119,15 +145,17 @@ export async function mutateExisting(
     if (r.status !== 'pass' || !r.patchedResource) continue;
     const target = r.patchedResource;
     const what = describeRef(refOf(target));
-    // Already in line: nothing to write.
+    // Already in line: nothing to write (Kyverno's engine skips it: "no patches applied").
     if (cluster.resources.some((c) => jsonEqual(c, target))) continue;
     try {
       // The patched target keeps the resourceVersion it was read with: a concurrent change is a conflict, and the work is retried.
-      await client.replace(target);
+      await client.replace(target, candidates.viaStatus.has(what) ? 'status' : undefined);
       outcome.mutated.push(what);
+      outcome.writes.push({ rule: r.name, target });
       log(`mutate existing: policy ${key} rule ${r.name} mutated ${what}`);
     } catch (e) {
       outcome.failures.push(`mutate existing: policy ${key} rule ${r.name}: cannot update ${what}: ${(e as Error).message}`);
+      outcome.writes.push({ rule: r.name, target, error: (e as Error).message });
     }
   }
   return outcome;

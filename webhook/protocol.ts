@@ -8,6 +8,7 @@ import type { RuleOutcome, MetricsSnapshot, RequestLabels } from './metrics';
 import type { WebhookPath } from './admission';
 import type { EventInfo } from './event-info';
 import type { ResourceFilter } from './resource-filters';
+import type { UserExclusionSettings, UserExclusions } from './user-filters';
 
 /** Settings a server process needs before it serves. */
 export interface ServerProcessSettings {
@@ -31,6 +32,10 @@ export interface ServerProcessSettings {
   successEvents?: boolean;
   /** Kyverno's resource filters (ConfigMap text); requests they match are admitted unevaluated. */
   resourceFilters?: string;
+  /** Kyverno's excludeUsernames/excludeGroups/excludeRoles/excludeClusterRoles (ConfigMap text). */
+  userExclusions?: UserExclusionSettings;
+  /** The background controller's own user (Kyverno's --backgroundServiceAccountName). */
+  backgroundUser?: string;
   /** /metrics is served on a metrics port of its own (metrics-listener.ts): not on the admission port. */
   metricsElsewhere?: boolean;
 }
@@ -53,6 +58,10 @@ export interface ReviewRequest {
   successEvents?: boolean;
   /** Parsed resource filters (in-process only; background scans skip them, as Kyverno's do by default). */
   filters?: ResourceFilter[];
+  /** Parsed user exclusions (in-process only; admission only, as in Kyverno). */
+  exclusions?: UserExclusions;
+  /** See ServerProcessSettings.backgroundUser. */
+  backgroundUser?: string;
 }
 
 export type ToServerProcess =
@@ -152,10 +161,11 @@ export type GeneratedItem =
   | { action: 'delete'; policy: string; rule: string; trigger: TriggerRef; resources: JsonObject[] }
   | BackgroundRequest
   /**
-   * A generated object was changed or deleted (its labels as they were): when its rule
-   * synchronizes, the background controller generates it again for its trigger.
+   * A generated object or a clone source was changed or deleted (its labels as they were, and
+   * the request): when the rule synchronizes, the background controller generates the object
+   * again for its trigger; for a source, every copy's trigger (or deletes the copies).
    */
-  | { action: 'downstream'; labels: Record<string, string>; operation: string };
+  | { action: 'downstream'; labels: Record<string, string>; operation: string; request: AdmissionRequest };
 
 /**
  * An admitted request that fired a policy's generate or mutate-existing rules: Kyverno's

@@ -16,6 +16,7 @@ import { DEFAULT_RETRY_PERIOD_MS } from './leader';
 import { DEFAULT_BACKGROUND_SCAN_INTERVAL_MS } from './scan';
 import { CERT_RENEWAL_INTERVAL_MS } from './cert-renewer';
 import { startMetricsListener } from './metrics-listener';
+import type { UserExclusionSettings } from './user-filters';
 import type { EventReason } from './event-info';
 import { defaultResourceFilters, parseResourceFilters } from './resource-filters';
 import { DEFAULT_TTL_INTERVAL_MS } from '../engine/cleanup/ttl';
@@ -81,11 +82,15 @@ interface ServeArgs {
   omitEvents: EventReason[];
   /** Kyverno's resourceFilters; default: Kyverno's defaults with our namespace. */
   resourceFilters?: string;
+  /** Kyverno's excludeUsernames/excludeGroups/excludeRoles/excludeClusterRoles. */
+  userExclusions: UserExclusionSettings;
+  /** Kyverno's --backgroundServiceAccountName; default: the service account of our credentials. */
+  backgroundUser?: string;
 }
 
 export const SERVE_FLAGS = {
   values: ['policy'],
-  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters'],
+  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters', 'exclude-usernames', 'exclude-groups', 'exclude-roles', 'exclude-cluster-roles', 'background-service-account'],
   booleans: ['in-cluster', 'help', 'generate-success-events'],
   aliases: { h: 'help' },
 };
@@ -128,6 +133,13 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     metricsPort: parsed.values.has('metrics-port') ? number('metrics-port', 0) : undefined,
     successEvents: parsed.booleans.has('generate-success-events'),
     resourceFilters: single(parsed, 'resource-filters'),
+    userExclusions: {
+      excludeUsernames: single(parsed, 'exclude-usernames'),
+      excludeGroups: single(parsed, 'exclude-groups'),
+      excludeRoles: single(parsed, 'exclude-roles'),
+      excludeClusterRoles: single(parsed, 'exclude-cluster-roles'),
+    },
+    backgroundUser: single(parsed, 'background-service-account'),
     omitEvents: text('omit-events', '').split(',').map((s) => s.trim()).filter(Boolean) as EventReason[],
   };
   const reasons = ['PolicyViolation', 'PolicyApplied', 'PolicyError', 'PolicySkipped'];
@@ -189,6 +201,14 @@ Flags:
                                 PolicyApplied,PolicyViolation
       --resource-filters TEXT   Kyverno's resourceFilters ("[Kind,Namespace,Name]..."); default:
                                 Kyverno's defaults, with --namespace in place of kyverno
+      --exclude-usernames LIST  Kyverno's excludeUsernames: requests of these users (wildcards;
+                                "!name" keeps one in) run no policy; likewise
+      --exclude-groups LIST     excludeGroups, --exclude-roles LIST, --exclude-cluster-roles LIST
+      --background-service-account USER
+                                in-cluster: the user our background writes come as (Kyverno's
+                                --backgroundServiceAccountName); default: the service account
+                                of our credentials. Its requests queue no generate or
+                                mutate-existing work for rules with skipBackgroundRequests
   -h, --help                    show this help
 `;
 
@@ -217,6 +237,8 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     workers: args.workers,
     timeoutMs: args.timeoutMs,
     resourceFilters: args.resourceFilters ?? defaultResourceFilters(args.namespace),
+    userExclusions: args.userExclusions,
+    backgroundUser: args.backgroundUser,
     metricsElsewhere: args.metricsPort !== undefined,
   };
   let stop: () => Promise<void>;
@@ -224,10 +246,11 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
   if (args.inCluster) {
     const { inClusterClient } = await import('./incluster');
     const { KubeClient } = await import('../kube-api/client');
-    const { startClusterMode } = await import('./cluster-mode');
+    const { startClusterMode, ownServiceAccount } = await import('./cluster-mode');
     const client = args.kubeconfig ? KubeClient.fromKubeconfig(args.kubeconfig) : inClusterClient();
+    // Kyverno's --backgroundServiceAccountName: here one process does the background work, as itself.
     const webhook = await startClusterMode({
-      client, server: serverOptions, namespace: args.namespace, caFile: args.caFile, log,
+      client, server: { ...serverOptions, backgroundUser: args.backgroundUser ?? ownServiceAccount(client.config) }, namespace: args.namespace, caFile: args.caFile, log,
       reportIntervalMs: args.reportIntervalMs, retryPeriodMs: args.retryPeriodMs, backgroundScanIntervalMs: args.backgroundScanIntervalMs,
       successEvents: args.successEvents, omitEvents: args.omitEvents, holdBackground: process.env.KYVERNO_STUDIO_HOLD_BACKGROUND === '1',
       certRenewalIntervalMs: args.certRenewalIntervalMs, ttlIntervalMs: args.ttlIntervalMs,

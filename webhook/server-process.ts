@@ -6,6 +6,7 @@
  * primary's watchdog, which kills a process whose heartbeat stops.
  */
 import { parseResourceFilters, type ResourceFilter } from './resource-filters';
+import { parseUserExclusions, type UserExclusions } from './user-filters';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -60,6 +61,7 @@ class ServerProcess {
   private https?: Server;
   private timeoutMs?: number;
   private filters: ResourceFilter[] = [];
+  private exclusions: UserExclusions | undefined;
   private active = 0;
   private closing = false;
   /** Per path, from the webhook configurations' timeoutSeconds (rules.reviewDeadlinesMs). */
@@ -90,6 +92,7 @@ class ServerProcess {
   configure(settings: ServerProcessSettings): void {
     this.timeoutMs = settings.timeoutMs;
     this.filters = parseResourceFilters(settings.resourceFilters ?? '');
+    this.exclusions = parseUserExclusions(settings.userExclusions ?? {});
     this.maxConnections = settings.maxConnections ?? MAX_CONNECTIONS;
     const tls = () => ({ cert: readFileSync(settings.tlsCertFile), key: readFileSync(settings.tlsKeyFile), minVersion: 'TLSv1.2' as const });
     const headersTimeoutMs = settings.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
@@ -208,7 +211,7 @@ class ServerProcess {
     const route = ROUTES.get(url);
     if (!route) return send(res, 404, JSON.stringify({ message: `no route ${url}` }));
     if (req.method !== 'POST') return send(res, 405, JSON.stringify({ message: `${req.method} is not allowed; POST an AdmissionReview` }));
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const { path, failurePolicy } = route;
     const body = await readBody(req, settings.maxBodyBytes);
     let reply: ReviewReply;
@@ -220,14 +223,14 @@ class ServerProcess {
       // Most policy sets read no images: no registry step (and no await) per review.
       const cluster = this.index.readsImages ? await this.withRegistry(body, deadline) : this.cluster;
       reply = evaluateReview(
-        { path, body, reports: settings.reports, deadline, generate: settings.generate, failurePolicy, events: settings.events ? 'admission' : undefined, successEvents: settings.successEvents, filters: this.filters },
+        { path, body, reports: settings.reports, deadline, generate: settings.generate, failurePolicy, events: settings.events ? 'admission' : undefined, successEvents: settings.successEvents, filters: this.filters, exclusions: this.exclusions, backgroundUser: settings.backgroundUser },
         this.index,
         cluster,
       );
     }
     send(res, reply.status, reply.body);
     this.beatIfDue();
-    this.metrics.recordRequest(url.slice(1), reply.status, reply.request, Number(process.hrtime.bigint() - started) / 1e9, reply.outcomes);
+    this.metrics.recordRequest(url.slice(1), reply.status, reply.request, (performance.now() - started) / 1000, reply.outcomes);
     if (settings.reports && reply.allowed && !reply.dryRun && reply.subject && reply.reportable.length) {
       const resource = reply.subject;
       this.post({ type: 'reportable', items: reply.reportable.map((r) => ({ ...r, resource })) });

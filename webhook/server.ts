@@ -12,6 +12,7 @@ import type { ClusterState, JsonObject } from '../engine/core/types';
 import { ServerProcesses } from './processes';
 import type { GeneratedItem, ReportableWithResource, ReviewReply, ReviewRequest } from './protocol';
 import type { EventInfo } from './event-info';
+import type { UserExclusionSettings } from './user-filters';
 
 export interface WebhookServerOptions {
   port: number;
@@ -38,6 +39,10 @@ export interface WebhookServerOptions {
   successEvents?: boolean;
   /** Kyverno's resource filters (ConfigMap syntax); none when absent. */
   resourceFilters?: string;
+  /** Kyverno's user exclusions (excludeUsernames…); none when absent. */
+  userExclusions?: UserExclusionSettings;
+  /** The background controller's own user: its writes skip rules with skipBackgroundRequests. */
+  backgroundUser?: string;
   /** /metrics only on a metrics port of its own (see metrics-listener.ts), not on this one. */
   metricsElsewhere?: boolean;
   /** Called with the downstream work of generate rules for admitted requests; without it, generate rules are not run. */
@@ -91,6 +96,8 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       events: opts.onEvents !== undefined,
       successEvents: opts.successEvents === true,
       resourceFilters: opts.resourceFilters,
+      userExclusions: opts.userExclusions,
+      backgroundUser: opts.backgroundUser,
       metricsElsewhere: opts.metricsElsewhere,
       generate: opts.onGenerated !== undefined,
       // Several beats per deadline, so a stuck process is found soon after its deadline.

@@ -7,7 +7,7 @@
  */
 import { isConditionalAnchorError, isGlobalAnchorError, plainError, type PatternMatchError } from '../anchor/errors';
 import { goTypeName, goValueString } from './goformat';
-import { handleStep, mapPlan, type AnchorTracker, type MapPlan } from './handlers';
+import { handleStep, isAnchorPhaseKey, mapPlan, type AnchorTracker, type MapPlan } from './handlers';
 import { expandMetadataWildcards } from './metadata';
 import { matchValue } from './value';
 
@@ -116,25 +116,31 @@ export function matchMap(resource: JsonMap, rawPattern: JsonMap, rawPlan: MapPla
     const pattern = expandMetadataWildcards(rawPattern, resource);
     if (pattern !== rawPattern) plan = mapPlan(pattern);
   }
+  // Phase 1, the anchors: a child all of whose entries were skipped is set aside; the map
+  // skips when no anchor applied. Otherwise a failure, met at any phase, fails the map
+  // (Kyverno's validateMap: skipped children alone do not hide a sibling's failure).
   let applied = 0;
   let skipped: PatternMatchError[] | null = null;
+  let anchorPhase = true;
   for (const step of plan.steps) {
+    if (anchorPhase && !isAnchorPhaseKey(step.key)) {
+      anchorPhase = false;
+      if (skipped && applied === 0) return skipGroup(skipped, ctx);
+    }
     const failure = handleStep(step, resource, ctx);
     if (!failure) {
       applied++;
       continue;
     }
-    // A condition failing on this map stops it at once; a child whose entries were all
-    // skipped only skips this map when nothing else here applied.
-    if (failure.error.skipGroup && isSkipError(failure.error)) {
+    if (anchorPhase && failure.error.skipGroup && isSkipError(failure.error)) {
       (skipped ??= []).push(failure.error);
       continue;
     }
-    // Skips take priority over failures met after them.
-    if (skipped) return skipGroup(skipped, ctx);
+    // A condition failing on this map itself skips it at once; in phase 2 any error, a
+    // skipped child's included, is the map's.
     return failure;
   }
-  return applied === 0 && skipped ? skipGroup(skipped, ctx) : null;
+  return anchorPhase && applied === 0 && skipped ? skipGroup(skipped, ctx) : null;
 }
 
 /** multierr.Combine joins messages with "; "; the combined error keeps no anchor type. */

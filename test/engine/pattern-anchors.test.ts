@@ -121,14 +121,22 @@ test('pattern anchors: a list whose items are all skipped does not skip siblings
   assert.equal(validatePattern({ spec: { initContainers: [istio], containers: [{ name: 'app' }] } }, pattern).status, 'pass');
   const onlyInit = { spec: { '=(initContainers)': pattern.spec['=(initContainers)'] } };
   assert.equal(validatePattern({ spec: { initContainers: [istio] } }, onlyInit).status, 'skip');
-  // A failure met after a skipped sibling yields the skip.
+  // A failure met after a sibling whose items were all skipped fails the map: Kyverno's
+  // validateMap hides a failure only behind a condition of the map itself (kyverno#8731;
+  // chainsaw validate-pattern-should-fail).
   const skipFirst = {
     spec: {
       '=(initContainers)': [{ '(name)': '!istio-init' }],
       '=(volumes)': [{ name: 'ok' }],
     },
   };
-  assert.equal(validatePattern({ spec: { initContainers: [istio], volumes: [{ name: 'bad' }] } }, skipFirst).status, 'skip');
+  assert.equal(validatePattern({ spec: { initContainers: [istio], volumes: [{ name: 'bad' }] } }, skipFirst).status, 'fail');
+  // A condition of the map itself still skips it, whatever fails beside it.
+  const ownCondition = { spec: { '(hostNetwork)': true, '=(volumes)': [{ name: 'ok' }] } };
+  assert.equal(validatePattern({ spec: { hostNetwork: false, volumes: [{ name: 'bad' }] } }, ownCondition).status, 'skip');
+  // No anchor applied: the skipped child skips the map before its other keys are looked at.
+  const onlySkipped = { spec: { '=(initContainers)': [{ '(name)': '!istio-init' }], volumes: [{ name: 'ok' }] } };
+  assert.equal(validatePattern({ spec: { initContainers: [istio], volumes: [{ name: 'bad' }] } }, onlySkipped).status, 'skip');
 });
 
 test('pattern anchors: negation anchor', () => {

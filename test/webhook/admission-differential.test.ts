@@ -64,16 +64,22 @@ for (const { name, minimum } of CORPORA) test(`the webhook's admission answers a
         const validate = answerAdmissionReview(review(mutated), 'validate', applied.policies, applied.cluster);
         const response = validate.body.response as JsonObject;
         const validations = ev.responses.filter((r) => r.rules.some((x) => x.type === 'Validation'));
-        // ImageValidatingPolicies deny a failure or error under their Deny action (Kyverno's ivpol handler).
-        const imageDenied = ev.responses.some((r) => {
-          const policy = policyOf(applied.policies, r.policy);
-          const actions = ((policy?.spec ?? {}) as JsonObject).validationActions;
-          return /ImageValidatingPolicy$/.test(r.policy.kind) && Array.isArray(actions) && actions.includes('Deny') && r.rules.some((x) => x.status === 'fail' || x.status === 'error');
-        });
-        const denied = validations.some((r) => r.rules.some(enforced)) || imageDenied;
+        // ValidatingPolicies and ImageValidatingPolicies deny a failure or error under their Deny
+        // action and warn under Warn, "Policy <name> failed|error: <message>" (Kyverno's vpol and
+        // ivpol handlers; no action given means Deny).
+        const celActions = (r: { policy: { kind: string; name: string; namespace?: string } }): unknown[] => {
+          if (!/^(Namespaced)?(Image)?ValidatingPolicy$/.test(r.policy.kind)) return [];
+          const actions = ((policyOf(applied.policies, r.policy)?.spec ?? {}) as JsonObject).validationActions;
+          return Array.isArray(actions) && actions.length > 0 ? actions : ['Deny'];
+        };
+        const celFailed = (r: { rules: RuleResult[] }) => r.rules.filter((x) => x.status === 'fail' || x.status === 'error');
+        const celDenied = ev.responses.some((r) => celActions(r).includes('Deny') && celFailed(r).length > 0);
+        const celWarnings = ev.responses.flatMap((r) => (celActions(r).includes('Warn') ? celFailed(r).map((x) => `Policy ${r.policy.name} ${x.status === 'fail' ? 'failed' : 'error'}: ${x.message}`) : []));
+        const classic = validations.filter((r) => celActions(r).length === 0);
+        const denied = classic.some((r) => r.rules.some(enforced)) || celDenied;
         assert.equal(response.allowed, !denied, denied ? 'denied as an Enforce failure' : 'allowed');
-        const answers = validations.map((response) => ({ policy: policyOf(applied.policies, response.policy), response }));
-        assert.deepEqual(response.warnings ?? [], denied ? [] : admissionWarnings('validate', answers), 'warnings');
+        const answers = classic.map((response) => ({ policy: policyOf(applied.policies, response.policy), response }));
+        assert.deepEqual(response.warnings ?? [], denied ? [] : [...admissionWarnings('validate', answers), ...celWarnings], 'warnings');
       } catch (e) {
         mismatches.push(`${at}: ${(e as Error).message.split('\n').slice(0, 14).join(' ')}`);
       }

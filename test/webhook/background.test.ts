@@ -13,6 +13,7 @@ import { DownstreamGenerator } from '../../webhook/generate';
 import { firedMutateExistingRules, mutateExisting } from '../../webhook/mutate-existing';
 import { runGeneration } from '../../webhook/generate-work';
 import { FakeApi } from './fake-api';
+import type { EventInfo } from '../../webhook/event-info';
 
 const meta = (o: JsonObject | undefined) => (o?.metadata ?? {}) as JsonObject;
 const labels = (o: JsonObject | undefined) => (meta(o).labels ?? {}) as Record<string, string>;
@@ -149,4 +150,146 @@ test('work for a policy that is gone is dropped', async () => {
   assert.ok(lines.some((l) => /the policy is gone; dropped/.test(l)), lines.join('\n'));
   assert.equal(labels(api.find('ConfigMap', 'a', 'apps'))['stamped-by'], undefined);
   await bg.close();
+});
+
+test('background events: a mutated target gives PolicyApplied on the policy, a refused write a PolicyError naming the rule', async () => {
+  const api = seeded();
+  const events: EventInfo[] = [];
+  const { bg } = controller(api, [STAMP], { events: { add: (e) => events.push(...e) }, maxBackoffMs: 1 });
+  api.failures.replace = [new KubeError(422, 'Invalid', 'label value too long')];
+  bg.submit([{ action: 'request', type: 'mutate', policy: STAMP, rules: ['stamp'], request: createRequest(cm('trigger-1', {})) }]);
+  await bg.idle();
+  await new Promise((r) => setTimeout(r, 50));
+  await bg.idle();
+  const failed = events.find((e) => e.reason === 'PolicyError');
+  assert.ok(failed, JSON.stringify(events));
+  assert.equal(failed.source, 'kyverno-mutate');
+  assert.equal(failed.message, 'policy stamp/stamp error: label value too long');
+  assert.deepEqual(failed.related, { apiVersion: '', kind: 'ConfigMap', name: 'a', namespace: 'apps' });
+  const applied = events.find((e) => e.reason === 'PolicyApplied');
+  assert.ok(applied, 'the retry succeeded');
+  assert.deepEqual([applied.action, applied.message, applied.regarding.name, applied.related?.name], ['Resource Mutated', 'resource mutated', 'stamp', 'a']);
+  await bg.close();
+});
+
+test('mutate existing: a target of the status subresource is written through /status', async () => {
+  const api = seeded();
+  const policy = JSON.parse(JSON.stringify(STAMP)) as JsonObject;
+  const mutate = ((policy.spec as JsonObject).rules as JsonObject[])[0].mutate as JsonObject;
+  (mutate.targets as JsonObject[])[0].kind = 'ConfigMap/status';
+  const out = await mutateExisting(api, policy, createRequest(cm('trigger-1', {})), [], () => {});
+  assert.deepEqual(out.mutated, ['ConfigMap apps/a']);
+  assert.ok(api.calls.includes('replace ConfigMap/apps/a/status'), api.calls.join('\n'));
+  assert.ok(!api.calls.includes('replace ConfigMap/apps/a'));
+});
+
+test('background events: generating an object gives PolicyApplied on it and on the policy; a failed rule a PolicyError related to the trigger', async () => {
+  const api = seeded();
+  const gen: JsonObject = {
+    apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'gen', uid: 'gen-uid' },
+    spec: { rules: [{ name: 'copy', match: { any: [{ resources: { kinds: ['ConfigMap'], names: ['trigger*'] } }] }, generate: { apiVersion: 'v1', kind: 'Secret', name: 'made', namespace: 'apps', data: { data: { k: 'dg==' } } } }] },
+  };
+  const events: EventInfo[] = [];
+  const lines: string[] = [];
+  let bg: BackgroundController | undefined;
+  const generator = new DownstreamGenerator({ client: api, log: (l) => lines.push(l), backoffMs: 1, triggerWaitMs: 200, onCreated: (p, r, o) => bg!.generated(p, r, o) });
+  bg = new BackgroundController({ client: api, namespace: 'kyverno-studio', log: (l) => lines.push(l), generator, current: () => ({ policies: [gen], exceptions: [] }), backoffMs: 1, maxBackoffMs: 1, events: { add: (e) => events.push(...e) } });
+  api.failures.create = [new KubeError(403, 'Forbidden', 'secrets is forbidden')];
+  bg.submit([{ action: 'request', type: 'generate', policy: gen, rules: ['copy'], request: createRequest(cm('trigger-1', {})) }]);
+  await bg.idle();
+  await new Promise((r) => setTimeout(r, 50));
+  await bg.idle();
+  assert.ok(api.find('Secret', 'made', 'apps'), lines.join('\n'));
+  const failed = events.find((e) => e.reason === 'PolicyError')!;
+  assert.match(failed.message, /^policy gen\/copy error: .*forbidden/);
+  assert.deepEqual([failed.regarding.uid, failed.related?.kind, failed.related?.name], ['gen-uid', 'ConfigMap', 'trigger-1']);
+  const applied = events.filter((e) => e.reason === 'PolicyApplied');
+  assert.deepEqual(applied.map((e) => [e.regarding.kind, e.regarding.name, e.action, e.message]), [
+    ['Secret', 'made', 'None', 'Created Secret made as a result of applying policy gen/copy'],
+    ['ClusterPolicy', 'gen', 'Resource Generated', 'resource generated'],
+  ]);
+  await bg.close();
+});
+
+test('retries: Kyverno\'s limit (retryCount past 3 at a failure) ends the work after 5 attempts', async () => {
+  const api = seeded();
+  api.failures.replace = Array.from({ length: 8 }, () => new KubeError(409, 'Conflict', 'the object has been modified'));
+  const { bg, lines } = controller(api, [STAMP], { maxBackoffMs: 1 });
+  bg.submit([{ action: 'request', type: 'mutate', policy: STAMP, rules: ['stamp'], request: createRequest(cm('trigger-1', {})) }]);
+  for (let i = 0; i < 20 && !lines.some((l) => /giving up/.test(l)); i++) {
+    await bg.idle();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(api.calls.filter((c) => c === 'replace ConfigMap/apps/a').length, 5, lines.join('\n'));
+  assert.ok(lines.some((l) => /failed 5 times; giving up/.test(l)), lines.join('\n'));
+  await bg.close();
+});
+
+const ON_UPDATE: JsonObject = { ...STAMP, metadata: { name: 'stamp', creationTimestamp: '2020-01-01T00:00:00Z' }, spec: { ...(STAMP.spec as JsonObject), mutateExistingOnPolicyUpdate: true } };
+
+async function leading(bg: BackgroundController, policies: JsonObject[]): Promise<AbortController> {
+  const lead = new AbortController();
+  bg.lead(lead.signal);
+  await bg.onPolicies(policies);
+  await bg.idle();
+  return lead;
+}
+
+test('periodic reconciliation: the leader applies mutateExistingOnPolicyUpdate rules to existing triggers again each interval', async () => {
+  const api = seeded();
+  const { bg } = controller(api, [ON_UPDATE]);
+  const lead = await leading(bg, [ON_UPDATE]);
+  assert.equal(labels(api.find('ConfigMap', 'a', 'apps'))['stamped-by'], 'trigger-1', 'on the policy event');
+  // Someone takes the stamp off; the next pass puts it back.
+  const a = api.find('ConfigMap', 'a', 'apps')!;
+  api.put({ ...a, metadata: { ...meta(a), labels: { target: 'yes' } } });
+  await bg.reconcile();
+  await bg.idle();
+  assert.equal(labels(api.find('ConfigMap', 'a', 'apps'))['stamped-by'], 'trigger-1');
+  lead.abort();
+  await bg.close();
+});
+
+test('periodic reconciliation: no second request while mutate work for the trigger is pending; a young policy without the policy-level flag waits', async () => {
+  const api = seeded();
+  const { bg } = controller(api, [ON_UPDATE], { backoffMs: 60_000 });
+  api.failures.replace = [new KubeError(409, 'Conflict', 'the object has been modified')];
+  const lead = await leading(bg, [ON_UPDATE]);
+  assert.equal(api.calls.filter((c) => c.startsWith('replace')).length, 1, 'the first attempt failed and waits for its retry');
+  await bg.reconcile();
+  await bg.idle();
+  assert.equal(api.calls.filter((c) => c.startsWith('replace')).length, 1, 'the pending work is not doubled');
+  lead.abort();
+  await bg.close();
+
+  // Rule-level flag only, policy created just now: Kyverno's canBackgroundProcess leaves it to the next pass after the interval.
+  const ruleLevel = JSON.parse(JSON.stringify(STAMP)) as JsonObject;
+  ((((ruleLevel.spec as JsonObject).rules as JsonObject[])[0]).mutate as JsonObject).mutateExistingOnPolicyUpdate = true;
+  (ruleLevel.metadata as JsonObject).creationTimestamp = new Date().toISOString();
+  const api2 = seeded();
+  const second = controller(api2, [ruleLevel], { reconcileIntervalMs: 3_600_000 });
+  const lead2 = await leading(second.bg, []);
+  await second.bg.onPolicies([ruleLevel]);
+  await second.bg.idle();
+  const a = api2.find('ConfigMap', 'a', 'apps')!;
+  api2.put({ ...a, metadata: { ...meta(a), labels: { target: 'yes' } } });
+  await second.bg.reconcile();
+  await second.bg.idle();
+  assert.equal(labels(api2.find('ConfigMap', 'a', 'apps'))['stamped-by'], undefined, 'young policy: skipped by the periodic pass');
+  await second.bg.reconcile(Date.now() + 3_600_001);
+  await second.bg.idle();
+  assert.equal(labels(api2.find('ConfigMap', 'a', 'apps'))['stamped-by'], 'trigger-1', 'older than the interval: processed');
+  lead2.abort();
+  await second.bg.close();
+});
+
+test('mutate existing: a literal target name in a namespace given by a variable is looked up by listing, not in "default"', async () => {
+  const api = seeded();
+  const policy = JSON.parse(JSON.stringify(STAMP)) as JsonObject;
+  const target = ((((policy.spec as JsonObject).rules as JsonObject[])[0].mutate as JsonObject).targets as JsonObject[])[0];
+  delete target.selector;
+  target.name = 'a';
+  const out = await mutateExisting(api, policy, createRequest(cm('trigger-1', {})), [], () => {});
+  assert.deepEqual(out.mutated, ['ConfigMap apps/a']);
+  assert.ok(api.calls.includes('list ConfigMap/*'), api.calls.join('\n'));
 });

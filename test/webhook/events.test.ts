@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PolicyResponse } from '../../engine/core/types';
-import { admissionEvents, eventNamePrefix, eventObject, scanEvents } from '../../webhook/event-info';
+import { admissionEvents, backgroundFailedEvent, backgroundSuccessEvents, eventNamePrefix, eventObject, resourceGenerationEvent, scanEvents } from '../../webhook/event-info';
 import { EventWriter } from '../../webhook/events';
 import { microTime } from '../../webhook/leader';
 import type { KubeClient } from '../../kube-api/client';
@@ -124,4 +124,86 @@ test('writer: a client-side rate limit spaces writes once the burst is used', as
   await idle(w);
   assert.equal(times.length, 4);
   assert.ok(times[3] - times[0] >= 80, `4 writes at 20/s after a burst of 2 take ≥ 100 ms (took ${times[3] - times[0]})`);
+});
+
+test('writer: PolicyApplied is written only with generateSuccessEvents, and then only for the listed successEventActions; nameless objects never', async () => {
+  const written: Array<{ reason: string; action: string }> = [];
+  const client = { create: async (o: { reason: string; action: string }) => (written.push(o), o) } as unknown as KubeClient;
+  const applied = backgroundSuccessEvents('kyverno-generate', policy, [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'cm', namespace: 'team' }])[0];
+  const mutated = backgroundSuccessEvents('kyverno-mutate', policy, [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'cm', namespace: 'team' }])[0];
+  const violation = admissionEvents([response([['a', 'fail']])], of, pod, true, false)[0];
+  const nameless = { ...violation, regarding: { ...violation.regarding, name: '' } };
+
+  const off = new EventWriter(client, () => {});
+  off.add([applied, mutated, violation, nameless]);
+  await idle(off);
+  assert.deepEqual(written.map((e) => e.reason), ['PolicyViolation'], 'success events are off by default, as in Kyverno');
+
+  written.length = 0;
+  const on = new EventWriter(client, () => {}, { successEvents: true, successActions: ['Resource Mutated'] });
+  on.add([applied, mutated, violation]);
+  await idle(on);
+  assert.deepEqual(written.map((e) => `${e.reason}/${e.action}`), ['PolicyApplied/Resource Mutated', 'PolicyViolation/Resource Blocked']);
+});
+
+test('background events: Kyverno\'s shapes for generate and mutate existing', () => {
+  const target = { apiVersion: 'v1', kind: 'ConfigMap', name: 'cm', namespace: 'team' };
+  const [success] = backgroundSuccessEvents('kyverno-mutate', { ...policy, apiVersion: 'kyverno.io/v2beta1' }, [target]);
+  assert.deepEqual(success, {
+    regarding: { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', name: 'require-team', uid: 'pu' },
+    related: target, reason: 'PolicyApplied', action: 'Resource Mutated', source: 'kyverno-mutate', message: 'resource mutated',
+  });
+  assert.equal(backgroundSuccessEvents('kyverno-generate', policy, [target])[0].message, 'resource generated');
+  assert.equal(backgroundSuccessEvents('kyverno-generate', policy, [target])[0].action, 'Resource Generated');
+  const failed = backgroundFailedEvent('kyverno-generate', policy, 'gen', { kind: 'Namespace', name: 'team' }, 'boom');
+  assert.equal(failed.reason, 'PolicyError');
+  assert.equal(failed.action, 'None');
+  assert.equal(failed.message, 'policy require-team/gen error: boom');
+  assert.equal(backgroundFailedEvent('kyverno-generate', policy, '', { kind: 'Namespace', name: 'team' }, 'boom').message, 'policy require-team error: boom');
+  // Kyverno names the related object by kind and name only: no empty apiVersion in the Event.
+  const written = eventObject(failed, 'host', 0, microTime);
+  assert.deepEqual(written.related, { kind: 'Namespace', name: 'team' });
+  assert.equal(written.type, 'Warning');
+  assert.equal(written.reportingController, 'kyverno-generate');
+  const created = resourceGenerationEvent('team/defaults', 'gen', target);
+  assert.deepEqual(created, { regarding: target, reason: 'PolicyApplied', action: 'None', source: 'kyverno-generate', message: 'Created ConfigMap cm as a result of applying policy team/defaults/gen' });
+  assert.equal(eventObject(created, 'host', 0, microTime).type, 'Normal');
+  assert.equal((eventObject(created, 'host', 0, microTime).metadata as { namespace: string }).namespace, 'team', 'written beside the generated object');
+});
+
+test('PolicyExceptions: a rule skipped by exceptions gives PolicySkipped on each exception and on the policy (admission when not blocked, scans)', () => {
+  const skipped: PolicyResponse = {
+    ...response([['a', 'pass']]),
+    rules: [{ name: 'a', type: 'Validation', status: 'skip', message: 'rule skipped due to policy exception', exceptions: ['allow-ci', 'allow-ops'] } as PolicyResponse['rules'][number]],
+  };
+  const exceptionOf = (name: string) => (name === 'allow-ci' ? { metadata: { name, namespace: 'policies', uid: 'eu' } } : undefined);
+  const events = admissionEvents([skipped], of, pod, false, false, exceptionOf);
+  assert.deepEqual(events, [
+    {
+      regarding: { apiVersion: 'kyverno.io/v2', kind: 'PolicyException', name: 'allow-ci', namespace: 'policies', uid: 'eu' },
+      related: { apiVersion: 'v1', kind: 'Pod', name: 'p', namespace: 'team', uid: 'u1' },
+      reason: 'PolicySkipped', action: 'Resource Passed', source: 'kyverno-admission',
+      message: 'resource Pod/team/p was skipped from policy rule require-team/a',
+    },
+    {
+      regarding: { apiVersion: 'kyverno.io/v2', kind: 'PolicyException', name: 'allow-ops' },
+      related: { apiVersion: 'v1', kind: 'Pod', name: 'p', namespace: 'team', uid: 'u1' },
+      reason: 'PolicySkipped', action: 'Resource Passed', source: 'kyverno-admission',
+      message: 'resource Pod/team/p was skipped from policy rule require-team/a',
+    },
+    {
+      regarding: { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', name: 'require-team', uid: 'pu' },
+      related: { apiVersion: 'v1', kind: 'Pod', name: 'p', namespace: 'team', uid: 'u1' },
+      reason: 'PolicySkipped', action: 'Resource Passed', source: 'kyverno-admission',
+      message: 'resource Pod/team/p was skipped from rule a due to policy exceptions policies/allow-ci, /allow-ops',
+    },
+  ]);
+  assert.equal(eventObject(events[0], 'h', 0, microTime).type, 'Normal');
+  assert.deepEqual(admissionEvents([skipped], of, pod, true, false, exceptionOf), [], 'not when the request is blocked');
+  assert.deepEqual(scanEvents([skipped], of, pod, false, exceptionOf).map((e) => [e.source, e.reason, e.regarding.kind]), [
+    ['kyverno-scan', 'PolicySkipped', 'PolicyException'], ['kyverno-scan', 'PolicySkipped', 'PolicyException'], ['kyverno-scan', 'PolicySkipped', 'ClusterPolicy'],
+  ]);
+  // A namespaced Policy names its namespace in the rule key.
+  const namespaced = { ...skipped, policy: { ...skipped.policy, kind: 'Policy', namespace: 'team' } };
+  assert.match(admissionEvents([namespaced], of, pod, false, false, exceptionOf)[0].message, /from policy rule team\/require-team\/a$/);
 });

@@ -1,0 +1,69 @@
+/** The offline chainsaw runner: its assertion matching, its store and one scenario end to end. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { assertionMismatch, templateResource, Unsupported } from './assert';
+import { ObjectStore } from './store';
+import { denialMessage, runScenario, Scenario } from './runner';
+
+test('assertions: partial objects, same-length arrays, expressions and bindings', () => {
+  const actual = { metadata: { name: 'a', labels: { x: '1', y: '2' } }, spec: { items: [1, 2] } };
+  assert.equal(assertionMismatch(actual, { metadata: { labels: { x: '1' } } }, {}), null);
+  assert.match(assertionMismatch(actual, { metadata: { labels: { x: 1 } } }, {}) ?? '', /\.metadata\.labels\.x: got "1", expected 1/);
+  assert.match(assertionMismatch(actual, { spec: { items: [1] } }, {}) ?? '', /lengths of slices/);
+  assert.equal(assertionMismatch(actual, { '(length(spec.items))': 2 }, {}), null);
+  assert.equal(assertionMismatch(actual, { metadata: { name: '($name)' } }, { name: 'a' }), null);
+  assert.notEqual(assertionMismatch(actual, { metadata: { name: '($name)' } }, { name: 'b' }), null);
+  assert.throws(() => assertionMismatch(actual, { metadata: { name: '($unknown)' } }, {}), Unsupported);
+  assert.throws(() => assertionMismatch(actual, { '~.(spec.items)': 1 }, {}), Unsupported);
+});
+
+test('templating evaluates only binding expressions', () => {
+  assert.deepEqual(templateResource({ ns: '($namespace)', cel: '(object.x > 1)' }, { namespace: 'n1' }), { ns: 'n1', cel: '(object.x > 1)' });
+});
+
+test('the store: uids, generations, namespaced lookups, namespace deletion', () => {
+  const store = new ObjectStore();
+  const ns = store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n' } });
+  assert.deepEqual(ns.status, { phase: 'Active' });
+  const cm = store.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'n' }, data: { a: '1' } });
+  assert.ok((cm.metadata as { uid?: string }).uid);
+  assert.throws(() => store.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'n' } }), /already exists/);
+  assert.equal(store.get({ apiVersion: 'v1', kind: 'ConfigMap', name: 'c', namespace: 'other' }), undefined);
+  const updated = store.replace({ ...cm, data: { a: '2' } });
+  assert.equal((updated.metadata as { uid?: string }).uid, (cm.metadata as { uid?: string }).uid);
+  store.delete({ apiVersion: 'v1', kind: 'Namespace', name: 'n' });
+  assert.equal(store.list('v1', 'ConfigMap').length, 0);
+});
+
+test('denial messages compare without the webhook name', () => {
+  assert.equal(denialMessage(' admission webhook "vpol.validate.kyverno.svc-fail" denied the request: Policy p failed: m'), 'Policy p failed: m');
+});
+
+test('a scenario runs through the webhook: the policy gets its status, a violation is refused, a compliant object stored', async () => {
+  const dir = join(import.meta.dirname, '../fixtures/chainsaw/deny-label');
+  const result = await runScenario(join(dir, 'chainsaw-test.yaml'), 'deny-label');
+  assert.equal(result.status, 'passed', result.reason);
+  const scenario = new Scenario(dir);
+  try {
+    assert.equal(await scenario.write('create', { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p' }, spec: { validationFailureAction: 'Enforce', rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, validate: { message: 'm', pattern: { data: { a: 'b' } } } }] } }), undefined);
+    const refused = await scenario.write('apply', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: { a: 'c' } });
+    assert.match(refused ?? '', /^admission webhook "validate\.kyverno\.svc-fail" denied the request: [\s\S]*p:\n {2}r: /);
+    assert.equal(scenario.store.get({ apiVersion: 'v1', kind: 'ConfigMap', name: 'x', namespace: scenario.namespace }), undefined);
+  } finally {
+    await scenario.close();
+  }
+});
+
+test('mutate-existing targets: a literal name in a namespace given by a variable is found', async () => {
+  const { targetCandidates } = await import('../../webhook/mutate-existing');
+  const { StoreClient } = await import('./store');
+  const store = new ObjectStore();
+  store.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'secret-1', namespace: 'staging' } });
+  const policy = {
+    apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p' },
+    spec: { rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, mutate: { targets: [{ apiVersion: 'v1', kind: 'Secret', name: 'secret-1', namespace: '{{ request.object.metadata.namespace }}' }], patchStrategicMerge: { metadata: { labels: { foo: 'bar' } } } } }] },
+  };
+  const found = await targetCandidates(new StoreClient(store).asKubeClient(), policy, () => {});
+  assert.deepEqual(found.resources.map((o) => [(o.metadata as { namespace?: string }).namespace, (o.metadata as { name?: string }).name]), [['staging', 'secret-1']]);
+});

@@ -1,0 +1,479 @@
+/**
+ * Kyverno's chainsaw e2e scenarios, run offline through the webhook's own admission path.
+ *
+ * A scenario's steps act on an in-memory API server (store.ts). Policies and exceptions go
+ * through the policy admission check the webhook serves (evaluatePolicyValidation) and, once
+ * admitted, into the policy set, with the status our controller writes (desiredStatus). Every
+ * other object gets an AdmissionReview — /mutate, then /validate on the mutated object —
+ * answered by evaluateReview, exactly as a server process answers it; admitted objects are
+ * stored, and the generate and mutate-existing work the review hands back runs through the
+ * webhook's background controller and downstream generator over the store. Scenarios that
+ * need what the store cannot give (scripts, commands, real controllers) are `unsupported`,
+ * with the reason, never passed or failed for the runner's sake. Nothing here keys on a
+ * scenario's name or path.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { applyPatch, type Operation as PatchOperation } from 'fast-json-patch';
+import { parseYamlDocuments, classifyDocument, apiGroup } from '../../engine/loader';
+import { asArray, asObject, isJsonObject } from '../../engine/core/json';
+import type { ClusterState, JsonObject } from '../../engine/core/types';
+import { pluralOf } from '../../engine/kube';
+import { evaluatePolicyValidation, evaluateReview } from '../../webhook/evaluate';
+import { PolicyIndex } from '../../webhook/prefilter';
+import { defaultResourceFilters, parseResourceFilters } from '../../webhook/resource-filters';
+import { desiredPolicyStatus } from '../../webhook/policy-status';
+import { runGeneration } from '../../webhook/generate-work';
+import { DownstreamGenerator } from '../../webhook/generate';
+import { BackgroundController } from '../../webhook/background';
+import { assertionMismatch, expressionOf, templateResource, Unsupported, type Bindings } from './assert';
+import { ObjectStore, StoreClient, refOfObject } from './store';
+
+export type ScenarioStatus = 'passed' | 'failed' | 'unsupported';
+
+export interface ScenarioResult {
+  /** The scenario's folder, relative to the corpus root. */
+  path: string;
+  name: string;
+  status: ScenarioStatus;
+  /** Why it failed or is unsupported: the step, the operation and what differed. */
+  reason?: string;
+}
+
+/** A step's expectation did not hold: the scenario fails. */
+export class StepFailure extends Error {}
+
+/** The namespace Kyverno's webhook runs in (its resource filters skip it). */
+const KYVERNO_NAMESPACE = 'kyverno';
+/** The user a kind cluster's kubeconfig authenticates as. */
+const ADMIN = { username: 'kubernetes-admin', groups: ['kubeadm:cluster-admins', 'system:authenticated'] };
+const FILTERS = parseResourceFilters(defaultResourceFilters(KYVERNO_NAMESPACE));
+/** Kyverno's webhooks as the API server names them in a denial. */
+const WEBHOOK = { policy: 'validate-policy.kyverno.svc', mutate: 'mutate.kyverno.svc-fail', validate: 'validate.kyverno.svc-fail' };
+
+/** Chainsaw's `$error` text for a webhook denial: `admission webhook "<name>" denied the request: <message>`. */
+function denial(webhook: string, message: string): string {
+  return `admission webhook "${webhook}" denied the request: ${message}`;
+}
+
+/** The message of a denial, without the webhook's name (ours and Kyverno's may name it apart). */
+export function denialMessage(text: string): string {
+  return text.trim().replace(/^admission webhook "[^"]*" denied the request:\s*/, '').trim();
+}
+
+/** Documents of a YAML text; a load error is the scenario's (unsupported) problem. */
+function loadYaml(text: string, file: string): unknown[] {
+  const parsed = parseYamlDocuments(text, file);
+  if (parsed.errors.length) throw new Unsupported(`${file}: ${parsed.errors[0].message}`);
+  return parsed.documents.map((d) => d.value);
+}
+
+function readYaml(file: string): unknown[] {
+  if (!existsSync(file)) throw new Unsupported(`missing file ${file}`);
+  return loadYaml(readFileSync(file, 'utf8'), file);
+}
+
+/** Merge of a patch into an object as JSON merge patch does (kubectl apply of a whole object comes close). */
+function mergeObjects(base: unknown, patch: unknown): unknown {
+  if (!isJsonObject(patch) || !isJsonObject(base)) return structuredClone(patch);
+  const out: JsonObject = structuredClone(base);
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergeObjects(out[k], v);
+  }
+  return out;
+}
+
+interface Operation {
+  kind: string;
+  body: JsonObject;
+}
+
+/** Kinds only controllers write (reports, events): asserting them is beyond the store. */
+const NOT_OFFLINE_KINDS = new Set(['PolicyReport', 'ClusterPolicyReport', 'EphemeralReport', 'ClusterEphemeralReport', 'Event', 'UpdateRequest', 'ReplicaSet']);
+
+const OPERATION_KINDS = ['apply', 'create', 'update', 'patch', 'assert', 'error', 'delete', 'sleep', 'wait', 'script', 'command', 'events', 'get', 'describe', 'podLogs', 'proxy'];
+
+/** One scenario run. */
+export class Scenario {
+  readonly store = new ObjectStore();
+  private readonly client = new StoreClient(this.store);
+  private readonly generator: DownstreamGenerator;
+  private readonly background: BackgroundController;
+  private readonly leading = new AbortController();
+  private reviews = 0;
+  readonly log: string[] = [];
+
+  constructor(
+    private readonly dir: string,
+    readonly namespace = 'chainsaw-offline',
+  ) {
+    for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease', KYVERNO_NAMESPACE, namespace]) {
+      this.store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } } });
+    }
+    const log = (line: string) => this.log.push(line);
+    this.generator = new DownstreamGenerator({ client: this.client.asKubeClient(), log, triggerWaitMs: 0, attempts: 1 });
+    this.background = new BackgroundController({
+      client: this.client.asKubeClient(),
+      namespace: KYVERNO_NAMESPACE,
+      log,
+      generator: this.generator,
+      current: () => ({ policies: this.policies(), exceptions: this.exceptions() }),
+      backoffMs: 3_600_000,
+      maxBackoffMs: 3_600_000,
+    });
+    this.background.lead(this.leading.signal);
+  }
+
+  async close(): Promise<void> {
+    this.leading.abort();
+    await this.background.close();
+    await this.generator.close();
+  }
+
+  policies(): JsonObject[] {
+    return this.store.all().filter((o) => classifyDocument(o) === 'policy');
+  }
+
+  exceptions(): JsonObject[] {
+    return this.store.all().filter((o) => classifyDocument(o) === 'exception');
+  }
+
+  /** The cluster the engine sees: every stored object, namespace labels, the exceptions. */
+  cluster(): ClusterState {
+    const namespaceLabels: Record<string, Record<string, string>> = {};
+    for (const ns of this.store.list('v1', 'Namespace')) {
+      namespaceLabels[String(asObject(ns.metadata).name)] = Object.fromEntries(Object.entries(asObject(asObject(ns.metadata).labels)).map(([k, v]) => [k, String(v)]));
+    }
+    return { resources: this.store.all(), namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions: this.exceptions(), apiCallsAllowed: true };
+  }
+
+  /** Fills in the test namespace of a namespaced object that names none. */
+  private defaultNamespace(obj: JsonObject): JsonObject {
+    const meta = asObject(obj.metadata);
+    if (!this.store.isNamespaced(String(obj.apiVersion), String(obj.kind))) return obj;
+    if (typeof meta.namespace === 'string' && meta.namespace) return obj;
+    return { ...obj, metadata: { ...meta, namespace: this.namespace } };
+  }
+
+  private review(operation: 'CREATE' | 'UPDATE' | 'DELETE', object: JsonObject | null, oldObject: JsonObject | null): JsonObject {
+    const subject = (object ?? oldObject)!;
+    const apiVersion = String(subject.apiVersion ?? '');
+    const group = apiGroup(apiVersion);
+    const version = apiVersion.includes('/') ? apiVersion.slice(apiVersion.indexOf('/') + 1) : apiVersion;
+    const kind = String(subject.kind ?? '');
+    const meta = asObject(subject.metadata);
+    const request: JsonObject = {
+      uid: `review-${++this.reviews}`,
+      kind: { group, version, kind },
+      resource: { group, version, resource: pluralOf(group, kind) },
+      requestKind: { group, version, kind },
+      requestResource: { group, version, resource: pluralOf(group, kind) },
+      name: String(meta.name ?? ''),
+      operation,
+      userInfo: ADMIN,
+      object,
+      oldObject,
+      dryRun: false,
+    };
+    if (typeof meta.namespace === 'string' && meta.namespace) request.namespace = meta.namespace;
+    else if (kind === 'Namespace') request.namespace = String(meta.name ?? '');
+    return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request };
+  }
+
+  /**
+   * An object through admission as the API server sends it: /mutate (not for DELETE), then
+   * /validate on the mutated object with the identity the API server gave it; the background
+   * work of an admitted request runs before this returns. Returns the denial text or the object as stored.
+   */
+  async admit(operation: 'CREATE' | 'UPDATE' | 'DELETE', object: JsonObject | null, oldObject: JsonObject | null): Promise<{ error?: string; object?: JsonObject }> {
+    const index = new PolicyIndex(this.policies());
+    let cluster = this.cluster();
+    let current = object;
+    if (operation !== 'DELETE' && current) {
+      const reply = evaluateReview({ path: 'mutate', body: JSON.stringify(this.review(operation, current, oldObject)), filters: FILTERS }, index, cluster);
+      const response = asObject(asObject(JSON.parse(reply.body)).response);
+      if (reply.status !== 200) return { error: `mutating webhook answered ${reply.status}: ${reply.body}` };
+      if (response.allowed !== true) return { error: denial(WEBHOOK.mutate, String(asObject(response.status).message ?? '')) };
+      if (typeof response.patch === 'string') {
+        const ops = JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8')) as PatchOperation[];
+        current = applyPatch(structuredClone(current), ops, false, false).newDocument as JsonObject;
+      }
+      // What the API server fills in before validating admission runs.
+      const old = asObject(oldObject?.metadata);
+      const meta = asObject(current.metadata);
+      current = { ...current, metadata: { ...meta, uid: old.uid ?? meta.uid ?? `pending-${this.reviews}`, creationTimestamp: old.creationTimestamp ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') } };
+    }
+    const reply = evaluateReview({ path: 'validate', body: JSON.stringify(this.review(operation, current, oldObject)), filters: FILTERS, generate: true }, index, cluster);
+    const response = asObject(asObject(JSON.parse(reply.body)).response);
+    if (reply.status !== 200) return { error: `validating webhook answered ${reply.status}: ${reply.body}` };
+    if (response.allowed !== true) return { error: denial(WEBHOOK.validate, String(asObject(response.status).message ?? '')) };
+    let stored: JsonObject | undefined;
+    if (operation === 'DELETE') this.store.delete(refOfObject(oldObject!));
+    else if (operation === 'CREATE') {
+      const { uid: _uid, creationTimestamp: _ts, ...meta } = asObject(current!.metadata);
+      stored = this.store.create({ ...current!, metadata: meta });
+    } else stored = this.store.replace(current!);
+    if (reply.generation) {
+      // The server process decides the work without the cluster's objects (the downstream
+      // generator reads the clone sources it needs), as in a cluster.
+      cluster = { ...this.cluster(), resources: [] };
+      const request = stored ? { ...reply.generation.request, object: stored } : reply.generation.request;
+      const work = runGeneration({ ...reply.generation, request }, cluster);
+      this.log.push(...work.errors);
+      this.background.submit(work.items);
+      await this.settle();
+    }
+    return { object: stored };
+  }
+
+  /** Waits for the background controller and the generator to finish their work. */
+  private async settle(): Promise<void> {
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setImmediate(r));
+      await this.background.idle();
+      await this.generator.idle();
+    }
+  }
+
+  /** A policy or exception: the policy admission check, then the policy set. */
+  private async admitPolicy(doc: JsonObject, create: boolean): Promise<string | undefined> {
+    const existing = this.store.get(refOfObject(doc));
+    if (create && existing) return `${String(doc.kind)} "${String(asObject(doc.metadata).name)}" already exists`;
+    const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: `review-${++this.reviews}`, operation: existing ? 'UPDATE' : 'CREATE', object: doc, oldObject: existing ?? null, userInfo: ADMIN } };
+    const reply = evaluatePolicyValidation(JSON.stringify(review));
+    const response = asObject(asObject(JSON.parse(reply.body)).response);
+    if (reply.status !== 200) return `policy webhook answered ${reply.status}: ${reply.body}`;
+    if (response.allowed !== true) return denial(WEBHOOK.policy, String(asObject(response.status).message ?? ''));
+    const stored = existing ? this.store.replace(doc) : this.store.create(doc);
+    // The status our controller writes for the policy.
+    const status = desiredPolicyStatus(stored, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'));
+    if (status !== undefined) this.store.replace({ ...stored, status });
+    await this.background.onPolicies(this.policies());
+    await this.settle();
+    return undefined;
+  }
+
+  /** apply / create / update / patch of one resource; the error text, if refused. */
+  async write(verb: 'apply' | 'create' | 'update' | 'patch', raw: JsonObject): Promise<string | undefined> {
+    const doc = this.defaultNamespace(raw);
+    const cls = classifyDocument(doc);
+    if (cls === 'policy' || cls === 'exception') return this.admitPolicy(doc, verb === 'create');
+    const existing = this.store.get(refOfObject(doc));
+    if (verb === 'create' && existing) return `${String(doc.kind)} "${String(asObject(doc.metadata).name)}" already exists`;
+    if ((verb === 'update' || verb === 'patch') && !existing) return `${String(doc.kind)} "${String(asObject(doc.metadata).name)}" not found`;
+    if (!existing) return (await this.admit('CREATE', doc, null)).error;
+    const next = verb === 'update' ? { ...doc, metadata: { ...asObject(doc.metadata), uid: asObject(existing.metadata).uid, creationTimestamp: asObject(existing.metadata).creationTimestamp, resourceVersion: asObject(existing.metadata).resourceVersion } } : (mergeObjects(existing, doc) as JsonObject);
+    return (await this.admit('UPDATE', next, existing)).error;
+  }
+
+  async remove(ref: JsonObject): Promise<string | undefined> {
+    const doc = this.defaultNamespace(ref);
+    const cls = classifyDocument(doc);
+    const existing = this.store.get(refOfObject(doc));
+    if (!existing) return undefined; // chainsaw's delete does not fail on a missing object
+    if (cls === 'policy' || cls === 'exception') {
+      this.store.delete(refOfObject(doc));
+      await this.background.onPolicies(this.policies());
+      return undefined;
+    }
+    return (await this.admit('DELETE', null, existing)).error;
+  }
+
+  /** The stored objects an expected one designates (by kind, namespace, name or labels). */
+  candidates(expected: JsonObject, bindings: Bindings): JsonObject[] {
+    const resolved = templateResource({ apiVersion: expected.apiVersion, kind: expected.kind, metadata: { name: asObject(expected.metadata).name, namespace: asObject(expected.metadata).namespace } }, bindings) as JsonObject;
+    const apiVersion = String(resolved.apiVersion ?? '');
+    const kind = String(resolved.kind ?? '');
+    if (!apiVersion || !kind) throw new Unsupported('an assertion without apiVersion and kind');
+    const meta = asObject(resolved.metadata);
+    const namespaced = this.store.isNamespaced(apiVersion, kind);
+    const ns = namespaced ? (typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : this.namespace) : undefined;
+    const version = apiVersion.includes('/') ? apiVersion.slice(apiVersion.indexOf('/') + 1) : apiVersion;
+    return this.store
+      .list(apiVersion, kind, ns)
+      .filter((o) => typeof meta.name !== 'string' || expressionOf(meta.name) !== undefined || asObject(o.metadata).name === meta.name)
+      // The API server serves every stored object at the version asked for.
+      .map((o) => ({ ...o, apiVersion: apiGroup(apiVersion) ? `${apiGroup(apiVersion)}/${version}` : version }));
+  }
+
+  /** Null when some stored object matches; otherwise why not. */
+  assertOne(expected: JsonObject, bindings: Bindings): string | null {
+    if (NOT_OFFLINE_KINDS.has(String(expected.kind))) throw new Unsupported(`${String(expected.kind)} objects are written by controllers that do not run offline`);
+    const found = this.candidates(expected, bindings);
+    if (found.length === 0) return `no ${String(expected.kind)} ${JSON.stringify(asObject(expected.metadata).name ?? '(any)')} found`;
+    let first: string | null = null;
+    for (const o of found) {
+      const m = assertionMismatch(o, expected, bindings);
+      if (m === null) return null;
+      // The status of a non-policy object is a Kubernetes controller's (Deployment, CRD, Pod...).
+      if (m.startsWith('.status') && o.status === undefined && classifyDocument(o) !== 'policy') throw new Unsupported(`${String(o.kind)} status is written by a controller that does not run offline`);
+      first ??= m;
+    }
+    return `${String(expected.kind)} ${JSON.stringify(asObject(expected.metadata).name ?? '(any)')}: ${first}`;
+  }
+
+  // ---- steps --------------------------------------------------------------------------
+
+  private resources(op: JsonObject, bindings: Bindings, base: string): JsonObject[] {
+    let docs: unknown[];
+    if (op.resource !== undefined) docs = [op.resource];
+    else if (typeof op.file === 'string') {
+      const file = typeof templateResource(op.file, bindings) === 'string' ? String(templateResource(op.file, bindings)) : op.file;
+      if (/[*?[]/.test(file) || /^https?:/.test(file)) throw new Unsupported(`file ${file}: globs and URLs are not read offline`);
+      docs = readYaml(resolve(base, file));
+    } else if (isJsonObject(op.ref)) {
+      // A reference names the object with flat fields.
+      const ref = op.ref;
+      if (ref.name === undefined) throw new Unsupported('a reference without a name (selected by labels)');
+      docs = [{ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, ...(ref.namespace !== undefined ? { namespace: ref.namespace } : {}) } }];
+    }
+    else throw new Unsupported(`operation without file or resource`);
+    const template = op.template !== false;
+    return docs.filter(isJsonObject).map((d) => (template ? (templateResource(d, bindings) as JsonObject) : d));
+  }
+
+  /** Runs an operation's `expect` list on one resource's outcome (chainsaw: no expectation means it must succeed). */
+  private checkExpectations(op: JsonObject, resource: JsonObject, error: string | undefined, bindings: Bindings): void {
+    const expectations = asArray(op.expect).map(asObject).filter((e) => !isJsonObject(e.match) || assertionMismatch(resource, e.match, bindings) === null);
+    if (expectations.length === 0) {
+      if (error !== undefined) throw new StepFailure(`${String(resource.kind)} ${String(asObject(resource.metadata).name)} was refused: ${error}`);
+      return;
+    }
+    const scope: Bindings = { ...bindings, error: error ?? null };
+    for (const e of expectations) {
+      for (const [key, want] of Object.entries(asObject(e.check))) {
+        const statement = expressionOf(key);
+        if (statement === undefined) throw new Unsupported(`check key ${JSON.stringify(key)}`);
+        // `($error): <text>`: the denial's message must be Kyverno's (webhook names aside).
+        if (statement.trim() === '$error' && typeof want === 'string') {
+          if (error === undefined) throw new StepFailure(`${String(resource.kind)} ${String(asObject(resource.metadata).name)} was admitted; expected the error ${JSON.stringify(want)}`);
+          if (!/^\s*admission webhook "/.test(want)) throw new Unsupported(`an error not from a Kyverno webhook (${want.trim().slice(0, 60)})`);
+          if (denialMessage(error) !== denialMessage(want)) throw new StepFailure(`denial message differs: got ${JSON.stringify(denialMessage(error))}, expected ${JSON.stringify(denialMessage(want))}`);
+          continue;
+        }
+        const m = assertionMismatch({}, { [key]: want }, scope);
+        if (m !== null) {
+          throw new StepFailure(`${String(resource.kind)} ${String(asObject(resource.metadata).name)}: check ${key} does not hold (${error === undefined ? 'admitted' : `refused: ${error}`})`);
+        }
+      }
+    }
+  }
+
+  private async operation(op: Operation, bindings: Bindings, base: string): Promise<void> {
+    const body = op.body;
+    const scope = { ...bindings, ...this.bindingsOf(body.bindings, bindings) };
+    switch (op.kind) {
+      case 'sleep':
+      case 'wait':
+      case 'events':
+      case 'get':
+      case 'describe':
+      case 'podLogs':
+        return; // no time passes offline; the rest only print
+      case 'script':
+      case 'command':
+      case 'proxy':
+        throw new Unsupported(`${op.kind} operation`);
+      case 'apply':
+      case 'create':
+      case 'update':
+      case 'patch':
+        for (const r of this.resources(body, scope, base)) {
+          const error = await this.write(op.kind, r);
+          this.checkExpectations(body, r, error, scope);
+        }
+        return;
+      case 'delete':
+        for (const r of this.resources(body, scope, base)) {
+          const error = await this.remove(r);
+          this.checkExpectations(body, r, error, scope);
+        }
+        return;
+      case 'assert':
+        for (const r of this.resources(body, scope, base)) {
+          const m = this.assertOne(r, scope);
+          if (m !== null) throw new StepFailure(`assert: ${m}`);
+        }
+        return;
+      case 'error':
+        for (const r of this.resources(body, scope, base)) {
+          if (this.assertOne(r, scope) === null) throw new StepFailure(`error: ${String(r.kind)} ${JSON.stringify(asObject(r.metadata).name ?? '(any)')} exists and matches`);
+        }
+        return;
+    }
+  }
+
+  private bindingsOf(list: unknown, outer: Bindings): Bindings {
+    const out: Bindings = {};
+    for (const b of asArray(list).map(asObject)) {
+      if (typeof b.name !== 'string') continue;
+      out[b.name] = templateResource(b.value, { ...outer, ...out });
+    }
+    return out;
+  }
+
+  private operations(list: unknown): Operation[] {
+    return asArray(list).map(asObject).map((o) => {
+      const kind = OPERATION_KINDS.find((k) => k in o);
+      if (!kind) throw new Unsupported(`operation ${Object.keys(o).join(',')}`);
+      return { kind, body: asObject(o[kind]) };
+    });
+  }
+
+  /** Runs a Test document's steps. */
+  async run(test: JsonObject): Promise<void> {
+    const spec = asObject(test.spec);
+    const bindings: Bindings = { namespace: this.namespace };
+    Object.assign(bindings, this.bindingsOf(spec.bindings, bindings));
+    for (const [i, rawStep] of asArray(spec.steps).entries()) {
+      const step = asObject(rawStep);
+      const label = `step ${i + 1}${typeof step.name === 'string' ? ` (${step.name})` : ''}`;
+      let scope: Bindings = { ...bindings, ...this.bindingsOf(step.bindings, bindings) };
+      let tries = step.try;
+      let base = this.dir;
+      const use = asObject(step.use);
+      if (typeof use.template === 'string') {
+        const file = resolve(this.dir, use.template);
+        const template = asObject(readYaml(file)[0]);
+        scope = { ...scope, ...this.bindingsOf(asObject(use.with).bindings, scope), ...this.bindingsOf(asObject(template.spec).bindings, scope) };
+        tries = asObject(template.spec).try;
+        // A template's files are the test's (chainsaw resolves them from the test folder).
+        base = this.dir;
+      }
+      for (const op of this.operations(tries)) {
+        try {
+          await this.operation(op, scope, base);
+        } catch (e) {
+          if (e instanceof StepFailure || e instanceof Unsupported) {
+            e.message = `${label}: ${op.kind}: ${e.message}`;
+          }
+          throw e;
+        }
+      }
+    }
+  }
+}
+
+/** Runs the scenario of one chainsaw-test.yaml. */
+export async function runScenario(testFile: string, relative: string): Promise<ScenarioResult> {
+  const dir = dirname(testFile);
+  let name = relative;
+  let scenario: Scenario | undefined;
+  try {
+    const docs = readYaml(testFile).filter(isJsonObject);
+    const test = docs.find((d) => d.kind === 'Test');
+    if (!test) throw new Unsupported('no chainsaw Test document');
+    name = String(asObject(test.metadata).name ?? relative);
+    const ns = asObject(test.spec).namespace;
+    scenario = new Scenario(dir, typeof ns === 'string' && ns ? ns : 'chainsaw-offline');
+    await scenario.run(test);
+    return { path: relative, name, status: 'passed' };
+  } catch (e) {
+    if (e instanceof Unsupported) return { path: relative, name, status: 'unsupported', reason: e.message };
+    if (e instanceof StepFailure) return { path: relative, name, status: 'failed', reason: e.message };
+    return { path: relative, name, status: 'failed', reason: `runner error: ${(e as Error).message}` };
+  } finally {
+    await scenario?.close();
+  }
+}

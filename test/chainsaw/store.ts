@@ -1,0 +1,139 @@
+/**
+ * The offline runner's API server: an in-memory object store keyed by apiVersion, kind,
+ * namespace and name, with what the API server adds on create (uid, creationTimestamp,
+ * resourceVersion, generation). `StoreClient` serves the few KubeClient calls the webhook's
+ * background code makes (get, list, create, replace, apply, delete), so the downstream
+ * generator and mutate-existing run unchanged over the store.
+ */
+import { KubeError, type ObjectRef } from '../../kube-api/errors';
+import type { KubeClient } from '../../kube-api/client';
+import type { JsonObject } from '../../engine/core/types';
+import { asObject } from '../../engine/core/json';
+import { isNamespacedKind } from '../../engine/kube';
+import { apiGroup } from '../../engine/loader';
+
+function keyOf(apiVersion: string, kind: string, namespace: string | undefined, name: string): string {
+  return `${apiGroup(apiVersion)}|${kind}|${namespace ?? ''}|${name}`;
+}
+
+function clone<T>(v: T): T {
+  return structuredClone(v);
+}
+
+export class ObjectStore {
+  private readonly objects = new Map<string, JsonObject>();
+  private serial = 0;
+
+  /** Namespaced unless a known kind or a stored CRD says it is cluster-scoped. */
+  isNamespaced(apiVersion: string, kind: string): boolean {
+    const group = apiGroup(apiVersion);
+    for (const o of this.objects.values()) {
+      if (o.kind !== 'CustomResourceDefinition') continue;
+      const spec = asObject(o.spec);
+      if (spec.group === group && asObject(spec.names).kind === kind) return spec.scope !== 'Cluster';
+    }
+    return isNamespacedKind(group, kind);
+  }
+
+  private keyFor(ref: ObjectRef): string {
+    return keyOf(ref.apiVersion, ref.kind, this.isNamespaced(ref.apiVersion, ref.kind) ? ref.namespace : undefined, ref.name);
+  }
+
+  get(ref: ObjectRef): JsonObject | undefined {
+    const o = this.objects.get(this.keyFor(ref));
+    return o && clone(o);
+  }
+
+  /** Objects of a kind (any version of its group), in a namespace when given. */
+  list(apiVersion: string, kind: string, namespace?: string): JsonObject[] {
+    const group = apiGroup(apiVersion);
+    return [...this.objects.values()]
+      .filter((o) => o.kind === kind && apiGroup(String(o.apiVersion)) === group && (namespace === undefined || asObject(o.metadata).namespace === namespace))
+      .map(clone);
+  }
+
+  all(): JsonObject[] {
+    return [...this.objects.values()];
+  }
+
+  /** Stores a new object; AlreadyExists when one is there. */
+  create(obj: JsonObject): JsonObject {
+    const meta = asObject(obj.metadata);
+    const key = keyOf(String(obj.apiVersion), String(obj.kind), this.isNamespaced(String(obj.apiVersion), String(obj.kind)) ? (meta.namespace as string | undefined) : undefined, String(meta.name));
+    if (this.objects.has(key)) throw new KubeError(409, 'AlreadyExists', `${String(obj.kind)} "${String(meta.name)}" already exists`);
+    const n = ++this.serial;
+    const stored = clone(obj);
+    // The API server's namespace strategy: a new namespace is Active.
+    if (obj.kind === 'Namespace' && apiGroup(String(obj.apiVersion)) === '') stored.status = { phase: 'Active', ...asObject(stored.status) };
+    stored.metadata = { ...meta, uid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), resourceVersion: String(n), generation: 1 };
+    this.objects.set(key, stored);
+    return clone(stored);
+  }
+
+  /** Replaces an existing object, keeping what the API server owns; NotFound when absent. */
+  replace(obj: JsonObject): JsonObject {
+    const current = this.objects.get(this.keyFor(refOfObject(obj)));
+    if (!current) throw new KubeError(404, 'NotFound', `${String(obj.kind)} "${String(asObject(obj.metadata).name)}" not found`);
+    const old = asObject(current.metadata);
+    const n = ++this.serial;
+    const stored = clone(obj);
+    const specChanged = JSON.stringify(current.spec) !== JSON.stringify(obj.spec);
+    stored.metadata = { ...asObject(obj.metadata), uid: old.uid, creationTimestamp: old.creationTimestamp, resourceVersion: String(n), generation: Number(old.generation ?? 1) + (specChanged ? 1 : 0) };
+    this.objects.set(this.keyFor(refOfObject(obj)), stored);
+    return clone(stored);
+  }
+
+  /** Creates or replaces. */
+  put(obj: JsonObject): JsonObject {
+    return this.get(refOfObject(obj)) ? this.replace(obj) : this.create(obj);
+  }
+
+  delete(ref: ObjectRef): boolean {
+    const key = this.keyFor(ref);
+    const had = this.objects.delete(key);
+    // A namespace takes its objects with it.
+    if (had && ref.kind === 'Namespace' && apiGroup(ref.apiVersion) === '') {
+      for (const [k, o] of this.objects) if (asObject(o.metadata).namespace === ref.name) this.objects.delete(k);
+    }
+    return had;
+  }
+}
+
+export function refOfObject(obj: JsonObject): ObjectRef {
+  const meta = asObject(obj.metadata);
+  return { apiVersion: String(obj.apiVersion ?? ''), kind: String(obj.kind ?? ''), name: String(meta.name ?? ''), namespace: typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : undefined };
+}
+
+/** The KubeClient calls of the webhook's background code, answered from the store. */
+export class StoreClient {
+  constructor(private readonly store: ObjectStore) {}
+  async get(ref: ObjectRef): Promise<JsonObject | undefined> {
+    return this.store.get(ref);
+  }
+  async list(apiVersion: string, kind: string, namespace?: string): Promise<JsonObject[]> {
+    return this.store.list(apiVersion, kind, namespace);
+  }
+  async create(obj: JsonObject): Promise<JsonObject> {
+    return this.store.create(obj);
+  }
+  async replace(obj: JsonObject): Promise<JsonObject> {
+    return this.store.replace(obj);
+  }
+  async apply(obj: JsonObject): Promise<JsonObject> {
+    return this.store.put(obj);
+  }
+  async delete(ref: ObjectRef): Promise<boolean> {
+    return this.store.delete(ref);
+  }
+  /** No UpdateRequest CRD (background work stays in memory) and no discovery beyond the known kinds. */
+  async resourceFor(): Promise<undefined> {
+    return undefined;
+  }
+  async request(req: { method: string; path: string }): Promise<unknown> {
+    if (req.method === 'GET' && req.path === '/apis') return { groups: [] };
+    throw new KubeError(404, 'NotFound', `${req.method} ${req.path} is not served offline`);
+  }
+  asKubeClient(): KubeClient {
+    return this as unknown as KubeClient;
+  }
+}

@@ -1,0 +1,42 @@
+/** The admission answer for ValidatingPolicies, as Kyverno's vpol handler words it. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { answerAdmissionReview } from '../../webhook/admission';
+import type { JsonObject } from '../../engine/core/types';
+
+const cluster = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
+const vpol = (actions?: string[]): JsonObject => ({
+  apiVersion: 'policies.kyverno.io/v1', kind: 'ValidatingPolicy', metadata: { name: 'vp' },
+  spec: {
+    ...(actions ? { validationActions: actions } : {}),
+    matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['configmaps'] }] },
+    validations: [{ expression: "has(object.data) && 'a' in object.data", message: 'need a' }],
+  },
+});
+const classic: JsonObject = {
+  apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'cp' },
+  spec: { validationFailureAction: 'Enforce', rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, validate: { message: 'need b', pattern: { data: { b: '?*' } } } }] },
+};
+const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: '1', kind: { group: '', version: 'v1', kind: 'ConfigMap' }, resource: { group: '', version: 'v1', resource: 'configmaps' }, operation: 'CREATE', namespace: 'n', name: 'c', object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'n' } }, userInfo: { username: 'u' } } };
+const answer = (policies: JsonObject[]) => answerAdmissionReview(review, 'validate', policies, cluster).body.response as JsonObject;
+
+test('a ValidatingPolicy denies under Deny (the default) with "Policy <name> failed: <message>"', () => {
+  for (const actions of [['Deny'], undefined]) {
+    const r = answer([vpol(actions)]);
+    assert.equal(r.allowed, false);
+    assert.deepEqual(r.status, { code: 403, message: 'Policy vp failed: need a' });
+  }
+});
+
+test('a ValidatingPolicy warns under Warn and says nothing under Audit', () => {
+  assert.deepEqual(answer([vpol(['Warn'])]), { uid: '1', allowed: true, warnings: ['Policy vp failed: need a'] });
+  assert.deepEqual(answer([vpol(['Audit'])]), { uid: '1', allowed: true });
+});
+
+test('a classic policy that blocks keeps the resource webhook message, without the ValidatingPolicy in it', () => {
+  const r = answer([classic, vpol(['Deny'])]);
+  assert.equal(r.allowed, false);
+  const message = String((r.status as JsonObject).message);
+  assert.match(message, /cp:\n {2}r: /);
+  assert.doesNotMatch(message, /vp/);
+});
