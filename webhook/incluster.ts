@@ -33,6 +33,7 @@ import { registrySecretRefs } from '../registry/prefetch';
 import { CLEANUP_KINDS, CleanupController } from './cleanup';
 import type { ResourceFilter } from './resource-filters';
 import type { BackgroundController } from './background';
+import { namespaceStateOf } from './namespaces';
 
 export const POLICY_KINDS: WatchedKind[] = [
   { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy' },
@@ -44,6 +45,7 @@ export const POLICY_KINDS: WatchedKind[] = [
   { apiVersion: 'policies.kyverno.io/v1', kind: 'ImageValidatingPolicy', fallbacks: ['policies.kyverno.io/v1beta1', 'policies.kyverno.io/v1alpha1'] },
   { apiVersion: 'policies.kyverno.io/v1', kind: 'NamespacedImageValidatingPolicy', fallbacks: ['policies.kyverno.io/v1beta1', 'policies.kyverno.io/v1alpha1'] },
 ];
+const NAMESPACE_KIND: WatchedKind = { apiVersion: 'v1', kind: 'Namespace' };
 const EXCEPTION_KINDS: WatchedKind[] = [
   { apiVersion: 'kyverno.io/v2', kind: 'PolicyException', fallbacks: ['kyverno.io/v2beta1'] },
   { apiVersion: 'policies.kyverno.io/v1', kind: 'PolicyException', fallbacks: ['policies.kyverno.io/v1beta1', 'policies.kyverno.io/v1alpha1'] },
@@ -182,6 +184,9 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   const cleaning = elector(LEASE_NAMES.cleanup, (signal) => cleanup.lead(signal));
   const electors = [admission, reporting, background, cleaning];
   void watchKinds(client, CLEANUP_KINDS, (store) => cleanup.setPolicies([...store.objects.values()] as JsonObject[]), opts.log, opts.signal);
+  // Admission sees the namespaces' labels (namespaceSelector) and objects (CEL namespaceObject),
+  // as Kyverno reads them from its Namespace informer.
+  void watchKinds(client, [NAMESPACE_KIND], (store) => opts.server.setNamespaces(namespaceStateOf(store.objects.values())), opts.log, opts.signal);
 
   let policyGeneration = 0;
   const kinds = [...POLICY_KINDS, ...EXCEPTION_KINDS];
