@@ -33,7 +33,7 @@ import { registrySecretRefs } from '../registry/prefetch';
 import { CLEANUP_KINDS, CleanupController } from './cleanup';
 import type { ResourceFilter } from './resource-filters';
 import type { BackgroundController } from './background';
-import { namespaceStateOf } from './namespaces';
+import { namespaceStateOf, type NamespaceState } from './namespaces';
 
 export const POLICY_KINDS: WatchedKind[] = [
   { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy' },
@@ -90,7 +90,7 @@ export interface InClusterRun {
   /** Releases every Lease this replica holds (hand-over on shutdown) and stops the leader work. */
   release(): Promise<void>;
   /** The policies and PolicyExceptions served now (from the last watch event). */
-  current(): { policies: JsonObject[]; exceptions: JsonObject[] };
+  current(): { policies: JsonObject[]; exceptions: JsonObject[]; namespaceLabels: ClusterState['namespaceLabels'] };
 }
 
 function ready(o: JsonObject): boolean {
@@ -186,7 +186,11 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   void watchKinds(client, CLEANUP_KINDS, (store) => cleanup.setPolicies([...store.objects.values()] as JsonObject[]), opts.log, opts.signal);
   // Admission sees the namespaces' labels (namespaceSelector) and objects (CEL namespaceObject),
   // as Kyverno reads them from its Namespace informer.
-  void watchKinds(client, [NAMESPACE_KIND], (store) => opts.server.setNamespaces(namespaceStateOf(store.objects.values())), opts.log, opts.signal);
+  let namespaces: NamespaceState | null = null;
+  void watchKinds(client, [NAMESPACE_KIND], (store) => {
+    namespaces = namespaceStateOf(store.objects.values());
+    opts.server.setNamespaces(namespaces);
+  }, opts.log, opts.signal);
 
   let policyGeneration = 0;
   const kinds = [...POLICY_KINDS, ...EXCEPTION_KINDS];
@@ -234,7 +238,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     reports,
     cleanup,
     electors,
-    current: () => ({ policies: policies ?? [], exceptions }),
+    current: () => ({ policies: policies ?? [], exceptions, namespaceLabels: namespaces?.labels ?? {} }),
     async release() {
       electing.abort();
       // A renewal in flight finishes first, so the release is the last write.
