@@ -351,19 +351,21 @@ function cpuMs(pid) {
 async function libraryScenario(serverJs) {
   if (!existsSync(LIBRARY)) return { skipped: `sample library not found at ${LIBRARY}` };
   const cacheDir = mkdtempSync(join(tmpdir(), 'ks-bench-cache-'));
-  try {
-    const cold = await libraryRun(serverJs, cacheDir, true);
-    const warm = await libraryRun(serverJs, cacheDir, false);
-    return { ...cold, warmCache: warm };
-  } finally {
-    rmSync(cacheDir, { recursive: true, force: true });
-  }
-}
-
-async function libraryRun(serverJs, cacheDir, withEdits) {
+  // The same manifest file both times (its edits are not saved), as a user reopening a project.
   const dir = mkdtempSync(join(tmpdir(), 'ks-bench-lib-'));
   const file = join(dir, 'deployment.yaml');
   writeFileSync(file, DEPLOYMENT);
+  try {
+    const cold = await libraryRun(serverJs, cacheDir, file, true);
+    const warm = await libraryRun(serverJs, cacheDir, file, false);
+    return { ...cold, warmCache: warm };
+  } finally {
+    rmSync(cacheDir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function libraryRun(serverJs, cacheDir, file, withEdits) {
   const settings = { kyverno: { policies: '**/*.{yaml,yml}' }, init: { settings: { policies: '**/*.{yaml,yml}' }, cacheDir } };
   // BENCH_NODE_ARGS: node flags for the server (e.g. --cpu-prof) when looking into a result.
   const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
@@ -414,7 +416,6 @@ async function libraryRun(serverJs, cacheDir, withEdits) {
     };
   } finally {
     await client.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

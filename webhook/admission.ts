@@ -18,6 +18,22 @@ export interface AdmissionAnswer {
   body: JsonObject;
   /** Engine results, for metrics and policy reports: one per policy, in the policies' order (empty on 400). */
   responses: PolicyResponse[];
+  /** The response is `{ uid, allowed: true }` and nothing else (most answers): see allowedAnswerText. */
+  plainAllowed?: boolean;
+}
+
+// The text of the plain allowed answer, written around the uid from fixed pieces:
+// JSON.stringify would walk the envelope for every review.
+const ALLOWED_HEAD = '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":';
+const ALLOWED_TAIL = ',"allowed":true}}';
+
+/** JSON.stringify(answer.body), from the fixed pieces when the answer is plainly allowed. */
+export function answerText(answer: AdmissionAnswer): string {
+  if (answer.plainAllowed) {
+    const uid = asObject(answer.body.response).uid;
+    if (typeof uid === 'string') return `${ALLOWED_HEAD}${JSON.stringify(uid)}${ALLOWED_TAIL}`;
+  }
+  return JSON.stringify(answer.body);
 }
 
 export class BadReviewError extends Error {}
@@ -191,23 +207,27 @@ const isCelValidating = (policy: JsonObject | undefined) => String(policy?.apiVe
  * Warn, worded "Policy <name> failed: <message>" ("error" for an error); several denials are
  * joined as multierr does.
  */
-function celValidationVerdict(policies: readonly JsonObject[], responses: PolicyResponse[]): { errors: string[]; warnings: string[] } {
-  const errors: string[] = [];
-  const warnings: string[] = [];
-  responses.forEach((r, i) => {
+const NO_VERDICT: { readonly errors: readonly string[]; readonly warnings: readonly string[] } = Object.freeze({ errors: Object.freeze([]), warnings: Object.freeze([]) });
+
+function celValidationVerdict(policies: readonly JsonObject[], responses: PolicyResponse[]): { readonly errors: readonly string[]; readonly warnings: readonly string[] } {
+  let verdict: { errors: string[]; warnings: string[] } | undefined;
+  // Asked for every review: most policy sets have no CEL validating policy, and then nothing is built.
+  for (let i = 0; i < responses.length; i++) {
     const policy = policies[i];
-    if (!isCelValidating(policy)) return;
+    if (!isCelValidating(policy)) continue;
     // Kyverno's ValidationActions(): Deny when none is given.
     const given = asObject(policy.spec).validationActions;
     const actions = Array.isArray(given) && given.length > 0 ? (given as unknown[]) : ['Deny'];
+    const r = responses[i];
     for (const rule of r.rules) {
       if (rule.status !== 'fail' && rule.status !== 'error') continue;
       const text = `Policy ${r.policy.name} ${rule.status === 'fail' ? 'failed' : 'error'}: ${rule.message}`;
-      if (actions.includes('Deny')) errors.push(text);
-      if (actions.includes('Warn')) warnings.push(text);
+      verdict ??= { errors: [], warnings: [] };
+      if (actions.includes('Deny')) verdict.errors.push(text);
+      if (actions.includes('Warn')) verdict.warnings.push(text);
     }
-  });
-  return { errors, warnings };
+  }
+  return verdict ?? NO_VERDICT;
 }
 
 /** A classic policy's failurePolicy (spec.webhookConfiguration, else the deprecated spec field; Fail by default). */
@@ -299,17 +319,17 @@ export function answerAdmissionReview(
     if (deadlinePassed()) throw deadlineExceeded(started, responses.length - 1, policies.length);
   });
   // Classic policies block with Kyverno's resource webhook message; CEL validating ones with their handlers'.
-  const classic = path === 'validate' ? responses.filter((_, i) => !isCelValidating(policies[i])) : [];
-  const blocked = classic.some((r) => r.rules.some(isBlocking));
-  const images = path === 'validate' ? celValidationVerdict(policies, responses) : { errors: [], warnings: [] };
+  let blocked = false;
+  if (path === 'validate') for (let i = 0; i < responses.length && !blocked; i++) blocked = !isCelValidating(policies[i]) && responses[i].rules.some(isBlocking);
+  const images = path === 'validate' ? celValidationVerdict(policies, responses) : NO_VERDICT;
   const denied = blocked || images.errors.length > 0;
   // As Kyverno: a denied request carries the denial, not warnings.
   const warnings = denied ? [] : images.warnings.length ? [...warningsOf(path, policies, responses), ...images.warnings] : warningsOf(path, policies, responses);
   if (path === 'validate') {
     const response: JsonObject = { uid, allowed: !denied };
-    if (denied) response.status = { code: 403, message: blocked ? blockedMessage(request, classic) : images.errors.join('; ') };
+    if (denied) response.status = { code: 403, message: blocked ? blockedMessage(request, responses.filter((_, i) => !isCelValidating(policies[i]))) : images.errors.join('; ') };
     if (warnings.length) response.warnings = warnings;
-    return { status: 200, body: reviewEnvelope(response), responses };
+    return { status: 200, body: reviewEnvelope(response), responses, plainAllowed: !denied && warnings.length === 0 };
   }
   const imageBlock = imageVerificationBlock(request, policies, responses);
   if (imageBlock !== undefined) {
@@ -326,5 +346,5 @@ export function answerAdmissionReview(
     }
   }
   if (warnings.length) response.warnings = warnings;
-  return { status: 200, body: reviewEnvelope(response), responses };
+  return { status: 200, body: reviewEnvelope(response), responses, plainAllowed: response.patch === undefined && warnings.length === 0 };
 }

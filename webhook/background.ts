@@ -43,6 +43,8 @@ import type { BackgroundRequest, GeneratedItem } from './protocol';
 import { DEFAULT_BACKGROUND_SCAN_INTERVAL_MS, policyKinds, policyVersion } from './scan';
 import { MANAGED_BY } from './configurations';
 import { ruleMatchesRequest } from '../engine/match';
+import { copiesOf, deleteTriggerDownstream, isManagedByKyverno, policyOfLabels, sourceChangeWork } from './clone-sources';
+import { refOf } from '../kube-api/errors';
 import { backgroundFailedEvent, backgroundSuccessEvents, resourceGenerationEvent, type EventInfo } from './event-info';
 import type { EventWriter } from './events';
 
@@ -74,6 +76,8 @@ export interface BackgroundJob {
   resource: ResourceSpec;
   /** Admission work: the request as admitted. Policy events: none (the trigger is read). */
   request?: AdmissionRequest;
+  /** The rule's downstream objects for the trigger are deleted instead (its clone source was deleted). */
+  deleteDownstream?: boolean;
 }
 
 export interface BackgroundControllerOptions {
@@ -202,7 +206,7 @@ export function updateRequestFor(job: BackgroundJob, namespace: string): JsonObj
       policy: job.policy,
       rule: job.rule,
       resource: job.resource,
-      deleteDownstream: false,
+      deleteDownstream: job.deleteDownstream === true,
       synchronize: false,
       context: {
         userInfo: { roles: request?.requestInfo.roles ?? [], clusterRoles: request?.requestInfo.clusterRoles ?? [] },
@@ -229,12 +233,13 @@ export function jobOf(ur: JsonObject): BackgroundJob | undefined {
     rule: String(spec.rule ?? ''),
     resource,
     request: Object.keys(admission).length ? requestFromStored(admission, asObject(ctx.userInfo)) : undefined,
+    ...(spec.deleteDownstream === true ? { deleteDownstream: true } : {}),
   };
 }
 
 function jobText(job: BackgroundJob): string {
   const r = job.resource;
-  return `${job.type} policy ${job.policy}${job.rule ? ` rule ${job.rule}` : ''} for ${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}`;
+  return `${job.type}${job.deleteDownstream ? ' (delete downstream)' : ''} policy ${job.policy}${job.rule ? ` rule ${job.rule}` : ''} for ${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}`;
 }
 
 /** A policy with only the named rules (comma-separated; Kyverno's UpdateRequests name theirs). */
@@ -278,6 +283,11 @@ export class BackgroundController {
   private latest: JsonObject[] = [];
   private policyEvents: Promise<void> = Promise.resolve();
   private closed = false;
+  /**
+   * Downstream objects this controller deleted with their clone source (by uid, for a minute):
+   * their DELETE is not one to undo (Kyverno skips its background controller's own requests).
+   */
+  private readonly deletedByUs = new Set<string>();
 
   constructor(private readonly opts: BackgroundControllerOptions) {}
 
@@ -314,7 +324,36 @@ export class BackgroundController {
   submit(items: GeneratedItem[]): void {
     for (const item of items) {
       if (item.action === 'request') void this.enqueue(this.admissionJob(item));
-      else if (item.action === 'downstream') void this.downstreamChanged(item.labels, item.operation);
+      else if (item.action === 'downstream') {
+        // Kyverno's processRequest: managed by Kyverno, a downstream object; otherwise a clone source.
+        if (!isManagedByKyverno(item.labels)) void this.sourceChanged(item.request);
+        else if (!this.deletedByUs.has(String(meta(item.request.oldObject ?? undefined).uid ?? ''))) void this.downstreamChanged(item.labels, item.operation);
+      }
+    }
+  }
+
+  /**
+   * A clone source was changed or deleted: the triggers of its copies whose rules synchronize
+   * get the rule again (or, source deleted, lose their downstream objects), one job each.
+   */
+  private async sourceChanged(request: AdmissionRequest): Promise<void> {
+    const { client, log } = this.opts;
+    const source = request.oldObject;
+    if (!source) return;
+    try {
+      const work = sourceChangeWork(request, await copiesOf(client, source), this.opts.current().policies, log);
+      const listed = new Map<string, Promise<JsonObject[]>>();
+      for (const w of work) {
+        const t = w.trigger;
+        const key = `${t.apiVersion}/${t.kind}/${t.namespace}`;
+        if (!listed.has(key)) listed.set(key, client.list(t.apiVersion, t.kind, t.namespace || undefined));
+        const trigger = (await listed.get(key)!).find((o) => meta(o).uid === t.uid);
+        if (!trigger) continue;
+        log(`background: clone source ${describeRef(refOf(source))} ${request.operation === 'DELETE' ? 'deleted: deleting' : 'changed: synchronizing'} the downstream of policy ${w.policy} rule ${w.rule} for ${t.kind} ${t.namespace ? `${t.namespace}/` : ''}${String(meta(trigger).name ?? '')}`);
+        await this.enqueue({ type: 'generate', policy: w.policy, rule: w.rule, resource: resourceSpec({ apiVersion: t.apiVersion, kind: t.kind, ...trigger }), ...(w.deleteDownstream ? { deleteDownstream: true } : {}) });
+      }
+    } catch (e) {
+      log(`background: cannot find the copies of clone source ${describeRef(refOf(source))}: ${(e as Error).message}`);
     }
   }
 
@@ -325,10 +364,8 @@ export class BackgroundController {
    */
   private async downstreamChanged(labels: Record<string, string>, operation: string): Promise<void> {
     const { client, log } = this.opts;
-    const name = labels['generate.kyverno.io/policy-name'];
-    const ns = labels['generate.kyverno.io/policy-namespace'] ?? '';
     const ruleName = labels['generate.kyverno.io/rule-name'] ?? '';
-    const policy = this.opts.current().policies.find((p) => meta(p).name === name && (ns ? p.kind === 'Policy' && meta(p).namespace === ns : p.kind === 'ClusterPolicy'));
+    const policy = policyOfLabels(labels, this.opts.current().policies);
     const rule = policy && generateRulesOf(policy).find((r) => r.name === ruleName);
     if (!policy || !rule || asObject(rule.generate).synchronize !== true) return;
     const group = labels['generate.kyverno.io/trigger-group'] ?? '';
@@ -580,6 +617,14 @@ export class BackgroundController {
     }
   }
 
+  private forgetLater(uid: string): void {
+    if (!uid) return;
+    this.deletedByUs.add(uid);
+    const t = setTimeout(() => (this.deletedByUs.delete(uid), this.timers.delete(t)), 60_000);
+    t.unref?.();
+    this.timers.add(t);
+  }
+
   /** Does one job now; resolves with one line per failure. */
   private async run(job: BackgroundJob): Promise<string[]> {
     const { client, log, generator } = this.opts;
@@ -598,6 +643,7 @@ export class BackgroundController {
         return [];
       }
       request = backgroundRequest(trigger);
+      if (job.deleteDownstream) return deleteTriggerDownstream(client, found, job.rule, trigger, log, (o) => this.forgetLater(String(meta(o).uid ?? '')));
     }
     if (job.type === 'generate') {
       const failures = await generator.process({ action: 'request', type: 'generate', policy, rules: job.rule ? job.rule.split(',') : [], request }, exceptions, namespaceLabels);

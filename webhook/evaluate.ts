@@ -3,7 +3,7 @@
  * candidate policies, evaluate, and shape the reply (HTTP answer, metrics outcomes, report
  * items). Pure apart from the clock: tests and background scans call it directly.
  */
-import { answerAdmissionReview, DeadlineExceeded, readAdmissionReview } from './admission';
+import { answerAdmissionReview, answerText, DeadlineExceeded, readAdmissionReview } from './admission';
 import type { PolicyIndex } from './prefilter';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import type { ReviewReply, ReviewRequest } from './protocol';
@@ -15,6 +15,7 @@ import { admissionEvents, scanEvents } from './event-info';
 import { isFiltered, type FilteredRequest } from './resource-filters';
 import { isExcludedUser, requestUser, withoutSkippedBackgroundRules } from './user-filters';
 import { checkPolicyForAdmission } from '../engine/policy/admission-checks';
+import { isGenerateNonTrigger } from './clone-sources';
 import { checkCleanupPolicyForAdmission, checkDeletingPolicyForAdmission, isCleanupPolicy, isDeletingPolicy, ttlLabelWarning } from '../engine/cleanup';
 import { isNamespacedKind } from '../engine/kube/known-kinds';
 import { parseKindSelector } from '../engine/kube/selectors';
@@ -82,12 +83,6 @@ function ruleOutcomes(policy: Json, response: PolicyResponse, into: RuleOutcome[
   }
 }
 
-/** Made by a generate rule: Kyverno's managed-by and policy-name labels. */
-function isGenerated(o: Json): boolean {
-  const l = asObject(asObject(o.metadata).labels);
-  return l['app.kubernetes.io/managed-by'] === 'kyverno' && typeof l['generate.kyverno.io/policy-name'] === 'string' && l['generate.kyverno.io/policy-name'] !== '';
-}
-
 export function errorReply(status: number, message: string): ReviewReply {
   return { status, body: JSON.stringify({ message }), outcomes: [], reportable: [] };
 }
@@ -101,10 +96,12 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     const kind = asObject(request.kind).kind;
     let policies = index.candidatesForReview(request);
     // Kyverno's resource filters: a filtered request is admitted without running any policy.
-    if (msg.filters && isFiltered(msg.filters, filterView(request))) policies = [];
+    const filtered = !!msg.filters && isFiltered(msg.filters, filterView(request));
+    if (filtered) policies = [];
     // Kyverno's excludeUsernames/excludeGroups/…: an excluded user's request runs no rule.
     const user = requestUser(request);
-    if (msg.exclusions && isExcludedUser(msg.exclusions, user)) policies = [];
+    const excluded = !!msg.exclusions && isExcludedUser(msg.exclusions, user);
+    if (excluded) policies = [];
     if (msg.only) policies = policies.filter((p) => msg.only!.includes(String(asObject(p.metadata).name)));
     // Kyverno's /validate/fail and /validate/ignore each run the policies of that failurePolicy.
     if (msg.failurePolicy) policies = policies.filter((p) => failurePolicyOf(p) === msg.failurePolicy);
@@ -127,16 +124,18 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     // Our own background writes come back here: rules that skip background requests queue nothing for them.
     const ownRules = (p: Json) => withoutSkippedBackgroundRules(p as JsonObject, user.username, msg.backgroundUser);
     const generating = background && index.generating.size > 0 ? policies.filter((p) => index.generating.has(p)).map(ownRules).filter((p) => p !== undefined) : [];
-    // Kyverno's handleNonTrigger: an UPDATE or DELETE of an object a generate rule made (not by the background controller itself).
+    // Kyverno's handleNonTrigger: an UPDATE or DELETE of an object a generate rule made or of a
+    // clone source; not for the background controller's own writes, nor for requests Kyverno's
+    // filters drop before any handler (resource filters, excluded users).
     const ownWrite = msg.backgroundUser !== undefined && user.username === msg.backgroundUser;
-    const downstream = background && !ownWrite && (operation === 'UPDATE' || operation === 'DELETE') && isGenerated(asObject(request.oldObject));
+    const downstream = background && !ownWrite && !filtered && !excluded && (operation === 'UPDATE' || operation === 'DELETE') && isGenerateNonTrigger(asObject(request.oldObject));
     // Mutate-existing rules too (Kyverno's handleMutateExisting, beside handleGenerate).
     const mutating = background && index.mutatingExisting.size > 0 ? policies.filter((p) => index.mutatingExisting.has(p)).map(ownRules).filter((p) => p !== undefined) : [];
     // As Kyverno: no admission reports for deletions or subresources (the object itself did not change).
     const reports = msg.reports !== false && request.operation !== 'DELETE' && !request.subResource;
     return {
       status: answer.status,
-      body: JSON.stringify(answer.body),
+      body: answerText(answer),
       allowed: typeof response.allowed === 'boolean' ? response.allowed : undefined,
       dryRun: request.dryRun === true,
       outcomes,

@@ -13,6 +13,7 @@ import type { AdmissionRequest, ClusterState, JsonObject, RuleResult } from '../
 import type { GeneratedItem, PendingGeneration, TriggerRef } from './protocol';
 import { asArray, asObject } from '../engine/core/json';
 import { firedMutateExistingRules } from './mutate-existing';
+import { ruleMatchesRequest } from '../engine/match';
 
 type Json = Record<string, unknown>;
 
@@ -107,6 +108,15 @@ export function generateWork(policy: Json, request: AdmissionRequest, cluster: C
   return work;
 }
 
+/** Whether a rule's match selects the request's object, or the old object of an UPDATE or DELETE. */
+function concernsRule(policy: Json, rule: Json, request: AdmissionRequest, cluster: ClusterState): boolean {
+  const meta = asObject(policy.metadata);
+  const policyNs = policy.kind === 'Policy' && typeof meta.namespace === 'string' ? meta.namespace : undefined;
+  const matches = (r: AdmissionRequest) => ruleMatchesRequest(rule as JsonObject, r, cluster, policyNs).matched;
+  if (request.object && matches(request)) return true;
+  return !!request.oldObject && matches({ ...request, object: request.oldObject });
+}
+
 /**
  * A server process's part, run after the answer is sent: which policies' background rules
  * this admitted request fires. A generate policy counts when it asks for downstream work (or
@@ -120,7 +130,11 @@ export function runGeneration(pending: PendingGeneration, cluster: ClusterState)
   for (const policy of pending.policies) {
     try {
       if (needsCloneSources(policy)) {
-        out.items.push(unit('generate', policy, generateRulesOf(policy).map((r) => String(r.name ?? ''))));
+        // Only the primary reads clone sources; the rules the request can concern (their match
+        // selects the object, or the old one an UPDATE or DELETE may take their downstream from)
+        // go up, as Kyverno makes UpdateRequests of the rules ApplyBackgroundChecks applies.
+        const rules = generateRulesOf(policy).filter((r) => concernsRule(policy, r, pending.request, cluster)).map((r) => String(r.name ?? ''));
+        if (rules.length) out.items.push(unit('generate', policy, rules));
         continue;
       }
       const work = generateWork(policy, pending.request, cluster);
@@ -133,7 +147,7 @@ export function runGeneration(pending: PendingGeneration, cluster: ClusterState)
   }
   if (pending.downstream && pending.request.oldObject) {
     const labels = asObject(asObject(pending.request.oldObject.metadata).labels);
-    out.items.push({ action: 'downstream', operation: pending.request.operation, labels: Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)])) });
+    out.items.push({ action: 'downstream', operation: pending.request.operation, labels: Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)])), request: pending.request });
   }
   for (const policy of pending.mutateExisting ?? []) {
     try {

@@ -10,7 +10,7 @@
 import { KubeError, describeRef, refOf, type ObjectRef } from '../kube-api/errors';
 import type { KubeClient } from '../kube-api/client';
 import type { ClusterState, JsonObject } from '../engine/core/types';
-import { knownKindTable } from '../engine/kube';
+import { cloneListKind, tagCloneSources } from './clone-sources';
 import { generatePatterns, generateRulesOf, generateWork, needsCloneSources, policyKey } from './generate-work';
 import type { BackgroundRequest, GeneratedItem, TriggerRef } from './protocol';
 import { asObject } from '../engine/core/json';
@@ -242,6 +242,9 @@ export class DownstreamGenerator {
     const cluster: ClusterState = { resources, namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions };
     const work = generateWork(item.policy, item.request, cluster);
     for (const line of work.errors) this.options.log(line);
+    // Kyverno labels each source it copies (clone-source), so a later edit of it is propagated.
+    const copies = work.items.flatMap((i) => (i.action === 'create' ? i.resources : []));
+    if (resources.length && copies.length) await tagCloneSources(this.options.client, resources, copies, this.options.log);
     for (const next of work.items) if (next.action !== 'request') await this.work(next, failures, exceptions, namespaceLabels);
   }
 }
@@ -266,7 +269,6 @@ export async function cloneSources(
     if (!seen.has(key)) (seen.add(key), out.push(o));
   };
   const key = policyKey(policy);
-  const table = knownKindTable();
   const fetch = async (what: string, load: () => Promise<JsonObject[] | JsonObject | undefined>) => {
     try {
       const got = await retry(load);
@@ -295,18 +297,12 @@ export async function cloneSources(
       const cloneList = asObject(p.cloneList);
       const ns = String(cloneList.namespace ?? '');
       for (const spec of Array.isArray(cloneList.kinds) ? cloneList.kinds.map(String) : []) {
-        const slash = spec.lastIndexOf('/');
-        const listKind = slash < 0 ? spec : spec.slice(slash + 1);
-        let listVersion = slash < 0 ? '' : spec.slice(0, slash);
-        if (!listVersion) {
-          const known = table.get(listKind)?.[0];
-          if (!known) {
-            log(`generate: policy ${key} rule ${String(rule.name)}: cloneList kind ${spec} needs its apiVersion (e.g. v1/${listKind})`);
-            continue;
-          }
-          listVersion = known.group ? `${known.group}/${known.version}` : known.version;
+        const listed = cloneListKind(spec);
+        if (!listed) {
+          log(`generate: policy ${key} rule ${String(rule.name)}: cloneList kind ${spec} needs its apiVersion (e.g. v1/${spec})`);
+          continue;
         }
-        await fetch(`${spec} objects`, () => client.list(listVersion, listKind, hasVariable(ns) ? undefined : ns || undefined));
+        await fetch(`${spec} objects`, () => client.list(listed.apiVersion, listed.kind, hasVariable(ns) ? undefined : ns || undefined));
       }
     }
   }

@@ -196,12 +196,14 @@ export class WebhookMetrics {
    * the response counter moves); `cause` says whether admission or a background scan ran the rules.
    */
   recordRequest(path: string, code: number, request: RequestLabels | undefined, seconds: number, outcomes: RuleOutcome[], cause: 'admission_request' | 'background_scan' = 'admission_request'): void {
-    const responseKey = this.key(RESPONSE_LABELS, [path, String(code)]);
-    this.responses.set(responseKey, (this.responses.get(responseKey) ?? 0) + 1);
+    // Reviews in a row mostly share their labels: the last ones' texts are reused without joining.
+    let last = this.lastResponse;
+    if (last.path !== path || last.code !== code) this.lastResponse = last = { path, code, key: this.key(RESPONSE_LABELS, [path, String(code)]) };
+    this.responses.set(last.key, (this.responses.get(last.key) ?? 0) + 1);
     if (!request) return;
-    const operation = request.operation.toLowerCase();
+    const labels = this.requestLabels(request, cause);
     if (cause === 'admission_request') {
-      const key = this.key(REQUEST_LABELS, [request.kind, request.namespace, operation, String(request.allowed)]);
+      const key = labels.key;
       this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
       let counts = this.buckets.get(key);
       if (!counts) this.buckets.set(key, (counts = new Array<number>(BUCKETS_SECONDS.length).fill(0)));
@@ -209,11 +211,26 @@ export class WebhookMetrics {
       this.sums.set(key, (this.sums.get(key) ?? 0) + seconds);
     }
     if (outcomes.length === 0) return;
-    const counts = this.resultGroup(request.kind, request.namespace, operation, cause, String(request.dryRun === true)).counts;
-    for (const o of outcomes) {
-      const series = this.outcomeSeries(o);
+    const counts = labels.group.counts;
+    for (let i = 0; i < outcomes.length; i++) {
+      const series = this.outcomeSeries(outcomes[i]);
       counts.set(series, (counts.get(series) ?? 0) + 1);
     }
+  }
+
+  private lastResponse = { path: '', code: 0, key: '' };
+  private lastRequest: { kind: string; namespace: string; operation: string; allowed: boolean; dryRun: boolean; cause: string; key: string; group: ResultGroup } | undefined;
+
+  /** The request series' label text and the result group of `request` (the last ones again when the labels are the same). */
+  private requestLabels(request: RequestLabels, cause: 'admission_request' | 'background_scan'): { key: string; group: ResultGroup } {
+    const last = this.lastRequest;
+    const dryRun = request.dryRun === true;
+    if (last && last.kind === request.kind && last.namespace === request.namespace && last.operation === request.operation && last.allowed === request.allowed && last.dryRun === dryRun && last.cause === cause) return last;
+    const operation = request.operation.toLowerCase();
+    const key = this.key(REQUEST_LABELS, [request.kind, request.namespace, operation, String(request.allowed)]);
+    const group = this.resultGroup(request.kind, request.namespace, operation, cause, String(dryRun));
+    this.lastRequest = { kind: request.kind, namespace: request.namespace, operation: request.operation, allowed: request.allowed, dryRun, cause, key, group };
+    return this.lastRequest;
   }
 
   /** `withProcess`: a server process sends its resource usage along (accumulators do not). */

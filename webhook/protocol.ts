@@ -164,10 +164,11 @@ export type GeneratedItem =
   | { action: 'delete'; policy: string; rule: string; trigger: TriggerRef; resources: JsonObject[] }
   | BackgroundRequest
   /**
-   * A generated object was changed or deleted (its labels as they were): when its rule
-   * synchronizes, the background controller generates it again for its trigger.
+   * A generated object or a clone source was changed or deleted (its labels as they were, and
+   * the request): when the rule synchronizes, the background controller generates the object
+   * again for its trigger; for a source, every copy's trigger (or deletes the copies).
    */
-  | { action: 'downstream'; labels: Record<string, string>; operation: string };
+  | { action: 'downstream'; labels: Record<string, string>; operation: string; request: AdmissionRequest };
 
 /**
  * An admitted request that fired a policy's generate or mutate-existing rules: Kyverno's

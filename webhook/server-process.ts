@@ -220,7 +220,7 @@ class ServerProcess {
     const route = ROUTES.get(url);
     if (!route) return send(res, 404, JSON.stringify({ message: `no route ${url}` }));
     if (req.method !== 'POST') return send(res, 405, JSON.stringify({ message: `${req.method} is not allowed; POST an AdmissionReview` }));
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const { path, failurePolicy } = route;
     const body = await readBody(req, settings.maxBodyBytes);
     let reply: ReviewReply;
@@ -239,7 +239,7 @@ class ServerProcess {
     }
     send(res, reply.status, reply.body);
     this.beatIfDue();
-    this.metrics.recordRequest(url.slice(1), reply.status, reply.request, Number(process.hrtime.bigint() - started) / 1e9, reply.outcomes);
+    this.metrics.recordRequest(url.slice(1), reply.status, reply.request, (performance.now() - started) / 1000, reply.outcomes);
     if (settings.reports && reply.allowed && !reply.dryRun && reply.subject && reply.reportable.length) {
       const resource = reply.subject;
       this.post({ type: 'reportable', items: reply.reportable.map((r) => ({ ...r, resource })) });

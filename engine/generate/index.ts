@@ -13,6 +13,7 @@ import { substituteVariables, withVariables, type VariableScope } from '../varia
 import type { ContextLoader } from '../mutate/foreach';
 import { getResource, listResources, metaOf, refText, splitKind, type ResourceRef } from './resources';
 import { isJsonObject } from '../core/json';
+import { resourceGVK } from '../kube';
 import { BudgetExceededError, chargeForeachElement, isBudgetExceeded, MAX_FOREACH_ELEMENTS } from '../core/budget';
 
 export interface GenerateOptions {
@@ -50,6 +51,9 @@ type Action = { kind: 'create'; data: JsonObject; target: ResourceRef } | { kind
 class GenerateError extends Error {}
 /** A policy the CLI would refuse (clone namespace of a namespaced policy): a rule error, not a controller failure. */
 class InvalidRuleError extends GenerateError {}
+
+/** The label Kyverno puts on every clone source (value ""): its UPDATE and DELETE then reach the generate handler. */
+export const CLONE_SOURCE_LABEL = 'generate.kyverno.io/clone-source';
 
 /** The message the Kyverno CLI logs when the generate controller fails. */
 export const CONTROLLER_FAILURE = 'failed to apply generate policy';
@@ -189,7 +193,19 @@ function manageClone(target: ResourceRef, source: ResourceRef, known: JsonObject
   const copy = structuredClone(sourceObj);
   const meta = metaOf(copy);
   copy.metadata = meta;
-  meta.labels = { ...((meta.labels ?? {}) as JsonObject), 'generate.kyverno.io/clone-source': '' };
+  // Kyverno tags the source itself (updateSourceLabel) before copying it, so the copy carries
+  // the clone-source label too; then addSourceLabels names the source on the copy, which is how
+  // a later change of the source finds its downstream objects (the source's name is not among them).
+  const { group: sourceGroup, version: sourceVersion } = resourceGVK(sourceObj);
+  meta.labels = {
+    ...((meta.labels ?? {}) as JsonObject),
+    [CLONE_SOURCE_LABEL]: '',
+    'generate.kyverno.io/source-group': sourceGroup,
+    'generate.kyverno.io/source-version': sourceVersion,
+    'generate.kyverno.io/source-kind': str(sourceObj.kind),
+    'generate.kyverno.io/source-namespace': str(meta.namespace),
+    'generate.kyverno.io/source-uid': str(meta.uid),
+  };
   if (str(meta.namespace) !== target.namespace) delete meta.ownerReferences;
   for (const k of ['uid', 'selfLink', 'creationTimestamp', 'managedFields', 'resourceVersion']) delete meta[k];
   // The target always exists after generation; an existing one is only updated (not reported).
@@ -229,7 +245,7 @@ function finishResource(data: JsonObject, target: ResourceRef, env: Env): JsonOb
   if (str(resource.kind) === '') resource.kind = target.kind;
   resource.apiVersion = target.apiVersion;
   const triggerMeta = metaOf(env.trigger);
-  const [group, version] = str(env.trigger.apiVersion).includes('/') ? str(env.trigger.apiVersion).split('/') : ['', str(env.trigger.apiVersion)];
+  const { group, version } = resourceGVK(env.trigger);
   meta.labels = {
     ...((meta.labels ?? {}) as JsonObject),
     'app.kubernetes.io/managed-by': 'kyverno',

@@ -10,6 +10,7 @@ import { imagesToVerify, prefetchImageRegistry, RegistryClient } from '../../reg
 import { statSync } from 'node:fs';
 import { diskFiles } from './disk-files';
 import { ScanCache, diskEntryCache } from './scan-cache';
+import { DiskResultStore } from './result-store';
 import { runServer, type ServerHost } from './server';
 
 export type { ServerSettings } from './server';
@@ -33,9 +34,12 @@ function buildId(): string {
 export function nodeHost(): ServerHost {
   const client = new RegistryClient({ timeoutMs: 10_000, ttlMs: 5 * 60_000 });
   return {
-    files: (folders, _connection, cacheDir) => {
+    files: (folders, connection, cacheDir) => {
       const paths = diskFolders(folders);
-      return diskFiles(paths, cacheDir ? diskEntryCache(ScanCache.open(cacheDir, paths, buildId())) : undefined);
+      if (!cacheDir) return diskFiles(paths);
+      const results = DiskResultStore.open(cacheDir, paths, buildId());
+      results.onError = (e) => connection.console.error(`writing the stored manifest results failed: ${e.message}`);
+      return { ...diskFiles(paths, diskEntryCache(ScanCache.open(cacheDir, paths, buildId()))), results };
     },
     registry: {
       images: (policies, resources) => new Set(imagesToVerify(policies, resources).keys()),

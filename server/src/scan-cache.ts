@@ -23,7 +23,7 @@ import type { WorkspaceRole } from './service';
 import type { CachedEntry, EntryCache } from './workspace';
 
 /** The format of the file; bumped when its shape changes. */
-const FORMAT = 1;
+const FORMAT = 2;
 /** How long before it was read a file must last have changed to be recorded. */
 export const RACY_MS = 2000;
 /** A cache larger than this is neither written nor read. */
@@ -129,7 +129,8 @@ function isEntry(e: unknown): e is CachedEntry | null {
   return Boolean(x) && Array.isArray(x.policies) && Array.isArray(x.crdKinds)
     && x.policies.every((p) => p && typeof p.value === 'object' && p.value !== null && (p.role === 'policy' || p.role === 'exception' || p.role === 'binding'))
     && x.crdKinds.every((k) => typeof k === 'string')
-    && Array.isArray(x.crds) && x.crds.every((c) => c && typeof c.kind === 'string' && Array.isArray(c.versions));
+    && Array.isArray(x.crds) && x.crds.every((c) => c && typeof c.kind === 'string' && Array.isArray(c.versions))
+    && (x.digests === undefined || (Array.isArray(x.digests) && x.digests.length === x.policies.length && x.digests.every((d) => d === null || typeof d === 'string')));
 }
 
 /**

@@ -34,7 +34,7 @@ import {
   type Diagnostic,
 } from './service';
 import { internalErrorDiagnostic, runCheck } from './service/guard';
-import { WorkspaceIndex, type WorkspaceFiles } from './workspace';
+import { WorkspaceIndex, type ResultStore, type WorkspaceFiles } from './workspace';
 import { reparseFile } from './service/reparse';
 import { WORKSPACE_TRUSTED } from './protocol';
 import type { ImageRegistrySnapshot } from '../../engine/verify-images';
@@ -109,6 +109,14 @@ export function runServer(connection: Connection, host: ServerHost): void {
   const costs = new Map<string, number[]>();
   let settings: ServerSettings = { ...DEFAULT_SETTINGS };
   let index = new WorkspaceIndex(host.files([], connection));
+  /** Manifest diagnostics kept from earlier server runs (the Node host with a cache folder). */
+  let results: ResultStore | undefined;
+  /**
+   * Open documents whose stored result was consulted (once the first scan completed): a stored
+   * result is published at most once per opened document, before its first live evaluation
+   * with the whole workspace.
+   */
+  const storeConsulted = new Set<string>();
   const manifests = new ManifestResults();
   let canWatch = false;
   let canConfigure = false;
@@ -198,7 +206,7 @@ export function runServer(connection: Connection, host: ServerHost): void {
       // During the first workspace scan, with the policies found so far (scanWorkspace
       // evaluates again as it progresses and when it completes).
       runCheck(file, 0, 'the evaluation of workspace policies', diagnostics, () => {
-        if (manifestDocuments(file).length) diagnostics.push(...manifests.diagnostics(file, index.policySet(), registrySnapshot(uri, file)));
+        if (manifestDocuments(file).length) diagnostics.push(...manifestDiagnostics(uri, file));
       }, log);
     } catch (e) {
       log(`parsing ${uri} failed: ${(e as Error).stack ?? e}`);
@@ -210,6 +218,62 @@ export function runServer(connection: Connection, host: ServerHost): void {
     costs.set(uri, recent);
     connection.sendDiagnostics({ uri, version: doc.version, diagnostics: diagnostics as never });
     if (policiesChanged) revalidateManifests(uri);
+  }
+
+  /**
+   * The digest of everything a document's manifest diagnostics are computed from: its URI and
+   * text, the workspace's policies, exceptions and bindings (once the first scan completed) and
+   * this server build. Undefined when results are not kept: no store, the scan not complete,
+   * a value JSON cannot carry exactly, or registry reads taking part (their answers change
+   * without the inputs changing).
+   */
+  function resultKey(uri: string, file: ParsedFile): string | undefined {
+    if (!results || !resultsKept()) return undefined;
+    const workspace = index.evaluationDigest(results);
+    return workspace === null ? undefined : results.key(JSON.stringify([uri, file.text, workspace]));
+  }
+
+  /** Whether results can be stored and looked up now (see resultKey). */
+  function resultsKept(): boolean {
+    return index.ready && !(host.registry && settings.registryAccess && trusted);
+  }
+
+  /**
+   * A document's manifest diagnostics. Reopened, a document whose inputs are those of a stored
+   * result publishes it at once, and is evaluated live right after (which replaces it: policies
+   * that read the clock may answer differently now). Every live evaluation on the complete
+   * workspace is stored.
+   */
+  function manifestDiagnostics(uri: string, file: ParsedFile): Diagnostic[] {
+    if (results && !storeConsulted.has(uri)) {
+      const key = resultKey(uri, file);
+      if (key) storeConsulted.add(uri);
+      const stored = key ? results.get(uri, key) : undefined;
+      if (stored) {
+        schedule(uri, 0);
+        return stored as Diagnostic[];
+      }
+      // A stored result may apply once the scan completes (it validates the document again
+      // then): with the scan cache that takes a few milliseconds, and evaluating with part
+      // of the policies first would delay it by a cold evaluation.
+      if (!index.ready && !index.progressed && results.has(uri)) return [];
+    }
+    const out = manifests.diagnostics(file, index.policySet(), registrySnapshot(uri, file));
+    if (results && resultsKept()) storeLater(uri, file, out);
+    return out;
+  }
+
+  /**
+   * Stores a result after it is published (digesting a cold workspace is not on the way to
+   * the diagnostics), unless the inputs changed meanwhile: then the key would not be theirs.
+   */
+  function storeLater(uri: string, file: ParsedFile, diagnostics: Diagnostic[]): void {
+    const version = index.version;
+    setTimeout(() => {
+      if (index.version !== version || parsed.get(uri)?.file !== file) return;
+      const key = safe('storing results', undefined, () => resultKey(uri, file));
+      if (key) results?.put(uri, key, diagnostics);
+    }, 0);
   }
 
   /** Cheap documents are validated on the next tick (which still coalesces queued edits). */
@@ -281,7 +345,9 @@ export function runServer(connection: Connection, host: ServerHost): void {
     if (init.settings) settings = { ...settings, ...init.settings };
     trusted = init.trusted === true;
     const cacheDir = typeof init.cacheDir === 'string' && init.cacheDir ? init.cacheDir : undefined;
-    index = new WorkspaceIndex(safe('scan cache', host.files(folders, connection), () => host.files(folders, connection, cacheDir)), settings.policies);
+    const files = safe('scan cache', host.files(folders, connection), () => host.files(folders, connection, cacheDir));
+    results = files.results;
+    index = new WorkspaceIndex(files, settings.policies);
     index.onCacheError = (e) => log(`writing the workspace scan cache failed: ${e.message}`);
     canWatch = Boolean(params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration);
     canConfigure = Boolean(params.capabilities.workspace?.configuration);
@@ -332,6 +398,7 @@ export function runServer(connection: Connection, host: ServerHost): void {
     clearTimeout(timers.get(e.document.uri));
     parsed.delete(e.document.uri);
     costs.delete(e.document.uri);
+    storeConsulted.delete(e.document.uri);
     manifests.forget(e.document.uri);
     // Unsaved edits die with the buffer: the policy on disk applies again.
     const uri = e.document.uri;
@@ -377,6 +444,9 @@ export function runServer(connection: Connection, host: ServerHost): void {
     }
     return actions;
   });
+
+  // Results stored in the last seconds would otherwise be lost with the process.
+  connection.onShutdown(() => safe('storing results', undefined, () => results?.flush()));
 
   documents.listen(connection);
   connection.listen();

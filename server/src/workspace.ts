@@ -16,6 +16,7 @@ import { mayHoldEvaluationDocuments } from '../../engine/loader/classify';
 import { parseFile, workspacePolicies, policySet, type WorkspacePolicy, type WorkspaceRole, type ParsedFile, type PolicySet } from './service';
 import { ResourceSchemas, crdOf, type CrdSchema } from './service/resource-schema';
 import type { JsonObject } from '../../engine/core/types';
+import { isExactJson } from '../../engine/core/json';
 
 const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', 'out', '.vscode-test']);
 export const MAX_FILES = 5000;
@@ -66,6 +67,24 @@ export interface WorkspaceFiles {
   relative(uri: string): string | undefined;
   /** What files contributed in earlier scans, kept across server starts (Node: server/src/scan-cache.ts). */
   cache?: EntryCache;
+  /** Manifest diagnostics kept across server starts (Node: server/src/result-store.ts). */
+  results?: ResultStore;
+}
+
+/**
+ * Manifest evaluation results by document, each under the digest of the inputs it was computed
+ * from; the server publishes one only when the digest of the current inputs is equal.
+ */
+export interface ResultStore {
+  /** A digest of `material` (and of the server build): equal only for equal material. */
+  key(material: string): string;
+  /** Whether a result is stored for the document (from any inputs). */
+  has(uri: string): boolean;
+  /** The diagnostics stored for the document under `key`; undefined when none or another key. */
+  get(uri: string, key: string): unknown[] | undefined;
+  put(uri: string, key: string, diagnostics: unknown[]): void;
+  /** Writes what is pending (at shutdown). */
+  flush(): void;
 }
 
 /** What a file contributes to the index, as a scan cache stores it. */
@@ -74,6 +93,12 @@ export interface CachedEntry {
   crdKinds: string[];
   /** The CRDs' schemas (expression completion and hover). */
   crds: CrdSchema[];
+  /**
+   * Per policy, the `ResultStore.key` of its value's JSON (null: JSON cannot carry it
+   * exactly), when results are stored: a reopened workspace then digests its policies
+   * without serializing them.
+   */
+  digests?: Array<string | null>;
 }
 
 /** A persistent cache of the scan (see server/src/scan-cache.ts for when an entry is trusted). */
@@ -110,7 +135,8 @@ interface FileEntry { policies: WorkspacePolicy[]; crdKinds: string[]; crds: Crd
 
 const EMPTY: FileEntry = { policies: [], crdKinds: [], crds: [] };
 
-function entryOf(file: ParsedFile | undefined): FileEntry {
+/** `owned`: the file was parsed for this entry only (its values need no copy). */
+function entryOf(file: ParsedFile | undefined, owned = false): FileEntry {
   if (!file) return EMPTY;
   const crdKinds: string[] = [];
   const crds: CrdSchema[] = [];
@@ -122,14 +148,14 @@ function entryOf(file: ParsedFile | undefined): FileEntry {
       if (crd) crds.push(crd);
     }
   }
-  const policies = workspacePolicies(file);
+  const policies = workspacePolicies(file, !owned);
   return policies.length || crdKinds.length ? { policies, crdKinds, crds } : EMPTY;
 }
 
 /** A file's entry from its text, parsing only a text that can contribute. */
 function entryOfText(uri: string, text: string): FileEntry {
   if (!mayHoldEvaluationDocuments(text) && !text.includes('CustomResourceDefinition')) return EMPTY;
-  return entryOf(parseFile(uri, text));
+  return entryOf(parseFile(uri, text), true);
 }
 
 function toCached(entry: FileEntry): CachedEntry | null {
@@ -151,6 +177,14 @@ export class WorkspaceIndex {
   private scanGeneration = 0;
   /** Whether a first scan has completed (before it, the workspace's policies are unknown). */
   ready = false;
+  /** Whether the first scan reported progress (open manifests were evaluated with part of the policies). */
+  progressed = false;
+  private digest: { version: number; value: string | null } | undefined;
+  private digests = new WeakMap<JsonObject, string | null>();
+  /** Whether the scan's last file was read (not answered from the scan cache). */
+  private readFromFile = false;
+  /** Entries the scan recorded in the cache without their digests yet. */
+  private undigested: Array<{ cached: CachedEntry; values: JsonObject[] }> = [];
   version = 0;
 
   constructor(private files: WorkspaceFiles, glob = DEFAULT_POLICIES_GLOB) {
@@ -170,14 +204,20 @@ export class WorkspaceIndex {
     if (this.buffers.has(uri)) return undefined;
     try {
       const cached = this.files.cache?.lookup(uri);
+      const results = this.files.results;
       if (cached !== undefined) {
         const entry = fromCached(uri, cached);
+        if (results && cached?.digests?.length === entry.policies.length) entry.policies.forEach((p, i) => this.digests.set(p.value, cached.digests![i]));
         return entry === EMPTY ? undefined : [uri, entry];
       }
+      this.readFromFile = true;
       const text = await this.files.read(uri);
       if (text === undefined || this.buffers.has(uri)) return undefined;
       const entry = entryOfText(uri, text);
-      this.files.cache?.record(uri, toCached(entry));
+      const record = toCached(entry);
+      // Their digests are added when the cache is saved, after the first evaluations.
+      if (record && results) this.undigested.push({ cached: record, values: entry.policies.map((p) => p.value) });
+      this.files.cache?.record(uri, record);
       return entry === EMPTY ? undefined : [uri, entry];
     } catch {
       return undefined; // unreadable file: skipped
@@ -216,19 +256,22 @@ export class WorkspaceIndex {
     if (generation !== this.scanGeneration) return false;
     const incremental = !this.ready;
     this.files.cache?.beginScan();
+    this.undigested = [];
     const found = new Map<string, FileEntry>();
     const uris = await this.files.list((rel) => this.matcher.test(rel), MAX_FILES);
     if (generation !== this.scanGeneration) return false;
     let sliceStart = performance.now();
-    // Progress is reported after 150, 300, 600... ms of scanning (work, not waiting), so
-    // the evaluations it triggers cannot take over from the scan.
-    let scanned = 0;
+    // Progress is reported after 150, 300, 600... ms of reading files (work, not waiting),
+    // so the evaluations it triggers cannot take over from the scan. Files answered from the
+    // scan cache do not count: a scan made of them ends soon (a busy machine only makes it
+    // longer), and an evaluation with part of the policies would delay the complete one.
+    let reading = 0;
     let nextReport = PROGRESS_MS;
     for (const uri of uris) {
       if (performance.now() - sliceStart > SLICE_MS) {
-        scanned += performance.now() - sliceStart;
-        if (incremental && progress && scanned >= nextReport) {
+        if (incremental && progress && reading >= nextReport) {
           this.version++;
+          this.progressed = true;
           progress();
           nextReport *= 2;
         }
@@ -236,7 +279,10 @@ export class WorkspaceIndex {
         if (generation !== this.scanGeneration) return false;
         sliceStart = performance.now();
       }
+      const readStart = performance.now();
+      this.readFromFile = false;
       const e = await this.readEntry(uri);
+      if (this.readFromFile) reading += performance.now() - readStart;
       if (generation !== this.scanGeneration) return false;
       if (!e) continue;
       found.set(...e);
@@ -251,6 +297,9 @@ export class WorkspaceIndex {
   /** Stores the completed scan's cache; a failure to write only costs the next start its speed. */
   saveCache(): void {
     try {
+      const results = this.files.results;
+      if (results) for (const { cached, values } of this.undigested) cached.digests = values.map((v) => this.policyDigest(v, results));
+      this.undigested = [];
       this.files.cache?.save();
     } catch (e) {
       this.onCacheError?.(e as Error);
@@ -294,6 +343,39 @@ export class WorkspaceIndex {
   policySet(): PolicySet {
     if (this.set?.version !== this.version) this.set = { version: this.version, value: policySet(this.policies()) };
     return this.set.value;
+  }
+
+  /**
+   * The digest (`ResultStore.key`) of everything of the workspace that manifest evaluation
+   * reads: the policies, exceptions and bindings in evaluation order, as JSON; null when a
+   * value JSON cannot carry exactly (the text would not tell it from another). Once per version.
+   */
+  evaluationDigest(store: ResultStore): string | null {
+    if (this.digest?.version !== this.version) this.digest = { version: this.version, value: this.digestOf(store) };
+    return this.digest.value;
+  }
+
+  /** One document's digest, once per object. */
+  private policyDigest(value: JsonObject, store: ResultStore): string | null {
+    let digest = this.digests.get(value);
+    if (digest === undefined) this.digests.set(value, (digest = isExactJson(value) ? store.key(JSON.stringify(value)) : null));
+    return digest;
+  }
+
+  private digestOf(store: ResultStore): string | null {
+    const set = this.policySet();
+    // Per document (objects are immutable, and an unchanged file keeps its objects), so an
+    // edited policy costs the digest of that policy only.
+    const parts: string[] = [];
+    for (const group of [set.policies, set.exceptions, set.bindings]) {
+      for (const value of group) {
+        const digest = this.policyDigest(value, store);
+        if (digest === null) return null;
+        parts.push(digest);
+      }
+      parts.push('/');
+    }
+    return store.key(parts.join(' '));
   }
 
   /** Built-in kinds and the workspace's CRDs, for expressions that read the object (once per version). */

@@ -275,6 +275,65 @@ test('synchronize: a synchronized downstream edited or deleted by hand is put ba
   assert.deepEqual((await configMap('defaults', 'team-c'))!.data, { mine: 'yes' });
 });
 
+/** Copies ConfigMap clone-src/<name> into every Namespace labelled clone=yes. */
+const clonePolicy = (policy: string, name: string, synchronize: boolean): JsonObject => ({
+  apiVersion: 'kyverno.io/v1',
+  kind: 'ClusterPolicy',
+  metadata: { name: policy },
+  spec: {
+    rules: [{
+      name: 'copy',
+      match: { any: [{ resources: { kinds: ['Namespace'], selector: { matchLabels: { clone: 'yes' } } } }] },
+      generate: {
+        // Whether the Namespaces come before or after the webhook loads the policy, each gets its copy.
+        generateExisting: true,
+        apiVersion: 'v1', kind: 'ConfigMap', name, namespace: '{{request.object.metadata.name}}', synchronize, clone: { namespace: 'clone-src', name },
+      },
+    }],
+  },
+});
+
+test('clone sources: copies carry the source labels; editing the source updates every synchronized copy within a bound, not the others; deleting it deletes the synchronized copies', async (t) => {
+  await cluster.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'clone-src' } });
+  const sources: Record<string, JsonObject> = {};
+  for (const name of ['base', 'fixed']) {
+    sources[name] = await cluster.client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'clone-src', labels: { team: 'platform' } }, data: { v: '1' } });
+  }
+  await cluster.client.apply(clonePolicy('clone-base', 'base', true), { force: true });
+  await cluster.client.apply(clonePolicy('clone-fixed', 'fixed', false), { force: true });
+  const namespaces = ['copy-1', 'copy-2', 'copy-3'];
+  for (const name of namespaces) await cluster.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { clone: 'yes' } } });
+  for (const ns of namespaces) {
+    const copy = await until(`the copy of base in ${ns}`, () => configMap('base', ns));
+    assert.deepEqual(copy.data, { v: '1' });
+    const l = labelsOf(copy);
+    assert.equal(l['generate.kyverno.io/source-uid'], String((sources.base.metadata as JsonObject).uid));
+    assert.deepEqual([l['generate.kyverno.io/source-kind'], l['generate.kyverno.io/source-version'], l['generate.kyverno.io/source-group'], l['generate.kyverno.io/source-namespace']], ['ConfigMap', 'v1', '', 'clone-src']);
+    assert.equal(l['generate.kyverno.io/clone-source'], '');
+    assert.equal(l['generate.kyverno.io/policy-name'], 'clone-base');
+    assert.equal(l.team, 'platform', "the source's own labels");
+    await until(`the copy of fixed in ${ns}`, () => configMap('fixed', ns));
+  }
+  // Kyverno labels the sources it copies; only then do their edits reach the generate handler.
+  for (const name of ['base', 'fixed']) await until(`source ${name} labelled clone-source`, async () => labelsOf(await configMap(name, 'clone-src'))['generate.kyverno.io/clone-source'] === '');
+
+  const edited = Date.now();
+  for (const name of ['base', 'fixed']) {
+    const live = (await configMap(name, 'clone-src'))!;
+    await cluster.client.replace({ ...live, data: { v: '2' } });
+  }
+  for (const ns of namespaces) await until(`the synchronized copy in ${ns} to follow its source`, async () => ((await configMap('base', ns))?.data as JsonObject | undefined)?.v === '2', 15_000);
+  t.diagnostic(`every synchronized copy followed the edited source in ${Date.now() - edited} ms`);
+  await new Promise((r) => setTimeout(r, 2000));
+  for (const ns of namespaces) assert.deepEqual((await configMap('fixed', ns))!.data, { v: '1' }, `without synchronize the copy in ${ns} keeps what it was given`);
+
+  for (const name of ['base', 'fixed']) await cluster.client.delete({ apiVersion: 'v1', kind: 'ConfigMap', name, namespace: 'clone-src' });
+  for (const ns of namespaces) await until(`the synchronized copy in ${ns} to go with its source`, async () => !(await configMap('base', ns)), 15_000);
+  await new Promise((r) => setTimeout(r, 2000));
+  for (const ns of namespaces) assert.ok(await configMap('fixed', ns), `without synchronize the copy in ${ns} stays`);
+  assert.doesNotMatch(log, /generate: .*(cannot|not found)|background: cannot/, 'no generate failures (a copy we deleted with its source is not generated again)');
+});
+
 test('the generate queue is persisted: work enqueued by a leader killed before processing it is done by the next one', async () => {
   // Replace the webhook with one that persists work but never processes it (the test hook).
   child.kill('SIGTERM');

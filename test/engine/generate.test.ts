@@ -51,6 +51,41 @@ test('clone: copies the source without server fields into the target', () => {
   assert.equal((source.metadata as JsonObject).uid, 'u1', 'the source is not modified');
 });
 
+test('clone: the copy carries the source\'s labels, clone-source, the source-* labels naming the source (not its name) and the trigger labels', () => {
+  const source = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'templates', uid: 'src-uid', labels: { app: 'web' } }, spec: { replicas: 1 } };
+  const trigger = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a', uid: 'ns-uid' } };
+  const out = applyGenerateRule({ name: 'copy', generate: {
+    apiVersion: 'apps/v1', kind: 'Deployment', name: 'web-copy', namespace: 'team-a', clone: { namespace: 'templates', name: 'web' },
+  } }, trigger, scopeFor(trigger), [source], { policyName: 'copy-web' });
+  assert.equal(out.result.status, 'pass', out.result.message);
+  assert.deepEqual(labels(out.generated[0]), {
+    app: 'web',
+    'generate.kyverno.io/clone-source': '',
+    'generate.kyverno.io/source-group': 'apps',
+    'generate.kyverno.io/source-version': 'v1',
+    'generate.kyverno.io/source-kind': 'Deployment',
+    'generate.kyverno.io/source-namespace': 'templates',
+    'generate.kyverno.io/source-uid': 'src-uid',
+    'app.kubernetes.io/managed-by': 'kyverno',
+    'generate.kyverno.io/policy-name': 'copy-web',
+    'generate.kyverno.io/policy-namespace': '',
+    'generate.kyverno.io/rule-name': 'copy',
+    'generate.kyverno.io/trigger-group': '',
+    'generate.kyverno.io/trigger-version': 'v1',
+    'generate.kyverno.io/trigger-kind': 'Namespace',
+    'generate.kyverno.io/trigger-namespace': '',
+    'generate.kyverno.io/trigger-uid': 'ns-uid',
+  });
+  // A source without a uid (a test file) gives an empty source-uid, as the CLI's fake client does.
+  const bare = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'default' } };
+  const listed = applyGenerateRule({ name: 'list', generate: { namespace: 'team-a', cloneList: { namespace: 'default', kinds: ['v1/ConfigMap'] } } }, trigger, scopeFor(trigger), [bare]);
+  const l = labels(listed.generated[0]);
+  assert.deepEqual([l['generate.kyverno.io/source-kind'], l['generate.kyverno.io/source-namespace'], l['generate.kyverno.io/source-uid'], l['generate.kyverno.io/source-version']], ['ConfigMap', 'default', '', 'v1']);
+  // Data downstream objects carry no source labels.
+  const data = applyGenerateRule({ name: 'd', generate: { apiVersion: 'v1', kind: 'ConfigMap', name: 'x', namespace: 'team-a', data: { data: { a: '1' } } } }, trigger, scopeFor(trigger), []);
+  assert.deepEqual(Object.keys(labels(data.generated[0])).filter((k) => k.includes('source')), []);
+});
+
 test('clone: a missing source fails the controller (the CLI logs it and generates nothing); a namespaced policy must clone from its namespace', () => {
   const rule = { name: 'clone', generate: { apiVersion: 'v1', kind: 'Secret', name: 's', namespace: 'team-a', clone: { namespace: 'default', name: 'nope' } } };
   const elsewhere = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'nope', namespace: 'other' } };

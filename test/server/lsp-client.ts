@@ -17,6 +17,8 @@ export class LspClient {
   readonly conn: MessageConnection;
   private waiters: Array<{ uri: string; resolve: (p: PublishedDiagnostics) => void }> = [];
   readonly published = new Map<string, PublishedDiagnostics>();
+  /** Every publish, in order. */
+  readonly log: PublishedDiagnostics[] = [];
   private versions = new Map<string, number>();
 
   /**
@@ -29,6 +31,7 @@ export class LspClient {
     this.conn = createMessageConnection(new StreamMessageReader(this.proc.stdout!), new StreamMessageWriter(this.proc.stdin!));
     this.conn.onNotification('textDocument/publishDiagnostics', (p: PublishedDiagnostics) => {
       this.published.set(p.uri, p);
+      this.log.push(p);
       const keep: typeof this.waiters = [];
       for (const w of this.waiters) (w.uri === p.uri ? w.resolve(p) : keep.push(w));
       this.waiters = keep;

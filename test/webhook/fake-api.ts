@@ -15,6 +15,8 @@ export class FakeApi extends KubeClient {
   readonly calls: string[] = [];
   /** Fails the next calls of a verb with these errors, in order. */
   readonly failures: Record<string, Error[]> = {};
+  /** Give created objects a uid, as an API server does. */
+  assignUids = false;
 
   constructor() {
     const kc = new KubeConfig();
@@ -43,9 +45,12 @@ export class FakeApi extends KubeClient {
     const o = this.objects.get(this.key(ref));
     return o && clone(o);
   }
-  override async list(_apiVersion: string, kind: string, namespace?: string) {
-    this.call('list', `${kind}/${namespace ?? '*'}`);
-    return [...this.objects.values()].filter((o) => o.kind === kind && (!namespace || meta(o).namespace === namespace)).map(clone);
+  override async list(_apiVersion: string, kind: string, namespace?: string, labelSelector?: string) {
+    this.call('list', `${kind}/${namespace ?? '*'}${labelSelector ? `?${labelSelector}` : ''}`);
+    // Equality selectors only (`k=v,k2=`), which is all the webhook sends.
+    const wanted = (labelSelector ?? '').split(',').filter(Boolean).map((p) => p.split('=') as [string, string]);
+    const selected = (o: JsonObject) => wanted.every(([k, v]) => ((meta(o).labels ?? {}) as Record<string, string>)[k] === v);
+    return [...this.objects.values()].filter((o) => o.kind === kind && (!namespace || meta(o).namespace === namespace) && selected(o)).map(clone);
   }
   override async resourceFor(_apiVersion: string, kind: string): Promise<ResourceInfo | undefined> {
     return this.served.has(kind) ? ({ kind } as unknown as ResourceInfo) : undefined;
@@ -55,6 +60,7 @@ export class FakeApi extends KubeClient {
     const k = this.key(refOf(obj));
     this.call('create', k);
     if (this.objects.has(k)) throw new KubeError(409, 'AlreadyExists', `${k} already exists`);
+    if (this.assignUids && !meta(obj).uid) obj = { ...obj, metadata: { ...meta(obj), uid: `uid-${++this.generated}` } };
     this.objects.set(k, clone(obj));
     return clone(obj);
   }
@@ -70,7 +76,9 @@ export class FakeApi extends KubeClient {
     const live = this.objects.get(k);
     if (!live) throw new KubeError(404, 'NotFound', `${k} not found`);
     if (meta(obj).resourceVersion !== meta(live).resourceVersion) throw new KubeError(409, 'Conflict', `${k}: the object has been modified`);
-    this.objects.set(k, { ...clone(obj), metadata: { ...meta(obj), resourceVersion: String(Number(meta(live).resourceVersion ?? 0) + 1) } });
+    // An update keeps the object's uid, as the API server does.
+    const uid = meta(live).uid === undefined ? {} : { uid: meta(live).uid };
+    this.objects.set(k, { ...clone(obj), metadata: { ...meta(obj), ...uid, resourceVersion: String(Number(meta(live).resourceVersion ?? 0) + 1) } });
     return clone(obj);
   }
   override async delete(ref: ObjectRef) {

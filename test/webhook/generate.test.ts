@@ -8,6 +8,7 @@ import type { AdmissionRequest, ClusterState, JsonObject, Operation } from '../.
 import { evaluateReview } from '../../webhook/evaluate';
 import { generateWork, needsCloneSources, runGeneration } from '../../webhook/generate-work';
 import { PolicyIndex } from '../../webhook/prefilter';
+import { parseResourceFilters } from '../../webhook/resource-filters';
 
 const CLUSTER: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
 
@@ -107,6 +108,13 @@ test('an admitted request that fires generate rules becomes one request unit per
   // A Pod fires neither (both match Namespaces only).
   const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'team-a' } };
   assert.deepEqual(runGeneration({ request: request('CREATE', pod), policies: [DEFAULTS] }, CLUSTER).items, []);
+  // A clone policy goes up only with the rules whose match selects the object (or, on UPDATE, the old one).
+  const labelled = generator('copy-labelled', { apiVersion: 'v1', kind: 'Secret', name: 'regcred', namespace: '{{request.object.metadata.name}}', clone: { namespace: 'default', name: 'regcred' } }, MANAGED_NAMESPACES);
+  assert.deepEqual(runGeneration({ request: req, policies: [labelled] }, CLUSTER).items, []);
+  const managed = namespace('team-m', { managed: 'yes' });
+  assert.deepEqual(runGeneration({ request: request('CREATE', managed), policies: [labelled] }, CLUSTER).items.map((i) => i.action === 'request' && i.rules), [['make']]);
+  const unmanaged = request('UPDATE', namespace('team-m', {}), managed);
+  assert.deepEqual(runGeneration({ request: unmanaged, policies: [labelled] }, CLUSTER).items.map((i) => i.action === 'request' && i.rules), [['make']], 'leaving the match: its downstream may go');
 });
 
 test('evaluateReview hands back generate work only for admitted, stored validate requests when asked', () => {
@@ -153,4 +161,20 @@ test('generateWork: an UPDATE after which a synchronized rule\'s preconditions n
   assert.deepEqual(work.items.map((i) => i.action), ['delete']);
   // Still applying: nothing is deleted.
   assert.deepEqual(generateWork(policy, request(cm('yes'), cm('yes')), cluster).items.map((i) => i.action), ['create']);
+});
+
+test("evaluateReview hands an UPDATE or DELETE of a clone source or a generated object to the background controller (Kyverno's handleNonTrigger), unless resource filters drop the request", () => {
+  const index = new PolicyIndex([DEFAULTS]);
+  const source = namespace('src', { 'generate.kyverno.io/clone-source': '' });
+  const edited = { ...source, metadata: { ...(source.metadata as JsonObject), annotations: { a: 'b' } } };
+  for (const [op, now] of [['UPDATE', edited], ['DELETE', null]] as const) {
+    const reply = evaluateReview({ path: 'validate', body: review(op, now, source), generate: true }, index, CLUSTER);
+    assert.equal(reply.generation?.downstream, true, op);
+  }
+  assert.equal(evaluateReview({ path: 'validate', body: review('UPDATE', edited, namespace('plain')), generate: true }, index, CLUSTER).generation?.downstream, undefined);
+  const filters = parseResourceFilters('[Namespace,*,*]');
+  assert.equal(evaluateReview({ path: 'validate', body: review('UPDATE', edited, source), generate: true, filters }, index, CLUSTER).generation?.downstream, undefined);
+  // The source's old object travels with the work: its copies are found by its uid.
+  const work = runGeneration({ request: request('UPDATE', edited, source), policies: [], downstream: true }, CLUSTER);
+  assert.deepEqual(work.items.map((i) => i.action === 'downstream' && [i.operation, i.labels, (i.request.oldObject?.metadata as JsonObject).uid]), [['UPDATE', { 'generate.kyverno.io/clone-source': '' }, 'uid-src']]);
 });

@@ -57,3 +57,28 @@ test('metrics: answers without a request count only as responses; process and no
   assert.match(text, /^nodejs_heap_size_used_bytes \d+$/m);
   assert.match(text, /^nodejs_version_info\{version="v\d+\.\d+\.\d+"/m);
 });
+
+test('metrics: reviews in a row reuse the last labels, and a change of any label starts its own series', () => {
+  const m = new WebhookMetrics();
+  const other = { kind: 'Pod', namespace: 'apps', operation: 'CREATE', allowed: true };
+  const sequence: Array<[string, number, typeof CREATE & { dryRun?: boolean }]> = [
+    ['validate', 200, CREATE], ['validate', 200, CREATE], ['validate', 200, other], ['validate', 200, CREATE],
+    ['mutate', 200, CREATE], ['validate', 200, { ...CREATE, dryRun: true }], ['validate', 200, { ...CREATE, allowed: false }], ['validate', 504, CREATE],
+  ];
+  for (const [path, code, request] of sequence) m.recordRequest(path, code, request, 0.001, [outcome('p', 'r', 'pass')]);
+  m.recordRequest('scan/validate', 200, CREATE, 0, [outcome('p', 'r', 'pass')], 'background_scan');
+  const text = m.render();
+  assert.deepEqual(lines(text, 'kyverno_admission_requests_total'), [
+    'kyverno_admission_requests_total{resource_kind="Pod",resource_namespace="team",resource_request_operation="create",request_allowed="true"} 6',
+    'kyverno_admission_requests_total{resource_kind="Pod",resource_namespace="apps",resource_request_operation="create",request_allowed="true"} 1',
+    'kyverno_admission_requests_total{resource_kind="Pod",resource_namespace="team",resource_request_operation="create",request_allowed="false"} 1',
+  ]);
+  const results = lines(text, 'kyverno_policy_results_total').map((l) => `${/resource_namespace="(\w+)"/.exec(l)![1]} ${/rule_execution_cause="(\w+)"/.exec(l)![1]} ${/dry_run="(\w+)"/.exec(l)![1]} ${l.split(' ').pop()}`);
+  assert.deepEqual(results.sort(), ['apps admission_request false 1', 'team admission_request false 6', 'team admission_request true 1', 'team background_scan false 1']);
+  assert.deepEqual(lines(text, 'kyverno_studio_webhook_responses_total').sort(), [
+    'kyverno_studio_webhook_responses_total{path="mutate",code="200"} 1',
+    'kyverno_studio_webhook_responses_total{path="scan/validate",code="200"} 1',
+    'kyverno_studio_webhook_responses_total{path="validate",code="200"} 6',
+    'kyverno_studio_webhook_responses_total{path="validate",code="504"} 1',
+  ]);
+});

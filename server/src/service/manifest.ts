@@ -76,14 +76,17 @@ export function manifestDocuments(file: ParsedFile): ParsedDocument[] {
   });
 }
 
-/** The documents of a file that the workspace's evaluation uses (policies, exceptions, bindings). */
-export function workspacePolicies(file: ParsedFile): WorkspacePolicy[] {
+/**
+ * The documents of a file that the workspace's evaluation uses (policies, exceptions, bindings).
+ * `snapshot`: copy the values (an editor's file: the incremental re-parse later updates its
+ * values in place); a file parsed only to be read (the workspace scan) can give its own.
+ */
+export function workspacePolicies(file: ParsedFile, snapshot = true): WorkspacePolicy[] {
   const out: WorkspacePolicy[] = [];
   for (const pd of file.docs) {
     if (!pd.value || pd.doc.errors.length || pd.conversionError) continue;
     const role = classifyDocument(pd.value);
-    // A snapshot: the incremental re-parse later updates the editor's copy in place.
-    if (role === 'policy' || role === 'exception' || role === 'binding') out.push({ uri: file.uri, value: structuredClone(pd.value) as JsonObject, role });
+    if (role === 'policy' || role === 'exception' || role === 'binding') out.push({ uri: file.uri, value: (snapshot ? structuredClone(pd.value) : pd.value) as JsonObject, role });
   }
   return out;
 }
