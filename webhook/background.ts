@@ -34,7 +34,7 @@
 import { randomUUID } from 'node:crypto';
 import { KubeError, describeRef, type KubeClient } from '../kube-api/client';
 import { asArray, asObject } from '../engine/core/json';
-import type { AdmissionRequest, JsonObject } from '../engine/core/types';
+import type { AdmissionRequest, ClusterState, JsonObject } from '../engine/core/types';
 import { pluralOf } from '../engine/kube/known-kinds';
 import type { DownstreamGenerator } from './generate';
 import { generateRulesOf, generateWork, needsCloneSources, policyKey } from './generate-work';
@@ -86,8 +86,8 @@ export interface BackgroundControllerOptions {
   namespace: string;
   log: (line: string) => void;
   generator: DownstreamGenerator;
-  /** The policies and PolicyExceptions being served now. */
-  current: () => { policies: JsonObject[]; exceptions: JsonObject[] };
+  /** The policies and PolicyExceptions being served now, and the cluster's namespace labels when watched. */
+  current: () => { policies: JsonObject[]; exceptions: JsonObject[]; namespaceLabels?: ClusterState['namespaceLabels'] };
   /** First retry delay; doubles per attempt up to maxBackoffMs (defaults 500 ms, 60 s). */
   backoffMs?: number;
   maxBackoffMs?: number;
@@ -628,7 +628,7 @@ export class BackgroundController {
   /** Does one job now; resolves with one line per failure. */
   private async run(job: BackgroundJob): Promise<string[]> {
     const { client, log, generator } = this.opts;
-    const { exceptions } = this.opts.current();
+    const { exceptions, namespaceLabels = {} } = this.opts.current();
     const found = this.findPolicy(job.policy);
     if (!found) {
       log(`background: ${jobText(job)}: the policy is gone; dropped`);
@@ -646,7 +646,7 @@ export class BackgroundController {
       if (job.deleteDownstream) return deleteTriggerDownstream(client, found, job.rule, trigger, log, (o) => this.forgetLater(String(meta(o).uid ?? '')));
     }
     if (job.type === 'generate') {
-      const failures = await generator.process({ action: 'request', type: 'generate', policy, rules: job.rule ? job.rule.split(',') : [], request }, exceptions);
+      const failures = await generator.process({ action: 'request', type: 'generate', policy, rules: job.rule ? job.rule.split(',') : [], request }, exceptions, namespaceLabels);
       // Kyverno's PolicyError on the policy, related to the trigger, per failed rule (a job
       // of several rules names none: our failures are not split by rule).
       if (failures.length) this.opts.events?.add([backgroundFailedEvent('kyverno-generate', found, job.rule.includes(',') ? '' : job.rule, job.resource, failures.join('; '))]);
@@ -658,7 +658,7 @@ export class BackgroundController {
       if (!stored) return [`the trigger ${describeRef({ apiVersion: job.resource.apiVersion, kind: job.resource.kind, name: job.resource.name, namespace: job.resource.namespace })} was not stored`];
       request = { ...request, object: stored };
     }
-    const outcome = await mutateExisting(client, policy, request, exceptions, log, job.rule ? job.rule.split(',') : undefined);
+    const outcome = await mutateExisting(client, policy, request, exceptions, log, job.rule ? job.rule.split(',') : undefined, namespaceLabels);
     // Kyverno's mutate-existing events: per target written, a PolicyApplied on the policy, or
     // a PolicyError when the write failed; targets named by kind, namespace and name.
     for (const w of outcome.writes) {
@@ -681,7 +681,7 @@ export class BackgroundController {
     if (!wanted.length) return;
     const pm = meta(policy);
     const onlyNs = policy.kind === 'Policy' && typeof pm.namespace === 'string' ? pm.namespace : undefined;
-    const { exceptions } = this.opts.current();
+    const { exceptions, namespaceLabels = {} } = this.opts.current();
     for (const { type, rule } of wanted) {
       const name = String(rule.name ?? '');
       const single = withOnlyRule(policy, name);
@@ -699,7 +699,7 @@ export class BackgroundController {
           }
           const trigger = { apiVersion: k.apiVersion, kind: k.kind, ...item };
           const request = backgroundRequest(trigger);
-          const cluster = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions };
+          const cluster = { resources: [], namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions };
           // Kyverno's ApplyBackgroundChecks before the UpdateRequest: only triggers the rule applies to.
           const fires = type === 'mutate'
             ? firedMutateExistingRules(single, request, cluster).length > 0

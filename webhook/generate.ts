@@ -123,18 +123,18 @@ export class DownstreamGenerator {
    * Does one item now (the background controller's entry point) and resolves with one line
    * per failure: a failed item is retried, and its lines are recorded in its UpdateRequest.
    */
-  async process(item: GeneratedItem, exceptions: JsonObject[] = []): Promise<string[]> {
+  async process(item: GeneratedItem, exceptions: JsonObject[] = [], namespaceLabels: ClusterState['namespaceLabels'] = {}): Promise<string[]> {
     const failures: string[] = [];
     try {
-      await this.work(item, failures, exceptions);
+      await this.work(item, failures, exceptions, namespaceLabels);
     } catch (e) {
       failures.push(`generate: policy ${this.itemPolicy(item)}: ${(e as Error).message}`);
     }
     return failures;
   }
 
-  private async work(item: GeneratedItem, failures: string[] = [], exceptions: JsonObject[] = []): Promise<void> {
-    if (item.action === 'request') return this.reevaluate(item, failures, exceptions);
+  private async work(item: GeneratedItem, failures: string[] = [], exceptions: JsonObject[] = [], namespaceLabels: ClusterState['namespaceLabels'] = {}): Promise<void> {
+    if (item.action === 'request') return this.reevaluate(item, failures, exceptions, namespaceLabels);
     // The background controller turns these into jobs; nothing to do here.
     if (item.action === 'downstream') return;
     if (item.action === 'delete') {
@@ -237,15 +237,15 @@ export class DownstreamGenerator {
   }
 
   /** Evaluates a policy's generate rules for a request, with its clone sources (if any) fetched from the cluster. */
-  private async reevaluate(item: BackgroundRequest, failures: string[], exceptions: JsonObject[]): Promise<void> {
+  private async reevaluate(item: BackgroundRequest, failures: string[], exceptions: JsonObject[], namespaceLabels: ClusterState['namespaceLabels']): Promise<void> {
     const resources = needsCloneSources(item.policy) ? await cloneSources(this.options.client, item.policy, (l) => this.options.log(l), (fn) => this.retry(fn)) : [];
-    const cluster: ClusterState = { resources, namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions };
+    const cluster: ClusterState = { resources, namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions };
     const work = generateWork(item.policy, item.request, cluster);
     for (const line of work.errors) this.options.log(line);
     // Kyverno labels each source it copies (clone-source), so a later edit of it is propagated.
     const copies = work.items.flatMap((i) => (i.action === 'create' ? i.resources : []));
     if (resources.length && copies.length) await tagCloneSources(this.options.client, resources, copies, this.options.log);
-    for (const next of work.items) if (next.action !== 'request') await this.work(next, failures, exceptions);
+    for (const next of work.items) if (next.action !== 'request') await this.work(next, failures, exceptions, namespaceLabels);
   }
 }
 

@@ -33,6 +33,7 @@ import { registrySecretRefs } from '../registry/prefetch';
 import { CLEANUP_KINDS, CleanupController } from './cleanup';
 import type { ResourceFilter } from './resource-filters';
 import type { BackgroundController } from './background';
+import { namespaceStateOf, type NamespaceState } from './namespaces';
 
 export const POLICY_KINDS: WatchedKind[] = [
   { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy' },
@@ -44,6 +45,7 @@ export const POLICY_KINDS: WatchedKind[] = [
   { apiVersion: 'policies.kyverno.io/v1', kind: 'ImageValidatingPolicy', fallbacks: ['policies.kyverno.io/v1beta1', 'policies.kyverno.io/v1alpha1'] },
   { apiVersion: 'policies.kyverno.io/v1', kind: 'NamespacedImageValidatingPolicy', fallbacks: ['policies.kyverno.io/v1beta1', 'policies.kyverno.io/v1alpha1'] },
 ];
+const NAMESPACE_KIND: WatchedKind = { apiVersion: 'v1', kind: 'Namespace' };
 const EXCEPTION_KINDS: WatchedKind[] = [
   { apiVersion: 'kyverno.io/v2', kind: 'PolicyException', fallbacks: ['kyverno.io/v2beta1'] },
   { apiVersion: 'policies.kyverno.io/v1', kind: 'PolicyException', fallbacks: ['policies.kyverno.io/v1beta1', 'policies.kyverno.io/v1alpha1'] },
@@ -88,7 +90,7 @@ export interface InClusterRun {
   /** Releases every Lease this replica holds (hand-over on shutdown) and stops the leader work. */
   release(): Promise<void>;
   /** The policies and PolicyExceptions served now (from the last watch event). */
-  current(): { policies: JsonObject[]; exceptions: JsonObject[] };
+  current(): { policies: JsonObject[]; exceptions: JsonObject[]; namespaceLabels: ClusterState['namespaceLabels'] };
 }
 
 function ready(o: JsonObject): boolean {
@@ -182,6 +184,13 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   const cleaning = elector(LEASE_NAMES.cleanup, (signal) => cleanup.lead(signal));
   const electors = [admission, reporting, background, cleaning];
   void watchKinds(client, CLEANUP_KINDS, (store) => cleanup.setPolicies([...store.objects.values()] as JsonObject[]), opts.log, opts.signal);
+  // Admission sees the namespaces' labels (namespaceSelector) and objects (CEL namespaceObject),
+  // as Kyverno reads them from its Namespace informer.
+  let namespaces: NamespaceState | null = null;
+  void watchKinds(client, [NAMESPACE_KIND], (store) => {
+    namespaces = namespaceStateOf(store.objects.values());
+    opts.server.setNamespaces(namespaces);
+  }, opts.log, opts.signal);
 
   let policyGeneration = 0;
   const kinds = [...POLICY_KINDS, ...EXCEPTION_KINDS];
@@ -229,7 +238,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     reports,
     cleanup,
     electors,
-    current: () => ({ policies: policies ?? [], exceptions }),
+    current: () => ({ policies: policies ?? [], exceptions, namespaceLabels: namespaces?.labels ?? {} }),
     async release() {
       electing.abort();
       // A renewal in flight finishes first, so the release is the last write.

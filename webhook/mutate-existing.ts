@@ -127,6 +127,8 @@ export async function mutateExisting(
   exceptions: JsonObject[],
   log: (line: string) => void,
   rules?: string[],
+  /** The cluster's namespace labels, for the rules' namespaceSelector (as at admission). */
+  namespaceLabels: ClusterState['namespaceLabels'] = {},
 ): Promise<MutateExistingOutcome> {
   const outcome: MutateExistingOutcome = { mutated: [], failures: [], writes: [] };
   const key = policyKey(policy);
@@ -134,7 +136,7 @@ export async function mutateExisting(
   // On DELETE Kyverno evaluates the deleted object as the new one.
   const evaluated: AdmissionRequest = request.operation === 'DELETE' ? { ...request, object: request.oldObject } : request;
   const candidates = await targetCandidates(client, policy, log);
-  const cluster: ClusterState = { resources: candidates.resources, namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions };
+  const cluster: ClusterState = { resources: candidates.resources, namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions };
   const response = applyPolicy(policy, { request: evaluated, cluster, phases: ['mutate'] });
   for (const r of response.rules) {
     if (r.type !== 'Mutation' || !fired.has(r.name)) continue;

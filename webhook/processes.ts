@@ -14,6 +14,7 @@ import { errorReply } from './evaluate';
 import { SERVER_PROCESS_ROLE } from './server-process';
 import type { FromServerProcess, GeneratedItem, ReportableWithResource, ReviewReply, ReviewRequest, ServerProcessSettings, ToServerProcess } from './protocol';
 import { reviewDeadlinesMs } from './rules';
+import type { NamespaceState } from './namespaces';
 
 interface Member {
   proc: ChildProcess;
@@ -66,6 +67,8 @@ export class ServerProcesses {
   private next = 0;
   private closed = false;
   private policyMessage: ToServerProcess | null = null;
+  /** The last namespace state, remembered like the policies so a restarted process gets it. */
+  private namespaceMessage: ToServerProcess | null = null;
   /** Connections accepted while no process is ready (start-up, all replaced at once). */
   private parked: Socket[] = [];
   private readonly retired = new WebhookMetrics();
@@ -104,6 +107,7 @@ export class ServerProcesses {
     });
     proc.send({ type: 'settings', settings: this.opts.settings } satisfies ToServerProcess);
     if (this.policyMessage) proc.send(this.policyMessage);
+    if (this.namespaceMessage) proc.send(this.namespaceMessage);
     return member;
   }
 
@@ -243,6 +247,12 @@ export class ServerProcesses {
   setPolicies(policies: JsonObject[], cluster: ClusterState): void {
     this.policyMessage = { type: 'policies', policies, cluster, deadlinesMs: reviewDeadlinesMs(policies) };
     for (const m of this.members) this.post(m, this.policyMessage);
+  }
+
+  /** The cluster's Namespaces changed: a light message, the processes keep their PolicyIndex. */
+  setNamespaces(namespaces: NamespaceState): void {
+    this.namespaceMessage = { type: 'namespaces', namespaces };
+    for (const m of this.members) this.post(m, this.namespaceMessage);
   }
 
   /** Evaluates a review in one of the processes, without HTTP (background scans). */

@@ -6,6 +6,7 @@
 import type { AdmissionRequest, ClusterState, JsonObject } from '../engine/core/types';
 import type { RuleOutcome, MetricsSnapshot, RequestLabels } from './metrics';
 import type { WebhookPath } from './admission';
+import type { NamespaceState } from './namespaces';
 import type { EventInfo } from './event-info';
 import type { ResourceFilter } from './resource-filters';
 import type { UserExclusionSettings, UserExclusions } from './user-filters';
@@ -67,6 +68,8 @@ export interface ReviewRequest {
 export type ToServerProcess =
   | { type: 'settings'; settings: ServerProcessSettings }
   | { type: 'policies'; policies: JsonObject[]; cluster: ClusterState; deadlinesMs?: Partial<Record<'validate' | 'mutate', number>> }
+  /** The cluster's Namespaces; replaces the previous state, leaves the policies as they are. */
+  | { type: 'namespaces'; namespaces: NamespaceState }
   | { type: 'connection'; id: number }
   | { type: 'review'; id: number; review: ReviewRequest }
   | { type: 'metrics-snapshot'; id: number }

@@ -15,6 +15,7 @@ import type { ClusterState } from '../engine/core/types';
 import { errorReply, evaluateReview, evaluatePolicyValidation, evaluateTtlLabel } from './evaluate';
 import { WebhookMetrics } from './metrics';
 import { PolicyIndex } from './prefilter';
+import { withNamespaces, type NamespaceState } from './namespaces';
 import type { FromServerProcess, PendingGeneration, ReviewReply, ServerProcessSettings, ToServerProcess } from './protocol';
 import { runGeneration } from './generate-work';
 import { ImageRegistryAccess } from './images';
@@ -53,7 +54,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
 
 class ServerProcess {
   private index = new PolicyIndex([]);
+  /** What reviews run against: the policies' cluster state with the watched namespaces. */
   private cluster = EMPTY_CLUSTER;
+  private policyCluster = EMPTY_CLUSTER;
+  private namespaces: NamespaceState | null = null;
   private hasPolicies = false;
   private readonly metrics = new WebhookMetrics();
   private readonly metricsWaiting = new Map<number, ServerResponse>();
@@ -139,9 +143,14 @@ class ServerProcess {
         return this.configure(msg.settings);
       case 'policies':
         this.index = new PolicyIndex(msg.policies);
-        this.cluster = msg.cluster;
+        this.policyCluster = msg.cluster;
+        this.cluster = withNamespaces(msg.cluster, this.namespaces);
         this.deadlinesMs = msg.deadlinesMs ?? {};
         this.hasPolicies = true;
+        return;
+      case 'namespaces':
+        this.namespaces = msg.namespaces;
+        this.cluster = withNamespaces(this.policyCluster, msg.namespaces);
         return;
       case 'connection': {
         this.post({ type: 'accepted', id: msg.id });

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { ServerProcesses } from './processes';
+import type { NamespaceState } from './namespaces';
 import type { GeneratedItem, ReportableWithResource, ReviewReply, ReviewRequest } from './protocol';
 import type { EventInfo } from './event-info';
 import type { UserExclusionSettings } from './user-filters';
@@ -52,6 +53,8 @@ export interface WebhookServerOptions {
 
 export interface WebhookServer {
   setPolicies(policies: JsonObject[], cluster: ClusterState): void;
+  /** The cluster's Namespaces (labels and objects), merged into the policies' cluster state. */
+  setNamespaces(namespaces: NamespaceState): void;
   /** Evaluates a review without HTTP (background scans); `only` limits the policies. */
   evaluate(path: 'validate' | 'mutate', body: string, only?: string[], extra?: Pick<ReviewRequest, 'events' | 'successEvents'>): Promise<ReviewReply>;
   /** Prometheus text summed over the server processes (what /metrics answers). */
@@ -119,6 +122,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       server.on('error', (e) => opts.log?.(`listener error: ${e.message}`));
       resolve({
         setPolicies: (policies, cluster) => processes.setPolicies(policies, cluster),
+        setNamespaces: (namespaces) => processes.setNamespaces(namespaces),
         evaluate: (path, body, only, extra) => processes.review({ path, body, only, ...extra }),
         metricsText: () => processes.metricsText(),
         addMetricsSource: (source) => void processes.metricsSources.push(source),

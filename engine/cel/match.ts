@@ -91,6 +91,8 @@ export function namespaceObject(namespace: string, cluster: ClusterState): JsonO
   if (!namespace) return null;
   const found = cluster.resources.find((r) => r.kind === 'Namespace' && asObject(r.metadata).name === namespace);
   if (found) return found;
+  const known = cluster.namespaceObjects?.[namespace];
+  if (known) return known;
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'kubernetes.io/metadata.name': namespace, ...(cluster.namespaceLabels[namespace] ?? {}) } } };
 }
 

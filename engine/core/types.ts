@@ -96,6 +96,8 @@ export interface ClusterState {
   resources: JsonObject[];
   /** Labels of namespaces, for namespaceSelector (test values `namespaceSelector`). */
   namespaceLabels: Record<string, Record<string, string>>;
+  /** Namespace objects by name, when known (a live cluster's); `namespaceObject` prefers them. */
+  namespaceObjects?: Record<string, JsonObject>;
   apiCallResponses: ApiCallResponse[];
   /** Global context entries by name (test `globalContextEntries`/values). */
   globalContext: Record<string, unknown>;

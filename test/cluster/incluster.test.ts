@@ -185,6 +185,35 @@ test('policies are watched from the cluster, the controller follows new kinds, s
   await writer.close();
   await cluster.client.delete({ apiVersion: 'v1', kind: 'ConfigMap', name: 'kept', namespace: 'default' });
 
+  // Admission knows the namespaces' labels (the Namespace watch): a namespaceSelector rule
+  // blocks a Pod only in a namespace labelled env=prod, and follows a relabelling.
+  const prodOnly = {
+    apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'prod-pods-need-team' },
+    spec: { validationFailureAction: 'Enforce', background: false, rules: [{ name: 'team', match: { any: [{ resources: { kinds: ['Pod'], namespaceSelector: { matchLabels: { env: 'prod' } } } }] }, validate: { message: 'prod pods need a team', pattern: { metadata: { labels: { team: '?*' } } } } }] },
+  };
+  await cluster.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ns-prod', labels: { env: 'prod' } } });
+  await cluster.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ns-dev' } });
+  await cluster.client.apply(prodOnly, { force: true });
+  const podAnswer = async (namespace: string) => {
+    try {
+      await cluster.client.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace }, spec: { containers: [{ name: 'c', image: 'nginx' }] } }, { dryRun: true });
+      return 'admitted';
+    } catch (e) {
+      // Until the controller-manager creates the namespace's default ServiceAccount, the API server refuses the Pod itself.
+      return e instanceof KubeError && e.status === 403 && /prod pods need a team/.test(e.message) ? 'denied' : undefined;
+    }
+  };
+  await until('a Pod in the env=prod namespace to be denied', async () => (await podAnswer('ns-prod')) === 'denied');
+  assert.equal(await until('the answer in the unlabelled namespace', () => podAnswer('ns-dev')), 'admitted');
+  const relabel = (name: string, labels: Record<string, string | null>) =>
+    cluster.client.request({ method: 'PATCH', path: `/api/v1/namespaces/${name}`, body: { metadata: { labels } }, contentType: 'application/merge-patch+json' });
+  await relabel('ns-dev', { env: 'prod' });
+  await relabel('ns-prod', { env: null });
+  await until('the relabelled namespaces to swap answers', async () => (await podAnswer('ns-dev')) === 'denied' && (await podAnswer('ns-prod')) === 'admitted', 10_000);
+  await cluster.client.delete({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', name: 'prod-pods-need-team' });
+  for (const name of ['ns-prod', 'ns-dev']) await cluster.client.delete({ apiVersion: 'v1', kind: 'Namespace', name });
+  await until('the test namespaces to be gone', async () => !(await cluster.client.get({ apiVersion: 'v1', kind: 'Namespace', name: 'ns-prod' })) && !(await cluster.client.get({ apiVersion: 'v1', kind: 'Namespace', name: 'ns-dev' })), 120_000);
+
   const u = await runUndeploy({ client: cluster.client, ui: recordingUI(), namespaceTimeoutMs: 60_000 });
   assert.equal(u.outcome, 'undeployed', u.error);
   assert.ok(u.deleted.some((d) => d.kind === 'PolicyReport'), 'our reports are removed too');

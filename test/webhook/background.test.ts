@@ -77,6 +77,24 @@ test('mutate existing: which admissions fire it (match, and DELETE only when the
   assert.deepEqual(work.items.map((i) => i.action === 'request' && [i.type, i.rules]), [['mutate', ['stamp']]]);
 });
 
+test('mutate existing: a namespaceSelector sees the namespace labels it is given (the controller passes the watched ones)', async () => {
+  const prodOnly = JSON.parse(JSON.stringify(STAMP)) as JsonObject;
+  (((prodOnly.spec as JsonObject).rules as JsonObject[])[0].match as JsonObject).any = [{ resources: { kinds: ['ConfigMap'], names: ['trigger*'], namespaceSelector: { matchLabels: { env: 'prod' } } } }];
+  const request = createRequest(cm('trigger-1', {}));
+  const api = seeded();
+  assert.deepEqual((await mutateExisting(api, prodOnly, request, [], () => {}, undefined, { apps: { env: 'dev' } })).mutated, []);
+  assert.deepEqual((await mutateExisting(api, prodOnly, request, [], () => {}, undefined, { apps: { env: 'prod' } })).mutated, ['ConfigMap apps/a']);
+  // Through the controller: the labels come from current().
+  const fresh = seeded();
+  const { bg, lines } = controller(fresh, [prodOnly], { current: () => ({ policies: [prodOnly], exceptions: [], namespaceLabels: { apps: { env: 'prod' } } }) });
+  bg.submit([{ action: 'request', type: 'mutate', policy: prodOnly, rules: ['stamp'], request }]);
+  await bg.idle();
+  await new Promise((r) => setTimeout(r, 50));
+  await bg.idle();
+  assert.equal(labels(fresh.find('ConfigMap', 'a', 'apps'))['stamped-by'], 'trigger-1', lines.join('\n'));
+  await bg.close();
+});
+
 test('an UpdateRequest holds the job without empty strings and reads back to the same request', () => {
   const request = createRequest(cm('trigger-1', {}));
   const job: BackgroundJob = { type: 'mutate', policy: 'stamp', rule: 'stamp', resource: { apiVersion: 'v1', kind: 'ConfigMap', name: 'trigger-1', namespace: 'apps', uid: 'uid-trigger-1' }, request };
