@@ -12,9 +12,8 @@
  * server build (`buildId`), so any input change is a miss. A missing, unreadable or malformed
  * file is an empty store.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { readCacheFile, workspaceCacheFile, writeCacheFile } from './cache-files';
 import type { ResultStore } from './workspace';
 
 /** The format of the file; bumped when its shape changes. */
@@ -52,23 +51,16 @@ export class DiskResultStore implements ResultStore {
 
   /** The store of the workspace `folders` under `dir`, for this server build. */
   static open(dir: string, folders: readonly string[], buildId: string): DiskResultStore {
-    const name = createHash('sha256').update(JSON.stringify([...folders].sort())).digest('hex').slice(0, 16);
-    const store = new DiskResultStore(join(dir, `workspace-results-${name}.json`), buildId);
+    const store = new DiskResultStore(workspaceCacheFile(dir, 'workspace-results', folders), buildId);
     store.load();
     return store;
   }
 
   private load(): void {
-    try {
-      const text = readFileSync(this.file, 'utf8');
-      if (text.length > MAX_STORE_BYTES) return;
-      const data = JSON.parse(text) as StoreFile;
-      if (data?.format !== FORMAT || data.buildId !== this.buildId || !data.entries || typeof data.entries !== 'object') return;
-      for (const [uri, list] of Object.entries(data.entries)) {
-        if (Array.isArray(list) && list.length <= 2 && list.every(isEntry)) this.entries.set(uri, list);
-      }
-    } catch {
-      // No store yet, or one that cannot be read: every document is evaluated.
+    const data = readCacheFile<StoreFile>(this.file, { format: FORMAT, buildId: this.buildId }, MAX_STORE_BYTES);
+    if (!data?.entries || typeof data.entries !== 'object') return;
+    for (const [uri, list] of Object.entries(data.entries)) {
+      if (Array.isArray(list) && list.length <= 2 && list.every(isEntry)) this.entries.set(uri, list);
     }
   }
 
@@ -116,12 +108,7 @@ export class DiskResultStore implements ResultStore {
     this.timer = undefined;
     try {
       const data: StoreFile = { format: FORMAT, buildId: this.buildId, entries: Object.fromEntries(this.entries) };
-      const text = JSON.stringify(data);
-      if (text.length > MAX_STORE_BYTES) return;
-      mkdirSync(join(this.file, '..'), { recursive: true });
-      const tmp = `${this.file}.${process.pid}.tmp`;
-      writeFileSync(tmp, text);
-      renameSync(tmp, this.file);
+      writeCacheFile(this.file, data, MAX_STORE_BYTES);
     } catch (e) {
       this.onError?.(e as Error);
     }

@@ -13,14 +13,13 @@
  * The cache belongs to one build of the server (`buildId`): another build may read YAML
  * differently. A missing, unreadable or malformed cache file is an empty cache.
  */
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
-import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { statSync, type Stats } from 'node:fs';
 import type { JsonObject } from '../../engine/core/types';
 import { isExactJson } from '../../engine/core/json';
 import { fileURLToPath } from 'node:url';
 import type { WorkspaceRole } from './service';
 import type { CachedEntry, EntryCache } from './workspace';
+import { readCacheFile, workspaceCacheFile, writeCacheFile } from './cache-files';
 
 /** The format of the file; bumped when its shape changes. */
 const FORMAT = 2;
@@ -53,23 +52,17 @@ export class ScanCache {
    * (an entry written by another build is not used).
    */
   static open(dir: string, folders: readonly string[], buildId: string, opts: { racyMs?: number } = {}): ScanCache {
-    const name = createHash('sha256').update(JSON.stringify([...folders].sort())).digest('hex').slice(0, 16);
-    const cache = new ScanCache(join(dir, `workspace-scan-${name}.json`), buildId, opts.racyMs ?? RACY_MS);
+    const cache = new ScanCache(workspaceCacheFile(dir, 'workspace-scan', folders), buildId, opts.racyMs ?? RACY_MS);
     cache.load();
     return cache;
   }
 
+  /** No cache yet, or one that cannot be read: the scan reads every file. */
   private load(): void {
-    try {
-      const text = readFileSync(this.file, 'utf8');
-      if (text.length > MAX_CACHE_BYTES) return;
-      const data = JSON.parse(text) as CacheFile;
-      if (data?.format !== FORMAT || data.buildId !== this.buildId || !data.files || typeof data.files !== 'object') return;
-      for (const [path, r] of Object.entries(data.files)) {
-        if (r && typeof r.stat === 'string' && isEntry(r.entry)) this.previous.set(path, r);
-      }
-    } catch {
-      // No cache yet, or one that cannot be read: the scan reads every file.
+    const data = readCacheFile<CacheFile>(this.file, { format: FORMAT, buildId: this.buildId }, MAX_CACHE_BYTES);
+    if (!data?.files || typeof data.files !== 'object') return;
+    for (const [path, r] of Object.entries(data.files)) {
+      if (r && typeof r.stat === 'string' && isEntry(r.entry)) this.previous.set(path, r);
     }
   }
 
@@ -103,12 +96,7 @@ export class ScanCache {
     this.scanning = false;
     if (!this.changed && this.current.size === this.previous.size) return false;
     const data: CacheFile = { format: FORMAT, buildId: this.buildId, files: Object.fromEntries(this.current) };
-    const text = JSON.stringify(data);
-    if (text.length > MAX_CACHE_BYTES) return false;
-    mkdirSync(join(this.file, '..'), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, text);
-    renameSync(tmp, this.file);
+    if (!writeCacheFile(this.file, data, MAX_CACHE_BYTES)) return false;
     this.previous = this.current;
     this.current = new Map();
     this.changed = false;
