@@ -341,7 +341,8 @@ export class BackgroundController {
     const source = request.oldObject;
     if (!source) return;
     try {
-      const work = sourceChangeWork(request, await copiesOf(client, source), this.opts.current().policies, log);
+      const { policies, namespaceLabels } = this.opts.current();
+      const work = sourceChangeWork(request, await copiesOf(client, source), policies, log, namespaceLabels);
       const listed = new Map<string, Promise<JsonObject[]>>();
       for (const w of work) {
         const t = w.trigger;

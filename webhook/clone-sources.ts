@@ -14,7 +14,7 @@
 import type { KubeClient } from '../kube-api/client';
 import { KubeError, describeRef, refOf } from '../kube-api/errors';
 import { asArray, asObject } from '../engine/core/json';
-import type { AdmissionRequest, JsonObject } from '../engine/core/types';
+import type { AdmissionRequest, ClusterState, JsonObject } from '../engine/core/types';
 import { CLONE_SOURCE_LABEL } from '../engine/generate';
 import { formatApiVersion, knownKindTable, resourceGVK } from '../engine/kube';
 import { splitKindSelector } from '../engine/kube/selectors';
@@ -89,7 +89,7 @@ export interface SourceChangeWork {
  * copy whose policy is loaded and whose rule synchronizes, its trigger, unless the source is
  * itself a trigger of that rule (then admission already fired the rule for it).
  */
-export function sourceChangeWork(request: AdmissionRequest, copies: Array<Record<string, string>>, policies: JsonObject[], log: (line: string) => void): SourceChangeWork[] {
+export function sourceChangeWork(request: AdmissionRequest, copies: Array<Record<string, string>>, policies: JsonObject[], log: (line: string) => void, namespaceLabels: ClusterState['namespaceLabels'] = {}): SourceChangeWork[] {
   const old = request.oldObject;
   if (!old) return [];
   const deleteDownstream = request.operation === 'DELETE';
@@ -106,7 +106,7 @@ export function sourceChangeWork(request: AdmissionRequest, copies: Array<Record
     if (!rule || asObject(rule.generate).synchronize !== true) continue;
     const policyNs = policy.kind === 'Policy' ? String(asObject(policy.metadata).namespace ?? '') : undefined;
     // MatchesResourceDescription on the old object: the source is also the rule's trigger.
-    if (ruleMatchesRequest(rule as JsonObject, { ...request, object: old }, { namespaceLabels: {} }, policyNs).matched) continue;
+    if (ruleMatchesRequest(rule as JsonObject, { ...request, object: old }, { namespaceLabels }, policyNs).matched) continue;
     const trigger = triggerOfLabels(labels);
     const key = `${policyKey(policy)}|${ruleName}|${trigger.uid}`;
     if (!trigger.kind || !trigger.uid || seen.has(key)) continue;

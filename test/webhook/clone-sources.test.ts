@@ -99,6 +99,11 @@ test('a source change asks for the triggers of synchronized copies only, not whe
   const selfTriggered = JSON.parse(JSON.stringify(SYNC)) as JsonObject;
   ((selfTriggered.spec as JsonObject).rules as JsonObject[])[0].match = { any: [{ resources: { kinds: ['ConfigMap'] } }] };
   assert.deepEqual(sourceChangeWork(update(old, source('base', { v: '2' })), copies.slice(0, 1), [selfTriggered], () => {}), []);
+  // The same with a namespaceSelector: whether the source is a trigger depends on its namespace's labels.
+  const bySelector = JSON.parse(JSON.stringify(SYNC)) as JsonObject;
+  ((bySelector.spec as JsonObject).rules as JsonObject[])[0].match = { any: [{ resources: { kinds: ['ConfigMap'], namespaceSelector: { matchLabels: { shared: 'yes' } } } }] };
+  assert.deepEqual(sourceChangeWork(update(old, source('base', { v: '2' })), copies.slice(0, 1), [bySelector], () => {}, { src: { shared: 'yes' } }), []);
+  assert.equal(sourceChangeWork(update(old, source('base', { v: '2' })), copies.slice(0, 1), [bySelector], () => {}, { src: { shared: 'no' } }).length, 1);
 });
 
 test('an UpdateRequest keeps deleteDownstream', () => {
