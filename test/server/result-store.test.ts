@@ -12,26 +12,9 @@ import { WorkspaceIndex, type ResultStore, type WorkspaceFiles } from '../../ser
 import type { PublishedDiagnostics } from './lsp-client';
 import { ScanCache, diskEntryCache } from '../../server/src/scan-cache';
 import { diskFiles } from '../../server/src/disk-files';
+import { labelPolicy } from './label-policy';
 
-const policy = (name: string, message = `${name}: label required`) => `apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata:
-  name: ${name}
-spec:
-  rules:
-  - name: r
-    match:
-      any:
-      - resources:
-          kinds: [Pod]
-    validate:
-      failureAction: Enforce
-      message: "${message}"
-      pattern:
-        metadata:
-          labels:
-            ${name}: "?*"
-`;
+const policy = (name: string, message?: string) => labelPolicy(name, { message });
 
 const POD = `apiVersion: v1
 kind: Pod

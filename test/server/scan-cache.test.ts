@@ -12,26 +12,9 @@ import { isExactJson } from '../../engine/core/json';
 import { WorkspaceIndex } from '../../server/src/workspace';
 import { diskFiles } from '../../server/src/disk-files';
 import { parseFile, evaluateManifests } from '../../server/src/service';
+import { labelPolicy } from './label-policy';
 
-const policy = (name: string, extra = '') => `apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata:
-  name: ${name}
-spec:
-  rules:
-  - name: r
-    match:
-      any:
-      - resources:
-          kinds: [Pod]
-    validate:
-      failureAction: Enforce
-      message: "${name}: label required"
-      pattern:
-        metadata:
-          labels:
-            ${name}: "?*"${extra}
-`;
+const policy = (name: string, after?: string) => labelPolicy(name, { after });
 
 const POD = `apiVersion: v1
 kind: Pod
