@@ -47,6 +47,7 @@ import { copiesOf, deleteTriggerDownstream, isManagedByKyverno, policyOfLabels, 
 import { refOf } from '../kube-api/errors';
 import { backgroundFailedEvent, backgroundSuccessEvents, resourceGenerationEvent, type EventInfo } from './event-info';
 import type { EventWriter } from './events';
+import { GpolDownstreams, gpolDeleted, gpolKey, gpolOfDownstream, gpolPolicyEventJobs, isGeneratingPolicy, runGpolJob, synchronizationEnabled } from './gpol';
 
 type Json = Record<string, unknown>;
 
@@ -68,7 +69,8 @@ export interface ResourceSpec {
 
 /** One unit of background work, as an UpdateRequest holds it. */
 export interface BackgroundJob {
-  type: 'generate' | 'mutate';
+  /** 'cel-generate': a GeneratingPolicy's (webhook/gpol.ts). */
+  type: 'generate' | 'mutate' | 'cel-generate';
   /** "name" or "namespace/name". */
   policy: string;
   /** The rules to run, comma-separated: the one of a policy event, those an admission fired. */
@@ -78,6 +80,10 @@ export interface BackgroundJob {
   request?: AdmissionRequest;
   /** The rule's downstream objects for the trigger are deleted instead (its clone source was deleted). */
   deleteDownstream?: boolean;
+  /** cel-generate: an UPDATE of a synchronized policy's trigger (stale downstream objects go). */
+  synchronize?: boolean;
+  /** cel-generate: evaluate to find the downstream objects that exist, write nothing (a new leader's pass). */
+  restoreCache?: boolean;
 }
 
 export interface BackgroundControllerOptions {
@@ -207,7 +213,8 @@ export function updateRequestFor(job: BackgroundJob, namespace: string): JsonObj
       rule: job.rule,
       resource: job.resource,
       deleteDownstream: job.deleteDownstream === true,
-      synchronize: false,
+      synchronize: job.synchronize === true,
+      ...(job.restoreCache ? { cacheRestore: true } : {}),
       context: {
         userInfo: { roles: request?.requestInfo.roles ?? [], clusterRoles: request?.requestInfo.clusterRoles ?? [] },
         admissionRequestInfo: request ? { admissionRequest: storedRequest(request), operation: request.operation } : {},
@@ -220,7 +227,7 @@ export function updateRequestFor(job: BackgroundJob, namespace: string): JsonObj
 export function jobOf(ur: JsonObject): BackgroundJob | undefined {
   const spec = asObject(ur.spec);
   const type = spec.requestType;
-  if (type !== 'generate' && type !== 'mutate') return undefined;
+  if (type !== 'generate' && type !== 'mutate' && type !== 'cel-generate') return undefined;
   const res = asObject(spec.resource);
   const ctx = asObject(spec.context);
   const admission = asObject(asObject(ctx.admissionRequestInfo).admissionRequest);
@@ -234,6 +241,8 @@ export function jobOf(ur: JsonObject): BackgroundJob | undefined {
     resource,
     request: Object.keys(admission).length ? requestFromStored(admission, asObject(ctx.userInfo)) : undefined,
     ...(spec.deleteDownstream === true ? { deleteDownstream: true } : {}),
+    ...(spec.synchronize === true ? { synchronize: true } : {}),
+    ...(spec.cacheRestore === true ? { restoreCache: true } : {}),
   };
 }
 
@@ -289,7 +298,44 @@ export class BackgroundController {
    */
   private readonly deletedByUs = new Set<string>();
 
-  constructor(private readonly opts: BackgroundControllerOptions) {}
+  /** The generating policies seen last (by key): a changed spec or a deletion is a policy event. */
+  private gpols = new Map<string, JsonObject>();
+  private readonly gpolDownstreams: GpolDownstreams;
+
+  constructor(private readonly opts: BackgroundControllerOptions) {
+    this.gpolDownstreams = new GpolDownstreams(opts.client, opts.log);
+  }
+
+  /** A generating policy wrote a downstream object: Kyverno's events for it. */
+  private generatedByGpol(policy: JsonObject, created: JsonObject): void {
+    const ref = resourceSpec(created);
+    delete ref.uid;
+    this.opts.events?.add([resourceGenerationEvent(String(asObject(policy.metadata).name ?? ''), String(asObject(policy.metadata).name ?? ''), ref), ...backgroundSuccessEvents('kyverno-generate', policy, [ref])]);
+  }
+
+  /** Generating policies created, changed or deleted since the last call (Kyverno's policy controller). */
+  private gpolEvents(policies: JsonObject[]): void {
+    const now = new Map(policies.filter(isGeneratingPolicy).map((p) => [gpolKey(p), p]));
+    const { namespaceLabels = {} } = this.opts.current();
+    for (const [key, old] of this.gpols) {
+      if (now.has(key)) continue;
+      this.policyEvents = this.policyEvents.then(() => gpolDeleted(old, this.gpolDownstreams)).catch((e: Error) => this.opts.log(`background: policy ${key}: ${e.message}`));
+    }
+    for (const [key, p] of now) {
+      const old = this.gpols.get(key);
+      if (old && JSON.stringify(old.spec) === JSON.stringify(p.spec)) continue;
+      // Synchronization turned off: its downstream objects are no longer followed.
+      if (old && synchronizationEnabled(old) && !synchronizationEnabled(p)) this.gpolDownstreams.forget(key);
+      this.policyEvents = this.policyEvents
+        .then(async () => {
+          for (const j of await gpolPolicyEventJobs(this.opts.client, p, this.gpolDownstreams, namespaceLabels, this.opts.log)) {
+            await this.enqueue({ type: 'cel-generate', policy: key, rule: '', resource: j.trigger, ...(j.restoreCache ? { restoreCache: true } : {}) });
+          }
+        })
+        .catch((e: Error) => this.opts.log(`background: policy ${key}: ${e.message}`));
+    }
+    this.gpols = now;
+  }
 
   /** Whether the cluster serves UpdateRequests (asked once; an older deploy may lack the CRD). */
   private usesUpdateRequests(): Promise<boolean> {
@@ -316,7 +362,8 @@ export class BackgroundController {
     this.opts.events?.add(events);
   }
 
-  private findPolicy(key: string): JsonObject | undefined {
+  private findPolicy(key: string, type: BackgroundJob['type'] = 'generate'): JsonObject | undefined {
+    if (type === 'cel-generate') return this.opts.current().policies.find((p) => isGeneratingPolicy(p) && gpolKey(p) === key);
     return this.opts.current().policies.find((p) => (p.kind === 'ClusterPolicy' || p.kind === 'Policy') && policyKey(p) === key && (!key.includes('/') || p.kind === 'Policy'));
   }
 
@@ -327,7 +374,7 @@ export class BackgroundController {
       else if (item.action === 'downstream') {
         // Kyverno's processRequest: managed by Kyverno, a downstream object; otherwise a clone source.
         if (!isManagedByKyverno(item.labels)) void this.sourceChanged(item.request);
-        else if (!this.deletedByUs.has(String(meta(item.request.oldObject ?? undefined).uid ?? ''))) void this.downstreamChanged(item.labels, item.operation);
+        else if (!this.deletedByUs.has(String(meta(item.request.oldObject ?? undefined).uid ?? ''))) void this.downstreamChanged(item.labels, item.operation, item.request.oldObject);
       }
     }
   }
@@ -363,8 +410,23 @@ export class BackgroundController {
    * synchronizes, its trigger (found by the uid its labels name) gets the rule again, which
    * puts the object back as the rule makes it.
    */
-  private async downstreamChanged(labels: Record<string, string>, operation: string): Promise<void> {
+  private async downstreamChanged(labels: Record<string, string>, operation: string, object?: JsonObject | null): Promise<void> {
     const { client, log } = this.opts;
+    const gpol = gpolOfDownstream(labels, String(meta(object ?? undefined).namespace ?? ''), this.opts.current().policies);
+    if (gpol) {
+      // Kyverno's watch manager puts a synchronized policy's edited or deleted downstream back.
+      if (!synchronizationEnabled(gpol) || !this.gpolDownstreams.knows(gpolKey(gpol))) return;
+      const group = labels['generate.kyverno.io/trigger-group'] ?? '';
+      const version = labels['generate.kyverno.io/trigger-version'] ?? '';
+      const kind = labels['generate.kyverno.io/trigger-kind'] ?? '';
+      const apiVersion = group ? `${group}/${version}` : version;
+      const ns = labels['generate.kyverno.io/trigger-namespace'] || undefined;
+      const name = labels['generate.kyverno.io/trigger-name'] ?? '';
+      const uid = labels['generate.kyverno.io/trigger-uid'] ?? '';
+      log(`background: a downstream of policy ${gpolKey(gpol)} was ${operation === 'DELETE' ? 'deleted' : 'changed'}: generating it again`);
+      await this.enqueue({ type: 'cel-generate', policy: gpolKey(gpol), rule: '', resource: { apiVersion, kind, name, ...(ns ? { namespace: ns } : {}), ...(uid ? { uid } : {}) } });
+      return;
+    }
     const ruleName = labels['generate.kyverno.io/rule-name'] ?? '';
     const policy = policyOfLabels(labels, this.opts.current().policies);
     const rule = policy && generateRulesOf(policy).find((r) => r.name === ruleName);
@@ -391,6 +453,9 @@ export class BackgroundController {
     const subject = (r.operation === 'DELETE' ? r.oldObject : r.object) ?? r.oldObject ?? {};
     const resource = resourceSpec(subject);
     if (!resource.namespace && r.namespace && resource.kind !== 'Namespace') resource.namespace = r.namespace;
+    if (item.type === 'cel-generate') {
+      return { type: item.type, policy: gpolKey(item.policy), rule: '', resource, request: r, ...(item.deleteDownstream ? { deleteDownstream: true } : {}), ...(item.synchronize ? { synchronize: true } : {}) };
+    }
     return { type: item.type, policy: policyKey(item.policy), rule: item.rules.join(','), resource, request: r };
   }
 
@@ -418,6 +483,7 @@ export class BackgroundController {
   lead(signal: AbortSignal): void {
     this.leading = signal;
     this.seen.clear();
+    this.gpols.clear();
     // Leadership lost: the persisted work is the next leader's; forget it (it stays in the cluster).
     // Kyverno's forceReconciliation: every background scan interval, every policy again.
     const interval = this.opts.reconcileIntervalMs ?? DEFAULT_BACKGROUND_SCAN_INTERVAL_MS;
@@ -437,6 +503,7 @@ export class BackgroundController {
   onPolicies(policies: JsonObject[]): Promise<void> {
     this.latest = policies;
     if (!this.leading || this.leading.aborted) return this.policyEvents;
+    this.gpolEvents(policies);
     const changed = policies.filter((p) => (p.kind === 'ClusterPolicy' || p.kind === 'Policy') && !this.seen.has(policyVersion(p)));
     this.seen = new Set(policies.map(policyVersion));
     for (const p of changed) this.policyEvents = this.policyEvents.then(() => this.existingTriggers(p)).catch((e: Error) => this.opts.log(`background: policy ${policyKey(p)}: ${e.message}`));
@@ -630,10 +697,16 @@ export class BackgroundController {
   private async run(job: BackgroundJob): Promise<string[]> {
     const { client, log, generator } = this.opts;
     const { exceptions, namespaceLabels = {} } = this.opts.current();
-    const found = this.findPolicy(job.policy);
+    const found = this.findPolicy(job.policy, job.type);
     if (!found) {
       log(`background: ${jobText(job)}: the policy is gone; dropped`);
       return [];
+    }
+    if (job.type === 'cel-generate') {
+      const deps = { client, log, downstreams: this.gpolDownstreams, waitForTrigger: (t: ResourceSpec) => generator.waitForTrigger(t), exceptions, namespaceLabels, onGenerated: (o: JsonObject) => this.generatedByGpol(found, o) };
+      const failures = await runGpolJob(deps, found, { trigger: job.resource, request: job.request, deleteDownstream: job.deleteDownstream, synchronize: job.synchronize, restoreCache: job.restoreCache });
+      if (failures.length) this.opts.events?.add([backgroundFailedEvent('kyverno-generate', found, '', job.resource, failures.join('; '))]);
+      return failures;
     }
     const policy = job.rule ? withOnlyRule(found, job.rule) : found;
     let request = job.request;
