@@ -47,7 +47,7 @@ import { copiesOf, deleteTriggerDownstream, isManagedByKyverno, policyOfLabels, 
 import { refOf } from '../kube-api/errors';
 import { backgroundFailedEvent, backgroundSuccessEvents, resourceGenerationEvent, type EventInfo } from './event-info';
 import type { EventWriter } from './events';
-import { GpolDownstreams, gpolDeleted, gpolKey, gpolOfDownstream, gpolPolicyEventJobs, isGeneratingPolicy, runGpolJob, synchronizationEnabled } from './gpol';
+import { GpolDownstreams, kubeWatchKind, type WatchKind, gpolDeleted, gpolKey, gpolPolicyEventJobs, isGeneratingPolicy, runGpolJob, synchronizationEnabled } from './gpol';
 
 type Json = Record<string, unknown>;
 
@@ -105,6 +105,8 @@ export interface BackgroundControllerOptions {
   maxTriggers?: number;
   /** How often the leader looks at every policy's existing triggers again (the background scan interval, default 1 h). */
   reconcileIntervalMs?: number;
+  /** How the generating policies' downstream kinds are watched (default: the API server's watch). */
+  watchKind?: WatchKind;
   /** Where Kyverno's background events go (sources kyverno-generate and kyverno-mutate). */
   events?: Pick<EventWriter, 'add'>;
 }
@@ -303,7 +305,7 @@ export class BackgroundController {
   private readonly gpolDownstreams: GpolDownstreams;
 
   constructor(private readonly opts: BackgroundControllerOptions) {
-    this.gpolDownstreams = new GpolDownstreams(opts.client, opts.log);
+    this.gpolDownstreams = new GpolDownstreams(opts.client, opts.log, opts.watchKind ?? kubeWatchKind(opts.client, opts.log));
   }
 
   /** A generating policy wrote a downstream object: Kyverno's events for it. */
@@ -374,7 +376,7 @@ export class BackgroundController {
       else if (item.action === 'downstream') {
         // Kyverno's processRequest: managed by Kyverno, a downstream object; otherwise a clone source.
         if (!isManagedByKyverno(item.labels)) void this.sourceChanged(item.request);
-        else if (!this.deletedByUs.has(String(meta(item.request.oldObject ?? undefined).uid ?? ''))) void this.downstreamChanged(item.labels, item.operation, item.request.oldObject);
+        else if (!this.deletedByUs.has(String(meta(item.request.oldObject ?? undefined).uid ?? ''))) void this.downstreamChanged(item.labels, item.operation);
       }
     }
   }
@@ -410,23 +412,8 @@ export class BackgroundController {
    * synchronizes, its trigger (found by the uid its labels name) gets the rule again, which
    * puts the object back as the rule makes it.
    */
-  private async downstreamChanged(labels: Record<string, string>, operation: string, object?: JsonObject | null): Promise<void> {
+  private async downstreamChanged(labels: Record<string, string>, operation: string): Promise<void> {
     const { client, log } = this.opts;
-    const gpol = gpolOfDownstream(labels, String(meta(object ?? undefined).namespace ?? ''), this.opts.current().policies);
-    if (gpol) {
-      // Kyverno's watch manager puts a synchronized policy's edited or deleted downstream back.
-      if (!synchronizationEnabled(gpol) || !this.gpolDownstreams.knows(gpolKey(gpol))) return;
-      const group = labels['generate.kyverno.io/trigger-group'] ?? '';
-      const version = labels['generate.kyverno.io/trigger-version'] ?? '';
-      const kind = labels['generate.kyverno.io/trigger-kind'] ?? '';
-      const apiVersion = group ? `${group}/${version}` : version;
-      const ns = labels['generate.kyverno.io/trigger-namespace'] || undefined;
-      const name = labels['generate.kyverno.io/trigger-name'] ?? '';
-      const uid = labels['generate.kyverno.io/trigger-uid'] ?? '';
-      log(`background: a downstream of policy ${gpolKey(gpol)} was ${operation === 'DELETE' ? 'deleted' : 'changed'}: generating it again`);
-      await this.enqueue({ type: 'cel-generate', policy: gpolKey(gpol), rule: '', resource: { apiVersion, kind, name, ...(ns ? { namespace: ns } : {}), ...(uid ? { uid } : {}) } });
-      return;
-    }
     const ruleName = labels['generate.kyverno.io/rule-name'] ?? '';
     const policy = policyOfLabels(labels, this.opts.current().policies);
     const rule = policy && generateRulesOf(policy).find((r) => r.name === ruleName);
@@ -491,6 +478,7 @@ export class BackgroundController {
     timer.unref();
     signal.addEventListener('abort', () => {
       clearInterval(timer);
+      this.gpolDownstreams.close();
       for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i].name) this.queue.splice(i, 1);
       for (const p of this.active) if (p.name) this.active.delete(p);
       this.known.clear();
@@ -540,9 +528,10 @@ export class BackgroundController {
   }
 
   /** Resolves when nothing is queued, running or waiting for a retry that is due soon (tests). */
-  idle(): Promise<void> {
-    if (this.queue.length === 0 && this.running === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  async idle(): Promise<void> {
+    await this.gpolDownstreams.idle();
+    if (this.queue.length === 0 && this.running === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Stops taking and retrying work; waits for what is running. Persisted work stays for the next leader. */
@@ -554,6 +543,7 @@ export class BackgroundController {
     this.timers.clear();
     await this.policyEvents.catch(() => {});
     await this.idle();
+    this.gpolDownstreams.close();
   }
 
   /** List, then watch, our UpdateRequests; relist after a failure. */

@@ -22,7 +22,7 @@
 import type { KubeClient } from '../kube-api/client';
 import { KubeError, describeRef, refOf } from '../kube-api/errors';
 import { applyPolicy } from '../engine/apply';
-import { asArray, asObject } from '../engine/core/json';
+import { asArray, asObject, jsonEqual } from '../engine/core/json';
 import type { AdmissionRequest, ClusterState, JsonObject, PolicyResponse } from '../engine/core/types';
 import { KNOWN_KINDS, isNamespacedKind } from '../engine/kube';
 import { matchConstraintsMatch } from '../engine/cel/match';
@@ -209,64 +209,228 @@ export async function writeGenerated(client: KubeClient, ctx: GenerateContext, i
 
 /** Identity of a downstream object (kind, namespace, name). */
 const downstreamKey = (o: JsonObject): string => `${apiGroup(String(o.apiVersion ?? ''))}/${String(o.kind)}/${String(asObject(o.metadata).namespace ?? '')}/${String(asObject(o.metadata).name)}`;
+const kindKey = (apiVersion: string, kind: string): string => `${apiGroup(apiVersion)}/${kind}`;
+
+/** A watch event on the objects of one kind (every namespace). */
+export interface WatchEvent {
+  type: string;
+  object: JsonObject;
+}
+/** Watches one kind until `signal` aborts; events name their apiVersion and kind. */
+export type WatchKind = (apiVersion: string, kind: string, resourceVersion: string, onEvent: (e: WatchEvent) => void, signal: AbortSignal) => Promise<void>;
+
+/** A WatchKind over the API server: a watch from the given resourceVersion, again after each end, relisting on 410 Gone. */
+export function kubeWatchKind(client: KubeClient, log: (line: string) => void): WatchKind {
+  return async (apiVersion, kind, resourceVersion, onEvent, signal) => {
+    const info = await client.resourceFor(apiVersion, kind);
+    if (!info) throw new Error(`the cluster does not serve ${kind} (${apiVersion})`);
+    const path = `${apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`}/${info.plural}`;
+    let rv = resourceVersion;
+    let backoff = 1000;
+    while (!signal.aborted) {
+      try {
+        if (!rv) rv = String(asObject((await client.request<JsonObject>({ method: 'GET', path })).metadata).resourceVersion ?? '');
+        await client.watch(path, rv, (e) => {
+          if (e.type === 'ERROR') throw new KubeError(Number(asObject(e.object).code ?? 500), '', String(asObject(e.object).message ?? 'watch error'));
+          const v = asObject(e.object.metadata).resourceVersion;
+          if (v) rv = String(v);
+          if (e.type !== 'BOOKMARK') onEvent({ type: e.type, object: { ...e.object, apiVersion, kind } });
+        }, signal);
+        backoff = 1000;
+      } catch (e) {
+        if (signal.aborted) return;
+        if (e instanceof KubeError && e.status === 410) rv = '';
+        else log(`generate: watching ${kind}: ${(e as Error).message}; again in ${backoff / 1000}s`);
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 30_000);
+      }
+    }
+  };
+}
+
+/** Kyverno's CalculateResourceHash: labels, annotations and the object without metadata, status, scale and spec.nodeName. */
+function hashView(o: JsonObject): unknown {
+  const { metadata, status: _s, scale: _sc, ...rest } = o;
+  const spec = asObject(rest.spec);
+  if ('nodeName' in spec) {
+    const { nodeName: _n, ...others } = spec;
+    rest.spec = others;
+  }
+  return [asObject(asObject(metadata).labels), asObject(asObject(metadata).annotations), rest];
+}
+
+/** What the API server owns, cleared before an object is written again. */
+function withoutServerFields(o: JsonObject): JsonObject {
+  const { uid: _u, selfLink: _s, creationTimestamp: _c, managedFields: _m, resourceVersion: _r, ...meta } = asObject(o.metadata);
+  return { ...o, metadata: meta };
+}
+
+interface Cached {
+  policy: string;
+  object: JsonObject;
+}
+
+interface KindWatch {
+  apiVersion: string;
+  kind: string;
+  abort: AbortController;
+  /** The downstream objects of synchronized policies, by uid, as generated. */
+  cache: Map<string, Cached>;
+}
 
 /**
- * The kinds each synchronized generating policy generated (the watch manager's policyRefs), so
- * its downstream objects can be found by label. In memory, as Kyverno's: a new leader fills it
- * again from the policies' existing triggers (restoreCache).
+ * Kyverno's WatchManager (pkg/background/gpol/dynamic_watcher.go): per kind a synchronized
+ * generating policy generated, a watch and the downstream objects as generated. A downstream
+ * object edited or deleted by someone else is put back; an object of that kind that is no
+ * downstream is a possible clone source: its copies (by the source-uid label) follow its
+ * edits and go with it. In memory, as Kyverno's: a new leader fills it again from the
+ * policies' existing triggers (restoreCache).
  */
 export class GpolDownstreams {
-  private readonly kinds = new Map<string, Map<string, { apiVersion: string; kind: string }>>();
+  private readonly watches = new Map<string, KindWatch>();
+  private readonly policyKinds = new Map<string, Set<string>>();
+  private pending: Promise<void> = Promise.resolve();
 
-  constructor(private readonly client: KubeClient, private readonly log: (line: string) => void) {}
+  constructor(
+    private readonly client: KubeClient,
+    private readonly log: (line: string) => void,
+    private readonly watchKind: WatchKind,
+  ) {}
 
+  /** SyncWatchers: the objects a synchronized policy just generated (as stored) are followed. */
   remember(policy: string, objects: JsonObject[]): void {
-    let kinds = this.kinds.get(policy);
-    if (!kinds) this.kinds.set(policy, (kinds = new Map()));
-    for (const o of objects) kinds.set(`${apiGroup(String(o.apiVersion))}/${String(o.kind)}`, { apiVersion: String(o.apiVersion), kind: String(o.kind) });
+    let kinds = this.policyKinds.get(policy);
+    if (!kinds) this.policyKinds.set(policy, (kinds = new Set()));
+    for (const o of objects) {
+      const apiVersion = String(o.apiVersion ?? '');
+      const kind = String(o.kind ?? '');
+      const key = kindKey(apiVersion, kind);
+      kinds.add(key);
+      let w = this.watches.get(key);
+      if (!w) {
+        w = { apiVersion, kind, abort: new AbortController(), cache: new Map() };
+        this.watches.set(key, w);
+        const started = w;
+        this.watchKind(apiVersion, kind, String(asObject(o.metadata).resourceVersion ?? ''), (e) => this.onEvent(started, e), started.abort.signal).catch((e: Error) => this.log(`generate: cannot watch ${kind}: ${e.message}`));
+      }
+      const uid = String(asObject(o.metadata).uid ?? '');
+      if (uid) w.cache.set(uid, { policy, object: o });
+    }
   }
 
+  /** RemoveWatchersForPolicy without deleting: its objects are no longer followed. */
   forget(policy: string): void {
-    this.kinds.delete(policy);
+    for (const key of this.policyKinds.get(policy) ?? []) {
+      const w = this.watches.get(key);
+      if (!w) continue;
+      for (const [uid, c] of w.cache) if (c.policy === policy) w.cache.delete(uid);
+      if (![...this.policyKinds].some(([p, kinds]) => p !== policy && kinds.has(key))) {
+        w.abort.abort();
+        this.watches.delete(key);
+      }
+    }
+    this.policyKinds.delete(policy);
   }
 
   knows(policy: string): boolean {
-    return (this.kinds.get(policy)?.size ?? 0) > 0;
+    return this.downstreams(policy).length > 0;
   }
 
-  /** The downstream objects of a policy (of one trigger when its uid is given), as stored. */
-  async list(policy: JsonObject, triggerUid?: string): Promise<JsonObject[]> {
-    const key = gpolKey(policy);
-    const name = String(asObject(policy.metadata).name ?? '');
-    const ns = policyNamespace(policy);
+  /** GetDownstreams: the followed objects of a policy (of one trigger when its uid is given). */
+  downstreams(policy: string, triggerUid?: string): JsonObject[] {
     const out: JsonObject[] = [];
-    for (const { apiVersion, kind } of this.kinds.get(key)?.values() ?? []) {
-      try {
-        for (const o of await this.client.list(apiVersion, kind, ns || undefined, `${G}policy-name=${name}`)) {
-          const l = labelsOf(o);
-          if (l[`${G}policy-name`] !== name || l[MANAGED_BY] !== 'kyverno') continue;
-          if (triggerUid !== undefined && l[`${G}trigger-uid`] !== triggerUid) continue;
-          out.push({ ...o, apiVersion, kind });
-        }
-      } catch (e) {
-        this.log(`generate: policy ${key}: cannot list its ${kind} objects: ${(e as Error).message}`);
+    for (const key of this.policyKinds.get(policy) ?? []) {
+      for (const c of this.watches.get(key)?.cache.values() ?? []) {
+        if (c.policy === policy && (triggerUid === undefined || labelsOf(c.object)[`${G}trigger-uid`] === triggerUid)) out.push(c.object);
       }
     }
     return out;
   }
 
-  /** Deletes downstream objects; `keep` spares some. */
-  async delete(policy: JsonObject, triggerUid?: string, keep: (o: JsonObject) => boolean = () => false): Promise<void> {
-    for (const o of await this.list(policy, triggerUid)) {
+  /** DeleteDownstreams (and CleanupStaleDownstreams with `keep`): deleted, and no longer followed first. */
+  async delete(policy: string, triggerUid?: string, keep: (o: JsonObject) => boolean = () => false): Promise<void> {
+    for (const o of this.downstreams(policy, triggerUid)) {
       if (keep(o)) continue;
+      this.watches.get(kindKey(String(o.apiVersion), String(o.kind)))?.cache.delete(String(asObject(o.metadata).uid ?? ''));
       try {
-        if (await this.client.delete(refOf(o))) this.log(`generate: policy ${gpolKey(policy)} deleted its downstream ${describeRef(refOf(o))}`);
+        if (await this.client.delete(refOf(o))) this.log(`generate: policy ${policy} deleted its downstream ${describeRef(refOf(o))}`);
       } catch (e) {
-        if (!(e instanceof KubeError && e.status === 404)) this.log(`generate: policy ${gpolKey(policy)}: cannot delete ${describeRef(refOf(o))}: ${(e as Error).message}`);
+        if (!(e instanceof KubeError && e.status === 404)) this.log(`generate: policy ${policy}: cannot delete ${describeRef(refOf(o))}: ${(e as Error).message}`);
       }
     }
   }
+
+  /** Resolves when the events seen so far are handled (tests, the offline runner). */
+  async idle(): Promise<void> {
+    for (let last: Promise<void> | undefined; last !== this.pending; ) {
+      last = this.pending;
+      await last;
+    }
+  }
+
+  close(): void {
+    for (const w of this.watches.values()) w.abort.abort();
+    this.watches.clear();
+    this.policyKinds.clear();
+  }
+
+  private onEvent(w: KindWatch, e: WatchEvent): void {
+    if (e.type !== 'MODIFIED' && e.type !== 'DELETED') return;
+    // Handled after the write that caused it has been recorded (a watch event comes later in a cluster too).
+    this.pending = this.pending
+      .then(() => new Promise<void>((r) => setImmediate(r)))
+      .then(() => (w.abort.signal.aborted ? undefined : e.type === 'MODIFIED' ? this.modified(w, e.object) : this.deleted(w, e.object)))
+      .catch((err: Error) => this.log(`generate: ${w.kind} ${e.type.toLowerCase()}: ${err.message}`));
+  }
+
+  /** The followed copies of a source (by the source-uid label). */
+  private async copiesOf(w: KindWatch, source: JsonObject): Promise<JsonObject[]> {
+    const uid = String(asObject(source.metadata).uid ?? '');
+    const listed = await this.client.list(w.apiVersion, w.kind, undefined, `${G}source-uid=${uid}`);
+    return listed.filter((d) => labelsOf(d)[`${G}source-uid`] === uid && w.cache.has(String(asObject(d.metadata).uid ?? ''))).map((d) => ({ ...d, apiVersion: w.apiVersion, kind: w.kind }));
+  }
+
+  /** handleUpdate */
+  private async modified(w: KindWatch, obj: JsonObject): Promise<void> {
+    const uid = String(asObject(obj.metadata).uid ?? '');
+    const cached = w.cache.get(uid);
+    if (!cached) {
+      // A source: its copies take its content, keeping their name, namespace and labels.
+      for (const copy of await this.copiesOf(w, obj)) {
+        const cm = asObject(copy.metadata);
+        const source = withoutServerFields(obj);
+        const next: JsonObject = { ...source, apiVersion: copy.apiVersion, kind: copy.kind, metadata: { ...asObject(source.metadata), name: cm.name, namespace: cm.namespace, labels: cm.labels } };
+        if (cm.namespace === undefined) delete asObject(next.metadata).namespace;
+        const written = await this.client.replace(next);
+        w.cache.set(String(cm.uid), { policy: w.cache.get(String(cm.uid))!.policy, object: { ...written, apiVersion: w.apiVersion, kind: w.kind } });
+        this.log(`generate: ${describeRef(refOf(copy))} follows its changed source ${describeRef(refOf(obj))}`);
+      }
+      return;
+    }
+    if (jsonEqual(hashView(obj), hashView(cached.object))) return;
+    await this.client.replace(withoutServerFields(cached.object));
+    this.log(`generate: policy ${cached.policy}: reverted ${describeRef(refOf(obj))}`);
+  }
+
+  /** handleDelete */
+  private async deleted(w: KindWatch, obj: JsonObject): Promise<void> {
+    const uid = String(asObject(obj.metadata).uid ?? '');
+    if (labelsOf(obj)[MANAGED_BY] !== 'kyverno') {
+      // A source deleted: its copies go.
+      for (const copy of await this.copiesOf(w, obj)) {
+        w.cache.delete(String(asObject(copy.metadata).uid ?? ''));
+        await this.client.delete(refOf(copy));
+        this.log(`generate: deleted ${describeRef(refOf(copy))} with its source ${describeRef(refOf(obj))}`);
+      }
+      return;
+    }
+    const cached = w.cache.get(uid);
+    if (!cached) return;
+    await this.client.create(withoutServerFields(cached.object));
+    this.log(`generate: policy ${cached.policy}: recreated ${describeRef(refOf(obj))}`);
+  }
 }
+
 
 /** One CELGenerate unit of work (an UpdateRequest's rule context). */
 export interface GpolJob {
@@ -312,7 +476,7 @@ export async function runGpolJob(deps: GpolRunDeps, policy: JsonObject, job: Gpo
   const { client, log, downstreams } = deps;
   const key = gpolKey(policy);
   if (job.deleteDownstream) {
-    await downstreams.delete(policy, job.trigger.uid ?? '');
+    await downstreams.delete(key, job.trigger.uid ?? '');
     return [];
   }
   // Kyverno's GetTrigger: a deleted trigger is the request's old object; a created one is read back once stored.
@@ -332,7 +496,7 @@ export async function runGpolJob(deps: GpolRunDeps, policy: JsonObject, job: Gpo
   const sync = synchronizationEnabled(policy);
   // No result (not matched, match conditions false): a synchronized UPDATE takes the trigger's downstream away.
   if (!result || (result.status === 'skip' && !result.exceptions?.length)) {
-    if (job.synchronize) await downstreams.delete(policy, String(asObject(trigger.metadata).uid ?? ''));
+    if (job.synchronize) await downstreams.delete(key, String(asObject(trigger.metadata).uid ?? ''));
     return [];
   }
   if (result.status === 'skip') return [];
@@ -362,21 +526,12 @@ export async function runGpolJob(deps: GpolRunDeps, policy: JsonObject, job: Gpo
     downstreams.remember(key, written);
     if (job.synchronize) {
       const desired = new Set(written.map(downstreamKey));
-      await downstreams.delete(policy, ctx.triggerUid, (o) => desired.has(downstreamKey(o)));
+      await downstreams.delete(key, ctx.triggerUid, (o) => desired.has(downstreamKey(o)));
     }
   }
   return [];
 }
 
-/**
- * A downstream object of a synchronized generating policy was edited or deleted (Kyverno's
- * watcher reverts it): the policy named by its labels, if loaded and synchronized.
- */
-export function gpolOfDownstream(labels: Record<string, string>, objectNamespace: string, policies: JsonObject[]): JsonObject | undefined {
-  const name = labels[`${G}policy-name`];
-  if (!name || labels[`${G}rule-name`]) return undefined;
-  return policies.find((p) => isGeneratingPolicy(p) && asObject(p.metadata).name === name && (p.kind === 'GeneratingPolicy' || policyNamespace(p) === objectNamespace));
-}
 
 /**
  * The existing triggers of a policy (Kyverno's getGpolTriggers): the objects of each
@@ -440,7 +595,7 @@ export async function gpolPolicyEventJobs(client: KubeClient, policy: JsonObject
     return { apiVersion: String(t.apiVersion), kind: String(t.kind), name: String(m.name ?? ''), ...(typeof m.namespace === 'string' && m.namespace ? { namespace: m.namespace } : {}), ...(typeof m.uid === 'string' ? { uid: m.uid } : {}) };
   };
   if (synchronizationEnabled(policy)) {
-    const known = downstreams.knows(gpolKey(policy)) ? await downstreams.list(policy) : [];
+    const known = downstreams.downstreams(gpolKey(policy));
     if (known.length === 0) {
       for (const t of await existing()) jobs.push({ trigger: specOf(t), restoreCache: true });
     } else {
@@ -451,7 +606,7 @@ export async function gpolPolicyEventJobs(client: KubeClient, policy: JsonObject
         seen.add(t.uid ?? '');
         jobs.push({ trigger: t });
       }
-      await downstreams.delete(policy);
+      await downstreams.delete(gpolKey(policy));
     }
   }
   if (generateExistingEnabled(policy)) for (const t of await existing()) jobs.push({ trigger: specOf(t) });
@@ -463,6 +618,6 @@ export async function gpolPolicyEventJobs(client: KubeClient, policy: JsonObject
  * downstream objects go, except copies of a source (clones stay).
  */
 export async function gpolDeleted(policy: JsonObject, downstreams: GpolDownstreams): Promise<void> {
-  if (!orphanDownstreamOnPolicyDelete(policy)) await downstreams.delete(policy, undefined, (o) => `${G}source-uid` in labelsOf(o));
+  if (!orphanDownstreamOnPolicyDelete(policy)) await downstreams.delete(gpolKey(policy), undefined, (o) => `${G}source-uid` in labelsOf(o));
   downstreams.forget(gpolKey(policy));
 }

@@ -121,6 +121,7 @@ export class Scenario {
       current: () => ({ policies: this.policies(), exceptions: this.exceptions() }),
       backoffMs: 3_600_000,
       maxBackoffMs: 3_600_000,
+      watchKind: (apiVersion, kind, rv, onEvent, signal) => this.client.watchKind(apiVersion, kind, rv, onEvent, signal),
     });
     this.background.lead(this.leading.signal);
   }
@@ -222,8 +223,9 @@ export class Scenario {
       const work = runGeneration({ ...reply.generation, request }, cluster);
       this.log.push(...work.errors);
       this.background.submit(work.items);
-      await this.settle();
     }
+    // Controllers react to any change (watches), not only to admitted work: let them finish.
+    await this.settle();
     return { object: stored };
   }
 
@@ -275,6 +277,7 @@ export class Scenario {
     if (cls === 'policy' || cls === 'exception') {
       this.store.delete(refOfObject(doc));
       await this.background.onPolicies(this.policies());
+      await this.settle();
       return undefined;
     }
     return (await this.admit('DELETE', null, existing)).error;

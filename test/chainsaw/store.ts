@@ -20,9 +20,30 @@ function clone<T>(v: T): T {
   return structuredClone(v);
 }
 
+/** A change, as an API server's watch reports it. */
+export interface StoreEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: JsonObject;
+}
+
 export class ObjectStore {
   private readonly objects = new Map<string, JsonObject>();
   private serial = 0;
+  private readonly listeners = new Set<(e: StoreEvent) => void>();
+
+  /** Every later change is told to `listener` (a watch); returns the unsubscribe. */
+  subscribe(listener: (e: StoreEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(type: StoreEvent['type'], object: JsonObject): void {
+    for (const l of [...this.listeners]) l({ type, object: clone(object) });
+  }
+
+  hasNamespace(name: string): boolean {
+    return this.objects.has(keyOf('v1', 'Namespace', undefined, name));
+  }
 
   /** Namespaced unless a known kind or a stored CRD says it is cluster-scoped. */
   isNamespaced(apiVersion: string, kind: string): boolean {
@@ -67,6 +88,7 @@ export class ObjectStore {
     if (obj.kind === 'Namespace' && apiGroup(String(obj.apiVersion)) === '') stored.status = { phase: 'Active', ...asObject(stored.status) };
     stored.metadata = { ...meta, uid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), resourceVersion: String(n), generation: 1 };
     this.objects.set(key, stored);
+    this.emit('ADDED', stored);
     return clone(stored);
   }
 
@@ -80,6 +102,7 @@ export class ObjectStore {
     const specChanged = JSON.stringify(current.spec) !== JSON.stringify(obj.spec);
     stored.metadata = { ...asObject(obj.metadata), uid: old.uid, creationTimestamp: old.creationTimestamp, resourceVersion: String(n), generation: Number(old.generation ?? 1) + (specChanged ? 1 : 0) };
     this.objects.set(this.keyFor(refOfObject(obj)), stored);
+    this.emit('MODIFIED', stored);
     return clone(stored);
   }
 
@@ -90,11 +113,17 @@ export class ObjectStore {
 
   delete(ref: ObjectRef): boolean {
     const key = this.keyFor(ref);
+    const old = this.objects.get(key);
     const had = this.objects.delete(key);
     // A namespace takes its objects with it.
     if (had && ref.kind === 'Namespace' && apiGroup(ref.apiVersion) === '') {
-      for (const [k, o] of this.objects) if (asObject(o.metadata).namespace === ref.name) this.objects.delete(k);
+      for (const [k, o] of this.objects) {
+        if (asObject(o.metadata).namespace !== ref.name) continue;
+        this.objects.delete(k);
+        this.emit('DELETED', o);
+      }
     }
+    if (old) this.emit('DELETED', old);
     return had;
   }
 }
@@ -114,12 +143,30 @@ export class StoreClient {
     return this.store.list(apiVersion, kind, namespace);
   }
   async create(obj: JsonObject): Promise<JsonObject> {
+    this.namespaceExists(obj);
     return this.store.create(obj);
+  }
+  /** The API server refuses an object in a namespace that does not exist (or is being deleted). */
+  private namespaceExists(obj: JsonObject): void {
+    const ns = asObject(obj.metadata).namespace;
+    if (typeof ns === 'string' && ns && this.store.isNamespaced(String(obj.apiVersion), String(obj.kind)) && !this.store.hasNamespace(ns)) {
+      throw new KubeError(404, 'NotFound', `namespaces "${ns}" not found`);
+    }
+  }
+  /** A watch of one kind (any version of its group, every namespace) over the store's changes. */
+  async watchKind(apiVersion: string, kind: string, _resourceVersion: string, onEvent: (e: StoreEvent) => void, signal: AbortSignal): Promise<void> {
+    const group = apiGroup(apiVersion);
+    const unsubscribe = this.store.subscribe((e) => {
+      if (e.object.kind === kind && apiGroup(String(e.object.apiVersion)) === group) onEvent({ type: e.type, object: { ...e.object, apiVersion } });
+    });
+    if (signal.aborted) unsubscribe();
+    else signal.addEventListener('abort', unsubscribe, { once: true });
   }
   async replace(obj: JsonObject): Promise<JsonObject> {
     return this.store.replace(obj);
   }
   async apply(obj: JsonObject): Promise<JsonObject> {
+    this.namespaceExists(obj);
     return this.store.put(obj);
   }
   async delete(ref: ObjectRef): Promise<boolean> {
