@@ -471,6 +471,14 @@ function requestForTrigger(trigger: JsonObject): AdmissionRequest {
   };
 }
 
+/** Kyverno's namespace resolver: the labels of a namespace not known yet are read from the cluster. */
+async function withNamespace(client: KubeClient, known: ClusterState['namespaceLabels'], namespace: string): Promise<ClusterState['namespaceLabels']> {
+  if (!namespace || known[namespace]) return known;
+  const ns = await client.get({ apiVersion: 'v1', kind: 'Namespace', name: namespace }).catch(() => undefined);
+  if (!ns) return known;
+  return { ...known, [namespace]: Object.fromEntries(Object.entries(labelsOf(ns)).map(([k, v]) => [k, String(v)])) };
+}
+
 /** ProcessUR for one rule context; resolves with one line per failure. */
 export async function runGpolJob(deps: GpolRunDeps, policy: JsonObject, job: GpolJob): Promise<string[]> {
   const { client, log, downstreams } = deps;
@@ -490,7 +498,8 @@ export async function runGpolJob(deps: GpolRunDeps, policy: JsonObject, job: Gpo
   if (!trigger) return [`gpol ${key} failed: failed to fetch trigger resource`];
   trigger = { ...trigger, apiVersion: job.trigger.apiVersion, kind: job.trigger.kind };
   request ??= requestForTrigger(trigger);
-  const base = { namespaceLabels: deps.namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions: deps.exceptions, apiCallsAllowed: true };
+  const namespaceLabels = await withNamespace(client, deps.namespaceLabels, String(asObject(trigger.metadata).namespace ?? request.namespace ?? ''));
+  const base = { namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions: deps.exceptions, apiCallsAllowed: true };
   const response = await evaluateWithCluster(client, policy, request, base, log);
   const result = response.rules[0];
   const sync = synchronizationEnabled(policy);
@@ -537,9 +546,10 @@ export async function runGpolJob(deps: GpolRunDeps, policy: JsonObject, job: Gpo
  * The existing triggers of a policy (Kyverno's getGpolTriggers): the objects of each
  * resourceRule's resources that its selectors, resourceNames and exclusions select.
  */
-export async function gpolTriggers(client: KubeClient, policy: JsonObject, namespaceLabels: ClusterState['namespaceLabels'], log: (line: string) => void): Promise<JsonObject[]> {
+export async function gpolTriggers(client: KubeClient, policy: JsonObject, knownNamespaces: ClusterState['namespaceLabels'], log: (line: string) => void): Promise<JsonObject[]> {
   const constraints = asObject(asObject(policy.spec).matchConstraints);
   const ns = policyNamespace(policy);
+  let namespaceLabels = knownNamespaces;
   const out: JsonObject[] = [];
   const seen = new Set<string>();
   for (const rule of asArray(constraints.resourceRules).map(asObject)) {
@@ -558,6 +568,7 @@ export async function gpolTriggers(client: KubeClient, policy: JsonObject, names
           }
           for (const item of items) {
             const trigger = { ...item, apiVersion, kind: known.kind };
+            namespaceLabels = await withNamespace(client, namespaceLabels, String(asObject(item.metadata).namespace ?? ''));
             const key = `${apiVersion}/${known.kind}/${String(asObject(item.metadata).namespace ?? '')}/${String(asObject(item.metadata).name)}`;
             if (seen.has(key)) continue;
             if (!matchConstraintsMatch(constraints, requestForTrigger(trigger), { resources: [], namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions: [] }, { ignoreOperations: true })) continue;
