@@ -24,7 +24,7 @@ import { KubeError, describeRef, refOf } from '../kube-api/errors';
 import { applyPolicy } from '../engine/apply';
 import { asArray, asObject, jsonEqual } from '../engine/core/json';
 import type { AdmissionRequest, ClusterState, JsonObject, PolicyResponse } from '../engine/core/types';
-import { KNOWN_KINDS, isNamespacedKind } from '../engine/kube';
+import { KNOWN_KINDS, isNamespacedKind, parseApiVersion } from '../engine/kube';
 import { matchConstraintsMatch } from '../engine/cel/match';
 import { apiGroup } from '../engine/loader';
 
@@ -173,6 +173,9 @@ export async function writeGenerated(client: KubeClient, ctx: GenerateContext, i
   for (const item of items) {
     const apiVersion = String(item.apiVersion ?? '');
     const kind = String(item.kind ?? '');
+    // The dynamic client parses the group/version before any call.
+    const gv = parseApiVersion(apiVersion);
+    if ('error' in gv) throw new Error(gv.error);
     const meta = asObject(item.metadata);
     let namespace = typeof meta.namespace === 'string' ? meta.namespace : '';
     if (!(await namespaced(client, apiVersion, kind))) {

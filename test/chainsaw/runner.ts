@@ -27,7 +27,7 @@ import { runGeneration } from '../../webhook/generate-work';
 import { DownstreamGenerator } from '../../webhook/generate';
 import { BackgroundController } from '../../webhook/background';
 import { assertionMismatch, expressionOf, templateResource, Unsupported, type Bindings } from './assert';
-import { ObjectStore, StoreClient, refOfObject } from './store';
+import { ObjectStore, StoreClient, mergeObjects, refOfObject } from './store';
 
 export type ScenarioStatus = 'passed' | 'failed' | 'unsupported';
 
@@ -71,17 +71,6 @@ function loadYaml(text: string, file: string): unknown[] {
 function readYaml(file: string): unknown[] {
   if (!existsSync(file)) throw new Unsupported(`missing file ${file}`);
   return loadYaml(readFileSync(file, 'utf8'), file);
-}
-
-/** Merge of a patch into an object as JSON merge patch does (kubectl apply of a whole object comes close). */
-function mergeObjects(base: unknown, patch: unknown): unknown {
-  if (!isJsonObject(patch) || !isJsonObject(base)) return structuredClone(patch);
-  const out: JsonObject = structuredClone(base);
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = mergeObjects(out[k], v);
-  }
-  return out;
 }
 
 interface Operation {

@@ -8,7 +8,7 @@
 import { KubeError, type ObjectRef } from '../../kube-api/errors';
 import type { KubeClient } from '../../kube-api/client';
 import type { JsonObject } from '../../engine/core/types';
-import { asObject } from '../../engine/core/json';
+import { asObject, isJsonObject } from '../../engine/core/json';
 import { isNamespacedKind } from '../../engine/kube';
 import { apiGroup } from '../../engine/loader';
 
@@ -18,6 +18,17 @@ function keyOf(apiVersion: string, kind: string, namespace: string | undefined, 
 
 function clone<T>(v: T): T {
   return structuredClone(v);
+}
+
+/** Merge of a patch into an object as JSON merge patch does (kubectl apply of a whole object comes close). */
+export function mergeObjects(base: unknown, patch: unknown): unknown {
+  if (!isJsonObject(patch) || !isJsonObject(base)) return structuredClone(patch);
+  const out: JsonObject = structuredClone(base);
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergeObjects(out[k], v);
+  }
+  return out;
 }
 
 /** A change, as an API server's watch reports it. */
@@ -165,9 +176,14 @@ export class StoreClient {
   async replace(obj: JsonObject): Promise<JsonObject> {
     return this.store.replace(obj);
   }
+  /**
+   * Server-side apply, as far as the store can: the applied fields win, fields the object has
+   * from other writers stay (no field ownership: a field dropped from the applied object stays too).
+   */
   async apply(obj: JsonObject): Promise<JsonObject> {
     this.namespaceExists(obj);
-    return this.store.put(obj);
+    const existing = this.store.get(refOfObject(obj));
+    return existing ? this.store.replace(mergeObjects(existing, obj) as JsonObject) : this.store.create(obj);
   }
   async delete(ref: ObjectRef): Promise<boolean> {
     return this.store.delete(ref);
