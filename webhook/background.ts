@@ -216,7 +216,10 @@ export function updateRequestFor(job: BackgroundJob, namespace: string): JsonObj
       resource: job.resource,
       deleteDownstream: job.deleteDownstream === true,
       synchronize: job.synchronize === true,
-      ...(job.restoreCache ? { cacheRestore: true } : {}),
+      // Kyverno's CELGenerate requests say per trigger what to do (its rule is the policy's name).
+      ...(job.type === 'cel-generate'
+        ? { ruleContext: [{ rule: job.policy.split('/').pop()!, trigger: job.resource, deleteDownstream: job.deleteDownstream === true, synchronize: job.synchronize === true, cacheRestore: job.restoreCache === true }] }
+        : {}),
       context: {
         userInfo: { roles: request?.requestInfo.roles ?? [], clusterRoles: request?.requestInfo.clusterRoles ?? [] },
         admissionRequestInfo: request ? { admissionRequest: storedRequest(request), operation: request.operation } : {},
@@ -233,6 +236,7 @@ export function jobOf(ur: JsonObject): BackgroundJob | undefined {
   const res = asObject(spec.resource);
   const ctx = asObject(spec.context);
   const admission = asObject(asObject(ctx.admissionRequestInfo).admissionRequest);
+  const context0 = asObject(asArray(spec.ruleContext)[0]);
   const resource: ResourceSpec = { apiVersion: String(res.apiVersion ?? ''), kind: String(res.kind ?? ''), name: String(res.name ?? '') };
   if (typeof res.namespace === 'string' && res.namespace) resource.namespace = res.namespace;
   if (typeof res.uid === 'string' && res.uid) resource.uid = res.uid;
@@ -242,9 +246,9 @@ export function jobOf(ur: JsonObject): BackgroundJob | undefined {
     rule: String(spec.rule ?? ''),
     resource,
     request: Object.keys(admission).length ? requestFromStored(admission, asObject(ctx.userInfo)) : undefined,
-    ...(spec.deleteDownstream === true ? { deleteDownstream: true } : {}),
-    ...(spec.synchronize === true ? { synchronize: true } : {}),
-    ...(spec.cacheRestore === true ? { restoreCache: true } : {}),
+    ...(spec.deleteDownstream === true || context0.deleteDownstream === true ? { deleteDownstream: true } : {}),
+    ...(spec.synchronize === true || context0.synchronize === true ? { synchronize: true } : {}),
+    ...(context0.cacheRestore === true ? { restoreCache: true } : {}),
   };
 }
 

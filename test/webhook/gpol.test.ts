@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AdmissionRequest, JsonObject } from '../../engine/core/types';
 import { applyPolicy } from '../../engine/apply';
-import { BackgroundController } from '../../webhook/background';
+import { BackgroundController, jobOf, updateRequestFor } from '../../webhook/background';
 import { DownstreamGenerator } from '../../webhook/generate';
 import { runGeneration } from '../../webhook/generate-work';
 import { gpolAdmissionWork, writeGenerated, type GenerateContext } from '../../webhook/gpol';
@@ -287,4 +287,14 @@ test('engine: a GeneratingPolicy exception with images lets the policy run with 
   const full = run([exception({})]);
   assert.deepEqual([full.status, full.message], ['skip', 'rule is skipped due to policy exception: apps/ex']);
   assert.equal(run([exception({ reportResult: 'pass' })]).status, 'pass');
+});
+
+test('a CELGenerate job survives its UpdateRequest: type, trigger, deleteDownstream, synchronize and cacheRestore (in ruleContext, as Kyverno writes them)', () => {
+  const job = { type: 'cel-generate' as const, policy: 'team/ns-config', rule: '', resource: { apiVersion: 'v1', kind: 'Namespace', name: 'a', uid: 'u1' }, synchronize: true, restoreCache: true };
+  const ur = updateRequestFor(job, 'kyverno');
+  const spec = ur.spec as JsonObject;
+  assert.equal(spec.requestType, 'cel-generate');
+  assert.deepEqual(spec.ruleContext, [{ rule: 'ns-config', trigger: job.resource, deleteDownstream: false, synchronize: true, cacheRestore: true }]);
+  const back = jobOf(ur)!;
+  assert.deepEqual([back.type, back.policy, back.resource, back.synchronize, back.restoreCache, back.deleteDownstream], ['cel-generate', 'team/ns-config', job.resource, true, true, undefined]);
 });
