@@ -27,7 +27,7 @@ import { runGeneration } from '../../webhook/generate-work';
 import { DownstreamGenerator } from '../../webhook/generate';
 import { BackgroundController } from '../../webhook/background';
 import { assertionMismatch, expressionOf, templateResource, Unsupported, type Bindings } from './assert';
-import { ObjectStore, StoreClient, refOfObject } from './store';
+import { ObjectStore, StoreClient, normalizeSecret, refOfObject } from './store';
 
 export type ScenarioStatus = 'passed' | 'failed' | 'unsupported';
 
@@ -256,7 +256,8 @@ export class Scenario {
 
   /** apply / create / update / patch of one resource; the error text, if refused. */
   async write(verb: 'apply' | 'create' | 'update' | 'patch', raw: JsonObject): Promise<string | undefined> {
-    const doc = this.defaultNamespace(raw);
+    // The API server converts a Secret's stringData before admission sees it.
+    const doc = normalizeSecret(this.defaultNamespace(raw));
     const cls = classifyDocument(doc);
     if (cls === 'policy' || cls === 'exception') return this.admitPolicy(doc, verb === 'create');
     const existing = this.store.get(refOfObject(doc));
