@@ -241,7 +241,8 @@ export class Scenario {
     const existing = this.store.get(refOfObject(doc));
     if (create && existing) return `${String(doc.kind)} "${String(asObject(doc.metadata).name)}" already exists`;
     const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: `review-${++this.reviews}`, operation: existing ? 'UPDATE' : 'CREATE', object: doc, oldObject: existing ?? null, userInfo: ADMIN } };
-    const reply = evaluatePolicyValidation(JSON.stringify(review));
+    // Target scopes as the API server's discovery gives them (CRDs applied by the scenario included).
+    const reply = evaluatePolicyValidation(JSON.stringify(review), { isClusterScoped: (apiVersion, kind) => !this.store.isNamespaced(apiVersion, kind) });
     const response = asObject(asObject(JSON.parse(reply.body)).response);
     if (reply.status !== 200) return `policy webhook answered ${reply.status}: ${reply.body}`;
     if (response.allowed !== true) return denial(WEBHOOK.policy, String(asObject(response.status).message ?? ''));
