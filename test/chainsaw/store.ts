@@ -146,6 +146,31 @@ export function refOfObject(obj: JsonObject): ObjectRef {
   return { apiVersion: String(obj.apiVersion ?? ''), kind: String(obj.kind ?? ''), name: String(meta.name ?? ''), namespace: typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : undefined };
 }
 
+const refKey = (r: ObjectRef) => `${apiGroup(r.apiVersion)}|${r.kind}|${r.namespace ?? ''}|${r.name}`;
+
+/** Leaf paths of an object (lists are leaves), metadata's server fields left out. */
+function leafPaths(v: unknown, path: string[] = []): string[] {
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || (path.length > 0 && Object.keys(v).length === 0)) return [JSON.stringify(path)];
+  return Object.entries(v as JsonObject).flatMap(([k, x]) => (path.length === 0 && (k === 'apiVersion' || k === 'kind') ? [] : leafPaths(x, [...path, k])));
+}
+
+function removePath(o: JsonObject, path: string[]): JsonObject {
+  if (path.length === 0) return o;
+  const [head, ...rest] = path;
+  if (!(head in o)) return o;
+  const out = { ...o };
+  if (rest.length === 0) delete out[head];
+  else if (typeof o[head] === 'object' && o[head] !== null && !Array.isArray(o[head])) out[head] = removePath(o[head] as JsonObject, rest);
+  return out;
+}
+
+function mergeApplied(base: unknown, patch: unknown): unknown {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch) || typeof base !== 'object' || base === null || Array.isArray(base)) return clone(patch);
+  const out: JsonObject = { ...(base as JsonObject) };
+  for (const [k, v] of Object.entries(patch as JsonObject)) out[k] = mergeApplied(out[k], v);
+  return out;
+}
+
 /** The KubeClient calls of the webhook's background code, answered from the store. */
 export class StoreClient {
   constructor(private readonly store: ObjectStore) {}
@@ -161,9 +186,27 @@ export class StoreClient {
   async replace(obj: JsonObject): Promise<JsonObject> {
     return this.store.replace(obj);
   }
+  /**
+   * Server-side apply as the webhook's one field manager: the fields it applied before and
+   * leaves out now are removed, the fields it applies are set (maps merged, lists and values
+   * replaced: every list counts as atomic here), and fields others wrote stay.
+   */
   async apply(obj: JsonObject): Promise<JsonObject> {
-    return this.store.put(obj);
+    const key = refKey(refOfObject(obj));
+    const live = this.store.get(refOfObject(obj));
+    const applied = leafPaths(obj);
+    if (!live) {
+      this.applied.set(key, applied);
+      return this.store.create(obj);
+    }
+    let next: JsonObject = live;
+    for (const path of this.applied.get(key) ?? []) if (!applied.includes(path)) next = removePath(next, JSON.parse(path) as string[]);
+    next = mergeApplied(next, obj) as JsonObject;
+    this.applied.set(key, applied);
+    return this.store.replace(next);
   }
+  /** The fields the webhook last applied, per object (JSON-encoded paths). */
+  private readonly applied = new Map<string, string[]>();
   async delete(ref: ObjectRef): Promise<boolean> {
     return this.store.delete(ref);
   }

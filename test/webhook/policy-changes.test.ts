@@ -97,3 +97,14 @@ test('offline API server: label selectors on list, Secret stringData converted b
   assert.equal(labelsMatchSelector({ a: '1' }, 'a!=1'), false);
   assert.deepEqual(normalizeSecret({ apiVersion: 'v1', kind: 'Secret', data: { x: 'eA==', y: 'old' }, stringData: { y: 'new' } }), { apiVersion: 'v1', kind: 'Secret', data: { x: 'eA==', y: 'bmV3' } });
 });
+
+test('offline API server: server-side apply keeps fields others wrote and drops those the webhook no longer applies', async () => {
+  const { ObjectStore, StoreClient } = await import('../chainsaw/store');
+  const store = new ObjectStore();
+  const client = new StoreClient(store);
+  const ref = { apiVersion: 'v1', kind: 'ConfigMap', name: 'c', namespace: 'n' };
+  await client.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'n' }, data: { a: '1', b: '1' } });
+  store.replace({ ...store.get(ref)!, data: { a: '1', b: '1', user: 'x' } });
+  await client.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'n' }, data: { a: '2' } });
+  assert.deepEqual(store.get(ref)?.data, { a: '2', user: 'x' });
+});
