@@ -70,10 +70,12 @@ export class ScanWorkers implements EntryParser {
   }
 
   /**
-   * Workers for one scan: as many as the machine has cores, at most MAX_WORKERS (the server's
-   * thread shares the cores, evaluating meanwhile); undefined without a worker script.
+   * Workers for one scan: one per core beside the server's thread (which evaluates open
+   * manifests meanwhile), at least one, at most MAX_WORKERS; undefined without a worker
+   * script. More workers than free cores cost CPU time (each compiles the parser and keeps a
+   * heap) without shortening the scan.
    */
-  static start(script = scanWorkerScript(), count = Math.min(MAX_WORKERS, availableParallelism())): ScanWorkers | undefined {
+  static start(script = scanWorkerScript(), count = Math.max(1, Math.min(MAX_WORKERS, availableParallelism() - 1))): ScanWorkers | undefined {
     if (!script || count < 1) return undefined;
     try {
       return new ScanWorkers(script, count);
