@@ -20,22 +20,14 @@ export type ScanReply = { id: number; entry: CachedEntry | null } | { id: number
 /** The most workers a scan starts (each loads the YAML parser and holds its own heap). */
 const MAX_WORKERS = 4;
 
-/** The worker script beside this module: the bundle's (dist/scan-worker.js) or, run from source (tsx), the TypeScript file. */
-export function scanWorkerScript(dir: string = typeof __dirname === 'string' ? __dirname : ''): string | undefined {
-  for (const name of ['scan-worker.js', 'scan-worker.ts']) {
-    const file = join(dir, name);
-    if (existsSync(file)) return file;
-  }
-  return undefined;
-}
-
 /**
- * A worker running `script`. The TypeScript file (tests run from source with tsx) is loaded
- * through tsx's CommonJS hook, which worker threads do not inherit from `--import tsx`.
+ * The worker script beside this module: dist/scan-worker.js next to dist/server.js and
+ * dist/cli.js. Run from source there is none (the scan parses in its own thread); tests
+ * start workers on the source through a tsx bootstrap.
  */
-function startWorker(script: string): Worker {
-  if (!script.endsWith('.ts')) return new Worker(script);
-  return new Worker(`require('tsx/cjs');require(${JSON.stringify(script)});`, { eval: true });
+export function scanWorkerScript(dir: string = typeof __dirname === 'string' ? __dirname : ''): string | undefined {
+  const file = join(dir, 'scan-worker.js');
+  return existsSync(file) ? file : undefined;
 }
 
 interface Job { resolve: (e: CachedEntry | null) => void; reject: (e: Error) => void }
@@ -48,7 +40,7 @@ export class ScanWorkers implements EntryParser {
 
   private constructor(script: string, count: number) {
     for (let i = 0; i < count; i++) {
-      const slot: Slot = { worker: startWorker(script), jobs: new Map(), failed: false };
+      const slot: Slot = { worker: new Worker(script), jobs: new Map(), failed: false };
       // An idle worker does not keep the server alive.
       slot.worker.unref();
       slot.worker.on('message', (m: ScanReply) => {

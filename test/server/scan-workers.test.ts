@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { walkFiles } from '../../io/walk';
 import { parseFile, ManifestResults } from '../../server/src/service';
@@ -17,6 +17,9 @@ import { entryOfText, mayContribute, toCached } from '../../server/src/scan-entr
 
 const seed = Number(process.env.FUZZ_SEED ?? 20261207);
 const runs = (n: number) => (process.env.FUZZ_RUNS ? Math.max(n, Math.ceil(Number(process.env.FUZZ_RUNS) / 10)) : n);
+
+/** The worker on the source (the build's is dist/scan-worker.js). */
+const WORKER = join(__dirname, 'scan-worker.cjs');
 
 const LIBRARY = resolve('../shared/conformance/kyverno-policies');
 const CLI = resolve('../shared/conformance/kyverno-cli');
@@ -76,7 +79,7 @@ async function scanned(files: WorkspaceFiles): Promise<WorkspaceIndex> {
 }
 
 test('the scan worker parses a file as the index does', async () => {
-  const workers = ScanWorkers.start(undefined, 1)!;
+  const workers = ScanWorkers.start(WORKER, 1)!;
   try {
     for (const text of [
       'apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: x}\nspec:\n  rules: []\n',
@@ -93,7 +96,7 @@ test('the scan worker parses a file as the index does', async () => {
 });
 
 test('the sample library scanned with scan workers: the same policies in the same order, CRDs and manifest diagnostics', { skip: !existsSync(LIBRARY) && 'sample library absent' }, async () => {
-  const workers = ScanWorkers.start(undefined, 2)!;
+  const workers = ScanWorkers.start(WORKER, 2)!;
   try {
     const { parsers, parsed } = counted(workers);
     const inThread = await scanned(diskFiles([LIBRARY]));
@@ -141,7 +144,7 @@ test('any set of files scanned with scan workers gives the index what a scan in 
   const parsedByScan = texts.filter(mayContribute);
   const skipped = texts.filter((t) => !mayContribute(t));
   const text = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...parsedByScan) }, { weight: 1, arbitrary: fc.constantFrom(...skipped) });
-  const workers = ScanWorkers.start(undefined, 2)!;
+  const workers = ScanWorkers.start(WORKER, 2)!;
   let parsedBeside = 0;
   try {
     await fc.assert(fc.asyncProperty(
