@@ -22,7 +22,9 @@ import { pluralOf } from '../../engine/kube';
 import { evaluatePolicyValidation, evaluateReview } from '../../webhook/evaluate';
 import { PolicyIndex } from '../../webhook/prefilter';
 import { defaultResourceFilters, parseResourceFilters } from '../../webhook/resource-filters';
-import { desiredPolicyStatus } from '../../webhook/policy-status';
+import { desiredPolicyStatus, type AccessCheck } from '../../webhook/policy-status';
+import { rbacAllows, webhookRbac } from '../../deploy/rbac';
+import { knownKindTable } from '../../engine/kube';
 import { runGeneration } from '../../webhook/generate-work';
 import { DownstreamGenerator } from '../../webhook/generate';
 import { BackgroundController } from '../../webhook/background';
@@ -246,12 +248,40 @@ export class Scenario {
     if (reply.status !== 200) return `policy webhook answered ${reply.status}: ${reply.body}`;
     if (response.allowed !== true) return denial(WEBHOOK.policy, String(asObject(response.status).message ?? ''));
     const stored = existing ? this.store.replace(doc) : this.store.create(doc);
-    // The status our controller writes for the policy.
-    const status = desiredPolicyStatus(stored, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'));
+    // The status our controller writes for the policy, its permission questions answered by
+    // the RBAC our deploy grants for the stored policies (what a cluster we deployed to allows).
+    const status = desiredPolicyStatus(stored, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), this.deployedAccess());
     if (status !== undefined) this.store.replace({ ...stored, status });
     await this.background.onPolicies(this.policies());
     await this.settle();
     return undefined;
+  }
+
+  /** The access our deploy's RBAC (webhookRbac for the stored policies) gives the webhook's service account. */
+  private deployedAccess(): AccessCheck {
+    const { objects } = webhookRbac(KYVERNO_NAMESPACE, this.policies(), knownKindTable());
+    return (q) => rbacAllows([...objects, ...this.grantedToKyverno()], q);
+  }
+
+  /**
+   * The roles a scenario grants Kyverno's controllers (our one service account stands for
+   * them): ClusterRoles aggregated into Kyverno's (`rbac.kyverno.io/aggregate-to-*` labels)
+   * and (Cluster)Roles bound to a service account of Kyverno's namespace.
+   */
+  private grantedToKyverno(): JsonObject[] {
+    const rbac = 'rbac.authorization.k8s.io/v1';
+    const roles = [...this.store.list(rbac, 'ClusterRole'), ...this.store.list(rbac, 'Role')];
+    const bound = new Set<string>();
+    for (const b of [...this.store.list(rbac, 'ClusterRoleBinding'), ...this.store.list(rbac, 'RoleBinding')]) {
+      const toKyverno = asArray(b.subjects).map(asObject).some((s) => s.kind === 'ServiceAccount' && s.namespace === KYVERNO_NAMESPACE);
+      const ref = asObject(b.roleRef);
+      if (toKyverno) bound.add(`${String(ref.kind)}/${ref.kind === 'Role' ? String(asObject(b.metadata).namespace) : ''}/${String(ref.name)}`);
+    }
+    return roles.filter((r) => {
+      const meta = asObject(r.metadata);
+      const aggregated = r.kind === 'ClusterRole' && Object.keys(asObject(meta.labels)).some((l) => l.startsWith('rbac.kyverno.io/aggregate-to-'));
+      return aggregated || bound.has(`${String(r.kind)}/${r.kind === 'Role' ? String(meta.namespace) : ''}/${String(meta.name)}`);
+    });
   }
 
   /** apply / create / update / patch of one resource; the error text, if refused. */
