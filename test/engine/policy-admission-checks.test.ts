@@ -55,3 +55,45 @@ test('policy-level checks: namespace on a ClusterPolicy, autogen all, long names
   assert.equal(checkPolicyForAdmission(cpol({ admission: false, background: false, rules: [rule(validate)] })).error, 'disabling both admission and background processing is not allowed');
   assert.equal(checkPolicyForAdmission(cpol({ admission: false, rules: [rule({ mutate: { patchStrategicMerge: {} } })] })).error, 'disabling admission processing is only allowed with validation policies');
 });
+
+test('match/exclude user info and resource descriptions are validated as UserInfo/ResourceDescription.Validate do', () => {
+  const withFilter = (filter: Record<string, unknown>, spec: (s: Record<string, unknown>) => Record<string, unknown> = cpol) =>
+    checkPolicyForAdmission(spec({ background: false, rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['ConfigMap'] }, ...filter }] }, ...validate }] }) as never).error;
+  assert.equal(withFilter({ subjects: [{ kind: 'Foo', name: 'foo' }] }), `spec.rules[0].match.any[0].subjects[0].kind: Invalid value: "Foo": kind must be 'User', 'Group', or 'ServiceAccount'`);
+  assert.equal(withFilter({ subjects: [{ kind: 'ServiceAccount', name: 'sa' }] }), 'spec.rules[0].match.any[0].subjects[0].namespace: Required value: namespace is required when Kind is ServiceAccount');
+  assert.equal(withFilter({ roles: ['no-namespace'] }), 'spec.rules[0].match.any[0].roles[0]: Invalid value: "no-namespace": Role is expected to be in namespace:name format');
+  assert.equal(withFilter({ subjects: [{ kind: 'User', name: 'chip' }], roles: ['ns:r'] }), undefined);
+  assert.equal(
+    checkPolicyForAdmission(pol({ background: false, rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Namespace', 'ConfigMap'], namespaces: ['x'] } }] }, ...validate }] })).error,
+    "[spec.rules[0].match.any[0].namespaces: Forbidden: Filtering namespaces not allowed in namespaced policies, spec.rules[0].match.any[0].kinds[0]: Forbidden: Cluster wide resource 'Namespace' not allowed in namespaced policy]",
+  );
+});
+
+test('wildcard kinds and background validate rules on subresources are refused as validateKinds does', () => {
+  const kinds = (k: string[], body: Record<string, unknown> = validate, background = true) =>
+    checkPolicyForAdmission(cpol({ background, rules: [{ name: 'r', match: { any: [{ resources: { kinds: k } }] }, ...body }] })).error;
+  assert.equal(kinds(['Scale']), 'path: spec.rules[0].match.any[0].kinds: background scan enabled with subresource Scale');
+  assert.equal(kinds(['Pod/*']), 'path: spec.rules[0].match.any[0].kinds: background scan enabled with subresource Pod/*');
+  assert.equal(kinds(['*/status']), 'path: spec.rules[0].match.any[0].kinds: background scan enabled with subresource */status');
+  assert.equal(kinds(['Pod/exec'], validate, false), undefined, 'background off: subresources are fine');
+  assert.equal(kinds(['tekton.dev/v1/TaskRun.status']), undefined, 'a subresource of a kind we do not know only earns Kyverno a warning');
+  assert.equal(kinds(['Pod/exec'], { mutate: { patchStrategicMerge: { metadata: { labels: { a: 'b' } } } } }), undefined, 'only validate rules');
+  assert.match(kinds(['*'])!, /wildcard policy not allowed in background mode/);
+  assert.equal(kinds(['*', 'Pod'], validate, false), 'path: spec.rules[0].match.any[0].kinds: wildcard policy can not deal with more than one kind');
+  assert.equal(kinds(['*'], { verifyImages: [{ imageReferences: ['*'] }] }, false), 'path: spec.rules[0].match.any[0].kinds: wildcard policy does not support rule type');
+});
+
+test('target variables are refused outside mutate targets (hasInvalidVariables)', () => {
+  const mutateExisting = (extra: Record<string, unknown>, target: Record<string, unknown> = {}) => cpol({
+    background: false,
+    rules: [{
+      name: 'r', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] },
+      context: [{ name: 'trigger', variable: { jmesPath: 'request.object.data' } }],
+      ...extra,
+      mutate: { targets: [{ apiVersion: 'v1', kind: 'ConfigMap', namespace: '{{ request.object.metadata.namespace }}', name: 't*', ...target }], patchStrategicMerge: { data: { a: '{{ target.data.b }}', c: '{{ trigger.x }}' } } },
+    }],
+  });
+  assert.equal(checkPolicyForAdmission(mutateExisting({})).error, undefined, 'target. in the patch and context names are fine');
+  assert.match(checkPolicyForAdmission(mutateExisting({ preconditions: { all: [{ key: '{{ target.data.b }}', operator: 'Equals', value: 'x' }] } })).error!, /^policy contains invalid variables: invalid variables defined at mutate\.targets\[0\]: failed to resolve target\.data\.b at path \/preconditions\/all\/0\/key: variable target\.data\.b must match regex/);
+  assert.match(checkPolicyForAdmission(mutateExisting({}, { name: '{{ target.metadata.name }}' })).error!, /failed to resolve target\.metadata\.name at path \/mutate\/targets\/0\/name/);
+});
