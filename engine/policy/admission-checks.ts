@@ -270,6 +270,40 @@ function targetVariableError(rules: JsonObject[]): string | undefined {
   return undefined;
 }
 
+
+/** Kyverno's RegexVariables: `{{…}}` not escaped with a backslash (group 2 is the variable with its braces). */
+const POLICY_VARIABLES = /(^|[^\\])(\{\{(?:\{[^{}]*\}|[^{}])*\}\})/g;
+/** ForbiddenUserVariables (pkg/validation/policy/background.go): what a background scan has no value for. */
+const USER_VARIABLES = [/[^.](serviceAccountName)\b/, /[^.](serviceAccountNamespace)\b/, /[^.](request.userInfo)\b/, /[^.](request.roles)\b/, /[^.](request.clusterRoles)\b/];
+
+/**
+ * containsUserVariables: in background mode no match/exclude filter may select on user info
+ * (roles, clusterRoles, subjects), and unless a rule mutates existing resources no variable
+ * may read the requesting user.
+ */
+function backgroundUserError(policy: JsonObject, rules: JsonObject[]): string | undefined {
+  const prefix = 'only select variables are allowed in background mode. Set spec.background=false to disable background mode for this policy rule: ';
+  for (const [i, rule] of rules.entries()) {
+    for (const key of ['match', 'exclude'] as const) {
+      if (!isJsonObject(rule[key])) continue;
+      const block = rule[key];
+      const order = key === 'match' ? [['', block], ...asArray(block.any).map((f, j) => [`any[${j}]/`, f]), ...asArray(block.all).map((f, j) => [`all[${j}]/`, f])] : [['', block], ...asArray(block.all).map((f, j) => [`all[${j}]/`, f]), ...asArray(block.any).map((f, j) => [`any[${j}]/`, f])];
+      for (const [at, f] of order as Array<[string, unknown]>) {
+        const field = ['roles', 'clusterRoles', 'subjects'].find((k) => asArray(asObject(f)[k]).length > 0);
+        if (field) return `${prefix}invalid variable used at path: spec/rules[${i}]/${key}/${at}${field} `;
+      }
+    }
+  }
+  if (rules.some((r) => asArray(asObject(r.mutate).targets).length > 0)) return undefined;
+  const meta = asObject(policy.metadata);
+  const annotations = asObject(meta.annotations);
+  const cleaned = { ...policy, metadata: { ...meta, ...(meta.annotations ? { annotations: { ...annotations, 'kubectl.kubernetes.io/last-applied-configuration': '' } } : {}) }, status: { ...asObject(policy.status), autogen: undefined } };
+  for (const m of JSON.stringify(cleaned).matchAll(POLICY_VARIABLES)) {
+    if (USER_VARIABLES.some((re) => re.test(m[2]))) return `${prefix}variable ${m[2]} is not allowed `;
+  }
+  return undefined;
+}
+
 /** Kyverno's verdict on a classic policy (ClusterPolicy or Policy) at creation or update. */
 export function checkPolicyForAdmission(policy: JsonObject, options: PolicyCheckOptions = {}): PolicyCheckResult {
   const warnings: string[] = [];
@@ -286,7 +320,7 @@ export function checkPolicyForAdmission(policy: JsonObject, options: PolicyCheck
 
   const rules = asArray(spec.rules).map(asObject);
   // ValidateVariables runs before the spec's own validation.
-  const variableError = targetVariableError(rules);
+  const variableError = (spec.background !== false ? backgroundUserError(policy, rules) : undefined) ?? targetVariableError(rules);
   if (variableError) return { error: variableError, warnings };
 
   const errs: string[] = [];
@@ -341,4 +375,44 @@ export function checkPolicyForAdmission(policy: JsonObject, options: PolicyCheck
   const kindError = kindErrors(rules, background);
   if (kindError) return { error: kindError, warnings };
   return { warnings };
+}
+
+/**
+ * Kyverno's exception webhooks at creation or update: a kyverno.io PolicyException
+ * (PolicyExceptionSpec.Validate, api/kyverno/v2) may not use user info in background mode
+ * (the default), its match filters are validated like a policy's, and every exception names
+ * its policy; a policies.kyverno.io PolicyException (the CEL one, api/policies.kyverno.io
+ * v1beta1) names at least one policy, each with a name and a kind.
+ */
+export function checkExceptionForAdmission(exception: JsonObject): PolicyCheckResult {
+  const spec = asObject(exception.spec);
+  const errs: string[] = [];
+  if (String(exception.apiVersion ?? '').startsWith('policies.kyverno.io/')) {
+    const refs = asArray(spec.policyRefs).map(asObject);
+    if (refs.length === 0) errs.push(`spec.policyRefs: Invalid value: ${Array.isArray(spec.policyRefs) ? '[]v1beta1.PolicyRef{}' : '[]v1beta1.PolicyRef(nil)'}: must specify at least one policy ref`);
+    refs.forEach((ref, i) => {
+      if (!(typeof ref.name === 'string' && ref.name)) errs.push(invalid(`spec.policyRefs[${i}].name`, String(ref.name ?? ''), 'must specify policy name'));
+      if (!(typeof ref.kind === 'string' && ref.kind)) errs.push(invalid(`spec.policyRefs[${i}].kind`, String(ref.kind ?? ''), 'must specify policy kind'));
+    });
+    return { error: aggregate(errs), warnings: [] };
+  }
+  const match = asObject(spec.match);
+  // v2beta1 MatchResources: only any and all.
+  const filters = filtersOf('spec.match', match).filter((f) => f.path !== 'spec.match');
+  if (spec.background !== false) {
+    for (const f of filters) {
+      for (const field of ['roles', 'clusterRoles', 'subjects']) {
+        if (asArray(f.filter[field]).length > 0) errs.push(forbidden(`${f.path}.${field}`, 'Usage of user info is forbidden'));
+      }
+    }
+  }
+  if (asArray(match.any).length > 0 && asArray(match.all).length > 0) errs.push(`spec.match: Invalid value: ${JSON.stringify(match)}: Can't specify any and all together`);
+  for (const f of filters) {
+    errs.push(...userInfoErrors(f.path, f.filter));
+    errs.push(...resourceDescriptionErrors(f.path, f.resources, false, () => false));
+  }
+  asArray(spec.exceptions).map(asObject).forEach((e, i) => {
+    if (!(typeof e.policyName === 'string' && e.policyName)) errs.push(required(`spec.exceptions[${i}].policyName`, 'An exception requires a policy name'));
+  });
+  return { error: aggregate(errs), warnings: [] };
 }

@@ -1,7 +1,7 @@
 /** Kyverno's policy validation at create/update (pkg/validation/policy, api/kyverno/v1 Validate), with its messages. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkPolicyForAdmission } from '../../engine/policy/admission-checks';
+import { checkExceptionForAdmission, checkPolicyForAdmission } from '../../engine/policy/admission-checks';
 
 const rule = (body: Record<string, unknown>, name = 'r') => ({ name, match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, ...body });
 const cpol = (spec: Record<string, unknown>, meta: Record<string, unknown> = {}) => ({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p', ...meta }, spec });
@@ -96,4 +96,25 @@ test('target variables are refused outside mutate targets (hasInvalidVariables)'
   assert.equal(checkPolicyForAdmission(mutateExisting({})).error, undefined, 'target. in the patch and context names are fine');
   assert.match(checkPolicyForAdmission(mutateExisting({ preconditions: { all: [{ key: '{{ target.data.b }}', operator: 'Equals', value: 'x' }] } })).error!, /^policy contains invalid variables: invalid variables defined at mutate\.targets\[0\]: failed to resolve target\.data\.b at path \/preconditions\/all\/0\/key: variable target\.data\.b must match regex/);
   assert.match(checkPolicyForAdmission(mutateExisting({}, { name: '{{ target.metadata.name }}' })).error!, /failed to resolve target\.metadata\.name at path \/mutate\/targets\/0\/name/);
+});
+
+test('background mode: no user info in match/exclude and no user variables (containsUserVariables)', () => {
+  const bg = (body: Record<string, unknown>, background?: boolean) =>
+    checkPolicyForAdmission(cpol({ ...(background === undefined ? {} : { background }), rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Pod'] }, ...body }] }, validate: { message: '{{ request.object.metadata.name }}', deny: {} } }] })).error;
+  assert.equal(bg({ roles: ['foo-role'] }), 'only select variables are allowed in background mode. Set spec.background=false to disable background mode for this policy rule: invalid variable used at path: spec/rules[0]/match/any[0]/roles ');
+  assert.equal(bg({ roles: ['ns:foo-role'] }, false), undefined);
+  const withVariable = checkPolicyForAdmission(cpol({ rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Pod'] } }] }, validate: { message: 'by {{ request.userInfo.username }}', deny: {} } }] })).error;
+  assert.equal(withVariable, 'only select variables are allowed in background mode. Set spec.background=false to disable background mode for this policy rule: variable {{ request.userInfo.username }} is not allowed ');
+});
+
+test('PolicyExceptions are checked as Kyverno’s exception webhooks check them', () => {
+  const polex = (spec: Record<string, unknown>) => ({ apiVersion: 'kyverno.io/v2', kind: 'PolicyException', metadata: { name: 'e', namespace: 'n' }, spec });
+  const exceptions = [{ policyName: 'p', ruleNames: ['r'] }];
+  assert.equal(checkExceptionForAdmission(polex({ exceptions, match: { any: [{ resources: { kinds: ['Pod'] }, subjects: [{ kind: 'User', name: 'chip' }] }] } })).error, 'spec.match.any[0].subjects: Forbidden: Usage of user info is forbidden');
+  assert.equal(checkExceptionForAdmission(polex({ background: false, exceptions, match: { any: [{ resources: { kinds: ['Pod'] }, subjects: [{ kind: 'User', name: 'chip' }] }] } })).error, undefined);
+  assert.equal(checkExceptionForAdmission(polex({ exceptions: [{ ruleNames: ['r'] }], match: { any: [{ resources: { kinds: ['Pod'] } }] } })).error, 'spec.exceptions[0].policyName: Required value: An exception requires a policy name');
+  const cel = (spec: Record<string, unknown>) => ({ apiVersion: 'policies.kyverno.io/v1alpha1', kind: 'PolicyException', metadata: { name: 'e' }, spec });
+  assert.equal(checkExceptionForAdmission(cel({ matchConditions: [] })).error, 'spec.policyRefs: Invalid value: []v1beta1.PolicyRef(nil): must specify at least one policy ref');
+  assert.equal(checkExceptionForAdmission(cel({ policyRefs: [{ name: 'p' }] })).error, 'spec.policyRefs[0].kind: Invalid value: "": must specify policy kind');
+  assert.equal(checkExceptionForAdmission(cel({ policyRefs: [{ name: 'p', kind: 'ValidatingPolicy' }] })).error, undefined);
 });
