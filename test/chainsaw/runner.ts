@@ -28,6 +28,7 @@ import { knownKindTable } from '../../engine/kube';
 import { runGeneration } from '../../webhook/generate-work';
 import { DownstreamGenerator } from '../../webhook/generate';
 import { BackgroundController } from '../../webhook/background';
+import { namespaceStateOf, withNamespaces } from '../../webhook/namespaces';
 import { assertionMismatch, expressionOf, templateResource, Unsupported, type Bindings } from './assert';
 import { ObjectStore, StoreClient, refOfObject } from './store';
 
@@ -147,7 +148,9 @@ export class Scenario {
     for (const ns of this.store.list('v1', 'Namespace')) {
       namespaceLabels[String(asObject(ns.metadata).name)] = Object.fromEntries(Object.entries(asObject(asObject(ns.metadata).labels)).map(([k, v]) => [k, String(v)]));
     }
-    return { resources: this.store.all(), namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions: this.exceptions(), apiCallsAllowed: true };
+    const cluster: ClusterState = { resources: this.store.all(), namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions: this.exceptions(), apiCallsAllowed: true };
+    // The namespaces the in-cluster server processes watch (webhook/namespaces.ts).
+    return withNamespaces(cluster, namespaceStateOf(this.store.list('v1', 'Namespace')));
   }
 
   /** Fills in the test namespace of a namespaced object that names none. */
