@@ -29,6 +29,7 @@ import { runGeneration } from '../../webhook/generate-work';
 import { DownstreamGenerator } from '../../webhook/generate';
 import { BackgroundController } from '../../webhook/background';
 import { namespaceStateOf, withNamespaces } from '../../webhook/namespaces';
+import { policyReadsImages } from '../../webhook/images';
 import { assertionMismatch, expressionOf, templateResource, Unsupported, type Bindings } from './assert';
 import { ObjectStore, StoreClient, refOfObject } from './store';
 
@@ -366,6 +367,19 @@ export class Scenario {
     return docs.filter(isJsonObject).map((d) => (template ? (templateResource(d, bindings) as JsonObject) : d));
   }
 
+  /**
+   * An unmet expectation the offline runner cannot judge: the server process reads registries
+   * before evaluating (webhook/images.ts) and CEL http calls reach services, neither of which
+   * exists offline. A refusal under a policy that reads images, or one the engine says needed
+   * the network, is unsupported rather than failed.
+   */
+  private offlineLimit(e: unknown, error: string | undefined): Unsupported | undefined {
+    if (!(e instanceof StepFailure) || error === undefined) return undefined;
+    if (/needs network access, which offline evaluation does not have/.test(error)) return new Unsupported('a policy calls a service over the network, which the offline runner does not have');
+    if (this.policies().some(policyReadsImages)) return new Unsupported('a policy reads image data from a registry, which the offline runner does not reach');
+    return undefined;
+  }
+
   /** Runs an operation's `expect` list on one resource's outcome (chainsaw: no expectation means it must succeed). */
   private checkExpectations(op: JsonObject, resource: JsonObject, error: string | undefined, bindings: Bindings): void {
     const expectations = asArray(op.expect).map(asObject).filter((e) => !isJsonObject(e.match) || assertionMismatch(resource, e.match, bindings) === null);
@@ -414,7 +428,11 @@ export class Scenario {
       case 'patch':
         for (const r of this.resources(body, scope, base)) {
           const error = await this.write(op.kind, r);
-          this.checkExpectations(body, r, error, scope);
+          try {
+            this.checkExpectations(body, r, error, scope);
+          } catch (e) {
+            throw this.offlineLimit(e, error) ?? e;
+          }
         }
         return;
       case 'delete':
