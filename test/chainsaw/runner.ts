@@ -25,6 +25,8 @@ import { defaultResourceFilters, parseResourceFilters } from '../../webhook/reso
 import { desiredPolicyStatus, type AccessCheck } from '../../webhook/policy-status';
 import { rbacAllows, webhookRbac } from '../../deploy/rbac';
 import { knownKindTable } from '../../engine/kube';
+import { webhookConfigurations } from '../../webhook/configurations';
+import { webhookNeeds } from '../../webhook/rules';
 import { runGeneration } from '../../webhook/generate-work';
 import { DownstreamGenerator } from '../../webhook/generate';
 import { BackgroundController } from '../../webhook/background';
@@ -256,9 +258,19 @@ export class Scenario {
     // the RBAC our deploy grants for the stored policies (what a cluster we deployed to allows).
     const status = desiredPolicyStatus(stored, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), this.deployedAccess());
     if (status !== undefined) this.store.replace({ ...stored, status });
+    this.syncWebhookConfigurations();
     await this.background.onPolicies(this.policies());
     await this.settle();
     return undefined;
+  }
+
+  /**
+   * The webhook configurations the in-cluster controller keeps in step with the policies
+   * (WebhookController.sync: webhookConfigurations over webhookNeeds), as the API server holds them.
+   */
+  private syncWebhookConfigurations(): void {
+    const needs = webhookNeeds(this.policies(), knownKindTable());
+    for (const config of webhookConfigurations({ namespace: KYVERNO_NAMESPACE, caPem: '', needs, keepEmpty: true })) this.store.put(config as JsonObject);
   }
 
   /** The access our deploy's RBAC (webhookRbac for the stored policies) gives the webhook's service account. */
@@ -308,6 +320,7 @@ export class Scenario {
     if (!existing) return undefined; // chainsaw's delete does not fail on a missing object
     if (cls === 'policy' || cls === 'exception') {
       this.store.delete(refOfObject(doc));
+      this.syncWebhookConfigurations();
       await this.background.onPolicies(this.policies());
       return undefined;
     }
