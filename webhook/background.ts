@@ -43,14 +43,20 @@ import type { BackgroundRequest, GeneratedItem } from './protocol';
 import { DEFAULT_BACKGROUND_SCAN_INTERVAL_MS, policyKinds, policyVersion } from './scan';
 import { MANAGED_BY } from './configurations';
 import { ruleMatchesRequest } from '../engine/match';
-import { copiesOf, deleteTriggerDownstream, isManagedByKyverno, policyOfLabels, sourceChangeWork } from './clone-sources';
+import { cloneListKind, copiesOf, deleteTriggerDownstream, isManagedByKyverno, policyOfLabels, sourceChangeWork, triggerOfLabels } from './clone-sources';
 import { refOf } from '../kube-api/errors';
 import { backgroundFailedEvent, backgroundSuccessEvents, resourceGenerationEvent, type EventInfo } from './event-info';
 import type { EventWriter } from './events';
+import { RULE_LABELS, downstreamToDelete, hasBackgroundRules, ruleChange, ruleDownstreamSelector, ruleLabelSelector, sameSpec, syncedDataKinds, type KindRef } from './policy-changes';
 
 type Json = Record<string, unknown>;
 
 export const UPDATE_REQUEST_API = 'kyverno.io/v2';
+/**
+ * On an UpdateRequest whose downstream list is written to its status after creation (the status
+ * subresource ignores a create's status): the leader takes it only once the status is there.
+ */
+export const AWAITS_STATUS_ANNOTATION = 'kyverno-studio.dev/awaits-generated-resources';
 /**
  * Kyverno's retry limit for an UpdateRequest (common.retryOrDeleteOnFailure): each failure
  * counts one in status.retryCount; a failure once the count is past 3 deletes it (5 attempts).
@@ -78,6 +84,11 @@ export interface BackgroundJob {
   request?: AdmissionRequest;
   /** The rule's downstream objects for the trigger are deleted instead (its clone source was deleted). */
   deleteDownstream?: boolean;
+  /**
+   * The downstream objects of a deleted policy or rule, deleted by name (Kyverno keeps them in
+   * the UpdateRequest's status.generatedResources); the policy need not exist any more.
+   */
+  generatedResources?: ResourceSpec[];
 }
 
 export interface BackgroundControllerOptions {
@@ -104,6 +115,7 @@ export interface BackgroundControllerOptions {
 }
 
 const meta = (o: Json | undefined): Json => asObject(o?.metadata);
+const policyIdentity = (p: Json): string => `${String(p.kind)}|${String(meta(p).namespace ?? '')}|${String(meta(p).name ?? '')}`;
 
 function resourceSpec(o: JsonObject): ResourceSpec {
   const m = meta(o);
@@ -193,6 +205,7 @@ export function updateRequestFor(job: BackgroundJob, namespace: string): JsonObj
     metadata: {
       generateName: 'ur-',
       namespace,
+      ...(job.generatedResources ? { annotations: { [AWAITS_STATUS_ANNOTATION]: 'true' } } : {}),
       labels: {
         ...MANAGED_BY,
         // Kyverno's UpdateRequest labels (pkg/background/common/labels.go), for kubectl selectors.
@@ -234,7 +247,15 @@ export function jobOf(ur: JsonObject): BackgroundJob | undefined {
     resource,
     request: Object.keys(admission).length ? requestFromStored(admission, asObject(ctx.userInfo)) : undefined,
     ...(spec.deleteDownstream === true ? { deleteDownstream: true } : {}),
+    ...(Array.isArray(asObject(ur.status).generatedResources) ? { generatedResources: asArray(asObject(ur.status).generatedResources).map(asObject).map(specOf) } : {}),
   };
+}
+
+function specOf(o: Json): ResourceSpec {
+  const spec: ResourceSpec = { apiVersion: String(o.apiVersion ?? ''), kind: String(o.kind ?? ''), name: String(o.name ?? '') };
+  if (typeof o.namespace === 'string' && o.namespace) spec.namespace = o.namespace;
+  if (typeof o.uid === 'string' && o.uid) spec.uid = o.uid;
+  return spec;
 }
 
 function jobText(job: BackgroundJob): string {
@@ -280,6 +301,8 @@ export class BackgroundController {
   private idleWaiters: Array<() => void> = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private seen = new Set<string>();
+  /** The policies of the last event this leader handled, by kind, namespace and name (to see deletions and what changed). */
+  private previous = new Map<string, JsonObject>();
   private latest: JsonObject[] = [];
   private policyEvents: Promise<void> = Promise.resolve();
   private closed = false;
@@ -401,6 +424,16 @@ export class BackgroundController {
       try {
         const created = await this.opts.client.create(updateRequestFor(job, this.opts.namespace));
         const name = String(meta(created).name);
+        // Kyverno's createURForDownstreamDeletion: the objects to delete go in the status.
+        if (job.generatedResources) {
+          const path = `/apis/${UPDATE_REQUEST_API}/namespaces/${encodeURIComponent(this.opts.namespace)}/updaterequests/${encodeURIComponent(name)}/status`;
+          try {
+            await this.opts.client.request({ method: 'PATCH', path, contentType: 'application/merge-patch+json', body: { status: { state: 'Pending', generatedResources: job.generatedResources } } });
+          } catch (e) {
+            await this.opts.client.delete({ apiVersion: UPDATE_REQUEST_API, kind: 'UpdateRequest', name, namespace: this.opts.namespace }).catch(() => undefined);
+            throw e;
+          }
+        }
         // The leader takes it from here (its watch sees it); when that is us, start now.
         if (this.leading && !this.leading.aborted) this.schedule({ job, name, attempts: Number(asObject(created.status).retryCount ?? 0) });
         return;
@@ -418,6 +451,8 @@ export class BackgroundController {
   lead(signal: AbortSignal): void {
     this.leading = signal;
     this.seen.clear();
+    // A new leader knows no earlier policy set: every policy is new to it (Kyverno's informer adds).
+    this.previous = new Map();
     // Leadership lost: the persisted work is the next leader's; forget it (it stays in the cluster).
     // Kyverno's forceReconciliation: every background scan interval, every policy again.
     const interval = this.opts.reconcileIntervalMs ?? DEFAULT_BACKGROUND_SCAN_INTERVAL_MS;
@@ -437,9 +472,20 @@ export class BackgroundController {
   onPolicies(policies: JsonObject[]): Promise<void> {
     this.latest = policies;
     if (!this.leading || this.leading.aborted) return this.policyEvents;
-    const changed = policies.filter((p) => (p.kind === 'ClusterPolicy' || p.kind === 'Policy') && !this.seen.has(policyVersion(p)));
+    const kyvernoPolicies = policies.filter((p) => p.kind === 'ClusterPolicy' || p.kind === 'Policy');
+    const current = new Map(kyvernoPolicies.map((p) => [policyIdentity(p), p]));
+    const changed = kyvernoPolicies.filter((p) => !this.seen.has(policyVersion(p)));
     this.seen = new Set(policies.map(policyVersion));
-    for (const p of changed) this.policyEvents = this.policyEvents.then(() => this.existingTriggers(p)).catch((e: Error) => this.opts.log(`background: policy ${policyKey(p)}: ${e.message}`));
+    const chain = (p: JsonObject, fn: () => Promise<void>) => {
+      this.policyEvents = this.policyEvents.then(fn).catch((e: Error) => this.opts.log(`background: policy ${policyKey(p)}: ${e.message}`));
+    };
+    // deletePolicy: a policy gone since the last event loses its synchronized downstream objects.
+    for (const [id, old] of this.previous) if (!current.has(id)) chain(old, () => this.deleteRulesDownstream(old));
+    for (const p of changed) {
+      const old = this.previous.get(policyIdentity(p));
+      chain(p, () => this.policyChanged(old, p));
+    }
+    this.previous = current;
     return this.policyEvents;
   }
 
@@ -458,7 +504,7 @@ export class BackgroundController {
       if (!generates && !mutates) continue;
       const created = Date.parse(String(meta(p).creationTimestamp ?? ''));
       if (mutates && Number.isFinite(created) && created + interval > now && asObject(p.spec).mutateExistingOnPolicyUpdate !== true) continue;
-      this.policyEvents = this.policyEvents.then(() => this.existingTriggers(p)).catch((e: Error) => this.opts.log(`background: policy ${policyKey(p)}: ${e.message}`));
+      this.policyEvents = this.policyEvents.then(() => this.handleGenerate(p)).catch((e: Error) => this.opts.log(`background: policy ${policyKey(p)}: ${e.message}`));
     }
     return this.policyEvents;
   }
@@ -505,7 +551,7 @@ export class BackgroundController {
             if (e.type === 'ERROR') throw new KubeError(Number(asObject(e.object).code ?? 500), '', String(asObject(e.object).message ?? 'watch error'));
             const v = meta(e.object).resourceVersion;
             if (v) rv = String(v);
-            if (e.type === 'ADDED') this.adopt(e.object);
+            if (e.type === 'ADDED' || (e.type === 'MODIFIED' && asObject(meta(e.object).annotations)[AWAITS_STATUS_ANNOTATION])) this.adopt(e.object);
           }, signal);
         }
       } catch (e) {
@@ -523,6 +569,7 @@ export class BackgroundController {
     if (!name || this.known.has(name)) return;
     if (asObject(asObject(ur.metadata).labels)['app.kubernetes.io/managed-by'] !== MANAGED_BY['app.kubernetes.io/managed-by']) return;
     const status = asObject(ur.status);
+    if (asObject(meta(ur).annotations)[AWAITS_STATUS_ANNOTATION] && !Array.isArray(status.generatedResources)) return;
     const attempts = Number(status.retryCount ?? 0);
     const job = jobOf(ur);
     if (!job) {
@@ -630,6 +677,7 @@ export class BackgroundController {
   private async run(job: BackgroundJob): Promise<string[]> {
     const { client, log, generator } = this.opts;
     const { exceptions, namespaceLabels = {} } = this.opts.current();
+    if (job.generatedResources) return this.deleteGenerated(job);
     const found = this.findPolicy(job.policy);
     if (!found) {
       log(`background: ${jobText(job)}: the policy is gone; dropped`);
@@ -638,8 +686,8 @@ export class BackgroundController {
     const policy = job.rule ? withOnlyRule(found, job.rule) : found;
     let request = job.request;
     if (!request) {
-      const trigger = await client.get({ apiVersion: job.resource.apiVersion, kind: job.resource.kind, name: job.resource.name, namespace: job.resource.namespace });
-      if (!trigger || (job.resource.uid && meta(trigger).uid !== job.resource.uid)) {
+      const trigger = await this.findTrigger(job.resource);
+      if (!trigger) {
         log(`background: ${jobText(job)}: the trigger is gone; dropped`);
         return [];
       }
@@ -668,6 +716,169 @@ export class BackgroundController {
       this.opts.events?.add(w.error === undefined ? backgroundSuccessEvents('kyverno-mutate', found, [target]) : [backgroundFailedEvent('kyverno-mutate', found, w.rule, target, w.error)]);
     }
     return outcome.failures;
+  }
+
+  /**
+   * The trigger a job names, as stored: by name (its uid checked when known), or, for work
+   * found through a downstream object's labels (no name), by uid (Kyverno's GetResource).
+   */
+  private async findTrigger(r: ResourceSpec): Promise<JsonObject | undefined> {
+    const { client } = this.opts;
+    if (r.name) {
+      const got = await client.get({ apiVersion: r.apiVersion, kind: r.kind, name: r.name, namespace: r.namespace });
+      return got && (!r.uid || meta(got).uid === r.uid) ? { apiVersion: r.apiVersion, kind: r.kind, ...got } : undefined;
+    }
+    if (!r.uid) return undefined;
+    const found = (await client.list(r.apiVersion, r.kind, r.kind === 'Namespace' ? undefined : r.namespace)).find((o) => meta(o).uid === r.uid);
+    return found && { apiVersion: r.apiVersion, kind: r.kind, ...found };
+  }
+
+  /**
+   * A deleted policy's or rule's downstream objects (Kyverno's deleteDownstream with
+   * status.generatedResources): deleted by name while the trigger the work names still exists
+   * (Kyverno fetches it first and fails the rule without it).
+   */
+  private async deleteGenerated(job: BackgroundJob): Promise<string[]> {
+    const { client, log } = this.opts;
+    if (!(await this.findTrigger(job.resource))) return [`rule ${job.rule} failed: failed to fetch trigger resource ${job.resource.kind} ${job.resource.namespace ? `${job.resource.namespace}/` : ''}${job.resource.name || job.resource.uid || ''}`];
+    const failures: string[] = [];
+    for (const r of job.generatedResources ?? []) {
+      const ref = { apiVersion: r.apiVersion, kind: r.kind, name: r.name, namespace: r.namespace };
+      try {
+        const live = await client.get(ref);
+        if (!live) continue;
+        this.forgetLater(String(meta(live).uid ?? ''));
+        if (await client.delete(ref)) log(`generate: policy ${job.policy} rule ${job.rule} deleted ${describeRef(ref)} (the policy or rule was deleted)`);
+      } catch (e) {
+        if (!(e instanceof KubeError && e.status === 404)) failures.push(`cannot delete ${describeRef(ref)}: ${(e as Error).message}`);
+      }
+    }
+    return failures;
+  }
+
+  /**
+   * Downstream objects of a policy's rule of one kind (Kyverno's FindDownstream lists them
+   * cluster-wide; a namespaced Policy's service account may list its namespace only).
+   */
+  private async findDownstream(policy: JsonObject, k: KindRef, selector: string): Promise<JsonObject[]> {
+    const { client } = this.opts;
+    const ns = meta(policy).namespace;
+    try {
+      return (await client.list(k.apiVersion, k.kind, undefined, selector)).map((o) => ({ apiVersion: k.apiVersion, kind: k.kind, ...o }));
+    } catch (e) {
+      if (!(e instanceof KubeError && e.status === 403) || policy.kind !== 'Policy' || typeof ns !== 'string' || !ns) throw e;
+      return (await client.list(k.apiVersion, k.kind, ns, selector)).map((o) => ({ apiVersion: k.apiVersion, kind: k.kind, ...o }));
+    }
+  }
+
+  /** The trigger a downstream object's labels name, as a job's resource (no name: found by uid). */
+  private triggerSpecOf(downstream: JsonObject): ResourceSpec | undefined {
+    const t = triggerOfLabels(Object.fromEntries(Object.entries(asObject(meta(downstream).labels)).map(([k, v]) => [k, String(v)])));
+    if (!t.kind || !t.uid) return undefined;
+    return { apiVersion: t.apiVersion, kind: t.kind, name: '', uid: t.uid, ...(t.namespace ? { namespace: t.namespace } : {}) };
+  }
+
+  /**
+   * createURForDownstreamDeletion: the downstream objects of the given rules of a deleted (or
+   * updated) policy, for rules that synchronize and do not orphan them; one job per rule and
+   * trigger, each naming every object found (as Kyverno's single UpdateRequest does).
+   */
+  private async deleteRulesDownstream(policy: JsonObject, rules?: Json[]): Promise<void> {
+    const found: Array<{ rule: string; trigger: ResourceSpec }> = [];
+    const resources: ResourceSpec[] = [];
+    for (const { rule, kinds } of downstreamToDelete(policy, rules)) {
+      for (const k of kinds) {
+        let objects: JsonObject[];
+        try {
+          objects = await this.findDownstream(policy, k, ruleDownstreamSelector(policy, rule));
+        } catch (e) {
+          this.opts.log(`background: policy ${policyKey(policy)} rule ${rule}: cannot list its downstream ${k.kind} objects: ${(e as Error).message}`);
+          continue;
+        }
+        for (const o of objects) {
+          const trigger = this.triggerSpecOf(o);
+          if (!trigger) continue;
+          found.push({ rule, trigger });
+          const spec = resourceSpec(o);
+          delete spec.uid;
+          resources.push(spec);
+        }
+      }
+    }
+    const seen = new Set<string>();
+    for (const { rule, trigger } of found) {
+      const key = `${rule}|${trigger.uid}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      await this.enqueue({ type: 'generate', policy: policyKey(policy), rule, resource: trigger, deleteDownstream: true, generatedResources: resources });
+    }
+  }
+
+  /** syncDataPolicyChanges: each trigger of a synchronized data rule's downstream objects gets the rule again. */
+  private async syncDataPolicyChanges(policy: JsonObject): Promise<void> {
+    for (const { rule, kinds } of syncedDataKinds(policy)) {
+      const seen = new Set<string>();
+      for (const k of kinds) {
+        let objects: JsonObject[];
+        try {
+          objects = await this.findDownstream(policy, k, ruleDownstreamSelector(policy, rule));
+        } catch (e) {
+          this.opts.log(`background: policy ${policyKey(policy)} rule ${rule}: cannot list its downstream ${k.kind} objects: ${(e as Error).message}`);
+          continue;
+        }
+        for (const o of objects) {
+          const trigger = this.triggerSpecOf(o);
+          if (!trigger || seen.has(trigger.uid!)) continue;
+          seen.add(trigger.uid!);
+          await this.enqueue({ type: 'generate', policy: policyKey(policy), rule, resource: trigger });
+        }
+      }
+    }
+  }
+
+  /** unlabelDownstream: objects of a rule's old target kinds keep existing, without the policy and rule labels. */
+  private async unlabelDownstream(policy: JsonObject, relabel: Array<{ rule: string; kinds: string[] }>): Promise<void> {
+    const { client, log } = this.opts;
+    for (const { rule, kinds } of relabel) {
+      for (const spec of kinds) {
+        const k = cloneListKind(spec);
+        if (!k) continue;
+        try {
+          for (const o of await this.findDownstream(policy, k, ruleLabelSelector(policy, rule))) {
+            const m = meta(o);
+            const labels = { ...asObject(m.labels) };
+            for (const l of RULE_LABELS) delete labels[l];
+            await client.replace({ ...o, metadata: { ...m, labels } });
+          }
+        } catch (e) {
+          log(`background: policy ${policyKey(policy)} rule ${rule}: cannot un-label its old ${spec} targets: ${(e as Error).message}`);
+        }
+      }
+    }
+  }
+
+  /**
+   * A policy event (Kyverno's addPolicy/updatePolicy, then syncPolicy): for a policy with
+   * background rules, an update that removed rules deletes their downstream objects, one that
+   * retargeted rules un-labels the old targets; then the synchronized data rules are run again
+   * for their downstream objects' triggers and generateExisting/mutateExistingOnPolicyUpdate
+   * rules for every existing trigger.
+   */
+  private async policyChanged(old: JsonObject | undefined, policy: JsonObject): Promise<void> {
+    if (!hasBackgroundRules(policy)) return;
+    if (old) {
+      if (sameSpec(old, policy)) return;
+      const change = ruleChange(old, policy);
+      if (change.deletedRules.length) await this.deleteRulesDownstream(old, change.deletedRules);
+      else await this.unlabelDownstream(policy, change.relabel);
+    }
+    await this.handleGenerate(policy);
+  }
+
+  /** syncPolicy's generate and mutate part (also the periodic reconciliation). */
+  private async handleGenerate(policy: JsonObject): Promise<void> {
+    await this.syncDataPolicyChanges(policy);
+    await this.existingTriggers(policy);
   }
 
   /**

@@ -33,7 +33,7 @@ import { BackgroundController } from '../../webhook/background';
 import { namespaceStateOf, withNamespaces } from '../../webhook/namespaces';
 import { policyReadsImages } from '../../webhook/images';
 import { assertionMismatch, expressionOf, templateResource, Unsupported, type Bindings } from './assert';
-import { ObjectStore, StoreClient, refOfObject } from './store';
+import { ObjectStore, StoreClient, normalizeSecret, refOfObject } from './store';
 
 export type ScenarioStatus = 'passed' | 'failed' | 'unsupported';
 
@@ -249,7 +249,8 @@ export class Scenario {
     const existing = this.store.get(refOfObject(doc));
     if (create && existing) return `${String(doc.kind)} "${String(asObject(doc.metadata).name)}" already exists`;
     const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: `review-${++this.reviews}`, operation: existing ? 'UPDATE' : 'CREATE', object: doc, oldObject: existing ?? null, userInfo: ADMIN } };
-    const reply = evaluatePolicyValidation(JSON.stringify(review));
+    // Target scopes as the API server's discovery gives them (CRDs applied by the scenario included).
+    const reply = evaluatePolicyValidation(JSON.stringify(review), { isClusterScoped: (apiVersion, kind) => !this.store.isNamespaced(apiVersion, kind) });
     const response = asObject(asObject(JSON.parse(reply.body)).response);
     if (reply.status !== 200) return `policy webhook answered ${reply.status}: ${reply.body}`;
     if (response.allowed !== true) return denial(WEBHOOK.policy, String(asObject(response.status).message ?? ''));
@@ -302,7 +303,8 @@ export class Scenario {
 
   /** apply / create / update / patch of one resource; the error text, if refused. */
   async write(verb: 'apply' | 'create' | 'update' | 'patch', raw: JsonObject): Promise<string | undefined> {
-    const doc = this.defaultNamespace(raw);
+    // The API server converts a Secret's stringData before admission sees it.
+    const doc = normalizeSecret(this.defaultNamespace(raw));
     const cls = classifyDocument(doc);
     if (cls === 'policy' || cls === 'exception') return this.admitPolicy(doc, verb === 'create');
     const existing = this.store.get(refOfObject(doc));
