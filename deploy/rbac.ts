@@ -108,6 +108,15 @@ export function policyGrants(policy: Json, kinds: KindTable): { grants: Grant[];
       for (const r of resolved ?? []) if (!r.resource.includes('/')) add(r.group, r.resource, CLEANUP);
     }
   }
+  // Generating policies: the background controller lists their triggers (generateExisting)
+  // and the reports read them, as for the other CEL policies (whose reads come from webhookNeeds).
+  if (/GeneratingPolicy$/.test(String(policy.kind)) && String(policy.apiVersion ?? '').startsWith('policies.kyverno.io/')) {
+    for (const rule of asArray(asObject(spec.matchConstraints).resourceRules).map(asObject)) {
+      for (const group of asArray(rule.apiGroups).map(String)) {
+        for (const resource of asArray(rule.resources).map(String)) if (exists(group, resource)) add(group, resource, READ);
+      }
+    }
+  }
   if (isDeletingPolicy(policy)) {
     for (const rule of asArray(asObject(spec.matchConstraints).resourceRules).map(asObject)) {
       for (const group of asArray(rule.apiGroups).map(String)) {
@@ -285,4 +294,19 @@ export async function liveNamespacedRbac(client: { list(apiVersion: string, kind
     }
   }
   return out;
+}
+
+/**
+ * Whether RBAC objects (ClusterRoles, and Roles for a question in their namespace) let their
+ * subject `verb` a resource, as the API server's RBAC authorizer decides for a request
+ * without a name (rbac/v1 helpers: `*` matches any group, resource or verb; a resource with a
+ * subresource is matched as the whole "resource/sub" string; rules limited to resourceNames do
+ * not match). Used where no API server can be asked (the offline chainsaw runner).
+ */
+export function rbacAllows(objects: Json[], q: { verb: string; group: string; resource: string; namespace?: string }): boolean {
+  const matches = (values: unknown, want: string) => asArray(values).some((v) => v === '*' || v === want);
+  return objects.some((o) => {
+    if (o.kind !== 'ClusterRole' && !(o.kind === 'Role' && q.namespace !== undefined && asObject(o.metadata).namespace === q.namespace)) return false;
+    return asArray(o.rules).map(asObject).some((r) => asArray(r.resourceNames).length === 0 && matches(r.verbs, q.verb) && matches(r.apiGroups, q.group) && matches(r.resources, q.resource));
+  });
 }

@@ -14,7 +14,7 @@ import { failurePolicyOf } from './rules';
 import { admissionEvents, scanEvents } from './event-info';
 import { isFiltered, type FilteredRequest } from './resource-filters';
 import { isExcludedUser, requestUser, withoutSkippedBackgroundRules } from './user-filters';
-import { checkPolicyForAdmission } from '../engine/policy/admission-checks';
+import { checkExceptionForAdmission, checkPolicyForAdmission } from '../engine/policy/admission-checks';
 import { isGenerateNonTrigger } from './clone-sources';
 import { checkCleanupPolicyForAdmission, checkDeletingPolicyForAdmission, isCleanupPolicy, isDeletingPolicy, ttlLabelWarning } from '../engine/cleanup';
 import { isNamespacedKind } from '../engine/kube/known-kinds';
@@ -183,7 +183,9 @@ export function evaluatePolicyValidation(body: string, options: { isClusterScope
     const checked: { error?: string; warnings: string[] } =
       kind === 'ClusterPolicy' || kind === 'Policy'
         ? checkPolicyForAdmission(object, { ...options, ...(request.operation === 'UPDATE' && isJsonObject(request.oldObject) ? { oldPolicy: request.oldObject } : {}) })
-        : isCleanupPolicy(object)
+        : kind === 'PolicyException'
+          ? checkExceptionForAdmission(object)
+          : isCleanupPolicy(object)
           ? { ...checkCleanupPolicyForAdmission(object, { isClusterScoped: knownClusterScoped }), warnings: [] }
           : isDeletingPolicy(object)
             ? checkDeletingPolicyForAdmission(object)

@@ -10,6 +10,7 @@
 import { KubeError } from '../kube-api/errors';
 import type { KubeClient } from '../kube-api/client';
 import { computeRules } from '../engine/autogen';
+import { autogenConfigs } from '../engine/cel/autogen';
 import { asArray, asObject, jsonEqual } from '../engine/core/json';
 
 type Json = Record<string, unknown>;
@@ -56,37 +57,102 @@ function evaluationEnabled(policy: Json, mode: 'admission' | 'background'): bool
 }
 
 /**
- * The status Kyverno's policy status controller writes for a CEL policy (reconcileConditions,
- * reconcileBeta1Conditions): `conditionStatus.conditions` with WebhookConfigured (not for a
- * background-only policy, which has no webhook) and RBACPermissionsGranted (the deploy grants
- * the reads of what the policies match, so it holds), `ready` when every condition is True.
- * Each condition keeps its transition time while its status holds. A background-only policy
- * is a Validating/ImageValidating one with admission off and background on, or a Mutating one
- * with admission off; generating policies always have their webhook.
+ * One question of Kyverno's reports permission check: may the reports controller `verb` this
+ * group/version/resource (cluster-wide for a cluster policy, in its namespace for a namespaced
+ * one)? Kyverno asks with a SubjectAccessReview; the in-cluster writer asks the API server
+ * (SelfSubjectAccessReview: our one service account runs the reports too).
  */
-export function desiredCelStatus(policy: Json, nowIso: string): Json {
+export interface AccessQuestion {
+  verb: string;
+  group: string;
+  version: string;
+  resource: string;
+  namespace?: string;
+}
+
+/** The answer to an AccessQuestion; true when unknown (a status computed without a cluster). */
+export type AccessCheck = (q: AccessQuestion) => boolean;
+
+const REPORT_VERBS = ['get', 'list', 'watch'];
+
+/** Kyverno's resolveGVRs: every group × version × resource of matchConstraints.resourceRules, as written. */
+function matchedResources(policy: Json): Array<{ group: string; version: string; resource: string }> {
+  const out: Array<{ group: string; version: string; resource: string }> = [];
+  for (const rule of asArray(asObject(asObject(policy.spec).matchConstraints).resourceRules).map(asObject)) {
+    for (const group of asArray(rule.apiGroups)) for (const version of asArray(rule.apiVersions)) for (const resource of asArray(rule.resources)) {
+      out.push({ group: String(group), version: String(version), resource: String(resource) });
+    }
+  }
+  return out;
+}
+
+/** The questions the RBACPermissionsGranted condition of a CEL policy asks (none when it skips the check). */
+export function accessQuestions(policy: Json): AccessQuestion[] {
+  if (!hasCelPolicyStatus(policy) || !reportsNeedRead(policy)) return [];
+  const ns = asObject(policy.metadata).namespace;
+  const namespace = String(policy.kind).startsWith('Namespaced') && typeof ns === 'string' && ns ? ns : undefined;
+  return matchedResources(policy).flatMap((gvr) => REPORT_VERBS.map((verb) => ({ verb, ...gvr, ...(namespace ? { namespace } : {}) })));
+}
+
+/** Whether background scanning (hence reporting) is on; generating policies are always checked. */
+function reportsNeedRead(policy: Json): boolean {
+  return /GeneratingPolicy$/.test(String(policy.kind)) || evaluationEnabled(policy, 'background');
+}
+
+/** metav1.GroupVersionResource's String(): "apps/v1, Resource=deployments", "/v1, Resource=pods". */
+function gvrString(q: AccessQuestion): string {
+  return `${q.group}/${q.version}, Resource=${q.resource}`;
+}
+
+/** The kinds whose status carries the autogen configs of a validating policy (vpolautogen). */
+const VALIDATING_AUTOGEN_KINDS = new Set(['ValidatingPolicy', 'NamespacedValidatingPolicy']);
+
+/**
+ * The status Kyverno's policy status controller writes for a CEL policy (reconcileConditions,
+ * reconcileBeta1Conditions, reconcileRBACPermissionsCondition in pkg/controllers/policystatus):
+ * `conditionStatus.conditions` with WebhookConfigured (not for a background-only policy, which
+ * has no webhook) and RBACPermissionsGranted: with background on, get/list/watch of every
+ * matched group/version/resource must be allowed, else the condition fails and names each
+ * missing permission ("get apps/v1, Resource=configmaps: "; the review's reason follows the
+ * colon, empty from RBAC); `ready` when every condition is True. Each condition keeps its
+ * transition time while its status holds. A background-only policy is a Validating/
+ * ImageValidating one with admission off and background on, or a Mutating one with admission
+ * off; generating policies always have their webhook. Validating policies also record their
+ * autogen configs (`status.autogen`, `{}` when they do not autogen).
+ */
+export function desiredCelStatus(policy: Json, nowIso: string, access: AccessCheck = () => true): Json {
   const current = asObject(policy.status);
   const previous = asArray(asObject(current.conditionStatus).conditions).map(asObject);
   const kind = String(policy.kind);
   const generating = /GeneratingPolicy$/.test(kind);
-  const background = generating || evaluationEnabled(policy, 'background');
+  const background = reportsNeedRead(policy);
   const admission = generating || evaluationEnabled(policy, 'admission');
   const backgroundOnly = /MutatingPolicy$/.test(kind) ? !admission : !admission && background;
-  const condition = (type: string, message: string): Json => {
+  const condition = (type: string, holds: boolean, message: string): Json => {
     const before = previous.find((c) => c.type === type);
-    return { type, status: 'True', reason: 'Succeeded', message, lastTransitionTime: before && before.status === 'True' && typeof before.lastTransitionTime === 'string' ? before.lastTransitionTime : nowIso };
+    const status = holds ? 'True' : 'False';
+    const since = before && before.status === status && typeof before.lastTransitionTime === 'string' ? before.lastTransitionTime : nowIso;
+    return { type, status, reason: holds ? 'Succeeded' : 'Failed', message, lastTransitionTime: since };
   };
-  const conditions = [
-    ...(backgroundOnly ? [] : [condition('WebhookConfigured', 'Webhook configured.')]),
-    condition('RBACPermissionsGranted', background ? 'Policy is ready for reporting.' : 'Background scanning disabled; reporting permissions not required.'),
-  ];
-  return { ...current, conditionStatus: { ...asObject(current.conditionStatus), conditions, ready: conditions.every((c) => c.status === 'True') } };
+  const missing = accessQuestions(policy).filter((q) => !access(q));
+  const rbac = !background
+    ? condition('RBACPermissionsGranted', true, 'Background scanning disabled; reporting permissions not required.')
+    : missing.length
+      ? condition('RBACPermissionsGranted', false, `Policy is not ready for reporting, missing permissions: ${missing.map((q) => `${q.verb} ${gvrString(q)}: `).join('; ')}.`)
+      : condition('RBACPermissionsGranted', true, 'Policy is ready for reporting.');
+  const conditions = [...(backgroundOnly ? [] : [condition('WebhookConfigured', true, 'Webhook configured.')]), rbac];
+  const status: Json = { ...current, conditionStatus: { ...asObject(current.conditionStatus), conditions, ready: conditions.every((c) => c.status === 'True') } };
+  if (VALIDATING_AUTOGEN_KINDS.has(kind)) {
+    const configs = autogenConfigs(asObject(policy.spec));
+    status.autogen = configs && Object.keys(configs).length ? { configs } : {};
+  }
+  return status;
 }
 
 /** The status our controller writes for a policy of any kind it reconciles; undefined for the others. */
-export function desiredPolicyStatus(policy: Json, nowIso: string): Json | undefined {
+export function desiredPolicyStatus(policy: Json, nowIso: string, access?: AccessCheck): Json | undefined {
   if (policy.kind === 'ClusterPolicy' || policy.kind === 'Policy') return desiredStatus(policy, nowIso);
-  if (hasCelPolicyStatus(policy)) return desiredCelStatus(policy, nowIso);
+  if (hasCelPolicyStatus(policy)) return desiredCelStatus(policy, nowIso, access);
   return undefined;
 }
 
@@ -104,10 +170,37 @@ export class PolicyStatusWriter {
     return this.queue;
   }
 
+  /**
+   * The answers to the reports permission questions of these policies, one
+   * SelfSubjectAccessReview per distinct question (asked again on every sync: RBAC follows the
+   * policies); a question the API server does not answer counts as allowed, as Kyverno skips
+   * what its checker cannot ask.
+   */
+  private async permissions(policies: Json[]): Promise<AccessCheck> {
+    const key = (q: AccessQuestion) => [q.verb, q.group, q.version, q.resource, q.namespace ?? ''].join('|');
+    const answers = new Map<string, boolean>();
+    for (const q of policies.flatMap(accessQuestions)) {
+      if (answers.has(key(q))) continue;
+      try {
+        const review = await this.client.request<Json>({
+          method: 'POST',
+          path: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+          body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { group: q.group, version: q.version, resource: q.resource, verb: q.verb, ...(q.namespace ? { namespace: q.namespace } : {}) } } },
+        });
+        answers.set(key(q), asObject(review.status).allowed === true);
+      } catch (e) {
+        this.log(`policy status: access review ${q.verb} ${q.group}/${q.resource}: ${(e as Error).message}`);
+        answers.set(key(q), true);
+      }
+    }
+    return (q) => answers.get(key(q)) ?? true;
+  }
+
   private async syncNow(policies: Json[]): Promise<void> {
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const access = await this.permissions(policies);
     for (const policy of policies) {
-      const status = desiredPolicyStatus(policy, now);
+      const status = desiredPolicyStatus(policy, now, access);
       if (status === undefined) continue;
       if (jsonEqual(status, policy.status ?? {})) continue;
       const meta = asObject(policy.metadata);

@@ -289,7 +289,7 @@ function runValidate(st: RunState, resource: JsonObject | null): void {
       // What validateRule answers for a plain literal pattern that holds (on UPDATE too: a
       // pass is kept whatever the old object gives), built with its failure action in place
       // (same keys, same order). Anything but a pass goes the long way (and words the failure).
-      const action = failureActionFor(st.policy, rule, plan, namespace);
+      const action = failureActionFor(st.policy, rule, plan, namespace, namespace === undefined ? undefined : st.options.cluster.namespaceLabels[namespace]);
       addRule(st, { name, type: 'Validation', status: 'pass', message: plan.passedMessage, failureAction: action });
       if (st.plan.applyOne) break;
       continue;
@@ -298,7 +298,7 @@ function runValidate(st: RunState, resource: JsonObject | null): void {
       result = validateRule(env, prepared, request, resource);
     }
     if (!result) continue;
-    result.failureAction = failureActionFor(st.policy, rule, plan, namespace);
+    result.failureAction = failureActionFor(st.policy, rule, plan, namespace, namespace === undefined ? undefined : st.options.cluster.namespaceLabels[namespace]);
     addRule(st, result);
     if (st.plan.applyOne && (result.status === 'pass' || result.status === 'fail')) break;
   }
@@ -352,7 +352,7 @@ function runVerifyImages(st: RunState, resource: JsonObject | null): JsonObject 
       : undefined;
     const outcome = verifyImagesPass(name, rule, images, snapshot, prepared, st.options.now, update);
     const ns = meta(resource).namespace;
-    const action = failureActionFor(st.policy, rule, rulePlan(st.policy, st.plan, rule), typeof ns === 'string' ? ns : undefined);
+    const action = failureActionFor(st.policy, rule, rulePlan(st.policy, st.plan, rule), typeof ns === 'string' ? ns : undefined, typeof ns === 'string' ? st.options.cluster.namespaceLabels[ns] : undefined);
     for (const result of outcome.results) addRule(st, { ...result, failureAction: action });
     patches.push(...outcome.patches);
     for (const { image, status } of outcome.verified) (metadata[name] ??= {})[image] = status;

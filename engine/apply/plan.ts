@@ -113,8 +113,8 @@ function isPlainPatternRule(rule: JsonObject, validate: JsonObject): boolean {
 }
 
 /** ruleFailureAction, from the plan when the namespace cannot change it. */
-export function failureActionFor(policy: JsonObject, rule: JsonObject, r: RulePlan, namespace: string | undefined): FailureAction {
-  return r.failureAction ?? ruleFailureAction(policy, rule, namespace);
+export function failureActionFor(policy: JsonObject, rule: JsonObject, r: RulePlan, namespace: string | undefined, namespaceLabels?: Record<string, string>): FailureAction {
+  return r.failureAction ?? ruleFailureAction(policy, rule, namespace, namespaceLabels);
 }
 
 /** computedRules(policy, kind) narrowed to validate rules, each with its plan. */

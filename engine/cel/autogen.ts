@@ -1,14 +1,24 @@
 /**
- * CEL autogen (pkg/cel/autogen): a policy matching exactly `pods` (core/v1, no selectors,
- * exclusions or resource names) also applies to pod controllers, with `object.spec`/
- * `object.metadata` rewritten to the pod template. `spec.autogen.podControllers.controllers`
- * narrows the controllers (keys are lower-case plural resources, as in Kyverno's config map).
+ * CEL autogen (pkg/cel/autogen): a policy matching exactly `pods` (core/v1, no object
+ * selector, exclusions or resource names; a namespace selector is carried over) also applies
+ * to pod controllers, with `object.spec`/`object.metadata` rewritten to the pod template.
+ * `spec.autogen.podControllers.controllers` narrows the controllers (keys are lower-case
+ * plural resources, as in Kyverno's config map). `autogenConfigs` is what Kyverno's policy
+ * status controller records under `status.autogen.configs` (pkg/cel/policies/vpol/autogen).
  */
 import type { JsonObject } from '../core/types';
 import { asObject } from '../core/json';
 import { findKnownKinds } from '../kube';
 
 interface ControllerConfig { group: string; version: string; resource: string; kind: string; cronjob: boolean }
+
+/** Kyverno's ReplacementsMap: the pod paths of each controller family (pkg/cel/autogen/data.go). */
+const REPLACEMENTS: Record<'defaults' | 'cronjobs', Array<[string, string]>> = {
+  defaults: [['spec', 'spec.template.spec'], ['metadata', 'spec.template.metadata']],
+  cronjobs: [['spec', 'spec.jobTemplate.spec.template.spec'], ['metadata', 'spec.jobTemplate.spec.template.metadata']],
+};
+
+const replacementsRef = (c: ControllerConfig): 'defaults' | 'cronjobs' => (c.cronjob ? 'cronjobs' : 'defaults');
 
 /** Pod controllers by plural resource (the keys of Kyverno's autogen config), from the well-known kinds. */
 const CONTROLLERS: Record<string, ControllerConfig> = Object.fromEntries(
@@ -25,7 +35,8 @@ function nonEmptySelector(s: unknown): boolean {
 
 export function canAutogen(matchConstraints: unknown): boolean {
   const m = asObject(matchConstraints);
-  if (!matchConstraints || nonEmptySelector(m.namespaceSelector) || nonEmptySelector(m.objectSelector)) return false;
+  // Kyverno's CanAutoGen: the namespace selector does not prevent autogen (it is carried over).
+  if (!matchConstraints || nonEmptySelector(m.objectSelector)) return false;
   if (Array.isArray(m.excludeResourceRules) && m.excludeResourceRules.length) return false;
   const rules = Array.isArray(m.resourceRules) ? (m.resourceRules as JsonObject[]) : [];
   if (rules.length !== 1) return false;
@@ -70,18 +81,87 @@ export function autogenSpec(spec: JsonObject, target: ControllerConfig): JsonObj
   return generated;
 }
 
+/**
+ * Kyverno's Replacement.Apply over the JSON text of a spec: every `object.<from>` and
+ * `oldObject.<from>` becomes `…<to>`, except where `.namespace` follows as a whole name
+ * (`object.metadata.namespace` stays the request's namespace).
+ */
+function replaceText(text: string, from: string, to: string): string {
+  let out = '';
+  let rest = text;
+  for (let i = rest.indexOf(from); i >= 0; i = rest.indexOf(from)) {
+    out += rest.slice(0, i);
+    rest = rest.slice(i + from.length);
+    out += /^\.namespace(?![A-Za-z0-9_])/.test(rest) ? from : to;
+  }
+  return out + rest;
+}
+
+function applyReplacements(value: JsonObject, ref: 'defaults' | 'cronjobs'): JsonObject {
+  let text = JSON.stringify(value);
+  for (const [from, to] of REPLACEMENTS[ref]) {
+    text = replaceText(text, `object.${from}`, `object.${to}`);
+    text = replaceText(text, `oldObject.${from}`, `oldObject.${to}`);
+  }
+  return JSON.parse(text) as JsonObject;
+}
+
+/** Kyverno's CreateMatchConstraints: one rule per group/version with its sorted resources, the namespace selector kept. */
+function matchConstraintsFor(targets: ControllerConfig[], operations: unknown, namespaceSelector: unknown): JsonObject | undefined {
+  if (targets.length === 0 || !Array.isArray(operations) || operations.length === 0) return undefined;
+  const byGroupVersion = new Map<string, { group: string; version: string; resources: Set<string> }>();
+  for (const t of targets) {
+    const key = `${t.group}\u0000${t.version}`;
+    const entry = byGroupVersion.get(key) ?? { group: t.group, version: t.version, resources: new Set<string>() };
+    entry.resources.add(t.resource);
+    byGroupVersion.set(key, entry);
+  }
+  const resourceRules = [...byGroupVersion.values()]
+    .sort((a, b) => compare(a.group, b.group) || compare(a.version, b.version))
+    .map((e) => ({ apiGroups: [e.group], apiVersions: [e.version], operations, resources: [...e.resources].sort(compare) }));
+  return namespaceSelector !== undefined && namespaceSelector !== null ? { resourceRules, namespaceSelector } : { resourceRules };
+}
+
+/** Go's byte-wise string order (cmp.Compare, sort.Strings). */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 function generateSpec(spec: JsonObject, target: ControllerConfig): JsonObject {
-  const prefix = target.cronjob ? 'spec.jobTemplate.spec.template' : 'spec.template';
-  const operations = asObject((asObject(spec.matchConstraints).resourceRules as JsonObject[])[0]).operations;
-  const rewrite = (v: unknown): unknown => {
-    if (typeof v === 'string') return v.replace(/\b(object|oldObject)\.(\??)(spec|metadata)\b/g, (_m, root: string, opt: string, field: string) => `${root}.${opt}${prefix.split('.').join(`.${opt}`)}.${opt}${field}`);
-    if (Array.isArray(v)) return v.map(rewrite);
-    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, rewrite(x)]));
-    return v;
-  };
-  const out = rewrite({ ...spec, matchConstraints: undefined }) as JsonObject;
-  out.matchConstraints = {
-    resourceRules: [{ apiGroups: [target.group], apiVersions: [target.version], operations: operations ?? ['*'], resources: [target.resource] }],
-  };
+  // Evaluation matches a rule without operations as any operation (the schema requires them).
+  return generateFor(spec, [target], replacementsRef(target), ['*']);
+}
+
+function generateFor(spec: JsonObject, targets: ControllerConfig[], ref: 'defaults' | 'cronjobs', defaultOperations?: string[]): JsonObject {
+  const match = asObject(spec.matchConstraints);
+  const operations = asObject((match.resourceRules as JsonObject[])[0]).operations ?? defaultOperations;
+  const { matchConstraints: _match, ...rest } = spec;
+  const constraints = matchConstraintsFor(targets, operations, match.namespaceSelector);
+  return applyReplacements(constraints ? { ...rest, matchConstraints: constraints } : rest, ref);
+}
+
+/**
+ * `status.autogen.configs` as Kyverno's policy status controller writes it for a validating
+ * policy (vpolautogen.Autogen): per replacement family (`defaults`, `cronjobs`) the sorted
+ * targets and the rewritten spec; undefined when the policy does not autogen.
+ */
+export function autogenConfigs(spec: JsonObject): Record<string, JsonObject> | undefined {
+  if (!canAutogen(spec.matchConstraints)) return undefined;
+  const configured = asObject(asObject(spec.autogen).podControllers).controllers;
+  const keys = Array.isArray(configured) ? configured.map(String) : Object.keys(CONTROLLERS);
+  const families = new Map<'defaults' | 'cronjobs', ControllerConfig[]>();
+  for (const key of new Set(keys)) {
+    if (!Object.hasOwn(CONTROLLERS, key)) continue;
+    const c = CONTROLLERS[key];
+    families.set(replacementsRef(c), [...(families.get(replacementsRef(c)) ?? []), c]);
+  }
+  const out: Record<string, JsonObject> = {};
+  for (const ref of [...families.keys()].sort(compare)) {
+    const targets = families.get(ref)!.sort((a, b) => compare(a.group, b.group) || compare(a.version, b.version) || compare(a.resource, b.resource) || compare(a.kind, b.kind));
+    out[ref] = {
+      targets: targets.map((t) => ({ ...(t.group ? { group: t.group } : {}), version: t.version, resource: t.resource, kind: t.kind })),
+      spec: generateFor(spec, targets, ref),
+    };
+  }
   return out;
 }

@@ -13,13 +13,18 @@ import { resolveParams } from './params';
 import { toCel } from './values';
 import { asObject } from '../core/json';
 
-/** Outside a cluster Kyverno gives CEL a Namespace object carrying only the name. */
+/**
+ * The request's Namespace (validate_cel.go): in a cluster Kyverno reads the whole object (a
+ * live cluster's namespaces are known: `namespaceObjects`); outside one (the CLI) it gives CEL
+ * a Namespace carrying only the name, and so does a namespace the cluster state lacks.
+ */
 function classicActivation(options: ApplyOptions, params: unknown) {
   const act = buildActivation(options, { params });
   const ns = String(asObject(act.vars.request).namespace ?? '');
   const kind = asObject(asObject(act.vars.request).kind);
   const isNamespace = kind.kind === 'Namespace' && kind.group === '' && kind.version === 'v1';
-  act.vars.namespaceObject = ns && !isNamespace ? toCel({ metadata: { name: ns } }) : null;
+  const live = options.cluster.namespaceObjects?.[ns];
+  act.vars.namespaceObject = ns && !isNamespace ? toCel(live ?? { metadata: { name: ns } }) : null;
   return act;
 }
 

@@ -5,7 +5,7 @@
  */
 import type { JsonObject } from '../core/types';
 import { asObject } from '../core/json';
-import { pluralOf } from '../kube';
+import { KNOWN_KINDS, pluralOf } from '../kube/known-kinds';
 
 function groupOf(apiVersion: string): string {
   const slash = apiVersion.indexOf('/');
@@ -33,6 +33,18 @@ export function resourceNameOf(r: JsonObject, plurals: Map<string, string> = new
   const group = groupOf(String(r.apiVersion ?? ''));
   const kind = String(r.kind ?? '');
   return plurals.get(`${group}/${kind}`) ?? pluralOf(group, kind);
+}
+
+/**
+ * Whether the API server serves `plural` in `group`: a well-known resource, one declared by a
+ * CustomResourceDefinition among the known resources, or the resource of a known object. An
+ * API server answers anything else with 404 (the server could not find the requested resource).
+ */
+export function isServedResource(resources: readonly JsonObject[], group: string, plural: string): boolean {
+  if (KNOWN_KINDS.some((k) => k.group === group && k.plural === plural)) return true;
+  const plurals = crdPlurals(resources);
+  if ([...plurals.entries()].some(([key, p]) => p === plural && key.slice(0, key.lastIndexOf('/')) === group)) return true;
+  return resources.some((r) => groupOf(String(r.apiVersion ?? '')) === group && resourceNameOf(r, plurals) === plural);
 }
 
 /** Objects of one apiVersion and resource; `resource` may carry a subresource (`pods/status`). */

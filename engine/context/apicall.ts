@@ -6,7 +6,7 @@
  * and the entry stays undefined).
  */
 import type { ApiCallResponse, ClusterState, JsonObject } from '../core/types';
-import { apiServerGet, apiServerList, metadataOf } from './api-server';
+import { apiServerGet, apiServerList, isServedResource, metadataOf } from './api-server';
 
 export type ApiCallAnswer =
   | { found: true; body: unknown; mock?: { status: number } }
@@ -66,6 +66,7 @@ function fromResources(urlPath: string, cluster: ClusterState): ApiCallAnswer {
     const ns = cluster.resources.find((r) => r.kind === 'Namespace' && metadataOf(r).name === namespace);
     return ns ? { found: true, body: ns } : { found: false, reason: `namespace ${namespace} not found` };
   }
+  if (plural !== undefined && !isServedResource(cluster.resources, group, plural)) return { found: false, reason: 'the server could not find the requested resource' };
   if (name !== undefined) {
     const one = apiServerGet(cluster.resources, apiVersion, plural, namespace ?? '', name);
     return one ? { found: true, body: one } : { found: false, reason: `${plural} ${name} not found` };

@@ -173,6 +173,14 @@ export const KNOWN_KINDS: readonly KnownKind[] = [
   ]),
 ];
 
+/**
+ * Kinds the API serves only as subresources (a `scale` subresource is a Scale, `pods/eviction` an
+ * Eviction, `serviceaccounts/token` a TokenRequest, the `*Options` of exec/attach/proxy).
+ */
+export const SUBRESOURCE_KINDS: ReadonlySet<string> = new Set([
+  'Scale', 'Eviction', 'TokenRequest', 'PodExecOptions', 'PodAttachOptions', 'PodPortForwardOptions', 'PodProxyOptions', 'NodeProxyOptions', 'ServiceProxyOptions',
+]);
+
 /** Known kinds with this name, core group first (Event exists in core and events.k8s.io). */
 export function findKnownKinds(kind: string): KnownKind[] {
   return KNOWN_KINDS.filter((k) => k.kind === kind);

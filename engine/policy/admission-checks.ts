@@ -9,13 +9,19 @@
  * targets; webhook timeouts outside 1–30 s; mutate targets and generate targets outside a
  * namespaced policy's namespace; generate patterns (one kind, required kind/name/apiVersion,
  * target namespace for the target's scope); validationFailureActionOverrides in a Policy;
- * admission and background both off; admission off for mutate, generate or verifyImages rules.
+ * admission and background both off; admission off for mutate, generate or verifyImages rules;
+ * match/exclude subjects and roles (UserInfo.Validate), name with names and namespaced-policy
+ * kinds and namespaces (ResourceDescription.Validate); wildcard kinds (validateWildcard);
+ * background validate rules on subresources (validKinds); `target.` variables outside
+ * mutate targets (hasInvalidVariables' targets-only substitution).
  * Not covered here (they need Go's struct printing or the API server's discovery): duplicate
  * rule names and rule-type counts (Kyverno prints the whole rule), kinds unknown to the cluster.
  */
 import type { JsonObject } from '../core/types';
 import { asArray, asObject, isJsonObject } from '../core/json';
-import { isNamespacedKind } from '../kube/known-kinds';
+import { findKnownKinds, isNamespacedKind, SUBRESOURCE_KINDS } from '../kube/known-kinds';
+import { parseKindSelector } from '../kube/selectors';
+import { wildcardMatch } from '../wildcard/wildcard';
 
 export interface PolicyCheckOptions {
   /** Whether `apiVersion`/`kind` is cluster-scoped (the API server's discovery); default: the known-kinds table. */
@@ -114,6 +120,192 @@ function generateErrors(path: string, generate: JsonObject, namespaced: boolean,
   return generatePatternErrors(path, generate, namespaced, policyNamespace, clusterScoped);
 }
 
+
+const required = (path: string, detail = '') => `${path}: Required value${detail ? `: ${detail}` : ''}`;
+
+/** UserInfo.Validate (api/kyverno/v1/user_info_types.go): subjects and roles of a match/exclude filter. */
+function userInfoErrors(path: string, info: JsonObject): string[] {
+  const errs: string[] = [];
+  asArray(info.subjects).map(asObject).forEach((subject, i) => {
+    const at = `${path}.subjects[${i}]`;
+    const kind = typeof subject.kind === 'string' ? subject.kind : '';
+    if (kind === '') errs.push(required(`${at}.kind`));
+    else if (kind !== 'Group' && kind !== 'ServiceAccount' && kind !== 'User') errs.push(invalid(`${at}.kind`, kind, "kind must be 'User', 'Group', or 'ServiceAccount'"));
+    if (!(typeof subject.name === 'string' && subject.name)) errs.push(required(`${at}.name`));
+    if (kind === 'ServiceAccount' && !(typeof subject.namespace === 'string' && subject.namespace)) errs.push(required(`${at}.namespace`, 'namespace is required when Kind is ServiceAccount'));
+  });
+  asArray(info.roles).forEach((role, i) => {
+    if (String(role).split(':').length !== 2) errs.push(invalid(`${path}.roles[${i}]`, String(role), 'Role is expected to be in namespace:name format'));
+  });
+  return errs;
+}
+
+/** ResourceDescription.Validate (api/kyverno/v1/resource_description_types.go). */
+function resourceDescriptionErrors(path: string, r: JsonObject, namespaced: boolean, clusterScoped: (a: string, k: string) => boolean): string[] {
+  const errs: string[] = [];
+  if (typeof r.name === 'string' && r.name && asArray(r.names).length > 0) errs.push(`${path}: Invalid value: ${JSON.stringify(r)}: Both name and names can not be specified together`);
+  if (namespaced) {
+    if (asArray(r.namespaces).length > 0) errs.push(forbidden(`${path}.namespaces`, 'Filtering namespaces not allowed in namespaced policies'));
+    asArray(r.kinds).map(String).forEach((kind, i) => {
+      const slash = kind.lastIndexOf('/');
+      const [apiVersion, name] = slash >= 0 ? [kind.slice(0, slash), kind.slice(slash + 1)] : ['', kind];
+      if (name && !name.includes('*') && !/^[a-z]/.test(name) && clusterScoped(apiVersion, name)) errs.push(forbidden(`${path}.kinds[${i}]`, `Cluster wide resource '${kind}' not allowed in namespaced policy`));
+    });
+  }
+  return errs;
+}
+
+/** The filters of a match or exclude block with their paths: any[i], all[i] and the block itself. */
+function filtersOf(path: string, block: JsonObject): Array<{ path: string; filter: JsonObject; resources: JsonObject }> {
+  const out: Array<{ path: string; filter: JsonObject; resources: JsonObject }> = [];
+  for (const key of ['any', 'all'] as const) {
+    asArray(block[key]).map(asObject).forEach((f, i) => out.push({ path: `${path}.${key}[${i}]`, filter: f, resources: asObject(f.resources) }));
+  }
+  out.push({ path, filter: block, resources: asObject(block.resources) });
+  return out;
+}
+
+/** MatchResources.Validate for a rule's match and exclude blocks. */
+function matchBlockErrors(rulePath: string, rule: JsonObject, namespaced: boolean, clusterScoped: (a: string, k: string) => boolean): string[] {
+  const errs: string[] = [];
+  for (const key of ['match', 'exclude'] as const) {
+    if (!isJsonObject(rule[key])) continue;
+    const block = rule[key];
+    const path = `${rulePath}.${key}`;
+    if (asArray(block.any).length > 0 && asArray(block.all).length > 0) errs.push(`${path}: Invalid value: ${JSON.stringify(block)}: Can't specify any and all together`);
+    for (const f of filtersOf(path, block)) {
+      errs.push(...userInfoErrors(f.path, f.filter));
+      errs.push(...resourceDescriptionErrors(f.path, f.resources, namespaced, clusterScoped));
+    }
+  }
+  return errs;
+}
+
+/**
+ * Whether a kind selector names a subresource: a kind served only as one (Scale), or a
+ * `/sub` (`.sub`) of a wildcard or well-known kind. The subresource of a kind we do not know
+ * (a CRD) is left alone: Kyverno's discovery does not find it either and only warns.
+ */
+function namesSubresource(kind: string): boolean {
+  const selector = parseKindSelector(kind);
+  if (SUBRESOURCE_KINDS.has(selector.kind)) return true;
+  if (selector.subresource === '') return false;
+  return selector.kind.includes('*') || findKnownKinds(selector.kind).length > 0;
+}
+
+/**
+ * validateKinds over every match/exclude filter (pkg/validation/policy/validate.go): the `*`
+ * kind (validateWildcard) is refused in background mode, next to other kinds, and for
+ * generate, verifyImages and foreach validate rules; a background validate rule may not match
+ * a subresource (validKinds: the background scan lists resources, never subresources).
+ */
+function kindErrors(rules: JsonObject[], background: boolean): string | undefined {
+  for (const [i, rule] of rules.entries()) {
+    for (const key of ['match', 'exclude'] as const) {
+      if (!isJsonObject(rule[key])) continue;
+      for (const f of filtersOf(key, rule[key])) {
+        const kinds = asArray(f.resources.kinds).map(String);
+        const where = `path: spec.rules[${i}].${f.path}.kinds`;
+        if (kinds.includes('*')) {
+          if (background) return `${where}: wildcard policy not allowed in background mode. Set spec.background=false to disable background mode for this policy rule `;
+          if (kinds.length > 1) return `${where}: wildcard policy can not deal with more than one kind`;
+          if (rule.generate || rule.verifyImages || asObject(rule.validate).foreach) return `${where}: wildcard policy does not support rule type`;
+          continue;
+        }
+        if (!isJsonObject(rule.validate) || !background) continue;
+        const sub = kinds.find(namesSubresource);
+        if (sub !== undefined) return `${where}: background scan enabled with subresource ${sub}`;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Kyverno's enginecontext.ReservedKeys: the variables always defined. */
+const RESERVED_VARIABLES = /request|serviceAccountName|serviceAccountNamespace|element|elementIndex|@|images|image|([a-z_0-9]+\()[^{}]/;
+const VARIABLE = /\{\{[^{}]*\}\}/g;
+
+/** The variable names context entries define (addContextVariables). */
+function contextPatterns(entries: unknown): string[] {
+  return asArray(entries).map(asObject).flatMap((e) => {
+    const name = String(e.name ?? '');
+    if (isJsonObject(e.apiCall) || isJsonObject(e.globalReference) || isJsonObject(e.imageRegistry) || isJsonObject(e.variable)) return [`${name}*`];
+    if (isJsonObject(e.configMap)) return [`${name}.data`, `${name}.metadata`, `${name}.data.*`, `${name}.metadata.*`];
+    return [];
+  });
+}
+
+/** The first `{{…}}` variable in `value` that is neither reserved nor defined, with its JSON pointer. */
+function undefinedVariable(value: unknown, patterns: string[], pointer = ''): { variable: string; pointer: string } | undefined {
+  if (typeof value === 'string') {
+    for (const m of value.matchAll(VARIABLE)) {
+      const variable = m[0].slice(2, -2).trim().replace(/"/g, '');
+      if (!RESERVED_VARIABLES.test(variable) && !patterns.some((p) => wildcardMatch(p, variable))) return { variable, pointer };
+    }
+    return undefined;
+  }
+  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : isJsonObject(value) ? Object.entries(value) : [];
+  for (const [k, v] of entries) {
+    const found = undefinedVariable(v, patterns, `${pointer}/${k}`);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * hasInvalidVariables' check of mutate-existing rules: the rule's context and preconditions
+ * and each target's resource spec are resolved before any target exists, so there only the
+ * reserved variables and the rule's context names are defined (`target.` is not).
+ */
+function targetVariableError(rules: JsonObject[]): string | undefined {
+  for (const rule of rules) {
+    const targets = asArray(asObject(rule.mutate).targets).map(asObject);
+    const patterns = contextPatterns(rule.context);
+    for (const [i, t] of targets.entries()) {
+      const spec = Object.fromEntries(['apiVersion', 'kind', 'namespace', 'name', 'uid', 'selector'].filter((k) => t[k] !== undefined).map((k) => [k, t[k]]));
+      const found = undefinedVariable({ context: rule.context, preconditions: rule.preconditions, mutate: { targets: [spec] } }, patterns);
+      if (found) {
+        return `policy contains invalid variables: invalid variables defined at mutate.targets[${i}]: failed to resolve ${found.variable} at path ${found.pointer}: variable ${found.variable} must match regex "${RESERVED_VARIABLES.source}" or patterns [${patterns.join(' ')}]`;
+      }
+    }
+  }
+  return undefined;
+}
+
+
+/** Kyverno's RegexVariables: `{{…}}` not escaped with a backslash (group 2 is the variable with its braces). */
+const POLICY_VARIABLES = /(^|[^\\])(\{\{(?:\{[^{}]*\}|[^{}])*\}\})/g;
+/** ForbiddenUserVariables (pkg/validation/policy/background.go): what a background scan has no value for. */
+const USER_VARIABLES = [/[^.](serviceAccountName)\b/, /[^.](serviceAccountNamespace)\b/, /[^.](request.userInfo)\b/, /[^.](request.roles)\b/, /[^.](request.clusterRoles)\b/];
+
+/**
+ * containsUserVariables: in background mode no match/exclude filter may select on user info
+ * (roles, clusterRoles, subjects), and unless a rule mutates existing resources no variable
+ * may read the requesting user.
+ */
+function backgroundUserError(policy: JsonObject, rules: JsonObject[]): string | undefined {
+  const prefix = 'only select variables are allowed in background mode. Set spec.background=false to disable background mode for this policy rule: ';
+  for (const [i, rule] of rules.entries()) {
+    for (const key of ['match', 'exclude'] as const) {
+      if (!isJsonObject(rule[key])) continue;
+      const block = rule[key];
+      const order = key === 'match' ? [['', block], ...asArray(block.any).map((f, j) => [`any[${j}]/`, f]), ...asArray(block.all).map((f, j) => [`all[${j}]/`, f])] : [['', block], ...asArray(block.all).map((f, j) => [`all[${j}]/`, f]), ...asArray(block.any).map((f, j) => [`any[${j}]/`, f])];
+      for (const [at, f] of order as Array<[string, unknown]>) {
+        const field = ['roles', 'clusterRoles', 'subjects'].find((k) => asArray(asObject(f)[k]).length > 0);
+        if (field) return `${prefix}invalid variable used at path: spec/rules[${i}]/${key}/${at}${field} `;
+      }
+    }
+  }
+  if (rules.some((r) => asArray(asObject(r.mutate).targets).length > 0)) return undefined;
+  const meta = asObject(policy.metadata);
+  const annotations = asObject(meta.annotations);
+  const cleaned = { ...policy, metadata: { ...meta, ...(meta.annotations ? { annotations: { ...annotations, 'kubectl.kubernetes.io/last-applied-configuration': '' } } : {}) }, status: { ...asObject(policy.status), autogen: undefined } };
+  for (const m of JSON.stringify(cleaned).matchAll(POLICY_VARIABLES)) {
+    if (USER_VARIABLES.some((re) => re.test(m[2]))) return `${prefix}variable ${m[2]} is not allowed `;
+  }
+  return undefined;
+}
+
 /** Kyverno's verdict on a classic policy (ClusterPolicy or Policy) at creation or update. */
 export function checkPolicyForAdmission(policy: JsonObject, options: PolicyCheckOptions = {}): PolicyCheckResult {
   const warnings: string[] = [];
@@ -127,6 +319,11 @@ export function checkPolicyForAdmission(policy: JsonObject, options: PolicyCheck
     const message = 'A clusterpolicy should not have the namespace defined';
     return { error: message, warnings: [message] };
   }
+
+  const rules = asArray(spec.rules).map(asObject);
+  // ValidateVariables runs before the spec's own validation.
+  const variableError = (spec.background !== false ? backgroundUserError(policy, rules) : undefined) ?? targetVariableError(rules);
+  if (variableError) return { error: variableError, warnings };
 
   const errs: string[] = [];
   if (asObject(meta.annotations)['pod-policies.kyverno.io/autogen-controllers'] === 'all') {
@@ -143,7 +340,6 @@ export function checkPolicyForAdmission(policy: JsonObject, options: PolicyCheck
   if (spec.generateExistingOnPolicyUpdate !== undefined) {
     errs.push(forbidden('spec.generateExistingOnPolicyUpdate', 'remove the deprecated field and use spec.generate[*].generateExisting instead'));
   }
-  const rules = asArray(spec.rules).map(asObject);
   rules.forEach((rule, i) => {
     if (!isJsonObject(rule.mutate)) return;
     const mutate = rule.mutate;
@@ -156,6 +352,7 @@ export function checkPolicyForAdmission(policy: JsonObject, options: PolicyCheck
   }
   rules.forEach((rule, i) => {
     const path = `spec.rules[${i}]`;
+    errs.push(...matchBlockErrors(path, rule, namespaced, clusterScoped));
     const mutate = asObject(rule.mutate);
     const targets = asArray(mutate.targets).map(asObject);
     if (namespaced && targets.length) {
@@ -185,6 +382,8 @@ export function checkPolicyForAdmission(policy: JsonObject, options: PolicyCheck
       return { ...(change.error !== undefined ? { error: change.error } : {}), warnings };
     }
   }
+  const kindError = kindErrors(rules, background);
+  if (kindError) return { error: kindError, warnings };
   return { warnings };
 }
 
@@ -232,4 +431,44 @@ export function immutableGenerateFields(policy: JsonObject, oldPolicy: JsonObjec
   if (!superset(after.generations, before.generations)) return { warning: 'changes in the generate rule pattern could result in stale targets' };
   if (!superset(after.rules, before.rules)) return { error: 'changes of immutable fields of a rule spec in a generate rule is disallowed' };
   return {};
+}
+
+/**
+ * Kyverno's exception webhooks at creation or update: a kyverno.io PolicyException
+ * (PolicyExceptionSpec.Validate, api/kyverno/v2) may not use user info in background mode
+ * (the default), its match filters are validated like a policy's, and every exception names
+ * its policy; a policies.kyverno.io PolicyException (the CEL one, api/policies.kyverno.io
+ * v1beta1) names at least one policy, each with a name and a kind.
+ */
+export function checkExceptionForAdmission(exception: JsonObject): PolicyCheckResult {
+  const spec = asObject(exception.spec);
+  const errs: string[] = [];
+  if (String(exception.apiVersion ?? '').startsWith('policies.kyverno.io/')) {
+    const refs = asArray(spec.policyRefs).map(asObject);
+    if (refs.length === 0) errs.push(`spec.policyRefs: Invalid value: ${Array.isArray(spec.policyRefs) ? '[]v1beta1.PolicyRef{}' : '[]v1beta1.PolicyRef(nil)'}: must specify at least one policy ref`);
+    refs.forEach((ref, i) => {
+      if (!(typeof ref.name === 'string' && ref.name)) errs.push(invalid(`spec.policyRefs[${i}].name`, String(ref.name ?? ''), 'must specify policy name'));
+      if (!(typeof ref.kind === 'string' && ref.kind)) errs.push(invalid(`spec.policyRefs[${i}].kind`, String(ref.kind ?? ''), 'must specify policy kind'));
+    });
+    return { error: aggregate(errs), warnings: [] };
+  }
+  const match = asObject(spec.match);
+  // v2beta1 MatchResources: only any and all.
+  const filters = filtersOf('spec.match', match).filter((f) => f.path !== 'spec.match');
+  if (spec.background !== false) {
+    for (const f of filters) {
+      for (const field of ['roles', 'clusterRoles', 'subjects']) {
+        if (asArray(f.filter[field]).length > 0) errs.push(forbidden(`${f.path}.${field}`, 'Usage of user info is forbidden'));
+      }
+    }
+  }
+  if (asArray(match.any).length > 0 && asArray(match.all).length > 0) errs.push(`spec.match: Invalid value: ${JSON.stringify(match)}: Can't specify any and all together`);
+  for (const f of filters) {
+    errs.push(...userInfoErrors(f.path, f.filter));
+    errs.push(...resourceDescriptionErrors(f.path, f.resources, false, () => false));
+  }
+  asArray(spec.exceptions).map(asObject).forEach((e, i) => {
+    if (!(typeof e.policyName === 'string' && e.policyName)) errs.push(required(`spec.exceptions[${i}].policyName`, 'An exception requires a policy name'));
+  });
+  return { error: aggregate(errs), warnings: [] };
 }

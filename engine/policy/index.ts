@@ -4,6 +4,7 @@
 import { computeRules } from '../autogen';
 import type { JsonObject, PolicyRef } from '../core/types';
 import { wildcardMatch } from '../wildcard/wildcard';
+import { checkSelector } from '../match/label-selector';
 import { asArray, asObject } from '../core/json';
 
 export type FailureAction = 'Enforce' | 'Audit';
@@ -69,36 +70,47 @@ export function normalizeFailureAction(v: unknown): FailureAction | undefined {
   return undefined;
 }
 
-function overrideFor(overrides: unknown, namespace: string | undefined): FailureAction | undefined {
-  if (!Array.isArray(overrides) || namespace === undefined) return undefined;
+/**
+ * Kyverno's matchOverride (pkg/engine/api/engineresponse.go): the first override with a valid
+ * action whose namespaces (wildcards) and namespaceSelector both admit the resource; an
+ * override naming no namespaces covers every namespace its selector (if any) selects.
+ */
+function overrideFor(overrides: unknown, namespace: string | undefined, namespaceLabels: Record<string, string> | undefined): FailureAction | undefined {
+  if (!Array.isArray(overrides)) return undefined;
   for (const o of overrides) {
     const ov = asObject(o);
-    const nss = Array.isArray(ov.namespaces) ? ov.namespaces.map(String) : [];
-    if (nss.some((p) => wildcardMatch(p, namespace))) {
-      const a = normalizeFailureAction(ov.action);
-      if (a) return a;
+    const action = normalizeFailureAction(ov.action);
+    if (!action) continue;
+    const selected = ov.namespaceSelector === undefined || ov.namespaceSelector === null || checkSelector(ov.namespaceSelector, namespaceLabels ?? {}).matched;
+    if (!Array.isArray(ov.namespaces)) {
+      if (selected) return action;
+      continue;
     }
+    if (namespace !== undefined && ov.namespaces.map(String).some((p) => wildcardMatch(p, namespace)) && selected) return action;
   }
   return undefined;
 }
 
 /**
- * The failure action of a validate rule: the rule's `validate.failureAction` (with its
- * `failureActionOverrides`) wins over the policy's `validationFailureAction` (and its
- * overrides); Audit when nothing is set.
+ * The failure action of a validate rule (Kyverno's failureActionForRule): the rule's
+ * `validate.failureActionOverrides`, then its `validate.failureAction`, win over the
+ * policy's `validationFailureActionOverrides` and `validationFailureAction`; Audit when
+ * nothing is set. Overrides match the resource's namespace and that namespace's labels.
  */
-export function ruleFailureAction(policy: JsonObject, rule: JsonObject, resourceNamespace?: string): FailureAction {
+export function ruleFailureAction(policy: JsonObject, rule: JsonObject, resourceNamespace?: string, namespaceLabels?: Record<string, string>): FailureAction {
   const validate = asObject(rule.validate);
   const spec = policySpec(policy);
-  const ruleAction = normalizeFailureAction(validate.failureAction);
-  if (ruleAction) return overrideFor(validate.failureActionOverrides, resourceNamespace) ?? ruleAction;
+  if (rule.validate !== undefined && rule.validate !== null) {
+    const ruleAction = overrideFor(validate.failureActionOverrides, resourceNamespace, namespaceLabels) ?? normalizeFailureAction(validate.failureAction);
+    if (ruleAction) return ruleAction;
+  }
   // A verifyImages rule (without validate): the first entry that enforces, else the first that sets an action.
   if ((rule.validate === undefined || rule.validate === null) && Array.isArray(rule.verifyImages)) {
     const actions = rule.verifyImages.map((e) => normalizeFailureAction(asObject(e).failureAction)).filter((a): a is FailureAction => a !== undefined);
     if (actions.length > 0) return actions.includes('Enforce') ? 'Enforce' : actions[0];
   }
   return (
-    overrideFor(spec.validationFailureActionOverrides, resourceNamespace) ??
+    overrideFor(spec.validationFailureActionOverrides, resourceNamespace, namespaceLabels) ??
     normalizeFailureAction(spec.validationFailureAction) ??
     'Audit'
   );

@@ -31,7 +31,9 @@ export function evaluate(statement: string, node: unknown, bindings: Bindings): 
       missing = name;
       return 'null';
     }
-    return '`' + JSON.stringify(bindings[name] ?? null) + '`';
+    // A JMESPath literal: a backtick inside it (a denial quoting `false`) is written as its
+    // JSON escape (the JMESPath lexer unescapes only the first \` of a literal).
+    return '`' + JSON.stringify(bindings[name] ?? null).replace(/`/g, '\\u0060') + '`';
   });
   if (missing !== undefined) throw new Unsupported(`binding $${missing} is not known offline`);
   try {

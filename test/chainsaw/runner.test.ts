@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { assertionMismatch, templateResource, Unsupported } from './assert';
+import { assertionMismatch, evaluate, templateResource, Unsupported } from './assert';
 import { ObjectStore } from './store';
 import { denialMessage, runScenario, Scenario } from './runner';
 
@@ -66,4 +66,10 @@ test('mutate-existing targets: a literal name in a namespace given by a variable
   };
   const found = await targetCandidates(new StoreClient(store).asKubeClient(), policy, () => {});
   assert.deepEqual(found.resources.map((o) => [(o.metadata as { namespace?: string }).namespace, (o.metadata as { name?: string }).name]), [['staging', 'secret-1']]);
+});
+
+test('a binding holding backticks (a denial quoting `false`) is a valid JMESPath literal', () => {
+  const error = 'admission webhook "x" denied the request: must be set to `false`, not `true`.';
+  assert.equal(evaluate('$error != null', null, { error }), true);
+  assert.equal(evaluate('$error', null, { error }), error);
 });

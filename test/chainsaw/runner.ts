@@ -22,10 +22,16 @@ import { pluralOf } from '../../engine/kube';
 import { evaluatePolicyValidation, evaluateReview } from '../../webhook/evaluate';
 import { PolicyIndex } from '../../webhook/prefilter';
 import { defaultResourceFilters, parseResourceFilters } from '../../webhook/resource-filters';
-import { desiredPolicyStatus } from '../../webhook/policy-status';
+import { desiredPolicyStatus, type AccessCheck } from '../../webhook/policy-status';
+import { rbacAllows, webhookRbac } from '../../deploy/rbac';
+import { knownKindTable } from '../../engine/kube';
+import { webhookConfigurations } from '../../webhook/configurations';
+import { webhookNeeds } from '../../webhook/rules';
 import { runGeneration } from '../../webhook/generate-work';
 import { DownstreamGenerator } from '../../webhook/generate';
 import { BackgroundController } from '../../webhook/background';
+import { namespaceStateOf, withNamespaces } from '../../webhook/namespaces';
+import { policyReadsImages } from '../../webhook/images';
 import { assertionMismatch, expressionOf, templateResource, Unsupported, type Bindings } from './assert';
 import { ObjectStore, StoreClient, mergeObjects, normalizeSecret, refOfObject } from './store';
 
@@ -135,7 +141,9 @@ export class Scenario {
     for (const ns of this.store.list('v1', 'Namespace')) {
       namespaceLabels[String(asObject(ns.metadata).name)] = Object.fromEntries(Object.entries(asObject(asObject(ns.metadata).labels)).map(([k, v]) => [k, String(v)]));
     }
-    return { resources: this.store.all(), namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions: this.exceptions(), apiCallsAllowed: true };
+    const cluster: ClusterState = { resources: this.store.all(), namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions: this.exceptions(), apiCallsAllowed: true };
+    // The namespaces the in-cluster server processes watch (webhook/namespaces.ts).
+    return withNamespaces(cluster, namespaceStateOf(this.store.list('v1', 'Namespace')));
   }
 
   /** Fills in the test namespace of a namespaced object that names none. */
@@ -238,12 +246,50 @@ export class Scenario {
     if (reply.status !== 200) return `policy webhook answered ${reply.status}: ${reply.body}`;
     if (response.allowed !== true) return denial(WEBHOOK.policy, String(asObject(response.status).message ?? ''));
     const stored = existing ? this.store.replace(doc) : this.store.create(doc);
-    // The status our controller writes for the policy.
-    const status = desiredPolicyStatus(stored, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'));
+    // The status our controller writes for the policy, its permission questions answered by
+    // the RBAC our deploy grants for the stored policies (what a cluster we deployed to allows).
+    const status = desiredPolicyStatus(stored, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), this.deployedAccess());
     if (status !== undefined) this.store.replace({ ...stored, status });
+    this.syncWebhookConfigurations();
     await this.background.onPolicies(this.policies());
     await this.settle();
     return undefined;
+  }
+
+  /**
+   * The webhook configurations the in-cluster controller keeps in step with the policies
+   * (WebhookController.sync: webhookConfigurations over webhookNeeds), as the API server holds them.
+   */
+  private syncWebhookConfigurations(): void {
+    const needs = webhookNeeds(this.policies(), knownKindTable());
+    for (const config of webhookConfigurations({ namespace: KYVERNO_NAMESPACE, caPem: '', needs, keepEmpty: true })) this.store.put(config as JsonObject);
+  }
+
+  /** The access our deploy's RBAC (webhookRbac for the stored policies) gives the webhook's service account. */
+  private deployedAccess(): AccessCheck {
+    const { objects } = webhookRbac(KYVERNO_NAMESPACE, this.policies(), knownKindTable());
+    return (q) => rbacAllows([...objects, ...this.grantedToKyverno()], q);
+  }
+
+  /**
+   * The roles a scenario grants Kyverno's controllers (our one service account stands for
+   * them): ClusterRoles aggregated into Kyverno's (`rbac.kyverno.io/aggregate-to-*` labels)
+   * and (Cluster)Roles bound to a service account of Kyverno's namespace.
+   */
+  private grantedToKyverno(): JsonObject[] {
+    const rbac = 'rbac.authorization.k8s.io/v1';
+    const roles = [...this.store.list(rbac, 'ClusterRole'), ...this.store.list(rbac, 'Role')];
+    const bound = new Set<string>();
+    for (const b of [...this.store.list(rbac, 'ClusterRoleBinding'), ...this.store.list(rbac, 'RoleBinding')]) {
+      const toKyverno = asArray(b.subjects).map(asObject).some((s) => s.kind === 'ServiceAccount' && s.namespace === KYVERNO_NAMESPACE);
+      const ref = asObject(b.roleRef);
+      if (toKyverno) bound.add(`${String(ref.kind)}/${ref.kind === 'Role' ? String(asObject(b.metadata).namespace) : ''}/${String(ref.name)}`);
+    }
+    return roles.filter((r) => {
+      const meta = asObject(r.metadata);
+      const aggregated = r.kind === 'ClusterRole' && Object.keys(asObject(meta.labels)).some((l) => l.startsWith('rbac.kyverno.io/aggregate-to-'));
+      return aggregated || bound.has(`${String(r.kind)}/${r.kind === 'Role' ? String(meta.namespace) : ''}/${String(meta.name)}`);
+    });
   }
 
   /** apply / create / update / patch of one resource; the error text, if refused. */
@@ -267,6 +313,7 @@ export class Scenario {
     if (!existing) return undefined; // chainsaw's delete does not fail on a missing object
     if (cls === 'policy' || cls === 'exception') {
       this.store.delete(refOfObject(doc));
+      this.syncWebhookConfigurations();
       await this.background.onPolicies(this.policies());
       await this.settle();
       return undefined;
@@ -327,6 +374,19 @@ export class Scenario {
     return docs.filter(isJsonObject).map((d) => (template ? (templateResource(d, bindings) as JsonObject) : d));
   }
 
+  /**
+   * An unmet expectation the offline runner cannot judge: the server process reads registries
+   * before evaluating (webhook/images.ts) and CEL http calls reach services, neither of which
+   * exists offline. A refusal under a policy that reads images, or one the engine says needed
+   * the network, is unsupported rather than failed.
+   */
+  private offlineLimit(e: unknown, error: string | undefined): Unsupported | undefined {
+    if (!(e instanceof StepFailure) || error === undefined) return undefined;
+    if (/needs network access, which offline evaluation does not have/.test(error)) return new Unsupported('a policy calls a service over the network, which the offline runner does not have');
+    if (this.policies().some(policyReadsImages)) return new Unsupported('a policy reads image data from a registry, which the offline runner does not reach');
+    return undefined;
+  }
+
   /** Runs an operation's `expect` list on one resource's outcome (chainsaw: no expectation means it must succeed). */
   private checkExpectations(op: JsonObject, resource: JsonObject, error: string | undefined, bindings: Bindings): void {
     const expectations = asArray(op.expect).map(asObject).filter((e) => !isJsonObject(e.match) || assertionMismatch(resource, e.match, bindings) === null);
@@ -375,7 +435,11 @@ export class Scenario {
       case 'patch':
         for (const r of this.resources(body, scope, base)) {
           const error = await this.write(op.kind, r);
-          this.checkExpectations(body, r, error, scope);
+          try {
+            this.checkExpectations(body, r, error, scope);
+          } catch (e) {
+            throw this.offlineLimit(e, error) ?? e;
+          }
         }
         return;
       case 'delete':

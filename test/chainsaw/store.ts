@@ -37,6 +37,12 @@ export interface StoreEvent {
   object: JsonObject;
 }
 
+/** The namespace strategy's immutable `kubernetes.io/metadata.name` label (Kubernetes 1.21+), on create and update. */
+function withNamespaceNameLabel(obj: JsonObject, meta: JsonObject): JsonObject {
+  if (obj.kind !== 'Namespace' || apiGroup(String(obj.apiVersion)) !== '') return meta;
+  return { ...meta, labels: { ...asObject(meta.labels), 'kubernetes.io/metadata.name': String(meta.name) } };
+}
+
 /**
  * The API server's v1 Secret conversion (before admission and storage): `stringData` is
  * written into `data` as base64, winning over a key of the same name, and is not kept.
@@ -139,7 +145,7 @@ export class ObjectStore {
     const stored = clone(normalizeSecret(obj));
     // The API server's namespace strategy: a new namespace is Active.
     if (obj.kind === 'Namespace' && apiGroup(String(obj.apiVersion)) === '') stored.status = { phase: 'Active', ...asObject(stored.status) };
-    stored.metadata = { ...meta, uid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), resourceVersion: String(n), generation: 1 };
+    stored.metadata = { ...withNamespaceNameLabel(obj, meta), uid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), resourceVersion: String(n), generation: 1 };
     this.objects.set(key, stored);
     this.emit('ADDED', stored);
     return clone(stored);
@@ -153,7 +159,7 @@ export class ObjectStore {
     const n = ++this.serial;
     const stored = clone(normalizeSecret(obj));
     const specChanged = JSON.stringify(current.spec) !== JSON.stringify(obj.spec);
-    stored.metadata = { ...asObject(obj.metadata), uid: old.uid, creationTimestamp: old.creationTimestamp, resourceVersion: String(n), generation: Number(old.generation ?? 1) + (specChanged ? 1 : 0) };
+    stored.metadata = { ...withNamespaceNameLabel(obj, asObject(obj.metadata)), uid: old.uid, creationTimestamp: old.creationTimestamp, resourceVersion: String(n), generation: Number(old.generation ?? 1) + (specChanged ? 1 : 0) };
     this.objects.set(this.keyFor(refOfObject(obj)), stored);
     this.emit('MODIFIED', stored);
     return clone(stored);

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generatedKinds } from '../../engine/generate/kinds';
-import { foldGrants, policyGrants, resourceOfPath, webhookRbac } from '../../deploy/rbac';
+import { foldGrants, policyGrants, rbacAllows, resourceOfPath, webhookRbac } from '../../deploy/rbac';
 import { knownKindTable } from '../../engine/kube';
 
 type Json = Record<string, unknown>;
@@ -115,4 +115,27 @@ test('during a rotation the old CA stays in the trust bundle beside the new one'
   const rotated = { ...makeCertificates({ hosts: ['svc.ns.svc'] }), previousCaPem: old.ca.certPem };
   assert.equal(trustBundle(rotated), `${rotated.ca.certPem}${old.ca.certPem}`);
   assert.equal(trustBundle(old), old.ca.certPem);
+});
+
+test('rbacAllows decides as the RBAC authorizer: wildcards, whole subresource names, Roles only in their namespace, no resourceNames rules', () => {
+  const gpol = {
+    apiVersion: 'policies.kyverno.io/v1beta1', kind: 'GeneratingPolicy', metadata: { name: 'g' },
+    spec: { matchConstraints: { resourceRules: [
+      { apiGroups: ['networking.k8s.io'], apiVersions: ['v1'], operations: ['CREATE'], resources: ['networkpolicies'] },
+      { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['deployments'] },
+    ] } },
+  };
+  const { objects } = webhookRbac('kyverno', [gpol], knownKindTable());
+  assert.equal(rbacAllows(objects, { verb: 'list', group: 'networking.k8s.io', resource: 'networkpolicies' }), true, 'a generating policy’s triggers are read');
+  assert.equal(rbacAllows(objects, { verb: 'list', group: '', resource: 'deployments' }), false, 'core/deployments is not served: not granted');
+  const roles = [
+    { kind: 'ClusterRole', rules: [{ apiGroups: [''], resources: ['pods', 'secrets'], verbs: ['get'], resourceNames: ['one'] }, { apiGroups: ['*'], resources: ['nodes'], verbs: ['*'] }] },
+    { kind: 'Role', metadata: { namespace: 'a' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['list'] }] },
+  ];
+  assert.equal(rbacAllows(roles, { verb: 'get', group: '', resource: 'secrets' }), false);
+  assert.equal(rbacAllows(roles, { verb: 'watch', group: 'x', resource: 'nodes' }), true);
+  assert.equal(rbacAllows(roles, { verb: 'watch', group: '', resource: 'nodes/status' }), false);
+  assert.equal(rbacAllows(roles, { verb: 'list', group: '', resource: 'pods', namespace: 'a' }), true);
+  assert.equal(rbacAllows(roles, { verb: 'list', group: '', resource: 'pods' }), false);
+  assert.equal(rbacAllows(roles, { verb: 'list', group: '', resource: 'pods', namespace: 'b' }), false);
 });

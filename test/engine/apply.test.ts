@@ -123,6 +123,14 @@ test('policy accessors', () => {
   const overrides = policy([{ name: 'r', validate: {} }], { validationFailureAction: 'Audit', validationFailureActionOverrides: [{ action: 'Enforce', namespaces: ['prod-*'] }] });
   assert.equal(ruleFailureAction(overrides, { name: 'r', validate: {} }, 'prod-1'), 'Enforce');
   assert.equal(ruleFailureAction(overrides, { name: 'r', validate: {} }, 'dev'), 'Audit');
+  // Kyverno's matchOverride: a namespaceSelector alone covers the namespaces it selects, and a
+  // rule's own overrides win over its failureAction.
+  const bySelector = { name: 'r', validate: { failureAction: 'Enforce', failureActionOverrides: [{ action: 'Audit', namespaceSelector: { matchExpressions: [{ key: 'kyverno-audit', operator: 'In', values: ['true'] }] } }] } };
+  assert.equal(ruleFailureAction(policy([bySelector]), bySelector, 'labeled', { 'kyverno-audit': 'true' }), 'Audit');
+  assert.equal(ruleFailureAction(policy([bySelector]), bySelector, 'other', {}), 'Enforce');
+  const both = { name: 'r', validate: { failureAction: 'Audit', failureActionOverrides: [{ action: 'Enforce', namespaces: ['prod-*'], namespaceSelector: { matchLabels: { tier: 'a' } } }, { action: 'bogus' }] } };
+  assert.equal(ruleFailureAction(policy([both]), both, 'prod-1', { tier: 'a' }), 'Enforce');
+  assert.equal(ruleFailureAction(policy([both]), both, 'prod-1', { tier: 'b' }), 'Audit', 'namespaces and selector must both hold');
 });
 
 test('apply: validate rules after a mutation see images of the mutated resource', () => {

@@ -291,3 +291,13 @@ test('ImageValidatingPolicy: unmatched images pass, a tag fails verifyDigest, ma
   assert.equal(matched.rules[0].status, 'error');
   assert.match(matched.rules[0].message, /^failed to evaluate policy: failed to get imagedata: image verification needs registry access/);
 });
+
+test('classic validate.cel: namespaceObject is the live Namespace in a cluster, only its name outside one', () => {
+  const rule: JsonObject = { name: 'env', validate: { cel: { expressions: [{ expression: "'environment' in namespaceObject.metadata.labels" }] } } };
+  const pod: JsonObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'prod' }, spec: {} };
+  const live: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [], namespaceObjects: { prod: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'prod', labels: { environment: 'prod' } } } } };
+  assert.equal(validateClassicCel(rule, opts(pod, { cluster: live })).status, 'pass');
+  const offline = validateClassicCel(rule, opts(pod));
+  assert.equal(offline.status, 'fail', 'the CLI’s Namespace has no labels');
+  assert.match(offline.message, /No such key: labels/);
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { baseScope, extractImages, loadContextEntries, serviceAccountOf } from '../../engine/context';
+import { answerApiCall, baseScope, extractImages, loadContextEntries, serviceAccountOf } from '../../engine/context';
 import { tryGetImageInfo as parseImage } from '../../engine/images/image-info';
 import type { AdmissionRequest, ClusterState } from '../../engine/core/types';
 
@@ -163,4 +163,17 @@ test('context: globalReference and imageRegistry entries offline', () => {
 test('context: without cluster resources API paths are not answered (the CLI disallows the call)', () => {
   const { scope: s } = loadContextEntries([{ name: 'pods', apiCall: { urlPath: '/api/v1/namespaces/prod/pods' } }], scope, { cluster: emptyCluster(), provided: new Set() });
   assert.equal('pods' in s.data, false);
+});
+
+test('an apiCall to a resource the API server does not serve is not found (its default applies), an empty known list is found', () => {
+  const cluster: ClusterState = { resources: [{ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', namespace: 'a' } }], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [], apiCallsAllowed: true };
+  assert.deepEqual(answerApiCall({ urlPath: '/api/v1/namespaces/a/invalid' }, cluster), { found: false, reason: 'the server could not find the requested resource' });
+  assert.equal(answerApiCall({ urlPath: '/api/v1/namespaces/a/configmaps' }, cluster).found, true);
+  assert.equal(answerApiCall({ urlPath: '/apis/example.com/v1/namespaces/a/widgets' }, cluster).found, true, 'served: an object of it is known');
+  const { scope: s } = loadContextEntries(
+    [{ name: 'podname', apiCall: { urlPath: '/api/v1/namespaces/{{ request.namespace }}/invalid', jmesPath: 'metadata.name', default: 'example' } }],
+    { data: { request: { namespace: 'a' } } },
+    { cluster, provided: new Set() },
+  );
+  assert.equal(s.data.podname, 'example');
 });

@@ -1,7 +1,7 @@
 /** Kyverno's policy validation at create/update (pkg/validation/policy, api/kyverno/v1 Validate), with its messages. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkPolicyForAdmission } from '../../engine/policy/admission-checks';
+import { checkExceptionForAdmission, checkPolicyForAdmission } from '../../engine/policy/admission-checks';
 
 const rule = (body: Record<string, unknown>, name = 'r') => ({ name, match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, ...body });
 const cpol = (spec: Record<string, unknown>, meta: Record<string, unknown> = {}) => ({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p', ...meta }, spec });
@@ -54,4 +54,67 @@ test('policy-level checks: namespace on a ClusterPolicy, autogen all, long names
   assert.equal(checkPolicyForAdmission(cpol({ rules: [rule(validate)] }, { name: 'x'.repeat(64) })).error, 'name: Too long: may not be more than 63 bytes');
   assert.equal(checkPolicyForAdmission(cpol({ admission: false, background: false, rules: [rule(validate)] })).error, 'disabling both admission and background processing is not allowed');
   assert.equal(checkPolicyForAdmission(cpol({ admission: false, rules: [rule({ mutate: { patchStrategicMerge: {} } })] })).error, 'disabling admission processing is only allowed with validation policies');
+});
+
+test('match/exclude user info and resource descriptions are validated as UserInfo/ResourceDescription.Validate do', () => {
+  const withFilter = (filter: Record<string, unknown>, spec: (s: Record<string, unknown>) => Record<string, unknown> = cpol) =>
+    checkPolicyForAdmission(spec({ background: false, rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['ConfigMap'] }, ...filter }] }, ...validate }] }) as never).error;
+  assert.equal(withFilter({ subjects: [{ kind: 'Foo', name: 'foo' }] }), `spec.rules[0].match.any[0].subjects[0].kind: Invalid value: "Foo": kind must be 'User', 'Group', or 'ServiceAccount'`);
+  assert.equal(withFilter({ subjects: [{ kind: 'ServiceAccount', name: 'sa' }] }), 'spec.rules[0].match.any[0].subjects[0].namespace: Required value: namespace is required when Kind is ServiceAccount');
+  assert.equal(withFilter({ roles: ['no-namespace'] }), 'spec.rules[0].match.any[0].roles[0]: Invalid value: "no-namespace": Role is expected to be in namespace:name format');
+  assert.equal(withFilter({ subjects: [{ kind: 'User', name: 'chip' }], roles: ['ns:r'] }), undefined);
+  assert.equal(
+    checkPolicyForAdmission(pol({ background: false, rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Namespace', 'ConfigMap'], namespaces: ['x'] } }] }, ...validate }] })).error,
+    "[spec.rules[0].match.any[0].namespaces: Forbidden: Filtering namespaces not allowed in namespaced policies, spec.rules[0].match.any[0].kinds[0]: Forbidden: Cluster wide resource 'Namespace' not allowed in namespaced policy]",
+  );
+});
+
+test('wildcard kinds and background validate rules on subresources are refused as validateKinds does', () => {
+  const kinds = (k: string[], body: Record<string, unknown> = validate, background = true) =>
+    checkPolicyForAdmission(cpol({ background, rules: [{ name: 'r', match: { any: [{ resources: { kinds: k } }] }, ...body }] })).error;
+  assert.equal(kinds(['Scale']), 'path: spec.rules[0].match.any[0].kinds: background scan enabled with subresource Scale');
+  assert.equal(kinds(['Pod/*']), 'path: spec.rules[0].match.any[0].kinds: background scan enabled with subresource Pod/*');
+  assert.equal(kinds(['*/status']), 'path: spec.rules[0].match.any[0].kinds: background scan enabled with subresource */status');
+  assert.equal(kinds(['Pod/exec'], validate, false), undefined, 'background off: subresources are fine');
+  assert.equal(kinds(['tekton.dev/v1/TaskRun.status']), undefined, 'a subresource of a kind we do not know only earns Kyverno a warning');
+  assert.equal(kinds(['Pod/exec'], { mutate: { patchStrategicMerge: { metadata: { labels: { a: 'b' } } } } }), undefined, 'only validate rules');
+  assert.match(kinds(['*'])!, /wildcard policy not allowed in background mode/);
+  assert.equal(kinds(['*', 'Pod'], validate, false), 'path: spec.rules[0].match.any[0].kinds: wildcard policy can not deal with more than one kind');
+  assert.equal(kinds(['*'], { verifyImages: [{ imageReferences: ['*'] }] }, false), 'path: spec.rules[0].match.any[0].kinds: wildcard policy does not support rule type');
+});
+
+test('target variables are refused outside mutate targets (hasInvalidVariables)', () => {
+  const mutateExisting = (extra: Record<string, unknown>, target: Record<string, unknown> = {}) => cpol({
+    background: false,
+    rules: [{
+      name: 'r', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] },
+      context: [{ name: 'trigger', variable: { jmesPath: 'request.object.data' } }],
+      ...extra,
+      mutate: { targets: [{ apiVersion: 'v1', kind: 'ConfigMap', namespace: '{{ request.object.metadata.namespace }}', name: 't*', ...target }], patchStrategicMerge: { data: { a: '{{ target.data.b }}', c: '{{ trigger.x }}' } } },
+    }],
+  });
+  assert.equal(checkPolicyForAdmission(mutateExisting({})).error, undefined, 'target. in the patch and context names are fine');
+  assert.match(checkPolicyForAdmission(mutateExisting({ preconditions: { all: [{ key: '{{ target.data.b }}', operator: 'Equals', value: 'x' }] } })).error!, /^policy contains invalid variables: invalid variables defined at mutate\.targets\[0\]: failed to resolve target\.data\.b at path \/preconditions\/all\/0\/key: variable target\.data\.b must match regex/);
+  assert.match(checkPolicyForAdmission(mutateExisting({}, { name: '{{ target.metadata.name }}' })).error!, /failed to resolve target\.metadata\.name at path \/mutate\/targets\/0\/name/);
+});
+
+test('background mode: no user info in match/exclude and no user variables (containsUserVariables)', () => {
+  const bg = (body: Record<string, unknown>, background?: boolean) =>
+    checkPolicyForAdmission(cpol({ ...(background === undefined ? {} : { background }), rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Pod'] }, ...body }] }, validate: { message: '{{ request.object.metadata.name }}', deny: {} } }] })).error;
+  assert.equal(bg({ roles: ['foo-role'] }), 'only select variables are allowed in background mode. Set spec.background=false to disable background mode for this policy rule: invalid variable used at path: spec/rules[0]/match/any[0]/roles ');
+  assert.equal(bg({ roles: ['ns:foo-role'] }, false), undefined);
+  const withVariable = checkPolicyForAdmission(cpol({ rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Pod'] } }] }, validate: { message: 'by {{ request.userInfo.username }}', deny: {} } }] })).error;
+  assert.equal(withVariable, 'only select variables are allowed in background mode. Set spec.background=false to disable background mode for this policy rule: variable {{ request.userInfo.username }} is not allowed ');
+});
+
+test('PolicyExceptions are checked as Kyverno’s exception webhooks check them', () => {
+  const polex = (spec: Record<string, unknown>) => ({ apiVersion: 'kyverno.io/v2', kind: 'PolicyException', metadata: { name: 'e', namespace: 'n' }, spec });
+  const exceptions = [{ policyName: 'p', ruleNames: ['r'] }];
+  assert.equal(checkExceptionForAdmission(polex({ exceptions, match: { any: [{ resources: { kinds: ['Pod'] }, subjects: [{ kind: 'User', name: 'chip' }] }] } })).error, 'spec.match.any[0].subjects: Forbidden: Usage of user info is forbidden');
+  assert.equal(checkExceptionForAdmission(polex({ background: false, exceptions, match: { any: [{ resources: { kinds: ['Pod'] }, subjects: [{ kind: 'User', name: 'chip' }] }] } })).error, undefined);
+  assert.equal(checkExceptionForAdmission(polex({ exceptions: [{ ruleNames: ['r'] }], match: { any: [{ resources: { kinds: ['Pod'] } }] } })).error, 'spec.exceptions[0].policyName: Required value: An exception requires a policy name');
+  const cel = (spec: Record<string, unknown>) => ({ apiVersion: 'policies.kyverno.io/v1alpha1', kind: 'PolicyException', metadata: { name: 'e' }, spec });
+  assert.equal(checkExceptionForAdmission(cel({ matchConditions: [] })).error, 'spec.policyRefs: Invalid value: []v1beta1.PolicyRef(nil): must specify at least one policy ref');
+  assert.equal(checkExceptionForAdmission(cel({ policyRefs: [{ name: 'p' }] })).error, 'spec.policyRefs[0].kind: Invalid value: "": must specify policy kind');
+  assert.equal(checkExceptionForAdmission(cel({ policyRefs: [{ name: 'p', kind: 'ValidatingPolicy' }] })).error, undefined);
 });

@@ -44,3 +44,57 @@ test('CEL policies get the conditionStatus of Kyverno policy status controller',
   assert.equal(later.conditionStatus.conditions[0].lastTransitionTime, now);
   assert.equal(desiredPolicyStatus({ apiVersion: 'policies.kyverno.io/v1', kind: 'DeletingPolicy', metadata: { name: 'd' }, spec: {} }, now), undefined);
 });
+
+test('CEL policies: RBACPermissionsGranted names each missing reports permission, as Kyverno’s SubjectAccessReview check', () => {
+  const now = '2026-01-01T00:00:00Z';
+  const vpol = {
+    apiVersion: 'policies.kyverno.io/v1beta1', kind: 'ValidatingPolicy', metadata: { name: 'v' },
+    spec: { matchConstraints: { resourceRules: [
+      { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] },
+      { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['deployments'] },
+    ] } },
+  };
+  const asked: string[] = [];
+  const status = desiredPolicyStatus(vpol, now, (q) => (asked.push(`${q.verb} ${q.group}/${q.resource}`), q.resource === 'pods')) as { conditionStatus: { conditions: Array<Record<string, unknown>>; ready: boolean } };
+  assert.deepEqual(asked, ['get /pods', 'list /pods', 'watch /pods', 'get /deployments', 'list /deployments', 'watch /deployments']);
+  const rbac = status.conditionStatus.conditions.find((c) => c.type === 'RBACPermissionsGranted')!;
+  assert.equal(rbac.status, 'False');
+  assert.equal(rbac.reason, 'Failed');
+  assert.equal(rbac.message, 'Policy is not ready for reporting, missing permissions: get /v1, Resource=deployments: ; list /v1, Resource=deployments: ; watch /v1, Resource=deployments: .');
+  assert.equal(status.conditionStatus.ready, false);
+  // Background off: nothing is asked and the condition holds.
+  const asked2: string[] = [];
+  const admissionOnly = desiredPolicyStatus({ ...vpol, spec: { ...vpol.spec, evaluation: { background: { enabled: false } } } }, now, (q) => (asked2.push(q.verb), false)) as typeof status;
+  assert.deepEqual(asked2, []);
+  assert.equal(admissionOnly.conditionStatus.conditions.find((c) => c.type === 'RBACPermissionsGranted')!.status, 'True');
+});
+
+test('validating policies record their autogen configs per replacement family, {} when they do not autogen', () => {
+  const now = '2026-01-01T00:00:00Z';
+  const vpol = {
+    apiVersion: 'policies.kyverno.io/v1beta1', kind: 'ValidatingPolicy', metadata: { name: 'v' },
+    spec: {
+      autogen: { podControllers: { controllers: ['cronjobs', 'deployments', 'statefulsets'] } },
+      matchConstraints: { namespaceSelector: { matchLabels: { team: 'a' } }, resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods'] }] },
+      validations: [{ expression: "object.spec.containers.all(c, c.name != '') && object.metadata.namespace != 'x' && object.metadata.name != ''" }],
+    },
+  };
+  const status = desiredPolicyStatus(vpol, now) as { autogen: { configs: Record<string, { targets: unknown[]; spec: Record<string, unknown> }> } };
+  assert.deepEqual(Object.keys(status.autogen.configs), ['cronjobs', 'defaults']);
+  assert.deepEqual(status.autogen.configs.defaults.targets, [
+    { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment' },
+    { group: 'apps', version: 'v1', resource: 'statefulsets', kind: 'StatefulSet' },
+  ]);
+  assert.deepEqual(status.autogen.configs.defaults.spec.matchConstraints, {
+    resourceRules: [{ apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['deployments', 'statefulsets'] }],
+    namespaceSelector: { matchLabels: { team: 'a' } },
+  });
+  // object.metadata.namespace is the request's: Kyverno's replacement leaves it alone.
+  assert.deepEqual(status.autogen.configs.cronjobs.spec.validations, [
+    { expression: "object.spec.jobTemplate.spec.template.spec.containers.all(c, c.name != '') && object.metadata.namespace != 'x' && object.spec.jobTemplate.spec.template.metadata.name != ''" },
+  ]);
+  const notPods = desiredPolicyStatus({ ...vpol, spec: { ...vpol.spec, matchConstraints: { resourceRules: [{ apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE'], resources: ['deployments'] }] } } }, now) as { autogen: unknown };
+  assert.deepEqual(notPods.autogen, {});
+  const none = desiredPolicyStatus({ ...vpol, spec: { ...vpol.spec, autogen: { podControllers: { controllers: [] } } } }, now) as { autogen: unknown };
+  assert.deepEqual(none.autogen, {});
+});
