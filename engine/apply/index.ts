@@ -14,7 +14,6 @@ import { applyGenerateRule } from '../generate';
 import { applyMutateRule } from '../mutate';
 import { policySpec } from '../policy';
 import { validateRule, type ValidateEnvironment } from '../validate';
-import { validatePattern } from '../pattern';
 import { ruleError } from '../validate/results';
 import type { ImageVerificationContext } from '../cel/image-validating-policy';
 import { imageVerificationAnnotationPatches, matchingImages, validateImagesPass, verifyImagesPass, type ImagePatch, type VerificationStatus } from '../verify-images';
@@ -24,7 +23,7 @@ import { computedRules } from '../autogen';
 import { exceptionSkip, hasPodSecurity, matchingExceptions } from './exceptions';
 import { podSecurityRuleResult } from '../pss';
 import { providedNames, requestForValues, resourceValues, ruleValues, withRuleValues } from './values';
-import { failureActionFor, policyPlan, rulePlan, validateRulesFor, type PolicyPlan } from './plan';
+import { failureActionFor, literalPassResult, policyPlan, rulePlan, validateRulesFor, type PolicyPlan } from './plan';
 import { enterRule, withEvaluationBudget } from '../core/budget';
 
 export type ApplyPhase = 'mutate' | 'verifyImages' | 'validate' | 'generate';
@@ -272,7 +271,7 @@ function runValidate(st: RunState, resource: JsonObject | null): void {
     const plan = rules[i][1];
     const name = plan.name;
     // A verifyImages rule in the validate pass: only on resources with a matching image, never on DELETE.
-    const imageChecks = !rule.validate;
+    const imageChecks = plan.imageChecks;
     if (imageChecks && (request.operation === 'DELETE' || matchingImages(rule, resource).length === 0)) continue;
     const prepared = prepareRule(rule, 'Validation', st, request, name);
     if (!prepared) continue;
@@ -285,12 +284,11 @@ function runValidate(st: RunState, resource: JsonObject | null): void {
       // engine/pss tells the two apart by a missing podSecurity field; Kyverno by an empty one.
       const exceptions = st.exceptions.map((ex) => (hasPodSecurity(ex) ? ex : { ...ex, spec: { ...(ex.spec as JsonObject), podSecurity: undefined } }));
       result = podSecurityRuleResult(rule, request, resource, { exceptions });
-    } else if (plan.literalPattern !== undefined && resource && request.operation !== 'DELETE' && validatePattern(resource, plan.literalPattern).status === 'pass') {
+    } else if (plan.literalCheck !== undefined && resource && request.operation !== 'DELETE' && plan.literalCheck(resource)) {
       // What validateRule answers for a plain literal pattern that holds (on UPDATE too: a
       // pass is kept whatever the old object gives), built with its failure action in place
       // (same keys, same order). Anything but a pass goes the long way (and words the failure).
-      const action = failureActionFor(st.policy, rule, plan, namespace);
-      addRule(st, { name, type: 'Validation', status: 'pass', message: plan.passedMessage, failureAction: action });
+      addRule(st, literalPassResult(plan, failureActionFor(st.policy, rule, plan, namespace)));
       if (st.plan.applyOne) break;
       continue;
     } else {
@@ -365,6 +363,18 @@ function runVerifyImages(st: RunState, resource: JsonObject | null): JsonObject 
 }
 
 const ALL_PHASES: readonly ApplyPhase[] = ['mutate', 'verifyImages', 'validate', 'generate'];
+
+// Callers pass the same phase list for every policy of a request: the last one's set is kept.
+let lastPhases: readonly ApplyPhase[] | null = null;
+let lastPhaseSet: Readonly<Record<ApplyPhase, boolean>> = { mutate: false, verifyImages: false, validate: false, generate: false };
+
+function phaseSet(phases: readonly ApplyPhase[]): Readonly<Record<ApplyPhase, boolean>> {
+  if (phases !== lastPhases) {
+    lastPhaseSet = { mutate: phases.includes('mutate'), verifyImages: phases.includes('verifyImages'), validate: phases.includes('validate'), generate: phases.includes('generate') };
+    lastPhases = phases;
+  }
+  return lastPhaseSet;
+}
 const NO_VALUES: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 /** Applies one policy (any supported kind) to the request's resource. */
@@ -397,19 +407,19 @@ function evaluatePolicy(policy: JsonObject, plan: PolicyPlan, options: ApplyOpti
   let resource = (request.operation === 'DELETE' ? req.oldObject : req.object) as JsonObject | null | undefined;
   if (!resource || typeof resource !== 'object') resource = null;
   const st: RunState = { policy, plan, options, request, scope, resourceVals: vals, rules: null, env: null, exceptions: NO_EXCEPTIONS };
-  const phases = options.phases ?? ALL_PHASES;
-  if (phases.includes('mutate') && resource && request.operation !== 'DELETE') {
+  const phases = phaseSet(options.phases ?? ALL_PHASES);
+  if (phases.mutate && resource && request.operation !== 'DELETE') {
     const before = resource;
     resource = runMutate(st, resource);
     if (resource !== before) rebaseOn(st, resource);
   }
-  if (phases.includes('verifyImages') && request.operation !== 'DELETE') {
+  if (phases.verifyImages && request.operation !== 'DELETE') {
     const before = resource;
     resource = runVerifyImages(st, resource);
     if (resource !== before) rebaseOn(st, resource);
   }
-  if (phases.includes('validate')) runValidate(st, resource);
-  if (phases.includes('generate') && resource) runGenerate(st, resource);
+  if (phases.validate) runValidate(st, resource);
+  if (phases.generate && resource) runGenerate(st, resource);
   // The policy's ref and the resource's are shared between responses (frozen, read-only).
   return { policy: plan.ref, resource: resourceRef(original), rules: st.rules ?? [], patchedResource: resource ?? original ?? {} };
 }

@@ -134,6 +134,28 @@ function compileMap(pattern: JsonMap): MapCheck {
 // second use, and then kept with the object.
 const compiled = new WeakMap<object, PatternCheck | null>();
 
+/** The checker of a pattern, never throwing: a resource too deep for it is no pass, left to the walk. */
+function safeCheck(pattern: object): PatternCheck {
+  const check = compilePattern(pattern);
+  return (value) => {
+    try {
+      return check(value);
+    } catch {
+      return false;
+    }
+  };
+}
+
+/**
+ * The pattern's checker, compiled now (and kept with the pattern object), for callers that
+ * hold a pattern for many matches (a policy's literal pattern).
+ */
+export function patternCheck(pattern: object): PatternCheck {
+  let check = compiled.get(pattern);
+  if (!check) compiled.set(pattern, (check = safeCheck(pattern)));
+  return check;
+}
+
 /**
  * The pattern's checker once the same pattern object has been matched before; undefined on
  * its first use (and for scalar patterns), when compiling would cost more than one walk.
@@ -146,7 +168,7 @@ export function reusedPatternCheck(pattern: unknown): PatternCheck | undefined {
     compiled.set(pattern, null);
     return undefined;
   }
-  const check = compilePattern(pattern);
+  const check = safeCheck(pattern);
   compiled.set(pattern, check);
   return check;
 }

@@ -37,13 +37,7 @@ const walk: WalkContext = { anchors: new AnchorTracker(), stack: [], depth: 0 };
  */
 export function validatePattern(resource: unknown, pattern: unknown): PatternOutcome {
   const check = reusedPatternCheck(pattern);
-  if (check) {
-    try {
-      if (check(resource)) return PASSED;
-    } catch {
-      // Too deep for the checker: the walk below words the error.
-    }
-  }
+  if (check && check(resource)) return PASSED;
   return walkPattern(resource, pattern);
 }
 
@@ -74,6 +68,7 @@ function pathOutcome(message: string, path: PathSegments | null): PatternOutcome
 }
 
 export { matchValue, matchStringPatterns } from './value';
+export { patternCheck, type PatternCheck } from './compiled';
 export { operatorOf, type Operator } from './operator';
 export { expandMetadataWildcards } from './metadata';
 export {
