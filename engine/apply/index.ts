@@ -23,7 +23,7 @@ import { computedRules } from '../autogen';
 import { exceptionSkip, hasPodSecurity, matchingExceptions } from './exceptions';
 import { podSecurityRuleResult } from '../pss';
 import { providedNames, requestForValues, resourceValues, ruleValues, withRuleValues } from './values';
-import { failureActionFor, literalPassResult, policyPlan, rulePlan, validateRulesFor, type PolicyPlan } from './plan';
+import { failureActionFor, literalPassResult, literalPassResults, policyPlan, rulePlan, validateRulesFor, type PolicyPlan } from './plan';
 import { enterRule, withEvaluationBudget } from '../core/budget';
 
 export type ApplyPhase = 'mutate' | 'verifyImages' | 'validate' | 'generate';
@@ -87,8 +87,12 @@ interface RunState {
   request: AdmissionRequest;
   scope: VariableScope;
   resourceVals: Record<string, unknown>;
-  /** The policy's results so far (null until the first: most policies give one). */
+  /**
+   * The policy's results so far (null until the first: most policies give one). A literal
+   * pattern's pass as the first result is its rule plan's shared, frozen list (sharedRules).
+   */
   rules: RuleResult[] | null;
+  sharedRules: boolean;
   /** What prepareRule found for the rule it last prepared (read right after it returns). */
   env: ContextEnvironment | null;
   exceptions: JsonObject[];
@@ -97,7 +101,10 @@ interface RunState {
 /** Adds a result; the first starts a one-element list (a push onto [] would reserve room for 17). */
 function addRule(st: RunState, result: RuleResult): void {
   if (st.rules === null) st.rules = [result];
-  else st.rules.push(result);
+  else if (st.sharedRules) {
+    st.rules = [...st.rules, result];
+    st.sharedRules = false;
+  } else st.rules.push(result);
 }
 
 const NO_EXCEPTIONS: JsonObject[] = [];
@@ -288,7 +295,11 @@ function runValidate(st: RunState, resource: JsonObject | null): void {
       // What validateRule answers for a plain literal pattern that holds (on UPDATE too: a
       // pass is kept whatever the old object gives), built with its failure action in place
       // (same keys, same order). Anything but a pass goes the long way (and words the failure).
-      addRule(st, literalPassResult(plan, failureActionFor(st.policy, rule, plan, namespace)));
+      const action = failureActionFor(st.policy, rule, plan, namespace);
+      if (st.rules === null) {
+        st.rules = literalPassResults(plan, action) as RuleResult[];
+        st.sharedRules = true;
+      } else addRule(st, literalPassResult(plan, action));
       if (st.plan.applyOne) break;
       continue;
     } else {
@@ -406,7 +417,7 @@ function evaluatePolicy(policy: JsonObject, plan: PolicyPlan, options: ApplyOpti
   const req = scope.data.request as JsonObject;
   let resource = (request.operation === 'DELETE' ? req.oldObject : req.object) as JsonObject | null | undefined;
   if (!resource || typeof resource !== 'object') resource = null;
-  const st: RunState = { policy, plan, options, request, scope, resourceVals: vals, rules: null, env: null, exceptions: NO_EXCEPTIONS };
+  const st: RunState = { policy, plan, options, request, scope, resourceVals: vals, rules: null, sharedRules: false, env: null, exceptions: NO_EXCEPTIONS };
   const phases = phaseSet(options.phases ?? ALL_PHASES);
   if (phases.mutate && resource && request.operation !== 'DELETE') {
     const before = resource;

@@ -52,6 +52,8 @@ export interface RulePlan {
    * every response that passes the rule, hence frozen: nothing may change a result in place.
    */
   passed: Partial<Record<FailureAction, Readonly<RuleResult>>>;
+  /** The same result as a policy's whole (frozen) list of results: most policies have one rule. */
+  passedAlone: Partial<Record<FailureAction, readonly RuleResult[]>>;
 }
 
 const plans = new WeakMap<JsonObject, PolicyPlan>();
@@ -99,6 +101,7 @@ export function rulePlan(policy: JsonObject, plan: PolicyPlan, rule: JsonObject)
     passedMessage: '',
     imageChecks: !rule.validate,
     passed: {},
+    passedAlone: {},
   };
   if (r.literalPattern !== undefined) {
     r.passedMessage = passedMessage(r.name);
@@ -136,6 +139,11 @@ export function failureActionFor(policy: JsonObject, rule: JsonObject, r: RulePl
 export function literalPassResult(r: RulePlan, action: FailureAction): RuleResult {
   // The same keys in the same order as the long way's result with its action set.
   return (r.passed[action] ??= Object.freeze({ name: r.name, type: 'Validation', status: 'pass', message: r.passedMessage, failureAction: action })) as RuleResult;
+}
+
+/** [literalPassResult(r, action)], shared and frozen like it. */
+export function literalPassResults(r: RulePlan, action: FailureAction): readonly RuleResult[] {
+  return (r.passedAlone[action] ??= Object.freeze([literalPassResult(r, action)]));
 }
 
 /** computedRules(policy, kind) narrowed to validate rules, each with its plan. */

@@ -51,3 +51,24 @@ test('a literal pattern pass is one frozen result per rule and action, equal to 
   assert.equal(failed.status, 'fail');
   assert.notEqual(failed, first);
 });
+
+test('a shared one-result list is copied, never changed, when the policy adds more results', () => {
+  const team = { metadata: { labels: { team: '?*' } } };
+  const app = { metadata: { labels: { app: '?*' } } };
+  const one = policy('one', 'Audit', [['team', team]]) as JsonObject;
+  const two = policy('two', 'Audit', [['team', team], ['app', app]]) as JsonObject;
+  const request: AdmissionRequest = {
+    operation: 'CREATE', object: pod({ team: 't', app: 'a' }), oldObject: null, kind: { group: '', version: 'v1', kind: 'Pod' }, namespace: 'a',
+    requestInfo: { roles: [], clusterRoles: [], userInfo: { username: 'u' } },
+  };
+  const alone = applyPolicy(one, { request, cluster, phases: ['validate'] }).rules;
+  assert.equal(applyPolicy(one, { request, cluster, phases: ['validate'] }).rules, alone);
+  assert.ok(Object.isFrozen(alone));
+  for (let i = 0; i < 2; i++) {
+    const both = applyPolicy(two, { request, cluster, phases: ['validate'] }).rules;
+    assert.deepEqual(both.map((r) => `${r.name}:${r.status}`), ['team:pass', 'app:pass']);
+  }
+  const failing = applyPolicy(two, { request: { ...request, object: pod({ team: 't' }) }, cluster, phases: ['validate'] }).rules;
+  assert.deepEqual(failing.map((r) => `${r.name}:${r.status}`), ['team:pass', 'app:fail']);
+  assert.equal(alone.length, 1);
+});
