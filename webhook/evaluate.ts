@@ -37,6 +37,8 @@ interface PolicyMetricLabels {
   backgroundMode: string;
   /** Per rule name, one frozen outcome per (status, rule type, mode) seen. */
   outcomes: Map<string, RuleOutcome[]>;
+  /** The outcome found last for each position of the response's rules (checked first: reviews repeat). */
+  last: RuleOutcome[];
 }
 
 const metricLabelsOf = new WeakMap<Json, PolicyMetricLabels>();
@@ -50,6 +52,7 @@ function policyMetricLabels(policy: Json): PolicyMetricLabels {
     mode: /^enforce$/i.test(String(spec.validationFailureAction ?? '')) || ruleEnforces ? 'enforce' : 'audit',
     backgroundMode: String(isBackground(policy)),
     outcomes: new Map(),
+    last: [],
   };
   metricLabelsOf.set(policy, labels);
   return labels;
@@ -68,6 +71,11 @@ function ruleOutcomes(policy: Json, response: PolicyResponse, into: RuleOutcome[
   for (let i = 0; i < rules.length; i++) {
     const x = rules[i];
     const ruleType = metricRuleType(x.type);
+    const last = labels.last[i];
+    if (last !== undefined && last.rule === x.name && last.status === x.status && last.ruleType === ruleType && last.validationMode === mode) {
+      into.push(last);
+      continue;
+    }
     let known = labels.outcomes.get(x.name);
     if (!known) labels.outcomes.set(x.name, (known = []));
     let outcome: RuleOutcome | undefined;
@@ -79,6 +87,7 @@ function ruleOutcomes(policy: Json, response: PolicyResponse, into: RuleOutcome[
       outcome = Object.freeze({ policy: response.policy.name, policyNamespace: response.policy.namespace ?? '', rule: x.name, status: x.status, ruleType, validationMode: mode, backgroundMode: labels.backgroundMode });
       known.push(outcome);
     }
+    labels.last[i] = outcome;
     into.push(outcome);
   }
 }

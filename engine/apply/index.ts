@@ -14,7 +14,6 @@ import { applyGenerateRule } from '../generate';
 import { applyMutateRule } from '../mutate';
 import { policySpec } from '../policy';
 import { validateRule, type ValidateEnvironment } from '../validate';
-import { validatePattern } from '../pattern';
 import { ruleError } from '../validate/results';
 import type { ImageVerificationContext } from '../cel/image-validating-policy';
 import { imageVerificationAnnotationPatches, matchingImages, validateImagesPass, verifyImagesPass, type ImagePatch, type VerificationStatus } from '../verify-images';
@@ -24,7 +23,7 @@ import { computedRules } from '../autogen';
 import { exceptionSkip, hasPodSecurity, matchingExceptions } from './exceptions';
 import { podSecurityRuleResult } from '../pss';
 import { providedNames, requestForValues, resourceValues, ruleValues, withRuleValues } from './values';
-import { failureActionFor, policyPlan, rulePlan, validateRulesFor, type PolicyPlan } from './plan';
+import { failureActionFor, literalPassResult, literalPassResults, policyPlan, rulePlan, validateRulesFor, type PolicyPlan } from './plan';
 import { enterRule, withEvaluationBudget } from '../core/budget';
 
 export type ApplyPhase = 'mutate' | 'verifyImages' | 'validate' | 'generate';
@@ -88,8 +87,12 @@ interface RunState {
   request: AdmissionRequest;
   scope: VariableScope;
   resourceVals: Record<string, unknown>;
-  /** The policy's results so far (null until the first: most policies give one). */
+  /**
+   * The policy's results so far (null until the first: most policies give one). A literal
+   * pattern's pass as the first result is its rule plan's shared, frozen list (sharedRules).
+   */
   rules: RuleResult[] | null;
+  sharedRules: boolean;
   /** What prepareRule found for the rule it last prepared (read right after it returns). */
   env: ContextEnvironment | null;
   exceptions: JsonObject[];
@@ -98,7 +101,10 @@ interface RunState {
 /** Adds a result; the first starts a one-element list (a push onto [] would reserve room for 17). */
 function addRule(st: RunState, result: RuleResult): void {
   if (st.rules === null) st.rules = [result];
-  else st.rules.push(result);
+  else if (st.sharedRules) {
+    st.rules = [...st.rules, result];
+    st.sharedRules = false;
+  } else st.rules.push(result);
 }
 
 const NO_EXCEPTIONS: JsonObject[] = [];
@@ -272,7 +278,7 @@ function runValidate(st: RunState, resource: JsonObject | null): void {
     const plan = rules[i][1];
     const name = plan.name;
     // A verifyImages rule in the validate pass: only on resources with a matching image, never on DELETE.
-    const imageChecks = !rule.validate;
+    const imageChecks = plan.imageChecks;
     if (imageChecks && (request.operation === 'DELETE' || matchingImages(rule, resource).length === 0)) continue;
     const prepared = prepareRule(rule, 'Validation', st, request, name);
     if (!prepared) continue;
@@ -285,12 +291,15 @@ function runValidate(st: RunState, resource: JsonObject | null): void {
       // engine/pss tells the two apart by a missing podSecurity field; Kyverno by an empty one.
       const exceptions = st.exceptions.map((ex) => (hasPodSecurity(ex) ? ex : { ...ex, spec: { ...(ex.spec as JsonObject), podSecurity: undefined } }));
       result = podSecurityRuleResult(rule, request, resource, { exceptions });
-    } else if (plan.literalPattern !== undefined && resource && request.operation !== 'DELETE' && validatePattern(resource, plan.literalPattern).status === 'pass') {
+    } else if (plan.literalCheck !== undefined && resource && request.operation !== 'DELETE' && plan.literalCheck(resource)) {
       // What validateRule answers for a plain literal pattern that holds (on UPDATE too: a
       // pass is kept whatever the old object gives), built with its failure action in place
       // (same keys, same order). Anything but a pass goes the long way (and words the failure).
       const action = failureActionFor(st.policy, rule, plan, namespace, namespace === undefined ? undefined : st.options.cluster.namespaceLabels[namespace]);
-      addRule(st, { name, type: 'Validation', status: 'pass', message: plan.passedMessage, failureAction: action });
+      if (st.rules === null) {
+        st.rules = literalPassResults(plan, action) as RuleResult[];
+        st.sharedRules = true;
+      } else addRule(st, literalPassResult(plan, action));
       if (st.plan.applyOne) break;
       continue;
     } else {
@@ -365,6 +374,18 @@ function runVerifyImages(st: RunState, resource: JsonObject | null): JsonObject 
 }
 
 const ALL_PHASES: readonly ApplyPhase[] = ['mutate', 'verifyImages', 'validate', 'generate'];
+
+// Callers pass the same phase list for every policy of a request: the last one's set is kept.
+let lastPhases: readonly ApplyPhase[] | null = null;
+let lastPhaseSet: Readonly<Record<ApplyPhase, boolean>> = { mutate: false, verifyImages: false, validate: false, generate: false };
+
+function phaseSet(phases: readonly ApplyPhase[]): Readonly<Record<ApplyPhase, boolean>> {
+  if (phases !== lastPhases) {
+    lastPhaseSet = { mutate: phases.includes('mutate'), verifyImages: phases.includes('verifyImages'), validate: phases.includes('validate'), generate: phases.includes('generate') };
+    lastPhases = phases;
+  }
+  return lastPhaseSet;
+}
 const NO_VALUES: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 /** Applies one policy (any supported kind) to the request's resource. */
@@ -396,20 +417,20 @@ function evaluatePolicy(policy: JsonObject, plan: PolicyPlan, options: ApplyOpti
   const req = scope.data.request as JsonObject;
   let resource = (request.operation === 'DELETE' ? req.oldObject : req.object) as JsonObject | null | undefined;
   if (!resource || typeof resource !== 'object') resource = null;
-  const st: RunState = { policy, plan, options, request, scope, resourceVals: vals, rules: null, env: null, exceptions: NO_EXCEPTIONS };
-  const phases = options.phases ?? ALL_PHASES;
-  if (phases.includes('mutate') && resource && request.operation !== 'DELETE') {
+  const st: RunState = { policy, plan, options, request, scope, resourceVals: vals, rules: null, sharedRules: false, env: null, exceptions: NO_EXCEPTIONS };
+  const phases = phaseSet(options.phases ?? ALL_PHASES);
+  if (phases.mutate && resource && request.operation !== 'DELETE') {
     const before = resource;
     resource = runMutate(st, resource);
     if (resource !== before) rebaseOn(st, resource);
   }
-  if (phases.includes('verifyImages') && request.operation !== 'DELETE') {
+  if (phases.verifyImages && request.operation !== 'DELETE') {
     const before = resource;
     resource = runVerifyImages(st, resource);
     if (resource !== before) rebaseOn(st, resource);
   }
-  if (phases.includes('validate')) runValidate(st, resource);
-  if (phases.includes('generate') && resource) runGenerate(st, resource);
+  if (phases.validate) runValidate(st, resource);
+  if (phases.generate && resource) runGenerate(st, resource);
   // The policy's ref and the resource's are shared between responses (frozen, read-only).
   return { policy: plan.ref, resource: resourceRef(original), rules: st.rules ?? [], patchedResource: resource ?? original ?? {} };
 }

@@ -7,9 +7,9 @@
 import { hasVerifyImageChecks } from '../verify-images';
 import { isCelPolicy } from '../cel';
 import { computedRules } from '../autogen';
-import type { JsonObject, PolicyRef } from '../core/types';
+import type { JsonObject, PolicyRef, RuleResult } from '../core/types';
 import { isLiteralDocument } from '../variables';
-import { passedMessage } from '../pattern';
+import { passedMessage, patternCheck, type PatternCheck } from '../pattern';
 import { isClassicPolicy, policyName, policyNamespace, policyRef, policySpec, ruleFailureAction, type FailureAction } from '../policy';
 
 export interface PolicyPlan {
@@ -41,8 +41,19 @@ export interface RulePlan {
    * pass can then be decided by matching it alone. Undefined otherwise.
    */
   literalPattern: unknown;
+  /** literalPattern compiled (pattern/compiled.ts): true only when matching it passes. */
+  literalCheck: PatternCheck | undefined;
   /** Kyverno's message when the rule passes (set with literalPattern). */
   passedMessage: string;
+  /** A verifyImages rule in the validate pass (no `validate` block). */
+  imageChecks: boolean;
+  /**
+   * The pass result of a literal pattern, per failure action (made on first use). Shared by
+   * every response that passes the rule, hence frozen: nothing may change a result in place.
+   */
+  passed: Partial<Record<FailureAction, Readonly<RuleResult>>>;
+  /** The same result as a policy's whole (frozen) list of results: most policies have one rule. */
+  passedAlone: Partial<Record<FailureAction, readonly RuleResult[]>>;
 }
 
 const plans = new WeakMap<JsonObject, PolicyPlan>();
@@ -86,9 +97,16 @@ export function rulePlan(policy: JsonObject, plan: PolicyPlan, rule: JsonObject)
     podSecurity: validate !== undefined && validate.podSecurity !== undefined,
     failureAction: overridable ? null : ruleFailureAction(policy, rule, undefined),
     literalPattern: validate && isPlainPatternRule(rule, validate) ? validate.pattern : undefined,
+    literalCheck: undefined,
     passedMessage: '',
+    imageChecks: !rule.validate,
+    passed: {},
+    passedAlone: {},
   };
-  if (r.literalPattern !== undefined) r.passedMessage = passedMessage(r.name);
+  if (r.literalPattern !== undefined) {
+    r.passedMessage = passedMessage(r.name);
+    if (typeof r.literalPattern === 'object' && r.literalPattern !== null) r.literalCheck = patternCheck(r.literalPattern);
+  }
   plan.rules.set(rule, r);
   return r;
 }
@@ -115,6 +133,17 @@ function isPlainPatternRule(rule: JsonObject, validate: JsonObject): boolean {
 /** ruleFailureAction, from the plan when the namespace cannot change it. */
 export function failureActionFor(policy: JsonObject, rule: JsonObject, r: RulePlan, namespace: string | undefined, namespaceLabels?: Record<string, string>): FailureAction {
   return r.failureAction ?? ruleFailureAction(policy, rule, namespace, namespaceLabels);
+}
+
+/** The result of a rule whose literal pattern holds (what validateRule answers then), shared. */
+export function literalPassResult(r: RulePlan, action: FailureAction): RuleResult {
+  // The same keys in the same order as the long way's result with its action set.
+  return (r.passed[action] ??= Object.freeze({ name: r.name, type: 'Validation', status: 'pass', message: r.passedMessage, failureAction: action })) as RuleResult;
+}
+
+/** [literalPassResult(r, action)], shared and frozen like it. */
+export function literalPassResults(r: RulePlan, action: FailureAction): readonly RuleResult[] {
+  return (r.passedAlone[action] ??= Object.freeze([literalPassResult(r, action)]));
 }
 
 /** computedRules(policy, kind) narrowed to validate rules, each with its plan. */

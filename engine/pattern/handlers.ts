@@ -23,7 +23,7 @@ export function hasOwn(map: JsonMap, key: string): boolean {
  * are never functions: a function (or `__proto__`) can be inherited, so only then is
  * ownership checked (the check is the walk's most frequent call otherwise).
  */
-function ownValue(map: JsonMap, key: string): unknown {
+export function ownValue(map: JsonMap, key: string): unknown {
   const value = map[key];
   if (value === undefined) return undefined;
   if (typeof value === 'function' || key === '__proto__') return hasOwn(map, key) ? value : undefined;
@@ -79,6 +79,8 @@ interface KeyStep {
   anchor: AnchorType | null;
   /** The key without its anchor decoration (the key itself when plain). */
   bare: string;
+  /** Whether the key belongs to the first phase (isAnchorPhaseKey), decided once. */
+  anchorPhase: boolean;
   value: unknown;
   /** The plan of `value` when it is a map (filled on first use; undefined until then). */
   valuePlan?: MapPlan | null;
@@ -142,7 +144,7 @@ export function mapPlan(pattern: JsonMap): MapPlan {
   if (plan) return plan;
   const steps = evaluationOrder(pattern).map((key): KeyStep => {
     const a = parseAnchor(key);
-    return { key, anchor: a ? a.type : null, bare: a ? a.key : key, value: pattern[key] };
+    return { key, anchor: a ? a.type : null, bare: a ? a.key : key, anchorPhase: a !== null && ANCHOR_PHASE.has(a.type), value: pattern[key] };
   });
   const tracked: Array<readonly [string, string]> = [];
   for (const key of Object.keys(pattern)) {

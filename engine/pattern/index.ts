@@ -6,6 +6,7 @@
 import { isNegationAnchorError } from '../anchor/errors';
 import { AnchorTracker } from './handlers';
 import { isSkipError, matchElement, type MatchFailure, type PathSegments, type WalkContext } from './resource';
+import { reusedPatternCheck } from './compiled';
 
 export type PatternOutcome =
   | { status: 'pass' }
@@ -29,8 +30,19 @@ const walk: WalkContext = { anchors: new AnchorTracker(), stack: [], depth: 0 };
 /**
  * Validates a resource against a Kyverno pattern (anchors, wildcards, operators).
  * Variables must already be substituted. Never throws.
+ *
+ * A pattern object used again (a policy's literal pattern, request after request) is
+ * compiled into a checker (compiled.ts) that answers the common pass without walking; any
+ * other answer comes from the walk.
  */
 export function validatePattern(resource: unknown, pattern: unknown): PatternOutcome {
+  const check = reusedPatternCheck(pattern);
+  if (check && check(resource)) return PASSED;
+  return walkPattern(resource, pattern);
+}
+
+/** validatePattern by the walk alone (the reference the compiled checkers are tested against). */
+export function walkPattern(resource: unknown, pattern: unknown): PatternOutcome {
   const anchors = walk.anchors;
   anchors.reset();
   walk.depth = 0;
@@ -56,6 +68,7 @@ function pathOutcome(message: string, path: PathSegments | null): PatternOutcome
 }
 
 export { matchValue, matchStringPatterns } from './value';
+export { patternCheck, type PatternCheck } from './compiled';
 export { operatorOf, type Operator } from './operator';
 export { expandMetadataWildcards } from './metadata';
 export {

@@ -7,7 +7,7 @@
  */
 import { isConditionalAnchorError, isGlobalAnchorError, plainError, type PatternMatchError } from '../anchor/errors';
 import { goTypeName, goValueString } from './goformat';
-import { handleStep, isAnchorPhaseKey, mapPlan, type AnchorTracker, type MapPlan } from './handlers';
+import { handleStep, mapPlan, type AnchorTracker, type MapPlan } from './handlers';
 import { expandMetadataWildcards } from './metadata';
 import { matchValue } from './value';
 
@@ -123,7 +123,7 @@ export function matchMap(resource: JsonMap, rawPattern: JsonMap, rawPlan: MapPla
   let skipped: PatternMatchError[] | null = null;
   let anchorPhase = true;
   for (const step of plan.steps) {
-    if (anchorPhase && !isAnchorPhaseKey(step.key)) {
+    if (anchorPhase && !step.anchorPhase) {
       anchorPhase = false;
       if (skipped && applied === 0) return skipGroup(skipped, ctx);
     }

@@ -6,7 +6,7 @@
  * wildcard strings.
  */
 import { parseDuration, parseQuantity } from '../units';
-import { wildcardMatch } from '../wildcard/wildcard';
+import { wildcardMatch, wildcardMatcher } from '../wildcard/wildcard';
 import { goTrimSpace } from '../anchor/parse';
 import { goFloatE, goFloatF, goIntString, goParseFloat, isGoInt } from './goformat';
 import { IN_RANGE_RE, NOT_IN_RANGE_RE, operatorOf, splitRange, type Operator } from './operator';
@@ -113,6 +113,8 @@ export interface Term {
   /** The operand as a duration and as a quantity (null when it is not one). */
   duration: number | null;
   quantity: number | null;
+  /** The operand as a wildcard matcher (for the string comparison). */
+  matchText: (text: string) => boolean;
 }
 
 function parseTerm(pattern: string): Term {
@@ -125,10 +127,10 @@ function parseTerm(pattern: string): Term {
       : op === '-'
         ? [parseTerm(`>= ${ends[0]}`), parseTerm(`<= ${ends[1]}`)]
         : [parseTerm(`< ${ends[0]}`), parseTerm(`> ${ends[1]}`)];
-    return { op, bounds, operand: '', duration: null, quantity: null };
+    return { op, bounds, operand: '', duration: null, quantity: null, matchText: wildcardMatcher('') };
   }
   const operand = goTrimSpace(pattern.slice(op.length));
-  return { op, bounds: null, operand, duration: parseDuration(operand), quantity: parseQuantity(operand) };
+  return { op, bounds: null, operand, duration: parseDuration(operand), quantity: parseQuantity(operand), matchText: wildcardMatcher(operand) };
 }
 
 function termMatches(value: unknown, term: Term): boolean {
@@ -140,7 +142,7 @@ function termMatches(value: unknown, term: Term): boolean {
   if (asDuration !== undefined) return asDuration;
   const asQuantity = compareParsed(value, term.quantity, op, parseQuantity);
   if (asQuantity !== undefined) return asQuantity;
-  return compareString(value, term.operand, op);
+  return compareString(value, term.operand, op, term.matchText);
 }
 
 /** One operator term of a string pattern (Kyverno's validateStringPattern). */
@@ -195,14 +197,14 @@ export function numberToString(value: unknown): string | null {
 }
 
 /** Equality (or inequality) as wildcard strings; ordering operators never apply to strings. */
-function compareString(value: unknown, pattern: string, op: Operator): boolean {
+function compareString(value: unknown, pattern: string, op: Operator, matchText?: (text: string) => boolean): boolean {
   if (op !== '' && op !== '!') return false;
   let text: string;
   if (typeof value === 'string') text = value;
   else if (typeof value === 'boolean') text = value ? 'true' : 'false';
   else if (typeof value === 'number') text = isGoInt(value, 'resource') ? goIntString(value) : goFloatE(value);
   else return false;
-  const matched = wildcardMatch(pattern, text);
+  const matched = matchText ? matchText(text) : wildcardMatch(pattern, text);
   return op === '!' ? !matched : matched;
 }
 

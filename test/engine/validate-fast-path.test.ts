@@ -99,8 +99,13 @@ test('validate fast path: responses share frozen refs that still name each reque
   assert.throws(() => {
     (r1.resource as { name: string }).name = 'changed';
   }, TypeError);
-  // Each response still has its own rule list.
-  assert.notEqual(r1.rules, r1again.rules);
+  // A literal pattern's pass is one frozen list of one frozen result, shared by the responses:
+  // nothing may change it in place (a change throws).
+  assert.equal(r1.rules, r1again.rules);
+  assert.ok(Object.isFrozen(r1.rules) && Object.isFrozen(r1.rules[0]));
+  assert.throws(() => {
+    (r1.rules as unknown[]).push({});
+  }, TypeError);
 });
 
 test('validate fast path: the lazy images variable uses one getter for every scope and stays invisible as state', () => {
