@@ -34,6 +34,7 @@ import { CLEANUP_KINDS, CleanupController } from './cleanup';
 import type { ResourceFilter } from './resource-filters';
 import type { BackgroundController } from './background';
 import { namespaceStateOf, type NamespaceState } from './namespaces';
+import { apiServerReads, LiveContext } from './live-context';
 
 export const POLICY_KINDS: WatchedKind[] = [
   { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy' },
@@ -192,6 +193,11 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     opts.server.setNamespaces(namespaces);
   }, opts.log, opts.signal);
 
+  // What the policies read while evaluated (ConfigMaps, apiCall resources, global context
+  // entries, CEL resource.*), watched and handed to the server processes as Kyverno reads it live.
+  const liveContext = new LiveContext({ source: apiServerReads(client, opts.log), onChange: (state) => opts.server.setContext(state), log: opts.log });
+  opts.signal.addEventListener('abort', () => liveContext.close(), { once: true });
+
   let policyGeneration = 0;
   const kinds = [...POLICY_KINDS, ...EXCEPTION_KINDS];
   const isException = (o: JsonObject) => o.kind === 'PolicyException';
@@ -208,6 +214,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
       exceptions = all.filter(isException);
       const cluster: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions };
       opts.server.setPolicies(policies, cluster);
+      liveContext.setPolicies(policies);
       // The pull secrets the policies name for registry credentials, read as Kyverno's secret lister would.
       const generation = ++policyGeneration;
       const served = policies;
