@@ -47,6 +47,8 @@ interface Running {
   read: ContextRead;
   stop: AbortController;
   objects: JsonObject[];
+  /** Whether its first list arrived. */
+  listed: boolean;
 }
 
 /** The object as the engine needs it: apiVersion and kind set, without managedFields. */
@@ -63,6 +65,7 @@ export class LiveContext {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly capped = new Set<string>();
   private closed = false;
+  private waiters: Array<() => void> = [];
 
   constructor(private readonly opts: LiveContextOptions) {}
 
@@ -79,6 +82,31 @@ export class LiveContext {
     if (globalContext) reads.push(GLOBAL_CONTEXT_ENTRY);
     this.policyReadList = foldReads(reads);
     this.reconcile();
+  }
+
+  /**
+   * Resolves once every read has been listed and the state sent (at most after `timeoutMs`), as
+   * Kyverno starts serving once its informer caches have synced: policies that read the cluster
+   * are served with their data, not before it.
+   */
+  whenSynced(timeoutMs: number): Promise<void> {
+    if (this.isSynced()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== done);
+        resolve();
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.waiters.push(done);
+    });
+  }
+
+  /** Every read listed (its data sent, or about to be: removed reads only take data away). */
+  isSynced(): boolean {
+    return [...this.running.values()].every((r) => r.listed);
   }
 
   /** The watches running now (tests, logs). */
@@ -135,6 +163,7 @@ export class LiveContext {
     const wanted = new Map<string, ContextRead>();
     for (const r of foldReads([...this.policyReadList, ...entryReads])) wanted.set(readKey(r), r);
     let changed = false;
+    const before = new Set(this.running.keys());
     for (const [key, r] of this.running) {
       if (wanted.has(key)) continue;
       r.stop.abort();
@@ -143,10 +172,12 @@ export class LiveContext {
     }
     for (const [key, read] of wanted) {
       if (this.running.has(key)) continue;
-      const running: Running = { read, stop: new AbortController(), objects: [] };
+      const running: Running = { read, stop: new AbortController(), objects: [], listed: false };
       this.running.set(key, running);
       this.opts.source.watch(read, (objects) => this.received(key, running, objects), running.stop.signal);
     }
+    const started = [...wanted.keys()].filter((k) => !before.has(k));
+    if (started.length || changed) this.opts.log(`context data: watching ${[...wanted.values()].map(describeRead).join(', ') || 'nothing'}`);
     if (changed) this.schedule();
   }
 
@@ -163,6 +194,7 @@ export class LiveContext {
       this.opts.log(`context data: ${objects.length} objects for ${key}, keeping the first ${max}; policies reading more see only those`);
     }
     running.objects = objects.slice(0, max).map(slim);
+    running.listed = true;
     if (key === readKey(GLOBAL_CONTEXT_ENTRY)) {
       // The entries name further resources to read.
       const before = [...this.entryReadKeys].sort().join(',');
@@ -175,8 +207,20 @@ export class LiveContext {
   private schedule(): void {
     if (this.closed) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.opts.onChange(this.state()), this.opts.debounceMs ?? 100);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.opts.onChange(this.state());
+      if (!this.isSynced()) return;
+      const waiting = this.waiters;
+      this.waiters = [];
+      for (const w of waiting) w();
+    }, this.opts.debounceMs ?? 100);
   }
+}
+
+/** A read in words: `configmaps policy-data/blocked`; `*` stands for any namespace or name. */
+function describeRead(r: ContextRead): string {
+  return `${r.resource}${r.group ? `.${r.group}` : ''} ${r.namespace ?? '*'}/${r.name ?? '*'}`;
 }
 
 /** `cluster` with the live context data: apiCall entries answered from it as the API server would. */
@@ -205,6 +249,8 @@ export function apiServerReads(client: KubeClient, log: (line: string) => void):
         for (let wait = 1000; !signal.aborted; wait = Math.min(wait * 2, 60_000)) {
           kind = await client.kindFor(apiVersion, read.resource).catch(() => undefined);
           if (kind) break;
+          // Nothing is served under it yet: the read is listed, empty (not waited for).
+          if (wait === 1000) onObjects([]);
           log(`context data: the cluster does not serve ${read.resource} (${apiVersion}) that a policy reads; retrying`);
           client.forgetDiscovery();
           await new Promise((r) => setTimeout(r, wait).unref?.());

@@ -103,6 +103,29 @@ test('LiveContext watches what the policies read, follows policy changes and sto
   assert.equal(watches.get(key({ resource: 'configmaps', name: 'limits' }))!.signal.aborted, true);
 });
 
+test('LiveContext is synced once every read was listed and its state sent', async () => {
+  const { source, watches } = fakeSource();
+  const sent: LiveContextState[] = [];
+  const live = new LiveContext({ source, onChange: (s) => sent.push(s), log: () => {}, debounceMs: 5 });
+  assert.equal(live.isSynced(), true, 'nothing to read');
+  live.setPolicies([BLOCKED_TEAMS, QUOTA_CALL]);
+  assert.equal(live.isSynced(), false);
+  let resolved = false;
+  const waiting = live.whenSynced(5_000).then(() => (resolved = true));
+  watches.get('configmaps|policy-data|blocked')!.push([cm('policy-data', 'blocked', { teams: 'red' })]);
+  await settle();
+  assert.equal(resolved, false, 'one read is not listed yet');
+  watches.get('pods|*|*')!.push([]);
+  await waiting;
+  assert.equal(sent.at(-1)!.resources.length, 1, 'the state went out before the waiters were told');
+  // A read that never lists does not hold a policy change for ever.
+  live.setPolicies([PER_NAMESPACE]);
+  const started = Date.now();
+  await live.whenSynced(50);
+  assert.ok(Date.now() - started < 1000);
+  live.close();
+});
+
 test('LiveContext caps the objects per read and says so once', async () => {
   const { source, watches } = fakeSource();
   const lines: string[] = [];
@@ -114,8 +137,10 @@ test('LiveContext caps the objects per read and says so once', async () => {
   watches.get('pods|*|*')!.push(pods(4));
   await settle();
   assert.equal(state!.resources.length, 2);
-  assert.equal(lines.length, 1);
-  assert.match(lines[0], /5 objects .*keeping the first 2/);
+  const capped = lines.filter((l) => /keeping the first/.test(l));
+  assert.equal(capped.length, 1, lines.join('\n'));
+  assert.match(capped[0], /5 objects .*keeping the first 2/);
+  assert.match(lines[0], /watching pods \*\/\*/);
   live.close();
 });
 
