@@ -14,6 +14,7 @@ import { ALL_CONFIGS, labels, WEBHOOK_NAME } from '../webhook/configurations';
 import { LEASE_NAMES } from '../webhook/leader';
 import { registrySecretRefs } from '../registry/prefetch';
 import { celResourceCalls, globalContextEntryReads, hasVariable, policyReads, readOfApiPath, stringsOf } from '../webhook/context-reads';
+import { policiesReadRoles } from '../webhook/user-roles';
 import { cleanupPolicyKinds, isCleanupPolicy, isDeletingPolicy } from '../engine/cleanup';
 
 type Json = Record<string, unknown>;
@@ -117,6 +118,8 @@ export function policyGrants(policy: Json, kinds: KindTable): { grants: Grant[];
   for (const text of celResourceCalls(stringsOf(spec))) if (text.verb === 'Post') add(text.group, text.resource, ['create']);
   for (const u of reads.unresolved) unknown.push(`${reason}: ${u}; grant its read yourself`);
   if (reads.globalContext) add('kyverno.io', 'globalcontextentries', READ);
+  // The user's roles (match/exclude roles and clusterRoles, request.roles) come from the bindings.
+  if (policiesReadRoles([policy])) for (const resource of ['rolebindings', 'clusterrolebindings']) add('rbac.authorization.k8s.io', resource, READ);
   // A GlobalContextEntry deployed beside the policies: its kubernetesResource is listed and watched.
   if (policy.kind === 'GlobalContextEntry') for (const r of globalContextEntryReads(policy)) add(r.group, r.resource, READ);
   return { grants, unknown };

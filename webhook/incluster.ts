@@ -82,6 +82,8 @@ export interface InClusterOptions {
   localUrl?: string;
   /** The CA to publish; read from caFile when absent. */
   caPem?: string;
+  /** Kyverno's excludeRoles/excludeClusterRoles are set: the user's roles are needed for every request. */
+  rolesAlways?: boolean;
   /** How often the admission leader checks the serving certificates for renewal (default 12 h). */
   certRenewalIntervalMs?: number;
 }
@@ -197,7 +199,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
 
   // What the policies read while evaluated (ConfigMaps, apiCall resources, global context
   // entries, CEL resource.*), watched and handed to the server processes as Kyverno reads it live.
-  const liveContext = new LiveContext({ source: apiServerReads(client, opts.log), onChange: (state) => opts.server.setContext(state), log: opts.log });
+  const liveContext = new LiveContext({ source: apiServerReads(client, opts.log), onChange: (state) => opts.server.setContext(state), log: opts.log, rolesAlways: opts.rolesAlways });
   opts.signal.addEventListener('abort', () => liveContext.close(), { once: true });
 
   let policyGeneration = 0;

@@ -16,6 +16,8 @@ import { setGlobalContextEntry } from '../engine/context';
 import { apiServerList } from '../engine/context/api-server';
 import type { KubeClient } from '../kube-api/client';
 import { watchKinds, type WatchedKind } from '../kube-api/watch';
+import { policiesReadRoles, roleBindingIndexOf } from './user-roles';
+import type { RoleBindingIndex } from '../engine/core/types';
 import { foldReads, globalContextEntryReads, policyReads, readKey, type ContextRead } from './context-reads';
 
 /** What the server processes merge into the policies' cluster state. */
@@ -23,6 +25,8 @@ export interface LiveContextState {
   resources: JsonObject[];
   globalContext: Record<string, unknown>;
   globalContextProjections: Record<string, Record<string, unknown>>;
+  /** While something reads the user's roles: the bindings by subject. */
+  roleBindings?: RoleBindingIndex;
 }
 
 /** Where objects come from: the API server (watchReads below) or a fake in tests. */
@@ -30,6 +34,11 @@ export interface ReadSource {
   /** Calls `onObjects` with every object of the read, now and after each change, until `signal` aborts. */
   watch(read: ContextRead, onObjects: (objects: JsonObject[]) => void, signal: AbortSignal): void;
 }
+
+const ROLE_BINDINGS: ContextRead[] = [
+  { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'rolebindings', via: 'roles' },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterrolebindings', via: 'roles' },
+];
 
 export const GLOBAL_CONTEXT_ENTRY: ContextRead = { group: 'kyverno.io', version: 'v2', resource: 'globalcontextentries', via: 'globalReference' };
 
@@ -39,6 +48,8 @@ export interface LiveContextOptions {
   log: (line: string) => void;
   /** Objects kept per read (default 10,000). */
   maxObjectsPerRead?: number;
+  /** The user's roles are always needed (Kyverno's excludeRoles/excludeClusterRoles are set). */
+  rolesAlways?: boolean;
   /** Changes within this many ms are sent once (default 100). */
   debounceMs?: number;
 }
@@ -62,6 +73,7 @@ export class LiveContext {
   private policyReadList: ContextRead[] = [];
   private entryReadKeys = new Set<string>();
   private wantsGlobalContext = false;
+  private wantsRoles = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly capped = new Set<string>();
   private closed = false;
@@ -80,6 +92,8 @@ export class LiveContext {
     }
     this.wantsGlobalContext = globalContext;
     if (globalContext) reads.push(GLOBAL_CONTEXT_ENTRY);
+    this.wantsRoles = !!this.opts.rolesAlways || policiesReadRoles(policies);
+    if (this.wantsRoles) reads.push(...ROLE_BINDINGS);
     this.policyReadList = foldReads(reads);
     this.reconcile();
   }
@@ -127,8 +141,11 @@ export class LiveContext {
     const resources: JsonObject[] = [];
     const seen = new Set<string>();
     const entries: JsonObject[] = [];
+    const bindings: JsonObject[] = [];
+    const bindingKeys = new Set(ROLE_BINDINGS.map(readKey));
     for (const { read, objects } of this.running.values()) {
       if (readKey(read) === readKey(GLOBAL_CONTEXT_ENTRY)) entries.push(...objects);
+      if (bindingKeys.has(readKey(read))) bindings.push(...objects);
       for (const o of objects) {
         // Two reads may hold the same object (a name read and a namespace read from different policies).
         const meta = asObject(o.metadata);
@@ -152,7 +169,9 @@ export class LiveContext {
         }
       }
     }
-    return { resources, globalContext: cluster.globalContext, globalContextProjections: cluster.globalContextProjections ?? {} };
+    const state: LiveContextState = { resources, globalContext: cluster.globalContext, globalContextProjections: cluster.globalContextProjections ?? {} };
+    if (this.wantsRoles) state.roleBindings = roleBindingIndexOf(bindings);
+    return state;
   }
 
   private reconcile(): void {
@@ -232,6 +251,7 @@ export function withLiveContext(cluster: ClusterState, live: LiveContextState | 
     apiCallsAllowed: true,
     globalContext: { ...live.globalContext, ...cluster.globalContext },
     globalContextProjections: { ...live.globalContextProjections, ...cluster.globalContextProjections },
+    roleBindings: live.roleBindings ?? cluster.roleBindings,
   };
 }
 

@@ -126,6 +126,28 @@ test('LiveContext is synced once every read was listed and its state sent', asyn
   live.close();
 });
 
+test('LiveContext watches the bindings while something reads the user\'s roles', async () => {
+  const { source, watches } = fakeSource();
+  let state: LiveContextState | undefined;
+  const withRoles = classic('by-role', [{ name: 'r', match: { any: [{ resources: { kinds: ['Pod'] } }] }, exclude: { any: [{ clusterRoles: ['admin'] }] }, validate: { pattern: {} } }]);
+  const live = new LiveContext({ source, onChange: (s) => (state = s), log: () => {}, debounceMs: 1 });
+  live.setPolicies([BLOCKED_TEAMS]);
+  assert.ok(!watches.has('clusterrolebindings|*|*'));
+  live.setPolicies([withRoles]);
+  watches.get('clusterrolebindings|*|*')!.push([{ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'b' }, roleRef: { kind: 'ClusterRole', name: 'admin' }, subjects: [{ kind: 'User', name: 'alice' }] }]);
+  watches.get('rolebindings|*|*')!.push([]);
+  await settle();
+  assert.deepEqual(state!.roleBindings?.byUser.alice, [{ namespace: undefined, kind: 'ClusterRole', name: 'admin' }]);
+  live.setPolicies([BLOCKED_TEAMS]);
+  assert.equal(watches.get('clusterrolebindings|*|*')!.signal.aborted, true);
+  live.close();
+  // Kyverno's excludeRoles/excludeClusterRoles settings need them whatever the policies.
+  const always = new LiveContext({ source, onChange: () => {}, log: () => {}, rolesAlways: true });
+  always.setPolicies([]);
+  assert.equal(watches.get('rolebindings|*|*')!.signal.aborted, false);
+  always.close();
+});
+
 test('LiveContext caps the objects per read and says so once', async () => {
   const { source, watches } = fakeSource();
   const lines: string[] = [];
