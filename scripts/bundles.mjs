@@ -28,6 +28,8 @@ const browser = { platform: 'browser', target: ['chrome110', 'firefox110', 'safa
 export const ENTRIES = [
   { in: 'cli/main.ts', out: 'dist/cli.js', banner: '#!/usr/bin/env node', ...node },
   { in: 'server/src/main.ts', out: 'dist/server.js', ...node },
+  // The workspace scan's parser threads (server/src/scan-workers.ts), loaded from beside dist/server.js and dist/cli.js.
+  { in: 'server/src/scan-worker.ts', out: 'dist/scan-worker.js', ...node },
   { in: 'client/src/extension.ts', out: 'dist/client.js', external: ['vscode'], ...node },
   { in: 'webhook/main.ts', out: 'dist/webhook.js', ...node },
   // VS Code's web worker extension host loads the extension as CommonJS with `vscode` provided.

@@ -43,14 +43,21 @@ import type { BackgroundRequest, GeneratedItem } from './protocol';
 import { DEFAULT_BACKGROUND_SCAN_INTERVAL_MS, policyKinds, policyVersion } from './scan';
 import { MANAGED_BY } from './configurations';
 import { ruleMatchesRequest } from '../engine/match';
-import { copiesOf, deleteTriggerDownstream, isManagedByKyverno, policyOfLabels, sourceChangeWork } from './clone-sources';
+import { cloneListKind, copiesOf, deleteTriggerDownstream, isManagedByKyverno, policyOfLabels, sourceChangeWork, triggerOfLabels } from './clone-sources';
 import { refOf } from '../kube-api/errors';
 import { backgroundFailedEvent, backgroundSuccessEvents, resourceGenerationEvent, type EventInfo } from './event-info';
 import type { EventWriter } from './events';
+import { GpolDownstreams, kubeWatchKind, type WatchKind, gpolDeleted, gpolKey, gpolPolicyEventJobs, isGeneratingPolicy, runGpolJob, synchronizationEnabled } from './gpol';
+import { RULE_LABELS, downstreamToDelete, hasBackgroundRules, ruleChange, ruleDownstreamSelector, ruleLabelSelector, sameSpec, syncedDataKinds, type KindRef } from './policy-changes';
 
 type Json = Record<string, unknown>;
 
 export const UPDATE_REQUEST_API = 'kyverno.io/v2';
+/**
+ * On an UpdateRequest whose downstream list is written to its status after creation (the status
+ * subresource ignores a create's status): the leader takes it only once the status is there.
+ */
+export const AWAITS_STATUS_ANNOTATION = 'kyverno-studio.dev/awaits-generated-resources';
 /**
  * Kyverno's retry limit for an UpdateRequest (common.retryOrDeleteOnFailure): each failure
  * counts one in status.retryCount; a failure once the count is past 3 deletes it (5 attempts).
@@ -68,7 +75,8 @@ export interface ResourceSpec {
 
 /** One unit of background work, as an UpdateRequest holds it. */
 export interface BackgroundJob {
-  type: 'generate' | 'mutate';
+  /** 'cel-generate': a GeneratingPolicy's (webhook/gpol.ts). */
+  type: 'generate' | 'mutate' | 'cel-generate';
   /** "name" or "namespace/name". */
   policy: string;
   /** The rules to run, comma-separated: the one of a policy event, those an admission fired. */
@@ -78,6 +86,15 @@ export interface BackgroundJob {
   request?: AdmissionRequest;
   /** The rule's downstream objects for the trigger are deleted instead (its clone source was deleted). */
   deleteDownstream?: boolean;
+  /** cel-generate: an UPDATE of a synchronized policy's trigger (stale downstream objects go). */
+  synchronize?: boolean;
+  /** cel-generate: evaluate to find the downstream objects that exist, write nothing (a new leader's pass). */
+  restoreCache?: boolean;
+  /**
+   * The downstream objects of a deleted policy or rule, deleted by name (Kyverno keeps them in
+   * the UpdateRequest's status.generatedResources); the policy need not exist any more.
+   */
+  generatedResources?: ResourceSpec[];
 }
 
 export interface BackgroundControllerOptions {
@@ -99,11 +116,14 @@ export interface BackgroundControllerOptions {
   maxTriggers?: number;
   /** How often the leader looks at every policy's existing triggers again (the background scan interval, default 1 h). */
   reconcileIntervalMs?: number;
+  /** How the generating policies' downstream kinds are watched (default: the API server's watch). */
+  watchKind?: WatchKind;
   /** Where Kyverno's background events go (sources kyverno-generate and kyverno-mutate). */
   events?: Pick<EventWriter, 'add'>;
 }
 
 const meta = (o: Json | undefined): Json => asObject(o?.metadata);
+const policyIdentity = (p: Json): string => `${String(p.kind)}|${String(meta(p).namespace ?? '')}|${String(meta(p).name ?? '')}`;
 
 function resourceSpec(o: JsonObject): ResourceSpec {
   const m = meta(o);
@@ -193,6 +213,7 @@ export function updateRequestFor(job: BackgroundJob, namespace: string): JsonObj
     metadata: {
       generateName: 'ur-',
       namespace,
+      ...(job.generatedResources ? { annotations: { [AWAITS_STATUS_ANNOTATION]: 'true' } } : {}),
       labels: {
         ...MANAGED_BY,
         // Kyverno's UpdateRequest labels (pkg/background/common/labels.go), for kubectl selectors.
@@ -207,7 +228,11 @@ export function updateRequestFor(job: BackgroundJob, namespace: string): JsonObj
       rule: job.rule,
       resource: job.resource,
       deleteDownstream: job.deleteDownstream === true,
-      synchronize: false,
+      synchronize: job.synchronize === true,
+      // Kyverno's CELGenerate requests say per trigger what to do (its rule is the policy's name).
+      ...(job.type === 'cel-generate'
+        ? { ruleContext: [{ rule: job.policy.split('/').pop()!, trigger: job.resource, deleteDownstream: job.deleteDownstream === true, synchronize: job.synchronize === true, cacheRestore: job.restoreCache === true }] }
+        : {}),
       context: {
         userInfo: { roles: request?.requestInfo.roles ?? [], clusterRoles: request?.requestInfo.clusterRoles ?? [] },
         admissionRequestInfo: request ? { admissionRequest: storedRequest(request), operation: request.operation } : {},
@@ -220,10 +245,11 @@ export function updateRequestFor(job: BackgroundJob, namespace: string): JsonObj
 export function jobOf(ur: JsonObject): BackgroundJob | undefined {
   const spec = asObject(ur.spec);
   const type = spec.requestType;
-  if (type !== 'generate' && type !== 'mutate') return undefined;
+  if (type !== 'generate' && type !== 'mutate' && type !== 'cel-generate') return undefined;
   const res = asObject(spec.resource);
   const ctx = asObject(spec.context);
   const admission = asObject(asObject(ctx.admissionRequestInfo).admissionRequest);
+  const context0 = asObject(asArray(spec.ruleContext)[0]);
   const resource: ResourceSpec = { apiVersion: String(res.apiVersion ?? ''), kind: String(res.kind ?? ''), name: String(res.name ?? '') };
   if (typeof res.namespace === 'string' && res.namespace) resource.namespace = res.namespace;
   if (typeof res.uid === 'string' && res.uid) resource.uid = res.uid;
@@ -233,8 +259,18 @@ export function jobOf(ur: JsonObject): BackgroundJob | undefined {
     rule: String(spec.rule ?? ''),
     resource,
     request: Object.keys(admission).length ? requestFromStored(admission, asObject(ctx.userInfo)) : undefined,
-    ...(spec.deleteDownstream === true ? { deleteDownstream: true } : {}),
+    ...(spec.deleteDownstream === true || context0.deleteDownstream === true ? { deleteDownstream: true } : {}),
+    ...(spec.synchronize === true || context0.synchronize === true ? { synchronize: true } : {}),
+    ...(context0.cacheRestore === true ? { restoreCache: true } : {}),
+    ...(Array.isArray(asObject(ur.status).generatedResources) ? { generatedResources: asArray(asObject(ur.status).generatedResources).map(asObject).map(specOf) } : {}),
   };
+}
+
+function specOf(o: Json): ResourceSpec {
+  const spec: ResourceSpec = { apiVersion: String(o.apiVersion ?? ''), kind: String(o.kind ?? ''), name: String(o.name ?? '') };
+  if (typeof o.namespace === 'string' && o.namespace) spec.namespace = o.namespace;
+  if (typeof o.uid === 'string' && o.uid) spec.uid = o.uid;
+  return spec;
 }
 
 function jobText(job: BackgroundJob): string {
@@ -280,6 +316,8 @@ export class BackgroundController {
   private idleWaiters: Array<() => void> = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private seen = new Set<string>();
+  /** The policies of the last event this leader handled, by kind, namespace and name (to see deletions and what changed). */
+  private previous = new Map<string, JsonObject>();
   private latest: JsonObject[] = [];
   private policyEvents: Promise<void> = Promise.resolve();
   private closed = false;
@@ -289,7 +327,44 @@ export class BackgroundController {
    */
   private readonly deletedByUs = new Set<string>();
 
-  constructor(private readonly opts: BackgroundControllerOptions) {}
+  /** The generating policies seen last (by key): a changed spec or a deletion is a policy event. */
+  private gpols = new Map<string, JsonObject>();
+  private readonly gpolDownstreams: GpolDownstreams;
+
+  constructor(private readonly opts: BackgroundControllerOptions) {
+    this.gpolDownstreams = new GpolDownstreams(opts.client, opts.log, opts.watchKind ?? kubeWatchKind(opts.client, opts.log));
+  }
+
+  /** A generating policy wrote a downstream object: Kyverno's events for it. */
+  private generatedByGpol(policy: JsonObject, created: JsonObject): void {
+    const ref = resourceSpec(created);
+    delete ref.uid;
+    this.opts.events?.add([resourceGenerationEvent(String(asObject(policy.metadata).name ?? ''), String(asObject(policy.metadata).name ?? ''), ref), ...backgroundSuccessEvents('kyverno-generate', policy, [ref])]);
+  }
+
+  /** Generating policies created, changed or deleted since the last call (Kyverno's policy controller). */
+  private gpolEvents(policies: JsonObject[]): void {
+    const now = new Map(policies.filter(isGeneratingPolicy).map((p) => [gpolKey(p), p]));
+    const { namespaceLabels = {} } = this.opts.current();
+    for (const [key, old] of this.gpols) {
+      if (now.has(key)) continue;
+      this.policyEvents = this.policyEvents.then(() => gpolDeleted(old, this.gpolDownstreams)).catch((e: Error) => this.opts.log(`background: policy ${key}: ${e.message}`));
+    }
+    for (const [key, p] of now) {
+      const old = this.gpols.get(key);
+      if (old && JSON.stringify(old.spec) === JSON.stringify(p.spec)) continue;
+      // Synchronization turned off: its downstream objects are no longer followed.
+      if (old && synchronizationEnabled(old) && !synchronizationEnabled(p)) this.gpolDownstreams.forget(key);
+      this.policyEvents = this.policyEvents
+        .then(async () => {
+          for (const j of await gpolPolicyEventJobs(this.opts.client, p, this.gpolDownstreams, namespaceLabels, this.opts.log)) {
+            await this.enqueue({ type: 'cel-generate', policy: key, rule: '', resource: j.trigger, ...(j.restoreCache ? { restoreCache: true } : {}) });
+          }
+        })
+        .catch((e: Error) => this.opts.log(`background: policy ${key}: ${e.message}`));
+    }
+    this.gpols = now;
+  }
 
   /** Whether the cluster serves UpdateRequests (asked once; an older deploy may lack the CRD). */
   private usesUpdateRequests(): Promise<boolean> {
@@ -316,7 +391,8 @@ export class BackgroundController {
     this.opts.events?.add(events);
   }
 
-  private findPolicy(key: string): JsonObject | undefined {
+  private findPolicy(key: string, type: BackgroundJob['type'] = 'generate'): JsonObject | undefined {
+    if (type === 'cel-generate') return this.opts.current().policies.find((p) => isGeneratingPolicy(p) && gpolKey(p) === key);
     return this.opts.current().policies.find((p) => (p.kind === 'ClusterPolicy' || p.kind === 'Policy') && policyKey(p) === key && (!key.includes('/') || p.kind === 'Policy'));
   }
 
@@ -391,6 +467,9 @@ export class BackgroundController {
     const subject = (r.operation === 'DELETE' ? r.oldObject : r.object) ?? r.oldObject ?? {};
     const resource = resourceSpec(subject);
     if (!resource.namespace && r.namespace && resource.kind !== 'Namespace') resource.namespace = r.namespace;
+    if (item.type === 'cel-generate') {
+      return { type: item.type, policy: gpolKey(item.policy), rule: '', resource, request: r, ...(item.deleteDownstream ? { deleteDownstream: true } : {}), ...(item.synchronize ? { synchronize: true } : {}) };
+    }
     return { type: item.type, policy: policyKey(item.policy), rule: item.rules.join(','), resource, request: r };
   }
 
@@ -401,6 +480,16 @@ export class BackgroundController {
       try {
         const created = await this.opts.client.create(updateRequestFor(job, this.opts.namespace));
         const name = String(meta(created).name);
+        // Kyverno's createURForDownstreamDeletion: the objects to delete go in the status.
+        if (job.generatedResources) {
+          const path = `/apis/${UPDATE_REQUEST_API}/namespaces/${encodeURIComponent(this.opts.namespace)}/updaterequests/${encodeURIComponent(name)}/status`;
+          try {
+            await this.opts.client.request({ method: 'PATCH', path, contentType: 'application/merge-patch+json', body: { status: { state: 'Pending', generatedResources: job.generatedResources } } });
+          } catch (e) {
+            await this.opts.client.delete({ apiVersion: UPDATE_REQUEST_API, kind: 'UpdateRequest', name, namespace: this.opts.namespace }).catch(() => undefined);
+            throw e;
+          }
+        }
         // The leader takes it from here (its watch sees it); when that is us, start now.
         if (this.leading && !this.leading.aborted) this.schedule({ job, name, attempts: Number(asObject(created.status).retryCount ?? 0) });
         return;
@@ -418,6 +507,9 @@ export class BackgroundController {
   lead(signal: AbortSignal): void {
     this.leading = signal;
     this.seen.clear();
+    this.gpols.clear();
+    // A new leader knows no earlier policy set: every policy is new to it (Kyverno's informer adds).
+    this.previous = new Map();
     // Leadership lost: the persisted work is the next leader's; forget it (it stays in the cluster).
     // Kyverno's forceReconciliation: every background scan interval, every policy again.
     const interval = this.opts.reconcileIntervalMs ?? DEFAULT_BACKGROUND_SCAN_INTERVAL_MS;
@@ -425,6 +517,7 @@ export class BackgroundController {
     timer.unref();
     signal.addEventListener('abort', () => {
       clearInterval(timer);
+      this.gpolDownstreams.close();
       for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i].name) this.queue.splice(i, 1);
       for (const p of this.active) if (p.name) this.active.delete(p);
       this.known.clear();
@@ -437,9 +530,21 @@ export class BackgroundController {
   onPolicies(policies: JsonObject[]): Promise<void> {
     this.latest = policies;
     if (!this.leading || this.leading.aborted) return this.policyEvents;
-    const changed = policies.filter((p) => (p.kind === 'ClusterPolicy' || p.kind === 'Policy') && !this.seen.has(policyVersion(p)));
+    this.gpolEvents(policies);
+    const kyvernoPolicies = policies.filter((p) => p.kind === 'ClusterPolicy' || p.kind === 'Policy');
+    const current = new Map(kyvernoPolicies.map((p) => [policyIdentity(p), p]));
+    const changed = kyvernoPolicies.filter((p) => !this.seen.has(policyVersion(p)));
     this.seen = new Set(policies.map(policyVersion));
-    for (const p of changed) this.policyEvents = this.policyEvents.then(() => this.existingTriggers(p)).catch((e: Error) => this.opts.log(`background: policy ${policyKey(p)}: ${e.message}`));
+    const chain = (p: JsonObject, fn: () => Promise<void>) => {
+      this.policyEvents = this.policyEvents.then(fn).catch((e: Error) => this.opts.log(`background: policy ${policyKey(p)}: ${e.message}`));
+    };
+    // deletePolicy: a policy gone since the last event loses its synchronized downstream objects.
+    for (const [id, old] of this.previous) if (!current.has(id)) chain(old, () => this.deleteRulesDownstream(old));
+    for (const p of changed) {
+      const old = this.previous.get(policyIdentity(p));
+      chain(p, () => this.policyChanged(old, p));
+    }
+    this.previous = current;
     return this.policyEvents;
   }
 
@@ -458,7 +563,7 @@ export class BackgroundController {
       if (!generates && !mutates) continue;
       const created = Date.parse(String(meta(p).creationTimestamp ?? ''));
       if (mutates && Number.isFinite(created) && created + interval > now && asObject(p.spec).mutateExistingOnPolicyUpdate !== true) continue;
-      this.policyEvents = this.policyEvents.then(() => this.existingTriggers(p)).catch((e: Error) => this.opts.log(`background: policy ${policyKey(p)}: ${e.message}`));
+      this.policyEvents = this.policyEvents.then(() => this.handleGenerate(p)).catch((e: Error) => this.opts.log(`background: policy ${policyKey(p)}: ${e.message}`));
     }
     return this.policyEvents;
   }
@@ -473,9 +578,10 @@ export class BackgroundController {
   }
 
   /** Resolves when nothing is queued, running or waiting for a retry that is due soon (tests). */
-  idle(): Promise<void> {
-    if (this.queue.length === 0 && this.running === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  async idle(): Promise<void> {
+    await this.gpolDownstreams.idle();
+    if (this.queue.length === 0 && this.running === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Stops taking and retrying work; waits for what is running. Persisted work stays for the next leader. */
@@ -487,6 +593,7 @@ export class BackgroundController {
     this.timers.clear();
     await this.policyEvents.catch(() => {});
     await this.idle();
+    this.gpolDownstreams.close();
   }
 
   /** List, then watch, our UpdateRequests; relist after a failure. */
@@ -505,7 +612,7 @@ export class BackgroundController {
             if (e.type === 'ERROR') throw new KubeError(Number(asObject(e.object).code ?? 500), '', String(asObject(e.object).message ?? 'watch error'));
             const v = meta(e.object).resourceVersion;
             if (v) rv = String(v);
-            if (e.type === 'ADDED') this.adopt(e.object);
+            if (e.type === 'ADDED' || (e.type === 'MODIFIED' && asObject(meta(e.object).annotations)[AWAITS_STATUS_ANNOTATION])) this.adopt(e.object);
           }, signal);
         }
       } catch (e) {
@@ -523,6 +630,7 @@ export class BackgroundController {
     if (!name || this.known.has(name)) return;
     if (asObject(asObject(ur.metadata).labels)['app.kubernetes.io/managed-by'] !== MANAGED_BY['app.kubernetes.io/managed-by']) return;
     const status = asObject(ur.status);
+    if (asObject(meta(ur).annotations)[AWAITS_STATUS_ANNOTATION] && !Array.isArray(status.generatedResources)) return;
     const attempts = Number(status.retryCount ?? 0);
     const job = jobOf(ur);
     if (!job) {
@@ -630,16 +738,23 @@ export class BackgroundController {
   private async run(job: BackgroundJob): Promise<string[]> {
     const { client, log, generator } = this.opts;
     const { exceptions, namespaceLabels = {} } = this.opts.current();
-    const found = this.findPolicy(job.policy);
+    if (job.generatedResources) return this.deleteGenerated(job);
+    const found = this.findPolicy(job.policy, job.type);
     if (!found) {
       log(`background: ${jobText(job)}: the policy is gone; dropped`);
       return [];
     }
+    if (job.type === 'cel-generate') {
+      const deps = { client, log, downstreams: this.gpolDownstreams, waitForTrigger: (t: ResourceSpec) => generator.waitForTrigger(t), exceptions, namespaceLabels, onGenerated: (o: JsonObject) => this.generatedByGpol(found, o) };
+      const failures = await runGpolJob(deps, found, { trigger: job.resource, request: job.request, deleteDownstream: job.deleteDownstream, synchronize: job.synchronize, restoreCache: job.restoreCache });
+      if (failures.length) this.opts.events?.add([backgroundFailedEvent('kyverno-generate', found, '', job.resource, failures.join('; '))]);
+      return failures;
+    }
     const policy = job.rule ? withOnlyRule(found, job.rule) : found;
     let request = job.request;
     if (!request) {
-      const trigger = await client.get({ apiVersion: job.resource.apiVersion, kind: job.resource.kind, name: job.resource.name, namespace: job.resource.namespace });
-      if (!trigger || (job.resource.uid && meta(trigger).uid !== job.resource.uid)) {
+      const trigger = await this.findTrigger(job.resource);
+      if (!trigger) {
         log(`background: ${jobText(job)}: the trigger is gone; dropped`);
         return [];
       }
@@ -668,6 +783,169 @@ export class BackgroundController {
       this.opts.events?.add(w.error === undefined ? backgroundSuccessEvents('kyverno-mutate', found, [target]) : [backgroundFailedEvent('kyverno-mutate', found, w.rule, target, w.error)]);
     }
     return outcome.failures;
+  }
+
+  /**
+   * The trigger a job names, as stored: by name (its uid checked when known), or, for work
+   * found through a downstream object's labels (no name), by uid (Kyverno's GetResource).
+   */
+  private async findTrigger(r: ResourceSpec): Promise<JsonObject | undefined> {
+    const { client } = this.opts;
+    if (r.name) {
+      const got = await client.get({ apiVersion: r.apiVersion, kind: r.kind, name: r.name, namespace: r.namespace });
+      return got && (!r.uid || meta(got).uid === r.uid) ? { apiVersion: r.apiVersion, kind: r.kind, ...got } : undefined;
+    }
+    if (!r.uid) return undefined;
+    const found = (await client.list(r.apiVersion, r.kind, r.kind === 'Namespace' ? undefined : r.namespace)).find((o) => meta(o).uid === r.uid);
+    return found && { apiVersion: r.apiVersion, kind: r.kind, ...found };
+  }
+
+  /**
+   * A deleted policy's or rule's downstream objects (Kyverno's deleteDownstream with
+   * status.generatedResources): deleted by name while the trigger the work names still exists
+   * (Kyverno fetches it first and fails the rule without it).
+   */
+  private async deleteGenerated(job: BackgroundJob): Promise<string[]> {
+    const { client, log } = this.opts;
+    if (!(await this.findTrigger(job.resource))) return [`rule ${job.rule} failed: failed to fetch trigger resource ${job.resource.kind} ${job.resource.namespace ? `${job.resource.namespace}/` : ''}${job.resource.name || job.resource.uid || ''}`];
+    const failures: string[] = [];
+    for (const r of job.generatedResources ?? []) {
+      const ref = { apiVersion: r.apiVersion, kind: r.kind, name: r.name, namespace: r.namespace };
+      try {
+        const live = await client.get(ref);
+        if (!live) continue;
+        this.forgetLater(String(meta(live).uid ?? ''));
+        if (await client.delete(ref)) log(`generate: policy ${job.policy} rule ${job.rule} deleted ${describeRef(ref)} (the policy or rule was deleted)`);
+      } catch (e) {
+        if (!(e instanceof KubeError && e.status === 404)) failures.push(`cannot delete ${describeRef(ref)}: ${(e as Error).message}`);
+      }
+    }
+    return failures;
+  }
+
+  /**
+   * Downstream objects of a policy's rule of one kind (Kyverno's FindDownstream lists them
+   * cluster-wide; a namespaced Policy's service account may list its namespace only).
+   */
+  private async findDownstream(policy: JsonObject, k: KindRef, selector: string): Promise<JsonObject[]> {
+    const { client } = this.opts;
+    const ns = meta(policy).namespace;
+    try {
+      return (await client.list(k.apiVersion, k.kind, undefined, selector)).map((o) => ({ apiVersion: k.apiVersion, kind: k.kind, ...o }));
+    } catch (e) {
+      if (!(e instanceof KubeError && e.status === 403) || policy.kind !== 'Policy' || typeof ns !== 'string' || !ns) throw e;
+      return (await client.list(k.apiVersion, k.kind, ns, selector)).map((o) => ({ apiVersion: k.apiVersion, kind: k.kind, ...o }));
+    }
+  }
+
+  /** The trigger a downstream object's labels name, as a job's resource (no name: found by uid). */
+  private triggerSpecOf(downstream: JsonObject): ResourceSpec | undefined {
+    const t = triggerOfLabels(Object.fromEntries(Object.entries(asObject(meta(downstream).labels)).map(([k, v]) => [k, String(v)])));
+    if (!t.kind || !t.uid) return undefined;
+    return { apiVersion: t.apiVersion, kind: t.kind, name: '', uid: t.uid, ...(t.namespace ? { namespace: t.namespace } : {}) };
+  }
+
+  /**
+   * createURForDownstreamDeletion: the downstream objects of the given rules of a deleted (or
+   * updated) policy, for rules that synchronize and do not orphan them; one job per rule and
+   * trigger, each naming every object found (as Kyverno's single UpdateRequest does).
+   */
+  private async deleteRulesDownstream(policy: JsonObject, rules?: Json[]): Promise<void> {
+    const found: Array<{ rule: string; trigger: ResourceSpec }> = [];
+    const resources: ResourceSpec[] = [];
+    for (const { rule, kinds } of downstreamToDelete(policy, rules)) {
+      for (const k of kinds) {
+        let objects: JsonObject[];
+        try {
+          objects = await this.findDownstream(policy, k, ruleDownstreamSelector(policy, rule));
+        } catch (e) {
+          this.opts.log(`background: policy ${policyKey(policy)} rule ${rule}: cannot list its downstream ${k.kind} objects: ${(e as Error).message}`);
+          continue;
+        }
+        for (const o of objects) {
+          const trigger = this.triggerSpecOf(o);
+          if (!trigger) continue;
+          found.push({ rule, trigger });
+          const spec = resourceSpec(o);
+          delete spec.uid;
+          resources.push(spec);
+        }
+      }
+    }
+    const seen = new Set<string>();
+    for (const { rule, trigger } of found) {
+      const key = `${rule}|${trigger.uid}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      await this.enqueue({ type: 'generate', policy: policyKey(policy), rule, resource: trigger, deleteDownstream: true, generatedResources: resources });
+    }
+  }
+
+  /** syncDataPolicyChanges: each trigger of a synchronized data rule's downstream objects gets the rule again. */
+  private async syncDataPolicyChanges(policy: JsonObject): Promise<void> {
+    for (const { rule, kinds } of syncedDataKinds(policy)) {
+      const seen = new Set<string>();
+      for (const k of kinds) {
+        let objects: JsonObject[];
+        try {
+          objects = await this.findDownstream(policy, k, ruleDownstreamSelector(policy, rule));
+        } catch (e) {
+          this.opts.log(`background: policy ${policyKey(policy)} rule ${rule}: cannot list its downstream ${k.kind} objects: ${(e as Error).message}`);
+          continue;
+        }
+        for (const o of objects) {
+          const trigger = this.triggerSpecOf(o);
+          if (!trigger || seen.has(trigger.uid!)) continue;
+          seen.add(trigger.uid!);
+          await this.enqueue({ type: 'generate', policy: policyKey(policy), rule, resource: trigger });
+        }
+      }
+    }
+  }
+
+  /** unlabelDownstream: objects of a rule's old target kinds keep existing, without the policy and rule labels. */
+  private async unlabelDownstream(policy: JsonObject, relabel: Array<{ rule: string; kinds: string[] }>): Promise<void> {
+    const { client, log } = this.opts;
+    for (const { rule, kinds } of relabel) {
+      for (const spec of kinds) {
+        const k = cloneListKind(spec);
+        if (!k) continue;
+        try {
+          for (const o of await this.findDownstream(policy, k, ruleLabelSelector(policy, rule))) {
+            const m = meta(o);
+            const labels = { ...asObject(m.labels) };
+            for (const l of RULE_LABELS) delete labels[l];
+            await client.replace({ ...o, metadata: { ...m, labels } });
+          }
+        } catch (e) {
+          log(`background: policy ${policyKey(policy)} rule ${rule}: cannot un-label its old ${spec} targets: ${(e as Error).message}`);
+        }
+      }
+    }
+  }
+
+  /**
+   * A policy event (Kyverno's addPolicy/updatePolicy, then syncPolicy): for a policy with
+   * background rules, an update that removed rules deletes their downstream objects, one that
+   * retargeted rules un-labels the old targets; then the synchronized data rules are run again
+   * for their downstream objects' triggers and generateExisting/mutateExistingOnPolicyUpdate
+   * rules for every existing trigger.
+   */
+  private async policyChanged(old: JsonObject | undefined, policy: JsonObject): Promise<void> {
+    if (!hasBackgroundRules(policy)) return;
+    if (old) {
+      if (sameSpec(old, policy)) return;
+      const change = ruleChange(old, policy);
+      if (change.deletedRules.length) await this.deleteRulesDownstream(old, change.deletedRules);
+      else await this.unlabelDownstream(policy, change.relabel);
+    }
+    await this.handleGenerate(policy);
+  }
+
+  /** syncPolicy's generate and mutate part (also the periodic reconciliation). */
+  private async handleGenerate(policy: JsonObject): Promise<void> {
+    await this.syncDataPolicyChanges(policy);
+    await this.existingTriggers(policy);
   }
 
   /**

@@ -9,7 +9,7 @@ import type { PolicyIndex } from './prefilter';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import type { ReviewReply, ReviewRequest } from './protocol';
 import { metricRuleType, type RuleOutcome } from './metrics';
-import { asObject } from '../engine/core/json';
+import { asObject, isJsonObject } from '../engine/core/json';
 import { isBackground, policySpec } from '../engine/policy';
 import { failurePolicyOf } from './rules';
 import { admissionEvents, scanEvents } from './event-info';
@@ -175,7 +175,7 @@ function knownClusterScoped(selector: string): boolean {
  * cleanup policies (engine/cleanup; Kyverno's cleanup controller checks those on its own
  * webhook) and DeletingPolicies.
  */
-export function evaluatePolicyValidation(body: string): ReviewReply {
+export function evaluatePolicyValidation(body: string, options: { isClusterScoped?: (apiVersion: string, kind: string) => boolean } = {}): ReviewReply {
   try {
     const review = asObject(JSON.parse(body) as unknown);
     const request = asObject(review.request);
@@ -184,7 +184,7 @@ export function evaluatePolicyValidation(body: string): ReviewReply {
     const kind = object.kind;
     const checked: { error?: string; warnings: string[] } =
       kind === 'ClusterPolicy' || kind === 'Policy'
-        ? checkPolicyForAdmission(object)
+        ? checkPolicyForAdmission(object, { ...options, ...(request.operation === 'UPDATE' && isJsonObject(request.oldObject) ? { oldPolicy: request.oldObject } : {}) })
         : isCleanupPolicy(object)
           ? { ...checkCleanupPolicyForAdmission(object, { isClusterScoped: knownClusterScoped }), warnings: [] }
           : isDeletingPolicy(object)

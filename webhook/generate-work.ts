@@ -10,10 +10,11 @@ import { applyPolicy } from '../engine/apply';
 import { matchResourceDescriptions } from '../engine/policy';
 import { CONTROLLER_FAILURE } from '../engine/generate';
 import type { AdmissionRequest, ClusterState, JsonObject, RuleResult } from '../engine/core/types';
-import type { GeneratedItem, PendingGeneration, TriggerRef } from './protocol';
+import type { BackgroundRequest, GeneratedItem, PendingGeneration, TriggerRef } from './protocol';
 import { asArray, asObject } from '../engine/core/json';
 import { firedMutateExistingRules } from './mutate-existing';
 import { ruleMatchesRequest } from '../engine/match';
+import { gpolAdmissionWork, isGeneratingPolicy } from './gpol';
 
 type Json = Record<string, unknown>;
 
@@ -126,9 +127,15 @@ function concernsRule(policy: Json, rule: Json, request: AdmissionRequest, clust
  */
 export function runGeneration(pending: PendingGeneration, cluster: ClusterState): GenerateWork {
   const out: GenerateWork = { items: [], errors: [] };
-  const unit = (type: 'generate' | 'mutate', policy: JsonObject, rules: string[]): GeneratedItem => ({ action: 'request', type, policy, rules, request: pending.request });
+  const unit = (type: BackgroundRequest['type'], policy: JsonObject, rules: string[]): BackgroundRequest => ({ action: 'request', type, policy, rules, request: pending.request });
   for (const policy of pending.policies) {
     try {
+      if (isGeneratingPolicy(policy)) {
+        // Kyverno's gpol handler: one CELGenerate UpdateRequest per policy whose webhook got the request.
+        const gpol = gpolAdmissionWork(policy, pending.request, cluster);
+        if (gpol) out.items.push({ ...unit('cel-generate', policy, []), ...gpol });
+        continue;
+      }
       if (needsCloneSources(policy)) {
         // Only the primary reads clone sources; the rules the request can concern (their match
         // selects the object, or the old one an UPDATE or DELETE may take their downstream from)

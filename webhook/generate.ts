@@ -11,7 +11,7 @@ import { KubeError, describeRef, refOf, type ObjectRef } from '../kube-api/error
 import type { KubeClient } from '../kube-api/client';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { cloneListKind, tagCloneSources } from './clone-sources';
-import { generatePatterns, generateRulesOf, generateWork, needsCloneSources, policyKey } from './generate-work';
+import { generatePatterns, generateRulesOf, generateWork, needsCloneSources, policyKey, triggerOf } from './generate-work';
 import type { BackgroundRequest, GeneratedItem, TriggerRef } from './protocol';
 import { asObject } from '../engine/core/json';
 
@@ -238,7 +238,11 @@ export class DownstreamGenerator {
 
   /** Evaluates a policy's generate rules for a request, with its clone sources (if any) fetched from the cluster. */
   private async reevaluate(item: BackgroundRequest, failures: string[], exceptions: JsonObject[], namespaceLabels: ClusterState['namespaceLabels']): Promise<void> {
-    const resources = needsCloneSources(item.policy) ? await cloneSources(this.options.client, item.policy, (l) => this.options.log(l), (fn) => this.retry(fn)) : [];
+    const listed = needsCloneSources(item.policy) ? await cloneSources(this.options.client, item.policy, (l) => this.options.log(l), (fn) => this.retry(fn)) : [];
+    // A source listed everywhere (its namespace is a variable) lists this trigger's own copies
+    // too: they are targets, not sources. The engine would take them for existing targets and
+    // leave them out, where Kyverno's manageClone reads the source again and synchronizes them.
+    const resources = listed.filter((o) => !isDownstreamOf(o, item.policy, triggerOf(item.request).uid));
     const cluster: ClusterState = { resources, namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions };
     const work = generateWork(item.policy, item.request, cluster);
     for (const line of work.errors) this.options.log(line);
@@ -247,6 +251,14 @@ export class DownstreamGenerator {
     if (resources.length && copies.length) await tagCloneSources(this.options.client, resources, copies, this.options.log);
     for (const next of work.items) if (next.action !== 'request') await this.work(next, failures, exceptions, namespaceLabels);
   }
+}
+
+/** A downstream object of this policy for this trigger (its generate labels name both). */
+export function isDownstreamOf(o: JsonObject, policy: Json, triggerUid: string | undefined): boolean {
+  const l = labelsOf(o);
+  const pm = asObject(policy.metadata);
+  return !!triggerUid && l['app.kubernetes.io/managed-by'] === 'kyverno' && l[`${GENERATE_LABEL}policy-name`] === pm.name
+    && (l[`${GENERATE_LABEL}policy-namespace`] ?? '') === (policy.kind === 'Policy' ? String(pm.namespace ?? '') : '') && l[`${GENERATE_LABEL}trigger-uid`] === triggerUid;
 }
 
 /**

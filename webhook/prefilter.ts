@@ -8,9 +8,11 @@ import { PolicyKindIndex } from '../engine/evaluate';
 import type { JsonObject } from '../engine/core/types';
 import { asObject } from '../engine/core/json';
 import { policyReadsImages } from './images';
+import { isGeneratingPolicy } from './gpol';
 
-/** A classic policy with at least one generate rule (CEL kinds have none). */
+/** A classic policy with at least one generate rule, or a (Namespaced)GeneratingPolicy. */
 function hasGenerateRules(policy: JsonObject): boolean {
+  if (isGeneratingPolicy(policy)) return true;
   if (policy.kind !== 'ClusterPolicy' && policy.kind !== 'Policy') return false;
   const rules = ((policy.spec ?? {}) as JsonObject).rules;
   return Array.isArray(rules) && rules.some((r) => typeof r === 'object' && r !== null && typeof (r as JsonObject).generate === 'object' && (r as JsonObject).generate !== null);

@@ -181,9 +181,14 @@ export type GeneratedItem =
  */
 export interface BackgroundRequest {
   action: 'request';
-  type: 'generate' | 'mutate';
+  /** 'cel-generate': a GeneratingPolicy (Kyverno's CELGenerate UpdateRequests). */
+  type: 'generate' | 'mutate' | 'cel-generate';
   policy: JsonObject;
   /** The rules it fires (generate: those with downstream work; all generate rules of a clone policy). */
   rules: string[];
   request: AdmissionRequest;
+  /** cel-generate: the trigger's downstream objects are deleted instead (a synchronized trigger was deleted). */
+  deleteDownstream?: boolean;
+  /** cel-generate: an UPDATE of a synchronized policy's trigger (stale downstream objects go). */
+  synchronize?: boolean;
 }

@@ -126,6 +126,11 @@ export function policyNeeds(policy: Json): Need[] {
     case 'MutatingPolicy':
     case 'NamespacedMutatingPolicy':
       return celNeeds(policy, 'mutate');
+    case 'GeneratingPolicy':
+    case 'NamespacedGeneratingPolicy':
+      // Kyverno registers a generating policy's resourceRules for every operation
+      // (pkg/controllers/webhook/validating.go): the background decides what each one means.
+      return celNeeds(policy, 'validate').map((n) => ({ ...n, direct: n.direct.map((d) => ({ ...d, operations: ALL_OPERATIONS })) }));
     default:
       return [];
   }

@@ -2,7 +2,7 @@
 import type { JsonObject } from '../core/types';
 import { evalCelBool } from './environment';
 import type { CelActivation } from './context';
-import { asObject } from '../core/json';
+import { asArray, asObject } from '../core/json';
 
 export interface MatchedExceptions {
   keys: string[];
@@ -10,6 +10,8 @@ export interface MatchedExceptions {
   /** Images/values the exceptions allow; when present the policy still runs (exceptions.*). */
   allowedImages: string[];
   allowedValues: string[];
+  /** Some matched exception allows neither images nor values: it exempts the resource entirely. */
+  full: boolean;
 }
 
 function exceptionKey(ex: JsonObject): string {
@@ -52,5 +54,6 @@ export function matchCelExceptions(policy: JsonObject, exceptions: JsonObject[],
     reportResult: String(spec(chosen).reportResult ?? '') === 'pass' ? 'pass' : 'skip',
     allowedImages: matched.flatMap((ex) => (Array.isArray(spec(ex).images) ? spec(ex).images as unknown[] : []).map(String)),
     allowedValues: matched.flatMap((ex) => (Array.isArray(spec(ex).allowedValues) ? spec(ex).allowedValues as unknown[] : []).map(String)),
+    full: matched.some((ex) => !asArray(spec(ex).images).length && !asArray(spec(ex).allowedValues).length),
   };
 }

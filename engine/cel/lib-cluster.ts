@@ -64,6 +64,7 @@ function getResource(rt: ClusterLibraryRuntime, apiVersion: string, resource: st
     throw new Error(`failed to get resource: ${(err as Error).message}`);
   }
   const view = celLibraryView(rt.cluster);
+  view.reads?.push({ apiVersion, resource: resource.split('/')[0], namespace });
   // The fake provider keys objects by resource type only: `pods/status` is no resource there.
   const type = view.resourceSource === 'fakeProvider' ? resource : resource.split('/')[0];
   const found = apiServerGet(view.resources, apiVersion, type, namespace, name);
@@ -78,6 +79,7 @@ function listResources(rt: ClusterLibraryRuntime, apiVersion: string, resource: 
     throw new Error(`failed to list resource: ${(err as Error).message}`);
   }
   const view = celLibraryView(rt.cluster);
+  view.reads?.push({ apiVersion, resource, namespace });
   if (view.resourceSource === 'apiServer') return toCel(apiServerList(view.resources, apiVersion, resource, namespace, labels));
   // The fake provider: one namespace bucket, no label filtering, an unknown type is an error.
   const ofType = objectsOfType(view.resources, apiVersion, resource);

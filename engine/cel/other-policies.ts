@@ -51,8 +51,14 @@ export function applyGeneratingPolicy(policy: JsonObject, options: ApplyOptions)
   if (!matchConstraintsMatch(spec.matchConstraints, options.request, options.cluster)) return emptyResponse(policy, options);
   const runtime = createRuntime(options);
   const act = buildActivation(options, {}, runtime);
+  // As Kyverno's gpol compiler: an exception without images or values exempts the resource;
+  // otherwise what the exceptions allow is `exceptions.allowedImages/allowedValues` and the policy runs.
   const exceptions = matchCelExceptions(policy, options.cluster.exceptions, act);
-  if (exceptions) return single(policy, options, { name: 'exception', type: 'Generation', status: 'skip', message: `rule is skipped due to policy exception: ${exceptions.keys.join(', ')}`, exceptions: exceptions.keys });
+  if (exceptions?.full) {
+    const verb = exceptions.reportResult === 'pass' ? 'passed' : 'skipped';
+    return single(policy, options, { name: 'exception', type: 'Generation', status: exceptions.reportResult, message: `rule is ${verb} due to policy exception: ${exceptions.keys.join(', ')}`, exceptions: exceptions.keys });
+  }
+  act.vars.exceptions = toCel({ allowedImages: exceptions?.allowedImages ?? [], allowedValues: exceptions?.allowedValues ?? [] });
   const match = evaluateMatchConditions(spec.matchConditions, act, spec.failurePolicy);
   if (match.error) return single(policy, options, { name: '', type: 'Generation', status: 'error', message: match.error });
   if (!match.matched) return single(policy, options, { name: '', type: 'Generation', status: 'skip', message: 'skip' });

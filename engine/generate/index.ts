@@ -180,7 +180,10 @@ function validateCloneSources(clone: JsonObject, cloneList: JsonObject, policyNa
 }
 
 function manageData(target: ResourceRef, data: unknown, synchronize: boolean, known: JsonObject[]): Action {
-  if (data === undefined || data === null) return { kind: 'skip' };
+  // A rule without data still creates its target, bare: Kyverno's generator passes the
+  // pattern's typed data pointer, which is never a nil interface, so manageData's nil check
+  // does not fire and the target is created from an empty object (pkg/background/generate/data.go).
+  if (data === undefined || data === null) data = {};
   if (!isJsonObject(data)) throw new GenerateError('generate.data must be a map');
   if (!getResource(known, target)) return { kind: 'create', data: structuredClone(data), target };
   return synchronize ? { kind: 'update' } : { kind: 'skip' };

@@ -20,6 +20,8 @@ import { isNamespacedKind } from '../kube/known-kinds';
 export interface PolicyCheckOptions {
   /** Whether `apiVersion`/`kind` is cluster-scoped (the API server's discovery); default: the known-kinds table. */
   isClusterScoped?: (apiVersion: string, kind: string) => boolean;
+  /** The policy as stored before this update (an UPDATE request's oldObject): generate rules may change only so far. */
+  oldPolicy?: JsonObject;
 }
 
 export interface PolicyCheckResult {
@@ -175,5 +177,59 @@ export function checkPolicyForAdmission(policy: JsonObject, options: PolicyCheck
   const background = spec.background !== false;
   if (!admission && !background) return { error: 'disabling both admission and background processing is not allowed', warnings };
   if (!admission && rules.some((r) => r.mutate || r.generate || r.verifyImages)) return { error: 'disabling admission processing is only allowed with validation policies', warnings };
+  if (options.oldPolicy) {
+    const change = immutableGenerateFields(policy, options.oldPolicy);
+    if (change.warning !== undefined || change.error !== undefined) {
+      // As Kyverno: either outcome ends the validation (a warning admits the policy unchecked further).
+      warnings.push(`no synchronization will be performed to the old target resource upon policy updates: ${change.warning ?? ''}`);
+      return { ...(change.error !== undefined ? { error: change.error } : {}), warnings };
+    }
+  }
   return { warnings };
+}
+
+/** JSON with object keys sorted: equal values give equal text (Kyverno hashes Go's marshalling of the typed rule). */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (isJsonObject(v)) {
+    return `{${Object.keys(v).filter((k) => v[k] !== undefined && v[k] !== null).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v ?? null);
+}
+
+/**
+ * Kyverno's buildHashes/resetMutableFields: per generate rule, the rule without its generate
+ * block (and without its match when the old policy has no synchronizing rule), and the
+ * generate block without the fields that may change (synchronize, data, foreach,
+ * orphanDownstreamOnPolicyDelete, generateExisting).
+ */
+function generateRuleHashes(rules: JsonObject[], oldHasSynchronizingRule: boolean): { rules: Set<string>; generations: Set<string> } {
+  const out = { rules: new Set<string>(), generations: new Set<string>() };
+  for (const rule of rules) {
+    if (!isJsonObject(rule.generate)) continue;
+    const { generate, ...rest } = rule;
+    if (!oldHasSynchronizingRule) delete rest.match;
+    const { synchronize: _s, data: _d, foreach: _f, orphanDownstreamOnPolicyDelete: _o, generateExisting: _g, ...fixed } = generate;
+    out.generations.add(canonical(fixed));
+    out.rules.add(canonical(rest));
+  }
+  return out;
+}
+
+/**
+ * Kyverno's immutableGenerateFields (pkg/validation/policy/generate.go) on a policy update: a
+ * generate pattern changed in its target or source is allowed with a warning (its old
+ * targets are no longer synchronized); any other change of a generate rule (name, match when
+ * a rule synchronizes, exclude, preconditions, context...) is refused.
+ */
+export function immutableGenerateFields(policy: JsonObject, oldPolicy: JsonObject): { warning?: string; error?: string } {
+  const rulesOf = (p: JsonObject) => asArray(asObject(p.spec).rules).map(asObject) as JsonObject[];
+  const oldRules = rulesOf(oldPolicy);
+  const oldHasSynchronizingRule = oldRules.some((r) => isJsonObject(r.generate) && r.generate.synchronize === true);
+  const before = generateRuleHashes(oldRules, oldHasSynchronizingRule);
+  const after = generateRuleHashes(rulesOf(policy), oldHasSynchronizingRule);
+  const superset = (a: Set<string>, b: Set<string>) => [...b].every((h) => a.has(h));
+  if (!superset(after.generations, before.generations)) return { warning: 'changes in the generate rule pattern could result in stale targets' };
+  if (!superset(after.rules, before.rules)) return { error: 'changes of immutable fields of a rule spec in a generate rule is disallowed' };
+  return {};
 }

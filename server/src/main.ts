@@ -11,6 +11,8 @@ import { statSync } from 'node:fs';
 import { diskFiles } from './disk-files';
 import { ScanCache, diskEntryCache } from './scan-cache';
 import { DiskResultStore } from './result-store';
+import { ScanWorkers } from './scan-workers';
+import type { WorkspaceFiles } from './workspace';
 import { runServer, type ServerHost } from './server';
 
 export type { ServerSettings } from './server';
@@ -36,10 +38,12 @@ export function nodeHost(): ServerHost {
   return {
     files: (folders, connection, cacheDir) => {
       const paths = diskFolders(folders);
-      if (!cacheDir) return diskFiles(paths);
+      // A scan with many files to parse parses them in worker threads.
+      const parsers = () => ScanWorkers.start();
+      if (!cacheDir) return { ...diskFiles(paths), parsers } satisfies WorkspaceFiles;
       const results = DiskResultStore.open(cacheDir, paths, buildId());
       results.onError = (e) => connection.console.error(`writing the stored manifest results failed: ${e.message}`);
-      return { ...diskFiles(paths, diskEntryCache(ScanCache.open(cacheDir, paths, buildId()))), results };
+      return { ...diskFiles(paths, diskEntryCache(ScanCache.open(cacheDir, paths, buildId()))), results, parsers };
     },
     registry: {
       images: (policies, resources) => new Set(imagesToVerify(policies, resources).keys()),

@@ -12,9 +12,9 @@
  * this module imports nothing of Node.
  */
 import { compileGlob, type GlobMatcher } from '../../io/glob';
-import { mayHoldEvaluationDocuments } from '../../engine/loader/classify';
-import { parseFile, workspacePolicies, policySet, type WorkspacePolicy, type WorkspaceRole, type ParsedFile, type PolicySet } from './service';
-import { ResourceSchemas, crdOf, type CrdSchema } from './service/resource-schema';
+import { policySet, type WorkspacePolicy, type WorkspaceRole, type ParsedFile, type PolicySet } from './service';
+import { ResourceSchemas, type CrdSchema } from './service/resource-schema';
+import { EMPTY, entryOf, entryOfText, fromCached, mayContribute, toCached, type FileEntry } from './scan-entry';
 import type { JsonObject } from '../../engine/core/types';
 import { isExactJson } from '../../engine/core/json';
 
@@ -69,6 +69,19 @@ export interface WorkspaceFiles {
   cache?: EntryCache;
   /** Manifest diagnostics kept across server starts (Node: server/src/result-store.ts). */
   results?: ResultStore;
+  /**
+   * Parsers beside the index's thread for a scan with many files to parse (Node: worker
+   * threads, server/src/scan-workers.ts); undefined: the scan parses in its own thread.
+   */
+  parsers?: () => EntryParser | undefined;
+}
+
+/** Parses workspace files elsewhere with the index's own code (`scan-entry.ts`). */
+export interface EntryParser {
+  /** `toCached(entryOfText(uri, text))`, computed elsewhere; rejects when it could not be (the index then parses the file itself). */
+  parse(uri: string, text: string): Promise<CachedEntry | null>;
+  /** The scan is over. */
+  release(): void;
 }
 
 /**
@@ -116,6 +129,10 @@ export interface EntryCache {
 const SLICE_MS = 15;
 /** Scanning time before the first scan first reports the policies found so far (then twice that...). */
 const PROGRESS_MS = 150;
+/** Files a scan parses in its own thread before it starts parsers beside it (a few are not worth a worker's start). */
+const PARALLEL_AFTER = 16;
+/** Files read ahead of the one the scan waits for while parsers work on them. */
+const READ_AHEAD = 256;
 /** Wait after a completed scan before its cache is written. */
 const SAVE_DELAY_MS = 1000;
 
@@ -130,40 +147,23 @@ function matcherFor(glob: string): GlobMatcher {
   }
 }
 
-/** What a workspace file contributes. */
-interface FileEntry { policies: WorkspacePolicy[]; crdKinds: string[]; crds: CrdSchema[] }
-
-const EMPTY: FileEntry = { policies: [], crdKinds: [], crds: [] };
-
-/** `owned`: the file was parsed for this entry only (its values need no copy). */
-function entryOf(file: ParsedFile | undefined, owned = false): FileEntry {
-  if (!file) return EMPTY;
-  const crdKinds: string[] = [];
-  const crds: CrdSchema[] = [];
-  for (const pd of file.docs) {
-    if (pd.apiVersion === 'apiextensions.k8s.io/v1' && pd.kind === 'CustomResourceDefinition') {
-      const k = (pd.value as { spec?: { names?: { kind?: string } } })?.spec?.names?.kind;
-      if (typeof k === 'string' && k) crdKinds.push(k);
-      const crd = crdOf(pd.value);
-      if (crd) crds.push(crd);
-    }
-  }
-  const policies = workspacePolicies(file, !owned);
-  return policies.length || crdKinds.length ? { policies, crdKinds, crds } : EMPTY;
+/** A file of a scan on its way into the index. */
+interface ScanItem {
+  uri: string;
+  /** What it contributes (once `done`); undefined: nothing. */
+  entry?: FileEntry;
+  /** Settles when a parser beside this thread has answered. */
+  parsed?: Promise<void>;
+  done: boolean;
+  /** Read from its file (not answered from the scan cache). */
+  fromFile: boolean;
 }
 
-/** A file's entry from its text, parsing only a text that can contribute. */
-function entryOfText(uri: string, text: string): FileEntry {
-  if (!mayHoldEvaluationDocuments(text) && !text.includes('CustomResourceDefinition')) return EMPTY;
-  return entryOf(parseFile(uri, text), true);
-}
-
-function toCached(entry: FileEntry): CachedEntry | null {
-  return entry === EMPTY ? null : { policies: entry.policies.map((p) => ({ value: p.value, role: p.role })), crdKinds: entry.crdKinds, crds: entry.crds };
-}
-
-function fromCached(uri: string, cached: CachedEntry | null): FileEntry {
-  return cached ? { policies: cached.policies.map((p) => ({ uri, value: p.value, role: p.role })), crdKinds: cached.crdKinds, crds: cached.crds } : EMPTY;
+/** What a scan's file reads need of the scan. */
+interface ScanRun {
+  superseded(): boolean;
+  /** A parser for the next file to parse; undefined: parse it in this thread. */
+  parser(): EntryParser | undefined;
 }
 
 export class WorkspaceIndex {
@@ -181,8 +181,6 @@ export class WorkspaceIndex {
   progressed = false;
   private digest: { version: number; value: string | null } | undefined;
   private digests = new WeakMap<JsonObject, string | null>();
-  /** Whether the scan's last file was read (not answered from the scan cache). */
-  private readFromFile = false;
   /** Entries the scan recorded in the cache without their digests yet. */
   private undigested: Array<{ cached: CachedEntry; values: JsonObject[] }> = [];
   version = 0;
@@ -200,28 +198,53 @@ export class WorkspaceIndex {
     return rel !== undefined && this.matcher.test(rel);
   }
 
-  private async readEntry(uri: string): Promise<[string, FileEntry] | undefined> {
-    if (this.buffers.has(uri)) return undefined;
+  /**
+   * A file of the scan: its entry from the scan cache, or read and parsed, here or (a scan
+   * with many files to parse) by a parser beside this thread: `parsed` then settles when
+   * `entry` is set. Unreadable files and open documents contribute nothing.
+   */
+  private async readEntry(uri: string, scan: ScanRun): Promise<ScanItem> {
+    const item: ScanItem = { uri, fromFile: false, done: true };
+    if (this.buffers.has(uri)) return item;
     try {
       const cached = this.files.cache?.lookup(uri);
       const results = this.files.results;
       if (cached !== undefined) {
         const entry = fromCached(uri, cached);
         if (results && cached?.digests?.length === entry.policies.length) entry.policies.forEach((p, i) => this.digests.set(p.value, cached.digests![i]));
-        return entry === EMPTY ? undefined : [uri, entry];
+        item.entry = entry;
+        return item;
       }
-      this.readFromFile = true;
+      item.fromFile = true;
       const text = await this.files.read(uri);
-      if (text === undefined || this.buffers.has(uri)) return undefined;
-      const entry = entryOfText(uri, text);
-      const record = toCached(entry);
-      // Their digests are added when the cache is saved, after the first evaluations.
-      if (record && results) this.undigested.push({ cached: record, values: entry.policies.map((p) => p.value) });
-      this.files.cache?.record(uri, record);
-      return entry === EMPTY ? undefined : [uri, entry];
+      if (text === undefined || this.buffers.has(uri)) return item;
+      const parser = mayContribute(text) ? scan.parser() : undefined;
+      if (!parser) {
+        item.entry = this.recorded(uri, entryOfText(uri, text));
+        return item;
+      }
+      item.done = false;
+      item.parsed = parser.parse(uri, text).then(
+        (entry) => this.recorded(uri, fromCached(uri, entry)),
+        // The parser failed: this thread parses the file (unless a newer scan took over).
+        () => (scan.superseded() ? undefined : this.recorded(uri, entryOfText(uri, text))),
+      ).then((entry) => {
+        item.entry = entry;
+      }, () => undefined).finally(() => {
+        item.done = true;
+      });
+      return item;
     } catch {
-      return undefined; // unreadable file: skipped
+      return item; // unreadable file: skipped
     }
+  }
+
+  /** A file's entry just read, recorded in the scan cache (its digests are added when the cache is saved, after the first evaluations). */
+  private recorded(uri: string, entry: FileEntry): FileEntry {
+    const record = toCached(entry);
+    if (record && this.files.results) this.undigested.push({ cached: record, values: entry.policies.map((p) => p.value) });
+    this.files.cache?.record(uri, record);
+    return entry;
   }
 
   /** A workspace file's text as the scan reads it (undefined: unreadable, too large or gone). */
@@ -267,26 +290,64 @@ export class WorkspaceIndex {
     // longer), and an evaluation with part of the policies would delay the complete one.
     let reading = 0;
     let nextReport = PROGRESS_MS;
-    for (const uri of uris) {
-      if (performance.now() - sliceStart > SLICE_MS) {
-        if (incremental && progress && reading >= nextReport) {
-          this.version++;
-          this.progressed = true;
-          progress();
-          nextReport *= 2;
-        }
-        await yieldNow();
-        if (generation !== this.scanGeneration) return false;
+    const report = () => {
+      if (incremental && progress && reading >= nextReport) {
+        this.version++;
+        this.progressed = true;
+        progress();
+        nextReport *= 2;
+      }
+    };
+    // Parsers beside this thread, started once the scan has PARALLEL_AFTER files to parse.
+    let parser: EntryParser | null | undefined;
+    let toParse = 0;
+    const run: ScanRun = {
+      superseded: () => generation !== this.scanGeneration,
+      parser: () => {
+        if (++toParse <= PARALLEL_AFTER || !this.files.parsers) return undefined;
+        if (parser === undefined) parser = this.files.parsers() ?? null;
+        return parser ?? undefined;
+      },
+    };
+    // Files enter the index in the listing's order (the order of the policies is the
+    // evaluation's); one being parsed elsewhere holds back those after it, up to READ_AHEAD.
+    const queue: ScanItem[] = [];
+    const take = async (item: ScanItem): Promise<boolean> => {
+      if (!item.done) {
+        report();
+        const waitStart = performance.now();
+        await item.parsed;
+        // The parsers' work on the files ahead of this one.
+        reading += performance.now() - waitStart;
+        if (run.superseded()) return false;
         sliceStart = performance.now();
       }
-      const readStart = performance.now();
-      this.readFromFile = false;
-      const e = await this.readEntry(uri);
-      if (this.readFromFile) reading += performance.now() - readStart;
-      if (generation !== this.scanGeneration) return false;
-      if (!e) continue;
-      found.set(...e);
-      if (incremental) this.byUri.set(...e);
+      if (item.entry && item.entry !== EMPTY && !this.buffers.has(item.uri)) {
+        found.set(item.uri, item.entry);
+        if (incremental) this.byUri.set(item.uri, item.entry);
+      }
+      return true;
+    };
+    try {
+      for (const uri of uris) {
+        if (performance.now() - sliceStart > SLICE_MS) {
+          report();
+          await yieldNow();
+          if (run.superseded()) return false;
+          sliceStart = performance.now();
+        }
+        const readStart = performance.now();
+        const item = await this.readEntry(uri, run);
+        if (item.fromFile) reading += performance.now() - readStart;
+        if (run.superseded()) return false;
+        queue.push(item);
+        while (queue.length && (queue[0].done || queue.length > READ_AHEAD)) {
+          if (!(await take(queue.shift()!))) return false;
+        }
+      }
+      for (const item of queue) if (!(await take(item))) return false;
+    } finally {
+      if (parser) parser.release();
     }
     this.install(found);
     // After the evaluations the completed scan triggers: writing is not on their path.

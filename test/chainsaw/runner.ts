@@ -27,7 +27,7 @@ import { runGeneration } from '../../webhook/generate-work';
 import { DownstreamGenerator } from '../../webhook/generate';
 import { BackgroundController } from '../../webhook/background';
 import { assertionMismatch, expressionOf, templateResource, Unsupported, type Bindings } from './assert';
-import { ObjectStore, StoreClient, refOfObject } from './store';
+import { ObjectStore, StoreClient, mergeObjects, normalizeSecret, refOfObject } from './store';
 
 export type ScenarioStatus = 'passed' | 'failed' | 'unsupported';
 
@@ -73,17 +73,6 @@ function readYaml(file: string): unknown[] {
   return loadYaml(readFileSync(file, 'utf8'), file);
 }
 
-/** Merge of a patch into an object as JSON merge patch does (kubectl apply of a whole object comes close). */
-function mergeObjects(base: unknown, patch: unknown): unknown {
-  if (!isJsonObject(patch) || !isJsonObject(base)) return structuredClone(patch);
-  const out: JsonObject = structuredClone(base);
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = mergeObjects(out[k], v);
-  }
-  return out;
-}
-
 interface Operation {
   kind: string;
   body: JsonObject;
@@ -121,6 +110,7 @@ export class Scenario {
       current: () => ({ policies: this.policies(), exceptions: this.exceptions() }),
       backoffMs: 3_600_000,
       maxBackoffMs: 3_600_000,
+      watchKind: (apiVersion, kind, rv, onEvent, signal) => this.client.watchKind(apiVersion, kind, rv, onEvent, signal),
     });
     this.background.lead(this.leading.signal);
   }
@@ -222,8 +212,9 @@ export class Scenario {
       const work = runGeneration({ ...reply.generation, request }, cluster);
       this.log.push(...work.errors);
       this.background.submit(work.items);
-      await this.settle();
     }
+    // Controllers react to any change (watches), not only to admitted work: let them finish.
+    await this.settle();
     return { object: stored };
   }
 
@@ -241,7 +232,8 @@ export class Scenario {
     const existing = this.store.get(refOfObject(doc));
     if (create && existing) return `${String(doc.kind)} "${String(asObject(doc.metadata).name)}" already exists`;
     const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: `review-${++this.reviews}`, operation: existing ? 'UPDATE' : 'CREATE', object: doc, oldObject: existing ?? null, userInfo: ADMIN } };
-    const reply = evaluatePolicyValidation(JSON.stringify(review));
+    // Target scopes as the API server's discovery gives them (CRDs applied by the scenario included).
+    const reply = evaluatePolicyValidation(JSON.stringify(review), { isClusterScoped: (apiVersion, kind) => !this.store.isNamespaced(apiVersion, kind) });
     const response = asObject(asObject(JSON.parse(reply.body)).response);
     if (reply.status !== 200) return `policy webhook answered ${reply.status}: ${reply.body}`;
     if (response.allowed !== true) return denial(WEBHOOK.policy, String(asObject(response.status).message ?? ''));
@@ -256,7 +248,8 @@ export class Scenario {
 
   /** apply / create / update / patch of one resource; the error text, if refused. */
   async write(verb: 'apply' | 'create' | 'update' | 'patch', raw: JsonObject): Promise<string | undefined> {
-    const doc = this.defaultNamespace(raw);
+    // The API server converts a Secret's stringData before admission sees it.
+    const doc = normalizeSecret(this.defaultNamespace(raw));
     const cls = classifyDocument(doc);
     if (cls === 'policy' || cls === 'exception') return this.admitPolicy(doc, verb === 'create');
     const existing = this.store.get(refOfObject(doc));
@@ -275,6 +268,7 @@ export class Scenario {
     if (cls === 'policy' || cls === 'exception') {
       this.store.delete(refOfObject(doc));
       await this.background.onPolicies(this.policies());
+      await this.settle();
       return undefined;
     }
     return (await this.admit('DELETE', null, existing)).error;

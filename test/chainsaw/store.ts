@@ -8,7 +8,7 @@
 import { KubeError, type ObjectRef } from '../../kube-api/errors';
 import type { KubeClient } from '../../kube-api/client';
 import type { JsonObject } from '../../engine/core/types';
-import { asObject } from '../../engine/core/json';
+import { asObject, isJsonObject } from '../../engine/core/json';
 import { isNamespacedKind } from '../../engine/kube';
 import { apiGroup } from '../../engine/loader';
 
@@ -20,9 +20,82 @@ function clone<T>(v: T): T {
   return structuredClone(v);
 }
 
+/** Merge of a patch into an object as JSON merge patch does (kubectl apply of a whole object comes close). */
+export function mergeObjects(base: unknown, patch: unknown): unknown {
+  if (!isJsonObject(patch) || !isJsonObject(base)) return structuredClone(patch);
+  const out: JsonObject = structuredClone(base);
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergeObjects(out[k], v);
+  }
+  return out;
+}
+
+/** A change, as an API server's watch reports it. */
+export interface StoreEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: JsonObject;
+}
+
+/**
+ * The API server's v1 Secret conversion (before admission and storage): `stringData` is
+ * written into `data` as base64, winning over a key of the same name, and is not kept.
+ */
+export function normalizeSecret(obj: JsonObject): JsonObject {
+  if (obj.kind !== 'Secret' || apiGroup(String(obj.apiVersion)) !== '' || obj.stringData === undefined) return obj;
+  const { stringData, ...rest } = obj;
+  const data: JsonObject = { ...asObject(rest.data) };
+  for (const [k, v] of Object.entries(asObject(stringData))) data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+  return { ...rest, data };
+}
+
+/**
+ * Whether labels satisfy a label selector string as the API server parses it: comma-separated
+ * `k=v`, `k==v`, `k!=v`, `k` (exists) and `!k` (absent) terms (set-based terms are not served).
+ */
+export function labelsMatchSelector(labels: Record<string, unknown>, selector: string | undefined): boolean {
+  if (!selector) return true;
+  for (const raw of selector.split(',')) {
+    const term = raw.trim();
+    if (!term) continue;
+    if (/\s(in|notin)\s/.test(term)) throw new KubeError(400, 'BadRequest', `set-based selector terms are not served offline: ${term}`);
+    const ne = term.indexOf('!=');
+    if (ne > 0) {
+      if (String(labels[term.slice(0, ne).trim()] ?? '\u0000') === term.slice(ne + 2).trim()) return false;
+      continue;
+    }
+    const eq = term.indexOf('=');
+    if (eq > 0) {
+      const key = term.slice(0, eq).trim();
+      const value = term.slice(term[eq + 1] === '=' ? eq + 2 : eq + 1).trim();
+      if (!(key in labels) || String(labels[key]) !== value) return false;
+      continue;
+    }
+    if (term.startsWith('!')) {
+      if (term.slice(1).trim() in labels) return false;
+    } else if (!(term in labels)) return false;
+  }
+  return true;
+}
+
 export class ObjectStore {
   private readonly objects = new Map<string, JsonObject>();
   private serial = 0;
+  private readonly listeners = new Set<(e: StoreEvent) => void>();
+
+  /** Every later change is told to `listener` (a watch); returns the unsubscribe. */
+  subscribe(listener: (e: StoreEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(type: StoreEvent['type'], object: JsonObject): void {
+    for (const l of [...this.listeners]) l({ type, object: clone(object) });
+  }
+
+  hasNamespace(name: string): boolean {
+    return this.objects.has(keyOf('v1', 'Namespace', undefined, name));
+  }
 
   /** Namespaced unless a known kind or a stored CRD says it is cluster-scoped. */
   isNamespaced(apiVersion: string, kind: string): boolean {
@@ -45,10 +118,11 @@ export class ObjectStore {
   }
 
   /** Objects of a kind (any version of its group), in a namespace when given. */
-  list(apiVersion: string, kind: string, namespace?: string): JsonObject[] {
+  list(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): JsonObject[] {
     const group = apiGroup(apiVersion);
     return [...this.objects.values()]
       .filter((o) => o.kind === kind && apiGroup(String(o.apiVersion)) === group && (namespace === undefined || asObject(o.metadata).namespace === namespace))
+      .filter((o) => labelsMatchSelector(asObject(asObject(o.metadata).labels), labelSelector))
       .map(clone);
   }
 
@@ -62,11 +136,12 @@ export class ObjectStore {
     const key = keyOf(String(obj.apiVersion), String(obj.kind), this.isNamespaced(String(obj.apiVersion), String(obj.kind)) ? (meta.namespace as string | undefined) : undefined, String(meta.name));
     if (this.objects.has(key)) throw new KubeError(409, 'AlreadyExists', `${String(obj.kind)} "${String(meta.name)}" already exists`);
     const n = ++this.serial;
-    const stored = clone(obj);
+    const stored = clone(normalizeSecret(obj));
     // The API server's namespace strategy: a new namespace is Active.
     if (obj.kind === 'Namespace' && apiGroup(String(obj.apiVersion)) === '') stored.status = { phase: 'Active', ...asObject(stored.status) };
     stored.metadata = { ...meta, uid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), resourceVersion: String(n), generation: 1 };
     this.objects.set(key, stored);
+    this.emit('ADDED', stored);
     return clone(stored);
   }
 
@@ -76,10 +151,11 @@ export class ObjectStore {
     if (!current) throw new KubeError(404, 'NotFound', `${String(obj.kind)} "${String(asObject(obj.metadata).name)}" not found`);
     const old = asObject(current.metadata);
     const n = ++this.serial;
-    const stored = clone(obj);
+    const stored = clone(normalizeSecret(obj));
     const specChanged = JSON.stringify(current.spec) !== JSON.stringify(obj.spec);
     stored.metadata = { ...asObject(obj.metadata), uid: old.uid, creationTimestamp: old.creationTimestamp, resourceVersion: String(n), generation: Number(old.generation ?? 1) + (specChanged ? 1 : 0) };
     this.objects.set(this.keyFor(refOfObject(obj)), stored);
+    this.emit('MODIFIED', stored);
     return clone(stored);
   }
 
@@ -90,11 +166,17 @@ export class ObjectStore {
 
   delete(ref: ObjectRef): boolean {
     const key = this.keyFor(ref);
+    const old = this.objects.get(key);
     const had = this.objects.delete(key);
     // A namespace takes its objects with it.
     if (had && ref.kind === 'Namespace' && apiGroup(ref.apiVersion) === '') {
-      for (const [k, o] of this.objects) if (asObject(o.metadata).namespace === ref.name) this.objects.delete(k);
+      for (const [k, o] of this.objects) {
+        if (asObject(o.metadata).namespace !== ref.name) continue;
+        this.objects.delete(k);
+        this.emit('DELETED', o);
+      }
     }
+    if (old) this.emit('DELETED', old);
     return had;
   }
 }
@@ -104,24 +186,85 @@ export function refOfObject(obj: JsonObject): ObjectRef {
   return { apiVersion: String(obj.apiVersion ?? ''), kind: String(obj.kind ?? ''), name: String(meta.name ?? ''), namespace: typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : undefined };
 }
 
+const refKey = (r: ObjectRef) => `${apiGroup(r.apiVersion)}|${r.kind}|${r.namespace ?? ''}|${r.name}`;
+
+/** Leaf paths of an object (lists are leaves), metadata's server fields left out. */
+function leafPaths(v: unknown, path: string[] = []): string[] {
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || (path.length > 0 && Object.keys(v).length === 0)) return [JSON.stringify(path)];
+  return Object.entries(v as JsonObject).flatMap(([k, x]) => (path.length === 0 && (k === 'apiVersion' || k === 'kind') ? [] : leafPaths(x, [...path, k])));
+}
+
+function removePath(o: JsonObject, path: string[]): JsonObject {
+  if (path.length === 0) return o;
+  const [head, ...rest] = path;
+  if (!(head in o)) return o;
+  const out = { ...o };
+  if (rest.length === 0) delete out[head];
+  else if (typeof o[head] === 'object' && o[head] !== null && !Array.isArray(o[head])) out[head] = removePath(o[head] as JsonObject, rest);
+  return out;
+}
+
+function mergeApplied(base: unknown, patch: unknown): unknown {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch) || typeof base !== 'object' || base === null || Array.isArray(base)) return clone(patch);
+  const out: JsonObject = { ...(base as JsonObject) };
+  for (const [k, v] of Object.entries(patch as JsonObject)) out[k] = mergeApplied(out[k], v);
+  return out;
+}
+
 /** The KubeClient calls of the webhook's background code, answered from the store. */
 export class StoreClient {
   constructor(private readonly store: ObjectStore) {}
   async get(ref: ObjectRef): Promise<JsonObject | undefined> {
     return this.store.get(ref);
   }
-  async list(apiVersion: string, kind: string, namespace?: string): Promise<JsonObject[]> {
-    return this.store.list(apiVersion, kind, namespace);
+  async list(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<JsonObject[]> {
+    return this.store.list(apiVersion, kind, namespace, labelSelector);
   }
   async create(obj: JsonObject): Promise<JsonObject> {
+    this.namespaceExists(obj);
     return this.store.create(obj);
+  }
+  /** The API server refuses an object in a namespace that does not exist (or is being deleted). */
+  private namespaceExists(obj: JsonObject): void {
+    const ns = asObject(obj.metadata).namespace;
+    if (typeof ns === 'string' && ns && this.store.isNamespaced(String(obj.apiVersion), String(obj.kind)) && !this.store.hasNamespace(ns)) {
+      throw new KubeError(404, 'NotFound', `namespaces "${ns}" not found`);
+    }
+  }
+  /** A watch of one kind (any version of its group, every namespace) over the store's changes. */
+  async watchKind(apiVersion: string, kind: string, _resourceVersion: string, onEvent: (e: StoreEvent) => void, signal: AbortSignal): Promise<void> {
+    const group = apiGroup(apiVersion);
+    const unsubscribe = this.store.subscribe((e) => {
+      if (e.object.kind === kind && apiGroup(String(e.object.apiVersion)) === group) onEvent({ type: e.type, object: { ...e.object, apiVersion } });
+    });
+    if (signal.aborted) unsubscribe();
+    else signal.addEventListener('abort', unsubscribe, { once: true });
   }
   async replace(obj: JsonObject): Promise<JsonObject> {
     return this.store.replace(obj);
   }
+  /**
+   * Server-side apply as the webhook's one field manager: the fields it applied before and
+   * leaves out now are removed, the fields it applies are set (maps merged, lists and values
+   * replaced: every list counts as atomic here), and fields others wrote stay.
+   */
   async apply(obj: JsonObject): Promise<JsonObject> {
-    return this.store.put(obj);
+    this.namespaceExists(obj);
+    const key = refKey(refOfObject(obj));
+    const live = this.store.get(refOfObject(obj));
+    const applied = leafPaths(obj);
+    if (!live) {
+      this.applied.set(key, applied);
+      return this.store.create(obj);
+    }
+    let next: JsonObject = live;
+    for (const path of this.applied.get(key) ?? []) if (!applied.includes(path)) next = removePath(next, JSON.parse(path) as string[]);
+    next = mergeApplied(next, obj) as JsonObject;
+    this.applied.set(key, applied);
+    return this.store.replace(next);
   }
+  /** The fields the webhook last applied, per object (JSON-encoded paths). */
+  private readonly applied = new Map<string, string[]>();
   async delete(ref: ObjectRef): Promise<boolean> {
     return this.store.delete(ref);
   }

@@ -181,3 +181,12 @@ test('applyPolicy: generate preconditions as ApplyBackgroundChecks decides them 
   assert.equal(broken.status, 'error');
   assert.match(broken.message, /^failed to evaluate conditions: /);
 });
+
+test('data: a rule without data creates its target bare (Kyverno\'s typed nil data is not a nil interface)', () => {
+  const out = applyGenerateRule({ name: 'sa', generate: { apiVersion: 'v1', kind: 'ServiceAccount', name: 'builder', namespace: '{{ request.object.metadata.name }}' } }, ns, scopeFor(ns), []);
+  assert.equal(out.result.status, 'pass');
+  assert.equal(out.generated.length, 1);
+  const r = out.generated[0];
+  assert.deepEqual([r.apiVersion, r.kind, (r.metadata as JsonObject).name, (r.metadata as JsonObject).namespace], ['v1', 'ServiceAccount', 'builder', 'team-a']);
+  assert.deepEqual(Object.keys(r).sort(), ['apiVersion', 'kind', 'metadata']);
+});

@@ -134,7 +134,7 @@ before(() => {
 after(() => rmSync(vsixDir, { recursive: true, force: true }));
 
 test('the .vsix ships the extension, the CLI, the language server and the webhook, and stays under 5 MB', () => {
-  for (const f of ['package.json', 'dist/client.js', 'dist/cli.js', 'dist/server.js', 'dist/webhook.js', 'client/media/icon.png', 'schemas/index.json', 'deploy/crds/index.json', 'syntaxes/kyverno.injection.tmLanguage.json', 'examples/policies/require-labels.yaml', 'packs/NOTICE', 'packs/pss-baseline/disallow-privileged-containers.yaml', 'packs/pss-restricted/require-run-as-nonroot.yaml']) {
+  for (const f of ['package.json', 'dist/client.js', 'dist/cli.js', 'dist/server.js', 'dist/scan-worker.js', 'dist/webhook.js', 'client/media/icon.png', 'schemas/index.json', 'deploy/crds/index.json', 'syntaxes/kyverno.injection.tmLanguage.json', 'examples/policies/require-labels.yaml', 'packs/NOTICE', 'packs/pss-baseline/disallow-privileged-containers.yaml', 'packs/pss-restricted/require-run-as-nonroot.yaml']) {
     assert.ok(vsix.has(`extension/${f}`), `${f} missing from the .vsix`);
   }
   for (const step of manifest.contributes.walkthroughs[0].steps as Step[]) assert.ok(vsix.has(`extension/${step.media.markdown}`));

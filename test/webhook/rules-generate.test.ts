@@ -56,3 +56,15 @@ test('generate and validate rules on the same kind merge their operations', () =
   const [need] = rulesOf(policy([netpol(), validate]));
   assert.deepEqual(need.rules.map((r) => r.operations), [['CREATE', 'UPDATE', 'DELETE', 'CONNECT']]);
 });
+
+test('a GeneratingPolicy registers its resourceRules for every operation, whatever they list (the background decides)', () => {
+  const gpol: Json = {
+    apiVersion: 'policies.kyverno.io/v1beta1',
+    kind: 'GeneratingPolicy',
+    metadata: { name: 'g' },
+    spec: { matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['namespaces'] }] } },
+  };
+  assert.deepEqual(rulesOf(gpol), [
+    { path: 'validate', failurePolicy: 'Fail', rules: [{ apiGroups: [''], apiVersions: ['*'], operations: ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'], resources: ['namespaces'], scope: '*' }] },
+  ]);
+});

@@ -21,12 +21,9 @@ import { isExactJson, isJsonObject } from '../../../engine/core/json';
 import { withDefaultNamespace } from '../../../engine/testing/inputs';
 import type { JsonObject } from '../../../engine/core/types';
 import type { ImageRegistrySnapshot } from '../../../engine/verify-images';
+import type { WorkspacePolicy } from './workspace-documents';
 
-/** What a workspace document is to the evaluation of manifests. */
-export type WorkspaceRole = 'policy' | 'exception' | 'binding';
-
-/** A document of the workspace that takes part in evaluation: a policy, a PolicyException or a binding. */
-export interface WorkspacePolicy { uri: string; value: JsonObject; role: WorkspaceRole }
+export { workspacePolicies, type WorkspaceRole, type WorkspacePolicy } from './workspace-documents';
 
 /**
  * The workspace's documents sorted for evaluation, with the kind index over its policies.
@@ -74,21 +71,6 @@ export function manifestDocuments(file: ParsedFile): ParsedDocument[] {
     if (!pd.apiVersion || !pd.kind || pd.doc.errors.length || pd.conversionError) return false;
     return !isKyvernoDocument(pd.value);
   });
-}
-
-/**
- * The documents of a file that the workspace's evaluation uses (policies, exceptions, bindings).
- * `snapshot`: copy the values (an editor's file: the incremental re-parse later updates its
- * values in place); a file parsed only to be read (the workspace scan) can give its own.
- */
-export function workspacePolicies(file: ParsedFile, snapshot = true): WorkspacePolicy[] {
-  const out: WorkspacePolicy[] = [];
-  for (const pd of file.docs) {
-    if (!pd.value || pd.doc.errors.length || pd.conversionError) continue;
-    const role = classifyDocument(pd.value);
-    if (role === 'policy' || role === 'exception' || role === 'binding') out.push({ uri: file.uri, value: (snapshot ? structuredClone(pd.value) : pd.value) as JsonObject, role });
-  }
-  return out;
 }
 
 /** One manifest of the file with what the engine made of it. */

@@ -8,6 +8,7 @@ import kubeTypes from '../generated/kubernetes-types.json';
 import { KNOWN_KINDS, parseKindSelector } from '../../../engine/kube';
 import { asArray, asObject, isJsonObject } from '../../../engine/core/json';
 import type { JsonObject } from '../../../engine/core/types';
+import type { CrdSchema } from './workspace-documents';
 
 /** A node of a resource's shape. `any` is a value whose shape is unknown (no field is wrong there). */
 export type SchemaNode =
@@ -92,28 +93,7 @@ function builtinKind(group: string, version: string, kind: string): SchemaNode |
 
 // ---- CustomResourceDefinitions --------------------------------------------------------------
 
-export interface CrdSchema {
-  group: string;
-  kind: string;
-  plural: string;
-  /** Each served version and its openAPIV3Schema (absent: no schema, any field may be there). */
-  versions: Array<{ name: string; schema: unknown }>;
-}
-
-/** A CustomResourceDefinition document's kind and per-version schemas. */
-export function crdOf(value: unknown): CrdSchema | undefined {
-  const v = asObject(value);
-  if (v.apiVersion !== 'apiextensions.k8s.io/v1' || v.kind !== 'CustomResourceDefinition') return undefined;
-  const spec = asObject(v.spec);
-  const names = asObject(spec.names);
-  if (typeof spec.group !== 'string' || typeof names.kind !== 'string' || !names.kind) return undefined;
-  const versions: CrdSchema['versions'] = [];
-  for (const ver of asArray(spec.versions)) {
-    const o = asObject(ver);
-    if (typeof o.name === 'string') versions.push({ name: o.name, schema: asObject(o.schema).openAPIV3Schema });
-  }
-  return { group: spec.group, kind: names.kind, plural: typeof names.plural === 'string' ? names.plural : '', versions };
-}
+export { crdOf, type CrdSchema } from './workspace-documents';
 
 const crdNodes = new WeakMap<object, SchemaNode>();
 const crdRoots = new WeakMap<object, SchemaNode>();
