@@ -13,6 +13,8 @@ import { webhookNeeds } from '../webhook/rules';
 import { ALL_CONFIGS, labels, WEBHOOK_NAME } from '../webhook/configurations';
 import { LEASE_NAMES } from '../webhook/leader';
 import { registrySecretRefs } from '../registry/prefetch';
+import { celResourceCalls, globalContextEntryReads, hasVariable, policyReads, readOfApiPath, stringsOf } from '../webhook/context-reads';
+import { policiesReadRoles } from '../webhook/user-roles';
 import { cleanupPolicyKinds, isCleanupPolicy, isDeletingPolicy } from '../engine/cleanup';
 
 type Json = Record<string, unknown>;
@@ -44,38 +46,11 @@ function policyNamespace(policy: Json): string | undefined {
   return typeof ns === 'string' && ns && (policy.kind === 'Policy' || policy.kind === 'CleanupPolicy' || String(policy.kind).startsWith('Namespaced')) ? ns : undefined;
 }
 
-const hasVariable = (s: string) => s.includes('{{') || s.includes('$(');
-
 /** group/resource of an API path such as /api/v1/namespaces/x/configmaps or /apis/apps/v1/deployments. */
 export function resourceOfPath(urlPath: string): { group: string; resource: string; namespace?: string } | undefined {
-  const parts = urlPath.split('?')[0].split('/').filter(Boolean);
-  let rest: string[];
-  let group = '';
-  if (parts[0] === 'api') rest = parts.slice(2);
-  else if (parts[0] === 'apis') {
-    group = parts[1] ?? '';
-    rest = parts.slice(3);
-  } else return undefined;
-  let namespace: string | undefined;
-  if (rest[0] === 'namespaces' && rest.length >= 3) {
-    namespace = rest[1];
-    rest = rest.slice(2);
-  }
-  const resource = rest[0];
-  if (!resource || !group && parts[0] !== 'api' || hasVariable(resource) || hasVariable(group)) return undefined;
-  return { group, resource, namespace: namespace && !hasVariable(namespace) ? namespace : undefined };
+  const read = readOfApiPath(urlPath);
+  return read && { group: read.group, resource: read.resource, namespace: read.namespace };
 }
-
-/** Every string inside a value (CEL expressions live in many places of a policy). */
-function strings(value: unknown, out: string[] = []): string[] {
-  if (typeof value === 'string') out.push(value);
-  else if (Array.isArray(value)) for (const v of value) strings(v, out);
-  else if (value && typeof value === 'object') for (const v of Object.values(value)) strings(v, out);
-  return out;
-}
-
-// resource.Get("apps/v1", "deployments", ns, name) / resource.List("v1", "configmaps", ns)
-const CEL_RESOURCE = /resource\.(Get|List|Post)\(\s*["']([^"']*)["']\s*,\s*["']([^"']+)["']/g;
 
 /** What one policy needs, beyond the fixed base role. */
 export function policyGrants(policy: Json, kinds: KindTable): { grants: Grant[]; unknown: string[] } {
@@ -125,19 +100,6 @@ export function policyGrants(policy: Json, kinds: KindTable): { grants: Grant[];
     }
   }
   for (const rule of asArray(spec.rules).map(asObject)) {
-    for (const entry of asArray(rule.context).map(asObject)) {
-      const cm = asObject(entry.configMap);
-      if (Object.keys(cm).length) {
-        const name = typeof cm.name === 'string' && !hasVariable(cm.name) ? [cm.name] : undefined;
-        add('', 'configmaps', name ? ['get'] : READ, { resourceNames: name });
-      }
-      const call = asObject(entry.apiCall);
-      if (typeof call.urlPath === 'string') {
-        const r = resourceOfPath(call.urlPath);
-        if (r) add(r.group, r.resource, ['get', 'list']);
-        else unknown.push(`${reason}: apiCall ${call.urlPath} names its resource with a variable; grant its read yourself`);
-      }
-    }
     // Clone sources are read; generated kinds are written (and read to synchronize).
     for (const spec of generatedKinds([{ ...policy, spec: { rules: [rule] } }])) {
       const resolved = resolveKind(spec, kinds);
@@ -157,13 +119,18 @@ export function policyGrants(policy: Json, kinds: KindTable): { grants: Grant[];
       for (const r of resolved ?? []) add(r.group, r.resource, [...READ, 'update']);
     }
   }
-  for (const text of strings(spec)) {
-    for (const m of text.matchAll(CEL_RESOURCE)) {
-      const group = m[2].includes('/') ? m[2].split('/')[0] : '';
-      if (hasVariable(m[3])) continue;
-      add(group, m[3], m[1] === 'Post' ? ['create'] : m[1] === 'Get' ? ['get'] : ['list']);
-    }
-  }
+  // What evaluation reads (context entries at every foreach level, CEL resource.*): the in-cluster
+  // webhook lists and watches exactly these (webhook/live-context.ts), a named object through a
+  // metadata.name field selector, which RBAC authorizes by resourceNames.
+  const reads = policyReads(policy);
+  for (const r of reads.reads) add(r.group, r.resource, READ, r.name ? { resourceNames: [r.name] } : {});
+  for (const text of celResourceCalls(stringsOf(spec))) if (text.verb === 'Post') add(text.group, text.resource, ['create']);
+  for (const u of reads.unresolved) unknown.push(`${reason}: ${u}; grant its read yourself`);
+  if (reads.globalContext) add('kyverno.io', 'globalcontextentries', READ);
+  // The user's roles (match/exclude roles and clusterRoles, request.roles) come from the bindings.
+  if (policiesReadRoles([policy])) for (const resource of ['rolebindings', 'clusterrolebindings']) add('rbac.authorization.k8s.io', resource, READ);
+  // A GlobalContextEntry deployed beside the policies: its kubernetesResource is listed and watched.
+  if (policy.kind === 'GlobalContextEntry') for (const r of globalContextEntryReads(policy)) add(r.group, r.resource, READ);
   return { grants, unknown };
 }
 

@@ -116,6 +116,12 @@ export class KubeClient {
     return (await this.resources(apiVersion)).get(kind);
   }
 
+  /** The kind a group/version serves under a plural resource name, or undefined. */
+  async kindFor(apiVersion: string, plural: string): Promise<string | undefined> {
+    for (const [kind, info] of await this.resources(apiVersion)) if (info.plural === plural) return kind;
+    return undefined;
+  }
+
   async pathFor(ref: Pick<ObjectRef, 'apiVersion' | 'kind' | 'namespace'> & { name?: string }): Promise<string> {
     const info = await this.resourceFor(ref.apiVersion, ref.kind);
     if (!info) throw new KubeError(404, 'NotFound', `the cluster does not serve ${ref.kind} (${ref.apiVersion}); is its CRD installed?`);

@@ -14,6 +14,10 @@ export interface WatchedKind {
   kind: string;
   /** Older versions to use when the cluster does not serve `apiVersion` (older Kyverno CRDs). */
   fallbacks?: string[];
+  /** Only this namespace (default: every namespace). */
+  namespace?: string;
+  /** A field selector listed and watched server-side (`metadata.name=x`: RBAC resourceNames apply). */
+  fieldSelector?: string;
 }
 
 export interface ObjectStore {
@@ -26,6 +30,12 @@ export interface ObjectStore {
 function key(apiVersion: string, kind: string, o: Json): string {
   const meta = (o.metadata ?? {}) as Json;
   return `${apiVersion}|${kind}|${String(meta.namespace ?? '')}|${String(meta.name)}`;
+}
+
+/** `path` with the selectors that are set, as a query string. */
+function withQuery(path: string, query: Record<string, string | undefined>): string {
+  const set = Object.entries(query).filter((e): e is [string, string] => !!e[1]);
+  return set.length ? `${path}?${set.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}` : path;
 }
 
 /** Waits `ms` or until `signal` aborts; the abort listener goes when the wait ends (no leak per retry). */
@@ -107,9 +117,10 @@ export async function watchKinds(
           await sleep(10_000, signal);
           continue;
         }
-        const path = await client.pathFor({ apiVersion: k.apiVersion, kind: k.kind, namespace: undefined });
-        const clusterPath = path.replace(/\/namespaces\/[^/]+/, '');
-        const list = await client.request<{ metadata?: { resourceVersion?: string }; items?: Json[] }>({ method: 'GET', path: clusterPath, query: { labelSelector } });
+        const path = await client.pathFor({ apiVersion: k.apiVersion, kind: k.kind, namespace: wanted.namespace });
+        const clusterPath = wanted.namespace === undefined ? path.replace(/\/namespaces\/[^/]+/, '') : path;
+        const selectors = { labelSelector, fieldSelector: wanted.fieldSelector };
+        const list = await client.request<{ metadata?: { resourceVersion?: string }; items?: Json[] }>({ method: 'GET', path: clusterPath, query: selectors });
         const prefix = `${k.apiVersion}|${k.kind}|`;
         const listedKeys = new Set<string>();
         for (const item of list.items ?? []) {
@@ -125,7 +136,7 @@ export async function watchKinds(
         // Re-watch from the last seen version until the server says it is too old (410).
         while (!signal.aborted) {
           await client.watch(
-            labelSelector ? `${clusterPath}?labelSelector=${encodeURIComponent(labelSelector)}` : clusterPath,
+            withQuery(clusterPath, selectors),
             rv,
             (e) => {
               const meta = (e.object?.metadata ?? {}) as Json;

@@ -2,6 +2,7 @@
  * AdmissionReview v1 in, AdmissionReview v1 out: the pure heart of the webhook. No sockets
  * here, so the same function serves the server processes, background scans and the tests.
  */
+import { rolesOfUser } from './user-roles';
 import { compare } from 'fast-json-patch';
 import { applyPolicy, type ApplyOptions, type ApplyPhase } from '../engine/apply';
 import { ImageVerificationContext } from '../engine/cel/image-validating-policy';
@@ -290,6 +291,12 @@ export function answerAdmissionReview(
       return { status: 400, body: { message: `bad AdmissionReview: ${e.message}` }, responses: [] };
     }
     throw e;
+  }
+  // In a cluster, the user's roles from the watched bindings (Kyverno adds them to every request).
+  if (cluster.roleBindings && request.requestInfo) {
+    const info = request.requestInfo;
+    const { roles, clusterRoles } = rolesOfUser(cluster.roleBindings, info.userInfo.username ?? '', info.userInfo.groups ?? [], request.namespace ?? '');
+    request = { ...request, requestInfo: { ...info, roles, clusterRoles } };
   }
   const responses: PolicyResponse[] = [];
   let current = request;

@@ -121,6 +121,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
       events, successEvents: opts.successEvents, background, identity: opts.identity, certRenewalIntervalMs: opts.certRenewalIntervalMs,
       // Cleanup never deletes what Kyverno's resource filters name.
       resourceFilters: parseResourceFilters(opts.server.resourceFilters ?? ''), ttlIntervalMs: opts.ttlIntervalMs,
+      rolesAlways: !!(opts.server.userExclusions?.excludeRoles || opts.server.userExclusions?.excludeClusterRoles),
     });
   } catch (e) {
     stopping.abort();

@@ -3,6 +3,7 @@
  * candidate policies, evaluate, and shape the reply (HTTP answer, metrics outcomes, report
  * items). Pure apart from the clock: tests and background scans call it directly.
  */
+import { rolesOfUser } from './user-roles';
 import { answerAdmissionReview, answerText, DeadlineExceeded, readAdmissionReview } from './admission';
 import type { PolicyIndex } from './prefilter';
 import type { ClusterState, JsonObject } from '../engine/core/types';
@@ -109,6 +110,7 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     if (filtered) policies = [];
     // Kyverno's excludeUsernames/excludeGroups/…: an excluded user's request runs no rule.
     const user = requestUser(request);
+    if (cluster.roleBindings) Object.assign(user, rolesOfUser(cluster.roleBindings, user.username, user.groups, typeof request.namespace === 'string' ? request.namespace : ''));
     const excluded = !!msg.exclusions && isExcludedUser(msg.exclusions, user);
     if (excluded) policies = [];
     if (msg.only) policies = policies.filter((p) => msg.only!.includes(String(asObject(p.metadata).name)));

@@ -34,6 +34,7 @@ import { CLEANUP_KINDS, CleanupController } from './cleanup';
 import type { ResourceFilter } from './resource-filters';
 import type { BackgroundController } from './background';
 import { namespaceStateOf, type NamespaceState } from './namespaces';
+import { apiServerReads, LiveContext } from './live-context';
 
 export const POLICY_KINDS: WatchedKind[] = [
   { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy' },
@@ -45,6 +46,8 @@ export const POLICY_KINDS: WatchedKind[] = [
   { apiVersion: 'policies.kyverno.io/v1', kind: 'ImageValidatingPolicy', fallbacks: ['policies.kyverno.io/v1beta1', 'policies.kyverno.io/v1alpha1'] },
   { apiVersion: 'policies.kyverno.io/v1', kind: 'NamespacedImageValidatingPolicy', fallbacks: ['policies.kyverno.io/v1beta1', 'policies.kyverno.io/v1alpha1'] },
 ];
+/** How long a policy change waits for the cluster data its policies read before it is served anyway. */
+const CONTEXT_SYNC_TIMEOUT_MS = 10_000;
 const NAMESPACE_KIND: WatchedKind = { apiVersion: 'v1', kind: 'Namespace' };
 const EXCEPTION_KINDS: WatchedKind[] = [
   { apiVersion: 'kyverno.io/v2', kind: 'PolicyException', fallbacks: ['kyverno.io/v2beta1'] },
@@ -79,6 +82,8 @@ export interface InClusterOptions {
   localUrl?: string;
   /** The CA to publish; read from caFile when absent. */
   caPem?: string;
+  /** Kyverno's excludeRoles/excludeClusterRoles are set: the user's roles are needed for every request. */
+  rolesAlways?: boolean;
   /** How often the admission leader checks the serving certificates for renewal (default 12 h). */
   certRenewalIntervalMs?: number;
 }
@@ -192,6 +197,11 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     opts.server.setNamespaces(namespaces);
   }, opts.log, opts.signal);
 
+  // What the policies read while evaluated (ConfigMaps, apiCall resources, global context
+  // entries, CEL resource.*), watched and handed to the server processes as Kyverno reads it live.
+  const liveContext = new LiveContext({ source: apiServerReads(client, opts.log), onChange: (state) => opts.server.setContext(state), log: opts.log, rolesAlways: opts.rolesAlways });
+  opts.signal.addEventListener('abort', () => liveContext.close(), { once: true });
+
   let policyGeneration = 0;
   const kinds = [...POLICY_KINDS, ...EXCEPTION_KINDS];
   const isException = (o: JsonObject) => o.kind === 'PolicyException';
@@ -207,24 +217,32 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
       policies = all.filter((o) => !isException(o) && ready(o));
       exceptions = all.filter(isException);
       const cluster: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions };
-      opts.server.setPolicies(policies, cluster);
-      // The pull secrets the policies name for registry credentials, read as Kyverno's secret lister would.
       const generation = ++policyGeneration;
       const served = policies;
-      const refs = registrySecretRefs(served, opts.namespace);
-      if (refs.length > 0) {
-        void readRegistrySecrets(client, refs, opts.log).then((secrets) => {
-          if (generation === policyGeneration) opts.server.setPolicies(served, { ...cluster, registrySecrets: { namespace: opts.namespace, secrets } });
-        });
-      }
-      void reports.retainPolicies(policies);
-      opts.log(`serving ${policies.length} policies from the cluster`);
-      if (admission.isLeader()) {
-        void controller.sync(policies);
-        void statuses.sync(policies);
-      }
-      void scanner.onPolicies(policies);
-      void opts.background?.onPolicies(policies);
+      // Policies that read the cluster are served once what they read is listed (the policies
+      // before them keep answering meanwhile), as Kyverno serves once its caches synced.
+      liveContext.setPolicies(served);
+      const serve = () => {
+        if (generation !== policyGeneration) return;
+        opts.server.setPolicies(served, cluster);
+        // The pull secrets the policies name for registry credentials, read as Kyverno's secret lister would.
+        const refs = registrySecretRefs(served, opts.namespace);
+        if (refs.length > 0) {
+          void readRegistrySecrets(client, refs, opts.log).then((secrets) => {
+            if (generation === policyGeneration) opts.server.setPolicies(served, { ...cluster, registrySecrets: { namespace: opts.namespace, secrets } });
+          });
+        }
+        void reports.retainPolicies(served);
+        opts.log(`serving ${served.length} policies from the cluster`);
+        if (admission.isLeader()) {
+          void controller.sync(served);
+          void statuses.sync(served);
+        }
+        void scanner.onPolicies(served);
+        void opts.background?.onPolicies(served);
+      };
+      if (liveContext.isSynced()) serve();
+      else void liveContext.whenSynced(CONTEXT_SYNC_TIMEOUT_MS).then(serve);
       // Campaign once the policies are known, so a new leader starts from the cluster's state.
       if (!started) {
         started = true;

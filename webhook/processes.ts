@@ -15,6 +15,7 @@ import { SERVER_PROCESS_ROLE } from './server-process';
 import type { FromServerProcess, GeneratedItem, ReportableWithResource, ReviewReply, ReviewRequest, ServerProcessSettings, ToServerProcess } from './protocol';
 import { reviewDeadlinesMs } from './rules';
 import type { NamespaceState } from './namespaces';
+import type { LiveContextState } from './live-context';
 
 interface Member {
   proc: ChildProcess;
@@ -69,6 +70,7 @@ export class ServerProcesses {
   private policyMessage: ToServerProcess | null = null;
   /** The last namespace state, remembered like the policies so a restarted process gets it. */
   private namespaceMessage: ToServerProcess | null = null;
+  private contextMessage: ToServerProcess | null = null;
   /** Connections accepted while no process is ready (start-up, all replaced at once). */
   private parked: Socket[] = [];
   private readonly retired = new WebhookMetrics();
@@ -108,6 +110,7 @@ export class ServerProcesses {
     proc.send({ type: 'settings', settings: this.opts.settings } satisfies ToServerProcess);
     if (this.policyMessage) proc.send(this.policyMessage);
     if (this.namespaceMessage) proc.send(this.namespaceMessage);
+    if (this.contextMessage) proc.send(this.contextMessage);
     return member;
   }
 
@@ -253,6 +256,12 @@ export class ServerProcesses {
   setNamespaces(namespaces: NamespaceState): void {
     this.namespaceMessage = { type: 'namespaces', namespaces };
     for (const m of this.members) this.post(m, this.namespaceMessage);
+  }
+
+  /** What the policies read from the cluster changed: like namespaces, the PolicyIndex stays. */
+  setContext(context: LiveContextState): void {
+    this.contextMessage = { type: 'context', context };
+    for (const m of this.members) this.post(m, this.contextMessage);
   }
 
   /** Evaluates a review in one of the processes, without HTTP (background scans). */

@@ -7,6 +7,7 @@ import type { AdmissionRequest, ClusterState, JsonObject } from '../engine/core/
 import type { RuleOutcome, MetricsSnapshot, RequestLabels } from './metrics';
 import type { WebhookPath } from './admission';
 import type { NamespaceState } from './namespaces';
+import type { LiveContextState } from './live-context';
 import type { EventInfo } from './event-info';
 import type { ResourceFilter } from './resource-filters';
 import type { UserExclusionSettings, UserExclusions } from './user-filters';
@@ -70,6 +71,8 @@ export type ToServerProcess =
   | { type: 'policies'; policies: JsonObject[]; cluster: ClusterState; deadlinesMs?: Partial<Record<'validate' | 'mutate', number>> }
   /** The cluster's Namespaces; replaces the previous state, leaves the policies as they are. */
   | { type: 'namespaces'; namespaces: NamespaceState }
+  /** What the served policies read from the cluster (webhook/live-context.ts); replaces the previous state. */
+  | { type: 'context'; context: LiveContextState }
   | { type: 'connection'; id: number }
   | { type: 'review'; id: number; review: ReviewRequest }
   | { type: 'metrics-snapshot'; id: number }

@@ -16,6 +16,7 @@ import { errorReply, evaluateReview, evaluatePolicyValidation, evaluateTtlLabel 
 import { WebhookMetrics } from './metrics';
 import { PolicyIndex } from './prefilter';
 import { withNamespaces, type NamespaceState } from './namespaces';
+import { withLiveContext, type LiveContextState } from './live-context';
 import type { FromServerProcess, PendingGeneration, ReviewReply, ServerProcessSettings, ToServerProcess } from './protocol';
 import { runGeneration } from './generate-work';
 import { ImageRegistryAccess } from './images';
@@ -58,6 +59,7 @@ class ServerProcess {
   private cluster = EMPTY_CLUSTER;
   private policyCluster = EMPTY_CLUSTER;
   private namespaces: NamespaceState | null = null;
+  private context: LiveContextState | null = null;
   private hasPolicies = false;
   private readonly metrics = new WebhookMetrics();
   private readonly metricsWaiting = new Map<number, ServerResponse>();
@@ -137,6 +139,11 @@ class ServerProcess {
     this.post({ type: 'ready' });
   }
 
+  /** The policies' cluster state with what the watches hold (namespaces, context data). */
+  private withClusterData(): ClusterState {
+    return withNamespaces(withLiveContext(this.policyCluster, this.context), this.namespaces);
+  }
+
   on(msg: ToServerProcess, handle: unknown): void {
     switch (msg.type) {
       case 'settings':
@@ -144,13 +151,17 @@ class ServerProcess {
       case 'policies':
         this.index = new PolicyIndex(msg.policies);
         this.policyCluster = msg.cluster;
-        this.cluster = withNamespaces(msg.cluster, this.namespaces);
+        this.cluster = this.withClusterData();
         this.deadlinesMs = msg.deadlinesMs ?? {};
         this.hasPolicies = true;
         return;
       case 'namespaces':
         this.namespaces = msg.namespaces;
-        this.cluster = withNamespaces(this.policyCluster, msg.namespaces);
+        this.cluster = this.withClusterData();
+        return;
+      case 'context':
+        this.context = msg.context;
+        this.cluster = this.withClusterData();
         return;
       case 'connection': {
         this.post({ type: 'accepted', id: msg.id });

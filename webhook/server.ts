@@ -11,6 +11,7 @@ import { createSecureContext } from 'node:tls';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { ServerProcesses } from './processes';
 import type { NamespaceState } from './namespaces';
+import type { LiveContextState } from './live-context';
 import type { GeneratedItem, ReportableWithResource, ReviewReply, ReviewRequest } from './protocol';
 import type { EventInfo } from './event-info';
 import type { UserExclusionSettings } from './user-filters';
@@ -55,6 +56,8 @@ export interface WebhookServer {
   setPolicies(policies: JsonObject[], cluster: ClusterState): void;
   /** The cluster's Namespaces (labels and objects), merged into the policies' cluster state. */
   setNamespaces(namespaces: NamespaceState): void;
+  /** What the policies read from the cluster (ConfigMaps, apiCall resources, global context), merged likewise. */
+  setContext(context: LiveContextState): void;
   /** Evaluates a review without HTTP (background scans); `only` limits the policies. */
   evaluate(path: 'validate' | 'mutate', body: string, only?: string[], extra?: Pick<ReviewRequest, 'events' | 'successEvents'>): Promise<ReviewReply>;
   /** Prometheus text summed over the server processes (what /metrics answers). */
@@ -123,6 +126,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       resolve({
         setPolicies: (policies, cluster) => processes.setPolicies(policies, cluster),
         setNamespaces: (namespaces) => processes.setNamespaces(namespaces),
+        setContext: (context) => processes.setContext(context),
         evaluate: (path, body, only, extra) => processes.review({ path, body, only, ...extra }),
         metricsText: () => processes.metricsText(),
         addMetricsSource: (source) => void processes.metricsSources.push(source),

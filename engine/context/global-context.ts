@@ -20,22 +20,29 @@ export function isGlobalContextEntry(doc: JsonObject): boolean {
  */
 export function addGlobalContextEntries(cluster: ClusterState, entries: readonly JsonObject[], resources: readonly JsonObject[]): void {
   for (const gce of entries) {
-    const name = String(asObject(gce.metadata).name ?? '');
-    const spec = asObject(gce.spec);
-    const kr = asObject(spec.kubernetesResource);
-    if (!spec.kubernetesResource) continue;
+    const kr = asObject(asObject(gce.spec).kubernetesResource);
+    if (!asObject(gce.spec).kubernetesResource) continue;
     const apiVersion = kr.group ? `${String(kr.group)}/${String(kr.version ?? '')}` : String(kr.version ?? '');
     const list = apiServerList(resources, apiVersion, String(kr.resource ?? ''), String(kr.namespace ?? ''));
-    const objects = asArray(list.items);
-    const projections: Record<string, unknown> = {};
-    for (const p of asArray(spec.projections).map(asObject)) {
-      try {
-        projections[String(p.name ?? '')] = jmesSearch(String(p.jmesPath ?? ''), objects);
-      } catch (e) {
-        throw new Error(`failed to apply projection "${String(p.name ?? '')}" for GlobalContextEntry ${name}: ${(e as Error).message}`);
-      }
-    }
-    cluster.globalContext[name] = objects;
-    (cluster.globalContextProjections ??= {})[name] = projections;
+    setGlobalContextEntry(cluster, gce, asArray(list.items));
   }
+}
+
+/**
+ * Sets one entry's data (the listed objects of a `kubernetesResource` entry, the response of an
+ * `apiCall` one) and the projections computed over it. Throws Kyverno's message when a
+ * projection cannot be applied.
+ */
+export function setGlobalContextEntry(cluster: ClusterState, gce: JsonObject, data: unknown): void {
+  const name = String(asObject(gce.metadata).name ?? '');
+  const projections: Record<string, unknown> = {};
+  for (const p of asArray(asObject(gce.spec).projections).map(asObject)) {
+    try {
+      projections[String(p.name ?? '')] = jmesSearch(String(p.jmesPath ?? ''), data);
+    } catch (e) {
+      throw new Error(`failed to apply projection "${String(p.name ?? '')}" for GlobalContextEntry ${name}: ${(e as Error).message}`);
+    }
+  }
+  cluster.globalContext[name] = data;
+  (cluster.globalContextProjections ??= {})[name] = projections;
 }

@@ -139,6 +139,18 @@ export interface ClusterState {
    * never reads them (no policy context sees them).
    */
   registrySecrets?: { namespace: string; secrets: JsonObject[] };
+  /**
+   * The webhook in a cluster: RoleBindings and ClusterRoleBindings indexed by subject (user
+   * name, service account user name, group), from which admission computes the requesting
+   * user's roles and clusterRoles as Kyverno does (webhook/user-roles.ts).
+   */
+  roleBindings?: RoleBindingIndex;
+}
+
+/** Bindings by subject: a RoleBinding's namespace, or none for a ClusterRoleBinding, and its roleRef. */
+export interface RoleBindingIndex {
+  byUser: Record<string, Array<{ namespace?: string; kind: string; name: string }>>;
+  byGroup: Record<string, Array<{ namespace?: string; kind: string; name: string }>>;
 }
 
 /**

@@ -68,6 +68,23 @@ test('context entries, apiCalls and CEL resource calls become reads; variables a
   assert.match(unknown[0], /apiCall .*variable/);
 });
 
+test('what the live context watches is granted: named reads list and watch by resourceNames, foreach context, the global context entries', () => {
+  const p = policy([{
+    name: 'c', match: match('Pod'),
+    context: [{ name: 'g', globalReference: { name: 'images' } }],
+    validate: { foreach: [{ list: 'request.object.spec.containers', context: [{ name: 'cm', configMap: { name: 'per-image', namespace: 'platform' } }], deny: {} }] },
+  }]);
+  const { objects } = webhookRbac('ks', [p], kinds);
+  const cluster = rulesOf(objects, 'ClusterRole')!;
+  assert.ok(cluster.some((r) => (r.resources as string[]).includes('configmaps') && (r.resourceNames as string[] | undefined)?.join() === 'per-image' && (r.verbs as string[]).join() === 'get,list,watch'), JSON.stringify(cluster));
+  assert.ok(cluster.some((r) => (r.apiGroups as string[])[0] === 'kyverno.io' && (r.resources as string[]).includes('globalcontextentries') && (r.verbs as string[]).includes('watch')), JSON.stringify(cluster));
+  // A GlobalContextEntry deployed with the policies: what its kubernetesResource lists.
+  const gce = { apiVersion: 'kyverno.io/v2', kind: 'GlobalContextEntry', metadata: { name: 'images' }, spec: { kubernetesResource: { group: 'apps', version: 'v1', resource: 'deployments' } } };
+  assert.deepEqual(policyGrants(gce, kinds).grants.map((g) => [g.group, g.resource, g.verbs.join()]), [['apps', 'deployments', 'get,list,watch']]);
+  // Without a global reference, no access to the entries.
+  assert.ok(!policyGrants(policy([{ name: 'v', match: match('Pod'), validate: { pattern: {} } }]), kinds).grants.some((g) => g.resource === 'globalcontextentries'));
+});
+
 test('API paths resolve to group and resource', () => {
   assert.deepEqual(resourceOfPath('/api/v1/namespaces/default/configmaps'), { group: '', resource: 'configmaps', namespace: 'default' });
   assert.deepEqual(resourceOfPath('/apis/apps/v1/deployments?labelSelector=a'), { group: 'apps', resource: 'deployments', namespace: undefined });

@@ -1,0 +1,284 @@
+/**
+ * Live cluster data for admission, as Kyverno resolves it while evaluating: ConfigMaps of
+ * `configMap` context entries (its ConfigMap lister/client chain), `apiCall` GETs of the API
+ * server, GlobalContextEntry `kubernetesResource` data (its globalcontext controller) and CEL
+ * `resource.*` reads. The engine evaluates synchronously and reads a `ClusterState`, so the
+ * webhook keeps that state warm instead: it watches exactly what the served policies read
+ * (webhook/context-reads.ts; recomputed when the policies change, a watch per read, narrowed
+ * to a namespace and a name where the policy writes them literally) and hands each change to
+ * the server processes, where the engine answers the entries from memory (an `apiCall` as
+ * the API server would: engine/context/apicall.ts). Bounded: at most `maxObjectsPerRead`
+ * objects per read (the rest is dropped and said once), managedFields stripped.
+ */
+import type { ClusterState, JsonObject } from '../engine/core/types';
+import { asObject } from '../engine/core/json';
+import { setGlobalContextEntry } from '../engine/context';
+import { apiServerList } from '../engine/context/api-server';
+import type { KubeClient } from '../kube-api/client';
+import { watchKinds, type WatchedKind } from '../kube-api/watch';
+import { policiesReadRoles, roleBindingIndexOf } from './user-roles';
+import type { RoleBindingIndex } from '../engine/core/types';
+import { foldReads, globalContextEntryReads, policyReads, readKey, type ContextRead } from './context-reads';
+
+/** What the server processes merge into the policies' cluster state. */
+export interface LiveContextState {
+  resources: JsonObject[];
+  globalContext: Record<string, unknown>;
+  globalContextProjections: Record<string, Record<string, unknown>>;
+  /** While something reads the user's roles: the bindings by subject. */
+  roleBindings?: RoleBindingIndex;
+}
+
+/** Where objects come from: the API server (watchReads below) or a fake in tests. */
+export interface ReadSource {
+  /** Calls `onObjects` with every object of the read, now and after each change, until `signal` aborts. */
+  watch(read: ContextRead, onObjects: (objects: JsonObject[]) => void, signal: AbortSignal): void;
+}
+
+const ROLE_BINDINGS: ContextRead[] = [
+  { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'rolebindings', via: 'roles' },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterrolebindings', via: 'roles' },
+];
+
+export const GLOBAL_CONTEXT_ENTRY: ContextRead = { group: 'kyverno.io', version: 'v2', resource: 'globalcontextentries', via: 'globalReference' };
+
+export interface LiveContextOptions {
+  source: ReadSource;
+  onChange: (state: LiveContextState) => void;
+  log: (line: string) => void;
+  /** Objects kept per read (default 10,000). */
+  maxObjectsPerRead?: number;
+  /** The user's roles are always needed (Kyverno's excludeRoles/excludeClusterRoles are set). */
+  rolesAlways?: boolean;
+  /** Changes within this many ms are sent once (default 100). */
+  debounceMs?: number;
+}
+
+interface Running {
+  read: ContextRead;
+  stop: AbortController;
+  objects: JsonObject[];
+  /** Whether its first list arrived. */
+  listed: boolean;
+}
+
+/** The object as the engine needs it: apiVersion and kind set, without managedFields. */
+function slim(o: JsonObject): JsonObject {
+  const { managedFields: _unused, ...metadata } = asObject(o.metadata);
+  return { ...o, metadata };
+}
+
+export class LiveContext {
+  private readonly running = new Map<string, Running>();
+  private policyReadList: ContextRead[] = [];
+  private entryReadKeys = new Set<string>();
+  private wantsGlobalContext = false;
+  private wantsRoles = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly capped = new Set<string>();
+  private closed = false;
+  private waiters: Array<() => void> = [];
+
+  constructor(private readonly opts: LiveContextOptions) {}
+
+  /** The policies served changed: watch what they read now, stop what none reads any more. */
+  setPolicies(policies: readonly JsonObject[]): void {
+    const reads: ContextRead[] = [];
+    let globalContext = false;
+    for (const p of policies) {
+      const r = policyReads(p);
+      reads.push(...r.reads);
+      globalContext ||= r.globalContext;
+    }
+    this.wantsGlobalContext = globalContext;
+    if (globalContext) reads.push(GLOBAL_CONTEXT_ENTRY);
+    this.wantsRoles = !!this.opts.rolesAlways || policiesReadRoles(policies);
+    if (this.wantsRoles) reads.push(...ROLE_BINDINGS);
+    this.policyReadList = foldReads(reads);
+    this.reconcile();
+  }
+
+  /**
+   * Resolves once every read has been listed and the state sent (at most after `timeoutMs`), as
+   * Kyverno starts serving once its informer caches have synced: policies that read the cluster
+   * are served with their data, not before it.
+   */
+  whenSynced(timeoutMs: number): Promise<void> {
+    if (this.isSynced()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== done);
+        resolve();
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.waiters.push(done);
+    });
+  }
+
+  /** Every read listed (its data sent, or about to be: removed reads only take data away). */
+  isSynced(): boolean {
+    return [...this.running.values()].every((r) => r.listed);
+  }
+
+  /** The watches running now (tests, logs). */
+  reads(): ContextRead[] {
+    return [...this.running.values()].map((r) => r.read);
+  }
+
+  /** Stops every watch. */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    for (const r of this.running.values()) r.stop.abort();
+    this.running.clear();
+  }
+
+  /** The state the engine reads, from what the watches hold now. */
+  state(): LiveContextState {
+    const resources: JsonObject[] = [];
+    const seen = new Set<string>();
+    const entries: JsonObject[] = [];
+    const bindings: JsonObject[] = [];
+    const bindingKeys = new Set(ROLE_BINDINGS.map(readKey));
+    for (const { read, objects } of this.running.values()) {
+      if (readKey(read) === readKey(GLOBAL_CONTEXT_ENTRY)) entries.push(...objects);
+      if (bindingKeys.has(readKey(read))) bindings.push(...objects);
+      for (const o of objects) {
+        // Two reads may hold the same object (a name read and a namespace read from different policies).
+        const meta = asObject(o.metadata);
+        const id = `${String(o.apiVersion)}|${String(o.kind)}|${String(meta.namespace ?? '')}|${String(meta.name ?? '')}`;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        resources.push(o);
+      }
+    }
+    const cluster: ClusterState = { resources, namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
+    if (this.wantsGlobalContext) {
+      for (const gce of entries) {
+        const kr = asObject(asObject(gce.spec).kubernetesResource);
+        if (!asObject(gce.spec).kubernetesResource) continue;
+        const apiVersion = kr.group ? `${String(kr.group)}/${String(kr.version ?? '')}` : String(kr.version ?? '');
+        const list = apiServerList(resources, apiVersion, String(kr.resource ?? ''), String(kr.namespace ?? ''));
+        try {
+          setGlobalContextEntry(cluster, gce, list.items);
+        } catch (e) {
+          this.opts.log(`global context: ${(e as Error).message}`);
+        }
+      }
+    }
+    const state: LiveContextState = { resources, globalContext: cluster.globalContext, globalContextProjections: cluster.globalContextProjections ?? {} };
+    if (this.wantsRoles) state.roleBindings = roleBindingIndexOf(bindings);
+    return state;
+  }
+
+  private reconcile(): void {
+    if (this.closed) return;
+    // A GlobalContextEntry's kubernetesResource is read only while some policy reads the global context.
+    const entryReads = this.wantsGlobalContext ? foldReads(this.entryReads()) : [];
+    this.entryReadKeys = new Set(entryReads.map(readKey));
+    const wanted = new Map<string, ContextRead>();
+    for (const r of foldReads([...this.policyReadList, ...entryReads])) wanted.set(readKey(r), r);
+    let changed = false;
+    const before = new Set(this.running.keys());
+    for (const [key, r] of this.running) {
+      if (wanted.has(key)) continue;
+      r.stop.abort();
+      this.running.delete(key);
+      changed = true;
+    }
+    for (const [key, read] of wanted) {
+      if (this.running.has(key)) continue;
+      const running: Running = { read, stop: new AbortController(), objects: [], listed: false };
+      this.running.set(key, running);
+      this.opts.source.watch(read, (objects) => this.received(key, running, objects), running.stop.signal);
+    }
+    const started = [...wanted.keys()].filter((k) => !before.has(k));
+    if (started.length || changed) this.opts.log(`context data: watching ${[...wanted.values()].map(describeRead).join(', ') || 'nothing'}`);
+    if (changed) this.schedule();
+  }
+
+  private entryReads(): ContextRead[] {
+    const gces = this.running.get(readKey(GLOBAL_CONTEXT_ENTRY))?.objects ?? [];
+    return gces.flatMap(globalContextEntryReads);
+  }
+
+  private received(key: string, running: Running, objects: JsonObject[]): void {
+    if (this.running.get(key) !== running) return;
+    const max = this.opts.maxObjectsPerRead ?? 10_000;
+    if (objects.length > max && !this.capped.has(key)) {
+      this.capped.add(key);
+      this.opts.log(`context data: ${objects.length} objects for ${key}, keeping the first ${max}; policies reading more see only those`);
+    }
+    running.objects = objects.slice(0, max).map(slim);
+    running.listed = true;
+    if (key === readKey(GLOBAL_CONTEXT_ENTRY)) {
+      // The entries name further resources to read.
+      const before = [...this.entryReadKeys].sort().join(',');
+      const after = [...new Set(foldReads(this.entryReads()).map(readKey))].sort().join(',');
+      if (before !== after) this.reconcile();
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.opts.onChange(this.state());
+      if (!this.isSynced()) return;
+      const waiting = this.waiters;
+      this.waiters = [];
+      for (const w of waiting) w();
+    }, this.opts.debounceMs ?? 100);
+  }
+}
+
+/** A read in words: `configmaps policy-data/blocked`; `*` stands for any namespace or name. */
+function describeRead(r: ContextRead): string {
+  return `${r.resource}${r.group ? `.${r.group}` : ''} ${r.namespace ?? '*'}/${r.name ?? '*'}`;
+}
+
+/** `cluster` with the live context data: apiCall entries answered from it as the API server would. */
+export function withLiveContext(cluster: ClusterState, live: LiveContextState | null): ClusterState {
+  if (!live) return cluster;
+  return {
+    ...cluster,
+    resources: live.resources.length ? [...cluster.resources, ...live.resources] : cluster.resources,
+    apiCallsAllowed: true,
+    globalContext: { ...live.globalContext, ...cluster.globalContext },
+    globalContextProjections: { ...live.globalContextProjections, ...cluster.globalContextProjections },
+    roleBindings: live.roleBindings ?? cluster.roleBindings,
+  };
+}
+
+/**
+ * Reads from the API server: one list+watch per read (kube-api/watch.ts), in the read's
+ * namespace and, for a named object, with a `metadata.name` field selector (which RBAC
+ * authorizes by resourceNames). A resource the cluster does not serve is retried until it is.
+ */
+export function apiServerReads(client: KubeClient, log: (line: string) => void): ReadSource {
+  return {
+    watch(read, onObjects, signal) {
+      const apiVersion = read.group ? `${read.group}/${read.version}` : read.version;
+      void (async () => {
+        let kind: string | undefined;
+        for (let wait = 1000; !signal.aborted; wait = Math.min(wait * 2, 60_000)) {
+          kind = await client.kindFor(apiVersion, read.resource).catch(() => undefined);
+          if (kind) break;
+          // Nothing is served under it yet: the read is listed, empty (not waited for).
+          if (wait === 1000) onObjects([]);
+          log(`context data: the cluster does not serve ${read.resource} (${apiVersion}) that a policy reads; retrying`);
+          client.forgetDiscovery();
+          await new Promise((r) => setTimeout(r, wait).unref?.());
+        }
+        if (!kind || signal.aborted) return;
+        const watched: WatchedKind = { apiVersion, kind, namespace: read.namespace, fieldSelector: read.name ? `metadata.name=${read.name}` : undefined };
+        await watchKinds(client, [watched], (store) => onObjects([...store.objects.values()] as JsonObject[]), log, signal, 50);
+      })();
+    },
+  };
+}
