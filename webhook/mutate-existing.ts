@@ -100,6 +100,35 @@ export async function targetCandidates(client: KubeClient, policy: Json, log: (l
   return { resources: out, viaStatus };
 }
 
+/** Evaluations in a row that may each find new apiCall paths to read (entries reading earlier ones). */
+const API_CALL_ROUNDS = 4;
+
+/**
+ * Runs `evaluate` (synchronous, over `cluster`) until every apiCall GET it made is answered:
+ * the paths nothing answered are read from the API server into the cluster's answers, and
+ * the evaluation runs again. A path the API server refuses stays unanswered (the entry
+ * fails as it would in Kyverno).
+ */
+export async function readApiCalls<T>(client: KubeClient, cluster: ClusterState, evaluate: () => T): Promise<T> {
+  const tried = new Set<string>();
+  for (let round = 0; ; round++) {
+    cluster.apiCallMisses = new Set();
+    const result = evaluate();
+    const missing = [...cluster.apiCallMisses].filter((p) => !tried.has(p));
+    delete cluster.apiCallMisses;
+    if (missing.length === 0 || round >= API_CALL_ROUNDS) return result;
+    for (const path of missing) {
+      tried.add(path);
+      try {
+        const body = await client.request<unknown>({ method: 'GET', path });
+        cluster.apiCallResponses.push({ request: { method: 'GET', urlPath: path }, response: { status: 200, body } });
+      } catch {
+        // Not found or forbidden: the entry stays unanswered.
+      }
+    }
+  }
+}
+
 /** One target a rule patched: written, or not (then `error` says why). Kyverno's events name these. */
 export interface TargetWrite {
   rule: string;
@@ -136,8 +165,10 @@ export async function mutateExisting(
   // On DELETE Kyverno evaluates the deleted object as the new one.
   const evaluated: AdmissionRequest = request.operation === 'DELETE' ? { ...request, object: request.oldObject } : request;
   const candidates = await targetCandidates(client, policy, log);
-  const cluster: ClusterState = { resources: candidates.resources, namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions };
-  const response = applyPolicy(policy, { request: evaluated, cluster, phases: ['mutate'] });
+  // The candidates are the targets to select from, not the API server: every apiCall GET is
+  // read from the cluster (readApiCalls), as Kyverno's background controller calls it.
+  const cluster: ClusterState = { resources: candidates.resources, namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions, apiCallsAllowed: false };
+  const response = await readApiCalls(client, cluster, () => applyPolicy(policy, { request: evaluated, cluster, phases: ['mutate'] }));
   for (const r of response.rules) {
     if (r.type !== 'Mutation' || !fired.has(r.name)) continue;
     if (r.status === 'fail' || r.status === 'error' || r.status === 'warn') {

@@ -118,7 +118,8 @@ export class Scenario {
       namespace: KYVERNO_NAMESPACE,
       log,
       generator: this.generator,
-      current: () => ({ policies: this.policies(), exceptions: this.exceptions() }),
+      // As in a cluster, the controller sees the namespaces' labels (namespaceSelector).
+      current: () => ({ policies: this.policies(), exceptions: this.exceptions(), namespaceLabels: this.cluster().namespaceLabels }),
       backoffMs: 3_600_000,
       maxBackoffMs: 3_600_000,
     });

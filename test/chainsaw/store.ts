@@ -11,6 +11,7 @@ import type { JsonObject } from '../../engine/core/types';
 import { asObject } from '../../engine/core/json';
 import { isNamespacedKind } from '../../engine/kube';
 import { apiGroup } from '../../engine/loader';
+import { apiServerAnswer } from '../../engine/context';
 
 function keyOf(apiVersion: string, kind: string, namespace: string | undefined, name: string): string {
   return `${apiGroup(apiVersion)}|${kind}|${namespace ?? ''}|${name}`;
@@ -131,6 +132,12 @@ export class StoreClient {
   }
   async request(req: { method: string; path: string }): Promise<unknown> {
     if (req.method === 'GET' && req.path === '/apis') return { groups: [] };
+    // A GET of an object or a list, as the API server serves it (apiCall context entries).
+    if (req.method === 'GET' && /^\/apis?\//.test(req.path)) {
+      const answer = apiServerAnswer(req.path, this.store.all());
+      if (answer.found) return answer.body;
+      throw new KubeError(404, 'NotFound', answer.reason);
+    }
     throw new KubeError(404, 'NotFound', `${req.method} ${req.path} is not served offline`);
   }
   asKubeClient(): KubeClient {

@@ -311,3 +311,39 @@ test('mutate existing: a literal target name in a namespace given by a variable 
   assert.deepEqual(out.mutated, ['ConfigMap apps/a']);
   assert.ok(api.calls.includes('list ConfigMap/*'), api.calls.join('\n'));
 });
+
+test('mutate existing on DELETE: the deleted trigger is request.object, as Kyverno\'s background context adds it', async () => {
+  const api = seeded();
+  const onDelete = JSON.parse(JSON.stringify(STAMP)) as JsonObject;
+  (((onDelete.spec as JsonObject).rules as JsonObject[])[0].match as JsonObject).any = [{ resources: { kinds: ['ConfigMap'], names: ['trigger*'], operations: ['DELETE'] } }];
+  const del: AdmissionRequest = { ...createRequest(cm('trigger-1', {})), operation: 'DELETE', object: null, oldObject: cm('trigger-1', {}) };
+  const out = await mutateExisting(api, onDelete, del, [], () => {});
+  assert.deepEqual(out.failures, []);
+  assert.deepEqual(out.mutated, ['ConfigMap apps/a']);
+  assert.equal(labels(api.find('ConfigMap', 'a', 'apps'))['stamped-by'], 'trigger-1');
+});
+
+test('mutate existing: apiCall context entries are read from the API server (not from the target candidates)', async () => {
+  const api = seeded();
+  api.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'apps', labels: { org: 'acme' } } });
+  const policy = JSON.parse(JSON.stringify(STAMP)) as JsonObject;
+  const rule = ((policy.spec as JsonObject).rules as JsonObject[])[0];
+  // The second entry's path depends on the first one's answer: read in a second round.
+  rule.context = [
+    { name: 'org', apiCall: { urlPath: '/api/v1/namespaces/{{request.object.metadata.namespace}}', jmesPath: 'metadata.labels.org' } },
+    { name: 'count', apiCall: { urlPath: '/api/v1/namespaces/{{request.namespace}}/configmaps', jmesPath: 'length(items)' } },
+  ];
+  (rule.mutate as JsonObject).patchStrategicMerge = { metadata: { labels: { org: '{{org}}', count: '{{to_string(count)}}' } } };
+  const out = await mutateExisting(api, policy, createRequest(cm('trigger-1', {})), [], () => {});
+  assert.deepEqual(out.failures, []);
+  assert.equal(labels(api.find('ConfigMap', 'a', 'apps')).org, 'acme');
+  // Every ConfigMap of the namespace, not only the two target candidates.
+  assert.equal(labels(api.find('ConfigMap', 'a', 'apps')).count, '4');
+  assert.ok(api.calls.includes('request /api/v1/namespaces/apps'), api.calls.join('\n'));
+  // A path the API server does not know leaves the entry unanswered: the rule fails, nothing is written.
+  const missing = JSON.parse(JSON.stringify(policy)) as JsonObject;
+  (((missing.spec as JsonObject).rules as JsonObject[])[0].context as JsonObject[])[0] = { name: 'org', apiCall: { urlPath: '/api/v1/namespaces/nowhere', jmesPath: 'metadata.labels.org' } };
+  const fresh = seeded();
+  const failed = await mutateExisting(fresh, missing, createRequest(cm('trigger-1', {})), [], () => {});
+  assert.deepEqual(failed.mutated, []);
+});
