@@ -38,7 +38,8 @@ import type { AdmissionRequest, ClusterState, JsonObject } from '../engine/core/
 import { pluralOf } from '../engine/kube/known-kinds';
 import type { DownstreamGenerator } from './generate';
 import { generateRulesOf, generateWork, needsCloneSources, policyKey } from './generate-work';
-import { firedMutateExistingRules, mutateExisting, mutateExistingRules } from './mutate-existing';
+import { celPolicyKey, firedMutateExistingRules, isMutatingPolicy, mutateExisting, mutateExistingRules, mutatesExistingCel } from './mutate-existing';
+import { targetConstraints, targetExpression } from '../engine/cel/mutate-existing';
 import type { BackgroundRequest, GeneratedItem } from './protocol';
 import { DEFAULT_BACKGROUND_SCAN_INTERVAL_MS, policyKinds, policyVersion } from './scan';
 import { MANAGED_BY } from './configurations';
@@ -68,7 +69,8 @@ export interface ResourceSpec {
 
 /** One unit of background work, as an UpdateRequest holds it. */
 export interface BackgroundJob {
-  type: 'generate' | 'mutate';
+  /** `cel-mutate`: a MutatingPolicy's mutate-existing work (Kyverno's CELMutate). */
+  type: 'generate' | 'mutate' | 'cel-mutate';
   /** "name" or "namespace/name". */
   policy: string;
   /** The rules to run, comma-separated: the one of a policy event, those an admission fired. */
@@ -220,7 +222,7 @@ export function updateRequestFor(job: BackgroundJob, namespace: string): JsonObj
 export function jobOf(ur: JsonObject): BackgroundJob | undefined {
   const spec = asObject(ur.spec);
   const type = spec.requestType;
-  if (type !== 'generate' && type !== 'mutate') return undefined;
+  if (type !== 'generate' && type !== 'mutate' && type !== 'cel-mutate') return undefined;
   const res = asObject(spec.resource);
   const ctx = asObject(spec.context);
   const admission = asObject(asObject(ctx.admissionRequestInfo).admissionRequest);
@@ -320,6 +322,11 @@ export class BackgroundController {
     return this.opts.current().policies.find((p) => (p.kind === 'ClusterPolicy' || p.kind === 'Policy') && policyKey(p) === key && (!key.includes('/') || p.kind === 'Policy'));
   }
 
+  /** The MutatingPolicy ("name") or NamespacedMutatingPolicy ("namespace/name") a cel-mutate job names. */
+  private findMutatingPolicy(key: string): JsonObject | undefined {
+    return this.opts.current().policies.find((p) => mutatesExistingCel(p) && celPolicyKey(p) === key && key.includes('/') === String(p.kind).startsWith('Namespaced'));
+  }
+
   /** Admission work from the server processes (any replica). */
   submit(items: GeneratedItem[]): void {
     for (const item of items) {
@@ -391,6 +398,7 @@ export class BackgroundController {
     const subject = (r.operation === 'DELETE' ? r.oldObject : r.object) ?? r.oldObject ?? {};
     const resource = resourceSpec(subject);
     if (!resource.namespace && r.namespace && resource.kind !== 'Namespace') resource.namespace = r.namespace;
+    if (item.type === 'mutate' && isMutatingPolicy(item.policy)) return { type: 'cel-mutate', policy: celPolicyKey(item.policy), rule: '', resource, request: r };
     return { type: item.type, policy: policyKey(item.policy), rule: item.rules.join(','), resource, request: r };
   }
 
@@ -437,7 +445,7 @@ export class BackgroundController {
   onPolicies(policies: JsonObject[]): Promise<void> {
     this.latest = policies;
     if (!this.leading || this.leading.aborted) return this.policyEvents;
-    const changed = policies.filter((p) => (p.kind === 'ClusterPolicy' || p.kind === 'Policy') && !this.seen.has(policyVersion(p)));
+    const changed = policies.filter((p) => (p.kind === 'ClusterPolicy' || p.kind === 'Policy' || mutatesExistingCel(p)) && !this.seen.has(policyVersion(p)));
     this.seen = new Set(policies.map(policyVersion));
     for (const p of changed) this.policyEvents = this.policyEvents.then(() => this.existingTriggers(p)).catch((e: Error) => this.opts.log(`background: policy ${policyKey(p)}: ${e.message}`));
     return this.policyEvents;
@@ -452,6 +460,11 @@ export class BackgroundController {
     if (!this.leading || this.leading.aborted || this.closed) return this.policyEvents;
     const interval = this.opts.reconcileIntervalMs ?? DEFAULT_BACKGROUND_SCAN_INTERVAL_MS;
     for (const p of this.latest) {
+      // Kyverno's forceReconciliation: every mutate-existing MutatingPolicy without a target expression.
+      if (mutatesExistingCel(p) && !targetExpression(p)) {
+        this.policyEvents = this.policyEvents.then(() => this.existingTriggers(p)).catch((e: Error) => this.opts.log(`background: policy ${celPolicyKey(p)}: ${e.message}`));
+        continue;
+      }
       if (p.kind !== 'ClusterPolicy' && p.kind !== 'Policy') continue;
       const generates = generateRulesOf(p).length > 0;
       const mutates = mutateExistingRules(p).length > 0;
@@ -464,10 +477,10 @@ export class BackgroundController {
   }
 
   /** Mutate work for this policy and trigger not done yet (Kyverno's listMutateURs). */
-  private mutatePending(policy: string, resource: ResourceSpec): boolean {
+  private mutatePending(policy: string, resource: ResourceSpec, type: BackgroundJob['type'] = 'mutate'): boolean {
     for (const p of this.active) {
       const r = p.job.resource;
-      if (p.job.type === 'mutate' && p.job.policy === policy && r.kind === resource.kind && r.name === resource.name && (r.namespace ?? '') === (resource.namespace ?? '')) return true;
+      if (p.job.type === type && p.job.policy === policy && r.kind === resource.kind && r.name === resource.name && (r.namespace ?? '') === (resource.namespace ?? '')) return true;
     }
     return false;
   }
@@ -630,7 +643,7 @@ export class BackgroundController {
   private async run(job: BackgroundJob): Promise<string[]> {
     const { client, log, generator } = this.opts;
     const { exceptions, namespaceLabels = {} } = this.opts.current();
-    const found = this.findPolicy(job.policy);
+    const found = job.type === 'cel-mutate' ? this.findMutatingPolicy(job.policy) : this.findPolicy(job.policy);
     if (!found) {
       log(`background: ${jobText(job)}: the policy is gone; dropped`);
       return [];
@@ -659,7 +672,7 @@ export class BackgroundController {
       if (!stored) return [`the trigger ${describeRef({ apiVersion: job.resource.apiVersion, kind: job.resource.kind, name: job.resource.name, namespace: job.resource.namespace })} was not stored`];
       request = { ...request, object: stored };
     }
-    const outcome = await mutateExisting(client, policy, request, exceptions, log, job.rule ? job.rule.split(',') : undefined, namespaceLabels);
+    const outcome = await mutateExisting(client, policy, request, exceptions, log, job.rule ? job.rule.split(',') : undefined, namespaceLabels, !job.request);
     // Kyverno's mutate-existing events: per target written, a PolicyApplied on the policy, or
     // a PolicyError when the write failed; targets named by kind, namespace and name.
     for (const w of outcome.writes) {
@@ -671,11 +684,42 @@ export class BackgroundController {
   }
 
   /**
+   * A mutate-existing MutatingPolicy created or changed, or the background scan (Kyverno's
+   * createURForMutatingPolicy, pkg/policy/mpol.go): with a target expression, one job per
+   * existing trigger (the objects its matchConstraints select); otherwise one job per object
+   * the target constraints select, each mutated as an UPDATE of itself (the bare
+   * UpdateRequest's processing, pkg/background/mpol/processor.go).
+   */
+  private async existingCelTargets(policy: JsonObject): Promise<void> {
+    const key = celPolicyKey(policy);
+    const spec = asObject(policy.spec);
+    const selecting: JsonObject = targetExpression(policy) ? policy : { ...policy, spec: { ...spec, matchConstraints: targetConstraints(policy) } };
+    const onlyNs = String(policy.kind).startsWith('Namespaced') ? String(meta(policy).namespace ?? '') || undefined : undefined;
+    let count = 0;
+    for (const k of await policyKinds(this.opts.client, selecting)) {
+      const items = await this.opts.client.list(k.apiVersion, k.kind, onlyNs).catch((e: Error) => {
+        this.opts.log(`background: policy ${key}: cannot list ${k.kind}: ${e.message}`);
+        return [] as JsonObject[];
+      });
+      for (const item of items) {
+        if (!this.leading || this.leading.aborted || this.closed) return;
+        if (++count > (this.opts.maxTriggers ?? 5000)) {
+          this.opts.log(`background: policy ${key}: stopped after ${count - 1} objects`);
+          return;
+        }
+        const resource = resourceSpec({ apiVersion: k.apiVersion, kind: k.kind, ...item });
+        if (!this.mutatePending(key, resource, 'cel-mutate')) await this.enqueue({ type: 'cel-mutate', policy: key, rule: '', resource });
+      }
+    }
+  }
+
+  /**
    * Policy created or changed (or found by a new leader): the existing triggers of its
    * generateExisting and mutateExistingOnPolicyUpdate rules, each one job (Kyverno's
    * handleGenerateForExisting and handleMutate).
    */
   private async existingTriggers(policy: JsonObject): Promise<void> {
+    if (mutatesExistingCel(policy)) return this.existingCelTargets(policy);
     const wanted: Array<{ type: 'generate' | 'mutate'; rule: Json }> = [];
     for (const rule of generateRulesOf(policy)) if (generatesExisting(policy, rule)) wanted.push({ type: 'generate', rule });
     for (const rule of mutateExistingRules(policy)) if (mutatesExistingOnUpdate(policy, rule)) wanted.push({ type: 'mutate', rule });

@@ -8,6 +8,7 @@ import { PolicyKindIndex } from '../engine/evaluate';
 import type { JsonObject } from '../engine/core/types';
 import { asObject } from '../engine/core/json';
 import { policyReadsImages } from './images';
+import { mutatesExistingCel } from './mutate-existing';
 
 /** A classic policy with at least one generate rule (CEL kinds have none). */
 function hasGenerateRules(policy: JsonObject): boolean {
@@ -18,6 +19,7 @@ function hasGenerateRules(policy: JsonObject): boolean {
 
 /** A classic policy with at least one mutate-existing rule (mutate.targets). */
 export function hasMutateExistingRules(policy: JsonObject): boolean {
+  if (mutatesExistingCel(policy)) return true;
   if (policy.kind !== 'ClusterPolicy' && policy.kind !== 'Policy') return false;
   const rules = ((policy.spec ?? {}) as JsonObject).rules;
   return Array.isArray(rules) && rules.some((r) => Array.isArray(asObject(asObject(r).mutate).targets) && (asObject(asObject(r).mutate).targets as unknown[]).length > 0);

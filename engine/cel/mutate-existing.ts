@@ -95,3 +95,50 @@ export function mutateExistingTargets(policy: JsonObject, options: ApplyOptions)
   }
   return results;
 }
+
+/** Kyverno's MutateExistingEnabled: `evaluation.mutateExisting.enabled`, false unless set. */
+export function mutatesExisting(policy: JsonObject): boolean {
+  return isMutateExisting(asObject(policy.spec));
+}
+
+/**
+ * Whether an admitted request starts a MutatingPolicy's mutate-existing work (Kyverno's
+ * reconciler MatchesMutateExisting): admission enabled, the policy's scope (a Namespaced one
+ * only in its namespace), its matchConstraints and matchConditions on the trigger.
+ */
+export function mutateExistingFires(policy: JsonObject, options: ApplyOptions): boolean {
+  const spec = asObject(policy.spec);
+  if (!isMutateExisting(spec) || asObject(asObject(spec.evaluation).admission).enabled === false) return false;
+  const policyNamespace = String(asObject(policy.metadata).namespace ?? '');
+  if (String(policy.kind ?? '').startsWith('Namespaced') && policyNamespace !== String(options.request.namespace ?? '')) return false;
+  if (!matchConstraintsMatch(spec.matchConstraints, options.request, options.cluster)) return false;
+  if (!Array.isArray(spec.matchConditions) || spec.matchConditions.length === 0) return true;
+  try {
+    const act = buildActivation(options);
+    installVariables(act, spec.variables);
+    const match = evaluateMatchConditions(spec.matchConditions, act, spec.failurePolicy);
+    return match.matched && !match.error;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The constraints that select a MutatingPolicy's targets in the background (pkg/background/mpol
+ * processor): targetMatchConstraints when it has resourceRules, else matchConstraints.
+ */
+export function targetConstraints(policy: JsonObject): JsonObject {
+  const spec = asObject(policy.spec);
+  const tc = asObject(spec.targetMatchConstraints);
+  if (Array.isArray(tc.resourceRules) && tc.resourceRules.length > 0) {
+    const { expression: _expression, ...rest } = tc;
+    return rest;
+  }
+  return asObject(spec.matchConstraints);
+}
+
+/** targetMatchConstraints.expression, '' when none. */
+export function targetExpression(policy: JsonObject): string {
+  const e = asObject(asObject(policy.spec).targetMatchConstraints).expression;
+  return typeof e === 'string' ? e.trim() : '';
+}

@@ -116,8 +116,9 @@ export interface ClusterState {
    */
   apiCallsAllowed?: boolean;
   /**
-   * When present, the URL paths of the API-server GETs (`apiCall` entries without a service)
-   * that nothing answered are added here, so a caller that can read a live API server (the
+   * When present, the URL paths of the API-server GETs (`apiCall` entries without a service,
+   * and the CEL resource library's get/list) that nothing answered (every list: only the API
+   * server knows the whole of it) are added here, so a caller that can read a live API server (the
    * webhook's background controller) fetches them into `apiCallResponses` and evaluates again.
    */
   apiCallMisses?: Set<string>;

@@ -347,3 +347,53 @@ test('mutate existing: apiCall context entries are read from the API server (not
   const failed = await mutateExisting(fresh, missing, createRequest(cm('trigger-1', {})), [], () => {});
   assert.deepEqual(failed.mutated, []);
 });
+
+const MPOL: JsonObject = {
+  apiVersion: 'policies.kyverno.io/v1beta1',
+  kind: 'MutatingPolicy',
+  metadata: { name: 'stamp-cel' },
+  spec: {
+    evaluation: { mutateExisting: { enabled: true } },
+    matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['secrets'] }] },
+    targetMatchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['configmaps'] }] },
+    mutations: [{ patchType: 'ApplyConfiguration', applyConfiguration: { expression: 'Object{metadata: Object.metadata{labels: Object.metadata.labels{stamped: "yes"}}}' } }],
+  },
+};
+
+test('MutatingPolicy mutate existing: an admitted trigger fires it, and the targetMatchConstraints objects are mutated in the background', async () => {
+  const api = seeded();
+  const secret: JsonObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'apps', uid: 'uid-s' } };
+  api.put(secret);
+  const cluster = { namespaceLabels: {} };
+  assert.deepEqual(firedMutateExistingRules(MPOL, createRequest(secret), cluster), ['']);
+  assert.deepEqual(firedMutateExistingRules(MPOL, createRequest(cm('x', {})), cluster), [], 'a ConfigMap is no trigger');
+  const adminDisabled = { ...MPOL, spec: { ...(MPOL.spec as JsonObject), evaluation: { mutateExisting: { enabled: true }, admission: { enabled: false } } } };
+  assert.deepEqual(firedMutateExistingRules(adminDisabled, createRequest(secret), cluster), [], 'admission-disabled policies are driven by policy events only');
+  const out = await mutateExisting(api, MPOL, createRequest(secret), [], () => {});
+  assert.deepEqual(out.failures, []);
+  assert.deepEqual(out.mutated.sort(), ['ConfigMap apps/a', 'ConfigMap apps/other', 'ConfigMap apps/skip-me', 'ConfigMap apps/trigger-1']);
+  assert.equal(labels(api.find('ConfigMap', 'a', 'apps')).stamped, 'yes');
+  assert.equal(labels(api.find('Secret', 's', 'apps')).stamped, undefined, 'the trigger is not its own target');
+});
+
+test('MutatingPolicy mutate existing: a target expression reads the cluster through the resource library', async () => {
+  const api = seeded();
+  const secret: JsonObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'apps', uid: 'uid-s' } };
+  const policy = JSON.parse(JSON.stringify(MPOL)) as JsonObject;
+  (policy.spec as JsonObject).targetMatchConstraints = { expression: 'resource.Get("v1", "configmaps", object.metadata.namespace, "a")' };
+  const out = await mutateExisting(api, policy, createRequest(secret), [], () => {});
+  assert.deepEqual(out.failures, []);
+  assert.deepEqual(out.mutated, ['ConfigMap apps/a']);
+  assert.ok(api.calls.includes('request /api/v1/namespaces/apps/configmaps/a'), api.calls.join('\n'));
+});
+
+test('MutatingPolicy mutate existing: a policy event mutates each existing target as an UPDATE of itself', async () => {
+  const api = seeded();
+  const { bg, lines } = controller(api, [MPOL]);
+  const lead = await leading(bg, [MPOL]);
+  await new Promise((r) => setTimeout(r, 50));
+  await bg.idle();
+  for (const name of ['a', 'other', 'trigger-1']) assert.equal(labels(api.find('ConfigMap', name, 'apps')).stamped, 'yes', `${name}\n${lines.join('\n')}`);
+  lead.abort();
+  await bg.close();
+});
