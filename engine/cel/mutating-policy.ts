@@ -12,7 +12,8 @@ import { emptyResponse } from './response';
 import { evaluateMatchConditions } from './validations';
 import { effectiveSpec } from './validating-policy';
 import { mutateExistingTargets } from './mutate-existing';
-import { asObject } from '../core/json';
+import { asArray, asObject, isJsonObject } from '../core/json';
+import { aggregate } from '../cleanup/policy';
 
 export { runMutations };
 
@@ -51,4 +52,25 @@ function mutateTrigger(policy: JsonObject, options: ApplyOptions): PolicyRespons
   } catch (err) {
     return respond('error', `failed to evaluate policy: ${(err as Error).message}`, undefined, 'evaluation');
   }
+}
+
+/**
+ * Kyverno's policy webhook for a MutatingPolicy or NamespacedMutatingPolicy
+ * (pkg/cel/policies/mpol/validate.go, without the CEL compilation): a spec, matchConstraints
+ * with a resource rule, and at least one of the admission and mutateExisting evaluation
+ * modes. Each error is a warning too.
+ */
+export function checkMutatingPolicyForAdmission(policy: JsonObject): { error?: string; warnings: string[] } {
+  const spec = policy.spec;
+  const nil = 'spec: Required value: spec must not be nil';
+  if (!isJsonObject(spec)) return { error: nil, warnings: [nil] };
+  const errs: string[] = [];
+  if (asArray(asObject(spec.matchConstraints).resourceRules).length === 0) {
+    errs.push('spec.matchConstraints: Required value: a matchConstraints with at least one resource rule is required');
+  }
+  const evaluation = asObject(spec.evaluation);
+  const admission = asObject(evaluation.admission).enabled !== false;
+  const mutateExisting = asObject(evaluation.mutateExisting).enabled === true;
+  if (!admission && !mutateExisting) errs.push('spec.evaluation: Forbidden: disabling both admission and mutateExisting evaluation modes is not allowed');
+  return { error: aggregate(errs), warnings: errs };
 }

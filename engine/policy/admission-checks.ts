@@ -16,6 +16,8 @@
 import type { JsonObject } from '../core/types';
 import { asArray, asObject, isJsonObject } from '../core/json';
 import { isNamespacedKind } from '../kube/known-kinds';
+import { findVariables, variableExpression } from '../variables/substitute';
+import { wildcardMatch } from '../wildcard/wildcard';
 
 export interface PolicyCheckOptions {
   /** Whether `apiVersion`/`kind` is cluster-scoped (the API server's discovery); default: the known-kinds table. */
@@ -173,7 +175,61 @@ export function checkPolicyForAdmission(policy: JsonObject, options: PolicyCheck
 
   const admission = spec.admission !== false;
   const background = spec.background !== false;
+  for (const rule of rules) {
+    const invalid = invalidTargetVariables(rule, background);
+    if (invalid) return { error: `policy contains invalid variables: ${invalid}`, warnings };
+  }
   if (!admission && !background) return { error: 'disabling both admission and background processing is not allowed', warnings };
   if (!admission && rules.some((r) => r.mutate || r.generate || r.verifyImages)) return { error: 'disabling admission processing is only allowed with validation policies', warnings };
   return { warnings };
+}
+
+// Kyverno's variables allowed outside a mutate target (pkg/validation/policy/validate.go):
+// enginecontext.ReservedKeys, or allowedVariablesBackground for a background policy.
+const RESERVED_KEYS = /request|serviceAccountName|serviceAccountNamespace|element|elementIndex|@|images|image|([a-z_0-9]+\()[^{}]/;
+const ALLOWED_IN_BACKGROUND = /request\.|element|elementIndex|@|images|images\.|image\.|([a-z_0-9]+\()[^{}]/;
+// Go's regexp String() of each, for the message.
+const RESERVED_KEYS_TEXT = 'request|serviceAccountName|serviceAccountNamespace|element|elementIndex|@|images|image|([a-z_0-9]+\\()[^{}]';
+const ALLOWED_IN_BACKGROUND_TEXT = 'request\\.|element|elementIndex|@|images|images\\.|image\\.|([a-z_0-9]+\\()[^{}]';
+
+/** The names a rule's context entries define, as Kyverno's addContextVariables adds them (wildcard patterns). */
+function contextVariablePatterns(entries: unknown): string[] {
+  const out: string[] = [];
+  for (const e of asArray(entries).map(asObject)) {
+    const name = String(e.name ?? '');
+    if (e.apiCall || e.globalReference || e.imageRegistry || e.variable) out.push(`${name}*`);
+    if (e.configMap) out.push(`${name}.data`, `${name}.metadata`, `${name}.data.*`, `${name}.metadata.*`);
+  }
+  return out;
+}
+
+function stringsOf(value: unknown, into: string[]): string[] {
+  if (typeof value === 'string') into.push(value);
+  else if (Array.isArray(value)) for (const v of value) stringsOf(v, into);
+  else if (isJsonObject(value)) for (const v of Object.values(value)) stringsOf(v, into);
+  return into;
+}
+
+/**
+ * Kyverno's hasInvalidVariables for mutate targets: each target's resource spec (apiVersion,
+ * kind, namespace, name, uid), with the rule's context and preconditions, may use only the
+ * variables allowed outside a target (no `target.*`: the target is not known while it is
+ * being looked up) or the rule's context entries.
+ */
+function invalidTargetVariables(rule: JsonObject, background: boolean): string | undefined {
+  const targets = asArray(asObject(rule.mutate).targets).map(asObject);
+  if (!targets.length) return undefined;
+  const allowed = background ? ALLOWED_IN_BACKGROUND : RESERVED_KEYS;
+  const patterns = contextVariablePatterns(rule.context);
+  for (const [i, t] of targets.entries()) {
+    const spec = { apiVersion: t.apiVersion, kind: t.kind, namespace: t.namespace, name: t.name, uid: t.uid };
+    for (const text of stringsOf([spec, rule.context, rule.preconditions], [])) {
+      for (const v of findVariables(text)) {
+        const query = variableExpression(v).replace(/"/g, '');
+        if (!query || allowed.test(query) || patterns.some((p) => wildcardMatch(p, query))) continue;
+        return `invalid variables defined at mutate.targets[${i}]: variable ${query} must match regex "${background ? ALLOWED_IN_BACKGROUND_TEXT : RESERVED_KEYS_TEXT}" or patterns [${patterns.join(' ')}]`;
+      }
+    }
+  }
+  return undefined;
 }
