@@ -11,6 +11,7 @@ import { matchCelExceptions } from './exceptions';
 import { emptyResponse } from './response';
 import { evaluateMatchConditions } from './validations';
 import { effectiveSpec } from './validating-policy';
+import { mutatingAutogenSpec } from './autogen';
 import { mutateExistingTargets } from './mutate-existing';
 import { asArray, asObject, isJsonObject } from '../core/json';
 import { aggregate } from '../cleanup/policy';
@@ -26,7 +27,7 @@ export function applyMutatingPolicy(policy: JsonObject, options: ApplyOptions): 
 
 /** The admission part: the policy's mutations on the request object. */
 function mutateTrigger(policy: JsonObject, options: ApplyOptions): PolicyResponse {
-  const found = effectiveSpec(policy, options);
+  const found = effectiveSpec(policy, options, mutatingAutogenSpec);
   if (!found) return emptyResponse(policy, options);
   const { spec } = found;
   const object = asObject(options.request.object);
