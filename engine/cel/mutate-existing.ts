@@ -19,7 +19,7 @@ import { matchCelExceptions } from './exceptions';
 import { matchConstraintsMatch } from './match';
 import { runMutations } from './mutations';
 import { evaluateMatchConditions } from './validations';
-import { fromCel } from './values';
+import { fromCel, toCel } from './values';
 import { asObject } from '../core/json';
 
 function keyOf(resource: JsonObject): string {
@@ -75,11 +75,12 @@ export function mutateExistingTargets(policy: JsonObject, options: ApplyOptions)
     const act = buildActivation(options, { object: target, oldObject: null });
     act.vars.namespaceObject = null;
     const exceptions = matchCelExceptions(policy, options.cluster.exceptions, act);
-    if (exceptions) {
+    if (exceptions && !exceptions.allowedImages.length && !exceptions.allowedValues.length) {
       const verb = exceptions.reportResult === 'pass' ? 'passed' : 'skipped';
       results.push({ name: 'exception', type: 'Mutation', status: exceptions.reportResult, message: `rule is ${verb} due to policy exception: ${exceptions.keys.join(', ')}`, exceptions: exceptions.keys });
       continue;
     }
+    act.vars.exceptions = toCel({ allowedImages: exceptions?.allowedImages ?? [], allowedValues: exceptions?.allowedValues ?? [] });
     installVariables(act, spec.variables);
     if (!explicit) {
       const match = evaluateMatchConditions(spec.matchConditions, act, spec.failurePolicy);

@@ -12,6 +12,7 @@ import { emptyResponse } from './response';
 import { evaluateMatchConditions } from './validations';
 import { effectiveSpec } from './validating-policy';
 import { mutatingAutogenSpec } from './autogen';
+import { toCel } from './values';
 import { mutateExistingTargets } from './mutate-existing';
 import { asArray, asObject, isJsonObject } from '../core/json';
 import { aggregate } from '../cleanup/policy';
@@ -38,10 +39,13 @@ function mutateTrigger(policy: JsonObject, options: ApplyOptions): PolicyRespons
   };
   const act = buildActivation(options);
   const exceptions = matchCelExceptions(policy, options.cluster.exceptions, act);
-  if (exceptions) {
+  // As Kyverno's mpol compiler: only an exception without images or allowed values exempts;
+  // the others' images and values are the policy's `exceptions` variable.
+  if (exceptions && !exceptions.allowedImages.length && !exceptions.allowedValues.length) {
     const verb = exceptions.reportResult === 'pass' ? 'passed' : 'skipped';
     return { ...respond(exceptions.reportResult, `rule is ${verb} due to policy exception: ${exceptions.keys.join(', ')}`, undefined, 'exception'), };
   }
+  act.vars.exceptions = toCel({ allowedImages: exceptions?.allowedImages ?? [], allowedValues: exceptions?.allowedValues ?? [] });
   // MutatingPolicy variables are visible to matchConditions (they are lazy, so cost nothing).
   installVariables(act, spec.variables);
   const match = evaluateMatchConditions(spec.matchConditions, act, spec.failurePolicy);

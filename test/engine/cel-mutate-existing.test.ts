@@ -112,3 +112,23 @@ test('MutatingPolicy autogen: only matchConditions and ApplyConfiguration are re
   // Another namespace: the condition reads the controller's own namespace.
   assert.equal(applyCelPolicy(policy, request({ ...deploy, metadata: { name: 'd', namespace: 'other' } }, 'Deployment', 'apps', 'v1')).rules[0]?.status, 'skip');
 });
+
+test('MutatingPolicy exceptions: one with images does not exempt, it fills exceptions.allowedImages; one without exempts', () => {
+  const policy: JsonObject = {
+    apiVersion: 'policies.kyverno.io/v1', kind: 'MutatingPolicy', metadata: { name: 'img' },
+    spec: {
+      matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }] },
+      matchConditions: [{ name: 'allowed', expression: 'object.spec.containers.all(c, string(c.image) in exceptions.allowedImages)' }],
+      mutations: [{ patchType: 'ApplyConfiguration', applyConfiguration: { expression: 'Object{metadata: Object.metadata{labels: Object.metadata.labels{foo: "bar"}}}' } }],
+    },
+  };
+  const pod = (image: string): JsonObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'apps' }, spec: { containers: [{ name: 'c', image }] } });
+  const exception = (extra: JsonObject): JsonObject => ({ apiVersion: 'policies.kyverno.io/v1', kind: 'PolicyException', metadata: { name: 'ex', namespace: 'apps' }, spec: { policyRefs: [{ name: 'img', kind: 'MutatingPolicy' }], ...extra } });
+  const withImages = cluster({ exceptions: [exception({ images: ['nginx:latest'] })] });
+  const run = (image: string, state: ClusterState) => applyCelPolicy(policy, { ...opts(pod(image), state), request: { ...opts(pod(image), state).request, kind: { group: '', version: 'v1', kind: 'Pod' }, namespace: 'apps' } });
+  const allowed = run('nginx:latest', withImages);
+  assert.equal(allowed.rules[0]?.status, 'pass', JSON.stringify(allowed.rules));
+  assert.deepEqual(((allowed.patchedResource as JsonObject).metadata as JsonObject).labels, { foo: 'bar' });
+  assert.equal(run('ubuntu:latest', withImages).rules[0]?.status, 'skip');
+  assert.equal(run('nginx:latest', cluster({ exceptions: [exception({})] })).rules[0]?.name, 'exception');
+});
