@@ -27,7 +27,7 @@ import { runGeneration } from '../../webhook/generate-work';
 import { DownstreamGenerator } from '../../webhook/generate';
 import { BackgroundController } from '../../webhook/background';
 import { assertionMismatch, expressionOf, templateResource, Unsupported, type Bindings } from './assert';
-import { ObjectStore, StoreClient, refOfObject } from './store';
+import { ObjectStore, StoreClient, refOfObject, serviceAccountAdmission } from './store';
 
 export type ScenarioStatus = 'passed' | 'failed' | 'unsupported';
 
@@ -191,6 +191,10 @@ export class Scenario {
     const index = new PolicyIndex(this.policies());
     let cluster = this.cluster();
     let current = object;
+    // The API server's own mutating admission runs before the webhooks.
+    if (operation === 'CREATE' && current && current.kind === 'Pod' && apiGroup(String(current.apiVersion ?? '')) === '') {
+      current = serviceAccountAdmission(current, String(this.reviews + 1).padStart(5, '0').slice(-5));
+    }
     if (operation !== 'DELETE' && current) {
       const reply = evaluateReview({ path: 'mutate', body: JSON.stringify(this.review(operation, current, oldObject)), filters: FILTERS }, index, cluster);
       const response = asObject(asObject(JSON.parse(reply.body)).response);
