@@ -6,7 +6,7 @@
 // (nothing cached) and measures worker start → first diagnostics.
 // Usage: node test/e2e/browser-worker.mjs [--runs N] [--out DIR]  (exit 1 when a check fails)
 // bench/browser.mjs imports runWorkerSessions() for its start-time figures.
-import { chromium } from 'playwright-core';
+import { launchChromium, recordConsole } from './workbench-browser.mjs';
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -38,19 +38,14 @@ export async function runWorkerSessions({ runs = 1, outDir } = {}) {
   if (!fs.existsSync(FILES['/server.js'])) throw new Error('dist/browser/server.js is missing: run `npm run build` first');
   const server = await serve();
   const base = `http://127.0.0.1:${server.address().port}`;
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   const results = [];
   const consoleLines = [];
   try {
     for (let i = 0; i < runs; i++) {
       const context = await browser.newContext();
       const page = await context.newPage();
-      page.on('console', (m) => consoleLines.push(`[run ${i + 1} ${m.type()}] ${m.text()}`));
-      page.on('pageerror', (e) => consoleLines.push(`[run ${i + 1} pageerror] ${e.message}`));
+      recordConsole(page, consoleLines, `run ${i + 1} `);
       await page.goto(`${base}/`);
       const result = await page.evaluate(async () => {
         const { runLspScenario } = await import('/lsp-scenario.mjs');

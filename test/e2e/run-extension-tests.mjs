@@ -2,37 +2,19 @@
 // URL parameter carries extensionDevelopmentPath + extensionTestsPath (vscode-remote:// URIs)
 // and the workbench calls window.codeAutomationExit(code) when the suite's run() settles.
 // Usage: node run-extension-tests.mjs <baseUrl> <extensionDevelopmentPath> <extensionTestsPath> <workspace> <outDir>
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
+import { extensionTestRun, launchChromium, recordConsole } from './workbench-browser.mjs';
 
-const [BASE, DEV, TESTS, FOLDER, OUT] = process.argv.slice(2);
-if (!OUT) {
-  console.error('usage: node run-extension-tests.mjs <baseUrl> <extDevPath> <extTestsPath> <workspace> <outDir>');
-  process.exit(2);
-}
-fs.mkdirSync(OUT, { recursive: true });
-const host = new URL(BASE).host;
-const remote = (p) => `vscode-remote://${host}${path.resolve(p)}`;
-const payload = JSON.stringify([
-  ['extensionDevelopmentPath', remote(DEV)],
-  ['extensionTestsPath', remote(TESTS)],
-  ['skipWelcome', 'true'],
-]);
-const url = `${BASE}/?folder=${encodeURIComponent(path.resolve(FOLDER))}&payload=${encodeURIComponent(payload)}`;
+const { outDir: OUT, url } = extensionTestRun('run-extension-tests.mjs', process.argv.slice(2));
 const TIMEOUT_MS = Number(process.env.KS_E2E_TIMEOUT_MS || 240000);
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 let code = 'not run';
 try {
   const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
   const consoleLines = [];
-  page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
-  page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));
+  recordConsole(page, consoleLines);
   let done;
   const exited = new Promise((r) => (done = r));
   // The extension host's console (mocha's spec reporter) is forwarded here.

@@ -6,39 +6,20 @@
 // it settles. Then, in the UI: a screenshot (Problems panel with the worker's diagnostics)
 // and the command palette, which must not offer deploy.
 // Usage: node web-extension-host.mjs <baseUrl> <extensionDevelopmentPath> <extensionTestsPath> <workspace> <outDir>
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
+import { extensionTestRun, launchChromium, recordConsole } from './workbench-browser.mjs';
 
-const [BASE, DEV, TESTS, FOLDER, OUT] = process.argv.slice(2);
-if (!OUT) {
-  console.error('usage: node web-extension-host.mjs <baseUrl> <extDevPath> <extTestsPath> <workspace> <outDir>');
-  process.exit(2);
-}
-fs.mkdirSync(OUT, { recursive: true });
-const host = new URL(BASE).host;
-const remote = (p) => `vscode-remote://${host}${path.resolve(p)}`;
-const payload = JSON.stringify([
-  ['extensionDevelopmentPath', remote(DEV)],
-  ['extensionDevelopmentKind', 'web'],
-  ['extensionTestsPath', remote(TESTS)],
-  ['skipWelcome', 'true'],
-]);
-const url = `${BASE}/?folder=${encodeURIComponent(path.resolve(FOLDER))}&payload=${encodeURIComponent(payload)}`;
+const { outDir: OUT, url } = extensionTestRun('web-extension-host.mjs', process.argv.slice(2), [['extensionDevelopmentKind', 'web']]);
 const TIMEOUT_MS = Number(process.env.KS_E2E_TIMEOUT_MS || 180000);
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 let code = 'not run';
 let uiFailures = 0;
 try {
   const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
   const consoleLines = [];
-  page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
-  page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));
+  recordConsole(page, consoleLines);
   let done;
   const exited = new Promise((r) => (done = r));
   let shot;

@@ -4,6 +4,45 @@ import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
 
+/** Headless Debian chromium with what a test run needs switched off (sync, updates, QUIC). */
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** Keeps the page's console and uncaught errors in `lines`, each line prefixed with `tag`. */
+export function recordConsole(page, lines, tag = '') {
+  page.on('console', (m) => lines.push(`[${tag}${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => lines.push(`[${tag}pageerror] ${e.message}`));
+}
+
+/**
+ * The command line of a suite run inside code-server's extension host
+ * (`<baseUrl> <extensionDevelopmentPath> <extensionTestsPath> <workspace> <outDir>`) and the
+ * workbench URL whose `payload` parameter starts it: the workbench then calls
+ * window.codeAutomationExit(code) when the suite's run() settles.
+ */
+export function extensionTestRun(script, argv, extraPayload = []) {
+  const [base, dev, tests, folder, outDir] = argv;
+  if (!outDir) {
+    console.error(`usage: node ${script} <baseUrl> <extDevPath> <extTestsPath> <workspace> <outDir>`);
+    process.exit(2);
+  }
+  fs.mkdirSync(outDir, { recursive: true });
+  const host = new URL(base).host;
+  const remote = (p) => `vscode-remote://${host}${path.resolve(p)}`;
+  const payload = JSON.stringify([
+    ['extensionDevelopmentPath', remote(dev)],
+    ...extraPayload,
+    ['extensionTestsPath', remote(tests)],
+    ['skipWelcome', 'true'],
+  ]);
+  return { outDir, url: `${base}/?folder=${encodeURIComponent(path.resolve(folder))}&payload=${encodeURIComponent(payload)}` };
+}
+
 export async function openWorkbenchBrowser(tag, outDir) {
   fs.mkdirSync(outDir, { recursive: true });
   const t0 = Date.now();
@@ -13,15 +52,10 @@ export async function openWorkbenchBrowser(tag, outDir) {
     log(`${ok ? 'PASS' : 'FAIL'} ${what}`);
     if (!ok) counter.failures++;
   };
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   const page = await (await browser.newContext({ viewport: { width: 1500, height: 950 } })).newPage();
   const consoleLines = [];
-  page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
-  page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));
+  recordConsole(page, consoleLines);
   // Editors render spaces as no-break spaces.
   const text = (s) => s.replace(/\u00a0/g, ' ');
   const shot = async (name) => {
