@@ -24,6 +24,8 @@ import { describeRef, refOf } from '../kube-api/errors';
 import type { KubeClient } from '../kube-api/client';
 import { policyKey } from './generate-work';
 import { policyKinds } from './scan';
+import { pluralOf } from '../engine/kube';
+import { wildcardMatch } from '../engine/wildcard/wildcard';
 import { mutateExistingFires, mutateExistingTargets, mutatesExisting, targetConstraints, targetExpression } from '../engine/cel/mutate-existing';
 
 type Json = Record<string, unknown>;
@@ -240,6 +242,26 @@ export async function mutateExisting(
   return outcome;
 }
 
+/**
+ * The subresource a target is written through: the part after `/` of the targetMatchConstraints
+ * resource rule naming its resource (`pods/resize`), as the processor's resolveTargetRoute.
+ */
+function targetSubresource(policy: JsonObject, target: JsonObject): string | undefined {
+  const { group, version } = (() => {
+    const v = String(target.apiVersion ?? '');
+    return v.includes('/') ? { group: v.split('/')[0], version: v.split('/')[1] } : { group: '', version: v };
+  })();
+  const plural = pluralOf(group, String(target.kind ?? ''));
+  for (const rule of asArray(asObject(asObject(policy.spec).targetMatchConstraints).resourceRules).map(asObject)) {
+    if (!asArray(rule.apiGroups).some((g) => wildcardMatch(String(g), group)) || !asArray(rule.apiVersions).some((v) => wildcardMatch(String(v), version))) continue;
+    for (const resource of asArray(rule.resources).map(String)) {
+      const [name, sub] = resource.split('/', 2);
+      if (wildcardMatch(name, plural)) return sub || undefined;
+    }
+  }
+  return undefined;
+}
+
 /** Writes a patched target unless it is already in line; records the outcome. */
 async function writeTarget(client: KubeClient, outcome: MutateExistingOutcome, key: string, rule: string, before: JsonObject | undefined, target: JsonObject, log: (line: string) => void, subresource?: string): Promise<void> {
   if (before && jsonEqual(before, target)) return;
@@ -282,7 +304,8 @@ async function mutateExistingCel(
   if (policyEvent && !targetExpression(policy)) {
     const target = request.object;
     if (!target) return outcome;
-    const asTarget: JsonObject = { ...policy, spec: { ...spec, matchConstraints: targetConstraints(policy), targetMatchConstraints: undefined, evaluation: { ...asObject(spec.evaluation), mutateExisting: { enabled: false } } } };
+    // Each target is checked with targetMatchConditions (the policy's matchConditions are the trigger's).
+    const asTarget: JsonObject = { ...policy, spec: { ...spec, matchConstraints: targetConstraints(policy), matchConditions: spec.targetMatchConditions, targetMatchConstraints: undefined, evaluation: { ...asObject(spec.evaluation), mutateExisting: { enabled: false } } } };
     const update: AdmissionRequest = { ...request, operation: 'UPDATE', oldObject: null };
     const response = await readApiCalls(client, cluster, () => applyPolicy(asTarget, { request: update, cluster, phases: ['mutate'] }));
     const failed = response.rules.find((r) => r.status === 'error' || r.status === 'fail');
@@ -302,7 +325,9 @@ async function mutateExistingCel(
     }
   }
   const before = new Map(cluster.resources.map((r) => [describeRef(refOf(r)), r] as const));
-  const results = await readApiCalls(client, cluster, () => mutateExistingTargets(policy, { request: celTrigger(request), cluster, phases: ['mutate'] }));
+  // A trigger a policy event found is evaluated as an UPDATE of itself (newCELMutateURForTrigger).
+  const triggerRequest = policyEvent ? { ...request, operation: 'UPDATE' as const, oldObject: null } : celTrigger(request);
+  const results = await readApiCalls(client, cluster, () => mutateExistingTargets(policy, { request: triggerRequest, cluster, phases: ['mutate'] }, { background: true }));
   for (const r of results) {
     if (r.status === 'error' || r.status === 'fail') {
       outcome.failures.push(`mutate existing: policy ${key}: ${r.status}: ${r.message}`);
@@ -310,7 +335,7 @@ async function mutateExistingCel(
     }
     if (r.status !== 'pass' || !r.patchedResource) continue;
     const target = r.patchedResource;
-    await writeTarget(client, outcome, key, '', before.get(describeRef(refOf(target))) ?? cluster.resources.find((c) => describeRef(refOf(c)) === describeRef(refOf(target))), target, log);
+    await writeTarget(client, outcome, key, '', before.get(describeRef(refOf(target))) ?? cluster.resources.find((c) => describeRef(refOf(c)) === describeRef(refOf(target))), target, log, targetSubresource(policy, target));
   }
   return outcome;
 }

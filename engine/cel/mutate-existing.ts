@@ -41,7 +41,12 @@ function expressionTargets(expression: string, act: CelActivation): Set<string> 
   return new Set(resources.map(keyOf));
 }
 
-export function mutateExistingTargets(policy: JsonObject, options: ApplyOptions): RuleResult[] {
+/**
+ * `background`: as Kyverno's background controller (pkg/background/mpol/processor.go) rather
+ * than the CLI: the target expression sees the whole admission context (request included) once
+ * the trigger passes matchConditions, and each target is checked with targetMatchConditions.
+ */
+export function mutateExistingTargets(policy: JsonObject, options: ApplyOptions, mode: { background?: boolean } = {}): RuleResult[] {
   const spec = asObject(policy.spec);
   if (!isMutateExisting(spec) || !options.request.object) return [];
   const trigger = asObject(options.request.object);
@@ -54,8 +59,12 @@ export function mutateExistingTargets(policy: JsonObject, options: ApplyOptions)
   let selected: JsonObject[];
   try {
     if (expression) {
-      const act = buildActivation(options, { kubernetes: false });
+      const act = buildActivation(options, mode.background ? {} : { kubernetes: false });
       installVariables(act, spec.variables);
+      if (mode.background) {
+        const trigger = evaluateMatchConditions(spec.matchConditions, act, spec.failurePolicy);
+        if (trigger.error || !trigger.matched) return [];
+      }
       const keys = expressionTargets(expression, act);
       selected = options.cluster.resources.filter((r) => keys.has(keyOf(r)));
     } else {
@@ -67,8 +76,9 @@ export function mutateExistingTargets(policy: JsonObject, options: ApplyOptions)
     return [{ name: 'evaluation', type: 'Mutation', status: 'error', message: `failed to discover targets: ${(err as Error).message}` }];
   }
   if (namespaced) selected = selected.filter((r) => String(asObject(r.metadata).namespace ?? '') === policyNamespace);
-  // The trigger is mutated at admission, not as its own target.
-  selected = selected.filter((r) => !(keyOf(r) === keyOf(trigger) && r.kind === trigger.kind && r.apiVersion === trigger.apiVersion));
+  // The CLI mutates the trigger at admission, not as its own target; the background controller
+  // mutates whatever the targets are.
+  if (!mode.background) selected = selected.filter((r) => !(keyOf(r) === keyOf(trigger) && r.kind === trigger.kind && r.apiVersion === trigger.apiVersion));
 
   const results: RuleResult[] = [];
   for (const target of selected) {
@@ -82,7 +92,11 @@ export function mutateExistingTargets(policy: JsonObject, options: ApplyOptions)
     }
     act.vars.exceptions = toCel({ allowedImages: exceptions?.allowedImages ?? [], allowedValues: exceptions?.allowedValues ?? [] });
     installVariables(act, spec.variables);
-    if (!explicit) {
+    if (mode.background) {
+      const match = evaluateMatchConditions(spec.targetMatchConditions, act, spec.failurePolicy);
+      if (match.error) { results.push({ name: 'evaluation', type: 'Mutation', status: 'error', message: `failed to evaluate policy: ${match.error}` }); continue; }
+      if (!match.matched) continue;
+    } else if (!explicit) {
       const match = evaluateMatchConditions(spec.matchConditions, act, spec.failurePolicy);
       if (match.error) { results.push({ name: 'evaluation', type: 'Mutation', status: 'error', message: `failed to evaluate policy: ${match.error}` }); continue; }
       if (!match.matched) { results.push({ name: '', type: 'Mutation', status: 'skip', message: 'skip' }); continue; }

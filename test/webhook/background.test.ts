@@ -397,3 +397,28 @@ test('MutatingPolicy mutate existing: a policy event mutates each existing targe
   lead.abort();
   await bg.close();
 });
+
+test('MutatingPolicy mutate existing from a policy event with a target expression: request in scope, targetMatchConditions per target, the trigger may be its own target, written through the subresource the target rule names', async () => {
+  const api = seeded();
+  const policy: JsonObject = {
+    apiVersion: 'policies.kyverno.io/v1beta1', kind: 'MutatingPolicy', metadata: { name: 'resize' },
+    spec: {
+      evaluation: { admission: { enabled: false }, mutateExisting: { enabled: true } },
+      matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['configmaps'] }] },
+      matchConditions: [{ name: 'ns', expression: 'request.namespace == "apps"' }],
+      variables: [{ name: 'name', expression: 'request.name' }],
+      targetMatchConstraints: { expression: 'resource.get("v1", "configmaps", request.namespace, variables.name)', resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['configmaps/status'] }] },
+      targetMatchConditions: [{ name: 'not-other', expression: 'object.metadata.name != "other"' }],
+      mutations: [{ patchType: 'ApplyConfiguration', applyConfiguration: { expression: 'Object{metadata: Object.metadata{labels: Object.metadata.labels{seen: "yes"}}}' } }],
+    },
+  };
+  const { bg, lines } = controller(api, [policy]);
+  const lead = await leading(bg, [policy]);
+  await new Promise((r) => setTimeout(r, 50));
+  await bg.idle();
+  for (const name of ['a', 'trigger-1', 'skip-me']) assert.equal(labels(api.find('ConfigMap', name, 'apps')).seen, 'yes', `${name}\n${lines.join('\n')}`);
+  assert.equal(labels(api.find('ConfigMap', 'other', 'apps')).seen, undefined, 'targetMatchConditions leave it out');
+  assert.ok(api.calls.includes('replace ConfigMap/apps/a/status'), api.calls.join('\n'));
+  lead.abort();
+  await bg.close();
+});
