@@ -38,7 +38,8 @@ import type { AdmissionRequest, ClusterState, JsonObject } from '../engine/core/
 import { pluralOf } from '../engine/kube/known-kinds';
 import type { DownstreamGenerator } from './generate';
 import { generateRulesOf, generateWork, needsCloneSources, policyKey } from './generate-work';
-import { firedMutateExistingRules, mutateExisting, mutateExistingRules } from './mutate-existing';
+import { celPolicyKey, firedMutateExistingRules, isMutatingPolicy, mutateExisting, mutateExistingRules, mutatesExistingCel } from './mutate-existing';
+import { targetConstraints, targetExpression } from '../engine/cel/mutate-existing';
 import type { BackgroundRequest, GeneratedItem } from './protocol';
 import { DEFAULT_BACKGROUND_SCAN_INTERVAL_MS, policyKinds, policyVersion } from './scan';
 import { MANAGED_BY } from './configurations';
@@ -75,8 +76,8 @@ export interface ResourceSpec {
 
 /** One unit of background work, as an UpdateRequest holds it. */
 export interface BackgroundJob {
-  /** 'cel-generate': a GeneratingPolicy's (webhook/gpol.ts). */
-  type: 'generate' | 'mutate' | 'cel-generate';
+  /** 'cel-generate': a GeneratingPolicy's (webhook/gpol.ts); `cel-mutate`: a MutatingPolicy's mutate-existing work (Kyverno's CELMutate). */
+  type: 'generate' | 'mutate' | 'cel-generate' | 'cel-mutate';
   /** "name" or "namespace/name". */
   policy: string;
   /** The rules to run, comma-separated: the one of a policy event, those an admission fired. */
@@ -245,7 +246,7 @@ export function updateRequestFor(job: BackgroundJob, namespace: string): JsonObj
 export function jobOf(ur: JsonObject): BackgroundJob | undefined {
   const spec = asObject(ur.spec);
   const type = spec.requestType;
-  if (type !== 'generate' && type !== 'mutate' && type !== 'cel-generate') return undefined;
+  if (type !== 'generate' && type !== 'mutate' && type !== 'cel-generate' && type !== 'cel-mutate') return undefined;
   const res = asObject(spec.resource);
   const ctx = asObject(spec.context);
   const admission = asObject(asObject(ctx.admissionRequestInfo).admissionRequest);
@@ -396,6 +397,11 @@ export class BackgroundController {
     return this.opts.current().policies.find((p) => (p.kind === 'ClusterPolicy' || p.kind === 'Policy') && policyKey(p) === key && (!key.includes('/') || p.kind === 'Policy'));
   }
 
+  /** The MutatingPolicy ("name") or NamespacedMutatingPolicy ("namespace/name") a cel-mutate job names. */
+  private findMutatingPolicy(key: string): JsonObject | undefined {
+    return this.opts.current().policies.find((p) => mutatesExistingCel(p) && celPolicyKey(p) === key && key.includes('/') === String(p.kind).startsWith('Namespaced'));
+  }
+
   /** Admission work from the server processes (any replica). */
   submit(items: GeneratedItem[]): void {
     for (const item of items) {
@@ -470,6 +476,7 @@ export class BackgroundController {
     if (item.type === 'cel-generate') {
       return { type: item.type, policy: gpolKey(item.policy), rule: '', resource, request: r, ...(item.deleteDownstream ? { deleteDownstream: true } : {}), ...(item.synchronize ? { synchronize: true } : {}) };
     }
+    if (item.type === 'mutate' && isMutatingPolicy(item.policy)) return { type: 'cel-mutate', policy: celPolicyKey(item.policy), rule: '', resource, request: r };
     return { type: item.type, policy: policyKey(item.policy), rule: item.rules.join(','), resource, request: r };
   }
 
@@ -534,6 +541,8 @@ export class BackgroundController {
     const kyvernoPolicies = policies.filter((p) => p.kind === 'ClusterPolicy' || p.kind === 'Policy');
     const current = new Map(kyvernoPolicies.map((p) => [policyIdentity(p), p]));
     const changed = kyvernoPolicies.filter((p) => !this.seen.has(policyVersion(p)));
+    // A mutate-existing MutatingPolicy created or changed: its existing targets (Kyverno's createURForMutatingPolicy).
+    const changedCel = policies.filter((p) => mutatesExistingCel(p) && !this.seen.has(policyVersion(p)));
     this.seen = new Set(policies.map(policyVersion));
     const chain = (p: JsonObject, fn: () => Promise<void>) => {
       this.policyEvents = this.policyEvents.then(fn).catch((e: Error) => this.opts.log(`background: policy ${policyKey(p)}: ${e.message}`));
@@ -544,6 +553,7 @@ export class BackgroundController {
       const old = this.previous.get(policyIdentity(p));
       chain(p, () => this.policyChanged(old, p));
     }
+    for (const p of changedCel) chain(p, () => this.existingTriggers(p));
     this.previous = current;
     return this.policyEvents;
   }
@@ -557,6 +567,11 @@ export class BackgroundController {
     if (!this.leading || this.leading.aborted || this.closed) return this.policyEvents;
     const interval = this.opts.reconcileIntervalMs ?? DEFAULT_BACKGROUND_SCAN_INTERVAL_MS;
     for (const p of this.latest) {
+      // Kyverno's forceReconciliation: every mutate-existing MutatingPolicy without a target expression.
+      if (mutatesExistingCel(p) && !targetExpression(p)) {
+        this.policyEvents = this.policyEvents.then(() => this.existingTriggers(p)).catch((e: Error) => this.opts.log(`background: policy ${celPolicyKey(p)}: ${e.message}`));
+        continue;
+      }
       if (p.kind !== 'ClusterPolicy' && p.kind !== 'Policy') continue;
       const generates = generateRulesOf(p).length > 0;
       const mutates = mutateExistingRules(p).length > 0;
@@ -569,10 +584,10 @@ export class BackgroundController {
   }
 
   /** Mutate work for this policy and trigger not done yet (Kyverno's listMutateURs). */
-  private mutatePending(policy: string, resource: ResourceSpec): boolean {
+  private mutatePending(policy: string, resource: ResourceSpec, type: BackgroundJob['type'] = 'mutate'): boolean {
     for (const p of this.active) {
       const r = p.job.resource;
-      if (p.job.type === 'mutate' && p.job.policy === policy && r.kind === resource.kind && r.name === resource.name && (r.namespace ?? '') === (resource.namespace ?? '')) return true;
+      if (p.job.type === type && p.job.policy === policy && r.kind === resource.kind && r.name === resource.name && (r.namespace ?? '') === (resource.namespace ?? '')) return true;
     }
     return false;
   }
@@ -739,7 +754,7 @@ export class BackgroundController {
     const { client, log, generator } = this.opts;
     const { exceptions, namespaceLabels = {} } = this.opts.current();
     if (job.generatedResources) return this.deleteGenerated(job);
-    const found = this.findPolicy(job.policy, job.type);
+    const found = job.type === 'cel-mutate' ? this.findMutatingPolicy(job.policy) : this.findPolicy(job.policy, job.type);
     if (!found) {
       log(`background: ${jobText(job)}: the policy is gone; dropped`);
       return [];
@@ -774,7 +789,7 @@ export class BackgroundController {
       if (!stored) return [`the trigger ${describeRef({ apiVersion: job.resource.apiVersion, kind: job.resource.kind, name: job.resource.name, namespace: job.resource.namespace })} was not stored`];
       request = { ...request, object: stored };
     }
-    const outcome = await mutateExisting(client, policy, request, exceptions, log, job.rule ? job.rule.split(',') : undefined, namespaceLabels);
+    const outcome = await mutateExisting(client, policy, request, exceptions, log, job.rule ? job.rule.split(',') : undefined, namespaceLabels, !job.request);
     // Kyverno's mutate-existing events: per target written, a PolicyApplied on the policy, or
     // a PolicyError when the write failed; targets named by kind, namespace and name.
     for (const w of outcome.writes) {
@@ -925,6 +940,36 @@ export class BackgroundController {
   }
 
   /**
+   * A mutate-existing MutatingPolicy created or changed, or the background scan (Kyverno's
+   * createURForMutatingPolicy, pkg/policy/mpol.go): with a target expression, one job per
+   * existing trigger (the objects its matchConstraints select); otherwise one job per object
+   * the target constraints select, each mutated as an UPDATE of itself (the bare
+   * UpdateRequest's processing, pkg/background/mpol/processor.go).
+   */
+  private async existingCelTargets(policy: JsonObject): Promise<void> {
+    const key = celPolicyKey(policy);
+    const spec = asObject(policy.spec);
+    const selecting: JsonObject = targetExpression(policy) ? policy : { ...policy, spec: { ...spec, matchConstraints: targetConstraints(policy) } };
+    const onlyNs = String(policy.kind).startsWith('Namespaced') ? String(meta(policy).namespace ?? '') || undefined : undefined;
+    let count = 0;
+    for (const k of await policyKinds(this.opts.client, selecting)) {
+      const items = await this.opts.client.list(k.apiVersion, k.kind, onlyNs).catch((e: Error) => {
+        this.opts.log(`background: policy ${key}: cannot list ${k.kind}: ${e.message}`);
+        return [] as JsonObject[];
+      });
+      for (const item of items) {
+        if (!this.leading || this.leading.aborted || this.closed) return;
+        if (++count > (this.opts.maxTriggers ?? 5000)) {
+          this.opts.log(`background: policy ${key}: stopped after ${count - 1} objects`);
+          return;
+        }
+        const resource = resourceSpec({ apiVersion: k.apiVersion, kind: k.kind, ...item });
+        if (!this.mutatePending(key, resource, 'cel-mutate')) await this.enqueue({ type: 'cel-mutate', policy: key, rule: '', resource });
+      }
+    }
+  }
+
+  /**
    * A policy event (Kyverno's addPolicy/updatePolicy, then syncPolicy): for a policy with
    * background rules, an update that removed rules deletes their downstream objects, one that
    * retargeted rules un-labels the old targets; then the synchronized data rules are run again
@@ -954,6 +999,7 @@ export class BackgroundController {
    * handleGenerateForExisting and handleMutate).
    */
   private async existingTriggers(policy: JsonObject): Promise<void> {
+    if (mutatesExistingCel(policy)) return this.existingCelTargets(policy);
     const wanted: Array<{ type: 'generate' | 'mutate'; rule: Json }> = [];
     for (const rule of generateRulesOf(policy)) if (generatesExisting(policy, rule)) wanted.push({ type: 'generate', rule });
     for (const rule of mutateExistingRules(policy)) if (mutatesExistingOnUpdate(policy, rule)) wanted.push({ type: 'mutate', rule });

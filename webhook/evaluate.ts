@@ -20,6 +20,8 @@ import { isGenerateNonTrigger } from './clone-sources';
 import { checkCleanupPolicyForAdmission, checkDeletingPolicyForAdmission, isCleanupPolicy, isDeletingPolicy, ttlLabelWarning } from '../engine/cleanup';
 import { isNamespacedKind } from '../engine/kube/known-kinds';
 import { parseKindSelector } from '../engine/kube/selectors';
+import { checkMutatingPolicyForAdmission } from '../engine/cel/mutating-policy';
+import { isMutatingPolicy } from './mutate-existing';
 
 /** What resource filters look at in a request (unvalidated: odd shapes just match nothing). */
 function filterView(request: Json): FilteredRequest {
@@ -200,7 +202,9 @@ export function evaluatePolicyValidation(body: string, options: { isClusterScope
           ? { ...checkCleanupPolicyForAdmission(object, { isClusterScoped: knownClusterScoped }), warnings: [] }
           : isDeletingPolicy(object)
             ? checkDeletingPolicyForAdmission(object)
-            : { warnings: [] };
+            : isMutatingPolicy(object)
+              ? checkMutatingPolicyForAdmission(object)
+              : { warnings: [] };
     const response: Json = { uid: request.uid, allowed: checked.error === undefined };
     if (checked.error !== undefined) response.status = { status: 'Failure', message: checked.error };
     if (checked.warnings.length) response.warnings = checked.warnings;

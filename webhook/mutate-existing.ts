@@ -23,6 +23,10 @@ import type { AdmissionRequest, ClusterState, JsonObject } from '../engine/core/
 import { describeRef, refOf } from '../kube-api/errors';
 import type { KubeClient } from '../kube-api/client';
 import { policyKey } from './generate-work';
+import { policyKinds } from './scan';
+import { pluralOf } from '../engine/kube';
+import { wildcardMatch } from '../engine/wildcard/wildcard';
+import { mutateExistingFires, mutateExistingTargets, mutatesExisting, targetConstraints, targetExpression } from '../engine/cel/mutate-existing';
 
 type Json = Record<string, unknown>;
 
@@ -31,6 +35,27 @@ const hasVariable = (v: unknown): boolean => typeof v === 'string' && v.includes
 /** The rules of a policy that mutate existing resources (after autogen, as Kyverno computes them). */
 export function mutateExistingRules(policy: Json): JsonObject[] {
   return computedRules(policy as JsonObject).filter((r) => asArray(asObject(r.mutate).targets).length > 0);
+}
+
+/** A MutatingPolicy or NamespacedMutatingPolicy (policies.kyverno.io). */
+export function isMutatingPolicy(policy: Json): boolean {
+  return String(policy.apiVersion ?? '').startsWith('policies.kyverno.io/') && /^(Namespaced)?MutatingPolicy$/.test(String(policy.kind ?? ''));
+}
+
+/** A MutatingPolicy's key: "name", or "namespace/name" for a NamespacedMutatingPolicy (as Kyverno's UpdateRequests name them). */
+export function celPolicyKey(policy: Json): string {
+  const m = asObject(policy.metadata);
+  return String(policy.kind ?? '').startsWith('Namespaced') && m.namespace ? `${String(m.namespace)}/${String(m.name)}` : String(m.name ?? '');
+}
+
+/** A MutatingPolicy that mutates existing resources (evaluation.mutateExisting.enabled). */
+export function mutatesExistingCel(policy: Json): boolean {
+  return isMutatingPolicy(policy) && mutatesExisting(policy as JsonObject);
+}
+
+/** On DELETE the mpol engine sees the deleted object as the object (admissionutils.ExtractResources). */
+function celTrigger(request: AdmissionRequest): AdmissionRequest {
+  return request.operation === 'DELETE' && !request.object ? { ...request, object: request.oldObject } : request;
 }
 
 /** Kyverno's MatchDeleteOperation: the rule lists DELETE among its match operations. */
@@ -45,6 +70,11 @@ function matchesDeleteExplicitly(rule: Json): boolean {
  */
 export function firedMutateExistingRules(policy: Json, request: AdmissionRequest, cluster: Pick<ClusterState, 'namespaceLabels'>): string[] {
   if (request.operation === 'CONNECT') return [];
+  // A MutatingPolicy is one unnamed rule.
+  if (isMutatingPolicy(policy)) {
+    const state: ClusterState = { resources: [], namespaceLabels: cluster.namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions: [] };
+    return mutateExistingFires(policy as JsonObject, { request: celTrigger(request), cluster: state }) ? [''] : [];
+  }
   const meta = asObject(policy.metadata);
   const policyNamespace = policy.kind === 'Policy' && typeof meta.namespace === 'string' ? meta.namespace : undefined;
   return mutateExistingRules(policy)
@@ -100,6 +130,50 @@ export async function targetCandidates(client: KubeClient, policy: Json, log: (l
   return { resources: out, viaStatus };
 }
 
+/** Evaluations in a row that may each find new apiCall paths to read (entries reading earlier ones). */
+const API_CALL_ROUNDS = 4;
+
+/**
+ * Runs `evaluate` (synchronous, over `cluster`) until every apiCall GET it made is answered:
+ * the paths nothing answered are read from the API server into the cluster's answers, and
+ * the evaluation runs again. A path the API server refuses stays unanswered (the entry
+ * fails as it would in Kyverno).
+ */
+export async function readApiCalls<T>(client: KubeClient, cluster: ClusterState, evaluate: () => T): Promise<T> {
+  // The CEL resource library reads objects, not answers: what was read joins them.
+  const objects = cluster.apiCallsAllowed !== false;
+  const tried = new Set<string>();
+  for (let round = 0; ; round++) {
+    cluster.apiCallMisses = new Set();
+    const result = evaluate();
+    const missing = [...cluster.apiCallMisses].filter((p) => !tried.has(p));
+    delete cluster.apiCallMisses;
+    if (missing.length === 0 || round >= API_CALL_ROUNDS) return result;
+    for (const path of missing) {
+      tried.add(path);
+      try {
+        const body = await client.request<unknown>({ method: 'GET', path });
+        cluster.apiCallResponses.push({ request: { method: 'GET', urlPath: path }, response: { status: 200, body } });
+        if (objects) addObjects(cluster.resources, body);
+      } catch {
+        // Not found or forbidden: the entry stays unanswered.
+      }
+    }
+  }
+}
+
+/** An object or the items of a list (with the apiVersion and kind the list names) joined to `into`, once each. */
+function addObjects(into: JsonObject[], body: unknown): void {
+  const o = asObject(body);
+  const listKind = typeof o.kind === 'string' && o.kind.endsWith('List') ? o.kind.slice(0, -'List'.length) : '';
+  const items = Array.isArray(o.items) ? asArray(o.items).map((i) => ({ apiVersion: o.apiVersion, kind: listKind, ...asObject(i) })) : [o];
+  for (const item of items) {
+    if (typeof item.kind !== 'string' || !item.kind) continue;
+    const key = describeRef(refOf(item));
+    if (!into.some((r) => describeRef(refOf(r)) === key)) into.push(item);
+  }
+}
+
 /** One target a rule patched: written, or not (then `error` says why). Kyverno's events name these. */
 export interface TargetWrite {
   rule: string;
@@ -129,15 +203,20 @@ export async function mutateExisting(
   rules?: string[],
   /** The cluster's namespace labels, for the rules' namespaceSelector (as at admission). */
   namespaceLabels: ClusterState['namespaceLabels'] = {},
+  /** Work of a policy event or background scan (no admission): for a MutatingPolicy, see mutateExistingCel. */
+  policyEvent = false,
 ): Promise<MutateExistingOutcome> {
+  if (isMutatingPolicy(policy)) return mutateExistingCel(client, policy, request, exceptions, log, namespaceLabels, policyEvent);
   const outcome: MutateExistingOutcome = { mutated: [], failures: [], writes: [] };
   const key = policyKey(policy);
   const fired = new Set(rules ?? mutateExistingRules(policy).filter((r) => request.operation !== 'DELETE' || matchesDeleteExplicitly(r)).map((r) => String(r.name ?? '')));
   // On DELETE Kyverno evaluates the deleted object as the new one.
   const evaluated: AdmissionRequest = request.operation === 'DELETE' ? { ...request, object: request.oldObject } : request;
   const candidates = await targetCandidates(client, policy, log);
-  const cluster: ClusterState = { resources: candidates.resources, namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions };
-  const response = applyPolicy(policy, { request: evaluated, cluster, phases: ['mutate'] });
+  // The candidates are the targets to select from, not the API server: every apiCall GET is
+  // read from the cluster (readApiCalls), as Kyverno's background controller calls it.
+  const cluster: ClusterState = { resources: candidates.resources, namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions, apiCallsAllowed: false };
+  const response = await readApiCalls(client, cluster, () => applyPolicy(policy, { request: evaluated, cluster, phases: ['mutate'] }));
   for (const r of response.rules) {
     if (r.type !== 'Mutation' || !fired.has(r.name)) continue;
     if (r.status === 'fail' || r.status === 'error' || r.status === 'warn') {
@@ -159,6 +238,104 @@ export async function mutateExisting(
       outcome.failures.push(`mutate existing: policy ${key} rule ${r.name}: cannot update ${what}: ${(e as Error).message}`);
       outcome.writes.push({ rule: r.name, target, error: (e as Error).message });
     }
+  }
+  return outcome;
+}
+
+/**
+ * The subresource a target is written through: the part after `/` of the targetMatchConstraints
+ * resource rule naming its resource (`pods/resize`), as the processor's resolveTargetRoute.
+ */
+function targetSubresource(policy: JsonObject, target: JsonObject): string | undefined {
+  const { group, version } = (() => {
+    const v = String(target.apiVersion ?? '');
+    return v.includes('/') ? { group: v.split('/')[0], version: v.split('/')[1] } : { group: '', version: v };
+  })();
+  const plural = pluralOf(group, String(target.kind ?? ''));
+  for (const rule of asArray(asObject(asObject(policy.spec).targetMatchConstraints).resourceRules).map(asObject)) {
+    if (!asArray(rule.apiGroups).some((g) => wildcardMatch(String(g), group)) || !asArray(rule.apiVersions).some((v) => wildcardMatch(String(v), version))) continue;
+    for (const resource of asArray(rule.resources).map(String)) {
+      const [name, sub] = resource.split('/', 2);
+      if (wildcardMatch(name, plural)) return sub || undefined;
+    }
+  }
+  return undefined;
+}
+
+/** Writes a patched target unless it is already in line; records the outcome. */
+async function writeTarget(client: KubeClient, outcome: MutateExistingOutcome, key: string, rule: string, before: JsonObject | undefined, target: JsonObject, log: (line: string) => void, subresource?: string): Promise<void> {
+  if (before && jsonEqual(before, target)) return;
+  const what = describeRef(refOf(target));
+  try {
+    await client.replace(target, subresource);
+    outcome.mutated.push(what);
+    outcome.writes.push({ rule, target });
+    log(`mutate existing: policy ${key}${rule ? ` rule ${rule}` : ''} mutated ${what}`);
+  } catch (e) {
+    outcome.failures.push(`mutate existing: policy ${key}${rule ? ` rule ${rule}` : ''}: cannot update ${what}: ${(e as Error).message}`);
+    outcome.writes.push({ rule, target, error: (e as Error).message });
+  }
+}
+
+/**
+ * A MutatingPolicy's mutate-existing work, as Kyverno's CELMutate UpdateRequest processor runs
+ * it (pkg/background/mpol/processor.go, pkg/policy/mpol.go):
+ *  - a policy event or background scan of a policy without a target expression (a "bare"
+ *    request): `request.object` is one target, evaluated as an UPDATE of itself against the
+ *    target constraints (targetMatchConstraints with resourceRules, else matchConstraints);
+ *  - otherwise `request` is a trigger (admitted, or one the policy event found for a target
+ *    expression): the targets are those the expression returns, else the objects the target
+ *    constraints select, listed from the API server; each is mutated with `request` in scope.
+ * Reads the policy's CEL resource library and apiCall-like calls make go to the API server.
+ */
+async function mutateExistingCel(
+  client: KubeClient,
+  policy: JsonObject,
+  request: AdmissionRequest,
+  exceptions: JsonObject[],
+  log: (line: string) => void,
+  namespaceLabels: ClusterState['namespaceLabels'],
+  policyEvent: boolean,
+): Promise<MutateExistingOutcome> {
+  const outcome: MutateExistingOutcome = { mutated: [], failures: [], writes: [] };
+  const key = celPolicyKey(policy);
+  const spec = asObject(policy.spec);
+  const cluster: ClusterState = { resources: [], namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions };
+  if (policyEvent && !targetExpression(policy)) {
+    const target = request.object;
+    if (!target) return outcome;
+    // Each target is checked with targetMatchConditions (the policy's matchConditions are the trigger's).
+    const asTarget: JsonObject = { ...policy, spec: { ...spec, matchConstraints: targetConstraints(policy), matchConditions: spec.targetMatchConditions, targetMatchConstraints: undefined, evaluation: { ...asObject(spec.evaluation), mutateExisting: { enabled: false } } } };
+    const update: AdmissionRequest = { ...request, operation: 'UPDATE', oldObject: null };
+    const response = await readApiCalls(client, cluster, () => applyPolicy(asTarget, { request: update, cluster, phases: ['mutate'] }));
+    const failed = response.rules.find((r) => r.status === 'error' || r.status === 'fail');
+    if (failed) outcome.failures.push(`mutate existing: policy ${key}: ${failed.status}: ${failed.message}`);
+    else if (response.rules.some((r) => r.status === 'pass') && response.patchedResource) await writeTarget(client, outcome, key, '', target, response.patchedResource, log);
+    return outcome;
+  }
+  if (!targetExpression(policy)) {
+    const namespace = String(policy.kind).startsWith('Namespaced') ? String(asObject(policy.metadata).namespace ?? '') || undefined : undefined;
+    const selecting: JsonObject = { ...policy, spec: { ...spec, matchConstraints: targetConstraints(policy) } };
+    for (const k of await policyKinds(client, selecting)) {
+      try {
+        for (const o of await client.list(k.apiVersion, k.kind, namespace)) cluster.resources.push({ apiVersion: k.apiVersion, kind: k.kind, ...o });
+      } catch (e) {
+        outcome.failures.push(`mutate existing: policy ${key}: cannot list ${k.kind} targets: ${(e as Error).message}`);
+      }
+    }
+  }
+  const before = new Map(cluster.resources.map((r) => [describeRef(refOf(r)), r] as const));
+  // A trigger a policy event found is evaluated as an UPDATE of itself (newCELMutateURForTrigger).
+  const triggerRequest = policyEvent ? { ...request, operation: 'UPDATE' as const, oldObject: null } : celTrigger(request);
+  const results = await readApiCalls(client, cluster, () => mutateExistingTargets(policy, { request: triggerRequest, cluster, phases: ['mutate'] }, { background: true }));
+  for (const r of results) {
+    if (r.status === 'error' || r.status === 'fail') {
+      outcome.failures.push(`mutate existing: policy ${key}: ${r.status}: ${r.message}`);
+      continue;
+    }
+    if (r.status !== 'pass' || !r.patchedResource) continue;
+    const target = r.patchedResource;
+    await writeTarget(client, outcome, key, '', before.get(describeRef(refOf(target))) ?? cluster.resources.find((c) => describeRef(refOf(c)) === describeRef(refOf(target))), target, log, targetSubresource(policy, target));
   }
   return outcome;
 }

@@ -9,6 +9,7 @@ import type { JsonObject } from '../engine/core/types';
 import { asObject } from '../engine/core/json';
 import { policyReadsImages } from './images';
 import { isGeneratingPolicy } from './gpol';
+import { mutatesExistingCel } from './mutate-existing';
 
 /** A classic policy with at least one generate rule, or a (Namespaced)GeneratingPolicy. */
 function hasGenerateRules(policy: JsonObject): boolean {
@@ -20,6 +21,7 @@ function hasGenerateRules(policy: JsonObject): boolean {
 
 /** A classic policy with at least one mutate-existing rule (mutate.targets). */
 export function hasMutateExistingRules(policy: JsonObject): boolean {
+  if (mutatesExistingCel(policy)) return true;
   if (policy.kind !== 'ClusterPolicy' && policy.kind !== 'Policy') return false;
   const rules = ((policy.spec ?? {}) as JsonObject).rules;
   return Array.isArray(rules) && rules.some((r) => Array.isArray(asObject(asObject(r).mutate).targets) && (asObject(asObject(r).mutate).targets as unknown[]).length > 0);

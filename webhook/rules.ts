@@ -124,8 +124,13 @@ export function policyNeeds(policy: Json): Need[] {
     case 'NamespacedImageValidatingPolicy':
       return celNeeds(policy, 'validate');
     case 'MutatingPolicy':
-    case 'NamespacedMutatingPolicy':
-      return celNeeds(policy, 'mutate');
+    case 'NamespacedMutatingPolicy': {
+      // Its mutate-existing work is queued once the trigger is admitted, from our validating
+      // webhook (as for classic mutate-existing rules); Kyverno queues it from the mutating one.
+      const evaluation = asObject(asObject(policy.spec).evaluation);
+      const queuesWork = asObject(evaluation.mutateExisting).enabled === true && asObject(evaluation.admission).enabled !== false;
+      return queuesWork ? [...celNeeds(policy, 'mutate'), ...celNeeds(policy, 'validate')] : celNeeds(policy, 'mutate');
+    }
     case 'GeneratingPolicy':
     case 'NamespacedGeneratingPolicy':
       // Kyverno registers a generating policy's resourceRules for every operation

@@ -419,7 +419,10 @@ function evaluatePolicy(policy: JsonObject, plan: PolicyPlan, options: ApplyOpti
   if (!resource || typeof resource !== 'object') resource = null;
   const st: RunState = { policy, plan, options, request, scope, resourceVals: vals, rules: null, sharedRules: false, env: null, exceptions: NO_EXCEPTIONS };
   const phases = phaseSet(options.phases ?? ALL_PHASES);
-  if (phases.mutate && resource && request.operation !== 'DELETE') {
+  // A DELETE carries no new object, so nothing to mutate; except in the background, where
+  // Kyverno's mutate-existing runs a DELETE's rules with the deleted trigger as the new
+  // resource (pkg/background/common/context.go: WithNewResource(trigger)).
+  if (phases.mutate && resource && (request.operation !== 'DELETE' || (req.object !== null && typeof req.object === 'object'))) {
     const before = resource;
     resource = runMutate(st, resource);
     if (resource !== before) rebaseOn(st, resource);

@@ -165,3 +165,71 @@ export function autogenConfigs(spec: JsonObject): Record<string, JsonObject> | u
   }
   return out;
 }
+
+/** MutatingPolicy autogen specs per policy spec and controller. */
+const generatedMutatingSpecs = new WeakMap<JsonObject, Map<string, JsonObject>>();
+
+/**
+ * A MutatingPolicy's spec for a pod controller (pkg/cel/policies/mpol/autogen): the match
+ * constraints name the controller; only the matchConditions and the ApplyConfiguration
+ * expressions are rewritten — `object|oldObject|Object.spec` and `.metadata.labels|annotations`
+ * to the pod template, and a root `Object{…}` wrapped into the template's path.
+ */
+export function mutatingAutogenSpec(spec: JsonObject, target: ControllerConfig): JsonObject {
+  let bySpec = generatedMutatingSpecs.get(spec);
+  if (!bySpec) generatedMutatingSpecs.set(spec, (bySpec = new Map()));
+  let generated = bySpec.get(target.resource);
+  if (!generated) bySpec.set(target.resource, (generated = generateMutatingSpec(spec, target)));
+  return generated;
+}
+
+function podToTemplateExpression(expression: string, cronjob: boolean): string {
+  const template = cronjob ? 'spec.jobTemplate.spec.template' : 'spec.template';
+  let out = expression
+    .replace(/\b(object|oldObject|Object)\.spec/g, `$1.${template}.spec`)
+    .replace(/\b(object|oldObject|Object)\.metadata\.labels/g, `$1.${template}.metadata.labels`)
+    .replace(/\b(object|oldObject|Object)\.metadata\.annotations/g, `$1.${template}.metadata.annotations`);
+  const trimmed = out.trim();
+  if (!trimmed.startsWith('Object')) return out;
+  const rest = trimmed.slice('Object'.length).replace(/^[ \t\r\n]+/, '');
+  if (!rest.startsWith('{')) return out;
+  const content = rest.slice(1);
+  let depth = 1;
+  let end = 0;
+  for (let i = 0; i < content.length; i++) {
+    if (content[i] === '{') depth++;
+    else if (content[i] === '}' && --depth === 0) {
+      end = i;
+      break;
+    }
+  }
+  if (end === 0) return out;
+  const [wrapper, closing] = cronjob
+    ? ['Object{spec: Object.spec{jobTemplate: Object.spec.jobTemplate{spec: Object.spec.jobTemplate.spec{template: Object.spec.jobTemplate.spec.template{', '}}}}}']
+    : ['Object{spec: Object.spec{template: Object.spec.template{', '}}}'];
+  out = wrapper + content.slice(0, end) + closing + content.slice(end + 1);
+  return out;
+}
+
+function generateMutatingSpec(spec: JsonObject, target: ControllerConfig): JsonObject {
+  const constraints = asObject(spec.matchConstraints);
+  const operations = asObject((constraints.resourceRules as JsonObject[])[0]).operations;
+  const convert = (e: unknown) => (typeof e === 'string' && e !== '' ? podToTemplateExpression(e, target.cronjob) : e);
+  return {
+    ...spec,
+    matchConstraints: {
+      resourceRules: [{ apiGroups: [target.group], apiVersions: [target.version], operations: operations ?? ['*'], resources: [target.resource] }],
+      ...(constraints.namespaceSelector !== undefined ? { namespaceSelector: constraints.namespaceSelector } : {}),
+    },
+    ...(Array.isArray(spec.matchConditions) ? { matchConditions: spec.matchConditions.map((c) => ({ ...asObject(c), expression: convert(asObject(c).expression) })) } : {}),
+    ...(Array.isArray(spec.mutations)
+      ? {
+          mutations: spec.mutations.map((m) => {
+            const mutation = asObject(m);
+            const apply = asObject(mutation.applyConfiguration);
+            return mutation.applyConfiguration ? { ...mutation, applyConfiguration: { ...apply, expression: convert(apply.expression) } } : mutation;
+          }),
+        }
+      : {}),
+  };
+}

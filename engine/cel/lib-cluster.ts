@@ -57,6 +57,12 @@ function groupResource(apiVersion: string, resource: string): string {
   return slash >= 0 ? `${resource}.${apiVersion.slice(0, slash)}` : resource;
 }
 
+/** The API server path of an object (with a name) or a list. */
+function apiPath(apiVersion: string, resource: string, namespace: string, name?: string): string {
+  const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  return `${base}${namespace ? `/namespaces/${namespace}` : ''}/${resource}${name !== undefined ? `/${name}` : ''}`;
+}
+
 function getResource(rt: ClusterLibraryRuntime, apiVersion: string, resource: string, namespace: string, name: string): unknown {
   try {
     checkGroupVersion(apiVersion);
@@ -68,6 +74,7 @@ function getResource(rt: ClusterLibraryRuntime, apiVersion: string, resource: st
   // The fake provider keys objects by resource type only: `pods/status` is no resource there.
   const type = view.resourceSource === 'fakeProvider' ? resource : resource.split('/')[0];
   const found = apiServerGet(view.resources, apiVersion, type, namespace, name);
+  if (!found && view.resourceSource === 'apiServer') rt.cluster.apiCallMisses?.add(apiPath(apiVersion, type, namespace, name));
   // Not found is null, not an error.
   return found ? toCel(found) : null;
 }
@@ -80,7 +87,11 @@ function listResources(rt: ClusterLibraryRuntime, apiVersion: string, resource: 
   }
   const view = celLibraryView(rt.cluster);
   view.reads?.push({ apiVersion, resource, namespace });
-  if (view.resourceSource === 'apiServer') return toCel(apiServerList(view.resources, apiVersion, resource, namespace, labels));
+  if (view.resourceSource === 'apiServer') {
+    // Whether the known objects are the whole list only the API server can say.
+    rt.cluster.apiCallMisses?.add(apiPath(apiVersion, resource.split('/')[0], namespace));
+    return toCel(apiServerList(view.resources, apiVersion, resource, namespace, labels));
+  }
   // The fake provider: one namespace bucket, no label filtering, an unknown type is an error.
   const ofType = objectsOfType(view.resources, apiVersion, resource);
   if (ofType.length === 0) throw new Error(`failed to list resource: ${groupResource(apiVersion, resource)} resource not found`);

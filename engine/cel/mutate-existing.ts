@@ -19,7 +19,7 @@ import { matchCelExceptions } from './exceptions';
 import { matchConstraintsMatch } from './match';
 import { runMutations } from './mutations';
 import { evaluateMatchConditions } from './validations';
-import { fromCel } from './values';
+import { fromCel, toCel } from './values';
 import { asObject } from '../core/json';
 
 function keyOf(resource: JsonObject): string {
@@ -41,7 +41,12 @@ function expressionTargets(expression: string, act: CelActivation): Set<string> 
   return new Set(resources.map(keyOf));
 }
 
-export function mutateExistingTargets(policy: JsonObject, options: ApplyOptions): RuleResult[] {
+/**
+ * `background`: as Kyverno's background controller (pkg/background/mpol/processor.go) rather
+ * than the CLI: the target expression sees the whole admission context (request included) once
+ * the trigger passes matchConditions, and each target is checked with targetMatchConditions.
+ */
+export function mutateExistingTargets(policy: JsonObject, options: ApplyOptions, mode: { background?: boolean } = {}): RuleResult[] {
   const spec = asObject(policy.spec);
   if (!isMutateExisting(spec) || !options.request.object) return [];
   const trigger = asObject(options.request.object);
@@ -54,8 +59,12 @@ export function mutateExistingTargets(policy: JsonObject, options: ApplyOptions)
   let selected: JsonObject[];
   try {
     if (expression) {
-      const act = buildActivation(options, { kubernetes: false });
+      const act = buildActivation(options, mode.background ? {} : { kubernetes: false });
       installVariables(act, spec.variables);
+      if (mode.background) {
+        const trigger = evaluateMatchConditions(spec.matchConditions, act, spec.failurePolicy);
+        if (trigger.error || !trigger.matched) return [];
+      }
       const keys = expressionTargets(expression, act);
       selected = options.cluster.resources.filter((r) => keys.has(keyOf(r)));
     } else {
@@ -67,21 +76,27 @@ export function mutateExistingTargets(policy: JsonObject, options: ApplyOptions)
     return [{ name: 'evaluation', type: 'Mutation', status: 'error', message: `failed to discover targets: ${(err as Error).message}` }];
   }
   if (namespaced) selected = selected.filter((r) => String(asObject(r.metadata).namespace ?? '') === policyNamespace);
-  // The trigger is mutated at admission, not as its own target.
-  selected = selected.filter((r) => !(keyOf(r) === keyOf(trigger) && r.kind === trigger.kind && r.apiVersion === trigger.apiVersion));
+  // The CLI mutates the trigger at admission, not as its own target; the background controller
+  // mutates whatever the targets are.
+  if (!mode.background) selected = selected.filter((r) => !(keyOf(r) === keyOf(trigger) && r.kind === trigger.kind && r.apiVersion === trigger.apiVersion));
 
   const results: RuleResult[] = [];
   for (const target of selected) {
     const act = buildActivation(options, { object: target, oldObject: null });
     act.vars.namespaceObject = null;
     const exceptions = matchCelExceptions(policy, options.cluster.exceptions, act);
-    if (exceptions) {
+    if (exceptions && !exceptions.allowedImages.length && !exceptions.allowedValues.length) {
       const verb = exceptions.reportResult === 'pass' ? 'passed' : 'skipped';
       results.push({ name: 'exception', type: 'Mutation', status: exceptions.reportResult, message: `rule is ${verb} due to policy exception: ${exceptions.keys.join(', ')}`, exceptions: exceptions.keys });
       continue;
     }
+    act.vars.exceptions = toCel({ allowedImages: exceptions?.allowedImages ?? [], allowedValues: exceptions?.allowedValues ?? [] });
     installVariables(act, spec.variables);
-    if (!explicit) {
+    if (mode.background) {
+      const match = evaluateMatchConditions(spec.targetMatchConditions, act, spec.failurePolicy);
+      if (match.error) { results.push({ name: 'evaluation', type: 'Mutation', status: 'error', message: `failed to evaluate policy: ${match.error}` }); continue; }
+      if (!match.matched) continue;
+    } else if (!explicit) {
       const match = evaluateMatchConditions(spec.matchConditions, act, spec.failurePolicy);
       if (match.error) { results.push({ name: 'evaluation', type: 'Mutation', status: 'error', message: `failed to evaluate policy: ${match.error}` }); continue; }
       if (!match.matched) { results.push({ name: '', type: 'Mutation', status: 'skip', message: 'skip' }); continue; }
@@ -94,4 +109,51 @@ export function mutateExistingTargets(policy: JsonObject, options: ApplyOptions)
     }
   }
   return results;
+}
+
+/** Kyverno's MutateExistingEnabled: `evaluation.mutateExisting.enabled`, false unless set. */
+export function mutatesExisting(policy: JsonObject): boolean {
+  return isMutateExisting(asObject(policy.spec));
+}
+
+/**
+ * Whether an admitted request starts a MutatingPolicy's mutate-existing work (Kyverno's
+ * reconciler MatchesMutateExisting): admission enabled, the policy's scope (a Namespaced one
+ * only in its namespace), its matchConstraints and matchConditions on the trigger.
+ */
+export function mutateExistingFires(policy: JsonObject, options: ApplyOptions): boolean {
+  const spec = asObject(policy.spec);
+  if (!isMutateExisting(spec) || asObject(asObject(spec.evaluation).admission).enabled === false) return false;
+  const policyNamespace = String(asObject(policy.metadata).namespace ?? '');
+  if (String(policy.kind ?? '').startsWith('Namespaced') && policyNamespace !== String(options.request.namespace ?? '')) return false;
+  if (!matchConstraintsMatch(spec.matchConstraints, options.request, options.cluster)) return false;
+  if (!Array.isArray(spec.matchConditions) || spec.matchConditions.length === 0) return true;
+  try {
+    const act = buildActivation(options);
+    installVariables(act, spec.variables);
+    const match = evaluateMatchConditions(spec.matchConditions, act, spec.failurePolicy);
+    return match.matched && !match.error;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The constraints that select a MutatingPolicy's targets in the background (pkg/background/mpol
+ * processor): targetMatchConstraints when it has resourceRules, else matchConstraints.
+ */
+export function targetConstraints(policy: JsonObject): JsonObject {
+  const spec = asObject(policy.spec);
+  const tc = asObject(spec.targetMatchConstraints);
+  if (Array.isArray(tc.resourceRules) && tc.resourceRules.length > 0) {
+    const { expression: _expression, ...rest } = tc;
+    return rest;
+  }
+  return asObject(spec.matchConstraints);
+}
+
+/** targetMatchConstraints.expression, '' when none. */
+export function targetExpression(policy: JsonObject): string {
+  const e = asObject(asObject(policy.spec).targetMatchConstraints).expression;
+  return typeof e === 'string' ? e.trim() : '';
 }

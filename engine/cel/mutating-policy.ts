@@ -11,8 +11,11 @@ import { matchCelExceptions } from './exceptions';
 import { emptyResponse } from './response';
 import { evaluateMatchConditions } from './validations';
 import { effectiveSpec } from './validating-policy';
+import { mutatingAutogenSpec } from './autogen';
+import { toCel } from './values';
 import { mutateExistingTargets } from './mutate-existing';
-import { asObject } from '../core/json';
+import { asArray, asObject, isJsonObject } from '../core/json';
+import { aggregate } from '../cleanup/policy';
 
 export { runMutations };
 
@@ -25,7 +28,7 @@ export function applyMutatingPolicy(policy: JsonObject, options: ApplyOptions): 
 
 /** The admission part: the policy's mutations on the request object. */
 function mutateTrigger(policy: JsonObject, options: ApplyOptions): PolicyResponse {
-  const found = effectiveSpec(policy, options);
+  const found = effectiveSpec(policy, options, mutatingAutogenSpec);
   if (!found) return emptyResponse(policy, options);
   const { spec } = found;
   const object = asObject(options.request.object);
@@ -36,10 +39,13 @@ function mutateTrigger(policy: JsonObject, options: ApplyOptions): PolicyRespons
   };
   const act = buildActivation(options);
   const exceptions = matchCelExceptions(policy, options.cluster.exceptions, act);
-  if (exceptions) {
+  // As Kyverno's mpol compiler: only an exception without images or allowed values exempts;
+  // the others' images and values are the policy's `exceptions` variable.
+  if (exceptions && !exceptions.allowedImages.length && !exceptions.allowedValues.length) {
     const verb = exceptions.reportResult === 'pass' ? 'passed' : 'skipped';
     return { ...respond(exceptions.reportResult, `rule is ${verb} due to policy exception: ${exceptions.keys.join(', ')}`, undefined, 'exception'), };
   }
+  act.vars.exceptions = toCel({ allowedImages: exceptions?.allowedImages ?? [], allowedValues: exceptions?.allowedValues ?? [] });
   // MutatingPolicy variables are visible to matchConditions (they are lazy, so cost nothing).
   installVariables(act, spec.variables);
   const match = evaluateMatchConditions(spec.matchConditions, act, spec.failurePolicy);
@@ -51,4 +57,25 @@ function mutateTrigger(policy: JsonObject, options: ApplyOptions): PolicyRespons
   } catch (err) {
     return respond('error', `failed to evaluate policy: ${(err as Error).message}`, undefined, 'evaluation');
   }
+}
+
+/**
+ * Kyverno's policy webhook for a MutatingPolicy or NamespacedMutatingPolicy
+ * (pkg/cel/policies/mpol/validate.go, without the CEL compilation): a spec, matchConstraints
+ * with a resource rule, and at least one of the admission and mutateExisting evaluation
+ * modes. Each error is a warning too.
+ */
+export function checkMutatingPolicyForAdmission(policy: JsonObject): { error?: string; warnings: string[] } {
+  const spec = policy.spec;
+  const nil = 'spec: Required value: spec must not be nil';
+  if (!isJsonObject(spec)) return { error: nil, warnings: [nil] };
+  const errs: string[] = [];
+  if (asArray(asObject(spec.matchConstraints).resourceRules).length === 0) {
+    errs.push('spec.matchConstraints: Required value: a matchConstraints with at least one resource rule is required');
+  }
+  const evaluation = asObject(spec.evaluation);
+  const admission = asObject(evaluation.admission).enabled !== false;
+  const mutateExisting = asObject(evaluation.mutateExisting).enabled === true;
+  if (!admission && !mutateExisting) errs.push('spec.evaluation: Forbidden: disabling both admission and mutateExisting evaluation modes is not allowed');
+  return { error: aggregate(errs), warnings: errs };
 }

@@ -15,7 +15,7 @@ import { toCel } from './values';
 import { asObject } from '../core/json';
 
 /** The spec to evaluate for this request: the policy's own, an autogen variant, or none. */
-export function effectiveSpec(policy: JsonObject, options: ApplyOptions): { spec: JsonObject; autogen: boolean } | null {
+export function effectiveSpec(policy: JsonObject, options: ApplyOptions, generate: typeof autogenSpec = autogenSpec): { spec: JsonObject; autogen: boolean } | null {
   const spec = asObject(policy.spec);
   const mode = String(asObject(spec.evaluation).mode ?? 'Kubernetes');
   if (mode === 'JSON') return { spec, autogen: false };
@@ -23,7 +23,7 @@ export function effectiveSpec(policy: JsonObject, options: ApplyOptions): { spec
   const t = requestTarget(options.request);
   const target = autogenTargetFor(spec, t.group, t.version, t.kind);
   if (!target) return null;
-  const generated = autogenSpec(spec, target);
+  const generated = generate(spec, target);
   if (!matchConstraintsMatch(generated.matchConstraints, options.request, options.cluster)) return null;
   return { spec: generated, autogen: true };
 }

@@ -149,7 +149,8 @@ export function policyExecutionTime(policy: JsonObject): { time: number | null }
 /** Go's %v of a JSON value, roughly (Kyverno prints Go structs here: no exact rendering offline). */
 const shown = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v ?? null));
 
-function aggregate(errors: string[]): string | undefined {
+/** A field.ErrorList's ToAggregate().Error(): one error as is, several as `[a, b]`. */
+export function aggregate(errors: string[]): string | undefined {
   if (errors.length === 0) return undefined;
   return errors.length === 1 ? errors[0] : `[${errors.join(', ')}]`;
 }

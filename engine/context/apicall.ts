@@ -74,6 +74,11 @@ function fromResources(urlPath: string, cluster: ClusterState): ApiCallAnswer {
   return { found: true, body: apiServerList(cluster.resources, apiVersion, plural, namespace ?? '') };
 }
 
+/** A GET of a Kubernetes API path answered from objects, as an API server holding them would. */
+export function apiServerAnswer(urlPath: string, resources: JsonObject[]): ApiCallAnswer {
+  return fromResources(urlPath, { resources, namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] });
+}
+
 /**
  * Answers a (variable-substituted) apiCall entry. A mock answer carries its status code: the
  * caller decides what a non-2xx status means.
@@ -86,6 +91,11 @@ export function answerApiCall(call: JsonObject, cluster: ClusterState): ApiCallA
   const url = service ? String(service.url ?? '') : urlPath;
   const mock = findApiCallMock(cluster.apiCallResponses, method, url);
   if (mock) return { found: true, body: mock.response.body ?? null, mock: { status: mockStatus(mock) } };
-  if (method === 'GET' && urlPath && !service && (cluster.apiCallsAllowed ?? cluster.resources.length > 0)) return fromResources(urlPath, cluster);
+  if (method === 'GET' && urlPath && !service && (cluster.apiCallsAllowed ?? cluster.resources.length > 0)) {
+    const answer = fromResources(urlPath, cluster);
+    if (!answer.found) cluster.apiCallMisses?.add(urlPath);
+    return answer;
+  }
+  if (method === 'GET' && urlPath && !service) cluster.apiCallMisses?.add(urlPath);
   return { found: false, reason: `no API response known for ${method} ${url}` };
 }

@@ -3,7 +3,7 @@ export { extractImages } from './images';
 export type { ImageInfo } from './images';
 export { loadContextEntries } from './entries';
 export type { ContextEnvironment, ContextLoadResult } from './entries';
-export { answerApiCall, findApiCallMock, mockStatus } from './apicall';
+export { answerApiCall, apiServerAnswer, findApiCallMock, mockStatus } from './apicall';
 export { apiServerGet, apiServerList, objectsOfType, namespaceOf } from './api-server';
 export type { ApiCallAnswer } from './apicall';
 export { addGlobalContextEntries, isGlobalContextEntry, setGlobalContextEntry } from './global-context';

@@ -43,7 +43,10 @@ function metadataOf(obj: JsonObject | null): JsonObject {
 export function requestVariable(request: AdmissionRequest): JsonObject {
   const resource = requestResource(request);
   const req: JsonObject = {};
-  if (request.operation !== 'DELETE' && request.object) req.object = request.object;
+  // An admission DELETE (and the CLI's) has no object; the background controller's DELETE
+  // carries the deleted trigger as its object, which Kyverno adds as request.object
+  // (pkg/background/common/context.go: AddResource(trigger)).
+  if (request.object) req.object = request.object;
   if (request.oldObject) req.oldObject = request.oldObject;
   const ns = request.namespace ?? metadataOf(resource).namespace;
   req.namespace = typeof ns === 'string' ? ns : '';

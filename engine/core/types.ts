@@ -120,6 +120,13 @@ export interface ClusterState {
    * (the default here: when `resources` is not empty); mocks answer in any case.
    */
   apiCallsAllowed?: boolean;
+  /**
+   * When present, the URL paths of the API-server GETs (`apiCall` entries without a service,
+   * and the CEL resource library's get/list) that nothing answered (every list: only the API
+   * server knows the whole of it) are added here, so a caller that can read a live API server (the
+   * webhook's background controller) fetches them into `apiCallResponses` and evaluates again.
+   */
+  apiCallMisses?: Set<string>;
   /** The CEL libraries' own view; absent, they see the fields above (resources as an API server). */
   celLibraries?: CelLibraryView;
   /**

@@ -223,6 +223,8 @@ function kindErrors(rules: JsonObject[], background: boolean): string | undefine
 
 /** Kyverno's enginecontext.ReservedKeys: the variables always defined. */
 const RESERVED_VARIABLES = /request|serviceAccountName|serviceAccountNamespace|element|elementIndex|@|images|image|([a-z_0-9]+\()[^{}]/;
+/** allowedVariablesBackground (pkg/validation/policy/validate.go): a background policy has no user to read. */
+const BACKGROUND_VARIABLES = /request\.|element|elementIndex|@|images|images\.|image\.|([a-z_0-9]+\()[^{}]/;
 const VARIABLE = /\{\{[^{}]*\}\}/g;
 
 /** The variable names context entries define (addContextVariables). */
@@ -236,17 +238,17 @@ function contextPatterns(entries: unknown): string[] {
 }
 
 /** The first `{{…}}` variable in `value` that is neither reserved nor defined, with its JSON pointer. */
-function undefinedVariable(value: unknown, patterns: string[], pointer = ''): { variable: string; pointer: string } | undefined {
+function undefinedVariable(value: unknown, patterns: string[], allowed: RegExp, pointer = ''): { variable: string; pointer: string } | undefined {
   if (typeof value === 'string') {
     for (const m of value.matchAll(VARIABLE)) {
       const variable = m[0].slice(2, -2).trim().replace(/"/g, '');
-      if (!RESERVED_VARIABLES.test(variable) && !patterns.some((p) => wildcardMatch(p, variable))) return { variable, pointer };
+      if (!allowed.test(variable) && !patterns.some((p) => wildcardMatch(p, variable))) return { variable, pointer };
     }
     return undefined;
   }
   const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : isJsonObject(value) ? Object.entries(value) : [];
   for (const [k, v] of entries) {
-    const found = undefinedVariable(v, patterns, `${pointer}/${k}`);
+    const found = undefinedVariable(v, patterns, allowed, `${pointer}/${k}`);
     if (found) return found;
   }
   return undefined;
@@ -255,17 +257,19 @@ function undefinedVariable(value: unknown, patterns: string[], pointer = ''): { 
 /**
  * hasInvalidVariables' check of mutate-existing rules: the rule's context and preconditions
  * and each target's resource spec are resolved before any target exists, so there only the
- * reserved variables and the rule's context names are defined (`target.` is not).
+ * reserved variables (fewer in background mode) and the rule's context names are defined
+ * (`target.` is not).
  */
-function targetVariableError(rules: JsonObject[]): string | undefined {
+function targetVariableError(rules: JsonObject[], background: boolean): string | undefined {
+  const allowed = background ? BACKGROUND_VARIABLES : RESERVED_VARIABLES;
   for (const rule of rules) {
     const targets = asArray(asObject(rule.mutate).targets).map(asObject);
     const patterns = contextPatterns(rule.context);
     for (const [i, t] of targets.entries()) {
       const spec = Object.fromEntries(['apiVersion', 'kind', 'namespace', 'name', 'uid', 'selector'].filter((k) => t[k] !== undefined).map((k) => [k, t[k]]));
-      const found = undefinedVariable({ context: rule.context, preconditions: rule.preconditions, mutate: { targets: [spec] } }, patterns);
+      const found = undefinedVariable({ context: rule.context, preconditions: rule.preconditions, mutate: { targets: [spec] } }, patterns, allowed);
       if (found) {
-        return `policy contains invalid variables: invalid variables defined at mutate.targets[${i}]: failed to resolve ${found.variable} at path ${found.pointer}: variable ${found.variable} must match regex "${RESERVED_VARIABLES.source}" or patterns [${patterns.join(' ')}]`;
+        return `policy contains invalid variables: invalid variables defined at mutate.targets[${i}]: failed to resolve ${found.variable} at path ${found.pointer}: variable ${found.variable} must match regex "${allowed.source}" or patterns [${patterns.join(' ')}]`;
       }
     }
   }
@@ -322,7 +326,7 @@ export function checkPolicyForAdmission(policy: JsonObject, options: PolicyCheck
 
   const rules = asArray(spec.rules).map(asObject);
   // ValidateVariables runs before the spec's own validation.
-  const variableError = (spec.background !== false ? backgroundUserError(policy, rules) : undefined) ?? targetVariableError(rules);
+  const variableError = (spec.background !== false ? backgroundUserError(policy, rules) : undefined) ?? targetVariableError(rules, spec.background !== false);
   if (variableError) return { error: variableError, warnings };
 
   const errs: string[] = [];

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { assertionMismatch, evaluate, templateResource, Unsupported } from './assert';
-import { ObjectStore } from './store';
+import { ObjectStore, serviceAccountAdmission } from './store';
 import { denialMessage, runScenario, Scenario } from './runner';
 
 test('assertions: partial objects, same-length arrays, expressions and bindings', () => {
@@ -72,4 +72,22 @@ test('a binding holding backticks (a denial quoting `false`) is a valid JMESPath
   const error = 'admission webhook "x" denied the request: must be set to `false`, not `true`.';
   assert.equal(evaluate('$error != null', null, { error }), true);
   assert.equal(evaluate('$error', null, { error }), error);
+});
+
+test('the store keeps objects as the API server serves them: no empty lists in built-in kinds, a CRD\'s kept', () => {
+  const store = new ObjectStore();
+  const pod = store.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'n' }, spec: { containers: [{ name: 'c', env: [] }], volumes: [{ name: 'v', emptyDir: {} }] } });
+  assert.deepEqual(pod.spec, { containers: [{ name: 'c' }], volumes: [{ name: 'v', emptyDir: {} }] });
+  store.create({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'widgets.example.com' }, spec: { group: 'example.com', scope: 'Namespaced', names: { kind: 'Widget', plural: 'widgets' } } });
+  assert.deepEqual(store.create({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', namespace: 'n' }, spec: { items: [] } }).spec, { items: [] });
+});
+
+test('the ServiceAccount admission plugin: default account, a kube-api-access volume mounted in every container unless automounting is off', () => {
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'a' }, { name: 'b', volumeMounts: [{ name: 'x', mountPath: '/x' }] }], volumes: [{ name: 'x', emptyDir: {} }] } };
+  const admitted = serviceAccountAdmission(pod, 'abcde') as { spec: { serviceAccountName: string; volumes: Array<{ name: string }>; containers: Array<{ volumeMounts: Array<{ name: string; mountPath: string }> }> } };
+  assert.equal(admitted.spec.serviceAccountName, 'default');
+  assert.deepEqual(admitted.spec.volumes.map((v) => v.name), ['x', 'kube-api-access-abcde']);
+  assert.deepEqual(admitted.spec.containers.map((c) => c.volumeMounts.map((m) => m.name)), [['kube-api-access-abcde'], ['x', 'kube-api-access-abcde']]);
+  const off = serviceAccountAdmission({ ...pod, spec: { ...pod.spec, automountServiceAccountToken: false } }, 'abcde') as { spec: { volumes: unknown[] } };
+  assert.equal(off.spec.volumes.length, 1);
 });

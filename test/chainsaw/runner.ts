@@ -33,7 +33,7 @@ import { BackgroundController } from '../../webhook/background';
 import { namespaceStateOf, withNamespaces } from '../../webhook/namespaces';
 import { policyReadsImages } from '../../webhook/images';
 import { assertionMismatch, expressionOf, templateResource, Unsupported, type Bindings } from './assert';
-import { ObjectStore, StoreClient, mergeObjects, normalizeSecret, refOfObject } from './store';
+import { ObjectStore, StoreClient, mergeObjects, normalizeSecret, refOfObject, serviceAccountAdmission } from './store';
 
 export type ScenarioStatus = 'passed' | 'failed' | 'unsupported';
 
@@ -113,7 +113,8 @@ export class Scenario {
       namespace: KYVERNO_NAMESPACE,
       log,
       generator: this.generator,
-      current: () => ({ policies: this.policies(), exceptions: this.exceptions() }),
+      // As in a cluster, the controller sees the namespaces' labels (namespaceSelector).
+      current: () => ({ policies: this.policies(), exceptions: this.exceptions(), namespaceLabels: this.cluster().namespaceLabels }),
       backoffMs: 3_600_000,
       maxBackoffMs: 3_600_000,
       watchKind: (apiVersion, kind, rv, onEvent, signal) => this.client.watchKind(apiVersion, kind, rv, onEvent, signal),
@@ -188,6 +189,10 @@ export class Scenario {
     const index = new PolicyIndex(this.policies());
     let cluster = this.cluster();
     let current = object;
+    // The API server's own mutating admission runs before the webhooks.
+    if (operation === 'CREATE' && current && current.kind === 'Pod' && apiGroup(String(current.apiVersion ?? '')) === '') {
+      current = serviceAccountAdmission(current, String(this.reviews + 1).padStart(5, '0').slice(-5));
+    }
     if (operation !== 'DELETE' && current) {
       const reply = evaluateReview({ path: 'mutate', body: JSON.stringify(this.review(operation, current, oldObject)), filters: FILTERS }, index, cluster);
       const response = asObject(asObject(JSON.parse(reply.body)).response);

@@ -11,6 +11,7 @@ import type { JsonObject } from '../../engine/core/types';
 import { asObject, isJsonObject } from '../../engine/core/json';
 import { isNamespacedKind } from '../../engine/kube';
 import { apiGroup } from '../../engine/loader';
+import { apiServerAnswer } from '../../engine/context';
 
 function keyOf(apiVersion: string, kind: string, namespace: string | undefined, name: string): string {
   return `${apiGroup(apiVersion)}|${kind}|${namespace ?? ''}|${name}`;
@@ -136,8 +137,20 @@ export class ObjectStore {
     return [...this.objects.values()];
   }
 
+  /**
+   * A built-in kind (a Kubernetes group, not one a stored CRD defines) is stored as protobuf:
+   * an empty list reads back as absent (nil, omitted), as the API server serves it.
+   */
+  private storedForm(obj: JsonObject): JsonObject {
+    const group = apiGroup(String(obj.apiVersion ?? ''));
+    const kubernetes = group === '' || !group.includes('.') || group.endsWith('.k8s.io');
+    const crd = [...this.objects.values()].some((o) => o.kind === 'CustomResourceDefinition' && asObject(o.spec).group === group && asObject(asObject(o.spec).names).kind === obj.kind);
+    return kubernetes && !crd ? (withoutEmptyLists(obj) as JsonObject) : obj;
+  }
+
   /** Stores a new object; AlreadyExists when one is there. */
   create(obj: JsonObject): JsonObject {
+    obj = this.storedForm(obj);
     const meta = asObject(obj.metadata);
     const key = keyOf(String(obj.apiVersion), String(obj.kind), this.isNamespaced(String(obj.apiVersion), String(obj.kind)) ? (meta.namespace as string | undefined) : undefined, String(meta.name));
     if (this.objects.has(key)) throw new KubeError(409, 'AlreadyExists', `${String(obj.kind)} "${String(meta.name)}" already exists`);
@@ -153,6 +166,7 @@ export class ObjectStore {
 
   /** Replaces an existing object, keeping what the API server owns; NotFound when absent. */
   replace(obj: JsonObject): JsonObject {
+    obj = this.storedForm(obj);
     const current = this.objects.get(this.keyFor(refOfObject(obj)));
     if (!current) throw new KubeError(404, 'NotFound', `${String(obj.kind)} "${String(asObject(obj.metadata).name)}" not found`);
     const old = asObject(current.metadata);
@@ -185,6 +199,49 @@ export class ObjectStore {
     if (old) this.emit('DELETED', old);
     return had;
   }
+}
+
+function withoutEmptyLists(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutEmptyLists);
+  if (value === null || typeof value !== 'object') return value;
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(value)) if (!(Array.isArray(v) && v.length === 0)) out[k] = withoutEmptyLists(v);
+  return out;
+}
+
+/** Where the ServiceAccount admission plugin mounts the API access token. */
+const TOKEN_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * The API server's ServiceAccount admission plugin on a new Pod, which runs before the
+ * mutating webhooks: the `default` service account, and unless automounting is off (or the
+ * path is mounted already) a projected `kube-api-access-*` volume mounted in every container.
+ */
+export function serviceAccountAdmission(pod: JsonObject, suffix: string): JsonObject {
+  const spec = asObject(pod.spec);
+  const account = typeof spec.serviceAccountName === 'string' && spec.serviceAccountName ? spec.serviceAccountName : 'default';
+  const out: JsonObject = { ...pod, spec: { ...spec, serviceAccountName: account, serviceAccount: account } };
+  const containerLists = ['initContainers', 'containers'].filter((k) => Array.isArray(spec[k]));
+  const mounted = containerLists.some((k) => (spec[k] as unknown[]).some((c) => ((asObject(c).volumeMounts ?? []) as unknown[]).some((m) => asObject(m).mountPath === TOKEN_MOUNT_PATH)));
+  if (spec.automountServiceAccountToken === false || mounted) return out;
+  const name = `kube-api-access-${suffix}`;
+  const volume = {
+    name,
+    projected: {
+      defaultMode: 420,
+      sources: [
+        { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+        { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+        { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+      ],
+    },
+  };
+  const outSpec = out.spec as JsonObject;
+  outSpec.volumes = [...((spec.volumes ?? []) as unknown[]), volume];
+  for (const k of containerLists) {
+    outSpec[k] = (spec[k] as unknown[]).map((c) => ({ ...asObject(c), volumeMounts: [...((asObject(c).volumeMounts ?? []) as unknown[]), { name, readOnly: true, mountPath: TOKEN_MOUNT_PATH }] }));
+  }
+  return out;
 }
 
 export function refOfObject(obj: JsonObject): ObjectRef {
@@ -280,6 +337,12 @@ export class StoreClient {
   }
   async request(req: { method: string; path: string }): Promise<unknown> {
     if (req.method === 'GET' && req.path === '/apis') return { groups: [] };
+    // A GET of an object or a list, as the API server serves it (apiCall context entries).
+    if (req.method === 'GET' && /^\/apis?\//.test(req.path)) {
+      const answer = apiServerAnswer(req.path, this.store.all());
+      if (answer.found) return answer.body;
+      throw new KubeError(404, 'NotFound', answer.reason);
+    }
     throw new KubeError(404, 'NotFound', `${req.method} ${req.path} is not served offline`);
   }
   asKubeClient(): KubeClient {

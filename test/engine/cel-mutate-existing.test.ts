@@ -87,3 +87,48 @@ test('targetMatchConstraints expression: a single object (resource.get, the came
   const byList = mpol({ targetMatchConstraints: { expression: 'resource.list("v1", "configmaps", "a")' } });
   assert.deepEqual(applyCelPolicy(byList, opts(ns('trigger'), state)).rules.slice(1).map((r) => (r.patchedResource?.metadata as JsonObject)?.name), ['one', 'two']);
 });
+
+test('MutatingPolicy autogen: only matchConditions and ApplyConfiguration are rewritten; the root Object{} is wrapped into the pod template; metadata.namespace stays the controller\'s', () => {
+  const policy: JsonObject = {
+    apiVersion: 'policies.kyverno.io/v1beta1', kind: 'MutatingPolicy', metadata: { name: 'sc' },
+    spec: {
+      autogen: { podControllers: { controllers: ['deployments', 'cronjobs'] } },
+      matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }] },
+      matchConditions: [{ name: 'ns', expression: "object.metadata.namespace == 'apps' && object.spec.containers.size() > 0" }],
+      mutations: [{ patchType: 'ApplyConfiguration', applyConfiguration: { expression: 'Object{spec: Object.spec{containers: object.spec.containers.map(c, Object.spec.containers{name: c.name, securityContext: Object.spec.containers.securityContext{allowPrivilegeEscalation: false}})}}' } }],
+    },
+  };
+  const container = { name: 'c', image: 'nginx' };
+  const deploy = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'apps' }, spec: { template: { metadata: {}, spec: { containers: [container] } } } };
+  const request = (object: JsonObject, kind: string, group: string, version: string) => ({ ...opts(object), request: { ...opts(object).request, kind: { group, version, kind }, namespace: 'apps' } });
+  const res = applyCelPolicy(policy, request(deploy, 'Deployment', 'apps', 'v1'));
+  assert.equal(res.rules[0]?.status, 'pass', JSON.stringify(res.rules));
+  assert.deepEqual(((((res.patchedResource as JsonObject).spec as JsonObject).template as JsonObject).spec as JsonObject).containers, [{ ...container, securityContext: { allowPrivilegeEscalation: false } }]);
+  assert.equal(((res.patchedResource as JsonObject).spec as JsonObject).containers, undefined);
+  const cron = { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'j', namespace: 'apps' }, spec: { jobTemplate: { spec: { template: { spec: { containers: [container] } } } } } };
+  const cronRes = applyCelPolicy(policy, request(cron, 'CronJob', 'batch', 'v1'));
+  assert.equal(cronRes.rules[0]?.status, 'pass', JSON.stringify(cronRes.rules));
+  assert.deepEqual(JSON.parse(JSON.stringify(cronRes.patchedResource)).spec.jobTemplate.spec.template.spec.containers[0].securityContext, { allowPrivilegeEscalation: false });
+  // Another namespace: the condition reads the controller's own namespace.
+  assert.equal(applyCelPolicy(policy, request({ ...deploy, metadata: { name: 'd', namespace: 'other' } }, 'Deployment', 'apps', 'v1')).rules[0]?.status, 'skip');
+});
+
+test('MutatingPolicy exceptions: one with images does not exempt, it fills exceptions.allowedImages; one without exempts', () => {
+  const policy: JsonObject = {
+    apiVersion: 'policies.kyverno.io/v1', kind: 'MutatingPolicy', metadata: { name: 'img' },
+    spec: {
+      matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }] },
+      matchConditions: [{ name: 'allowed', expression: 'object.spec.containers.all(c, string(c.image) in exceptions.allowedImages)' }],
+      mutations: [{ patchType: 'ApplyConfiguration', applyConfiguration: { expression: 'Object{metadata: Object.metadata{labels: Object.metadata.labels{foo: "bar"}}}' } }],
+    },
+  };
+  const pod = (image: string): JsonObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'apps' }, spec: { containers: [{ name: 'c', image }] } });
+  const exception = (extra: JsonObject): JsonObject => ({ apiVersion: 'policies.kyverno.io/v1', kind: 'PolicyException', metadata: { name: 'ex', namespace: 'apps' }, spec: { policyRefs: [{ name: 'img', kind: 'MutatingPolicy' }], ...extra } });
+  const withImages = cluster({ exceptions: [exception({ images: ['nginx:latest'] })] });
+  const run = (image: string, state: ClusterState) => applyCelPolicy(policy, { ...opts(pod(image), state), request: { ...opts(pod(image), state).request, kind: { group: '', version: 'v1', kind: 'Pod' }, namespace: 'apps' } });
+  const allowed = run('nginx:latest', withImages);
+  assert.equal(allowed.rules[0]?.status, 'pass', JSON.stringify(allowed.rules));
+  assert.deepEqual(((allowed.patchedResource as JsonObject).metadata as JsonObject).labels, { foo: 'bar' });
+  assert.equal(run('ubuntu:latest', withImages).rules[0]?.status, 'skip');
+  assert.equal(run('nginx:latest', cluster({ exceptions: [exception({})] })).rules[0]?.name, 'exception');
+});

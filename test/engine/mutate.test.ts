@@ -172,3 +172,17 @@ test('patchesJson6902: a hostile index is rejected, not allocated', () => {
   assert.match(out.result.message, /out of bounds/);
   assert.ok(Date.now() - started < 1000);
 });
+
+test('removing several list elements: JSON patches apply in order (each index on the list the previous one left); a Descending foreach removes them all', () => {
+  const volumes = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `v${i + 1}` }));
+  const withVolumes: JsonObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { volumes: volumes(4) } };
+  const sequential = run({ patchesJson6902: '- op: remove\n  path: /spec/volumes/0\n- op: remove\n  path: /spec/volumes/1' }, withVolumes);
+  assert.deepEqual((sequential.patched.spec as JsonObject).volumes, [{ name: 'v2' }, { name: 'v4' }]);
+  const all = run({ foreach: [{ list: 'request.object.spec.volumes', order: 'Descending', patchesJson6902: '- op: remove\n  path: /spec/volumes/{{elementIndex}}' }] }, withVolumes);
+  assert.deepEqual((all.patched.spec as JsonObject).volumes, []);
+  // Ascending, the indexes shift under the loop: every other element stays, and removing past
+  // the end is no error (Kyverno patches with AllowMissingPathOnRemove).
+  const ascending = run({ foreach: [{ list: 'request.object.spec.volumes', order: 'Ascending', patchesJson6902: '- op: remove\n  path: /spec/volumes/{{elementIndex}}' }] }, withVolumes);
+  assert.equal(ascending.result.status, 'pass', JSON.stringify(ascending.result));
+  assert.deepEqual((ascending.patched.spec as JsonObject).volumes, [{ name: 'v2' }, { name: 'v4' }]);
+});

@@ -118,3 +118,19 @@ test('PolicyExceptions are checked as Kyverno’s exception webhooks check them'
   assert.equal(checkExceptionForAdmission(cel({ policyRefs: [{ name: 'p' }] })).error, 'spec.policyRefs[0].kind: Invalid value: "": must specify policy kind');
   assert.equal(checkExceptionForAdmission(cel({ policyRefs: [{ name: 'p', kind: 'ValidatingPolicy' }] })).error, undefined);
 });
+
+test('mutate targets: a target looked up with a variable only known once found (target.*) is an invalid variable; request, context entries are fine', () => {
+  const policy = (namespace: string, extra: Record<string, unknown> = {}) => ({
+    apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p' },
+    spec: { ...extra, rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Secret'] } }] },
+      context: [{ name: 'ns', variable: { value: 'apps' } }],
+      mutate: { targets: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'cm', namespace }], patchStrategicMerge: { metadata: { labels: { a: '{{ target.metadata.name }}' } } } } }] },
+  });
+  const bad = checkPolicyForAdmission(policy('{{target.metadata.annotations.dns}}'));
+  assert.equal(bad.error, 'policy contains invalid variables: invalid variables defined at mutate.targets[0]: failed to resolve target.metadata.annotations.dns at path /mutate/targets/0/namespace: variable target.metadata.annotations.dns must match regex "request\\.|element|elementIndex|@|images|images\\.|image\\.|([a-z_0-9]+\\()[^{}]" or patterns [ns*]');
+  // Not in background mode: Kyverno's ReservedKeys.
+  assert.match(checkPolicyForAdmission(policy('{{target.x}}', { background: false })).error ?? '', /must match regex "request\|serviceAccountName\|/);
+  // target.* in the patch is what targets are for; request.* and context entries may name the target.
+  assert.equal(checkPolicyForAdmission(policy('{{ request.object.metadata.namespace }}')).error, undefined);
+  assert.equal(checkPolicyForAdmission(policy('{{ ns }}')).error, undefined);
+});

@@ -311,3 +311,114 @@ test('mutate existing: a literal target name in a namespace given by a variable 
   assert.deepEqual(out.mutated, ['ConfigMap apps/a']);
   assert.ok(api.calls.includes('list ConfigMap/*'), api.calls.join('\n'));
 });
+
+test('mutate existing on DELETE: the deleted trigger is request.object, as Kyverno\'s background context adds it', async () => {
+  const api = seeded();
+  const onDelete = JSON.parse(JSON.stringify(STAMP)) as JsonObject;
+  (((onDelete.spec as JsonObject).rules as JsonObject[])[0].match as JsonObject).any = [{ resources: { kinds: ['ConfigMap'], names: ['trigger*'], operations: ['DELETE'] } }];
+  const del: AdmissionRequest = { ...createRequest(cm('trigger-1', {})), operation: 'DELETE', object: null, oldObject: cm('trigger-1', {}) };
+  const out = await mutateExisting(api, onDelete, del, [], () => {});
+  assert.deepEqual(out.failures, []);
+  assert.deepEqual(out.mutated, ['ConfigMap apps/a']);
+  assert.equal(labels(api.find('ConfigMap', 'a', 'apps'))['stamped-by'], 'trigger-1');
+});
+
+test('mutate existing: apiCall context entries are read from the API server (not from the target candidates)', async () => {
+  const api = seeded();
+  api.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'apps', labels: { org: 'acme' } } });
+  const policy = JSON.parse(JSON.stringify(STAMP)) as JsonObject;
+  const rule = ((policy.spec as JsonObject).rules as JsonObject[])[0];
+  // The second entry's path depends on the first one's answer: read in a second round.
+  rule.context = [
+    { name: 'org', apiCall: { urlPath: '/api/v1/namespaces/{{request.object.metadata.namespace}}', jmesPath: 'metadata.labels.org' } },
+    { name: 'count', apiCall: { urlPath: '/api/v1/namespaces/{{request.namespace}}/configmaps', jmesPath: 'length(items)' } },
+  ];
+  (rule.mutate as JsonObject).patchStrategicMerge = { metadata: { labels: { org: '{{org}}', count: '{{to_string(count)}}' } } };
+  const out = await mutateExisting(api, policy, createRequest(cm('trigger-1', {})), [], () => {});
+  assert.deepEqual(out.failures, []);
+  assert.equal(labels(api.find('ConfigMap', 'a', 'apps')).org, 'acme');
+  // Every ConfigMap of the namespace, not only the two target candidates.
+  assert.equal(labels(api.find('ConfigMap', 'a', 'apps')).count, '4');
+  assert.ok(api.calls.includes('request /api/v1/namespaces/apps'), api.calls.join('\n'));
+  // A path the API server does not know leaves the entry unanswered: the rule fails, nothing is written.
+  const missing = JSON.parse(JSON.stringify(policy)) as JsonObject;
+  (((missing.spec as JsonObject).rules as JsonObject[])[0].context as JsonObject[])[0] = { name: 'org', apiCall: { urlPath: '/api/v1/namespaces/nowhere', jmesPath: 'metadata.labels.org' } };
+  const fresh = seeded();
+  const failed = await mutateExisting(fresh, missing, createRequest(cm('trigger-1', {})), [], () => {});
+  assert.deepEqual(failed.mutated, []);
+});
+
+const MPOL: JsonObject = {
+  apiVersion: 'policies.kyverno.io/v1beta1',
+  kind: 'MutatingPolicy',
+  metadata: { name: 'stamp-cel' },
+  spec: {
+    evaluation: { mutateExisting: { enabled: true } },
+    matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['secrets'] }] },
+    targetMatchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['configmaps'] }] },
+    mutations: [{ patchType: 'ApplyConfiguration', applyConfiguration: { expression: 'Object{metadata: Object.metadata{labels: Object.metadata.labels{stamped: "yes"}}}' } }],
+  },
+};
+
+test('MutatingPolicy mutate existing: an admitted trigger fires it, and the targetMatchConstraints objects are mutated in the background', async () => {
+  const api = seeded();
+  const secret: JsonObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'apps', uid: 'uid-s' } };
+  api.put(secret);
+  const cluster = { namespaceLabels: {} };
+  assert.deepEqual(firedMutateExistingRules(MPOL, createRequest(secret), cluster), ['']);
+  assert.deepEqual(firedMutateExistingRules(MPOL, createRequest(cm('x', {})), cluster), [], 'a ConfigMap is no trigger');
+  const adminDisabled = { ...MPOL, spec: { ...(MPOL.spec as JsonObject), evaluation: { mutateExisting: { enabled: true }, admission: { enabled: false } } } };
+  assert.deepEqual(firedMutateExistingRules(adminDisabled, createRequest(secret), cluster), [], 'admission-disabled policies are driven by policy events only');
+  const out = await mutateExisting(api, MPOL, createRequest(secret), [], () => {});
+  assert.deepEqual(out.failures, []);
+  assert.deepEqual(out.mutated.sort(), ['ConfigMap apps/a', 'ConfigMap apps/other', 'ConfigMap apps/skip-me', 'ConfigMap apps/trigger-1']);
+  assert.equal(labels(api.find('ConfigMap', 'a', 'apps')).stamped, 'yes');
+  assert.equal(labels(api.find('Secret', 's', 'apps')).stamped, undefined, 'the trigger is not its own target');
+});
+
+test('MutatingPolicy mutate existing: a target expression reads the cluster through the resource library', async () => {
+  const api = seeded();
+  const secret: JsonObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'apps', uid: 'uid-s' } };
+  const policy = JSON.parse(JSON.stringify(MPOL)) as JsonObject;
+  (policy.spec as JsonObject).targetMatchConstraints = { expression: 'resource.Get("v1", "configmaps", object.metadata.namespace, "a")' };
+  const out = await mutateExisting(api, policy, createRequest(secret), [], () => {});
+  assert.deepEqual(out.failures, []);
+  assert.deepEqual(out.mutated, ['ConfigMap apps/a']);
+  assert.ok(api.calls.includes('request /api/v1/namespaces/apps/configmaps/a'), api.calls.join('\n'));
+});
+
+test('MutatingPolicy mutate existing: a policy event mutates each existing target as an UPDATE of itself', async () => {
+  const api = seeded();
+  const { bg, lines } = controller(api, [MPOL]);
+  const lead = await leading(bg, [MPOL]);
+  await new Promise((r) => setTimeout(r, 50));
+  await bg.idle();
+  for (const name of ['a', 'other', 'trigger-1']) assert.equal(labels(api.find('ConfigMap', name, 'apps')).stamped, 'yes', `${name}\n${lines.join('\n')}`);
+  lead.abort();
+  await bg.close();
+});
+
+test('MutatingPolicy mutate existing from a policy event with a target expression: request in scope, targetMatchConditions per target, the trigger may be its own target, written through the subresource the target rule names', async () => {
+  const api = seeded();
+  const policy: JsonObject = {
+    apiVersion: 'policies.kyverno.io/v1beta1', kind: 'MutatingPolicy', metadata: { name: 'resize' },
+    spec: {
+      evaluation: { admission: { enabled: false }, mutateExisting: { enabled: true } },
+      matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['configmaps'] }] },
+      matchConditions: [{ name: 'ns', expression: 'request.namespace == "apps"' }],
+      variables: [{ name: 'name', expression: 'request.name' }],
+      targetMatchConstraints: { expression: 'resource.get("v1", "configmaps", request.namespace, variables.name)', resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['configmaps/status'] }] },
+      targetMatchConditions: [{ name: 'not-other', expression: 'object.metadata.name != "other"' }],
+      mutations: [{ patchType: 'ApplyConfiguration', applyConfiguration: { expression: 'Object{metadata: Object.metadata{labels: Object.metadata.labels{seen: "yes"}}}' } }],
+    },
+  };
+  const { bg, lines } = controller(api, [policy]);
+  const lead = await leading(bg, [policy]);
+  await new Promise((r) => setTimeout(r, 50));
+  await bg.idle();
+  for (const name of ['a', 'trigger-1', 'skip-me']) assert.equal(labels(api.find('ConfigMap', name, 'apps')).seen, 'yes', `${name}\n${lines.join('\n')}`);
+  assert.equal(labels(api.find('ConfigMap', 'other', 'apps')).seen, undefined, 'targetMatchConditions leave it out');
+  assert.ok(api.calls.includes('replace ConfigMap/apps/a/status'), api.calls.join('\n'));
+  lead.abort();
+  await bg.close();
+});

@@ -29,7 +29,7 @@ test('the policy validating webhook covers cleanup and deleting policies', () =>
   const configs = webhookConfigurations({ namespace: 'ks', caPem: '', needs: [], keepEmpty: false });
   const policyConfig = configs.find((c) => (c.metadata as { name: string }).name === 'kyverno-policy-validating-webhook-cfg')!;
   const resources = ((policyConfig.webhooks as Array<{ rules: Array<{ resources: string[] }> }>)[0].rules).flatMap((r) => r.resources);
-  for (const r of ['clustercleanuppolicies', 'cleanuppolicies', 'deletingpolicies', 'namespaceddeletingpolicies']) assert.ok(resources.includes(r), r);
+  for (const r of ['clustercleanuppolicies', 'cleanuppolicies', 'deletingpolicies', 'namespaceddeletingpolicies', 'mutatingpolicies', 'namespacedmutatingpolicies']) assert.ok(resources.includes(r), r);
 });
 
 test('RBAC: list, watch and delete for what cleanup and deleting policies select; a CleanupPolicy gets a Role', () => {
@@ -76,4 +76,15 @@ test('/verifyttl admits every object and warns on a ttl label Kyverno cannot rea
   const hook = (ttlConfig.webhooks as Array<Record<string, unknown>>)[0];
   assert.equal(hook.failurePolicy, 'Ignore');
   assert.deepEqual(hook.objectSelector, { matchExpressions: [{ key: 'cleanup.kyverno.io/ttl', operator: 'Exists' }] });
+});
+
+test('/policyvalidate rejects a MutatingPolicy with neither admission nor mutateExisting evaluation, or without resource rules (mpol Validate)', () => {
+  const rules = { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['configmaps'] }] };
+  const mpol = (spec: Record<string, unknown>) => ({ apiVersion: 'policies.kyverno.io/v1beta1', kind: 'MutatingPolicy', metadata: { name: 'm' }, spec });
+  const off = answer(review(mpol({ matchConstraints: rules, evaluation: { admission: { enabled: false } } })));
+  assert.equal(off.allowed, false);
+  assert.equal(off.status.message, 'spec.evaluation: Forbidden: disabling both admission and mutateExisting evaluation modes is not allowed');
+  assert.equal(answer(review(mpol({ matchConstraints: rules, evaluation: { admission: { enabled: false }, mutateExisting: { enabled: true } } }))).allowed, true);
+  assert.equal(answer(review(mpol({ matchConstraints: rules }))).allowed, true);
+  assert.equal(answer(review(mpol({}))).status.message, 'spec.matchConstraints: Required value: a matchConstraints with at least one resource rule is required');
 });

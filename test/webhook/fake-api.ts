@@ -1,5 +1,6 @@
 /** Just enough API server for the primary's background work: objects by kind/namespace/name, a call log, injectable failures. */
 import { KubeConfig } from '@kubernetes/client-node';
+import { apiServerAnswer } from '../../engine/context';
 import { KubeClient, KubeError, refOf, type JsonObject, type ObjectRef, type ResourceInfo } from '../../kube-api/client';
 
 const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole']);
@@ -37,7 +38,14 @@ export class FakeApi extends KubeClient {
     const e = this.failures[verb]?.shift();
     if (e) throw e;
   }
-  override async request<T>(): Promise<T> {
+  /** GETs of API paths only (apiCall context entries), answered from the objects. */
+  override async request<T>(o?: { method: string; path: string }): Promise<T> {
+    if (o?.method === 'GET' && /^\/apis?\//.test(o.path)) {
+      this.call('request', o.path);
+      const answer = apiServerAnswer(o.path, [...this.objects.values()]);
+      if (answer.found) return clone(answer.body) as T;
+      throw new KubeError(404, 'NotFound', answer.reason);
+    }
     throw new Error('no raw requests here');
   }
   override async get(ref: ObjectRef) {

@@ -1,7 +1,7 @@
 /** Webhook rules from policies, the per-kind pre-filter, and background-scan policy selection (pure). Reports: reports*.test.ts. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { webhookNeeds, webhookRules } from '../../webhook/rules';
+import { policyNeeds, webhookNeeds, webhookRules } from '../../webhook/rules';
 import { knownKindTable, resolveKind } from '../../engine/kube';
 import { PolicyIndex } from '../../webhook/prefilter';
 import { answerAdmissionReview } from '../../webhook/admission';
@@ -114,4 +114,11 @@ test('admission warnings as Kyverno gives them: synchronous policies only, none 
   // A denial carries the reason, not warnings.
   const denied = warningsOf([mixed, policy('enforce', needsTeam, { validationFailureAction: 'Enforce' })]);
   assert.deepEqual(denied, { allowed: false, warnings: undefined });
+});
+
+test('a MutatingPolicy that mutates existing resources from admission is also served by the validating webhook (where its work is queued)', () => {
+  const mpol = (evaluation: Record<string, unknown>) => ({ apiVersion: 'policies.kyverno.io/v1', kind: 'MutatingPolicy', metadata: { name: 'm' }, spec: { evaluation, matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['secrets'] }] } } });
+  assert.deepEqual(policyNeeds(mpol({ mutateExisting: { enabled: true } })).map((n) => n.path), ['mutate', 'validate']);
+  assert.deepEqual(policyNeeds(mpol({})).map((n) => n.path), ['mutate']);
+  assert.deepEqual(policyNeeds(mpol({ mutateExisting: { enabled: true }, admission: { enabled: false } })).map((n) => n.path), ['mutate']);
 });
