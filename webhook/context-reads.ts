@@ -140,9 +140,17 @@ export function policyReads(policy: JsonObject): PolicyReads {
 
 /** The reads of a GlobalContextEntry's `kubernetesResource` (its `apiCall` is a request of its own). */
 export function globalContextEntryReads(entry: JsonObject): ContextRead[] {
-  const kr = asObject(asObject(entry.spec).kubernetesResource);
-  if (typeof kr.resource !== 'string' || typeof kr.version !== 'string') return [];
-  return [{ group: String(kr.group ?? ''), version: kr.version, resource: kr.resource, namespace: literal(kr.namespace) || undefined, via: 'GlobalContextEntry' }];
+  const spec = asObject(entry.spec);
+  const kr = asObject(spec.kubernetesResource);
+  if (typeof kr.resource === 'string' && typeof kr.version === 'string') {
+    return [{ group: String(kr.group ?? ''), version: kr.version, resource: kr.resource, namespace: literal(kr.namespace) || undefined, via: 'GlobalContextEntry' }];
+  }
+  // An apiCall entry's GET of the API server (a service call reads no Kubernetes object).
+  const call = asObject(spec.apiCall);
+  const method = String(call.method || 'GET').toUpperCase();
+  if (method !== 'GET' || call.service || typeof call.urlPath !== 'string') return [];
+  const read = readOfApiPath(call.urlPath);
+  return read ? [{ ...read, via: 'GlobalContextEntry' }] : [];
 }
 
 /** A stable key per read, for sets and diffs. */

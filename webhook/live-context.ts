@@ -12,8 +12,7 @@
  */
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { asObject } from '../engine/core/json';
-import { setGlobalContextEntry } from '../engine/context';
-import { apiServerList } from '../engine/context/api-server';
+import { globalContextEntryData, setGlobalContextEntry } from '../engine/context';
 import type { KubeClient } from '../kube-api/client';
 import { watchKinds, type WatchedKind } from '../kube-api/watch';
 import { policiesReadRoles, roleBindingIndexOf } from './user-roles';
@@ -158,14 +157,13 @@ export class LiveContext {
     const cluster: ClusterState = { resources, namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
     if (this.wantsGlobalContext) {
       for (const gce of entries) {
-        const kr = asObject(asObject(gce.spec).kubernetesResource);
-        if (!asObject(gce.spec).kubernetesResource) continue;
-        const apiVersion = kr.group ? `${String(kr.group)}/${String(kr.version ?? '')}` : String(kr.version ?? '');
-        const list = apiServerList(resources, apiVersion, String(kr.resource ?? ''), String(kr.namespace ?? ''));
         try {
-          setGlobalContextEntry(cluster, gce, list.items);
+          // apiCall entries are answered from the watched objects, so they are as fresh as the
+          // watch (Kyverno re-calls every refreshInterval; the data can only be newer here).
+          const data = globalContextEntryData(gce, resources, { apiCalls: true });
+          if (data !== undefined) setGlobalContextEntry(cluster, gce, data);
         } catch (e) {
-          this.opts.log(`global context: ${(e as Error).message}`);
+          this.opts.log(`global context: entry ${String(asObject(gce.metadata).name ?? '')}: ${(e as Error).message}`);
         }
       }
     }

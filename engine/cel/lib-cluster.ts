@@ -39,6 +39,7 @@ export function celLibraryView(cluster: ClusterState): CelLibraryView {
     resourceSource: 'apiServer',
     resources: cluster.resources,
     globalContext: cluster.globalContext,
+    globalContextProjections: cluster.globalContextProjections,
     httpMocks: cluster.apiCallResponses,
   };
 }
@@ -149,11 +150,20 @@ function requireScope(rt: ClusterLibraryRuntime, scope: Scope, fn: string, args:
 // globalContext.*
 
 function globalContextGet(rt: ClusterLibraryRuntime, name: string, projection: string): unknown {
-  const entries = celLibraryView(rt.cluster).globalContext;
+  const view = celLibraryView(rt.cluster);
+  const entries = view.globalContext;
   // An unknown entry is null, not an error.
   if (!Object.prototype.hasOwnProperty.call(entries, name)) return null;
   const data = entries[name];
   if (projection === '') return asDocument(data);
+  const projections = view.globalContextProjections?.[name];
+  if (projections) {
+    // A GlobalContextEntry object's entry: its precomputed projections (Kyverno's store entries;
+    // an apiCall entry holds no null projection, a kubernetesResource entry names the missing one).
+    const value = Object.prototype.hasOwnProperty.call(projections, projection) ? projections[projection] : undefined;
+    if (value !== undefined && value !== null) return asDocument(value);
+    throw new Error(`failed to get global reference: ${value === null || isApiCallData(data) ? 'no data available' : `projection "${projection}" not found`}`);
+  }
   if (!data || typeof data !== 'object' || Array.isArray(data)) {
     throw new Error(`failed to get global reference: projection "${projection}" not found in global context entry "${name}": stored value is not an object`);
   }
@@ -294,4 +304,12 @@ export function registerClusterLibraries(env: Environment): void {
   }
   // A CA bundle changes nothing offline: the same (mock-aware) client answers.
   for (const client of bothCases('client')) env.registerFunction(`HttpLib.${client}(string): HttpLib`, (l: HttpLib) => l);
+}
+
+/**
+ * Whether a GlobalContextEntry's data came from an `apiCall` (a response body) rather than a
+ * `kubernetesResource` entry, whose data is always the array of listed objects.
+ */
+function isApiCallData(data: unknown): boolean {
+  return !Array.isArray(data);
 }

@@ -8,9 +8,33 @@ import type { ClusterState, JsonObject } from '../core/types';
 import { asArray, asObject } from '../core/json';
 import { jmesSearch } from '../jmespath';
 import { apiServerList } from './api-server';
+import { answerApiCall } from './apicall';
 
+/** Every version Kyverno serves the kind under (v2alpha1 and v2beta1 as well as v2). */
 export function isGlobalContextEntry(doc: JsonObject): boolean {
-  return doc.apiVersion === 'kyverno.io/v2' && doc.kind === 'GlobalContextEntry';
+  return typeof doc.apiVersion === 'string' && /^kyverno\.io\/v2(alpha1|beta1)?$/.test(doc.apiVersion) && doc.kind === 'GlobalContextEntry';
+}
+
+/**
+ * One entry's data as Kyverno's globalcontext controller holds it: the objects a
+ * `kubernetesResource` entry lists, or (with `apiCalls`) the decoded response of an `apiCall`
+ * entry's GET, answered from `resources` as the API server would. `undefined` for an entry of
+ * neither kind or (apiCalls off) an apiCall entry; throws the reason when the call fails
+ * (Kyverno then keeps the error in the entry and every read of it fails).
+ */
+export function globalContextEntryData(gce: JsonObject, resources: readonly JsonObject[], opts: { apiCalls: boolean }): unknown {
+  const spec = asObject(gce.spec);
+  if (spec.kubernetesResource) {
+    const kr = asObject(spec.kubernetesResource);
+    const apiVersion = kr.group ? `${String(kr.group)}/${String(kr.version ?? '')}` : String(kr.version ?? '');
+    return asArray(apiServerList(resources, apiVersion, String(kr.resource ?? ''), String(kr.namespace ?? '')).items);
+  }
+  if (!opts.apiCalls || !spec.apiCall) return undefined;
+  const call = asObject(spec.apiCall);
+  const answer = answerApiCall(call, { resources: [...resources], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [], apiCallsAllowed: true });
+  if (!answer.found) throw new Error(answer.reason);
+  if (answer.mock && (answer.mock.status < 200 || answer.mock.status >= 300)) throw new Error(`HTTP ${answer.mock.status}`);
+  return answer.body;
 }
 
 /**
@@ -20,11 +44,8 @@ export function isGlobalContextEntry(doc: JsonObject): boolean {
  */
 export function addGlobalContextEntries(cluster: ClusterState, entries: readonly JsonObject[], resources: readonly JsonObject[]): void {
   for (const gce of entries) {
-    const kr = asObject(asObject(gce.spec).kubernetesResource);
-    if (!asObject(gce.spec).kubernetesResource) continue;
-    const apiVersion = kr.group ? `${String(kr.group)}/${String(kr.version ?? '')}` : String(kr.version ?? '');
-    const list = apiServerList(resources, apiVersion, String(kr.resource ?? ''), String(kr.namespace ?? ''));
-    setGlobalContextEntry(cluster, gce, asArray(list.items));
+    const data = globalContextEntryData(gce, resources, { apiCalls: false });
+    if (data !== undefined) setGlobalContextEntry(cluster, gce, data);
   }
 }
 

@@ -83,6 +83,12 @@ export interface CelLibraryView {
   resources: JsonObject[];
   /** Entries globalContext.get answers (by name); an unknown name is null. */
   globalContext: Record<string, unknown>;
+  /**
+   * The projections of entries that come from GlobalContextEntry objects (by entry, then by
+   * projection name), as Kyverno's globalcontext store holds them: `get(name, projection)`
+   * answers the precomputed projection and `get(name, "")` the entry's data.
+   */
+  globalContextProjections?: Record<string, Record<string, unknown>>;
   /** Mocks http.get/post answer; other URLs would need the network. */
   httpMocks: ApiCallResponse[];
   /**

@@ -31,6 +31,8 @@ import { runGeneration } from '../../webhook/generate-work';
 import { DownstreamGenerator } from '../../webhook/generate';
 import { BackgroundController } from '../../webhook/background';
 import { namespaceStateOf, withNamespaces } from '../../webhook/namespaces';
+import { LiveContext, withLiveContext } from '../../webhook/live-context';
+import { storeReads } from './store';
 import { policyReadsImages } from '../../webhook/images';
 import { assertionMismatch, expressionOf, templateResource, Unsupported, type Bindings } from './assert';
 import { ObjectStore, StoreClient, mergeObjects, normalizeSecret, refOfObject, serviceAccountAdmission } from './store';
@@ -144,7 +146,22 @@ export class Scenario {
     }
     const cluster: ClusterState = { resources: this.store.all(), namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions: this.exceptions(), apiCallsAllowed: true };
     // The namespaces the in-cluster server processes watch (webhook/namespaces.ts).
-    return withNamespaces(cluster, namespaceStateOf(this.store.list('v1', 'Namespace')));
+    return withNamespaces(this.withLiveContext(cluster), namespaceStateOf(this.store.list('v1', 'Namespace')));
+  }
+
+  /**
+   * The context data the in-cluster server keeps warm (GlobalContextEntry data and projections,
+   * the users' role bindings), computed by the webhook's own LiveContext over the store, read
+   * as its watches would read the API server. Every object is already in `cluster.resources`.
+   */
+  private withLiveContext(cluster: ClusterState): ClusterState {
+    const live = new LiveContext({ source: storeReads(this.store), onChange: () => undefined, log: (line) => this.log.push(line), debounceMs: 0 });
+    try {
+      live.setPolicies(this.policies());
+      return withLiveContext(cluster, { ...live.state(), resources: [] });
+    } finally {
+      live.close();
+    }
   }
 
   /** Fills in the test namespace of a namespaced object that names none. */

@@ -12,6 +12,8 @@ import { asObject, isJsonObject } from '../../engine/core/json';
 import { isNamespacedKind } from '../../engine/kube';
 import { apiGroup } from '../../engine/loader';
 import { apiServerAnswer } from '../../engine/context';
+import { resourceNameOf } from '../../engine/context/api-server';
+import type { ReadSource } from '../../webhook/live-context';
 
 function keyOf(apiVersion: string, kind: string, namespace: string | undefined, name: string): string {
   return `${apiGroup(apiVersion)}|${kind}|${namespace ?? ''}|${name}`;
@@ -348,4 +350,24 @@ export class StoreClient {
   asKubeClient(): KubeClient {
     return this as unknown as KubeClient;
   }
+}
+
+/**
+ * The store read as the webhook's LiveContext reads the API server (webhook/live-context.ts):
+ * every object of the read's group and resource (in any stored version: the API server converts
+ * between served versions), in its namespace and with its name when the read names them. The
+ * objects are handed over at once; nothing is watched, the caller reads the state and closes.
+ */
+export function storeReads(store: ObjectStore): ReadSource {
+  return {
+    watch(read, onObjects) {
+      const objects = store.all().filter((o) => {
+        const meta = asObject(o.metadata);
+        return apiGroup(String(o.apiVersion ?? '')) === read.group && resourceNameOf(o) === read.resource &&
+          (read.namespace === undefined || meta.namespace === read.namespace) && (read.name === undefined || meta.name === read.name);
+      });
+      const apiVersion = read.group ? `${read.group}/${read.version}` : read.version;
+      onObjects(objects.map((o) => ({ ...o, apiVersion })));
+    },
+  };
 }
