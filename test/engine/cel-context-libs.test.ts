@@ -9,7 +9,7 @@ import { evalCel } from '../../engine/cel/environment';
 import { fromCel, toCel } from '../../engine/cel/values';
 import { kyvernoActivation } from '../../engine/cel/lib-kyverno';
 import { applyCelPolicy } from '../../engine/cel';
-import { addGlobalContextEntries, loadContextEntries } from '../../engine/context';
+import { addGlobalContextEntries, globalContextEntryData, isGlobalContextEntry, loadContextEntries, setGlobalContextEntry } from '../../engine/context';
 import { apiCallMocksOf, resolveGlobalContextEntries } from '../../engine/testing/mocks';
 import { runTestText } from '../../engine/testing';
 import type { CelLibraryView, ClusterState, JsonObject } from '../../engine/core/types';
@@ -95,6 +95,40 @@ test('the Kyverno CLI fake provider: exact namespace buckets, no label filter, u
   assert.throws(() => run('resource.post("v1", "configmaps", {"a": "b"})', state), /internal error: not implemented/);
   // The view, not ClusterState.resources, is what the libraries read.
   assert.equal(run('resource.get("apps/v1", "deployments", "default", "a")', fakeProvider({ resources: [] })), null);
+});
+
+test('globalContext.get on GlobalContextEntry objects: precomputed projections, Kyverno store errors', () => {
+  const listed = cluster({ resources: [
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'a', namespace: 'prod' } },
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'b', namespace: 'prod' } },
+  ] });
+  const state = cluster();
+  const gce = (name: string, spec: JsonObject): JsonObject => ({ apiVersion: 'kyverno.io/v2alpha1', kind: 'GlobalContextEntry', metadata: { name }, spec });
+  const projections = [{ name: 'count', jmesPath: 'items | length(@)' }, { name: 'none', jmesPath: 'nothing' }];
+  for (const entry of [
+    gce('calls', { apiCall: { urlPath: '/apis/apps/v1/namespaces/prod/deployments' }, projections }),
+    gce('objects', { kubernetesResource: { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'prod' }, projections: [{ name: 'names', jmesPath: '[].metadata.name' }, { name: 'none', jmesPath: 'nothing' }] }),
+  ]) {
+    const data = globalContextEntryData(entry, listed.resources, { apiCalls: true });
+    setGlobalContextEntry(state, entry, data);
+  }
+  assert.equal(run('globalContext.get("calls", "count")', state), 2);
+  assert.equal(run('globalContext.get("calls", "")', state).kind, 'DeploymentList');
+  assert.deepEqual(run('globalContext.get("objects", "names")', state), ['a', 'b']);
+  assert.equal(run('size(globalContext.get("objects", ""))', state), 2);
+  // apiCall entries hold no null projection (externalapi: "no data available"); kubernetesResource ones name the projection.
+  assert.throws(() => run('globalContext.get("calls", "none")', state), /^Error: failed to get global reference: no data available$/);
+  assert.throws(() => run('globalContext.get("objects", "missing")', state), /failed to get global reference: projection "missing" not found$/);
+  assert.equal(run('globalContext.get("absent", "count")', state), null);
+});
+
+test('GlobalContextEntry objects: served versions, apiCall data only where the controller calls', () => {
+  assert.ok(isGlobalContextEntry({ apiVersion: 'kyverno.io/v2alpha1', kind: 'GlobalContextEntry' }));
+  assert.ok(isGlobalContextEntry({ apiVersion: 'kyverno.io/v2beta1', kind: 'GlobalContextEntry' }));
+  assert.ok(!isGlobalContextEntry({ apiVersion: 'kyverno.io/v1', kind: 'GlobalContextEntry' }));
+  const call: JsonObject = { apiVersion: 'kyverno.io/v2', kind: 'GlobalContextEntry', metadata: { name: 'c' }, spec: { apiCall: { urlPath: '/api/v1/namespaces/x/configmaps/missing' } } };
+  assert.equal(globalContextEntryData(call, [], { apiCalls: false }), undefined);
+  assert.throws(() => globalContextEntryData(call, [], { apiCalls: true }), /configmaps missing not found/);
 });
 
 test('globalContext.get: entries, projections, a missing entry is null', () => {

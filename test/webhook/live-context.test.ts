@@ -6,7 +6,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { foldReads, policyReads, readOfApiPath, type ContextRead } from '../../webhook/context-reads';
+import { foldReads, globalContextEntryReads, policyReads, readOfApiPath, type ContextRead } from '../../webhook/context-reads';
 import { LiveContext, withLiveContext, type LiveContextState, type ReadSource } from '../../webhook/live-context';
 import { evaluateReview } from '../../webhook/evaluate';
 import { PolicyIndex } from '../../webhook/prefilter';
@@ -185,6 +185,40 @@ test('LiveContext reads GlobalContextEntries and their kubernetesResource, with 
   live.setPolicies([]);
   assert.ok([...watches.values()].every((w) => w.signal.aborted));
   live.close();
+});
+
+test('LiveContext answers a GlobalContextEntry apiCall from the objects its path reads; a failing call sets no data and says why', async () => {
+  const { source, watches } = fakeSource();
+  const lines: string[] = [];
+  let state: LiveContextState | undefined;
+  const live = new LiveContext({ source, onChange: (s) => (state = s), log: (l) => lines.push(l), debounceMs: 1 });
+  live.setPolicies([GLOBAL]);
+  watches.get('globalcontextentries|*|*')!.push([
+    {
+      apiVersion: 'kyverno.io/v2alpha1', kind: 'GlobalContextEntry', metadata: { name: 'deploys' },
+      spec: { apiCall: { urlPath: '/apis/apps/v1/namespaces/prod/deployments', refreshInterval: '1h' }, projections: [{ name: 'count', jmesPath: 'items | length(@)' }] },
+    },
+    { apiVersion: 'kyverno.io/v2', kind: 'GlobalContextEntry', metadata: { name: 'broken' }, spec: { apiCall: { urlPath: '/apis/apps/v1/namespaces/prod/deployments/nope' } } },
+  ]);
+  assert.ok(watches.has('deployments|prod|*'), 'the apiCall path names a further read');
+  assert.ok(!watches.has('deployments|prod|nope'), 'the namespace-wide read serves the named object too');
+  watches.get('deployments|prod|*')!.push([
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'prod' } },
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'api', namespace: 'prod' } },
+  ]);
+  await settle();
+  assert.deepEqual(state!.globalContextProjections.deploys, { count: 2 });
+  assert.equal((state!.globalContext.deploys as JsonObject).kind, 'DeploymentList');
+  assert.equal(state!.globalContext.broken, undefined);
+  assert.ok(lines.some((l) => /entry broken: deployments nope not found/.test(l)), lines.join('\n'));
+  live.close();
+});
+
+test('globalContextEntryReads: an apiCall GET of the API server is a read; a service call or a POST is none', () => {
+  const entry = (apiCall: JsonObject): JsonObject => ({ apiVersion: 'kyverno.io/v2', kind: 'GlobalContextEntry', metadata: { name: 'e' }, spec: { apiCall } });
+  assert.deepEqual(globalContextEntryReads(entry({ urlPath: '/api/v1/namespaces/a/configmaps' })).map((r) => [r.resource, r.namespace, r.name]), [['configmaps', 'a', undefined]]);
+  assert.deepEqual(globalContextEntryReads(entry({ urlPath: '/api/v1/configmaps', method: 'POST' })), []);
+  assert.deepEqual(globalContextEntryReads(entry({ service: { url: 'http://svc' } })), []);
 });
 
 const podReview = (namespace: string, labels: Record<string, string> = {}) => JSON.stringify({
