@@ -91,3 +91,28 @@ test('the ServiceAccount admission plugin: default account, a kube-api-access vo
   const off = serviceAccountAdmission({ ...pod, spec: { ...pod.spec, automountServiceAccountToken: false } }, 'abcde') as { spec: { volumes: unknown[] } };
   assert.equal(off.spec.volumes.length, 1);
 });
+
+test('GlobalContextEntry objects reach admission through the webhook\'s LiveContext: an apiCall entry stored at v2alpha1, its projection read by a ValidatingPolicy', async () => {
+  const scenario = new Scenario(join(import.meta.dirname, '../fixtures/chainsaw/deny-label'));
+  try {
+    const ns = scenario.namespace;
+    assert.equal(await scenario.write('apply', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'seed', namespace: ns } }), undefined);
+    assert.equal(await scenario.write('apply', {
+      apiVersion: 'kyverno.io/v2alpha1', kind: 'GlobalContextEntry', metadata: { name: 'cms' },
+      spec: { apiCall: { urlPath: `/api/v1/namespaces/${ns}/configmaps`, refreshInterval: '1h' }, projections: [{ name: 'count', jmesPath: 'items | length(@)' }] },
+    }), undefined);
+    assert.equal(await scenario.write('create', {
+      apiVersion: 'policies.kyverno.io/v1beta1', kind: 'ValidatingPolicy', metadata: { name: 'at-most-one' },
+      spec: {
+        validationActions: ['Deny'],
+        matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['secrets'] }] },
+        variables: [{ name: 'count', expression: 'globalContext.get("cms", "count")' }],
+        validations: [{ expression: 'variables.count == 0', messageExpression: "'configmaps: ' + string(variables.count)" }],
+      },
+    }), undefined);
+    const refused = await scenario.write('create', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: ns } });
+    assert.match(refused ?? '', /Policy at-most-one failed: configmaps: 1$/);
+  } finally {
+    await scenario.close();
+  }
+});
