@@ -24,6 +24,8 @@ export interface LiveContextState {
   resources: JsonObject[];
   globalContext: Record<string, unknown>;
   globalContextProjections: Record<string, Record<string, unknown>>;
+  /** Entries whose data could not be fetched, with the reason (every read of them fails, as in Kyverno). */
+  globalContextErrors?: Record<string, string>;
   /** While something reads the user's roles: the bindings by subject. */
   roleBindings?: RoleBindingIndex;
 }
@@ -163,11 +165,14 @@ export class LiveContext {
           const data = globalContextEntryData(gce, resources, { apiCalls: true });
           if (data !== undefined) setGlobalContextEntry(cluster, gce, data);
         } catch (e) {
-          this.opts.log(`global context: entry ${String(asObject(gce.metadata).name ?? '')}: ${(e as Error).message}`);
+          const name = String(asObject(gce.metadata).name ?? '');
+          (cluster.globalContextErrors ??= {})[name] = (e as Error).message;
+          this.opts.log(`global context: entry ${name}: ${(e as Error).message}`);
         }
       }
     }
     const state: LiveContextState = { resources, globalContext: cluster.globalContext, globalContextProjections: cluster.globalContextProjections ?? {} };
+    if (cluster.globalContextErrors) state.globalContextErrors = cluster.globalContextErrors;
     if (this.wantsRoles) state.roleBindings = roleBindingIndexOf(bindings);
     return state;
   }
@@ -249,6 +254,7 @@ export function withLiveContext(cluster: ClusterState, live: LiveContextState | 
     apiCallsAllowed: true,
     globalContext: { ...live.globalContext, ...cluster.globalContext },
     globalContextProjections: { ...live.globalContextProjections, ...cluster.globalContextProjections },
+    globalContextErrors: live.globalContextErrors ? { ...live.globalContextErrors, ...cluster.globalContextErrors } : cluster.globalContextErrors,
     roleBindings: live.roleBindings ?? cluster.roleBindings,
   };
 }

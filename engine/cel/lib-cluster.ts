@@ -10,7 +10,7 @@
  */
 import type { Environment } from '@marcbachmann/cel-js';
 import type { ApiCallResponse, CelLibraryView, ClusterState, JsonObject } from '../core/types';
-import { apiServerGet, apiServerList, findApiCallMock, mockStatus, namespaceOf, objectsOfType } from '../context';
+import { apiServerGet, apiServerList, findApiCallMock, mockStatus, namespaceOf, objectsOfType, storedEntryGet } from '../context';
 import { pluralOf } from '../kube';
 import { asDocument } from './lib-data';
 import { fromCel, toCel, typeOfCel } from './values';
@@ -40,6 +40,7 @@ export function celLibraryView(cluster: ClusterState): CelLibraryView {
     resources: cluster.resources,
     globalContext: cluster.globalContext,
     globalContextProjections: cluster.globalContextProjections,
+    globalContextErrors: cluster.globalContextErrors,
     httpMocks: cluster.apiCallResponses,
   };
 }
@@ -152,18 +153,18 @@ function requireScope(rt: ClusterLibraryRuntime, scope: Scope, fn: string, args:
 function globalContextGet(rt: ClusterLibraryRuntime, name: string, projection: string): unknown {
   const view = celLibraryView(rt.cluster);
   const entries = view.globalContext;
+  // A GlobalContextEntry object's entry reads as Kyverno's store answers it.
+  let stored: { value: unknown } | undefined;
+  try {
+    stored = storedEntryGet(view, name, projection);
+  } catch (e) {
+    throw new Error(`failed to get global reference: ${(e as Error).message}`);
+  }
+  if (stored) return asDocument(stored.value);
   // An unknown entry is null, not an error.
   if (!Object.prototype.hasOwnProperty.call(entries, name)) return null;
   const data = entries[name];
   if (projection === '') return asDocument(data);
-  const projections = view.globalContextProjections?.[name];
-  if (projections) {
-    // A GlobalContextEntry object's entry: its precomputed projections (Kyverno's store entries;
-    // an apiCall entry holds no null projection, a kubernetesResource entry names the missing one).
-    const value = Object.prototype.hasOwnProperty.call(projections, projection) ? projections[projection] : undefined;
-    if (value !== undefined && value !== null) return asDocument(value);
-    throw new Error(`failed to get global reference: ${value === null || isApiCallData(data) ? 'no data available' : `projection "${projection}" not found`}`);
-  }
   if (!data || typeof data !== 'object' || Array.isArray(data)) {
     throw new Error(`failed to get global reference: projection "${projection}" not found in global context entry "${name}": stored value is not an object`);
   }
@@ -306,10 +307,3 @@ export function registerClusterLibraries(env: Environment): void {
   for (const client of bothCases('client')) env.registerFunction(`HttpLib.${client}(string): HttpLib`, (l: HttpLib) => l);
 }
 
-/**
- * Whether a GlobalContextEntry's data came from an `apiCall` (a response body) rather than a
- * `kubernetesResource` entry, whose data is always the array of listed objects.
- */
-function isApiCallData(data: unknown): boolean {
-  return !Array.isArray(data);
-}

@@ -11,6 +11,7 @@ import type { ClusterState, JsonObject } from '../core/types';
 import { jmesSearch } from '../jmespath';
 import { substituteVariables, type VariableScope } from '../variables';
 import { answerApiCall } from './apicall';
+import { storedEntryGet } from './global-context';
 import { chargeContextEntry, isBudgetExceeded } from '../core/budget';
 
 export interface ContextEnvironment {
@@ -94,13 +95,19 @@ function loadConfigMap(spec: JsonObject, scope: VariableScope, cluster: ClusterS
 function loadGlobalReference(spec: JsonObject, scope: VariableScope, cluster: ClusterState): unknown {
   const ref = String(substituteVariables(spec.name ?? '', scope));
   const [entryName, projection = ''] = ref.split('.');
-  if (!Object.prototype.hasOwnProperty.call(cluster.globalContext, entryName)) throw new SkipEntry(`failed to fetch entry key=${entryName}`);
+  if (!Object.prototype.hasOwnProperty.call(cluster.globalContext, entryName) && cluster.globalContextErrors?.[entryName] === undefined) {
+    throw new SkipEntry(`failed to fetch entry key=${entryName}`);
+  }
   let data = cluster.globalContext[entryName];
-  const projections = cluster.globalContextProjections?.[entryName];
-  if (projection !== '' && projections) {
-    if (!Object.prototype.hasOwnProperty.call(projections, projection)) throw new SkipEntry(`projection "${projection}" not found`);
-    data = projections[projection];
-  } else if (projection !== '') {
+  let stored: { value: unknown } | undefined;
+  try {
+    // A GlobalContextEntry resource's entry reads as Kyverno's store answers it.
+    stored = storedEntryGet(cluster, entryName, projection);
+  } catch (e) {
+    throw new SkipEntry((e as Error).message);
+  }
+  if (stored) data = stored.value;
+  else if (projection !== '') {
     if (!data || typeof data !== 'object' || Array.isArray(data)) throw new SkipEntry(`projection "${projection}" requested but value is not an object`);
     if (!Object.prototype.hasOwnProperty.call(data, projection)) throw new SkipEntry(`projection "${projection}" not found`);
     data = (data as JsonObject)[projection];

@@ -67,3 +67,27 @@ export function setGlobalContextEntry(cluster: ClusterState, gce: JsonObject, da
   cluster.globalContext[name] = data;
   (cluster.globalContextProjections ??= {})[name] = projections;
 }
+
+/**
+ * One read of an entry that comes from a GlobalContextEntry object, as Kyverno's globalcontext
+ * store answers it (store.Entry.Get): the entry's error when it holds one (a failed apiCall),
+ * the data for projection '', else the precomputed projection: an apiCall entry has no data
+ * for a missing or null projection, a kubernetesResource entry (whose data is the array of
+ * listed objects) names the projection it lacks. `undefined` when the entry does not come
+ * from such an object (the CLI's values name their own shape).
+ */
+export function storedEntryGet(cluster: Pick<ClusterState, 'globalContext' | 'globalContextProjections' | 'globalContextErrors'>, name: string, projection: string): { value: unknown } | undefined {
+  const error = cluster.globalContextErrors?.[name];
+  if (error !== undefined) throw new Error(error);
+  const projections = cluster.globalContextProjections?.[name];
+  if (!projections) return undefined;
+  const data = cluster.globalContext[name];
+  if (projection === '') return { value: data };
+  const value = Object.prototype.hasOwnProperty.call(projections, projection) ? projections[projection] : undefined;
+  if (Array.isArray(data)) {
+    if (value === undefined) throw new Error(`projection "${projection}" not found`);
+    return { value };
+  }
+  if (value === undefined || value === null) throw new Error('no data available');
+  return { value };
+}

@@ -6,4 +6,4 @@ export type { ContextEnvironment, ContextLoadResult } from './entries';
 export { answerApiCall, apiServerAnswer, findApiCallMock, mockStatus } from './apicall';
 export { apiServerGet, apiServerList, objectsOfType, namespaceOf } from './api-server';
 export type { ApiCallAnswer } from './apicall';
-export { addGlobalContextEntries, globalContextEntryData, isGlobalContextEntry, setGlobalContextEntry } from './global-context';
+export { addGlobalContextEntries, globalContextEntryData, isGlobalContextEntry, setGlobalContextEntry, storedEntryGet } from './global-context';

@@ -89,6 +89,8 @@ export interface CelLibraryView {
    * answers the precomputed projection and `get(name, "")` the entry's data.
    */
   globalContextProjections?: Record<string, Record<string, unknown>>;
+  /** Entries Kyverno's store holds with an error (a failed apiCall): every read fails with it. */
+  globalContextErrors?: Record<string, string>;
   /** Mocks http.get/post answer; other URLs would need the network. */
   httpMocks: ApiCallResponse[];
   /**
@@ -118,6 +120,8 @@ export interface ClusterState {
    * is a field of the entry's value.
    */
   globalContextProjections?: Record<string, Record<string, unknown>>;
+  /** GlobalContextEntry resources whose data could not be fetched (a failed apiCall), with the reason. */
+  globalContextErrors?: Record<string, string>;
   /** PolicyExceptions (kyverno.io and policies.kyverno.io) known to the run. */
   exceptions: JsonObject[];
   /**

@@ -113,13 +113,16 @@ test('globalContext.get on GlobalContextEntry objects: precomputed projections, 
     setGlobalContextEntry(state, entry, data);
   }
   assert.equal(run('globalContext.get("calls", "count")', state), 2);
-  assert.equal(run('globalContext.get("calls", "")', state).kind, 'DeploymentList');
+  assert.equal((run('globalContext.get("calls", "")', state) as JsonObject).kind, 'DeploymentList');
   assert.deepEqual(run('globalContext.get("objects", "names")', state), ['a', 'b']);
   assert.equal(run('size(globalContext.get("objects", ""))', state), 2);
   // apiCall entries hold no null projection (externalapi: "no data available"); kubernetesResource ones name the projection.
   assert.throws(() => run('globalContext.get("calls", "none")', state), /^Error: failed to get global reference: no data available$/);
   assert.throws(() => run('globalContext.get("objects", "missing")', state), /failed to get global reference: projection "missing" not found$/);
   assert.equal(run('globalContext.get("absent", "count")', state), null);
+  // An entry whose call failed holds the error: every read fails with it.
+  state.globalContextErrors = { calls: 'HTTP 500' };
+  assert.throws(() => run('globalContext.get("calls", "count")', state), /^Error: failed to get global reference: HTTP 500$/);
 });
 
 test('GlobalContextEntry objects: served versions, apiCall data only where the controller calls', () => {

@@ -210,6 +210,7 @@ test('LiveContext answers a GlobalContextEntry apiCall from the objects its path
   assert.deepEqual(state!.globalContextProjections.deploys, { count: 2 });
   assert.equal((state!.globalContext.deploys as JsonObject).kind, 'DeploymentList');
   assert.equal(state!.globalContext.broken, undefined);
+  assert.deepEqual(state!.globalContextErrors, { broken: 'deployments nope not found' });
   assert.ok(lines.some((l) => /entry broken: deployments nope not found/.test(l)), lines.join('\n'));
   live.close();
 });
