@@ -10,6 +10,7 @@
 import { KubeError, describeRef, refOf, type ObjectRef } from '../kube-api/errors';
 import type { KubeClient } from '../kube-api/client';
 import type { ClusterState, JsonObject } from '../engine/core/types';
+import { evaluateReadingCluster } from './cluster-reads';
 import { cloneListKind, tagCloneSources } from './clone-sources';
 import { generatePatterns, generateRulesOf, generateWork, needsCloneSources, policyKey, triggerOf } from './generate-work';
 import type { BackgroundRequest, GeneratedItem, TriggerRef } from './protocol';
@@ -244,7 +245,7 @@ export class DownstreamGenerator {
     // leave them out, where Kyverno's manageClone reads the source again and synchronizes them.
     const resources = listed.filter((o) => !isDownstreamOf(o, item.policy, triggerOf(item.request).uid));
     const cluster: ClusterState = { resources, namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions };
-    const work = generateWork(item.policy, item.request, cluster);
+    const work = await evaluateReadingCluster(this.options.client, cluster, () => generateWork(item.policy, item.request, cluster), this.options.log);
     for (const line of work.errors) this.options.log(line);
     // Kyverno labels each source it copies (clone-source), so a later edit of it is propagated.
     const copies = work.items.flatMap((i) => (i.action === 'create' ? i.resources : []));

@@ -85,11 +85,6 @@ export interface CelLibraryView {
   globalContext: Record<string, unknown>;
   /** Mocks http.get/post answer; other URLs would need the network. */
   httpMocks: ApiCallResponse[];
-  /**
-   * When set, resource.get/list note each (apiVersion, resource, namespace) they read: the
-   * background controller, which reads a live cluster, fetches those and evaluates again.
-   */
-  reads?: Array<{ apiVersion: string; resource: string; namespace: string }>;
 }
 
 /**
