@@ -23,6 +23,7 @@ import type { KubeClient } from '../kube-api/client';
 import { KubeError, describeRef, refOf } from '../kube-api/errors';
 import { applyPolicy } from '../engine/apply';
 import { evaluateReadingCluster } from './cluster-reads';
+import { withLiveContext, type LiveContextState } from './live-context';
 import { asArray, asObject, jsonEqual } from '../engine/core/json';
 import type { AdmissionRequest, ClusterState, JsonObject, PolicyResponse } from '../engine/core/types';
 import { KNOWN_KINDS, isNamespacedKind, parseApiVersion } from '../engine/kube';
@@ -426,6 +427,8 @@ export interface GpolRunDeps {
   waitForTrigger: (t: GpolJob['trigger']) => Promise<JsonObject | undefined>;
   exceptions: JsonObject[];
   namespaceLabels: ClusterState['namespaceLabels'];
+  /** The live context data admission reads (withLiveContext). */
+  live?: LiveContextState | null;
   /** Told of each object written. */
   onGenerated?: (created: JsonObject) => void;
 }
@@ -476,7 +479,7 @@ export async function runGpolJob(deps: GpolRunDeps, policy: JsonObject, job: Gpo
   trigger = { ...trigger, apiVersion: job.trigger.apiVersion, kind: job.trigger.kind };
   request ??= requestForTrigger(trigger);
   const namespaceLabels = await withNamespace(client, deps.namespaceLabels, String(asObject(trigger.metadata).namespace ?? request.namespace ?? ''));
-  const base: ClusterState = { resources: [], namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions: deps.exceptions, apiCallsAllowed: true };
+  const base = withLiveContext({ resources: [], namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions: deps.exceptions, apiCallsAllowed: true }, deps.live);
   const response = await evaluateWithCluster(client, policy, request, base, log);
   const result = response.rules[0];
   const sync = synchronizationEnabled(policy);

@@ -24,6 +24,7 @@ import { describeRef, refOf } from '../kube-api/errors';
 import type { KubeClient } from '../kube-api/client';
 import { policyKey } from './generate-work';
 import { evaluateReadingCluster } from './cluster-reads';
+import { withLiveContext, type LiveContextState } from './live-context';
 import { policyKinds } from './scan';
 import { pluralOf } from '../engine/kube';
 import { wildcardMatch } from '../engine/wildcard/wildcard';
@@ -162,8 +163,10 @@ export async function mutateExisting(
   namespaceLabels: ClusterState['namespaceLabels'] = {},
   /** Work of a policy event or background scan (no admission): for a MutatingPolicy, see mutateExistingCel. */
   policyEvent = false,
+  /** The live context data admission reads (ConfigMaps, global context entries): withLiveContext. */
+  live?: LiveContextState | null,
 ): Promise<MutateExistingOutcome> {
-  if (isMutatingPolicy(policy)) return mutateExistingCel(client, policy, request, exceptions, log, namespaceLabels, policyEvent);
+  if (isMutatingPolicy(policy)) return mutateExistingCel(client, policy, request, exceptions, log, namespaceLabels, policyEvent, live);
   const outcome: MutateExistingOutcome = { mutated: [], failures: [], writes: [] };
   const key = policyKey(policy);
   const fired = new Set(rules ?? mutateExistingRules(policy).filter((r) => request.operation !== 'DELETE' || matchesDeleteExplicitly(r)).map((r) => String(r.name ?? '')));
@@ -172,7 +175,9 @@ export async function mutateExisting(
   const candidates = await targetCandidates(client, policy, log);
   // The candidates are the targets to select from, not the API server: every apiCall GET is
   // read from the cluster (evaluateReadingCluster), as Kyverno's background controller calls it.
-  const cluster: ClusterState = { resources: candidates.resources, namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions, apiCallsAllowed: false };
+  // The live context objects join them (context entries read ConfigMaps there); apiCall GETs
+  // still go to the API server, as a list of the candidates is no list of the cluster.
+  const cluster: ClusterState = { ...withLiveContext({ resources: candidates.resources, namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions }, live), apiCallsAllowed: false };
   const response = await evaluateReadingCluster(client, cluster, () => applyPolicy(policy, { request: evaluated, cluster, phases: ['mutate'] }));
   for (const r of response.rules) {
     if (r.type !== 'Mutation' || !fired.has(r.name)) continue;
@@ -253,11 +258,15 @@ async function mutateExistingCel(
   log: (line: string) => void,
   namespaceLabels: ClusterState['namespaceLabels'],
   policyEvent: boolean,
+  live?: LiveContextState | null,
 ): Promise<MutateExistingOutcome> {
   const outcome: MutateExistingOutcome = { mutated: [], failures: [], writes: [] };
   const key = celPolicyKey(policy);
   const spec = asObject(policy.spec);
-  const cluster: ClusterState = { resources: [], namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions };
+  // The live global context entries (globalContext.Get); the objects are the targets listed
+  // below, and resource.Get/List read the API server (evaluateReadingCluster).
+  const { globalContext, globalContextProjections } = withLiveContext({ resources: [], namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions }, live);
+  const cluster: ClusterState = { resources: [], namespaceLabels, apiCallResponses: [], globalContext, globalContextProjections, exceptions };
   if (policyEvent && !targetExpression(policy)) {
     const target = request.object;
     if (!target) return outcome;
