@@ -10,6 +10,8 @@ import type { AdmissionRequest, ClusterState } from '../../engine/core/types';
 import { answerApiCall } from '../../engine/context/apicall';
 import { evaluateReadingCluster, CLUSTER_READ_ROUNDS } from '../../webhook/cluster-reads';
 import { mutateExisting } from '../../webhook/mutate-existing';
+import { BackgroundController } from '../../webhook/background';
+import { DownstreamGenerator } from '../../webhook/generate';
 import type { LiveContextState } from '../../webhook/live-context';
 import { FakeApi } from './fake-api';
 
@@ -100,4 +102,29 @@ test('without the live state the same context is missing: the rule does not writ
   const out = await mutateExisting(api, STAMP_FROM_CONTEXT, createRequest(cm('trigger-1', 'apps', {})), [], () => {});
   assert.deepEqual(out.mutated, []);
   assert.equal(labels(api.find('ConfigMap', 'a', 'apps')).owner, undefined);
+});
+
+test('the background controller generates with the live context its current() accessor hands over', async () => {
+  const api = new FakeApi();
+  api.put(cm('trigger-1', 'apps', {}));
+  const gen: JsonObject = {
+    apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'gen', uid: 'gen-uid' },
+    spec: { rules: [{
+      name: 'copy',
+      match: { any: [{ resources: { kinds: ['ConfigMap'], names: ['trigger*'] } }] },
+      context: [{ name: 'settings', configMap: { name: 'settings', namespace: 'policy-data' } }],
+      generate: { apiVersion: 'v1', kind: 'ConfigMap', name: 'made', namespace: 'apps', data: { data: { owner: '{{settings.data.owner}}' } } },
+    }] },
+  };
+  let live: LiveContextState | null = { resources: [cm('settings', 'policy-data', { owner: 'platform' })], globalContext: {}, globalContextProjections: {} };
+  const lines: string[] = [];
+  const generator = new DownstreamGenerator({ client: api, log: (l) => lines.push(l), backoffMs: 1, triggerWaitMs: 200 });
+  const bg = new BackgroundController({ client: api, namespace: 'kyverno-studio', log: (l) => lines.push(l), generator, current: () => ({ policies: [gen], exceptions: [], live }), backoffMs: 1, maxBackoffMs: 1 });
+  bg.submit([{ action: 'request', type: 'generate', policy: gen, rules: ['copy'], request: createRequest(cm('trigger-1', 'apps', {})) }]);
+  await bg.idle();
+  await new Promise((r) => setTimeout(r, 50));
+  await bg.idle();
+  assert.deepEqual(api.find('ConfigMap', 'made', 'apps')?.data, { owner: 'platform' }, lines.join('\n'));
+  await bg.close();
+  live = null;
 });
