@@ -858,6 +858,16 @@ export class BackgroundController {
     }
   }
 
+  /** A rule's downstream objects of one kind; none (logged) when they cannot be listed. */
+  private async ruleDownstream(policy: JsonObject, rule: string, k: KindRef): Promise<JsonObject[]> {
+    try {
+      return await this.findDownstream(policy, k, ruleDownstreamSelector(policy, rule));
+    } catch (e) {
+      this.opts.log(`background: policy ${policyKey(policy)} rule ${rule}: cannot list its downstream ${k.kind} objects: ${(e as Error).message}`);
+      return [];
+    }
+  }
+
   /** The trigger a downstream object's labels name, as a job's resource (no name: found by uid). */
   private triggerSpecOf(downstream: JsonObject): ResourceSpec | undefined {
     const t = triggerOfLabels(Object.fromEntries(Object.entries(asObject(meta(downstream).labels)).map(([k, v]) => [k, String(v)])));
@@ -875,14 +885,7 @@ export class BackgroundController {
     const resources: ResourceSpec[] = [];
     for (const { rule, kinds } of downstreamToDelete(policy, rules)) {
       for (const k of kinds) {
-        let objects: JsonObject[];
-        try {
-          objects = await this.findDownstream(policy, k, ruleDownstreamSelector(policy, rule));
-        } catch (e) {
-          this.opts.log(`background: policy ${policyKey(policy)} rule ${rule}: cannot list its downstream ${k.kind} objects: ${(e as Error).message}`);
-          continue;
-        }
-        for (const o of objects) {
+        for (const o of await this.ruleDownstream(policy, rule, k)) {
           const trigger = this.triggerSpecOf(o);
           if (!trigger) continue;
           found.push({ rule, trigger });
@@ -906,14 +909,7 @@ export class BackgroundController {
     for (const { rule, kinds } of syncedDataKinds(policy)) {
       const seen = new Set<string>();
       for (const k of kinds) {
-        let objects: JsonObject[];
-        try {
-          objects = await this.findDownstream(policy, k, ruleDownstreamSelector(policy, rule));
-        } catch (e) {
-          this.opts.log(`background: policy ${policyKey(policy)} rule ${rule}: cannot list its downstream ${k.kind} objects: ${(e as Error).message}`);
-          continue;
-        }
-        for (const o of objects) {
+        for (const o of await this.ruleDownstream(policy, rule, k)) {
           const trigger = this.triggerSpecOf(o);
           if (!trigger || seen.has(trigger.uid!)) continue;
           seen.add(trigger.uid!);

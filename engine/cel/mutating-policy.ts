@@ -15,7 +15,7 @@ import { mutatingAutogenSpec } from './autogen';
 import { toCel } from './values';
 import { mutateExistingTargets } from './mutate-existing';
 import { asArray, asObject, isJsonObject } from '../core/json';
-import { aggregate } from '../cleanup/policy';
+import { aggregate, celPolicySpecErrors } from '../cleanup/policy';
 
 export { runMutations };
 
@@ -66,13 +66,9 @@ function mutateTrigger(policy: JsonObject, options: ApplyOptions): PolicyRespons
  * modes. Each error is a warning too.
  */
 export function checkMutatingPolicyForAdmission(policy: JsonObject): { error?: string; warnings: string[] } {
-  const spec = policy.spec;
-  const nil = 'spec: Required value: spec must not be nil';
-  if (!isJsonObject(spec)) return { error: nil, warnings: [nil] };
-  const errs: string[] = [];
-  if (asArray(asObject(spec.matchConstraints).resourceRules).length === 0) {
-    errs.push('spec.matchConstraints: Required value: a matchConstraints with at least one resource rule is required');
-  }
+  const checked = celPolicySpecErrors(policy);
+  if ('error' in checked) return checked;
+  const { spec, errs } = checked;
   const evaluation = asObject(spec.evaluation);
   const admission = asObject(evaluation.admission).enabled !== false;
   const mutateExisting = asObject(evaluation.mutateExisting).enabled === true;

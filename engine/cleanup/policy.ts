@@ -228,12 +228,11 @@ function matchExcludeConflict(spec: JsonObject): string[] {
 }
 
 /**
- * Kyverno's admission verdict on a DeletingPolicy/NamespacedDeletingPolicy (pkg/cel/policies/dpol
- * Validate), for the parts readable without compiling: matchConstraints with a resource rule,
- * and the schedule as the deleting controller parses it. Not covered: CEL compilation errors
- * and the http.* check of namespaced policies.
+ * What every CEL policy webhook checks first (pkg/cel/policies/{mpol,dpol,...}/validate.go): a spec, and
+ * matchConstraints with at least one resource rule. The spec with the errors so far, or the
+ * verdict when there is no spec.
  */
-export function checkDeletingPolicyForAdmission(policy: JsonObject): { error?: string; warnings: string[] } {
+export function celPolicySpecErrors(policy: JsonObject): { spec: JsonObject; errs: string[] } | { error: string; warnings: string[] } {
   const spec = policy.spec;
   const nil = 'spec: Required value: spec must not be nil';
   if (!isJsonObject(spec)) return { error: nil, warnings: [nil] };
@@ -241,6 +240,19 @@ export function checkDeletingPolicyForAdmission(policy: JsonObject): { error?: s
   if (asArray(asObject(spec.matchConstraints).resourceRules).length === 0) {
     errs.push('spec.matchConstraints: Required value: a matchConstraints with at least one resource rule is required');
   }
+  return { spec, errs };
+}
+
+/**
+ * Kyverno's admission verdict on a DeletingPolicy/NamespacedDeletingPolicy (pkg/cel/policies/dpol
+ * Validate), for the parts readable without compiling: matchConstraints with a resource rule,
+ * and the schedule as the deleting controller parses it. Not covered: CEL compilation errors
+ * and the http.* check of namespaced policies.
+ */
+export function checkDeletingPolicyForAdmission(policy: JsonObject): { error?: string; warnings: string[] } {
+  const checked = celPolicySpecErrors(policy);
+  if ('error' in checked) return checked;
+  const { spec, errs } = checked;
   const schedule = typeof spec.schedule === 'string' ? spec.schedule : '';
   if (schedule === '') errs.push('spec.schedule: Required value: schedule is required');
   else {

@@ -222,6 +222,37 @@ export interface ParseFailure {
   offset: number;
 }
 
+/**
+ * go-jmespath unescapes every \\` in a JSON literal (strings.Replace(value, "\\`", "`", -1));
+ * the library we parse with only the first, so a literal holding two fails to parse. Inside
+ * each literal, \\` becomes \\u0060: the same character once the literal's JSON is parsed.
+ * Raw strings and quoted identifiers are skipped as go-jmespath's lexer skips them (a
+ * backslash escapes the next character everywhere).
+ */
+function escapeLiteralBackticks(expression: string): string {
+  let out = '';
+  let i = 0;
+  while (i < expression.length) {
+    const open = expression[i];
+    if (open !== '`' && open !== "'" && open !== '"') {
+      out += open;
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    let body = '';
+    while (j < expression.length && expression[j] !== open) {
+      if (expression[j] === '\\' && j + 1 < expression.length) {
+        body += open === '`' && expression[j + 1] === '`' ? '\\u0060' : expression.slice(j, j + 2);
+        j += 2;
+      } else body += expression[j++];
+    }
+    out += open + body + (j < expression.length ? open : '');
+    i = j + 1;
+  }
+  return out;
+}
+
 export function parseExpression(expression: string): AstNode {
   if (expression.length > MAX_EXPRESSION_LENGTH) {
     throw new JmespathError(`expression is too long (${expression.length} characters, limit ${MAX_EXPRESSION_LENGTH})`);
@@ -231,7 +262,7 @@ export function parseExpression(expression: string): AstNode {
   }
   let ast: AstNode;
   try {
-    ast = compile(expression);
+    ast = compile(expression.includes('\\`') ? escapeLiteralBackticks(expression) : expression);
   } catch (e) {
     if (e instanceof RangeError) throw new JmespathError('expression is nested too deeply');
     throw new JmespathError((e as Error).message);

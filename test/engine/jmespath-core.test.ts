@@ -154,3 +154,12 @@ test('sha256, sha1 and md5 hash a string to hex; is_external_url judges IP liter
   assert.equal(jmesSearch("is_external_url('https://8.8.8.8/dns')", {}), true);
   assert.throws(() => jmesSearch("is_external_url('https://example.com')", {}), /is_external_url.*needs the network/);
 });
+
+test('every escaped backtick in a JSON literal is unescaped, as go-jmespath does', () => {
+  assert.equal(jmesSearch('`"a\\`b\\`c"`', {}), 'a`b`c');
+  assert.equal(jmesSearch('`"one \\` only"`', {}), 'one ` only');
+  // Raw strings and quoted identifiers keep their text; a backslash escapes a backslash.
+  assert.equal(jmesSearch("'x\\`y'", {}), 'x\\`y');
+  assert.deepEqual(jmesSearch('["a`b", `"\\\\"`]', { 'a`b': 1 }), [1, '\\']);
+  assert.equal(jmesSearch("join(',', `[\"\\`\", \"\\`\\`\"]`)", {}), '`,``');
+});

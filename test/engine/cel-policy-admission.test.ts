@@ -1,0 +1,29 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkMutatingPolicyForAdmission } from '../../engine/cel/mutating-policy';
+import { checkDeletingPolicyForAdmission } from '../../engine/cleanup/policy';
+
+const rules = { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['configmaps'], operations: ['CREATE'] }] };
+const mpol = (spec: unknown) => ({ apiVersion: 'policies.kyverno.io/v1', kind: 'MutatingPolicy', metadata: { name: 'm' }, spec });
+
+test('a MutatingPolicy is refused without a spec, without resource rules, or with both evaluation modes off', () => {
+  assert.deepEqual(checkMutatingPolicyForAdmission({ apiVersion: 'policies.kyverno.io/v1', kind: 'MutatingPolicy', metadata: { name: 'm' } }), {
+    error: 'spec: Required value: spec must not be nil',
+    warnings: ['spec: Required value: spec must not be nil'],
+  });
+  assert.equal(checkMutatingPolicyForAdmission(mpol({ matchConstraints: rules })).error, undefined);
+  assert.equal(checkMutatingPolicyForAdmission(mpol({})).error, 'spec.matchConstraints: Required value: a matchConstraints with at least one resource rule is required');
+  const off = checkMutatingPolicyForAdmission(mpol({ matchConstraints: rules, evaluation: { admission: { enabled: false } } }));
+  assert.equal(off.error, 'spec.evaluation: Forbidden: disabling both admission and mutateExisting evaluation modes is not allowed');
+  assert.deepEqual(off.warnings, [off.error]);
+  assert.equal(checkMutatingPolicyForAdmission(mpol({ matchConstraints: rules, evaluation: { admission: { enabled: false }, mutateExisting: { enabled: true } } })).error, undefined);
+  // Both errors at once are aggregated as a field.ErrorList is.
+  assert.match(checkMutatingPolicyForAdmission(mpol({ evaluation: { admission: { enabled: false } } })).error ?? '', /^\[spec\.matchConstraints: .*, spec\.evaluation: Forbidden: .*\]$/);
+});
+
+test('a DeletingPolicy shares the spec and resource-rule checks, then needs a cron schedule', () => {
+  const dpol = (spec: unknown) => ({ apiVersion: 'policies.kyverno.io/v1', kind: 'DeletingPolicy', metadata: { name: 'd' }, spec });
+  assert.equal(checkDeletingPolicyForAdmission({ apiVersion: 'policies.kyverno.io/v1', kind: 'DeletingPolicy', metadata: { name: 'd' } }).error, 'spec: Required value: spec must not be nil');
+  assert.equal(checkDeletingPolicyForAdmission(dpol({ matchConstraints: rules, schedule: '*/5 * * * *' })).error, undefined);
+  assert.equal(checkDeletingPolicyForAdmission(dpol({ matchConstraints: rules })).error, 'spec.schedule: Required value: schedule is required');
+});
