@@ -49,6 +49,7 @@ import { refOf } from '../kube-api/errors';
 import { backgroundFailedEvent, backgroundSuccessEvents, resourceGenerationEvent, type EventInfo } from './event-info';
 import type { EventWriter } from './events';
 import { GpolDownstreams, kubeWatchKind, type WatchKind, gpolDeleted, gpolKey, gpolPolicyEventJobs, isGeneratingPolicy, runGpolJob, synchronizationEnabled } from './gpol';
+import { withLiveContext, type LiveContextState } from './live-context';
 import { RULE_LABELS, downstreamToDelete, hasBackgroundRules, ruleChange, ruleDownstreamSelector, ruleLabelSelector, sameSpec, syncedDataKinds, type KindRef } from './policy-changes';
 
 type Json = Record<string, unknown>;
@@ -104,8 +105,12 @@ export interface BackgroundControllerOptions {
   namespace: string;
   log: (line: string) => void;
   generator: DownstreamGenerator;
-  /** The policies and PolicyExceptions being served now, and the cluster's namespace labels when watched. */
-  current: () => { policies: JsonObject[]; exceptions: JsonObject[]; namespaceLabels?: ClusterState['namespaceLabels'] };
+  /**
+   * The policies and PolicyExceptions being served now, the cluster's namespace labels when
+   * watched, and the live context data admission reads (ConfigMaps, apiCall objects, global
+   * context entries): background evaluations resolve context as admission does.
+   */
+  current: () => { policies: JsonObject[]; exceptions: JsonObject[]; namespaceLabels?: ClusterState['namespaceLabels']; live?: LiveContextState | null };
   /** First retry delay; doubles per attempt up to maxBackoffMs (defaults 500 ms, 60 s). */
   backoffMs?: number;
   maxBackoffMs?: number;
@@ -752,7 +757,7 @@ export class BackgroundController {
   /** Does one job now; resolves with one line per failure. */
   private async run(job: BackgroundJob): Promise<string[]> {
     const { client, log, generator } = this.opts;
-    const { exceptions, namespaceLabels = {} } = this.opts.current();
+    const { exceptions, namespaceLabels = {}, live } = this.opts.current();
     if (job.generatedResources) return this.deleteGenerated(job);
     const found = job.type === 'cel-mutate' ? this.findMutatingPolicy(job.policy) : this.findPolicy(job.policy, job.type);
     if (!found) {
@@ -760,7 +765,7 @@ export class BackgroundController {
       return [];
     }
     if (job.type === 'cel-generate') {
-      const deps = { client, log, downstreams: this.gpolDownstreams, waitForTrigger: (t: ResourceSpec) => generator.waitForTrigger(t), exceptions, namespaceLabels, onGenerated: (o: JsonObject) => this.generatedByGpol(found, o) };
+      const deps = { client, log, downstreams: this.gpolDownstreams, waitForTrigger: (t: ResourceSpec) => generator.waitForTrigger(t), exceptions, namespaceLabels, live, onGenerated: (o: JsonObject) => this.generatedByGpol(found, o) };
       const failures = await runGpolJob(deps, found, { trigger: job.resource, request: job.request, deleteDownstream: job.deleteDownstream, synchronize: job.synchronize, restoreCache: job.restoreCache });
       if (failures.length) this.opts.events?.add([backgroundFailedEvent('kyverno-generate', found, '', job.resource, failures.join('; '))]);
       return failures;
@@ -777,7 +782,7 @@ export class BackgroundController {
       if (job.deleteDownstream) return deleteTriggerDownstream(client, found, job.rule, trigger, log, (o) => this.forgetLater(String(meta(o).uid ?? '')));
     }
     if (job.type === 'generate') {
-      const failures = await generator.process({ action: 'request', type: 'generate', policy, rules: job.rule ? job.rule.split(',') : [], request }, exceptions, namespaceLabels);
+      const failures = await generator.process({ action: 'request', type: 'generate', policy, rules: job.rule ? job.rule.split(',') : [], request }, exceptions, namespaceLabels, live);
       // Kyverno's PolicyError on the policy, related to the trigger, per failed rule (a job
       // of several rules names none: our failures are not split by rule).
       if (failures.length) this.opts.events?.add([backgroundFailedEvent('kyverno-generate', found, job.rule.includes(',') ? '' : job.rule, job.resource, failures.join('; '))]);
@@ -789,7 +794,7 @@ export class BackgroundController {
       if (!stored) return [`the trigger ${describeRef({ apiVersion: job.resource.apiVersion, kind: job.resource.kind, name: job.resource.name, namespace: job.resource.namespace })} was not stored`];
       request = { ...request, object: stored };
     }
-    const outcome = await mutateExisting(client, policy, request, exceptions, log, job.rule ? job.rule.split(',') : undefined, namespaceLabels, !job.request);
+    const outcome = await mutateExisting(client, policy, request, exceptions, log, job.rule ? job.rule.split(',') : undefined, namespaceLabels, !job.request, live);
     // Kyverno's mutate-existing events: per target written, a PolicyApplied on the policy, or
     // a PolicyError when the write failed; targets named by kind, namespace and name.
     for (const w of outcome.writes) {
@@ -1002,7 +1007,7 @@ export class BackgroundController {
     if (!wanted.length) return;
     const pm = meta(policy);
     const onlyNs = policy.kind === 'Policy' && typeof pm.namespace === 'string' ? pm.namespace : undefined;
-    const { exceptions, namespaceLabels = {} } = this.opts.current();
+    const { exceptions, namespaceLabels = {}, live } = this.opts.current();
     for (const { type, rule } of wanted) {
       const name = String(rule.name ?? '');
       const single = withOnlyRule(policy, name);
@@ -1020,7 +1025,7 @@ export class BackgroundController {
           }
           const trigger = { apiVersion: k.apiVersion, kind: k.kind, ...item };
           const request = backgroundRequest(trigger);
-          const cluster = { resources: [], namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions };
+          const cluster = withLiveContext({ resources: [], namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions }, live);
           // Kyverno's ApplyBackgroundChecks before the UpdateRequest: only triggers the rule applies to.
           const fires = type === 'mutate'
             ? firedMutateExistingRules(single, request, cluster).length > 0

@@ -47,6 +47,7 @@ import { isFiltered, type ResourceFilter } from './resource-filters';
 import type { EventWriter } from './events';
 import type { EventInfo } from './event-info';
 import { watchKinds, type WatchedKind } from '../kube-api/watch';
+import { withLiveContext, type LiveContextState } from './live-context';
 
 type Json = Record<string, unknown>;
 type Propagation = 'Foreground' | 'Background' | 'Orphan';
@@ -130,8 +131,12 @@ export interface CleanupControllerOptions {
   /** Kyverno's `--ttlReconciliationInterval`. */
   ttlIntervalMs?: number;
   clock?: CleanupClock;
-  /** PolicyExceptions for DeletingPolicies (CEL exceptions). */
-  exceptions?: () => JsonObject[];
+  /**
+   * What is served now: PolicyExceptions for DeletingPolicies (CEL exceptions), and the live
+   * context data admission reads (ConfigMaps, apiCall objects, global context entries), so
+   * conditions and context resolve as at admission.
+   */
+  current?: () => { exceptions: JsonObject[]; live?: LiveContextState | null };
 }
 
 function meta(o: Json): Json {
@@ -297,7 +302,8 @@ export class CleanupController {
     const served = await servedResources(client);
     const targets = deleting ? deletingTargets(policy, served, log) : cleanupTargets(policy, served);
     const namespaceLabels = await this.namespaceLabels();
-    const cluster: ClusterState = { resources: [], namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions: this.opts.exceptions?.() ?? [] };
+    const now = this.opts.current?.();
+    const cluster = withLiveContext({ resources: [], namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions: now?.exceptions ?? [] }, now?.live);
     const errors: string[] = [];
     let deleted = 0;
     const family = deleting ? 'kyverno_deleting_controller' : 'kyverno_cleanup_controller';

@@ -10,6 +10,8 @@
 import { KubeError, describeRef, refOf, type ObjectRef } from '../kube-api/errors';
 import type { KubeClient } from '../kube-api/client';
 import type { ClusterState, JsonObject } from '../engine/core/types';
+import { evaluateReadingCluster } from './cluster-reads';
+import { withLiveContext, type LiveContextState } from './live-context';
 import { cloneListKind, tagCloneSources } from './clone-sources';
 import { generatePatterns, generateRulesOf, generateWork, needsCloneSources, policyKey, triggerOf } from './generate-work';
 import type { BackgroundRequest, GeneratedItem, TriggerRef } from './protocol';
@@ -123,18 +125,18 @@ export class DownstreamGenerator {
    * Does one item now (the background controller's entry point) and resolves with one line
    * per failure: a failed item is retried, and its lines are recorded in its UpdateRequest.
    */
-  async process(item: GeneratedItem, exceptions: JsonObject[] = [], namespaceLabels: ClusterState['namespaceLabels'] = {}): Promise<string[]> {
+  async process(item: GeneratedItem, exceptions: JsonObject[] = [], namespaceLabels: ClusterState['namespaceLabels'] = {}, live?: LiveContextState | null): Promise<string[]> {
     const failures: string[] = [];
     try {
-      await this.work(item, failures, exceptions, namespaceLabels);
+      await this.work(item, failures, exceptions, namespaceLabels, live);
     } catch (e) {
       failures.push(`generate: policy ${this.itemPolicy(item)}: ${(e as Error).message}`);
     }
     return failures;
   }
 
-  private async work(item: GeneratedItem, failures: string[] = [], exceptions: JsonObject[] = [], namespaceLabels: ClusterState['namespaceLabels'] = {}): Promise<void> {
-    if (item.action === 'request') return this.reevaluate(item, failures, exceptions, namespaceLabels);
+  private async work(item: GeneratedItem, failures: string[] = [], exceptions: JsonObject[] = [], namespaceLabels: ClusterState['namespaceLabels'] = {}, live?: LiveContextState | null): Promise<void> {
+    if (item.action === 'request') return this.reevaluate(item, failures, exceptions, namespaceLabels, live);
     // The background controller turns these into jobs; nothing to do here.
     if (item.action === 'downstream') return;
     if (item.action === 'delete') {
@@ -237,19 +239,21 @@ export class DownstreamGenerator {
   }
 
   /** Evaluates a policy's generate rules for a request, with its clone sources (if any) fetched from the cluster. */
-  private async reevaluate(item: BackgroundRequest, failures: string[], exceptions: JsonObject[], namespaceLabels: ClusterState['namespaceLabels']): Promise<void> {
+  private async reevaluate(item: BackgroundRequest, failures: string[], exceptions: JsonObject[], namespaceLabels: ClusterState['namespaceLabels'], live?: LiveContextState | null): Promise<void> {
     const listed = needsCloneSources(item.policy) ? await cloneSources(this.options.client, item.policy, (l) => this.options.log(l), (fn) => this.retry(fn)) : [];
     // A source listed everywhere (its namespace is a variable) lists this trigger's own copies
     // too: they are targets, not sources. The engine would take them for existing targets and
     // leave them out, where Kyverno's manageClone reads the source again and synchronizes them.
     const resources = listed.filter((o) => !isDownstreamOf(o, item.policy, triggerOf(item.request).uid));
-    const cluster: ClusterState = { resources, namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions };
-    const work = generateWork(item.policy, item.request, cluster);
+    // The context data admission reads (live), but not this trigger's own copies (as above).
+    const withLive = withLiveContext({ resources, namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions }, live);
+    const cluster: ClusterState = { ...withLive, resources: withLive.resources.filter((o) => !isDownstreamOf(o, item.policy, triggerOf(item.request).uid)) };
+    const work = await evaluateReadingCluster(this.options.client, cluster, () => generateWork(item.policy, item.request, cluster), this.options.log);
     for (const line of work.errors) this.options.log(line);
     // Kyverno labels each source it copies (clone-source), so a later edit of it is propagated.
     const copies = work.items.flatMap((i) => (i.action === 'create' ? i.resources : []));
     if (resources.length && copies.length) await tagCloneSources(this.options.client, resources, copies, this.options.log);
-    for (const next of work.items) if (next.action !== 'request') await this.work(next, failures, exceptions, namespaceLabels);
+    for (const next of work.items) if (next.action !== 'request') await this.work(next, failures, exceptions, namespaceLabels, live);
   }
 }
 

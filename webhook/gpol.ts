@@ -22,6 +22,8 @@
 import type { KubeClient } from '../kube-api/client';
 import { KubeError, describeRef, refOf } from '../kube-api/errors';
 import { applyPolicy } from '../engine/apply';
+import { evaluateReadingCluster } from './cluster-reads';
+import { withLiveContext, type LiveContextState } from './live-context';
 import { asArray, asObject, jsonEqual } from '../engine/core/json';
 import type { AdmissionRequest, ClusterState, JsonObject, PolicyResponse } from '../engine/core/types';
 import { KNOWN_KINDS, isNamespacedKind, parseApiVersion } from '../engine/kube';
@@ -82,40 +84,13 @@ export function gpolAdmissionWork(policy: JsonObject, request: AdmissionRequest,
   return { deleteDownstream: false, synchronize: request.operation === 'UPDATE' && sync };
 }
 
-/** A known kind's name for a plural resource (resource.Get/List name resources, the client lists kinds). */
-export function kindOfResource(apiVersion: string, resource: string): string | undefined {
-  const group = apiGroup(apiVersion);
-  return KNOWN_KINDS.find((k) => k.group === group && k.plural === resource)?.kind;
-}
-
 /**
- * The policy evaluated against a request with resource.Get/List answered from the cluster:
- * each evaluation notes what it read, that is listed, and the policy evaluated again until it
- * reads nothing new (a read may depend on an earlier one; a few rounds at most).
+ * The policy evaluated against a request with resource.Get/List answered from the cluster
+ * (evaluateReadingCluster: what the evaluation could not answer is read, and it runs again).
  */
-export async function evaluateWithCluster(client: KubeClient, policy: JsonObject, request: AdmissionRequest, base: Omit<ClusterState, 'resources'>, log: (line: string) => void): Promise<PolicyResponse> {
-  const resources: JsonObject[] = [];
-  const fetched = new Set<string>();
-  for (let round = 0; ; round++) {
-    const reads: Array<{ apiVersion: string; resource: string; namespace: string }> = [];
-    const cluster: ClusterState = { ...base, resources, celLibraries: { resourceSource: 'apiServer', resources, globalContext: base.globalContext, httpMocks: [], reads } };
-    const response = applyPolicy(policy, { request, cluster });
-    const missing = reads.filter((r) => !fetched.has(`${r.apiVersion}|${r.resource}|${r.namespace}`));
-    if (missing.length === 0 || round >= 4) return response;
-    for (const r of missing) {
-      fetched.add(`${r.apiVersion}|${r.resource}|${r.namespace}`);
-      const kind = kindOfResource(r.apiVersion, r.resource);
-      if (!kind) {
-        log(`generate: policy ${gpolKey(policy)}: cannot read ${r.resource} (${r.apiVersion}): not a known kind`);
-        continue;
-      }
-      try {
-        for (const o of await client.list(r.apiVersion, kind, r.namespace || undefined)) resources.push({ ...o, apiVersion: r.apiVersion, kind });
-      } catch (e) {
-        log(`generate: policy ${gpolKey(policy)}: cannot list ${kind} ${r.namespace}: ${(e as Error).message}`);
-      }
-    }
-  }
+export async function evaluateWithCluster(client: KubeClient, policy: JsonObject, request: AdmissionRequest, base: ClusterState, log: (line: string) => void): Promise<PolicyResponse> {
+  const cluster: ClusterState = { ...base, resources: [...base.resources], apiCallResponses: [...base.apiCallResponses] };
+  return evaluateReadingCluster(client, cluster, () => applyPolicy(policy, { request, cluster }), (line) => log(`generate: policy ${gpolKey(policy)}: ${line}`));
 }
 
 /** What SetGenerateContext tells the generator library about the trigger. */
@@ -452,6 +427,8 @@ export interface GpolRunDeps {
   waitForTrigger: (t: GpolJob['trigger']) => Promise<JsonObject | undefined>;
   exceptions: JsonObject[];
   namespaceLabels: ClusterState['namespaceLabels'];
+  /** The live context data admission reads (withLiveContext). */
+  live?: LiveContextState | null;
   /** Told of each object written. */
   onGenerated?: (created: JsonObject) => void;
 }
@@ -502,7 +479,7 @@ export async function runGpolJob(deps: GpolRunDeps, policy: JsonObject, job: Gpo
   trigger = { ...trigger, apiVersion: job.trigger.apiVersion, kind: job.trigger.kind };
   request ??= requestForTrigger(trigger);
   const namespaceLabels = await withNamespace(client, deps.namespaceLabels, String(asObject(trigger.metadata).namespace ?? request.namespace ?? ''));
-  const base = { namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions: deps.exceptions, apiCallsAllowed: true };
+  const base = withLiveContext({ resources: [], namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions: deps.exceptions, apiCallsAllowed: true }, deps.live);
   const response = await evaluateWithCluster(client, policy, request, base, log);
   const result = response.rules[0];
   const sync = synchronizationEnabled(policy);

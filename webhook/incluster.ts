@@ -34,7 +34,7 @@ import { CLEANUP_KINDS, CleanupController } from './cleanup';
 import type { ResourceFilter } from './resource-filters';
 import type { BackgroundController } from './background';
 import { namespaceStateOf, type NamespaceState } from './namespaces';
-import { apiServerReads, LiveContext } from './live-context';
+import { apiServerReads, LiveContext, type LiveContextState } from './live-context';
 
 export const POLICY_KINDS: WatchedKind[] = [
   { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy' },
@@ -95,7 +95,7 @@ export interface InClusterRun {
   /** Releases every Lease this replica holds (hand-over on shutdown) and stops the leader work. */
   release(): Promise<void>;
   /** The policies and PolicyExceptions served now (from the last watch event). */
-  current(): { policies: JsonObject[]; exceptions: JsonObject[]; namespaceLabels: ClusterState['namespaceLabels'] };
+  current(): { policies: JsonObject[]; exceptions: JsonObject[]; namespaceLabels: ClusterState['namespaceLabels']; live: LiveContextState | null };
 }
 
 function ready(o: JsonObject): boolean {
@@ -162,6 +162,10 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   scanner.follow();
   let policies: JsonObject[] | undefined;
   let exceptions: JsonObject[] = [];
+  // The live context data last handed to the server processes: the background controllers read it too.
+  let live: LiveContextState | null = null;
+  // What is served now: one accessor for the background, generate and cleanup controllers.
+  const current = () => ({ policies: policies ?? [], exceptions, namespaceLabels: namespaces?.labels ?? {}, live });
 
   const elector = (name: string, onStartedLeading: (signal: AbortSignal) => void) =>
     new LeaderElector({ client, name, namespace: opts.namespace, identity, retryPeriodMs: opts.retryPeriodMs, log: opts.log, onStartedLeading });
@@ -184,7 +188,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     void scanner.lead(signal, opts.backgroundScanIntervalMs);
   });
   const background = elector(LEASE_NAMES.background, (signal) => opts.background?.lead(signal));
-  const cleanup = new CleanupController({ client, log: opts.log, events: opts.events, resourceFilters: opts.resourceFilters, ttlIntervalMs: opts.ttlIntervalMs, exceptions: () => exceptions });
+  const cleanup = new CleanupController({ client, log: opts.log, events: opts.events, resourceFilters: opts.resourceFilters, ttlIntervalMs: opts.ttlIntervalMs, current });
   opts.server.addMetricsSource(() => cleanup.metricsText());
   const cleaning = elector(LEASE_NAMES.cleanup, (signal) => cleanup.lead(signal));
   const electors = [admission, reporting, background, cleaning];
@@ -199,7 +203,10 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
 
   // What the policies read while evaluated (ConfigMaps, apiCall resources, global context
   // entries, CEL resource.*), watched and handed to the server processes as Kyverno reads it live.
-  const liveContext = new LiveContext({ source: apiServerReads(client, opts.log), onChange: (state) => opts.server.setContext(state), log: opts.log, rolesAlways: opts.rolesAlways });
+  const liveContext = new LiveContext({ source: apiServerReads(client, opts.log), onChange: (state) => {
+    live = state;
+    opts.server.setContext(state);
+  }, log: opts.log, rolesAlways: opts.rolesAlways });
   opts.signal.addEventListener('abort', () => liveContext.close(), { once: true });
 
   let policyGeneration = 0;
@@ -256,7 +263,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     reports,
     cleanup,
     electors,
-    current: () => ({ policies: policies ?? [], exceptions, namespaceLabels: namespaces?.labels ?? {} }),
+    current,
     async release() {
       electing.abort();
       // A renewal in flight finishes first, so the release is the last write.

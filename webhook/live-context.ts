@@ -245,12 +245,17 @@ function describeRead(r: ContextRead): string {
   return `${r.resource}${r.group ? `.${r.group}` : ''} ${r.namespace ?? '*'}/${r.name ?? '*'}`;
 }
 
-/** `cluster` with the live context data: apiCall entries answered from it as the API server would. */
-export function withLiveContext(cluster: ClusterState, live: LiveContextState | null): ClusterState {
+/**
+ * `cluster` with the live context data: apiCall entries answered from it as the API server would.
+ * Admission and the background controllers (generate, mutate existing, cleanup) read the same
+ * data, as Kyverno's resolve context the same way; an object the cluster already holds (a
+ * candidate target read afresh) is kept once.
+ */
+export function withLiveContext(cluster: ClusterState, live: LiveContextState | null | undefined): ClusterState {
   if (!live) return cluster;
   return {
     ...cluster,
-    resources: live.resources.length ? [...cluster.resources, ...live.resources] : cluster.resources,
+    resources: live.resources.length ? joinObjects(cluster.resources, live.resources) : cluster.resources,
     apiCallsAllowed: true,
     globalContext: { ...live.globalContext, ...cluster.globalContext },
     globalContextProjections: { ...live.globalContextProjections, ...cluster.globalContextProjections },
@@ -285,4 +290,12 @@ export function apiServerReads(client: KubeClient, log: (line: string) => void):
       })();
     },
   };
+}
+
+/** `known` then each of `more` not among them (by kind, namespace and name). */
+function joinObjects(known: JsonObject[], more: JsonObject[]): JsonObject[] {
+  if (known.length === 0) return [...more];
+  const key = (o: JsonObject) => `${String(o.apiVersion)}|${String(o.kind)}|${String(asObject(o.metadata).namespace ?? '')}|${String(asObject(o.metadata).name ?? '')}`;
+  const seen = new Set(known.map(key));
+  return [...known, ...more.filter((o) => !seen.has(key(o)))];
 }

@@ -23,6 +23,8 @@ import type { AdmissionRequest, ClusterState, JsonObject } from '../engine/core/
 import { describeRef, refOf } from '../kube-api/errors';
 import type { KubeClient } from '../kube-api/client';
 import { policyKey } from './generate-work';
+import { evaluateReadingCluster } from './cluster-reads';
+import { withLiveContext, type LiveContextState } from './live-context';
 import { policyKinds } from './scan';
 import { pluralOf } from '../engine/kube';
 import { wildcardMatch } from '../engine/wildcard/wildcard';
@@ -130,50 +132,6 @@ export async function targetCandidates(client: KubeClient, policy: Json, log: (l
   return { resources: out, viaStatus };
 }
 
-/** Evaluations in a row that may each find new apiCall paths to read (entries reading earlier ones). */
-const API_CALL_ROUNDS = 4;
-
-/**
- * Runs `evaluate` (synchronous, over `cluster`) until every apiCall GET it made is answered:
- * the paths nothing answered are read from the API server into the cluster's answers, and
- * the evaluation runs again. A path the API server refuses stays unanswered (the entry
- * fails as it would in Kyverno).
- */
-export async function readApiCalls<T>(client: KubeClient, cluster: ClusterState, evaluate: () => T): Promise<T> {
-  // The CEL resource library reads objects, not answers: what was read joins them.
-  const objects = cluster.apiCallsAllowed !== false;
-  const tried = new Set<string>();
-  for (let round = 0; ; round++) {
-    cluster.apiCallMisses = new Set();
-    const result = evaluate();
-    const missing = [...cluster.apiCallMisses].filter((p) => !tried.has(p));
-    delete cluster.apiCallMisses;
-    if (missing.length === 0 || round >= API_CALL_ROUNDS) return result;
-    for (const path of missing) {
-      tried.add(path);
-      try {
-        const body = await client.request<unknown>({ method: 'GET', path });
-        cluster.apiCallResponses.push({ request: { method: 'GET', urlPath: path }, response: { status: 200, body } });
-        if (objects) addObjects(cluster.resources, body);
-      } catch {
-        // Not found or forbidden: the entry stays unanswered.
-      }
-    }
-  }
-}
-
-/** An object or the items of a list (with the apiVersion and kind the list names) joined to `into`, once each. */
-function addObjects(into: JsonObject[], body: unknown): void {
-  const o = asObject(body);
-  const listKind = typeof o.kind === 'string' && o.kind.endsWith('List') ? o.kind.slice(0, -'List'.length) : '';
-  const items = Array.isArray(o.items) ? asArray(o.items).map((i) => ({ apiVersion: o.apiVersion, kind: listKind, ...asObject(i) })) : [o];
-  for (const item of items) {
-    if (typeof item.kind !== 'string' || !item.kind) continue;
-    const key = describeRef(refOf(item));
-    if (!into.some((r) => describeRef(refOf(r)) === key)) into.push(item);
-  }
-}
-
 /** One target a rule patched: written, or not (then `error` says why). Kyverno's events name these. */
 export interface TargetWrite {
   rule: string;
@@ -205,8 +163,10 @@ export async function mutateExisting(
   namespaceLabels: ClusterState['namespaceLabels'] = {},
   /** Work of a policy event or background scan (no admission): for a MutatingPolicy, see mutateExistingCel. */
   policyEvent = false,
+  /** The live context data admission reads (ConfigMaps, global context entries): withLiveContext. */
+  live?: LiveContextState | null,
 ): Promise<MutateExistingOutcome> {
-  if (isMutatingPolicy(policy)) return mutateExistingCel(client, policy, request, exceptions, log, namespaceLabels, policyEvent);
+  if (isMutatingPolicy(policy)) return mutateExistingCel(client, policy, request, exceptions, log, namespaceLabels, policyEvent, live);
   const outcome: MutateExistingOutcome = { mutated: [], failures: [], writes: [] };
   const key = policyKey(policy);
   const fired = new Set(rules ?? mutateExistingRules(policy).filter((r) => request.operation !== 'DELETE' || matchesDeleteExplicitly(r)).map((r) => String(r.name ?? '')));
@@ -214,9 +174,11 @@ export async function mutateExisting(
   const evaluated: AdmissionRequest = request.operation === 'DELETE' ? { ...request, object: request.oldObject } : request;
   const candidates = await targetCandidates(client, policy, log);
   // The candidates are the targets to select from, not the API server: every apiCall GET is
-  // read from the cluster (readApiCalls), as Kyverno's background controller calls it.
-  const cluster: ClusterState = { resources: candidates.resources, namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions, apiCallsAllowed: false };
-  const response = await readApiCalls(client, cluster, () => applyPolicy(policy, { request: evaluated, cluster, phases: ['mutate'] }));
+  // read from the cluster (evaluateReadingCluster), as Kyverno's background controller calls it.
+  // The live context objects join them (context entries read ConfigMaps there); apiCall GETs
+  // still go to the API server, as a list of the candidates is no list of the cluster.
+  const cluster: ClusterState = { ...withLiveContext({ resources: candidates.resources, namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions }, live), apiCallsAllowed: false };
+  const response = await evaluateReadingCluster(client, cluster, () => applyPolicy(policy, { request: evaluated, cluster, phases: ['mutate'] }));
   for (const r of response.rules) {
     if (r.type !== 'Mutation' || !fired.has(r.name)) continue;
     if (r.status === 'fail' || r.status === 'error' || r.status === 'warn') {
@@ -296,18 +258,22 @@ async function mutateExistingCel(
   log: (line: string) => void,
   namespaceLabels: ClusterState['namespaceLabels'],
   policyEvent: boolean,
+  live?: LiveContextState | null,
 ): Promise<MutateExistingOutcome> {
   const outcome: MutateExistingOutcome = { mutated: [], failures: [], writes: [] };
   const key = celPolicyKey(policy);
   const spec = asObject(policy.spec);
-  const cluster: ClusterState = { resources: [], namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions };
+  // The live global context entries (globalContext.Get); the objects are the targets listed
+  // below, and resource.Get/List read the API server (evaluateReadingCluster).
+  const { globalContext, globalContextProjections } = withLiveContext({ resources: [], namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions }, live);
+  const cluster: ClusterState = { resources: [], namespaceLabels, apiCallResponses: [], globalContext, globalContextProjections, exceptions };
   if (policyEvent && !targetExpression(policy)) {
     const target = request.object;
     if (!target) return outcome;
     // Each target is checked with targetMatchConditions (the policy's matchConditions are the trigger's).
     const asTarget: JsonObject = { ...policy, spec: { ...spec, matchConstraints: targetConstraints(policy), matchConditions: spec.targetMatchConditions, targetMatchConstraints: undefined, evaluation: { ...asObject(spec.evaluation), mutateExisting: { enabled: false } } } };
     const update: AdmissionRequest = { ...request, operation: 'UPDATE', oldObject: null };
-    const response = await readApiCalls(client, cluster, () => applyPolicy(asTarget, { request: update, cluster, phases: ['mutate'] }));
+    const response = await evaluateReadingCluster(client, cluster, () => applyPolicy(asTarget, { request: update, cluster, phases: ['mutate'] }));
     const failed = response.rules.find((r) => r.status === 'error' || r.status === 'fail');
     if (failed) outcome.failures.push(`mutate existing: policy ${key}: ${failed.status}: ${failed.message}`);
     else if (response.rules.some((r) => r.status === 'pass') && response.patchedResource) await writeTarget(client, outcome, key, '', target, response.patchedResource, log);
@@ -327,7 +293,7 @@ async function mutateExistingCel(
   const before = new Map(cluster.resources.map((r) => [describeRef(refOf(r)), r] as const));
   // A trigger a policy event found is evaluated as an UPDATE of itself (newCELMutateURForTrigger).
   const triggerRequest = policyEvent ? { ...request, operation: 'UPDATE' as const, oldObject: null } : celTrigger(request);
-  const results = await readApiCalls(client, cluster, () => mutateExistingTargets(policy, { request: triggerRequest, cluster, phases: ['mutate'] }, { background: true }));
+  const results = await evaluateReadingCluster(client, cluster, () => mutateExistingTargets(policy, { request: triggerRequest, cluster, phases: ['mutate'] }, { background: true }));
   for (const r of results) {
     if (r.status === 'error' || r.status === 'fail') {
       outcome.failures.push(`mutate existing: policy ${key}: ${r.status}: ${r.message}`);

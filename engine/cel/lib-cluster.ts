@@ -72,7 +72,6 @@ function getResource(rt: ClusterLibraryRuntime, apiVersion: string, resource: st
     throw new Error(`failed to get resource: ${(err as Error).message}`);
   }
   const view = celLibraryView(rt.cluster);
-  view.reads?.push({ apiVersion, resource: resource.split('/')[0], namespace });
   // The fake provider keys objects by resource type only: `pods/status` is no resource there.
   const type = view.resourceSource === 'fakeProvider' ? resource : resource.split('/')[0];
   const found = apiServerGet(view.resources, apiVersion, type, namespace, name);
@@ -88,7 +87,6 @@ function listResources(rt: ClusterLibraryRuntime, apiVersion: string, resource: 
     throw new Error(`failed to list resource: ${(err as Error).message}`);
   }
   const view = celLibraryView(rt.cluster);
-  view.reads?.push({ apiVersion, resource, namespace });
   if (view.resourceSource === 'apiServer') {
     // Whether the known objects are the whole list only the API server can say.
     rt.cluster.apiCallMisses?.add(apiPath(apiVersion, resource.split('/')[0], namespace));

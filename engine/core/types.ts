@@ -93,11 +93,6 @@ export interface CelLibraryView {
   globalContextErrors?: Record<string, string>;
   /** Mocks http.get/post answer; other URLs would need the network. */
   httpMocks: ApiCallResponse[];
-  /**
-   * When set, resource.get/list note each (apiVersion, resource, namespace) they read: the
-   * background controller, which reads a live cluster, fetches those and evaluates again.
-   */
-  reads?: Array<{ apiVersion: string; resource: string; namespace: string }>;
 }
 
 /**

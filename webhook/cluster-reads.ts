@@ -1,0 +1,63 @@
+/**
+ * Evaluations that read the cluster, as Kyverno's background controller runs them: the engine
+ * is synchronous and reads only what the ClusterState holds, so each evaluation notes the
+ * API-server GETs nothing answered (`ClusterState.apiCallMisses`: classic `apiCall` entries
+ * without a service, and the CEL resource library's get/list), those are read from the API
+ * server, and the evaluation runs again until it asks for nothing new (a read may depend on an
+ * earlier one: a few rounds at most). Kyverno calls the API server inline instead; the
+ * outcome is the same. One helper for generate, GeneratingPolicy and mutate existing.
+ */
+import { asArray, asObject } from '../engine/core/json';
+import type { ClusterState, JsonObject } from '../engine/core/types';
+import { describeRef, refOf } from '../kube-api/errors';
+import type { KubeClient } from '../kube-api/client';
+
+/** Evaluations in a row that may each find new paths to read (entries reading earlier ones). */
+export const CLUSTER_READ_ROUNDS = 4;
+
+/**
+ * Runs `evaluate` (synchronous, over `cluster`) until every API-server GET it made is answered:
+ * the paths nothing answered are read into the cluster's apiCall answers (and, unless
+ * `apiCallsAllowed` is false, its objects, which the CEL resource library reads), and the
+ * evaluation runs again. A path the API server refuses stays unanswered (the entry fails, or
+ * resource.Get is null, as in Kyverno).
+ */
+export async function evaluateReadingCluster<T>(client: KubeClient, cluster: ClusterState, evaluate: () => T, log?: (line: string) => void): Promise<T> {
+  const objects = cluster.apiCallsAllowed !== false;
+  const tried = new Set<string>();
+  for (let round = 0; ; round++) {
+    const misses = new Set<string>();
+    cluster.apiCallMisses = misses;
+    let result: T;
+    try {
+      result = evaluate();
+    } finally {
+      delete cluster.apiCallMisses;
+    }
+    const missing = [...misses].filter((p) => !tried.has(p));
+    if (missing.length === 0 || round >= CLUSTER_READ_ROUNDS) return result;
+    for (const path of missing) {
+      tried.add(path);
+      try {
+        const body = await client.request<unknown>({ method: 'GET', path });
+        cluster.apiCallResponses.push({ request: { method: 'GET', urlPath: path }, response: { status: 200, body } });
+        if (objects) addObjects(cluster.resources, body);
+      } catch (e) {
+        // Not found or forbidden: the entry stays unanswered.
+        log?.(`cannot read ${path}: ${(e as Error).message}`);
+      }
+    }
+  }
+}
+
+/** An object or the items of a list (with the apiVersion and kind the list names) joined to `into`, once each. */
+function addObjects(into: JsonObject[], body: unknown): void {
+  const o = asObject(body);
+  const listKind = typeof o.kind === 'string' && o.kind.endsWith('List') ? o.kind.slice(0, -'List'.length) : '';
+  const items = Array.isArray(o.items) ? asArray(o.items).map((i) => ({ apiVersion: o.apiVersion, kind: listKind, ...asObject(i) })) : [o];
+  for (const item of items) {
+    if (typeof item.kind !== 'string' || !item.kind) continue;
+    const key = describeRef(refOf(item));
+    if (!into.some((r) => describeRef(refOf(r)) === key)) into.push(item);
+  }
+}
