@@ -49,6 +49,7 @@ import { refOf } from '../kube-api/errors';
 import { backgroundFailedEvent, backgroundSuccessEvents, resourceGenerationEvent, type EventInfo } from './event-info';
 import type { EventWriter } from './events';
 import { GpolDownstreams, kubeWatchKind, type WatchKind, gpolDeleted, gpolKey, gpolPolicyEventJobs, isGeneratingPolicy, runGpolJob, synchronizationEnabled } from './gpol';
+import { backgroundRequest, groupVersion } from './cluster-reads';
 import { withLiveContext, type LiveContextState } from './live-context';
 import { RULE_LABELS, downstreamToDelete, hasBackgroundRules, ruleChange, ruleDownstreamSelector, ruleLabelSelector, sameSpec, syncedDataKinds, type KindRef } from './policy-changes';
 
@@ -137,25 +138,6 @@ function resourceSpec(o: JsonObject): ResourceSpec {
   if (typeof m.namespace === 'string' && m.namespace) spec.namespace = m.namespace;
   if (typeof m.uid === 'string' && m.uid) spec.uid = m.uid;
   return spec;
-}
-
-function groupVersion(apiVersion: string): { group: string; version: string } {
-  const slash = apiVersion.indexOf('/');
-  return slash < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
-}
-
-/** The request a background evaluation runs on: the trigger as it is stored (Kyverno: no admission request). */
-export function backgroundRequest(trigger: JsonObject): AdmissionRequest {
-  const { group, version } = groupVersion(String(trigger.apiVersion ?? ''));
-  const ns = meta(trigger).namespace;
-  return {
-    operation: 'CREATE',
-    object: trigger,
-    oldObject: null,
-    kind: { group, version, kind: String(trigger.kind ?? '') },
-    namespace: typeof ns === 'string' && ns ? ns : undefined,
-    requestInfo: { roles: [], clusterRoles: [], userInfo: {} },
-  };
 }
 
 /**

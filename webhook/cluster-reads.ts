@@ -8,9 +8,31 @@
  * outcome is the same. One helper for generate, GeneratingPolicy and mutate existing.
  */
 import { asArray, asObject } from '../engine/core/json';
-import type { ClusterState, JsonObject } from '../engine/core/types';
+import type { AdmissionRequest, ClusterState, JsonObject } from '../engine/core/types';
 import { describeRef, refOf } from '../kube-api/errors';
 import type { KubeClient } from '../kube-api/client';
+
+/** An apiVersion's group ('' for the core group) and version, as a request's `kind` holds them. */
+export function groupVersion(apiVersion: string): { group: string; version: string } {
+  const slash = apiVersion.indexOf('/');
+  return slash < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
+}
+
+/**
+ * The request a background evaluation runs on when no admission request is kept: the trigger,
+ * as stored, as a CREATE by nobody (Kyverno's background context and celengine.Request).
+ */
+export function backgroundRequest(trigger: JsonObject): AdmissionRequest {
+  const ns = asObject(trigger.metadata).namespace;
+  return {
+    operation: 'CREATE',
+    object: trigger,
+    oldObject: null,
+    kind: { ...groupVersion(String(trigger.apiVersion ?? '')), kind: String(trigger.kind ?? '') },
+    namespace: typeof ns === 'string' && ns ? ns : undefined,
+    requestInfo: { roles: [], clusterRoles: [], userInfo: {} },
+  };
+}
 
 /** Evaluations in a row that may each find new paths to read (entries reading earlier ones). */
 export const CLUSTER_READ_ROUNDS = 4;

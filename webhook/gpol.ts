@@ -22,7 +22,7 @@
 import type { KubeClient } from '../kube-api/client';
 import { KubeError, describeRef, refOf } from '../kube-api/errors';
 import { applyPolicy } from '../engine/apply';
-import { evaluateReadingCluster } from './cluster-reads';
+import { backgroundRequest, evaluateReadingCluster } from './cluster-reads';
 import { withLiveContext, type LiveContextState } from './live-context';
 import { asArray, asObject, jsonEqual } from '../engine/core/json';
 import type { AdmissionRequest, ClusterState, JsonObject, PolicyResponse } from '../engine/core/types';
@@ -433,24 +433,6 @@ export interface GpolRunDeps {
   onGenerated?: (created: JsonObject) => void;
 }
 
-function groupVersion(apiVersion: string): { group: string; version: string } {
-  const slash = apiVersion.indexOf('/');
-  return slash < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
-}
-
-/** A background evaluation without an admission request: the trigger as a CREATE (celengine.Request). */
-function requestForTrigger(trigger: JsonObject): AdmissionRequest {
-  const ns = asObject(trigger.metadata).namespace;
-  return {
-    operation: 'CREATE',
-    object: trigger,
-    oldObject: null,
-    kind: { ...groupVersion(String(trigger.apiVersion ?? '')), kind: String(trigger.kind ?? '') },
-    namespace: typeof ns === 'string' && ns ? ns : undefined,
-    requestInfo: { roles: [], clusterRoles: [], userInfo: {} },
-  };
-}
-
 /** Kyverno's namespace resolver: the labels of a namespace not known yet are read from the cluster. */
 async function withNamespace(client: KubeClient, known: ClusterState['namespaceLabels'], namespace: string): Promise<ClusterState['namespaceLabels']> {
   if (!namespace || known[namespace]) return known;
@@ -477,7 +459,7 @@ export async function runGpolJob(deps: GpolRunDeps, policy: JsonObject, job: Gpo
   }
   if (!trigger) return [`gpol ${key} failed: failed to fetch trigger resource`];
   trigger = { ...trigger, apiVersion: job.trigger.apiVersion, kind: job.trigger.kind };
-  request ??= requestForTrigger(trigger);
+  request ??= backgroundRequest(trigger);
   const namespaceLabels = await withNamespace(client, deps.namespaceLabels, String(asObject(trigger.metadata).namespace ?? request.namespace ?? ''));
   const base = withLiveContext({ resources: [], namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions: deps.exceptions, apiCallsAllowed: true }, deps.live);
   const response = await evaluateWithCluster(client, policy, request, base, log);
@@ -551,7 +533,7 @@ export async function gpolTriggers(client: KubeClient, policy: JsonObject, known
             namespaceLabels = await withNamespace(client, namespaceLabels, String(asObject(item.metadata).namespace ?? ''));
             const key = `${apiVersion}/${known.kind}/${String(asObject(item.metadata).namespace ?? '')}/${String(asObject(item.metadata).name)}`;
             if (seen.has(key)) continue;
-            if (!matchConstraintsMatch(constraints, requestForTrigger(trigger), { resources: [], namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions: [] }, { ignoreOperations: true })) continue;
+            if (!matchConstraintsMatch(constraints, backgroundRequest(trigger), { resources: [], namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions: [] }, { ignoreOperations: true })) continue;
             seen.add(key);
             out.push(trigger);
           }
