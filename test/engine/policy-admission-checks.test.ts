@@ -134,3 +134,48 @@ test('mutate targets: a target looked up with a variable only known once found (
   assert.equal(checkPolicyForAdmission(policy('{{ request.object.metadata.namespace }}')).error, undefined);
   assert.equal(checkPolicyForAdmission(policy('{{ ns }}')).error, undefined);
 });
+
+test('each error carries the path of the value at fault, and the webhook message aggregates the same list', async () => {
+  const { policyAdmissionVerdict, exceptionAdmissionVerdict, verdictResult } = await import('../../engine/policy/admission-checks');
+  const { admissionVerdict } = await import('../../engine/policy/admission');
+  const policy = pol({
+    background: false,
+    webhookTimeoutSeconds: 0,
+    rules: [
+      { name: 'r', match: { any: [{ resources: { kinds: ['ConfigMap'], namespaces: ['x'] }, subjects: [{ kind: 'Robot', name: 'n' }] }] }, ...validate },
+      { name: 'g', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, generate: { apiVersion: 'v1', kind: 'ConfigMap', name: 'c', namespace: 'other', data: {} } },
+      { name: 'm', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, mutate: { targets: [{ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'elsewhere' }], patchStrategicMerge: {} } },
+    ],
+  });
+  const verdict = policyAdmissionVerdict(policy);
+  assert.deepEqual(verdict.errors.map((e) => e.path), [
+    ['spec', 'webhookTimeoutSeconds'],
+    ['spec', 'rules', 0, 'match', 'any', 0, 'subjects', 0, 'kind'],
+    ['spec', 'rules', 0, 'match', 'any', 0, 'resources', 'namespaces'],
+    ['spec', 'rules', 1, 'generate', 'namespace'],
+    ['spec', 'rules', 2, 'mutate', 'targets', 0, 'namespace'],
+  ]);
+  // Kyverno's own field paths stay in the messages (the generate target's is the rule's).
+  assert.match(verdict.errors[3].message, /^spec\.rules\[1\]\.namespace: Forbidden: target resource scope mismatched/);
+  assert.match(verdict.errors[4].message, /^spec\.rules\[2\]\.targets\[0\]\.namespace: Invalid value: "elsewhere"/);
+  assert.equal(checkPolicyForAdmission(policy).error, `[${verdict.errors.map((e) => e.message).join(', ')}]`);
+  assert.deepEqual(verdictResult(admissionVerdict(policy)!), checkPolicyForAdmission(policy));
+
+  // Checks that stop at their first error point at it too.
+  const wildcard = cpol({ rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['ConfigMap'] } }, { resources: { kinds: ['*'] } }] }, ...validate }] });
+  assert.deepEqual(policyAdmissionVerdict(wildcard).errors.map((e) => e.path), [['spec', 'rules', 0, 'match', 'any', 1, 'resources', 'kinds', 0]]);
+  const userVariable = cpol({ rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Pod'] } }] }, validate: { message: 'by {{ request.userInfo.username }}', deny: {} } }] });
+  assert.deepEqual(policyAdmissionVerdict(userVariable).errors.map((e) => e.path), [['spec', 'rules', 0, 'validate', 'message']]);
+  assert.deepEqual(policyAdmissionVerdict(cpol({ rules: [rule(validate)] }, { namespace: 'x' })).errors.map((e) => e.path), [['metadata', 'namespace']]);
+  assert.deepEqual(exceptionAdmissionVerdict({ apiVersion: 'kyverno.io/v2', kind: 'PolicyException', spec: { exceptions: [{ ruleNames: ['r'] }], match: { any: [{ resources: { kinds: ['Pod'] } }] } } }).errors.map((e) => e.path), [['spec', 'exceptions', 0, 'policyName']]);
+});
+
+test('without a cluster (the CLI\'s mock validation) no kind is cluster-scoped and kinds are not looked up', async () => {
+  const { policyAdmissionVerdict } = await import('../../engine/policy/admission-checks');
+  const generateNamespace = cpol({ rules: [{ name: 'g', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, generate: { apiVersion: 'v1', kind: 'Namespace', name: 'n', data: {} } }] });
+  assert.deepEqual(policyAdmissionVerdict(generateNamespace).errors, []);
+  assert.deepEqual(policyAdmissionVerdict(generateNamespace, { withoutCluster: true }).errors.map((e) => e.message), ['spec.rules[0].namespace: Forbidden: target namespace must be set for a namespaced resource']);
+  const subresource = cpol({ rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Pod/exec'] } }] }, ...validate }] });
+  assert.match(checkPolicyForAdmission(subresource).error ?? '', /background scan enabled with subresource Pod\/exec/);
+  assert.deepEqual(policyAdmissionVerdict(subresource, { withoutCluster: true }).errors, []);
+});
