@@ -15,14 +15,10 @@ import { failurePolicyOf } from './rules';
 import { admissionEvents, scanEvents } from './event-info';
 import { isFiltered, type FilteredRequest } from './resource-filters';
 import { isExcludedUser, requestUser, withoutSkippedBackgroundRules } from './user-filters';
-import { checkExceptionForAdmission, checkGlobalContextEntryForAdmission, checkPolicyForAdmission } from '../engine/policy/admission-checks';
-import { isGlobalContextEntry } from '../engine/context';
+import { verdictResult } from '../engine/policy/admission-checks';
+import { admissionVerdict } from '../engine/policy/admission';
 import { isGenerateNonTrigger } from './clone-sources';
-import { checkCleanupPolicyForAdmission, checkDeletingPolicyForAdmission, isCleanupPolicy, isDeletingPolicy, ttlLabelWarning } from '../engine/cleanup';
-import { isNamespacedKind } from '../engine/kube/known-kinds';
-import { parseKindSelector } from '../engine/kube/selectors';
-import { checkMutatingPolicyForAdmission } from '../engine/cel/mutating-policy';
-import { isMutatingPolicy } from './mutate-existing';
+import { ttlLabelWarning } from '../engine/cleanup';
 
 /** What resource filters look at in a request (unvalidated: odd shapes just match nothing). */
 function filterView(request: Json): FilteredRequest {
@@ -174,13 +170,6 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
   }
 }
 
-/** A cleanup policy's kind (`Kind`, `group/version/Kind`) known to be cluster-scoped (the known-kinds table). */
-function knownClusterScoped(selector: string): boolean {
-  const s = parseKindSelector(selector);
-  if (s.kind.includes('*')) return false;
-  return !isNamespacedKind(s.group === '*' ? '' : s.group, s.kind);
-}
-
 /**
  * Kyverno's policy validating webhook (/policyvalidate): a ClusterPolicy or Policy that Kyverno
  * would reject is denied with Kyverno's message (engine/policy/admission-checks), and so are
@@ -194,20 +183,8 @@ export function evaluatePolicyValidation(body: string, options: { isClusterScope
     if (review.kind !== 'AdmissionReview' || typeof request.uid !== 'string') return errorReply(400, 'bad AdmissionReview: expected an admission.k8s.io/v1 AdmissionReview with request.uid');
     const object = asObject(request.object);
     const kind = object.kind;
-    const checked: { error?: string; warnings: string[] } =
-      kind === 'ClusterPolicy' || kind === 'Policy'
-        ? checkPolicyForAdmission(object, { ...options, ...(request.operation === 'UPDATE' && isJsonObject(request.oldObject) ? { oldPolicy: request.oldObject } : {}) })
-        : kind === 'PolicyException'
-          ? checkExceptionForAdmission(object)
-          : isCleanupPolicy(object)
-          ? { ...checkCleanupPolicyForAdmission(object, { isClusterScoped: knownClusterScoped }), warnings: [] }
-          : isDeletingPolicy(object)
-            ? checkDeletingPolicyForAdmission(object)
-            : isMutatingPolicy(object)
-              ? checkMutatingPolicyForAdmission(object)
-              : isGlobalContextEntry(object)
-                ? checkGlobalContextEntryForAdmission(object)
-                : { warnings: [] };
+    const verdict = admissionVerdict(object, { ...options, ...(request.operation === 'UPDATE' && isJsonObject(request.oldObject) ? { oldPolicy: request.oldObject } : {}) });
+    const checked = verdict ? verdictResult(verdict) : { warnings: [] as string[] };
     const response: Json = { uid: request.uid, allowed: checked.error === undefined };
     if (checked.error !== undefined) response.status = { status: 'Failure', message: checked.error };
     if (checked.warnings.length) response.warnings = checked.warnings;
