@@ -20,11 +20,14 @@ import { admissionVerdict } from '../engine/policy/admission';
 import { isGenerateNonTrigger } from './clone-sources';
 import { ttlLabelWarning } from '../engine/cleanup';
 
+const stringOr = (v: unknown): string => (typeof v === 'string' ? v : '');
+
 /** What resource filters look at in a request (unvalidated: odd shapes just match nothing). */
 function filterView(request: Json): FilteredRequest {
+  // No closure per review: the bundle names every function made at run time (keepNames), a
+  // property definition each.
   const k = asObject(request.kind);
-  const str = (v: unknown) => (typeof v === 'string' ? v : '');
-  return { group: str(k.group), version: str(k.version), kind: str(k.kind), subresource: str(request.subResource), namespace: str(request.namespace), name: str(request.name) };
+  return { group: stringOr(k.group), version: stringOr(k.version), kind: stringOr(k.kind), subresource: stringOr(request.subResource), namespace: stringOr(request.namespace), name: stringOr(request.name) };
 }
 import type { PolicyResponse } from '../engine/core/types';
 
@@ -92,6 +95,26 @@ function ruleOutcomes(policy: Json, response: PolicyResponse, into: RuleOutcome[
   }
 }
 
+/** The policies of `policies` in `selected`, each without the rules that skip `username`'s background requests. */
+function ownRulesOf(policies: readonly Json[], selected: ReadonlySet<JsonObject>, username: string, backgroundUser: string | undefined): JsonObject[] {
+  const out: JsonObject[] = [];
+  for (const p of policies) {
+    if (!selected.has(p as JsonObject)) continue;
+    const own = withoutSkippedBackgroundRules(p as JsonObject, username, backgroundUser);
+    if (own !== undefined) out.push(own);
+  }
+  return out;
+}
+
+/** The Kubernetes events of an answered review (only asked for when the server emits events). */
+function reviewEvents(msg: ReviewRequest, responses: PolicyResponse[], policies: readonly Json[], cluster: ClusterState, subject: Json, denied: boolean) {
+  const policyOf = (r: PolicyResponse): Json | undefined => policies[responses.indexOf(r)];
+  const exceptionOf = (name: string) => cluster.exceptions.find((e) => asObject(e.metadata).name === name);
+  return msg.events === 'scan'
+    ? scanEvents(responses, policyOf, subject, msg.successEvents === true, exceptionOf)
+    : admissionEvents(responses, policyOf, subject, denied, msg.successEvents === true, exceptionOf);
+}
+
 export function errorReply(status: number, message: string): ReviewReply {
   return { status, body: JSON.stringify({ message }), outcomes: [], reportable: [] };
 }
@@ -121,26 +144,19 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     // answer.responses[i] is policies[i]'s.
     for (let i = 0; i < answer.responses.length; i++) ruleOutcomes(policies[i], answer.responses[i], outcomes);
     const operation = typeof request.operation === 'string' ? request.operation : '';
-    const policyOf = (r: PolicyResponse): Json | undefined => policies[answer.responses.indexOf(r)];
-    const exceptionOf = (name: string) => cluster.exceptions.find((e) => asObject(e.metadata).name === name);
-    const events = answer.status !== 200 || !msg.events
-      ? undefined
-      : msg.events === 'scan'
-        ? scanEvents(answer.responses, policyOf, subject, msg.successEvents === true, exceptionOf)
-        : admissionEvents(answer.responses, policyOf, subject, response.allowed === false, msg.successEvents === true, exceptionOf);
+    const events = answer.status !== 200 || !msg.events ? undefined : reviewEvents(msg, answer.responses, policies, cluster, subject, response.allowed === false);
     // Generate rules fire only for requests that were admitted and will be stored (Kyverno's
     // validating webhook hands them to its background controller the same way).
     const background = msg.generate && msg.path === 'validate' && response.allowed === true && request.dryRun !== true;
     // Our own background writes come back here: rules that skip background requests queue nothing for them.
-    const ownRules = (p: Json) => withoutSkippedBackgroundRules(p as JsonObject, user.username, msg.backgroundUser);
-    const generating = background && index.generating.size > 0 ? policies.filter((p) => index.generating.has(p)).map(ownRules).filter((p) => p !== undefined) : [];
+    const generating = background && index.generating.size > 0 ? ownRulesOf(policies, index.generating, user.username, msg.backgroundUser) : [];
     // Kyverno's handleNonTrigger: an UPDATE or DELETE of an object a generate rule made or of a
     // clone source; not for the background controller's own writes, nor for requests Kyverno's
     // filters drop before any handler (resource filters, excluded users).
     const ownWrite = msg.backgroundUser !== undefined && user.username === msg.backgroundUser;
     const downstream = background && !ownWrite && !filtered && !excluded && (operation === 'UPDATE' || operation === 'DELETE') && isGenerateNonTrigger(asObject(request.oldObject));
     // Mutate-existing rules too (Kyverno's handleMutateExisting, beside handleGenerate).
-    const mutating = background && index.mutatingExisting.size > 0 ? policies.filter((p) => index.mutatingExisting.has(p)).map(ownRules).filter((p) => p !== undefined) : [];
+    const mutating = background && index.mutatingExisting.size > 0 ? ownRulesOf(policies, index.mutatingExisting, user.username, msg.backgroundUser) : [];
     // As Kyverno: no admission reports for deletions or subresources (the object itself did not change).
     const reports = msg.reports !== false && request.operation !== 'DELETE' && !request.subResource;
     return {
@@ -151,7 +167,7 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
       outcomes,
       ...(events?.length ? { events } : {}),
       request: answer.status === 200 ? { kind: typeof kind === 'string' ? kind : '', namespace: typeof request.namespace === 'string' ? request.namespace : '', operation, allowed: response.allowed === true, dryRun: request.dryRun === true } : undefined,
-      reportable: reports
+      reportable: reports && answer.responses.length > 0
         ? answer.responses.flatMap((r) =>
             r.rules
               .filter((x) => x.type === 'Validation')
