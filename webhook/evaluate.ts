@@ -16,6 +16,7 @@ import { admissionEvents, scanEvents } from './event-info';
 import { isFiltered, type FilteredRequest } from './resource-filters';
 import { isExcludedUser, requestUser, withoutSkippedBackgroundRules } from './user-filters';
 import { checkExceptionForAdmission, checkPolicyForAdmission } from '../engine/policy/admission-checks';
+import { accessCheckError, type AccessCheckOptions } from '../engine/policy/auth-checks';
 import { isGenerateNonTrigger } from './clone-sources';
 import { checkCleanupPolicyForAdmission, checkDeletingPolicyForAdmission, isCleanupPolicy, isDeletingPolicy, ttlLabelWarning } from '../engine/cleanup';
 import { isNamespacedKind } from '../engine/kube/known-kinds';
@@ -181,12 +182,24 @@ function knownClusterScoped(selector: string): boolean {
 }
 
 /**
+ * The service accounts' permissions for what the policy's mutate targets and generate rules
+ * touch (engine/policy/auth-checks), once the policy passed the other checks: answered by the
+ * caller, who asked the API server (webhook/access-review.ts); without answers, no check (as
+ * Kyverno's CLI, which validates with a mock).
+ */
+function withAccessCheck(policy: JsonObject, checked: { error?: string; warnings: string[] }, access: AccessCheckOptions | undefined): { error?: string; warnings: string[] } {
+  if (checked.error !== undefined || !access) return checked;
+  const error = accessCheckError(policy, access);
+  return error === undefined ? checked : { ...checked, error };
+}
+
+/**
  * Kyverno's policy validating webhook (/policyvalidate): a ClusterPolicy or Policy that Kyverno
  * would reject is denied with Kyverno's message (engine/policy/admission-checks), and so are
  * cleanup policies (engine/cleanup; Kyverno's cleanup controller checks those on its own
  * webhook) and DeletingPolicies.
  */
-export function evaluatePolicyValidation(body: string, options: { isClusterScoped?: (apiVersion: string, kind: string) => boolean } = {}): ReviewReply {
+export function evaluatePolicyValidation(body: string, options: { isClusterScoped?: (apiVersion: string, kind: string) => boolean; access?: AccessCheckOptions } = {}): ReviewReply {
   try {
     const review = asObject(JSON.parse(body) as unknown);
     const request = asObject(review.request);
@@ -195,7 +208,7 @@ export function evaluatePolicyValidation(body: string, options: { isClusterScope
     const kind = object.kind;
     const checked: { error?: string; warnings: string[] } =
       kind === 'ClusterPolicy' || kind === 'Policy'
-        ? checkPolicyForAdmission(object, { ...options, ...(request.operation === 'UPDATE' && isJsonObject(request.oldObject) ? { oldPolicy: request.oldObject } : {}) })
+        ? withAccessCheck(object, checkPolicyForAdmission(object, { isClusterScoped: options.isClusterScoped, ...(request.operation === 'UPDATE' && isJsonObject(request.oldObject) ? { oldPolicy: request.oldObject } : {}) }), options.access)
         : kind === 'PolicyException'
           ? checkExceptionForAdmission(object)
           : isCleanupPolicy(object)

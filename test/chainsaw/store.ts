@@ -14,6 +14,7 @@ import { apiGroup } from '../../engine/loader';
 import { apiServerAnswer } from '../../engine/context';
 import { resourceNameOf } from '../../engine/context/api-server';
 import type { ReadSource } from '../../webhook/live-context';
+import { answerAccessReview } from './authorizer';
 
 function keyOf(apiVersion: string, kind: string, namespace: string | undefined, name: string): string {
   return `${apiGroup(apiVersion)}|${kind}|${namespace ?? ''}|${name}`;
@@ -337,8 +338,14 @@ export class StoreClient {
   async resourceFor(): Promise<undefined> {
     return undefined;
   }
-  async request(req: { method: string; path: string }): Promise<unknown> {
+  async request(req: { method: string; path: string; body?: unknown }): Promise<unknown> {
     if (req.method === 'GET' && req.path === '/apis') return { groups: [] };
+    // The authorizer's answer from the RBAC objects stored (authorizer.ts).
+    if (req.method === 'POST' && req.path === '/apis/authorization.k8s.io/v1/subjectaccessreviews') {
+      const body = typeof req.body === 'string' ? (JSON.parse(req.body) as unknown) : req.body;
+      if (!isJsonObject(body) || body.kind !== 'SubjectAccessReview') throw new KubeError(400, 'BadRequest', 'the body is not a SubjectAccessReview');
+      return answerAccessReview(this.store.all(), body);
+    }
     // A GET of an object or a list, as the API server serves it (apiCall context entries).
     if (req.method === 'GET' && /^\/apis?\//.test(req.path)) {
       const answer = apiServerAnswer(req.path, this.store.all());
