@@ -61,16 +61,29 @@ async function answer(q: AccessQuestion, reviewer: AccessReviewer): Promise<Acce
   }
 }
 
-/** Asks every question of the policy and returns what evaluatePolicyValidation needs to decide. */
-export async function answerAccessQuestions(policy: JsonObject, reviewer: AccessReviewer): Promise<AccessCheckOptions> {
+/** The answers to a policy's questions as plain data (they travel from the primary to a server process). */
+export interface AccessAnswers {
+  user: string;
+  answers: Array<[string, AccessAnswer]>;
+}
+
+/** Asks every question of the policy. */
+export async function collectAccessAnswers(policy: JsonObject, reviewer: AccessReviewer): Promise<AccessAnswers> {
   const answers = new Map<string, AccessAnswer>();
-  // One account stands for both of Kyverno's: ask each question once.
-  await Promise.all(accessQuestions(policy).map(async (q) => {
-    const key = questionKey(q);
-    if (!answers.has(key)) answers.set(key, await answer(q, reviewer));
-  }));
-  const user = reviewer.user ?? reviewer.selfName ?? 'the webhook\'s own credentials';
-  return { users: { admission: user, background: user }, answer: (_account, q) => answers.get(questionKey(q)) };
+  // One account stands for both of Kyverno's: each question is asked once.
+  const questions = new Map(accessQuestions(policy).map((q) => [questionKey(q), q]));
+  await Promise.all([...questions].map(async ([key, q]) => answers.set(key, await answer(q, reviewer))));
+  return { user: reviewer.user ?? reviewer.selfName ?? "the webhook's own credentials", answers: [...answers] };
+}
+
+/** What evaluatePolicyValidation needs to decide, from the answers. */
+export function accessOptionsOf(collected: AccessAnswers): AccessCheckOptions {
+  const answers = new Map(collected.answers);
+  return { users: { admission: collected.user, background: collected.user }, answer: (_account, q) => answers.get(questionKey(q)) };
+}
+
+export async function answerAccessQuestions(policy: JsonObject, reviewer: AccessReviewer): Promise<AccessCheckOptions> {
+  return accessOptionsOf(await collectAccessAnswers(policy, reviewer));
 }
 
 /**

@@ -23,6 +23,8 @@ import { ImageRegistryAccess } from './images';
 import { dockerConfigKeychain } from '../registry/docker-config';
 import { asObject } from '../engine/core/json';
 import type { JsonObject } from '../engine/core/types';
+import { accessOptionsOf, type AccessAnswers } from './access-review';
+import { accessQuestions } from '../engine/policy/auth-checks';
 
 export const SERVER_PROCESS_ROLE = 'kyverno-studio-webhook-server';
 
@@ -63,6 +65,7 @@ class ServerProcess {
   private hasPolicies = false;
   private readonly metrics = new WebhookMetrics();
   private readonly metricsWaiting = new Map<number, ServerResponse>();
+  private readonly accessWaiting = new Map<number, (answers: AccessAnswers | null) => void>();
   private nextMetricsId = 1;
   private https?: Server;
   private timeoutMs?: number;
@@ -186,6 +189,12 @@ class ServerProcess {
       }
       case 'metrics-snapshot':
         return this.post({ type: 'metrics-snapshot', id: msg.id, snapshot: this.metrics.snapshot(true) });
+      case 'access-answers': {
+        const waiting = this.accessWaiting.get(msg.id);
+        this.accessWaiting.delete(msg.id);
+        waiting?.(msg.answers);
+        return;
+      }
       case 'metrics-text': {
         const res = this.metricsWaiting.get(msg.id);
         this.metricsWaiting.delete(msg.id);
@@ -206,6 +215,33 @@ class ServerProcess {
     check();
   }
 
+  /**
+   * The API server's answers to the permission questions of the policy in a /policyvalidate
+   * review, asked by the primary (which holds the client); null when there are none, the
+   * primary cannot ask, or it does not answer within the deadline.
+   */
+  private accessAnswers(body: string, timeoutMs: number): Promise<AccessAnswers | null> {
+    let policy: JsonObject;
+    try {
+      policy = asObject(asObject(asObject(JSON.parse(body) as unknown).request).object);
+    } catch {
+      return Promise.resolve(null);
+    }
+    if ((policy.kind !== 'ClusterPolicy' && policy.kind !== 'Policy') || accessQuestions(policy).length === 0) return Promise.resolve(null);
+    const id = this.nextMetricsId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.accessWaiting.delete(id);
+        resolve(null);
+      }, timeoutMs);
+      this.accessWaiting.set(id, (answers) => {
+        clearTimeout(timer);
+        resolve(answers);
+      });
+      this.post({ type: 'access-wanted', id, policy });
+    });
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse, settings: ServerProcessSettings): Promise<void> {
     this.active++;
     res.once('close', () => this.active--);
@@ -220,7 +256,8 @@ class ServerProcess {
     // policies of that failurePolicy); plain /validate and /mutate run every policy.
     if (url === '/policyvalidate' && req.method === 'POST') {
       const body = await readBody(req, settings.maxBodyBytes);
-      const reply = body === null ? errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`) : evaluatePolicyValidation(body);
+      const access = body === null ? null : await this.accessAnswers(body, settings.timeoutMs);
+      const reply = body === null ? errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`) : evaluatePolicyValidation(body, access ? { access: accessOptionsOf(access) } : {});
       return send(res, reply.status, reply.body);
     }
     if (url === '/verifyttl' && req.method === 'POST') {
