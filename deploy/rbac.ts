@@ -13,7 +13,7 @@ import { webhookNeeds } from '../webhook/rules';
 import { ALL_CONFIGS, labels, WEBHOOK_NAME } from '../webhook/configurations';
 import { LEASE_NAMES } from '../webhook/leader';
 import { registrySecretRefs } from '../registry/prefetch';
-import { celResourceCalls, globalContextEntryReads, hasVariable, policyReads, readOfApiPath, stringsOf } from '../webhook/context-reads';
+import { apiCallPostPaths, celResourceCalls, globalContextEntryReads, hasVariable, policyReads, readOfApiPath, stringsOf } from '../webhook/context-reads';
 import { policiesReadRoles } from '../webhook/user-roles';
 import { cleanupPolicyKinds, isCleanupPolicy, isDeletingPolicy } from '../engine/cleanup';
 
@@ -147,6 +147,12 @@ export function policyGrants(policy: Json, kinds: KindTable): { grants: Grant[];
   const reads = policyReads(policy);
   for (const r of reads.reads) add(r.group, r.resource, READ, r.name ? { resourceNames: [r.name] } : {});
   for (const text of celResourceCalls(stringsOf(spec))) if (text.verb === 'Post') add(text.group, text.resource, ['create']);
+  // apiCall POSTs (a SubjectAccessReview...) create what they post to.
+  for (const path of apiCallPostPaths(policy)) {
+    const target = resourceOfPath(path);
+    if (target) add(target.group, target.resource, ['create']);
+    else unknown.push(`${reason}: apiCall POST ${path} names its resource with a variable; grant its create yourself`);
+  }
   for (const u of reads.unresolved) unknown.push(`${reason}: ${u}; grant its read yourself`);
   if (reads.globalContext) add('kyverno.io', 'globalcontextentries', READ);
   // The user's roles (match/exclude roles and clusterRoles, request.roles) come from the bindings.

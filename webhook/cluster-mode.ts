@@ -137,6 +137,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     onEvents: (items) => events.add(items),
     successEvents: opts.successEvents,
     accessAnswers: (policy) => collectAccessAnswers(policy, clusterAccessReviewer(client, backgroundUser)),
+    apiPost: (path, body) => client.request({ method: 'POST', path, body }),
   });
   try {
     run = await runInCluster({

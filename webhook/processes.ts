@@ -49,6 +49,8 @@ export interface ProcessOptions {
   onGenerated?: (items: GeneratedItem[]) => void;
   /** Asks the API server a policy's permission questions (cluster mode); absent: no check. */
   accessAnswers?: (policy: JsonObject) => Promise<AccessAnswers>;
+  /** apiCall POSTs to the API server (cluster mode); absent: refused. */
+  apiPost?: (path: string, body: JsonObject) => Promise<unknown>;
 }
 
 const BOOT_TIMEOUT_MS = 30_000;
@@ -154,6 +156,15 @@ export class ServerProcesses {
       case 'log':
         this.opts.log(m.line);
         return;
+      case 'api-post': {
+        const post = this.opts.apiPost;
+        if (!post) return void this.post(member, { type: 'api-post-answer', id: m.id, answer: { error: 'no API server to post to' } });
+        void post(m.path, m.body).then(
+          (body) => this.post(member, { type: 'api-post-answer', id: m.id, answer: { body } }),
+          (e) => this.post(member, { type: 'api-post-answer', id: m.id, answer: { error: (e as Error).message } }),
+        );
+        return;
+      }
       case 'access-wanted': {
         const ask = this.opts.accessAnswers;
         if (!ask) return void this.post(member, { type: 'access-answers', id: m.id, answers: null });

@@ -80,6 +80,8 @@ export type ToServerProcess =
   | { type: 'metrics-text'; id: number; text: string }
   /** The API server's answers to a policy's permission questions (null: nobody can ask, no check). */
   | { type: 'access-answers'; id: number; answers: AccessAnswers | null }
+  /** The API server's answer to an apiCall POST (or why it refused). */
+  | { type: 'api-post-answer'; id: number; answer: { body: unknown } | { error: string } }
   | { type: 'close' };
 
 export type FromServerProcess =
@@ -98,7 +100,9 @@ export type FromServerProcess =
   | { type: 'generated'; items: GeneratedItem[] }
   | { type: 'log'; line: string }
   /** /policyvalidate: the primary asks the API server the policy's permission questions (access-review.ts). */
-  | { type: 'access-wanted'; id: number; policy: JsonObject };
+  | { type: 'access-wanted'; id: number; policy: JsonObject }
+  /** An apiCall entry's POST to the API server (a SubjectAccessReview...), made by the primary. */
+  | { type: 'api-post'; id: number; path: string; body: JsonObject };
 
 export interface Reportable {
   policy: string;

@@ -17,7 +17,9 @@ import { WebhookMetrics } from './metrics';
 import { PolicyIndex } from './prefilter';
 import { withNamespaces, type NamespaceState } from './namespaces';
 import { withLiveContext, type LiveContextState } from './live-context';
-import type { FromServerProcess, PendingGeneration, ReviewReply, ServerProcessSettings, ToServerProcess } from './protocol';
+import type { FromServerProcess, PendingGeneration, ReviewReply, ReviewRequest, ServerProcessSettings, ToServerProcess } from './protocol';
+import { apiCallPostPaths } from './context-reads';
+import { evaluatePostingApiCalls } from './cluster-reads';
 import { runGeneration } from './generate-work';
 import { ImageRegistryAccess } from './images';
 import { dockerConfigKeychain } from '../registry/docker-config';
@@ -66,6 +68,9 @@ class ServerProcess {
   private readonly metrics = new WebhookMetrics();
   private readonly metricsWaiting = new Map<number, ServerResponse>();
   private readonly accessWaiting = new Map<number, (answers: AccessAnswers | null) => void>();
+  private readonly postWaiting = new Map<number, (answer: { body: unknown } | { error: string }) => void>();
+  /** Some policy POSTs to the API server from an apiCall entry: reviews go through evaluatePostingApiCalls. */
+  private postsApiCalls = false;
   private nextMetricsId = 1;
   private https?: Server;
   private timeoutMs?: number;
@@ -153,6 +158,7 @@ class ServerProcess {
         return this.configure(msg.settings);
       case 'policies':
         this.index = new PolicyIndex(msg.policies);
+        this.postsApiCalls = msg.policies.some((p) => apiCallPostPaths(p).length > 0);
         this.policyCluster = msg.cluster;
         this.cluster = this.withClusterData();
         this.deadlinesMs = msg.deadlinesMs ?? {};
@@ -189,6 +195,12 @@ class ServerProcess {
       }
       case 'metrics-snapshot':
         return this.post({ type: 'metrics-snapshot', id: msg.id, snapshot: this.metrics.snapshot(true) });
+      case 'api-post-answer': {
+        const waiting = this.postWaiting.get(msg.id);
+        this.postWaiting.delete(msg.id);
+        waiting?.(msg.answer);
+        return;
+      }
       case 'access-answers': {
         const waiting = this.accessWaiting.get(msg.id);
         this.accessWaiting.delete(msg.id);
@@ -242,6 +254,23 @@ class ServerProcess {
     });
   }
 
+  /** An apiCall POST, made by the primary (which holds the client) within `deadline`. */
+  private apiPost(path: string, body: JsonObject, deadline: number): Promise<unknown> {
+    const id = this.nextMetricsId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.postWaiting.delete(id);
+        reject(new Error('the API server did not answer before the review\'s deadline'));
+      }, Math.max(0, deadline - Date.now()));
+      this.postWaiting.set(id, (answer) => {
+        clearTimeout(timer);
+        if ('error' in answer) reject(new Error(answer.error));
+        else resolve(answer.body);
+      });
+      this.post({ type: 'api-post', id, path, body });
+    });
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse, settings: ServerProcessSettings): Promise<void> {
     this.active++;
     res.once('close', () => this.active--);
@@ -279,11 +308,10 @@ class ServerProcess {
       const deadline = Date.now() + Math.min(settings.timeoutMs, this.deadlinesMs[path] ?? Infinity);
       // Most policy sets read no images: no registry step (and no await) per review.
       const cluster = this.index.readsImages ? await this.withRegistry(body, deadline) : this.cluster;
-      reply = evaluateReview(
-        { path, body, reports: settings.reports, deadline, generate: settings.generate, failurePolicy, events: settings.events ? 'admission' : undefined, successEvents: settings.successEvents, filters: this.filters, exclusions: this.exclusions, backgroundUser: settings.backgroundUser },
-        this.index,
-        cluster,
-      );
+      const review: ReviewRequest = { path, body, reports: settings.reports, deadline, generate: settings.generate, failurePolicy, events: settings.events ? 'admission' : undefined, successEvents: settings.successEvents, filters: this.filters, exclusions: this.exclusions, backgroundUser: settings.backgroundUser };
+      reply = this.postsApiCalls
+        ? await evaluatePostingApiCalls(cluster, (c) => evaluateReview(review, this.index, c), (p, b) => this.apiPost(p, b, deadline))
+        : evaluateReview(review, this.index, cluster);
     }
     send(res, reply.status, reply.body);
     this.beatIfDue();

@@ -52,6 +52,8 @@ export interface WebhookServerOptions {
   onGenerated?: (items: GeneratedItem[]) => void;
   /** /policyvalidate's permission questions asked of the API server (cluster mode); without it, no check. */
   accessAnswers?: (policy: JsonObject) => Promise<AccessAnswers>;
+  /** apiCall POSTs to the API server (cluster mode); without it they are refused. */
+  apiPost?: (path: string, body: JsonObject) => Promise<unknown>;
   log?: (line: string) => void;
 }
 
@@ -93,6 +95,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     onEvents: opts.onEvents,
     onGenerated: opts.onGenerated,
     accessAnswers: opts.accessAnswers,
+    apiPost: opts.apiPost,
     settings: {
       tlsCertFile: opts.tlsCertFile,
       tlsKeyFile: opts.tlsKeyFile,
