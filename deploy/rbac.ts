@@ -193,6 +193,8 @@ function baseRules(): Json[] {
     // Policy admission asks whether this service account may do what a policy's mutate targets
     // and generate rules need (webhook/access-review.ts), as Kyverno's admission controller may.
     { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+    // A GlobalContextEntry's apiCall records each successful call in status.lastRefreshTime.
+    { apiGroups: ['kyverno.io'], resources: ['globalcontextentries/status'], verbs: ['update'] },
     // namespaceSelector and request.namespaceObject need namespace labels.
     { apiGroups: [''], resources: ['namespaces'], verbs: READ },
     { apiGroups: ['wgpolicyk8s.io'], resources: ['policyreports', 'clusterpolicyreports'], verbs: [...READ, ...WRITE] },

@@ -15,14 +15,11 @@ import { failurePolicyOf } from './rules';
 import { admissionEvents, scanEvents } from './event-info';
 import { isFiltered, type FilteredRequest } from './resource-filters';
 import { isExcludedUser, requestUser, withoutSkippedBackgroundRules } from './user-filters';
-import { checkExceptionForAdmission, checkPolicyForAdmission } from '../engine/policy/admission-checks';
+import { verdictResult } from '../engine/policy/admission-checks';
+import { admissionVerdict } from '../engine/policy/admission';
 import { accessCheckError, type AccessCheckOptions } from '../engine/policy/auth-checks';
 import { isGenerateNonTrigger } from './clone-sources';
-import { checkCleanupPolicyForAdmission, checkDeletingPolicyForAdmission, isCleanupPolicy, isDeletingPolicy, ttlLabelWarning } from '../engine/cleanup';
-import { isNamespacedKind } from '../engine/kube/known-kinds';
-import { parseKindSelector } from '../engine/kube/selectors';
-import { checkMutatingPolicyForAdmission } from '../engine/cel/mutating-policy';
-import { isMutatingPolicy } from './mutate-existing';
+import { ttlLabelWarning } from '../engine/cleanup';
 
 /** What resource filters look at in a request (unvalidated: odd shapes just match nothing). */
 function filterView(request: Json): FilteredRequest {
@@ -174,21 +171,14 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
   }
 }
 
-/** A cleanup policy's kind (`Kind`, `group/version/Kind`) known to be cluster-scoped (the known-kinds table). */
-function knownClusterScoped(selector: string): boolean {
-  const s = parseKindSelector(selector);
-  if (s.kind.includes('*')) return false;
-  return !isNamespacedKind(s.group === '*' ? '' : s.group, s.kind);
-}
-
 /**
- * The service accounts' permissions for what the policy's mutate targets and generate rules
- * touch (engine/policy/auth-checks), once the policy passed the other checks: answered by the
- * caller, who asked the API server (webhook/access-review.ts); without answers, no check (as
- * Kyverno's CLI, which validates with a mock).
+ * The service accounts' permissions for what a ClusterPolicy's or Policy's mutate targets and
+ * generate rules touch (engine/policy/auth-checks), once it passed the other checks: answered
+ * by the caller, who asked the API server (webhook/access-review.ts); without answers, no check
+ * (as Kyverno's CLI, which validates with a mock).
  */
 function withAccessCheck(policy: JsonObject, checked: { error?: string; warnings: string[] }, access: AccessCheckOptions | undefined): { error?: string; warnings: string[] } {
-  if (checked.error !== undefined || !access) return checked;
+  if (checked.error !== undefined || !access || (policy.kind !== 'ClusterPolicy' && policy.kind !== 'Policy')) return checked;
   const error = accessCheckError(policy, access);
   return error === undefined ? checked : { ...checked, error };
 }
@@ -206,18 +196,8 @@ export function evaluatePolicyValidation(body: string, options: { isClusterScope
     if (review.kind !== 'AdmissionReview' || typeof request.uid !== 'string') return errorReply(400, 'bad AdmissionReview: expected an admission.k8s.io/v1 AdmissionReview with request.uid');
     const object = asObject(request.object);
     const kind = object.kind;
-    const checked: { error?: string; warnings: string[] } =
-      kind === 'ClusterPolicy' || kind === 'Policy'
-        ? withAccessCheck(object, checkPolicyForAdmission(object, { isClusterScoped: options.isClusterScoped, ...(request.operation === 'UPDATE' && isJsonObject(request.oldObject) ? { oldPolicy: request.oldObject } : {}) }), options.access)
-        : kind === 'PolicyException'
-          ? checkExceptionForAdmission(object)
-          : isCleanupPolicy(object)
-          ? { ...checkCleanupPolicyForAdmission(object, { isClusterScoped: knownClusterScoped }), warnings: [] }
-          : isDeletingPolicy(object)
-            ? checkDeletingPolicyForAdmission(object)
-            : isMutatingPolicy(object)
-              ? checkMutatingPolicyForAdmission(object)
-              : { warnings: [] };
+    const verdict = admissionVerdict(object, { isClusterScoped: options.isClusterScoped, ...(request.operation === 'UPDATE' && isJsonObject(request.oldObject) ? { oldPolicy: request.oldObject } : {}) });
+    const checked = withAccessCheck(object, verdict ? verdictResult(verdict) : { warnings: [] as string[] }, options.access);
     const response: Json = { uid: request.uid, allowed: checked.error === undefined };
     if (checked.error !== undefined) response.status = { status: 'Failure', message: checked.error };
     if (checked.warnings.length) response.warnings = checked.warnings;
