@@ -13,13 +13,31 @@ import { webhookNeeds } from '../webhook/rules';
 import { ALL_CONFIGS, labels, WEBHOOK_NAME } from '../webhook/configurations';
 import { LEASE_NAMES } from '../webhook/leader';
 import { registrySecretRefs } from '../registry/prefetch';
-import { celResourceCalls, globalContextEntryReads, hasVariable, policyReads, readOfApiPath, stringsOf } from '../webhook/context-reads';
+import { apiCallPostPaths, celResourceCalls, globalContextEntryReads, hasVariable, policyReads, readOfApiPath, stringsOf } from '../webhook/context-reads';
 import { policiesReadRoles } from '../webhook/user-roles';
 import { cleanupPolicyKinds, isCleanupPolicy, isDeletingPolicy } from '../engine/cleanup';
 
 type Json = Record<string, unknown>;
 
 export const ROLE_NAME = `kyverno-studio:${WEBHOOK_NAME}`;
+/** The ClusterRole that gathers what an administrator grants Kyverno's controllers (aggregation). */
+export const AGGREGATED_ROLE_NAME = `${ROLE_NAME}:aggregated`;
+/** Kyverno's four controllers: our one service account does the work of each. */
+const KYVERNO_CONTROLLERS = ['admission-controller', 'background-controller', 'reports-controller', 'cleanup-controller'];
+
+/**
+ * The label selectors of the aggregated ClusterRoles of Kyverno's chart, one pair per
+ * controller: its component labels (with Kyverno's default release name, `kyverno`) and
+ * `rbac.kyverno.io/aggregate-to-<controller>`. Kyverno's documentation tells administrators to
+ * grant its controllers more (a generate rule's kinds, mutate targets) by labelling a
+ * ClusterRole so; the same labels grant it to our service account.
+ */
+export function kyvernoAggregationSelectors(): Json[] {
+  return KYVERNO_CONTROLLERS.flatMap((c) => [
+    { matchLabels: { 'app.kubernetes.io/component': c, 'app.kubernetes.io/instance': 'kyverno', 'app.kubernetes.io/part-of': 'kyverno' } },
+    { matchLabels: { [`rbac.kyverno.io/aggregate-to-${c}`]: 'true' } },
+  ]);
+}
 const READ = ['get', 'list', 'watch'];
 const WRITE = ['create', 'update', 'patch', 'delete'];
 const CLEANUP = ['list', 'watch', 'delete'];
@@ -109,14 +127,18 @@ export function policyGrants(policy: Json, kinds: KindTable): { grants: Grant[];
     // Mutate existing: the targets are read and updated (webhook/mutate-existing.ts).
     for (const t of asArray(asObject(rule.mutate).targets).map(asObject)) {
       const apiVersion = String(t.apiVersion ?? '');
-      const kind = String(t.kind ?? '').split('/')[0];
+      const [kind, subresource] = String(t.kind ?? '').split('/');
       if (!kind || hasVariable(kind) || hasVariable(apiVersion)) {
         unknown.push(`${reason}: a mutate target names its kind with a variable; grant its read and update yourself`);
         continue;
       }
       const resolved = resolveKind(apiVersion ? `${apiVersion}/${kind}` : kind, kinds);
       if (!resolved?.length) unknown.push(`${reason}: mutate target kind ${kind} is not served by this cluster`);
-      for (const r of resolved ?? []) add(r.group, r.resource, [...READ, 'update']);
+      for (const r of resolved ?? []) {
+        add(r.group, r.resource, [...READ, 'update']);
+        // A subresource target (`Node/status`) is written through that subresource, which RBAC names apart.
+        if (subresource) grants.push({ group: r.group, resource: `${r.resource}/${subresource}`, verbs: ['get', 'update'], namespace, reason });
+      }
     }
   }
   // What evaluation reads (context entries at every foreach level, CEL resource.*): the in-cluster
@@ -125,6 +147,12 @@ export function policyGrants(policy: Json, kinds: KindTable): { grants: Grant[];
   const reads = policyReads(policy);
   for (const r of reads.reads) add(r.group, r.resource, READ, r.name ? { resourceNames: [r.name] } : {});
   for (const text of celResourceCalls(stringsOf(spec))) if (text.verb === 'Post') add(text.group, text.resource, ['create']);
+  // apiCall POSTs (a SubjectAccessReview...) create what they post to.
+  for (const path of apiCallPostPaths(policy)) {
+    const target = resourceOfPath(path);
+    if (target) add(target.group, target.resource, ['create']);
+    else unknown.push(`${reason}: apiCall POST ${path} names its resource with a variable; grant its create yourself`);
+  }
   for (const u of reads.unresolved) unknown.push(`${reason}: ${u}; grant its read yourself`);
   if (reads.globalContext) add('kyverno.io', 'globalcontextentries', READ);
   // The user's roles (match/exclude roles and clusterRoles, request.roles) come from the bindings.
@@ -162,6 +190,9 @@ function baseRules(): Json[] {
     // The cleanup leader records each run in status.lastExecutionTime.
     { apiGroups: ['kyverno.io'], resources: ['clustercleanuppolicies/status', 'cleanuppolicies/status'], verbs: ['update', 'patch'] },
     { apiGroups: ['policies.kyverno.io'], resources: ['deletingpolicies/status', 'namespaceddeletingpolicies/status'], verbs: ['update', 'patch'] },
+    // Policy admission asks whether this service account may do what a policy's mutate targets
+    // and generate rules need (webhook/access-review.ts), as Kyverno's admission controller may.
+    { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
     // A GlobalContextEntry's apiCall records each successful call in status.lastRefreshTime.
     { apiGroups: ['kyverno.io'], resources: ['globalcontextentries/status'], verbs: ['update'] },
     // namespaceSelector and request.namespaceObject need namespace labels.
@@ -233,6 +264,9 @@ export function webhookRbac(ns: string, policies: Json[], kinds: KindTable): Rba
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: WEBHOOK_NAME, namespace: ns, labels: labels() } },
     { apiVersion: rbacApi, kind: 'ClusterRole', metadata: { name: ROLE_NAME, labels: labels() }, rules: [...baseRules(), ...foldGrants(grants.filter((g) => !g.namespace))] },
     { apiVersion: rbacApi, kind: 'ClusterRoleBinding', metadata: { name: ROLE_NAME, labels: labels() }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: ROLE_NAME }, subjects: subject },
+    // No rules of its own: the API server's aggregation controller writes them.
+    { apiVersion: rbacApi, kind: 'ClusterRole', metadata: { name: AGGREGATED_ROLE_NAME, labels: labels() }, aggregationRule: { clusterRoleSelectors: kyvernoAggregationSelectors() } },
+    { apiVersion: rbacApi, kind: 'ClusterRoleBinding', metadata: { name: AGGREGATED_ROLE_NAME, labels: labels() }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: AGGREGATED_ROLE_NAME }, subjects: subject },
   ];
   const namespaces = [...new Set([ns, ...grants.flatMap((g) => (g.namespace ? [g.namespace] : []))])].sort();
   for (const n of namespaces) {
@@ -246,8 +280,8 @@ export function webhookRbac(ns: string, policies: Json[], kinds: KindTable): Rba
 }
 
 /** One line per rule, for summaries and the before/after report. */
-export function describeRules(rules: Json[], scope: string): string[] {
-  return rules.map((r) => {
+export function describeRules(rules: unknown, scope: string): string[] {
+  return asArray(rules).map(asObject).map((r) => {
     const groups = asArray(r.apiGroups).map((g) => (g === '' ? 'core' : String(g))).join(',');
     const names = r.resourceNames ? ` names=${asArray(r.resourceNames).join(',')}` : '';
     return `${scope}: ${groups}/${asArray(r.resources).join(',')}${names} [${asArray(r.verbs).join(',')}]`;

@@ -4,7 +4,7 @@
  * and last the CRDs this tool installed, but only those no one else's objects still use.
  */
 import { crdIndex } from './crds';
-import { liveNamespacedRbac, ROLE_NAME } from './rbac';
+import { AGGREGATED_ROLE_NAME, liveNamespacedRbac, ROLE_NAME } from './rbac';
 import { describeTarget, targetSummary, withServerVersion, type ClusterTarget } from './context';
 import { KubeClient, KubeError, describeRef, refOf, type ObjectRef } from '../kube-api/client';
 import { CRD_LABEL, DEFAULT_NAMESPACE } from './plan';
@@ -68,10 +68,11 @@ export async function undeployPlan(client: KubeClient, ns: string): Promise<{ ob
     }
   }
   for (const item of await liveNamespacedRbac(client)) objects.push(refOf(item));
-  const roleName = ROLE_NAME;
-  for (const kind of ['ClusterRoleBinding', 'ClusterRole']) {
-    const ref = { apiVersion: 'rbac.authorization.k8s.io/v1', kind, name: roleName };
-    if (await present(client, ref)) objects.push(ref);
+  for (const roleName of [ROLE_NAME, AGGREGATED_ROLE_NAME]) {
+    for (const kind of ['ClusterRoleBinding', 'ClusterRole']) {
+      const ref = { apiVersion: 'rbac.authorization.k8s.io/v1', kind, name: roleName };
+      if (await present(client, ref)) objects.push(ref);
+    }
   }
   const nsRef = { apiVersion: 'v1', kind: 'Namespace', name: ns };
   const nsObj = await client.get(nsRef);

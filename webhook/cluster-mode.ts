@@ -21,6 +21,8 @@ import { parseResourceFilters } from './resource-filters';
 import { readFileSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { serviceAccountOfToken } from './user-filters';
+import { collectAccessAnswers, resourceFromTable, type AccessReviewer } from './access-review';
+import { knownKindTable } from '../engine/kube';
 
 /**
  * The service account this process acts as, from its credentials: the token of its kubeconfig
@@ -41,6 +43,27 @@ export function ownServiceAccount(config: KubeConfig): string | undefined {
     }
   }
   return serviceAccountOfToken(token);
+}
+
+/**
+ * Who /policyvalidate asks about: the service account the background work runs as
+ * (SubjectAccessReview, as Kyverno asks about its background controller's), or, in local mode
+ * where the work runs with the developer's credentials, those credentials (SelfSubjectAccessReview).
+ */
+export function clusterAccessReviewer(client: KubeClient, user: string | undefined): AccessReviewer {
+  return {
+    user,
+    selfName: 'the credentials the webhook runs with',
+    post: (path, body) => client.request({ method: 'POST', path, body }),
+    resourceOf: async (apiVersion, kind) => {
+      const known = resourceFromTable(apiVersion, kind, knownKindTable());
+      if (known || !apiVersion) return known;
+      // A custom resource: the API server's discovery.
+      const info = await client.resourceFor(apiVersion, kind);
+      const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
+      return info && { group, version, resource: info.plural };
+    },
+  };
 }
 
 export interface ClusterModeOptions {
@@ -113,6 +136,8 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     onGenerated: (items) => background.submit(items),
     onEvents: (items) => events.add(items),
     successEvents: opts.successEvents,
+    accessAnswers: (policy) => collectAccessAnswers(policy, clusterAccessReviewer(client, backgroundUser)),
+    apiPost: (path, body) => client.request({ method: 'POST', path, body }),
   });
   try {
     run = await runInCluster({

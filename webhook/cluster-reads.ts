@@ -8,7 +8,7 @@
  * outcome is the same. One helper for generate, GeneratingPolicy and mutate existing.
  */
 import { asArray, asObject } from '../engine/core/json';
-import type { AdmissionRequest, ClusterState, JsonObject } from '../engine/core/types';
+import type { AdmissionRequest, ApiCallPost, ClusterState, JsonObject } from '../engine/core/types';
 import { describeRef, refOf } from '../kube-api/errors';
 import type { KubeClient } from '../kube-api/client';
 
@@ -84,5 +84,31 @@ function addObjects(into: JsonObject[], body: unknown): void {
     if (present.has(key)) continue;
     present.add(key);
     into.push(item);
+  }
+}
+
+/**
+ * Runs `evaluate` until every `apiCall` POST it made (a SubjectAccessReview...) has the API
+ * server's answer: Kyverno posts inline (pkg/engine/apicall executeK8sAPICall, dclient
+ * RawAbsPath); the synchronous engine notes the POSTs nothing answered
+ * (`ClusterState.apiCallPostMisses`), they are posted, and the evaluation runs again on a copy
+ * of the cluster state holding the answers. A refusal is kept as the entry's error.
+ */
+export async function evaluatePostingApiCalls<T>(cluster: ClusterState, evaluate: (cluster: ClusterState) => T, post: (path: string, body: JsonObject) => Promise<unknown>): Promise<T> {
+  const posts: ApiCallPost[] = [...(cluster.apiCallPosts ?? [])];
+  for (let round = 0; ; round++) {
+    const misses: Array<{ urlPath: string; body: JsonObject }> = [];
+    const result = evaluate({ ...cluster, apiCallPosts: posts, apiCallPostMisses: misses });
+    if (misses.length === 0 || round >= CLUSTER_READ_ROUNDS) return result;
+    for (const miss of misses) {
+      if (posts.some((p) => p.urlPath === miss.urlPath && JSON.stringify(p.body) === JSON.stringify(miss.body))) continue;
+      let answer: ApiCallPost['answer'];
+      try {
+        answer = { body: await post(miss.urlPath, miss.body) };
+      } catch (e) {
+        answer = { error: (e as Error).message };
+      }
+      posts.push({ ...miss, answer });
+    }
   }
 }

@@ -105,6 +105,16 @@ function contextEntries(node: unknown, out: JsonObject[] = []): JsonObject[] {
   return out;
 }
 
+/** The API paths a policy's `apiCall` entries POST to without a service (SubjectAccessReviews...): the webhook posts them per review. */
+export function apiCallPostPaths(policy: JsonObject): string[] {
+  const out: string[] = [];
+  for (const entry of contextEntries(asArray(asObject(policy.spec).rules))) {
+    const call = asObject(entry.apiCall);
+    if (!isJsonObject(call.service) && String(call.method || 'GET').toUpperCase() === 'POST' && typeof call.urlPath === 'string') out.push(call.urlPath);
+  }
+  return out;
+}
+
 /** What one policy (classic or CEL) reads from the cluster while it is evaluated. */
 export function policyReads(policy: JsonObject): PolicyReads {
   const spec = asObject(policy.spec);

@@ -17,6 +17,7 @@ import { isFiltered, type FilteredRequest } from './resource-filters';
 import { isExcludedUser, requestUser, withoutSkippedBackgroundRules } from './user-filters';
 import { verdictResult } from '../engine/policy/admission-checks';
 import { admissionVerdict } from '../engine/policy/admission';
+import { accessCheckError, type AccessCheckOptions } from '../engine/policy/auth-checks';
 import { isGenerateNonTrigger } from './clone-sources';
 import { ttlLabelWarning } from '../engine/cleanup';
 
@@ -187,20 +188,32 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
 }
 
 /**
+ * The service accounts' permissions for what a ClusterPolicy's or Policy's mutate targets and
+ * generate rules touch (engine/policy/auth-checks), once it passed the other checks: answered
+ * by the caller, who asked the API server (webhook/access-review.ts); without answers, no check
+ * (as Kyverno's CLI, which validates with a mock).
+ */
+function withAccessCheck(policy: JsonObject, checked: { error?: string; warnings: string[] }, access: AccessCheckOptions | undefined): { error?: string; warnings: string[] } {
+  if (checked.error !== undefined || !access || (policy.kind !== 'ClusterPolicy' && policy.kind !== 'Policy')) return checked;
+  const error = accessCheckError(policy, access);
+  return error === undefined ? checked : { ...checked, error };
+}
+
+/**
  * Kyverno's policy validating webhook (/policyvalidate): a ClusterPolicy or Policy that Kyverno
  * would reject is denied with Kyverno's message (engine/policy/admission-checks), and so are
  * cleanup policies (engine/cleanup; Kyverno's cleanup controller checks those on its own
  * webhook) and DeletingPolicies.
  */
-export function evaluatePolicyValidation(body: string, options: { isClusterScoped?: (apiVersion: string, kind: string) => boolean } = {}): ReviewReply {
+export function evaluatePolicyValidation(body: string, options: { isClusterScoped?: (apiVersion: string, kind: string) => boolean; access?: AccessCheckOptions } = {}): ReviewReply {
   try {
     const review = asObject(JSON.parse(body) as unknown);
     const request = asObject(review.request);
     if (review.kind !== 'AdmissionReview' || typeof request.uid !== 'string') return errorReply(400, 'bad AdmissionReview: expected an admission.k8s.io/v1 AdmissionReview with request.uid');
     const object = asObject(request.object);
     const kind = object.kind;
-    const verdict = admissionVerdict(object, { ...options, ...(request.operation === 'UPDATE' && isJsonObject(request.oldObject) ? { oldPolicy: request.oldObject } : {}) });
-    const checked = verdict ? verdictResult(verdict) : { warnings: [] as string[] };
+    const verdict = admissionVerdict(object, { isClusterScoped: options.isClusterScoped, ...(request.operation === 'UPDATE' && isJsonObject(request.oldObject) ? { oldPolicy: request.oldObject } : {}) });
+    const checked = withAccessCheck(object, verdict ? verdictResult(verdict) : { warnings: [] as string[] }, options.access);
     const response: Json = { uid: request.uid, allowed: checked.error === undefined };
     if (checked.error !== undefined) response.status = { status: 'Failure', message: checked.error };
     if (checked.warnings.length) response.warnings = checked.warnings;

@@ -16,6 +16,7 @@ import type { FromServerProcess, GeneratedItem, ReportableWithResource, ReviewRe
 import { reviewDeadlinesMs } from './rules';
 import type { NamespaceState } from './namespaces';
 import type { LiveContextState } from './live-context';
+import type { AccessAnswers } from './access-review';
 
 interface Member {
   proc: ChildProcess;
@@ -46,6 +47,10 @@ export interface ProcessOptions {
   onReportable?: (items: ReportableWithResource[]) => void;
   onEvents?: (items: EventInfo[]) => void;
   onGenerated?: (items: GeneratedItem[]) => void;
+  /** Asks the API server a policy's permission questions (cluster mode); absent: no check. */
+  accessAnswers?: (policy: JsonObject) => Promise<AccessAnswers>;
+  /** apiCall POSTs to the API server (cluster mode); absent: refused. */
+  apiPost?: (path: string, body: JsonObject) => Promise<unknown>;
 }
 
 const BOOT_TIMEOUT_MS = 30_000;
@@ -151,6 +156,27 @@ export class ServerProcesses {
       case 'log':
         this.opts.log(m.line);
         return;
+      case 'api-post': {
+        const post = this.opts.apiPost;
+        if (!post) return void this.post(member, { type: 'api-post-answer', id: m.id, answer: { error: 'no API server to post to' } });
+        void post(m.path, m.body).then(
+          (body) => this.post(member, { type: 'api-post-answer', id: m.id, answer: { body } }),
+          (e) => this.post(member, { type: 'api-post-answer', id: m.id, answer: { error: (e as Error).message } }),
+        );
+        return;
+      }
+      case 'access-wanted': {
+        const ask = this.opts.accessAnswers;
+        if (!ask) return void this.post(member, { type: 'access-answers', id: m.id, answers: null });
+        void ask(m.policy).then(
+          (answers) => this.post(member, { type: 'access-answers', id: m.id, answers }),
+          (e) => {
+            this.opts.log(`policy permission check failed: ${(e as Error).message}`);
+            this.post(member, { type: 'access-answers', id: m.id, answers: null });
+          },
+        );
+        return;
+      }
     }
   }
 

@@ -11,6 +11,7 @@ import type { LiveContextState } from './live-context';
 import type { EventInfo } from './event-info';
 import type { ResourceFilter } from './resource-filters';
 import type { UserExclusionSettings, UserExclusions } from './user-filters';
+import type { AccessAnswers } from './access-review';
 
 /** Settings a server process needs before it serves. */
 export interface ServerProcessSettings {
@@ -77,6 +78,10 @@ export type ToServerProcess =
   | { type: 'review'; id: number; review: ReviewRequest }
   | { type: 'metrics-snapshot'; id: number }
   | { type: 'metrics-text'; id: number; text: string }
+  /** The API server's answers to a policy's permission questions (null: nobody can ask, no check). */
+  | { type: 'access-answers'; id: number; answers: AccessAnswers | null }
+  /** The API server's answer to an apiCall POST (or why it refused). */
+  | { type: 'api-post-answer'; id: number; answer: { body: unknown } | { error: string } }
   | { type: 'close' };
 
 export type FromServerProcess =
@@ -93,7 +98,11 @@ export type FromServerProcess =
   | { type: 'events'; items: EventInfo[] }
   /** Downstream objects for the primary to create or delete (generate rules). */
   | { type: 'generated'; items: GeneratedItem[] }
-  | { type: 'log'; line: string };
+  | { type: 'log'; line: string }
+  /** /policyvalidate: the primary asks the API server the policy's permission questions (access-review.ts). */
+  | { type: 'access-wanted'; id: number; policy: JsonObject }
+  /** An apiCall entry's POST to the API server (a SubjectAccessReview...), made by the primary. */
+  | { type: 'api-post'; id: number; path: string; body: JsonObject };
 
 export interface Reportable {
   policy: string;

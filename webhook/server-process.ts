@@ -17,12 +17,16 @@ import { WebhookMetrics } from './metrics';
 import { PolicyIndex } from './prefilter';
 import { withNamespaces, type NamespaceState } from './namespaces';
 import { withLiveContext, type LiveContextState } from './live-context';
-import type { FromServerProcess, PendingGeneration, ReviewReply, ServerProcessSettings, ToServerProcess } from './protocol';
+import type { FromServerProcess, PendingGeneration, ReviewReply, ReviewRequest, ServerProcessSettings, ToServerProcess } from './protocol';
+import { apiCallPostPaths } from './context-reads';
+import { evaluatePostingApiCalls } from './cluster-reads';
 import { runGeneration } from './generate-work';
 import { ImageRegistryAccess } from './images';
 import { dockerConfigKeychain } from '../registry/docker-config';
 import { asObject } from '../engine/core/json';
 import type { JsonObject } from '../engine/core/types';
+import { accessOptionsOf, type AccessAnswers } from './access-review';
+import { accessQuestions } from '../engine/policy/auth-checks';
 
 export const SERVER_PROCESS_ROLE = 'kyverno-studio-webhook-server';
 
@@ -75,6 +79,10 @@ class ServerProcess {
   private hasPolicies = false;
   private readonly metrics = new WebhookMetrics();
   private readonly metricsWaiting = new Map<number, ServerResponse>();
+  private readonly accessWaiting = new Map<number, (answers: AccessAnswers | null) => void>();
+  private readonly postWaiting = new Map<number, (answer: { body: unknown } | { error: string }) => void>();
+  /** Some policy POSTs to the API server from an apiCall entry: reviews go through evaluatePostingApiCalls. */
+  private postsApiCalls = false;
   private nextMetricsId = 1;
   private https?: Server;
   private timeoutMs?: number;
@@ -163,6 +171,7 @@ class ServerProcess {
         return this.configure(msg.settings);
       case 'policies':
         this.index = new PolicyIndex(msg.policies);
+        this.postsApiCalls = msg.policies.some((p) => apiCallPostPaths(p).length > 0);
         this.policyCluster = msg.cluster;
         this.cluster = this.withClusterData();
         this.deadlinesMs = msg.deadlinesMs ?? {};
@@ -199,6 +208,18 @@ class ServerProcess {
       }
       case 'metrics-snapshot':
         return this.post({ type: 'metrics-snapshot', id: msg.id, snapshot: this.metrics.snapshot(true) });
+      case 'api-post-answer': {
+        const waiting = this.postWaiting.get(msg.id);
+        this.postWaiting.delete(msg.id);
+        waiting?.(msg.answer);
+        return;
+      }
+      case 'access-answers': {
+        const waiting = this.accessWaiting.get(msg.id);
+        this.accessWaiting.delete(msg.id);
+        waiting?.(msg.answers);
+        return;
+      }
       case 'metrics-text': {
         const res = this.metricsWaiting.get(msg.id);
         this.metricsWaiting.delete(msg.id);
@@ -229,6 +250,55 @@ class ServerProcess {
     this.active--;
   };
 
+  /**
+   * The API server's answers to the permission questions of the policy in a /policyvalidate
+   * review, asked by the primary (which holds the client); null when there are none, the
+   * primary cannot ask, or it does not answer within the deadline.
+   */
+  private accessAnswers(body: string, timeoutMs: number): Promise<AccessAnswers | null> {
+    let policy: JsonObject;
+    try {
+      const request = asObject(asObject(JSON.parse(body) as unknown).request);
+      // A dry run (deploy's preview, before it applies the RBAC it plans for the policies)
+      // leaves nothing for the background controller to do: the permissions are checked when
+      // the policy is created for real. Kyverno checks dry runs too; its RBAC does not follow its policies.
+      if (request.dryRun === true) return Promise.resolve(null);
+      policy = asObject(request.object);
+    } catch {
+      return Promise.resolve(null);
+    }
+    if ((policy.kind !== 'ClusterPolicy' && policy.kind !== 'Policy') || accessQuestions(policy).length === 0) return Promise.resolve(null);
+    const id = this.nextMetricsId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.accessWaiting.delete(id);
+        resolve(null);
+      }, timeoutMs);
+      this.accessWaiting.set(id, (answers) => {
+        clearTimeout(timer);
+        resolve(answers);
+      });
+      this.post({ type: 'access-wanted', id, policy });
+    });
+  }
+
+  /** An apiCall POST, made by the primary (which holds the client) within `deadline`. */
+  private apiPost(path: string, body: JsonObject, deadline: number): Promise<unknown> {
+    const id = this.nextMetricsId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.postWaiting.delete(id);
+        reject(new Error('the API server did not answer before the review\'s deadline'));
+      }, Math.max(0, deadline - Date.now()));
+      this.postWaiting.set(id, (answer) => {
+        clearTimeout(timer);
+        if ('error' in answer) reject(new Error(answer.error));
+        else resolve(answer.body);
+      });
+      this.post({ type: 'api-post', id, path, body });
+    });
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse, settings: ServerProcessSettings): void {
     this.active++;
     res.once('close', this.responseClosed);
@@ -245,8 +315,13 @@ class ServerProcess {
     // policies of that failurePolicy); plain /validate and /mutate run every policy.
     if (url === '/policyvalidate' && req.method === 'POST') {
       return readBody(req, settings.maxBodyBytes, (body) => {
-        const reply = body === null ? errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`) : evaluatePolicyValidation(body);
-        send(res, reply.status, reply.body);
+        if (body === null) return send(res, 400, errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`).body);
+        this.accessAnswers(body, settings.timeoutMs)
+          .then((access) => {
+            const reply = evaluatePolicyValidation(body, access ? { access: accessOptionsOf(access) } : {});
+            send(res, reply.status, reply.body);
+          })
+          .catch((e: Error) => this.failed(res, e));
       }, (e) => this.failed(res, e));
     }
     if (url === '/verifyttl' && req.method === 'POST') {
@@ -268,10 +343,15 @@ class ServerProcess {
     if (!this.hasPolicies) return this.answer(url, errorReply(503, 'no policies loaded yet'), started, res, settings);
     // The configured --timeout-ms is an upper bound; the webhook configuration may ask for less.
     const deadline = Date.now() + Math.min(settings.timeoutMs, this.deadlinesMs[route.path] ?? Infinity);
-    // Most policy sets read no images: no registry step (and no await) per review.
-    if (!this.index.readsImages) return this.answer(url, this.evaluate(route, body, deadline, this.cluster, settings), started, res, settings);
-    this.withRegistry(body, deadline)
-      .then((cluster) => this.answer(url, this.evaluate(route, body, deadline, cluster, settings), started, res, settings))
+    // Most policy sets read no images and post nothing: no registry step (and no await) per review.
+    if (!this.index.readsImages && !this.postsApiCalls) return this.answer(url, this.evaluate(route, body, deadline, this.cluster, settings), started, res, settings);
+    (this.index.readsImages ? this.withRegistry(body, deadline) : Promise.resolve(this.cluster))
+      .then((cluster) =>
+        this.postsApiCalls
+          ? evaluatePostingApiCalls(cluster, (c) => this.evaluate(route, body, deadline, c, settings), (p, b) => this.apiPost(p, b, deadline))
+          : this.evaluate(route, body, deadline, cluster, settings),
+      )
+      .then((reply) => this.answer(url, reply, started, res, settings))
       .catch((e: Error) => this.failed(res, e));
   }
 

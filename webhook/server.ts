@@ -5,6 +5,7 @@
  * evaluate reviews (webhook/server-process.ts); it also holds the policies, the watchdog,
  * the summed metrics and the report sink.
  */
+import type { AccessAnswers } from './access-review';
 import { createServer as createNetServer, type Server } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
@@ -49,6 +50,10 @@ export interface WebhookServerOptions {
   metricsElsewhere?: boolean;
   /** Called with the downstream work of generate rules for admitted requests; without it, generate rules are not run. */
   onGenerated?: (items: GeneratedItem[]) => void;
+  /** /policyvalidate's permission questions asked of the API server (cluster mode); without it, no check. */
+  accessAnswers?: (policy: JsonObject) => Promise<AccessAnswers>;
+  /** apiCall POSTs to the API server (cluster mode); without it they are refused. */
+  apiPost?: (path: string, body: JsonObject) => Promise<unknown>;
   log?: (line: string) => void;
 }
 
@@ -89,6 +94,8 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     onReportable: opts.onReportable,
     onEvents: opts.onEvents,
     onGenerated: opts.onGenerated,
+    accessAnswers: opts.accessAnswers,
+    apiPost: opts.apiPost,
     settings: {
       tlsCertFile: opts.tlsCertFile,
       tlsKeyFile: opts.tlsKeyFile,

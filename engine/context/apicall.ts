@@ -6,6 +6,7 @@
  * and the entry stays undefined).
  */
 import type { ApiCallResponse, ClusterState, JsonObject } from '../core/types';
+import { asArray, asObject, jsonEqual } from '../core/json';
 import { apiServerGet, apiServerList, isServedResource, metadataOf } from './api-server';
 
 export type ApiCallAnswer =
@@ -97,5 +98,19 @@ export function answerApiCall(call: JsonObject, cluster: ClusterState): ApiCallA
     return answer;
   }
   if (method === 'GET' && urlPath && !service) cluster.apiCallMisses?.add(urlPath);
+  if (method === 'POST' && urlPath && !service) {
+    const body = apiCallRequestData(call.data);
+    const posted = cluster.apiCallPosts?.find((p) => p.urlPath === urlPath && jsonEqual(p.body, body));
+    // Kyverno's executeK8sAPICall words a refused POST so.
+    if (posted) return 'error' in posted.answer ? { found: false, reason: `failed to POST resource with raw url: ${urlPath}: ${posted.answer.error}` } : { found: true, body: posted.answer.body };
+    cluster.apiCallPostMisses?.push({ urlPath, body });
+  }
   return { found: false, reason: `no API response known for ${method} ${url}` };
+}
+
+/** Kyverno's buildRequestData: an apiCall's `data` list as the JSON object it posts (a later key wins). */
+export function apiCallRequestData(data: unknown): JsonObject {
+  const out: JsonObject = {};
+  for (const d of asArray(data).map(asObject)) out[String(d.key ?? '')] = d.value ?? null;
+  return out;
 }

@@ -63,6 +63,13 @@ export interface ApiCallResponse {
   mock?: boolean;
 }
 
+/** An API-server POST of an `apiCall` entry and what the API server answered (or why it refused). */
+export interface ApiCallPost {
+  urlPath: string;
+  body: JsonObject;
+  answer: { body: unknown } | { error: string };
+}
+
 /**
  * What Kyverno's CEL libraries (resource.*, globalContext.*, http.*) see when it is not the
  * rest of the ClusterState. The Kyverno CLI sets them up apart from the classic context
@@ -132,6 +139,13 @@ export interface ClusterState {
    * webhook's background controller) fetches them into `apiCallResponses` and evaluates again.
    */
   apiCallMisses?: Set<string>;
+  /**
+   * The API server's answers to `apiCall` POSTs without a service (a SubjectAccessReview...),
+   * by URL path and request body, posted by a caller that can reach the API server (the webhook).
+   */
+  apiCallPosts?: ApiCallPost[];
+  /** When present, the POSTs nothing in `apiCallPosts` answered are added here (for the caller to post, then evaluate again). */
+  apiCallPostMisses?: Array<{ urlPath: string; body: JsonObject }>;
   /** The CEL libraries' own view; absent, they see the fields above (resources as an API server). */
   celLibraries?: CelLibraryView;
   /**

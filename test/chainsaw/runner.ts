@@ -24,7 +24,10 @@ import { PolicyIndex } from '../../webhook/prefilter';
 import { defaultResourceFilters, parseResourceFilters } from '../../webhook/resource-filters';
 import { desiredPolicyStatus, type AccessCheck } from '../../webhook/policy-status';
 import { rbacAllows, webhookRbac } from '../../deploy/rbac';
-import { knownKindTable } from '../../engine/kube';
+import { WEBHOOK_NAME } from '../../webhook/configurations';
+import { answerAccessQuestions, resourceFromTable, type AccessReviewer } from '../../webhook/access-review';
+import { accessCheckError } from '../../engine/policy/auth-checks';
+import { knownKindTable, type KindTable } from '../../engine/kube';
 import { webhookConfigurations } from '../../webhook/configurations';
 import { webhookNeeds } from '../../webhook/rules';
 import { runGeneration } from '../../webhook/generate-work';
@@ -34,6 +37,7 @@ import { namespaceStateOf, withNamespaces } from '../../webhook/namespaces';
 import { isGlobalContextEntry } from '../../engine/context';
 import { LiveContext, withLiveContext, type LiveContextState } from '../../webhook/live-context';
 import { storeReads } from './store';
+import { evaluatePostingApiCalls } from '../../webhook/cluster-reads';
 import { policyReadsImages } from '../../webhook/images';
 import { assertionMismatch, expressionOf, templateResource, Unsupported, type Bindings } from './assert';
 import { KubeError } from '../../kube-api/errors';
@@ -55,6 +59,8 @@ export class StepFailure extends Error {}
 
 /** The namespace Kyverno's webhook runs in (its resource filters skip it). */
 const KYVERNO_NAMESPACE = 'kyverno';
+/** The service account our deploy runs the webhook as (deploy/rbac.ts binds its roles to it). */
+const SERVICE_ACCOUNT = `system:serviceaccount:${KYVERNO_NAMESPACE}:${WEBHOOK_NAME}`;
 /** The user a kind cluster's kubeconfig authenticates as. */
 const ADMIN = { username: 'kubernetes-admin', groups: ['kubeadm:cluster-admins', 'system:authenticated'] };
 /** The identity Kyverno's background controller writes generated and mutated objects as. */
@@ -125,6 +131,8 @@ export class Scenario {
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease', KYVERNO_NAMESPACE, namespace]) {
       this.store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } } });
     }
+    // What our deploy installs before any policy (RBAC derived from no policy, the aggregated ClusterRole included).
+    this.deployRbac([]);
     const log = (line: string) => this.log.push(line);
     this.generator = new DownstreamGenerator({ client: this.client.asKubeClient(), log, triggerWaitMs: 0, attempts: 1 });
     this.background = new BackgroundController({
@@ -236,7 +244,8 @@ export class Scenario {
       current = serviceAccountAdmission(current, String(this.reviews + 1).padStart(5, '0').slice(-5));
     }
     if (operation !== 'DELETE' && current) {
-      const reply = evaluateReview({ path: 'mutate', body: JSON.stringify(this.review(operation, current, oldObject, user)), filters: FILTERS, backgroundUser: BACKGROUND.username }, index, cluster);
+      const body = JSON.stringify(this.review(operation, current, oldObject, user));
+      const reply = await this.evaluate((c) => evaluateReview({ path: 'mutate', body, filters: FILTERS, backgroundUser: BACKGROUND.username }, index, c), cluster);
       const response = asObject(asObject(JSON.parse(reply.body)).response);
       if (reply.status !== 200) return { error: `mutating webhook answered ${reply.status}: ${reply.body}` };
       if (response.allowed !== true) return { error: denial(WEBHOOK.mutate, String(asObject(response.status).message ?? '')) };
@@ -249,7 +258,8 @@ export class Scenario {
       const meta = asObject(current.metadata);
       current = { ...current, metadata: { ...meta, uid: old.uid ?? meta.uid ?? `pending-${this.reviews}`, creationTimestamp: old.creationTimestamp ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') } };
     }
-    const reply = evaluateReview({ path: 'validate', body: JSON.stringify(this.review(operation, current, oldObject, user)), filters: FILTERS, generate: true, backgroundUser: BACKGROUND.username }, index, cluster);
+    const validateBody = JSON.stringify(this.review(operation, current, oldObject, user));
+    const reply = await this.evaluate((c) => evaluateReview({ path: 'validate', body: validateBody, filters: FILTERS, generate: true, backgroundUser: BACKGROUND.username }, index, c), cluster);
     const response = asObject(asObject(JSON.parse(reply.body)).response);
     if (reply.status !== 200) return { error: `validating webhook answered ${reply.status}: ${reply.body}` };
     if (response.allowed !== true) return { error: denial(WEBHOOK.validate, String(asObject(response.status).message ?? '')) };
@@ -273,6 +283,11 @@ export class Scenario {
     return { object: stored };
   }
 
+  /** A review evaluated as a server process evaluates it: apiCall POSTs go to the API server (the store) and the review runs again. */
+  private evaluate<T>(run: (cluster: ClusterState) => T, cluster: ClusterState): Promise<T> {
+    return evaluatePostingApiCalls(cluster, run, (path, body) => this.client.request({ method: 'POST', path, body }));
+  }
+
   /** Waits for the background controller and the generator to finish their work. */
   private async settle(): Promise<void> {
     for (let i = 0; i < 5; i++) {
@@ -282,13 +297,62 @@ export class Scenario {
     }
   }
 
+  /** Why the policy admission check refused the last policy before our deploy granted its needs. */
+  private grantedByDeploy: string | undefined;
+
+  /** The RBAC our deploy plans for these policies, put in the store as `deploy` applies it. */
+  private deployRbac(policies: JsonObject[]): void {
+    for (const o of webhookRbac(KYVERNO_NAMESPACE, policies, this.kindTable()).objects) this.store.put(o as JsonObject);
+  }
+
+  private accessReviewer(): AccessReviewer {
+    return {
+      user: SERVICE_ACCOUNT,
+      post: (path, body) => this.client.request({ method: 'POST', path, body }) as Promise<JsonObject>,
+      resourceOf: async (apiVersion, kind) => resourceFromTable(apiVersion, kind, this.kindTable()),
+    };
+  }
+
+  /** The policy admission check's permission refusal against the RBAC in the store now. */
+  private async accessCheckError(policy: JsonObject): Promise<string | undefined> {
+    return accessCheckError(policy, await answerAccessQuestions(policy, this.accessReviewer()));
+  }
+
+  /** The kinds the API server serves, as discovery gives them: the known ones and the stored CRDs' (deploy's kindTable). */
+  private kindTable(): KindTable {
+    const table = knownKindTable();
+    for (const crd of this.store.list('apiextensions.k8s.io/v1', 'CustomResourceDefinition')) {
+      const spec = asObject(crd.spec);
+      const names = asObject(spec.names);
+      const versions = asArray(spec.versions).map(asObject);
+      const version = String((versions.find((v) => v.storage === true) ?? versions[0])?.name ?? '');
+      const kind = String(names.kind ?? '');
+      if (!kind || !version) continue;
+      const entries = table.get(kind) ?? [];
+      if (!entries.some((e) => e.group === spec.group)) entries.push({ group: String(spec.group), version, resource: String(names.plural ?? ''), otherVersions: versions.map((v) => String(v.name)).filter((v) => v !== version) });
+      table.set(kind, entries);
+    }
+    return table;
+  }
+
   /** A policy, exception or global context entry: the policy admission check, then the policy set. */
   private async admitPolicy(doc: JsonObject, create: boolean): Promise<string | undefined> {
     const existing = this.store.get(refOfObject(doc));
     if (create && existing) return `${String(doc.kind)} "${String(asObject(doc.metadata).name)}" already exists`;
     const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: `review-${++this.reviews}`, operation: existing ? 'UPDATE' : 'CREATE', object: doc, oldObject: existing ?? null, userInfo: ADMIN } };
+    // Our deploy plans the service account's RBAC from the policies it applies and applies it
+    // first (deploy/rbac.ts): the policy arrives with what it needs granted, unless no RBAC
+    // can grant it. Then the webhook asks the API server whether its service account may do
+    // what the policy's mutate targets and generate rules need (webhook/access-review.ts).
+    const others = this.policies().filter((p) => JSON.stringify(refOfObject(p)) !== JSON.stringify(refOfObject(doc)));
+    const before = await this.accessCheckError(doc);
+    this.deployRbac([...others, doc]);
+    const access = await answerAccessQuestions(doc, this.accessReviewer());
+    // Kyverno's fixed RBAC would refuse what our deploy granted: remembered, so an expected
+    // refusal is reported as this difference (unsupported), not as a failure.
+    this.grantedByDeploy = before;
     // Target scopes as the API server's discovery gives them (CRDs applied by the scenario included).
-    const reply = evaluatePolicyValidation(JSON.stringify(review), { isClusterScoped: (apiVersion, kind) => !this.store.isNamespaced(apiVersion, kind) });
+    const reply = evaluatePolicyValidation(JSON.stringify(review), { isClusterScoped: (apiVersion, kind) => !this.store.isNamespaced(apiVersion, kind), access });
     const response = asObject(asObject(JSON.parse(reply.body)).response);
     if (reply.status !== 200) return `policy webhook answered ${reply.status}: ${reply.body}`;
     if (response.allowed !== true) return denial(WEBHOOK.policy, String(asObject(response.status).message ?? ''));
@@ -443,6 +507,27 @@ export class Scenario {
     return this.policies().some(policyReadsImages) ? new Unsupported('a policy reads image data from a registry, which the offline runner does not reach') : undefined;
   }
 
+  /**
+   * A policy admitted where Kyverno refuses it for want of its service accounts' permissions:
+   * Kyverno's install grants a fixed set (extended by aggregated ClusterRoles), ours grants
+   * each policy what it needs when deploy applies it. The check itself ran (against the
+   * RBAC before the deploy it would have refused, with `grantedByDeploy`'s message).
+   */
+  private deployGrantLimit(e: unknown, error: string | undefined): Unsupported | undefined {
+    if (!(e instanceof StepFailure) || error !== undefined || this.grantedByDeploy === undefined) return undefined;
+    return new Unsupported(`Kyverno refuses the policy for its service accounts' fixed RBAC; our deploy grants a policy what it needs before applying it (without that grant: ${this.grantedByDeploy})`);
+  }
+
+  /**
+   * A refusal that followed a SubjectAccessReview about a service account that does not exist
+   * (Kyverno's own, such as its admission controller's): our deploy runs one service account
+   * of its own, so the API server denies what the scenario granted to Kyverno's.
+   */
+  private missingAccountLimit(e: unknown, error: string | undefined): Unsupported | undefined {
+    if (!(e instanceof StepFailure) || error === undefined || this.client.reviewedMissingAccounts.size === 0) return undefined;
+    return new Unsupported(`a policy asks the API server about ${[...this.client.reviewedMissingAccounts].join(', ')}, a service account of Kyverno's install; ours is ${SERVICE_ACCOUNT}`);
+  }
+
   /** Runs an operation's `expect` list on one resource's outcome (chainsaw: no expectation means it must succeed). */
   private checkExpectations(op: JsonObject, resource: JsonObject, error: string | undefined, bindings: Bindings): void {
     const expectations = asArray(op.expect).map(asObject).filter((e) => !isJsonObject(e.match) || assertionMismatch(resource, e.match, bindings) === null);
@@ -491,11 +576,13 @@ export class Scenario {
       case 'update':
       case 'patch':
         for (const r of this.resources(body, scope, base)) {
+          this.grantedByDeploy = undefined;
+          this.client.reviewedMissingAccounts.clear();
           const error = await this.write(op.kind, r);
           try {
             this.checkExpectations(body, r, error, scope);
           } catch (e) {
-            throw this.offlineLimit(e, error) ?? e;
+            throw this.offlineLimit(e, error) ?? this.deployGrantLimit(e, error) ?? this.missingAccountLimit(e, error) ?? e;
           }
         }
         return;

@@ -14,6 +14,7 @@ import { apiGroup } from '../../engine/loader';
 import { apiServerAnswer } from '../../engine/context';
 import { resourceNameOf } from '../../engine/context/api-server';
 import type { ReadSource } from '../../webhook/live-context';
+import { answerAccessReview } from './authorizer';
 
 function keyOf(apiVersion: string, kind: string, namespace: string | undefined, name: string): string {
   return `${apiGroup(apiVersion)}|${kind}|${namespace ?? ''}|${name}`;
@@ -349,6 +350,8 @@ export class StoreClient {
     this.applied.set(key, applied);
     return this.update(next, live);
   }
+  /** Service accounts a SubjectAccessReview asked about that do not exist (the API server answers: denied). */
+  readonly reviewedMissingAccounts = new Set<string>();
   /** The fields the webhook last applied, per object (JSON-encoded paths). */
   private readonly applied = new Map<string, string[]>();
   async delete(ref: ObjectRef): Promise<boolean> {
@@ -362,8 +365,17 @@ export class StoreClient {
   async resourceFor(): Promise<undefined> {
     return undefined;
   }
-  async request(req: { method: string; path: string }): Promise<unknown> {
+  async request(req: { method: string; path: string; body?: unknown }): Promise<unknown> {
     if (req.method === 'GET' && req.path === '/apis') return { groups: [] };
+    // The authorizer's answer from the RBAC objects stored (authorizer.ts).
+    if (req.method === 'POST' && req.path === '/apis/authorization.k8s.io/v1/subjectaccessreviews') {
+      const body = typeof req.body === 'string' ? (JSON.parse(req.body) as unknown) : req.body;
+      if (!isJsonObject(body) || body.kind !== 'SubjectAccessReview') throw new KubeError(400, 'BadRequest', 'the body is not a SubjectAccessReview');
+      const user = String(asObject(body.spec).user ?? '');
+      const account = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(user);
+      if (account && !this.store.get({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: account[1], name: account[2] })) this.reviewedMissingAccounts.add(user);
+      return answerAccessReview(this.store.all(), body);
+    }
     // A GET of an object or a list, as the API server serves it (apiCall context entries).
     if (req.method === 'GET' && /^\/apis?\//.test(req.path)) {
       const answer = apiServerAnswer(req.path, this.store.all());
