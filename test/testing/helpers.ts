@@ -19,10 +19,15 @@ export function deployment(name: string, namespace?: string): JsonObject {
   return { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, ...(namespace ? { namespace } : {}) }, spec: {} };
 }
 
-/** Rules without `match` get one for every kind: the CRD requires it, the scripted engine ignores it. */
+/**
+ * Rules without `match` get one for every kind: the CRD requires it, the scripted engine
+ * ignores it. Kyverno refuses a wildcard kind in background mode, so such a policy has
+ * background off.
+ */
 export function clusterPolicy(name: string, rules: JsonObject[], annotations?: Record<string, string>): JsonObject {
+  const wildcard = rules.some((r) => !('match' in r));
   const withMatch = rules.map((r) => ('match' in r ? r : { ...r, match: { any: [{ resources: { kinds: ['*'] } }] } }));
-  return { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name, ...(annotations ? { annotations } : {}) }, spec: { rules: withMatch } };
+  return { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name, ...(annotations ? { annotations } : {}) }, spec: { ...(wildcard ? { background: false } : {}), rules: withMatch } };
 }
 
 export function yamlDocs(...docs: unknown[]): string {

@@ -60,7 +60,7 @@ test('failOnMissingResources turns "not found in manifest" into a failed row', (
 
 test('generatedResources: the generated resource may be in any of the files', () => {
   const generated = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm', namespace: 'ns' }, data: { a: '1' } };
-  const policy = clusterPolicy('gen', [{ name: 'make-cm', generate: {} }]);
+  const policy = clusterPolicy('gen', [{ name: 'make-cm', match: { any: [{ resources: { kinds: ['Namespace'] } }] }, generate: { apiVersion: 'v1', kind: 'ConfigMap', name: 'cm', namespace: 'ns', data: {} } }]);
   const run = (second: JsonObject) =>
     runTestDocument(
       TEST_PATH,
@@ -89,7 +89,7 @@ test('generated resources are compared one by one, generate labels normalised', 
     data: { a: '1' },
   };
   const expected = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm', namespace: 'ns', labels: { keep: 'x' } }, data: { a: '1' } };
-  const policy = clusterPolicy('gen', [{ name: 'make-cm', generate: {} }]);
+  const policy = clusterPolicy('gen', [{ name: 'make-cm', match: { any: [{ resources: { kinds: ['Namespace'] } }] }, generate: { apiVersion: 'v1', kind: 'ConfigMap', name: 'cm', namespace: 'ns', data: {} } }]);
   const res = runTestDocument(
     TEST_PATH,
     {
