@@ -99,14 +99,16 @@ export class BackgroundScanner {
   /** Leads: scans every background policy now and every `intervalMs`, until `signal` aborts. */
   lead(signal: AbortSignal, intervalMs = DEFAULT_BACKGROUND_SCAN_INTERVAL_MS): Promise<void> {
     this.active = true;
-    const rescan = () => {
-      this.seen.clear();
-      return this.onPolicies(this.latest);
-    };
-    const timer = intervalMs > 0 ? setInterval(() => void rescan(), intervalMs) : undefined;
+    const timer = intervalMs > 0 ? setInterval(() => void this.rescan(), intervalMs) : undefined;
     timer?.unref();
     signal.addEventListener('abort', () => (clearInterval(timer), this.follow()), { once: true });
-    return rescan();
+    return this.rescan();
+  }
+
+  /** One periodic scan: every background policy over the resources it matches (only while leading). */
+  rescan(): Promise<void> {
+    this.seen.clear();
+    return this.onPolicies(this.latest);
   }
 
   /** Scans the policies that are new or changed since the last call. */
