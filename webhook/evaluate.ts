@@ -158,7 +158,15 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
         ? answer.responses.flatMap((r) =>
             r.rules
               .filter((x) => x.type === 'Validation')
-              .map((x) => ({ policy: r.policy.namespace ? `${r.policy.namespace}/${r.policy.name}` : r.policy.name, rule: x.name, status: x.status, message: x.message, enforce: x.failureAction === 'Enforce' })),
+              .map((x) => ({
+                policy: r.policy.namespace ? `${r.policy.namespace}/${r.policy.name}` : r.policy.name,
+                policyKind: r.policy.kind,
+                rule: x.name,
+                status: x.status,
+                message: x.message,
+                enforce: x.failureAction === 'Enforce',
+                ...(x.exceptions?.length ? { exceptions: x.exceptions } : {}),
+              })),
           )
         : [],
       subject: reports && request.dryRun !== true ? subject : undefined,

@@ -97,9 +97,13 @@ export type FromServerProcess =
 
 export interface Reportable {
   policy: string;
+  /** The policy's kind: which Kyverno engine wrote the result (a report result's `source`). */
+  policyKind?: string;
   rule: string;
   status: string;
   message: string;
+  /** The PolicyExceptions that turned the result into skip (or pass), as the engine names them. */
+  exceptions?: string[];
   /** True for results of Enforce rules (their failures were denials, not findings). */
   enforce: boolean;
 }

@@ -155,7 +155,7 @@ export class BackgroundScanner {
         };
         const reply = await this.evaluate('validate', JSON.stringify(review), [name]);
         const now = Date.now() / 1000;
-        this.report(reply.reportable.map((r) => ({ policy: r.policy, rule: r.rule, status: r.status, message: r.message, resource: item, time: now })));
+        this.report(reply.reportable.map(({ enforce: _enforce, ...r }) => ({ ...r, resource: item, time: now })));
       }
     }
     this.log(`background scan ${name}: ${count} resource(s) evaluated`);

@@ -1,7 +1,7 @@
 /**
  * ValidatingPolicy / NamespacedValidatingPolicy (policies.kyverno.io), following Kyverno's vpol
  * engine: match → exceptions → matchConditions → variables → validations. One result per
- * policy, named "validation" (exceptions: "exception"; engine errors: "evaluation"/"match").
+ * policy, unnamed as Kyverno's (exceptions: "exception"; engine errors: "evaluation"/"match").
  */
 import type { ApplyOptions } from '../apply';
 import type { JsonObject, PolicyResponse, RuleResult } from '../core/types';
@@ -33,7 +33,8 @@ export function applyValidatingPolicy(policy: JsonObject, options: ApplyOptions)
   if (!found) return emptyResponse(policy, options);
   const { spec } = found;
   const failureAction = failureActionOf(spec.validationActions);
-  const rule = (status: RuleResult['status'], message: string, name = 'validation', extra: Partial<RuleResult> = {}): PolicyResponse =>
+  // Kyverno's vpol engine names its one result "" (exceptions "exception", errors "evaluation"/"match").
+  const rule = (status: RuleResult['status'], message: string, name = '', extra: Partial<RuleResult> = {}): PolicyResponse =>
     emptyResponse(policy, options, [{ name, type: 'Validation', status, message, failureAction, ...extra }]);
 
   const json = String(asObject(spec.evaluation).mode ?? '') === 'JSON';
