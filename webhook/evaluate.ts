@@ -95,6 +95,13 @@ function ruleOutcomes(policy: Json, response: PolicyResponse, into: RuleOutcome[
   }
 }
 
+/**
+ * The results admission writes to reports (Kyverno's --enableReporting default: validate,
+ * mutate and imageVerify from the webhooks; generate and mutateExisting come from the
+ * background controller).
+ */
+const ADMISSION_REPORTED = new Set<string>(['Validation', 'Mutation', 'ImageVerify']);
+
 export function errorReply(status: number, message: string): ReviewReply {
   return { status, body: JSON.stringify({ message }), outcomes: [], reportable: [] };
 }
@@ -157,7 +164,7 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
       reportable: reports
         ? answer.responses.flatMap((r) =>
             r.rules
-              .filter((x) => x.type === 'Validation')
+              .filter((x) => ADMISSION_REPORTED.has(x.type))
               .map((x) => ({
                 policy: r.policy.namespace ? `${r.policy.namespace}/${r.policy.name}` : r.policy.name,
                 policyKind: r.policy.kind,

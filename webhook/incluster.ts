@@ -153,7 +153,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   const identity = opts.identity ?? replicaIdentity();
   const reports = new ReportWriter(client, opts.log, opts.reportIntervalMs);
   const controller = new WebhookController({ client, namespace: opts.namespace, caPem: opts.caPem ?? readCa(opts.caFile, opts.log), log: opts.log, localUrl: opts.localUrl });
-  const scan = async (path: 'validate', body: string, only: string[]) => {
+  const scan = async (path: 'validate' | 'mutate', body: string, only: string[]) => {
     const reply = await opts.server.evaluate(path, body, only, opts.events ? { events: 'scan', successEvents: opts.successEvents } : undefined);
     if (reply.events) opts.events?.add(reply.events);
     return reply;

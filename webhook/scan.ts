@@ -14,12 +14,14 @@ import { kindTable } from '../kube-api/discovery';
 import { policyNeeds } from './rules';
 import { resolveKind } from '../engine/kube';
 import type { ReportItem } from './reports';
-import type { ReviewReply } from './protocol';
+import type { Reportable, ReviewReply } from './protocol';
+import { isMutatingPolicy } from './mutate-existing';
+import { asObject } from '../engine/core/json';
 import { pluralOf } from '../engine/kube/known-kinds';
 
 type Json = Record<string, unknown>;
 
-export type Evaluate = (path: 'validate', body: string, only: string[]) => Promise<ReviewReply>;
+export type Evaluate = (path: 'validate' | 'mutate', body: string, only: string[]) => Promise<ReviewReply>;
 
 function meta(o: Json): Json {
   return (o.metadata ?? {}) as Json;
@@ -35,8 +37,31 @@ export function wantsBackground(p: Json): boolean {
   const spec = (p.spec ?? {}) as Json;
   if (spec.background === false) return false;
   if (p.kind === 'ClusterPolicy' || p.kind === 'Policy') return ((spec.rules ?? []) as Json[]).some((r) => !!r?.validate);
-  if (/ValidatingPolicy$/.test(String(p.kind))) return (((spec.evaluation ?? {}) as Json).background as Json | undefined)?.enabled !== false;
+  // Kyverno's reports controller also scans MutatingPolicies (RemoveNoneBackgroundPolicies).
+  if (/ValidatingPolicy$/.test(String(p.kind)) || isMutatingPolicy(p)) return (((spec.evaluation ?? {}) as Json).background as Json | undefined)?.enabled !== false;
   return false;
+}
+
+/**
+ * A MutatingPolicy's background result (pkg/controllers/report/utils/scanner.go): the policy
+ * runs as on a CREATE, and a pass that would still change the resource is a failure, "mutation
+ * is not applied" (results of exceptions stay as they are).
+ */
+export function mutationScanResults(reply: ReviewReply): Reportable[] {
+  const patch = (asObject(asObject(safeJson(reply.body)).response)).patch;
+  const mutates = typeof patch === 'string' && patch !== '' && patch !== EMPTY_PATCH;
+  return reply.reportable.map((r) => (mutates && r.status === 'pass' && !r.exceptions?.length ? { ...r, rule: '', status: 'fail', message: 'mutation is not applied' } : r));
+}
+
+/** An empty JSON patch, base64 ("[]"). */
+const EMPTY_PATCH = 'W10=';
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Kyverno's default `--backgroundScanInterval`. */
@@ -153,9 +178,11 @@ export class BackgroundScanner {
             object: item,
           },
         };
-        const reply = await this.evaluate('validate', JSON.stringify(review), [name]);
+        const mutating = isMutatingPolicy(policy);
+        const reply = await this.evaluate(mutating ? 'mutate' : 'validate', JSON.stringify(review), [name]);
         const now = Date.now() / 1000;
-        this.report(reply.reportable.map(({ enforce: _enforce, ...r }) => ({ ...r, resource: item, time: now })));
+        const results = mutating ? mutationScanResults(reply) : reply.reportable;
+        this.report(results.map(({ enforce: _enforce, ...r }) => ({ ...r, resource: item, time: now })));
       }
     }
     this.log(`background scan ${name}: ${count} resource(s) evaluated`);

@@ -32,8 +32,8 @@ function mutateTrigger(policy: JsonObject, options: ApplyOptions): PolicyRespons
   if (!found) return emptyResponse(policy, options);
   const { spec } = found;
   const object = asObject(options.request.object);
-  const respond = (status: RuleResult['status'], message: string, patched?: JsonObject, name = ''): PolicyResponse => {
-    const res = emptyResponse(policy, options, [{ name, type: 'Mutation', status, message, ...(patched ? { patchedResource: patched } : {}) }]);
+  const respond = (status: RuleResult['status'], message: string, patched?: JsonObject, name = '', extra: Partial<RuleResult> = {}): PolicyResponse => {
+    const res = emptyResponse(policy, options, [{ name, type: 'Mutation', status, message, ...(patched ? { patchedResource: patched } : {}), ...extra }]);
     if (patched) res.patchedResource = patched;
     return res;
   };
@@ -43,7 +43,8 @@ function mutateTrigger(policy: JsonObject, options: ApplyOptions): PolicyRespons
   // the others' images and values are the policy's `exceptions` variable.
   if (exceptions && !exceptions.allowedImages.length && !exceptions.allowedValues.length) {
     const verb = exceptions.reportResult === 'pass' ? 'passed' : 'skipped';
-    return { ...respond(exceptions.reportResult, `rule is ${verb} due to policy exception: ${exceptions.keys.join(', ')}`, undefined, 'exception'), };
+    // The result names its exceptions (Kyverno's WithExceptions), for reports and events.
+    return respond(exceptions.reportResult, `rule is ${verb} due to policy exception: ${exceptions.keys.join(', ')}`, undefined, 'exception', { exceptions: exceptions.keys });
   }
   act.vars.exceptions = toCel({ allowedImages: exceptions?.allowedImages ?? [], allowedValues: exceptions?.allowedValues ?? [] });
   // MutatingPolicy variables are visible to matchConditions (they are lazy, so cost nothing).

@@ -149,6 +149,12 @@ export class ObjectStore {
    * an empty list reads back as absent (nil, omitted), as the API server serves it.
    */
   private storedForm(obj: JsonObject): JsonObject {
+    // The API server's BeforeCreate/BeforeUpdate: a cluster-scoped object has no namespace.
+    const meta = asObject(obj.metadata);
+    if (meta.namespace !== undefined && !this.isNamespaced(String(obj.apiVersion ?? ''), String(obj.kind ?? ''))) {
+      const { namespace: _ns, ...rest } = meta;
+      obj = { ...obj, metadata: rest };
+    }
     const group = apiGroup(String(obj.apiVersion ?? ''));
     const kubernetes = group === '' || !group.includes('.') || group.endsWith('.k8s.io');
     const crd = [...this.objects.values()].some((o) => o.kind === 'CustomResourceDefinition' && asObject(o.spec).group === group && asObject(asObject(o.spec).names).kind === obj.kind);
