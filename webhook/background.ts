@@ -48,6 +48,7 @@ import { cloneListKind, copiesOf, deleteTriggerDownstream, isManagedByKyverno, p
 import { refOf } from '../kube-api/errors';
 import { backgroundFailedEvent, backgroundSuccessEvents, resourceGenerationEvent, type EventInfo } from './event-info';
 import type { EventWriter } from './events';
+import type { ReportItem } from './report-layout';
 import { GpolDownstreams, kubeWatchKind, type WatchKind, gpolDeleted, gpolKey, gpolPolicyEventJobs, isGeneratingPolicy, runGpolJob, synchronizationEnabled } from './gpol';
 import { backgroundRequest, groupVersion } from './cluster-reads';
 import { withLiveContext, type LiveContextState } from './live-context';
@@ -127,6 +128,8 @@ export interface BackgroundControllerOptions {
   watchKind?: WatchKind;
   /** Where Kyverno's background events go (sources kyverno-generate and kyverno-mutate). */
   events?: Pick<EventWriter, 'add'>;
+  /** Where mutate-existing results go (Kyverno's mutateExisting reports, on by default). */
+  reports?: { add(items: ReportItem[]): void };
 }
 
 const meta = (o: Json | undefined): Json => asObject(o?.metadata);
@@ -777,6 +780,14 @@ export class BackgroundController {
       request = { ...request, object: stored };
     }
     const outcome = await mutateExisting(client, policy, request, exceptions, log, job.rule ? job.rule.split(',') : undefined, namespaceLabels, !job.request, live);
+    if (outcome.evaluated?.length && this.opts.reports) {
+      const now = Date.now() / 1000;
+      const policyName = celPolicyKey(found);
+      this.opts.reports.add(outcome.evaluated.map(({ target, result }) => ({
+        policy: policyName, policyKind: String(found.kind ?? ''), rule: result.name, status: result.status, message: result.message,
+        ...(result.exceptions?.length ? { exceptions: result.exceptions } : {}), resource: target, time: now,
+      })));
+    }
     // Kyverno's mutate-existing events: per target written, a PolicyApplied on the policy, or
     // a PolicyError when the write failed; targets named by kind, namespace and name.
     for (const w of outcome.writes) {

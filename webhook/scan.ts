@@ -173,6 +173,8 @@ export class BackgroundScanner {
             operation: 'CREATE',
             kind: { group, version, kind: t.kind },
             resource: { group, version, resource: pluralOf(group, t.kind) },
+            // Kyverno's scan request names the resource (matchConstraints' resourceNames look at it).
+            name: meta(item).name,
             namespace: meta(item).namespace,
             userInfo: {},
             object: item,

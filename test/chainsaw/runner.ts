@@ -146,6 +146,7 @@ export class Scenario {
       backoffMs: 3_600_000,
       maxBackoffMs: 3_600_000,
       events: this.events,
+      reports: { add: (items) => this.reports.add(items) },
       watchKind: (apiVersion, kind, rv, onEvent, signal) => this.client.watchKind(apiVersion, kind, rv, onEvent, signal),
     });
     this.background.lead(this.leading.signal);
