@@ -34,7 +34,7 @@
 import { randomUUID } from 'node:crypto';
 import { KubeError, describeRef, type KubeClient } from '../kube-api/client';
 import { asArray, asObject } from '../engine/core/json';
-import type { AdmissionRequest, ClusterState, JsonObject } from '../engine/core/types';
+import type { AdmissionRequest, ClusterState, JsonObject, RuleResult } from '../engine/core/types';
 import { pluralOf } from '../engine/kube/known-kinds';
 import type { DownstreamGenerator } from './generate';
 import { generateRulesOf, generateWork, needsCloneSources, policyKey } from './generate-work';
@@ -49,7 +49,7 @@ import { refOf } from '../kube-api/errors';
 import { backgroundFailedEvent, backgroundSuccessEvents, resourceGenerationEvent, type EventInfo } from './event-info';
 import type { EventWriter } from './events';
 import type { ReportItem } from './report-layout';
-import { GpolDownstreams, kubeWatchKind, type WatchKind, gpolDeleted, gpolKey, gpolPolicyEventJobs, isGeneratingPolicy, runGpolJob, synchronizationEnabled } from './gpol';
+import { GpolDownstreams, kubeWatchKind, type WatchKind, generatedResourcesProperty, gpolDeleted, gpolKey, gpolPolicyEventJobs, isGeneratingPolicy, runGpolJob, synchronizationEnabled } from './gpol';
 import { backgroundRequest, groupVersion } from './cluster-reads';
 import { withLiveContext, type LiveContextState } from './live-context';
 import { RULE_LABELS, downstreamToDelete, hasBackgroundRules, ruleChange, ruleDownstreamSelector, ruleLabelSelector, sameSpec, syncedDataKinds, type KindRef } from './policy-changes';
@@ -750,7 +750,13 @@ export class BackgroundController {
       return [];
     }
     if (job.type === 'cel-generate') {
-      const deps = { client, log, downstreams: this.gpolDownstreams, waitForTrigger: (t: ResourceSpec) => generator.waitForTrigger(t), exceptions, namespaceLabels, live, onGenerated: (o: JsonObject) => this.generatedByGpol(found, o) };
+      const onResult = (trigger: JsonObject, result: RuleResult) => this.opts.reports?.add([{
+        policy: gpolKey(found), policyKind: String(found.kind ?? ''), rule: result.name, status: result.status, message: result.message,
+        ...(result.exceptions?.length ? { exceptions: result.exceptions } : {}),
+        ...(result.status === 'pass' && result.generatedResources?.length ? { properties: { 'generated-resources': generatedResourcesProperty(result.generatedResources) } } : {}),
+        resource: trigger, time: Date.now() / 1000,
+      }]);
+      const deps = { client, log, downstreams: this.gpolDownstreams, waitForTrigger: (t: ResourceSpec) => generator.waitForTrigger(t), exceptions, namespaceLabels, live, onGenerated: (o: JsonObject) => this.generatedByGpol(found, o), onResult };
       const failures = await runGpolJob(deps, found, { trigger: job.resource, request: job.request, deleteDownstream: job.deleteDownstream, synchronize: job.synchronize, restoreCache: job.restoreCache });
       if (failures.length) this.opts.events?.add([backgroundFailedEvent('kyverno-generate', found, '', job.resource, failures.join('; '))]);
       return failures;

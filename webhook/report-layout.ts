@@ -40,6 +40,8 @@ export interface ReportItem {
   resource: Json;
   /** The PolicyExceptions behind a skipped (or passed) result: `name` or `namespace/name`. */
   exceptions?: string[];
+  /** The rule's own report properties (generated resources…), before Kyverno's process and exceptions. */
+  properties?: Record<string, string>;
   /** Seconds since the epoch. */
   time?: number;
 }
@@ -224,7 +226,7 @@ export function reportResult(item: ReportItem, policies?: ReportPolicies): Json 
   let result = RESULTS.has(item.status) ? item.status : 'error';
   // Kyverno: `policies.kyverno.io/scored: "false"` reports failures as warnings.
   if (result === 'fail' && facts && !facts.scored) result = 'warn';
-  const properties: Record<string, string> = {};
+  const properties: Record<string, string> = { ...item.properties };
   if (facts?.process) properties.process = facts.process;
   // Kyverno names the exceptions by name only (GetName), comma-separated.
   if (item.exceptions?.length) properties.exceptions = item.exceptions.map((e) => e.slice(e.lastIndexOf('/') + 1)).join(',');
