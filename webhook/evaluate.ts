@@ -9,7 +9,7 @@ import type { PolicyIndex } from './prefilter';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import type { ReviewReply, ReviewRequest } from './protocol';
 import { metricRuleType, type RuleOutcome } from './metrics';
-import { asObject, isJsonObject } from '../engine/core/json';
+import { asObject, isJsonObject, jsonEqual } from '../engine/core/json';
 import { isBackground, policySpec } from '../engine/policy';
 import { failurePolicyOf } from './rules';
 import { admissionEvents, scanEvents } from './event-info';
@@ -29,7 +29,7 @@ function filterView(request: Json): FilteredRequest {
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
   return { group: str(k.group), version: str(k.version), kind: str(k.kind), subresource: str(request.subResource), namespace: str(request.namespace), name: str(request.name) };
 }
-import type { PolicyResponse } from '../engine/core/types';
+import type { PolicyResponse, RuleResult } from '../engine/core/types';
 
 type Json = Record<string, unknown>;
 
@@ -102,6 +102,17 @@ function ruleOutcomes(policy: Json, response: PolicyResponse, into: RuleOutcome[
  */
 const ADMISSION_REPORTED = new Set<string>(['Validation', 'Mutation', 'ImageVerify']);
 
+/**
+ * A MutatingPolicy's background scan result (pkg/controllers/report/utils/scanner.go): a pass
+ * (not an exception's) whose patched resource differs from the resource fails, "mutation is
+ * not applied": the resource is not as the policy would have it.
+ */
+export function mutationScanResponse(response: PolicyResponse, resource: JsonObject): PolicyResponse {
+  if (!/^(Namespaced)?MutatingPolicy$/.test(response.policy.kind) || jsonEqual(response.patchedResource, resource)) return response;
+  const rules = response.rules.map((r): RuleResult => (r.status === 'pass' && !r.exceptions?.length ? { name: '', type: 'Mutation', status: 'fail', message: 'mutation is not applied' } : r));
+  return { ...response, rules };
+}
+
 export function errorReply(status: number, message: string): ReviewReply {
   return { status, body: JSON.stringify({ message }), outcomes: [], reportable: [] };
 }
@@ -126,6 +137,7 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     // Kyverno's /validate/fail and /validate/ignore each run the policies of that failurePolicy.
     if (msg.failurePolicy) policies = policies.filter((p) => failurePolicyOf(p) === msg.failurePolicy);
     const answer = answerAdmissionReview(review, msg.path, policies, cluster, msg.deadline);
+    if (msg.scan && msg.path === 'mutate') answer.responses = answer.responses.map((r) => mutationScanResponse(r, asObject(request.object)));
     const response = asObject(answer.body.response);
     const outcomes: RuleOutcome[] = [];
     // answer.responses[i] is policies[i]'s.

@@ -55,6 +55,11 @@ export interface ReviewRequest {
   generate?: boolean;
   /** Kyverno's /validate/fail, /validate/ignore…: only the policies with this failurePolicy. */
   failurePolicy?: 'Fail' | 'Ignore';
+  /**
+   * A background scan's evaluation (Kyverno's reports controller): on /mutate, a MutatingPolicy
+   * whose pass would still change the resource fails, "mutation is not applied".
+   */
+  scan?: boolean;
   /** Build the Kubernetes events of this evaluation: as admission does, or as a background scan does. */
   events?: 'admission' | 'scan';
   successEvents?: boolean;

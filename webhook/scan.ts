@@ -14,9 +14,8 @@ import { kindTable } from '../kube-api/discovery';
 import { policyNeeds } from './rules';
 import { resolveKind } from '../engine/kube';
 import type { ReportItem } from './reports';
-import type { Reportable, ReviewReply } from './protocol';
+import type { ReviewReply } from './protocol';
 import { isMutatingPolicy } from './mutate-existing';
-import { asObject } from '../engine/core/json';
 import { pluralOf } from '../engine/kube/known-kinds';
 
 type Json = Record<string, unknown>;
@@ -42,27 +41,7 @@ export function wantsBackground(p: Json): boolean {
   return false;
 }
 
-/**
- * A MutatingPolicy's background result (pkg/controllers/report/utils/scanner.go): the policy
- * runs as on a CREATE, and a pass that would still change the resource is a failure, "mutation
- * is not applied" (results of exceptions stay as they are).
- */
-export function mutationScanResults(reply: ReviewReply): Reportable[] {
-  const patch = (asObject(asObject(safeJson(reply.body)).response)).patch;
-  const mutates = typeof patch === 'string' && patch !== '' && patch !== EMPTY_PATCH;
-  return reply.reportable.map((r) => (mutates && r.status === 'pass' && !r.exceptions?.length ? { ...r, rule: '', status: 'fail', message: 'mutation is not applied' } : r));
-}
 
-/** An empty JSON patch, base64 ("[]"). */
-const EMPTY_PATCH = 'W10=';
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Kyverno's default `--backgroundScanInterval`. */
 export const DEFAULT_BACKGROUND_SCAN_INTERVAL_MS = 3600_000;
@@ -180,11 +159,10 @@ export class BackgroundScanner {
             object: item,
           },
         };
-        const mutating = isMutatingPolicy(policy);
-        const reply = await this.evaluate(mutating ? 'mutate' : 'validate', JSON.stringify(review), [name]);
+        // A MutatingPolicy is scanned on /mutate (the evaluation says whether the resource is as it would have it).
+        const reply = await this.evaluate(isMutatingPolicy(policy) ? 'mutate' : 'validate', JSON.stringify(review), [name]);
         const now = Date.now() / 1000;
-        const results = mutating ? mutationScanResults(reply) : reply.reportable;
-        this.report(results.map(({ enforce: _enforce, ...r }) => ({ ...r, resource: item, time: now })));
+        this.report(reply.reportable.map(({ enforce: _enforce, ...r }) => ({ ...r, resource: item, time: now })));
       }
     }
     this.log(`background scan ${name}: ${count} resource(s) evaluated`);

@@ -166,7 +166,7 @@ export class Scenario {
 
   /** A background scan's review, as a server process answers it (no resource filters: Kyverno's scans skip them). */
   private scanReview(path: 'validate' | 'mutate', body: string, only: string[]) {
-    const reply = evaluateReview({ path, body, only, events: 'scan' }, new PolicyIndex(this.policies()), this.cluster());
+    const reply = evaluateReview({ path, body, only, events: 'scan', scan: true }, new PolicyIndex(this.policies()), this.cluster());
     if (reply.events) this.events.add(reply.events);
     return reply;
   }
