@@ -753,7 +753,7 @@ export class BackgroundController {
       const onResult = (trigger: JsonObject, result: RuleResult) => this.opts.reports?.add([{
         policy: gpolKey(found), policyKind: String(found.kind ?? ''), rule: result.name, status: result.status, message: result.message,
         ...(result.exceptions?.length ? { exceptions: result.exceptions } : {}),
-        ...(result.status === 'pass' && result.generatedResources?.length ? { properties: { 'generated-resources': generatedResourcesProperty(result.generatedResources) } } : {}),
+        properties: { ...result.properties, ...(result.status === 'pass' && result.generatedResources?.length ? { 'generated-resources': generatedResourcesProperty(result.generatedResources) } : {}) },
         resource: trigger, time: Date.now() / 1000,
       }]);
       const deps = { client, log, downstreams: this.gpolDownstreams, waitForTrigger: (t: ResourceSpec) => generator.waitForTrigger(t), exceptions, namespaceLabels, live, onGenerated: (o: JsonObject) => this.generatedByGpol(found, o), onResult };
@@ -791,7 +791,7 @@ export class BackgroundController {
       const policyName = celPolicyKey(found);
       this.opts.reports.add(outcome.evaluated.map(({ target, result }) => ({
         policy: policyName, policyKind: String(found.kind ?? ''), rule: result.name, status: result.status, message: result.message,
-        ...(result.exceptions?.length ? { exceptions: result.exceptions } : {}), resource: target, time: now,
+        ...(result.exceptions?.length ? { exceptions: result.exceptions } : {}), ...(result.properties ? { properties: result.properties } : {}), resource: target, time: now,
       })));
     }
     // Kyverno's mutate-existing events: per target written, a PolicyApplied on the policy, or

@@ -185,6 +185,7 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
                 message: x.message,
                 enforce: x.failureAction === 'Enforce',
                 ...(x.exceptions?.length ? { exceptions: x.exceptions } : {}),
+                ...(x.properties ? { properties: x.properties } : {}),
               })),
           )
         : [],

@@ -109,6 +109,8 @@ export interface Reportable {
   message: string;
   /** The PolicyExceptions that turned the result into skip (or pass), as the engine names them. */
   exceptions?: string[];
+  /** The result's properties (a CEL policy's audit annotations…). */
+  properties?: Record<string, string>;
   /** True for results of Enforce rules (their failures were denials, not findings). */
   enforce: boolean;
 }

@@ -227,6 +227,8 @@ export function reportResult(item: ReportItem, policies?: ReportPolicies): Json 
   // Kyverno: `policies.kyverno.io/scored: "false"` reports failures as warnings.
   if (result === 'fail' && facts && !facts.scored) result = 'warn';
   const properties: Record<string, string> = { ...item.properties };
+  // Kyverno: a `<result>Message` property, then a `message` one, replaces the result's message.
+  const message = properties.message || properties[`${result}Message`] || item.message;
   if (facts?.process) properties.process = facts.process;
   // Kyverno names the exceptions by name only (GetName), comma-separated.
   if (item.exceptions?.length) properties.exceptions = item.exceptions.map((e) => e.slice(e.lastIndexOf('/') + 1)).join(',');
@@ -236,7 +238,7 @@ export function reportResult(item: ReportItem, policies?: ReportPolicies): Json 
     // An empty rule name (CEL policies' results) is left out, as Go's omitempty does.
     ...(item.rule ? { rule: item.rule } : {}),
     result,
-    message: item.message,
+    message,
     scored: facts ? facts.scored : true,
     ...(facts?.category ? { category: facts.category } : {}),
     ...(facts?.severity ? { severity: facts.severity } : {}),

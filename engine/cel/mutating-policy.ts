@@ -9,8 +9,8 @@ import { buildActivation, installVariables } from './context';
 import { runMutations } from './mutations';
 import { matchCelExceptions } from './exceptions';
 import { emptyResponse } from './response';
-import { evaluateMatchConditions } from './validations';
-import { effectiveSpec } from './validating-policy';
+import { evaluateAuditAnnotations, evaluateMatchConditions } from './validations';
+import { effectiveSpec, withProperties } from './validating-policy';
 import { mutatingAutogenSpec } from './autogen';
 import { toCel } from './values';
 import { mutateExistingTargets } from './mutate-existing';
@@ -54,7 +54,8 @@ function mutateTrigger(policy: JsonObject, options: ApplyOptions): PolicyRespons
   if (!match.matched) return respond('skip', 'skip');
   try {
     const patched = runMutations(spec.mutations, object, act);
-    return respond('pass', 'success', patched);
+    // Kyverno's mpol engine surfaces the evaluated auditAnnotations on a pass.
+    return respond('pass', 'success', patched, '', withProperties(evaluateAuditAnnotations(spec.auditAnnotations, act)));
   } catch (err) {
     return respond('error', `failed to evaluate policy: ${(err as Error).message}`, undefined, 'evaluation');
   }

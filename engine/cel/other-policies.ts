@@ -7,7 +7,8 @@ import { matchCelExceptions } from './exceptions';
 import { matchConstraintsMatch, requestTarget } from './match';
 import { toCel } from './values';
 import { emptyResponse } from './response';
-import { evaluateMatchConditions } from './validations';
+import { evaluateAuditAnnotations, evaluateMatchConditions } from './validations';
+import { withProperties } from './validating-policy';
 import { asObject } from '../core/json';
 import { compileGenerationTemplate } from './generation-template';
 import { generateResources } from './lib-kyverno';
@@ -78,7 +79,13 @@ export function applyGeneratingPolicy(policy: JsonObject, options: ApplyOptions)
       return single(policy, options, { name, type: 'Generation', status: 'error', message: `failed to evaluate policy: ${(err as Error).message}` });
     }
   }
-  return single(policy, options, { name, type: 'Generation', status: 'pass', message: 'policy evaluated successfully', generatedResources: runtime.generated });
+  let properties: Partial<RuleResult>;
+  try {
+    properties = withProperties(evaluateAuditAnnotations(spec.auditAnnotations, act));
+  } catch (err) {
+    return single(policy, options, { name, type: 'Generation', status: 'error', message: `failed to evaluate policy: ${(err as Error).message}` });
+  }
+  return single(policy, options, { name, type: 'Generation', status: 'pass', message: 'policy evaluated successfully', generatedResources: runtime.generated, ...properties });
 }
 
 /**

@@ -28,6 +28,11 @@ export function effectiveSpec(policy: JsonObject, options: ApplyOptions, generat
   return { spec: generated, autogen: true };
 }
 
+/** `properties` when there are any. */
+export function withProperties(properties: Record<string, string>): Partial<RuleResult> {
+  return Object.keys(properties).length ? { properties } : {};
+}
+
 export function applyValidatingPolicy(policy: JsonObject, options: ApplyOptions): PolicyResponse {
   const found = effectiveSpec(policy, options);
   if (!found) return emptyResponse(policy, options);
@@ -53,8 +58,9 @@ export function applyValidatingPolicy(policy: JsonObject, options: ApplyOptions)
   const outcome = evaluateValidations(spec.validations, spec.auditAnnotations, act);
   const reached = { validationsEvaluated: validationsEvaluated(outcome, Array.isArray(spec.validations) ? spec.validations.length : 0) };
   switch (outcome.kind) {
-    case 'pass': return rule('pass', 'success', undefined, reached);
-    case 'fail': return rule('fail', outcome.message, undefined, reached);
+    // As Kyverno's vpol engine: a pass carries the audit annotations, a failure also the failing validation's index.
+    case 'pass': return rule('pass', 'success', undefined, { ...reached, ...withProperties(outcome.auditAnnotations) });
+    case 'fail': return rule('fail', outcome.message, undefined, { ...reached, properties: { ...outcome.auditAnnotations, 'cel.validationIndex': String(outcome.index) } });
     case 'error': return rule('error', `error: ${outcome.message}`, undefined, reached);
     default: return emptyResponse(policy, options);
   }

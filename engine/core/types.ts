@@ -209,6 +209,11 @@ export interface RuleResult {
   validationsEvaluated?: number;
   /** Validation failure action of the rule: Enforce or Audit. */
   failureAction?: 'Enforce' | 'Audit';
+  /**
+   * The result's properties (Kyverno's RuleResponse properties): a CEL policy's evaluated
+   * auditAnnotations, a failed validation's `cel.validationIndex`. Policy reports carry them.
+   */
+  properties?: Record<string, string>;
 }
 
 /** A policy's identity in results. */
