@@ -176,7 +176,8 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
       reportable: reports
         ? answer.responses.flatMap((r) =>
             r.rules
-              .filter((x) => ADMISSION_REPORTED.has(x.type))
+              // Kyverno's scanner drops a skip that only says the matchConditions did not hold (filterMatchConditionSkips).
+              .filter((x) => ADMISSION_REPORTED.has(x.type) && !(msg.scan && x.skipReason === 'matchConditions'))
               .map((x) => ({
                 policy: r.policy.namespace ? `${r.policy.namespace}/${r.policy.name}` : r.policy.name,
                 policyKind: r.policy.kind,

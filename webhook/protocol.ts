@@ -63,7 +63,7 @@ export interface ReviewRequest {
   /** Build the Kubernetes events of this evaluation: as admission does, or as a background scan does. */
   events?: 'admission' | 'scan';
   successEvents?: boolean;
-  /** Parsed resource filters (in-process only; background scans skip them, as Kyverno's do by default). */
+  /** Parsed resource filters (in-process only; a background scan's are applied by the server process, as Kyverno's ScanResource does). */
   filters?: ResourceFilter[];
   /** Parsed user exclusions (in-process only; admission only, as in Kyverno). */
   exclusions?: UserExclusions;

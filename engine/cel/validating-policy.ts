@@ -53,7 +53,7 @@ export function applyValidatingPolicy(policy: JsonObject, options: ApplyOptions)
 
   const match = evaluateMatchConditions(spec.matchConditions, act, spec.failurePolicy);
   if (match.error) return rule('error', `failed to load context: ${match.error}`, 'evaluation');
-  if (!match.matched) return rule('skip', 'skip', '');
+  if (!match.matched) return rule('skip', 'skip', '', { skipReason: 'matchConditions' });
   installVariables(act, spec.variables);
   const outcome = evaluateValidations(spec.validations, spec.auditAnnotations, act);
   const reached = { validationsEvaluated: validationsEvaluated(outcome, Array.isArray(spec.validations) ? spec.validations.length : 0) };

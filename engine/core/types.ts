@@ -214,6 +214,8 @@ export interface RuleResult {
    * auditAnnotations, a failed validation's `cel.validationIndex`. Policy reports carry them.
    */
   properties?: Record<string, string>;
+  /** Why a CEL policy skipped: its matchConditions did not hold (background scans leave such results out). */
+  skipReason?: 'matchConditions';
 }
 
 /** A policy's identity in results. */

@@ -164,9 +164,9 @@ export class Scenario {
     await this.events.close();
   }
 
-  /** A background scan's review, as a server process answers it (no resource filters: Kyverno's scans skip them). */
+  /** A background scan's review, as a server process answers it (with the resource filters, as Kyverno's ScanResource). */
   private scanReview(path: 'validate' | 'mutate', body: string, only: string[]) {
-    const reply = evaluateReview({ path, body, only, events: 'scan', scan: true }, new PolicyIndex(this.policies()), this.cluster());
+    const reply = evaluateReview({ path, body, only, events: 'scan', scan: true, filters: FILTERS }, new PolicyIndex(this.policies()), this.cluster());
     if (reply.events) this.events.add(reply.events);
     return reply;
   }

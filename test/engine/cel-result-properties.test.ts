@@ -79,3 +79,25 @@ test('a MutatingPolicy in a background scan: a pass that would still change the 
   assert.equal(mutationScanResponse(response(labelled, 'MutatingPolicy', ['ns/e']), resource).rules[0].status, 'pass', 'an exception\'s pass stays');
   assert.equal(mutationScanResponse(response(labelled, 'ClusterPolicy'), resource).rules[0].status, 'pass', 'only MutatingPolicies');
 });
+
+test('a background scan leaves out what the resource filters name and a ValidatingPolicy\'s matchConditions skips', async () => {
+  const { evaluateReview } = await import('../../webhook/evaluate');
+  const { PolicyIndex } = await import('../../webhook/prefilter');
+  const { parseResourceFilters } = await import('../../webhook/resource-filters');
+  const policy = {
+    apiVersion: 'policies.kyverno.io/v1', kind: 'ValidatingPolicy', metadata: { name: 'v' },
+    spec: { matchConstraints: cmRules, matchConditions: [{ name: 'only-a', expression: "object.metadata.name == 'a'" }], validations: [{ expression: 'true' }] },
+  };
+  const review = (name: string, namespace: string) => JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: {
+    uid: 'u', operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'ConfigMap' }, resource: { group: '', version: 'v1', resource: 'configmaps' },
+    name, namespace, userInfo: {}, object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace } },
+  } });
+  const cluster = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
+  const filters = parseResourceFilters('[*,kube-system,*]');
+  const scan = (name: string, namespace: string, scanning: boolean) =>
+    evaluateReview({ path: 'validate', body: review(name, namespace), only: ['v'], scan: scanning, filters }, new PolicyIndex([policy]), cluster).reportable.map((r) => r.status);
+  assert.deepEqual(scan('a', 'ns', true), ['pass']);
+  assert.deepEqual(scan('b', 'ns', true), [], 'matchConditions false: nothing to report in a scan');
+  assert.deepEqual(scan('b', 'ns', false), ['skip'], 'admission reports the skip');
+  assert.deepEqual(scan('a', 'kube-system', true), [], 'filtered');
+});
