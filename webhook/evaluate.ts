@@ -15,19 +15,19 @@ import { failurePolicyOf } from './rules';
 import { admissionEvents, scanEvents } from './event-info';
 import { isFiltered, type FilteredRequest } from './resource-filters';
 import { isExcludedUser, requestUser, withoutSkippedBackgroundRules } from './user-filters';
-import { checkExceptionForAdmission, checkPolicyForAdmission } from '../engine/policy/admission-checks';
+import { verdictResult } from '../engine/policy/admission-checks';
+import { admissionVerdict } from '../engine/policy/admission';
 import { isGenerateNonTrigger } from './clone-sources';
-import { checkCleanupPolicyForAdmission, checkDeletingPolicyForAdmission, isCleanupPolicy, isDeletingPolicy, ttlLabelWarning } from '../engine/cleanup';
-import { isNamespacedKind } from '../engine/kube/known-kinds';
-import { parseKindSelector } from '../engine/kube/selectors';
-import { checkMutatingPolicyForAdmission } from '../engine/cel/mutating-policy';
-import { isMutatingPolicy } from './mutate-existing';
+import { ttlLabelWarning } from '../engine/cleanup';
+
+const stringOr = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 /** What resource filters look at in a request (unvalidated: odd shapes just match nothing). */
 function filterView(request: Json): FilteredRequest {
+  // No closure per review: the bundle names every function made at run time (keepNames), a
+  // property definition each.
   const k = asObject(request.kind);
-  const str = (v: unknown) => (typeof v === 'string' ? v : '');
-  return { group: str(k.group), version: str(k.version), kind: str(k.kind), subresource: str(request.subResource), namespace: str(request.namespace), name: str(request.name) };
+  return { group: stringOr(k.group), version: stringOr(k.version), kind: stringOr(k.kind), subresource: stringOr(request.subResource), namespace: stringOr(request.namespace), name: stringOr(request.name) };
 }
 import type { PolicyResponse, RuleResult } from '../engine/core/types';
 
@@ -113,6 +113,26 @@ export function mutationScanResponse(response: PolicyResponse, resource: JsonObj
   return { ...response, rules };
 }
 
+/** The policies of `policies` in `selected`, each without the rules that skip `username`'s background requests. */
+function ownRulesOf(policies: readonly Json[], selected: ReadonlySet<JsonObject>, username: string, backgroundUser: string | undefined): JsonObject[] {
+  const out: JsonObject[] = [];
+  for (const p of policies) {
+    if (!selected.has(p as JsonObject)) continue;
+    const own = withoutSkippedBackgroundRules(p as JsonObject, username, backgroundUser);
+    if (own !== undefined) out.push(own);
+  }
+  return out;
+}
+
+/** The Kubernetes events of an answered review (only asked for when the server emits events). */
+function reviewEvents(msg: ReviewRequest, responses: PolicyResponse[], policies: readonly Json[], cluster: ClusterState, subject: Json, denied: boolean) {
+  const policyOf = (r: PolicyResponse): Json | undefined => policies[responses.indexOf(r)];
+  const exceptionOf = (name: string) => cluster.exceptions.find((e) => asObject(e.metadata).name === name);
+  return msg.events === 'scan'
+    ? scanEvents(responses, policyOf, subject, msg.successEvents === true, exceptionOf)
+    : admissionEvents(responses, policyOf, subject, denied, msg.successEvents === true, exceptionOf);
+}
+
 export function errorReply(status: number, message: string): ReviewReply {
   return { status, body: JSON.stringify({ message }), outcomes: [], reportable: [] };
 }
@@ -143,26 +163,19 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     // answer.responses[i] is policies[i]'s.
     for (let i = 0; i < answer.responses.length; i++) ruleOutcomes(policies[i], answer.responses[i], outcomes);
     const operation = typeof request.operation === 'string' ? request.operation : '';
-    const policyOf = (r: PolicyResponse): Json | undefined => policies[answer.responses.indexOf(r)];
-    const exceptionOf = (name: string) => cluster.exceptions.find((e) => asObject(e.metadata).name === name);
-    const events = answer.status !== 200 || !msg.events
-      ? undefined
-      : msg.events === 'scan'
-        ? scanEvents(answer.responses, policyOf, subject, msg.successEvents === true, exceptionOf)
-        : admissionEvents(answer.responses, policyOf, subject, response.allowed === false, msg.successEvents === true, exceptionOf);
+    const events = answer.status !== 200 || !msg.events ? undefined : reviewEvents(msg, answer.responses, policies, cluster, subject, response.allowed === false);
     // Generate rules fire only for requests that were admitted and will be stored (Kyverno's
     // validating webhook hands them to its background controller the same way).
     const background = msg.generate && msg.path === 'validate' && response.allowed === true && request.dryRun !== true;
     // Our own background writes come back here: rules that skip background requests queue nothing for them.
-    const ownRules = (p: Json) => withoutSkippedBackgroundRules(p as JsonObject, user.username, msg.backgroundUser);
-    const generating = background && index.generating.size > 0 ? policies.filter((p) => index.generating.has(p)).map(ownRules).filter((p) => p !== undefined) : [];
+    const generating = background && index.generating.size > 0 ? ownRulesOf(policies, index.generating, user.username, msg.backgroundUser) : [];
     // Kyverno's handleNonTrigger: an UPDATE or DELETE of an object a generate rule made or of a
     // clone source; not for the background controller's own writes, nor for requests Kyverno's
     // filters drop before any handler (resource filters, excluded users).
     const ownWrite = msg.backgroundUser !== undefined && user.username === msg.backgroundUser;
     const downstream = background && !ownWrite && !filtered && !excluded && (operation === 'UPDATE' || operation === 'DELETE') && isGenerateNonTrigger(asObject(request.oldObject));
     // Mutate-existing rules too (Kyverno's handleMutateExisting, beside handleGenerate).
-    const mutating = background && index.mutatingExisting.size > 0 ? policies.filter((p) => index.mutatingExisting.has(p)).map(ownRules).filter((p) => p !== undefined) : [];
+    const mutating = background && index.mutatingExisting.size > 0 ? ownRulesOf(policies, index.mutatingExisting, user.username, msg.backgroundUser) : [];
     // As Kyverno: no admission reports for deletions or subresources (the object itself did not change).
     const reports = msg.reports !== false && request.operation !== 'DELETE' && !request.subResource;
     return {
@@ -173,7 +186,7 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
       outcomes,
       ...(events?.length ? { events } : {}),
       request: answer.status === 200 ? { kind: typeof kind === 'string' ? kind : '', namespace: typeof request.namespace === 'string' ? request.namespace : '', operation, allowed: response.allowed === true, dryRun: request.dryRun === true } : undefined,
-      reportable: reports
+      reportable: reports && answer.responses.length > 0
         ? answer.responses.flatMap((r) =>
             r.rules
               // Kyverno's scanner drops a skip that only says the matchConditions did not hold (filterMatchConditionSkips).
@@ -202,13 +215,6 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
   }
 }
 
-/** A cleanup policy's kind (`Kind`, `group/version/Kind`) known to be cluster-scoped (the known-kinds table). */
-function knownClusterScoped(selector: string): boolean {
-  const s = parseKindSelector(selector);
-  if (s.kind.includes('*')) return false;
-  return !isNamespacedKind(s.group === '*' ? '' : s.group, s.kind);
-}
-
 /**
  * Kyverno's policy validating webhook (/policyvalidate): a ClusterPolicy or Policy that Kyverno
  * would reject is denied with Kyverno's message (engine/policy/admission-checks), and so are
@@ -222,18 +228,8 @@ export function evaluatePolicyValidation(body: string, options: { isClusterScope
     if (review.kind !== 'AdmissionReview' || typeof request.uid !== 'string') return errorReply(400, 'bad AdmissionReview: expected an admission.k8s.io/v1 AdmissionReview with request.uid');
     const object = asObject(request.object);
     const kind = object.kind;
-    const checked: { error?: string; warnings: string[] } =
-      kind === 'ClusterPolicy' || kind === 'Policy'
-        ? checkPolicyForAdmission(object, { ...options, ...(request.operation === 'UPDATE' && isJsonObject(request.oldObject) ? { oldPolicy: request.oldObject } : {}) })
-        : kind === 'PolicyException'
-          ? checkExceptionForAdmission(object)
-          : isCleanupPolicy(object)
-          ? { ...checkCleanupPolicyForAdmission(object, { isClusterScoped: knownClusterScoped }), warnings: [] }
-          : isDeletingPolicy(object)
-            ? checkDeletingPolicyForAdmission(object)
-            : isMutatingPolicy(object)
-              ? checkMutatingPolicyForAdmission(object)
-              : { warnings: [] };
+    const verdict = admissionVerdict(object, { ...options, ...(request.operation === 'UPDATE' && isJsonObject(request.oldObject) ? { oldPolicy: request.oldObject } : {}) });
+    const checked = verdict ? verdictResult(verdict) : { warnings: [] as string[] };
     const response: Json = { uid: request.uid, allowed: checked.error === undefined };
     if (checked.error !== undefined) response.status = { status: 'Failure', message: checked.error };
     if (checked.warnings.length) response.warnings = checked.warnings;

@@ -14,6 +14,7 @@
  * `/status`, as Kyverno's background controller calls UpdateStatus for it (the object read
  * is the same: a status GET returns the whole object).
  */
+import { isCelMutatingPolicy } from '../engine/policy/admission';
 import { applyPolicy } from '../engine/apply';
 import { computedRules } from '../engine/autogen';
 import { ruleMatchesRequest } from '../engine/match';
@@ -41,7 +42,7 @@ export function mutateExistingRules(policy: Json): JsonObject[] {
 
 /** A MutatingPolicy or NamespacedMutatingPolicy (policies.kyverno.io). */
 export function isMutatingPolicy(policy: Json): boolean {
-  return String(policy.apiVersion ?? '').startsWith('policies.kyverno.io/') && /^(Namespaced)?MutatingPolicy$/.test(String(policy.kind ?? ''));
+  return isCelMutatingPolicy(policy as JsonObject);
 }
 
 /** A MutatingPolicy's key: "name", or "namespace/name" for a NamespacedMutatingPolicy (as Kyverno's UpdateRequests name them). */

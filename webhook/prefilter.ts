@@ -48,7 +48,16 @@ export class PolicyIndex extends PolicyKindIndex {
   candidatesForReview(request: JsonObject): readonly JsonObject[] {
     const requestKind = asObject(request.kind);
     const subject = asObject(request.object ?? request.oldObject);
-    const kind = typeof requestKind.kind === 'string' ? { group: typeof requestKind.group === 'string' ? requestKind.group : '', kind: requestKind.kind } : { group: '', kind: '' };
-    return this.candidatesForRequest(kind, subject);
+    const group = typeof requestKind.kind === 'string' && typeof requestKind.group === 'string' ? requestKind.group : '';
+    const kind = typeof requestKind.kind === 'string' ? requestKind.kind : '';
+    // Reviews in a row are mostly of one kind: the last answer again, without the kind index's key.
+    const last = this.lastReview;
+    if (last && last.group === group && last.kind === kind && last.apiVersion === subject.apiVersion && last.objectKind === subject.kind) return last.candidates;
+    const candidates = this.candidatesForRequest({ group, kind }, subject);
+    this.lastReview = { group, kind, apiVersion: subject.apiVersion, objectKind: subject.kind, candidates };
+    return candidates;
   }
+
+  /** What candidatesForReview answered last, with what it read of the review. */
+  private lastReview: { group: string; kind: string; apiVersion: unknown; objectKind: unknown; candidates: readonly JsonObject[] } | undefined;
 }

@@ -7,7 +7,9 @@ import { parseArgs, single, UsageError } from '../io/args';
 import { readFileSync, statSync } from 'node:fs';
 import { walkFiles } from '../io/walk';
 import { dirname, join } from 'node:path';
-import { classifyDocument, formatLoadError, parseYamlDocuments } from '../engine/loader';
+import { classifyDocument, formatAt, formatLoadError, parseYamlDocuments } from '../engine/loader';
+import { admissionVerdict } from '../engine/policy/admission';
+import { asObject } from '../engine/core/json';
 import { checkPolicyShape } from '../engine/testing';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { startWebhookServer } from './server';
@@ -47,9 +49,14 @@ export function loadPolicyFiles(paths: string[], report: (line: string) => void)
     for (const doc of documents) {
       if (classifyDocument(doc.value) !== 'policy') continue;
       // The same shape checks as the CLI: a wrong-typed field is reported at its line, and
-      // the policy is left out rather than evaluated into a misleading answer.
+      // the policy is left out rather than evaluated into a misleading answer. So is a policy
+      // Kyverno's policy webhook would refuse to admit (each error at its value).
       try {
-        policies.push(checkPolicyShape(doc));
+        const policy = checkPolicyShape(doc);
+        const refused = admissionVerdict(policy)?.errors ?? [];
+        const name = String(asObject(policy.metadata).name ?? '');
+        for (const e of refused) report(formatAt(doc, e.path, `invalid policy ${name}: ${e.message}`));
+        if (refused.length === 0) policies.push(policy);
       } catch (e) {
         report((e as Error).message);
       }

@@ -39,18 +39,30 @@ function send(res: ServerResponse, status: number, body: string, type = 'applica
   res.end(body);
 }
 
-/** The body, or null when it is larger than `limit` (the rest is drained, not kept). */
-function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= limit) chunks.push(c);
-    });
-    req.on('end', () => resolve(size > limit ? null : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
+/**
+ * Reads a request's body, then calls `done` with it, or with null when it is larger than
+ * `limit` (the rest is drained, not kept); `failed` gets a stream error or what `done` threw.
+ * Callbacks rather than a promise: no promise, await and microtask per review, and a body
+ * that came in one chunk (most) is decoded without a copy.
+ */
+function readBody(req: IncomingMessage, limit: number, done: (body: string | null) => void, failed: (e: Error) => void): void {
+  let first: Buffer | undefined;
+  let rest: Buffer[] | undefined;
+  let size = 0;
+  req.on('data', (c: Buffer) => {
+    size += c.length;
+    if (size > limit) return;
+    if (first === undefined) first = c;
+    else (rest ??= [first]).push(c);
   });
+  req.on('end', () => {
+    try {
+      done(size > limit ? null : rest ? Buffer.concat(rest).toString('utf8') : first ? first.toString('utf8') : '');
+    } catch (e) {
+      failed(e as Error);
+    }
+  });
+  req.on('error', failed);
 }
 
 class ServerProcess {
@@ -108,10 +120,11 @@ class ServerProcess {
       // How often Node looks for requests past headersTimeout/requestTimeout (default 30 s).
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeoutMs / 4))),
     }, (req, res) => {
-      void this.handle(req, res, settings).catch((e: Error) => {
-        this.post({ type: 'log', line: `request failed: ${e.message}` });
-        if (!res.headersSent) send(res, 500, JSON.stringify({ message: 'internal error' }));
-      });
+      try {
+        this.handle(req, res, settings);
+      } catch (e) {
+        this.failed(res, e as Error);
+      }
     });
     // Slow or stalled clients must not hold sockets forever: a TLS handshake, the headers and
     // the whole request each have a bound, and so has an idle keep-alive connection.
@@ -207,11 +220,23 @@ class ServerProcess {
     check();
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse, settings: ServerProcessSettings): Promise<void> {
+  /** A request that failed outside the evaluation (which answers its own errors): logged, and a 500 if nothing was sent. */
+  private failed(res: ServerResponse, e: Error): void {
+    this.post({ type: 'log', line: `request failed: ${e.message}` });
+    if (!res.headersSent) send(res, 500, JSON.stringify({ message: 'internal error' }));
+  }
+
+  private readonly responseClosed = (): void => {
+    this.active--;
+  };
+
+  private handle(req: IncomingMessage, res: ServerResponse, settings: ServerProcessSettings): void {
     this.active++;
-    res.once('close', () => this.active--);
+    res.once('close', this.responseClosed);
     if (this.closing) res.shouldKeepAlive = false;
-    const url = (req.url ?? '/').split('?')[0];
+    const target = req.url ?? '/';
+    const query = target.indexOf('?');
+    const url = query < 0 ? target : target.slice(0, query);
     if (req.method === 'GET' && url === '/healthz') return send(res, 200, 'ok', 'text/plain');
     if (req.method === 'GET' && url === '/readyz') {
       return send(res, this.hasPolicies ? 200 : 503, this.hasPolicies ? 'ready' : 'no policies loaded yet', 'text/plain');
@@ -220,35 +245,47 @@ class ServerProcess {
     // Kyverno's paths: /validate/fail, /validate/ignore, /mutate/fail, /mutate/ignore (the
     // policies of that failurePolicy); plain /validate and /mutate run every policy.
     if (url === '/policyvalidate' && req.method === 'POST') {
-      const body = await readBody(req, settings.maxBodyBytes);
-      const reply = body === null ? errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`) : evaluatePolicyValidation(body);
-      return send(res, reply.status, reply.body);
+      return readBody(req, settings.maxBodyBytes, (body) => {
+        const reply = body === null ? errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`) : evaluatePolicyValidation(body);
+        send(res, reply.status, reply.body);
+      }, (e) => this.failed(res, e));
     }
     if (url === '/verifyttl' && req.method === 'POST') {
-      const body = await readBody(req, settings.maxBodyBytes);
-      const reply = body === null ? errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`) : evaluateTtlLabel(body);
-      return send(res, reply.status, reply.body);
+      return readBody(req, settings.maxBodyBytes, (body) => {
+        const reply = body === null ? errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`) : evaluateTtlLabel(body);
+        send(res, reply.status, reply.body);
+      }, (e) => this.failed(res, e));
     }
     const route = ROUTES.get(url);
     if (!route) return send(res, 404, JSON.stringify({ message: `no route ${url}` }));
     if (req.method !== 'POST') return send(res, 405, JSON.stringify({ message: `${req.method} is not allowed; POST an AdmissionReview` }));
     const started = performance.now();
-    const { path, failurePolicy } = route;
-    const body = await readBody(req, settings.maxBodyBytes);
-    let reply: ReviewReply;
-    if (body === null) reply = errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`);
-    else if (!this.hasPolicies) reply = errorReply(503, 'no policies loaded yet');
-    else {
-      // The configured --timeout-ms is an upper bound; the webhook configuration may ask for less.
-      const deadline = Date.now() + Math.min(settings.timeoutMs, this.deadlinesMs[path] ?? Infinity);
-      // Most policy sets read no images: no registry step (and no await) per review.
-      const cluster = this.index.readsImages ? await this.withRegistry(body, deadline) : this.cluster;
-      reply = evaluateReview(
-        { path, body, reports: settings.reports, deadline, generate: settings.generate, failurePolicy, events: settings.events ? 'admission' : undefined, successEvents: settings.successEvents, filters: this.filters, exclusions: this.exclusions, backgroundUser: settings.backgroundUser },
-        this.index,
-        cluster,
-      );
-    }
+    readBody(req, settings.maxBodyBytes, (body) => this.review(url, route, body, started, res, settings), (e) => this.failed(res, e));
+  }
+
+  /** A review's body is in: evaluate it (after the registry reads, when a policy reads images) and answer. */
+  private review(url: string, route: Route, body: string | null, started: number, res: ServerResponse, settings: ServerProcessSettings): void {
+    if (body === null) return this.answer(url, errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`), started, res, settings);
+    if (!this.hasPolicies) return this.answer(url, errorReply(503, 'no policies loaded yet'), started, res, settings);
+    // The configured --timeout-ms is an upper bound; the webhook configuration may ask for less.
+    const deadline = Date.now() + Math.min(settings.timeoutMs, this.deadlinesMs[route.path] ?? Infinity);
+    // Most policy sets read no images: no registry step (and no await) per review.
+    if (!this.index.readsImages) return this.answer(url, this.evaluate(route, body, deadline, this.cluster, settings), started, res, settings);
+    this.withRegistry(body, deadline)
+      .then((cluster) => this.answer(url, this.evaluate(route, body, deadline, cluster, settings), started, res, settings))
+      .catch((e: Error) => this.failed(res, e));
+  }
+
+  private evaluate(route: Route, body: string, deadline: number, cluster: ClusterState, settings: ServerProcessSettings): ReviewReply {
+    return evaluateReview(
+      { path: route.path, body, reports: settings.reports, deadline, generate: settings.generate, failurePolicy: route.failurePolicy, events: settings.events ? 'admission' : undefined, successEvents: settings.successEvents, filters: this.filters, exclusions: this.exclusions, backgroundUser: settings.backgroundUser },
+      this.index,
+      cluster,
+    );
+  }
+
+  /** Sends the reply, then records it and hands on what it produced (reports, events, generate work). */
+  private answer(url: string, reply: ReviewReply, started: number, res: ServerResponse, settings: ServerProcessSettings): void {
     send(res, reply.status, reply.body);
     this.beatIfDue();
     this.metrics.recordRequest(url.slice(1), reply.status, reply.request, (performance.now() - started) / 1000, reply.outcomes);
@@ -300,7 +337,12 @@ class ServerProcess {
   }
 }
 
-const ROUTES = new Map<string, { path: 'validate' | 'mutate'; failurePolicy?: 'Fail' | 'Ignore' }>([
+interface Route {
+  path: 'validate' | 'mutate';
+  failurePolicy?: 'Fail' | 'Ignore';
+}
+
+const ROUTES = new Map<string, Route>([
   ['/validate', { path: 'validate' }],
   ['/mutate', { path: 'mutate' }],
   ['/validate/fail', { path: 'validate', failurePolicy: 'Fail' }],

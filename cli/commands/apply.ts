@@ -6,6 +6,8 @@ import { evaluateResources, offlineCluster, type EngineResponse, type ResourceEv
 import {
   addContext,
   checkPolicyShape,
+  invalidPolicy,
+  type InvalidPolicy,
   checkResourceShape,
   evaluateAuthzPayload,
   evaluateJsonPayload,
@@ -194,7 +196,10 @@ function loadCrds(paths: string[], io: Pick<CommandIO, 'err'>): { crds: JsonObje
 }
 
 export interface ApplyRun {
+  /** The policies evaluated. */
   policies: JsonObject[];
+  /** Policies Kyverno's validation rejects: read, counted, never evaluated. */
+  invalidPolicies: Array<InvalidPolicy & { policy: JsonObject }>;
   /** ClusterCleanupPolicies and CleanupPolicies: reported per resource, never evaluated on admission. */
   cleanupPolicies: JsonObject[];
   /** The offline cluster the resources were evaluated against. */
@@ -216,6 +221,7 @@ export interface ApplyRun {
 export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, options: { now?: Date; imageRegistry?: ImageRegistrySnapshot } = {}): ApplyRun {
   let inputErrors = 0;
   const policies: JsonObject[] = [];
+  const invalidPolicies: ApplyRun['invalidPolicies'] = [];
   const cleanupPolicies: JsonObject[] = [];
   const exceptions: JsonObject[] = [];
   const bindings: JsonObject[] = [];
@@ -224,7 +230,12 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
   for (const doc of policyRead.documents) {
     const cls = classifyDocument(doc.value);
     try {
-      if (cls === 'policy') policies.push(checkPolicyShape(doc));
+      if (cls === 'policy') {
+        const policy = checkPolicyShape(doc);
+        const invalid = invalidPolicy(doc, policy);
+        if (invalid) invalidPolicies.push({ ...invalid, policy });
+        else policies.push(policy);
+      }
       else if (isJsonObject(doc.value) && isCleanupPolicy(doc.value)) cleanupPolicies.push(doc.value);
       else if (cls === 'exception') exceptions.push(doc.value as JsonObject);
       else if (cls === 'binding') bindings.push(doc.value as JsonObject);
@@ -331,7 +342,20 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
     ...http.payloads.map((p) => evaluateAuthzPayload(payloadInput, 'HTTP', p)),
     ...envoy.payloads.map((p) => evaluateAuthzPayload(payloadInput, 'Envoy', p)),
   ];
-  return { policies, cleanupPolicies, cluster, resources, exceptionCount: exceptions.length, evaluations, payloadResponses, jsonPayloadCount: json.payloads.length, inputErrors };
+  return { policies, invalidPolicies, cleanupPolicies, cluster, resources, exceptionCount: exceptions.length, evaluations, payloadResponses, jsonPayloadCount: json.payloads.length, inputErrors };
+}
+
+/**
+ * kyverno apply's printSkippedAndInvalidPolicies: the policies validation rejected, with
+ * Kyverno's reason; those whose reason is about `element.name` are listed as invalid.
+ */
+function printInvalidPolicies(invalid: ReadonlyArray<InvalidPolicy>, out: (text: string) => void): void {
+  const divider = '----------------------------------------------------------------------';
+  const invalidVariable = (p: InvalidPolicy) => p.reason.startsWith("variable 'element.name'");
+  for (const [title, list] of [['Policies Skipped:', invalid.filter((p) => !invalidVariable(p))], ['Invalid Policies:', invalid.filter(invalidVariable)]] as const) {
+    if (list.length === 0) continue;
+    out([divider, title, ...list.map((p, i) => (p.reason ? `${i + 1}. ${p.name}: ${p.reason}` : `${i + 1}. ${p.name}`)), divider].join('\n'));
+  }
 }
 
 /** Kyverno prints the resource after every kyverno.io policy with mutate rules, applied or not. */
@@ -508,7 +532,8 @@ export const applyCommand: Command = {
     const { policies, resources, inputErrors } = run;
     const policyReport = args.booleans.has('policy-report');
     if (!target.stdin && !policyReport) {
-      const ruleCount = policies.reduce((n, p) => n + countRules(p), 0) + run.cleanupPolicies.length;
+      // Kyverno counts the rules before it validates the policies.
+      const ruleCount = [...policies, ...run.invalidPolicies.map((p) => p.policy)].reduce((n, p) => n + countRules(p), 0) + run.cleanupPolicies.length;
       const count = resources.length + run.jsonPayloadCount;
       const withExceptions = run.exceptionCount > 0 ? ` with ${run.exceptionCount} exception(s)` : '';
       io.out(`\nApplying ${ruleCount} policy rule(s) to ${count} resource(s)${withExceptions}...`);
@@ -532,7 +557,10 @@ export const applyCommand: Command = {
       responses.push(...evaluation.responses);
     }
     for (const payload of run.payloadResponses) responses.push(...payload);
-    const counts: ResultCounts = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
+    // Each policy validation rejected is an error of the run (rc.IncrementError), listed before the results.
+    const counts: ResultCounts = { pass: 0, fail: 0, warn: 0, error: run.invalidPolicies.length, skip: 0 };
+    for (const invalid of run.invalidPolicies) for (const location of invalid.locations) io.err(`Error: ${location}`);
+    printInvalidPolicies(run.invalidPolicies, io.out);
     countResults(responses, byName, auditWarn, counts);
     if (policyReport) {
       io.out(policyReports(responses, byName, auditWarn, reportFormat === 'json' ? 'json' : 'yaml'));

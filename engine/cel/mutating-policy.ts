@@ -15,7 +15,8 @@ import { mutatingAutogenSpec } from './autogen';
 import { toCel } from './values';
 import { mutateExistingTargets } from './mutate-existing';
 import { asArray, asObject, isJsonObject } from '../core/json';
-import { aggregate, celPolicySpecErrors } from '../cleanup/policy';
+import { celPolicySpecErrors, celPolicyVerdict } from '../cleanup/policy';
+import { verdictResult, type AdmissionVerdict, type PolicyCheckResult } from '../policy/admission-checks';
 
 export { runMutations };
 
@@ -67,13 +68,17 @@ function mutateTrigger(policy: JsonObject, options: ApplyOptions): PolicyRespons
  * with a resource rule, and at least one of the admission and mutateExisting evaluation
  * modes. Each error is a warning too.
  */
-export function checkMutatingPolicyForAdmission(policy: JsonObject): { error?: string; warnings: string[] } {
-  const checked = celPolicySpecErrors(policy);
-  if ('error' in checked) return checked;
-  const { spec, errs } = checked;
+export function mutatingPolicyAdmissionVerdict(policy: JsonObject): AdmissionVerdict {
+  const { spec, errors } = celPolicySpecErrors(policy);
+  if (!spec) return celPolicyVerdict(errors);
   const evaluation = asObject(spec.evaluation);
   const admission = asObject(evaluation.admission).enabled !== false;
   const mutateExisting = asObject(evaluation.mutateExisting).enabled === true;
-  if (!admission && !mutateExisting) errs.push('spec.evaluation: Forbidden: disabling both admission and mutateExisting evaluation modes is not allowed');
-  return { error: aggregate(errs), warnings: errs };
+  if (!admission && !mutateExisting) errors.push({ path: ['spec', 'evaluation'], message: 'spec.evaluation: Forbidden: disabling both admission and mutateExisting evaluation modes is not allowed' });
+  return celPolicyVerdict(errors);
+}
+
+/** The MutatingPolicy webhook's answer: one aggregated message, each error a warning too. */
+export function checkMutatingPolicyForAdmission(policy: JsonObject): PolicyCheckResult {
+  return verdictResult(mutatingPolicyAdmissionVerdict(policy));
 }

@@ -12,6 +12,8 @@ export {
   policyExecutionTime,
   checkCleanupPolicyForAdmission,
   checkDeletingPolicyForAdmission,
+  cleanupPolicyAdmissionVerdict,
+  deletingPolicyAdmissionVerdict,
   type CleanupVerdict,
   type CleanupCheckOptions,
 } from './policy';

@@ -13,7 +13,8 @@
  * Pure: the caller lists and deletes.
  */
 import type { ClusterState, JsonObject, RuleResult } from '../core/types';
-import { asArray, asObject, isJsonObject } from '../core/json';
+import { asArray, asObject, formatFieldPath, isJsonObject } from '../core/json';
+import { aggregateMessages, verdictResult, type AdmissionIssue, type AdmissionVerdict, type PolicyCheckResult } from '../policy/admission-checks';
 import { conditionBlockFailures, type MatchTarget } from '../match';
 import { resourceGVK } from '../kube/selectors';
 import { evaluateConditions } from '../conditions';
@@ -149,12 +150,6 @@ export function policyExecutionTime(policy: JsonObject): { time: number | null }
 /** Go's %v of a JSON value, roughly (Kyverno prints Go structs here: no exact rendering offline). */
 const shown = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v ?? null));
 
-/** A field.ErrorList's ToAggregate().Error(): one error as is, several as `[a, b]`. */
-export function aggregate(errors: string[]): string | undefined {
-  if (errors.length === 0) return undefined;
-  return errors.length === 1 ? errors[0] : `[${errors.join(', ')}]`;
-}
-
 export interface CleanupCheckOptions {
   /** Whether a kind (`Kind` or `group/version/Kind`) is cluster-scoped (the cluster's discovery). */
   isClusterScoped?: (kind: string) => boolean;
@@ -166,49 +161,57 @@ export interface CleanupCheckOptions {
  * SubjectAccessReview that the controller may list and delete the kinds (our RBAC follows the
  * policies instead), and the variable check of conditions.
  */
-export function checkCleanupPolicyForAdmission(policy: JsonObject, options: CleanupCheckOptions = {}): { error?: string } {
-  const errs: string[] = [];
+export function cleanupPolicyAdmissionVerdict(policy: JsonObject, options: CleanupCheckOptions = {}): AdmissionVerdict {
+  const errs: AdmissionIssue[] = [];
   const meta = asObject(policy.metadata);
   const spec = asObject(policy.spec);
   const namespaced = policy.kind === 'CleanupPolicy';
-  if (typeof meta.name === 'string' && meta.name.length > 63) errs.push('metadata.name: Too long: may not be more than 63 bytes');
-  for (const entry of asArray(spec.context).map(asObject)) {
-    if (isJsonObject(entry.imageRegistry)) errs.push(`spec.context: Invalid value: ${shown(spec.context)}: ImageRegistry is not allowed in CleanUp Policy`);
-    else if (isJsonObject(entry.configMap)) errs.push(`spec.context: Invalid value: ${shown(spec.context)}: ConfigMap is not allowed in CleanUp Policy`);
-  }
+  if (typeof meta.name === 'string' && meta.name.length > 63) errs.push({ path: ['metadata', 'name'], message: 'metadata.name: Too long: may not be more than 63 bytes' });
+  asArray(spec.context).map(asObject).forEach((entry, i) => {
+    const source = isJsonObject(entry.imageRegistry) ? 'ImageRegistry' : isJsonObject(entry.configMap) ? 'ConfigMap' : undefined;
+    if (source) errs.push({ path: ['spec', 'context', i, source === 'ConfigMap' ? 'configMap' : 'imageRegistry'], message: `spec.context: Invalid value: ${shown(spec.context)}: ${source} is not allowed in CleanUp Policy` });
+  });
   const schedule = String(spec.schedule ?? '');
-  if (standardCronError(schedule) !== undefined) errs.push(`spec.schedule: Invalid value: ${JSON.stringify(schedule)}: schedule spec in the cleanupPolicy is not in proper cron format`);
-  const blockErrors = (path: string, block: JsonObject) => {
-    const userInfo: string[] = [];
+  if (standardCronError(schedule) !== undefined) errs.push({ path: ['spec', 'schedule'], message: `spec.schedule: Invalid value: ${JSON.stringify(schedule)}: schedule spec in the cleanupPolicy is not in proper cron format` });
+  const blockErrors = (blockAt: ReadonlyArray<string>, block: JsonObject): AdmissionIssue[] => {
+    const path = formatFieldPath(blockAt);
+    const userInfo: AdmissionIssue[] = [];
     for (const key of ['any', 'all'] as const) {
       asArray(block[key]).map(asObject).forEach((f, i) => {
         for (const field of ['roles', 'clusterRoles', 'subjects']) {
-          if (asArray(f[field]).length > 0) userInfo.push(`${path}.${key}[${i}].${field}: Forbidden: Usage of user info is forbidden`);
+          if (asArray(f[field]).length > 0) userInfo.push({ path: [...blockAt, key, i, field], message: `${path}.${key}[${i}].${field}: Forbidden: Usage of user info is forbidden` });
         }
       });
     }
     if (userInfo.length) return userInfo;
-    const out: string[] = [];
-    if (asArray(block.any).length > 0 && asArray(block.all).length > 0) out.push(`${path}: Invalid value: ${shown(block)}: Can't specify any and all together`);
+    const out: AdmissionIssue[] = [];
+    if (asArray(block.any).length > 0 && asArray(block.all).length > 0) out.push({ path: [...blockAt, 'all'], message: `${path}: Invalid value: ${shown(block)}: Can't specify any and all together` });
     for (const key of ['any', 'all'] as const) {
       asArray(block[key]).map(asObject).forEach((f, i) => {
         const r = asObject(f.resources);
         const at = `${path}.${key}[${i}]`;
-        if (typeof r.name === 'string' && r.name && asArray(r.names).length > 0) out.push(`${at}: Invalid value: ${shown(r)}: Both name and names can not be specified together`);
+        const resourcesAt = [...blockAt, key, i, 'resources'];
+        if (typeof r.name === 'string' && r.name && asArray(r.names).length > 0) out.push({ path: [...resourcesAt, 'names'], message: `${at}: Invalid value: ${shown(r)}: Both name and names can not be specified together` });
         if (namespaced) {
-          if (asArray(r.namespaces).length > 0) out.push(`${at}.namespaces: Forbidden: Filtering namespaces not allowed in namespaced policies`);
+          if (asArray(r.namespaces).length > 0) out.push({ path: [...resourcesAt, 'namespaces'], message: `${at}.namespaces: Forbidden: Filtering namespaces not allowed in namespaced policies` });
           asArray(r.kinds).map(String).forEach((kind, k) => {
-            if (options.isClusterScoped?.(kind)) out.push(`${at}.kinds[${k}]: Forbidden: Cluster wide resource '${kind}' not allowed in namespaced policy`);
+            if (options.isClusterScoped?.(kind)) out.push({ path: [...resourcesAt, 'kinds', k], message: `${at}.kinds[${k}]: Forbidden: Cluster wide resource '${kind}' not allowed in namespaced policy` });
           });
         }
       });
     }
     return out;
   };
-  errs.push(...blockErrors('spec.match', asObject(spec.match)));
-  if (isJsonObject(spec.exclude)) errs.push(...blockErrors('spec.exclude', spec.exclude));
-  errs.push(...matchExcludeConflict(spec));
-  return { error: aggregate(errs) };
+  errs.push(...blockErrors(['spec', 'match'], asObject(spec.match)));
+  if (isJsonObject(spec.exclude)) errs.push(...blockErrors(['spec', 'exclude'], spec.exclude));
+  errs.push(...matchExcludeConflict(spec).map((message) => ({ path: ['spec', 'exclude'], message })));
+  return { errors: errs, warnings: [] };
+}
+
+/** The cleanup controller's answer: one aggregated message. */
+export function checkCleanupPolicyForAdmission(policy: JsonObject, options: CleanupCheckOptions = {}): { error?: string } {
+  const error = aggregateMessages(cleanupPolicyAdmissionVerdict(policy, options).errors.map((e) => e.message));
+  return error === undefined ? {} : { error };
 }
 
 /** ValidateMatchExcludeConflict: an exclude that removes everything the match selects. */
@@ -232,15 +235,19 @@ function matchExcludeConflict(spec: JsonObject): string[] {
  * matchConstraints with at least one resource rule. The spec with the errors so far, or the
  * verdict when there is no spec.
  */
-export function celPolicySpecErrors(policy: JsonObject): { spec: JsonObject; errs: string[] } | { error: string; warnings: string[] } {
+export function celPolicySpecErrors(policy: JsonObject): { spec?: JsonObject; errors: AdmissionIssue[] } {
   const spec = policy.spec;
-  const nil = 'spec: Required value: spec must not be nil';
-  if (!isJsonObject(spec)) return { error: nil, warnings: [nil] };
-  const errs: string[] = [];
+  if (!isJsonObject(spec)) return { errors: [{ path: ['spec'], message: 'spec: Required value: spec must not be nil' }] };
+  const errors: AdmissionIssue[] = [];
   if (asArray(asObject(spec.matchConstraints).resourceRules).length === 0) {
-    errs.push('spec.matchConstraints: Required value: a matchConstraints with at least one resource rule is required');
+    errors.push({ path: ['spec', 'matchConstraints'], message: 'spec.matchConstraints: Required value: a matchConstraints with at least one resource rule is required' });
   }
-  return { spec, errs };
+  return { spec, errors };
+}
+
+/** A CEL policy webhook's verdict: Kyverno answers each error as a warning too. */
+export function celPolicyVerdict(errors: AdmissionIssue[]): AdmissionVerdict {
+  return { errors, warnings: errors.map((e) => e.message) };
 }
 
 /**
@@ -249,16 +256,19 @@ export function celPolicySpecErrors(policy: JsonObject): { spec: JsonObject; err
  * and the schedule as the deleting controller parses it. Not covered: CEL compilation errors
  * and the http.* check of namespaced policies.
  */
-export function checkDeletingPolicyForAdmission(policy: JsonObject): { error?: string; warnings: string[] } {
-  const checked = celPolicySpecErrors(policy);
-  if ('error' in checked) return checked;
-  const { spec, errs } = checked;
+export function deletingPolicyAdmissionVerdict(policy: JsonObject): AdmissionVerdict {
+  const { spec, errors } = celPolicySpecErrors(policy);
+  if (!spec) return celPolicyVerdict(errors);
   const schedule = typeof spec.schedule === 'string' ? spec.schedule : '';
-  if (schedule === '') errs.push('spec.schedule: Required value: schedule is required');
+  if (schedule === '') errors.push({ path: ['spec', 'schedule'], message: 'spec.schedule: Required value: schedule is required' });
   else {
     const parsed = parseCronExpression(schedule);
-    if ('error' in parsed) errs.push(`spec.schedule: Invalid value: ${JSON.stringify(schedule)}: schedule spec in the deletingPolicy is not in proper cron format: ${parsed.error}`);
+    if ('error' in parsed) errors.push({ path: ['spec', 'schedule'], message: `spec.schedule: Invalid value: ${JSON.stringify(schedule)}: schedule spec in the deletingPolicy is not in proper cron format: ${parsed.error}` });
   }
-  // Kyverno answers each error as a warning too.
-  return { error: aggregate(errs), warnings: errs };
+  return celPolicyVerdict(errors);
+}
+
+/** The DeletingPolicy webhook's answer: one aggregated message, each error a warning too. */
+export function checkDeletingPolicyForAdmission(policy: JsonObject): PolicyCheckResult {
+  return verdictResult(deletingPolicyAdmissionVerdict(policy));
 }

@@ -50,3 +50,10 @@ export function isExactJson(value: unknown, depth = 0): boolean {
   for (const v of Object.values(value as object)) if (!isExactJson(v, depth + 1)) return false;
   return true;
 }
+
+/** A JSON path as Kyverno's field errors print it (apimachinery field.Path): `spec.rules[0].match`. */
+export function formatFieldPath(path: ReadonlyArray<string | number>): string {
+  let out = '';
+  for (const key of path) out += typeof key === 'number' ? `[${key}]` : out ? `.${key}` : key;
+  return out;
+}

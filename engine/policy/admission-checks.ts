@@ -18,16 +18,43 @@
  * rule names and rule-type counts (Kyverno prints the whole rule), kinds unknown to the cluster.
  */
 import type { JsonObject } from '../core/types';
-import { asArray, asObject, isJsonObject } from '../core/json';
+import { asArray, asObject, formatFieldPath, isJsonObject } from '../core/json';
 import { findKnownKinds, isNamespacedKind, SUBRESOURCE_KINDS } from '../kube/known-kinds';
 import { parseKindSelector } from '../kube/selectors';
 import { wildcardMatch } from '../wildcard/wildcard';
+import { parseDuration } from '../units';
 
 export interface PolicyCheckOptions {
   /** Whether `apiVersion`/`kind` is cluster-scoped (the API server's discovery); default: the known-kinds table. */
   isClusterScoped?: (apiVersion: string, kind: string) => boolean;
   /** The policy as stored before this update (an UPDATE request's oldObject): generate rules may change only so far. */
   oldPolicy?: JsonObject;
+  /**
+   * Validation without a cluster, as Kyverno's CLI runs it (policyvalidation.Validate with
+   * mock=true): discovery is empty, so no kind counts as cluster-scoped and kinds are not
+   * looked up (validKinds, with its subresource check, does nothing).
+   */
+  withoutCluster?: boolean;
+}
+
+/** A JSON path into the checked document. */
+export type FieldPath = ReadonlyArray<string | number>;
+
+/**
+ * One reason Kyverno rejects a document: Kyverno's message, and the path of the value at
+ * fault in the document (Kyverno's own field path sometimes names another place, e.g.
+ * `spec.rules[0].namespace` for a generate rule's target namespace: the message keeps
+ * Kyverno's words, the path says where the user has to look).
+ */
+export interface AdmissionIssue {
+  path: FieldPath;
+  message: string;
+}
+
+/** Everything Kyverno's admission says of a document: its errors (none: accepted) and warnings. */
+export interface AdmissionVerdict {
+  errors: AdmissionIssue[];
+  warnings: string[];
 }
 
 export interface PolicyCheckResult {
@@ -42,13 +69,25 @@ function goValue(v: unknown): string {
   return String(v);
 }
 
-const invalid = (path: string, value: unknown, detail: string) => `${path}: Invalid value: ${goValue(value)}: ${detail}`;
-const forbidden = (path: string, detail: string) => `${path}: Forbidden: ${detail}`;
+const at = (path: FieldPath, message: string): AdmissionIssue => ({ path, message });
+const invalid = (field: string, value: unknown, detail: string) => `${field}: Invalid value: ${goValue(value)}: ${detail}`;
+const forbidden = (field: string, detail: string) => `${field}: Forbidden: ${detail}`;
+const required = (field: string, detail = '') => `${field}: Required value${detail ? `: ${detail}` : ''}`;
+/** A field error whose Kyverno field path is where the value is. */
+const invalidAt = (path: FieldPath, value: unknown, detail: string) => at(path, invalid(formatFieldPath(path), value, detail));
+const forbiddenAt = (path: FieldPath, detail: string) => at(path, forbidden(formatFieldPath(path), detail));
+const requiredAt = (path: FieldPath, detail = '') => at(path, required(formatFieldPath(path), detail));
 
 /** apimachinery's ErrorList.ToAggregate().Error(): one message, or several in brackets. */
-function aggregate(errors: string[]): string | undefined {
-  if (errors.length === 0) return undefined;
-  return errors.length === 1 ? errors[0] : `[${errors.join(', ')}]`;
+export function aggregateMessages(messages: readonly string[]): string | undefined {
+  if (messages.length === 0) return undefined;
+  return messages.length === 1 ? messages[0] : `[${messages.join(', ')}]`;
+}
+
+/** The verdict as Kyverno's webhook answers it: the errors aggregated into one message. */
+export function verdictResult(verdict: AdmissionVerdict): PolicyCheckResult {
+  const error = aggregateMessages(verdict.errors.map((e) => e.message));
+  return error === undefined ? { warnings: verdict.warnings } : { error, warnings: verdict.warnings };
 }
 
 function defaultClusterScoped(apiVersion: string, kind: string): boolean {
@@ -56,8 +95,11 @@ function defaultClusterScoped(apiVersion: string, kind: string): boolean {
   return !isNamespacedKind(group, kind);
 }
 
-function generatePatternErrors(path: string, g: JsonObject, namespaced: boolean, policyNamespace: string, clusterScoped: (a: string, k: string) => boolean): string[] {
-  const errs: string[] = [];
+type ClusterScoped = (apiVersion: string, kind: string) => boolean;
+
+/** GeneratePattern.Validate; `field` is Kyverno's path (the rule's), `loc` where the pattern is. */
+function generatePatternErrors(field: string, loc: FieldPath, g: JsonObject, namespaced: boolean, policyNamespace: string, clusterScoped: ClusterScoped): AdmissionIssue[] {
+  const errs: AdmissionIssue[] = [];
   const apiVersion = typeof g.apiVersion === 'string' ? g.apiVersion : '';
   const kind = typeof g.kind === 'string' ? g.kind : '';
   const namespace = typeof g.namespace === 'string' ? g.namespace : '';
@@ -66,116 +108,134 @@ function generatePatternErrors(path: string, g: JsonObject, namespaced: boolean,
   const cloneKinds = asArray(cloneList.kinds).map(String);
   if (namespaced) {
     let scope: string | undefined;
-    if (kind && clusterScoped(apiVersion, kind)) scope = `the target must be a namespaced resource: ${apiVersion}/${kind}`;
-    else if (namespace !== policyNamespace) scope = `a namespaced policy cannot generate resources in other namespaces, expected: ${policyNamespace}, received: ${namespace}`;
+    let where: FieldPath = [...loc, 'namespace'];
+    if (kind && clusterScoped(apiVersion, kind)) {
+      scope = `the target must be a namespaced resource: ${apiVersion}/${kind}`;
+      where = [...loc, 'kind'];
+    } else if (namespace !== policyNamespace) scope = `a namespaced policy cannot generate resources in other namespaces, expected: ${policyNamespace}, received: ${namespace}`;
     else if (typeof clone.name === 'string' && clone.name && String(clone.namespace ?? '') !== policyNamespace) {
       scope = `a namespaced policy cannot clone resources from other namespaces, expected: ${policyNamespace}, received: ${String(clone.namespace ?? '')}`;
+      where = [...loc, 'clone', 'namespace'];
     }
     // Kyverno's message keeps the space after its %v.
-    if (scope) errs.push(forbidden(`${path}.namespace`, `target resource scope mismatched: ${scope} `));
+    if (scope) errs.push(at(where, forbidden(`${field}.namespace`, `target resource scope mismatched: ${scope} `)));
   }
   if (kind) {
     if (!clusterScoped(apiVersion, kind)) {
-      if (!namespace) errs.push(forbidden(`${path}.namespace`, 'target namespace must be set for a namespaced resource'));
+      if (!namespace) errs.push(at([...loc, 'namespace'], forbidden(`${field}.namespace`, 'target namespace must be set for a namespaced resource')));
     } else if (namespace) {
-      errs.push(forbidden(`${path}.namespace`, 'target namespace must not be set for a cluster-wide resource'));
+      errs.push(at([...loc, 'namespace'], forbidden(`${field}.namespace`, 'target namespace must not be set for a cluster-wide resource')));
     }
   }
   if (cloneKinds.length === 0) {
-    if (!kind) errs.push(forbidden(`${path}.kind`, 'kind can not be empty'));
-    if (!(typeof g.name === 'string' && g.name)) errs.push(forbidden(`${path}.name`, 'name can not be empty'));
-    if (!apiVersion) errs.push(forbidden(`${path}.apiVersion`, 'apiVersion can not be empty'));
+    if (!kind) errs.push(at([...loc, 'kind'], forbidden(`${field}.kind`, 'kind can not be empty')));
+    if (!(typeof g.name === 'string' && g.name)) errs.push(at([...loc, 'name'], forbidden(`${field}.name`, 'name can not be empty')));
+    if (!apiVersion) errs.push(at([...loc, 'apiVersion'], forbidden(`${field}.apiVersion`, 'apiVersion can not be empty')));
   } else {
     const listNs = String(cloneList.namespace ?? '');
+    const kindsAt: FieldPath = [...loc, 'cloneList', 'kinds'];
+    const namespaceAt: FieldPath = [...loc, 'cloneList', 'namespace'];
     const scoped = (k: string) => clusterScoped(k.split('/').slice(0, -1).join('/'), k.split('/').pop() ?? k);
     if (namespaced) {
-      for (const k of cloneKinds) {
-        if (scoped(k)) errs.push(forbidden(`${path}.cloneList.kinds`, `the source in cloneList must be a namespaced resource: ${k}`));
-        if (listNs !== policyNamespace) errs.push(forbidden(`${path}.cloneList.namespace`, `a namespaced policy cannot clone resources from other namespace, expected: ${policyNamespace}, received: ${listNs}`));
-      }
+      cloneKinds.forEach((k, i) => {
+        if (scoped(k)) errs.push(at([...kindsAt, i], forbidden(`${field}.cloneList.kinds`, `the source in cloneList must be a namespaced resource: ${k}`)));
+        if (listNs !== policyNamespace) errs.push(at(namespaceAt, forbidden(`${field}.cloneList.namespace`, `a namespaced policy cannot clone resources from other namespace, expected: ${policyNamespace}, received: ${listNs}`)));
+      });
     }
     let clusterScope = scoped(cloneKinds[0]);
-    for (const k of cloneKinds.slice(1)) {
+    for (const [i, k] of cloneKinds.entries()) {
+      if (i === 0) continue;
       if (clusterScope !== scoped(k)) {
-        errs.push(forbidden(`${path}.cloneList.kinds`, 'mixed scope of target resources is forbidden'));
+        errs.push(at([...kindsAt, i], forbidden(`${field}.cloneList.kinds`, 'mixed scope of target resources is forbidden')));
         break;
       }
       clusterScope = clusterScope && scoped(k);
     }
     if (!clusterScope) {
-      if (!listNs) errs.push(forbidden(`${path}.cloneList.namespace`, 'namespace is required for namespaced target resources'));
+      if (!listNs) errs.push(at(namespaceAt, forbidden(`${field}.cloneList.namespace`, 'namespace is required for namespaced target resources')));
     } else if (!namespaced && listNs) {
-      errs.push(forbidden(`${path}.cloneList.namespace`, 'namespace is forbidden for cluster-wide target resources'));
+      errs.push(at(namespaceAt, forbidden(`${field}.cloneList.namespace`, 'namespace is forbidden for cluster-wide target resources')));
     }
   }
   return errs;
 }
 
-function generateErrors(path: string, generate: JsonObject, namespaced: boolean, policyNamespace: string, clusterScoped: (a: string, k: string) => boolean): string[] {
+/** Generation.Validate: Kyverno names the rule's path, the values are under its `generate`. */
+function generateErrors(ruleAt: FieldPath, generate: JsonObject, namespaced: boolean, policyNamespace: string, clusterScoped: ClusterScoped): AdmissionIssue[] {
+  const field = formatFieldPath(ruleAt);
+  const loc: FieldPath = [...ruleAt, 'generate'];
   const patterns = [generate.data !== undefined && generate.data !== null, isJsonObject(generate.clone) && Object.keys(generate.clone).length > 0, Array.isArray(asObject(generate.cloneList).kinds), Array.isArray(generate.foreach)];
-  if (patterns.filter(Boolean).length > 1) return [forbidden(path, 'only one of generate patterns(data, clone, cloneList and foreach) can be specified')];
+  if (patterns.filter(Boolean).length > 1) return [at(loc, forbidden(field, 'only one of generate patterns(data, clone, cloneList and foreach) can be specified'))];
   if (Array.isArray(generate.foreach)) {
-    return (generate.foreach as unknown[]).flatMap((f, i) => generatePatternErrors(`${path}.foreach[${i}]`, asObject(f), namespaced, policyNamespace, clusterScoped));
+    return (generate.foreach as unknown[]).flatMap((f, i) => generatePatternErrors(`${field}.foreach[${i}]`, [...loc, 'foreach', i], asObject(f), namespaced, policyNamespace, clusterScoped));
   }
-  return generatePatternErrors(path, generate, namespaced, policyNamespace, clusterScoped);
+  return generatePatternErrors(field, loc, generate, namespaced, policyNamespace, clusterScoped);
 }
 
-
-const required = (path: string, detail = '') => `${path}: Required value${detail ? `: ${detail}` : ''}`;
-
 /** UserInfo.Validate (api/kyverno/v1/user_info_types.go): subjects and roles of a match/exclude filter. */
-function userInfoErrors(path: string, info: JsonObject): string[] {
-  const errs: string[] = [];
+function userInfoErrors(filterAt: FieldPath, info: JsonObject): AdmissionIssue[] {
+  const errs: AdmissionIssue[] = [];
   asArray(info.subjects).map(asObject).forEach((subject, i) => {
-    const at = `${path}.subjects[${i}]`;
+    const subjectAt: FieldPath = [...filterAt, 'subjects', i];
     const kind = typeof subject.kind === 'string' ? subject.kind : '';
-    if (kind === '') errs.push(required(`${at}.kind`));
-    else if (kind !== 'Group' && kind !== 'ServiceAccount' && kind !== 'User') errs.push(invalid(`${at}.kind`, kind, "kind must be 'User', 'Group', or 'ServiceAccount'"));
-    if (!(typeof subject.name === 'string' && subject.name)) errs.push(required(`${at}.name`));
-    if (kind === 'ServiceAccount' && !(typeof subject.namespace === 'string' && subject.namespace)) errs.push(required(`${at}.namespace`, 'namespace is required when Kind is ServiceAccount'));
+    if (kind === '') errs.push(requiredAt([...subjectAt, 'kind']));
+    else if (kind !== 'Group' && kind !== 'ServiceAccount' && kind !== 'User') errs.push(invalidAt([...subjectAt, 'kind'], kind, "kind must be 'User', 'Group', or 'ServiceAccount'"));
+    if (!(typeof subject.name === 'string' && subject.name)) errs.push(requiredAt([...subjectAt, 'name']));
+    if (kind === 'ServiceAccount' && !(typeof subject.namespace === 'string' && subject.namespace)) errs.push(requiredAt([...subjectAt, 'namespace'], 'namespace is required when Kind is ServiceAccount'));
   });
   asArray(info.roles).forEach((role, i) => {
-    if (String(role).split(':').length !== 2) errs.push(invalid(`${path}.roles[${i}]`, String(role), 'Role is expected to be in namespace:name format'));
+    if (String(role).split(':').length !== 2) errs.push(invalidAt([...filterAt, 'roles', i], String(role), 'Role is expected to be in namespace:name format'));
   });
   return errs;
 }
 
-/** ResourceDescription.Validate (api/kyverno/v1/resource_description_types.go). */
-function resourceDescriptionErrors(path: string, r: JsonObject, namespaced: boolean, clusterScoped: (a: string, k: string) => boolean): string[] {
-  const errs: string[] = [];
-  if (typeof r.name === 'string' && r.name && asArray(r.names).length > 0) errs.push(`${path}: Invalid value: ${JSON.stringify(r)}: Both name and names can not be specified together`);
+/** ResourceDescription.Validate (api/kyverno/v1/resource_description_types.go): Kyverno names the filter, the values are under its `resources`. */
+function resourceDescriptionErrors(filterAt: FieldPath, r: JsonObject, namespaced: boolean, clusterScoped: ClusterScoped): AdmissionIssue[] {
+  const errs: AdmissionIssue[] = [];
+  const field = formatFieldPath(filterAt);
+  const resourcesAt: FieldPath = [...filterAt, 'resources'];
+  if (typeof r.name === 'string' && r.name && asArray(r.names).length > 0) errs.push(at([...resourcesAt, 'names'], `${field}: Invalid value: ${JSON.stringify(r)}: Both name and names can not be specified together`));
   if (namespaced) {
-    if (asArray(r.namespaces).length > 0) errs.push(forbidden(`${path}.namespaces`, 'Filtering namespaces not allowed in namespaced policies'));
+    if (asArray(r.namespaces).length > 0) errs.push(at([...resourcesAt, 'namespaces'], forbidden(`${field}.namespaces`, 'Filtering namespaces not allowed in namespaced policies')));
     asArray(r.kinds).map(String).forEach((kind, i) => {
       const slash = kind.lastIndexOf('/');
       const [apiVersion, name] = slash >= 0 ? [kind.slice(0, slash), kind.slice(slash + 1)] : ['', kind];
-      if (name && !name.includes('*') && !/^[a-z]/.test(name) && clusterScoped(apiVersion, name)) errs.push(forbidden(`${path}.kinds[${i}]`, `Cluster wide resource '${kind}' not allowed in namespaced policy`));
+      if (name && !name.includes('*') && !/^[a-z]/.test(name) && clusterScoped(apiVersion, name)) {
+        errs.push(at([...resourcesAt, 'kinds', i], forbidden(`${field}.kinds[${i}]`, `Cluster wide resource '${kind}' not allowed in namespaced policy`)));
+      }
     });
   }
   return errs;
 }
 
+interface Filter {
+  /** Where the filter is: `…match.any[0]`, or the block itself for its legacy fields. */
+  at: FieldPath;
+  filter: JsonObject;
+  resources: JsonObject;
+}
+
 /** The filters of a match or exclude block with their paths: any[i], all[i] and the block itself. */
-function filtersOf(path: string, block: JsonObject): Array<{ path: string; filter: JsonObject; resources: JsonObject }> {
-  const out: Array<{ path: string; filter: JsonObject; resources: JsonObject }> = [];
-  for (const key of ['any', 'all'] as const) {
-    asArray(block[key]).map(asObject).forEach((f, i) => out.push({ path: `${path}.${key}[${i}]`, filter: f, resources: asObject(f.resources) }));
+function filtersOf(blockAt: FieldPath, block: JsonObject, order: ReadonlyArray<'any' | 'all'> = ['any', 'all']): Filter[] {
+  const out: Filter[] = [];
+  for (const key of order) {
+    asArray(block[key]).map(asObject).forEach((f, i) => out.push({ at: [...blockAt, key, i], filter: f, resources: asObject(f.resources) }));
   }
-  out.push({ path, filter: block, resources: asObject(block.resources) });
+  out.push({ at: blockAt, filter: block, resources: asObject(block.resources) });
   return out;
 }
 
 /** MatchResources.Validate for a rule's match and exclude blocks. */
-function matchBlockErrors(rulePath: string, rule: JsonObject, namespaced: boolean, clusterScoped: (a: string, k: string) => boolean): string[] {
-  const errs: string[] = [];
+function matchBlockErrors(ruleAt: FieldPath, rule: JsonObject, namespaced: boolean, clusterScoped: ClusterScoped): AdmissionIssue[] {
+  const errs: AdmissionIssue[] = [];
   for (const key of ['match', 'exclude'] as const) {
     if (!isJsonObject(rule[key])) continue;
     const block = rule[key];
-    const path = `${rulePath}.${key}`;
-    if (asArray(block.any).length > 0 && asArray(block.all).length > 0) errs.push(`${path}: Invalid value: ${JSON.stringify(block)}: Can't specify any and all together`);
-    for (const f of filtersOf(path, block)) {
-      errs.push(...userInfoErrors(f.path, f.filter));
-      errs.push(...resourceDescriptionErrors(f.path, f.resources, namespaced, clusterScoped));
+    const blockAt: FieldPath = [...ruleAt, key];
+    if (asArray(block.any).length > 0 && asArray(block.all).length > 0) errs.push(at([...blockAt, 'all'], `${formatFieldPath(blockAt)}: Invalid value: ${JSON.stringify(block)}: Can't specify any and all together`));
+    for (const f of filtersOf(blockAt, block)) {
+      errs.push(...userInfoErrors(f.at, f.filter));
+      errs.push(...resourceDescriptionErrors(f.at, f.resources, namespaced, clusterScoped));
     }
   }
   return errs;
@@ -196,25 +256,29 @@ function namesSubresource(kind: string): boolean {
 /**
  * validateKinds over every match/exclude filter (pkg/validation/policy/validate.go): the `*`
  * kind (validateWildcard) is refused in background mode, next to other kinds, and for
- * generate, verifyImages and foreach validate rules; a background validate rule may not match
- * a subresource (validKinds: the background scan lists resources, never subresources).
+ * generate, verifyImages and foreach validate rules; with a cluster, a background validate
+ * rule may not match a subresource (validKinds: the background scan lists resources, never
+ * subresources; without one, as in the CLI, kinds are not looked up).
  */
-function kindErrors(rules: JsonObject[], background: boolean): string | undefined {
+function kindError(rules: JsonObject[], background: boolean, lookUpKinds: boolean): AdmissionIssue | undefined {
   for (const [i, rule] of rules.entries()) {
     for (const key of ['match', 'exclude'] as const) {
       if (!isJsonObject(rule[key])) continue;
-      for (const f of filtersOf(key, rule[key])) {
+      for (const f of filtersOf([key], rule[key])) {
         const kinds = asArray(f.resources.kinds).map(String);
-        const where = `path: spec.rules[${i}].${f.path}.kinds`;
-        if (kinds.includes('*')) {
-          if (background) return `${where}: wildcard policy not allowed in background mode. Set spec.background=false to disable background mode for this policy rule `;
-          if (kinds.length > 1) return `${where}: wildcard policy can not deal with more than one kind`;
-          if (rule.generate || rule.verifyImages || asObject(rule.validate).foreach) return `${where}: wildcard policy does not support rule type`;
+        const kindsAt: FieldPath = ['spec', 'rules', i, ...f.at, 'resources', 'kinds'];
+        const where = `path: spec.rules[${i}].${formatFieldPath(f.at)}.kinds`;
+        const wildcard = kinds.indexOf('*');
+        if (wildcard >= 0) {
+          const wildcardAt = [...kindsAt, wildcard];
+          if (background) return at(wildcardAt, `${where}: wildcard policy not allowed in background mode. Set spec.background=false to disable background mode for this policy rule `);
+          if (kinds.length > 1) return at(wildcardAt, `${where}: wildcard policy can not deal with more than one kind`);
+          if (rule.generate || rule.verifyImages || asObject(rule.validate).foreach) return at(wildcardAt, `${where}: wildcard policy does not support rule type`);
           continue;
         }
-        if (!isJsonObject(rule.validate) || !background) continue;
-        const sub = kinds.find(namesSubresource);
-        if (sub !== undefined) return `${where}: background scan enabled with subresource ${sub}`;
+        if (!lookUpKinds || !isJsonObject(rule.validate) || !background) continue;
+        const sub = kinds.findIndex(namesSubresource);
+        if (sub >= 0) return at([...kindsAt, sub], `${where}: background scan enabled with subresource ${kinds[sub]}`);
       }
     }
   }
@@ -237,18 +301,32 @@ function contextPatterns(entries: unknown): string[] {
   });
 }
 
-/** The first `{{…}}` variable in `value` that is neither reserved nor defined, with its JSON pointer. */
-function undefinedVariable(value: unknown, patterns: string[], allowed: RegExp, pointer = ''): { variable: string; pointer: string } | undefined {
+/** The entries of a JSON collection as [key, value] with the key as a path step. */
+function entriesOf(value: unknown): Array<readonly [string | number, unknown]> {
+  return Array.isArray(value) ? value.map((v, i) => [i, v] as const) : isJsonObject(value) ? Object.entries(value) : [];
+}
+
+/** The first `{{…}}` variable in `value` that is neither reserved nor defined, with its path. */
+function undefinedVariable(value: unknown, patterns: string[], allowed: RegExp, path: Array<string | number> = []): { variable: string; path: Array<string | number> } | undefined {
   if (typeof value === 'string') {
     for (const m of value.matchAll(VARIABLE)) {
       const variable = m[0].slice(2, -2).trim().replace(/"/g, '');
-      if (!allowed.test(variable) && !patterns.some((p) => wildcardMatch(p, variable))) return { variable, pointer };
+      if (!allowed.test(variable) && !patterns.some((p) => wildcardMatch(p, variable))) return { variable, path };
     }
     return undefined;
   }
-  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : isJsonObject(value) ? Object.entries(value) : [];
-  for (const [k, v] of entries) {
-    const found = undefinedVariable(v, patterns, allowed, `${pointer}/${k}`);
+  for (const [k, v] of entriesOf(value)) {
+    const found = undefinedVariable(v, patterns, allowed, [...path, k]);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** The path of the first string under `value` that `test` accepts. */
+function pathOfString(value: unknown, test: (s: string) => boolean, path: Array<string | number> = []): Array<string | number> | undefined {
+  if (typeof value === 'string') return test(value) ? path : undefined;
+  for (const [k, v] of entriesOf(value)) {
+    const found = pathOfString(v, test, [...path, k]);
     if (found) return found;
   }
   return undefined;
@@ -260,22 +338,23 @@ function undefinedVariable(value: unknown, patterns: string[], allowed: RegExp, 
  * reserved variables (fewer in background mode) and the rule's context names are defined
  * (`target.` is not).
  */
-function targetVariableError(rules: JsonObject[], background: boolean): string | undefined {
+function targetVariableError(rules: JsonObject[], background: boolean): AdmissionIssue | undefined {
   const allowed = background ? BACKGROUND_VARIABLES : RESERVED_VARIABLES;
-  for (const rule of rules) {
+  for (const [r, rule] of rules.entries()) {
     const targets = asArray(asObject(rule.mutate).targets).map(asObject);
     const patterns = contextPatterns(rule.context);
     for (const [i, t] of targets.entries()) {
       const spec = Object.fromEntries(['apiVersion', 'kind', 'namespace', 'name', 'uid', 'selector'].filter((k) => t[k] !== undefined).map((k) => [k, t[k]]));
       const found = undefinedVariable({ context: rule.context, preconditions: rule.preconditions, mutate: { targets: [spec] } }, patterns, allowed);
       if (found) {
-        return `policy contains invalid variables: invalid variables defined at mutate.targets[${i}]: failed to resolve ${found.variable} at path ${found.pointer}: variable ${found.variable} must match regex "${allowed.source}" or patterns [${patterns.join(' ')}]`;
+        // The checked copy holds this one target at index 0; the rule holds it at i.
+        const inRule = found.path[0] === 'mutate' ? ['mutate', 'targets', i, ...found.path.slice(3)] : found.path;
+        return at(['spec', 'rules', r, ...inRule], `policy contains invalid variables: invalid variables defined at mutate.targets[${i}]: failed to resolve ${found.variable} at path /${found.path.join('/')}: variable ${found.variable} must match regex "${allowed.source}" or patterns [${patterns.join(' ')}]`);
       }
     }
   }
   return undefined;
 }
-
 
 /** Kyverno's RegexVariables: `{{…}}` not escaped with a backslash (group 2 is the variable with its braces). */
 const POLICY_VARIABLES = /(^|[^\\])(\{\{(?:\{[^{}]*\}|[^{}])*\}\})/g;
@@ -287,16 +366,19 @@ const USER_VARIABLES = [/[^.](serviceAccountName)\b/, /[^.](serviceAccountNamesp
  * (roles, clusterRoles, subjects), and unless a rule mutates existing resources no variable
  * may read the requesting user.
  */
-function backgroundUserError(policy: JsonObject, rules: JsonObject[]): string | undefined {
+function backgroundUserError(policy: JsonObject, rules: JsonObject[]): AdmissionIssue | undefined {
   const prefix = 'only select variables are allowed in background mode. Set spec.background=false to disable background mode for this policy rule: ';
   for (const [i, rule] of rules.entries()) {
     for (const key of ['match', 'exclude'] as const) {
       if (!isJsonObject(rule[key])) continue;
-      const block = rule[key];
-      const order = key === 'match' ? [['', block], ...asArray(block.any).map((f, j) => [`any[${j}]/`, f]), ...asArray(block.all).map((f, j) => [`all[${j}]/`, f])] : [['', block], ...asArray(block.all).map((f, j) => [`all[${j}]/`, f]), ...asArray(block.any).map((f, j) => [`any[${j}]/`, f])];
-      for (const [at, f] of order as Array<[string, unknown]>) {
-        const field = ['roles', 'clusterRoles', 'subjects'].find((k) => asArray(asObject(f)[k]).length > 0);
-        if (field) return `${prefix}invalid variable used at path: spec/rules[${i}]/${key}/${at}${field} `;
+      // Kyverno looks at the block, then a match's any before all and an exclude's all before any.
+      const filters = filtersOf([key], rule[key], key === 'match' ? ['any', 'all'] : ['all', 'any']);
+      for (const f of [filters[filters.length - 1], ...filters.slice(0, -1)]) {
+        const field = ['roles', 'clusterRoles', 'subjects'].find((k) => asArray(f.filter[k]).length > 0);
+        if (field) {
+          const shown = f.at.slice(1).map((s) => (typeof s === 'number' ? `[${s}]/` : s)).join('');
+          return at(['spec', 'rules', i, ...f.at, field], `${prefix}invalid variable used at path: spec/rules[${i}]/${key}/${shown}${field} `);
+        }
       }
     }
   }
@@ -305,90 +387,98 @@ function backgroundUserError(policy: JsonObject, rules: JsonObject[]): string | 
   const annotations = asObject(meta.annotations);
   const cleaned = { ...policy, metadata: { ...meta, ...(meta.annotations ? { annotations: { ...annotations, 'kubectl.kubernetes.io/last-applied-configuration': '' } } : {}) }, status: { ...asObject(policy.status), autogen: undefined } };
   for (const m of JSON.stringify(cleaned).matchAll(POLICY_VARIABLES)) {
-    if (USER_VARIABLES.some((re) => re.test(m[2]))) return `${prefix}variable ${m[2]} is not allowed `;
+    if (!USER_VARIABLES.some((re) => re.test(m[2]))) continue;
+    const variable = m[2];
+    return at(pathOfString(cleaned, (s) => s.includes(variable)) ?? ['spec'], `${prefix}variable ${variable} is not allowed `);
   }
   return undefined;
 }
 
-/** Kyverno's verdict on a classic policy (ClusterPolicy or Policy) at creation or update. */
-export function checkPolicyForAdmission(policy: JsonObject, options: PolicyCheckOptions = {}): PolicyCheckResult {
+/** Kyverno's verdict on a classic policy (ClusterPolicy or Policy) at creation or update, with the path of each error. */
+export function policyAdmissionVerdict(policy: JsonObject, options: PolicyCheckOptions = {}): AdmissionVerdict {
   const warnings: string[] = [];
+  const fail = (issue: AdmissionIssue): AdmissionVerdict => ({ errors: [issue], warnings });
   const kind = String(policy.kind ?? '');
   const meta = asObject(policy.metadata);
   const spec = asObject(policy.spec);
   const namespaced = kind === 'Policy';
   const policyNamespace = typeof meta.namespace === 'string' ? meta.namespace : '';
-  const clusterScoped = options.isClusterScoped ?? defaultClusterScoped;
+  const clusterScoped: ClusterScoped = options.withoutCluster ? () => false : options.isClusterScoped ?? defaultClusterScoped;
   if (kind === 'ClusterPolicy' && policyNamespace) {
     const message = 'A clusterpolicy should not have the namespace defined';
-    return { error: message, warnings: [message] };
+    return { errors: [at(['metadata', 'namespace'], message)], warnings: [message] };
   }
 
   const rules = asArray(spec.rules).map(asObject);
   // ValidateVariables runs before the spec's own validation.
   const variableError = (spec.background !== false ? backgroundUserError(policy, rules) : undefined) ?? targetVariableError(rules, spec.background !== false);
-  if (variableError) return { error: variableError, warnings };
+  if (variableError) return fail(variableError);
 
-  const errs: string[] = [];
+  const errs: AdmissionIssue[] = [];
   if (asObject(meta.annotations)['pod-policies.kyverno.io/autogen-controllers'] === 'all') {
-    errs.push(forbidden('metadata.annotations', "Autogen annotation does not support 'all' anymore, remove the annotation or set it to a valid value"));
+    errs.push(at(['metadata', 'annotations', 'pod-policies.kyverno.io/autogen-controllers'], forbidden('metadata.annotations', "Autogen annotation does not support 'all' anymore, remove the annotation or set it to a valid value")));
   }
-  if (typeof meta.name === 'string' && meta.name.length > 63) errs.push('name: Too long: may not be more than 63 bytes');
+  if (typeof meta.name === 'string' && meta.name.length > 63) errs.push(at(['metadata', 'name'], 'name: Too long: may not be more than 63 bytes'));
   const webhookConfiguration = asObject(spec.webhookConfiguration);
   if (spec.webhookTimeoutSeconds !== undefined && webhookConfiguration.timeoutSeconds !== undefined) {
-    errs.push(forbidden('spec.webhookTimeoutSeconds', 'remove the deprecated field and use spec.webhookConfiguration.timeoutSeconds instead'));
+    errs.push(forbiddenAt(['spec', 'webhookTimeoutSeconds'], 'remove the deprecated field and use spec.webhookConfiguration.timeoutSeconds instead'));
   }
   if (spec.failurePolicy !== undefined && webhookConfiguration.failurePolicy !== undefined) {
-    errs.push(forbidden('spec.failurePolicy', 'remove the deprecated field and use spec.webhookConfiguration.failurePolicy instead'));
+    errs.push(forbiddenAt(['spec', 'failurePolicy'], 'remove the deprecated field and use spec.webhookConfiguration.failurePolicy instead'));
   }
   if (spec.generateExistingOnPolicyUpdate !== undefined) {
-    errs.push(forbidden('spec.generateExistingOnPolicyUpdate', 'remove the deprecated field and use spec.generate[*].generateExisting instead'));
+    errs.push(forbiddenAt(['spec', 'generateExistingOnPolicyUpdate'], 'remove the deprecated field and use spec.generate[*].generateExisting instead'));
   }
   rules.forEach((rule, i) => {
     if (!isJsonObject(rule.mutate)) return;
     const mutate = rule.mutate;
     if ((spec.mutateExistingOnPolicyUpdate === true || mutate.mutateExistingOnPolicyUpdate === true) && asArray(mutate.targets).length === 0) {
-      errs.push(forbidden('spec.mutateExistingOnPolicyUpdate', `rules[${i}].mutate.targets has to be specified when mutateExistingOnPolicyUpdate is set`));
+      const where: FieldPath = mutate.mutateExistingOnPolicyUpdate === true ? ['spec', 'rules', i, 'mutate', 'mutateExistingOnPolicyUpdate'] : ['spec', 'mutateExistingOnPolicyUpdate'];
+      errs.push(at(where, forbidden('spec.mutateExistingOnPolicyUpdate', `rules[${i}].mutate.targets has to be specified when mutateExistingOnPolicyUpdate is set`)));
     }
   });
-  for (const [path, value] of [['spec.webhookTimeoutSeconds', spec.webhookTimeoutSeconds], ['spec.webhookConfiguration.timeoutSeconds', webhookConfiguration.timeoutSeconds]] as const) {
-    if (typeof value === 'number' && (value < 1 || value > 30)) errs.push(invalid(path, value, 'the timeout value must be between 1 and 30 seconds'));
+  for (const [path, value] of [[['spec', 'webhookTimeoutSeconds'], spec.webhookTimeoutSeconds], [['spec', 'webhookConfiguration', 'timeoutSeconds'], webhookConfiguration.timeoutSeconds]] as const) {
+    if (typeof value === 'number' && (value < 1 || value > 30)) errs.push(invalidAt(path, value, 'the timeout value must be between 1 and 30 seconds'));
   }
   rules.forEach((rule, i) => {
-    const path = `spec.rules[${i}]`;
-    errs.push(...matchBlockErrors(path, rule, namespaced, clusterScoped));
+    const ruleAt: FieldPath = ['spec', 'rules', i];
+    errs.push(...matchBlockErrors(ruleAt, rule, namespaced, clusterScoped));
     const mutate = asObject(rule.mutate);
     const targets = asArray(mutate.targets).map(asObject);
     if (namespaced && targets.length) {
       targets.forEach((t, j) => {
         if (typeof t.namespace === 'string' && t.namespace && t.namespace !== policyNamespace) {
-          errs.push(invalid(`${path}.targets[${j}].namespace`, t.namespace, 'This field can be ignored or should have value of the namespace where the policy is being created'));
+          errs.push(at([...ruleAt, 'mutate', 'targets', j, 'namespace'], invalid(`spec.rules[${i}].targets[${j}].namespace`, t.namespace, 'This field can be ignored or should have value of the namespace where the policy is being created')));
         }
       });
     }
-    if (isJsonObject(rule.generate)) errs.push(...generateErrors(path, rule.generate, namespaced, policyNamespace, clusterScoped));
+    if (isJsonObject(rule.generate)) errs.push(...generateErrors(ruleAt, rule.generate, namespaced, policyNamespace, clusterScoped));
   });
   if (namespaced && asArray(spec.validationFailureActionOverrides).length > 0) {
-    errs.push(forbidden('spec.validationFailureActionOverrides', 'Use of validationFailureActionOverrides is supported only with ClusterPolicy'));
+    errs.push(forbiddenAt(['spec', 'validationFailureActionOverrides'], 'Use of validationFailureActionOverrides is supported only with ClusterPolicy'));
   }
-  const error = aggregate(errs);
-  if (error) return { error, warnings };
+  if (errs.length > 0) return { errors: errs, warnings };
 
   const admission = spec.admission !== false;
   const background = spec.background !== false;
-  if (!admission && !background) return { error: 'disabling both admission and background processing is not allowed', warnings };
-  if (!admission && rules.some((r) => r.mutate || r.generate || r.verifyImages)) return { error: 'disabling admission processing is only allowed with validation policies', warnings };
+  if (!admission && !background) return fail(at(['spec', 'admission'], 'disabling both admission and background processing is not allowed'));
+  if (!admission && rules.some((r) => r.mutate || r.generate || r.verifyImages)) return fail(at(['spec', 'admission'], 'disabling admission processing is only allowed with validation policies'));
   if (options.oldPolicy) {
     const change = immutableGenerateFields(policy, options.oldPolicy);
     if (change.warning !== undefined || change.error !== undefined) {
       // As Kyverno: either outcome ends the validation (a warning admits the policy unchecked further).
       warnings.push(`no synchronization will be performed to the old target resource upon policy updates: ${change.warning ?? ''}`);
-      return { ...(change.error !== undefined ? { error: change.error } : {}), warnings };
+      return { errors: change.error !== undefined ? [at(['spec', 'rules'], change.error)] : [], warnings };
     }
   }
-  const kindError = kindErrors(rules, background);
-  if (kindError) return { error: kindError, warnings };
-  return { warnings };
+  const kindIssue = kindError(rules, background, !options.withoutCluster);
+  if (kindIssue) return fail(kindIssue);
+  return { errors: [], warnings };
+}
+
+/** Kyverno's verdict on a classic policy, as its webhook answers it (one aggregated message). */
+export function checkPolicyForAdmission(policy: JsonObject, options: PolicyCheckOptions = {}): PolicyCheckResult {
+  return verdictResult(policyAdmissionVerdict(policy, options));
 }
 
 /** JSON with object keys sorted: equal values give equal text (Kyverno hashes Go's marshalling of the typed rule). */
@@ -444,35 +534,88 @@ export function immutableGenerateFields(policy: JsonObject, oldPolicy: JsonObjec
  * its policy; a policies.kyverno.io PolicyException (the CEL one, api/policies.kyverno.io
  * v1beta1) names at least one policy, each with a name and a kind.
  */
-export function checkExceptionForAdmission(exception: JsonObject): PolicyCheckResult {
+export function exceptionAdmissionVerdict(exception: JsonObject): AdmissionVerdict {
   const spec = asObject(exception.spec);
-  const errs: string[] = [];
+  const errs: AdmissionIssue[] = [];
   if (String(exception.apiVersion ?? '').startsWith('policies.kyverno.io/')) {
     const refs = asArray(spec.policyRefs).map(asObject);
-    if (refs.length === 0) errs.push(`spec.policyRefs: Invalid value: ${Array.isArray(spec.policyRefs) ? '[]v1beta1.PolicyRef{}' : '[]v1beta1.PolicyRef(nil)'}: must specify at least one policy ref`);
+    if (refs.length === 0) errs.push(at(['spec', 'policyRefs'], `spec.policyRefs: Invalid value: ${Array.isArray(spec.policyRefs) ? '[]v1beta1.PolicyRef{}' : '[]v1beta1.PolicyRef(nil)'}: must specify at least one policy ref`));
     refs.forEach((ref, i) => {
-      if (!(typeof ref.name === 'string' && ref.name)) errs.push(invalid(`spec.policyRefs[${i}].name`, String(ref.name ?? ''), 'must specify policy name'));
-      if (!(typeof ref.kind === 'string' && ref.kind)) errs.push(invalid(`spec.policyRefs[${i}].kind`, String(ref.kind ?? ''), 'must specify policy kind'));
+      if (!(typeof ref.name === 'string' && ref.name)) errs.push(invalidAt(['spec', 'policyRefs', i, 'name'], String(ref.name ?? ''), 'must specify policy name'));
+      if (!(typeof ref.kind === 'string' && ref.kind)) errs.push(invalidAt(['spec', 'policyRefs', i, 'kind'], String(ref.kind ?? ''), 'must specify policy kind'));
     });
-    return { error: aggregate(errs), warnings: [] };
+    return { errors: errs, warnings: [] };
   }
   const match = asObject(spec.match);
   // v2beta1 MatchResources: only any and all.
-  const filters = filtersOf('spec.match', match).filter((f) => f.path !== 'spec.match');
+  const filters = filtersOf(['spec', 'match'], match).slice(0, -1);
   if (spec.background !== false) {
     for (const f of filters) {
       for (const field of ['roles', 'clusterRoles', 'subjects']) {
-        if (asArray(f.filter[field]).length > 0) errs.push(forbidden(`${f.path}.${field}`, 'Usage of user info is forbidden'));
+        if (asArray(f.filter[field]).length > 0) errs.push(forbiddenAt([...f.at, field], 'Usage of user info is forbidden'));
       }
     }
   }
-  if (asArray(match.any).length > 0 && asArray(match.all).length > 0) errs.push(`spec.match: Invalid value: ${JSON.stringify(match)}: Can't specify any and all together`);
+  if (asArray(match.any).length > 0 && asArray(match.all).length > 0) errs.push(at(['spec', 'match', 'all'], `spec.match: Invalid value: ${JSON.stringify(match)}: Can't specify any and all together`));
   for (const f of filters) {
-    errs.push(...userInfoErrors(f.path, f.filter));
-    errs.push(...resourceDescriptionErrors(f.path, f.resources, false, () => false));
+    errs.push(...userInfoErrors(f.at, f.filter));
+    errs.push(...resourceDescriptionErrors(f.at, f.resources, false, () => false));
   }
   asArray(spec.exceptions).map(asObject).forEach((e, i) => {
-    if (!(typeof e.policyName === 'string' && e.policyName)) errs.push(required(`spec.exceptions[${i}].policyName`, 'An exception requires a policy name'));
+    if (!(typeof e.policyName === 'string' && e.policyName)) errs.push(requiredAt(['spec', 'exceptions', i, 'policyName'], 'An exception requires a policy name'));
   });
-  return { error: aggregate(errs), warnings: [] };
+  return { errors: errs, warnings: [] };
+}
+
+/** Kyverno's verdict on a PolicyException, as its webhook answers it. */
+export function checkExceptionForAdmission(exception: JsonObject): PolicyCheckResult {
+  return verdictResult(exceptionAdmissionVerdict(exception));
+}
+
+/** A field the API server decodes into a pointer or slice: present and not null. */
+const present = (v: unknown) => v !== undefined && v !== null;
+
+/**
+ * Kyverno's GlobalContextEntry webhook at creation or update (pkg/webhooks/globalcontext,
+ * GlobalContextEntry.Validate in api/kyverno/v2beta1): exactly one of kubernetesResource and
+ * apiCall; a resource names its version and resource (and a group unless it is core v1); an
+ * apiCall has a refreshInterval above zero (the CRD defaults it to 10m), either a service or a
+ * urlPath, and data only with POST; each projection has a name, other than the entry's, and a
+ * JMESPath. The paths and messages are Kyverno's (including `spec.resource` and
+ * `refreshIntervalSeconds`).
+ */
+export function globalContextEntryAdmissionVerdict(entry: JsonObject): AdmissionVerdict {
+  const spec = asObject(entry.spec);
+  const name = String(asObject(entry.metadata).name ?? '');
+  const errors: AdmissionIssue[] = [];
+  const isResource = present(spec.kubernetesResource);
+  const isApiCall = present(spec.apiCall);
+  if (isResource === isApiCall) errors.push(at(['spec'], forbidden('spec.kubernetesResource', 'A global context entry should either have KubernetesResource or APICall')));
+  if (isResource) {
+    const r = asObject(spec.kubernetesResource);
+    const loc = ['spec', 'kubernetesResource'];
+    const group = String(r.group ?? '');
+    const version = String(r.version ?? '');
+    if (group === '' && version !== 'v1') errors.push(at(loc, required('spec.resource.group', 'A Resource entry requires a group')));
+    if (version === '') errors.push(at(loc, required('spec.resource.version', 'A Resource entry requires a version')));
+    if (String(r.resource ?? '') === '') errors.push(at(loc, required('spec.resource.resource', 'A Resource entry requires a resource')));
+  }
+  if (isApiCall) {
+    const call = asObject(spec.apiCall);
+    const loc = ['spec', 'apiCall'];
+    const interval = typeof call.refreshInterval === 'string' && call.refreshInterval !== '' ? parseDuration(call.refreshInterval) : undefined;
+    if (interval === 0) errors.push(at([...loc, 'refreshInterval'], required('spec.apiCall.refreshIntervalSeconds', 'A Resource entry requires a refresh interval greater than 0 seconds')));
+    const urlPath = String(call.urlPath ?? '');
+    if (present(call.service) === (urlPath !== '')) errors.push(at(loc, forbidden('spec.apiCall.service', 'An External API call should either have Service or URLPath')));
+    // The CRD defaults the method to GET.
+    if (present(call.data) && String(call.method ?? 'GET') !== 'POST') errors.push(at(loc, forbidden('spec.apiCall.method', 'An External API call with data should have method as POST')));
+  }
+  asArray(spec.projections).map(asObject).forEach((p, i) => {
+    const loc = ['spec', 'projections', i];
+    const projection = String(p.name ?? '');
+    if (projection === '') errors.push(requiredAt([...loc, 'name'], 'A projection entry requires a name'));
+    if (projection === name) errors.push(requiredAt([...loc, 'name'], 'A projection entry requires a name different from the global context entry name'));
+    if (String(p.jmesPath ?? '') === '') errors.push(requiredAt([...loc, 'jmesPath'], 'A projection entry requires a JMESPath'));
+  });
+  return { errors, warnings: [] };
 }

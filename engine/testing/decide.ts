@@ -216,7 +216,11 @@ export function decideResult(test: ExpectedResult, index: ResponseIndex, read: M
       if (t.response.policy.name !== policyName) continue;
       rows.push(row(test, p.kind, display, checkResult(test, t.response, t.rule, t.resource, read), key));
     }
-    if (rows.length === 0) {
+    const invalid = index.invalidPolicies?.get(policyName);
+    if (rows.length === 0 && invalid !== undefined) {
+      // As output.go: a policy skipped by validation answers skip, not a failure.
+      rows.push(row(test, p.kind, display, { ok: true, actual: 'skip', reason: `Invalid Policy: ${invalid}` }, key));
+    } else if (rows.length === 0) {
       rows.push(row(test, p.kind, display, { ok: false, actual: '', reason: 'Not found' }, key));
     }
     out.push(...rows);

@@ -40,6 +40,8 @@ export {
   namespacesOf,
   checkPolicyShape,
   checkResourceShape,
+  invalidPolicy,
+  type InvalidPolicy,
   InputError,
   withDefaultNamespace,
   type FileSource,

@@ -6,6 +6,8 @@ import type { ClusterState, JsonObject, RequestInfo, TestValues } from '../core/
 import { classifyDocument, expandLists, isObject } from '../loader/classify';
 import { formatAt, formatLoadError, parseYamlDocuments, type LoadedDocument } from '../loader/parse';
 import { policyShapeIssue } from './policy-shape';
+import { isClassicPolicy } from '../policy';
+import { aggregateMessages, policyAdmissionVerdict } from '../policy/admission-checks';
 import { emptyCluster, namespaceLabelsOf } from '../evaluate';
 import { lookupKnownKind } from '../kube';
 import { readTestSpec } from './spec';
@@ -89,6 +91,34 @@ export function checkPolicyShape(doc: LoadedDocument): JsonObject {
   const problem = policyShapeIssue(policy);
   if (problem) throw new InputError(formatAt(doc, problem.path, `invalid policy ${meta.name}: ${problem.message}`));
   return policy;
+}
+
+/** A policy `kyverno apply`/`kyverno test` leave out because Kyverno's policy validation rejects it. */
+export interface InvalidPolicy {
+  name: string;
+  /** Kyverno's message (its errors aggregated), as the CLI prints it. */
+  reason: string;
+  /** Each error as `file:line:column: invalid policy NAME: message`, at the value at fault. */
+  locations: string[];
+}
+
+/**
+ * What Kyverno's CLI does before evaluating (commands/apply, commands/test):
+ * policyvalidation.Validate on each ClusterPolicy/Policy with mock=true, so without a
+ * cluster's discovery (no kind is cluster-scoped, kinds are not looked up). A policy it
+ * rejects is not evaluated: apply lists it under "Policies Skipped" and counts an error,
+ * test answers its results with skip / "Invalid Policy". CEL policies are not validated there.
+ */
+export function invalidPolicy(doc: Pick<LoadedDocument, 'file' | 'line' | 'locate'>, policy: JsonObject): InvalidPolicy | undefined {
+  if (!isClassicPolicy(policy)) return undefined;
+  const { errors } = policyAdmissionVerdict(policy, { withoutCluster: true });
+  if (errors.length === 0) return undefined;
+  const name = String((isObject(policy.metadata) ? policy.metadata.name : undefined) ?? '');
+  return {
+    name,
+    reason: aggregateMessages(errors.map((e) => e.message)) ?? '',
+    locations: errors.map((e) => formatAt(doc, e.path, `invalid policy ${name}: ${e.message}`)),
+  };
 }
 
 export function checkResourceShape(doc: LoadedDocument): JsonObject {

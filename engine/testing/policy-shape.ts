@@ -6,6 +6,7 @@
  */
 import type { JsonObject } from '../core/types';
 import { apiGroup, isObject } from '../loader/classify';
+import { formatFieldPath } from '../core/json';
 
 /** A JSON path into the policy document and what is wrong with the value there. */
 export interface ShapeIssue {
@@ -17,14 +18,8 @@ type Path = Array<string | number>;
 
 const typeName = (v: unknown) => (Array.isArray(v) ? 'a list' : v === null ? 'null' : isObject(v) ? 'a mapping' : `a ${typeof v}`);
 
-/** `spec.rules[0].match`: how messages name a path. */
-export function formatPath(path: ReadonlyArray<string | number>): string {
-  let out = '';
-  for (const key of path) out += typeof key === 'number' ? `[${key}]` : out ? `.${key}` : key;
-  return out;
-}
 
-const issue = (path: Path, message: string): ShapeIssue => ({ path, message: `${formatPath(path)} ${message}` });
+const issue = (path: Path, message: string): ShapeIssue => ({ path, message: `${formatFieldPath(path)} ${message}` });
 
 function expectMapping(v: unknown, path: Path, required = false): Problem {
   if (v === undefined) return required ? issue(path, 'is required') : null;

@@ -16,6 +16,7 @@ import { filesAt } from './inputs';
 import {
   addContext,
   checkPolicyShape,
+  invalidPolicy,
   checkResourceShape,
   emptyCluster,
   InputError,
@@ -62,6 +63,8 @@ interface LoadedTest {
   policies: JsonObject[];
   /** Where each policy was read from (coverage). */
   policySources: PolicySource[];
+  /** Policies Kyverno's validation leaves out, by name (their errors at the values at fault). */
+  invalidPolicies: Map<string, string>;
   resources: JsonObject[];
   cluster: ClusterState;
   values?: TestValues;
@@ -84,11 +87,19 @@ function loadTest(spec: TestSpec, base: string, files: FileSource): LoadedTest {
   const cluster = emptyCluster();
   const policies: JsonObject[] = [];
   const policySources: PolicySource[] = [];
+  const invalidPolicies = new Map<string, string>();
+  let loadedPolicies = 0;
   for (const p of spec.policies) {
     for (const doc of loadDocuments(files, at(p))) {
       const cls = classifyDocument(doc.value);
       if (cls === 'policy') {
         const policy = checkPolicyShape(doc);
+        loadedPolicies++;
+        const invalid = invalidPolicy(doc, policy);
+        if (invalid) {
+          invalidPolicies.set(invalid.name, invalid.locations.join('; '));
+          continue;
+        }
         policies.push(policy);
         policySources.push({ policy, file: doc.file, document: doc.index });
       }
@@ -96,7 +107,7 @@ function loadTest(spec: TestSpec, base: string, files: FileSource): LoadedTest {
       else if (cls === 'binding') cluster.resources.push(requireObject(doc, 'binding'));
     }
   }
-  if (policies.length === 0) throw new InputError(`${at(spec.policies[0] ?? '.')}: no policies found`);
+  if (loadedPolicies === 0) throw new InputError(`${at(spec.policies[0] ?? '.')}: no policies found`);
   const resources: JsonObject[] = [];
   const seen = new Set<string>();
   for (const p of spec.resources) {
@@ -167,7 +178,7 @@ function loadTest(spec: TestSpec, base: string, files: FileSource): LoadedTest {
   const jsonPayloads = spec.jsonPayloads.map((name) => loadJsonPayload(name, at(name), payloadText(files, at(name))));
   const httpPayloads = spec.httpPayloads.map((p) => loadAuthzPayload('HTTP', at(p), payloadText(files, at(p))));
   const envoyPayloads = spec.envoyPayloads.map((p) => loadAuthzPayload('Envoy', at(p), payloadText(files, at(p))));
-  return { policies, policySources, resources, cluster, values, requestInfo, targetResources, jsonPayloads, httpPayloads, envoyPayloads };
+  return { policies, policySources, invalidPolicies, resources, cluster, values, requestInfo, targetResources, jsonPayloads, httpPayloads, envoyPayloads };
 }
 
 /**
@@ -250,7 +261,7 @@ export function runTestDocument(path: string, doc: unknown, files: FileSource, o
       ...loaded.httpPayloads.map((p) => ({ key: p.key, responses: evaluateAuthzPayload(payloadInput, 'HTTP', p) })),
       ...loaded.envoyPayloads.map((p) => ({ key: p.key, responses: evaluateAuthzPayload(payloadInput, 'Envoy', p) })),
     ];
-    const index = indexResponses(evaluations, loaded.targetResources, payloadEvaluations);
+    const index = { ...indexResponses(evaluations, loaded.targetResources, payloadEvaluations), invalidPolicies: loaded.invalidPolicies };
     // The CLI runs every resource once more per operation that results declare explicitly,
     // and checks those results against that run only.
     const byOperation = new Map<string, ReturnType<typeof indexResponses>>();
@@ -259,7 +270,7 @@ export function runTestDocument(path: string, doc: unknown, files: FileSource, o
       const values = { ...(loaded.values ?? {}), globalValues: { ...(loaded.values?.globalValues ?? {}), 'request.operation': operation } };
       const run = evaluateResources({ ...loaded, values, now: options.now, engine: options.engine, admissionOnly: true });
       operationRuns.push(run);
-      byOperation.set(operation, indexResponses(run, loaded.targetResources));
+      byOperation.set(operation, { ...indexResponses(run, loaded.targetResources), invalidPolicies: loaded.invalidPolicies });
     }
     t0 = clock();
     if (timings) {

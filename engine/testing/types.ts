@@ -118,4 +118,6 @@ export interface ResponseIndex {
   trigger: Map<string, EngineResponse[]>;
   /** Patched targets of mutate-existing rules, keyed by the target's identity. */
   target: Map<string, Array<{ response: EngineResponse; rule: RuleResult; resource: JsonObject }>>;
+  /** Policies Kyverno's validation left out of the run, by name: why, at the value at fault. */
+  invalidPolicies?: ReadonlyMap<string, string>;
 }

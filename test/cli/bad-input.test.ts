@@ -166,6 +166,36 @@ test('shapes Kyverno\'s admission rejects are errors at the line and column of t
   expectFileError(results, /results-string\/kyverno-test\.yaml:7:10: field "results" must be a list/);
 });
 
+test('a policy Kyverno\'s validation rejects is skipped as kyverno apply and kyverno test do, each error at its line and column', () => {
+  // Line 5 is `spec:`; the timeout is on line 7, the subject kind on line 15 (subjects need background off).
+  const policy = clusterPolicy('    validate:\n      message: m\n      pattern:\n        metadata:\n          name: "?*"\n')
+    .replace('spec:\n', 'spec:\n  background: false\n  webhookTimeoutSeconds: 40\n')
+    .replace('          kinds: [Pod]\n', '          kinds: [Pod]\n        subjects:\n        - kind: Robot\n          name: x\n');
+  const bad = suite('rejected-by-validation', { 'kyverno-test.yaml': testYaml('policy.yaml', 'pod.yaml'), 'policy.yaml': policy, 'pod.yaml': POD });
+  const reason = 'spec.webhookTimeoutSeconds: Invalid value: 40: the timeout value must be between 1 and 30 seconds';
+  const subject = 'spec.rules[0].match.any[0].subjects[0].kind: Invalid value: "Robot": kind must be \'User\', \'Group\', or \'ServiceAccount\'';
+
+  const applied = cli('apply', join(bad, 'policy.yaml'), '--resource', join(bad, 'pod.yaml'));
+  noStack(applied.out + applied.err);
+  assert.equal(applied.code, 1, 'an invalid policy is an error of the run');
+  // Kyverno counts the rules before validating, prints the skipped policy with its aggregated reason, and counts one error.
+  assert.match(applied.out, /Applying 1 policy rule\(s\) to 1 resource\(s\)\.\.\./);
+  assert.ok(applied.out.includes(`Policies Skipped:\n1. p: [${reason}, ${subject}]\n`), applied.out);
+  assert.match(applied.out, /pass: 0, fail: 0, warn: 0, error: 1, skip: 0/);
+  assert.ok(applied.err.includes(`rejected-by-validation/policy.yaml:7:26: invalid policy p: ${reason}`), applied.err);
+  assert.ok(applied.err.includes(`rejected-by-validation/policy.yaml:15:17: invalid policy p: ${subject}`), applied.err);
+
+  const tested = cli('test', bad, '--json');
+  noStack(tested.out + tested.err);
+  const report = JSON.parse(tested.out) as { files: Array<{ ok: boolean; rows: Array<{ actual: string; ok: boolean; reason: string }> }> };
+  const [row] = report.files[0].rows;
+  // output.go: the results of a policy skipped by validation are skip / "Invalid Policy", not failures.
+  assert.equal(row.actual, 'skip');
+  assert.equal(row.ok, true);
+  assert.match(row.reason, /^Invalid Policy: .*rejected-by-validation\/policy\.yaml:7:26: invalid policy p: spec\.webhookTimeoutSeconds/);
+  assert.equal(tested.code, 0);
+});
+
 test('a policy without spec is rejected (classic and CEL kinds)', () => {
   const classic = suite('no-spec', {
     'kyverno-test.yaml': testYaml('policy.yaml', 'pod.yaml'),

@@ -27,3 +27,15 @@ test('a DeletingPolicy shares the spec and resource-rule checks, then needs a cr
   assert.equal(checkDeletingPolicyForAdmission(dpol({ matchConstraints: rules, schedule: '*/5 * * * *' })).error, undefined);
   assert.equal(checkDeletingPolicyForAdmission(dpol({ matchConstraints: rules })).error, 'spec.schedule: Required value: schedule is required');
 });
+
+test('CEL and cleanup policy errors carry the path of the value at fault', async () => {
+  const { admissionVerdict } = await import('../../engine/policy/admission');
+  const mpol = admissionVerdict({ apiVersion: 'policies.kyverno.io/v1', kind: 'MutatingPolicy', metadata: { name: 'm' }, spec: { evaluation: { admission: { enabled: false } } } });
+  assert.deepEqual(mpol?.errors.map((e) => e.path), [['spec', 'matchConstraints'], ['spec', 'evaluation']]);
+  assert.deepEqual(mpol?.warnings, mpol?.errors.map((e) => e.message));
+  const dpol = admissionVerdict({ apiVersion: 'policies.kyverno.io/v1', kind: 'DeletingPolicy', metadata: { name: 'd' }, spec: { matchConstraints: { resourceRules: [{ resources: ['pods'] }] }, schedule: 'often' } });
+  assert.deepEqual(dpol?.errors.map((e) => e.path), [['spec', 'schedule']]);
+  const cleanup = admissionVerdict({ apiVersion: 'kyverno.io/v2', kind: 'ClusterCleanupPolicy', metadata: { name: 'c' }, spec: { schedule: '@daily', match: { any: [{ resources: { kinds: ['Pod'] }, roles: ['a:b'] }] } } });
+  assert.deepEqual(cleanup?.errors.map((e) => e.path), [['spec', 'match', 'any', 0, 'roles']]);
+  assert.equal(admissionVerdict({ apiVersion: 'policies.kyverno.io/v1', kind: 'ValidatingPolicy', metadata: { name: 'v' }, spec: {} }), undefined, 'no webhook check for this kind');
+});

@@ -1,7 +1,7 @@
 /** Kyverno's policy validation at create/update (pkg/validation/policy, api/kyverno/v1 Validate), with its messages. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkExceptionForAdmission, checkPolicyForAdmission } from '../../engine/policy/admission-checks';
+import { checkExceptionForAdmission, checkPolicyForAdmission, globalContextEntryAdmissionVerdict, verdictResult } from '../../engine/policy/admission-checks';
 
 const rule = (body: Record<string, unknown>, name = 'r') => ({ name, match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, ...body });
 const cpol = (spec: Record<string, unknown>, meta: Record<string, unknown> = {}) => ({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p', ...meta }, spec });
@@ -133,4 +133,70 @@ test('mutate targets: a target looked up with a variable only known once found (
   // target.* in the patch is what targets are for; request.* and context entries may name the target.
   assert.equal(checkPolicyForAdmission(policy('{{ request.object.metadata.namespace }}')).error, undefined);
   assert.equal(checkPolicyForAdmission(policy('{{ ns }}')).error, undefined);
+});
+
+test('GlobalContextEntry: one of kubernetesResource and apiCall, a complete resource, a sound apiCall, named projections (Kyverno\'s paths and messages)', () => {
+  const gce = (spec: Record<string, unknown>) => ({ apiVersion: 'kyverno.io/v2alpha1', kind: 'GlobalContextEntry', metadata: { name: 'e' }, spec });
+  const check = (spec: Record<string, unknown>) => verdictResult(globalContextEntryAdmissionVerdict(gce(spec))).error;
+  assert.equal(check({ kubernetesResource: { version: 'v1', resource: 'pods' } }), undefined, 'core v1 needs no group');
+  assert.equal(check({ apiCall: { urlPath: '/api/v1/pods', refreshInterval: '1h' }, projections: [{ name: 'n', jmesPath: 'items' }] }), undefined);
+  assert.equal(check({ apiCall: { service: { url: 'http://svc' } } }), undefined, 'the refresh interval defaults to 10m');
+  const either = 'spec.kubernetesResource: Forbidden: A global context entry should either have KubernetesResource or APICall';
+  assert.equal(check({}), either);
+  assert.equal(check({ kubernetesResource: { group: 'apps', version: 'v1', resource: 'deployments' }, apiCall: { urlPath: '/x' } }), either);
+  assert.equal(check({ kubernetesResource: { version: 'v2', resource: 'x' } }), 'spec.resource.group: Required value: A Resource entry requires a group');
+  assert.equal(check({ kubernetesResource: { group: 'apps' } }), '[spec.resource.version: Required value: A Resource entry requires a version, spec.resource.resource: Required value: A Resource entry requires a resource]');
+  // A service call with data but no POST (the chainsaw scenario validate-apicall-data).
+  assert.equal(check({ apiCall: { service: { url: 'http://localhost:8080' }, method: 'GET', data: [{ key: 'foo', value: 'bar' }], refreshInterval: '10s' } }), 'spec.apiCall.method: Forbidden: An External API call with data should have method as POST');
+  assert.equal(check({ apiCall: { service: { url: 'http://svc' }, urlPath: '/api/v1/pods' } }), 'spec.apiCall.service: Forbidden: An External API call should either have Service or URLPath');
+  assert.equal(check({ apiCall: { urlPath: '/api/v1/pods', refreshInterval: '0s' } }), 'spec.apiCall.refreshIntervalSeconds: Required value: A Resource entry requires a refresh interval greater than 0 seconds');
+  assert.equal(
+    check({ kubernetesResource: { version: 'v1', resource: 'pods' }, projections: [{ name: '', jmesPath: 'a' }, { name: 'e' }] }),
+    '[spec.projections[0].name: Required value: A projection entry requires a name, spec.projections[1].name: Required value: A projection entry requires a name different from the global context entry name, spec.projections[1].jmesPath: Required value: A projection entry requires a JMESPath]',
+  );
+});
+
+test('each error carries the path of the value at fault, and the webhook message aggregates the same list', async () => {
+  const { policyAdmissionVerdict, exceptionAdmissionVerdict, verdictResult } = await import('../../engine/policy/admission-checks');
+  const { admissionVerdict } = await import('../../engine/policy/admission');
+  const policy = pol({
+    background: false,
+    webhookTimeoutSeconds: 0,
+    rules: [
+      { name: 'r', match: { any: [{ resources: { kinds: ['ConfigMap'], namespaces: ['x'] }, subjects: [{ kind: 'Robot', name: 'n' }] }] }, ...validate },
+      { name: 'g', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, generate: { apiVersion: 'v1', kind: 'ConfigMap', name: 'c', namespace: 'other', data: {} } },
+      { name: 'm', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, mutate: { targets: [{ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'elsewhere' }], patchStrategicMerge: {} } },
+    ],
+  });
+  const verdict = policyAdmissionVerdict(policy);
+  assert.deepEqual(verdict.errors.map((e) => e.path), [
+    ['spec', 'webhookTimeoutSeconds'],
+    ['spec', 'rules', 0, 'match', 'any', 0, 'subjects', 0, 'kind'],
+    ['spec', 'rules', 0, 'match', 'any', 0, 'resources', 'namespaces'],
+    ['spec', 'rules', 1, 'generate', 'namespace'],
+    ['spec', 'rules', 2, 'mutate', 'targets', 0, 'namespace'],
+  ]);
+  // Kyverno's own field paths stay in the messages (the generate target's is the rule's).
+  assert.match(verdict.errors[3].message, /^spec\.rules\[1\]\.namespace: Forbidden: target resource scope mismatched/);
+  assert.match(verdict.errors[4].message, /^spec\.rules\[2\]\.targets\[0\]\.namespace: Invalid value: "elsewhere"/);
+  assert.equal(checkPolicyForAdmission(policy).error, `[${verdict.errors.map((e) => e.message).join(', ')}]`);
+  assert.deepEqual(verdictResult(admissionVerdict(policy)!), checkPolicyForAdmission(policy));
+
+  // Checks that stop at their first error point at it too.
+  const wildcard = cpol({ rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['ConfigMap'] } }, { resources: { kinds: ['*'] } }] }, ...validate }] });
+  assert.deepEqual(policyAdmissionVerdict(wildcard).errors.map((e) => e.path), [['spec', 'rules', 0, 'match', 'any', 1, 'resources', 'kinds', 0]]);
+  const userVariable = cpol({ rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Pod'] } }] }, validate: { message: 'by {{ request.userInfo.username }}', deny: {} } }] });
+  assert.deepEqual(policyAdmissionVerdict(userVariable).errors.map((e) => e.path), [['spec', 'rules', 0, 'validate', 'message']]);
+  assert.deepEqual(policyAdmissionVerdict(cpol({ rules: [rule(validate)] }, { namespace: 'x' })).errors.map((e) => e.path), [['metadata', 'namespace']]);
+  assert.deepEqual(exceptionAdmissionVerdict({ apiVersion: 'kyverno.io/v2', kind: 'PolicyException', spec: { exceptions: [{ ruleNames: ['r'] }], match: { any: [{ resources: { kinds: ['Pod'] } }] } } }).errors.map((e) => e.path), [['spec', 'exceptions', 0, 'policyName']]);
+});
+
+test('without a cluster (the CLI\'s mock validation) no kind is cluster-scoped and kinds are not looked up', async () => {
+  const { policyAdmissionVerdict } = await import('../../engine/policy/admission-checks');
+  const generateNamespace = cpol({ rules: [{ name: 'g', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, generate: { apiVersion: 'v1', kind: 'Namespace', name: 'n', data: {} } }] });
+  assert.deepEqual(policyAdmissionVerdict(generateNamespace).errors, []);
+  assert.deepEqual(policyAdmissionVerdict(generateNamespace, { withoutCluster: true }).errors.map((e) => e.message), ['spec.rules[0].namespace: Forbidden: target namespace must be set for a namespaced resource']);
+  const subresource = cpol({ rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Pod/exec'] } }] }, ...validate }] });
+  assert.match(checkPolicyForAdmission(subresource).error ?? '', /background scan enabled with subresource Pod\/exec/);
+  assert.deepEqual(policyAdmissionVerdict(subresource, { withoutCluster: true }).errors, []);
 });

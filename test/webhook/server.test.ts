@@ -4,6 +4,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { request } from 'node:https';
 import { HOSTILE_POLICY, TAG_POLICY } from './hostile-workload';
 import { startTestWebhook, type TestWebhook } from './harness';
 
@@ -61,6 +62,53 @@ test('an oversized body is refused with a clear message', async () => {
   assert.equal(big.status, 400);
   assert.match(big.text, /larger than 2000000 bytes/);
   assert.equal((await call('/readyz')).status, 200);
+});
+
+/** POSTs `pieces` one write at a time, a pause between them (so they arrive as separate chunks). */
+function postInPieces(path: string, pieces: Buffer[]): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const length = pieces.reduce((n, p) => n + p.length, 0);
+    const req = request({ host: '127.0.0.1', port: webhook.port, path, method: 'POST', ca: webhook.certs.ca.certPem, agent: false, headers: { 'content-length': length } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    const next = (i: number) => {
+      if (i === pieces.length) return void req.end();
+      req.write(pieces[i]);
+      setTimeout(() => next(i + 1), 20);
+    };
+    next(0);
+  });
+}
+
+test('a body that arrives in pieces, split inside a multi-byte character, is read whole', async () => {
+  const body = Buffer.from(review(1, { team: 'équipe-ü' }).replace('"uid":"u"', '"uid":"ü-split"'));
+  // Inside the uid's first character: a piece decoded alone would garble the uid the answer echoes.
+  const split = body.indexOf(Buffer.from('ü-split')) + 1;
+  const r = await postInPieces('/validate', [body.subarray(0, 10), body.subarray(10, split), body.subarray(split)]);
+  assert.equal(r.status, 200);
+  const response = JSON.parse(r.text).response;
+  assert.equal(response.uid, 'ü-split');
+  assert.equal(response.allowed, true);
+});
+
+test('a client that goes away in the middle of its body costs nothing to the next reviews', async () => {
+  await new Promise<void>((resolve) => {
+    const req = request({ host: '127.0.0.1', port: webhook.port, path: '/validate', method: 'POST', ca: webhook.certs.ca.certPem, agent: false, headers: { 'content-length': 10_000 } });
+    req.on('error', () => resolve());
+    req.write('{"apiVersion":');
+    setTimeout(() => {
+      req.destroy();
+      resolve();
+    }, 50);
+  });
+  for (let i = 0; i < 4; i++) {
+    const ok = await call('/validate', review(1));
+    assert.equal(ok.status, 200);
+    assert.equal(JSON.parse(ok.text).response.allowed, true);
+  }
 });
 
 test('the server certificate made by deploy/certs verifies against its CA', async () => {

@@ -26,6 +26,7 @@ export const Codes = {
   emptyRule: 'KS1210',
   podSecurity: 'KS1211',
   unknownObjectField: 'KS1212',
+  admissionRejected: 'KS1213',
   violationEnforce: 'KS2001',
   violationAudit: 'KS2002',
   mutation: 'KS2003',

@@ -10,6 +10,8 @@ import { closest } from './suggest';
 import { checkKyvernoDocument } from './kyverno-checks';
 import { runCheck, type CheckLog } from './guard';
 import type { ResourceSchemas } from './resource-schema';
+import { admissionVerdict } from '../../../engine/policy/admission';
+import { isJsonObject } from '../../../engine/core/json';
 
 export interface ValidateOptions {
   /** Stop after this many diagnostics per file (a broken 10 MB file must not flood the client). */
@@ -45,9 +47,33 @@ export function validateFile(file: ParsedFile, opts: ValidateOptions = {}): Diag
     if (!entry) continue;
     const kyverno: Diagnostic[] = [];
     runCheck(file, pd.start, 'the Kyverno checks', kyverno, () => kyverno.push(...checkKyvernoDocument(file, pd, opts.log, opts.resourceSchemas)), opts.log);
-    out.push(...withoutSchemaRepeats(kyverno, schema));
+    const shown = [...schema, ...withoutSchemaRepeats(kyverno, schema)];
+    out.push(...shown.slice(schema.length));
+    const admission: Diagnostic[] = [];
+    runCheck(file, pd.start, 'the admission checks', admission, () => admission.push(...admissionDiagnostics(file, pd)), opts.log);
+    out.push(...withoutRepeats(admission, shown));
   }
   return out.slice(0, max);
+}
+
+/**
+ * What Kyverno's admission webhook would refuse in this document, each error at the value at
+ * fault: the verdict the webhook aggregates into its answer and the CLI prints (engine
+ * admissionVerdict), with the cluster's view of kinds (the known-kinds table), since a
+ * policy is written to be admitted by a cluster.
+ */
+function admissionDiagnostics(file: ParsedFile, pd: ParsedDocument): Diagnostic[] {
+  if (!isJsonObject(pd.value)) return [];
+  const verdict = admissionVerdict(pd.value);
+  return (verdict?.errors ?? []).map((e) => diag(rangeForPath(file, pd, [...e.path]), Severity.Error, Codes.admissionRejected, e.message));
+}
+
+/** Diagnostics of a later check where an earlier one already stands at the same place say it twice. */
+function withoutRepeats(later: Diagnostic[], earlier: Diagnostic[]): Diagnostic[] {
+  if (!earlier.length) return later;
+  const at = (d: Diagnostic) => `${d.range.start.line}:${d.range.start.character}`;
+  const taken = new Set(earlier.map(at));
+  return later.filter((d) => !taken.has(at(d)));
 }
 
 /**

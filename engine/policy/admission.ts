@@ -1,0 +1,41 @@
+/**
+ * Which admission checks Kyverno runs on a document, by kind: the policy webhook's for
+ * ClusterPolicy/Policy, PolicyException (both groups), MutatingPolicy and DeletingPolicy, and
+ * the cleanup controller's for cleanup policies, and the GlobalContextEntry webhook's. One verdict with the path of each error,
+ * read by the webhook (one aggregated message), the CLI (`file:line:column` of the value,
+ * the policy skipped) and the language service (a diagnostic at the value). Pure.
+ */
+import type { JsonObject } from '../core/types';
+import { isNamespacedKind } from '../kube/known-kinds';
+import { parseKindSelector } from '../kube/selectors';
+import { cleanupPolicyAdmissionVerdict, deletingPolicyAdmissionVerdict, isCleanupPolicy, isDeletingPolicy } from '../cleanup/policy';
+import { mutatingPolicyAdmissionVerdict } from '../cel/mutating-policy';
+import { isGlobalContextEntry } from '../context';
+import { exceptionAdmissionVerdict, globalContextEntryAdmissionVerdict, policyAdmissionVerdict, type AdmissionVerdict, type PolicyCheckOptions } from './admission-checks';
+
+/** A MutatingPolicy or NamespacedMutatingPolicy of policies.kyverno.io. */
+export function isCelMutatingPolicy(document: JsonObject): boolean {
+  return String(document.apiVersion ?? '').startsWith('policies.kyverno.io/') && /^(Namespaced)?MutatingPolicy$/.test(String(document.kind ?? ''));
+}
+
+/** A cleanup policy's kind (`Kind`, `group/version/Kind`) known to be cluster-scoped (the known-kinds table). */
+function knownClusterScoped(selector: string): boolean {
+  const s = parseKindSelector(selector);
+  if (s.kind.includes('*')) return false;
+  return !isNamespacedKind(s.group === '*' ? '' : s.group, s.kind);
+}
+
+/**
+ * Kyverno's admission verdict on a document, or undefined for a kind no Kyverno webhook
+ * checks. `withoutCluster` gives the CLI's view (no discovery: nothing is cluster-scoped).
+ */
+export function admissionVerdict(document: JsonObject, options: PolicyCheckOptions = {}): AdmissionVerdict | undefined {
+  const kind = document.kind;
+  if (kind === 'ClusterPolicy' || kind === 'Policy') return policyAdmissionVerdict(document, options);
+  if (kind === 'PolicyException') return exceptionAdmissionVerdict(document);
+  if (isCleanupPolicy(document)) return cleanupPolicyAdmissionVerdict(document, { isClusterScoped: options.withoutCluster ? () => false : knownClusterScoped });
+  if (isDeletingPolicy(document)) return deletingPolicyAdmissionVerdict(document);
+  if (isCelMutatingPolicy(document)) return mutatingPolicyAdmissionVerdict(document);
+  if (isGlobalContextEntry(document)) return globalContextEntryAdmissionVerdict(document);
+  return undefined;
+}
