@@ -34,7 +34,7 @@
 import { randomUUID } from 'node:crypto';
 import { KubeError, describeRef, type KubeClient } from '../kube-api/client';
 import { asArray, asObject } from '../engine/core/json';
-import type { AdmissionRequest, ClusterState, JsonObject } from '../engine/core/types';
+import type { AdmissionRequest, ClusterState, JsonObject, RuleResult } from '../engine/core/types';
 import { pluralOf } from '../engine/kube/known-kinds';
 import type { DownstreamGenerator } from './generate';
 import { generateRulesOf, generateWork, needsCloneSources, policyKey } from './generate-work';
@@ -48,7 +48,8 @@ import { cloneListKind, copiesOf, deleteTriggerDownstream, isManagedByKyverno, p
 import { refOf } from '../kube-api/errors';
 import { backgroundFailedEvent, backgroundSuccessEvents, resourceGenerationEvent, type EventInfo } from './event-info';
 import type { EventWriter } from './events';
-import { GpolDownstreams, kubeWatchKind, type WatchKind, gpolDeleted, gpolKey, gpolPolicyEventJobs, isGeneratingPolicy, runGpolJob, synchronizationEnabled } from './gpol';
+import type { ReportItem } from './report-layout';
+import { GpolDownstreams, kubeWatchKind, type WatchKind, generatedResourcesProperty, gpolDeleted, gpolKey, gpolPolicyEventJobs, isGeneratingPolicy, runGpolJob, synchronizationEnabled } from './gpol';
 import { backgroundRequest, groupVersion } from './cluster-reads';
 import { withLiveContext, type LiveContextState } from './live-context';
 import { RULE_LABELS, downstreamToDelete, hasBackgroundRules, ruleChange, ruleDownstreamSelector, ruleLabelSelector, sameSpec, syncedDataKinds, type KindRef } from './policy-changes';
@@ -127,6 +128,8 @@ export interface BackgroundControllerOptions {
   watchKind?: WatchKind;
   /** Where Kyverno's background events go (sources kyverno-generate and kyverno-mutate). */
   events?: Pick<EventWriter, 'add'>;
+  /** Where mutate-existing results go (Kyverno's mutateExisting reports, on by default). */
+  reports?: { add(items: ReportItem[]): void };
 }
 
 const meta = (o: Json | undefined): Json => asObject(o?.metadata);
@@ -747,7 +750,13 @@ export class BackgroundController {
       return [];
     }
     if (job.type === 'cel-generate') {
-      const deps = { client, log, downstreams: this.gpolDownstreams, waitForTrigger: (t: ResourceSpec) => generator.waitForTrigger(t), exceptions, namespaceLabels, live, onGenerated: (o: JsonObject) => this.generatedByGpol(found, o) };
+      const onResult = (trigger: JsonObject, result: RuleResult) => this.opts.reports?.add([{
+        policy: gpolKey(found), policyKind: String(found.kind ?? ''), rule: result.name, status: result.status, message: result.message,
+        ...(result.exceptions?.length ? { exceptions: result.exceptions } : {}),
+        properties: { ...result.properties, ...(result.status === 'pass' && result.generatedResources?.length ? { 'generated-resources': generatedResourcesProperty(result.generatedResources) } : {}) },
+        resource: trigger, time: Date.now() / 1000,
+      }]);
+      const deps = { client, log, downstreams: this.gpolDownstreams, waitForTrigger: (t: ResourceSpec) => generator.waitForTrigger(t), exceptions, namespaceLabels, live, onGenerated: (o: JsonObject) => this.generatedByGpol(found, o), onResult };
       const failures = await runGpolJob(deps, found, { trigger: job.resource, request: job.request, deleteDownstream: job.deleteDownstream, synchronize: job.synchronize, restoreCache: job.restoreCache });
       if (failures.length) this.opts.events?.add([backgroundFailedEvent('kyverno-generate', found, '', job.resource, failures.join('; '))]);
       return failures;
@@ -777,6 +786,14 @@ export class BackgroundController {
       request = { ...request, object: stored };
     }
     const outcome = await mutateExisting(client, policy, request, exceptions, log, job.rule ? job.rule.split(',') : undefined, namespaceLabels, !job.request, live);
+    if (outcome.evaluated?.length && this.opts.reports) {
+      const now = Date.now() / 1000;
+      const policyName = celPolicyKey(found);
+      this.opts.reports.add(outcome.evaluated.map(({ target, result }) => ({
+        policy: policyName, policyKind: String(found.kind ?? ''), rule: result.name, status: result.status, message: result.message,
+        ...(result.exceptions?.length ? { exceptions: result.exceptions } : {}), ...(result.properties ? { properties: result.properties } : {}), resource: target, time: now,
+      })));
+    }
     // Kyverno's mutate-existing events: per target written, a PolicyApplied on the policy, or
     // a PolicyError when the write failed; targets named by kind, namespace and name.
     for (const w of outcome.writes) {

@@ -124,6 +124,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     current: () => run?.current() ?? { policies: [], exceptions: [] },
     hold: opts.holdBackground,
     events,
+    reports: { add: (items) => reports?.add(items) },
     reconcileIntervalMs: opts.backgroundScanIntervalMs,
   });
   const backgroundUser = opts.server.backgroundUser;

@@ -9,7 +9,7 @@ import type { PolicyIndex } from './prefilter';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import type { ReviewReply, ReviewRequest } from './protocol';
 import { metricRuleType, type RuleOutcome } from './metrics';
-import { asObject, isJsonObject } from '../engine/core/json';
+import { asObject, isJsonObject, jsonEqual } from '../engine/core/json';
 import { isBackground, policySpec } from '../engine/policy';
 import { failurePolicyOf } from './rules';
 import { admissionEvents, scanEvents } from './event-info';
@@ -30,7 +30,7 @@ function filterView(request: Json): FilteredRequest {
   const k = asObject(request.kind);
   return { group: stringOr(k.group), version: stringOr(k.version), kind: stringOr(k.kind), subresource: stringOr(request.subResource), namespace: stringOr(request.namespace), name: stringOr(request.name) };
 }
-import type { PolicyResponse } from '../engine/core/types';
+import type { PolicyResponse, RuleResult } from '../engine/core/types';
 
 type Json = Record<string, unknown>;
 
@@ -96,6 +96,24 @@ function ruleOutcomes(policy: Json, response: PolicyResponse, into: RuleOutcome[
   }
 }
 
+/**
+ * The results admission writes to reports (Kyverno's --enableReporting default: validate,
+ * mutate and imageVerify from the webhooks; generate and mutateExisting come from the
+ * background controller).
+ */
+const ADMISSION_REPORTED = new Set<string>(['Validation', 'Mutation', 'ImageVerify']);
+
+/**
+ * A MutatingPolicy's background scan result (pkg/controllers/report/utils/scanner.go): a pass
+ * (not an exception's) whose patched resource differs from the resource fails, "mutation is
+ * not applied": the resource is not as the policy would have it.
+ */
+export function mutationScanResponse(response: PolicyResponse, resource: JsonObject): PolicyResponse {
+  if (!/^(Namespaced)?MutatingPolicy$/.test(response.policy.kind) || jsonEqual(response.patchedResource, resource)) return response;
+  const rules = response.rules.map((r): RuleResult => (r.status === 'pass' && !r.exceptions?.length ? { name: '', type: 'Mutation', status: 'fail', message: 'mutation is not applied' } : r));
+  return { ...response, rules };
+}
+
 /** The policies of `policies` in `selected`, each without the rules that skip `username`'s background requests. */
 function ownRulesOf(policies: readonly Json[], selected: ReadonlySet<JsonObject>, username: string, backgroundUser: string | undefined): JsonObject[] {
   const out: JsonObject[] = [];
@@ -140,6 +158,7 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     // Kyverno's /validate/fail and /validate/ignore each run the policies of that failurePolicy.
     if (msg.failurePolicy) policies = policies.filter((p) => failurePolicyOf(p) === msg.failurePolicy);
     const answer = answerAdmissionReview(review, msg.path, policies, cluster, msg.deadline);
+    if (msg.scan && msg.path === 'mutate') answer.responses = answer.responses.map((r) => mutationScanResponse(r, asObject(request.object)));
     const response = asObject(answer.body.response);
     const outcomes: RuleOutcome[] = [];
     // answer.responses[i] is policies[i]'s.
@@ -171,8 +190,18 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
       reportable: reports && answer.responses.length > 0
         ? answer.responses.flatMap((r) =>
             r.rules
-              .filter((x) => x.type === 'Validation')
-              .map((x) => ({ policy: r.policy.namespace ? `${r.policy.namespace}/${r.policy.name}` : r.policy.name, rule: x.name, status: x.status, message: x.message, enforce: x.failureAction === 'Enforce' })),
+              // Kyverno's scanner drops a skip that only says the matchConditions did not hold (filterMatchConditionSkips).
+              .filter((x) => ADMISSION_REPORTED.has(x.type) && !(msg.scan && x.skipReason === 'matchConditions'))
+              .map((x) => ({
+                policy: r.policy.namespace ? `${r.policy.namespace}/${r.policy.name}` : r.policy.name,
+                policyKind: r.policy.kind,
+                rule: x.name,
+                status: x.status,
+                message: x.message,
+                enforce: x.failureAction === 'Enforce',
+                ...(x.exceptions?.length ? { exceptions: x.exceptions } : {}),
+                ...(x.properties ? { properties: x.properties } : {}),
+              })),
           )
         : [],
       subject: reports && request.dryRun !== true ? subject : undefined,

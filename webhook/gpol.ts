@@ -25,7 +25,7 @@ import { applyPolicy } from '../engine/apply';
 import { backgroundRequest, evaluateReadingCluster } from './cluster-reads';
 import { withLiveContext, type LiveContextState } from './live-context';
 import { asArray, asObject, jsonEqual } from '../engine/core/json';
-import type { AdmissionRequest, ClusterState, JsonObject, PolicyResponse } from '../engine/core/types';
+import type { AdmissionRequest, ClusterState, JsonObject, PolicyResponse, RuleResult } from '../engine/core/types';
 import { KNOWN_KINDS, isNamespacedKind, parseApiVersion } from '../engine/kube';
 import { matchConstraintsMatch } from '../engine/cel/match';
 import { apiGroup } from '../engine/loader';
@@ -431,6 +431,25 @@ export interface GpolRunDeps {
   live?: LiveContextState | null;
   /** Told of each object written. */
   onGenerated?: (created: JsonObject) => void;
+  /** Told of the policy's result for the trigger (Kyverno's generate reports, on the trigger). */
+  onResult?: (trigger: JsonObject, result: RuleResult) => void;
+}
+
+/** Go's schema.GroupVersionKind String(): `group/version, Kind=kind`. */
+function gvkText(o: JsonObject): string {
+  const apiVersion = String(o.apiVersion ?? '');
+  const slash = apiVersion.indexOf('/');
+  return `${slash < 0 ? '' : apiVersion.slice(0, slash)}/${apiVersion.slice(slash + 1)}, Kind=${String(o.kind ?? '')}`;
+}
+
+/** Kyverno's `generated-resources` report property (GenerationEngineResponseToReportResults). */
+export function generatedResourcesProperty(objects: JsonObject[]): string {
+  return objects
+    .map((o) => {
+      const m = asObject(o.metadata);
+      return `${gvkText(o)} Name=${String(m.name ?? '')}${m.namespace ? ` Namespace=${String(m.namespace)}` : ''}`;
+    })
+    .join('; ');
 }
 
 /** Kyverno's namespace resolver: the labels of a namespace not known yet are read from the cluster. */
@@ -470,8 +489,14 @@ export async function runGpolJob(deps: GpolRunDeps, policy: JsonObject, job: Gpo
     if (job.synchronize) await downstreams.delete(key, String(asObject(trigger.metadata).uid ?? ''));
     return [];
   }
-  if (result.status === 'skip') return [];
-  if (result.status !== 'pass') return [`gpol ${key} rule ${result.name} ${result.status} for trigger ${describeRef(refOf(trigger))}: ${result.message}`];
+  if (result.status === 'skip') {
+    deps.onResult?.(trigger, result);
+    return [];
+  }
+  if (result.status !== 'pass') {
+    deps.onResult?.(trigger, result);
+    return [`gpol ${key} rule ${result.name} ${result.status} for trigger ${describeRef(refOf(trigger))}: ${result.message}`];
+  }
   const object = request.object;
   const ctx: GenerateContext = {
     policyName: String(asObject(policy.metadata).name ?? ''),
@@ -490,8 +515,11 @@ export async function runGpolJob(deps: GpolRunDeps, policy: JsonObject, job: Gpo
   try {
     written = await writeGenerated(client, ctx, result.generatedResources ?? []);
   } catch (e) {
+    // Kyverno's generator library writes while the policy is evaluated: a failed write is the result's error.
+    deps.onResult?.(trigger, { ...result, status: 'error', message: `failed to evaluate policy: ${(e as Error).message}` });
     return [`gpol ${key} failed: ${(e as Error).message}`];
   }
+  deps.onResult?.(trigger, result);
   if (!ctx.restoreCache) for (const o of written) deps.onGenerated?.(o);
   if (sync && (!ctx.restoreCache || written.length > 0)) {
     downstreams.remember(key, written);

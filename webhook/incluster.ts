@@ -154,8 +154,8 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   const identity = opts.identity ?? replicaIdentity();
   const reports = new ReportWriter(client, opts.log, opts.reportIntervalMs);
   const controller = new WebhookController({ client, namespace: opts.namespace, caPem: opts.caPem ?? readCa(opts.caFile, opts.log), log: opts.log, localUrl: opts.localUrl });
-  const scan = async (path: 'validate', body: string, only: string[]) => {
-    const reply = await opts.server.evaluate(path, body, only, opts.events ? { events: 'scan', successEvents: opts.successEvents } : undefined);
+  const scan = async (path: 'validate' | 'mutate', body: string, only: string[]) => {
+    const reply = await opts.server.evaluate(path, body, only, { scan: true, ...(opts.events ? { events: 'scan' as const, successEvents: opts.successEvents } : {}) });
     if (reply.events) opts.events?.add(reply.events);
     return reply;
   };

@@ -20,7 +20,7 @@ import { computedRules } from '../engine/autogen';
 import { ruleMatchesRequest } from '../engine/match';
 import { matchResourceDescriptions } from '../engine/policy';
 import { asArray, asObject, jsonEqual } from '../engine/core/json';
-import type { AdmissionRequest, ClusterState, JsonObject } from '../engine/core/types';
+import type { AdmissionRequest, ClusterState, JsonObject, RuleResult } from '../engine/core/types';
 import { describeRef, refOf } from '../kube-api/errors';
 import type { KubeClient } from '../kube-api/client';
 import { policyKey } from './generate-work';
@@ -147,6 +147,11 @@ export interface MutateExistingOutcome {
   failures: string[];
   /** Each patched target a rule tried to write (Kyverno's success and failure events follow these). */
   writes: TargetWrite[];
+  /**
+   * Each target a MutatingPolicy was evaluated on, as stored, with its result, written or
+   * already as wanted (Kyverno's mpol processor reports both: BuildMutateExistingReport).
+   */
+  evaluated?: Array<{ target: JsonObject; result: RuleResult }>;
 }
 
 /**
@@ -261,7 +266,7 @@ async function mutateExistingCel(
   policyEvent: boolean,
   live?: LiveContextState | null,
 ): Promise<MutateExistingOutcome> {
-  const outcome: MutateExistingOutcome = { mutated: [], failures: [], writes: [] };
+  const outcome: MutateExistingOutcome = { mutated: [], failures: [], writes: [], evaluated: [] };
   const key = celPolicyKey(policy);
   const spec = asObject(policy.spec);
   // The live global context entries (globalContext.Get); the objects are the targets listed
@@ -276,6 +281,7 @@ async function mutateExistingCel(
     const update: AdmissionRequest = { ...request, operation: 'UPDATE', oldObject: null };
     const response = await evaluateReadingCluster(client, cluster, () => applyPolicy(asTarget, { request: update, cluster, phases: ['mutate'] }));
     const failed = response.rules.find((r) => r.status === 'error' || r.status === 'fail');
+    for (const result of response.rules) outcome.evaluated!.push({ target, result });
     if (failed) outcome.failures.push(`mutate existing: policy ${key}: ${failed.status}: ${failed.message}`);
     else if (response.rules.some((r) => r.status === 'pass') && response.patchedResource) await writeTarget(client, outcome, key, '', target, response.patchedResource, log);
     return outcome;
@@ -302,7 +308,9 @@ async function mutateExistingCel(
     }
     if (r.status !== 'pass' || !r.patchedResource) continue;
     const target = r.patchedResource;
-    await writeTarget(client, outcome, key, '', before.get(describeRef(refOf(target))) ?? cluster.resources.find((c) => describeRef(refOf(c)) === describeRef(refOf(target))), target, log, targetSubresource(policy, target));
+    const stored = before.get(describeRef(refOf(target))) ?? cluster.resources.find((c) => describeRef(refOf(c)) === describeRef(refOf(target)));
+    if (stored) outcome.evaluated!.push({ target: stored, result: r });
+    await writeTarget(client, outcome, key, '', stored, target, log, targetSubresource(policy, target));
   }
   return outcome;
 }

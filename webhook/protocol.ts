@@ -56,10 +56,15 @@ export interface ReviewRequest {
   generate?: boolean;
   /** Kyverno's /validate/fail, /validate/ignore…: only the policies with this failurePolicy. */
   failurePolicy?: 'Fail' | 'Ignore';
+  /**
+   * A background scan's evaluation (Kyverno's reports controller): on /mutate, a MutatingPolicy
+   * whose pass would still change the resource fails, "mutation is not applied".
+   */
+  scan?: boolean;
   /** Build the Kubernetes events of this evaluation: as admission does, or as a background scan does. */
   events?: 'admission' | 'scan';
   successEvents?: boolean;
-  /** Parsed resource filters (in-process only; background scans skip them, as Kyverno's do by default). */
+  /** Parsed resource filters (in-process only; a background scan's are applied by the server process, as Kyverno's ScanResource does). */
   filters?: ResourceFilter[];
   /** Parsed user exclusions (in-process only; admission only, as in Kyverno). */
   exclusions?: UserExclusions;
@@ -106,9 +111,15 @@ export type FromServerProcess =
 
 export interface Reportable {
   policy: string;
+  /** The policy's kind: which Kyverno engine wrote the result (a report result's `source`). */
+  policyKind?: string;
   rule: string;
   status: string;
   message: string;
+  /** The PolicyExceptions that turned the result into skip (or pass), as the engine names them. */
+  exceptions?: string[];
+  /** The result's properties (a CEL policy's audit annotations…). */
+  properties?: Record<string, string>;
   /** True for results of Enforce rules (their failures were denials, not findings). */
   enforce: boolean;
 }

@@ -31,13 +31,36 @@ const MAX_RESULTS = 1000;
 
 export interface ReportItem {
   policy: string;
+  /** The policy's kind (ClusterPolicy when not given): the result's `source`. */
+  policyKind?: string;
   rule: string;
   /** Engine status: pass | fail | warn | error | skip. */
   status: string;
   message: string;
   resource: Json;
+  /** The PolicyExceptions behind a skipped (or passed) result: `name` or `namespace/name`. */
+  exceptions?: string[];
+  /** The rule's own report properties (generated resources…), before Kyverno's process and exceptions. */
+  properties?: Record<string, string>;
   /** Seconds since the epoch. */
   time?: number;
+}
+
+/** A report result's `source`: which engine of Kyverno's wrote it (pkg/utils/report/source.go). */
+export const SOURCE_KYVERNO = 'kyverno';
+const SOURCES: ReadonlyArray<[RegExp, string]> = [
+  [/^(Namespaced)?ValidatingPolicy$/, 'KyvernoValidatingPolicy'],
+  [/^(Namespaced)?ImageValidatingPolicy$/, 'KyvernoImageValidatingPolicy'],
+  [/^(Namespaced)?MutatingPolicy$/, 'KyvernoMutatingPolicy'],
+  [/^(Namespaced)?GeneratingPolicy$/, 'KyvernoGeneratingPolicy'],
+  [/^ValidatingAdmissionPolicy$/, 'ValidatingAdmissionPolicy'],
+  [/^MutatingAdmissionPolicy$/, 'MutatingAdmissionPolicy'],
+];
+
+/** Kyverno's ToPolicyReportResult source for a policy kind ("kyverno" for ClusterPolicy and Policy). */
+export function reportSource(policyKind: string | undefined): string {
+  for (const [kind, source] of SOURCES) if (policyKind && kind.test(policyKind)) return source;
+  return SOURCE_KYVERNO;
 }
 
 /** Where one resource's results live. */
@@ -114,21 +137,33 @@ interface PolicyFacts {
   process: string;
 }
 
-function factsOf(p: Json): PolicyFacts {
+/**
+ * Kyverno's `process` property (ToPolicyReportResult): which pass the policy's settings say
+ * produced a result, not the caller; generating policies always "admission review", Kubernetes'
+ * admission policies always "background scan".
+ */
+function processOf(p: Json): string {
   const spec = asObject(p.spec);
-  const ann = asObject(asObject(p.metadata).annotations);
-  const kyverno = p.kind === 'ClusterPolicy' || p.kind === 'Policy';
-  // Kyverno records which pass produced a result from the policy's settings, not the caller.
+  const source = reportSource(String(p.kind ?? ''));
+  if (source === 'KyvernoGeneratingPolicy') return 'admission review';
+  if (source === 'ValidatingAdmissionPolicy' || source === 'MutatingAdmissionPolicy') return 'background scan';
+  const kyverno = source === SOURCE_KYVERNO;
   const evaluation = asObject(spec.evaluation);
   const background = kyverno ? spec.background !== false : asObject(evaluation.background).enabled !== false;
   const admission = kyverno ? spec.admission !== false : asObject(evaluation.admission).enabled !== false;
+  return background ? 'background scan' : admission ? 'admission review' : '';
+}
+
+function factsOf(p: Json): PolicyFacts {
+  const ann = asObject(asObject(p.metadata).annotations);
+  const kyverno = p.kind === 'ClusterPolicy' || p.kind === 'Policy';
   const severity = typeof ann['policies.kyverno.io/severity'] === 'string' ? ann['policies.kyverno.io/severity'] : '';
   return {
     rules: kyverno ? new Set(computeRules(p).map((r) => String(r.name ?? ''))) : undefined,
     scored: ann['policies.kyverno.io/scored'] !== 'false',
     category: typeof ann['policies.kyverno.io/category'] === 'string' && ann['policies.kyverno.io/category'] ? ann['policies.kyverno.io/category'] : undefined,
     severity: SEVERITIES.has(severity) ? severity : undefined,
-    process: background ? 'background scan' : admission ? 'admission review' : '',
+    process: processOf(p),
   };
 }
 
@@ -191,18 +226,34 @@ export function reportResult(item: ReportItem, policies?: ReportPolicies): Json 
   let result = RESULTS.has(item.status) ? item.status : 'error';
   // Kyverno: `policies.kyverno.io/scored: "false"` reports failures as warnings.
   if (result === 'fail' && facts && !facts.scored) result = 'warn';
+  const properties: Record<string, string> = { ...item.properties };
+  // Kyverno: a `<result>Message` property, then a `message` one, replaces the result's message.
+  const message = properties.message || properties[`${result}Message`] || item.message;
+  if (facts?.process) properties.process = facts.process;
+  // Kyverno names the exceptions by name only (GetName), comma-separated.
+  if (item.exceptions?.length) properties.exceptions = item.exceptions.map((e) => e.slice(e.lastIndexOf('/') + 1)).join(',');
   return {
-    source: 'kyverno',
+    source: reportSource(item.policyKind),
     policy: item.policy,
-    rule: item.rule,
+    // An empty rule name (CEL policies' results) is left out, as Go's omitempty does.
+    ...(item.rule ? { rule: item.rule } : {}),
     result,
-    message: item.message,
+    message,
     scored: facts ? facts.scored : true,
     ...(facts?.category ? { category: facts.category } : {}),
     ...(facts?.severity ? { severity: facts.severity } : {}),
-    ...(facts?.process ? { properties: { process: facts.process } } : {}),
+    ...(Object.keys(properties).length ? { properties } : {}),
     timestamp: { seconds, nanos: 0 },
   };
+}
+
+/**
+ * The key a result is merged under (the aggregate controller's MergeReports): a ClusterPolicy
+ * or Policy has one result per rule, any other source one result per policy.
+ */
+function mergeKey(r: Json): string {
+  const source = String(r.source ?? SOURCE_KYVERNO);
+  return source === SOURCE_KYVERNO ? `${source}\u0000${String(r.policy)}\u0000${String(r.rule ?? '')}` : `${source}\u0000${String(r.policy)}`;
 }
 
 function seconds(r: Json): number {
@@ -213,13 +264,23 @@ function seconds(r: Json): number {
 export function mergeResults(existing: Json[], incoming: Json[]): Json[] {
   const byKey = new Map<string, Json>();
   for (const r of [...existing, ...incoming]) {
-    const k = `${String(r.policy)}\u0000${String(r.rule)}`;
+    const k = mergeKey(r);
     const prev = byKey.get(k);
     if (!prev || seconds(r) >= seconds(prev)) byKey.set(k, r);
   }
   let out = [...byKey.values()];
   if (out.length > MAX_RESULTS) out = out.sort((a, b) => seconds(b) - seconds(a)).slice(0, MAX_RESULTS);
-  return out.sort((a, b) => (String(a.policy) < String(b.policy) ? -1 : String(a.policy) > String(b.policy) ? 1 : String(a.rule) < String(b.rule) ? -1 : String(a.rule) > String(b.rule) ? 1 : 0));
+  return out.sort(compareResults);
+}
+
+/** Kyverno's SortReportResults: by policy, rule, then source (Go's string order: code units). */
+function compareResults(a: Json, b: Json): number {
+  for (const field of ['policy', 'rule', 'source']) {
+    const x = String(a[field] ?? '');
+    const y = String(b[field] ?? '');
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
 }
 
 export function summarize(results: Json[]): Json {

@@ -15,11 +15,12 @@ import { policyNeeds } from './rules';
 import { resolveKind } from '../engine/kube';
 import type { ReportItem } from './reports';
 import type { ReviewReply } from './protocol';
+import { isMutatingPolicy } from './mutate-existing';
 import { pluralOf } from '../engine/kube/known-kinds';
 
 type Json = Record<string, unknown>;
 
-export type Evaluate = (path: 'validate', body: string, only: string[]) => Promise<ReviewReply>;
+export type Evaluate = (path: 'validate' | 'mutate', body: string, only: string[]) => Promise<ReviewReply>;
 
 function meta(o: Json): Json {
   return (o.metadata ?? {}) as Json;
@@ -35,9 +36,12 @@ export function wantsBackground(p: Json): boolean {
   const spec = (p.spec ?? {}) as Json;
   if (spec.background === false) return false;
   if (p.kind === 'ClusterPolicy' || p.kind === 'Policy') return ((spec.rules ?? []) as Json[]).some((r) => !!r?.validate);
-  if (/ValidatingPolicy$/.test(String(p.kind))) return (((spec.evaluation ?? {}) as Json).background as Json | undefined)?.enabled !== false;
+  // Kyverno's reports controller also scans MutatingPolicies (RemoveNoneBackgroundPolicies).
+  if (/ValidatingPolicy$/.test(String(p.kind)) || isMutatingPolicy(p)) return (((spec.evaluation ?? {}) as Json).background as Json | undefined)?.enabled !== false;
   return false;
 }
+
+
 
 /** Kyverno's default `--backgroundScanInterval`. */
 export const DEFAULT_BACKGROUND_SCAN_INTERVAL_MS = 3600_000;
@@ -99,14 +103,16 @@ export class BackgroundScanner {
   /** Leads: scans every background policy now and every `intervalMs`, until `signal` aborts. */
   lead(signal: AbortSignal, intervalMs = DEFAULT_BACKGROUND_SCAN_INTERVAL_MS): Promise<void> {
     this.active = true;
-    const rescan = () => {
-      this.seen.clear();
-      return this.onPolicies(this.latest);
-    };
-    const timer = intervalMs > 0 ? setInterval(() => void rescan(), intervalMs) : undefined;
+    const timer = intervalMs > 0 ? setInterval(() => void this.rescan(), intervalMs) : undefined;
     timer?.unref();
     signal.addEventListener('abort', () => (clearInterval(timer), this.follow()), { once: true });
-    return rescan();
+    return this.rescan();
+  }
+
+  /** One periodic scan: every background policy over the resources it matches (only while leading). */
+  rescan(): Promise<void> {
+    this.seen.clear();
+    return this.onPolicies(this.latest);
   }
 
   /** Scans the policies that are new or changed since the last call. */
@@ -146,14 +152,17 @@ export class BackgroundScanner {
             operation: 'CREATE',
             kind: { group, version, kind: t.kind },
             resource: { group, version, resource: pluralOf(group, t.kind) },
+            // Kyverno's scan request names the resource (matchConstraints' resourceNames look at it).
+            name: meta(item).name,
             namespace: meta(item).namespace,
             userInfo: {},
             object: item,
           },
         };
-        const reply = await this.evaluate('validate', JSON.stringify(review), [name]);
+        // A MutatingPolicy is scanned on /mutate (the evaluation says whether the resource is as it would have it).
+        const reply = await this.evaluate(isMutatingPolicy(policy) ? 'mutate' : 'validate', JSON.stringify(review), [name]);
         const now = Date.now() / 1000;
-        this.report(reply.reportable.map((r) => ({ policy: r.policy, rule: r.rule, status: r.status, message: r.message, resource: item, time: now })));
+        this.report(reply.reportable.map(({ enforce: _enforce, ...r }) => ({ ...r, resource: item, time: now })));
       }
     }
     this.log(`background scan ${name}: ${count} resource(s) evaluated`);

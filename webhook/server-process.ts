@@ -200,7 +200,8 @@ class ServerProcess {
       case 'review': {
         // Scans keep the same per-review deadline as admission, counted from here.
         const deadline = msg.review.deadline ?? Date.now() + (this.timeoutMs ?? Infinity);
-        const reply = evaluateReview({ ...msg.review, deadline }, this.index, this.cluster);
+        // A background scan skips what the resource filters name, as Kyverno's ScanResource does.
+        const reply = evaluateReview({ ...msg.review, deadline, ...(msg.review.scan ? { filters: this.filters } : {}) }, this.index, this.cluster);
         // Kyverno counts background scan results with rule_execution_cause="background_scan".
         if (reply.request) this.metrics.recordRequest(`scan/${msg.review.path}`, reply.status, reply.request, 0, reply.outcomes, 'background_scan');
         this.post({ type: 'answer', id: msg.id, reply });

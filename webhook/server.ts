@@ -64,7 +64,7 @@ export interface WebhookServer {
   /** What the policies read from the cluster (ConfigMaps, apiCall resources, global context), merged likewise. */
   setContext(context: LiveContextState): void;
   /** Evaluates a review without HTTP (background scans); `only` limits the policies. */
-  evaluate(path: 'validate' | 'mutate', body: string, only?: string[], extra?: Pick<ReviewRequest, 'events' | 'successEvents'>): Promise<ReviewReply>;
+  evaluate(path: 'validate' | 'mutate', body: string, only?: string[], extra?: Pick<ReviewRequest, 'events' | 'successEvents' | 'scan'>): Promise<ReviewReply>;
   /** Prometheus text summed over the server processes (what /metrics answers). */
   metricsText(): Promise<string>;
   /** Adds metric families rendered in this process (the cleanup controller's) to /metrics. */

@@ -54,9 +54,26 @@ export function blockKinds(block: unknown): string[] {
 
 type FilterRewrite = (filters: unknown[], kinds: string[]) => unknown[];
 
+/** Kyverno's PodControllerGVKMap (pkg/autogen/v1/internal/gvk.go): the group/version/kind an autogen rule names. */
+const POD_CONTROLLER_GVK: Readonly<Record<string, string>> = {
+  DaemonSet: 'apps/v1/DaemonSet',
+  Deployment: 'apps/v1/Deployment',
+  Job: 'batch/v1/Job',
+  StatefulSet: 'apps/v1/StatefulSet',
+  ReplicaSet: 'apps/v1/ReplicaSet',
+  ReplicationController: 'v1/ReplicationController',
+  CronJob: 'batch/v1/CronJob',
+  Pod: 'v1/Pod',
+};
+
+/** Kyverno's ConvertKindsToGVK: the kinds an autogen rule matches, fully qualified where Kyverno knows them. */
+export function kindsToGvk(kinds: string[]): string[] {
+  return kinds.map((k) => POD_CONTROLLER_GVK[k] ?? k);
+}
+
 function withKinds(filter: unknown, kinds: string[]): JsonObject {
   const f = asObject(filter);
-  return { ...f, resources: { ...asObject(f.resources), kinds: [...kinds] } };
+  return { ...f, resources: { ...asObject(f.resources), kinds: kindsToGvk(kinds) } };
 }
 
 const podFilters: FilterRewrite = (filters, kinds) =>
@@ -68,7 +85,7 @@ function rewriteBlock(block: JsonObject, kinds: string[], grf: FilterRewrite, le
   if (asArray(block.any).length > 0) return { ...block, any: grf(asArray(block.any), kinds) };
   if (asArray(block.all).length > 0) return { ...block, all: grf(asArray(block.all), kinds) };
   if (legacyOnlyIfSet && kindsOf(block.resources).length === 0) return block;
-  return { ...block, resources: { ...asObject(block.resources), kinds: [...kinds] } };
+  return { ...block, resources: { ...asObject(block.resources), kinds: kindsToGvk(kinds) } };
 }
 
 function wrap(tplKey: string, value: unknown): JsonObject {

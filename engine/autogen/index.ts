@@ -69,7 +69,8 @@ export function autogenControllers(policy: JsonObject): string[] {
   const kinds = new Set<string>();
   for (const rule of computeRules(policy)) {
     if (own.has(rule)) continue;
-    for (const k of generatedKinds(rule)) kinds.add(k);
+    // Generated rules name kinds as group/version/kind; the controllers are the kinds.
+    for (const k of generatedKinds(rule)) kinds.add(k.slice(k.lastIndexOf('/') + 1));
   }
   const order = (k: string) => {
     const i = (POD_CONTROLLERS as readonly string[]).indexOf(k);

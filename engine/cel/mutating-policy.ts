@@ -9,8 +9,8 @@ import { buildActivation, installVariables } from './context';
 import { runMutations } from './mutations';
 import { matchCelExceptions } from './exceptions';
 import { emptyResponse } from './response';
-import { evaluateMatchConditions } from './validations';
-import { effectiveSpec } from './validating-policy';
+import { evaluateAuditAnnotations, evaluateMatchConditions } from './validations';
+import { effectiveSpec, withProperties } from './validating-policy';
 import { mutatingAutogenSpec } from './autogen';
 import { toCel } from './values';
 import { mutateExistingTargets } from './mutate-existing';
@@ -33,8 +33,8 @@ function mutateTrigger(policy: JsonObject, options: ApplyOptions): PolicyRespons
   if (!found) return emptyResponse(policy, options);
   const { spec } = found;
   const object = asObject(options.request.object);
-  const respond = (status: RuleResult['status'], message: string, patched?: JsonObject, name = ''): PolicyResponse => {
-    const res = emptyResponse(policy, options, [{ name, type: 'Mutation', status, message, ...(patched ? { patchedResource: patched } : {}) }]);
+  const respond = (status: RuleResult['status'], message: string, patched?: JsonObject, name = '', extra: Partial<RuleResult> = {}): PolicyResponse => {
+    const res = emptyResponse(policy, options, [{ name, type: 'Mutation', status, message, ...(patched ? { patchedResource: patched } : {}), ...extra }]);
     if (patched) res.patchedResource = patched;
     return res;
   };
@@ -44,7 +44,8 @@ function mutateTrigger(policy: JsonObject, options: ApplyOptions): PolicyRespons
   // the others' images and values are the policy's `exceptions` variable.
   if (exceptions && !exceptions.allowedImages.length && !exceptions.allowedValues.length) {
     const verb = exceptions.reportResult === 'pass' ? 'passed' : 'skipped';
-    return { ...respond(exceptions.reportResult, `rule is ${verb} due to policy exception: ${exceptions.keys.join(', ')}`, undefined, 'exception'), };
+    // The result names its exceptions (Kyverno's WithExceptions), for reports and events.
+    return respond(exceptions.reportResult, `rule is ${verb} due to policy exception: ${exceptions.keys.join(', ')}`, undefined, 'exception', { exceptions: exceptions.keys });
   }
   act.vars.exceptions = toCel({ allowedImages: exceptions?.allowedImages ?? [], allowedValues: exceptions?.allowedValues ?? [] });
   // MutatingPolicy variables are visible to matchConditions (they are lazy, so cost nothing).
@@ -54,7 +55,8 @@ function mutateTrigger(policy: JsonObject, options: ApplyOptions): PolicyRespons
   if (!match.matched) return respond('skip', 'skip');
   try {
     const patched = runMutations(spec.mutations, object, act);
-    return respond('pass', 'success', patched);
+    // Kyverno's mpol engine surfaces the evaluated auditAnnotations on a pass.
+    return respond('pass', 'success', patched, '', withProperties(evaluateAuditAnnotations(spec.auditAnnotations, act)));
   } catch (err) {
     return respond('error', `failed to evaluate policy: ${(err as Error).message}`, undefined, 'evaluation');
   }

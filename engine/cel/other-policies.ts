@@ -7,7 +7,8 @@ import { matchCelExceptions } from './exceptions';
 import { matchConstraintsMatch, requestTarget } from './match';
 import { toCel } from './values';
 import { emptyResponse } from './response';
-import { evaluateMatchConditions } from './validations';
+import { evaluateAuditAnnotations, evaluateMatchConditions } from './validations';
+import { withProperties } from './validating-policy';
 import { asObject } from '../core/json';
 import { compileGenerationTemplate } from './generation-template';
 import { generateResources } from './lib-kyverno';
@@ -60,7 +61,9 @@ export function applyGeneratingPolicy(policy: JsonObject, options: ApplyOptions)
   }
   act.vars.exceptions = toCel({ allowedImages: exceptions?.allowedImages ?? [], allowedValues: exceptions?.allowedValues ?? [] });
   const match = evaluateMatchConditions(spec.matchConditions, act, spec.failurePolicy);
-  if (match.error) return single(policy, options, { name: '', type: 'Generation', status: 'error', message: match.error });
+  // Kyverno's gpol engine names its result after the policy (exceptions: "exception").
+  const name = String(asObject(policy.metadata).name ?? '');
+  if (match.error) return single(policy, options, { name, type: 'Generation', status: 'error', message: match.error });
   if (!match.matched) return single(policy, options, { name: '', type: 'Generation', status: 'skip', message: 'skip' });
   installVariables(act, spec.variables);
   const generate = (Array.isArray(spec.generate) ? spec.generate : []) as JsonObject[];
@@ -73,10 +76,16 @@ export function applyGeneratingPolicy(policy: JsonObject, options: ApplyOptions)
       const out = evalCel(String(g.expression ?? ''), act.vars);
       if (typeof out !== 'boolean') throw new Error(`generate[${i}] must evaluate to bool, got ${typeOfCel(out)}`);
     } catch (err) {
-      return single(policy, options, { name: '', type: 'Generation', status: 'error', message: (err as Error).message });
+      return single(policy, options, { name, type: 'Generation', status: 'error', message: `failed to evaluate policy: ${(err as Error).message}` });
     }
   }
-  return single(policy, options, { name: '', type: 'Generation', status: 'pass', message: 'success', generatedResources: runtime.generated });
+  let properties: Partial<RuleResult>;
+  try {
+    properties = withProperties(evaluateAuditAnnotations(spec.auditAnnotations, act));
+  } catch (err) {
+    return single(policy, options, { name, type: 'Generation', status: 'error', message: `failed to evaluate policy: ${(err as Error).message}` });
+  }
+  return single(policy, options, { name, type: 'Generation', status: 'pass', message: 'policy evaluated successfully', generatedResources: runtime.generated, ...properties });
 }
 
 /**

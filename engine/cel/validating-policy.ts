@@ -1,7 +1,7 @@
 /**
  * ValidatingPolicy / NamespacedValidatingPolicy (policies.kyverno.io), following Kyverno's vpol
  * engine: match → exceptions → matchConditions → variables → validations. One result per
- * policy, named "validation" (exceptions: "exception"; engine errors: "evaluation"/"match").
+ * policy, unnamed as Kyverno's (exceptions: "exception"; engine errors: "evaluation"/"match").
  */
 import type { ApplyOptions } from '../apply';
 import type { JsonObject, PolicyResponse, RuleResult } from '../core/types';
@@ -28,12 +28,18 @@ export function effectiveSpec(policy: JsonObject, options: ApplyOptions, generat
   return { spec: generated, autogen: true };
 }
 
+/** `properties` when there are any. */
+export function withProperties(properties: Record<string, string>): Partial<RuleResult> {
+  return Object.keys(properties).length ? { properties } : {};
+}
+
 export function applyValidatingPolicy(policy: JsonObject, options: ApplyOptions): PolicyResponse {
   const found = effectiveSpec(policy, options);
   if (!found) return emptyResponse(policy, options);
   const { spec } = found;
   const failureAction = failureActionOf(spec.validationActions);
-  const rule = (status: RuleResult['status'], message: string, name = 'validation', extra: Partial<RuleResult> = {}): PolicyResponse =>
+  // Kyverno's vpol engine names its one result "" (exceptions "exception", errors "evaluation"/"match").
+  const rule = (status: RuleResult['status'], message: string, name = '', extra: Partial<RuleResult> = {}): PolicyResponse =>
     emptyResponse(policy, options, [{ name, type: 'Validation', status, message, failureAction, ...extra }]);
 
   const json = String(asObject(spec.evaluation).mode ?? '') === 'JSON';
@@ -47,13 +53,14 @@ export function applyValidatingPolicy(policy: JsonObject, options: ApplyOptions)
 
   const match = evaluateMatchConditions(spec.matchConditions, act, spec.failurePolicy);
   if (match.error) return rule('error', `failed to load context: ${match.error}`, 'evaluation');
-  if (!match.matched) return rule('skip', 'skip', '');
+  if (!match.matched) return rule('skip', 'skip', '', { skipReason: 'matchConditions' });
   installVariables(act, spec.variables);
   const outcome = evaluateValidations(spec.validations, spec.auditAnnotations, act);
   const reached = { validationsEvaluated: validationsEvaluated(outcome, Array.isArray(spec.validations) ? spec.validations.length : 0) };
   switch (outcome.kind) {
-    case 'pass': return rule('pass', 'success', undefined, reached);
-    case 'fail': return rule('fail', outcome.message, undefined, reached);
+    // As Kyverno's vpol engine: a pass carries the audit annotations, a failure also the failing validation's index.
+    case 'pass': return rule('pass', 'success', undefined, { ...reached, ...withProperties(outcome.auditAnnotations) });
+    case 'fail': return rule('fail', outcome.message, undefined, { ...reached, properties: { ...outcome.auditAnnotations, 'cel.validationIndex': String(outcome.index) } });
     case 'error': return rule('error', `error: ${outcome.message}`, undefined, reached);
     default: return emptyResponse(policy, options);
   }

@@ -37,7 +37,8 @@ export function evaluateMatchConditions(conditions: unknown, act: CelActivation,
   return { matched: false, error: errors.join('; ') };
 }
 
-function evaluateAuditAnnotations(annotations: unknown, act: CelActivation): Record<string, string> {
+/** A policy's auditAnnotations: key → evaluated value (empty values left out, as Kyverno does). */
+export function evaluateAuditAnnotations(annotations: unknown, act: CelActivation): Record<string, string> {
   const out: Record<string, string> = {};
   for (const a of list(annotations)) {
     const key = String(a.key ?? '');

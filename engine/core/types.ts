@@ -223,6 +223,13 @@ export interface RuleResult {
   validationsEvaluated?: number;
   /** Validation failure action of the rule: Enforce or Audit. */
   failureAction?: 'Enforce' | 'Audit';
+  /**
+   * The result's properties (Kyverno's RuleResponse properties): a CEL policy's evaluated
+   * auditAnnotations, a failed validation's `cel.validationIndex`. Policy reports carry them.
+   */
+  properties?: Record<string, string>;
+  /** Why a CEL policy skipped: its matchConditions did not hold (background scans leave such results out). */
+  skipReason?: 'matchConditions';
 }
 
 /** A policy's identity in results. */

@@ -117,6 +117,62 @@ test('GlobalContextEntry objects reach admission through the webhook\'s LiveCont
   }
 });
 
+test('the store as the API server: events served by both groups, cluster-scoped objects without a namespace, a reserved identity', async () => {
+  const { convertEvent } = await import('./store');
+  const store = new ObjectStore();
+  store.create({ apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name: 'e.1', namespace: 'default' }, regarding: { kind: 'Pod', name: 'p' }, note: 'n', reportingController: 'kyverno-admission', reason: 'PolicyViolation' });
+  const core = store.list('v1', 'Event', 'default');
+  assert.equal(core.length, 1);
+  assert.deepEqual([core[0].apiVersion, core[0].involvedObject, core[0].message, core[0].reportingComponent, core[0].reason], ['v1', { kind: 'Pod', name: 'p' }, 'n', 'kyverno-admission', 'PolicyViolation']);
+  assert.equal(core[0].regarding, undefined);
+  assert.equal(store.list('events.k8s.io/v1', 'Event').length, 1);
+  assert.deepEqual(convertEvent(core[0], 'events.k8s.io').regarding, { kind: 'Pod', name: 'p' }, 'and back');
+  const cpol = store.create({ apiVersion: 'policies.kyverno.io/v1', kind: 'MutatingPolicy', metadata: { name: 'm', namespace: 'ignored' }, spec: {} });
+  assert.equal((cpol.metadata as { namespace?: string }).namespace, undefined);
+  const id = store.reserveIdentity();
+  const cm = store.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'n' } }, id);
+  assert.equal((cm.metadata as { uid?: string }).uid, id.uid, 'validating admission saw the uid the object is stored with');
+});
+
+test('reports and events are written by the webhook\'s own controllers before they are asserted', async () => {
+  const scenario = new Scenario(join(import.meta.dirname, '../fixtures/chainsaw/deny-label'));
+  try {
+    const policy = { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'audit-a' }, spec: { rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, validate: { failureAction: 'Audit', message: 'm', pattern: { data: { a: 'b' } } } }] } };
+    await scenario.write('apply', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'before' }, data: { a: 'c' } });
+    assert.equal(await scenario.write('create', policy), undefined);
+    await scenario.write('apply', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'after' }, data: { a: 'b' } });
+    await scenario.controllersCatchUp();
+    const reports = scenario.store.list('wgpolicyk8s.io/v1alpha2', 'PolicyReport', scenario.namespace);
+    const byName = new Map(reports.map((r) => [String((r.scope as { name: string }).name), r]));
+    const uidOf = (name: string) => String((scenario.store.get({ apiVersion: 'v1', kind: 'ConfigMap', name, namespace: scenario.namespace })!.metadata as { uid: string }).uid);
+    // The existing ConfigMap was found by the background scan, the new one reported by admission.
+    assert.deepEqual((byName.get('before')!.results as Array<{ result: string }>).map((r) => r.result), ['fail']);
+    assert.deepEqual((byName.get('after')!.results as Array<{ result: string }>).map((r) => r.result), ['pass']);
+    assert.equal((byName.get('after')!.metadata as { name: string }).name, uidOf('after'), 'named by the uid the object is stored with');
+    const events = scenario.store.list('v1', 'Event');
+    assert.ok(events.some((e) => e.reportingComponent === 'kyverno-scan' && e.reason === 'PolicyViolation' && (e.involvedObject as { name: string }).name === 'before'));
+    // A deleted resource's report goes with it (the garbage collector's work, by ownerReference).
+    await scenario.remove({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'before' } });
+    await scenario.controllersCatchUp();
+    assert.deepEqual(scenario.store.list('wgpolicyk8s.io/v1alpha2', 'PolicyReport', scenario.namespace).map((r) => (r.scope as { name: string }).name), ['after']);
+  } finally {
+    await scenario.close();
+  }
+});
+
+test('chainsaw\'s $test binding: the running test\'s metadata', async () => {
+  const scenario = new Scenario(join(import.meta.dirname, '../fixtures/chainsaw/deny-label'));
+  try {
+    await scenario.run({
+      apiVersion: 'chainsaw.kyverno.io/v1alpha1', kind: 'Test', metadata: { name: 'named-by-test' },
+      spec: { steps: [{ try: [{ apply: { resource: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: '($test.metadata.name)' } } } }] }] },
+    });
+    assert.ok(scenario.store.get({ apiVersion: 'v1', kind: 'ConfigMap', name: 'named-by-test', namespace: scenario.namespace }));
+  } finally {
+    await scenario.close();
+  }
+});
+
 test('background writes go through admission as the background controller: a generated object triggers a rule with skipBackgroundRequests: false, not one that skips them', async () => {
   const scenario = new Scenario(join(import.meta.dirname, '../fixtures/chainsaw/deny-label'));
   try {

@@ -33,6 +33,10 @@ import { webhookNeeds } from '../../webhook/rules';
 import { runGeneration } from '../../webhook/generate-work';
 import { DownstreamGenerator } from '../../webhook/generate';
 import { BackgroundController } from '../../webhook/background';
+import { ReportWriter } from '../../webhook/reports';
+import { EventWriter } from '../../webhook/events';
+import { BackgroundScanner } from '../../webhook/scan';
+import type { EventInfo } from '../../webhook/event-info';
 import { namespaceStateOf, withNamespaces } from '../../webhook/namespaces';
 import { isGlobalContextEntry } from '../../engine/context';
 import { LiveContext, withLiveContext, type LiveContextState } from '../../webhook/live-context';
@@ -100,8 +104,15 @@ interface Operation {
   body: JsonObject;
 }
 
-/** Kinds only controllers write (reports, events): asserting them is beyond the store. */
-const NOT_OFFLINE_KINDS = new Set(['PolicyReport', 'ClusterPolicyReport', 'EphemeralReport', 'ClusterEphemeralReport', 'Event', 'UpdateRequest', 'ReplicaSet']);
+/** Kinds only controllers that do not run offline write (Kyverno's intermediate reports, Kubernetes' own controllers). */
+const NOT_OFFLINE_KINDS = new Set(['EphemeralReport', 'ClusterEphemeralReport', 'UpdateRequest', 'ReplicaSet']);
+/**
+ * Kinds our reports controller and event writer write: before they are asserted, those
+ * controllers catch up (controllersCatchUp), as they would have by then in a cluster.
+ */
+const CONTROLLER_KINDS = new Set(['PolicyReport', 'ClusterPolicyReport', 'Event']);
+/** Kinds whose changes a background scan does not look at (what the controllers themselves write). */
+const NOT_SCANNED_KINDS = new Set([...CONTROLLER_KINDS, 'Lease']);
 
 const OPERATION_KINDS = ['apply', 'create', 'update', 'patch', 'assert', 'error', 'delete', 'sleep', 'wait', 'script', 'command', 'events', 'get', 'describe', 'podLogs', 'proxy'];
 
@@ -121,6 +132,13 @@ export class Scenario {
   private readonly generator: DownstreamGenerator;
   private readonly background: BackgroundController;
   private readonly leading = new AbortController();
+  /** Kyverno's reports controller: background scans and the per-resource PolicyReports. */
+  private readonly reports: ReportWriter;
+  private readonly scanner: BackgroundScanner;
+  /** Kyverno's event generator (generateSuccessEvents off, as in Kyverno's default configuration). */
+  private readonly events: EventWriter;
+  /** A resource changed since the last background scan. */
+  private unscanned = true;
   private reviews = 0;
   readonly log: string[] = [];
 
@@ -134,7 +152,15 @@ export class Scenario {
     // What our deploy installs before any policy (RBAC derived from no policy, the aggregated ClusterRole included).
     this.deployRbac([]);
     const log = (line: string) => this.log.push(line);
-    this.generator = new DownstreamGenerator({ client: this.client.asKubeClient(), log, triggerWaitMs: 0, attempts: 1 });
+    const kube = this.client.asKubeClient();
+    this.events = new EventWriter(kube, log);
+    // Reports are written when the runner says (controllersCatchUp), never by a timer.
+    this.reports = new ReportWriter(kube, log, 3_600_000, { sweepIntervalMs: 0, sweepGraceMs: 0 });
+    this.scanner = new BackgroundScanner(kube, (path, body, only) => Promise.resolve(this.scanReview(path, body, only)), (items) => this.reports.add(items), log);
+    this.store.subscribe((e) => {
+      if (!NOT_SCANNED_KINDS.has(String(e.object.kind))) this.unscanned = true;
+    });
+    this.generator = new DownstreamGenerator({ client: kube, log, triggerWaitMs: 0, attempts: 1, onCreated: (policy, rule, created) => this.background.generated(policy, rule, created) });
     this.background = new BackgroundController({
       client: this.client.asKubeClient(),
       namespace: KYVERNO_NAMESPACE,
@@ -145,15 +171,57 @@ export class Scenario {
       current: () => ({ policies: this.policies(), exceptions: this.exceptions(), namespaceLabels: this.cluster().namespaceLabels, live: this.liveState() }),
       backoffMs: 3_600_000,
       maxBackoffMs: 3_600_000,
+      events: this.events,
+      reports: { add: (items) => this.reports.add(items) },
       watchKind: (apiVersion, kind, rv, onEvent, signal) => this.client.watchKind(apiVersion, kind, rv, onEvent, signal),
     });
     this.background.lead(this.leading.signal);
+    // The leader of the reports Lease: maintenance (prune) and scans, the periodic ones driven
+    // by controllersCatchUp instead of a timer.
+    void this.reports.start(this.leading.signal);
+    void this.scanner.lead(this.leading.signal, 0);
   }
 
   async close(): Promise<void> {
     this.leading.abort();
     await this.background.close();
     await this.generator.close();
+    await this.reports.close();
+    await this.events.close();
+  }
+
+  /** A background scan's review, as a server process answers it (with the resource filters, as Kyverno's ScanResource). */
+  private scanReview(path: 'validate' | 'mutate', body: string, only: string[]) {
+    const reply = evaluateReview({ path, body, only, events: 'scan', scan: true, filters: FILTERS }, new PolicyIndex(this.policies()), this.cluster());
+    if (reply.events) this.events.add(reply.events);
+    return reply;
+  }
+
+  /**
+   * What the reports controller and the event writer have done by the time a scenario looks
+   * at their objects in a cluster: a background scan over what changed since the last one
+   * (Kyverno's reports controller rescans a changed resource), the pending report results
+   * written, reports of deleted resources removed (the garbage collector's work through their
+   * ownerReference), the queued events written.
+   */
+  async controllersCatchUp(): Promise<void> {
+    await this.settle();
+    if (this.unscanned) {
+      this.unscanned = false;
+      await this.scanner.rescan();
+    }
+    await this.reports.flush();
+    await this.reports.sweep();
+    await this.events.idle();
+  }
+
+  /** Admission's events and report results, as the primary receives them from a server process. */
+  private recordAdmission(reply: ReturnType<typeof evaluateReview>, stored: JsonObject | undefined): void {
+    if (reply.events) this.events.add(reply.events as EventInfo[]);
+    if (reply.allowed && !reply.dryRun && reply.subject && reply.reportable.length) {
+      const resource = stored ?? reply.subject;
+      this.reports.add(reply.reportable.map((r) => ({ ...r, resource, time: Date.now() / 1000 })));
+    }
   }
 
   policies(): JsonObject[] {
@@ -243,11 +311,13 @@ export class Scenario {
     if (operation === 'CREATE' && current && current.kind === 'Pod' && apiGroup(String(current.apiVersion ?? '')) === '') {
       current = serviceAccountAdmission(current, String(this.reviews + 1).padStart(5, '0').slice(-5));
     }
+    const identity = operation === 'CREATE' ? this.store.reserveIdentity() : undefined;
     if (operation !== 'DELETE' && current) {
       const body = JSON.stringify(this.review(operation, current, oldObject, user));
-      const reply = await this.evaluate((c) => evaluateReview({ path: 'mutate', body, filters: FILTERS, backgroundUser: BACKGROUND.username }, index, c), cluster);
+      const reply = await this.evaluate((c) => evaluateReview({ path: 'mutate', body, filters: FILTERS, backgroundUser: BACKGROUND.username, events: 'admission' }, index, c), cluster);
       const response = asObject(asObject(JSON.parse(reply.body)).response);
       if (reply.status !== 200) return { error: `mutating webhook answered ${reply.status}: ${reply.body}` };
+      this.recordAdmission(reply, undefined);
       if (response.allowed !== true) return { error: denial(WEBHOOK.mutate, String(asObject(response.status).message ?? '')) };
       if (typeof response.patch === 'string') {
         const ops = JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8')) as PatchOperation[];
@@ -256,19 +326,23 @@ export class Scenario {
       // What the API server fills in before validating admission runs.
       const old = asObject(oldObject?.metadata);
       const meta = asObject(current.metadata);
-      current = { ...current, metadata: { ...meta, uid: old.uid ?? meta.uid ?? `pending-${this.reviews}`, creationTimestamp: old.creationTimestamp ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') } };
+      current = { ...current, metadata: { ...meta, uid: old.uid ?? identity?.uid, creationTimestamp: old.creationTimestamp ?? identity?.creationTimestamp } };
     }
     const validateBody = JSON.stringify(this.review(operation, current, oldObject, user));
-    const reply = await this.evaluate((c) => evaluateReview({ path: 'validate', body: validateBody, filters: FILTERS, generate: true, backgroundUser: BACKGROUND.username }, index, c), cluster);
+    const reply = await this.evaluate((c) => evaluateReview({ path: 'validate', body: validateBody, filters: FILTERS, generate: true, backgroundUser: BACKGROUND.username, events: 'admission' }, index, c), cluster);
     const response = asObject(asObject(JSON.parse(reply.body)).response);
     if (reply.status !== 200) return { error: `validating webhook answered ${reply.status}: ${reply.body}` };
-    if (response.allowed !== true) return { error: denial(WEBHOOK.validate, String(asObject(response.status).message ?? '')) };
+    if (response.allowed !== true) {
+      this.recordAdmission(reply, undefined);
+      return { error: denial(WEBHOOK.validate, String(asObject(response.status).message ?? '')) };
+    }
     let stored: JsonObject | undefined;
     if (operation === 'DELETE') this.store.delete(refOfObject(oldObject!));
     else if (operation === 'CREATE') {
       const { uid: _uid, creationTimestamp: _ts, ...meta } = asObject(current!.metadata);
-      stored = this.store.create({ ...current!, metadata: meta });
+      stored = this.store.create({ ...current!, metadata: meta }, identity);
     } else stored = this.store.replace(current!);
+    this.recordAdmission(reply, stored);
     if (reply.generation) {
       // The server process decides the work without the cluster's objects (the downstream
       // generator reads the clone sources it needs), as in a cluster.
@@ -362,9 +436,17 @@ export class Scenario {
     const status = desiredPolicyStatus(stored, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), this.deployedAccess());
     if (status !== undefined) this.store.replace({ ...stored, status });
     this.syncWebhookConfigurations();
-    await this.background.onPolicies(this.policies());
-    await this.settle();
+    await this.policiesChanged();
     return undefined;
+  }
+
+  /** The controllers' policy watch: background work, scans of new or changed policies, report pruning. */
+  private async policiesChanged(): Promise<void> {
+    const policies = this.policies();
+    await this.background.onPolicies(policies);
+    await this.reports.retainPolicies(policies);
+    await this.scanner.onPolicies(policies);
+    await this.settle();
   }
 
   /**
@@ -426,8 +508,7 @@ export class Scenario {
     if (cls === 'policy' || cls === 'exception') {
       this.store.delete(refOfObject(doc));
       this.syncWebhookConfigurations();
-      await this.background.onPolicies(this.policies());
-      await this.settle();
+      await this.policiesChanged();
       return undefined;
     }
     return (await this.admit('DELETE', null, existing)).error;
@@ -594,12 +675,14 @@ export class Scenario {
         return;
       case 'assert':
         for (const r of this.resources(body, scope, base)) {
+          if (CONTROLLER_KINDS.has(String(r.kind))) await this.controllersCatchUp();
           const m = this.assertOne(r, scope);
           if (m !== null) throw this.registryLimit() ?? new StepFailure(`assert: ${m}`);
         }
         return;
       case 'error':
         for (const r of this.resources(body, scope, base)) {
+          if (CONTROLLER_KINDS.has(String(r.kind))) await this.controllersCatchUp();
           if (this.assertOne(r, scope) === null) throw this.registryLimit() ?? new StepFailure(`error: ${String(r.kind)} ${JSON.stringify(asObject(r.metadata).name ?? '(any)')} exists and matches`);
         }
         return;
@@ -626,7 +709,8 @@ export class Scenario {
   /** Runs a Test document's steps. */
   async run(test: JsonObject): Promise<void> {
     const spec = asObject(test.spec);
-    const bindings: Bindings = { namespace: this.namespace };
+    // Chainsaw's built-in bindings: $namespace, and $test (the running test's id and metadata).
+    const bindings: Bindings = { namespace: this.namespace, test: { id: 1, metadata: asObject(test.metadata) } };
     Object.assign(bindings, this.bindingsOf(spec.bindings, bindings));
     for (const [i, rawStep] of asArray(spec.steps).entries()) {
       const step = asObject(rawStep);

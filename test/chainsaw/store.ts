@@ -127,11 +127,16 @@ export class ObjectStore {
     return o && clone(o);
   }
 
-  /** Objects of a kind (any version of its group), in a namespace when given. */
+  /**
+   * Objects of a kind (any version of its group), in a namespace when given. Events are one
+   * resource served by two groups: events.k8s.io and the core group each list both, converted.
+   */
   list(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): JsonObject[] {
     const group = apiGroup(apiVersion);
+    const events = kind === 'Event' && (group === '' || group === 'events.k8s.io');
     return [...this.objects.values()]
-      .filter((o) => o.kind === kind && apiGroup(String(o.apiVersion)) === group && (namespace === undefined || asObject(o.metadata).namespace === namespace))
+      .filter((o) => o.kind === kind && (events || apiGroup(String(o.apiVersion)) === group) && (namespace === undefined || asObject(o.metadata).namespace === namespace))
+      .map((o) => (events ? convertEvent(o, group) : o))
       .filter((o) => labelsMatchSelector(asObject(asObject(o.metadata).labels), labelSelector))
       .map(clone);
   }
@@ -145,14 +150,28 @@ export class ObjectStore {
    * an empty list reads back as absent (nil, omitted), as the API server serves it.
    */
   private storedForm(obj: JsonObject): JsonObject {
+    // The API server's BeforeCreate/BeforeUpdate: a cluster-scoped object has no namespace.
+    const meta = asObject(obj.metadata);
+    if (meta.namespace !== undefined && !this.isNamespaced(String(obj.apiVersion ?? ''), String(obj.kind ?? ''))) {
+      const { namespace: _ns, ...rest } = meta;
+      obj = { ...obj, metadata: rest };
+    }
     const group = apiGroup(String(obj.apiVersion ?? ''));
     const kubernetes = group === '' || !group.includes('.') || group.endsWith('.k8s.io');
     const crd = [...this.objects.values()].some((o) => o.kind === 'CustomResourceDefinition' && asObject(o.spec).group === group && asObject(asObject(o.spec).names).kind === obj.kind);
     return kubernetes && !crd ? (withoutEmptyLists(obj) as JsonObject) : obj;
   }
 
-  /** Stores a new object; AlreadyExists when one is there. */
-  create(obj: JsonObject): JsonObject {
+  /**
+   * The identity the API server gives the next object it creates (uid, creationTimestamp),
+   * assigned before validating admission runs, so webhooks see the uid the object is stored with.
+   */
+  reserveIdentity(): { uid: string; creationTimestamp: string } {
+    return { uid: `00000000-0000-4000-8000-${String(++this.serial).padStart(12, '0')}`, creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+  }
+
+  /** Stores a new object (with `identity` when one was reserved for it); AlreadyExists when one is there. */
+  create(obj: JsonObject, identity?: { uid: string; creationTimestamp: string }): JsonObject {
     obj = this.storedForm(obj);
     const meta = asObject(obj.metadata);
     const key = keyOf(String(obj.apiVersion), String(obj.kind), this.isNamespaced(String(obj.apiVersion), String(obj.kind)) ? (meta.namespace as string | undefined) : undefined, String(meta.name));
@@ -161,7 +180,8 @@ export class ObjectStore {
     const stored = clone(normalizeSecret(obj));
     // The API server's namespace strategy: a new namespace is Active.
     if (obj.kind === 'Namespace' && apiGroup(String(obj.apiVersion)) === '') stored.status = { phase: 'Active', ...asObject(stored.status) };
-    stored.metadata = { ...withNamespaceNameLabel(obj, meta), uid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), resourceVersion: String(n), generation: 1 };
+    const id = identity ?? { uid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+    stored.metadata = { ...withNamespaceNameLabel(obj, meta), ...id, resourceVersion: String(n), generation: 1 };
     this.objects.set(key, stored);
     this.emit('ADDED', stored);
     return clone(stored);
@@ -202,6 +222,33 @@ export class ObjectStore {
     if (old) this.emit('DELETED', old);
     return had;
   }
+}
+
+/** events.k8s.io/v1 field names and their core v1 Event counterparts (the API server's conversion). */
+const EVENT_FIELDS: Array<[string, string]> = [
+  ['regarding', 'involvedObject'],
+  ['note', 'message'],
+  ['reportingController', 'reportingComponent'],
+  ['deprecatedSource', 'source'],
+  ['deprecatedFirstTimestamp', 'firstTimestamp'],
+  ['deprecatedLastTimestamp', 'lastTimestamp'],
+  ['deprecatedCount', 'count'],
+];
+
+/** An Event as the API server serves it in `group` ('' = core v1, 'events.k8s.io' = events.k8s.io/v1). */
+export function convertEvent(event: JsonObject, group: string): JsonObject {
+  const from = apiGroup(String(event.apiVersion ?? ''));
+  if (from === group) return event;
+  const toCore = group === '';
+  const out: JsonObject = { ...event, apiVersion: toCore ? 'v1' : 'events.k8s.io/v1' };
+  for (const [eventsName, coreName] of EVENT_FIELDS) {
+    const [src, dst] = toCore ? [eventsName, coreName] : [coreName, eventsName];
+    if (src in out) {
+      out[dst] = out[src];
+      delete out[src];
+    }
+  }
+  return out;
 }
 
 function withoutEmptyLists(value: unknown): unknown {

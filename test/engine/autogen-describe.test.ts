@@ -57,8 +57,8 @@ test('a 500-rule policy: every rule described, generated rules independent of th
   const all = describeAutogenRules(p);
   assert.equal(all.length, 500);
   assert.deepEqual(all[499].rules, [
-    { name: 'autogen-rule-499', kinds: ['DaemonSet', 'Deployment', 'Job', 'ReplicaSet', 'ReplicationController', 'StatefulSet'] },
-    { name: 'autogen-cronjob-rule-499', kinds: ['CronJob'] },
+    { name: 'autogen-rule-499', kinds: ['apps/v1/DaemonSet', 'apps/v1/Deployment', 'batch/v1/Job', 'apps/v1/ReplicaSet', 'v1/ReplicationController', 'apps/v1/StatefulSet'] },
+    { name: 'autogen-cronjob-rule-499', kinds: ['batch/v1/CronJob'] },
   ]);
   const generated = computeRules(p).slice(500);
   assert.equal(generated.length, 1000);

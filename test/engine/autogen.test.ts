@@ -14,7 +14,8 @@ import {
   shiftReferences,
 } from '../../engine/autogen';
 
-const CONTROLLERS = ['DaemonSet', 'Deployment', 'Job', 'ReplicaSet', 'ReplicationController', 'StatefulSet'];
+// Autogen rules name their kinds fully qualified (Kyverno's ConvertKindsToGVK).
+const CONTROLLERS = ['apps/v1/DaemonSet', 'apps/v1/Deployment', 'batch/v1/Job', 'apps/v1/ReplicaSet', 'v1/ReplicationController', 'apps/v1/StatefulSet'];
 
 function policy(rules: JsonObject[], annotations?: Record<string, string>): JsonObject {
   return {
@@ -94,12 +95,12 @@ test('autogen: verifyImages rule yields both controller rules (Test_ComputeRules
   const rules = computeRules(p);
   assert.deepEqual(names(rules), ['check-image', 'autogen-check-image', 'autogen-cronjob-check-image']);
   assert.deepEqual(rules[1], { name: 'autogen-check-image', match: { resources: { kinds: CONTROLLERS } }, verifyImages: vi });
-  assert.deepEqual(rules[2], { name: 'autogen-cronjob-check-image', match: { resources: { kinds: ['CronJob'] } }, verifyImages: vi });
+  assert.deepEqual(rules[2], { name: 'autogen-cronjob-check-image', match: { resources: { kinds: ['batch/v1/CronJob'] } }, verifyImages: vi });
   // With the resource kind, as Kyverno's validate computes them.
   assert.deepEqual(names(computeRules(p, 'CronJob')), ['check-image', 'autogen-cronjob-check-image']);
   assert.deepEqual(computeRules(p, 'CronJob')[1], rules[2]);
   assert.deepEqual(names(computeRules(p, 'Deployment')), ['check-image', 'autogen-check-image']);
-  assert.deepEqual((computeRules(p, 'Deployment')[1].match as JsonObject).resources, { kinds: ['Deployment'] });
+  assert.deepEqual((computeRules(p, 'Deployment')[1].match as JsonObject).resources, { kinds: ['apps/v1/Deployment'] });
   assert.deepEqual(names(computeRules(p, 'Pod')), ['check-image']);
 });
 
@@ -164,7 +165,7 @@ test('autogen: patterns, messages, preconditions and context are moved under the
       pattern: { spec: { template: { spec: { containers: [{ image: '!*:latest' }] } } } },
     },
   });
-  assert.deepEqual(cron.exclude, { any: [{ resources: { kinds: ['CronJob'], namespaces: ['kube-system'] } }] });
+  assert.deepEqual(cron.exclude, { any: [{ resources: { kinds: ['batch/v1/CronJob'], namespaces: ['kube-system'] } }] });
   assert.deepEqual((cron.validate as JsonObject).pattern, {
     spec: { jobTemplate: { spec: { template: { spec: { containers: [{ image: '!*:latest' }] } } } } },
   });
@@ -204,12 +205,12 @@ test('autogen: annotation selects controllers', () => {
   assert.deepEqual(names(computeRules(policy(rules, { [AUTOGEN_ANNOTATION]: 'none' }))), ['check']);
   const dep = computeRules(policy(rules, { [AUTOGEN_ANNOTATION]: 'Deployment' }));
   assert.deepEqual(names(dep), ['check', 'autogen-check']);
-  assert.deepEqual(((dep[1].match as JsonObject).any as JsonObject[])[0], { resources: { kinds: ['Deployment'] } });
+  assert.deepEqual(((dep[1].match as JsonObject).any as JsonObject[])[0], { resources: { kinds: ['apps/v1/Deployment'] } });
   const cronOnly = computeRules(policy(rules, { [AUTOGEN_ANNOTATION]: 'CronJob' }));
   assert.deepEqual(names(cronOnly), ['check', 'autogen-cronjob-check']);
   const both = computeRules(policy(rules, { [AUTOGEN_ANNOTATION]: 'StatefulSet,Deployment,CronJob' }));
   assert.deepEqual(names(both), ['check', 'autogen-check', 'autogen-cronjob-check']);
-  assert.deepEqual(((both[1].match as JsonObject).any as JsonObject[])[0], { resources: { kinds: ['Deployment', 'StatefulSet'] } });
+  assert.deepEqual(((both[1].match as JsonObject).any as JsonObject[])[0], { resources: { kinds: ['apps/v1/Deployment', 'apps/v1/StatefulSet'] } });
   assert.deepEqual(autogenControllers(policy(rules, { [AUTOGEN_ANNOTATION]: 'StatefulSet,Deployment,CronJob' })), ['Deployment', 'StatefulSet', 'CronJob']);
   assert.deepEqual(names(computeRules(policy(rules, { [AUTOGEN_ANNOTATION]: 'Deployment' }), 'DaemonSet')), ['check']);
   // The annotation cannot re-enable autogen that the rule shapes forbid.
@@ -230,7 +231,7 @@ test('autogen: evaluation order, non-Pod rules and existing autogen rules', () =
   assert.deepEqual(d, {
     rules: [
       { name: 'autogen-a', kinds: CONTROLLERS },
-      { name: 'autogen-cronjob-a', kinds: ['CronJob'] },
+      { name: 'autogen-cronjob-a', kinds: ['batch/v1/CronJob'] },
     ],
   });
   assert.match(describeAutogen(policy([podPattern('a')]), 'zzz').reason ?? '', /no rule named/);

@@ -48,7 +48,7 @@ test('isCelPolicy recognises CEL policy kinds only', () => {
 
 test('ValidatingPolicy: pass, fail with messageExpression, default message with index', () => {
   const good = applyCelPolicy(noLatest, opts(pod('good', { containers: [{ name: 'a', image: 'nginx:1.2' }] })));
-  assert.deepEqual(good.rules.map((r) => [r.name, r.status, r.failureAction]), [['validation', 'pass', 'Enforce']]);
+  assert.deepEqual(good.rules.map((r) => [r.name, r.status, r.failureAction]), [['', 'pass', 'Enforce']]);
   const bad = applyCelPolicy(noLatest, opts(pod('bad', { containers: [{ name: 'a', image: 'nginx:latest' }] })));
   assert.equal(bad.rules[0].status, 'fail');
   assert.equal(bad.rules[0].message, 'latest tag used by bad');

@@ -129,3 +129,51 @@ test('the earlier per-namespace report is recognised by its name and missing sco
   assert.equal(isLegacyReport({ metadata: { name: 'kyverno-studio', labels }, scope: { kind: 'Kyverno', name: 'studio' } }), false);
   assert.equal(isLegacyReport({ metadata: { name: 'kyverno-studio', labels: { 'app.kubernetes.io/managed-by': 'kyverno' } } }), false);
 });
+
+function celPolicy(kind: string, name: string, spec: Json = {}): Json {
+  return { apiVersion: 'policies.kyverno.io/v1', kind, metadata: { name }, spec };
+}
+
+test('source per policy kind, as Kyverno\'s ToPolicyReportResult names it; an empty rule is left out', () => {
+  const source = (policyKind?: string) => reportResult({ policy: 'p', policyKind, rule: '', status: 'pass', message: 'success', resource: cm, time: 1 }).source;
+  assert.equal(source(undefined), 'kyverno');
+  assert.equal(source('ClusterPolicy'), 'kyverno');
+  assert.equal(source('ValidatingPolicy'), 'KyvernoValidatingPolicy');
+  assert.equal(source('NamespacedValidatingPolicy'), 'KyvernoValidatingPolicy');
+  assert.equal(source('ImageValidatingPolicy'), 'KyvernoImageValidatingPolicy');
+  assert.equal(source('NamespacedMutatingPolicy'), 'KyvernoMutatingPolicy');
+  assert.equal(source('GeneratingPolicy'), 'KyvernoGeneratingPolicy');
+  assert.equal(source('ValidatingAdmissionPolicy'), 'ValidatingAdmissionPolicy');
+  assert.equal(source('MutatingAdmissionPolicy'), 'MutatingAdmissionPolicy');
+  const r = reportResult({ policy: 'p', policyKind: 'ValidatingPolicy', rule: '', status: 'pass', message: 'success', resource: cm, time: 1 });
+  assert.equal('rule' in r, false, 'omitempty');
+});
+
+test('a CEL policy has one result per resource: a later one replaces it whatever its rule name', () => {
+  const fail = reportResult({ policy: 'v', policyKind: 'ValidatingPolicy', rule: '', status: 'fail', message: 'bad', resource: cm, time: 100 });
+  const skip = reportResult({ policy: 'v', policyKind: 'ValidatingPolicy', rule: 'exception', status: 'skip', message: 'skipped', exceptions: ['ns/allow-it'], resource: cm, time: 100 });
+  const merged = mergeResults([fail], [skip]);
+  assert.deepEqual(merged.map((r) => [r.rule, r.result]), [['exception', 'skip']]);
+  assert.deepEqual((merged[0].properties as Json).exceptions, 'allow-it', 'exceptions named without their namespace');
+  // A ClusterPolicy keeps one result per rule, and a same-named CEL policy's result stays apart (another source).
+  const a = reportResult({ policy: 'p', rule: 'a', status: 'pass', message: '', resource: cm, time: 1 });
+  const b = reportResult({ policy: 'p', rule: 'b', status: 'fail', message: '', resource: cm, time: 1 });
+  const v = reportResult({ policy: 'p', policyKind: 'ValidatingPolicy', rule: '', status: 'pass', message: '', resource: cm, time: 1 });
+  assert.deepEqual(mergeResults([a, b], [v]).map((r) => [r.source, r.rule ?? '']), [['KyvernoValidatingPolicy', ''], ['kyverno', 'a'], ['kyverno', 'b']]);
+});
+
+test('process for CEL kinds, rule properties kept, Kyverno\'s message overrides', () => {
+  const policies = ReportPolicies.of([
+    celPolicy('ValidatingPolicy', 'admission-only', { evaluation: { background: { enabled: false } } }),
+    celPolicy('GeneratingPolicy', 'gen'),
+    celPolicy('MutatingPolicy', 'mut'),
+  ]);
+  const props = (policy: string, policyKind: string, properties?: Record<string, string>, status = 'pass') =>
+    reportResult({ policy, policyKind, rule: '', status, message: 'success', properties, resource: cm, time: 1 }, policies);
+  assert.deepEqual(props('admission-only', 'ValidatingPolicy').properties, { process: 'admission review' });
+  assert.deepEqual(props('gen', 'GeneratingPolicy', { 'generated-resources': '/v1, Kind=ConfigMap Name=x Namespace=ns' }).properties, { 'generated-resources': '/v1, Kind=ConfigMap Name=x Namespace=ns', process: 'admission review' });
+  assert.deepEqual(props('mut', 'MutatingPolicy', { env: 'prod' }).properties, { env: 'prod', process: 'background scan' });
+  assert.equal(props('mut', 'MutatingPolicy', { passMessage: 'all good' }).message, 'all good');
+  assert.equal(props('mut', 'MutatingPolicy', { passMessage: 'all good' }, 'fail').message, 'success', 'only the message of the result it names');
+  assert.equal(props('mut', 'MutatingPolicy', { passMessage: 'p', message: 'generic' }).message, 'generic');
+});
