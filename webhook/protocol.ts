@@ -55,6 +55,8 @@ export interface ReviewRequest {
   generate?: boolean;
   /** Kyverno's /validate/fail, /validate/ignore…: only the policies with this failurePolicy. */
   failurePolicy?: 'Fail' | 'Ignore';
+  /** Only policies of these kinds (a path serves the classic kinds or one CEL kind, as Kyverno's do). */
+  kinds?: string[];
   /** Build the Kubernetes events of this evaluation: as admission does, or as a background scan does. */
   events?: 'admission' | 'scan';
   successEvents?: boolean;

@@ -7,7 +7,8 @@
 import { generatedKinds } from '../engine/generate/kinds';
 import { asArray, asObject } from '../engine/core/json';
 import { POD_CONTROLLERS } from '../engine/autogen';
-import { matchResourceDescriptions } from '../engine/policy';
+import { isClassicPolicy, matchResourceDescriptions } from '../engine/policy';
+import type { JsonObject } from '../engine/core/types';
 import { knownKindTable, resolveKind, type KindTable } from '../engine/kube';
 
 type Json = Record<string, unknown>;
@@ -183,6 +184,14 @@ export function webhookNeeds(policies: Json[], table: KindTable): RuleNeed[] {
       unresolved: [...new Set(need.unresolved)],
     };
   });
+}
+
+/**
+ * The needs of the classic policies alone: their `validate.kyverno.svc-*` and
+ * `mutate.kyverno.svc-*` webhooks. The CEL kinds get webhooks of their own (cel-webhooks.ts).
+ */
+export function classicWebhookNeeds(policies: Json[], table: KindTable): RuleNeed[] {
+  return webhookNeeds(policies.filter((p) => isClassicPolicy(p as JsonObject)), table);
 }
 
 /** RuleWithOperations[] for one need: resources grouped by (group, version, operations). */

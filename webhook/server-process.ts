@@ -13,6 +13,7 @@ import type { Socket } from 'node:net';
 import { readFileSync, watchFile } from 'node:fs';
 import type { ClusterState } from '../engine/core/types';
 import { errorReply, evaluateReview, evaluatePolicyValidation, evaluateTtlLabel } from './evaluate';
+import { celRoute } from './cel-webhooks';
 import { WebhookMetrics } from './metrics';
 import { PolicyIndex } from './prefilter';
 import { withNamespaces, type NamespaceState } from './namespaces';
@@ -228,11 +229,11 @@ class ServerProcess {
       const reply = body === null ? errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`) : evaluateTtlLabel(body);
       return send(res, reply.status, reply.body);
     }
-    const route = ROUTES.get(url);
+    const route = ROUTES.get(url) ?? celRouteOf(url);
     if (!route) return send(res, 404, JSON.stringify({ message: `no route ${url}` }));
     if (req.method !== 'POST') return send(res, 405, JSON.stringify({ message: `${req.method} is not allowed; POST an AdmissionReview` }));
     const started = performance.now();
-    const { path, failurePolicy } = route;
+    const { path, failurePolicy, kinds, names } = route;
     const body = await readBody(req, settings.maxBodyBytes);
     let reply: ReviewReply;
     if (body === null) reply = errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`);
@@ -243,14 +244,14 @@ class ServerProcess {
       // Most policy sets read no images: no registry step (and no await) per review.
       const cluster = this.index.readsImages ? await this.withRegistry(body, deadline) : this.cluster;
       reply = evaluateReview(
-        { path, body, reports: settings.reports, deadline, generate: settings.generate, failurePolicy, events: settings.events ? 'admission' : undefined, successEvents: settings.successEvents, filters: this.filters, exclusions: this.exclusions, backgroundUser: settings.backgroundUser },
+        { path, body, reports: settings.reports, deadline, generate: settings.generate, failurePolicy, kinds, only: names, events: settings.events ? 'admission' : undefined, successEvents: settings.successEvents, filters: this.filters, exclusions: this.exclusions, backgroundUser: settings.backgroundUser },
         this.index,
         cluster,
       );
     }
     send(res, reply.status, reply.body);
     this.beatIfDue();
-    this.metrics.recordRequest(url.slice(1), reply.status, reply.request, (performance.now() - started) / 1000, reply.outcomes);
+    this.metrics.recordRequest(route.label ?? url.slice(1), reply.status, reply.request, (performance.now() - started) / 1000, reply.outcomes);
     if (settings.reports && reply.allowed && !reply.dryRun && reply.subject && reply.reportable.length) {
       const resource = reply.subject;
       this.post({ type: 'reportable', items: reply.reportable.map((r) => ({ ...r, resource })) });
@@ -299,14 +300,38 @@ class ServerProcess {
   }
 }
 
-const ROUTES = new Map<string, { path: 'validate' | 'mutate'; failurePolicy?: 'Fail' | 'Ignore' }>([
+interface Route {
+  path: 'validate' | 'mutate';
+  failurePolicy?: 'Fail' | 'Ignore';
+  /** Only policies of these kinds. */
+  kinds?: string[];
+  /** Only the policies of these names (a CEL path names them). */
+  names?: string[];
+  /** The metrics label (a CEL path without its policy names). */
+  label?: string;
+}
+
+/**
+ * Kyverno's resource webhook paths: /validate/fail, /validate/ignore, /mutate/fail and
+ * /mutate/ignore run the classic policies of that failurePolicy; the CEL kinds have paths of
+ * their own (celRoute). Plain /validate and /mutate run every policy.
+ */
+const CLASSIC_KINDS = ['ClusterPolicy', 'Policy'];
+const ROUTES = new Map<string, Route>([
   ['/validate', { path: 'validate' }],
   ['/mutate', { path: 'mutate' }],
-  ['/validate/fail', { path: 'validate', failurePolicy: 'Fail' }],
-  ['/validate/ignore', { path: 'validate', failurePolicy: 'Ignore' }],
-  ['/mutate/fail', { path: 'mutate', failurePolicy: 'Fail' }],
-  ['/mutate/ignore', { path: 'mutate', failurePolicy: 'Ignore' }],
+  ['/validate/fail', { path: 'validate', failurePolicy: 'Fail', kinds: CLASSIC_KINDS }],
+  ['/validate/ignore', { path: 'validate', failurePolicy: 'Ignore', kinds: CLASSIC_KINDS }],
+  ['/mutate/fail', { path: 'mutate', failurePolicy: 'Fail', kinds: CLASSIC_KINDS }],
+  ['/mutate/ignore', { path: 'mutate', failurePolicy: 'Ignore', kinds: CLASSIC_KINDS }],
 ]);
+
+/** `/vpol/a/b`: the ValidatingPolicies a and b (an empty list: every one of the kind), as Kyverno's /vpol/*policies. */
+function celRouteOf(url: string): Route | undefined {
+  const route = celRoute(url);
+  if (!route) return undefined;
+  return { path: route.phase, kinds: route.kinds, names: route.names.length ? route.names : undefined, label: route.base.slice(1) };
+}
 
 /** Entry of a forked server process; returns false when this process is not one. */
 export function runAsServerProcessIfAsked(): boolean {
