@@ -16,8 +16,6 @@ export const WEBHOOK_NAME = 'kyverno-studio-webhook';
  * next to a real Kyverno (deploy/discovery.ts), whose Service this would be.
  */
 export const SERVICE_NAME = 'kyverno-svc';
-/** Names of our Service in earlier versions; undeploy removes it too. */
-export const LEGACY_SERVICE_NAMES = [WEBHOOK_NAME];
 /**
  * The annotations Kyverno's chart puts on its webhook configurations by default (config map
  * `webhookAnnotations`: AKS's admissions enforcer leaves them alone).
