@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { runDeploy } from '../../deploy/run';
 import { runUndeploy } from '../../deploy/undeploy';
 import { KubeError, type JsonObject } from '../../kube-api/client';
-import { MUTATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from '../../deploy/plan';
+import { MUTATING_CONFIG, SERVICE_NAME, VALIDATING_CONFIG, WEBHOOK_NAME } from '../../deploy/plan';
 import { bundleCli, bundleWebhook, kubectl, recordingUI, simulatedReadiness, snapshot, startCluster, type TestCluster } from './harness';
 import { ADD_LABEL, AUDIT_OWNER, REQUIRE_TEAM, configMap, startLocalWebhook, waitFor, type LocalWebhook } from './fixtures';
 import { makeCertificates } from '../../tls/certificates';
@@ -154,7 +154,9 @@ test('cluster mode: everything is created in order, readiness is awaited, and un
   const cm = await cluster.client.get({ apiVersion: 'v1', kind: 'ConfigMap', name: `${WEBHOOK_NAME}-code`, namespace: 'kyverno-studio' });
   assert.equal(((cm!.metadata as JsonObject).annotations as JsonObject)['kyverno-studio.io/code-sha256'], (await import('../../deploy/plan')).sha256(code));
   const mwc = await cluster.client.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', name: MUTATING_CONFIG });
-  assert.deepEqual(((mwc!.webhooks as JsonObject[])[0].clientConfig as JsonObject).service, { namespace: 'kyverno-studio', name: WEBHOOK_NAME, path: '/mutate/fail', port: 443 });
+  assert.deepEqual(((mwc!.webhooks as JsonObject[])[0].clientConfig as JsonObject).service, { namespace: 'kyverno-studio', name: SERVICE_NAME, path: '/mutate/fail', port: 443 });
+  assert.equal(SERVICE_NAME, 'kyverno-svc', "Kyverno's Service name");
+  assert.ok(await cluster.client.get({ apiVersion: 'v1', kind: 'Service', name: SERVICE_NAME, namespace: 'kyverno-studio' }), 'the Service the configurations call exists');
 
   const again = await runDeploy({ client: cluster.client, ui: recordingUI(), mode: 'cluster', policies: [REQUIRE_TEAM, ADD_LABEL], webhookCode: code, readiness: simulatedReadiness(), smokeCheck: false });
   assert.equal(again.outcome, 'deployed', again.error);
