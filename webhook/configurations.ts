@@ -87,6 +87,18 @@ export interface WebhookConfigInput {
   keepEmpty: boolean;
 }
 
+/**
+ * Kyverno's webhookNameAndPath: `validate.kyverno.svc-fail` on /validate/fail, and for a
+ * policy's own webhook `-fail-finegrained-<ns>-<name>` on /validate/fail/finegrained/<ns>/<name>.
+ */
+function classicNameAndPath(need: RuleNeed, webhookName: string, path: string): { name: string; path: string } {
+  const fp = need.failurePolicy.toLowerCase();
+  const fine = need.fineGrained;
+  if (!fine) return { name: `${webhookName}-${fp}`, path: `${path}/${fp}` };
+  const key = (sep: string) => (fine.namespace ? `${fine.namespace}${sep}${fine.name}` : fine.name);
+  return { name: `${webhookName}-${fp}-finegrained-${key('-')}`, path: `${path}/${fp}/finegrained/${key('/')}` };
+}
+
 /** The Validating/MutatingWebhookConfigurations for `needs` (admissionregistration.k8s.io/v1, 1.16+). */
 export function webhookConfigurations(input: WebhookConfigInput): Json[] {
   const caBundle = Buffer.from(input.caPem).toString('base64');
@@ -107,10 +119,10 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
     // policies with failurePolicy Fail, `-ignore` on /validate/ignore the others (likewise
     // mutate); the CEL kinds have their own (`vpol.validate.kyverno.svc-fail` on /vpol/<names>…).
     const classic = mine.map((n) => ({
-      name: `${webhookName}-${n.failurePolicy.toLowerCase()}`,
+      ...classicNameAndPath(n, webhookName, path),
       admissionReviewVersions: ['v1'],
-      clientConfig: clientConfig(`${path}/${n.failurePolicy.toLowerCase()}`),
       rules: webhookRules(n),
+      ...(n.fineGrained ? { matchConditions: n.fineGrained.matchConditions.map((c) => ({ name: c.name, expression: c.expression })) } : {}),
       failurePolicy: n.failurePolicy,
       matchPolicy: 'Equivalent',
       // Kyverno's with admission reports on (its default): reports are written, never on a dry run.
@@ -120,7 +132,7 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
       // namespace without the label, so unlabelled user namespaces stay covered.
       namespaceSelector,
       objectSelector: {},
-    }));
+    })).map(({ path: servicePath, ...w }) => ({ ...w, clientConfig: clientConfig(servicePath) }));
     // Kyverno sorts a configuration's webhooks by name (buildResource*WebhookConfiguration).
     const webhooks = ([...classic, ...celHooks] as Json[])
       .map((w) => (kind === 'MutatingWebhookConfiguration' ? { ...w, reinvocationPolicy: 'Never' } : w))

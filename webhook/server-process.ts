@@ -229,7 +229,7 @@ class ServerProcess {
       const reply = body === null ? errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`) : evaluateTtlLabel(body);
       return send(res, reply.status, reply.body);
     }
-    const route = ROUTES.get(url) ?? celRouteOf(url);
+    const route = ROUTES.get(url) ?? fineGrainedRouteOf(url) ?? celRouteOf(url);
     if (!route) return send(res, 404, JSON.stringify({ message: `no route ${url}` }));
     if (req.method !== 'POST') return send(res, 405, JSON.stringify({ message: `${req.method} is not allowed; POST an AdmissionReview` }));
     const started = performance.now();
@@ -325,6 +325,13 @@ const ROUTES = new Map<string, Route>([
   ['/mutate/fail', { path: 'mutate', failurePolicy: 'Fail', kinds: CLASSIC_KINDS }],
   ['/mutate/ignore', { path: 'mutate', failurePolicy: 'Ignore', kinds: CLASSIC_KINDS }],
 ]);
+
+/** `/validate/fail/finegrained/[<ns>/]<name>`: one classic policy's own webhook (Kyverno's `/*policy` parameter). */
+function fineGrainedRouteOf(url: string): Route | undefined {
+  const m = /^\/(validate|mutate)\/(fail|ignore)\/finegrained\/(?:[^/]+\/)?([^/]+)$/.exec(url);
+  if (!m) return undefined;
+  return { path: m[1] as 'validate' | 'mutate', failurePolicy: m[2] === 'fail' ? 'Fail' : 'Ignore', kinds: CLASSIC_KINDS, names: [m[3]], label: `${m[1]}/${m[2]}/finegrained` };
+}
 
 /** `/vpol/a/b`: the ValidatingPolicies a and b (an empty list: every one of the kind), as Kyverno's /vpol/*policies. */
 function celRouteOf(url: string): Route | undefined {

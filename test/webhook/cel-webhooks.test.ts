@@ -12,6 +12,8 @@ import { celRoute, celWebhooks, sortedUniqueRules } from '../../webhook/cel-webh
 import { defaultNamespaceSelector, webhookConfigurations } from '../../webhook/configurations';
 import { evaluateReview } from '../../webhook/evaluate';
 import { PolicyIndex } from '../../webhook/prefilter';
+import { classicWebhookNeeds } from '../../webhook/rules';
+import { knownKindTable } from '../../engine/kube';
 
 type Json = Record<string, unknown>;
 
@@ -146,4 +148,19 @@ test('a review on /vpol/<name> runs only that policy, and the classic paths run 
   assert.deepEqual(policiesRun({ kinds: route.kinds, only: route.names }), ['two']);
   assert.deepEqual(policiesRun({ kinds: ['ClusterPolicy', 'Policy'], failurePolicy: 'Fail' }), ['classic']);
   assert.deepEqual(policiesRun({}), ['classic', 'one', 'two']);
+});
+
+test('a classic policy with webhookConfiguration.matchConditions gets its own webhook (newWebhookPerPolicy, webhookNameAndPath)', () => {
+  const cpol = (name: string, extra: Json = {}, namespace?: string): Json => ({
+    apiVersion: 'kyverno.io/v1', kind: namespace ? 'Policy' : 'ClusterPolicy', metadata: { name, ...(namespace ? { namespace } : {}) },
+    spec: { rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, validate: { message: 'm', pattern: { data: { a: '?*' } } } }], ...extra },
+  });
+  const conditions = [{ name: 'no-nodes', expression: '!("system:nodes" in request.userInfo.groups)' }];
+  const policies = [cpol('shared'), cpol('own', { webhookConfiguration: { failurePolicy: 'Ignore', matchConditions: conditions } }), cpol('mine', { webhookConfiguration: { matchConditions: conditions } }, 'team')];
+  const [vwc] = webhookConfigurations({ namespace: 'kyverno', caPem: '', needs: classicWebhookNeeds(policies, knownKindTable()), keepEmpty: false });
+  assert.deepEqual((vwc.webhooks as Json[]).map((w) => [w.name, pathOf(w), w.failurePolicy, w.matchConditions]), [
+    ['validate.kyverno.svc-fail', '/validate/fail', 'Fail', undefined],
+    ['validate.kyverno.svc-fail-finegrained-team-mine', '/validate/fail/finegrained/team/mine', 'Fail', conditions],
+    ['validate.kyverno.svc-ignore-finegrained-own', '/validate/ignore/finegrained/own', 'Ignore', conditions],
+  ]);
 });
