@@ -74,7 +74,7 @@ async function localModeChecks(r: Awaited<ReturnType<typeof runDeploy>>): Promis
   const hook = ((vwc!.webhooks as JsonObject[])[0]) as JsonObject;
   assert.equal((hook.clientConfig as JsonObject).url, `${local.url}/validate/fail`);
   assert.deepEqual((hook.rules as JsonObject[]).flatMap((x) => x.resources as string[]), ['configmaps'], 'only kinds some policy matches');
-  assert.equal(hook.sideEffects, 'None');
+  assert.equal(hook.sideEffects, 'NoneOnDryRun', "Kyverno's with admission reports on");
   assert.equal(hook.matchPolicy, 'Equivalent');
 
   await assert.rejects(cluster.client.create(configMap('no-team')), (e: KubeError) => {
@@ -100,6 +100,48 @@ async function localModeChecks(r: Awaited<ReturnType<typeof runDeploy>>): Promis
   await cluster.client.create(configMap('after-undeploy'));
   await cluster.client.delete({ apiVersion: 'v1', kind: 'ConfigMap', name: 'after-undeploy', namespace: 'default' });
 }
+
+const REQUIRE_OWNER: JsonObject = {
+  apiVersion: 'policies.kyverno.io/v1beta1',
+  kind: 'ValidatingPolicy',
+  metadata: { name: 'require-owner-label' },
+  spec: {
+    validationActions: ['Deny'],
+    matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['configmaps'] }] },
+    validations: [{ expression: "has(object.metadata.labels) && 'owner' in object.metadata.labels", message: 'an owner label is required' }],
+  },
+};
+
+test("local mode with a ValidatingPolicy: Kyverno's vpol webhook on /vpol/<name>, answered by that policy alone", async () => {
+  const vpolWebhook = await startLocalWebhook(bundle, [REQUIRE_TEAM, REQUIRE_OWNER]);
+  try {
+    const r = await runDeploy({ client: cluster.client, ui: recordingUI(), mode: 'local', policies: [REQUIRE_TEAM, REQUIRE_OWNER], localUrl: vpolWebhook.url, certs: vpolWebhook.certs });
+    assert.equal(r.outcome, 'deployed', r.error);
+    const vwc = await cluster.client.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', name: VALIDATING_CONFIG });
+    assert.deepEqual((vwc!.webhooks as JsonObject[]).map((w) => [w.name, (w.clientConfig as JsonObject).url, w.sideEffects]), [
+      ['validate.kyverno.svc-fail', `${vpolWebhook.url}/validate/fail`, 'NoneOnDryRun'],
+      ['vpol.validate.kyverno.svc-fail', `${vpolWebhook.url}/vpol/require-owner-label`, 'NoneOnDryRun'],
+    ]);
+    // Each webhook answers with its own policies: the classic path never runs the ValidatingPolicy, nor the reverse.
+    const denial = async (labels: Record<string, string>, name: string) => {
+      const e = await cluster.client.create(configMap(name, labels)).then(() => undefined, (err: KubeError) => err);
+      return e?.message ?? 'admitted';
+    };
+    const ownerMissing = await denial({ team: 'a' }, 'owner-missing');
+    assert.match(ownerMissing, /vpol\.validate\.kyverno\.svc-fail/);
+    assert.match(ownerMissing, /an owner label is required/);
+    assert.doesNotMatch(ownerMissing, /team/);
+    const teamMissing = await denial({ owner: 'b' }, 'team-missing');
+    assert.match(teamMissing, /"validate\.kyverno\.svc-fail"/);
+    assert.doesNotMatch(teamMissing, /owner label/);
+    assert.equal(await denial({ team: 'a', owner: 'b' }, 'both'), 'admitted');
+    assert.ok(await cluster.client.delete({ apiVersion: 'v1', kind: 'ConfigMap', name: 'both', namespace: 'default' }));
+  } finally {
+    const u = await undeploy();
+    assert.equal(u.outcome, 'undeployed', u.error);
+    await vpolWebhook.close();
+  }
+});
 
 test('local mode: the API server verifies the webhook certificate against caBundle', async () => {
   const ui = recordingUI();
