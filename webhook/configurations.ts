@@ -103,9 +103,10 @@ function classicNameAndPath(need: RuleNeed, webhookName: string, path: string): 
 export function webhookConfigurations(input: WebhookConfigInput): Json[] {
   const caBundle = Buffer.from(input.caPem).toString('base64');
   const ns = input.namespace;
+  // Paths come with or without their leading slash (`validate/fail`, `/vpol/a`).
   const clientConfig = (path: string): Json =>
     input.localUrl
-      ? { url: `${input.localUrl.replace(/\/+$/, '')}/${path}`, caBundle }
+      ? { url: `${input.localUrl.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`, caBundle }
       : { service: { namespace: ns, name: SERVICE_NAME, path: `/${path.replace(/^\/+/, '')}`, port: 443 }, caBundle };
   const namespaceSelector = defaultNamespaceSelector(ns);
   const cel = celWebhooks({ policies: input.policies ?? [], namespaceSelector, clientConfig });

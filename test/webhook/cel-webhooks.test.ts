@@ -164,3 +164,9 @@ test('a classic policy with webhookConfiguration.matchConditions gets its own we
     ['validate.kyverno.svc-ignore-finegrained-own', '/validate/ignore/finegrained/own', 'Ignore', conditions],
   ]);
 });
+
+test('local mode: a CEL path joins the URL with one slash', () => {
+  const policies = [vpol('p')];
+  const [vwc] = webhookConfigurations({ namespace: 'kyverno', caPem: '', localUrl: 'https://127.0.0.1:9443/', needs: [], policies, keepEmpty: false });
+  assert.deepEqual((vwc.webhooks as Json[]).map((w) => (w.clientConfig as Json).url), ['https://127.0.0.1:9443/vpol/p']);
+});
