@@ -162,6 +162,8 @@ function baseRules(): Json[] {
     // The cleanup leader records each run in status.lastExecutionTime.
     { apiGroups: ['kyverno.io'], resources: ['clustercleanuppolicies/status', 'cleanuppolicies/status'], verbs: ['update', 'patch'] },
     { apiGroups: ['policies.kyverno.io'], resources: ['deletingpolicies/status', 'namespaceddeletingpolicies/status'], verbs: ['update', 'patch'] },
+    // A GlobalContextEntry's apiCall records each successful call in status.lastRefreshTime.
+    { apiGroups: ['kyverno.io'], resources: ['globalcontextentries/status'], verbs: ['update'] },
     // namespaceSelector and request.namespaceObject need namespace labels.
     { apiGroups: [''], resources: ['namespaces'], verbs: READ },
     { apiGroups: ['wgpolicyk8s.io'], resources: ['policyreports', 'clusterpolicyreports'], verbs: [...READ, ...WRITE] },

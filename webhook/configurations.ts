@@ -164,6 +164,8 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
           // Kyverno's exception webhooks (pkg/webhooks/exception, celexception) check these; here the same endpoint does.
           { apiGroups: ['kyverno.io'], apiVersions: ['v2', 'v2beta1'], resources: ['policyexceptions'], operations: ['CREATE', 'UPDATE'], scope: '*' },
           { apiGroups: ['policies.kyverno.io'], apiVersions: ['v1alpha1', 'v1beta1'], resources: ['policyexceptions'], operations: ['CREATE', 'UPDATE'], scope: '*' },
+          // Kyverno's global context webhook (/globalcontextvalidate, cmd/kyverno) checks these at v2alpha1 (Equivalent: every version).
+          { apiGroups: ['kyverno.io'], apiVersions: ['v2alpha1'], resources: ['globalcontextentries'], operations: ['CREATE', 'UPDATE'], scope: '*' },
         ],
         // Kyverno uses Fail here. We deliberately differ: deploy, rollback and undeploy write
         // policies while our webhook may be unreachable (starting, rolled back, being removed),

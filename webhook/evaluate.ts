@@ -15,7 +15,8 @@ import { failurePolicyOf } from './rules';
 import { admissionEvents, scanEvents } from './event-info';
 import { isFiltered, type FilteredRequest } from './resource-filters';
 import { isExcludedUser, requestUser, withoutSkippedBackgroundRules } from './user-filters';
-import { checkExceptionForAdmission, checkPolicyForAdmission } from '../engine/policy/admission-checks';
+import { checkExceptionForAdmission, checkGlobalContextEntryForAdmission, checkPolicyForAdmission } from '../engine/policy/admission-checks';
+import { isGlobalContextEntry } from '../engine/context';
 import { isGenerateNonTrigger } from './clone-sources';
 import { checkCleanupPolicyForAdmission, checkDeletingPolicyForAdmission, isCleanupPolicy, isDeletingPolicy, ttlLabelWarning } from '../engine/cleanup';
 import { isNamespacedKind } from '../engine/kube/known-kinds';
@@ -210,7 +211,9 @@ export function evaluatePolicyValidation(body: string, options: { isClusterScope
             ? checkDeletingPolicyForAdmission(object)
             : isMutatingPolicy(object)
               ? checkMutatingPolicyForAdmission(object)
-              : { warnings: [] };
+              : isGlobalContextEntry(object)
+                ? checkGlobalContextEntryForAdmission(object)
+                : { warnings: [] };
     const response: Json = { uid: request.uid, allowed: checked.error === undefined };
     if (checked.error !== undefined) response.status = { status: 'Failure', message: checked.error };
     if (checked.warnings.length) response.warnings = checked.warnings;

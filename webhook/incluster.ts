@@ -35,6 +35,7 @@ import type { ResourceFilter } from './resource-filters';
 import type { BackgroundController } from './background';
 import { namespaceStateOf, type NamespaceState } from './namespaces';
 import { apiServerReads, LiveContext, type LiveContextState } from './live-context';
+import { GlobalContextStatusWriter } from './global-context-status';
 
 export const POLICY_KINDS: WatchedKind[] = [
   { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy' },
@@ -170,6 +171,9 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   const elector = (name: string, onStartedLeading: (signal: AbortSignal) => void) =>
     new LeaderElector({ client, name, namespace: opts.namespace, identity, retryPeriodMs: opts.retryPeriodMs, log: opts.log, onStartedLeading });
   const statuses = new PolicyStatusWriter(client, opts.log);
+  // A GlobalContextEntry's apiCall refreshes are recorded in its status by the admission leader
+  // (Kyverno's admission controller writes status.lastRefreshTime; one writer here).
+  const gceStatus = new GlobalContextStatusWriter(client, opts.log);
   const admission = elector(LEASE_NAMES.admission, (signal) => {
     // Local mode keeps its certificates on the developer's machine: the in-cluster Secret (a
     // cluster-mode deploy's, if any) is not this server's to rotate.
@@ -179,6 +183,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
         if (outcome === 'rotated') controller.forgetClientConfigs();
         return outcome;
       }));
+    void gceStatus.flush();
     if (!policies) return;
     void controller.sync(policies);
     void statuses.sync(policies);
@@ -206,7 +211,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   const liveContext = new LiveContext({ source: apiServerReads(client, opts.log), onChange: (state) => {
     live = state;
     opts.server.setContext(state);
-  }, log: opts.log, rolesAlways: opts.rolesAlways });
+  }, log: opts.log, rolesAlways: opts.rolesAlways, onRefreshed: (entry, at) => void gceStatus.refreshed(entry, at, admission.isLeader()) });
   opts.signal.addEventListener('abort', () => liveContext.close(), { once: true });
 
   let policyGeneration = 0;

@@ -13,6 +13,7 @@
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { asObject } from '../engine/core/json';
 import { globalContextEntryData, setGlobalContextEntry } from '../engine/context';
+import { parseDuration } from '../engine/units';
 import type { KubeClient } from '../kube-api/client';
 import { watchKinds, type WatchedKind } from '../kube-api/watch';
 import { policiesReadRoles, roleBindingIndexOf } from './user-roles';
@@ -53,6 +54,37 @@ export interface LiveContextOptions {
   rolesAlways?: boolean;
   /** Changes within this many ms are sent once (default 100). */
   debounceMs?: number;
+  /** The clock (ms), for tests. */
+  now?: () => number;
+  /**
+   * A GlobalContextEntry's apiCall was made and succeeded at `at` (Kyverno's admission
+   * controller then records it in status.lastRefreshTime: GlobalContextStatusWriter).
+   */
+  onRefreshed?: (entry: JsonObject, at: Date) => void;
+}
+
+/**
+ * An apiCall entry's last call, kept until its refreshInterval has passed or its spec changes,
+ * as Kyverno's externalapi entry keeps the data (or the error) of its last call
+ * (pkg/globalcontext/externalapi/entry.go: wait.UntilWithContext over the interval; a spec
+ * change makes a new entry, pkg/controllers/globalcontext/controller.go).
+ */
+interface ApiCallSnapshot {
+  spec: string;
+  at: number;
+  data?: unknown;
+  error?: string;
+}
+
+/** Kyverno's CRD default for an apiCall entry's refreshInterval. */
+const DEFAULT_REFRESH_MS = 10 * 60_000;
+
+/** An apiCall entry's refreshInterval in ms (Go duration; the CRD default when absent or unreadable). */
+export function refreshIntervalMs(entry: JsonObject): number {
+  const text = asObject(asObject(entry.spec).apiCall).refreshInterval;
+  if (typeof text !== 'string' || text === '') return DEFAULT_REFRESH_MS;
+  const ns = parseDuration(text);
+  return ns === null || ns <= 0 ? DEFAULT_REFRESH_MS : Math.max(1, Math.round(ns / 1e6));
 }
 
 interface Running {
@@ -79,6 +111,9 @@ export class LiveContext {
   private readonly capped = new Set<string>();
   private closed = false;
   private waiters: Array<() => void> = [];
+  private readonly snapshots = new Map<string, ApiCallSnapshot>();
+  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  private refreshDue = Infinity;
 
   constructor(private readonly opts: LiveContextOptions) {}
 
@@ -133,6 +168,7 @@ export class LiveContext {
   close(): void {
     this.closed = true;
     clearTimeout(this.timer);
+    clearTimeout(this.refreshTimer);
     for (const r of this.running.values()) r.stop.abort();
     this.running.clear();
   }
@@ -158,11 +194,11 @@ export class LiveContext {
     }
     const cluster: ClusterState = { resources, namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
     if (this.wantsGlobalContext) {
+      const names = new Set(entries.map((gce) => String(asObject(gce.metadata).name ?? '')));
+      for (const name of this.snapshots.keys()) if (!names.has(name)) this.snapshots.delete(name);
       for (const gce of entries) {
         try {
-          // apiCall entries are answered from the watched objects, so they are as fresh as the
-          // watch (Kyverno re-calls every refreshInterval; the data can only be newer here).
-          const data = globalContextEntryData(gce, resources, { apiCalls: true });
+          const data = this.entryData(gce, resources);
           if (data !== undefined) setGlobalContextEntry(cluster, gce, data);
         } catch (e) {
           const name = String(asObject(gce.metadata).name ?? '');
@@ -175,6 +211,51 @@ export class LiveContext {
     if (cluster.globalContextErrors) state.globalContextErrors = cluster.globalContextErrors;
     if (this.wantsRoles) state.roleBindings = roleBindingIndexOf(bindings);
     return state;
+  }
+
+  /**
+   * One entry's data: a kubernetesResource entry's objects as the watch holds them now (Kyverno
+   * reads it from an informer); an apiCall entry's answer (from the watched objects, as the API
+   * server would give it) made once per refreshInterval and kept in between, error included.
+   * While some read is not listed yet the call is answered without being kept, so a first
+   * call never freezes an empty answer for a whole interval.
+   */
+  private entryData(gce: JsonObject, resources: JsonObject[]): unknown {
+    const spec = asObject(gce.spec);
+    if (spec.kubernetesResource || !spec.apiCall) return globalContextEntryData(gce, resources, { apiCalls: true });
+    const name = String(asObject(gce.metadata).name ?? '');
+    const now = (this.opts.now ?? Date.now)();
+    const key = JSON.stringify(spec);
+    const interval = refreshIntervalMs(gce);
+    let snapshot = this.snapshots.get(name);
+    if (!snapshot || snapshot.spec !== key || now - snapshot.at >= interval) {
+      const keep = this.isSynced();
+      try {
+        snapshot = { spec: key, at: now, data: globalContextEntryData(gce, resources, { apiCalls: true }) };
+        if (keep) this.opts.onRefreshed?.(gce, new Date(now));
+      } catch (e) {
+        snapshot = { spec: key, at: now, error: (e as Error).message };
+      }
+      if (keep) this.snapshots.set(name, snapshot);
+    }
+    // Every kept entry asks for its next call (a fired timer forgets the others' due times).
+    if (this.snapshots.get(name) === snapshot) this.refreshAt(snapshot.at + interval);
+    if (snapshot.error !== undefined) throw new Error(snapshot.error);
+    return snapshot.data;
+  }
+
+  /** Sends the state again at `at` (the earliest refresh due), so due apiCall entries are called again. */
+  private refreshAt(at: number): void {
+    if (this.closed || at >= this.refreshDue) return;
+    clearTimeout(this.refreshTimer);
+    this.refreshDue = at;
+    const delay = Math.max(0, at - (this.opts.now ?? Date.now)());
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined;
+      this.refreshDue = Infinity;
+      this.schedule();
+    }, Math.min(delay, 2 ** 31 - 1));
+    (this.refreshTimer as { unref?: () => void }).unref?.();
   }
 
   private reconcile(): void {

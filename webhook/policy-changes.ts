@@ -78,7 +78,10 @@ export interface RuleKinds {
 
 /**
  * createURForDownstreamDeletion: for each given rule that synchronizes and does not orphan its
- * downstream on policy deletion, the kinds of its patterns (and foreach patterns).
+ * downstream on policy deletion, the kinds of its patterns (and foreach patterns). Clone and
+ * cloneList rules included: Kyverno 1.19 (pkg/policy/generate.go at 111e07bb) no longer checks
+ * the rule type (releases before it deleted only `data` downstream, which Kyverno's chainsaw
+ * scenarios clone/sync/*-clone-sync-delete-{policy,rule} still expect).
  */
 export function downstreamToDelete(policy: Json, rules: Json[] = generateRulesOf(policy)): RuleKinds[] {
   const out: RuleKinds[] = [];

@@ -22,6 +22,7 @@ import { asArray, asObject, isJsonObject } from '../core/json';
 import { findKnownKinds, isNamespacedKind, SUBRESOURCE_KINDS } from '../kube/known-kinds';
 import { parseKindSelector } from '../kube/selectors';
 import { wildcardMatch } from '../wildcard/wildcard';
+import { parseDuration } from '../units';
 
 export interface PolicyCheckOptions {
   /** Whether `apiVersion`/`kind` is cluster-scoped (the API server's discovery); default: the known-kinds table. */
@@ -473,6 +474,52 @@ export function checkExceptionForAdmission(exception: JsonObject): PolicyCheckRe
   }
   asArray(spec.exceptions).map(asObject).forEach((e, i) => {
     if (!(typeof e.policyName === 'string' && e.policyName)) errs.push(required(`spec.exceptions[${i}].policyName`, 'An exception requires a policy name'));
+  });
+  return { error: aggregate(errs), warnings: [] };
+}
+
+/** A field the API server decodes into a pointer or slice: present and not null. */
+const present = (v: unknown) => v !== undefined && v !== null;
+
+/**
+ * Kyverno's GlobalContextEntry webhook at creation or update (pkg/webhooks/globalcontext,
+ * GlobalContextEntry.Validate in api/kyverno/v2beta1): exactly one of kubernetesResource and
+ * apiCall; a resource names its version and resource (and a group unless it is core v1); an
+ * apiCall has a refreshInterval above zero (the CRD defaults it to 10m), either a service or a
+ * urlPath, and data only with POST; each projection has a name, other than the entry's, and a
+ * JMESPath. The paths and messages are Kyverno's (including `spec.resource` and
+ * `refreshIntervalSeconds`).
+ */
+export function checkGlobalContextEntryForAdmission(entry: JsonObject): PolicyCheckResult {
+  const spec = asObject(entry.spec);
+  const name = String(asObject(entry.metadata).name ?? '');
+  const errs: string[] = [];
+  const isResource = present(spec.kubernetesResource);
+  const isApiCall = present(spec.apiCall);
+  if (isResource === isApiCall) errs.push(forbidden('spec.kubernetesResource', 'A global context entry should either have KubernetesResource or APICall'));
+  if (isResource) {
+    const r = asObject(spec.kubernetesResource);
+    const group = String(r.group ?? '');
+    const version = String(r.version ?? '');
+    if (group === '' && version !== 'v1') errs.push(required('spec.resource.group', 'A Resource entry requires a group'));
+    if (version === '') errs.push(required('spec.resource.version', 'A Resource entry requires a version'));
+    if (String(r.resource ?? '') === '') errs.push(required('spec.resource.resource', 'A Resource entry requires a resource'));
+  }
+  if (isApiCall) {
+    const call = asObject(spec.apiCall);
+    const interval = typeof call.refreshInterval === 'string' && call.refreshInterval !== '' ? parseDuration(call.refreshInterval) : undefined;
+    if (interval === 0) errs.push(required('spec.apiCall.refreshIntervalSeconds', 'A Resource entry requires a refresh interval greater than 0 seconds'));
+    const urlPath = String(call.urlPath ?? '');
+    if (present(call.service) === (urlPath !== '')) errs.push(forbidden('spec.apiCall.service', 'An External API call should either have Service or URLPath'));
+    // The CRD defaults the method to GET.
+    if (present(call.data) && String(call.method ?? 'GET') !== 'POST') errs.push(forbidden('spec.apiCall.method', 'An External API call with data should have method as POST'));
+  }
+  asArray(spec.projections).map(asObject).forEach((p, i) => {
+    const at = `spec.projections[${i}]`;
+    const projection = String(p.name ?? '');
+    if (projection === '') errs.push(required(`${at}.name`, 'A projection entry requires a name'));
+    if (projection === name) errs.push(required(`${at}.name`, 'A projection entry requires a name different from the global context entry name'));
+    if (String(p.jmesPath ?? '') === '') errs.push(required(`${at}.jmesPath`, 'A projection entry requires a JMESPath'));
   });
   return { error: aggregate(errs), warnings: [] };
 }

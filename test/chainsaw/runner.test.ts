@@ -116,3 +116,57 @@ test('GlobalContextEntry objects reach admission through the webhook\'s LiveCont
     await scenario.close();
   }
 });
+
+test('background writes go through admission as the background controller: a generated object triggers a rule with skipBackgroundRequests: false, not one that skips them', async () => {
+  const scenario = new Scenario(join(import.meta.dirname, '../fixtures/chainsaw/deny-label'));
+  try {
+    const ns = scenario.namespace;
+    const generateFor = (rule: string, trigger: string, target: string, skip: boolean) => ({
+      name: rule,
+      skipBackgroundRequests: skip,
+      match: { any: [{ resources: { kinds: ['ConfigMap'], names: [trigger] } }] },
+      generate: { apiVersion: 'v1', kind: 'ConfigMap', name: target, namespace: '{{request.object.metadata.namespace}}', data: { data: { a: 'b' } } },
+    });
+    assert.equal(await scenario.write('create', {
+      apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'chain' },
+      spec: { rules: [generateFor('first', 'seed', 'second', true), generateFor('second', 'second', 'third', false), generateFor('third', 'third', 'fourth', true)] },
+    }), undefined);
+    assert.equal(await scenario.write('apply', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'seed', namespace: ns } }), undefined);
+    const names = scenario.store.list('v1', 'ConfigMap', ns).map((o) => (o.metadata as { name: string }).name).sort();
+    // `second` (written by the background controller) triggers the rule that does not skip
+    // background requests; `third` (also written by it) does not trigger the one that does.
+    assert.deepEqual(names, ['second', 'seed', 'third']);
+    const third = scenario.store.get({ apiVersion: 'v1', kind: 'ConfigMap', name: 'third', namespace: ns });
+    assert.equal((third?.metadata as { labels?: Record<string, string> }).labels?.['generate.kyverno.io/rule-name'], 'second');
+  } finally {
+    await scenario.close();
+  }
+});
+
+test('background generation reads the live context: a GeneratingPolicy projects a GlobalContextEntry into what it generates', async () => {
+  const scenario = new Scenario(join(import.meta.dirname, '../fixtures/chainsaw/deny-label'));
+  try {
+    const ns = scenario.namespace;
+    assert.equal(await scenario.write('apply', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'source', namespace: ns, labels: { app: 'from-gce' } } }), undefined);
+    assert.equal(await scenario.write('apply', {
+      apiVersion: 'kyverno.io/v2alpha1', kind: 'GlobalContextEntry', metadata: { name: 'apps' },
+      spec: { apiCall: { urlPath: `/api/v1/namespaces/${ns}/configmaps`, refreshInterval: '1h' }, projections: [{ name: 'app', jmesPath: "items[?metadata.name=='source'].metadata.labels.app" }] },
+    }), undefined);
+    assert.equal(await scenario.write('create', {
+      apiVersion: 'policies.kyverno.io/v1beta1', kind: 'GeneratingPolicy', metadata: { name: 'copy-label' },
+      spec: {
+        matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['namespaces'] }] },
+        variables: [
+          { name: 'app', expression: 'globalContext.get("apps", "app")[0]' },
+          { name: 'cm', expression: '[{"kind": dyn("ConfigMap"), "apiVersion": dyn("v1"), "metadata": dyn({"name": "out", "namespace": string(object.metadata.name)}), "data": dyn({"app": string(variables.app)})}]' },
+        ],
+        generate: [{ expression: 'generator.apply(object.metadata.name, variables.cm)' }],
+      },
+    }), undefined);
+    assert.equal(await scenario.write('apply', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'target-ns' } }), undefined);
+    const out = scenario.store.get({ apiVersion: 'v1', kind: 'ConfigMap', name: 'out', namespace: 'target-ns' });
+    assert.deepEqual(out?.data, { app: 'from-gce' }, scenario.log.join('\n'));
+  } finally {
+    await scenario.close();
+  }
+});

@@ -276,9 +276,22 @@ function mergeApplied(base: unknown, patch: unknown): unknown {
   return out;
 }
 
-/** The KubeClient calls of the webhook's background code, answered from the store. */
+/**
+ * A write as the API server handles it: admission (the webhooks) decides and the object as
+ * admitted is stored; a denial throws. Returns the stored object (undefined for a DELETE).
+ */
+export type Admission = (operation: 'CREATE' | 'UPDATE' | 'DELETE', object: JsonObject | null, oldObject: JsonObject | null) => Promise<JsonObject | undefined>;
+
+/**
+ * The KubeClient calls of the webhook's background code, answered from the store. With an
+ * `admission`, its writes go through admission first, as the API server sends a controller's
+ * writes to the webhooks like anyone else's.
+ */
 export class StoreClient {
-  constructor(private readonly store: ObjectStore) {}
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly admission?: Admission,
+  ) {}
   async get(ref: ObjectRef): Promise<JsonObject | undefined> {
     return this.store.get(ref);
   }
@@ -287,7 +300,13 @@ export class StoreClient {
   }
   async create(obj: JsonObject): Promise<JsonObject> {
     this.namespaceExists(obj);
-    return this.store.create(obj);
+    if (!this.admission) return this.store.create(obj);
+    if (this.store.get(refOfObject(obj))) throw new KubeError(409, 'AlreadyExists', `${String(obj.kind)} "${String(asObject(obj.metadata).name)}" already exists`);
+    return (await this.admission('CREATE', obj, null))!;
+  }
+  /** An update through admission (when there is one), else straight into the store. */
+  private async update(next: JsonObject, live: JsonObject): Promise<JsonObject> {
+    return this.admission ? (await this.admission('UPDATE', next, live))! : this.store.replace(next);
   }
   /** The API server refuses an object in a namespace that does not exist (or is being deleted). */
   private namespaceExists(obj: JsonObject): void {
@@ -306,7 +325,9 @@ export class StoreClient {
     else signal.addEventListener('abort', unsubscribe, { once: true });
   }
   async replace(obj: JsonObject): Promise<JsonObject> {
-    return this.store.replace(obj);
+    const live = this.store.get(refOfObject(obj));
+    if (!live) throw new KubeError(404, 'NotFound', `${String(obj.kind)} "${String(asObject(obj.metadata).name)}" not found`);
+    return this.update(obj, live);
   }
   /**
    * Server-side apply as the webhook's one field manager: the fields it applied before and
@@ -320,18 +341,22 @@ export class StoreClient {
     const applied = leafPaths(obj);
     if (!live) {
       this.applied.set(key, applied);
-      return this.store.create(obj);
+      return this.admission ? (await this.admission('CREATE', obj, null))! : this.store.create(obj);
     }
     let next: JsonObject = live;
     for (const path of this.applied.get(key) ?? []) if (!applied.includes(path)) next = removePath(next, JSON.parse(path) as string[]);
     next = mergeApplied(next, obj) as JsonObject;
     this.applied.set(key, applied);
-    return this.store.replace(next);
+    return this.update(next, live);
   }
   /** The fields the webhook last applied, per object (JSON-encoded paths). */
   private readonly applied = new Map<string, string[]>();
   async delete(ref: ObjectRef): Promise<boolean> {
-    return this.store.delete(ref);
+    if (!this.admission) return this.store.delete(ref);
+    const live = this.store.get(ref);
+    if (!live) return false;
+    await this.admission('DELETE', null, live);
+    return true;
   }
   /** No UpdateRequest CRD (background work stays in memory) and no discovery beyond the known kinds. */
   async resourceFor(): Promise<undefined> {

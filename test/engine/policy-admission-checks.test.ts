@@ -1,7 +1,7 @@
 /** Kyverno's policy validation at create/update (pkg/validation/policy, api/kyverno/v1 Validate), with its messages. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkExceptionForAdmission, checkPolicyForAdmission } from '../../engine/policy/admission-checks';
+import { checkExceptionForAdmission, checkGlobalContextEntryForAdmission, checkPolicyForAdmission } from '../../engine/policy/admission-checks';
 
 const rule = (body: Record<string, unknown>, name = 'r') => ({ name, match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, ...body });
 const cpol = (spec: Record<string, unknown>, meta: Record<string, unknown> = {}) => ({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p', ...meta }, spec });
@@ -133,4 +133,25 @@ test('mutate targets: a target looked up with a variable only known once found (
   // target.* in the patch is what targets are for; request.* and context entries may name the target.
   assert.equal(checkPolicyForAdmission(policy('{{ request.object.metadata.namespace }}')).error, undefined);
   assert.equal(checkPolicyForAdmission(policy('{{ ns }}')).error, undefined);
+});
+
+test('GlobalContextEntry: one of kubernetesResource and apiCall, a complete resource, a sound apiCall, named projections (Kyverno\'s paths and messages)', () => {
+  const gce = (spec: Record<string, unknown>) => ({ apiVersion: 'kyverno.io/v2alpha1', kind: 'GlobalContextEntry', metadata: { name: 'e' }, spec });
+  const check = (spec: Record<string, unknown>) => checkGlobalContextEntryForAdmission(gce(spec)).error;
+  assert.equal(check({ kubernetesResource: { version: 'v1', resource: 'pods' } }), undefined, 'core v1 needs no group');
+  assert.equal(check({ apiCall: { urlPath: '/api/v1/pods', refreshInterval: '1h' }, projections: [{ name: 'n', jmesPath: 'items' }] }), undefined);
+  assert.equal(check({ apiCall: { service: { url: 'http://svc' } } }), undefined, 'the refresh interval defaults to 10m');
+  const either = 'spec.kubernetesResource: Forbidden: A global context entry should either have KubernetesResource or APICall';
+  assert.equal(check({}), either);
+  assert.equal(check({ kubernetesResource: { group: 'apps', version: 'v1', resource: 'deployments' }, apiCall: { urlPath: '/x' } }), either);
+  assert.equal(check({ kubernetesResource: { version: 'v2', resource: 'x' } }), 'spec.resource.group: Required value: A Resource entry requires a group');
+  assert.equal(check({ kubernetesResource: { group: 'apps' } }), '[spec.resource.version: Required value: A Resource entry requires a version, spec.resource.resource: Required value: A Resource entry requires a resource]');
+  // A service call with data but no POST (the chainsaw scenario validate-apicall-data).
+  assert.equal(check({ apiCall: { service: { url: 'http://localhost:8080' }, method: 'GET', data: [{ key: 'foo', value: 'bar' }], refreshInterval: '10s' } }), 'spec.apiCall.method: Forbidden: An External API call with data should have method as POST');
+  assert.equal(check({ apiCall: { service: { url: 'http://svc' }, urlPath: '/api/v1/pods' } }), 'spec.apiCall.service: Forbidden: An External API call should either have Service or URLPath');
+  assert.equal(check({ apiCall: { urlPath: '/api/v1/pods', refreshInterval: '0s' } }), 'spec.apiCall.refreshIntervalSeconds: Required value: A Resource entry requires a refresh interval greater than 0 seconds');
+  assert.equal(
+    check({ kubernetesResource: { version: 'v1', resource: 'pods' }, projections: [{ name: '', jmesPath: 'a' }, { name: 'e' }] }),
+    '[spec.projections[0].name: Required value: A projection entry requires a name, spec.projections[1].name: Required value: A projection entry requires a name different from the global context entry name, spec.projections[1].jmesPath: Required value: A projection entry requires a JMESPath]',
+  );
 });

@@ -88,3 +88,14 @@ test('/policyvalidate rejects a MutatingPolicy with neither admission nor mutate
   assert.equal(answer(review(mpol({ matchConstraints: rules }))).allowed, true);
   assert.equal(answer(review(mpol({}))).status.message, 'spec.matchConstraints: Required value: a matchConstraints with at least one resource rule is required');
 });
+
+test('/policyvalidate also serves Kyverno\'s global context webhook: an invalid GlobalContextEntry is refused, its configuration covers globalcontextentries', () => {
+  const entry = { apiVersion: 'kyverno.io/v2alpha1', kind: 'GlobalContextEntry', metadata: { name: 'e' }, spec: { apiCall: { urlPath: '/api/v1/pods', data: [{ key: 'a', value: 'b' }] } } };
+  const denied = answer(review(entry));
+  assert.equal(denied.allowed, false);
+  assert.equal(denied.status.message, 'spec.apiCall.method: Forbidden: An External API call with data should have method as POST');
+  assert.equal(answer(review({ ...entry, spec: { apiCall: { urlPath: '/api/v1/pods', method: 'POST', data: [] } } })).allowed, true);
+  const configs = webhookConfigurations({ namespace: 'kyverno', caPem: '', needs: [], keepEmpty: true }) as Array<{ webhooks?: Array<{ clientConfig: { service?: { path?: string } }; rules: Array<{ resources: string[]; apiGroups: string[] }> }> }>;
+  const policyHook = configs.flatMap((c) => c.webhooks ?? []).find((w) => w.clientConfig.service?.path === '/policyvalidate');
+  assert.ok(policyHook?.rules.some((r) => r.apiGroups.includes('kyverno.io') && r.resources.includes('globalcontextentries')), JSON.stringify(policyHook?.rules));
+});

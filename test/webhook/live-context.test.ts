@@ -278,3 +278,116 @@ test('server processes follow the context message without new policies', async (
   w.server.setContext(liveState([cm('policy-data', 'blocked', { teams: 'blue' })]));
   assert.deepEqual(await answers(), ['allowed']);
 });
+
+test('LiveContext calls a GlobalContextEntry apiCall once per refreshInterval and keeps the answer (error included) in between; a spec change calls again at once', async () => {
+  const { source, watches } = fakeSource();
+  let clock = 1_000_000;
+  let state: LiveContextState | undefined;
+  const refreshed: Array<[string, string]> = [];
+  const live = new LiveContext({
+    source, onChange: (s) => (state = s), log: () => {}, debounceMs: 1, now: () => clock,
+    onRefreshed: (entry, at) => refreshed.push([String((entry.metadata as JsonObject).name), at.toISOString()]),
+  });
+  live.setPolicies([GLOBAL]);
+  const entry = (path: string): JsonObject => ({
+    apiVersion: 'kyverno.io/v2', kind: 'GlobalContextEntry', metadata: { name: 'deploys' },
+    spec: { apiCall: { urlPath: path, refreshInterval: '1m' }, projections: [{ name: 'count', jmesPath: 'items | length(@)' }] },
+  });
+  const deploy = (name: string): JsonObject => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'prod' } });
+  watches.get('globalcontextentries|*|*')!.push([entry('/apis/apps/v1/namespaces/prod/deployments')]);
+  watches.get('deployments|prod|*')!.push([deploy('web')]);
+  await settle();
+  assert.deepEqual(state!.globalContextProjections.deploys, { count: 1 });
+  assert.deepEqual(refreshed, [['deploys', new Date(1_000_000).toISOString()]]);
+  // Within the interval a change of the objects is not seen (Kyverno has not called again).
+  clock += 59_000;
+  watches.get('deployments|prod|*')!.push([deploy('web'), deploy('api')]);
+  await settle();
+  assert.deepEqual(state!.globalContextProjections.deploys, { count: 1 });
+  assert.equal(refreshed.length, 1);
+  // Once the interval has passed, the next state calls again.
+  clock += 1_000;
+  watches.get('deployments|prod|*')!.push([deploy('web'), deploy('api')]);
+  await settle();
+  assert.deepEqual(state!.globalContextProjections.deploys, { count: 2 });
+  assert.equal(refreshed.length, 2);
+  // A failing call (a changed path) is made at once and its error kept until the next refresh.
+  watches.get('globalcontextentries|*|*')!.push([entry('/apis/apps/v1/namespaces/prod/deployments/nope')]);
+  await settle();
+  assert.deepEqual(state!.globalContextErrors, { deploys: 'deployments nope not found' });
+  assert.equal(refreshed.length, 2, 'a failed call is no refresh');
+  watches.get('deployments|prod|*')!.push([deploy('nope')]);
+  await settle();
+  assert.deepEqual(state!.globalContextErrors, { deploys: 'deployments nope not found' }, 'the error stays until the interval passes');
+  live.close();
+});
+
+test('LiveContext sends the state again when an apiCall entry is due: a change seen within the interval reaches admission at the refresh, without another event', async () => {
+  const { source, watches } = fakeSource();
+  const states: LiveContextState[] = [];
+  const live = new LiveContext({ source, onChange: (s) => states.push(s), log: () => {}, debounceMs: 1 });
+  live.setPolicies([GLOBAL]);
+  watches.get('globalcontextentries|*|*')!.push([{
+    apiVersion: 'kyverno.io/v2', kind: 'GlobalContextEntry', metadata: { name: 'deploys' },
+    spec: { apiCall: { urlPath: '/apis/apps/v1/namespaces/prod/deployments', refreshInterval: '150ms' }, projections: [{ name: 'count', jmesPath: 'items | length(@)' }] },
+  }]);
+  const deployments = watches.get('deployments|prod|*')!;
+  deployments.push([]);
+  await settle();
+  assert.deepEqual(states.at(-1)!.globalContextProjections.deploys, { count: 0 });
+  // Within the interval: the watch event sends a state, still with the last call's answer.
+  deployments.push([{ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'prod' } }]);
+  await settle();
+  assert.deepEqual(states.at(-1)!.globalContextProjections.deploys, { count: 0 });
+  const before = states.length;
+  // No further event: the refresh timer sends the state with the new call's answer.
+  await new Promise((r) => setTimeout(r, 250));
+  assert.ok(states.length > before, 'the refresh sent a new state');
+  assert.deepEqual(states.at(-1)!.globalContextProjections.deploys, { count: 1 });
+  live.close();
+});
+
+test('refreshIntervalMs: Go durations, the CRD default (10m) when absent or unreadable', async () => {
+  const { refreshIntervalMs } = await import('../../webhook/live-context');
+  const entry = (refreshInterval?: string): JsonObject => ({ spec: { apiCall: { urlPath: '/api/v1/pods', ...(refreshInterval !== undefined ? { refreshInterval } : {}) } } });
+  assert.equal(refreshIntervalMs(entry('1h30m')), 5_400_000);
+  assert.equal(refreshIntervalMs(entry('300ms')), 300);
+  assert.equal(refreshIntervalMs(entry()), 600_000);
+  assert.equal(refreshIntervalMs(entry('soon')), 600_000);
+});
+
+test('GlobalContextStatusWriter: status.lastRefreshTime on the latest object through the status subresource, retried on conflict; a non-writer remembers and flushes later', async () => {
+  const { GlobalContextStatusWriter, kubeTime } = await import('../../webhook/global-context-status');
+  const { KubeError } = await import('../../kube-api/errors');
+  let stored: JsonObject = { apiVersion: 'kyverno.io/v2', kind: 'GlobalContextEntry', metadata: { name: 'e', resourceVersion: '7' }, spec: { apiCall: { urlPath: '/api/v1/pods' } }, status: { ready: true } };
+  const puts: Array<[JsonObject, string | undefined]> = [];
+  let conflicts = 1;
+  const client = {
+    get: async () => structuredClone(stored),
+    replace: async (obj: JsonObject, sub?: string) => {
+      puts.push([obj, sub]);
+      if (conflicts-- > 0) throw new KubeError(409, 'Conflict', 'the object has been modified');
+      stored = obj;
+      return obj;
+    },
+  };
+  const lines: string[] = [];
+  const writer = new GlobalContextStatusWriter(client as never, (l) => lines.push(l));
+  const at = new Date('2026-12-07T04:30:12.345Z');
+  await writer.refreshed(stored, at);
+  assert.equal(puts.length, 2, 'one conflict, then written');
+  assert.ok(puts.every(([, sub]) => sub === 'status'));
+  assert.deepEqual(stored.status, { ready: true, lastRefreshTime: '2026-12-07T04:30:12Z' });
+  assert.equal(kubeTime(at), '2026-12-07T04:30:12Z');
+  // Not the writer: nothing is written until flush.
+  const later = new Date('2026-12-07T05:30:00Z');
+  await writer.refreshed(stored, later, false);
+  assert.equal(puts.length, 2);
+  await writer.flush();
+  assert.equal(puts.length, 3);
+  assert.equal((stored.status as JsonObject).lastRefreshTime, '2026-12-07T05:30:00Z');
+  // Another error is logged, never thrown.
+  client.replace = async () => { throw new KubeError(403, 'Forbidden', 'no'); };
+  await writer.refreshed(stored, later);
+  assert.ok(lines.some((l) => /status of e: no/.test(l)), lines.join('\n'));
+});

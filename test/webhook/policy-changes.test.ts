@@ -40,6 +40,9 @@ test('rule changes: removed rules, retargeted rules, the kinds to clean up and t
   assert.deepEqual(downstreamToDelete(policy('p', [dataRule('a', 'x', {}, { orphanDownstreamOnPolicyDelete: true })])), []);
   const cloneList = { name: 'c', match: {}, generate: { namespace: 'n', synchronize: true, cloneList: { namespace: 'default', kinds: ['v1/Secret', 'ConfigMap', 'v1/*'] } } };
   assert.deepEqual(downstreamToDelete(policy('p', [cloneList])), [{ rule: 'c', kinds: [{ apiVersion: 'v1', kind: 'Secret' }, { apiVersion: 'v1', kind: 'ConfigMap' }] }]);
+  // A synchronized single clone loses its downstream too (Kyverno 1.19 has no data-only check any more).
+  const clone = { name: 'k', match: {}, generate: { apiVersion: 'v1', kind: 'Secret', name: 'regcred', namespace: 'n', synchronize: true, clone: { namespace: 'default', name: 'regcred' } } };
+  assert.deepEqual(downstreamToDelete(policy('p', [clone])), [{ rule: 'k', kinds: [{ apiVersion: 'v1', kind: 'Secret' }] }]);
   // Data rules only are synchronized on policy events; foreach entries with data count.
   const foreach = { name: 'f', match: {}, generate: { synchronize: true, foreach: [{ list: 'x', apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', name: 'n', data: {} }] } };
   assert.deepEqual(syncedDataKinds(policy('p', [a, b, cloneList, foreach])), [
