@@ -3,7 +3,7 @@ import { KubeClient, KubeError } from '../kube-api/client';
 
 export { kindTable } from '../kube-api/discovery';
 import type { CrdEntry } from './crds';
-import { isOurs } from '../webhook/configurations';
+import { isOurs, SERVICE_NAME } from '../webhook/configurations';
 
 type Json = Record<string, unknown>;
 
@@ -38,7 +38,7 @@ export async function waitEstablished(client: KubeClient, names: string[], timeo
  * that Kyverno's chart owns. Our webhook would share Kyverno's configuration names and
  * evaluate every request a second time, so deploy refuses it (or deploys the policies only).
  */
-export async function detectUpstreamKyverno(client: KubeClient): Promise<string | undefined> {
+export async function detectUpstreamKyverno(client: KubeClient, namespace?: string): Promise<string | undefined> {
   const name = (o: Json) => String((o.metadata as Json).name);
   try {
     const hooks = [
@@ -50,6 +50,17 @@ export async function detectUpstreamKyverno(client: KubeClient): Promise<string 
     if (deploys.length) {
       const d = deploys[0].metadata as Json;
       return `Kyverno is installed (Deployment ${String(d.namespace)}/${String(d.name)})`;
+    }
+    // Our Service carries Kyverno's name (kyverno-svc): one that is not ours is Kyverno's
+    // (labelled part of it anywhere, or of that name where we would create ours).
+    const services = (await client.list('v1', 'Service', undefined, 'app.kubernetes.io/part-of=kyverno')).filter((s) => !isOurs(s));
+    if (namespace) {
+      const own = await client.get({ apiVersion: 'v1', kind: 'Service', name: SERVICE_NAME, namespace });
+      if (own && !isOurs(own)) services.unshift(own);
+    }
+    if (services.length) {
+      const m = services[0].metadata as Json;
+      return `Kyverno's Service ${String(m.namespace)}/${String(m.name)} exists`;
     }
     const crd = await client.get({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: 'clusterpolicies.kyverno.io' });
     const crdLabels = ((crd?.metadata as Json | undefined)?.labels ?? {}) as Json;

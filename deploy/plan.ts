@@ -8,11 +8,11 @@ import { webhookRbac, type RbacPlan } from './rbac';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { trustBundle, type CertificateSet } from '../tls/certificates';
-import { webhookNeeds, type RuleNeed } from '../webhook/rules';
+import { classicWebhookNeeds, webhookNeeds, type RuleNeed } from '../webhook/rules';
 import type { KindTable } from '../engine/kube';
-import { labels, MANAGED_BY, WEBHOOK_NAME, webhookConfigurations } from '../webhook/configurations';
+import { labels, MANAGED_BY, SERVICE_NAME, WEBHOOK_NAME, webhookConfigurations } from '../webhook/configurations';
 
-export { MANAGED_BY, MUTATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from '../webhook/configurations';
+export { MANAGED_BY, MUTATING_CONFIG, SERVICE_NAME, VALIDATING_CONFIG, WEBHOOK_NAME } from '../webhook/configurations';
 
 type Json = Record<string, unknown>;
 
@@ -93,7 +93,7 @@ export function sha256(data: Buffer | string): string {
 }
 
 function serviceHost(ns: string): string[] {
-  return [`${WEBHOOK_NAME}.${ns}.svc`, `${WEBHOOK_NAME}.${ns}.svc.cluster.local`, `${WEBHOOK_NAME}.${ns}`];
+  return [`${SERVICE_NAME}.${ns}.svc`, `${SERVICE_NAME}.${ns}.svc.cluster.local`, `${SERVICE_NAME}.${ns}`];
 }
 
 /** DNS names (or the local URL's host) the serving certificate must name. */
@@ -168,14 +168,14 @@ function workload(input: PlanInput, ns: string, codeSha: string): Json[] {
   const service = {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: WEBHOOK_NAME, namespace: ns, labels: labels() },
+    metadata: { name: SERVICE_NAME, namespace: ns, labels: labels() },
     spec: { selector: match, ports: [{ name: 'https', port: 443, targetPort: port, protocol: 'TCP' }] },
   };
   // Kyverno's kyverno-svc-metrics: the metrics port alone, for Prometheus (and a ServiceMonitor).
   const metricsService = {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: `${WEBHOOK_NAME}-metrics`, namespace: ns, labels: labels({ 'app.kubernetes.io/component': 'metrics' }) },
+    metadata: { name: `${SERVICE_NAME}-metrics`, namespace: ns, labels: labels({ 'app.kubernetes.io/component': 'metrics' }) },
     spec: { selector: match, ports: [{ name: 'metrics', port: metricsPort, targetPort: metricsPort, protocol: 'TCP' }] },
   };
   const monitor = input.serviceMonitor
@@ -277,7 +277,8 @@ export function planDeploy(input: PlanInput): Plan {
       namespace: ns,
       caPem: trustBundle(input.certs),
       localUrl: input.mode === 'local' ? input.localUrl : undefined,
-      needs,
+      needs: classicWebhookNeeds(input.policies, input.kinds),
+      policies: input.policies,
       keepEmpty: input.mode === 'cluster',
     });
     for (const o of configs) add('webhooks', o);

@@ -148,7 +148,7 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
 
   if (req.policies.length === 0) return fail('no policies to deploy');
   if (mode !== 'policies-only') {
-    const upstream = await detectUpstreamKyverno(client);
+    const upstream = await detectUpstreamKyverno(client, ns);
     if (upstream) {
       if (!(await ui.offerPoliciesOnly(`${upstream}; a second admission controller would evaluate every request twice.`, target))) {
         return { ...result, outcome: 'cancelled', error: `${upstream}; deploy cancelled` };

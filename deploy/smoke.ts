@@ -97,7 +97,8 @@ export async function runSmokeCheck(client: KubeClient, probe: SmokeProbe, timeo
       last = `${String(probe.object.kind)} ${String((probe.object.metadata as JsonObject).name)} was admitted, but policy ${probe.policy} must deny it`;
     } catch (e) {
       const msg = (e as Error).message;
-      if (e instanceof KubeError && /"(?:validate|mutate)\.kyverno\.svc-(?:fail|ignore)" denied the request/.test(msg) && msg.includes(probe.policy)) return msg;
+      // Any of our resource webhooks: the classic ones, or a CEL kind's (`vpol.validate.kyverno.svc-fail-finegrained-x`…).
+      if (e instanceof KubeError && /"(?:[a-z]+\.)?(?:validate|mutate)\.kyverno\.svc-(?:fail|ignore)[a-z0-9.-]*" denied the request/.test(msg) && msg.includes(probe.policy)) return msg;
       last = msg;
     }
     if (Date.now() > deadline) throw new Error(`smoke check failed: ${last}`);

@@ -4,11 +4,36 @@
  * creates them. Both read them here, so the webhook never depends on deploy/.
  */
 import { webhookRules, type RuleNeed } from './rules';
+import { celWebhooks } from './cel-webhooks';
 
 type Json = Record<string, unknown>;
 
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'kyverno-studio' };
 export const WEBHOOK_NAME = 'kyverno-studio-webhook';
+/**
+ * The Service the webhook configurations call: Kyverno's name (config.KyvernoServiceName, the
+ * chart's `kyverno-svc`), so tooling that looks for it finds ours. deploy refuses to install
+ * next to a real Kyverno (deploy/discovery.ts), whose Service this would be.
+ */
+export const SERVICE_NAME = 'kyverno-svc';
+/**
+ * The annotations Kyverno's chart puts on its webhook configurations by default (config map
+ * `webhookAnnotations`: AKS's admissions enforcer leaves them alone).
+ */
+export const WEBHOOK_ANNOTATIONS = { 'admissions.enforcer/disabled': 'true' };
+/**
+ * Kyverno's default namespace selector (the chart's config `webhooks`: kube-system, then its own
+ * namespace, one expression each). kube-node-lease is left to the resource filters, as in
+ * Kyverno (its default filter for kube-node-lease, resource-filters.ts).
+ */
+export function defaultNamespaceSelector(namespace: string): Record<string, unknown> {
+  return {
+    matchExpressions: [
+      { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] },
+      { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [namespace] },
+    ],
+  };
+}
 /**
  * Kyverno's configuration and webhook names (pkg/config/config.go), so runbooks, scripts and
  * dashboards that look for them find ours. They would collide with a real Kyverno install:
@@ -54,53 +79,78 @@ export interface WebhookConfigInput {
   caPem: string;
   /** Local mode: the developer's webhook URL; otherwise the in-cluster Service. */
   localUrl?: string;
+  /** What the classic policies (ClusterPolicy, Policy) need: `classicWebhookNeeds`. */
   needs: RuleNeed[];
+  /** The policies: the CEL kinds get webhooks of their own, as Kyverno lays them out (cel-webhooks.ts). */
+  policies?: Json[];
   /** Emit a configuration even without webhooks (cluster mode: the controller patches it later). */
   keepEmpty: boolean;
+}
+
+/**
+ * Kyverno's webhookNameAndPath: `validate.kyverno.svc-fail` on /validate/fail, and for a
+ * policy's own webhook `-fail-finegrained-<ns>-<name>` on /validate/fail/finegrained/<ns>/<name>.
+ */
+function classicNameAndPath(need: RuleNeed, webhookName: string, path: string): { name: string; path: string } {
+  const fp = need.failurePolicy.toLowerCase();
+  const fine = need.fineGrained;
+  if (!fine) return { name: `${webhookName}-${fp}`, path: `${path}/${fp}` };
+  const key = (sep: string) => (fine.namespace ? `${fine.namespace}${sep}${fine.name}` : fine.name);
+  return { name: `${webhookName}-${fp}-finegrained-${key('-')}`, path: `${path}/${fp}/finegrained/${key('/')}` };
 }
 
 /** The Validating/MutatingWebhookConfigurations for `needs` (admissionregistration.k8s.io/v1, 1.16+). */
 export function webhookConfigurations(input: WebhookConfigInput): Json[] {
   const caBundle = Buffer.from(input.caPem).toString('base64');
   const ns = input.namespace;
+  // Paths come with or without their leading slash (`validate/fail`, `/vpol/a`).
   const clientConfig = (path: string): Json =>
     input.localUrl
-      ? { url: `${input.localUrl.replace(/\/+$/, '')}/${path}`, caBundle }
-      : { service: { namespace: ns, name: WEBHOOK_NAME, path: `/${path}`, port: 443 }, caBundle };
+      ? { url: `${input.localUrl.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`, caBundle }
+      : { service: { namespace: ns, name: SERVICE_NAME, path: `/${path.replace(/^\/+/, '')}`, port: 443 }, caBundle };
+  const namespaceSelector = defaultNamespaceSelector(ns);
+  const cel = celWebhooks({ policies: input.policies ?? [], namespaceSelector, clientConfig });
   const out: Json[] = [];
-  for (const [kind, path, name, webhookName] of [
-    ['ValidatingWebhookConfiguration', 'validate', VALIDATING_CONFIG, VALIDATING_WEBHOOK],
-    ['MutatingWebhookConfiguration', 'mutate', MUTATING_CONFIG, MUTATING_WEBHOOK],
+  for (const [kind, path, name, webhookName, celHooks] of [
+    ['ValidatingWebhookConfiguration', 'validate', VALIDATING_CONFIG, VALIDATING_WEBHOOK, cel.validating],
+    ['MutatingWebhookConfiguration', 'mutate', MUTATING_CONFIG, MUTATING_WEBHOOK, cel.mutating],
   ] as const) {
     const mine = input.needs.filter((n) => n.path === path && n.resources.length > 0);
-    if (mine.length === 0 && !input.keepEmpty) continue;
+    // Kyverno's layout: `validate.kyverno.svc-fail` on /validate/fail serves the classic
+    // policies with failurePolicy Fail, `-ignore` on /validate/ignore the others (likewise
+    // mutate); the CEL kinds have their own (`vpol.validate.kyverno.svc-fail` on /vpol/<names>…).
+    const classic = mine.map((n) => ({
+      ...classicNameAndPath(n, webhookName, path),
+      admissionReviewVersions: ['v1'],
+      rules: webhookRules(n),
+      ...(n.fineGrained ? { matchConditions: n.fineGrained.matchConditions.map((c) => ({ name: c.name, expression: c.expression })) } : {}),
+      failurePolicy: n.failurePolicy,
+      matchPolicy: 'Equivalent',
+      // Kyverno's with admission reports on (its default): reports are written, never on a dry run.
+      sideEffects: 'NoneOnDryRun',
+      timeoutSeconds: n.timeoutSeconds,
+      // 1.20 has no automatic kubernetes.io/metadata.name label: NotIn also matches a
+      // namespace without the label, so unlabelled user namespaces stay covered.
+      namespaceSelector,
+      objectSelector: {},
+    })).map(({ path: servicePath, ...w }) => ({ ...w, clientConfig: clientConfig(servicePath) }));
+    // Kyverno sorts a configuration's webhooks by name (buildResource*WebhookConfiguration).
+    const webhooks = ([...classic, ...celHooks] as Json[])
+      .map((w) => (kind === 'MutatingWebhookConfiguration' ? { ...w, reinvocationPolicy: 'Never' } : w))
+      .sort((a, b) => (String(a.name) < String(b.name) ? -1 : String(a.name) > String(b.name) ? 1 : 0));
+    if (webhooks.length === 0 && !input.keepEmpty) continue;
     out.push({
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind,
-      metadata: { name, labels: labels(KYVERNO_WEBHOOK_LABEL) },
-      // Kyverno's layout: `validate.kyverno.svc-fail` on /validate/fail serves the policies
-      // with failurePolicy Fail, `-ignore` on /validate/ignore the others (likewise mutate).
-      webhooks: mine.map((n) => ({
-        name: `${webhookName}-${n.failurePolicy.toLowerCase()}`,
-        admissionReviewVersions: ['v1'],
-        clientConfig: clientConfig(`${path}/${n.failurePolicy.toLowerCase()}`),
-        rules: webhookRules(n),
-        failurePolicy: n.failurePolicy,
-        matchPolicy: 'Equivalent',
-        sideEffects: 'None',
-        timeoutSeconds: n.timeoutSeconds,
-        // 1.20 has no automatic kubernetes.io/metadata.name label: NotIn also matches a
-        // namespace without the label, so unlabelled user namespaces stay covered.
-        namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'kube-node-lease', ns] }] },
-        ...(kind === 'MutatingWebhookConfiguration' ? { reinvocationPolicy: 'Never' } : {}),
-      })),
+      metadata: { name, labels: labels(KYVERNO_WEBHOOK_LABEL), annotations: { ...WEBHOOK_ANNOTATIONS } },
+      webhooks,
     });
   }
   // Always present: every ClusterPolicy and Policy is checked as Kyverno checks it.
   out.push({
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingWebhookConfiguration',
-    metadata: { name: POLICY_VALIDATING_CONFIG, labels: labels(KYVERNO_WEBHOOK_LABEL) },
+    metadata: { name: POLICY_VALIDATING_CONFIG, labels: labels(KYVERNO_WEBHOOK_LABEL), annotations: { ...WEBHOOK_ANNOTATIONS } },
     webhooks: [
       {
         name: POLICY_VALIDATING_WEBHOOK,
@@ -132,7 +182,7 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
   out.push({
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingWebhookConfiguration',
-    metadata: { name: TTL_VALIDATING_CONFIG, labels: labels(KYVERNO_WEBHOOK_LABEL) },
+    metadata: { name: TTL_VALIDATING_CONFIG, labels: labels(KYVERNO_WEBHOOK_LABEL), annotations: { ...WEBHOOK_ANNOTATIONS } },
     webhooks: [
       {
         name: `kyverno-cleanup-controller.${ns}.svc`,

@@ -8,7 +8,7 @@ import { KubeError } from '../kube-api/errors';
 import type { KubeClient } from '../kube-api/client';
 import { kindTable } from '../kube-api/discovery';
 import { isOurs, webhookConfigurations, MUTATING_CONFIG, VALIDATING_CONFIG } from './configurations';
-import { webhookNeeds } from './rules';
+import { classicWebhookNeeds } from './rules';
 
 type Json = Record<string, unknown>;
 
@@ -25,8 +25,16 @@ export interface ControllerOptions {
   localUrl?: string;
 }
 
+/** What the controller keeps in step: every field of every webhook but the caBundle, and the annotations. */
 function rulesOf(config: Json | undefined): string {
-  return JSON.stringify(((config?.webhooks ?? []) as Json[]).map((w) => [w.name, w.rules, w.failurePolicy, w.timeoutSeconds]));
+  const path = (w: Json) => {
+    const c = (w.clientConfig ?? {}) as Json;
+    return c.service ? ((c.service as Json).path ?? '') : typeof c.url === 'string' ? new URL(c.url).pathname : '';
+  };
+  return JSON.stringify([
+    ((config?.metadata ?? {}) as Json).annotations ?? {},
+    ((config?.webhooks ?? []) as Json[]).map((w) => [w.name, path(w), w.rules, w.failurePolicy, w.timeoutSeconds, w.matchConditions ?? [], w.namespaceSelector ?? {}, w.objectSelector ?? {}, w.sideEffects, w.matchPolicy]),
+  ]);
 }
 
 /** `clientConfig` pointed at `path` (a Service's path, or the path of a URL). */
@@ -71,8 +79,8 @@ export class WebhookController {
 
   private async syncNow(policies: Json[]): Promise<void> {
     const { client, namespace, caPem, log } = this.opts;
-    const needs = webhookNeeds(policies, await kindTable(client, policies));
-    const wanted = webhookConfigurations({ namespace, caPem: caPem ?? '', needs, keepEmpty: true, localUrl: this.opts.localUrl });
+    const needs = classicWebhookNeeds(policies, await kindTable(client, policies));
+    const wanted = webhookConfigurations({ namespace, caPem: caPem ?? '', needs, policies, keepEmpty: true, localUrl: this.opts.localUrl });
     const key = JSON.stringify(wanted.map(rulesOf));
     if (key === this.last) return;
     for (const config of wanted) {

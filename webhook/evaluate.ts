@@ -154,6 +154,7 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     if (cluster.roleBindings) Object.assign(user, rolesOfUser(cluster.roleBindings, user.username, user.groups, typeof request.namespace === 'string' ? request.namespace : ''));
     const excluded = !!msg.exclusions && isExcludedUser(msg.exclusions, user);
     if (excluded) policies = [];
+    if (msg.kinds) policies = policies.filter((p) => msg.kinds!.includes(String(p.kind)));
     if (msg.only) policies = policies.filter((p) => msg.only!.includes(String(asObject(p.metadata).name)));
     // Kyverno's /validate/fail and /validate/ignore each run the policies of that failurePolicy.
     if (msg.failurePolicy) policies = policies.filter((p) => failurePolicyOf(p) === msg.failurePolicy);
@@ -167,16 +168,21 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     const events = answer.status !== 200 || !msg.events ? undefined : reviewEvents(msg, answer.responses, policies, cluster, subject, response.allowed === false);
     // Generate rules fire only for requests that were admitted and will be stored (Kyverno's
     // validating webhook hands them to its background controller the same way).
-    const background = msg.generate && msg.path === 'validate' && response.allowed === true && request.dryRun !== true;
+    const admitted = msg.generate === true && response.allowed === true && request.dryRun !== true;
+    const background = admitted && msg.path === 'validate';
     // Our own background writes come back here: rules that skip background requests queue nothing for them.
     const generating = background && index.generating.size > 0 ? ownRulesOf(policies, index.generating, user.username, msg.backgroundUser) : [];
     // Kyverno's handleNonTrigger: an UPDATE or DELETE of an object a generate rule made or of a
     // clone source; not for the background controller's own writes, nor for requests Kyverno's
     // filters drop before any handler (resource filters, excluded users).
     const ownWrite = msg.backgroundUser !== undefined && user.username === msg.backgroundUser;
-    const downstream = background && !ownWrite && !filtered && !excluded && (operation === 'UPDATE' || operation === 'DELETE') && isGenerateNonTrigger(asObject(request.oldObject));
+    // The classic paths only: the synchronized downstream kinds are registered in their webhooks.
+    const classicPath = !msg.kinds || msg.kinds.includes('ClusterPolicy');
+    const downstream = background && classicPath && !ownWrite && !filtered && !excluded && (operation === 'UPDATE' || operation === 'DELETE') && isGenerateNonTrigger(asObject(request.oldObject));
     // Mutate-existing rules too (Kyverno's handleMutateExisting, beside handleGenerate).
-    const mutating = background && index.mutatingExisting.size > 0 ? ownRulesOf(policies, index.mutatingExisting, user.username, msg.backgroundUser) : [];
+    // A MutatingPolicy's own path (Kyverno's /mpol, in the mutating configuration) queues its work too.
+    const queuesMutateExisting = background || (admitted && !!msg.kinds?.some((k) => k === 'MutatingPolicy' || k === 'NamespacedMutatingPolicy'));
+    const mutating = queuesMutateExisting && index.mutatingExisting.size > 0 ? ownRulesOf(policies, index.mutatingExisting, user.username, msg.backgroundUser) : [];
     // As Kyverno: no admission reports for deletions or subresources (the object itself did not change).
     const reports = msg.reports !== false && request.operation !== 'DELETE' && !request.subResource;
     return {

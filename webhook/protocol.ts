@@ -61,6 +61,8 @@ export interface ReviewRequest {
    * whose pass would still change the resource fails, "mutation is not applied".
    */
   scan?: boolean;
+  /** Only policies of these kinds (a path serves the classic kinds or one CEL kind, as Kyverno's do). */
+  kinds?: string[];
   /** Build the Kubernetes events of this evaluation: as admission does, or as a background scan does. */
   events?: 'admission' | 'scan';
   successEvents?: boolean;

@@ -7,7 +7,8 @@
 import { generatedKinds } from '../engine/generate/kinds';
 import { asArray, asObject } from '../engine/core/json';
 import { POD_CONTROLLERS } from '../engine/autogen';
-import { matchResourceDescriptions } from '../engine/policy';
+import { isClassicPolicy, matchResourceDescriptions } from '../engine/policy';
+import type { JsonObject } from '../engine/core/types';
 import { knownKindTable, resolveKind, type KindTable } from '../engine/kube';
 
 type Json = Record<string, unknown>;
@@ -27,6 +28,11 @@ export interface RuleNeed {
   operations: string[];
   /** Kinds we could not resolve (CRD not installed yet): reported, not registered. */
   unresolved: string[];
+  /**
+   * A classic policy with `spec.webhookConfiguration.matchConditions` has a webhook of its own
+   * (Kyverno's newWebhookPerPolicy: `-fail-finegrained-<ns>-<name>` on /validate/fail/finegrained/<ns>/<name>).
+   */
+  fineGrained?: { name: string; namespace?: string; matchConditions: Json[] };
 }
 
 interface Need {
@@ -37,6 +43,7 @@ interface Need {
   operations: string[];
   /** CEL policies give webhook-shaped rules already. */
   direct: Array<{ groups: string[]; versions: string[]; resources: string[]; operations: string[] }>;
+  fineGrained?: RuleNeed['fineGrained'];
 }
 
 /**
@@ -50,18 +57,30 @@ function generateOperations(rule: Json): string[] {
   return asObject(rule.generate).synchronize === true ? ['CREATE', 'UPDATE', 'DELETE'] : ['CREATE', 'UPDATE'];
 }
 
-/** The webhook a policy is served by: Kyverno's `-ignore` one for `failurePolicy: Ignore`, else `-fail`. */
+/**
+ * The webhook a policy is served by: Kyverno's `-ignore` one for `failurePolicy: Ignore`, else
+ * `-fail` (Spec.GetFailurePolicy: spec.webhookConfiguration.failurePolicy first, then the spec's).
+ */
 export function failurePolicyOf(policy: Json): 'Fail' | 'Ignore' {
-  return asObject(policy.spec).failurePolicy === 'Ignore' ? 'Ignore' : 'Fail';
+  const spec = asObject(policy.spec);
+  return (asObject(spec.webhookConfiguration).failurePolicy ?? spec.failurePolicy) === 'Ignore' ? 'Ignore' : 'Fail';
 }
 
 function classicNeeds(policy: Json): Need[] {
   const spec = asObject(policy.spec);
   const failurePolicy = failurePolicyOf(policy);
-  const timeout = typeof spec.webhookTimeoutSeconds === 'number' ? spec.webhookTimeoutSeconds : 10;
+  // Spec.GetWebhookTimeoutSeconds: spec.webhookConfiguration.timeoutSeconds first, then the spec's.
+  const configuredTimeout = asObject(spec.webhookConfiguration).timeoutSeconds ?? spec.webhookTimeoutSeconds;
+  const timeout = typeof configuredTimeout === 'number' ? configuredTimeout : 10;
   const autogen = String(asObject(asObject(policy.metadata).annotations)['pod-policies.kyverno.io/autogen-controllers'] ?? '');
   // Kyverno's CanAutoGen: one generate rule turns autogen off for the whole policy.
   const autogenOff = asArray(spec.rules).some((r) => asObject(r).generate !== undefined && asObject(r).generate !== null);
+  // Kyverno's CustomWebhookMatchConditions: the policy's own webhook, with its conditions.
+  const conditions = asArray(asObject(spec.webhookConfiguration).matchConditions).map(asObject);
+  const meta = asObject(policy.metadata);
+  const fineGrained = conditions.length
+    ? { name: String(meta.name ?? ''), ...(typeof meta.namespace === 'string' && meta.namespace ? { namespace: meta.namespace } : {}), matchConditions: conditions }
+    : undefined;
   const needs: Need[] = [];
   for (const rule of asArray(spec.rules).map(asObject)) {
     const blocks = matchResourceDescriptions(rule);
@@ -94,7 +113,7 @@ function classicNeeds(policy: Json): Need[] {
       if (downstream.length) needs.push({ path: 'validate', failurePolicy, timeout, kinds: downstream, operations: ['UPDATE', 'DELETE'], direct: [] });
     }
   }
-  return needs;
+  return fineGrained ? needs.map((n) => ({ ...n, fineGrained })) : needs;
 }
 
 function celNeeds(policy: Json, path: WebhookKind): Need[] {
@@ -145,11 +164,12 @@ export function policyNeeds(policy: Json): Need[] {
 export function webhookNeeds(policies: Json[], table: KindTable): RuleNeed[] {
   const byKey = new Map<string, { need: RuleNeed; rules: Map<string, Set<string>> }>();
   for (const need of policies.flatMap(policyNeeds)) {
-    const key = `${need.path}/${need.failurePolicy}`;
+    const fine = need.fineGrained;
+    const key = `${need.path}/${need.failurePolicy}${fine ? `/finegrained/${fine.namespace ?? ''}/${fine.name}` : ''}`;
     let entry = byKey.get(key);
     if (!entry) {
       entry = {
-        need: { path: need.path, failurePolicy: need.failurePolicy, timeoutSeconds: 0, groups: [], versions: [], resources: [], operations: [], unresolved: [] },
+        need: { path: need.path, failurePolicy: need.failurePolicy, timeoutSeconds: 0, groups: [], versions: [], resources: [], operations: [], unresolved: [], ...(fine ? { fineGrained: fine } : {}) },
         rules: new Map(),
       };
       byKey.set(key, entry);
@@ -183,6 +203,14 @@ export function webhookNeeds(policies: Json[], table: KindTable): RuleNeed[] {
       unresolved: [...new Set(need.unresolved)],
     };
   });
+}
+
+/**
+ * The needs of the classic policies alone: their `validate.kyverno.svc-*` and
+ * `mutate.kyverno.svc-*` webhooks. The CEL kinds get webhooks of their own (cel-webhooks.ts).
+ */
+export function classicWebhookNeeds(policies: Json[], table: KindTable): RuleNeed[] {
+  return webhookNeeds(policies.filter((p) => isClassicPolicy(p as JsonObject)), table);
 }
 
 /** RuleWithOperations[] for one need: resources grouped by (group, version, operations). */

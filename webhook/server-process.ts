@@ -13,6 +13,7 @@ import type { Socket } from 'node:net';
 import { readFileSync, watchFile } from 'node:fs';
 import type { ClusterState } from '../engine/core/types';
 import { errorReply, evaluateReview, evaluatePolicyValidation, evaluateTtlLabel } from './evaluate';
+import { celRoute } from './cel-webhooks';
 import { WebhookMetrics } from './metrics';
 import { PolicyIndex } from './prefilter';
 import { withNamespaces, type NamespaceState } from './namespaces';
@@ -331,7 +332,7 @@ class ServerProcess {
         send(res, reply.status, reply.body);
       }, (e) => this.failed(res, e));
     }
-    const route = ROUTES.get(url);
+    const route = ROUTES.get(url) ?? fineGrainedRouteOf(url) ?? celRouteOf(url);
     if (!route) return send(res, 404, JSON.stringify({ message: `no route ${url}` }));
     if (req.method !== 'POST') return send(res, 405, JSON.stringify({ message: `${req.method} is not allowed; POST an AdmissionReview` }));
     const started = performance.now();
@@ -340,35 +341,35 @@ class ServerProcess {
 
   /** A review's body is in: evaluate it (after the registry reads, when a policy reads images) and answer. */
   private review(url: string, route: Route, body: string | null, started: number, res: ServerResponse, settings: ServerProcessSettings): void {
-    if (body === null) return this.answer(url, errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`), started, res, settings);
-    if (!this.hasPolicies) return this.answer(url, errorReply(503, 'no policies loaded yet'), started, res, settings);
+    if (body === null) return this.answer(route.label ?? url.slice(1), errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`), started, res, settings);
+    if (!this.hasPolicies) return this.answer(route.label ?? url.slice(1), errorReply(503, 'no policies loaded yet'), started, res, settings);
     // The configured --timeout-ms is an upper bound; the webhook configuration may ask for less.
     const deadline = Date.now() + Math.min(settings.timeoutMs, this.deadlinesMs[route.path] ?? Infinity);
     // Most policy sets read no images and post nothing: no registry step (and no await) per review.
-    if (!this.index.readsImages && !this.postsApiCalls) return this.answer(url, this.evaluate(route, body, deadline, this.cluster, settings), started, res, settings);
+    if (!this.index.readsImages && !this.postsApiCalls) return this.answer(route.label ?? url.slice(1), this.evaluate(route, body, deadline, this.cluster, settings), started, res, settings);
     (this.index.readsImages ? this.withRegistry(body, deadline) : Promise.resolve(this.cluster))
       .then((cluster) =>
         this.postsApiCalls
           ? evaluatePostingApiCalls(cluster, (c) => this.evaluate(route, body, deadline, c, settings), (p, b) => this.apiPost(p, b, deadline))
           : this.evaluate(route, body, deadline, cluster, settings),
       )
-      .then((reply) => this.answer(url, reply, started, res, settings))
+      .then((reply) => this.answer(route.label ?? url.slice(1), reply, started, res, settings))
       .catch((e: Error) => this.failed(res, e));
   }
 
   private evaluate(route: Route, body: string, deadline: number, cluster: ClusterState, settings: ServerProcessSettings): ReviewReply {
     return evaluateReview(
-      { path: route.path, body, reports: settings.reports, deadline, generate: settings.generate, failurePolicy: route.failurePolicy, events: settings.events ? 'admission' : undefined, successEvents: settings.successEvents, filters: this.filters, exclusions: this.exclusions, backgroundUser: settings.backgroundUser },
+      { path: route.path, body, reports: settings.reports, deadline, generate: settings.generate, failurePolicy: route.failurePolicy, kinds: route.kinds, only: route.names, events: settings.events ? 'admission' : undefined, successEvents: settings.successEvents, filters: this.filters, exclusions: this.exclusions, backgroundUser: settings.backgroundUser },
       this.index,
       cluster,
     );
   }
 
   /** Sends the reply, then records it and hands on what it produced (reports, events, generate work). */
-  private answer(url: string, reply: ReviewReply, started: number, res: ServerResponse, settings: ServerProcessSettings): void {
+  private answer(metricsPath: string, reply: ReviewReply, started: number, res: ServerResponse, settings: ServerProcessSettings): void {
     send(res, reply.status, reply.body);
     this.beatIfDue();
-    this.metrics.recordRequest(url.slice(1), reply.status, reply.request, (performance.now() - started) / 1000, reply.outcomes);
+    this.metrics.recordRequest(metricsPath, reply.status, reply.request, (performance.now() - started) / 1000, reply.outcomes);
     if (settings.reports && reply.allowed && !reply.dryRun && reply.subject && reply.reportable.length) {
       const resource = reply.subject;
       this.post({ type: 'reportable', items: reply.reportable.map((r) => ({ ...r, resource })) });
@@ -420,16 +421,42 @@ class ServerProcess {
 interface Route {
   path: 'validate' | 'mutate';
   failurePolicy?: 'Fail' | 'Ignore';
+  /** Only policies of these kinds. */
+  kinds?: string[];
+  /** Only the policies of these names (a CEL path names them). */
+  names?: string[];
+  /** The metrics label (a CEL path without its policy names). */
+  label?: string;
 }
 
+/**
+ * Kyverno's resource webhook paths: /validate/fail, /validate/ignore, /mutate/fail and
+ * /mutate/ignore run the classic policies of that failurePolicy; the CEL kinds have paths of
+ * their own (celRoute). Plain /validate and /mutate run every policy.
+ */
+const CLASSIC_KINDS = ['ClusterPolicy', 'Policy'];
 const ROUTES = new Map<string, Route>([
   ['/validate', { path: 'validate' }],
   ['/mutate', { path: 'mutate' }],
-  ['/validate/fail', { path: 'validate', failurePolicy: 'Fail' }],
-  ['/validate/ignore', { path: 'validate', failurePolicy: 'Ignore' }],
-  ['/mutate/fail', { path: 'mutate', failurePolicy: 'Fail' }],
-  ['/mutate/ignore', { path: 'mutate', failurePolicy: 'Ignore' }],
+  ['/validate/fail', { path: 'validate', failurePolicy: 'Fail', kinds: CLASSIC_KINDS }],
+  ['/validate/ignore', { path: 'validate', failurePolicy: 'Ignore', kinds: CLASSIC_KINDS }],
+  ['/mutate/fail', { path: 'mutate', failurePolicy: 'Fail', kinds: CLASSIC_KINDS }],
+  ['/mutate/ignore', { path: 'mutate', failurePolicy: 'Ignore', kinds: CLASSIC_KINDS }],
 ]);
+
+/** `/validate/fail/finegrained/[<ns>/]<name>`: one classic policy's own webhook (Kyverno's `/*policy` parameter). */
+function fineGrainedRouteOf(url: string): Route | undefined {
+  const m = /^\/(validate|mutate)\/(fail|ignore)\/finegrained\/(?:[^/]+\/)?([^/]+)$/.exec(url);
+  if (!m) return undefined;
+  return { path: m[1] as 'validate' | 'mutate', failurePolicy: m[2] === 'fail' ? 'Fail' : 'Ignore', kinds: CLASSIC_KINDS, names: [m[3]], label: `${m[1]}/${m[2]}/finegrained` };
+}
+
+/** `/vpol/a/b`: the ValidatingPolicies a and b (an empty list: every one of the kind), as Kyverno's /vpol/*policies. */
+function celRouteOf(url: string): Route | undefined {
+  const route = celRoute(url);
+  if (!route) return undefined;
+  return { path: route.phase, kinds: route.kinds, names: route.names.length ? route.names : undefined, label: route.base.slice(1) };
+}
 
 /** Entry of a forked server process; returns false when this process is not one. */
 export function runAsServerProcessIfAsked(): boolean {

@@ -183,7 +183,7 @@ export function mutatingAutogenSpec(spec: JsonObject, target: ControllerConfig):
   return generated;
 }
 
-function podToTemplateExpression(expression: string, cronjob: boolean): string {
+export function podToTemplateExpression(expression: string, cronjob: boolean): string {
   const template = cronjob ? 'spec.jobTemplate.spec.template' : 'spec.template';
   let out = expression
     .replace(/\b(object|oldObject|Object)\.spec/g, `$1.${template}.spec`)

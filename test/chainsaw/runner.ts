@@ -29,7 +29,7 @@ import { answerAccessQuestions, resourceFromTable, type AccessReviewer } from '.
 import { accessCheckError } from '../../engine/policy/auth-checks';
 import { knownKindTable, type KindTable } from '../../engine/kube';
 import { webhookConfigurations } from '../../webhook/configurations';
-import { webhookNeeds } from '../../webhook/rules';
+import { classicWebhookNeeds } from '../../webhook/rules';
 import { runGeneration } from '../../webhook/generate-work';
 import { DownstreamGenerator } from '../../webhook/generate';
 import { BackgroundController } from '../../webhook/background';
@@ -454,8 +454,9 @@ export class Scenario {
    * (WebhookController.sync: webhookConfigurations over webhookNeeds), as the API server holds them.
    */
   private syncWebhookConfigurations(): void {
-    const needs = webhookNeeds(this.policies(), knownKindTable());
-    for (const config of webhookConfigurations({ namespace: KYVERNO_NAMESPACE, caPem: '', needs, keepEmpty: true })) this.store.put(config as JsonObject);
+    const policies = this.policies();
+    const needs = classicWebhookNeeds(policies, knownKindTable());
+    for (const config of webhookConfigurations({ namespace: KYVERNO_NAMESPACE, caPem: '', needs, policies, keepEmpty: true })) this.store.put(config as JsonObject);
   }
 
   /** The access our deploy's RBAC (webhookRbac for the stored policies) gives the webhook's service account. */

@@ -10,10 +10,13 @@ import { readFileSync } from 'node:fs';
 import { runDeploy } from '../../deploy/run';
 import { runUndeploy } from '../../deploy/undeploy';
 import { KubeError, type JsonObject } from '../../kube-api/client';
-import { MUTATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from '../../deploy/plan';
+import { MUTATING_CONFIG, SERVICE_NAME, VALIDATING_CONFIG, WEBHOOK_NAME } from '../../deploy/plan';
 import { bundleCli, bundleWebhook, kubectl, recordingUI, simulatedReadiness, snapshot, startCluster, type TestCluster } from './harness';
 import { ADD_LABEL, AUDIT_OWNER, REQUIRE_TEAM, configMap, startLocalWebhook, waitFor, type LocalWebhook } from './fixtures';
-import { makeCertificates } from '../../tls/certificates';
+import { makeCertificates, trustBundle } from '../../tls/certificates';
+import { webhookConfigurations } from '../../webhook/configurations';
+import { classicWebhookNeeds } from '../../webhook/rules';
+import { knownKindTable } from '../../engine/kube';
 
 let cluster: TestCluster;
 let bundle: string;
@@ -74,7 +77,7 @@ async function localModeChecks(r: Awaited<ReturnType<typeof runDeploy>>): Promis
   const hook = ((vwc!.webhooks as JsonObject[])[0]) as JsonObject;
   assert.equal((hook.clientConfig as JsonObject).url, `${local.url}/validate/fail`);
   assert.deepEqual((hook.rules as JsonObject[]).flatMap((x) => x.resources as string[]), ['configmaps'], 'only kinds some policy matches');
-  assert.equal(hook.sideEffects, 'None');
+  assert.equal(hook.sideEffects, 'NoneOnDryRun', "Kyverno's with admission reports on");
   assert.equal(hook.matchPolicy, 'Equivalent');
 
   await assert.rejects(cluster.client.create(configMap('no-team')), (e: KubeError) => {
@@ -100,6 +103,54 @@ async function localModeChecks(r: Awaited<ReturnType<typeof runDeploy>>): Promis
   await cluster.client.create(configMap('after-undeploy'));
   await cluster.client.delete({ apiVersion: 'v1', kind: 'ConfigMap', name: 'after-undeploy', namespace: 'default' });
 }
+
+const REQUIRE_OWNER: JsonObject = {
+  apiVersion: 'policies.kyverno.io/v1beta1',
+  kind: 'ValidatingPolicy',
+  metadata: { name: 'require-owner-label' },
+  spec: {
+    validationActions: ['Deny'],
+    matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['configmaps'] }] },
+    validations: [{ expression: "has(object.metadata.labels) && 'owner' in object.metadata.labels", message: 'an owner label is required' }],
+  },
+};
+
+test("a ValidatingPolicy's webhook: the real API server calls /vpol/<name>, answered by that policy alone", async () => {
+  // The configuration as the controller writes it (the CEL CRDs need a newer API server than
+  // this one, so the policies live in the webhook only).
+  const vpolWebhook = await startLocalWebhook(bundle, [REQUIRE_TEAM, REQUIRE_OWNER]);
+  const policies = [REQUIRE_TEAM, REQUIRE_OWNER];
+  const [vwcWanted] = webhookConfigurations({ namespace: 'kyverno-studio', caPem: trustBundle(vpolWebhook.certs), localUrl: vpolWebhook.url, needs: classicWebhookNeeds(policies, knownKindTable()), policies, keepEmpty: false });
+  try {
+    await cluster.client.apply(vwcWanted, { force: true });
+    const vwc = await cluster.client.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', name: VALIDATING_CONFIG });
+    assert.deepEqual((vwc!.webhooks as JsonObject[]).map((w) => [w.name, (w.clientConfig as JsonObject).url, w.sideEffects]), [
+      ['validate.kyverno.svc-fail', `${vpolWebhook.url}/validate/fail`, 'NoneOnDryRun'],
+      ['vpol.validate.kyverno.svc-fail', `${vpolWebhook.url}/vpol/require-owner-label`, 'NoneOnDryRun'],
+    ]);
+    // Each webhook answers with its own policies: the classic path never runs the ValidatingPolicy, nor the reverse.
+    const denial = async (labels: Record<string, string>, name: string) => {
+      const e = await cluster.client.create(configMap(name, labels)).then(() => undefined, (err: KubeError) => err);
+      return e?.message ?? 'admitted';
+    };
+    const ownerMissing = await waitFor('the vpol webhook to deny', async () => {
+      const m = await denial({ team: 'a' }, 'owner-missing');
+      return m === 'admitted' ? (await cluster.client.delete({ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner-missing', namespace: 'default' }), undefined) : m;
+    });
+    assert.match(ownerMissing, /vpol\.validate\.kyverno\.svc-fail/);
+    assert.match(ownerMissing, /an owner label is required/);
+    assert.doesNotMatch(ownerMissing, /team/);
+    const teamMissing = await denial({ owner: 'b' }, 'team-missing');
+    assert.match(teamMissing, /"validate\.kyverno\.svc-fail"/);
+    assert.doesNotMatch(teamMissing, /owner label/);
+    assert.equal(await denial({ team: 'a', owner: 'b' }, 'both'), 'admitted');
+    assert.ok(await cluster.client.delete({ apiVersion: 'v1', kind: 'ConfigMap', name: 'both', namespace: 'default' }));
+  } finally {
+    await cluster.client.delete({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', name: VALIDATING_CONFIG }).catch(() => false);
+    await vpolWebhook.close();
+  }
+  assert.deepEqual(await snapshot(cluster.client), pristine);
+});
 
 test('local mode: the API server verifies the webhook certificate against caBundle', async () => {
   const ui = recordingUI();
@@ -154,7 +205,9 @@ test('cluster mode: everything is created in order, readiness is awaited, and un
   const cm = await cluster.client.get({ apiVersion: 'v1', kind: 'ConfigMap', name: `${WEBHOOK_NAME}-code`, namespace: 'kyverno-studio' });
   assert.equal(((cm!.metadata as JsonObject).annotations as JsonObject)['kyverno-studio.io/code-sha256'], (await import('../../deploy/plan')).sha256(code));
   const mwc = await cluster.client.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', name: MUTATING_CONFIG });
-  assert.deepEqual(((mwc!.webhooks as JsonObject[])[0].clientConfig as JsonObject).service, { namespace: 'kyverno-studio', name: WEBHOOK_NAME, path: '/mutate/fail', port: 443 });
+  assert.deepEqual(((mwc!.webhooks as JsonObject[])[0].clientConfig as JsonObject).service, { namespace: 'kyverno-studio', name: SERVICE_NAME, path: '/mutate/fail', port: 443 });
+  assert.equal(SERVICE_NAME, 'kyverno-svc', "Kyverno's Service name");
+  assert.ok(await cluster.client.get({ apiVersion: 'v1', kind: 'Service', name: SERVICE_NAME, namespace: 'kyverno-studio' }), 'the Service the configurations call exists');
 
   const again = await runDeploy({ client: cluster.client, ui: recordingUI(), mode: 'cluster', policies: [REQUIRE_TEAM, ADD_LABEL], webhookCode: code, readiness: simulatedReadiness(), smokeCheck: false });
   assert.equal(again.outcome, 'deployed', again.error);

@@ -89,10 +89,20 @@ test('plan: cluster mode objects come in the safe order with pinned code, probes
   assert.deepEqual(((hook.clientConfig as Json).service as Json).path, '/validate/fail');
   assert.deepEqual((vwc.metadata as Json).labels, { 'app.kubernetes.io/managed-by': 'kyverno-studio', 'webhook.kyverno.io/managed-by': 'kyverno' });
   assert.equal(hook.failurePolicy, 'Fail');
-  assert.equal(hook.sideEffects, 'None');
+  assert.equal(hook.sideEffects, 'NoneOnDryRun', "Kyverno's with admission reports on");
   assert.equal(hook.matchPolicy, 'Equivalent');
   assert.equal(hook.timeoutSeconds, 10);
-  assert.deepEqual(hook.namespaceSelector, { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'kube-node-lease', 'kyverno-studio'] }] });
+  assert.deepEqual(hook.namespaceSelector, {
+    matchExpressions: [
+      { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] },
+      { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kyverno-studio'] },
+    ],
+  }, "Kyverno's chart default: kube-system, then its own namespace");
+  assert.deepEqual(hook.objectSelector, {});
+  assert.deepEqual((vwc.metadata as Json).annotations, { 'admissions.enforcer/disabled': 'true' }, "Kyverno's default webhookAnnotations");
+  // The Service the webhooks call is Kyverno's kyverno-svc, and the serving certificate names it.
+  assert.equal(((hook.clientConfig as Json).service as Json).name, 'kyverno-svc');
+  assert.ok(p.objects.some((o) => o.object.kind === 'Service' && (o.object.metadata as Json).name === 'kyverno-svc'));
   assert.match(Buffer.from(String((hook.clientConfig as Json).caBundle), 'base64').toString(), /BEGIN CERTIFICATE/);
   assert.equal(((p.objects.at(-1)!.object.metadata as Json).labels as Json)['app.kubernetes.io/managed-by'], 'kyverno-studio');
 });
@@ -102,7 +112,7 @@ test('plan: metrics on their own port and Service, and a ServiceMonitor on reque
   const c = ((((objects().find((o) => o.kind === 'Deployment')!.spec as Json).template as Json).spec as Json).containers as Json[])[0];
   assert.deepEqual((c.args as string[]).slice(-2), ['--metrics-port', '8000']);
   assert.deepEqual((c.ports as Json[]).map((p) => [p.name, p.containerPort]), [['https', 9443], ['metrics', 8000]]);
-  const svc = objects().find((o) => o.kind === 'Service' && (o.metadata as Json).name === 'kyverno-studio-webhook-metrics')!;
+  const svc = objects().find((o) => o.kind === 'Service' && (o.metadata as Json).name === 'kyverno-svc-metrics')!;
   assert.deepEqual((svc.spec as Json).ports, [{ name: 'metrics', port: 8000, targetPort: 8000, protocol: 'TCP' }]);
   assert.equal(objects().some((o) => o.kind === 'ServiceMonitor'), false, 'no ServiceMonitor unless asked');
   const monitor = objects({ serviceMonitor: true }).find((o) => o.kind === 'ServiceMonitor')!;
