@@ -77,9 +77,12 @@ function addObjects(into: JsonObject[], body: unknown): void {
   const o = asObject(body);
   const listKind = typeof o.kind === 'string' && o.kind.endsWith('List') ? o.kind.slice(0, -'List'.length) : '';
   const items = Array.isArray(o.items) ? asArray(o.items).map((i) => ({ apiVersion: o.apiVersion, kind: listKind, ...asObject(i) })) : [o];
+  const present = new Set(into.map((r) => describeRef(refOf(r))));
   for (const item of items) {
     if (typeof item.kind !== 'string' || !item.kind) continue;
     const key = describeRef(refOf(item));
-    if (!into.some((r) => describeRef(refOf(r)) === key)) into.push(item);
+    if (present.has(key)) continue;
+    present.add(key);
+    into.push(item);
   }
 }

@@ -1,5 +1,9 @@
-/** A ClusterPolicy that requires the label named like the policy on Pods (Enforce): workspace fixtures of the server tests. */
-export function labelPolicy(name: string, opts: { message?: string; after?: string } = {}): string {
+/**
+ * A ClusterPolicy that requires a label (by default named like the policy) on one kind (by
+ * default Pods), Enforce: the workspace fixture of the server tests.
+ */
+export function labelPolicy(name: string, opts: { message?: string; after?: string; kind?: string; label?: string } = {}): string {
+  const label = opts.label ?? name;
   return `apiVersion: kyverno.io/v1
 kind: ClusterPolicy
 metadata:
@@ -10,13 +14,13 @@ spec:
     match:
       any:
       - resources:
-          kinds: [Pod]
+          kinds: [${opts.kind ?? 'Pod'}]
     validate:
       failureAction: Enforce
-      message: "${opts.message ?? `${name}: label required`}"
+      message: "${opts.message ?? `${label}: label required`}"
       pattern:
         metadata:
           labels:
-            ${name}: "?*"${opts.after ?? ''}
+            ${label}: "?*"${opts.after ?? ''}
 `;
 }

@@ -11,25 +11,10 @@ import type { Connection } from 'vscode-languageserver';
 import { clientFiles } from '../../server/src/client-files';
 import { diskFiles } from '../../server/src/disk-files';
 import { READ_FILE, WORKSPACE_FILES } from '../../server/src/protocol';
+import { labelPolicy } from './label-policy';
 import { MAX_FILE_BYTES, relativeToFolders, scannedPath, WorkspaceIndex } from '../../server/src/workspace';
 
-const policy = (name: string) => `apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata:
-  name: ${name}
-spec:
-  rules:
-  - name: r
-    match:
-      any:
-      - resources:
-          kinds: [Pod]
-    validate:
-      message: "m"
-      pattern:
-        metadata:
-          name: "?*"
-`;
+const policy = (name: string) => labelPolicy(name);
 
 test('relative paths below workspace folder URIs, for any scheme', () => {
   const folders = ['vscode-vfs://github/org/repo', 'memfs:/ws/'];

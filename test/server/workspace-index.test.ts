@@ -11,26 +11,9 @@ import { walkFiles } from '../../io/walk';
 import { parseFile, workspacePolicies, policySet, ManifestResults, evaluateManifests, type WorkspacePolicy } from '../../server/src/service';
 import { WorkspaceIndex } from '../../server/src/workspace';
 import { diskFiles } from '../../server/src/disk-files';
+import { labelPolicy } from './label-policy';
 
-const policy = (name: string, kind: string, label: string) => `apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata:
-  name: ${name}
-spec:
-  rules:
-  - name: r
-    match:
-      any:
-      - resources:
-          kinds: [${kind}]
-    validate:
-      failureAction: Enforce
-      message: "${label} is required"
-      pattern:
-        metadata:
-          labels:
-            ${label}: "?*"
-`;
+const policy = (name: string, kind: string, label: string) => labelPolicy(name, { kind, label, message: `${label} is required` });
 
 const POD = (comment = '') => `apiVersion: v1
 kind: Pod
