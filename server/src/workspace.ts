@@ -138,12 +138,13 @@ const SLICE_MS = 15;
 /** Scanning time before the first scan first reports the policies found so far (then twice that...). */
 const PROGRESS_MS = 150;
 /**
- * With parsers beside this thread, the scan reports progress at this interval instead: they
- * keep parsing while this thread evaluates open manifests with the policies found so far
- * (whose responses ResponseMemo keeps), so that little is left to evaluate once the last
- * file is in.
+ * With parsers beside this thread, the first scan reports progress each time this share of
+ * the listed files has arrived instead (at most this many reports, whatever the machine's
+ * load): the parsers keep parsing while this thread evaluates open manifests with the
+ * policies found so far (whose responses ResponseMemo keeps), so that little is left to
+ * evaluate once the last file is in.
  */
-const PARALLEL_PROGRESS_MS = 100;
+const PARALLEL_REPORTS = 8;
 /** Files a scan parses in its own thread before it starts parsers beside it (a few are not worth a worker's start). */
 const PARALLEL_AFTER = 16;
 /** Files read ahead of the one the scan waits for while parsers work on them. */
@@ -298,8 +299,8 @@ export class WorkspaceIndex {
   /**
    * The same scan in slices of at most SLICE_MS, yielding to the event loop in between so
    * requests are answered while it runs. The first scan fills the index as it goes, and calls
-   * `progress` after PROGRESS_MS of scanning, then twice that... (every PARALLEL_PROGRESS_MS
-   * with parsers beside this thread), so open manifests can be evaluated with the policies
+   * `progress` after PROGRESS_MS of scanning, then twice that... (with parsers beside this
+   * thread: as each PARALLEL_REPORTS-th of the files arrives), so open manifests can be evaluated with the policies
    * found so far, then again when the scan completes; a later scan (a new glob) builds aside
    * and swaps at the end, so results do not flicker. Resolves false when a newer scan
    * superseded it.
@@ -323,13 +324,17 @@ export class WorkspaceIndex {
     // longer), and an evaluation with part of the policies would delay the complete one.
     let reading = 0;
     let nextReport = PROGRESS_MS;
+    // With parsers: by files arrived (in any order), see PARALLEL_REPORTS.
+    let arrivals = 0;
+    const arrivalStep = Math.max(PARALLEL_AFTER, Math.ceil(uris.length / PARALLEL_REPORTS));
+    let nextArrivals = arrivalStep;
     const report = () => {
-      if (incremental && progress && reading >= nextReport) {
-        this.version++;
-        this.progressed = true;
-        progress();
-        nextReport = parser ? reading + PARALLEL_PROGRESS_MS : nextReport * 2;
-      }
+      if (!incremental || !progress || !(parser ? arrivals >= nextArrivals : reading >= nextReport)) return;
+      this.version++;
+      this.progressed = true;
+      progress();
+      if (parser) nextArrivals = arrivals + arrivalStep;
+      else nextReport *= 2;
     };
     // Parsers beside this thread, started once the scan has PARALLEL_AFTER files to parse.
     let parser: EntryParser | null | undefined;
@@ -339,6 +344,7 @@ export class WorkspaceIndex {
       // The first scan's progress reports include what arrived ahead of the listing's order
       // (the installed index has that order once the scan completes).
       arrived: (item) => {
+        arrivals++;
         if (incremental && !run.superseded() && item.entry && item.entry !== EMPTY && !this.buffers.has(item.uri)) this.byUri.set(item.uri, item.entry);
       },
       parser: () => {
@@ -394,6 +400,7 @@ export class WorkspaceIndex {
         const readStart = performance.now();
         const item = await this.readEntry(uri, run);
         if (item.fromFile) reading += performance.now() - readStart;
+        if (item.done) arrivals++;
         if (run.superseded()) return false;
         queue.push(item);
         while (queue.length && (queue[0].done || queue.length > READ_AHEAD)) {

@@ -131,7 +131,14 @@ test('the sample library scanned with scan workers: the same policies in the sam
   try {
     const { parsers, parsed, withdrawn } = counted(workers);
     const inThread = await scanned(diskFiles([LIBRARY]));
-    const beside = await scanned({ ...diskFiles([LIBRARY]), parsers });
+    // Progress while the workers parse: a bounded number of reports (by share of the files
+    // arrived, whatever the machine's load), each with more of the workspace's policies.
+    const beside = new WorkspaceIndex({ ...diskFiles([LIBRARY]), parsers });
+    const reported: number[] = [];
+    assert.equal(await beside.scanInSlices(() => reported.push(beside.policies().length)), true);
+    assert.ok(reported.length >= 1 && reported.length <= 10, `${reported.length} progress reports`);
+    assert.ok(reported.every((n, i) => n > 0 && (i === 0 || n >= reported[i - 1])), `policies at each report: ${reported}`);
+    assert.ok(reported[reported.length - 1] <= beside.policies().length);
     assert.ok(parsed() > 500, `the workers were handed ${parsed()} files`);
     // The scan's thread parsed some of them itself rather than wait, the workers the others.
     assert.ok(withdrawn() > 0 && withdrawn() < parsed(), `${withdrawn()} of ${parsed()} taken back`);
