@@ -22,6 +22,20 @@ function ruleCount(rules: Json[]): Json {
   return { validate: count('validate'), generate: count('generate'), mutate: count('mutate'), verifyimages: count('verifyImages') };
 }
 
+/**
+ * A rule as Go serializes kyvernov1.Rule into the status: `match` (a struct) and a set
+ * `exclude` always carry their `resources` (a struct field: omitempty never drops it).
+ */
+function goSerializedRule(rule: Json): Json {
+  const out = { ...rule };
+  for (const key of ['match', 'exclude']) {
+    if (rule[key] === undefined || rule[key] === null) continue;
+    const m = asObject(rule[key]);
+    out[key] = m.resources === undefined ? { ...m, resources: {} } : m;
+  }
+  return out;
+}
+
 /** The status Kyverno would write for a classic policy; the transition time is kept while the condition holds. */
 export function desiredStatus(policy: Json, nowIso: string): Json {
   const current = asObject(policy.status);
@@ -36,7 +50,7 @@ export function desiredStatus(policy: Json, nowIso: string): Json {
   };
   if (typeof asObject(policy.metadata).generation === 'number') ready.observedGeneration = asObject(policy.metadata).generation;
   const others = asArray(current.conditions).map(asObject).filter((c) => c.type !== 'Ready');
-  const autogen = rules.filter((r) => String(r.name ?? '').startsWith('autogen-'));
+  const autogen = rules.filter((r) => String(r.name ?? '').startsWith('autogen-')).map(goSerializedRule);
   const { ready: _deprecated, ...rest } = current;
   return { ...rest, conditions: [...others, ready], autogen: autogen.length ? { rules: autogen } : {}, rulecount: ruleCount(rules) };
 }

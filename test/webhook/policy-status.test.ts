@@ -20,6 +20,10 @@ test('Ready condition, autogen rule names and counts of the policy’s own rules
   ]);
   assert.deepEqual(((s.autogen as { rules: Array<{ name: string }> }).rules).map((r) => r.name), ['autogen-check', 'autogen-cronjob-check']);
   assert.deepEqual(s.rulecount, { validate: 1, generate: 0, mutate: 1, verifyimages: 0 });
+  // Go's serialization of the rule: the match struct's `resources` is always there.
+  const first = (s.autogen as { rules: Array<{ match: Record<string, unknown> }> }).rules[0];
+  assert.deepEqual(first.match.resources, {});
+  assert.ok(Array.isArray(first.match.any));
   assert.equal(s.ready, undefined, 'the deprecated field is dropped, as SetReady does');
   const again = desiredStatus({ ...podPolicy, status: s }, '2026-02-02T00:00:00Z');
   assert.deepEqual(again, s, 'unchanged: the transition time stays, nothing to write');
