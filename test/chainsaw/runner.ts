@@ -36,6 +36,7 @@ import { BackgroundController } from '../../webhook/background';
 import { ReportWriter } from '../../webhook/reports';
 import { EventWriter } from '../../webhook/events';
 import { BackgroundScanner } from '../../webhook/scan';
+import { withCrdDefaults } from './crd-defaults';
 import type { EventInfo } from '../../webhook/event-info';
 import { namespaceStateOf, withNamespaces } from '../../webhook/namespaces';
 import { isGlobalContextEntry } from '../../engine/context';
@@ -489,7 +490,7 @@ export class Scenario {
   /** apply / create / update / patch of one resource; the error text, if refused. */
   async write(verb: 'apply' | 'create' | 'update' | 'patch', raw: JsonObject): Promise<string | undefined> {
     // The API server converts a Secret's stringData before admission sees it.
-    const doc = normalizeSecret(this.defaultNamespace(raw));
+    const doc = withCrdDefaults(normalizeSecret(this.defaultNamespace(raw)));
     const cls = classifyDocument(doc);
     // GlobalContextEntries go to Kyverno's global context webhook, served with the policy checks.
     if (cls === 'policy' || cls === 'exception' || isGlobalContextEntry(doc)) return this.admitPolicy(doc, verb === 'create');
