@@ -7,32 +7,18 @@
  * manifests with the policies found so far. A worker that fails (or a script that cannot be
  * found) only means the scan parses those files itself: `parse` rejects and the index falls
  * back to its thread.
- *
- * The server's thread parses too when it would otherwise wait: a file handed to a worker can
- * be withdrawn until a worker starts on it. Each job has a cell in a claim table shared with
- * the workers (a SharedArrayBuffer); whoever swaps it from 0 first parses the file, so a file
- * is parsed exactly once, by whichever thread was free first.
  */
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CachedEntry, EntryParser, PendingEntry } from './workspace';
+import type { CachedEntry, EntryParser } from './workspace';
 
-/** `claim`: the job's cell in the claim table (-1: none, the job cannot be withdrawn). */
-export interface ScanRequest { id: number; uri: string; text: string; claim: number }
+export interface ScanRequest { id: number; uri: string; text: string }
 export type ScanReply = { id: number; entry: CachedEntry | null } | { id: number; error: string };
-/** What a worker is started with (`workerData`). */
-export interface ScanWorkerData { claims: SharedArrayBuffer }
 
 /** The most workers a scan starts (each loads the YAML parser and holds its own heap). */
 const MAX_WORKERS = 4;
-/** Jobs of one ScanWorkers that can be withdrawn (4 bytes each; later jobs cannot be). */
-const CLAIM_CELLS = 16_384;
-/** A claim cell: free, taken by a worker, withdrawn by the scan. */
-export const CLAIM_FREE = 0;
-export const CLAIM_WORKER = 1;
-const CLAIM_WITHDRAWN = 2;
 
 /**
  * The worker script beside this module: dist/scan-worker.js next to dist/server.js and
@@ -51,12 +37,10 @@ interface Slot { worker: Worker; jobs: Map<number, Job>; failed: boolean }
 export class ScanWorkers implements EntryParser {
   private slots: Slot[] = [];
   private nextId = 0;
-  private readonly claims = new Int32Array(new SharedArrayBuffer(4 * CLAIM_CELLS));
 
   private constructor(script: string, count: number) {
-    const workerData: ScanWorkerData = { claims: this.claims.buffer as SharedArrayBuffer };
     for (let i = 0; i < count; i++) {
-      const slot: Slot = { worker: new Worker(script, { workerData }), jobs: new Map(), failed: false };
+      const slot: Slot = { worker: new Worker(script), jobs: new Map(), failed: false };
       // An idle worker does not keep the server alive.
       slot.worker.unref();
       slot.worker.on('message', (m: ScanReply) => {
@@ -92,26 +76,16 @@ export class ScanWorkers implements EntryParser {
     }
   }
 
-  parse(uri: string, text: string): PendingEntry {
+  parse(uri: string, text: string): Promise<CachedEntry | null> {
     const live = this.slots.filter((s) => !s.failed);
     if (!live.length) return Promise.reject(new Error('no scan worker'));
     // The least busy worker: files differ in size, so a fixed rotation would leave one behind.
     const slot = live.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
     const id = this.nextId++;
-    const claim = id < CLAIM_CELLS ? id : -1;
-    const pending: PendingEntry = new Promise((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       slot.jobs.set(id, { resolve, reject });
-      slot.worker.postMessage({ id, uri, text, claim } satisfies ScanRequest);
+      slot.worker.postMessage({ id, uri, text } satisfies ScanRequest);
     });
-    if (claim >= 0) {
-      // Withdrawn, the job never settles: the caller parses the file.
-      pending.withdraw = () => {
-        if (Atomics.compareExchange(this.claims, claim, CLAIM_FREE, CLAIM_WITHDRAWN) !== CLAIM_FREE) return false;
-        slot.jobs.delete(id);
-        return true;
-      };
-    }
-    return pending;
   }
 
   /** Stops the workers (jobs still running reject). */

@@ -76,18 +76,10 @@ export interface WorkspaceFiles {
   parsers?: () => EntryParser | undefined;
 }
 
-/**
- * A file's entry being computed by a parser. `withdraw`, when there, takes the file back if no
- * parser has started on it: true means the caller parses it and this promise never settles.
- */
-export interface PendingEntry extends Promise<CachedEntry | null> {
-  withdraw?: () => boolean;
-}
-
 /** Parses workspace files elsewhere with the index's own code (`scan-entry.ts`). */
 export interface EntryParser {
   /** `toCached(entryOfText(uri, text))`, computed elsewhere; rejects when it could not be (the index then parses the file itself). */
-  parse(uri: string, text: string): PendingEntry;
+  parse(uri: string, text: string): Promise<CachedEntry | null>;
   /** The scan is over. */
   release(): void;
 }
@@ -137,14 +129,6 @@ export interface EntryCache {
 const SLICE_MS = 15;
 /** Scanning time before the first scan first reports the policies found so far (then twice that...). */
 const PROGRESS_MS = 150;
-/**
- * With parsers beside this thread, the first scan reports progress each time this share of
- * the listed files has arrived instead (at most this many reports, whatever the machine's
- * load): the parsers keep parsing while this thread evaluates open manifests with the
- * policies found so far (whose responses ResponseMemo keeps), so that little is left to
- * evaluate once the last file is in.
- */
-const PARALLEL_REPORTS = 8;
 /** Files a scan parses in its own thread before it starts parsers beside it (a few are not worth a worker's start). */
 const PARALLEL_AFTER = 16;
 /** Files read ahead of the one the scan waits for while parsers work on them. */
@@ -170,8 +154,6 @@ interface ScanItem {
   entry?: FileEntry;
   /** Settles when a parser beside this thread has answered. */
   parsed?: Promise<void>;
-  /** Parses the file in this thread instead, if no parser has started on it; returns whether it did. */
-  takeBack?: () => boolean;
   done: boolean;
   /** Read from its file (not answered from the scan cache). */
   fromFile: boolean;
@@ -180,8 +162,6 @@ interface ScanItem {
 /** What a scan's file reads need of the scan. */
 interface ScanRun {
   superseded(): boolean;
-  /** A file parsed out of the listing's order (by a parser, or taken back from one) is ready. */
-  arrived(item: ScanItem): void;
   /** A parser for the next file to parse; undefined: parse it in this thread. */
   parser(): EntryParser | undefined;
 }
@@ -244,19 +224,7 @@ export class WorkspaceIndex {
         return item;
       }
       item.done = false;
-      const pending = parser.parse(uri, text);
-      if (pending.withdraw) {
-        const withdraw = pending.withdraw;
-        item.takeBack = () => {
-          item.takeBack = undefined;
-          if (item.done || !withdraw()) return false;
-          item.entry = this.recorded(uri, entryOfText(uri, text));
-          item.done = true;
-          scan.arrived(item);
-          return true;
-        };
-      }
-      item.parsed = pending.then(
+      item.parsed = parser.parse(uri, text).then(
         (entry) => this.recorded(uri, fromCached(uri, entry)),
         // The parser failed: this thread parses the file (unless a newer scan took over).
         () => (scan.superseded() ? undefined : this.recorded(uri, entryOfText(uri, text))),
@@ -264,7 +232,6 @@ export class WorkspaceIndex {
         item.entry = entry;
       }, () => undefined).finally(() => {
         item.done = true;
-        scan.arrived(item);
       });
       return item;
     } catch {
@@ -299,9 +266,8 @@ export class WorkspaceIndex {
   /**
    * The same scan in slices of at most SLICE_MS, yielding to the event loop in between so
    * requests are answered while it runs. The first scan fills the index as it goes, and calls
-   * `progress` after PROGRESS_MS of scanning, then twice that... (with parsers beside this
-   * thread: as each PARALLEL_REPORTS-th of the files arrives), so open manifests can be evaluated with the policies
-   * found so far, then again when the scan completes; a later scan (a new glob) builds aside
+   * `progress` after PROGRESS_MS of scanning, then twice that... (so open manifests can be evaluated with the policies
+   * found so far, then again when the scan completes); a later scan (a new glob) builds aside
    * and swaps at the end, so results do not flicker. Resolves false when a newer scan
    * superseded it.
    */
@@ -324,29 +290,19 @@ export class WorkspaceIndex {
     // longer), and an evaluation with part of the policies would delay the complete one.
     let reading = 0;
     let nextReport = PROGRESS_MS;
-    // With parsers: by files arrived (in any order), see PARALLEL_REPORTS.
-    let arrivals = 0;
-    const arrivalStep = Math.max(PARALLEL_AFTER, Math.ceil(uris.length / PARALLEL_REPORTS));
-    let nextArrivals = arrivalStep;
     const report = () => {
-      if (!incremental || !progress || !(parser ? arrivals >= nextArrivals : reading >= nextReport)) return;
-      this.version++;
-      this.progressed = true;
-      progress();
-      if (parser) nextArrivals = arrivals + arrivalStep;
-      else nextReport *= 2;
+      if (incremental && progress && reading >= nextReport) {
+        this.version++;
+        this.progressed = true;
+        progress();
+        nextReport *= 2;
+      }
     };
     // Parsers beside this thread, started once the scan has PARALLEL_AFTER files to parse.
     let parser: EntryParser | null | undefined;
     let toParse = 0;
     const run: ScanRun = {
       superseded: () => generation !== this.scanGeneration,
-      // The first scan's progress reports include what arrived ahead of the listing's order
-      // (the installed index has that order once the scan completes).
-      arrived: (item) => {
-        arrivals++;
-        if (incremental && !run.superseded() && item.entry && item.entry !== EMPTY && !this.buffers.has(item.uri)) this.byUri.set(item.uri, item.entry);
-      },
       parser: () => {
         if (++toParse <= PARALLEL_AFTER || !this.files.parsers) return undefined;
         if (parser === undefined) parser = this.files.parsers() ?? null;
@@ -356,30 +312,13 @@ export class WorkspaceIndex {
     // Files enter the index in the listing's order (the order of the policies is the
     // evaluation's); one being parsed elsewhere holds back those after it, up to READ_AHEAD.
     const queue: ScanItem[] = [];
-    // Rather than wait for a parser, this thread parses a file handed to one that no parser
-    // has started on, from the back of the queue (the parsers work from its front).
-    const parseHere = (item: ScanItem): boolean => {
-      for (let i = queue.length - 1; i >= 0; i--) if (queue[i].takeBack?.()) return true;
-      return item.takeBack?.() ?? false;
-    };
     const take = async (item: ScanItem): Promise<boolean> => {
-      while (!item.done) {
-        if (performance.now() - sliceStart > SLICE_MS) {
-          report();
-          await yieldNow();
-          if (run.superseded()) return false;
-          sliceStart = performance.now();
-          continue;
-        }
-        const start = performance.now();
-        if (parseHere(item)) {
-          reading += performance.now() - start;
-          continue;
-        }
+      if (!item.done) {
         report();
+        const waitStart = performance.now();
         await item.parsed;
         // The parsers' work on the files ahead of this one.
-        reading += performance.now() - start;
+        reading += performance.now() - waitStart;
         if (run.superseded()) return false;
         sliceStart = performance.now();
       }
@@ -400,7 +339,6 @@ export class WorkspaceIndex {
         const readStart = performance.now();
         const item = await this.readEntry(uri, run);
         if (item.fromFile) reading += performance.now() - readStart;
-        if (item.done) arrivals++;
         if (run.superseded()) return false;
         queue.push(item);
         while (queue.length && (queue[0].done || queue.length > READ_AHEAD)) {

@@ -52,26 +52,18 @@ function memoryFiles(files: Array<{ uri: string; text: string }>, parsers?: () =
   };
 }
 
-/**
- * Parsers that count what they are handed and what the scan took back to parse itself, and
- * leave the (shared) workers running at the scan's end.
- */
-function counted(workers: EntryParser): { parsers: () => EntryParser; parsed: () => number; withdrawn: () => number } {
+/** Parsers that count what they parse and leave the (shared) workers running at the scan's end. */
+function counted(workers: EntryParser): { parsers: () => EntryParser; parsed: () => number } {
   let parsed = 0;
-  let withdrawn = 0;
   return {
     parsers: () => ({
       parse: (uri, text) => {
         parsed++;
-        const pending = workers.parse(uri, text);
-        const withdraw = pending.withdraw;
-        if (withdraw) pending.withdraw = () => withdraw() && ++withdrawn > 0;
-        return pending;
+        return workers.parse(uri, text);
       },
       release: () => undefined,
     }),
     parsed: () => parsed,
-    withdrawn: () => withdrawn,
   };
 }
 
@@ -103,45 +95,13 @@ test('the scan worker parses a file as the index does', async () => {
   }
 });
 
-test('a file handed to a worker can be taken back until the worker starts on it, and is then parsed once', async () => {
-  const workers = ScanWorkers.start(WORKER, 1)!;
-  try {
-    const policy = (name: string) => `apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: ${name}}\nspec:\n  rules:\n${'  - name: r\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate: {pattern: {metadata: {labels: {a: "?*"}}}}\n'.repeat(200)}`;
-    const texts = Array.from({ length: 40 }, (_, i) => policy(`p${i}`));
-    const jobs = texts.map((t, i) => workers.parse(`file:///ws/p${i}.yaml`, t));
-    // The worker works from the first: the last is not started yet, the first is answered.
-    assert.equal(jobs[39].withdraw?.(), true);
-    assert.equal(jobs[39].withdraw?.(), false, 'a job is taken back once');
-    assert.deepEqual(await jobs[0], toCached(entryOfText('file:///ws/p0.yaml', texts[0])));
-    assert.equal(jobs[0].withdraw?.(), false, 'an answered job cannot be taken back');
-    const settled = new Set<number>();
-    jobs.forEach((j, i) => void j.then(() => settled.add(i)));
-    for (let i = 0; i < 39; i++) assert.deepEqual(await jobs[i], toCached(entryOfText(`file:///ws/p${i}.yaml`, texts[i])), `job ${i}`);
-    // One more round trip through the worker: a withdrawn job's answer would have come before it.
-    await workers.parse('file:///ws/last.yaml', 'just: text\n');
-    await new Promise((r) => setTimeout(r, 10));
-    assert.equal(settled.has(39), false, 'a withdrawn job never settles');
-  } finally {
-    workers.release();
-  }
-});
-
 test('the sample library scanned with scan workers: the same policies in the same order, CRDs and manifest diagnostics', { skip: !existsSync(LIBRARY) && 'sample library absent' }, async () => {
   const workers = ScanWorkers.start(WORKER, 2)!;
   try {
-    const { parsers, parsed, withdrawn } = counted(workers);
+    const { parsers, parsed } = counted(workers);
     const inThread = await scanned(diskFiles([LIBRARY]));
-    // Progress while the workers parse: a bounded number of reports (by share of the files
-    // arrived, whatever the machine's load), each with more of the workspace's policies.
-    const beside = new WorkspaceIndex({ ...diskFiles([LIBRARY]), parsers });
-    const reported: number[] = [];
-    assert.equal(await beside.scanInSlices(() => reported.push(beside.policies().length)), true);
-    assert.ok(reported.length >= 1 && reported.length <= 10, `${reported.length} progress reports`);
-    assert.ok(reported.every((n, i) => n > 0 && (i === 0 || n >= reported[i - 1])), `policies at each report: ${reported}`);
-    assert.ok(reported[reported.length - 1] <= beside.policies().length);
-    assert.ok(parsed() > 500, `the workers were handed ${parsed()} files`);
-    // The scan's thread parsed some of them itself rather than wait, the workers the others.
-    assert.ok(withdrawn() > 0 && withdrawn() < parsed(), `${withdrawn()} of ${parsed()} taken back`);
+    const beside = await scanned({ ...diskFiles([LIBRARY]), parsers });
+    assert.ok(parsed() > 500, `the workers parsed ${parsed()} files`);
     assert.ok(inThread.policies().length > 500);
     assert.deepEqual(contents(beside), contents(inThread));
     const manifest = parseFile('file:///elsewhere/deployment.yaml', DEPLOYMENT);
