@@ -38,7 +38,8 @@ import type { AdmissionRequest, ClusterState, JsonObject, RuleResult } from '../
 import { pluralOf } from '../engine/kube/known-kinds';
 import type { DownstreamGenerator } from './generate';
 import { generateRulesOf, generateWork, needsCloneSources, policyKey } from './generate-work';
-import { celPolicyKey, firedMutateExistingRules, isMutatingPolicy, mutateExisting, mutateExistingRules, mutatesExistingCel } from './mutate-existing';
+import { isCelMutatingPolicy } from '../engine/policy/admission';
+import { celPolicyKey, firedMutateExistingRules, mutateExisting, mutateExistingRules, mutatesExistingCel } from './mutate-existing';
 import { targetConstraints, targetExpression } from '../engine/cel/mutate-existing';
 import type { BackgroundRequest, GeneratedItem } from './protocol';
 import { DEFAULT_BACKGROUND_SCAN_INTERVAL_MS, policyKinds, policyVersion } from './scan';
@@ -466,7 +467,7 @@ export class BackgroundController {
     if (item.type === 'cel-generate') {
       return { type: item.type, policy: gpolKey(item.policy), rule: '', resource, request: r, ...(item.deleteDownstream ? { deleteDownstream: true } : {}), ...(item.synchronize ? { synchronize: true } : {}) };
     }
-    if (item.type === 'mutate' && isMutatingPolicy(item.policy)) return { type: 'cel-mutate', policy: celPolicyKey(item.policy), rule: '', resource, request: r };
+    if (item.type === 'mutate' && isCelMutatingPolicy(item.policy as JsonObject)) return { type: 'cel-mutate', policy: celPolicyKey(item.policy), rule: '', resource, request: r };
     return { type: item.type, policy: policyKey(item.policy), rule: item.rules.join(','), resource, request: r };
   }
 

@@ -40,11 +40,6 @@ export function mutateExistingRules(policy: Json): JsonObject[] {
   return computedRules(policy as JsonObject).filter((r) => asArray(asObject(r.mutate).targets).length > 0);
 }
 
-/** A MutatingPolicy or NamespacedMutatingPolicy (policies.kyverno.io). */
-export function isMutatingPolicy(policy: Json): boolean {
-  return isCelMutatingPolicy(policy as JsonObject);
-}
-
 /** A MutatingPolicy's key: "name", or "namespace/name" for a NamespacedMutatingPolicy (as Kyverno's UpdateRequests name them). */
 export function celPolicyKey(policy: Json): string {
   const m = asObject(policy.metadata);
@@ -53,7 +48,7 @@ export function celPolicyKey(policy: Json): string {
 
 /** A MutatingPolicy that mutates existing resources (evaluation.mutateExisting.enabled). */
 export function mutatesExistingCel(policy: Json): boolean {
-  return isMutatingPolicy(policy) && mutatesExisting(policy as JsonObject);
+  return isCelMutatingPolicy(policy as JsonObject) && mutatesExisting(policy as JsonObject);
 }
 
 /** On DELETE the mpol engine sees the deleted object as the object (admissionutils.ExtractResources). */
@@ -74,7 +69,7 @@ function matchesDeleteExplicitly(rule: Json): boolean {
 export function firedMutateExistingRules(policy: Json, request: AdmissionRequest, cluster: Pick<ClusterState, 'namespaceLabels'>): string[] {
   if (request.operation === 'CONNECT') return [];
   // A MutatingPolicy is one unnamed rule.
-  if (isMutatingPolicy(policy)) {
+  if (isCelMutatingPolicy(policy as JsonObject)) {
     const state: ClusterState = { resources: [], namespaceLabels: cluster.namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions: [] };
     return mutateExistingFires(policy as JsonObject, { request: celTrigger(request), cluster: state }) ? [''] : [];
   }
@@ -172,7 +167,7 @@ export async function mutateExisting(
   /** The live context data admission reads (ConfigMaps, global context entries): withLiveContext. */
   live?: LiveContextState | null,
 ): Promise<MutateExistingOutcome> {
-  if (isMutatingPolicy(policy)) return mutateExistingCel(client, policy, request, exceptions, log, namespaceLabels, policyEvent, live);
+  if (isCelMutatingPolicy(policy as JsonObject)) return mutateExistingCel(client, policy, request, exceptions, log, namespaceLabels, policyEvent, live);
   const outcome: MutateExistingOutcome = { mutated: [], failures: [], writes: [] };
   const key = policyKey(policy);
   const fired = new Set(rules ?? mutateExistingRules(policy).filter((r) => request.operation !== 'DELETE' || matchesDeleteExplicitly(r)).map((r) => String(r.name ?? '')));

@@ -15,7 +15,8 @@ import { policyNeeds } from './rules';
 import { resolveKind } from '../engine/kube';
 import type { ReportItem } from './reports';
 import type { ReviewReply } from './protocol';
-import { isMutatingPolicy } from './mutate-existing';
+import { isCelMutatingPolicy } from '../engine/policy/admission';
+import type { JsonObject } from '../engine/core/types';
 import { pluralOf } from '../engine/kube/known-kinds';
 
 type Json = Record<string, unknown>;
@@ -37,7 +38,7 @@ export function wantsBackground(p: Json): boolean {
   if (spec.background === false) return false;
   if (p.kind === 'ClusterPolicy' || p.kind === 'Policy') return ((spec.rules ?? []) as Json[]).some((r) => !!r?.validate);
   // Kyverno's reports controller also scans MutatingPolicies (RemoveNoneBackgroundPolicies).
-  if (/ValidatingPolicy$/.test(String(p.kind)) || isMutatingPolicy(p)) return (((spec.evaluation ?? {}) as Json).background as Json | undefined)?.enabled !== false;
+  if (/ValidatingPolicy$/.test(String(p.kind)) || isCelMutatingPolicy(p as JsonObject)) return (((spec.evaluation ?? {}) as Json).background as Json | undefined)?.enabled !== false;
   return false;
 }
 
@@ -160,7 +161,7 @@ export class BackgroundScanner {
           },
         };
         // A MutatingPolicy is scanned on /mutate (the evaluation says whether the resource is as it would have it).
-        const reply = await this.evaluate(isMutatingPolicy(policy) ? 'mutate' : 'validate', JSON.stringify(review), [name]);
+        const reply = await this.evaluate(isCelMutatingPolicy(policy as JsonObject) ? 'mutate' : 'validate', JSON.stringify(review), [name]);
         const now = Date.now() / 1000;
         this.report(reply.reportable.map(({ enforce: _enforce, ...r }) => ({ ...r, resource: item, time: now })));
       }
