@@ -20,6 +20,7 @@ import { admissionVerdict } from '../engine/policy/admission';
 import { accessCheckError, type AccessCheckOptions } from '../engine/policy/auth-checks';
 import { isGenerateNonTrigger } from './clone-sources';
 import { ttlLabelWarning } from '../engine/cleanup';
+import { isCelMutatingPolicyKind } from '../engine/loader/classify';
 
 const stringOr = (v: unknown): string => (typeof v === 'string' ? v : '');
 
@@ -109,7 +110,7 @@ const ADMISSION_REPORTED = new Set<string>(['Validation', 'Mutation', 'ImageVeri
  * not applied": the resource is not as the policy would have it.
  */
 export function mutationScanResponse(response: PolicyResponse, resource: JsonObject): PolicyResponse {
-  if (!/^(Namespaced)?MutatingPolicy$/.test(response.policy.kind) || jsonEqual(response.patchedResource, resource)) return response;
+  if (!isCelMutatingPolicyKind(response.policy.kind) || jsonEqual(response.patchedResource, resource)) return response;
   const rules = response.rules.map((r): RuleResult => (r.status === 'pass' && !r.exceptions?.length ? { name: '', type: 'Mutation', status: 'fail', message: 'mutation is not applied' } : r));
   return { ...response, rules };
 }

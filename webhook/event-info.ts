@@ -17,6 +17,7 @@
  */
 import type { JsonObject, PolicyResponse, RuleResult } from '../engine/core/types';
 import { asObject } from '../engine/core/json';
+import { isCelMutatingPolicyKind } from '../engine/loader/classify';
 
 export type EventSource = 'kyverno-admission' | 'kyverno-scan' | 'kyverno-generate' | 'kyverno-mutate' | 'kyverno-cleanup';
 export type EventReason = 'PolicyViolation' | 'PolicyApplied' | 'PolicyError' | 'PolicySkipped';
@@ -93,7 +94,7 @@ function policyAppliedEvent(source: EventSource, response: PolicyResponse, polic
   const rules = Array.isArray(asObject(policy?.spec).rules) ? (asObject(policy?.spec).rules as JsonObject[]) : [];
   const classic = response.policy.kind === 'ClusterPolicy' || response.policy.kind === 'Policy';
   const validates = rules.some((r) => r.validate || r.verifyImages);
-  const mutates = classic ? !validates && rules.some((r) => r.mutate) : /MutatingPolicy$/.test(response.policy.kind);
+  const mutates = classic ? !validates && rules.some((r) => r.mutate) : isCelMutatingPolicyKind(response.policy.kind);
   const message = mutates ? `${describe(resource)} is successfully mutated` : `${describe(resource)}: pass`;
   return onPolicy(response, policy, resource, { reason: 'PolicyApplied', action: mutates ? 'Resource Mutated' : 'Resource Passed', source, message, type: 'Normal' });
 }

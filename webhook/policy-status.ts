@@ -12,6 +12,7 @@ import type { KubeClient } from '../kube-api/client';
 import { computeRules } from '../engine/autogen';
 import { autogenConfigs } from '../engine/cel/autogen';
 import { asArray, asObject, jsonEqual } from '../engine/core/json';
+import { isCelMutatingPolicyKind } from '../engine/loader/classify';
 
 type Json = Record<string, unknown>;
 
@@ -141,7 +142,7 @@ export function desiredCelStatus(policy: Json, nowIso: string, access: AccessChe
   const generating = /GeneratingPolicy$/.test(kind);
   const background = reportsNeedRead(policy);
   const admission = generating || evaluationEnabled(policy, 'admission');
-  const backgroundOnly = /MutatingPolicy$/.test(kind) ? !admission : !admission && background;
+  const backgroundOnly = isCelMutatingPolicyKind(kind) ? !admission : !admission && background;
   const condition = (type: string, holds: boolean, message: string): Json => {
     const before = previous.find((c) => c.type === type);
     const status = holds ? 'True' : 'False';

@@ -32,6 +32,11 @@ export const POLICY_KINDS: ReadonlyMap<string, readonly string[]> = new Map([
   ['admissionregistration.k8s.io', ['ValidatingAdmissionPolicy', 'MutatingAdmissionPolicy']],
 ]);
 
+/** A CEL MutatingPolicy's kind, cluster-wide or namespaced (a policy response's `policy.kind`). */
+export function isCelMutatingPolicyKind(kind: string): boolean {
+  return kind === 'MutatingPolicy' || kind === 'NamespacedMutatingPolicy';
+}
+
 const BINDING_KINDS = new Set(['ValidatingAdmissionPolicyBinding', 'MutatingAdmissionPolicyBinding']);
 
 export function apiGroup(apiVersion: string): string {

@@ -12,10 +12,11 @@ import { cleanupPolicyAdmissionVerdict, deletingPolicyAdmissionVerdict, isCleanu
 import { mutatingPolicyAdmissionVerdict } from '../cel/mutating-policy';
 import { isGlobalContextEntry } from '../context';
 import { exceptionAdmissionVerdict, globalContextEntryAdmissionVerdict, policyAdmissionVerdict, type AdmissionVerdict, type PolicyCheckOptions } from './admission-checks';
+import { isCelMutatingPolicyKind } from '../loader/classify';
 
 /** A MutatingPolicy or NamespacedMutatingPolicy of policies.kyverno.io. */
 export function isCelMutatingPolicy(document: JsonObject): boolean {
-  return String(document.apiVersion ?? '').startsWith('policies.kyverno.io/') && /^(Namespaced)?MutatingPolicy$/.test(String(document.kind ?? ''));
+  return String(document.apiVersion ?? '').startsWith('policies.kyverno.io/') && isCelMutatingPolicyKind(String(document.kind ?? ''));
 }
 
 /** A cleanup policy's kind (`Kind`, `group/version/Kind`) known to be cluster-scoped (the known-kinds table). */
