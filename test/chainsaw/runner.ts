@@ -147,7 +147,8 @@ export class Scenario {
     private readonly dir: string,
     readonly namespace = 'chainsaw-offline',
   ) {
-    for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease', KYVERNO_NAMESPACE, namespace]) {
+    // A scenario may run in one of the namespaces a cluster starts with (`namespace: default`).
+    for (const ns of new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease', KYVERNO_NAMESPACE, namespace])) {
       this.store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } } });
     }
     // What our deploy installs before any policy (RBAC derived from no policy, the aggregated ClusterRole included).
