@@ -405,7 +405,10 @@ export class Scenario {
       const kind = String(names.kind ?? '');
       if (!kind || !version) continue;
       const entries = table.get(kind) ?? [];
-      if (!entries.some((e) => e.group === spec.group)) entries.push({ group: String(spec.group), version, resource: String(names.plural ?? ''), otherVersions: versions.map((v) => String(v.name)).filter((v) => v !== version) });
+      const subresources = Object.keys(asObject((versions.find((v) => v.name === version) ?? {}).subresources));
+      if (!entries.some((e) => e.group === spec.group)) {
+        entries.push({ group: String(spec.group), version, resource: String(names.plural ?? ''), otherVersions: versions.map((v) => String(v.name)).filter((v) => v !== version), namespaced: spec.scope !== 'Cluster', subresources });
+      }
       table.set(kind, entries);
     }
     return table;
@@ -457,7 +460,7 @@ export class Scenario {
    */
   private syncWebhookConfigurations(): void {
     const policies = this.policies();
-    const needs = classicWebhookNeeds(policies, knownKindTable());
+    const needs = classicWebhookNeeds(policies, this.kindTable());
     for (const config of webhookConfigurations({ namespace: KYVERNO_NAMESPACE, caPem: '', needs, policies, keepEmpty: true })) this.store.put(config as JsonObject);
   }
 

@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { policyNeeds, rulesWithOperations, webhookNeeds, webhookRules } from '../../webhook/rules';
 import { findResources, knownKindTable, type KindTable } from '../../engine/kube';
 import { webhookConfigurations } from '../../webhook/configurations';
+import { kindTable } from '../../kube-api/discovery';
+import type { KubeClient } from '../../kube-api/client';
 
 type Json = Record<string, unknown>;
 const ALL = ['CONNECT', 'CREATE', 'DELETE', 'UPDATE'];
@@ -197,4 +199,25 @@ test('webhook configurations: classic rules, fine-grained webhooks, IfNeeded rei
   assert.equal(podsHook.name, 'mutate.kyverno.svc-fail');
   assert.equal(podsHook.reinvocationPolicy, 'IfNeeded');
   assert.equal(podsHook.timeoutSeconds, 30, 'capped at 30 s');
+});
+
+test('discovery reads every served version of a CRD group, with scope and subresources', async () => {
+  const answers: Record<string, unknown> = {
+    '/apis': { groups: [{ name: 'acme.io', versions: [{ groupVersion: 'acme.io/v1beta1' }, { groupVersion: 'acme.io/v1' }], preferredVersion: { groupVersion: 'acme.io/v1' } }] },
+    '/api/v1': { resources: [{ name: 'pods', kind: 'Pod', namespaced: true }] },
+    '/apis/acme.io/v1': { resources: [{ name: 'widgets', kind: 'Widget', namespaced: false }, { name: 'widgets/status', kind: 'Widget', namespaced: false }] },
+    '/apis/acme.io/v1beta1': { resources: [{ name: 'widgets', kind: 'Widget', namespaced: false }] },
+  };
+  const client = { request: async ({ path }: { path: string }) => answers[path] ?? {} } as unknown as KubeClient;
+  const policy = classic({ match: any({ kinds: ['Widget/status'] }), validate: { pattern: {} } });
+  const table = await kindTable(client, [policy]);
+  assert.deepEqual(table.get('Widget'), [{ group: 'acme.io', version: 'v1', resource: 'widgets', namespaced: false, subresources: ['status'], otherVersions: ['v1beta1'] }]);
+  assert.deepEqual(validatingRules([policy], table), [
+    [
+      { apiGroups: ['acme.io'], apiVersions: ['v1'], operations: ALL, resources: ['widgets/status'], scope: '*' },
+      { apiGroups: ['acme.io'], apiVersions: ['v1beta1'], operations: ALL, resources: ['widgets/status'], scope: '*' },
+    ],
+  ]);
+  // The built-in description of a well-known kind is kept.
+  assert.deepEqual(table.get('Pod'), knownKindTable().get('Pod'));
 });
