@@ -48,6 +48,8 @@ interface Need {
   operations: string[];
   /** Where a `*` kind applies: a Policy's stay in its namespace (Kyverno's policyScope). */
   scope?: Scope;
+  /** Kinds a generate rule creates or clones and no rule matches: registered, never scanned as triggers. */
+  downstream?: boolean;
   /** CEL policies give webhook-shaped rules already. */
   direct: Array<{ groups: string[]; versions: string[]; resources: string[]; operations: string[]; scope?: string }>;
   fineGrained?: RuleNeed['fineGrained'];
@@ -115,11 +117,19 @@ function mergeInto(into: Map<string, Set<string>>, kind: string, ops: Iterable<s
  * rule brings its triggers for every operation and the kinds it generates or clones for
  * CREATE, UPDATE and DELETE, on whichever webhook the policy is served by.
  */
-function kindOperations(policy: Json, validating: boolean): Map<string, Set<string>> {
+function kindOperations(policy: Json, validating: boolean): { matched: Map<string, Set<string>>; selected: Set<string> } {
   const matched = new Map<string, Set<string>>();
+  // The kinds some rule's match selects (the others are only generated or cloned).
+  const selected = new Set<string>();
+  const collect = (rule: Json, defaults: string[]) => {
+    for (const [kind, ops] of collectKindOperations(rule, defaults)) {
+      mergeInto(matched, kind, ops);
+      selected.add(kind);
+    }
+  };
   for (const rule of computeRules(policy as JsonObject).map((r) => r as Json)) {
     if (hasGenerate(rule)) {
-      for (const [kind, ops] of collectKindOperations(rule, ALL_OPERATIONS)) mergeInto(matched, kind, ops);
+      collect(rule, ALL_OPERATIONS);
       const generate = asObject(rule.generate);
       for (const g of [...asArray(generate.foreach).map(asObject), generate]) {
         const kinds = typeof g.kind === 'string' && g.kind ? [g.kind] : asArray(asObject(g.cloneList).kinds).map(String);
@@ -130,10 +140,10 @@ function kindOperations(policy: Json, validating: boolean): Map<string, Set<stri
       hasVerifyImageChecks(rule) ||
       (!validating && (hasMutateStandard(rule) || hasVerifyImages(rule) || hasVerifyManifests(rule)))
     ) {
-      for (const [kind, ops] of collectKindOperations(rule, validating ? ALL_OPERATIONS : ['CREATE', 'UPDATE'])) mergeInto(matched, kind, ops);
+      collect(rule, validating ? ALL_OPERATIONS : ['CREATE', 'UPDATE']);
     }
   }
-  return matched;
+  return { matched, selected };
 }
 
 function classicNeeds(policy: Json): Need[] {
@@ -159,8 +169,10 @@ function classicNeeds(policy: Json): Need[] {
   if (rules.some((r) => hasMutateStandard(r) || hasVerifyImages(r))) paths.push('mutate');
   const needs: Need[] = [];
   for (const path of paths) {
-    for (const [kind, ops] of kindOperations(policy, path === 'validate')) {
-      needs.push({ path, failurePolicy, timeout, kinds: [kind], operations: [...ops], scope, direct: [], ...(fineGrained ? { fineGrained } : {}) });
+    const { matched, selected } = kindOperations(policy, path === 'validate');
+    for (const [kind, ops] of matched) {
+      const downstream = !selected.has(kind);
+      needs.push({ path, failurePolicy, timeout, kinds: [kind], operations: [...ops], scope, direct: [], ...(downstream ? { downstream } : {}), ...(fineGrained ? { fineGrained } : {}) });
     }
     // A webhook with no rule is still the policy's (its timeout counts, Kyverno keeps a fine-grained one listed until it is empty).
     if (!needs.some((n) => n.path === path)) needs.push({ path, failurePolicy, timeout, kinds: [], operations: [], scope, direct: [], ...(fineGrained ? { fineGrained } : {}) });
