@@ -90,3 +90,10 @@ test('a GeneratingPolicy registers its resourceRules for every operation, whatev
     { path: 'validate', failurePolicy: 'Fail', rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ALL, resources: ['namespaces'], scope: '*' }] },
   ]);
 });
+
+test('generated kinds are marked downstream (registered, not scanned as triggers) unless a rule matches them', () => {
+  const downstream = (p: Json) => policyNeeds(p).map((n) => [n.kinds[0], n.downstream === true]);
+  assert.deepEqual(downstream(policy([netpol()])), [['Namespace', false], ['NetworkPolicy', true]]);
+  const alsoMatched = { name: 'v', match: { any: [{ resources: { kinds: ['NetworkPolicy'] } }] }, validate: { pattern: {} } };
+  assert.deepEqual(downstream(policy([netpol(), alsoMatched])), [['Namespace', false], ['NetworkPolicy', false]]);
+});
