@@ -1,8 +1,12 @@
 /**
  * Which requests must reach the webhook: the kinds and operations some installed policy
- * matches, turned into admissionregistration.k8s.io/v1 webhooks (one per path and
- * failurePolicy, as Kyverno does). Pure: kinds are resolved to resources through a table the
- * caller builds from discovery (`knownKindTable` from engine/kube covers the well-known kinds for offline planning).
+ * matches, turned into admissionregistration.k8s.io/v1 webhook rules as Kyverno's webhook
+ * controller builds them (pkg/controllers/webhook: mergeWebhook, collectResourceDescriptions,
+ * buildRulesWithOperations, sortedRules): one webhook per path and failurePolicy, and one per
+ * policy with its own matchConditions. The one place these rules are computed: deploy (and
+ * `--render`), local mode and the in-cluster controller all call it. Pure: kinds are resolved to
+ * resources through a table the caller builds from discovery (`knownKindTable` from
+ * engine/kube covers the well-known kinds for offline planning).
  */
 import { asArray, asObject } from '../engine/core/json';
 import { computeRules } from '../engine/autogen';
@@ -174,7 +178,7 @@ function classicNeeds(policy: Json): Need[] {
       const downstream = !selected.has(kind);
       needs.push({ path, failurePolicy, timeout, kinds: [kind], operations: [...ops], scope, direct: [], ...(downstream ? { downstream } : {}), ...(fineGrained ? { fineGrained } : {}) });
     }
-    // A webhook with no rule is still the policy's (its timeout counts, Kyverno keeps a fine-grained one listed until it is empty).
+    // Without a kind the policy still raises its webhook's timeout, as mergeWebhook does whatever it matched.
     if (!needs.some((n) => n.path === path)) needs.push({ path, failurePolicy, timeout, kinds: [], operations: [], scope, direct: [], ...(fineGrained ? { fineGrained } : {}) });
   }
   return needs;
