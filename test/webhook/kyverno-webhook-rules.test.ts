@@ -103,6 +103,11 @@ test('which webhook: validate, generate, mutate-existing and image checks on the
   assert.deepEqual(paths({ verifyImages: [{ imageReferences: ['*'], verifyDigest: false, required: false }] }), ['mutate']);
   assert.deepEqual(paths({ validate: { pattern: {} } }, { admission: false }), []);
   assert.deepEqual(paths({ validate: { pattern: {} } }, { admission: true, background: false }), ['validate']);
+  // The failure action decides the answer, not the webhook: Audit and Enforce share `-fail`.
+  const failurePolicies = (spec: Json) => policyNeeds(classic({ match: any({ kinds: ['Pod'] }), validate: { pattern: {} } }, 'ClusterPolicy', spec)).map((n) => n.failurePolicy);
+  assert.deepEqual(failurePolicies({ validationFailureAction: 'Audit' }), ['Fail']);
+  assert.deepEqual(failurePolicies({ validationFailureAction: 'Enforce' }), ['Fail']);
+  assert.deepEqual(failurePolicies({ webhookConfiguration: { failurePolicy: 'Ignore' }, failurePolicy: 'Fail' }), ['Ignore']);
 });
 
 /** The `validate.kyverno.svc-*` webhooks' rules for these policies, as the chainsaw scenarios assert them. */
