@@ -19,6 +19,7 @@ import { findSmokeProbe, runSmokeCheck } from './smoke';
 import { renderPlan, type RenderResult } from './render';
 import { describeRules, liveNamespacedRbac } from './rbac';
 import { POLICY_KINDS } from '../webhook/incluster';
+import { isOurs } from '../webhook/configurations';
 
 type Json = Record<string, unknown>;
 
@@ -124,6 +125,36 @@ async function permissionsLacking(client: KubeClient, planned: Json[]): Promise<
 }
 
 /** The first certificate of a bundle (ca.crt holds the previous CA too during a rotation). */
+
+/** Kinds the workload phase writes in our namespace, the planned ones and those a flag adds. */
+const WORKLOAD_KINDS: Array<[apiVersion: string, kind: string]> = [
+  ['v1', 'Service'],
+  ['apps/v1', 'Deployment'],
+  ['monitoring.coreos.com/v1', 'ServiceMonitor'],
+];
+
+/**
+ * Workload objects of ours (our managed-by label) in the namespace that the plan does not have:
+ * written by an earlier version (whose Service was `kyverno-studio-webhook`, now Kyverno's
+ * `kyverno-svc`) or an earlier deploy (a ServiceMonitor since dropped). Objects without our
+ * label are never touched.
+ */
+export async function staleWorkload(client: KubeClient, ns: string, planned: Json[]): Promise<ObjectRef[]> {
+  const keep = new Set(planned.map((o) => describeRef(refOf(o))));
+  const kinds = new Map(WORKLOAD_KINDS.map(([apiVersion, kind]) => [kind, apiVersion]));
+  for (const o of planned) if ((o.metadata as Json | undefined)?.namespace === ns && o.kind === 'PodDisruptionBudget') kinds.set(String(o.kind), String(o.apiVersion));
+  const out: ObjectRef[] = [];
+  for (const [kind, apiVersion] of kinds) {
+    // A kind the cluster does not serve (no Prometheus Operator) has nothing stale.
+    const items = await client.list(apiVersion, kind, ns, 'app.kubernetes.io/managed-by=kyverno-studio').catch(() => [] as Json[]);
+    for (const item of items) {
+      const ref = refOf({ ...item, apiVersion, kind });
+      if (!isOurs(item) || keep.has(describeRef(ref))) continue;
+      out.push(ref);
+    }
+  }
+  return out;
+}
 
 function journalLists(journal: DeployJournal): Pick<DeployResult, 'created' | 'updated'> {
   return { created: journal.created(), updated: journal.updated() };
@@ -280,6 +311,12 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
         if (keep.has(describeRef(ref))) continue;
         await client.delete(ref);
         ui.log(`  deleted ${describeRef(ref)} (no served policy needs it)`);
+      }
+    }
+    if (mode === 'cluster') {
+      for (const ref of await staleWorkload(client, ns, plan.objects.map((o) => o.object))) {
+        await client.delete(ref);
+        ui.log(`  deleted ${describeRef(ref)} (this deploy no longer creates it)`);
       }
     }
     if (mode !== 'policies-only' && req.smokeCheck !== false) {

@@ -20,34 +20,54 @@ function kindsNamed(policies: Json[]): string[] {
 
 /**
  * The well-known kinds (engine/kube), plus discovery when a policy names a kind outside them (a CRD kind):
- * then every preferred group version is read once.
+ * then every served group version is read once, as Kyverno's discovery reads them
+ * (ServerGroupsAndResources): a kind's entry has its preferred version first, the other served
+ * versions, its scope and its subresources, so webhook rules can list them as Kyverno does.
  */
 export async function kindTable(client: KubeClient, policies: Json[]): Promise<KindTable> {
   const table = knownKindTable();
   const unknown = [...kindsNamed(policies), ...generatedKinds(policies)].filter((k) => !resolveKind(k, table));
   if (unknown.length === 0) return table;
-  const groups = await client.request<{ groups?: Array<{ name: string; preferredVersion?: { groupVersion: string } }> }>({ method: 'GET', path: '/apis' });
-  const versions = ['v1', ...(groups.groups ?? []).map((g) => g.preferredVersion?.groupVersion).filter((v): v is string => !!v)];
-  await Promise.all(
-    versions.map(async (gv) => {
-      const path = gv.includes('/') ? `/apis/${gv}` : `/api/${gv}`;
-      let list: { resources?: Array<{ name: string; kind: string }> };
+  type GroupList = { groups?: Array<{ name: string; versions?: Array<{ groupVersion: string }>; preferredVersion?: { groupVersion: string } }> };
+  const groups = await client.request<GroupList>({ method: 'GET', path: '/apis' });
+  // Preferred version first, so it becomes the entry's version and the others its otherVersions.
+  const groupVersions = [
+    'v1',
+    ...(groups.groups ?? []).flatMap((g) => {
+      const preferred = g.preferredVersion?.groupVersion;
+      const served = (g.versions ?? []).map((v) => v.groupVersion).filter((v) => v && v !== preferred);
+      return preferred ? [preferred, ...served] : served;
+    }),
+  ];
+  type ResourceList = { resources?: Array<{ name: string; kind: string; namespaced?: boolean }> };
+  const lists = await Promise.all(
+    groupVersions.map(async (gv) => {
       try {
-        list = await client.request({ method: 'GET', path });
+        return await client.request<ResourceList>({ method: 'GET', path: gv.includes('/') ? `/apis/${gv}` : `/api/${gv}` });
       } catch {
-        return; // an unavailable aggregated API must not stop the deploy
-      }
-      const [group, version] = gv.includes('/') ? gv.split('/') : ['', gv];
-      for (const r of list.resources ?? []) {
-        const sub = r.name.includes('/');
-        const kind = r.kind;
-        if (sub) continue;
-        const entries = table.get(kind) ?? [];
-        if (!entries.some((e) => e.group === group)) entries.push({ group, version, resource: r.name });
-        table.set(kind, entries);
+        return {}; // an unavailable aggregated API must not stop the deploy
       }
     }),
   );
+  const known = new Set([...table.values()].flat());
+  groupVersions.forEach((gv, i) => {
+    const [group, version] = gv.includes('/') ? gv.split('/') : ['', gv];
+    const resources = lists[i].resources ?? [];
+    for (const r of resources) {
+      if (r.name.includes('/')) continue;
+      const entries = table.get(r.kind) ?? [];
+      table.set(r.kind, entries);
+      const entry = entries.find((e) => e.group === group);
+      // The built-in table describes the well-known kinds already.
+      if (entry && known.has(entry)) continue;
+      const subresources = resources.filter((s) => s.name.startsWith(`${r.name}/`)).map((s) => s.name.slice(r.name.length + 1));
+      if (!entry) {
+        entries.push({ group, version, resource: r.name, namespaced: r.namespaced !== false, subresources });
+      } else if (entry.version !== version && !(entry.otherVersions ?? []).includes(version)) {
+        entry.otherVersions = [...(entry.otherVersions ?? []), version];
+        entry.subresources = [...new Set([...(entry.subresources ?? []), ...subresources])];
+      }
+    }
+  });
   return table;
 }
-

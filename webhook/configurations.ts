@@ -115,7 +115,7 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
     ['ValidatingWebhookConfiguration', 'validate', VALIDATING_CONFIG, VALIDATING_WEBHOOK, cel.validating],
     ['MutatingWebhookConfiguration', 'mutate', MUTATING_CONFIG, MUTATING_WEBHOOK, cel.mutating],
   ] as const) {
-    const mine = input.needs.filter((n) => n.path === path && n.resources.length > 0);
+    const mine = input.needs.filter((n) => n.path === path && n.rules.length > 0);
     // Kyverno's layout: `validate.kyverno.svc-fail` on /validate/fail serves the classic
     // policies with failurePolicy Fail, `-ignore` on /validate/ignore the others (likewise
     // mutate); the CEL kinds have their own (`vpol.validate.kyverno.svc-fail` on /vpol/<names>…).
@@ -133,10 +133,12 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
       // namespace without the label, so unlabelled user namespaces stay covered.
       namespaceSelector,
       objectSelector: {},
+      // Kyverno's resource mutating webhooks are called again when a later webhook changed the object.
+      ...(kind === 'MutatingWebhookConfiguration' ? { reinvocationPolicy: 'IfNeeded' } : {}),
     })).map(({ path: servicePath, ...w }) => ({ ...w, clientConfig: clientConfig(servicePath) }));
     // Kyverno sorts a configuration's webhooks by name (buildResource*WebhookConfiguration).
-    const webhooks = ([...classic, ...celHooks] as Json[])
-      .map((w) => (kind === 'MutatingWebhookConfiguration' ? { ...w, reinvocationPolicy: 'Never' } : w))
+    // The CEL kinds' mutating webhooks set no reinvocationPolicy: the API server's default, Never.
+    const webhooks = ([...classic, ...celHooks.map((w) => (kind === 'MutatingWebhookConfiguration' ? { ...w, reinvocationPolicy: 'Never' } : w))] as Json[])
       .sort((a, b) => (String(a.name) < String(b.name) ? -1 : String(a.name) > String(b.name) ? 1 : 0));
     if (webhooks.length === 0 && !input.keepEmpty) continue;
     out.push({

@@ -1,31 +1,40 @@
 /**
  * Which requests must reach the webhook: the kinds and operations some installed policy
- * matches, turned into admissionregistration.k8s.io/v1 webhooks (one per path and
- * failurePolicy, as Kyverno does). Pure: kinds are resolved to resources through a table the
- * caller builds from discovery (`knownKindTable` from engine/kube covers the well-known kinds for offline planning).
+ * matches, turned into admissionregistration.k8s.io/v1 webhook rules as Kyverno's webhook
+ * controller builds them (pkg/controllers/webhook: mergeWebhook, collectResourceDescriptions,
+ * buildRulesWithOperations, sortedRules): one webhook per path and failurePolicy, and one per
+ * policy with its own matchConditions. The one place these rules are computed: deploy (and
+ * `--render`), local mode and the in-cluster controller all call it. Pure: kinds are resolved to
+ * resources through a table the caller builds from discovery (`knownKindTable` from
+ * engine/kube covers the well-known kinds for offline planning).
  */
-import { generatedKinds } from '../engine/generate/kinds';
 import { asArray, asObject } from '../engine/core/json';
-import { POD_CONTROLLERS } from '../engine/autogen';
-import { isClassicPolicy, matchResourceDescriptions } from '../engine/policy';
+import { computeRules } from '../engine/autogen';
+import { isClassicPolicy } from '../engine/policy';
 import type { JsonObject } from '../engine/core/types';
-import { knownKindTable, resolveKind, type KindTable } from '../engine/kube';
+import { findResources, knownKindTable, parseKindSelector, type KindTable } from '../engine/kube';
 
 type Json = Record<string, unknown>;
 
 const ALL_OPERATIONS = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
+const CREATE_UPDATE_DELETE = ['CREATE', 'UPDATE', 'DELETE'];
+/** Kyverno's DefaultWebhookTimeout (`--webhookTimeout`): a webhook's timeout starts here and only grows. */
+const DEFAULT_TIMEOUT_SECONDS = 10;
 
 export type WebhookKind = 'validate' | 'mutate';
+type Scope = 'Namespaced' | 'Cluster' | '*';
 
 export interface RuleNeed {
   path: WebhookKind;
   failurePolicy: 'Fail' | 'Ignore';
   timeoutSeconds: number;
-  /** Webhook-rule shaped. */
+  /** The resources as (group, version, resource) triples, one list per field (RBAC reads them). */
   groups: string[];
   versions: string[];
   resources: string[];
   operations: string[];
+  /** The webhook's RuleWithOperations, built and ordered as Kyverno builds them. */
+  rules: Json[];
   /** Kinds we could not resolve (CRD not installed yet): reported, not registered. */
   unresolved: string[];
   /**
@@ -41,20 +50,13 @@ interface Need {
   timeout: number;
   kinds: string[];
   operations: string[];
+  /** Where a `*` kind applies: a Policy's stay in its namespace (Kyverno's policyScope). */
+  scope?: Scope;
+  /** Kinds a generate rule creates or clones and no rule matches: registered, never scanned as triggers. */
+  downstream?: boolean;
   /** CEL policies give webhook-shaped rules already. */
-  direct: Array<{ groups: string[]; versions: string[]; resources: string[]; operations: string[] }>;
+  direct: Array<{ groups: string[]; versions: string[]; resources: string[]; operations: string[]; scope?: string }>;
   fineGrained?: RuleNeed['fineGrained'];
-}
-
-/**
- * Generate rules run in Kyverno's validating webhook on the trigger's admission: CREATE and
- * UPDATE generate; with synchronize a trigger's DELETE removes what it generated, so DELETE
- * must reach us too (explicit match operations win, as for every rule). The generated kind
- * of a synchronized rule is registered for UPDATE and DELETE (see classicNeeds); clone
- * sources are not: a change to a source reaches its copies on their triggers' next change.
- */
-function generateOperations(rule: Json): string[] {
-  return asObject(rule.generate).synchronize === true ? ['CREATE', 'UPDATE', 'DELETE'] : ['CREATE', 'UPDATE'];
 }
 
 /**
@@ -66,54 +68,120 @@ export function failurePolicyOf(policy: Json): 'Fail' | 'Ignore' {
   return (asObject(spec.webhookConfiguration).failurePolicy ?? spec.failurePolicy) === 'Ignore' ? 'Ignore' : 'Fail';
 }
 
+// Kyverno's rule predicates (api/kyverno/v1 rule_types.go) as the webhook controller reads
+// them: a part counts when it is set to anything but its empty value.
+const isSet = (v: unknown) => v !== null && typeof v === 'object' && Object.keys(v as object).length > 0;
+const hasValidate = (rule: Json) => isSet(rule.validate);
+const hasGenerate = (rule: Json) => isSet(rule.generate);
+const hasMutateExisting = (rule: Json) => isSet(rule.mutate) && asObject(rule.mutate).targets != null;
+const hasMutateStandard = (rule: Json) => isSet(rule.mutate) && !hasMutateExisting(rule);
+const hasVerifyImages = (rule: Json) => asArray(rule.verifyImages).some(isSet);
+// verifyDigest and required default to true (CRD defaults), so an entry checks unless both are off.
+const hasVerifyImageChecks = (rule: Json) =>
+  asArray(rule.verifyImages).some((v) => v !== null && typeof v === 'object' && (asObject(v).verifyDigest !== false || asObject(v).required !== false));
+const hasVerifyManifests = (rule: Json) => asArray(asObject(asObject(rule.validate).manifests).attestors).length > 0;
+
+/**
+ * Kyverno's collectResourceDescriptions: the operations each match kind needs (the block's
+ * `operations`, else the defaults), less what an `exclude.any` block that names nothing but
+ * kinds and operations excludes (no operations there: every one).
+ */
+function collectKindOperations(rule: Json, defaultOps: string[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  const match = asObject(rule.match);
+  const blocks = [asObject(match.resources), ...asArray(match.all).map((b) => asObject(asObject(b).resources)), ...asArray(match.any).map((b) => asObject(asObject(b).resources))];
+  for (const block of blocks) {
+    const listed = asArray(block.operations).map(String);
+    for (const kind of asArray(block.kinds).map(String)) {
+      const ops = out.get(kind) ?? new Set<string>();
+      for (const o of listed.length ? listed : defaultOps) ops.add(o);
+      out.set(kind, ops);
+    }
+  }
+  for (const filter of asArray(asObject(rule.exclude).any).map(asObject)) {
+    if (asArray(filter.subjects).length || asArray(filter.roles).length || asArray(filter.clusterRoles).length) continue;
+    const r = asObject(filter.resources);
+    if (r.name || asArray(r.names).length || asArray(r.namespaces).length || Object.keys(asObject(r.annotations)).length || r.selector != null || r.namespaceSelector != null) continue;
+    const kinds = asArray(r.kinds).map(String);
+    const listed = asArray(r.operations).map(String);
+    for (const kind of kinds.length ? kinds : [...out.keys()]) for (const o of listed.length ? listed : ALL_OPERATIONS) out.get(kind)?.delete(o);
+  }
+  return out;
+}
+
+function mergeInto(into: Map<string, Set<string>>, kind: string, ops: Iterable<string>): void {
+  const set = into.get(kind) ?? new Set<string>();
+  for (const o of ops) set.add(o);
+  into.set(kind, set);
+}
+
+/**
+ * Kyverno's mergeWebhook: the kinds and operations one of the two resource webhooks needs for
+ * a policy, over its rules with autogen's (`validating`: the validating webhook). A generate
+ * rule brings its triggers for every operation and the kinds it generates or clones for
+ * CREATE, UPDATE and DELETE, on whichever webhook the policy is served by.
+ */
+function kindOperations(policy: Json, validating: boolean): { matched: Map<string, Set<string>>; selected: Set<string> } {
+  const matched = new Map<string, Set<string>>();
+  // The kinds some rule's match selects (the others are only generated or cloned).
+  const selected = new Set<string>();
+  const collect = (rule: Json, defaults: string[]) => {
+    for (const [kind, ops] of collectKindOperations(rule, defaults)) {
+      mergeInto(matched, kind, ops);
+      selected.add(kind);
+    }
+  };
+  for (const rule of computeRules(policy as JsonObject).map((r) => r as Json)) {
+    if (hasGenerate(rule)) {
+      collect(rule, ALL_OPERATIONS);
+      const generate = asObject(rule.generate);
+      for (const g of [...asArray(generate.foreach).map(asObject), generate]) {
+        const kinds = typeof g.kind === 'string' && g.kind ? [g.kind] : asArray(asObject(g.cloneList).kinds).map(String);
+        for (const kind of kinds) mergeInto(matched, kind, CREATE_UPDATE_DELETE);
+      }
+    } else if (
+      (validating && (hasValidate(rule) || hasMutateExisting(rule))) ||
+      hasVerifyImageChecks(rule) ||
+      (!validating && (hasMutateStandard(rule) || hasVerifyImages(rule) || hasVerifyManifests(rule)))
+    ) {
+      collect(rule, validating ? ALL_OPERATIONS : ['CREATE', 'UPDATE']);
+    }
+  }
+  return { matched, selected };
+}
+
 function classicNeeds(policy: Json): Need[] {
   const spec = asObject(policy.spec);
+  // Kyverno's AdmissionProcessingEnabled: a background-only policy has no webhook rules.
+  if (spec.admission === false) return [];
   const failurePolicy = failurePolicyOf(policy);
-  // Spec.GetWebhookTimeoutSeconds: spec.webhookConfiguration.timeoutSeconds first, then the spec's.
+  // Spec.GetWebhookTimeoutSeconds (webhookConfiguration's, then the spec's) raises the webhook's
+  // timeout above Kyverno's default, never below it.
   const configuredTimeout = asObject(spec.webhookConfiguration).timeoutSeconds ?? spec.webhookTimeoutSeconds;
-  const timeout = typeof configuredTimeout === 'number' ? configuredTimeout : 10;
-  const autogen = String(asObject(asObject(policy.metadata).annotations)['pod-policies.kyverno.io/autogen-controllers'] ?? '');
-  // Kyverno's CanAutoGen: one generate rule turns autogen off for the whole policy.
-  const autogenOff = asArray(spec.rules).some((r) => asObject(r).generate !== undefined && asObject(r).generate !== null);
+  const timeout = Math.max(DEFAULT_TIMEOUT_SECONDS, typeof configuredTimeout === 'number' ? configuredTimeout : 0);
   // Kyverno's CustomWebhookMatchConditions: the policy's own webhook, with its conditions.
   const conditions = asArray(asObject(spec.webhookConfiguration).matchConditions).map(asObject);
   const meta = asObject(policy.metadata);
   const fineGrained = conditions.length
     ? { name: String(meta.name ?? ''), ...(typeof meta.namespace === 'string' && meta.namespace ? { namespace: meta.namespace } : {}), matchConditions: conditions }
     : undefined;
+  const scope: Scope = policy.kind === 'Policy' ? 'Namespaced' : '*';
+  const rules = asArray(spec.rules).map(asObject);
+  // Which of the two webhooks serve the policy (buildForPoliciesValidation / buildForPoliciesMutation).
+  const paths: WebhookKind[] = [];
+  if (rules.some((r) => hasValidate(r) || hasGenerate(r) || hasMutateExisting(r) || hasVerifyImageChecks(r) || hasVerifyManifests(r))) paths.push('validate');
+  if (rules.some((r) => hasMutateStandard(r) || hasVerifyImages(r))) paths.push('mutate');
   const needs: Need[] = [];
-  for (const rule of asArray(spec.rules).map(asObject)) {
-    const blocks = matchResourceDescriptions(rule);
-    const kinds = new Set<string>();
-    const ops = new Set<string>();
-    for (const b of blocks) {
-      for (const k of asArray(b.kinds)) kinds.add(String(k));
-      for (const o of asArray(b.operations)) ops.add(String(o));
+  for (const path of paths) {
+    const { matched, selected } = kindOperations(policy, path === 'validate');
+    for (const [kind, ops] of matched) {
+      const downstream = !selected.has(kind);
+      needs.push({ path, failurePolicy, timeout, kinds: [kind], operations: [...ops], scope, direct: [], ...(downstream ? { downstream } : {}), ...(fineGrained ? { fineGrained } : {}) });
     }
-    if ([...kinds].some((k) => k === 'Pod' || k.endsWith('/Pod')) && autogen !== 'none' && !autogenOff) {
-      const controllers = autogen ? autogen.split(',').map((s) => s.trim()).filter(Boolean) : POD_CONTROLLERS;
-      for (const c of controllers) kinds.add(c);
-    }
-    const paths: WebhookKind[] = [];
-    // Kyverno verifies images in its mutating webhook (it may rewrite image digests).
-    // A mutate-existing rule (mutate.targets) acts after admission, from Kyverno's validating
-    // webhook (HasMutateExisting there, HasMutateStandard in the mutating one).
-    const mutateExisting = asArray(asObject(rule.mutate).targets).length > 0;
-    if (rule.validate || mutateExisting) paths.push('validate');
-    if ((rule.mutate && !mutateExisting) || rule.verifyImages) paths.push('mutate');
-    for (const path of paths) {
-      const operations = ops.size ? [...ops] : path === 'mutate' ? ['CREATE', 'UPDATE'] : ALL_OPERATIONS;
-      needs.push({ path, failurePolicy, timeout, kinds: [...kinds], operations, direct: [] });
-    }
-    if (rule.generate) needs.push({ path: 'validate', failurePolicy, timeout, kinds: [...kinds], operations: ops.size ? [...ops] : generateOperations(rule), direct: [] });
-    // A synchronized rule's downstream kinds too (Kyverno registers them for every generate
-    // rule): an edit or deletion of a generated object is undone (webhook/background.ts).
-    if (asObject(rule.generate).synchronize === true) {
-      const downstream = generatedKinds([{ ...policy, spec: { rules: [rule] } }]);
-      if (downstream.length) needs.push({ path: 'validate', failurePolicy, timeout, kinds: downstream, operations: ['UPDATE', 'DELETE'], direct: [] });
-    }
+    // Without a kind the policy still raises its webhook's timeout, as mergeWebhook does whatever it matched.
+    if (!needs.some((n) => n.path === path)) needs.push({ path, failurePolicy, timeout, kinds: [], operations: [], scope, direct: [], ...(fineGrained ? { fineGrained } : {}) });
   }
-  return fineGrained ? needs.map((n) => ({ ...n, fineGrained })) : needs;
+  return needs;
 }
 
 function celNeeds(policy: Json, path: WebhookKind): Need[] {
@@ -127,6 +195,7 @@ function celNeeds(policy: Json, path: WebhookKind): Need[] {
       versions: asArray(r.apiVersions).map(String),
       resources: asArray(r.resources).map(String),
       operations: asArray(r.operations).map(String),
+      ...(typeof r.scope === 'string' ? { scope: r.scope } : {}),
     }));
   return [{ path, failurePolicy, timeout, kinds: [], operations: [], direct }];
 }
@@ -160,9 +229,139 @@ export function policyNeeds(policy: Json): Need[] {
   }
 }
 
-/** Unions the needs of all policies into at most one rule set per (path, failurePolicy). */
+/** Kyverno's ruleEntry: one operation on one resource (or subresource) in one scope. */
+interface RuleEntry {
+  group: string;
+  version: string;
+  resource: string;
+  subresource: string;
+  scope: string;
+  operation: string;
+}
+const entryKey = (e: RuleEntry) => `${e.group}|${e.version}|${e.resource}|${e.subresource}|${e.scope}|${e.operation}`;
+
+/**
+ * Kyverno's webhook.hasRule: whether a broader entry (a `*` scope, group, version, resource or
+ * subresource, or `*` for `*` and its subresources) already covers this one.
+ */
+function coveredByBroader(e: RuleEntry, entries: Set<string>): boolean {
+  const scopes = e.scope === '*' ? ['*'] : [e.scope, '*'];
+  const groups = e.group === '*' ? ['*'] : [e.group, '*'];
+  const versions = e.version === '*' ? ['*'] : [e.version, '*'];
+  let resources: Array<[string, string]>;
+  if (e.subresource === '') resources = e.resource === '*' ? [['*', ''], ['*', '*']] : [[e.resource, ''], ['*', ''], ['*', '*']];
+  else if (e.subresource === '*') resources = e.resource === '*' ? [['*', '*']] : [[e.resource, '*'], ['*', '*']];
+  else resources = e.resource === '*' ? [['*', e.subresource], ['*', '*']] : [[e.resource, e.subresource], [e.resource, '*'], ['*', e.subresource], ['*', '*']];
+  for (const scope of scopes) {
+    for (const group of groups) {
+      for (const version of versions) {
+        for (const [resource, subresource] of resources) {
+          const same = scope === e.scope && group === e.group && version === e.version && resource === e.resource && subresource === e.subresource;
+          if (!same && entries.has(entryKey({ group, version, resource, subresource, scope, operation: e.operation }))) return true;
+        }
+      }
+    }
+  }
+  return false;
+}
+
+const compareStrings = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** Kyverno's `less`: shorter lists first, then element by element. */
+function compareLists(a: readonly string[], b: readonly string[]): number {
+  if (a.length !== b.length) return a.length - b.length;
+  for (let i = 0; i < a.length; i++) {
+    const c = compareStrings(a[i], b[i]);
+    if (c) return c;
+  }
+  return 0;
+}
+
+/**
+ * Kyverno's buildRulesWithOperations, then sortedRules: entries a broader one covers dropped,
+ * one rule per (group, version, scope) and operation set, `pods/ephemeralcontainers` beside
+ * `pods` (or `*`) of the core v1 group, every list sorted and the rules in Kyverno's order.
+ */
+export function rulesWithOperations(entries: Iterable<RuleEntry>): Json[] {
+  const all = [...entries];
+  const keys = new Set(all.map(entryKey));
+  const byGvs = new Map<string, { group: string; version: string; scope: string; resources: Map<string, Set<string>> }>();
+  for (const e of all) {
+    if (coveredByBroader(e, keys)) continue;
+    const gvsKey = `${e.group}|${e.version}|${e.scope}`;
+    const gvs = byGvs.get(gvsKey) ?? { group: e.group, version: e.version, scope: e.scope, resources: new Map() };
+    byGvs.set(gvsKey, gvs);
+    const resource = e.subresource ? `${e.resource}/${e.subresource}` : e.resource;
+    const ops = gvs.resources.get(resource) ?? new Set<string>();
+    ops.add(e.operation);
+    gvs.resources.set(resource, ops);
+  }
+  const rules: Array<{ apiGroups: string[]; apiVersions: string[]; operations: string[]; resources: string[]; scope: string }> = [];
+  for (const gvs of byGvs.values()) {
+    const byOps = new Map<string, Set<string>>();
+    for (const [resource, ops] of gvs.resources) {
+      const key = ALL_OPERATIONS.filter((o) => ops.has(o)).join(',');
+      byOps.set(key, (byOps.get(key) ?? new Set<string>()).add(resource));
+    }
+    for (const [ops, resources] of byOps) {
+      if (!ops) continue;
+      if ((gvs.group === '' || gvs.group === '*') && (gvs.version === 'v1' || gvs.version === '*') && (resources.has('pods') || resources.has('*'))) resources.add('pods/ephemeralcontainers');
+      rules.push({ apiGroups: [gvs.group], apiVersions: [gvs.version], operations: ops.split(',').sort(compareStrings), resources: [...resources].sort(compareStrings), scope: gvs.scope });
+    }
+  }
+  rules.sort(
+    (a, b) =>
+      compareLists(a.apiGroups, b.apiGroups) ||
+      compareLists(a.apiVersions, b.apiVersions) ||
+      compareLists(a.resources, b.resources) ||
+      compareLists(a.operations, b.operations) ||
+      compareStrings(a.scope, b.scope),
+  );
+  return rules;
+}
+
+/**
+ * The rule entries of a classic need: Kyverno's mergeWebhook resolution. A `*` kind needs no
+ * discovery and takes the policy's scope; any other kind is every served resource the
+ * selector names (findResources), in that resource's scope (`Namespaced`, else `*`).
+ */
+function classicEntries(need: Need, table: KindTable, unresolved: string[]): RuleEntry[] {
+  const out: RuleEntry[] = [];
+  for (const kind of need.kinds) {
+    const sel = parseKindSelector(kind);
+    const served =
+      sel.kind === '*'
+        ? [{ group: sel.group, version: sel.version, resource: '*', subresource: sel.subresource, scope: need.scope ?? '*' }]
+        : findResources(table, sel.group, sel.version, sel.kind, sel.subresource).map((r) => ({ ...r, scope: r.namespaced ? 'Namespaced' : '*' }));
+    if (served.length === 0) unresolved.push(kind);
+    for (const r of served) for (const operation of need.operations) out.push({ group: r.group, version: r.version, resource: r.resource, subresource: r.subresource, scope: r.scope, operation });
+  }
+  return out;
+}
+
+/** A CEL policy's resource rules as entries (their own webhooks are laid out in cel-webhooks.ts). */
+function directEntries(need: Need): RuleEntry[] {
+  const out: RuleEntry[] = [];
+  for (const d of need.direct) {
+    for (const group of d.groups) {
+      for (const version of d.versions) {
+        for (const full of d.resources) {
+          const [resource, subresource = ''] = full.split('/');
+          for (const op of d.operations.length ? d.operations : ALL_OPERATIONS) {
+            for (const operation of op === '*' ? ALL_OPERATIONS : [op]) out.push({ group, version, resource, subresource, scope: d.scope ?? '*', operation });
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Unions the needs of all policies into one webhook per (path, failurePolicy) and one per
+ * fine-grained policy, each with its rules as Kyverno's webhook controller builds them.
+ */
 export function webhookNeeds(policies: Json[], table: KindTable): RuleNeed[] {
-  const byKey = new Map<string, { need: RuleNeed; rules: Map<string, Set<string>> }>();
+  const byKey = new Map<string, { need: Omit<RuleNeed, 'rules'>; entries: Map<string, RuleEntry>; unresolved: string[] }>();
   for (const need of policies.flatMap(policyNeeds)) {
     const fine = need.fineGrained;
     const key = `${need.path}/${need.failurePolicy}${fine ? `/finegrained/${fine.namespace ?? ''}/${fine.name}` : ''}`;
@@ -170,37 +369,31 @@ export function webhookNeeds(policies: Json[], table: KindTable): RuleNeed[] {
     if (!entry) {
       entry = {
         need: { path: need.path, failurePolicy: need.failurePolicy, timeoutSeconds: 0, groups: [], versions: [], resources: [], operations: [], unresolved: [], ...(fine ? { fineGrained: fine } : {}) },
-        rules: new Map(),
+        entries: new Map(),
+        unresolved: [],
       };
       byKey.set(key, entry);
     }
+    // Kyverno's capTimeout: the largest timeout asked for, at most 30 seconds.
     entry.need.timeoutSeconds = Math.min(30, Math.max(entry.need.timeoutSeconds, need.timeout));
-    const add = (group: string, version: string, resource: string, ops: string[]) => {
-      const k = `${group}|${version}|${resource}`;
-      const set = entry!.rules.get(k) ?? new Set<string>();
-      for (const o of ops) set.add(o === '*' ? 'ALL' : o);
-      entry!.rules.set(k, set);
-    };
-    for (const kind of need.kinds) {
-      const resolved = resolveKind(kind, table);
-      if (!resolved) entry.need.unresolved.push(kind);
-      else for (const r of resolved) add(r.group, r.version, r.resource, need.operations);
-    }
-    for (const d of need.direct) {
-      for (const g of d.groups) for (const v of d.versions) for (const r of d.resources) add(g, v, r, d.operations.length ? d.operations : ALL_OPERATIONS);
-    }
+    for (const e of [...classicEntries(need, table, entry.unresolved), ...directEntries(need)]) entry.entries.set(entryKey(e), e);
   }
-  return [...byKey.values()].map(({ need, rules }) => {
-    // Flattened to one list per field; webhookRules() regroups them exactly.
-    const triples = [...rules.entries()].sort(([a], [b]) => a.localeCompare(b));
+  return [...byKey.values()].map(({ need, entries, unresolved }) => {
+    const ops = new Map<string, Set<string>>();
+    for (const e of entries.values()) {
+      const k = `${e.group}|${e.version}|${e.subresource ? `${e.resource}/${e.subresource}` : e.resource}`;
+      ops.set(k, (ops.get(k) ?? new Set<string>()).add(e.operation));
+    }
+    const triples = [...ops.entries()].sort(([a], [b]) => compareStrings(a, b));
     return {
       ...need,
-      timeoutSeconds: need.timeoutSeconds || 10,
+      timeoutSeconds: need.timeoutSeconds || DEFAULT_TIMEOUT_SECONDS,
       groups: triples.map(([k]) => k.split('|')[0]),
       versions: triples.map(([k]) => k.split('|')[1]),
       resources: triples.map(([k]) => k.split('|')[2]),
-      operations: triples.map(([, ops]) => (ops.has('ALL') ? ALL_OPERATIONS : ALL_OPERATIONS.filter((o) => ops.has(o))).join(',')),
-      unresolved: [...new Set(need.unresolved)],
+      operations: triples.map(([, o]) => ALL_OPERATIONS.filter((x) => o.has(x)).join(',')),
+      rules: rulesWithOperations(entries.values()),
+      unresolved: [...new Set(unresolved)],
     };
   });
 }
@@ -213,24 +406,9 @@ export function classicWebhookNeeds(policies: Json[], table: KindTable): RuleNee
   return webhookNeeds(policies.filter((p) => isClassicPolicy(p as JsonObject)), table);
 }
 
-/** RuleWithOperations[] for one need: resources grouped by (group, version, operations). */
+/** RuleWithOperations[] for one need. */
 export function webhookRules(need: RuleNeed): Json[] {
-  const groups = new Map<string, Json>();
-  need.resources.forEach((resource, i) => {
-    const key = `${need.groups[i]}|${need.operations[i]}`;
-    const rule = groups.get(key) ?? {
-      apiGroups: [need.groups[i]],
-      // Any version: with matchPolicy Equivalent the API server converts, and a kind table
-      // built offline may name a version this cluster does not serve.
-      apiVersions: ['*'],
-      operations: need.operations[i].split(','),
-      resources: [] as string[],
-      scope: '*',
-    };
-    if (!(rule.resources as string[]).includes(resource)) (rule.resources as string[]).push(resource);
-    groups.set(key, rule);
-  });
-  return [...groups.values()];
+  return need.rules;
 }
 
 /**

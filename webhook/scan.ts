@@ -56,6 +56,8 @@ export async function policyKinds(client: KubeClient, policy: Json): Promise<Arr
   const table = await kindTable(client, [policy]);
   const targets = new Map<string, { apiVersion: string; kind: string }>();
   for (const need of policyNeeds(policy)) {
+    // What a generate rule writes is not something its match selects.
+    if (need.downstream) continue;
     for (const k of need.kinds) {
       for (const r of resolveKind(k, table) ?? []) {
         if (r.resource.includes('/') || r.resource === '*') continue;

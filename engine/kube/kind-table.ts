@@ -16,6 +16,10 @@ export interface KindResource {
   resource: string;
   /** Other versions served: a selector naming one of them resolves to it. */
   otherVersions?: string[];
+  /** Cluster-scoped when false; unknown (a kind discovery did not describe) counts as namespaced. */
+  namespaced?: boolean;
+  /** Its subresources (`status`, `scale`, `exec`…), without the parent's name. */
+  subresources?: string[];
 }
 
 /** kind → every group serving it (several groups may use one kind name: Event). */
@@ -26,7 +30,14 @@ export function knownKindTable(): KindTable {
   const table: KindTable = new Map();
   for (const k of KNOWN_KINDS) {
     const entries = table.get(k.kind) ?? [];
-    entries.push({ group: k.group, version: k.version, resource: k.plural, ...(k.otherVersions ? { otherVersions: [...k.otherVersions] } : {}) });
+    entries.push({
+      group: k.group,
+      version: k.version,
+      resource: k.plural,
+      namespaced: k.namespaced,
+      ...(k.otherVersions ? { otherVersions: [...k.otherVersions] } : {}),
+      ...(k.subresources ? { subresources: [...k.subresources] } : {}),
+    });
     table.set(k.kind, entries);
   }
   return table;
@@ -49,4 +60,40 @@ export function resolveKind(spec: string, table: KindTable): Array<Omit<KindReso
     found.push({ group: r.group, version: served, resource: subresource ? `${r.resource}/${subresource}` : r.resource });
   }
   return found.length ? found : undefined;
+}
+
+/** One API resource a kind selector names, as Kyverno's discovery reports it. */
+export interface ServedResource {
+  group: string;
+  version: string;
+  resource: string;
+  /** `` for the resource itself. */
+  subresource: string;
+  namespaced: boolean;
+}
+
+/**
+ * Kyverno's dclient FindResources(group, version, kind, subresource): every served version of
+ * every kind the (wildcard) parts match, not only the preferred one; with a subresource, only
+ * the subresources whose `resource/sub` the pattern matches (`Pod/*`: each of pods'
+ * subresources), except that `*` and `*` give the resources and their subresources. Webhook
+ * rules list these exactly; `resolveKind` is the preferred-version reading the scans and RBAC use.
+ */
+export function findResources(table: KindTable, group: string, version: string, kind: string, subresource: string): ServedResource[] {
+  const parents: Array<{ served: ServedResource; subresources: readonly string[] }> = [];
+  for (const [name, entries] of table) {
+    if (!wildcardMatch(kind, name)) continue;
+    for (const e of entries) {
+      if (!wildcardMatch(group, e.group)) continue;
+      for (const v of [e.version, ...(e.otherVersions ?? [])]) {
+        if (!wildcardMatch(version, v)) continue;
+        parents.push({ served: { group: e.group, version: v, resource: e.resource, subresource: '', namespaced: e.namespaced !== false }, subresources: e.subresources ?? [] });
+      }
+    }
+  }
+  if (subresource === '') return parents.map((p) => p.served);
+  const subs = parents.flatMap(({ served, subresources }) =>
+    subresources.filter((sub) => wildcardMatch(`${served.resource}/${subresource}`, `${served.resource}/${sub}`)).map((sub) => ({ ...served, subresource: sub })),
+  );
+  return kind === '*' && subresource === '*' ? [...parents.map((p) => p.served), ...subs] : subs;
 }

@@ -67,11 +67,13 @@ export function assertionMismatch(actual: unknown, expected: unknown, bindings: 
     return null;
   }
   if (isJsonObject(expected)) {
-    if (!isJsonObject(actual)) return `${path || '.'}: expected an object, got ${JSON.stringify(actual ?? null)}`;
     for (const [key, want] of Object.entries(expected)) {
       if (key.startsWith('~')) throw new Unsupported(`foreach assertion key ${JSON.stringify(key)}`);
       const statement = expressionOf(key);
-      const got = statement !== undefined ? evaluate(statement, actual, bindings) : actual[key];
+      // An expression key projects whatever value is there (`(contains(@, 'x'))` on a list);
+      // a plain key needs an object (kyverno-json's mapNode projection).
+      if (statement === undefined && !isJsonObject(actual)) return `${path || '.'}: expected an object, got ${JSON.stringify(actual ?? null)}`;
+      const got = statement !== undefined ? evaluate(statement, actual, bindings) : (actual as Record<string, unknown>)[key];
       const m = assertionMismatch(got, want, bindings, `${path}.${key}`);
       if (m) return m;
     }

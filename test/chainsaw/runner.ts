@@ -147,7 +147,8 @@ export class Scenario {
     private readonly dir: string,
     readonly namespace = 'chainsaw-offline',
   ) {
-    for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease', KYVERNO_NAMESPACE, namespace]) {
+    // A scenario may run in one of the namespaces a cluster starts with (`namespace: default`).
+    for (const ns of new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease', KYVERNO_NAMESPACE, namespace])) {
       this.store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } } });
     }
     // What our deploy installs before any policy (RBAC derived from no policy, the aggregated ClusterRole included).
@@ -404,7 +405,10 @@ export class Scenario {
       const kind = String(names.kind ?? '');
       if (!kind || !version) continue;
       const entries = table.get(kind) ?? [];
-      if (!entries.some((e) => e.group === spec.group)) entries.push({ group: String(spec.group), version, resource: String(names.plural ?? ''), otherVersions: versions.map((v) => String(v.name)).filter((v) => v !== version) });
+      const subresources = Object.keys(asObject((versions.find((v) => v.name === version) ?? {}).subresources));
+      if (!entries.some((e) => e.group === spec.group)) {
+        entries.push({ group: String(spec.group), version, resource: String(names.plural ?? ''), otherVersions: versions.map((v) => String(v.name)).filter((v) => v !== version), namespaced: spec.scope !== 'Cluster', subresources });
+      }
       table.set(kind, entries);
     }
     return table;
@@ -456,7 +460,7 @@ export class Scenario {
    */
   private syncWebhookConfigurations(): void {
     const policies = this.policies();
-    const needs = classicWebhookNeeds(policies, knownKindTable());
+    const needs = classicWebhookNeeds(policies, this.kindTable());
     for (const config of webhookConfigurations({ namespace: KYVERNO_NAMESPACE, caPem: '', needs, policies, keepEmpty: true })) this.store.put(config as JsonObject);
   }
 

@@ -92,6 +92,10 @@ test('plan: cluster mode objects come in the safe order with pinned code, probes
   assert.equal(hook.sideEffects, 'NoneOnDryRun', "Kyverno's with admission reports on");
   assert.equal(hook.matchPolicy, 'Equivalent');
   assert.equal(hook.timeoutSeconds, 10);
+  // The rules Kyverno's webhook controller would register (webhook/rules.ts), not `*` versions and scopes.
+  assert.deepEqual(hook.rules, [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CONNECT', 'CREATE', 'DELETE', 'UPDATE'], resources: ['configmaps'], scope: 'Namespaced' }]);
+  const mutating = p.objects.find((o) => o.object.kind === 'MutatingWebhookConfiguration')!.object;
+  assert.equal(((mutating.webhooks as Json[])[0]).reinvocationPolicy, 'IfNeeded');
   assert.deepEqual(hook.namespaceSelector, {
     matchExpressions: [
       { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] },

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { knownKindTable, resolveKind, KNOWN_KINDS } from '../../engine/kube';
+import { findResources, knownKindTable, resolveKind, KNOWN_KINDS } from '../../engine/kube';
 
 test('the kind table is the well-known kinds: every one resolves to its plural', () => {
   const table = knownKindTable();
@@ -25,4 +25,20 @@ test('resolveKind reads selectors as Kyverno does', () => {
   assert.deepEqual(resolveKind('apps/*/Deployment', table), [{ group: 'apps', version: 'v1', resource: 'deployments' }]);
   assert.deepEqual(resolveKind('*/scale', table), [{ group: '*', version: '*', resource: '*/scale' }]);
   assert.equal(resolveKind('a/b/c/d/e', table), undefined);
+});
+
+test('findResources answers as Kyverno discovery FindResources: every served version, scope, wildcard kinds and subresource patterns', () => {
+  const table = knownKindTable();
+  const names = (group: string, version: string, kind: string, sub: string) =>
+    findResources(table, group, version, kind, sub).map((r) => `${r.group}/${r.version}/${r.resource}${r.subresource ? `/${r.subresource}` : ''}${r.namespaced ? '' : ' (cluster)'}`).sort();
+  assert.deepEqual(names('*', '*', 'HorizontalPodAutoscaler', ''), ['autoscaling/v1/horizontalpodautoscalers', 'autoscaling/v2/horizontalpodautoscalers']);
+  assert.deepEqual(names('*', 'v1', 'HorizontalPodAutoscaler', ''), ['autoscaling/v1/horizontalpodautoscalers']);
+  assert.deepEqual(names('*', '*', 'Namespace', ''), ['/v1/namespaces (cluster)']);
+  assert.deepEqual(names('apps', 'v1', 'Deployment', 'scale'), ['apps/v1/deployments/scale']);
+  assert.deepEqual(names('*', '*', 'Node', '*'), ['/v1/nodes/proxy (cluster)', '/v1/nodes/status (cluster)']);
+  assert.deepEqual(names('*', '*', 'Pod', 'nothing'), []);
+  assert.deepEqual(names('*', '*', 'Lease*', ''), ['coordination.k8s.io/v1/leases']);
+  // `*` with `*`: the resources and their subresources alike.
+  const all = findResources(table, 'coordination.k8s.io', '*', '*', '*').map((r) => r.resource);
+  assert.deepEqual(all, ['leases']);
 });

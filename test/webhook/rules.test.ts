@@ -32,15 +32,19 @@ test('webhook needs: only matched kinds and operations, autogen controllers, per
   const m = needs.find((n) => n.path === 'mutate')!;
   assert.equal(v.failurePolicy, 'Fail');
   assert.deepEqual(v.unresolved, ['Widget']);
-  const vr = webhookRules(v);
-  const resources = vr.flatMap((r) => r.resources as string[]).sort();
-  assert.deepEqual(resources, ['cronjobs', 'daemonsets', 'deployments', 'jobs', 'pods', 'replicasets', 'replicationcontrollers', 'statefulsets']);
-  assert.deepEqual(vr.find((r) => (r.resources as string[]).includes('pods'))!.operations, ['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
+  const all = ['CONNECT', 'CREATE', 'DELETE', 'UPDATE'];
+  // Autogen's rules name their controllers by group/version/kind; each lands in its group, namespaced.
+  assert.deepEqual(webhookRules(v), [
+    { apiGroups: [''], apiVersions: ['v1'], operations: all, resources: ['pods', 'pods/ephemeralcontainers', 'replicationcontrollers'], scope: 'Namespaced' },
+    { apiGroups: ['apps'], apiVersions: ['v1'], operations: all, resources: ['daemonsets', 'deployments', 'replicasets', 'statefulsets'], scope: 'Namespaced' },
+    { apiGroups: ['batch'], apiVersions: ['v1'], operations: all, resources: ['cronjobs', 'jobs'], scope: 'Namespaced' },
+  ]);
   assert.equal(m.failurePolicy, 'Ignore');
-  assert.equal(m.timeoutSeconds, 5);
-  assert.deepEqual(webhookRules(m), [{ apiGroups: [''], apiVersions: ['*'], operations: ['CREATE'], resources: ['configmaps'], scope: '*' }]);
+  // A policy's timeout raises the webhook's above Kyverno's default of 10 s, never lowers it.
+  assert.equal(m.timeoutSeconds, 10);
+  assert.deepEqual(webhookRules(m), [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['configmaps'], scope: 'Namespaced' }]);
   const none = webhookNeeds([policy('p', { match: { any: [{ resources: { kinds: ['Pod'] } }] }, validate: { pattern: {} } }, {}, { 'pod-policies.kyverno.io/autogen-controllers': 'none' })], knownKindTable());
-  assert.deepEqual(webhookRules(none[0]).flatMap((r) => r.resources as string[]), ['pods']);
+  assert.deepEqual(webhookRules(none[0]).flatMap((r) => r.resources as string[]), ['pods', 'pods/ephemeralcontainers']);
 });
 
 test('webhook needs: CEL policies bring their resource rules', () => {
@@ -49,7 +53,7 @@ test('webhook needs: CEL policies bring their resource rules', () => {
     spec: { matchConstraints: { resourceRules: [{ apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['deployments'] }] }, validations: [{ expression: 'true' }] },
   };
   const [need] = webhookNeeds([vpol], knownKindTable());
-  assert.deepEqual(webhookRules(need), [{ apiGroups: ['apps'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['deployments'], scope: '*' }]);
+  assert.deepEqual(webhookRules(need), [{ apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['deployments'], scope: '*' }]);
 });
 
 function review(kind: string, object: Json, dryRun = false): string {

@@ -96,8 +96,9 @@ test('the review deadline follows the webhook configurations\' timeoutSeconds, w
     spec: { ...(timeout ? { webhookTimeoutSeconds: timeout } : {}), rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Pod'] } }] }, ...(validate ? { validate: { pattern: {} } } : { mutate: { patchStrategicMerge: {} } }) }] },
   });
   assert.deepEqual(reviewDeadlinesMs([cp('a')]), { validate: 8000 });
-  assert.deepEqual(reviewDeadlinesMs([cp('a', 3), cp('b', 20, false)]), { validate: 2400, mutate: 16000 });
+  // As in Kyverno, a policy's timeout raises its webhook's above the default (10 s), never lowers it.
+  assert.deepEqual(reviewDeadlinesMs([cp('a', 3), cp('b', 20, false)]), { validate: 8000, mutate: 16000 });
   // One path serves every webhook of its kind: the smallest timeout wins (Fail and Ignore alike).
-  const ignore = { ...cp('c', 2), spec: { ...cp('c', 2).spec, failurePolicy: 'Ignore' } };
-  assert.deepEqual(reviewDeadlinesMs([cp('a', 30), ignore]), { validate: 1600 });
+  const ignore = { ...cp('c', 15), spec: { ...cp('c', 15).spec, failurePolicy: 'Ignore' } };
+  assert.deepEqual(reviewDeadlinesMs([cp('a', 30), ignore]), { validate: 12000 });
 });
