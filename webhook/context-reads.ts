@@ -115,6 +115,13 @@ export function apiCallPostPaths(policy: JsonObject): string[] {
   return out;
 }
 
+/** Whether a policy calls a service while it is evaluated: an `apiCall` entry's `service`, or CEL's http library. */
+export function callsServices(policy: JsonObject): boolean {
+  const spec = asObject(policy.spec);
+  if (contextEntries(asArray(spec.rules)).some((e) => isJsonObject(asObject(e.apiCall).service))) return true;
+  return stringsOf(spec).some((t) => /\bhttp\.(Get|get|Post|post|Client|client)\(/.test(t));
+}
+
 /** What one policy (classic or CEL) reads from the cluster while it is evaluated. */
 export function policyReads(policy: JsonObject): PolicyReads {
   const spec = asObject(policy.spec);

@@ -93,11 +93,13 @@ interface ServeArgs {
   userExclusions: UserExclusionSettings;
   /** Kyverno's --backgroundServiceAccountName; default: the service account of our credentials. */
   backgroundUser?: string;
+  /** Kyverno's --httpBlocklist (comma-separated CIDR ranges and host names; Kyverno's default when absent). */
+  httpBlocklist?: string[];
 }
 
 export const SERVE_FLAGS = {
   values: ['policy'],
-  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters', 'exclude-usernames', 'exclude-groups', 'exclude-roles', 'exclude-cluster-roles', 'background-service-account'],
+  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters', 'exclude-usernames', 'exclude-groups', 'exclude-roles', 'exclude-cluster-roles', 'background-service-account', 'http-blocklist'],
   booleans: ['in-cluster', 'help', 'generate-success-events'],
   aliases: { h: 'help' },
 };
@@ -147,6 +149,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
       excludeClusterRoles: single(parsed, 'exclude-cluster-roles'),
     },
     backgroundUser: single(parsed, 'background-service-account'),
+    httpBlocklist: single(parsed, 'http-blocklist')?.split(',').map((s) => s.trim()).filter(Boolean),
     omitEvents: text('omit-events', '').split(',').map((s) => s.trim()).filter(Boolean) as EventReason[],
   };
   const reasons = ['PolicyViolation', 'PolicyApplied', 'PolicyError', 'PolicySkipped'];
@@ -247,6 +250,7 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     userExclusions: args.userExclusions,
     backgroundUser: args.backgroundUser,
     metricsElsewhere: args.metricsPort !== undefined,
+    httpBlocklist: args.httpBlocklist,
   };
   let stop: () => Promise<void>;
   let metricsText: () => Promise<string>;
