@@ -1,5 +1,5 @@
 /** `kyverno-studio apply POLICY... --resource FILE...`: like `kyverno apply`, offline. */
-import type { ClusterState, JsonObject, RequestInfo, TestValues } from '../../engine/core/types';
+import type { ClusterState, JsonObject, RequestInfo, ServiceCall, ServiceCallRequest, TestValues } from '../../engine/core/types';
 import { addGlobalContextEntries, isGlobalContextEntry } from '../../engine/context';
 import { GO_YAML_OPTIONS } from '../../engine/loader';
 import { evaluateResources, offlineCluster, type EngineResponse, type ResourceEvaluation } from '../../engine/evaluate';
@@ -218,7 +218,7 @@ export interface ApplyRun {
  * Reads the files as `kyverno apply` does and evaluates every resource on the one engine path
  * (engine/evaluate). Problems with the inputs are written to `io.err` and counted.
  */
-export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, options: { now?: Date; imageRegistry?: ImageRegistrySnapshot } = {}): ApplyRun {
+export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, options: { now?: Date; imageRegistry?: ImageRegistrySnapshot; serviceCalls?: ServiceCall[]; serviceCallMisses?: ServiceCallRequest[] } = {}): ApplyRun {
   let inputErrors = 0;
   const policies: JsonObject[] = [];
   const invalidPolicies: ApplyRun['invalidPolicies'] = [];
@@ -312,6 +312,8 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
   cluster.resources.push(...crdRead.crds);
   for (const [ns, labels] of Object.entries(paths.namespaceLabels ?? {})) cluster.namespaceLabels[ns] ??= labels;
   if (options.imageRegistry) cluster.imageRegistry = options.imageRegistry;
+  if (options.serviceCalls) cluster.serviceCalls = options.serviceCalls;
+  if (options.serviceCallMisses) cluster.serviceCallMisses = options.serviceCallMisses;
   // As the CLI's fake client: mutate-existing targets are cluster objects.
   cluster.resources.push(...targets);
   if (contextDoc) cluster.celLibraries?.resources.push(...addContext(cluster, contextDoc));
@@ -344,6 +346,36 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
   ];
   return { policies, invalidPolicies, cleanupPolicies, cluster, resources, exceptionCount: exceptions.length, evaluations, payloadResponses, jsonPayloadCount: json.payloads.length, inputErrors };
 }
+
+/**
+ * Kyverno's apply makes the calls to services its policies name: an `apiCall.service` entry
+ * (its context loader has a client whenever apply has resources) and CEL http.Get/Post (after
+ * the mocks, with the default --httpBlocklist); without a timeout or size limit there, with
+ * the webhook's admission limits here. The synchronous evaluation notes the calls nothing
+ * answered, they are made, and it runs again (a call may depend on an earlier answer); what
+ * each run says is held back, only the last run's reaches `io`.
+ */
+async function applyCallingServices(apply: (options: { io: Pick<CommandIO, 'err'>; serviceCalls: ServiceCall[]; serviceCallMisses?: ServiceCallRequest[] }) => ApplyRun, io: Pick<CommandIO, 'err'>): Promise<ApplyRun> {
+  const calls: ServiceCall[] = [];
+  for (let round = 0; ; round++) {
+    const said: string[] = [];
+    const misses: ServiceCallRequest[] = [];
+    const run = apply({ io: { err: (text) => said.push(text) }, serviceCalls: calls, serviceCallMisses: misses });
+    let made: ServiceCall[] = [];
+    if (misses.length > 0 && round < CALL_ROUNDS) {
+      const { makeServiceCalls } = await import('../../webhook/service-calls');
+      made = await makeServiceCalls(misses, calls, {});
+    }
+    if (made.length === 0) {
+      for (const text of said) io.err(text);
+      return run;
+    }
+    calls.push(...made);
+  }
+}
+
+/** Evaluations in a row that may each name new calls (a call's URL built from an earlier answer). */
+const CALL_ROUNDS = 4;
 
 /**
  * kyverno apply's printSkippedAndInvalidPolicies: the policies validation rejected, with
@@ -511,7 +543,7 @@ export const applyCommand: Command = {
         return 1;
       }
     }
-    const run = applyFiles({
+    const run = await applyCallingServices((options) => applyFiles({
       policyPaths: args.positionals,
       resourcePaths: fromCluster ? [] : resourcePaths,
       clusterResources: clusterFetch?.resources,
@@ -528,7 +560,7 @@ export const applyCommand: Command = {
       contextPath: single(args, 'context-file'),
       targetPaths: all('target-resource', 'target-resources'),
       setValues,
-    }, io, { imageRegistry });
+    }, options.io, { imageRegistry, ...options }), io);
     const { policies, resources, inputErrors } = run;
     const policyReport = args.booleans.has('policy-report');
     if (!target.stdin && !policyReport) {

@@ -236,3 +236,23 @@ test('the webhook\'s server processes call services in admission and in backgrou
     await webhook.server.close();
   }
 });
+
+test('kyverno-studio apply makes the calls as Kyverno\'s apply does (the CLI with resources has a client)', async () => {
+  const { applyCommand } = await import('../../cli/commands/apply');
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'ks-svccalls-'));
+  writeFileSync(join(dir, 'policy.json'), JSON.stringify(classicPolicy(`${base}/review`)));
+  const cm = (ns: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${ns}`, namespace: ns } });
+  writeFileSync(join(dir, 'resources.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [cm('good'), cm('bad')] }));
+  const out: string[] = [];
+  const err: string[] = [];
+  const before = seen.length;
+  const code = await applyCommand.run([join(dir, 'policy.json'), '--resource', join(dir, 'resources.json')], { out: (t) => out.push(t), err: (t) => err.push(t) });
+  const text = out.join('\n');
+  assert.equal(code, 1, text + err.join('\n'));
+  assert.match(text, /pass: 1, fail: 1, warn: 0, error: 0, skip: 0/);
+  assert.match(text, /the service says no/);
+  assert.deepEqual(seen.slice(before).map((s) => JSON.parse(s.body).namespace).sort(), ['bad', 'good']);
+});
