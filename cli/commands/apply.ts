@@ -31,6 +31,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Command, CommandIO } from './command';
 import { errorText } from './command';
 import { dockerConfigKeychain, prefetchImageRegistry } from '../../registry';
+import { runCallingServices } from './service-calls';
 import type { KubeClient as KubeClientType } from '../../kube-api/client';
 import { fetchClusterResources, type ClusterFetch } from '../../kube-api/cluster-resources';
 import type { ImageRegistrySnapshot } from '../../engine/verify-images';
@@ -347,35 +348,16 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
   return { policies, invalidPolicies, cleanupPolicies, cluster, resources, exceptionCount: exceptions.length, evaluations, payloadResponses, jsonPayloadCount: json.payloads.length, inputErrors };
 }
 
-/**
- * Kyverno's apply makes the calls to services its policies name: an `apiCall.service` entry
- * (its context loader has a client whenever apply has resources) and CEL http.Get/Post (after
- * the mocks, with the default --httpBlocklist); without a timeout or size limit there, with
- * the webhook's admission limits here. The synchronous evaluation notes the calls nothing
- * answered, they are made, and it runs again (a call may depend on an earlier answer); what
- * each run says is held back, only the last run's reaches `io`.
- */
-async function applyCallingServices(apply: (options: { io: Pick<CommandIO, 'err'>; serviceCalls: ServiceCall[]; serviceCallMisses?: ServiceCallRequest[] }) => ApplyRun, io: Pick<CommandIO, 'err'>): Promise<ApplyRun> {
-  const calls: ServiceCall[] = [];
-  for (let round = 0; ; round++) {
-    const said: string[] = [];
-    const misses: ServiceCallRequest[] = [];
-    const run = apply({ io: { err: (text) => said.push(text) }, serviceCalls: calls, serviceCallMisses: misses });
-    let made: ServiceCall[] = [];
-    if (misses.length > 0 && round < CALL_ROUNDS) {
-      const { makeServiceCalls } = await import('../../webhook/service-calls');
-      made = await makeServiceCalls(misses, calls, {});
-    }
-    if (made.length === 0) {
-      for (const text of said) io.err(text);
-      return run;
-    }
-    calls.push(...made);
-  }
+/** Runs `apply` calling the services its policies name (runCallingServices); only the last run's messages reach `io`. */
+async function applyCallingServices(apply: (options: { io: Pick<CommandIO, 'err'>; serviceCalls: ServiceCall[]; serviceCallMisses: ServiceCallRequest[] }) => ApplyRun, io: Pick<CommandIO, 'err'>): Promise<ApplyRun> {
+  let said: string[] = [];
+  const run = await runCallingServices((serviceCalls, serviceCallMisses) => {
+    said = [];
+    return apply({ io: { err: (text) => said.push(text) }, serviceCalls, serviceCallMisses });
+  });
+  for (const text of said) io.err(text);
+  return run;
 }
-
-/** Evaluations in a row that may each name new calls (a call's URL built from an earlier answer). */
-const CALL_ROUNDS = 4;
 
 /**
  * kyverno apply's printSkippedAndInvalidPolicies: the policies validation rejected, with

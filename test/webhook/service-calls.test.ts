@@ -256,3 +256,24 @@ test('kyverno-studio apply makes the calls as Kyverno\'s apply does (the CLI wit
   assert.match(text, /the service says no/);
   assert.deepEqual(seen.slice(before).map((s) => JSON.parse(s.body).namespace).sort(), ['bad', 'good']);
 });
+
+test('kyverno-studio test makes CEL http calls beyond the mocks with Kyverno\'s default blocklist (loopback refused)', async () => {
+  const { runTestPaths } = await import('../../cli/commands/test-run');
+  const { runCallingServices } = await import('../../cli/commands/service-calls');
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'ks-svccalls-test-'));
+  writeFileSync(join(dir, 'policy.json'), JSON.stringify(celPolicy(base)));
+  writeFileSync(join(dir, 'resources.json'), JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm', namespace: 'ok' } }));
+  writeFileSync(join(dir, 'kyverno-test.yaml'), JSON.stringify({
+    apiVersion: 'cli.kyverno.io/v1alpha1', kind: 'Test', metadata: { name: 't' }, policies: ['policy.json'], resources: ['resources.json'],
+    results: [{ isValidatingPolicy: true, policy: 'cel-ask', kind: 'ConfigMap', resources: ['cm'], result: 'pass' }],
+  }));
+  const before = seen.length;
+  const requested: string[] = [];
+  const report = await runCallingServices((serviceCalls, serviceCallMisses) => runTestPaths([dir], { serviceCalls, serviceCallMisses }), (c) => (requested.push(c.url), c.caller === 'http'));
+  assert.deepEqual(requested, [`${base}/team/ok`]);
+  assert.equal(seen.length, before, 'the blocklist stopped the call before it reached the server');
+  assert.match(JSON.stringify(report.files), /connection to 127\.0\.0\.1:\d+ blocked: IP 127\.0\.0\.1 falls in blocked range 127\.0\.0\.0\/8/);
+});
