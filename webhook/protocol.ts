@@ -43,6 +43,8 @@ export interface ServerProcessSettings {
   metricsElsewhere?: boolean;
   /** Kyverno's --httpBlocklist for CEL http.Get/Post (its default when absent). */
   httpBlocklist?: string[];
+  /** Kyverno's --allowHTTPInNamespacedPolicies. */
+  allowHttpInNamespacedPolicies?: boolean;
 }
 
 export interface ReviewRequest {

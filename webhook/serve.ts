@@ -95,12 +95,14 @@ interface ServeArgs {
   backgroundUser?: string;
   /** Kyverno's --httpBlocklist (comma-separated CIDR ranges and host names; Kyverno's default when absent). */
   httpBlocklist?: string[];
+  /** Kyverno's --allowHTTPInNamespacedPolicies. */
+  allowHttpInNamespacedPolicies: boolean;
 }
 
 export const SERVE_FLAGS = {
   values: ['policy'],
   scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters', 'exclude-usernames', 'exclude-groups', 'exclude-roles', 'exclude-cluster-roles', 'background-service-account', 'http-blocklist'],
-  booleans: ['in-cluster', 'help', 'generate-success-events'],
+  booleans: ['in-cluster', 'help', 'generate-success-events', 'allow-http-in-namespaced-policies'],
   aliases: { h: 'help' },
 };
 
@@ -150,6 +152,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     },
     backgroundUser: single(parsed, 'background-service-account'),
     httpBlocklist: single(parsed, 'http-blocklist')?.split(',').map((s) => s.trim()).filter(Boolean),
+    allowHttpInNamespacedPolicies: parsed.booleans.has('allow-http-in-namespaced-policies'),
     omitEvents: text('omit-events', '').split(',').map((s) => s.trim()).filter(Boolean) as EventReason[],
   };
   const reasons = ['PolicyViolation', 'PolicyApplied', 'PolicyError', 'PolicySkipped'];
@@ -205,6 +208,12 @@ Flags:
                                 --metricsPort; deploy uses 8000); without it, on the HTTPS port
       --cert-renewal-interval D in-cluster: how often the leader checks the serving certificates
                                 and rotates them 30 days before expiry (default 12h)
+      --http-blocklist LIST     CIDR ranges and host names CEL http.Get/Post may not reach
+                                (Kyverno's --httpBlocklist; default: loopback and the cloud
+                                metadata addresses)
+      --allow-http-in-namespaced-policies
+                                let Namespaced* policies use CEL http.* (Kyverno's
+                                --allowHTTPInNamespacedPolicies; off by default)
       --generate-success-events in-cluster: also write PolicyApplied events (Kyverno's
                                 generateSuccessEvents; off by default)
       --omit-events LIST        in-cluster: event reasons never written, e.g.
@@ -251,6 +260,7 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     backgroundUser: args.backgroundUser,
     metricsElsewhere: args.metricsPort !== undefined,
     httpBlocklist: args.httpBlocklist,
+    allowHttpInNamespacedPolicies: args.allowHttpInNamespacedPolicies,
   };
   let stop: () => Promise<void>;
   let metricsText: () => Promise<string>;

@@ -89,6 +89,7 @@ class ServerProcess {
    */
   private postsApiCalls = false;
   private httpBlocklist?: string[];
+  private allowHttpInNamespacedPolicies = false;
   private nextMetricsId = 1;
   private https?: Server;
   private timeoutMs?: number;
@@ -124,6 +125,8 @@ class ServerProcess {
   configure(settings: ServerProcessSettings): void {
     this.timeoutMs = settings.timeoutMs;
     this.httpBlocklist = settings.httpBlocklist;
+    this.allowHttpInNamespacedPolicies = settings.allowHttpInNamespacedPolicies === true;
+    this.cluster = this.withClusterData();
     this.filters = parseResourceFilters(settings.resourceFilters ?? '');
     this.exclusions = parseUserExclusions(settings.userExclusions ?? {});
     this.maxConnections = settings.maxConnections ?? MAX_CONNECTIONS;
@@ -169,7 +172,8 @@ class ServerProcess {
 
   /** The policies' cluster state with what the watches hold (namespaces, context data). */
   private withClusterData(): ClusterState {
-    return withNamespaces(withLiveContext(this.policyCluster, this.context), this.namespaces);
+    const cluster = withNamespaces(withLiveContext(this.policyCluster, this.context), this.namespaces);
+    return this.allowHttpInNamespacedPolicies ? { ...cluster, allowHttpInNamespacedPolicies: true } : cluster;
   }
 
   on(msg: ToServerProcess, handle: unknown): void {

@@ -50,6 +50,8 @@ export interface WebhookServerOptions {
   metricsElsewhere?: boolean;
   /** Kyverno's --httpBlocklist: CIDR ranges and host names CEL http.Get/Post may not call (Kyverno's default when absent). */
   httpBlocklist?: string[];
+  /** Kyverno's --allowHTTPInNamespacedPolicies: Namespaced* policies may call CEL http.* (refused by default). */
+  allowHttpInNamespacedPolicies?: boolean;
   /** Called with the downstream work of generate rules for admitted requests; without it, generate rules are not run. */
   onGenerated?: (items: GeneratedItem[]) => void;
   /** /policyvalidate's permission questions asked of the API server (cluster mode); without it, no check. */
@@ -115,6 +117,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       backgroundUser: opts.backgroundUser,
       metricsElsewhere: opts.metricsElsewhere,
       httpBlocklist: opts.httpBlocklist,
+      allowHttpInNamespacedPolicies: opts.allowHttpInNamespacedPolicies,
       generate: opts.onGenerated !== undefined,
       // Several beats per deadline, so a stuck process is found soon after its deadline.
       heartbeatMs: Math.max(20, Math.min(1000, Math.floor(timeoutMs / 4))),

@@ -194,7 +194,7 @@ function httpCall(lib: HttpLib, method: 'GET' | 'POST', url: string, data: unkno
   const mock = findApiCallMock(celLibraryView(rt.cluster).httpMocks, method, url);
   if (mock) return mockedResponse(mock);
   const fn = method === 'GET' ? 'http.Get' : 'http.Post';
-  if (rt.policyNamespace) throw new Error('request failed: http calls are not allowed in namespaced policies: set --allowHTTPInNamespacedPolicies to enable');
+  if (rt.policyNamespace && !rt.cluster.allowHttpInNamespacedPolicies) throw new Error('request failed: http calls are not allowed in namespaced policies: set --allowHTTPInNamespacedPolicies to enable');
   const request: ServiceCallRequest = { method, url, headers: Object.entries(headers).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)), caBundle: lib.caBundle, caller: 'http' };
   if (method === 'POST') request.body = fromCel(data) ?? null;
   const outcome = serviceCallOutcome(rt.cluster, request);

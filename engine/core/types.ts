@@ -189,6 +189,8 @@ export interface ClusterState {
    * call fails saying it needs the network (offline: the CLI, the editor).
    */
   serviceCallMisses?: ServiceCallRequest[];
+  /** Kyverno's --allowHTTPInNamespacedPolicies: Namespaced* policies may use CEL http.* (off by default). */
+  allowHttpInNamespacedPolicies?: boolean;
   /** The CEL libraries' own view; absent, they see the fields above (resources as an API server). */
   celLibraries?: CelLibraryView;
   /**

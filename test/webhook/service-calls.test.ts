@@ -174,6 +174,10 @@ test('admission: CEL http.Client(caBundle).Get is called and its answer carries 
   const refused = evaluateReview({ path: 'validate', body: review('ok') }, new PolicyIndex([celPolicy(base, 'ok')]), { ...empty(), serviceCallMisses: [] });
   assert.match(refused.body, /http calls are not allowed in namespaced policies: set --allowHTTPInNamespacedPolicies to enable/);
   assert.equal(seen.length, before, 'no call made');
+  // --allow-http-in-namespaced-policies (Kyverno's --allowHTTPInNamespacedPolicies) lets it call.
+  const allowed = await evaluatePostingApiCalls({ ...empty(), allowHttpInNamespacedPolicies: true }, (c) => evaluateReview({ path: 'validate', body: review('ok') }, new PolicyIndex([celPolicy(base, 'ok')]), c), async () => ({}), (reqs, made) => makeServiceCalls(reqs, made, { httpBlocklist: [] }));
+  assert.equal(responseOf(allowed).allowed, true);
+  assert.equal(seen.at(-1)?.path, '/team/ok');
 });
 
 test('offline (the CLI, the editor): answers the ClusterState holds decide without any call, and a missing one says it needs the network', async () => {
