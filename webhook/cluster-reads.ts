@@ -9,7 +9,7 @@
  */
 import { asArray, asObject, jsonEqual } from '../engine/core/json';
 import type { AdmissionRequest, ApiCallPost, ClusterState, JsonObject, ServiceCall, ServiceCallRequest } from '../engine/core/types';
-import { BACKGROUND_MAX_RESPONSE_BYTES, makeServiceCalls, type ServiceCallLimits } from './service-calls';
+import { BACKGROUND_MAX_RESPONSE_BYTES, httpCallSettings, makeServiceCalls, type ServiceCallLimits } from './service-calls';
 import { describeRef, refOf } from '../kube-api/errors';
 import type { KubeClient } from '../kube-api/client';
 
@@ -92,6 +92,7 @@ export async function evaluateReadingCluster<T>(client: KubeClient, cluster: Clu
   const tried = new Set<string>();
   const out: Outbound = { posts: (cluster.apiCallPosts ??= []), calls: (cluster.serviceCalls ??= []) };
   const callsOut: CallsOut = calls ?? { post: (path, body) => client.request<unknown>({ method: 'POST', path, body }), service: backgroundServiceCalls() };
+  if (httpCallSettings.allowInNamespacedPolicies) cluster.allowHttpInNamespacedPolicies = true;
   for (let round = 0; ; round++) {
     const misses = new Set<string>();
     const postMisses: Array<{ urlPath: string; body: JsonObject }> = [];

@@ -13,6 +13,7 @@ import { asObject } from '../engine/core/json';
 import { checkPolicyShape } from '../engine/testing';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { startWebhookServer } from './server';
+import { httpCallSettings } from './service-calls';
 import { parseDuration } from '../engine/units';
 import { DEFAULT_RETRY_PERIOD_MS } from './leader';
 import { DEFAULT_BACKGROUND_SCAN_INTERVAL_MS } from './scan';
@@ -262,6 +263,9 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     httpBlocklist: args.httpBlocklist,
     allowHttpInNamespacedPolicies: args.allowHttpInNamespacedPolicies,
   };
+  // The primary's own evaluations (generate, mutate-existing) call out under the same settings.
+  httpCallSettings.blocklist = args.httpBlocklist;
+  httpCallSettings.allowInNamespacedPolicies = args.allowHttpInNamespacedPolicies;
   let stop: () => Promise<void>;
   let metricsText: () => Promise<string>;
   if (args.inCluster) {

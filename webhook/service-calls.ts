@@ -30,6 +30,13 @@ export const BACKGROUND_MAX_RESPONSE_BYTES = 2_000_000;
 /** Kyverno's default --httpBlocklist (pkg/toggle): metadata services and loopback. */
 export const DEFAULT_HTTP_BLOCKLIST = ['169.254.169.254', '169.254.169.253', 'metadata.google.internal', '127.0.0.0/8', '::1/128'];
 
+/**
+ * This process's settings for CEL http calls (Kyverno's toggles are process-wide too): serve's
+ * --http-blocklist and --allow-http-in-namespaced-policies, for the evaluations that do not
+ * get them handed (generate, GeneratingPolicy, mutate-existing in the primary).
+ */
+export const httpCallSettings: { blocklist?: readonly string[]; allowInNamespacedPolicies: boolean } = { allowInNamespacedPolicies: false };
+
 export interface ServiceCallLimits {
   timeoutMs?: number;
   maxResponseBytes?: number;
@@ -132,7 +139,7 @@ export function makeServiceCall(req: ServiceCallRequest, limits: ServiceCallLimi
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
   let lookupFn: LookupFunction | undefined;
   if (req.caller === 'http') {
-    const bl = blocklistOf(limits.httpBlocklist ?? DEFAULT_HTTP_BLOCKLIST);
+    const bl = blocklistOf(limits.httpBlocklist ?? httpCallSettings.blocklist ?? DEFAULT_HTTP_BLOCKLIST);
     // sdk's validateURL: a blocked host name is refused before any request (not a Go url.Error).
     if (bl.hosts.has(normalizeHost(host))) return Promise.resolve({ error: `URL "${req.url}" is blocked: hostname "${host}" is on the blocklist` });
     const literal = isIP(host) ? blockedRange(bl, host) : undefined;
