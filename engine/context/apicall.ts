@@ -3,7 +3,8 @@
  * `apiCallResponses`) answers its URL; otherwise a GET of a Kubernetes API path is answered
  * from the known cluster resources (one object or a list), as `kyverno test` answers it from
  * a fake client when the test has clusterResources (without them the CLI disallows API calls
- * and the entry stays undefined).
+ * and the entry stays undefined). A call to a service, or a POST to the API server, is read
+ * from the calls a caller made (the webhook, the CLI: service-calls.ts), or noted for it.
  */
 import type { ApiCallResponse, ClusterState, JsonObject, ServiceCallRequest } from '../core/types';
 import { asArray, asObject, jsonEqual } from '../core/json';

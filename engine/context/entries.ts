@@ -3,7 +3,8 @@
  * (pkg/engine/factories/contextloaderfactory.go + cmd/cli store): each entry is loaded in
  * order; an entry whose source is unavailable, or whose loading fails, is left undefined
  * (Kyverno's deferred loader logs and swallows the error), so a later reference to it
- * fails as an unknown key. Entries that need a cluster (configMap, apiCall,
+ * fails as an unknown key; a call that was made and failed (a service, an API-server POST)
+ * keeps its error, which a variable naming the entry reports. Entries that need a cluster (configMap, apiCall,
  * globalReference, imageRegistry) keep a value the test supplied under the same name;
  * `variable` entries are computed and replace it, as in Kyverno.
  */
