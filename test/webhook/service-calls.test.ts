@@ -241,6 +241,22 @@ test('the webhook\'s server processes call services in admission and in backgrou
   }
 });
 
+test('a service slower than the review\'s deadline: the rule\'s error is answered before the deadline', async () => {
+  const webhook = await startTestWebhook('svccalls-slow', { workers: 1, timeoutMs: 2000 }, [classicPolicy(`${base}/slow`)]);
+  try {
+    const started = Date.now();
+    const reply = await webhook.call('/validate', review('good'));
+    const elapsed = Date.now() - started;
+    assert.equal(reply.status, 200, reply.text);
+    const response = JSON.parse(reply.text).response;
+    assert.equal(response.allowed, false);
+    assert.match(response.status.message, /failed to execute HTTP request for APICall svc: Post "[^"]+\/slow": context deadline exceeded \(Client\.Timeout exceeded while awaiting headers\)/);
+    assert.ok(elapsed < 2000 + 1000, `answered in ${elapsed} ms`);
+  } finally {
+    await webhook.server.close();
+  }
+});
+
 test('kyverno-studio apply makes the calls as Kyverno\'s apply does (the CLI with resources has a client)', async () => {
   const { applyCommand } = await import('../../cli/commands/apply');
   const { mkdtempSync, writeFileSync } = await import('node:fs');
