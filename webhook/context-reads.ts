@@ -9,6 +9,7 @@
  */
 import { asArray, asObject, isJsonObject } from '../engine/core/json';
 import type { JsonObject } from '../engine/core/types';
+import { expressionsUseHttp } from '../engine/cel/lib-cluster';
 
 export interface ContextRead {
   group: string;
@@ -119,7 +120,7 @@ export function apiCallPostPaths(policy: JsonObject): string[] {
 export function callsServices(policy: JsonObject): boolean {
   const spec = asObject(policy.spec);
   if (contextEntries(asArray(spec.rules)).some((e) => isJsonObject(asObject(e.apiCall).service))) return true;
-  return stringsOf(spec).some((t) => /\bhttp\.(Get|get|Post|post|Client|client)\(/.test(t));
+  return expressionsUseHttp(spec);
 }
 
 /** What one policy (classic or CEL) reads from the cluster while it is evaluated. */

@@ -342,7 +342,7 @@ class ServerProcess {
         if (body === null) return send(res, 400, errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`).body);
         this.accessAnswers(body, settings.timeoutMs)
           .then((access) => {
-            const reply = evaluatePolicyValidation(body, access ? { access: accessOptionsOf(access) } : {});
+            const reply = evaluatePolicyValidation(body, { ...(access ? { access: accessOptionsOf(access) } : {}), allowHttpInNamespacedPolicies: this.allowHttpInNamespacedPolicies });
             send(res, reply.status, reply.body);
           })
           .catch((e: Error) => this.failed(res, e));

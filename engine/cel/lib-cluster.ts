@@ -223,6 +223,32 @@ function httpClient(lib: HttpLib, caBundle: string): HttpLib {
   return new HttpLib(lib.rt, caBundle);
 }
 
+/** The CEL expressions of a policy's spec (every `expression`, `messageExpression`, `valueExpression`). */
+function specExpressions(node: unknown, out: string[] = []): string[] {
+  if (Array.isArray(node)) for (const n of node) specExpressions(n, out);
+  else if (node && typeof node === 'object') {
+    for (const [k, v] of Object.entries(node)) {
+      if (typeof v === 'string' && (k === 'expression' || k === 'messageExpression' || k === 'valueExpression')) out.push(v);
+      else specExpressions(v, out);
+    }
+  }
+  return out;
+}
+
+/** Kyverno's ExpressionsUseHTTP: some expression of the spec names the identifier `http` (not a field, not in a string). */
+export function expressionsUseHttp(spec: unknown): boolean {
+  return specExpressions(spec).some((e) => /(^|[^\w.])http\b/.test(e.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""')));
+}
+
+/**
+ * Kyverno's policy webhook refuses a Namespaced* CEL policy whose expressions use http.*
+ * unless --allowHTTPInNamespacedPolicies is on (vpol/mpol/gpol/dpol and ivpol validate.go).
+ */
+export function namespacedHttpRefusal(policy: JsonObject): string | undefined {
+  if (!String(policy.apiVersion ?? '').startsWith('policies.kyverno.io/') || !/^Namespaced\w*Policy$/.test(String(policy.kind ?? ''))) return undefined;
+  return expressionsUseHttp(policy.spec) ? 'spec: Forbidden: http.* is not allowed in namespaced policies; set --allowHTTPInNamespacedPolicies to enable' : undefined;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 export function clusterLibraryActivation(rt: ClusterLibraryRuntime): Record<string, unknown> {

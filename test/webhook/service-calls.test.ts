@@ -297,3 +297,17 @@ test('kyverno-studio test makes CEL http calls beyond the mocks with Kyverno\'s 
   assert.equal(seen.length, before, 'the blocklist stopped the call before it reached the server');
   assert.match(JSON.stringify(report.files), /connection to 127\.0\.0\.1:\d+ blocked: IP 127\.0\.0\.1 falls in blocked range 127\.0\.0\.0\/8/);
 });
+
+test('/policyvalidate refuses a Namespaced* policy using http.* unless --allow-http-in-namespaced-policies, as Kyverno\'s policy webhook does', async () => {
+  const { evaluatePolicyValidation } = await import('../../webhook/evaluate');
+  const validation = (object: JsonObject, allow?: boolean) =>
+    JSON.parse(evaluatePolicyValidation(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'p', operation: 'CREATE', object } }), { allowHttpInNamespacedPolicies: allow }).body).response;
+  const message = 'spec: Forbidden: http.* is not allowed in namespaced policies; set --allowHTTPInNamespacedPolicies to enable';
+  assert.deepEqual(validation(celPolicy(base, 'ok')), { uid: 'p', allowed: false, status: { status: 'Failure', message }, warnings: [message] });
+  assert.equal(validation(celPolicy(base, 'ok'), true).allowed, true);
+  assert.equal(validation(celPolicy(base)).allowed, true, 'cluster-wide policies may call');
+  // `http` as a field or inside a string is no use of the library.
+  const harmless = celPolicy(base, 'ok');
+  (harmless.spec as JsonObject).variables = [{ name: 'answer', expression: 'object.http == "http.Get(x)"' }];
+  assert.equal(validation(harmless).allowed, true);
+});
