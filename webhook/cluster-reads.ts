@@ -7,8 +7,9 @@
  * earlier one: a few rounds at most). Kyverno calls the API server inline instead; the
  * outcome is the same. One helper for generate, GeneratingPolicy and mutate existing.
  */
-import { asArray, asObject } from '../engine/core/json';
-import type { AdmissionRequest, ApiCallPost, ClusterState, JsonObject } from '../engine/core/types';
+import { asArray, asObject, jsonEqual } from '../engine/core/json';
+import type { AdmissionRequest, ApiCallPost, ClusterState, JsonObject, ServiceCall, ServiceCallRequest } from '../engine/core/types';
+import { BACKGROUND_MAX_RESPONSE_BYTES, httpCallSettings, makeServiceCalls, type ServiceCallLimits } from './service-calls';
 import { describeRef, refOf } from '../kube-api/errors';
 import type { KubeClient } from '../kube-api/client';
 
@@ -37,27 +38,80 @@ export function backgroundRequest(trigger: JsonObject): AdmissionRequest {
 /** Evaluations in a row that may each find new paths to read (entries reading earlier ones). */
 export const CLUSTER_READ_ROUNDS = 4;
 
+/** How an evaluation's calls leave the process: API-server POSTs and calls to services. */
+export interface CallsOut {
+  /** POSTs an `apiCall` entry's data to the API server; rejects with the refusal. */
+  post: (path: string, body: JsonObject) => Promise<unknown>;
+  /** Calls services (a classic `apiCall.service`, CEL http.*); absent, such calls stay unmade (offline). */
+  service?: (requests: readonly ServiceCallRequest[], made: readonly ServiceCall[]) => Promise<ServiceCall[]>;
+}
+
+/** What one evaluation asked for that nothing answered, and the answers gathered so far. */
+interface Outbound {
+  posts: ApiCallPost[];
+  calls: ServiceCall[];
+}
+
+/**
+ * Makes the POSTs and service calls an evaluation noted and adds what came back to `out`;
+ * false when there was nothing new to ask.
+ */
+async function callOut(postMisses: ReadonlyArray<{ urlPath: string; body: JsonObject }>, serviceMisses: readonly ServiceCallRequest[], out: Outbound, calls: CallsOut): Promise<boolean> {
+  const newPosts = postMisses.filter((m, i) => !out.posts.some((p) => p.urlPath === m.urlPath && jsonEqual(p.body, m.body)) && postMisses.findIndex((o) => o.urlPath === m.urlPath && jsonEqual(o.body, m.body)) === i);
+  const [posted, called] = await Promise.all([
+    Promise.all(newPosts.map(async (miss): Promise<ApiCallPost> => {
+      try {
+        return { ...miss, answer: { body: await calls.post(miss.urlPath, miss.body) } };
+      } catch (e) {
+        return { ...miss, answer: { error: (e as Error).message } };
+      }
+    })),
+    serviceMisses.length && calls.service ? calls.service(serviceMisses, out.calls) : Promise.resolve([]),
+  ]);
+  out.posts.push(...posted);
+  out.calls.push(...called);
+  return posted.length + called.length > 0;
+}
+
+/** Service calls as the background controller makes them (its smaller response cap). */
+export function backgroundServiceCalls(limits: ServiceCallLimits = {}): CallsOut['service'] {
+  return (requests, made) => makeServiceCalls(requests, made, { maxResponseBytes: BACKGROUND_MAX_RESPONSE_BYTES, ...limits });
+}
+
 /**
  * Runs `evaluate` (synchronous, over `cluster`) until every API-server GET it made is answered:
  * the paths nothing answered are read into the cluster's apiCall answers (and, unless
  * `apiCallsAllowed` is false, its objects, which the CEL resource library reads), and the
  * evaluation runs again. A path the API server refuses stays unanswered (the entry fails, or
- * resource.Get is null, as in Kyverno).
+ * resource.Get is null, as in Kyverno). The `apiCall` POSTs and the service calls it made are
+ * made too (`calls`: by default to the client's API server and from this process), and their
+ * answers kept in the cluster state for the next run.
  */
-export async function evaluateReadingCluster<T>(client: KubeClient, cluster: ClusterState, evaluate: () => T, log?: (line: string) => void): Promise<T> {
+export async function evaluateReadingCluster<T>(client: KubeClient, cluster: ClusterState, evaluate: () => T, log?: (line: string) => void, calls?: CallsOut): Promise<T> {
   const objects = cluster.apiCallsAllowed !== false;
   const tried = new Set<string>();
+  const out: Outbound = { posts: (cluster.apiCallPosts ??= []), calls: (cluster.serviceCalls ??= []) };
+  const callsOut: CallsOut = calls ?? { post: (path, body) => client.request<unknown>({ method: 'POST', path, body }), service: backgroundServiceCalls() };
+  if (httpCallSettings.allowInNamespacedPolicies) cluster.allowHttpInNamespacedPolicies = true;
   for (let round = 0; ; round++) {
     const misses = new Set<string>();
+    const postMisses: Array<{ urlPath: string; body: JsonObject }> = [];
+    const serviceMisses: ServiceCallRequest[] = [];
     cluster.apiCallMisses = misses;
+    cluster.apiCallPostMisses = postMisses;
+    if (callsOut.service) cluster.serviceCallMisses = serviceMisses;
     let result: T;
     try {
       result = evaluate();
     } finally {
       delete cluster.apiCallMisses;
+      delete cluster.apiCallPostMisses;
+      delete cluster.serviceCallMisses;
     }
     const missing = [...misses].filter((p) => !tried.has(p));
-    if (missing.length === 0 || round >= CLUSTER_READ_ROUNDS) return result;
+    if (round >= CLUSTER_READ_ROUNDS) return result;
+    const calledOut = postMisses.length + serviceMisses.length > 0 && (await callOut(postMisses, serviceMisses, out, callsOut));
+    if (missing.length === 0 && !calledOut) return result;
     for (const path of missing) {
       tried.add(path);
       try {
@@ -88,27 +142,21 @@ function addObjects(into: JsonObject[], body: unknown): void {
 }
 
 /**
- * Runs `evaluate` until every `apiCall` POST it made (a SubjectAccessReview...) has the API
- * server's answer: Kyverno posts inline (pkg/engine/apicall executeK8sAPICall, dclient
- * RawAbsPath); the synchronous engine notes the POSTs nothing answered
- * (`ClusterState.apiCallPostMisses`), they are posted, and the evaluation runs again on a copy
- * of the cluster state holding the answers. A refusal is kept as the entry's error.
+ * Runs `evaluate` until every `apiCall` POST (a SubjectAccessReview...) and every service call
+ * it made has its answer: Kyverno calls inline (pkg/engine/apicall executeK8sAPICall and
+ * executeServiceCall, sdk's http library); the synchronous engine notes the calls nothing
+ * answered (`ClusterState.apiCallPostMisses`, `serviceCallMisses`), they are made, and the
+ * evaluation runs again on a copy of the cluster state holding the answers. A refusal or a
+ * failed call is kept as the entry's error.
  */
-export async function evaluatePostingApiCalls<T>(cluster: ClusterState, evaluate: (cluster: ClusterState) => T, post: (path: string, body: JsonObject) => Promise<unknown>): Promise<T> {
-  const posts: ApiCallPost[] = [...(cluster.apiCallPosts ?? [])];
+export async function evaluatePostingApiCalls<T>(cluster: ClusterState, evaluate: (cluster: ClusterState) => T, post: CallsOut['post'], service?: CallsOut['service']): Promise<T> {
+  const out: Outbound = { posts: [...(cluster.apiCallPosts ?? [])], calls: [...(cluster.serviceCalls ?? [])] };
+  const calls: CallsOut = { post, service };
   for (let round = 0; ; round++) {
-    const misses: Array<{ urlPath: string; body: JsonObject }> = [];
-    const result = evaluate({ ...cluster, apiCallPosts: posts, apiCallPostMisses: misses });
-    if (misses.length === 0 || round >= CLUSTER_READ_ROUNDS) return result;
-    for (const miss of misses) {
-      if (posts.some((p) => p.urlPath === miss.urlPath && JSON.stringify(p.body) === JSON.stringify(miss.body))) continue;
-      let answer: ApiCallPost['answer'];
-      try {
-        answer = { body: await post(miss.urlPath, miss.body) };
-      } catch (e) {
-        answer = { error: (e as Error).message };
-      }
-      posts.push({ ...miss, answer });
-    }
+    const postMisses: Array<{ urlPath: string; body: JsonObject }> = [];
+    const serviceMisses: ServiceCallRequest[] = [];
+    const result = evaluate({ ...cluster, apiCallPosts: out.posts, apiCallPostMisses: postMisses, serviceCalls: out.calls, ...(service ? { serviceCallMisses: serviceMisses } : {}) });
+    if (postMisses.length + serviceMisses.length === 0 || round >= CLUSTER_READ_ROUNDS) return result;
+    if (!(await callOut(postMisses, serviceMisses, out, calls))) return result;
   }
 }

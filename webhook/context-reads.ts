@@ -9,6 +9,7 @@
  */
 import { asArray, asObject, isJsonObject } from '../engine/core/json';
 import type { JsonObject } from '../engine/core/types';
+import { expressionsUseHttp } from '../engine/cel/lib-cluster';
 
 export interface ContextRead {
   group: string;
@@ -113,6 +114,13 @@ export function apiCallPostPaths(policy: JsonObject): string[] {
     if (!isJsonObject(call.service) && String(call.method || 'GET').toUpperCase() === 'POST' && typeof call.urlPath === 'string') out.push(call.urlPath);
   }
   return out;
+}
+
+/** Whether a policy calls a service while it is evaluated: an `apiCall` entry's `service`, or CEL's http library. */
+export function callsServices(policy: JsonObject): boolean {
+  const spec = asObject(policy.spec);
+  if (contextEntries(asArray(spec.rules)).some((e) => isJsonObject(asObject(e.apiCall).service))) return true;
+  return expressionsUseHttp(spec);
 }
 
 /** What one policy (classic or CEL) reads from the cluster while it is evaluated. */

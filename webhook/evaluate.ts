@@ -21,6 +21,7 @@ import { accessCheckError, type AccessCheckOptions } from '../engine/policy/auth
 import { isGenerateNonTrigger } from './clone-sources';
 import { ttlLabelWarning } from '../engine/cleanup';
 import { isCelMutatingPolicyKind } from '../engine/loader/classify';
+import { namespacedHttpRefusal } from '../engine/cel/lib-cluster';
 
 const stringOr = (v: unknown): string => (typeof v === 'string' ? v : '');
 
@@ -241,7 +242,7 @@ function withAccessCheck(policy: JsonObject, checked: { error?: string; warnings
  * cleanup policies (engine/cleanup; Kyverno's cleanup controller checks those on its own
  * webhook) and DeletingPolicies.
  */
-export function evaluatePolicyValidation(body: string, options: { isClusterScoped?: (apiVersion: string, kind: string) => boolean; access?: AccessCheckOptions } = {}): ReviewReply {
+export function evaluatePolicyValidation(body: string, options: { isClusterScoped?: (apiVersion: string, kind: string) => boolean; access?: AccessCheckOptions; allowHttpInNamespacedPolicies?: boolean } = {}): ReviewReply {
   try {
     const review = asObject(JSON.parse(body) as unknown);
     const request = asObject(review.request);
@@ -249,7 +250,10 @@ export function evaluatePolicyValidation(body: string, options: { isClusterScope
     const object = asObject(request.object);
     const kind = object.kind;
     const verdict = admissionVerdict(object, { isClusterScoped: options.isClusterScoped, ...(request.operation === 'UPDATE' && isJsonObject(request.oldObject) ? { oldPolicy: request.oldObject } : {}) });
-    const checked = withAccessCheck(object, verdict ? verdictResult(verdict) : { warnings: [] as string[] }, options.access);
+    let checked = withAccessCheck(object, verdict ? verdictResult(verdict) : { warnings: [] as string[] }, options.access);
+    // Kyverno's CEL policy validation adds the refusal to its other errors; here it stands when nothing else refused.
+    const httpRefusal = options.allowHttpInNamespacedPolicies ? undefined : namespacedHttpRefusal(object);
+    if (checked.error === undefined && httpRefusal !== undefined) checked = { error: httpRefusal, warnings: [...checked.warnings, httpRefusal] };
     const response: Json = { uid: request.uid, allowed: checked.error === undefined };
     if (checked.error !== undefined) response.status = { status: 'Failure', message: checked.error };
     if (checked.warnings.length) response.warnings = checked.warnings;

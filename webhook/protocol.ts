@@ -41,6 +41,10 @@ export interface ServerProcessSettings {
   backgroundUser?: string;
   /** /metrics is served on a metrics port of its own (metrics-listener.ts): not on the admission port. */
   metricsElsewhere?: boolean;
+  /** Kyverno's --httpBlocklist for CEL http.Get/Post (its default when absent). */
+  httpBlocklist?: string[];
+  /** Kyverno's --allowHTTPInNamespacedPolicies. */
+  allowHttpInNamespacedPolicies?: boolean;
 }
 
 export interface ReviewRequest {

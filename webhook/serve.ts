@@ -13,6 +13,7 @@ import { asObject } from '../engine/core/json';
 import { checkPolicyShape } from '../engine/testing';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { startWebhookServer } from './server';
+import { httpCallSettings } from './service-calls';
 import { parseDuration } from '../engine/units';
 import { DEFAULT_RETRY_PERIOD_MS } from './leader';
 import { DEFAULT_BACKGROUND_SCAN_INTERVAL_MS } from './scan';
@@ -93,12 +94,16 @@ interface ServeArgs {
   userExclusions: UserExclusionSettings;
   /** Kyverno's --backgroundServiceAccountName; default: the service account of our credentials. */
   backgroundUser?: string;
+  /** Kyverno's --httpBlocklist (comma-separated CIDR ranges and host names; Kyverno's default when absent). */
+  httpBlocklist?: string[];
+  /** Kyverno's --allowHTTPInNamespacedPolicies. */
+  allowHttpInNamespacedPolicies: boolean;
 }
 
 export const SERVE_FLAGS = {
   values: ['policy'],
-  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters', 'exclude-usernames', 'exclude-groups', 'exclude-roles', 'exclude-cluster-roles', 'background-service-account'],
-  booleans: ['in-cluster', 'help', 'generate-success-events'],
+  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters', 'exclude-usernames', 'exclude-groups', 'exclude-roles', 'exclude-cluster-roles', 'background-service-account', 'http-blocklist'],
+  booleans: ['in-cluster', 'help', 'generate-success-events', 'allow-http-in-namespaced-policies'],
   aliases: { h: 'help' },
 };
 
@@ -147,6 +152,8 @@ export function parseServeArgs(argv: string[]): ServeArgs {
       excludeClusterRoles: single(parsed, 'exclude-cluster-roles'),
     },
     backgroundUser: single(parsed, 'background-service-account'),
+    httpBlocklist: single(parsed, 'http-blocklist')?.split(',').map((s) => s.trim()).filter(Boolean),
+    allowHttpInNamespacedPolicies: parsed.booleans.has('allow-http-in-namespaced-policies'),
     omitEvents: text('omit-events', '').split(',').map((s) => s.trim()).filter(Boolean) as EventReason[],
   };
   const reasons = ['PolicyViolation', 'PolicyApplied', 'PolicyError', 'PolicySkipped'];
@@ -202,6 +209,12 @@ Flags:
                                 --metricsPort; deploy uses 8000); without it, on the HTTPS port
       --cert-renewal-interval D in-cluster: how often the leader checks the serving certificates
                                 and rotates them 30 days before expiry (default 12h)
+      --http-blocklist LIST     CIDR ranges and host names CEL http.Get/Post may not reach
+                                (Kyverno's --httpBlocklist; default: loopback and the cloud
+                                metadata addresses)
+      --allow-http-in-namespaced-policies
+                                let Namespaced* policies use CEL http.* (Kyverno's
+                                --allowHTTPInNamespacedPolicies; off by default)
       --generate-success-events in-cluster: also write PolicyApplied events (Kyverno's
                                 generateSuccessEvents; off by default)
       --omit-events LIST        in-cluster: event reasons never written, e.g.
@@ -247,7 +260,12 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     userExclusions: args.userExclusions,
     backgroundUser: args.backgroundUser,
     metricsElsewhere: args.metricsPort !== undefined,
+    httpBlocklist: args.httpBlocklist,
+    allowHttpInNamespacedPolicies: args.allowHttpInNamespacedPolicies,
   };
+  // The primary's own evaluations (generate, mutate-existing) call out under the same settings.
+  httpCallSettings.blocklist = args.httpBlocklist;
+  httpCallSettings.allowInNamespacedPolicies = args.allowHttpInNamespacedPolicies;
   let stop: () => Promise<void>;
   let metricsText: () => Promise<string>;
   if (args.inCluster) {

@@ -11,7 +11,7 @@ import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { readFileSync, watchFile } from 'node:fs';
-import type { ClusterState } from '../engine/core/types';
+import type { ClusterState, ServiceCall, ServiceCallRequest } from '../engine/core/types';
 import { errorReply, evaluateReview, evaluatePolicyValidation, evaluateTtlLabel } from './evaluate';
 import { celRoute } from './cel-webhooks';
 import { WebhookMetrics } from './metrics';
@@ -19,8 +19,9 @@ import { PolicyIndex } from './prefilter';
 import { withNamespaces, type NamespaceState } from './namespaces';
 import { withLiveContext, type LiveContextState } from './live-context';
 import type { FromServerProcess, PendingGeneration, ReviewReply, ReviewRequest, ServerProcessSettings, ToServerProcess } from './protocol';
-import { apiCallPostPaths } from './context-reads';
+import { apiCallPostPaths, callsServices } from './context-reads';
 import { evaluatePostingApiCalls } from './cluster-reads';
+import { ADMISSION_MAX_RESPONSE_BYTES, BACKGROUND_MAX_RESPONSE_BYTES, makeServiceCalls } from './service-calls';
 import { runGeneration } from './generate-work';
 import { ImageRegistryAccess } from './images';
 import { dockerConfigKeychain } from '../registry/docker-config';
@@ -82,8 +83,13 @@ class ServerProcess {
   private readonly metricsWaiting = new Map<number, ServerResponse>();
   private readonly accessWaiting = new Map<number, (answers: AccessAnswers | null) => void>();
   private readonly postWaiting = new Map<number, (answer: { body: unknown } | { error: string }) => void>();
-  /** Some policy POSTs to the API server from an apiCall entry: reviews go through evaluatePostingApiCalls. */
+  /**
+   * Some policy POSTs to the API server from an apiCall entry, or calls a service (an apiCall
+   * `service`, CEL http.*): reviews go through evaluatePostingApiCalls.
+   */
   private postsApiCalls = false;
+  private httpBlocklist?: string[];
+  private allowHttpInNamespacedPolicies = false;
   private nextMetricsId = 1;
   private https?: Server;
   private timeoutMs?: number;
@@ -118,6 +124,9 @@ class ServerProcess {
 
   configure(settings: ServerProcessSettings): void {
     this.timeoutMs = settings.timeoutMs;
+    this.httpBlocklist = settings.httpBlocklist;
+    this.allowHttpInNamespacedPolicies = settings.allowHttpInNamespacedPolicies === true;
+    this.cluster = this.withClusterData();
     this.filters = parseResourceFilters(settings.resourceFilters ?? '');
     this.exclusions = parseUserExclusions(settings.userExclusions ?? {});
     this.maxConnections = settings.maxConnections ?? MAX_CONNECTIONS;
@@ -163,7 +172,8 @@ class ServerProcess {
 
   /** The policies' cluster state with what the watches hold (namespaces, context data). */
   private withClusterData(): ClusterState {
-    return withNamespaces(withLiveContext(this.policyCluster, this.context), this.namespaces);
+    const cluster = withNamespaces(withLiveContext(this.policyCluster, this.context), this.namespaces);
+    return this.allowHttpInNamespacedPolicies ? { ...cluster, allowHttpInNamespacedPolicies: true } : cluster;
   }
 
   on(msg: ToServerProcess, handle: unknown): void {
@@ -172,7 +182,7 @@ class ServerProcess {
         return this.configure(msg.settings);
       case 'policies':
         this.index = new PolicyIndex(msg.policies);
-        this.postsApiCalls = msg.policies.some((p) => apiCallPostPaths(p).length > 0);
+        this.postsApiCalls = msg.policies.some((p) => apiCallPostPaths(p).length > 0 || callsServices(p));
         this.policyCluster = msg.cluster;
         this.cluster = this.withClusterData();
         this.deadlinesMs = msg.deadlinesMs ?? {};
@@ -202,11 +212,18 @@ class ServerProcess {
         // Scans keep the same per-review deadline as admission, counted from here.
         const deadline = msg.review.deadline ?? Date.now() + (this.timeoutMs ?? Infinity);
         // A background scan skips what the resource filters name, as Kyverno's ScanResource does.
-        const reply = evaluateReview({ ...msg.review, deadline, ...(msg.review.scan ? { filters: this.filters } : {}) }, this.index, this.cluster);
-        // Kyverno counts background scan results with rule_execution_cause="background_scan".
-        if (reply.request) this.metrics.recordRequest(`scan/${msg.review.path}`, reply.status, reply.request, 0, reply.outcomes, 'background_scan');
-        this.post({ type: 'answer', id: msg.id, reply });
-        return this.beatIfDue();
+        const review = { ...msg.review, deadline, ...(msg.review.scan ? { filters: this.filters } : {}) };
+        const answered = (reply: ReviewReply) => {
+          // Kyverno counts background scan results with rule_execution_cause="background_scan".
+          if (reply.request) this.metrics.recordRequest(`scan/${msg.review.path}`, reply.status, reply.request, 0, reply.outcomes, 'background_scan');
+          this.post({ type: 'answer', id: msg.id, reply });
+          this.beatIfDue();
+        };
+        if (!this.postsApiCalls) return answered(evaluateReview(review, this.index, this.cluster));
+        // Calls out as the background controller does (its response cap), within the deadline.
+        void evaluatePostingApiCalls(this.cluster, (c) => evaluateReview(review, this.index, c), (p, b) => this.apiPost(p, b, deadline), this.serviceCalls(deadline, BACKGROUND_MAX_RESPONSE_BYTES))
+          .then(answered, (e: Error) => answered(errorReply(500, e.message)));
+        return;
       }
       case 'metrics-snapshot':
         return this.post({ type: 'metrics-snapshot', id: msg.id, snapshot: this.metrics.snapshot(true) });
@@ -285,6 +302,11 @@ class ServerProcess {
   }
 
   /** An apiCall POST, made by the primary (which holds the client) within `deadline`. */
+  /** Service calls from this process, bounded by the review's deadline. */
+  private serviceCalls(deadline: number, maxResponseBytes: number) {
+    return (requests: readonly ServiceCallRequest[], made: readonly ServiceCall[]) => makeServiceCalls(requests, made, { deadline, maxResponseBytes, httpBlocklist: this.httpBlocklist });
+  }
+
   private apiPost(path: string, body: JsonObject, deadline: number): Promise<unknown> {
     const id = this.nextMetricsId++;
     return new Promise((resolve, reject) => {
@@ -320,7 +342,7 @@ class ServerProcess {
         if (body === null) return send(res, 400, errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`).body);
         this.accessAnswers(body, settings.timeoutMs)
           .then((access) => {
-            const reply = evaluatePolicyValidation(body, access ? { access: accessOptionsOf(access) } : {});
+            const reply = evaluatePolicyValidation(body, { ...(access ? { access: accessOptionsOf(access) } : {}), allowHttpInNamespacedPolicies: this.allowHttpInNamespacedPolicies });
             send(res, reply.status, reply.body);
           })
           .catch((e: Error) => this.failed(res, e));
@@ -350,7 +372,7 @@ class ServerProcess {
     (this.index.readsImages ? this.withRegistry(body, deadline) : Promise.resolve(this.cluster))
       .then((cluster) =>
         this.postsApiCalls
-          ? evaluatePostingApiCalls(cluster, (c) => this.evaluate(route, body, deadline, c, settings), (p, b) => this.apiPost(p, b, deadline))
+          ? evaluatePostingApiCalls(cluster, (c) => this.evaluate(route, body, deadline, c, settings), (p, b) => this.apiPost(p, b, deadline), this.serviceCalls(deadline, ADMISSION_MAX_RESPONSE_BYTES))
           : this.evaluate(route, body, deadline, cluster, settings),
       )
       .then((reply) => this.answer(route.label ?? url.slice(1), reply, started, res, settings))

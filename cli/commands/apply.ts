@@ -1,5 +1,5 @@
 /** `kyverno-studio apply POLICY... --resource FILE...`: like `kyverno apply`, offline. */
-import type { ClusterState, JsonObject, RequestInfo, TestValues } from '../../engine/core/types';
+import type { ClusterState, JsonObject, RequestInfo, ServiceCall, ServiceCallRequest, TestValues } from '../../engine/core/types';
 import { addGlobalContextEntries, isGlobalContextEntry } from '../../engine/context';
 import { GO_YAML_OPTIONS } from '../../engine/loader';
 import { evaluateResources, offlineCluster, type EngineResponse, type ResourceEvaluation } from '../../engine/evaluate';
@@ -31,6 +31,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Command, CommandIO } from './command';
 import { errorText } from './command';
 import { dockerConfigKeychain, prefetchImageRegistry } from '../../registry';
+import { runCallingServices } from './service-calls';
 import type { KubeClient as KubeClientType } from '../../kube-api/client';
 import { fetchClusterResources, type ClusterFetch } from '../../kube-api/cluster-resources';
 import type { ImageRegistrySnapshot } from '../../engine/verify-images';
@@ -218,7 +219,7 @@ export interface ApplyRun {
  * Reads the files as `kyverno apply` does and evaluates every resource on the one engine path
  * (engine/evaluate). Problems with the inputs are written to `io.err` and counted.
  */
-export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, options: { now?: Date; imageRegistry?: ImageRegistrySnapshot } = {}): ApplyRun {
+export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, options: { now?: Date; imageRegistry?: ImageRegistrySnapshot; serviceCalls?: ServiceCall[]; serviceCallMisses?: ServiceCallRequest[] } = {}): ApplyRun {
   let inputErrors = 0;
   const policies: JsonObject[] = [];
   const invalidPolicies: ApplyRun['invalidPolicies'] = [];
@@ -312,6 +313,8 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
   cluster.resources.push(...crdRead.crds);
   for (const [ns, labels] of Object.entries(paths.namespaceLabels ?? {})) cluster.namespaceLabels[ns] ??= labels;
   if (options.imageRegistry) cluster.imageRegistry = options.imageRegistry;
+  if (options.serviceCalls) cluster.serviceCalls = options.serviceCalls;
+  if (options.serviceCallMisses) cluster.serviceCallMisses = options.serviceCallMisses;
   // As the CLI's fake client: mutate-existing targets are cluster objects.
   cluster.resources.push(...targets);
   if (contextDoc) cluster.celLibraries?.resources.push(...addContext(cluster, contextDoc));
@@ -343,6 +346,17 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
     ...envoy.payloads.map((p) => evaluateAuthzPayload(payloadInput, 'Envoy', p)),
   ];
   return { policies, invalidPolicies, cleanupPolicies, cluster, resources, exceptionCount: exceptions.length, evaluations, payloadResponses, jsonPayloadCount: json.payloads.length, inputErrors };
+}
+
+/** Runs `apply` calling the services its policies name (runCallingServices); only the last run's messages reach `io`. */
+async function applyCallingServices(apply: (options: { io: Pick<CommandIO, 'err'>; serviceCalls: ServiceCall[]; serviceCallMisses: ServiceCallRequest[] }) => ApplyRun, io: Pick<CommandIO, 'err'>): Promise<ApplyRun> {
+  let said: string[] = [];
+  const run = await runCallingServices((serviceCalls, serviceCallMisses) => {
+    said = [];
+    return apply({ io: { err: (text) => said.push(text) }, serviceCalls, serviceCallMisses });
+  });
+  for (const text of said) io.err(text);
+  return run;
 }
 
 /**
@@ -511,7 +525,7 @@ export const applyCommand: Command = {
         return 1;
       }
     }
-    const run = applyFiles({
+    const run = await applyCallingServices((options) => applyFiles({
       policyPaths: args.positionals,
       resourcePaths: fromCluster ? [] : resourcePaths,
       clusterResources: clusterFetch?.resources,
@@ -528,7 +542,7 @@ export const applyCommand: Command = {
       contextPath: single(args, 'context-file'),
       targetPaths: all('target-resource', 'target-resources'),
       setValues,
-    }, io, { imageRegistry });
+    }, options.io, { imageRegistry, ...options }), io);
     const { policies, resources, inputErrors } = run;
     const policyReport = args.booleans.has('policy-report');
     if (!target.stdin && !policyReport) {

@@ -5,7 +5,7 @@ import type { TestFileResult } from '../../engine/testing';
 import type { LoadedDocument } from '../../engine/loader';
 import { exists, findTestFiles, readAll, readFailure, readText } from '../io/files';
 import { isJsonObject } from '../../engine/core/json';
-import type { JsonObject } from '../../engine/core/types';
+import type { JsonObject, ServiceCall, ServiceCallRequest } from '../../engine/core/types';
 import type { ImageRegistrySnapshot } from '../../engine/verify-images';
 import { dockerConfigKeychain, prefetchImageRegistry } from '../../registry';
 
@@ -57,6 +57,9 @@ export interface TestRunOptions {
   select?: (doc: LoadedDocument) => LoadedDocument | null;
   /** Compute which rules the tests exercised (`TestFileResult.coverage`). */
   coverage?: boolean;
+  /** Service calls made for the run, and where to note those not made yet (see runCallingServices). */
+  serviceCalls?: ServiceCall[];
+  serviceCallMisses?: ServiceCallRequest[];
 }
 
 /** Reads one test file and everything it names, then runs each of its Test documents. Never throws. */
@@ -80,7 +83,7 @@ export function runTestFileFromDisk(path: string, options: TestRunOptions = {}):
       results.push(failedTest(path, failures[0], documents.length > 1 ? doc.index + 1 : undefined));
       continue;
     }
-    results.push(runLoadedTest(doc, text, documents.length, files, { now: options.now, timings: options.timings, imageRegistry: options.imageRegistry, coverage: options.coverage }));
+    results.push(runLoadedTest(doc, text, documents.length, files, { now: options.now, timings: options.timings, imageRegistry: options.imageRegistry, coverage: options.coverage, serviceCalls: options.serviceCalls, serviceCallMisses: options.serviceCallMisses }));
   }
   return results;
 }

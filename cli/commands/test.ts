@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { readText } from '../io/files';
 import { coverageReport, formatCoverage } from '../output/test-coverage';
 import { DEFAULT_SELECTOR, parseTestCaseSelector, selectTestResults } from './test-selector';
+import { runCallingServices } from './service-calls';
 
 const USAGE = `Usage: kyverno-studio test [PATH...] [flags]
 
@@ -131,7 +132,12 @@ export const testCommand: Command = {
     try {
       // --registry (Kyverno's flag): read the images verifyImages rules check before running.
       const imageRegistry = args.booleans.has('registry') ? await registrySnapshotForTests(paths, single(args, 'file-name')) : undefined;
-      report = runTestPaths(paths, { fileName: single(args, 'file-name'), select, imageRegistry, coverage });
+      // Kyverno's test calls what CEL http.Get/Post name beyond the mocks (apiCall.service
+      // entries only with clusterResources: not made here, the entry stays unloaded).
+      report = await runCallingServices((serviceCalls, serviceCallMisses) => {
+        testsFound = 0;
+        return runTestPaths(paths, { fileName: single(args, 'file-name'), select, imageRegistry, coverage, serviceCalls, serviceCallMisses });
+      }, (call) => call.caller === 'http');
     } catch (err) {
       io.err(`Error: ${errorText(err)}`);
       return 1;

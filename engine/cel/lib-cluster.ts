@@ -9,7 +9,9 @@
  * namespace is used); calling the other form fails as cel-go's compiler would.
  */
 import type { Environment } from '@marcbachmann/cel-js';
-import type { ApiCallResponse, CelLibraryView, ClusterState, JsonObject } from '../core/types';
+import type { ApiCallResponse, CelLibraryView, ClusterState, JsonObject, ServiceCallRequest } from '../core/types';
+import { goJsonUnmarshal } from '../core/go-json';
+import { caBundleParses, makesServiceCalls, serviceCallOutcome } from '../context/service-calls';
 import { apiServerGet, apiServerList, findApiCallMock, mockStatus, namespaceOf, objectsOfType, storedEntryGet } from '../context';
 import { pluralOf } from '../kube';
 import { asDocument } from './lib-data';
@@ -23,7 +25,8 @@ export interface ClusterLibraryRuntime {
 }
 
 export class ResourceLib { constructor(readonly rt: ClusterLibraryRuntime) {} }
-export class HttpLib { constructor(readonly rt: ClusterLibraryRuntime) {} }
+/** http (or http.Client(caBundle): the same library trusting only the bundle's certificates). */
+export class HttpLib { constructor(readonly rt: ClusterLibraryRuntime, readonly caBundle = '') {} }
 export class GlobalContextLib { constructor(readonly rt: ClusterLibraryRuntime) {} }
 /** A schema.GroupVersionResource as resource.toGVR returns it (opaque in CEL). */
 export class GroupVersionResource {
@@ -180,12 +183,70 @@ function mockedResponse(mock: ApiCallResponse): unknown {
   return { body: asDocument(mock.response.body ?? null), statusCode: BigInt(mockStatus(mock)) };
 }
 
-function httpCall(rt: ClusterLibraryRuntime, method: 'GET' | 'POST', url: string): unknown {
+/**
+ * http.Get/Post: a mock answers first (the Kyverno CLI's mock-aware context), then the call a
+ * caller made for this evaluation, as sdk's executeRequest reads it: the body decoded as JSON
+ * (null when it is not JSON) with `statusCode` added to an object body, else `{body,
+ * statusCode}`; any status is an answer, only a failed exchange is an error.
+ */
+function httpCall(lib: HttpLib, method: 'GET' | 'POST', url: string, data: unknown, headers: Record<string, string>): unknown {
+  const rt = lib.rt;
   const mock = findApiCallMock(celLibraryView(rt.cluster).httpMocks, method, url);
   if (mock) return mockedResponse(mock);
   const fn = method === 'GET' ? 'http.Get' : 'http.Post';
-  if (rt.policyNamespace) throw new Error('request failed: http calls are not allowed in namespaced policies: set --allowHTTPInNamespacedPolicies to enable');
-  throw new Error(`request failed: ${fn}("${url}") needs network access, which offline evaluation does not have (add an apiCallResponses mock for this URL)`);
+  if (rt.policyNamespace && !rt.cluster.allowHttpInNamespacedPolicies) throw new Error('request failed: http calls are not allowed in namespaced policies: set --allowHTTPInNamespacedPolicies to enable');
+  const request: ServiceCallRequest = { method, url, headers: Object.entries(headers).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)), caBundle: lib.caBundle, caller: 'http' };
+  if (method === 'POST') request.body = fromCel(data) ?? null;
+  const outcome = serviceCallOutcome(rt.cluster, request);
+  if (!outcome) {
+    if (makesServiceCalls(rt.cluster)) throw new Error(`request failed: ${fn}("${url}") is waiting for its answer`);
+    throw new Error(`request failed: ${fn}("${url}") needs network access, which offline evaluation does not have (add an apiCallResponses mock for this URL)`);
+  }
+  if ('error' in outcome) throw new Error(`request failed: request failed: ${outcome.error}`);
+  // Kyverno reads the whole body; ours is capped (the webhook's limit), past which the call fails.
+  if (outcome.overLimit !== undefined) throw new Error(`request failed: request failed: response length must be less than max allowed response length of ${outcome.overLimit}`);
+  let body: unknown = null;
+  try {
+    body = goJsonUnmarshal(outcome.text);
+  } catch {
+    // A body that is not JSON reads as null.
+  }
+  const statusCode = BigInt(outcome.status);
+  if (body && typeof body === 'object' && !Array.isArray(body)) return { ...(asDocument(body) as Record<string, unknown>), statusCode };
+  return { body: asDocument(body), statusCode };
+}
+
+/** http.Client(caBundle): Kyverno refuses a bundle without a certificate it can parse. */
+function httpClient(lib: HttpLib, caBundle: string): HttpLib {
+  if (caBundle === '') return lib;
+  if (!caBundleParses(caBundle)) throw new Error('request failed: failed to parse PEM CA bundle for APICall');
+  return new HttpLib(lib.rt, caBundle);
+}
+
+/** The CEL expressions of a policy's spec (every `expression`, `messageExpression`, `valueExpression`). */
+function specExpressions(node: unknown, out: string[] = []): string[] {
+  if (Array.isArray(node)) for (const n of node) specExpressions(n, out);
+  else if (node && typeof node === 'object') {
+    for (const [k, v] of Object.entries(node)) {
+      if (typeof v === 'string' && (k === 'expression' || k === 'messageExpression' || k === 'valueExpression')) out.push(v);
+      else specExpressions(v, out);
+    }
+  }
+  return out;
+}
+
+/** Kyverno's ExpressionsUseHTTP: some expression of the spec names the identifier `http` (not a field, not in a string). */
+export function expressionsUseHttp(spec: unknown): boolean {
+  return specExpressions(spec).some((e) => /(^|[^\w.])http\b/.test(e.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""')));
+}
+
+/**
+ * Kyverno's policy webhook refuses a Namespaced* CEL policy whose expressions use http.*
+ * unless --allowHTTPInNamespacedPolicies is on (vpol/mpol/gpol/dpol and ivpol validate.go).
+ */
+export function namespacedHttpRefusal(policy: JsonObject): string | undefined {
+  if (!String(policy.apiVersion ?? '').startsWith('policies.kyverno.io/') || !/^Namespaced\w*Policy$/.test(String(policy.kind ?? ''))) return undefined;
+  return expressionsUseHttp(policy.spec) ? 'spec: Forbidden: http.* is not allowed in namespaced policies; set --allowHTTPInNamespacedPolicies to enable' : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -287,21 +348,14 @@ export function registerClusterLibraries(env: Environment): void {
 
   for (const get of bothCases('get')) {
     env
-      .registerFunction(`HttpLib.${get}(string): dyn`, (l: HttpLib, url: string) => httpCall(l.rt, 'GET', url))
-      .registerFunction(`HttpLib.${get}(string, map): dyn`, (l: HttpLib, url: string, headers: unknown) => {
-        stringMap(headers, 2);
-        return httpCall(l.rt, 'GET', url);
-      });
+      .registerFunction(`HttpLib.${get}(string): dyn`, (l: HttpLib, url: string) => httpCall(l, 'GET', url, null, {}))
+      .registerFunction(`HttpLib.${get}(string, map): dyn`, (l: HttpLib, url: string, headers: unknown) => httpCall(l, 'GET', url, null, stringMap(headers, 2)));
   }
   for (const post of bothCases('post')) {
     env
-      .registerFunction(`HttpLib.${post}(string, dyn): dyn`, (l: HttpLib, url: string) => httpCall(l.rt, 'POST', url))
-      .registerFunction(`HttpLib.${post}(string, dyn, map): dyn`, (l: HttpLib, url: string, _data: unknown, headers: unknown) => {
-        stringMap(headers, 3);
-        return httpCall(l.rt, 'POST', url);
-      });
+      .registerFunction(`HttpLib.${post}(string, dyn): dyn`, (l: HttpLib, url: string, data: unknown) => httpCall(l, 'POST', url, data, {}))
+      .registerFunction(`HttpLib.${post}(string, dyn, map): dyn`, (l: HttpLib, url: string, data: unknown, headers: unknown) => httpCall(l, 'POST', url, data, stringMap(headers, 3)));
   }
-  // A CA bundle changes nothing offline: the same (mock-aware) client answers.
-  for (const client of bothCases('client')) env.registerFunction(`HttpLib.${client}(string): HttpLib`, (l: HttpLib) => l);
+  for (const client of bothCases('client')) env.registerFunction(`HttpLib.${client}(string): HttpLib`, (l: HttpLib, caBundle: string) => httpClient(l, caBundle));
 }
 

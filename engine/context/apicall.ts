@@ -3,15 +3,69 @@
  * `apiCallResponses`) answers its URL; otherwise a GET of a Kubernetes API path is answered
  * from the known cluster resources (one object or a list), as `kyverno test` answers it from
  * a fake client when the test has clusterResources (without them the CLI disallows API calls
- * and the entry stays undefined).
+ * and the entry stays undefined). A call to a service, or a POST to the API server, is read
+ * from the calls a caller made (the webhook, the CLI: service-calls.ts), or noted for it.
  */
-import type { ApiCallResponse, ClusterState, JsonObject } from '../core/types';
+import type { ApiCallResponse, ClusterState, JsonObject, ServiceCallRequest } from '../core/types';
 import { asArray, asObject, jsonEqual } from '../core/json';
+import { goJsonUnmarshal } from '../core/go-json';
+import { caBundleParses, makesServiceCalls, serviceCallOutcome } from './service-calls';
 import { apiServerGet, apiServerList, isServedResource, metadataOf } from './api-server';
 
 export type ApiCallAnswer =
   | { found: true; body: unknown; mock?: { status: number } }
-  | { found: false; reason: string };
+  /**
+   * `failure`: the call was made and failed; Kyverno's loader error, which a reference to the
+   * entry reports (its deferred loading). `defaultable`: a failure to fetch, which the entry's
+   * `default` replaces (a failure to store the answer is not).
+   */
+  | { found: false; reason: string; failure?: string; defaultable?: boolean };
+
+/** A failed fetch in the words of Kyverno's apiLoader. */
+function fetchFailure(message: string): ApiCallAnswer {
+  return { found: false, reason: message, failure: `failed to fetch data for APICall: ${message}`, defaultable: true };
+}
+
+/** A failure to store a fetched answer in the words of Kyverno's apiLoader (no default applies). */
+function storeFailure(message: string): ApiCallAnswer {
+  return { found: false, reason: message, failure: `failed to store data for APICall: ${message}` };
+}
+
+/** The request a classic `service` entry makes (executor.buildHTTPRequest: `data` posted as a JSON object). */
+function serviceRequest(method: string, service: JsonObject, data: unknown): ServiceCallRequest {
+  const headers: Array<[string, string]> = asArray(service.headers).map(asObject).map((h) => [String(h.key ?? ''), String(h.value ?? '')]);
+  const request: ServiceCallRequest = { method: method === 'POST' ? 'POST' : 'GET', url: String(service.url ?? ''), headers, caBundle: String(service.caBundle ?? ''), caller: 'apiCall' };
+  if (method === 'POST') request.body = apiCallRequestData(data);
+  return request;
+}
+
+/**
+ * A classic entry's call to a service, as Kyverno's executeServiceCall and apiLoader word its
+ * outcome; without an outcome the call is noted for a caller that makes it.
+ */
+function answerServiceCall(name: string, method: string, call: JsonObject, service: JsonObject, cluster: ClusterState): ApiCallAnswer {
+  // Kyverno's CRD admits only GET and POST; buildHTTPRequest refuses anything else.
+  if (method !== 'GET' && method !== 'POST') return fetchFailure(`failed to build HTTP request for APICall ${name}: invalid request type ${method} for APICall ${name}`);
+  const request = serviceRequest(method, service, call.data);
+  if (request.caBundle && !caBundleParses(request.caBundle)) return fetchFailure(`failed to parse PEM CA bundle for APICall ${name}`);
+  const outcome = serviceCallOutcome(cluster, request);
+  if (!outcome) {
+    return { found: false, reason: makesServiceCalls(cluster) ? `waiting for ${method} ${request.url}` : `no API response known for ${method} ${request.url}: calling a service needs network access, which offline evaluation does not have (add an apiCallResponses mock for this URL)` };
+  }
+  if ('error' in outcome) return fetchFailure(`failed to execute HTTP request for APICall ${name}: ${outcome.error}`);
+  if (outcome.status < 200 || outcome.status >= 300) {
+    return fetchFailure(outcome.overLimit !== undefined ? `HTTP ${outcome.status} ${outcome.statusText}` : `HTTP ${outcome.status} ${outcome.statusText}: ${outcome.text}`);
+  }
+  if (outcome.overLimit !== undefined) return fetchFailure(`response length must be less than max allowed response length of ${outcome.overLimit}`);
+  try {
+    return { found: true, body: goJsonUnmarshal(outcome.text) };
+  } catch (e) {
+    const message = (e as Error).message;
+    // transformAndStore: the context decodes the body, or the jmesPath step does.
+    const path = typeof call.jmesPath === 'string' ? call.jmesPath : '';
+    return storeFailure(path ? `failed to apply JMESPath ${path} for context entry ${name}: failed to unmarshal JSON: ${outcome.text}, error: ${message}` : `failed to add resource data to context entry ${name}: ${message}`);
+  }
+}
 
 /** The URL a mock answers: the service URL, else the URL path. */
 function mockUrl(mock: ApiCallResponse): string {
@@ -84,7 +138,7 @@ export function apiServerAnswer(urlPath: string, resources: JsonObject[]): ApiCa
  * Answers a (variable-substituted) apiCall entry. A mock answer carries its status code: the
  * caller decides what a non-2xx status means.
  */
-export function answerApiCall(call: JsonObject, cluster: ClusterState): ApiCallAnswer {
+export function answerApiCall(call: JsonObject, cluster: ClusterState, name = ''): ApiCallAnswer {
   const method = String(call.method || 'GET').toUpperCase();
   const urlPath = typeof call.urlPath === 'string' ? call.urlPath : '';
   const service = call.service && typeof call.service === 'object' ? (call.service as JsonObject) : undefined;
@@ -92,6 +146,7 @@ export function answerApiCall(call: JsonObject, cluster: ClusterState): ApiCallA
   const url = service ? String(service.url ?? '') : urlPath;
   const mock = findApiCallMock(cluster.apiCallResponses, method, url);
   if (mock) return { found: true, body: mock.response.body ?? null, mock: { status: mockStatus(mock) } };
+  if (service && !urlPath) return answerServiceCall(name, method, call, service, cluster);
   if (method === 'GET' && urlPath && !service && (cluster.apiCallsAllowed ?? cluster.resources.length > 0)) {
     const answer = fromResources(urlPath, cluster);
     if (!answer.found) cluster.apiCallMisses?.add(urlPath);
@@ -102,7 +157,7 @@ export function answerApiCall(call: JsonObject, cluster: ClusterState): ApiCallA
     const body = apiCallRequestData(call.data);
     const posted = cluster.apiCallPosts?.find((p) => p.urlPath === urlPath && jsonEqual(p.body, body));
     // Kyverno's executeK8sAPICall words a refused POST so.
-    if (posted) return 'error' in posted.answer ? { found: false, reason: `failed to POST resource with raw url: ${urlPath}: ${posted.answer.error}` } : { found: true, body: posted.answer.body };
+    if (posted) return 'error' in posted.answer ? fetchFailure(`failed to POST resource with raw url: ${urlPath}: ${posted.answer.error}`) : { found: true, body: posted.answer.body };
     cluster.apiCallPostMisses?.push({ urlPath, body });
   }
   return { found: false, reason: `no API response known for ${method} ${url}` };

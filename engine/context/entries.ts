@@ -3,7 +3,8 @@
  * (pkg/engine/factories/contextloaderfactory.go + cmd/cli store): each entry is loaded in
  * order; an entry whose source is unavailable, or whose loading fails, is left undefined
  * (Kyverno's deferred loader logs and swallows the error), so a later reference to it
- * fails as an unknown key. Entries that need a cluster (configMap, apiCall,
+ * fails as an unknown key; a call that was made and failed (a service, an API-server POST)
+ * keeps its error, which a variable naming the entry reports. Entries that need a cluster (configMap, apiCall,
  * globalReference, imageRegistry) keep a value the test supplied under the same name;
  * `variable` entries are computed and replace it, as in Kyverno.
  */
@@ -29,6 +30,12 @@ export interface ContextLoadResult {
 }
 
 class SkipEntry extends Error {}
+
+/**
+ * A call that was made and failed (a service, an API-server POST): Kyverno's deferred loader
+ * keeps the error and reports it when a variable refers to the entry.
+ */
+class FailedEntry extends Error {}
 
 /** A loading failure Kyverno reports as the rule's error ("failed to load context: ..."). */
 class ContextLoadFailure extends Error {}
@@ -138,9 +145,10 @@ function loadMockedApiCall(name: string, call: JsonObject, answer: { body: unkno
 
 function loadApiCall(name: string, spec: JsonObject, scope: VariableScope, cluster: ClusterState): unknown {
   const call = substituteVariables(spec, scope) as JsonObject;
-  const answer = answerApiCall(call, cluster);
+  const answer = answerApiCall(call, cluster, name);
   if (!answer.found) {
-    if (call.default !== undefined && call.default !== null) return call.default;
+    if (call.default !== undefined && call.default !== null && (answer.failure === undefined || answer.defaultable)) return call.default;
+    if (answer.failure !== undefined) throw new FailedEntry(answer.failure);
     throw new SkipEntry(answer.reason);
   }
   if (answer.mock) return loadMockedApiCall(name, call, answer);
@@ -187,7 +195,7 @@ function loadImageRegistry(name: string, spec: JsonObject, scope: VariableScope,
 }
 
 /** Loads one entry; returns undefined (with a reason) when Kyverno would leave it undefined. */
-function loadEntry(entry: JsonObject, scope: VariableScope, env: ContextEnvironment): { value?: unknown; skip?: string; error?: string } {
+function loadEntry(entry: JsonObject, scope: VariableScope, env: ContextEnvironment): { value?: unknown; skip?: string; error?: string; failed?: string } {
   const name = String(entry.name ?? '');
   const needsCluster = entry.configMap || entry.apiCall || entry.globalReference || entry.imageRegistry;
   if (needsCluster && env.provided.has(name)) return { skip: 'value supplied by the test values' };
@@ -204,6 +212,7 @@ function loadEntry(entry: JsonObject, scope: VariableScope, env: ContextEnvironm
   } catch (e) {
     // A spent budget is the rule's error, never an entry quietly left undefined.
     if (e instanceof ContextLoadFailure || isBudgetExceeded(e)) return { error: (e as Error).message };
+    if (e instanceof FailedEntry) return { skip: e.message, failed: e.message };
     return { skip: (e as Error).message };
   }
 }
@@ -226,6 +235,7 @@ export function loadContextEntries(entries: unknown, scope: VariableScope, env: 
     if (r.error !== undefined) return { scope: current, skipped, error: r.error };
     if (r.skip !== undefined) {
       skipped.push({ name, reason: r.skip });
+      if (r.failed !== undefined) current = { ...current, failedEntries: { ...current.failedEntries, [name]: r.failed } };
       continue;
     }
     try {
@@ -234,6 +244,10 @@ export function loadContextEntries(entries: unknown, scope: VariableScope, env: 
       return { scope: current, skipped, error: (e as Error).message };
     }
     current = { ...current, data: { ...current.data, [name]: r.value } };
+    if (current.failedEntries?.[name] !== undefined) {
+      const { [name]: _loaded, ...others } = current.failedEntries;
+      current = { ...current, failedEntries: others };
+    }
   }
   return { scope: current, skipped };
 }

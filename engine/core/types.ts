@@ -71,6 +71,41 @@ export interface ApiCallPost {
 }
 
 /**
+ * An HTTP(S) request a policy makes to a service: a classic `apiCall.service` or CEL's
+ * http.Get/Post. The engine only describes it (`ClusterState.serviceCallMisses`); a caller
+ * with network access makes it and hands back what happened (`ClusterState.serviceCalls`).
+ */
+export interface ServiceCallRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  /** What a POST sends, as JSON (absent for a GET). */
+  body?: unknown;
+  /** Headers in the policy's order; each is added (a repeated key sends both values). */
+  headers: Array<[string, string]>;
+  /** PEM certificates the server's chain must end in ('' for the system's roots). */
+  caBundle: string;
+  /**
+   * Who asks: a classic apiCall entry or the CEL http library. Kyverno runs them through
+   * different clients (the library applies the SSRF blocklist, the entry a response size cap).
+   */
+  caller: 'apiCall' | 'http';
+}
+
+/**
+ * What came back from a service call: the status and the body's text, or why there was no
+ * answer (`error` in Go's net/http wording: `Get "url": ...`; `limit` when the body was
+ * longer than the caller's size cap, which Kyverno reports as such).
+ */
+export type ServiceCallOutcome =
+  | { status: number; statusText: string; text: string; overLimit?: number }
+  | { error: string };
+
+export interface ServiceCall {
+  request: ServiceCallRequest;
+  outcome: ServiceCallOutcome;
+}
+
+/**
  * What Kyverno's CEL libraries (resource.*, globalContext.*, http.*) see when it is not the
  * rest of the ClusterState. The Kyverno CLI sets them up apart from the classic context
  * loaders: `kyverno test` without clusterResources (and `kyverno apply`) gives them a fake
@@ -146,6 +181,16 @@ export interface ClusterState {
   apiCallPosts?: ApiCallPost[];
   /** When present, the POSTs nothing in `apiCallPosts` answered are added here (for the caller to post, then evaluate again). */
   apiCallPostMisses?: Array<{ urlPath: string; body: JsonObject }>;
+  /** Service calls made for this evaluation (classic `apiCall.service`, CEL http.*) and their outcomes. */
+  serviceCalls?: ServiceCall[];
+  /**
+   * When present, the service calls nothing in `serviceCalls` answered are added here, so a
+   * caller with network access (the webhook) makes them and evaluates again; absent, such a
+   * call fails saying it needs the network (offline: the CLI, the editor).
+   */
+  serviceCallMisses?: ServiceCallRequest[];
+  /** Kyverno's --allowHTTPInNamespacedPolicies: Namespaced* policies may use CEL http.* (off by default). */
+  allowHttpInNamespacedPolicies?: boolean;
   /** The CEL libraries' own view; absent, they see the fields above (resources as an API server). */
   celLibraries?: CelLibraryView;
   /**

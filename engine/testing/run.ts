@@ -4,7 +4,7 @@
  * that cannot run gets a file-level error naming the file and line.
  */
 import type { ImageRegistrySnapshot } from '../verify-images/snapshot';
-import type { ApiCallResponse, ClusterState, JsonObject, RequestInfo, TestValues } from '../core/types';
+import type { ApiCallResponse, ClusterState, JsonObject, RequestInfo, ServiceCall, ServiceCallRequest, TestValues } from '../core/types';
 import { jmesSearch } from '../jmespath';
 import { classifyDocument, isObject } from '../loader/classify';
 import { formatAt, formatLoadError, lineOfPath, parseYamlDocuments, type LoadedDocument } from '../loader/parse';
@@ -55,6 +55,9 @@ export interface RunTestOptions {
   locate?: LoadedDocument['locate'];
   /** Add which rules the run exercised (`TestFileResult.coverage`). */
   coverage?: boolean;
+  /** Service calls the caller made for the run, and where it wants the ones not made yet (ClusterState's). */
+  serviceCalls?: ServiceCall[];
+  serviceCallMisses?: ServiceCallRequest[];
 }
 
 const clock = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
@@ -241,6 +244,8 @@ export function runTestDocument(path: string, doc: unknown, files: FileSource, o
     const base = dirname(path);
     const loaded = loadTest(spec, base, files);
     if (options.imageRegistry) loaded.cluster.imageRegistry = options.imageRegistry;
+    if (options.serviceCalls) loaded.cluster.serviceCalls = options.serviceCalls;
+    if (options.serviceCallMisses) loaded.cluster.serviceCallMisses = options.serviceCallMisses;
     const manifests = new Map<string, JsonObject[]>();
     const read: ManifestReader = (p) => {
       const full = resolvePath(base, p);

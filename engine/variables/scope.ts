@@ -9,6 +9,11 @@ export interface VariableScope {
   data: JsonObject;
   /** Clock for time_* functions. */
   now?: Date;
+  /**
+   * Context entries whose call failed (a service, an API-server POST), with Kyverno's loader
+   * error: a variable naming one fails with it, as Kyverno's deferred loading reports it.
+   */
+  failedEntries?: Record<string, string>;
 }
 
 /** A variable could not be resolved (message in Kyverno's wording). */

@@ -112,11 +112,27 @@ function missingKey(expression: string, data: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * The error of a failed entry the expression names, matched as Kyverno's deferred loader
+ * matches a query (the name, not preceded by a dot or word character, ending at a word boundary).
+ */
+function failedEntryOf(expression: string, failed: Record<string, string>): string | undefined {
+  for (const [name, failure] of Object.entries(failed)) {
+    const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    if (new RegExp(`(?:^|$|\\s|[^.0-9A-Za-z])${escaped}\\b`).test(expression)) return failure;
+  }
+  return undefined;
+}
+
 /** Resolves one variable expression in the scope; throws VariableError with Kyverno's wording. */
 export function resolveExpression(expression: string, scope: VariableScope, path = ''): unknown {
   let variable = expression;
   if (isDeleteRequest(scope)) variable = variable.split('request.object').join('request.oldObject');
   if (variable === '') throw new VariableError(`failed to resolve  at path ${path}: invalid query (nil)`);
+  if (scope.failedEntries) {
+    const failure = failedEntryOf(variable, scope.failedEntries);
+    if (failure !== undefined) throw new VariableError(`failed to resolve ${variable} at path ${path}: ${failure}`);
+  }
   const missing = missingKey(variable, scope.data);
   if (missing !== undefined) {
     throw new VariableError(`failed to resolve ${variable} at path ${path}: JMESPath query failed: Unknown key "${missing}" in path`);

@@ -64,3 +64,24 @@ test('a SubjectAccessReview POST (an apiCall entry\'s) is answered by the API se
   });
   assert.equal((reply.status as JsonObject).allowed, false);
 });
+
+test('a background evaluation posts an apiCall entry\'s SubjectAccessReview to the API server and reads its answer', async () => {
+  const { evaluateReadingCluster, backgroundRequest } = await import('../../webhook/cluster-reads');
+  const { applyPolicy } = await import('../../engine/apply');
+  const policy: JsonObject = {
+    apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'sar-background' },
+    spec: { rules: [{
+      name: 'may-delete', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] },
+      context: [{ name: 'sar', apiCall: { method: 'POST', urlPath: '/apis/authorization.k8s.io/v1/subjectaccessreviews', data: [
+        { key: 'apiVersion', value: 'authorization.k8s.io/v1' }, { key: 'kind', value: 'SubjectAccessReview' },
+        { key: 'spec', value: { user: USER, resourceAttributes: { verb: 'delete', resource: 'namespaces', name: '{{ request.object.metadata.namespace }}' } } },
+      ] } }],
+      validate: { message: 'the webhook may delete namespaces', deny: { conditions: { any: [{ key: '{{ sar.status.allowed }}', operator: 'Equals', value: true }] } } },
+    }] },
+  };
+  const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm', namespace: NS } };
+  const state = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
+  // Unanswered, `sar` would be undefined and the rule an error: a pass says the API server answered "not allowed".
+  const response = await evaluateReadingCluster(cluster.client, state, () => applyPolicy(policy, { request: backgroundRequest(configMap), cluster: state }));
+  assert.deepEqual(response.rules.map((r) => r.status), ['pass']);
+});

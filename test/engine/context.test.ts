@@ -177,3 +177,37 @@ test('an apiCall to a resource the API server does not serve is not found (its d
   );
   assert.equal(s.data.podname, 'example');
 });
+
+test('context: a service call is read from the calls made, in Kyverno\'s words; unmade, it is noted for a caller that makes it', () => {
+  const service = { url: 'https://svc/x', headers: [{ key: 'A', value: '1' }] };
+  const request = { method: 'GET' as const, url: 'https://svc/x', headers: [['A', '1']] as Array<[string, string]>, caBundle: '', caller: 'apiCall' as const };
+  const answered = (outcome: NonNullable<ClusterState['serviceCalls']>[number]['outcome'], extra = {}) =>
+    answerApiCall({ service, ...extra }, { ...emptyCluster(), serviceCalls: [{ request, outcome }] }, 'svc');
+  assert.deepEqual(answered({ status: 200, statusText: 'OK', text: '{"n": 1}' }), { found: true, body: { n: 1 } });
+  assert.deepEqual(answered({ status: 404, statusText: 'Not Found', text: 'gone' }), { found: false, reason: 'HTTP 404 Not Found: gone', failure: 'failed to fetch data for APICall: HTTP 404 Not Found: gone', defaultable: true });
+  assert.equal((answered({ status: 200, statusText: 'OK', text: '{"n"' }) as { failure: string }).failure, 'failed to store data for APICall: failed to add resource data to context entry svc: unexpected end of JSON input');
+  assert.equal((answered({ status: 200, statusText: 'OK', text: 'x'.repeat(10), overLimit: 10 }) as { failure: string }).failure, 'failed to fetch data for APICall: response length must be less than max allowed response length of 10');
+  assert.equal((answered({ error: 'Get "https://svc/x": EOF' }) as { failure: string }).failure, 'failed to fetch data for APICall: failed to execute HTTP request for APICall svc: Get "https://svc/x": EOF');
+  assert.equal((answerApiCall({ service: { ...service, caBundle: 'not a pem' } }, emptyCluster(), 'svc') as { failure: string }).failure, 'failed to fetch data for APICall: failed to parse PEM CA bundle for APICall svc');
+  // Unmade: noted once when a caller listens; offline, only a reason.
+  const misses: NonNullable<ClusterState['serviceCallMisses']> = [];
+  const listening = { ...emptyCluster(), serviceCallMisses: misses };
+  answerApiCall({ service }, listening, 'svc');
+  answerApiCall({ service }, listening, 'svc');
+  assert.deepEqual(misses, [request]);
+  const offline = answerApiCall({ service }, emptyCluster(), 'svc');
+  assert.equal(offline.found, false);
+  assert.match((offline as { reason: string }).reason, /needs network access/);
+  assert.equal((offline as { failure?: string }).failure, undefined, 'offline the entry stays unloaded, as in the CLI without a client');
+});
+
+test('context: a failed call\'s error is what a variable naming the entry reports', () => {
+  const scope = baseScope({ operation: 'CREATE', object: { kind: 'ConfigMap' }, oldObject: null, requestInfo: { roles: [], clusterRoles: [], userInfo: {} } } as AdmissionRequest);
+  const request = { method: 'GET' as const, url: 'https://svc/x', headers: [], caBundle: '', caller: 'apiCall' as const };
+  const cluster = { ...emptyCluster(), serviceCalls: [{ request, outcome: { status: 500, statusText: 'Internal Server Error', text: 'boom' } }] };
+  const loaded = loadContextEntries([{ name: 'svc', apiCall: { service: { url: 'https://svc/x' } } }], scope, { cluster, provided: new Set() });
+  assert.deepEqual(loaded.scope.failedEntries, { svc: 'failed to fetch data for APICall: HTTP 500 Internal Server Error: boom' });
+  const withDefault = loadContextEntries([{ name: 'svc', apiCall: { service: { url: 'https://svc/x' }, default: { ok: true } } }], scope, { cluster, provided: new Set() });
+  assert.deepEqual(withDefault.scope.data.svc, { ok: true });
+  assert.equal(withDefault.scope.failedEntries, undefined);
+});

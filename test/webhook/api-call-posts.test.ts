@@ -58,7 +58,7 @@ test('a refused POST is the entry\'s failure in Kyverno\'s words; without a post
   const call = { method: 'POST', urlPath: SAR_PATH, data: [{ key: 'kind', value: 'SubjectAccessReview' }] };
   const body = apiCallRequestData(call.data);
   const refused = answerApiCall(call, { ...empty(), apiCallPosts: [{ urlPath: SAR_PATH, body, answer: { error: 'forbidden' } }] });
-  assert.deepEqual(refused, { found: false, reason: `failed to POST resource with raw url: ${SAR_PATH}: forbidden` });
+  assert.deepEqual(refused, { found: false, reason: `failed to POST resource with raw url: ${SAR_PATH}: forbidden`, failure: `failed to fetch data for APICall: failed to POST resource with raw url: ${SAR_PATH}: forbidden`, defaultable: true });
   const misses: Array<{ urlPath: string; body: JsonObject }> = [];
   assert.equal(answerApiCall(call, { ...empty(), apiCallPostMisses: misses }).found, false);
   assert.deepEqual(misses, [{ urlPath: SAR_PATH, body: { kind: 'SubjectAccessReview' } }]);
