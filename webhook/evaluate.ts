@@ -109,8 +109,11 @@ const ADMISSION_REPORTED = new Set<string>(['Validation', 'Mutation', 'ImageVeri
  * not applied": the resource is not as the policy would have it.
  */
 export function mutationScanResponse(response: PolicyResponse, resource: JsonObject): PolicyResponse {
-  if (!/^(Namespaced)?MutatingPolicy$/.test(response.policy.kind) || jsonEqual(response.patchedResource, resource)) return response;
-  const rules = response.rules.map((r): RuleResult => (r.status === 'pass' && !r.exceptions?.length ? { name: '', type: 'Mutation', status: 'fail', message: 'mutation is not applied' } : r));
+  const admissionPolicy = response.policy.kind === 'MutatingAdmissionPolicy';
+  if (!(admissionPolicy || /^(Namespaced)?MutatingPolicy$/.test(response.policy.kind)) || jsonEqual(response.patchedResource, resource)) return response;
+  // A MutatingAdmissionPolicy's (pkg/admissionpolicy/mutate.go with backgroundScan) keeps its name and binding.
+  const notApplied = (r: RuleResult): RuleResult => (admissionPolicy ? { ...r, status: 'fail', message: 'mutation is not applied' } : { name: '', type: 'Mutation', status: 'fail', message: 'mutation is not applied' });
+  const rules = response.rules.map((r): RuleResult => (r.status === 'pass' && !r.exceptions?.length ? notApplied(r) : r));
   return { ...response, rules };
 }
 
@@ -195,7 +198,8 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
       request: answer.status === 200 ? { kind: typeof kind === 'string' ? kind : '', namespace: typeof request.namespace === 'string' ? request.namespace : '', operation, allowed: response.allowed === true, dryRun: request.dryRun === true } : undefined,
       reportable: reports && answer.responses.length > 0
         ? answer.responses.flatMap((r) =>
-            r.rules
+            // Kubernetes' admission policies are the API server's to enforce: Kyverno reports them from its background scan only.
+            !msg.scan && (r.policy.kind === 'ValidatingAdmissionPolicy' || r.policy.kind === 'MutatingAdmissionPolicy') ? [] : r.rules
               // Kyverno's scanner drops a skip that only says the matchConditions did not hold (filterMatchConditionSkips).
               .filter((x) => ADMISSION_REPORTED.has(x.type) && !(msg.scan && x.skipReason === 'matchConditions'))
               .map((x) => ({
@@ -207,6 +211,7 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
                 enforce: x.failureAction === 'Enforce',
                 ...(x.exceptions?.length ? { exceptions: x.exceptions } : {}),
                 ...(x.properties ? { properties: x.properties } : {}),
+                ...(x.binding ? { binding: x.binding } : {}),
               })),
           )
         : [],

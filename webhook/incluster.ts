@@ -159,7 +159,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     if (reply.events) opts.events?.add(reply.events);
     return reply;
   };
-  const scanner = new BackgroundScanner(client, scan, (items) => reports.add(items), opts.log);
+  const scanner = new BackgroundScanner(client, scan, (items, rescan) => reports.add(items, rescan), opts.log);
   scanner.follow();
   let policies: JsonObject[] | undefined;
   let exceptions: JsonObject[] = [];

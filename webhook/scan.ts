@@ -11,9 +11,10 @@
  */
 import type { KubeClient } from '../kube-api/client';
 import { kindTable } from '../kube-api/discovery';
-import { policyNeeds } from './rules';
+import { celNeeds, policyNeeds } from './rules';
 import { resolveKind } from '../engine/kube';
-import type { ReportItem } from './reports';
+import { isAdmissionPolicy, reportable, type ReportItem } from './report-layout';
+import type { Rescan } from './reports';
 import type { ReviewReply } from './protocol';
 import { isCelMutatingPolicy } from '../engine/policy/admission';
 import type { JsonObject } from '../engine/core/types';
@@ -33,8 +34,20 @@ export function policyVersion(p: Json): string {
   return `${String(p.kind)}|${String(m.namespace ?? '')}|${String(m.name)}|${String(m.generation ?? m.resourceVersion ?? '')}`;
 }
 
-export function wantsBackground(p: Json): boolean {
+/** Kyverno's reports controller flags for Kubernetes' admission policies. */
+export interface AdmissionPolicyReports {
+  /** `--validatingAdmissionPolicyReports` (Kyverno's default: on). */
+  validating: boolean;
+  /** `--mutatingAdmissionPolicyReports` (Kyverno's default: off). */
+  mutating: boolean;
+}
+
+export const DEFAULT_ADMISSION_POLICY_REPORTS: AdmissionPolicyReports = { validating: true, mutating: false };
+
+export function wantsBackground(p: Json, admissionPolicies: AdmissionPolicyReports = DEFAULT_ADMISSION_POLICY_REPORTS): boolean {
   const spec = (p.spec ?? {}) as Json;
+  // Kubernetes' admission policies: scanned when their flag is on and they are labelled for reports.
+  if (isAdmissionPolicy(p)) return (p.kind === 'ValidatingAdmissionPolicy' ? admissionPolicies.validating : admissionPolicies.mutating) && reportable(p);
   if (spec.background === false) return false;
   if (p.kind === 'ClusterPolicy' || p.kind === 'Policy') return ((spec.rules ?? []) as Json[]).some((r) => !!r?.validate);
   // Kyverno's reports controller also scans MutatingPolicies (RemoveNoneBackgroundPolicies).
@@ -55,7 +68,8 @@ export const DEFAULT_BACKGROUND_SCAN_INTERVAL_MS = 3600_000;
 export async function policyKinds(client: KubeClient, policy: Json): Promise<Array<{ apiVersion: string; kind: string }>> {
   const table = await kindTable(client, [policy]);
   const targets = new Map<string, { apiVersion: string; kind: string }>();
-  for (const need of policyNeeds(policy)) {
+  // Kubernetes' admission policies have no webhook of ours; their matchConstraints say what to scan.
+  for (const need of isAdmissionPolicy(policy) ? celNeeds(policy, 'validate') : policyNeeds(policy)) {
     for (const k of need.kinds) {
       for (const r of resolveKind(k, table) ?? []) {
         if (r.resource.includes('/') || r.resource === '*') continue;
@@ -90,9 +104,11 @@ export class BackgroundScanner {
   constructor(
     private readonly client: KubeClient,
     private readonly evaluate: Evaluate,
-    private readonly report: (items: ReportItem[]) => void,
+    /** Results of one policy scanned on one resource (`rescan`: they replace the policy's earlier ones there). */
+    private readonly report: (items: ReportItem[], rescan: Rescan) => void,
     private readonly log: (line: string) => void,
     private readonly maxResources = 5000,
+    private readonly admissionPolicies: AdmissionPolicyReports = DEFAULT_ADMISSION_POLICY_REPORTS,
   ) {}
 
   /** Replicas that do not lead call this first: nothing is scanned until `lead`. */
@@ -120,7 +136,7 @@ export class BackgroundScanner {
   onPolicies(policies: Json[]): Promise<void> {
     this.latest = policies;
     if (!this.active) return this.queue;
-    const changed = policies.filter((p) => wantsBackground(p) && !this.seen.has(policyVersion(p)));
+    const changed = policies.filter((p) => wantsBackground(p, this.admissionPolicies) && !this.seen.has(policyVersion(p)));
     this.seen = new Set(policies.map(policyVersion));
     const generation = this.generation;
     for (const p of changed) this.queue = this.queue.then(() => this.scan(p, generation)).catch((e: Error) => this.log(`background scan: ${e.message}`));
@@ -130,6 +146,8 @@ export class BackgroundScanner {
   private async scan(policy: Json, generation: number): Promise<void> {
     if (generation !== this.generation) return;
     const name = String(meta(policy).name);
+    // As results name it (webhook/evaluate.ts).
+    const policyKey = meta(policy).namespace ? `${String(meta(policy).namespace)}/${name}` : name;
     const targets = await policyKinds(this.client, policy);
     const onlyNs = policy.kind === 'Policy' ? String(meta(policy).namespace) : undefined;
     let count = 0;
@@ -160,10 +178,12 @@ export class BackgroundScanner {
             object: item,
           },
         };
-        // A MutatingPolicy is scanned on /mutate (the evaluation says whether the resource is as it would have it).
-        const reply = await this.evaluate(isCelMutatingPolicy(policy as JsonObject) ? 'mutate' : 'validate', JSON.stringify(review), [name]);
+        // A MutatingPolicy or MutatingAdmissionPolicy is scanned on /mutate (the evaluation says whether the resource is as it would have it).
+        const mutating = isCelMutatingPolicy(policy as JsonObject) || policy.kind === 'MutatingAdmissionPolicy';
+        const reply = await this.evaluate(mutating ? 'mutate' : 'validate', JSON.stringify(review), [name]);
         const now = Date.now() / 1000;
-        this.report(reply.reportable.map(({ enforce: _enforce, ...r }) => ({ ...r, resource: item, time: now })));
+        if (reply.status !== 200) continue;
+        this.report(reply.reportable.map(({ enforce: _enforce, ...r }) => ({ ...r, resource: item, time: now })), { resource: item, policy: policyKey, policyKind: String(policy.kind) });
       }
     }
     this.log(`background scan ${name}: ${count} resource(s) evaluated`);
