@@ -787,12 +787,12 @@ export class BackgroundController {
       request = { ...request, object: stored };
     }
     const outcome = await mutateExisting(client, policy, request, exceptions, log, job.rule ? job.rule.split(',') : undefined, namespaceLabels, !job.request, live);
-    if (outcome.evaluated?.length && this.opts.reports) {
+    if (outcome.reported?.length && this.opts.reports) {
       const now = Date.now() / 1000;
       const policyName = celPolicyKey(found);
-      this.opts.reports.add(outcome.evaluated.map(({ target, result }) => ({
+      this.opts.reports.add(outcome.reported.map(({ resource, result }) => ({
         policy: policyName, policyKind: String(found.kind ?? ''), rule: result.name, status: result.status, message: result.message,
-        ...(result.exceptions?.length ? { exceptions: result.exceptions } : {}), ...(result.properties ? { properties: result.properties } : {}), resource: target, time: now,
+        ...(result.exceptions?.length ? { exceptions: result.exceptions } : {}), ...(result.properties ? { properties: result.properties } : {}), resource, time: now,
       })));
     }
     // Kyverno's mutate-existing events: per target written, a PolicyApplied on the policy, or

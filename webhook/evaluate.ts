@@ -20,6 +20,7 @@ import { admissionVerdict } from '../engine/policy/admission';
 import { accessCheckError, type AccessCheckOptions } from '../engine/policy/auth-checks';
 import { isGenerateNonTrigger } from './clone-sources';
 import { ttlLabelWarning } from '../engine/cleanup';
+import { mutateExistingRules } from './mutate-existing';
 
 const stringOr = (v: unknown): string => (typeof v === 'string' ? v : '');
 
@@ -102,6 +103,12 @@ function ruleOutcomes(policy: Json, response: PolicyResponse, into: RuleOutcome[
  * background controller).
  */
 const ADMISSION_REPORTED = new Set<string>(['Validation', 'Mutation', 'ImageVerify']);
+
+/** The names of a ClusterPolicy's or Policy's mutate-existing rules (none for other kinds). */
+function mutateExistingRuleNames(policy: JsonObject | undefined): Set<string> {
+  if (!policy || (policy.kind !== 'ClusterPolicy' && policy.kind !== 'Policy')) return new Set();
+  return new Set(mutateExistingRules(policy).map((r) => String(r.name ?? '')));
+}
 
 /**
  * A MutatingPolicy's background scan result (pkg/controllers/report/utils/scanner.go): a pass
@@ -197,11 +204,13 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
       ...(events?.length ? { events } : {}),
       request: answer.status === 200 ? { kind: typeof kind === 'string' ? kind : '', namespace: typeof request.namespace === 'string' ? request.namespace : '', operation, allowed: response.allowed === true, dryRun: request.dryRun === true } : undefined,
       reportable: reports && answer.responses.length > 0
-        ? answer.responses.flatMap((r) =>
+        ? answer.responses.flatMap((r, i) =>
             // Kubernetes' admission policies are the API server's to enforce: Kyverno reports them from its background scan only.
             !msg.scan && (r.policy.kind === 'ValidatingAdmissionPolicy' || r.policy.kind === 'MutatingAdmissionPolicy') ? [] : r.rules
               // Kyverno's scanner drops a skip that only says the matchConditions did not hold (filterMatchConditionSkips).
               .filter((x) => ADMISSION_REPORTED.has(x.type) && !(msg.scan && x.skipReason === 'matchConditions'))
+              // A mutate-existing rule runs no handler at admission (its results are the background controller's to report, on the trigger).
+              .filter((x) => msg.scan || x.type !== 'Mutation' || !mutateExistingRuleNames(policies[i]).has(x.name))
               .map((x) => ({
                 policy: r.policy.namespace ? `${r.policy.namespace}/${r.policy.name}` : r.policy.name,
                 policyKind: r.policy.kind,
