@@ -263,3 +263,28 @@ test('pending reports are bounded; failures are logged, never thrown; the timer 
   while (!api.report('PolicyReport', 'uid-t', 'default') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   assert.ok(api.report('PolicyReport', 'uid-t', 'default'), 'written by the interval timer');
 });
+
+test("a background scan of a policy on a resource replaces that policy's results there; others stay", async () => {
+  const api = new FakeApi();
+  const w = writer(api);
+  const a = cm('a', 'uid-a');
+  const vap = (status: string, time: number): ReportItem => ({ policy: 'p', policyKind: 'ValidatingAdmissionPolicy', rule: 'p', status, message: '', resource: a, time });
+  w.add([item('p', 'r', 'pass', a), item('q', 'r', 'fail', a)]);
+  w.add([vap('fail', 100)], { resource: a, policy: 'p', policyKind: 'ValidatingAdmissionPolicy' });
+  await w.flush();
+  assert.deepEqual(results(api.report('PolicyReport', 'uid-a', 'default')), ['p/p=fail', 'p/r=pass', 'q/r=fail']);
+  // The binding no longer selects the resource: the scan gives nothing, and the VAP's result goes (the ClusterPolicy p's stays: another source).
+  w.add([], { resource: a, policy: 'p', policyKind: 'ValidatingAdmissionPolicy' });
+  await w.flush();
+  assert.deepEqual(results(api.report('PolicyReport', 'uid-a', 'default')), ['p/r=pass', 'q/r=fail']);
+  // A rule that no longer gives a result on a rescan of the ClusterPolicy goes too.
+  w.add([item('q', 'other', 'pass', a, 300)], { resource: a, policy: 'q' });
+  await w.flush();
+  assert.deepEqual(results(api.report('PolicyReport', 'uid-a', 'default')), ['p/r=pass', 'q/other=pass']);
+  // Results pending from before the rescan are superseded as well; an emptied report is deleted.
+  const b = cm('b', 'uid-b');
+  w.add([item('z', 'r', 'fail', b)]);
+  w.add([], { resource: b, policy: 'z' });
+  await w.flush();
+  assert.equal(api.report('PolicyReport', 'uid-b', 'default'), undefined);
+});
