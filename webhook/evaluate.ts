@@ -21,6 +21,7 @@ import { accessCheckError, type AccessCheckOptions } from '../engine/policy/auth
 import { isGenerateNonTrigger } from './clone-sources';
 import { ttlLabelWarning } from '../engine/cleanup';
 import { mutateExistingRules } from './mutate-existing';
+import { isAdmissionPolicy } from './report-layout';
 
 const stringOr = (v: unknown): string => (typeof v === 'string' ? v : '');
 
@@ -164,6 +165,8 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     if (cluster.roleBindings) Object.assign(user, rolesOfUser(cluster.roleBindings, user.username, user.groups, typeof request.namespace === 'string' ? request.namespace : ''));
     const excluded = !!msg.exclusions && isExcludedUser(msg.exclusions, user);
     if (excluded) policies = [];
+    // Kubernetes' admission policies are the API server's to enforce; Kyverno only scans them for reports.
+    if (!msg.scan) policies = policies.filter((p) => !isAdmissionPolicy(p));
     if (msg.kinds) policies = policies.filter((p) => msg.kinds!.includes(String(p.kind)));
     if (msg.only) policies = policies.filter((p) => msg.only!.includes(String(asObject(p.metadata).name)));
     // Kyverno's /validate/fail and /validate/ignore each run the policies of that failurePolicy.
