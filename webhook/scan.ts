@@ -57,6 +57,13 @@ export function wantsBackground(p: Json, admissionPolicies: AdmissionPolicyRepor
 
 
 
+/** The resourceVersions of an admission policy's bindings (those whose spec.policyName names it). */
+function bindingsVersion(policy: Json, bindings: Json[]): string {
+  const name = meta(policy).name;
+  const kind = `${String(policy.kind)}Binding`;
+  return bindings.filter((b) => b.kind === kind && ((b.spec ?? {}) as Json).policyName === name).map((b) => `${String(meta(b).name)}@${String(meta(b).resourceVersion ?? '')}`).sort().join(',');
+}
+
 /** Kyverno's default `--backgroundScanInterval`. */
 export const DEFAULT_BACKGROUND_SCAN_INTERVAL_MS = 3600_000;
 
@@ -96,6 +103,7 @@ export class BackgroundScanner {
   private seen = new Set<string>();
   private queue: Promise<void> = Promise.resolve();
   private latest: Json[] = [];
+  private bindings: Json[] = [];
   /** False on a replica that does not lead: policies are remembered, nothing is scanned. */
   private active = true;
   /** Bumped when leadership ends, so a scan in progress stops. */
@@ -132,12 +140,17 @@ export class BackgroundScanner {
     return this.onPolicies(this.latest);
   }
 
-  /** Scans the policies that are new or changed since the last call. */
-  onPolicies(policies: Json[]): Promise<void> {
+  /**
+   * Scans the policies that are new or changed since the last call. An admission policy counts
+   * as changed when its bindings do (Kyverno's reports controller reconciles on binding events).
+   */
+  onPolicies(policies: Json[], bindings: Json[] = this.bindings): Promise<void> {
     this.latest = policies;
+    this.bindings = bindings;
     if (!this.active) return this.queue;
-    const changed = policies.filter((p) => wantsBackground(p, this.admissionPolicies) && !this.seen.has(policyVersion(p)));
-    this.seen = new Set(policies.map(policyVersion));
+    const version = (p: Json) => (isAdmissionPolicy(p) ? `${policyVersion(p)}|${bindingsVersion(p, bindings)}` : policyVersion(p));
+    const changed = policies.filter((p) => wantsBackground(p, this.admissionPolicies) && !this.seen.has(version(p)));
+    this.seen = new Set(policies.map(version));
     const generation = this.generation;
     for (const p of changed) this.queue = this.queue.then(() => this.scan(p, generation)).catch((e: Error) => this.log(`background scan: ${e.message}`));
     return this.queue;

@@ -158,6 +158,15 @@ test("background scan of Kubernetes' admission policies: labelled ones, behind K
     ['big', 'replicas', 'replicas', 'fail', 'failed expression: object.spec.replicas <= 5', 'replicas-binding'],
     ['small', 'replicas', 'replicas', 'pass', '', 'replicas-binding'],
   ]);
+  // A binding change rescans the policy (Kyverno reconciles on binding events); an unchanged one does not.
+  calls.length = 0;
+  await scanner.onPolicies([vap], [binding]);
+  assert.equal(calls.length, 2, 'the bindings are new to the scanner');
+  calls.length = 0;
+  await scanner.onPolicies([vap], [binding]);
+  assert.equal(calls.length, 0);
+  await scanner.onPolicies([vap], [{ ...binding, metadata: { name: 'replicas-binding', resourceVersion: '2' } }]);
+  assert.equal(calls.length, 2);
   // At admission the API server enforces it: no admission report results for it.
   const admission = evaluateReview({ path: 'validate', body: review('Deployment', deployment('big', 7)) }, new PolicyIndex([vap]), cluster);
   assert.deepEqual(admission.reportable, []);
