@@ -2,7 +2,10 @@
  * Background scan: when a `background: true` policy (Kyverno's default) is added or changed,
  * the existing resources of the kinds it matches are evaluated against it by the same server
  * processes (so scans share the per-review deadline), and the results go to the reports.
- * Only validation results are reported, as Kyverno's background reports do.
+ * As Kyverno's reports controller scans: ClusterPolicies and Policies with validate rules,
+ * validating, image-validating and mutating CEL policies, and Kubernetes' admission policies
+ * labelled for reports (ValidatingAdmissionPolicies by default, MutatingAdmissionPolicies when
+ * their flag is on).
  *
  * In a cluster only the leader of the reports Lease scans (Kyverno's reports controller):
  * `lead(signal)` scans every background policy at once and then every `intervalMs` (Kyverno's
