@@ -171,3 +171,26 @@ test("background scan of Kubernetes' admission policies: labelled ones, behind K
   const admission = evaluateReview({ path: 'validate', body: review('Deployment', deployment('big', 7)) }, new PolicyIndex([vap]), cluster);
   assert.deepEqual(admission.reportable, []);
 });
+
+test('a MutatingAdmissionPolicy scan (its flag on): a resource not as the policy would have it fails "mutation is not applied", with its name and binding', async () => {
+  const map: Json = {
+    apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingAdmissionPolicy', metadata: { name: 'add-label', labels: { 'reports.kyverno.io/enabled': 'true' } },
+    spec: {
+      matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['configmaps'] }] },
+      reinvocationPolicy: 'Never',
+      mutations: [{ patchType: 'ApplyConfiguration', applyConfiguration: { expression: 'Object{metadata: Object.metadata{labels: {"team": "a"}}}' } }],
+    },
+  };
+  const binding = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingAdmissionPolicyBinding', metadata: { name: 'add-label-binding' }, spec: { policyName: 'add-label' } };
+  const cm = (name: string, labels: Record<string, string>) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default', uid: `uid-${name}`, labels } });
+  const stored = [cm('labelled', { team: 'a' }), cm('bare', {})];
+  const client = { list: async (apiVersion: string, kind: string) => (apiVersion === 'v1' && kind === 'ConfigMap' ? stored : []) } as unknown as KubeClient;
+  const cluster = { resources: [binding], namespaceLabels: { default: {} }, apiCallResponses: [], globalContext: {}, exceptions: [] };
+  const items: ReportItem[] = [];
+  const scanner = new BackgroundScanner(client, async (path, body, only) => evaluateReview({ path, body, only, scan: true }, new PolicyIndex([map]), cluster), (i) => items.push(...i), () => {}, 5000, { validating: true, mutating: true });
+  await scanner.onPolicies([map]);
+  assert.deepEqual(items.map((i) => [(i.resource.metadata as Json).name, i.policyKind, i.rule, i.status, i.message, i.binding]), [
+    ['labelled', 'MutatingAdmissionPolicy', 'add-label', 'pass', 'mutation is successfully applied', 'add-label-binding'],
+    ['bare', 'MutatingAdmissionPolicy', 'add-label', 'fail', 'mutation is not applied', 'add-label-binding'],
+  ]);
+});
