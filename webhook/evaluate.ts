@@ -165,8 +165,10 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     if (cluster.roleBindings) Object.assign(user, rolesOfUser(cluster.roleBindings, user.username, user.groups, typeof request.namespace === 'string' ? request.namespace : ''));
     const excluded = !!msg.exclusions && isExcludedUser(msg.exclusions, user);
     if (excluded) policies = [];
-    // Kubernetes' admission policies are the API server's to enforce; Kyverno only scans them for reports.
-    if (!msg.scan) policies = policies.filter((p) => !isAdmissionPolicy(p));
+    // Kubernetes' admission policies are the API server's to enforce; Kyverno only scans them for
+    // reports. A ClusterPolicy or Policy with `admission: false` is not in Kyverno's policy cache
+    // (AdmissionProcessingEnabled): only its background scan runs it.
+    if (!msg.scan) policies = policies.filter((p) => !isAdmissionPolicy(p) && !((p.kind === 'ClusterPolicy' || p.kind === 'Policy') && asObject(p.spec).admission === false));
     if (msg.kinds) policies = policies.filter((p) => msg.kinds!.includes(String(p.kind)));
     if (msg.only) policies = policies.filter((p) => msg.only!.includes(String(asObject(p.metadata).name)));
     // Kyverno's /validate/fail and /validate/ignore each run the policies of that failurePolicy.

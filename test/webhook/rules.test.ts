@@ -194,3 +194,15 @@ test('a MutatingAdmissionPolicy scan (its flag on): a resource not as the policy
     ['bare', 'MutatingAdmissionPolicy', 'add-label', 'fail', 'mutation is not applied', 'add-label-binding'],
   ]);
 });
+
+test('a ClusterPolicy with admission: false is not run at admission (not in Kyverno\'s policy cache); its background scan runs it', () => {
+  const backgroundOnly = { ...validatePods, spec: { ...(validatePods.spec as Json), admission: false } };
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'x' }] } };
+  const cluster = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
+  const admitted = evaluateReview({ path: 'validate', body: review('Pod', pod) }, new PolicyIndex([backgroundOnly]), cluster);
+  assert.equal(admitted.allowed, true);
+  assert.deepEqual(admitted.reportable, []);
+  assert.equal(evaluateReview({ path: 'validate', body: review('Pod', pod) }, new PolicyIndex([validatePods]), cluster).allowed, false, 'with admission on, the same policy denies');
+  const scanned = evaluateReview({ path: 'validate', body: review('Pod', pod), scan: true }, new PolicyIndex([backgroundOnly]), cluster);
+  assert.deepEqual(scanned.reportable.map((r) => [r.policy, r.status]), [['pods', 'fail']]);
+});
