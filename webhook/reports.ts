@@ -237,7 +237,7 @@ export class ReportWriter {
    * Read, merge, write. The write carries the resourceVersion read, so a concurrent writer
    * (another replica) makes it fail with a conflict instead of losing its results; one retry.
    */
-  private async write(target: ReportTarget, incoming: Json[], rescanned: ReadonlySet<string> = new Set(), retried = false): Promise<void> {
+  private async write(target: ReportTarget, incoming: Json[], rescanned: ReadonlySet<string> = new Set(), retried = false, storedWins = false): Promise<void> {
     const ref = refFor(target);
     const existing = await this.client.get(ref);
     if (existing && !isOurs(existing)) {
@@ -248,7 +248,8 @@ export class ReportWriter {
       return;
     }
     const stored = (existing ? resultsOf(existing) : []).filter((r) => !rescanned.has(policyOfResult(String(r.source ?? SOURCE_KYVERNO), String(r.policy ?? ''))));
-    const merged = this.kept(mergeResults(stored, incoming), target.namespace);
+    // Of two results as new as each other, the incoming one wins, unless it is older by nature (storedWins).
+    const merged = this.kept(storedWins ? mergeResults(incoming, stored) : mergeResults(stored, incoming), target.namespace);
     if (!merged.length) {
       if (existing) await this.client.delete(ref);
       return;
@@ -256,7 +257,7 @@ export class ReportWriter {
     try {
       await this.client.apply(this.withVersion(buildReport(target, merged), existing), { force: true });
     } catch (e) {
-      if (!retried && e instanceof KubeError && e.status === 409) return this.write(target, incoming, rescanned, true);
+      if (!retried && e instanceof KubeError && e.status === 409) return this.write(target, incoming, rescanned, true, storedWins);
       throw e;
     }
   }
@@ -350,7 +351,8 @@ export class ReportWriter {
             // Written before the UID was known: move the results to the UID-named report.
             const target = reportTarget(resource);
             if (!target?.owner) continue;
-            await this.write(target, resultsOf(r));
+            // What the UID-named report holds was written since (with the UID known): it wins a tie.
+            await this.write(target, resultsOf(r), undefined, false, true);
             await this.client.delete(ref);
             rekeyed++;
           }

@@ -200,17 +200,25 @@ test('sweep: reports of deleted resources go, young ones wait, UID-less ones are
   w.add([item('p', 'r', 'fail', cm('named')), item('p', 'r', 'pass', cm('vanished'))]);
   await w.flush();
   assert.ok(api.report('PolicyReport', 'configmap-named', 'default'), 'written by name while the UID is unknown');
+  // A result for the same resource written since with its UID, in the same second: the re-keyed one must not replace it.
+  const sameSecond = cm('twice');
+  api.put(cm('twice', 'uid-twice'));
+  w.add([item('q', 'r', 'fail', sameSecond, 100)]);
+  await w.flush();
+  w.add([item('q', 'r', 'pass', cm('twice', 'uid-twice'), 100)]);
+  await w.flush();
   const young = api.put({ apiVersion: REPORTS, kind: 'PolicyReport', metadata: { name: 'uid-young', namespace: 'default', labels: LABELS }, scope: cm('young', 'uid-young'), results: [{ policy: 'p', rule: 'r', result: 'pass' }] }, new Date().toISOString());
 
   const log: string[] = [];
   const sweeper = writer(api, { sweepGraceMs: 60_000 }, log);
   await sweeper.sweep();
-  assert.deepEqual(api.reports().map((r) => (r.metadata as Json).name).sort(), ['uid-live', 'uid-named', 'uid-young']);
+  assert.deepEqual(api.reports().map((r) => (r.metadata as Json).name).sort(), ['uid-live', 'uid-named', 'uid-twice', 'uid-young']);
+  assert.deepEqual(results(api.report('PolicyReport', 'uid-twice', 'default')), ['q/r=pass'], 'the result written with the UID stays');
   assert.equal(api.report('PolicyReport', 'uid-young', 'default'), young, 'too young to judge');
   const rekeyed = api.report('PolicyReport', 'uid-named', 'default')!;
   assert.deepEqual(results(rekeyed), ['p/r=fail']);
   assert.deepEqual((rekeyed.metadata as Json).ownerReferences, [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'named', uid: 'uid-named' }]);
-  assert.ok(log.some((l) => /2 report\(s\) of deleted resources removed, 1 re-keyed/.test(l)), log.join('\n'));
+  assert.ok(log.some((l) => /2 report\(s\) of deleted resources removed, 2 re-keyed/.test(l)), log.join('\n'));
   assert.equal(api.calls.filter((c) => c === 'list ConfigMap').length, 1, 'one list per kind, not a read per report');
 });
 
