@@ -198,6 +198,9 @@ function baseRules(): Json[] {
     // namespaceSelector and request.namespaceObject need namespace labels.
     { apiGroups: [''], resources: ['namespaces'], verbs: READ },
     { apiGroups: ['wgpolicyk8s.io'], resources: ['policyreports', 'clusterpolicyreports'], verbs: [...READ, ...WRITE] },
+    // The reports leader scans ValidatingAdmissionPolicies labelled for reports (Kyverno's
+    // --validatingAdmissionPolicyReports, on by default) with their bindings.
+    { apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingadmissionpolicies', 'validatingadmissionpolicybindings'], verbs: READ },
     // PolicyViolation / PolicyApplied events (webhook/events.ts), as Kyverno's chart grants.
     { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'update', 'patch'] },
     {

@@ -774,7 +774,10 @@ export class BackgroundController {
       if (job.deleteDownstream) return deleteTriggerDownstream(client, found, job.rule, trigger, log, (o) => this.forgetLater(String(meta(o).uid ?? '')));
     }
     if (job.type === 'generate') {
-      const failures = await generator.process({ action: 'request', type: 'generate', policy, rules: job.rule ? job.rule.split(',') : [], request }, exceptions, namespaceLabels, live);
+      // Kyverno's generate reports: the results on the trigger, once its downstream objects are applied (not for a deletion: the trigger is gone).
+      const trigger = request.operation === 'DELETE' ? undefined : request.object;
+      const onApplied = trigger && this.opts.reports ? (results: RuleResult[]) => this.reportGenerated(found, trigger, results) : undefined;
+      const failures = await generator.process({ action: 'request', type: 'generate', policy, rules: job.rule ? job.rule.split(',') : [], request }, exceptions, namespaceLabels, live, onApplied);
       // Kyverno's PolicyError on the policy, related to the trigger, per failed rule (a job
       // of several rules names none: our failures are not split by rule).
       if (failures.length) this.opts.events?.add([backgroundFailedEvent('kyverno-generate', found, job.rule.includes(',') ? '' : job.rule, job.resource, failures.join('; '))]);
@@ -787,12 +790,12 @@ export class BackgroundController {
       request = { ...request, object: stored };
     }
     const outcome = await mutateExisting(client, policy, request, exceptions, log, job.rule ? job.rule.split(',') : undefined, namespaceLabels, !job.request, live);
-    if (outcome.evaluated?.length && this.opts.reports) {
+    if (outcome.reported?.length && this.opts.reports) {
       const now = Date.now() / 1000;
       const policyName = celPolicyKey(found);
-      this.opts.reports.add(outcome.evaluated.map(({ target, result }) => ({
+      this.opts.reports.add(outcome.reported.map(({ resource, result }) => ({
         policy: policyName, policyKind: String(found.kind ?? ''), rule: result.name, status: result.status, message: result.message,
-        ...(result.exceptions?.length ? { exceptions: result.exceptions } : {}), ...(result.properties ? { properties: result.properties } : {}), resource: target, time: now,
+        ...(result.exceptions?.length ? { exceptions: result.exceptions } : {}), ...(result.properties ? { properties: result.properties } : {}), resource, time: now,
       })));
     }
     // Kyverno's mutate-existing events: per target written, a PolicyApplied on the policy, or
@@ -803,6 +806,19 @@ export class BackgroundController {
       this.opts.events?.add(w.error === undefined ? backgroundSuccessEvents('kyverno-mutate', found, [target]) : [backgroundFailedEvent('kyverno-mutate', found, w.rule, target, w.error)]);
     }
     return outcome.failures;
+  }
+
+  /** A ClusterPolicy's or Policy's generate results on the trigger, generated objects in `generated-resources` (GenerationEngineResponseToReportResults). */
+  private reportGenerated(policy: JsonObject, trigger: JsonObject, results: RuleResult[]): void {
+    const time = Date.now() / 1000;
+    this.opts.reports?.add(results.map((result) => ({
+      policy: policyKey(policy), policyKind: String(policy.kind ?? ''), rule: result.name, status: result.status, message: result.message,
+      ...(result.exceptions?.length ? { exceptions: result.exceptions } : {}),
+      ...(result.properties || result.generatedResources?.length
+        ? { properties: { ...result.properties, ...(result.generatedResources?.length ? { 'generated-resources': generatedResourcesProperty(result.generatedResources) } : {}) } }
+        : {}),
+      resource: trigger, time,
+    })));
   }
 
   /**

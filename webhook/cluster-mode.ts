@@ -23,6 +23,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { serviceAccountOfToken } from './user-filters';
 import { collectAccessAnswers, resourceFromTable, type AccessReviewer } from './access-review';
 import { knownKindTable } from '../engine/kube';
+import type { AdmissionPolicyReports } from './scan';
 
 /**
  * The service account this process acts as, from its credentials: the token of its kubeconfig
@@ -82,6 +83,8 @@ export interface ClusterModeOptions {
   retryPeriodMs?: number;
   backgroundScanIntervalMs?: number;
   successEvents?: boolean;
+  /** Kyverno's --validatingAdmissionPolicyReports / --mutatingAdmissionPolicyReports. */
+  admissionPolicyReports?: AdmissionPolicyReports;
   omitEvents?: EventReason[];
   identity?: string;
   /** How often the admission leader checks the serving certificates for renewal. */
@@ -144,7 +147,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     run = await runInCluster({
       server, namespace: opts.namespace, caFile: opts.caFile ?? '', caPem: opts.caPem, localUrl: opts.localUrl, log, signal: stopping.signal, client,
       reportIntervalMs: opts.reportIntervalMs, retryPeriodMs: opts.retryPeriodMs, backgroundScanIntervalMs: opts.backgroundScanIntervalMs,
-      events, successEvents: opts.successEvents, background, identity: opts.identity, certRenewalIntervalMs: opts.certRenewalIntervalMs,
+      events, successEvents: opts.successEvents, admissionPolicyReports: opts.admissionPolicyReports, background, identity: opts.identity, certRenewalIntervalMs: opts.certRenewalIntervalMs,
       // Cleanup never deletes what Kyverno's resource filters name.
       resourceFilters: parseResourceFilters(opts.server.resourceFilters ?? ''), ttlIntervalMs: opts.ttlIntervalMs,
       rolesAlways: !!(opts.server.userExclusions?.excludeRoles || opts.server.userExclusions?.excludeClusterRoles),

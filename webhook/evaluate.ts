@@ -22,6 +22,8 @@ import { isGenerateNonTrigger } from './clone-sources';
 import { ttlLabelWarning } from '../engine/cleanup';
 import { isCelMutatingPolicyKind } from '../engine/loader/classify';
 import { namespacedHttpRefusal } from '../engine/cel/lib-cluster';
+import { mutateExistingRules } from './mutate-existing';
+import { isAdmissionPolicy } from './report-layout';
 
 const stringOr = (v: unknown): string => (typeof v === 'string' ? v : '');
 
@@ -105,14 +107,23 @@ function ruleOutcomes(policy: Json, response: PolicyResponse, into: RuleOutcome[
  */
 const ADMISSION_REPORTED = new Set<string>(['Validation', 'Mutation', 'ImageVerify']);
 
+/** The names of a ClusterPolicy's or Policy's mutate-existing rules (none for other kinds). */
+function mutateExistingRuleNames(policy: JsonObject | undefined): Set<string> {
+  if (!policy || (policy.kind !== 'ClusterPolicy' && policy.kind !== 'Policy')) return new Set();
+  return new Set(mutateExistingRules(policy).map((r) => String(r.name ?? '')));
+}
+
 /**
  * A MutatingPolicy's background scan result (pkg/controllers/report/utils/scanner.go): a pass
  * (not an exception's) whose patched resource differs from the resource fails, "mutation is
  * not applied": the resource is not as the policy would have it.
  */
 export function mutationScanResponse(response: PolicyResponse, resource: JsonObject): PolicyResponse {
-  if (!isCelMutatingPolicyKind(response.policy.kind) || jsonEqual(response.patchedResource, resource)) return response;
-  const rules = response.rules.map((r): RuleResult => (r.status === 'pass' && !r.exceptions?.length ? { name: '', type: 'Mutation', status: 'fail', message: 'mutation is not applied' } : r));
+  const admissionPolicy = response.policy.kind === 'MutatingAdmissionPolicy';
+  if (!(admissionPolicy || isCelMutatingPolicyKind(response.policy.kind)) || jsonEqual(response.patchedResource, resource)) return response;
+  // A MutatingAdmissionPolicy's (pkg/admissionpolicy/mutate.go with backgroundScan) keeps its name and binding.
+  const notApplied = (r: RuleResult): RuleResult => (admissionPolicy ? { ...r, status: 'fail', message: 'mutation is not applied' } : { name: '', type: 'Mutation', status: 'fail', message: 'mutation is not applied' });
+  const rules = response.rules.map((r): RuleResult => (r.status === 'pass' && !r.exceptions?.length ? notApplied(r) : r));
   return { ...response, rules };
 }
 
@@ -156,6 +167,10 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     if (cluster.roleBindings) Object.assign(user, rolesOfUser(cluster.roleBindings, user.username, user.groups, typeof request.namespace === 'string' ? request.namespace : ''));
     const excluded = !!msg.exclusions && isExcludedUser(msg.exclusions, user);
     if (excluded) policies = [];
+    // Kubernetes' admission policies are the API server's to enforce; Kyverno only scans them for
+    // reports. A ClusterPolicy or Policy with `admission: false` is not in Kyverno's policy cache
+    // (AdmissionProcessingEnabled): only its background scan runs it.
+    if (!msg.scan) policies = policies.filter((p) => !isAdmissionPolicy(p) && !((p.kind === 'ClusterPolicy' || p.kind === 'Policy') && asObject(p.spec).admission === false));
     if (msg.kinds) policies = policies.filter((p) => msg.kinds!.includes(String(p.kind)));
     if (msg.only) policies = policies.filter((p) => msg.only!.includes(String(asObject(p.metadata).name)));
     // Kyverno's /validate/fail and /validate/ignore each run the policies of that failurePolicy.
@@ -196,10 +211,13 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
       ...(events?.length ? { events } : {}),
       request: answer.status === 200 ? { kind: typeof kind === 'string' ? kind : '', namespace: typeof request.namespace === 'string' ? request.namespace : '', operation, allowed: response.allowed === true, dryRun: request.dryRun === true } : undefined,
       reportable: reports && answer.responses.length > 0
-        ? answer.responses.flatMap((r) =>
-            r.rules
+        ? answer.responses.flatMap((r, i) =>
+            // Kubernetes' admission policies are the API server's to enforce: Kyverno reports them from its background scan only.
+            !msg.scan && (r.policy.kind === 'ValidatingAdmissionPolicy' || r.policy.kind === 'MutatingAdmissionPolicy') ? [] : r.rules
               // Kyverno's scanner drops a skip that only says the matchConditions did not hold (filterMatchConditionSkips).
               .filter((x) => ADMISSION_REPORTED.has(x.type) && !(msg.scan && x.skipReason === 'matchConditions'))
+              // A mutate-existing rule runs no handler at admission (its results are the background controller's to report, on the trigger).
+              .filter((x) => msg.scan || x.type !== 'Mutation' || !mutateExistingRuleNames(policies[i]).has(x.name))
               .map((x) => ({
                 policy: r.policy.namespace ? `${r.policy.namespace}/${r.policy.name}` : r.policy.name,
                 policyKind: r.policy.kind,
@@ -209,6 +227,7 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
                 enforce: x.failureAction === 'Enforce',
                 ...(x.exceptions?.length ? { exceptions: x.exceptions } : {}),
                 ...(x.properties ? { properties: x.properties } : {}),
+                ...(x.binding ? { binding: x.binding } : {}),
               })),
           )
         : [],

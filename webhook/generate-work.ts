@@ -61,6 +61,13 @@ export interface GenerateWork {
   items: GeneratedItem[];
   /** One line per rule that could not be applied (policy, rule, reason). */
   errors: string[];
+  /** The policy's generate results on the request's object (what Kyverno reports on the trigger). */
+  results?: RuleResult[];
+}
+
+/** A rule whose downstream objects could not be built (the engine's pass carrying the controller's failure). */
+export function isControllerFailure(r: RuleResult): boolean {
+  return r.status === 'pass' && r.message.startsWith(CONTROLLER_FAILURE);
 }
 
 function generation(policy: Json, request: AdmissionRequest, cluster: ClusterState): RuleResult[] {
@@ -77,11 +84,12 @@ export function generateWork(policy: Json, request: AdmissionRequest, cluster: C
   const spec = asObject(policy.spec);
   const serverSideApply = spec.useServerSideApply === true;
   const results = generation(policy, request, cluster);
+  work.results = results;
   for (const result of results) {
     const rule = rules.get(result.name);
     if (!rule) continue;
     const synchronize = asObject(rule.generate).synchronize === true;
-    const failed = result.status === 'error' || (result.status === 'pass' && result.message.startsWith(CONTROLLER_FAILURE));
+    const failed = result.status === 'error' || isControllerFailure(result);
     if (failed) {
       work.errors.push(`generate: policy ${key} rule ${result.name}: ${result.message}`);
       continue;

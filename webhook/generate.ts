@@ -9,11 +9,11 @@
  */
 import { KubeError, describeRef, refOf, type ObjectRef } from '../kube-api/errors';
 import type { KubeClient } from '../kube-api/client';
-import type { ClusterState, JsonObject } from '../engine/core/types';
+import type { ClusterState, JsonObject, RuleResult } from '../engine/core/types';
 import { evaluateReadingCluster } from './cluster-reads';
 import { withLiveContext, type LiveContextState } from './live-context';
 import { cloneListKind, tagCloneSources } from './clone-sources';
-import { generatePatterns, generateRulesOf, generateWork, needsCloneSources, policyKey, triggerOf } from './generate-work';
+import { generatePatterns, generateRulesOf, generateWork, isControllerFailure, needsCloneSources, policyKey, triggerOf } from './generate-work';
 import type { BackgroundRequest, GeneratedItem, TriggerRef } from './protocol';
 import { asObject } from '../engine/core/json';
 
@@ -125,18 +125,25 @@ export class DownstreamGenerator {
    * Does one item now (the background controller's entry point) and resolves with one line
    * per failure: a failed item is retried, and its lines are recorded in its UpdateRequest.
    */
-  async process(item: GeneratedItem, exceptions: JsonObject[] = [], namespaceLabels: ClusterState['namespaceLabels'] = {}, live?: LiveContextState | null): Promise<string[]> {
+  async process(
+    item: GeneratedItem,
+    exceptions: JsonObject[] = [],
+    namespaceLabels: ClusterState['namespaceLabels'] = {},
+    live?: LiveContextState | null,
+    /** Told of a request's generate results once its downstream objects are written (Kyverno's generate reports). */
+    onApplied?: (results: RuleResult[]) => void,
+  ): Promise<string[]> {
     const failures: string[] = [];
     try {
-      await this.work(item, failures, exceptions, namespaceLabels, live);
+      await this.work(item, failures, exceptions, namespaceLabels, live, onApplied);
     } catch (e) {
       failures.push(`generate: policy ${this.itemPolicy(item)}: ${(e as Error).message}`);
     }
     return failures;
   }
 
-  private async work(item: GeneratedItem, failures: string[] = [], exceptions: JsonObject[] = [], namespaceLabels: ClusterState['namespaceLabels'] = {}, live?: LiveContextState | null): Promise<void> {
-    if (item.action === 'request') return this.reevaluate(item, failures, exceptions, namespaceLabels, live);
+  private async work(item: GeneratedItem, failures: string[] = [], exceptions: JsonObject[] = [], namespaceLabels: ClusterState['namespaceLabels'] = {}, live?: LiveContextState | null, onApplied?: (results: RuleResult[]) => void): Promise<void> {
+    if (item.action === 'request') return this.reevaluate(item, failures, exceptions, namespaceLabels, live, onApplied);
     // The background controller turns these into jobs; nothing to do here.
     if (item.action === 'downstream') return;
     if (item.action === 'delete') {
@@ -239,7 +246,7 @@ export class DownstreamGenerator {
   }
 
   /** Evaluates a policy's generate rules for a request, with its clone sources (if any) fetched from the cluster. */
-  private async reevaluate(item: BackgroundRequest, failures: string[], exceptions: JsonObject[], namespaceLabels: ClusterState['namespaceLabels'], live?: LiveContextState | null): Promise<void> {
+  private async reevaluate(item: BackgroundRequest, failures: string[], exceptions: JsonObject[], namespaceLabels: ClusterState['namespaceLabels'], live?: LiveContextState | null, onApplied?: (results: RuleResult[]) => void): Promise<void> {
     const listed = needsCloneSources(item.policy) ? await cloneSources(this.options.client, item.policy, (l) => this.options.log(l), (fn) => this.retry(fn)) : [];
     // A source listed everywhere (its namespace is a variable) lists this trigger's own copies
     // too: they are targets, not sources. The engine would take them for existing targets and
@@ -253,7 +260,12 @@ export class DownstreamGenerator {
     // Kyverno labels each source it copies (clone-source), so a later edit of it is propagated.
     const copies = work.items.flatMap((i) => (i.action === 'create' ? i.resources : []));
     if (resources.length && copies.length) await tagCloneSources(this.options.client, resources, copies, this.options.log);
+    const failed = failures.length;
     for (const next of work.items) if (next.action !== 'request') await this.work(next, failures, exceptions, namespaceLabels, live);
+    // As Kyverno's applyGenerate: results are reported only when every downstream object was
+    // applied, and not when no rule applies at all ("policy does not apply to resource").
+    const results = work.results ?? [];
+    if (onApplied && failures.length === failed && results.length && !results.some(isControllerFailure)) onApplied(results);
   }
 }
 

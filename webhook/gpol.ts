@@ -24,6 +24,7 @@ import { KubeError, describeRef, refOf } from '../kube-api/errors';
 import { applyPolicy } from '../engine/apply';
 import { backgroundRequest, evaluateReadingCluster } from './cluster-reads';
 import { withLiveContext, type LiveContextState } from './live-context';
+export { generatedResourcesProperty } from './report-layout';
 import { asArray, asObject, jsonEqual } from '../engine/core/json';
 import type { AdmissionRequest, ClusterState, JsonObject, PolicyResponse, RuleResult } from '../engine/core/types';
 import { KNOWN_KINDS, isNamespacedKind, parseApiVersion } from '../engine/kube';
@@ -433,23 +434,6 @@ export interface GpolRunDeps {
   onGenerated?: (created: JsonObject) => void;
   /** Told of the policy's result for the trigger (Kyverno's generate reports, on the trigger). */
   onResult?: (trigger: JsonObject, result: RuleResult) => void;
-}
-
-/** Go's schema.GroupVersionKind String(): `group/version, Kind=kind`. */
-function gvkText(o: JsonObject): string {
-  const apiVersion = String(o.apiVersion ?? '');
-  const slash = apiVersion.indexOf('/');
-  return `${slash < 0 ? '' : apiVersion.slice(0, slash)}/${apiVersion.slice(slash + 1)}, Kind=${String(o.kind ?? '')}`;
-}
-
-/** Kyverno's `generated-resources` report property (GenerationEngineResponseToReportResults). */
-export function generatedResourcesProperty(objects: JsonObject[]): string {
-  return objects
-    .map((o) => {
-      const m = asObject(o.metadata);
-      return `${gvkText(o)} Name=${String(m.name ?? '')}${m.namespace ? ` Namespace=${String(m.namespace)}` : ''}`;
-    })
-    .join('; ');
 }
 
 /** Kyverno's namespace resolver: the labels of a namespace not known yet are read from the cluster. */

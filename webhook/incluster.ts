@@ -22,7 +22,9 @@ import type { ClusterState, JsonObject } from '../engine/core/types';
 import { KubeClient } from '../kube-api/client';
 import { WebhookController } from './controller';
 import { ReportWriter } from './reports';
-import { BackgroundScanner } from './scan';
+import { BackgroundScanner, DEFAULT_ADMISSION_POLICY_REPORTS, type AdmissionPolicyReports } from './scan';
+import { isAdmissionPolicy, reportable, REPORTS_DISABLED_LABEL } from './report-layout';
+import { asObject } from '../engine/core/json';
 import type { WebhookServer } from './server';
 import { watchKinds, type WatchedKind } from '../kube-api/watch';
 import { LEASE_NAMES, LeaderElector } from './leader';
@@ -50,6 +52,14 @@ export const POLICY_KINDS: WatchedKind[] = [
 /** How long a policy change waits for the cluster data its policies read before it is served anyway. */
 const CONTEXT_SYNC_TIMEOUT_MS = 10_000;
 const NAMESPACE_KIND: WatchedKind = { apiVersion: 'v1', kind: 'Namespace' };
+/** Kubernetes' admission policies and their bindings, which the reports leader scans (Kyverno's reports controller informers). */
+function admissionPolicyKinds(reports: AdmissionPolicyReports): WatchedKind[] {
+  const map = { apiVersion: 'admissionregistration.k8s.io/v1', fallbacks: ['admissionregistration.k8s.io/v1beta1', 'admissionregistration.k8s.io/v1alpha1'] };
+  return [
+    ...(reports.validating ? [{ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy' }, { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding' }] : []),
+    ...(reports.mutating ? [{ ...map, kind: 'MutatingAdmissionPolicy' }, { ...map, kind: 'MutatingAdmissionPolicyBinding' }] : []),
+  ];
+}
 const EXCEPTION_KINDS: WatchedKind[] = [
   { apiVersion: 'kyverno.io/v2', kind: 'PolicyException', fallbacks: ['kyverno.io/v2beta1'] },
   { apiVersion: 'policies.kyverno.io/v1', kind: 'PolicyException', fallbacks: ['policies.kyverno.io/v1beta1', 'policies.kyverno.io/v1alpha1'] },
@@ -87,6 +97,8 @@ export interface InClusterOptions {
   rolesAlways?: boolean;
   /** How often the admission leader checks the serving certificates for renewal (default 12 h). */
   certRenewalIntervalMs?: number;
+  /** Kyverno's `--validatingAdmissionPolicyReports` / `--mutatingAdmissionPolicyReports` (defaults: on / off). */
+  admissionPolicyReports?: AdmissionPolicyReports;
 }
 
 export interface InClusterRun {
@@ -159,7 +171,8 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     if (reply.events) opts.events?.add(reply.events);
     return reply;
   };
-  const scanner = new BackgroundScanner(client, scan, (items) => reports.add(items), opts.log);
+  const admissionPolicyReports = opts.admissionPolicyReports ?? DEFAULT_ADMISSION_POLICY_REPORTS;
+  const scanner = new BackgroundScanner(client, scan, (items, rescan) => reports.add(items, rescan), opts.log, undefined, admissionPolicyReports);
   scanner.follow();
   let policies: JsonObject[] | undefined;
   let exceptions: JsonObject[] = [];
@@ -214,6 +227,22 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   }, log: opts.log, rolesAlways: opts.rolesAlways, onRefreshed: (entry, at) => void gceStatus.refreshed(entry, at, admission.isLeader()) });
   opts.signal.addEventListener('abort', () => liveContext.close(), { once: true });
 
+  // The admission policies labelled for reports and the bindings not excluded from them (Kyverno's
+  // FetchValidatingAdmissionPolicies / …Bindings): served to the server processes for scans only
+  // (admission never evaluates them), their bindings in the cluster the engine reads.
+  let admissionPolicies: JsonObject[] = [];
+  let bindings: JsonObject[] = [];
+  let serveAll: () => void = () => undefined;
+  const admissionKinds = admissionPolicyKinds(admissionPolicyReports);
+  if (admissionKinds.length) {
+    void watchKinds(client, admissionKinds, (store) => {
+      const all = [...store.objects.values()] as JsonObject[];
+      admissionPolicies = all.filter((o) => isAdmissionPolicy(o) && reportable(o));
+      bindings = all.filter((o) => !isAdmissionPolicy(o) && !(REPORTS_DISABLED_LABEL in asObject(asObject(o.metadata).labels)));
+      serveAll();
+    }, opts.log, opts.signal);
+  }
+
   let policyGeneration = 0;
   const kinds = [...POLICY_KINDS, ...EXCEPTION_KINDS];
   const isException = (o: JsonObject) => o.kind === 'PolicyException';
@@ -228,33 +257,8 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
       const all = [...store.objects.values()] as JsonObject[];
       policies = all.filter((o) => !isException(o) && ready(o));
       exceptions = all.filter(isException);
-      const cluster: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions };
-      const generation = ++policyGeneration;
-      const served = policies;
-      // Policies that read the cluster are served once what they read is listed (the policies
-      // before them keep answering meanwhile), as Kyverno serves once its caches synced.
-      liveContext.setPolicies(served);
-      const serve = () => {
-        if (generation !== policyGeneration) return;
-        opts.server.setPolicies(served, cluster);
-        // The pull secrets the policies name for registry credentials, read as Kyverno's secret lister would.
-        const refs = registrySecretRefs(served, opts.namespace);
-        if (refs.length > 0) {
-          void readRegistrySecrets(client, refs, opts.log).then((secrets) => {
-            if (generation === policyGeneration) opts.server.setPolicies(served, { ...cluster, registrySecrets: { namespace: opts.namespace, secrets } });
-          });
-        }
-        void reports.retainPolicies(served);
-        opts.log(`serving ${served.length} policies from the cluster`);
-        if (admission.isLeader()) {
-          void controller.sync(served);
-          void statuses.sync(served);
-        }
-        void scanner.onPolicies(served);
-        void opts.background?.onPolicies(served);
-      };
-      if (liveContext.isSynced()) serve();
-      else void liveContext.whenSynced(CONTEXT_SYNC_TIMEOUT_MS).then(serve);
+      serveAll = () => serveWith([...(policies ?? []), ...admissionPolicies], bindings);
+      serveAll();
       // Campaign once the policies are known, so a new leader starts from the cluster's state.
       if (!started) {
         started = true;
@@ -264,6 +268,36 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     opts.log,
     opts.signal,
   );
+  /** Hands the policies to the server processes and the controllers: Kubernetes' admission policies only to those that scan. */
+  function serveWith(served: JsonObject[], bindings: JsonObject[]): void {
+    const kyverno = served.filter((p) => !isAdmissionPolicy(p));
+    const cluster: ClusterState = { resources: bindings, namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions };
+    const generation = ++policyGeneration;
+    // Policies that read the cluster are served once what they read is listed (the policies
+    // before them keep answering meanwhile), as Kyverno serves once its caches synced.
+    liveContext.setPolicies(kyverno);
+    const serve = () => {
+      if (generation !== policyGeneration) return;
+      opts.server.setPolicies(served, cluster);
+      // The pull secrets the policies name for registry credentials, read as Kyverno's secret lister would.
+      const refs = registrySecretRefs(kyverno, opts.namespace);
+      if (refs.length > 0) {
+        void readRegistrySecrets(client, refs, opts.log).then((secrets) => {
+          if (generation === policyGeneration) opts.server.setPolicies(served, { ...cluster, registrySecrets: { namespace: opts.namespace, secrets } });
+        });
+      }
+      void reports.retainPolicies(served);
+      opts.log(`serving ${kyverno.length} policies from the cluster${served.length > kyverno.length ? ` (and scanning ${served.length - kyverno.length} admission policies)` : ''}`);
+      if (admission.isLeader()) {
+        void controller.sync(kyverno);
+        void statuses.sync(kyverno);
+      }
+      void scanner.onPolicies(served, bindings);
+      void opts.background?.onPolicies(kyverno);
+    };
+    if (liveContext.isSynced()) serve();
+    else void liveContext.whenSynced(CONTEXT_SYNC_TIMEOUT_MS).then(serve);
+  }
   return {
     reports,
     cleanup,

@@ -24,6 +24,7 @@ import type { AdmissionRequest, ClusterState, JsonObject, RuleResult } from '../
 import { describeRef, refOf } from '../kube-api/errors';
 import type { KubeClient } from '../kube-api/client';
 import { policyKey } from './generate-work';
+import { resourceInfo } from './report-layout';
 import { evaluateReadingCluster } from './cluster-reads';
 import { withLiveContext, type LiveContextState } from './live-context';
 import { policyKinds } from './scan';
@@ -143,10 +144,13 @@ export interface MutateExistingOutcome {
   /** Each patched target a rule tried to write (Kyverno's success and failure events follow these). */
   writes: TargetWrite[];
   /**
-   * Each target a MutatingPolicy was evaluated on, as stored, with its result, written or
-   * already as wanted (Kyverno's mpol processor reports both: BuildMutateExistingReport).
+   * The results to report and the resource each is reported on (BuildMutateExistingReport):
+   * for a MutatingPolicy each target it was evaluated on, as stored, written or already as
+   * wanted (Kyverno's mpol processor reports both); for a ClusterPolicy or Policy the trigger,
+   * one result per rule and target with the target in `patched-target` (pkg/background/mutate
+   * reports the engine's response on policyContext.NewResource()).
    */
-  evaluated?: Array<{ target: JsonObject; result: RuleResult }>;
+  reported?: Array<{ resource: JsonObject; result: RuleResult }>;
 }
 
 /**
@@ -168,7 +172,7 @@ export async function mutateExisting(
   live?: LiveContextState | null,
 ): Promise<MutateExistingOutcome> {
   if (isCelMutatingPolicy(policy as JsonObject)) return mutateExistingCel(client, policy, request, exceptions, log, namespaceLabels, policyEvent, live);
-  const outcome: MutateExistingOutcome = { mutated: [], failures: [], writes: [] };
+  const outcome: MutateExistingOutcome = { mutated: [], failures: [], writes: [], reported: [] };
   const key = policyKey(policy);
   const fired = new Set(rules ?? mutateExistingRules(policy).filter((r) => request.operation !== 'DELETE' || matchesDeleteExplicitly(r)).map((r) => String(r.name ?? '')));
   // On DELETE Kyverno evaluates the deleted object as the new one.
@@ -182,6 +186,11 @@ export async function mutateExisting(
   const response = await evaluateReadingCluster(client, cluster, () => applyPolicy(policy, { request: evaluated, cluster, phases: ['mutate'] }));
   for (const r of response.rules) {
     if (r.type !== 'Mutation' || !fired.has(r.name)) continue;
+    // Not for a deletion: the trigger, on which the result is reported, is gone.
+    if (request.operation !== 'DELETE' && request.object) {
+      const patchedTarget = r.status === 'pass' && r.patchedResource ? { 'patched-target': resourceInfo(r.patchedResource) } : undefined;
+      outcome.reported!.push({ resource: request.object, result: patchedTarget ? { ...r, properties: { ...r.properties, ...patchedTarget } } : r });
+    }
     if (r.status === 'fail' || r.status === 'error' || r.status === 'warn') {
       outcome.failures.push(`mutate existing: policy ${key} rule ${r.name}: ${r.status}: ${r.message}`);
       continue;
@@ -261,7 +270,7 @@ async function mutateExistingCel(
   policyEvent: boolean,
   live?: LiveContextState | null,
 ): Promise<MutateExistingOutcome> {
-  const outcome: MutateExistingOutcome = { mutated: [], failures: [], writes: [], evaluated: [] };
+  const outcome: MutateExistingOutcome = { mutated: [], failures: [], writes: [], reported: [] };
   const key = celPolicyKey(policy);
   const spec = asObject(policy.spec);
   // The live global context entries (globalContext.Get); the objects are the targets listed
@@ -276,7 +285,7 @@ async function mutateExistingCel(
     const update: AdmissionRequest = { ...request, operation: 'UPDATE', oldObject: null };
     const response = await evaluateReadingCluster(client, cluster, () => applyPolicy(asTarget, { request: update, cluster, phases: ['mutate'] }));
     const failed = response.rules.find((r) => r.status === 'error' || r.status === 'fail');
-    for (const result of response.rules) outcome.evaluated!.push({ target, result });
+    for (const result of response.rules) outcome.reported!.push({ resource: target, result });
     if (failed) outcome.failures.push(`mutate existing: policy ${key}: ${failed.status}: ${failed.message}`);
     else if (response.rules.some((r) => r.status === 'pass') && response.patchedResource) await writeTarget(client, outcome, key, '', target, response.patchedResource, log);
     return outcome;
@@ -304,7 +313,7 @@ async function mutateExistingCel(
     if (r.status !== 'pass' || !r.patchedResource) continue;
     const target = r.patchedResource;
     const stored = before.get(describeRef(refOf(target))) ?? cluster.resources.find((c) => describeRef(refOf(c)) === describeRef(refOf(target)));
-    if (stored) outcome.evaluated!.push({ target: stored, result: r });
+    if (stored) outcome.reported!.push({ resource: stored, result: r });
     await writeTarget(client, outcome, key, '', stored, target, log, targetSubresource(policy, target));
   }
   return outcome;

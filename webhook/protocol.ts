@@ -126,6 +126,8 @@ export interface Reportable {
   exceptions?: string[];
   /** The result's properties (a CEL policy's audit annotations…). */
   properties?: Record<string, string>;
+  /** The admission policy binding behind an admission policy's result. */
+  binding?: string;
   /** True for results of Enforce rules (their failures were denials, not findings). */
   enforce: boolean;
 }

@@ -42,8 +42,28 @@ export interface ReportItem {
   exceptions?: string[];
   /** The rule's own report properties (generated resources…), before Kyverno's process and exceptions. */
   properties?: Record<string, string>;
+  /** The admission policy binding that gave an admission policy's result (Kyverno's `binding`/`mapBinding` property). */
+  binding?: string;
   /** Seconds since the epoch. */
   time?: number;
+}
+
+/** Go's schema.GroupVersionKind String(): `group/version, Kind=kind` (`/v1, Kind=Secret` for the core group). */
+function gvkText(o: Json): string {
+  const apiVersion = String(o.apiVersion ?? '');
+  const slash = apiVersion.indexOf('/');
+  return `${slash < 0 ? '' : apiVersion.slice(0, slash)}/${apiVersion.slice(slash + 1)}, Kind=${String(o.kind ?? '')}`;
+}
+
+/** Kyverno's getResourceInfo: how report properties name an object (`patched-target`, `generated-resources`). */
+export function resourceInfo(o: Json): string {
+  const m = asObject(o.metadata);
+  return `${gvkText(o)} Name=${String(m.name ?? '')}${m.namespace ? ` Namespace=${String(m.namespace)}` : ''}`;
+}
+
+/** Kyverno's `generated-resources` report property (GenerationEngineResponseToReportResults). */
+export function generatedResourcesProperty(objects: Json[]): string {
+  return objects.map(resourceInfo).join('; ');
 }
 
 /** A report result's `source`: which engine of Kyverno's wrote it (pkg/utils/report/source.go). */
@@ -135,6 +155,31 @@ interface PolicyFacts {
   category?: string;
   severity?: string;
   process: string;
+  /** False when Kyverno writes no result of the policy (reportable). */
+  reportable: boolean;
+}
+
+/** Kyverno's LabelExcludeReporting: a policy with this label (any value) is left out of every report. */
+export const REPORTS_DISABLED_LABEL = 'reports.kyverno.io/disabled';
+/** Kyverno's LabelEnableVAPReporting: Kubernetes' admission policies are reported only when it is "true". */
+export const REPORTS_ENABLED_LABEL = 'reports.kyverno.io/enabled';
+
+/**
+ * Whether Kyverno reports a policy's results: never with the disabled label (IsPolicyReportable
+ * and the reports controller's listers); a ValidatingAdmissionPolicy or MutatingAdmissionPolicy
+ * only with the enabled label set to "true" (FetchValidatingAdmissionPolicies and its MAP
+ * counterparts list only those).
+ */
+export function reportable(p: Json): boolean {
+  const labels = asObject(asObject(p.metadata).labels);
+  if (REPORTS_DISABLED_LABEL in labels) return false;
+  if (isAdmissionPolicy(p)) return labels[REPORTS_ENABLED_LABEL] === 'true';
+  return true;
+}
+
+/** Kubernetes' own admission policies (admissionregistration.k8s.io), which only the reports controller scans. */
+export function isAdmissionPolicy(p: Json): boolean {
+  return (p.kind === 'ValidatingAdmissionPolicy' || p.kind === 'MutatingAdmissionPolicy') && String(p.apiVersion ?? '').startsWith('admissionregistration.k8s.io/');
 }
 
 /**
@@ -164,6 +209,7 @@ function factsOf(p: Json): PolicyFacts {
     category: typeof ann['policies.kyverno.io/category'] === 'string' && ann['policies.kyverno.io/category'] ? ann['policies.kyverno.io/category'] : undefined,
     severity: SEVERITIES.has(severity) ? severity : undefined,
     process: processOf(p),
+    reportable: reportable(p),
   };
 }
 
@@ -185,7 +231,7 @@ export class ReportPolicies {
       const prev = byKey.get(key);
       // Two cluster-scoped kinds may share a name (a ClusterPolicy and a ValidatingPolicy).
       if (prev) facts.rules = prev.rules && facts.rules ? new Set([...prev.rules, ...facts.rules]) : undefined;
-      byKey.set(key, prev ? { ...prev, rules: facts.rules } : facts);
+      byKey.set(key, prev ? { ...prev, rules: facts.rules, reportable: prev.reportable || facts.reportable } : facts);
     }
     return new ReportPolicies(byKey);
   }
@@ -195,10 +241,10 @@ export class ReportPolicies {
     return this.byKey.get(policy) ?? (namespace ? this.byKey.get(`${namespace}/${policy}`) : undefined);
   }
 
-  /** True while the result's policy (and rule, for rule-based policies) still exists. */
+  /** True while the result's policy (and rule, for rule-based policies) still exists and is reported. */
   keeps(result: Json, namespace: string): boolean {
     const facts = this.lookup(String(result.policy ?? ''), namespace);
-    return !!facts && (!facts.rules || facts.rules.has(String(result.rule ?? '')));
+    return !!facts && facts.reportable && (!facts.rules || facts.rules.has(String(result.rule ?? '')));
   }
 
   facts(policy: string, namespace: string): PolicyFacts | undefined {
@@ -209,7 +255,7 @@ export class ReportPolicies {
   dropsAnyIn(next: ReportPolicies): boolean {
     for (const [key, facts] of this.byKey) {
       const other = next.byKey.get(key);
-      if (!other) return true;
+      if (!other || (facts.reportable && !other.reportable)) return true;
       if (!other.rules) continue;
       if (!facts.rules) return true;
       for (const r of facts.rules) if (!other.rules.has(r)) return true;
@@ -232,13 +278,15 @@ export function reportResult(item: ReportItem, policies?: ReportPolicies): Json 
   if (facts?.process) properties.process = facts.process;
   // Kyverno names the exceptions by name only (GetName), comma-separated.
   if (item.exceptions?.length) properties.exceptions = item.exceptions.map((e) => e.slice(e.lastIndexOf('/') + 1)).join(',');
+  if (item.binding) properties[item.policyKind === 'MutatingAdmissionPolicy' ? 'mapBinding' : 'binding'] = item.binding;
   return {
     source: reportSource(item.policyKind),
     policy: item.policy,
     // An empty rule name (CEL policies' results) is left out, as Go's omitempty does.
     ...(item.rule ? { rule: item.rule } : {}),
     result,
-    message,
+    // Go's omitempty: a result without a message (a generate rule's pass) has no `message`.
+    ...(message ? { message } : {}),
     scored: facts ? facts.scored : true,
     ...(facts?.category ? { category: facts.category } : {}),
     ...(facts?.severity ? { severity: facts.severity } : {}),

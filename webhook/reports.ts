@@ -21,7 +21,9 @@ import {
   mergeResults,
   reportKind,
   reportResult,
+  reportSource,
   reportTarget,
+  SOURCE_KYVERNO,
   targetOf,
   type ReportItem,
   type ReportTarget,
@@ -46,7 +48,19 @@ export interface ReportWriterOptions {
 interface Pending {
   target: ReportTarget;
   results: Json[];
+  /** Policies (source and name) a background scan evaluated again: their stored results are replaced, not merged. */
+  rescanned: Set<string>;
 }
+
+/** One policy scanned on one resource: what the scan reports replaces that policy's results there. */
+export interface Rescan {
+  resource: Json;
+  /** The policy as results name it (`namespace/name` for namespaced policies). */
+  policy: string;
+  policyKind?: string;
+}
+
+const policyOfResult = (source: string, policy: string): string => `${source}\u0000${policy}`;
 
 function refFor(target: ReportTarget): ObjectRef {
   return { apiVersion: REPORT_API_VERSION, kind: reportKind(target.namespace), name: target.name, namespace: target.namespace || undefined };
@@ -112,22 +126,24 @@ export class ReportWriter {
     this.sweepTimer = undefined;
   }
 
-  add(items: ReportItem[]): void {
-    for (const item of items) {
-      const target = reportTarget(item.resource);
-      if (!target) continue;
-      const key = `${target.namespace}/${target.name}`;
-      let p = this.pending.get(key);
-      if (!p) {
-        if (this.pending.size >= this.opts.maxPendingReports) {
-          if (!this.dropping) this.log(`policy reports: ${this.pending.size} reports wait for a write; results for further resources are dropped until then`);
-          this.dropping = true;
-          continue;
-        }
-        p = { target, results: [] };
-        this.pending.set(key, p);
+  /**
+   * Queues results. With `rescan` (a background scan of one policy on one resource), the
+   * policy's earlier results on that resource are dropped, as Kyverno's background controller
+   * rebuilds a resource's scan report: a result the scan no longer gives (a binding that no
+   * longer selects it, a rule that no longer matches) disappears.
+   */
+  add(items: ReportItem[], rescan?: Rescan): void {
+    if (rescan) {
+      const p = this.pendingFor(rescan.resource);
+      if (p) {
+        const source = reportSource(rescan.policyKind);
+        p.rescanned.add(policyOfResult(source, rescan.policy));
+        p.results = p.results.filter((r) => r.source !== source || r.policy !== rescan.policy);
       }
-      p.results = mergeResults(p.results, [reportResult(item, this.policies)]);
+    }
+    for (const item of items) {
+      const p = this.pendingFor(item.resource);
+      if (p) p.results = mergeResults(p.results, [reportResult(item, this.policies)]);
     }
     if (!this.timer && this.pending.size) {
       this.timer = setTimeout(() => {
@@ -136,6 +152,23 @@ export class ReportWriter {
       }, this.intervalMs);
       this.timer.unref();
     }
+  }
+
+  private pendingFor(resource: Json): Pending | undefined {
+    const target = reportTarget(resource);
+    if (!target) return undefined;
+    const key = `${target.namespace}/${target.name}`;
+    let p = this.pending.get(key);
+    if (!p) {
+      if (this.pending.size >= this.opts.maxPendingReports) {
+        if (!this.dropping) this.log(`policy reports: ${this.pending.size} reports wait for a write; results for further resources are dropped until then`);
+        this.dropping = true;
+        return undefined;
+      }
+      p = { target, results: [], rescanned: new Set() };
+      this.pending.set(key, p);
+    }
+    return p;
   }
 
   /**
@@ -157,7 +190,7 @@ export class ReportWriter {
     this.pending = new Map();
     this.dropping = false;
     if (!batch.length) return this.queue;
-    return this.enqueue('flush', () => this.each('write', batch, (p) => this.write(p.target, p.results)));
+    return this.enqueue('flush', () => this.each('write', batch, (p) => this.write(p.target, p.results, p.rescanned)));
   }
 
   /** Deletes reports whose resource no longer exists (and re-keys ones written without a UID). */
@@ -204,7 +237,7 @@ export class ReportWriter {
    * Read, merge, write. The write carries the resourceVersion read, so a concurrent writer
    * (another replica) makes it fail with a conflict instead of losing its results; one retry.
    */
-  private async write(target: ReportTarget, incoming: Json[], retried = false): Promise<void> {
+  private async write(target: ReportTarget, incoming: Json[], rescanned: ReadonlySet<string> = new Set(), retried = false, storedWins = false): Promise<void> {
     const ref = refFor(target);
     const existing = await this.client.get(ref);
     if (existing && !isOurs(existing)) {
@@ -214,7 +247,9 @@ export class ReportWriter {
       }
       return;
     }
-    const merged = this.kept(mergeResults(existing ? resultsOf(existing) : [], incoming), target.namespace);
+    const stored = (existing ? resultsOf(existing) : []).filter((r) => !rescanned.has(policyOfResult(String(r.source ?? SOURCE_KYVERNO), String(r.policy ?? ''))));
+    // Of two results as new as each other, the incoming one wins, unless it is older by nature (storedWins).
+    const merged = this.kept(storedWins ? mergeResults(incoming, stored) : mergeResults(stored, incoming), target.namespace);
     if (!merged.length) {
       if (existing) await this.client.delete(ref);
       return;
@@ -222,7 +257,7 @@ export class ReportWriter {
     try {
       await this.client.apply(this.withVersion(buildReport(target, merged), existing), { force: true });
     } catch (e) {
-      if (!retried && e instanceof KubeError && e.status === 409) return this.write(target, incoming, true);
+      if (!retried && e instanceof KubeError && e.status === 409) return this.write(target, incoming, rescanned, true, storedWins);
       throw e;
     }
   }
@@ -316,7 +351,8 @@ export class ReportWriter {
             // Written before the UID was known: move the results to the UID-named report.
             const target = reportTarget(resource);
             if (!target?.owner) continue;
-            await this.write(target, resultsOf(r));
+            // What the UID-named report holds was written since (with the UID known): it wins a tie.
+            await this.write(target, resultsOf(r), undefined, false, true);
             await this.client.delete(ref);
             rekeyed++;
           }

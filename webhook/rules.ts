@@ -184,7 +184,8 @@ function classicNeeds(policy: Json): Need[] {
   return needs;
 }
 
-function celNeeds(policy: Json, path: WebhookKind): Need[] {
+/** A CEL policy's resourceRules as needs (also what a scan of a Kubernetes admission policy lists). */
+export function celNeeds(policy: Json, path: WebhookKind): Need[] {
   const spec = asObject(policy.spec);
   const failurePolicy = failurePolicyOf(policy);
   const timeout = typeof asObject(spec.webhookConfiguration).timeoutSeconds === 'number' ? (asObject(spec.webhookConfiguration).timeoutSeconds as number) : 10;

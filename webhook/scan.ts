@@ -2,7 +2,10 @@
  * Background scan: when a `background: true` policy (Kyverno's default) is added or changed,
  * the existing resources of the kinds it matches are evaluated against it by the same server
  * processes (so scans share the per-review deadline), and the results go to the reports.
- * Only validation results are reported, as Kyverno's background reports do.
+ * As Kyverno's reports controller scans: ClusterPolicies and Policies with validate rules,
+ * validating, image-validating and mutating CEL policies, and Kubernetes' admission policies
+ * labelled for reports (ValidatingAdmissionPolicies by default, MutatingAdmissionPolicies when
+ * their flag is on).
  *
  * In a cluster only the leader of the reports Lease scans (Kyverno's reports controller):
  * `lead(signal)` scans every background policy at once and then every `intervalMs` (Kyverno's
@@ -11,9 +14,10 @@
  */
 import type { KubeClient } from '../kube-api/client';
 import { kindTable } from '../kube-api/discovery';
-import { policyNeeds } from './rules';
+import { celNeeds, policyNeeds } from './rules';
 import { resolveKind } from '../engine/kube';
-import type { ReportItem } from './reports';
+import { isAdmissionPolicy, reportable, type ReportItem } from './report-layout';
+import type { Rescan } from './reports';
 import type { ReviewReply } from './protocol';
 import { isCelMutatingPolicy } from '../engine/policy/admission';
 import type { JsonObject } from '../engine/core/types';
@@ -33,8 +37,20 @@ export function policyVersion(p: Json): string {
   return `${String(p.kind)}|${String(m.namespace ?? '')}|${String(m.name)}|${String(m.generation ?? m.resourceVersion ?? '')}`;
 }
 
-export function wantsBackground(p: Json): boolean {
+/** Kyverno's reports controller flags for Kubernetes' admission policies. */
+export interface AdmissionPolicyReports {
+  /** `--validatingAdmissionPolicyReports` (Kyverno's default: on). */
+  validating: boolean;
+  /** `--mutatingAdmissionPolicyReports` (Kyverno's default: off). */
+  mutating: boolean;
+}
+
+export const DEFAULT_ADMISSION_POLICY_REPORTS: AdmissionPolicyReports = { validating: true, mutating: false };
+
+export function wantsBackground(p: Json, admissionPolicies: AdmissionPolicyReports = DEFAULT_ADMISSION_POLICY_REPORTS): boolean {
   const spec = (p.spec ?? {}) as Json;
+  // Kubernetes' admission policies: scanned when their flag is on and they are labelled for reports.
+  if (isAdmissionPolicy(p)) return (p.kind === 'ValidatingAdmissionPolicy' ? admissionPolicies.validating : admissionPolicies.mutating) && reportable(p);
   if (spec.background === false) return false;
   if (p.kind === 'ClusterPolicy' || p.kind === 'Policy') return ((spec.rules ?? []) as Json[]).some((r) => !!r?.validate);
   // Kyverno's reports controller also scans MutatingPolicies (RemoveNoneBackgroundPolicies).
@@ -43,6 +59,13 @@ export function wantsBackground(p: Json): boolean {
 }
 
 
+
+/** The resourceVersions of an admission policy's bindings (those whose spec.policyName names it). */
+function bindingsVersion(policy: Json, bindings: Json[]): string {
+  const name = meta(policy).name;
+  const kind = `${String(policy.kind)}Binding`;
+  return bindings.filter((b) => b.kind === kind && ((b.spec ?? {}) as Json).policyName === name).map((b) => `${String(meta(b).name)}@${String(meta(b).resourceVersion ?? '')}`).sort().join(',');
+}
 
 /** Kyverno's default `--backgroundScanInterval`. */
 export const DEFAULT_BACKGROUND_SCAN_INTERVAL_MS = 3600_000;
@@ -55,7 +78,8 @@ export const DEFAULT_BACKGROUND_SCAN_INTERVAL_MS = 3600_000;
 export async function policyKinds(client: KubeClient, policy: Json): Promise<Array<{ apiVersion: string; kind: string }>> {
   const table = await kindTable(client, [policy]);
   const targets = new Map<string, { apiVersion: string; kind: string }>();
-  for (const need of policyNeeds(policy)) {
+  // Kubernetes' admission policies have no webhook of ours; their matchConstraints say what to scan.
+  for (const need of isAdmissionPolicy(policy) ? celNeeds(policy, 'validate') : policyNeeds(policy)) {
     // What a generate rule writes is not something its match selects.
     if (need.downstream) continue;
     for (const k of need.kinds) {
@@ -84,6 +108,7 @@ export class BackgroundScanner {
   private seen = new Set<string>();
   private queue: Promise<void> = Promise.resolve();
   private latest: Json[] = [];
+  private bindings: Json[] = [];
   /** False on a replica that does not lead: policies are remembered, nothing is scanned. */
   private active = true;
   /** Bumped when leadership ends, so a scan in progress stops. */
@@ -92,9 +117,11 @@ export class BackgroundScanner {
   constructor(
     private readonly client: KubeClient,
     private readonly evaluate: Evaluate,
-    private readonly report: (items: ReportItem[]) => void,
+    /** Results of one policy scanned on one resource (`rescan`: they replace the policy's earlier ones there). */
+    private readonly report: (items: ReportItem[], rescan: Rescan) => void,
     private readonly log: (line: string) => void,
     private readonly maxResources = 5000,
+    private readonly admissionPolicies: AdmissionPolicyReports = DEFAULT_ADMISSION_POLICY_REPORTS,
   ) {}
 
   /** Replicas that do not lead call this first: nothing is scanned until `lead`. */
@@ -118,12 +145,17 @@ export class BackgroundScanner {
     return this.onPolicies(this.latest);
   }
 
-  /** Scans the policies that are new or changed since the last call. */
-  onPolicies(policies: Json[]): Promise<void> {
+  /**
+   * Scans the policies that are new or changed since the last call. An admission policy counts
+   * as changed when its bindings do (Kyverno's reports controller reconciles on binding events).
+   */
+  onPolicies(policies: Json[], bindings: Json[] = this.bindings): Promise<void> {
     this.latest = policies;
+    this.bindings = bindings;
     if (!this.active) return this.queue;
-    const changed = policies.filter((p) => wantsBackground(p) && !this.seen.has(policyVersion(p)));
-    this.seen = new Set(policies.map(policyVersion));
+    const version = (p: Json) => (isAdmissionPolicy(p) ? `${policyVersion(p)}|${bindingsVersion(p, bindings)}` : policyVersion(p));
+    const changed = policies.filter((p) => wantsBackground(p, this.admissionPolicies) && !this.seen.has(version(p)));
+    this.seen = new Set(policies.map(version));
     const generation = this.generation;
     for (const p of changed) this.queue = this.queue.then(() => this.scan(p, generation)).catch((e: Error) => this.log(`background scan: ${e.message}`));
     return this.queue;
@@ -132,6 +164,8 @@ export class BackgroundScanner {
   private async scan(policy: Json, generation: number): Promise<void> {
     if (generation !== this.generation) return;
     const name = String(meta(policy).name);
+    // As results name it (webhook/evaluate.ts).
+    const policyKey = meta(policy).namespace ? `${String(meta(policy).namespace)}/${name}` : name;
     const targets = await policyKinds(this.client, policy);
     const onlyNs = policy.kind === 'Policy' ? String(meta(policy).namespace) : undefined;
     let count = 0;
@@ -162,10 +196,12 @@ export class BackgroundScanner {
             object: item,
           },
         };
-        // A MutatingPolicy is scanned on /mutate (the evaluation says whether the resource is as it would have it).
-        const reply = await this.evaluate(isCelMutatingPolicy(policy as JsonObject) ? 'mutate' : 'validate', JSON.stringify(review), [name]);
+        // A MutatingPolicy or MutatingAdmissionPolicy is scanned on /mutate (the evaluation says whether the resource is as it would have it).
+        const mutating = isCelMutatingPolicy(policy as JsonObject) || policy.kind === 'MutatingAdmissionPolicy';
+        const reply = await this.evaluate(mutating ? 'mutate' : 'validate', JSON.stringify(review), [name]);
         const now = Date.now() / 1000;
-        this.report(reply.reportable.map(({ enforce: _enforce, ...r }) => ({ ...r, resource: item, time: now })));
+        if (reply.status !== 200) continue;
+        this.report(reply.reportable.map(({ enforce: _enforce, ...r }) => ({ ...r, resource: item, time: now })), { resource: item, policy: policyKey, policyKind: String(policy.kind) });
       }
     }
     this.log(`background scan ${name}: ${count} resource(s) evaluated`);

@@ -16,7 +16,7 @@ import { startWebhookServer } from './server';
 import { httpCallSettings } from './service-calls';
 import { parseDuration } from '../engine/units';
 import { DEFAULT_RETRY_PERIOD_MS } from './leader';
-import { DEFAULT_BACKGROUND_SCAN_INTERVAL_MS } from './scan';
+import { DEFAULT_BACKGROUND_SCAN_INTERVAL_MS, type AdmissionPolicyReports } from './scan';
 import { CERT_RENEWAL_INTERVAL_MS } from './cert-renewer';
 import { startMetricsListener } from './metrics-listener';
 import type { UserExclusionSettings } from './user-filters';
@@ -87,6 +87,8 @@ interface ServeArgs {
   /** Kyverno's --metricsPort: plain-HTTP /metrics on this port (and not on the admission port). */
   metricsPort?: number;
   successEvents: boolean;
+  /** Kyverno's --validatingAdmissionPolicyReports (on) and --mutatingAdmissionPolicyReports (off). */
+  admissionPolicyReports: AdmissionPolicyReports;
   omitEvents: EventReason[];
   /** Kyverno's resourceFilters; default: Kyverno's defaults with our namespace. */
   resourceFilters?: string;
@@ -103,7 +105,7 @@ interface ServeArgs {
 export const SERVE_FLAGS = {
   values: ['policy'],
   scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters', 'exclude-usernames', 'exclude-groups', 'exclude-roles', 'exclude-cluster-roles', 'background-service-account', 'http-blocklist'],
-  booleans: ['in-cluster', 'help', 'generate-success-events', 'allow-http-in-namespaced-policies'],
+  booleans: ['in-cluster', 'help', 'generate-success-events', 'allow-http-in-namespaced-policies', 'validating-admission-policy-reports', 'mutating-admission-policy-reports'],
   aliases: { h: 'help' },
 };
 
@@ -144,6 +146,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     certRenewalIntervalMs: duration(parsed, 'cert-renewal-interval', CERT_RENEWAL_INTERVAL_MS),
     metricsPort: parsed.values.has('metrics-port') ? number('metrics-port', 0) : undefined,
     successEvents: parsed.booleans.has('generate-success-events'),
+    admissionPolicyReports: { validating: !parsed.negated.has('validating-admission-policy-reports'), mutating: parsed.booleans.has('mutating-admission-policy-reports') },
     resourceFilters: single(parsed, 'resource-filters'),
     userExclusions: {
       excludeUsernames: single(parsed, 'exclude-usernames'),
@@ -217,6 +220,11 @@ Flags:
                                 --allowHTTPInNamespacedPolicies; off by default)
       --generate-success-events in-cluster: also write PolicyApplied events (Kyverno's
                                 generateSuccessEvents; off by default)
+      --validating-admission-policy-reports[=false]
+                                in-cluster: scan ValidatingAdmissionPolicies labelled
+                                reports.kyverno.io/enabled=true for reports (default on)
+      --mutating-admission-policy-reports
+                                in-cluster: likewise MutatingAdmissionPolicies (default off)
       --omit-events LIST        in-cluster: event reasons never written, e.g.
                                 PolicyApplied,PolicyViolation
       --resource-filters TEXT   Kyverno's resourceFilters ("[Kind,Namespace,Name]..."); default:
@@ -277,7 +285,7 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     const webhook = await startClusterMode({
       client, server: { ...serverOptions, backgroundUser: args.backgroundUser ?? ownServiceAccount(client.config) }, namespace: args.namespace, caFile: args.caFile, log,
       reportIntervalMs: args.reportIntervalMs, retryPeriodMs: args.retryPeriodMs, backgroundScanIntervalMs: args.backgroundScanIntervalMs,
-      successEvents: args.successEvents, omitEvents: args.omitEvents, holdBackground: process.env.KYVERNO_STUDIO_HOLD_BACKGROUND === '1',
+      successEvents: args.successEvents, omitEvents: args.omitEvents, admissionPolicyReports: args.admissionPolicyReports, holdBackground: process.env.KYVERNO_STUDIO_HOLD_BACKGROUND === '1',
       certRenewalIntervalMs: args.certRenewalIntervalMs, ttlIntervalMs: args.ttlIntervalMs,
     });
     stop = webhook.stop;

@@ -49,7 +49,7 @@ export function applyMutatingAdmissionPolicy(policy: JsonObject, options: ApplyO
   const bindings = bindingsOf(String(asObject(policy.metadata).name ?? ''), 'MutatingAdmissionPolicyBinding', options.cluster.resources);
   if (!bindings.length) {
     if (!matches(spec.matchConstraints)) return emptyResponse(policy, options);
-    return respond(evaluateOnce(policy, admitted, namespace, null, resource) ?? null);
+    return respond(evaluateOnce(policy, admitted, namespace, null, resource, null) ?? null);
   }
   const parameters = options.cluster.parameters ?? [];
   let answer: Outcome = null;
@@ -59,7 +59,7 @@ export function applyMutatingAdmissionPolicy(policy: JsonObject, options: ApplyO
     const bspec = asObject(binding.spec);
     if (bspec.matchResources && !matches(bspec.matchResources)) continue;
     const params = bspec.paramRef ? selectBindingParams(bspec.paramRef, parameters) : null;
-    const outcome = evaluateOnce(policy, admitted, namespace, params, given);
+    const outcome = evaluateOnce(policy, admitted, namespace, params, given, binding);
     if (outcome === undefined) continue;
     answer = outcome;
     given = outcome?.patched ?? given;
@@ -85,10 +85,11 @@ function valuesNamespace(options: ApplyOptions): JsonObject | null {
  * mutateResource: undefined when match conditions cannot be evaluated (the CLI drops the
  * binding), null when a mutation fails (a response without results), else the result.
  */
-function evaluateOnce(policy: JsonObject, admitted: ApplyOptions, namespace: JsonObject | null, params: JsonObject | null, given: JsonObject): Outcome | undefined {
+function evaluateOnce(policy: JsonObject, admitted: ApplyOptions, namespace: JsonObject | null, params: JsonObject | null, given: JsonObject, binding: JsonObject | null): Outcome | undefined {
   const name = String(asObject(policy.metadata).name ?? '');
   const spec = asObject(policy.spec);
-  const rule = (status: RuleResult['status'], message: string): RuleResult => ({ name, type: 'Mutation', status, message });
+  const bindingName = String(asObject(binding?.metadata).name ?? '');
+  const rule = (status: RuleResult['status'], message: string): RuleResult => ({ name, type: 'Mutation', status, message, ...(bindingName ? { binding: bindingName } : {}) });
   const act = buildActivation(admitted, { params });
   act.vars.namespaceObject = toCel(namespace);
   installVariables(act, spec.variables);

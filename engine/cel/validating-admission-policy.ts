@@ -74,8 +74,9 @@ function evaluate(policy: JsonObject, options: ApplyOptions, namespace: JsonObje
   const name = String(asObject(policy.metadata).name ?? '');
   const spec = asObject(policy.spec);
   const failureAction = failureActionOf(binding ? asObject(binding.spec).validationActions : ['Deny']);
+  const bindingName = binding ? String(asObject(binding.metadata).name ?? '') : '';
   const respond = (status: RuleResult['status'], message: string, extra: Partial<RuleResult> = {}): PolicyResponse =>
-    emptyResponse(policy, options, [{ name, type: 'Validation', status, message, failureAction, ...extra }]);
+    emptyResponse(policy, options, [{ name, type: 'Validation', status, message, failureAction, ...(bindingName ? { binding: bindingName } : {}), ...extra }]);
 
   const act = buildActivation(options, { params });
   act.vars.namespaceObject = namespace ? toCel(namespace) : null;

@@ -273,6 +273,8 @@ export interface RuleResult {
    * auditAnnotations, a failed validation's `cel.validationIndex`. Policy reports carry them.
    */
   properties?: Record<string, string>;
+  /** The ValidatingAdmissionPolicyBinding or MutatingAdmissionPolicyBinding whose evaluation gave an admission policy's result. */
+  binding?: string;
   /** Why a CEL policy skipped: its matchConditions did not hold (background scans leave such results out). */
   skipReason?: 'matchConditions';
 }

@@ -10,7 +10,7 @@ import { dirname, join, relative } from 'node:path';
 import { runScenario, type ScenarioResult } from './runner';
 
 const DEFAULT_DIR = '/work/kyverno-src/kyverno/test/conformance/chainsaw';
-const DEFAULT_AREAS = ['validate', 'mutate', 'generate', 'validating-policies', 'mutating-policies', 'generating-policies', 'exceptions', 'policy-validation', 'autogen', 'cel', 'webhooks'];
+const DEFAULT_AREAS = ['validate', 'mutate', 'generate', 'validating-policies', 'mutating-policies', 'generating-policies', 'exceptions', 'policy-validation', 'autogen', 'cel', 'webhooks', 'reports', 'validating-admission-policy-reports', 'background-only'];
 
 function argValue(args: string[], flag: string): string | undefined {
   const i = args.indexOf(flag);

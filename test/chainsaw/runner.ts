@@ -158,7 +158,7 @@ export class Scenario {
     this.events = new EventWriter(kube, log);
     // Reports are written when the runner says (controllersCatchUp), never by a timer.
     this.reports = new ReportWriter(kube, log, 3_600_000, { sweepIntervalMs: 0, sweepGraceMs: 0 });
-    this.scanner = new BackgroundScanner(kube, (path, body, only) => Promise.resolve(this.scanReview(path, body, only)), (items) => this.reports.add(items), log);
+    this.scanner = new BackgroundScanner(kube, (path, body, only) => Promise.resolve(this.scanReview(path, body, only)), (items, rescan) => this.reports.add(items, rescan), log);
     this.store.subscribe((e) => {
       if (!NOT_SCANNED_KINDS.has(String(e.object.kind))) this.unscanned = true;
     });

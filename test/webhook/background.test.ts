@@ -14,6 +14,7 @@ import { firedMutateExistingRules, mutateExisting } from '../../webhook/mutate-e
 import { runGeneration } from '../../webhook/generate-work';
 import { FakeApi } from './fake-api';
 import type { EventInfo } from '../../webhook/event-info';
+import type { ReportItem } from '../../webhook/report-layout';
 
 const meta = (o: JsonObject | undefined) => (o?.metadata ?? {}) as JsonObject;
 const labels = (o: JsonObject | undefined) => (meta(o).labels ?? {}) as Record<string, string>;
@@ -421,4 +422,42 @@ test('MutatingPolicy mutate existing from a policy event with a target expressio
   assert.ok(api.calls.includes('replace ConfigMap/apps/a/status'), api.calls.join('\n'));
   lead.abort();
   await bg.close();
+});
+
+test("reports of classic background rules: mutate existing per rule and target on the trigger with patched-target; generate on the trigger with generated-resources, only once applied", async () => {
+  const api = seeded();
+  const reported: ReportItem[] = [];
+  const { bg, lines } = controller(api, [STAMP], { reports: { add: (items) => reported.push(...items) } });
+  const trigger = cm('trigger-1', {});
+  bg.submit([{ action: 'request', type: 'mutate', policy: STAMP, rules: ['stamp'], request: createRequest(trigger) }]);
+  for (let i = 0; i < 5; i++) (await bg.idle(), await new Promise((r) => setTimeout(r, 10)));
+  assert.deepEqual(
+    reported.map((r) => [meta(r.resource).name, r.policy, r.rule, r.status, r.message, r.properties?.['patched-target']]).sort((a, b) => String(a[3]).localeCompare(String(b[3]))),
+    [
+      ['trigger-1', 'stamp', 'stamp', 'pass', 'mutated ConfigMap/a in namespace apps', '/v1, Kind=ConfigMap Name=a Namespace=apps'],
+      ['trigger-1', 'stamp', 'stamp', 'skip', 'preconditions not met', undefined],
+    ],
+    lines.join('\n'),
+  );
+  await bg.close();
+
+  const gen: JsonObject = {
+    apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'gen' },
+    spec: { rules: [{ name: 'copy', match: { any: [{ resources: { kinds: ['ConfigMap'], names: ['trigger*'] } }] }, generate: { apiVersion: 'v1', kind: 'Secret', name: 'made', namespace: 'apps', data: { data: { k: 'dg==' } } } }] },
+  };
+  const run = async (fail: boolean) => {
+    const fresh = seeded();
+    const items: ReportItem[] = [];
+    const c = controller(fresh, [gen], { reports: { add: (i) => items.push(...i) }, maxBackoffMs: 1 });
+    if (fail) fresh.failures.create = Array.from({ length: 10 }, () => new KubeError(403, 'Forbidden', 'secrets is forbidden'));
+    c.bg.submit([{ action: 'request', type: 'generate', policy: gen, rules: ['copy'], request: createRequest(trigger) }]);
+    for (let i = 0; i < 5; i++) (await c.bg.idle(), await new Promise((r) => setTimeout(r, 10)));
+    await c.bg.close();
+    return items;
+  };
+  const ok = await run(false);
+  assert.deepEqual(ok.map((r) => [meta(r.resource).name, r.policy, r.rule, r.status, r.message, r.properties]), [
+    ['trigger-1', 'gen', 'copy', 'pass', '', { 'generated-resources': '/v1, Kind=Secret Name=made Namespace=apps' }],
+  ]);
+  assert.deepEqual(await run(true), [], 'a downstream object that could not be written: no report (Kyverno returns before createReports)');
 });

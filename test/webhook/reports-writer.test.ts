@@ -200,17 +200,25 @@ test('sweep: reports of deleted resources go, young ones wait, UID-less ones are
   w.add([item('p', 'r', 'fail', cm('named')), item('p', 'r', 'pass', cm('vanished'))]);
   await w.flush();
   assert.ok(api.report('PolicyReport', 'configmap-named', 'default'), 'written by name while the UID is unknown');
+  // A result for the same resource written since with its UID, in the same second: the re-keyed one must not replace it.
+  const sameSecond = cm('twice');
+  api.put(cm('twice', 'uid-twice'));
+  w.add([item('q', 'r', 'fail', sameSecond, 100)]);
+  await w.flush();
+  w.add([item('q', 'r', 'pass', cm('twice', 'uid-twice'), 100)]);
+  await w.flush();
   const young = api.put({ apiVersion: REPORTS, kind: 'PolicyReport', metadata: { name: 'uid-young', namespace: 'default', labels: LABELS }, scope: cm('young', 'uid-young'), results: [{ policy: 'p', rule: 'r', result: 'pass' }] }, new Date().toISOString());
 
   const log: string[] = [];
   const sweeper = writer(api, { sweepGraceMs: 60_000 }, log);
   await sweeper.sweep();
-  assert.deepEqual(api.reports().map((r) => (r.metadata as Json).name).sort(), ['uid-live', 'uid-named', 'uid-young']);
+  assert.deepEqual(api.reports().map((r) => (r.metadata as Json).name).sort(), ['uid-live', 'uid-named', 'uid-twice', 'uid-young']);
+  assert.deepEqual(results(api.report('PolicyReport', 'uid-twice', 'default')), ['q/r=pass'], 'the result written with the UID stays');
   assert.equal(api.report('PolicyReport', 'uid-young', 'default'), young, 'too young to judge');
   const rekeyed = api.report('PolicyReport', 'uid-named', 'default')!;
   assert.deepEqual(results(rekeyed), ['p/r=fail']);
   assert.deepEqual((rekeyed.metadata as Json).ownerReferences, [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'named', uid: 'uid-named' }]);
-  assert.ok(log.some((l) => /2 report\(s\) of deleted resources removed, 1 re-keyed/.test(l)), log.join('\n'));
+  assert.ok(log.some((l) => /2 report\(s\) of deleted resources removed, 2 re-keyed/.test(l)), log.join('\n'));
   assert.equal(api.calls.filter((c) => c === 'list ConfigMap').length, 1, 'one list per kind, not a read per report');
 });
 
@@ -262,4 +270,29 @@ test('pending reports are bounded; failures are logged, never thrown; the timer 
   const deadline = Date.now() + 5000;
   while (!api.report('PolicyReport', 'uid-t', 'default') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   assert.ok(api.report('PolicyReport', 'uid-t', 'default'), 'written by the interval timer');
+});
+
+test("a background scan of a policy on a resource replaces that policy's results there; others stay", async () => {
+  const api = new FakeApi();
+  const w = writer(api);
+  const a = cm('a', 'uid-a');
+  const vap = (status: string, time: number): ReportItem => ({ policy: 'p', policyKind: 'ValidatingAdmissionPolicy', rule: 'p', status, message: '', resource: a, time });
+  w.add([item('p', 'r', 'pass', a), item('q', 'r', 'fail', a)]);
+  w.add([vap('fail', 100)], { resource: a, policy: 'p', policyKind: 'ValidatingAdmissionPolicy' });
+  await w.flush();
+  assert.deepEqual(results(api.report('PolicyReport', 'uid-a', 'default')), ['p/p=fail', 'p/r=pass', 'q/r=fail']);
+  // The binding no longer selects the resource: the scan gives nothing, and the VAP's result goes (the ClusterPolicy p's stays: another source).
+  w.add([], { resource: a, policy: 'p', policyKind: 'ValidatingAdmissionPolicy' });
+  await w.flush();
+  assert.deepEqual(results(api.report('PolicyReport', 'uid-a', 'default')), ['p/r=pass', 'q/r=fail']);
+  // A rule that no longer gives a result on a rescan of the ClusterPolicy goes too.
+  w.add([item('q', 'other', 'pass', a, 300)], { resource: a, policy: 'q' });
+  await w.flush();
+  assert.deepEqual(results(api.report('PolicyReport', 'uid-a', 'default')), ['p/r=pass', 'q/other=pass']);
+  // Results pending from before the rescan are superseded as well; an emptied report is deleted.
+  const b = cm('b', 'uid-b');
+  w.add([item('z', 'r', 'fail', b)]);
+  w.add([], { resource: b, policy: 'z' });
+  await w.flush();
+  assert.equal(api.report('PolicyReport', 'uid-b', 'default'), undefined);
 });

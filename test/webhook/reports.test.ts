@@ -9,6 +9,7 @@ import {
   mergeResults,
   reportResult,
   reportTarget,
+  resourceInfo,
   targetOf,
 } from '../../webhook/reports';
 
@@ -176,4 +177,43 @@ test('process for CEL kinds, rule properties kept, Kyverno\'s message overrides'
   assert.equal(props('mut', 'MutatingPolicy', { passMessage: 'all good' }).message, 'all good');
   assert.equal(props('mut', 'MutatingPolicy', { passMessage: 'all good' }, 'fail').message, 'success', 'only the message of the result it names');
   assert.equal(props('mut', 'MutatingPolicy', { passMessage: 'p', message: 'generic' }).message, 'generic');
+});
+
+function admissionPolicy(kind: 'ValidatingAdmissionPolicy' | 'MutatingAdmissionPolicy', name: string, labels?: Record<string, string>): Json {
+  return { apiVersion: 'admissionregistration.k8s.io/v1', kind, metadata: { name, ...(labels ? { labels } : {}) }, spec: {} };
+}
+
+test("Kubernetes' admission policies: reported only with reports.kyverno.io/enabled=true; the binding as binding or mapBinding", () => {
+  const vap = admissionPolicy('ValidatingAdmissionPolicy', 'vap', { 'reports.kyverno.io/enabled': 'true' });
+  const policies = ReportPolicies.of([vap, admissionPolicy('ValidatingAdmissionPolicy', 'unlabelled'), admissionPolicy('MutatingAdmissionPolicy', 'map', { 'reports.kyverno.io/enabled': 'true' }), admissionPolicy('ValidatingAdmissionPolicy', 'off', { 'reports.kyverno.io/enabled': 'false' })]);
+  const result = (policy: string, policyKind: string, binding?: string) =>
+    reportResult({ policy, policyKind, rule: policy, status: 'fail', message: 'failed expression: object.spec.replicas <= 5', binding, resource: cm, time: 1 }, policies);
+  const v = result('vap', 'ValidatingAdmissionPolicy', 'vap-binding');
+  assert.deepEqual([v.source, v.policy, v.rule, v.result], ['ValidatingAdmissionPolicy', 'vap', 'vap', 'fail'], 'rule named after the policy, as Kyverno writes it');
+  assert.deepEqual(v.properties, { binding: 'vap-binding', process: 'background scan' });
+  assert.deepEqual(result('map', 'MutatingAdmissionPolicy', 'map-binding').properties, { mapBinding: 'map-binding', process: 'background scan' });
+  assert.deepEqual(result('vap', 'ValidatingAdmissionPolicy').properties, { process: 'background scan' }, 'no binding: no property');
+  assert.equal(policies.keeps(v, 'ns'), true);
+  assert.equal(policies.keeps(result('unlabelled', 'ValidatingAdmissionPolicy'), 'ns'), false);
+  assert.equal(policies.keeps(result('off', 'ValidatingAdmissionPolicy'), 'ns'), false, 'only "true" enables');
+});
+
+test('reports.kyverno.io/disabled leaves a policy out of every report (any value); adding it prunes', () => {
+  const plain = cpol('p', ['r']);
+  const disabled = { ...plain, metadata: { name: 'p', labels: { 'reports.kyverno.io/disabled': '' } } };
+  const r = reportResult({ policy: 'p', rule: 'r', status: 'pass', message: 'ok', resource: cm, time: 1 });
+  assert.equal(ReportPolicies.of([plain]).keeps(r, 'ns'), true);
+  assert.equal(ReportPolicies.of([disabled]).keeps(r, 'ns'), false);
+  const vpol = { ...celPolicy('ValidatingPolicy', 'v'), metadata: { name: 'v', labels: { 'reports.kyverno.io/disabled': 'true' } } };
+  assert.equal(ReportPolicies.of([vpol]).keeps(reportResult({ policy: 'v', policyKind: 'ValidatingPolicy', rule: '', status: 'pass', message: '', resource: cm, time: 1 }), 'ns'), false);
+  assert.equal(ReportPolicies.of([plain]).dropsAnyIn(ReportPolicies.of([disabled])), true, 'a prune is due');
+  assert.equal(ReportPolicies.of([disabled]).dropsAnyIn(ReportPolicies.of([plain])), false);
+});
+
+test('a result without a message has no message field (Go omitempty); resource info as Go prints a GVK', () => {
+  const r = reportResult({ policy: 'g', rule: 'clone', status: 'pass', message: '', resource: cm, time: 1 });
+  assert.equal('message' in r, false);
+  assert.equal(reportResult({ policy: 'g', rule: 'clone', status: 'pass', message: 'x', resource: cm, time: 1 }).message, 'x');
+  assert.equal(resourceInfo({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'secret-1', namespace: 'staging' } }), '/v1, Kind=Secret Name=secret-1 Namespace=staging');
+  assert.equal(resourceInfo({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'cr' } }), 'rbac.authorization.k8s.io/v1, Kind=ClusterRole Name=cr');
 });

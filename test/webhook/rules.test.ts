@@ -6,7 +6,10 @@ import { knownKindTable, resolveKind } from '../../engine/kube';
 import { PolicyIndex } from '../../webhook/prefilter';
 import { answerAdmissionReview } from '../../webhook/admission';
 import { evaluateReview } from '../../webhook/evaluate';
-import { policyVersion, wantsBackground } from '../../webhook/scan';
+import { BackgroundScanner, policyVersion, wantsBackground } from '../../webhook/scan';
+import type { ReportItem } from '../../webhook/report-layout';
+import type { Rescan } from '../../webhook/reports';
+import type { KubeClient } from '../../kube-api/client';
 
 type Json = Record<string, unknown>;
 
@@ -125,4 +128,85 @@ test('a MutatingPolicy that mutates existing resources from admission is also se
   assert.deepEqual(policyNeeds(mpol({ mutateExisting: { enabled: true } })).map((n) => n.path), ['mutate', 'validate']);
   assert.deepEqual(policyNeeds(mpol({})).map((n) => n.path), ['mutate']);
   assert.deepEqual(policyNeeds(mpol({ mutateExisting: { enabled: true }, admission: { enabled: false } })).map((n) => n.path), ['mutate']);
+});
+
+test("background scan of Kubernetes' admission policies: labelled ones, behind Kyverno's flags; results carry the binding and replace the policy's earlier ones", async () => {
+  const vap: Json = {
+    apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy', metadata: { name: 'replicas', labels: { 'reports.kyverno.io/enabled': 'true' } },
+    spec: { matchConstraints: { resourceRules: [{ apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['deployments'] }] }, validations: [{ expression: 'object.spec.replicas <= 5' }] },
+  };
+  const map: Json = { ...vap, kind: 'MutatingAdmissionPolicy', metadata: { ...(vap.metadata as Json), name: 'm' } };
+  const unlabelled = { ...vap, metadata: { name: 'replicas' } };
+  assert.equal(wantsBackground(vap), true, '--validatingAdmissionPolicyReports is on by default');
+  assert.equal(wantsBackground(unlabelled), false, 'only with reports.kyverno.io/enabled=true');
+  assert.equal(wantsBackground(vap, { validating: false, mutating: false }), false);
+  assert.equal(wantsBackground(map), false, '--mutatingAdmissionPolicyReports is off by default');
+  assert.equal(wantsBackground(map, { validating: true, mutating: true }), true);
+
+  const deployment = (name: string, replicas: number) => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'staging', uid: `uid-${name}` }, spec: { replicas } });
+  const binding = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', metadata: { name: 'replicas-binding' }, spec: { policyName: 'replicas', validationActions: ['Deny'] } };
+  const stored = [deployment('big', 7), deployment('small', 3)];
+  const client = { list: async (apiVersion: string, kind: string) => (apiVersion === 'apps/v1' && kind === 'Deployment' ? stored : []) } as unknown as KubeClient;
+  const cluster = { resources: [binding], namespaceLabels: { staging: {} }, apiCallResponses: [], globalContext: {}, exceptions: [] };
+  const paths: string[] = [];
+  const evaluate = async (path: 'validate' | 'mutate', body: string, only: string[]) => {
+    paths.push(path);
+    return evaluateReview({ path, body, only, scan: true }, new PolicyIndex([vap]), cluster);
+  };
+  const calls: Array<{ items: ReportItem[]; rescan: Rescan }> = [];
+  const scanner = new BackgroundScanner(client, evaluate, (items, rescan) => calls.push({ items, rescan }), () => {});
+  await scanner.onPolicies([vap]);
+  assert.deepEqual(paths, ['validate', 'validate']);
+  assert.deepEqual(calls.map((c) => [c.rescan.policy, c.rescan.policyKind, (c.rescan.resource.metadata as Json).name]), [['replicas', 'ValidatingAdmissionPolicy', 'big'], ['replicas', 'ValidatingAdmissionPolicy', 'small']]);
+  assert.deepEqual(calls.flatMap((c) => c.items.map((i) => [(i.resource.metadata as Json).name, i.policy, i.rule, i.status, i.message, i.binding])), [
+    ['big', 'replicas', 'replicas', 'fail', 'failed expression: object.spec.replicas <= 5', 'replicas-binding'],
+    ['small', 'replicas', 'replicas', 'pass', '', 'replicas-binding'],
+  ]);
+  // A binding change rescans the policy (Kyverno reconciles on binding events); an unchanged one does not.
+  calls.length = 0;
+  await scanner.onPolicies([vap], [binding]);
+  assert.equal(calls.length, 2, 'the bindings are new to the scanner');
+  calls.length = 0;
+  await scanner.onPolicies([vap], [binding]);
+  assert.equal(calls.length, 0);
+  await scanner.onPolicies([vap], [{ ...binding, metadata: { name: 'replicas-binding', resourceVersion: '2' } }]);
+  assert.equal(calls.length, 2);
+  // At admission the API server enforces it: no admission report results for it.
+  const admission = evaluateReview({ path: 'validate', body: review('Deployment', deployment('big', 7)) }, new PolicyIndex([vap]), cluster);
+  assert.deepEqual(admission.reportable, []);
+});
+
+test('a MutatingAdmissionPolicy scan (its flag on): a resource not as the policy would have it fails "mutation is not applied", with its name and binding', async () => {
+  const map: Json = {
+    apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingAdmissionPolicy', metadata: { name: 'add-label', labels: { 'reports.kyverno.io/enabled': 'true' } },
+    spec: {
+      matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['configmaps'] }] },
+      reinvocationPolicy: 'Never',
+      mutations: [{ patchType: 'ApplyConfiguration', applyConfiguration: { expression: 'Object{metadata: Object.metadata{labels: {"team": "a"}}}' } }],
+    },
+  };
+  const binding = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingAdmissionPolicyBinding', metadata: { name: 'add-label-binding' }, spec: { policyName: 'add-label' } };
+  const cm = (name: string, labels: Record<string, string>) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default', uid: `uid-${name}`, labels } });
+  const stored = [cm('labelled', { team: 'a' }), cm('bare', {})];
+  const client = { list: async (apiVersion: string, kind: string) => (apiVersion === 'v1' && kind === 'ConfigMap' ? stored : []) } as unknown as KubeClient;
+  const cluster = { resources: [binding], namespaceLabels: { default: {} }, apiCallResponses: [], globalContext: {}, exceptions: [] };
+  const items: ReportItem[] = [];
+  const scanner = new BackgroundScanner(client, async (path, body, only) => evaluateReview({ path, body, only, scan: true }, new PolicyIndex([map]), cluster), (i) => items.push(...i), () => {}, 5000, { validating: true, mutating: true });
+  await scanner.onPolicies([map]);
+  assert.deepEqual(items.map((i) => [(i.resource.metadata as Json).name, i.policyKind, i.rule, i.status, i.message, i.binding]), [
+    ['labelled', 'MutatingAdmissionPolicy', 'add-label', 'pass', 'mutation is successfully applied', 'add-label-binding'],
+    ['bare', 'MutatingAdmissionPolicy', 'add-label', 'fail', 'mutation is not applied', 'add-label-binding'],
+  ]);
+});
+
+test('a ClusterPolicy with admission: false is not run at admission (not in Kyverno\'s policy cache); its background scan runs it', () => {
+  const backgroundOnly = { ...validatePods, spec: { ...(validatePods.spec as Json), admission: false } };
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'x' }] } };
+  const cluster = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
+  const admitted = evaluateReview({ path: 'validate', body: review('Pod', pod) }, new PolicyIndex([backgroundOnly]), cluster);
+  assert.equal(admitted.allowed, true);
+  assert.deepEqual(admitted.reportable, []);
+  assert.equal(evaluateReview({ path: 'validate', body: review('Pod', pod) }, new PolicyIndex([validatePods]), cluster).allowed, false, 'with admission on, the same policy denies');
+  const scanned = evaluateReview({ path: 'validate', body: review('Pod', pod), scan: true }, new PolicyIndex([backgroundOnly]), cluster);
+  assert.deepEqual(scanned.reportable.map((r) => [r.policy, r.status]), [['pods', 'fail']]);
 });

@@ -26,3 +26,8 @@ test('serve flags: unknown flags, missing values and bad combinations are usage 
   assert.throws(() => parseServeArgs(['--in-cluster', '--policy', 'p', ...TLS]), /--in-cluster watches the policies/);
   assert.throws(() => parseServeArgs(['stray', ...TLS, '--in-cluster']), /unexpected argument stray/);
 });
+
+test("serve flags: Kyverno's admission policy report flags (ValidatingAdmissionPolicies on, MutatingAdmissionPolicies off by default)", () => {
+  assert.deepEqual(parseServeArgs(['--in-cluster', ...TLS]).admissionPolicyReports, { validating: true, mutating: false });
+  assert.deepEqual(parseServeArgs(['--in-cluster', ...TLS, '--validating-admission-policy-reports=false', '--mutating-admission-policy-reports']).admissionPolicyReports, { validating: false, mutating: true });
+});
