@@ -218,9 +218,14 @@ function resourceOfObject(obj: JsonObject, table: KindTable): Resource {
 
 /** kubectl's exit: stdout and stderr lines, and whether an error was met. */
 class Output {
+  /** stdout's lines; a jsonpath result is printed as is, without a newline. */
   readonly out: string[] = [];
+  private raw = '';
   readonly err: string[] = [];
   failed = false;
+  print(text: string): void {
+    this.raw += text;
+  }
   warn(warnings: string[]): void {
     for (const w of warnings) this.err.push(`Warning: ${w}`);
   }
@@ -230,7 +235,7 @@ class Output {
   }
   reply(): KubectlReply {
     const join = (lines: string[]) => (lines.length ? lines.join('\n') + '\n' : '');
-    return { stdout: join(this.out), stderr: join(this.err), code: this.failed ? 1 : 0 };
+    return { stdout: join(this.out) + this.raw, stderr: join(this.err), code: this.failed ? 1 : 0 };
   }
 }
 
@@ -348,7 +353,7 @@ function printObjects(out: Output, format: string, objects: JsonObject[], single
   else if (format === 'name') for (const o of objects) out.out.push(`${kindName(resourceOfObject(o, table))}/${String(asObject(o.metadata).name)}`);
   else if (format.startsWith('jsonpath=') || format.startsWith('jsonpath-as-json=')) {
     if (format.startsWith('jsonpath-as-json=')) throw new KubectlUnsupported('-o jsonpath-as-json');
-    out.out.push(jsonpath(format.slice('jsonpath='.length), data));
+    out.print(jsonpath(format.slice('jsonpath='.length), data));
   } else throw new KubectlUnsupported(`-o ${format}`);
 }
 
