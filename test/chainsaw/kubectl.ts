@@ -675,7 +675,8 @@ async function update(ctx: Context, r: Resource, name: string, change: (o: JsonO
 
 async function labelOrAnnotate(ctx: Context, field: 'labels' | 'annotations'): Promise<void> {
   const words = ctx.args.positional.slice(1);
-  const changes = words.filter((w) => w.includes('=') || (w.endsWith('-') && !w.includes('/')));
+  // kubectl's ResourcesAndLabels: a word with `=` or a trailing `-` is a change, the others name objects.
+  const changes = words.filter((w) => w.includes('=') || w.endsWith('-'));
   const objects = words.filter((w) => !changes.includes(w));
   if (boolFlag(ctx.args, 'all') || ctx.args.flags.has('selector')) throw new KubectlUnsupported(`kubectl ${words[0]} by selector`);
   const verb = field === 'labels' ? 'labeled' : 'annotated';

@@ -46,7 +46,7 @@ import { evaluatePostingApiCalls } from '../../webhook/cluster-reads';
 import { policyReadsImages } from '../../webhook/images';
 import { assertionMismatch, expressionOf, templateResource, Unsupported, type Bindings } from './assert';
 import { KubeError } from '../../kube-api/errors';
-import { ObjectStore, StoreClient, mergeObjects, normalizeSecret, refOfObject, serviceAccountAdmission } from './store';
+import { ObjectStore, StoreClient, mergeObjects, normalizeSecret, refOfObject, serviceAccountAdmission, withBuiltinDefaults } from './store';
 import { kubectl, KubectlUnsupported, type KubectlCluster, type WriteOutcome } from './kubectl';
 import { DEFAULT_EXEC_TIMEOUT_MS, runWithShim } from './shell';
 import { parseDuration } from '../../engine/units';
@@ -339,7 +339,7 @@ export class Scenario {
     const fromBackground = user === BACKGROUND;
     const index = new PolicyIndex(this.policies());
     let cluster = this.cluster();
-    let current = object;
+    let current = object && withBuiltinDefaults(object);
     // The API server's own mutating admission runs before the webhooks.
     if (!sub && operation === 'CREATE' && current && current.kind === 'Pod' && apiGroup(String(current.apiVersion ?? '')) === '') {
       current = serviceAccountAdmission(current, String(this.reviews + 1).padStart(5, '0').slice(-5));
