@@ -244,6 +244,8 @@ class KubectlFailure extends Error {}
 
 /** `Error from server (Reason): <context><message>` as kubectl prints an API error. */
 function serverError(error: NonNullable<WriteOutcome['error']>, context = ''): string {
+  // An Invalid status is printed as its message alone (`The X "n" is invalid: ...`).
+  if (error.reason === 'Invalid') return error.message;
   return `Error from server${error.reason ? ` (${error.reason})` : ''}: ${context}${error.message}`;
 }
 

@@ -36,7 +36,7 @@ import { BackgroundController } from '../../webhook/background';
 import { ReportWriter } from '../../webhook/reports';
 import { EventWriter } from '../../webhook/events';
 import { BackgroundScanner } from '../../webhook/scan';
-import { withCrdDefaults } from './crd-defaults';
+import { crdValidationError, withCrdDefaults } from './crd-defaults';
 import type { EventInfo } from '../../webhook/event-info';
 import { namespaceStateOf, withNamespaces } from '../../webhook/namespaces';
 import { isGlobalContextEntry } from '../../engine/context';
@@ -537,6 +537,9 @@ export class Scenario {
     // The API server converts a Secret's stringData before admission sees it.
     const doc = withCrdDefaults(normalizeSecret(this.defaultNamespace(raw)));
     const cls = classifyDocument(doc);
+    // The API server validates a custom resource against its CRD's schema before validating admission.
+    const invalid = crdValidationError(doc);
+    if (invalid !== undefined) return { error: { reason: 'Invalid', message: invalid }, warnings: [] };
     // GlobalContextEntries go to Kyverno's global context webhook, served with the policy checks.
     if (cls === 'policy' || cls === 'exception' || isGlobalContextEntry(doc)) return this.admitPolicy(doc, verb === 'create');
     const existing = this.store.get(refOfObject(doc));
