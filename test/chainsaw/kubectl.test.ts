@@ -156,3 +156,12 @@ test('the shim: a script is killed at its timeout', async () => {
 test('command arguments expand $NAME and ${NAME} from the operation\'s environment', () => {
   assert.deepEqual(expandArgs(['-n', '$NAMESPACE', '${A}x', '$MISSING'], { NAMESPACE: 'n', A: 'a' }), ['-n', 'n', 'ax', '']);
 });
+
+test('the shim: the runner\'s time answering kubectl does not count against the timeout', async () => {
+  const slow = async () => {
+    await new Promise((r) => setTimeout(r, 5_000));
+    return { stdout: 'late\n', stderr: '', code: 0 };
+  };
+  const r = await runWithShim({ cwd: fixture, env: {}, timeoutMs: 3_000, script: 'kubectl get cm x', answer: slow }, () => undefined);
+  assert.deepEqual([r.timedOut, r.error, r.stdout], [false, null, 'late']);
+});
