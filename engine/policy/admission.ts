@@ -48,7 +48,7 @@ export function admissionVerdict(document: JsonObject, options: PolicyCheckOptio
   if (isCelMutatingPolicy(document)) return mutatingPolicyAdmissionVerdict(document);
   if (isGlobalContextEntry(document)) return globalContextEntryAdmissionVerdict(document);
   // What their Validate finds without compiling: a matchConstraints with a resource rule (CEL
-  // compilation errors and the http.* check of namespaced policies are not covered).
+  // compilation errors are not covered; the http.* check of namespaced ones is the webhook's, namespacedHttpRefusal).
   if (isMatchConstrainedCelPolicy(document)) return celPolicyVerdict(celPolicySpecErrors(document).errors);
   return undefined;
 }
