@@ -6,7 +6,8 @@ import { rolesOfUser } from './user-roles';
 import { compare } from 'fast-json-patch';
 import { applyPolicy, type ApplyOptions, type ApplyPhase } from '../engine/apply';
 import { ImageVerificationContext } from '../engine/cel/image-validating-policy';
-import type { AdmissionRequest, ClusterState, JsonObject, Operation, PolicyResponse, RuleResult } from '../engine/core/types';
+import type { AdmissionRequest, ClusterState, GroupVersionKind, JsonObject, Operation, PolicyResponse, RuleResult } from '../engine/core/types';
+import { knownKindTable } from '../engine/kube';
 import { asObject, isJsonObject } from '../engine/core/json';
 import { normalizeFailureAction } from '../engine/policy';
 import { deadlinePassed, withDeadline } from '../engine/core/budget';
@@ -62,6 +63,21 @@ function missingFields(v: unknown, required: string[]): string | null {
   return null;
 }
 
+/**
+ * The kind of the resource a subresource request belongs to (`request.resource` apps/v1
+ * statefulsets for a Scale), as Kyverno's webhook looks it up in discovery (withTopLevelGVK);
+ * undefined for a request on the resource itself (its kind is the request's) or one the
+ * known kinds do not serve.
+ */
+export function topLevelKind(req: JsonObject): (GroupVersionKind & { resource: string }) | undefined {
+  if (typeof req.subResource !== 'string' || !req.subResource || !isJsonObject(req.resource)) return undefined;
+  const { group = '', version = '', resource = '' } = req.resource as { group?: string; version?: string; resource?: string };
+  for (const [kind, entries] of knownKindTable()) {
+    if (entries.some((e) => e.group === group && e.resource === resource)) return { group, version, kind, resource };
+  }
+  return undefined;
+}
+
 /** Checks the envelope and turns `request` into the engine's AdmissionRequest. */
 export function readAdmissionReview(review: unknown): { uid: string; request: AdmissionRequest } {
   if (!isJsonObject(review)) throw new BadReviewError('body is not a JSON object');
@@ -88,6 +104,7 @@ export function readAdmissionReview(review: unknown): { uid: string; request: Ad
   }
   const kind = isJsonObject(req.kind) ? req.kind : {};
   const userInfo = isJsonObject(req.userInfo) ? req.userInfo : {};
+  const resourceKind = topLevelKind(req);
   return {
     uid: req.uid,
     request: {
@@ -96,6 +113,7 @@ export function readAdmissionReview(review: unknown): { uid: string; request: Ad
       oldObject,
       kind: { group: String(kind.group ?? ''), version: String(kind.version ?? ''), kind: String(kind.kind ?? '') },
       subResource: typeof req.subResource === 'string' ? req.subResource : undefined,
+      ...(resourceKind ? { resourceKind } : {}),
       namespace: typeof req.namespace === 'string' ? req.namespace : undefined,
       dryRun: req.dryRun === true,
       requestInfo: {

@@ -162,7 +162,7 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
           { apiGroups: ['kyverno.io'], apiVersions: ['v1', 'v2beta1'], resources: ['clusterpolicies', 'policies'], operations: ['CREATE', 'UPDATE'], scope: '*' },
           // Kyverno's cleanup controller checks these on its own configuration; one here does the same checks.
           { apiGroups: ['kyverno.io'], apiVersions: ['v2', 'v2beta1'], resources: ['clustercleanuppolicies', 'cleanuppolicies'], operations: ['CREATE', 'UPDATE'], scope: '*' },
-          { apiGroups: ['policies.kyverno.io'], apiVersions: ['v1alpha1', 'v1beta1', 'v1'], resources: ['deletingpolicies', 'namespaceddeletingpolicies', 'mutatingpolicies', 'namespacedmutatingpolicies'], operations: ['CREATE', 'UPDATE'], scope: '*' },
+          { apiGroups: ['policies.kyverno.io'], apiVersions: ['v1alpha1', 'v1beta1', 'v1'], resources: ['deletingpolicies', 'namespaceddeletingpolicies', 'mutatingpolicies', 'namespacedmutatingpolicies', 'validatingpolicies', 'namespacedvalidatingpolicies', 'imagevalidatingpolicies', 'namespacedimagevalidatingpolicies', 'generatingpolicies', 'namespacedgeneratingpolicies'], operations: ['CREATE', 'UPDATE'], scope: '*' },
           // Kyverno's exception webhooks (pkg/webhooks/exception, celexception) check these; here the same endpoint does.
           { apiGroups: ['kyverno.io'], apiVersions: ['v2', 'v2beta1'], resources: ['policyexceptions'], operations: ['CREATE', 'UPDATE'], scope: '*' },
           { apiGroups: ['policies.kyverno.io'], apiVersions: ['v1alpha1', 'v1beta1'], resources: ['policyexceptions'], operations: ['CREATE', 'UPDATE'], scope: '*' },

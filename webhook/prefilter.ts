@@ -8,6 +8,7 @@ import { PolicyKindIndex } from '../engine/evaluate';
 import type { JsonObject } from '../engine/core/types';
 import { asObject } from '../engine/core/json';
 import { policyReadsImages } from './images';
+import { topLevelKind } from './admission';
 import { isGeneratingPolicy } from './gpol';
 import { mutatesExistingCel } from './mutate-existing';
 
@@ -46,7 +47,8 @@ export class PolicyIndex extends PolicyKindIndex {
    * answerAdmissionReview does): only a string kind picks policies, else every policy runs.
    */
   candidatesForReview(request: JsonObject): readonly JsonObject[] {
-    const requestKind = asObject(request.kind);
+    // A subresource request picks the policies of the resource it belongs to (Kyverno matches `StatefulSet/scale` on the StatefulSet).
+    const requestKind = topLevelKind(request) ?? asObject(request.kind);
     const subject = asObject(request.object ?? request.oldObject);
     const group = typeof requestKind.kind === 'string' && typeof requestKind.group === 'string' ? requestKind.group : '';
     const kind = typeof requestKind.kind === 'string' ? requestKind.kind : '';

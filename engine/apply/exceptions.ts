@@ -85,7 +85,7 @@ function matchTarget(request: AdmissionRequest, cluster: ClusterState): MatchTar
   const ns = metaNs || (resource.kind === 'Namespace' ? '' : (request.namespace ?? ''));
   return {
     resource,
-    gvk: request.kind ?? resourceGVK(resource),
+    gvk: request.resourceKind ?? request.kind ?? resourceGVK(resource),
     subresource: request.subResource ?? '',
     operation: request.operation,
     namespaceLabels: (ns && cluster.namespaceLabels?.[ns]) || {},

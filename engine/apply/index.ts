@@ -10,6 +10,7 @@ import { evaluateConditions } from '../conditions';
 import { baseScope, loadContextEntries, type ContextEnvironment } from '../context';
 import type { AdmissionRequest, ClusterState, JsonObject, PolicyResponse, RuleResult, RuleType, TestValues } from '../core/types';
 import { ruleMatchesRequest } from '../match';
+import { resourceGVK } from '../kube';
 import { applyGenerateRule } from '../generate';
 import { applyMutateRule } from '../mutate';
 import { policySpec } from '../policy';
@@ -260,11 +261,24 @@ class RuleEnvironment implements ValidateEnvironment {
     return withRuleValues(scope, valuesOfRule(this.st, this.ruleName), index);
   }
 
+  /**
+   * Kyverno's validation matchResource for the old object: matched as a CREATE of its own kind
+   * (no subresource: the old Scale of a `StatefulSet/scale` request is not a StatefulSet) and
+   * by an identity no rule names (its current user may not be the one who made it).
+   */
   oldObjectMatches(old: JsonObject): boolean {
-    const asCreate: AdmissionRequest = { ...this.request, operation: 'CREATE', object: old, oldObject: null };
+    const { subResource: _sub, resourceKind: _parent, ...request } = this.request;
+    const asCreate: AdmissionRequest = { ...request, operation: 'CREATE', object: old, oldObject: null, kind: resourceGVK(old), requestInfo: OLD_OBJECT_REQUESTER };
     return ruleMatchesRequest(this.rule, asCreate, this.st.options.cluster, this.st.plan.namespace).matched;
   }
 }
+
+/** The identity Kyverno matches an old object with (validation/utils.go matchResource). */
+const OLD_OBJECT_REQUESTER: AdmissionRequest['requestInfo'] = {
+  roles: ['kyverno:invalidrole'],
+  clusterRoles: ['kyverno:invalidrole'],
+  userInfo: { username: 'kyverno:kyverno-invalid-controller', uid: 'kyverno:invaliduid', groups: ['kyverno:invalidgroup'] },
+};
 
 function runValidate(st: RunState, resource: JsonObject | null): void {
   const kind = String(resource?.kind ?? '');

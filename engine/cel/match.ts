@@ -33,9 +33,11 @@ export function requestTarget(request: AdmissionRequest): RequestTarget {
     group = slash >= 0 ? api.slice(0, slash) : '';
     version = slash >= 0 ? api.slice(slash + 1) : api;
   }
+  // A subresource request is matched by its resource (`deployments/scale`), not its own kind's.
+  if (request.resourceKind) ({ group, version, kind } = request.resourceKind);
   return {
     group, version, kind,
-    resource: pluralOf(group, kind),
+    resource: request.resourceKind?.resource ?? pluralOf(group, kind),
     subResource: request.subResource ?? '',
     namespace: request.namespace ?? String(meta.namespace ?? ''),
     name: String(meta.name ?? ''),

@@ -41,6 +41,12 @@ export interface AdmissionRequest {
   /** The GVK of the resource; when absent it is derived from object/oldObject. */
   kind?: GroupVersionKind;
   subResource?: string;
+  /**
+   * For a subresource request (whose `kind` is the subresource's, e.g. autoscaling/v1 Scale):
+   * the kind of the resource it belongs to (apps/v1 StatefulSet), which Kyverno matches kinds
+   * such as `StatefulSet/scale` against (its webhook's withTopLevelGVK), with the resource name.
+   */
+  resourceKind?: GroupVersionKind & { resource: string };
   /** Namespace of the request (object namespace for namespaced kinds). */
   namespace?: string;
   requestInfo: RequestInfo;

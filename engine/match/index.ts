@@ -230,7 +230,7 @@ function requestTarget(request: AdmissionRequest, resource: JsonObject, cluster:
   if (last && last.request === request && last.cluster === cluster && last.labels === cluster.namespaceLabels && last.target.resource === resource) {
     return last.target;
   }
-  const target = targetFor(resource, request.kind ?? resourceGVK(resource), request, cluster);
+  const target = targetFor(resource, request.resourceKind ?? request.kind ?? resourceGVK(resource), request, cluster);
   last = { request, cluster, labels: cluster.namespaceLabels, target };
   return target;
 }

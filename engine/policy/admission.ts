@@ -1,6 +1,6 @@
 /**
  * Which admission checks Kyverno runs on a document, by kind: the policy webhook's for
- * ClusterPolicy/Policy, PolicyException (both groups), MutatingPolicy and DeletingPolicy, and
+ * ClusterPolicy/Policy, PolicyException (both groups), the CEL policies (matchConstraints), and
  * the cleanup controller's for cleanup policies, and the GlobalContextEntry webhook's. One verdict with the path of each error,
  * read by the webhook (one aggregated message), the CLI (`file:line:column` of the value,
  * the policy skipped) and the language service (a diagnostic at the value). Pure.
@@ -8,7 +8,7 @@
 import type { JsonObject } from '../core/types';
 import { isNamespacedKind } from '../kube/known-kinds';
 import { parseKindSelector } from '../kube/selectors';
-import { cleanupPolicyAdmissionVerdict, deletingPolicyAdmissionVerdict, isCleanupPolicy, isDeletingPolicy } from '../cleanup/policy';
+import { celPolicySpecErrors, celPolicyVerdict, cleanupPolicyAdmissionVerdict, deletingPolicyAdmissionVerdict, isCleanupPolicy, isDeletingPolicy } from '../cleanup/policy';
 import { mutatingPolicyAdmissionVerdict } from '../cel/mutating-policy';
 import { isGlobalContextEntry } from '../context';
 import { exceptionAdmissionVerdict, globalContextEntryAdmissionVerdict, policyAdmissionVerdict, type AdmissionVerdict, type PolicyCheckOptions } from './admission-checks';
@@ -17,6 +17,15 @@ import { isCelMutatingPolicyKind } from '../loader/classify';
 /** A MutatingPolicy or NamespacedMutatingPolicy of policies.kyverno.io. */
 export function isCelMutatingPolicy(document: JsonObject): boolean {
   return String(document.apiVersion ?? '').startsWith('policies.kyverno.io/') && isCelMutatingPolicyKind(String(document.kind ?? ''));
+}
+
+/**
+ * A ValidatingPolicy, ImageValidatingPolicy or GeneratingPolicy (namespaced ones too) of
+ * policies.kyverno.io: Kyverno's policy webhook validates them (pkg/cel/policies/vpol, gpol and
+ * pkg/image/verification/evaluator Validate).
+ */
+function isMatchConstrainedCelPolicy(document: JsonObject): boolean {
+  return String(document.apiVersion ?? '').startsWith('policies.kyverno.io/') && /^(Namespaced)?(Validating|ImageValidating|Generating)Policy$/.test(String(document.kind ?? ''));
 }
 
 /** A cleanup policy's kind (`Kind`, `group/version/Kind`) known to be cluster-scoped (the known-kinds table). */
@@ -38,5 +47,8 @@ export function admissionVerdict(document: JsonObject, options: PolicyCheckOptio
   if (isDeletingPolicy(document)) return deletingPolicyAdmissionVerdict(document);
   if (isCelMutatingPolicy(document)) return mutatingPolicyAdmissionVerdict(document);
   if (isGlobalContextEntry(document)) return globalContextEntryAdmissionVerdict(document);
+  // What their Validate finds without compiling: a matchConstraints with a resource rule (CEL
+  // compilation errors are not covered; the http.* check of namespaced ones is the webhook's, namespacedHttpRefusal).
+  if (isMatchConstrainedCelPolicy(document)) return celPolicyVerdict(celPolicySpecErrors(document).errors);
   return undefined;
 }

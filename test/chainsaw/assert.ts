@@ -25,6 +25,14 @@ export function expressionOf(text: string): string | undefined {
 
 /** Evaluates a chainsaw expression (JMESPath with `$bindings`) against `node`. */
 export function evaluate(statement: string, node: unknown, bindings: Bindings): unknown {
+  // Chainsaw's own trim_space (Go's strings.TrimSpace), which Kyverno's dialect does not have,
+  // where the corpus uses it: around a whole expression.
+  const trimmed = /^\s*trim_space\((.*)\)\s*$/s.exec(statement);
+  if (trimmed) {
+    const value = evaluate(trimmed[1], node, bindings);
+    if (typeof value !== 'string') throw new Unsupported(`expression ${JSON.stringify(statement)}: trim_space of a ${value === null ? 'null' : typeof value}`);
+    return value.replace(/^[\t\n\v\f\r \u0085\u00a0]+|[\t\n\v\f\r \u0085\u00a0]+$/g, '');
+  }
   let missing: string | undefined;
   const text = statement.replace(BINDING, (_, name: string) => {
     if (!(name in bindings)) {

@@ -4,7 +4,8 @@
  * `default` and the object lacks is filled in, inside objects that are present (array items
  * and map values included), before admission sees the object. The offline runner's store
  * stands in for that API server, so policies reach our webhook and controllers as they would
- * in a cluster (e.g. `skipBackgroundRequests: true`, `validationFailureAction: Audit`).
+ * in a cluster (e.g. `skipBackgroundRequests: true`, `validationFailureAction: Audit`). The same
+ * schemas refuse what the API server refuses (crdValidationError: required fields, enums).
  */
 import { crdIndex, loadCrd } from '../../deploy/crds';
 import { asArray, asObject, isJsonObject } from '../../engine/core/json';
@@ -53,4 +54,47 @@ function defaulted(value: unknown, schema: Schema): unknown {
 export function withCrdDefaults(doc: JsonObject): JsonObject {
   const schema = schemaTable().get(`${String(doc.apiVersion ?? '')}/${String(doc.kind ?? '')}`);
   return schema ? (defaulted(doc, schema) as JsonObject) : doc;
+}
+
+/** Go's %q of a string, as the API server's field errors quote values. */
+const quoted = (s: string) => JSON.stringify(s);
+
+/** The schema's `required` and string `enum` checks on a value, as field errors (`path: Required value`). */
+function schemaErrors(value: unknown, schema: Schema, path: string, out: string[]): void {
+  if (value === null || value === undefined) return;
+  const values = asArray(schema.enum);
+  if (values.length && typeof value === 'string' && !values.includes(value)) {
+    out.push(`${path}: Unsupported value: ${quoted(value)}: supported values: ${values.map((v) => quoted(String(v))).join(', ')}`);
+  }
+  if (Array.isArray(value)) {
+    const items = asObject(schema.items);
+    if (Object.keys(items).length) value.forEach((v, i) => schemaErrors(v, items, `${path}[${i}]`, out));
+    return;
+  }
+  if (!isJsonObject(value)) return;
+  const properties = asObject(schema.properties);
+  for (const key of asArray(schema.required)) {
+    if (typeof key === 'string' && value[key] === undefined) out.push(`${path ? `${path}.` : ''}${key}: Required value`);
+  }
+  const additional = isJsonObject(schema.additionalProperties) ? schema.additionalProperties : undefined;
+  for (const [key, v] of Object.entries(value)) {
+    const sub = isJsonObject(properties[key]) ? properties[key] : additional;
+    if (sub) schemaErrors(v, sub, additional && !isJsonObject(properties[key]) ? `${path}[${key}]` : `${path ? `${path}.` : ''}${key}`, out);
+  }
+}
+
+/**
+ * The API server's validation of a bundled CRD's object against its schema, for what the
+ * scenarios rely on (a missing required field, a value outside an enum), as the Invalid
+ * error's message: `The <Kind> "<name>" is invalid: <error>` (several: `[e1, e2]`). Undefined
+ * when valid or when no bundled CRD defines the kind.
+ */
+export function crdValidationError(doc: JsonObject): string | undefined {
+  const schema = schemaTable().get(`${String(doc.apiVersion ?? '')}/${String(doc.kind ?? '')}`);
+  if (!schema) return undefined;
+  const errors: string[] = [];
+  // metadata is the API server's own (ObjectMeta validation), not the CRD schema's.
+  schemaErrors({ ...doc, metadata: undefined }, { ...schema, properties: { ...asObject(schema.properties), metadata: {} } }, '', errors);
+  if (!errors.length) return undefined;
+  return `The ${String(doc.kind)} ${quoted(String(asObject(doc.metadata).name ?? ''))} is invalid: ${errors.length === 1 ? errors[0] : `[${errors.join(', ')}]`}`;
 }

@@ -226,3 +226,9 @@ test('background generation reads the live context: a GeneratingPolicy projects 
     await scenario.close();
   }
 });
+
+test('chainsaw\'s trim_space around an expression trims Go\'s white space', () => {
+  assert.equal(evaluate('trim_space($stderr)', null, { stderr: '\n  No resources found.\t\n' }), 'No resources found.');
+  assert.equal(assertionMismatch({}, { '(trim_space($stderr))': 'a b' }, { stderr: ' a b ' }), null);
+  assert.throws(() => evaluate('trim_space($x)', null, { x: 1 }), Unsupported);
+});

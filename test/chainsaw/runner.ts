@@ -36,7 +36,7 @@ import { BackgroundController } from '../../webhook/background';
 import { ReportWriter } from '../../webhook/reports';
 import { EventWriter } from '../../webhook/events';
 import { BackgroundScanner } from '../../webhook/scan';
-import { withCrdDefaults } from './crd-defaults';
+import { crdValidationError, withCrdDefaults } from './crd-defaults';
 import type { EventInfo } from '../../webhook/event-info';
 import { namespaceStateOf, withNamespaces } from '../../webhook/namespaces';
 import { isGlobalContextEntry } from '../../engine/context';
@@ -46,7 +46,10 @@ import { evaluatePostingApiCalls } from '../../webhook/cluster-reads';
 import { policyReadsImages } from '../../webhook/images';
 import { assertionMismatch, expressionOf, templateResource, Unsupported, type Bindings } from './assert';
 import { KubeError } from '../../kube-api/errors';
-import { ObjectStore, StoreClient, mergeObjects, normalizeSecret, refOfObject, serviceAccountAdmission } from './store';
+import { ObjectStore, StoreClient, mergeObjects, normalizeSecret, refOfObject, serviceAccountAdmission, withBuiltinDefaults } from './store';
+import { kubectl, KubectlUnsupported, type KubectlCluster, type WriteOutcome } from './kubectl';
+import { DEFAULT_EXEC_TIMEOUT_MS, runWithShim } from './shell';
+import { parseDuration } from '../../engine/units';
 
 export type ScenarioStatus = 'passed' | 'failed' | 'unsupported';
 
@@ -74,9 +77,30 @@ const BACKGROUND = {
   groups: ['system:serviceaccounts', `system:serviceaccounts:${KYVERNO_NAMESPACE}`, 'system:authenticated'],
 };
 type UserInfo = typeof ADMIN;
+/** A subresource request (a Scale through `deployments/scale`): its kind, the parent object, and how the parent is written once admitted. */
+interface Subresource {
+  name: string;
+  kind: { group: string; version: string; kind: string };
+  parent: JsonObject;
+  store: (admitted: JsonObject) => JsonObject;
+}
 const FILTERS = parseResourceFilters(defaultResourceFilters(KYVERNO_NAMESPACE));
 /** Kyverno's webhooks as the API server names them in a denial. */
 const WEBHOOK = { policy: 'validate-policy.kyverno.svc', mutate: 'mutate.kyverno.svc-fail', validate: 'validate.kyverno.svc-fail' };
+
+/** A label selector as a Scale's status gives it (`metav1.FormatLabelSelector`: `k=v,k2 in (a,b)`). */
+function labelSelectorText(selector: JsonObject): string {
+  const terms = Object.entries(asObject(selector.matchLabels)).map(([k, v]) => `${k}=${String(v)}`);
+  for (const e of asArray(selector.matchExpressions).map(asObject)) {
+    const values = asArray(e.values).map(String).sort().join(',');
+    const op = String(e.operator ?? '');
+    if (op === 'In') terms.push(`${String(e.key)} in (${values})`);
+    else if (op === 'NotIn') terms.push(`${String(e.key)} notin (${values})`);
+    else if (op === 'Exists') terms.push(String(e.key));
+    else if (op === 'DoesNotExist') terms.push(`!${String(e.key)}`);
+  }
+  return terms.join(',');
+}
 
 /** Chainsaw's `$error` text for a webhook denial: `admission webhook "<name>" denied the request: <message>`. */
 function denial(webhook: string, message: string): string {
@@ -273,8 +297,8 @@ export class Scenario {
     return { ...obj, metadata: { ...meta, namespace: this.namespace } };
   }
 
-  private review(operation: 'CREATE' | 'UPDATE' | 'DELETE', object: JsonObject | null, oldObject: JsonObject | null, userInfo: UserInfo): JsonObject {
-    const subject = (object ?? oldObject)!;
+  private review(operation: 'CREATE' | 'UPDATE' | 'DELETE', object: JsonObject | null, oldObject: JsonObject | null, userInfo: UserInfo, sub?: Subresource): JsonObject {
+    const subject = sub?.parent ?? (object ?? oldObject)!;
     const apiVersion = String(subject.apiVersion ?? '');
     const group = apiGroup(apiVersion);
     const version = apiVersion.includes('/') ? apiVersion.slice(apiVersion.indexOf('/') + 1) : apiVersion;
@@ -295,6 +319,11 @@ export class Scenario {
     };
     if (typeof meta.namespace === 'string' && meta.namespace) request.namespace = meta.namespace;
     else if (kind === 'Namespace') request.namespace = String(meta.name ?? '');
+    if (sub) {
+      // A subresource request: the parent's resource, the subresource's own kind and object (a Scale).
+      request.kind = request.requestKind = sub.kind;
+      request.subResource = request.requestSubResource = sub.name;
+    }
     return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request };
   }
 
@@ -303,24 +332,27 @@ export class Scenario {
    * /validate on the mutated object with the identity the API server gave it; the background
    * work of an admitted request runs before this returns. Returns the denial text or the object as stored.
    */
-  async admit(operation: 'CREATE' | 'UPDATE' | 'DELETE', object: JsonObject | null, oldObject: JsonObject | null, user: UserInfo = ADMIN): Promise<{ error?: string; object?: JsonObject }> {
+  async admit(operation: 'CREATE' | 'UPDATE' | 'DELETE', object: JsonObject | null, oldObject: JsonObject | null, user: UserInfo = ADMIN, sub?: Subresource): Promise<{ error?: string; object?: JsonObject; warnings: string[] }> {
+    const warnings: string[] = [];
+    const warned = (response: JsonObject) => warnings.push(...asArray(response.warnings).map(String));
     // A background write is made while the controller works: the outer step waits for it all.
     const fromBackground = user === BACKGROUND;
     const index = new PolicyIndex(this.policies());
     let cluster = this.cluster();
-    let current = object;
+    let current = object && withBuiltinDefaults(object);
     // The API server's own mutating admission runs before the webhooks.
-    if (operation === 'CREATE' && current && current.kind === 'Pod' && apiGroup(String(current.apiVersion ?? '')) === '') {
+    if (!sub && operation === 'CREATE' && current && current.kind === 'Pod' && apiGroup(String(current.apiVersion ?? '')) === '') {
       current = serviceAccountAdmission(current, String(this.reviews + 1).padStart(5, '0').slice(-5));
     }
     const identity = operation === 'CREATE' ? this.store.reserveIdentity() : undefined;
     if (operation !== 'DELETE' && current) {
-      const body = JSON.stringify(this.review(operation, current, oldObject, user));
+      const body = JSON.stringify(this.review(operation, current, oldObject, user, sub));
       const reply = await this.evaluate((c) => evaluateReview({ path: 'mutate', body, filters: FILTERS, backgroundUser: BACKGROUND.username, events: 'admission' }, index, c), cluster);
       const response = asObject(asObject(JSON.parse(reply.body)).response);
-      if (reply.status !== 200) return { error: `mutating webhook answered ${reply.status}: ${reply.body}` };
+      if (reply.status !== 200) return { error: `mutating webhook answered ${reply.status}: ${reply.body}`, warnings };
       this.recordAdmission(reply, undefined);
-      if (response.allowed !== true) return { error: denial(WEBHOOK.mutate, String(asObject(response.status).message ?? '')) };
+      warned(response);
+      if (response.allowed !== true) return { error: denial(WEBHOOK.mutate, String(asObject(response.status).message ?? '')), warnings };
       if (typeof response.patch === 'string') {
         const ops = JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8')) as PatchOperation[];
         current = applyPatch(structuredClone(current), ops, false, false).newDocument as JsonObject;
@@ -330,16 +362,19 @@ export class Scenario {
       const meta = asObject(current.metadata);
       current = { ...current, metadata: { ...meta, uid: old.uid ?? identity?.uid, creationTimestamp: old.creationTimestamp ?? identity?.creationTimestamp } };
     }
-    const validateBody = JSON.stringify(this.review(operation, current, oldObject, user));
+    const validateBody = JSON.stringify(this.review(operation, current, oldObject, user, sub));
     const reply = await this.evaluate((c) => evaluateReview({ path: 'validate', body: validateBody, filters: FILTERS, generate: true, backgroundUser: BACKGROUND.username, events: 'admission' }, index, c), cluster);
     const response = asObject(asObject(JSON.parse(reply.body)).response);
-    if (reply.status !== 200) return { error: `validating webhook answered ${reply.status}: ${reply.body}` };
+    if (reply.status !== 200) return { error: `validating webhook answered ${reply.status}: ${reply.body}`, warnings };
+    warned(response);
     if (response.allowed !== true) {
       this.recordAdmission(reply, undefined);
-      return { error: denial(WEBHOOK.validate, String(asObject(response.status).message ?? '')) };
+      return { error: denial(WEBHOOK.validate, String(asObject(response.status).message ?? '')), warnings };
     }
     let stored: JsonObject | undefined;
-    if (operation === 'DELETE') this.store.delete(refOfObject(oldObject!));
+    // The subresource's owner writes the parent (the caller), after admission.
+    if (sub) stored = sub.store(current!);
+    else if (operation === 'DELETE') this.store.delete(refOfObject(oldObject!));
     else if (operation === 'CREATE') {
       const { uid: _uid, creationTimestamp: _ts, ...meta } = asObject(current!.metadata);
       stored = this.store.create({ ...current!, metadata: meta }, identity);
@@ -349,14 +384,14 @@ export class Scenario {
       // The server process decides the work without the cluster's objects (the downstream
       // generator reads the clone sources it needs), as in a cluster.
       cluster = { ...this.cluster(), resources: [] };
-      const request = stored ? { ...reply.generation.request, object: stored } : reply.generation.request;
+      const request = stored && !sub ? { ...reply.generation.request, object: stored } : reply.generation.request;
       const work = runGeneration({ ...reply.generation, request }, cluster);
       this.log.push(...work.errors);
       this.background.submit(work.items);
     }
     // Controllers react to any change (watches), not only to admitted work: let them finish.
     if (!fromBackground) await this.settle();
-    return { object: stored };
+    return { object: stored, warnings };
   }
 
   /** A review evaluated as a server process evaluates it: apiCall POSTs go to the API server (the store) and the review runs again. */
@@ -415,9 +450,9 @@ export class Scenario {
   }
 
   /** A policy, exception or global context entry: the policy admission check, then the policy set. */
-  private async admitPolicy(doc: JsonObject, create: boolean): Promise<string | undefined> {
+  private async admitPolicy(doc: JsonObject, create: boolean): Promise<WriteOutcome> {
     const existing = this.store.get(refOfObject(doc));
-    if (create && existing) return `${String(doc.kind)} "${String(asObject(doc.metadata).name)}" already exists`;
+    if (create && existing) return { error: { reason: 'AlreadyExists', message: `${String(doc.kind)} "${String(asObject(doc.metadata).name)}" already exists` }, warnings: [] };
     const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: `review-${++this.reviews}`, operation: existing ? 'UPDATE' : 'CREATE', object: doc, oldObject: existing ?? null, userInfo: ADMIN } };
     // Our deploy plans the service account's RBAC from the policies it applies and applies it
     // first (deploy/rbac.ts): the policy arrives with what it needs granted, unless no RBAC
@@ -433,8 +468,9 @@ export class Scenario {
     // Target scopes as the API server's discovery gives them (CRDs applied by the scenario included).
     const reply = evaluatePolicyValidation(JSON.stringify(review), { isClusterScoped: (apiVersion, kind) => !this.store.isNamespaced(apiVersion, kind), access });
     const response = asObject(asObject(JSON.parse(reply.body)).response);
-    if (reply.status !== 200) return `policy webhook answered ${reply.status}: ${reply.body}`;
-    if (response.allowed !== true) return denial(WEBHOOK.policy, String(asObject(response.status).message ?? ''));
+    const warnings = asArray(response.warnings).map(String);
+    if (reply.status !== 200) return { error: { message: `policy webhook answered ${reply.status}: ${reply.body}` }, warnings };
+    if (response.allowed !== true) return { error: { message: denial(WEBHOOK.policy, String(asObject(response.status).message ?? '')) }, warnings };
     const stored = existing ? this.store.replace(doc) : this.store.create(doc);
     // The status our controller writes for the policy, its permission questions answered by
     // the RBAC our deploy grants for the stored policies (what a cluster we deployed to allows).
@@ -442,7 +478,7 @@ export class Scenario {
     if (status !== undefined) this.store.replace({ ...stored, status });
     this.syncWebhookConfigurations();
     await this.policiesChanged();
-    return undefined;
+    return { warnings, object: this.store.get(refOfObject(doc)) };
   }
 
   /** The controllers' policy watch: background work, scans of new or changed policies, report pruning. */
@@ -493,31 +529,84 @@ export class Scenario {
 
   /** apply / create / update / patch of one resource; the error text, if refused. */
   async write(verb: 'apply' | 'create' | 'update' | 'patch', raw: JsonObject): Promise<string | undefined> {
+    return (await this.writeAs(verb, raw, ADMIN)).error?.message;
+  }
+
+  /** apply / create / update / patch of one resource as `user`: the API server's outcome. */
+  async writeAs(verb: 'apply' | 'create' | 'update' | 'patch', raw: JsonObject, user: UserInfo): Promise<WriteOutcome> {
     // The API server converts a Secret's stringData before admission sees it.
     const doc = withCrdDefaults(normalizeSecret(this.defaultNamespace(raw)));
     const cls = classifyDocument(doc);
+    // The API server validates a custom resource against its CRD's schema before validating admission.
+    const invalid = crdValidationError(doc);
+    if (invalid !== undefined) return { error: { reason: 'Invalid', message: invalid }, warnings: [] };
     // GlobalContextEntries go to Kyverno's global context webhook, served with the policy checks.
     if (cls === 'policy' || cls === 'exception' || isGlobalContextEntry(doc)) return this.admitPolicy(doc, verb === 'create');
     const existing = this.store.get(refOfObject(doc));
-    if (verb === 'create' && existing) return `${String(doc.kind)} "${String(asObject(doc.metadata).name)}" already exists`;
-    if ((verb === 'update' || verb === 'patch') && !existing) return `${String(doc.kind)} "${String(asObject(doc.metadata).name)}" not found`;
-    if (!existing) return (await this.admit('CREATE', doc, null)).error;
-    const next = verb === 'update' ? { ...doc, metadata: { ...asObject(doc.metadata), uid: asObject(existing.metadata).uid, creationTimestamp: asObject(existing.metadata).creationTimestamp, resourceVersion: asObject(existing.metadata).resourceVersion } } : (mergeObjects(existing, doc) as JsonObject);
-    return (await this.admit('UPDATE', next, existing)).error;
+    const name = String(asObject(doc.metadata).name);
+    if (verb === 'create' && existing) return { error: { reason: 'AlreadyExists', message: `${String(doc.kind)} "${name}" already exists` }, warnings: [] };
+    if ((verb === 'update' || verb === 'patch') && !existing) return { error: { reason: 'NotFound', message: `${String(doc.kind)} "${name}" not found` }, warnings: [] };
+    // The API server refuses an object in a namespace that does not exist.
+    const ns = asObject(doc.metadata).namespace;
+    if (!existing && typeof ns === 'string' && ns && this.store.isNamespaced(String(doc.apiVersion), String(doc.kind)) && !this.store.hasNamespace(ns)) {
+      return { error: { reason: 'NotFound', message: `namespaces "${ns}" not found` }, warnings: [] };
+    }
+    const outcome = !existing
+      ? await this.admit('CREATE', doc, null, user)
+      : await this.admit('UPDATE', verb === 'update' ? { ...doc, metadata: { ...asObject(doc.metadata), uid: asObject(existing.metadata).uid, creationTimestamp: asObject(existing.metadata).creationTimestamp, resourceVersion: asObject(existing.metadata).resourceVersion } } : (mergeObjects(existing, doc) as JsonObject), existing, user);
+    return { ...(outcome.error !== undefined ? { error: { message: outcome.error } } : {}), warnings: outcome.warnings, object: outcome.object };
   }
 
   async remove(ref: JsonObject): Promise<string | undefined> {
+    return (await this.removeAs(ref, ADMIN)).error?.message;
+  }
+
+  async removeAs(ref: JsonObject, user: UserInfo): Promise<WriteOutcome> {
     const doc = this.defaultNamespace(ref);
     const cls = classifyDocument(doc);
     const existing = this.store.get(refOfObject(doc));
-    if (!existing) return undefined; // chainsaw's delete does not fail on a missing object
+    if (!existing) return { warnings: [] }; // chainsaw's delete does not fail on a missing object
     if (cls === 'policy' || cls === 'exception') {
       this.store.delete(refOfObject(doc));
       this.syncWebhookConfigurations();
       await this.policiesChanged();
-      return undefined;
+      return { warnings: [] };
     }
-    return (await this.admit('DELETE', null, existing)).error;
+    const outcome = await this.admit('DELETE', null, existing, user);
+    return { ...(outcome.error !== undefined ? { error: { message: outcome.error } } : {}), warnings: outcome.warnings };
+  }
+
+  /** The scale subresource of a stored object set to `replicas`: an UPDATE of its Scale through admission, then the parent's replicas. */
+  async scaleAs(parent: JsonObject, replicas: number, user: UserInfo): Promise<WriteOutcome> {
+    const meta = asObject(parent.metadata);
+    const scaleOf = (n: unknown): JsonObject => ({
+      apiVersion: 'autoscaling/v1',
+      kind: 'Scale',
+      metadata: { name: meta.name, namespace: meta.namespace, uid: meta.uid, resourceVersion: meta.resourceVersion, creationTimestamp: meta.creationTimestamp },
+      spec: { replicas: n },
+      status: { replicas: Number(asObject(parent.status).replicas ?? 0), ...(isJsonObject(asObject(parent.spec).selector) ? { selector: labelSelectorText(asObject(asObject(parent.spec).selector)) } : {}) },
+    });
+    const sub: Subresource = {
+      name: 'scale',
+      kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
+      parent,
+      store: (admitted) => this.store.replace({ ...parent, spec: { ...asObject(parent.spec), replicas: asObject(admitted.spec).replicas ?? replicas } }),
+    };
+    const outcome = await this.admit('UPDATE', scaleOf(replicas), scaleOf(asObject(parent.spec).replicas ?? 1), user, sub);
+    return { ...(outcome.error !== undefined ? { error: { message: outcome.error } } : {}), warnings: outcome.warnings, object: outcome.object };
+  }
+
+  /** What the offline kubectl of script and command operations acts on (kubectl.ts). */
+  kubectlCluster(): KubectlCluster {
+    return {
+      store: this.store,
+      kindTable: () => this.kindTable(),
+      write: (verb, doc, user) => this.writeAs(verb, doc, user),
+      remove: (doc, user) => this.removeAs(doc, user),
+      scale: (doc, replicas, user) => this.scaleAs(doc, replicas, user),
+      admin: ADMIN,
+      kyvernoNamespace: KYVERNO_NAMESPACE,
+    };
   }
 
   /** The stored objects an expected one designates (by kind, namespace, name or labels). */
@@ -656,6 +745,7 @@ export class Scenario {
         return; // no time passes offline; the rest only print
       case 'script':
       case 'command':
+        return this.exec(op.kind, body, scope, base);
       case 'proxy':
         throw new Unsupported(`${op.kind} operation`);
       case 'apply':
@@ -693,6 +783,48 @@ export class Scenario {
         }
         return;
     }
+  }
+
+  /**
+   * A script or command run for real (shell.ts), its kubectl answered from the store
+   * (kubectl.ts). What it needed that is not offline makes it unsupported, whatever its exit
+   * code; otherwise chainsaw's rule: with a `check`, the check decides (over `$stdout`,
+   * `$stderr`, `$error`), else a non-zero exit fails the step.
+   */
+  private async exec(kind: 'script' | 'command', body: JsonObject, bindings: Bindings, base: string): Promise<void> {
+    if (kind === 'script' && typeof body.content !== 'string') throw new Unsupported('a script without content');
+    if (kind === 'command' && typeof body.entrypoint !== 'string') throw new Unsupported('a command without entrypoint');
+    if (body.outputs !== undefined) throw new Unsupported(`${kind} outputs`);
+    const env: Record<string, string> = {};
+    for (const e of asArray(body.env).map(asObject)) {
+      const value = templateResource(e.value, bindings);
+      if (typeof e.name !== 'string' || typeof value !== 'string') throw new StepFailure(`value must be a string (${String(e.name)})`);
+      env[e.name] = value;
+    }
+    env.NAMESPACE = this.namespace;
+    const timeout = typeof body.timeout === 'string' ? parseDuration(body.timeout) : undefined;
+    const timeoutMs = typeof timeout === 'number' && timeout > 0 ? timeout / 1e6 : DEFAULT_EXEC_TIMEOUT_MS;
+    const cluster = this.kubectlCluster();
+    const result = await runWithShim(
+      {
+        ...(kind === 'script' ? { script: String(body.content) } : { entrypoint: String(body.entrypoint), args: asArray(body.args).map(String) }),
+        cwd: base,
+        env,
+        timeoutMs,
+        answer: (call, stepKubeconfig) => kubectl(cluster, { argv: call.argv, cwd: call.cwd, stdin: call.stdin, kubeconfig: call.kubeconfig, stepKubeconfig }),
+      },
+      (e) => (e instanceof KubectlUnsupported || e instanceof Unsupported ? e.message : undefined),
+    );
+    if (result.unsupported.length) throw new Unsupported([...new Set(result.unsupported)].join('; '));
+    if (result.timedOut) throw new StepFailure(`timed out after ${timeoutMs / 1000}s (stdout: ${JSON.stringify(result.stdout.slice(-200))}, stderr: ${JSON.stringify(result.stderr.slice(-200))})`);
+    const check = asObject(body.check);
+    if (body.check === undefined) {
+      if (result.error !== null) throw new StepFailure(`${result.error} (stdout: ${JSON.stringify(result.stdout.slice(-300))}, stderr: ${JSON.stringify(result.stderr.slice(-300))})`);
+      return;
+    }
+    const scope: Bindings = { ...bindings, stdout: result.stdout, stderr: result.stderr, error: result.error };
+    const m = assertionMismatch({}, check, scope);
+    if (m !== null) throw new StepFailure(`check ${m} (error: ${JSON.stringify(result.error)}, stderr: ${JSON.stringify(result.stderr.slice(-300))})`);
   }
 
   private bindingsOf(list: unknown, outer: Bindings): Bindings {

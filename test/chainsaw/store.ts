@@ -35,6 +35,19 @@ export function mergeObjects(base: unknown, patch: unknown): unknown {
   return out;
 }
 
+/**
+ * The API server's defaulting of built-in kinds, applied when a request is decoded (before
+ * admission), for the fields scenarios assert: a (Cluster)RoleBinding subject of kind User or
+ * Group gets the RBAC API group (rbac/v1 SetDefaults_Subject).
+ */
+export function withBuiltinDefaults(obj: JsonObject): JsonObject {
+  if (String(obj.apiVersion ?? '').startsWith('rbac.authorization.k8s.io/') && (obj.kind === 'RoleBinding' || obj.kind === 'ClusterRoleBinding') && Array.isArray(obj.subjects)) {
+    const subjects = obj.subjects.map((s) => (isJsonObject(s) && (s.kind === 'User' || s.kind === 'Group') && !s.apiGroup ? { ...s, apiGroup: 'rbac.authorization.k8s.io' } : s));
+    return { ...obj, subjects };
+  }
+  return obj;
+}
+
 /** A change, as an API server's watch reports it. */
 export interface StoreEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED';

@@ -37,5 +37,11 @@ test('CEL and cleanup policy errors carry the path of the value at fault', async
   assert.deepEqual(dpol?.errors.map((e) => e.path), [['spec', 'schedule']]);
   const cleanup = admissionVerdict({ apiVersion: 'kyverno.io/v2', kind: 'ClusterCleanupPolicy', metadata: { name: 'c' }, spec: { schedule: '@daily', match: { any: [{ resources: { kinds: ['Pod'] }, roles: ['a:b'] }] } } });
   assert.deepEqual(cleanup?.errors.map((e) => e.path), [['spec', 'match', 'any', 0, 'roles']]);
-  assert.equal(admissionVerdict({ apiVersion: 'policies.kyverno.io/v1', kind: 'ValidatingPolicy', metadata: { name: 'v' }, spec: {} }), undefined, 'no webhook check for this kind');
+  // Kyverno's policy webhook validates ValidatingPolicies, ImageValidatingPolicies and GeneratingPolicies too (pkg/webhooks/policy/handlers.go).
+  for (const kind of ['ValidatingPolicy', 'NamespacedValidatingPolicy', 'ImageValidatingPolicy', 'GeneratingPolicy']) {
+    const verdict = admissionVerdict({ apiVersion: 'policies.kyverno.io/v1', kind, metadata: { name: 'v' }, spec: {} });
+    assert.deepEqual(verdict?.errors.map((e) => e.path), [['spec', 'matchConstraints']], kind);
+    assert.deepEqual(admissionVerdict({ apiVersion: 'policies.kyverno.io/v1', kind, metadata: { name: 'v' }, spec: { matchConstraints: { resourceRules: [{ resources: ['pods'] }] } } })?.errors, [], kind);
+  }
+  assert.equal(admissionVerdict({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'v' } }), undefined, 'no webhook check for this kind');
 });

@@ -235,3 +235,13 @@ test('validate: variable substitution failures in patterns are rule errors', () 
   assert.equal(r.status, 'error');
   assert.match(r.message, /^variable substitution failed: failed to resolve request\.\[ at path \/metadata\/name/);
 });
+
+test('validate: the old object is matched with Kyverno\'s placeholder identity, so a rule selecting the requester keeps its failure on UPDATE', () => {
+  const bad = pod('x', {});
+  const bySubject = policy([{ name: 'r', match: { any: [{ resources: { kinds: ['Pod'] }, subjects: [{ kind: 'User', name: 'alice' }] }] }, validate: { failureAction: 'Enforce', pattern: { metadata: { labels: { app: '?*' } } } } }]);
+  const asAlice: AdmissionRequest = { ...request(bad, 'UPDATE'), oldObject: bad, requestInfo: { roles: [], clusterRoles: [], userInfo: { username: 'alice' } } };
+  assert.equal(applyPolicy(bySubject, { request: asAlice, cluster: cluster() }).rules[0].status, 'fail');
+  // Selected by kind alone, the same violation was already there: skipped.
+  const byKind = policy([{ name: 'r', match: matchPods, validate: { failureAction: 'Enforce', pattern: { metadata: { labels: { app: '?*' } } } } }]);
+  assert.equal(applyPolicy(byKind, { request: asAlice, cluster: cluster() }).rules[0].status, 'skip');
+});

@@ -29,7 +29,7 @@ test('the policy validating webhook covers cleanup and deleting policies', () =>
   const configs = webhookConfigurations({ namespace: 'ks', caPem: '', needs: [], keepEmpty: false });
   const policyConfig = configs.find((c) => (c.metadata as { name: string }).name === 'kyverno-policy-validating-webhook-cfg')!;
   const resources = ((policyConfig.webhooks as Array<{ rules: Array<{ resources: string[] }> }>)[0].rules).flatMap((r) => r.resources);
-  for (const r of ['clustercleanuppolicies', 'cleanuppolicies', 'deletingpolicies', 'namespaceddeletingpolicies', 'mutatingpolicies', 'namespacedmutatingpolicies']) assert.ok(resources.includes(r), r);
+  for (const r of ['clustercleanuppolicies', 'cleanuppolicies', 'deletingpolicies', 'namespaceddeletingpolicies', 'mutatingpolicies', 'namespacedmutatingpolicies', 'validatingpolicies', 'namespacedvalidatingpolicies', 'imagevalidatingpolicies', 'namespacedimagevalidatingpolicies', 'generatingpolicies', 'namespacedgeneratingpolicies']) assert.ok(resources.includes(r), r);
 });
 
 test('RBAC: list, watch and delete for what cleanup and deleting policies select; a CleanupPolicy gets a Role', () => {

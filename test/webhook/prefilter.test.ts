@@ -36,3 +36,24 @@ test('candidatesForReview answers each review by its own kinds when reviews of s
   for (const r of sequence) assert.deepEqual(names(index.candidatesForReview(r)), names(new PolicyIndex(policies).candidatesForReview(r)), JSON.stringify(r));
   assert.deepEqual(names(index.candidatesForReview(request('', 7))), ['pods', 'services', 'deployments', 'any']);
 });
+
+test('a subresource request is matched as the resource it belongs to (Kyverno\'s withTopLevelGVK); its old object as its own kind', async () => {
+  const { evaluateReview } = await import('../../webhook/evaluate');
+  const deny = (name: string, kinds: string[]): JsonObject => ({
+    apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name, annotations: { 'pod-policies.kyverno.io/autogen-controllers': 'none' } },
+    spec: { background: false, rules: [{ name: 'r', match: { any: [{ resources: { kinds } }] }, validate: { failureAction: 'Enforce', deny: {} } }] },
+  });
+  const scale = (replicas: number) => ({ apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'web', namespace: 'default' }, spec: { replicas }, status: { replicas: 1 } });
+  const review = (resource: string) => JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
+    request: { uid: 'u', kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' }, resource: { group: 'apps', version: 'v1', resource }, subResource: 'scale', name: 'web', namespace: 'default', operation: 'UPDATE', userInfo: { username: 'admin' }, object: scale(2), oldObject: scale(1) },
+  });
+  const index = new PolicyIndex([deny('sts', ['StatefulSet/scale']), deny('deploy', ['Deployment/scale'])]);
+  assert.deepEqual(names(index.candidatesForReview(JSON.parse(review('statefulsets')).request as JsonObject)), ['sts']);
+  const cluster = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [], apiCallsAllowed: true };
+  // The old Scale also violates `deny: {}`, but Kyverno matches it as a Scale, not a StatefulSet: no pre-existing violation to allow.
+  const reply = evaluateReview({ path: 'validate', body: review('statefulsets') }, index, cluster);
+  assert.equal(reply.allowed, false);
+  assert.deepEqual(reply.outcomes.map((o) => [o.policy, o.status]), [['sts', 'fail']]);
+  assert.equal(evaluateReview({ path: 'validate', body: review('replicasets') }, index, cluster).allowed, true);
+});

@@ -1,0 +1,167 @@
+/** The offline kubectl of script and command steps: its formats, its store effects and the shim that carries it. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { jsonpath, kubectl, KubectlUnsupported, parseArgs } from './kubectl';
+import { Scenario } from './runner';
+import { runWithShim, expandArgs } from './shell';
+
+const fixture = join(import.meta.dirname, '../fixtures/chainsaw/deny-label');
+
+async function withScenario(run: (call: (line: string, stdin?: string) => ReturnType<typeof kubectl>, scenario: Scenario) => Promise<void>): Promise<void> {
+  const scenario = new Scenario(fixture);
+  try {
+    const cluster = scenario.kubectlCluster();
+    await run((line, stdin) => kubectl(cluster, { argv: line.split(' '), cwd: fixture, stdin }), scenario);
+  } finally {
+    await scenario.close();
+  }
+}
+
+test('kubectl arguments: separate, joined and attached flag values', () => {
+  const a = parseArgs(['get', 'cm', '-n', 'x', '--output=json', '-lteam=core', '--no-headers', 'name']);
+  assert.deepEqual(a.positional, ['get', 'cm', 'name']);
+  assert.equal(a.flags.get('namespace')?.[0], 'x');
+  assert.equal(a.flags.get('output')?.[0], 'json');
+  assert.equal(a.flags.get('selector')?.[0], 'team=core');
+  assert.equal(a.flags.get('no-headers')?.[0], 'true');
+  assert.throws(() => parseArgs(['get', 'cm', '--sort-by=.metadata.name']), KubectlUnsupported);
+});
+
+test('jsonpath: fields, wildcards, escaped dots, maps as JSON, missing fields print nothing', () => {
+  const list = { items: [{ metadata: { labels: { foo: 'bar', 'app.kubernetes.io/name': 'x' } } }, { metadata: { labels: { foo: 'baz' } } }, { metadata: {} }] };
+  assert.equal(jsonpath('{.items[*].metadata.labels.foo}', list), 'bar baz');
+  assert.equal(jsonpath('{.items[0].metadata.labels.app\\.kubernetes\\.io/name}', list), 'x');
+  assert.equal(jsonpath("{.items[0].metadata.labels['foo']}", list), 'bar');
+  assert.equal(jsonpath('{.items[1].metadata}', list), '{"labels":{"foo":"baz"}}');
+  assert.equal(jsonpath('{.items[2].metadata.labels.foo}', list), '');
+  assert.equal(jsonpath('n={.items[-1].metadata}', list), 'n={}');
+  assert.throws(() => jsonpath('{.items[?(@.x)]}', list), KubectlUnsupported);
+  assert.throws(() => jsonpath('{range .items[*]}{.a}{end}', list), KubectlUnsupported);
+});
+
+test('kubectl apply, create and get answer in kubectl\'s formats, through the webhook', async () => {
+  await withScenario(async (call) => {
+    assert.deepEqual(await call('apply -f policy.yaml'), { stdout: 'clusterpolicy.kyverno.io/require-team created\n', stderr: '', code: 0 });
+    const refused = await call('apply -f bad.yaml');
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stdout, '');
+    assert.match(refused.stderr, /^Error from server: error when creating "bad.yaml": admission webhook "validate.kyverno.svc-fail" denied the request: /);
+    assert.match(refused.stderr, /a team label is required/);
+    assert.deepEqual(await call('apply -f good.yaml'), { stdout: 'configmap/good created\n', stderr: '', code: 0 });
+    assert.deepEqual(await call('apply -f good.yaml'), { stdout: 'configmap/good unchanged\n', stderr: '', code: 0 });
+    const exists = await call('create -f good.yaml');
+    assert.equal(exists.stderr, 'Error from server (AlreadyExists): error when creating "good.yaml": configmaps "good" already exists\n');
+    // Chainsaw's kubeconfig names no namespace: kubectl's default is `default`.
+    assert.deepEqual(await call('get configmap good -o jsonpath={.metadata.namespace}/{.data.a}'), { stdout: 'default/b', stderr: '', code: 0 });
+    assert.deepEqual(await call('get cm -o name'), { stdout: 'configmap/good\n', stderr: '', code: 0 });
+    assert.equal(JSON.parse((await call('get cm good -o json')).stdout).metadata.labels.team, 'core');
+    assert.equal(JSON.parse((await call('get cm -o json')).stdout).kind, 'List');
+    assert.deepEqual(await call('get cm nope'), { stdout: '', stderr: 'Error from server (NotFound): configmaps "nope" not found\n', code: 1 });
+    assert.deepEqual(await call('get cm -n other'), { stdout: '', stderr: 'No resources found in other namespace.\n', code: 0 });
+    const piped = await call('apply -f -', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: piped\n  labels: {team: a}\n');
+    assert.equal(piped.stdout, 'configmap/piped created\n');
+  });
+});
+
+test('kubectl label, annotate, patch, delete: admission on updates, kubectl\'s messages', async () => {
+  await withScenario(async (call, scenario) => {
+    await call('apply -f policy.yaml');
+    await call('apply -f good.yaml');
+    assert.equal((await call('label cm good extra=1')).stdout, 'configmap/good labeled\n');
+    assert.equal((await call('label cm good extra=2')).stderr, "error: 'extra' already has a value (1), and --overwrite is false\n");
+    const removed = await call('label cm good team-');
+    assert.equal(removed.code, 1);
+    assert.match(removed.stderr, /^Error from server: admission webhook "validate.kyverno.svc-fail" denied the request: /);
+    assert.equal((await call('annotate cm good note=x')).stdout, 'configmap/good annotated\n');
+    assert.equal((await call('patch cm good --type merge -p {"data":{"a":"c"}}')).stdout, 'configmap/good patched\n');
+    assert.equal((await call('patch cm good --type merge -p {"data":{"a":"c"}}')).stdout, 'configmap/good patched (no change)\n');
+    assert.equal((await call('patch cm good --type json -p [{"op":"add","path":"/data/b","value":"d"}]')).stdout, 'configmap/good patched\n');
+    const stored = scenario.store.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'good' });
+    assert.deepEqual(stored?.data, { a: 'c', b: 'd' });
+    assert.equal((await call('delete cm good')).stdout, 'configmap "good" deleted\n');
+    assert.deepEqual(await call('delete cm good --ignore-not-found'), { stdout: '', stderr: '', code: 0 });
+    assert.equal((await call('delete cm good')).stderr, 'Error from server (NotFound): configmaps "good" not found\n');
+  });
+});
+
+test('kubectl scale goes through the scale subresource; run and create build kubectl\'s objects', async () => {
+  await withScenario(async (call, scenario) => {
+    const deny = { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'no-scale', annotations: { 'pod-policies.kyverno.io/autogen-controllers': 'none' } }, spec: { background: false, rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Deployment/scale'] } }] }, validate: { failureAction: 'Enforce', message: 'no scaling', deny: {} } }] } };
+    assert.equal(await scenario.write('create', deny), undefined);
+    assert.equal((await call('create deployment web --image=registry.io/team/nginx:1.2 --replicas=1')).stdout, 'deployment.apps/web created\n');
+    const deployment = scenario.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: 'web' });
+    assert.equal((deployment?.spec as { template: { spec: { containers: Array<{ name: string }> } } }).template.spec.containers[0].name, 'nginx');
+    const scaled = await call('scale deployment web --replicas 3');
+    assert.equal(scaled.code, 1);
+    assert.match(scaled.stderr, /denied the request: .*no scaling/s);
+    assert.equal((await call('run nginx --image=nginx')).stdout, 'pod/nginx created\n');
+    assert.deepEqual((scenario.store.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'nginx' })?.metadata as { labels: unknown }).labels, { run: 'nginx' });
+  });
+});
+
+test('what kubectl cannot do offline is unsupported, not a failure', async () => {
+  await withScenario(async (call) => {
+    await call('apply -f good.yaml');
+    await assert.rejects(call('exec nginx -- ls'), KubectlUnsupported);
+    await assert.rejects(call('get cm'), KubectlUnsupported); // a table's columns
+    await assert.rejects(call('get updaterequests -n kyverno'), KubectlUnsupported);
+    await assert.rejects(call('patch configmap kyverno -n kyverno --type merge -p {"data":{}}'), KubectlUnsupported);
+  });
+});
+
+test('--as: the API server\'s RBAC decides for an impersonated user', async () => {
+  await withScenario(async (call) => {
+    const forbidden = await call('create cm x --as=system:serviceaccount:default:nobody');
+    assert.equal(forbidden.code, 1);
+    assert.equal(forbidden.stderr, 'Error from server (Forbidden): configmaps "x" is forbidden: User "system:serviceaccount:default:nobody" cannot create resource "configmaps" in API group "" in the namespace "default"\n');
+  });
+});
+
+test('the shim: a script\'s kubectl reaches the runner; unsupported calls are recorded even when the script exits 0', async () => {
+  const answers: string[][] = [];
+  const spec = {
+    cwd: fixture,
+    env: { NAMESPACE: 'n1' },
+    timeoutMs: 20_000,
+    answer: async (call: { argv: string[]; stdin?: string }) => {
+      answers.push(call.argv);
+      if (call.argv[0] === 'exec') throw new KubectlUnsupported('kubectl exec');
+      return { stdout: `out:${call.argv.join(' ')}:${call.stdin ?? ''}\n`, stderr: 'Warning: w\n', code: call.argv[0] === 'fail' ? 1 : 0 };
+    },
+  };
+  const isUnsupported = (e: unknown) => (e instanceof KubectlUnsupported ? e.message : undefined);
+  const ok = await runWithShim({ ...spec, script: 'echo x | kubectl apply -f - -n $NAMESPACE; kubectl get cm 2>/dev/null; sleep 30' }, isUnsupported);
+  assert.deepEqual(ok, { stdout: 'out:apply -f - -n n1:x\n\nout:get cm:', stderr: 'Warning: w', error: null, unsupported: [], timedOut: false });
+  const failed = await runWithShim({ ...spec, script: 'kubectl fail' }, isUnsupported);
+  assert.equal(failed.error, 'exit status 1');
+  const hidden = await runWithShim({ ...spec, script: 'if kubectl exec p -- ls; then exit 1; else exit 0; fi' }, isUnsupported);
+  assert.equal(hidden.error, null);
+  assert.deepEqual(hidden.unsupported, ['kubectl exec']);
+  const tool = await runWithShim({ ...spec, script: 'helm install x || true' }, isUnsupported);
+  assert.deepEqual(tool.unsupported, ['helm install x']);
+  const command = await runWithShim({ ...spec, entrypoint: 'kubectl', args: ['get', 'ns', '${NAMESPACE}'] }, isUnsupported);
+  assert.equal(command.stdout, 'out:get ns n1:');
+});
+
+test('the shim: a script is killed at its timeout', async () => {
+  const start = process.hrtime.bigint();
+  const r = await runWithShim({ cwd: fixture, env: {}, timeoutMs: 300, script: 'while :; do :; done', answer: async () => ({ stdout: '', stderr: '', code: 0 }) }, () => undefined);
+  assert.equal(r.timedOut, true);
+  assert.equal(r.error, 'signal: killed');
+  // Bounded: well under the busy loop's forever (generous for a loaded machine).
+  assert.ok(process.hrtime.bigint() - start < 15_000_000_000n);
+});
+
+test('command arguments expand $NAME and ${NAME} from the operation\'s environment', () => {
+  assert.deepEqual(expandArgs(['-n', '$NAMESPACE', '${A}x', '$MISSING'], { NAMESPACE: 'n', A: 'a' }), ['-n', 'n', 'ax', '']);
+});
+
+test('the shim: the runner\'s time answering kubectl does not count against the timeout', async () => {
+  const slow = async () => {
+    await new Promise((r) => setTimeout(r, 5_000));
+    return { stdout: 'late\n', stderr: '', code: 0 };
+  };
+  const r = await runWithShim({ cwd: fixture, env: {}, timeoutMs: 3_000, script: 'kubectl get cm x', answer: slow }, () => undefined);
+  assert.deepEqual([r.timedOut, r.error, r.stdout], [false, null, 'late']);
+});

@@ -1,0 +1,235 @@
+/**
+ * Chainsaw's `script` and `command` operations, run for real: `sh -c <content>` (a script) or
+ * the entrypoint with its arguments (a command), in the scenario's folder, with chainsaw's
+ * environment (the operation's `env`, `NAMESPACE`, `KUBECONFIG` pointing at a kubeconfig
+ * written for the step), and on PATH a `kubectl` that forwards its argv, working directory
+ * and stdin over a unix socket to the runner, which answers from its store (kubectl.ts).
+ * Tools that would reach a real cluster or the network (helm, kyverno, cosign, curl...) are
+ * stubs that report themselves; whatever a stub or kubectl could not do faithfully makes the
+ * operation unsupported, whatever the script's exit code (scripts often turn a failure into
+ * `exit 0`). `sleep` returns at once: no time passes offline, as for the runner's own sleeps.
+ */
+import { spawn } from 'node:child_process';
+import { createServer, type Server, type Socket } from 'node:net';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Chainsaw's default timeout of script and command operations (its `exec` timeout). */
+export const DEFAULT_EXEC_TIMEOUT_MS = 5_000;
+
+/** Tools that reach a real cluster, a registry or the network: not offline. */
+const STUBBED_TOOLS = ['helm', 'kyverno', 'cosign', 'curl', 'wget', 'kind', 'docker', 'crane', 'notation', 'kubectl-kyverno'];
+
+export interface ShimCall {
+  tool: string;
+  argv: string[];
+  cwd: string;
+  stdin?: string;
+  kubeconfig?: string;
+}
+
+export interface ShimAnswer {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  /** Chainsaw's `$error`: null on success, else Go's exec error text (`exit status N`). */
+  error: string | null;
+  /** What the run needed that is not offline (kubectl commands, stubbed tools); non-empty = unsupported. */
+  unsupported: string[];
+  timedOut: boolean;
+}
+
+/**
+ * The shim: a Node script (the runner's own node) that sends its call and prints the answer.
+ * It reads stdin only when an argument names it (`-f -`, `--patch-file=/dev/stdin`), so a
+ * command without piped input never waits; a runner that went away ends it with an error.
+ */
+function shimSource(): string {
+  return `#!${process.execPath}
+'use strict';
+const net = require('node:net');
+const path = require('node:path');
+const argv = process.argv.slice(2);
+const tool = path.basename(process.argv[1]);
+const wantsStdin = argv.some((a) => a === '-' || a === '/dev/stdin' || /=(-|\\/dev\\/stdin)$/.test(a));
+function send(stdin) {
+  const socket = net.connect(process.env.CHAINSAW_OFFLINE_SOCKET);
+  let data = '';
+  socket.setEncoding('utf8');
+  socket.setTimeout(120000, () => { process.stderr.write(tool + ': the offline runner did not answer\\n'); process.exit(255); });
+  socket.on('connect', () => socket.end(JSON.stringify({ tool, argv, cwd: process.cwd(), stdin, kubeconfig: process.env.KUBECONFIG }) + '\\n'));
+  socket.on('data', (d) => { data += d; });
+  socket.on('error', (e) => { process.stderr.write(tool + ': the offline runner is gone: ' + e.message + '\\n'); process.exit(255); });
+  socket.on('close', () => {
+    let answer;
+    try { answer = JSON.parse(data); } catch { process.stderr.write(tool + ': no answer from the offline runner\\n'); process.exit(255); }
+    process.stdout.write(answer.stdout, () => process.stderr.write(answer.stderr, () => process.exit(answer.code)));
+  });
+}
+if (wantsStdin) {
+  const chunks = [];
+  process.stdin.on('data', (c) => chunks.push(c));
+  process.stdin.on('end', () => send(Buffer.concat(chunks).toString('utf8')));
+  process.stdin.on('error', () => send(''));
+} else send(undefined);
+`;
+}
+
+/** The kubeconfig chainsaw writes for a step (one cluster, user and context, all named chainsaw). */
+function kubeconfigText(): string {
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- cluster:',
+    '    server: https://chainsaw-offline.invalid',
+    '  name: chainsaw',
+    'contexts:',
+    '- context:',
+    '    cluster: chainsaw',
+    '    user: chainsaw',
+    '  name: chainsaw',
+    'current-context: chainsaw',
+    'preferences: {}',
+    'users:',
+    '- name: chainsaw',
+    '  user: {}',
+    '',
+  ].join('\n');
+}
+
+export interface ExecSpec {
+  /** A script's content (run by `sh -c`), or a command's entrypoint and arguments. */
+  script?: string;
+  entrypoint?: string;
+  args?: string[];
+  cwd: string;
+  env: Record<string, string>;
+  timeoutMs: number;
+  /** Answers a kubectl call (kubectl.ts over the runner's store); throws to mark it unsupported. */
+  answer: (call: ShimCall, kubeconfig: string) => Promise<ShimAnswer>;
+}
+
+/** Go's os.Expand over a command's arguments: `$NAME` and `${NAME}` from the operation's environment. */
+export function expandArgs(args: string[], env: Record<string, string>): string[] {
+  return args.map((a) => a.replace(/\$\{([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_, braced: string | undefined, plain: string | undefined) => env[(braced ?? plain)!] ?? ''));
+}
+
+/** Runs a script or command with the shim; bounded by the timeout, its socket and folder removed after. */
+export async function runWithShim(spec: ExecSpec, isUnsupported: (e: unknown) => string | undefined): Promise<ExecResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'chainsaw-offline-'));
+  const bin = join(dir, 'bin');
+  const socketPath = join(dir, 'kubectl.sock');
+  const kubeconfig = join(dir, 'kubeconfig');
+  const unsupported: string[] = [];
+  let server: Server | undefined;
+  const sockets = new Set<Socket>();
+  // The time the runner spends answering kubectl (the API server's work, elsewhere in a
+  // cluster) does not count against the script's timeout: a loaded machine must not fail it.
+  let answering = 0;
+  let answeredMs = 0;
+  let answeringSince = 0;
+  try {
+    writeFileSync(kubeconfig, kubeconfigText());
+    const shim = join(dir, 'shim.js');
+    writeFileSync(shim, shimSource());
+    chmodSync(shim, 0o755);
+    mkdirSync(bin);
+    for (const tool of ['kubectl', ...STUBBED_TOOLS]) symlinkSync(shim, join(bin, tool));
+    // sleep: no time passes offline (the runner's sleep operations are no-ops too).
+    writeFileSync(join(bin, 'sleep'), '#!/bin/sh\nexit 0\n');
+    chmodSync(join(bin, 'sleep'), 0o755);
+    // Half-open: the shim ends its side once its call is sent, then waits for the answer.
+    server = createServer({ allowHalfOpen: true }, (socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      let data = '';
+      socket.setEncoding('utf8');
+      socket.on('error', () => undefined);
+      socket.on('data', (d) => {
+        data += d;
+      });
+      socket.on('end', () => {
+        void (async () => {
+          let answer: ShimAnswer;
+          try {
+            const call = JSON.parse(data) as ShimCall;
+            if (call.tool !== 'kubectl') throw new ShimUnsupported(`${call.tool} ${call.argv.join(' ')}`.trim());
+            if (answering++ === 0) answeringSince = Date.now();
+            try {
+              answer = await spec.answer(call, kubeconfig);
+            } finally {
+              if (--answering === 0) answeredMs += Date.now() - answeringSince;
+            }
+          } catch (e) {
+            const reason = e instanceof ShimUnsupported ? e.message : isUnsupported(e);
+            if (reason === undefined) {
+              answer = { stdout: '', stderr: `offline runner error: ${(e as Error).message}\n`, code: 255 };
+              unsupported.push(`runner error: ${(e as Error).message}`);
+            } else {
+              unsupported.push(reason);
+              answer = { stdout: '', stderr: `${reason}: not supported offline\n`, code: 1 };
+            }
+          }
+          socket.end(JSON.stringify(answer));
+        })();
+      });
+    });
+    await new Promise<void>((ok, ko) => {
+      server!.once('error', ko);
+      server!.listen(socketPath, ok);
+    });
+    const env = {
+      ...process.env,
+      ...spec.env,
+      PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      KUBECONFIG: kubeconfig,
+      CHAINSAW_OFFLINE_SOCKET: socketPath,
+    };
+    const [file, argv] = spec.script !== undefined ? ['sh', ['-c', spec.script]] : [spec.entrypoint!, expandArgs(spec.args ?? [], spec.env)];
+    const child = spawn(file, argv, { cwd: spec.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    let timedOut = false;
+    const started = Date.now();
+    const timer = setInterval(() => {
+      const answeringNow = answering > 0 ? Date.now() - answeringSince : 0;
+      if (Date.now() - started - answeredMs - answeringNow < spec.timeoutMs) return;
+      timedOut = true;
+      clearInterval(timer);
+      // The whole process group: the shell and whatever it started.
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, Math.min(100, spec.timeoutMs));
+    const { code, signal, spawnError } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((done) => {
+      child.once('error', (e) => done({ code: null, signal: null, spawnError: e }));
+      child.once('close', (c, s) => done({ code: c, signal: s }));
+    });
+    clearInterval(timer);
+    let error: string | null = null;
+    // Go's exec error texts, which chainsaw gives as $error.
+    if (spawnError) error = `exec: "${file}": ${/ENOENT/.test(spawnError.message) ? 'executable file not found in $PATH' : spawnError.message}`;
+    else if (timedOut) error = 'signal: killed';
+    else if (signal) error = `signal: ${signal === 'SIGKILL' ? 'killed' : signal.toLowerCase().replace(/^sig/, '')}`;
+    else if (code !== 0) error = `exit status ${code}`;
+    return { stdout: stdout.trim(), stderr: stderr.trim(), error, unsupported, timedOut };
+  } finally {
+    for (const s of sockets) s.destroy();
+    if (server) await new Promise<void>((done) => server!.close(() => done()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A stubbed tool was called. */
+class ShimUnsupported extends Error {}
