@@ -160,6 +160,26 @@ test('reports and events are written by the webhook\'s own controllers before th
   }
 });
 
+test('the cluster starts as kind leaves it: a background scan reports on the storage provisioner\'s Deployment', async () => {
+  const scenario = new Scenario(join(import.meta.dirname, '../fixtures/chainsaw/deny-label'));
+  try {
+    assert.ok(scenario.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'local-path-provisioner', namespace: 'local-path-storage' }));
+    assert.equal(await scenario.write('create', {
+      apiVersion: 'policies.kyverno.io/v1beta1', kind: 'ValidatingPolicy', metadata: { name: 'env-label' },
+      spec: {
+        validationActions: ['Deny'],
+        matchConstraints: { resourceRules: [{ apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['deployments'] }] },
+        validations: [{ expression: "has(object.metadata.labels) && object.metadata.labels[?'env'].orValue('') == 'prod'", message: 'env=prod' }],
+      },
+    }), undefined);
+    await scenario.controllersCatchUp();
+    const scanned = scenario.store.list('v1', 'Event').filter((e) => e.reportingComponent === 'kyverno-scan' && e.reason === 'PolicyViolation');
+    assert.ok(scanned.some((e) => (e.involvedObject as { kind: string; name: string }).kind === 'ValidatingPolicy' && (e.involvedObject as { name: string }).name === 'env-label'), JSON.stringify(scanned));
+  } finally {
+    await scenario.close();
+  }
+});
+
 test('chainsaw\'s $test binding: the running test\'s metadata', async () => {
   const scenario = new Scenario(join(import.meta.dirname, '../fixtures/chainsaw/deny-label'));
   try {

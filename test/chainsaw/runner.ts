@@ -37,6 +37,7 @@ import { ReportWriter } from '../../webhook/reports';
 import { EventWriter } from '../../webhook/events';
 import { BackgroundScanner } from '../../webhook/scan';
 import { withCrdDefaults } from './crd-defaults';
+import { kindClusterObjects } from './kind-cluster';
 import type { EventInfo } from '../../webhook/event-info';
 import { namespaceStateOf, withNamespaces } from '../../webhook/namespaces';
 import { isGlobalContextEntry } from '../../engine/context';
@@ -150,7 +151,9 @@ export class Scenario {
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease', KYVERNO_NAMESPACE, namespace]) {
       this.store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } } });
     }
-    // What our deploy installs before any policy (RBAC derived from no policy, the aggregated ClusterRole included).
+    // What the kind node image installs (kind-cluster.ts), then what our deploy installs before
+    // any policy (RBAC derived from no policy, the aggregated ClusterRole included).
+    for (const o of kindClusterObjects()) this.store.create(o);
     this.deployRbac([]);
     const log = (line: string) => this.log.push(line);
     const kube = this.client.asKubeClient();
