@@ -180,6 +180,28 @@ test('the cluster starts as kind leaves it: a background scan reports on the sto
   }
 });
 
+test('the API server evaluates a fine-grained webhook\'s matchConditions: an error refuses the request under failurePolicy Fail, not under Ignore', async () => {
+  const scenario = new Scenario(join(import.meta.dirname, '../fixtures/chainsaw/deny-label'));
+  const policy = (name: string, failurePolicy: string, resource: string) => ({
+    apiVersion: 'policies.kyverno.io/v1beta1', kind: 'ValidatingPolicy', metadata: { name },
+    spec: {
+      failurePolicy,
+      matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: [resource] }] },
+      matchConditions: [{ name: 'broken', expression: '1 / 0 == 1' }],
+      validations: [{ expression: 'false', message: 'never' }],
+    },
+  });
+  try {
+    assert.equal(await scenario.write('create', policy('fails-closed', 'Fail', 'configmaps')), undefined);
+    assert.equal(await scenario.write('create', policy('fails-open', 'Ignore', 'secrets')), undefined);
+    const refused = await scenario.write('create', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } });
+    assert.equal(refused, 'configmaps "c" is forbidden: expression \'1 / 0 == 1\' resulted in error: division by zero');
+    assert.equal(await scenario.write('create', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' } }), undefined);
+  } finally {
+    await scenario.close();
+  }
+});
+
 test('chainsaw\'s $test binding: the running test\'s metadata', async () => {
   const scenario = new Scenario(join(import.meta.dirname, '../fixtures/chainsaw/deny-label'));
   try {
