@@ -202,6 +202,20 @@ test('the API server evaluates a fine-grained webhook\'s matchConditions: an err
   }
 });
 
+test('a file document holding an items array stands for its items, as chainsaw loads it (with or without a kind)', async () => {
+  const dir = join(import.meta.dirname, '../fixtures/chainsaw/list-assert');
+  const result = await runScenario(join(dir, 'chainsaw-test.yaml'), 'list-assert');
+  assert.equal(result.status, 'passed', result.reason);
+  const scenario = new Scenario(dir);
+  try {
+    await scenario.run({ apiVersion: 'chainsaw.kyverno.io/v1alpha1', kind: 'Test', metadata: { name: 'l' }, spec: { steps: [{ try: [{ apply: { file: 'configmaps.yaml' } }] }] } });
+    assert.deepEqual(scenario.store.list('v1', 'ConfigMap', scenario.namespace).map((c) => (c.metadata as { name: string }).name).sort(), ['first', 'second']);
+    await assert.rejects(scenario.run({ apiVersion: 'chainsaw.kyverno.io/v1alpha1', kind: 'Test', metadata: { name: 'l' }, spec: { steps: [{ try: [{ assert: { file: 'listed-wrong.yaml' } }] }] } }), /ConfigMap "second"/);
+  } finally {
+    await scenario.close();
+  }
+});
+
 test('chainsaw\'s $test binding: the running test\'s metadata', async () => {
   const scenario = new Scenario(join(import.meta.dirname, '../fixtures/chainsaw/deny-label'));
   try {

@@ -617,7 +617,10 @@ export class Scenario {
     else if (typeof op.file === 'string') {
       const file = typeof templateResource(op.file, bindings) === 'string' ? String(templateResource(op.file, bindings)) : op.file;
       if (/[*?[]/.test(file) || /^https?:/.test(file)) throw new Unsupported(`file ${file}: globs and URLs are not read offline`);
-      docs = readYaml(resolve(base, file));
+      // Chainsaw's loader (pkg/loaders/resource/load.go) turns a document holding an `items`
+      // array into its items, whatever its kind (an assertion file may list objects under a
+      // bare `apiVersion: v1`).
+      docs = readYaml(resolve(base, file)).flatMap((d) => (isJsonObject(d) && Array.isArray(d.items) ? d.items : [d]));
     } else if (isJsonObject(op.ref)) {
       // A reference names the object with flat fields.
       const ref = op.ref;
