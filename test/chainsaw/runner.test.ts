@@ -36,6 +36,18 @@ test('the store: uids, generations, namespaced lookups, namespace deletion', () 
   assert.equal(store.list('v1', 'ConfigMap').length, 0);
 });
 
+test('the store establishes a CustomResourceDefinition as kube-apiserver\'s own controllers do: names defaulted and accepted, storage versions kept', () => {
+  const store = new ObjectStore();
+  const crd = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'widgets.example.com' }, spec: { group: 'example.com', scope: 'Namespaced', names: { kind: 'Widget', plural: 'widgets' }, versions: [{ name: 'v1', served: true, storage: true }] } };
+  const created = store.create(crd) as { spec: { names: Record<string, string> }; status: { acceptedNames: Record<string, string>; conditions: Array<{ type: string; status: string; reason: string }>; storedVersions: string[] } };
+  assert.deepEqual(created.spec.names, { kind: 'Widget', plural: 'widgets', singular: 'widget', listKind: 'WidgetList' });
+  assert.deepEqual(created.status.acceptedNames, created.spec.names);
+  assert.deepEqual(created.status.conditions.map((c) => [c.type, c.status, c.reason]), [['NamesAccepted', 'True', 'NoConflicts'], ['Established', 'True', 'InitialNamesAccepted']]);
+  assert.deepEqual(created.status.storedVersions, ['v1']);
+  const updated = store.replace({ ...crd, spec: { ...crd.spec, versions: [{ name: 'v1', served: true, storage: false }, { name: 'v2', served: true, storage: true }] } }) as typeof created;
+  assert.deepEqual(updated.status.storedVersions, ['v1', 'v2'], 'a version once stored stays listed');
+});
+
 test('denial messages compare without the webhook name', () => {
   assert.equal(denialMessage(' admission webhook "vpol.validate.kyverno.svc-fail" denied the request: Policy p failed: m'), 'Policy p failed: m');
 });
