@@ -122,7 +122,12 @@ export function policyGrants(policy: Json, kinds: KindTable): { grants: Grant[];
     for (const spec of generatedKinds([{ ...policy, spec: { rules: [rule] } }])) {
       const resolved = resolveKind(spec, kinds);
       if (!resolved?.length) unknown.push(`${reason}: generated kind ${spec} is not served by this cluster`);
-      for (const r of resolved ?? []) add(r.group, r.resource, [...READ, ...WRITE]);
+      for (const r of resolved ?? []) {
+        add(r.group, r.resource, [...READ, ...WRITE]);
+        // A generated subresource (`Policy/status`): the policy admission check asks about that
+        // subresource (Kyverno's generate canIGenerate), which RBAC names apart.
+        if (r.resource.includes('/')) grants.push({ group: r.group, resource: r.resource, verbs: [...READ, ...WRITE], namespace, reason });
+      }
     }
     // Mutate existing: the targets are read and updated (webhook/mutate-existing.ts).
     for (const t of asArray(asObject(rule.mutate).targets).map(asObject)) {

@@ -79,9 +79,17 @@ export interface RuleKinds {
 /**
  * createURForDownstreamDeletion: for each given rule that synchronizes and does not orphan its
  * downstream on policy deletion, the kinds of its patterns (and foreach patterns). Clone and
- * cloneList rules included: Kyverno 1.19 (pkg/policy/generate.go at 111e07bb) no longer checks
- * the rule type (releases before it deleted only `data` downstream, which Kyverno's chainsaw
- * scenarios clone/sync/*-clone-sync-delete-{policy,rule} still expect).
+ * cloneList rules included, as in Kyverno 1.19: since kyverno/kyverno#16329 (df66de287e, in
+ * release-1.19) pkg/policy/generate.go createURForDownstreamDeletion passes every pattern
+ * through cleanupPatterns, with no data/clone test, and its unit test
+ * TestCreateURForDownstreamDeletion_CloneRule_OrphanFalseCreatesCleanupUR asserts the clone
+ * target's cleanup. Nothing downstream of that spares a clone: generator.go generate labels a
+ * cloned object with common.ManageLabels exactly as a data one (policy-name, policy-namespace,
+ * rule-name, managed-by: what FindDownstream selects on), and the UpdateRequest is processed
+ * alike (controller.go applyGenerate → cleanup.go deleteDownstream, which deletes
+ * status.generatedResources). The chainsaw scenarios clone/sync/*-clone-sync-delete-{policy,rule}
+ * and their READMEs predate that change (kuttl era, kyverno/kyverno#1880 kept clones); in a
+ * cluster they can only see the clone before the asynchronous cleanup removes it.
  */
 export function downstreamToDelete(policy: Json, rules: Json[] = generateRulesOf(policy)): RuleKinds[] {
   const out: RuleKinds[] = [];

@@ -10,6 +10,7 @@ import type { JsonObject, RuleResult } from '../core/types';
 import { buildActivation, installVariables } from './context';
 import { evaluateMatchConditions, evaluateValidations, validationsEvaluated } from './validations';
 import { resolveParams } from './params';
+import { requestTarget } from './match';
 import { toCel } from './values';
 import { asObject } from '../core/json';
 
@@ -34,7 +35,10 @@ export function validateClassicCel(rule: JsonObject, options: ApplyOptions): Rul
   const cel = asObject(validate.cel);
   const result = (status: RuleResult['status'], message: string, extra: Partial<RuleResult> = {}): RuleResult => ({ name, type: 'Validation', status, message, ...extra });
   try {
-    const params = resolveParams(cel.paramKind, cel.paramRef, options, String(options.request.namespace ?? ''));
+    // validate_cel.go: a Namespace is its own request namespace; Kyverno unsets it.
+    const target = requestTarget(options.request);
+    const requestNamespace = target.kind === 'Namespace' && target.group === '' && target.version === 'v1' ? '' : String(options.request.namespace ?? '');
+    const params = resolveParams(cel.paramKind, cel.paramRef, options, requestNamespace);
     if (params.error) return result('error', `error in parameterized resource: ${params.error}`);
     const act = classicActivation(options, params.value);
     installVariables(act, cel.variables);

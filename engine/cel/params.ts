@@ -3,13 +3,37 @@ import type { ApplyOptions } from '../apply';
 import type { JsonObject } from '../core/types';
 import { selectorMatches } from './match';
 import { asObject } from '../core/json';
+import { lookupKnownKind } from '../kube/known-kinds';
 
+/**
+ * Whether the param kind is namespaced, as discovery answers (a CustomResourceDefinition among
+ * the cluster's resources, else a well-known kind); undefined when neither knows the kind.
+ */
+function paramKindNamespaced(apiVersion: string, kind: string, resources: readonly JsonObject[]): boolean | undefined {
+  const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
+  const crd = resources.find((r) => r.kind === 'CustomResourceDefinition' && asObject(r.spec).group === group && asObject(asObject(r.spec).names).kind === kind);
+  if (crd) return asObject(crd.spec).scope !== 'Cluster';
+  return lookupKnownKind(group, kind)?.namespaced;
+}
+
+/**
+ * The parameter object of a classic CEL rule (Kyverno's admissionpolicy.CollectParams): a
+ * namespaced paramKind is looked up in paramRef.namespace, else in the request's namespace
+ * (an error when there is none); a cluster-scoped one without a namespace (an error when
+ * paramRef names one). A kind whose scope nothing tells is looked up by the namespace given, if any.
+ */
 export function resolveParams(paramKind: unknown, paramRef: unknown, options: ApplyOptions, defaultNamespace = ''): { value: unknown; error?: string } {
   const kind = asObject(paramKind);
   const ref = asObject(paramRef);
   if (!paramKind || !paramRef) return { value: null };
   const candidates = options.cluster.resources.filter((r) => r.apiVersion === kind.apiVersion && r.kind === kind.kind);
-  const ns = String(ref.namespace ?? defaultNamespace);
+  let ns = String(ref.namespace ?? defaultNamespace);
+  const namespaced = paramKindNamespaced(String(kind.apiVersion ?? ''), String(kind.kind ?? ''), options.cluster.resources);
+  if (namespaced === true && !ns) return { value: null, error: "can't use namespaced paramRef to match cluster-scoped resources" };
+  if (namespaced === false) {
+    if (ref.namespace) return { value: null, error: 'paramRef.namespace must not be provided for a cluster-scoped `paramKind`' };
+    ns = '';
+  }
   const inScope = candidates.filter((r) => !ns || String(asObject(r.metadata).namespace ?? '') === ns);
   let found: JsonObject[];
   if (ref.name) found = inScope.filter((r) => asObject(r.metadata).name === ref.name);

@@ -36,6 +36,18 @@ test('the store: uids, generations, namespaced lookups, namespace deletion', () 
   assert.equal(store.list('v1', 'ConfigMap').length, 0);
 });
 
+test('the store establishes a CustomResourceDefinition as kube-apiserver\'s own controllers do: names defaulted and accepted, storage versions kept', () => {
+  const store = new ObjectStore();
+  const crd = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'widgets.example.com' }, spec: { group: 'example.com', scope: 'Namespaced', names: { kind: 'Widget', plural: 'widgets' }, versions: [{ name: 'v1', served: true, storage: true }] } };
+  const created = store.create(crd) as { spec: { names: Record<string, string> }; status: { acceptedNames: Record<string, string>; conditions: Array<{ type: string; status: string; reason: string }>; storedVersions: string[] } };
+  assert.deepEqual(created.spec.names, { kind: 'Widget', plural: 'widgets', singular: 'widget', listKind: 'WidgetList' });
+  assert.deepEqual(created.status.acceptedNames, created.spec.names);
+  assert.deepEqual(created.status.conditions.map((c) => [c.type, c.status, c.reason]), [['NamesAccepted', 'True', 'NoConflicts'], ['Established', 'True', 'InitialNamesAccepted']]);
+  assert.deepEqual(created.status.storedVersions, ['v1']);
+  const updated = store.replace({ ...crd, spec: { ...crd.spec, versions: [{ name: 'v1', served: true, storage: false }, { name: 'v2', served: true, storage: true }] } }) as typeof created;
+  assert.deepEqual(updated.status.storedVersions, ['v1', 'v2'], 'a version once stored stays listed');
+});
+
 test('denial messages compare without the webhook name', () => {
   assert.equal(denialMessage(' admission webhook "vpol.validate.kyverno.svc-fail" denied the request: Policy p failed: m'), 'Policy p failed: m');
 });
@@ -155,6 +167,62 @@ test('reports and events are written by the webhook\'s own controllers before th
     await scenario.remove({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'before' } });
     await scenario.controllersCatchUp();
     assert.deepEqual(scenario.store.list('wgpolicyk8s.io/v1alpha2', 'PolicyReport', scenario.namespace).map((r) => (r.scope as { name: string }).name), ['after']);
+  } finally {
+    await scenario.close();
+  }
+});
+
+test('the cluster starts as kind leaves it: a background scan reports on the storage provisioner\'s Deployment', async () => {
+  const scenario = new Scenario(join(import.meta.dirname, '../fixtures/chainsaw/deny-label'));
+  try {
+    assert.ok(scenario.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'local-path-provisioner', namespace: 'local-path-storage' }));
+    assert.equal(await scenario.write('create', {
+      apiVersion: 'policies.kyverno.io/v1beta1', kind: 'ValidatingPolicy', metadata: { name: 'env-label' },
+      spec: {
+        validationActions: ['Deny'],
+        matchConstraints: { resourceRules: [{ apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['deployments'] }] },
+        validations: [{ expression: "has(object.metadata.labels) && object.metadata.labels[?'env'].orValue('') == 'prod'", message: 'env=prod' }],
+      },
+    }), undefined);
+    await scenario.controllersCatchUp();
+    const scanned = scenario.store.list('v1', 'Event').filter((e) => e.reportingComponent === 'kyverno-scan' && e.reason === 'PolicyViolation');
+    assert.ok(scanned.some((e) => (e.involvedObject as { kind: string; name: string }).kind === 'ValidatingPolicy' && (e.involvedObject as { name: string }).name === 'env-label'), JSON.stringify(scanned));
+  } finally {
+    await scenario.close();
+  }
+});
+
+test('the API server evaluates a fine-grained webhook\'s matchConditions: an error refuses the request under failurePolicy Fail, not under Ignore', async () => {
+  const scenario = new Scenario(join(import.meta.dirname, '../fixtures/chainsaw/deny-label'));
+  const policy = (name: string, failurePolicy: string, resource: string) => ({
+    apiVersion: 'policies.kyverno.io/v1beta1', kind: 'ValidatingPolicy', metadata: { name },
+    spec: {
+      failurePolicy,
+      matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: [resource] }] },
+      matchConditions: [{ name: 'broken', expression: '1 / 0 == 1' }],
+      validations: [{ expression: 'false', message: 'never' }],
+    },
+  });
+  try {
+    assert.equal(await scenario.write('create', policy('fails-closed', 'Fail', 'configmaps')), undefined);
+    assert.equal(await scenario.write('create', policy('fails-open', 'Ignore', 'secrets')), undefined);
+    const refused = await scenario.write('create', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } });
+    assert.equal(refused, 'configmaps "c" is forbidden: expression \'1 / 0 == 1\' resulted in error: division by zero');
+    assert.equal(await scenario.write('create', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' } }), undefined);
+  } finally {
+    await scenario.close();
+  }
+});
+
+test('a file document holding an items array stands for its items, as chainsaw loads it (with or without a kind)', async () => {
+  const dir = join(import.meta.dirname, '../fixtures/chainsaw/list-assert');
+  const result = await runScenario(join(dir, 'chainsaw-test.yaml'), 'list-assert');
+  assert.equal(result.status, 'passed', result.reason);
+  const scenario = new Scenario(dir);
+  try {
+    await scenario.run({ apiVersion: 'chainsaw.kyverno.io/v1alpha1', kind: 'Test', metadata: { name: 'l' }, spec: { steps: [{ try: [{ apply: { file: 'configmaps.yaml' } }] }] } });
+    assert.deepEqual(scenario.store.list('v1', 'ConfigMap', scenario.namespace).map((c) => (c.metadata as { name: string }).name).sort(), ['first', 'second']);
+    await assert.rejects(scenario.run({ apiVersion: 'chainsaw.kyverno.io/v1alpha1', kind: 'Test', metadata: { name: 'l' }, spec: { steps: [{ try: [{ assert: { file: 'listed-wrong.yaml' } }] }] } }), /ConfigMap "second"/);
   } finally {
     await scenario.close();
   }

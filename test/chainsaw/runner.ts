@@ -37,11 +37,15 @@ import { ReportWriter } from '../../webhook/reports';
 import { EventWriter } from '../../webhook/events';
 import { BackgroundScanner } from '../../webhook/scan';
 import { crdValidationError, withCrdDefaults } from './crd-defaults';
+import { kindClusterObjects } from './kind-cluster';
 import type { EventInfo } from '../../webhook/event-info';
 import { namespaceStateOf, withNamespaces } from '../../webhook/namespaces';
 import { isGlobalContextEntry } from '../../engine/context';
 import { LiveContext, withLiveContext, type LiveContextState } from '../../webhook/live-context';
 import { storeReads } from './store';
+import { evalCel } from '../../engine/cel/environment';
+import { toCel, toCelDocument } from '../../engine/cel/values';
+import { matchConstraintsMatch } from '../../engine/cel/match';
 import { evaluatePostingApiCalls } from '../../webhook/cluster-reads';
 import { policyReadsImages } from '../../webhook/images';
 import { assertionMismatch, expressionOf, templateResource, Unsupported, type Bindings } from './assert';
@@ -175,7 +179,9 @@ export class Scenario {
     for (const ns of new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease', KYVERNO_NAMESPACE, namespace])) {
       this.store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } } });
     }
-    // What our deploy installs before any policy (RBAC derived from no policy, the aggregated ClusterRole included).
+    // What the kind node image installs (kind-cluster.ts), then what our deploy installs before
+    // any policy (RBAC derived from no policy, the aggregated ClusterRole included).
+    for (const o of kindClusterObjects()) this.store.create(o);
     this.deployRbac([]);
     const log = (line: string) => this.log.push(line);
     const kube = this.client.asKubeClient();
@@ -346,7 +352,10 @@ export class Scenario {
     }
     const identity = operation === 'CREATE' ? this.store.reserveIdentity() : undefined;
     if (operation !== 'DELETE' && current) {
-      const body = JSON.stringify(this.review(operation, current, oldObject, user, sub));
+      const review = this.review(operation, current, oldObject, user, sub);
+      const refused = this.matchConditionRefusal('MutatingWebhookConfiguration', review, cluster);
+      if (refused !== undefined) return { error: refused, warnings };
+      const body = JSON.stringify(review);
       const reply = await this.evaluate((c) => evaluateReview({ path: 'mutate', body, filters: FILTERS, backgroundUser: BACKGROUND.username, events: 'admission' }, index, c), cluster);
       const response = asObject(asObject(JSON.parse(reply.body)).response);
       if (reply.status !== 200) return { error: `mutating webhook answered ${reply.status}: ${reply.body}`, warnings };
@@ -362,7 +371,10 @@ export class Scenario {
       const meta = asObject(current.metadata);
       current = { ...current, metadata: { ...meta, uid: old.uid ?? identity?.uid, creationTimestamp: old.creationTimestamp ?? identity?.creationTimestamp } };
     }
-    const validateBody = JSON.stringify(this.review(operation, current, oldObject, user, sub));
+    const validateReview = this.review(operation, current, oldObject, user, sub);
+    const refusedValidate = this.matchConditionRefusal('ValidatingWebhookConfiguration', validateReview, cluster);
+    if (refusedValidate !== undefined) return { error: refusedValidate, warnings };
+    const validateBody = JSON.stringify(validateReview);
     const reply = await this.evaluate((c) => evaluateReview({ path: 'validate', body: validateBody, filters: FILTERS, generate: true, backgroundUser: BACKGROUND.username, events: 'admission' }, index, c), cluster);
     const response = asObject(asObject(JSON.parse(reply.body)).response);
     if (reply.status !== 200) return { error: `validating webhook answered ${reply.status}: ${reply.body}`, warnings };
@@ -397,6 +409,54 @@ export class Scenario {
   /** A review evaluated as a server process evaluates it: apiCall POSTs go to the API server (the store) and the review runs again. */
   private evaluate<T>(run: (cluster: ClusterState) => T, cluster: ClusterState): Promise<T> {
     return evaluatePostingApiCalls(cluster, run, (path, body) => this.client.request({ method: 'POST', path, body }));
+  }
+
+  /** Refusals the modelled API server itself wrote (not a webhook's): a scenario may expect their exact text. */
+  private readonly apiServerRefusals = new Set<string>();
+
+  /**
+   * The API server's evaluation of the stored webhooks' matchConditions before it calls them
+   * (KEP-3716; Kyverno copies a CEL policy's matchConditions into its fine-grained webhook):
+   * a webhook whose rules and selectors match and none of whose conditions is false, but one
+   * of which fails to evaluate, refuses the request when its failurePolicy is Fail, with the
+   * API server's Forbidden text; with Ignore it is not called (our server then evaluates the
+   * same conditions itself and skips the policy). Conditions reading `authorizer` are left to
+   * the webhook (no authorizer is modelled here).
+   */
+  private matchConditionRefusal(configKind: 'MutatingWebhookConfiguration' | 'ValidatingWebhookConfiguration', review: JsonObject, cluster: ClusterState): string | undefined {
+    const request = asObject(review.request);
+    const errors: string[] = [];
+    for (const config of this.store.list('admissionregistration.k8s.io/v1', configKind)) {
+      for (const hook of asArray(config.webhooks).map(asObject)) {
+        const conditions = asArray(hook.matchConditions).map(asObject);
+        if (conditions.length === 0 || String(hook.failurePolicy ?? 'Fail') !== 'Fail') continue;
+        if (conditions.some((c) => /\bauthorizer\b/.test(String(c.expression ?? '')))) continue;
+        const constraints = { resourceRules: hook.rules, namespaceSelector: hook.namespaceSelector, objectSelector: hook.objectSelector };
+        if (!matchConstraintsMatch(constraints, request as never, cluster)) continue;
+        const object = toCelDocument(request.object ?? null);
+        const oldObject = toCelDocument(request.oldObject ?? null);
+        const vars = { object, oldObject, request: { ...(toCel({ ...request, object: null, oldObject: null }) as Record<string, unknown>), object, oldObject } };
+        const failed: string[] = [];
+        let skipped = false;
+        for (const c of conditions) {
+          const expression = String(c.expression ?? '');
+          try {
+            if (evalCel(expression, vars) === false) skipped = true;
+          } catch (e) {
+            failed.push(`expression '${expression}' resulted in error: ${(e as Error).message}`);
+          }
+        }
+        if (!skipped) errors.push(...failed);
+      }
+    }
+    if (errors.length === 0) return undefined;
+    const resource = asObject(request.resource);
+    const qualified = resource.group ? `${String(resource.resource)}.${String(resource.group)}` : String(resource.resource);
+    const name = String(request.name ?? '');
+    const detail = errors.length === 1 ? errors[0] : `[${errors.join(', ')}]`;
+    const message = name ? `${qualified} ${JSON.stringify(name)} is forbidden: ${detail}` : `${qualified} is forbidden: ${detail}`;
+    this.apiServerRefusals.add(message);
+    return message;
   }
 
   /** Waits for the background controller and the generator to finish their work. */
@@ -650,7 +710,10 @@ export class Scenario {
     else if (typeof op.file === 'string') {
       const file = typeof templateResource(op.file, bindings) === 'string' ? String(templateResource(op.file, bindings)) : op.file;
       if (/[*?[]/.test(file) || /^https?:/.test(file)) throw new Unsupported(`file ${file}: globs and URLs are not read offline`);
-      docs = readYaml(resolve(base, file));
+      // Chainsaw's loader (pkg/loaders/resource/load.go) turns a document holding an `items`
+      // array into its items, whatever its kind (an assertion file may list objects under a
+      // bare `apiVersion: v1`).
+      docs = readYaml(resolve(base, file)).flatMap((d) => (isJsonObject(d) && Array.isArray(d.items) ? d.items : [d]));
     } else if (isJsonObject(op.ref)) {
       // A reference names the object with flat fields.
       const ref = op.ref;
@@ -718,8 +781,13 @@ export class Scenario {
         if (statement === undefined) throw new Unsupported(`check key ${JSON.stringify(key)}`);
         // `($error): <text>`: the denial's message must be Kyverno's (webhook names aside).
         if (statement.trim() === '$error' && typeof want === 'string') {
-          // The API server's own refusals (CRD schemas, built-in validation) are not modelled offline.
-          if (!/^\s*admission webhook "/.test(want)) throw new Unsupported(`an error not from a Kyverno webhook (${want.trim().slice(0, 60)})`);
+          // The API server's own refusals are modelled only for webhook matchConditions
+          // (matchConditionRefusal); others (CRD schemas, built-in validation) are not.
+          if (!/^\s*admission webhook "/.test(want)) {
+            if (error === undefined || !this.apiServerRefusals.has(error)) throw new Unsupported(`an error not from a Kyverno webhook (${want.trim().slice(0, 60)})`);
+            if (error !== want.trim()) throw new StepFailure(`refusal differs: got ${JSON.stringify(error)}, expected ${JSON.stringify(want.trim())}`);
+            continue;
+          }
           if (error === undefined) throw new StepFailure(`${String(resource.kind)} ${String(asObject(resource.metadata).name)} was admitted; expected the error ${JSON.stringify(want)}`);
           if (denialMessage(error) !== denialMessage(want)) throw new StepFailure(`denial message differs: got ${JSON.stringify(denialMessage(error))}, expected ${JSON.stringify(denialMessage(want))}`);
           continue;

@@ -55,6 +55,42 @@ export interface StoreEvent {
 }
 
 /** The namespace strategy's immutable `kubernetes.io/metadata.name` label (Kubernetes 1.21+), on create and update. */
+/**
+ * The status kube-apiserver's own apiextensions controllers give a CustomResourceDefinition
+ * (its naming and establishing controllers, and the storage version the registry records),
+ * with the defaults its API gives spec.names (singular: the kind lowercased; listKind: the
+ * kind + "List"). Names are taken as accepted: conflicts between CRDs are not modelled.
+ */
+function establishedCrd(crd: JsonObject, previous: JsonObject | undefined): JsonObject {
+  const spec = asObject(crd.spec);
+  const names = { ...asObject(spec.names) };
+  const kind = typeof names.kind === 'string' ? names.kind : '';
+  if (kind && !names.singular) names.singular = kind.toLowerCase();
+  if (kind && !names.listKind) names.listKind = `${kind}List`;
+  const storage = (Array.isArray(spec.versions) ? spec.versions : []).map(asObject).find((v) => v.storage === true);
+  const storedVersions = Array.isArray(asObject(previous?.status).storedVersions) ? [...(asObject(previous?.status).storedVersions as string[])] : [];
+  if (storage && typeof storage.name === 'string' && !storedVersions.includes(storage.name)) storedVersions.push(storage.name);
+  const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const since = (type: string) => {
+    const earlier = (Array.isArray(asObject(previous?.status).conditions) ? asObject(previous?.status).conditions as JsonObject[] : []).find((c) => asObject(c).type === type);
+    return earlier ? String(asObject(earlier).lastTransitionTime ?? now) : now;
+  };
+  return {
+    ...crd,
+    spec: { ...spec, names },
+    status: {
+      acceptedNames: names,
+      conditions: [
+        { type: 'NamesAccepted', status: 'True', reason: 'NoConflicts', message: 'no conflicts found', lastTransitionTime: since('NamesAccepted') },
+        { type: 'Established', status: 'True', reason: 'InitialNamesAccepted', message: 'the initial names have been accepted', lastTransitionTime: since('Established') },
+      ],
+      storedVersions,
+    },
+  };
+}
+
+const isCrd = (obj: JsonObject) => obj.kind === 'CustomResourceDefinition' && apiGroup(String(obj.apiVersion ?? '')) === 'apiextensions.k8s.io';
+
 function withNamespaceNameLabel(obj: JsonObject, meta: JsonObject): JsonObject {
   if (obj.kind !== 'Namespace' || apiGroup(String(obj.apiVersion)) !== '') return meta;
   return { ...meta, labels: { ...asObject(meta.labels), 'kubernetes.io/metadata.name': String(meta.name) } };
@@ -190,7 +226,7 @@ export class ObjectStore {
     const key = keyOf(String(obj.apiVersion), String(obj.kind), this.isNamespaced(String(obj.apiVersion), String(obj.kind)) ? (meta.namespace as string | undefined) : undefined, String(meta.name));
     if (this.objects.has(key)) throw new KubeError(409, 'AlreadyExists', `${String(obj.kind)} "${String(meta.name)}" already exists`);
     const n = ++this.serial;
-    const stored = clone(normalizeSecret(obj));
+    const stored = clone(normalizeSecret(isCrd(obj) ? establishedCrd(obj, undefined) : obj));
     // The API server's namespace strategy: a new namespace is Active.
     if (obj.kind === 'Namespace' && apiGroup(String(obj.apiVersion)) === '') stored.status = { phase: 'Active', ...asObject(stored.status) };
     const id = identity ?? { uid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
@@ -207,8 +243,8 @@ export class ObjectStore {
     if (!current) throw new KubeError(404, 'NotFound', `${String(obj.kind)} "${String(asObject(obj.metadata).name)}" not found`);
     const old = asObject(current.metadata);
     const n = ++this.serial;
-    const stored = clone(normalizeSecret(obj));
-    const specChanged = JSON.stringify(current.spec) !== JSON.stringify(obj.spec);
+    const stored = clone(normalizeSecret(isCrd(obj) ? establishedCrd(obj, current) : obj));
+    const specChanged = JSON.stringify(current.spec) !== JSON.stringify(stored.spec);
     stored.metadata = { ...withNamespaceNameLabel(obj, asObject(obj.metadata)), uid: old.uid, creationTimestamp: old.creationTimestamp, resourceVersion: String(n), generation: Number(old.generation ?? 1) + (specChanged ? 1 : 0) };
     this.objects.set(this.keyFor(refOfObject(obj)), stored);
     this.emit('MODIFIED', stored);

@@ -157,3 +157,11 @@ test('rbacAllows decides as the RBAC authorizer: wildcards, whole subresource na
   assert.equal(rbacAllows(roles, { verb: 'list', group: '', resource: 'pods' }), false);
   assert.equal(rbacAllows(roles, { verb: 'list', group: '', resource: 'pods', namespace: 'b' }), false);
 });
+
+test('a generated subresource (Policy/status) is granted by its own name, as the policy admission check asks about it', () => {
+  const p = policy([{ name: 'g', match: match('Namespace'), generate: { synchronize: true, apiVersion: 'kyverno.io/v1', kind: 'Policy/status', name: 'x', namespace: 'n', data: { spec: {} } } }]);
+  const { objects } = webhookRbac('kyverno', [p], knownKindTable());
+  for (const verb of ['list', 'get', 'create', 'update', 'delete']) {
+    assert.equal(rbacAllows(objects, { verb, group: 'kyverno.io', resource: 'policies/status', namespace: 'n' }), true, verb);
+  }
+});

@@ -243,6 +243,23 @@ test('classic validate.cel: messages, celPreconditions, errors deny', () => {
   assert.ok(evaluateCelPreconditions([{ name: 'x', expression: 'object.nope.x' }], opts(deploy({}))).error);
 });
 
+test('classic validate.cel params: looked up by the param kind\'s scope, a Namespace being no namespace of its own (CollectParams)', () => {
+  const crd = (scope: string): JsonObject => ({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'constraints.example.com' }, spec: { group: 'example.com', scope, names: { kind: 'Constraint', plural: 'constraints' } } });
+  const constraint = (namespace?: string): JsonObject => ({ apiVersion: 'example.com/v1', kind: 'Constraint', metadata: { name: 'names', ...(namespace ? { namespace } : {}) }, name: 'prod-1' });
+  const rule = (paramRef: JsonObject): JsonObject => ({ name: 'ns-name', validate: { cel: { paramKind: { apiVersion: 'example.com/v1', kind: 'Constraint' }, paramRef, expressions: [{ expression: 'object.metadata.name == params.name' }] } } });
+  const namespace = (name: string, state: ClusterState): ApplyOptions => {
+    const o = opts({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { cluster: state });
+    return { ...o, request: { ...o.request, namespace: name } };
+  };
+  const clusterScoped = cluster({ resources: [crd('Cluster'), constraint()] });
+  assert.equal(validateClassicCel(rule({ name: 'names' }), namespace('prod-1', clusterScoped)).status, 'pass');
+  assert.equal(validateClassicCel(rule({ name: 'names' }), namespace('dev-1', clusterScoped)).status, 'fail');
+  assert.equal(validateClassicCel(rule({ name: 'names', namespace: 'x' }), namespace('prod-1', clusterScoped)).message, 'error in parameterized resource: paramRef.namespace must not be provided for a cluster-scoped `paramKind`');
+  const namespaced = cluster({ resources: [crd('Namespaced'), constraint('prod-1')] });
+  assert.equal(validateClassicCel(rule({ name: 'names' }), namespace('prod-1', namespaced)).message, "error in parameterized resource: can't use namespaced paramRef to match cluster-scoped resources");
+  assert.equal(validateClassicCel(rule({ name: 'names', namespace: 'prod-1' }), namespace('prod-1', namespaced)).status, 'pass');
+});
+
 // Real corpus samples (read-only), exercised end to end through applyCelPolicy.
 const corpus = '/work/shared/conformance/kyverno-policies';
 function yamlDocs(path: string): JsonObject[] {
