@@ -23,8 +23,9 @@ function userInfoJson(request: AdmissionRequest): JsonObject {
 export function serviceAccountOf(username: string | undefined): { name: string; namespace: string } {
   const prefix = 'system:serviceaccount:';
   const user = username ?? '';
-  const sa = user.length <= prefix.length ? '' : user.slice(prefix.length);
-  const groups = sa.split(':');
+  // A name no longer than the prefix leaves nothing to split (no list made for it).
+  if (user.length <= prefix.length) return { name: '', namespace: '' };
+  const groups = user.slice(prefix.length).split(':');
   return groups.length >= 2 ? { name: groups[1], namespace: groups[0] } : { name: '', namespace: '' };
 }
 
