@@ -5,7 +5,7 @@
 import { rolesOfUser } from './user-roles';
 import { compare } from 'fast-json-patch';
 import { applyPolicy, type ApplyOptions, type ApplyPhase } from '../engine/apply';
-import { ImageVerificationContext } from '../engine/cel/image-validating-policy';
+import { IMAGE_VALIDATING_KINDS, ImageVerificationContext } from '../engine/cel/image-validating-policy';
 import type { AdmissionRequest, ClusterState, GroupVersionKind, JsonObject, Operation, PolicyResponse, RuleResult } from '../engine/core/types';
 import { knownKindTable } from '../engine/kube';
 import { asObject, isJsonObject } from '../engine/core/json';
@@ -186,7 +186,11 @@ function warningsOf(path: WebhookPath, policies: readonly JsonObject[], response
     // on /validate a pass or a skip never does, and that is most results.
     let classic: boolean | undefined;
     let everyRule = false;
-    for (const x of response.rules) {
+    // Indexed: `for…of` here allocated an iterator per policy and review (the rule lists are
+    // of several shapes, frozen shared ones among them, so V8 did not elide it).
+    const rules = response.rules;
+    for (let j = 0; j < rules.length; j++) {
+      const x = rules[j];
       if (x.status === 'skip' || (x.status === 'pass' && path === 'validate')) continue;
       if (classic === undefined) {
         const policy = policies[i];
@@ -326,11 +330,17 @@ export function answerAdmissionReview(
   // policy that keeps building or looping ends soon after it instead of holding the process.
   withDeadline(deadline, () => {
     // One options object while the request stays the same (the engine only reads it).
-    // The review's ImageValidatingPolicies share their verifications (and settle `required` together).
-    const imageVerifications = new ImageVerificationContext();
-    let options: ApplyOptions = { request: current, cluster, phases, imageVerifications };
-    for (const policy of policies) {
+    // The review's ImageValidatingPolicies share their verifications (and settle `required`
+    // together): made at the first one, as no other kind reads it (most reviews have none).
+    let imageVerifications: ImageVerificationContext | undefined;
+    let options: ApplyOptions = { request: current, cluster, phases };
+    for (let i = 0; i < policies.length; i++) {
+      const policy = policies[i];
       if (deadlinePassed()) throw deadlineExceeded(started, responses.length, policies.length);
+      if (imageVerifications === undefined && IMAGE_VALIDATING_KINDS.has(String(policy.kind))) {
+        imageVerifications = new ImageVerificationContext();
+        options = { request: current, cluster, phases, imageVerifications };
+      }
       const response = applyPolicy(policy, options);
       responses.push(response);
       // A new request only when the object changed: the engine reuses what it built per request.
@@ -339,7 +349,7 @@ export function answerAdmissionReview(
         options = { request: current, cluster, phases, imageVerifications };
       }
     }
-    imageVerifications.settle();
+    imageVerifications?.settle();
     // Cut inside the last policy: its rules ended with deadline errors, which are no answer.
     if (deadlinePassed()) throw deadlineExceeded(started, responses.length - 1, policies.length);
   });

@@ -69,11 +69,28 @@ export interface FilteredRequest {
   name: string;
 }
 
+// The filters whose kind parts select the last request's kind: requests come in runs of one
+// kind, and most filters name other kinds, so most reviews compare no filter at all. A
+// filter list is never changed in place (settings parse a new one).
+let lastFilters: ResourceFilter[] | null = null;
+let lastKind: Pick<FilteredRequest, 'group' | 'version' | 'kind' | 'subresource'> = { group: '', version: '', kind: '', subresource: '' };
+let lastKindFilters: ResourceFilter[] = [];
+
+function filtersForKind(filters: ResourceFilter[], r: FilteredRequest): ResourceFilter[] {
+  const k = lastKind;
+  if (filters === lastFilters && r.kind === k.kind && r.group === k.group && r.version === k.version && r.subresource === k.subresource) return lastKindFilters;
+  lastKindFilters = filters.filter((f) => wildcardMatch(f.group, r.group) && wildcardMatch(f.version, r.version) && wildcardMatch(f.kind, r.kind) && wildcardMatch(f.subresource, r.subresource));
+  lastFilters = filters;
+  lastKind = { group: r.group, version: r.version, kind: r.kind, subresource: r.subresource };
+  return lastKindFilters;
+}
+
 /** Kyverno's ToFilter plus ExcludeKyvernoResources: true when no policy should see the request. */
 export function isFiltered(filters: ResourceFilter[], r: FilteredRequest): boolean {
   if (KYVERNO_OWN_KINDS.has(r.kind)) return true;
-  for (const f of filters) {
-    if (!(wildcardMatch(f.group, r.group) && wildcardMatch(f.version, r.version) && wildcardMatch(f.kind, r.kind) && wildcardMatch(f.subresource, r.subresource))) continue;
+  const forKind = filtersForKind(filters, r);
+  for (let i = 0; i < forKind.length; i++) {
+    const f = forKind[i];
     if (wildcardMatch(f.namespace, r.namespace) && wildcardMatch(f.name, r.name)) return true;
     // [Namespace,kube-system,*] and [*,kube-system,*] also filter the Namespace kube-system itself.
     if (r.group === '' && r.version === 'v1' && r.kind === 'Namespace' && wildcardMatch(f.namespace, r.name)) return true;

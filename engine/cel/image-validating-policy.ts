@@ -44,6 +44,9 @@ import { requestTarget } from './match';
  * the referrers and in-toto payloads whose signatures verified (what `extractPayload` reads),
  * and the passing policies whose `required` check waits until every policy has run.
  */
+/** The kinds whose policies share an ImageVerificationContext within one request. */
+export const IMAGE_VALIDATING_KINDS: ReadonlySet<string> = new Set(['ImageValidatingPolicy', 'NamespacedImageValidatingPolicy']);
+
 export class ImageVerificationContext {
   /** Per image: whether some verification passed (Kyverno's ImageVerificationResults). */
   readonly verifications = new Map<string, boolean>();

@@ -23,8 +23,9 @@ function userInfoJson(request: AdmissionRequest): JsonObject {
 export function serviceAccountOf(username: string | undefined): { name: string; namespace: string } {
   const prefix = 'system:serviceaccount:';
   const user = username ?? '';
-  const sa = user.length <= prefix.length ? '' : user.slice(prefix.length);
-  const groups = sa.split(':');
+  // A name no longer than the prefix leaves nothing to split (no list made for it).
+  if (user.length <= prefix.length) return { name: '', namespace: '' };
+  const groups = user.slice(prefix.length).split(':');
   return groups.length >= 2 ? { name: groups[1], namespace: groups[0] } : { name: '', namespace: '' };
 }
 
@@ -85,26 +86,27 @@ function buildBaseScope(request: AdmissionRequest, now?: Date): VariableScope {
   const sa = serviceAccountOf(request.requestInfo?.userInfo?.username);
   const resource = requestResource(request);
   const data: JsonObject = hasImages(resource)
-    ? withLazyImages(requestVariable(request), resource, sa)
+    ? withLazyImages(requestVariable(request), sa)
     : { request: requestVariable(request), serviceAccountName: sa.name, serviceAccountNamespace: sa.namespace };
   return now ? { data, now } : { data };
-}
-
-/** Where a scope's lazy `images` keeps its resource and, once read, the listing. */
-const LAZY_IMAGES = Symbol('lazy images');
-
-interface LazyImages {
-  resource: JsonObject | null;
-  images?: Record<string, unknown>;
 }
 
 // One getter and setter for every scope: an accessor literal would make fresh closures, and
 // a fresh hidden class (held by the old generation) per scope, which kept each request's
 // objects alive until the next full collection.
 function readImages(this: JsonObject): unknown {
-  const lazy = (this as Record<symbol, LazyImages | undefined>)[LAZY_IMAGES];
-  if (!lazy) return undefined;
-  return (lazy.images ??= extractImages(lazy.resource));
+  // The resource is the one requestResource gave: the request variable holds it (as object,
+  // or as oldObject for a DELETE), and the base scope's request is never replaced.
+  const req = asRecord(this.request);
+  const resource = (req.operation === 'DELETE' ? req.oldObject ?? req.object : req.object ?? req.oldObject) ?? null;
+  const images = extractImages(resource as JsonObject | null);
+  // Read once: from now on a plain value (as an assignment would make it).
+  if (!Object.isFrozen(this)) replaceImages.call(this, images);
+  return images;
+}
+
+function asRecord(v: unknown): JsonObject {
+  return v && typeof v === 'object' ? (v as JsonObject) : {};
 }
 
 function replaceImages(this: JsonObject, value: unknown): void {
@@ -117,16 +119,15 @@ const IMAGES_ACCESSOR: PropertyDescriptor = Object.freeze({ get: readImages, set
  * Few rules read `images`: the listing is built on first read. Whether the key exists (a
  * missing key fails a lookup) is decided up front, as Kyverno's context decides it. The
  * getter is an enumerable own property: spreads, JSON and JMESPath read it like a value;
- * assigning it replaces it with a plain value. Keys keep the order request, images,
- * serviceAccountName, serviceAccountNamespace; the state sits under a non-enumerable
- * symbol, which no spread, JSON or key listing sees.
+ * assigning it, or reading it once, replaces it with a plain value. Keys keep the order
+ * request, images, serviceAccountName, serviceAccountNamespace. No state beside them (a
+ * second property definition per review cost as much as the first): the getter finds the
+ * resource in `request`.
  */
-function withLazyImages(req: JsonObject, resource: JsonObject | null, sa: { name: string; namespace: string }): JsonObject {
+function withLazyImages(req: JsonObject, sa: { name: string; namespace: string }): JsonObject {
   const data: JsonObject = { request: req };
   Object.defineProperty(data, 'images', IMAGES_ACCESSOR);
   data.serviceAccountName = sa.name;
   data.serviceAccountNamespace = sa.namespace;
-  const lazy: LazyImages = { resource };
-  Object.defineProperty(data, LAZY_IMAGES, { value: lazy });
   return data;
 }

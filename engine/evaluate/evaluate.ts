@@ -23,7 +23,7 @@ import type {
 import { isObject } from '../loader/classify';
 import { isExactJson } from '../core/json';
 import { authzModeOf } from '../cel';
-import { ImageVerificationContext } from '../cel/image-validating-policy';
+import { IMAGE_VALIDATING_KINDS, ImageVerificationContext } from '../cel/image-validating-policy';
 import type { PolicyKindIndex } from './candidates';
 import { ReadRecorder, readsHold, holdsView, type ReadNode } from '../core/read-tracking';
 
@@ -288,7 +288,6 @@ const ORIGINAL_RESOURCE_KINDS = new Set([
 ]);
 
 const DELETING_KINDS = new Set(['DeletingPolicy', 'NamespacedDeletingPolicy']);
-const IMAGE_VALIDATING_KINDS = new Set(['ImageValidatingPolicy', 'NamespacedImageValidatingPolicy']);
 
 function rulesOf(policy: JsonObject): JsonObject[] {
   const spec = isObject(policy.spec) ? policy.spec : {};

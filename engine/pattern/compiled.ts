@@ -86,6 +86,42 @@ function compileList(pattern: unknown[]): (value: unknown[]) => boolean {
   };
 }
 
+/**
+ * compilePattern(pattern) applied to the value under `key`, with the map or list test in the
+ * same closure: each level of a pattern is one call, not two.
+ */
+function valueCheck(key: string, pattern: unknown): MapCheck {
+  if (isMap(pattern)) {
+    const check = compileMap(pattern);
+    return (r) => {
+      const v = ownValue(r, key);
+      return isMap(v) && check(v);
+    };
+  }
+  if (Array.isArray(pattern)) {
+    const check = compileList(pattern);
+    return (r) => {
+      const v = ownValue(r, key);
+      return Array.isArray(v) && check(v);
+    };
+  }
+  const check = compilePattern(pattern);
+  return (r) => check(ownValue(r, key));
+}
+
+/** Every check holds; one or two are called directly (most maps in patterns have one or two keys). */
+function allOf(checks: MapCheck[]): MapCheck {
+  if (checks.length === 1) return checks[0];
+  if (checks.length === 2) {
+    const [a, b] = checks;
+    return (r) => a(r) && b(r);
+  }
+  return (r) => {
+    for (let i = 0; i < checks.length; i++) if (!checks[i](r)) return false;
+    return true;
+  };
+}
+
 /** matchMap: with no failure anywhere, the order of the keys does not matter. */
 function compileMap(pattern: JsonMap): MapCheck {
   const plan = mapPlan(pattern);
@@ -116,15 +152,11 @@ function compileMap(pattern: JsonMap): MapCheck {
             return v !== null && v !== undefined;
           };
         }
-        const check = compilePattern(step.value);
-        return (r) => check(ownValue(r, key));
+        return valueCheck(key, step.value);
       }
     }
   });
-  const all: MapCheck = (r) => {
-    for (let i = 0; i < checks.length; i++) if (!checks[i](r)) return false;
-    return true;
-  };
+  const all = allOf(checks);
   if (!plan.expandsMetadata) return all;
   // Wildcard label/annotation keys: a resource that expands them is left to the walk.
   return (r) => expandMetadataWildcards(pattern, r) === pattern && all(r);

@@ -10,6 +10,7 @@ import { evaluateResources, offlineCluster } from '../../engine/evaluate';
 import { signatureSourceKey, type CosignSignatureLayer, type RegistryImage } from '../../engine/verify-images';
 import { runWithRecord } from './verify-images-snapshot';
 import { applyPolicy } from '../../engine/apply';
+import { answerAdmissionReview } from '../../webhook/admission';
 
 const DIGEST = `sha256:${'b'.repeat(64)}`;
 const IMAGE = `registry.test/app@${DIGEST}`;
@@ -123,6 +124,22 @@ describe('ImageValidatingPolicy cosign in-toto attestations', () => {
       ['lenient', 'fail', `image ${IMAGE} failed signature or attestation verification`],
       ['att', 'fail', 'not attested'],
     ]);
+  });
+
+  it('shares verifications across a webhook review\'s ImageValidatingPolicies, also when a classic policy runs first', () => {
+    // The webhook makes the review's shared verifications at its first ImageValidatingPolicy.
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x', namespace: 'default' }, spec: { containers: [{ name: 'c', image: IMAGE }] } };
+    const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, namespace: 'default', userInfo: { username: 'a' }, object: pod } };
+    const classic = { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'named' }, spec: { rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Pod'] } }] }, validate: { pattern: { metadata: { name: '?*' } } } }] } };
+    const cluster = { ...offlineCluster({ resources: [pod] }), imageRegistry: { images: { [IMAGE]: record } } };
+    const lenient = ivpol('lenient', { validations: [{ expression: 'true' }] });
+    const answer = (policies: JsonObject[]) => answerAdmissionReview(review, 'validate', policies, cluster, Date.now() + 10_000);
+    const shared = answer([classic, lenient, attestationPolicy(SLSA1, cosign(alice.pem))]);
+    assert.deepEqual(shared.responses.map((r) => r.rules.map((x) => [x.name, x.status])), [[['r', 'pass']], [['lenient', 'pass']], [['att', 'pass']]]);
+    assert.equal((shared.body.response as JsonObject).allowed, true);
+    const alone = answer([classic, lenient]);
+    assert.equal(alone.responses[1].rules[0].status, 'fail');
+    assert.equal((alone.body.response as JsonObject).allowed, false);
   });
 });
 

@@ -46,3 +46,28 @@ test('a filtered review is admitted without evaluating any policy', () => {
   assert.equal(filtered.allowed, true);
   assert.deepEqual(filtered.outcomes, []);
 });
+
+test('the filters kept for the last kind answer as a fresh look at the whole list, whatever the order of kinds and lists', () => {
+  const lists = [parseResourceFilters(defaultResourceFilters('kyverno-studio')), parseResourceFilters('[apps/v1/Deployment,team-*,web-*][Secret,prod][*/status,*,*][Pod/exec,*,*]')];
+  const requests = [
+    req('Pod', 'default'), req('Pod', 'kube-system'), req('Pod', 'default', 'p', { subresource: 'binding' }), req('Pod', 'a', 'p', { subresource: 'exec' }),
+    req('Deployment', 'team-a', 'web-1', { group: 'apps' }), req('Deployment', 'team-a', 'web-1', { group: 'apps', version: 'v1beta1' }), req('Deployment', 'team-a', 'web-1'),
+    req('Secret', 'prod', ''), req('Secret', 'prod', 's'), req('Namespace', '', 'kube-system'), req('Node', '', 'n', { subresource: 'status' }), req('ReplicaSet', 'x', 'r', { group: 'apps' }),
+  ];
+  // Every pair in both orders, so each request follows each other one (same kind, other group, other subresource…).
+  // The answers of a fresh copy of each list, taken before the sequence (each copy is new, so nothing kept applies).
+  const fresh = lists.map((list) => requests.map((r) => isFiltered([...list], r)));
+  let compared = 0;
+  for (const l of [0, 1, 1, 0]) {
+    for (let a = 0; a < requests.length; a++) {
+      for (let b = 0; b < requests.length; b++) {
+        for (const i of [a, b, b]) {
+          assert.equal(isFiltered(lists[l], requests[i]), fresh[l][i], JSON.stringify(requests[i]));
+          compared++;
+        }
+      }
+    }
+  }
+  assert.equal(compared, 4 * requests.length * requests.length * 3);
+  assert.ok(fresh.flat().includes(true) && fresh.flat().includes(false));
+});
