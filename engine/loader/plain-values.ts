@@ -307,10 +307,11 @@ class Scanner {
       }
     }
     if (j === this.lines.length) {
-      // The scalar runs to the end: the text's last line must end with a line break (the
-      // empty string after it is no line of the scalar).
-      if (!this.endsWithBreak) outside();
-      body.pop();
+      // The scalar runs to the end of the text: the empty string after its last line break is
+      // no line of it. Without that break, clipping still ends the value with one (as the
+      // full parse does); what keeping would give is left to it.
+      if (this.endsWithBreak) body.pop();
+      else if (chomp === '+') outside();
     }
     this.i = j;
     let last = body.length;
@@ -325,20 +326,29 @@ class Scanner {
     let value: string;
     if (!folded) value = lines.join('\n');
     else {
-      if (lines.some((l) => l.startsWith(' '))) outside(); // more-indented lines keep their breaks
-      value = '';
-      let empties = 0;
-      let seen = false;
-      for (const l of lines) {
-        if (l === '') {
-          empties++;
-          continue;
+      // Folding: a break between two lines of text becomes a space, unless empty lines follow
+      // it (each then gives one); breaks next to more-indented lines are kept.
+      let lead = 0;
+      while (lines[lead] === '') lead++;
+      value = '\n'.repeat(lead);
+      let sep = '';
+      let prevMoreIndented = false;
+      for (let t = lead; t < lines.length; t++) {
+        const l = lines[t];
+        if (l.startsWith(' ')) {
+          if (sep === ' ') sep = '\n';
+          else if (!prevMoreIndented && sep === '\n') sep = '\n\n';
+          value += sep + l;
+          sep = '\n';
+          prevMoreIndented = true;
+        } else if (l === '') {
+          if (sep === '\n') value += '\n';
+          else sep = '\n';
+        } else {
+          value += sep + l;
+          sep = ' ';
+          prevMoreIndented = false;
         }
-        if (seen) value += empties === 0 ? ' ' : '\n'.repeat(empties);
-        else value += '\n'.repeat(empties);
-        value += l;
-        empties = 0;
-        seen = true;
       }
     }
     if (lines.length) {
