@@ -82,9 +82,9 @@ class Scanner {
       if (this.i < this.lines.length && !this.isMarker(this.i)) outside();
       docs.push(value);
       open = false;
-      if (docs.length > this.limits.maxDocuments) outside();
     }
     if (open) docs.push(null);
+    if (docs.length > this.limits.maxDocuments) outside();
     return docs;
   }
 

@@ -156,7 +156,12 @@ const SCALAR_SOURCES = [
 ];
 const CHARS = ['a', 'b', '1', ' ', ':', '#', '-', '"', "'", '\\', '[', ']', '{', '}', ',', '.', '|', '>', '&', '*', '!', '?', 'n', 'u', 'x', '0'];
 
-const text = fc.oneof(fc.constantFrom(...SCALAR_SOURCES), fc.array(fc.constantFrom(...CHARS), { maxLength: 8 }).map((cs) => cs.join('')));
+const WORDS = ['name', 'kind', 'Pod', 'v1', 'spec', 'a', 'b', 'x y', '1', '0', '-2', '3.5', 'true', 'no', 'CREATE', '*', '?*', 'a.b/c', '{{ x }}'];
+const text = fc.oneof(
+  { arbitrary: fc.constantFrom(...WORDS), weight: 3 },
+  { arbitrary: fc.constantFrom(...SCALAR_SOURCES), weight: 1 },
+  { arbitrary: fc.array(fc.constantFrom(...CHARS), { maxLength: 8 }).map((cs) => cs.join('')), weight: 1 },
+);
 
 type Tree = { t: 'scalar'; s: string; style: number; chomp: string } | { t: 'map'; entries: Array<[string, number, Tree]>; style: number } | { t: 'seq'; items: Tree[]; style: number };
 
@@ -255,7 +260,7 @@ test('fast-check: corpus files with random edits read the same through the fast 
         else if (e.kind === 'delete') t = t.slice(0, at) + t.slice(at + e.n);
         else {
           const lines = t.split('\n');
-          const li = Math.floor(e.at * lines.length);
+          const li = Math.min(lines.length - 1, Math.floor(e.at * lines.length));
           lines[li] = e.n > 0 ? ' '.repeat(e.n) + lines[li] : lines[li].replace(new RegExp(`^ {0,${-e.n}}`), '');
           t = lines.join('\n');
         }
