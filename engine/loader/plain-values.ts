@@ -37,12 +37,13 @@ export function plainYamlValues(text: string, limits: YamlLimits): unknown[] | u
   try {
     return new Scanner(text, limits).documents();
   } catch (e) {
-    if (e === OUTSIDE) return undefined;
+    // Out of stack (limits far above YAML_LIMITS.maxDepth): the full parse says so properly.
+    if (e === OUTSIDE || e instanceof RangeError) return undefined;
     throw e;
   }
 }
 
-/** A content line: where its content starts (its indentation, or a virtual one after `- `). */
+/** Reads the lines of a text top-down; `outside()` as soon as a line leaves the subset. */
 class Scanner {
   private readonly lines: string[];
   /** Column where the line's content starts; a compact `- ` item moves it right. */
@@ -273,8 +274,7 @@ class Scanner {
     if (!m) outside(); // indentation indicators, a header with more on its line
     const folded = m[1] === '>';
     const chomp = m[2];
-    const headerLine = this.i;
-    let j = headerLine + 1;
+    let j = this.i + 1;
     // The content's indentation: that of its first non-empty line.
     let indent = -1;
     for (let t = j; t < this.lines.length; t++) {
