@@ -463,7 +463,7 @@ class FlowReader {
           else if (typeof key === 'string') name = key;
           else if (typeof key === 'number' || typeof key === 'boolean') name = String(key);
           else outside();
-          if (name === '__proto__' || Object.prototype.hasOwnProperty.call(map, name)) outside();
+          if (name === '<<' || name === '__proto__' || Object.prototype.hasOwnProperty.call(map, name)) outside();
           this.spaces();
           if (this.s[this.at] !== ':') outside();
           this.at++;
