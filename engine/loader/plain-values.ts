@@ -229,7 +229,7 @@ class Scanner {
     }
     const colon = plainKeyEnd(line, s);
     if (colon < 0) return undefined;
-    const source = line.slice(s, colon).trimEnd();
+    const source = trimSpaces(line.slice(s, colon));
     if (!isPlainStart(source) || source.length > 1000 || source === '<<' || source.includes(' #')) outside();
     const key = resolveGoPlainScalar(source);
     let name: string;
@@ -262,7 +262,7 @@ class Scanner {
     let end = v.length;
     const hash = v.indexOf(' #');
     if (hash >= 0) end = hash;
-    const source = v.slice(0, end).trimEnd();
+    const source = trimSpaces(v.slice(0, end));
     // `: ` (or a trailing `:`) inside a value would make it a key: the full parse decides.
     if (source.includes(': ') || source.endsWith(':')) outside();
     return resolveGoPlainScalar(source);
@@ -363,6 +363,17 @@ class Scanner {
     this.skipBlank();
     if (this.i < this.lines.length && !this.isMarker(this.i) && this.start[this.i] > parent) outside();
   }
+}
+
+/**
+ * `s` without its trailing spaces. YAML's white space is the space and the tab (tabs never get
+ * here); String#trimEnd would also strip Unicode spaces (U+00A0, U+3000...), which belong to
+ * the scalar.
+ */
+function trimSpaces(s: string): string {
+  let end = s.length;
+  while (end > 0 && s.charCodeAt(end - 1) === 32) end--;
+  return end === s.length ? s : s.slice(0, end);
 }
 
 /** Where a plain key's `:` is on a line (followed by a space or the line's end), or -1. */
@@ -508,7 +519,7 @@ class FlowReader {
     while (k < this.s.length && !',[]{}:#'.includes(this.s[k])) k++;
     if (this.s[k] === ':' && !isKey) outside();
     if (this.s[k] === '#') outside();
-    const source = this.s.slice(this.at, k).trimEnd();
+    const source = trimSpaces(this.s.slice(this.at, k));
     if (!isPlainStart(source)) outside();
     this.at = k;
     return resolveGoPlainScalar(source);

@@ -101,6 +101,8 @@ test('go-yaml v2 scalars, keys, block scalars and flow collections in the subset
     'plain\n',
     'a: b: c\n',
     'k: |\n  no final break',
+    // Unicode spaces are no YAML white space: they stay in plain scalars and keys.
+    'a: b\u00a0\nc\u00a0: d\ne: [f\u3000, g]\nh: i\u3000 # c\n',
     'k: >\n  folded\n  no final break',
   ];
   for (const t of texts) checkText(t);
@@ -156,7 +158,7 @@ const SCALAR_SOURCES = [
   'x: y', '[a]', '{a: 1}', '|', '>', '&a', '*a', '!t', '%x', '@x', '`x`', '', '<<', '__proto__', 'toString', '12abc', 'é', '😀',
   "it's", 'say "hi"', '- a', '#c', ',x', 'x,y', 'a]', '"q"', "'s'",
 ];
-const CHARS = ['a', 'b', '1', ' ', ':', '#', '-', '"', "'", '\\', '[', ']', '{', '}', ',', '.', '|', '>', '&', '*', '!', '?', 'n', 'u', 'x', '0'];
+const CHARS = ['a', 'b', '1', ' ', '\u00a0', '\u3000', ':', '#', '-', '"', "'", '\\', '[', ']', '{', '}', ',', '.', '|', '>', '&', '*', '!', '?', 'n', 'u', 'x', '0'];
 
 const WORDS = ['name', 'kind', 'Pod', 'v1', 'spec', 'a', 'b', 'x y', '1', '0', '-2', '3.5', 'true', 'no', 'CREATE', '*', '?*', 'a.b/c', '{{ x }}'];
 const text = fc.oneof(
@@ -244,7 +246,7 @@ test('fast-check: generated YAML reads the same through the fast path as through
 
 // --- corpus files with random edits ---------------------------------------------------------
 
-const SNIPPETS = ['\n', ' ', '  ', '- ', ': ', '#', ' #', '"', "'", '|', '>-', '&a ', '*a', '[', ']', '{', '}', ',', '---\n', '\\', 'on', '0644', '\t', '\r', ':'];
+const SNIPPETS = ['\n', ' ', '\u00a0', '  ', '- ', ': ', '#', ' #', '"', "'", '|', '>-', '&a ', '*a', '[', ']', '{', '}', ',', '---\n', '\\', 'on', '0644', '\t', '\r', ':'];
 
 test('fast-check: corpus files with random edits read the same through the fast path as through the full parse', { skip }, () => {
   const files = yamlFilesUnder(CORPORA[0]).filter((_, i) => i % 7 === 0).map((f) => readFileSync(f, 'utf8'));
