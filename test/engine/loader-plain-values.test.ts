@@ -101,6 +101,9 @@ test('go-yaml v2 scalars, keys, block scalars and flow collections in the subset
     'plain\n',
     'a: b: c\n',
     'k: |\n  no final break',
+    '--- # c\na: 1\n"a"  : b\nc: \'\'\nd: ""\ne: "\\x41\\u00e9\\U0001F600\\N\\_\\e\\0"\nf: \'x\'\'y\'\'\'\ng: ---\n',
+    'a:\n  - x\n  -   y: 1\n      z: 2\n  - - |\n     x\n',
+    'a: [ ]\nb: { }\nc: [ a , b ]\nd: {x: [1, {y: z}]}\ne: [a b, "c d"]\nf: 1 \ng:  \n',
     // Unicode spaces are no YAML white space: they stay in plain scalars and keys.
     'a: b\u00a0\nc\u00a0: d\ne: [f\u3000, g]\nh: i\u3000 # c\n',
     'k: >\n  folded\n  no final break',
