@@ -96,24 +96,24 @@ test('go-yaml v2 scalars, keys, block scalars and flow collections in the subset
     'k: |\n  line 1\n\n   more\n  last\n\n\nl: |-\n  a\nm: |+\n  a\n\n\nn: >\n  a\n  b\n\n  c\n   indented\n  d\n',
     'k: >-\n\n  lead\n  fold\no: |\np: x\n',
     'list:\n- a\n- - b\n  - c\n-\n  d: 1\n- e: 2\n  f: [x, "y", {z: 1, w: [2]}]\n- {}\n- []\n',
-    '# head\n---\na: 1\n---\n# empty\n---\n- x\n...\n'.replace('...\n', ''),
+    '# head\n---\na: 1\n---\n# empty\n---\n- x\n',
     '  indented: root\n  b: 2\n',
     'plain\n',
-    'a: b: c\n',
     'k: |\n  no final break',
-    '--- # c\na: 1\n"a"  : b\nc: \'\'\nd: ""\ne: "\\x41\\u00e9\\U0001F600\\N\\_\\e\\0"\nf: \'x\'\'y\'\'\'\ng: ---\n',
+    '--- # c\na: 1\n"q"  : b\nc: \'\'\nd: ""\ne: "\\x41\\u00e9\\U0001F600\\N\\_\\e\\0"\nf: \'x\'\'y\'\'\'\ng: ---\n',
     'a:\n  - x\n  -   y: 1\n      z: 2\n  - - |\n     x\n',
     'a: [ ]\nb: { }\nc: [ a , b ]\nd: {x: [1, {y: z}]}\ne: [a b, "c d"]\nf: 1 \ng:  \n',
     // Unicode spaces are no YAML white space: they stay in plain scalars and keys.
     'a: b\u00a0\nc\u00a0: d\ne: [f\u3000, g]\nh: i\u3000 # c\n',
     'k: >\n  folded\n  no final break',
   ];
-  for (const t of texts) checkText(t);
-  assert.equal(checkText('a: 1\nb:\n  c: [1, 2]\n'), true);
+  // Each is in the subset: the fast path answers, with the full parse's values.
+  for (const t of texts) assert.equal(checkText(t), true, JSON.stringify(t));
 });
 
 test('texts outside the subset, with errors or past a limit take the full parse, which says why', () => {
   const declined = [
+    'a: b: c\n',
     'a: &x 1\nb: *x\n',
     'a: !!str 1\n',
     'base: {x: 1}\nc:\n  <<: {y: 2}\n',
