@@ -7,6 +7,7 @@
  */
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
 import { GO_YAML_OPTIONS } from './go-yaml';
+import { plainYamlValues } from './plain-values';
 
 export interface YamlLimits {
   /** Largest accepted text, in characters (the CLI's file reader caps files at the same size). */
@@ -77,6 +78,35 @@ export function parseYamlText(text: string, options: ParseYamlOptions = {}): Yam
     return { lines, docs: [], overLimit: `too many YAML documents (${docs.length}, limit ${limits.maxDocuments})` };
   }
   return { lines, docs };
+}
+
+/** A document's plain value without its positions, as `parseYamlValues` gives it. */
+export interface DocumentValue {
+  /** The value (undefined when `conversionError` says why there is none). */
+  value: unknown;
+  conversionError?: string;
+  /** The parse reported errors in the document (its value is then only the parser's best reading). */
+  invalid: boolean;
+}
+
+/**
+ * The plain values of `text`'s documents, for readers that need no positions (the workspace
+ * scan): the same values, errors and limits as `parseYamlText` + `documentValue`. Texts in the
+ * block-style subset of YAML take a fast path (plain-values.ts) that builds no Documents; any
+ * other text, and any text with an error, is parsed in full.
+ */
+export function parseYamlValues(text: string, options: ParseYamlOptions = {}): { docs: DocumentValue[]; overLimit?: string } {
+  const limits = yamlLimits(options.limits);
+  const fast = plainYamlValues(text, limits);
+  if (fast) return { docs: fast.map((value) => ({ value, invalid: false })) };
+  const parsed = parseYamlText(text, options);
+  return {
+    overLimit: parsed.overLimit,
+    docs: parsed.docs.map((doc) => {
+      const got = documentValue(doc, limits);
+      return 'value' in got ? { value: got.value, invalid: doc.errors.length > 0 } : { value: undefined, conversionError: got.error, invalid: doc.errors.length > 0 };
+    }),
+  };
 }
 
 /** Nesting depth of plain data, measured without recursion; stops as soon as `limit` is passed. */

@@ -67,6 +67,18 @@ const goTags: ScalarTag[] = [
 ];
 
 /**
+ * The value of an untagged plain scalar (already folded) under GO_YAML_OPTIONS, resolved by the
+ * same tags in the same order as the `yaml` package picks them (first default tag whose test
+ * matches; none: a string). The workspace scan's fast path (plain-values.ts) resolves with it.
+ */
+export function resolveGoPlainScalar(source: string): unknown {
+  for (const tag of goTags) {
+    if (tag.test!.test(source)) return tag.resolve(source, () => undefined, {} as never);
+  }
+  return source;
+}
+
+/**
  * Options for the `yaml` package that make it resolve scalars like go-yaml v2; given to
  * `stringify`, they quote the strings go-yaml would read as something else (`"no"`, `"0644"`).
  */

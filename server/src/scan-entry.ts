@@ -4,8 +4,9 @@
  * its own thread and the scan workers (`scan-workers.ts`) run beside it.
  */
 import { mayHoldEvaluationDocuments } from '../../engine/loader/classify';
-import { parseFile, type ParsedFile } from './service/documents';
-import { workspacePolicies, crdOf, type WorkspacePolicy, type CrdSchema } from './service/workspace-documents';
+import { parseYamlValues, type DocumentValue } from '../../engine/loader/document';
+import { DEFAULT_LIMITS, documentValues, type ParsedFile } from './service/documents';
+import { workspacePoliciesOf, crdOf, type WorkspacePolicy, type CrdSchema } from './service/workspace-documents';
 import type { CachedEntry } from './workspace';
 
 /** What a workspace file contributes. */
@@ -13,20 +14,25 @@ export interface FileEntry { policies: WorkspacePolicy[]; crdKinds: string[]; cr
 
 export const EMPTY: FileEntry = { policies: [], crdKinds: [], crds: [] };
 
-/** `owned`: the file was parsed for this entry only (its values need no copy). */
-export function entryOf(file: ParsedFile | undefined, owned = false): FileEntry {
-  if (!file) return EMPTY;
+/** An editor's parsed file's entry (its values are copied: the file's later edits change them in place). */
+export function entryOf(file: ParsedFile | undefined): FileEntry {
+  return file ? entryOfValues(file.uri, documentValues(file), false) : EMPTY;
+}
+
+/** `owned`: the values were parsed for this entry only (they need no copy). */
+function entryOfValues(uri: string, docs: readonly DocumentValue[], owned: boolean): FileEntry {
   const crdKinds: string[] = [];
   const crds: CrdSchema[] = [];
-  for (const pd of file.docs) {
-    if (pd.apiVersion === 'apiextensions.k8s.io/v1' && pd.kind === 'CustomResourceDefinition') {
-      const k = (pd.value as { spec?: { names?: { kind?: string } } })?.spec?.names?.kind;
+  for (const { value } of docs) {
+    const v = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as { apiVersion?: unknown; kind?: unknown; spec?: { names?: { kind?: unknown } } }) : undefined;
+    if (v?.apiVersion === 'apiextensions.k8s.io/v1' && v.kind === 'CustomResourceDefinition') {
+      const k = v.spec?.names?.kind;
       if (typeof k === 'string' && k) crdKinds.push(k);
-      const crd = crdOf(pd.value);
+      const crd = crdOf(value);
       if (crd) crds.push(crd);
     }
   }
-  const policies = workspacePolicies(file, !owned);
+  const policies = workspacePoliciesOf(uri, docs, !owned);
   return policies.length || crdKinds.length ? { policies, crdKinds, crds } : EMPTY;
 }
 
@@ -35,9 +41,13 @@ export function mayContribute(text: string): boolean {
   return mayHoldEvaluationDocuments(text) || text.includes('CustomResourceDefinition');
 }
 
-/** A file's entry from its text, parsing only a text that can contribute. */
+/**
+ * A file's entry from its text, parsing only a text that can contribute: for its values only
+ * (the scan needs no positions), under the editor's limits and with duplicate keys as errors,
+ * as parseFile reads an open file.
+ */
 export function entryOfText(uri: string, text: string): FileEntry {
-  return mayContribute(text) ? entryOf(parseFile(uri, text), true) : EMPTY;
+  return mayContribute(text) ? entryOfValues(uri, parseYamlValues(text, { limits: DEFAULT_LIMITS, uniqueKeys: true }).docs, true) : EMPTY;
 }
 
 /** An entry as plain data (what the scan cache stores and a scan worker sends); null: nothing. */

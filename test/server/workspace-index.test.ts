@@ -10,6 +10,7 @@ import { mayHoldEvaluationDocuments } from '../../engine/loader/classify';
 import { walkFiles } from '../../io/walk';
 import { parseFile, workspacePolicies, policySet, ManifestResults, evaluateManifests, type WorkspacePolicy } from '../../server/src/service';
 import { WorkspaceIndex } from '../../server/src/workspace';
+import { entryOf, entryOfText, toCached } from '../../server/src/scan-entry';
 import { diskFiles } from '../../server/src/disk-files';
 import { labelPolicy } from './label-policy';
 
@@ -58,6 +59,23 @@ test('on both corpora, a file the text pre-check skips holds no policy, exceptio
   }
   assert.deepEqual(wrong, []);
   assert.ok(skipped > 1000, `${skipped} files skipped`);
+});
+
+test('on both corpora, the scan (values only) gets from each file what the editor\'s full parse of it gives', (t) => {
+  const root = resolve(__dirname, '../../../shared/conformance');
+  if (!existsSync(root)) {
+    t.skip(`corpora not found at ${root}`);
+    return;
+  }
+  let contributing = 0;
+  for (const file of walkFiles(root, { keep: (name) => /\.ya?ml$/.test(name) }).files) {
+    const uri = pathToFileURL(file).toString();
+    const text = readFileSync(file, 'utf8');
+    const scanned = toCached(entryOfText(uri, text));
+    assert.deepStrictEqual(scanned, toCached(entryOf(parseFile(uri, text))), file);
+    if (scanned) contributing++;
+  }
+  assert.ok(contributing > 600, `${contributing} files contribute`);
 });
 
 test('the workspace index: slices, open buffers win over the disk, unchanged files keep their objects', async () => {

@@ -13,6 +13,7 @@ import {
   positionAt as linePositionAt,
   spanOfPath,
   YAML_LIMITS,
+  type DocumentValue,
   type TextSpan,
   type YamlLimits,
 } from '../../../engine/loader';
@@ -57,6 +58,11 @@ export function parseFile(uri: string, text: string, limits: ParseLimits = DEFAU
   if (parsed.overLimit) return { uri, text, lines: parsed.lines, docs: [], tooLarge: `Not analysed: ${parsed.overLimit}.` };
   const docs: ParsedDocument[] = parsed.docs.map((doc) => parsedDocument(doc, text.length, limits));
   return { uri, text, lines: parsed.lines, docs };
+}
+
+/** A parsed file's documents as plain values, as `parseYamlValues` gives them for a text. */
+export function documentValues(file: ParsedFile): DocumentValue[] {
+  return file.docs.map((pd) => ({ value: pd.value, conversionError: pd.conversionError, invalid: pd.doc.errors.length > 0 }));
 }
 
 function parsedDocument(doc: Document.Parsed, textLength: number, limits: ParseLimits): ParsedDocument {

@@ -4,7 +4,8 @@
  * apart from the evaluation and the schema tables so that the scan workers
  * (server/src/scan-worker.ts) load only the YAML document model and this.
  */
-import type { ParsedFile } from './documents';
+import { documentValues, type ParsedFile } from './documents';
+import type { DocumentValue } from '../../../engine/loader/document';
 import { classifyDocument } from '../../../engine/loader/classify';
 import { asArray, asObject } from '../../../engine/core/json';
 import type { JsonObject } from '../../../engine/core/types';
@@ -18,14 +19,19 @@ export interface WorkspacePolicy { uri: string; value: JsonObject; role: Workspa
 /**
  * The documents of a file that the workspace's evaluation uses (policies, exceptions, bindings).
  * `snapshot`: copy the values (an editor's file: the incremental re-parse later updates its
- * values in place); a file parsed only to be read (the workspace scan) can give its own.
+ * values in place).
  */
 export function workspacePolicies(file: ParsedFile, snapshot = true): WorkspacePolicy[] {
+  return workspacePoliciesOf(file.uri, documentValues(file), snapshot);
+}
+
+/** `workspacePolicies` of a file's document values (a file parsed only to be read gives its own: no `snapshot`). */
+export function workspacePoliciesOf(uri: string, docs: readonly DocumentValue[], snapshot: boolean): WorkspacePolicy[] {
   const out: WorkspacePolicy[] = [];
-  for (const pd of file.docs) {
-    if (!pd.value || pd.doc.errors.length || pd.conversionError) continue;
-    const role = classifyDocument(pd.value);
-    if (role === 'policy' || role === 'exception' || role === 'binding') out.push({ uri: file.uri, value: (snapshot ? structuredClone(pd.value) : pd.value) as JsonObject, role });
+  for (const d of docs) {
+    if (!d.value || d.invalid || d.conversionError) continue;
+    const role = classifyDocument(d.value);
+    if (role === 'policy' || role === 'exception' || role === 'binding') out.push({ uri, value: (snapshot ? structuredClone(d.value) : d.value) as JsonObject, role });
   }
   return out;
 }
