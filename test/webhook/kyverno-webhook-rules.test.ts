@@ -223,6 +223,29 @@ test('discovery reads every served version of a CRD group, with scope and subres
       { apiGroups: ['acme.io'], apiVersions: ['v1beta1'], operations: ALL, resources: ['widgets/status'], scope: '*' },
     ],
   ]);
-  // The built-in description of a well-known kind is kept.
+  // A well-known kind is described by discovery too.
+  assert.deepEqual(table.get('Pod'), [{ group: '', version: 'v1', resource: 'pods', namespaced: true, subresources: [] }]);
+});
+
+test('a well-known kind gets the versions the cluster serves; the built-in table answers where discovery is silent', async () => {
+  // The built-in table names IPAddress at networking.k8s.io/v1beta1; this cluster serves it at v1 (preferred) and v1beta1.
+  const answers: Record<string, unknown> = {
+    '/apis': { groups: [{ name: 'networking.k8s.io', versions: [{ groupVersion: 'networking.k8s.io/v1' }, { groupVersion: 'networking.k8s.io/v1beta1' }], preferredVersion: { groupVersion: 'networking.k8s.io/v1' } }] },
+    '/apis/networking.k8s.io/v1': { resources: [{ name: 'ipaddresses', kind: 'IPAddress', namespaced: false }, { name: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true }] },
+    '/apis/networking.k8s.io/v1beta1': { resources: [{ name: 'ipaddresses', kind: 'IPAddress', namespaced: false }] },
+  };
+  const client = { request: async ({ path }: { path: string }) => { if (path === '/api/v1') throw new Error('unavailable'); return answers[path] ?? {}; } } as unknown as KubeClient;
+  const policy = classic({ match: any({ kinds: ['IPAddress'] }), validate: { pattern: {} } });
+  const table = await kindTable(client, [policy]);
+  assert.deepEqual(table.get('IPAddress'), [{ group: 'networking.k8s.io', version: 'v1', resource: 'ipaddresses', namespaced: false, subresources: [], otherVersions: ['v1beta1'] }]);
+  assert.deepEqual(validatingRules([policy], table), [
+    [
+      { apiGroups: ['networking.k8s.io'], apiVersions: ['v1'], operations: ALL, resources: ['ipaddresses'], scope: '*' },
+      { apiGroups: ['networking.k8s.io'], apiVersions: ['v1beta1'], operations: ALL, resources: ['ipaddresses'], scope: '*' },
+    ],
+  ]);
+  // Offline (no discovery), the built-in table's version.
+  assert.deepEqual(validatingRules([policy], knownKindTable()), [[{ apiGroups: ['networking.k8s.io'], apiVersions: ['v1beta1'], operations: ALL, resources: ['ipaddresses'], scope: '*' }]]);
+  // The core group's discovery failed: its kinds keep the built-in description.
   assert.deepEqual(table.get('Pod'), knownKindTable().get('Pod'));
 });
