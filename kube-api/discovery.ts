@@ -68,3 +68,27 @@ export async function kindTable(client: KubeClient, _policies: Json[]): Promise<
   });
   return table;
 }
+
+/**
+ * The kind table as Kyverno's cached discovery client serves FindResources: read once, and
+ * read again when a lookup finds nothing (a CRD installed since), at most once per
+ * `minRefreshMs` so a stream of policies naming unknown kinds does not re-read every group.
+ */
+export function cachedKindTable(client: KubeClient, minRefreshMs = 5_000): { current(): Promise<KindTable>; afterMiss(): Promise<KindTable> } {
+  let table: Promise<KindTable> | undefined;
+  let readAt = 0;
+  const read = (): Promise<KindTable> => {
+    readAt = Date.now();
+    const reading = kindTable(client, []);
+    table = reading;
+    // A failed read is not kept: the next lookup tries again.
+    reading.catch(() => {
+      if (table === reading) table = undefined;
+    });
+    return reading;
+  };
+  return {
+    current: () => table ?? read(),
+    afterMiss: () => (table && Date.now() - readAt < minRefreshMs ? table : read()),
+  };
+}

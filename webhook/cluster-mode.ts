@@ -22,7 +22,10 @@ import { readFileSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { serviceAccountOfToken } from './user-filters';
 import { collectAccessAnswers, resourceFromTable, type AccessReviewer } from './access-review';
-import { knownKindTable } from '../engine/kube';
+import { findResources, knownKindTable, type KindTable } from '../engine/kube';
+import { cachedKindTable } from '../kube-api/discovery';
+import { kindLookups } from '../engine/policy/admission-checks';
+import type { JsonObject } from '../engine/core/types';
 
 /**
  * The service account this process acts as, from its credentials: the token of its kubeconfig
@@ -128,6 +131,13 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     reconcileIntervalMs: opts.backgroundScanIntervalMs,
   });
   const backgroundUser = opts.server.backgroundUser;
+  // /policyvalidate looks a policy's kinds up in the cluster's discovery, as Kyverno's policy webhook does.
+  const discovery = cachedKindTable(client);
+  const discoveryLookups = async (policy: JsonObject) => {
+    const lookups = (table: KindTable) => kindLookups(policy, (g, v, k, s) => findResources(table, g, v, k, s));
+    const first = lookups(await discovery.current());
+    return first.some(([, served]) => served.length === 0) ? lookups(await discovery.afterMiss()) : first;
+  };
   if (backgroundUser) log(`background work is written as ${backgroundUser}: its requests do not queue generate or mutate-existing work for rules with skipBackgroundRequests (the default)`);
   const server = await startWebhookServer({
     ...opts.server,
@@ -137,7 +147,10 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     onGenerated: (items) => background.submit(items),
     onEvents: (items) => events.add(items),
     successEvents: opts.successEvents,
-    accessAnswers: (policy) => collectAccessAnswers(policy, clusterAccessReviewer(client, backgroundUser)),
+    accessAnswers: async (policy) => {
+      const [access, kinds] = await Promise.all([collectAccessAnswers(policy, clusterAccessReviewer(client, backgroundUser)), discoveryLookups(policy)]);
+      return { ...access, kinds };
+    },
     apiPost: (path, body) => client.request({ method: 'POST', path, body }),
   });
   try {

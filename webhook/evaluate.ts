@@ -15,7 +15,7 @@ import { failurePolicyOf } from './rules';
 import { admissionEvents, scanEvents } from './event-info';
 import { isFiltered, type FilteredRequest } from './resource-filters';
 import { isExcludedUser, requestUser, withoutSkippedBackgroundRules } from './user-filters';
-import { verdictResult } from '../engine/policy/admission-checks';
+import { verdictResult, type ResourceFinder } from '../engine/policy/admission-checks';
 import { admissionVerdict } from '../engine/policy/admission';
 import { accessCheckError, type AccessCheckOptions } from '../engine/policy/auth-checks';
 import { isGenerateNonTrigger } from './clone-sources';
@@ -241,14 +241,17 @@ function withAccessCheck(policy: JsonObject, checked: { error?: string; warnings
  * cleanup policies (engine/cleanup; Kyverno's cleanup controller checks those on its own
  * webhook) and DeletingPolicies.
  */
-export function evaluatePolicyValidation(body: string, options: { isClusterScoped?: (apiVersion: string, kind: string) => boolean; access?: AccessCheckOptions } = {}): ReviewReply {
+export function evaluatePolicyValidation(
+  body: string,
+  options: { isClusterScoped?: (apiVersion: string, kind: string) => boolean; findResources?: ResourceFinder; access?: AccessCheckOptions } = {},
+): ReviewReply {
   try {
     const review = asObject(JSON.parse(body) as unknown);
     const request = asObject(review.request);
     if (review.kind !== 'AdmissionReview' || typeof request.uid !== 'string') return errorReply(400, 'bad AdmissionReview: expected an admission.k8s.io/v1 AdmissionReview with request.uid');
     const object = asObject(request.object);
     const kind = object.kind;
-    const verdict = admissionVerdict(object, { isClusterScoped: options.isClusterScoped, ...(request.operation === 'UPDATE' && isJsonObject(request.oldObject) ? { oldPolicy: request.oldObject } : {}) });
+    const verdict = admissionVerdict(object, { isClusterScoped: options.isClusterScoped, findResources: options.findResources, ...(request.operation === 'UPDATE' && isJsonObject(request.oldObject) ? { oldPolicy: request.oldObject } : {}) });
     const checked = withAccessCheck(object, verdict ? verdictResult(verdict) : { warnings: [] as string[] }, options.access);
     const response: Json = { uid: request.uid, allowed: checked.error === undefined };
     if (checked.error !== undefined) response.status = { status: 'Failure', message: checked.error };

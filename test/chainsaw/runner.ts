@@ -27,7 +27,7 @@ import { rbacAllows, webhookRbac } from '../../deploy/rbac';
 import { WEBHOOK_NAME } from '../../webhook/configurations';
 import { answerAccessQuestions, resourceFromTable, type AccessReviewer } from '../../webhook/access-review';
 import { accessCheckError } from '../../engine/policy/auth-checks';
-import { knownKindTable, type KindTable } from '../../engine/kube';
+import { findResources, knownKindTable, type KindTable } from '../../engine/kube';
 import { webhookConfigurations } from '../../webhook/configurations';
 import { classicWebhookNeeds } from '../../webhook/rules';
 import { runGeneration } from '../../webhook/generate-work';
@@ -431,7 +431,12 @@ export class Scenario {
     // refusal is reported as this difference (unsupported), not as a failure.
     this.grantedByDeploy = before;
     // Target scopes as the API server's discovery gives them (CRDs applied by the scenario included).
-    const reply = evaluatePolicyValidation(JSON.stringify(review), { isClusterScoped: (apiVersion, kind) => !this.store.isNamespaced(apiVersion, kind), access });
+    const reply = evaluatePolicyValidation(JSON.stringify(review), {
+      isClusterScoped: (apiVersion, kind) => !this.store.isNamespaced(apiVersion, kind),
+      // The store's discovery: the well-known kinds and the CRDs it holds.
+      findResources: (group, version, kind, subresource) => findResources(this.kindTable(), group, version, kind, subresource),
+      access,
+    });
     const response = asObject(asObject(JSON.parse(reply.body)).response);
     if (reply.status !== 200) return `policy webhook answered ${reply.status}: ${reply.body}`;
     if (response.allowed !== true) return denial(WEBHOOK.policy, String(asObject(response.status).message ?? ''));

@@ -72,6 +72,9 @@ test('match/exclude user info and resource descriptions are validated as UserInf
 test('wildcard kinds and background validate rules on subresources are refused as validateKinds does', () => {
   const kinds = (k: string[], body: Record<string, unknown> = validate, background = true) =>
     checkPolicyForAdmission(cpol({ background, rules: [{ name: 'r', match: { any: [{ resources: { kinds: k } }] }, ...body }] })).error;
+  // Kyverno's background-subresource scenarios refuse these, served or not.
+  assert.equal(kinds(['Scale']), 'path: spec.rules[0].match.any[0].kinds: background scan enabled with subresource Scale');
+  assert.equal(kinds(['Pod/scale']), 'path: spec.rules[0].match.any[0].kinds: background scan enabled with subresource Pod/scale');
   assert.equal(kinds(['Pod/*']), 'path: spec.rules[0].match.any[0].kinds: background scan enabled with subresource Pod/*');
   assert.equal(kinds(['*/status']), 'path: spec.rules[0].match.any[0].kinds: background scan enabled with subresource */status');
   assert.equal(kinds(['Pod/exec'], validate, false), undefined, 'background off: subresources are fine');
