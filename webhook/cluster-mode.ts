@@ -91,6 +91,8 @@ export interface ClusterModeOptions {
   certRenewalIntervalMs?: number;
   /** Kyverno's `--ttlReconciliationInterval` (default 1 min). */
   ttlIntervalMs?: number;
+  /** Kyverno's --forceFailurePolicyIgnore (serve --force-failure-policy-ignore). */
+  forceFailurePolicyIgnore?: boolean;
   /** Test hook: persist background work without processing it ($KYVERNO_STUDIO_HOLD_BACKGROUND=1). */
   holdBackground?: boolean;
 }
@@ -161,6 +163,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
       // Cleanup never deletes what Kyverno's resource filters name.
       resourceFilters: parseResourceFilters(opts.server.resourceFilters ?? ''), ttlIntervalMs: opts.ttlIntervalMs,
       rolesAlways: !!(opts.server.userExclusions?.excludeRoles || opts.server.userExclusions?.excludeClusterRoles),
+      forceFailurePolicyIgnore: opts.forceFailurePolicyIgnore,
     });
   } catch (e) {
     stopping.abort();

@@ -13,6 +13,7 @@ import { asObject } from '../engine/core/json';
 import { checkPolicyShape } from '../engine/testing';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { startWebhookServer } from './server';
+import { withFailurePolicyIgnore } from './rules';
 import { parseDuration } from '../engine/units';
 import { DEFAULT_RETRY_PERIOD_MS } from './leader';
 import { DEFAULT_BACKGROUND_SCAN_INTERVAL_MS } from './scan';
@@ -86,6 +87,8 @@ interface ServeArgs {
   /** Kyverno's --metricsPort: plain-HTTP /metrics on this port (and not on the admission port). */
   metricsPort?: number;
   successEvents: boolean;
+  /** Kyverno's --forceFailurePolicyIgnore: every policy is served as failurePolicy Ignore. */
+  forceFailurePolicyIgnore: boolean;
   omitEvents: EventReason[];
   /** Kyverno's resourceFilters; default: Kyverno's defaults with our namespace. */
   resourceFilters?: string;
@@ -98,7 +101,7 @@ interface ServeArgs {
 export const SERVE_FLAGS = {
   values: ['policy'],
   scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters', 'exclude-usernames', 'exclude-groups', 'exclude-roles', 'exclude-cluster-roles', 'background-service-account'],
-  booleans: ['in-cluster', 'help', 'generate-success-events'],
+  booleans: ['in-cluster', 'help', 'generate-success-events', 'force-failure-policy-ignore'],
   aliases: { h: 'help' },
 };
 
@@ -139,6 +142,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     certRenewalIntervalMs: duration(parsed, 'cert-renewal-interval', CERT_RENEWAL_INTERVAL_MS),
     metricsPort: parsed.values.has('metrics-port') ? number('metrics-port', 0) : undefined,
     successEvents: parsed.booleans.has('generate-success-events'),
+    forceFailurePolicyIgnore: parsed.booleans.has('force-failure-policy-ignore'),
     resourceFilters: single(parsed, 'resource-filters'),
     userExclusions: {
       excludeUsernames: single(parsed, 'exclude-usernames'),
@@ -204,6 +208,9 @@ Flags:
                                 and rotates them 30 days before expiry (default 12h)
       --generate-success-events in-cluster: also write PolicyApplied events (Kyverno's
                                 generateSuccessEvents; off by default)
+      --force-failure-policy-ignore
+                                serve every policy as failurePolicy Ignore, whatever it says
+                                (Kyverno's --forceFailurePolicyIgnore)
       --omit-events LIST        in-cluster: event reasons never written, e.g.
                                 PolicyApplied,PolicyViolation
       --resource-filters TEXT   Kyverno's resourceFilters ("[Kind,Namespace,Name]..."); default:
@@ -260,14 +267,15 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
       client, server: { ...serverOptions, backgroundUser: args.backgroundUser ?? ownServiceAccount(client.config) }, namespace: args.namespace, caFile: args.caFile, log,
       reportIntervalMs: args.reportIntervalMs, retryPeriodMs: args.retryPeriodMs, backgroundScanIntervalMs: args.backgroundScanIntervalMs,
       successEvents: args.successEvents, omitEvents: args.omitEvents, holdBackground: process.env.KYVERNO_STUDIO_HOLD_BACKGROUND === '1',
-      certRenewalIntervalMs: args.certRenewalIntervalMs, ttlIntervalMs: args.ttlIntervalMs,
+      certRenewalIntervalMs: args.certRenewalIntervalMs, ttlIntervalMs: args.ttlIntervalMs, forceFailurePolicyIgnore: args.forceFailurePolicyIgnore,
     });
     stop = webhook.stop;
     metricsText = () => webhook.server.metricsText();
     log(`in-cluster mode on https://${args.host}:${webhook.server.address().port}: watching policies`);
   } else {
     // Files only, no cluster: nothing to report to or generate in.
-    const policies = loadPolicyFiles(args.policies, log);
+    const loaded = loadPolicyFiles(args.policies, log);
+    const policies = args.forceFailurePolicyIgnore ? loaded.map((p) => withFailurePolicyIgnore(p) as JsonObject) : loaded;
     const server = await startWebhookServer({ ...serverOptions, log, successEvents: args.successEvents });
     server.setPolicies(policies, EMPTY_CLUSTER);
     stop = () => server.close();

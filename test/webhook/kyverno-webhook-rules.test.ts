@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { policyNeeds, rulesWithOperations, webhookNeeds, webhookRules } from '../../webhook/rules';
+import { failurePolicyOf, policyNeeds, rulesWithOperations, webhookNeeds, webhookRules, withFailurePolicyIgnore } from '../../webhook/rules';
 import { findResources, knownKindTable, type KindTable } from '../../engine/kube';
 import { webhookConfigurations } from '../../webhook/configurations';
 import { kindTable } from '../../kube-api/discovery';
@@ -248,4 +248,26 @@ test('a well-known kind gets the versions the cluster serves; the built-in table
   assert.deepEqual(validatingRules([policy], knownKindTable()), [[{ apiGroups: ['networking.k8s.io'], apiVersions: ['v1beta1'], operations: ALL, resources: ['ipaddresses'], scope: '*' }]]);
   // The core group's discovery failed: its kinds keep the built-in description.
   assert.deepEqual(table.get('Pod'), knownKindTable().get('Pod'));
+});
+
+test('withFailurePolicyIgnore: every policy answers Ignore as Spec.GetFailurePolicy does under --forceFailurePolicyIgnore', () => {
+  const rule = { match: any({ kinds: ['ConfigMap'] }), validate: { pattern: {} } };
+  const cases: Json[] = [
+    classic(rule),
+    classic(rule, 'ClusterPolicy', { failurePolicy: 'Fail' }),
+    classic(rule, 'ClusterPolicy', { webhookConfiguration: { failurePolicy: 'Fail', timeoutSeconds: 12 } }),
+    classic(rule, 'Policy', { failurePolicy: 'Fail', webhookConfiguration: { timeoutSeconds: 12 } }),
+    { apiVersion: 'policies.kyverno.io/v1', kind: 'ValidatingPolicy', metadata: { name: 'v' }, spec: { failurePolicy: 'Fail', matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['configmaps'], operations: ['CREATE'] }] } } },
+  ];
+  for (const p of cases) {
+    const forced = withFailurePolicyIgnore(p);
+    assert.equal(failurePolicyOf(p), 'Fail', JSON.stringify(p.spec));
+    assert.equal(failurePolicyOf(forced), 'Ignore', JSON.stringify(p.spec));
+    assert.ok(webhookNeeds([forced], knownKindTable()).every((n) => n.failurePolicy === 'Ignore'));
+  }
+  // Nothing else of the spec changes (the timeout stays), and the policy itself is not edited.
+  assert.deepEqual(withFailurePolicyIgnore(cases[2]).spec, { ...(cases[2].spec as Json), webhookConfiguration: { failurePolicy: 'Ignore', timeoutSeconds: 12 } });
+  assert.deepEqual((cases[2].spec as Json).webhookConfiguration, { failurePolicy: 'Fail', timeoutSeconds: 12 });
+  // A policy with the deprecated field only keeps to it (no second field the admission check refuses).
+  assert.deepEqual(withFailurePolicyIgnore(cases[1]).spec, { ...(cases[1].spec as Json), failurePolicy: 'Ignore' });
 });
