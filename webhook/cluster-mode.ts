@@ -143,6 +143,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
   if (backgroundUser) log(`background work is written as ${backgroundUser}: its requests do not queue generate or mutate-existing work for rules with skipBackgroundRequests (the default)`);
   const server = await startWebhookServer({
     ...opts.server,
+    namespace: opts.namespace,
     backgroundUser,
     log,
     onReportable: (items) => reports?.add(items.map((i) => ({ ...i, time: Date.now() / 1000 }))),

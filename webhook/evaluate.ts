@@ -263,6 +263,41 @@ export function evaluatePolicyValidation(
   }
 }
 
+/** Kyverno's policy mutating webhook (/policymutate): its handler admits every policy unchanged. */
+export function evaluatePolicyMutation(body: string): ReviewReply {
+  return answerAllowed(body, () => ({}));
+}
+
+/** The Lease Kyverno's webhook controller updates every 10 s to see its admission path answer (pkg/controllers/webhook watchdog). */
+export const HEALTH_LEASE = 'kyverno-health';
+
+/**
+ * Kyverno's verify webhook (/verifymutate, handlers.Verify): an update of the `kyverno-health`
+ * Lease in the webhook's namespace gets `kyverno.io/last-request-time` replaced with `now`
+ * (RFC 3339, seconds); anything else is admitted unchanged.
+ */
+export function evaluateVerifyMutation(body: string, namespace: string | undefined, now: Date = new Date()): ReviewReply {
+  return answerAllowed(body, (request) => {
+    if (request.name !== HEALTH_LEASE || namespace === undefined || request.namespace !== namespace) return {};
+    const patch = [{ op: 'replace', path: '/metadata/annotations/kyverno.io~1last-request-time', value: now.toISOString().replace(/\.\d{3}Z$/, 'Z') }];
+    return { patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') };
+  });
+}
+
+/** An AdmissionReview answered `allowed`, with what `extra` adds to the response. */
+function answerAllowed(body: string, extra: (request: Json) => Json): ReviewReply {
+  try {
+    const review = asObject(JSON.parse(body) as unknown);
+    const request = asObject(review.request);
+    if (review.kind !== 'AdmissionReview' || typeof request.uid !== 'string') return errorReply(400, 'bad AdmissionReview: expected an admission.k8s.io/v1 AdmissionReview with request.uid');
+    const response: Json = { uid: request.uid, allowed: true, ...extra(request) };
+    return { status: 200, body: JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }), allowed: true, outcomes: [], reportable: [] };
+  } catch (e) {
+    if (e instanceof SyntaxError) return errorReply(400, `body is not JSON: ${e.message}`);
+    return errorReply(500, `answering failed: ${(e as Error).message}`);
+  }
+}
+
 /**
  * Kyverno's ttl webhook (/verifyttl): every request is allowed; a `cleanup.kyverno.io/ttl`
  * value the ttl controller cannot read earns a warning saying so.

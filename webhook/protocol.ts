@@ -41,6 +41,8 @@ export interface ServerProcessSettings {
   backgroundUser?: string;
   /** /metrics is served on a metrics port of its own (metrics-listener.ts): not on the admission port. */
   metricsElsewhere?: boolean;
+  /** The webhook's namespace (cluster mode): /verifymutate answers for its `kyverno-health` Lease. */
+  namespace?: string;
 }
 
 export interface ReviewRequest {

@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { readFileSync, watchFile } from 'node:fs';
 import type { ClusterState } from '../engine/core/types';
-import { errorReply, evaluateReview, evaluatePolicyValidation, evaluateTtlLabel } from './evaluate';
+import { errorReply, evaluatePolicyMutation, evaluateReview, evaluatePolicyValidation, evaluateTtlLabel, evaluateVerifyMutation } from './evaluate';
 import { celRoute } from './cel-webhooks';
 import { WebhookMetrics } from './metrics';
 import { PolicyIndex } from './prefilter';
@@ -321,6 +321,13 @@ class ServerProcess {
             send(res, reply.status, reply.body);
           })
           .catch((e: Error) => this.failed(res, e));
+      }, (e) => this.failed(res, e));
+    }
+    if ((url === '/policymutate' || url === '/verifymutate') && req.method === 'POST') {
+      return readBody(req, settings.maxBodyBytes, (body) => {
+        const reply = body === null ? errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`)
+          : url === '/policymutate' ? evaluatePolicyMutation(body) : evaluateVerifyMutation(body, settings.namespace);
+        send(res, reply.status, reply.body);
       }, (e) => this.failed(res, e));
     }
     if (url === '/verifyttl' && req.method === 'POST') {

@@ -48,6 +48,8 @@ export interface WebhookServerOptions {
   backgroundUser?: string;
   /** /metrics only on a metrics port of its own (see metrics-listener.ts), not on this one. */
   metricsElsewhere?: boolean;
+  /** The webhook's namespace (cluster mode), where /verifymutate's `kyverno-health` Lease lives. */
+  namespace?: string;
   /** Called with the downstream work of generate rules for admitted requests; without it, generate rules are not run. */
   onGenerated?: (items: GeneratedItem[]) => void;
   /** /policyvalidate's permission questions asked of the API server (cluster mode); without it, no check. */
@@ -112,6 +114,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       userExclusions: opts.userExclusions,
       backgroundUser: opts.backgroundUser,
       metricsElsewhere: opts.metricsElsewhere,
+      namespace: opts.namespace,
       generate: opts.onGenerated !== undefined,
       // Several beats per deadline, so a stuck process is found soon after its deadline.
       heartbeatMs: Math.max(20, Math.min(1000, Math.floor(timeoutMs / 4))),

@@ -153,6 +153,8 @@ export class Scenario {
     }
     // What our deploy installs before any policy (RBAC derived from no policy, the aggregated ClusterRole included).
     this.deployRbac([]);
+    // ...and the webhook configurations, which the controller then keeps in step.
+    this.syncWebhookConfigurations();
     const log = (line: string) => this.log.push(line);
     const kube = this.client.asKubeClient();
     this.events = new EventWriter(kube, log);

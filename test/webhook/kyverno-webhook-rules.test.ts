@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { failurePolicyOf, policyNeeds, rulesWithOperations, webhookNeeds, webhookRules, withFailurePolicyIgnore } from '../../webhook/rules';
 import { findResources, knownKindTable, type KindTable } from '../../engine/kube';
-import { webhookConfigurations } from '../../webhook/configurations';
+import { ALL_CONFIGS, webhookConfigurations } from '../../webhook/configurations';
+import { evaluatePolicyMutation, evaluateVerifyMutation } from '../../webhook/evaluate';
 import { kindTable } from '../../kube-api/discovery';
 import type { KubeClient } from '../../kube-api/client';
 
@@ -270,4 +271,32 @@ test('withFailurePolicyIgnore: every policy answers Ignore as Spec.GetFailurePol
   assert.deepEqual((cases[2].spec as Json).webhookConfiguration, { failurePolicy: 'Fail', timeoutSeconds: 12 });
   // A policy with the deprecated field only keeps to it (no second field the admission check refuses).
   assert.deepEqual(withFailurePolicyIgnore(cases[1]).spec, { ...(cases[1].spec as Json), failurePolicy: 'Ignore' });
+});
+
+test("Kyverno's policy mutating and verify webhooks: configured as Kyverno's controller builds them, answered as its handlers do", () => {
+  const configs = webhookConfigurations({ namespace: 'kyverno', caPem: 'CA', needs: [], keepEmpty: true });
+  const byName = new Map(configs.map((c) => [String((c.metadata as Json).name), c]));
+  for (const [kind, name] of ALL_CONFIGS) assert.equal(byName.get(name)?.kind, kind, name);
+  const [policyHook] = byName.get('kyverno-policy-mutating-webhook-cfg')!.webhooks as Json[];
+  assert.equal(policyHook.name, 'mutate-policy.kyverno.svc');
+  assert.deepEqual(policyHook.rules, [{ apiGroups: ['kyverno.io'], apiVersions: ['v1', 'v2beta1'], resources: ['clusterpolicies', 'policies'], operations: ['CREATE', 'UPDATE'] }]);
+  assert.equal(((policyHook.clientConfig as Json).service as Json).path, '/policymutate');
+  const [verifyHook] = byName.get('kyverno-verify-mutating-webhook-cfg')!.webhooks as Json[];
+  assert.equal(verifyHook.name, 'monitor-webhooks.kyverno.svc');
+  assert.deepEqual(verifyHook.rules, [{ apiGroups: ['coordination.k8s.io'], apiVersions: ['v1'], resources: ['leases'], operations: ['UPDATE'] }]);
+  assert.deepEqual(verifyHook.objectSelector, { matchLabels: { 'app.kubernetes.io/name': 'kyverno' } });
+  assert.equal(verifyHook.failurePolicy, 'Ignore');
+  assert.equal(((verifyHook.clientConfig as Json).service as Json).path, '/verifymutate');
+
+  const review = (request: Json) => JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', ...request } });
+  const response = (body: string) => (JSON.parse(body) as Json).response as Json;
+  assert.deepEqual(response(evaluatePolicyMutation(review({ name: 'p', object: { kind: 'ClusterPolicy' } })).body), { uid: 'u', allowed: true });
+  const now = new Date('2026-01-02T03:04:05.678Z');
+  const lease = response(evaluateVerifyMutation(review({ name: 'kyverno-health', namespace: 'kyverno' }), 'kyverno', now).body);
+  assert.equal(lease.patchType, 'JSONPatch');
+  assert.deepEqual(JSON.parse(Buffer.from(String(lease.patch), 'base64').toString()), [{ op: 'replace', path: '/metadata/annotations/kyverno.io~1last-request-time', value: '2026-01-02T03:04:05Z' }]);
+  // Another Lease, or the health Lease of another namespace, passes unchanged.
+  assert.deepEqual(response(evaluateVerifyMutation(review({ name: 'other', namespace: 'kyverno' }), 'kyverno', now).body), { uid: 'u', allowed: true });
+  assert.deepEqual(response(evaluateVerifyMutation(review({ name: 'kyverno-health', namespace: 'elsewhere' }), 'kyverno', now).body), { uid: 'u', allowed: true });
+  assert.equal(evaluateVerifyMutation('{', 'kyverno').status, 400);
 });
