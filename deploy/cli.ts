@@ -40,6 +40,9 @@ Flags:
       --image IMAGE      Node.js image the webhook runs on (default ${DEFAULT_IMAGE}), pinned to the
                          digest its tag names at deploy time unless it already names one
       --replicas N       webhook replicas (default 2)
+      --force-failure-policy-ignore
+                         every policy served as failurePolicy Ignore, whatever it says
+                         (Kyverno's --forceFailurePolicyIgnore; the webhook runs with it)
       --service-monitor  also a ServiceMonitor (Prometheus Operator) scraping the metrics Service
                          (port 8000, plain HTTP, /metrics only; the admission port serves none)
       --port N           container port (default 9443; see docs/eks.md for security groups)
@@ -199,6 +202,7 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
         localUrl: url,
         log: (line) => io.err(line),
         holdBackground: process.env.KYVERNO_STUDIO_HOLD_BACKGROUND === '1',
+        forceFailurePolicyIgnore: args.booleans.has('force-failure-policy-ignore'),
       });
       io.out(`local webhook listening on ${host}:${webhook.server.address().port}`);
       stopLocal = () => webhook.stop();
@@ -215,6 +219,7 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
       port: intFlag(args, 'port'),
       hostNetwork: args.booleans.has('host-network'),
       serviceMonitor: args.booleans.has('service-monitor'),
+      forceFailurePolicyIgnore: args.booleans.has('force-failure-policy-ignore'),
       webhookCode,
       localUrl: url,
       certs,

@@ -8,7 +8,7 @@ import { webhookRbac, type RbacPlan } from './rbac';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { trustBundle, type CertificateSet } from '../tls/certificates';
-import { classicWebhookNeeds, webhookNeeds, type RuleNeed } from '../webhook/rules';
+import { classicWebhookNeeds, webhookNeeds, withFailurePolicyIgnore, type RuleNeed } from '../webhook/rules';
 import type { KindTable } from '../engine/kube';
 import { labels, MANAGED_BY, SERVICE_NAME, WEBHOOK_NAME, webhookConfigurations } from '../webhook/configurations';
 
@@ -51,6 +51,8 @@ export interface PlanInput {
   servedPolicies?: Json[];
   /** Also a Prometheus Operator ServiceMonitor for the metrics Service (`deploy --service-monitor`). */
   serviceMonitor?: boolean;
+  /** Kyverno's --forceFailurePolicyIgnore: the webhook runs with it and the configurations are planned as it serves them. */
+  forceFailurePolicyIgnore?: boolean;
   /** Local mode: https://HOST:PORT the API server can reach the developer's webhook at. */
   localUrl?: string;
   kinds: KindTable;
@@ -136,7 +138,7 @@ function workload(input: PlanInput, ns: string, codeSha: string): Json[] {
               name: 'webhook',
               image: input.image ?? DEFAULT_IMAGE,
               command: ['node', '-e', BOOTSTRAP],
-              args: ['--in-cluster', '--port', String(port), '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--namespace', ns, '--metrics-port', String(metricsPort)],
+              args: ['--in-cluster', '--port', String(port), '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--namespace', ns, '--metrics-port', String(metricsPort), ...(input.forceFailurePolicyIgnore ? ['--force-failure-policy-ignore'] : [])],
               env: [
                 { name: 'KS_CODE_SHA256', value: codeSha },
                 // The replica's name in the leader-election Leases, as Kyverno's pods set it.
@@ -230,7 +232,9 @@ export function planDeploy(input: PlanInput): Plan {
     if (typeof meta.name !== 'string' || !meta.name) throw new Error(`a ${String(p.kind)} has no metadata.name`);
     if (p.kind === 'Policy' && !meta.namespace) throw new Error(`Policy ${meta.name} has no metadata.namespace (namespaced policies need one)`);
   }
-  const needs = input.mode === 'policies-only' ? [] : webhookNeeds(input.policies, input.kinds);
+  // The policies as the webhook serves them (the cluster gets them as written).
+  const served = input.forceFailurePolicyIgnore ? input.policies.map(withFailurePolicyIgnore) : input.policies;
+  const needs = input.mode === 'policies-only' ? [] : webhookNeeds(served, input.kinds);
   for (const n of needs) for (const k of n.unresolved) warnings.push(`kind ${k} is not served by this cluster; requests for it will not reach the webhook`);
 
   // Local mode too: the local webhook holds its leader Leases and background queue there.
@@ -277,8 +281,8 @@ export function planDeploy(input: PlanInput): Plan {
       namespace: ns,
       caPem: trustBundle(input.certs),
       localUrl: input.mode === 'local' ? input.localUrl : undefined,
-      needs: classicWebhookNeeds(input.policies, input.kinds),
-      policies: input.policies,
+      needs: classicWebhookNeeds(served, input.kinds),
+      policies: served,
       keepEmpty: input.mode === 'cluster',
     });
     for (const o of configs) add('webhooks', o);

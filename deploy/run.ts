@@ -51,6 +51,8 @@ export interface DeployRequest {
   forceConflicts?: boolean;
   /** Also a ServiceMonitor (Prometheus Operator) for the metrics Service. */
   serviceMonitor?: boolean;
+  /** Kyverno's --forceFailurePolicyIgnore, for the webhook configurations and the webhook's arguments. */
+  forceFailurePolicyIgnore?: boolean;
   /** Resolves the image's tag to a digest for the Deployment (image-pin.ts; default: ask its registry). */
   imageDigest?: ImageDigestResolver;
   /** Stop after the dry run and summary. */
@@ -233,6 +235,7 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
       pdbApiVersion: mode === 'cluster' ? await pdbApiVersion(client) : undefined,
       localUrl: req.localUrl,
       serviceMonitor: req.serviceMonitor,
+      forceFailurePolicyIgnore: req.forceFailurePolicyIgnore,
       servedPolicies: mode === 'cluster' ? await servedPolicies(client, req.policies) : undefined,
       kinds: await kindTable(client, req.policies),
     });

@@ -1,33 +1,21 @@
-/** The kinds a cluster serves, read through discovery when the built-in table does not know them. */
-import { knownKindTable, resolveKind, type KindTable } from '../engine/kube';
+/** The kinds a cluster serves, read through discovery (the built-in table where discovery says nothing). */
+import { knownKindTable, type KindResource, type KindTable } from '../engine/kube';
 import type { KubeClient } from './client';
-import { matchResourceDescriptions } from '../engine/policy';
-import { generatedKinds } from '../engine/generate/kinds';
-import { asObject } from '../engine/core/json';
 
 type Json = Record<string, unknown>;
 
-function kindsNamed(policies: Json[]): string[] {
-  const out = new Set<string>();
-  for (const p of policies) {
-    const spec = (p.spec ?? {}) as Json;
-    for (const rule of (Array.isArray(spec.rules) ? spec.rules : []) as Json[]) {
-      for (const b of matchResourceDescriptions(asObject(rule))) for (const k of (Array.isArray(b.kinds) ? b.kinds : []) as unknown[]) out.add(String(k));
-    }
-  }
-  return [...out];
-}
-
 /**
- * The well-known kinds (engine/kube), plus discovery when a policy names a kind outside them (a CRD kind):
- * then every served group version is read once, as Kyverno's discovery reads them
- * (ServerGroupsAndResources): a kind's entry has its preferred version first, the other served
- * versions, its scope and its subresources, so webhook rules can list them as Kyverno does.
+ * The kinds the cluster serves, as Kyverno's discovery reads them (ServerGroupsAndResources):
+ * every served group version is read, and a kind's entry has its preferred version first, the
+ * other served versions, its scope and its subresources, so webhook rules list what the
+ * cluster serves. Kyverno asks discovery for every kind, so the well-known kinds are described
+ * by discovery too (the built-in table names pre-GA versions for some, e.g. IPAddress
+ * v1beta1, that a newer cluster serves only at v1); the built-in table (engine/kube) stays
+ * the answer for a kind discovery did not describe (a group whose discovery failed), as it is
+ * offline. `policies` is kept for the callers' sake: every kind is resolved the same way.
  */
-export async function kindTable(client: KubeClient, policies: Json[]): Promise<KindTable> {
+export async function kindTable(client: KubeClient, _policies: Json[]): Promise<KindTable> {
   const table = knownKindTable();
-  const unknown = [...kindsNamed(policies), ...generatedKinds(policies)].filter((k) => !resolveKind(k, table));
-  if (unknown.length === 0) return table;
   type GroupList = { groups?: Array<{ name: string; versions?: Array<{ groupVersion: string }>; preferredVersion?: { groupVersion: string } }> };
   const groups = await client.request<GroupList>({ method: 'GET', path: '/apis' });
   // Preferred version first, so it becomes the entry's version and the others its otherVersions.
@@ -49,7 +37,8 @@ export async function kindTable(client: KubeClient, policies: Json[]): Promise<K
       }
     }),
   );
-  const known = new Set([...table.values()].flat());
+  // Built-in entries discovery has described already (their versions are discovery's from then on).
+  const described = new Set<KindResource>();
   groupVersions.forEach((gv, i) => {
     const [group, version] = gv.includes('/') ? gv.split('/') : ['', gv];
     const resources = lists[i].resources ?? [];
@@ -58,11 +47,19 @@ export async function kindTable(client: KubeClient, policies: Json[]): Promise<K
       const entries = table.get(r.kind) ?? [];
       table.set(r.kind, entries);
       const entry = entries.find((e) => e.group === group);
-      // The built-in table describes the well-known kinds already.
-      if (entry && known.has(entry)) continue;
       const subresources = resources.filter((s) => s.name.startsWith(`${r.name}/`)).map((s) => s.name.slice(r.name.length + 1));
       if (!entry) {
-        entries.push({ group, version, resource: r.name, namespaced: r.namespaced !== false, subresources });
+        const added: KindResource = { group, version, resource: r.name, namespaced: r.namespaced !== false, subresources };
+        entries.push(added);
+        described.add(added);
+      } else if (!described.has(entry)) {
+        // The first served version discovery reports (the preferred one) replaces the table's.
+        entry.version = version;
+        delete entry.otherVersions;
+        entry.resource = r.name;
+        entry.namespaced = r.namespaced !== false;
+        entry.subresources = subresources;
+        described.add(entry);
       } else if (entry.version !== version && !(entry.otherVersions ?? []).includes(version)) {
         entry.otherVersions = [...(entry.otherVersions ?? []), version];
         entry.subresources = [...new Set([...(entry.subresources ?? []), ...subresources])];
@@ -70,4 +67,28 @@ export async function kindTable(client: KubeClient, policies: Json[]): Promise<K
     }
   });
   return table;
+}
+
+/**
+ * The kind table as Kyverno's cached discovery client serves FindResources: read once, and
+ * read again when a lookup finds nothing (a CRD installed since), at most once per
+ * `minRefreshMs` so a stream of policies naming unknown kinds does not re-read every group.
+ */
+export function cachedKindTable(client: KubeClient, minRefreshMs = 5_000): { current(): Promise<KindTable>; afterMiss(): Promise<KindTable> } {
+  let table: Promise<KindTable> | undefined;
+  let readAt = 0;
+  const read = (): Promise<KindTable> => {
+    readAt = Date.now();
+    const reading = kindTable(client, []);
+    table = reading;
+    // A failed read is not kept: the next lookup tries again.
+    reading.catch(() => {
+      if (table === reading) table = undefined;
+    });
+    return reading;
+  };
+  return {
+    current: () => table ?? read(),
+    afterMiss: () => (table && Date.now() - readAt < minRefreshMs ? table : read()),
+  };
 }

@@ -10,7 +10,7 @@
 import type { JsonObject } from '../engine/core/types';
 import { asObject } from '../engine/core/json';
 import { splitKindSelector } from '../engine/kube/selectors';
-import { resolveKind, type KindTable } from '../engine/kube';
+import { resolveKind, type KindTable, type ServedResource } from '../engine/kube';
 import { accessQuestions, questionKey, type AccessAnswer, type AccessCheckOptions, type AccessQuestion } from '../engine/policy/auth-checks';
 
 export interface ResourceAttributes {
@@ -65,6 +65,8 @@ async function answer(q: AccessQuestion, reviewer: AccessReviewer): Promise<Acce
 export interface AccessAnswers {
   user: string;
   answers: Array<[string, AccessAnswer]>;
+  /** Discovery's answers for the policy's kinds (engine/policy kindLookups), when the primary could ask. */
+  kinds?: Array<[string, ServedResource[]]>;
 }
 
 /** Asks every question of the policy. */

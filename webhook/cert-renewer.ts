@@ -9,7 +9,7 @@ import { X509Certificate } from 'node:crypto';
 import type { KubeClient } from '../kube-api/client';
 import { KubeError } from '../kube-api/errors';
 import { hostsOf, nextCertificates, pemBlocks, secretCertificates, trustBundle } from '../tls/certificates';
-import { isOurs, MUTATING_CONFIG, POLICY_VALIDATING_CONFIG, VALIDATING_CONFIG, WEBHOOK_NAME } from './configurations';
+import { ALL_CONFIGS, isOurs, WEBHOOK_NAME } from './configurations';
 
 type Json = Record<string, unknown>;
 
@@ -29,13 +29,11 @@ export async function renewCertificates(client: KubeClient, namespace: string, l
   if (!rotated) return 'kept';
   // The new CA plus the one being replaced (while it is valid); older ones leave the bundle.
   const bundle = trustBundle(set);
-  for (const name of [VALIDATING_CONFIG, MUTATING_CONFIG, POLICY_VALIDATING_CONFIG]) {
-    for (const kind of ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']) {
-      const config = await client.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind, name });
-      if (!config || !isOurs(config)) continue;
-      const webhooks = ((config.webhooks ?? []) as Json[]).map((w) => ({ ...w, clientConfig: { ...((w.clientConfig ?? {}) as Json), caBundle: b64(bundle) } }));
-      await client.replace({ ...config, webhooks });
-    }
+  for (const [kind, name] of ALL_CONFIGS) {
+    const config = await client.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind, name });
+    if (!config || !isOurs(config)) continue;
+    const webhooks = ((config.webhooks ?? []) as Json[]).map((w) => ({ ...w, clientConfig: { ...((w.clientConfig ?? {}) as Json), caBundle: b64(bundle) } }));
+    await client.replace({ ...config, webhooks });
   }
   await client.replace({
     ...secret,

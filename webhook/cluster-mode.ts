@@ -22,8 +22,11 @@ import { readFileSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { serviceAccountOfToken } from './user-filters';
 import { collectAccessAnswers, resourceFromTable, type AccessReviewer } from './access-review';
-import { knownKindTable } from '../engine/kube';
+import { findResources, knownKindTable, type KindTable } from '../engine/kube';
 import type { AdmissionPolicyReports } from './scan';
+import { cachedKindTable } from '../kube-api/discovery';
+import { kindLookups } from '../engine/policy/admission-checks';
+import type { JsonObject } from '../engine/core/types';
 
 /**
  * The service account this process acts as, from its credentials: the token of its kubeconfig
@@ -91,6 +94,8 @@ export interface ClusterModeOptions {
   certRenewalIntervalMs?: number;
   /** Kyverno's `--ttlReconciliationInterval` (default 1 min). */
   ttlIntervalMs?: number;
+  /** Kyverno's --forceFailurePolicyIgnore (serve --force-failure-policy-ignore). */
+  forceFailurePolicyIgnore?: boolean;
   /** Test hook: persist background work without processing it ($KYVERNO_STUDIO_HOLD_BACKGROUND=1). */
   holdBackground?: boolean;
 }
@@ -131,16 +136,27 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     reconcileIntervalMs: opts.backgroundScanIntervalMs,
   });
   const backgroundUser = opts.server.backgroundUser;
+  // /policyvalidate looks a policy's kinds up in the cluster's discovery, as Kyverno's policy webhook does.
+  const discovery = cachedKindTable(client);
+  const discoveryLookups = async (policy: JsonObject) => {
+    const lookups = (table: KindTable) => kindLookups(policy, (g, v, k, s) => findResources(table, g, v, k, s));
+    const first = lookups(await discovery.current());
+    return first.some(([, served]) => served.length === 0) ? lookups(await discovery.afterMiss()) : first;
+  };
   if (backgroundUser) log(`background work is written as ${backgroundUser}: its requests do not queue generate or mutate-existing work for rules with skipBackgroundRequests (the default)`);
   const server = await startWebhookServer({
     ...opts.server,
+    namespace: opts.namespace,
     backgroundUser,
     log,
     onReportable: (items) => reports?.add(items.map((i) => ({ ...i, time: Date.now() / 1000 }))),
     onGenerated: (items) => background.submit(items),
     onEvents: (items) => events.add(items),
     successEvents: opts.successEvents,
-    accessAnswers: (policy) => collectAccessAnswers(policy, clusterAccessReviewer(client, backgroundUser)),
+    accessAnswers: async (policy) => {
+      const [access, kinds] = await Promise.all([collectAccessAnswers(policy, clusterAccessReviewer(client, backgroundUser)), discoveryLookups(policy)]);
+      return { ...access, kinds };
+    },
     apiPost: (path, body) => client.request({ method: 'POST', path, body }),
   });
   try {
@@ -151,6 +167,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
       // Cleanup never deletes what Kyverno's resource filters name.
       resourceFilters: parseResourceFilters(opts.server.resourceFilters ?? ''), ttlIntervalMs: opts.ttlIntervalMs,
       rolesAlways: !!(opts.server.userExclusions?.excludeRoles || opts.server.userExclusions?.excludeClusterRoles),
+      forceFailurePolicyIgnore: opts.forceFailurePolicyIgnore,
     });
   } catch (e) {
     stopping.abort();

@@ -47,6 +47,15 @@ export const VALIDATING_WEBHOOK = 'validate.kyverno.svc';
 export const POLICY_VALIDATING_CONFIG = 'kyverno-policy-validating-webhook-cfg';
 export const POLICY_VALIDATING_WEBHOOK = 'validate-policy.kyverno.svc';
 export const MUTATING_WEBHOOK = 'mutate.kyverno.svc';
+/** Kyverno's policy mutating webhook (/policymutate): it answers every policy unchanged. */
+export const POLICY_MUTATING_CONFIG = 'kyverno-policy-mutating-webhook-cfg';
+export const POLICY_MUTATING_WEBHOOK = 'mutate-policy.kyverno.svc';
+/**
+ * Kyverno's verify webhook (/verifymutate): an UPDATE of the `kyverno-health` Lease in the
+ * webhook's namespace gets its `kyverno.io/last-request-time` annotation set to now.
+ */
+export const VERIFY_MUTATING_CONFIG = 'kyverno-verify-mutating-webhook-cfg';
+export const VERIFY_MUTATING_WEBHOOK = 'monitor-webhooks.kyverno.svc';
 /** Kyverno's cleanup controller webhook for the `cleanup.kyverno.io/ttl` label (a warning on unreadable values). */
 export const TTL_VALIDATING_CONFIG = 'kyverno-ttl-validating-webhook-cfg';
 /** Every configuration a deploy creates and undeploy removes. */
@@ -55,6 +64,8 @@ export const ALL_CONFIGS: Array<[string, string]> = [
   ['MutatingWebhookConfiguration', MUTATING_CONFIG],
   ['ValidatingWebhookConfiguration', POLICY_VALIDATING_CONFIG],
   ['ValidatingWebhookConfiguration', TTL_VALIDATING_CONFIG],
+  ['MutatingWebhookConfiguration', POLICY_MUTATING_CONFIG],
+  ['MutatingWebhookConfiguration', VERIFY_MUTATING_CONFIG],
 ];
 /** Kyverno's label on its webhook configurations (api/kyverno LabelWebhookManagedBy). */
 export const KYVERNO_WEBHOOK_LABEL = { 'webhook.kyverno.io/managed-by': 'kyverno' };
@@ -176,6 +187,47 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
         matchPolicy: 'Equivalent',
         sideEffects: 'None',
         timeoutSeconds: 10,
+      },
+    ],
+  });
+  // Kyverno's policy mutating webhook: it changes nothing (its handler answers success).
+  // Kyverno uses Fail; Ignore here for the reason given for the policy validating webhook.
+  out.push({
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name: POLICY_MUTATING_CONFIG, labels: labels(KYVERNO_WEBHOOK_LABEL), annotations: { ...WEBHOOK_ANNOTATIONS } },
+    webhooks: [
+      {
+        name: POLICY_MUTATING_WEBHOOK,
+        admissionReviewVersions: ['v1'],
+        clientConfig: clientConfig('policymutate'),
+        rules: [{ apiGroups: ['kyverno.io'], apiVersions: ['v1', 'v2beta1'], resources: ['clusterpolicies', 'policies'], operations: ['CREATE', 'UPDATE'] }],
+        failurePolicy: 'Ignore',
+        matchPolicy: 'Equivalent',
+        sideEffects: 'NoneOnDryRun',
+        timeoutSeconds: 10,
+        reinvocationPolicy: 'IfNeeded',
+      },
+    ],
+  });
+  // Kyverno's verify webhook (buildVerifyMutatingWebhookConfiguration): Lease updates of objects
+  // labelled as Kyverno's, Ignore, so it never blocks anything.
+  out.push({
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name: VERIFY_MUTATING_CONFIG, labels: labels(KYVERNO_WEBHOOK_LABEL), annotations: { ...WEBHOOK_ANNOTATIONS } },
+    webhooks: [
+      {
+        name: VERIFY_MUTATING_WEBHOOK,
+        admissionReviewVersions: ['v1'],
+        clientConfig: clientConfig('verifymutate'),
+        rules: [{ apiGroups: ['coordination.k8s.io'], apiVersions: ['v1'], resources: ['leases'], operations: ['UPDATE'] }],
+        objectSelector: { matchLabels: { 'app.kubernetes.io/name': 'kyverno' } },
+        failurePolicy: 'Ignore',
+        matchPolicy: 'Equivalent',
+        sideEffects: 'NoneOnDryRun',
+        timeoutSeconds: 10,
+        reinvocationPolicy: 'IfNeeded',
       },
     ],
   });

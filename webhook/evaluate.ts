@@ -15,7 +15,7 @@ import { failurePolicyOf } from './rules';
 import { admissionEvents, scanEvents } from './event-info';
 import { isFiltered, type FilteredRequest } from './resource-filters';
 import { isExcludedUser, requestUser, withoutSkippedBackgroundRules } from './user-filters';
-import { verdictResult } from '../engine/policy/admission-checks';
+import { verdictResult, type ResourceFinder } from '../engine/policy/admission-checks';
 import { admissionVerdict } from '../engine/policy/admission';
 import { accessCheckError, type AccessCheckOptions } from '../engine/policy/auth-checks';
 import { isGenerateNonTrigger } from './clone-sources';
@@ -261,14 +261,17 @@ function withAccessCheck(policy: JsonObject, checked: { error?: string; warnings
  * cleanup policies (engine/cleanup; Kyverno's cleanup controller checks those on its own
  * webhook) and DeletingPolicies.
  */
-export function evaluatePolicyValidation(body: string, options: { isClusterScoped?: (apiVersion: string, kind: string) => boolean; access?: AccessCheckOptions; allowHttpInNamespacedPolicies?: boolean } = {}): ReviewReply {
+export function evaluatePolicyValidation(
+  body: string,
+  options: { isClusterScoped?: (apiVersion: string, kind: string) => boolean; findResources?: ResourceFinder; access?: AccessCheckOptions; allowHttpInNamespacedPolicies?: boolean } = {},
+): ReviewReply {
   try {
     const review = asObject(JSON.parse(body) as unknown);
     const request = asObject(review.request);
     if (review.kind !== 'AdmissionReview' || typeof request.uid !== 'string') return errorReply(400, 'bad AdmissionReview: expected an admission.k8s.io/v1 AdmissionReview with request.uid');
     const object = asObject(request.object);
     const kind = object.kind;
-    const verdict = admissionVerdict(object, { isClusterScoped: options.isClusterScoped, ...(request.operation === 'UPDATE' && isJsonObject(request.oldObject) ? { oldPolicy: request.oldObject } : {}) });
+    const verdict = admissionVerdict(object, { isClusterScoped: options.isClusterScoped, findResources: options.findResources, ...(request.operation === 'UPDATE' && isJsonObject(request.oldObject) ? { oldPolicy: request.oldObject } : {}) });
     let checked = withAccessCheck(object, verdict ? verdictResult(verdict) : { warnings: [] as string[] }, options.access);
     // Kyverno's CEL policy validation adds the refusal to its other errors; here it stands when nothing else refused.
     const httpRefusal = options.allowHttpInNamespacedPolicies ? undefined : namespacedHttpRefusal(object);
@@ -280,6 +283,41 @@ export function evaluatePolicyValidation(body: string, options: { isClusterScope
   } catch (e) {
     if (e instanceof SyntaxError) return errorReply(400, `body is not JSON: ${e.message}`);
     return errorReply(500, `policy validation failed: ${(e as Error).message}`);
+  }
+}
+
+/** Kyverno's policy mutating webhook (/policymutate): its handler admits every policy unchanged. */
+export function evaluatePolicyMutation(body: string): ReviewReply {
+  return answerAllowed(body, () => ({}));
+}
+
+/** The Lease Kyverno's webhook controller updates every 10 s to see its admission path answer (pkg/controllers/webhook watchdog). */
+export const HEALTH_LEASE = 'kyverno-health';
+
+/**
+ * Kyverno's verify webhook (/verifymutate, handlers.Verify): an update of the `kyverno-health`
+ * Lease in the webhook's namespace gets `kyverno.io/last-request-time` replaced with `now`
+ * (RFC 3339, seconds); anything else is admitted unchanged.
+ */
+export function evaluateVerifyMutation(body: string, namespace: string | undefined, now: Date = new Date()): ReviewReply {
+  return answerAllowed(body, (request) => {
+    if (request.name !== HEALTH_LEASE || namespace === undefined || request.namespace !== namespace) return {};
+    const patch = [{ op: 'replace', path: '/metadata/annotations/kyverno.io~1last-request-time', value: now.toISOString().replace(/\.\d{3}Z$/, 'Z') }];
+    return { patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') };
+  });
+}
+
+/** An AdmissionReview answered `allowed`, with what `extra` adds to the response. */
+function answerAllowed(body: string, extra: (request: Json) => Json): ReviewReply {
+  try {
+    const review = asObject(JSON.parse(body) as unknown);
+    const request = asObject(review.request);
+    if (review.kind !== 'AdmissionReview' || typeof request.uid !== 'string') return errorReply(400, 'bad AdmissionReview: expected an admission.k8s.io/v1 AdmissionReview with request.uid');
+    const response: Json = { uid: request.uid, allowed: true, ...extra(request) };
+    return { status: 200, body: JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }), allowed: true, outcomes: [], reportable: [] };
+  } catch (e) {
+    if (e instanceof SyntaxError) return errorReply(400, `body is not JSON: ${e.message}`);
+    return errorReply(500, `answering failed: ${(e as Error).message}`);
   }
 }
 

@@ -21,6 +21,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { KubeClient } from '../kube-api/client';
 import { WebhookController } from './controller';
+import { withFailurePolicyIgnore } from './rules';
 import { ReportWriter } from './reports';
 import { BackgroundScanner, DEFAULT_ADMISSION_POLICY_REPORTS, type AdmissionPolicyReports } from './scan';
 import { isAdmissionPolicy, reportable, REPORTS_DISABLED_LABEL } from './report-layout';
@@ -95,6 +96,8 @@ export interface InClusterOptions {
   caPem?: string;
   /** Kyverno's excludeRoles/excludeClusterRoles are set: the user's roles are needed for every request. */
   rolesAlways?: boolean;
+  /** Kyverno's --forceFailurePolicyIgnore: every watched policy is served as failurePolicy Ignore. */
+  forceFailurePolicyIgnore?: boolean;
   /** How often the admission leader checks the serving certificates for renewal (default 12 h). */
   certRenewalIntervalMs?: number;
   /** Kyverno's `--validatingAdmissionPolicyReports` / `--mutatingAdmissionPolicyReports` (defaults: on / off). */
@@ -255,7 +258,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     kinds,
     (store) => {
       const all = [...store.objects.values()] as JsonObject[];
-      policies = all.filter((o) => !isException(o) && ready(o));
+      policies = all.filter((o) => !isException(o) && ready(o)).map((p) => (opts.forceFailurePolicyIgnore ? (withFailurePolicyIgnore(p) as JsonObject) : p));
       exceptions = all.filter(isException);
       serveAll = () => serveWith([...(policies ?? []), ...admissionPolicies], bindings);
       serveAll();

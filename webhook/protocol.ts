@@ -45,6 +45,8 @@ export interface ServerProcessSettings {
   httpBlocklist?: string[];
   /** Kyverno's --allowHTTPInNamespacedPolicies. */
   allowHttpInNamespacedPolicies?: boolean;
+  /** The webhook's namespace (cluster mode): /verifymutate answers for its `kyverno-health` Lease. */
+  namespace?: string;
 }
 
 export interface ReviewRequest {

@@ -68,6 +68,23 @@ export function failurePolicyOf(policy: Json): 'Fail' | 'Ignore' {
   return (asObject(spec.webhookConfiguration).failurePolicy ?? spec.failurePolicy) === 'Ignore' ? 'Ignore' : 'Fail';
 }
 
+/**
+ * Kyverno's `--forceFailurePolicyIgnore` (toggle ForceFailurePolicyIgnore): every policy's
+ * GetFailurePolicy answers Ignore, so each is served by the `-ignore` webhooks (CEL kinds: their
+ * Ignore webhooks) and evaluated as a policy with failurePolicy Ignore. Applied where the served
+ * policies come in (the files `serve` loads, the cluster's watch, deploy's webhook plan): a
+ * copy whose failure policy says Ignore; the stored policies are left as written.
+ */
+export function withFailurePolicyIgnore(policy: Json): Json {
+  const spec = asObject(policy.spec);
+  const classic = policy.kind === 'ClusterPolicy' || policy.kind === 'Policy';
+  // Classic policies read webhookConfiguration.failurePolicy before the deprecated spec field; the CEL kinds, spec.failurePolicy.
+  const forced = classic && (spec.failurePolicy === undefined || spec.webhookConfiguration !== undefined)
+    ? { ...spec, ...(spec.failurePolicy !== undefined ? { failurePolicy: 'Ignore' } : {}), webhookConfiguration: { ...asObject(spec.webhookConfiguration), failurePolicy: 'Ignore' } }
+    : { ...spec, failurePolicy: 'Ignore' };
+  return { ...policy, spec: forced };
+}
+
 // Kyverno's rule predicates (api/kyverno/v1 rule_types.go) as the webhook controller reads
 // them: a part counts when it is set to anything but its empty value.
 const isSet = (v: unknown) => v !== null && typeof v === 'object' && Object.keys(v as object).length > 0;

@@ -14,6 +14,7 @@ import { checkPolicyShape } from '../engine/testing';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { startWebhookServer } from './server';
 import { httpCallSettings } from './service-calls';
+import { withFailurePolicyIgnore } from './rules';
 import { parseDuration } from '../engine/units';
 import { DEFAULT_RETRY_PERIOD_MS } from './leader';
 import { DEFAULT_BACKGROUND_SCAN_INTERVAL_MS, type AdmissionPolicyReports } from './scan';
@@ -89,6 +90,8 @@ interface ServeArgs {
   successEvents: boolean;
   /** Kyverno's --validatingAdmissionPolicyReports (on) and --mutatingAdmissionPolicyReports (off). */
   admissionPolicyReports: AdmissionPolicyReports;
+  /** Kyverno's --forceFailurePolicyIgnore: every policy is served as failurePolicy Ignore. */
+  forceFailurePolicyIgnore: boolean;
   omitEvents: EventReason[];
   /** Kyverno's resourceFilters; default: Kyverno's defaults with our namespace. */
   resourceFilters?: string;
@@ -105,7 +108,7 @@ interface ServeArgs {
 export const SERVE_FLAGS = {
   values: ['policy'],
   scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters', 'exclude-usernames', 'exclude-groups', 'exclude-roles', 'exclude-cluster-roles', 'background-service-account', 'http-blocklist'],
-  booleans: ['in-cluster', 'help', 'generate-success-events', 'allow-http-in-namespaced-policies', 'validating-admission-policy-reports', 'mutating-admission-policy-reports'],
+  booleans: ['in-cluster', 'help', 'generate-success-events', 'allow-http-in-namespaced-policies', 'validating-admission-policy-reports', 'mutating-admission-policy-reports', 'force-failure-policy-ignore'],
   aliases: { h: 'help' },
 };
 
@@ -147,6 +150,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     metricsPort: parsed.values.has('metrics-port') ? number('metrics-port', 0) : undefined,
     successEvents: parsed.booleans.has('generate-success-events'),
     admissionPolicyReports: { validating: !parsed.negated.has('validating-admission-policy-reports'), mutating: parsed.booleans.has('mutating-admission-policy-reports') },
+    forceFailurePolicyIgnore: parsed.booleans.has('force-failure-policy-ignore'),
     resourceFilters: single(parsed, 'resource-filters'),
     userExclusions: {
       excludeUsernames: single(parsed, 'exclude-usernames'),
@@ -225,6 +229,9 @@ Flags:
                                 reports.kyverno.io/enabled=true for reports (default on)
       --mutating-admission-policy-reports
                                 in-cluster: likewise MutatingAdmissionPolicies (default off)
+      --force-failure-policy-ignore
+                                serve every policy as failurePolicy Ignore, whatever it says
+                                (Kyverno's --forceFailurePolicyIgnore)
       --omit-events LIST        in-cluster: event reasons never written, e.g.
                                 PolicyApplied,PolicyViolation
       --resource-filters TEXT   Kyverno's resourceFilters ("[Kind,Namespace,Name]..."); default:
@@ -286,14 +293,15 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
       client, server: { ...serverOptions, backgroundUser: args.backgroundUser ?? ownServiceAccount(client.config) }, namespace: args.namespace, caFile: args.caFile, log,
       reportIntervalMs: args.reportIntervalMs, retryPeriodMs: args.retryPeriodMs, backgroundScanIntervalMs: args.backgroundScanIntervalMs,
       successEvents: args.successEvents, omitEvents: args.omitEvents, admissionPolicyReports: args.admissionPolicyReports, holdBackground: process.env.KYVERNO_STUDIO_HOLD_BACKGROUND === '1',
-      certRenewalIntervalMs: args.certRenewalIntervalMs, ttlIntervalMs: args.ttlIntervalMs,
+      certRenewalIntervalMs: args.certRenewalIntervalMs, ttlIntervalMs: args.ttlIntervalMs, forceFailurePolicyIgnore: args.forceFailurePolicyIgnore,
     });
     stop = webhook.stop;
     metricsText = () => webhook.server.metricsText();
     log(`in-cluster mode on https://${args.host}:${webhook.server.address().port}: watching policies`);
   } else {
     // Files only, no cluster: nothing to report to or generate in.
-    const policies = loadPolicyFiles(args.policies, log);
+    const loaded = loadPolicyFiles(args.policies, log);
+    const policies = args.forceFailurePolicyIgnore ? loaded.map((p) => withFailurePolicyIgnore(p) as JsonObject) : loaded;
     const server = await startWebhookServer({ ...serverOptions, log, successEvents: args.successEvents });
     server.setPolicies(policies, EMPTY_CLUSTER);
     stop = () => server.close();

@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { readFileSync, watchFile } from 'node:fs';
 import type { ClusterState, ServiceCall, ServiceCallRequest } from '../engine/core/types';
-import { errorReply, evaluateReview, evaluatePolicyValidation, evaluateTtlLabel } from './evaluate';
+import { errorReply, evaluatePolicyMutation, evaluateReview, evaluatePolicyValidation, evaluateTtlLabel, evaluateVerifyMutation } from './evaluate';
 import { celRoute } from './cel-webhooks';
 import { WebhookMetrics } from './metrics';
 import { PolicyIndex } from './prefilter';
@@ -29,6 +29,7 @@ import { asObject } from '../engine/core/json';
 import type { JsonObject } from '../engine/core/types';
 import { accessOptionsOf, type AccessAnswers } from './access-review';
 import { accessQuestions } from '../engine/policy/auth-checks';
+import { lookupFinder } from '../engine/policy/admission-checks';
 
 export const SERVER_PROCESS_ROLE = 'kyverno-studio-webhook-server';
 
@@ -270,23 +271,19 @@ class ServerProcess {
   };
 
   /**
-   * The API server's answers to the permission questions of the policy in a /policyvalidate
-   * review, asked by the primary (which holds the client); null when there are none, the
-   * primary cannot ask, or it does not answer within the deadline.
+   * The API server's answers for the classic policy in a /policyvalidate review, asked by the
+   * primary (which holds the client): its permission questions and discovery's answers for its
+   * kinds; null for other kinds, when the primary cannot ask, or does not answer within the deadline.
    */
   private accessAnswers(body: string, timeoutMs: number): Promise<AccessAnswers | null> {
     let policy: JsonObject;
     try {
-      const request = asObject(asObject(JSON.parse(body) as unknown).request);
-      // A dry run (deploy's preview, before it applies the RBAC it plans for the policies)
-      // leaves nothing for the background controller to do: the permissions are checked when
-      // the policy is created for real. Kyverno checks dry runs too; its RBAC does not follow its policies.
-      if (request.dryRun === true) return Promise.resolve(null);
-      policy = asObject(request.object);
+      policy = asObject(asObject(asObject(JSON.parse(body) as unknown).request).object);
     } catch {
       return Promise.resolve(null);
     }
-    if ((policy.kind !== 'ClusterPolicy' && policy.kind !== 'Policy') || accessQuestions(policy).length === 0) return Promise.resolve(null);
+    // Every classic policy's kinds are looked up in discovery (validKinds), questions or not.
+    if (policy.kind !== 'ClusterPolicy' && policy.kind !== 'Policy') return Promise.resolve(null);
     const id = this.nextMetricsId++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -342,10 +339,17 @@ class ServerProcess {
         if (body === null) return send(res, 400, errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`).body);
         this.accessAnswers(body, settings.timeoutMs)
           .then((access) => {
-            const reply = evaluatePolicyValidation(body, { ...(access ? { access: accessOptionsOf(access) } : {}), allowHttpInNamespacedPolicies: this.allowHttpInNamespacedPolicies });
+            const reply = evaluatePolicyValidation(body, { ...policyValidationOptions(body, access), allowHttpInNamespacedPolicies: this.allowHttpInNamespacedPolicies });
             send(res, reply.status, reply.body);
           })
           .catch((e: Error) => this.failed(res, e));
+      }, (e) => this.failed(res, e));
+    }
+    if ((url === '/policymutate' || url === '/verifymutate') && req.method === 'POST') {
+      return readBody(req, settings.maxBodyBytes, (body) => {
+        const reply = body === null ? errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`)
+          : url === '/policymutate' ? evaluatePolicyMutation(body) : evaluateVerifyMutation(body, settings.namespace);
+        send(res, reply.status, reply.body);
       }, (e) => this.failed(res, e));
     }
     if (url === '/verifyttl' && req.method === 'POST') {
@@ -498,4 +502,26 @@ export function runAsServerProcessIfAsked(): boolean {
   // The primary is gone (crashed or killed): nobody hands out connections or policies any more.
   process.on('disconnect', () => process.exit(0));
   return true;
+}
+
+/**
+ * evaluatePolicyValidation's options from the primary's answers: discovery's answers for the
+ * kinds, and the permission answers unless the review is a dry run (deploy's preview, before it
+ * applies the RBAC it plans for the policies, leaves nothing for the background controller to
+ * do: the permissions are checked when the policy is created for real; Kyverno checks dry runs
+ * too, but its RBAC does not follow its policies).
+ */
+function policyValidationOptions(body: string, answers: AccessAnswers | null): Parameters<typeof evaluatePolicyValidation>[1] {
+  if (!answers) return {};
+  let request: JsonObject;
+  try {
+    request = asObject(asObject(JSON.parse(body) as unknown).request);
+  } catch {
+    return {};
+  }
+  const checksAccess = request.dryRun !== true && accessQuestions(asObject(request.object)).length > 0;
+  return {
+    ...(answers.kinds ? { findResources: lookupFinder(answers.kinds) } : {}),
+    ...(checksAccess ? { access: accessOptionsOf(answers) } : {}),
+  };
 }

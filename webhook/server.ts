@@ -52,6 +52,8 @@ export interface WebhookServerOptions {
   httpBlocklist?: string[];
   /** Kyverno's --allowHTTPInNamespacedPolicies: Namespaced* policies may call CEL http.* (refused by default). */
   allowHttpInNamespacedPolicies?: boolean;
+  /** The webhook's namespace (cluster mode), where /verifymutate's `kyverno-health` Lease lives. */
+  namespace?: string;
   /** Called with the downstream work of generate rules for admitted requests; without it, generate rules are not run. */
   onGenerated?: (items: GeneratedItem[]) => void;
   /** /policyvalidate's permission questions asked of the API server (cluster mode); without it, no check. */
@@ -118,6 +120,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       metricsElsewhere: opts.metricsElsewhere,
       httpBlocklist: opts.httpBlocklist,
       allowHttpInNamespacedPolicies: opts.allowHttpInNamespacedPolicies,
+      namespace: opts.namespace,
       generate: opts.onGenerated !== undefined,
       // Several beats per deadline, so a stuck process is found soon after its deadline.
       heartbeatMs: Math.max(20, Math.min(1000, Math.floor(timeoutMs / 4))),

@@ -27,7 +27,7 @@ import { rbacAllows, webhookRbac } from '../../deploy/rbac';
 import { WEBHOOK_NAME } from '../../webhook/configurations';
 import { answerAccessQuestions, resourceFromTable, type AccessReviewer } from '../../webhook/access-review';
 import { accessCheckError } from '../../engine/policy/auth-checks';
-import { knownKindTable, type KindTable } from '../../engine/kube';
+import { findResources, knownKindTable, type KindTable } from '../../engine/kube';
 import { webhookConfigurations } from '../../webhook/configurations';
 import { classicWebhookNeeds } from '../../webhook/rules';
 import { runGeneration } from '../../webhook/generate-work';
@@ -183,6 +183,8 @@ export class Scenario {
     // any policy (RBAC derived from no policy, the aggregated ClusterRole included).
     for (const o of kindClusterObjects()) this.store.create(o);
     this.deployRbac([]);
+    // ...and the webhook configurations, which the controller then keeps in step.
+    this.syncWebhookConfigurations();
     const log = (line: string) => this.log.push(line);
     const kube = this.client.asKubeClient();
     this.events = new EventWriter(kube, log);
@@ -526,7 +528,12 @@ export class Scenario {
     // refusal is reported as this difference (unsupported), not as a failure.
     this.grantedByDeploy = before;
     // Target scopes as the API server's discovery gives them (CRDs applied by the scenario included).
-    const reply = evaluatePolicyValidation(JSON.stringify(review), { isClusterScoped: (apiVersion, kind) => !this.store.isNamespaced(apiVersion, kind), access });
+    const reply = evaluatePolicyValidation(JSON.stringify(review), {
+      isClusterScoped: (apiVersion, kind) => !this.store.isNamespaced(apiVersion, kind),
+      // The store's discovery: the well-known kinds and the CRDs it holds.
+      findResources: (group, version, kind, subresource) => findResources(this.kindTable(), group, version, kind, subresource),
+      access,
+    });
     const response = asObject(asObject(JSON.parse(reply.body)).response);
     const warnings = asArray(response.warnings).map(String);
     if (reply.status !== 200) return { error: { message: `policy webhook answered ${reply.status}: ${reply.body}` }, warnings };

@@ -76,7 +76,10 @@ export class FakeKube extends KubeClient {
 
   override forgetDiscovery(): void {}
 
-  override async request<T>(): Promise<T> {
+  override async request<T>(req: { method: string; path: string }): Promise<T> {
+    // Discovery answers with no groups: every kind keeps the built-in table's description.
+    if (req.method === 'GET' && req.path === '/apis') return { groups: [] } as T;
+    if (req.method === 'GET' && req.path === '/api/v1') return { resources: [] } as T;
     throw new Error('the fake API server has no raw requests');
   }
 

@@ -62,7 +62,7 @@ test('plan: cluster mode objects come in the safe order with pinned code, probes
   assert.deepEqual([...new Set(phases)], PHASES.filter((x) => x !== 'crds'));
   const kinds = p.objects.map((o) => o.object.kind);
   assert.deepEqual(kinds, ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Secret', 'ConfigMap', 'Deployment', 'Service', 'Service', 'PodDisruptionBudget',
-    'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ClusterPolicy', 'ClusterPolicy']);
+    'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ClusterPolicy', 'ClusterPolicy']);
   const cm = p.objects.find((o) => o.object.kind === 'ConfigMap')!.object;
   const code = gunzipSync(Buffer.from(((cm.binaryData as Json)['webhook.js.gz'] as string), 'base64'));
   assert.equal(sha256(code), p.codeSha256);
@@ -128,9 +128,29 @@ test('plan: metrics on their own port and Service, and a ServiceMonitor on reque
   assert.deepEqual(spec.namespaceSelector, { matchNames: ['kyverno-studio'] });
 });
 
+test('plan: --force-failure-policy-ignore puts every policy on the Ignore webhooks, runs the webhook with it, and applies the policies as written', () => {
+  const objects = (extra = {}) => plan('cluster', extra).objects.map((o) => o.object);
+  const hooks = (os: Json[]) => os.filter((o) => o.kind === 'ValidatingWebhookConfiguration' || o.kind === 'MutatingWebhookConfiguration')
+    .filter((o) => ['validate.kyverno.svc', 'mutate.kyverno.svc'].some((n) => ((o.webhooks ?? []) as Json[]).some((w) => String(w.name).startsWith(n))))
+    .flatMap((o) => (o.webhooks as Json[]).map((w) => [w.name, w.failurePolicy, ((w.clientConfig as Json).service as Json).path]));
+  const args = (os: Json[]) => ((((os.find((o) => o.kind === 'Deployment')!.spec as Json).template as Json).spec as Json).containers as Json[])[0].args as string[];
+  const plain = objects();
+  assert.ok(hooks(plain).some(([, fp]) => fp === 'Fail'), 'the fixtures have Fail policies');
+  assert.equal(args(plain).includes('--force-failure-policy-ignore'), false);
+  const forced = objects({ forceFailurePolicyIgnore: true });
+  assert.ok(hooks(forced).length > 0);
+  for (const [name, fp, path] of hooks(forced)) {
+    assert.equal(fp, 'Ignore', String(name));
+    assert.match(String(name), /-ignore$/);
+    assert.match(String(path), /\/ignore$/);
+  }
+  assert.deepEqual(args(forced).slice(-1), ['--force-failure-policy-ignore']);
+  assert.deepEqual(forced.filter((o) => o.kind === 'ClusterPolicy'), plain.filter((o) => o.kind === 'ClusterPolicy'), 'the cluster stores the policies as written');
+});
+
 test('plan: local mode registers URLs and skips the in-cluster workload (its namespace holds the Leases and UpdateRequests); policies-only applies just policies', () => {
   const local = plan('local');
-  assert.deepEqual(local.objects.map((o) => o.object.kind), ['Namespace', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ClusterPolicy', 'ClusterPolicy']);
+  assert.deepEqual(local.objects.map((o) => o.object.kind), ['Namespace', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ClusterPolicy', 'ClusterPolicy']);
   const policyHook = ((local.objects[3].object.webhooks as Json[])[0]);
   assert.equal(policyHook.name, 'validate-policy.kyverno.svc');
   assert.equal((policyHook.clientConfig as Json).url, 'https://127.0.0.1:9443/policyvalidate');

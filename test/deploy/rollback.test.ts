@@ -6,7 +6,7 @@ import { DeployJournal, rollback } from '../../deploy/rollback';
 import { makeCertificates } from '../../tls/certificates';
 import { KubeError, type JsonObject } from '../../kube-api/client';
 import { MUTATING_CONFIG, VALIDATING_CONFIG } from '../../deploy/plan';
-import { POLICY_VALIDATING_CONFIG, TTL_VALIDATING_CONFIG } from '../../webhook/configurations';
+import { POLICY_MUTATING_CONFIG, POLICY_VALIDATING_CONFIG, TTL_VALIDATING_CONFIG, VERIFY_MUTATING_CONFIG } from '../../webhook/configurations';
 import { ADD_LABEL, AUDIT_OWNER, REQUIRE_TEAM } from '../cluster/fixtures';
 import { FakeKube, asFound } from './fake-kube';
 
@@ -56,7 +56,7 @@ test('rollback: a failed second deploy restores every object it changed and dele
   assert.equal(r.outcome, 'failed');
   assert.match(r.error ?? '', /smoke check failed/);
   assert.deepEqual(r.created.map((x) => x.name), [MUTATING_CONFIG, 'add-managed-label']);
-  assert.deepEqual(r.updated.map((x) => x.name), ['kyverno-studio', VALIDATING_CONFIG, POLICY_VALIDATING_CONFIG, TTL_VALIDATING_CONFIG, 'require-team-label', 'audit-owner-annotation']);
+  assert.deepEqual(r.updated.map((x) => x.name), ['kyverno-studio', VALIDATING_CONFIG, POLICY_VALIDATING_CONFIG, POLICY_MUTATING_CONFIG, VERIFY_MUTATING_CONFIG, TTL_VALIDATING_CONFIG, 'require-team-label', 'audit-owner-annotation']);
 
   assert.deepEqual(state(kube), before, 'content, labels and managedFields are as before the second deploy');
   const managers = (kube.object('ClusterPolicy', 'audit-owner-annotation')!.metadata as JsonObject).managedFields as JsonObject[];
@@ -66,6 +66,10 @@ test('rollback: a failed second deploy restores every object it changed and dele
   assert.deepEqual(rollbackWrites, [
     `PUT ValidatingWebhookConfiguration ${TTL_VALIDATING_CONFIG}`,
     `PUT ValidatingWebhookConfiguration ${TTL_VALIDATING_CONFIG}`,
+    `PUT MutatingWebhookConfiguration ${VERIFY_MUTATING_CONFIG}`,
+    `PUT MutatingWebhookConfiguration ${VERIFY_MUTATING_CONFIG}`,
+    `PUT MutatingWebhookConfiguration ${POLICY_MUTATING_CONFIG}`,
+    `PUT MutatingWebhookConfiguration ${POLICY_MUTATING_CONFIG}`,
     `PUT ValidatingWebhookConfiguration ${POLICY_VALIDATING_CONFIG}`,
     `PUT ValidatingWebhookConfiguration ${POLICY_VALIDATING_CONFIG}`,
     `DELETE MutatingWebhookConfiguration ${MUTATING_CONFIG}`,
@@ -77,8 +81,8 @@ test('rollback: a failed second deploy restores every object it changed and dele
     'PUT ClusterPolicy require-team-label',
     'PUT ClusterPolicy require-team-label',
   ], 'webhook configurations, then deletes, then restores, newest first; a second PUT hands the fields back to their managers');
-  assert.deepEqual(r.restored.map((x) => x.name), [TTL_VALIDATING_CONFIG, POLICY_VALIDATING_CONFIG, VALIDATING_CONFIG, 'audit-owner-annotation', 'require-team-label']);
-  assert.deepEqual(r.rolledBack.map((x) => x.name), [MUTATING_CONFIG, 'add-managed-label', TTL_VALIDATING_CONFIG, POLICY_VALIDATING_CONFIG, VALIDATING_CONFIG, 'audit-owner-annotation', 'require-team-label']);
+  assert.deepEqual(r.restored.map((x) => x.name), [TTL_VALIDATING_CONFIG, VERIFY_MUTATING_CONFIG, POLICY_MUTATING_CONFIG, POLICY_VALIDATING_CONFIG, VALIDATING_CONFIG, 'audit-owner-annotation', 'require-team-label']);
+  assert.deepEqual(r.rolledBack.map((x) => x.name), [MUTATING_CONFIG, 'add-managed-label', TTL_VALIDATING_CONFIG, VERIFY_MUTATING_CONFIG, POLICY_MUTATING_CONFIG, POLICY_VALIDATING_CONFIG, VALIDATING_CONFIG, 'audit-owner-annotation', 'require-team-label']);
   assert.ok(display.lines.includes('  rolled back: restored ClusterPolicy require-team-label to its previous version'), display.lines.join('\n'));
   assert.ok(display.lines.includes('  rolled back: deleted ClusterPolicy add-managed-label'));
   assert.deepEqual(r.rollbackFailures, []);

@@ -1,7 +1,7 @@
 /** Kyverno's policy validation at create/update (pkg/validation/policy, api/kyverno/v1 Validate), with its messages. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkExceptionForAdmission, checkPolicyForAdmission, globalContextEntryAdmissionVerdict, verdictResult } from '../../engine/policy/admission-checks';
+import { checkExceptionForAdmission, checkPolicyForAdmission, globalContextEntryAdmissionVerdict, policyAdmissionVerdict, verdictResult } from '../../engine/policy/admission-checks';
 
 const rule = (body: Record<string, unknown>, name = 'r') => ({ name, match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, ...body });
 const cpol = (spec: Record<string, unknown>, meta: Record<string, unknown> = {}) => ({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p', ...meta }, spec });
@@ -72,7 +72,9 @@ test('match/exclude user info and resource descriptions are validated as UserInf
 test('wildcard kinds and background validate rules on subresources are refused as validateKinds does', () => {
   const kinds = (k: string[], body: Record<string, unknown> = validate, background = true) =>
     checkPolicyForAdmission(cpol({ background, rules: [{ name: 'r', match: { any: [{ resources: { kinds: k } }] }, ...body }] })).error;
+  // Kyverno's background-subresource scenarios refuse these, served or not.
   assert.equal(kinds(['Scale']), 'path: spec.rules[0].match.any[0].kinds: background scan enabled with subresource Scale');
+  assert.equal(kinds(['Pod/scale']), 'path: spec.rules[0].match.any[0].kinds: background scan enabled with subresource Pod/scale');
   assert.equal(kinds(['Pod/*']), 'path: spec.rules[0].match.any[0].kinds: background scan enabled with subresource Pod/*');
   assert.equal(kinds(['*/status']), 'path: spec.rules[0].match.any[0].kinds: background scan enabled with subresource */status');
   assert.equal(kinds(['Pod/exec'], validate, false), undefined, 'background off: subresources are fine');
@@ -81,6 +83,30 @@ test('wildcard kinds and background validate rules on subresources are refused a
   assert.match(kinds(['*'])!, /wildcard policy not allowed in background mode/);
   assert.equal(kinds(['*', 'Pod'], validate, false), 'path: spec.rules[0].match.any[0].kinds: wildcard policy can not deal with more than one kind');
   assert.equal(kinds(['*'], { verifyImages: [{ imageReferences: ['*'] }] }, false), 'path: spec.rules[0].match.any[0].kinds: wildcard policy does not support rule type');
+});
+
+test('a kind discovery cannot resolve admits the policy with validKinds\' warning and ends the checks', () => {
+  const policy = (k: string[], background = false) => cpol({ background, rules: [{ name: 'r', match: { any: [{ resources: { kinds: k } }] }, ...validate }] });
+  const warning = (k: string) => `the kind defined in the all match resource is invalid: unable to convert GVK to GVR for kinds ${k}, err: resource not found`;
+  // Scale is only ever a subresource's kind: FindResources looks at top-level resources.
+  for (const k of ['Foo', 'Foo/*', 'v2/Pod', 'Pod/foo', 'Scale']) {
+    assert.deepEqual(policyAdmissionVerdict(policy([k])), { errors: [], warnings: [warning(k)] }, k);
+    // The CLI's mock validation looks nothing up.
+    assert.deepEqual(policyAdmissionVerdict(policy([k]), { withoutCluster: true }), { errors: [], warnings: [] }, k);
+  }
+  // The first unresolved kind ends validation: a later background subresource is not looked at.
+  assert.deepEqual(policyAdmissionVerdict(policy(['Foo', 'Pod/exec'], true)).errors, []);
+  assert.match(checkPolicyForAdmission(policy(['Pod/exec', 'Foo'], true)).error ?? '', /background scan enabled with subresource Pod\/exec/);
+  // The webhook hands in the cluster's discovery: a CRD it serves resolves, a served subresource counts.
+  const asked: string[][] = [];
+  const discovery = (group: string, version: string, kind: string, subresource: string) => {
+    asked.push([group, version, kind, subresource]);
+    return kind === 'Widget' ? [{ group: 'example.com', version: 'v1', resource: 'widgets', subresource: subresource === '' ? '' : 'scale', namespaced: true }] : [];
+  };
+  assert.deepEqual(policyAdmissionVerdict(policy(['example.com/v1/Widget']), { findResources: discovery }), { errors: [], warnings: [] });
+  assert.deepEqual(asked, [['example.com', 'v1', 'Widget', '']]);
+  assert.match(checkPolicyForAdmission(policy(['Widget/scale'], true), { findResources: discovery }).error ?? '', /background scan enabled with subresource Widget\/scale/);
+  assert.deepEqual(policyAdmissionVerdict(policy(['Pod']), { findResources: discovery }).warnings, [warning('Pod')], 'discovery, not the built-in table, answers');
 });
 
 test('target variables are refused outside mutate targets (hasInvalidVariables)', () => {

@@ -6,9 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { policyNeeds, rulesWithOperations, webhookNeeds, webhookRules } from '../../webhook/rules';
+import { failurePolicyOf, policyNeeds, rulesWithOperations, webhookNeeds, webhookRules, withFailurePolicyIgnore } from '../../webhook/rules';
 import { findResources, knownKindTable, type KindTable } from '../../engine/kube';
-import { webhookConfigurations } from '../../webhook/configurations';
+import { ALL_CONFIGS, webhookConfigurations } from '../../webhook/configurations';
+import { evaluatePolicyMutation, evaluateVerifyMutation } from '../../webhook/evaluate';
 import { kindTable } from '../../kube-api/discovery';
 import type { KubeClient } from '../../kube-api/client';
 
@@ -223,6 +224,79 @@ test('discovery reads every served version of a CRD group, with scope and subres
       { apiGroups: ['acme.io'], apiVersions: ['v1beta1'], operations: ALL, resources: ['widgets/status'], scope: '*' },
     ],
   ]);
-  // The built-in description of a well-known kind is kept.
+  // A well-known kind is described by discovery too.
+  assert.deepEqual(table.get('Pod'), [{ group: '', version: 'v1', resource: 'pods', namespaced: true, subresources: [] }]);
+});
+
+test('a well-known kind gets the versions the cluster serves; the built-in table answers where discovery is silent', async () => {
+  // The built-in table names IPAddress at networking.k8s.io/v1beta1; this cluster serves it at v1 (preferred) and v1beta1.
+  const answers: Record<string, unknown> = {
+    '/apis': { groups: [{ name: 'networking.k8s.io', versions: [{ groupVersion: 'networking.k8s.io/v1' }, { groupVersion: 'networking.k8s.io/v1beta1' }], preferredVersion: { groupVersion: 'networking.k8s.io/v1' } }] },
+    '/apis/networking.k8s.io/v1': { resources: [{ name: 'ipaddresses', kind: 'IPAddress', namespaced: false }, { name: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true }] },
+    '/apis/networking.k8s.io/v1beta1': { resources: [{ name: 'ipaddresses', kind: 'IPAddress', namespaced: false }] },
+  };
+  const client = { request: async ({ path }: { path: string }) => { if (path === '/api/v1') throw new Error('unavailable'); return answers[path] ?? {}; } } as unknown as KubeClient;
+  const policy = classic({ match: any({ kinds: ['IPAddress'] }), validate: { pattern: {} } });
+  const table = await kindTable(client, [policy]);
+  assert.deepEqual(table.get('IPAddress'), [{ group: 'networking.k8s.io', version: 'v1', resource: 'ipaddresses', namespaced: false, subresources: [], otherVersions: ['v1beta1'] }]);
+  assert.deepEqual(validatingRules([policy], table), [
+    [
+      { apiGroups: ['networking.k8s.io'], apiVersions: ['v1'], operations: ALL, resources: ['ipaddresses'], scope: '*' },
+      { apiGroups: ['networking.k8s.io'], apiVersions: ['v1beta1'], operations: ALL, resources: ['ipaddresses'], scope: '*' },
+    ],
+  ]);
+  // Offline (no discovery), the built-in table's version.
+  assert.deepEqual(validatingRules([policy], knownKindTable()), [[{ apiGroups: ['networking.k8s.io'], apiVersions: ['v1beta1'], operations: ALL, resources: ['ipaddresses'], scope: '*' }]]);
+  // The core group's discovery failed: its kinds keep the built-in description.
   assert.deepEqual(table.get('Pod'), knownKindTable().get('Pod'));
+});
+
+test('withFailurePolicyIgnore: every policy answers Ignore as Spec.GetFailurePolicy does under --forceFailurePolicyIgnore', () => {
+  const rule = { match: any({ kinds: ['ConfigMap'] }), validate: { pattern: {} } };
+  const cases: Json[] = [
+    classic(rule),
+    classic(rule, 'ClusterPolicy', { failurePolicy: 'Fail' }),
+    classic(rule, 'ClusterPolicy', { webhookConfiguration: { failurePolicy: 'Fail', timeoutSeconds: 12 } }),
+    classic(rule, 'Policy', { failurePolicy: 'Fail', webhookConfiguration: { timeoutSeconds: 12 } }),
+    { apiVersion: 'policies.kyverno.io/v1', kind: 'ValidatingPolicy', metadata: { name: 'v' }, spec: { failurePolicy: 'Fail', matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['configmaps'], operations: ['CREATE'] }] } } },
+  ];
+  for (const p of cases) {
+    const forced = withFailurePolicyIgnore(p);
+    assert.equal(failurePolicyOf(p), 'Fail', JSON.stringify(p.spec));
+    assert.equal(failurePolicyOf(forced), 'Ignore', JSON.stringify(p.spec));
+    assert.ok(webhookNeeds([forced], knownKindTable()).every((n) => n.failurePolicy === 'Ignore'));
+  }
+  // Nothing else of the spec changes (the timeout stays), and the policy itself is not edited.
+  assert.deepEqual(withFailurePolicyIgnore(cases[2]).spec, { ...(cases[2].spec as Json), webhookConfiguration: { failurePolicy: 'Ignore', timeoutSeconds: 12 } });
+  assert.deepEqual((cases[2].spec as Json).webhookConfiguration, { failurePolicy: 'Fail', timeoutSeconds: 12 });
+  // A policy with the deprecated field only keeps to it (no second field the admission check refuses).
+  assert.deepEqual(withFailurePolicyIgnore(cases[1]).spec, { ...(cases[1].spec as Json), failurePolicy: 'Ignore' });
+});
+
+test("Kyverno's policy mutating and verify webhooks: configured as Kyverno's controller builds them, answered as its handlers do", () => {
+  const configs = webhookConfigurations({ namespace: 'kyverno', caPem: 'CA', needs: [], keepEmpty: true });
+  const byName = new Map(configs.map((c) => [String((c.metadata as Json).name), c]));
+  for (const [kind, name] of ALL_CONFIGS) assert.equal(byName.get(name)?.kind, kind, name);
+  const [policyHook] = byName.get('kyverno-policy-mutating-webhook-cfg')!.webhooks as Json[];
+  assert.equal(policyHook.name, 'mutate-policy.kyverno.svc');
+  assert.deepEqual(policyHook.rules, [{ apiGroups: ['kyverno.io'], apiVersions: ['v1', 'v2beta1'], resources: ['clusterpolicies', 'policies'], operations: ['CREATE', 'UPDATE'] }]);
+  assert.equal(((policyHook.clientConfig as Json).service as Json).path, '/policymutate');
+  const [verifyHook] = byName.get('kyverno-verify-mutating-webhook-cfg')!.webhooks as Json[];
+  assert.equal(verifyHook.name, 'monitor-webhooks.kyverno.svc');
+  assert.deepEqual(verifyHook.rules, [{ apiGroups: ['coordination.k8s.io'], apiVersions: ['v1'], resources: ['leases'], operations: ['UPDATE'] }]);
+  assert.deepEqual(verifyHook.objectSelector, { matchLabels: { 'app.kubernetes.io/name': 'kyverno' } });
+  assert.equal(verifyHook.failurePolicy, 'Ignore');
+  assert.equal(((verifyHook.clientConfig as Json).service as Json).path, '/verifymutate');
+
+  const review = (request: Json) => JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', ...request } });
+  const response = (body: string) => (JSON.parse(body) as Json).response as Json;
+  assert.deepEqual(response(evaluatePolicyMutation(review({ name: 'p', object: { kind: 'ClusterPolicy' } })).body), { uid: 'u', allowed: true });
+  const now = new Date('2026-01-02T03:04:05.678Z');
+  const lease = response(evaluateVerifyMutation(review({ name: 'kyverno-health', namespace: 'kyverno' }), 'kyverno', now).body);
+  assert.equal(lease.patchType, 'JSONPatch');
+  assert.deepEqual(JSON.parse(Buffer.from(String(lease.patch), 'base64').toString()), [{ op: 'replace', path: '/metadata/annotations/kyverno.io~1last-request-time', value: '2026-01-02T03:04:05Z' }]);
+  // Another Lease, or the health Lease of another namespace, passes unchanged.
+  assert.deepEqual(response(evaluateVerifyMutation(review({ name: 'other', namespace: 'kyverno' }), 'kyverno', now).body), { uid: 'u', allowed: true });
+  assert.deepEqual(response(evaluateVerifyMutation(review({ name: 'kyverno-health', namespace: 'elsewhere' }), 'kyverno', now).body), { uid: 'u', allowed: true });
+  assert.equal(evaluateVerifyMutation('{', 'kyverno').status, 400);
 });

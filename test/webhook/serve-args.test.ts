@@ -5,6 +5,11 @@ import { parseServeArgs } from '../../webhook/serve';
 
 const TLS = ['--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key'];
 
+test('serve flags: --force-failure-policy-ignore (Kyverno\'s --forceFailurePolicyIgnore), off by default', () => {
+  assert.equal(parseServeArgs(['--policy', 'p.yaml', ...TLS]).forceFailurePolicyIgnore, false);
+  assert.equal(parseServeArgs(['--in-cluster', ...TLS, '--force-failure-policy-ignore']).forceFailurePolicyIgnore, true);
+});
+
 test('serve flags: values, =values, several policies, defaults', () => {
   const a = parseServeArgs(['--policy', 'p1.yaml', 'p2', '--policy=p3', ...TLS, '--port=8443', '--workers', '3']);
   assert.deepEqual(a.policies, ['p1.yaml', 'p3', 'p2']);
