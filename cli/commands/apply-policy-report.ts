@@ -68,7 +68,8 @@ function summary(results: JsonObject[]): JsonObject {
   return { error: count('error'), fail: count('fail'), pass: count('pass'), skip: count('skip'), warn: count('warn') };
 }
 
-export function policyReports(responses: EngineResponse[], policies: Map<string, JsonObject>, auditWarn: boolean, format: 'json' | 'yaml', now = Math.floor(Date.now() / 1000)): string {
+/** Kyverno's report.ComputePolicyReports: results of cluster-wide policies, and per namespaced policy. */
+export function computePolicyReports(responses: EngineResponse[], policies: Map<string, JsonObject>, auditWarn: boolean, now = Math.floor(Date.now() / 1000)) {
   const clustered: JsonObject[] = [];
   const namespaced = new Map<string, { namespace: string; name: string; results: JsonObject[] }>();
   for (const response of responses) {
@@ -83,12 +84,17 @@ export function policyReports(responses: EngineResponse[], policies: Map<string,
       }
     }
   }
+  return { clustered, namespaced: [...namespaced.values()] };
+}
+
+export function policyReports(responses: EngineResponse[], policies: Map<string, JsonObject>, auditWarn: boolean, format: 'json' | 'yaml', now = Math.floor(Date.now() / 1000)): string {
+  const { clustered, namespaced } = computePolicyReports(responses, policies, auditWarn, now);
   const print = (report: JsonObject) => (format === 'json' ? JSON.stringify(report) : goYaml(report).replace(/\n$/, ''));
   const out: string[] = [];
   if (clustered.length > 0) {
     out.push(print({ apiVersion: REPORT_API_VERSION, kind: 'ClusterReport', metadata: { creationTimestamp: null, name: 'merged' }, results: clustered, summary: summary(clustered) }));
   }
-  for (const r of namespaced.values()) {
+  for (const r of namespaced) {
     out.push('---');
     out.push(print({ apiVersion: REPORT_API_VERSION, kind: 'PolicyReport', metadata: { creationTimestamp: null, name: r.name, namespace: r.namespace }, results: r.results, summary: summary(r.results) }));
   }
