@@ -15,8 +15,9 @@ import { versionCommand } from './commands/version';
 import { jpCommand } from './commands/jp';
 import { createCommand } from './commands/create';
 import { completionCommand } from './commands/completion';
+import { fixCommand } from './commands/fix';
 
-export const COMMANDS: Command[] = [testCommand, applyCommand, serveCommandEntry, lspCommand, deployCommand, undeployCommand, versionCommand, jpCommand, createCommand];
+export const COMMANDS: Command[] = [testCommand, applyCommand, serveCommandEntry, lspCommand, deployCommand, undeployCommand, versionCommand, jpCommand, createCommand, fixCommand];
 COMMANDS.push(completionCommand(() => COMMANDS));
 
 export function registerCommand(command: Command): void {
