@@ -124,6 +124,10 @@ const ROWS: Row[] = [
   { line: 'create values -g k=v', code: 0, out: [/globalValues:\n {2}k: v/] },
   { line: 'create user-info -u me -g g1', code: 0, out: [/username: me/] },
   { line: 'create metrics-config -i ns1', code: 0, out: [/"include": \[/] },
+  // Kyverno commands not offered: the reason, exit 1 (Kyverno's exit code for a failed command).
+  { line: 'oci pull -i ghcr.io/acme/policies:v1 ./policies', code: 1, err: [/^Error: kyverno oci pull is not supported: policy images are not written or unpacked here/] },
+  { line: 'migrate --resource clusterpolicies.kyverno.io', code: 1, err: [/^Error: kyverno migrate is not supported: /] },
+  { line: 'docs -o ./docs', code: 1, err: [/^Error: kyverno docs is not supported: /] },
   { line: 'completion bash', code: 0, out: [/complete -o filenames -F _kyverno_studio kyverno-studio/] },
   { line: 'completion zsh', code: 0, out: [/^#compdef kyverno-studio/] },
 ];
