@@ -5,7 +5,7 @@
  */
 import type { Command, CommandIO } from './command';
 
-function notOffered(name: string, summary: string, reason: string): Command {
+function notOffered(name: string, summary: string, reason: string, subcommands: string[] = []): Command {
   const usage = `Usage: kyverno-studio ${name}\n\nKyverno's \`kyverno ${name}\` (${summary}) is not offered: ${reason}.`;
   return {
     name,
@@ -16,14 +16,15 @@ function notOffered(name: string, summary: string, reason: string): Command {
         io.out(usage);
         return 0;
       }
-      io.err(`Error: kyverno ${[name, ...argv.filter((a) => !a.startsWith('-')).slice(0, 1)].join(' ')} is not supported: ${reason}`);
+      const sub = subcommands.includes(argv[0]) ? ` ${argv[0]}` : '';
+      io.err(`Error: kyverno ${name}${sub} is not supported: ${reason}`);
       return 1;
     },
   };
 }
 
 export const NOT_OFFERED: Command[] = [
-  notOffered('oci', 'push and pull policies as OCI images', 'policy images are not written or unpacked here (the registry client only reads what verifyImages needs); use Kyverno\'s CLI or `oras`'),
+  notOffered('oci', 'push and pull policies as OCI images', 'policy images are not written or unpacked here (the registry client only reads what verifyImages needs); use Kyverno\'s CLI or `oras`', ['push', 'pull']),
   notOffered('docs', 'generates the Kyverno CLI\'s reference pages', 'this CLI\'s reference is its README and `--help`'),
   notOffered('migrate', 'migrates stored Kyverno resources to a new API version in a cluster', 'it rewrites a cluster\'s stored objects, which is Kyverno\'s own upgrade task'),
 ];
