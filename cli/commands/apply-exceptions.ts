@@ -17,7 +17,18 @@ export const DEFAULT_EXCEPTION_TTL_NANOS = 30n * 24n * 3600n * 1_000_000_000n;
  * The exception for one subject of a failed result. Keys are in the Go struct's field order,
  * which is what `json.Marshal` writes (the YAML form is sorted by goYaml).
  */
-function exceptionFor(policy: string, rule: string, subject: JsonObject, ttlNanos: bigint): JsonObject {
+/**
+ * The podSecurity block of an exception for a failed Pod Security rule: its controls, images
+ * with the tag or digest replaced by `*` (Kyverno's wildcardTagOrDigest). Undefined otherwise.
+ */
+function podSecurityOf(properties: unknown): JsonObject[] | undefined {
+  const text = isJsonObject(properties) && typeof properties.controlsJSON === 'string' ? properties.controlsJSON : undefined;
+  if (text === undefined) return undefined;
+  const controls = JSON.parse(text) as Array<{ Name: string; Images: string[] | null }>;
+  return controls.map((c) => ({ controlName: c.Name, ...(c.Images && c.Images.length > 0 ? { images: c.Images.map((i) => i.replace(/[:@].*/s, '*')) } : {}) }));
+}
+
+function exceptionFor(policy: string, rule: string, subject: JsonObject, ttlNanos: bigint, podSecurity: JsonObject[] | undefined): JsonObject {
   const kind = String(subject.kind ?? '');
   const name = String(subject.name ?? '');
   const namespace = typeof subject.namespace === 'string' ? subject.namespace : '';
@@ -46,6 +57,7 @@ function exceptionFor(policy: string, rule: string, subject: JsonObject, ttlNano
     spec: {
       match: { all: [{ resources: { kinds, names, namespaces: [namespace] } }] },
       exceptions: [{ policyName: policy, ruleNames: rules }],
+      ...(podSecurity ? { podSecurity } : {}),
     },
   };
 }
@@ -58,7 +70,7 @@ export function generatedExceptions(responses: EngineResponse[], policies: Map<s
     if (result.result !== 'fail') continue;
     for (const subject of Array.isArray(result.resources) ? result.resources : []) {
       if (!isJsonObject(subject)) continue;
-      const exception = exceptionFor(String(result.policy), String(result.rule), subject, ttlNanos);
+      const exception = exceptionFor(String(result.policy), String(result.rule), subject, ttlNanos, podSecurityOf(result.properties));
       out += `---\n${format === 'json' ? JSON.stringify(exception) : goYaml(exception)}\n`;
     }
   }

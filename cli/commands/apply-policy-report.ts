@@ -45,6 +45,14 @@ function reportResult(response: EngineResponse, rule: RuleResult, policy: JsonOb
   const process = processOf(policy, kind);
   if (process) properties.process = process;
   if (rule.exceptions && rule.exceptions.length > 0) properties.exceptions = rule.exceptions.join(',');
+  // Kyverno's addPodSecurityProperties: the failed Pod Security controls of a podSecurity rule.
+  if (rule.podSecurity && rule.podSecurity.checks.length > 0) {
+    properties.standard = rule.podSecurity.level;
+    properties.version = rule.podSecurity.version;
+    properties.controls = rule.podSecurity.checks.map((c) => c.id).join(',');
+    // Go's json.Marshal of []Control (no tags: capitalised keys; a nil slice is null).
+    properties.controlsJSON = JSON.stringify(rule.podSecurity.checks.map((c) => ({ ID: c.id, Name: c.controlName, Images: c.images.length > 0 ? c.images : null })));
+  }
   const subject: JsonObject = { apiVersion: response.resource.apiVersion ?? '', kind: response.resource.kind ?? '', name: meta.name ?? '' };
   if (typeof meta.namespace === 'string' && meta.namespace) subject.namespace = meta.namespace;
   const result: JsonObject = {

@@ -308,6 +308,21 @@ test('apply: the generated exceptions, given back with -e, turn every failure in
   assert.equal(cli('apply', ...latestTag, '--generate-exceptions', '--audit-warn').out, '');
 });
 
+test('apply --generate-exceptions: a Pod Security failure\'s exception lists its controls, and -p its properties', () => {
+  const dir = '../shared/conformance/kyverno-policies/pod-security/subrule/podsecurity-subrule-baseline';
+  const args = [`${dir}/podsecurity-subrule-baseline.yaml`, '-r', `${dir}/.kyverno-test/resource.yaml`];
+  const r = cli('apply', ...args, '--generate-exceptions');
+  assert.equal(r.code, 1);
+  assert.match(r.out, /\n {2}podSecurity:\n {2}- controlName: Host Namespaces\n/);
+  const report = cli('apply', ...args, '-p');
+  assert.match(report.out, /controls: hostNamespaces\n/);
+  assert.match(report.out, /controlsJSON: '\[\{"ID":"hostNamespaces","Name":"Host Namespaces","Images":null\}\]'\n/);
+  assert.match(report.out, /standard: baseline\n/);
+  const dirOut = mkdtempSync(join(tmpdir(), 'kstudio-genex-pss-'));
+  writeFileSync(join(dirOut, 'ex.yaml'), r.out);
+  assert.match(cli('apply', ...args, '-e', join(dirOut, 'ex.yaml')).out, /pass: 1, fail: 0, warn: 0, error: 0, skip: 1 /);
+});
+
 test('apply --exceptions-within-resources is --exceptions-with-resources; --exceptions-within-policies is accepted', () => {
   const a = cli('apply', ...latestTag, '--exceptions-within-resources');
   const b = cli('apply', ...latestTag, '--exceptions-with-resources');
