@@ -25,10 +25,11 @@ function git(cwd: string, ...args: string[]) {
   assert.equal(r.status, 0, r.stderr);
 }
 
+/** Runs the built CLI with its own temporary folder, so what its clones leave behind can be seen. */
 function cli(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   assert.ok(existsSync(cliPath), 'dist/cli.js is missing: run `npm run build` first');
   return new Promise((done) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { cwd: root });
+    const child = spawn(process.execPath, [cliPath, ...args], { cwd: root, env: { ...process.env, TMPDIR: join(work, 'tmp') } });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -40,6 +41,7 @@ function cli(...args: string[]): Promise<{ code: number | null; out: string; err
 before(async () => {
   if (!hasGit) return;
   work = mkdtempSync(join(tmpdir(), 'kstudio-git-'));
+  mkdirSync(join(work, 'tmp'));
   // A repository "acme/policies" with a branch "release": the sample policy and its test in a folder.
   const src = join(work, 'src');
   mkdirSync(join(src, 'latest'), { recursive: true });
@@ -119,7 +121,7 @@ test('apply reads policies from a git branch named in the URL, or by -b with a f
   assert.equal(byBranch.out, local.out);
   assert.equal(byBranch.code, 1);
   // No temporary clone is left behind.
-  assert.deepEqual(readdirSync(tmpdir()).filter((n) => n.startsWith('kyverno-studio-git-')), []);
+  assert.deepEqual(readdirSync(join(work, 'tmp')), []);
 });
 
 test('apply sends --username/--password as basic auth, only when both are set', { skip: !hasGit && 'git is not installed' }, async () => {
@@ -142,6 +144,7 @@ test('apply: an unknown branch or a missing folder fails in one line, exit 1', {
   const badUrl = await cli('apply', 'https://example.invalid/acme', '-r', resource);
   assert.equal(badUrl.code, 1);
   assert.match(badUrl.err, /invalid URL path \/acme/);
+  assert.deepEqual(readdirSync(join(work, 'tmp')), [], 'a failed clone leaves nothing behind');
 });
 
 test('test runs the kyverno-test.yaml files of a git branch', { skip: !hasGit && 'git is not installed' }, async () => {
