@@ -15,8 +15,10 @@ import { versionCommand } from './commands/version';
 import { jpCommand } from './commands/jp';
 import { createCommand } from './commands/create';
 import { completionCommand } from './commands/completion';
+import { fixCommand } from './commands/fix';
+import { NOT_OFFERED } from './commands/not-offered';
 
-export const COMMANDS: Command[] = [testCommand, applyCommand, serveCommandEntry, lspCommand, deployCommand, undeployCommand, versionCommand, jpCommand, createCommand];
+export const COMMANDS: Command[] = [testCommand, applyCommand, serveCommandEntry, lspCommand, deployCommand, undeployCommand, versionCommand, jpCommand, createCommand, fixCommand];
 COMMANDS.push(completionCommand(() => COMMANDS));
 
 export function registerCommand(command: Command): void {
@@ -51,7 +53,8 @@ export async function main(argv: string[], io: CommandIO = defaultIO): Promise<n
     return name ? 0 : 2;
   }
   if (name === '--version') return versionCommand.run(rest, io);
-  const command = COMMANDS.find((c) => c.name === name);
+  // Kyverno commands not offered stop with their reason; they stay out of help and completion.
+  const command = COMMANDS.find((c) => c.name === name) ?? NOT_OFFERED.find((c) => c.name === name);
   if (!command) {
     io.err(`Error: unknown command "${name}"\n\n${help()}`);
     return 2;

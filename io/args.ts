@@ -93,8 +93,9 @@ export function parseCommandArgs(
     args = parseArgs(argv, { ...spec, booleans: spec.booleans.includes('help') ? spec.booleans : [...spec.booleans, 'help'] });
   } catch (err) {
     if (err instanceof UnsupportedFlagError) {
+      // Kyverno's CLI exits 1 on any flag it refuses.
       io.err(`Error: ${err.message}`);
-      return 2;
+      return 1;
     }
     if (err instanceof UsageError) {
       io.err(`Error: ${err.message}\n${usage}`);

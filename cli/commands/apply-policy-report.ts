@@ -45,6 +45,14 @@ function reportResult(response: EngineResponse, rule: RuleResult, policy: JsonOb
   const process = processOf(policy, kind);
   if (process) properties.process = process;
   if (rule.exceptions && rule.exceptions.length > 0) properties.exceptions = rule.exceptions.join(',');
+  // Kyverno's addPodSecurityProperties: the failed Pod Security controls of a podSecurity rule.
+  if (rule.podSecurity && rule.podSecurity.checks.length > 0) {
+    properties.standard = rule.podSecurity.level;
+    properties.version = rule.podSecurity.version;
+    properties.controls = rule.podSecurity.checks.map((c) => c.id).join(',');
+    // Go's json.Marshal of []Control (no tags: capitalised keys; a nil slice is null).
+    properties.controlsJSON = JSON.stringify(rule.podSecurity.checks.map((c) => ({ ID: c.id, Name: c.controlName, Images: c.images.length > 0 ? c.images : null })));
+  }
   const subject: JsonObject = { apiVersion: response.resource.apiVersion ?? '', kind: response.resource.kind ?? '', name: meta.name ?? '' };
   if (typeof meta.namespace === 'string' && meta.namespace) subject.namespace = meta.namespace;
   const result: JsonObject = {
@@ -68,7 +76,8 @@ function summary(results: JsonObject[]): JsonObject {
   return { error: count('error'), fail: count('fail'), pass: count('pass'), skip: count('skip'), warn: count('warn') };
 }
 
-export function policyReports(responses: EngineResponse[], policies: Map<string, JsonObject>, auditWarn: boolean, format: 'json' | 'yaml', now = Math.floor(Date.now() / 1000)): string {
+/** Kyverno's report.ComputePolicyReports: results of cluster-wide policies, and per namespaced policy. */
+export function computePolicyReports(responses: EngineResponse[], policies: Map<string, JsonObject>, auditWarn: boolean, now = Math.floor(Date.now() / 1000)) {
   const clustered: JsonObject[] = [];
   const namespaced = new Map<string, { namespace: string; name: string; results: JsonObject[] }>();
   for (const response of responses) {
@@ -83,12 +92,17 @@ export function policyReports(responses: EngineResponse[], policies: Map<string,
       }
     }
   }
+  return { clustered, namespaced: [...namespaced.values()] };
+}
+
+export function policyReports(responses: EngineResponse[], policies: Map<string, JsonObject>, auditWarn: boolean, format: 'json' | 'yaml', now = Math.floor(Date.now() / 1000)): string {
+  const { clustered, namespaced } = computePolicyReports(responses, policies, auditWarn, now);
   const print = (report: JsonObject) => (format === 'json' ? JSON.stringify(report) : goYaml(report).replace(/\n$/, ''));
   const out: string[] = [];
   if (clustered.length > 0) {
     out.push(print({ apiVersion: REPORT_API_VERSION, kind: 'ClusterReport', metadata: { creationTimestamp: null, name: 'merged' }, results: clustered, summary: summary(clustered) }));
   }
-  for (const r of namespaced.values()) {
+  for (const r of namespaced) {
     out.push('---');
     out.push(print({ apiVersion: REPORT_API_VERSION, kind: 'PolicyReport', metadata: { creationTimestamp: null, name: r.name, namespace: r.namespace }, results: r.results, summary: summary(r.results) }));
   }

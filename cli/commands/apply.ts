@@ -18,11 +18,14 @@ import {
   withDefaultNamespace,
   type Payload,
 } from '../../engine/testing';
-import { parseCommandArgs, single, type FlagSpec } from '../../io/args';
+import { parseCommandArgs, single, type FlagSpec, type ParsedArgs } from '../../io/args';
+import { cloneGitSource, isGitSource, parseGitSource, type Clone } from '../io/git-source';
 import { classifyDocument, readDocuments } from '../io/documents';
 import { readFailure, readText } from '../io/files';
 import { applyTable, countResults, describeResponses, goYaml, resourcePath, type ResultCounts } from './apply-report';
 import { policyReports } from './apply-policy-report';
+import { DEFAULT_EXCEPTION_TTL_NANOS, generatedExceptions } from './apply-exceptions';
+import { scanDuration } from '../../engine/units/duration';
 import { asObject, isJsonObject } from '../../engine/core/json';
 import { cleanupPolicyResult, isCleanupPolicy } from '../../engine/cleanup';
 import { policyRef } from '../../engine/policy';
@@ -82,20 +85,16 @@ Flags:
       --concurrent N, --batch-size N, --continue-on-error, --show-performance
                                accepted for compatibility (resources are listed one kind at a time)
       --crd-paths PATH         CRD files or folders: custom resource kinds and their scope (alias --crd-path)
+      --generate-exceptions    print a PolicyException for each failure of a cluster-wide policy (--output-format yaml|json)
+      --generated-exception-ttl D  their cleanup.kyverno.io/ttl label (Go duration; default 720h0m0s; 0 for none)
+      --exceptions-within-resources  same as --exceptions-with-resources
+      --exceptions-within-policies   accepted: PolicyExceptions among the policy paths are always used
+  -b, --git-branch BRANCH      with an http(s) git repository URL as policy path: the branch (the URL then names a folder)
+      --username U, --password P   basic auth for the git repository
   -h, --help                   show this help
 
-Not supported: -b/--git-branch, --username, --password, --generate-exceptions, --generated-exception-ttl,
---exceptions-within-resources, --exceptions-within-policies (see the README).`;
+A policy path http(s)://HOST/OWNER/REPO[/BRANCH] is cloned (depth 1) with the git binary.`;
 
-export const APPLY_UNSUPPORTED: Record<string, string> = {
-  'git-branch': 'policies are read from local paths only; clone the repository first',
-  username: 'policies are read from local paths only; clone the repository first',
-  password: 'policies are read from local paths only; clone the repository first',
-  'generate-exceptions': 'generating PolicyExceptions from violations is not implemented',
-  'generated-exception-ttl': 'generating PolicyExceptions from violations is not implemented',
-  'exceptions-within-resources': 'not implemented; use --exceptions-with-resources',
-  'exceptions-within-policies': 'not implemented; PolicyExceptions in the policy paths are always used',
-};
 
 type PayloadMode = 'JSON' | 'HTTP' | 'Envoy';
 
@@ -409,10 +408,9 @@ function emitResource(target: OutputTarget, resource: JsonObject, header: string
 
 export const APPLY_FLAGS: FlagSpec = {
   values: ['resource', 'resources', 'crd-paths', 'crd-path', 'values', 'values-file', 'userinfo', 'parameter-resource', 'json', 'http-payload', 'envoy-payload', 'set', 'exception', 'exceptions', 'target-resource', 'target-resources'],
-  scalars: ['output', 'output-format', 'context-file', 'warn-exit-code', 'namespace', 'kubeconfig', 'context', 'concurrent', 'batch-size'],
-  booleans: ['help', 'audit-warn', 'policy-report', 'table', 'detailed-results', 'remove-color', 'warn-no-pass', 'continue-on-fail', 'stdin', 'exceptions-with-resources', 'registry', 'cluster', 'cluster-wide-resources', 'continue-on-error', 'show-performance'],
+  scalars: ['output', 'output-format', 'context-file', 'warn-exit-code', 'namespace', 'kubeconfig', 'context', 'concurrent', 'batch-size', 'generated-exception-ttl', 'git-branch', 'username', 'password'],
+  booleans: ['help', 'audit-warn', 'policy-report', 'table', 'detailed-results', 'remove-color', 'warn-no-pass', 'continue-on-fail', 'stdin', 'exceptions-with-resources', 'exceptions-within-resources', 'exceptions-within-policies', 'generate-exceptions', 'registry', 'cluster', 'cluster-wide-resources', 'continue-on-error', 'show-performance'],
   aliases: { r: 'resource', f: 'values-file', u: 'userinfo', o: 'output', s: 'set', e: 'exception', p: 'policy-report', t: 'table', i: 'stdin', c: 'cluster', n: 'namespace', b: 'git-branch', h: 'help' },
-  unsupported: APPLY_UNSUPPORTED,
   choices: { 'output-format': ['yaml', 'json'] },
 };
 
@@ -436,6 +434,17 @@ export const applyCommand: Command = {
       io.err(`Error: invalid argument "${warnExitText}" for "--warn-exit-code" flag: not an integer`);
       return 2;
     }
+    const ttlText = single(args, 'generated-exception-ttl');
+    let exceptionTtl = DEFAULT_EXCEPTION_TTL_NANOS;
+    if (ttlText !== undefined) {
+      const ttl = scanDuration(ttlText);
+      if (typeof ttl === 'string') {
+        io.err(`Error: invalid argument "${ttlText}" for "--generated-exception-ttl" flag: ${ttl}`);
+        return 2;
+      }
+      exceptionTtl = ttl;
+    }
+    const generateExceptions = args.booleans.has('generate-exceptions');
     const reportFormat = single(args, 'output-format') ?? 'yaml';
     // The checks and messages of kyverno apply's checkArguments.
     const setTerms = all('set');
@@ -472,6 +481,46 @@ export const applyCommand: Command = {
         return 2;
       }
     }
+    // Git repositories among the policy paths are cloned for the run (Kyverno's git sources).
+    const clones: Clone[] = [];
+    try {
+      for (const [i, path] of args.positionals.entries()) {
+        if (!isGitSource(path)) continue;
+        const clone = cloneGitSource(parseGitSource(path, single(args, 'git-branch') ?? ''), { username: single(args, 'username') ?? '', password: single(args, 'password') ?? '' });
+        clones.push(clone);
+        args.positionals[i] = clone.path;
+      }
+    } catch (err) {
+      for (const clone of clones) clone.dispose();
+      io.err(`Error: failed to load policies (${errorText(err)})`);
+      return 1;
+    }
+    try {
+      return await applyRun(args, io, { resourcePaths, jsonPaths, httpPaths, envoyPaths, valuesPath, warnExitCode, exceptionTtl, generateExceptions, reportFormat, setTerms, fromCluster, crdPaths });
+    } finally {
+      for (const clone of clones) clone.dispose();
+    }
+  },
+};
+
+interface ApplyInputs {
+  resourcePaths: string[];
+  jsonPaths: string[];
+  httpPaths: string[];
+  envoyPaths: string[];
+  valuesPath: string | undefined;
+  warnExitCode: number;
+  exceptionTtl: bigint;
+  generateExceptions: boolean;
+  reportFormat: string;
+  setTerms: string[];
+  fromCluster: boolean;
+  crdPaths: string[];
+}
+
+async function applyRun(args: ParsedArgs, io: CommandIO, inputs: ApplyInputs): Promise<number> {
+    const { resourcePaths, jsonPaths, httpPaths, envoyPaths, valuesPath, warnExitCode, exceptionTtl, generateExceptions, reportFormat, setTerms, fromCluster, crdPaths } = inputs;
+    const all = (...names: string[]) => names.flatMap((n) => args.values.get(n) ?? []);
     let clusterFetch: ClusterFetch | undefined;
     if (fromCluster) {
       // --cluster: -r names objects of the cluster instead of files (Kyverno's name matching).
@@ -538,14 +587,15 @@ export const applyCommand: Command = {
       httpPaths,
       envoyPaths,
       exceptionPaths: all('exception', 'exceptions'),
-      exceptionsWithResources: args.booleans.has('exceptions-with-resources'),
+      // --exceptions-within-resources is Kyverno's other spelling of the same flag.
+      exceptionsWithResources: args.booleans.has('exceptions-with-resources') || args.booleans.has('exceptions-within-resources'),
       contextPath: single(args, 'context-file'),
       targetPaths: all('target-resource', 'target-resources'),
       setValues,
     }, options.io, { imageRegistry, ...options }), io);
     const { policies, resources, inputErrors } = run;
     const policyReport = args.booleans.has('policy-report');
-    if (!target.stdin && !policyReport) {
+    if (!target.stdin && !policyReport && !generateExceptions) {
       // Kyverno counts the rules before it validates the policies.
       const ruleCount = [...policies, ...run.invalidPolicies.map((p) => p.policy)].reduce((n, p) => n + countRules(p), 0) + run.cleanupPolicies.length;
       const count = resources.length + run.jsonPayloadCount;
@@ -578,6 +628,9 @@ export const applyCommand: Command = {
     countResults(responses, byName, auditWarn, counts);
     if (policyReport) {
       io.out(policyReports(responses, byName, auditWarn, reportFormat === 'json' ? 'json' : 'yaml'));
+    } else if (generateExceptions) {
+      const exceptions = generatedExceptions(responses, byName, auditWarn, reportFormat === 'json' ? 'json' : 'yaml', exceptionTtl);
+      if (exceptions) io.out(exceptions.replace(/\n$/, ''));
     } else if (args.booleans.has('table')) {
       io.out(applyTable(responses, byName, auditWarn, args.booleans.has('detailed-results')));
     } else {
@@ -603,5 +656,4 @@ export const applyCommand: Command = {
       return warnExitCode;
     }
     return 0;
-  },
-};
+}

@@ -1,5 +1,6 @@
 /** `kyverno-studio test [PATH...]`: runs kyverno-test.yaml files like `kyverno test`. */
-import { parseCommandArgs, single, type FlagSpec } from '../../io/args';
+import { parseCommandArgs, single, type FlagSpec, type ParsedArgs } from '../../io/args';
+import { cloneGitSource, isGitSource, parseGitSource, type Clone } from '../io/git-source';
 import { formatResults, resultRows, resultTable, TEST_OUTPUT_FORMATS, type ResultRow, type TestOutputFormat } from '../output/test-results';
 import type { Command, CommandIO } from './command';
 import { errorText } from './command';
@@ -29,13 +30,11 @@ Flags:
                                   exercised, per policy file and per folder (with --json: a
                                   "coverage" field)
       --coverage-output FILE      write the coverage report as JSON to FILE (implies --coverage)
+  -b, --git-branch BRANCH         with an http(s) git repository URL as path: the branch
+                                  (the URL then names a folder of the repository)
   -h, --help                      show this help
 
-Not supported: -b/--git-branch (see the README).`;
-
-export const TEST_UNSUPPORTED: Record<string, string> = {
-  'git-branch': 'tests are read from local folders only; clone the repository and pass its folder',
-};
+A path http(s)://HOST/OWNER/REPO[/BRANCH] is cloned (depth 1) with the git binary.`;
 
 interface PrintOptions {
   failOnly: boolean;
@@ -99,10 +98,9 @@ function readPolicyText(path: string): string | null {
 
 export const TEST_FLAGS: FlagSpec = {
   values: ['file-name'],
-  scalars: ['test-case-selector', 'output-format', 'coverage-output'],
+  scalars: ['test-case-selector', 'output-format', 'coverage-output', 'git-branch'],
   booleans: ['json', 'coverage', 'fail-only', 'detailed-results', 'remove-color', 'require-tests', 'registry', 'help'],
   aliases: { f: 'file-name', t: 'test-case-selector', o: 'output-format', b: 'git-branch', h: 'help' },
-  unsupported: TEST_UNSUPPORTED,
   choices: { 'output-format': [...TEST_OUTPUT_FORMATS] },
 };
 
@@ -123,7 +121,26 @@ export const testCommand: Command = {
     if (selector.errors.length > 0) {
       io.out(`\nFilter errors:\n${selector.errors.map((e) => `  Error: ${e}`).join('\n')}`);
     }
-    const paths = args.positionals.length > 0 ? args.positionals : ['.'];
+    const clones: Clone[] = [];
+    try {
+      // Git repositories among the paths are cloned for the run (Kyverno's git sources).
+      const paths = (args.positionals.length > 0 ? args.positionals : ['.']).map((path) => {
+        if (!isGitSource(path)) return path;
+        const clone = cloneGitSource(parseGitSource(path, single(args, 'git-branch') ?? ''));
+        clones.push(clone);
+        return clone.path;
+      });
+      return await runTests(paths, args, selector, format, io);
+    } catch (err) {
+      io.err(`Error: ${errorText(err)}`);
+      return 1;
+    } finally {
+      for (const clone of clones) clone.dispose();
+    }
+  },
+};
+
+async function runTests(paths: string[], args: ParsedArgs, selector: ReturnType<typeof parseTestCaseSelector>, format: string | undefined, io: CommandIO): Promise<number> {
     const coverageOutput = single(args, 'coverage-output');
     const coverage = args.booleans.has('coverage') || !!coverageOutput;
     let report: TestRunReport;
@@ -173,5 +190,4 @@ export const testCommand: Command = {
     }
     const allPassed = report.summary.filesPassed === report.summary.files;
     return allPassed ? 0 : 1;
-  },
-};
+}

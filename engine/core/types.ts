@@ -283,6 +283,11 @@ export interface RuleResult {
   binding?: string;
   /** Why a CEL policy skipped: its matchConditions did not hold (background scans leave such results out). */
   skipReason?: 'matchConditions';
+  /**
+   * A failed podSecurity rule: its level and version as written and the failed checks
+   * (Kyverno's PodSecurityChecks), from which `apply --generate-exceptions` lists the controls.
+   */
+  podSecurity?: { level: string; version: string; checks: Array<{ id: string; controlName: string; images: string[] }> };
 }
 
 /** A policy's identity in results. */

@@ -20,10 +20,14 @@ export interface PodSecurityRuleOptions {
   oldObjectMatches?: (oldObject: JsonObject) => boolean;
 }
 
-function toResult(name: string, r: PodSecurityEvaluation): RuleResult {
+function toResult(name: string, r: PodSecurityEvaluation, settings: JsonObject): RuleResult {
   const result: RuleResult = { name, type: 'Validation', status: r.status, message: r.message };
   if (r.path) result.path = r.path;
   if (r.exceptions) result.exceptions = r.exceptions;
+  if (r.status === 'fail' && r.checks.length > 0) {
+    const text = (v: unknown) => (typeof v === 'string' ? v : '');
+    result.podSecurity = { level: text(settings.level), version: text(settings.version), checks: r.checks.map((c) => ({ id: c.id, controlName: c.controlName, images: c.images })) };
+  }
   return result;
 }
 
@@ -44,7 +48,8 @@ export function podSecurityRuleResult(
   const run = (target: JsonObject): PodSecurityEvaluation =>
     evaluatePodSecurity(validate.podSecurity, target, { ruleName: name, exceptions: options.exceptions });
   const current = run(resource ?? request.oldObject ?? {});
-  if (current.status !== 'fail') return toResult(name, current);
+  const settings = asObject(validate.podSecurity);
+  if (current.status !== 'fail') return toResult(name, current, settings);
 
   const action = validate.failureAction ?? options.policyFailureAction;
   const allowExisting = validate.allowExistingViolations !== false;
@@ -54,5 +59,5 @@ export function podSecurityRuleResult(
       return { name, type: 'Validation', status: 'skip', message: 'skipping the rule evaluation as pre-existing violations are allowed' };
     }
   }
-  return toResult(name, current);
+  return toResult(name, current, settings);
 }

@@ -136,7 +136,9 @@ test('the bash completion script, sourced in bash, completes commands, subcomman
       [['kyverno-studio', 'create', 'us'], 'user-info'],
       [['kyverno-studio', 'version', '--output', ''], 'json yaml'],
       [['kyverno-studio', 'completion', ''], 'bash zsh'],
-      [['kyverno-studio', 'apply', '--git'], ''],
+      [['kyverno-studio', 'apply', '--git'], '--git-branch'],
+      [['kyverno-studio', 'fix', ''], 'test policy'],
+      [['kyverno-studio', 'fix', 'test', '--c'], '--compress'],
     ];
     const r = spawnSync('bash', ['-c', [`source ${join(dir, 'ks.bash')}`, 'complete -p kyverno-studio', ...cases.map(([w]) => probe(...w))].join('\n')], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);

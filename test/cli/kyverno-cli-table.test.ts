@@ -81,7 +81,10 @@ const ROWS: Row[] = [
   { line: `apply ${LATEST_POLICY} --cluster --kubeconfig=$T/none`, code: 1, err: [/failed to load resources/] },
   { line: `apply ${LATEST_POLICY}`, code: 2, err: [/resource file\(s\) or cluster required/] },
   { line: 'apply', code: 2, err: [/require policy/] },
-  { line: `apply ${LATEST_POLICY} -r ${LATEST_PODS} --git-branch main`, code: 2, err: [/flag --git-branch is not supported/] },
+  { line: `apply ${LATEST_POLICY} -r ${LATEST_PODS} --generate-exceptions --generated-exception-ttl 24h --output-format yaml`, code: 1, out: [/^---\napiVersion: kyverno\.io\/v2beta1\nkind: PolicyException\n/, /cleanup\.kyverno\.io\/ttl: 24h0m0s/] },
+  { line: `apply ${LATEST_POLICY} -r ${LATEST_PODS} --exceptions-within-resources --exceptions-within-policies`, code: 1, out: [SUMMARY] },
+  // Git sources (a full run against a git server is in git-source.test.ts): nothing listens on port 9.
+  { line: `apply http://127.0.0.1:9/acme/policies -r ${LATEST_PODS} --git-branch main --username u --password p`, code: 1, err: [/^Error: failed to load policies \(failed to clone repository \(/] },
   { line: `apply ${LATEST_POLICY} -r ${LATEST_PODS} --frobnicate`, code: 2, err: [/unknown flag --frobnicate/] },
   { line: 'apply --help', code: 0, out: [/^Usage: kyverno-studio apply/] },
   // test
@@ -103,7 +106,11 @@ const ROWS: Row[] = [
   { line: `test ${LATEST} --registry`, code: 0, out: [/10 tests passed/] },
   { line: `test ${LATEST} --json`, code: 0, check: (out) => assert.deepEqual(JSON.parse(out).summary, { files: 1, filesPassed: 1, rows: 10, rowsPassed: 10 }) },
   { line: 'test $C/test-exceptions', code: 0, out: [/Test Summary: \d+ tests passed and 0 tests failed/] },
-  { line: `test ${LATEST} -b main`, code: 2, err: [/flag --git-branch is not supported/] },
+  { line: 'test http://127.0.0.1:9/acme/policies -b main', code: 1, err: [/^Error: failed to clone repository \(/] },
+  { line: `test ${LATEST} -b main`, code: 0, out: [/10 tests passed/] },
+  // fix (experimental in Kyverno): a dry run over a folder of current-format tests changes nothing.
+  { line: `fix test ${LATEST}`, code: 0, out: [/^Processing test file \(.*kyverno-test\.yaml\)\.\.\.\n\nDone\.\n$/] },
+  { line: 'fix policy $P/best-practices/disallow-latest-tag', code: 0, out: [/^Processing file \(.*disallow-latest-tag\.yaml\)\.\.\.\nDone\.\n$/] },
   { line: 'test -h', code: 0, out: [/^Usage: kyverno-studio test/] },
   // the other commands
   { line: 'version', code: 0, out: [/^Version: .+\nTime: ---\nGit commit ID: ---$/m] },
@@ -117,6 +124,10 @@ const ROWS: Row[] = [
   { line: 'create values -g k=v', code: 0, out: [/globalValues:\n {2}k: v/] },
   { line: 'create user-info -u me -g g1', code: 0, out: [/username: me/] },
   { line: 'create metrics-config -i ns1', code: 0, out: [/"include": \[/] },
+  // Kyverno commands not offered: the reason, exit 1 (Kyverno's exit code for a failed command).
+  { line: 'oci pull -i ghcr.io/acme/policies:v1 ./policies', code: 1, err: [/^Error: kyverno oci pull is not supported: policy images are not written or unpacked here/] },
+  { line: 'migrate --resource clusterpolicies.kyverno.io', code: 1, err: [/^Error: kyverno migrate is not supported: /] },
+  { line: 'docs -o ./docs', code: 1, err: [/^Error: kyverno docs is not supported: /] },
   { line: 'completion bash', code: 0, out: [/complete -o filenames -F _kyverno_studio kyverno-studio/] },
   { line: 'completion zsh', code: 0, out: [/^#compdef kyverno-studio/] },
 ];

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -154,13 +154,11 @@ test('test --require-tests turns "no tests" into exit 1', () => {
   assert.deepEqual(readdirSync(empty), []);
 });
 
-test('Kyverno flags we cannot honour are named errors, not unknown flags', () => {
-  for (const args of [['test', suites, '-b', 'main'], ['test', suites, '--git-branch=main']]) {
-    const r = cli(...args);
-    assert.equal(r.code, 2, args.join(' '));
-    assert.match(r.err, /^Error: flag --git-branch is not supported: /);
-    assert.doesNotMatch(r.err, /unknown flag/);
-  }
+test('test -b without a git URL is accepted, as Kyverno ignores it for local folders', () => {
+  const r = cli('test', `${suites}/excluded`, '-b', 'main');
+  const plain = cli('test', `${suites}/excluded`);
+  assert.equal(r.code, plain.code, r.err);
+  assert.equal(r.out, plain.out);
 });
 
 test('README documents every test flag', () => {
@@ -259,12 +257,77 @@ test('apply -e applies PolicyExceptions; --exceptions-with-resources takes them 
   assert.match(viaE.out, /with 1 exception\(s\)\.\.\./);
 });
 
-test('apply: Kyverno flags we do not offer are named errors, not unknown flags', () => {
-  for (const flag of ['-b=main', '--username=x', '--password=y', '--generate-exceptions', '--generated-exception-ttl=1h', '--exceptions-within-resources', '--exceptions-within-policies']) {
-    const r = cli('apply', ...latestTag, flag);
-    assert.equal(r.code, 2, flag);
-    assert.match(r.err, /^Error: flag --[\w-]+ is not supported: /, flag);
-  }
+test('apply --generate-exceptions prints one PolicyException per failure, as Kyverno', () => {
+  const r = cli('apply', ...latestTag, '--generate-exceptions');
+  assert.equal(r.code, 1);
+  assert.doesNotMatch(r.out, /Applying|pass: /);
+  const docs = r.out.split('---\n').slice(1);
+  assert.equal(docs.length, 6);
+  assert.equal(docs[0], `apiVersion: kyverno.io/v2beta1
+kind: PolicyException
+metadata:
+  creationTimestamp: null
+  labels:
+    cleanup.kyverno.io/ttl: 720h0m0s
+  name: disallow-latest-tag-require-image-tag-default-badpod01
+spec:
+  exceptions:
+  - policyName: disallow-latest-tag
+    ruleNames:
+    - require-image-tag
+  match:
+    all:
+    - resources:
+        kinds:
+        - Pod
+        names:
+        - badpod01
+        namespaces:
+        - default
+
+`);
+  // An autogen rule's exception also covers the controller's pods and the plain rule.
+  assert.ok(docs.some((d) => /kinds:\n {8}- Deployment\n {8}- Pod\n {8}names:\n {8}- \S+\n {8}- \S+-\*\n/.test(d) && /ruleNames:\n {4}- autogen-validate-image-tag\n {4}- validate-image-tag\n/.test(d)), r.out);
+  const json = cli('apply', ...latestTag, '--generate-exceptions', '--output-format', 'json', '--generated-exception-ttl', '0');
+  const first = json.out.split('\n')[1];
+  assert.equal(first, '{"kind":"PolicyException","apiVersion":"kyverno.io/v2beta1","metadata":{"name":"disallow-latest-tag-require-image-tag-default-badpod01","creationTimestamp":null},"spec":{"match":{"all":[{"resources":{"kinds":["Pod"],"names":["badpod01"],"namespaces":["default"]}}]},"exceptions":[{"policyName":"disallow-latest-tag","ruleNames":["require-image-tag"]}]}}');
+  assert.match(cli('apply', ...latestTag, '--generate-exceptions', '--generated-exception-ttl=90m').out, /cleanup\.kyverno\.io\/ttl: 1h30m0s\n/);
+  const bad = cli('apply', ...latestTag, '--generate-exceptions', '--generated-exception-ttl=3x');
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /^Error: invalid argument "3x" for "--generated-exception-ttl" flag: time: unknown unit "x" in duration "3x"/);
+});
+
+test('apply: the generated exceptions, given back with -e, turn every failure into a skip', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kstudio-genex-'));
+  const file = join(dir, 'exceptions.yaml');
+  writeFileSync(file, cli('apply', ...latestTag, '--generate-exceptions').out);
+  const r = cli('apply', ...latestTag, '-e', file);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /with 6 exception\(s\)\.\.\.\n\npass: 10, fail: 0, warn: 0, error: 0, skip: 6 /);
+  // With --audit-warn the Audit policy's failures are warnings: nothing to except.
+  assert.equal(cli('apply', ...latestTag, '--generate-exceptions', '--audit-warn').out, '');
+});
+
+test('apply --generate-exceptions: a Pod Security failure\'s exception lists its controls, and -p its properties', () => {
+  const dir = '../shared/conformance/kyverno-policies/pod-security/subrule/podsecurity-subrule-baseline';
+  const args = [`${dir}/podsecurity-subrule-baseline.yaml`, '-r', `${dir}/.kyverno-test/resource.yaml`];
+  const r = cli('apply', ...args, '--generate-exceptions');
+  assert.equal(r.code, 1);
+  assert.match(r.out, /\n {2}podSecurity:\n {2}- controlName: Host Namespaces\n/);
+  const report = cli('apply', ...args, '-p');
+  assert.match(report.out, /controls: hostNamespaces\n/);
+  assert.match(report.out, /controlsJSON: '\[\{"ID":"hostNamespaces","Name":"Host Namespaces","Images":null\}\]'\n/);
+  assert.match(report.out, /standard: baseline\n/);
+  const dirOut = mkdtempSync(join(tmpdir(), 'kstudio-genex-pss-'));
+  writeFileSync(join(dirOut, 'ex.yaml'), r.out);
+  assert.match(cli('apply', ...args, '-e', join(dirOut, 'ex.yaml')).out, /pass: 1, fail: 0, warn: 0, error: 0, skip: 1 /);
+});
+
+test('apply --exceptions-within-resources is --exceptions-with-resources; --exceptions-within-policies is accepted', () => {
+  const a = cli('apply', ...latestTag, '--exceptions-within-resources');
+  const b = cli('apply', ...latestTag, '--exceptions-with-resources');
+  assert.equal(a.out, b.out);
+  assert.equal(cli('apply', ...latestTag, '--exceptions-within-policies').out, cli('apply', ...latestTag).out);
 });
 
 test('version and --version print the package version in Kyverno\'s shape', () => {
