@@ -261,12 +261,27 @@ function withAccessCheck(policy: JsonObject, checked: { error?: string; warnings
  * cleanup policies (engine/cleanup; Kyverno's cleanup controller checks those on its own
  * webhook) and DeletingPolicies.
  */
-export function evaluatePolicyValidation(
-  body: string,
-  options: { isClusterScoped?: (apiVersion: string, kind: string) => boolean; findResources?: ResourceFinder; access?: AccessCheckOptions; allowHttpInNamespacedPolicies?: boolean } = {},
-): ReviewReply {
+export function evaluatePolicyValidation(body: string, options: PolicyValidationOptions = {}): ReviewReply {
+  let review: unknown;
   try {
-    const review = asObject(JSON.parse(body) as unknown);
+    review = JSON.parse(body) as unknown;
+  } catch (e) {
+    return errorReply(400, `body is not JSON: ${(e as Error).message}`);
+  }
+  return policyValidationReply(review, options);
+}
+
+export interface PolicyValidationOptions {
+  isClusterScoped?: (apiVersion: string, kind: string) => boolean;
+  findResources?: ResourceFinder;
+  access?: AccessCheckOptions;
+  allowHttpInNamespacedPolicies?: boolean;
+}
+
+/** evaluatePolicyValidation on a body already parsed (the server process reads the policy before asking the primary about it). */
+export function policyValidationReply(parsed: unknown, options: PolicyValidationOptions = {}): ReviewReply {
+  try {
+    const review = asObject(parsed);
     const request = asObject(review.request);
     if (review.kind !== 'AdmissionReview' || typeof request.uid !== 'string') return errorReply(400, 'bad AdmissionReview: expected an admission.k8s.io/v1 AdmissionReview with request.uid');
     const object = asObject(request.object);
@@ -281,7 +296,6 @@ export function evaluatePolicyValidation(
     if (checked.warnings.length) response.warnings = checked.warnings;
     return { status: 200, body: JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }), allowed: checked.error === undefined, outcomes: [], reportable: [] };
   } catch (e) {
-    if (e instanceof SyntaxError) return errorReply(400, `body is not JSON: ${e.message}`);
     return errorReply(500, `policy validation failed: ${(e as Error).message}`);
   }
 }

@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { readFileSync, watchFile } from 'node:fs';
 import type { ClusterState, ServiceCall, ServiceCallRequest } from '../engine/core/types';
-import { errorReply, evaluatePolicyMutation, evaluateReview, evaluatePolicyValidation, evaluateTtlLabel, evaluateVerifyMutation } from './evaluate';
+import { errorReply, evaluatePolicyMutation, evaluateReview, evaluateTtlLabel, evaluateVerifyMutation, policyValidationReply, type PolicyValidationOptions } from './evaluate';
 import { celRoute } from './cel-webhooks';
 import { WebhookMetrics } from './metrics';
 import { PolicyIndex } from './prefilter';
@@ -275,13 +275,7 @@ class ServerProcess {
    * primary (which holds the client): its permission questions and discovery's answers for its
    * kinds; null for other kinds, when the primary cannot ask, or does not answer within the deadline.
    */
-  private accessAnswers(body: string, timeoutMs: number): Promise<AccessAnswers | null> {
-    let policy: JsonObject;
-    try {
-      policy = asObject(asObject(asObject(JSON.parse(body) as unknown).request).object);
-    } catch {
-      return Promise.resolve(null);
-    }
+  private accessAnswers(policy: JsonObject, timeoutMs: number): Promise<AccessAnswers | null> {
     // Every classic policy's kinds are looked up in discovery (validKinds), questions or not.
     if (policy.kind !== 'ClusterPolicy' && policy.kind !== 'Policy') return Promise.resolve(null);
     const id = this.nextMetricsId++;
@@ -337,9 +331,16 @@ class ServerProcess {
     if (url === '/policyvalidate' && req.method === 'POST') {
       return readBody(req, settings.maxBodyBytes, (body) => {
         if (body === null) return send(res, 400, errorReply(400, `body is larger than ${settings.maxBodyBytes} bytes`).body);
-        this.accessAnswers(body, settings.timeoutMs)
+        let review: unknown;
+        try {
+          review = JSON.parse(body) as unknown;
+        } catch (e) {
+          return send(res, 400, errorReply(400, `body is not JSON: ${(e as Error).message}`).body);
+        }
+        const request = asObject(asObject(review).request);
+        this.accessAnswers(asObject(request.object), settings.timeoutMs)
           .then((access) => {
-            const reply = evaluatePolicyValidation(body, { ...policyValidationOptions(body, access), allowHttpInNamespacedPolicies: this.allowHttpInNamespacedPolicies });
+            const reply = policyValidationReply(review, { ...policyValidationOptions(request, access), allowHttpInNamespacedPolicies: this.allowHttpInNamespacedPolicies });
             send(res, reply.status, reply.body);
           })
           .catch((e: Error) => this.failed(res, e));
@@ -511,14 +512,8 @@ export function runAsServerProcessIfAsked(): boolean {
  * do: the permissions are checked when the policy is created for real; Kyverno checks dry runs
  * too, but its RBAC does not follow its policies).
  */
-function policyValidationOptions(body: string, answers: AccessAnswers | null): Parameters<typeof evaluatePolicyValidation>[1] {
+function policyValidationOptions(request: JsonObject, answers: AccessAnswers | null): PolicyValidationOptions {
   if (!answers) return {};
-  let request: JsonObject;
-  try {
-    request = asObject(asObject(JSON.parse(body) as unknown).request);
-  } catch {
-    return {};
-  }
   const checksAccess = request.dryRun !== true && accessQuestions(asObject(request.object)).length > 0;
   return {
     ...(answers.kinds ? { findResources: lookupFinder(answers.kinds) } : {}),

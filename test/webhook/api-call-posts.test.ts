@@ -7,6 +7,9 @@ import { answerApiCall, apiCallRequestData } from '../../engine/context/apicall'
 import { policyGrants } from '../../deploy/rbac';
 import { knownKindTable } from '../../engine/kube';
 import type { ClusterState, JsonObject } from '../../engine/core/types';
+import { asObject } from '../../engine/core/json';
+import { accessQuestions, questionKey } from '../../engine/policy/auth-checks';
+import { startTestWebhook } from './harness';
 
 const empty = (): ClusterState => ({ resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] });
 const SAR_PATH = '/apis/authorization.k8s.io/v1/subjectaccessreviews';
@@ -82,4 +85,36 @@ test('/policyvalidate rejects with Kyverno\'s permission message when the answer
   assert.equal(refused.status.message, `path: spec.rules[0].mutate.targets.: auth check fails, additional privileges are required for the service account '${user}': ${user} requires permissions get,update for resource v1/ServiceAccount`);
   assert.equal(JSON.parse(evaluatePolicyValidation(body, { access: { users: { admission: user, background: user }, answer: () => ({ allowed: true }) } }).body).response.allowed, true);
   assert.equal(JSON.parse(evaluatePolicyValidation(body).body).response.allowed, true, 'no answers, no check (the CLI)');
+});
+
+test('/policyvalidate through a server process: the policy the primary is asked about is the review\'s, its answers decide, and a body that is not JSON is a 400', async () => {
+  const mutate: JsonObject = {
+    apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'm' },
+    spec: { rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Namespace'] } }] }, mutate: { mutateExistingOnPolicyUpdate: true, targets: [{ apiVersion: 'v1', kind: 'ServiceAccount' }], patchStrategicMerge: { metadata: { labels: { a: 'b' } } } } }] },
+  };
+  const user = 'system:serviceaccount:ks:webhook';
+  const asked: JsonObject[] = [];
+  let allowed = false;
+  const hook = await startTestWebhook('policyvalidate', {
+    workers: 1,
+    accessAnswers: async (p) => {
+      asked.push(p);
+      return { user, answers: accessQuestions(p).map((q) => [questionKey(q), { allowed }] as [string, { allowed: boolean }]) };
+    },
+  }, [policy]);
+  try {
+    const review = (dryRun: boolean) => JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', operation: 'CREATE', dryRun, object: mutate } });
+    const refused = JSON.parse((await hook.call('/policyvalidate', review(false))).text).response;
+    assert.equal(refused.allowed, false);
+    assert.match(refused.status.message, /requires permissions get,update for resource v1\/ServiceAccount/);
+    assert.deepEqual(asked.map((p) => asObject(p.metadata).name), ['m']);
+    assert.equal(JSON.parse((await hook.call('/policyvalidate', review(true))).text).response.allowed, true, 'a dry run is not checked');
+    allowed = true;
+    assert.equal(JSON.parse((await hook.call('/policyvalidate', review(false))).text).response.allowed, true);
+    const bad = await hook.call('/policyvalidate', '{not json');
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /body is not JSON/);
+  } finally {
+    await hook.server.close();
+  }
 });
