@@ -42,16 +42,45 @@ export function resourceNameOf(r: JsonObject, plurals: Map<string, string> = new
  */
 export function isServedResource(resources: readonly JsonObject[], group: string, plural: string): boolean {
   if (KNOWN_KINDS.some((k) => k.group === group && k.plural === plural)) return true;
-  const plurals = crdPlurals(resources);
+  const { plurals, byType } = typeIndex(resources);
   if ([...plurals.entries()].some(([key, p]) => p === plural && key.slice(0, key.lastIndexOf('/')) === group)) return true;
-  return resources.some((r) => groupOf(String(r.apiVersion ?? '')) === group && resourceNameOf(r, plurals) === plural);
+  return [...byType.values()].some((objects) => groupOf(String(objects[0].apiVersion ?? '')) === group && resourceNameOf(objects[0], plurals) === plural);
+}
+
+interface TypeIndex {
+  /** How many resources the index was built from: the lists only grow (inputs are added, never replaced). */
+  length: number;
+  plurals: Map<string, string>;
+  /** Objects by `apiVersion|plural`, in the order of the list. */
+  byType: Map<string, JsonObject[]>;
+}
+
+/**
+ * The known resources by type, built once per list: the webhook's live context answers every
+ * review's apiCall and resource-library reads from the same list of watched objects, which
+ * would otherwise be scanned in full on each read.
+ */
+const TYPE_INDEXES = new WeakMap<readonly JsonObject[], TypeIndex>();
+
+function typeIndex(resources: readonly JsonObject[]): TypeIndex {
+  const known = TYPE_INDEXES.get(resources);
+  if (known && known.length === resources.length) return known;
+  const plurals = crdPlurals(resources);
+  const byType = new Map<string, JsonObject[]>();
+  for (const r of resources) {
+    const key = `${String(r.apiVersion ?? '')}|${resourceNameOf(r, plurals)}`;
+    const list = byType.get(key);
+    if (list) list.push(r);
+    else byType.set(key, [r]);
+  }
+  const index = { length: resources.length, plurals, byType };
+  TYPE_INDEXES.set(resources, index);
+  return index;
 }
 
 /** Objects of one apiVersion and resource; `resource` may carry a subresource (`pods/status`). */
-export function objectsOfType(resources: readonly JsonObject[], apiVersion: string, resource: string): JsonObject[] {
-  const plural = resource.split('/')[0];
-  const plurals = crdPlurals(resources);
-  return resources.filter((r) => String(r.apiVersion ?? '') === apiVersion && resourceNameOf(r, plurals) === plural);
+export function objectsOfType(resources: readonly JsonObject[], apiVersion: string, resource: string): readonly JsonObject[] {
+  return typeIndex(resources).byType.get(`${apiVersion}|${resource.split('/')[0]}`) ?? [];
 }
 
 /** The object's namespace as stored: '' for objects without one. */
