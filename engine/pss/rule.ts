@@ -5,7 +5,8 @@
  * object already had becomes a skip.
  */
 import type { AdmissionRequest, JsonObject, RuleResult } from '../core/types';
-import { type PodSecurityEvaluation, evaluatePodSecurity } from './evaluate';
+import { type PodSecurityCheckReport, type PodSecurityEvaluation, evaluatePodSecurity } from './evaluate';
+import { goJson } from '../variables/gojson';
 import { asObject } from '../core/json';
 
 export interface PodSecurityRuleOptions {
@@ -20,11 +21,27 @@ export interface PodSecurityRuleOptions {
   oldObjectMatches?: (oldObject: JsonObject) => boolean;
 }
 
-function toResult(name: string, r: PodSecurityEvaluation): RuleResult {
+function toResult(name: string, r: PodSecurityEvaluation, podSecurity: JsonObject): RuleResult {
   const result: RuleResult = { name, type: 'Validation', status: r.status, message: r.message };
   if (r.path) result.path = r.path;
   if (r.exceptions) result.exceptions = r.exceptions;
+  if (r.status === 'fail' && r.checks.length > 0) result.properties = podSecurityProperties(podSecurity, r.checks);
   return result;
+}
+
+/**
+ * What Kyverno's reports say of the failed checks (pkg/utils/report addPodSecurityProperties):
+ * the rule's level and version as written, the check ids, and the controls as Go marshals its
+ * Control struct (fields in declaration order, `null` images when the detail names no container).
+ */
+export function podSecurityProperties(podSecurity: JsonObject, checks: readonly PodSecurityCheckReport[]): Record<string, string> {
+  const controls = checks.map((c) => `{"ID":${goJson(c.id)},"Name":${goJson(c.controlName)},"Images":${goJson(c.images.length ? c.images : null)}}`);
+  return {
+    standard: typeof podSecurity.level === 'string' ? podSecurity.level : '',
+    version: typeof podSecurity.version === 'string' ? podSecurity.version : '',
+    controls: checks.map((c) => c.id).join(','),
+    controlsJSON: `[${controls.join(',')}]`,
+  };
 }
 
 function isEnforce(action: unknown): boolean {
@@ -44,7 +61,7 @@ export function podSecurityRuleResult(
   const run = (target: JsonObject): PodSecurityEvaluation =>
     evaluatePodSecurity(validate.podSecurity, target, { ruleName: name, exceptions: options.exceptions });
   const current = run(resource ?? request.oldObject ?? {});
-  if (current.status !== 'fail') return toResult(name, current);
+  if (current.status !== 'fail') return toResult(name, current, asObject(validate.podSecurity));
 
   const action = validate.failureAction ?? options.policyFailureAction;
   const allowExisting = validate.allowExistingViolations !== false;
@@ -54,5 +71,5 @@ export function podSecurityRuleResult(
       return { name, type: 'Validation', status: 'skip', message: 'skipping the rule evaluation as pre-existing violations are allowed' };
     }
   }
-  return toResult(name, current);
+  return toResult(name, current, asObject(validate.podSecurity));
 }
