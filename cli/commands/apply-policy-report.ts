@@ -41,7 +41,10 @@ function reportResult(response: EngineResponse, rule: RuleResult, policy: JsonOb
   const isAdmissionPolicy = kind === 'ValidatingAdmissionPolicy' || kind === 'MutatingAdmissionPolicy';
   const name = response.policy.namespace ? `${response.policy.namespace}/${response.policy.name}` : response.policy.name;
   const meta = isJsonObject(response.resource.metadata) ? response.resource.metadata : {};
-  const properties: Record<string, string> = {};
+  // Kyverno's ToPolicyReportResult: the rule's own properties (reportProperties, Pod Security
+  // controls, CEL audit annotations) first; a `message`, else `<result>Message`, one replaces the message.
+  const properties: Record<string, string> = { ...rule.properties };
+  const message = properties.message || properties[`${rule.status}Message`] || rule.message;
   const process = processOf(policy, kind);
   if (process) properties.process = process;
   if (rule.exceptions && rule.exceptions.length > 0) properties.exceptions = rule.exceptions.join(',');
@@ -49,7 +52,7 @@ function reportResult(response: EngineResponse, rule: RuleResult, policy: JsonOb
   if (typeof meta.namespace === 'string' && meta.namespace) subject.namespace = meta.namespace;
   const result: JsonObject = {
     ...(annotations['policies.kyverno.io/category'] ? { category: annotations['policies.kyverno.io/category'] } : {}),
-    message: rule.message,
+    message,
     policy: isAdmissionPolicy ? rule.name : name,
     properties,
     resources: [subject],
