@@ -86,7 +86,7 @@ export function policyGrants(policy: Json, kinds: KindTable): { grants: Grant[];
   // Webhook rules cross every group with every resource; RBAC gets only the pairs that exist.
   const served = new Set([...kinds.values()].flatMap((entries) => entries.map((e) => `${e.group}|${e.resource}`)));
   const exists = (group: string, resource: string) => group === '*' || resource.includes('*') || served.has(`${group}|${resource.split('/')[0]}`);
-  for (const need of webhookNeeds([policy], kinds)) {
+  for (const need of webhookNeeds([policy], kinds, 'reads')) {
     for (const group of need.groups) for (const resource of need.resources) if (exists(group, resource)) add(group, resource, READ);
     for (const k of need.unresolved) unknown.push(`${reason}: kind ${k} is not served by this cluster`);
   }

@@ -270,11 +270,12 @@ export function reportResult(item: ReportItem, policies?: ReportPolicies): Json 
   const namespace = String(asObject(item.resource.metadata).namespace ?? '');
   const facts = policies?.facts(item.policy, namespace);
   let result = RESULTS.has(item.status) ? item.status : 'error';
+  const properties: Record<string, string> = { ...item.properties };
+  // Kyverno: a `<result>Message` property, then a `message` one, replaces the result's message
+  // (looked up before an unscored failure becomes a warning: `failMessage` still names it).
+  const message = properties.message || properties[`${result}Message`] || item.message;
   // Kyverno: `policies.kyverno.io/scored: "false"` reports failures as warnings.
   if (result === 'fail' && facts && !facts.scored) result = 'warn';
-  const properties: Record<string, string> = { ...item.properties };
-  // Kyverno: a `<result>Message` property, then a `message` one, replaces the result's message.
-  const message = properties.message || properties[`${result}Message`] || item.message;
   if (facts?.process) properties.process = facts.process;
   // Kyverno names the exceptions by name only (GetName), comma-separated.
   if (item.exceptions?.length) properties.exceptions = item.exceptions.map((e) => e.slice(e.lastIndexOf('/') + 1)).join(',');

@@ -167,10 +167,11 @@ function kindOperations(policy: Json, validating: boolean): { matched: Map<strin
   return { matched, selected };
 }
 
-function classicNeeds(policy: Json): Need[] {
+function classicNeeds(policy: Json, purpose: NeedPurpose): Need[] {
   const spec = asObject(policy.spec);
-  // Kyverno's AdmissionProcessingEnabled: a background-only policy has no webhook rules.
-  if (spec.admission === false) return [];
+  // Kyverno's AdmissionProcessingEnabled: a background-only policy has no webhook rules, but
+  // its background scan and reports still list and read what it matches.
+  if (spec.admission === false && purpose === 'webhooks') return [];
   const failurePolicy = failurePolicyOf(policy);
   // Spec.GetWebhookTimeoutSeconds (webhookConfiguration's, then the spec's) raises the webhook's
   // timeout above Kyverno's default, never below it.
@@ -218,12 +219,19 @@ export function celNeeds(policy: Json, path: WebhookKind): Need[] {
   return [{ path, failurePolicy, timeout, kinds: [], operations: [], direct }];
 }
 
+/**
+ * Why the needs are asked for: `webhooks`, the webhook configurations (admission requests);
+ * `reads`, what the policy's match selects whether or not admission sees it (the background
+ * scan, the reports and the RBAC they need).
+ */
+export type NeedPurpose = 'webhooks' | 'reads';
+
 /** What one policy needs from the webhook configurations (empty for kinds we do not serve). */
-export function policyNeeds(policy: Json): Need[] {
+export function policyNeeds(policy: Json, purpose: NeedPurpose = 'webhooks'): Need[] {
   switch (policy.kind) {
     case 'ClusterPolicy':
     case 'Policy':
-      return classicNeeds(policy);
+      return classicNeeds(policy, purpose);
     case 'ValidatingPolicy':
     case 'NamespacedValidatingPolicy':
     case 'ImageValidatingPolicy':
@@ -378,9 +386,9 @@ function directEntries(need: Need): RuleEntry[] {
  * Unions the needs of all policies into one webhook per (path, failurePolicy) and one per
  * fine-grained policy, each with its rules as Kyverno's webhook controller builds them.
  */
-export function webhookNeeds(policies: Json[], table: KindTable): RuleNeed[] {
+export function webhookNeeds(policies: Json[], table: KindTable, purpose: NeedPurpose = 'webhooks'): RuleNeed[] {
   const byKey = new Map<string, { need: Omit<RuleNeed, 'rules'>; entries: Map<string, RuleEntry>; unresolved: string[] }>();
-  for (const need of policies.flatMap(policyNeeds)) {
+  for (const need of policies.flatMap((p) => policyNeeds(p, purpose))) {
     const fine = need.fineGrained;
     const key = `${need.path}/${need.failurePolicy}${fine ? `/finegrained/${fine.namespace ?? ''}/${fine.name}` : ''}`;
     let entry = byKey.get(key);

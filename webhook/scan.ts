@@ -79,7 +79,7 @@ export async function policyKinds(client: KubeClient, policy: Json): Promise<Arr
   const table = await kindTable(client, [policy]);
   const targets = new Map<string, { apiVersion: string; kind: string }>();
   // Kubernetes' admission policies have no webhook of ours; their matchConstraints say what to scan.
-  for (const need of isAdmissionPolicy(policy) ? celNeeds(policy, 'validate') : policyNeeds(policy)) {
+  for (const need of isAdmissionPolicy(policy) ? celNeeds(policy, 'validate') : policyNeeds(policy, 'reads')) {
     // What a generate rule writes is not something its match selects.
     if (need.downstream) continue;
     for (const k of need.kinds) {

@@ -41,23 +41,18 @@ function reportResult(response: EngineResponse, rule: RuleResult, policy: JsonOb
   const isAdmissionPolicy = kind === 'ValidatingAdmissionPolicy' || kind === 'MutatingAdmissionPolicy';
   const name = response.policy.namespace ? `${response.policy.namespace}/${response.policy.name}` : response.policy.name;
   const meta = isJsonObject(response.resource.metadata) ? response.resource.metadata : {};
-  const properties: Record<string, string> = {};
+  // Kyverno's ToPolicyReportResult: the rule's own properties (reportProperties, Pod Security
+  // controls, CEL audit annotations) first; a `message`, else `<result>Message`, one replaces the message.
+  const properties: Record<string, string> = { ...rule.properties };
+  const message = properties.message || properties[`${rule.status}Message`] || rule.message;
   const process = processOf(policy, kind);
   if (process) properties.process = process;
   if (rule.exceptions && rule.exceptions.length > 0) properties.exceptions = rule.exceptions.join(',');
-  // Kyverno's addPodSecurityProperties: the failed Pod Security controls of a podSecurity rule.
-  if (rule.podSecurity && rule.podSecurity.checks.length > 0) {
-    properties.standard = rule.podSecurity.level;
-    properties.version = rule.podSecurity.version;
-    properties.controls = rule.podSecurity.checks.map((c) => c.id).join(',');
-    // Go's json.Marshal of []Control (no tags: capitalised keys; a nil slice is null).
-    properties.controlsJSON = JSON.stringify(rule.podSecurity.checks.map((c) => ({ ID: c.id, Name: c.controlName, Images: c.images.length > 0 ? c.images : null })));
-  }
   const subject: JsonObject = { apiVersion: response.resource.apiVersion ?? '', kind: response.resource.kind ?? '', name: meta.name ?? '' };
   if (typeof meta.namespace === 'string' && meta.namespace) subject.namespace = meta.namespace;
   const result: JsonObject = {
     ...(annotations['policies.kyverno.io/category'] ? { category: annotations['policies.kyverno.io/category'] } : {}),
-    message: rule.message,
+    message,
     policy: isAdmissionPolicy ? rule.name : name,
     properties,
     resources: [subject],

@@ -19,7 +19,7 @@ import { ruleError } from '../validate/results';
 import type { ImageVerificationContext } from '../cel/image-validating-policy';
 import { imageVerificationAnnotationPatches, matchingImages, validateImagesPass, verifyImagesPass, type ImagePatch, type VerificationStatus } from '../verify-images';
 import { applyJsonPatch, type Operation } from '../mutate/jsonPatch';
-import { withVariables, type VariableScope } from '../variables';
+import { substituteAll, VariableError, withVariables, type VariableScope } from '../variables';
 import { computedRules } from '../autogen';
 import { exceptionSkip, hasPodSecurity, matchingExceptions } from './exceptions';
 import { podSecurityRuleResult } from '../pss';
@@ -97,6 +97,8 @@ interface RunState {
   /** What prepareRule found for the rule it last prepared (read right after it returns). */
   env: ContextEnvironment | null;
   exceptions: JsonObject[];
+  /** The prepared rule's `reportProperties`, substituted once its preconditions held (undefined: it has none). */
+  properties: Record<string, string> | undefined;
 }
 
 /** Adds a result; the first starts a one-element list (a push onto [] would reserve room for 17). */
@@ -109,6 +111,38 @@ function addRule(st: RunState, result: RuleResult): void {
 }
 
 const NO_EXCEPTIONS: JsonObject[] = [];
+
+/** A classic rule's `reportProperties` as written (Kyverno's map[string]string). */
+function reportPropertiesOf(rule: JsonObject): Record<string, string> | undefined {
+  const raw = rule.reportProperties;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) if (typeof v === 'string') out[k] = v;
+  return Object.keys(out).length ? out : undefined;
+}
+
+/**
+ * Kyverno's SubstitutePropertiesInRule, run once the rule's preconditions hold: on failure
+ * (a variable that does not resolve, a value that is no longer a string) it logs and the
+ * properties stay as written.
+ */
+function substituteReportProperties(properties: Record<string, string>, scope: VariableScope): Record<string, string> {
+  let substituted: unknown;
+  try {
+    substituted = substituteAll(properties, scope);
+  } catch (e) {
+    if (e instanceof VariableError) return properties;
+    throw e;
+  }
+  const values = Object.values(substituted as Record<string, unknown>);
+  return values.every((v) => typeof v === 'string') ? (substituted as Record<string, string>) : properties;
+}
+
+/** A rule's result with its report properties (Kyverno builds every rule response with them); the handler's own come on top. */
+function withProperties(result: RuleResult, properties: Record<string, string> | undefined): RuleResult {
+  if (!properties) return result;
+  return { ...result, properties: { ...properties, ...result.properties } };
+}
 
 // Without test values every rule of every policy sees the same (read-only) environment.
 let sharedEnvironment: ContextEnvironment | null = null;
@@ -153,25 +187,29 @@ function prepareRule(rule: JsonObject, type: RuleType, st: RunState, request: Ad
   const rv = valuesOfRule(st, name);
   const env = environmentFor(cluster, providedNames(rv, st.resourceVals));
   let scope = withRuleValues(st.scope, rv, 0);
+  // Results decided before the preconditions hold carry the properties as written.
+  let properties = reportPropertiesOf(rule);
   if (rule.context !== undefined) {
     const loaded = loadContextEntries(rule.context, scope, env);
-    if (loaded.error !== undefined) return { result: ruleError(name, 'failed to load context', loaded.error, type) };
+    if (loaded.error !== undefined) return { result: withProperties(ruleError(name, 'failed to load context', loaded.error, type), properties) };
     scope = loaded.scope;
   }
   if (rule.preconditions !== undefined && rule.preconditions !== null) {
     const pre = evaluateConditions(rule.preconditions, scope);
-    if (pre.error !== undefined) return { result: ruleError(name, 'failed to evaluate preconditions', pre.error, type) };
+    if (pre.error !== undefined) return { result: withProperties(ruleError(name, 'failed to evaluate preconditions', pre.error, type), properties) };
     if (!pre.passed) {
-      return { result: { name, type, status: 'skip', message: ['preconditions not met', pre.message].filter(Boolean).join('; ') } };
+      return { result: withProperties({ name, type, status: 'skip', message: ['preconditions not met', pre.message].filter(Boolean).join('; ') }, properties) };
     }
   }
+  if (properties) properties = substituteReportProperties(properties, scope);
   const exceptions = exceptionsFor(st, name, request, scope);
   if (exceptions.length > 0 && !isPodSecurityRule(rule)) {
     const exempt = exceptionSkip(name, type, exceptions);
-    if (exempt) return { result: exempt };
+    if (exempt) return { result: withProperties(exempt, properties) };
   }
   st.env = env;
   st.exceptions = exceptions;
+  st.properties = properties;
   return scope;
 }
 
@@ -230,8 +268,8 @@ function runMutate(st: RunState, resource: JsonObject): JsonObject {
       policyNamespace: st.plan.namespace,
       loadContext: contextLoaderFor(st, st.env!, String(rule.name ?? '')),
     });
-    if (outcome.targets && outcome.targets.length > 0) for (const t of outcome.targets) addRule(st, t.result);
-    else addRule(st, outcome.result);
+    if (outcome.targets && outcome.targets.length > 0) for (const t of outcome.targets) addRule(st, withProperties(t.result, st.properties));
+    else addRule(st, withProperties(outcome.result, st.properties));
     current = outcome.patched;
     st.scope = withObject(st.scope, current);
   }
@@ -321,6 +359,7 @@ function runValidate(st: RunState, resource: JsonObject | null): void {
       result = validateRule(env, prepared, request, resource);
     }
     if (!result) continue;
+    if (!('result' in prepared)) result = withProperties(result, st.properties);
     result.failureAction = failureActionFor(st.policy, rule, plan, namespace, namespace === undefined ? undefined : st.options.cluster.namespaceLabels[namespace]);
     addRule(st, result);
     if (st.plan.applyOne && (result.status === 'pass' || result.status === 'fail')) break;
@@ -376,7 +415,7 @@ function runVerifyImages(st: RunState, resource: JsonObject | null): JsonObject 
     const outcome = verifyImagesPass(name, rule, images, snapshot, prepared, st.options.now, update);
     const ns = meta(resource).namespace;
     const action = failureActionFor(st.policy, rule, rulePlan(st.policy, st.plan, rule), typeof ns === 'string' ? ns : undefined, typeof ns === 'string' ? st.options.cluster.namespaceLabels[ns] : undefined);
-    for (const result of outcome.results) addRule(st, { ...result, failureAction: action });
+    for (const result of outcome.results) addRule(st, withProperties({ ...result, failureAction: action }, st.properties));
     patches.push(...outcome.patches);
     for (const { image, status } of outcome.verified) (metadata[name] ??= {})[image] = status;
   }
@@ -431,7 +470,7 @@ function evaluatePolicy(policy: JsonObject, plan: PolicyPlan, options: ApplyOpti
   const req = scope.data.request as JsonObject;
   let resource = (request.operation === 'DELETE' ? req.oldObject : req.object) as JsonObject | null | undefined;
   if (!resource || typeof resource !== 'object') resource = null;
-  const st: RunState = { policy, plan, options, request, scope, resourceVals: vals, rules: null, sharedRules: false, env: null, exceptions: NO_EXCEPTIONS };
+  const st: RunState = { policy, plan, options, request, scope, resourceVals: vals, rules: null, sharedRules: false, env: null, exceptions: NO_EXCEPTIONS, properties: undefined };
   const phases = phaseSet(options.phases ?? ALL_PHASES);
   // A DELETE carries no new object, so nothing to mutate; except in the background, where
   // Kyverno's mutate-existing runs a DELETE's rules with the deleted trigger as the new

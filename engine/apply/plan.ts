@@ -113,8 +113,8 @@ export function rulePlan(policy: JsonObject, plan: PolicyPlan, rule: JsonObject)
 
 /**
  * What engine/validate runs for this rule is the pattern alone, matched as written: every
- * handler it would pick first is absent, as are preconditions (checked again there), and
- * read-only substitution would return the pattern itself.
+ * handler it would pick first is absent, as are preconditions (checked again there) and
+ * report properties, and read-only substitution would return the pattern itself.
  */
 function isPlainPatternRule(rule: JsonObject, validate: JsonObject): boolean {
   return (
@@ -124,6 +124,8 @@ function isPlainPatternRule(rule: JsonObject, validate: JsonObject): boolean {
     validate.assert === undefined &&
     asObject(validate.deny) === undefined &&
     (rule.preconditions === undefined || rule.preconditions === null) &&
+    // The shared pass results carry no properties to substitute.
+    rule.reportProperties === undefined &&
     validate.pattern !== undefined &&
     validate.pattern !== null &&
     isLiteralDocument(validate.pattern)

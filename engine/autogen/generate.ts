@@ -248,6 +248,8 @@ export function finalizeRule(rule: JsonObject | undefined, target: Target): Json
   if (isSet(rule.validate) && !isEmptyObject(rule.validate)) out.validate = rule.validate;
   if (isSet(rule.verifyImages)) out.verifyImages = rule.verifyImages;
   if (isSet(rule.skipBackgroundRequests)) out.skipBackgroundRequests = rule.skipBackgroundRequests;
+  // Carried along and rewritten for the target like the rest of the rule (createRule, convertRule).
+  if (isSet(rule.reportProperties) && Object.keys(asObject(rule.reportProperties)).length > 0) out.reportProperties = rule.reportProperties;
   const cel = isSet(asObject(out.validate).cel);
   return rewriteDeep(out, target, cel) as JsonObject;
 }

@@ -12,6 +12,7 @@ import { exceptionSkipMessage, exceptionsSkipMessage, failMessage, passMessage }
 import { PodDecodeError } from './pod';
 import { type CheckFailure, type LevelVersion, parseLevelVersion, runChecks } from './registry';
 import { asObject } from '../core/json';
+import { imageInfoString, tryGetImageInfo } from '../images/image-info';
 
 export interface PodSecurityFieldReport {
   type: 'Forbidden' | 'Required';
@@ -96,7 +97,13 @@ function imagesOf(detail: string, location: PodLocation): string[] {
     .split('"').join('')
     .split(' ').join('')
     .split(',')
-    .map((name) => all.find((c) => c.name === name)?.image || name);
+    .map((name) => {
+      // Kyverno's getImageReference: the container's image as the context's ImageInfo prints it.
+      const image = all.find((c) => c.name === name)?.image;
+      if (!image) return name;
+      const info = tryGetImageInfo(image);
+      return info ? imageInfoString(info) : image;
+    });
 }
 
 /** Kyverno's convertChecks: the reported fields name the template inside controllers. */

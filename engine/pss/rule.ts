@@ -6,6 +6,7 @@
  */
 import type { AdmissionRequest, JsonObject, RuleResult } from '../core/types';
 import { type PodSecurityEvaluation, evaluatePodSecurity } from './evaluate';
+import { goJson } from '../variables/gojson';
 import { asObject } from '../core/json';
 
 export interface PodSecurityRuleOptions {
@@ -26,9 +27,27 @@ function toResult(name: string, r: PodSecurityEvaluation, settings: JsonObject):
   if (r.exceptions) result.exceptions = r.exceptions;
   if (r.status === 'fail' && r.checks.length > 0) {
     const text = (v: unknown) => (typeof v === 'string' ? v : '');
+    // The failed checks (Kyverno's RuleResponse.PodSecurityChecks, which `apply --generate-exceptions`
+    // reads) and what reports say of them.
     result.podSecurity = { level: text(settings.level), version: text(settings.version), checks: r.checks.map((c) => ({ id: c.id, controlName: c.controlName, images: c.images })) };
+    result.properties = podSecurityProperties(result.podSecurity);
   }
   return result;
+}
+
+/**
+ * What Kyverno's reports say of the failed checks (pkg/utils/report addPodSecurityProperties):
+ * the rule's level and version as written, the check ids, and the controls as Go marshals its
+ * Control struct (fields in declaration order, `null` images when the detail names no container).
+ */
+export function podSecurityProperties(podSecurity: NonNullable<RuleResult['podSecurity']>): Record<string, string> {
+  const controls = podSecurity.checks.map((c) => `{"ID":${goJson(c.id)},"Name":${goJson(c.controlName)},"Images":${goJson(c.images.length ? c.images : null)}}`);
+  return {
+    standard: podSecurity.level,
+    version: podSecurity.version,
+    controls: podSecurity.checks.map((c) => c.id).join(','),
+    controlsJSON: `[${controls.join(',')}]`,
+  };
 }
 
 function isEnforce(action: unknown): boolean {

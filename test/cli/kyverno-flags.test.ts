@@ -215,6 +215,23 @@ test('apply -p prints a ClusterReport (yaml, or json with --output-format json)'
   assert.deepEqual(json.results[0].resources[0], { apiVersion: 'v1', kind: 'Pod', name: 'myapp-pod', namespace: 'default' });
 });
 
+test("apply -p: a rule's reportProperties reach its result, substituted, and a message property replaces the message (ToPolicyReportResult)", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kstudio-props-'));
+  const policyFile = join(dir, 'policy.yaml');
+  const resourceFile = join(dir, 'ns.yaml');
+  writeFileSync(policyFile, [
+    'apiVersion: kyverno.io/v1', 'kind: ClusterPolicy', 'metadata: {name: require-owner}', 'spec:', '  rules:', '  - name: check-owner',
+    '    match: {any: [{resources: {kinds: [Namespace]}}]}', '    context: [{name: objName, variable: {jmesPath: request.object.metadata.name}}]',
+    "    reportProperties: {objName: '{{ objName }}', failMessage: 'owner missing on {{ objName }}'}",
+    '    validate: {failureAction: Audit, pattern: {metadata: {labels: {owner: "?*"}}}}', '',
+  ].join('\n'));
+  writeFileSync(resourceFile, 'apiVersion: v1\nkind: Namespace\nmetadata: {name: bar}\n');
+  const json = JSON.parse(cli('apply', policyFile, '-r', resourceFile, '-p', '--output-format', 'json').out);
+  assert.equal(json.results[0].result, 'fail');
+  assert.equal(json.results[0].message, 'owner missing on bar');
+  assert.deepEqual(json.results[0].properties, { objName: 'bar', failMessage: 'owner missing on bar', process: 'background scan' });
+});
+
 test('apply prints each mutated resource; -o writes them to a file or a folder instead', () => {
   const r = cli('apply', ...safeToEvict);
   assert.equal(r.code, 0, r.err);

@@ -36,6 +36,12 @@ test('reads follow what a policy matches; no read on */* and no Secret access un
   assert.deepEqual(own.find((r) => (r.resources as string[])[0] === 'secrets')?.resourceNames, ['kyverno-studio-webhook-tls'], 'only its own TLS Secret');
 });
 
+test('a background-only policy (admission: false) has no webhook but its scan still reads what it matches', () => {
+  const backgroundOnly = { ...policy([{ name: 'v', match: match('Pod'), validate: { deny: {} } }]), spec: { admission: false, background: true, rules: [{ name: 'v', match: match('Pod'), validate: { deny: {} } }] } };
+  const cluster = rulesOf(webhookRbac('ks', [backgroundOnly], kinds).objects, 'ClusterRole')!;
+  assert.ok(cluster.some((r) => (r.apiGroups as string[])[0] === '' && (r.resources as string[]).includes('pods') && (r.verbs as string[]).join() === 'get,list,watch'), JSON.stringify(cluster));
+});
+
 test('a namespaced Policy gets a Role in its namespace, never cluster-wide writes', () => {
   const p = policy([{ name: 'g', match: match('ConfigMap'), generate: { apiVersion: 'v1', kind: 'Secret', name: 'x', namespace: 'team-a', data: {} } }], 'Policy', 'team-a');
   const { objects } = webhookRbac('ks', [p], kinds);

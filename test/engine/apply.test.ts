@@ -163,3 +163,20 @@ test('apply: generate rules report the resources they create', () => {
   assert.equal(gen.length, 1);
   assert.equal((gen[0].metadata as JsonObject).namespace, 'team-a');
 });
+
+test("apply: a rule's reportProperties are substituted once its preconditions hold (Kyverno's SubstitutePropertiesInRule) and carried by its results", () => {
+  const reportProperties = { operation: '{{ request.operation }}', objName: '{{ objName }}', literal: 'x' };
+  const rule = (extra: JsonObject): JsonObject => ({ name: 'r', match: matchPods, context: [{ name: 'objName', variable: { jmesPath: 'request.object.metadata.name' } }], reportProperties, ...extra });
+  const pass = applyPolicy(policy([rule({ validate: { pattern: { metadata: { name: '?*' } } } })]), { request: create(pod('bar')), cluster: cluster() });
+  assert.deepEqual(pass.rules.map((r) => [r.status, r.properties]), [['pass', { operation: 'CREATE', objName: 'bar', literal: 'x' }]]);
+  const fail = applyPolicy(policy([rule({ validate: { deny: {} } })]), { request: create(pod('bar')), cluster: cluster() });
+  assert.deepEqual(fail.rules.map((r) => [r.status, r.properties]), [['fail', { operation: 'CREATE', objName: 'bar', literal: 'x' }]]);
+  // Preconditions that do not hold: the skip carries them as written.
+  const skipped = applyPolicy(policy([rule({ preconditions: { all: [{ key: '{{ request.operation }}', operator: 'Equals', value: 'DELETE' }] }, validate: { deny: {} } })]), { request: create(pod('bar')), cluster: cluster() });
+  assert.deepEqual(skipped.rules.map((r) => [r.status, r.properties]), [['skip', reportProperties]]);
+  // A variable that does not resolve leaves every property as written.
+  const unresolved = applyPolicy(policy([rule({ reportProperties: { ...reportProperties, missing: '{{ request.object.spec.nothing.here }}' }, validate: { deny: {} } })]), { request: create(pod('bar')), cluster: cluster() });
+  assert.equal(unresolved.rules[0].properties?.objName, '{{ objName }}');
+  const mutated = applyPolicy(policy([rule({ mutate: { patchStrategicMerge: { metadata: { labels: { a: 'b' } } } } })]), { request: create(pod('bar')), cluster: cluster() });
+  assert.deepEqual(mutated.rules.map((r) => [r.type, r.properties]), [['Mutation', { operation: 'CREATE', objName: 'bar', literal: 'x' }]]);
+});

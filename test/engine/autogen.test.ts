@@ -244,3 +244,12 @@ test('autogen: FindAndShiftReferences', () => {
   assert.equal(shiftReferences('escaped \\$(./../pattern/x)', 'spec/template', 'pattern'), 'escaped \\$(./../pattern/x)');
   assert.equal(shiftReferences('no refs', 'spec/template', 'pattern'), 'no refs');
 });
+
+test('autogen: reportProperties are carried to the controller rules and rewritten for the template (createRule, convertRule)', () => {
+  const p = policy([{ name: 'r', match: { resources: { kinds: ['Pod'] } }, reportProperties: { image: '{{ request.object.spec.containers[0].image }}' }, validate: { deny: {} } }]);
+  const rules = computeRules(p);
+  assert.deepEqual(rules[1].reportProperties, { image: '{{ request.object.spec.template.spec.containers[0].image }}' });
+  assert.deepEqual(rules[2].reportProperties, { image: '{{ request.object.spec.jobTemplate.spec.template.spec.containers[0].image }}' });
+  const none = computeRules(policy([{ name: 'r', match: { resources: { kinds: ['Pod'] } }, reportProperties: {}, validate: { deny: {} } }]));
+  assert.equal('reportProperties' in none[1], false, 'an empty map is left out');
+});

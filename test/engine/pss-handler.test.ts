@@ -34,7 +34,27 @@ test('fail message lists each failed check with its field errors, in check order
   );
   assert.deepEqual(out.path, ['spec', 'containers', 0, 'securityContext', 'allowPrivilegeEscalation']);
   assert.deepEqual(out.checks.map((c) => [c.id, c.controlName]), [['allowPrivilegeEscalation', 'Privilege Escalation'], ['privileged', 'Privileged Containers']]);
-  assert.deepEqual(out.checks[0].images, ['nginx']);
+  // Kyverno's addImages: the named containers' images as the context's ImageInfo prints them.
+  assert.deepEqual(out.checks[0].images, ['docker.io/nginx:latest']);
+});
+
+test("a failed podSecurity rule's result carries Kyverno's report properties: level, version, check ids and the controls as JSON", () => {
+  const request: AdmissionRequest = { operation: 'CREATE', object: null, oldObject: null } as unknown as AdmissionRequest;
+  const rule = { name: 'restricted', validate: { failureAction: 'Audit', podSecurity: restrictedLatest } };
+  const bad = pod(podSpec([{ name: 'container01', image: 'dummyimagename', securityContext: { allowPrivilegeEscalation: false, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } } }]));
+  const failed = podSecurityRuleResult(rule, { ...request, object: bad }, bad)!;
+  assert.equal(failed.status, 'fail');
+  assert.deepEqual(failed.properties, {
+    standard: 'restricted',
+    version: 'latest',
+    controls: 'capabilities_restricted',
+    controlsJSON: '[{"ID":"capabilities_restricted","Name":"Capabilities","Images":["docker.io/dummyimagename:latest"]}]',
+  });
+  // A pod-level check names no container: Go marshals the nil image list as null.
+  const hostPid = pod(podSpec([compliant()], { hostPID: true }));
+  const podLevel = podSecurityRuleResult({ name: 'b', validate: { podSecurity: { level: 'baseline', version: 'latest' } } }, { ...request, object: hostPid }, hostPid)!;
+  assert.equal(podLevel.properties?.controlsJSON, '[{"ID":"hostNamespaces","Name":"Host Namespaces","Images":null}]');
+  assert.equal(podSecurityRuleResult(rule, { ...request, object: pod(podSpec([compliant()])) }, pod(podSpec([compliant()])))!.properties, undefined, 'a pass has none');
 });
 
 test('required fields print as "<field>: Required value"; lists print Go-style', () => {

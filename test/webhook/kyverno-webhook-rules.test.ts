@@ -104,6 +104,9 @@ test('which webhook: validate, generate, mutate-existing and image checks on the
   assert.deepEqual(paths({ verifyImages: [{ imageReferences: ['*'], verifyDigest: false, required: false }] }), ['mutate']);
   assert.deepEqual(paths({ validate: { pattern: {} } }, { admission: false }), []);
   assert.deepEqual(paths({ validate: { pattern: {} } }, { admission: true, background: false }), ['validate']);
+  // Background-only: no webhook, yet its scan and reports still read the kinds it matches.
+  const backgroundOnly = classic({ match: any({ kinds: ['Pod'] }), validate: { deny: {} } }, 'ClusterPolicy', { admission: false, background: true });
+  assert.deepEqual(policyNeeds(backgroundOnly, 'reads').map((n) => [n.path, n.kinds]), [['validate', ['Pod']]]);
   // The failure action decides the answer, not the webhook: Audit and Enforce share `-fail`.
   const failurePolicies = (spec: Json) => policyNeeds(classic({ match: any({ kinds: ['Pod'] }), validate: { pattern: {} } }, 'ClusterPolicy', spec)).map((n) => n.failurePolicy);
   assert.deepEqual(failurePolicies({ validationFailureAction: 'Audit' }), ['Fail']);

@@ -179,6 +179,14 @@ test('process for CEL kinds, rule properties kept, Kyverno\'s message overrides'
   assert.equal(props('mut', 'MutatingPolicy', { passMessage: 'p', message: 'generic' }).message, 'generic');
 });
 
+test("a classic rule's report properties: an unscored failure is reported as a warning with its failMessage", () => {
+  const unscored = { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'quiet', annotations: { 'policies.kyverno.io/scored': 'false' } }, spec: { rules: [] } };
+  const r = reportResult({ policy: 'quiet', rule: 'r', status: 'fail', message: 'denied', properties: { failMessage: 'F', warnMessage: 'W', objName: 'bar' }, resource: cm, time: 1 }, ReportPolicies.of([unscored]));
+  assert.equal(r.result, 'warn');
+  assert.equal(r.message, 'F');
+  assert.equal((r.properties as Json).objName, 'bar');
+});
+
 function admissionPolicy(kind: 'ValidatingAdmissionPolicy' | 'MutatingAdmissionPolicy', name: string, labels?: Record<string, string>): Json {
   return { apiVersion: 'admissionregistration.k8s.io/v1', kind, metadata: { name, ...(labels ? { labels } : {}) }, spec: {} };
 }
