@@ -224,6 +224,16 @@ export function blockedMessage(request: AdmissionRequest, responses: PolicyRespo
 const CEL_VALIDATING_KIND = /^(Namespaced)?(Image)?ValidatingPolicy$/;
 const isCelValidating = (policy: JsonObject | undefined) => String(policy?.apiVersion ?? '').startsWith('policies.kyverno.io/') && CEL_VALIDATING_KIND.test(String(policy?.kind ?? ''));
 
+// Per policy list (the webhook's candidate lists are kept per route, see PolicyIndex.narrowed):
+// most hold no CEL validating policy, and then a review looks at no policy's kind for it.
+const celValidatingIn = new WeakMap<readonly JsonObject[], boolean>();
+
+function hasCelValidating(policies: readonly JsonObject[]): boolean {
+  let known = celValidatingIn.get(policies);
+  if (known === undefined) celValidatingIn.set(policies, (known = policies.some(isCelValidating)));
+  return known;
+}
+
 /**
  * Kyverno's ValidatingPolicy and ImageValidatingPolicy handlers (vpol and ivpol
  * admissionResponse): each failed or errored rule denies under the Deny action and warns under
@@ -355,8 +365,9 @@ export function answerAdmissionReview(
   });
   // Classic policies block with Kyverno's resource webhook message; CEL validating ones with their handlers'.
   let blocked = false;
-  if (path === 'validate') for (let i = 0; i < responses.length && !blocked; i++) blocked = !isCelValidating(policies[i]) && responses[i].rules.some(isBlocking);
-  const images = path === 'validate' ? celValidationVerdict(policies, responses) : NO_VERDICT;
+  const celValidating = path === 'validate' && hasCelValidating(policies);
+  if (path === 'validate') for (let i = 0; i < responses.length && !blocked; i++) blocked = !(celValidating && isCelValidating(policies[i])) && responses[i].rules.some(isBlocking);
+  const images = celValidating ? celValidationVerdict(policies, responses) : NO_VERDICT;
   const denied = blocked || images.errors.length > 0;
   // As Kyverno: a denied request carries the denial, not warnings.
   const warnings = denied ? [] : images.warnings.length ? [...warningsOf(path, policies, responses), ...images.warnings] : warningsOf(path, policies, responses);

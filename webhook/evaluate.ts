@@ -11,7 +11,6 @@ import type { ReviewReply, ReviewRequest } from './protocol';
 import { metricRuleType, type RuleOutcome } from './metrics';
 import { asObject, isJsonObject, jsonEqual } from '../engine/core/json';
 import { isBackground, policySpec } from '../engine/policy';
-import { failurePolicyOf } from './rules';
 import { admissionEvents, scanEvents } from './event-info';
 import { isFiltered, type FilteredRequest } from './resource-filters';
 import { isExcludedUser, requestUser, withoutSkippedBackgroundRules } from './user-filters';
@@ -23,7 +22,6 @@ import { ttlLabelWarning } from '../engine/cleanup';
 import { isCelMutatingPolicyKind } from '../engine/loader/classify';
 import { namespacedHttpRefusal } from '../engine/cel/lib-cluster';
 import { mutateExistingRules } from './mutate-existing';
-import { isAdmissionPolicy } from './report-layout';
 
 const stringOr = (v: unknown): string => (typeof v === 'string' ? v : '');
 
@@ -158,23 +156,15 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     const subject = asObject(request.object ?? request.oldObject);
     // Not validated yet (answerAdmissionReview does): only a string kind is a metric label.
     const kind = asObject(request.kind).kind;
-    let policies = index.candidatesForReview(request);
+    const candidates = index.candidatesForReview(request);
     // Kyverno's resource filters: a filtered request is admitted without running any policy.
     const filtered = !!msg.filters && isFiltered(msg.filters, filterView(request));
-    if (filtered) policies = [];
     // Kyverno's excludeUsernames/excludeGroups/…: an excluded user's request runs no rule.
     const user = requestUser(request);
     if (cluster.roleBindings) Object.assign(user, rolesOfUser(cluster.roleBindings, user.username, user.groups, typeof request.namespace === 'string' ? request.namespace : ''));
     const excluded = !!msg.exclusions && isExcludedUser(msg.exclusions, user);
-    if (excluded) policies = [];
-    // Kubernetes' admission policies are the API server's to enforce; Kyverno only scans them for
-    // reports. A ClusterPolicy or Policy with `admission: false` is not in Kyverno's policy cache
-    // (AdmissionProcessingEnabled): only its background scan runs it.
-    if (!msg.scan) policies = policies.filter((p) => !isAdmissionPolicy(p) && !((p.kind === 'ClusterPolicy' || p.kind === 'Policy') && asObject(p.spec).admission === false));
-    if (msg.kinds) policies = policies.filter((p) => msg.kinds!.includes(String(p.kind)));
-    if (msg.only) policies = policies.filter((p) => msg.only!.includes(String(asObject(p.metadata).name)));
-    // Kyverno's /validate/fail and /validate/ignore each run the policies of that failurePolicy.
-    if (msg.failurePolicy) policies = policies.filter((p) => failurePolicyOf(p) === msg.failurePolicy);
+    // The route's own policies (its kinds, failurePolicy…), kept with the candidate list.
+    const policies = filtered || excluded ? [] : index.narrowed(candidates, msg);
     const answer = answerAdmissionReview(review, msg.path, policies, cluster, msg.deadline);
     if (msg.scan && msg.path === 'mutate') answer.responses = answer.responses.map((r) => mutationScanResponse(r, asObject(request.object)));
     const response = asObject(answer.body.response);

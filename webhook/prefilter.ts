@@ -11,6 +11,38 @@ import { policyReadsImages } from './images';
 import { topLevelKind } from './admission';
 import { isGeneratingPolicy } from './gpol';
 import { mutatesExistingCel } from './mutate-existing';
+import { isAdmissionPolicy } from './report-layout';
+import { failurePolicyOf } from './rules';
+import type { ReviewRequest } from './protocol';
+
+/** What of a review message picks which candidates run: per route (path) the same, review after review. */
+export type CandidateNarrowing = Pick<ReviewRequest, 'scan' | 'kinds' | 'only' | 'failurePolicy'>;
+
+const sameList = (a: readonly string[] | undefined, b: readonly string[] | undefined): boolean =>
+  a === b || (a !== undefined && b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]));
+
+/** The candidates a route runs (see PolicyIndex.narrowed). */
+function narrow(candidates: readonly JsonObject[], by: CandidateNarrowing): readonly JsonObject[] {
+  let policies = candidates;
+  // Kubernetes' admission policies are the API server's to enforce; Kyverno only scans them for
+  // reports. A ClusterPolicy or Policy with `admission: false` is not in Kyverno's policy cache
+  // (AdmissionProcessingEnabled): only its background scan runs it.
+  if (!by.scan) policies = policies.filter((p) => !isAdmissionPolicy(p) && !((p.kind === 'ClusterPolicy' || p.kind === 'Policy') && asObject(p.spec).admission === false));
+  if (by.kinds) policies = policies.filter((p) => by.kinds!.includes(String(p.kind)));
+  if (by.only) policies = policies.filter((p) => by.only!.includes(String(asObject(p.metadata).name)));
+  // Kyverno's /validate/fail and /validate/ignore each run the policies of that failurePolicy.
+  if (by.failurePolicy) policies = policies.filter((p) => failurePolicyOf(p) === by.failurePolicy);
+  return policies;
+}
+
+/** A narrowed candidate list, with what it was narrowed from and by. */
+interface Narrowed extends CandidateNarrowing {
+  from: readonly JsonObject[];
+  policies: readonly JsonObject[];
+}
+
+/** Routes times candidate lists in use at once, at most (a server has some ten routes). */
+const NARROWED_KEPT = 32;
 
 /** A classic policy with at least one generate rule, or a (Namespaced)GeneratingPolicy. */
 function hasGenerateRules(policy: JsonObject): boolean {
@@ -59,6 +91,26 @@ export class PolicyIndex extends PolicyKindIndex {
     this.lastReview = { group, kind, apiVersion: subject.apiVersion, objectKind: subject.kind, candidates };
     return candidates;
   }
+
+  /**
+   * The candidates (from candidatesForReview) that a route runs: narrowed by scan, kinds,
+   * names and failurePolicy. Kept per candidate list and route (a server's routes repeat the
+   * same few narrowings), so a review does not filter every candidate again.
+   */
+  narrowed(candidates: readonly JsonObject[], by: CandidateNarrowing): readonly JsonObject[] {
+    const kept = this.narrowedLists;
+    for (let i = 0; i < kept.length; i++) {
+      const n = kept[i];
+      if (n.from === candidates && n.scan === by.scan && n.failurePolicy === by.failurePolicy && sameList(n.kinds, by.kinds) && sameList(n.only, by.only)) return n.policies;
+    }
+    const policies = narrow(candidates, by);
+    // Copies of the lists: a caller's array may change after this.
+    if (kept.length >= NARROWED_KEPT) kept.shift();
+    kept.push({ from: candidates, scan: by.scan, kinds: by.kinds && [...by.kinds], only: by.only && [...by.only], failurePolicy: by.failurePolicy, policies });
+    return policies;
+  }
+
+  private readonly narrowedLists: Narrowed[] = [];
 
   /** What candidatesForReview answered last, with what it read of the review. */
   private lastReview: { group: string; kind: string; apiVersion: unknown; objectKind: unknown; candidates: readonly JsonObject[] } | undefined;

@@ -57,3 +57,43 @@ test('a subresource request is matched as the resource it belongs to (Kyverno\'s
   assert.deepEqual(reply.outcomes.map((o) => [o.policy, o.status]), [['sts', 'fail']]);
   assert.equal(evaluateReview({ path: 'validate', body: review('replicasets') }, index, cluster).allowed, true);
 });
+
+test('narrowed answers each route its own policies when routes and kinds alternate, as a fresh index does', () => {
+  const withSpec = (p: JsonObject, spec: JsonObject): JsonObject => ({ ...p, spec: { ...(p.spec as JsonObject), ...spec } });
+  const policies = [
+    policy('pods', ['Pod']),
+    withSpec(policy('pods-ignore', ['Pod']), { webhookConfiguration: { failurePolicy: 'Ignore' } }),
+    withSpec(policy('pods-scan-only', ['Pod']), { admission: false }),
+    policy('services', ['Service']),
+    { ...policy('namespaced', ['Pod']), kind: 'Policy', metadata: { name: 'namespaced', namespace: 'apps' } },
+  ];
+  const index = new PolicyIndex(policies);
+  const pod = index.candidatesForReview(request('', 'Pod', { apiVersion: 'v1', kind: 'Pod' }));
+  const service = index.candidatesForReview(request('', 'Service', { apiVersion: 'v1', kind: 'Service' }));
+  const routes = [
+    {},
+    { failurePolicy: 'Fail' as const },
+    { failurePolicy: 'Ignore' as const },
+    { scan: true },
+    { scan: true, only: ['pods-scan-only', 'services'] },
+    { kinds: ['Policy'] },
+    { kinds: ['ClusterPolicy'], failurePolicy: 'Fail' as const },
+  ];
+  assert.deepEqual(names(index.narrowed(pod, routes[1])), ['pods', 'namespaced']);
+  assert.deepEqual(names(index.narrowed(pod, routes[2])), ['pods-ignore']);
+  assert.deepEqual(names(index.narrowed(pod, routes[3])), ['pods', 'pods-ignore', 'pods-scan-only', 'namespaced']);
+  for (let round = 0; round < 3; round++) {
+    for (const route of routes) {
+      for (const candidates of [pod, service]) {
+        const fresh = new PolicyIndex(policies);
+        const freshCandidates = candidates === pod ? fresh.candidatesForReview(request('', 'Pod', { apiVersion: 'v1', kind: 'Pod' })) : fresh.candidatesForReview(request('', 'Service', { apiVersion: 'v1', kind: 'Service' }));
+        assert.deepEqual(names(index.narrowed(candidates, route)), names(fresh.narrowed(freshCandidates, route)), JSON.stringify(route));
+      }
+    }
+  }
+  // A caller's list that changes after a call is read again, not matched to what it said before.
+  const kinds = ['ClusterPolicy'];
+  assert.deepEqual(names(index.narrowed(pod, { kinds })), ['pods', 'pods-ignore']);
+  kinds.push('Policy');
+  assert.deepEqual(names(index.narrowed(pod, { kinds })), ['pods', 'pods-ignore', 'namespaced']);
+});
