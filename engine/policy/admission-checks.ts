@@ -23,6 +23,7 @@ import { findKnownKinds, isNamespacedKind, SUBRESOURCE_KINDS } from '../kube/kno
 import { parseKindSelector } from '../kube/selectors';
 import { wildcardMatch } from '../wildcard/wildcard';
 import { parseDuration } from '../units';
+import { podSecurityRuleProblems, podSecurityStandardProblems } from '../pss/validation';
 
 export interface PolicyCheckOptions {
   /** Whether `apiVersion`/`kind` is cluster-scoped (the API server's discovery); default: the known-kinds table. */
@@ -452,6 +453,7 @@ export function policyAdmissionVerdict(policy: JsonObject, options: PolicyCheckO
         }
       });
     }
+    errs.push(...podSecurityRuleProblems(ruleAt, asObject(rule.validate).podSecurity));
     if (isJsonObject(rule.generate)) errs.push(...generateErrors(ruleAt, rule.generate, namespaced, policyNamespace, clusterScoped));
   });
   if (namespaced && asArray(spec.validationFailureActionOverrides).length > 0) {
@@ -473,7 +475,58 @@ export function policyAdmissionVerdict(policy: JsonObject, options: PolicyCheckO
   }
   const kindIssue = kindError(rules, background, !options.withoutCluster);
   if (kindIssue) return fail(kindIssue);
+  const actionIssue = celPreconditionError(rules, !options.withoutCluster);
+  if (actionIssue) return fail(actionIssue);
+  warnings.push(...rules.flatMap(deprecatedOperatorWarnings));
   return { errors: [], warnings };
+}
+
+/**
+ * validateActions' check that `celPreconditions` go with validate.cel only (the mutate,
+ * validate and generate checkers of pkg/policy): a mutate rule without foreach, a validate
+ * rule without cel, and (with a cluster: the CLI's fake generate checker sees the generate
+ * block alone) a generate rule. The first such rule ends the validation.
+ */
+function celPreconditionError(rules: JsonObject[], withCluster: boolean): AdmissionIssue | undefined {
+  for (const [i, rule] of rules.entries()) {
+    if (!present(rule.celPreconditions)) continue;
+    const message = 'celPrecondition can only be used with validate.cel';
+    const where: FieldPath = ['spec', 'rules', i, 'celPreconditions'];
+    // The mutate checker answers a foreach (or both patch kinds) before looking at celPreconditions.
+    const mutate = asObject(rule.mutate);
+    if (isJsonObject(rule.mutate) && !present(mutate.foreach) && !(present(mutate.patchStrategicMerge) && present(mutate.patchesJson6902))) return at(where, `path: spec.rules[${i}].mutate..: ${message}`);
+    if (isJsonObject(rule.validate) && !present(rule.validate.cel)) return at(where, `path: spec.rules[${i}].validate..: ${message}`);
+    if (withCluster && isJsonObject(rule.generate)) return at(where, `path: spec.rules[${i}].generate..: ${message}`);
+  }
+  return undefined;
+}
+
+// pkg/engine/variables/operator: the deprecated condition operators and what replaces them.
+const DEPRECATED_OPERATORS: Readonly<Record<string, readonly string[]>> = { In: ['AllIn', 'AnyIn'], NotIn: ['AllNotIn', 'AnyNotIn'] };
+
+/** The conditions of a `conditions`/`preconditions` value: an any/all block or the old bare list. */
+function conditionsOf(value: unknown): JsonObject[] {
+  if (Array.isArray(value)) return value.map(asObject);
+  const block = asObject(value);
+  return [...asArray(block.any), ...asArray(block.all)].map(asObject);
+}
+
+/**
+ * checkForDeprecatedOperatorsInRule: a warning per deprecated operator in a validate rule's
+ * deny conditions, its foreach preconditions and deny conditions, and verifyImages
+ * attestation conditions (not in rule preconditions). Go's %+q prints the alternatives.
+ */
+function deprecatedOperatorWarnings(rule: JsonObject): string[] {
+  const validate = asObject(rule.validate);
+  const conditions = [
+    ...conditionsOf(asObject(validate.deny).conditions),
+    ...asArray(validate.foreach).map(asObject).flatMap((fe) => [...conditionsOf(fe.preconditions), ...conditionsOf(asObject(fe.deny).conditions)]),
+    ...asArray(rule.verifyImages).map(asObject).flatMap((vi) => asArray(vi.attestations).map(asObject).flatMap((a) => asArray(a.conditions).flatMap(conditionsOf))),
+  ];
+  return conditions.flatMap((c) => {
+    const alternatives = typeof c.operator === 'string' ? DEPRECATED_OPERATORS[c.operator] : undefined;
+    return alternatives ? [`Operator ${c.operator as string} has been deprecated and will be removed soon. Use these instead: [${alternatives.map((a) => JSON.stringify(a)).join(' ')}]`] : [];
+  });
 }
 
 /** Kyverno's verdict on a classic policy, as its webhook answers it (one aggregated message). */
@@ -564,6 +617,7 @@ export function exceptionAdmissionVerdict(exception: JsonObject): AdmissionVerdi
   asArray(spec.exceptions).map(asObject).forEach((e, i) => {
     if (!(typeof e.policyName === 'string' && e.policyName)) errs.push(requiredAt(['spec', 'exceptions', i, 'policyName'], 'An exception requires a policy name'));
   });
+  errs.push(...podSecurityStandardProblems(spec.podSecurity, 'spec.podSecurity', ['spec', 'podSecurity']));
   return { errors: errs, warnings: [] };
 }
 
