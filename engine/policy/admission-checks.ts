@@ -475,8 +475,12 @@ export function policyAdmissionVerdict(policy: JsonObject, options: PolicyCheckO
   }
   const kindIssue = kindError(rules, background, !options.withoutCluster);
   if (kindIssue) return fail(kindIssue);
-  const actionIssue = celPreconditionError(rules, !options.withoutCluster);
-  if (actionIssue) return fail(actionIssue);
+  // Per rule, as Kyverno's loop: the condition operators (validateResources), then the
+  // action checkers (validateActions).
+  for (const [i, rule] of rules.entries()) {
+    const ruleIssue = conditionOperatorError(rule, i) ?? celPreconditionError(rule, i, !options.withoutCluster);
+    if (ruleIssue) return fail(ruleIssue);
+  }
   warnings.push(...rules.flatMap(deprecatedOperatorWarnings));
   return { errors: [], warnings };
 }
@@ -485,20 +489,69 @@ export function policyAdmissionVerdict(policy: JsonObject, options: PolicyCheckO
  * validateActions' check that `celPreconditions` go with validate.cel only (the mutate,
  * validate and generate checkers of pkg/policy): a mutate rule without foreach, a validate
  * rule without cel, and (with a cluster: the CLI's fake generate checker sees the generate
- * block alone) a generate rule. The first such rule ends the validation.
+ * block alone) a generate rule.
  */
-function celPreconditionError(rules: JsonObject[], withCluster: boolean): AdmissionIssue | undefined {
-  for (const [i, rule] of rules.entries()) {
-    if (!present(rule.celPreconditions)) continue;
-    const message = 'celPrecondition can only be used with validate.cel';
-    const where: FieldPath = ['spec', 'rules', i, 'celPreconditions'];
-    // The mutate checker answers a foreach (or both patch kinds) before looking at celPreconditions.
-    const mutate = asObject(rule.mutate);
-    if (isJsonObject(rule.mutate) && !present(mutate.foreach) && !(present(mutate.patchStrategicMerge) && present(mutate.patchesJson6902))) return at(where, `path: spec.rules[${i}].mutate..: ${message}`);
-    if (isJsonObject(rule.validate) && !present(rule.validate.cel)) return at(where, `path: spec.rules[${i}].validate..: ${message}`);
-    if (withCluster && isJsonObject(rule.generate)) return at(where, `path: spec.rules[${i}].generate..: ${message}`);
-  }
+function celPreconditionError(rule: JsonObject, i: number, withCluster: boolean): AdmissionIssue | undefined {
+  if (!present(rule.celPreconditions)) return undefined;
+  const message = 'celPrecondition can only be used with validate.cel';
+  const where: FieldPath = ['spec', 'rules', i, 'celPreconditions'];
+  // The mutate checker answers a foreach (or both patch kinds) before looking at celPreconditions.
+  const mutate = asObject(rule.mutate);
+  if (isJsonObject(rule.mutate) && !present(mutate.foreach) && !(present(mutate.patchStrategicMerge) && present(mutate.patchesJson6902))) return at(where, `path: spec.rules[${i}].mutate..: ${message}`);
+  if (isJsonObject(rule.validate) && !present(rule.validate.cel)) return at(where, `path: spec.rules[${i}].validate..: ${message}`);
+  if (withCluster && isJsonObject(rule.generate)) return at(where, `path: spec.rules[${i}].generate..: ${message}`);
   return undefined;
+}
+
+// api/kyverno/v1 ConditionOperators, case-sensitive as Kyverno's admission compares them
+// (evaluation is case-insensitive: engine/conditions), in their declaration order (Kyverno
+// prints its map, in Go's random order).
+const CONDITION_OPERATORS = [
+  'Equal', 'Equals', 'NotEqual', 'NotEquals', 'In', 'AnyIn', 'AllIn', 'NotIn', 'AnyNotIn', 'AllNotIn', 'GreaterThanOrEquals', 'GreaterThan',
+  'LessThanOrEquals', 'LessThan', 'DurationGreaterThanOrEquals', 'DurationGreaterThan', 'DurationLessThanOrEquals', 'DurationLessThan',
+];
+
+/**
+ * validateResources' operator checks: the first condition whose operator is not one of
+ * Kyverno's, in the rule's preconditions, validate.deny, validate.foreach (preconditions,
+ * deny, nested foreach) and mutate.foreach preconditions, and verifyImages attestation
+ * conditions. Kyverno's path names `any[i]` for `all` conditions too, and nested foreach
+ * paths repeat their prefix; both kept.
+ */
+function conditionOperatorError(rule: JsonObject, i: number): AdmissionIssue | undefined {
+  const check = (value: unknown, schemaKey: string, loc: FieldPath): AdmissionIssue | undefined => {
+    const invalidAt = (list: unknown[], key: string, shown: string): AdmissionIssue | undefined => {
+      const j = list.map(asObject).findIndex((c) => !CONDITION_OPERATORS.includes(String(c.operator ?? '')));
+      if (j < 0) return undefined;
+      return at(['spec', 'rules', i, ...loc, ...(key ? [key] : []), j, 'operator'], `path: spec.rules[${i}].${schemaKey}${shown}[${j}].: entered value of \`operator\` is invalid. valid values: [${CONDITION_OPERATORS.map((o) => JSON.stringify(o)).join(' ')}]`);
+    };
+    if (Array.isArray(value)) return invalidAt(value, '', '');
+    const block = asObject(value);
+    return invalidAt(asArray(block.any), 'any', '.any') ?? invalidAt(asArray(block.all), 'all', '.any');
+  };
+  const validate = asObject(rule.validate);
+  const validationForeach = (list: unknown, prefix: string, loc: FieldPath): AdmissionIssue | undefined => {
+    for (const [j, fe] of asArray(list).map(asObject).entries()) {
+      const issue = (isJsonObject(fe.preconditions) ? check(fe.preconditions, `${prefix}.conditions`, [...loc, j, 'preconditions']) : undefined)
+        ?? check(asObject(fe.deny).conditions, `${prefix}.deny.conditions`, [...loc, j, 'deny', 'conditions'])
+        ?? validationForeach(fe.foreach, `validate.foreach.${prefix}`, [...loc, j, 'foreach']);
+      if (issue) return issue;
+    }
+    return undefined;
+  };
+  const mutationForeach = (list: unknown, prefix: string, loc: FieldPath): AdmissionIssue | undefined => {
+    for (const [j, fe] of asArray(list).map(asObject).entries()) {
+      const issue = (isJsonObject(fe.preconditions) ? check(fe.preconditions, `${prefix}.conditions`, [...loc, j, 'preconditions']) : undefined)
+        ?? mutationForeach(fe.foreach, `mutate.foreach.${prefix}`, [...loc, j, 'foreach']);
+      if (issue) return issue;
+    }
+    return undefined;
+  };
+  return check(rule.preconditions, 'validate.preconditions', ['preconditions'])
+    ?? check(asObject(validate.deny).conditions, 'validate.deny.conditions', ['validate', 'deny', 'conditions'])
+    ?? validationForeach(validate.foreach, 'validate.foreach', ['validate', 'foreach'])
+    ?? mutationForeach(asObject(rule.mutate).foreach, 'mutate.foreach', ['mutate', 'foreach'])
+    ?? asArray(rule.verifyImages).map(asObject).flatMap((vi, v) => asArray(vi.attestations).map(asObject).flatMap((a, k) => asArray(a.conditions).map((c, n) => check(c, 'verifyImages.attestations.conditions', ['verifyImages', v, 'attestations', k, 'conditions', n])))).find(Boolean);
 }
 
 // pkg/engine/variables/operator: the deprecated condition operators and what replaces them.

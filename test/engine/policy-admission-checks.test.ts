@@ -236,3 +236,18 @@ test('deprecated condition operators are warnings, with Kyverno\'s alternatives;
   const preconditions = rule({ preconditions: { any: [{ key: 'a', operator: 'In', value: ['a'] }] }, ...validate });
   assert.deepEqual(checkPolicyForAdmission(cpol({ rules: [preconditions] })).warnings, []);
 });
+
+test('a condition operator Kyverno does not know is refused, at the condition, with Kyverno\'s path', async () => {
+  const { policyAdmissionVerdict } = await import('../../engine/policy/admission-checks');
+  const valid = '["Equal" "Equals" "NotEqual" "NotEquals" "In" "AnyIn" "AllIn" "NotIn" "AnyNotIn" "AllNotIn" "GreaterThanOrEquals" "GreaterThan" "LessThanOrEquals" "LessThan" "DurationGreaterThanOrEquals" "DurationGreaterThan" "DurationLessThanOrEquals" "DurationLessThan"]';
+  const deny = rule({ validate: { deny: { conditions: { all: [{ key: 'a', operator: 'Equals', value: 'a' }, { key: 'a', operator: 'Invalid', value: 'b' }] } } } });
+  assert.deepEqual(policyAdmissionVerdict(cpol({ rules: [deny] })).errors, [
+    // Kyverno's path says any[1] for an `all` condition.
+    { path: ['spec', 'rules', 0, 'validate', 'deny', 'conditions', 'all', 1, 'operator'], message: `path: spec.rules[0].validate.deny.conditions.any[1].: entered value of \`operator\` is invalid. valid values: ${valid}` },
+  ]);
+  const nested = rule({ validate: { foreach: [{ list: 'x', foreach: [{ list: 'y', preconditions: { any: [{ key: 'a', operator: 'equals', value: 'a' }] } }] }] } });
+  assert.match(checkPolicyForAdmission(cpol({ rules: [nested] })).error ?? '', /^path: spec\.rules\[0\]\.validate\.foreach\.validate\.foreach\.conditions\.any\[0\]\.: entered value of `operator` is invalid/);
+  const mutate = rule({ mutate: { foreach: [{ list: 'x', preconditions: { any: [{ key: 'a', operator: 'Nope', value: 'a' }] }, patchStrategicMerge: {} }] } });
+  assert.match(checkPolicyForAdmission(cpol({ rules: [mutate] })).error ?? '', /^path: spec\.rules\[0\]\.mutate\.foreach\.conditions\.any\[0\]\.: entered/);
+  assert.equal(checkPolicyForAdmission(cpol({ rules: [rule({ preconditions: [{ key: 'a', operator: 'DurationLessThan', value: '1h' }], ...validate })] })).error, undefined);
+});
