@@ -50,6 +50,11 @@ export type FieldPath = ReadonlyArray<string | number>;
 export interface AdmissionIssue {
   path: FieldPath;
   message: string;
+  /**
+   * A message with no value at fault (a CEL compiler's leading placeholder): part of the
+   * webhook's answer, left out where errors are shown at a place (editor, file:line).
+   */
+  unplaced?: boolean;
 }
 
 /** Everything Kyverno's admission says of a document: its errors (none: accepted) and warnings. */

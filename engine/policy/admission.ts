@@ -13,6 +13,7 @@ import { mutatingPolicyAdmissionVerdict } from '../cel/mutating-policy';
 import { isGlobalContextEntry } from '../context';
 import { exceptionAdmissionVerdict, globalContextEntryAdmissionVerdict, policyAdmissionVerdict, type AdmissionVerdict, type PolicyCheckOptions } from './admission-checks';
 import { isCelMutatingPolicyKind } from '../loader/classify';
+import { generatingPolicyCompileIssues } from '../cel/policy-compile';
 
 /** A MutatingPolicy or NamespacedMutatingPolicy of policies.kyverno.io. */
 export function isCelMutatingPolicy(document: JsonObject): boolean {
@@ -47,8 +48,13 @@ export function admissionVerdict(document: JsonObject, options: PolicyCheckOptio
   if (isDeletingPolicy(document)) return deletingPolicyAdmissionVerdict(document);
   if (isCelMutatingPolicy(document)) return mutatingPolicyAdmissionVerdict(document);
   if (isGlobalContextEntry(document)) return globalContextEntryAdmissionVerdict(document);
-  // What their Validate finds without compiling: a matchConstraints with a resource rule (CEL
-  // compilation errors are not covered; the http.* check of namespaced ones is the webhook's, namespacedHttpRefusal).
-  if (isMatchConstrainedCelPolicy(document)) return celPolicyVerdict(celPolicySpecErrors(document).errors);
+  // What their Validate finds: a GeneratingPolicy's compile errors first (those of the other
+  // CEL kinds are not covered), then a matchConstraints with a resource rule (the http.* check
+  // of namespaced ones is the webhook's, namespacedHttpRefusal).
+  if (isMatchConstrainedCelPolicy(document)) {
+    const { spec, errors } = celPolicySpecErrors(document);
+    const compile = spec && /GeneratingPolicy$/.test(String(document.kind)) ? generatingPolicyCompileIssues(document) : [];
+    return celPolicyVerdict([...compile, ...errors]);
+  }
   return undefined;
 }

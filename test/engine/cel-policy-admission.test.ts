@@ -45,3 +45,23 @@ test('CEL and cleanup policy errors carry the path of the value at fault', async
   }
   assert.equal(admissionVerdict({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'v' } }), undefined, 'no webhook check for this kind');
 });
+
+test('a GeneratingPolicy whose CEL does not compile is refused: the first failing section, behind the compiler\'s placeholder', async () => {
+  const { admissionVerdict } = await import('../../engine/policy/admission');
+  const gpol = (spec: Record<string, unknown>) => ({ apiVersion: 'policies.kyverno.io/v1beta1', kind: 'GeneratingPolicy', metadata: { name: 'g' }, spec: { matchConstraints: rules, ...spec } });
+  const variables = [{ name: 'cm', expression: "[{'kind': dyn('ConfigMap')}]" }];
+  const ok = gpol({ matchConditions: [{ name: 'red', expression: "object.metadata.labels['color'] == 'red'" }], variables, generate: [{ expression: "generator.Apply('ns', variables.cm)" }] });
+  assert.deepEqual(admissionVerdict(ok)?.errors, []);
+  const wrongArity = admissionVerdict(gpol({ variables, generate: [{ expression: 'generator.apply(variables.cm)' }, { expression: 'nope(' }] }));
+  assert.deepEqual(wrongArity?.errors.map((e) => e.path), [['spec'], ['spec', 'generate', 0, 'expression']]);
+  assert.equal(wrongArity?.errors[0].message, '<nil>: Internal error: generating policy compiler 2.0 error: failed to compile policy');
+  assert.equal(wrongArity?.errors[0].unplaced, true, 'no value at fault: editors and file:line reports leave it out');
+  assert.equal(wrongArity?.errors[1].unplaced, undefined);
+  assert.match(wrongArity?.errors[1].message ?? '', /^spec\.generate\[0\]\.expression: Invalid value: "generator\.apply\(variables\.cm\)": found no matching overload/);
+  // Match conditions are compiled first, each of them, and must be boolean; nothing after them is looked at.
+  const conditions = admissionVerdict(gpol({ matchConditions: [{ name: 'a', expression: "'red'" }, { name: 'b', expression: 'object.(' }], generate: [{ expression: 'nope(' }] }));
+  assert.deepEqual(conditions?.errors.map((e) => e.path), [['spec'], ['spec', 'matchConditions', 0, 'expression'], ['spec', 'matchConditions', 1, 'expression']]);
+  assert.equal(conditions?.errors[1].message, 'spec.matchConditions[0].expression: Invalid value: "\'red\'": output is expected to be of type bool');
+  // Other CEL policy kinds are not compiled here.
+  assert.deepEqual(admissionVerdict({ ...gpol({ matchConditions: [{ name: 'b', expression: 'object.(' }] }), kind: 'ValidatingPolicy' })?.errors, []);
+});

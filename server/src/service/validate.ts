@@ -65,7 +65,7 @@ export function validateFile(file: ParsedFile, opts: ValidateOptions = {}): Diag
 function admissionDiagnostics(file: ParsedFile, pd: ParsedDocument): Diagnostic[] {
   if (!isJsonObject(pd.value)) return [];
   const verdict = admissionVerdict(pd.value);
-  return (verdict?.errors ?? []).map((e) => diag(rangeForPath(file, pd, [...e.path]), Severity.Error, Codes.admissionRejected, e.message));
+  return (verdict?.errors ?? []).filter((e) => !e.unplaced).map((e) => diag(rangeForPath(file, pd, [...e.path]), Severity.Error, Codes.admissionRejected, e.message));
 }
 
 /** Diagnostics of a later check where an earlier one already stands at the same place say it twice. */
