@@ -13,9 +13,14 @@
  * match/exclude subjects and roles (UserInfo.Validate), name with names and namespaced-policy
  * kinds and namespaces (ResourceDescription.Validate); wildcard kinds (validateWildcard);
  * background validate rules on subresources (validKinds); `target.` variables outside
- * mutate targets (hasInvalidVariables' targets-only substitution).
+ * mutate targets (hasInvalidVariables' targets-only substitution); podSecurity exclusions of
+ * rules and PolicyExceptions (engine/pss/validation); condition operators Kyverno does not know
+ * (validateResources) and celPreconditions outside validate.cel (validateActions); warnings for
+ * the deprecated In/NotIn operators.
  * Not covered here (they need Go's struct printing or the API server's discovery): duplicate
- * rule names and rule-type counts (Kyverno prints the whole rule), kinds unknown to the cluster.
+ * rule names and rule-type counts (Kyverno prints the whole rule), kinds unknown to the cluster,
+ * and the type check of validate.cel expressions against the cluster's OpenAPI schemas
+ * (warnings, with a cluster only).
  */
 import type { JsonObject } from '../core/types';
 import { asArray, asObject, formatFieldPath, isJsonObject } from '../core/json';
