@@ -60,6 +60,8 @@ export interface AdmissionIssue {
    * webhook's answer, left out where errors are shown at a place (editor, file:line).
    */
   unplaced?: boolean;
+  /** A CEL expression that does not compile: an editor shows its checker's diagnostic inside the expression instead. */
+  celCompile?: boolean;
 }
 
 /** Everything Kyverno's admission says of a document: its errors (none: accepted) and warnings. */
