@@ -57,7 +57,7 @@ export function loadPolicyFiles(paths: string[], report: (line: string) => void)
         const policy = checkPolicyShape(doc);
         const refused = admissionVerdict(policy)?.errors ?? [];
         const name = String(asObject(policy.metadata).name ?? '');
-        for (const e of refused) report(formatAt(doc, e.path, `invalid policy ${name}: ${e.message}`));
+        for (const e of refused.filter((r) => !r.unplaced)) report(formatAt(doc, e.path, `invalid policy ${name}: ${e.message}`));
         if (refused.length === 0) policies.push(policy);
       } catch (e) {
         report((e as Error).message);

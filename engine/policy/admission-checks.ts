@@ -13,9 +13,14 @@
  * match/exclude subjects and roles (UserInfo.Validate), name with names and namespaced-policy
  * kinds and namespaces (ResourceDescription.Validate); wildcard kinds (validateWildcard);
  * background validate rules on subresources (validKinds); `target.` variables outside
- * mutate targets (hasInvalidVariables' targets-only substitution).
+ * mutate targets (hasInvalidVariables' targets-only substitution); podSecurity exclusions of
+ * rules and PolicyExceptions (engine/pss/validation); condition operators Kyverno does not know
+ * (validateResources) and celPreconditions outside validate.cel (validateActions); warnings for
+ * the deprecated In/NotIn operators.
  * Not covered here (they need Go's struct printing or the API server's discovery): duplicate
- * rule names and rule-type counts (Kyverno prints the whole rule), kinds unknown to the cluster.
+ * rule names and rule-type counts (Kyverno prints the whole rule), kinds unknown to the cluster,
+ * and the type check of validate.cel expressions against the cluster's OpenAPI schemas
+ * (warnings, with a cluster only).
  */
 import type { JsonObject } from '../core/types';
 import { asArray, asObject, formatFieldPath, isJsonObject } from '../core/json';
@@ -24,6 +29,7 @@ import { findResources, knownKindTable, type KindTable, type ServedResource } fr
 import { parseKindSelector } from '../kube/selectors';
 import { wildcardMatch } from '../wildcard/wildcard';
 import { parseDuration } from '../units';
+import { podSecurityRuleProblems, podSecurityStandardProblems } from '../pss/validation';
 
 export interface PolicyCheckOptions {
   /** Whether `apiVersion`/`kind` is cluster-scoped (the API server's discovery); default: the known-kinds table. */
@@ -62,6 +68,13 @@ export type FieldPath = ReadonlyArray<string | number>;
 export interface AdmissionIssue {
   path: FieldPath;
   message: string;
+  /**
+   * A message with no value at fault (a CEL compiler's leading placeholder): part of the
+   * webhook's answer, left out where errors are shown at a place (editor, file:line).
+   */
+  unplaced?: boolean;
+  /** A CEL expression that does not compile: an editor shows its checker's diagnostic inside the expression instead. */
+  celCompile?: boolean;
 }
 
 /** Everything Kyverno's admission says of a document: its errors (none: accepted) and warnings. */
@@ -509,6 +522,7 @@ export function policyAdmissionVerdict(policy: JsonObject, options: PolicyCheckO
         }
       });
     }
+    errs.push(...podSecurityRuleProblems(ruleAt, asObject(rule.validate).podSecurity));
     if (isJsonObject(rule.generate)) errs.push(...generateErrors(ruleAt, rule.generate, namespaced, policyNamespace, clusterScoped));
   });
   if (namespaced && asArray(spec.validationFailureActionOverrides).length > 0) {
@@ -532,7 +546,111 @@ export function policyAdmissionVerdict(policy: JsonObject, options: PolicyCheckO
   if (kinds.issue) return fail(kinds.issue);
   // As Kyverno: an unresolved kind admits the policy with a warning, unchecked further.
   if (kinds.warning !== undefined) return { errors: [], warnings: [...warnings, kinds.warning] };
+  // Per rule, as Kyverno's loop: the condition operators (validateResources), then the
+  // action checkers (validateActions).
+  for (const [i, rule] of rules.entries()) {
+    const ruleIssue = conditionOperatorError(rule, i) ?? celPreconditionError(rule, i, !options.withoutCluster);
+    if (ruleIssue) return fail(ruleIssue);
+  }
+  warnings.push(...rules.flatMap(deprecatedOperatorWarnings));
   return { errors: [], warnings };
+}
+
+/**
+ * validateActions' check that `celPreconditions` go with validate.cel only (the mutate,
+ * validate and generate checkers of pkg/policy): a mutate rule without foreach, a validate
+ * rule without cel, and (with a cluster: the CLI's fake generate checker sees the generate
+ * block alone) a generate rule.
+ */
+function celPreconditionError(rule: JsonObject, i: number, withCluster: boolean): AdmissionIssue | undefined {
+  if (!present(rule.celPreconditions)) return undefined;
+  const message = 'celPrecondition can only be used with validate.cel';
+  const where: FieldPath = ['spec', 'rules', i, 'celPreconditions'];
+  // The mutate checker answers a foreach (or both patch kinds) before looking at celPreconditions.
+  const mutate = asObject(rule.mutate);
+  if (isJsonObject(rule.mutate) && !present(mutate.foreach) && !(present(mutate.patchStrategicMerge) && present(mutate.patchesJson6902))) return at(where, `path: spec.rules[${i}].mutate..: ${message}`);
+  if (isJsonObject(rule.validate) && !present(rule.validate.cel)) return at(where, `path: spec.rules[${i}].validate..: ${message}`);
+  if (withCluster && isJsonObject(rule.generate)) return at(where, `path: spec.rules[${i}].generate..: ${message}`);
+  return undefined;
+}
+
+// api/kyverno/v1 ConditionOperators, case-sensitive as Kyverno's admission compares them
+// (evaluation is case-insensitive: engine/conditions), in their declaration order (Kyverno
+// prints its map, in Go's random order).
+const CONDITION_OPERATORS = [
+  'Equal', 'Equals', 'NotEqual', 'NotEquals', 'In', 'AnyIn', 'AllIn', 'NotIn', 'AnyNotIn', 'AllNotIn', 'GreaterThanOrEquals', 'GreaterThan',
+  'LessThanOrEquals', 'LessThan', 'DurationGreaterThanOrEquals', 'DurationGreaterThan', 'DurationLessThanOrEquals', 'DurationLessThan',
+];
+
+/**
+ * validateResources' operator checks: the first condition whose operator is not one of
+ * Kyverno's, in the rule's preconditions, validate.deny, validate.foreach (preconditions,
+ * deny, nested foreach) and mutate.foreach preconditions, and verifyImages attestation
+ * conditions. Kyverno's path names `any[i]` for `all` conditions too, and nested foreach
+ * paths repeat their prefix; both kept.
+ */
+function conditionOperatorError(rule: JsonObject, i: number): AdmissionIssue | undefined {
+  const check = (value: unknown, schemaKey: string, loc: FieldPath): AdmissionIssue | undefined => {
+    const invalidAt = (list: unknown[], key: string, shown: string): AdmissionIssue | undefined => {
+      const j = list.map(asObject).findIndex((c) => !CONDITION_OPERATORS.includes(String(c.operator ?? '')));
+      if (j < 0) return undefined;
+      return at(['spec', 'rules', i, ...loc, ...(key ? [key] : []), j, 'operator'], `path: spec.rules[${i}].${schemaKey}${shown}[${j}].: entered value of \`operator\` is invalid. valid values: [${CONDITION_OPERATORS.map((o) => JSON.stringify(o)).join(' ')}]`);
+    };
+    if (Array.isArray(value)) return invalidAt(value, '', '');
+    const block = asObject(value);
+    return invalidAt(asArray(block.any), 'any', '.any') ?? invalidAt(asArray(block.all), 'all', '.any');
+  };
+  const validate = asObject(rule.validate);
+  const validationForeach = (list: unknown, prefix: string, loc: FieldPath): AdmissionIssue | undefined => {
+    for (const [j, fe] of asArray(list).map(asObject).entries()) {
+      const issue = (isJsonObject(fe.preconditions) ? check(fe.preconditions, `${prefix}.conditions`, [...loc, j, 'preconditions']) : undefined)
+        ?? check(asObject(fe.deny).conditions, `${prefix}.deny.conditions`, [...loc, j, 'deny', 'conditions'])
+        ?? validationForeach(fe.foreach, `validate.foreach.${prefix}`, [...loc, j, 'foreach']);
+      if (issue) return issue;
+    }
+    return undefined;
+  };
+  const mutationForeach = (list: unknown, prefix: string, loc: FieldPath): AdmissionIssue | undefined => {
+    for (const [j, fe] of asArray(list).map(asObject).entries()) {
+      const issue = (isJsonObject(fe.preconditions) ? check(fe.preconditions, `${prefix}.conditions`, [...loc, j, 'preconditions']) : undefined)
+        ?? mutationForeach(fe.foreach, `mutate.foreach.${prefix}`, [...loc, j, 'foreach']);
+      if (issue) return issue;
+    }
+    return undefined;
+  };
+  return check(rule.preconditions, 'validate.preconditions', ['preconditions'])
+    ?? check(asObject(validate.deny).conditions, 'validate.deny.conditions', ['validate', 'deny', 'conditions'])
+    ?? validationForeach(validate.foreach, 'validate.foreach', ['validate', 'foreach'])
+    ?? mutationForeach(asObject(rule.mutate).foreach, 'mutate.foreach', ['mutate', 'foreach'])
+    ?? asArray(rule.verifyImages).map(asObject).flatMap((vi, v) => asArray(vi.attestations).map(asObject).flatMap((a, k) => asArray(a.conditions).map((c, n) => check(c, 'verifyImages.attestations.conditions', ['verifyImages', v, 'attestations', k, 'conditions', n])))).find(Boolean);
+}
+
+// pkg/engine/variables/operator: the deprecated condition operators and what replaces them.
+const DEPRECATED_OPERATORS: Readonly<Record<string, readonly string[]>> = { In: ['AllIn', 'AnyIn'], NotIn: ['AllNotIn', 'AnyNotIn'] };
+
+/** The conditions of a `conditions`/`preconditions` value: an any/all block or the old bare list. */
+function conditionsOf(value: unknown): JsonObject[] {
+  if (Array.isArray(value)) return value.map(asObject);
+  const block = asObject(value);
+  return [...asArray(block.any), ...asArray(block.all)].map(asObject);
+}
+
+/**
+ * checkForDeprecatedOperatorsInRule: a warning per deprecated operator in a validate rule's
+ * deny conditions, its foreach preconditions and deny conditions, and verifyImages
+ * attestation conditions (not in rule preconditions). Go's %+q prints the alternatives.
+ */
+function deprecatedOperatorWarnings(rule: JsonObject): string[] {
+  const validate = asObject(rule.validate);
+  const conditions = [
+    ...conditionsOf(asObject(validate.deny).conditions),
+    ...asArray(validate.foreach).map(asObject).flatMap((fe) => [...conditionsOf(fe.preconditions), ...conditionsOf(asObject(fe.deny).conditions)]),
+    ...asArray(rule.verifyImages).map(asObject).flatMap((vi) => asArray(vi.attestations).map(asObject).flatMap((a) => asArray(a.conditions).flatMap(conditionsOf))),
+  ];
+  return conditions.flatMap((c) => {
+    const alternatives = typeof c.operator === 'string' ? DEPRECATED_OPERATORS[c.operator] : undefined;
+    return alternatives ? [`Operator ${c.operator as string} has been deprecated and will be removed soon. Use these instead: [${alternatives.map((a) => JSON.stringify(a)).join(' ')}]`] : [];
+  });
 }
 
 /** Kyverno's verdict on a classic policy, as its webhook answers it (one aggregated message). */
@@ -623,6 +741,7 @@ export function exceptionAdmissionVerdict(exception: JsonObject): AdmissionVerdi
   asArray(spec.exceptions).map(asObject).forEach((e, i) => {
     if (!(typeof e.policyName === 'string' && e.policyName)) errs.push(requiredAt(['spec', 'exceptions', i, 'policyName'], 'An exception requires a policy name'));
   });
+  errs.push(...podSecurityStandardProblems(spec.podSecurity, 'spec.podSecurity', ['spec', 'podSecurity']));
   return { errors: errs, warnings: [] };
 }
 

@@ -6,6 +6,7 @@
  * the policy skipped) and the language service (a diagnostic at the value). Pure.
  */
 import type { JsonObject } from '../core/types';
+import { asObject } from '../core/json';
 import { isNamespacedKind } from '../kube/known-kinds';
 import { parseKindSelector } from '../kube/selectors';
 import { celPolicySpecErrors, celPolicyVerdict, cleanupPolicyAdmissionVerdict, deletingPolicyAdmissionVerdict, isCleanupPolicy, isDeletingPolicy } from '../cleanup/policy';
@@ -13,6 +14,7 @@ import { mutatingPolicyAdmissionVerdict } from '../cel/mutating-policy';
 import { isGlobalContextEntry } from '../context';
 import { exceptionAdmissionVerdict, globalContextEntryAdmissionVerdict, policyAdmissionVerdict, type AdmissionVerdict, type PolicyCheckOptions } from './admission-checks';
 import { isCelMutatingPolicyKind } from '../loader/classify';
+import { generatingPolicyCompileIssues, validatingPolicyCompileIssues } from '../cel/policy-compile';
 
 /** A MutatingPolicy or NamespacedMutatingPolicy of policies.kyverno.io. */
 export function isCelMutatingPolicy(document: JsonObject): boolean {
@@ -47,8 +49,18 @@ export function admissionVerdict(document: JsonObject, options: PolicyCheckOptio
   if (isDeletingPolicy(document)) return deletingPolicyAdmissionVerdict(document);
   if (isCelMutatingPolicy(document)) return mutatingPolicyAdmissionVerdict(document);
   if (isGlobalContextEntry(document)) return globalContextEntryAdmissionVerdict(document);
-  // What their Validate finds without compiling: a matchConstraints with a resource rule (CEL
-  // compilation errors are not covered; the http.* check of namespaced ones is the webhook's, namespacedHttpRefusal).
-  if (isMatchConstrainedCelPolicy(document)) return celPolicyVerdict(celPolicySpecErrors(document).errors);
+  // What their Validate finds: a GeneratingPolicy's or ValidatingPolicy's compile errors first
+  // (not those of ImageValidatingPolicies), then a matchConstraints with a resource rule (the http.* check
+  // of namespaced ones is the webhook's, namespacedHttpRefusal).
+  if (isMatchConstrainedCelPolicy(document)) {
+    const { spec, errors } = celPolicySpecErrors(document);
+    const kind = String(document.kind);
+    // Not compiled: NamespacedGeneratingPolicies (Kyverno's generator library gives them a
+    // one-argument generator.apply our checker does not declare) and ValidatingPolicies in the
+    // authorization modes (Envoy, HTTP: another environment).
+    const mode = String(asObject(asObject(spec).evaluation).mode ?? 'Kubernetes');
+    const compile = !spec ? [] : kind === 'GeneratingPolicy' ? generatingPolicyCompileIssues(document) : /^(Namespaced)?ValidatingPolicy$/.test(kind) && (mode === 'Kubernetes' || mode === 'JSON') ? validatingPolicyCompileIssues(document) : [];
+    return celPolicyVerdict([...compile, ...errors]);
+  }
   return undefined;
 }

@@ -15,4 +15,4 @@ export { type PodSecurityRuleOptions, podSecurityRuleResult } from './rule';
 export { CONTROL_CHECK_IDS, controlNameOf } from './exclusions';
 export { formatChecks } from './messages';
 export { CHECKS, LATEST_KNOWN_MINOR, parseLevelVersion } from './registry';
-export { type PodSecurityProblem, validatePodSecurity } from './validation';
+export { type PodSecurityProblem, podSecurityRuleProblems, podSecurityStandardProblems } from './validation';

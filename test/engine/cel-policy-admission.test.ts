@@ -45,3 +45,38 @@ test('CEL and cleanup policy errors carry the path of the value at fault', async
   }
   assert.equal(admissionVerdict({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'v' } }), undefined, 'no webhook check for this kind');
 });
+
+test('a GeneratingPolicy whose CEL does not compile is refused: the first failing section, behind the compiler\'s placeholder', async () => {
+  const { admissionVerdict } = await import('../../engine/policy/admission');
+  const gpol = (spec: Record<string, unknown>) => ({ apiVersion: 'policies.kyverno.io/v1beta1', kind: 'GeneratingPolicy', metadata: { name: 'g' }, spec: { matchConstraints: rules, ...spec } });
+  const variables = [{ name: 'cm', expression: "[{'kind': dyn('ConfigMap')}]" }];
+  const ok = gpol({ matchConditions: [{ name: 'red', expression: "object.metadata.labels['color'] == 'red'" }], variables, generate: [{ expression: "generator.Apply('ns', variables.cm)" }] });
+  assert.deepEqual(admissionVerdict(ok)?.errors, []);
+  const wrongArity = admissionVerdict(gpol({ variables, generate: [{ expression: 'generator.apply(variables.cm)' }, { expression: 'nope(' }] }));
+  assert.deepEqual(wrongArity?.errors.map((e) => e.path), [['spec'], ['spec', 'generate', 0, 'expression']]);
+  assert.equal(wrongArity?.errors[0].message, '<nil>: Internal error: generating policy compiler 2.0 error: failed to compile policy');
+  assert.equal(wrongArity?.errors[0].unplaced, true, 'no value at fault: editors and file:line reports leave it out');
+  assert.equal(wrongArity?.errors[1].unplaced, undefined);
+  assert.match(wrongArity?.errors[1].message ?? '', /^spec\.generate\[0\]\.expression: Invalid value: "generator\.apply\(variables\.cm\)": found no matching overload/);
+  // A NamespacedGeneratingPolicy's generator has a one-argument apply: not checked here.
+  assert.deepEqual(admissionVerdict({ ...gpol({ generate: [{ expression: 'generator.apply([])' }] }), kind: 'NamespacedGeneratingPolicy', metadata: { name: 'g', namespace: 'n' } })?.errors, []);
+  // Match conditions are compiled first, each of them, and must be boolean; nothing after them is looked at.
+  const conditions = admissionVerdict(gpol({ matchConditions: [{ name: 'a', expression: "'red'" }, { name: 'b', expression: 'object.(' }], generate: [{ expression: 'nope(' }] }));
+  assert.deepEqual(conditions?.errors.map((e) => e.path), [['spec'], ['spec', 'matchConditions', 0, 'expression'], ['spec', 'matchConditions', 1, 'expression']]);
+  assert.equal(conditions?.errors[1].message, 'spec.matchConditions[0].expression: Invalid value: "\'red\'": output is expected to be of type bool');
+});
+
+test('a ValidatingPolicy is compiled too: a validation\'s expression, then its messageExpression; JSON mode has no placeholder', async () => {
+  const { admissionVerdict } = await import('../../engine/policy/admission');
+  const vpol = (spec: Record<string, unknown>) => ({ apiVersion: 'policies.kyverno.io/v1', kind: 'ValidatingPolicy', metadata: { name: 'v' }, spec: { matchConstraints: rules, ...spec } });
+  assert.deepEqual(admissionVerdict(vpol({ validations: [{ expression: "object.metadata.name != ''", messageExpression: "'bad ' + object.metadata.name" }] }))?.errors, []);
+  const message = admissionVerdict(vpol({ validations: [{ expression: 'true', messageExpression: '1 + 1' }, { expression: 'nope(' }] }));
+  assert.deepEqual(message?.errors.map((e) => [e.path, e.message]), [
+    [['spec'], '<nil>: Internal error: validating policy compiler 1.0 error: failed to compile policy'],
+    [['spec', 'validations', 0, 'messageExpression'], 'spec.validations[0].messageExpression: Invalid value: "1 + 1": output is expected to be of type string'],
+  ]);
+  // Authorization-mode policies compile in another environment: not checked here.
+  assert.deepEqual(admissionVerdict(vpol({ evaluation: { mode: 'Envoy' }, validations: [{ expression: 'envoy.Allowed().Response()' }] }))?.errors, []);
+  const json = admissionVerdict(vpol({ evaluation: { mode: 'JSON' }, validations: [{ expression: 'nope(' }] }));
+  assert.deepEqual(json?.errors.map((e) => e.path), [['spec', 'validations', 0, 'expression']]);
+});

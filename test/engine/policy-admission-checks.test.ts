@@ -226,3 +226,54 @@ test('without a cluster (the CLI\'s mock validation) no kind is cluster-scoped a
   assert.match(checkPolicyForAdmission(subresource).error ?? '', /background scan enabled with subresource Pod\/exec/);
   assert.deepEqual(policyAdmissionVerdict(subresource, { withoutCluster: true }).errors, []);
 });
+
+test('podSecurity exclusions Kyverno refuses: a rule\'s (its path leaves out validate) and a PolicyException\'s', async () => {
+  const { policyAdmissionVerdict, exceptionAdmissionVerdict } = await import('../../engine/policy/admission-checks');
+  const psa = (exclude: unknown[]) => cpol({ rules: [rule({ validate: { podSecurity: { level: 'baseline', version: 'latest', exclude } } })] });
+  const missingValues = policyAdmissionVerdict(psa([{ controlName: '/proc Mount Type', images: ['nginx'], restrictedField: 'spec.containers[*].securityContext.procMount' }]));
+  assert.deepEqual(missingValues.errors, [{ path: ['spec', 'rules', 0, 'validate', 'podSecurity', 'exclude', 0, 'values'], message: 'spec.rules[0].podSecurity.exclude[0].values: Forbidden: values is required' }]);
+  assert.equal(checkPolicyForAdmission(psa([{ controlName: 'Sysctls', values: ['a'] }])).error, 'spec.rules[0].podSecurity.exclude[0].restrictedField: Forbidden: restrictedField is required');
+  assert.equal(checkPolicyForAdmission(psa([{ controlName: 'Host Namespaces' }, { controlName: 'Capabilities', images: ['*'] }])).error, undefined);
+  const polex = (podSecurity: unknown[]) => ({ apiVersion: 'kyverno.io/v2', kind: 'PolicyException', metadata: { name: 'e', namespace: 'n' }, spec: { exceptions: [{ policyName: 'psa', ruleNames: ['r'] }], match: { all: [{ resources: { kinds: ['Pod'] } }] }, podSecurity } });
+  assert.deepEqual(exceptionAdmissionVerdict(polex([{ controlName: 'Host Namespaces' }, { controlName: 'Capabilities' }])).errors, [
+    { path: ['spec', 'podSecurity', 1, 'controlName'], message: 'spec.podSecurity[1].controlName: Invalid value: "Capabilities": exclude.images must be specified for the container level control' },
+  ]);
+  assert.equal(checkExceptionForAdmission(polex([{ controlName: 'Seccomp', restrictedField: 'spec.securityContext.seccompProfile.type' }])).error, 'spec.podSecurity[0].values: Forbidden: values is required');
+});
+
+test('celPreconditions go with validate.cel only; the CLI (no cluster) does not check generate rules', async () => {
+  const { policyAdmissionVerdict } = await import('../../engine/policy/admission-checks');
+  const celPreconditions = [{ name: 'c', expression: "object.metadata.name == 'x'" }];
+  const verdict = (body: Record<string, unknown>, withoutCluster = false) => policyAdmissionVerdict(cpol({ rules: [rule({ celPreconditions, ...body })] }), { withoutCluster }).errors;
+  assert.deepEqual(verdict(validate), [{ path: ['spec', 'rules', 0, 'celPreconditions'], message: 'path: spec.rules[0].validate..: celPrecondition can only be used with validate.cel' }]);
+  assert.deepEqual(verdict({ mutate: { patchStrategicMerge: { metadata: { labels: { a: 'b' } } } } }).map((e) => e.message), ['path: spec.rules[0].mutate..: celPrecondition can only be used with validate.cel']);
+  const generate = { generate: { apiVersion: 'v1', kind: 'ConfigMap', name: 'c', namespace: 'default', data: {} } };
+  assert.deepEqual(verdict(generate).map((e) => e.message), ['path: spec.rules[0].generate..: celPrecondition can only be used with validate.cel']);
+  assert.deepEqual(verdict(generate, true), []);
+  assert.deepEqual(verdict({ validate: { cel: { expressions: [{ expression: 'true' }] } } }), []);
+});
+
+test('deprecated condition operators are warnings, with Kyverno\'s alternatives; rule preconditions are not looked at', () => {
+  const deny = (operator: string) => rule({ validate: { deny: { conditions: { any: [{ key: '{{ request.object.metadata.name }}', operator, value: ['a'] }] } } } });
+  assert.deepEqual(checkPolicyForAdmission(cpol({ rules: [deny('NotIn')] })), { warnings: ['Operator NotIn has been deprecated and will be removed soon. Use these instead: ["AllNotIn" "AnyNotIn"]'] });
+  assert.deepEqual(checkPolicyForAdmission(cpol({ rules: [deny('AnyIn')] })), { warnings: [] });
+  const foreach = rule({ validate: { foreach: [{ list: 'request.object.spec.containers', preconditions: { all: [{ key: 'a', operator: 'In', value: ['a'] }] }, deny: { conditions: [{ key: 'a', operator: 'In', value: ['b'] }] } }] } });
+  assert.equal(checkPolicyForAdmission(cpol({ rules: [foreach] })).warnings.length, 2);
+  const preconditions = rule({ preconditions: { any: [{ key: 'a', operator: 'In', value: ['a'] }] }, ...validate });
+  assert.deepEqual(checkPolicyForAdmission(cpol({ rules: [preconditions] })).warnings, []);
+});
+
+test('a condition operator Kyverno does not know is refused, at the condition, with Kyverno\'s path', async () => {
+  const { policyAdmissionVerdict } = await import('../../engine/policy/admission-checks');
+  const valid = '["Equal" "Equals" "NotEqual" "NotEquals" "In" "AnyIn" "AllIn" "NotIn" "AnyNotIn" "AllNotIn" "GreaterThanOrEquals" "GreaterThan" "LessThanOrEquals" "LessThan" "DurationGreaterThanOrEquals" "DurationGreaterThan" "DurationLessThanOrEquals" "DurationLessThan"]';
+  const deny = rule({ validate: { deny: { conditions: { all: [{ key: 'a', operator: 'Equals', value: 'a' }, { key: 'a', operator: 'Invalid', value: 'b' }] } } } });
+  assert.deepEqual(policyAdmissionVerdict(cpol({ rules: [deny] })).errors, [
+    // Kyverno's path says any[1] for an `all` condition.
+    { path: ['spec', 'rules', 0, 'validate', 'deny', 'conditions', 'all', 1, 'operator'], message: `path: spec.rules[0].validate.deny.conditions.any[1].: entered value of \`operator\` is invalid. valid values: ${valid}` },
+  ]);
+  const nested = rule({ validate: { foreach: [{ list: 'x', foreach: [{ list: 'y', preconditions: { any: [{ key: 'a', operator: 'equals', value: 'a' }] } }] }] } });
+  assert.match(checkPolicyForAdmission(cpol({ rules: [nested] })).error ?? '', /^path: spec\.rules\[0\]\.validate\.foreach\.validate\.foreach\.conditions\.any\[0\]\.: entered value of `operator` is invalid/);
+  const mutate = rule({ mutate: { foreach: [{ list: 'x', preconditions: { any: [{ key: 'a', operator: 'Nope', value: 'a' }] }, patchStrategicMerge: {} }] } });
+  assert.match(checkPolicyForAdmission(cpol({ rules: [mutate] })).error ?? '', /^path: spec\.rules\[0\]\.mutate\.foreach\.conditions\.any\[0\]\.: entered/);
+  assert.equal(checkPolicyForAdmission(cpol({ rules: [rule({ preconditions: [{ key: 'a', operator: 'DurationLessThan', value: '1h' }], ...validate })] })).error, undefined);
+});

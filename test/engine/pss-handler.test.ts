@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { computeRules } from '../../engine/autogen';
 import type { AdmissionRequest, JsonObject } from '../../engine/core/types';
-import { evaluatePodSecurity, formatChecks, podSecurityRuleResult, validatePodSecurity } from '../../engine/pss';
+import { evaluatePodSecurity, formatChecks, podSecurityRuleProblems, podSecurityRuleResult, podSecurityStandardProblems } from '../../engine/pss';
 
 const restrictedLatest = { level: 'restricted', version: 'latest' };
 const podSpec = (containers: JsonObject[], extra: JsonObject = {}): JsonObject => ({ containers, ...extra });
@@ -238,26 +238,37 @@ for (const suite of SUITES) {
   });
 }
 
-test('validatePodSecurity: what Kyverno rejects in a podSecurity block', () => {
-  assert.deepEqual(validatePodSecurity({ level: 'restricted', version: 'latest', exclude: [{ controlName: 'Seccomp' }, { controlName: 'Seccomp', images: ['*'] }] }), []);
-  const problems = validatePodSecurity({
-    level: 'strict',
-    version: 'v1.2.3',
+test('podSecurityRuleProblems: what Kyverno refuses in a rule\'s podSecurity exclusions (ValidatePSaControlNames)', () => {
+  const rule = ['spec', 'rules', 0];
+  assert.deepEqual(podSecurityRuleProblems(rule, { level: 'restricted', version: 'latest', exclude: [{ controlName: 'Seccomp' }, { controlName: 'Seccomp', images: ['*'] }] }), []);
+  const problems = podSecurityRuleProblems(rule, {
+    level: 'restricted',
     exclude: [
       { controlName: 'Capabilities' },
       { controlName: 'Host Namespaces', images: ['nginx'] },
       { controlName: 'SELinux', restrictedField: 'spec.securityContext.seLinuxOptions.type' },
       { controlName: 'SELinux', values: ['x'] },
-      { controlName: 'Nope' },
     ],
-  }, 'spec.rules[0].validate.podSecurity');
-  assert.deepEqual(problems.map((p) => p.path), [
-    ['level'], ['version'], ['exclude', 0, 'controlName'], ['exclude', 1, 'controlName'], ['exclude', 2, 'values'], ['exclude', 3, 'restrictedField'], ['exclude', 4, 'controlName'],
+  });
+  const excludeAt = ['spec', 'rules', 0, 'validate', 'podSecurity', 'exclude'];
+  assert.deepEqual(problems.map((p) => p.path), [[...excludeAt, 0, 'controlName'], [...excludeAt, 1, 'controlName'], [...excludeAt, 2, 'values'], [...excludeAt, 3, 'restrictedField']]);
+  // Kyverno's field path leaves out `validate`.
+  assert.deepEqual(problems.map((p) => p.message), [
+    'spec.rules[0].podSecurity.exclude[0].controlName: Invalid value: "Capabilities": exclude.images must be specified for the container level control',
+    'spec.rules[0].podSecurity.exclude[1].controlName: Invalid value: "Host Namespaces": exclude.images must not be specified for the pod level control',
+    'spec.rules[0].podSecurity.exclude[2].values: Forbidden: values is required',
+    'spec.rules[0].podSecurity.exclude[3].restrictedField: Forbidden: restrictedField is required',
   ]);
-  assert.equal(problems[2].message, 'spec.rules[0].validate.podSecurity.exclude[0].controlName: Invalid value: "Capabilities": exclude.images must be specified for the container level control');
-  assert.equal(problems[4].message, 'spec.rules[0].validate.podSecurity.exclude[2].values: Forbidden: values is required');
-  // kyverno/kyverno#4808: a baseline rule cannot exclude a restricted-only control.
-  const atBaseline = validatePodSecurity({ level: 'baseline', exclude: [{ controlName: 'Running as Non-root', images: ['nginx'] }, { controlName: 'Seccomp', images: ['nginx'] }] });
-  assert.deepEqual(atBaseline.map((p) => p.message), ['podSecurity.exclude[0].controlName: Invalid value: "Running as Non-root": Invalid control name defined at the given level']);
-  assert.deepEqual(validatePodSecurity({ level: 'restricted', exclude: [{ controlName: 'Privileged Containers', images: ['x*'] }] }), []);
+  // kyverno/kyverno#4808: a baseline rule cannot exclude a restricted-only control (Seccomp exists at both levels).
+  const atBaseline = podSecurityRuleProblems(rule, { level: 'baseline', exclude: [{ controlName: 'Running as Non-root', images: ['nginx'] }, { controlName: 'Seccomp', images: ['nginx'] }] });
+  assert.deepEqual(atBaseline.map((p) => p.message), ['spec.rules[0].podSecurity.exclude[0].controlName: Invalid value: "Running as Non-root": Invalid control name defined at the given level']);
+  assert.deepEqual(podSecurityRuleProblems(rule, { level: 'restricted', exclude: [{ controlName: 'Privileged Containers', images: ['x*'] }] }), []);
+});
+
+test('podSecurityStandardProblems: a PolicyException\'s podSecurity entries, at Kyverno\'s paths', () => {
+  const problems = podSecurityStandardProblems([{ controlName: 'Capabilities' }, { controlName: 'Seccomp', restrictedField: 'spec.securityContext.seccompProfile.type' }], 'spec.podSecurity', ['spec', 'podSecurity']);
+  assert.deepEqual(problems, [
+    { path: ['spec', 'podSecurity', 0, 'controlName'], message: 'spec.podSecurity[0].controlName: Invalid value: "Capabilities": exclude.images must be specified for the container level control' },
+    { path: ['spec', 'podSecurity', 1, 'values'], message: 'spec.podSecurity[1].values: Forbidden: values is required' },
+  ]);
 });

@@ -193,3 +193,27 @@ test('property: each admission error of a mutated corpus policy has a diagnostic
   }), { seed, numRuns: runs(120), includeErrorInReport: true });
   assert.ok(checked > 50, `only ${checked} mutations made Kyverno refuse the policy`);
 });
+
+test('a CEL expression that does not compile is the CEL check\'s diagnostic, inside the expression; the compiler\'s placeholder is not shown', () => {
+  const text = [
+    'apiVersion: policies.kyverno.io/v1beta1',
+    'kind: GeneratingPolicy',
+    'metadata:',
+    '  name: g',
+    'spec:',
+    '  matchConstraints:',
+    '    resourceRules:',
+    '    - apiGroups: [""]',
+    '      apiVersions: ["v1"]',
+    '      operations: ["CREATE"]',
+    '      resources: ["namespaces"]',
+    '  generate:',
+    '  - expression: "true && generator.apply(object)"',
+    '',
+  ].join('\n');
+  const value = admissionVerdict((parseFile('file:///g.yaml', text).docs[0].value) as never);
+  assert.equal(value?.errors.length, 2, 'the webhook refuses it: placeholder and compile error');
+  const diagnostics = validateFile(parseFile('file:///g.yaml', text));
+  assert.deepEqual(diagnostics.filter((d) => d.code === Codes.admissionRejected), []);
+  assert.deepEqual(diagnostics.map((d) => [d.code, at(d)]), [['KS1207', '12:25']]);
+});

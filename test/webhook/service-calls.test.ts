@@ -309,5 +309,7 @@ test('/policyvalidate refuses a Namespaced* policy using http.* unless --allow-h
   // `http` as a field or inside a string is no use of the library.
   const harmless = celPolicy(base, 'ok');
   (harmless.spec as JsonObject).variables = [{ name: 'answer', expression: 'object.http == "http.Get(x)"' }];
+  // A boolean answer has no fields: the validation reads it as it is (or the policy does not compile).
+  (harmless.spec as JsonObject).validations = [{ expression: 'variables.answer', message: 'no' }];
   assert.equal(validation(harmless).allowed, true);
 });

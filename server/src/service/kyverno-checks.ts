@@ -13,7 +13,7 @@ import { runCheck, type CheckLog } from './guard';
 import { findVariables, checkJmespath, checkCel, celPolicyContext, type CelContext } from './expressions';
 import { checkPatternAnchors, parseAnchor, type AnchorContext } from '../../../engine/anchor';
 import { POD_CONTROLLERS, autogenSetting, describeAutogenRule, type AutogenDescription, type AutogenSetting } from '../../../engine/autogen';
-import { validatePodSecurity } from '../../../engine/pss';
+import { podSecurityRuleProblems } from '../../../engine/pss';
 import type { JsonObject } from '../../../engine/core/types';
 import { asArray, asObject } from '../../../engine/core/json';
 import { matchResourceDescriptions } from '../../../engine/policy';
@@ -94,7 +94,7 @@ function checkClassic(file: ParsedFile, pd: ParsedDocument, out: Diagnostic[], l
     const guard = (what: string, check: () => void) => runCheck(file, ruleNode.range?.[0] ?? pd.start, `${what} of spec.rules[${i}]`, out, check, log);
     guard('the rule structure check', () => checkRuleStructure(file, ruleNode, rule, i, names, out));
     guard('the anchor check', () => checkAnchors(file, pd, base, rule, out));
-    guard('the podSecurity check', () => checkPodSecurity(file, pd, base, i, rule, out));
+    guard('the podSecurity check', () => checkPodSecurity(file, pd, base, rule, out));
     const matched = once(() => schemas.matched(pd.value, base));
     guard('the expression checks', () => visitStrings(ruleNode, base, (node, path, isKey) => {
       variableDiagnostics(file, node, background, out, matched);
@@ -264,13 +264,13 @@ function checkAnchors(file: ParsedFile, pd: ParsedDocument, base: JsonPath, rule
 const asRecord = asObject;
 const asList = asArray;
 
-/** What Kyverno rejects in a validate.podSecurity block (engine validatePodSecurity), at the field. */
-function checkPodSecurity(file: ParsedFile, pd: ParsedDocument, base: JsonPath, index: number, rule: Record<string, unknown>, out: Diagnostic[]): void {
-  const podSecurity = asRecord(rule.validate).podSecurity;
-  if (podSecurity === undefined || podSecurity === null) return;
-  const path = [...base, 'validate', 'podSecurity'];
-  for (const p of validatePodSecurity(podSecurity, `spec.rules[${index}].validate.podSecurity`)) {
-    out.push(diag(rangeForPath(file, pd, [...path, ...p.path]), Severity.Error, Codes.podSecurity, p.message));
+/**
+ * What Kyverno's admission rejects in a validate.podSecurity block (the engine's one check,
+ * also part of the admission verdict, whose KS1213 at the same place is then not repeated).
+ */
+function checkPodSecurity(file: ParsedFile, pd: ParsedDocument, base: JsonPath, rule: Record<string, unknown>, out: Diagnostic[]): void {
+  for (const p of podSecurityRuleProblems(base, asRecord(rule.validate).podSecurity)) {
+    out.push(diag(rangeForPath(file, pd, [...p.path]), Severity.Error, Codes.podSecurity, p.message));
   }
 }
 

@@ -60,12 +60,13 @@ export function validateFile(file: ParsedFile, opts: ValidateOptions = {}): Diag
  * What Kyverno's admission webhook would refuse in this document, each error at the value at
  * fault: the verdict the webhook aggregates into its answer and the CLI prints (engine
  * admissionVerdict), with the cluster's view of kinds (the known-kinds table), since a
- * policy is written to be admitted by a cluster.
+ * policy is written to be admitted by a cluster. A CEL compile error is left to the CEL check,
+ * which shows it inside the expression.
  */
 function admissionDiagnostics(file: ParsedFile, pd: ParsedDocument): Diagnostic[] {
   if (!isJsonObject(pd.value)) return [];
   const verdict = admissionVerdict(pd.value);
-  return (verdict?.errors ?? []).map((e) => diag(rangeForPath(file, pd, [...e.path]), Severity.Error, Codes.admissionRejected, e.message));
+  return (verdict?.errors ?? []).filter((e) => !e.unplaced && !e.celCompile).map((e) => diag(rangeForPath(file, pd, [...e.path]), Severity.Error, Codes.admissionRejected, e.message));
 }
 
 /** Diagnostics of a later check where an earlier one already stands at the same place say it twice. */
