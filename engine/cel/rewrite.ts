@@ -78,16 +78,43 @@ export function rewriteWithOffsets(src: string): RewriteResult {
 
 /** Output text plus, when `track` is set, the source offset of every output character (for diagnostics). */
 class Emitter {
-  text = '';
+  private done = '';
   offsets: number[] = [];
+  // Without offsets, source copied unchanged is kept as one pending range and sliced once:
+  // appending it character by character made the rewrite's cost mostly string garbage.
+  private runSrc: string | undefined;
+  private runStart = 0;
+  private runEnd = 0;
   constructor(private readonly track: boolean, private readonly base = 0) {}
+  get text(): string {
+    this.flush();
+    return this.done;
+  }
+  /** Appends src[start, end) unchanged. */
+  copy(src: string, start: number, end: number): void {
+    if (this.track) return this.add(src.slice(start, end), start);
+    if (this.runSrc === src && this.runEnd === start) {
+      this.runEnd = end;
+      return;
+    }
+    this.flush();
+    this.runSrc = src;
+    this.runStart = start;
+    this.runEnd = end;
+  }
   /** Appends `piece`, produced from `srcLength` source characters at `srcStart`. */
   add(piece: string, srcStart: number, srcLength = piece.length): void {
-    this.text += piece;
+    this.flush();
+    this.done += piece;
     if (!this.track) return;
     for (let k = 0; k < piece.length; k++) {
       this.offsets.push(this.base + srcStart + (piece.length === srcLength ? k : Math.min(k, Math.max(srcLength - 1, 0))));
     }
+  }
+  private flush(): void {
+    if (this.runSrc === undefined) return;
+    this.done += this.runSrc.slice(this.runStart, this.runEnd);
+    this.runSrc = undefined;
   }
 }
 
@@ -105,7 +132,7 @@ function rewriteInto(src: string, out: Emitter): void {
     const c = src[i];
     const strEnd = stringLiteralEnd(src, i);
     if (strEnd > i) {
-      out.add(src.slice(i, strEnd), i);
+      out.copy(src, i, strEnd);
       i = strEnd;
       prevSignificant = '"';
       markValue(stack);
@@ -153,7 +180,7 @@ function rewriteInto(src: string, out: Emitter): void {
       if (word === 'matches' && nextNonSpace(src, j) === '(') out.add(RE2_MATCHES, i);
       else if (word === 'string' && prevSignificant !== '.' && nextNonSpace(src, j) === '(') out.add(TO_STRING, i);
       else if (word === 'orValue' && prevSignificant === '.' && nextNonSpace(src, j) === '(') out.add(OR_VALUE, i);
-      else out.add(word, i);
+      else out.copy(src, i, j);
       i = j;
       prevSignificant = 'a';
       markValue(stack);
@@ -177,7 +204,7 @@ function rewriteInto(src: string, out: Emitter): void {
       const top = stack[stack.length - 1];
       if (top?.struct) top.expectField = true;
     }
-    out.add(c, i);
+    out.copy(src, i, i + 1);
     i++;
     if (!/\s/.test(c)) prevSignificant = c;
   }
@@ -220,8 +247,21 @@ function rewriteHas(src: string, open: number): { text: string; end: number } | 
   return { text: `${HAS_FIELD}(${rewrite(root)}, ${JSON.stringify(field)})`, end: close };
 }
 
+/**
+ * Where an optional entry could start: `?` (not `?.`/`?[`) first in a literal or after a comma.
+ * Finding none from a bracket on proves its literal has none without scanning to its close
+ * (that scan at every bracket made compiling nested literals the costly part of the rewrite).
+ */
+const OPTIONAL_ENTRY_START = /[[{,]\s*\?(?![.[])/g;
+
+function mayHaveOptionalEntry(src: string, open: number): boolean {
+  OPTIONAL_ENTRY_START.lastIndex = open;
+  return OPTIONAL_ENTRY_START.test(src);
+}
+
 /** A list/map literal at `open` with optional entries, rewritten; null when it has none. */
 function rewriteOptionalLiteral(src: string, open: number): { text: string; end: number } | null {
+  if (!mayHaveOptionalEntry(src, open)) return null;
   const close = closingBracket(src, open);
   if (close < 0) return null;
   const entries = callArguments(src, open, close).map(([a, b]) => src.slice(a, b));
@@ -304,6 +344,9 @@ const BUILTIN_COMPREHENSIONS: Record<string, { arities: number[]; tick: string }
   filter: { arities: [2], tick: COST_TICK },
 };
 
+/** A `.` then a BUILTIN_COMPREHENSIONS name then `(`, spaces allowed between: what instrumentComprehensions rewrites. */
+const COMPREHENSION_CALL = /\.\s*(?:all|exists|exists_one|map|filter)\s*\(/;
+
 /** Top-level arguments of the call whose `(` is at `open`, as [start, end) ranges. */
 function callArguments(src: string, open: number, close: number): [number, number][] {
   const out: [number, number][] = [];
@@ -327,6 +370,9 @@ function callArguments(src: string, open: number, close: number): [number, numbe
  * offsets, so diagnostics check the uninstrumented text.
  */
 export function instrumentComprehensions(src: string): string {
+  // Without a `.macro(` call the scan below copies the text unchanged; most arguments it
+  // recurses into have none.
+  if (!COMPREHENSION_CALL.test(src)) return src;
   let out = '';
   let prev = '';
   for (let i = 0; i < src.length; ) {

@@ -19,6 +19,8 @@ test('built-in comprehension steps are wrapped in cost ticks (runtime text only)
   assert.equal(instrumentComprehensions('a.all(x, b.map(y, y))'), 'a.all(x,kyTickAll( b.map(y,kyTick( y))))');
   assert.equal(instrumentComprehensions('a.map(x, x > 1, x)'), 'a.map(x,kyTick( x > 1), x)');
   assert.equal(instrumentComprehensions('"a.all(x, y)".size() + all(1)'), '"a.all(x, y)".size() + all(1)');
+  assert.equal(instrumentComprehensions('a . exists ( x, x )'), 'a . exists( x,kyTickExists( x ))');
+  assert.equal(instrumentComprehensions('a.size() > 1 && b.mapX(y)'), 'a.size() > 1 && b.mapX(y)');
 });
 
 test('nested all/exists over large lists end with a cost error instead of running for minutes', () => {

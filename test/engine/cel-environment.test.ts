@@ -33,6 +33,18 @@ test('cel rewrite: message construction becomes dyn map literals with quoted key
   assert.deepEqual(run('[JSONPatch{op: "add", path: "/x", value: {"k": "v"}}]'), [{ op: 'add', path: '/x', value: { k: 'v' } }]);
 });
 
+test('cel rewrite: optional entries are found in any literal, text around rewrites is kept as written', () => {
+  // An optional entry after a comma, in an inner literal, and one only in a later literal.
+  assert.equal(rewriteExpression('[a, ?b]'), 'kyOptList([a,kyOptEntry(b)])');
+  assert.equal(rewriteExpression('{"k": [1, [2, ?x]]}'), '{"k": [1, kyOptList([2,kyOptEntry(x)])]}');
+  assert.equal(rewriteExpression('[1] + [ ?y ]'), '[1] + kyOptList([kyOptEntry(y )])');
+  // `?.`, `?[` and ternaries are not optional entries.
+  assert.equal(rewriteExpression('[a.?b, c[?0], x ? [1] : {}]'), '[a.?b, c[?0], x ? [1] : {}]');
+  assert.equal(rewriteExpression("'s' + x.matches('a') + string(1) + \"t\" + r'u'"), "'s' + x.re2mtch('a') + kyStr_(1) + \"t\" + r'u'");
+  assert.equal(rewriteExpression('  a  &&\n b  '), '  a  &&\n b  ');
+  assert.equal(rewriteExpression(''), '');
+});
+
 test('cel optional types and orValue on present values', () => {
   const object = { spec: { a: [1], m: { x: 'y' } } };
   assert.equal(run('object.spec.?missing.orValue(5)', { object }), 5);
