@@ -102,6 +102,16 @@ export interface WebhookConfigInput {
  * Kyverno's webhookNameAndPath: `validate.kyverno.svc-fail` on /validate/fail, and for a
  * policy's own webhook `-fail-finegrained-<ns>-<name>` on /validate/fail/finegrained/<ns>/<name>.
  */
+/** One of Kyverno's own mutating configurations (policy, verify): one webhook, Ignore, reinvoked if needed. */
+function ownMutatingConfiguration(config: string, webhook: string, client: Json, match: Json): Json {
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name: config, labels: labels(KYVERNO_WEBHOOK_LABEL), annotations: { ...WEBHOOK_ANNOTATIONS } },
+    webhooks: [{ name: webhook, admissionReviewVersions: ['v1'], clientConfig: client, ...match, failurePolicy: 'Ignore', matchPolicy: 'Equivalent', sideEffects: 'NoneOnDryRun', timeoutSeconds: 10, reinvocationPolicy: 'IfNeeded' }],
+  };
+}
+
 function classicNameAndPath(need: RuleNeed, webhookName: string, path: string): { name: string; path: string } {
   const fp = need.failurePolicy.toLowerCase();
   const fine = need.fineGrained;
@@ -192,45 +202,19 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
   });
   // Kyverno's policy mutating webhook: it changes nothing (its handler answers success).
   // Kyverno uses Fail; Ignore here for the reason given for the policy validating webhook.
-  out.push({
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'MutatingWebhookConfiguration',
-    metadata: { name: POLICY_MUTATING_CONFIG, labels: labels(KYVERNO_WEBHOOK_LABEL), annotations: { ...WEBHOOK_ANNOTATIONS } },
-    webhooks: [
-      {
-        name: POLICY_MUTATING_WEBHOOK,
-        admissionReviewVersions: ['v1'],
-        clientConfig: clientConfig('policymutate'),
-        rules: [{ apiGroups: ['kyverno.io'], apiVersions: ['v1', 'v2beta1'], resources: ['clusterpolicies', 'policies'], operations: ['CREATE', 'UPDATE'] }],
-        failurePolicy: 'Ignore',
-        matchPolicy: 'Equivalent',
-        sideEffects: 'NoneOnDryRun',
-        timeoutSeconds: 10,
-        reinvocationPolicy: 'IfNeeded',
-      },
-    ],
-  });
+  out.push(
+    ownMutatingConfiguration(POLICY_MUTATING_CONFIG, POLICY_MUTATING_WEBHOOK, clientConfig('policymutate'), {
+      rules: [{ apiGroups: ['kyverno.io'], apiVersions: ['v1', 'v2beta1'], resources: ['clusterpolicies', 'policies'], operations: ['CREATE', 'UPDATE'] }],
+    }),
+  );
   // Kyverno's verify webhook (buildVerifyMutatingWebhookConfiguration): Lease updates of objects
   // labelled as Kyverno's, Ignore, so it never blocks anything.
-  out.push({
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'MutatingWebhookConfiguration',
-    metadata: { name: VERIFY_MUTATING_CONFIG, labels: labels(KYVERNO_WEBHOOK_LABEL), annotations: { ...WEBHOOK_ANNOTATIONS } },
-    webhooks: [
-      {
-        name: VERIFY_MUTATING_WEBHOOK,
-        admissionReviewVersions: ['v1'],
-        clientConfig: clientConfig('verifymutate'),
-        rules: [{ apiGroups: ['coordination.k8s.io'], apiVersions: ['v1'], resources: ['leases'], operations: ['UPDATE'] }],
-        objectSelector: { matchLabels: { 'app.kubernetes.io/name': 'kyverno' } },
-        failurePolicy: 'Ignore',
-        matchPolicy: 'Equivalent',
-        sideEffects: 'NoneOnDryRun',
-        timeoutSeconds: 10,
-        reinvocationPolicy: 'IfNeeded',
-      },
-    ],
-  });
+  out.push(
+    ownMutatingConfiguration(VERIFY_MUTATING_CONFIG, VERIFY_MUTATING_WEBHOOK, clientConfig('verifymutate'), {
+      rules: [{ apiGroups: ['coordination.k8s.io'], apiVersions: ['v1'], resources: ['leases'], operations: ['UPDATE'] }],
+      objectSelector: { matchLabels: { 'app.kubernetes.io/name': 'kyverno' } },
+    }),
+  );
   // Kyverno's ttl webhook (cmd/cleanup-controller): objects carrying the label, any kind, on
   // create and update; it only ever warns, so Ignore costs nothing when we are unreachable.
   out.push({

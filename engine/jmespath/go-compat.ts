@@ -2,6 +2,7 @@
  * Go standard-library behaviours Kyverno's JMESPath functions rely on (strings,
  * strconv, encoding/json, encoding/base64, path/filepath), reproduced in pure JS.
  */
+import { goPathClean } from '../core/go-path';
 
 export class JmespathError extends Error {}
 
@@ -275,20 +276,7 @@ export function base64Decode(s: string): Uint8Array {
 
 /** filepath.Join(s) on a Unix host: Clean, except that "" stays "". */
 export function goPathJoin(s: string): string {
-  if (s === '') return '';
-  const rooted = s.startsWith('/');
-  const parts: string[] = [];
-  for (const seg of s.split('/')) {
-    if (seg === '' || seg === '.') continue;
-    if (seg === '..') {
-      if (parts.length > 0 && parts[parts.length - 1] !== '..') parts.pop();
-      else if (!rooted) parts.push('..');
-      continue;
-    }
-    parts.push(seg);
-  }
-  const joined = (rooted ? '/' : '') + parts.join('/');
-  return joined === '' ? '.' : joined;
+  return s === '' ? '' : goPathClean(s);
 }
 
 /** Go float -> int conversion (truncation). */

@@ -5,6 +5,7 @@
  */
 import type { JsonObject } from '../core/types';
 import { isJsonObject } from '../core/json';
+import { goPathClean } from '../core/go-path';
 
 // The fields of cli.kyverno.io/v1alpha1 Test and TestResult as Go's JSON decoder matches them
 // (case-insensitively), in their canonical spelling: a round trip through the typed struct
@@ -137,7 +138,7 @@ export function fixTest(doc: unknown, fileName: string, compress: boolean): Fixe
     if (strings(test.jsonPayloads).length === 0) test.jsonPayloads = [str(test.jsonPayload)];
     delete test.jsonPayload;
   }
-  if (Array.isArray(test.jsonPayloads)) test.jsonPayloads = unique(strings(test.jsonPayloads).filter((p) => p.trim() !== '').map(cleanPath));
+  if (Array.isArray(test.jsonPayloads)) test.jsonPayloads = unique(strings(test.jsonPayloads).filter((p) => p.trim() !== '').map(goPathClean));
   const loadedResults = (Array.isArray(test.results) ? test.results : []).map(readResult);
   const loaded = JSON.stringify(writeTest(test, loadedResults));
 
@@ -214,22 +215,6 @@ export function fixTest(doc: unknown, fileName: string, compress: boolean): Fixe
   return { fixed, messages, changed: JSON.stringify(fixed) !== loaded };
 }
 
-/** Go's path.Clean for the slash-separated payload names. */
-function cleanPath(p: string): string {
-  const rooted = p.startsWith('/');
-  const out: string[] = [];
-  for (const part of p.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (out.length > 0 && out[out.length - 1] !== '..') out.pop();
-      else if (!rooted) out.push('..');
-      continue;
-    }
-    out.push(part);
-  }
-  const joined = out.join('/');
-  return rooted ? `/${joined}` : joined || '.';
-}
 
 /** The Test as the typed struct writes it: empty optional fields left out, metadata pruned. */
 function writeTest(test: JsonObject, results: Result[]): JsonObject {

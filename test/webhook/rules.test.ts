@@ -146,7 +146,8 @@ test("background scan of Kubernetes' admission policies: labelled ones, behind K
   const deployment = (name: string, replicas: number) => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'staging', uid: `uid-${name}` }, spec: { replicas } });
   const binding = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', metadata: { name: 'replicas-binding' }, spec: { policyName: 'replicas', validationActions: ['Deny'] } };
   const stored = [deployment('big', 7), deployment('small', 3)];
-  const client = { list: async (apiVersion: string, kind: string) => (apiVersion === 'apps/v1' && kind === 'Deployment' ? stored : []) } as unknown as KubeClient;
+  // Discovery answers nothing beyond the built-in kinds (the scan asks it for every policy's kinds).
+  const client = { request: async () => ({}), list: async (apiVersion: string, kind: string) => (apiVersion === 'apps/v1' && kind === 'Deployment' ? stored : []) } as unknown as KubeClient;
   const cluster = { resources: [binding], namespaceLabels: { staging: {} }, apiCallResponses: [], globalContext: {}, exceptions: [] };
   const paths: string[] = [];
   const evaluate = async (path: 'validate' | 'mutate', body: string, only: string[]) => {
@@ -188,7 +189,7 @@ test('a MutatingAdmissionPolicy scan (its flag on): a resource not as the policy
   const binding = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingAdmissionPolicyBinding', metadata: { name: 'add-label-binding' }, spec: { policyName: 'add-label' } };
   const cm = (name: string, labels: Record<string, string>) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default', uid: `uid-${name}`, labels } });
   const stored = [cm('labelled', { team: 'a' }), cm('bare', {})];
-  const client = { list: async (apiVersion: string, kind: string) => (apiVersion === 'v1' && kind === 'ConfigMap' ? stored : []) } as unknown as KubeClient;
+  const client = { request: async () => ({}), list: async (apiVersion: string, kind: string) => (apiVersion === 'v1' && kind === 'ConfigMap' ? stored : []) } as unknown as KubeClient;
   const cluster = { resources: [binding], namespaceLabels: { default: {} }, apiCallResponses: [], globalContext: {}, exceptions: [] };
   const items: ReportItem[] = [];
   const scanner = new BackgroundScanner(client, async (path, body, only) => evaluateReview({ path, body, only, scan: true }, new PolicyIndex([map]), cluster), (i) => items.push(...i), () => {}, 5000, { validating: true, mutating: true });
