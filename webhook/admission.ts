@@ -270,6 +270,35 @@ function failurePolicyOf(policy: JsonObject): 'Fail' | 'Ignore' {
   return (configured ?? spec.failurePolicy) === 'Ignore' ? 'Ignore' : 'Fail';
 }
 
+/** A classic rule that mutates the admitted object (a `mutate` without `targets`: Kyverno's HasMutateStandard). */
+function mutatesAtAdmission(rule: unknown): boolean {
+  const mutate = asObject(asObject(rule).mutate);
+  if (Object.keys(mutate).length === 0) return false;
+  return !(Array.isArray(mutate.targets) && mutate.targets.length > 0);
+}
+
+/**
+ * Kyverno's mutation handler: a classic policy whose mutate rules failed under Enforce, or
+ * errored while the failurePolicy is Fail, denies the request with its failed rules. The
+ * failurePolicy is Fail from the first such policy with Fail on (Kyverno keeps one variable
+ * across the loop), and the first blocking policy ends the handler.
+ */
+function mutationBlock(policies: readonly JsonObject[], responses: PolicyResponse[]): string | undefined {
+  let failurePolicy: 'Fail' | 'Ignore' = 'Ignore';
+  for (let i = 0; i < responses.length; i++) {
+    const policy = policies[i];
+    const rules = asObject(policy.spec).rules;
+    if (!isKyvernoPolicy(policy) || !Array.isArray(rules) || !rules.some(mutatesAtAdmission)) continue;
+    if (failurePolicyOf(policy) === 'Fail') failurePolicy = 'Fail';
+    const failed = responses[i].rules.filter((x) => x.type === 'Mutation' && (x.status === 'fail' || x.status === 'error'));
+    const blocks = failed.some((x) => (x.status === 'fail' && x.failureAction === 'Enforce') || (x.status === 'error' && failurePolicy === 'Fail'));
+    if (!blocks) continue;
+    const name = responses[i].policy.name;
+    return `mutation policy ${name} error: failed to apply policy ${name} rules [${failed.map((x) => `${x.name}: ${x.message}`).join(' ')}]`;
+  }
+  return undefined;
+}
+
 /**
  * Kyverno's image verification handler (in the mutating webhook): the request is blocked when
  * a verifyImages rule failed under Enforce, or errored (a registry that did not answer in
@@ -377,6 +406,9 @@ export function answerAdmissionReview(
     if (warnings.length) response.warnings = warnings;
     return { status: 200, body: reviewEnvelope(response), responses, plainAllowed: !denied && warnings.length === 0 };
   }
+  // Kyverno's mutation handler answers before image verification runs.
+  const mutationDenial = mutationBlock(policies, responses);
+  if (mutationDenial !== undefined) return { status: 200, body: reviewEnvelope({ uid, allowed: false, status: { status: 'Failure', message: mutationDenial } }), responses };
   const imageBlock = imageVerificationBlock(request, policies, responses);
   if (imageBlock !== undefined) {
     const response: JsonObject = { uid, allowed: false, status: { code: 403, message: imageBlock } };

@@ -9,7 +9,7 @@
  */
 import { asArray, asObject, isJsonObject } from '../engine/core/json';
 import type { JsonObject } from '../engine/core/types';
-import { expressionsUseHttp } from '../engine/cel/lib-cluster';
+import { expressionsName, expressionsUseHttp } from '../engine/cel/lib-cluster';
 
 export interface ContextRead {
   group: string;
@@ -114,6 +114,11 @@ export function apiCallPostPaths(policy: JsonObject): string[] {
     if (!isJsonObject(call.service) && String(call.method || 'GET').toUpperCase() === 'POST' && typeof call.urlPath === 'string') out.push(call.urlPath);
   }
   return out;
+}
+
+/** Whether a classic policy's CEL asks the authorizer: each check is a SubjectAccessReview the webhook posts (engine/cel/lib-authorizer). */
+export function asksCelAuthorizer(policy: JsonObject): boolean {
+  return String(policy.apiVersion ?? '').startsWith('kyverno.io/') && expressionsName(asObject(policy.spec).rules, 'authorizer');
 }
 
 /** Whether a policy calls a service while it is evaluated: an `apiCall` entry's `service`, or CEL's http library. */

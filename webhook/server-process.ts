@@ -19,7 +19,7 @@ import { PolicyIndex } from './prefilter';
 import { withNamespaces, type NamespaceState } from './namespaces';
 import { withLiveContext, type LiveContextState } from './live-context';
 import type { FromServerProcess, PendingGeneration, ReviewReply, ReviewRequest, ServerProcessSettings, ToServerProcess } from './protocol';
-import { apiCallPostPaths, callsServices } from './context-reads';
+import { apiCallPostPaths, asksCelAuthorizer, callsServices } from './context-reads';
 import { evaluatePostingApiCalls } from './cluster-reads';
 import { ADMISSION_MAX_RESPONSE_BYTES, BACKGROUND_MAX_RESPONSE_BYTES, makeServiceCalls } from './service-calls';
 import { runGeneration } from './generate-work';
@@ -85,8 +85,8 @@ class ServerProcess {
   private readonly accessWaiting = new Map<number, (answers: AccessAnswers | null) => void>();
   private readonly postWaiting = new Map<number, (answer: { body: unknown } | { error: string }) => void>();
   /**
-   * Some policy POSTs to the API server from an apiCall entry, or calls a service (an apiCall
-   * `service`, CEL http.*): reviews go through evaluatePostingApiCalls.
+   * Some policy POSTs to the API server from an apiCall entry or a CEL authorizer check, or
+   * calls a service (an apiCall `service`, CEL http.*): reviews go through evaluatePostingApiCalls.
    */
   private postsApiCalls = false;
   private httpBlocklist?: string[];
@@ -183,7 +183,7 @@ class ServerProcess {
         return this.configure(msg.settings);
       case 'policies':
         this.index = new PolicyIndex(msg.policies);
-        this.postsApiCalls = msg.policies.some((p) => apiCallPostPaths(p).length > 0 || callsServices(p));
+        this.postsApiCalls = msg.policies.some((p) => apiCallPostPaths(p).length > 0 || asksCelAuthorizer(p) || callsServices(p));
         this.policyCluster = msg.cluster;
         this.cluster = this.withClusterData();
         this.deadlinesMs = msg.deadlinesMs ?? {};

@@ -13,6 +13,7 @@ import { resolveParams } from './params';
 import { requestTarget } from './match';
 import { toCel } from './values';
 import { asObject } from '../core/json';
+import { CelAuthorizer } from './lib-authorizer';
 
 /**
  * The request's Namespace (validate_cel.go): in a cluster Kyverno reads the whole object (a
@@ -26,6 +27,8 @@ function classicActivation(options: ApplyOptions, params: unknown) {
   const isNamespace = kind.kind === 'Namespace' && kind.group === '' && kind.version === 'v1';
   const live = options.cluster.namespaceObjects?.[ns];
   act.vars.namespaceObject = ns && !isNamespace ? toCel(live ?? { metadata: { name: ns } }) : null;
+  // Kyverno's validate_cel handler gives the validator its authorizer (pkg/engine/internal/auth.go).
+  act.vars.authorizer = new CelAuthorizer(options.cluster, requestTarget(options.request).kind, options.request.requestInfo?.userInfo?.username ?? '');
   return act;
 }
 

@@ -62,9 +62,14 @@ export function buildActivation(options: ApplyOptions, input: ActivationInput = 
   vars.object = toCelDocument(input.object !== undefined ? input.object : r.object);
   if (input.kubernetes !== false) {
     vars.oldObject = toCelDocument(input.oldObject !== undefined ? input.oldObject : r.oldObject);
-    // object/oldObject are converted once and shared with request.object/request.oldObject.
+    // object/oldObject are converted once and shared with request.object/request.oldObject;
+    // `request` stays the admission request when they are given (a mutate-existing target).
     const req = admissionRequestOf(options);
-    vars.request = { ...(toCel({ ...req, object: null, oldObject: null }) as Record<string, unknown>), object: input.object !== undefined ? toCelDocument(r.object) : vars.object, oldObject: vars.oldObject };
+    vars.request = {
+      ...(toCel({ ...req, object: null, oldObject: null }) as Record<string, unknown>),
+      object: input.object !== undefined ? toCelDocument(r.object) : vars.object,
+      oldObject: input.oldObject !== undefined ? toCelDocument(r.oldObject) : vars.oldObject,
+    };
     const ns = requestTarget(r).namespace;
     vars.namespaceObject = toCel(namespaceObject(ns, options.cluster));
     vars.params = toCel(input.params ?? null);

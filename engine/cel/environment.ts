@@ -17,6 +17,7 @@ import { registerDataLibraries } from './lib-data';
 import { registerImageLibraries } from './lib-image';
 import { registerImageVerifyLibrary } from './image-validating-policy';
 import { registerFormatLibrary } from './lib-format';
+import { registerAuthorizerLibrary } from './lib-authorizer';
 import { meterConcatenation, withCostBudget } from './budget';
 import { isBudgetExceeded } from '../core/budget';
 import { typeOfCel } from './values';
@@ -47,6 +48,7 @@ function buildEnvironment(strict: boolean): Environment {
   registerMathLibrary(env);
   registerComprehensions(env);
   registerDataLibraries(env);
+  registerAuthorizerLibrary(env);
   // `variables` and `params` are declared per check (checkingEnvironmentFor), from the policy.
   if (strict) {
     for (const name of CEL_VARIABLES) if (name !== 'variables' && name !== 'params') env.registerVariable(name, 'dyn');

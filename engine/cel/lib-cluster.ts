@@ -235,9 +235,15 @@ function specExpressions(node: unknown, out: string[] = []): string[] {
   return out;
 }
 
-/** Kyverno's ExpressionsUseHTTP: some expression of the spec names the identifier `http` (not a field, not in a string). */
+/** Whether some expression of the spec names the identifier (not a field, not in a string). */
+export function expressionsName(spec: unknown, identifier: string): boolean {
+  const named = new RegExp(`(^|[^\\w.])${identifier}\\b`);
+  return specExpressions(spec).some((e) => named.test(e.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""')));
+}
+
+/** Kyverno's ExpressionsUseHTTP: some expression of the spec names the identifier `http`. */
 export function expressionsUseHttp(spec: unknown): boolean {
-  return specExpressions(spec).some((e) => /(^|[^\w.])http\b/.test(e.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""')));
+  return expressionsName(spec, 'http');
 }
 
 /**

@@ -155,12 +155,23 @@ export function answerApiCall(call: JsonObject, cluster: ClusterState, name = ''
   if (method === 'GET' && urlPath && !service) cluster.apiCallMisses?.add(urlPath);
   if (method === 'POST' && urlPath && !service) {
     const body = apiCallRequestData(call.data);
-    const posted = cluster.apiCallPosts?.find((p) => p.urlPath === urlPath && jsonEqual(p.body, body));
+    const posted = postedAnswer(cluster, urlPath, body);
     // Kyverno's executeK8sAPICall words a refused POST so.
-    if (posted) return 'error' in posted.answer ? fetchFailure(`failed to POST resource with raw url: ${urlPath}: ${posted.answer.error}`) : { found: true, body: posted.answer.body };
-    cluster.apiCallPostMisses?.push({ urlPath, body });
+    if (posted) return 'error' in posted ? fetchFailure(`failed to POST resource with raw url: ${urlPath}: ${posted.error}`) : { found: true, body: posted.body };
   }
   return { found: false, reason: `no API response known for ${method} ${url}` };
+}
+
+/**
+ * The API server's answer to a POST (a SubjectAccessReview...) when the caller made it
+ * (`apiCallPosts`); otherwise the POST is noted in `apiCallPostMisses` (when the caller
+ * listens) for it to make before evaluating again, and undefined is returned.
+ */
+export function postedAnswer(cluster: ClusterState, urlPath: string, body: JsonObject): { body: unknown } | { error: string } | undefined {
+  const posted = cluster.apiCallPosts?.find((p) => p.urlPath === urlPath && jsonEqual(p.body, body));
+  if (posted) return posted.answer;
+  cluster.apiCallPostMisses?.push({ urlPath, body });
+  return undefined;
 }
 
 /** Kyverno's buildRequestData: an apiCall's `data` list as the JSON object it posts (a later key wins). */

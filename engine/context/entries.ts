@@ -2,9 +2,10 @@
  * Rule `context` entries, resolved offline the way the Kyverno CLI resolves them
  * (pkg/engine/factories/contextloaderfactory.go + cmd/cli store): each entry is loaded in
  * order; an entry whose source is unavailable, or whose loading fails, is left undefined
- * (Kyverno's deferred loader logs and swallows the error), so a later reference to it
- * fails as an unknown key; a call that was made and failed (a service, an API-server POST)
- * keeps its error, which a variable naming the entry reports. Entries that need a cluster (configMap, apiCall,
+ * (offline, as the CLI without a client), so a later reference to it fails as an unknown
+ * key; a call that was made and failed (a service, an API-server POST) and a `variable`
+ * entry that failed keep their error, which a variable naming the entry reports (Kyverno's
+ * deferred loader returns it to the query). Entries that need a cluster (configMap, apiCall,
  * globalReference, imageRegistry) keep a value the test supplied under the same name;
  * `variable` entries are computed and replace it, as in Kyverno.
  */
@@ -54,8 +55,15 @@ function loadVariable(entry: JsonObject, spec: JsonObject, scope: VariableScope)
   const name = String(entry.name);
   let path = '';
   if (typeof spec.jmesPath === 'string' && spec.jmesPath !== '') {
-    const p = substituteVariables(spec.jmesPath, scope);
-    if (typeof p !== 'string') throw new Error(`jmespath value must be a string ${name} ${spec.jmesPath}`);
+    let p: unknown;
+    try {
+      p = substituteVariables(spec.jmesPath, scope);
+    } catch (e) {
+      if (isBudgetExceeded(e)) throw e;
+      throw new Error(`failed to substitute variables in context entry ${name} ${spec.jmesPath}: ${(e as Error).message}`);
+    }
+    // Kyverno formats its (nil) substitution error into this message too.
+    if (typeof p !== 'string') throw new Error(`jmespath value must be a string ${name} ${spec.jmesPath}: <nil>`);
     path = p;
   }
   let defaultValue: unknown = null;
@@ -200,7 +208,16 @@ function loadEntry(entry: JsonObject, scope: VariableScope, env: ContextEnvironm
   const needsCluster = entry.configMap || entry.apiCall || entry.globalReference || entry.imageRegistry;
   if (needsCluster && env.provided.has(name)) return { skip: 'value supplied by the test values' };
   try {
-    if (asObject(entry.variable)) return { value: loadVariable(entry, entry.variable as JsonObject, scope) };
+    if (asObject(entry.variable)) {
+      try {
+        return { value: loadVariable(entry, entry.variable as JsonObject, scope) };
+      } catch (e) {
+        // Kyverno's deferred loader returns a variable entry's loading error to every query
+        // that names the entry; nothing here depends on a source missing offline.
+        if (isBudgetExceeded(e)) throw e;
+        throw new FailedEntry((e as Error).message);
+      }
+    }
     if (asObject(entry.configMap)) return { value: loadConfigMap(entry.configMap as JsonObject, scope, env.cluster) };
     if (asObject(entry.apiCall)) return { value: loadApiCall(name, entry.apiCall as JsonObject, scope, env.cluster) };
     if (asObject(entry.globalReference)) return { value: loadGlobalReference(entry.globalReference as JsonObject, scope, env.cluster) };

@@ -72,6 +72,7 @@ export { patternCheck, type PatternCheck } from './compiled';
 export { operatorOf, type Operator } from './operator';
 export { expandMetadataWildcards } from './metadata';
 export {
+  anyPatternFailureEntries,
   combineAnyPatternOutcomes,
   formatAnyPatternEntry,
   formatAnyPatternFailure,

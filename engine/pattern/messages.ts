@@ -85,13 +85,18 @@ export function formatAnyPatternEntry(ruleName: string, index: number, outcome: 
  * Only failed entries (fail or error) appear; skipped ones do not.
  */
 export function formatAnyPatternFailure(ruleName: string, customMessage: string | undefined, outcomes: readonly PatternOutcome[]): string {
+  const joined = anyPatternFailureEntries(ruleName, outcomes);
+  if (!customMessage) return `validation error: ${joined}`;
+  return customMessage.endsWith('.') ? `validation error: ${customMessage} ${joined}` : `validation error: ${customMessage}. ${joined}`;
+}
+
+/** Kyverno's entries for the failed patterns of an anyPattern, joined by spaces. */
+export function anyPatternFailureEntries(ruleName: string, outcomes: readonly PatternOutcome[]): string {
   const lines: string[] = [];
   outcomes.forEach((o, i) => {
     if (o.status === 'fail' || o.status === 'error') lines.push(formatAnyPatternEntry(ruleName, i, o));
   });
-  const joined = lines.join(' ');
-  if (!customMessage) return `validation error: ${joined}`;
-  return customMessage.endsWith('.') ? `validation error: ${customMessage} ${joined}` : `validation error: ${customMessage}. ${joined}`;
+  return lines.join(' ');
 }
 
 export interface AnyPatternResult {

@@ -7,7 +7,7 @@ import { evaluateConditions } from '../conditions';
 import { loadContextEntries } from '../context';
 import type { JsonObject, RuleResult } from '../core/types';
 import { jmesSearch } from '../jmespath';
-import { combineAnyPatternOutcomes, formatPatternFailure, passedMessage, validatePattern } from '../pattern';
+import { anyPatternFailureEntries, combineAnyPatternOutcomes, formatAnyPatternFailure, formatPatternFailure, passedMessage, validatePattern } from '../pattern';
 import { substituteVariables, withVariables, type VariableScope } from '../variables';
 import { joinNonEmpty, ruleError, ruleResult } from './results';
 import type { ValidateEnvironment } from './types';
@@ -93,9 +93,18 @@ function validatePatterns(level: ValidatorLevel, env: ValidateEnvironment, st: L
     outcomes.push(o);
     if (o.status === 'pass') break;
   }
-  // Kyverno words anyPattern failures with the raw rule message.
   const combined = combineAnyPatternOutcomes(name, ruleMessage(env) || undefined, outcomes);
-  const result = ruleResult(name, combined.status, combined.message);
+  let message = combined.message;
+  if (combined.status === 'fail') {
+    // Kyverno (buildAnyPatternErrorMessage) words a failure with the rule message's variables
+    // substituted; the raw message stays only for the pass without patterns.
+    const msg = substitutedMessage(env, st.scope);
+    message =
+      msg.error !== undefined
+        ? `validation error: variables substitution error in rule ${name} execution error: ${anyPatternFailureEntries(name, outcomes)}`
+        : formatAnyPatternFailure(name, msg.text, outcomes);
+  }
+  const result = ruleResult(name, combined.status, message);
   const firstPath = combined.failures.find((f) => f.path)?.path;
   if (combined.status === 'fail' && firstPath) result.path = resourcePath(level, firstPath);
   return result;

@@ -80,12 +80,15 @@ function expandAt(path: string, scope: VariableScope): string {
   return pointerToJmesPath([...prefix, ...segs]);
 }
 
-const PLAIN_PATH = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+// A field is a bare identifier or a quoted one (`labels."app.kubernetes.io/name"`).
+const FIELD = '(?:[A-Za-z_][A-Za-z0-9_]*|"(?:[^"\\\\]|\\\\.)*")';
+const PLAIN_PATH = new RegExp(`^${FIELD}(?:\\.${FIELD})*$`);
+const PATH_FIELD = new RegExp(FIELD, 'g');
 
 /**
  * Kyverno's JMESPath (kyverno/go-jmespath) fails a field lookup on an object that lacks the
  * key ("Unknown key" NotFoundError) where standard JMESPath yields null; Kyverno turns that
- * into a rule error. Reproduced here for plain dotted paths, the form these errors come
+ * into a rule error. Reproduced here for plain dotted paths (fields bare or quoted), the form these errors come
  * from in practice; a field of null or of a non-object stays null.
  */
 const plainPathKeys = new Map<string, readonly string[] | null>();
@@ -95,7 +98,15 @@ function plainPath(expression: string): readonly string[] | null {
   let keys = plainPathKeys.get(expression);
   if (keys !== undefined) return keys;
   if (plainPathKeys.size >= MAX_REMEMBERED) plainPathKeys.clear();
-  keys = PLAIN_PATH.test(expression) ? expression.split('.') : null;
+  keys = null;
+  if (PLAIN_PATH.test(expression)) {
+    try {
+      // A quoted identifier is a JSON string (JMESPath's escapes are JSON's).
+      keys = (expression.match(PATH_FIELD) ?? []).map((f) => (f.startsWith('"') ? (JSON.parse(f) as string) : f));
+    } catch {
+      keys = null;
+    }
+  }
   plainPathKeys.set(expression, keys);
   return keys;
 }

@@ -132,3 +132,24 @@ test('MutatingPolicy exceptions: one with images does not exempt, it fills excep
   assert.equal(run('ubuntu:latest', withImages).rules[0]?.status, 'skip');
   assert.equal(run('nginx:latest', cluster({ exceptions: [exception({})] })).rules[0]?.name, 'exception');
 });
+
+test('mutate existing in the background: a target sees the admission request, its oldObject included (a DELETE trigger)', async () => {
+  const { mutateExistingTargets } = await import('../../engine/cel/mutate-existing');
+  const sa = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'gone', namespace: 'default' } };
+  const crb = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'b' }, subjects: [{ kind: 'ServiceAccount', name: 'gone', namespace: 'default' }, { kind: 'User', name: 'u' }] };
+  const policy: JsonObject = {
+    apiVersion: 'policies.kyverno.io/v1', kind: 'MutatingPolicy', metadata: { name: 'unbind' },
+    spec: {
+      evaluation: { mutateExisting: { enabled: true } },
+      matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['DELETE'], resources: ['serviceaccounts'] }] },
+      targetMatchConstraints: { resourceRules: [{ apiGroups: ['rbac.authorization.k8s.io'], apiVersions: ['v1'], resources: ['clusterrolebindings'] }] },
+      variables: [{ name: 'saName', expression: 'request.oldObject.metadata.name' }],
+      mutations: [{ patchType: 'JSONPatch', jsonPatch: { expression: "object.subjects.filter(s, s.name == variables.saName).map(s, JSONPatch{op: 'remove', path: '/subjects/' + string(object.subjects.indexOf(s))})" } }],
+    },
+  };
+  const cluster: ClusterState = { resources: [crb], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
+  const request = { operation: 'DELETE' as const, kind: { group: '', version: 'v1', kind: 'ServiceAccount' }, namespace: 'default', object: sa, oldObject: sa, requestInfo: { roles: [], clusterRoles: [], userInfo: {} } };
+  const results = mutateExistingTargets(policy, { request, cluster }, { background: true });
+  assert.deepEqual(results.map((r) => [r.status, r.message]), [['pass', 'success']]);
+  assert.deepEqual(results[0].patchedResource?.subjects, [{ kind: 'User', name: 'u' }]);
+});

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { answerApiCall, baseScope, extractImages, loadContextEntries, serviceAccountOf } from '../../engine/context';
 import { tryGetImageInfo as parseImage } from '../../engine/images/image-info';
+import { substituteVariables } from '../../engine/variables';
 import type { AdmissionRequest, ClusterState } from '../../engine/core/types';
 
 const emptyCluster = (): ClusterState => ({ resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] });
@@ -210,4 +211,15 @@ test('context: a failed call\'s error is what a variable naming the entry report
   const withDefault = loadContextEntries([{ name: 'svc', apiCall: { service: { url: 'https://svc/x' }, default: { ok: true } } }], scope, { cluster, provided: new Set() });
   assert.deepEqual(withDefault.scope.data.svc, { ok: true });
   assert.equal(withDefault.scope.failedEntries, undefined);
+});
+
+test('context: a variable entry that fails to load reports its error where it is named (Kyverno deferred loader)', () => {
+  const pod = { kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'nginx' }] } };
+  const scope = baseScope({ operation: 'CREATE', object: pod, oldObject: null, requestInfo: { roles: [], clusterRoles: [], userInfo: {} } } as AdmissionRequest);
+  const jmesPath = '{{ request.object.spec.[containers,initContainers][].image[] }}';
+  const loaded = loadContextEntries([{ name: 'image', variable: { jmesPath } }, { name: 'nothing', variable: { jmesPath: 'request.object.missing' } }], scope, { cluster: emptyCluster(), provided: new Set() });
+  assert.equal('image' in loaded.scope.data, false);
+  assert.equal(loaded.scope.failedEntries?.image, `jmespath value must be a string image ${jmesPath}: <nil>`);
+  assert.equal(loaded.scope.failedEntries?.nothing, 'failed to add context entry for variable nothing since it evaluated to nil');
+  assert.throws(() => substituteVariables('{{ image }}', loaded.scope), /failed to resolve image at path : jmespath value must be a string image/);
 });

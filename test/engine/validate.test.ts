@@ -55,6 +55,22 @@ test('validate: anyPattern passes on any pattern and lists every failure otherwi
   assert.match(bad.message, /^validation error: need a or b\. rule either\[0\] failed at path \/metadata\/labels\/a\/ rule either\[1\] failed at path \/metadata\/labels\/b\/$/);
 });
 
+test('validate: an anyPattern failure substitutes the rule message, or says the substitution failed', () => {
+  const rule = (message: string): JsonObject => ({
+    name: 'uids',
+    match: matchPods,
+    context: [{ name: 'allowed', variable: { value: '9999 | 4000' } }],
+    validate: { message, anyPattern: [{ spec: { securityContext: { runAsUser: '{{ allowed }}' } } }, { metadata: { labels: { b: '?*' } } }] },
+  });
+  const target = pod('x', { securityContext: { runAsUser: 0 } });
+  const bad = run(policy([rule('Run as one of {{ allowed }}')]), target).rules[0];
+  assert.equal(bad.status, 'fail');
+  assert.equal(bad.message, 'validation error: Run as one of 9999 | 4000. rule uids[0] failed at path /spec/securityContext/runAsUser/ rule uids[1] failed at path /metadata/labels/b/');
+  const unresolved = run(policy([rule('Run as one of {{ missing }}')]), target).rules[0];
+  assert.equal(unresolved.status, 'fail');
+  assert.equal(unresolved.message, 'validation error: variables substitution error in rule uids execution error: rule uids[0] failed at path /spec/securityContext/runAsUser/ rule uids[1] failed at path /metadata/labels/b/');
+});
+
 test('validate: deny conditions with message substitution', () => {
   const p = policy([
     {

@@ -45,6 +45,15 @@ test('variables: a plain path to an absent key fails like kyverno/go-jmespath', 
   assert.equal(substituteVariables('{{ request.object.metadata.labels.missing || `null` }}', s), null);
 });
 
+test('variables: a quoted field is part of a plain path, so its absence fails too', () => {
+  const labels = scope({ labels: { 'app.kubernetes.io/name': 'web', 'a"b': 'q' } });
+  assert.equal(substituteVariables('{{ labels."app.kubernetes.io/name" }}', labels), 'web');
+  assert.equal(substituteVariables('{{ labels."a\\"b" }}', labels), 'q');
+  assert.throws(() => substituteVariables('{{ labels."cost.io/project" }}', labels), /failed to resolve labels."cost.io\/project" at path : JMESPath query failed: Unknown key "cost.io\/project" in path/);
+  // An or-expression takes the absence as null, as kyverno/go-jmespath's ASTOrExpression does.
+  assert.equal(substituteVariables("{{ labels.\"cost.io/project\" || 'empty' }}", labels), 'empty');
+});
+
 test('variables: keys are substituted too, and nested documents walked', () => {
   const out = substituteVariables({ metadata: { labels: { '{{request.object.metadata.name}}-key': '{{request.object.metadata.labels.app}}' } }, list: ['{{request.operation}}', 7, true] }, s);
   assert.deepEqual(out, { metadata: { labels: { 'nginx-key': 'web' } }, list: ['CREATE', 7, true] });

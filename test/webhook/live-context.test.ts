@@ -6,7 +6,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { foldReads, globalContextEntryReads, policyReads, readOfApiPath, type ContextRead } from '../../webhook/context-reads';
+import { asksCelAuthorizer, foldReads, globalContextEntryReads, policyReads, readOfApiPath, type ContextRead } from '../../webhook/context-reads';
 import { LiveContext, withLiveContext, type LiveContextState, type ReadSource } from '../../webhook/live-context';
 import { evaluateReview } from '../../webhook/evaluate';
 import { PolicyIndex } from '../../webhook/prefilter';
@@ -390,4 +390,10 @@ test('GlobalContextStatusWriter: status.lastRefreshTime on the latest object thr
   client.replace = async () => { throw new KubeError(403, 'Forbidden', 'no'); };
   await writer.refreshed(stored, later);
   assert.ok(lines.some((l) => /status of e: no/.test(l)), lines.join('\n'));
+});
+
+test('context reads: a classic policy whose CEL names the authorizer posts SubjectAccessReviews per review', () => {
+  const classic = (expression: string): JsonObject => ({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p' }, spec: { rules: [{ name: 'r', validate: { cel: { expressions: [{ expression }] } } }] } });
+  assert.equal(asksCelAuthorizer(classic("authorizer.serviceAccount('a', 'b').group('').resource('pods').check('get').allowed()")), true);
+  assert.equal(asksCelAuthorizer(classic("object.metadata.authorizer == 'authorizer'")), false, 'a field or a string is not the variable');
 });
