@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyFiles } from '../../cli/commands/apply';
+import { WITHOUT_CORPUS } from '../fixtures/corpus-cases';
 
 const corpus = '../shared/conformance/kyverno-cli/test-cleanup-policy';
 
@@ -11,7 +12,7 @@ function run(folder: string) {
   return r.payloadResponses.flat().map((x) => [`${String((x.resource.metadata as Record<string, unknown>).namespace ?? '')}/${String((x.resource.metadata as Record<string, unknown>).name)}`, x.rules[0].type, x.rules[0].status, x.rules[0].message]);
 }
 
-test('kyverno apply reports cleanup policies per resource (Test_Apply_CleanupPolicies)', () => {
+test('kyverno apply reports cleanup policies per resource (Test_Apply_CleanupPolicies)', { skip: WITHOUT_CORPUS }, () => {
   // A namespaced CleanupPolicy: the Pod in its namespace would be deleted, the other not.
   assert.deepEqual(run('cleanup-pod-by-name'), [
     ['test/cleanup-pod-1', 'Deletion', 'pass', 'resource matched'],

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseGitSource, isGitSource } from '../../cli/io/git-source';
+import { WITHOUT_CORPUS } from '../fixtures/corpus-cases';
 
 const root = resolve(__dirname, '../..');
 const cliPath = resolve(root, 'dist/cli.js');
@@ -39,7 +40,8 @@ function cli(...args: string[]): Promise<{ code: number | null; out: string; err
 }
 
 before(async () => {
-  if (!hasGit) return;
+  // The repository is built from the shared samples; without them the tests that use it are skipped.
+  if (!hasGit || WITHOUT_CORPUS) return;
   work = mkdtempSync(join(tmpdir(), 'kstudio-git-'));
   mkdirSync(join(work, 'tmp'));
   // A repository "acme/policies" with a branch "release": the sample policy and its test in a folder.
@@ -110,7 +112,7 @@ test('Kyverno\'s git URL split: branch from the path without -b, folder with -b'
   assert.throws(() => parseGitSource('https://github.com/kyverno', ''), /invalid URL path \/kyverno - expected https:\/\/<any_git_source_domain>\/:owner\/:repository\/:branch/);
 });
 
-test('apply reads policies from a git branch named in the URL, or by -b with a folder', { skip: !hasGit && 'git is not installed' }, async () => {
+test('apply reads policies from a git branch named in the URL, or by -b with a folder', { skip: WITHOUT_CORPUS || (!hasGit && 'git is not installed') }, async () => {
   const resource = join(samples, 'disallow-latest-tag/.kyverno-test/resource.yaml');
   const local = await cli('apply', join(samples, 'disallow-latest-tag/disallow-latest-tag.yaml'), '-r', resource);
   const byUrl = await cli('apply', `${base}/acme/policies/release`, '-r', resource);
@@ -124,7 +126,7 @@ test('apply reads policies from a git branch named in the URL, or by -b with a f
   assert.deepEqual(readdirSync(join(work, 'tmp')), []);
 });
 
-test('apply sends --username/--password as basic auth, only when both are set', { skip: !hasGit && 'git is not installed' }, async () => {
+test('apply sends --username/--password as basic auth, only when both are set', { skip: WITHOUT_CORPUS || (!hasGit && 'git is not installed') }, async () => {
   seenAuth.length = 0;
   await cli('apply', `${base}/acme/policies/release`, '-r', join(samples, 'disallow-latest-tag/.kyverno-test/resource.yaml'), '--username', 'ci', '--password', 's3cret');
   assert.ok(seenAuth.includes(`Basic ${Buffer.from('ci:s3cret').toString('base64')}`), seenAuth.join(','));
@@ -133,7 +135,7 @@ test('apply sends --username/--password as basic auth, only when both are set', 
   assert.ok(seenAuth.every((a) => a === ''), seenAuth.join(','));
 });
 
-test('apply: an unknown branch or a missing folder fails in one line, exit 1', { skip: !hasGit && 'git is not installed' }, async () => {
+test('apply: an unknown branch or a missing folder fails in one line, exit 1', { skip: WITHOUT_CORPUS || (!hasGit && 'git is not installed') }, async () => {
   const resource = join(samples, 'disallow-latest-tag/.kyverno-test/resource.yaml');
   const noBranch = await cli('apply', `${base}/acme/policies`, '-r', resource);
   assert.equal(noBranch.code, 1);
@@ -147,7 +149,7 @@ test('apply: an unknown branch or a missing folder fails in one line, exit 1', {
   assert.deepEqual(readdirSync(join(work, 'tmp')), [], 'a failed clone leaves nothing behind');
 });
 
-test('test runs the kyverno-test.yaml files of a git branch', { skip: !hasGit && 'git is not installed' }, async () => {
+test('test runs the kyverno-test.yaml files of a git branch', { skip: WITHOUT_CORPUS || (!hasGit && 'git is not installed') }, async () => {
   const r = await cli('test', `${base}/acme/policies/release`);
   assert.equal(r.code, 0, r.out + r.err);
   assert.match(r.out, /Test Summary: \d+ tests passed and 0 tests failed/);

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { WITHOUT_CORPUS } from '../fixtures/corpus-cases';
 
 const root = resolve(__dirname, '../..');
 const cliPath = resolve(root, 'dist/cli.js');
@@ -64,7 +65,7 @@ function tableRows(text: string): string[][] {
     .map((l) => l.split('│').slice(1, -1).map((c) => c.trim()));
 }
 
-test('test -t selects results by policy and resource, with wildcards', () => {
+test('test -t selects results by policy and resource, with wildcards', { skip: WITHOUT_CORPUS }, () => {
   const r = cli('test', exceptions, '-t', 'policy=psa,resource=bad-pod');
   assert.equal(r.code, 0, r.err);
   assert.deepEqual(tableRows(r.out), [['1', 'psa', 'baseline', 'v1/Pod/default/bad-pod', 'Pass', 'Ok']]);
@@ -172,7 +173,7 @@ const samples = '../shared/conformance/kyverno-policies/best-practices';
 const latestTag = [`${samples}/disallow-latest-tag/disallow-latest-tag.yaml`, '-r', `${samples}/disallow-latest-tag/.kyverno-test/resource.yaml`];
 const safeToEvict = [`${samples}/add-safe-to-evict/add-safe-to-evict.yaml`, '--resources', `${samples}/add-safe-to-evict/.kyverno-test/resource.yaml`];
 
-test('apply prints Kyverno 1.19\'s failure lines and summary, exit 1 on a failure', () => {
+test('apply prints Kyverno 1.19\'s failure lines and summary, exit 1 on a failure', { skip: WITHOUT_CORPUS }, () => {
   const r = cli('apply', ...latestTag);
   assert.equal(r.code, 1);
   assert.match(r.out, /^\nApplying 2 policy rule\(s\) to 8 resource\(s\)\.\.\.\n/);
@@ -181,7 +182,7 @@ test('apply prints Kyverno 1.19\'s failure lines and summary, exit 1 on a failur
   assert.match(r.err, /Error: exit as there are policy violations/);
 });
 
-test('apply --audit-warn with --warn-exit-code exits with the warn code; --warn-no-pass too', () => {
+test('apply --audit-warn with --warn-exit-code exits with the warn code; --warn-no-pass too', { skip: WITHOUT_CORPUS }, () => {
   const r = cli('apply', ...latestTag, '--audit-warn', '--warn-exit-code', '3');
   assert.equal(r.code, 3, r.err);
   assert.match(r.out, /failed as audit warning:\n1 - /);
@@ -192,7 +193,7 @@ test('apply --audit-warn with --warn-exit-code exits with the warn code; --warn-
   assert.equal(noPass.code, 4);
 });
 
-test('apply -t prints the results table (with MESSAGE when --detailed-results)', () => {
+test('apply -t prints the results table (with MESSAGE when --detailed-results)', { skip: WITHOUT_CORPUS }, () => {
   const r = cli('apply', ...latestTag, '-t', '--remove-color');
   assert.equal(r.code, 1);
   const rows = tableRows(r.out);
@@ -203,7 +204,7 @@ test('apply -t prints the results table (with MESSAGE when --detailed-results)',
   assert.ok(tableRows(detailed.out).every((row) => row.length === 7));
 });
 
-test('apply -p prints a ClusterReport (yaml, or json with --output-format json)', () => {
+test('apply -p prints a ClusterReport (yaml, or json with --output-format json)', { skip: WITHOUT_CORPUS }, () => {
   const r = cli('apply', ...latestTag, '-p');
   assert.equal(r.code, 1);
   assert.doesNotMatch(r.out, /Applying/);
@@ -232,7 +233,7 @@ test("apply -p: a rule's reportProperties reach its result, substituted, and a m
   assert.deepEqual(json.results[0].properties, { objName: 'bar', failMessage: 'owner missing on bar', process: 'background scan' });
 });
 
-test('apply prints each mutated resource; -o writes them to a file or a folder instead', () => {
+test('apply prints each mutated resource; -o writes them to a file or a folder instead', { skip: WITHOUT_CORPUS }, () => {
   const r = cli('apply', ...safeToEvict);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /\npolicy add-safe-to-evict applied to default\/Pod\/myapp-pod01:\napiVersion: v1\nkind: Pod\nmetadata:\n  annotations:\n    cluster-autoscaler\.kubernetes\.io\/safe-to-evict: "true"\n[\s\S]*?\n\n---\n\n\nMutation:\nMutation has been applied successfully\./);
@@ -246,7 +247,7 @@ test('apply prints each mutated resource; -o writes them to a file or a folder i
   assert.equal(readFileSync(file, 'utf8').split('\n---\n').length - 1, 4);
 });
 
-test('apply -i reads resources from stdin and prints only the mutated resources', () => {
+test('apply -i reads resources from stdin and prints only the mutated resources', { skip: WITHOUT_CORPUS }, () => {
   const r = spawnSync(process.execPath, [cliPath, 'apply', `${samples}/add-safe-to-evict/add-safe-to-evict.yaml`, '-r', '-', '-i'], {
     cwd: root, encoding: 'utf8', input: readFileSync(resolve(root, `${samples}/add-safe-to-evict/.kyverno-test/resource.yaml`), 'utf8'),
   });
@@ -262,7 +263,7 @@ test('apply -s sets variables; with --values-file it is Kyverno\'s error', () =>
   assert.match(cli('apply', ...latestTag, '-s', 'novalue').err, /invalid --set value "novalue"/);
 });
 
-test('apply -e applies PolicyExceptions; --exceptions-with-resources takes them from the resources', () => {
+test('apply -e applies PolicyExceptions; --exceptions-with-resources takes them from the resources', { skip: WITHOUT_CORPUS }, () => {
   const dir = '../shared/conformance/kyverno-cli/apply/exception-within-resource';
   const policy = 'pol';
   const resources = 'res';
@@ -274,7 +275,7 @@ test('apply -e applies PolicyExceptions; --exceptions-with-resources takes them 
   assert.match(viaE.out, /with 1 exception\(s\)\.\.\./);
 });
 
-test('apply --generate-exceptions prints one PolicyException per failure, as Kyverno', () => {
+test('apply --generate-exceptions prints one PolicyException per failure, as Kyverno', { skip: WITHOUT_CORPUS }, () => {
   const r = cli('apply', ...latestTag, '--generate-exceptions');
   assert.equal(r.code, 1);
   assert.doesNotMatch(r.out, /Applying|pass: /);
@@ -314,7 +315,7 @@ spec:
   assert.match(bad.err, /^Error: invalid argument "3x" for "--generated-exception-ttl" flag: time: unknown unit "x" in duration "3x"/);
 });
 
-test('apply: the generated exceptions, given back with -e, turn every failure into a skip', () => {
+test('apply: the generated exceptions, given back with -e, turn every failure into a skip', { skip: WITHOUT_CORPUS }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'kstudio-genex-'));
   const file = join(dir, 'exceptions.yaml');
   writeFileSync(file, cli('apply', ...latestTag, '--generate-exceptions').out);
@@ -325,7 +326,7 @@ test('apply: the generated exceptions, given back with -e, turn every failure in
   assert.equal(cli('apply', ...latestTag, '--generate-exceptions', '--audit-warn').out, '');
 });
 
-test('apply --generate-exceptions: a Pod Security failure\'s exception lists its controls, and -p its properties', () => {
+test('apply --generate-exceptions: a Pod Security failure\'s exception lists its controls, and -p its properties', { skip: WITHOUT_CORPUS }, () => {
   const dir = '../shared/conformance/kyverno-policies/pod-security/subrule/podsecurity-subrule-baseline';
   const args = [`${dir}/podsecurity-subrule-baseline.yaml`, '-r', `${dir}/.kyverno-test/resource.yaml`];
   const r = cli('apply', ...args, '--generate-exceptions');

@@ -8,6 +8,7 @@ import { evaluateResources, offlineCluster, ResponseMemo } from '../../engine/ev
 import { parseFile, policySet, ManifestResults, type WorkspacePolicy } from '../../server/src/service';
 import { WorkspaceIndex } from '../../server/src/workspace';
 import { diskFiles } from '../../server/src/disk-files';
+import { WITHOUT_CORPUS } from '../fixtures/corpus-cases';
 import type { JsonObject } from '../../engine/core/types';
 
 const LIBRARY = resolve(__dirname, '../../../shared/conformance/kyverno-policies');
@@ -51,7 +52,7 @@ async function library(): Promise<WorkspacePolicy[]> {
   return index.policies();
 }
 
-test('a workspace that grows in steps ends with the diagnostics of a cold evaluation', async () => {
+test('a workspace that grows in steps ends with the diagnostics of a cold evaluation', { skip: WITHOUT_CORPUS }, async () => {
   const all = await library();
   assert.ok(all.length > 100, `${all.length} documents`);
   const file = parseFile('file:///elsewhere/app.yaml', MANIFESTS);
@@ -64,7 +65,7 @@ test('a workspace that grows in steps ends with the diagnostics of a cold evalua
   assert.deepEqual(warm.diagnostics(file, policySet(all)), cold);
 });
 
-test('the memo reuses responses for a resource on which every read of the evaluation reads the same', async () => {
+test('the memo reuses responses for a resource on which every read of the evaluation reads the same', { skip: WITHOUT_CORPUS }, async () => {
   const all = (await library()).filter((w) => w.role === 'policy').map((w) => w.value);
   const resource = parseFile('x', MANIFESTS).docs[0].value as JsonObject;
   const run = (policies: JsonObject[], res: JsonObject, memo?: ResponseMemo) =>

@@ -13,6 +13,7 @@ import { WorkspaceIndex } from '../../server/src/workspace';
 import { diskFiles } from '../../server/src/disk-files';
 import { parseFile, evaluateManifests } from '../../server/src/service';
 import { labelPolicy } from './label-policy';
+import { WITHOUT_CORPUS } from '../fixtures/corpus-cases';
 
 const policy = (name: string, after?: string) => labelPolicy(name, { after });
 
@@ -130,7 +131,7 @@ test('a cache from another build, or a damaged one, is not used', async () => {
   }
 });
 
-test('on sample-library folders, the cached scan gives the diagnostics of a cold scan', async () => {
+test('on sample-library folders, the cached scan gives the diagnostics of a cold scan', { skip: WITHOUT_CORPUS }, async () => {
   const library = resolve(__dirname, '../../../shared/conformance/kyverno-policies');
   const dir = mkdtempSync(join(tmpdir(), 'ks-scan-cache-lib-'));
   const cacheDir = mkdtempSync(join(tmpdir(), 'ks-scan-cache-lib-store-'));
