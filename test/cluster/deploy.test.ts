@@ -225,7 +225,11 @@ test('cluster mode: a failing smoke check rolls back everything the run created'
   });
   assert.equal(r.outcome, 'failed');
   assert.match(r.error ?? '', /smoke check failed/);
-  assert.deepEqual(r.rolledBack.map((x) => x.kind).slice(0, 5), ['ValidatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ClusterPolicy'], 'webhook configurations first (ttl, policy, mutating, resource validating: newest first), then the rest newest first');
+  assert.deepEqual(
+    r.rolledBack.map((x) => x.kind).slice(0, 7),
+    ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ClusterPolicy'],
+    'webhook configurations first (ttl, verify, policy mutating, policy validating, resource mutating, resource validating: newest first), then the rest newest first',
+  );
   for (let i = 0; i < 120 && (await snapshot(cluster.client)).join() !== pristine.join(); i++) await new Promise((res) => setTimeout(res, 500));
   assert.deepEqual(await snapshot(cluster.client), pristine);
 });
@@ -257,7 +261,7 @@ test('a failed second deploy puts back what it changed (policy content and field
     assert.equal(second.outcome, 'failed');
     assert.match(second.error ?? '', /smoke check failed/);
     assert.deepEqual(second.created.map((c) => `${c.kind} ${c.name}`), ['ClusterPolicy audit-owner-annotation']);
-    assert.deepEqual(second.restored.map((c) => `${c.kind} ${c.name}`), ['ValidatingWebhookConfiguration kyverno-ttl-validating-webhook-cfg', 'ValidatingWebhookConfiguration kyverno-policy-validating-webhook-cfg', `ValidatingWebhookConfiguration ${VALIDATING_CONFIG}`, 'ClusterPolicy require-team-label']);
+    assert.deepEqual(second.restored.map((c) => `${c.kind} ${c.name}`), ['ValidatingWebhookConfiguration kyverno-ttl-validating-webhook-cfg', 'MutatingWebhookConfiguration kyverno-verify-mutating-webhook-cfg', 'MutatingWebhookConfiguration kyverno-policy-mutating-webhook-cfg', 'ValidatingWebhookConfiguration kyverno-policy-validating-webhook-cfg', `ValidatingWebhookConfiguration ${VALIDATING_CONFIG}`, 'ClusterPolicy require-team-label']);
     assert.deepEqual(second.rollbackFailures, []);
     assert.ok(ui.lines.includes('  rolled back: restored ClusterPolicy require-team-label to its previous version'), ui.lines.join('\n'));
     assert.ok(ui.lines.includes('  rolled back: deleted ClusterPolicy audit-owner-annotation'));
