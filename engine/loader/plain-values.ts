@@ -127,7 +127,7 @@ class Scanner {
     return value;
   }
 
-  /** After a scalar that ended its line: nothing may continue it (more indented than its parent). */
+  /** After a scalar (one line, or a block scalar's last line): nothing may continue it (more indented than its parent). */
   private afterScalar(parent: number): void {
     this.skipBlank();
     if (this.i < this.lines.length && !this.isMarker(this.i) && this.start[this.i] > parent) outside();
@@ -320,7 +320,7 @@ class Scanner {
     const trailing = body.length - last;
     if (indent <= parent) {
       // No content: only the kept line breaks.
-      this.afterBlock(parent);
+      this.afterScalar(parent);
       return '';
     }
     let value: string;
@@ -355,14 +355,10 @@ class Scanner {
       if (chomp === '') value += '\n';
       else if (chomp === '+') value += '\n' + '\n'.repeat(trailing);
     } else if (chomp === '+') value += '\n'.repeat(trailing);
-    this.afterBlock(parent);
+    this.afterScalar(parent);
     return value;
   }
 
-  private afterBlock(parent: number): void {
-    this.skipBlank();
-    if (this.i < this.lines.length && !this.isMarker(this.i) && this.start[this.i] > parent) outside();
-  }
 }
 
 /**

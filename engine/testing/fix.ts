@@ -164,18 +164,20 @@ export function fixTest(doc: unknown, fileName: string, compress: boolean): Fixe
   test.metadata = metadata;
   if (strings(test.policies).length === 0) messages.push('test has no policies');
   if (strings(test.resources).length === 0) messages.push('test has no resources');
-  let results = loadedResults.map((r) => {
-    const copy = { ...r, resources: [...r.resources], generatedResources: [...r.generatedResources] };
-    if (new Set(copy.resources).size !== copy.resources.length) {
+  // Kyverno checks each result for duplicates, and again after --compress merged them.
+  const withoutDuplicates = (r: Result): Result => {
+    const out = { ...r, resources: [...r.resources], generatedResources: [...r.generatedResources] };
+    if (new Set(out.resources).size !== out.resources.length) {
       messages.push('test results contains duplicate resources');
-      copy.resources = unique(copy.resources);
+      out.resources = unique(out.resources);
     }
-    if (new Set(copy.generatedResources).size !== copy.generatedResources.length) {
+    if (new Set(out.generatedResources).size !== out.generatedResources.length) {
       messages.push('test results contains duplicate generated resources');
-      copy.generatedResources = unique(copy.generatedResources);
+      out.generatedResources = unique(out.generatedResources);
     }
-    return copy;
-  });
+    return out;
+  };
+  let results = loadedResults.map(withoutDuplicates);
   if (compress) {
     const groups = new Map<string, Result>();
     for (const r of results) {
@@ -186,17 +188,7 @@ export function fixTest(doc: unknown, fileName: string, compress: boolean): Fixe
       group.generatedResources.push(...r.generatedResources);
       groups.set(key, group);
     }
-    results = [...groups.values()].map((g) => {
-      if (new Set(g.resources).size !== g.resources.length) {
-        messages.push('test results contains duplicate resources');
-        g.resources = unique(g.resources);
-      }
-      if (new Set(g.generatedResources).size !== g.generatedResources.length) {
-        messages.push('test results contains duplicate generated resources');
-        g.generatedResources = unique(g.generatedResources);
-      }
-      return g;
-    });
+    results = [...groups.values()].map(withoutDuplicates);
   }
   sortResults(results);
   if (Array.isArray(test.globalContextEntries) && test.globalContextEntries.length > 0) {
