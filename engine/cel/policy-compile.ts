@@ -14,7 +14,6 @@ export interface CelCompileIssue {
   path: ReadonlyArray<string | number>;
   message: string;
   unplaced?: boolean;
-  celCompile?: boolean;
 }
 
 interface Section {
@@ -47,7 +46,7 @@ function issueOf(path: ReadonlyArray<string | number>, expression: string, expec
   if (problems.length === 0) return undefined;
   // The checker's result-type mismatch in Kyverno's words (CompileMatchCondition, CompileValidation…).
   const detail = problems[0].message.startsWith('expression must evaluate to ') ? `output is expected to be of type ${expect}` : problems[0].message;
-  return { path, message: `${formatFieldPath(path)}: Invalid value: ${JSON.stringify(expression)}: ${detail}`, celCompile: true };
+  return { path, message: `${formatFieldPath(path)}: Invalid value: ${JSON.stringify(expression)}: ${detail}` };
 }
 
 function sectionIssues(spec: JsonObject, section: Section, variables: Array<{ name: string; expression: string }>): CelCompileIssue[] {

@@ -47,6 +47,11 @@ export interface PolicyCheckOptions {
    * webhook gives the cluster's discovery); default: the built-in kind table.
    */
   findResources?: ResourceFinder;
+  /**
+   * Compile the CEL of ValidatingPolicies and GeneratingPolicies (default true). The editor
+   * turns it off: its own CEL check reports the same errors inside the expressions, memoized.
+   */
+  compileCel?: boolean;
 }
 
 /** Kyverno's dclient FindResources(group, version, kind, subresource). */
@@ -73,8 +78,6 @@ export interface AdmissionIssue {
    * webhook's answer, left out where errors are shown at a place (editor, file:line).
    */
   unplaced?: boolean;
-  /** A CEL expression that does not compile: an editor shows its checker's diagnostic inside the expression instead. */
-  celCompile?: boolean;
 }
 
 /** Everything Kyverno's admission says of a document: its errors (none: accepted) and warnings. */

@@ -59,7 +59,7 @@ export function admissionVerdict(document: JsonObject, options: PolicyCheckOptio
     // one-argument generator.apply our checker does not declare) and ValidatingPolicies in the
     // authorization modes (Envoy, HTTP: another environment).
     const mode = String(asObject(asObject(spec).evaluation).mode ?? 'Kubernetes');
-    const compile = !spec ? [] : kind === 'GeneratingPolicy' ? generatingPolicyCompileIssues(document) : /^(Namespaced)?ValidatingPolicy$/.test(kind) && (mode === 'Kubernetes' || mode === 'JSON') ? validatingPolicyCompileIssues(document) : [];
+    const compile = !spec || options.compileCel === false ? [] : kind === 'GeneratingPolicy' ? generatingPolicyCompileIssues(document) : /^(Namespaced)?ValidatingPolicy$/.test(kind) && (mode === 'Kubernetes' || mode === 'JSON') ? validatingPolicyCompileIssues(document) : [];
     return celPolicyVerdict([...compile, ...errors]);
   }
   return undefined;

@@ -65,8 +65,8 @@ export function validateFile(file: ParsedFile, opts: ValidateOptions = {}): Diag
  */
 function admissionDiagnostics(file: ParsedFile, pd: ParsedDocument): Diagnostic[] {
   if (!isJsonObject(pd.value)) return [];
-  const verdict = admissionVerdict(pd.value);
-  return (verdict?.errors ?? []).filter((e) => !e.unplaced && !e.celCompile).map((e) => diag(rangeForPath(file, pd, [...e.path]), Severity.Error, Codes.admissionRejected, e.message));
+  const verdict = admissionVerdict(pd.value, { compileCel: false });
+  return (verdict?.errors ?? []).map((e) => diag(rangeForPath(file, pd, [...e.path]), Severity.Error, Codes.admissionRejected, e.message));
 }
 
 /** Diagnostics of a later check where an earlier one already stands at the same place say it twice. */
