@@ -16,7 +16,7 @@
 import type { Environment } from '@marcbachmann/cel-js';
 import type { ClusterState, JsonObject } from '../core/types';
 import { asObject } from '../core/json';
-import { knownKindTable, resolveKind, type KindTable } from '../kube';
+import { builtInKindTable, resolveKind } from '../kube';
 import { postedAnswer } from '../context/apicall';
 
 const SUBJECT_ACCESS_REVIEWS = '/apis/authorization.k8s.io/v1/subjectaccessreviews';
@@ -53,12 +53,9 @@ export class CelDecision {
   constructor(readonly allowed: boolean, readonly reason: string, readonly error: string | undefined) {}
 }
 
-let kindTable: KindTable | undefined;
-
 /** Kyverno's CanI: one SubjectAccessReview, answered by the API server through the caller. */
 function decide(authz: CelAuthorizer, namespace: string, subresource: string, verb: string): CelDecision {
-  kindTable ??= knownKindTable();
-  const gvr = resolveKind(authz.kind, kindTable)?.[0];
+  const gvr = resolveKind(authz.kind, builtInKindTable())?.[0];
   if (!gvr) return new CelDecision(false, '', `failed to get GVR for kind ${authz.kind}`);
   // Go's encoding/json leaves out the empty fields (omitempty).
   const attributes: JsonObject = {};

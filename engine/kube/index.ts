@@ -21,4 +21,4 @@ export {
   pluralOf,
   qualifiedKind,
 } from './known-kinds';
-export { type KindResource, type KindTable, type ServedResource, findResources, knownKindTable, resolveKind } from './kind-table';
+export { type KindResource, type KindTable, type ServedResource, builtInKindTable, findResources, knownKindTable, resolveKind } from './kind-table';

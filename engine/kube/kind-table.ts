@@ -26,6 +26,13 @@ export interface KindResource {
 export type KindTable = Map<string, KindResource[]>;
 
 /** A fresh table of the well-known kinds (callers add discovered kinds to it). */
+let builtIn: KindTable | undefined;
+
+/** The built-in table, built once, for readers that never change it (the engine's offline lookups). */
+export function builtInKindTable(): KindTable {
+  return (builtIn ??= knownKindTable());
+}
+
 export function knownKindTable(): KindTable {
   const table: KindTable = new Map();
   for (const k of KNOWN_KINDS) {
@@ -81,7 +88,9 @@ export interface ServedResource {
  */
 export function findResources(table: KindTable, group: string, version: string, kind: string, subresource: string): ServedResource[] {
   const parents: Array<{ served: ServedResource; subresources: readonly string[] }> = [];
-  for (const [name, entries] of table) {
+  // A kind without wildcards names one entry of the table: no walk over every kind.
+  const named: Iterable<[string, readonly KindResource[]]> = /[*?]/.test(kind) ? table : [[kind, table.get(kind) ?? []]];
+  for (const [name, entries] of named) {
     if (!wildcardMatch(kind, name)) continue;
     for (const e of entries) {
       if (!wildcardMatch(group, e.group)) continue;
