@@ -289,38 +289,42 @@ function namesSubresource(kind: string): boolean {
  * precede its CRD; its webhook rules then leave that kind out), and a background validate
  * rule may not match a subresource (the background scan lists resources, never subresources).
  */
-function kindCheck(rules: JsonObject[], background: boolean, find: ResourceFinder | undefined): { issue?: AdmissionIssue; warning?: string } {
+/** Every `kinds` list of the rules' match and exclude filters: what the kind check reads and discovery is asked about. */
+function* kindLists(rules: JsonObject[]): Generator<{ i: number; rule: JsonObject; at: FieldPath; kinds: string[] }> {
   for (const [i, rule] of rules.entries()) {
     for (const key of ['match', 'exclude'] as const) {
       if (!isJsonObject(rule[key])) continue;
-      for (const f of filtersOf([key], rule[key])) {
-        const kinds = asArray(f.resources.kinds).map(String);
-        const kindsAt: FieldPath = ['spec', 'rules', i, ...f.at, 'resources', 'kinds'];
-        const where = `path: spec.rules[${i}].${formatFieldPath(f.at)}.kinds`;
-        const wildcard = kinds.indexOf('*');
-        if (wildcard >= 0) {
-          const wildcardAt = [...kindsAt, wildcard];
-          if (background) return { issue: at(wildcardAt, `${where}: wildcard policy not allowed in background mode. Set spec.background=false to disable background mode for this policy rule `) };
-          if (kinds.length > 1) return { issue: at(wildcardAt, `${where}: wildcard policy can not deal with more than one kind`) };
-          if (rule.generate || rule.verifyImages || asObject(rule.validate).foreach) return { issue: at(wildcardAt, `${where}: wildcard policy does not support rule type`) };
-          continue;
-        }
-        if (!find) continue;
-        for (const [k, kind] of kinds.entries()) {
-          const s = parseKindSelector(kind);
-          const served = find(s.group, s.version, s.kind, s.subresource);
-          const backgroundValidate = isJsonObject(rule.validate) && background;
-          // FindResources answers ErrResourceNotFound ("resource not found") when nothing matches.
-          if (served.length === 0 && !(backgroundValidate && namesSubresource(kind))) {
-            return { warning: `the kind defined in the all match resource is invalid: unable to convert GVK to GVR for kinds ${kind}, err: resource not found` };
-          }
-          // A subresource discovery does not serve (Scale, Pod/scale) is refused too: Kyverno's
-          // chainsaw scenarios (policy-validation/*/background-subresource) expect it refused,
-          // although validKinds as written would only warn; we keep to the scenarios.
-          if (backgroundValidate && (served.length === 0 || served.some((r) => r.subresource !== ''))) {
-            return { issue: at([...kindsAt, k], `${where}: background scan enabled with subresource ${kind}`) };
-          }
-        }
+      for (const f of filtersOf([key], rule[key])) yield { i, rule, at: f.at, kinds: asArray(f.resources.kinds).map(String) };
+    }
+  }
+}
+
+function kindCheck(rules: JsonObject[], background: boolean, find: ResourceFinder | undefined): { issue?: AdmissionIssue; warning?: string } {
+  for (const { i, rule, at: filterAt, kinds } of kindLists(rules)) {
+    const kindsAt: FieldPath = ['spec', 'rules', i, ...filterAt, 'resources', 'kinds'];
+    const where = `path: spec.rules[${i}].${formatFieldPath(filterAt)}.kinds`;
+    const wildcard = kinds.indexOf('*');
+    if (wildcard >= 0) {
+      const wildcardAt = [...kindsAt, wildcard];
+      if (background) return { issue: at(wildcardAt, `${where}: wildcard policy not allowed in background mode. Set spec.background=false to disable background mode for this policy rule `) };
+      if (kinds.length > 1) return { issue: at(wildcardAt, `${where}: wildcard policy can not deal with more than one kind`) };
+      if (rule.generate || rule.verifyImages || asObject(rule.validate).foreach) return { issue: at(wildcardAt, `${where}: wildcard policy does not support rule type`) };
+      continue;
+    }
+    if (!find) continue;
+    for (const [k, kind] of kinds.entries()) {
+      const s = parseKindSelector(kind);
+      const served = find(s.group, s.version, s.kind, s.subresource);
+      const backgroundValidate = isJsonObject(rule.validate) && background;
+      // FindResources answers ErrResourceNotFound ("resource not found") when nothing matches.
+      if (served.length === 0 && !(backgroundValidate && namesSubresource(kind))) {
+        return { warning: `the kind defined in the all match resource is invalid: unable to convert GVK to GVR for kinds ${kind}, err: resource not found` };
+      }
+      // A subresource discovery does not serve (Scale, Pod/scale) is refused too: Kyverno's
+      // chainsaw scenarios (policy-validation/*/background-subresource) expect it refused,
+      // although validKinds as written would only warn; we keep to the scenarios.
+      if (backgroundValidate && (served.length === 0 || served.some((r) => r.subresource !== ''))) {
+        return { issue: at([...kindsAt, k], `${where}: background scan enabled with subresource ${kind}`) };
       }
     }
   }
@@ -334,16 +338,11 @@ function kindCheck(rules: JsonObject[], background: boolean, find: ResourceFinde
  */
 export function kindLookups(policy: JsonObject, find: ResourceFinder): Array<[string, ServedResource[]]> {
   const out = new Map<string, ServedResource[]>();
-  for (const rule of asArray(asObject(policy.spec).rules).map(asObject)) {
-    for (const key of ['match', 'exclude'] as const) {
-      if (!isJsonObject(rule[key])) continue;
-      for (const f of filtersOf([key], rule[key])) {
-        for (const kind of asArray(f.resources.kinds).map(String)) {
-          const s = parseKindSelector(kind);
-          const k = lookupKey(s.group, s.version, s.kind, s.subresource);
-          if (!out.has(k)) out.set(k, find(s.group, s.version, s.kind, s.subresource));
-        }
-      }
+  for (const { kinds } of kindLists(asArray(asObject(policy.spec).rules).map(asObject))) {
+    for (const kind of kinds) {
+      const s = parseKindSelector(kind);
+      const k = lookupKey(s.group, s.version, s.kind, s.subresource);
+      if (!out.has(k)) out.set(k, find(s.group, s.version, s.kind, s.subresource));
     }
   }
   return [...out];
