@@ -19,12 +19,15 @@ export function admissionRequestOf(options: ApplyOptions): JsonObject {
   const r = options.request;
   const t = requestTarget(r);
   const user = r.requestInfo?.userInfo ?? {};
+  // The target is what the request is matched by (a subresource's parent resource); the kind
+  // is the object's own, as the API server sends it (autoscaling/v1 Scale for deployments/scale).
+  const kind = r.kind ? { group: r.kind.group, version: r.kind.version, kind: r.kind.kind } : { group: t.group, version: t.version, kind: t.kind };
   return {
     uid: '',
-    kind: { group: t.group, version: t.version, kind: t.kind },
+    kind,
     resource: { group: t.group, version: t.version, resource: t.resource },
     subResource: t.subResource,
-    requestKind: { group: t.group, version: t.version, kind: t.kind },
+    requestKind: kind,
     requestResource: { group: t.group, version: t.version, resource: t.resource },
     name: t.name,
     namespace: t.namespace,
