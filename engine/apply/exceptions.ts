@@ -12,8 +12,7 @@
  */
 import { evaluateConditions } from '../conditions';
 import type { AdmissionRequest, ClusterState, JsonObject, RuleResult, RuleType } from '../core/types';
-import { resourceGVK } from '../kube/selectors';
-import { conditionBlockFailures, type MatchTarget } from '../match';
+import { conditionBlockFailures, requestTarget, type MatchTarget } from '../match';
 import type { VariableScope } from '../variables';
 import { wildcardMatch } from '../wildcard/wildcard';
 import { asObject } from '../core/json';
@@ -80,17 +79,7 @@ function exceptionMatches(match: JsonObject, t: MatchTarget): boolean {
 
 function matchTarget(request: AdmissionRequest, cluster: ClusterState): MatchTarget | undefined {
   const resource = request.object ?? request.oldObject;
-  if (!resource) return undefined;
-  const metaNs = str(asObject(resource.metadata).namespace);
-  const ns = metaNs || (resource.kind === 'Namespace' ? '' : (request.namespace ?? ''));
-  return {
-    resource,
-    gvk: request.resourceKind ?? request.kind ?? resourceGVK(resource),
-    subresource: request.subResource ?? '',
-    operation: request.operation,
-    namespaceLabels: (ns && cluster.namespaceLabels?.[ns]) || {},
-    requestInfo: request.requestInfo ?? { roles: [], clusterRoles: [], userInfo: {} },
-  };
+  return resource ? requestTarget(request, resource, cluster) : undefined;
 }
 
 /**

@@ -226,7 +226,8 @@ function targetFor(
 // context/request.ts), and are evaluated one after the other: the last one is remembered.
 let last: { request: AdmissionRequest; cluster: object; labels: unknown; target: MatchTarget } | null = null;
 
-function requestTarget(request: AdmissionRequest, resource: JsonObject, cluster: Pick<ClusterState, 'namespaceLabels'>): MatchTarget {
+/** What a rule's match and exclude blocks (and a PolicyException's) are checked against for `resource` of this request. */
+export function requestTarget(request: AdmissionRequest, resource: JsonObject, cluster: Pick<ClusterState, 'namespaceLabels'>): MatchTarget {
   if (last && last.request === request && last.cluster === cluster && last.labels === cluster.namespaceLabels && last.target.resource === resource) {
     return last.target;
   }
