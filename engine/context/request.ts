@@ -6,6 +6,7 @@
  * so `{{request.userInfo.username}}` fails the way it fails in Kyverno when no user is set.
  */
 import type { AdmissionRequest, JsonObject } from '../core/types';
+import { asObject } from '../core/json';
 import type { VariableScope } from '../variables';
 import { extractImages, hasImages } from './images';
 
@@ -97,16 +98,10 @@ function buildBaseScope(request: AdmissionRequest, now?: Date): VariableScope {
 function readImages(this: JsonObject): unknown {
   // The resource is the one requestResource gave: the request variable holds it (as object,
   // or as oldObject for a DELETE), and the base scope's request is never replaced.
-  const req = asRecord(this.request);
-  const resource = (req.operation === 'DELETE' ? req.oldObject ?? req.object : req.object ?? req.oldObject) ?? null;
-  const images = extractImages(resource as JsonObject | null);
+  const images = extractImages(requestResource(asObject(this.request) as unknown as AdmissionRequest) ?? null);
   // Read once: from now on a plain value (as an assignment would make it).
   if (!Object.isFrozen(this)) replaceImages.call(this, images);
   return images;
-}
-
-function asRecord(v: unknown): JsonObject {
-  return v && typeof v === 'object' ? (v as JsonObject) : {};
 }
 
 function replaceImages(this: JsonObject, value: unknown): void {

@@ -35,8 +35,17 @@ export function makesServiceCalls(cluster: ClusterState): boolean {
 
 /** x509.CertPool.AppendCertsFromPEM's verdict: at least one certificate in the bundle parses. */
 export function caBundleParses(caBundle: string): boolean {
-  return certificatePool(caBundle).length > 0;
+  let parses = CA_BUNDLE_VERDICTS.get(caBundle);
+  if (parses === undefined) {
+    parses = certificatePool(caBundle).length > 0;
+    // Asked per rule, review and round for the same few bundles: remember the verdicts (bounded).
+    if (CA_BUNDLE_VERDICTS.size >= 64) CA_BUNDLE_VERDICTS.clear();
+    CA_BUNDLE_VERDICTS.set(caBundle, parses);
+  }
+  return parses;
 }
+
+const CA_BUNDLE_VERDICTS = new Map<string, boolean>();
 
 /** Go's url.Error operation: the method as `Get`, `Post`. */
 export function urlErrorOp(method: string): string {
