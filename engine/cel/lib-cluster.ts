@@ -12,7 +12,7 @@ import type { Environment } from '@marcbachmann/cel-js';
 import type { ApiCallResponse, CelLibraryView, ClusterState, JsonObject, ServiceCallRequest } from '../core/types';
 import { goJsonUnmarshal } from '../core/go-json';
 import { caBundleParses, makesServiceCalls, serviceCallOutcome } from '../context/service-calls';
-import { apiServerGet, apiServerList, findApiCallMock, mockStatus, namespaceOf, objectsOfType, storedEntryGet } from '../context';
+import { apiServerGet, apiServerList, crdOf, findApiCallMock, mockStatus, namespaceOf, objectsOfType, storedEntryGet } from '../context';
 import { pluralOf } from '../kube';
 import { asDocument } from './lib-data';
 import { fromCel, toCel, typeOfCel } from './values';
@@ -122,10 +122,7 @@ function toGVR(rt: ClusterLibraryRuntime, apiVersion: string, kind: string): Gro
   const parts = apiVersion.split('/');
   if (parts.length > 2) throw new Error(`failed to map kind to resource: unexpected GroupVersion string: ${apiVersion}`);
   const [group, version] = parts.length === 2 ? parts : ['', parts[0]];
-  const crd = view.resources.find((r) => {
-    const spec = (r.spec ?? {}) as JsonObject;
-    return r.kind === 'CustomResourceDefinition' && spec.group === group && ((spec.names ?? {}) as JsonObject).kind === kind;
-  });
+  const crd = crdOf(view.resources, group, kind);
   const plural = crd ? String((((crd.spec as JsonObject).names ?? {}) as JsonObject).plural ?? '') : pluralOf(group, kind);
   return new GroupVersionResource(group, version, plural);
 }

@@ -4,6 +4,7 @@ import type { JsonObject } from '../core/types';
 import { selectorMatches } from './match';
 import { asObject } from '../core/json';
 import { lookupKnownKind } from '../kube/known-kinds';
+import { crdOf } from '../context/api-server';
 
 /**
  * Whether the param kind is namespaced, as discovery answers (a CustomResourceDefinition among
@@ -11,7 +12,7 @@ import { lookupKnownKind } from '../kube/known-kinds';
  */
 function paramKindNamespaced(apiVersion: string, kind: string, resources: readonly JsonObject[]): boolean | undefined {
   const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
-  const crd = resources.find((r) => r.kind === 'CustomResourceDefinition' && asObject(r.spec).group === group && asObject(asObject(r.spec).names).kind === kind);
+  const crd = crdOf(resources, group, kind);
   if (crd) return asObject(crd.spec).scope !== 'Cluster';
   return lookupKnownKind(group, kind)?.namespaced;
 }

@@ -53,6 +53,8 @@ interface TypeIndex {
   plurals: Map<string, string>;
   /** Objects by `apiVersion|plural`, in the order of the list. */
   byType: Map<string, JsonObject[]>;
+  /** The first CustomResourceDefinition of each `group/Kind`. */
+  crds: Map<string, JsonObject>;
 }
 
 /**
@@ -67,15 +69,26 @@ function typeIndex(resources: readonly JsonObject[]): TypeIndex {
   if (known && known.length === resources.length) return known;
   const plurals = crdPlurals(resources);
   const byType = new Map<string, JsonObject[]>();
+  const crds = new Map<string, JsonObject>();
   for (const r of resources) {
+    if (r.kind === 'CustomResourceDefinition') {
+      const spec = asObject(r.spec);
+      const key = `${String(spec.group ?? '')}/${String(asObject(spec.names).kind ?? '')}`;
+      if (!crds.has(key)) crds.set(key, r);
+    }
     const key = `${String(r.apiVersion ?? '')}|${resourceNameOf(r, plurals)}`;
     const list = byType.get(key);
     if (list) list.push(r);
     else byType.set(key, [r]);
   }
-  const index = { length: resources.length, plurals, byType };
+  const index = { length: resources.length, plurals, byType, crds };
   TYPE_INDEXES.set(resources, index);
   return index;
+}
+
+/** The CustomResourceDefinition among the known resources that declares `group`'s `kind`. */
+export function crdOf(resources: readonly JsonObject[], group: string, kind: string): JsonObject | undefined {
+  return typeIndex(resources).crds.get(`${group}/${kind}`);
 }
 
 /** Objects of one apiVersion and resource; `resource` may carry a subresource (`pods/status`). */
