@@ -3,6 +3,7 @@
  * bindings, and the CRDs it declares), from its text: the one piece of code the index runs in
  * its own thread and the scan workers (`scan-workers.ts`) run beside it.
  */
+import { asObject, isJsonObject } from '../../engine/core/json';
 import { mayHoldEvaluationDocuments } from '../../engine/loader/classify';
 import { parseYamlValues, type DocumentValue } from '../../engine/loader/document';
 import { DEFAULT_LIMITS, documentValues, type ParsedFile } from './service/documents';
@@ -24,9 +25,8 @@ function entryOfValues(uri: string, docs: readonly DocumentValue[], owned: boole
   const crdKinds: string[] = [];
   const crds: CrdSchema[] = [];
   for (const { value } of docs) {
-    const v = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as { apiVersion?: unknown; kind?: unknown; spec?: { names?: { kind?: unknown } } }) : undefined;
-    if (v?.apiVersion === 'apiextensions.k8s.io/v1' && v.kind === 'CustomResourceDefinition') {
-      const k = v.spec?.names?.kind;
+    if (isJsonObject(value) && value.apiVersion === 'apiextensions.k8s.io/v1' && value.kind === 'CustomResourceDefinition') {
+      const k = asObject(asObject(value.spec).names).kind;
       if (typeof k === 'string' && k) crdKinds.push(k);
       const crd = crdOf(value);
       if (crd) crds.push(crd);

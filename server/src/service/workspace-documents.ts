@@ -17,12 +17,11 @@ export type WorkspaceRole = 'policy' | 'exception' | 'binding';
 export interface WorkspacePolicy { uri: string; value: JsonObject; role: WorkspaceRole }
 
 /**
- * The documents of a file that the workspace's evaluation uses (policies, exceptions, bindings).
- * `snapshot`: copy the values (an editor's file: the incremental re-parse later updates its
- * values in place).
+ * The documents of an editor's file that the workspace's evaluation uses (policies, exceptions,
+ * bindings), copied: the incremental re-parse later updates the file's values in place.
  */
-export function workspacePolicies(file: ParsedFile, snapshot = true): WorkspacePolicy[] {
-  return workspacePoliciesOf(file.uri, documentValues(file), snapshot);
+export function workspacePolicies(file: ParsedFile): WorkspacePolicy[] {
+  return workspacePoliciesOf(file.uri, documentValues(file), true);
 }
 
 /** `workspacePolicies` of a file's document values (a file parsed only to be read gives its own: no `snapshot`). */
