@@ -231,12 +231,7 @@ class Scanner {
     if (colon < 0) return undefined;
     const source = trimSpaces(line.slice(s, colon));
     if (!isPlainStart(source) || source.length > 1000 || source === '<<' || source.includes(' #')) outside();
-    const key = resolveGoPlainScalar(source);
-    let name: string;
-    if (key === null) name = '';
-    else if (typeof key === 'string') name = key;
-    else if (typeof key === 'number' || typeof key === 'boolean') name = String(key);
-    else outside();
+    const name = keyName(resolveGoPlainScalar(source));
     if (name === '__proto__') outside();
     return [name, colon + 1];
   }
@@ -361,6 +356,14 @@ class Scanner {
 
 }
 
+/** A mapping key as the object's property name (a scalar key as the full parse names it); anything else is left to the full parse. */
+function keyName(key: unknown): string {
+  if (key === null) return '';
+  if (typeof key === 'string') return key;
+  if (typeof key === 'number' || typeof key === 'boolean') return String(key);
+  return outside();
+}
+
 /**
  * `s` without its trailing spaces. YAML's white space is the space and the tab (tabs never get
  * here); String#trimEnd would also strip Unicode spaces (U+00A0, U+3000...), which belong to
@@ -464,12 +467,7 @@ class FlowReader {
       for (;;) {
         if (c === '[') seq.push(this.scalarOrCollection(depth + 1, false));
         else {
-          const key = this.scalarOrCollection(depth + 1, true);
-          let name: string;
-          if (key === null) name = '';
-          else if (typeof key === 'string') name = key;
-          else if (typeof key === 'number' || typeof key === 'boolean') name = String(key);
-          else outside();
+          const name = keyName(this.scalarOrCollection(depth + 1, true));
           if (name === '<<' || name === '__proto__' || Object.prototype.hasOwnProperty.call(map, name)) outside();
           this.spaces();
           if (this.s[this.at] !== ':') outside();
