@@ -82,8 +82,12 @@ export function generatingPolicyCompileIssues(policy: JsonObject): CelCompileIss
   return compileIssues(policy, GPOL_SECTIONS, placeholder('generating policy compiler 2.0'));
 }
 
-/** The compile errors Kyverno's admission reports for a ValidatingPolicy (none: it compiles). */
+/**
+ * The compile errors Kyverno's admission reports for a ValidatingPolicy (none: it compiles).
+ * Policies in the authorization modes (Envoy, HTTP: another environment) are not compiled here.
+ */
 export function validatingPolicyCompileIssues(policy: JsonObject): CelCompileIssue[] {
-  const json = asObject(asObject(policy.spec).evaluation).mode === 'JSON';
-  return compileIssues(policy, VPOL_SECTIONS, json ? undefined : placeholder('validating policy compiler 1.0'));
+  const mode = String(asObject(asObject(policy.spec).evaluation).mode ?? 'Kubernetes');
+  if (mode !== 'Kubernetes' && mode !== 'JSON') return [];
+  return compileIssues(policy, VPOL_SECTIONS, mode === 'JSON' ? undefined : placeholder('validating policy compiler 1.0'));
 }

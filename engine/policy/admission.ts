@@ -6,7 +6,6 @@
  * the policy skipped) and the language service (a diagnostic at the value). Pure.
  */
 import type { JsonObject } from '../core/types';
-import { asObject } from '../core/json';
 import { isNamespacedKind } from '../kube/known-kinds';
 import { parseKindSelector } from '../kube/selectors';
 import { celPolicySpecErrors, celPolicyVerdict, cleanupPolicyAdmissionVerdict, deletingPolicyAdmissionVerdict, isCleanupPolicy, isDeletingPolicy } from '../cleanup/policy';
@@ -56,10 +55,8 @@ export function admissionVerdict(document: JsonObject, options: PolicyCheckOptio
     const { spec, errors } = celPolicySpecErrors(document);
     const kind = String(document.kind);
     // Not compiled: NamespacedGeneratingPolicies (Kyverno's generator library gives them a
-    // one-argument generator.apply our checker does not declare) and ValidatingPolicies in the
-    // authorization modes (Envoy, HTTP: another environment).
-    const mode = String(asObject(asObject(spec).evaluation).mode ?? 'Kubernetes');
-    const compile = !spec || options.compileCel === false ? [] : kind === 'GeneratingPolicy' ? generatingPolicyCompileIssues(document) : /^(Namespaced)?ValidatingPolicy$/.test(kind) && (mode === 'Kubernetes' || mode === 'JSON') ? validatingPolicyCompileIssues(document) : [];
+    // one-argument generator.apply our checker does not declare).
+    const compile = !spec || options.compileCel === false ? [] : kind === 'GeneratingPolicy' ? generatingPolicyCompileIssues(document) : /^(Namespaced)?ValidatingPolicy$/.test(kind) ? validatingPolicyCompileIssues(document) : [];
     return celPolicyVerdict([...compile, ...errors]);
   }
   return undefined;
