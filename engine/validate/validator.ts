@@ -69,6 +69,11 @@ function substitutedMessage(env: ValidateEnvironment, scope: VariableScope): { t
   }
 }
 
+/** A pattern failure whose rule message has a variable that cannot be substituted (Kyverno's wording). */
+function substitutionFailure(ruleName: string, failures: string): string {
+  return `validation error: variables substitution error in rule ${ruleName} execution error: ${failures}`;
+}
+
 function validatePatterns(level: ValidatorLevel, env: ValidateEnvironment, st: LevelState, pattern: unknown, anyPattern: unknown): RuleResult | null {
   const name = env.ruleName;
   const target = level.element ?? st.resource;
@@ -78,10 +83,7 @@ function validatePatterns(level: ValidatorLevel, env: ValidateEnvironment, st: L
     if (outcome.status === 'pass') return ruleResult(name, 'pass', formatPatternFailure(name, undefined, outcome));
     if (outcome.status === 'skip') return ruleResult(name, 'skip', outcome.message);
     const msg = substitutedMessage(env, st.scope);
-    const text =
-      msg.error !== undefined
-        ? `validation error: variables substitution error in rule ${name} execution error: ${outcome.message}`
-        : formatPatternFailure(name, msg.text, outcome);
+    const text = msg.error !== undefined ? substitutionFailure(name, outcome.message) : formatPatternFailure(name, msg.text, outcome);
     const result = ruleResult(name, outcome.status === 'fail' ? 'fail' : 'error', text);
     if (outcome.status === 'fail') result.path = resourcePath(level, outcome.path);
     return result;
@@ -99,10 +101,7 @@ function validatePatterns(level: ValidatorLevel, env: ValidateEnvironment, st: L
     // Kyverno (buildAnyPatternErrorMessage) words a failure with the rule message's variables
     // substituted; the raw message stays only for the pass without patterns.
     const msg = substitutedMessage(env, st.scope);
-    message =
-      msg.error !== undefined
-        ? `validation error: variables substitution error in rule ${name} execution error: ${anyPatternFailureEntries(name, outcomes)}`
-        : formatAnyPatternFailure(name, msg.text, outcomes);
+    message = msg.error !== undefined ? substitutionFailure(name, anyPatternFailureEntries(name, outcomes)) : formatAnyPatternFailure(name, msg.text, outcomes);
   }
   const result = ruleResult(name, combined.status, message);
   const firstPath = combined.failures.find((f) => f.path)?.path;
