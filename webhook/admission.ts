@@ -3,6 +3,7 @@
  * here, so the same function serves the server processes, background scans and the tests.
  */
 import { rolesOfUser } from './user-roles';
+import { hasMutateStandard } from './rules';
 import { compare } from 'fast-json-patch';
 import { applyPolicy, type ApplyOptions, type ApplyPhase } from '../engine/apply';
 import { IMAGE_VALIDATING_KINDS, ImageVerificationContext } from '../engine/cel/image-validating-policy';
@@ -270,13 +271,6 @@ function failurePolicyOf(policy: JsonObject): 'Fail' | 'Ignore' {
   return (configured ?? spec.failurePolicy) === 'Ignore' ? 'Ignore' : 'Fail';
 }
 
-/** A classic rule that mutates the admitted object (a `mutate` without `targets`: Kyverno's HasMutateStandard). */
-function mutatesAtAdmission(rule: unknown): boolean {
-  const mutate = asObject(asObject(rule).mutate);
-  if (Object.keys(mutate).length === 0) return false;
-  return !(Array.isArray(mutate.targets) && mutate.targets.length > 0);
-}
-
 /**
  * Kyverno's mutation handler: a classic policy whose mutate rules failed under Enforce, or
  * errored while the failurePolicy is Fail, denies the request with its failed rules. The
@@ -288,7 +282,7 @@ function mutationBlock(policies: readonly JsonObject[], responses: PolicyRespons
   for (let i = 0; i < responses.length; i++) {
     const policy = policies[i];
     const rules = asObject(policy.spec).rules;
-    if (!isKyvernoPolicy(policy) || !Array.isArray(rules) || !rules.some(mutatesAtAdmission)) continue;
+    if (!isKyvernoPolicy(policy) || !Array.isArray(rules) || !rules.some(hasMutateStandard)) continue;
     if (failurePolicyOf(policy) === 'Fail') failurePolicy = 'Fail';
     const failed = responses[i].rules.filter((x) => x.type === 'Mutation' && (x.status === 'fail' || x.status === 'error'));
     const blocks = failed.some((x) => (x.status === 'fail' && x.failureAction === 'Enforce') || (x.status === 'error' && failurePolicy === 'Fail'));

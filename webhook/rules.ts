@@ -10,7 +10,8 @@
  */
 import { asArray, asObject } from '../engine/core/json';
 import { computeRules } from '../engine/autogen';
-import { isClassicPolicy } from '../engine/policy';
+import { isClassicPolicy, matchResourceDescriptions } from '../engine/policy';
+import { hasVerifyManifests as hasVerifyManifestsIn } from '../engine/verify-manifests';
 import type { JsonObject } from '../engine/core/types';
 import { findResources, knownKindTable, parseKindSelector, type KindTable } from '../engine/kube';
 
@@ -90,13 +91,17 @@ export function withFailurePolicyIgnore(policy: Json): Json {
 const isSet = (v: unknown) => v !== null && typeof v === 'object' && Object.keys(v as object).length > 0;
 const hasValidate = (rule: Json) => isSet(rule.validate);
 const hasGenerate = (rule: Json) => isSet(rule.generate);
-const hasMutateExisting = (rule: Json) => isSet(rule.mutate) && asObject(rule.mutate).targets != null;
-const hasMutateStandard = (rule: Json) => isSet(rule.mutate) && !hasMutateExisting(rule);
+/** Kyverno's HasMutateExisting: `mutate.targets` given at all (`targets: []` too: Go's non-nil empty slice). */
+export const hasMutateExisting = (rule: unknown) => isSet(asObject(rule).mutate) && asObject(asObject(rule).mutate).targets != null;
+/** Kyverno's HasMutateStandard: a mutate rule on the admitted object (no `targets`). */
+export const hasMutateStandard = (rule: unknown) => isSet(asObject(rule).mutate) && !hasMutateExisting(rule);
 const hasVerifyImages = (rule: Json) => asArray(rule.verifyImages).some(isSet);
 // verifyDigest and required default to true (CRD defaults), so an entry checks unless both are off.
+// Not engine/verify-images' hasVerifyImageChecks: that one reads a null entry with the CRD's
+// defaults (it checks), Kyverno's webhook controller as Go's zero value (it does not).
 const hasVerifyImageChecks = (rule: Json) =>
   asArray(rule.verifyImages).some((v) => v !== null && typeof v === 'object' && (asObject(v).verifyDigest !== false || asObject(v).required !== false));
-const hasVerifyManifests = (rule: Json) => asArray(asObject(asObject(rule.validate).manifests).attestors).length > 0;
+const hasVerifyManifests = (rule: Json) => hasVerifyManifestsIn(asObject(rule.validate));
 
 /**
  * Kyverno's collectResourceDescriptions: the operations each match kind needs (the block's
@@ -105,9 +110,7 @@ const hasVerifyManifests = (rule: Json) => asArray(asObject(asObject(rule.valida
  */
 function collectKindOperations(rule: Json, defaultOps: string[]): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
-  const match = asObject(rule.match);
-  const blocks = [asObject(match.resources), ...asArray(match.all).map((b) => asObject(asObject(b).resources)), ...asArray(match.any).map((b) => asObject(asObject(b).resources))];
-  for (const block of blocks) {
+  for (const block of matchResourceDescriptions(rule)) {
     const listed = asArray(block.operations).map(String);
     for (const kind of asArray(block.kinds).map(String)) {
       const ops = out.get(kind) ?? new Set<string>();
