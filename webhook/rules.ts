@@ -11,6 +11,7 @@
 import { asArray, asObject } from '../engine/core/json';
 import { computeRules } from '../engine/autogen';
 import { isClassicPolicy, matchResourceDescriptions } from '../engine/policy';
+import { compare, sortedUniqueRules } from './cel-webhooks';
 import { hasVerifyManifests as hasVerifyManifestsIn } from '../engine/verify-manifests';
 import type { JsonObject } from '../engine/core/types';
 import { findResources, knownKindTable, parseKindSelector, type KindTable } from '../engine/kube';
@@ -294,17 +295,6 @@ function coveredByBroader(e: RuleEntry, entries: Set<string>): boolean {
   return false;
 }
 
-const compareStrings = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-/** Kyverno's `less`: shorter lists first, then element by element. */
-function compareLists(a: readonly string[], b: readonly string[]): number {
-  if (a.length !== b.length) return a.length - b.length;
-  for (let i = 0; i < a.length; i++) {
-    const c = compareStrings(a[i], b[i]);
-    if (c) return c;
-  }
-  return 0;
-}
-
 /**
  * Kyverno's buildRulesWithOperations, then sortedRules: entries a broader one covers dropped,
  * one rule per (group, version, scope) and operation set, `pods/ephemeralcontainers` beside
@@ -324,7 +314,7 @@ export function rulesWithOperations(entries: Iterable<RuleEntry>): Json[] {
     ops.add(e.operation);
     gvs.resources.set(resource, ops);
   }
-  const rules: Array<{ apiGroups: string[]; apiVersions: string[]; operations: string[]; resources: string[]; scope: string }> = [];
+  const rules: Json[] = [];
   for (const gvs of byGvs.values()) {
     const byOps = new Map<string, Set<string>>();
     for (const [resource, ops] of gvs.resources) {
@@ -334,18 +324,11 @@ export function rulesWithOperations(entries: Iterable<RuleEntry>): Json[] {
     for (const [ops, resources] of byOps) {
       if (!ops) continue;
       if ((gvs.group === '' || gvs.group === '*') && (gvs.version === 'v1' || gvs.version === '*') && (resources.has('pods') || resources.has('*'))) resources.add('pods/ephemeralcontainers');
-      rules.push({ apiGroups: [gvs.group], apiVersions: [gvs.version], operations: ops.split(',').sort(compareStrings), resources: [...resources].sort(compareStrings), scope: gvs.scope });
+      rules.push({ apiGroups: [gvs.group], apiVersions: [gvs.version], operations: ops.split(','), resources: [...resources], scope: gvs.scope });
     }
   }
-  rules.sort(
-    (a, b) =>
-      compareLists(a.apiGroups, b.apiGroups) ||
-      compareLists(a.apiVersions, b.apiVersions) ||
-      compareLists(a.resources, b.resources) ||
-      compareLists(a.operations, b.operations) ||
-      compareStrings(a.scope, b.scope),
-  );
-  return rules;
+  // Lists sorted, the rules in Kyverno's order (the CEL webhooks' sortedRules).
+  return sortedUniqueRules(rules);
 }
 
 /**
@@ -413,7 +396,7 @@ export function webhookNeeds(policies: Json[], table: KindTable, purpose: NeedPu
       const k = `${e.group}|${e.version}|${e.subresource ? `${e.resource}/${e.subresource}` : e.resource}`;
       ops.set(k, (ops.get(k) ?? new Set<string>()).add(e.operation));
     }
-    const triples = [...ops.entries()].sort(([a], [b]) => compareStrings(a, b));
+    const triples = [...ops.entries()].sort(([a], [b]) => compare(a, b));
     return {
       ...need,
       timeoutSeconds: need.timeoutSeconds || DEFAULT_TIMEOUT_SECONDS,
