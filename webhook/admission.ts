@@ -8,7 +8,7 @@ import { compare } from 'fast-json-patch';
 import { applyPolicy, type ApplyOptions, type ApplyPhase } from '../engine/apply';
 import { IMAGE_VALIDATING_KINDS, ImageVerificationContext } from '../engine/cel/image-validating-policy';
 import type { AdmissionRequest, ClusterState, GroupVersionKind, JsonObject, Operation, PolicyResponse, RuleResult } from '../engine/core/types';
-import { knownKindTable } from '../engine/kube';
+import { knownKindOfResource } from '../engine/kube';
 import { asObject, isJsonObject } from '../engine/core/json';
 import { normalizeFailureAction } from '../engine/policy';
 import { deadlinePassed, withDeadline } from '../engine/core/budget';
@@ -73,10 +73,8 @@ function missingFields(v: unknown, required: string[]): string | null {
 export function topLevelKind(req: JsonObject): (GroupVersionKind & { resource: string }) | undefined {
   if (typeof req.subResource !== 'string' || !req.subResource || !isJsonObject(req.resource)) return undefined;
   const { group = '', version = '', resource = '' } = req.resource as { group?: string; version?: string; resource?: string };
-  for (const [kind, entries] of knownKindTable()) {
-    if (entries.some((e) => e.group === group && e.resource === resource)) return { group, version, kind, resource };
-  }
-  return undefined;
+  const known = knownKindOfResource(group, resource);
+  return known ? { group, version, kind: known.kind, resource } : undefined;
 }
 
 /** Checks the envelope and turns `request` into the engine's AdmissionRequest. */
