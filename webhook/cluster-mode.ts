@@ -153,8 +153,12 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     onGenerated: (items) => background.submit(items),
     onEvents: (items) => events.add(items),
     successEvents: opts.successEvents,
-    accessAnswers: async (policy) => {
-      const [access, kinds] = await Promise.all([collectAccessAnswers(policy, clusterAccessReviewer(client, backgroundUser)), discoveryLookups(policy)]);
+    accessAnswers: async (policy, checksAccess) => {
+      // Without a check (a dry run, no questions) no SubjectAccessReview is posted: only discovery is read.
+      const [access, kinds] = await Promise.all([
+        checksAccess ? collectAccessAnswers(policy, clusterAccessReviewer(client, backgroundUser)) : { user: '', answers: [] },
+        discoveryLookups(policy),
+      ]);
       return { ...access, kinds };
     },
     apiPost: (path, body) => client.request({ method: 'POST', path, body }),
