@@ -276,6 +276,8 @@ function failurePolicyOf(policy: JsonObject): 'Fail' | 'Ignore' {
  * across the loop), and the first blocking policy ends the handler.
  */
 function mutationBlock(policies: readonly JsonObject[], responses: PolicyResponse[]): string | undefined {
+  // Most reviews have no failed or errored Mutation rule: nothing to read then.
+  if (!responses.some((r) => r.rules.some((x) => x.type === 'Mutation' && (x.status === 'fail' || x.status === 'error')))) return undefined;
   let failurePolicy: 'Fail' | 'Ignore' = 'Ignore';
   for (let i = 0; i < responses.length; i++) {
     const policy = policies[i];
