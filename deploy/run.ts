@@ -237,7 +237,7 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
       serviceMonitor: req.serviceMonitor,
       forceFailurePolicyIgnore: req.forceFailurePolicyIgnore,
       servedPolicies: mode === 'cluster' ? await servedPolicies(client, req.policies) : undefined,
-      kinds: await kindTable(client, req.policies),
+      kinds: await kindTable(client),
     });
   } catch (e) {
     return fail((e as Error).message);

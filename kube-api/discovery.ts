@@ -2,8 +2,6 @@
 import { knownKindTable, type KindResource, type KindTable } from '../engine/kube';
 import type { KubeClient } from './client';
 
-type Json = Record<string, unknown>;
-
 /**
  * The kinds the cluster serves, as Kyverno's discovery reads them (ServerGroupsAndResources):
  * every served group version is read, and a kind's entry has its preferred version first, the
@@ -12,9 +10,9 @@ type Json = Record<string, unknown>;
  * by discovery too (the built-in table names pre-GA versions for some, e.g. IPAddress
  * v1beta1, that a newer cluster serves only at v1); the built-in table (engine/kube) stays
  * the answer for a kind discovery did not describe (a group whose discovery failed), as it is
- * offline. `policies` is kept for the callers' sake: every kind is resolved the same way.
+ * offline. Each call reads all of discovery: long-lived callers use `discoveredKinds`.
  */
-export async function kindTable(client: KubeClient, _policies: Json[]): Promise<KindTable> {
+export async function kindTable(client: KubeClient): Promise<KindTable> {
   const table = knownKindTable();
   type GroupList = { groups?: Array<{ name: string; versions?: Array<{ groupVersion: string }>; preferredVersion?: { groupVersion: string } }> };
   const groups = await client.request<GroupList>({ method: 'GET', path: '/apis' });
@@ -79,7 +77,7 @@ export function cachedKindTable(client: KubeClient, minRefreshMs = 5_000): { cur
   let readAt = 0;
   const read = (): Promise<KindTable> => {
     readAt = Date.now();
-    const reading = kindTable(client, []);
+    const reading = kindTable(client);
     table = reading;
     // A failed read is not kept: the next lookup tries again.
     reading.catch(() => {
@@ -91,4 +89,24 @@ export function cachedKindTable(client: KubeClient, minRefreshMs = 5_000): { cur
     current: () => table ?? read(),
     afterMiss: () => (table && Date.now() - readAt < minRefreshMs ? table : read()),
   };
+}
+
+type DiscoveryCache = ReturnType<typeof cachedKindTable>;
+const caches = new WeakMap<KubeClient, DiscoveryCache>();
+
+/** The one cached kind table (cachedKindTable) of a client. */
+export function discoveredKinds(client: KubeClient): DiscoveryCache {
+  let cache = caches.get(client);
+  if (!cache) caches.set(client, (cache = cachedKindTable(client)));
+  return cache;
+}
+
+/**
+ * `compute` over the client's cached kind table, computed again over a fresh read when
+ * `missed` says the result names something the table did not know (a CRD installed since).
+ */
+export async function withDiscoveredKinds<T>(client: KubeClient, compute: (table: KindTable) => T, missed: (result: T) => boolean): Promise<T> {
+  const cache = discoveredKinds(client);
+  const first = compute(await cache.current());
+  return missed(first) ? compute(await cache.afterMiss()) : first;
 }

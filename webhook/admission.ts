@@ -3,11 +3,12 @@
  * here, so the same function serves the server processes, background scans and the tests.
  */
 import { rolesOfUser } from './user-roles';
+import { hasMutateStandard } from './rules';
 import { compare } from 'fast-json-patch';
 import { applyPolicy, type ApplyOptions, type ApplyPhase } from '../engine/apply';
 import { IMAGE_VALIDATING_KINDS, ImageVerificationContext } from '../engine/cel/image-validating-policy';
 import type { AdmissionRequest, ClusterState, GroupVersionKind, JsonObject, Operation, PolicyResponse, RuleResult } from '../engine/core/types';
-import { knownKindTable } from '../engine/kube';
+import { knownKindOfResource } from '../engine/kube';
 import { asObject, isJsonObject } from '../engine/core/json';
 import { normalizeFailureAction } from '../engine/policy';
 import { deadlinePassed, withDeadline } from '../engine/core/budget';
@@ -72,10 +73,8 @@ function missingFields(v: unknown, required: string[]): string | null {
 export function topLevelKind(req: JsonObject): (GroupVersionKind & { resource: string }) | undefined {
   if (typeof req.subResource !== 'string' || !req.subResource || !isJsonObject(req.resource)) return undefined;
   const { group = '', version = '', resource = '' } = req.resource as { group?: string; version?: string; resource?: string };
-  for (const [kind, entries] of knownKindTable()) {
-    if (entries.some((e) => e.group === group && e.resource === resource)) return { group, version, kind, resource };
-  }
-  return undefined;
+  const known = knownKindOfResource(group, resource);
+  return known ? { group, version, kind: known.kind, resource } : undefined;
 }
 
 /** Checks the envelope and turns `request` into the engine's AdmissionRequest. */
@@ -270,13 +269,6 @@ function failurePolicyOf(policy: JsonObject): 'Fail' | 'Ignore' {
   return (configured ?? spec.failurePolicy) === 'Ignore' ? 'Ignore' : 'Fail';
 }
 
-/** A classic rule that mutates the admitted object (a `mutate` without `targets`: Kyverno's HasMutateStandard). */
-function mutatesAtAdmission(rule: unknown): boolean {
-  const mutate = asObject(asObject(rule).mutate);
-  if (Object.keys(mutate).length === 0) return false;
-  return !(Array.isArray(mutate.targets) && mutate.targets.length > 0);
-}
-
 /**
  * Kyverno's mutation handler: a classic policy whose mutate rules failed under Enforce, or
  * errored while the failurePolicy is Fail, denies the request with its failed rules. The
@@ -284,11 +276,13 @@ function mutatesAtAdmission(rule: unknown): boolean {
  * across the loop), and the first blocking policy ends the handler.
  */
 function mutationBlock(policies: readonly JsonObject[], responses: PolicyResponse[]): string | undefined {
+  // Most reviews have no failed or errored Mutation rule: nothing to read then.
+  if (!responses.some((r) => r.rules.some((x) => x.type === 'Mutation' && (x.status === 'fail' || x.status === 'error')))) return undefined;
   let failurePolicy: 'Fail' | 'Ignore' = 'Ignore';
   for (let i = 0; i < responses.length; i++) {
     const policy = policies[i];
     const rules = asObject(policy.spec).rules;
-    if (!isKyvernoPolicy(policy) || !Array.isArray(rules) || !rules.some(mutatesAtAdmission)) continue;
+    if (!isKyvernoPolicy(policy) || !Array.isArray(rules) || !rules.some(hasMutateStandard)) continue;
     if (failurePolicyOf(policy) === 'Fail') failurePolicy = 'Fail';
     const failed = responses[i].rules.filter((x) => x.type === 'Mutation' && (x.status === 'fail' || x.status === 'error'));
     const blocks = failed.some((x) => (x.status === 'fail' && x.failureAction === 'Enforce') || (x.status === 'error' && failurePolicy === 'Fail'));

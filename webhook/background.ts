@@ -49,8 +49,8 @@ import { cloneListKind, copiesOf, deleteTriggerDownstream, isManagedByKyverno, p
 import { refOf } from '../kube-api/errors';
 import { backgroundFailedEvent, backgroundSuccessEvents, resourceGenerationEvent, type EventInfo } from './event-info';
 import type { EventWriter } from './events';
-import type { ReportItem } from './report-layout';
-import { GpolDownstreams, kubeWatchKind, type WatchKind, generatedResourcesProperty, gpolDeleted, gpolKey, gpolPolicyEventJobs, isGeneratingPolicy, runGpolJob, synchronizationEnabled } from './gpol';
+import { ruleReportItem, type ReportItem } from './report-layout';
+import { GpolDownstreams, kubeWatchKind, type WatchKind, gpolDeleted, gpolKey, gpolPolicyEventJobs, isGeneratingPolicy, runGpolJob, synchronizationEnabled } from './gpol';
 import { backgroundRequest, groupVersion } from './cluster-reads';
 import { withLiveContext, type LiveContextState } from './live-context';
 import { RULE_LABELS, downstreamToDelete, hasBackgroundRules, ruleChange, ruleDownstreamSelector, ruleLabelSelector, sameSpec, syncedDataKinds, type KindRef } from './policy-changes';
@@ -751,12 +751,9 @@ export class BackgroundController {
       return [];
     }
     if (job.type === 'cel-generate') {
-      const onResult = (trigger: JsonObject, result: RuleResult) => this.opts.reports?.add([{
-        policy: gpolKey(found), policyKind: String(found.kind ?? ''), rule: result.name, status: result.status, message: result.message,
-        ...(result.exceptions?.length ? { exceptions: result.exceptions } : {}),
-        properties: { ...result.properties, ...(result.status === 'pass' && result.generatedResources?.length ? { 'generated-resources': generatedResourcesProperty(result.generatedResources) } : {}) },
-        resource: trigger, time: Date.now() / 1000,
-      }]);
+      // Only a passing result names what it generated.
+      const onResult = (trigger: JsonObject, result: RuleResult) =>
+        this.opts.reports?.add([ruleReportItem(found, result.status === 'pass' ? result : { ...result, generatedResources: undefined }, trigger, Date.now() / 1000)]);
       const deps = { client, log, downstreams: this.gpolDownstreams, waitForTrigger: (t: ResourceSpec) => generator.waitForTrigger(t), exceptions, namespaceLabels, live, onGenerated: (o: JsonObject) => this.generatedByGpol(found, o), onResult };
       const failures = await runGpolJob(deps, found, { trigger: job.resource, request: job.request, deleteDownstream: job.deleteDownstream, synchronize: job.synchronize, restoreCache: job.restoreCache });
       if (failures.length) this.opts.events?.add([backgroundFailedEvent('kyverno-generate', found, '', job.resource, failures.join('; '))]);
@@ -792,11 +789,7 @@ export class BackgroundController {
     const outcome = await mutateExisting(client, policy, request, exceptions, log, job.rule ? job.rule.split(',') : undefined, namespaceLabels, !job.request, live);
     if (outcome.reported?.length && this.opts.reports) {
       const now = Date.now() / 1000;
-      const policyName = celPolicyKey(found);
-      this.opts.reports.add(outcome.reported.map(({ resource, result }) => ({
-        policy: policyName, policyKind: String(found.kind ?? ''), rule: result.name, status: result.status, message: result.message,
-        ...(result.exceptions?.length ? { exceptions: result.exceptions } : {}), ...(result.properties ? { properties: result.properties } : {}), resource, time: now,
-      })));
+      this.opts.reports.add(outcome.reported.map(({ resource, result }) => ruleReportItem(found, result, resource, now)));
     }
     // Kyverno's mutate-existing events: per target written, a PolicyApplied on the policy, or
     // a PolicyError when the write failed; targets named by kind, namespace and name.
@@ -811,14 +804,7 @@ export class BackgroundController {
   /** A ClusterPolicy's or Policy's generate results on the trigger, generated objects in `generated-resources` (GenerationEngineResponseToReportResults). */
   private reportGenerated(policy: JsonObject, trigger: JsonObject, results: RuleResult[]): void {
     const time = Date.now() / 1000;
-    this.opts.reports?.add(results.map((result) => ({
-      policy: policyKey(policy), policyKind: String(policy.kind ?? ''), rule: result.name, status: result.status, message: result.message,
-      ...(result.exceptions?.length ? { exceptions: result.exceptions } : {}),
-      ...(result.properties || result.generatedResources?.length
-        ? { properties: { ...result.properties, ...(result.generatedResources?.length ? { 'generated-resources': generatedResourcesProperty(result.generatedResources) } : {}) } }
-        : {}),
-      resource: trigger, time,
-    })));
+    this.opts.reports?.add(results.map((result) => ruleReportItem(policy, result, trigger, time)));
   }
 
   /**

@@ -195,7 +195,8 @@ function objectSelectorOf(p: Json, configured: Json | undefined): Json | undefin
 }
 
 /** Go's byte-wise string order. */
-function compare(a: string, b: string): number {
+/** Go's string order (code units, as sort.Strings). */
+export function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

@@ -24,7 +24,7 @@ import { serviceAccountOfToken } from './user-filters';
 import { collectAccessAnswers, resourceFromTable, type AccessReviewer } from './access-review';
 import { findResources, knownKindTable, type KindTable } from '../engine/kube';
 import type { AdmissionPolicyReports } from './scan';
-import { cachedKindTable } from '../kube-api/discovery';
+import { withDiscoveredKinds } from '../kube-api/discovery';
 import { kindLookups } from '../engine/policy/admission-checks';
 import type { JsonObject } from '../engine/core/types';
 
@@ -137,12 +137,12 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
   });
   const backgroundUser = opts.server.backgroundUser;
   // /policyvalidate looks a policy's kinds up in the cluster's discovery, as Kyverno's policy webhook does.
-  const discovery = cachedKindTable(client);
-  const discoveryLookups = async (policy: JsonObject) => {
-    const lookups = (table: KindTable) => kindLookups(policy, (g, v, k, s) => findResources(table, g, v, k, s));
-    const first = lookups(await discovery.current());
-    return first.some(([, served]) => served.length === 0) ? lookups(await discovery.afterMiss()) : first;
-  };
+  const discoveryLookups = (policy: JsonObject) =>
+    withDiscoveredKinds(
+      client,
+      (table: KindTable) => kindLookups(policy, (g, v, k, s) => findResources(table, g, v, k, s)),
+      (lookups) => lookups.some(([, served]) => served.length === 0),
+    );
   if (backgroundUser) log(`background work is written as ${backgroundUser}: its requests do not queue generate or mutate-existing work for rules with skipBackgroundRequests (the default)`);
   const server = await startWebhookServer({
     ...opts.server,
@@ -153,8 +153,12 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     onGenerated: (items) => background.submit(items),
     onEvents: (items) => events.add(items),
     successEvents: opts.successEvents,
-    accessAnswers: async (policy) => {
-      const [access, kinds] = await Promise.all([collectAccessAnswers(policy, clusterAccessReviewer(client, backgroundUser)), discoveryLookups(policy)]);
+    accessAnswers: async (policy, checksAccess) => {
+      // Without a check (a dry run, no questions) no SubjectAccessReview is posted: only discovery is read.
+      const [access, kinds] = await Promise.all([
+        checksAccess ? collectAccessAnswers(policy, clusterAccessReviewer(client, backgroundUser)) : { user: '', answers: [] },
+        discoveryLookups(policy),
+      ]);
       return { ...access, kinds };
     },
     apiPost: (path, body) => client.request({ method: 'POST', path, body }),

@@ -9,7 +9,7 @@
  */
 import { asArray, asObject, jsonEqual } from '../engine/core/json';
 import type { AdmissionRequest, ApiCallPost, ClusterState, JsonObject, ServiceCall, ServiceCallRequest } from '../engine/core/types';
-import { BACKGROUND_MAX_RESPONSE_BYTES, httpCallSettings, makeServiceCalls, type ServiceCallLimits } from './service-calls';
+import { BACKGROUND_MAX_RESPONSE_BYTES, httpCallSettings, makeServiceCalls } from './service-calls';
 import { describeRef, refOf } from '../kube-api/errors';
 import type { KubeClient } from '../kube-api/client';
 
@@ -74,8 +74,8 @@ async function callOut(postMisses: ReadonlyArray<{ urlPath: string; body: JsonOb
 }
 
 /** Service calls as the background controller makes them (its smaller response cap). */
-export function backgroundServiceCalls(limits: ServiceCallLimits = {}): CallsOut['service'] {
-  return (requests, made) => makeServiceCalls(requests, made, { maxResponseBytes: BACKGROUND_MAX_RESPONSE_BYTES, ...limits });
+export function backgroundServiceCalls(): CallsOut['service'] {
+  return (requests, made) => makeServiceCalls(requests, made, { maxResponseBytes: BACKGROUND_MAX_RESPONSE_BYTES });
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { KubeError } from '../kube-api/errors';
 import type { KubeClient } from '../kube-api/client';
-import { kindTable } from '../kube-api/discovery';
+import { withDiscoveredKinds } from '../kube-api/discovery';
 import { isOurs, webhookConfigurations, MUTATING_CONFIG, VALIDATING_CONFIG } from './configurations';
 import { classicWebhookNeeds } from './rules';
 
@@ -79,7 +79,11 @@ export class WebhookController {
 
   private async syncNow(policies: Json[]): Promise<void> {
     const { client, namespace, caPem, log } = this.opts;
-    const needs = classicWebhookNeeds(policies, await kindTable(client, policies));
+    const needs = await withDiscoveredKinds(
+      client,
+      (table) => classicWebhookNeeds(policies, table),
+      (found) => found.some((n) => n.unresolved.length > 0),
+    );
     const wanted = webhookConfigurations({ namespace, caPem: caPem ?? '', needs, policies, keepEmpty: true, localUrl: this.opts.localUrl });
     const key = JSON.stringify(wanted.map(rulesOf));
     if (key === this.last) return;

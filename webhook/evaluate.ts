@@ -201,13 +201,14 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
       ...(events?.length ? { events } : {}),
       request: answer.status === 200 ? { kind: typeof kind === 'string' ? kind : '', namespace: typeof request.namespace === 'string' ? request.namespace : '', operation, allowed: response.allowed === true, dryRun: request.dryRun === true } : undefined,
       reportable: reports && answer.responses.length > 0
-        ? answer.responses.flatMap((r, i) =>
-            // Kubernetes' admission policies are the API server's to enforce: Kyverno reports them from its background scan only.
-            !msg.scan && (r.policy.kind === 'ValidatingAdmissionPolicy' || r.policy.kind === 'MutatingAdmissionPolicy') ? [] : r.rules
+        ? answer.responses.flatMap((r, i) => {
+            // The policy's mutate-existing rule names, read once and only when a Mutation result needs them.
+            let mutateExisting: Set<string> | undefined;
+            return r.rules
               // Kyverno's scanner drops a skip that only says the matchConditions did not hold (filterMatchConditionSkips).
               .filter((x) => ADMISSION_REPORTED.has(x.type) && !(msg.scan && x.skipReason === 'matchConditions'))
               // A mutate-existing rule runs no handler at admission (its results are the background controller's to report, on the trigger).
-              .filter((x) => msg.scan || x.type !== 'Mutation' || !mutateExistingRuleNames(policies[i]).has(x.name))
+              .filter((x) => msg.scan || x.type !== 'Mutation' || !(mutateExisting ??= mutateExistingRuleNames(policies[i])).has(x.name))
               .map((x) => ({
                 policy: r.policy.namespace ? `${r.policy.namespace}/${r.policy.name}` : r.policy.name,
                 policyKind: r.policy.kind,
@@ -218,8 +219,8 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
                 ...(x.exceptions?.length ? { exceptions: x.exceptions } : {}),
                 ...(x.properties ? { properties: x.properties } : {}),
                 ...(x.binding ? { binding: x.binding } : {}),
-              })),
-          )
+              }));
+          })
         : [],
       subject: reports && request.dryRun !== true ? subject : undefined,
       generation: generating.length || mutating.length || downstream

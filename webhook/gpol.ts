@@ -24,7 +24,6 @@ import { KubeError, describeRef, refOf } from '../kube-api/errors';
 import { applyPolicy } from '../engine/apply';
 import { backgroundRequest, evaluateReadingCluster } from './cluster-reads';
 import { withLiveContext, type LiveContextState } from './live-context';
-export { generatedResourcesProperty } from './report-layout';
 import { asArray, asObject, jsonEqual } from '../engine/core/json';
 import type { AdmissionRequest, ClusterState, JsonObject, PolicyResponse, RuleResult } from '../engine/core/types';
 import { KNOWN_KINDS, isNamespacedKind, parseApiVersion } from '../engine/kube';

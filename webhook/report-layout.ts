@@ -11,7 +11,7 @@
  *
  * This file is the pure layout; the writer that talks to the API server is reports.ts.
  */
-import type { JsonObject as Json } from '../engine/core/types';
+import type { JsonObject as Json, RuleResult } from '../engine/core/types';
 import { computeRules } from '../engine/autogen';
 import { asObject } from '../engine/core/json';
 
@@ -64,6 +64,23 @@ export function resourceInfo(o: Json): string {
 /** Kyverno's `generated-resources` report property (GenerationEngineResponseToReportResults). */
 export function generatedResourcesProperty(objects: Json[]): string {
   return objects.map(resourceInfo).join('; ');
+}
+
+/**
+ * One rule's result on `resource` as a report item of the policy that gave it, the policy
+ * named `namespace/name` when it has a namespace (a Policy, a Namespaced… policy), as Kyverno
+ * names it in reports; generated objects go in `generated-resources`.
+ */
+export function ruleReportItem(policy: Json, result: RuleResult, resource: Json, time: number): ReportItem {
+  const m = asObject(policy.metadata);
+  const properties = { ...result.properties, ...(result.generatedResources?.length ? { 'generated-resources': generatedResourcesProperty(result.generatedResources) } : {}) };
+  return {
+    policy: m.namespace ? `${String(m.namespace)}/${String(m.name)}` : String(m.name ?? ''),
+    policyKind: String(policy.kind ?? ''), rule: result.name, status: result.status, message: result.message,
+    ...(result.exceptions?.length ? { exceptions: result.exceptions } : {}),
+    ...(Object.keys(properties).length ? { properties } : {}),
+    resource, time,
+  };
 }
 
 /** A report result's `source`: which engine of Kyverno's wrote it (pkg/utils/report/source.go). */

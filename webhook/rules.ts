@@ -10,7 +10,9 @@
  */
 import { asArray, asObject } from '../engine/core/json';
 import { computeRules } from '../engine/autogen';
-import { isClassicPolicy } from '../engine/policy';
+import { isClassicPolicy, matchResourceDescriptions } from '../engine/policy';
+import { compare, sortedUniqueRules } from './cel-webhooks';
+import { hasVerifyManifests as hasVerifyManifestsIn } from '../engine/verify-manifests';
 import type { JsonObject } from '../engine/core/types';
 import { findResources, knownKindTable, parseKindSelector, type KindTable } from '../engine/kube';
 
@@ -90,13 +92,17 @@ export function withFailurePolicyIgnore(policy: Json): Json {
 const isSet = (v: unknown) => v !== null && typeof v === 'object' && Object.keys(v as object).length > 0;
 const hasValidate = (rule: Json) => isSet(rule.validate);
 const hasGenerate = (rule: Json) => isSet(rule.generate);
-const hasMutateExisting = (rule: Json) => isSet(rule.mutate) && asObject(rule.mutate).targets != null;
-const hasMutateStandard = (rule: Json) => isSet(rule.mutate) && !hasMutateExisting(rule);
+/** Kyverno's HasMutateExisting: `mutate.targets` given at all (`targets: []` too: Go's non-nil empty slice). */
+export const hasMutateExisting = (rule: unknown) => isSet(asObject(rule).mutate) && asObject(asObject(rule).mutate).targets != null;
+/** Kyverno's HasMutateStandard: a mutate rule on the admitted object (no `targets`). */
+export const hasMutateStandard = (rule: unknown) => isSet(asObject(rule).mutate) && !hasMutateExisting(rule);
 const hasVerifyImages = (rule: Json) => asArray(rule.verifyImages).some(isSet);
 // verifyDigest and required default to true (CRD defaults), so an entry checks unless both are off.
+// Not engine/verify-images' hasVerifyImageChecks: that one reads a null entry with the CRD's
+// defaults (it checks), Kyverno's webhook controller as Go's zero value (it does not).
 const hasVerifyImageChecks = (rule: Json) =>
   asArray(rule.verifyImages).some((v) => v !== null && typeof v === 'object' && (asObject(v).verifyDigest !== false || asObject(v).required !== false));
-const hasVerifyManifests = (rule: Json) => asArray(asObject(asObject(rule.validate).manifests).attestors).length > 0;
+const hasVerifyManifests = (rule: Json) => hasVerifyManifestsIn(asObject(rule.validate));
 
 /**
  * Kyverno's collectResourceDescriptions: the operations each match kind needs (the block's
@@ -105,9 +111,7 @@ const hasVerifyManifests = (rule: Json) => asArray(asObject(asObject(rule.valida
  */
 function collectKindOperations(rule: Json, defaultOps: string[]): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
-  const match = asObject(rule.match);
-  const blocks = [asObject(match.resources), ...asArray(match.all).map((b) => asObject(asObject(b).resources)), ...asArray(match.any).map((b) => asObject(asObject(b).resources))];
-  for (const block of blocks) {
+  for (const block of matchResourceDescriptions(rule)) {
     const listed = asArray(block.operations).map(String);
     for (const kind of asArray(block.kinds).map(String)) {
       const ops = out.get(kind) ?? new Set<string>();
@@ -291,17 +295,6 @@ function coveredByBroader(e: RuleEntry, entries: Set<string>): boolean {
   return false;
 }
 
-const compareStrings = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-/** Kyverno's `less`: shorter lists first, then element by element. */
-function compareLists(a: readonly string[], b: readonly string[]): number {
-  if (a.length !== b.length) return a.length - b.length;
-  for (let i = 0; i < a.length; i++) {
-    const c = compareStrings(a[i], b[i]);
-    if (c) return c;
-  }
-  return 0;
-}
-
 /**
  * Kyverno's buildRulesWithOperations, then sortedRules: entries a broader one covers dropped,
  * one rule per (group, version, scope) and operation set, `pods/ephemeralcontainers` beside
@@ -321,7 +314,7 @@ export function rulesWithOperations(entries: Iterable<RuleEntry>): Json[] {
     ops.add(e.operation);
     gvs.resources.set(resource, ops);
   }
-  const rules: Array<{ apiGroups: string[]; apiVersions: string[]; operations: string[]; resources: string[]; scope: string }> = [];
+  const rules: Json[] = [];
   for (const gvs of byGvs.values()) {
     const byOps = new Map<string, Set<string>>();
     for (const [resource, ops] of gvs.resources) {
@@ -331,18 +324,11 @@ export function rulesWithOperations(entries: Iterable<RuleEntry>): Json[] {
     for (const [ops, resources] of byOps) {
       if (!ops) continue;
       if ((gvs.group === '' || gvs.group === '*') && (gvs.version === 'v1' || gvs.version === '*') && (resources.has('pods') || resources.has('*'))) resources.add('pods/ephemeralcontainers');
-      rules.push({ apiGroups: [gvs.group], apiVersions: [gvs.version], operations: ops.split(',').sort(compareStrings), resources: [...resources].sort(compareStrings), scope: gvs.scope });
+      rules.push({ apiGroups: [gvs.group], apiVersions: [gvs.version], operations: ops.split(','), resources: [...resources], scope: gvs.scope });
     }
   }
-  rules.sort(
-    (a, b) =>
-      compareLists(a.apiGroups, b.apiGroups) ||
-      compareLists(a.apiVersions, b.apiVersions) ||
-      compareLists(a.resources, b.resources) ||
-      compareLists(a.operations, b.operations) ||
-      compareStrings(a.scope, b.scope),
-  );
-  return rules;
+  // Lists sorted, the rules in Kyverno's order (the CEL webhooks' sortedRules).
+  return sortedUniqueRules(rules);
 }
 
 /**
@@ -410,7 +396,7 @@ export function webhookNeeds(policies: Json[], table: KindTable, purpose: NeedPu
       const k = `${e.group}|${e.version}|${e.subresource ? `${e.resource}/${e.subresource}` : e.resource}`;
       ops.set(k, (ops.get(k) ?? new Set<string>()).add(e.operation));
     }
-    const triples = [...ops.entries()].sort(([a], [b]) => compareStrings(a, b));
+    const triples = [...ops.entries()].sort(([a], [b]) => compare(a, b));
     return {
       ...need,
       timeoutSeconds: need.timeoutSeconds || DEFAULT_TIMEOUT_SECONDS,

@@ -13,9 +13,9 @@
  * stops between resources when leadership is lost.
  */
 import type { KubeClient } from '../kube-api/client';
-import { kindTable } from '../kube-api/discovery';
+import { withDiscoveredKinds } from '../kube-api/discovery';
 import { celNeeds, policyNeeds } from './rules';
-import { resolveKind } from '../engine/kube';
+import { resolveKind, type KindTable } from '../engine/kube';
 import { isAdmissionPolicy, reportable, type ReportItem } from './report-layout';
 import type { Rescan } from './reports';
 import type { ReviewReply } from './protocol';
@@ -76,14 +76,22 @@ export const DEFAULT_BACKGROUND_SCAN_INTERVAL_MS = 3600_000;
  * background controller looks for the triggers of generateExisting and mutateExisting.
  */
 export async function policyKinds(client: KubeClient, policy: Json): Promise<Array<{ apiVersion: string; kind: string }>> {
-  const table = await kindTable(client, [policy]);
+  const found = await withDiscoveredKinds(client, (table) => policyKindsIn(policy, table), (f) => f.missed);
+  return found.targets;
+}
+
+/** policyKinds over one kind table; `missed` when a match kind resolved to nothing there. */
+function policyKindsIn(policy: Json, table: KindTable): { targets: Array<{ apiVersion: string; kind: string }>; missed: boolean } {
+  let missed = false;
   const targets = new Map<string, { apiVersion: string; kind: string }>();
   // Kubernetes' admission policies have no webhook of ours; their matchConstraints say what to scan.
   for (const need of isAdmissionPolicy(policy) ? celNeeds(policy, 'validate') : policyNeeds(policy, 'reads')) {
     // What a generate rule writes is not something its match selects.
     if (need.downstream) continue;
     for (const k of need.kinds) {
-      for (const r of resolveKind(k, table) ?? []) {
+      const resolved = resolveKind(k, table);
+      if (!resolved) missed = true;
+      for (const r of resolved ?? []) {
         if (r.resource.includes('/') || r.resource === '*') continue;
         const apiVersion = r.group ? `${r.group}/${r.version}` : r.version;
         const kind = k.split('/').pop()!;
@@ -101,7 +109,7 @@ export async function policyKinds(client: KubeClient, policy: Json): Promise<Arr
       }
     }
   }
-  return [...targets.values()];
+  return { targets: [...targets.values()], missed };
 }
 
 export class BackgroundScanner {

@@ -273,9 +273,10 @@ class ServerProcess {
   /**
    * The API server's answers for the classic policy in a /policyvalidate review, asked by the
    * primary (which holds the client): its permission questions and discovery's answers for its
-   * kinds; null for other kinds, when the primary cannot ask, or does not answer within the deadline.
+   * kinds (the permission questions only when `checksAccess`); null for other kinds, when the
+   * primary cannot ask, or does not answer within the deadline.
    */
-  private accessAnswers(policy: JsonObject, timeoutMs: number): Promise<AccessAnswers | null> {
+  private accessAnswers(policy: JsonObject, checksAccess: boolean, timeoutMs: number): Promise<AccessAnswers | null> {
     // Every classic policy's kinds are looked up in discovery (validKinds), questions or not.
     if (policy.kind !== 'ClusterPolicy' && policy.kind !== 'Policy') return Promise.resolve(null);
     const id = this.nextMetricsId++;
@@ -288,7 +289,7 @@ class ServerProcess {
         clearTimeout(timer);
         resolve(answers);
       });
-      this.post({ type: 'access-wanted', id, policy });
+      this.post({ type: 'access-wanted', id, policy, checksAccess });
     });
   }
 
@@ -338,9 +339,10 @@ class ServerProcess {
           return send(res, 400, errorReply(400, `body is not JSON: ${(e as Error).message}`).body);
         }
         const request = asObject(asObject(review).request);
-        this.accessAnswers(asObject(request.object), settings.timeoutMs)
+        const checksAccess = policyChecksAccess(request);
+        this.accessAnswers(asObject(request.object), checksAccess, settings.timeoutMs)
           .then((access) => {
-            const reply = policyValidationReply(review, { ...policyValidationOptions(request, access), allowHttpInNamespacedPolicies: this.allowHttpInNamespacedPolicies });
+            const reply = policyValidationReply(review, { ...policyValidationOptions(access, checksAccess), allowHttpInNamespacedPolicies: this.allowHttpInNamespacedPolicies });
             send(res, reply.status, reply.body);
           })
           .catch((e: Error) => this.failed(res, e));
@@ -505,6 +507,11 @@ export function runAsServerProcessIfAsked(): boolean {
   return true;
 }
 
+/** Whether a /policyvalidate review's permissions are checked: not a dry run, and the policy asks something. */
+function policyChecksAccess(request: JsonObject): boolean {
+  return request.dryRun !== true && accessQuestions(asObject(request.object)).length > 0;
+}
+
 /**
  * evaluatePolicyValidation's options from the primary's answers: discovery's answers for the
  * kinds, and the permission answers unless the review is a dry run (deploy's preview, before it
@@ -512,9 +519,8 @@ export function runAsServerProcessIfAsked(): boolean {
  * do: the permissions are checked when the policy is created for real; Kyverno checks dry runs
  * too, but its RBAC does not follow its policies).
  */
-function policyValidationOptions(request: JsonObject, answers: AccessAnswers | null): PolicyValidationOptions {
+function policyValidationOptions(answers: AccessAnswers | null, checksAccess: boolean): PolicyValidationOptions {
   if (!answers) return {};
-  const checksAccess = request.dryRun !== true && accessQuestions(asObject(request.object)).length > 0;
   return {
     ...(answers.kinds ? { findResources: lookupFinder(answers.kinds) } : {}),
     ...(checksAccess ? { access: accessOptionsOf(answers) } : {}),

@@ -56,8 +56,11 @@ export interface WebhookServerOptions {
   namespace?: string;
   /** Called with the downstream work of generate rules for admitted requests; without it, generate rules are not run. */
   onGenerated?: (items: GeneratedItem[]) => void;
-  /** /policyvalidate's permission questions asked of the API server (cluster mode); without it, no check. */
-  accessAnswers?: (policy: JsonObject) => Promise<AccessAnswers>;
+  /**
+   * /policyvalidate's permission questions asked of the API server (cluster mode), when
+   * `checksAccess` (else only discovery's answers for its kinds); without it, no check.
+   */
+  accessAnswers?: (policy: JsonObject, checksAccess: boolean) => Promise<AccessAnswers>;
   /** apiCall POSTs to the API server (cluster mode); without it they are refused. */
   apiPost?: (path: string, body: JsonObject) => Promise<unknown>;
   log?: (line: string) => void;

@@ -17,6 +17,7 @@ export {
   findKnownKinds,
   inferGVK,
   isNamespacedKind,
+  knownKindOfResource,
   lookupKnownKind,
   pluralOf,
   qualifiedKind,

@@ -191,6 +191,17 @@ export function lookupKnownKind(groupName: string, kind: string): KnownKind | un
   return KNOWN_KINDS.find((k) => k.group === groupName && k.kind === kind);
 }
 
+let byResource: Map<string, KnownKind> | undefined;
+
+/** The known kind an API resource (group and plural) serves, if any (the first in KNOWN_KINDS). */
+export function knownKindOfResource(groupName: string, plural: string): KnownKind | undefined {
+  if (!byResource) {
+    byResource = new Map();
+    for (const k of KNOWN_KINDS) if (!byResource.has(`${k.group}|${k.plural}`)) byResource.set(`${k.group}|${k.plural}`, k);
+  }
+  return byResource.get(`${groupName}|${plural}`);
+}
+
 /**
  * The GVK a bare kind name most likely means: the first known kind of that name. Used
  * when a resource or selector gives no apiVersion.

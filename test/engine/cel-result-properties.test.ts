@@ -8,7 +8,7 @@ import { applyCelPolicy } from '../../engine/cel/index';
 import type { ApplyOptions } from '../../engine/apply';
 import type { JsonObject, PolicyResponse } from '../../engine/core/types';
 import { mutationScanResponse } from '../../webhook/evaluate';
-import { generatedResourcesProperty } from '../../webhook/gpol';
+import { generatedResourcesProperty } from '../../webhook/report-layout';
 
 function opts(object: JsonObject, exceptions: JsonObject[] = []): ApplyOptions {
   return {

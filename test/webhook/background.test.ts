@@ -461,3 +461,18 @@ test("reports of classic background rules: mutate existing per rule and target o
   ]);
   assert.deepEqual(await run(true), [], 'a downstream object that could not be written: no report (Kyverno returns before createReports)');
 });
+
+test('reports of a namespaced Policy\'s mutate existing rule name the policy namespace/name, as admission results and Kyverno do', async () => {
+  const api = seeded();
+  const policy = { ...JSON.parse(JSON.stringify(STAMP)), kind: 'Policy', metadata: { name: 'stamp', namespace: 'apps' } } as JsonObject;
+  const reported: ReportItem[] = [];
+  const { bg, lines } = controller(api, [policy], { reports: { add: (items) => reported.push(...items) } });
+  bg.submit([{ action: 'request', type: 'mutate', policy, rules: ['stamp'], request: createRequest(cm('trigger-1', {})) }]);
+  for (let i = 0; i < 5; i++) (await bg.idle(), await new Promise((r) => setTimeout(r, 10)));
+  assert.deepEqual(
+    reported.map((r) => [r.policy, r.policyKind, r.status]).sort((a, b) => String(a[2]).localeCompare(String(b[2]))),
+    [['apps/stamp', 'Policy', 'pass'], ['apps/stamp', 'Policy', 'skip']],
+    lines.join('\n'),
+  );
+  await bg.close();
+});

@@ -219,7 +219,7 @@ test('discovery reads every served version of a CRD group, with scope and subres
   };
   const client = { request: async ({ path }: { path: string }) => answers[path] ?? {} } as unknown as KubeClient;
   const policy = classic({ match: any({ kinds: ['Widget/status'] }), validate: { pattern: {} } });
-  const table = await kindTable(client, [policy]);
+  const table = await kindTable(client);
   assert.deepEqual(table.get('Widget'), [{ group: 'acme.io', version: 'v1', resource: 'widgets', namespaced: false, subresources: ['status'], otherVersions: ['v1beta1'] }]);
   assert.deepEqual(validatingRules([policy], table), [
     [
@@ -240,7 +240,7 @@ test('a well-known kind gets the versions the cluster serves; the built-in table
   };
   const client = { request: async ({ path }: { path: string }) => { if (path === '/api/v1') throw new Error('unavailable'); return answers[path] ?? {}; } } as unknown as KubeClient;
   const policy = classic({ match: any({ kinds: ['IPAddress'] }), validate: { pattern: {} } });
-  const table = await kindTable(client, [policy]);
+  const table = await kindTable(client);
   assert.deepEqual(table.get('IPAddress'), [{ group: 'networking.k8s.io', version: 'v1', resource: 'ipaddresses', namespaced: false, subresources: [], otherVersions: ['v1beta1'] }]);
   assert.deepEqual(validatingRules([policy], table), [
     [
