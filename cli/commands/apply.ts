@@ -19,7 +19,7 @@ import {
   type Payload,
 } from '../../engine/testing';
 import { parseCommandArgs, single, type FlagSpec, type ParsedArgs } from '../../io/args';
-import { cloneGitSource, isGitSource, parseGitSource, type Clone } from '../io/git-source';
+import { cloneGitPaths } from '../io/git-source';
 import { classifyDocument, readDocuments } from '../io/documents';
 import { readFailure, readText } from '../io/files';
 import { applyTable, countResults, describeResponses, goYaml, resourcePath, type ResultCounts } from './apply-report';
@@ -482,28 +482,24 @@ export const applyCommand: Command = {
       }
     }
     // Git repositories among the policy paths are cloned for the run (Kyverno's git sources).
-    const clones: Clone[] = [];
+    let policySources: ReturnType<typeof cloneGitPaths>;
     try {
-      for (const [i, path] of args.positionals.entries()) {
-        if (!isGitSource(path)) continue;
-        const clone = cloneGitSource(parseGitSource(path, single(args, 'git-branch') ?? ''), { username: single(args, 'username') ?? '', password: single(args, 'password') ?? '' });
-        clones.push(clone);
-        args.positionals[i] = clone.path;
-      }
+      policySources = cloneGitPaths(args.positionals, single(args, 'git-branch') ?? '', { username: single(args, 'username') ?? '', password: single(args, 'password') ?? '' });
     } catch (err) {
-      for (const clone of clones) clone.dispose();
       io.err(`Error: failed to load policies (${errorText(err)})`);
       return 1;
     }
     try {
-      return await applyRun(args, io, { resourcePaths, jsonPaths, httpPaths, envoyPaths, valuesPath, warnExitCode, exceptionTtl, generateExceptions, reportFormat, setTerms, fromCluster, crdPaths });
+      return await applyRun(args, io, { policyPaths: policySources.paths, resourcePaths, jsonPaths, httpPaths, envoyPaths, valuesPath, warnExitCode, exceptionTtl, generateExceptions, reportFormat, setTerms, fromCluster, crdPaths });
     } finally {
-      for (const clone of clones) clone.dispose();
+      policySources.dispose();
     }
   },
 };
 
 interface ApplyInputs {
+  /** The policy paths, git sources replaced by their clones. */
+  policyPaths: string[];
   resourcePaths: string[];
   jsonPaths: string[];
   httpPaths: string[];
@@ -519,7 +515,7 @@ interface ApplyInputs {
 }
 
 async function applyRun(args: ParsedArgs, io: CommandIO, inputs: ApplyInputs): Promise<number> {
-    const { resourcePaths, jsonPaths, httpPaths, envoyPaths, valuesPath, warnExitCode, exceptionTtl, generateExceptions, reportFormat, setTerms, fromCluster, crdPaths } = inputs;
+    const { policyPaths, resourcePaths, jsonPaths, httpPaths, envoyPaths, valuesPath, warnExitCode, exceptionTtl, generateExceptions, reportFormat, setTerms, fromCluster, crdPaths } = inputs;
     const all = (...names: string[]) => names.flatMap((n) => args.values.get(n) ?? []);
     let clusterFetch: ClusterFetch | undefined;
     if (fromCluster) {
@@ -528,7 +524,7 @@ async function applyRun(args: ParsedArgs, io: CommandIO, inputs: ApplyInputs): P
         // Loaded on demand: the Kubernetes client costs ~0.25 s and 60 MB at start-up.
         const { KubeClient } = await import('../../kube-api/client');
         const client: KubeClientType = KubeClient.fromKubeconfig(single(args, 'kubeconfig') || undefined, single(args, 'context') || undefined);
-        const policyObjects = readDocuments(args.positionals).documents.map((d) => d.value).filter((v): v is JsonObject => isJsonObject(v) && classifyDocument(v) === 'policy');
+        const policyObjects = readDocuments(policyPaths).documents.map((d) => d.value).filter((v): v is JsonObject => isJsonObject(v) && classifyDocument(v) === 'policy');
         const namespace = single(args, 'namespace') || undefined;
         // As Kyverno: --cluster-wide-resources lists cluster-scoped kinds, then (with -n) also
         // the namespace's objects.
@@ -552,7 +548,7 @@ async function applyRun(args: ParsedArgs, io: CommandIO, inputs: ApplyInputs): P
       }
     }
     // --registry (Kyverno's flag): read the images verifyImages rules check before evaluating.
-    const imageRegistry = args.booleans.has('registry') ? await prefetchForFiles(args.positionals, resourcePaths) : undefined;
+    const imageRegistry = args.booleans.has('registry') ? await prefetchForFiles(policyPaths, resourcePaths) : undefined;
     const setValues = parseSet(setTerms);
     if (typeof setValues === 'string') {
       io.err(`Error: ${setValues}`);
@@ -575,7 +571,7 @@ async function applyRun(args: ParsedArgs, io: CommandIO, inputs: ApplyInputs): P
       }
     }
     const run = await applyCallingServices((options) => applyFiles({
-      policyPaths: args.positionals,
+      policyPaths,
       resourcePaths: fromCluster ? [] : resourcePaths,
       clusterResources: clusterFetch?.resources,
       namespaceLabels: clusterFetch?.namespaceLabels,

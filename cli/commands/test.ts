@@ -1,6 +1,6 @@
 /** `kyverno-studio test [PATH...]`: runs kyverno-test.yaml files like `kyverno test`. */
 import { parseCommandArgs, single, type FlagSpec, type ParsedArgs } from '../../io/args';
-import { cloneGitSource, isGitSource, parseGitSource, type Clone } from '../io/git-source';
+import { cloneGitPaths } from '../io/git-source';
 import { formatResults, resultRows, resultTable, TEST_OUTPUT_FORMATS, type ResultRow, type TestOutputFormat } from '../output/test-results';
 import type { Command, CommandIO } from './command';
 import { errorText } from './command';
@@ -121,21 +121,16 @@ export const testCommand: Command = {
     if (selector.errors.length > 0) {
       io.out(`\nFilter errors:\n${selector.errors.map((e) => `  Error: ${e}`).join('\n')}`);
     }
-    const clones: Clone[] = [];
+    let clones: ReturnType<typeof cloneGitPaths> | undefined;
     try {
       // Git repositories among the paths are cloned for the run (Kyverno's git sources).
-      const paths = (args.positionals.length > 0 ? args.positionals : ['.']).map((path) => {
-        if (!isGitSource(path)) return path;
-        const clone = cloneGitSource(parseGitSource(path, single(args, 'git-branch') ?? ''));
-        clones.push(clone);
-        return clone.path;
-      });
-      return await runTests(paths, args, selector, format, io);
+      clones = cloneGitPaths(args.positionals.length > 0 ? args.positionals : ['.'], single(args, 'git-branch') ?? '');
+      return await runTests(clones.paths, args, selector, format, io);
     } catch (err) {
       io.err(`Error: ${errorText(err)}`);
       return 1;
     } finally {
-      for (const clone of clones) clone.dispose();
+      clones?.dispose();
     }
   },
 };
