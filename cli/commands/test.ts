@@ -4,12 +4,13 @@ import { cloneGitPaths } from '../io/git-source';
 import { formatResults, resultRows, resultTable, TEST_OUTPUT_FORMATS, type ResultRow, type TestOutputFormat } from '../output/test-results';
 import type { Command, CommandIO } from './command';
 import { errorText } from './command';
-import { registrySnapshotForTests, runTestPaths, type TestRunReport } from './test-run';
+import { readTestPaths, registrySnapshotForTests, testRunReport, type TestRunReport } from './test-run';
 import { writeFileSync } from 'node:fs';
 import { readText } from '../io/files';
 import { coverageReport, formatCoverage } from '../output/test-coverage';
 import { DEFAULT_SELECTOR, parseTestCaseSelector, selectTestResults } from './test-selector';
 import { runCallingServices } from './service-calls';
+import { offlineCluster } from '../../engine/evaluate';
 
 const USAGE = `Usage: kyverno-studio test [PATH...] [flags]
 
@@ -146,10 +147,10 @@ async function runTests(paths: string[], args: ParsedArgs, selector: ReturnType<
       const imageRegistry = args.booleans.has('registry') ? await registrySnapshotForTests(paths, single(args, 'file-name')) : undefined;
       // Kyverno's test calls what CEL http.Get/Post name beyond the mocks (apiCall.service
       // entries only with clusterResources: not made here, the entry stays unloaded).
-      report = await runCallingServices((serviceCalls, serviceCallMisses) => {
-        testsFound = 0;
-        return runTestPaths(paths, { fileName: single(args, 'file-name'), select, imageRegistry, coverage, serviceCalls, serviceCallMisses });
-      }, (call) => call.caller === 'http');
+      // The files are read once; the tests run again while they name calls not made yet (each
+      // test has its own cluster: the one given here only carries the calls).
+      const tests = readTestPaths(paths, { fileName: single(args, 'file-name'), select, imageRegistry, coverage });
+      report = await runCallingServices(offlineCluster({}), (cluster) => testRunReport(tests, cluster), (call) => call.caller === 'http');
     } catch (err) {
       io.err(`Error: ${errorText(err)}`);
       return 1;
