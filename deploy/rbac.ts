@@ -10,7 +10,7 @@ import { asArray, asObject } from '../engine/core/json';
 import { resolveKind, type KindTable } from '../engine/kube';
 import { generatedKinds } from '../engine/generate/kinds';
 import { webhookNeeds } from '../webhook/rules';
-import { ALL_CONFIGS, labels, WEBHOOK_NAME } from '../webhook/configurations';
+import { ALL_CONFIGS, labels, MANAGED_BY_SELECTOR, WEBHOOK_NAME } from '../webhook/configurations';
 import { LEASE_NAMES } from '../webhook/leader';
 import { registrySecretRefs } from '../registry/prefetch';
 import { apiCallPostPaths, celResourceCalls, globalContextEntryReads, hasVariable, policyReads, readOfApiPath, stringsOf } from '../webhook/context-reads';
@@ -300,7 +300,7 @@ export function describeRules(rules: unknown, scope: string): string[] {
 export async function liveNamespacedRbac(client: { list(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<Json[]> }): Promise<Json[]> {
   const out: Json[] = [];
   for (const kind of ['RoleBinding', 'Role']) {
-    for (const item of await client.list('rbac.authorization.k8s.io/v1', kind, undefined, 'app.kubernetes.io/managed-by=kyverno-studio').catch(() => [] as Json[])) {
+    for (const item of await client.list('rbac.authorization.k8s.io/v1', kind, undefined, MANAGED_BY_SELECTOR).catch(() => [] as Json[])) {
       if (asObject(item.metadata).name === ROLE_NAME) out.push({ ...item, apiVersion: 'rbac.authorization.k8s.io/v1', kind });
     }
   }

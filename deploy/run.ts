@@ -19,7 +19,7 @@ import { findSmokeProbe, runSmokeCheck } from './smoke';
 import { renderPlan, type RenderResult } from './render';
 import { describeRules, liveNamespacedRbac } from './rbac';
 import { POLICY_KINDS } from '../webhook/incluster';
-import { isOurs } from '../webhook/configurations';
+import { isOurs, MANAGED_BY_SELECTOR } from '../webhook/configurations';
 
 type Json = Record<string, unknown>;
 
@@ -148,7 +148,7 @@ export async function staleWorkload(client: KubeClient, ns: string, planned: Jso
   const out: ObjectRef[] = [];
   for (const [kind, apiVersion] of kinds) {
     // A kind the cluster does not serve (no Prometheus Operator) has nothing stale.
-    const items = await client.list(apiVersion, kind, ns, 'app.kubernetes.io/managed-by=kyverno-studio').catch(() => [] as Json[]);
+    const items = await client.list(apiVersion, kind, ns, MANAGED_BY_SELECTOR).catch(() => [] as Json[]);
     for (const item of items) {
       const ref = refOf({ ...item, apiVersion, kind });
       if (!isOurs(item) || keep.has(describeRef(ref))) continue;

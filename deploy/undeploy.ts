@@ -8,12 +8,8 @@ import { AGGREGATED_ROLE_NAME, liveNamespacedRbac, ROLE_NAME } from './rbac';
 import { describeTarget, targetSummary, withServerVersion, type ClusterTarget } from './context';
 import { KubeClient, KubeError, describeRef, refOf, type ObjectRef } from '../kube-api/client';
 import { CRD_LABEL, DEFAULT_NAMESPACE } from './plan';
-import { ALL_CONFIGS, LEGACY_CONFIGS, isOurs } from '../webhook/configurations';
+import { ALL_CONFIGS, LEGACY_CONFIGS, MANAGED_BY_SELECTOR, isOurs } from '../webhook/configurations';
 import { OUR_REPORT_SELECTORS, isOurs as isOurReport } from '../webhook/report-layout';
-
-type Json = Record<string, unknown>;
-
-const MANAGED = 'app.kubernetes.io/managed-by=kyverno-studio';
 
 export interface UndeployUI {
   log(line: string): void;
@@ -54,7 +50,7 @@ export async function undeployPlan(client: KubeClient, ns: string): Promise<{ ob
   for (const e of index) {
     for (const version of e.versions.slice(0, 1)) {
       // Our policy reports carry Kyverno's managed-by label and our written-by label.
-      const selectors = e.group === 'wgpolicyk8s.io' ? OUR_REPORT_SELECTORS : [MANAGED];
+      const selectors = e.group === 'wgpolicyk8s.io' ? OUR_REPORT_SELECTORS : [MANAGED_BY_SELECTOR];
       const seen = new Set<string>();
       for (const selector of selectors) {
         const items = await client.list(`${e.group}/${version}`, e.kind, undefined, selector).catch(() => []);
@@ -76,7 +72,7 @@ export async function undeployPlan(client: KubeClient, ns: string): Promise<{ ob
   }
   const nsRef = { apiVersion: 'v1', kind: 'Namespace', name: ns };
   const nsObj = await client.get(nsRef);
-  if (nsObj && ((nsObj.metadata as Json).labels as Json | undefined)?.['app.kubernetes.io/managed-by'] === 'kyverno-studio') objects.push(nsRef);
+  if (nsObj && isOurs(nsObj)) objects.push(nsRef);
   const crds = (await client.list('apiextensions.k8s.io/v1', 'CustomResourceDefinition', undefined, `${CRD_LABEL}=true`)).map(refOf);
   return { objects, crds };
 }
@@ -101,7 +97,7 @@ export async function runUndeploy(req: UndeployRequest): Promise<UndeployResult>
     if (!e) continue;
     const all = await client.list(`${e.group}/${e.versions[0]}`, e.kind).catch(() => []);
     // Our policy reports carry Kyverno's managed-by label and our written-by label.
-    const foreign = all.filter((o) => ((o.metadata as Json).labels as Json | undefined)?.['app.kubernetes.io/managed-by'] !== 'kyverno-studio' && !isOurReport(o));
+    const foreign = all.filter((o) => !isOurs(o) && !isOurReport(o));
     if (foreign.length) ui.log(`keeping CRD ${crd.name}: ${foreign.length} object(s) not deployed by kyverno-studio use it`);
     else crds.push(crd);
   }

@@ -6,11 +6,6 @@ export interface FlagSpec {
   booleans: string[];
   /** Value flags taken whole: not split on commas (Kyverno's plain string flags). */
   scalars?: string[];
-  /**
-   * Kyverno flags this CLI does not offer, with why: they fail with that reason instead of
-   * "unknown flag" (exit 2).
-   */
-  unsupported?: Record<string, string>;
   /** Short aliases, e.g. { o: 'output', f: 'file-name' }. */
   aliases?: Record<string, string>;
   /** The values a flag accepts, when they are a fixed list (shell completion offers them). */
@@ -26,9 +21,6 @@ export interface ParsedArgs {
 }
 
 export class UsageError extends Error {}
-
-/** A Kyverno flag this CLI knows but cannot honour (no cluster, no registry...). */
-export class UnsupportedFlagError extends UsageError {}
 
 export function parseArgs(argv: string[], spec: FlagSpec): ParsedArgs {
   const out: ParsedArgs = { positionals: [], values: new Map(), booleans: new Set(), negated: new Set() };
@@ -56,8 +48,6 @@ export function parseArgs(argv: string[], spec: FlagSpec): ParsedArgs {
       else (out.negated.add(name), out.booleans.delete(name));
       continue;
     }
-    const unsupported = spec.unsupported?.[name];
-    if (unsupported) throw new UnsupportedFlagError(`flag --${name} is not supported: ${unsupported}`);
     if (spec.values.includes(name) || spec.scalars?.includes(name)) {
       const value = inline ?? argv[++i];
       if (value === undefined) throw new UsageError(`flag --${name} needs a value`);
@@ -92,11 +82,6 @@ export function parseCommandArgs(
   try {
     args = parseArgs(argv, { ...spec, booleans: spec.booleans.includes('help') ? spec.booleans : [...spec.booleans, 'help'] });
   } catch (err) {
-    if (err instanceof UnsupportedFlagError) {
-      // Kyverno's CLI exits 1 on any flag it refuses.
-      io.err(`Error: ${err.message}`);
-      return 1;
-    }
     if (err instanceof UsageError) {
       io.err(`Error: ${err.message}\n${usage}`);
       return 2;

@@ -149,13 +149,14 @@ function addObjects(into: JsonObject[], body: unknown): void {
  * evaluation runs again on a copy of the cluster state holding the answers. A refusal or a
  * failed call is kept as the entry's error.
  */
-export async function evaluatePostingApiCalls<T>(cluster: ClusterState, evaluate: (cluster: ClusterState) => T, post: CallsOut['post'], service?: CallsOut['service']): Promise<T> {
+export async function evaluatePostingApiCalls<T>(cluster: ClusterState, evaluate: (cluster: ClusterState) => T, post: CallsOut['post'] | undefined, service?: CallsOut['service']): Promise<T> {
   const out: Outbound = { posts: [...(cluster.apiCallPosts ?? [])], calls: [...(cluster.serviceCalls ?? [])] };
-  const calls: CallsOut = { post, service };
+  // Without `post` (the CLI: no API server), POSTs are not noted and stay unanswered.
+  const calls: CallsOut = { post: post ?? (() => Promise.reject(new Error('no API server'))), service };
   for (let round = 0; ; round++) {
     const postMisses: Array<{ urlPath: string; body: JsonObject }> = [];
     const serviceMisses: ServiceCallRequest[] = [];
-    const result = evaluate({ ...cluster, apiCallPosts: out.posts, apiCallPostMisses: postMisses, serviceCalls: out.calls, ...(service ? { serviceCallMisses: serviceMisses } : {}) });
+    const result = evaluate({ ...cluster, apiCallPosts: out.posts, ...(post ? { apiCallPostMisses: postMisses } : {}), serviceCalls: out.calls, ...(service ? { serviceCallMisses: serviceMisses } : {}) });
     if (postMisses.length + serviceMisses.length === 0 || round >= CLUSTER_READ_ROUNDS) return result;
     if (!(await callOut(postMisses, serviceMisses, out, calls))) return result;
   }

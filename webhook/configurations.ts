@@ -9,6 +9,8 @@ import { celWebhooks } from './cel-webhooks';
 type Json = Record<string, unknown>;
 
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'kyverno-studio' };
+/** MANAGED_BY as a label selector (`key=value`), for lists of our objects. */
+export const MANAGED_BY_SELECTOR = Object.entries(MANAGED_BY).map(([k, v]) => `${k}=${v}`).join(',');
 export const WEBHOOK_NAME = 'kyverno-studio-webhook';
 /**
  * The Service the webhook configurations call: Kyverno's name (config.KyvernoServiceName, the

@@ -35,7 +35,8 @@ function processOf(policy: JsonObject | undefined, kind: string): string {
   return background ? 'background scan' : admission ? 'admission review' : '';
 }
 
-function reportResult(response: EngineResponse, rule: RuleResult, policy: JsonObject | undefined, auditWarn: boolean, now: number): JsonObject {
+/** One rule's result as a report result (Kyverno's ToPolicyReportResult). */
+export function reportResult(response: EngineResponse, rule: RuleResult, policy: JsonObject | undefined, auditWarn: boolean, now = Math.floor(Date.now() / 1000)): JsonObject {
   const kind = response.policy.kind;
   const annotations = response.policyAnnotations;
   const isAdmissionPolicy = kind === 'ValidatingAdmissionPolicy' || kind === 'MutatingAdmissionPolicy';

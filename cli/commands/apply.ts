@@ -1,5 +1,5 @@
 /** `kyverno-studio apply POLICY... --resource FILE...`: like `kyverno apply`, offline. */
-import type { ClusterState, JsonObject, RequestInfo, ServiceCall, ServiceCallRequest, TestValues } from '../../engine/core/types';
+import type { ClusterState, JsonObject, RequestInfo, TestValues } from '../../engine/core/types';
 import { addGlobalContextEntries, isGlobalContextEntry } from '../../engine/context';
 import { GO_YAML_OPTIONS } from '../../engine/loader';
 import { evaluateResources, offlineCluster, type EngineResponse, type ResourceEvaluation } from '../../engine/evaluate';
@@ -19,7 +19,7 @@ import {
   type Payload,
 } from '../../engine/testing';
 import { parseCommandArgs, single, type FlagSpec, type ParsedArgs } from '../../io/args';
-import { cloneGitSource, isGitSource, parseGitSource, type Clone } from '../io/git-source';
+import { cloneGitPaths } from '../io/git-source';
 import { classifyDocument, readDocuments } from '../io/documents';
 import { readFailure, readText } from '../io/files';
 import { applyTable, countResults, describeResponses, goYaml, resourcePath, type ResultCounts } from './apply-report';
@@ -214,11 +214,32 @@ export interface ApplyRun {
   inputErrors: number;
 }
 
+/** The inputs of `kyverno apply`, read: what applyEvaluation evaluates (as often as needed). */
+export interface ApplyInputFiles {
+  policies: JsonObject[];
+  invalidPolicies: ApplyRun['invalidPolicies'];
+  cleanupPolicies: JsonObject[];
+  /** The offline cluster the resources are evaluated against. */
+  cluster: ClusterState;
+  resources: JsonObject[];
+  exceptionCount: number;
+  values: TestValues | undefined;
+  requestInfo: RequestInfo | undefined;
+  payloads: Record<PayloadMode, Payload[]>;
+  inputErrors: number;
+}
+
 /**
  * Reads the files as `kyverno apply` does and evaluates every resource on the one engine path
  * (engine/evaluate). Problems with the inputs are written to `io.err` and counted.
  */
-export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, options: { now?: Date; imageRegistry?: ImageRegistrySnapshot; serviceCalls?: ServiceCall[]; serviceCallMisses?: ServiceCallRequest[] } = {}): ApplyRun {
+export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, options: { now?: Date; imageRegistry?: ImageRegistrySnapshot } = {}): ApplyRun {
+  const inputs = readApplyFiles(paths, io, options);
+  return applyEvaluation(inputs, inputs.cluster, options.now);
+}
+
+/** Reads the files as `kyverno apply` does (applyFiles); problems are written to `io.err` and counted. */
+export function readApplyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, options: { imageRegistry?: ImageRegistrySnapshot } = {}): ApplyInputFiles {
   let inputErrors = 0;
   const policies: JsonObject[] = [];
   const invalidPolicies: ApplyRun['invalidPolicies'] = [];
@@ -312,8 +333,6 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
   cluster.resources.push(...crdRead.crds);
   for (const [ns, labels] of Object.entries(paths.namespaceLabels ?? {})) cluster.namespaceLabels[ns] ??= labels;
   if (options.imageRegistry) cluster.imageRegistry = options.imageRegistry;
-  if (options.serviceCalls) cluster.serviceCalls = options.serviceCalls;
-  if (options.serviceCallMisses) cluster.serviceCallMisses = options.serviceCallMisses;
   // As the CLI's fake client: mutate-existing targets are cluster objects.
   cluster.resources.push(...targets);
   if (contextDoc) cluster.celLibraries?.resources.push(...addContext(cluster, contextDoc));
@@ -324,38 +343,35 @@ export function applyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, option
     io.err(`Error: failed to build global context store: ${errorText(err)}`);
     inputErrors++;
   }
-  const evaluations = evaluateResources({ policies, resources, cluster, values, requestInfo, now: options.now });
   const json = loadPayloads(paths.jsonPaths ?? [], 'JSON', io);
   const http = loadPayloads(paths.httpPaths ?? [], 'HTTP', io);
   const envoy = loadPayloads(paths.envoyPaths ?? [], 'Envoy', io);
   inputErrors += json.errors + http.errors + envoy.errors;
-  const payloadInput = { policies, cluster, now: options.now };
+  const payloads = { JSON: json.payloads, HTTP: http.payloads, Envoy: envoy.payloads };
+  return { policies, invalidPolicies, cleanupPolicies, cluster, resources, exceptionCount: exceptions.length, values, requestInfo, payloads, inputErrors };
+}
+
+/** Evaluates the inputs read (readApplyFiles) against `cluster` (theirs, or a copy holding service calls made). */
+export function applyEvaluation(inputs: ApplyInputFiles, cluster: ClusterState, now?: Date): ApplyRun {
+  const { policies, cleanupPolicies, resources, values, requestInfo, payloads } = inputs;
+  const evaluations = evaluateResources({ policies, resources, cluster, values, requestInfo, now });
+  const payloadInput = { policies, cluster, now };
   // Kyverno apply reports every cleanup policy on every resource (after the JSON payloads).
   const cleanupResponses: EngineResponse[] = cleanupPolicies.flatMap((policy) =>
     resources.map((resource) => {
       const namespace = String(asObject(resource.metadata).namespace ?? '');
-      const rule = cleanupPolicyResult(policy, resource, cluster.namespaceLabels[namespace] ?? {}, cluster, options.now);
+      const rule = cleanupPolicyResult(policy, resource, cluster.namespaceLabels[namespace] ?? {}, cluster, now);
       return { policy: policyRef(policy), resource, patchedResource: resource, rules: [rule], policyAnnotations: {} };
     }),
   );
   const payloadResponses = [
-    ...json.payloads.map((p) => evaluateJsonPayload(payloadInput, p)),
+    ...payloads.JSON.map((p) => evaluateJsonPayload(payloadInput, p)),
     ...(cleanupResponses.length ? [cleanupResponses] : []),
-    ...http.payloads.map((p) => evaluateAuthzPayload(payloadInput, 'HTTP', p)),
-    ...envoy.payloads.map((p) => evaluateAuthzPayload(payloadInput, 'Envoy', p)),
+    ...payloads.HTTP.map((p) => evaluateAuthzPayload(payloadInput, 'HTTP', p)),
+    ...payloads.Envoy.map((p) => evaluateAuthzPayload(payloadInput, 'Envoy', p)),
   ];
-  return { policies, invalidPolicies, cleanupPolicies, cluster, resources, exceptionCount: exceptions.length, evaluations, payloadResponses, jsonPayloadCount: json.payloads.length, inputErrors };
-}
-
-/** Runs `apply` calling the services its policies name (runCallingServices); only the last run's messages reach `io`. */
-async function applyCallingServices(apply: (options: { io: Pick<CommandIO, 'err'>; serviceCalls: ServiceCall[]; serviceCallMisses: ServiceCallRequest[] }) => ApplyRun, io: Pick<CommandIO, 'err'>): Promise<ApplyRun> {
-  let said: string[] = [];
-  const run = await runCallingServices((serviceCalls, serviceCallMisses) => {
-    said = [];
-    return apply({ io: { err: (text) => said.push(text) }, serviceCalls, serviceCallMisses });
-  });
-  for (const text of said) io.err(text);
-  return run;
+  const { invalidPolicies, exceptionCount, inputErrors } = inputs;
+  return { policies, invalidPolicies, cleanupPolicies, cluster, resources, exceptionCount, evaluations, payloadResponses, jsonPayloadCount: payloads.JSON.length, inputErrors };
 }
 
 /**
@@ -482,28 +498,24 @@ export const applyCommand: Command = {
       }
     }
     // Git repositories among the policy paths are cloned for the run (Kyverno's git sources).
-    const clones: Clone[] = [];
+    let policySources: ReturnType<typeof cloneGitPaths>;
     try {
-      for (const [i, path] of args.positionals.entries()) {
-        if (!isGitSource(path)) continue;
-        const clone = cloneGitSource(parseGitSource(path, single(args, 'git-branch') ?? ''), { username: single(args, 'username') ?? '', password: single(args, 'password') ?? '' });
-        clones.push(clone);
-        args.positionals[i] = clone.path;
-      }
+      policySources = cloneGitPaths(args.positionals, single(args, 'git-branch') ?? '', { username: single(args, 'username') ?? '', password: single(args, 'password') ?? '' });
     } catch (err) {
-      for (const clone of clones) clone.dispose();
       io.err(`Error: failed to load policies (${errorText(err)})`);
       return 1;
     }
     try {
-      return await applyRun(args, io, { resourcePaths, jsonPaths, httpPaths, envoyPaths, valuesPath, warnExitCode, exceptionTtl, generateExceptions, reportFormat, setTerms, fromCluster, crdPaths });
+      return await applyRun(args, io, { policyPaths: policySources.paths, resourcePaths, jsonPaths, httpPaths, envoyPaths, valuesPath, warnExitCode, exceptionTtl, generateExceptions, reportFormat, setTerms, fromCluster, crdPaths });
     } finally {
-      for (const clone of clones) clone.dispose();
+      policySources.dispose();
     }
   },
 };
 
 interface ApplyInputs {
+  /** The policy paths, git sources replaced by their clones. */
+  policyPaths: string[];
   resourcePaths: string[];
   jsonPaths: string[];
   httpPaths: string[];
@@ -519,7 +531,7 @@ interface ApplyInputs {
 }
 
 async function applyRun(args: ParsedArgs, io: CommandIO, inputs: ApplyInputs): Promise<number> {
-    const { resourcePaths, jsonPaths, httpPaths, envoyPaths, valuesPath, warnExitCode, exceptionTtl, generateExceptions, reportFormat, setTerms, fromCluster, crdPaths } = inputs;
+    const { policyPaths, resourcePaths, jsonPaths, httpPaths, envoyPaths, valuesPath, warnExitCode, exceptionTtl, generateExceptions, reportFormat, setTerms, fromCluster, crdPaths } = inputs;
     const all = (...names: string[]) => names.flatMap((n) => args.values.get(n) ?? []);
     let clusterFetch: ClusterFetch | undefined;
     if (fromCluster) {
@@ -528,7 +540,7 @@ async function applyRun(args: ParsedArgs, io: CommandIO, inputs: ApplyInputs): P
         // Loaded on demand: the Kubernetes client costs ~0.25 s and 60 MB at start-up.
         const { KubeClient } = await import('../../kube-api/client');
         const client: KubeClientType = KubeClient.fromKubeconfig(single(args, 'kubeconfig') || undefined, single(args, 'context') || undefined);
-        const policyObjects = readDocuments(args.positionals).documents.map((d) => d.value).filter((v): v is JsonObject => isJsonObject(v) && classifyDocument(v) === 'policy');
+        const policyObjects = readDocuments(policyPaths).documents.map((d) => d.value).filter((v): v is JsonObject => isJsonObject(v) && classifyDocument(v) === 'policy');
         const namespace = single(args, 'namespace') || undefined;
         // As Kyverno: --cluster-wide-resources lists cluster-scoped kinds, then (with -n) also
         // the namespace's objects.
@@ -552,7 +564,7 @@ async function applyRun(args: ParsedArgs, io: CommandIO, inputs: ApplyInputs): P
       }
     }
     // --registry (Kyverno's flag): read the images verifyImages rules check before evaluating.
-    const imageRegistry = args.booleans.has('registry') ? await prefetchForFiles(args.positionals, resourcePaths) : undefined;
+    const imageRegistry = args.booleans.has('registry') ? await prefetchForFiles(policyPaths, resourcePaths) : undefined;
     const setValues = parseSet(setTerms);
     if (typeof setValues === 'string') {
       io.err(`Error: ${setValues}`);
@@ -574,8 +586,9 @@ async function applyRun(args: ParsedArgs, io: CommandIO, inputs: ApplyInputs): P
         return 1;
       }
     }
-    const run = await applyCallingServices((options) => applyFiles({
-      policyPaths: args.positionals,
+    // The files are read once; the evaluation runs again while it names calls not made yet.
+    const read = readApplyFiles({
+      policyPaths,
       resourcePaths: fromCluster ? [] : resourcePaths,
       clusterResources: clusterFetch?.resources,
       namespaceLabels: clusterFetch?.namespaceLabels,
@@ -592,7 +605,8 @@ async function applyRun(args: ParsedArgs, io: CommandIO, inputs: ApplyInputs): P
       contextPath: single(args, 'context-file'),
       targetPaths: all('target-resource', 'target-resources'),
       setValues,
-    }, options.io, { imageRegistry, ...options }), io);
+    }, io, { imageRegistry });
+    const run = await runCallingServices(read.cluster, (cluster) => applyEvaluation(read, cluster));
     const { policies, resources, inputErrors } = run;
     const policyReport = args.booleans.has('policy-report');
     if (!target.stdin && !policyReport && !generateExceptions) {

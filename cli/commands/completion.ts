@@ -26,7 +26,7 @@ interface FlagWords {
   valued: Map<string, string[]>;
 }
 
-/** The flag words of a spec; flags the parser refuses (`unsupported`) are not offered. */
+/** The flag words of a spec: its long flags and their short aliases. */
 export function flagWords(spec: FlagSpec): FlagWords {
   const valueNames = [...spec.values, ...(spec.scalars ?? [])];
   const supported = new Set([...valueNames, ...spec.booleans]);

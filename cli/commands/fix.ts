@@ -52,19 +52,20 @@ export const FIX_POLICY_FLAGS: FlagSpec = { values: [], booleans: ['save', 'help
 /** The YAML Kyverno writes (sigs.k8s.io/yaml: sorted keys), documents joined by `---`. */
 const yamlStream = (docs: JsonObject[], leading: boolean) => docs.map((d, i) => `${leading || i > 0 ? '---\n' : ''}${goYaml(d)}`).join('');
 
-function firstDocument(path: string): unknown {
+/** The documents of a YAML file; throws the first parse error (or the read error). */
+function yamlValues(path: string): unknown[] {
   const parsed = parseYamlDocuments(readText(path), path);
   if (parsed.errors.length > 0) throw new Error(parsed.errors[0].message);
-  return parsed.documents[0]?.value ?? null;
+  return parsed.documents.map((d) => d.value);
 }
 
 /** A values or user info file named by a test: fixed, and saved as Kyverno saves it. */
 function fixSideFile(kind: 'Values' | 'UserInfo', label: string, path: string, save: boolean, force: boolean, io: CommandIO): void {
   let result: FixedDocument;
   try {
-    result = fixKindOf(firstDocument(path), kind);
+    result = fixKindOf(yamlValues(path)[0] ?? null, kind);
   } catch (err) {
-    io.out(`    ERROR: failed to load ${label === 'user info' ? 'user info' : 'values'}: ${errorText(err)}`);
+    io.out(`    ERROR: failed to load ${label}: ${errorText(err)}`);
     return;
   }
   for (const m of result.messages) io.out(`  WARNING: ${m}`);
@@ -103,9 +104,7 @@ function runFixTest(argv: string[], io: CommandIO): number {
     let loadError: string | undefined;
     let documents: unknown[] = [];
     try {
-      const parsed = parseYamlDocuments(readText(path), path);
-      if (parsed.errors.length > 0) loadError = parsed.errors[0].message;
-      documents = parsed.documents.map((d) => d.value);
+      documents = yamlValues(path);
     } catch (err) {
       loadError = errorText(err);
     }
@@ -178,11 +177,9 @@ function runFixPolicy(argv: string[], io: CommandIO): number {
     for (const path of yamlFilesAt(dir)) {
       let docs: JsonObject[];
       try {
-        const parsed = parseYamlDocuments(readText(path), path);
-        // Kyverno skips files its loader cannot read, silently.
-        if (parsed.errors.length > 0) continue;
-        docs = parsed.documents.map((d) => d.value).filter(isJsonObject);
+        docs = yamlValues(path).filter(isJsonObject);
       } catch {
+        // Kyverno skips files its loader cannot read, silently.
         continue;
       }
       const isKyverno = (d: JsonObject) => typeof d.apiVersion === 'string' && d.apiVersion.startsWith('kyverno.io/');

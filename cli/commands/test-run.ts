@@ -62,17 +62,23 @@ export interface TestRunOptions {
   serviceCallMisses?: ServiceCallRequest[];
 }
 
-/** Reads one test file and everything it names, then runs each of its Test documents. Never throws. */
-export function runTestFileFromDisk(path: string, options: TestRunOptions = {}): TestFileResult[] {
+/** The service calls made for a run, and where to note those not made yet (ClusterState's fields). */
+export type ServiceCallState = { serviceCalls?: ServiceCall[]; serviceCallMisses?: ServiceCallRequest[] };
+
+/** One Test document read with everything it names: its result when it cannot run, else its run. */
+export type ReadTest = { result: TestFileResult } | { run: (calls: ServiceCallState) => TestFileResult };
+
+/** Reads one test file and everything its Test documents name (once; they may run several times). Never throws. */
+function readTestFile(path: string, options: TestRunOptions): ReadTest[] {
   let text: string;
   try {
     text = readText(path);
   } catch (err) {
-    return [{ ...failedTest(path, readFailure(path, err)), loadError: true }];
+    return [{ result: { ...failedTest(path, readFailure(path, err)), loadError: true } }];
   }
   const { documents, error } = testDocumentsOf(path, text, options.timings);
-  if (error !== null) return [{ ...failedTest(path, error), loadError: true }];
-  const results: TestFileResult[] = [];
+  if (error !== null) return [{ result: { ...failedTest(path, error), loadError: true } }];
+  const tests: ReadTest[] = [];
   for (const loaded of documents) {
     const doc = options.select ? options.select(loaded) : loaded;
     if (doc === null) continue;
@@ -80,12 +86,22 @@ export function runTestFileFromDisk(path: string, options: TestRunOptions = {}):
     const files = readAll(testInputPaths(path, doc.value), new Map([[path, text]]), failures);
     // A wrong format is reported before an input that cannot be read.
     if (failures.length > 0 && testFormatError(doc, text) === null) {
-      results.push(failedTest(path, failures[0], documents.length > 1 ? doc.index + 1 : undefined));
+      tests.push({ result: failedTest(path, failures[0], documents.length > 1 ? doc.index + 1 : undefined) });
       continue;
     }
-    results.push(runLoadedTest(doc, text, documents.length, files, { now: options.now, timings: options.timings, imageRegistry: options.imageRegistry, coverage: options.coverage, serviceCalls: options.serviceCalls, serviceCallMisses: options.serviceCallMisses }));
+    tests.push({ run: (calls) => runLoadedTest(doc, text, documents.length, files, { now: options.now, timings: options.timings, imageRegistry: options.imageRegistry, coverage: options.coverage, serviceCalls: calls.serviceCalls, serviceCallMisses: calls.serviceCallMisses }) });
   }
-  return results;
+  return tests;
+}
+
+/** Runs tests read by readTestPaths (again, with more service calls made, as often as needed). */
+export function runReadTests(tests: readonly ReadTest[], calls: ServiceCallState = {}): TestFileResult[] {
+  return tests.map((t) => ('result' in t ? t.result : t.run(calls)));
+}
+
+/** Reads one test file and everything it names, then runs each of its Test documents. Never throws. */
+export function runTestFileFromDisk(path: string, options: TestRunOptions = {}): TestFileResult[] {
+  return runReadTests(readTestFile(path, options), options);
 }
 
 export function summarize(files: TestFileResult[]): TestRunSummary {
@@ -97,12 +113,23 @@ export function summarize(files: TestFileResult[]): TestRunSummary {
   };
 }
 
+/** Finds every test file under `paths` and reads them with their inputs; missing paths become file errors. */
+export function readTestPaths(paths: string[], options: TestRunOptions = {}): ReadTest[] {
+  const { files, missing } = findTestFiles(paths, options.fileName ?? 'kyverno-test.yaml');
+  const tests: ReadTest[] = missing.map((p) => ({ result: { ...failedTest(p, `${p}: no such file or directory`), loadError: true } }));
+  for (const f of files) tests.push(...readTestFile(f, options));
+  return tests;
+}
+
+/** The report of tests read by readTestPaths, run with `calls`. */
+export function testRunReport(tests: readonly ReadTest[], calls: ServiceCallState = {}): TestRunReport {
+  const results = runReadTests(tests, calls);
+  return { files: results, summary: summarize(results) };
+}
+
 /** Finds every test file under `paths` and runs them all; missing paths become file errors. */
 export function runTestPaths(paths: string[], options: TestRunOptions = {}): TestRunReport {
-  const { files, missing } = findTestFiles(paths, options.fileName ?? 'kyverno-test.yaml');
-  const results: TestFileResult[] = missing.map((p) => ({ ...failedTest(p, `${p}: no such file or directory`), loadError: true }));
-  for (const f of files) results.push(...runTestFileFromDisk(f, options));
-  return { files: results, summary: summarize(results) };
+  return testRunReport(readTestPaths(paths, options), options);
 }
 
 export interface TestFileDescription {

@@ -1,15 +1,16 @@
 /** `kyverno-studio test [PATH...]`: runs kyverno-test.yaml files like `kyverno test`. */
 import { parseCommandArgs, single, type FlagSpec, type ParsedArgs } from '../../io/args';
-import { cloneGitSource, isGitSource, parseGitSource, type Clone } from '../io/git-source';
+import { cloneGitPaths } from '../io/git-source';
 import { formatResults, resultRows, resultTable, TEST_OUTPUT_FORMATS, type ResultRow, type TestOutputFormat } from '../output/test-results';
 import type { Command, CommandIO } from './command';
 import { errorText } from './command';
-import { registrySnapshotForTests, runTestPaths, type TestRunReport } from './test-run';
+import { readTestPaths, registrySnapshotForTests, testRunReport, type TestRunReport } from './test-run';
 import { writeFileSync } from 'node:fs';
 import { readText } from '../io/files';
 import { coverageReport, formatCoverage } from '../output/test-coverage';
 import { DEFAULT_SELECTOR, parseTestCaseSelector, selectTestResults } from './test-selector';
 import { runCallingServices } from './service-calls';
+import { offlineCluster } from '../../engine/evaluate';
 
 const USAGE = `Usage: kyverno-studio test [PATH...] [flags]
 
@@ -121,21 +122,16 @@ export const testCommand: Command = {
     if (selector.errors.length > 0) {
       io.out(`\nFilter errors:\n${selector.errors.map((e) => `  Error: ${e}`).join('\n')}`);
     }
-    const clones: Clone[] = [];
+    let clones: ReturnType<typeof cloneGitPaths> | undefined;
     try {
       // Git repositories among the paths are cloned for the run (Kyverno's git sources).
-      const paths = (args.positionals.length > 0 ? args.positionals : ['.']).map((path) => {
-        if (!isGitSource(path)) return path;
-        const clone = cloneGitSource(parseGitSource(path, single(args, 'git-branch') ?? ''));
-        clones.push(clone);
-        return clone.path;
-      });
-      return await runTests(paths, args, selector, format, io);
+      clones = cloneGitPaths(args.positionals.length > 0 ? args.positionals : ['.'], single(args, 'git-branch') ?? '');
+      return await runTests(clones.paths, args, selector, format, io);
     } catch (err) {
       io.err(`Error: ${errorText(err)}`);
       return 1;
     } finally {
-      for (const clone of clones) clone.dispose();
+      clones?.dispose();
     }
   },
 };
@@ -151,10 +147,10 @@ async function runTests(paths: string[], args: ParsedArgs, selector: ReturnType<
       const imageRegistry = args.booleans.has('registry') ? await registrySnapshotForTests(paths, single(args, 'file-name')) : undefined;
       // Kyverno's test calls what CEL http.Get/Post name beyond the mocks (apiCall.service
       // entries only with clusterResources: not made here, the entry stays unloaded).
-      report = await runCallingServices((serviceCalls, serviceCallMisses) => {
-        testsFound = 0;
-        return runTestPaths(paths, { fileName: single(args, 'file-name'), select, imageRegistry, coverage, serviceCalls, serviceCallMisses });
-      }, (call) => call.caller === 'http');
+      // The files are read once; the tests run again while they name calls not made yet (each
+      // test has its own cluster: the one given here only carries the calls).
+      const tests = readTestPaths(paths, { fileName: single(args, 'file-name'), select, imageRegistry, coverage });
+      report = await runCallingServices(offlineCluster({}), (cluster) => testRunReport(tests, cluster), (call) => call.caller === 'http');
     } catch (err) {
       io.err(`Error: ${errorText(err)}`);
       return 1;

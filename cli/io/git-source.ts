@@ -94,3 +94,27 @@ export function cloneGitSource(source: GitSource, auth?: { username: string; pas
   }
   return { path, dispose };
 }
+
+/**
+ * The paths with each git path cloned (cloneGitSource) and replaced by its clone's folder;
+ * `dispose` removes the clones. When a clone fails, those already made are removed and the
+ * error is thrown.
+ */
+export function cloneGitPaths(paths: readonly string[], branch: string, auth?: { username: string; password: string }): { paths: string[]; dispose(): void } {
+  const clones: Clone[] = [];
+  const dispose = () => {
+    for (const clone of clones) clone.dispose();
+  };
+  try {
+    const local = paths.map((path) => {
+      if (!isGitSource(path)) return path;
+      const clone = cloneGitSource(parseGitSource(path, branch), auth);
+      clones.push(clone);
+      return clone.path;
+    });
+    return { paths: local, dispose };
+  } catch (err) {
+    dispose();
+    throw err;
+  }
+}

@@ -5,28 +5,19 @@
  */
 import type { JsonObject } from '../core/types';
 import { isJsonObject } from '../core/json';
-import { goPathClean } from '../core/go-path';
+import { cleanPayloadNames, RESULT_BASE_FIELD_NAMES, RESULT_DATA_FIELD_NAMES, TEST_FIELD_NAMES } from './spec';
 
-// The fields of cli.kyverno.io/v1alpha1 Test and TestResult as Go's JSON decoder matches them
-// (case-insensitively), in their canonical spelling: a round trip through the typed struct
-// renames them, and Kyverno's strict decoding refuses anything else.
-const TEST_FIELDS = [
-  'apiVersion', 'kind', 'metadata', 'name', 'policies', 'resources', 'jsonPayload', 'jsonPayloads', 'httpPayloads',
-  'envoyPayloads', 'targetResources', 'variables', 'paramResources', 'userinfo', 'results', 'values', 'exceptions',
-  'context', 'clusterResources', 'apiCallResponses', 'globalContextEntries',
-];
-const RESULT_BASE_FIELDS = [
-  'policy', 'rule', 'isValidatingAdmissionPolicy', 'isMutatingAdmissionPolicy', 'isValidatingPolicy', 'isDeletingPolicy',
-  'isImageValidatingPolicy', 'isGeneratingPolicy', 'isMutatingPolicy', 'result', 'kind', 'operation', 'patchedResources',
-  'generatedResource', 'cloneSourceResource', 'failOnMissingResources',
-];
-const RESULT_DATA_FIELDS = ['resources', 'resourceSpecs', 'generatedResources'];
 /** TestResult fields without `omitempty`: written even when empty. */
 const RESULT_ALWAYS = new Set(['policy', 'result', 'kind']);
 
 export class FixLoadError extends Error {}
 
-function canonical(obj: JsonObject, fields: string[]): JsonObject {
+/**
+ * The object with its fields in their canonical spelling (spec.ts's lists): Go's JSON decoder
+ * matches them case-insensitively, a round trip through the typed struct renames them, and
+ * Kyverno's strict decoding refuses anything else.
+ */
+function canonical(obj: JsonObject, fields: readonly string[]): JsonObject {
   const byLower = new Map(fields.map((f) => [f.toLowerCase(), f]));
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(obj)) {
@@ -41,6 +32,13 @@ function canonical(obj: JsonObject, fields: string[]): JsonObject {
 const isEmpty = (v: unknown) => v === undefined || v === null || v === '' || v === false || v === 0 || (Array.isArray(v) && v.length === 0);
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map((x) => String(x)) : []);
 const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
+
+/** A copy of metadata without the stamps Kyverno's saved documents leave out. */
+function withoutStamps(metadata: JsonObject): JsonObject {
+  const copy = { ...metadata };
+  for (const stamp of ['creationTimestamp', 'generation', 'uid']) delete copy[stamp];
+  return copy;
+}
 
 /** First occurrences, in order (Kyverno's sets.New(...).UnsortedList(), whose order Go leaves random). */
 function unique(list: string[]): string[] {
@@ -61,15 +59,15 @@ interface Result {
 
 function readResult(value: unknown, i: number): Result {
   if (!isJsonObject(value)) throw new FixLoadError(`error unmarshaling JSON: while decoding JSON: json: cannot unmarshal ${typeof value} into results[${i}]`);
-  const r = canonical(value, [...RESULT_BASE_FIELDS, ...RESULT_DATA_FIELDS]);
+  const r = canonical(value, [...RESULT_BASE_FIELD_NAMES, ...RESULT_DATA_FIELD_NAMES]);
   const base: JsonObject = {};
-  for (const f of RESULT_BASE_FIELDS) if (r[f] !== undefined) base[f] = r[f];
+  for (const f of RESULT_BASE_FIELD_NAMES) if (r[f] !== undefined) base[f] = r[f];
   return { base, resources: strings(r.resources), resourceSpecs: Array.isArray(r.resourceSpecs) ? r.resourceSpecs : [], generatedResources: strings(r.generatedResources) };
 }
 
 function writeResult(r: Result): JsonObject {
   const out: JsonObject = {};
-  for (const f of RESULT_BASE_FIELDS) {
+  for (const f of RESULT_BASE_FIELD_NAMES) {
     const v = r.base[f];
     if (RESULT_ALWAYS.has(f)) out[f] = v === undefined || v === null ? '' : v;
     else if (!isEmpty(v)) out[f] = v;
@@ -130,7 +128,7 @@ export interface FixedDocument {
  */
 export function fixTest(doc: unknown, fileName: string, compress: boolean): FixedDocument {
   if (!isJsonObject(doc)) throw new FixLoadError('error unmarshaling JSON: while decoding JSON: json: cannot unmarshal into a Test');
-  const test = canonical(doc, TEST_FIELDS);
+  const test = canonical(doc, TEST_FIELD_NAMES);
   // Kyverno's cleanTest, at load.
   if (Array.isArray(test.policies)) test.policies = unique(strings(test.policies));
   if (Array.isArray(test.resources)) test.resources = unique(strings(test.resources));
@@ -138,7 +136,7 @@ export function fixTest(doc: unknown, fileName: string, compress: boolean): Fixe
     if (strings(test.jsonPayloads).length === 0) test.jsonPayloads = [str(test.jsonPayload)];
     delete test.jsonPayload;
   }
-  if (Array.isArray(test.jsonPayloads)) test.jsonPayloads = unique(strings(test.jsonPayloads).filter((p) => p.trim() !== '').map(goPathClean));
+  if (Array.isArray(test.jsonPayloads)) test.jsonPayloads = cleanPayloadNames(strings(test.jsonPayloads));
   const loadedResults = (Array.isArray(test.results) ? test.results : []).map(readResult);
   const loaded = JSON.stringify(writeTest(test, loadedResults));
 
@@ -181,7 +179,7 @@ export function fixTest(doc: unknown, fileName: string, compress: boolean): Fixe
   if (compress) {
     const groups = new Map<string, Result>();
     for (const r of results) {
-      const key = JSON.stringify(RESULT_BASE_FIELDS.map((f) => r.base[f] ?? null));
+      const key = JSON.stringify(RESULT_BASE_FIELD_NAMES.map((f) => r.base[f] ?? null));
       const group = groups.get(key) ?? { base: r.base, resources: [], resourceSpecs: [], generatedResources: [] };
       group.resources.push(...r.resources);
       group.resourceSpecs.push(...r.resourceSpecs);
@@ -211,18 +209,14 @@ export function fixTest(doc: unknown, fileName: string, compress: boolean): Fixe
 /** The Test as the typed struct writes it: empty optional fields left out, metadata pruned. */
 function writeTest(test: JsonObject, results: Result[]): JsonObject {
   const out: JsonObject = {};
-  for (const f of TEST_FIELDS) {
+  for (const f of TEST_FIELD_NAMES) {
     if (f === 'results') {
       if (results.length > 0) out.results = results.map(writeResult);
       continue;
     }
     const v = test[f];
     if (f === 'metadata') {
-      const meta = isJsonObject(v) ? { ...v } : {};
-      delete meta.creationTimestamp;
-      delete meta.generation;
-      delete meta.uid;
-      out.metadata = meta;
+      out.metadata = withoutStamps(isJsonObject(v) ? v : {});
       continue;
     }
     if (!isEmpty(v)) out[f] = v;
@@ -247,10 +241,7 @@ export function fixKindOf(doc: unknown, kind: 'Values' | 'UserInfo'): FixedDocum
     fixed.kind = kind;
   }
   if (isJsonObject(fixed.metadata)) {
-    const meta = { ...fixed.metadata };
-    delete meta.creationTimestamp;
-    delete meta.generation;
-    delete meta.uid;
+    const meta = withoutStamps(fixed.metadata);
     if (Object.keys(meta).length === 0) delete fixed.metadata;
     else fixed.metadata = meta;
   }
@@ -305,11 +296,7 @@ export function fixPolicy(doc: JsonObject): FixedDocument {
 /** What Kyverno's `fix policy --save` removes before writing: status, metadata stamps, empty blocks. */
 function prunePolicy(policy: JsonObject): JsonObject {
   delete policy.status;
-  if (isJsonObject(policy.metadata)) {
-    delete policy.metadata.creationTimestamp;
-    delete policy.metadata.generation;
-    delete policy.metadata.uid;
-  }
+  if (isJsonObject(policy.metadata)) policy.metadata = withoutStamps(policy.metadata);
   const spec = isJsonObject(policy.spec) ? policy.spec : {};
   const empty = (v: unknown) => !isJsonObject(v) || Object.keys(v).length === 0;
   for (const rule of Array.isArray(spec.rules) ? spec.rules.filter(isJsonObject) : []) {

@@ -120,6 +120,11 @@ function jsonPayloadNames(f: Map<string, unknown>): string[] {
   const names = strList(f, 'jsonPayloads', 'test');
   const legacy = str(f, 'jsonPayload', 'test');
   if (names.length === 0 && legacy) names.push(legacy);
+  return cleanPayloadNames(names);
+}
+
+/** Payload names as Kyverno's cleanTest keeps them: blanks dropped, Go's path.Clean, duplicates removed. */
+export function cleanPayloadNames(names: readonly string[]): string[] {
   return [...new Set(names.filter((n) => n.trim() !== '').map(normalizePath))];
 }
 
@@ -199,22 +204,24 @@ export interface TestFormatProblem {
   message: string;
 }
 
-// The fields of cli.kyverno.io/v1alpha1 Test and TestResult (apis/v1alpha1/test*.go), lower-cased:
-// Kyverno decodes a test strictly (yaml.UnmarshalStrict), so any other field is an error.
-const TEST_FIELDS = new Set(
-  [
-    'apiVersion', 'kind', 'metadata', 'name', 'policies', 'resources', 'jsonPayload', 'jsonPayloads', 'httpPayloads',
-    'envoyPayloads', 'targetResources', 'variables', 'paramResources', 'userinfo', 'results', 'values', 'exceptions',
-    'context', 'clusterResources', 'apiCallResponses', 'globalContextEntries',
-  ].map((f) => f.toLowerCase()),
-);
-const RESULT_FIELDS = new Set(
-  [
-    'policy', 'rule', 'isValidatingAdmissionPolicy', 'isMutatingAdmissionPolicy', 'isValidatingPolicy', 'isDeletingPolicy',
-    'isImageValidatingPolicy', 'isGeneratingPolicy', 'isMutatingPolicy', 'result', 'kind', 'operation', 'patchedResources',
-    'generatedResource', 'cloneSourceResource', 'failOnMissingResources', 'resources', 'resourceSpecs', 'generatedResources',
-  ].map((f) => f.toLowerCase()),
-);
+// The fields of cli.kyverno.io/v1alpha1 Test and TestResult (apis/v1alpha1/test*.go), in their
+// canonical spelling (Go's JSON decoder matches them case-insensitively).
+export const TEST_FIELD_NAMES: readonly string[] = [
+  'apiVersion', 'kind', 'metadata', 'name', 'policies', 'resources', 'jsonPayload', 'jsonPayloads', 'httpPayloads',
+  'envoyPayloads', 'targetResources', 'variables', 'paramResources', 'userinfo', 'results', 'values', 'exceptions',
+  'context', 'clusterResources', 'apiCallResponses', 'globalContextEntries',
+];
+/** TestResult's own fields (and TestResultBase's). */
+export const RESULT_BASE_FIELD_NAMES: readonly string[] = [
+  'policy', 'rule', 'isValidatingAdmissionPolicy', 'isMutatingAdmissionPolicy', 'isValidatingPolicy', 'isDeletingPolicy',
+  'isImageValidatingPolicy', 'isGeneratingPolicy', 'isMutatingPolicy', 'result', 'kind', 'operation', 'patchedResources',
+  'generatedResource', 'cloneSourceResource', 'failOnMissingResources',
+];
+/** TestResultData's fields (the resources a result names). */
+export const RESULT_DATA_FIELD_NAMES: readonly string[] = ['resources', 'resourceSpecs', 'generatedResources'];
+// Lower-cased: Kyverno decodes a test strictly (yaml.UnmarshalStrict), so any other field is an error.
+const TEST_FIELDS = new Set(TEST_FIELD_NAMES.map((f) => f.toLowerCase()));
+const RESULT_FIELDS = new Set([...RESULT_BASE_FIELD_NAMES, ...RESULT_DATA_FIELD_NAMES].map((f) => f.toLowerCase()));
 
 /**
  * What Kyverno 1.19's `kyverno test` refuses in a Test document, with what to change: the

@@ -13,6 +13,7 @@ import { extname, join, resolve } from 'node:path';
 import { stringify as yamlStringify } from 'yaml';
 import { applyPatch, type Operation as PatchOperation } from 'fast-json-patch';
 import { parseYamlDocuments, apiGroup } from '../../engine/loader';
+import { expandLists } from '../../engine/loader/classify';
 import { asArray, asObject, isJsonObject } from '../../engine/core/json';
 import type { JsonObject } from '../../engine/core/types';
 import type { KindTable } from '../../engine/kube';
@@ -393,7 +394,7 @@ function readFilenames(ctx: Context): Array<{ source: string; doc: JsonObject }>
     } else load(readFileSync(path, 'utf8'), name);
   }
   // A List's items are applied one by one.
-  return docs.flatMap((d) => (d.doc.kind === 'List' || String(d.doc.kind ?? '').endsWith('List') && Array.isArray(d.doc.items) ? asArray(d.doc.items).filter(isJsonObject).map((doc) => ({ source: d.source, doc })) : [d]));
+  return docs.flatMap((d) => expandLists(d.doc).filter(isJsonObject).map((doc) => ({ source: d.source, doc })));
 }
 
 /** The namespace kubectl sends an object to: the file's, else the command's (a different one is refused). */
@@ -683,8 +684,8 @@ async function labelOrAnnotate(ctx: Context, field: 'labels' | 'annotations'): P
   if (boolFlag(ctx.args, 'all') || ctx.args.flags.has('selector')) throw new KubectlUnsupported(`kubectl ${words[0]} by selector`);
   const verb = field === 'labels' ? 'labeled' : 'annotated';
   for (const { r, name } of namedObjects(ctx, objects)) {
-    let refused: string | undefined;
     await update(ctx, r, name, (o) => {
+      let refused: string | undefined;
       const meta = asObject(o.metadata);
       const map: Record<string, unknown> = { ...asObject(meta[field]) };
       for (const c of changes) {
@@ -696,16 +697,12 @@ async function labelOrAnnotate(ctx: Context, field: 'labels' | 'annotations'): P
           map[key] = value;
         }
       }
-      if (refused) return o;
+      // kubectl checks before sending: nothing is printed for the object.
+      if (refused) throw new KubectlFailure(refused);
       const nextMeta: JsonObject = { ...meta, [field]: map };
       if (!Object.keys(map).length) delete nextMeta[field];
       return { ...o, metadata: nextMeta };
     }, verb, `not ${verb}`);
-    if (refused) {
-      // kubectl checks before sending: the "not labeled" line printed for the unchanged object is not its output.
-      ctx.out.out.pop();
-      throw new KubectlFailure(refused);
-    }
   }
 }
 
@@ -725,7 +722,6 @@ async function patch(ctx: Context): Promise<void> {
       throw new KubectlFailure(`Error from server (UnsupportedMediaType): the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
     }
     if (r.group === '' && r.kind === 'ConfigMap' && namespaceFor(ctx, r) === ctx.cluster.kyvernoNamespace) throw new KubectlUnsupported(`kubectl patch of Kyverno's own configuration (${kindName(r)}/${name} in ${ctx.cluster.kyvernoNamespace})`);
-    let failure: string | undefined;
     await update(ctx, r, name, (o) => {
       try {
         if (type === 'json') return applyPatch(structuredClone(o), asArray(body) as unknown as PatchOperation[], true, false).newDocument as JsonObject;
@@ -734,14 +730,9 @@ async function patch(ctx: Context): Promise<void> {
         throw new KubectlFailure(`error: --type must be one of [json merge strategic], not "${type}"`);
       } catch (e) {
         if (e instanceof KubectlFailure) throw e;
-        failure = `Error from server (UnprocessableEntity): ${(e as Error).message}`;
-        return o;
+        throw new KubectlFailure(`Error from server (UnprocessableEntity): ${(e as Error).message}`);
       }
     }, 'patched', 'patched (no change)');
-    if (failure) {
-      ctx.out.out.pop();
-      throw new KubectlFailure(failure);
-    }
   }
 }
 
@@ -755,7 +746,7 @@ async function scale(ctx: Context): Promise<void> {
       ctx.out.error(serverError(current as NonNullable<WriteOutcome['error']>));
       continue;
     }
-    const denied = authorize(ctx, 'patch', { ...r, plural: `${r.plural}` }, namespaceFor(ctx, r), name);
+    const denied = authorize(ctx, 'patch', r, namespaceFor(ctx, r), name);
     if (denied) {
       ctx.out.error(serverError(denied));
       continue;

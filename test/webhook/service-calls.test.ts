@@ -278,7 +278,7 @@ test('kyverno-studio apply makes the calls as Kyverno\'s apply does (the CLI wit
 });
 
 test('kyverno-studio test makes CEL http calls beyond the mocks with Kyverno\'s default blocklist (loopback refused)', async () => {
-  const { runTestPaths } = await import('../../cli/commands/test-run');
+  const { readTestPaths, testRunReport } = await import('../../cli/commands/test-run');
   const { runCallingServices } = await import('../../cli/commands/service-calls');
   const { mkdtempSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
@@ -292,7 +292,8 @@ test('kyverno-studio test makes CEL http calls beyond the mocks with Kyverno\'s 
   }));
   const before = seen.length;
   const requested: string[] = [];
-  const report = await runCallingServices((serviceCalls, serviceCallMisses) => runTestPaths([dir], { serviceCalls, serviceCallMisses }), (c) => (requested.push(c.url), c.caller === 'http'));
+  const tests = readTestPaths([dir]);
+  const report = await runCallingServices(empty(), (c) => testRunReport(tests, c), (c) => (requested.push(c.url), c.caller === 'http'));
   assert.deepEqual(requested, [`${base}/team/ok`]);
   assert.equal(seen.length, before, 'the blocklist stopped the call before it reached the server');
   assert.match(JSON.stringify(report.files), /connection to 127\.0\.0\.1:\d+ blocked: IP 127\.0\.0\.1 falls in blocked range 127\.0\.0\.0\/8/);
