@@ -10,7 +10,6 @@ import { dirname, join, relative } from 'node:path';
 import { runScenario, type ScenarioResult } from './runner';
 
 const DEFAULT_DIR = '/work/kyverno-src/kyverno/test/conformance/chainsaw';
-const DEFAULT_AREAS = ['validate', 'mutate', 'generate', 'validating-policies', 'mutating-policies', 'generating-policies', 'exceptions', 'policy-validation', 'autogen', 'cel', 'webhooks', 'reports', 'validating-admission-policy-reports', 'background-only'];
 
 function argValue(args: string[], flag: string): string | undefined {
   const i = args.indexOf(flag);
@@ -35,7 +34,9 @@ async function main(): Promise<void> {
     console.log(`chainsaw corpus not found at ${root}: nothing to run (pass the folder holding Kyverno's test/conformance/chainsaw)`);
     return;
   }
-  const areas = (argValue(args, '--areas') ?? DEFAULT_AREAS.join(',')).split(',').filter((a) => existsSync(join(root, a)));
+  // Every area by default (folders starting with "_" hold step templates, not scenarios).
+  const allAreas = readdirSync(root).filter((a) => !a.startsWith('_') && statSync(join(root, a)).isDirectory()).sort();
+  const areas = (argValue(args, '--areas')?.split(',') ?? allAreas).filter((a) => existsSync(join(root, a)) && testFiles(join(root, a)).length > 0);
   const out = argValue(args, '--out') ?? 'bench/results/chainsaw-offline';
   const results: Record<string, ScenarioResult[]> = {};
   for (const area of areas) {

@@ -13,7 +13,7 @@
  * scenario's name or path.
  */
 import { readFileSync, existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { applyPatch, type Operation as PatchOperation } from 'fast-json-patch';
 import { parseYamlDocuments, classifyDocument, apiGroup } from '../../engine/loader';
 import { asArray, asObject, isJsonObject } from '../../engine/core/json';
@@ -720,7 +720,7 @@ export class Scenario {
       // Chainsaw's loader (pkg/loaders/resource/load.go) turns a document holding an `items`
       // array into its items, whatever its kind (an assertion file may list objects under a
       // bare `apiVersion: v1`).
-      docs = readYaml(resolve(base, file)).flatMap((d) => (isJsonObject(d) && Array.isArray(d.items) ? d.items : [d]));
+      docs = readYaml(join(base, file)).flatMap((d) => (isJsonObject(d) && Array.isArray(d.items) ? d.items : [d]));
     } else if (isJsonObject(op.ref)) {
       // A reference names the object with flat fields.
       const ref = op.ref;
@@ -933,7 +933,7 @@ export class Scenario {
       let base = this.dir;
       const use = asObject(step.use);
       if (typeof use.template === 'string') {
-        const file = resolve(this.dir, use.template);
+        const file = join(this.dir, use.template); // chainsaw joins (Go filepath.Join), so a leading "/" stays relative
         const template = asObject(readYaml(file)[0]);
         scope = { ...scope, ...this.bindingsOf(asObject(use.with).bindings, scope), ...this.bindingsOf(asObject(template.spec).bindings, scope) };
         tries = asObject(template.spec).try;
