@@ -1,7 +1,7 @@
 /**
  * `npm run conformance:chainsaw [DIR] [--areas a,b] [--out PREFIX]`: Kyverno's chainsaw
  * scenarios (DIR/<area>/.../chainsaw-test.yaml) run offline through the webhook's admission
- * path (runner.ts); per area passed / failed / unsupported, each failure with its reason,
+ * path (runner.ts); per area passed / failed / unsupported / skipped (Kyverno's CI does not run it), each failure with its reason,
  * written to PREFIX.json and PREFIX.md (default bench/results/chainsaw-offline). Without the
  * corpus (Kyverno's source is not part of the project) it says so and exits 0.
  */
@@ -41,17 +41,17 @@ async function main(): Promise<void> {
   const results: Record<string, ScenarioResult[]> = {};
   for (const area of areas) {
     results[area] = [];
-    for (const file of testFiles(join(root, area))) results[area].push(await runScenario(file, relative(root, dirname(file))));
+    for (const file of testFiles(join(root, area))) results[area].push(await runScenario(file, relative(root, dirname(file)), root));
   }
   const summary = Object.fromEntries(
-    Object.entries(results).map(([area, rs]) => [area, { passed: rs.filter((r) => r.status === 'passed').length, failed: rs.filter((r) => r.status === 'failed').length, unsupported: rs.filter((r) => r.status === 'unsupported').length }]),
+    Object.entries(results).map(([area, rs]) => [area, { passed: rs.filter((r) => r.status === 'passed').length, failed: rs.filter((r) => r.status === 'failed').length, unsupported: rs.filter((r) => r.status === 'unsupported').length, skipped: rs.filter((r) => r.status === 'skipped').length }]),
   );
-  const total = Object.values(summary).reduce((a, s) => ({ passed: a.passed + s.passed, failed: a.failed + s.failed, unsupported: a.unsupported + s.unsupported }), { passed: 0, failed: 0, unsupported: 0 });
+  const total = Object.values(summary).reduce((a, s) => ({ passed: a.passed + s.passed, failed: a.failed + s.failed, unsupported: a.unsupported + s.unsupported, skipped: a.skipped + s.skipped }), { passed: 0, failed: 0, unsupported: 0, skipped: 0 });
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(`${out}.json`, JSON.stringify({ date: new Date().toISOString(), root, summary, total, results }, null, 2) + '\n');
-  const md: string[] = ['# Kyverno chainsaw scenarios, offline', '', `Corpus: \`${root}\`, ${new Date().toISOString()}`, '', '| area | passed | failed | unsupported |', '|---|---|---|---|'];
-  for (const [area, s] of Object.entries(summary)) md.push(`| ${area} | ${s.passed} | ${s.failed} | ${s.unsupported} |`);
-  md.push(`| **total** | ${total.passed} | ${total.failed} | ${total.unsupported} |`, '');
+  const md: string[] = ['# Kyverno chainsaw scenarios, offline', '', `Corpus: \`${root}\`, ${new Date().toISOString()}`, '', '| area | passed | failed | unsupported | skipped |', '|---|---|---|---|---|'];
+  for (const [area, s] of Object.entries(summary)) md.push(`| ${area} | ${s.passed} | ${s.failed} | ${s.unsupported} | ${s.skipped} |`);
+  md.push(`| **total** | ${total.passed} | ${total.failed} | ${total.unsupported} | ${total.skipped} |`, '');
   for (const [area, rs] of Object.entries(results)) {
     const failed = rs.filter((r) => r.status === 'failed');
     if (failed.length === 0) continue;
@@ -67,8 +67,8 @@ async function main(): Promise<void> {
   }
   for (const [reason, n] of [...reasons].sort((a, b) => b[1] - a[1])) md.push(`- ${n} × ${reason}`);
   writeFileSync(`${out}.md`, md.join('\n') + '\n');
-  for (const [area, s] of Object.entries(summary)) console.log(`${area.padEnd(22)} passed ${String(s.passed).padStart(4)}  failed ${String(s.failed).padStart(4)}  unsupported ${String(s.unsupported).padStart(4)}`);
-  console.log(`${'total'.padEnd(22)} passed ${String(total.passed).padStart(4)}  failed ${String(total.failed).padStart(4)}  unsupported ${String(total.unsupported).padStart(4)}`);
+  for (const [area, s] of Object.entries(summary)) console.log(`${area.padEnd(22)} passed ${String(s.passed).padStart(4)}  failed ${String(s.failed).padStart(4)}  unsupported ${String(s.unsupported).padStart(4)}  skipped ${String(s.skipped).padStart(3)}`);
+  console.log(`${'total'.padEnd(22)} passed ${String(total.passed).padStart(4)}  failed ${String(total.failed).padStart(4)}  unsupported ${String(total.unsupported).padStart(4)}  skipped ${String(total.skipped).padStart(3)}`);
   console.log(`written ${out}.json and ${out}.md`);
 }
 

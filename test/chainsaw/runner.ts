@@ -13,7 +13,7 @@
  * scenario's name or path.
  */
 import { readFileSync, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { applyPatch, type Operation as PatchOperation } from 'fast-json-patch';
 import { parseYamlDocuments, classifyDocument, apiGroup } from '../../engine/loader';
 import { asArray, asObject, isJsonObject } from '../../engine/core/json';
@@ -54,8 +54,10 @@ import { ObjectStore, StoreClient, mergeObjects, normalizeSecret, refOfObject, s
 import { kubectl, KubectlUnsupported, type KubectlCluster, type WriteOutcome } from './kubectl';
 import { DEFAULT_EXEC_TIMEOUT_MS, runWithShim } from './shell';
 import { parseDuration } from '../../engine/units';
+import { kyvernoInstallFor, type KyvernoInstall } from './install';
 
-export type ScenarioStatus = 'passed' | 'failed' | 'unsupported';
+/** `skipped`: Kyverno's own CI does not run it (the test says skip, or the workflow quarantines it). */
+export type ScenarioStatus = 'passed' | 'failed' | 'unsupported' | 'skipped';
 
 export interface ScenarioResult {
   /** The scenario's folder, relative to the corpus root. */
@@ -71,6 +73,8 @@ export class StepFailure extends Error {}
 
 /** The namespace Kyverno's webhook runs in (its resource filters skip it). */
 const KYVERNO_NAMESPACE = 'kyverno';
+/** Without Kyverno's repository around the corpus: no values, so every option keeps our product's default. */
+const STANDARD_INSTALL: KyvernoInstall = { testsPath: '', configs: ['standard'], values: {}, quarantined: [] };
 /** The service account our deploy runs the webhook as (deploy/rbac.ts binds its roles to it). */
 const SERVICE_ACCOUNT = `system:serviceaccount:${KYVERNO_NAMESPACE}:${WEBHOOK_NAME}`;
 /** The user a kind cluster's kubeconfig authenticates as. */
@@ -174,6 +178,8 @@ export class Scenario {
   constructor(
     private readonly dir: string,
     readonly namespace = 'chainsaw-offline',
+    /** The Kyverno install Kyverno's CI gives this scenario's area (install.ts); the chart's standard one by default. */
+    readonly install: KyvernoInstall = STANDARD_INSTALL,
   ) {
     // A scenario may run in one of the namespaces a cluster starts with (`namespace: default`).
     for (const ns of new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease', KYVERNO_NAMESPACE, namespace])) {
@@ -955,7 +961,11 @@ export class Scenario {
 }
 
 /** Runs the scenario of one chainsaw-test.yaml. */
-export async function runScenario(testFile: string, relative: string): Promise<ScenarioResult> {
+/**
+ * Runs one scenario. `root` is the chainsaw folder of Kyverno's repository: the area's install
+ * (feature flags, configuration) is read from Kyverno's CI workflow there (install.ts).
+ */
+export async function runScenario(testFile: string, relative: string, root?: string): Promise<ScenarioResult> {
   const dir = dirname(testFile);
   let name = relative;
   let scenario: Scenario | undefined;
@@ -964,8 +974,12 @@ export async function runScenario(testFile: string, relative: string): Promise<S
     const test = docs.find((d) => d.kind === 'Test');
     if (!test) throw new Unsupported('no chainsaw Test document');
     name = String(asObject(test.metadata).name ?? relative);
+    if (asObject(test.spec).skip === true) return { path: relative, name, status: 'skipped', reason: 'the test says skip: true' };
+    const install = root === undefined ? STANDARD_INSTALL : kyvernoInstallFor(root, relative);
+    // Kyverno's CI sets skip: true on the folders it quarantines (tests-conformance.yaml).
+    if (install.quarantined.includes(basename(dir))) return { path: relative, name, status: 'skipped', reason: `quarantined in Kyverno's CI for ${install.testsPath}` };
     const ns = asObject(test.spec).namespace;
-    scenario = new Scenario(dir, typeof ns === 'string' && ns ? ns : 'chainsaw-offline');
+    scenario = new Scenario(dir, typeof ns === 'string' && ns ? ns : 'chainsaw-offline', install);
     await scenario.run(test);
     return { path: relative, name, status: 'passed' };
   } catch (e) {

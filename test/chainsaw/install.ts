@@ -1,0 +1,140 @@
+/**
+ * How Kyverno's CI installs Kyverno for each chainsaw area, read from Kyverno's own repository:
+ * `.github/workflows/tests-conformance.yaml` gives each `tests-path` its `kyverno-configs`
+ * (helm values files `scripts/config/<name>/kyverno.yaml`), `explicit-install-settings`
+ * (`--set a.b=c`) and `quarantined-tests`; the Makefile's `kind-install-kyverno` layers them
+ * over the chart's `values.yaml` and `scripts/config/resources/kyverno.yaml`, in that order.
+ * The runner answers a scenario with the install its area gets there (feature flags, the
+ * ConfigMap, extra arguments), so a flag is never guessed from a scenario's name.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseYamlDocuments } from '../../engine/loader';
+import { asObject, isJsonObject } from '../../engine/core/json';
+import type { JsonObject } from '../../engine/core/types';
+
+type JsonValue = unknown;
+
+export interface KyvernoInstall {
+  /** The `tests-path` whose job this is ('' when the workflow names none: the chart's standard install). */
+  testsPath: string;
+  /** The values files layered over the chart's defaults, in order. */
+  configs: string[];
+  /** The merged helm values. */
+  values: JsonObject;
+  /** Folder names Kyverno's CI marks `skip: true` under this tests-path. */
+  quarantined: string[];
+}
+
+interface Job {
+  testsPath: string;
+  configs: string[];
+  settings: string;
+  quarantined: string[];
+}
+
+function yamlFile(path: string): JsonObject {
+  if (!existsSync(path)) return {};
+  const doc = parseYamlDocuments(readFileSync(path, 'utf8'), path).documents[0]?.value;
+  return isJsonObject(doc) ? doc : {};
+}
+
+/** Helm's values merge: maps merge key by key, anything else (lists included) replaces. */
+export function mergeValues(base: JsonObject, over: JsonObject): JsonObject {
+  const out: JsonObject = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = isJsonObject(v) && isJsonObject(out[k]) ? mergeValues(out[k] as JsonObject, v) : v;
+  return out;
+}
+
+/** `--set a.b=c --set x=true`, as helm reads scalars (true/false/numbers typed). */
+export function setValues(values: JsonObject, settings: string): JsonObject {
+  let out = values;
+  for (const m of settings.matchAll(/--set\s+([^=\s]+)=(\S*)/g)) {
+    const raw = m[2];
+    const value: JsonValue = raw === 'true' ? true : raw === 'false' ? false : /^-?\d+$/.test(raw) ? Number(raw) : raw;
+    const patch = m[1].split('.').reduceRight<JsonValue>((inner, key) => ({ [key]: inner }), value);
+    out = mergeValues(out, patch as JsonObject);
+  }
+  return out;
+}
+
+/**
+ * `${{ matrix.a.b }}` and `${{ matrix.a }}` in a job's inputs: one job per entry of the axis
+ * the tests-path names (its paths vary along it); any other axis (Kubernetes versions) takes
+ * its first entry.
+ */
+function expandMatrix(withs: JsonObject, matrix: JsonObject): JsonObject[] {
+  const ref = /\$\{\{\s*matrix\.([\w-]+)((?:\.[\w-]+)*)\s*\}\}/g;
+  const pathAxis = typeof withs['tests-path'] === 'string' ? [...withs['tests-path'].matchAll(ref)][0]?.[1] : undefined;
+  const entriesOf = (axis: string): unknown[] => (Array.isArray(matrix[axis]) ? (matrix[axis] as unknown[]) : []);
+  const substitute = (entry: unknown): JsonObject => {
+    const out: JsonObject = {};
+    for (const [k, v] of Object.entries(withs)) {
+      out[k] =
+        typeof v === 'string'
+          ? v.replace(ref, (_, axis: string, path: string) => {
+              let cur: unknown = axis === pathAxis ? entry : entriesOf(axis)[0];
+              for (const p of path.split('.').filter(Boolean)) cur = isJsonObject(cur) ? cur[p] : undefined;
+              return Array.isArray(cur) ? cur.map(String).join(',') : cur === undefined || cur === null ? '' : String(cur);
+            })
+          : v;
+    }
+    return out;
+  };
+  return pathAxis === undefined ? [substitute(undefined)] : entriesOf(pathAxis).map(substitute);
+}
+
+function listOf(v: JsonValue | undefined): string[] {
+  if (Array.isArray(v)) return v.map(String);
+  return typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : [];
+}
+
+function workflowJobs(repo: string): Job[] {
+  const workflow = yamlFile(join(repo, '.github/workflows/tests-conformance.yaml'));
+  const jobs: Job[] = [];
+  for (const job of Object.values(asObject(workflow.jobs))) {
+    const matrix = asObject(asObject(asObject(job).strategy).matrix);
+    for (const step of Array.isArray(asObject(job).steps) ? (asObject(job).steps as JsonValue[]) : []) {
+      const s = asObject(step);
+      if (typeof s.uses !== 'string' || !s.uses.endsWith('/tests/conformance/run')) continue;
+      for (const w of expandMatrix(asObject(s.with), matrix)) {
+        if (typeof w['tests-path'] !== 'string') continue;
+        jobs.push({
+          testsPath: w['tests-path'].replace(/^\.\/?/, '').replace(/\/$/, ''),
+          configs: listOf(w['kyverno-configs'] ?? 'standard'),
+          settings: typeof w['explicit-install-settings'] === 'string' ? w['explicit-install-settings'] : '',
+          quarantined: listOf(w['quarantined-tests']),
+        });
+      }
+    }
+  }
+  return jobs;
+}
+
+const cache = new Map<string, Job[]>();
+
+/**
+ * The install Kyverno's CI gives the scenario at `relative` (its path under the chainsaw
+ * root `root`, which sits at `test/conformance/chainsaw` in Kyverno's repository). Without
+ * the workflow (a corpus copied on its own), the chart's defaults plus `standard`.
+ */
+export function kyvernoInstallFor(root: string, relative: string): KyvernoInstall {
+  const repo = resolve(root, '../../..');
+  let jobs = cache.get(repo);
+  if (!jobs) cache.set(repo, (jobs = workflowJobs(repo)));
+  // The job whose tests-path is the longest prefix of the scenario's path.
+  const job = jobs
+    .filter((j) => j.testsPath === '' || relative === j.testsPath || relative.startsWith(`${j.testsPath}/`))
+    .sort((a, b) => b.testsPath.length - a.testsPath.length)[0] ?? { testsPath: '', configs: ['standard'], settings: '', quarantined: [] };
+  let values = yamlFile(join(repo, 'charts/kyverno/values.yaml'));
+  for (const name of ['resources', ...job.configs]) values = mergeValues(values, yamlFile(join(repo, 'scripts/config', name, 'kyverno.yaml')));
+  values = setValues(values, job.settings);
+  return { testsPath: job.testsPath, configs: job.configs, values, quarantined: job.quarantined };
+}
+
+/** A helm value by dotted path (`features.forceFailurePolicyIgnore.enabled`). */
+export function installValue(install: KyvernoInstall, path: string): JsonValue | undefined {
+  let cur: JsonValue | undefined = install.values;
+  for (const p of path.split('.')) cur = isJsonObject(cur) ? cur[p] : undefined;
+  return cur;
+}
