@@ -338,6 +338,7 @@ export function withLiveContext(cluster: ClusterState, live: LiveContextState | 
     ...cluster,
     resources: live.resources.length ? joinObjects(cluster.resources, live.resources) : cluster.resources,
     apiCallsAllowed: true,
+    globalContextStore: true,
     globalContext: { ...live.globalContext, ...cluster.globalContext },
     globalContextProjections: { ...live.globalContextProjections, ...cluster.globalContextProjections },
     globalContextErrors: live.globalContextErrors ? { ...live.globalContextErrors, ...cluster.globalContextErrors } : cluster.globalContextErrors,

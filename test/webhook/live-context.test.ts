@@ -250,6 +250,9 @@ test('admission reads the live state: configMap, apiCall, globalReference and CE
 
   const gctx = liveState([], { globalContext: { deploys: [{}] }, globalContextProjections: { deploys: { count: 3 } } });
   assert.match(answer([GLOBAL], gctx, podReview('a')), /gref denies/);
+  // Kyverno's global context store answers: an entry it lacks, or one whose call failed, is the rule's error in its words.
+  assert.match(answer([GLOBAL], liveState([]), podReview('a')), /failed to resolve deployments at path : failed to marshal APICall data for context entry deployments: failed to fetch entry key=deploys/);
+  assert.match(answer([GLOBAL], liveState([], { globalContextErrors: { deploys: 'deployments nope not found' } }), podReview('a')), /context entry deployments: deployments nope not found/);
 
   assert.match(answer([CEL_GET], liveState([cm('policy-data', 'flags', { frozen: 'true' })]), podReview('a')), /the cluster is frozen/);
   assert.equal(answer([CEL_GET], liveState([cm('policy-data', 'flags', { frozen: 'false' })]), podReview('a')), 'allowed');
