@@ -203,4 +203,7 @@ test('CRDs: shipped in deploy/crds with an index; a policy pulls in its own CRD,
   const names = crdsFor([REQUIRE_TEAM], index, true).map((e) => e.name).sort();
   assert.deepEqual(names, ['clusterpolicies.kyverno.io', 'clusterpolicyreports.wgpolicyk8s.io', 'policyreports.wgpolicyk8s.io', 'updaterequests.kyverno.io']);
   assert.deepEqual(crdsFor([REQUIRE_TEAM], index, false).map((e) => e.name), ['clusterpolicies.kyverno.io']);
+  // A GlobalContextEntry deployed beside the policies brings its CRD, as Kyverno's install serves it.
+  const gce = { apiVersion: 'kyverno.io/v2alpha1', kind: 'GlobalContextEntry', metadata: { name: 'deploys' }, spec: { kubernetesResource: { group: 'apps', version: 'v1', resource: 'deployments' } } };
+  assert.deepEqual(crdsFor([gce], index, false).map((e) => [e.name, e.versions]), [['globalcontextentries.kyverno.io', ['v2', 'v2alpha1', 'v2beta1']]]);
 });
