@@ -23,7 +23,7 @@ import { evaluatePolicyValidation, evaluateReview } from '../../webhook/evaluate
 import { PolicyIndex } from '../../webhook/prefilter';
 import { defaultResourceFilters, parseResourceFilters } from '../../webhook/resource-filters';
 import { desiredPolicyStatus, type AccessCheck } from '../../webhook/policy-status';
-import { rbacAllows, webhookRbac } from '../../deploy/rbac';
+import { kyvernoUserRoles, rbacAllows, webhookRbac } from '../../deploy/rbac';
 import { WEBHOOK_NAME } from '../../webhook/configurations';
 import { answerAccessQuestions, resourceFromTable, type AccessReviewer } from '../../webhook/access-review';
 import { accessCheckError } from '../../engine/policy/auth-checks';
@@ -183,6 +183,8 @@ export class Scenario {
     // any policy (RBAC derived from no policy, the aggregated ClusterRole included).
     for (const o of kindClusterObjects()) this.store.create(o);
     this.deployRbac([]);
+    // People's admin and view roles for policies and reports, which our deploy installs as Kyverno's does.
+    for (const o of kyvernoUserRoles()) this.store.create(o as JsonObject);
     // ...and the webhook configurations, which the controller then keeps in step.
     this.syncWebhookConfigurations();
     const log = (line: string) => this.log.push(line);
