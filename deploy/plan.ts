@@ -45,8 +45,8 @@ export interface PlanInput {
   /** policy/v1 (1.21+) or policy/v1beta1 for the PodDisruptionBudget. */
   pdbApiVersion?: string;
   /**
-   * Every policy the webhook will serve (those installed in the cluster plus `policies`), from
-   * which its RBAC is derived (rbac.ts); defaults to `policies`.
+   * Every policy the webhook will serve and GlobalContextEntry it will read (those installed in
+   * the cluster plus `policies`), from which its RBAC is derived (rbac.ts); defaults to `policies`.
    */
   servedPolicies?: Json[];
   /** Also a Prometheus Operator ServiceMonitor for the metrics Service (`deploy --service-monitor`). */
