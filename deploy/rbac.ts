@@ -204,8 +204,15 @@ export function policyGrants(policy: Json, kinds: KindTable): { grants: Grant[];
   if (reads.globalContext) add('kyverno.io', 'globalcontextentries', READ);
   // The user's roles (match/exclude roles and clusterRoles, request.roles) come from the bindings.
   if (policiesReadRoles([policy])) for (const resource of ['rolebindings', 'clusterrolebindings']) add('rbac.authorization.k8s.io', resource, READ);
-  // A GlobalContextEntry deployed beside the policies: its kubernetesResource is listed and watched.
-  if (policy.kind === 'GlobalContextEntry') for (const r of globalContextEntryReads(policy)) add(r.group, r.resource, READ);
+  // A GlobalContextEntry deployed beside the policies: its kubernetesResource or apiCall GET is
+  // listed and watched, when the cluster serves it (as for matched kinds: no grant ahead of a
+  // resource, and the API server then refuses the read, as Kyverno's fixed RBAC would).
+  if (policy.kind === 'GlobalContextEntry') {
+    for (const r of globalContextEntryReads(policy)) {
+      if (exists(r.group, r.resource)) add(r.group, r.resource, READ);
+      else unknown.push(`${reason}: reads ${r.resource}${r.group ? `.${r.group}` : ''}, which this cluster does not serve`);
+    }
+  }
   return { grants, unknown };
 }
 
