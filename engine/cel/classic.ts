@@ -92,7 +92,6 @@ export function evaluateCelPreconditions(conditions: unknown, options: ApplyOpti
 export function webhookMatchConditionsHold(conditions: unknown, options: ApplyOptions): boolean {
   try {
     const act = buildActivation(options);
-    act.vars.params = null;
     const match = evaluateMatchConditions(conditions, act, 'Fail');
     return match.matched && !match.error;
   } catch {
