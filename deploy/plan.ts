@@ -4,7 +4,7 @@
  * what exists, dry-runs and applies in this order.
  */
 import { POLICY_KINDS } from '../webhook/incluster';
-import { webhookRbac, type RbacPlan } from './rbac';
+import { kyvernoUserRoles, webhookRbac, type RbacPlan } from './rbac';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { trustBundle, type CertificateSet } from '../tls/certificates';
@@ -45,8 +45,8 @@ export interface PlanInput {
   /** policy/v1 (1.21+) or policy/v1beta1 for the PodDisruptionBudget. */
   pdbApiVersion?: string;
   /**
-   * Every policy the webhook will serve (those installed in the cluster plus `policies`), from
-   * which its RBAC is derived (rbac.ts); defaults to `policies`.
+   * Every policy the webhook will serve and GlobalContextEntry it will read (those installed in
+   * the cluster plus `policies`), from which its RBAC is derived (rbac.ts); defaults to `policies`.
    */
   servedPolicies?: Json[];
   /** Also a Prometheus Operator ServiceMonitor for the metrics Service (`deploy --service-monitor`). */
@@ -251,6 +251,8 @@ export function planDeploy(input: PlanInput): Plan {
     rbacPlan = webhookRbac(ns, input.servedPolicies ?? input.policies, input.kinds);
     for (const o of rbacPlan.objects) add('rbac', o);
     for (const u of rbacPlan.unknown) warnings.push(u);
+    // Installed in Kyverno's stead: people's admin and view roles reach policies and reports as with Kyverno.
+    for (const o of kyvernoUserRoles()) add('rbac', o);
     add('tls', {
       apiVersion: 'v1',
       kind: 'Secret',

@@ -40,6 +40,48 @@ export function kyvernoAggregationSelectors(): Json[] {
 }
 const READ = ['get', 'list', 'watch'];
 const WRITE = ['create', 'update', 'patch', 'delete'];
+
+/**
+ * The resources of Kyverno's user-facing ClusterRoles (its chart's templates/rbac: policies,
+ * policyreports, reports, updaterequests), each once with the `admin` verbs and once with the
+ * `view` ones.
+ */
+const KYVERNO_USER_ROLES: ReadonlyArray<{ name: string; rules: ReadonlyArray<{ group: string; resources: string[] }> }> = [
+  {
+    name: 'policies',
+    rules: [
+      { group: 'kyverno.io', resources: ['cleanuppolicies', 'clustercleanuppolicies', 'policies', 'clusterpolicies'] },
+      {
+        group: 'policies.kyverno.io',
+        resources: ['deletingpolicies', 'generatingpolicies', 'imagevalidatingpolicies', 'mutatingpolicies', 'namespaceddeletingpolicies', 'namespacedgeneratingpolicies', 'namespacedimagevalidatingpolicies', 'namespacedmutatingpolicies', 'namespacedvalidatingpolicies', 'policyexceptions', 'validatingpolicies'],
+      },
+    ],
+  },
+  { name: 'policyreports', rules: [{ group: 'wgpolicyk8s.io', resources: ['policyreports', 'clusterpolicyreports'] }] },
+  { name: 'reports', rules: [{ group: 'reports.kyverno.io', resources: ['ephemeralreports', 'clusterephemeralreports'] }] },
+  { name: 'updaterequests', rules: [{ group: 'kyverno.io', resources: ['updaterequests'] }] },
+];
+
+/**
+ * Kyverno's aggregated ClusterRoles for people, under its chart's names (`kyverno:rbac:admin:…`,
+ * `kyverno:rbac:view:…`, the default release name): labelled to aggregate into Kubernetes' `admin`
+ * (and so `cluster-admin`'s users) and `view` roles, so whoever may administer or view a namespace
+ * may do so with its policies and reports, as with Kyverno installed. Not the webhook's own access.
+ */
+export function kyvernoUserRoles(): Json[] {
+  const roles: Json[] = [];
+  for (const [level, verbs] of [['admin', ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch']], ['view', READ]] as const) {
+    for (const role of KYVERNO_USER_ROLES) {
+      roles.push({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: `kyverno:rbac:${level}:${role.name}`, labels: labels({ [`rbac.authorization.k8s.io/aggregate-to-${level}`]: 'true' }) },
+        rules: role.rules.map((r) => ({ apiGroups: [r.group], resources: [...r.resources], verbs: [...verbs] })),
+      });
+    }
+  }
+  return roles;
+}
 const CLEANUP = ['list', 'watch', 'delete'];
 
 export interface Grant {
@@ -162,8 +204,15 @@ export function policyGrants(policy: Json, kinds: KindTable): { grants: Grant[];
   if (reads.globalContext) add('kyverno.io', 'globalcontextentries', READ);
   // The user's roles (match/exclude roles and clusterRoles, request.roles) come from the bindings.
   if (policiesReadRoles([policy])) for (const resource of ['rolebindings', 'clusterrolebindings']) add('rbac.authorization.k8s.io', resource, READ);
-  // A GlobalContextEntry deployed beside the policies: its kubernetesResource is listed and watched.
-  if (policy.kind === 'GlobalContextEntry') for (const r of globalContextEntryReads(policy)) add(r.group, r.resource, READ);
+  // A GlobalContextEntry deployed beside the policies: its kubernetesResource or apiCall GET is
+  // listed and watched, when the cluster serves it (as for matched kinds: no grant ahead of a
+  // resource, and the API server then refuses the read, as Kyverno's fixed RBAC would).
+  if (policy.kind === 'GlobalContextEntry') {
+    for (const r of globalContextEntryReads(policy)) {
+      if (exists(r.group, r.resource)) add(r.group, r.resource, READ);
+      else unknown.push(`${reason}: reads ${r.resource}${r.group ? `.${r.group}` : ''}, which this cluster does not serve`);
+    }
+  }
   return { grants, unknown };
 }
 

@@ -93,11 +93,18 @@ async function currentCerts(client: KubeClient, ns: string, hosts: string[]): Pr
   return nextCertificates(secretCertificates(secret), hosts).set;
 }
 
-/** The policies the webhook will serve: those installed, with the deployed ones replacing their namesakes. */
+/** GlobalContextEntries: the webhook reads what they name (their grants come from rbac.ts too). */
+const GLOBAL_CONTEXT_ENTRY_KIND = { apiVersion: 'kyverno.io/v2', kind: 'GlobalContextEntry', fallbacks: ['kyverno.io/v2beta1', 'kyverno.io/v2alpha1'] };
+
+/**
+ * The policies the webhook will serve and the GlobalContextEntries it will read: those
+ * installed, with the deployed ones replacing their namesakes (so a later deploy keeps the
+ * grants of what an earlier one, or kubectl, installed).
+ */
 async function servedPolicies(client: KubeClient, deployed: Json[]): Promise<Json[]> {
   const key = (p: Json) => { const m = (p.metadata ?? {}) as Json; return `${String(p.kind)}|${String(m.namespace ?? '')}|${String(m.name)}`; };
   const byKey = new Map<string, Json>();
-  for (const k of POLICY_KINDS) {
+  for (const k of [...POLICY_KINDS, GLOBAL_CONTEXT_ENTRY_KIND]) {
     for (const apiVersion of [k.apiVersion, ...(k.fallbacks ?? [])]) {
       const items = await client.list(apiVersion, k.kind).catch(() => undefined);
       if (!items) continue;

@@ -4,7 +4,8 @@
  * and last the CRDs this tool installed, but only those no one else's objects still use.
  */
 import { crdIndex } from './crds';
-import { AGGREGATED_ROLE_NAME, liveNamespacedRbac, ROLE_NAME } from './rbac';
+import { asObject } from '../engine/core/json';
+import { AGGREGATED_ROLE_NAME, kyvernoUserRoles, liveNamespacedRbac, ROLE_NAME } from './rbac';
 import { describeTarget, targetSummary, withServerVersion, type ClusterTarget } from './context';
 import { KubeClient, KubeError, describeRef, refOf, type ObjectRef } from '../kube-api/client';
 import { CRD_LABEL, DEFAULT_NAMESPACE } from './plan';
@@ -69,6 +70,11 @@ export async function undeployPlan(client: KubeClient, ns: string): Promise<{ ob
       const ref = { apiVersion: 'rbac.authorization.k8s.io/v1', kind, name: roleName };
       if (await present(client, ref)) objects.push(ref);
     }
+  }
+  // Kyverno's user-facing roles carry Kyverno's names: removed only when our deploy wrote them.
+  for (const role of kyvernoUserRoles()) {
+    const ref = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', name: String(asObject(role.metadata).name) };
+    if (isOurs(await client.get(ref))) objects.push(ref);
   }
   const nsRef = { apiVersion: 'v1', kind: 'Namespace', name: ns };
   const nsObj = await client.get(nsRef);

@@ -71,6 +71,8 @@ export async function watchKinds(
   onObject?: ObjectChange,
   /** Only objects with these labels (a label selector), listed and watched server-side. */
   labelSelector?: string,
+  /** Each failed list or watch (before the retry): a caller may act on a refusal (403). */
+  onError?: (e: unknown) => void,
 ): Promise<void> {
   const store: ObjectStore = { objects: new Map(), synced: false };
   const put = (k: string, o: Json) => {
@@ -153,6 +155,7 @@ export async function watchKinds(
         }
       } catch (e) {
         if (signal.aborted) break;
+        onError?.(e);
         if (!(e instanceof KubeError && e.status === 410)) log(`watch ${wanted.kind}: ${(e as Error).message}; retrying in ${backoff / 1000}s`);
         await sleep(backoff, signal);
         backoff = Math.min(backoff * 2, 30_000);

@@ -138,8 +138,13 @@ function resourceLabel(request: AdmissionRequest): string {
   return ns ? `${kind}/${ns}/${name}` : `${kind}//${name}`;
 }
 
+/**
+ * A rule that blocks the validating answer (Kyverno's HasEnforcedFailure, whatever the rule's
+ * type): a validate rule, or a verifyImages rule's validate pass (verifyDigest, required), which
+ * Kyverno's validating webhook runs for its VerifyImagesValidate policies.
+ */
 function isBlocking(rule: RuleResult): boolean {
-  return (rule.status === 'fail' || rule.status === 'error') && rule.type === 'Validation' && rule.failureAction === 'Enforce';
+  return (rule.status === 'fail' || rule.status === 'error') && (rule.type === 'Validation' || rule.type === 'ImageVerify') && rule.failureAction === 'Enforce';
 }
 
 const isKyvernoPolicy = (policy: JsonObject) => String(policy.apiVersion ?? '').startsWith('kyverno.io/');

@@ -15,6 +15,7 @@ import { asObject } from '../engine/core/json';
 import { globalContextEntryData, setGlobalContextEntry } from '../engine/context';
 import { parseDuration } from '../engine/units';
 import type { KubeClient } from '../kube-api/client';
+import { KubeError } from '../kube-api/errors';
 import { watchKinds, type WatchedKind } from '../kube-api/watch';
 import { policiesReadRoles, roleBindingIndexOf } from './user-roles';
 import type { RoleBindingIndex } from '../engine/core/types';
@@ -33,8 +34,11 @@ export interface LiveContextState {
 
 /** Where objects come from: the API server (watchReads below) or a fake in tests. */
 export interface ReadSource {
-  /** Calls `onObjects` with every object of the read, now and after each change, until `signal` aborts. */
-  watch(read: ContextRead, onObjects: (objects: JsonObject[]) => void, signal: AbortSignal): void;
+  /**
+   * Calls `onObjects` with every object of the read, now and after each change, until `signal`
+   * aborts; `onRefused` with the API server's message when it forbids the read (RBAC).
+   */
+  watch(read: ContextRead, onObjects: (objects: JsonObject[]) => void, signal: AbortSignal, onRefused?: (message: string) => void): void;
 }
 
 const ROLE_BINDINGS: ContextRead[] = [
@@ -93,6 +97,8 @@ interface Running {
   objects: JsonObject[];
   /** Whether its first list arrived. */
   listed: boolean;
+  /** The API server's message when it forbids the read (our service account lacks the RBAC). */
+  refused?: string;
 }
 
 /** The object as the engine needs it: apiVersion and kind set, without managedFields. */
@@ -231,6 +237,8 @@ export class LiveContext {
     if (!snapshot || snapshot.spec !== key || now - snapshot.at >= interval) {
       const keep = this.isSynced();
       try {
+        const refusal = this.apiCallRefusal(gce);
+        if (refusal !== undefined) throw new Error(refusal);
         snapshot = { spec: key, at: now, data: globalContextEntryData(gce, resources, { apiCalls: true }) };
         if (keep) this.opts.onRefreshed?.(gce, new Date(now));
       } catch (e) {
@@ -277,7 +285,7 @@ export class LiveContext {
       if (this.running.has(key)) continue;
       const running: Running = { read, stop: new AbortController(), objects: [], listed: false };
       this.running.set(key, running);
-      this.opts.source.watch(read, (objects) => this.received(key, running, objects), running.stop.signal);
+      this.opts.source.watch(read, (objects) => this.received(key, running, objects), running.stop.signal, (message) => this.refused(key, running, message));
     }
     const started = [...wanted.keys()].filter((k) => !before.has(k));
     if (started.length || changed) this.opts.log(`context data: watching ${[...wanted.values()].map(describeRead).join(', ') || 'nothing'}`);
@@ -298,6 +306,7 @@ export class LiveContext {
     }
     running.objects = objects.slice(0, max).map(slim);
     running.listed = true;
+    running.refused = undefined;
     if (key === readKey(GLOBAL_CONTEXT_ENTRY)) {
       // The entries name further resources to read.
       const before = [...this.entryReadKeys].sort().join(',');
@@ -305,6 +314,33 @@ export class LiveContext {
       if (before !== after) this.reconcile();
     }
     this.schedule();
+  }
+
+  /** The API server forbade the read: it holds nothing, and apiCall entries reading it fail as Kyverno's call would. */
+  private refused(key: string, running: Running, message: string): void {
+    if (this.running.get(key) !== running || running.refused === message) return;
+    running.objects = [];
+    running.listed = true;
+    running.refused = message;
+    this.schedule();
+  }
+
+  /**
+   * Kyverno's apiCall executor on a refused GET (pkg/engine/apicall executeK8sAPICall): the
+   * entry's error names the path and says permission denied, with the API server's message.
+   */
+  private apiCallRefusal(gce: JsonObject): string | undefined {
+    const call = asObject(asObject(gce.spec).apiCall);
+    for (const r of globalContextEntryReads(gce)) {
+      for (const running of this.running.values()) {
+        const w = running.read;
+        if (running.refused === undefined || w.group !== r.group || w.resource !== r.resource) continue;
+        if ((w.namespace === undefined || w.namespace === r.namespace) && (w.name === undefined || w.name === r.name)) {
+          return `failed to ${String(call.method || 'GET')} resource with raw url: ${String(call.urlPath)}: permission denied: ${running.refused}`;
+        }
+      }
+    }
+    return undefined;
   }
 
   private schedule(): void {
@@ -338,6 +374,7 @@ export function withLiveContext(cluster: ClusterState, live: LiveContextState | 
     ...cluster,
     resources: live.resources.length ? joinObjects(cluster.resources, live.resources) : cluster.resources,
     apiCallsAllowed: true,
+    globalContextStore: true,
     globalContext: { ...live.globalContext, ...cluster.globalContext },
     globalContextProjections: { ...live.globalContextProjections, ...cluster.globalContextProjections },
     globalContextErrors: live.globalContextErrors ? { ...live.globalContextErrors, ...cluster.globalContextErrors } : cluster.globalContextErrors,
@@ -352,25 +389,40 @@ export function withLiveContext(cluster: ClusterState, live: LiveContextState | 
  */
 export function apiServerReads(client: KubeClient, log: (line: string) => void): ReadSource {
   return {
-    watch(read, onObjects, signal) {
+    watch(read, onObjects, signal, onRefused) {
       const apiVersion = read.group ? `${read.group}/${read.version}` : read.version;
+      const forbidden = (e: unknown) => {
+        // The Status message, without the client's "GET <path>: " prefix.
+        if (e instanceof KubeError && e.status === 403) onRefused?.(e.message.replace(/^[A-Z]+ \S+: /, ''));
+      };
       void (async () => {
         let kind: string | undefined;
         for (let wait = 1000; !signal.aborted; wait = Math.min(wait * 2, 60_000)) {
           kind = await client.kindFor(apiVersion, read.resource).catch(() => undefined);
           if (kind) break;
-          // Nothing is served under it yet: the read is listed, empty (not waited for).
-          if (wait === 1000) onObjects([]);
+          // Nothing is served under it yet: the read is listed, empty (not waited for). The
+          // API server authorizes before it looks the resource up: ask it once whether the read
+          // is forbidden, as Kyverno's own GET would be told.
+          if (wait === 1000) {
+            onObjects([]);
+            await client.request({ method: 'GET', path: readPath(read) }).catch(forbidden);
+          }
           log(`context data: the cluster does not serve ${read.resource} (${apiVersion}) that a policy reads; retrying`);
           client.forgetDiscovery();
           await new Promise((r) => setTimeout(r, wait).unref?.());
         }
         if (!kind || signal.aborted) return;
         const watched: WatchedKind = { apiVersion, kind, namespace: read.namespace, fieldSelector: read.name ? `metadata.name=${read.name}` : undefined };
-        await watchKinds(client, [watched], (store) => onObjects([...store.objects.values()] as JsonObject[]), log, signal, 50);
+        await watchKinds(client, [watched], (store) => onObjects([...store.objects.values()] as JsonObject[]), log, signal, 50, undefined, undefined, forbidden);
       })();
     },
   };
+}
+
+/** The API path of a read: its collection, or its object when it names one. */
+function readPath(read: ContextRead): string {
+  const base = read.group ? `/apis/${read.group}/${read.version}` : `/api/${read.version}`;
+  return `${base}${read.namespace ? `/namespaces/${read.namespace}` : ''}/${read.resource}${read.name ? `/${read.name}` : ''}`;
 }
 
 /** `known` then each of `more` not among them (by kind, namespace and name). */

@@ -1,7 +1,8 @@
 // Kyverno's CRDs live in this folder: the source of schemas/ (scripts/gen-schemas.mjs), hover
 // docs and completion, and of what a deploy installs. `node deploy/crds/generate.mjs SOURCE_DIR`
 // imports a new set from a Kyverno CRD folder; without an argument it rewrites index.json (the
-// CRDs a deploy may install: policy kinds, policy exceptions, policy reports) from the files here.
+// CRDs a deploy may install: policy kinds, policy exceptions, global context entries, policy
+// reports) from the files here.
 import { readFileSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +11,7 @@ import { parse } from 'yaml';
 const here = dirname(fileURLToPath(import.meta.url));
 const source = process.argv[2] ?? here;
 const wanted = [
-  /^kyverno\.io_(clusterpolicies|policies|policyexceptions|cleanuppolicies|clustercleanuppolicies|updaterequests)\.yaml$/,
+  /^kyverno\.io_(clusterpolicies|policies|policyexceptions|cleanuppolicies|clustercleanuppolicies|updaterequests|globalcontextentries)\.yaml$/,
   /^policies\.kyverno\.io_.*\.yaml$/,
   /^wgpolicyk8s\.io_.*\.yaml$/,
 ];

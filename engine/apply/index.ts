@@ -5,7 +5,7 @@
  * rule: match/exclude, policy exceptions, rule context, preconditions, then the rule
  * itself (Kyverno's invokeRuleHandler). A rule that does not match produces no result.
  */
-import { applyCelPolicy, isCelPolicy } from '../cel';
+import { applyCelPolicy, isCelPolicy, webhookMatchConditionsHold } from '../cel';
 import { evaluateConditions } from '../conditions';
 import { baseScope, loadContextEntries, type ContextEnvironment } from '../context';
 import type { AdmissionRequest, ClusterState, JsonObject, PolicyResponse, RuleResult, RuleType, TestValues } from '../core/types';
@@ -14,6 +14,7 @@ import { resourceGVK } from '../kube';
 import { applyGenerateRule } from '../generate';
 import { applyMutateRule } from '../mutate';
 import { policySpec } from '../policy';
+import { asObject } from '../core/json';
 import { validateRule, type ValidateEnvironment } from '../validate';
 import { ruleError } from '../validate/results';
 import type { ImageVerificationContext } from '../cel/image-validating-policy';
@@ -460,6 +461,12 @@ function evaluatePolicy(policy: JsonObject, plan: PolicyPlan, options: ApplyOpti
   if (!plan.classic) {
     const message = `unsupported policy kind ${String(policy.apiVersion)}/${String(policy.kind)}`;
     return { policy: plan.ref, resource: resourceRef(original), rules: [{ name: '', type: 'Validation', status: 'error', message }], patchedResource: original ?? {} };
+  }
+  // The policy's webhook matchConditions, which Kyverno's engine checks before any rule: when
+  // they do not hold, the policy answers with no rule at all.
+  const conditions = asObject(plan.spec.webhookConfiguration).matchConditions;
+  if (Array.isArray(conditions) && !webhookMatchConditionsHold(conditions, options)) {
+    return { policy: plan.ref, resource: resourceRef(original), rules: [], patchedResource: original ?? {} };
   }
   // Without test values (the webhook) there is nothing to merge into any scope.
   const vals = options.values ? resourceValues(options.values, plan.name, String(meta(original).name ?? '')) : NO_VALUES;

@@ -80,3 +80,21 @@ export function evaluateCelPreconditions(conditions: unknown, options: ApplyOpti
     return { pass: false, error: (err as Error).message };
   }
 }
+
+/**
+ * Whether a classic policy's `spec.webhookConfiguration.matchConditions` hold for the request.
+ * Kyverno's engine checks them before any rule (pkg/engine/internal/match.go
+ * MatchPolicyContext), in the API server's matchConditions environment (object, oldObject,
+ * request; no params, no authorizer): a false condition, or one that cannot be evaluated (the
+ * matcher's error leaves Matches false), means the policy does not apply, in admission as in a
+ * background scan (whose request carries no user).
+ */
+export function webhookMatchConditionsHold(conditions: unknown, options: ApplyOptions): boolean {
+  try {
+    const act = buildActivation(options);
+    const match = evaluateMatchConditions(conditions, act, 'Fail');
+    return match.matched && !match.error;
+  } catch {
+    return false;
+  }
+}

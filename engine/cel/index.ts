@@ -15,6 +15,7 @@ import { asObject } from '../core/json';
 import { requestTarget } from './match';
 import type { CelApplyOptions } from './context';
 import { validateClassicCel as validateClassic, evaluateCelPreconditions as evaluatePreconditions } from './classic';
+export { webhookMatchConditionsHold } from './classic';
 
 export { checkCelExpression, type CelDiagnostic, type CelCheckContext, type CelResultType } from './diagnostics';
 export { evalCel, evalCelBool, CelError } from './environment';

@@ -107,11 +107,17 @@ function loadConfigMap(spec: JsonObject, scope: VariableScope, cluster: ClusterS
  * gctx loader splits the name at the first dot). An unknown entry or projection leaves the
  * context entry undefined.
  */
-function loadGlobalReference(spec: JsonObject, scope: VariableScope, cluster: ClusterState): unknown {
+function loadGlobalReference(name: string, spec: JsonObject, scope: VariableScope, cluster: ClusterState): unknown {
   const ref = String(substituteVariables(spec.name ?? '', scope));
   const [entryName, projection = ''] = ref.split('.');
+  // With Kyverno's global context store (the admission controller's) the gctx loader's error is
+  // kept and reported to every variable naming the entry (deferred loading); without one (the
+  // CLI without entries) the entry is not loaded and stays undefined.
+  const unavailable = (reason: string) => cluster.globalContextStore
+    ? new FailedEntry(`failed to marshal APICall data for context entry ${name}: ${reason}`)
+    : new SkipEntry(reason);
   if (!Object.prototype.hasOwnProperty.call(cluster.globalContext, entryName) && cluster.globalContextErrors?.[entryName] === undefined) {
-    throw new SkipEntry(`failed to fetch entry key=${entryName}`);
+    throw unavailable(`failed to fetch entry key=${entryName}`);
   }
   let data = cluster.globalContext[entryName];
   let stored: { value: unknown } | undefined;
@@ -119,7 +125,7 @@ function loadGlobalReference(spec: JsonObject, scope: VariableScope, cluster: Cl
     // A GlobalContextEntry resource's entry reads as Kyverno's store answers it.
     stored = storedEntryGet(cluster, entryName, projection);
   } catch (e) {
-    throw new SkipEntry((e as Error).message);
+    throw unavailable((e as Error).message);
   }
   if (stored) data = stored.value;
   else if (projection !== '') {
@@ -220,7 +226,7 @@ function loadEntry(entry: JsonObject, scope: VariableScope, env: ContextEnvironm
     }
     if (asObject(entry.configMap)) return { value: loadConfigMap(entry.configMap as JsonObject, scope, env.cluster) };
     if (asObject(entry.apiCall)) return { value: loadApiCall(name, entry.apiCall as JsonObject, scope, env.cluster) };
-    if (asObject(entry.globalReference)) return { value: loadGlobalReference(entry.globalReference as JsonObject, scope, env.cluster) };
+    if (asObject(entry.globalReference)) return { value: loadGlobalReference(name, entry.globalReference as JsonObject, scope, env.cluster) };
     if (asObject(entry.imageRegistry)) {
       if (!env.cluster.imageRegistry) return { skip: 'image registry lookups are disabled offline' };
       return { value: loadImageRegistry(name, entry.imageRegistry as JsonObject, scope, env.cluster) };

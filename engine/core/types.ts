@@ -165,6 +165,12 @@ export interface ClusterState {
   globalContextProjections?: Record<string, Record<string, unknown>>;
   /** GlobalContextEntry resources whose data could not be fetched (a failed apiCall), with the reason. */
   globalContextErrors?: Record<string, string>;
+  /**
+   * Kyverno's global context store answers `globalReference` entries (the admission
+   * controller's): an entry it cannot give (unknown, failed) is an error reported to the
+   * variables naming it, not an entry left undefined.
+   */
+  globalContextStore?: boolean;
   /** PolicyExceptions (kyverno.io and policies.kyverno.io) known to the run. */
   exceptions: JsonObject[];
   /**

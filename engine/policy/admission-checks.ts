@@ -16,7 +16,8 @@
  * mutate targets (hasInvalidVariables' targets-only substitution); podSecurity exclusions of
  * rules and PolicyExceptions (engine/pss/validation); condition operators Kyverno does not know
  * (validateResources) and celPreconditions outside validate.cel (validateActions); warnings for
- * the deprecated In/NotIn operators.
+ * the deprecated In/NotIn operators; webhookConfiguration.matchConditions that do not compile
+ * (ValidateCustomWebhookMatchConditions).
  * Not covered here (they need Go's struct printing or the API server's discovery): duplicate
  * rule names and rule-type counts (Kyverno prints the whole rule), kinds unknown to the cluster,
  * and the type check of validate.cel expressions against the cluster's OpenAPI schemas
@@ -30,6 +31,7 @@ import { parseKindSelector } from '../kube/selectors';
 import { wildcardMatch } from '../wildcard/wildcard';
 import { parseDuration } from '../units';
 import { podSecurityRuleProblems, podSecurityStandardProblems } from '../pss/validation';
+import { checkCelExpression } from '../cel/diagnostics';
 
 export interface PolicyCheckOptions {
   /** Whether `apiVersion`/`kind` is cluster-scoped (the API server's discovery); default: the known-kinds table. */
@@ -356,6 +358,27 @@ export function lookupFinder(lookups: Array<[string, ServedResource[]]>): Resour
   return (group, version, kind, subresource) => answers.get(lookupKey(group, version, kind, subresource)) ?? findBuiltInResources(group, version, kind, subresource);
 }
 
+/**
+ * ValidateCustomWebhookMatchConditions: `spec.webhookConfiguration.matchConditions` go into the
+ * policy's own webhook, where the API server evaluates them; Kyverno compiles them first in the
+ * API server's matchConditions environment (object, oldObject, request; no params, no
+ * authorizer) and refuses the policy with every expression that does not compile to a bool.
+ * The detail after `compilation failed:` is our checker's words, not cel-go's.
+ */
+function webhookMatchConditionsError(spec: JsonObject): AdmissionIssue | undefined {
+  const conditions = asArray(asObject(spec.webhookConfiguration).matchConditions).map(asObject);
+  const failures: Array<{ i: number; detail: string }> = [];
+  for (const [i, condition] of conditions.entries()) {
+    const expression = typeof condition.expression === 'string' ? condition.expression : '';
+    const problem = checkCelExpression(expression, { expect: 'bool', hasParams: false })[0];
+    if (!problem) continue;
+    failures.push({ i, detail: problem.message.startsWith('expression must evaluate to ') ? 'must evaluate to bool' : `compilation failed: ${problem.message}` });
+  }
+  if (failures.length === 0) return undefined;
+  // Go's %v of the []error: the messages in brackets, separated by spaces.
+  return at(['spec', 'webhookConfiguration', 'matchConditions', failures[0].i, 'expression'], `match conditions compilation errors: [${failures.map((f) => f.detail).join(' ')}]`);
+}
+
 /** Kyverno's enginecontext.ReservedKeys: the variables always defined. */
 const RESERVED_VARIABLES = /request|serviceAccountName|serviceAccountNamespace|element|elementIndex|@|images|image|([a-z_0-9]+\()[^{}]/;
 /** allowedVariablesBackground (pkg/validation/policy/validate.go): a background policy has no user to read. */
@@ -478,6 +501,11 @@ export function policyAdmissionVerdict(policy: JsonObject, options: PolicyCheckO
   if (kind === 'ClusterPolicy' && policyNamespace) {
     const message = 'A clusterpolicy should not have the namespace defined';
     return { errors: [at(['metadata', 'namespace'], message)], warnings: [message] };
+  }
+
+  if (options.compileCel !== false) {
+    const conditionsError = webhookMatchConditionsError(spec);
+    if (conditionsError) return fail(conditionsError);
   }
 
   const rules = asArray(spec.rules).map(asObject);

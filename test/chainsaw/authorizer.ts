@@ -102,6 +102,13 @@ export function rbacAuthorize(objects: JsonObject[], attrs: AccessAttributes): {
   return { allowed: false, reason: '' };
 }
 
+/** The API server's Forbidden message for a resource request RBAC refused. */
+export function forbiddenMessage(user: string, r: NonNullable<AccessAttributes['resource']>): string {
+  const qualified = `${r.resource}${r.group ? `.${r.group}` : ''}`;
+  const where = r.namespace ? ` in the namespace "${r.namespace}"` : ' at the cluster scope';
+  return `${qualified}${r.name ? ` "${r.name}"` : ''} is forbidden: User "${user}" cannot ${r.verb} resource "${r.resource}" in API group "${r.group}"${where}`;
+}
+
 /** The API server's answer to a SubjectAccessReview (or, for `self`, a SelfSubjectAccessReview) body. */
 export function answerAccessReview(objects: JsonObject[], review: JsonObject, self?: { user: string; groups: string[] }): JsonObject {
   const spec = asObject(review.spec);

@@ -20,7 +20,7 @@ import type { KindTable } from '../../engine/kube';
 import { schemaForResource } from '../../engine/mutate';
 import { strategicMerge } from '../../engine/mutate/strategicMerge';
 import { crdIndex, loadCrd } from '../../deploy/crds';
-import { rbacAuthorize } from './authorizer';
+import { forbiddenMessage, rbacAuthorize } from './authorizer';
 import { mergeObjects, refOfObject, type ObjectStore } from './store';
 
 /** What kubectl cannot do faithfully offline: the step is unsupported, naming the command. */
@@ -418,8 +418,7 @@ function authorize(ctx: Context, verb: string, r: Resource, namespace: string | 
   if (ctx.user.username.startsWith(`system:serviceaccount:${ctx.cluster.kyvernoNamespace}:`)) {
     throw new KubectlUnsupported(`--as ${ctx.user.username}: Kyverno's service accounts get their RBAC from Kyverno's install, which the offline runner does not have`);
   }
-  const where = namespace ? ` in the namespace "${namespace}"` : ' at the cluster scope';
-  return { reason: 'Forbidden', message: `${qualifiedResource(r)}${name ? ` "${name}"` : ''} is forbidden: User "${ctx.user.username}" cannot ${verb} resource "${r.plural}" in API group "${r.group}"${where}` };
+  return { reason: 'Forbidden', message: forbiddenMessage(ctx.user.username, { verb, group: r.group, resource: r.plural, subresource: '', namespace: namespace ?? '', name }) };
 }
 
 /** A stored object compared without what the API server changes on every write. */

@@ -23,7 +23,7 @@ import { evaluatePolicyValidation, evaluateReview } from '../../webhook/evaluate
 import { PolicyIndex } from '../../webhook/prefilter';
 import { defaultResourceFilters, parseResourceFilters } from '../../webhook/resource-filters';
 import { desiredPolicyStatus, type AccessCheck } from '../../webhook/policy-status';
-import { rbacAllows, webhookRbac } from '../../deploy/rbac';
+import { kyvernoUserRoles, rbacAllows, webhookRbac } from '../../deploy/rbac';
 import { WEBHOOK_NAME } from '../../webhook/configurations';
 import { answerAccessQuestions, resourceFromTable, type AccessReviewer } from '../../webhook/access-review';
 import { accessCheckError } from '../../engine/policy/auth-checks';
@@ -38,6 +38,8 @@ import { EventWriter } from '../../webhook/events';
 import { BackgroundScanner } from '../../webhook/scan';
 import { crdValidationError, withCrdDefaults } from './crd-defaults';
 import { kindClusterObjects } from './kind-cluster';
+import { forbiddenMessage, rbacAuthorize } from './authorizer';
+import type { ContextRead } from '../../webhook/context-reads';
 import type { EventInfo } from '../../webhook/event-info';
 import { namespaceStateOf, withNamespaces } from '../../webhook/namespaces';
 import { isGlobalContextEntry } from '../../engine/context';
@@ -189,6 +191,8 @@ export class Scenario {
     // any policy (RBAC derived from no policy, the aggregated ClusterRole included).
     for (const o of kindClusterObjects()) this.store.create(o);
     this.deployRbac([]);
+    // People's admin and view roles for policies and reports, which our deploy installs as Kyverno's does.
+    for (const o of kyvernoUserRoles()) this.store.create(o as JsonObject);
     // ...and the webhook configurations, which the controller then keeps in step.
     this.syncWebhookConfigurations();
     const log = (line: string) => this.log.push(line);
@@ -292,9 +296,22 @@ export class Scenario {
     return withLiveContext(cluster, { ...this.liveState(), resources: [] });
   }
 
+  /**
+   * The API server's refusal of a read by our service account: the RBAC in the store (our
+   * deploy's, with what it aggregates) and the roles a scenario grants Kyverno's controllers
+   * (grantedToKyverno, as deployedAccess counts them).
+   */
+  private readRefusal(read: ContextRead): string | undefined {
+    const resource = { verb: read.name ? 'get' : 'list', group: read.group, resource: read.resource, subresource: '', namespace: read.namespace ?? '', name: read.name ?? '' };
+    const groups = ['system:serviceaccounts', `system:serviceaccounts:${KYVERNO_NAMESPACE}`, 'system:authenticated'];
+    if (rbacAuthorize(this.store.all(), { user: SERVICE_ACCOUNT, groups, resource }).allowed) return undefined;
+    if (rbacAllows(this.grantedToKyverno(), { verb: resource.verb, group: read.group, resource: read.resource, namespace: read.namespace })) return undefined;
+    return forbiddenMessage(SERVICE_ACCOUNT, resource);
+  }
+
   /** The live context state (webhook/live-context.ts) the server process would hold for the stored policies. */
   liveState(): LiveContextState {
-    const live = new LiveContext({ source: storeReads(this.store), onChange: () => undefined, log: (line) => this.log.push(line), debounceMs: 0 });
+    const live = new LiveContext({ source: storeReads(this.store, (read) => this.readRefusal(read)), onChange: () => undefined, log: (line) => this.log.push(line), debounceMs: 0 });
     try {
       live.setPolicies(this.policies());
       return live.state();
@@ -480,6 +497,11 @@ export class Scenario {
   private grantedByDeploy: string | undefined;
 
   /** The RBAC our deploy plans for these policies, put in the store as `deploy` applies it. */
+  /** What our deploy plans RBAC for: the stored policies and GlobalContextEntries (deploy's servedPolicies). */
+  private deployedDocuments(): JsonObject[] {
+    return [...this.policies(), ...this.store.all().filter(isGlobalContextEntry)];
+  }
+
   private deployRbac(policies: JsonObject[]): void {
     for (const o of webhookRbac(KYVERNO_NAMESPACE, policies, this.kindTable()).objects) this.store.put(o as JsonObject);
   }
@@ -526,7 +548,7 @@ export class Scenario {
     // first (deploy/rbac.ts): the policy arrives with what it needs granted, unless no RBAC
     // can grant it. Then the webhook asks the API server whether its service account may do
     // what the policy's mutate targets and generate rules need (webhook/access-review.ts).
-    const others = this.policies().filter((p) => JSON.stringify(refOfObject(p)) !== JSON.stringify(refOfObject(doc)));
+    const others = this.deployedDocuments().filter((p) => JSON.stringify(refOfObject(p)) !== JSON.stringify(refOfObject(doc)));
     const before = await this.accessCheckError(doc);
     this.deployRbac([...others, doc]);
     const access = await answerAccessQuestions(doc, this.accessReviewer());
@@ -575,7 +597,7 @@ export class Scenario {
 
   /** The access our deploy's RBAC (webhookRbac for the stored policies) gives the webhook's service account. */
   private deployedAccess(): AccessCheck {
-    const { objects } = webhookRbac(KYVERNO_NAMESPACE, this.policies(), knownKindTable());
+    const { objects } = webhookRbac(KYVERNO_NAMESPACE, this.deployedDocuments(), knownKindTable());
     return (q) => rbacAllows([...objects, ...this.grantedToKyverno()], q);
   }
 

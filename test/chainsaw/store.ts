@@ -14,6 +14,7 @@ import { apiGroup } from '../../engine/loader';
 import { apiServerAnswer } from '../../engine/context';
 import { resourceNameOf } from '../../engine/context/api-server';
 import type { ReadSource } from '../../webhook/live-context';
+import type { ContextRead } from '../../webhook/context-reads';
 import { answerAccessReview } from './authorizer';
 
 function keyOf(apiVersion: string, kind: string, namespace: string | undefined, name: string): string {
@@ -490,10 +491,14 @@ export class StoreClient {
  * every object of the read's group and resource (in any stored version: the API server converts
  * between served versions), in its namespace and with its name when the read names them. The
  * objects are handed over at once; nothing is watched, the caller reads the state and closes.
+ * A read `refusal` names (the API server's RBAC check) is refused with its message instead.
  */
-export function storeReads(store: ObjectStore): ReadSource {
+export function storeReads(store: ObjectStore, refusal?: (read: ContextRead) => string | undefined): ReadSource {
   return {
-    watch(read, onObjects) {
+    watch(read, onObjects, _signal, onRefused) {
+      // The API server authorizes the read before anything else (our service account's RBAC).
+      const refused = refusal?.(read);
+      if (refused !== undefined && onRefused) return onRefused(refused);
       const objects = store.all().filter((o) => {
         const meta = asObject(o.metadata);
         return apiGroup(String(o.apiVersion ?? '')) === read.group && resourceNameOf(o) === read.resource &&

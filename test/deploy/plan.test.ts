@@ -11,6 +11,9 @@ import { findSmokeProbe } from '../../deploy/smoke';
 import { changedFields, summaryText } from '../../deploy/diff';
 import { crdIndex, crdsFor } from '../../deploy/crds';
 import { knownKindTable } from '../../engine/kube';
+import { asObject } from '../../engine/core/json';
+import { FakeKube } from './fake-kube';
+import { undeployPlan } from '../../deploy/undeploy';
 import { REQUIRE_TEAM, ADD_LABEL } from '../cluster/fixtures';
 
 type Json = Record<string, unknown>;
@@ -61,7 +64,7 @@ test('plan: cluster mode objects come in the safe order with pinned code, probes
   const phases = p.objects.map((o) => o.phase);
   assert.deepEqual([...new Set(phases)], PHASES.filter((x) => x !== 'crds'));
   const kinds = p.objects.map((o) => o.object.kind);
-  assert.deepEqual(kinds, ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Secret', 'ConfigMap', 'Deployment', 'Service', 'Service', 'PodDisruptionBudget',
+  assert.deepEqual(kinds, ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', ...Array(8).fill('ClusterRole'), 'Secret', 'ConfigMap', 'Deployment', 'Service', 'Service', 'PodDisruptionBudget',
     'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ClusterPolicy', 'ClusterPolicy']);
   const cm = p.objects.find((o) => o.object.kind === 'ConfigMap')!.object;
   const code = gunzipSync(Buffer.from(((cm.binaryData as Json)['webhook.js.gz'] as string), 'base64'));
@@ -166,6 +169,23 @@ test('plan: local mode registers URLs and skips the in-cluster workload (its nam
   assert.throws(() => plan('cluster', { policies: [{ kind: 'Policy', apiVersion: 'kyverno.io/v1', metadata: { name: 'p' }, spec: {} }] }), /metadata.namespace/);
 });
 
+test('plan: cluster mode installs Kyverno\'s aggregated admin and view ClusterRoles for people, bound to nobody', () => {
+  const roles = plan('cluster').objects.filter((o) => o.object.kind === 'ClusterRole' && String((o.object.metadata as Json).name).startsWith('kyverno:rbac:')).map((o) => o.object);
+  assert.deepEqual(roles.map((r) => (r.metadata as Json).name), ['admin', 'view'].flatMap((l) => ['policies', 'policyreports', 'reports', 'updaterequests'].map((n) => `kyverno:rbac:${l}:${n}`)));
+  const admin = roles[0];
+  assert.deepEqual((admin.metadata as Json).labels, { 'app.kubernetes.io/managed-by': 'kyverno-studio', 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' });
+  assert.deepEqual((admin.rules as Json[]).map((r) => [r.apiGroups, (r.resources as string[]).includes('clusterpolicies') || (r.resources as string[]).includes('validatingpolicies'), r.verbs]), [
+    [['kyverno.io'], true, ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch']],
+    [['policies.kyverno.io'], true, ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch']],
+  ]);
+  const view = roles.find((r) => (r.metadata as Json).name === 'kyverno:rbac:view:policyreports')!;
+  assert.equal(((view.metadata as Json).labels as Json)['rbac.authorization.k8s.io/aggregate-to-view'], 'true');
+  assert.deepEqual(view.rules, [{ apiGroups: ['wgpolicyk8s.io'], resources: ['policyreports', 'clusterpolicyreports'], verbs: ['get', 'list', 'watch'] }]);
+  // Not the webhook's access: no binding names them, and the other modes leave them out.
+  assert.ok(!plan('cluster').objects.some((o) => String(asObject(asObject(o.object).roleRef).name).startsWith('kyverno:rbac:')));
+  for (const mode of ['local', 'policies-only'] as const) assert.ok(!plan(mode).objects.some((o) => String((o.object.metadata as Json).name).startsWith('kyverno:rbac:')), mode);
+});
+
 test('plan: configurations and names used by undeploy are stable', () => {
   assert.equal(VALIDATING_CONFIG, 'kyverno-resource-validating-webhook-cfg');
   assert.equal(MUTATING_CONFIG, 'kyverno-resource-mutating-webhook-cfg');
@@ -203,4 +223,17 @@ test('CRDs: shipped in deploy/crds with an index; a policy pulls in its own CRD,
   const names = crdsFor([REQUIRE_TEAM], index, true).map((e) => e.name).sort();
   assert.deepEqual(names, ['clusterpolicies.kyverno.io', 'clusterpolicyreports.wgpolicyk8s.io', 'policyreports.wgpolicyk8s.io', 'updaterequests.kyverno.io']);
   assert.deepEqual(crdsFor([REQUIRE_TEAM], index, false).map((e) => e.name), ['clusterpolicies.kyverno.io']);
+  // A GlobalContextEntry deployed beside the policies brings its CRD, as Kyverno's install serves it.
+  const gce = { apiVersion: 'kyverno.io/v2alpha1', kind: 'GlobalContextEntry', metadata: { name: 'deploys' }, spec: { kubernetesResource: { group: 'apps', version: 'v1', resource: 'deployments' } } };
+  assert.deepEqual(crdsFor([gce], index, false).map((e) => [e.name, e.versions]), [['globalcontextentries.kyverno.io', ['v2', 'v2alpha1', 'v2beta1']]]);
+});
+
+test('undeploy removes Kyverno\'s user-facing ClusterRoles only when our deploy wrote them', async () => {
+  const kube = new FakeKube();
+  kube.seed({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'kyverno:rbac:admin:policies', labels: { 'app.kubernetes.io/managed-by': 'kyverno-studio' } }, rules: [] });
+  // A real Kyverno's role of the same name (helm's labels) stays.
+  kube.seed({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'kyverno:rbac:view:policies', labels: { 'app.kubernetes.io/managed-by': 'Helm' } }, rules: [] });
+  const names = (await undeployPlan(kube, 'kyverno-studio')).objects.filter((o) => o.kind === 'ClusterRole').map((o) => o.name);
+  assert.ok(names.includes('kyverno:rbac:admin:policies'), names.join(', '));
+  assert.ok(!names.includes('kyverno:rbac:view:policies'), names.join(', '));
 });

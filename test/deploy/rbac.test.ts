@@ -88,6 +88,9 @@ test('what the live context watches is granted: named reads list and watch by re
   // A GlobalContextEntry deployed with the policies: what its kubernetesResource lists.
   const gce = { apiVersion: 'kyverno.io/v2', kind: 'GlobalContextEntry', metadata: { name: 'images' }, spec: { kubernetesResource: { group: 'apps', version: 'v1', resource: 'deployments' } } };
   assert.deepEqual(policyGrants(gce, kinds).grants.map((g) => [g.group, g.resource, g.verbs.join()]), [['apps', 'deployments', 'get,list,watch']]);
+  // An apiCall GET of a resource the cluster does not serve is granted nothing (the API server refuses it, as for Kyverno).
+  const unserved = { ...gce, metadata: { name: 'odd' }, spec: { apiCall: { urlPath: '/apis/apps/v1/namespaces/default/unknown' } } };
+  assert.deepEqual(policyGrants(unserved, kinds), { grants: [], unknown: ['GlobalContextEntry/odd: reads unknown.apps, which this cluster does not serve'] });
   // Without a global reference, no access to the entries.
   assert.ok(!policyGrants(policy([{ name: 'v', match: match('Pod'), validate: { pattern: {} } }]), kinds).grants.some((g) => g.resource === 'globalcontextentries'));
 });

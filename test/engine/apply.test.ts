@@ -180,3 +180,21 @@ test("apply: a rule's reportProperties are substituted once its preconditions ho
   const mutated = applyPolicy(policy([rule({ mutate: { patchStrategicMerge: { metadata: { labels: { a: 'b' } } } } })]), { request: create(pod('bar')), cluster: cluster() });
   assert.deepEqual(mutated.rules.map((r) => [r.type, r.properties]), [['Mutation', { operation: 'CREATE', objName: 'bar', literal: 'x' }]]);
 });
+
+test('apply: a policy whose webhookConfiguration.matchConditions do not hold applies no rule (Kyverno\'s MatchPolicyContext)', () => {
+  const conditions = (...expressions: string[]) => ({ webhookConfiguration: { matchConditions: expressions.map((expression, i) => ({ name: `c${i}`, expression })) } });
+  const rules = [{ name: 'deny', match: matchPods, validate: { deny: {} } }, { name: 'add', match: matchPods, mutate: { patchStrategicMerge: { metadata: { labels: { team: 'core' } } } } }];
+  const asUser = (groups: string[]): AdmissionRequest => ({ ...create(pod('x')), requestInfo: { roles: [], clusterRoles: [], userInfo: { username: 'u', groups } } });
+  const selecting = policy(rules, conditions('object.metadata.namespace == "default"', '"system:masters" in request.userInfo.groups'));
+  assert.deepEqual(applyPolicy(selecting, { request: asUser(['system:masters']), cluster: cluster() }).rules.map((x) => [x.name, x.status]), [['add', 'pass'], ['deny', 'fail']]);
+  // One false condition: no rule result, the resource unchanged.
+  const skipped = applyPolicy(selecting, { request: asUser(['system:authenticated']), cluster: cluster() });
+  assert.deepEqual(skipped.rules, []);
+  assert.equal((skipped.patchedResource.metadata as any).labels.team, undefined);
+  // A background scan's request has no user: a condition on the user does not hold there.
+  assert.deepEqual(applyPolicy(selecting, { request: create(pod('x')), cluster: cluster() }).rules, []);
+  // A condition that cannot be evaluated leaves the policy out too (the matcher's error: no match).
+  assert.deepEqual(applyPolicy(policy(rules, conditions('object.spec.missing.field == 1')), { request: asUser([]), cluster: cluster() }).rules, []);
+  // An empty list selects everything.
+  assert.equal(applyPolicy(policy(rules, { webhookConfiguration: { matchConditions: [] } }), { request: asUser([]), cluster: cluster() }).rules.length, 2);
+});

@@ -223,3 +223,19 @@ test('context: a variable entry that fails to load reports its error where it is
   assert.equal(loaded.scope.failedEntries?.nothing, 'failed to add context entry for variable nothing since it evaluated to nil');
   assert.throws(() => substituteVariables('{{ image }}', loaded.scope), /failed to resolve image at path : jmespath value must be a string image/);
 });
+
+test('context: with Kyverno\'s global context store, an unknown or failed entry is the error of the variables naming it', () => {
+  const scope = baseScope({ operation: 'CREATE', object: { kind: 'ConfigMap' }, oldObject: null, requestInfo: { roles: [], clusterRoles: [], userInfo: {} } } as AdmissionRequest);
+  const entries = [{ name: 'missing', globalReference: { name: 'no-such-entry', jmesPath: 'length(@)' } }, { name: 'broken', globalReference: { name: 'failed-entry' } }];
+  const store = { ...emptyCluster(), globalContextStore: true, globalContextErrors: { 'failed-entry': 'failed to GET resource with raw url: /x: boom' } };
+  const loaded = loadContextEntries(entries, scope, { cluster: store, provided: new Set() });
+  assert.deepEqual(loaded.scope.failedEntries, {
+    missing: 'failed to marshal APICall data for context entry missing: failed to fetch entry key=no-such-entry',
+    broken: 'failed to marshal APICall data for context entry broken: failed to GET resource with raw url: /x: boom',
+  });
+  assert.throws(() => substituteVariables('{{ missing }}', loaded.scope), /failed to resolve missing at path : failed to marshal APICall data for context entry missing: failed to fetch entry key=no-such-entry/);
+  // Without a store (the CLI without entries) the entry is not loaded: the variable is unknown.
+  const offline = loadContextEntries(entries.slice(0, 1), scope, { cluster: emptyCluster(), provided: new Set() });
+  assert.equal(offline.scope.failedEntries, undefined);
+  assert.throws(() => substituteVariables('{{ missing }}', offline.scope), /Unknown key "missing"/);
+});

@@ -277,3 +277,18 @@ test('a condition operator Kyverno does not know is refused, at the condition, w
   assert.match(checkPolicyForAdmission(cpol({ rules: [mutate] })).error ?? '', /^path: spec\.rules\[0\]\.mutate\.foreach\.conditions\.any\[0\]\.: entered/);
   assert.equal(checkPolicyForAdmission(cpol({ rules: [rule({ preconditions: [{ key: 'a', operator: 'DurationLessThan', value: '1h' }], ...validate })] })).error, undefined);
 });
+
+test('webhookConfiguration.matchConditions must compile in the API server\'s environment (ValidateCustomWebhookMatchConditions)', () => {
+  const withConditions = (...expressions: string[]) => cpol({ webhookConfiguration: { matchConditions: expressions.map((expression, i) => ({ name: `c${i}`, expression })) }, rules: [rule(validate)] });
+  assert.deepEqual(checkPolicyForAdmission(withConditions('object.metadata.namespace == "a"', '!("system:authenticated" in request.userInfo.groups)')), { warnings: [] });
+  // A JMESPath-style `@` is no CEL: refused before anything else is looked at.
+  const refused = policyAdmissionVerdict(withConditions('object.metadata.namespace == "a"', '!("ownerReferences" in request.object.metadata.keys(@))'));
+  assert.equal(refused.errors.length, 1);
+  assert.deepEqual(refused.errors[0].path, ['spec', 'webhookConfiguration', 'matchConditions', 1, 'expression']);
+  assert.match(refused.errors[0].message, /^match conditions compilation errors: \[compilation failed: .+\]$/);
+  assert.equal(checkPolicyForAdmission(withConditions('size(request.userInfo.groups)')).error, 'match conditions compilation errors: [must evaluate to bool]');
+  // No params and no authorizer in this environment.
+  assert.match(String(checkPolicyForAdmission(withConditions('params.x == 1')).error), /^match conditions compilation errors: \[compilation failed: /);
+  // The editor's own CEL check reports inside the expression instead.
+  assert.deepEqual(policyAdmissionVerdict(withConditions('size(request.userInfo.groups)'), { compileCel: false }).errors, []);
+});

@@ -4,7 +4,7 @@
 // `kyverno-studio apply`, on the same policies, resources and offline cluster:
 // - the patch yields the resource the evaluation mutated;
 // - the request is denied exactly when the evaluation has a validation failure (or error) whose
-//   failure action is Enforce;
+//   failure action is Enforce, or a verifyImages check of the validate pass failed under Enforce;
 // - the warnings are Kyverno's (pkg/webhooks/utils GetWarningMessages).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -80,7 +80,14 @@ for (const { name, minimum } of CORPORA) test(`the webhook's admission answers a
         const celDenied = ev.responses.some((r) => celActions(r).includes('Deny') && celFailed(r).length > 0);
         const celWarnings = ev.responses.flatMap((r) => (celActions(r).includes('Warn') ? celFailed(r).map((x) => `Policy ${r.policy.name} ${x.status === 'fail' ? 'failed' : 'error'}: ${x.message}`) : []));
         const classic = validations.filter((r) => celActions(r).length === 0);
-        const denied = classic.some((r) => r.rules.some(enforced)) || celDenied;
+        // The validating webhook also runs verifyImages' validate pass (verifyDigest, required) and
+        // blocks on its Enforce failures (Kyverno's HasEnforcedFailure): each must be a result
+        // apply's evaluation has too (apply's also holds the image-verify pass, under the same type).
+        const imageResult = (policy: string, x: RuleResult) => `${policy}/${x.name}: ${x.status} ${x.message}`;
+        const appliedImages = new Set(ev.responses.flatMap((r) => r.rules.filter((x) => x.type === 'ImageVerify').map((x) => imageResult(r.policy.name, x))));
+        const imageBlocks = validate.responses.flatMap((r) => r.rules.filter((x) => x.type === 'ImageVerify' && (x.status === 'fail' || x.status === 'error') && x.failureAction === 'Enforce').map((x) => imageResult(r.policy.name, x)));
+        for (const b of imageBlocks) assert.ok(appliedImages.has(b), `a blocking image check apply's evaluation lacks: ${b}`);
+        const denied = classic.some((r) => r.rules.some(enforced)) || celDenied || imageBlocks.length > 0;
         assert.equal(response.allowed, !denied, denied ? 'denied as an Enforce failure' : 'allowed');
         const answers = classic.map((response) => ({ policy: policyOf(applied.policies, response.policy), response }));
         assert.deepEqual(response.warnings ?? [], denied ? [] : [...admissionWarnings('validate', answers), ...celWarnings], 'warnings');

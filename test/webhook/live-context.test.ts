@@ -7,7 +7,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { asksCelAuthorizer, foldReads, globalContextEntryReads, policyReads, readOfApiPath, type ContextRead } from '../../webhook/context-reads';
-import { LiveContext, withLiveContext, type LiveContextState, type ReadSource } from '../../webhook/live-context';
+import { apiServerReads, LiveContext, withLiveContext, type LiveContextState, type ReadSource } from '../../webhook/live-context';
+import { KubeError } from '../../kube-api/errors';
+import type { KubeClient } from '../../kube-api/client';
 import { evaluateReview } from '../../webhook/evaluate';
 import { PolicyIndex } from '../../webhook/prefilter';
 import { startTestWebhook, type TestWebhook } from './harness';
@@ -75,8 +77,14 @@ test('readOfApiPath and foldReads', () => {
 function fakeSource() {
   const watches = new Map<string, { read: ContextRead; push: (objects: JsonObject[]) => void; signal: AbortSignal }>();
   const key = (r: Pick<ContextRead, 'resource' | 'namespace' | 'name'>) => `${r.resource}|${r.namespace ?? '*'}|${r.name ?? '*'}`;
-  const source: ReadSource = { watch: (read, push, signal) => void watches.set(key(read), { read, push, signal }) };
-  return { source, watches, key };
+  const refusals = new Map<string, (message: string) => void>();
+  const source: ReadSource = {
+    watch: (read, push, signal, onRefused) => {
+      watches.set(key(read), { read, push, signal });
+      if (onRefused) refusals.set(key(read), onRefused);
+    },
+  };
+  return { source, watches, key, refusals };
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 30));
@@ -187,6 +195,23 @@ test('LiveContext reads GlobalContextEntries and their kubernetesResource, with 
   live.close();
 });
 
+test('LiveContext: an apiCall entry whose read the API server forbids fails as Kyverno\'s call does (permission denied), until the read is allowed', async () => {
+  const { source, watches, refusals } = fakeSource();
+  let state: LiveContextState | undefined;
+  const live = new LiveContext({ source, onChange: (s) => (state = s), log: () => {}, debounceMs: 1 });
+  live.setPolicies([GLOBAL]);
+  watches.get('globalcontextentries|*|*')!.push([{
+    apiVersion: 'kyverno.io/v2', kind: 'GlobalContextEntry', metadata: { name: 'deploys' },
+    spec: { apiCall: { urlPath: '/apis/apps/v1/namespaces/default/unknown', refreshInterval: '1h' } },
+  }]);
+  const forbidden = 'unknown.apps is forbidden: User "system:serviceaccount:kyverno:kyverno-studio-webhook" cannot list resource "unknown" in API group "apps" in the namespace "default"';
+  refusals.get('unknown|default|*')!(forbidden);
+  await settle();
+  assert.deepEqual(state!.globalContextErrors, { deploys: `failed to GET resource with raw url: /apis/apps/v1/namespaces/default/unknown: permission denied: ${forbidden}` });
+  assert.ok(live.isSynced(), 'a refused read does not hold the webhook back');
+  live.close();
+});
+
 test('LiveContext answers a GlobalContextEntry apiCall from the objects its path reads; a failing call sets no data and says why', async () => {
   const { source, watches } = fakeSource();
   const lines: string[] = [];
@@ -250,6 +275,9 @@ test('admission reads the live state: configMap, apiCall, globalReference and CE
 
   const gctx = liveState([], { globalContext: { deploys: [{}] }, globalContextProjections: { deploys: { count: 3 } } });
   assert.match(answer([GLOBAL], gctx, podReview('a')), /gref denies/);
+  // Kyverno's global context store answers: an entry it lacks, or one whose call failed, is the rule's error in its words.
+  assert.match(answer([GLOBAL], liveState([]), podReview('a')), /failed to resolve deployments at path : failed to marshal APICall data for context entry deployments: failed to fetch entry key=deploys/);
+  assert.match(answer([GLOBAL], liveState([], { globalContextErrors: { deploys: 'deployments nope not found' } }), podReview('a')), /context entry deployments: deployments nope not found/);
 
   assert.match(answer([CEL_GET], liveState([cm('policy-data', 'flags', { frozen: 'true' })]), podReview('a')), /the cluster is frozen/);
   assert.equal(answer([CEL_GET], liveState([cm('policy-data', 'flags', { frozen: 'false' })]), podReview('a')), 'allowed');
@@ -396,4 +424,23 @@ test('context reads: a classic policy whose CEL names the authorizer posts Subje
   const classic = (expression: string): JsonObject => ({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p' }, spec: { rules: [{ name: 'r', validate: { cel: { expressions: [{ expression }] } } }] } });
   assert.equal(asksCelAuthorizer(classic("authorizer.serviceAccount('a', 'b').group('').resource('pods').check('get').allowed()")), true);
   assert.equal(asksCelAuthorizer(classic("object.metadata.authorizer == 'authorizer'")), false, 'a field or a string is not the variable');
+});
+
+test('apiServerReads: a read of a resource the cluster does not serve is asked once, and a 403 is reported with the API server\'s message', async () => {
+  const asked: string[] = [];
+  const client = {
+    kindFor: async () => undefined,
+    forgetDiscovery: () => undefined,
+    request: async (req: { method: string; path: string }) => {
+      asked.push(`${req.method} ${req.path}`);
+      throw new KubeError(403, 'Forbidden', `${req.method} ${req.path}: unknown.apps is forbidden: User "u" cannot list resource "unknown"`);
+    },
+  } as unknown as KubeClient;
+  const stop = new AbortController();
+  const seen: Array<JsonObject[] | string> = [];
+  apiServerReads(client, () => undefined).watch({ group: 'apps', version: 'v1', resource: 'unknown', namespace: 'default', via: 'GlobalContextEntry' }, (objects) => seen.push(objects), stop.signal, (message) => seen.push(message));
+  await settle();
+  stop.abort();
+  assert.deepEqual(asked, ['GET /apis/apps/v1/namespaces/default/unknown']);
+  assert.deepEqual(seen, [[], 'unknown.apps is forbidden: User "u" cannot list resource "unknown"']);
 });
