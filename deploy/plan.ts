@@ -7,7 +7,8 @@ import { POLICY_KINDS } from '../webhook/incluster';
 import { webhookRbac, type RbacPlan } from './rbac';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { trustBundle, type CertificateSet } from '../tls/certificates';
+import { trustBundle, type CertificateSet, type KeyAlgorithm } from '../tls/certificates';
+import { tlsSecretNames, tlsSecrets } from '../webhook/cert-renewer';
 import { classicWebhookNeeds, webhookNeeds, withFailurePolicyIgnore, type RuleNeed } from '../webhook/rules';
 import type { KindTable } from '../engine/kube';
 import { labels, MANAGED_BY, SERVICE_NAME, WEBHOOK_NAME, webhookConfigurations } from '../webhook/configurations';
@@ -53,6 +54,8 @@ export interface PlanInput {
   serviceMonitor?: boolean;
   /** Kyverno's --forceFailurePolicyIgnore: the webhook runs with it and the configurations are planned as it serves them. */
   forceFailurePolicyIgnore?: boolean;
+  /** Kyverno's --tlsKeyAlgorithm: the webhook's renewer makes keys of this type (its default, RSA, when absent). */
+  tlsKeyAlgorithm?: KeyAlgorithm;
   /** Local mode: https://HOST:PORT the API server can reach the developer's webhook at. */
   localUrl?: string;
   kinds: KindTable;
@@ -138,7 +141,7 @@ function workload(input: PlanInput, ns: string, codeSha: string): Json[] {
               name: 'webhook',
               image: input.image ?? DEFAULT_IMAGE,
               command: ['node', '-e', BOOTSTRAP],
-              args: ['--in-cluster', '--port', String(port), '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--namespace', ns, '--metrics-port', String(metricsPort), ...(input.forceFailurePolicyIgnore ? ['--force-failure-policy-ignore'] : [])],
+              args: ['--in-cluster', '--port', String(port), '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--namespace', ns, '--metrics-port', String(metricsPort), ...(input.tlsKeyAlgorithm ? ['--tls-key-algorithm', input.tlsKeyAlgorithm] : []), ...(input.forceFailurePolicyIgnore ? ['--force-failure-policy-ignore'] : [])],
               env: [
                 { name: 'KS_CODE_SHA256', value: codeSha },
                 // The replica's name in the leader-election Leases, as Kyverno's pods set it.
@@ -160,7 +163,16 @@ function workload(input: PlanInput, ns: string, codeSha: string): Json[] {
           ],
           volumes: [
             { name: 'code', configMap: { name: `${WEBHOOK_NAME}-code` } },
-            { name: 'tls', secret: { secretName: `${WEBHOOK_NAME}-tls` } },
+            // The serving pair, and the CA bundle as ca.crt (what --ca-file publishes); never the CA key.
+            {
+              name: 'tls',
+              projected: {
+                sources: [
+                  { secret: { name: tlsSecretNames(ns).pair, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }] } },
+                  { secret: { name: tlsSecretNames(ns).ca, items: [{ key: 'tls.crt', path: 'ca.crt' }] } },
+                ],
+              },
+            },
             { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } },
           ],
         },
@@ -251,17 +263,8 @@ export function planDeploy(input: PlanInput): Plan {
     rbacPlan = webhookRbac(ns, input.servedPolicies ?? input.policies, input.kinds);
     for (const o of rbacPlan.objects) add('rbac', o);
     for (const u of rbacPlan.unknown) warnings.push(u);
-    add('tls', {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      type: 'kubernetes.io/tls',
-      metadata: { name: `${WEBHOOK_NAME}-tls`, namespace: ns, labels: labels() },
-      data: {
-        'tls.crt': Buffer.from(input.certs.serving.certPem).toString('base64'),
-        'tls.key': Buffer.from(input.certs.serving.keyPem).toString('base64'),
-        'ca.crt': Buffer.from(trustBundle(input.certs)).toString('base64'),
-      },
-    });
+    // Kyverno's two Secrets (the CA with its key, the serving pair), which the leader renews.
+    for (const secret of tlsSecrets(input.certs, ns, labels())) add('tls', secret);
     codeSha = sha256(input.webhookCode);
     const gz = gzipSync(input.webhookCode, { level: 9 });
     if (gz.length + BOOTSTRAP.length > CONFIGMAP_LIMIT * 0.98) {
