@@ -106,11 +106,12 @@ export async function renewCertificates(
       await client.replace({ ...config, webhooks });
     }
   }
-  // Existing Secrets keep their metadata (resourceVersion for the conflict check); missing ones are made.
+  // Only what changed (Kyverno's RenewTLS leaves the CA Secret be). Existing Secrets keep their
+  // metadata (resourceVersion for the conflict check); missing ones are made.
   const [caPlanned, pairPlanned] = tlsSecrets(set, namespace);
   for (const [live, planned] of [[caSecret, caPlanned], [pairSecret, pairPlanned]] as const) {
-    if (live) await client.replace({ ...live, type: 'kubernetes.io/tls', data: planned.data });
-    else await client.create(planned);
+    if (!live) await client.create(planned);
+    else if (JSON.stringify(live.data) !== JSON.stringify(planned.data) || live.type !== planned.type) await client.replace({ ...live, type: planned.type, data: planned.data });
   }
   const until = new Date(new X509Certificate(set.serving.certPem).validTo).toISOString();
   log(`certificates renewed: ${pemBlocks(bundle).length} CA(s) trusted, serving certificate valid until ${until}`);

@@ -61,7 +61,7 @@ test('plan: cluster mode objects come in the safe order with pinned code, probes
   const phases = p.objects.map((o) => o.phase);
   assert.deepEqual([...new Set(phases)], PHASES.filter((x) => x !== 'crds'));
   const kinds = p.objects.map((o) => o.object.kind);
-  assert.deepEqual(kinds, ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Secret', 'ConfigMap', 'Deployment', 'Service', 'Service', 'PodDisruptionBudget',
+  assert.deepEqual(kinds, ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Secret', 'Secret', 'ConfigMap', 'Deployment', 'Service', 'Service', 'PodDisruptionBudget',
     'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ClusterPolicy', 'ClusterPolicy']);
   const cm = p.objects.find((o) => o.object.kind === 'ConfigMap')!.object;
   const code = gunzipSync(Buffer.from(((cm.binaryData as Json)['webhook.js.gz'] as string), 'base64'));
