@@ -11,7 +11,7 @@ import { trustBundle, type CertificateSet, type KeyAlgorithm } from '../tls/cert
 import { tlsSecretNames, tlsSecrets } from '../webhook/cert-renewer';
 import { classicWebhookNeeds, webhookNeeds, withFailurePolicyIgnore, type RuleNeed } from '../webhook/rules';
 import type { KindTable } from '../engine/kube';
-import { labels, MANAGED_BY, SERVICE_NAME, WEBHOOK_NAME, webhookConfigurations } from '../webhook/configurations';
+import { labels, MANAGED_BY, SERVICE_NAME, serviceHosts, WEBHOOK_NAME, webhookConfigurations } from '../webhook/configurations';
 
 export { MANAGED_BY, MUTATING_CONFIG, SERVICE_NAME, VALIDATING_CONFIG, WEBHOOK_NAME } from '../webhook/configurations';
 
@@ -97,17 +97,13 @@ export function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-function serviceHost(ns: string): string[] {
-  return [`${SERVICE_NAME}.${ns}.svc`, `${SERVICE_NAME}.${ns}.svc.cluster.local`, `${SERVICE_NAME}.${ns}`];
-}
-
 /** DNS names (or the local URL's host) the serving certificate must name. */
 export function certificateHosts(mode: DeployMode, ns: string, localUrl?: string): string[] {
   if (mode === 'local') {
     if (!localUrl) throw new Error('local mode needs the URL the cluster calls the webhook at (--url https://HOST:PORT)');
     return [new URL(localUrl).hostname.replace(/^\[|\]$/g, '')];
   }
-  return serviceHost(ns);
+  return serviceHosts(ns);
 }
 
 function workload(input: PlanInput, ns: string, codeSha: string): Json[] {

@@ -12,7 +12,7 @@ import { X509Certificate } from 'node:crypto';
 import type { KubeClient } from '../kube-api/client';
 import { KubeError } from '../kube-api/errors';
 import { DEFAULT_KEY_ALGORITHM, hostsOf, nextCertificates, pemBlocks, trustBundle, type CertificateSet, type KeyAlgorithm } from '../tls/certificates';
-import { ALL_CONFIGS, isOurs, SERVICE_NAME, WEBHOOK_NAME } from './configurations';
+import { ALL_CONFIGS, isOurs, SERVICE_NAME, serviceHosts, WEBHOOK_NAME } from './configurations';
 
 type Json = Record<string, unknown>;
 
@@ -72,14 +72,14 @@ export function certificatesOfSecrets(ca: Json | undefined, pair: Json | undefin
 const managedByKyverno = (secret: Json | undefined) =>
   !secret || ((secret.metadata as Json | undefined)?.labels as Json | undefined)?.['cert.kyverno.io/managed-by'] === CERT_MANAGED_BY['cert.kyverno.io/managed-by'];
 
-/** The hosts a serving certificate in the namespace must name (Kyverno's config.DnsNames order aside). */
+/** The hosts the serving certificate names: the current one's, else the Service's (as deploy makes it). */
 function hostsFor(set: CertificateSet | undefined, namespace: string): string[] {
   try {
     if (set?.serving.certPem) return hostsOf(set.serving.certPem);
   } catch {
     // unreadable: made anew for the Service
   }
-  return [`${SERVICE_NAME}.${namespace}.svc`, `${SERVICE_NAME}.${namespace}.svc.cluster.local`, `${SERVICE_NAME}.${namespace}`];
+  return serviceHosts(namespace);
 }
 
 /** Checks the serving certificates once and renews them when they are due (Kyverno's RenewCA then RenewTLS). */
