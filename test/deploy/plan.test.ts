@@ -49,9 +49,12 @@ test('EKS: recognised from ARN names, exec credentials, the server host and the 
   assert.match(text, /EKS:.*cluster prod, region eu-west-1, account \(unknown/);
 });
 
+// One set for every plan below (RSA key generation costs about 0.3 s of CPU each time).
+const PLAN_CERTS = makeCertificates({ hosts: ['127.0.0.1'] });
+
 function plan(mode: 'cluster' | 'local' | 'policies-only', extra: Json = {}) {
   return planDeploy({
-    mode, policies: [REQUIRE_TEAM, ADD_LABEL], kinds: knownKindTable(), certs: makeCertificates({ hosts: ['127.0.0.1'] }),
+    mode, policies: [REQUIRE_TEAM, ADD_LABEL], kinds: knownKindTable(), certs: PLAN_CERTS,
     webhookCode: Buffer.from('console.log("webhook")'), pdbApiVersion: 'policy/v1beta1', localUrl: 'https://127.0.0.1:9443', ...extra,
   });
 }
