@@ -37,6 +37,11 @@ export interface PlanInput {
   /** CRDs to install (those the cluster lacks), already parsed. */
   crds?: Json[];
   certs?: CertificateSet;
+  /**
+   * The certificates are in Kyverno's Secrets already, made by someone else (cert-manager, as
+   * Kyverno's chart does with certManager.enabled): they are served as they are, not planned.
+   */
+  externalTlsSecrets?: boolean;
   /** The bundled server (dist/webhook.js) for cluster mode. */
   webhookCode?: Buffer;
   image?: string;
@@ -260,7 +265,7 @@ export function planDeploy(input: PlanInput): Plan {
     for (const o of rbacPlan.objects) add('rbac', o);
     for (const u of rbacPlan.unknown) warnings.push(u);
     // Kyverno's two Secrets (the CA with its key, the serving pair), which the leader renews.
-    for (const secret of tlsSecrets(input.certs, ns, labels())) add('tls', secret);
+    if (!input.externalTlsSecrets) for (const secret of tlsSecrets(input.certs, ns, labels())) add('tls', secret);
     codeSha = sha256(input.webhookCode);
     const gz = gzipSync(input.webhookCode, { level: 9 });
     if (gz.length + BOOTSTRAP.length > CONFIGMAP_LIMIT * 0.98) {

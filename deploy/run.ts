@@ -8,7 +8,7 @@
 import { certificateHosts, planDeploy, takesOverFields, VALIDATING_CONFIG, MUTATING_CONFIG, WEBHOOK_NAME, DEFAULT_NAMESPACE, DEFAULT_IMAGE, type DeployMode, type Phase } from './plan';
 import { pinImage, registryDigestResolver, type ImageDigestResolver } from './image-pin';
 import { certificatesCover, nextCertificates, secretCertificates, type CertificateSet, type KeyAlgorithm } from '../tls/certificates';
-import { certificatesOfSecrets, LEGACY_TLS_SECRET, tlsSecretNames } from '../webhook/cert-renewer';
+import { certificatesOfSecrets, LEGACY_TLS_SECRET, managedByKyverno, tlsSecretNames } from '../webhook/cert-renewer';
 import { crdIndex, crdsFor, loadCrd } from './crds';
 import { describeTarget, targetSummary, withServerVersion, type ClusterTarget } from './context';
 import { detectUpstreamKyverno, kindTable, missingCrds, pdbApiVersion, waitEstablished } from './discovery';
@@ -93,13 +93,16 @@ export interface DeployResult {
 
 /**
  * The certificates to deploy: those in Kyverno's two Secrets (or, upgrading from an older
- * version of ours, its single Secret), kept or renewed as the in-cluster renewer would.
+ * version of ours, its single Secret), kept or renewed as the in-cluster renewer would. Secrets
+ * someone else made (without Kyverno's managed-by label: cert-manager's) are served as they are.
  */
-async function currentCerts(client: KubeClient, ns: string, hosts: string[], algorithm?: KeyAlgorithm): Promise<CertificateSet> {
+async function currentCerts(client: KubeClient, ns: string, hosts: string[], algorithm?: KeyAlgorithm): Promise<{ certs: CertificateSet; external: boolean }> {
   const read = (name: string) => client.get({ apiVersion: 'v1', kind: 'Secret', name, namespace: ns }).catch(() => undefined);
   const names = tlsSecretNames(ns);
-  const current = certificatesOfSecrets(await read(names.ca), await read(names.pair)) ?? secretCertificates(await read(LEGACY_TLS_SECRET));
-  return nextCertificates(current, hosts, { algorithm }).set;
+  const [ca, pair] = [await read(names.ca), await read(names.pair)];
+  const current = certificatesOfSecrets(ca, pair);
+  if (ca && pair && current?.serving.certPem && (!managedByKyverno(ca) || !managedByKyverno(pair))) return { certs: current, external: true };
+  return { certs: nextCertificates(current ?? secretCertificates(await read(LEGACY_TLS_SECRET)), hosts, { algorithm }).set, external: false };
 }
 
 /** The policies the webhook will serve: those installed, with the deployed ones replacing their namesakes. */
@@ -211,10 +214,14 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
   }
   const newCrdKinds = new Set(missing.map((m) => `${m.group}|${m.kind}`));
   let certs = req.certs;
+  let externalTlsSecrets = false;
   if (mode === 'cluster') {
     // Certificates given by the caller (e.g. the ones a `--render` wrote) are kept when they fit.
     const hosts = certificateHosts('cluster', ns);
-    if (!certs || !certificatesCover(certs, hosts, { algorithm: req.tlsKeyAlgorithm }) || !certs.ca.keyPem) certs = await currentCerts(client, ns, hosts, req.tlsKeyAlgorithm);
+    if (!certs || !certificatesCover(certs, hosts, { algorithm: req.tlsKeyAlgorithm }) || !certs.ca.keyPem) {
+      ({ certs, external: externalTlsSecrets } = await currentCerts(client, ns, hosts, req.tlsKeyAlgorithm));
+      if (externalTlsSecrets) ui.log(`TLS: ${tlsSecretNames(ns).ca} and ${tlsSecretNames(ns).pair} are not managed by kyverno (cert.kyverno.io/managed-by); the webhook serves them as they are and nothing renews them here`);
+    }
   }
   if (mode === 'local' && !certs) return fail('local mode needs the certificates the local webhook serves with');
   if (mode === 'cluster' && req.serviceMonitor && !req.render && !(await client.resourceFor('monitoring.coreos.com/v1', 'ServiceMonitor'))) {
@@ -248,6 +255,7 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
       serviceMonitor: req.serviceMonitor,
       forceFailurePolicyIgnore: req.forceFailurePolicyIgnore,
       tlsKeyAlgorithm: req.tlsKeyAlgorithm,
+      externalTlsSecrets,
       servedPolicies: mode === 'cluster' ? await servedPolicies(client, req.policies) : undefined,
       kinds: await kindTable(client),
     });

@@ -69,7 +69,8 @@ export function certificatesOfSecrets(ca: Json | undefined, pair: Json | undefin
   };
 }
 
-const managedByKyverno = (secret: Json | undefined) =>
+/** Kyverno's isSecretManagedByKyverno: a missing Secret counts as its own (it makes it). */
+export const managedByKyverno = (secret: Json | undefined) =>
   !secret || ((secret.metadata as Json | undefined)?.labels as Json | undefined)?.['cert.kyverno.io/managed-by'] === CERT_MANAGED_BY['cert.kyverno.io/managed-by'];
 
 /** The hosts the serving certificate names: the current one's, else the Service's (as deploy makes it). */

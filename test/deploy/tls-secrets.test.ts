@@ -96,3 +96,21 @@ test('upgrading from our older single Secret: Kyverno\'s two Secrets, the old CA
   assert.equal(bundle.length, 2);
   assert.ok(new X509Certificate(unb64(data(kube, NAMES.pair)['tls.crt'])).checkIssued(new X509Certificate(bundle[1])));
 });
+
+test('Secrets someone else issues under Kyverno\'s names (cert-manager\'s, without its managed-by label) are served as they are, never written', async () => {
+  const kube = freshKube();
+  const issued = makeCertificates({ hosts: [`${SERVICE_NAME}.${DEFAULT_NAMESPACE}.svc`], algorithm: 'ECDSA' });
+  const certManager = { 'controller.cert-manager.io/fao': 'true' };
+  kube.seed({ apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name: NAMES.ca, namespace: DEFAULT_NAMESPACE, labels: certManager }, data: { 'tls.crt': b64(issued.ca.certPem), 'tls.key': b64(issued.ca.keyPem), 'ca.crt': b64(issued.ca.certPem) } });
+  kube.seed({ apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name: NAMES.pair, namespace: DEFAULT_NAMESPACE, labels: certManager }, data: { 'tls.crt': b64(issued.serving.certPem), 'tls.key': b64(issued.serving.keyPem), 'ca.crt': b64(issued.ca.certPem) } });
+  const lines: string[] = [];
+  const r = await runDeploy({
+    client: kube, ui: { ...quiet, log: (l) => lines.push(l) }, mode: 'cluster', policies: [REQUIRE_TEAM], webhookCode: Buffer.from('// webhook'),
+    imageDigest: async () => `sha256:${'0'.repeat(64)}`, readiness: async () => undefined, smokeCheck: false,
+  });
+  assert.equal(r.outcome, 'deployed', r.error);
+  assert.ok(!kube.writes.some((w) => w.includes(' Secret ')), kube.writes.join('\n'));
+  assert.match(lines.join('\n'), /are not managed by kyverno .*the webhook serves them as they are/);
+  const vwc = kube.object('ValidatingWebhookConfiguration', 'kyverno-resource-validating-webhook-cfg');
+  assert.deepEqual(pemBlocks(unb64(((vwc!.webhooks as Json[])[0].clientConfig as Json).caBundle)), [issued.ca.certPem], 'the configurations trust their CA');
+});
