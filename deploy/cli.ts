@@ -8,8 +8,8 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs, single, UsageError, type ParsedArgs } from '../io/args';
-import { loadPolicyFiles } from '../webhook/serve';
-import { certificatesCover, makeCertificates, trustBundle, type CertificateSet } from '../tls/certificates';
+import { keyAlgorithmFlag, loadPolicyFiles } from '../webhook/serve';
+import { certificatesCover, makeCertificates, trustBundle, type CertificateSet, type KeyAlgorithm } from '../tls/certificates';
 import { targetSummary, type ClusterTarget } from './context';
 import { KubeClient } from '../kube-api/client';
 import { DEPLOY_FLAGS } from './flags';
@@ -33,7 +33,7 @@ Flags:
       --dry-run          stop after the server-side dry run and the summary
       --render DIR       write every manifest the deploy would apply to DIR (YAML, for GitOps)
                          and change nothing; Secrets with private keys are left out
-      --render-secrets   with --render: also write the TLS Secret with its private key
+      --render-secrets   with --render: also write the TLS Secrets with their private keys
       --context NAME     kubeconfig context (default: the current one)
       --kubeconfig PATH  kubeconfig file (default: $KUBECONFIG or ~/.kube/config)
   -n, --namespace NS     namespace of the webhook (default ${DEFAULT_NAMESPACE})
@@ -52,6 +52,9 @@ Flags:
       --url URL          local mode: https://HOST:PORT the API server can reach
       --tls-dir DIR      local mode: where the CA and certificates are kept (default: outside the
                          workspace, $XDG_STATE_HOME/kyverno-studio/local-webhook)
+      --tls-key-algorithm A
+                         RSA (default), ECDSA (P-256) or Ed25519: the keys of the webhook's CA and
+                         serving certificates, now and when renewed (Kyverno's --tlsKeyAlgorithm)
       --force-conflicts  take over fields another field manager owns
       --no-smoke-check   skip the final dry-run denial check
       --webhook-bundle PATH  the bundled server (default: webhook.js next to this CLI)
@@ -131,14 +134,14 @@ export function insideWorkspace(dir: string, workspace = process.cwd()): boolean
  * Local mode keeps its certificates on disk so the API server's caBundle survives restarts,
  * but never reuses a key found inside the workspace: it makes new ones instead.
  */
-export function localCertificates(dir: string, url: string, workspace = process.cwd()): CertificateSet {
+export function localCertificates(dir: string, url: string, workspace = process.cwd(), algorithm?: KeyAlgorithm): CertificateSet {
   const hosts = certificateHosts('local', '', url);
   const file = join(dir, 'certificates.json');
   if (existsSync(file) && !insideWorkspace(dir, workspace)) {
     const set = JSON.parse(readFileSync(file, 'utf8')) as CertificateSet;
-    if (certificatesCover(set, hosts)) return set;
+    if (certificatesCover(set, hosts, { algorithm })) return set;
   }
-  const set = makeCertificates({ hosts });
+  const set = makeCertificates({ hosts, algorithm });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileSync(file, JSON.stringify(set), { mode: 0o600 });
   writeFileSync(join(dir, 'tls.crt'), set.serving.certPem, { mode: 0o600 });
@@ -175,7 +178,8 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
     webhookCode = readFileSync(bundle);
   }
   const tlsDir = single(args, 'tls-dir') ?? defaultTlsDir();
-  const certs = local ? localCertificates(tlsDir, url!) : undefined;
+  const tlsKeyAlgorithm = args.values.has('tls-key-algorithm') ? keyAlgorithmFlag(single(args, 'tls-key-algorithm')) : undefined;
+  const certs = local ? localCertificates(tlsDir, url!, undefined, tlsKeyAlgorithm) : undefined;
   const client = clientFor(args);
   const controller = new AbortController();
   const onSigint = () => controller.abort();
@@ -220,6 +224,7 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
       hostNetwork: args.booleans.has('host-network'),
       serviceMonitor: args.booleans.has('service-monitor'),
       forceFailurePolicyIgnore: args.booleans.has('force-failure-policy-ignore'),
+      tlsKeyAlgorithm,
       webhookCode,
       localUrl: url,
       certs,

@@ -7,10 +7,11 @@ import { POLICY_KINDS } from '../webhook/incluster';
 import { kyvernoUserRoles, webhookRbac, type RbacPlan } from './rbac';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { trustBundle, type CertificateSet } from '../tls/certificates';
+import { trustBundle, type CertificateSet, type KeyAlgorithm } from '../tls/certificates';
+import { tlsSecretNames, tlsSecrets } from '../webhook/cert-renewer';
 import { classicWebhookNeeds, webhookNeeds, withFailurePolicyIgnore, type RuleNeed } from '../webhook/rules';
 import type { KindTable } from '../engine/kube';
-import { labels, MANAGED_BY, SERVICE_NAME, WEBHOOK_NAME, webhookConfigurations } from '../webhook/configurations';
+import { labels, MANAGED_BY, SERVICE_NAME, serviceHosts, WEBHOOK_NAME, webhookConfigurations } from '../webhook/configurations';
 
 export { MANAGED_BY, MUTATING_CONFIG, SERVICE_NAME, VALIDATING_CONFIG, WEBHOOK_NAME } from '../webhook/configurations';
 
@@ -36,6 +37,11 @@ export interface PlanInput {
   /** CRDs to install (those the cluster lacks), already parsed. */
   crds?: Json[];
   certs?: CertificateSet;
+  /**
+   * The certificates are in Kyverno's Secrets already, made by someone else (cert-manager, as
+   * Kyverno's chart does with certManager.enabled): they are served as they are, not planned.
+   */
+  externalTlsSecrets?: boolean;
   /** The bundled server (dist/webhook.js) for cluster mode. */
   webhookCode?: Buffer;
   image?: string;
@@ -53,6 +59,8 @@ export interface PlanInput {
   serviceMonitor?: boolean;
   /** Kyverno's --forceFailurePolicyIgnore: the webhook runs with it and the configurations are planned as it serves them. */
   forceFailurePolicyIgnore?: boolean;
+  /** Kyverno's --tlsKeyAlgorithm: the webhook's renewer makes keys of this type (its default, RSA, when absent). */
+  tlsKeyAlgorithm?: KeyAlgorithm;
   /** Local mode: https://HOST:PORT the API server can reach the developer's webhook at. */
   localUrl?: string;
   kinds: KindTable;
@@ -94,17 +102,13 @@ export function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-function serviceHost(ns: string): string[] {
-  return [`${SERVICE_NAME}.${ns}.svc`, `${SERVICE_NAME}.${ns}.svc.cluster.local`, `${SERVICE_NAME}.${ns}`];
-}
-
 /** DNS names (or the local URL's host) the serving certificate must name. */
 export function certificateHosts(mode: DeployMode, ns: string, localUrl?: string): string[] {
   if (mode === 'local') {
     if (!localUrl) throw new Error('local mode needs the URL the cluster calls the webhook at (--url https://HOST:PORT)');
     return [new URL(localUrl).hostname.replace(/^\[|\]$/g, '')];
   }
-  return serviceHost(ns);
+  return serviceHosts(ns);
 }
 
 function workload(input: PlanInput, ns: string, codeSha: string): Json[] {
@@ -138,7 +142,7 @@ function workload(input: PlanInput, ns: string, codeSha: string): Json[] {
               name: 'webhook',
               image: input.image ?? DEFAULT_IMAGE,
               command: ['node', '-e', BOOTSTRAP],
-              args: ['--in-cluster', '--port', String(port), '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--namespace', ns, '--metrics-port', String(metricsPort), ...(input.forceFailurePolicyIgnore ? ['--force-failure-policy-ignore'] : [])],
+              args: ['--in-cluster', '--port', String(port), '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--namespace', ns, '--metrics-port', String(metricsPort), ...(input.tlsKeyAlgorithm ? ['--tls-key-algorithm', input.tlsKeyAlgorithm] : []), ...(input.forceFailurePolicyIgnore ? ['--force-failure-policy-ignore'] : [])],
               env: [
                 { name: 'KS_CODE_SHA256', value: codeSha },
                 // The replica's name in the leader-election Leases, as Kyverno's pods set it.
@@ -160,7 +164,16 @@ function workload(input: PlanInput, ns: string, codeSha: string): Json[] {
           ],
           volumes: [
             { name: 'code', configMap: { name: `${WEBHOOK_NAME}-code` } },
-            { name: 'tls', secret: { secretName: `${WEBHOOK_NAME}-tls` } },
+            // The serving pair, and the CA bundle as ca.crt (what --ca-file publishes); never the CA key.
+            {
+              name: 'tls',
+              projected: {
+                sources: [
+                  { secret: { name: tlsSecretNames(ns).pair, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }] } },
+                  { secret: { name: tlsSecretNames(ns).ca, items: [{ key: 'tls.crt', path: 'ca.crt' }] } },
+                ],
+              },
+            },
             { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } },
           ],
         },
@@ -253,17 +266,8 @@ export function planDeploy(input: PlanInput): Plan {
     for (const u of rbacPlan.unknown) warnings.push(u);
     // Installed in Kyverno's stead: people's admin and view roles reach policies and reports as with Kyverno.
     for (const o of kyvernoUserRoles()) add('rbac', o);
-    add('tls', {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      type: 'kubernetes.io/tls',
-      metadata: { name: `${WEBHOOK_NAME}-tls`, namespace: ns, labels: labels() },
-      data: {
-        'tls.crt': Buffer.from(input.certs.serving.certPem).toString('base64'),
-        'tls.key': Buffer.from(input.certs.serving.keyPem).toString('base64'),
-        'ca.crt': Buffer.from(trustBundle(input.certs)).toString('base64'),
-      },
-    });
+    // Kyverno's two Secrets (the CA with its key, the serving pair), which the leader renews.
+    if (!input.externalTlsSecrets) for (const secret of tlsSecrets(input.certs, ns, labels())) add('tls', secret);
     codeSha = sha256(input.webhookCode);
     const gz = gzipSync(input.webhookCode, { level: 9 });
     if (gz.length + BOOTSTRAP.length > CONFIGMAP_LIMIT * 0.98) {

@@ -12,6 +12,7 @@ import { generatedKinds } from '../engine/generate/kinds';
 import { webhookNeeds } from '../webhook/rules';
 import { ALL_CONFIGS, labels, MANAGED_BY_SELECTOR, WEBHOOK_NAME } from '../webhook/configurations';
 import { LEASE_NAMES } from '../webhook/leader';
+import { tlsSecretNames } from '../webhook/cert-renewer';
 import { registrySecretRefs } from '../registry/prefetch';
 import { apiCallPostPaths, celResourceCalls, globalContextEntryReads, hasVariable, policyReads, readOfApiPath, stringsOf } from '../webhook/context-reads';
 import { policiesReadRoles } from '../webhook/user-roles';
@@ -266,14 +267,16 @@ function baseRules(): Json[] {
   ];
 }
 
-/** Namespace-local needs of the webhook itself: its leader Leases and its TLS Secret (rotation). */
-function ownNamespaceRules(): Json[] {
+/** Namespace-local needs of the webhook itself: its leader Leases and its TLS Secrets (renewal). */
+function ownNamespaceRules(ns: string): Json[] {
+  const tls = tlsSecretNames(ns);
   return [
     // Leader election (webhook/leader.ts): create cannot be limited by name, the rest is limited
     // to the Leases of Kyverno's four controllers, as Kyverno's chart does.
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: Object.values(LEASE_NAMES), verbs: ['get', 'update', 'patch', 'delete'] },
-    { apiGroups: [''], resources: ['secrets'], resourceNames: [`${WEBHOOK_NAME}-tls`], verbs: ['get', 'update', 'patch'] },
+    // Kyverno's CA and pair Secrets, which deploy creates and the admission leader renews.
+    { apiGroups: [''], resources: ['secrets'], resourceNames: [tls.ca, tls.pair], verbs: ['get', 'update', 'patch'] },
     // The persisted background queue (webhook/background.ts): Kyverno's UpdateRequests, kept in our namespace.
     { apiGroups: ['kyverno.io'], resources: ['updaterequests', 'updaterequests/status'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
   ];
@@ -327,7 +330,7 @@ export function webhookRbac(ns: string, policies: Json[], kinds: KindTable): Rba
   ];
   const namespaces = [...new Set([ns, ...grants.flatMap((g) => (g.namespace ? [g.namespace] : []))])].sort();
   for (const n of namespaces) {
-    const rules = [...(n === ns ? ownNamespaceRules() : []), ...foldGrants(grants.filter((g) => g.namespace === n))];
+    const rules = [...(n === ns ? ownNamespaceRules(ns) : []), ...foldGrants(grants.filter((g) => g.namespace === n))];
     objects.push(
       { apiVersion: rbacApi, kind: 'Role', metadata: { name: ROLE_NAME, namespace: n, labels: labels() }, rules },
       { apiVersion: rbacApi, kind: 'RoleBinding', metadata: { name: ROLE_NAME, namespace: n, labels: labels() }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: ROLE_NAME }, subjects: subject },

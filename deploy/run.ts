@@ -7,7 +7,8 @@
  */
 import { certificateHosts, planDeploy, takesOverFields, VALIDATING_CONFIG, MUTATING_CONFIG, WEBHOOK_NAME, DEFAULT_NAMESPACE, DEFAULT_IMAGE, type DeployMode, type Phase } from './plan';
 import { pinImage, registryDigestResolver, type ImageDigestResolver } from './image-pin';
-import { certificatesCover, nextCertificates, secretCertificates, type CertificateSet } from '../tls/certificates';
+import { certificatesCover, nextCertificates, secretCertificates, type CertificateSet, type KeyAlgorithm } from '../tls/certificates';
+import { certificatesOfSecrets, LEGACY_TLS_SECRET, managedByKyverno, tlsSecretNames } from '../webhook/cert-renewer';
 import { crdIndex, crdsFor, loadCrd } from './crds';
 import { describeTarget, targetSummary, withServerVersion, type ClusterTarget } from './context';
 import { detectUpstreamKyverno, kindTable, missingCrds, pdbApiVersion, waitEstablished } from './discovery';
@@ -53,6 +54,8 @@ export interface DeployRequest {
   serviceMonitor?: boolean;
   /** Kyverno's --forceFailurePolicyIgnore, for the webhook configurations and the webhook's arguments. */
   forceFailurePolicyIgnore?: boolean;
+  /** Kyverno's --tlsKeyAlgorithm: the key type of the certificates deploy and the webhook's renewer make (RSA by default). */
+  tlsKeyAlgorithm?: KeyAlgorithm;
   /** Resolves the image's tag to a digest for the Deployment (image-pin.ts; default: ask its registry). */
   imageDigest?: ImageDigestResolver;
   /** Stop after the dry run and summary. */
@@ -88,9 +91,18 @@ export interface DeployResult {
   rendered?: RenderResult;
 }
 
-async function currentCerts(client: KubeClient, ns: string, hosts: string[]): Promise<CertificateSet> {
-  const secret = await client.get({ apiVersion: 'v1', kind: 'Secret', name: `${WEBHOOK_NAME}-tls`, namespace: ns }).catch(() => undefined);
-  return nextCertificates(secretCertificates(secret), hosts).set;
+/**
+ * The certificates to deploy: those in Kyverno's two Secrets (or, upgrading from an older
+ * version of ours, its single Secret), kept or renewed as the in-cluster renewer would. Secrets
+ * someone else made (without Kyverno's managed-by label: cert-manager's) are served as they are.
+ */
+async function currentCerts(client: KubeClient, ns: string, hosts: string[], algorithm?: KeyAlgorithm): Promise<{ certs: CertificateSet; external: boolean }> {
+  const read = (name: string) => client.get({ apiVersion: 'v1', kind: 'Secret', name, namespace: ns }).catch(() => undefined);
+  const names = tlsSecretNames(ns);
+  const [ca, pair] = [await read(names.ca), await read(names.pair)];
+  const current = certificatesOfSecrets(ca, pair);
+  if (ca && pair && current?.serving.certPem && (!managedByKyverno(ca) || !managedByKyverno(pair))) return { certs: current, external: true };
+  return { certs: nextCertificates(current ?? secretCertificates(await read(LEGACY_TLS_SECRET)), hosts, { algorithm }).set, external: false };
 }
 
 /** GlobalContextEntries: the webhook reads what they name (their grants come from rbac.ts too). */
@@ -140,12 +152,14 @@ const WORKLOAD_KINDS: Array<[apiVersion: string, kind: string]> = [
   ['v1', 'Service'],
   ['apps/v1', 'Deployment'],
   ['monitoring.coreos.com/v1', 'ServiceMonitor'],
+  // An older version's single TLS Secret (kyverno-studio-webhook-tls), now Kyverno's two.
+  ['v1', 'Secret'],
 ];
 
 /**
  * Workload objects of ours (our managed-by label) in the namespace that the plan does not have:
  * written by an earlier version (whose Service was `kyverno-studio-webhook`, now Kyverno's
- * `kyverno-svc`) or an earlier deploy (a ServiceMonitor since dropped). Objects without our
+ * `kyverno-svc`, and whose TLS Secret is now Kyverno's two) or an earlier deploy (a ServiceMonitor since dropped). Objects without our
  * label are never touched.
  */
 export async function staleWorkload(client: KubeClient, ns: string, planned: Json[]): Promise<ObjectRef[]> {
@@ -207,10 +221,14 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
   }
   const newCrdKinds = new Set(missing.map((m) => `${m.group}|${m.kind}`));
   let certs = req.certs;
+  let externalTlsSecrets = false;
   if (mode === 'cluster') {
     // Certificates given by the caller (e.g. the ones a `--render` wrote) are kept when they fit.
     const hosts = certificateHosts('cluster', ns);
-    if (!certs || !certificatesCover(certs, hosts)) certs = await currentCerts(client, ns, hosts);
+    if (!certs || !certificatesCover(certs, hosts, { algorithm: req.tlsKeyAlgorithm }) || !certs.ca.keyPem) {
+      ({ certs, external: externalTlsSecrets } = await currentCerts(client, ns, hosts, req.tlsKeyAlgorithm));
+      if (externalTlsSecrets) ui.log(`TLS: ${tlsSecretNames(ns).ca} and ${tlsSecretNames(ns).pair} are not managed by kyverno (cert.kyverno.io/managed-by); the webhook serves them as they are and nothing renews them here`);
+    }
   }
   if (mode === 'local' && !certs) return fail('local mode needs the certificates the local webhook serves with');
   if (mode === 'cluster' && req.serviceMonitor && !req.render && !(await client.resourceFor('monitoring.coreos.com/v1', 'ServiceMonitor'))) {
@@ -243,6 +261,8 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
       localUrl: req.localUrl,
       serviceMonitor: req.serviceMonitor,
       forceFailurePolicyIgnore: req.forceFailurePolicyIgnore,
+      tlsKeyAlgorithm: req.tlsKeyAlgorithm,
+      externalTlsSecrets,
       servedPolicies: mode === 'cluster' ? await servedPolicies(client, req.policies) : undefined,
       kinds: await kindTable(client),
     });

@@ -27,6 +27,7 @@ import type { AdmissionPolicyReports } from './scan';
 import { withDiscoveredKinds } from '../kube-api/discovery';
 import { kindLookups } from '../engine/policy/admission-checks';
 import type { JsonObject } from '../engine/core/types';
+import type { KeyAlgorithm } from '../tls/certificates';
 
 /**
  * The service account this process acts as, from its credentials: the token of its kubeconfig
@@ -92,6 +93,8 @@ export interface ClusterModeOptions {
   identity?: string;
   /** How often the admission leader checks the serving certificates for renewal. */
   certRenewalIntervalMs?: number;
+  /** Kyverno's --tlsKeyAlgorithm for renewed certificates (serve --tls-key-algorithm). */
+  tlsKeyAlgorithm?: KeyAlgorithm;
   /** Kyverno's `--ttlReconciliationInterval` (default 1 min). */
   ttlIntervalMs?: number;
   /** Kyverno's --forceFailurePolicyIgnore (serve --force-failure-policy-ignore). */
@@ -167,7 +170,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     run = await runInCluster({
       server, namespace: opts.namespace, caFile: opts.caFile ?? '', caPem: opts.caPem, localUrl: opts.localUrl, log, signal: stopping.signal, client,
       reportIntervalMs: opts.reportIntervalMs, retryPeriodMs: opts.retryPeriodMs, backgroundScanIntervalMs: opts.backgroundScanIntervalMs,
-      events, successEvents: opts.successEvents, admissionPolicyReports: opts.admissionPolicyReports, background, identity: opts.identity, certRenewalIntervalMs: opts.certRenewalIntervalMs,
+      events, successEvents: opts.successEvents, admissionPolicyReports: opts.admissionPolicyReports, background, identity: opts.identity, certRenewalIntervalMs: opts.certRenewalIntervalMs, tlsKeyAlgorithm: opts.tlsKeyAlgorithm,
       // Cleanup never deletes what Kyverno's resource filters name.
       resourceFilters: parseResourceFilters(opts.server.resourceFilters ?? ''), ttlIntervalMs: opts.ttlIntervalMs,
       rolesAlways: !!(opts.server.userExclusions?.excludeRoles || opts.server.userExclusions?.excludeClusterRoles),

@@ -18,6 +18,10 @@ export const WEBHOOK_NAME = 'kyverno-studio-webhook';
  * next to a real Kyverno (deploy/discovery.ts), whose Service this would be.
  */
 export const SERVICE_NAME = 'kyverno-svc';
+/** The names the webhook's serving certificate carries in a cluster: the Service's DNS names. */
+export function serviceHosts(namespace: string): string[] {
+  return [`${SERVICE_NAME}.${namespace}.svc`, `${SERVICE_NAME}.${namespace}.svc.cluster.local`, `${SERVICE_NAME}.${namespace}`];
+}
 /**
  * The annotations Kyverno's chart puts on its webhook configurations by default (config map
  * `webhookAnnotations`: AKS's admissions enforcer leaves them alone).

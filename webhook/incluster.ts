@@ -39,6 +39,7 @@ import type { BackgroundController } from './background';
 import { namespaceStateOf, type NamespaceState } from './namespaces';
 import { apiServerReads, LiveContext, type LiveContextState } from './live-context';
 import { GlobalContextStatusWriter } from './global-context-status';
+import type { KeyAlgorithm } from '../tls/certificates';
 
 export const POLICY_KINDS: WatchedKind[] = [
   { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy' },
@@ -100,6 +101,8 @@ export interface InClusterOptions {
   forceFailurePolicyIgnore?: boolean;
   /** How often the admission leader checks the serving certificates for renewal (default 12 h). */
   certRenewalIntervalMs?: number;
+  /** Kyverno's --tlsKeyAlgorithm for renewed certificates (default RSA). */
+  tlsKeyAlgorithm?: KeyAlgorithm;
   /** Kyverno's `--validatingAdmissionPolicyReports` / `--mutatingAdmissionPolicyReports` (defaults: on / off). */
   admissionPolicyReports?: AdmissionPolicyReports;
 }
@@ -198,7 +201,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
         const outcome = await work();
         if (outcome === 'rotated') controller.forgetClientConfigs();
         return outcome;
-      }));
+      }), opts.tlsKeyAlgorithm);
     void gceStatus.flush();
     if (!policies) return;
     void controller.sync(policies);

@@ -4,6 +4,7 @@
  * feed the server through the same setPolicies call.
  */
 import { parseArgs, single, UsageError } from '../io/args';
+import { DEFAULT_KEY_ALGORITHM, parseKeyAlgorithm, type KeyAlgorithm } from '../tls/certificates';
 import { readFileSync, statSync } from 'node:fs';
 import { walkFiles } from '../io/walk';
 import { dirname, join } from 'node:path';
@@ -85,6 +86,8 @@ interface ServeArgs {
   backgroundScanIntervalMs: number;
   ttlIntervalMs: number;
   certRenewalIntervalMs: number;
+  /** Kyverno's --tlsKeyAlgorithm: the key type of certificates the in-cluster renewer makes (default RSA). */
+  tlsKeyAlgorithm: KeyAlgorithm;
   /** Kyverno's --metricsPort: plain-HTTP /metrics on this port (and not on the admission port). */
   metricsPort?: number;
   successEvents: boolean;
@@ -107,7 +110,7 @@ interface ServeArgs {
 
 export const SERVE_FLAGS = {
   values: ['policy'],
-  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters', 'exclude-usernames', 'exclude-groups', 'exclude-roles', 'exclude-cluster-roles', 'background-service-account', 'http-blocklist'],
+  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'tls-key-algorithm', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters', 'exclude-usernames', 'exclude-groups', 'exclude-roles', 'exclude-cluster-roles', 'background-service-account', 'http-blocklist'],
   booleans: ['in-cluster', 'help', 'generate-success-events', 'allow-http-in-namespaced-policies', 'validating-admission-policy-reports', 'mutating-admission-policy-reports', 'force-failure-policy-ignore'],
   aliases: { h: 'help' },
 };
@@ -119,6 +122,15 @@ function duration(parsed: ReturnType<typeof parseArgs>, name: string, fallback: 
   const nanos = parseDuration(v);
   if (nanos === null || nanos < 0) throw new UsageError(`--${name} must be a duration such as 2s or 1h (got ${v})`);
   return nanos / 1e6;
+}
+
+/** `--tls-key-algorithm` (Kyverno's --tlsKeyAlgorithm, any case), a usage error naming the flag when unknown. */
+export function keyAlgorithmFlag(value: string | undefined): KeyAlgorithm {
+  try {
+    return parseKeyAlgorithm(value ?? DEFAULT_KEY_ALGORITHM);
+  } catch (e) {
+    throw new UsageError(`--tls-key-algorithm: ${(e as Error).message}`);
+  }
 }
 
 /** serve's flags, read by the parser every command uses (io/args); checked here. */
@@ -147,6 +159,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     backgroundScanIntervalMs: duration(parsed, 'background-scan-interval', DEFAULT_BACKGROUND_SCAN_INTERVAL_MS),
     ttlIntervalMs: duration(parsed, 'ttl-reconciliation-interval', DEFAULT_TTL_INTERVAL_MS),
     certRenewalIntervalMs: duration(parsed, 'cert-renewal-interval', CERT_RENEWAL_INTERVAL_MS),
+    tlsKeyAlgorithm: keyAlgorithmFlag(single(parsed, 'tls-key-algorithm')),
     metricsPort: parsed.values.has('metrics-port') ? number('metrics-port', 0) : undefined,
     successEvents: parsed.booleans.has('generate-success-events'),
     admissionPolicyReports: { validating: !parsed.negated.has('validating-admission-policy-reports'), mutating: parsed.booleans.has('mutating-admission-policy-reports') },
@@ -215,7 +228,9 @@ Flags:
       --metrics-port N          serve /metrics over plain HTTP on this port only (Kyverno's
                                 --metricsPort; deploy uses 8000); without it, on the HTTPS port
       --cert-renewal-interval D in-cluster: how often the leader checks the serving certificates
-                                and rotates them 30 days before expiry (default 12h)
+                                and renews them 15 days before expiry (default 12h)
+      --tls-key-algorithm A     in-cluster: RSA, ECDSA or Ed25519, the key of the certificates
+                                the leader renews (Kyverno's --tlsKeyAlgorithm; default RSA)
       --http-blocklist LIST     CIDR ranges and host names CEL http.Get/Post may not reach
                                 (Kyverno's --httpBlocklist; default: loopback and the cloud
                                 metadata addresses)
@@ -293,7 +308,7 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
       client, server: { ...serverOptions, backgroundUser: args.backgroundUser ?? ownServiceAccount(client.config) }, namespace: args.namespace, caFile: args.caFile, log,
       reportIntervalMs: args.reportIntervalMs, retryPeriodMs: args.retryPeriodMs, backgroundScanIntervalMs: args.backgroundScanIntervalMs,
       successEvents: args.successEvents, omitEvents: args.omitEvents, admissionPolicyReports: args.admissionPolicyReports, holdBackground: process.env.KYVERNO_STUDIO_HOLD_BACKGROUND === '1',
-      certRenewalIntervalMs: args.certRenewalIntervalMs, ttlIntervalMs: args.ttlIntervalMs, forceFailurePolicyIgnore: args.forceFailurePolicyIgnore,
+      certRenewalIntervalMs: args.certRenewalIntervalMs, tlsKeyAlgorithm: args.tlsKeyAlgorithm, ttlIntervalMs: args.ttlIntervalMs, forceFailurePolicyIgnore: args.forceFailurePolicyIgnore,
     });
     stop = webhook.stop;
     metricsText = () => webhook.server.metricsText();

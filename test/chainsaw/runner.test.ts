@@ -300,3 +300,26 @@ test('chainsaw\'s trim_space around an expression trims Go\'s white space', () =
   assert.equal(assertionMismatch({}, { '(trim_space($stderr))': 'a b' }, { stderr: ' a b ' }), null);
   assert.throws(() => evaluate('trim_space($x)', null, { x: 1 }), Unsupported);
 });
+
+test('the install\'s TLS Secrets are our deploy\'s, in Kyverno\'s layout, with its admissionController.tlsKeyAlgorithm; cert-manager\'s are not offline', async () => {
+  const { X509Certificate } = await import('node:crypto');
+  const dir = join(import.meta.dirname, '../fixtures/chainsaw/deny-label');
+  const install = (admissionController: Record<string, unknown>) => ({ testsPath: 'tls', configs: ['standard'], values: { admissionController }, quarantined: [] });
+  const keyTypes = async (admissionController: Record<string, unknown>) => {
+    const scenario = new Scenario(dir, 'chainsaw-offline', install(admissionController));
+    try {
+      return ['ca', 'pair'].map((which) => {
+        const secret = scenario.store.get({ apiVersion: 'v1', kind: 'Secret', name: `kyverno-svc.kyverno.svc.kyverno-tls-${which}`, namespace: 'kyverno' });
+        assert.equal(secret?.type, 'kubernetes.io/tls');
+        const cert = new X509Certificate(Buffer.from(String((secret!.data as Record<string, string>)['tls.crt']), 'base64').toString());
+        return cert.publicKey.asymmetricKeyType;
+      });
+    } finally {
+      await scenario.close();
+    }
+  };
+  assert.deepEqual(await keyTypes({ tlsKeyAlgorithm: 'Ed25519' }), ['ed25519', 'ed25519']);
+  assert.deepEqual(await keyTypes({ tlsKeyAlgorithm: 'ECDSA' }), ['ec', 'ec']);
+  assert.deepEqual(await keyTypes({}), ['rsa', 'rsa'], 'the chart\'s default, RSA');
+  assert.throws(() => new Scenario(dir, 'chainsaw-offline', install({ certManager: { enabled: true, algorithm: 'ECDSA' } })), (e: Error) => e instanceof Unsupported && /cert-manager/.test(e.message));
+});

@@ -24,7 +24,7 @@ import { PolicyIndex } from '../../webhook/prefilter';
 import { defaultResourceFilters, parseResourceFilters } from '../../webhook/resource-filters';
 import { desiredPolicyStatus, type AccessCheck } from '../../webhook/policy-status';
 import { kyvernoUserRoles, rbacAllows, webhookRbac } from '../../deploy/rbac';
-import { WEBHOOK_NAME } from '../../webhook/configurations';
+import { labels, WEBHOOK_NAME } from '../../webhook/configurations';
 import { answerAccessQuestions, resourceFromTable, type AccessReviewer } from '../../webhook/access-review';
 import { accessCheckError } from '../../engine/policy/auth-checks';
 import { findResources, knownKindTable, type KindTable } from '../../engine/kube';
@@ -56,7 +56,10 @@ import { ObjectStore, StoreClient, mergeObjects, normalizeSecret, refOfObject, s
 import { kubectl, KubectlUnsupported, type KubectlCluster, type WriteOutcome } from './kubectl';
 import { DEFAULT_EXEC_TIMEOUT_MS, runWithShim } from './shell';
 import { parseDuration } from '../../engine/units';
-import { kyvernoInstallFor, type KyvernoInstall } from './install';
+import { installValue, kyvernoInstallFor, type KyvernoInstall } from './install';
+import { nextCertificates, parseKeyAlgorithm, type CertificateSet, type KeyAlgorithm } from '../../tls/certificates';
+import { tlsSecrets } from '../../webhook/cert-renewer';
+import { certificateHosts } from '../../deploy/plan';
 
 /** `skipped`: Kyverno's own CI does not run it (the test says skip, or the workflow quarantines it). */
 export type ScenarioStatus = 'passed' | 'failed' | 'unsupported' | 'skipped';
@@ -97,6 +100,28 @@ interface Subresource {
 const FILTERS = parseResourceFilters(defaultResourceFilters(KYVERNO_NAMESPACE));
 /** Kyverno's webhooks as the API server names them in a denial. */
 const WEBHOOK = { policy: 'validate-policy.kyverno.svc', mutate: 'mutate.kyverno.svc-fail', validate: 'validate.kyverno.svc-fail' };
+
+/**
+ * The certificates our deploy makes for an install, per key algorithm: an install makes them
+ * once and every scenario of its area runs against it, as on Kyverno's CI (key generation,
+ * RSA's above all, is too slow to repeat for each of a thousand scenarios).
+ */
+const installCertificates = new Map<KeyAlgorithm, CertificateSet>();
+
+/**
+ * The TLS Secrets our deploy writes for the install's `admissionController.tlsKeyAlgorithm`
+ * (the chart passes it as --tlsKeyAlgorithm), in Kyverno's layout (webhook/cert-renewer.ts).
+ * With `certManager.enabled` the chart has cert-manager issue them instead, which is not offline.
+ */
+function installTlsSecrets(install: KyvernoInstall): JsonObject[] {
+  if (installValue(install, 'admissionController.certManager.enabled') === true) {
+    throw new Unsupported('the install issues Kyverno\'s TLS Secrets with cert-manager (admissionController.certManager.enabled), which does not run offline; our deploy makes its own certificates');
+  }
+  const algorithm = parseKeyAlgorithm(String(installValue(install, 'admissionController.tlsKeyAlgorithm') ?? ''));
+  let set = installCertificates.get(algorithm);
+  if (!set) installCertificates.set(algorithm, (set = nextCertificates(undefined, certificateHosts('cluster', KYVERNO_NAMESPACE), { algorithm }).set));
+  return tlsSecrets(set, KYVERNO_NAMESPACE, labels()) as JsonObject[];
+}
 
 /** A label selector as a Scale's status gives it (`metav1.FormatLabelSelector`: `k=v,k2 in (a,b)`). */
 function labelSelectorText(selector: JsonObject): string {
@@ -188,8 +213,9 @@ export class Scenario {
       this.store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } } });
     }
     // What the kind node image installs (kind-cluster.ts), then what our deploy installs before
-    // any policy (RBAC derived from no policy, the aggregated ClusterRole included).
+    // any policy (its TLS Secrets, RBAC derived from no policy, the aggregated ClusterRole included).
     for (const o of kindClusterObjects()) this.store.create(o);
+    for (const o of installTlsSecrets(install)) this.store.create(o);
     this.deployRbac([]);
     // People's admin and view roles for policies and reports, which our deploy installs as Kyverno's does.
     for (const o of kyvernoUserRoles()) this.store.create(o as JsonObject);

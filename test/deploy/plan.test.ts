@@ -52,9 +52,12 @@ test('EKS: recognised from ARN names, exec credentials, the server host and the 
   assert.match(text, /EKS:.*cluster prod, region eu-west-1, account \(unknown/);
 });
 
+// One set for every plan below (RSA key generation costs about 0.3 s of CPU each time).
+const PLAN_CERTS = makeCertificates({ hosts: ['127.0.0.1'] });
+
 function plan(mode: 'cluster' | 'local' | 'policies-only', extra: Json = {}) {
   return planDeploy({
-    mode, policies: [REQUIRE_TEAM, ADD_LABEL], kinds: knownKindTable(), certs: makeCertificates({ hosts: ['127.0.0.1'] }),
+    mode, policies: [REQUIRE_TEAM, ADD_LABEL], kinds: knownKindTable(), certs: PLAN_CERTS,
     webhookCode: Buffer.from('console.log("webhook")'), pdbApiVersion: 'policy/v1beta1', localUrl: 'https://127.0.0.1:9443', ...extra,
   });
 }
@@ -64,7 +67,7 @@ test('plan: cluster mode objects come in the safe order with pinned code, probes
   const phases = p.objects.map((o) => o.phase);
   assert.deepEqual([...new Set(phases)], PHASES.filter((x) => x !== 'crds'));
   const kinds = p.objects.map((o) => o.object.kind);
-  assert.deepEqual(kinds, ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', ...Array(8).fill('ClusterRole'), 'Secret', 'ConfigMap', 'Deployment', 'Service', 'Service', 'PodDisruptionBudget',
+  assert.deepEqual(kinds, ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', ...Array(8).fill('ClusterRole'), 'Secret', 'Secret', 'ConfigMap', 'Deployment', 'Service', 'Service', 'PodDisruptionBudget',
     'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ClusterPolicy', 'ClusterPolicy']);
   const cm = p.objects.find((o) => o.object.kind === 'ConfigMap')!.object;
   const code = gunzipSync(Buffer.from(((cm.binaryData as Json)['webhook.js.gz'] as string), 'base64'));

@@ -33,7 +33,8 @@ test('reads follow what a policy matches; no read on */* and no Secret access un
   assert.ok(!cluster.some((r) => (r.resources as string[]).includes('secrets')), 'no Secret access');
   assert.ok(cluster.some((r) => (r.apiGroups as string[])[0] === '' && (r.resources as string[]).includes('pods') && (r.verbs as string[]).join() === 'get,list,watch'));
   const own = rulesOf(objects, 'Role', 'ks')!;
-  assert.deepEqual(own.find((r) => (r.resources as string[])[0] === 'secrets')?.resourceNames, ['kyverno-studio-webhook-tls'], 'only its own TLS Secret');
+  assert.deepEqual(own.find((r) => (r.resources as string[])[0] === 'secrets')?.resourceNames, ['kyverno-svc.ks.svc.kyverno-tls-ca', 'kyverno-svc.ks.svc.kyverno-tls-pair'], 'only its own TLS Secrets');
+  assert.deepEqual(own.find((r) => (r.resources as string[])[0] === 'secrets')?.verbs, ['get', 'update', 'patch']);
 });
 
 test('a background-only policy (admission: false) has no webhook but its scan still reads what it matches', () => {
@@ -140,7 +141,8 @@ test('during a rotation the old CA stays in the trust bundle beside the new one'
   const { makeCertificates, trustBundle } = await import('../../tls/certificates');
   const old = makeCertificates({ hosts: ['svc.ns.svc'] });
   const rotated = { ...makeCertificates({ hosts: ['svc.ns.svc'] }), previousCaPem: old.ca.certPem };
-  assert.equal(trustBundle(rotated), `${rotated.ca.certPem}${old.ca.certPem}`);
+  // Kyverno's order (the CA Secret's tls.crt): the previous CA first, the current one last.
+  assert.equal(trustBundle(rotated), `${old.ca.certPem}${rotated.ca.certPem}`);
   assert.equal(trustBundle(old), old.ca.certPem);
 });
 

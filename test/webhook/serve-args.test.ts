@@ -2,12 +2,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseServeArgs } from '../../webhook/serve';
+import { UsageError } from '../../io/args';
 
 const TLS = ['--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key'];
 
 test('serve flags: --force-failure-policy-ignore (Kyverno\'s --forceFailurePolicyIgnore), off by default', () => {
   assert.equal(parseServeArgs(['--policy', 'p.yaml', ...TLS]).forceFailurePolicyIgnore, false);
   assert.equal(parseServeArgs(['--in-cluster', ...TLS, '--force-failure-policy-ignore']).forceFailurePolicyIgnore, true);
+});
+
+test('serve flags: --tls-key-algorithm (Kyverno\'s --tlsKeyAlgorithm), any case, RSA by default, others a usage error', () => {
+  assert.equal(parseServeArgs(['--in-cluster', ...TLS]).tlsKeyAlgorithm, 'RSA');
+  assert.equal(parseServeArgs(['--in-cluster', ...TLS, '--tls-key-algorithm', 'ed25519']).tlsKeyAlgorithm, 'Ed25519');
+  assert.equal(parseServeArgs(['--in-cluster', ...TLS, '--tls-key-algorithm=ECDSA']).tlsKeyAlgorithm, 'ECDSA');
+  assert.throws(() => parseServeArgs(['--in-cluster', ...TLS, '--tls-key-algorithm', 'DSA']), (e: Error) => e instanceof UsageError && /^--tls-key-algorithm: unsupported key algorithm: DSA \(supported: RSA, ECDSA, Ed25519\)$/.test(e.message));
 });
 
 test('serve flags: values, =values, several policies, defaults', () => {
