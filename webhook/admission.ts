@@ -228,14 +228,31 @@ export function blockedMessage(request: AdmissionRequest, responses: PolicyRespo
 const CEL_VALIDATING_KIND = /^(Namespaced)?(Image)?ValidatingPolicy$/;
 const isCelValidating = (policy: JsonObject | undefined) => String(policy?.apiVersion ?? '').startsWith('policies.kyverno.io/') && CEL_VALIDATING_KIND.test(String(policy?.kind ?? ''));
 
-// Per policy list (the webhook's candidate lists are kept per route, see PolicyIndex.narrowed):
-// most hold no CEL validating policy, and then a review looks at no policy's kind for it.
-const celValidatingIn = new WeakMap<readonly JsonObject[], boolean>();
+/** What a policy list holds that changes how its reviews are answered. */
+interface ListKinds {
+  /** A ValidatingPolicy or ImageValidatingPolicy (their handlers word the answer). */
+  celValidating: boolean;
+  /** An ImageValidatingPolicy (the review's policies share one ImageVerificationContext). */
+  imageValidating: boolean;
+}
 
-function hasCelValidating(policies: readonly JsonObject[]): boolean {
-  let known = celValidatingIn.get(policies);
-  if (known === undefined) celValidatingIn.set(policies, (known = policies.some(isCelValidating)));
+// Per policy list (the webhook's candidate lists are kept per route, see PolicyIndex.narrowed):
+// most hold neither, and then a review looks at no policy's kind for them.
+const kindsIn = new WeakMap<readonly JsonObject[], ListKinds>();
+
+function listKinds(policies: readonly JsonObject[]): ListKinds {
+  let known = kindsIn.get(policies);
+  if (known === undefined) {
+    known = { celValidating: policies.some(isCelValidating), imageValidating: policies.some((p) => IMAGE_VALIDATING_KINDS.has(String(p.kind))) };
+    kindsIn.set(policies, known);
+  }
   return known;
+}
+
+/** Whether a validate rule result blocks the request (by index: `some` with a callback cost more per policy). */
+function anyBlocking(rules: readonly RuleResult[]): boolean {
+  for (let j = 0; j < rules.length; j++) if (isBlocking(rules[j])) return true;
+  return false;
 }
 
 /**
@@ -363,6 +380,7 @@ export function answerAdmissionReview(
   // As in Kyverno, each webhook runs its own rule kinds: the API server runs every mutating
   // webhook before any validating one, so validation already sees the mutated object.
   const phases = path === 'validate' ? VALIDATE_PHASES : MUTATE_PHASES;
+  const kinds = listKinds(policies);
   const started = Date.now();
   // The engine's budgets look at the deadline as they charge (engine/core/budget), so a
   // policy that keeps building or looping ends soon after it instead of holding the process.
@@ -375,7 +393,7 @@ export function answerAdmissionReview(
     for (let i = 0; i < policies.length; i++) {
       const policy = policies[i];
       if (deadlinePassed()) throw deadlineExceeded(started, responses.length, policies.length);
-      if (imageVerifications === undefined && IMAGE_VALIDATING_KINDS.has(String(policy.kind))) {
+      if (imageVerifications === undefined && kinds.imageValidating && IMAGE_VALIDATING_KINDS.has(String(policy.kind))) {
         imageVerifications = new ImageVerificationContext();
         options = { request: current, cluster, phases, imageVerifications };
       }
@@ -393,8 +411,8 @@ export function answerAdmissionReview(
   });
   // Classic policies block with Kyverno's resource webhook message; CEL validating ones with their handlers'.
   let blocked = false;
-  const celValidating = path === 'validate' && hasCelValidating(policies);
-  if (path === 'validate') for (let i = 0; i < responses.length && !blocked; i++) blocked = !(celValidating && isCelValidating(policies[i])) && responses[i].rules.some(isBlocking);
+  const celValidating = path === 'validate' && kinds.celValidating;
+  if (path === 'validate') for (let i = 0; i < responses.length && !blocked; i++) blocked = !(celValidating && isCelValidating(policies[i])) && anyBlocking(responses[i].rules);
   const images = celValidating ? celValidationVerdict(policies, responses) : NO_VERDICT;
   const denied = blocked || images.errors.length > 0;
   // As Kyverno: a denied request carries the denial, not warnings.

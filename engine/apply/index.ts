@@ -325,7 +325,7 @@ function runValidate(st: RunState, resource: JsonObject | null): void {
   const namespace = typeof ns === 'string' ? ns : undefined;
   const request: AdmissionRequest =
     st.request.operation === 'DELETE' || !resource || st.request.object === resource ? st.request : { ...st.request, object: resource };
-  const rules = validateRulesFor(st.policy, st.plan, kind);
+  const rules = validateRulesFor(st.policy, st.plan, kind).rules;
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i][0];
     const plan = rules[i][1];
@@ -429,13 +429,16 @@ function runVerifyImages(st: RunState, resource: JsonObject | null): JsonObject 
 
 const ALL_PHASES: readonly ApplyPhase[] = ['mutate', 'verifyImages', 'validate', 'generate'];
 
+type PhaseSet = Readonly<Record<ApplyPhase, boolean> & { validateOnly: boolean }>;
+
 // Callers pass the same phase list for every policy of a request: the last one's set is kept.
 let lastPhases: readonly ApplyPhase[] | null = null;
-let lastPhaseSet: Readonly<Record<ApplyPhase, boolean>> = { mutate: false, verifyImages: false, validate: false, generate: false };
+let lastPhaseSet: PhaseSet = { mutate: false, verifyImages: false, validate: false, generate: false, validateOnly: false };
 
-function phaseSet(phases: readonly ApplyPhase[]): Readonly<Record<ApplyPhase, boolean>> {
+function phaseSet(phases: readonly ApplyPhase[]): PhaseSet {
   if (phases !== lastPhases) {
-    lastPhaseSet = { mutate: phases.includes('mutate'), verifyImages: phases.includes('verifyImages'), validate: phases.includes('validate'), generate: phases.includes('generate') };
+    const set = { mutate: phases.includes('mutate'), verifyImages: phases.includes('verifyImages'), validate: phases.includes('validate'), generate: phases.includes('generate') };
+    lastPhaseSet = { ...set, validateOnly: set.validate && !set.mutate && !set.verifyImages && !set.generate };
     lastPhases = phases;
   }
   return lastPhaseSet;
@@ -446,6 +449,44 @@ const NO_VALUES: Record<string, unknown> = Object.freeze({}) as Record<string, u
 export function applyPolicy(policy: JsonObject, options: ApplyOptions): PolicyResponse {
   const plan = policyPlan(policy);
   return withEvaluationBudget(plan.key, evaluatePolicy, policy, plan, options);
+}
+
+/**
+ * The validate pass of a policy whose rules for the resource's kind are all literal patterns
+ * without context entries (the webhook's common case), when nothing else can decide a rule:
+ * no test values, no policy exception in the cluster, a CREATE or UPDATE with an object.
+ * Each matching rule's pattern must hold; the results are then what runValidate gives
+ * (prepareRule would only match the rule, and the literal branch answers), without building
+ * the run's state. Null when any of this does not hold or a pattern does not pass: the long
+ * way runs from the start and decides (and words a failure).
+ */
+function literalPasses(policy: JsonObject, plan: PolicyPlan, options: ApplyOptions): RuleResult[] | null {
+  const { request, cluster } = options;
+  const resource = request.object;
+  if (options.values || !phaseSet(options.phases ?? ALL_PHASES).validateOnly || request.operation === 'DELETE' || !resource || typeof resource !== 'object') return null;
+  if (cluster.exceptions && cluster.exceptions.length > 0) return null;
+  const validate = validateRulesFor(policy, plan, String(resource.kind ?? ''));
+  if (!validate.literalOnly) return null;
+  const rules = validate.rules;
+  // A shared list is frozen (a change in place throws), as runValidate's first result.
+  let out: RuleResult[] | null = null;
+  let namespace: string | undefined;
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i][0];
+    const r = rules[i][1];
+    enterRule(r.name);
+    if (!ruleMatchesRequest(rule, request, cluster, plan.namespace).matched) continue;
+    if (!r.literalCheck!(resource)) return null;
+    if (out === null) {
+      const ns = meta(resource).namespace;
+      namespace = typeof ns === 'string' ? ns : undefined;
+    }
+    const action = failureActionFor(policy, rule, r, namespace, namespace === undefined ? undefined : cluster.namespaceLabels[namespace]);
+    // One result: the rule plan's shared list (as runValidate's first result); more: a new list.
+    out = out === null ? (literalPassResults(r, action) as RuleResult[]) : [...out, literalPassResult(r, action)];
+    if (plan.applyOne) break;
+  }
+  return out ?? [];
 }
 
 /** Like the CLI, later phases start from a context built on the patched resource (images included). */
@@ -468,6 +509,8 @@ function evaluatePolicy(policy: JsonObject, plan: PolicyPlan, options: ApplyOpti
   if (Array.isArray(conditions) && !webhookMatchConditionsHold(conditions, options)) {
     return { policy: plan.ref, resource: resourceRef(original), rules: [], patchedResource: original ?? {} };
   }
+  const passed = literalPasses(policy, plan, options);
+  if (passed !== null) return { policy: plan.ref, resource: resourceRef(original), rules: passed, patchedResource: original! };
   // Without test values (the webhook) there is nothing to merge into any scope.
   const vals = options.values ? resourceValues(options.values, plan.name, String(meta(original).name ?? '')) : NO_VALUES;
   const request = vals === NO_VALUES ? options.request : requestForValues(options.request, vals);

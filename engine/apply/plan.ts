@@ -25,9 +25,19 @@ export interface PolicyPlan {
   applyOne: boolean;
   rules: WeakMap<JsonObject, RulePlan>;
   /** The validate rules Kyverno evaluates for a resource kind, with their plans. */
-  validateRulesByKind: Map<string, ReadonlyArray<readonly [JsonObject, RulePlan]>>;
+  validateRulesByKind: Map<string, ValidateRules>;
   lastKind?: string;
-  lastValidateRules?: ReadonlyArray<readonly [JsonObject, RulePlan]>;
+  lastValidateRules?: ValidateRules;
+}
+
+/** A policy's validate rules for one resource kind. */
+export interface ValidateRules {
+  rules: ReadonlyArray<readonly [JsonObject, RulePlan]>;
+  /**
+   * Every one is a literal pattern (RulePlan.literalCheck) without context entries: once such
+   * a rule matches, with no test values and no policy exception, its pattern alone decides a pass.
+   */
+  literalOnly: boolean;
 }
 
 export interface RulePlan {
@@ -149,16 +159,17 @@ export function literalPassResults(r: RulePlan, action: FailureAction): readonly
 }
 
 /** computedRules(policy, kind) narrowed to validate rules, each with its plan. */
-export function validateRulesFor(policy: JsonObject, plan: PolicyPlan, kind: string): ReadonlyArray<readonly [JsonObject, RulePlan]> {
+export function validateRulesFor(policy: JsonObject, plan: PolicyPlan, kind: string): ValidateRules {
   // Requests mostly come in one kind: the last answer is checked first (a string compare is
   // cheaper than hashing a kind string freshly parsed from each request).
   if (plan.lastKind === kind && plan.lastValidateRules) return plan.lastValidateRules;
   let rules = plan.validateRulesByKind.get(kind);
   if (!rules) {
-    rules = computedRules(policy, kind)
+    const list = computedRules(policy, kind)
       // verifyImages rules with digest or `required` checks run in the validate pass too.
       .filter((rule) => !!rule.validate || hasVerifyImageChecks(rule))
       .map((rule) => [rule, rulePlan(policy, plan, rule)] as const);
+    rules = { rules: list, literalOnly: list.every(([rule, r]) => r.literalCheck !== undefined && rule.context === undefined) };
     plan.validateRulesByKind.set(kind, rules);
   }
   plan.lastKind = kind;

@@ -70,6 +70,63 @@ test('validate fast path: a literal pattern answers as the long way, field for f
   assert.equal(applyPolicy(policy('fast', literal), { request: cases[5], cluster, phases: ['validate'] }).rules.length, 0);
 });
 
+test('validate fast path: a policy of several literal rules answers as the long way (rules of other kinds, applyRules One, overrides, context entries, exceptions, test values)', () => {
+  const rule = (name: string, kinds: string[], validate: JsonObject, extra: JsonObject = {}): JsonObject => ({ name, match: { any: [{ resources: { kinds } }] }, validate, ...extra });
+  // Rule c carries a context entry in the second form, one past the context size budget: the
+  // rule's context is loaded (and fails) before its pattern is looked at, so such a policy is
+  // not answered by its patterns alone.
+  const several = (validate: JsonObject, spec: JsonObject, context: boolean): JsonObject => ({
+    apiVersion: 'kyverno.io/v1',
+    kind: 'ClusterPolicy',
+    metadata: { name: 'several' },
+    spec: {
+      validationFailureAction: 'Enforce',
+      ...spec,
+      rules: [
+        rule('a', ['Pod'], validate),
+        rule('b', ['Deployment'], validate),
+        rule('c', ['Pod'], { ...validate, failureAction: 'Audit' }, context ? { context: [{ name: 'huge', variable: { value: 'x'.repeat(3 * 1024 * 1024) } }] } : {}),
+        rule('d', ['Pod'], { pattern: { metadata: { name: '?*' } } }),
+      ],
+    },
+  });
+  const exception: JsonObject = {
+    apiVersion: 'kyverno.io/v2',
+    kind: 'PolicyException',
+    metadata: { name: 'skip-c', namespace: 'apps' },
+    spec: { exceptions: [{ policyName: 'several', ruleNames: ['c'] }], match: { any: [{ resources: { kinds: ['Pod'], namespaces: ['apps'] } }] } },
+  };
+  const clusters: ClusterState[] = [cluster, { ...cluster, exceptions: [exception] }, { ...cluster, namespaceLabels: { apps: { tier: 'web' } } }];
+  const requests = [request(pod('ok', 'apps', 'nginx:1.25')), request(pod('untagged', 'apps', 'nginx')), request(pod('ok', 'web', 'nginx:1'), 'UPDATE', pod('ok', 'web', 'nginx'))];
+  const specs: JsonObject[] = [{}, { applyRules: 'One' }, { validationFailureActionOverrides: [{ action: 'Audit', namespaces: ['apps'] }] }];
+  let compared = 0;
+  for (const spec of specs) {
+    for (const context of [false, true]) {
+      const fast = several(literal, spec, context);
+      const slow = several(viaVariable, spec, context);
+      for (const c of clusters) {
+        for (const req of requests) {
+          for (const values of [undefined, { policies: [{ name: 'several', rules: [{ name: 'a', values: { team: 'y' } }] }] }]) {
+            const a = applyPolicy(fast, { request: req, cluster: c, phases: ['validate'], ...(values ? { values } : {}) });
+            const b = applyPolicy(slow, { request: req, cluster: c, phases: ['validate'], ...(values ? { values } : {}) });
+            assert.equal(text(a), text(b), `${JSON.stringify(spec)} context ${context} exceptions ${c.exceptions.length} ${req.operation} ${String((req.object?.metadata as JsonObject).name)}`);
+            compared++;
+          }
+        }
+      }
+    }
+  }
+  assert.equal(compared, 108);
+  // What the comparisons went through: three passing rules (b is for Deployments), the
+  // exception's skip of c, and applyRules One stopping at the first pass.
+  const ok = requests[0];
+  assert.deepEqual(applyPolicy(several(literal, {}, false), { request: ok, cluster, phases: ['validate'] }).rules.map((r) => `${r.name}:${r.status}:${r.failureAction}`), ['a:pass:Enforce', 'c:pass:Audit', 'd:pass:Enforce']);
+  assert.deepEqual(applyPolicy(several(literal, {}, false), { request: ok, cluster: clusters[1], phases: ['validate'] }).rules.map((r) => `${r.name}:${r.status}`), ['a:pass', 'c:skip', 'd:pass']);
+  assert.deepEqual(applyPolicy(several(literal, { applyRules: 'One' }, false), { request: ok, cluster, phases: ['validate'] }).rules.map((r) => r.name), ['a']);
+  assert.deepEqual(applyPolicy(several(literal, specs[2], false), { request: ok, cluster, phases: ['validate'] }).rules.map((r) => r.failureAction), ['Audit', 'Audit', 'Audit']);
+  assert.deepEqual(applyPolicy(several(literal, {}, true), { request: ok, cluster, phases: ['validate'] }).rules.map((r) => `${r.name}:${r.status}`), ['a:pass', 'c:error', 'd:pass']);
+});
+
 test('validate fast path: rules with preconditions, deny or variables are not answered by their pattern alone', () => {
   const req = request(pod('ok', 'apps', 'nginx:1.25'));
   const withPreconditions: JsonObject = {

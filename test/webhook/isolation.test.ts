@@ -2,10 +2,13 @@
  * A hostile review does not cost the innocent ones: the engine's budgets look at the review's
  * deadline as they charge, so a review stuck in one policy ends with a 504 at its deadline and
  * its server process goes on with the reviews queued behind it (no process is replaced, no
- * connection dropped). Four hostile reviews at once leave the service answering.
+ * connection dropped). Four hostile reviews at once leave the service answering. Reviews that
+ * come in together are evaluated together (server-process.ts evaluateWaiting): each gets its
+ * own answer, and its own deadline from the start of its evaluation.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:tls';
 import { HOSTILE_POLICY, innocentReview, hostileReview, TAG_POLICY } from './hostile-workload';
 import { startTestWebhook, type TestWebhook } from './harness';
 
@@ -54,4 +57,56 @@ test('four hostile reviews at once: the innocent ones are still answered and the
   assert.equal((await call('/healthz')).status, 200);
   const after = await call('/validate', innocentReview('later', true));
   assert.equal(JSON.parse(after.text).response.allowed, true);
+});
+
+/**
+ * Reviews written at once on one connection (HTTP/1.1 pipelining): the server process reads
+ * them in the same round of I/O, so they wait and are evaluated together. The answers, in order.
+ */
+function pipelined(bodies: string[]): Promise<Array<{ status: number; text: string }>> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port: webhook.port, ca: webhook.certs.ca.certPem, servername: '127.0.0.1' }, () => {
+      socket.write(bodies.map((b) => `POST /validate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(b)}\r\n\r\n${b}`).join(''));
+    });
+    let data = Buffer.alloc(0);
+    const answers: Array<{ status: number; text: string }> = [];
+    socket.on('data', (chunk: Buffer) => {
+      data = Buffer.concat([data, chunk]);
+      for (;;) {
+        const end = data.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const head = data.subarray(0, end).toString();
+        const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+        if (data.length < end + 4 + length) return;
+        answers.push({ status: Number(head.split(' ')[1]), text: data.subarray(end + 4, end + 4 + length).toString() });
+        data = data.subarray(end + 4 + length);
+        if (answers.length === bodies.length) {
+          socket.end();
+          resolve(answers);
+          return;
+        }
+      }
+    });
+    socket.on('error', reject);
+  });
+}
+
+test('reviews that come in together are answered each with its own answer, in order', async () => {
+  const answers = await pipelined(Array.from({ length: 24 }, (_, i) => innocentReview(`p${i}`, i % 3 !== 0)));
+  assert.equal(answers.length, 24);
+  answers.forEach((a, i) => {
+    assert.equal(a.status, 200, a.text);
+    const response = JSON.parse(a.text).response;
+    assert.equal(response.uid, `p${i}`);
+    assert.equal(response.allowed, i % 3 !== 0, a.text);
+  });
+});
+
+test('a hostile review and innocent ones that come in together: the innocent ones get their whole deadline after it', async () => {
+  const answers = await pipelined([hostileReview('together'), ...Array.from({ length: 6 }, (_, i) => innocentReview(`t${i}`, i % 2 === 0))]);
+  assert.equal(answers[0].status, 504, answers[0].text);
+  answers.slice(1).forEach((a, i) => {
+    assert.equal(a.status, 200, `innocent review ${i}: ${a.status} ${a.text}`);
+    assert.equal(JSON.parse(a.text).response.allowed, i % 2 === 0, a.text);
+  });
 });
