@@ -12,6 +12,7 @@ import { generatedKinds } from '../engine/generate/kinds';
 import { webhookNeeds } from '../webhook/rules';
 import { ALL_CONFIGS, labels, MANAGED_BY_SELECTOR, WEBHOOK_NAME } from '../webhook/configurations';
 import { LEASE_NAMES } from '../webhook/leader';
+import { KYVERNO_CONFIG_MAP } from '../webhook/kyverno-config';
 import { registrySecretRefs } from '../registry/prefetch';
 import { apiCallPostPaths, celResourceCalls, globalContextEntryReads, hasVariable, policyReads, readOfApiPath, stringsOf } from '../webhook/context-reads';
 import { policiesReadRoles } from '../webhook/user-roles';
@@ -225,6 +226,8 @@ function ownNamespaceRules(): Json[] {
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: Object.values(LEASE_NAMES), verbs: ['get', 'update', 'patch', 'delete'] },
     { apiGroups: [''], resources: ['secrets'], resourceNames: [`${WEBHOOK_NAME}-tls`], verbs: ['get', 'update', 'patch'] },
+    // Kyverno's configuration ConfigMap, read and watched by name (webhook/kyverno-config.ts).
+    { apiGroups: [''], resources: ['configmaps'], resourceNames: [KYVERNO_CONFIG_MAP], verbs: ['get', 'list', 'watch'] },
     // The persisted background queue (webhook/background.ts): Kyverno's UpdateRequests, kept in our namespace.
     { apiGroups: ['kyverno.io'], resources: ['updaterequests', 'updaterequests/status'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
   ];

@@ -27,6 +27,8 @@ import type { AdmissionPolicyReports } from './scan';
 import { withDiscoveredKinds } from '../kube-api/discovery';
 import { kindLookups } from '../engine/policy/admission-checks';
 import type { JsonObject } from '../engine/core/types';
+import { apiServerConfigMap, KYVERNO_CONFIG_MAP, KyvernoConfigWatcher } from './kyverno-config';
+import type { ExceptionScope } from './exception-scope';
 
 /**
  * The service account this process acts as, from its credentials: the token of its kubeconfig
@@ -96,6 +98,10 @@ export interface ClusterModeOptions {
   ttlIntervalMs?: number;
   /** Kyverno's --forceFailurePolicyIgnore (serve --force-failure-policy-ignore). */
   forceFailurePolicyIgnore?: boolean;
+  /** The Kyverno-layout ConfigMap watched in `namespace` (default `kyverno`, as Kyverno's). */
+  configMap?: string;
+  /** Kyverno's --enablePolicyException / --exceptionNamespace. */
+  exceptionScope?: ExceptionScope;
   /** Test hook: persist background work without processing it ($KYVERNO_STUDIO_HOLD_BACKGROUND=1). */
   holdBackground?: boolean;
 }
@@ -122,6 +128,13 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
   // The generator tells the background controller what it created (Kyverno's generate events).
   const generator = new DownstreamGenerator({ client, log, onCreated: (policy, rule, created) => background.generated(policy, rule, created) });
   const events = new EventWriter(client, log, { omit: opts.omitEvents ?? [], successEvents: opts.successEvents === true });
+  // Kyverno's ConfigMap: the flags are the defaults of the keys it leaves out.
+  const config = new KyvernoConfigWatcher({
+    resourceFilters: opts.server.resourceFilters ?? '',
+    userExclusions: opts.server.userExclusions ?? {},
+    successEvents: opts.successEvents === true,
+    successEventActions: [],
+  }, log);
   let reports: { add(items: ReportItem[]): void } | undefined;
   let run: InClusterRun | undefined;
   const background = new BackgroundController({
@@ -163,6 +176,12 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     },
     apiPost: (path, body) => client.request({ method: 'POST', path, body }),
   });
+  config.onChange((c) => {
+    server.setLiveSettings({ resourceFilters: c.resourceFilters, userExclusions: c.userExclusions, successEvents: c.successEvents });
+    events.setSuccessEvents(c.successEvents, c.successEventActions);
+  });
+  const configMap = opts.configMap ?? KYVERNO_CONFIG_MAP;
+  config.watch(apiServerConfigMap(client, opts.namespace, configMap, log), stopping.signal);
   try {
     run = await runInCluster({
       server, namespace: opts.namespace, caFile: opts.caFile ?? '', caPem: opts.caPem, localUrl: opts.localUrl, log, signal: stopping.signal, client,
@@ -171,7 +190,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
       // Cleanup never deletes what Kyverno's resource filters name.
       resourceFilters: parseResourceFilters(opts.server.resourceFilters ?? ''), ttlIntervalMs: opts.ttlIntervalMs,
       rolesAlways: !!(opts.server.userExclusions?.excludeRoles || opts.server.userExclusions?.excludeClusterRoles),
-      forceFailurePolicyIgnore: opts.forceFailurePolicyIgnore,
+      forceFailurePolicyIgnore: opts.forceFailurePolicyIgnore, config, exceptionScope: opts.exceptionScope,
     });
   } catch (e) {
     stopping.abort();

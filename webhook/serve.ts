@@ -24,6 +24,8 @@ import type { UserExclusionSettings } from './user-filters';
 import type { EventReason } from './event-info';
 import { defaultResourceFilters, parseResourceFilters } from './resource-filters';
 import { DEFAULT_TTL_INTERVAL_MS } from '../engine/cleanup/ttl';
+import { CONFIG_KEYS_NOT_READ, CONFIG_KEYS_READ, KYVERNO_CONFIG_MAP } from './kyverno-config';
+import { DEFAULT_EXCEPTION_SCOPE, type ExceptionScope } from './exception-scope';
 
 
 
@@ -103,12 +105,16 @@ interface ServeArgs {
   httpBlocklist?: string[];
   /** Kyverno's --allowHTTPInNamespacedPolicies. */
   allowHttpInNamespacedPolicies: boolean;
+  /** In-cluster: the Kyverno-layout ConfigMap watched in --namespace (kyverno-config.ts). */
+  configMap: string;
+  /** Kyverno's --enablePolicyException / --exceptionNamespace (ours: on, every namespace). */
+  exceptionScope: ExceptionScope;
 }
 
 export const SERVE_FLAGS = {
   values: ['policy'],
-  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters', 'exclude-usernames', 'exclude-groups', 'exclude-roles', 'exclude-cluster-roles', 'background-service-account', 'http-blocklist'],
-  booleans: ['in-cluster', 'help', 'generate-success-events', 'allow-http-in-namespaced-policies', 'validating-admission-policy-reports', 'mutating-admission-policy-reports', 'force-failure-policy-ignore'],
+  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters', 'exclude-usernames', 'exclude-groups', 'exclude-roles', 'exclude-cluster-roles', 'background-service-account', 'http-blocklist', 'config-map', 'exception-namespace'],
+  booleans: ['in-cluster', 'help', 'generate-success-events', 'allow-http-in-namespaced-policies', 'validating-admission-policy-reports', 'mutating-admission-policy-reports', 'force-failure-policy-ignore', 'enable-policy-exception'],
   aliases: { h: 'help' },
 };
 
@@ -161,10 +167,13 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     backgroundUser: single(parsed, 'background-service-account'),
     httpBlocklist: single(parsed, 'http-blocklist')?.split(',').map((s) => s.trim()).filter(Boolean),
     allowHttpInNamespacedPolicies: parsed.booleans.has('allow-http-in-namespaced-policies'),
+    configMap: text('config-map', KYVERNO_CONFIG_MAP),
+    exceptionScope: { enabled: !parsed.negated.has('enable-policy-exception'), namespace: text('exception-namespace', DEFAULT_EXCEPTION_SCOPE.namespace) },
     omitEvents: text('omit-events', '').split(',').map((s) => s.trim()).filter(Boolean) as EventReason[],
   };
   const reasons = ['PolicyViolation', 'PolicyApplied', 'PolicyError', 'PolicySkipped'];
   for (const r of args.omitEvents) if (!reasons.includes(r)) throw new UsageError(`--omit-events takes ${reasons.join(', ')} (got ${r})`);
+  if (!args.configMap) throw new UsageError('--config-map needs a ConfigMap name');
   if (args.retryPeriodMs < 100) throw new UsageError('--leader-election-retry-period must be at least 100ms');
   if (args.metricsPort !== undefined && !(Number.isInteger(args.metricsPort) && args.metricsPort >= 0 && args.metricsPort <= 65535)) {
     throw new UsageError(`--metrics-port ${single(parsed, 'metrics-port')}: not a port number`);
@@ -239,6 +248,15 @@ Flags:
       --exclude-usernames LIST  Kyverno's excludeUsernames: requests of these users (wildcards;
                                 "!name" keeps one in) run no policy; likewise
       --exclude-groups LIST     excludeGroups, --exclude-roles LIST, --exclude-cluster-roles LIST
+      --config-map NAME         in-cluster: the ConfigMap in --namespace laid out as Kyverno's
+                                (default kyverno), read and watched; its keys apply live and a
+                                key it leaves out keeps its flag's value. Read: ${CONFIG_KEYS_READ.join(', ')}.
+                                Not read (logged when set): ${CONFIG_KEYS_NOT_READ.join(', ')}
+      --enable-policy-exception[=false]
+                                apply PolicyExceptions (Kyverno's --enablePolicyException;
+                                default on here, off in Kyverno's flags)
+      --exception-namespace NS  only PolicyExceptions in NS apply; * for every namespace (Kyverno's
+                                --exceptionNamespace; default *)
       --background-service-account USER
                                 in-cluster: the user our background writes come as (Kyverno's
                                 --backgroundServiceAccountName); default: the service account
@@ -294,6 +312,7 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
       reportIntervalMs: args.reportIntervalMs, retryPeriodMs: args.retryPeriodMs, backgroundScanIntervalMs: args.backgroundScanIntervalMs,
       successEvents: args.successEvents, omitEvents: args.omitEvents, admissionPolicyReports: args.admissionPolicyReports, holdBackground: process.env.KYVERNO_STUDIO_HOLD_BACKGROUND === '1',
       certRenewalIntervalMs: args.certRenewalIntervalMs, ttlIntervalMs: args.ttlIntervalMs, forceFailurePolicyIgnore: args.forceFailurePolicyIgnore,
+      configMap: args.configMap, exceptionScope: args.exceptionScope,
     });
     stop = webhook.stop;
     metricsText = () => webhook.server.metricsText();
