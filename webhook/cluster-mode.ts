@@ -102,6 +102,8 @@ export interface ClusterModeOptions {
   configMap?: string;
   /** Kyverno's --enablePolicyException / --exceptionNamespace. */
   exceptionScope?: ExceptionScope;
+  /** Kyverno's --allowedResults. */
+  allowedResults?: string[];
   /** Test hook: persist background work without processing it ($KYVERNO_STUDIO_HOLD_BACKGROUND=1). */
   holdBackground?: boolean;
 }
@@ -190,7 +192,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
       // Cleanup never deletes what Kyverno's resource filters name.
       resourceFilters: parseResourceFilters(opts.server.resourceFilters ?? ''), ttlIntervalMs: opts.ttlIntervalMs,
       rolesAlways: !!(opts.server.userExclusions?.excludeRoles || opts.server.userExclusions?.excludeClusterRoles),
-      forceFailurePolicyIgnore: opts.forceFailurePolicyIgnore, config, exceptionScope: opts.exceptionScope,
+      forceFailurePolicyIgnore: opts.forceFailurePolicyIgnore, config, exceptionScope: opts.exceptionScope, allowedResults: opts.allowedResults,
     });
   } catch (e) {
     stopping.abort();

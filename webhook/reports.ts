@@ -43,7 +43,15 @@ export interface ReportWriterOptions {
   maxPendingReports?: number;
   /** Report reads/writes in flight at once. */
   concurrency?: number;
+  /**
+   * Kyverno's --allowedResults: only results with these statuses are reported (pkg/utils/report
+   * IsStatusAllowed); default every status.
+   */
+  allowedResults?: string[];
 }
+
+/** The statuses of Kyverno's --allowedResults (its default: all of them). */
+export const ALL_RESULTS = ['pass', 'fail', 'warn', 'error', 'skip'];
 
 interface Pending {
   target: ReportTarget;
@@ -95,7 +103,7 @@ export class ReportWriter {
     private readonly intervalMs = 5000,
     options: ReportWriterOptions = {},
   ) {
-    this.opts = { sweepIntervalMs: 600_000, sweepGraceMs: 60_000, maxSweepDeletes: 500, maxPendingReports: 10_000, concurrency: 4, ...options };
+    this.opts = { sweepIntervalMs: 600_000, sweepGraceMs: 60_000, maxSweepDeletes: 500, maxPendingReports: 10_000, concurrency: 4, allowedResults: ALL_RESULTS, ...options };
   }
 
   /**
@@ -142,6 +150,7 @@ export class ReportWriter {
       }
     }
     for (const item of items) {
+      if (!this.opts.allowedResults.includes(item.status)) continue;
       const p = this.pendingFor(item.resource);
       if (p) p.results = mergeResults(p.results, [reportResult(item, this.policies)]);
     }

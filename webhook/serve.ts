@@ -18,6 +18,7 @@ import { withFailurePolicyIgnore } from './rules';
 import { parseDuration } from '../engine/units';
 import { DEFAULT_RETRY_PERIOD_MS } from './leader';
 import { DEFAULT_BACKGROUND_SCAN_INTERVAL_MS, type AdmissionPolicyReports } from './scan';
+import { ALL_RESULTS } from './reports';
 import { CERT_RENEWAL_INTERVAL_MS } from './cert-renewer';
 import { startMetricsListener } from './metrics-listener';
 import type { UserExclusionSettings } from './user-filters';
@@ -109,11 +110,13 @@ interface ServeArgs {
   configMap: string;
   /** Kyverno's --enablePolicyException / --exceptionNamespace (ours: on, every namespace). */
   exceptionScope: ExceptionScope;
+  /** Kyverno's --allowedResults: result statuses written to reports (default all). */
+  allowedResults: string[];
 }
 
 export const SERVE_FLAGS = {
   values: ['policy'],
-  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters', 'exclude-usernames', 'exclude-groups', 'exclude-roles', 'exclude-cluster-roles', 'background-service-account', 'http-blocklist', 'config-map', 'exception-namespace'],
+  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters', 'exclude-usernames', 'exclude-groups', 'exclude-roles', 'exclude-cluster-roles', 'background-service-account', 'http-blocklist', 'config-map', 'exception-namespace', 'allowed-results'],
   booleans: ['in-cluster', 'help', 'generate-success-events', 'allow-http-in-namespaced-policies', 'validating-admission-policy-reports', 'mutating-admission-policy-reports', 'force-failure-policy-ignore', 'enable-policy-exception'],
   aliases: { h: 'help' },
 };
@@ -169,10 +172,12 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     allowHttpInNamespacedPolicies: parsed.booleans.has('allow-http-in-namespaced-policies'),
     configMap: text('config-map', KYVERNO_CONFIG_MAP),
     exceptionScope: { enabled: !parsed.negated.has('enable-policy-exception'), namespace: text('exception-namespace', DEFAULT_EXCEPTION_SCOPE.namespace) },
+    allowedResults: text('allowed-results', ALL_RESULTS.join(',')).split(',').map((s) => s.trim()).filter(Boolean),
     omitEvents: text('omit-events', '').split(',').map((s) => s.trim()).filter(Boolean) as EventReason[],
   };
   const reasons = ['PolicyViolation', 'PolicyApplied', 'PolicyError', 'PolicySkipped'];
   for (const r of args.omitEvents) if (!reasons.includes(r)) throw new UsageError(`--omit-events takes ${reasons.join(', ')} (got ${r})`);
+  for (const r of args.allowedResults) if (!ALL_RESULTS.includes(r)) throw new UsageError(`--allowed-results takes ${ALL_RESULTS.join(', ')} (got ${r})`);
   if (!args.configMap) throw new UsageError('--config-map needs a ConfigMap name');
   if (args.retryPeriodMs < 100) throw new UsageError('--leader-election-retry-period must be at least 100ms');
   if (args.metricsPort !== undefined && !(Number.isInteger(args.metricsPort) && args.metricsPort >= 0 && args.metricsPort <= 65535)) {
@@ -241,6 +246,8 @@ Flags:
       --force-failure-policy-ignore
                                 serve every policy as failurePolicy Ignore, whatever it says
                                 (Kyverno's --forceFailurePolicyIgnore)
+      --allowed-results LIST    in-cluster: result statuses written to policy reports, of
+                                pass,fail,warn,error,skip (Kyverno's --allowedResults; default all)
       --omit-events LIST        in-cluster: event reasons never written, e.g.
                                 PolicyApplied,PolicyViolation
       --resource-filters TEXT   Kyverno's resourceFilters ("[Kind,Namespace,Name]..."); default:
@@ -312,7 +319,7 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
       reportIntervalMs: args.reportIntervalMs, retryPeriodMs: args.retryPeriodMs, backgroundScanIntervalMs: args.backgroundScanIntervalMs,
       successEvents: args.successEvents, omitEvents: args.omitEvents, admissionPolicyReports: args.admissionPolicyReports, holdBackground: process.env.KYVERNO_STUDIO_HOLD_BACKGROUND === '1',
       certRenewalIntervalMs: args.certRenewalIntervalMs, ttlIntervalMs: args.ttlIntervalMs, forceFailurePolicyIgnore: args.forceFailurePolicyIgnore,
-      configMap: args.configMap, exceptionScope: args.exceptionScope,
+      configMap: args.configMap, exceptionScope: args.exceptionScope, allowedResults: args.allowedResults,
     });
     stop = webhook.stop;
     metricsText = () => webhook.server.metricsText();
