@@ -42,7 +42,7 @@ import type { EventInfo } from '../../webhook/event-info';
 import { namespaceStateOf, withNamespaces } from '../../webhook/namespaces';
 import { isGlobalContextEntry } from '../../engine/context';
 import { LiveContext, withLiveContext, type LiveContextState } from '../../webhook/live-context';
-import { storeReads } from './store';
+import { storeConfigMap, storeReads } from './store';
 import { evalCel } from '../../engine/cel/environment';
 import { toCel, toCelDocument } from '../../engine/cel/values';
 import { matchConstraintsMatch } from '../../engine/cel/match';
@@ -54,7 +54,13 @@ import { ObjectStore, StoreClient, mergeObjects, normalizeSecret, refOfObject, s
 import { kubectl, KubectlUnsupported, type KubectlCluster, type WriteOutcome } from './kubectl';
 import { DEFAULT_EXEC_TIMEOUT_MS, runWithShim } from './shell';
 import { parseDuration } from '../../engine/units';
-import { kyvernoInstallFor, type KyvernoInstall } from './install';
+import { kyvernoConfigMapOf, kyvernoInstallFor, serveFlagsOf, type KyvernoInstall } from './install';
+import { parseServeArgs } from '../../webhook/serve';
+import { KyvernoConfigWatcher } from '../../webhook/kyverno-config';
+import { exceptionsInScope } from '../../webhook/exception-scope';
+import { parseUserExclusions, type UserExclusions } from '../../webhook/user-filters';
+import { withFailurePolicyIgnore } from '../../webhook/rules';
+import type { ResourceFilter } from '../../webhook/resource-filters';
 
 /** `skipped`: Kyverno's own CI does not run it (the test says skip, or the workflow quarantines it). */
 export type ScenarioStatus = 'passed' | 'failed' | 'unsupported' | 'skipped';
@@ -92,7 +98,6 @@ interface Subresource {
   parent: JsonObject;
   store: (admitted: JsonObject) => JsonObject;
 }
-const FILTERS = parseResourceFilters(defaultResourceFilters(KYVERNO_NAMESPACE));
 /** Kyverno's webhooks as the API server names them in a denial. */
 const WEBHOOK = { policy: 'validate-policy.kyverno.svc', mutate: 'mutate.kyverno.svc-fail', validate: 'validate.kyverno.svc-fail' };
 
@@ -170,6 +175,12 @@ export class Scenario {
   private readonly scanner: BackgroundScanner;
   /** Kyverno's event generator (generateSuccessEvents off, as in Kyverno's default configuration). */
   private readonly events: EventWriter;
+  /** Our serve options for the area's install (install.ts serveFlagsOf), as `serve --in-cluster` parses them. */
+  private readonly options: ReturnType<typeof parseServeArgs>;
+  /** Kyverno's ConfigMap as the webhook's configuration watcher follows it (the install creates it; scenarios patch it). */
+  private readonly config: KyvernoConfigWatcher;
+  private filters: ResourceFilter[] = [];
+  private exclusions: UserExclusions | undefined;
   /** A resource changed since the last background scan. */
   private unscanned = true;
   private reviews = 0;
@@ -188,15 +199,30 @@ export class Scenario {
     // What the kind node image installs (kind-cluster.ts), then what our deploy installs before
     // any policy (RBAC derived from no policy, the aggregated ClusterRole included).
     for (const o of kindClusterObjects()) this.store.create(o);
+    this.options = parseServeArgs([...serveFlagsOf(install), '--in-cluster', '--namespace', KYVERNO_NAMESPACE, '--tls-cert', 'offline', '--tls-key', 'offline']);
+    this.store.create(kyvernoConfigMapOf(install, KYVERNO_NAMESPACE));
     this.deployRbac([]);
     // ...and the webhook configurations, which the controller then keeps in step.
     this.syncWebhookConfigurations();
     const log = (line: string) => this.log.push(line);
     const kube = this.client.asKubeClient();
-    this.events = new EventWriter(kube, log);
+    this.events = new EventWriter(kube, log, { omit: this.options.omitEvents });
+    // As cluster-mode.ts: the flags are the defaults of the keys the ConfigMap leaves out.
+    this.config = new KyvernoConfigWatcher({
+      resourceFilters: this.options.resourceFilters ?? defaultResourceFilters(KYVERNO_NAMESPACE),
+      userExclusions: this.options.userExclusions,
+      successEvents: this.options.successEvents,
+      successEventActions: [],
+    }, log);
+    this.config.onChange((c) => {
+      this.filters = parseResourceFilters(c.resourceFilters);
+      this.exclusions = parseUserExclusions(c.userExclusions);
+      this.events.setSuccessEvents(c.successEvents, c.successEventActions);
+    });
+    this.config.watch(storeConfigMap(this.store, KYVERNO_NAMESPACE, this.options.configMap), this.leading.signal);
     // Reports are written when the runner says (controllersCatchUp), never by a timer.
-    this.reports = new ReportWriter(kube, log, 3_600_000, { sweepIntervalMs: 0, sweepGraceMs: 0 });
-    this.scanner = new BackgroundScanner(kube, (path, body, only) => Promise.resolve(this.scanReview(path, body, only)), (items, rescan) => this.reports.add(items, rescan), log);
+    this.reports = new ReportWriter(kube, log, 3_600_000, { sweepIntervalMs: 0, sweepGraceMs: 0, allowedResults: this.options.allowedResults });
+    this.scanner = new BackgroundScanner(kube, (path, body, only) => Promise.resolve(this.scanReview(path, body, only)), (items, rescan) => this.reports.add(items, rescan), log, undefined, this.options.admissionPolicyReports);
     this.store.subscribe((e) => {
       if (!NOT_SCANNED_KINDS.has(String(e.object.kind))) this.unscanned = true;
     });
@@ -232,7 +258,7 @@ export class Scenario {
 
   /** A background scan's review, as a server process answers it (with the resource filters, as Kyverno's ScanResource). */
   private scanReview(path: 'validate' | 'mutate', body: string, only: string[]) {
-    const reply = evaluateReview({ path, body, only, events: 'scan', scan: true, filters: FILTERS }, new PolicyIndex(this.policies()), this.cluster());
+    const reply = evaluateReview({ path, body, only, events: 'scan', scan: true, filters: this.filters, successEvents: this.config.current().successEvents }, new PolicyIndex(this.policies()), this.cluster());
     if (reply.events) this.events.add(reply.events);
     return reply;
   }
@@ -264,12 +290,15 @@ export class Scenario {
     }
   }
 
+  /** The policies as the in-cluster watcher serves them (incluster.ts: --force-failure-policy-ignore). */
   policies(): JsonObject[] {
-    return this.store.all().filter((o) => classifyDocument(o) === 'policy');
+    const stored = this.store.all().filter((o) => classifyDocument(o) === 'policy');
+    return this.options.forceFailurePolicyIgnore ? stored.map((p) => withFailurePolicyIgnore(p) as JsonObject) : stored;
   }
 
+  /** The exceptions that apply (--enable-policy-exception, --exception-namespace). */
   exceptions(): JsonObject[] {
-    return this.store.all().filter((o) => classifyDocument(o) === 'exception');
+    return exceptionsInScope(this.store.all().filter((o) => classifyDocument(o) === 'exception'), this.options.exceptionScope);
   }
 
   /** The cluster the engine sees: every stored object, namespace labels, the exceptions. */
@@ -364,7 +393,7 @@ export class Scenario {
       const refused = this.matchConditionRefusal('MutatingWebhookConfiguration', review, cluster);
       if (refused !== undefined) return { error: refused, warnings };
       const body = JSON.stringify(review);
-      const reply = await this.evaluate((c) => evaluateReview({ path: 'mutate', body, filters: FILTERS, backgroundUser: BACKGROUND.username, events: 'admission' }, index, c), cluster);
+      const reply = await this.evaluate((c) => evaluateReview({ path: 'mutate', body, filters: this.filters, exclusions: this.exclusions, successEvents: this.config.current().successEvents, backgroundUser: BACKGROUND.username, events: 'admission' }, index, c), cluster);
       const response = asObject(asObject(JSON.parse(reply.body)).response);
       if (reply.status !== 200) return { error: `mutating webhook answered ${reply.status}: ${reply.body}`, warnings };
       this.recordAdmission(reply, undefined);
@@ -383,7 +412,7 @@ export class Scenario {
     const refusedValidate = this.matchConditionRefusal('ValidatingWebhookConfiguration', validateReview, cluster);
     if (refusedValidate !== undefined) return { error: refusedValidate, warnings };
     const validateBody = JSON.stringify(validateReview);
-    const reply = await this.evaluate((c) => evaluateReview({ path: 'validate', body: validateBody, filters: FILTERS, generate: true, backgroundUser: BACKGROUND.username, events: 'admission' }, index, c), cluster);
+    const reply = await this.evaluate((c) => evaluateReview({ path: 'validate', body: validateBody, filters: this.filters, exclusions: this.exclusions, successEvents: this.config.current().successEvents, generate: true, backgroundUser: BACKGROUND.username, events: 'admission' }, index, c), cluster);
     const response = asObject(asObject(JSON.parse(reply.body)).response);
     if (reply.status !== 200) return { error: `validating webhook answered ${reply.status}: ${reply.body}`, warnings };
     warned(response);
