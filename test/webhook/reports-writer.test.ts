@@ -122,6 +122,17 @@ test('one report per resource; each touched report gets one read and one write p
   assert.deepEqual(results(api.report('PolicyReport', 'uid-a', 'default')), ['p/r=fail', 'q/r=pass'], 'merged with what is stored');
 });
 
+test("--allowed-results (Kyverno's --allowedResults): only results of those statuses are written; a resource left with none gets no report", async () => {
+  const api = new FakeApi();
+  const w = writer(api, { allowedResults: ['fail'] });
+  const bad = cm('bad', 'uid-bad');
+  const good = cm('good', 'uid-good');
+  w.add([item('p', 'r', 'fail', bad), item('p', 'other', 'pass', bad), item('p', 'r', 'pass', good), item('p', 'w', 'warn', good)]);
+  await w.flush();
+  assert.deepEqual(api.reports().map((r) => (r.metadata as Json).name), ['uid-bad']);
+  assert.deepEqual(results(api.report('PolicyReport', 'uid-bad', 'default')), ['p/r=fail']);
+});
+
 test("reports managed by someone else (Kyverno's own use the same names) are left alone", async () => {
   const api = new FakeApi();
   const log: string[] = [];
