@@ -104,6 +104,8 @@ export interface ClusterModeOptions {
   exceptionScope?: ExceptionScope;
   /** Kyverno's --allowedResults. */
   allowedResults?: string[];
+  /** Kyverno's --openreportsEnabled. */
+  openreports?: boolean;
   /** Test hook: persist background work without processing it ($KYVERNO_STUDIO_HOLD_BACKGROUND=1). */
   holdBackground?: boolean;
 }
@@ -192,7 +194,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
       // Cleanup never deletes what Kyverno's resource filters name.
       resourceFilters: parseResourceFilters(opts.server.resourceFilters ?? ''), ttlIntervalMs: opts.ttlIntervalMs,
       rolesAlways: !!(opts.server.userExclusions?.excludeRoles || opts.server.userExclusions?.excludeClusterRoles),
-      forceFailurePolicyIgnore: opts.forceFailurePolicyIgnore, config, exceptionScope: opts.exceptionScope, allowedResults: opts.allowedResults,
+      forceFailurePolicyIgnore: opts.forceFailurePolicyIgnore, config, exceptionScope: opts.exceptionScope, allowedResults: opts.allowedResults, openreports: opts.openreports,
     });
   } catch (e) {
     stopping.abort();

@@ -103,6 +103,8 @@ export interface InClusterOptions {
    * and role exclusions replace `successEvents`, `resourceFilters` and `rolesAlways` as it changes.
    */
   config?: KyvernoConfigWatcher;
+  /** Kyverno's --openreportsEnabled: reports are openreports.io Reports and ClusterReports. */
+  openreports?: boolean;
   /** Kyverno's --allowedResults: the result statuses reported (default all). */
   allowedResults?: string[];
   /** Kyverno's --enablePolicyException and --exceptionNamespace (default: every exception applies). */
@@ -178,7 +180,7 @@ async function readRegistrySecrets(client: KubeClient, refs: Array<{ namespace: 
 export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun> {
   const client = opts.client ?? inClusterClient();
   const identity = opts.identity ?? replicaIdentity();
-  const reports = new ReportWriter(client, opts.log, opts.reportIntervalMs, opts.allowedResults ? { allowedResults: opts.allowedResults } : {});
+  const reports = new ReportWriter(client, opts.log, opts.reportIntervalMs, { ...(opts.allowedResults ? { allowedResults: opts.allowedResults } : {}), openreports: opts.openreports === true });
   const controller = new WebhookController({ client, namespace: opts.namespace, caPem: opts.caPem ?? readCa(opts.caFile, opts.log), log: opts.log, localUrl: opts.localUrl });
   const scan = async (path: 'validate' | 'mutate', body: string, only: string[]) => {
     const successEvents = opts.config ? opts.config.current().successEvents : opts.successEvents;

@@ -112,12 +112,14 @@ interface ServeArgs {
   exceptionScope: ExceptionScope;
   /** Kyverno's --allowedResults: result statuses written to reports (default all). */
   allowedResults: string[];
+  /** Kyverno's --openreportsEnabled. */
+  openreports: boolean;
 }
 
 export const SERVE_FLAGS = {
   values: ['policy'],
   scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters', 'exclude-usernames', 'exclude-groups', 'exclude-roles', 'exclude-cluster-roles', 'background-service-account', 'http-blocklist', 'config-map', 'exception-namespace', 'allowed-results'],
-  booleans: ['in-cluster', 'help', 'generate-success-events', 'allow-http-in-namespaced-policies', 'validating-admission-policy-reports', 'mutating-admission-policy-reports', 'force-failure-policy-ignore', 'enable-policy-exception'],
+  booleans: ['in-cluster', 'help', 'generate-success-events', 'allow-http-in-namespaced-policies', 'validating-admission-policy-reports', 'mutating-admission-policy-reports', 'force-failure-policy-ignore', 'enable-policy-exception', 'openreports-enabled'],
   aliases: { h: 'help' },
 };
 
@@ -173,6 +175,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     configMap: text('config-map', KYVERNO_CONFIG_MAP),
     exceptionScope: { enabled: !parsed.negated.has('enable-policy-exception'), namespace: text('exception-namespace', DEFAULT_EXCEPTION_SCOPE.namespace) },
     allowedResults: text('allowed-results', ALL_RESULTS.join(',')).split(',').map((s) => s.trim()).filter(Boolean),
+    openreports: parsed.booleans.has('openreports-enabled'),
     omitEvents: text('omit-events', '').split(',').map((s) => s.trim()).filter(Boolean) as EventReason[],
   };
   const reasons = ['PolicyViolation', 'PolicyApplied', 'PolicyError', 'PolicySkipped'];
@@ -248,6 +251,10 @@ Flags:
                                 (Kyverno's --forceFailurePolicyIgnore)
       --allowed-results LIST    in-cluster: result statuses written to policy reports, of
                                 pass,fail,warn,error,skip (Kyverno's --allowedResults; default all)
+      --openreports-enabled     in-cluster: write openreports.io/v1alpha1 Reports and ClusterReports
+                                instead of wgpolicyk8s.io PolicyReports (Kyverno's
+                                --openreportsEnabled; needs their CRDs and RBAC, which deploy
+                                does not grant)
       --omit-events LIST        in-cluster: event reasons never written, e.g.
                                 PolicyApplied,PolicyViolation
       --resource-filters TEXT   Kyverno's resourceFilters ("[Kind,Namespace,Name]..."); default:
@@ -319,7 +326,7 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
       reportIntervalMs: args.reportIntervalMs, retryPeriodMs: args.retryPeriodMs, backgroundScanIntervalMs: args.backgroundScanIntervalMs,
       successEvents: args.successEvents, omitEvents: args.omitEvents, admissionPolicyReports: args.admissionPolicyReports, holdBackground: process.env.KYVERNO_STUDIO_HOLD_BACKGROUND === '1',
       certRenewalIntervalMs: args.certRenewalIntervalMs, ttlIntervalMs: args.ttlIntervalMs, forceFailurePolicyIgnore: args.forceFailurePolicyIgnore,
-      configMap: args.configMap, exceptionScope: args.exceptionScope, allowedResults: args.allowedResults,
+      configMap: args.configMap, exceptionScope: args.exceptionScope, allowedResults: args.allowedResults, openreports: args.openreports,
     });
     stop = webhook.stop;
     metricsText = () => webhook.server.metricsText();

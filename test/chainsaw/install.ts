@@ -165,6 +165,8 @@ export function serveFlagsOf(install: KyvernoInstall): string[] {
     const enabled = value(`features.${feature}.enabled`);
     if (enabled !== undefined) flags.push(`--${flag}=${bool(enabled)}`);
   }
+  // The reports controller's own argument, or the chart's openreports feature.
+  if (bool(value('reportsController.extraArgs.openreportsEnabled')) || bool(value('openreports.enabled'))) flags.push('--openreports-enabled');
   return flags;
 }
 

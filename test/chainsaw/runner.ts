@@ -148,7 +148,7 @@ const NOT_OFFLINE_KINDS = new Set(['EphemeralReport', 'ClusterEphemeralReport', 
  * Kinds our reports controller and event writer write: before they are asserted, those
  * controllers catch up (controllersCatchUp), as they would have by then in a cluster.
  */
-const CONTROLLER_KINDS = new Set(['PolicyReport', 'ClusterPolicyReport', 'Event']);
+const CONTROLLER_KINDS = new Set(['PolicyReport', 'ClusterPolicyReport', 'Report', 'ClusterReport', 'Event']);
 /** Kinds whose changes a background scan does not look at (what the controllers themselves write). */
 const NOT_SCANNED_KINDS = new Set([...CONTROLLER_KINDS, 'Lease']);
 
@@ -221,7 +221,7 @@ export class Scenario {
     });
     this.config.watch(storeConfigMap(this.store, KYVERNO_NAMESPACE, this.options.configMap), this.leading.signal);
     // Reports are written when the runner says (controllersCatchUp), never by a timer.
-    this.reports = new ReportWriter(kube, log, 3_600_000, { sweepIntervalMs: 0, sweepGraceMs: 0, allowedResults: this.options.allowedResults });
+    this.reports = new ReportWriter(kube, log, 3_600_000, { sweepIntervalMs: 0, sweepGraceMs: 0, allowedResults: this.options.allowedResults, openreports: this.options.openreports });
     this.scanner = new BackgroundScanner(kube, (path, body, only) => Promise.resolve(this.scanReview(path, body, only)), (items, rescan) => this.reports.add(items, rescan), log, undefined, this.options.admissionPolicyReports);
     this.store.subscribe((e) => {
       if (!NOT_SCANNED_KINDS.has(String(e.object.kind))) this.unscanned = true;
