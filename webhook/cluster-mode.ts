@@ -72,6 +72,9 @@ export function clusterAccessReviewer(client: KubeClient, user: string | undefin
   };
 }
 
+/** How long start-up waits for Kyverno's ConfigMap before going on with the flags. */
+const CONFIG_WAIT_MS = 5000;
+
 export interface ClusterModeOptions {
   client: KubeClient;
   /** Listener, TLS files, server processes, deadline, resource filters (the sinks are set here). */
@@ -186,6 +189,10 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
   });
   const configMap = opts.configMap ?? KYVERNO_CONFIG_MAP;
   config.watch(apiServerConfigMap(client, opts.namespace, configMap, log), stopping.signal);
+  // As Kyverno waits for its ConfigMap informer: the controllers start with the configuration
+  // read (a ConfigMap that cannot be read, RBAC say, leaves the flags after a short wait).
+  const waited = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), CONFIG_WAIT_MS).unref());
+  if (!(await Promise.race([config.loaded.then(() => true), waited]))) log(`configuration: ConfigMap ${opts.namespace}/${configMap} not read yet; using the flags until it is`);
   try {
     run = await runInCluster({
       server, namespace: opts.namespace, caFile: opts.caFile ?? '', caPem: opts.caPem, localUrl: opts.localUrl, log, signal: stopping.signal, client,

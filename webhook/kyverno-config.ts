@@ -84,6 +84,9 @@ export class KyvernoConfigWatcher {
   private config: KyvernoConfiguration;
   private readonly listeners: Array<(config: KyvernoConfiguration) => void> = [];
   private warnedNotRead = new Set<string>();
+  private markLoaded: () => void = () => undefined;
+  /** Resolves once the source has answered (the ConfigMap, or that there is none). */
+  readonly loaded = new Promise<void>((resolve) => (this.markLoaded = resolve));
 
   constructor(
     private readonly defaults: KyvernoConfiguration,
@@ -110,6 +113,7 @@ export class KyvernoConfigWatcher {
       }
     }
     this.config = configurationOf(data, this.defaults, this.log);
+    this.markLoaded();
     for (const l of this.listeners) l(this.config);
   }
 

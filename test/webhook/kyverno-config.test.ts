@@ -37,7 +37,7 @@ test("generateSuccessEvents is read as Go's ParseBool; anything else keeps the f
   assert.match(log.join('\n'), /generateSuccessEvents is not a boolean \("yes"\); keeping true/);
 });
 
-test('the watcher: each change reloads the whole ConfigMap, a deletion goes back to the flags, keys we do not apply are logged once', () => {
+test('the watcher: each change reloads the whole ConfigMap, a deletion goes back to the flags, keys we do not apply are logged once', async () => {
   const log: string[] = [];
   const watcher = new KyvernoConfigWatcher(FLAGS, (l) => log.push(l));
   const seen: KyvernoConfiguration[] = [];
@@ -48,7 +48,12 @@ test('the watcher: each change reloads the whole ConfigMap, a deletion goes back
     onChange(configMap({ generateSuccessEvents: 'true', webhooks: '{}' }));
   };
   const stop = new AbortController();
+  let loaded = false;
+  void watcher.loaded.then(() => (loaded = true));
+  await Promise.resolve();
+  assert.equal(loaded, false, 'not loaded before the source answers');
   watcher.watch(source, stop.signal);
+  await watcher.loaded;
   assert.equal(watcher.current().successEvents, true);
   push(configMap({ resourceFilters: '[Secret,*,*]', webhooks: '{}' }));
   assert.equal(watcher.current().successEvents, false, 'a key removed from the ConfigMap falls back to its flag');
