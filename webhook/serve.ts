@@ -199,6 +199,17 @@ export function parseServeArgs(argv: string[]): ServeArgs {
 
 const EMPTY_CLUSTER: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
 
+/** A list for the help's description column: comma-separated, wrapped, indented to the column. */
+function helpList(items: readonly string[]): string {
+  const lines: string[] = [];
+  for (const item of items) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + item.length + 2 <= 62) lines[last] += `, ${item}`;
+    else lines.push(item);
+  }
+  return lines.map((l, i) => `${' '.repeat(32)}${l}${i < lines.length - 1 ? ',' : ''}`).join('\n');
+}
+
 const SERVE_HELP = `Usage: kyverno-studio serve --policy PATH... --tls-cert FILE --tls-key FILE [flags]
        kyverno-studio serve --in-cluster --tls-cert FILE --tls-key FILE [flags]
 
@@ -264,8 +275,10 @@ Flags:
       --exclude-groups LIST     excludeGroups, --exclude-roles LIST, --exclude-cluster-roles LIST
       --config-map NAME         in-cluster: the ConfigMap in --namespace laid out as Kyverno's
                                 (default kyverno), read and watched; its keys apply live and a
-                                key it leaves out keeps its flag's value. Read: ${CONFIG_KEYS_READ.join(', ')}.
-                                Not read (logged when set): ${CONFIG_KEYS_NOT_READ.join(', ')}
+                                key it leaves out keeps its flag's value. Keys read:
+${helpList(CONFIG_KEYS_READ)}
+                                Keys not applied (logged when set):
+${helpList(CONFIG_KEYS_NOT_READ)}
       --enable-policy-exception[=false]
                                 apply PolicyExceptions (Kyverno's --enablePolicyException;
                                 default on here, off in Kyverno's flags)
