@@ -13,6 +13,7 @@ import { webhookNeeds } from '../webhook/rules';
 import { ALL_CONFIGS, labels, MANAGED_BY_SELECTOR, WEBHOOK_NAME } from '../webhook/configurations';
 import { LEASE_NAMES } from '../webhook/leader';
 import { tlsSecretNames } from '../webhook/cert-renewer';
+import { KYVERNO_CONFIG_MAP } from '../webhook/kyverno-config';
 import { registrySecretRefs } from '../registry/prefetch';
 import { apiCallPostPaths, celResourceCalls, globalContextEntryReads, hasVariable, policyReads, readOfApiPath, stringsOf } from '../webhook/context-reads';
 import { policiesReadRoles } from '../webhook/user-roles';
@@ -277,6 +278,8 @@ function ownNamespaceRules(ns: string): Json[] {
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: Object.values(LEASE_NAMES), verbs: ['get', 'update', 'patch', 'delete'] },
     // Kyverno's CA and pair Secrets, which deploy creates and the admission leader renews.
     { apiGroups: [''], resources: ['secrets'], resourceNames: [tls.ca, tls.pair], verbs: ['get', 'update', 'patch'] },
+    // Kyverno's configuration ConfigMap, read and watched by name (webhook/kyverno-config.ts).
+    { apiGroups: [''], resources: ['configmaps'], resourceNames: [KYVERNO_CONFIG_MAP], verbs: ['get', 'list', 'watch'] },
     // The persisted background queue (webhook/background.ts): Kyverno's UpdateRequests, kept in our namespace.
     { apiGroups: ['kyverno.io'], resources: ['updaterequests', 'updaterequests/status'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
   ];

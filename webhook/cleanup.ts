@@ -361,6 +361,11 @@ export class CleanupController {
     if (errors.length) throw new Error(errors.join('; '));
   }
 
+  /** Kyverno's ConfigMap changed its resourceFilters. */
+  setResourceFilters(filters: ResourceFilter[]): void {
+    this.opts.resourceFilters = filters;
+  }
+
   private filtered(target: ServedResource, namespace: string, name: string): boolean {
     const filters = this.opts.resourceFilters;
     return !!filters?.length && isFiltered(filters, { group: target.group, version: target.version, kind: target.kind, subresource: '', namespace, name });

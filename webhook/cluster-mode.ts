@@ -28,6 +28,8 @@ import { withDiscoveredKinds } from '../kube-api/discovery';
 import { kindLookups } from '../engine/policy/admission-checks';
 import type { JsonObject } from '../engine/core/types';
 import type { KeyAlgorithm } from '../tls/certificates';
+import { apiServerConfigMap, KYVERNO_CONFIG_MAP, KyvernoConfigWatcher } from './kyverno-config';
+import type { ExceptionScope } from './exception-scope';
 
 /**
  * The service account this process acts as, from its credentials: the token of its kubeconfig
@@ -71,6 +73,9 @@ export function clusterAccessReviewer(client: KubeClient, user: string | undefin
   };
 }
 
+/** How long start-up waits for Kyverno's ConfigMap before going on with the flags. */
+const CONFIG_WAIT_MS = 5000;
+
 export interface ClusterModeOptions {
   client: KubeClient;
   /** Listener, TLS files, server processes, deadline, resource filters (the sinks are set here). */
@@ -99,6 +104,14 @@ export interface ClusterModeOptions {
   ttlIntervalMs?: number;
   /** Kyverno's --forceFailurePolicyIgnore (serve --force-failure-policy-ignore). */
   forceFailurePolicyIgnore?: boolean;
+  /** The Kyverno-layout ConfigMap watched in `namespace` (default `kyverno`, as Kyverno's). */
+  configMap?: string;
+  /** Kyverno's --enablePolicyException / --exceptionNamespace. */
+  exceptionScope?: ExceptionScope;
+  /** Kyverno's --allowedResults. */
+  allowedResults?: string[];
+  /** Kyverno's --openreportsEnabled. */
+  openreports?: boolean;
   /** Test hook: persist background work without processing it ($KYVERNO_STUDIO_HOLD_BACKGROUND=1). */
   holdBackground?: boolean;
 }
@@ -125,6 +138,13 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
   // The generator tells the background controller what it created (Kyverno's generate events).
   const generator = new DownstreamGenerator({ client, log, onCreated: (policy, rule, created) => background.generated(policy, rule, created) });
   const events = new EventWriter(client, log, { omit: opts.omitEvents ?? [], successEvents: opts.successEvents === true });
+  // Kyverno's ConfigMap: the flags are the defaults of the keys it leaves out.
+  const config = new KyvernoConfigWatcher({
+    resourceFilters: opts.server.resourceFilters ?? '',
+    userExclusions: opts.server.userExclusions ?? {},
+    successEvents: opts.successEvents === true,
+    successEventActions: [],
+  }, log);
   let reports: { add(items: ReportItem[]): void } | undefined;
   let run: InClusterRun | undefined;
   const background = new BackgroundController({
@@ -166,6 +186,16 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     },
     apiPost: (path, body) => client.request({ method: 'POST', path, body }),
   });
+  config.onChange((c) => {
+    server.setLiveSettings({ resourceFilters: c.resourceFilters, userExclusions: c.userExclusions, successEvents: c.successEvents });
+    events.setSuccessEvents(c.successEvents, c.successEventActions);
+  });
+  const configMap = opts.configMap ?? KYVERNO_CONFIG_MAP;
+  config.watch(apiServerConfigMap(client, opts.namespace, configMap, log), stopping.signal);
+  // As Kyverno waits for its ConfigMap informer: the controllers start with the configuration
+  // read (a ConfigMap that cannot be read, RBAC say, leaves the flags after a short wait).
+  const waited = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), CONFIG_WAIT_MS).unref());
+  if (!(await Promise.race([config.loaded.then(() => true), waited]))) log(`configuration: ConfigMap ${opts.namespace}/${configMap} not read yet; using the flags until it is`);
   try {
     run = await runInCluster({
       server, namespace: opts.namespace, caFile: opts.caFile ?? '', caPem: opts.caPem, localUrl: opts.localUrl, log, signal: stopping.signal, client,
@@ -174,7 +204,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
       // Cleanup never deletes what Kyverno's resource filters name.
       resourceFilters: parseResourceFilters(opts.server.resourceFilters ?? ''), ttlIntervalMs: opts.ttlIntervalMs,
       rolesAlways: !!(opts.server.userExclusions?.excludeRoles || opts.server.userExclusions?.excludeClusterRoles),
-      forceFailurePolicyIgnore: opts.forceFailurePolicyIgnore,
+      forceFailurePolicyIgnore: opts.forceFailurePolicyIgnore, config, exceptionScope: opts.exceptionScope, allowedResults: opts.allowedResults, openreports: opts.openreports,
     });
   } catch (e) {
     stopping.abort();

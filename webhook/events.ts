@@ -49,6 +49,12 @@ export class EventWriter {
     this.tokens = this.opts.burst;
   }
 
+  /** Kyverno's ConfigMap changed its generateSuccessEvents or successEventActions. */
+  setSuccessEvents(successEvents: boolean, successActions: string[]): void {
+    this.opts.successEvents = successEvents;
+    this.opts.successActions = successActions;
+  }
+
   add(events: EventInfo[]): void {
     for (const info of events) {
       if (!this.wanted(info)) continue;

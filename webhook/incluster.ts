@@ -34,7 +34,9 @@ import type { EventWriter } from './events';
 import { PolicyStatusWriter } from './policy-status';
 import { registrySecretRefs } from '../registry/prefetch';
 import { CLEANUP_KINDS, CleanupController } from './cleanup';
-import type { ResourceFilter } from './resource-filters';
+import { parseResourceFilters, type ResourceFilter } from './resource-filters';
+import type { KyvernoConfigWatcher } from './kyverno-config';
+import { exceptionsInScope, type ExceptionScope } from './exception-scope';
 import type { BackgroundController } from './background';
 import { namespaceStateOf, type NamespaceState } from './namespaces';
 import { apiServerReads, LiveContext, type LiveContextState } from './live-context';
@@ -97,6 +99,17 @@ export interface InClusterOptions {
   caPem?: string;
   /** Kyverno's excludeRoles/excludeClusterRoles are set: the user's roles are needed for every request. */
   rolesAlways?: boolean;
+  /**
+   * Kyverno's ConfigMap (kyverno-config.ts), when watched: its successEvents, resource filters
+   * and role exclusions replace `successEvents`, `resourceFilters` and `rolesAlways` as it changes.
+   */
+  config?: KyvernoConfigWatcher;
+  /** Kyverno's --openreportsEnabled: reports are openreports.io Reports and ClusterReports. */
+  openreports?: boolean;
+  /** Kyverno's --allowedResults: the result statuses reported (default all). */
+  allowedResults?: string[];
+  /** Kyverno's --enablePolicyException and --exceptionNamespace (default: every exception applies). */
+  exceptionScope?: ExceptionScope;
   /** Kyverno's --forceFailurePolicyIgnore: every watched policy is served as failurePolicy Ignore. */
   forceFailurePolicyIgnore?: boolean;
   /** How often the admission leader checks the serving certificates for renewal (default 12 h). */
@@ -170,10 +183,11 @@ async function readRegistrySecrets(client: KubeClient, refs: Array<{ namespace: 
 export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun> {
   const client = opts.client ?? inClusterClient();
   const identity = opts.identity ?? replicaIdentity();
-  const reports = new ReportWriter(client, opts.log, opts.reportIntervalMs);
+  const reports = new ReportWriter(client, opts.log, opts.reportIntervalMs, { ...(opts.allowedResults ? { allowedResults: opts.allowedResults } : {}), openreports: opts.openreports === true });
   const controller = new WebhookController({ client, namespace: opts.namespace, caPem: opts.caPem ?? readCa(opts.caFile, opts.log), log: opts.log, localUrl: opts.localUrl });
   const scan = async (path: 'validate' | 'mutate', body: string, only: string[]) => {
-    const reply = await opts.server.evaluate(path, body, only, { scan: true, ...(opts.events ? { events: 'scan' as const, successEvents: opts.successEvents } : {}) });
+    const successEvents = opts.config ? opts.config.current().successEvents : opts.successEvents;
+    const reply = await opts.server.evaluate(path, body, only, { scan: true, ...(opts.events ? { events: 'scan' as const, successEvents } : {}) });
     if (reply.events) opts.events?.add(reply.events);
     return reply;
   };
@@ -212,8 +226,18 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     void scanner.lead(signal, opts.backgroundScanIntervalMs);
   });
   const background = elector(LEASE_NAMES.background, (signal) => opts.background?.lead(signal));
-  const cleanup = new CleanupController({ client, log: opts.log, events: opts.events, resourceFilters: opts.resourceFilters, ttlIntervalMs: opts.ttlIntervalMs, current });
+  const cleanup = new CleanupController({ client, log: opts.log, events: opts.events, resourceFilters: opts.config ? parseResourceFilters(opts.config.current().resourceFilters) : opts.resourceFilters, ttlIntervalMs: opts.ttlIntervalMs, current });
   opts.server.addMetricsSource(() => cleanup.metricsText());
+  // Each request's roles are needed while excludeRoles/excludeClusterRoles are set (flags, or Kyverno's ConfigMap).
+  const rolesExcluded = () => {
+    const u = opts.config?.current().userExclusions;
+    return u ? !!(u.excludeRoles || u.excludeClusterRoles) : !!opts.rolesAlways;
+  };
+  opts.config?.onChange((config) => {
+    cleanup.setResourceFilters(parseResourceFilters(config.resourceFilters));
+    // Served again: the live context asks rolesExcluded anew.
+    serveAll();
+  });
   const cleaning = elector(LEASE_NAMES.cleanup, (signal) => cleanup.lead(signal));
   const electors = [admission, reporting, background, cleaning];
   void watchKinds(client, CLEANUP_KINDS, (store) => cleanup.setPolicies([...store.objects.values()] as JsonObject[]), opts.log, opts.signal);
@@ -230,7 +254,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   const liveContext = new LiveContext({ source: apiServerReads(client, opts.log), onChange: (state) => {
     live = state;
     opts.server.setContext(state);
-  }, log: opts.log, rolesAlways: opts.rolesAlways, onRefreshed: (entry, at) => void gceStatus.refreshed(entry, at, admission.isLeader()) });
+  }, log: opts.log, rolesAlways: () => rolesExcluded(), onRefreshed: (entry, at) => void gceStatus.refreshed(entry, at, admission.isLeader()) });
   opts.signal.addEventListener('abort', () => liveContext.close(), { once: true });
 
   // The admission policies labelled for reports and the bindings not excluded from them (Kyverno's
@@ -262,7 +286,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     (store) => {
       const all = [...store.objects.values()] as JsonObject[];
       policies = all.filter((o) => !isException(o) && ready(o)).map((p) => (opts.forceFailurePolicyIgnore ? (withFailurePolicyIgnore(p) as JsonObject) : p));
-      exceptions = all.filter(isException);
+      exceptions = exceptionsInScope(all.filter(isException), opts.exceptionScope);
       serveAll = () => serveWith([...(policies ?? []), ...admissionPolicies], bindings);
       serveAll();
       // Campaign once the policies are known, so a new leader starts from the cluster's state.

@@ -54,8 +54,8 @@ export interface LiveContextOptions {
   log: (line: string) => void;
   /** Objects kept per read (default 10,000). */
   maxObjectsPerRead?: number;
-  /** The user's roles are always needed (Kyverno's excludeRoles/excludeClusterRoles are set). */
-  rolesAlways?: boolean;
+  /** The user's roles are always needed (Kyverno's excludeRoles/excludeClusterRoles are set); asked again on each setPolicies. */
+  rolesAlways?: boolean | (() => boolean);
   /** Changes within this many ms are sent once (default 100). */
   debounceMs?: number;
   /** The clock (ms), for tests. */
@@ -134,7 +134,7 @@ export class LiveContext {
     }
     this.wantsGlobalContext = globalContext;
     if (globalContext) reads.push(GLOBAL_CONTEXT_ENTRY);
-    this.wantsRoles = !!this.opts.rolesAlways || policiesReadRoles(policies);
+    this.wantsRoles = (typeof this.opts.rolesAlways === 'function' ? this.opts.rolesAlways() : !!this.opts.rolesAlways) || policiesReadRoles(policies);
     if (this.wantsRoles) reads.push(...ROLE_BINDINGS);
     this.policyReadList = foldReads(reads);
     this.reconcile();

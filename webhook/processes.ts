@@ -12,7 +12,7 @@ import { WebhookMetrics, processStats, type MetricsSnapshot } from './metrics';
 import type { EventInfo } from './event-info';
 import { errorReply } from './evaluate';
 import { SERVER_PROCESS_ROLE } from './server-process';
-import type { FromServerProcess, GeneratedItem, ReportableWithResource, ReviewReply, ReviewRequest, ServerProcessSettings, ToServerProcess } from './protocol';
+import type { FromServerProcess, GeneratedItem, LiveSettings, ReportableWithResource, ReviewReply, ReviewRequest, ServerProcessSettings, ToServerProcess } from './protocol';
 import { reviewDeadlinesMs } from './rules';
 import type { NamespaceState } from './namespaces';
 import type { LiveContextState } from './live-context';
@@ -288,6 +288,12 @@ export class ServerProcesses {
   setContext(context: LiveContextState): void {
     this.contextMessage = { type: 'context', context };
     for (const m of this.members) this.post(m, this.contextMessage);
+  }
+
+  /** Kyverno's ConfigMap changed: the running processes take the new settings, and so does any started later. */
+  setLiveSettings(live: LiveSettings): void {
+    this.opts.settings = { ...this.opts.settings, ...live };
+    for (const m of this.members) this.post(m, { type: 'configuration', configuration: live });
   }
 
   /** Evaluates a review in one of the processes, without HTTP (background scans). */

@@ -49,6 +49,9 @@ export interface ServerProcessSettings {
   namespace?: string;
 }
 
+/** The settings Kyverno's ConfigMap changes while the processes run. */
+export type LiveSettings = Pick<ServerProcessSettings, 'resourceFilters' | 'userExclusions' | 'successEvents'>;
+
 export interface ReviewRequest {
   path: WebhookPath;
   body: string;
@@ -87,6 +90,8 @@ export type ToServerProcess =
   | { type: 'namespaces'; namespaces: NamespaceState }
   /** What the served policies read from the cluster (webhook/live-context.ts); replaces the previous state. */
   | { type: 'context'; context: LiveContextState }
+  /** Kyverno's ConfigMap changed (kyverno-config.ts): these settings replace the ones the process started with. */
+  | { type: 'configuration'; configuration: LiveSettings }
   | { type: 'connection'; id: number }
   | { type: 'review'; id: number; review: ReviewRequest }
   | { type: 'metrics-snapshot'; id: number }

@@ -116,8 +116,19 @@ export type ReportResultValue = (typeof REPORT_RESULTS)[number];
 const RESULTS = new Set<string>(REPORT_RESULTS);
 const SEVERITIES = new Set(['critical', 'high', 'medium', 'low', 'info']);
 
-export function reportKind(namespace: string): 'PolicyReport' | 'ClusterPolicyReport' {
-  return namespace ? 'PolicyReport' : 'ClusterPolicyReport';
+/** Where reports are written: the API group and the kinds for namespaced and cluster-scoped resources. */
+export interface ReportGroup {
+  apiVersion: string;
+  namespacedKind: string;
+  clusterKind: string;
+}
+
+export const POLICY_REPORTS: ReportGroup = { apiVersion: REPORT_API_VERSION, namespacedKind: 'PolicyReport', clusterKind: 'ClusterPolicyReport' };
+/** Kyverno's --openreportsEnabled: the same reports as openreports.io/v1alpha1 Report and ClusterReport. */
+export const OPEN_REPORTS: ReportGroup = { apiVersion: 'openreports.io/v1alpha1', namespacedKind: 'Report', clusterKind: 'ClusterReport' };
+
+export function reportKind(namespace: string, group: ReportGroup = POLICY_REPORTS): string {
+  return namespace ? group.namespacedKind : group.clusterKind;
 }
 
 /**
@@ -356,13 +367,13 @@ export function summarize(results: Json[]): Json {
 }
 
 /** Pure: the report object for one resource. */
-export function buildReport(target: ReportTarget, results: Json[]): Json {
+export function buildReport(target: ReportTarget, results: Json[], group: ReportGroup = POLICY_REPORTS): Json {
   const metadata: Json = { name: target.name, labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [WRITTEN_BY_LABEL]: WRITTEN_BY } };
   if (target.namespace) metadata.namespace = target.namespace;
   if (target.owner) metadata.ownerReferences = [target.owner];
   return {
-    apiVersion: REPORT_API_VERSION,
-    kind: reportKind(target.namespace),
+    apiVersion: group.apiVersion,
+    kind: reportKind(target.namespace, group),
     metadata,
     scope: target.scope,
     results,

@@ -13,7 +13,9 @@ import type { KubeClient } from '../kube-api/client';
 import type { JsonObject as Json } from '../engine/core/types';
 import {
   OUR_REPORT_SELECTORS,
-  REPORT_API_VERSION,
+  OPEN_REPORTS,
+  POLICY_REPORTS,
+  type ReportGroup,
   ReportPolicies,
   buildReport,
   isLegacyReport,
@@ -43,7 +45,17 @@ export interface ReportWriterOptions {
   maxPendingReports?: number;
   /** Report reads/writes in flight at once. */
   concurrency?: number;
+  /**
+   * Kyverno's --allowedResults: only results with these statuses are reported (pkg/utils/report
+   * IsStatusAllowed); default every status.
+   */
+  allowedResults?: string[];
+  /** Kyverno's --openreportsEnabled: write openreports.io Reports instead of wgpolicyk8s.io PolicyReports. */
+  openreports?: boolean;
 }
+
+/** The statuses of Kyverno's --allowedResults (its default: all of them). */
+export const ALL_RESULTS = ['pass', 'fail', 'warn', 'error', 'skip'];
 
 interface Pending {
   target: ReportTarget;
@@ -62,8 +74,8 @@ export interface Rescan {
 
 const policyOfResult = (source: string, policy: string): string => `${source}\u0000${policy}`;
 
-function refFor(target: ReportTarget): ObjectRef {
-  return { apiVersion: REPORT_API_VERSION, kind: reportKind(target.namespace), name: target.name, namespace: target.namespace || undefined };
+function refFor(target: ReportTarget, group: ReportGroup): ObjectRef {
+  return { apiVersion: group.apiVersion, kind: reportKind(target.namespace, group), name: target.name, namespace: target.namespace || undefined };
 }
 
 function resultsOf(report: Json): Json[] {
@@ -88,6 +100,7 @@ export class ReportWriter {
   private dropping = false;
   private maintaining = false;
   private readonly opts: Required<ReportWriterOptions>;
+  private readonly group: ReportGroup;
 
   constructor(
     private readonly client: KubeClient,
@@ -95,7 +108,8 @@ export class ReportWriter {
     private readonly intervalMs = 5000,
     options: ReportWriterOptions = {},
   ) {
-    this.opts = { sweepIntervalMs: 600_000, sweepGraceMs: 60_000, maxSweepDeletes: 500, maxPendingReports: 10_000, concurrency: 4, ...options };
+    this.group = options.openreports ? OPEN_REPORTS : POLICY_REPORTS;
+    this.opts = { sweepIntervalMs: 600_000, sweepGraceMs: 60_000, maxSweepDeletes: 500, maxPendingReports: 10_000, concurrency: 4, allowedResults: ALL_RESULTS, openreports: false, ...options };
   }
 
   /**
@@ -142,6 +156,7 @@ export class ReportWriter {
       }
     }
     for (const item of items) {
+      if (!this.opts.allowedResults.includes(item.status)) continue;
       const p = this.pendingFor(item.resource);
       if (p) p.results = mergeResults(p.results, [reportResult(item, this.policies)]);
     }
@@ -238,7 +253,7 @@ export class ReportWriter {
    * (another replica) makes it fail with a conflict instead of losing its results; one retry.
    */
   private async write(target: ReportTarget, incoming: Json[], rescanned: ReadonlySet<string> = new Set(), retried = false, storedWins = false): Promise<void> {
-    const ref = refFor(target);
+    const ref = refFor(target, this.group);
     const existing = await this.client.get(ref);
     if (existing && !isOurs(existing)) {
       if (this.foreign.size < 1000 && !this.foreign.has(ref.name)) {
@@ -255,7 +270,7 @@ export class ReportWriter {
       return;
     }
     try {
-      await this.client.apply(this.withVersion(buildReport(target, merged), existing), { force: true });
+      await this.client.apply(this.withVersion(buildReport(target, merged, this.group), existing), { force: true });
     } catch (e) {
       if (!retried && e instanceof KubeError && e.status === 409) return this.write(target, incoming, rescanned, true, storedWins);
       throw e;
@@ -271,8 +286,8 @@ export class ReportWriter {
   private async listOurs(): Promise<Json[]> {
     const found = new Map<string, Json>();
     for (const selector of OUR_REPORT_SELECTORS) {
-      for (const kind of ['PolicyReport', 'ClusterPolicyReport']) {
-        for (const r of await this.client.list(REPORT_API_VERSION, kind, undefined, selector)) found.set(`${kind}/${String(asObject(r.metadata).namespace ?? '')}/${String(asObject(r.metadata).name)}`, r);
+      for (const kind of [this.group.namespacedKind, this.group.clusterKind]) {
+        for (const r of await this.client.list(this.group.apiVersion, kind, undefined, selector)) found.set(`${kind}/${String(asObject(r.metadata).namespace ?? '')}/${String(asObject(r.metadata).name)}`, r);
       }
     }
     return [...found.values()].filter(isOurs);
@@ -280,7 +295,7 @@ export class ReportWriter {
 
   private async migrate(): Promise<void> {
     const legacy = (await this.listOurs()).filter(isLegacyReport);
-    await this.each('delete', legacy, (r) => this.client.delete(refFor(targetOf(r))));
+    await this.each('delete', legacy, (r) => this.client.delete(refFor(targetOf(r), this.group)));
     if (legacy.length) this.log(`policy reports: removed ${legacy.length} per-namespace report(s) of the earlier layout`);
   }
 
@@ -294,12 +309,12 @@ export class ReportWriter {
       const kept = this.kept(results, target.namespace, policies);
       if (kept.length === results.length) return;
       if (!kept.length) {
-        await this.client.delete(refFor(target));
+        await this.client.delete(refFor(target, this.group));
         deleted++;
         return;
       }
       try {
-        await this.client.apply(this.withVersion(buildReport(target, kept), r), { force: true });
+        await this.client.apply(this.withVersion(buildReport(target, kept, this.group), r), { force: true });
         rewritten++;
       } catch (e) {
         // Someone wrote it since the list; that write already left out what is gone.
@@ -341,7 +356,7 @@ export class ReportWriter {
         const scope = asObject(r.scope);
         const uid = typeof scope.uid === 'string' && scope.uid ? scope.uid : undefined;
         const resource = byName.get(`${String(scope.namespace ?? '')}/${String(scope.name)}`);
-        const ref = refFor(targetOf(r));
+        const ref = refFor(targetOf(r), this.group);
         try {
           if (uid ? !uids.has(uid) : !resource) {
             if (deleted >= this.opts.maxSweepDeletes) break;

@@ -19,12 +19,15 @@ import { withFailurePolicyIgnore } from './rules';
 import { parseDuration } from '../engine/units';
 import { DEFAULT_RETRY_PERIOD_MS } from './leader';
 import { DEFAULT_BACKGROUND_SCAN_INTERVAL_MS, type AdmissionPolicyReports } from './scan';
+import { ALL_RESULTS } from './reports';
 import { CERT_RENEWAL_INTERVAL_MS } from './cert-renewer';
 import { startMetricsListener } from './metrics-listener';
 import type { UserExclusionSettings } from './user-filters';
 import type { EventReason } from './event-info';
 import { defaultResourceFilters, parseResourceFilters } from './resource-filters';
 import { DEFAULT_TTL_INTERVAL_MS } from '../engine/cleanup/ttl';
+import { CONFIG_KEYS_NOT_READ, CONFIG_KEYS_READ, KYVERNO_CONFIG_MAP } from './kyverno-config';
+import { DEFAULT_EXCEPTION_SCOPE, type ExceptionScope } from './exception-scope';
 
 
 
@@ -106,12 +109,20 @@ interface ServeArgs {
   httpBlocklist?: string[];
   /** Kyverno's --allowHTTPInNamespacedPolicies. */
   allowHttpInNamespacedPolicies: boolean;
+  /** In-cluster: the Kyverno-layout ConfigMap watched in --namespace (kyverno-config.ts). */
+  configMap: string;
+  /** Kyverno's --enablePolicyException / --exceptionNamespace (ours: on, every namespace). */
+  exceptionScope: ExceptionScope;
+  /** Kyverno's --allowedResults: result statuses written to reports (default all). */
+  allowedResults: string[];
+  /** Kyverno's --openreportsEnabled. */
+  openreports: boolean;
 }
 
 export const SERVE_FLAGS = {
   values: ['policy'],
-  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'tls-key-algorithm', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters', 'exclude-usernames', 'exclude-groups', 'exclude-roles', 'exclude-cluster-roles', 'background-service-account', 'http-blocklist'],
-  booleans: ['in-cluster', 'help', 'generate-success-events', 'allow-http-in-namespaced-policies', 'validating-admission-policy-reports', 'mutating-admission-policy-reports', 'force-failure-policy-ignore'],
+  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'tls-key-algorithm', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters', 'exclude-usernames', 'exclude-groups', 'exclude-roles', 'exclude-cluster-roles', 'background-service-account', 'http-blocklist', 'config-map', 'exception-namespace', 'allowed-results'],
+  booleans: ['in-cluster', 'help', 'generate-success-events', 'allow-http-in-namespaced-policies', 'validating-admission-policy-reports', 'mutating-admission-policy-reports', 'force-failure-policy-ignore', 'enable-policy-exception', 'openreports-enabled'],
   aliases: { h: 'help' },
 };
 
@@ -174,10 +185,16 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     backgroundUser: single(parsed, 'background-service-account'),
     httpBlocklist: single(parsed, 'http-blocklist')?.split(',').map((s) => s.trim()).filter(Boolean),
     allowHttpInNamespacedPolicies: parsed.booleans.has('allow-http-in-namespaced-policies'),
+    configMap: text('config-map', KYVERNO_CONFIG_MAP),
+    exceptionScope: { enabled: !parsed.negated.has('enable-policy-exception'), namespace: text('exception-namespace', DEFAULT_EXCEPTION_SCOPE.namespace) },
+    allowedResults: text('allowed-results', ALL_RESULTS.join(',')).split(',').map((s) => s.trim()).filter(Boolean),
+    openreports: parsed.booleans.has('openreports-enabled'),
     omitEvents: text('omit-events', '').split(',').map((s) => s.trim()).filter(Boolean) as EventReason[],
   };
   const reasons = ['PolicyViolation', 'PolicyApplied', 'PolicyError', 'PolicySkipped'];
   for (const r of args.omitEvents) if (!reasons.includes(r)) throw new UsageError(`--omit-events takes ${reasons.join(', ')} (got ${r})`);
+  for (const r of args.allowedResults) if (!ALL_RESULTS.includes(r)) throw new UsageError(`--allowed-results takes ${ALL_RESULTS.join(', ')} (got ${r})`);
+  if (!args.configMap) throw new UsageError('--config-map needs a ConfigMap name');
   if (args.retryPeriodMs < 100) throw new UsageError('--leader-election-retry-period must be at least 100ms');
   if (args.metricsPort !== undefined && !(Number.isInteger(args.metricsPort) && args.metricsPort >= 0 && args.metricsPort <= 65535)) {
     throw new UsageError(`--metrics-port ${single(parsed, 'metrics-port')}: not a port number`);
@@ -194,6 +211,17 @@ export function parseServeArgs(argv: string[]): ServeArgs {
 }
 
 const EMPTY_CLUSTER: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
+
+/** A list for the help's description column: comma-separated, wrapped, indented to the column. */
+function helpList(items: readonly string[]): string {
+  const lines: string[] = [];
+  for (const item of items) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + item.length + 2 <= 62) lines[last] += `, ${item}`;
+    else lines.push(item);
+  }
+  return lines.map((l, i) => `${' '.repeat(32)}${l}${i < lines.length - 1 ? ',' : ''}`).join('\n');
+}
 
 const SERVE_HELP = `Usage: kyverno-studio serve --policy PATH... --tls-cert FILE --tls-key FILE [flags]
        kyverno-studio serve --in-cluster --tls-cert FILE --tls-key FILE [flags]
@@ -247,6 +275,12 @@ Flags:
       --force-failure-policy-ignore
                                 serve every policy as failurePolicy Ignore, whatever it says
                                 (Kyverno's --forceFailurePolicyIgnore)
+      --allowed-results LIST    in-cluster: result statuses written to policy reports, of
+                                pass,fail,warn,error,skip (Kyverno's --allowedResults; default all)
+      --openreports-enabled     in-cluster: write openreports.io/v1alpha1 Reports and ClusterReports
+                                instead of wgpolicyk8s.io PolicyReports (Kyverno's
+                                --openreportsEnabled; needs their CRDs and RBAC, which deploy
+                                does not grant)
       --omit-events LIST        in-cluster: event reasons never written, e.g.
                                 PolicyApplied,PolicyViolation
       --resource-filters TEXT   Kyverno's resourceFilters ("[Kind,Namespace,Name]..."); default:
@@ -254,6 +288,17 @@ Flags:
       --exclude-usernames LIST  Kyverno's excludeUsernames: requests of these users (wildcards;
                                 "!name" keeps one in) run no policy; likewise
       --exclude-groups LIST     excludeGroups, --exclude-roles LIST, --exclude-cluster-roles LIST
+      --config-map NAME         in-cluster: the ConfigMap in --namespace laid out as Kyverno's
+                                (default kyverno), read and watched; its keys apply live and a
+                                key it leaves out keeps its flag's value. Keys read:
+${helpList(CONFIG_KEYS_READ)}
+                                Keys not applied (logged when set):
+${helpList(CONFIG_KEYS_NOT_READ)}
+      --enable-policy-exception[=false]
+                                apply PolicyExceptions (Kyverno's --enablePolicyException;
+                                default on here, off in Kyverno's flags)
+      --exception-namespace NS  only PolicyExceptions in NS apply; * for every namespace (Kyverno's
+                                --exceptionNamespace; default *)
       --background-service-account USER
                                 in-cluster: the user our background writes come as (Kyverno's
                                 --backgroundServiceAccountName); default: the service account
@@ -309,6 +354,7 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
       reportIntervalMs: args.reportIntervalMs, retryPeriodMs: args.retryPeriodMs, backgroundScanIntervalMs: args.backgroundScanIntervalMs,
       successEvents: args.successEvents, omitEvents: args.omitEvents, admissionPolicyReports: args.admissionPolicyReports, holdBackground: process.env.KYVERNO_STUDIO_HOLD_BACKGROUND === '1',
       certRenewalIntervalMs: args.certRenewalIntervalMs, tlsKeyAlgorithm: args.tlsKeyAlgorithm, ttlIntervalMs: args.ttlIntervalMs, forceFailurePolicyIgnore: args.forceFailurePolicyIgnore,
+      configMap: args.configMap, exceptionScope: args.exceptionScope, allowedResults: args.allowedResults, openreports: args.openreports,
     });
     stop = webhook.stop;
     metricsText = () => webhook.server.metricsText();

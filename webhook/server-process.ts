@@ -96,6 +96,8 @@ class ServerProcess {
   private timeoutMs?: number;
   private filters: ResourceFilter[] = [];
   private exclusions: UserExclusions | undefined;
+  /** Kyverno's generateSuccessEvents (a flag, then its ConfigMap). */
+  private successEvents = false;
   private active = 0;
   private closing = false;
   /** Per path, from the webhook configurations' timeoutSeconds (rules.reviewDeadlinesMs). */
@@ -130,6 +132,7 @@ class ServerProcess {
     this.cluster = this.withClusterData();
     this.filters = parseResourceFilters(settings.resourceFilters ?? '');
     this.exclusions = parseUserExclusions(settings.userExclusions ?? {});
+    this.successEvents = settings.successEvents === true;
     this.maxConnections = settings.maxConnections ?? MAX_CONNECTIONS;
     const tls = () => ({ cert: readFileSync(settings.tlsCertFile), key: readFileSync(settings.tlsKeyFile), minVersion: 'TLSv1.2' as const });
     const headersTimeoutMs = settings.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
@@ -196,6 +199,11 @@ class ServerProcess {
       case 'context':
         this.context = msg.context;
         this.cluster = this.withClusterData();
+        return;
+      case 'configuration':
+        this.filters = parseResourceFilters(msg.configuration.resourceFilters ?? '');
+        this.exclusions = parseUserExclusions(msg.configuration.userExclusions ?? {});
+        this.successEvents = msg.configuration.successEvents === true;
         return;
       case 'connection': {
         this.post({ type: 'accepted', id: msg.id });
@@ -433,7 +441,7 @@ class ServerProcess {
 
   private evaluate(route: Route, body: string, deadline: number, cluster: ClusterState, settings: ServerProcessSettings): ReviewReply {
     return evaluateReview(
-      { path: route.path, body, reports: settings.reports, deadline, generate: settings.generate, failurePolicy: route.failurePolicy, kinds: route.kinds, only: route.names, events: settings.events ? 'admission' : undefined, successEvents: settings.successEvents, filters: this.filters, exclusions: this.exclusions, backgroundUser: settings.backgroundUser },
+      { path: route.path, body, reports: settings.reports, deadline, generate: settings.generate, failurePolicy: route.failurePolicy, kinds: route.kinds, only: route.names, events: settings.events ? 'admission' : undefined, successEvents: this.successEvents, filters: this.filters, exclusions: this.exclusions, backgroundUser: settings.backgroundUser },
       this.index,
       cluster,
     );

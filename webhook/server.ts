@@ -13,7 +13,7 @@ import type { ClusterState, JsonObject } from '../engine/core/types';
 import { ServerProcesses } from './processes';
 import type { NamespaceState } from './namespaces';
 import type { LiveContextState } from './live-context';
-import type { GeneratedItem, ReportableWithResource, ReviewReply, ReviewRequest } from './protocol';
+import type { GeneratedItem, LiveSettings, ReportableWithResource, ReviewReply, ReviewRequest } from './protocol';
 import type { EventInfo } from './event-info';
 import type { UserExclusionSettings } from './user-filters';
 
@@ -72,6 +72,8 @@ export interface WebhookServer {
   setNamespaces(namespaces: NamespaceState): void;
   /** What the policies read from the cluster (ConfigMaps, apiCall resources, global context), merged likewise. */
   setContext(context: LiveContextState): void;
+  /** Kyverno's ConfigMap changed (kyverno-config.ts): resource filters, user exclusions, success events. */
+  setLiveSettings(live: LiveSettings): void;
   /** Evaluates a review without HTTP (background scans); `only` limits the policies. */
   evaluate(path: 'validate' | 'mutate', body: string, only?: string[], extra?: Pick<ReviewRequest, 'events' | 'successEvents' | 'scan'>): Promise<ReviewReply>;
   /** Prometheus text summed over the server processes (what /metrics answers). */
@@ -146,6 +148,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
         setPolicies: (policies, cluster) => processes.setPolicies(policies, cluster),
         setNamespaces: (namespaces) => processes.setNamespaces(namespaces),
         setContext: (context) => processes.setContext(context),
+        setLiveSettings: (live) => processes.setLiveSettings(live),
         evaluate: (path, body, only, extra) => processes.review({ path, body, only, ...extra }),
         metricsText: () => processes.metricsText(),
         addMetricsSource: (source) => void processes.metricsSources.push(source),

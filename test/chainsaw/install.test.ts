@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { installValue, kyvernoInstallFor, mergeValues, setValues } from './install';
+import { installValue, kyvernoConfigMapOf, kyvernoInstallFor, mergeValues, serveFlagsOf, setValues, type KyvernoInstall } from './install';
+import { parseServeArgs } from '../../webhook/serve';
+import { configurationOf } from '../../webhook/kyverno-config';
 
 function fakeRepo(): string {
   const repo = mkdtempSync(join(tmpdir(), 'kyverno-install-'));
@@ -70,4 +72,51 @@ test('an area gets the chart defaults, then its configs in order, then its --set
 test('helm merge and --set parsing', () => {
   assert.deepEqual(mergeValues({ a: { b: 1, c: [1] } }, { a: { c: [2], d: true } }), { a: { b: 1, c: [2], d: true } });
   assert.deepEqual(setValues({}, '--set x.y=false --set z=abc'), { x: { y: false }, z: 'abc' });
+});
+
+const installOf = (values: Record<string, unknown>): KyvernoInstall => ({ testsPath: 'x', configs: [], values, quarantined: [] });
+
+test("the install's feature flags become our serve flags, parsed as serve parses them", () => {
+  const flags = serveFlagsOf(installOf({
+    features: {
+      forceFailurePolicyIgnore: { enabled: true },
+      policyExceptions: { enabled: false, namespace: '' },
+      omitEvents: { eventTypes: ['PolicyApplied', 'PolicySkipped'] },
+      reporting: { validate: true, allowedResults: { fail: true, pass: false } },
+      validatingAdmissionPolicyReports: { enabled: false },
+      mutatingAdmissionPolicyReports: { enabled: true },
+    },
+  }));
+  const args = parseServeArgs([...flags, '--in-cluster', '--tls-cert', 'c', '--tls-key', 'k']);
+  assert.equal(args.forceFailurePolicyIgnore, true);
+  assert.deepEqual(args.exceptionScope, { enabled: false, namespace: '' });
+  assert.deepEqual(args.omitEvents, ['PolicyApplied', 'PolicySkipped']);
+  assert.deepEqual(args.allowedResults, ['fail']);
+  assert.deepEqual(args.admissionPolicyReports, { validating: false, mutating: true });
+  const none = parseServeArgs([...serveFlagsOf(installOf({})), '--in-cluster', '--tls-cert', 'c', '--tls-key', 'k']);
+  assert.deepEqual(none.exceptionScope, { enabled: true, namespace: '*' }, 'no values: our defaults');
+  assert.deepEqual(none.omitEvents, []);
+});
+
+test("the install's config values become the kyverno ConfigMap the chart creates, read by our configuration reader", () => {
+  const cm = kyvernoConfigMapOf(installOf({
+    config: {
+      excludeGroups: ['system:nodes'],
+      excludeUsernames: [],
+      generateSuccessEvents: false,
+      excludeKyvernoNamespace: true,
+      resourceFilters: ['[Event,*,*]', '[ClusterRole,*,{{ template "kyverno.admission-controller.roleName" . }}:core]'],
+      resourceFiltersExcludeNamespaces: [],
+      resourceFiltersIncludeNamespaces: ['team'],
+    },
+  }), 'kyverno');
+  assert.deepEqual(cm.metadata, { name: 'kyverno', namespace: 'kyverno', labels: { 'app.kubernetes.io/component': 'config', 'app.kubernetes.io/instance': 'kyverno', 'app.kubernetes.io/part-of': 'kyverno' } });
+  const data = cm.data as Record<string, string>;
+  assert.equal(data.resourceFilters, '[*/*,kyverno,*] [Event,*,*] [ClusterRole,*,kyverno:admission-controller:core] [*/*,team,*]');
+  assert.equal(data.excludeGroups, 'system:nodes');
+  assert.equal(data.excludeUsernames, undefined, 'an empty list is left out, as the template leaves it');
+  assert.equal(data.generateSuccessEvents, 'false');
+  const config = configurationOf(data, { resourceFilters: 'flags', userExclusions: {}, successEvents: true, successEventActions: [] });
+  assert.equal(config.successEvents, false);
+  assert.deepEqual(config.userExclusions, { excludeGroups: 'system:nodes' });
 });

@@ -138,3 +138,66 @@ export function installValue(install: KyvernoInstall, path: string): JsonValue |
   for (const p of path.split('.')) cur = isJsonObject(cur) ? cur[p] : undefined;
   return cur;
 }
+
+const bool = (v: JsonValue | undefined): boolean => v === true || v === 'true';
+const strings = (v: JsonValue | undefined): string[] => (Array.isArray(v) ? v.map(String) : []);
+
+/**
+ * The `serve` flags our product takes for what the install's helm values set as Kyverno's
+ * container arguments (the chart's `kyverno.features.flags`, and the reports controller's
+ * extra arguments): the one place helm values become our options. What the values put in the
+ * ConfigMap is `kyvernoConfigMapOf`'s.
+ */
+export function serveFlagsOf(install: KyvernoInstall): string[] {
+  const value = (path: string) => installValue(install, path);
+  const flags: string[] = [];
+  if (bool(value('features.forceFailurePolicyIgnore.enabled'))) flags.push('--force-failure-policy-ignore');
+  if (value('features.policyExceptions') !== undefined) {
+    flags.push(`--enable-policy-exception=${bool(value('features.policyExceptions.enabled'))}`);
+    // The chart passes --exceptionNamespace only when set; Kyverno's flag is then empty.
+    flags.push(`--exception-namespace=${typeof value('features.policyExceptions.namespace') === 'string' ? String(value('features.policyExceptions.namespace')) : ''}`);
+  }
+  const omit = strings(value('features.omitEvents.eventTypes'));
+  if (omit.length) flags.push('--omit-events', omit.join(','));
+  const allowed = value('features.reporting.allowedResults');
+  if (isJsonObject(allowed)) flags.push(`--allowed-results=${['pass', 'fail', 'error', 'skip', 'warn'].filter((s) => bool(allowed[s])).join(',')}`);
+  for (const [feature, flag] of [['validatingAdmissionPolicyReports', 'validating-admission-policy-reports'], ['mutatingAdmissionPolicyReports', 'mutating-admission-policy-reports']]) {
+    const enabled = value(`features.${feature}.enabled`);
+    if (enabled !== undefined) flags.push(`--${flag}=${bool(enabled)}`);
+  }
+  // The reports controller's own argument, or the chart's openreports feature.
+  if (bool(value('reportsController.extraArgs.openreportsEnabled')) || bool(value('openreports.enabled'))) flags.push('--openreports-enabled');
+  return flags;
+}
+
+/**
+ * The `kyverno` ConfigMap the chart's templates/config/configmap.yaml creates from `config.*`
+ * (role names rendered for the release `kyverno`), in `namespace`.
+ */
+export function kyvernoConfigMapOf(install: KyvernoInstall, namespace: string): JsonObject {
+  const config = asObject(install.values.config);
+  const data: Record<string, string> = {};
+  data.enableDefaultRegistryMutation = String(config.enableDefaultRegistryMutation ?? true);
+  if (config.defaultRegistry) data.defaultRegistry = String(config.defaultRegistry);
+  data.generateSuccessEvents = String(config.generateSuccessEvents ?? false);
+  if (config.successEventActions) data.successEventActions = String(config.successEventActions);
+  for (const key of ['excludeGroups', 'excludeUsernames', 'excludeRoles', 'excludeClusterRoles']) {
+    if (strings(config[key]).length) data[key] = strings(config[key]).join(',');
+  }
+  let filters = strings(config.resourceFilters);
+  if (filters.length) {
+    const excludeOwn = config.excludeKyvernoNamespace !== false;
+    if (excludeOwn) filters = [`[*/*,${namespace},*]`, ...filters];
+    filters = filters.filter((f) => !strings(config.resourceFiltersExclude).includes(f));
+    for (const ns of strings(config.resourceFiltersExcludeNamespaces)) filters = filters.filter((f) => !f.includes(`,${ns},`));
+    filters = [...filters, ...strings(config.resourceFiltersInclude), ...strings(config.resourceFiltersIncludeNamespaces).map((ns) => `[*/*,${ns},*]`)];
+    // `tpl` of the entries naming the chart's ClusterRoles: `<release>:<controller>`.
+    data.resourceFilters = filters.map((f) => f.replace(/\{\{\s*template\s+"kyverno\.([\w-]+)\.roleName"\s+\.\s*\}\}/g, 'kyverno:$1')).join(' ');
+  }
+  if (config.updateRequestThreshold !== undefined && config.updateRequestThreshold !== null) data.updateRequestThreshold = String(config.updateRequestThreshold);
+  if (config.webhooks) data.webhooks = JSON.stringify(config.webhooks);
+  else if (config.excludeKyvernoNamespace !== false) data.webhooks = JSON.stringify({ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [namespace] }] } });
+  for (const key of ['webhookAnnotations', 'webhookLabels', 'matchConditions']) if (config[key] && Object.keys(asObject(config[key])).length + (Array.isArray(config[key]) ? (config[key] as unknown[]).length : 0)) data[key] = JSON.stringify(config[key]);
+  if (config.maxContextSize !== undefined && config.maxContextSize !== null) data.maxContextSize = String(config.maxContextSize);
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kyverno', namespace, labels: { 'app.kubernetes.io/component': 'config', 'app.kubernetes.io/instance': 'kyverno', 'app.kubernetes.io/part-of': 'kyverno' } }, data };
+}

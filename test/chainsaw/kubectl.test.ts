@@ -106,7 +106,20 @@ test('what kubectl cannot do offline is unsupported, not a failure', async () =>
     await assert.rejects(call('exec nginx -- ls'), KubectlUnsupported);
     await assert.rejects(call('get cm'), KubectlUnsupported); // a table's columns
     await assert.rejects(call('get updaterequests -n kyverno'), KubectlUnsupported);
-    await assert.rejects(call('patch configmap kyverno -n kyverno --type merge -p {"data":{}}'), KubectlUnsupported);
+  });
+});
+
+test("kubectl patch of Kyverno's ConfigMap reaches the webhook's configuration watcher: the change applies to the next request", async () => {
+  await withScenario(async (call) => {
+    await call('create -f policy.yaml');
+    const denied = await call('apply -f bad.yaml');
+    assert.equal(denied.code, 1);
+    const patched = await call('patch configmap kyverno -n kyverno --type merge -p {"data":{"excludeUsernames":"kubernetes-admin"}}');
+    assert.equal(patched.code, 0, patched.stderr);
+    assert.equal((await call('apply -f bad.yaml')).code, 0, 'the admin is now excluded by the configuration');
+    await call('patch configmap kyverno -n kyverno --type json -p [{"op":"remove","path":"/data/excludeUsernames"}]');
+    await call('delete -f bad.yaml');
+    assert.equal((await call('apply -f bad.yaml')).code, 1, 'the key removed: back to the default');
   });
 });
 

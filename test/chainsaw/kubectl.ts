@@ -720,7 +720,6 @@ async function patch(ctx: Context): Promise<void> {
     if (type === 'strategic' && crd) {
       throw new KubectlFailure(`Error from server (UnsupportedMediaType): the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
     }
-    if (r.group === '' && r.kind === 'ConfigMap' && namespaceFor(ctx, r) === ctx.cluster.kyvernoNamespace) throw new KubectlUnsupported(`kubectl patch of Kyverno's own configuration (${kindName(r)}/${name} in ${ctx.cluster.kyvernoNamespace})`);
     await update(ctx, r, name, (o) => {
       try {
         if (type === 'json') return applyPatch(structuredClone(o), asArray(body) as unknown as PatchOperation[], true, false).newDocument as JsonObject;

@@ -44,7 +44,7 @@ import type { EventInfo } from '../../webhook/event-info';
 import { namespaceStateOf, withNamespaces } from '../../webhook/namespaces';
 import { isGlobalContextEntry } from '../../engine/context';
 import { LiveContext, withLiveContext, type LiveContextState } from '../../webhook/live-context';
-import { storeReads } from './store';
+import { storeConfigMap, storeReads } from './store';
 import { evalCel } from '../../engine/cel/environment';
 import { toCel, toCelDocument } from '../../engine/cel/values';
 import { matchConstraintsMatch } from '../../engine/cel/match';
@@ -56,10 +56,16 @@ import { ObjectStore, StoreClient, mergeObjects, normalizeSecret, refOfObject, s
 import { kubectl, KubectlUnsupported, type KubectlCluster, type WriteOutcome } from './kubectl';
 import { DEFAULT_EXEC_TIMEOUT_MS, runWithShim } from './shell';
 import { parseDuration } from '../../engine/units';
-import { installValue, kyvernoInstallFor, type KyvernoInstall } from './install';
+import { installValue, kyvernoConfigMapOf, kyvernoInstallFor, serveFlagsOf, type KyvernoInstall } from './install';
 import { nextCertificates, parseKeyAlgorithm, type CertificateSet, type KeyAlgorithm } from '../../tls/certificates';
 import { tlsSecrets } from '../../webhook/cert-renewer';
 import { certificateHosts } from '../../deploy/plan';
+import { parseServeArgs } from '../../webhook/serve';
+import { KyvernoConfigWatcher } from '../../webhook/kyverno-config';
+import { exceptionsInScope } from '../../webhook/exception-scope';
+import { parseUserExclusions, type UserExclusions } from '../../webhook/user-filters';
+import { withFailurePolicyIgnore } from '../../webhook/rules';
+import type { ResourceFilter } from '../../webhook/resource-filters';
 
 /** `skipped`: Kyverno's own CI does not run it (the test says skip, or the workflow quarantines it). */
 export type ScenarioStatus = 'passed' | 'failed' | 'unsupported' | 'skipped';
@@ -97,7 +103,6 @@ interface Subresource {
   parent: JsonObject;
   store: (admitted: JsonObject) => JsonObject;
 }
-const FILTERS = parseResourceFilters(defaultResourceFilters(KYVERNO_NAMESPACE));
 /** Kyverno's webhooks as the API server names them in a denial. */
 const WEBHOOK = { policy: 'validate-policy.kyverno.svc', mutate: 'mutate.kyverno.svc-fail', validate: 'validate.kyverno.svc-fail' };
 
@@ -170,7 +175,7 @@ const NOT_OFFLINE_KINDS = new Set(['EphemeralReport', 'ClusterEphemeralReport', 
  * Kinds our reports controller and event writer write: before they are asserted, those
  * controllers catch up (controllersCatchUp), as they would have by then in a cluster.
  */
-const CONTROLLER_KINDS = new Set(['PolicyReport', 'ClusterPolicyReport', 'Event']);
+const CONTROLLER_KINDS = new Set(['PolicyReport', 'ClusterPolicyReport', 'Report', 'ClusterReport', 'Event']);
 /** Kinds whose changes a background scan does not look at (what the controllers themselves write). */
 const NOT_SCANNED_KINDS = new Set([...CONTROLLER_KINDS, 'Lease']);
 
@@ -197,6 +202,12 @@ export class Scenario {
   private readonly scanner: BackgroundScanner;
   /** Kyverno's event generator (generateSuccessEvents off, as in Kyverno's default configuration). */
   private readonly events: EventWriter;
+  /** Our serve options for the area's install (install.ts serveFlagsOf), as `serve --in-cluster` parses them. */
+  private readonly options: ReturnType<typeof parseServeArgs>;
+  /** Kyverno's ConfigMap as the webhook's configuration watcher follows it (the install creates it; scenarios patch it). */
+  private readonly config: KyvernoConfigWatcher;
+  private filters: ResourceFilter[] = [];
+  private exclusions: UserExclusions | undefined;
   /** A resource changed since the last background scan. */
   private unscanned = true;
   private reviews = 0;
@@ -216,6 +227,8 @@ export class Scenario {
     // any policy (its TLS Secrets, RBAC derived from no policy, the aggregated ClusterRole included).
     for (const o of kindClusterObjects()) this.store.create(o);
     for (const o of installTlsSecrets(install)) this.store.create(o);
+    this.options = parseServeArgs([...serveFlagsOf(install), '--in-cluster', '--namespace', KYVERNO_NAMESPACE, '--tls-cert', 'offline', '--tls-key', 'offline']);
+    this.store.create(kyvernoConfigMapOf(install, KYVERNO_NAMESPACE));
     this.deployRbac([]);
     // People's admin and view roles for policies and reports, which our deploy installs as Kyverno's does.
     for (const o of kyvernoUserRoles()) this.store.create(o as JsonObject);
@@ -223,10 +236,23 @@ export class Scenario {
     this.syncWebhookConfigurations();
     const log = (line: string) => this.log.push(line);
     const kube = this.client.asKubeClient();
-    this.events = new EventWriter(kube, log);
+    this.events = new EventWriter(kube, log, { omit: this.options.omitEvents });
+    // As cluster-mode.ts: the flags are the defaults of the keys the ConfigMap leaves out.
+    this.config = new KyvernoConfigWatcher({
+      resourceFilters: this.options.resourceFilters ?? defaultResourceFilters(KYVERNO_NAMESPACE),
+      userExclusions: this.options.userExclusions,
+      successEvents: this.options.successEvents,
+      successEventActions: [],
+    }, log);
+    this.config.onChange((c) => {
+      this.filters = parseResourceFilters(c.resourceFilters);
+      this.exclusions = parseUserExclusions(c.userExclusions);
+      this.events.setSuccessEvents(c.successEvents, c.successEventActions);
+    });
+    this.config.watch(storeConfigMap(this.store, KYVERNO_NAMESPACE, this.options.configMap), this.leading.signal);
     // Reports are written when the runner says (controllersCatchUp), never by a timer.
-    this.reports = new ReportWriter(kube, log, 3_600_000, { sweepIntervalMs: 0, sweepGraceMs: 0 });
-    this.scanner = new BackgroundScanner(kube, (path, body, only) => Promise.resolve(this.scanReview(path, body, only)), (items, rescan) => this.reports.add(items, rescan), log);
+    this.reports = new ReportWriter(kube, log, 3_600_000, { sweepIntervalMs: 0, sweepGraceMs: 0, allowedResults: this.options.allowedResults, openreports: this.options.openreports });
+    this.scanner = new BackgroundScanner(kube, (path, body, only) => Promise.resolve(this.scanReview(path, body, only)), (items, rescan) => this.reports.add(items, rescan), log, undefined, this.options.admissionPolicyReports);
     this.store.subscribe((e) => {
       if (!NOT_SCANNED_KINDS.has(String(e.object.kind))) this.unscanned = true;
     });
@@ -262,7 +288,7 @@ export class Scenario {
 
   /** A background scan's review, as a server process answers it (with the resource filters, as Kyverno's ScanResource). */
   private scanReview(path: 'validate' | 'mutate', body: string, only: string[]) {
-    const reply = evaluateReview({ path, body, only, events: 'scan', scan: true, filters: FILTERS }, new PolicyIndex(this.policies()), this.cluster());
+    const reply = evaluateReview({ path, body, only, events: 'scan', scan: true, filters: this.filters, successEvents: this.config.current().successEvents }, new PolicyIndex(this.policies()), this.cluster());
     if (reply.events) this.events.add(reply.events);
     return reply;
   }
@@ -294,12 +320,15 @@ export class Scenario {
     }
   }
 
+  /** The policies as the in-cluster watcher serves them (incluster.ts: --force-failure-policy-ignore). */
   policies(): JsonObject[] {
-    return this.store.all().filter((o) => classifyDocument(o) === 'policy');
+    const stored = this.store.all().filter((o) => classifyDocument(o) === 'policy');
+    return this.options.forceFailurePolicyIgnore ? stored.map((p) => withFailurePolicyIgnore(p) as JsonObject) : stored;
   }
 
+  /** The exceptions that apply (--enable-policy-exception, --exception-namespace). */
   exceptions(): JsonObject[] {
-    return this.store.all().filter((o) => classifyDocument(o) === 'exception');
+    return exceptionsInScope(this.store.all().filter((o) => classifyDocument(o) === 'exception'), this.options.exceptionScope);
   }
 
   /** The cluster the engine sees: every stored object, namespace labels, the exceptions. */
@@ -407,7 +436,7 @@ export class Scenario {
       const refused = this.matchConditionRefusal('MutatingWebhookConfiguration', review, cluster);
       if (refused !== undefined) return { error: refused, warnings };
       const body = JSON.stringify(review);
-      const reply = await this.evaluate((c) => evaluateReview({ path: 'mutate', body, filters: FILTERS, backgroundUser: BACKGROUND.username, events: 'admission' }, index, c), cluster);
+      const reply = await this.evaluate((c) => evaluateReview({ path: 'mutate', body, filters: this.filters, exclusions: this.exclusions, successEvents: this.config.current().successEvents, backgroundUser: BACKGROUND.username, events: 'admission' }, index, c), cluster);
       const response = asObject(asObject(JSON.parse(reply.body)).response);
       if (reply.status !== 200) return { error: `mutating webhook answered ${reply.status}: ${reply.body}`, warnings };
       this.recordAdmission(reply, undefined);
@@ -426,7 +455,7 @@ export class Scenario {
     const refusedValidate = this.matchConditionRefusal('ValidatingWebhookConfiguration', validateReview, cluster);
     if (refusedValidate !== undefined) return { error: refusedValidate, warnings };
     const validateBody = JSON.stringify(validateReview);
-    const reply = await this.evaluate((c) => evaluateReview({ path: 'validate', body: validateBody, filters: FILTERS, generate: true, backgroundUser: BACKGROUND.username, events: 'admission' }, index, c), cluster);
+    const reply = await this.evaluate((c) => evaluateReview({ path: 'validate', body: validateBody, filters: this.filters, exclusions: this.exclusions, successEvents: this.config.current().successEvents, generate: true, backgroundUser: BACKGROUND.username, events: 'admission' }, index, c), cluster);
     const response = asObject(asObject(JSON.parse(reply.body)).response);
     if (reply.status !== 200) return { error: `validating webhook answered ${reply.status}: ${reply.body}`, warnings };
     warned(response);
@@ -866,6 +895,9 @@ export class Scenario {
     const scope = { ...bindings, ...this.bindingsOf(body.bindings, bindings) };
     switch (op.kind) {
       case 'sleep':
+        // Time passes: the reports controller and the event writer do what they would have done by then.
+        await this.controllersCatchUp();
+        return;
       case 'wait':
       case 'events':
       case 'get':

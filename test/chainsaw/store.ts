@@ -15,6 +15,7 @@ import { apiServerAnswer } from '../../engine/context';
 import { resourceNameOf } from '../../engine/context/api-server';
 import type { ReadSource } from '../../webhook/live-context';
 import type { ContextRead } from '../../webhook/context-reads';
+import type { ConfigMapSource } from '../../webhook/kyverno-config';
 import { answerAccessReview } from './authorizer';
 
 function keyOf(apiVersion: string, kind: string, namespace: string | undefined, name: string): string {
@@ -507,5 +508,23 @@ export function storeReads(store: ObjectStore, refusal?: (read: ContextRead) => 
       const apiVersion = read.group ? `${read.group}/${read.version}` : read.version;
       onObjects(objects.map((o) => ({ ...o, apiVersion })));
     },
+  };
+}
+
+/**
+ * The ConfigMap `name` in `namespace` as the webhook's configuration watcher follows it on the
+ * API server (webhook/kyverno-config.ts apiServerConfigMap): the stored object now, then each
+ * change to it, told as it happens.
+ */
+export function storeConfigMap(store: ObjectStore, namespace: string, name: string): ConfigMapSource {
+  return (onChange, signal) => {
+    const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace, name };
+    const unsubscribe = store.subscribe((e) => {
+      const meta = asObject(e.object.metadata);
+      if (e.object.kind !== 'ConfigMap' || apiGroup(String(e.object.apiVersion)) !== '' || meta.namespace !== namespace || meta.name !== name) return;
+      onChange(e.type === 'DELETED' ? undefined : e.object);
+    });
+    signal.addEventListener('abort', unsubscribe, { once: true });
+    onChange(store.get(ref));
   };
 }

@@ -144,6 +144,18 @@ test('writer: PolicyApplied is written only with generateSuccessEvents, and then
   on.add([applied, mutated, violation]);
   await idle(on);
   assert.deepEqual(written.map((e) => `${e.reason}/${e.action}`), ['PolicyApplied/Resource Mutated', 'PolicyViolation/Resource Blocked']);
+
+  // Kyverno's ConfigMap changes generateSuccessEvents / successEventActions while the writer runs.
+  written.length = 0;
+  on.setSuccessEvents(true, []);
+  on.add([applied, mutated]);
+  await idle(on);
+  assert.deepEqual(written.map((e) => `${e.reason}/${e.action}`), ['PolicyApplied/Resource Generated', 'PolicyApplied/Resource Mutated']);
+  written.length = 0;
+  on.setSuccessEvents(false, []);
+  on.add([applied, violation]);
+  await idle(on);
+  assert.deepEqual(written.map((e) => e.reason), ['PolicyViolation']);
 });
 
 test('background events: Kyverno\'s shapes for generate and mutate existing', () => {

@@ -122,6 +122,37 @@ test('one report per resource; each touched report gets one read and one write p
   assert.deepEqual(results(api.report('PolicyReport', 'uid-a', 'default')), ['p/r=fail', 'q/r=pass'], 'merged with what is stored');
 });
 
+test("--allowed-results (Kyverno's --allowedResults): only results of those statuses are written; a resource left with none gets no report", async () => {
+  const api = new FakeApi();
+  const w = writer(api, { allowedResults: ['fail'] });
+  const bad = cm('bad', 'uid-bad');
+  const good = cm('good', 'uid-good');
+  w.add([item('p', 'r', 'fail', bad), item('p', 'other', 'pass', bad), item('p', 'r', 'pass', good), item('p', 'w', 'warn', good)]);
+  await w.flush();
+  assert.deepEqual(api.reports().map((r) => (r.metadata as Json).name), ['uid-bad']);
+  assert.deepEqual(results(api.report('PolicyReport', 'uid-bad', 'default')), ['p/r=fail']);
+});
+
+test("--openreports-enabled (Kyverno's --openreportsEnabled): the same reports as openreports.io Report and ClusterReport", async () => {
+  const api = new FakeApi();
+  const w = writer(api, { openreports: true });
+  await w.start();
+  await w.retainPolicies([cpol('p', 'r')]);
+  const ns = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team', uid: 'uid-ns' } };
+  w.add([item('p', 'r', 'fail', cm('a', 'uid-a')), item('p', 'r', 'pass', ns)]);
+  await w.flush();
+  assert.deepEqual(api.calls.filter((c) => c.startsWith('apply')).sort(), ['apply ClusterReport /uid-ns', 'apply Report default/uid-a']);
+  const stored = [...api.objects.values()].filter((o) => o.apiVersion === 'openreports.io/v1alpha1');
+  assert.equal(stored.length, 2);
+  assert.deepEqual(api.reports(), [], 'no wgpolicyk8s.io report');
+  const report = stored.find((o) => o.kind === 'Report')!;
+  assert.deepEqual(results(report), ['p/r=fail']);
+  assert.deepEqual(report.summary, { pass: 0, fail: 1, warn: 0, error: 0, skip: 0 });
+  // Maintenance finds and prunes its own kind.
+  await w.retainPolicies([]);
+  assert.equal([...api.objects.values()].filter((o) => o.apiVersion === 'openreports.io/v1alpha1').length, 0);
+});
+
 test("reports managed by someone else (Kyverno's own use the same names) are left alone", async () => {
   const api = new FakeApi();
   const log: string[] = [];

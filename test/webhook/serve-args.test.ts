@@ -18,6 +18,20 @@ test('serve flags: --tls-key-algorithm (Kyverno\'s --tlsKeyAlgorithm), any case,
   assert.throws(() => parseServeArgs(['--in-cluster', ...TLS, '--tls-key-algorithm', 'DSA']), (e: Error) => e instanceof UsageError && /^--tls-key-algorithm: unsupported key algorithm: DSA \(supported: RSA, ECDSA, Ed25519\)$/.test(e.message));
 });
 
+test("serve flags: Kyverno's ConfigMap name, exception scope and allowed results", () => {
+  const d = parseServeArgs(['--in-cluster', ...TLS]);
+  assert.equal(d.configMap, 'kyverno');
+  assert.deepEqual(d.exceptionScope, { enabled: true, namespace: '*' }, 'ours: every exception applies');
+  assert.deepEqual(d.allowedResults, ['pass', 'fail', 'warn', 'error', 'skip']);
+  const s = parseServeArgs(['--in-cluster', ...TLS, '--config-map', 'ks-config', '--enable-policy-exception=false', '--exception-namespace', 'exceptions', '--allowed-results', 'fail,error']);
+  assert.equal(s.configMap, 'ks-config');
+  assert.deepEqual(s.exceptionScope, { enabled: false, namespace: 'exceptions' });
+  assert.deepEqual(s.allowedResults, ['fail', 'error']);
+  assert.equal(parseServeArgs(['--in-cluster', ...TLS, '--exception-namespace=']).exceptionScope.namespace, '', 'empty, as Kyverno\'s unset flag');
+  assert.throws(() => parseServeArgs(['--in-cluster', ...TLS, '--allowed-results', 'fail,passed']), /--allowed-results takes pass, fail, warn, error, skip \(got passed\)/);
+  assert.throws(() => parseServeArgs(['--in-cluster', ...TLS, '--config-map=']), /--config-map needs a ConfigMap name/);
+});
+
 test('serve flags: values, =values, several policies, defaults', () => {
   const a = parseServeArgs(['--policy', 'p1.yaml', 'p2', '--policy=p3', ...TLS, '--port=8443', '--workers', '3']);
   assert.deepEqual(a.policies, ['p1.yaml', 'p3', 'p2']);

@@ -1,0 +1,99 @@
+/** Kyverno's ConfigMap read and followed live (webhook/kyverno-config.ts), and the exception scope flags. */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { configurationOf, KyvernoConfigWatcher, type ConfigMapSource, type KyvernoConfiguration } from '../../webhook/kyverno-config';
+import { exceptionsInScope } from '../../webhook/exception-scope';
+import { startTestWebhook, type TestWebhook } from './harness';
+import type { JsonObject } from '../../engine/core/types';
+
+const FLAGS: KyvernoConfiguration = {
+  resourceFilters: '[Event,*,*]',
+  userExclusions: { excludeGroups: 'system:nodes' },
+  successEvents: false,
+  successEventActions: [],
+};
+
+const configMap = (data: Record<string, string>): JsonObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kyverno', namespace: 'kyverno' }, data });
+
+test('the keys present replace the flags; the keys left out keep them', () => {
+  const c = configurationOf({ resourceFilters: '[Pod,*,*]', excludeUsernames: '!admin,ci-*', generateSuccessEvents: 'true', successEventActions: ' Resource Mutated , Resource Generated,' }, FLAGS);
+  assert.deepEqual(c, {
+    resourceFilters: '[Pod,*,*]',
+    userExclusions: { excludeGroups: 'system:nodes', excludeUsernames: '!admin,ci-*' },
+    successEvents: true,
+    successEventActions: ['Resource Mutated', 'Resource Generated'],
+  });
+  assert.deepEqual(configurationOf({}, FLAGS), FLAGS);
+  assert.deepEqual(configurationOf(undefined, FLAGS), FLAGS, 'no ConfigMap: the flags');
+  assert.equal(configurationOf({ resourceFilters: '' }, FLAGS).resourceFilters, '', 'an empty value is a value: no filter, as in Kyverno');
+  assert.equal(configurationOf({ excludeGroups: '' }, FLAGS).userExclusions.excludeGroups, '');
+});
+
+test("generateSuccessEvents is read as Go's ParseBool; anything else keeps the flag and is logged", () => {
+  for (const t of ['1', 't', 'T', 'TRUE', 'true', 'True']) assert.equal(configurationOf({ generateSuccessEvents: t }, FLAGS).successEvents, true, t);
+  for (const f of ['0', 'f', 'F', 'FALSE', 'false', 'False']) assert.equal(configurationOf({ generateSuccessEvents: f }, { ...FLAGS, successEvents: true }).successEvents, false, f);
+  const log: string[] = [];
+  assert.equal(configurationOf({ generateSuccessEvents: 'yes' }, { ...FLAGS, successEvents: true }, (l) => log.push(l)).successEvents, true);
+  assert.match(log.join('\n'), /generateSuccessEvents is not a boolean \("yes"\); keeping true/);
+});
+
+test('the watcher: each change reloads the whole ConfigMap, a deletion goes back to the flags, keys we do not apply are logged once', async () => {
+  const log: string[] = [];
+  const watcher = new KyvernoConfigWatcher(FLAGS, (l) => log.push(l));
+  const seen: KyvernoConfiguration[] = [];
+  watcher.onChange((c) => seen.push(c));
+  let push: (cm: JsonObject | undefined) => void = () => undefined;
+  const source: ConfigMapSource = (onChange) => {
+    push = onChange;
+    onChange(configMap({ generateSuccessEvents: 'true', webhooks: '{}' }));
+  };
+  const stop = new AbortController();
+  let loaded = false;
+  void watcher.loaded.then(() => (loaded = true));
+  await Promise.resolve();
+  assert.equal(loaded, false, 'not loaded before the source answers');
+  watcher.watch(source, stop.signal);
+  await watcher.loaded;
+  assert.equal(watcher.current().successEvents, true);
+  push(configMap({ resourceFilters: '[Secret,*,*]', webhooks: '{}' }));
+  assert.equal(watcher.current().successEvents, false, 'a key removed from the ConfigMap falls back to its flag');
+  assert.equal(watcher.current().resourceFilters, '[Secret,*,*]');
+  push(undefined);
+  assert.deepEqual(watcher.current(), FLAGS);
+  assert.equal(seen.length, 3);
+  assert.deepEqual(log.filter((l) => l.includes('webhooks')), ['configuration: webhooks is set in the ConfigMap; kyverno-studio does not apply it']);
+  stop.abort();
+});
+
+test("exception scope (Kyverno's --enablePolicyException, --exceptionNamespace): off, every namespace, one namespace, unset", () => {
+  const classic = (ns: string): JsonObject => ({ apiVersion: 'kyverno.io/v2', kind: 'PolicyException', metadata: { name: `c-${ns}`, namespace: ns } });
+  const cel = (ns: string): JsonObject => ({ apiVersion: 'policies.kyverno.io/v1beta1', kind: 'PolicyException', metadata: { name: `cel-${ns}`, namespace: ns } });
+  const all = [classic('a'), classic('b'), cel('a'), cel('b')];
+  const names = (l: JsonObject[]) => l.map((e) => String((e.metadata as JsonObject).name));
+  assert.deepEqual(names(exceptionsInScope(all)), ['c-a', 'c-b', 'cel-a', 'cel-b'], 'ours by default: all of them');
+  assert.deepEqual(exceptionsInScope(all, { enabled: false, namespace: '*' }), []);
+  assert.deepEqual(names(exceptionsInScope(all, { enabled: true, namespace: 'b' })), ['c-b', 'cel-b']);
+  assert.deepEqual(names(exceptionsInScope(all, { enabled: true, namespace: '' })), ['cel-a', 'cel-b'], 'unset: no classic exception, every CEL one');
+});
+
+let hook: TestWebhook | undefined;
+after(async () => hook?.server.close());
+
+test('server processes take the ConfigMap\'s resource filters and user exclusions while they run', async () => {
+  const policy = { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'no-configmaps' }, spec: { validationFailureAction: 'Enforce', rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, validate: { message: 'no', deny: {} } }] } };
+  hook = await startTestWebhook('config', { workers: 2, resourceFilters: '[Event,*,*]' }, [policy]);
+  const review = (user: string) => JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: {
+    uid: 'u', operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'ConfigMap' }, resource: { group: '', version: 'v1', resource: 'configmaps' }, namespace: 'default', name: 'c', userInfo: { username: user, groups: [] },
+    object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'default' } } } });
+  const allowed = async (user: string) => {
+    // Two calls: each new connection goes to the next server process, and both must have it.
+    const answers = await Promise.all([hook!.call('/validate', review(user)), hook!.call('/validate', review(user))]);
+    return answers.map((a) => (JSON.parse(a.text) as { response: { allowed: boolean } }).response.allowed);
+  };
+  assert.deepEqual(await allowed('alice'), [false, false]);
+  hook.server.setLiveSettings({ resourceFilters: '[ConfigMap,default,*]', userExclusions: {}, successEvents: false });
+  assert.deepEqual(await allowed('alice'), [true, true], 'filtered by the new resourceFilters');
+  hook.server.setLiveSettings({ resourceFilters: '', userExclusions: { excludeUsernames: 'ali*' }, successEvents: false });
+  assert.deepEqual(await allowed('alice'), [true, true], 'excluded user');
+  assert.deepEqual(await allowed('bob'), [false, false]);
+});
