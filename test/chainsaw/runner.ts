@@ -34,6 +34,7 @@ import { runGeneration } from '../../webhook/generate-work';
 import { DownstreamGenerator } from '../../webhook/generate';
 import { BackgroundController } from '../../webhook/background';
 import { ReportWriter } from '../../webhook/reports';
+import { AdmissionPolicyGenerator, delegatedToApiServer } from '../../webhook/admission-policy-generator';
 import { EventWriter } from '../../webhook/events';
 import { BackgroundScanner } from '../../webhook/scan';
 import { crdValidationError, withCrdDefaults } from './crd-defaults';
@@ -54,7 +55,7 @@ import { ObjectStore, StoreClient, mergeObjects, normalizeSecret, refOfObject, s
 import { kubectl, KubectlUnsupported, type KubectlCluster, type WriteOutcome } from './kubectl';
 import { DEFAULT_EXEC_TIMEOUT_MS, runWithShim } from './shell';
 import { parseDuration } from '../../engine/units';
-import { kyvernoInstallFor, type KyvernoInstall } from './install';
+import { installValue, kyvernoInstallFor, type KyvernoInstall } from './install';
 
 /** `skipped`: Kyverno's own CI does not run it (the test says skip, or the workflow quarantines it). */
 export type ScenarioStatus = 'passed' | 'failed' | 'unsupported' | 'skipped';
@@ -170,6 +171,8 @@ export class Scenario {
   private readonly scanner: BackgroundScanner;
   /** Kyverno's event generator (generateSuccessEvents off, as in Kyverno's default configuration). */
   private readonly events: EventWriter;
+  /** Kyverno's admission policy generator (the admission controller's), with the install's features. */
+  private readonly admissionPolicies: AdmissionPolicyGenerator;
   /** A resource changed since the last background scan. */
   private unscanned = true;
   private reviews = 0;
@@ -194,6 +197,16 @@ export class Scenario {
     const log = (line: string) => this.log.push(line);
     const kube = this.client.asKubeClient();
     this.events = new EventWriter(kube, log);
+    this.admissionPolicies = new AdmissionPolicyGenerator({
+      client: kube,
+      log,
+      // The chart's defaults (validating on, mutating off) unless the area's install sets them.
+      features: {
+        validating: installValue(install, 'features.generateValidatingAdmissionPolicy.enabled') !== false,
+        mutating: installValue(install, 'features.generateMutatingAdmissionPolicy.enabled') === true,
+      },
+      kinds: async () => this.kindTable(),
+    });
     // Reports are written when the runner says (controllersCatchUp), never by a timer.
     this.reports = new ReportWriter(kube, log, 3_600_000, { sweepIntervalMs: 0, sweepGraceMs: 0 });
     this.scanner = new BackgroundScanner(kube, (path, body, only) => Promise.resolve(this.scanReview(path, body, only)), (items, rescan) => this.reports.add(items, rescan), log);
@@ -264,8 +277,18 @@ export class Scenario {
     }
   }
 
+  /** The policies Kyverno serves: not those whose admission was handed to a generated Kubernetes policy. */
   policies(): JsonObject[] {
+    return this.allPolicies().filter((p) => !delegatedToApiServer(p));
+  }
+
+  private allPolicies(): JsonObject[] {
     return this.store.all().filter((o) => classifyDocument(o) === 'policy');
+  }
+
+  /** The admission policy generator's reconcile of every policy, as its informers would trigger it. */
+  private async generateAdmissionPolicies(): Promise<void> {
+    await this.admissionPolicies.sync(this.allPolicies(), this.exceptions());
   }
 
   exceptions(): JsonObject[] {
@@ -549,6 +572,7 @@ export class Scenario {
     // the RBAC our deploy grants for the stored policies (what a cluster we deployed to allows).
     const status = desiredPolicyStatus(stored, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), this.deployedAccess());
     if (status !== undefined) this.store.replace({ ...stored, status });
+    await this.generateAdmissionPolicies();
     this.syncWebhookConfigurations();
     await this.policiesChanged();
     return { warnings, object: this.store.get(refOfObject(doc)) };
@@ -641,6 +665,10 @@ export class Scenario {
     if (!existing) return { warnings: [] }; // chainsaw's delete does not fail on a missing object
     if (cls === 'policy' || cls === 'exception') {
       this.store.delete(refOfObject(doc));
+      // The garbage collector: what the policy owned (its generated admission policies) goes with it.
+      const uid = asObject(existing.metadata).uid;
+      for (const o of this.store.all()) if (asArray(asObject(o.metadata).ownerReferences).some((r) => asObject(r).uid === uid)) this.store.delete(refOfObject(o));
+      await this.generateAdmissionPolicies();
       this.syncWebhookConfigurations();
       await this.policiesChanged();
       return { warnings: [] };
