@@ -17,7 +17,7 @@ import { basename, dirname, join } from 'node:path';
 import { applyPatch, type Operation as PatchOperation } from 'fast-json-patch';
 import { parseYamlDocuments, classifyDocument, apiGroup } from '../../engine/loader';
 import { asArray, asObject, isJsonObject } from '../../engine/core/json';
-import type { ClusterState, JsonObject } from '../../engine/core/types';
+import type { AdmissionRequest, ClusterState, JsonObject } from '../../engine/core/types';
 import { pluralOf } from '../../engine/kube';
 import { evaluatePolicyValidation, evaluateReview } from '../../webhook/evaluate';
 import { PolicyIndex } from '../../webhook/prefilter';
@@ -47,6 +47,7 @@ import { storeReads } from './store';
 import { evalCel } from '../../engine/cel/environment';
 import { toCel, toCelDocument } from '../../engine/cel/values';
 import { matchConstraintsMatch } from '../../engine/cel/match';
+import { apiServerValidatingAdmission } from '../../engine/cel/validating-admission-policy';
 import { evaluatePostingApiCalls } from '../../webhook/cluster-reads';
 import { policyReadsImages } from '../../webhook/images';
 import { assertionMismatch, expressionOf, templateResource, Unsupported, type Bindings } from './assert';
@@ -369,7 +370,7 @@ export class Scenario {
    * /validate on the mutated object with the identity the API server gave it; the background
    * work of an admitted request runs before this returns. Returns the denial text or the object as stored.
    */
-  async admit(operation: 'CREATE' | 'UPDATE' | 'DELETE', object: JsonObject | null, oldObject: JsonObject | null, user: UserInfo = ADMIN, sub?: Subresource): Promise<{ error?: string; object?: JsonObject; warnings: string[] }> {
+  async admit(operation: 'CREATE' | 'UPDATE' | 'DELETE', object: JsonObject | null, oldObject: JsonObject | null, user: UserInfo = ADMIN, sub?: Subresource): Promise<{ error?: string; reason?: 'Invalid' | 'Forbidden'; object?: JsonObject; warnings: string[] }> {
     const warnings: string[] = [];
     const warned = (response: JsonObject) => warnings.push(...asArray(response.warnings).map(String));
     // A background write is made while the controller works: the outer step waits for it all.
@@ -403,6 +404,10 @@ export class Scenario {
       current = { ...current, metadata: { ...meta, uid: old.uid ?? identity?.uid, creationTimestamp: old.creationTimestamp ?? identity?.creationTimestamp } };
     }
     const validateReview = this.review(operation, current, oldObject, user, sub);
+    // The API server's ValidatingAdmissionPolicy plugin runs before the validating webhooks.
+    const vap = this.validatingAdmissionPolicies(asObject(validateReview.request), cluster);
+    warnings.push(...vap.warnings);
+    if (vap.denial) return { error: vap.denial.message, reason: vap.denial.reason === 'Forbidden' ? 'Forbidden' : 'Invalid', warnings };
     const refusedValidate = this.matchConditionRefusal('ValidatingWebhookConfiguration', validateReview, cluster);
     if (refusedValidate !== undefined) return { error: refusedValidate, warnings };
     const validateBody = JSON.stringify(validateReview);
@@ -440,6 +445,27 @@ export class Scenario {
   /** A review evaluated as a server process evaluates it: apiCall POSTs go to the API server (the store) and the review runs again. */
   private evaluate<T>(run: (cluster: ClusterState) => T, cluster: ClusterState): Promise<T> {
     return evaluatePostingApiCalls(cluster, run, (path, body) => this.client.request({ method: 'POST', path, body }));
+  }
+
+  /**
+   * The API server's enforcement of the stored ValidatingAdmissionPolicies through their
+   * bindings (engine/cel's apiServerValidatingAdmission), its refusal worded as the API
+   * server's status error: Invalid (`The pods "x" is invalid: : …`) unless the validation
+   * names Forbidden.
+   */
+  private validatingAdmissionPolicies(request: JsonObject, cluster: ClusterState): { denial?: { message: string; reason: string }; warnings: string[] } {
+    const group = 'admissionregistration.k8s.io';
+    const stored = (kind: string) => this.store.all().filter((o) => o.kind === kind && apiGroup(String(o.apiVersion ?? '')) === group);
+    const policies = stored('ValidatingAdmissionPolicy');
+    if (policies.length === 0) return { warnings: [] };
+    const decision = apiServerValidatingAdmission(policies, stored('ValidatingAdmissionPolicyBinding'), { request: request as unknown as AdmissionRequest, cluster });
+    if (!decision.denial) return decision;
+    const resource = String(asObject(request.resource).resource ?? '');
+    const name = String(request.name ?? '');
+    const message = decision.denial.reason === 'Forbidden'
+      ? `${resource}${name ? ` ${JSON.stringify(name)}` : ''} is forbidden: ${decision.denial.message}`
+      : `The ${resource} ${JSON.stringify(name)} is invalid: : ${decision.denial.message}`;
+    return { ...decision, denial: { ...decision.denial, message } };
   }
 
   /** Refusals the modelled API server itself wrote (not a webhook's): a scenario may expect their exact text. */
@@ -651,7 +677,7 @@ export class Scenario {
     const outcome = !existing
       ? await this.admit('CREATE', doc, null, user)
       : await this.admit('UPDATE', verb === 'update' ? { ...doc, metadata: { ...asObject(doc.metadata), uid: asObject(existing.metadata).uid, creationTimestamp: asObject(existing.metadata).creationTimestamp, resourceVersion: asObject(existing.metadata).resourceVersion } } : (mergeObjects(existing, doc) as JsonObject), existing, user);
-    return { ...(outcome.error !== undefined ? { error: { message: outcome.error } } : {}), warnings: outcome.warnings, object: outcome.object };
+    return { ...(outcome.error !== undefined ? { error: { message: outcome.error, ...(outcome.reason ? { reason: outcome.reason } : {}) } } : {}), warnings: outcome.warnings, object: outcome.object };
   }
 
   async remove(ref: JsonObject): Promise<string | undefined> {
@@ -674,7 +700,7 @@ export class Scenario {
       return { warnings: [] };
     }
     const outcome = await this.admit('DELETE', null, existing, user);
-    return { ...(outcome.error !== undefined ? { error: { message: outcome.error } } : {}), warnings: outcome.warnings };
+    return { ...(outcome.error !== undefined ? { error: { message: outcome.error, ...(outcome.reason ? { reason: outcome.reason } : {}) } } : {}), warnings: outcome.warnings };
   }
 
   /** The scale subresource of a stored object set to `replicas`: an UPDATE of its Scale through admission, then the parent's replicas. */
@@ -694,7 +720,7 @@ export class Scenario {
       store: (admitted) => this.store.replace({ ...parent, spec: { ...asObject(parent.spec), replicas: asObject(admitted.spec).replicas ?? replicas } }),
     };
     const outcome = await this.admit('UPDATE', scaleOf(replicas), scaleOf(asObject(parent.spec).replicas ?? 1), user, sub);
-    return { ...(outcome.error !== undefined ? { error: { message: outcome.error } } : {}), warnings: outcome.warnings, object: outcome.object };
+    return { ...(outcome.error !== undefined ? { error: { message: outcome.error, ...(outcome.reason ? { reason: outcome.reason } : {}) } } : {}), warnings: outcome.warnings, object: outcome.object };
   }
 
   /** What the offline kubectl of script and command operations acts on (kubectl.ts). */
