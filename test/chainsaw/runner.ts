@@ -17,7 +17,7 @@ import { basename, dirname, join } from 'node:path';
 import { applyPatch, type Operation as PatchOperation } from 'fast-json-patch';
 import { parseYamlDocuments, classifyDocument, apiGroup } from '../../engine/loader';
 import { asArray, asObject, isJsonObject } from '../../engine/core/json';
-import type { AdmissionRequest, ClusterState, JsonObject } from '../../engine/core/types';
+import type { ClusterState, JsonObject } from '../../engine/core/types';
 import { pluralOf } from '../../engine/kube';
 import { evaluatePolicyValidation, evaluateReview } from '../../webhook/evaluate';
 import { PolicyIndex } from '../../webhook/prefilter';
@@ -48,6 +48,7 @@ import { evalCel } from '../../engine/cel/environment';
 import { toCel, toCelDocument } from '../../engine/cel/values';
 import { matchConstraintsMatch } from '../../engine/cel/match';
 import { apiServerValidatingAdmission } from '../../engine/cel/validating-admission-policy';
+import { readAdmissionReview } from '../../webhook/admission';
 import { evaluatePostingApiCalls } from '../../webhook/cluster-reads';
 import { policyReadsImages } from '../../webhook/images';
 import { assertionMismatch, expressionOf, templateResource, Unsupported, type Bindings } from './assert';
@@ -405,7 +406,7 @@ export class Scenario {
     }
     const validateReview = this.review(operation, current, oldObject, user, sub);
     // The API server's ValidatingAdmissionPolicy plugin runs before the validating webhooks.
-    const vap = this.validatingAdmissionPolicies(asObject(validateReview.request), cluster);
+    const vap = this.validatingAdmissionPolicies(validateReview, cluster);
     warnings.push(...vap.warnings);
     if (vap.denial) return { error: vap.denial.message, reason: vap.denial.reason === 'Forbidden' ? 'Forbidden' : 'Invalid', warnings };
     const refusedValidate = this.matchConditionRefusal('ValidatingWebhookConfiguration', validateReview, cluster);
@@ -453,12 +454,19 @@ export class Scenario {
    * server's status error: Invalid (`The pods "x" is invalid: : …`) unless the validation
    * names Forbidden.
    */
-  private validatingAdmissionPolicies(request: JsonObject, cluster: ClusterState): { denial?: { message: string; reason: string }; warnings: string[] } {
+  private validatingAdmissionPolicies(review: JsonObject, cluster: ClusterState): { denial?: { message: string; reason: string }; warnings: string[] } {
     const group = 'admissionregistration.k8s.io';
     const stored = (kind: string) => this.store.all().filter((o) => o.kind === kind && apiGroup(String(o.apiVersion ?? '')) === group);
     const policies = stored('ValidatingAdmissionPolicy');
     if (policies.length === 0) return { warnings: [] };
-    const decision = apiServerValidatingAdmission(policies, stored('ValidatingAdmissionPolicyBinding'), { request: request as unknown as AdmissionRequest, cluster });
+    const request = asObject(review.request);
+    let read: ReturnType<typeof readAdmissionReview>;
+    try {
+      read = readAdmissionReview(review);
+    } catch {
+      return { warnings: [] }; // a review the webhook would refuse to read: no policy evaluates it here either
+    }
+    const decision = apiServerValidatingAdmission(policies, stored('ValidatingAdmissionPolicyBinding'), { request: read.request, cluster });
     if (!decision.denial) return decision;
     const resource = String(asObject(request.resource).resource ?? '');
     const name = String(request.name ?? '');
