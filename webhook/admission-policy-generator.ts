@@ -101,10 +101,8 @@ export class AdmissionPolicyGenerator {
       try {
         await this.reconcile(policy, plan);
       } catch (e) {
-        if (e instanceof KubeError && e.status === 403) {
-          const what = plan.action === 'none' ? '' : plan.target.policyKind;
-          await this.writeStatus(policy, false, `insufficient permissions to generate ${what}s`);
-        } else this.opts.log(`admission policy generator: ${String(policy.kind)} ${name}: ${(e as Error).message}`);
+        if (e instanceof Forbidden) await this.writeStatus(policy, false, `insufficient permissions to generate ${plural(e.kind)}`);
+        else this.opts.log(`admission policy generator: ${String(policy.kind)} ${name}: ${(e as Error).message}`);
       }
     }
   }
@@ -126,14 +124,21 @@ export class AdmissionPolicyGenerator {
     }
     for (const desired of [plan.policy, plan.binding]) {
       const meta = asObject(desired.metadata);
-      const live = await client.get(ref(String(desired.kind), String(meta.name)));
-      if (!live) {
-        await client.create(desired);
-        continue;
+      const kind = String(desired.kind);
+      try {
+        const live = await client.get(ref(kind, String(meta.name)));
+        if (!live) {
+          await client.create(desired);
+          continue;
+        }
+        const liveMeta = asObject(live.metadata);
+        if (covers(live.spec, desired.spec) && covers(liveMeta.labels, meta.labels) && covers(liveMeta.ownerReferences, meta.ownerReferences)) continue;
+        await client.replace({ ...live, metadata: { ...liveMeta, labels: { ...asObject(liveMeta.labels), ...asObject(meta.labels) }, ownerReferences: meta.ownerReferences }, spec: desired.spec });
+      } catch (e) {
+        // Kyverno asks first (HasValidatingAdmissionPolicyPermission…); here the refusal says it.
+        if (e instanceof KubeError && e.status === 403) throw new Forbidden(kind);
+        throw e;
       }
-      const liveMeta = asObject(live.metadata);
-      if (covers(live.spec, desired.spec) && covers(liveMeta.labels, meta.labels) && covers(liveMeta.ownerReferences, meta.ownerReferences)) continue;
-      await client.replace({ ...live, metadata: { ...liveMeta, labels: { ...asObject(liveMeta.labels), ...asObject(meta.labels) }, ownerReferences: meta.ownerReferences }, spec: desired.spec });
     }
     await this.writeStatus(policy, true, '');
   }
@@ -150,6 +155,18 @@ export class AdmissionPolicyGenerator {
       if (!(e instanceof KubeError && (e.status === 409 || e.status === 404))) throw e;
     }
   }
+}
+
+/** Our service account may not write this kind of generated object. */
+class Forbidden extends Error {
+  constructor(readonly kind: string) {
+    super(`forbidden to write ${kind}`);
+  }
+}
+
+/** Kyverno's wording of the kinds: ValidatingAdmissionPolicies, ValidatingAdmissionPolicyBindings. */
+function plural(kind: string): string {
+  return kind.endsWith('Policy') ? `${kind.slice(0, -1)}ies` : `${kind}s`;
 }
 
 function refOf(policy: Json) {
