@@ -13,6 +13,7 @@
  * server's garbage collector), as in Kyverno.
  */
 import { KubeError } from '../kube-api/errors';
+import { admissionPolicyGeneratedEvents, type EventInfo } from './event-info';
 import type { KubeClient } from '../kube-api/client';
 import { findResources, type KindTable } from '../engine/kube';
 import { asObject, isJsonObject, jsonEqual } from '../engine/core/json';
@@ -45,6 +46,8 @@ export interface GeneratorOptions {
   /** The kinds the API server serves (discovery): resolves the ClusterPolicies' kinds and the MutatingAdmissionPolicy version. */
   kinds: () => Promise<KindTable>;
   now?: () => number;
+  /** Where Kyverno's PolicyApplied events of a generated ValidatingAdmissionPolicy go (the event writer gates them). */
+  events?: { add(events: EventInfo[]): void };
 }
 
 /** The policies the server processes, the webhook configurations and the scans handle: not those handed to the API server. */
@@ -122,6 +125,9 @@ export class AdmissionPolicyGenerator {
       await this.writeStatus(policy, false, plan.reason);
       return;
     }
+    // Kyverno reconciles a policy when it (or an exception, or a generated object) changes; here
+    // every policy is looked at on every change, so only an actual write counts as a reconcile.
+    let wrote = false;
     for (const desired of [plan.policy, plan.binding]) {
       const meta = asObject(desired.metadata);
       const kind = String(desired.kind);
@@ -129,30 +135,34 @@ export class AdmissionPolicyGenerator {
         const live = await client.get(ref(kind, String(meta.name)));
         if (!live) {
           await client.create(desired);
+          wrote = true;
           continue;
         }
         const liveMeta = asObject(live.metadata);
         if (covers(live.spec, desired.spec) && covers(liveMeta.labels, meta.labels) && covers(liveMeta.ownerReferences, meta.ownerReferences)) continue;
         await client.replace({ ...live, metadata: { ...liveMeta, labels: { ...asObject(liveMeta.labels), ...asObject(meta.labels) }, ownerReferences: meta.ownerReferences }, spec: desired.spec });
+        wrote = true;
       } catch (e) {
         // Kyverno asks first (HasValidatingAdmissionPolicyPermission…); here the refusal says it.
         if (e instanceof KubeError && e.status === 403) throw new Forbidden(kind);
         throw e;
       }
     }
-    await this.writeStatus(policy, true, '');
+    if ((await this.writeStatus(policy, true, '')) || wrote) this.opts.events?.add(plan.target.policyKind === 'ValidatingAdmissionPolicy' ? admissionPolicyGeneratedEvents(policy, plan.target.policyName, plan.target.bindingName) : []);
   }
 
-  /** The policy's status with the outcome, through the status subresource, only when it changes. */
-  private async writeStatus(policy: Json, generated: boolean, message: string): Promise<void> {
+  /** The policy's status with the outcome, through the status subresource, only when it changes (then true). */
+  private async writeStatus(policy: Json, generated: boolean, message: string): Promise<boolean> {
     const latest = (await this.opts.client.get(refOf(policy))) ?? policy;
     const status = withGenerationStatus(latest, generated, message);
-    if (jsonEqual(status, latest.status ?? {})) return;
+    if (jsonEqual(status, latest.status ?? {})) return false;
     try {
       await this.opts.client.replace({ ...latest, status }, 'status');
+      return true;
     } catch (e) {
       // A newer version arrives through the watch and is synced then.
       if (!(e instanceof KubeError && (e.status === 409 || e.status === 404))) throw e;
+      return false;
     }
   }
 }

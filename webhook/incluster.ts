@@ -198,6 +198,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     log: opts.log,
     features: opts.admissionPolicyGeneration ?? DEFAULT_ADMISSION_POLICY_GENERATION,
     kinds: () => discoveredKinds(client).current(),
+    events: opts.events,
   });
   // The policies as stored (before --force-failure-policy-ignore), which the generator translates.
   let storedPolicies: JsonObject[] = [];

@@ -208,6 +208,7 @@ export class Scenario {
         mutating: installValue(install, 'features.generateMutatingAdmissionPolicy.enabled') === true,
       },
       kinds: async () => this.kindTable(),
+      events: this.events,
     });
     // Reports are written when the runner says (controllersCatchUp), never by a timer.
     this.reports = new ReportWriter(kube, log, 3_600_000, { sweepIntervalMs: 0, sweepGraceMs: 0 });

@@ -7,6 +7,7 @@ import { KubeError, type JsonObject } from '../../kube-api/client';
 import { knownKindTable, type KindTable } from '../../engine/kube';
 import { AdmissionPolicyGenerator, delegatedToApiServer, servedMapVersion } from '../../webhook/admission-policy-generator';
 import { parseServeArgs } from '../../webhook/serve';
+import type { EventInfo } from '../../webhook/event-info';
 import { FakeApi } from './fake-api';
 
 function tableServingMap(versions: string[]): KindTable {
@@ -20,8 +21,9 @@ function tableServingMap(versions: string[]): KindTable {
 function setup(features = { validating: true, mutating: false }, table = knownKindTable()) {
   const api = new FakeApi();
   const log: string[] = [];
-  const generator = new AdmissionPolicyGenerator({ client: api, log: (l) => log.push(l), features, kinds: async () => table, now: () => 0 });
-  return { api, log, generator };
+  const events: EventInfo[] = [];
+  const generator = new AdmissionPolicyGenerator({ client: api, log: (l) => log.push(l), features, kinds: async () => table, now: () => 0, events: { add: (e) => events.push(...e) } });
+  return { api, log, generator, events };
 }
 
 function clusterPolicy(expression: string, rules = 1): JsonObject {
@@ -36,7 +38,7 @@ function clusterPolicy(expression: string, rules = 1): JsonObject {
 const changes = (api: FakeApi) => api.calls.filter((c) => !c.startsWith('get '));
 
 test('a ClusterPolicy: created, left alone when in step (API server defaults included), updated on change, deleted when it stops qualifying', async () => {
-  const { api, generator } = setup();
+  const { api, generator, events } = setup();
   let policy = clusterPolicy('true');
   api.put(policy);
   await generator.sync([policy], []);
@@ -47,12 +49,18 @@ test('a ClusterPolicy: created, left alone when in step (API server defaults inc
   policy = api.find('ClusterPolicy', 'p')!;
   assert.deepEqual((policy.status as JsonObject).validatingadmissionpolicy, { generated: true, message: '' });
   assert.equal(delegatedToApiServer(policy), true);
+  // Kyverno's NewValidatingAdmissionPolicyEvent (the event writer drops it unless success events are on).
+  assert.deepEqual(events.map((e) => [e.reason, e.source, e.related?.kind, e.message]), [
+    ['PolicyApplied', 'kyverno-generate', 'ValidatingAdmissionPolicy', 'successfully generated validating admission policy cpol-p from policy p'],
+    ['PolicyApplied', 'kyverno-generate', 'ValidatingAdmissionPolicyBinding', 'successfully generated validating admission policy binding cpol-p-binding from policy p'],
+  ]);
 
   // What the API server adds (defaults, metadata) does not make the objects out of step.
   api.put({ ...vap, metadata: { ...(vap.metadata as JsonObject), resourceVersion: '7' }, spec: { ...(vap.spec as JsonObject), failurePolicy: 'Fail' } });
   api.calls.length = 0;
   await generator.sync([policy], []);
   assert.deepEqual(changes(api), []);
+  assert.equal(events.length, 2);
 
   // The policy's expression changes: the generated policy follows, the binding is untouched.
   policy = { ...clusterPolicy('false'), status: policy.status, metadata: { ...(policy.metadata as JsonObject) } };
