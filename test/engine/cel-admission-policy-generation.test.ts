@@ -12,6 +12,7 @@ import {
   type VapGenerationOptions,
 } from '../../engine/cel/admission-policy-generation';
 import { apiServerValidatingAdmission } from '../../engine/cel/validating-admission-policy';
+import { applyPolicy } from '../../engine/apply';
 import { findResources, knownKindTable } from '../../engine/kube';
 import type { ApplyOptions } from '../../engine/apply';
 import type { ClusterState, JsonObject } from '../../engine/core/types';
@@ -297,4 +298,14 @@ test('the API server enforces a ValidatingAdmissionPolicy through its bindings: 
   const erring = { ...vap, spec: { ...vap.spec, validations: [{ expression: 'object.metadata.labels.env == "prod"' }] } };
   assert.match(apiServerValidatingAdmission([erring], [binding(['Deny'])], request('bad')).denial?.message ?? '', /^ValidatingAdmissionPolicy 'p' with binding 'p-binding' denied request: expression 'object.metadata.labels.env == "prod"' resulted in error: /);
   assert.deepEqual(apiServerValidatingAdmission([{ ...erring, spec: { ...erring.spec, failurePolicy: 'Ignore' } }], [binding(['Deny'])], request('bad')), { warnings: [] });
+});
+
+test('a ClusterPolicy whose ValidatingAdmissionPolicy was generated gives no validate.cel response (the API server enforces it)', () => {
+  const policy = clusterPolicy({ match: { any: [{ resources: { kinds: ['Pod'] } }] }, validate: { failureAction: 'Enforce', cel: { generate: true, expressions: [{ expression: 'false', message: 'never' }] } } });
+  const options: ApplyOptions = {
+    request: { operation: 'CREATE', object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x', namespace: 'default' } }, oldObject: null, namespace: 'default', requestInfo: { roles: [], clusterRoles: [], userInfo: { username: 'admin' } } },
+    cluster: { resources: [], namespaceLabels: { default: {} }, apiCallResponses: [], globalContext: {}, exceptions: [] },
+  };
+  assert.deepEqual(applyPolicy(policy, options).rules.map((r) => r.status), ['fail']);
+  assert.deepEqual(applyPolicy({ ...policy, status: { validatingadmissionpolicy: { generated: true, message: '' } } }, options).rules, []);
 });
