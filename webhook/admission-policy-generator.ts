@@ -7,7 +7,7 @@
  * engine/cel/admission-policy-generation plans, and records the outcome in the policy's status
  * (`generated`, with Kyverno's reason when nothing was generated). A policy whose status says
  * generated is then left to the API server: the server processes, the webhook configurations
- * and the scans no longer see it (`delegatedToApiServer`).
+ * and the scans no longer see it (engine/cel's `generatedForApiServer`).
  *
  * A deleted policy's generated objects go with it through their ownerReference (the API
  * server's garbage collector), as in Kyverno.
@@ -20,7 +20,6 @@ import { asObject, isJsonObject, jsonEqual } from '../engine/core/json';
 import {
   ADMISSION_REGISTRATION,
   MAP_VERSIONS,
-  generatedForApiServer,
   mutatingAdmissionPolicyPlan,
   validatingAdmissionPolicyPlan,
   withGenerationStatus,
@@ -48,11 +47,6 @@ export interface GeneratorOptions {
   now?: () => number;
   /** Where Kyverno's PolicyApplied events of a generated ValidatingAdmissionPolicy go (the event writer gates them). */
   events?: { add(events: EventInfo[]): void };
-}
-
-/** The policies the server processes, the webhook configurations and the scans handle: not those handed to the API server. */
-export function delegatedToApiServer(policy: Json): boolean {
-  return generatedForApiServer(policy);
 }
 
 /** The MutatingAdmissionPolicy version Kyverno would write: the most preferred one served for both kinds (preferredMAPVersion). */

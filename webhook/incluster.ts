@@ -41,8 +41,9 @@ import type { BackgroundController } from './background';
 import { namespaceStateOf, type NamespaceState } from './namespaces';
 import { apiServerReads, LiveContext, type LiveContextState } from './live-context';
 import { GlobalContextStatusWriter } from './global-context-status';
-import { AdmissionPolicyGenerator, DEFAULT_ADMISSION_POLICY_GENERATION, delegatedToApiServer, type AdmissionPolicyGeneration } from './admission-policy-generator';
+import { AdmissionPolicyGenerator, DEFAULT_ADMISSION_POLICY_GENERATION, type AdmissionPolicyGeneration } from './admission-policy-generator';
 import { discoveredKinds } from '../kube-api/discovery';
+import { generatedForApiServer } from '../engine/cel/admission-policy-generation';
 
 export const POLICY_KINDS: WatchedKind[] = [
   { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy' },
@@ -216,7 +217,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
       }));
     void gceStatus.flush();
     if (!policies) return;
-    void controller.sync(policies.filter((p) => !delegatedToApiServer(p)));
+    void controller.sync(policies.filter((p) => !generatedForApiServer(p)));
     void statuses.sync(policies);
     void generator.sync(storedPolicies, exceptions);
   });
@@ -292,7 +293,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   function serveWith(all: JsonObject[], bindings: JsonObject[]): void {
     // Policies whose admission the API server now does (a generated ValidatingAdmissionPolicy
     // or MutatingAdmissionPolicy) are neither evaluated nor scanned, as in Kyverno.
-    const served = all.filter((p) => !delegatedToApiServer(p));
+    const served = all.filter((p) => !generatedForApiServer(p));
     const kyverno = served.filter((p) => !isAdmissionPolicy(p));
     const cluster: ClusterState = { resources: bindings, namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions };
     const generation = ++policyGeneration;

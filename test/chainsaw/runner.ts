@@ -34,7 +34,8 @@ import { runGeneration } from '../../webhook/generate-work';
 import { DownstreamGenerator } from '../../webhook/generate';
 import { BackgroundController } from '../../webhook/background';
 import { ReportWriter } from '../../webhook/reports';
-import { AdmissionPolicyGenerator, delegatedToApiServer } from '../../webhook/admission-policy-generator';
+import { AdmissionPolicyGenerator } from '../../webhook/admission-policy-generator';
+import { generatedForApiServer } from '../../engine/cel/admission-policy-generation';
 import { EventWriter } from '../../webhook/events';
 import { BackgroundScanner } from '../../webhook/scan';
 import { crdValidationError, withCrdDefaults } from './crd-defaults';
@@ -282,7 +283,7 @@ export class Scenario {
 
   /** The policies Kyverno serves: not those whose admission was handed to a generated Kubernetes policy. */
   policies(): JsonObject[] {
-    return this.allPolicies().filter((p) => !delegatedToApiServer(p));
+    return this.allPolicies().filter((p) => !generatedForApiServer(p));
   }
 
   private allPolicies(): JsonObject[] {

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubeError, type JsonObject } from '../../kube-api/client';
 import { knownKindTable, type KindTable } from '../../engine/kube';
-import { AdmissionPolicyGenerator, delegatedToApiServer, servedMapVersion } from '../../webhook/admission-policy-generator';
+import { AdmissionPolicyGenerator, servedMapVersion } from '../../webhook/admission-policy-generator';
+import { generatedForApiServer } from '../../engine/cel/admission-policy-generation';
 import { parseServeArgs } from '../../webhook/serve';
 import type { EventInfo } from '../../webhook/event-info';
 import { FakeApi } from './fake-api';
@@ -48,7 +49,7 @@ test('a ClusterPolicy: created, left alone when in step (API server defaults inc
   assert.deepEqual(((api.find('ValidatingAdmissionPolicyBinding', 'cpol-p-binding')!.spec) as JsonObject).validationActions, ['Deny']);
   policy = api.find('ClusterPolicy', 'p')!;
   assert.deepEqual((policy.status as JsonObject).validatingadmissionpolicy, { generated: true, message: '' });
-  assert.equal(delegatedToApiServer(policy), true);
+  assert.equal(generatedForApiServer(policy), true);
   // Kyverno's NewValidatingAdmissionPolicyEvent (the event writer drops it unless success events are on).
   assert.deepEqual(events.map((e) => [e.reason, e.source, e.related?.kind, e.message]), [
     ['PolicyApplied', 'kyverno-generate', 'ValidatingAdmissionPolicy', 'successfully generated validating admission policy cpol-p from policy p'],
@@ -77,7 +78,7 @@ test('a ClusterPolicy: created, left alone when in step (API server defaults inc
   assert.deepEqual(changes(api), ['delete ValidatingAdmissionPolicy/default/cpol-p', 'delete ValidatingAdmissionPolicyBinding/default/cpol-p-binding', 'replace ClusterPolicy/default/p/status']);
   const after = api.find('ClusterPolicy', 'p')!;
   assert.deepEqual((after.status as JsonObject).validatingadmissionpolicy, { generated: false, message: 'skip generating ValidatingAdmissionPolicy: multiple rules are not applicable.' });
-  assert.equal(delegatedToApiServer(after), false);
+  assert.equal(generatedForApiServer(after), false);
   // Nothing left to do: no write.
   api.calls.length = 0;
   await generator.sync([after], []);
