@@ -19,6 +19,7 @@ import { findSmokeProbe, runSmokeCheck } from './smoke';
 import { renderPlan, type RenderResult } from './render';
 import { describeRules, liveNamespacedRbac } from './rbac';
 import { POLICY_KINDS } from '../webhook/incluster';
+import type { AdmissionPolicyGeneration } from '../webhook/admission-policy-generator';
 import { isOurs, MANAGED_BY_SELECTOR } from '../webhook/configurations';
 
 type Json = Record<string, unknown>;
@@ -53,6 +54,8 @@ export interface DeployRequest {
   serviceMonitor?: boolean;
   /** Kyverno's --forceFailurePolicyIgnore, for the webhook configurations and the webhook's arguments. */
   forceFailurePolicyIgnore?: boolean;
+  /** The webhook's admission policy generation features (serve --generate-*-admission-policy). */
+  admissionPolicyGeneration?: AdmissionPolicyGeneration;
   /** Resolves the image's tag to a digest for the Deployment (image-pin.ts; default: ask its registry). */
   imageDigest?: ImageDigestResolver;
   /** Stop after the dry run and summary. */
@@ -236,6 +239,7 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
       localUrl: req.localUrl,
       serviceMonitor: req.serviceMonitor,
       forceFailurePolicyIgnore: req.forceFailurePolicyIgnore,
+      admissionPolicyGeneration: req.admissionPolicyGeneration,
       servedPolicies: mode === 'cluster' ? await servedPolicies(client, req.policies) : undefined,
       kinds: await kindTable(client),
     });
