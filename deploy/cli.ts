@@ -43,6 +43,11 @@ Flags:
       --force-failure-policy-ignore
                          every policy served as failurePolicy Ignore, whatever it says
                          (Kyverno's --forceFailurePolicyIgnore; the webhook runs with it)
+      --generate-validating-admission-policy[=false]
+                         the webhook generates ValidatingAdmissionPolicies from qualifying
+                         ClusterPolicies and ValidatingPolicies (default on, as Kyverno's chart)
+      --generate-mutating-admission-policy
+                         and MutatingAdmissionPolicies from MutatingPolicies (default off)
       --service-monitor  also a ServiceMonitor (Prometheus Operator) scraping the metrics Service
                          (port 8000, plain HTTP, /metrics only; the admission port serves none)
       --port N           container port (default 9443; see docs/eks.md for security groups)
@@ -164,6 +169,8 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
     return 1;
   }
   const local = args.booleans.has('local');
+  // serve's defaults (validating on, mutating off) unless the flags say otherwise.
+  const generation = { validating: !args.negated.has('generate-validating-admission-policy'), mutating: args.booleans.has('generate-mutating-admission-policy') };
   const mode = args.booleans.has('policies-only') ? 'policies-only' : local ? 'local' : 'cluster';
   const url = single(args, 'url');
   if (local && !url) throw new UsageError('--local needs --url https://HOST:PORT (an address the API server can reach)');
@@ -207,6 +214,7 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
         log: (line) => io.err(line),
         holdBackground: process.env.KYVERNO_STUDIO_HOLD_BACKGROUND === '1',
         forceFailurePolicyIgnore: args.booleans.has('force-failure-policy-ignore'),
+        admissionPolicyGeneration: generation,
       });
       io.out(`local webhook listening on ${host}:${webhook.server.address().port}`);
       stopLocal = () => webhook.stop();
@@ -225,6 +233,7 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
       serviceMonitor: args.booleans.has('service-monitor'),
       forceFailurePolicyIgnore: args.booleans.has('force-failure-policy-ignore'),
       tlsKeyAlgorithm,
+      admissionPolicyGeneration: generation,
       webhookCode,
       localUrl: url,
       certs,

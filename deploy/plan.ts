@@ -11,6 +11,13 @@ import { trustBundle, type CertificateSet, type KeyAlgorithm } from '../tls/cert
 import { tlsSecretNames, tlsSecrets } from '../webhook/cert-renewer';
 import { classicWebhookNeeds, webhookNeeds, withFailurePolicyIgnore, type RuleNeed } from '../webhook/rules';
 import type { KindTable } from '../engine/kube';
+import type { AdmissionPolicyGeneration } from '../webhook/admission-policy-generator';
+
+/** serve's flags for the generation features that differ from its defaults. */
+function generationArgs(generation: AdmissionPolicyGeneration | undefined): string[] {
+  if (!generation) return [];
+  return [...(generation.validating ? [] : ['--generate-validating-admission-policy=false']), ...(generation.mutating ? ['--generate-mutating-admission-policy'] : [])];
+}
 import { labels, MANAGED_BY, SERVICE_NAME, serviceHosts, WEBHOOK_NAME, webhookConfigurations } from '../webhook/configurations';
 
 export { MANAGED_BY, MUTATING_CONFIG, SERVICE_NAME, VALIDATING_CONFIG, WEBHOOK_NAME } from '../webhook/configurations';
@@ -61,6 +68,8 @@ export interface PlanInput {
   forceFailurePolicyIgnore?: boolean;
   /** Kyverno's --tlsKeyAlgorithm: the webhook's renewer makes keys of this type (its default, RSA, when absent). */
   tlsKeyAlgorithm?: KeyAlgorithm;
+  /** The webhook's admission policy generation (serve's defaults when absent: validating on, mutating off). */
+  admissionPolicyGeneration?: AdmissionPolicyGeneration;
   /** Local mode: https://HOST:PORT the API server can reach the developer's webhook at. */
   localUrl?: string;
   kinds: KindTable;
@@ -142,7 +151,7 @@ function workload(input: PlanInput, ns: string, codeSha: string): Json[] {
               name: 'webhook',
               image: input.image ?? DEFAULT_IMAGE,
               command: ['node', '-e', BOOTSTRAP],
-              args: ['--in-cluster', '--port', String(port), '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--namespace', ns, '--metrics-port', String(metricsPort), ...(input.tlsKeyAlgorithm ? ['--tls-key-algorithm', input.tlsKeyAlgorithm] : []), ...(input.forceFailurePolicyIgnore ? ['--force-failure-policy-ignore'] : [])],
+              args: ['--in-cluster', '--port', String(port), '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--namespace', ns, '--metrics-port', String(metricsPort), ...(input.tlsKeyAlgorithm ? ['--tls-key-algorithm', input.tlsKeyAlgorithm] : []), ...(input.forceFailurePolicyIgnore ? ['--force-failure-policy-ignore'] : []), ...generationArgs(input.admissionPolicyGeneration)],
               env: [
                 { name: 'KS_CODE_SHA256', value: codeSha },
                 // The replica's name in the leader-election Leases, as Kyverno's pods set it.

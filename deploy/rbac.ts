@@ -254,9 +254,15 @@ function baseRules(): Json[] {
     // namespaceSelector and request.namespaceObject need namespace labels.
     { apiGroups: [''], resources: ['namespaces'], verbs: READ },
     { apiGroups: ['wgpolicyk8s.io'], resources: ['policyreports', 'clusterpolicyreports'], verbs: [...READ, ...WRITE] },
-    // The reports leader scans ValidatingAdmissionPolicies labelled for reports (Kyverno's
-    // --validatingAdmissionPolicyReports, on by default) with their bindings.
-    { apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingadmissionpolicies', 'validatingadmissionpolicybindings'], verbs: READ },
+    // Kubernetes' admission policies: the reports leader scans those labelled for reports (Kyverno's
+    // --validatingAdmissionPolicyReports), and the admission leader writes the ones it generates
+    // from policies (serve --generate-validating/mutating-admission-policy). Granted whatever the
+    // flags say, as Kyverno's chart does, since a policy may ask for generation itself.
+    {
+      apiGroups: ['admissionregistration.k8s.io'],
+      resources: ['validatingadmissionpolicies', 'validatingadmissionpolicybindings', 'mutatingadmissionpolicies', 'mutatingadmissionpolicybindings'],
+      verbs: [...READ, ...WRITE],
+    },
     // PolicyViolation / PolicyApplied events (webhook/events.ts), as Kyverno's chart grants.
     { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'update', 'patch'] },
     {

@@ -20,6 +20,7 @@ import { findSmokeProbe, runSmokeCheck } from './smoke';
 import { renderPlan, type RenderResult } from './render';
 import { describeRules, liveNamespacedRbac } from './rbac';
 import { POLICY_KINDS } from '../webhook/incluster';
+import type { AdmissionPolicyGeneration } from '../webhook/admission-policy-generator';
 import { isOurs, MANAGED_BY_SELECTOR } from '../webhook/configurations';
 
 type Json = Record<string, unknown>;
@@ -56,6 +57,8 @@ export interface DeployRequest {
   forceFailurePolicyIgnore?: boolean;
   /** Kyverno's --tlsKeyAlgorithm: the key type of the certificates deploy and the webhook's renewer make (RSA by default). */
   tlsKeyAlgorithm?: KeyAlgorithm;
+  /** The webhook's admission policy generation features (serve --generate-*-admission-policy). */
+  admissionPolicyGeneration?: AdmissionPolicyGeneration;
   /** Resolves the image's tag to a digest for the Deployment (image-pin.ts; default: ask its registry). */
   imageDigest?: ImageDigestResolver;
   /** Stop after the dry run and summary. */
@@ -263,6 +266,7 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
       forceFailurePolicyIgnore: req.forceFailurePolicyIgnore,
       tlsKeyAlgorithm: req.tlsKeyAlgorithm,
       externalTlsSecrets,
+      admissionPolicyGeneration: req.admissionPolicyGeneration,
       servedPolicies: mode === 'cluster' ? await servedPolicies(client, req.policies) : undefined,
       kinds: await kindTable(client),
     });

@@ -24,6 +24,7 @@ import { serviceAccountOfToken } from './user-filters';
 import { collectAccessAnswers, resourceFromTable, type AccessReviewer } from './access-review';
 import { findResources, knownKindTable, type KindTable } from '../engine/kube';
 import type { AdmissionPolicyReports } from './scan';
+import type { AdmissionPolicyGeneration } from './admission-policy-generator';
 import { withDiscoveredKinds } from '../kube-api/discovery';
 import { kindLookups } from '../engine/policy/admission-checks';
 import type { JsonObject } from '../engine/core/types';
@@ -94,6 +95,8 @@ export interface ClusterModeOptions {
   successEvents?: boolean;
   /** Kyverno's --validatingAdmissionPolicyReports / --mutatingAdmissionPolicyReports. */
   admissionPolicyReports?: AdmissionPolicyReports;
+  /** Kyverno's generateValidatingAdmissionPolicy / generateMutatingAdmissionPolicy features. */
+  admissionPolicyGeneration?: AdmissionPolicyGeneration;
   omitEvents?: EventReason[];
   identity?: string;
   /** How often the admission leader checks the serving certificates for renewal. */
@@ -200,7 +203,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     run = await runInCluster({
       server, namespace: opts.namespace, caFile: opts.caFile ?? '', caPem: opts.caPem, localUrl: opts.localUrl, log, signal: stopping.signal, client,
       reportIntervalMs: opts.reportIntervalMs, retryPeriodMs: opts.retryPeriodMs, backgroundScanIntervalMs: opts.backgroundScanIntervalMs,
-      events, successEvents: opts.successEvents, admissionPolicyReports: opts.admissionPolicyReports, background, identity: opts.identity, certRenewalIntervalMs: opts.certRenewalIntervalMs, tlsKeyAlgorithm: opts.tlsKeyAlgorithm,
+      events, successEvents: opts.successEvents, admissionPolicyReports: opts.admissionPolicyReports, admissionPolicyGeneration: opts.admissionPolicyGeneration, background, identity: opts.identity, certRenewalIntervalMs: opts.certRenewalIntervalMs, tlsKeyAlgorithm: opts.tlsKeyAlgorithm,
       // Cleanup never deletes what Kyverno's resource filters name.
       resourceFilters: parseResourceFilters(opts.server.resourceFilters ?? ''), ttlIntervalMs: opts.ttlIntervalMs,
       rolesAlways: !!(opts.server.userExclusions?.excludeRoles || opts.server.userExclusions?.excludeClusterRoles),

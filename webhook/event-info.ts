@@ -217,6 +217,26 @@ export function backgroundSuccessEvents(source: BackgroundSource, policy: JsonOb
 }
 
 /**
+ * Kyverno's NewValidatingAdmissionPolicyEvent: two PolicyApplied events on the policy (as it
+ * was read), related to the ValidatingAdmissionPolicy and to its binding generated from it.
+ */
+export function admissionPolicyGeneratedEvents(policy: JsonObject, vapName: string, bindingName: string): EventInfo[] {
+  const m = asObject(policy.metadata);
+  const regarding: ObjectReference = { apiVersion: String(policy.apiVersion ?? ''), kind: String(policy.kind ?? ''), name: String(m.name ?? '') };
+  if (typeof m.namespace === 'string' && m.namespace) regarding.namespace = m.namespace;
+  if (typeof m.uid === 'string' && m.uid) regarding.uid = m.uid;
+  const event = (kind: string, name: string, what: string): EventInfo => ({
+    regarding,
+    related: { apiVersion: 'admissionregistration.k8s.io/v1', kind, name },
+    reason: 'PolicyApplied',
+    action: 'Resource Generated',
+    source: 'kyverno-generate',
+    message: `successfully generated ${what} ${name} from policy ${regarding.name}`,
+  });
+  return [event('ValidatingAdmissionPolicy', vapName, 'validating admission policy'), event('ValidatingAdmissionPolicyBinding', bindingName, 'validating admission policy binding')];
+}
+
+/**
  * Kyverno's NewBackgroundFailedEvent: a PolicyError on the policy, related to the trigger (or
  * the mutate target) named by kind, namespace and name only, as Kyverno fills it.
  */

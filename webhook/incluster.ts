@@ -4,7 +4,9 @@
  * every replica answers admission reviews. The work Kyverno gives to one leader per controller
  * runs here only while this replica holds that controller's Lease (webhook/leader.ts):
  * - `kyverno` (admission controller): the webhook controller keeping the configurations' rules,
- *   and the policies' status (Ready condition, autogen rules, rule counts);
+ *   the policies' status (Ready condition, autogen rules, rule counts), and the Kubernetes
+ *   admission policies generated from policies (admission-policy-generator.ts); a policy
+ *   handed to the API server that way is no longer served, scanned or put in the webhooks;
  * - `kyverno-reports-controller`: background scans and report maintenance (prune, sweep);
  * - `kyverno-background-controller`: generate and mutate-existing work, persisted as
  *   UpdateRequests by whichever replica admitted the trigger (webhook/background.ts);
@@ -42,6 +44,9 @@ import { namespaceStateOf, type NamespaceState } from './namespaces';
 import { apiServerReads, LiveContext, type LiveContextState } from './live-context';
 import { GlobalContextStatusWriter } from './global-context-status';
 import type { KeyAlgorithm } from '../tls/certificates';
+import { AdmissionPolicyGenerator, DEFAULT_ADMISSION_POLICY_GENERATION, type AdmissionPolicyGeneration } from './admission-policy-generator';
+import { discoveredKinds } from '../kube-api/discovery';
+import { generatedForApiServer } from '../engine/cel/admission-policy-generation';
 
 export const POLICY_KINDS: WatchedKind[] = [
   { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy' },
@@ -118,6 +123,8 @@ export interface InClusterOptions {
   tlsKeyAlgorithm?: KeyAlgorithm;
   /** Kyverno's `--validatingAdmissionPolicyReports` / `--mutatingAdmissionPolicyReports` (defaults: on / off). */
   admissionPolicyReports?: AdmissionPolicyReports;
+  /** Kyverno's `generateValidatingAdmissionPolicy` / `generateMutatingAdmissionPolicy` features (defaults: on / off). */
+  admissionPolicyGeneration?: AdmissionPolicyGeneration;
 }
 
 export interface InClusterRun {
@@ -204,6 +211,15 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   const elector = (name: string, onStartedLeading: (signal: AbortSignal) => void) =>
     new LeaderElector({ client, name, namespace: opts.namespace, identity, retryPeriodMs: opts.retryPeriodMs, log: opts.log, onStartedLeading });
   const statuses = new PolicyStatusWriter(client, opts.log);
+  const generator = new AdmissionPolicyGenerator({
+    client,
+    log: opts.log,
+    features: opts.admissionPolicyGeneration ?? DEFAULT_ADMISSION_POLICY_GENERATION,
+    kinds: () => discoveredKinds(client).current(),
+    events: opts.events,
+  });
+  // The policies as stored (before --force-failure-policy-ignore), which the generator translates.
+  let storedPolicies: JsonObject[] = [];
   // A GlobalContextEntry's apiCall refreshes are recorded in its status by the admission leader
   // (Kyverno's admission controller writes status.lastRefreshTime; one writer here).
   const gceStatus = new GlobalContextStatusWriter(client, opts.log);
@@ -218,8 +234,9 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
       }), opts.tlsKeyAlgorithm);
     void gceStatus.flush();
     if (!policies) return;
-    void controller.sync(policies);
+    void controller.sync(policies.filter((p) => !generatedForApiServer(p)));
     void statuses.sync(policies);
+    void generator.sync(storedPolicies, exceptions);
   });
   const reporting = elector(LEASE_NAMES.reports, (signal) => {
     void reports.start(signal);
@@ -285,7 +302,8 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     kinds,
     (store) => {
       const all = [...store.objects.values()] as JsonObject[];
-      policies = all.filter((o) => !isException(o) && ready(o)).map((p) => (opts.forceFailurePolicyIgnore ? (withFailurePolicyIgnore(p) as JsonObject) : p));
+      storedPolicies = all.filter((o) => !isException(o) && ready(o));
+      policies = storedPolicies.map((p) => (opts.forceFailurePolicyIgnore ? (withFailurePolicyIgnore(p) as JsonObject) : p));
       exceptions = exceptionsInScope(all.filter(isException), opts.exceptionScope);
       serveAll = () => serveWith([...(policies ?? []), ...admissionPolicies], bindings);
       serveAll();
@@ -299,7 +317,10 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     opts.signal,
   );
   /** Hands the policies to the server processes and the controllers: Kubernetes' admission policies only to those that scan. */
-  function serveWith(served: JsonObject[], bindings: JsonObject[]): void {
+  function serveWith(all: JsonObject[], bindings: JsonObject[]): void {
+    // Policies whose admission the API server now does (a generated ValidatingAdmissionPolicy
+    // or MutatingAdmissionPolicy) are neither evaluated nor scanned, as in Kyverno.
+    const served = all.filter((p) => !generatedForApiServer(p));
     const kyverno = served.filter((p) => !isAdmissionPolicy(p));
     const cluster: ClusterState = { resources: bindings, namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions };
     const generation = ++policyGeneration;
@@ -320,7 +341,8 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
       opts.log(`serving ${kyverno.length} policies from the cluster${served.length > kyverno.length ? ` (and scanning ${served.length - kyverno.length} admission policies)` : ''}`);
       if (admission.isLeader()) {
         void controller.sync(kyverno);
-        void statuses.sync(kyverno);
+        void statuses.sync(policies ?? []);
+        void generator.sync(storedPolicies, exceptions);
       }
       void scanner.onPolicies(served, bindings);
       void opts.background?.onPolicies(kyverno);

@@ -20,6 +20,7 @@ import { parseDuration } from '../engine/units';
 import { DEFAULT_RETRY_PERIOD_MS } from './leader';
 import { DEFAULT_BACKGROUND_SCAN_INTERVAL_MS, type AdmissionPolicyReports } from './scan';
 import { ALL_RESULTS } from './reports';
+import type { AdmissionPolicyGeneration } from './admission-policy-generator';
 import { CERT_RENEWAL_INTERVAL_MS } from './cert-renewer';
 import { startMetricsListener } from './metrics-listener';
 import type { UserExclusionSettings } from './user-filters';
@@ -96,6 +97,8 @@ interface ServeArgs {
   successEvents: boolean;
   /** Kyverno's --validatingAdmissionPolicyReports (on) and --mutatingAdmissionPolicyReports (off). */
   admissionPolicyReports: AdmissionPolicyReports;
+  /** Kyverno's generateValidatingAdmissionPolicy (on) and generateMutatingAdmissionPolicy (off) features. */
+  admissionPolicyGeneration: AdmissionPolicyGeneration;
   /** Kyverno's --forceFailurePolicyIgnore: every policy is served as failurePolicy Ignore. */
   forceFailurePolicyIgnore: boolean;
   omitEvents: EventReason[];
@@ -122,7 +125,7 @@ interface ServeArgs {
 export const SERVE_FLAGS = {
   values: ['policy'],
   scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'tls-key-algorithm', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters', 'exclude-usernames', 'exclude-groups', 'exclude-roles', 'exclude-cluster-roles', 'background-service-account', 'http-blocklist', 'config-map', 'exception-namespace', 'allowed-results'],
-  booleans: ['in-cluster', 'help', 'generate-success-events', 'allow-http-in-namespaced-policies', 'validating-admission-policy-reports', 'mutating-admission-policy-reports', 'force-failure-policy-ignore', 'enable-policy-exception', 'openreports-enabled'],
+  booleans: ['in-cluster', 'help', 'generate-success-events', 'allow-http-in-namespaced-policies', 'validating-admission-policy-reports', 'mutating-admission-policy-reports', 'force-failure-policy-ignore', 'enable-policy-exception', 'openreports-enabled', 'generate-validating-admission-policy', 'generate-mutating-admission-policy'],
   aliases: { h: 'help' },
 };
 
@@ -174,6 +177,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     metricsPort: parsed.values.has('metrics-port') ? number('metrics-port', 0) : undefined,
     successEvents: parsed.booleans.has('generate-success-events'),
     admissionPolicyReports: { validating: !parsed.negated.has('validating-admission-policy-reports'), mutating: parsed.booleans.has('mutating-admission-policy-reports') },
+    admissionPolicyGeneration: { validating: !parsed.negated.has('generate-validating-admission-policy'), mutating: parsed.booleans.has('generate-mutating-admission-policy') },
     forceFailurePolicyIgnore: parsed.booleans.has('force-failure-policy-ignore'),
     resourceFilters: single(parsed, 'resource-filters'),
     userExclusions: {
@@ -272,6 +276,17 @@ Flags:
                                 reports.kyverno.io/enabled=true for reports (default on)
       --mutating-admission-policy-reports
                                 in-cluster: likewise MutatingAdmissionPolicies (default off)
+      --generate-validating-admission-policy[=false]
+                                in-cluster: generate a ValidatingAdmissionPolicy and binding from
+                                each ClusterPolicy whose validate.cel rule sets generate: true and
+                                each ValidatingPolicy with autogen.validatingAdmissionPolicy
+                                enabled, and leave those policies to the API server (Kyverno's
+                                generateValidatingAdmissionPolicy feature; default on)
+      --generate-mutating-admission-policy
+                                in-cluster: likewise a MutatingAdmissionPolicy from each
+                                MutatingPolicy with autogen.mutatingAdmissionPolicy enabled
+                                (Kyverno's generateMutatingAdmissionPolicy; default off: only
+                                policies that ask for it)
       --force-failure-policy-ignore
                                 serve every policy as failurePolicy Ignore, whatever it says
                                 (Kyverno's --forceFailurePolicyIgnore)
@@ -352,7 +367,7 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     const webhook = await startClusterMode({
       client, server: { ...serverOptions, backgroundUser: args.backgroundUser ?? ownServiceAccount(client.config) }, namespace: args.namespace, caFile: args.caFile, log,
       reportIntervalMs: args.reportIntervalMs, retryPeriodMs: args.retryPeriodMs, backgroundScanIntervalMs: args.backgroundScanIntervalMs,
-      successEvents: args.successEvents, omitEvents: args.omitEvents, admissionPolicyReports: args.admissionPolicyReports, holdBackground: process.env.KYVERNO_STUDIO_HOLD_BACKGROUND === '1',
+      successEvents: args.successEvents, omitEvents: args.omitEvents, admissionPolicyReports: args.admissionPolicyReports, admissionPolicyGeneration: args.admissionPolicyGeneration, holdBackground: process.env.KYVERNO_STUDIO_HOLD_BACKGROUND === '1',
       certRenewalIntervalMs: args.certRenewalIntervalMs, tlsKeyAlgorithm: args.tlsKeyAlgorithm, ttlIntervalMs: args.ttlIntervalMs, forceFailurePolicyIgnore: args.forceFailurePolicyIgnore,
       configMap: args.configMap, exceptionScope: args.exceptionScope, allowedResults: args.allowedResults, openreports: args.openreports,
     });

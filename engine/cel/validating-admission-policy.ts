@@ -19,7 +19,7 @@
  */
 import type { ApplyOptions } from '../apply';
 import type { AdmissionRequest, JsonObject, PolicyResponse, RuleResult } from '../core/types';
-import { asObject } from '../core/json';
+import { asArray, asObject } from '../core/json';
 import { buildActivation, installVariables } from './context';
 import { matchConstraintsMatch, requestTarget } from './match';
 import { selectBindingParams } from './params';
@@ -97,4 +97,60 @@ function evaluate(policy: JsonObject, options: ApplyOptions, namespace: JsonObje
     return respond('error', expr ? `expression '${expr}' resulted in error: ${outcome.message}` : outcome.message, reached);
   }
   return null;
+}
+
+/** What the API server's ValidatingAdmissionPolicy admission plugin decides for one request. */
+export interface ApiServerVapDecision {
+  /** The refusal (a binding with Deny whose policy failed), with the validation's reason (Invalid unless it names another). */
+  denial?: { message: string; reason: string };
+  /** Warnings of bindings with Warn. */
+  warnings: string[];
+}
+
+/**
+ * The API server's own enforcement of ValidatingAdmissionPolicies (Kubernetes'
+ * validating admission policy plugin), unlike the CLI reading above: the request as it is
+ * (operation, oldObject), the Namespace as stored; a policy applies only through a binding
+ * naming it whose matchResources (all that the policy matches when absent or without rules)
+ * and the policy's matchConstraints select the request. A failed validation (or an error under
+ * failurePolicy Fail) denies through a binding with Deny and warns through one with Warn, in
+ * the API server's words.
+ */
+export function apiServerValidatingAdmission(policies: readonly JsonObject[], bindings: readonly JsonObject[], options: ApplyOptions): ApiServerVapDecision {
+  const warnings: string[] = [];
+  for (const policy of policies) {
+    const name = String(asObject(policy.metadata).name ?? '');
+    const spec = asObject(policy.spec);
+    if (!matchConstraintsMatch(spec.matchConstraints, options.request, options.cluster)) continue;
+    for (const binding of bindingsOf(name, BINDING_KIND, bindings)) {
+      const bspec = asObject(binding.spec);
+      if (bspec.matchResources && !matchConstraintsMatch(bspec.matchResources, options.request, options.cluster, { emptyRulesMatchAll: true })) continue;
+      const params = bspec.paramRef ? selectBindingParams(bspec.paramRef, options.cluster.parameters ?? []) : null;
+      const act = buildActivation(options, { params });
+      installVariables(act, spec.variables);
+      const failurePolicy = String(spec.failurePolicy ?? 'Fail');
+      const match = evaluateMatchConditions(spec.matchConditions, act, failurePolicy);
+      let failure: { message: string; reason?: string } | undefined;
+      if (match.error) failure = { message: match.error };
+      else if (!match.matched) continue;
+      else {
+        const outcome = evaluateValidations(spec.validations, undefined, act);
+        if (outcome.kind === 'fail') {
+          const v = asObject(asArray(spec.validations)[outcome.index]);
+          failure = { message: outcome.message || `failed expression: ${String(v.expression ?? '').trim()}`, reason: outcome.reason };
+        } else if (outcome.kind === 'error' && failurePolicy !== 'Ignore') {
+          const expr = outcome.index !== undefined ? String(asObject(asArray(spec.validations)[outcome.index]).expression ?? '').trim() : '';
+          failure = { message: expr ? `expression '${expr}' resulted in error: ${outcome.message}` : outcome.message };
+        }
+      }
+      if (!failure) continue;
+      const bindingName = String(asObject(binding.metadata).name ?? '');
+      const actions = asArray(bspec.validationActions).map(String);
+      if (actions.includes('Warn')) warnings.push(`Validation failed for ValidatingAdmissionPolicy '${name}' with binding '${bindingName}': ${failure.message}`);
+      if (actions.includes('Deny')) {
+        return { denial: { message: `ValidatingAdmissionPolicy '${name}' with binding '${bindingName}' denied request: ${failure.message}`, reason: failure.reason || 'Invalid' }, warnings };
+      }
+    }
+  }
+  return { warnings };
 }

@@ -4,6 +4,7 @@
  * preconditions passed (engine/apply does those, as Kyverno's invokeRuleHandler).
  */
 import { validateClassicCel } from '../cel';
+import { generatedForApiServer } from '../cel/admission-policy-generation';
 import { policySpec } from '../policy';
 import { podSecurityRuleResult } from '../pss';
 import type { AdmissionRequest, JsonObject, RuleResult } from '../core/types';
@@ -40,6 +41,9 @@ export function validateRule(
     });
   }
   if (validate.cel !== undefined) {
+    // The policy's ValidatingAdmissionPolicy was generated: the API server enforces it, and
+    // Kyverno's validate.cel handler gives no response (validate_cel.go).
+    if (generatedForApiServer(env.policy)) return null;
     const patchedRequest: AdmissionRequest = request.operation === 'DELETE' ? request : { ...request, object: resource };
     return validateClassicCel(env.rule, { ...env.options, request: patchedRequest });
   }

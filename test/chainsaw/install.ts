@@ -161,7 +161,12 @@ export function serveFlagsOf(install: KyvernoInstall): string[] {
   if (omit.length) flags.push('--omit-events', omit.join(','));
   const allowed = value('features.reporting.allowedResults');
   if (isJsonObject(allowed)) flags.push(`--allowed-results=${['pass', 'fail', 'error', 'skip', 'warn'].filter((s) => bool(allowed[s])).join(',')}`);
-  for (const [feature, flag] of [['validatingAdmissionPolicyReports', 'validating-admission-policy-reports'], ['mutatingAdmissionPolicyReports', 'mutating-admission-policy-reports']]) {
+  for (const [feature, flag] of [
+    ['validatingAdmissionPolicyReports', 'validating-admission-policy-reports'],
+    ['mutatingAdmissionPolicyReports', 'mutating-admission-policy-reports'],
+    ['generateValidatingAdmissionPolicy', 'generate-validating-admission-policy'],
+    ['generateMutatingAdmissionPolicy', 'generate-mutating-admission-policy'],
+  ]) {
     const enabled = value(`features.${feature}.enabled`);
     if (enabled !== undefined) flags.push(`--${flag}=${bool(enabled)}`);
   }

@@ -323,3 +323,36 @@ test('the install\'s TLS Secrets are our deploy\'s, in Kyverno\'s layout, with i
   assert.deepEqual(await keyTypes({}), ['rsa', 'rsa'], 'the chart\'s default, RSA');
   assert.throws(() => new Scenario(dir, 'chainsaw-offline', install({ certManager: { enabled: true, algorithm: 'ECDSA' } })), (e: Error) => e instanceof Unsupported && /cert-manager/.test(e.message));
 });
+
+test('admission policy generation in a scenario: the install\'s feature decides, the API server enforces the generated policy, deleting the policy collects it', async () => {
+  const dir = join(import.meta.dirname, '../fixtures/chainsaw/deny-label');
+  const policy = {
+    apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p' },
+    spec: { rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['ConfigMap'], operations: ['CREATE'] } }] }, validate: { failureAction: 'Enforce', cel: { generate: true, expressions: [{ expression: "object.data.a == 'b'", message: 'a must be b' }] } } }] },
+  };
+  const vap = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy', name: 'cpol-p' };
+  const off = new Scenario(dir, 'chainsaw-offline', { testsPath: 'x', configs: [], values: { features: { generateValidatingAdmissionPolicy: { enabled: false } } }, quarantined: [] });
+  try {
+    assert.equal(await off.write('create', policy), undefined);
+    assert.equal(off.store.get(vap), undefined);
+    // Kyverno's own webhook evaluates the rule.
+    assert.match((await off.write('apply', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: { a: 'c' } })) ?? '', /^admission webhook "validate\.kyverno\.svc-fail" denied the request/);
+  } finally {
+    await off.close();
+  }
+  const on = new Scenario(dir);
+  try {
+    assert.equal(await on.write('create', policy), undefined);
+    const stored = on.store.get(vap);
+    assert.equal((stored?.spec as Record<string, unknown>).failurePolicy, 'Fail');
+    assert.deepEqual((on.store.get({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', name: 'p' })?.status as Record<string, unknown>).validatingadmissionpolicy, { generated: true, message: '' });
+    assert.equal(await on.write('apply', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: { a: 'c' } }),
+      "The configmaps \"x\" is invalid: : ValidatingAdmissionPolicy 'cpol-p' with binding 'cpol-p-binding' denied request: a must be b");
+    assert.equal(await on.write('apply', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'y' }, data: { a: 'b' } }), undefined);
+    assert.equal(await on.remove({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p' } }), undefined);
+    assert.equal(on.store.get(vap), undefined);
+    assert.equal(on.store.get({ ...vap, kind: 'ValidatingAdmissionPolicyBinding', name: 'cpol-p-binding' }), undefined);
+  } finally {
+    await on.close();
+  }
+});

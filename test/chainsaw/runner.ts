@@ -34,6 +34,8 @@ import { runGeneration } from '../../webhook/generate-work';
 import { DownstreamGenerator } from '../../webhook/generate';
 import { BackgroundController } from '../../webhook/background';
 import { ReportWriter } from '../../webhook/reports';
+import { AdmissionPolicyGenerator } from '../../webhook/admission-policy-generator';
+import { generatedForApiServer } from '../../engine/cel/admission-policy-generation';
 import { EventWriter } from '../../webhook/events';
 import { BackgroundScanner } from '../../webhook/scan';
 import { crdValidationError, withCrdDefaults } from './crd-defaults';
@@ -48,6 +50,8 @@ import { storeConfigMap, storeReads } from './store';
 import { evalCel } from '../../engine/cel/environment';
 import { toCel, toCelDocument } from '../../engine/cel/values';
 import { matchConstraintsMatch } from '../../engine/cel/match';
+import { apiServerValidatingAdmission } from '../../engine/cel/validating-admission-policy';
+import { readAdmissionReview } from '../../webhook/admission';
 import { evaluatePostingApiCalls } from '../../webhook/cluster-reads';
 import { policyReadsImages } from '../../webhook/images';
 import { assertionMismatch, expressionOf, templateResource, Unsupported, type Bindings } from './assert';
@@ -208,6 +212,8 @@ export class Scenario {
   private readonly config: KyvernoConfigWatcher;
   private filters: ResourceFilter[] = [];
   private exclusions: UserExclusions | undefined;
+  /** Kyverno's admission policy generator (the admission controller's), with the install's features. */
+  private readonly admissionPolicies: AdmissionPolicyGenerator;
   /** A resource changed since the last background scan. */
   private unscanned = true;
   private reviews = 0;
@@ -250,6 +256,14 @@ export class Scenario {
       this.events.setSuccessEvents(c.successEvents, c.successEventActions);
     });
     this.config.watch(storeConfigMap(this.store, KYVERNO_NAMESPACE, this.options.configMap), this.leading.signal);
+    this.admissionPolicies = new AdmissionPolicyGenerator({
+      client: kube,
+      log,
+      // The area's install (serveFlagsOf): the chart's defaults, validating on and mutating off, unless it sets them.
+      features: this.options.admissionPolicyGeneration,
+      kinds: async () => this.kindTable(),
+      events: this.events,
+    });
     // Reports are written when the runner says (controllersCatchUp), never by a timer.
     this.reports = new ReportWriter(kube, log, 3_600_000, { sweepIntervalMs: 0, sweepGraceMs: 0, allowedResults: this.options.allowedResults, openreports: this.options.openreports });
     this.scanner = new BackgroundScanner(kube, (path, body, only) => Promise.resolve(this.scanReview(path, body, only)), (items, rescan) => this.reports.add(items, rescan), log, undefined, this.options.admissionPolicyReports);
@@ -320,10 +334,22 @@ export class Scenario {
     }
   }
 
-  /** The policies as the in-cluster watcher serves them (incluster.ts: --force-failure-policy-ignore). */
+  /**
+   * The policies the in-cluster watcher serves (incluster.ts: --force-failure-policy-ignore), not
+   * those whose admission was handed to a generated Kubernetes policy.
+   */
   policies(): JsonObject[] {
-    const stored = this.store.all().filter((o) => classifyDocument(o) === 'policy');
-    return this.options.forceFailurePolicyIgnore ? stored.map((p) => withFailurePolicyIgnore(p) as JsonObject) : stored;
+    const served = this.allPolicies().filter((p) => !generatedForApiServer(p));
+    return this.options.forceFailurePolicyIgnore ? served.map((p) => withFailurePolicyIgnore(p) as JsonObject) : served;
+  }
+
+  private allPolicies(): JsonObject[] {
+    return this.store.all().filter((o) => classifyDocument(o) === 'policy');
+  }
+
+  /** The admission policy generator's reconcile of every policy, as its informers would trigger it. */
+  private async generateAdmissionPolicies(): Promise<void> {
+    await this.admissionPolicies.sync(this.allPolicies(), this.exceptions());
   }
 
   /** The exceptions that apply (--enable-policy-exception, --exception-namespace). */
@@ -418,7 +444,7 @@ export class Scenario {
    * /validate on the mutated object with the identity the API server gave it; the background
    * work of an admitted request runs before this returns. Returns the denial text or the object as stored.
    */
-  async admit(operation: 'CREATE' | 'UPDATE' | 'DELETE', object: JsonObject | null, oldObject: JsonObject | null, user: UserInfo = ADMIN, sub?: Subresource): Promise<{ error?: string; object?: JsonObject; warnings: string[] }> {
+  async admit(operation: 'CREATE' | 'UPDATE' | 'DELETE', object: JsonObject | null, oldObject: JsonObject | null, user: UserInfo = ADMIN, sub?: Subresource): Promise<{ error?: string; reason?: 'Invalid' | 'Forbidden'; object?: JsonObject; warnings: string[] }> {
     const warnings: string[] = [];
     const warned = (response: JsonObject) => warnings.push(...asArray(response.warnings).map(String));
     // A background write is made while the controller works: the outer step waits for it all.
@@ -452,6 +478,10 @@ export class Scenario {
       current = { ...current, metadata: { ...meta, uid: old.uid ?? identity?.uid, creationTimestamp: old.creationTimestamp ?? identity?.creationTimestamp } };
     }
     const validateReview = this.review(operation, current, oldObject, user, sub);
+    // The API server's ValidatingAdmissionPolicy plugin runs before the validating webhooks.
+    const vap = this.validatingAdmissionPolicies(validateReview, cluster);
+    warnings.push(...vap.warnings);
+    if (vap.denial) return { error: vap.denial.message, reason: vap.denial.reason === 'Forbidden' ? 'Forbidden' : 'Invalid', warnings };
     const refusedValidate = this.matchConditionRefusal('ValidatingWebhookConfiguration', validateReview, cluster);
     if (refusedValidate !== undefined) return { error: refusedValidate, warnings };
     const validateBody = JSON.stringify(validateReview);
@@ -489,6 +519,34 @@ export class Scenario {
   /** A review evaluated as a server process evaluates it: apiCall POSTs go to the API server (the store) and the review runs again. */
   private evaluate<T>(run: (cluster: ClusterState) => T, cluster: ClusterState): Promise<T> {
     return evaluatePostingApiCalls(cluster, run, (path, body) => this.client.request({ method: 'POST', path, body }));
+  }
+
+  /**
+   * The API server's enforcement of the stored ValidatingAdmissionPolicies through their
+   * bindings (engine/cel's apiServerValidatingAdmission), its refusal worded as the API
+   * server's status error: Invalid (`The pods "x" is invalid: : …`) unless the validation
+   * names Forbidden.
+   */
+  private validatingAdmissionPolicies(review: JsonObject, cluster: ClusterState): { denial?: { message: string; reason: string }; warnings: string[] } {
+    const group = 'admissionregistration.k8s.io';
+    const stored = (kind: string) => this.store.all().filter((o) => o.kind === kind && apiGroup(String(o.apiVersion ?? '')) === group);
+    const policies = stored('ValidatingAdmissionPolicy');
+    if (policies.length === 0) return { warnings: [] };
+    const request = asObject(review.request);
+    let read: ReturnType<typeof readAdmissionReview>;
+    try {
+      read = readAdmissionReview(review);
+    } catch {
+      return { warnings: [] }; // a review the webhook would refuse to read: no policy evaluates it here either
+    }
+    const decision = apiServerValidatingAdmission(policies, stored('ValidatingAdmissionPolicyBinding'), { request: read.request, cluster });
+    if (!decision.denial) return decision;
+    const resource = String(asObject(request.resource).resource ?? '');
+    const name = String(request.name ?? '');
+    const message = decision.denial.reason === 'Forbidden'
+      ? `${resource}${name ? ` ${JSON.stringify(name)}` : ''} is forbidden: ${decision.denial.message}`
+      : `The ${resource} ${JSON.stringify(name)} is invalid: : ${decision.denial.message}`;
+    return { ...decision, denial: { ...decision.denial, message } };
   }
 
   /** Refusals the modelled API server itself wrote (not a webhook's): a scenario may expect their exact text. */
@@ -626,6 +684,7 @@ export class Scenario {
     // the RBAC our deploy grants for the stored policies (what a cluster we deployed to allows).
     const status = desiredPolicyStatus(stored, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), this.deployedAccess());
     if (status !== undefined) this.store.replace({ ...stored, status });
+    await this.generateAdmissionPolicies();
     this.syncWebhookConfigurations();
     await this.policiesChanged();
     return { warnings, object: this.store.get(refOfObject(doc)) };
@@ -704,7 +763,7 @@ export class Scenario {
     const outcome = !existing
       ? await this.admit('CREATE', doc, null, user)
       : await this.admit('UPDATE', verb === 'update' ? { ...doc, metadata: { ...asObject(doc.metadata), uid: asObject(existing.metadata).uid, creationTimestamp: asObject(existing.metadata).creationTimestamp, resourceVersion: asObject(existing.metadata).resourceVersion } } : (mergeObjects(existing, doc) as JsonObject), existing, user);
-    return { ...(outcome.error !== undefined ? { error: { message: outcome.error } } : {}), warnings: outcome.warnings, object: outcome.object };
+    return { ...(outcome.error !== undefined ? { error: { message: outcome.error, ...(outcome.reason ? { reason: outcome.reason } : {}) } } : {}), warnings: outcome.warnings, object: outcome.object };
   }
 
   async remove(ref: JsonObject): Promise<string | undefined> {
@@ -718,12 +777,16 @@ export class Scenario {
     if (!existing) return { warnings: [] }; // chainsaw's delete does not fail on a missing object
     if (cls === 'policy' || cls === 'exception') {
       this.store.delete(refOfObject(doc));
+      // The garbage collector: what the policy owned (its generated admission policies) goes with it.
+      const uid = asObject(existing.metadata).uid;
+      for (const o of this.store.all()) if (asArray(asObject(o.metadata).ownerReferences).some((r) => asObject(r).uid === uid)) this.store.delete(refOfObject(o));
+      await this.generateAdmissionPolicies();
       this.syncWebhookConfigurations();
       await this.policiesChanged();
       return { warnings: [] };
     }
     const outcome = await this.admit('DELETE', null, existing, user);
-    return { ...(outcome.error !== undefined ? { error: { message: outcome.error } } : {}), warnings: outcome.warnings };
+    return { ...(outcome.error !== undefined ? { error: { message: outcome.error, ...(outcome.reason ? { reason: outcome.reason } : {}) } } : {}), warnings: outcome.warnings };
   }
 
   /** The scale subresource of a stored object set to `replicas`: an UPDATE of its Scale through admission, then the parent's replicas. */
@@ -743,7 +806,7 @@ export class Scenario {
       store: (admitted) => this.store.replace({ ...parent, spec: { ...asObject(parent.spec), replicas: asObject(admitted.spec).replicas ?? replicas } }),
     };
     const outcome = await this.admit('UPDATE', scaleOf(replicas), scaleOf(asObject(parent.spec).replicas ?? 1), user, sub);
-    return { ...(outcome.error !== undefined ? { error: { message: outcome.error } } : {}), warnings: outcome.warnings, object: outcome.object };
+    return { ...(outcome.error !== undefined ? { error: { message: outcome.error, ...(outcome.reason ? { reason: outcome.reason } : {}) } } : {}), warnings: outcome.warnings, object: outcome.object };
   }
 
   /** What the offline kubectl of script and command operations acts on (kubectl.ts). */

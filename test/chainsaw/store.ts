@@ -43,11 +43,34 @@ export function mergeObjects(base: unknown, patch: unknown): unknown {
  * Group gets the RBAC API group (rbac/v1 SetDefaults_Subject).
  */
 export function withBuiltinDefaults(obj: JsonObject): JsonObject {
+  if (apiGroup(String(obj.apiVersion ?? '')) === 'admissionregistration.k8s.io' && (obj.kind === 'ValidatingAdmissionPolicy' || obj.kind === 'MutatingAdmissionPolicy')) {
+    return admissionPolicyDefaults(obj);
+  }
   if (String(obj.apiVersion ?? '').startsWith('rbac.authorization.k8s.io/') && (obj.kind === 'RoleBinding' || obj.kind === 'ClusterRoleBinding') && Array.isArray(obj.subjects)) {
     const subjects = obj.subjects.map((s) => (isJsonObject(s) && (s.kind === 'User' || s.kind === 'Group') && !s.apiGroup ? { ...s, apiGroup: 'rbac.authorization.k8s.io' } : s));
     return { ...obj, subjects };
   }
   return obj;
+}
+
+/**
+ * admissionregistration's defaults for a Validating/MutatingAdmissionPolicy
+ * (SetDefaults_ValidatingAdmissionPolicySpec, SetDefaults_MatchResources, SetDefaults_Rule):
+ * failurePolicy Fail, matchPolicy Equivalent, empty selectors, each rule's scope `*`.
+ */
+function admissionPolicyDefaults(obj: JsonObject): JsonObject {
+  const spec = asObject(obj.spec);
+  const constraints = isJsonObject(spec.matchConstraints) ? spec.matchConstraints : undefined;
+  const scoped = (rules: unknown) => (Array.isArray(rules) ? rules.map((r) => (isJsonObject(r) ? { ...r, scope: r.scope ?? '*' } : r)) : rules);
+  const matchConstraints = constraints && {
+    ...constraints,
+    namespaceSelector: constraints.namespaceSelector ?? {},
+    objectSelector: constraints.objectSelector ?? {},
+    matchPolicy: constraints.matchPolicy ?? 'Equivalent',
+    ...(constraints.resourceRules !== undefined ? { resourceRules: scoped(constraints.resourceRules) } : {}),
+    ...(constraints.excludeResourceRules !== undefined ? { excludeResourceRules: scoped(constraints.excludeResourceRules) } : {}),
+  };
+  return { ...obj, spec: { ...spec, failurePolicy: spec.failurePolicy ?? 'Fail', ...(matchConstraints ? { matchConstraints } : {}) } };
 }
 
 /** A change, as an API server's watch reports it. */
@@ -423,9 +446,11 @@ export class StoreClient {
     if (signal.aborted) unsubscribe();
     else signal.addEventListener('abort', unsubscribe, { once: true });
   }
-  async replace(obj: JsonObject): Promise<JsonObject> {
+  async replace(obj: JsonObject, subresource?: string): Promise<JsonObject> {
     const live = this.store.get(refOfObject(obj));
     if (!live) throw new KubeError(404, 'NotFound', `${String(obj.kind)} "${String(asObject(obj.metadata).name)}" not found`);
+    // A status write changes only the status (no webhook of ours registers for it).
+    if (subresource === 'status') return this.store.replace({ ...live, status: obj.status });
     return this.update(obj, live);
   }
   /**

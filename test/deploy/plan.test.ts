@@ -240,3 +240,14 @@ test('undeploy removes Kyverno\'s user-facing ClusterRoles only when our deploy 
   assert.ok(names.includes('kyverno:rbac:admin:policies'), names.join(', '));
   assert.ok(!names.includes('kyverno:rbac:view:policies'), names.join(', '));
 });
+
+test('plan: the webhook runs with the admission policy generation flags that differ from serve\'s defaults', () => {
+  const args = (extra = {}) => (((((plan('cluster', extra).objects.map((o) => o.object).find((o) => o.kind === 'Deployment')!.spec as Json).template as Json).spec as Json).containers as Json[])[0].args as string[]);
+  assert.equal(args().some((a) => a.startsWith('--generate-')), false);
+  assert.equal(args({ admissionPolicyGeneration: { validating: true, mutating: false } }).some((a) => a.startsWith('--generate-')), false);
+  assert.deepEqual(args({ admissionPolicyGeneration: { validating: false, mutating: true } }).filter((a) => a.startsWith('--generate-')), ['--generate-validating-admission-policy=false', '--generate-mutating-admission-policy']);
+  // The ClusterRole lets it write what it generates, as Kyverno's chart always does.
+  const role = plan('cluster').objects.map((o) => o.object).find((o) => o.kind === 'ClusterRole' && !(o as Json).aggregationRule)!;
+  const rule = (role.rules as Json[]).find((r) => (r.resources as string[]).includes('mutatingadmissionpolicybindings'))!;
+  assert.deepEqual([...(rule.verbs as string[])].sort(), ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch']);
+});

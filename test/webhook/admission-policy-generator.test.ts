@@ -1,0 +1,169 @@
+// The admission policy generator (webhook/admission-policy-generator.ts) against a fake API
+// server: generated objects created, kept in step, deleted when the policy no longer
+// qualifies, and the policy's status recording each outcome.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { KubeError, type JsonObject } from '../../kube-api/client';
+import { knownKindTable, type KindTable } from '../../engine/kube';
+import { AdmissionPolicyGenerator, servedMapVersion } from '../../webhook/admission-policy-generator';
+import { generatedForApiServer } from '../../engine/cel/admission-policy-generation';
+import { parseServeArgs } from '../../webhook/serve';
+import type { EventInfo } from '../../webhook/event-info';
+import { FakeApi } from './fake-api';
+
+function tableServingMap(versions: string[]): KindTable {
+  const table = knownKindTable();
+  for (const kind of ['MutatingAdmissionPolicy', 'MutatingAdmissionPolicyBinding']) {
+    table.set(kind, versions.length ? [{ group: 'admissionregistration.k8s.io', version: versions[0], otherVersions: versions.slice(1), resource: `${kind.toLowerCase()}s`, namespaced: false }] : []);
+  }
+  return table;
+}
+
+function setup(features = { validating: true, mutating: false }, table = knownKindTable()) {
+  const api = new FakeApi();
+  const log: string[] = [];
+  const events: EventInfo[] = [];
+  const generator = new AdmissionPolicyGenerator({ client: api, log: (l) => log.push(l), features, kinds: async () => table, now: () => 0, events: { add: (e) => events.push(...e) } });
+  return { api, log, generator, events };
+}
+
+function clusterPolicy(expression: string, rules = 1): JsonObject {
+  const rule = (i: number) => ({
+    name: `r${i}`,
+    match: { any: [{ resources: { kinds: ['Pod'], operations: ['CREATE'] } }] },
+    validate: { failureAction: 'Enforce', cel: { generate: true, expressions: [{ expression, message: 'm' }] } },
+  });
+  return { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p', uid: 'u1', resourceVersion: '1' }, spec: { rules: Array.from({ length: rules }, (_, i) => rule(i)) } };
+}
+
+const changes = (api: FakeApi) => api.calls.filter((c) => !c.startsWith('get '));
+
+test('a ClusterPolicy: created, left alone when in step (API server defaults included), updated on change, deleted when it stops qualifying', async () => {
+  const { api, generator, events } = setup();
+  let policy = clusterPolicy('true');
+  api.put(policy);
+  await generator.sync([policy], []);
+  assert.deepEqual(changes(api), ['create ValidatingAdmissionPolicy/default/cpol-p', 'create ValidatingAdmissionPolicyBinding/default/cpol-p-binding', 'replace ClusterPolicy/default/p/status']);
+  const vap = api.find('ValidatingAdmissionPolicy', 'cpol-p')!;
+  assert.deepEqual((vap.spec as JsonObject).validations, [{ expression: 'true', message: 'm' }]);
+  assert.deepEqual(((api.find('ValidatingAdmissionPolicyBinding', 'cpol-p-binding')!.spec) as JsonObject).validationActions, ['Deny']);
+  policy = api.find('ClusterPolicy', 'p')!;
+  assert.deepEqual((policy.status as JsonObject).validatingadmissionpolicy, { generated: true, message: '' });
+  assert.equal(generatedForApiServer(policy), true);
+  // Kyverno's NewValidatingAdmissionPolicyEvent (the event writer drops it unless success events are on).
+  assert.deepEqual(events.map((e) => [e.reason, e.source, e.related?.kind, e.message]), [
+    ['PolicyApplied', 'kyverno-generate', 'ValidatingAdmissionPolicy', 'successfully generated validating admission policy cpol-p from policy p'],
+    ['PolicyApplied', 'kyverno-generate', 'ValidatingAdmissionPolicyBinding', 'successfully generated validating admission policy binding cpol-p-binding from policy p'],
+  ]);
+
+  // What the API server adds (defaults, metadata) does not make the objects out of step.
+  api.put({ ...vap, metadata: { ...(vap.metadata as JsonObject), resourceVersion: '7' }, spec: { ...(vap.spec as JsonObject), failurePolicy: 'Fail' } });
+  api.calls.length = 0;
+  await generator.sync([policy], []);
+  assert.deepEqual(changes(api), []);
+  assert.equal(events.length, 2);
+
+  // The policy's expression changes: the generated policy follows, the binding is untouched.
+  policy = { ...clusterPolicy('false'), status: policy.status, metadata: { ...(policy.metadata as JsonObject) } };
+  api.put(policy);
+  await generator.sync([policy], []);
+  assert.deepEqual(changes(api), ['replace ValidatingAdmissionPolicy/default/cpol-p']);
+  assert.deepEqual((api.find('ValidatingAdmissionPolicy', 'cpol-p')!.spec as JsonObject).validations, [{ expression: 'false', message: 'm' }]);
+
+  // A second rule: no longer expressible, both objects go and the status says why.
+  api.calls.length = 0;
+  policy = { ...clusterPolicy('false', 2), status: api.find('ClusterPolicy', 'p')!.status, metadata: { ...(api.find('ClusterPolicy', 'p')!.metadata as JsonObject) } };
+  api.put(policy);
+  await generator.sync([policy], []);
+  assert.deepEqual(changes(api), ['delete ValidatingAdmissionPolicy/default/cpol-p', 'delete ValidatingAdmissionPolicyBinding/default/cpol-p-binding', 'replace ClusterPolicy/default/p/status']);
+  const after = api.find('ClusterPolicy', 'p')!;
+  assert.deepEqual((after.status as JsonObject).validatingadmissionpolicy, { generated: false, message: 'skip generating ValidatingAdmissionPolicy: multiple rules are not applicable.' });
+  assert.equal(generatedForApiServer(after), false);
+  // Nothing left to do: no write.
+  api.calls.length = 0;
+  await generator.sync([after], []);
+  assert.deepEqual(changes(api), []);
+});
+
+test('feature off: ClusterPolicies and ValidatingPolicies are left alone; a refused write records missing permissions', async () => {
+  const off = setup({ validating: false, mutating: false });
+  off.api.put(clusterPolicy('true'));
+  await off.generator.sync([clusterPolicy('true')], []);
+  assert.deepEqual(changes(off.api), []);
+
+  const { api, generator } = setup();
+  const policy = clusterPolicy('true');
+  api.put(policy);
+  api.failures.create = [new KubeError(403, 'Forbidden', 'no')];
+  await generator.sync([policy], []);
+  assert.deepEqual((api.find('ClusterPolicy', 'p')!.status as JsonObject).validatingadmissionpolicy, { generated: false, message: 'insufficient permissions to generate ValidatingAdmissionPolicies' });
+  // Granted: generated. Then the binding is gone and writing it is refused.
+  await generator.sync([api.find('ClusterPolicy', 'p')!], []);
+  assert.deepEqual((api.find('ClusterPolicy', 'p')!.status as JsonObject).validatingadmissionpolicy, { generated: true, message: '' });
+  await api.delete({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', name: 'cpol-p-binding' });
+  api.failures.create = [new KubeError(403, 'Forbidden', 'no')];
+  await generator.sync([api.find('ClusterPolicy', 'p')!], []);
+  assert.deepEqual((api.find('ClusterPolicy', 'p')!.status as JsonObject).validatingadmissionpolicy, { generated: false, message: 'insufficient permissions to generate ValidatingAdmissionPolicyBindings' });
+});
+
+test('a ValidatingPolicy not asking for generation records why; a CEL exception is reflected in the generated policy', async () => {
+  const { api, generator } = setup();
+  const vpol = (enabled: boolean): JsonObject => ({
+    apiVersion: 'policies.kyverno.io/v1beta1',
+    kind: 'ValidatingPolicy',
+    metadata: { name: 'v', uid: 'u2', resourceVersion: '1' },
+    spec: {
+      autogen: { validatingAdmissionPolicy: { enabled } },
+      validationActions: ['Audit'],
+      matchConstraints: { resourceRules: [{ apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE'], resources: ['deployments'] }] },
+      validations: [{ expression: 'true' }],
+    },
+    status: { conditionStatus: { ready: true } },
+  });
+  api.put(vpol(false));
+  await generator.sync([vpol(false)], []);
+  assert.deepEqual(api.find('ValidatingPolicy', 'v')!.status, { conditionStatus: { ready: true, message: 'skip generating ValidatingAdmissionPolicy: not enabled.' }, generated: false });
+  assert.equal(api.find('ValidatingAdmissionPolicy', 'vpol-v'), undefined);
+
+  const exception = { apiVersion: 'policies.kyverno.io/v1beta1', kind: 'PolicyException', metadata: { name: 'e' }, spec: { policyRefs: [{ name: 'v', kind: 'ValidatingPolicy' }], matchConditions: [{ name: 'n', expression: 'false' }] } };
+  const enabled = { ...vpol(true), status: api.find('ValidatingPolicy', 'v')!.status, metadata: api.find('ValidatingPolicy', 'v')!.metadata };
+  api.put(enabled);
+  await generator.sync([enabled], [exception]);
+  assert.deepEqual((api.find('ValidatingAdmissionPolicy', 'vpol-v')!.spec as JsonObject).matchConditions, [{ name: 'n', expression: '!(false)' }]);
+  assert.deepEqual((api.find('ValidatingAdmissionPolicyBinding', 'vpol-v-binding')!.spec as JsonObject).validationActions, ['Audit']);
+  assert.deepEqual(api.find('ValidatingPolicy', 'v')!.status, { conditionStatus: { ready: true }, generated: true });
+});
+
+test('MutatingPolicies: the version the cluster serves, and nothing for a policy that does not ask while the feature is off', async () => {
+  assert.equal(servedMapVersion(tableServingMap(['v1beta1', 'v1alpha1'])), 'v1beta1');
+  assert.equal(servedMapVersion(tableServingMap(['v1', 'v1beta1'])), 'v1');
+  assert.equal(servedMapVersion(tableServingMap([])), undefined);
+  const mpol = (enabled: boolean): JsonObject => ({
+    apiVersion: 'policies.kyverno.io/v1beta1',
+    kind: 'MutatingPolicy',
+    metadata: { name: 'm', uid: 'u3', resourceVersion: '1' },
+    spec: {
+      autogen: { mutatingAdmissionPolicy: { enabled } },
+      matchConstraints: { resourceRules: [{ apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE'], resources: ['deployments'] }] },
+      mutations: [{ patchType: 'JSONPatch', jsonPatch: { expression: '[]' } }],
+    },
+  });
+  const off = setup({ validating: true, mutating: false }, tableServingMap(['v1beta1']));
+  off.api.put(mpol(false));
+  await off.generator.sync([mpol(false)], []);
+  assert.deepEqual(changes(off.api), []);
+
+  const { api, generator } = setup({ validating: true, mutating: false }, tableServingMap(['v1beta1']));
+  api.put(mpol(true));
+  await generator.sync([mpol(true)], []);
+  const map = api.find('MutatingAdmissionPolicy', 'mpol-m')!;
+  assert.equal(map.apiVersion, 'admissionregistration.k8s.io/v1beta1');
+  assert.equal((api.find('MutatingAdmissionPolicyBinding', 'mpol-m-binding')!.spec as JsonObject).policyName, 'mpol-m');
+  assert.equal((api.find('MutatingPolicy', 'm')!.status as JsonObject).generated, true);
+});
+
+test('serve flags: generation of validating admission policies on by default, mutating off', () => {
+  const TLS = ['--tls-cert', 'c', '--tls-key', 'k'];
+  assert.deepEqual(parseServeArgs(['--in-cluster', ...TLS]).admissionPolicyGeneration, { validating: true, mutating: false });
+  assert.deepEqual(parseServeArgs(['--in-cluster', ...TLS, '--generate-validating-admission-policy=false', '--generate-mutating-admission-policy']).admissionPolicyGeneration, { validating: false, mutating: true });
+});
