@@ -14,6 +14,7 @@ import { apiGroup } from '../../engine/loader';
 import { apiServerAnswer } from '../../engine/context';
 import { resourceNameOf } from '../../engine/context/api-server';
 import type { ReadSource } from '../../webhook/live-context';
+import type { KindTable } from '../../engine/kube';
 import { answerAccessReview } from './authorizer';
 
 function keyOf(apiVersion: string, kind: string, namespace: string | undefined, name: string): string {
@@ -139,6 +140,8 @@ export function labelsMatchSelector(labels: Record<string, unknown>, selector: s
 
 export class ObjectStore {
   private readonly objects = new Map<string, JsonObject>();
+  /** The API server's clock (creation timestamps): a scenario's clock, which its sleeps advance. */
+  now: () => number = Date.now;
   private serial = 0;
   private readonly listeners = new Set<(e: StoreEvent) => void>();
 
@@ -216,7 +219,7 @@ export class ObjectStore {
    * assigned before validating admission runs, so webhooks see the uid the object is stored with.
    */
   reserveIdentity(): { uid: string; creationTimestamp: string } {
-    return { uid: `00000000-0000-4000-8000-${String(++this.serial).padStart(12, '0')}`, creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+    return { uid: `00000000-0000-4000-8000-${String(++this.serial).padStart(12, '0')}`, creationTimestamp: new Date(this.now()).toISOString().replace(/\.\d{3}Z$/, 'Z') };
   }
 
   /** Stores a new object (with `identity` when one was reserved for it); AlreadyExists when one is there. */
@@ -229,7 +232,7 @@ export class ObjectStore {
     const stored = clone(normalizeSecret(isCrd(obj) ? establishedCrd(obj, undefined) : obj));
     // The API server's namespace strategy: a new namespace is Active.
     if (obj.kind === 'Namespace' && apiGroup(String(obj.apiVersion)) === '') stored.status = { phase: 'Active', ...asObject(stored.status) };
-    const id = identity ?? { uid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+    const id = identity ?? { uid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, creationTimestamp: new Date(this.now()).toISOString().replace(/\.\d{3}Z$/, 'Z') };
     stored.metadata = { ...withNamespaceNameLabel(obj, meta), ...id, resourceVersion: String(n), generation: 1 };
     this.objects.set(key, stored);
     this.emit('ADDED', stored);
@@ -379,6 +382,50 @@ function mergeApplied(base: unknown, patch: unknown): unknown {
  */
 export type Admission = (operation: 'CREATE' | 'UPDATE' | 'DELETE', object: JsonObject | null, oldObject: JsonObject | null) => Promise<JsonObject | undefined>;
 
+export interface StoreClientOptions {
+  /** The kinds discovery serves (GET /api, /apis and each group version's resources); without it, none. */
+  discovery?: () => KindTable;
+  /** Who the client authenticates as: its SelfSubjectAccessReviews are answered for it. */
+  self?: { user: string; groups: string[] };
+}
+
+/** Verbs discovery lists for a resource: the review kinds are create-only, the rest serve every verb. */
+function servedVerbs(group: string): string[] {
+  if (group === 'authorization.k8s.io' || group === 'authentication.k8s.io') return ['create'];
+  return ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+}
+
+/** A discovery document of the kind table: the group list, or one group version's resource list. */
+export function discoveryAnswer(table: KindTable, path: string): JsonObject | undefined {
+  const entries = [...table.entries()].flatMap(([kind, rs]) => rs.filter((r) => !r.resource.includes('/')).map((r) => ({ kind, ...r })));
+  if (path === '/api') return { kind: 'APIVersions', versions: ['v1'] };
+  if (path === '/apis') {
+    const groups = new Map<string, { preferred: string; versions: Set<string> }>();
+    for (const e of entries) {
+      if (e.group === '') continue;
+      const g = groups.get(e.group) ?? { preferred: e.version, versions: new Set<string>() };
+      for (const v of [e.version, ...(e.otherVersions ?? [])]) g.versions.add(v);
+      groups.set(e.group, g);
+    }
+    return {
+      kind: 'APIGroupList',
+      groups: [...groups].map(([name, g]) => ({
+        name,
+        versions: [...g.versions].map((v) => ({ groupVersion: `${name}/${v}`, version: v })),
+        preferredVersion: { groupVersion: `${name}/${g.preferred}`, version: g.preferred },
+      })),
+    };
+  }
+  const m = /^\/api\/(v1)$|^\/apis\/([^/]+)\/([^/]+)$/.exec(path);
+  if (!m) return undefined;
+  const group = m[1] ? '' : m[2];
+  const version = m[1] ?? m[3];
+  const resources = entries
+    .filter((e) => e.group === group && (e.version === version || (e.otherVersions ?? []).includes(version)))
+    .map((e) => ({ name: e.resource, kind: e.kind, namespaced: e.namespaced !== false, verbs: servedVerbs(group) }));
+  return { kind: 'APIResourceList', groupVersion: group ? `${group}/${version}` : version, resources };
+}
+
 /**
  * The KubeClient calls of the webhook's background code, answered from the store. With an
  * `admission`, its writes go through admission first, as the API server sends a controller's
@@ -388,6 +435,7 @@ export class StoreClient {
   constructor(
     private readonly store: ObjectStore,
     private readonly admission?: Admission,
+    private readonly options: StoreClientOptions = {},
   ) {}
   async get(ref: ObjectRef): Promise<JsonObject | undefined> {
     return this.store.get(ref);
@@ -461,8 +509,39 @@ export class StoreClient {
   async resourceFor(): Promise<undefined> {
     return undefined;
   }
+  /** The object path of a ref as the API server serves it (discovery's plural and scope). */
+  async pathFor(ref: ObjectRef): Promise<string> {
+    const group = apiGroup(ref.apiVersion);
+    const entry = this.options.discovery?.().get(ref.kind)?.find((r) => r.group === group && !r.resource.includes('/'));
+    if (!entry) throw new KubeError(404, 'NotFound', `the cluster does not serve ${ref.kind} (${ref.apiVersion})`);
+    const base = group ? `/apis/${ref.apiVersion}` : `/api/${ref.apiVersion}`;
+    const ns = entry.namespaced !== false ? `/namespaces/${ref.namespace ?? 'default'}` : '';
+    return `${base}${ns}/${entry.resource}${ref.name ? `/${ref.name}` : ''}`;
+  }
+  /** A merge patch of an object's status subresource (the webhooks are not called for it). */
+  private patchStatus(path: string, body: unknown): JsonObject {
+    const m = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))(?:\/namespaces\/([^/]+))?\/([^/]+)\/([^/]+)\/status$/.exec(path);
+    const group = m ? (m[1] ? '' : m[2]) : '';
+    const kind = m && [...(this.options.discovery?.() ?? (new Map() as KindTable)).entries()].find(([, rs]) => rs.some((r) => r.group === group && r.resource === m[5]))?.[0];
+    if (!m || !kind) throw new KubeError(404, 'NotFound', `PATCH ${path} is not served offline`);
+    const ref = { apiVersion: m[1] ?? `${m[2]}/${m[3]}`, kind, namespace: m[4], name: m[6] };
+    const live = this.store.get(ref);
+    if (!live) throw new KubeError(404, 'NotFound', `${kind} "${ref.name}" not found`);
+    return this.store.replace({ ...live, status: mergeObjects(live.status ?? {}, asObject(asObject(body).status)) as JsonObject });
+  }
   async request(req: { method: string; path: string; body?: unknown }): Promise<unknown> {
+    const discovery = this.options.discovery;
+    if (req.method === 'GET' && discovery) {
+      const answer = discoveryAnswer(discovery(), req.path);
+      if (answer) return answer;
+    }
     if (req.method === 'GET' && req.path === '/apis') return { groups: [] };
+    if (req.method === 'PATCH' && req.path.endsWith('/status')) return this.patchStatus(req.path, req.body);
+    if (req.method === 'POST' && req.path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews' && this.options.self) {
+      const body = typeof req.body === 'string' ? (JSON.parse(req.body) as unknown) : req.body;
+      if (!isJsonObject(body) || body.kind !== 'SelfSubjectAccessReview') throw new KubeError(400, 'BadRequest', 'the body is not a SelfSubjectAccessReview');
+      return answerAccessReview(this.store.all(), body, this.options.self);
+    }
     // The authorizer's answer from the RBAC objects stored (authorizer.ts).
     if (req.method === 'POST' && req.path === '/apis/authorization.k8s.io/v1/subjectaccessreviews') {
       const body = typeof req.body === 'string' ? (JSON.parse(req.body) as unknown) : req.body;
