@@ -196,6 +196,10 @@ export class Scenario {
   private readonly cleanup: CleanupController;
   /** The operation timeouts in force (chainsaw's configuration, the test's, the step's). */
   timeouts: Timeouts = {};
+  /** Whether a cleanup run needed a service over the network (offline evaluation has none). */
+  private cleanupNeededNetwork = false;
+  /** Objects the cleanup controller deleted with a right only our deploy's per-policy grant gave it. */
+  private readonly deletedOnDeployGrant: Array<{ kind: string; namespace?: string; name: string; resource: string }> = [];
 
   constructor(
     private readonly dir: string,
@@ -262,6 +266,7 @@ export class Scenario {
     const client = new StoreClient(
       this.store,
       async (operation, object, oldObject) => {
+        if (operation === 'DELETE' && oldObject) this.noteDeployGrant(oldObject);
         const outcome = await this.admit(operation, object, oldObject, WEBHOOK_USER);
         if (outcome.error !== undefined) throw new KubeError(400, 'BadRequest', outcome.error);
         return outcome.object;
@@ -270,7 +275,10 @@ export class Scenario {
     );
     const cleanup = new CleanupController({
       client: client.asKubeClient(),
-      log,
+      log: (line) => {
+        if (/needs network access, which offline evaluation does not have/.test(line)) this.cleanupNeededNetwork = true;
+        log(line);
+      },
       events: this.events,
       resourceFilters: FILTERS,
       ttlIntervalMs: typeof interval === 'number' && interval > 0 ? interval / 1e6 : undefined,
@@ -296,6 +304,35 @@ export class Scenario {
     sync();
     cleanup.lead(this.leading.signal);
     return cleanup;
+  }
+
+  /**
+   * A deletion by the cleanup controller that Kyverno's install would not allow: its cleanup
+   * controller has a fixed role (what its chart, the install values and the scenario's
+   * aggregated ClusterRoles grant), ours gets what each cleanup and deleting policy selects
+   * when deploy applies the policy.
+   */
+  private noteDeployGrant(object: JsonObject): void {
+    const { apiVersion, kind, name, namespace } = refOfObject(object);
+    const group = apiGroup(apiVersion);
+    const resource = findResources(this.kindTable(), group, '', kind, '')[0]?.resource ?? pluralOf(group, kind);
+    // Our deploy's own roles (bound to our service account) carry the per-policy grants: left out.
+    const granted = this.grantedToKyverno().filter((r) => asObject(asObject(r.metadata).labels)['app.kubernetes.io/managed-by'] !== 'kyverno-studio');
+    const fixed = [...webhookRbac(KYVERNO_NAMESPACE, [], this.kindTable()).objects, ...granted] as JsonObject[];
+    if (!rbacAllows(fixed, { verb: 'delete', group, resource, namespace })) this.deletedOnDeployGrant.push({ kind, namespace, name, resource });
+  }
+
+  /** An expected object the cleanup controller deleted on our deploy's grant: the difference, not a failure. */
+  private cleanupGrantLimit(expected: JsonObject, bindings: Bindings): Unsupported | undefined {
+    const want = templateResource(asObject(expected.metadata), bindings) as JsonObject;
+    const gone = this.deletedOnDeployGrant.find((d) => d.kind === expected.kind && (typeof want.name !== 'string' || want.name === d.name));
+    if (!gone) return undefined;
+    return new Unsupported(`our cleanup controller deleted ${gone.kind} ${gone.name} with the delete on ${gone.resource} our deploy grants for the policy selecting it; Kyverno's cleanup controller has a fixed role without it`);
+  }
+
+  /** A cleanup run that needed a service over the network: what it would have deleted cannot be judged offline. */
+  private cleanupNetworkLimit(): Unsupported | undefined {
+    return this.cleanupNeededNetwork ? new Unsupported('a cleanup or deleting policy calls a service over the network, which the offline runner does not have') : undefined;
   }
 
   /** The cleanup controller's work started by a timer, done (the clock's drain between timers). */
@@ -380,7 +417,8 @@ export class Scenario {
   liveState(): LiveContextState {
     const live = new LiveContext({ source: storeReads(this.store), onChange: () => undefined, log: (line) => this.log.push(line), debounceMs: 0 });
     try {
-      live.setPolicies(this.policies());
+      // The cleanup and deleting policies' reads too (the in-cluster webhook watches those for its cleanup controller).
+      live.setPolicies([...this.policies(), ...this.store.all().filter(isCleanupPolicy)]);
       return live.state();
     } finally {
       live.close();
@@ -948,7 +986,7 @@ export class Scenario {
             if (CONTROLLER_KINDS.has(String(r.kind))) await this.controllersCatchUp();
             const m = this.assertOne(r, scope);
             if (m !== null && this.candidates(r, scope).length === 0 && kubeletStatus(r)) throw new Unsupported(`${kubeletStatus(r)}: no ${String(r.kind)} ${JSON.stringify(asObject(r.metadata).name ?? '(any)')} found`);
-            return m === null ? null : () => this.registryLimit() ?? new StepFailure(`assert: ${m}`);
+            return m === null ? null : () => this.registryLimit() ?? this.cleanupGrantLimit(r, scope) ?? this.cleanupNetworkLimit() ?? new StepFailure(`assert: ${m}`);
           });
         }
         return;
@@ -957,7 +995,7 @@ export class Scenario {
           await this.eventually('error', body, async () => {
             if (CONTROLLER_KINDS.has(String(r.kind))) await this.controllersCatchUp();
             if (this.assertOne(r, scope) !== null) return null;
-            return () => this.registryLimit() ?? new StepFailure(`error: ${String(r.kind)} ${JSON.stringify(asObject(r.metadata).name ?? '(any)')} exists and matches`);
+            return () => this.registryLimit() ?? this.cleanupNetworkLimit() ?? new StepFailure(`error: ${String(r.kind)} ${JSON.stringify(asObject(r.metadata).name ?? '(any)')} exists and matches`);
           });
         }
         return;
