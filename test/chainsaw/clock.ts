@@ -13,6 +13,8 @@ interface Timer {
 }
 
 const MAX_FIRES = 100_000;
+/** How long after its time a timer fires. */
+const FIRING_LATENCY_MS = 1;
 
 export class VirtualClock implements CleanupClock {
   private current: number;
@@ -63,9 +65,10 @@ export class VirtualClock implements CleanupClock {
       for (const t of this.timers) if (t.due <= target && (!next || t.due < next.due || (t.due === next.due && t.seq < next.seq))) next = t;
       if (!next) break;
       this.timers.delete(next);
-      this.current = Math.max(this.current, next.due);
+      // A real timer fires once its time has passed, a little after it (the controllers compare strictly).
+      this.current = Math.max(this.current, next.due + FIRING_LATENCY_MS);
       next.fn();
     }
-    this.current = target;
+    this.current = Math.max(this.current, target);
   }
 }

@@ -145,6 +145,11 @@ export class ObjectStore {
   private serial = 0;
   private readonly listeners = new Set<(e: StoreEvent) => void>();
 
+  /** Changes with every write (what was read at one revision still holds at the same one). */
+  get revision(): number {
+    return this.serial;
+  }
+
   /** Every later change is told to `listener` (a watch); returns the unsubscribe. */
   subscribe(listener: (e: StoreEvent) => void): () => void {
     this.listeners.add(listener);
@@ -395,35 +400,37 @@ function servedVerbs(group: string): string[] {
   return ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 }
 
-/** A discovery document of the kind table: the group list, or one group version's resource list. */
-export function discoveryAnswer(table: KindTable, path: string): JsonObject | undefined {
-  const entries = [...table.entries()].flatMap(([kind, rs]) => rs.filter((r) => !r.resource.includes('/')).map((r) => ({ kind, ...r })));
-  if (path === '/api') return { kind: 'APIVersions', versions: ['v1'] };
-  if (path === '/apis') {
-    const groups = new Map<string, { preferred: string; versions: Set<string> }>();
-    for (const e of entries) {
-      if (e.group === '') continue;
-      const g = groups.get(e.group) ?? { preferred: e.version, versions: new Set<string>() };
-      for (const v of [e.version, ...(e.otherVersions ?? [])]) g.versions.add(v);
-      groups.set(e.group, g);
+/** The discovery documents of the kind table by path: `/api`, `/apis` and each group version's resource list. */
+export function discoveryDocuments(table: KindTable): Map<string, JsonObject> {
+  const groups = new Map<string, { preferred: string; versions: Set<string> }>();
+  const lists = new Map<string, JsonObject[]>();
+  for (const [kind, rs] of table) {
+    for (const r of rs) {
+      if (r.resource.includes('/')) continue;
+      const versions = [r.version, ...(r.otherVersions ?? [])];
+      if (r.group !== '') {
+        const g = groups.get(r.group) ?? { preferred: r.version, versions: new Set<string>() };
+        for (const v of versions) g.versions.add(v);
+        groups.set(r.group, g);
+      }
+      for (const v of versions) {
+        const path = r.group ? `/apis/${r.group}/${v}` : `/api/${v}`;
+        lists.set(path, [...(lists.get(path) ?? []), { name: r.resource, kind, namespaced: r.namespaced !== false, verbs: servedVerbs(r.group) }]);
+      }
     }
-    return {
-      kind: 'APIGroupList',
-      groups: [...groups].map(([name, g]) => ({
-        name,
-        versions: [...g.versions].map((v) => ({ groupVersion: `${name}/${v}`, version: v })),
-        preferredVersion: { groupVersion: `${name}/${g.preferred}`, version: g.preferred },
-      })),
-    };
   }
-  const m = /^\/api\/(v1)$|^\/apis\/([^/]+)\/([^/]+)$/.exec(path);
-  if (!m) return undefined;
-  const group = m[1] ? '' : m[2];
-  const version = m[1] ?? m[3];
-  const resources = entries
-    .filter((e) => e.group === group && (e.version === version || (e.otherVersions ?? []).includes(version)))
-    .map((e) => ({ name: e.resource, kind: e.kind, namespaced: e.namespaced !== false, verbs: servedVerbs(group) }));
-  return { kind: 'APIResourceList', groupVersion: group ? `${group}/${version}` : version, resources };
+  const out = new Map<string, JsonObject>();
+  out.set('/api', { kind: 'APIVersions', versions: ['v1'] });
+  out.set('/apis', {
+    kind: 'APIGroupList',
+    groups: [...groups].map(([name, g]) => ({
+      name,
+      versions: [...g.versions].map((v) => ({ groupVersion: `${name}/${v}`, version: v })),
+      preferredVersion: { groupVersion: `${name}/${g.preferred}`, version: g.preferred },
+    })),
+  });
+  for (const [path, resources] of lists) out.set(path, { kind: 'APIResourceList', groupVersion: path.replace(/^\/apis?\//, ''), resources });
+  return out;
 }
 
 /**
@@ -512,7 +519,7 @@ export class StoreClient {
   /** The object path of a ref as the API server serves it (discovery's plural and scope). */
   async pathFor(ref: ObjectRef): Promise<string> {
     const group = apiGroup(ref.apiVersion);
-    const entry = this.options.discovery?.().get(ref.kind)?.find((r) => r.group === group && !r.resource.includes('/'));
+    const entry = this.discovered()?.get(ref.kind)?.find((r) => r.group === group && !r.resource.includes('/'));
     if (!entry) throw new KubeError(404, 'NotFound', `the cluster does not serve ${ref.kind} (${ref.apiVersion})`);
     const base = group ? `/apis/${ref.apiVersion}` : `/api/${ref.apiVersion}`;
     const ns = entry.namespaced !== false ? `/namespaces/${ref.namespace ?? 'default'}` : '';
@@ -522,18 +529,30 @@ export class StoreClient {
   private patchStatus(path: string, body: unknown): JsonObject {
     const m = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))(?:\/namespaces\/([^/]+))?\/([^/]+)\/([^/]+)\/status$/.exec(path);
     const group = m ? (m[1] ? '' : m[2]) : '';
-    const kind = m && [...(this.options.discovery?.() ?? (new Map() as KindTable)).entries()].find(([, rs]) => rs.some((r) => r.group === group && r.resource === m[5]))?.[0];
+    const kind = m && [...(this.discovered() ?? (new Map() as KindTable)).entries()].find(([, rs]) => rs.some((r) => r.group === group && r.resource === m[5]))?.[0];
     if (!m || !kind) throw new KubeError(404, 'NotFound', `PATCH ${path} is not served offline`);
     const ref = { apiVersion: m[1] ?? `${m[2]}/${m[3]}`, kind, namespace: m[4], name: m[6] };
     const live = this.store.get(ref);
     if (!live) throw new KubeError(404, 'NotFound', `${kind} "${ref.name}" not found`);
     return this.store.replace({ ...live, status: mergeObjects(live.status ?? {}, asObject(asObject(body).status)) as JsonObject });
   }
+  private served: { revision: number; table: KindTable; documents?: Map<string, JsonObject> } | undefined;
+  /** The kinds discovery serves, built again only after a write (a discovery pass asks once per group version). */
+  private discovered(): KindTable | undefined {
+    if (!this.options.discovery) return undefined;
+    if (this.served?.revision !== this.store.revision) this.served = { revision: this.store.revision, table: this.options.discovery() };
+    return this.served.table;
+  }
+  private discoveryDocument(path: string): JsonObject | undefined {
+    const table = this.discovered();
+    if (!table || !this.served) return undefined;
+    this.served.documents ??= discoveryDocuments(table);
+    return this.served.documents.get(path);
+  }
   async request(req: { method: string; path: string; body?: unknown }): Promise<unknown> {
-    const discovery = this.options.discovery;
-    if (req.method === 'GET' && discovery) {
-      const answer = discoveryAnswer(discovery(), req.path);
-      if (answer) return answer;
+    if (req.method === 'GET') {
+      const answer = this.discoveryDocument(req.path);
+      if (answer) return structuredClone(answer);
     }
     if (req.method === 'GET' && req.path === '/apis') return { groups: [] };
     if (req.method === 'PATCH' && req.path.endsWith('/status')) return this.patchStatus(req.path, req.body);

@@ -1,0 +1,113 @@
+/**
+ * The cleanup controller on a clock it does not own: cron runs happen at the schedule's time and
+ * not before, ttl deletions when the label's time comes, with the propagation the annotation
+ * asks for. The clock is the chainsaw runner's virtual one; the API server a small fake.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CleanupController } from '../../webhook/cleanup';
+import type { KubeClient } from '../../kube-api/client';
+import type { ObjectRef } from '../../kube-api/errors';
+import { knownKindTable } from '../../engine/kube';
+import { VirtualClock } from '../chainsaw/clock';
+import { discoveryDocuments } from '../chainsaw/store';
+
+type Json = Record<string, unknown>;
+
+/** An API server holding `objects`: discovery of the known kinds, every access allowed, deletions recorded. */
+function fakeApi(objects: Json[]) {
+  const documents = discoveryDocuments(knownKindTable());
+  const deleted: Array<{ name: string; propagationPolicy: unknown }> = [];
+  const statuses: Json[] = [];
+  const client = {
+    async request(req: { method: string; path: string; body?: unknown }) {
+      if (req.method === 'GET' && documents.has(req.path)) return documents.get(req.path);
+      if (req.method === 'POST' && req.path.endsWith('/selfsubjectaccessreviews')) return { status: { allowed: true } };
+      if (req.method === 'PATCH' && req.path.endsWith('/status')) return statuses.push(req.body as Json);
+      throw new Error(`unexpected ${req.method} ${req.path}`);
+    },
+    async list(apiVersion: string, kind: string) {
+      return objects.filter((o) => o.kind === kind && o.apiVersion === apiVersion);
+    },
+    async delete(ref: ObjectRef, opts: { propagationPolicy?: unknown }) {
+      const i = objects.findIndex((o) => o.kind === ref.kind && (o.metadata as Json).name === ref.name);
+      if (i < 0) return false;
+      objects.splice(i, 1);
+      deleted.push({ name: ref.name, propagationPolicy: opts.propagationPolicy });
+      return true;
+    },
+    async pathFor(ref: ObjectRef) {
+      return `/apis/${ref.apiVersion}/${ref.kind.toLowerCase()}s/${ref.name}`;
+    },
+  };
+  return { client: client as unknown as KubeClient, deleted, statuses };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+/** 12:00:10 UTC: the next `*\/1 * * * *` time is 12:01:00, 50 s later. */
+const START = Date.parse('2026-01-01T12:00:10Z');
+
+test('a cleanup policy deletes at its cron time on the controller\'s clock, not before, and records the run', async () => {
+  const pod = (name: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', creationTimestamp: iso(START) } });
+  const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } };
+  const api = fakeApi([namespace, pod('example'), pod('other')]);
+  let controller: CleanupController | undefined;
+  const clock = new VirtualClock(START, () => controller!.idle());
+  controller = new CleanupController({ client: api.client, log: () => undefined, clock, ttlClock: clock, watchLabelled: () => undefined });
+  const lead = new AbortController();
+  controller.setPolicies([
+    {
+      apiVersion: 'kyverno.io/v2',
+      kind: 'ClusterCleanupPolicy',
+      metadata: { name: 'cleanup-example', generation: 1, creationTimestamp: iso(START) },
+      spec: { schedule: '*/1 * * * *', match: { any: [{ resources: { kinds: ['Pod'] } }] }, conditions: { all: [{ key: '{{ target.metadata.name }}', operator: 'Equals', value: 'example' }] } },
+    },
+  ]);
+  controller.lead(lead.signal);
+  try {
+    await clock.advance(49_000);
+    assert.deepEqual(api.deleted, [], 'nothing before 12:01:00');
+    await clock.advance(2_000);
+    assert.deepEqual(api.deleted, [{ name: 'example', propagationPolicy: null }]);
+    assert.deepEqual(api.statuses, [{ status: { lastExecutionTime: '2026-01-01T12:01:00Z' } }]);
+  } finally {
+    lead.abort();
+  }
+});
+
+test('the ttl label: a labelled object is deleted once its time has come on the ttl clock, with the propagation its annotation asks for', async () => {
+  const job = {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'job', namespace: 'default', uid: 'u-job', creationTimestamp: iso(START), labels: { 'cleanup.kyverno.io/ttl': '10s' }, annotations: { 'cleanup.kyverno.io/propagation-policy': 'Foreground' } },
+  };
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'pod', namespace: 'default', uid: 'u-pod', creationTimestamp: iso(START), labels: { 'cleanup.kyverno.io/ttl': '20s' } } };
+  const api = fakeApi([job, pod]);
+  let controller: CleanupController | undefined;
+  const clock = new VirtualClock(START, () => controller!.idle());
+  const watched: string[] = [];
+  controller = new CleanupController({
+    client: api.client,
+    log: () => undefined,
+    clock,
+    ttlClock: clock,
+    watchLabelled: (kinds, onObjects) => {
+      watched.push(...kinds.map((k) => `${k.apiVersion}/${k.kind}`));
+      onObjects([job, pod]);
+    },
+  });
+  const lead = new AbortController();
+  controller.lead(lead.signal);
+  try {
+    await clock.advance(0);
+    assert.ok(watched.includes('batch/v1/Job') && watched.includes('v1/Pod'), 'every permitted kind is watched');
+    await clock.advance(9_000);
+    assert.deepEqual(api.deleted, []);
+    await clock.advance(2_000);
+    assert.deepEqual(api.deleted, [{ name: 'job', propagationPolicy: 'Foreground' }]);
+    await clock.advance(10_000);
+    assert.deepEqual(api.deleted.map((d) => d.propagationPolicy), ['Foreground', null], 'without the annotation the API server chooses');
+  } finally {
+    lead.abort();
+  }
+});
