@@ -50,6 +50,7 @@ import type { EventWriter } from './events';
 import type { EventInfo } from './event-info';
 import { watchKinds, type WatchedKind } from '../kube-api/watch';
 import { withLiveContext, type LiveContextState } from './live-context';
+import { evaluateReadingCluster, type CallsOut } from './cluster-reads';
 
 type Json = Record<string, unknown>;
 type Propagation = 'Foreground' | 'Background' | 'Orphan';
@@ -150,6 +151,11 @@ export interface CleanupControllerOptions {
    * gets them all on each change. By default a label-selected list and watch of each kind.
    */
   watchLabelled?: (kinds: WatchedKind[], onObjects: (objects: Json[]) => void, signal: AbortSignal) => void;
+  /**
+   * How `apiCall` POSTs and service calls (a classic `apiCall.service`, CEL http.*) are made:
+   * by default to the API server and from this process, with the cleanup controller's response cap.
+   */
+  calls?: CallsOut;
   /**
    * What is served now: PolicyExceptions for DeletingPolicies (CEL exceptions), and the live
    * context data admission reads (ConfigMaps, apiCall objects, global context entries), so
@@ -357,7 +363,16 @@ export class CleanupController {
           errors.push(`failed to get namespace labels: namespace ${namespace} not found`);
           continue;
         }
-        const verdict: CleanupVerdict = deleting ? deletingPolicySelects(policy, item, cluster, new Date(this.clock.now())) : cleanupPolicySelects(policy, item, namespaceLabels[namespace] ?? {}, cluster, new Date(this.clock.now()));
+        // What the policy reads and nothing served yet (apiCall paths, CEL resource.* and http.*)
+        // is read or called, as Kyverno's controllers call inline, and the verdict taken again.
+        const at = new Date(this.clock.now());
+        const verdict: CleanupVerdict = await evaluateReadingCluster(
+          client,
+          cluster,
+          () => (deleting ? deletingPolicySelects(policy, item, cluster, at) : cleanupPolicySelects(policy, item, namespaceLabels[namespace] ?? {}, cluster, at)),
+          log,
+          this.opts.calls,
+        );
         if (verdict.error) {
           errors.push(`${target.kind} ${namespace ? `${namespace}/` : ''}${String(m.name)}: ${verdict.error}`);
           continue;

@@ -285,6 +285,8 @@ export class Scenario {
       clock: this.clock,
       ttlClock: this.clock,
       current: () => ({ exceptions: this.exceptions(), live: this.liveState() }),
+      // apiCall POSTs go to the store's API server; no service is reachable offline.
+      calls: { post: (path, body) => client.request({ method: 'POST', path, body }) },
       // The API server's label-selected watch of each permitted kind, over the store.
       watchLabelled: (kinds, onObjects, signal) => {
         const wanted = new Set(kinds.map((k) => `${apiGroup(k.apiVersion)}|${k.kind}`));

@@ -17,7 +17,7 @@ type Json = Record<string, unknown>;
 /** An API server holding `objects`: discovery of the known kinds, every access allowed, deletions recorded. */
 function fakeApi(objects: Json[]) {
   const documents = discoveryDocuments(knownKindTable());
-  const deleted: Array<{ name: string; propagationPolicy: unknown }> = [];
+  const deleted: Array<{ name: string; propagationPolicy: unknown }> = [] as Array<{ name: string; propagationPolicy: unknown }>;
   const statuses: Json[] = [];
   const client = {
     async request(req: { method: string; path: string; body?: unknown }) {
@@ -106,7 +106,50 @@ test('the ttl label: a labelled object is deleted once its time has come on the 
     await clock.advance(2_000);
     assert.deepEqual(api.deleted, [{ name: 'job', propagationPolicy: 'Foreground' }]);
     await clock.advance(10_000);
-    assert.deepEqual(api.deleted.map((d) => d.propagationPolicy), ['Foreground', null], 'without the annotation the API server chooses');
+    assert.deepEqual((api.deleted as Array<{ propagationPolicy: unknown }>).map((d) => d.propagationPolicy), ['Foreground', null], 'without the annotation the API server chooses');
+  } finally {
+    lead.abort();
+  }
+});
+
+test('a DeletingPolicy\'s CEL http.get is called out during the run, as Kyverno\'s deleting controller calls inline', async () => {
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'example', namespace: 'default', creationTimestamp: iso(START) } };
+  const api = fakeApi([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } }, pod]);
+  const asked: string[] = [];
+  let controller: CleanupController | undefined;
+  const clock = new VirtualClock(START, () => controller!.idle());
+  controller = new CleanupController({
+    client: api.client,
+    log: () => undefined,
+    clock,
+    ttlClock: clock,
+    watchLabelled: () => undefined,
+    calls: {
+      post: () => Promise.reject(new Error('no POST expected')),
+      service: async (requests) => requests.map((request) => {
+        asked.push(`${request.method} ${request.url}`);
+        return { request, outcome: { status: 200, statusText: '200 OK', text: JSON.stringify({ metadata: { labels: { app: 'test' } } }) } };
+      }),
+    },
+  });
+  controller.setPolicies([
+    {
+      apiVersion: 'policies.kyverno.io/v1',
+      kind: 'DeletingPolicy',
+      metadata: { name: 'http-check', generation: 1, creationTimestamp: iso(START) },
+      spec: {
+        schedule: '*/1 * * * *',
+        matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }] },
+        conditions: [{ name: 'http-200', expression: 'http.get("http://api.default.svc:80").metadata.labels.app == "test"' }],
+      },
+    },
+  ]);
+  const lead = new AbortController();
+  controller.lead(lead.signal);
+  try {
+    await clock.advance(51_000);
+    assert.deepEqual(asked, ['GET http://api.default.svc:80']);
+    assert.deepEqual(api.deleted, [{ name: 'example', propagationPolicy: null }]);
   } finally {
     lead.abort();
   }
