@@ -6,41 +6,39 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CleanupController } from '../../webhook/cleanup';
-import type { KubeClient } from '../../kube-api/client';
 import type { ObjectRef } from '../../kube-api/errors';
 import { knownKindTable } from '../../engine/kube';
 import { VirtualClock } from '../chainsaw/clock';
 import { discoveryDocuments } from '../chainsaw/store';
+import { FakeApi } from './fake-api';
 
 type Json = Record<string, unknown>;
 
-/** An API server holding `objects`: discovery of the known kinds, every access allowed, deletions recorded. */
-function fakeApi(objects: Json[]) {
-  const documents = discoveryDocuments(knownKindTable());
-  const deleted: Array<{ name: string; propagationPolicy: unknown }> = [] as Array<{ name: string; propagationPolicy: unknown }>;
-  const statuses: Json[] = [];
-  const client = {
-    async request(req: { method: string; path: string; body?: unknown }) {
-      if (req.method === 'GET' && documents.has(req.path)) return documents.get(req.path);
-      if (req.method === 'POST' && req.path.endsWith('/selfsubjectaccessreviews')) return { status: { allowed: true } };
-      if (req.method === 'PATCH' && req.path.endsWith('/status')) return statuses.push(req.body as Json);
-      throw new Error(`unexpected ${req.method} ${req.path}`);
-    },
-    async list(apiVersion: string, kind: string) {
-      return objects.filter((o) => o.kind === kind && o.apiVersion === apiVersion);
-    },
-    async delete(ref: ObjectRef, opts: { propagationPolicy?: unknown }) {
-      const i = objects.findIndex((o) => o.kind === ref.kind && (o.metadata as Json).name === ref.name);
-      if (i < 0) return false;
-      objects.splice(i, 1);
-      deleted.push({ name: ref.name, propagationPolicy: opts.propagationPolicy });
-      return true;
-    },
-    async pathFor(ref: ObjectRef) {
-      return `/apis/${ref.apiVersion}/${ref.kind.toLowerCase()}s/${ref.name}`;
-    },
-  };
-  return { client: client as unknown as KubeClient, deleted, statuses };
+/** The webhook tests' fake API server, with discovery of the known kinds, every access allowed, status patches and deletions recorded. */
+class CleanupApi extends FakeApi {
+  private readonly documents = discoveryDocuments(knownKindTable());
+  readonly deleted: Array<{ name: string; propagationPolicy: unknown }> = [];
+  readonly statuses: Json[] = [];
+  override async request<T>(o?: { method: string; path: string; body?: unknown }): Promise<T> {
+    if (o?.method === 'GET' && this.documents.has(o.path)) return this.documents.get(o.path) as T;
+    if (o?.method === 'POST' && o.path.endsWith('/selfsubjectaccessreviews')) return { status: { allowed: true } } as T;
+    if (o?.method === 'PATCH' && o.path.endsWith('/status')) return this.statuses.push(o.body as Json) as T;
+    return super.request<T>(o);
+  }
+  override async pathFor(ref: Pick<ObjectRef, 'apiVersion' | 'kind' | 'namespace'> & { name?: string }): Promise<string> {
+    return `/apis/${ref.apiVersion}/${ref.kind.toLowerCase()}s/${ref.name ?? ''}`;
+  }
+  override async delete(ref: ObjectRef, opts: { propagationPolicy?: unknown } = {}): Promise<boolean> {
+    const had = await super.delete(ref);
+    if (had) this.deleted.push({ name: ref.name, propagationPolicy: opts.propagationPolicy });
+    return had;
+  }
+}
+
+function fakeApi(objects: Json[]): CleanupApi {
+  const api = new CleanupApi();
+  for (const o of objects) api.put(o as never);
+  return api;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -53,7 +51,7 @@ test('a cleanup policy deletes at its cron time on the controller\'s clock, not 
   const api = fakeApi([namespace, pod('example'), pod('other')]);
   let controller: CleanupController | undefined;
   const clock = new VirtualClock(START, () => controller!.idle());
-  controller = new CleanupController({ client: api.client, log: () => undefined, clock, ttlClock: clock, watchLabelled: () => undefined });
+  controller = new CleanupController({ client: api, log: () => undefined, clock, ttlClock: clock, watchLabelled: () => undefined });
   const lead = new AbortController();
   controller.setPolicies([
     {
@@ -66,7 +64,7 @@ test('a cleanup policy deletes at its cron time on the controller\'s clock, not 
   controller.lead(lead.signal);
   try {
     await clock.advance(49_000);
-    assert.deepEqual(api.deleted, [], 'nothing before 12:01:00');
+    assert.equal(api.deleted.length, 0, 'nothing before 12:01:00');
     await clock.advance(2_000);
     assert.deepEqual(api.deleted, [{ name: 'example', propagationPolicy: null }]);
     assert.deepEqual(api.statuses, [{ status: { lastExecutionTime: '2026-01-01T12:01:00Z' } }]);
@@ -87,7 +85,7 @@ test('the ttl label: a labelled object is deleted once its time has come on the 
   const clock = new VirtualClock(START, () => controller!.idle());
   const watched: string[] = [];
   controller = new CleanupController({
-    client: api.client,
+    client: api,
     log: () => undefined,
     clock,
     ttlClock: clock,
@@ -102,11 +100,11 @@ test('the ttl label: a labelled object is deleted once its time has come on the 
     await clock.advance(0);
     assert.ok(watched.includes('batch/v1/Job') && watched.includes('v1/Pod'), 'every permitted kind is watched');
     await clock.advance(9_000);
-    assert.deepEqual(api.deleted, []);
+    assert.equal(api.deleted.length, 0);
     await clock.advance(2_000);
     assert.deepEqual(api.deleted, [{ name: 'job', propagationPolicy: 'Foreground' }]);
     await clock.advance(10_000);
-    assert.deepEqual((api.deleted as Array<{ propagationPolicy: unknown }>).map((d) => d.propagationPolicy), ['Foreground', null], 'without the annotation the API server chooses');
+    assert.deepEqual(api.deleted.map((d) => d.propagationPolicy), ['Foreground', null], 'without the annotation the API server chooses');
   } finally {
     lead.abort();
   }
@@ -119,7 +117,7 @@ test('a DeletingPolicy\'s CEL http.get is called out during the run, as Kyverno\
   let controller: CleanupController | undefined;
   const clock = new VirtualClock(START, () => controller!.idle());
   controller = new CleanupController({
-    client: api.client,
+    client: api,
     log: () => undefined,
     clock,
     ttlClock: clock,
