@@ -23,6 +23,8 @@
  * faster from the controller's start (cron times are computed on that clock, waits are divided
  * by N), so an end-to-end test sees `*\/1 * * * *` fire every few seconds with the real cron
  * semantics. The ttl label stays on the real clock (it is counted from real creation times).
+ * A clock may also run the controller's timers itself (`after`): the offline chainsaw runner's
+ * virtual clock, which its scenarios advance instead of sleeping.
  */
 import { setMaxListeners } from 'node:events';
 import { KubeError, type KubeClient } from '../kube-api/client';
@@ -48,6 +50,7 @@ import type { EventWriter } from './events';
 import type { EventInfo } from './event-info';
 import { watchKinds, type WatchedKind } from '../kube-api/watch';
 import { withLiveContext, type LiveContextState } from './live-context';
+import { evaluateReadingCluster, type CallsOut } from './cluster-reads';
 
 type Json = Record<string, unknown>;
 type Propagation = 'Foreground' | 'Background' | 'Orphan';
@@ -70,11 +73,21 @@ const PERMISSION_TTL_MS = 60_000;
 /** setTimeout's limit (about 24.8 days): a later deletion is looked at again then. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** The controller's clock: real time, or (tests) real time sped up from the start. */
+/** The controller's clock: real time, or (tests) real time sped up from the start, or a virtual clock. */
 export interface CleanupClock {
   now(): number;
   /** Real milliseconds to wait for `ms` of this clock. */
   realDelay(ms: number): number;
+  /** Calls `fn` once `ms` of this clock have passed; returns the cancel. Without it: a real timer of `realDelay(ms)`. */
+  after?(ms: number, fn: () => void): () => void;
+}
+
+/** A timer on `clock` (setTimeout's limit caps a real one: the callers look at the time again when it fires). */
+function schedule(clock: CleanupClock, ms: number, fn: () => void): () => void {
+  if (clock.after) return clock.after(Math.max(0, ms), fn);
+  const timer = setTimeout(fn, Math.min(clock.realDelay(Math.max(0, ms)), MAX_TIMER_MS));
+  timer.unref?.();
+  return () => clearTimeout(timer);
 }
 
 export function cleanupClock(speedup = Number(process.env.KYVERNO_STUDIO_CLEANUP_CLOCK_SPEEDUP ?? '1')): CleanupClock {
@@ -131,6 +144,18 @@ export interface CleanupControllerOptions {
   /** Kyverno's `--ttlReconciliationInterval`. */
   ttlIntervalMs?: number;
   clock?: CleanupClock;
+  /** The ttl label's clock (creation times are the API server's real ones): real time by default. */
+  ttlClock?: CleanupClock;
+  /**
+   * The watch of the objects carrying the ttl label in `kinds` (every namespace): `onObjects`
+   * gets them all on each change. By default a label-selected list and watch of each kind.
+   */
+  watchLabelled?: (kinds: WatchedKind[], onObjects: (objects: Json[]) => void, signal: AbortSignal) => void;
+  /**
+   * How `apiCall` POSTs and service calls (a classic `apiCall.service`, CEL http.*) are made:
+   * by default to the API server and from this process, with the cleanup controller's response cap.
+   */
+  calls?: CallsOut;
   /**
    * What is served now: PolicyExceptions for DeletingPolicies (CEL exceptions), and the live
    * context data admission reads (ConfigMaps, apiCall objects, global context entries), so
@@ -160,7 +185,7 @@ function metaTime(ms: number): string {
 interface Scheduled {
   policy: Json;
   generation: string;
-  timer?: NodeJS.Timeout;
+  cancel?: () => void;
   failures: number;
   running?: Promise<void>;
 }
@@ -192,14 +217,14 @@ export class CleanupController {
         current.policy = p;
         continue;
       }
-      if (current?.timer) clearTimeout(current.timer);
+      current?.cancel?.();
       const entry: Scheduled = { policy: p, generation, failures: 0 };
       this.scheduled.set(key, entry);
       if (this.leading) this.enqueue(key, 0);
     }
     for (const [key, entry] of this.scheduled) {
       if (seen.has(key)) continue;
-      if (entry.timer) clearTimeout(entry.timer);
+      entry.cancel?.();
       this.scheduled.delete(key);
     }
   }
@@ -215,8 +240,8 @@ export class CleanupController {
       () => {
         this.leading = undefined;
         for (const entry of this.scheduled.values()) {
-          if (entry.timer) clearTimeout(entry.timer);
-          entry.timer = undefined;
+          entry.cancel?.();
+          entry.cancel = undefined;
         }
       },
       { once: true },
@@ -227,21 +252,21 @@ export class CleanupController {
     return this.metrics.render();
   }
 
-  /** Resolves when no run is in progress (tests). */
+  /** Resolves when no run is in progress, the ttl manager's work included (tests). */
   async idle(): Promise<void> {
     await Promise.all([...this.scheduled.values()].map((e) => e.running));
+    await this.ttl?.idle();
   }
 
   private enqueue(key: string, delayMs: number): void {
     const entry = this.scheduled.get(key);
     if (!entry || !this.leading) return;
-    if (entry.timer) clearTimeout(entry.timer);
-    entry.timer = setTimeout(() => {
-      entry.timer = undefined;
+    entry.cancel?.();
+    entry.cancel = schedule(this.clock, delayMs, () => {
+      entry.cancel = undefined;
       // One reconcile of a policy at a time, as a workqueue key is processed by one worker.
       entry.running = (entry.running ?? Promise.resolve()).then(() => this.reconcile(key));
-    }, Math.min(this.clock.realDelay(Math.max(0, delayMs)), MAX_TIMER_MS));
-    entry.timer.unref?.();
+    });
   }
 
   private async reconcile(key: string): Promise<void> {
@@ -338,7 +363,16 @@ export class CleanupController {
           errors.push(`failed to get namespace labels: namespace ${namespace} not found`);
           continue;
         }
-        const verdict: CleanupVerdict = deleting ? deletingPolicySelects(policy, item, cluster, new Date(this.clock.now())) : cleanupPolicySelects(policy, item, namespaceLabels[namespace] ?? {}, cluster, new Date(this.clock.now()));
+        // What the policy reads and nothing served yet (apiCall paths, CEL resource.* and http.*)
+        // is read or called, as Kyverno's controllers call inline, and the verdict taken again.
+        const at = new Date(this.clock.now());
+        const verdict: CleanupVerdict = await evaluateReadingCluster(
+          client,
+          cluster,
+          () => (deleting ? deletingPolicySelects(policy, item, cluster, at) : cleanupPolicySelects(policy, item, namespaceLabels[namespace] ?? {}, cluster, at)),
+          log,
+          this.opts.calls,
+        );
         if (verdict.error) {
           errors.push(`${target.kind} ${namespace ? `${namespace}/` : ''}${String(m.name)}: ${verdict.error}`);
           continue;
@@ -462,7 +496,11 @@ function deletingTargets(policy: Json, served: ServedResource[], log: (line: str
 class TtlManager {
   private watching = new Map<string, ServedResource>();
   private restart: AbortController | undefined;
-  private timers = new Map<string, NodeJS.Timeout>();
+  /** The pending deletion of each labelled object (by uid): its cancel. */
+  private timers = new Map<string, () => void>();
+  private readonly clock: CleanupClock;
+  /** Work in progress (a reconciliation, deletions), for idle(). */
+  private readonly busy = new Set<Promise<void>>();
   private readonly allowed = new Map<string, boolean>();
   private askedAt = 0;
   /** Unreadable labels already logged (uid and value), so each is said once. */
@@ -471,21 +509,34 @@ class TtlManager {
   constructor(
     private readonly opts: CleanupControllerOptions,
     private readonly metrics: CleanupMetrics,
-  ) {}
+  ) {
+    this.clock = opts.ttlClock ?? cleanupClock(1);
+  }
+
+  /** Resolves when no reconciliation or deletion is in progress. */
+  async idle(): Promise<void> {
+    while (this.busy.size) await Promise.all([...this.busy]);
+  }
+
+  private track(work: Promise<void>): Promise<void> {
+    this.busy.add(work);
+    void work.finally(() => this.busy.delete(work));
+    return work;
+  }
 
   async run(signal: AbortSignal): Promise<void> {
     const interval = this.opts.ttlIntervalMs ?? DEFAULT_TTL_INTERVAL_MS;
     signal.addEventListener('abort', () => {
       this.restart?.abort();
-      for (const t of this.timers.values()) clearTimeout(t);
+      for (const cancel of this.timers.values()) cancel();
       this.timers.clear();
     }, { once: true });
     while (!signal.aborted) {
-      await this.reconcile(signal).catch((e: Error) => this.opts.log(`ttl: reconciliation failed: ${e.message}`));
+      await this.track(this.reconcile(signal).catch((e: Error) => this.opts.log(`ttl: reconciliation failed: ${e.message}`)));
       await new Promise<void>((resolve) => {
-        const t = setTimeout(done, interval);
+        const cancel = schedule(this.clock, interval, done);
         function done() {
-          clearTimeout(t);
+          cancel();
           signal.removeEventListener('abort', done);
           resolve();
         }
@@ -512,9 +563,9 @@ class TtlManager {
   private async reconcile(signal: AbortSignal): Promise<void> {
     // Permissions are asked again (RBAC follows the policies), at most once a minute per
     // resource and verb however short the interval, several at a time.
-    if (Date.now() - this.askedAt >= PERMISSION_TTL_MS) {
+    if (this.clock.now() - this.askedAt >= PERMISSION_TTL_MS) {
       this.allowed.clear();
-      this.askedAt = Date.now();
+      this.askedAt = this.clock.now();
     }
     const served = (await servedResources(this.opts.client)).filter((r) => r.preferred && ['list', 'watch', 'delete'].every((v) => r.verbs.includes(v)));
     const wanted = new Map<string, ServedResource>();
@@ -538,7 +589,8 @@ class TtlManager {
     restart.signal.addEventListener('abort', () => signal.removeEventListener('abort', stop), { once: true });
     const kinds: WatchedKind[] = [...wanted.values()].map((r) => ({ apiVersion: r.group ? `${r.group}/${r.version}` : r.version, kind: r.kind }));
     this.opts.log(`ttl: watching ${kinds.length} resource(s) for the ${TTL_LABEL} label`);
-    void watchKinds(this.opts.client, kinds, (store) => this.onObjects([...store.objects.values()]), this.opts.log, restart.signal, 100, undefined, TTL_LABEL);
+    if (this.opts.watchLabelled) this.opts.watchLabelled(kinds, (objects) => this.onObjects(objects), restart.signal);
+    else void watchKinds(this.opts.client, kinds, (store) => this.onObjects([...store.objects.values()]), this.opts.log, restart.signal, 100, undefined, TTL_LABEL);
   }
 
   private onObjects(objects: Json[]): void {
@@ -559,15 +611,12 @@ class TtlManager {
         this.unreadable.add(said);
         continue;
       }
-      const previous = this.timers.get(uid);
-      if (previous) clearTimeout(previous);
-      const timer = setTimeout(() => void this.expire(o, uid), Math.min(Math.max(0, due - Date.now()), MAX_TIMER_MS));
-      timer.unref?.();
-      this.timers.set(uid, timer);
+      this.timers.get(uid)?.();
+      this.timers.set(uid, schedule(this.clock, due - this.clock.now(), () => void this.track(this.expire(o, uid))));
     }
-    for (const [uid, t] of this.timers) {
+    for (const [uid, cancel] of this.timers) {
       if (seen.has(uid)) continue;
-      clearTimeout(t);
+      cancel();
       this.timers.delete(uid);
     }
   }
@@ -577,11 +626,9 @@ class TtlManager {
     this.timers.delete(uid);
     const m = meta(o);
     const due = ttlDeletionTime(String(asObject(m.labels)[TTL_LABEL]), Date.parse(String(m.creationTimestamp ?? '')) || 0);
-    if (typeof due === 'number' && due > Date.now()) {
+    if (typeof due === 'number' && due > this.clock.now()) {
       // A timer capped at setTimeout's limit: not yet.
-      const timer = setTimeout(() => void this.expire(o, uid), Math.min(due - Date.now(), MAX_TIMER_MS));
-      timer.unref?.();
-      this.timers.set(uid, timer);
+      this.timers.set(uid, schedule(this.clock, due - this.clock.now(), () => void this.track(this.expire(o, uid))));
       return;
     }
     const apiVersion = String(o.apiVersion);
@@ -607,9 +654,7 @@ class TtlManager {
       this.metrics.add('kyverno_ttl_controller_errors_total', labels);
       this.opts.log(`ttl: failed to delete ${where}: ${(e as Error).message}`);
       if (failures + 1 > MAX_RETRIES || this.timers.has(uid)) return;
-      const timer = setTimeout(() => void this.expire(o, uid, failures + 1), BASE_BACKOFF_MS * 2 ** failures);
-      timer.unref?.();
-      this.timers.set(uid, timer);
+      this.timers.set(uid, schedule(this.clock, BASE_BACKOFF_MS * 2 ** failures, () => void this.track(this.expire(o, uid, failures + 1))));
     }
   }
 }

@@ -134,7 +134,8 @@ export function policyReads(policy: JsonObject): PolicyReads {
   const reads: ContextRead[] = [];
   const unresolved: string[] = [];
   let globalContext = false;
-  for (const entry of contextEntries(asArray(spec.rules))) {
+  // A cleanup policy's context entries sit in its spec; a classic policy's in its rules.
+  for (const entry of [...contextEntries(asArray(spec.rules)), ...asArray(spec.context).filter(isJsonObject)]) {
     if (isJsonObject(entry.configMap)) {
       const cm = entry.configMap;
       const ns = cm.namespace === undefined || cm.namespace === '' ? 'default' : literal(cm.namespace);

@@ -257,7 +257,16 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   });
   const cleaning = elector(LEASE_NAMES.cleanup, (signal) => cleanup.lead(signal));
   const electors = [admission, reporting, background, cleaning];
-  void watchKinds(client, CLEANUP_KINDS, (store) => cleanup.setPolicies([...store.objects.values()] as JsonObject[]), opts.log, opts.signal);
+  // The cleanup and deleting policies read the cluster too (context entries, CEL resource.* and
+  // globalContext): their reads join the admission policies' in the live context below.
+  let cleanupPolicies: JsonObject[] = [];
+  let servedKyverno: JsonObject[] = [];
+  const readForPolicies = () => liveContext.setPolicies([...servedKyverno, ...cleanupPolicies]);
+  void watchKinds(client, CLEANUP_KINDS, (store) => {
+    cleanupPolicies = [...store.objects.values()] as JsonObject[];
+    cleanup.setPolicies(cleanupPolicies);
+    readForPolicies();
+  }, opts.log, opts.signal);
   // Admission sees the namespaces' labels (namespaceSelector) and objects (CEL namespaceObject),
   // as Kyverno reads them from its Namespace informer.
   let namespaces: NamespaceState | null = null;
@@ -326,7 +335,8 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     const generation = ++policyGeneration;
     // Policies that read the cluster are served once what they read is listed (the policies
     // before them keep answering meanwhile), as Kyverno serves once its caches synced.
-    liveContext.setPolicies(kyverno);
+    servedKyverno = kyverno;
+    readForPolicies();
     const serve = () => {
       if (generation !== policyGeneration) return;
       opts.server.setPolicies(served, cluster);

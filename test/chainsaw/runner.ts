@@ -70,6 +70,10 @@ import { exceptionsInScope } from '../../webhook/exception-scope';
 import { parseUserExclusions, type UserExclusions } from '../../webhook/user-filters';
 import { withFailurePolicyIgnore } from '../../webhook/rules';
 import type { ResourceFilter } from '../../webhook/resource-filters';
+import { VirtualClock } from './clock';
+import { chainsawTimeouts, timeoutMs, timeoutsOf, type Timeouts } from './timeouts';
+import { CleanupController } from '../../webhook/cleanup';
+import { isCleanupPolicy, isDeletingPolicy, TTL_LABEL } from '../../engine/cleanup';
 
 /** `skipped`: Kyverno's own CI does not run it (the test says skip, or the workflow quarantines it). */
 export type ScenarioStatus = 'passed' | 'failed' | 'unsupported' | 'skipped';
@@ -99,6 +103,8 @@ const BACKGROUND = {
   username: `system:serviceaccount:${KYVERNO_NAMESPACE}:kyverno-background-controller`,
   groups: ['system:serviceaccounts', `system:serviceaccounts:${KYVERNO_NAMESPACE}`, 'system:authenticated'],
 };
+/** Our webhook's service account (it also does the cleanup controller's work), as the API server authenticates it. */
+const WEBHOOK_USER = { username: SERVICE_ACCOUNT, groups: ['system:serviceaccounts', `system:serviceaccounts:${KYVERNO_NAMESPACE}`, 'system:authenticated'] };
 type UserInfo = typeof ADMIN;
 /** A subresource request (a Scale through `deployments/scale`): its kind, the parent object, and how the parent is written once admitted. */
 interface Subresource {
@@ -154,6 +160,16 @@ function denial(webhook: string, message: string): string {
 /** The message of a denial, without the webhook's name (ours and Kyverno's may name it apart). */
 export function denialMessage(text: string): string {
   return text.trim().replace(/^admission webhook "[^"]*" denied the request:\s*/, '').trim();
+}
+
+/**
+ * Why an expected object cannot be judged offline when none is stored: a Pod asserted by its
+ * status waits for the kubelet to run it (and, when no step creates it, for a workload
+ * controller to create it), neither of which runs offline.
+ */
+function kubeletStatus(expected: JsonObject): string | undefined {
+  if (expected.kind !== 'Pod' || apiGroup(String(expected.apiVersion ?? '')) !== '' || expected.status === undefined) return undefined;
+  return "a Pod's status is written by the kubelet (its Pods by workload controllers), which do not run offline";
 }
 
 /** Documents of a YAML text; a load error is the scenario's (unsupported) problem. */
@@ -218,6 +234,16 @@ export class Scenario {
   private unscanned = true;
   private reviews = 0;
   readonly log: string[] = [];
+  /** The scenario's time: `sleep` steps and assert/error timeouts advance it (the cleanup controller runs on it). */
+  readonly clock: VirtualClock;
+  /** Kyverno's cleanup controller (cleanup and deleting policies, the ttl label), leading from the start. */
+  private readonly cleanup: CleanupController;
+  /** The operation timeouts in force (chainsaw's configuration, the test's, the step's). */
+  timeouts: Timeouts = {};
+  /** Whether a cleanup run needed a service over the network (offline evaluation has none). */
+  private cleanupNeededNetwork = false;
+  /** Objects the cleanup controller deleted with a right only our deploy's per-policy grant gave it. */
+  private readonly deletedOnDeployGrant: Array<{ kind: string; namespace?: string; name: string; resource: string }> = [];
 
   constructor(
     private readonly dir: string,
@@ -225,6 +251,8 @@ export class Scenario {
     /** The Kyverno install Kyverno's CI gives this scenario's area (install.ts); the chart's standard one by default. */
     readonly install: KyvernoInstall = STANDARD_INSTALL,
   ) {
+    this.clock = new VirtualClock(Date.now(), () => this.cleanupIdle());
+    this.store.now = () => this.clock.now();
     // A scenario may run in one of the namespaces a cluster starts with (`namespace: default`).
     for (const ns of new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease', KYVERNO_NAMESPACE, namespace])) {
       this.store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } } });
@@ -252,6 +280,8 @@ export class Scenario {
     }, log);
     this.config.onChange((c) => {
       this.filters = parseResourceFilters(c.resourceFilters);
+      // As cluster-mode.ts: the cleanup controller follows the ConfigMap's filters too (it starts after the first read).
+      (this.cleanup as CleanupController | undefined)?.setResourceFilters(this.filters);
       this.exclusions = parseUserExclusions(c.userExclusions);
       this.events.setSuccessEvents(c.successEvents, c.successEventActions);
     });
@@ -286,10 +316,105 @@ export class Scenario {
       watchKind: (apiVersion, kind, rv, onEvent, signal) => this.client.watchKind(apiVersion, kind, rv, onEvent, signal),
     });
     this.background.lead(this.leading.signal);
+    this.cleanup = this.startCleanup(log);
     // The leader of the reports Lease: maintenance (prune) and scans, the periodic ones driven
     // by controllersCatchUp instead of a timer.
     void this.reports.start(this.leading.signal);
     void this.scanner.lead(this.leading.signal, 0);
+  }
+
+  /**
+   * The cleanup controller over the store, on the scenario's clock, with the ttl interval of
+   * Kyverno's install and what that install grants its cleanup controller beyond its base role
+   * (`cleanupController.rbac.clusterRole.extraResources`), given to our service account the way
+   * an administrator grants Kyverno's controllers more: a ClusterRole with the aggregation label.
+   */
+  private startCleanup(log: (line: string) => void): CleanupController {
+    const extra = asArray(installValue(this.install, 'cleanupController.rbac.clusterRole.extraResources')).filter(isJsonObject);
+    if (extra.length) {
+      this.store.put({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'kyverno:cleanup-controller:install-extra', labels: { 'rbac.kyverno.io/aggregate-to-cleanup-controller': 'true' } }, rules: extra });
+    }
+    const interval = parseDuration(String(installValue(this.install, 'features.ttlController.reconciliationInterval') ?? '1m'));
+    const client = new StoreClient(
+      this.store,
+      async (operation, object, oldObject) => {
+        if (operation === 'DELETE' && oldObject) this.noteDeployGrant(oldObject);
+        const outcome = await this.admit(operation, object, oldObject, WEBHOOK_USER);
+        if (outcome.error !== undefined) throw new KubeError(400, 'BadRequest', outcome.error);
+        return outcome.object;
+      },
+      { discovery: () => this.kindTable(), self: { user: WEBHOOK_USER.username, groups: WEBHOOK_USER.groups } },
+    );
+    const cleanup = new CleanupController({
+      client: client.asKubeClient(),
+      log: (line) => {
+        if (/needs network access, which offline evaluation does not have/.test(line)) this.cleanupNeededNetwork = true;
+        log(line);
+      },
+      events: this.events,
+      resourceFilters: this.filters,
+      ttlIntervalMs: typeof interval === 'number' && interval > 0 ? interval / 1e6 : undefined,
+      clock: this.clock,
+      ttlClock: this.clock,
+      current: () => ({ exceptions: this.exceptions(), live: this.liveState() }),
+      // apiCall POSTs go to the store's API server; no service is reachable offline.
+      calls: { post: (path, body) => client.request({ method: 'POST', path, body }) },
+      // The API server's label-selected watch of each permitted kind, over the store.
+      watchLabelled: (kinds, onObjects, signal) => {
+        const wanted = new Set(kinds.map((k) => `${apiGroup(k.apiVersion)}|${k.kind}`));
+        const watched = (o: JsonObject) => wanted.has(`${apiGroup(String(o.apiVersion ?? ''))}|${String(o.kind)}`);
+        const labelled = () => this.store.all().filter((o) => watched(o) && TTL_LABEL in asObject(asObject(o.metadata).labels)).map((o) => structuredClone(o));
+        onObjects(labelled());
+        const unsubscribe = this.store.subscribe((e) => {
+          if (watched(e.object)) onObjects(labelled());
+        });
+        signal.addEventListener('abort', unsubscribe, { once: true });
+      },
+    });
+    const sync = () => cleanup.setPolicies(this.store.all().filter((o) => isCleanupPolicy(o) || isDeletingPolicy(o)));
+    this.store.subscribe((e) => {
+      if (isCleanupPolicy(e.object) || isDeletingPolicy(e.object)) sync();
+    });
+    sync();
+    cleanup.lead(this.leading.signal);
+    return cleanup;
+  }
+
+  /**
+   * A deletion by the cleanup controller that Kyverno's install would not allow: its cleanup
+   * controller has a fixed role (what its chart, the install values and the scenario's
+   * aggregated ClusterRoles grant), ours gets what each cleanup and deleting policy selects
+   * when deploy applies the policy.
+   */
+  private noteDeployGrant(object: JsonObject): void {
+    const { apiVersion, kind, name, namespace } = refOfObject(object);
+    const group = apiGroup(apiVersion);
+    const resource = findResources(this.kindTable(), group, '', kind, '')[0]?.resource ?? pluralOf(group, kind);
+    // Our deploy's own roles (bound to our service account) carry the per-policy grants: left out.
+    const granted = this.grantedToKyverno().filter((r) => asObject(asObject(r.metadata).labels)['app.kubernetes.io/managed-by'] !== 'kyverno-studio');
+    const fixed = [...webhookRbac(KYVERNO_NAMESPACE, [], this.kindTable()).objects, ...granted] as JsonObject[];
+    if (!rbacAllows(fixed, { verb: 'delete', group, resource, namespace })) this.deletedOnDeployGrant.push({ kind, namespace, name, resource });
+  }
+
+  /** An expected object the cleanup controller deleted on our deploy's grant: the difference, not a failure. */
+  private cleanupGrantLimit(expected: JsonObject, bindings: Bindings): Unsupported | undefined {
+    const want = templateResource(asObject(expected.metadata), bindings) as JsonObject;
+    const gone = this.deletedOnDeployGrant.find((d) => d.kind === expected.kind && (typeof want.name !== 'string' || want.name === d.name));
+    if (!gone) return undefined;
+    return new Unsupported(`our cleanup controller deleted ${gone.kind} ${gone.name} with the delete on ${gone.resource} our deploy grants for the policy selecting it; Kyverno's cleanup controller has a fixed role without it`);
+  }
+
+  /** A cleanup run that needed a service over the network: what it would have deleted cannot be judged offline. */
+  private cleanupNetworkLimit(): Unsupported | undefined {
+    return this.cleanupNeededNetwork ? new Unsupported('a cleanup or deleting policy calls a service over the network, which the offline runner does not have') : undefined;
+  }
+
+  /** The cleanup controller's work started by a timer, done (the clock's drain between timers). */
+  private async cleanupIdle(): Promise<void> {
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setImmediate(r));
+      await this.cleanup.idle();
+    }
   }
 
   async close(): Promise<void> {
@@ -394,7 +519,8 @@ export class Scenario {
   liveState(): LiveContextState {
     const live = new LiveContext({ source: storeReads(this.store, (read) => this.readRefusal(read)), onChange: () => undefined, log: (line) => this.log.push(line), debounceMs: 0 });
     try {
-      live.setPolicies(this.policies());
+      // The cleanup and deleting policies' reads too (the in-cluster webhook watches those for its cleanup controller).
+      live.setPolicies([...this.policies(), ...this.store.all().filter(isCleanupPolicy)]);
       return live.state();
     } finally {
       live.close();
@@ -448,7 +574,7 @@ export class Scenario {
     const warnings: string[] = [];
     const warned = (response: JsonObject) => warnings.push(...asArray(response.warnings).map(String));
     // A background write is made while the controller works: the outer step waits for it all.
-    const fromBackground = user === BACKGROUND;
+    const fromBackground = user === BACKGROUND || user === WEBHOOK_USER;
     const index = new PolicyIndex(this.policies());
     let cluster = this.cluster();
     let current = object && withBuiltinDefaults(object);
@@ -604,6 +730,8 @@ export class Scenario {
       await this.background.idle();
       await this.generator.idle();
     }
+    // The cleanup controller's work due now (a policy added or changed is reconciled at once).
+    await this.clock.advance(0);
   }
 
   /** Why the policy admission check refused the last policy before our deploy granted its needs. */
@@ -612,7 +740,7 @@ export class Scenario {
   /** The RBAC our deploy plans for these policies, put in the store as `deploy` applies it. */
   /** What our deploy plans RBAC for: the stored policies and GlobalContextEntries (deploy's servedPolicies). */
   private deployedDocuments(): JsonObject[] {
-    return [...this.policies(), ...this.store.all().filter(isGlobalContextEntry)];
+    return [...this.policies(), ...this.store.all().filter((o) => isGlobalContextEntry(o) || isCleanupPolicy(o))];
   }
 
   private deployRbac(policies: JsonObject[]): void {
@@ -750,7 +878,8 @@ export class Scenario {
     const invalid = crdValidationError(doc);
     if (invalid !== undefined) return { error: { reason: 'Invalid', message: invalid }, warnings: [] };
     // GlobalContextEntries go to Kyverno's global context webhook, served with the policy checks.
-    if (cls === 'policy' || cls === 'exception' || isGlobalContextEntry(doc)) return this.admitPolicy(doc, verb === 'create');
+    // Cleanup policies go to the same webhook (/policyvalidate: Kyverno's cleanup controller webhook).
+    if (cls === 'policy' || cls === 'exception' || isGlobalContextEntry(doc) || isCleanupPolicy(doc)) return this.admitPolicy(doc, verb === 'create');
     const existing = this.store.get(refOfObject(doc));
     const name = String(asObject(doc.metadata).name);
     if (verb === 'create' && existing) return { error: { reason: 'AlreadyExists', message: `${String(doc.kind)} "${name}" already exists` }, warnings: [] };
@@ -957,10 +1086,12 @@ export class Scenario {
     const body = op.body;
     const scope = { ...bindings, ...this.bindingsOf(body.bindings, bindings) };
     switch (op.kind) {
-      case 'sleep':
-        // Time passes: the reports controller and the event writer do what they would have done by then.
-        await this.controllersCatchUp();
-        return;
+      case 'sleep': {
+        // The time passes on the scenario's clock: the controllers' timers due by then fire.
+        const ns = typeof body.duration === 'string' ? parseDuration(body.duration) : null;
+        if (typeof ns !== 'number' || ns < 0) throw new Unsupported(`sleep duration ${JSON.stringify(body.duration)}`);
+        return this.clock.advance(ns / 1e6);
+      }
       case 'wait':
       case 'events':
       case 'get':
@@ -995,17 +1126,40 @@ export class Scenario {
         return;
       case 'assert':
         for (const r of this.resources(body, scope, base)) {
-          if (CONTROLLER_KINDS.has(String(r.kind))) await this.controllersCatchUp();
-          const m = this.assertOne(r, scope);
-          if (m !== null) throw this.registryLimit() ?? new StepFailure(`assert: ${m}`);
+          await this.eventually('assert', body, async () => {
+            if (CONTROLLER_KINDS.has(String(r.kind))) await this.controllersCatchUp();
+            const m = this.assertOne(r, scope);
+            if (m !== null && this.candidates(r, scope).length === 0 && kubeletStatus(r)) throw new Unsupported(`${kubeletStatus(r)}: no ${String(r.kind)} ${JSON.stringify(asObject(r.metadata).name ?? '(any)')} found`);
+            return m === null ? null : () => this.registryLimit() ?? this.cleanupGrantLimit(r, scope) ?? this.cleanupNetworkLimit() ?? new StepFailure(`assert: ${m}`);
+          });
         }
         return;
       case 'error':
         for (const r of this.resources(body, scope, base)) {
-          if (CONTROLLER_KINDS.has(String(r.kind))) await this.controllersCatchUp();
-          if (this.assertOne(r, scope) === null) throw this.registryLimit() ?? new StepFailure(`error: ${String(r.kind)} ${JSON.stringify(asObject(r.metadata).name ?? '(any)')} exists and matches`);
+          await this.eventually('error', body, async () => {
+            if (CONTROLLER_KINDS.has(String(r.kind))) await this.controllersCatchUp();
+            if (this.assertOne(r, scope) !== null) return null;
+            return () => this.registryLimit() ?? this.cleanupNetworkLimit() ?? new StepFailure(`error: ${String(r.kind)} ${JSON.stringify(asObject(r.metadata).name ?? '(any)')} exists and matches`);
+          });
         }
         return;
+    }
+  }
+
+  /**
+   * Chainsaw retries an assert or error until it holds or its timeout passes. Offline only the
+   * scenario's clock makes things change between tries (the cleanup controller's schedules and
+   * ttl deletions): while the check fails it runs to the next timer within the timeout and
+   * checks again. `check` answers null when it holds, else the failure to throw.
+   */
+  private async eventually(kind: 'assert' | 'error', body: JsonObject, check: () => Promise<(() => Error) | null>): Promise<void> {
+    const deadline = this.clock.now() + timeoutMs(kind, body.timeout, this.timeouts);
+    for (;;) {
+      const failure = await check();
+      if (failure === null) return;
+      const next = this.clock.nextDue();
+      if (next === undefined || next > deadline) throw failure();
+      await this.clock.advance(next - this.clock.now());
     }
   }
 
@@ -1073,9 +1227,11 @@ export class Scenario {
     const spec = asObject(test.spec);
     // Chainsaw's built-in bindings: $namespace, and $test (the running test's id and metadata).
     const bindings: Bindings = { namespace: this.namespace, test: { id: 1, metadata: asObject(test.metadata) } };
+    const configured = this.timeouts;
     Object.assign(bindings, this.bindingsOf(spec.bindings, bindings));
     for (const [i, rawStep] of asArray(spec.steps).entries()) {
       const step = asObject(rawStep);
+      this.timeouts = { ...configured, ...timeoutsOf(spec.timeouts), ...timeoutsOf(step.timeouts) };
       const label = `step ${i + 1}${typeof step.name === 'string' ? ` (${step.name})` : ''}`;
       let scope: Bindings = { ...bindings, ...this.bindingsOf(step.bindings, bindings) };
       let tries = step.try;
@@ -1123,6 +1279,7 @@ export async function runScenario(testFile: string, relative: string, root?: str
     if (install.quarantined.includes(basename(dir))) return { path: relative, name, status: 'skipped', reason: `quarantined in Kyverno's CI for ${install.testsPath}` };
     const ns = asObject(test.spec).namespace;
     scenario = new Scenario(dir, typeof ns === 'string' && ns ? ns : 'chainsaw-offline', install);
+    if (root !== undefined) scenario.timeouts = chainsawTimeouts(root, install.testsPath);
     await scenario.run(test);
     return { path: relative, name, status: 'passed' };
   } catch (e) {

@@ -16,6 +16,7 @@ import { resourceNameOf } from '../../engine/context/api-server';
 import type { ReadSource } from '../../webhook/live-context';
 import type { ContextRead } from '../../webhook/context-reads';
 import type { ConfigMapSource } from '../../webhook/kyverno-config';
+import type { KindTable } from '../../engine/kube';
 import { answerAccessReview } from './authorizer';
 
 function keyOf(apiVersion: string, kind: string, namespace: string | undefined, name: string): string {
@@ -164,8 +165,15 @@ export function labelsMatchSelector(labels: Record<string, unknown>, selector: s
 
 export class ObjectStore {
   private readonly objects = new Map<string, JsonObject>();
+  /** The API server's clock (creation timestamps): a scenario's clock, which its sleeps advance. */
+  now: () => number = Date.now;
   private serial = 0;
   private readonly listeners = new Set<(e: StoreEvent) => void>();
+
+  /** Changes with every write (what was read at one revision still holds at the same one). */
+  get revision(): number {
+    return this.serial;
+  }
 
   /** Every later change is told to `listener` (a watch); returns the unsubscribe. */
   subscribe(listener: (e: StoreEvent) => void): () => void {
@@ -241,7 +249,7 @@ export class ObjectStore {
    * assigned before validating admission runs, so webhooks see the uid the object is stored with.
    */
   reserveIdentity(): { uid: string; creationTimestamp: string } {
-    return { uid: `00000000-0000-4000-8000-${String(++this.serial).padStart(12, '0')}`, creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+    return { uid: `00000000-0000-4000-8000-${String(++this.serial).padStart(12, '0')}`, creationTimestamp: new Date(this.now()).toISOString().replace(/\.\d{3}Z$/, 'Z') };
   }
 
   /** Stores a new object (with `identity` when one was reserved for it); AlreadyExists when one is there. */
@@ -254,7 +262,7 @@ export class ObjectStore {
     const stored = clone(normalizeSecret(isCrd(obj) ? establishedCrd(obj, undefined) : obj));
     // The API server's namespace strategy: a new namespace is Active.
     if (obj.kind === 'Namespace' && apiGroup(String(obj.apiVersion)) === '') stored.status = { phase: 'Active', ...asObject(stored.status) };
-    const id = identity ?? { uid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+    const id = identity ?? { uid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, creationTimestamp: new Date(this.now()).toISOString().replace(/\.\d{3}Z$/, 'Z') };
     stored.metadata = { ...withNamespaceNameLabel(obj, meta), ...id, resourceVersion: String(n), generation: 1 };
     this.objects.set(key, stored);
     this.emit('ADDED', stored);
@@ -404,6 +412,52 @@ function mergeApplied(base: unknown, patch: unknown): unknown {
  */
 export type Admission = (operation: 'CREATE' | 'UPDATE' | 'DELETE', object: JsonObject | null, oldObject: JsonObject | null) => Promise<JsonObject | undefined>;
 
+export interface StoreClientOptions {
+  /** The kinds discovery serves (GET /api, /apis and each group version's resources); without it, none. */
+  discovery?: () => KindTable;
+  /** Who the client authenticates as: its SelfSubjectAccessReviews are answered for it. */
+  self?: { user: string; groups: string[] };
+}
+
+/** Verbs discovery lists for a resource: the review kinds are create-only, the rest serve every verb. */
+function servedVerbs(group: string): string[] {
+  if (group === 'authorization.k8s.io' || group === 'authentication.k8s.io') return ['create'];
+  return ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+}
+
+/** The discovery documents of the kind table by path: `/api`, `/apis` and each group version's resource list. */
+export function discoveryDocuments(table: KindTable): Map<string, JsonObject> {
+  const groups = new Map<string, { preferred: string; versions: Set<string> }>();
+  const lists = new Map<string, JsonObject[]>();
+  for (const [kind, rs] of table) {
+    for (const r of rs) {
+      if (r.resource.includes('/')) continue;
+      const versions = [r.version, ...(r.otherVersions ?? [])];
+      if (r.group !== '') {
+        const g = groups.get(r.group) ?? { preferred: r.version, versions: new Set<string>() };
+        for (const v of versions) g.versions.add(v);
+        groups.set(r.group, g);
+      }
+      for (const v of versions) {
+        const path = r.group ? `/apis/${r.group}/${v}` : `/api/${v}`;
+        lists.set(path, [...(lists.get(path) ?? []), { name: r.resource, kind, namespaced: r.namespaced !== false, verbs: servedVerbs(r.group) }]);
+      }
+    }
+  }
+  const out = new Map<string, JsonObject>();
+  out.set('/api', { kind: 'APIVersions', versions: ['v1'] });
+  out.set('/apis', {
+    kind: 'APIGroupList',
+    groups: [...groups].map(([name, g]) => ({
+      name,
+      versions: [...g.versions].map((v) => ({ groupVersion: `${name}/${v}`, version: v })),
+      preferredVersion: { groupVersion: `${name}/${g.preferred}`, version: g.preferred },
+    })),
+  });
+  for (const [path, resources] of lists) out.set(path, { kind: 'APIResourceList', groupVersion: path.replace(/^\/apis?\//, ''), resources });
+  return out;
+}
+
 /**
  * The KubeClient calls of the webhook's background code, answered from the store. With an
  * `admission`, its writes go through admission first, as the API server sends a controller's
@@ -413,6 +467,7 @@ export class StoreClient {
   constructor(
     private readonly store: ObjectStore,
     private readonly admission?: Admission,
+    private readonly options: StoreClientOptions = {},
   ) {}
   async get(ref: ObjectRef): Promise<JsonObject | undefined> {
     return this.store.get(ref);
@@ -488,8 +543,51 @@ export class StoreClient {
   async resourceFor(): Promise<undefined> {
     return undefined;
   }
+  /** The object path of a ref as the API server serves it (discovery's plural and scope). */
+  async pathFor(ref: ObjectRef): Promise<string> {
+    const group = apiGroup(ref.apiVersion);
+    const entry = this.discovered()?.get(ref.kind)?.find((r) => r.group === group && !r.resource.includes('/'));
+    if (!entry) throw new KubeError(404, 'NotFound', `the cluster does not serve ${ref.kind} (${ref.apiVersion})`);
+    const base = group ? `/apis/${ref.apiVersion}` : `/api/${ref.apiVersion}`;
+    const ns = entry.namespaced !== false ? `/namespaces/${ref.namespace ?? 'default'}` : '';
+    return `${base}${ns}/${entry.resource}${ref.name ? `/${ref.name}` : ''}`;
+  }
+  /** A merge patch of an object's status subresource (the webhooks are not called for it). */
+  private patchStatus(path: string, body: unknown): JsonObject {
+    const m = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))(?:\/namespaces\/([^/]+))?\/([^/]+)\/([^/]+)\/status$/.exec(path);
+    const group = m ? (m[1] ? '' : m[2]) : '';
+    const kind = m && [...(this.discovered() ?? (new Map() as KindTable)).entries()].find(([, rs]) => rs.some((r) => r.group === group && r.resource === m[5]))?.[0];
+    if (!m || !kind) throw new KubeError(404, 'NotFound', `PATCH ${path} is not served offline`);
+    const ref = { apiVersion: m[1] ?? `${m[2]}/${m[3]}`, kind, namespace: m[4], name: m[6] };
+    const live = this.store.get(ref);
+    if (!live) throw new KubeError(404, 'NotFound', `${kind} "${ref.name}" not found`);
+    return this.store.replace({ ...live, status: mergeObjects(live.status ?? {}, asObject(asObject(body).status)) as JsonObject });
+  }
+  private served: { revision: number; table: KindTable; documents?: Map<string, JsonObject> } | undefined;
+  /** The kinds discovery serves, built again only after a write (a discovery pass asks once per group version). */
+  private discovered(): KindTable | undefined {
+    if (!this.options.discovery) return undefined;
+    if (this.served?.revision !== this.store.revision) this.served = { revision: this.store.revision, table: this.options.discovery() };
+    return this.served.table;
+  }
+  private discoveryDocument(path: string): JsonObject | undefined {
+    const table = this.discovered();
+    if (!table || !this.served) return undefined;
+    this.served.documents ??= discoveryDocuments(table);
+    return this.served.documents.get(path);
+  }
   async request(req: { method: string; path: string; body?: unknown }): Promise<unknown> {
+    if (req.method === 'GET') {
+      const answer = this.discoveryDocument(req.path);
+      if (answer) return structuredClone(answer);
+    }
     if (req.method === 'GET' && req.path === '/apis') return { groups: [] };
+    if (req.method === 'PATCH' && req.path.endsWith('/status')) return this.patchStatus(req.path, req.body);
+    if (req.method === 'POST' && req.path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews' && this.options.self) {
+      const body = typeof req.body === 'string' ? (JSON.parse(req.body) as unknown) : req.body;
+      if (!isJsonObject(body) || body.kind !== 'SelfSubjectAccessReview') throw new KubeError(400, 'BadRequest', 'the body is not a SelfSubjectAccessReview');
+      return answerAccessReview(this.store.all(), body, this.options.self);
+    }
     // The authorizer's answer from the RBAC objects stored (authorizer.ts).
     if (req.method === 'POST' && req.path === '/apis/authorization.k8s.io/v1/subjectaccessreviews') {
       const body = typeof req.body === 'string' ? (JSON.parse(req.body) as unknown) : req.body;

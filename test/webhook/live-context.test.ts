@@ -63,6 +63,16 @@ test('policyReads: configMap, apiCall and CEL resource reads, narrowed where lit
   assert.deepEqual(policyReads(unknown).unresolved, ['apiCall /apis/apps/v1/{{ request.object.kind }} names its resource with a variable']);
 });
 
+test('policyReads: a cleanup policy\'s context entries sit in its spec (its cleanup controller reads them live)', () => {
+  const cleanup: JsonObject = {
+    apiVersion: 'kyverno.io/v2',
+    kind: 'ClusterCleanupPolicy',
+    metadata: { name: 'c' },
+    spec: { schedule: '*/1 * * * *', context: [{ name: 'ns', apiCall: { urlPath: '/api/v1/namespaces/default', jmesPath: 'metadata.name' } }], match: { any: [{ resources: { kinds: ['Pod'] } }] } },
+  };
+  assert.deepEqual(policyReads(cleanup).reads.map(({ via: _v, ...r }) => r), [{ group: '', version: 'v1', resource: 'namespaces', name: 'default' }]);
+});
+
 test('readOfApiPath and foldReads', () => {
   assert.deepEqual(readOfApiPath('/apis/apps/v1/namespaces/prod/deployments/web?x=1'), { group: 'apps', version: 'v1', resource: 'deployments', namespace: 'prod', name: 'web' });
   assert.deepEqual(readOfApiPath('/api/v1/namespaces/{{ request.namespace }}'), { group: '', version: 'v1', resource: 'namespaces', name: undefined });
