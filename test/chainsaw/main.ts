@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { runScenario, type ScenarioResult } from './runner';
+import { scenarioInstall } from './install';
 
 const DEFAULT_DIR = '/work/kyverno-src/kyverno/test/conformance/chainsaw';
 
@@ -41,7 +42,11 @@ async function main(): Promise<void> {
   const results: Record<string, ScenarioResult[]> = {};
   for (const area of areas) {
     results[area] = [];
-    for (const file of testFiles(join(root, area))) results[area].push(await runScenario(file, relative(root, dirname(file))));
+    for (const file of testFiles(join(root, area))) {
+      const path = relative(root, dirname(file));
+      // Each area runs with the install values Kyverno's CI gives it.
+      results[area].push(await runScenario(file, path, scenarioInstall(root, path)));
+    }
   }
   const summary = Object.fromEntries(
     Object.entries(results).map(([area, rs]) => [area, { passed: rs.filter((r) => r.status === 'passed').length, failed: rs.filter((r) => r.status === 'failed').length, unsupported: rs.filter((r) => r.status === 'unsupported').length }]),

@@ -300,3 +300,37 @@ test('chainsaw\'s trim_space around an expression trims Go\'s white space', () =
   assert.equal(assertionMismatch({}, { '(trim_space($stderr))': 'a b' }, { stderr: ' a b ' }), null);
   assert.throws(() => evaluate('trim_space($x)', null, { x: 1 }), Unsupported);
 });
+
+test('the API server applies a bound MutatingAdmissionPolicy before the webhooks; with MAP reports installed, the scan reports an object created before it as not mutated', async () => {
+  const install = { configs: ['standard', 'mutating-admission-policy-reports'], admissionPolicyReports: { validating: true, mutating: true } };
+  const scenario = new Scenario(join(import.meta.dirname, '../fixtures/chainsaw/deny-label'), 'chainsaw-offline', install);
+  try {
+    const ns = scenario.namespace;
+    const configMap = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, data: { a: '1' } });
+    assert.equal(await scenario.write('apply', configMap('before')), undefined);
+    assert.equal(await scenario.write('apply', {
+      apiVersion: 'admissionregistration.k8s.io/v1beta1', kind: 'MutatingAdmissionPolicy', metadata: { name: 'add-label', labels: { 'reports.kyverno.io/enabled': 'true' } },
+      spec: {
+        matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['configmaps'] }] },
+        failurePolicy: 'Fail',
+        mutations: [{ patchType: 'ApplyConfiguration', applyConfiguration: { expression: 'object.metadata.?labels["team"].hasValue() ? Object{} : Object{metadata: Object.metadata{labels: {"team": "a"}}}' } }],
+      },
+    }), undefined);
+    // Without a binding the API server applies nothing.
+    assert.equal(await scenario.write('apply', configMap('unbound')), undefined);
+    assert.equal(asLabels(scenario, 'unbound'), undefined);
+    assert.equal(await scenario.write('apply', { apiVersion: 'admissionregistration.k8s.io/v1beta1', kind: 'MutatingAdmissionPolicyBinding', metadata: { name: 'add-label-binding' }, spec: { policyName: 'add-label' } }), undefined);
+    assert.equal(await scenario.write('apply', configMap('after')), undefined);
+    assert.deepEqual(asLabels(scenario, 'after'), { team: 'a' });
+    await scenario.controllersCatchUp();
+    const results = Object.fromEntries(scenario.store.list('wgpolicyk8s.io/v1alpha2', 'PolicyReport', ns).map((r) => [(r.scope as { name: string }).name, (r.results as Array<{ result: string; message: string }>).map((x) => [x.result, x.message])]));
+    assert.deepEqual(results.before, [['fail', 'mutation is not applied']]);
+    assert.deepEqual(results.after, [['pass', 'mutation is successfully applied']]);
+  } finally {
+    await scenario.close();
+  }
+});
+
+function asLabels(scenario: Scenario, name: string): unknown {
+  return (scenario.store.get({ apiVersion: 'v1', kind: 'ConfigMap', name, namespace: scenario.namespace })?.metadata as { labels?: unknown }).labels;
+}

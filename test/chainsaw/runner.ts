@@ -46,6 +46,8 @@ import { storeReads } from './store';
 import { evalCel } from '../../engine/cel/environment';
 import { toCel, toCelDocument } from '../../engine/cel/values';
 import { matchConstraintsMatch } from '../../engine/cel/match';
+import { mutateAdmissionRequest } from '../../engine/cel/mutating-admission-policy';
+import { readAdmissionReview } from '../../webhook/admission';
 import { evaluatePostingApiCalls } from '../../webhook/cluster-reads';
 import { policyReadsImages } from '../../webhook/images';
 import { assertionMismatch, expressionOf, templateResource, Unsupported, type Bindings } from './assert';
@@ -54,6 +56,7 @@ import { ObjectStore, StoreClient, mergeObjects, normalizeSecret, refOfObject, s
 import { kubectl, KubectlUnsupported, type KubectlCluster, type WriteOutcome } from './kubectl';
 import { DEFAULT_EXEC_TIMEOUT_MS, runWithShim } from './shell';
 import { parseDuration } from '../../engine/units';
+import { DEFAULT_INSTALL, type InstallSettings } from './install';
 
 export type ScenarioStatus = 'passed' | 'failed' | 'unsupported';
 
@@ -174,6 +177,8 @@ export class Scenario {
   constructor(
     private readonly dir: string,
     readonly namespace = 'chainsaw-offline',
+    /** Kyverno's install values for the scenario's area (install.ts). */
+    readonly install: InstallSettings = DEFAULT_INSTALL,
   ) {
     // A scenario may run in one of the namespaces a cluster starts with (`namespace: default`).
     for (const ns of new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease', KYVERNO_NAMESPACE, namespace])) {
@@ -190,7 +195,7 @@ export class Scenario {
     this.events = new EventWriter(kube, log);
     // Reports are written when the runner says (controllersCatchUp), never by a timer.
     this.reports = new ReportWriter(kube, log, 3_600_000, { sweepIntervalMs: 0, sweepGraceMs: 0 });
-    this.scanner = new BackgroundScanner(kube, (path, body, only) => Promise.resolve(this.scanReview(path, body, only)), (items, rescan) => this.reports.add(items, rescan), log);
+    this.scanner = new BackgroundScanner(kube, (path, body, only) => Promise.resolve(this.scanReview(path, body, only)), (items, rescan) => this.reports.add(items, rescan), log, undefined, install.admissionPolicyReports);
     this.store.subscribe((e) => {
       if (!NOT_SCANNED_KINDS.has(String(e.object.kind))) this.unscanned = true;
     });
@@ -352,6 +357,7 @@ export class Scenario {
     if (!sub && operation === 'CREATE' && current && current.kind === 'Pod' && apiGroup(String(current.apiVersion ?? '')) === '') {
       current = serviceAccountAdmission(current, String(this.reviews + 1).padStart(5, '0').slice(-5));
     }
+    if (!sub && operation !== 'DELETE' && current) current = this.admissionPolicyMutation(this.review(operation, current, oldObject, user), cluster);
     const identity = operation === 'CREATE' ? this.store.reserveIdentity() : undefined;
     if (operation !== 'DELETE' && current) {
       const review = this.review(operation, current, oldObject, user, sub);
@@ -406,6 +412,37 @@ export class Scenario {
     // Controllers react to any change (watches), not only to admitted work: let them finish.
     if (!fromBackground) await this.settle();
     return { object: stored, warnings };
+  }
+
+  /**
+   * The API server's MutatingAdmissionPolicy plugin, which runs before the mutating webhooks
+   * (Kyverno's kind configurations turn the API on): every policy, in name order, with each of
+   * its bindings whose constraints match (the policy's matchConstraints, then the binding's
+   * matchResources) patches the object the ones before left, through the engine's evaluation
+   * of the policy. Params, a failure under failurePolicy Fail (the API server's refusal text)
+   * and reinvocation after the webhooks are not modelled: a scenario reaching them is unsupported.
+   */
+  private admissionPolicyMutation(review: JsonObject, cluster: ClusterState): JsonObject {
+    const { request } = readAdmissionReview(review);
+    let object = asObject(request.object);
+    const group = 'admissionregistration.k8s.io/v1';
+    const bindings = this.store.list(group, 'MutatingAdmissionPolicyBinding');
+    const policies = this.store.list(group, 'MutatingAdmissionPolicy').sort((a, b) => String(asObject(a.metadata).name).localeCompare(String(asObject(b.metadata).name)));
+    for (const policy of policies) {
+      const name = String(asObject(policy.metadata).name ?? '');
+      const spec = asObject(policy.spec);
+      for (const binding of bindings.filter((b) => asObject(b.spec).policyName === name)) {
+        const current = { ...request, object };
+        if (!matchConstraintsMatch(spec.matchConstraints, current, cluster)) break;
+        const bspec = asObject(binding.spec);
+        if (bspec.matchResources && !matchConstraintsMatch(bspec.matchResources, current, cluster, { emptyRulesMatchAll: true })) continue;
+        if (bspec.paramRef) throw new Unsupported(`MutatingAdmissionPolicyBinding ${String(asObject(binding.metadata).name)}: the API server's params lookup is not modelled`);
+        const outcome = mutateAdmissionRequest(policy, { request: current, cluster }, null);
+        if ('object' in outcome) object = outcome.object;
+        else if (String(spec.failurePolicy ?? 'Fail') === 'Fail') throw new Unsupported(`MutatingAdmissionPolicy ${name} failed (${outcome.error}): the API server's refusal text is not modelled`);
+      }
+    }
+    return object;
   }
 
   /** A review evaluated as a server process evaluates it: apiCall POSTs go to the API server (the store) and the review runs again. */
@@ -955,7 +992,7 @@ export class Scenario {
 }
 
 /** Runs the scenario of one chainsaw-test.yaml. */
-export async function runScenario(testFile: string, relative: string): Promise<ScenarioResult> {
+export async function runScenario(testFile: string, relative: string, install: InstallSettings = DEFAULT_INSTALL): Promise<ScenarioResult> {
   const dir = dirname(testFile);
   let name = relative;
   let scenario: Scenario | undefined;
@@ -965,7 +1002,7 @@ export async function runScenario(testFile: string, relative: string): Promise<S
     if (!test) throw new Unsupported('no chainsaw Test document');
     name = String(asObject(test.metadata).name ?? relative);
     const ns = asObject(test.spec).namespace;
-    scenario = new Scenario(dir, typeof ns === 'string' && ns ? ns : 'chainsaw-offline');
+    scenario = new Scenario(dir, typeof ns === 'string' && ns ? ns : 'chainsaw-offline', install);
     await scenario.run(test);
     return { path: relative, name, status: 'passed' };
   } catch (e) {
