@@ -24,7 +24,7 @@ import { applyMutation } from './mutations';
 import { selectBindingParams } from './params';
 import { emptyResponse } from './response';
 import { evaluateMatchConditions } from './validations';
-import { bindingsOf } from './validating-admission-policy';
+import { bindingsOf, withResolvedUser } from './validating-admission-policy';
 import { toCel } from './values';
 
 /** One evaluation of the policy: a response, or null when the CLI would keep no result. */
@@ -35,7 +35,7 @@ export function applyMutatingAdmissionPolicy(policy: JsonObject, options: ApplyO
   const resource = asObject(options.request.object ?? options.request.oldObject);
   const admitted: ApplyOptions = {
     ...options,
-    request: { ...options.request, operation: 'CREATE', object: resource, oldObject: null },
+    request: { ...withResolvedUser(options.request), operation: 'CREATE', object: resource, oldObject: null },
   };
   const namespace = valuesNamespace(admitted);
   const matches = (constraints: unknown) => matchConstraintsMatch(constraints, admitted.request, admitted.cluster, { emptyRulesMatchAll: true, namespace });

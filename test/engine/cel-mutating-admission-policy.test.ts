@@ -178,3 +178,11 @@ test('a live admission request (the API server\'s plugin): the real operation an
   const failing = mutateAdmissionRequest(map({ mutations: [{ patchType: 'JSONPatch', jsonPatch: { expression: '"not a list"' } }] }), opts(cm('c', 'default'), state), null);
   assert.ok('error' in failing && failing.error.length > 0);
 });
+
+test('without a user, the MutatingAdmissionPolicy sees Kyverno\'s background sentinel (ResolveUser), as the ValidatingAdmissionPolicy does', () => {
+  const policy = map({ mutations: [setLabel('user', 'request.userInfo.username')] });
+  const o = opts(cm('c', 'default'));
+  const anonymous: ApplyOptions = { ...o, request: { ...o.request, requestInfo: { roles: [], clusterRoles: [], userInfo: {} } } };
+  assert.deepEqual(labelsOf(applyCelPolicy(policy, anonymous).patchedResource), { user: 'system:kyverno:background-scan' });
+  assert.deepEqual(labelsOf(applyCelPolicy(policy, o).patchedResource), { user: 'admin' });
+});
