@@ -334,3 +334,31 @@ test('the API server applies a bound MutatingAdmissionPolicy before the webhooks
 function asLabels(scenario: Scenario, name: string): unknown {
   return (scenario.store.get({ apiVersion: 'v1', kind: 'ConfigMap', name, namespace: scenario.namespace })?.metadata as { labels?: unknown }).labels;
 }
+
+test('the API server validates a generated custom resource against its stored CRD: the refused generation is Kyverno\'s PolicyError event', async () => {
+  const scenario = new Scenario(join(import.meta.dirname, '../fixtures/chainsaw/deny-label'));
+  try {
+    const writes = [
+      {
+        apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'roles.iam.example.io' },
+        spec: { group: 'iam.example.io', scope: 'Cluster', names: { kind: 'Role', plural: 'roles' }, versions: [{ name: 'v1beta1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', required: ['spec'], properties: { spec: { type: 'object' } } } } }] },
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'kyverno:iam', labels: { 'rbac.kyverno.io/aggregate-to-background-controller': 'true', 'rbac.kyverno.io/aggregate-to-admission-controller': 'true' } },
+        rules: [{ apiGroups: ['iam.example.io'], resources: ['roles'], verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'] }],
+      },
+      {
+        apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'iam' },
+        spec: { rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Namespace'], names: ['team-a'] } }] }, generate: { apiVersion: 'iam.example.io/v1beta1', kind: 'Role', name: 'superuser', synchronize: true, data: { rules: [] } } }] },
+      },
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a' } },
+    ];
+    for (const w of writes) assert.equal(await scenario.write('apply', w), undefined);
+    await scenario.controllersCatchUp();
+    assert.equal(scenario.store.list('iam.example.io/v1beta1', 'Role').length, 0);
+    const events = scenario.store.list('v1', 'Event').filter((e) => (e.involvedObject as { name?: string }).name === 'iam');
+    assert.deepEqual(events.map((e) => [e.reason, e.reportingComponent]), [['PolicyError', 'kyverno-generate']]);
+  } finally {
+    await scenario.close();
+  }
+});

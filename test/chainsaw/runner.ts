@@ -158,7 +158,7 @@ export class Scenario {
    */
   private readonly client = new StoreClient(this.store, async (operation, object, oldObject) => {
     const outcome = await this.admit(operation, object, oldObject, BACKGROUND);
-    if (outcome.error !== undefined) throw new KubeError(400, 'BadRequest', outcome.error);
+    if (outcome.error !== undefined) throw outcome.reason === 'Invalid' ? new KubeError(422, 'Invalid', outcome.error) : new KubeError(400, 'BadRequest', outcome.error);
     return outcome.object;
   });
   private readonly generator: DownstreamGenerator;
@@ -267,6 +267,11 @@ export class Scenario {
     return this.store.all().filter((o) => classifyDocument(o) === 'policy');
   }
 
+  /** The CustomResourceDefinitions the scenario stored (their schemas default and validate custom resources). */
+  private crds(): JsonObject[] {
+    return this.store.list('apiextensions.k8s.io/v1', 'CustomResourceDefinition');
+  }
+
   exceptions(): JsonObject[] {
     return this.store.all().filter((o) => classifyDocument(o) === 'exception');
   }
@@ -345,7 +350,7 @@ export class Scenario {
    * /validate on the mutated object with the identity the API server gave it; the background
    * work of an admitted request runs before this returns. Returns the denial text or the object as stored.
    */
-  async admit(operation: 'CREATE' | 'UPDATE' | 'DELETE', object: JsonObject | null, oldObject: JsonObject | null, user: UserInfo = ADMIN, sub?: Subresource): Promise<{ error?: string; object?: JsonObject; warnings: string[] }> {
+  async admit(operation: 'CREATE' | 'UPDATE' | 'DELETE', object: JsonObject | null, oldObject: JsonObject | null, user: UserInfo = ADMIN, sub?: Subresource): Promise<{ error?: string; reason?: 'Invalid'; object?: JsonObject; warnings: string[] }> {
     const warnings: string[] = [];
     const warned = (response: JsonObject) => warnings.push(...asArray(response.warnings).map(String));
     // A background write is made while the controller works: the outer step waits for it all.
@@ -379,6 +384,9 @@ export class Scenario {
       const meta = asObject(current.metadata);
       current = { ...current, metadata: { ...meta, uid: old.uid ?? identity?.uid, creationTimestamp: old.creationTimestamp ?? identity?.creationTimestamp } };
     }
+    // The API server validates a custom resource against its CRD's schema (after mutating admission, before validating admission).
+    const invalid = current && !sub ? crdValidationError(current, this.crds()) : undefined;
+    if (invalid !== undefined) return { error: invalid, reason: 'Invalid', warnings };
     const validateReview = this.review(operation, current, oldObject, user, sub);
     const refusedValidate = this.matchConditionRefusal('ValidatingWebhookConfiguration', validateReview, cluster);
     if (refusedValidate !== undefined) return { error: refusedValidate, warnings };
@@ -639,13 +647,15 @@ export class Scenario {
   /** apply / create / update / patch of one resource as `user`: the API server's outcome. */
   async writeAs(verb: 'apply' | 'create' | 'update' | 'patch', raw: JsonObject, user: UserInfo): Promise<WriteOutcome> {
     // The API server converts a Secret's stringData before admission sees it.
-    const doc = withCrdDefaults(normalizeSecret(this.defaultNamespace(raw)));
+    const doc = withCrdDefaults(normalizeSecret(this.defaultNamespace(raw)), this.crds());
     const cls = classifyDocument(doc);
-    // The API server validates a custom resource against its CRD's schema before validating admission.
-    const invalid = crdValidationError(doc);
-    if (invalid !== undefined) return { error: { reason: 'Invalid', message: invalid }, warnings: [] };
     // GlobalContextEntries go to Kyverno's global context webhook, served with the policy checks.
-    if (cls === 'policy' || cls === 'exception' || isGlobalContextEntry(doc)) return this.admitPolicy(doc, verb === 'create');
+    if (cls === 'policy' || cls === 'exception' || isGlobalContextEntry(doc)) {
+      // The API server validates a custom resource against its CRD's schema before validating admission.
+      const invalid = crdValidationError(doc, this.crds());
+      if (invalid !== undefined) return { error: { reason: 'Invalid', message: invalid }, warnings: [] };
+      return this.admitPolicy(doc, verb === 'create');
+    }
     const existing = this.store.get(refOfObject(doc));
     const name = String(asObject(doc.metadata).name);
     if (verb === 'create' && existing) return { error: { reason: 'AlreadyExists', message: `${String(doc.kind)} "${name}" already exists` }, warnings: [] };
@@ -658,7 +668,7 @@ export class Scenario {
     const outcome = !existing
       ? await this.admit('CREATE', doc, null, user)
       : await this.admit('UPDATE', verb === 'update' ? { ...doc, metadata: { ...asObject(doc.metadata), uid: asObject(existing.metadata).uid, creationTimestamp: asObject(existing.metadata).creationTimestamp, resourceVersion: asObject(existing.metadata).resourceVersion } } : (mergeObjects(existing, doc) as JsonObject), existing, user);
-    return { ...(outcome.error !== undefined ? { error: { message: outcome.error } } : {}), warnings: outcome.warnings, object: outcome.object };
+    return { ...(outcome.error !== undefined ? { error: { message: outcome.error, ...(outcome.reason ? { reason: outcome.reason } : {}) } } : {}), warnings: outcome.warnings, object: outcome.object };
   }
 
   async remove(ref: JsonObject): Promise<string | undefined> {
