@@ -31,7 +31,14 @@ export function kyvernoActivation(rt: CelRuntime): Record<string, unknown> {
   };
 }
 
-export function registerKyvernoLibraries(env: Environment): void {
+/** Whose generator library an environment declares: a cluster-wide policy's or a Namespaced* policy's. */
+export type GeneratorScope = 'cluster' | 'namespaced';
+
+/**
+ * `generatorScope` declares only that scope's generator form (a type-checking environment for
+ * one policy); without it both forms exist and a call in the wrong scope fails when it runs.
+ */
+export function registerKyvernoLibraries(env: Environment, generatorScope?: GeneratorScope): void {
   registerClusterLibraries(env);
   env
     .registerType('generator.Context', GeneratorLib)
@@ -46,15 +53,18 @@ export function registerKyvernoLibraries(env: Environment): void {
   // namespace argument exists there, generating into the policy's namespace; the other form
   // exists only for cluster-wide policies.
   for (const apply of ['Apply', 'apply']) {
-    env
-      .registerFunction(`generator.Context.${apply}(string, list<map<string, dyn>>): bool`, (l: GeneratorLib, ns: string, items: unknown[]) => {
+    if (generatorScope !== 'namespaced') {
+      env.registerFunction(`generator.Context.${apply}(string, list<map<string, dyn>>): bool`, (l: GeneratorLib, ns: string, items: unknown[]) => {
         requireScope(l.rt, 'cluster', apply, 'string, list(map(string, dyn))', 'generator.Context');
         return generatorApply(l, ns, items);
-      })
-      .registerFunction(`generator.Context.${apply}(list<map<string, dyn>>): bool`, (l: GeneratorLib, items: unknown[]) => {
+      });
+    }
+    if (generatorScope !== 'cluster') {
+      env.registerFunction(`generator.Context.${apply}(list<map<string, dyn>>): bool`, (l: GeneratorLib, items: unknown[]) => {
         requireScope(l.rt, 'namespaced', apply, 'list(map(string, dyn))', 'generator.Context');
         return generatorApply(l, l.rt.policyNamespace ?? '', items);
       });
+    }
   }
   env
     .registerFunction('JsonPatchLib.escapeKey(string): string', (_l: JsonPatchLib, k: string) => k.replace(/~/g, '~0').replace(/\//g, '~1'))

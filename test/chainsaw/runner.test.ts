@@ -2,6 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { assertionMismatch, evaluate, templateResource, Unsupported } from './assert';
 import { ObjectStore, serviceAccountAdmission } from './store';
 import { denialMessage, runScenario, Scenario } from './runner';
@@ -360,5 +362,28 @@ test('the API server validates a generated custom resource against its stored CR
     assert.deepEqual(events.map((e) => [e.reason, e.reportingComponent]), [['PolicyError', 'kyverno-generate']]);
   } finally {
     await scenario.close();
+  }
+});
+
+test('an expected Pod that only kube-controller-manager, the kubelet or Kyverno\'s install would create is unsupported, not failed; otherwise missing is a failure', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'chainsaw-pods-'));
+  const run = async (steps: unknown[]) => {
+    writeFileSync(join(dir, 'chainsaw-test.yaml'), JSON.stringify({ apiVersion: 'chainsaw.kyverno.io/v1alpha1', kind: 'Test', metadata: { name: 'pods' }, spec: { steps } }));
+    return runScenario(join(dir, 'chainsaw-test.yaml'), 'pods');
+  };
+  const job = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'job' }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'bash:5' }] } } } };
+  const runningPod = { apiVersion: 'v1', kind: 'Pod', status: { phase: 'Running' } };
+  try {
+    const fromJob = await run([{ try: [{ create: { resource: job } }] }, { try: [{ assert: { resource: runningPod } }] }]);
+    assert.equal(fromJob.status, 'unsupported');
+    assert.match(fromJob.reason ?? '', /Pods of a Job \(job\) are created by kube-controller-manager/);
+    const kyverno = await run([{ try: [{ assert: { resource: { apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'kyverno', labels: { 'app.kubernetes.io/part-of': 'kyverno' } } } } }] }]);
+    assert.equal(kyverno.status, 'unsupported');
+    assert.match(kyverno.reason ?? '', /Kyverno's own install/);
+    const missing = await run([{ try: [{ assert: { resource: runningPod } }] }]);
+    assert.equal(missing.status, 'failed');
+    assert.match(missing.reason ?? '', /no Pod "\(any\)" found/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -136,6 +136,8 @@ interface Operation {
   body: JsonObject;
 }
 
+/** Kinds whose Pods kube-controller-manager's controllers create (the ReplicaSet of a Deployment, the Job of a CronJob included). */
+const WORKLOAD_KINDS: Array<[string, string]> = [['apps/v1', 'Deployment'], ['apps/v1', 'ReplicaSet'], ['apps/v1', 'StatefulSet'], ['apps/v1', 'DaemonSet'], ['batch/v1', 'Job'], ['batch/v1', 'CronJob'], ['v1', 'ReplicationController']];
 /** Kinds only controllers that do not run offline write (Kyverno's intermediate reports, Kubernetes' own controllers). */
 const NOT_OFFLINE_KINDS = new Set(['EphemeralReport', 'ClusterEphemeralReport', 'UpdateRequest', 'ReplicaSet']);
 /**
@@ -740,11 +742,34 @@ export class Scenario {
       .map((o) => ({ ...o, apiVersion: apiGroup(apiVersion) ? `${apiGroup(apiVersion)}/${version}` : version }));
   }
 
+  /**
+   * Why an expected Pod that is not stored may exist in a cluster though the offline runner
+   * cannot have it: Pods of a workload (Job, Deployment, ...) are created by
+   * kube-controller-manager's controllers, and Kyverno's own Pods (its controllers' Deployments
+   * in Kyverno's namespace) by its install; neither runs offline, nor the kubelet that would
+   * start them. Undefined when no such source exists where the Pod is expected.
+   */
+  private podsNotRunOffline(expected: JsonObject, bindings: Bindings): string | undefined {
+    if (expected.kind !== 'Pod' || apiGroup(String(expected.apiVersion ?? '')) !== '') return undefined;
+    const raw = asObject(expected.metadata).namespace;
+    const named = typeof raw === 'string' ? templateResource(raw, bindings) : undefined;
+    const namespace = typeof named === 'string' && expressionOf(named) === undefined ? named : raw === undefined ? this.namespace : undefined;
+    if (namespace === KYVERNO_NAMESPACE) return `Pods in ${KYVERNO_NAMESPACE} are those of Kyverno's own install (its controllers' Deployments), which does not run offline`;
+    const workloads = WORKLOAD_KINDS.flatMap(([apiVersion, kind]) => this.store.list(apiVersion, kind, namespace));
+    if (workloads.length === 0) return undefined;
+    const w = workloads[0];
+    return `Pods of a ${String(w.kind)} (${String(asObject(w.metadata).name)}) are created by kube-controller-manager and run by the kubelet, which the offline runner does not have`;
+  }
+
   /** Null when some stored object matches; otherwise why not. */
   assertOne(expected: JsonObject, bindings: Bindings): string | null {
     if (NOT_OFFLINE_KINDS.has(String(expected.kind))) throw new Unsupported(`${String(expected.kind)} objects are written by controllers that do not run offline`);
     const found = this.candidates(expected, bindings);
-    if (found.length === 0) return `no ${String(expected.kind)} ${JSON.stringify(asObject(expected.metadata).name ?? '(any)')} found`;
+    if (found.length === 0) {
+      const unrun = this.podsNotRunOffline(expected, bindings);
+      if (unrun) throw new Unsupported(unrun);
+      return `no ${String(expected.kind)} ${JSON.stringify(asObject(expected.metadata).name ?? '(any)')} found`;
+    }
     let first: string | null = null;
     for (const o of found) {
       const m = assertionMismatch(o, expected, bindings);
