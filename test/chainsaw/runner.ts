@@ -426,7 +426,8 @@ export class Scenario {
 
   /**
    * The API server's MutatingAdmissionPolicy plugin, which runs before the mutating webhooks
-   * (Kyverno's kind configurations turn the API on): every policy, in name order, with each of
+   * (Kyverno's kind configurations turn the API on): every policy (here in name order, a stable
+   * stand-in for the order of the API server's informer, which no scenario relies on), with each of
    * its bindings whose constraints match (the policy's matchConstraints, then the binding's
    * matchResources) patches the object the ones before left, through the engine's evaluation
    * of the policy. Params, a failure under failurePolicy Fail (the API server's refusal text)
