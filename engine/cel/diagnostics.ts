@@ -4,6 +4,7 @@
  * with its position inside the expression (the language server maps it into the YAML).
  */
 import { checkingEnvironmentFor, MAX_EXPRESSION_LENGTH } from './environment';
+import type { GeneratorScope } from './lib-kyverno';
 import { compileRegex } from './regex';
 import { rewriteWithOffsets, stringLiteralEnd, type RewriteResult } from './rewrite';
 
@@ -26,6 +27,8 @@ export interface CelCheckContext {
   variables?: ReadonlyArray<{ name: string; expression: string }>;
   /** Whether `params` exists (the policy sets paramKind). Default true (typed dyn). */
   hasParams?: boolean;
+  /** The policy's generator library (cluster-wide or Namespaced*); undefined: both forms. */
+  generatorScope?: GeneratorScope;
 }
 
 type CheckResult = { valid: boolean; type?: string; error?: Error & { range?: { start: number; end: number } } };
@@ -82,7 +85,7 @@ export function checkCelExpression(expression: string, context: CelCheckContext 
   }
   const hasParams = context.hasParams ?? true;
   const declared = context.variables ? variableTypes(context.variables, hasParams) : undefined;
-  const env = checkingEnvironmentFor({ variables: declared, params: hasParams });
+  const env = checkingEnvironmentFor({ variables: declared, params: hasParams, generatorScope: context.generatorScope });
   const result = env.check(rewritten.text) as CheckResult;
   if (!result.valid && result.error) {
     let message = result.error.message.split('\n')[0];

@@ -9,7 +9,7 @@ import { instrumentComprehensions, rewriteExpression } from './rewrite';
 import { registerStringLibraries } from './lib-strings';
 import { registerNetworkLibraries } from './lib-network';
 import { registerQuantityLibraries } from './lib-quantity';
-import { registerKyvernoLibraries } from './lib-kyverno';
+import { registerKyvernoLibraries, type GeneratorScope } from './lib-kyverno';
 import { registerCoreGaps } from './lib-core';
 import { registerMathLibrary } from './lib-math';
 import { registerComprehensions } from './lib-comprehensions';
@@ -25,12 +25,13 @@ import { typeOfCel } from './values';
 type Compiled = ((context?: Record<string, unknown>) => unknown) & { check?: () => { valid: boolean; type?: string; error?: Error } };
 
 let sharedEnv: Environment | undefined;
-let checkingEnv: Environment | undefined;
+/** The checking environments' bases, by the generator scope they declare ('' = both). */
+const checkingBases = new Map<string, Environment>();
 
 /** Variables every Kyverno/Kubernetes CEL expression may reference (besides the libraries). */
 export const CEL_VARIABLES = ['object', 'oldObject', 'request', 'params', 'namespaceObject', 'variables', 'authorizer', 'exceptions'] as const;
 
-function buildEnvironment(strict: boolean): Environment {
+function buildEnvironment(strict: boolean, generatorScope?: GeneratorScope): Environment {
   const env = new Environment({
     unlistedVariablesAreDyn: !strict,
     homogeneousAggregateLiterals: false,
@@ -41,7 +42,7 @@ function buildEnvironment(strict: boolean): Environment {
   registerStringLibraries(env);
   registerNetworkLibraries(env);
   registerQuantityLibraries(env);
-  registerKyvernoLibraries(env);
+  registerKyvernoLibraries(env, generatorScope);
   registerImageLibraries(env);
   registerImageVerifyLibrary(env);
   registerFormatLibrary(env);
@@ -69,6 +70,12 @@ export interface CheckingDeclarations {
   variables?: Record<string, string>;
   /** Whether `params` exists (default true, typed dyn). */
   params?: boolean;
+  /**
+   * Whose generator library the expression compiles against: a cluster-wide policy's
+   * (generator.apply(namespace, list)) or a Namespaced* policy's (generator.apply(list));
+   * undefined: both forms type-check.
+   */
+  generatorScope?: GeneratorScope;
 }
 
 class DeclaredVariables {}
@@ -76,10 +83,12 @@ const checkingEnvs = new Map<string, Environment>();
 
 /** The checking environment with `variables.<name>` typed per declaration and `params` present or not. */
 export function checkingEnvironmentFor(decls: CheckingDeclarations): Environment {
-  const key = JSON.stringify([decls.variables ?? null, decls.params ?? true]);
+  const scope = decls.generatorScope ?? '';
+  const key = JSON.stringify([decls.variables ?? null, decls.params ?? true, scope]);
   let env = checkingEnvs.get(key);
   if (env) return env;
-  checkingEnv ??= buildEnvironment(true);
+  let checkingEnv = checkingBases.get(scope);
+  if (!checkingEnv) checkingBases.set(scope, (checkingEnv = buildEnvironment(true, decls.generatorScope)));
   env = checkingEnv.clone();
   if (decls.params ?? true) env.registerVariable('params', 'dyn');
   if (decls.variables) {

@@ -139,10 +139,10 @@ function stringMap(value: unknown, index: number): Record<string, string> {
 /** The namespace of a call: the policy's for Namespaced* policies, the argument otherwise. */
 type Scope = 'cluster' | 'namespaced';
 
-function requireScope(rt: ClusterLibraryRuntime, scope: Scope, fn: string, args: string): void {
+export function requireScope(rt: ClusterLibraryRuntime, scope: Scope, fn: string, args: string, receiver = 'resource.Context'): void {
   const namespaced = !!rt.policyNamespace;
   if (namespaced === (scope === 'namespaced')) return;
-  throw new Error(`found no matching overload for '${fn}' applied to 'resource.Context.(${args})'`);
+  throw new Error(`found no matching overload for '${fn}' applied to '${receiver}.(${args})'`);
 }
 
 // ---------------------------------------------------------------------------------------------

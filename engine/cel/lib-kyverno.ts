@@ -6,7 +6,7 @@
  */
 import type { Environment } from '@marcbachmann/cel-js';
 import type { ClusterState, JsonObject } from '../core/types';
-import { clusterLibraryActivation, registerClusterLibraries, type ClusterLibraryRuntime } from './lib-cluster';
+import { clusterLibraryActivation, registerClusterLibraries, requireScope, type ClusterLibraryRuntime } from './lib-cluster';
 import { fromCel, isCelDuration } from './values';
 import { ImageDataLib } from './lib-image';
 
@@ -31,7 +31,14 @@ export function kyvernoActivation(rt: CelRuntime): Record<string, unknown> {
   };
 }
 
-export function registerKyvernoLibraries(env: Environment): void {
+/** Whose generator library an environment declares: a cluster-wide policy's or a Namespaced* policy's. */
+export type GeneratorScope = 'cluster' | 'namespaced';
+
+/**
+ * `generatorScope` declares only that scope's generator form (a type-checking environment for
+ * one policy); without it both forms exist and a call in the wrong scope fails when it runs.
+ */
+export function registerKyvernoLibraries(env: Environment, generatorScope?: GeneratorScope): void {
   registerClusterLibraries(env);
   env
     .registerType('generator.Context', GeneratorLib)
@@ -41,10 +48,25 @@ export function registerKyvernoLibraries(env: Environment): void {
     .registerVariable('time', 'TimeLib')
     .registerConstant('jsonpatch', 'JsonPatchLib', new JsonPatchLib());
 
+  // Kyverno 1.18 added the camel-case spelling beside Apply. A Namespaced* policy compiles the
+  // library with its namespace (sdk generator.Lib's namespacedEnv): only the form without a
+  // namespace argument exists there, generating into the policy's namespace; the other form
+  // exists only for cluster-wide policies.
+  for (const apply of ['Apply', 'apply']) {
+    if (generatorScope !== 'namespaced') {
+      env.registerFunction(`generator.Context.${apply}(string, list<map<string, dyn>>): bool`, (l: GeneratorLib, ns: string, items: unknown[]) => {
+        requireScope(l.rt, 'cluster', apply, 'string, list(map(string, dyn))', 'generator.Context');
+        return generatorApply(l, ns, items);
+      });
+    }
+    if (generatorScope !== 'cluster') {
+      env.registerFunction(`generator.Context.${apply}(list<map<string, dyn>>): bool`, (l: GeneratorLib, items: unknown[]) => {
+        requireScope(l.rt, 'namespaced', apply, 'list(map(string, dyn))', 'generator.Context');
+        return generatorApply(l, l.rt.policyNamespace ?? '', items);
+      });
+    }
+  }
   env
-    .registerFunction('generator.Context.Apply(string, list<map<string, dyn>>): bool', (l: GeneratorLib, ns: string, items: unknown[]) => generatorApply(l, ns, items))
-    // Kyverno 1.18 added the camel-case spelling beside Apply.
-    .registerFunction('generator.Context.apply(string, list<map<string, dyn>>): bool', (l: GeneratorLib, ns: string, items: unknown[]) => generatorApply(l, ns, items))
     .registerFunction('JsonPatchLib.escapeKey(string): string', (_l: JsonPatchLib, k: string) => k.replace(/~/g, '~0').replace(/\//g, '~1'))
     .registerFunction('TimeLib.now(): google.protobuf.Timestamp', (l: TimeLib) => l.rt.now)
     .registerFunction('TimeLib.truncate(google.protobuf.Timestamp, google.protobuf.Duration): google.protobuf.Timestamp', (_l: TimeLib, t: Date, d: unknown) => truncateTime(t, d))

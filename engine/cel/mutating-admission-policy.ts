@@ -24,7 +24,7 @@ import { applyMutation } from './mutations';
 import { selectBindingParams } from './params';
 import { emptyResponse } from './response';
 import { evaluateMatchConditions } from './validations';
-import { bindingsOf } from './validating-admission-policy';
+import { bindingsOf, withResolvedUser } from './validating-admission-policy';
 import { toCel } from './values';
 
 /** One evaluation of the policy: a response, or null when the CLI would keep no result. */
@@ -35,7 +35,7 @@ export function applyMutatingAdmissionPolicy(policy: JsonObject, options: ApplyO
   const resource = asObject(options.request.object ?? options.request.oldObject);
   const admitted: ApplyOptions = {
     ...options,
-    request: { ...options.request, operation: 'CREATE', object: resource, oldObject: null },
+    request: { ...withResolvedUser(options.request), operation: 'CREATE', object: resource, oldObject: null },
   };
   const namespace = valuesNamespace(admitted);
   const matches = (constraints: unknown) => matchConstraintsMatch(constraints, admitted.request, admitted.cluster, { emptyRulesMatchAll: true, namespace });
@@ -87,17 +87,31 @@ function valuesNamespace(options: ApplyOptions): JsonObject | null {
  */
 function evaluateOnce(policy: JsonObject, admitted: ApplyOptions, namespace: JsonObject | null, params: JsonObject | null, given: JsonObject, binding: JsonObject | null): Outcome | undefined {
   const name = String(asObject(policy.metadata).name ?? '');
-  const spec = asObject(policy.spec);
   const bindingName = String(asObject(binding?.metadata).name ?? '');
   const rule = (status: RuleResult['status'], message: string): RuleResult => ({ name, type: 'Mutation', status, message, ...(bindingName ? { binding: bindingName } : {}) });
-  const act = buildActivation(admitted, { params });
-  act.vars.namespaceObject = toCel(namespace);
+  const evaluation = evaluateMutations(policy, admitted, params, namespace);
+  if (evaluation.kind === 'match-error') return undefined;
+  if (evaluation.kind === 'mutation-error') return null;
+  if (evaluation.kind === 'skip') return { rules: [rule('skip', "match conditions aren't met")], patched: given };
+  return { rules: [rule('pass', 'mutation is successfully applied')], patched: evaluation.object };
+}
+
+type MutationEvaluation = { kind: 'skip' } | { kind: 'patched'; object: JsonObject } | { kind: 'match-error'; message: string } | { kind: 'mutation-error'; message: string };
+
+/**
+ * The policy's match conditions, then its mutations in order on the request's object, with
+ * `params`. `namespace` replaces the Namespace object the cluster gives (undefined: the
+ * cluster's own, as an API server reads it).
+ */
+function evaluateMutations(policy: JsonObject, options: ApplyOptions, params: JsonObject | null, namespace?: JsonObject | null): MutationEvaluation {
+  const spec = asObject(policy.spec);
+  const act = buildActivation(options, { params });
+  if (namespace !== undefined) act.vars.namespaceObject = toCel(namespace);
   installVariables(act, spec.variables);
   const match = evaluateMatchConditions(spec.matchConditions, act, spec.failurePolicy);
-  if (match.error) return undefined;
-  if (!match.matched) return { rules: [rule('skip', "match conditions aren't met")], patched: given };
-  const original = asObject(admitted.request.object);
-  let current = original;
+  if (match.error) return { kind: 'match-error', message: match.error };
+  if (!match.matched) return { kind: 'skip' };
+  let current = asObject(options.request.object);
   const mutations = (Array.isArray(spec.mutations) ? spec.mutations : []) as JsonObject[];
   try {
     mutations.forEach((m, index) => {
@@ -105,8 +119,23 @@ function evaluateOnce(policy: JsonObject, admitted: ApplyOptions, namespace: Jso
       if (index > 0) installVariables(act, spec.variables);
       current = applyMutation(m, index, current, act, 'atomic');
     });
-  } catch {
-    return null;
+  } catch (e) {
+    return { kind: 'mutation-error', message: (e as Error).message };
   }
-  return { rules: [rule('pass', 'mutation is successfully applied')], patched: current };
+  return { kind: 'patched', object: current };
+}
+
+/**
+ * One matching binding of a MutatingAdmissionPolicy applied to a live admission request, as
+ * the API server's MutatingAdmissionPolicy plugin applies it before the mutating webhooks:
+ * the request as it is (operation, old object), the cluster's Namespace object, the binding's
+ * params. Matching the policy's and the binding's constraints is the caller's. The object
+ * comes back patched (as it was when match conditions are not met), or the error the
+ * policy's failurePolicy then decides on (Ignore: the object goes on unchanged).
+ */
+export function mutateAdmissionRequest(policy: JsonObject, options: ApplyOptions, params: JsonObject | null): { object: JsonObject } | { error: string } {
+  const evaluation = evaluateMutations(policy, options, params);
+  if (evaluation.kind === 'skip') return { object: asObject(options.request.object) };
+  if (evaluation.kind === 'patched') return { object: evaluation.object };
+  return { error: evaluation.message };
 }

@@ -9,6 +9,7 @@
 import type { JsonObject } from '../core/types';
 import { asArray, asObject, formatFieldPath } from '../core/json';
 import { checkCelExpression, type CelResultType } from './diagnostics';
+import type { GeneratorScope } from './lib-kyverno';
 
 export interface CelCompileIssue {
   path: ReadonlyArray<string | number>;
@@ -41,15 +42,15 @@ const GPOL_SECTIONS: readonly Section[] = [MATCH_CONDITIONS, VARIABLES, { at: ['
 // CompileValidation: each validation's expression, then its messageExpression; the first failing validation ends it.
 const VPOL_SECTIONS: readonly Section[] = [MATCH_CONDITIONS, VARIABLES, { at: ['spec', 'validations'], key: 'expression', expect: 'bool', firstOnly: true, messageKey: 'messageExpression' }, AUDIT_ANNOTATIONS];
 
-function issueOf(path: ReadonlyArray<string | number>, expression: string, expect: CelResultType, variables: Array<{ name: string; expression: string }>): CelCompileIssue | undefined {
-  const problems = checkCelExpression(expression, { expect, variables });
+function issueOf(path: ReadonlyArray<string | number>, expression: string, expect: CelResultType, variables: Array<{ name: string; expression: string }>, generatorScope?: GeneratorScope): CelCompileIssue | undefined {
+  const problems = checkCelExpression(expression, { expect, variables, generatorScope });
   if (problems.length === 0) return undefined;
   // The checker's result-type mismatch in Kyverno's words (CompileMatchCondition, CompileValidation…).
   const detail = problems[0].message.startsWith('expression must evaluate to ') ? `output is expected to be of type ${expect}` : problems[0].message;
   return { path, message: `${formatFieldPath(path)}: Invalid value: ${JSON.stringify(expression)}: ${detail}` };
 }
 
-function sectionIssues(spec: JsonObject, section: Section, variables: Array<{ name: string; expression: string }>): CelCompileIssue[] {
+function sectionIssues(spec: JsonObject, section: Section, variables: Array<{ name: string; expression: string }>, generatorScope?: GeneratorScope): CelCompileIssue[] {
   const issues: CelCompileIssue[] = [];
   const list = asArray(asObject(spec)[String(section.at[section.at.length - 1])]);
   for (const [i, raw] of list.entries()) {
@@ -58,8 +59,8 @@ function sectionIssues(spec: JsonObject, section: Section, variables: Array<{ na
     // A generate entry with a template instead is compiled as a template (not covered here).
     if (typeof expression !== 'string' || expression === '') continue;
     const message = section.messageKey ? entry[section.messageKey] : undefined;
-    const issue = issueOf([...section.at, i, section.key], expression, section.expect, variables)
-      ?? (section.messageKey && typeof message === 'string' && message !== '' ? issueOf([...section.at, i, section.messageKey], message, 'string', variables) : undefined);
+    const issue = issueOf([...section.at, i, section.key], expression, section.expect, variables, generatorScope)
+      ?? (section.messageKey && typeof message === 'string' && message !== '' ? issueOf([...section.at, i, section.messageKey], message, 'string', variables, generatorScope) : undefined);
     if (!issue) continue;
     issues.push(issue);
     if (section.firstOnly) break;
@@ -67,19 +68,22 @@ function sectionIssues(spec: JsonObject, section: Section, variables: Array<{ na
   return issues;
 }
 
-function compileIssues(policy: JsonObject, sections: readonly Section[], leading: string | undefined): CelCompileIssue[] {
+function compileIssues(policy: JsonObject, sections: readonly Section[], leading: string | undefined, generatorScope?: GeneratorScope): CelCompileIssue[] {
   const spec = asObject(policy.spec);
   const variables = asArray(spec.variables).map(asObject).map((v) => ({ name: String(v.name ?? ''), expression: String(v.expression ?? '') }));
   for (const section of sections) {
-    const issues = sectionIssues(spec, section, variables);
+    const issues = sectionIssues(spec, section, variables, generatorScope);
     if (issues.length) return leading ? [{ path: ['spec'], message: leading, unplaced: true }, ...issues] : issues;
   }
   return [];
 }
 
-/** The compile errors Kyverno's admission reports for a GeneratingPolicy (none: it compiles). */
+/**
+ * The compile errors Kyverno's admission reports for a GeneratingPolicy (none: it compiles);
+ * a cluster-wide one has only generator.apply(namespace, list).
+ */
 export function generatingPolicyCompileIssues(policy: JsonObject): CelCompileIssue[] {
-  return compileIssues(policy, GPOL_SECTIONS, placeholder('generating policy compiler 2.0'));
+  return compileIssues(policy, GPOL_SECTIONS, placeholder('generating policy compiler 2.0'), 'cluster');
 }
 
 /**

@@ -34,9 +34,28 @@ export function bindingsOf(policyName: string, bindingKind: string, resources: r
   return resources.filter((r) => r.kind === bindingKind && asObject(r.spec).policyName === policyName);
 }
 
-/** The request Kyverno's admissionpolicy package builds: CREATE of the resource under test. */
+/** The request Kyverno's admissionpolicy package builds: CREATE of the resource under test, by the resolved user. */
 function createRequestOf(request: AdmissionRequest): AdmissionRequest {
-  return { ...request, operation: 'CREATE', object: request.object ?? request.oldObject, oldObject: null };
+  return { ...withResolvedUser(request), operation: 'CREATE', object: request.object ?? request.oldObject, oldObject: null };
+}
+
+/**
+ * The identity Kyverno's admissionpolicy package (ResolveUser) gives a request without one
+ * (a background scan, a CLI run without a user): Kubernetes drops an empty username, uid or
+ * groups from the request CEL reads, so an expression naming them would fail; Kyverno fills
+ * each empty one with this non-privileged sentinel and keeps every value given. Extra stays.
+ */
+export const ADMISSION_POLICY_BACKGROUND_USER = 'system:kyverno:background-scan';
+
+export function withResolvedUser(request: AdmissionRequest): AdmissionRequest {
+  const user = request.requestInfo?.userInfo ?? {};
+  const resolved = {
+    ...user,
+    username: user.username || ADMISSION_POLICY_BACKGROUND_USER,
+    uid: user.uid || ADMISSION_POLICY_BACKGROUND_USER,
+    groups: user.groups?.length ? user.groups : [ADMISSION_POLICY_BACKGROUND_USER],
+  };
+  return { ...request, requestInfo: { roles: request.requestInfo?.roles ?? [], clusterRoles: request.requestInfo?.clusterRoles ?? [], userInfo: resolved } };
 }
 
 /** The Namespace of a namespaced resource as the CLI builds it from the values file, else null. */

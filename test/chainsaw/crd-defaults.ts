@@ -50,9 +50,29 @@ function defaulted(value: unknown, schema: Schema): unknown {
   return out;
 }
 
-/** `doc` with its CRD's defaults filled in; unchanged when no bundled CRD defines its kind. */
-export function withCrdDefaults(doc: JsonObject): JsonObject {
-  const schema = schemaTable().get(`${String(doc.apiVersion ?? '')}/${String(doc.kind ?? '')}`);
+/**
+ * The schema of `doc`'s kind and version: a bundled Kyverno CRD's, else that of a CRD stored in
+ * the cluster (`crds`: the CustomResourceDefinitions the scenario applied).
+ */
+function schemaOf(doc: JsonObject, crds: readonly JsonObject[]): Schema | undefined {
+  const apiVersion = String(doc.apiVersion ?? '');
+  const bundled = schemaTable().get(`${apiVersion}/${String(doc.kind ?? '')}`);
+  if (bundled) return bundled;
+  const slash = apiVersion.lastIndexOf('/');
+  const [group, version] = slash < 0 ? ['', apiVersion] : [apiVersion.slice(0, slash), apiVersion.slice(slash + 1)];
+  for (const crd of crds) {
+    const spec = asObject(crd.spec);
+    if (spec.group !== group || asObject(spec.names).kind !== doc.kind) continue;
+    const served = asArray(spec.versions).map(asObject).find((v) => v.name === version);
+    const schema = asObject(asObject(served?.schema).openAPIV3Schema);
+    if (Object.keys(schema).length) return schema;
+  }
+  return undefined;
+}
+
+/** `doc` with its CRD's defaults filled in; unchanged when no CRD (bundled, or among `crds`) defines its kind. */
+export function withCrdDefaults(doc: JsonObject, crds: readonly JsonObject[] = []): JsonObject {
+  const schema = schemaOf(doc, crds);
   return schema ? (defaulted(doc, schema) as JsonObject) : doc;
 }
 
@@ -84,13 +104,13 @@ function schemaErrors(value: unknown, schema: Schema, path: string, out: string[
 }
 
 /**
- * The API server's validation of a bundled CRD's object against its schema, for what the
- * scenarios rely on (a missing required field, a value outside an enum), as the Invalid
- * error's message: `The <Kind> "<name>" is invalid: <error>` (several: `[e1, e2]`). Undefined
- * when valid or when no bundled CRD defines the kind.
+ * The API server's validation of a custom resource against its CRD's schema (bundled, or among
+ * `crds`), for what the scenarios rely on (a missing required field, a value outside an enum),
+ * as the Invalid error's message: `The <Kind> "<name>" is invalid: <error>` (several:
+ * `[e1, e2]`). Undefined when valid or when no CRD defines the kind.
  */
-export function crdValidationError(doc: JsonObject): string | undefined {
-  const schema = schemaTable().get(`${String(doc.apiVersion ?? '')}/${String(doc.kind ?? '')}`);
+export function crdValidationError(doc: JsonObject, crds: readonly JsonObject[] = []): string | undefined {
+  const schema = schemaOf(doc, crds);
   if (!schema) return undefined;
   const errors: string[] = [];
   // metadata is the API server's own (ObjectMeta validation), not the CRD schema's.

@@ -2,6 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { assertionMismatch, evaluate, templateResource, Unsupported } from './assert';
 import { ObjectStore, serviceAccountAdmission } from './store';
 import { denialMessage, runScenario, Scenario } from './runner';
@@ -354,5 +356,90 @@ test('admission policy generation in a scenario: the install\'s feature decides,
     assert.equal(on.store.get({ ...vap, kind: 'ValidatingAdmissionPolicyBinding', name: 'cpol-p-binding' }), undefined);
   } finally {
     await on.close();
+  }
+});
+
+test('the API server applies a bound MutatingAdmissionPolicy before the webhooks; with MAP reports installed, the scan reports an object created before it as not mutated', async () => {
+  const install = { testsPath: 'x', configs: ['standard', 'mutating-admission-policy-reports'], values: { features: { mutatingAdmissionPolicyReports: { enabled: true } } }, quarantined: [] };
+  const scenario = new Scenario(join(import.meta.dirname, '../fixtures/chainsaw/deny-label'), 'chainsaw-offline', install);
+  try {
+    const ns = scenario.namespace;
+    const configMap = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, data: { a: '1' } });
+    assert.equal(await scenario.write('apply', configMap('before')), undefined);
+    assert.equal(await scenario.write('apply', {
+      apiVersion: 'admissionregistration.k8s.io/v1beta1', kind: 'MutatingAdmissionPolicy', metadata: { name: 'add-label', labels: { 'reports.kyverno.io/enabled': 'true' } },
+      spec: {
+        matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['configmaps'] }] },
+        failurePolicy: 'Fail',
+        mutations: [{ patchType: 'ApplyConfiguration', applyConfiguration: { expression: 'object.metadata.?labels["team"].hasValue() ? Object{} : Object{metadata: Object.metadata{labels: {"team": "a"}}}' } }],
+      },
+    }), undefined);
+    // Without a binding the API server applies nothing.
+    assert.equal(await scenario.write('apply', configMap('unbound')), undefined);
+    assert.equal(asLabels(scenario, 'unbound'), undefined);
+    assert.equal(await scenario.write('apply', { apiVersion: 'admissionregistration.k8s.io/v1beta1', kind: 'MutatingAdmissionPolicyBinding', metadata: { name: 'add-label-binding' }, spec: { policyName: 'add-label' } }), undefined);
+    assert.equal(await scenario.write('apply', configMap('after')), undefined);
+    assert.deepEqual(asLabels(scenario, 'after'), { team: 'a' });
+    await scenario.controllersCatchUp();
+    const results = Object.fromEntries(scenario.store.list('wgpolicyk8s.io/v1alpha2', 'PolicyReport', ns).map((r) => [(r.scope as { name: string }).name, (r.results as Array<{ result: string; message: string }>).map((x) => [x.result, x.message])]));
+    assert.deepEqual(results.before, [['fail', 'mutation is not applied']]);
+    assert.deepEqual(results.after, [['pass', 'mutation is successfully applied']]);
+  } finally {
+    await scenario.close();
+  }
+});
+
+function asLabels(scenario: Scenario, name: string): unknown {
+  return (scenario.store.get({ apiVersion: 'v1', kind: 'ConfigMap', name, namespace: scenario.namespace })?.metadata as { labels?: unknown }).labels;
+}
+
+test('the API server validates a generated custom resource against its stored CRD: the refused generation is Kyverno\'s PolicyError event', async () => {
+  const scenario = new Scenario(join(import.meta.dirname, '../fixtures/chainsaw/deny-label'));
+  try {
+    const writes = [
+      {
+        apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'roles.iam.example.io' },
+        spec: { group: 'iam.example.io', scope: 'Cluster', names: { kind: 'Role', plural: 'roles' }, versions: [{ name: 'v1beta1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', required: ['spec'], properties: { spec: { type: 'object' } } } } }] },
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'kyverno:iam', labels: { 'rbac.kyverno.io/aggregate-to-background-controller': 'true', 'rbac.kyverno.io/aggregate-to-admission-controller': 'true' } },
+        rules: [{ apiGroups: ['iam.example.io'], resources: ['roles'], verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'] }],
+      },
+      {
+        apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'iam' },
+        spec: { rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Namespace'], names: ['team-a'] } }] }, generate: { apiVersion: 'iam.example.io/v1beta1', kind: 'Role', name: 'superuser', synchronize: true, data: { rules: [] } } }] },
+      },
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a' } },
+    ];
+    for (const w of writes) assert.equal(await scenario.write('apply', w), undefined);
+    await scenario.controllersCatchUp();
+    assert.equal(scenario.store.list('iam.example.io/v1beta1', 'Role').length, 0);
+    const events = scenario.store.list('v1', 'Event').filter((e) => (e.involvedObject as { name?: string }).name === 'iam');
+    assert.deepEqual(events.map((e) => [e.reason, e.reportingComponent]), [['PolicyError', 'kyverno-generate']]);
+  } finally {
+    await scenario.close();
+  }
+});
+
+test('an expected Pod that only kube-controller-manager, the kubelet or Kyverno\'s install would create is unsupported, not failed; otherwise missing is a failure', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'chainsaw-pods-'));
+  const run = async (steps: unknown[]) => {
+    writeFileSync(join(dir, 'chainsaw-test.yaml'), JSON.stringify({ apiVersion: 'chainsaw.kyverno.io/v1alpha1', kind: 'Test', metadata: { name: 'pods' }, spec: { steps } }));
+    return runScenario(join(dir, 'chainsaw-test.yaml'), 'pods');
+  };
+  const job = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'job' }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'bash:5' }] } } } };
+  const runningPod = { apiVersion: 'v1', kind: 'Pod', status: { phase: 'Running' } };
+  try {
+    const fromJob = await run([{ try: [{ create: { resource: job } }] }, { try: [{ assert: { resource: runningPod } }] }]);
+    assert.equal(fromJob.status, 'unsupported');
+    assert.match(fromJob.reason ?? '', /Pods of a Job \(job\) are created by kube-controller-manager/);
+    const kyverno = await run([{ try: [{ assert: { resource: { apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'kyverno', labels: { 'app.kubernetes.io/part-of': 'kyverno' } } } } }] }]);
+    assert.equal(kyverno.status, 'unsupported');
+    assert.match(kyverno.reason ?? '', /Kyverno's own install/);
+    const missing = await run([{ try: [{ assert: { resource: runningPod } }] }]);
+    assert.equal(missing.status, 'failed');
+    assert.match(missing.reason ?? '', /no Pod "\(any\)" found/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

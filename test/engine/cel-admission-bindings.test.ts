@@ -205,3 +205,18 @@ test('DeletingPolicy: a matching CEL PolicyException keeps the resource (reporte
   assert.deepEqual(applyCelPolicy(policy, opts(pod('keep-me'), state)).rules.map((r) => [r.status, r.message]), [['fail', 'resource did not match']]);
   assert.deepEqual(statusOf(policy, opts(pod('other'), state)), ['pass']);
 });
+
+test('without a user (a background scan, a CLI run) the request carries Kyverno\'s background sentinel in username, uid and groups; a given value is kept (ResolveUser)', () => {
+  const policy = vap({ validations: [
+    { expression: 'request.userInfo.username == "system:kyverno:background-scan"', message: 'username' },
+    { expression: 'request.userInfo.uid == "system:kyverno:background-scan"', message: 'uid' },
+    { expression: 'request.userInfo.groups == ["system:kyverno:background-scan"]', message: 'groups' },
+  ] });
+  const o = opts(deploy('d', 1));
+  const anonymous: ApplyOptions = { ...o, request: { ...o.request, requestInfo: { roles: [], clusterRoles: [], userInfo: {} } } };
+  assert.deepEqual(applyCelPolicy(policy, anonymous).rules.map((r) => [r.status, r.message]), [['pass', '']]);
+  const named: ApplyOptions = { ...o, request: { ...o.request, requestInfo: { roles: [], clusterRoles: [], userInfo: { username: 'alice', groups: ['dev'] } } } };
+  assert.deepEqual(applyCelPolicy(policy, named).rules.map((r) => [r.status, r.message]), [['fail', 'username']]);
+  const kept = vap({ validations: [{ expression: 'request.userInfo.username == "alice" && request.userInfo.groups == ["dev"] && request.userInfo.uid == "system:kyverno:background-scan"' }] });
+  assert.equal(applyCelPolicy(kept, named).rules[0].status, 'pass');
+});

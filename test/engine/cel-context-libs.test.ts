@@ -317,3 +317,13 @@ test('generator.apply (both name cases) expands lists such as resource.list resu
     { kind: 'ClusterRole', metadata: { name: 'r' } },
   ]);
 });
+
+test('Namespaced* policies: generator.apply takes no namespace and generates into the policy\'s (sdk generator.Lib with a namespace)', () => {
+  const rt = { cluster: cluster(), now: new Date(), generated: [] as JsonObject[], policyNamespace: 'team' };
+  const act = kyvernoActivation(rt);
+  for (const fn of ['apply', 'Apply']) assert.equal(evalCel(`generator.${fn}([{"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "${fn}"}}])`, act), true);
+  assert.deepEqual(rt.generated.map((o) => o.metadata), [{ name: 'apply', namespace: 'team' }, { name: 'Apply', namespace: 'team' }]);
+  assert.throws(() => evalCel('generator.apply("other", [{"kind": "ConfigMap"}])', act), /found no matching overload for 'apply'/);
+  const clusterWide = kyvernoActivation({ ...rt, generated: [], policyNamespace: '' });
+  assert.throws(() => evalCel('generator.apply([{"kind": "ConfigMap"}])', clusterWide), /found no matching overload for 'apply'/);
+});

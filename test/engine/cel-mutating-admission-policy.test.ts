@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyCelPolicy } from '../../engine/cel/index';
+import { mutateAdmissionRequest } from '../../engine/cel/mutating-admission-policy';
 import { mergeApplyConfiguration } from '../../engine/cel/apply-configuration';
 import { selectBindingParams } from '../../engine/cel/params';
 import type { ApplyOptions } from '../../engine/apply';
@@ -159,4 +160,29 @@ test('MutatingAdmissionPolicy ApplyConfiguration replaces lists (the CLI merges 
   const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'app', image: 'nginx' }] } };
   const policy = map({ matchConstraints: rules(['pods']), mutations: [apply('Object{spec: Object.spec{containers: [Object.spec.containers{name: "side", image: "busybox"}]}}')] });
   assert.deepEqual((applyCelPolicy(policy, opts(pod)).patchedResource.spec as JsonObject).containers, [{ name: 'side', image: 'busybox' }]);
+});
+
+test('a live admission request (the API server\'s plugin): the real operation and old object, the cluster\'s Namespace, errors handed back', () => {
+  const policy = map({
+    matchConditions: [{ name: 'updates', expression: 'request.operation == "UPDATE" && oldObject != null' }],
+    mutations: [setLabel('team', 'namespaceObject.metadata.labels.team')],
+  });
+  const state = cluster({ resources: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default', labels: { team: 'a' } } }], namespaceLabels: { default: { team: 'a' } } });
+  // The CLI's evaluation always admits a CREATE; the API server's keeps the request's operation.
+  const updated = mutateAdmissionRequest(policy, opts(cm('c', 'default'), state, 'UPDATE'), null);
+  assert.ok('object' in updated, JSON.stringify(updated));
+  assert.deepEqual(labelsOf(updated.object), { team: 'a' });
+  const created = mutateAdmissionRequest(policy, opts(cm('c', 'default'), state, 'CREATE'), null);
+  assert.ok('object' in created);
+  assert.deepEqual(labelsOf(created.object), {}, 'match conditions not met: the object goes on unchanged');
+  const failing = mutateAdmissionRequest(map({ mutations: [{ patchType: 'JSONPatch', jsonPatch: { expression: '"not a list"' } }] }), opts(cm('c', 'default'), state), null);
+  assert.ok('error' in failing && failing.error.length > 0);
+});
+
+test('without a user, the MutatingAdmissionPolicy sees Kyverno\'s background sentinel (ResolveUser), as the ValidatingAdmissionPolicy does', () => {
+  const policy = map({ mutations: [setLabel('user', 'request.userInfo.username')] });
+  const o = opts(cm('c', 'default'));
+  const anonymous: ApplyOptions = { ...o, request: { ...o.request, requestInfo: { roles: [], clusterRoles: [], userInfo: {} } } };
+  assert.deepEqual(labelsOf(applyCelPolicy(policy, anonymous).patchedResource), { user: 'system:kyverno:background-scan' });
+  assert.deepEqual(labelsOf(applyCelPolicy(policy, o).patchedResource), { user: 'admin' });
 });

@@ -217,3 +217,26 @@ test('a CEL expression that does not compile is the CEL check\'s diagnostic, ins
   assert.deepEqual(diagnostics.filter((d) => d.code === Codes.admissionRejected), []);
   assert.deepEqual(diagnostics.map((d) => [d.code, at(d)]), [['KS1207', '12:25']]);
 });
+
+test('a NamespacedGeneratingPolicy calls generator.apply without a namespace: no CEL diagnostic there, one for the cluster-wide form', () => {
+  const text = (expression: string) => [
+    'apiVersion: policies.kyverno.io/v1beta1',
+    'kind: NamespacedGeneratingPolicy',
+    'metadata:',
+    '  name: g',
+    '  namespace: team',
+    'spec:',
+    '  matchConstraints:',
+    '    resourceRules:',
+    '    - apiGroups: ["apps"]',
+    '      apiVersions: ["v1"]',
+    '      operations: ["CREATE"]',
+    '      resources: ["deployments"]',
+    '  generate:',
+    `  - expression: "${expression}"`,
+    '',
+  ].join('\n');
+  const codes = (expression: string) => validateFile(parseFile('file:///n.yaml', text(expression))).map((d) => d.code);
+  assert.deepEqual(codes('generator.apply([{\\"kind\\": dyn(\\"ConfigMap\\")}])'), []);
+  assert.deepEqual(codes('generator.apply(\\"team\\", [{\\"kind\\": dyn(\\"ConfigMap\\")}])'), ['KS1207']);
+});

@@ -102,14 +102,20 @@ export interface CelContext {
 
 const NO_CONTEXT: CelContext = { check: {}, key: '' };
 
-/** The declared `spec.variables` of a CEL policy, so `variables.<name>` is checked and typed. */
+/**
+ * The declared `spec.variables` of a CEL policy, so `variables.<name>` is checked and typed,
+ * and a generating policy's generator form (generator.apply with a namespace in a cluster-wide
+ * one, without in a NamespacedGeneratingPolicy).
+ */
 export function celPolicyContext(policy: unknown): CelContext {
-  const spec = (policy as { spec?: { variables?: unknown } } | null)?.spec;
-  if (!Array.isArray(spec?.variables)) return NO_CONTEXT;
+  const doc = policy as { kind?: unknown; spec?: { variables?: unknown } } | null;
+  const generatorScope = doc?.kind === 'GeneratingPolicy' ? 'cluster' : doc?.kind === 'NamespacedGeneratingPolicy' ? 'namespaced' : undefined;
+  const spec = doc?.spec;
+  if (!Array.isArray(spec?.variables)) return generatorScope ? { check: { generatorScope }, key: generatorScope } : NO_CONTEXT;
   const variables = spec.variables
     .filter((v): v is { name: string; expression: string } => typeof v?.name === 'string' && typeof v?.expression === 'string')
     .map((v) => ({ name: v.name, expression: v.expression }));
-  return { check: { variables }, key: JSON.stringify(variables) };
+  return { check: { variables, generatorScope }, key: JSON.stringify([variables, generatorScope ?? null]) };
 }
 
 function checkCelUncached(expression: string, context: CelCheckContext): ExpressionProblem[] {

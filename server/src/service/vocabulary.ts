@@ -147,7 +147,7 @@ export const CEL_FUNCTIONS: NamedDoc[] = [
   fn('gzip.decompress', 'gzip.decompress(bytes) string', 'Kyverno: decompresses gzip data.'),
   fn('time.truncate', 'time.truncate(timestamp, duration) timestamp', 'Kyverno: the time rounded down to a multiple of the duration.'),
   fn('time.toCron', 'time.toCron(timestamp) string', 'Kyverno: a cron expression for the time.'),
-  fn('generator.Apply', 'generator.Apply(namespace, list(object)) bool', 'Kyverno (GeneratingPolicy): creates the resources in the namespace. Also generator.apply.'),
+  fn('generator.Apply', 'generator.Apply(namespace, list(object)) bool', 'Kyverno (GeneratingPolicy): creates the resources in the namespace. Also generator.apply. A NamespacedGeneratingPolicy calls generator.apply(list(object)), into its own namespace.'),
   fn('user.parseServiceAccount', 'user.parseServiceAccount(username) ServiceAccount', 'Kyverno: Namespace and Name of a "system:serviceaccount:ns:name" user.'),
   fn('transform.listObjToMap', 'transform.listObjToMap(keys, values, keyField, valueField) map', 'Kyverno: zips two lists of objects into a map.'),
   fn('registry', 'kyverno.image.registry() string', 'Kyverno image: the registry.'), fn('repository', 'kyverno.image.repository() string', 'Kyverno image: the repository.'),
