@@ -7,7 +7,8 @@
 // time to its first diagnostics, then edit→diagnostics; skipped when the library is absent.
 // Ours alone also completes inside expressions (the object's fields in JMESPath and a CEL macro).
 // Results go to bench/results/. Usage: npm run bench:lsp
-// (or node bench/lsp.mjs [--samples N] [--library-only [--server dist/server.js]] [--expressions-only])
+// (or node bench/lsp.mjs [--samples N] [--library-only [--server dist/server.js]] [--expressions-only]
+// [--memory-only [--repeat N] [--server PATH]... [--without-yls]])
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir, cpus, totalmem, loadavg, hostname, platform, release } from 'node:os';
@@ -473,6 +474,99 @@ async function expressionScenario(client, ws) {
   return out;
 }
 
+const YLS = join(root, 'node_modules', 'yaml-language-server', 'bin', 'yaml-language-server');
+
+/**
+ * The editor scenarios (small, 2,000-line, manifest with 50 workspace policies; expressions for
+ * ours) against each named server in turn, each in a workspace and process of its own; a
+ * server's peak RSS covers all of its scenarios. `servers`: name → script; the name
+ * 'yaml-language-server' gets its settings, any other name is one of our builds.
+ */
+async function editorScenarios(servers) {
+  const results = {};
+  for (const [name, script] of Object.entries(servers)) {
+    const ws = mkdtempSync(join(tmpdir(), 'ks-bench-'));
+    try {
+      mkdirSync(join(ws, 'policies'));
+      for (let i = 0; i < 50; i++) writeFileSync(join(ws, 'policies', `policy-${i}.yaml`), workspacePolicy(i));
+      const files = { small: join(ws, 'policy-small.yaml'), big: join(ws, 'policy-big.yaml'), manifest: join(ws, 'pod.yaml') };
+      writeFileSync(files.small, SMALL);
+      writeFileSync(files.big, BIG);
+      writeFileSync(files.manifest, MANIFEST);
+      const isYls = name === 'yaml-language-server';
+      const schema = pathToFileURL(join(root, 'schemas', 'kyverno.io_ClusterPolicy_v1.json')).toString();
+      const yamlSettings = {
+        yaml: { validate: true, completion: true, hover: true, schemas: { [schema]: ['**/policy-*.yaml', '**/policies/*.yaml'] }, schemaStore: { enable: false }, format: { enable: false } },
+        http: {},
+        editor: {},
+        '[yaml]': {},
+      };
+      const ourSettings = { kyverno: { policies: 'policies/**/*.yaml' }, init: { settings: { policies: 'policies/**/*.yaml' } } };
+      // BENCH_NODE_ARGS: node flags for our server (e.g. --heapsnapshot-signal) when looking into a result.
+      const nodeArgs = !isYls && process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
+      const c = new Client(name, process.execPath, [...nodeArgs, script, '--stdio'], isYls ? yamlSettings : ourSettings);
+      const probe = pathToFileURL(join(ws, 'policy-probe.yaml')).toString();
+      await c.initialize(ws);
+      // Both servers must apply the ClusterPolicy schema, or the comparison means nothing.
+      const probeText = 'apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: probe\nspec:\n  rulez: []\n';
+      let seen = (await c.open(probe, probeText)).diagnostics.length;
+      for (let i = 0; i < 20 && !seen; i++) {
+        // Settings and schemas load asynchronously: reopen until the schema applies.
+        await c.conn.sendNotification('textDocument/didClose', { textDocument: { uri: probe } });
+        await new Promise((r) => setTimeout(r, 500));
+        seen = (await c.open(probe, probeText)).diagnostics.length;
+      }
+      if (!seen) throw new Error(`${c.name} does not apply the ClusterPolicy schema`);
+      results[name] = {
+        small: await scenario(c, pathToFileURL(files.small).toString(), SMALL),
+        big2000: await scenario(c, pathToFileURL(files.big).toString(), BIG, BIG_PLACES),
+        manifest50: await scenario(c, pathToFileURL(files.manifest).toString(), MANIFEST),
+        ...(isYls ? {} : { expressions: await expressionScenario(c, ws) }),
+      };
+      await c.close();
+      results[name].peakRssMB = round(c.peak / 1024 / 1024);
+    } finally {
+      rmSync(ws, { recursive: true, force: true });
+    }
+  }
+  return results;
+}
+
+/**
+ * --memory-only [--repeat N] [--server PATH]... [--without-yls]: the editor scenarios' peak RSS alone, for
+ * comparing builds (e.g. checkouts of older commits): each round runs every server given (this
+ * build's dist/server.js when none is) and yaml-language-server, interleaved, N rounds (3 by
+ * default); per server the peaks of every round and their median.
+ */
+async function memoryOnly(serverJs) {
+  const scripts = process.argv.flatMap((a, i) => (a === '--server' ? [process.argv[i + 1]] : []));
+  const repeatArg = process.argv.indexOf('--repeat');
+  const repeat = repeatArg > 0 ? Number(process.argv[repeatArg + 1]) : 3;
+  const servers = Object.fromEntries((scripts.length ? scripts : [serverJs]).map((s) => [s, s]));
+  // --without-yls: our builds alone (when bisecting; the record runs it alongside).
+  if (!process.argv.includes('--without-yls')) servers['yaml-language-server'] = YLS;
+  const peaks = Object.fromEntries(Object.keys(servers).map((n) => [n, []]));
+  // The 2,000-line policy's worst edit p95 over its three places, beside each peak: a memory
+  // saving must not cost edit latency (paired in the same rounds).
+  const bigEditP95 = Object.fromEntries(Object.keys(servers).map((n) => [n, []]));
+  for (let r = 0; r < repeat; r++) {
+    const results = await editorScenarios(servers);
+    for (const n of Object.keys(servers)) {
+      peaks[n].push(results[n].peakRssMB);
+      bigEditP95[n].push(Math.max(...Object.values(results[n].big2000.editByPlace).map((e) => e.p95)));
+    }
+    console.error(`round ${r + 1}: ${Object.entries(peaks).map(([n, p]) => `${n} ${p[r]} MB (big edit p95 ${bigEditP95[n][r]} ms)`).join(', ')}`);
+  }
+  const summary = (values) => ({ median: pct(values, 50), runs: values });
+  return {
+    date: new Date().toISOString(),
+    loadavg: loadavg().map(round),
+    samples: SAMPLES,
+    peakRssMB: Object.fromEntries(Object.entries(peaks).map(([n, p]) => [n, summary(p)])),
+    bigEditWorstP95Ms: Object.fromEntries(Object.entries(bigEditP95).map(([n, p]) => [n, summary(p)])),
+  };
+}
+
 async function main() {
   const serverJs = join(root, 'dist', 'server.js');
   if (!existsSync(serverJs)) throw new Error('dist/server.js missing: run npm run build');
@@ -494,46 +588,11 @@ async function main() {
     console.log(JSON.stringify(await libraryScenario(other > 0 ? process.argv[other + 1] : serverJs), null, 2));
     return;
   }
-  const ws = mkdtempSync(join(tmpdir(), 'ks-bench-'));
-  mkdirSync(join(ws, 'policies'));
-  for (let i = 0; i < 50; i++) writeFileSync(join(ws, 'policies', `policy-${i}.yaml`), workspacePolicy(i));
-  const files = { small: join(ws, 'policy-small.yaml'), big: join(ws, 'policy-big.yaml'), manifest: join(ws, 'pod.yaml') };
-  writeFileSync(files.small, SMALL);
-  writeFileSync(files.big, BIG);
-  writeFileSync(files.manifest, MANIFEST);
-  const schema = pathToFileURL(join(root, 'schemas', 'kyverno.io_ClusterPolicy_v1.json')).toString();
-  const yamlSettings = {
-    yaml: { validate: true, completion: true, hover: true, schemas: { [schema]: ['**/policy-*.yaml', '**/policies/*.yaml'] }, schemaStore: { enable: false }, format: { enable: false } },
-    http: {},
-    editor: {},
-    '[yaml]': {},
-  };
-  const ours = new Client('kyverno-studio', process.execPath, [serverJs, '--stdio'], { kyverno: { policies: 'policies/**/*.yaml' }, init: { settings: { policies: 'policies/**/*.yaml' } } });
-  const yls = new Client('yaml-language-server', process.execPath, [join(root, 'node_modules', 'yaml-language-server', 'bin', 'yaml-language-server'), '--stdio'], yamlSettings);
-  const results = {};
-  const probe = pathToFileURL(join(ws, 'policy-probe.yaml')).toString();
-  for (const c of [ours, yls]) {
-    await c.initialize(ws);
-    // Both servers must apply the ClusterPolicy schema, or the comparison means nothing.
-    const probeText = 'apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: probe\nspec:\n  rulez: []\n';
-    let seen = (await c.open(probe, probeText)).diagnostics.length;
-    for (let i = 0; i < 20 && !seen; i++) {
-      // Settings and schemas load asynchronously: reopen until the schema applies.
-      await c.conn.sendNotification('textDocument/didClose', { textDocument: { uri: probe } });
-      await new Promise((r) => setTimeout(r, 500));
-      seen = (await c.open(probe, probeText)).diagnostics.length;
-    }
-    if (!seen) throw new Error(`${c.name} does not apply the ClusterPolicy schema`);
-    results[c.name] = {
-      small: await scenario(c, pathToFileURL(files.small).toString(), SMALL),
-      big2000: await scenario(c, pathToFileURL(files.big).toString(), BIG, BIG_PLACES),
-      manifest50: await scenario(c, pathToFileURL(files.manifest).toString(), MANIFEST),
-      ...(c === ours ? { expressions: await expressionScenario(c, ws) } : {}),
-    };
-    await c.close();
-    results[c.name].peakRssMB = round(c.peak / 1024 / 1024);
+  if (process.argv.includes('--memory-only')) {
+    console.log(JSON.stringify(await memoryOnly(serverJs), null, 2));
+    return;
   }
-  rmSync(ws, { recursive: true, force: true });
+  const results = await editorScenarios({ 'kyverno-studio': serverJs, 'yaml-language-server': YLS });
   // Ours only, in a server of its own (its start-up is part of what is measured).
   const library = await libraryScenario(serverJs);
   const o = results['kyverno-studio'];

@@ -36,8 +36,8 @@ export function parseStrfmtDuration(text: string): number | { error: string } {
   if (typeof go !== 'string') return Number(go) / 1e6;
   let total = 0;
   let ok = false;
-  // Go's \s is ASCII whitespace; \d ASCII digits.
-  for (const m of text.matchAll(/([0-9]+)[\t\n\f\r ]*([A-Za-zµ]+)/g)) {
+  // Go's \s is ASCII whitespace; \d ASCII digits. µ escaped: the Node bundles stay ASCII (scripts/bundles.mjs).
+  for (const m of text.matchAll(/([0-9]+)[\t\n\f\r ]*([A-Za-z\u00b5]+)/g)) {
     if (m[1].length > 18 && BigInt(m[1]) > 9223372036854775807n) return { error: `strconv.Atoi: parsing ${JSON.stringify(m[1])}: value out of range` };
     const factor = Number(m[1]);
     const unit = m[2].toLowerCase().trim();

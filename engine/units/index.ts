@@ -31,7 +31,8 @@ export function quantityOf(s: string): Quantity | null {
 }
 
 /** Cheap shape checks that reject most strings before the exact (throwing) parsers run. */
-const LOOKS_LIKE_DURATION = /^[+-]?(?:0|[0-9.][0-9.a-zµμ]*)$/;
+// µ and μ (micro sign, Greek mu) escaped: the Node bundles stay ASCII (scripts/bundles.mjs).
+const LOOKS_LIKE_DURATION = /^[+-]?(?:0|[0-9.][0-9.a-z\u00b5\u03bc]*)$/;
 const LOOKS_LIKE_QUANTITY = /^[+-]?[0-9.][0-9.a-zA-Z+-]*$/;
 
 /** Compares two quantities exactly (strings are parsed); -1, 0 or 1. Throws QuantityError on bad input. */

@@ -106,6 +106,15 @@ test('the bundles require nothing but Node built-ins', () => {
   }
 });
 
+test('the bundles are ASCII, so that V8 keeps each script\'s source one byte per character', () => {
+  const dist = join(installed, 'dist');
+  for (const file of readdirSync(dist).filter((f) => f.endsWith('.js'))) {
+    const text = readFileSync(join(dist, file), 'utf8');
+    const at = text.search(/[^\x00-\x7f]/);
+    assert.equal(at, -1, `${file}: non-ASCII ${JSON.stringify(text.slice(Math.max(0, at - 40), at + 10))}`);
+  }
+});
+
 test('`kyverno-studio` is on the PATH of the prefix and prints its version', () => {
   assert.ok(existsSync(bin), `${bin} not created by npm install -g`);
   const r = kyvernoStudio('version');

@@ -74,3 +74,37 @@ test('edits in the header (apiVersion, metadata, spec fields) are spliced, not r
     prev = inc;
   }
 });
+
+test('a text changed on separate lines at once (replace-all, multi-cursor) is spliced line by line, as a full parse reads it', () => {
+  const cases: Array<[string, (t: string) => string, boolean]> = [
+    ['metadata.name and a rule message', (t) => t.replace('name: p\n', 'name: q\n').replace('m12 ', 'm12 edited '), true],
+    ['three rules at once', (t) => t.replace('m1 ', 'one ').replace('m9 ', 'nine ').replace('m18 ', 'eighteen '), true],
+    ['a rule and the Pod document after it', (t) => t.replace('m3 ', 'three ').replace('name: x', 'name: z'), true],
+    ['the same key renamed in every rule', (t) => t.replaceAll('kinds: [Pod]', 'kinds: [Deployment]'), true],
+    // A changed line followed by a changed line is one edit over both (the rule around them).
+    ['two adjacent lines', (t) => t.replace('validate:\n      message: "m4', 'validate:\n      message: "m4 x'), true],
+    // A second change that breaks the YAML: the first is spliced, then the file is parsed in full.
+    ['a rule and a broken one', (t) => t.replace('m2 ', 'two ').replace('kinds: [Pod]\n    validate:\n      message: "m15', 'kinds: [Pod\n    validate:\n      message: "m15'), false],
+  ];
+  for (const [what, edit, splices] of cases) {
+    const prev = parseFile('file:///m.yaml', BASE);
+    const next = edit(BASE);
+    assert.notEqual(next, BASE, what);
+    const inc = reparseFile(prev, next);
+    const full = parseFile('file:///m.yaml', next);
+    assert.equal(inc.text, next, what);
+    assert.equal(inc.docs[0].doc === prev.docs[0].doc, splices, what);
+    assert.deepEqual(inc.docs.map((d) => [d.value, d.apiVersion, d.kind, d.start, d.end]), full.docs.map((d) => [d.value, d.apiVersion, d.kind, d.start, d.end]), what);
+    assert.deepEqual(validateFile(inc), validateFile(full), what);
+    assert.deepEqual(documentSymbols(inc), documentSymbols(full), what);
+  }
+});
+
+test('more separate changed lines than the line steps are one edit, still read as a full parse reads it', () => {
+  const prev = parseFile('file:///n.yaml', BASE);
+  const next = BASE.replace(/"m(\d+) /g, '"n$1 ');
+  const inc = reparseFile(prev, next);
+  const full = parseFile('file:///n.yaml', next);
+  assert.deepEqual(inc.docs.map((d) => d.value), full.docs.map((d) => d.value));
+  assert.deepEqual(validateFile(inc), validateFile(full));
+});

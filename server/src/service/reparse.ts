@@ -14,16 +14,45 @@ const ANCHOR_OR_ALIAS = /(^|[\s,[{])[&*][^\s,\]}]/m;
 
 export function reparseFile(prev: ParsedFile | undefined, text: string, limits: ParseLimits = DEFAULT_LIMITS): ParsedFile {
   if (!prev || prev.tooLarge || text.length > limits.maxChars) return parseFile(prev?.uri ?? '', text, limits);
-  const spliced = trySplice(prev, text);
-  return spliced ?? parseFile(prev.uri, text, limits);
+  return splice(prev, text, limits, MAX_LINE_STEPS) ?? parseFile(prev.uri, text, limits);
 }
 
-/** The smallest part of the AST that an edit stays inside, and how to put its new version in. */
-interface EditUnit { node: YamlNode; path: JsonPath; scalar: boolean; put: (fresh: YamlNode) => void }
+/** Separate changed lines of one new text (a replace-all, a multi-cursor edit) spliced one by one, at most. */
+const MAX_LINE_STEPS = 8;
 
-function trySplice(prev: ParsedFile, text: string): ParsedFile | undefined {
+/**
+ * The new text spliced into the previous AST; undefined, with `prev` untouched, when it cannot be.
+ * A text that differs on separate lines (the line after the first changed one is unchanged) is
+ * the old file with each changed line put in, in turn: taken at once, the edit would span
+ * everything between its first and last change (often the document), a near full parse whose
+ * fresh AST, kept by the next version, outlives the young generation and lands in the old one
+ * on every such edit. Once a line is put in, the rest is spliced the same way or parsed in full.
+ */
+function splice(prev: ParsedFile, text: string, limits: ParseLimits, steps: number): ParsedFile | undefined {
   const old = prev.text;
-  if (old === text) return { ...prev };
+  const span = editSpan(old, text);
+  if (!span) return { ...prev };
+  const oldEol = old.indexOf('\n', span.p);
+  const newEol = text.indexOf('\n', span.p);
+  if (steps > 0 && oldEol >= 0 && oldEol < span.oldEnd && newEol >= 0 && nextLine(old, oldEol) === nextLine(text, newEol)) {
+    const first = trySplice(prev, text.slice(0, newEol) + old.slice(oldEol));
+    if (first) return splice(first, text, limits, steps - 1) ?? parseFile(prev.uri, text, limits);
+  }
+  return trySplice(prev, text, span);
+}
+
+/** The line break at `eol` and the line after it. */
+function nextLine(text: string, eol: number): string {
+  const next = text.indexOf('\n', eol + 1);
+  return text.slice(eol, next < 0 ? text.length : next);
+}
+
+/** What changed: old[p, oldEnd) became text[p, oldEnd + delta). */
+interface EditSpan { p: number; oldEnd: number; delta: number }
+
+/** The edit between two texts (undefined when they are equal), past their common prefix and suffix. */
+function editSpan(old: string, text: string): EditSpan | undefined {
+  if (old === text) return undefined;
   const max = Math.min(old.length, text.length);
   let p = 0;
   while (p < max && old.charCodeAt(p) === text.charCodeAt(p)) p++;
@@ -42,6 +71,17 @@ function trySplice(prev: ParsedFile, text: string): ParsedFile | undefined {
       oldEnd--;
     }
   }
+  return { p, oldEnd, delta };
+}
+
+/** The smallest part of the AST that an edit stays inside, and how to put its new version in. */
+interface EditUnit { node: YamlNode; path: JsonPath; scalar: boolean; put: (fresh: YamlNode) => void }
+
+/** One edit spliced in: the smallest unit around it re-parsed alone. */
+function trySplice(prev: ParsedFile, text: string, span = editSpan(prev.text, text)): ParsedFile | undefined {
+  const old = prev.text;
+  if (!span) return { ...prev };
+  const { p, oldEnd, delta } = span;
   const di = prev.docs.findIndex((d) => d.start <= p && oldEnd <= d.end);
   if (di < 0) return undefined;
   const pd = prev.docs[di];
