@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs, single, UsageError, type ParsedArgs } from '../io/args';
-import { keyAlgorithmFlag, loadPolicyFiles } from '../webhook/serve';
+import { admissionPolicyGenerationFlags, keyAlgorithmFlag, loadPolicyFiles } from '../webhook/serve';
 import { certificatesCover, makeCertificates, trustBundle, type CertificateSet, type KeyAlgorithm } from '../tls/certificates';
 import { targetSummary, type ClusterTarget } from './context';
 import { KubeClient } from '../kube-api/client';
@@ -169,8 +169,7 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
     return 1;
   }
   const local = args.booleans.has('local');
-  // serve's defaults (validating on, mutating off) unless the flags say otherwise.
-  const generation = { validating: !args.negated.has('generate-validating-admission-policy'), mutating: args.booleans.has('generate-mutating-admission-policy') };
+  const generation = admissionPolicyGenerationFlags(args);
   const mode = args.booleans.has('policies-only') ? 'policies-only' : local ? 'local' : 'cluster';
   const url = single(args, 'url');
   if (local && !url) throw new UsageError('--local needs --url https://HOST:PORT (an address the API server can reach)');

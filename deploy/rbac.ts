@@ -283,7 +283,9 @@ function ownNamespaceRules(ns: string): Json[] {
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: Object.values(LEASE_NAMES), verbs: ['get', 'update', 'patch', 'delete'] },
     // Kyverno's CA and pair Secrets, which deploy creates and the admission leader renews.
-    { apiGroups: [''], resources: ['secrets'], resourceNames: [tls.ca, tls.pair], verbs: ['get', 'update', 'patch'] },
+    { apiGroups: [''], resources: ['secrets'], resourceNames: [tls.ca, tls.pair], verbs: ['get', 'update', 'patch', 'delete'] },
+    // ...and makes them again when one is missing (create cannot be limited by name; Kyverno's chart grants it too).
+    { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
     // Kyverno's configuration ConfigMap, read and watched by name (webhook/kyverno-config.ts).
     { apiGroups: [''], resources: ['configmaps'], resourceNames: [KYVERNO_CONFIG_MAP], verbs: ['get', 'list', 'watch'] },
     // The persisted background queue (webhook/background.ts): Kyverno's UpdateRequests, kept in our namespace.

@@ -104,7 +104,11 @@ async function currentCerts(client: KubeClient, ns: string, hosts: string[], alg
   const names = tlsSecretNames(ns);
   const [ca, pair] = [await read(names.ca), await read(names.pair)];
   const current = certificatesOfSecrets(ca, pair);
-  if (ca && pair && current?.serving.certPem && (!managedByKyverno(ca) || !managedByKyverno(pair))) return { certs: current, external: true };
+  if (!managedByKyverno(ca) || !managedByKyverno(pair)) {
+    // Someone else's Secret is never overwritten (Kyverno checks each one apart); served only whole.
+    if (ca && pair && current?.serving.certPem) return { certs: current, external: true };
+    throw new Error(`TLS Secret ${!managedByKyverno(ca) ? names.ca : names.pair} in ${ns} is not managed by Kyverno (no cert.kyverno.io/managed-by: kyverno label) and ${!ca ? names.ca : names.pair} is missing: provide both Secrets, or delete it to let deploy make them`);
+  }
   return { certs: nextCertificates(current ?? secretCertificates(await read(LEGACY_TLS_SECRET)), hosts, { algorithm }).set, external: false };
 }
 

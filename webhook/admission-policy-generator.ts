@@ -12,7 +12,8 @@
  * A deleted policy's generated objects go with it through their ownerReference (the API
  * server's garbage collector), as in Kyverno.
  */
-import { KubeError } from '../kube-api/errors';
+import { createHash } from 'node:crypto';
+import { KubeError, refOf } from '../kube-api/errors';
 import { admissionPolicyGeneratedEvents, type EventInfo } from './event-info';
 import type { KubeClient } from '../kube-api/client';
 import { findResources, type KindTable } from '../engine/kube';
@@ -60,6 +61,13 @@ export function servedMapVersion(table: KindTable): MapVersion | undefined {
   return MAP_VERSIONS.find((v) => policies.includes(v) && bindings.includes(v));
 }
 
+/** The annotation holding the digest of the spec the generator last wrote. */
+const SPEC_DIGEST = 'kyverno-studio.io/generated-spec-sha256';
+
+function specDigest(spec: unknown): string {
+  return createHash('sha256').update(JSON.stringify(spec ?? null)).digest('hex');
+}
+
 /** Whether `actual` holds every value `wanted` sets (the API server adds defaults the plan leaves out). */
 function covers(actual: unknown, wanted: unknown): boolean {
   if (Array.isArray(wanted)) return Array.isArray(actual) && actual.length === wanted.length && wanted.every((w, i) => covers(actual[i], w));
@@ -93,10 +101,10 @@ export class AdmissionPolicyGenerator {
 
   private async syncNow(policies: Json[], exceptions: Json[]): Promise<void> {
     for (const policy of policies) {
-      const plan = await this.plan(policy, exceptions);
       const name = String(asObject(policy.metadata).name ?? '');
       try {
-        await this.reconcile(policy, plan);
+        // Inside the try: a discovery failure for one policy leaves the others reconciled.
+        await this.reconcile(policy, await this.plan(policy, exceptions));
       } catch (e) {
         if (e instanceof Forbidden) await this.writeStatus(policy, false, `insufficient permissions to generate ${plural(e.kind)}`);
         else this.opts.log(`admission policy generator: ${String(policy.kind)} ${name}: ${(e as Error).message}`);
@@ -128,13 +136,17 @@ export class AdmissionPolicyGenerator {
       try {
         const live = await client.get(ref(kind, String(meta.name)));
         if (!live) {
-          await client.create(desired);
+          await client.create({ ...desired, metadata: { ...meta, annotations: { ...asObject(meta.annotations), [SPEC_DIGEST]: specDigest(desired.spec) } } });
           wrote = true;
           continue;
         }
         const liveMeta = asObject(live.metadata);
-        if (covers(live.spec, desired.spec) && covers(liveMeta.labels, meta.labels) && covers(liveMeta.ownerReferences, meta.ownerReferences)) continue;
-        await client.replace({ ...live, metadata: { ...liveMeta, labels: { ...asObject(liveMeta.labels), ...asObject(meta.labels) }, ownerReferences: meta.ownerReferences }, spec: desired.spec });
+        // `covers` sees what the plan sets; the digest of the spec last written sees what it
+        // no longer sets (a dropped matchCondition or selector), as Kyverno rewrites the whole spec.
+        const digest = specDigest(desired.spec);
+        const annotations = { ...asObject(liveMeta.annotations), [SPEC_DIGEST]: digest };
+        if (asObject(liveMeta.annotations)[SPEC_DIGEST] === digest && covers(live.spec, desired.spec) && covers(liveMeta.labels, meta.labels) && covers(liveMeta.ownerReferences, meta.ownerReferences)) continue;
+        await client.replace({ ...live, metadata: { ...liveMeta, annotations, labels: { ...asObject(liveMeta.labels), ...asObject(meta.labels) }, ownerReferences: meta.ownerReferences }, spec: desired.spec });
         wrote = true;
       } catch (e) {
         // Kyverno asks first (HasValidatingAdmissionPolicyPermission…); here the refusal says it.
@@ -173,7 +185,3 @@ function plural(kind: string): string {
   return kind.endsWith('Policy') ? `${kind.slice(0, -1)}ies` : `${kind}s`;
 }
 
-function refOf(policy: Json) {
-  const meta = asObject(policy.metadata);
-  return { apiVersion: String(policy.apiVersion), kind: String(policy.kind), name: String(meta.name), ...(typeof meta.namespace === 'string' ? { namespace: meta.namespace } : {}) };
-}

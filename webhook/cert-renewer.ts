@@ -5,13 +5,14 @@
  * serving certificate and key), both labelled `cert.kyverno.io/managed-by: kyverno`. deploy
  * writes them; before they expire the leader renews them (tls/certificates.ts decides what), so
  * a webhook left running keeps being trusted. Order matters: the webhook configurations first
- * trust the new CA (beside the old one), then the Secrets change, then every replica reloads the
+ * trust the new CA (beside the old one when the key changed; a CA renewed with its own key
+ * replaces its earlier certificate, which verifies the same signatures), then the Secrets change, then every replica reloads the
  * mounted files (the server watches them), so no replica is ever distrusted.
  */
 import { X509Certificate } from 'node:crypto';
 import type { KubeClient } from '../kube-api/client';
 import { KubeError } from '../kube-api/errors';
-import { DEFAULT_KEY_ALGORITHM, hostsOf, nextCertificates, pemBlocks, trustBundle, type CertificateSet, type KeyAlgorithm } from '../tls/certificates';
+import { certificatesCover, DEFAULT_KEY_ALGORITHM, hostsOf, nextCertificates, pemBlocks, trustBundle, type CertificateSet, type KeyAlgorithm } from '../tls/certificates';
 import { ALL_CONFIGS, isOurs, SERVICE_NAME, serviceHosts, WEBHOOK_NAME } from './configurations';
 
 type Json = Record<string, unknown>;
@@ -92,12 +93,18 @@ export async function renewCertificates(
   const pairSecret = await client.get(secretRef(names.pair, namespace));
   if (!caSecret && !pairSecret) return 'no-secret';
   const current = certificatesOfSecrets(caSecret, pairSecret);
-  const { set, rotated } = nextCertificates(current, hostsFor(current, namespace), { now, algorithm });
-  if (!rotated) return 'kept';
   if (!managedByKyverno(caSecret) || !managedByKyverno(pairSecret)) {
-    log('certificate renewal: tls is not valid but certificates are not managed by kyverno, we can\'t renew them');
+    // Kyverno never renews Secrets it did not make (cert-manager's); it says so only when they are due.
+    if (!current || !certificatesCover(current, hostsFor(current, namespace), { now })) {
+      log('certificate renewal: tls is not valid but certificates are not managed by kyverno, we can\'t renew them');
+    }
     return 'not-managed';
   }
+  let { set, rotated } = nextCertificates(current, hostsFor(current, namespace), { now, algorithm });
+  if (!rotated) return 'kept';
+  // Without the CA Secret the new CA's bundle knows no earlier CA, but replicas still serve what
+  // the CAs the webhook configurations trust signed: they stay trusted while valid.
+  if (!caSecret) set = withStillTrusted(set, await configuredCaBundles(client), now);
   const bundle = trustBundle(set);
   if (!current || trustBundle(current) !== bundle) {
     for (const [kind, name] of ALL_CONFIGS) {
@@ -108,15 +115,46 @@ export async function renewCertificates(
     }
   }
   // Only what changed (Kyverno's RenewTLS leaves the CA Secret be). Existing Secrets keep their
-  // metadata (resourceVersion for the conflict check); missing ones are made.
+  // metadata (resourceVersion for the conflict check); missing ones are made. A Secret's type
+  // cannot change in place: one of another type (an older Opaque one) is deleted and made anew,
+  // as Kyverno's renewer deletes it.
   const [caPlanned, pairPlanned] = tlsSecrets(set, namespace);
   for (const [live, planned] of [[caSecret, caPlanned], [pairSecret, pairPlanned]] as const) {
-    if (!live) await client.create(planned);
-    else if (JSON.stringify(live.data) !== JSON.stringify(planned.data) || live.type !== planned.type) await client.replace({ ...live, type: planned.type, data: planned.data });
+    if (live && live.type !== planned.type) {
+      const meta = (live.metadata ?? {}) as Json;
+      await client.delete({ apiVersion: 'v1', kind: 'Secret', name: String(meta.name), namespace });
+    }
+    if (!live || live.type !== planned.type) await client.create(planned);
+    else if (JSON.stringify(live.data) !== JSON.stringify(planned.data)) await client.replace({ ...live, data: planned.data });
   }
   const until = new Date(new X509Certificate(set.serving.certPem).validTo).toISOString();
   log(`certificates renewed: ${pemBlocks(bundle).length} CA(s) trusted, serving certificate valid until ${until}`);
   return 'rotated';
+}
+
+/** The CA certificates our webhook configurations trust now (their caBundles). */
+async function configuredCaBundles(client: KubeClient): Promise<string[]> {
+  const out: string[] = [];
+  for (const [kind, name] of ALL_CONFIGS) {
+    const config = await client.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind, name });
+    if (!config || !isOurs(config)) continue;
+    for (const w of (config.webhooks ?? []) as Json[]) out.push(...pemBlocks(unb64(((w.clientConfig ?? {}) as Json).caBundle)));
+  }
+  return [...new Set(out)];
+}
+
+/** `set` with the still valid certificates of `trusted` it does not hold kept as previous CAs. */
+function withStillTrusted(set: CertificateSet, trusted: string[], now: Date): CertificateSet {
+  const held = new Set(pemBlocks(trustBundle(set)));
+  const kept = trusted.filter((pem) => {
+    if (held.has(pem)) return false;
+    try {
+      return new Date(new X509Certificate(pem).validTo).getTime() >= now.getTime();
+    } catch {
+      return false;
+    }
+  });
+  return kept.length ? { ...set, previousCaPem: kept.join('') + (set.previousCaPem ?? '') } : set;
 }
 
 /** Renews now and then every `intervalMs` until `signal` aborts (the admission leader's loop). */

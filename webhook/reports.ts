@@ -25,6 +25,7 @@ import {
   reportResult,
   reportSource,
   reportTarget,
+  REPORT_RESULTS,
   SOURCE_KYVERNO,
   targetOf,
   type ReportItem,
@@ -54,8 +55,8 @@ export interface ReportWriterOptions {
   openreports?: boolean;
 }
 
-/** The statuses of Kyverno's --allowedResults (its default: all of them). */
-export const ALL_RESULTS = ['pass', 'fail', 'warn', 'error', 'skip'];
+/** The statuses of Kyverno's --allowedResults (its default: all of them, the report CRD's enum). */
+export const ALL_RESULTS: string[] = [...REPORT_RESULTS];
 
 interface Pending {
   target: ReportTarget;

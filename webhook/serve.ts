@@ -147,6 +147,11 @@ export function keyAlgorithmFlag(value: string | undefined): KeyAlgorithm {
   }
 }
 
+/** `--generate-validating-admission-policy[=false]` and `--generate-mutating-admission-policy` (serve's and deploy's): Kyverno's chart defaults, on and off. */
+export function admissionPolicyGenerationFlags(parsed: ReturnType<typeof parseArgs>): AdmissionPolicyGeneration {
+  return { validating: !parsed.negated.has('generate-validating-admission-policy'), mutating: parsed.booleans.has('generate-mutating-admission-policy') };
+}
+
 /** serve's flags, read by the parser every command uses (io/args); checked here. */
 export function parseServeArgs(argv: string[]): ServeArgs {
   const parsed = parseArgs(argv, SERVE_FLAGS);
@@ -177,7 +182,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     metricsPort: parsed.values.has('metrics-port') ? number('metrics-port', 0) : undefined,
     successEvents: parsed.booleans.has('generate-success-events'),
     admissionPolicyReports: { validating: !parsed.negated.has('validating-admission-policy-reports'), mutating: parsed.booleans.has('mutating-admission-policy-reports') },
-    admissionPolicyGeneration: { validating: !parsed.negated.has('generate-validating-admission-policy'), mutating: parsed.booleans.has('generate-mutating-admission-policy') },
+    admissionPolicyGeneration: admissionPolicyGenerationFlags(parsed),
     forceFailurePolicyIgnore: parsed.booleans.has('force-failure-policy-ignore'),
     resourceFilters: single(parsed, 'resource-filters'),
     userExclusions: {

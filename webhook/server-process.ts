@@ -35,6 +35,8 @@ export const SERVER_PROCESS_ROLE = 'kyverno-studio-webhook-server';
 
 const EMPTY_CLUSTER: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
 const METRICS_WAIT_MS = 2000;
+/** How long a round of batched reviews may run before those evaluated are answered (evaluateWaiting). */
+const BATCH_ANSWER_AFTER_MS = 2;
 /** Defaults for the connection bounds (ServerProcessSettings may override them, e.g. tests). */
 export const HEADERS_TIMEOUT_MS = 10_000;
 export const REQUEST_TIMEOUT_MS = 30_000;
@@ -412,12 +414,28 @@ class ServerProcess {
    * TLS reads and response writes finds them evicted (in a server under load most of a
    * review's time). As when each ran on its own, a review's deadline counts from the start of
    * its evaluation (one stuck until its deadline leaves the next their whole time), and the
-   * heartbeat is sent when due after each one.
+   * heartbeat is sent when due after each one. Once the round has taken BATCH_ANSWER_AFTER_MS,
+   * the reviews evaluated so far are answered before the next one starts, so a slow (hostile)
+   * review delays those evaluated before it by its own time at most, never by a second one's.
    */
   private readonly evaluateWaiting = (): void => {
     const batch = this.waiting;
     this.waiting = [];
     const replies: Array<ReviewReply | Error> = new Array(batch.length);
+    const started = Date.now();
+    let answered = 0;
+    const answerUpTo = (end: number) => {
+      for (; answered < end; answered++) {
+        const w = batch[answered];
+        const reply = replies[answered];
+        try {
+          if (reply instanceof Error) throw reply;
+          this.answer(w.label, reply, w.started, w.res, w.settings);
+        } catch (e) {
+          this.failed(w.res, e as Error);
+        }
+      }
+    };
     for (let i = 0; i < batch.length; i++) {
       const w = batch[i];
       try {
@@ -426,17 +444,9 @@ class ServerProcess {
         replies[i] = e as Error;
       }
       this.beatIfDue();
+      if (Date.now() - started >= BATCH_ANSWER_AFTER_MS) answerUpTo(i + 1);
     }
-    for (let i = 0; i < batch.length; i++) {
-      const w = batch[i];
-      const reply = replies[i];
-      try {
-        if (reply instanceof Error) throw reply;
-        this.answer(w.label, reply, w.started, w.res, w.settings);
-      } catch (e) {
-        this.failed(w.res, e as Error);
-      }
-    }
+    answerUpTo(batch.length);
   };
 
   private evaluate(route: Route, body: string, deadline: number, cluster: ClusterState, settings: ServerProcessSettings): ReviewReply {

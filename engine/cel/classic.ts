@@ -84,8 +84,9 @@ export function evaluateCelPreconditions(conditions: unknown, options: ApplyOpti
 /**
  * Whether a classic policy's `spec.webhookConfiguration.matchConditions` hold for the request.
  * Kyverno's engine checks them before any rule (pkg/engine/internal/match.go
- * MatchPolicyContext), in the API server's matchConditions environment (object, oldObject,
- * request; no params, no authorizer): a false condition, or one that cannot be evaluated (the
+ * MatchPolicyContext), over object, oldObject and request (no params); they run in the
+ * engine's CEL environment, which also knows Kyverno's libraries and `authorizer` (the API
+ * server's does not: admission refuses most such conditions first): a false condition, or one that cannot be evaluated (the
  * matcher's error leaves Matches false), means the policy does not apply, in admission as in a
  * background scan (whose request carries no user).
  */

@@ -363,7 +363,9 @@ export function lookupFinder(lookups: Array<[string, ServedResource[]]>): Resour
  * policy's own webhook, where the API server evaluates them; Kyverno compiles them first in the
  * API server's matchConditions environment (object, oldObject, request; no params, no
  * authorizer) and refuses the policy with every expression that does not compile to a bool.
- * The detail after `compilation failed:` is our checker's words, not cel-go's.
+ * The detail after `compilation failed:` is our checker's words, not cel-go's. Known gap: our
+ * checker declares more than that environment (Kyverno's libraries, `authorizer`,
+ * `exceptions`), so an expression naming them is admitted here and refused by Kyverno.
  */
 function webhookMatchConditionsError(spec: JsonObject): AdmissionIssue | undefined {
   const conditions = asArray(asObject(spec.webhookConfiguration).matchConditions).map(asObject);

@@ -1017,7 +1017,17 @@ export class Scenario {
     const named = typeof raw === 'string' ? templateResource(raw, bindings) : undefined;
     const namespace = typeof named === 'string' && expressionOf(named) === undefined ? named : raw === undefined ? this.namespace : undefined;
     if (namespace === KYVERNO_NAMESPACE) return `Pods in ${KYVERNO_NAMESPACE} are those of Kyverno's own install (its controllers' Deployments), which does not run offline`;
-    const workloads = WORKLOAD_KINDS.flatMap(([apiVersion, kind]) => this.store.list(apiVersion, kind, namespace));
+    // Only a workload that could have made the expected Pod: its Pods' names start with the
+    // workload's, and they carry its template's labels.
+    const name = asObject(expected.metadata).name;
+    const wantedLabels = Object.entries(asObject(asObject(expected.metadata).labels));
+    const workloads = WORKLOAD_KINDS.flatMap(([apiVersion, kind]) => this.store.list(apiVersion, kind, namespace)).filter((w) => {
+      const spec = asObject(w.spec);
+      const template = asObject(spec.template ?? asObject(asObject(spec.jobTemplate).spec).template);
+      const podLabels = asObject(asObject(template.metadata).labels);
+      const named = typeof name !== 'string' || expressionOf(name) !== undefined || name.startsWith(String(asObject(w.metadata).name));
+      return named && wantedLabels.every(([k, v]) => typeof v !== 'string' || expressionOf(v) !== undefined || podLabels[k] === v);
+    });
     if (workloads.length === 0) return undefined;
     const w = workloads[0];
     return `Pods of a ${String(w.kind)} (${String(asObject(w.metadata).name)}) are created by kube-controller-manager and run by the kubelet, which the offline runner does not have`;

@@ -44,6 +44,11 @@ export function mergeObjects(base: unknown, patch: unknown): unknown {
  * Group gets the RBAC API group (rbac/v1 SetDefaults_Subject).
  */
 export function withBuiltinDefaults(obj: JsonObject): JsonObject {
+  // SetDefaults_Namespace (core/v1 defaulting, at decode: before any admission) labels a named
+  // Namespace with its name; the strategy re-applies it on write (withNamespaceNameLabel).
+  if (obj.kind === 'Namespace' && apiGroup(String(obj.apiVersion ?? '')) === '' && typeof asObject(obj.metadata).name === 'string') {
+    return { ...obj, metadata: withNamespaceNameLabel(obj, asObject(obj.metadata)) };
+  }
   if (apiGroup(String(obj.apiVersion ?? '')) === 'admissionregistration.k8s.io' && (obj.kind === 'ValidatingAdmissionPolicy' || obj.kind === 'MutatingAdmissionPolicy')) {
     return admissionPolicyDefaults(obj);
   }

@@ -167,3 +167,19 @@ test('serve flags: generation of validating admission policies on by default, mu
   assert.deepEqual(parseServeArgs(['--in-cluster', ...TLS]).admissionPolicyGeneration, { validating: true, mutating: false });
   assert.deepEqual(parseServeArgs(['--in-cluster', ...TLS, '--generate-validating-admission-policy=false', '--generate-mutating-admission-policy']).admissionPolicyGeneration, { validating: false, mutating: true });
 });
+
+test('a field the policy no longer sets leaves the generated policy too (Kyverno rewrites the whole spec)', async () => {
+  const { api, generator } = setup();
+  const withCondition: JsonObject = { ...clusterPolicy('true') };
+  const rules = ((withCondition.spec as JsonObject).rules as JsonObject[]).map((r) => ({ ...r, celPreconditions: [{ name: 'c', expression: 'false' }] }));
+  withCondition.spec = { rules };
+  api.put(withCondition);
+  await generator.sync([withCondition], []);
+  assert.ok(((api.find('ValidatingAdmissionPolicy', 'cpol-p')!.spec as JsonObject).matchConditions as unknown[])?.length, 'the precondition became a matchCondition');
+  const without = { ...clusterPolicy('true'), status: api.find('ClusterPolicy', 'p')!.status };
+  api.put(without);
+  api.calls.length = 0;
+  await generator.sync([without], []);
+  assert.deepEqual(changes(api), ['replace ValidatingAdmissionPolicy/default/cpol-p']);
+  assert.equal((api.find('ValidatingAdmissionPolicy', 'cpol-p')!.spec as JsonObject).matchConditions, undefined);
+});

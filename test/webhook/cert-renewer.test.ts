@@ -84,3 +84,37 @@ test('Secrets without Kyverno\'s managed-by label (cert-manager\'s, say) are nev
   assert.deepEqual(kube.writes, []);
   assert.match(lines.join('\n'), /certificates are not managed by kyverno, we can't renew them/);
 });
+
+test('cert-manager\'s Secrets still valid for the service: left alone without a complaint, whatever algorithm is asked', async () => {
+  const set = makeCertificates({ hosts: HOSTS, algorithm: 'ECDSA' });
+  const kube = new FakeKube();
+  for (const s of tlsSecrets(set, NS)) kube.seed({ ...s, metadata: { ...(s.metadata as Json), labels: {} } });
+  const lines: string[] = [];
+  assert.equal(await renewCertificates(kube, NS, (l) => lines.push(l), new Date(), 'RSA'), 'not-managed');
+  assert.deepEqual(kube.writes, []);
+  assert.deepEqual(lines, []);
+});
+
+test('a deleted CA Secret: a new CA, while the CA the configurations trusted stays trusted (replicas still serve what it signed); the Secret is made again', async () => {
+  const set = makeCertificates({ hosts: HOSTS, algorithm: 'ECDSA' });
+  const kube = deployed(set);
+  await kube.delete({ apiVersion: 'v1', kind: 'Secret', name: NAMES.ca, namespace: NS });
+  assert.equal(await renewCertificates(kube, NS, () => undefined, new Date(), 'ECDSA'), 'rotated');
+  assert.ok(kube.object('Secret', NAMES.ca, NS), 'the CA Secret exists again');
+  const after = read(kube);
+  assert.notEqual(after.ca.certPem, set.ca.certPem);
+  const vwc = kube.object('ValidatingWebhookConfiguration', VALIDATING_CONFIG)!;
+  for (const w of vwc.webhooks as Json[]) assert.deepEqual(pemBlocks(unb64((w.clientConfig as Json).caBundle)), [set.ca.certPem, after.ca.certPem]);
+});
+
+test('a Secret of another type (an older Opaque one) is deleted and made anew: the API server refuses a type change in place', async () => {
+  const set = makeCertificates({ hosts: HOSTS, algorithm: 'ECDSA', validDays: 3 });
+  const kube = new FakeKube();
+  const [ca, pair] = tlsSecrets(set, NS, labels());
+  kube.seed(ca);
+  kube.seed({ ...pair, type: 'Opaque' });
+  for (const c of webhookConfigurations({ namespace: NS, caPem: trustBundle(set), needs: [], policies: [], keepEmpty: true })) kube.seed(c);
+  assert.equal(await renewCertificates(kube, NS, () => undefined, new Date(), 'ECDSA'), 'rotated');
+  assert.ok(kube.writes.includes(`DELETE Secret ${NS}/${NAMES.pair}`), kube.writes.join('\n'));
+  assert.equal(kube.object('Secret', NAMES.pair, NS)?.type, 'kubernetes.io/tls');
+});
