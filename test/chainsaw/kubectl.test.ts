@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { jsonpath, kubectl, KubectlUnsupported, parseArgs } from './kubectl';
 import { Scenario } from './runner';
-import { runWithShim, expandArgs } from './shell';
+import { runWithShim, expandArgs, unsetVariables } from './shell';
 
 const fixture = join(import.meta.dirname, '../fixtures/chainsaw/deny-label');
 
@@ -177,4 +177,10 @@ test('the shim: the runner\'s time answering kubectl does not count against the 
   };
   const r = await runWithShim({ cwd: fixture, env: {}, timeoutMs: 3_000, script: 'kubectl get cm x', answer: slow }, () => undefined);
   assert.deepEqual([r.timedOut, r.error, r.stdout], [false, null, 'late']);
+});
+
+test('a script reading a variable only Kyverno\'s CI sets is found; assigned, defaulted and given ones are not', () => {
+  assert.deepEqual(unsetVariables('kubectl run -n $NAMESPACE x --image=$TEST_IMAGE_URL', { NAMESPACE: 'ns' }), ['TEST_IMAGE_URL']);
+  assert.deepEqual(unsetVariables('R=$(kubectl get pods); for P in a b; do echo $P $R ${X:-none} $i; done; read -r L; echo $L', {}), []);
+  assert.deepEqual(unsetVariables('export T=1\necho ${T} ${MISSING}', {}), ['MISSING']);
 });

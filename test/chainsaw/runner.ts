@@ -59,7 +59,7 @@ import { assertionMismatch, expressionOf, templateResource, Unsupported, type Bi
 import { KubeError } from '../../kube-api/errors';
 import { ObjectStore, StoreClient, mergeObjects, normalizeSecret, refOfObject, serviceAccountAdmission, withBuiltinDefaults } from './store';
 import { kubectl, KubectlUnsupported, type KubectlCluster, type WriteOutcome } from './kubectl';
-import { DEFAULT_EXEC_TIMEOUT_MS, runWithShim } from './shell';
+import { DEFAULT_EXEC_TIMEOUT_MS, runWithShim, unsetVariables } from './shell';
 import { parseDuration } from '../../engine/units';
 import { installValue, kyvernoConfigMapOf, kyvernoInstallFor, serveFlagsOf, type KyvernoInstall } from './install';
 import { nextCertificates, parseKeyAlgorithm, type CertificateSet, type KeyAlgorithm } from '../../tls/certificates';
@@ -1250,6 +1250,10 @@ export class Scenario {
     env.NAMESPACE = this.namespace;
     const timeout = typeof body.timeout === 'string' ? parseDuration(body.timeout) : undefined;
     const timeoutMs = typeof timeout === 'number' && timeout > 0 ? timeout / 1e6 : DEFAULT_EXEC_TIMEOUT_MS;
+    if (kind === 'script') {
+      const unset = unsetVariables(String(body.content), { ...process.env, ...env });
+      if (unset.length) throw new Unsupported(`the script reads ${unset.map((n) => `$${n}`).join(', ')}, which Kyverno's CI environment sets and the offline runner does not have`);
+    }
     const cluster = this.kubectlCluster();
     const result = await runWithShim(
       {

@@ -116,6 +116,24 @@ export interface ExecSpec {
   answer: (call: ShimCall, kubeconfig: string) => Promise<ShimAnswer>;
 }
 
+/**
+ * The upper-case variables a script reads that neither its environment nor the script itself
+ * sets (an assignment, `for X in`, `read X`), and that have no `${X:-default}`: on Kyverno's CI
+ * they come from the workflow (a test image pushed to a registry, say), which offline has none.
+ */
+export function unsetVariables(script: string, env: Record<string, string | undefined>): string[] {
+  const assigned = new Set<string>();
+  for (const m of script.matchAll(/(?:^|[\s;&|(`])(?:export\s+|local\s+|readonly\s+)?([A-Za-z_]\w*)=/g)) assigned.add(m[1]);
+  for (const m of script.matchAll(/\b(?:for|read(?:\s+-\w+)*)\s+([A-Za-z_]\w*)/g)) assigned.add(m[1]);
+  const unset = new Set<string>();
+  for (const m of script.matchAll(/\$(?:\{([A-Z_][A-Z0-9_]*)(:?[-=?+])?[^}]*\}|([A-Z_][A-Z0-9_]*))/g)) {
+    const name = m[1] ?? m[3];
+    if (m[2]) continue;
+    if (env[name] === undefined && !assigned.has(name)) unset.add(name);
+  }
+  return [...unset];
+}
+
 /** Go's os.Expand over a command's arguments: `$NAME` and `${NAME}` from the operation's environment. */
 export function expandArgs(args: string[], env: Record<string, string>): string[] {
   return args.map((a) => a.replace(/\$\{([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_, braced: string | undefined, plain: string | undefined) => env[(braced ?? plain)!] ?? ''));
