@@ -1156,10 +1156,12 @@ export class Scenario {
     const scope = { ...bindings, ...this.bindingsOf(body.bindings, bindings) };
     switch (op.kind) {
       case 'sleep': {
-        // The time passes on the scenario's clock: the controllers' timers due by then fire.
+        // The time passes on the scenario's clock: the controllers' timers due by then fire, and
+        // the reports controller and the event writer do what they would have done by then.
         const ns = typeof body.duration === 'string' ? parseDuration(body.duration) : null;
         if (typeof ns !== 'number' || ns < 0) throw new Unsupported(`sleep duration ${JSON.stringify(body.duration)}`);
-        return this.clock.advance(ns / 1e6);
+        await this.clock.advance(ns / 1e6);
+        return this.controllersCatchUp();
       }
       case 'wait':
       case 'events':
@@ -1250,6 +1252,9 @@ export class Scenario {
     env.NAMESPACE = this.namespace;
     const timeout = typeof body.timeout === 'string' ? parseDuration(body.timeout) : undefined;
     const timeoutMs = typeof timeout === 'number' && timeout > 0 ? timeout / 1e6 : DEFAULT_EXEC_TIMEOUT_MS;
+    // The reports controller and the event writer keep working while a step's earlier operations
+    // settle; a script reading their objects sees what they wrote by then.
+    await this.controllersCatchUp();
     if (kind === 'script') {
       const unset = unsetVariables(String(body.content), { ...process.env, ...env });
       if (unset.length) throw new Unsupported(`the script reads ${unset.map((n) => `$${n}`).join(', ')}, which Kyverno's CI environment sets and the offline runner does not have`);
