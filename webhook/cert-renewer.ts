@@ -100,16 +100,15 @@ export async function renewCertificates(
     }
     return 'not-managed';
   }
-  let { set, rotated } = nextCertificates(current, hostsFor(current, namespace), { now, algorithm });
-  if (!rotated) return 'kept';
+  const next = nextCertificates(current, hostsFor(current, namespace), { now, algorithm });
+  if (!next.rotated) return 'kept';
+  const configs = await ourConfigs(client);
   // Without the CA Secret the new CA's bundle knows no earlier CA, but replicas still serve what
   // the CAs the webhook configurations trust signed: they stay trusted while valid.
-  if (!caSecret) set = withStillTrusted(set, await configuredCaBundles(client), now);
+  const set = caSecret ? next.set : withStillTrusted(next.set, configuredCaBundles(configs), now);
   const bundle = trustBundle(set);
   if (!current || trustBundle(current) !== bundle) {
-    for (const [kind, name] of ALL_CONFIGS) {
-      const config = await client.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind, name });
-      if (!config || !isOurs(config)) continue;
+    for (const config of configs) {
       const webhooks = ((config.webhooks ?? []) as Json[]).map((w) => ({ ...w, clientConfig: { ...((w.clientConfig ?? {}) as Json), caBundle: b64(bundle) } }));
       await client.replace({ ...config, webhooks });
     }
@@ -132,14 +131,19 @@ export async function renewCertificates(
   return 'rotated';
 }
 
-/** The CA certificates our webhook configurations trust now (their caBundles). */
-async function configuredCaBundles(client: KubeClient): Promise<string[]> {
-  const out: string[] = [];
+/** Our webhook configurations as they are now. */
+async function ourConfigs(client: KubeClient): Promise<Json[]> {
+  const out: Json[] = [];
   for (const [kind, name] of ALL_CONFIGS) {
     const config = await client.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind, name });
-    if (!config || !isOurs(config)) continue;
-    for (const w of (config.webhooks ?? []) as Json[]) out.push(...pemBlocks(unb64(((w.clientConfig ?? {}) as Json).caBundle)));
+    if (config && isOurs(config)) out.push(config);
   }
+  return out;
+}
+
+/** The CA certificates the configurations trust (their caBundles). */
+function configuredCaBundles(configs: Json[]): string[] {
+  const out = configs.flatMap((c) => ((c.webhooks ?? []) as Json[]).flatMap((w) => pemBlocks(unb64(((w.clientConfig ?? {}) as Json).caBundle))));
   return [...new Set(out)];
 }
 
