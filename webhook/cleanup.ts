@@ -29,7 +29,7 @@
 import { setMaxListeners } from 'node:events';
 import { KubeError, type KubeClient } from '../kube-api/client';
 import { resourcesFor, servedResources, type ServedResource } from '../kube-api/cluster-resources';
-import type { ClusterState, JsonObject } from '../engine/core/types';
+import type { JsonObject } from '../engine/core/types';
 import { asArray, asObject } from '../engine/core/json';
 import {
   DEFAULT_TTL_INTERVAL_MS,

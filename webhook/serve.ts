@@ -25,7 +25,7 @@ import { CERT_RENEWAL_INTERVAL_MS } from './cert-renewer';
 import { startMetricsListener } from './metrics-listener';
 import type { UserExclusionSettings } from './user-filters';
 import type { EventReason } from './event-info';
-import { defaultResourceFilters, parseResourceFilters } from './resource-filters';
+import { defaultResourceFilters } from './resource-filters';
 import { DEFAULT_TTL_INTERVAL_MS } from '../engine/cleanup/ttl';
 import { CONFIG_KEYS_NOT_READ, CONFIG_KEYS_READ, KYVERNO_CONFIG_MAP } from './kyverno-config';
 import { DEFAULT_EXCEPTION_SCOPE, type ExceptionScope } from './exception-scope';
