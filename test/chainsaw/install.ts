@@ -33,10 +33,16 @@ interface Job {
   quarantined: string[];
 }
 
-function yamlFile(path: string): JsonObject {
-  if (!existsSync(path)) return {};
-  const doc = parseYamlDocuments(readFileSync(path, 'utf8'), path).documents[0]?.value;
-  return isJsonObject(doc) ? doc : {};
+const files = new Map<string, JsonObject>();
+
+/** The first document of a YAML file ({} when absent), read once per run (every scenario of an area reads the same files; callers do not change it). */
+export function yamlFile(path: string): JsonObject {
+  let doc = files.get(path);
+  if (doc === undefined) {
+    const value = existsSync(path) ? parseYamlDocuments(readFileSync(path, 'utf8'), path).documents[0]?.value : undefined;
+    files.set(path, (doc = isJsonObject(value) ? value : {}));
+  }
+  return doc;
 }
 
 /** Helm's values merge: maps merge key by key, anything else (lists included) replaces. */

@@ -507,8 +507,7 @@ export class Scenario {
    */
   private readRefusal(read: ContextRead): string | undefined {
     const resource = { verb: read.name ? 'get' : 'list', group: read.group, resource: read.resource, subresource: '', namespace: read.namespace ?? '', name: read.name ?? '' };
-    const groups = ['system:serviceaccounts', `system:serviceaccounts:${KYVERNO_NAMESPACE}`, 'system:authenticated'];
-    if (rbacAuthorize(this.store.all(), { user: SERVICE_ACCOUNT, groups, resource }).allowed) return undefined;
+    if (rbacAuthorize(this.store.all(), { user: WEBHOOK_USER.username, groups: WEBHOOK_USER.groups, resource }).allowed) return undefined;
     if (rbacAllows(this.grantedToKyverno(), { verb: resource.verb, group: read.group, resource: read.resource, namespace: read.namespace })) return undefined;
     return forbiddenMessage(SERVICE_ACCOUNT, resource);
   }
@@ -688,8 +687,8 @@ export class Scenario {
    * names Forbidden.
    */
   private validatingAdmissionPolicies(review: JsonObject, cluster: ClusterState): { denial?: { message: string; reason: string }; warnings: string[] } {
-    const group = 'admissionregistration.k8s.io';
-    const stored = (kind: string) => this.store.all().filter((o) => o.kind === kind && apiGroup(String(o.apiVersion ?? '')) === group);
+    // The store lists by group, whatever version a policy was written in.
+    const stored = (kind: string) => this.store.list('admissionregistration.k8s.io/v1', kind);
     const policies = stored('ValidatingAdmissionPolicy');
     if (policies.length === 0) return { warnings: [] };
     const request = asObject(review.request);
@@ -771,12 +770,12 @@ export class Scenario {
   /** Why the policy admission check refused the last policy before our deploy granted its needs. */
   private grantedByDeploy: string | undefined;
 
-  /** The RBAC our deploy plans for these policies, put in the store as `deploy` applies it. */
   /** What our deploy plans RBAC for: the stored policies and GlobalContextEntries (deploy's servedPolicies). */
   private deployedDocuments(): JsonObject[] {
     return [...this.policies(), ...this.store.all().filter((o) => isGlobalContextEntry(o) || isCleanupPolicy(o))];
   }
 
+  /** The RBAC our deploy plans for these policies, put in the store as `deploy` applies it. */
   private deployRbac(policies: JsonObject[]): void {
     for (const o of webhookRbac(KYVERNO_NAMESPACE, policies, this.kindTable()).objects) this.store.put(o as JsonObject);
   }
@@ -797,7 +796,7 @@ export class Scenario {
   /** The kinds the API server serves, as discovery gives them: the known ones and the stored CRDs' (deploy's kindTable). */
   private kindTable(): KindTable {
     const table = knownKindTable();
-    for (const crd of this.store.list('apiextensions.k8s.io/v1', 'CustomResourceDefinition')) {
+    for (const crd of this.crds()) {
       const spec = asObject(crd.spec);
       const names = asObject(spec.names);
       const versions = asArray(spec.versions).map(asObject);
@@ -1336,9 +1335,8 @@ export class Scenario {
   }
 }
 
-/** Runs the scenario of one chainsaw-test.yaml. */
 /**
- * Runs one scenario. `root` is the chainsaw folder of Kyverno's repository: the area's install
+ * Runs the scenario of one chainsaw-test.yaml. `root` is the chainsaw folder of Kyverno's repository: the area's install
  * (feature flags, configuration) is read from Kyverno's CI workflow there (install.ts).
  */
 export async function runScenario(testFile: string, relative: string, root?: string): Promise<ScenarioResult> {

@@ -4,17 +4,17 @@
  * folder), then chainsaw's defaults. Offline they bound how far the scenario's clock may run
  * while an assertion waits for a time-driven controller.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseYamlDocuments } from '../../engine/loader';
 import { asObject } from '../../engine/core/json';
 import { parseDuration } from '../../engine/units';
+import { yamlFile } from './install';
+import { DEFAULT_EXEC_TIMEOUT_MS } from './shell';
 
 /** Timeouts by operation (`apply`, `assert`, `error`, `delete`, `exec`, `cleanup`), as duration strings. */
 export type Timeouts = Record<string, string>;
 
 /** Chainsaw's defaults (pkg/apis/v1alpha1 DefaultTimeouts). */
-const DEFAULTS: Record<string, number> = { apply: 5_000, assert: 30_000, cleanup: 30_000, delete: 15_000, error: 30_000, exec: 5_000 };
+const DEFAULTS: Record<string, number> = { apply: 5_000, assert: 30_000, cleanup: 30_000, delete: 15_000, error: 30_000, exec: DEFAULT_EXEC_TIMEOUT_MS };
 
 /** The timeouts of a block (`spec.timeouts` of a configuration or test, a step's `timeouts`), as strings. */
 export function timeoutsOf(block: unknown): Timeouts {
@@ -25,10 +25,7 @@ export function timeoutsOf(block: unknown): Timeouts {
 
 /** The timeouts of the configuration Kyverno's CI runs an area with (`<tests-path>/.chainsaw.yaml`), if any. */
 export function chainsawTimeouts(root: string, testsPath: string): Timeouts {
-  const file = join(root, testsPath, '.chainsaw.yaml');
-  if (!existsSync(file)) return {};
-  const doc = parseYamlDocuments(readFileSync(file, 'utf8'), file).documents[0]?.value;
-  return timeoutsOf(asObject(asObject(doc).spec).timeouts);
+  return timeoutsOf(asObject(yamlFile(join(root, testsPath, '.chainsaw.yaml')).spec).timeouts);
 }
 
 /** An operation's timeout in milliseconds: its own, else the timeouts in force, else chainsaw's default. */
