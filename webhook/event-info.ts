@@ -221,10 +221,7 @@ export function backgroundSuccessEvents(source: BackgroundSource, policy: JsonOb
  * was read), related to the ValidatingAdmissionPolicy and to its binding generated from it.
  */
 export function admissionPolicyGeneratedEvents(policy: JsonObject, vapName: string, bindingName: string): EventInfo[] {
-  const m = asObject(policy.metadata);
-  const regarding: ObjectReference = { apiVersion: String(policy.apiVersion ?? ''), kind: String(policy.kind ?? ''), name: String(m.name ?? '') };
-  if (typeof m.namespace === 'string' && m.namespace) regarding.namespace = m.namespace;
-  if (typeof m.uid === 'string' && m.uid) regarding.uid = m.uid;
+  const regarding = resourceReference(policy);
   const event = (kind: string, name: string, what: string): EventInfo => ({
     regarding,
     related: { apiVersion: 'admissionregistration.k8s.io/v1', kind, name },

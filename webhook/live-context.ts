@@ -14,6 +14,7 @@ import type { ClusterState, JsonObject } from '../engine/core/types';
 import { asObject } from '../engine/core/json';
 import { globalContextEntryData, setGlobalContextEntry } from '../engine/context';
 import { parseDuration } from '../engine/units';
+import { apiPath } from '../engine/cel/lib-cluster';
 import type { KubeClient } from '../kube-api/client';
 import { KubeError } from '../kube-api/errors';
 import { watchKinds, type WatchedKind } from '../kube-api/watch';
@@ -421,8 +422,7 @@ export function apiServerReads(client: KubeClient, log: (line: string) => void):
 
 /** The API path of a read: its collection, or its object when it names one. */
 function readPath(read: ContextRead): string {
-  const base = read.group ? `/apis/${read.group}/${read.version}` : `/api/${read.version}`;
-  return `${base}${read.namespace ? `/namespaces/${read.namespace}` : ''}/${read.resource}${read.name ? `/${read.name}` : ''}`;
+  return apiPath(read.group ? `${read.group}/${read.version}` : read.version, read.resource, read.namespace ?? '', read.name || undefined);
 }
 
 /** `known` then each of `more` not among them (by kind, namespace and name). */

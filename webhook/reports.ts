@@ -109,8 +109,8 @@ export class ReportWriter {
     private readonly intervalMs = 5000,
     options: ReportWriterOptions = {},
   ) {
-    this.group = options.openreports ? OPEN_REPORTS : POLICY_REPORTS;
     this.opts = { sweepIntervalMs: 600_000, sweepGraceMs: 60_000, maxSweepDeletes: 500, maxPendingReports: 10_000, concurrency: 4, allowedResults: ALL_RESULTS, openreports: false, ...options };
+    this.group = this.opts.openreports ? OPEN_REPORTS : POLICY_REPORTS;
   }
 
   /**

@@ -63,7 +63,7 @@ function groupResource(apiVersion: string, resource: string): string {
 }
 
 /** The API server path of an object (with a name) or a list. */
-function apiPath(apiVersion: string, resource: string, namespace: string, name?: string): string {
+export function apiPath(apiVersion: string, resource: string, namespace: string, name?: string): string {
   const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
   return `${base}${namespace ? `/namespaces/${namespace}` : ''}/${resource}${name !== undefined ? `/${name}` : ''}`;
 }
