@@ -44,7 +44,7 @@ import { namespaceStateOf, type NamespaceState } from './namespaces';
 import { apiServerReads, LiveContext, type LiveContextState } from './live-context';
 import { GlobalContextStatusWriter } from './global-context-status';
 import type { KeyAlgorithm } from '../tls/certificates';
-import { AdmissionPolicyGenerator, DEFAULT_ADMISSION_POLICY_GENERATION, type AdmissionPolicyGeneration } from './admission-policy-generator';
+import { AdmissionPolicyGenerator, DEFAULT_ADMISSION_POLICY_GENERATION, GENERATED_KINDS, GENERATED_SELECTOR, type AdmissionPolicyGeneration } from './admission-policy-generator';
 import { discoveredKinds } from '../kube-api/discovery';
 import { generatedForApiServer } from '../engine/cel/admission-policy-generation';
 
@@ -217,9 +217,13 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     features: opts.admissionPolicyGeneration ?? DEFAULT_ADMISSION_POLICY_GENERATION,
     kinds: () => discoveredKinds(client).current(),
     events: opts.events,
+    exceptionScope: opts.exceptionScope,
   });
-  // The policies as stored (before --force-failure-policy-ignore), which the generator translates.
-  let storedPolicies: JsonObject[] = [];
+  // The objects the generator wrote, watched on every replica (as Kyverno's shared informers):
+  // an edit or deletion queues their policy, which the admission leader puts back.
+  const generatedListed = new Promise<void>((resolve) => {
+    void watchKinds(client, GENERATED_KINDS, () => resolve(), opts.log, opts.signal, 0, (_key, next, previous) => generator.observe((next ?? previous)!, next === undefined), GENERATED_SELECTOR);
+  });
   // A GlobalContextEntry's apiCall refreshes are recorded in its status by the admission leader
   // (Kyverno's admission controller writes status.lastRefreshTime; one writer here).
   const gceStatus = new GlobalContextStatusWriter(client, opts.log);
@@ -233,10 +237,10 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
         return outcome;
       }), opts.tlsKeyAlgorithm);
     void gceStatus.flush();
+    generator.lead(signal, generatedListed);
     if (!policies) return;
     void controller.sync(policies.filter((p) => !generatedForApiServer(p)));
     void statuses.sync(policies);
-    void generator.sync(storedPolicies, exceptions);
   });
   const reporting = elector(LEASE_NAMES.reports, (signal) => {
     void reports.start(signal);
@@ -311,7 +315,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     kinds,
     (store) => {
       const all = [...store.objects.values()] as JsonObject[];
-      storedPolicies = all.filter((o) => !isException(o) && ready(o));
+      const storedPolicies = all.filter((o) => !isException(o) && ready(o));
       policies = storedPolicies.map((p) => (opts.forceFailurePolicyIgnore ? (withFailurePolicyIgnore(p) as JsonObject) : p));
       exceptions = exceptionsInScope(all.filter(isException), opts.exceptionScope);
       serveAll = () => serveWith([...(policies ?? []), ...admissionPolicies], bindings);
@@ -324,6 +328,9 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     },
     opts.log,
     opts.signal,
+    undefined,
+    // Each change, as it comes: the admission policy generator reconciles only what it concerns.
+    (_key, next, previous) => generator.observe((next ?? previous)!, next === undefined),
   );
   /** Hands the policies to the server processes and the controllers: Kubernetes' admission policies only to those that scan. */
   function serveWith(all: JsonObject[], bindings: JsonObject[]): void {
@@ -352,7 +359,6 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
       if (admission.isLeader()) {
         void controller.sync(kyverno);
         void statuses.sync(policies ?? []);
-        void generator.sync(storedPolicies, exceptions);
       }
       void scanner.onPolicies(served, bindings);
       void opts.background?.onPolicies(kyverno);

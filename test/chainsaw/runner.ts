@@ -286,7 +286,12 @@ export class Scenario {
       features: this.options.admissionPolicyGeneration,
       kinds: async () => this.kindTable(),
       events: this.events,
+      exceptionScope: this.options.exceptionScope,
     });
+    // Its watches (policies, exceptions, the generated objects) over the store, as the API server tells them.
+    for (const o of this.store.all()) this.admissionPolicies.observe(o);
+    this.store.subscribe((e) => this.admissionPolicies.observe(e.object, e.type === 'DELETED'));
+    this.admissionPolicies.lead(this.leading.signal);
     // Reports are written when the runner says (controllersCatchUp), never by a timer.
     this.reports = new ReportWriter(kube, log, 3_600_000, { sweepIntervalMs: 0, sweepGraceMs: 0, allowedResults: this.options.allowedResults, openreports: this.options.openreports });
     this.scanner = new BackgroundScanner(kube, (path, body, only) => Promise.resolve(this.scanReview(path, body, only)), (items, rescan) => this.reports.add(items, rescan), log, undefined, this.options.admissionPolicyReports);
@@ -470,9 +475,9 @@ export class Scenario {
     return this.store.list('apiextensions.k8s.io/v1', 'CustomResourceDefinition');
   }
 
-  /** The admission policy generator's reconcile of every policy, as its informers would trigger it. */
+  /** The admission policy generator's work on the changes its watches saw. */
   private async generateAdmissionPolicies(): Promise<void> {
-    await this.admissionPolicies.sync(this.allPolicies(), this.exceptions());
+    await this.admissionPolicies.idle();
   }
 
   /** The exceptions that apply (--enable-policy-exception, --exception-namespace). */
@@ -762,6 +767,7 @@ export class Scenario {
       await new Promise((r) => setImmediate(r));
       await this.background.idle();
       await this.generator.idle();
+      await this.admissionPolicies.idle();
     }
     // The cleanup controller's work due now (a policy added or changed is reconciled at once).
     await this.clock.advance(0);

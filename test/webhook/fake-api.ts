@@ -18,6 +18,15 @@ export class FakeApi extends KubeClient {
   readonly failures: Record<string, Error[]> = {};
   /** Give created objects a uid, as an API server does. */
   assignUids = false;
+  private readonly watchers = new Set<(object: JsonObject, deleted: boolean) => void>();
+
+  /** Every later write is told to `watcher` as a watch of every kind would tell it (the object as stored). */
+  subscribe(watcher: (object: JsonObject, deleted: boolean) => void): void {
+    this.watchers.add(watcher);
+  }
+  private tell(object: JsonObject, deleted = false): void {
+    for (const w of this.watchers) w(clone(object), deleted);
+  }
 
   constructor() {
     const kc = new KubeConfig();
@@ -29,6 +38,7 @@ export class FakeApi extends KubeClient {
   }
   put(o: JsonObject): void {
     this.objects.set(this.key(refOf(o)), clone(o));
+    this.tell(o);
   }
   find(kind: string, name: string, namespace?: string): JsonObject | undefined {
     return this.objects.get(this.key({ kind, name, namespace }));
@@ -72,12 +82,14 @@ export class FakeApi extends KubeClient {
     if (this.objects.has(k)) throw new KubeError(409, 'AlreadyExists', `${k} already exists`);
     if (this.assignUids && !meta(obj).uid) obj = { ...obj, metadata: { ...meta(obj), uid: `uid-${++this.generated}` } };
     this.objects.set(k, clone(obj));
+    this.tell(obj);
     return clone(obj);
   }
   override async apply(obj: JsonObject, opts: { force?: boolean } = {}) {
     const k = this.key(refOf(obj));
     this.call(opts.force ? 'apply-force' : 'apply', k);
     this.objects.set(k, clone(obj));
+    this.tell(obj);
     return clone(obj);
   }
   override async replace(obj: JsonObject, subresource?: string) {
@@ -88,12 +100,18 @@ export class FakeApi extends KubeClient {
     if (meta(obj).resourceVersion !== meta(live).resourceVersion) throw new KubeError(409, 'Conflict', `${k}: the object has been modified`);
     // An update keeps the object's uid, as the API server does.
     const uid = meta(live).uid === undefined ? {} : { uid: meta(live).uid };
-    this.objects.set(k, { ...clone(obj), metadata: { ...meta(obj), ...uid, resourceVersion: String(Number(meta(live).resourceVersion ?? 0) + 1) } });
-    return clone(obj);
+    const stored = { ...clone(obj), metadata: { ...meta(obj), ...uid, resourceVersion: String(Number(meta(live).resourceVersion ?? 0) + 1) } };
+    this.objects.set(k, stored);
+    this.tell(stored);
+    // The object as stored (its new resourceVersion), as the API server answers an update.
+    return clone(stored);
   }
   override async delete(ref: ObjectRef) {
     this.call('delete', this.key(ref));
-    return this.objects.delete(this.key(ref));
+    const live = this.objects.get(this.key(ref));
+    const deleted = this.objects.delete(this.key(ref));
+    if (live) this.tell(live, true);
+    return deleted;
   }
 }
 
