@@ -91,6 +91,11 @@ export interface ClusterModeOptions {
   log: (line: string) => void;
   reportIntervalMs?: number;
   retryPeriodMs?: number;
+  /**
+   * A Lease was lost. `serve --in-cluster` (a Deployment's pod, which Kubernetes restarts) exits
+   * then, as Kyverno's controllers are restarted; local mode leaves it unset and campaigns again.
+   */
+  onLeaseLost?: (lease: string) => void;
   backgroundScanIntervalMs?: number;
   successEvents?: boolean;
   /** Kyverno's --validatingAdmissionPolicyReports / --mutatingAdmissionPolicyReports. */
@@ -202,7 +207,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
   try {
     run = await runInCluster({
       server, namespace: opts.namespace, caFile: opts.caFile ?? '', caPem: opts.caPem, localUrl: opts.localUrl, log, signal: stopping.signal, client,
-      reportIntervalMs: opts.reportIntervalMs, retryPeriodMs: opts.retryPeriodMs, backgroundScanIntervalMs: opts.backgroundScanIntervalMs,
+      reportIntervalMs: opts.reportIntervalMs, retryPeriodMs: opts.retryPeriodMs, onLeaseLost: opts.onLeaseLost, backgroundScanIntervalMs: opts.backgroundScanIntervalMs,
       events, successEvents: opts.successEvents, admissionPolicyReports: opts.admissionPolicyReports, admissionPolicyGeneration: opts.admissionPolicyGeneration, background, identity: opts.identity, certRenewalIntervalMs: opts.certRenewalIntervalMs, tlsKeyAlgorithm: opts.tlsKeyAlgorithm,
       // Cleanup never deletes what Kyverno's resource filters name.
       resourceFilters: parseResourceFilters(opts.server.resourceFilters ?? ''), ttlIntervalMs: opts.ttlIntervalMs,

@@ -87,6 +87,8 @@ export interface InClusterOptions {
   identity?: string;
   /** Kyverno's `--leaderElectionRetryPeriod` (default 2 s; lease 6×, renew deadline 5×). */
   retryPeriodMs?: number;
+  /** A Lease was lost: its elector stops campaigning and this is told (leader.ts onLost); unset, it campaigns again. */
+  onLeaseLost?: (lease: string) => void;
   /** Kyverno's `--backgroundScanInterval` (default 1 h). */
   backgroundScanIntervalMs?: number;
   /** Where events of background scans go (admission events come from the server). */
@@ -209,7 +211,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   const current = () => ({ policies: policies ?? [], exceptions, namespaceLabels: namespaces?.labels ?? {}, live });
 
   const elector = (name: string, onStartedLeading: (signal: AbortSignal) => void) =>
-    new LeaderElector({ client, name, namespace: opts.namespace, identity, retryPeriodMs: opts.retryPeriodMs, log: opts.log, onStartedLeading });
+    new LeaderElector({ client, name, namespace: opts.namespace, identity, retryPeriodMs: opts.retryPeriodMs, log: opts.log, onStartedLeading, ...(opts.onLeaseLost ? { onLost: () => opts.onLeaseLost!(name) } : {}) });
   const statuses = new PolicyStatusWriter(client, opts.log);
   const generator = new AdmissionPolicyGenerator({
     client,

@@ -50,6 +50,13 @@ export interface LeaderElectorOptions {
   /** Called when this replica becomes leader; `signal` aborts when it stops leading. */
   onStartedLeading: (signal: AbortSignal) => void;
   onStoppedLeading?: () => void;
+  /**
+   * The Lease was lost (no renewal within the renew deadline). When set, `run` then ends, as
+   * client-go's Run returns: Kyverno never campaigns again in that process (its admission and
+   * cleanup controllers stop their server and Kubernetes restarts them), so a caller that a
+   * Deployment restarts exits. Unset, `run` campaigns again.
+   */
+  onLost?: () => void;
   onNewLeader?: (identity: string) => void;
   log: (line: string) => void;
   now?: () => number;
@@ -111,7 +118,11 @@ export class LeaderElector {
     return `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(this.opts.namespace)}/leases/${encodeURIComponent(this.opts.name)}`;
   }
 
-  /** Campaigns, leads while it can renew, and campaigns again after losing the Lease, until `signal` aborts. */
+  /**
+   * Campaigns and leads while it can renew, until `signal` aborts. After losing the Lease it
+   * calls `onLost` and ends; without `onLost` (local mode, where nothing would restart the
+   * process) it campaigns again.
+   */
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       // Acquire: try every retry period (with client-go's jitter) until we hold the Lease.
@@ -135,6 +146,10 @@ export class LeaderElector {
       if (!signal.aborted) {
         this.opts.log(`leader election ${this.opts.name}: lost the lease (no renewal within ${this.timings.renewDeadlineMs} ms)`);
         this.stopLeading();
+        if (this.opts.onLost) {
+          this.opts.onLost();
+          return;
+        }
       }
     }
   }

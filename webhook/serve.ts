@@ -363,6 +363,10 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
   httpCallSettings.allowInNamespacedPolicies = args.allowHttpInNamespacedPolicies;
   let stop: () => Promise<void>;
   let metricsText: () => Promise<string>;
+  // Set when a Lease is lost in a pod: the process stops (handing its other Leases over) and
+  // exits non-zero, and its Deployment restarts it, as Kubernetes restarts Kyverno's.
+  let leaseLost: (lease: string) => void = () => undefined;
+  const lostLease = new Promise<string>((resolve) => (leaseLost = resolve));
   if (args.inCluster) {
     const { inClusterClient } = await import('./incluster');
     const { KubeClient } = await import('../kube-api/client');
@@ -371,7 +375,7 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     // Kyverno's --backgroundServiceAccountName: here one process does the background work, as itself.
     const webhook = await startClusterMode({
       client, server: { ...serverOptions, backgroundUser: args.backgroundUser ?? ownServiceAccount(client.config) }, namespace: args.namespace, caFile: args.caFile, log,
-      reportIntervalMs: args.reportIntervalMs, retryPeriodMs: args.retryPeriodMs, backgroundScanIntervalMs: args.backgroundScanIntervalMs,
+      reportIntervalMs: args.reportIntervalMs, retryPeriodMs: args.retryPeriodMs, onLeaseLost: (lease) => leaseLost(lease), backgroundScanIntervalMs: args.backgroundScanIntervalMs,
       successEvents: args.successEvents, omitEvents: args.omitEvents, admissionPolicyReports: args.admissionPolicyReports, admissionPolicyGeneration: args.admissionPolicyGeneration, holdBackground: process.env.KYVERNO_STUDIO_HOLD_BACKGROUND === '1',
       certRenewalIntervalMs: args.certRenewalIntervalMs, tlsKeyAlgorithm: args.tlsKeyAlgorithm, ttlIntervalMs: args.ttlIntervalMs, forceFailurePolicyIgnore: args.forceFailurePolicyIgnore,
       configMap: args.configMap, exceptionScope: args.exceptionScope, allowedResults: args.allowedResults, openreports: args.openreports,
@@ -392,11 +396,13 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
   const metrics = args.metricsPort === undefined ? undefined
     : await startMetricsListener({ port: args.metricsPort, host: args.host, metricsText: () => metricsText(), log });
   if (metrics) log(`metrics on http://${args.host}:${metrics.port}/metrics`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
+  const lost = await new Promise<string | undefined>((resolve) => {
+    process.once('SIGINT', () => resolve(undefined));
+    process.once('SIGTERM', () => resolve(undefined));
+    void lostLease.then(resolve);
   });
+  if (lost !== undefined) log(`lost the ${lost} Lease: exiting so that the Deployment restarts this replica (Kyverno's controllers do not campaign again in the same process)`);
   await stop();
   await metrics?.close();
-  return 0;
+  return lost === undefined ? 0 : 1;
 }
