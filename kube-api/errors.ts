@@ -18,6 +18,11 @@ export class KubeError extends Error {
   }
 }
 
+/** The API server's own message (its Status), without the client's "GET <path>: " prefix. */
+export function statusMessage(e: KubeError): string {
+  return e.message.replace(/^[A-Z]+ \S+: /, '');
+}
+
 export interface ObjectRef {
   apiVersion: string;
   kind: string;

@@ -10,7 +10,8 @@
 import { asArray, asObject, jsonEqual } from '../engine/core/json';
 import type { AdmissionRequest, ApiCallPost, ClusterState, JsonObject, ServiceCall, ServiceCallRequest } from '../engine/core/types';
 import { BACKGROUND_MAX_RESPONSE_BYTES, httpCallSettings, makeServiceCalls } from './service-calls';
-import { describeRef, refOf } from '../kube-api/errors';
+import { describeRef, KubeError, refOf, statusMessage } from '../kube-api/errors';
+import { parseApiPath } from '../engine/context';
 import type { KubeClient } from '../kube-api/client';
 
 /** An apiVersion's group ('' for the core group) and version, as a request's `kind` holds them. */
@@ -119,7 +120,10 @@ export async function evaluateReadingCluster<T>(client: KubeClient, cluster: Clu
         cluster.apiCallResponses.push({ request: { method: 'GET', urlPath: path }, response: { status: 200, body } });
         if (objects) addObjects(cluster.resources, body);
       } catch (e) {
-        // Not found or forbidden: the entry stays unanswered.
+        // Forbidden: what the path covers fails as Kyverno's call is told (the one refusal
+        // path, engine/context readRefusal); not found: the entry stays unanswered.
+        const parts = e instanceof KubeError && e.status === 403 ? parseApiPath(path) : undefined;
+        if (parts?.resource) (cluster.readRefusals ??= []).push({ group: parts.group, resource: parts.resource, namespace: parts.namespace ?? '', ...(parts.name !== undefined ? { name: parts.name } : {}), message: statusMessage(e as KubeError) });
         log?.(`cannot read ${path}: ${(e as Error).message}`);
       }
     }

@@ -16,10 +16,10 @@ import { globalContextEntryData, setGlobalContextEntry } from '../engine/context
 import { parseDuration } from '../engine/units';
 import { apiPath } from '../engine/cel/lib-cluster';
 import type { KubeClient } from '../kube-api/client';
-import { KubeError } from '../kube-api/errors';
+import { KubeError, statusMessage } from '../kube-api/errors';
 import { watchKinds, type WatchedKind } from '../kube-api/watch';
 import { policiesReadRoles, roleBindingIndexOf } from './user-roles';
-import type { RoleBindingIndex } from '../engine/core/types';
+import type { ReadRefusal, RoleBindingIndex } from '../engine/core/types';
 import { foldReads, globalContextEntryReads, policyReads, readKey, type ContextRead } from './context-reads';
 
 /** What the server processes merge into the policies' cluster state. */
@@ -31,6 +31,8 @@ export interface LiveContextState {
   globalContextErrors?: Record<string, string>;
   /** While something reads the user's roles: the bindings by subject. */
   roleBindings?: RoleBindingIndex;
+  /** The reads the API server refused (RBAC): what they cover fails as Kyverno's calls are told (ClusterState.readRefusals). */
+  readRefusals?: ReadRefusal[];
 }
 
 /** Where objects come from: the API server (watchReads below) or a fake in tests. */
@@ -200,12 +202,13 @@ export class LiveContext {
       }
     }
     const cluster: ClusterState = { resources, namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
+    const readRefusals = this.readRefusals();
     if (this.wantsGlobalContext) {
       const names = new Set(entries.map((gce) => String(asObject(gce.metadata).name ?? '')));
       for (const name of this.snapshots.keys()) if (!names.has(name)) this.snapshots.delete(name);
       for (const gce of entries) {
         try {
-          const data = this.entryData(gce, resources);
+          const data = this.entryData(gce, resources, readRefusals);
           if (data !== undefined) setGlobalContextEntry(cluster, gce, data);
         } catch (e) {
           const name = String(asObject(gce.metadata).name ?? '');
@@ -217,7 +220,18 @@ export class LiveContext {
     const state: LiveContextState = { resources, globalContext: cluster.globalContext, globalContextProjections: cluster.globalContextProjections ?? {} };
     if (cluster.globalContextErrors) state.globalContextErrors = cluster.globalContextErrors;
     if (this.wantsRoles) state.roleBindings = roleBindingIndexOf(bindings);
+    if (readRefusals.length) state.readRefusals = readRefusals;
     return state;
+  }
+
+  /** The reads the API server refused, as the engine matches them against what it reads. */
+  private readRefusals(): ReadRefusal[] {
+    const out: ReadRefusal[] = [];
+    for (const { read, refused } of this.running.values()) {
+      if (refused === undefined) continue;
+      out.push({ group: read.group, resource: read.resource, ...(read.namespace !== undefined ? { namespace: read.namespace } : {}), ...(read.name !== undefined ? { name: read.name } : {}), message: refused });
+    }
+    return out;
   }
 
   /**
@@ -227,7 +241,7 @@ export class LiveContext {
    * While some read is not listed yet the call is answered without being kept, so a first
    * call never freezes an empty answer for a whole interval.
    */
-  private entryData(gce: JsonObject, resources: JsonObject[]): unknown {
+  private entryData(gce: JsonObject, resources: JsonObject[], readRefusals: ReadRefusal[]): unknown {
     const spec = asObject(gce.spec);
     if (spec.kubernetesResource || !spec.apiCall) return globalContextEntryData(gce, resources, { apiCalls: true });
     const name = String(asObject(gce.metadata).name ?? '');
@@ -238,9 +252,7 @@ export class LiveContext {
     if (!snapshot || snapshot.spec !== key || now - snapshot.at >= interval) {
       const keep = this.isSynced();
       try {
-        const refusal = this.apiCallRefusal(gce);
-        if (refusal !== undefined) throw new Error(refusal);
-        snapshot = { spec: key, at: now, data: globalContextEntryData(gce, resources, { apiCalls: true }) };
+        snapshot = { spec: key, at: now, data: globalContextEntryData(gce, resources, { apiCalls: true, readRefusals }) };
         if (keep) this.opts.onRefreshed?.(gce, new Date(now));
       } catch (e) {
         snapshot = { spec: key, at: now, error: (e as Error).message };
@@ -326,24 +338,6 @@ export class LiveContext {
     this.schedule();
   }
 
-  /**
-   * Kyverno's apiCall executor on a refused GET (pkg/engine/apicall executeK8sAPICall): the
-   * entry's error names the path and says permission denied, with the API server's message.
-   */
-  private apiCallRefusal(gce: JsonObject): string | undefined {
-    const call = asObject(asObject(gce.spec).apiCall);
-    for (const r of globalContextEntryReads(gce)) {
-      for (const running of this.running.values()) {
-        const w = running.read;
-        if (running.refused === undefined || w.group !== r.group || w.resource !== r.resource) continue;
-        if ((w.namespace === undefined || w.namespace === r.namespace) && (w.name === undefined || w.name === r.name)) {
-          return `failed to ${String(call.method || 'GET')} resource with raw url: ${String(call.urlPath)}: permission denied: ${running.refused}`;
-        }
-      }
-    }
-    return undefined;
-  }
-
   private schedule(): void {
     if (this.closed) return;
     clearTimeout(this.timer);
@@ -380,6 +374,7 @@ export function withLiveContext(cluster: ClusterState, live: LiveContextState | 
     globalContextProjections: { ...live.globalContextProjections, ...cluster.globalContextProjections },
     globalContextErrors: live.globalContextErrors ? { ...live.globalContextErrors, ...cluster.globalContextErrors } : cluster.globalContextErrors,
     roleBindings: live.roleBindings ?? cluster.roleBindings,
+    readRefusals: live.readRefusals ?? cluster.readRefusals,
   };
 }
 
@@ -393,8 +388,7 @@ export function apiServerReads(client: KubeClient, log: (line: string) => void):
     watch(read, onObjects, signal, onRefused) {
       const apiVersion = read.group ? `${read.group}/${read.version}` : read.version;
       const forbidden = (e: unknown) => {
-        // The Status message, without the client's "GET <path>: " prefix.
-        if (e instanceof KubeError && e.status === 403) onRefused?.(e.message.replace(/^[A-Z]+ \S+: /, ''));
+        if (e instanceof KubeError && e.status === 403) onRefused?.(statusMessage(e));
       };
       void (async () => {
         let kind: string | undefined;

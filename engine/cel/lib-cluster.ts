@@ -12,7 +12,7 @@ import type { Environment } from '@marcbachmann/cel-js';
 import type { ApiCallResponse, CelLibraryView, ClusterState, JsonObject, ServiceCallRequest } from '../core/types';
 import { goJsonUnmarshal } from '../core/go-json';
 import { caBundleParses, makesServiceCalls, serviceCallOutcome } from '../context/service-calls';
-import { apiServerGet, apiServerList, crdOf, findApiCallMock, mockStatus, namespaceOf, objectsOfType, storedEntryGet } from '../context';
+import { apiServerGet, apiServerList, crdOf, findApiCallMock, mockStatus, namespaceOf, objectsOfType, readRefusal, storedEntryGet } from '../context';
 import { pluralOf } from '../kube';
 import { asDocument } from './lib-data';
 import { fromCel, toCel, typeOfCel } from './values';
@@ -68,6 +68,14 @@ export function apiPath(apiVersion: string, resource: string, namespace: string,
   return `${base}${namespace ? `/namespaces/${namespace}` : ''}/${resource}${name !== undefined ? `/${name}` : ''}`;
 }
 
+/** The sdk's resource library on a Forbidden (or Unauthorized) answer of the API server. */
+function refused(rt: ClusterLibraryRuntime, view: CelLibraryView, verb: 'get' | 'list', apiVersion: string, resource: string, namespace: string, name?: string): void {
+  if (view.resourceSource !== 'apiServer') return;
+  const slash = apiVersion.indexOf('/');
+  const message = readRefusal(rt.cluster.readRefusals, slash >= 0 ? apiVersion.slice(0, slash) : '', resource, namespace, name);
+  if (message !== undefined) throw new Error(`failed to ${verb} resource: permission denied: ${message}`);
+}
+
 function getResource(rt: ClusterLibraryRuntime, apiVersion: string, resource: string, namespace: string, name: string): unknown {
   try {
     checkGroupVersion(apiVersion);
@@ -77,6 +85,7 @@ function getResource(rt: ClusterLibraryRuntime, apiVersion: string, resource: st
   const view = celLibraryView(rt.cluster);
   // The fake provider keys objects by resource type only: `pods/status` is no resource there.
   const type = view.resourceSource === 'fakeProvider' ? resource : resource.split('/')[0];
+  refused(rt, view, 'get', apiVersion, type, namespace, name);
   const found = apiServerGet(view.resources, apiVersion, type, namespace, name);
   if (!found && view.resourceSource === 'apiServer') rt.cluster.apiCallMisses?.add(apiPath(apiVersion, type, namespace, name));
   // Not found is null, not an error.
@@ -90,6 +99,7 @@ function listResources(rt: ClusterLibraryRuntime, apiVersion: string, resource: 
     throw new Error(`failed to list resource: ${(err as Error).message}`);
   }
   const view = celLibraryView(rt.cluster);
+  refused(rt, view, 'list', apiVersion, resource.split('/')[0], namespace);
   if (view.resourceSource === 'apiServer') {
     // Whether the known objects are the whole list only the API server can say.
     rt.cluster.apiCallMisses?.add(apiPath(apiVersion, resource.split('/')[0], namespace));

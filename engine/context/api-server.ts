@@ -3,7 +3,7 @@
  * from a test's resources): objects are addressed by apiVersion, resource (the plural name)
  * and namespace. Shared by classic `apiCall` entries and CEL's resource library.
  */
-import type { JsonObject } from '../core/types';
+import type { JsonObject, ReadRefusal } from '../core/types';
 import { asObject } from '../core/json';
 import { KNOWN_KINDS, pluralOf } from '../kube/known-kinds';
 
@@ -132,4 +132,55 @@ export function apiServerList(
   const plural = resource.split('/')[0];
   const kind = ofType[0]?.kind ?? plural.charAt(0).toUpperCase() + plural.slice(1);
   return { apiVersion, kind: `${String(kind)}List`, metadata: {}, items };
+}
+
+/** An API path's parts: `/api/v1/...` or `/apis/<group>/<version>/...`, then a namespace, a resource and a name. */
+export interface ApiPathParts {
+  group: string;
+  version: string;
+  namespace?: string;
+  resource?: string;
+  name?: string;
+}
+
+/** The parts of an API path (its query left out), undefined when it is no resource path. */
+export function parseApiPath(urlPath: string): ApiPathParts | undefined {
+  const q = urlPath.indexOf('?');
+  const parts = (q >= 0 ? urlPath.slice(0, q) : urlPath).split('/').filter(Boolean);
+  let group = '';
+  let version: string;
+  let rest: string[];
+  if (parts[0] === 'api' && parts.length >= 3) {
+    version = parts[1];
+    rest = parts.slice(2);
+  } else if (parts[0] === 'apis' && parts.length >= 4) {
+    group = parts[1];
+    version = parts[2];
+    rest = parts.slice(3);
+  } else return undefined;
+  let namespace: string | undefined;
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    namespace = rest[1];
+    rest = rest.slice(2);
+  }
+  if (rest.length > 2) return undefined;
+  const [resource, name] = rest;
+  return { group, version, namespace, resource, name };
+}
+
+/**
+ * The API server's message when it refused a read covering this GET (a list of the resource, in
+ * every namespace or this one, or this very object), else undefined. One answer for every
+ * reader: classic `apiCall` entries (and GlobalContextEntry ones), CEL's resource library.
+ */
+export function readRefusal(refusals: readonly ReadRefusal[] | undefined, group: string, resource: string, namespace: string, name?: string): string | undefined {
+  if (!refusals?.length) return undefined;
+  const found = refusals.find((r) => r.group === group && r.resource === resource && (r.namespace === undefined || r.namespace === namespace) && (r.name === undefined || r.name === name));
+  return found?.message;
+}
+
+/** The refusal covering an API path's GET. */
+export function pathRefusal(refusals: readonly ReadRefusal[] | undefined, urlPath: string): string | undefined {
+  const p = parseApiPath(urlPath);
+  return p?.resource === undefined ? undefined : readRefusal(refusals, p.group, p.resource, p.namespace ?? '', p.name);
 }

@@ -10,7 +10,7 @@ import type { ApiCallResponse, ClusterState, JsonObject, ServiceCallRequest } fr
 import { asArray, asObject, jsonEqual } from '../core/json';
 import { goJsonUnmarshal } from '../core/go-json';
 import { caBundleParses, makesServiceCalls, serviceCallOutcome } from './service-calls';
-import { apiServerGet, apiServerList, isServedResource, metadataOf } from './api-server';
+import { apiServerGet, apiServerList, isServedResource, metadataOf, parseApiPath, pathRefusal } from './api-server';
 
 export type ApiCallAnswer =
   | { found: true; body: unknown; mock?: { status: number } }
@@ -89,32 +89,14 @@ export function mockStatus(mock: ApiCallResponse): number {
   return typeof s === 'number' && s !== 0 ? s : 200;
 }
 
-function stripQuery(p: string): string {
-  const q = p.indexOf('?');
-  return q >= 0 ? p.slice(0, q) : p;
-}
-
 /** Answers `/api/v1/...` and `/apis/<group>/<version>/...` GETs from cluster resources. */
 function fromResources(urlPath: string, cluster: ClusterState): ApiCallAnswer {
-  const parts = stripQuery(urlPath).split('/').filter(Boolean);
-  let group = '';
-  let version: string;
-  let rest: string[];
-  if (parts[0] === 'api' && parts.length >= 3) {
-    version = parts[1];
-    rest = parts.slice(2);
-  } else if (parts[0] === 'apis' && parts.length >= 4) {
-    group = parts[1];
-    version = parts[2];
-    rest = parts.slice(3);
-  } else return { found: false, reason: `no API response known for ${urlPath}` };
-  let namespace: string | undefined;
-  if (rest[0] === 'namespaces' && rest.length >= 3) {
-    namespace = rest[1];
-    rest = rest.slice(2);
-  }
-  const [plural, name] = rest;
-  if (rest.length > 2) return { found: false, reason: `no API response known for ${urlPath}` };
+  const parsed = parseApiPath(urlPath);
+  if (!parsed) return { found: false, reason: `no API response known for ${urlPath}` };
+  const refused = pathRefusal(cluster.readRefusals, urlPath);
+  // Kyverno's executeK8sAPICall on a Forbidden (or Unauthorized) answer.
+  if (refused !== undefined) return fetchFailure(`failed to GET resource with raw url: ${urlPath}: permission denied: ${refused}`);
+  const { group, version, namespace, resource: plural, name } = parsed;
   const apiVersion = group ? `${group}/${version}` : version;
   // `/api/v1/namespaces/<name>` names a Namespace, not a namespaced list.
   if (plural === undefined && namespace !== undefined) {
@@ -123,10 +105,10 @@ function fromResources(urlPath: string, cluster: ClusterState): ApiCallAnswer {
   }
   if (plural !== undefined && !isServedResource(cluster.resources, group, plural)) return { found: false, reason: 'the server could not find the requested resource' };
   if (name !== undefined) {
-    const one = apiServerGet(cluster.resources, apiVersion, plural, namespace ?? '', name);
+    const one = apiServerGet(cluster.resources, apiVersion, plural!, namespace ?? '', name);
     return one ? { found: true, body: one } : { found: false, reason: `${plural} ${name} not found` };
   }
-  return { found: true, body: apiServerList(cluster.resources, apiVersion, plural, namespace ?? '') };
+  return { found: true, body: apiServerList(cluster.resources, apiVersion, plural!, namespace ?? '') };
 }
 
 /** A GET of a Kubernetes API path answered from objects, as an API server holding them would. */

@@ -4,7 +4,7 @@
  * other resources) and computes the projections over that list; `apiCall` entries are left
  * out. The result feeds classic `globalReference` context entries.
  */
-import type { ClusterState, JsonObject } from '../core/types';
+import type { ClusterState, JsonObject, ReadRefusal } from '../core/types';
 import { asArray, asObject } from '../core/json';
 import { jmesSearch } from '../jmespath';
 import { apiServerList } from './api-server';
@@ -22,7 +22,7 @@ export function isGlobalContextEntry(doc: JsonObject): boolean {
  * neither kind or (apiCalls off) an apiCall entry; throws the reason when the call fails
  * (Kyverno then keeps the error in the entry and every read of it fails).
  */
-export function globalContextEntryData(gce: JsonObject, resources: readonly JsonObject[], opts: { apiCalls: boolean }): unknown {
+export function globalContextEntryData(gce: JsonObject, resources: readonly JsonObject[], opts: { apiCalls: boolean; readRefusals?: ReadRefusal[] }): unknown {
   const spec = asObject(gce.spec);
   if (spec.kubernetesResource) {
     const kr = asObject(spec.kubernetesResource);
@@ -31,7 +31,7 @@ export function globalContextEntryData(gce: JsonObject, resources: readonly Json
   }
   if (!opts.apiCalls || !spec.apiCall) return undefined;
   const call = asObject(spec.apiCall);
-  const answer = answerApiCall(call, { resources: [...resources], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [], apiCallsAllowed: true });
+  const answer = answerApiCall(call, { resources: [...resources], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [], apiCallsAllowed: true, readRefusals: opts.readRefusals });
   if (!answer.found) throw new Error(answer.reason);
   if (answer.mock && (answer.mock.status < 200 || answer.mock.status >= 300)) throw new Error(`HTTP ${answer.mock.status}`);
   return answer.body;

@@ -4,6 +4,6 @@ export type { ImageInfo } from './images';
 export { loadContextEntries } from './entries';
 export type { ContextEnvironment, ContextLoadResult } from './entries';
 export { answerApiCall, apiServerAnswer, findApiCallMock, mockStatus } from './apicall';
-export { apiServerGet, apiServerList, crdOf, objectsOfType, namespaceOf } from './api-server';
+export { apiServerGet, apiServerList, crdOf, objectsOfType, namespaceOf, parseApiPath, readRefusal } from './api-server';
 export type { ApiCallAnswer } from './apicall';
 export { addGlobalContextEntries, globalContextEntryData, isGlobalContextEntry, setGlobalContextEntry, storedEntryGet } from './global-context';

@@ -143,6 +143,16 @@ export interface CelLibraryView {
   httpMocks: ApiCallResponse[];
 }
 
+/** A read the API server refused: its resource, narrowed to a namespace and a name when it names them. */
+export interface ReadRefusal {
+  group: string;
+  resource: string;
+  namespace?: string;
+  name?: string;
+  /** The API server's message (its Status), as Kyverno's error quotes it. */
+  message: string;
+}
+
 /**
  * The offline stand-in for a cluster: everything a `kyverno test` run knows beyond the
  * resource under test. Built by loaders (test files, values files, the webhook's watches).
@@ -179,6 +189,12 @@ export interface ClusterState {
    * (the default here: when `resources` is not empty); mocks answer in any case.
    */
   apiCallsAllowed?: boolean;
+  /**
+   * Reads the API server refused our service account (RBAC, 403), with its message: every GET
+   * they cover (an `apiCall` entry, CEL resource.get/list) fails as Kyverno's call is told
+   * (engine/context/api-server.ts readRefusal), instead of seeing an empty answer.
+   */
+  readRefusals?: ReadRefusal[];
   /**
    * When present, the URL paths of the API-server GETs (`apiCall` entries without a service,
    * and the CEL resource library's get/list) that nothing answered (every list: only the API

@@ -327,3 +327,16 @@ test('Namespaced* policies: generator.apply takes no namespace and generates int
   const clusterWide = kyvernoActivation({ ...rt, generated: [], policyNamespace: '' });
   assert.throws(() => evalCel('generator.apply([{"kind": "ConfigMap"}])', clusterWide), /found no matching overload for 'apply'/);
 });
+
+test('resource.get/list over a read the API server refused: the sdk\'s permission denied error, not an empty answer', () => {
+  const forbidden = 'configmaps is forbidden: User "system:serviceaccount:kyverno:kyverno-studio-webhook" cannot list resource "configmaps" in API group "" in the namespace "team"';
+  const state = cluster({ resources: [deployment('nginx', 'team')], readRefusals: [{ group: '', resource: 'configmaps', namespace: 'team', message: forbidden }] });
+  assert.throws(() => run('resource.List("v1", "configmaps", "team")', state), (e: Error) => e.message.includes(`failed to list resource: permission denied: ${forbidden}`));
+  assert.throws(() => run('resource.get("v1", "configmaps", "team", "x")', state), (e: Error) => e.message.includes(`failed to get resource: permission denied: ${forbidden}`));
+  // Reads the refusal does not cover answer as before.
+  assert.deepEqual(run('resource.list("v1", "configmaps", "other").items', state), []);
+  assert.equal(run('resource.get("apps/v1", "deployments", "team", "nginx").metadata.name', state), 'nginx');
+  // The CLI's fake provider has no API server to refuse anything.
+  const fake = { ...fakeProvider({ resources: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'team' } }] }), readRefusals: state.readRefusals };
+  assert.equal(run('resource.get("v1", "configmaps", "team", "x").metadata.name', fake), 'x');
+});

@@ -239,3 +239,17 @@ test('context: with Kyverno\'s global context store, an unknown or failed entry 
   assert.equal(offline.scope.failedEntries, undefined);
   assert.throws(() => substituteVariables('{{ missing }}', offline.scope), /Unknown key "missing"/);
 });
+
+test('context: an apiCall GET the API server refused fails as Kyverno\'s executor words it (permission denied); a default still applies', () => {
+  const forbidden = 'configmaps is forbidden: User "system:serviceaccount:kyverno:kyverno-studio-webhook" cannot list resource "configmaps" in API group "" in the namespace "prod"';
+  const cluster: ClusterState = { ...emptyCluster(), resources: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'prod' } }], apiCallsAllowed: true, readRefusals: [{ group: '', resource: 'configmaps', namespace: 'prod', message: forbidden }] };
+  const denied = `failed to GET resource with raw url: /api/v1/namespaces/prod/configmaps: permission denied: ${forbidden}`;
+  assert.deepEqual(answerApiCall({ urlPath: '/api/v1/namespaces/prod/configmaps' }, cluster), { found: false, reason: denied, failure: `failed to fetch data for APICall: ${denied}`, defaultable: true });
+  assert.equal((answerApiCall({ urlPath: '/api/v1/namespaces/prod/configmaps/a?x=1' }, cluster) as { reason: string }).reason.includes('permission denied'), true, 'the refused list covers its objects');
+  assert.equal(answerApiCall({ urlPath: '/api/v1/namespaces/dev/configmaps' }, cluster).found, true, 'another namespace is not refused');
+  const scope = { data: { request: { namespace: 'prod' } } };
+  const loaded = loadContextEntries([{ name: 'cms', apiCall: { urlPath: '/api/v1/namespaces/{{ request.namespace }}/configmaps' } }], scope, { cluster, provided: new Set() });
+  assert.deepEqual(loaded.scope.failedEntries, { cms: `failed to fetch data for APICall: ${denied}` });
+  const withDefault = loadContextEntries([{ name: 'cms', apiCall: { urlPath: '/api/v1/namespaces/prod/configmaps', default: { items: [] } } }], scope, { cluster, provided: new Set() });
+  assert.deepEqual(withDefault.scope.data.cms, { items: [] });
+});

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { JsonObject } from '../../kube-api/client';
+import { KubeError, type JsonObject } from '../../kube-api/client';
 import type { AdmissionRequest, ClusterState } from '../../engine/core/types';
 import { answerApiCall } from '../../engine/context/apicall';
 import { evaluateReadingCluster, CLUSTER_READ_ROUNDS } from '../../webhook/cluster-reads';
@@ -60,6 +60,16 @@ test('evaluateReadingCluster: a path the API server refuses is read once and sta
   await evaluateReadingCluster(refused, cluster2, () => answerApiCall({ urlPath: '/api/v1/namespaces/apps/configmaps/absent' }, cluster2), (l) => lines.push(l));
   assert.deepEqual(refused.calls, ['request /api/v1/namespaces/apps/configmaps/absent']);
   assert.ok(lines.some((l) => l.includes('cannot read /api/v1/namespaces/apps/configmaps/absent')), lines.join('\n'));
+});
+
+test('evaluateReadingCluster: a read the API server forbids (403) is the call\'s permission denied error in the next evaluation, as Kyverno\'s inline call', async () => {
+  const api = new FakeApi();
+  const forbidden = 'configmaps "settings" is forbidden: User "system:serviceaccount:kyverno:kyverno-studio-webhook" cannot get resource "configmaps" in API group "" in the namespace "apps"';
+  api.failures.request = [new KubeError(403, 'Forbidden', `GET /api/v1/namespaces/apps/configmaps/settings: ${forbidden}`)];
+  const cluster = empty();
+  const answer = await evaluateReadingCluster(api, cluster, () => answerApiCall({ urlPath: '/api/v1/namespaces/apps/configmaps/settings' }, cluster));
+  assert.deepEqual(answer, { found: false, reason: `failed to GET resource with raw url: /api/v1/namespaces/apps/configmaps/settings: permission denied: ${forbidden}`, failure: `failed to fetch data for APICall: failed to GET resource with raw url: /api/v1/namespaces/apps/configmaps/settings: permission denied: ${forbidden}`, defaultable: true });
+  assert.deepEqual(api.calls, ['request /api/v1/namespaces/apps/configmaps/settings'], 'asked once');
 });
 
 const STAMP_FROM_CONTEXT: JsonObject = {

@@ -293,6 +293,27 @@ test('admission reads the live state: configMap, apiCall, globalReference and CE
   assert.equal(answer([CEL_GET], liveState([cm('policy-data', 'flags', { frozen: 'false' })]), podReview('a')), 'allowed');
 });
 
+test('a read the API server refuses: a rule\'s apiCall and CEL resource.Get fail with Kyverno\'s permission denied, not an empty answer', async () => {
+  const { source, refusals } = fakeSource();
+  let state: LiveContextState | undefined;
+  const live = new LiveContext({ source, onChange: (s) => (state = s), log: () => {}, debounceMs: 1 });
+  live.setPolicies([QUOTA_CALL, CEL_GET]);
+  const podsForbidden = 'pods is forbidden: User "system:serviceaccount:kyverno:kyverno-studio-webhook" cannot list resource "pods" in API group "" at the cluster scope';
+  const cmForbidden = 'configmaps "flags" is forbidden: User "system:serviceaccount:kyverno:kyverno-studio-webhook" cannot list resource "configmaps" in API group "" in the namespace "policy-data"';
+  refusals.get('pods|*|*')!(podsForbidden);
+  refusals.get('configmaps|policy-data|flags')!(cmForbidden);
+  await settle();
+  assert.deepEqual(state!.readRefusals, [
+    { group: '', resource: 'pods', message: podsForbidden },
+    { group: '', resource: 'configmaps', namespace: 'policy-data', name: 'flags', message: cmForbidden },
+  ]);
+  const quota = answer([QUOTA_CALL], state!, podReview('a'));
+  assert.ok(quota.includes(`failed to GET resource with raw url: /api/v1/namespaces/a/pods: permission denied: ${podsForbidden}`), quota);
+  const cel = answer([CEL_GET], state!, podReview('a'));
+  assert.ok(cel.includes(`failed to get resource: permission denied: ${cmForbidden}`), cel);
+  live.close();
+});
+
 let webhook: TestWebhook | undefined;
 after(() => webhook?.server.close());
 
