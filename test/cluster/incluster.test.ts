@@ -214,6 +214,43 @@ test('policies are watched from the cluster, the controller follows new kinds, s
   for (const name of ['ns-prod', 'ns-dev']) await cluster.client.delete({ apiVersion: 'v1', kind: 'Namespace', name });
   await until('the test namespaces to be gone', async () => !(await cluster.client.get({ apiVersion: 'v1', kind: 'Namespace', name: 'ns-prod' })) && !(await cluster.client.get({ apiVersion: 'v1', kind: 'Namespace', name: 'ns-dev' })), 120_000);
 
+  // Kubernetes' admission policies generated from a policy (the admission leader's generator,
+  // on by default): the binding deleted by hand comes back, as Kyverno's controller puts it back.
+  const celOwner = {
+    apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'sa-need-owner' },
+    spec: { background: false, rules: [{ name: 'owner', match: { any: [{ resources: { kinds: ['ServiceAccount'], operations: ['CREATE'] } }] }, validate: { failureAction: 'Enforce', cel: { generate: true, expressions: [{ expression: "has(object.metadata.labels) && 'owner' in object.metadata.labels", message: 'service accounts need an owner' }] } } }] },
+  };
+  const servesVap = !!(await cluster.client.resourceFor('admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicy'));
+  await cluster.client.apply(celOwner, { force: true });
+  const celOwnerStatus = async () => (((await cluster.client.get({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', name: 'sa-need-owner' }))?.status ?? {}) as JsonObject).validatingadmissionpolicy as JsonObject | undefined;
+  const bindingRef = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', name: 'cpol-sa-need-owner-binding' };
+  if (servesVap) {
+    const generated = await until('the generated binding', () => cluster.client.get(bindingRef));
+    await until('the policy status to say generated', async () => (await celOwnerStatus())?.generated === true);
+    await cluster.client.delete(bindingRef);
+    const back = await until('the deleted binding to come back', async () => {
+      const b = await cluster.client.get(bindingRef);
+      return !!b && (b.metadata as JsonObject).uid !== (generated.metadata as JsonObject).uid && b;
+    }, 10_000);
+    assert.equal((back.spec as JsonObject).policyName, 'cpol-sa-need-owner');
+    assert.deepEqual((back.spec as JsonObject).validationActions, ['Deny']);
+  } else {
+    // An API server without ValidatingAdmissionPolicy (this suite's 1.20): nothing is generated,
+    // the status says nothing was, and the webhook keeps enforcing the policy itself.
+    const saDenied = await until('a ServiceAccount without an owner to be denied by the webhook', async () => {
+      try {
+        await cluster.client.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'no-owner', namespace: 'default' } }, { dryRun: true });
+        return false;
+      } catch (e) {
+        return e instanceof KubeError && e.status === 403 && e.message;
+      }
+    });
+    assert.match(String(saDenied), /service accounts need an owner/);
+    assert.notEqual((await celOwnerStatus())?.generated, true);
+    assert.equal(await cluster.client.get(bindingRef).catch(() => undefined), undefined);
+  }
+  await cluster.client.delete({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', name: 'sa-need-owner' });
+
   const u = await runUndeploy({ client: cluster.client, ui: recordingUI(), namespaceTimeoutMs: 60_000 });
   assert.equal(u.outcome, 'undeployed', u.error);
   assert.ok(u.deleted.some((d) => d.kind === 'PolicyReport'), 'our reports are removed too');
