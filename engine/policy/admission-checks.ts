@@ -32,6 +32,7 @@ import { wildcardMatch } from '../wildcard/wildcard';
 import { parseDuration } from '../units';
 import { podSecurityRuleProblems, podSecurityStandardProblems } from '../pss/validation';
 import { checkCelExpression } from '../cel/diagnostics';
+import { celTypeCheckWarning, classicCelTypeCheck } from '../cel/type-check';
 
 export interface PolicyCheckOptions {
   /** Whether `apiVersion`/`kind` is cluster-scoped (the API server's discovery); default: the known-kinds table. */
@@ -584,6 +585,18 @@ export function policyAdmissionVerdict(policy: JsonObject, options: PolicyCheckO
     if (ruleIssue) return fail(ruleIssue);
   }
   warnings.push(...rules.flatMap(deprecatedOperatorWarnings));
+  // The end of Kyverno's Validate, with a cluster only: the CEL of a rule that could be a
+  // ValidatingAdmissionPolicy, type-checked against the matched kinds' schemas; a policy whose
+  // ValidatingAdmissionPolicy cannot be built is rejected with the builder's error.
+  if (!options.withoutCluster) {
+    try {
+      const results = classicCelTypeCheck(policy, options.findResources ?? findBuiltInResources);
+      if (results) warnings.push(...results.map(celTypeCheckWarning));
+    } catch (e) {
+      // Validate returns the error alone: the warnings gathered so far are not answered.
+      return { errors: [at(['spec', 'rules', 0, 'match'], (e as Error).message)], warnings: [] };
+    }
+  }
   return { errors: [], warnings };
 }
 
