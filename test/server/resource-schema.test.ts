@@ -295,3 +295,56 @@ test('the committed Kubernetes types come from the pinned input and stay small',
   for (const kind of ['V1Pod', 'V1Deployment', 'V1CronJob', 'V1Ingress', 'V1Namespace', 'CoreV1Event', 'EventsV1Event']) assert.ok(fields.types[kind]?.kind, kind);
   for (const name of Object.keys(docs.types)) assert.ok(fields.types[name], `${name} has descriptions but no fields`);
 });
+
+/** A classic policy with one validate.cel rule over these kinds (what Kyverno type-checks at admission). */
+function celClassic(kinds: string[], expressions: string[], extraRule = ''): string {
+  return `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: p
+spec:
+  rules:
+  - name: r
+    match:
+      any:
+      - resources:
+          kinds: [${kinds.join(', ')}]
+    validate:
+      cel:
+        expressions:
+${expressions.map((e) => `        - expression: ${e}\n          message: m`).join('\n')}
+${extraRule}`;
+}
+
+function typeCheckWarnings(text: string, code = 'KS1214'): Array<{ message: string; text: string }> {
+  const file = parseFile('file:///w/p.yaml', text);
+  const lines = text.split('\n');
+  return validateFile(file, {})
+    .filter((d) => d.code === code)
+    .map((d) => ({ message: d.message, text: lines[d.range.start.line].slice(d.range.start.character, d.range.end.character) }));
+}
+
+test("KS1214: Kyverno's CEL type-check warning at the field, per kind, where Kyverno runs it; it stands for KS1212 there", () => {
+  const text = celClassic(['Deployment', 'Pod'], ['"object.replicas > 1"', "'!has(object.spec.replicas)'", '>-\n            object.spec.template.spec.containers.all(c,\n              c.imagee != "")']);
+  assert.deepEqual(typeCheckWarnings(text), [
+    { message: "undefined field 'replicas' (/v1, Kind=Pod; apps/v1, Kind=Deployment): Kyverno warns when the policy is admitted (its CEL type check).", text: 'replicas' },
+    { message: "undefined field 'replicas' (/v1, Kind=Pod): Kyverno warns when the policy is admitted (its CEL type check).", text: 'replicas' },
+    { message: "undefined field 'template' (/v1, Kind=Pod): Kyverno warns when the policy is admitted (its CEL type check).", text: 'template' },
+    { message: "undefined field 'imagee' (apps/v1, Kind=Deployment): Kyverno warns when the policy is admitted (its CEL type check).", text: 'imagee' },
+  ]);
+  // The lexical unknown-field warning does not repeat what the type check says.
+  assert.deepEqual(typeCheckWarnings(text, 'KS1212'), []);
+  // Two rules: Kyverno does not type-check; the lexical check still speaks for the field no kind has.
+  const two = celClassic(['Deployment'], ['"object.replicas > 1"'], `  - name: r2
+    match:
+      any:
+      - resources:
+          kinds: [Pod]
+    validate:
+      cel:
+        expressions:
+        - expression: "true"
+`);
+  assert.deepEqual(typeCheckWarnings(two), []);
+  assert.deepEqual(typeCheckWarnings(two, 'KS1212').map((w) => w.text), ['replicas']);
+});
