@@ -23,7 +23,7 @@
  */
 import type { JsonObject } from '../core/types';
 import { asArray, asObject } from '../core/json';
-import { celCheckingEnvironment } from './environment';
+import { celCheckingEnvironment, MAX_EXPRESSION_LENGTH } from './environment';
 import { HAS_FIELD, OR_VALUE, rewriteWithOffsets, type RewriteResult } from './rewrite';
 import { clusterPolicyAdmissionPolicySpec, validatingAdmissionPolicyRefusal, type FindResources } from './admission-policy-generation';
 import { apiTypeOfKind, apiTypeProperties } from '../kube/api-types';
@@ -153,8 +153,15 @@ function parse(expression: string): Parsed | undefined {
   }
 }
 
+/**
+ * Deeper than this the pass types nothing (dyn): cel-js parses long `a || b || …` chains into
+ * trees as deep as they are long, and a warning is never worth a stack overflow.
+ */
+const MAX_PASS_DEPTH = 250;
+
 class FieldPass {
   readonly issues: CelFieldIssue[] = [];
+  private depth = 0;
   constructor(private readonly parsed: Parsed, private readonly globals: ReadonlyMap<string, CelSelectType>) {}
 
   private sourceOffset(rewritten: number): number {
@@ -203,7 +210,16 @@ class FieldPass {
   }
 
   type(node: unknown, scope: ReadonlyMap<string, CelSelectType>): CelSelectType {
-    if (!isNode(node)) return DYN;
+    if (!isNode(node) || this.depth >= MAX_PASS_DEPTH) return DYN;
+    this.depth++;
+    try {
+      return this.typeOf(node, scope);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private typeOf(node: Node, scope: ReadonlyMap<string, CelSelectType>): CelSelectType {
     const args = node.args;
     switch (node.op) {
       case 'id': {
@@ -254,7 +270,7 @@ class FieldPass {
 
   private children(args: unknown, scope: ReadonlyMap<string, CelSelectType>): void {
     if (isNode(args)) this.type(args, scope);
-    else if (Array.isArray(args)) for (const a of args) this.children(a, scope);
+    else if (Array.isArray(args)) for (const a of args) if (isNode(a)) this.type(a, scope); else if (Array.isArray(a)) for (const b of a) this.type(b, scope);
   }
 
   /** `has(x.f)` (or the rewrite's kyHasField(x, "f")): cel-go's presence test, located at the `(`. */
@@ -323,6 +339,7 @@ const parsedCache = new Map<string, Parsed | null>();
  * in cel-go's order (by line, then column). Empty when the expression does not parse.
  */
 export function celFieldIssues(expression: string, variables: ReadonlyMap<string, CelSelectType>): CelFieldIssue[] {
+  if (expression.length > MAX_EXPRESSION_LENGTH) return [];
   let parsed = parsedCache.get(expression);
   if (parsed === undefined) {
     parsed = parse(expression) ?? null;
@@ -332,17 +349,32 @@ export function celFieldIssues(expression: string, variables: ReadonlyMap<string
   if (!parsed) return [];
   const pass = new FieldPass(parsed, variables);
   pass.type(parsed.ast, new Map());
-  const located = pass.issues.map((issue) => ({ issue, ...lineColumn(expression, issue.offset) }));
-  located.sort((a, b) => a.line - b.line || a.column - b.column);
-  return located.map((l) => l.issue);
+  // Offsets order issues as cel-go's (line, column) does.
+  return pass.issues.sort((a, b) => a.offset - b.offset);
 }
 
-/** cel-go's Location of an offset: 1-based line, 0-based column in code points. */
-function lineColumn(text: string, offset: number): { line: number; column: number; lineStart: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset; i++) if (text[i] === '\n') { line++; lineStart = i + 1; }
-  return { line, column: [...text.slice(lineStart, offset)].length, lineStart };
+/** cel-go's Location of an offset: 1-based line, 0-based column in code points; `lineStarts` from lineStartsOf. */
+function lineColumn(text: string, lineStarts: readonly number[], offset: number): { line: number; column: number } {
+  let lo = 0;
+  let hi = lineStarts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (lineStarts[mid] <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  let column = 0;
+  for (let i = lineStarts[lo]; i < offset; i++) {
+    const c = text.charCodeAt(i);
+    // A surrogate pair is one code point.
+    if (!(c >= 0xdc00 && c <= 0xdfff && i > lineStarts[lo] && text.charCodeAt(i - 1) >= 0xd800 && text.charCodeAt(i - 1) <= 0xdbff)) column++;
+  }
+  return { line: lo + 1, column };
+}
+
+function lineStartsOf(text: string): number[] {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) if (text[i] === '\n') starts.push(i + 1);
+  return starts;
 }
 
 const MAX_ERRORS_TO_REPORT = 100;
@@ -354,8 +386,9 @@ const MAX_ERRORS_TO_REPORT = 100;
  */
 export function celGoDisplay(expression: string, issues: readonly CelFieldIssue[]): string {
   const lines = expression.split('\n');
+  const starts = lineStartsOf(expression);
   const out = issues.slice(0, MAX_ERRORS_TO_REPORT).map((issue) => {
-    const { line, column } = lineColumn(expression, issue.offset);
+    const { line, column } = lineColumn(expression, starts, issue.offset);
     let text = `ERROR: <input>:${line}:${column + 1}: ${issue.message}`;
     const snippet = (lines[line - 1] ?? '').replace(/\t/g, ' ');
     if (utf8Length(snippet) <= 16384) {
@@ -446,27 +479,33 @@ export function celTypeCheckApplies(policy: JsonObject): boolean {
 
 /**
  * The type checker's findings on a classic policy's validate.cel expressions and message
- * expressions, as Kyverno's policy validation asks for them; undefined when it does not run.
- * Throws what building the ValidatingAdmissionPolicy throws (Kyverno then rejects the policy).
+ * expressions, as Kyverno's policy validation asks for them; undefined when it does not run,
+ * `buildError` when building the ValidatingAdmissionPolicy fails (Kyverno then rejects the
+ * policy with that error).
  */
-export function classicCelTypeCheck(policy: JsonObject, findResources: FindResources): CelTypeCheckResult[] | undefined {
+export function classicCelTypeCheck(policy: JsonObject, findResources: FindResources): { results: CelTypeCheckResult[] } | { buildError: string } | undefined {
   if (!celTypeCheckApplies(policy)) return undefined;
-  const vap = clusterPolicyAdmissionPolicySpec(policy, findResources);
+  let vap: JsonObject;
+  try {
+    vap = clusterPolicyAdmissionPolicySpec(policy, findResources);
+  } catch (e) {
+    return { buildError: (e as Error).message };
+  }
   const kinds = typesToCheck(vap).flatMap((gvk) => {
     const type = apiTypeOfKind(gvk.group, gvk.version, gvk.kind);
     return type ? [{ gvk, variables: admissionVariableTypes(apiStructType(type)) }] : [];
   });
   const rule = asObject(asArray(asObject(policy.spec).rules)[0]);
-  const out: CelTypeCheckResult[] = [];
+  const results: CelTypeCheckResult[] = [];
   asArray(asObject(asObject(rule.validate).cel).expressions).map(asObject).forEach((e, index) => {
     for (const key of ['expression', 'messageExpression'] as const) {
       const expression = typeof e[key] === 'string' ? e[key] : '';
       if (key === 'messageExpression' && expression === '') continue;
       const byKind = kinds.map((k) => ({ gvk: k.gvk, issues: celFieldIssues(expression, k.variables) })).filter((k) => k.issues.length > 0);
-      if (byKind.length) out.push({ index, key, expression, byKind });
+      if (byKind.length) results.push({ index, key, expression, byKind });
     }
   });
-  return out;
+  return { results };
 }
 
 /**

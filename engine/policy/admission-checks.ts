@@ -589,13 +589,10 @@ export function policyAdmissionVerdict(policy: JsonObject, options: PolicyCheckO
   // ValidatingAdmissionPolicy, type-checked against the matched kinds' schemas; a policy whose
   // ValidatingAdmissionPolicy cannot be built is rejected with the builder's error.
   if (!options.withoutCluster) {
-    try {
-      const results = classicCelTypeCheck(policy, options.findResources ?? findBuiltInResources);
-      if (results) warnings.push(...results.map(celTypeCheckWarning));
-    } catch (e) {
-      // Validate returns the error alone: the warnings gathered so far are not answered.
-      return { errors: [at(['spec', 'rules', 0, 'match'], (e as Error).message)], warnings: [] };
-    }
+    const checked = classicCelTypeCheck(policy, options.findResources ?? findBuiltInResources);
+    // Validate returns the builder's error alone: the warnings gathered so far are not answered.
+    if (checked && 'buildError' in checked) return { errors: [at(['spec', 'rules', 0, 'match'], checked.buildError)], warnings: [] };
+    if (checked) warnings.push(...checked.results.map(celTypeCheckWarning));
   }
   return { errors: [], warnings };
 }

@@ -14,6 +14,12 @@ const kindVariables = (group: string, version: string, kind: string) => admissio
 const POD = kindVariables('', 'v1', 'Pod');
 const display = (expression: string, variables = POD) => celGoDisplay(expression, celFieldIssues(expression, variables));
 
+function results(policy: JsonObject) {
+  const checked = classicCelTypeCheck(policy, find);
+  assert.ok(checked && 'results' in checked);
+  return checked.results;
+}
+
 function celPolicy(kinds: string[], expressions: JsonObject[], extra: JsonObject = {}): JsonObject {
   return {
     apiVersion: 'kyverno.io/v1',
@@ -82,7 +88,7 @@ test("Kyverno's warning per expression and message expression, only when the rul
     { expression: 'object.spec.replicas > 1', messageExpression: "'replicas: ' + string(object.spec.replica)" },
   ]);
   assert.equal(celTypeCheckApplies(policy), true);
-  assert.deepEqual(classicCelTypeCheck(policy, find)!.map(celTypeCheckWarning), [
+  assert.deepEqual(results(policy).map(celTypeCheckWarning), [
     "spec.rules[0].validate.cel.expressions[0].expression:apps/v1, Kind=Deployment: ERROR: <input>:1:7: undefined field 'replicas'; | object.replicas > 1; | ......^;;apps/v1, Kind=StatefulSet: ERROR: <input>:1:7: undefined field 'replicas'; | object.replicas > 1; | ......^;",
     "spec.rules[0].validate.cel.expressions[1].messageExpression:apps/v1, Kind=Deployment: ERROR: <input>:1:34: undefined field 'replica'; | 'replicas: ' + string(object.spec.replica); | .................................^;;apps/v1, Kind=StatefulSet: ERROR: <input>:1:34: undefined field 'replica'; | 'replicas: ' + string(object.spec.replica); | .................................^;",
   ]);
@@ -92,7 +98,7 @@ test("Kyverno's warning per expression and message expression, only when the rul
   assert.equal(classicCelTypeCheck(two, find), undefined);
   assert.equal(classicCelTypeCheck(celPolicy(['Pod'], [{ expression: 'object.bad' }], { match: { any: [{ resources: { kinds: ['Pod'] }, subjects: [{ kind: 'User', name: 'u' }] }] } }), find), undefined);
   // A wildcard kind resolves to no type: nothing to check.
-  assert.deepEqual(classicCelTypeCheck(celPolicy(['*'], [{ expression: 'object.bad' }]), find), []);
+  assert.deepEqual(classicCelTypeCheck(celPolicy(['*'], [{ expression: 'object.bad' }]), find), { results: [] });
 });
 
 test('the admission verdict carries the warnings with a cluster only (the CLI validates without one)', () => {
@@ -163,4 +169,13 @@ test('property: paths that exist in a kind give no warning; a made-up field at t
     }),
     { numRuns: 300, seed: 20261207 },
   );
+});
+
+test('bounded on long expressions: a 5000-term chain neither overflows the stack nor prints more than cel-go would', () => {
+  const chain = Array.from({ length: 5000 }, (_, i) => `object.x${i}`).join(' || ');
+  const issues = celFieldIssues(chain, POD);
+  assert.ok(issues.length > 100);
+  const text = celGoDisplay(chain, issues);
+  assert.equal(text.split('\n').filter((l) => l.startsWith('ERROR: ')).length, 100);
+  assert.match(text, /\n\d+ more errors were truncated$/);
 });

@@ -88,13 +88,8 @@ const builtInResources = (group: string, version: string, kind: string, subresou
  */
 function typeCheckedExpressions(policy: JsonObject): Map<string, CelTypeCheckResult> {
   const out = new Map<string, CelTypeCheckResult>();
-  let results: CelTypeCheckResult[] | undefined;
-  try {
-    results = classicCelTypeCheck(policy, builtInResources);
-  } catch {
-    return out;
-  }
-  for (const r of results ?? []) out.set(['spec', 'rules', 0, 'validate', 'cel', 'expressions', r.index, r.key].join('/'), r);
+  const checked = classicCelTypeCheck(policy, builtInResources);
+  for (const r of checked && 'results' in checked ? checked.results : []) out.set(['spec', 'rules', 0, 'validate', 'cel', 'expressions', r.index, r.key].join('/'), r);
   return out;
 }
 
