@@ -34,7 +34,7 @@ test("cel-go's undefined field: message, column at the '.', and the snippet with
   // has() is a macro: cel-go places the presence test at its '('.
   assert.equal(display('!has(object.automountServiceAccountToken)', kindVariables('', 'v1', 'Secret')), "ERROR: <input>:1:5: undefined field 'automountServiceAccountToken'\n | !has(object.automountServiceAccountToken)\n | ....^");
   // Inside has() over an indexed root (which cel-js takes rewritten), the places are the source's.
-  assert.deepEqual(celFieldIssues('has(object.spec.containers[0].nope) || has(object.items[0].x)', POD).map((i) => [i.field, i.offset, i.fieldOffset]), [['nope', 3, 31], ['items', 45, 46]]);
+  assert.deepEqual(celFieldIssues('has(object.spec.containers[0].nope) || has(object.items[0].x)', POD).map((i) => [i.field, i.offset, i.fieldOffset]), [['nope', 3, 30], ['items', 49, 50]]);
   // Several errors are sorted by line and column; a second line counts its own columns.
   assert.equal(display('object.spec.nope ||\n  object.metadata.nope2'), [
     "ERROR: <input>:1:12: undefined field 'nope'", ' | object.spec.nope ||', ' | ...........^',
