@@ -125,9 +125,9 @@ function checkBlock(block: Json, isMatch: boolean, which: 'match' | 'exclude'): 
 }
 
 /**
- * Kyverno's checkPolicy: one validate.cel rule with `generate: true` (unless `validate`: the
- * policy validation's question, whether the rule could be one), and match/exclude blocks a VAP
- * can express.
+ * Kyverno's checkPolicy: one validate.cel rule with `generate: true` (unless `validateOnly`:
+ * the policy validation's question, whether the rule could be one), and match/exclude blocks a
+ * VAP can express.
  */
 function checkClusterPolicy(spec: Json, validateOnly: boolean): Verdict {
   const rules = asArray(spec.rules).map(asObject);

@@ -26,7 +26,7 @@
 import type { JsonObject } from '../core/types';
 import { asArray, asObject, formatFieldPath, isJsonObject } from '../core/json';
 import { findKnownKinds, isNamespacedKind, SUBRESOURCE_KINDS } from '../kube/known-kinds';
-import { builtInKindTable, findResources, type ServedResource } from '../kube/kind-table';
+import { findBuiltInResources, type ServedResource } from '../kube/kind-table';
 import { parseKindSelector } from '../kube/selectors';
 import { wildcardMatch } from '../wildcard/wildcard';
 import { parseDuration } from '../units';
@@ -60,8 +60,6 @@ export interface PolicyCheckOptions {
 /** Kyverno's dclient FindResources(group, version, kind, subresource). */
 export type ResourceFinder = (group: string, version: string, kind: string, subresource: string) => ServedResource[];
 
-/** FindResources over the built-in table of well-known kinds. */
-const findBuiltInResources: ResourceFinder = (group, version, kind, subresource) => findResources(builtInKindTable(), group, version, kind, subresource);
 
 /** A JSON path into the checked document. */
 export type FieldPath = ReadonlyArray<string | number>;

@@ -5,11 +5,11 @@ import {
   admissionVariableTypes, apiStructType, celFieldIssues, celGoDisplay, celTypeCheckApplies, celTypeCheckWarning, classicCelTypeCheck, escapeFieldName, typesToCheck,
 } from '../../engine/cel/type-check';
 import { apiTypeOfKind, apiTypeProperties } from '../../engine/kube/api-types';
-import { builtInKindTable, findResources } from '../../engine/kube/kind-table';
+import { findBuiltInResources } from '../../engine/kube/kind-table';
 import { policyAdmissionVerdict } from '../../engine/policy/admission-checks';
 import type { JsonObject } from '../../engine/core/types';
 
-const find = (g: string, v: string, k: string, s: string) => findResources(builtInKindTable(), g, v, k, s);
+const find = findBuiltInResources;
 const kindVariables = (group: string, version: string, kind: string) => admissionVariableTypes(apiStructType(apiTypeOfKind(group, version, kind)!));
 const POD = kindVariables('', 'v1', 'Pod');
 const display = (expression: string, variables = POD) => celGoDisplay(expression, celFieldIssues(expression, variables));

@@ -20,7 +20,7 @@ import { matchResourceDescriptions } from '../../../engine/policy';
 import { BUILTIN_SCHEMAS, walk, type MatchedSchemas, type ResourceSchemas } from './resource-schema';
 import { objectPaths, type Dialect } from './expression-paths';
 import { classicCelTypeCheck, gvkString, type CelTypeCheckResult } from '../../../engine/cel/type-check';
-import { builtInKindTable, findResources } from '../../../engine/kube';
+import { findBuiltInResources } from '../../../engine/kube';
 
 const CLASSIC_KINDS = new Set(['ClusterPolicy', 'Policy']);
 const VALIDATION_STYLES = ['pattern', 'anyPattern', 'deny', 'foreach', 'podSecurity', 'cel', 'assert', 'manifests'];
@@ -79,8 +79,6 @@ function unknownFieldDiagnostics(file: ParsedFile, node: Scalar, text: string, b
   }
 }
 
-const builtInResources = (group: string, version: string, kind: string, subresource: string) => findResources(builtInKindTable(), group, version, kind, subresource);
-
 /**
  * What Kyverno's type check finds when the policy is admitted (engine/cel/type-check), by the
  * expression's path joined with `/`. Empty when the rule could not be a ValidatingAdmissionPolicy,
@@ -88,7 +86,7 @@ const builtInResources = (group: string, version: string, kind: string, subresou
  */
 function typeCheckedExpressions(policy: JsonObject): Map<string, CelTypeCheckResult> {
   const out = new Map<string, CelTypeCheckResult>();
-  const checked = classicCelTypeCheck(policy, builtInResources);
+  const checked = classicCelTypeCheck(policy, findBuiltInResources);
   for (const r of checked && 'results' in checked ? checked.results : []) out.set(['spec', 'rules', 0, 'validate', 'cel', 'expressions', r.index, r.key].join('/'), r);
   return out;
 }
