@@ -124,15 +124,19 @@ function checkBlock(block: Json, isMatch: boolean, which: 'match' | 'exclude'): 
   return checkResourceFilters(block.all, isMatch);
 }
 
-/** Kyverno's checkPolicy: one validate.cel rule with `generate: true`, and match/exclude blocks a VAP can express. */
-function checkClusterPolicy(spec: Json): Verdict {
+/**
+ * Kyverno's checkPolicy: one validate.cel rule with `generate: true` (unless `validateOnly`:
+ * the policy validation's question, whether the rule could be one), and match/exclude blocks a
+ * VAP can express.
+ */
+function checkClusterPolicy(spec: Json, validateOnly: boolean): Verdict {
   const rules = asArray(spec.rules).map(asObject);
   if (rules.length === 0) return `${SKIP}: no rules found.`;
   if (rules.length > 1) return `${SKIP}: multiple rules are not applicable.`;
   const rule = rules[0];
   const validate = asObject(rule.validate);
   if (!isJsonObject(validate.cel)) return 'skip generating ValidatingAdmissionPolicy for non CEL rules.';
-  if (asObject(validate.cel).generate !== true) return `${SKIP}: validate.cel.generate is not set to true.`;
+  if (!validateOnly && asObject(validate.cel).generate !== true) return `${SKIP}: validate.cel.generate is not set to true.`;
   const verdict = checkFailureActionOverrides(spec.validationFailureActionOverrides) ?? checkFailureActionOverrides(validate.failureActionOverrides);
   if (verdict) return verdict;
   return checkBlock(asObject(rule.match), true, 'match') ?? (isJsonObject(rule.exclude) ? checkBlock(rule.exclude, false, 'exclude') : undefined);
@@ -159,9 +163,11 @@ function checkExceptions(exceptions: Json[]): Verdict {
 /**
  * Kyverno's CanGenerateVAP: undefined when the ClusterPolicy (with the PolicyExceptions that
  * name its rule) can be expressed as a ValidatingAdmissionPolicy, else the reason it cannot.
+ * `validateOnly` is its `validate` argument (the policy validation's call): `generate: true` is
+ * not required.
  */
-export function validatingAdmissionPolicyRefusal(policy: Json, exceptions: Json[]): string | undefined {
-  return checkClusterPolicy(asObject(policy.spec)) ?? checkExceptions(exceptions);
+export function validatingAdmissionPolicyRefusal(policy: Json, exceptions: Json[], validateOnly = false): string | undefined {
+  return checkClusterPolicy(asObject(policy.spec), validateOnly) ?? checkExceptions(exceptions);
 }
 
 /** The classic PolicyExceptions (kyverno.io) with an entry for this policy and rule (Kyverno's Exception.Contains: rule names are wildcards). */
@@ -261,6 +267,16 @@ function validationActionsOf(action: unknown): string[] {
   if (a === 'enforce') return ['Deny'];
   if (a === 'audit') return ['Audit', 'Warn'];
   return [];
+}
+
+/**
+ * Kyverno's BuildValidatingAdmissionPolicy for a ClusterPolicy's one rule (without naming or
+ * owning it): what the policy validation type-checks. Throws as the builder fails (a kind
+ * discovery does not resolve to exactly one resource).
+ */
+export function clusterPolicyAdmissionPolicySpec(policy: Json, findResources: FindResources): Json {
+  const target: GeneratedPair = { apiVersion: `${ADMISSION_REGISTRATION}/v1`, policyKind: 'ValidatingAdmissionPolicy', policyName: '', bindingName: '' };
+  return asObject(clusterPolicyObjects(policy, [], target, findResources).policy.spec);
 }
 
 function clusterPolicyObjects(policy: Json, exceptions: Json[], target: GeneratedPair, findResources: FindResources): { policy: Json; binding: Json } {

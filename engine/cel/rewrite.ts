@@ -111,6 +111,14 @@ class Emitter {
       this.offsets.push(this.base + srcStart + (piece.length === srcLength ? k : Math.min(k, Math.max(srcLength - 1, 0))));
     }
   }
+  /** Appends the rewrite of src[start, end), with its own offsets when tracking. */
+  nested(src: string, start: number, end: number): void {
+    this.flush();
+    const inner = new Emitter(this.track, this.base + start);
+    rewriteInto(src.slice(start, end), inner);
+    this.done += inner.text;
+    if (this.track) for (const o of inner.offsets) this.offsets.push(o);
+  }
   private flush(): void {
     if (this.runSrc === undefined) return;
     this.done += this.runSrc.slice(this.runStart, this.runEnd);
@@ -168,9 +176,15 @@ function rewriteInto(src: string, out: Emitter): void {
         }
       }
       if (word === 'has' && prevSignificant !== '.' && nextNonSpace(src, j) === '(') {
-        const rewritten = rewriteHas(src, skipSpace(src, j));
+        const open = skipSpace(src, j);
+        const rewritten = rewriteHas(src, open);
         if (rewritten) {
-          out.add(rewritten.text, i, rewritten.end - i);
+          // Piece by piece, so that offsets inside the argument stay exact (diagnostics there).
+          out.add(`${HAS_FIELD}(`, i, open + 1 - i);
+          out.nested(src, open + 1, rewritten.rootEnd);
+          out.add(', ', rewritten.rootEnd, 1);
+          out.add(JSON.stringify(rewritten.field), rewritten.fieldStart, rewritten.field.length);
+          out.add(')', rewritten.end - 1, 1);
           i = rewritten.end;
           prevSignificant = ')';
           markValue(stack);
@@ -224,7 +238,8 @@ function closingBracket(src: string, open: number): number {
   return -1;
 }
 
-function rewriteHas(src: string, open: number): { text: string; end: number } | null {
+/** `has(root.field)` with a root cel-js cannot take: where the root ends and the field is, for kyHasField(root, "field"). */
+function rewriteHas(src: string, open: number): { field: string; fieldStart: number; rootEnd: number; end: number } | null {
   const close = closingBracket(src, open);
   if (close < 0) return null;
   const arg = src.slice(open + 1, close - 1);
@@ -244,7 +259,8 @@ function rewriteHas(src: string, open: number): { text: string; end: number } | 
   const field = arg.slice(lastDot + 1).replace(/^\?/, '').trim();
   if (!/^[A-Za-z_]\w*$/.test(field)) return null;
   if (/^\s*[A-Za-z_]\w*(\s*\.\??\s*[A-Za-z_]\w*)*\s*$/.test(root)) return null;
-  return { text: `${HAS_FIELD}(${rewrite(root)}, ${JSON.stringify(field)})`, end: close };
+  const rootEnd = open + 1 + lastDot;
+  return { field, fieldStart: src.indexOf(field, rootEnd + 1), rootEnd, end: close };
 }
 
 /**

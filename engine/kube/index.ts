@@ -22,4 +22,4 @@ export {
   pluralOf,
   qualifiedKind,
 } from './known-kinds';
-export { type KindResource, type KindTable, type ServedResource, builtInKindTable, findResources, knownKindTable, resolveKind } from './kind-table';
+export { type KindResource, type KindTable, type ServedResource, builtInKindTable, findBuiltInResources, findResources, knownKindTable, resolveKind } from './kind-table';

@@ -106,3 +106,8 @@ export function findResources(table: KindTable, group: string, version: string, 
   );
   return kind === '*' && subresource === '*' ? [...parents.map((p) => p.served), ...subs] : subs;
 }
+
+/** findResources over the built-in table: Kyverno's discovery answered offline (the engine's default, the editor's view). */
+export function findBuiltInResources(group: string, version: string, kind: string, subresource: string): ServedResource[] {
+  return findResources(builtInKindTable(), group, version, kind, subresource);
+}

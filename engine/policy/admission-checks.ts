@@ -26,12 +26,13 @@
 import type { JsonObject } from '../core/types';
 import { asArray, asObject, formatFieldPath, isJsonObject } from '../core/json';
 import { findKnownKinds, isNamespacedKind, SUBRESOURCE_KINDS } from '../kube/known-kinds';
-import { builtInKindTable, findResources, type ServedResource } from '../kube/kind-table';
+import { findBuiltInResources, type ServedResource } from '../kube/kind-table';
 import { parseKindSelector } from '../kube/selectors';
 import { wildcardMatch } from '../wildcard/wildcard';
 import { parseDuration } from '../units';
 import { podSecurityRuleProblems, podSecurityStandardProblems } from '../pss/validation';
 import { checkCelExpression } from '../cel/diagnostics';
+import { celTypeCheckWarning, classicCelTypeCheck } from '../cel/type-check';
 
 export interface PolicyCheckOptions {
   /** Whether `apiVersion`/`kind` is cluster-scoped (the API server's discovery); default: the known-kinds table. */
@@ -59,8 +60,6 @@ export interface PolicyCheckOptions {
 /** Kyverno's dclient FindResources(group, version, kind, subresource). */
 export type ResourceFinder = (group: string, version: string, kind: string, subresource: string) => ServedResource[];
 
-/** FindResources over the built-in table of well-known kinds. */
-const findBuiltInResources: ResourceFinder = (group, version, kind, subresource) => findResources(builtInKindTable(), group, version, kind, subresource);
 
 /** A JSON path into the checked document. */
 export type FieldPath = ReadonlyArray<string | number>;
@@ -584,6 +583,15 @@ export function policyAdmissionVerdict(policy: JsonObject, options: PolicyCheckO
     if (ruleIssue) return fail(ruleIssue);
   }
   warnings.push(...rules.flatMap(deprecatedOperatorWarnings));
+  // The end of Kyverno's Validate, with a cluster only: the CEL of a rule that could be a
+  // ValidatingAdmissionPolicy, type-checked against the matched kinds' schemas; a policy whose
+  // ValidatingAdmissionPolicy cannot be built is rejected with the builder's error.
+  if (!options.withoutCluster) {
+    const checked = classicCelTypeCheck(policy, options.findResources ?? findBuiltInResources);
+    // Validate returns the builder's error alone: the warnings gathered so far are not answered.
+    if (checked && 'buildError' in checked) return { errors: [at(['spec', 'rules', 0, 'match'], checked.buildError)], warnings: [] };
+    if (checked) warnings.push(...checked.results.map(celTypeCheckWarning));
+  }
   return { errors: [], warnings };
 }
 

@@ -12,6 +12,7 @@ import { parseYamlDocuments } from '../../engine/loader';
 import { validatePattern } from '../../engine/pattern';
 import { jmesSearch, JmespathError } from '../../engine/jmespath';
 import { evalCel, CelError } from '../../engine/cel/environment';
+import { admissionVariableTypes, apiStructType, celFieldIssues, celGoDisplay } from '../../engine/cel/type-check';
 import { isBudgetExceeded } from '../../engine/core/budget';
 import { BadReviewError, readAdmissionReview } from '../../webhook/admission';
 import { evaluateReview } from '../../webhook/evaluate';
@@ -134,6 +135,22 @@ test('fuzz: CEL expressions end with a value or a CEL error', () => {
       const started = Date.now();
       endsCleanly(() => evalCel(expr, { object: { spec: data, items: [1, 2, 3] } }), [CelError], expr);
       assert.ok(Date.now() - started < 5000, `${expr} took ${Date.now() - started} ms`);
+    }),
+    params(400),
+  );
+});
+
+const podVariables = admissionVariableTypes(apiStructType('V1Pod'));
+
+test("fuzz: the CEL type check never throws, and each issue points at a '.' or a '(' naming a field", () => {
+  fc.assert(
+    fc.property(celExpr, (expr) => {
+      const issues = celFieldIssues(expr, podVariables);
+      for (const i of issues) {
+        assert.ok(expr[i.offset] === '.' || expr[i.offset] === '(', `${expr} @${i.offset}`);
+        assert.equal(expr.slice(i.fieldOffset, i.fieldOffset + i.fieldLength), i.field, expr);
+      }
+      assert.equal(celGoDisplay(expr, issues).split('\n').filter((l) => l.startsWith('ERROR: ')).length, Math.min(issues.length, 100));
     }),
     params(400),
   );

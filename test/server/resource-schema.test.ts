@@ -261,15 +261,21 @@ test('scripts/gen-kube-schemas.mjs reads the client models: attribute tables, do
     model('V1Unreached', 'Not a kind and not referenced.', [['x', 'string']]);
     writeFileSync(join(models, 'V1Pod.js'), readFileSync(join(models, 'V1Pod.js'), 'utf8'));
     const out = join(dir, 'out.json');
-    const r = spawnSync(process.execPath, [join(root, 'scripts/gen-kube-schemas.mjs'), '--from', join(dir, 'pkg'), '--out', out], { encoding: 'utf8' });
+    const fieldsOut = join(dir, 'fields.json');
+    const r = spawnSync(process.execPath, [join(root, 'scripts/gen-kube-schemas.mjs'), '--from', join(dir, 'pkg'), '--out', out, '--fields-out', fieldsOut], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    const got = JSON.parse(readFileSync(out, 'utf8'));
-    assert.equal(got.kubernetes, 'release-9.99');
-    assert.deepEqual(Object.keys(got.types).sort(), ['V1Container', 'V1ObjectMeta', 'V1Pod', 'V1PodSpec']);
-    assert.deepEqual(got.types.V1Pod.p.spec, ['V1PodSpec', 'Specification of the pod.']);
-    assert.deepEqual(got.types.V1PodSpec.p, { containers: ['[]V1Container'], priority: ['integer'], overhead: ['{}string'], extra: ['any'] });
-    assert.deepEqual(got.types.V1Container.p, { image: ['string', "Container image name. It's required."], port: ['int-or-string'] });
-    assert.equal(got.types.V1Container.d, 'A single application container.');
+    const fields = JSON.parse(readFileSync(fieldsOut, 'utf8'));
+    assert.equal(fields.kubernetes, 'release-9.99');
+    assert.deepEqual(Object.keys(fields.types).sort(), ['V1Container', 'V1ObjectMeta', 'V1Pod', 'V1PodSpec']);
+    assert.deepEqual(fields.types.V1Pod, { apiVersion: 'string', kind: 'string', metadata: 'V1ObjectMeta', spec: 'V1PodSpec' });
+    assert.deepEqual(fields.types.V1PodSpec, { containers: '[]V1Container', priority: 'integer', overhead: '{}string', extra: 'any' });
+    assert.deepEqual(fields.types.V1Container, { image: 'string', port: 'int-or-string' });
+    // The descriptions go to their own file, by the same names: the engine's bundles carry none.
+    const docs = JSON.parse(readFileSync(out, 'utf8'));
+    assert.deepEqual(docs.types.V1Pod.p, { spec: 'Specification of the pod.' });
+    assert.deepEqual(docs.types.V1Container.p, { image: "Container image name. It's required." });
+    assert.equal(docs.types.V1Container.d, 'A single application container.');
+    assert.equal(docs.types.V1Unreached, undefined);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -277,9 +283,68 @@ test('scripts/gen-kube-schemas.mjs reads the client models: attribute tables, do
 
 test('the committed Kubernetes types come from the pinned input and stay small', () => {
   const inputs = JSON.parse(readFileSync(join(root, 'server/src/generated/kubernetes-types.inputs.json'), 'utf8'));
-  const text = readFileSync(join(root, 'server/src/generated/kubernetes-types.json'), 'utf8');
-  const data = JSON.parse(text);
-  assert.equal(data.source, `${inputs.package}@${inputs.version}`);
-  assert.ok(text.length < 1_000_000, `${text.length} bytes`);
-  for (const kind of ['V1Pod', 'V1Deployment', 'V1CronJob', 'V1Ingress', 'V1Namespace', 'CoreV1Event', 'EventsV1Event']) assert.ok(data.types[kind]?.p.kind, kind);
+  const fieldsText = readFileSync(join(root, 'engine/kube/kubernetes-fields.json'), 'utf8');
+  const docsText = readFileSync(join(root, 'server/src/generated/kubernetes-types.json'), 'utf8');
+  const fields = JSON.parse(fieldsText);
+  const docs = JSON.parse(docsText);
+  assert.equal(fields.source, `${inputs.package}@${inputs.version}`);
+  assert.equal(docs.source, fields.source);
+  // The field table is in the engine's bundles (webhook, CLI): types only, no descriptions.
+  assert.ok(fieldsText.length < 200_000, `${fieldsText.length} bytes`);
+  assert.ok(docsText.length < 1_000_000, `${docsText.length} bytes`);
+  for (const kind of ['V1Pod', 'V1Deployment', 'V1CronJob', 'V1Ingress', 'V1Namespace', 'CoreV1Event', 'EventsV1Event']) assert.ok(fields.types[kind]?.kind, kind);
+  for (const name of Object.keys(docs.types)) assert.ok(fields.types[name], `${name} has descriptions but no fields`);
+});
+
+/** A classic policy with one validate.cel rule over these kinds (what Kyverno type-checks at admission). */
+function celClassic(kinds: string[], expressions: string[], extraRule = ''): string {
+  return `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: p
+spec:
+  rules:
+  - name: r
+    match:
+      any:
+      - resources:
+          kinds: [${kinds.join(', ')}]
+    validate:
+      cel:
+        expressions:
+${expressions.map((e) => `        - expression: ${e}\n          message: m`).join('\n')}
+${extraRule}`;
+}
+
+function typeCheckWarnings(text: string, code = 'KS1214'): Array<{ message: string; text: string }> {
+  const file = parseFile('file:///w/p.yaml', text);
+  const lines = text.split('\n');
+  return validateFile(file, {})
+    .filter((d) => d.code === code)
+    .map((d) => ({ message: d.message, text: lines[d.range.start.line].slice(d.range.start.character, d.range.end.character) }));
+}
+
+test("KS1214: Kyverno's CEL type-check warning at the field, per kind, where Kyverno runs it; it stands for KS1212 there", () => {
+  const text = celClassic(['Deployment', 'Pod'], ['"object.replicas > 1"', "'!has(object.spec.replicas)'", '>-\n            object.spec.template.spec.containers.all(c,\n              c.imagee != "")']);
+  assert.deepEqual(typeCheckWarnings(text), [
+    { message: "undefined field 'replicas' (/v1, Kind=Pod; apps/v1, Kind=Deployment): Kyverno warns when the policy is admitted (its CEL type check).", text: 'replicas' },
+    { message: "undefined field 'replicas' (/v1, Kind=Pod): Kyverno warns when the policy is admitted (its CEL type check).", text: 'replicas' },
+    { message: "undefined field 'template' (/v1, Kind=Pod): Kyverno warns when the policy is admitted (its CEL type check).", text: 'template' },
+    { message: "undefined field 'imagee' (apps/v1, Kind=Deployment): Kyverno warns when the policy is admitted (its CEL type check).", text: 'imagee' },
+  ]);
+  // The lexical unknown-field warning does not repeat what the type check says.
+  assert.deepEqual(typeCheckWarnings(text, 'KS1212'), []);
+  // Two rules: Kyverno does not type-check; the lexical check still speaks for the field no kind has.
+  const two = celClassic(['Deployment'], ['"object.replicas > 1"'], `  - name: r2
+    match:
+      any:
+      - resources:
+          kinds: [Pod]
+    validate:
+      cel:
+        expressions:
+        - expression: "true"
+`);
+  assert.deepEqual(typeCheckWarnings(two), []);
+  assert.deepEqual(typeCheckWarnings(two, 'KS1212').map((w) => w.text), ['replicas']);
 });

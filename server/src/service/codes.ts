@@ -27,6 +27,7 @@ export const Codes = {
   podSecurity: 'KS1211',
   unknownObjectField: 'KS1212',
   admissionRejected: 'KS1213',
+  celTypeCheck: 'KS1214',
   violationEnforce: 'KS2001',
   violationAudit: 'KS2002',
   mutation: 'KS2003',
@@ -46,4 +47,12 @@ export interface Diagnostic {
 
 export function diag(range: Range, severity: SeverityValue, code: string, message: string, data?: unknown): Diagnostic {
   return data === undefined ? { range, severity, code, source: 'kyverno', message } : { range, severity, code, source: 'kyverno', message, data };
+}
+
+/** Diagnostics of a later check where an earlier one already stands at the same place say it twice. */
+export function withoutRepeats(later: Diagnostic[], earlier: Diagnostic[]): Diagnostic[] {
+  if (!earlier.length) return later;
+  const at = (d: Diagnostic) => `${d.range.start.line}:${d.range.start.character}`;
+  const taken = new Set(earlier.map(at));
+  return later.filter((d) => !taken.has(at(d)));
 }

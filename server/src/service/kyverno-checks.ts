@@ -8,7 +8,7 @@ import type { Node as YamlNode, Pair, Scalar } from 'yaml';
 import { isMap, isSeq, isScalar } from 'yaml';
 import type { ParsedFile, ParsedDocument, JsonPath } from './documents';
 import { findPath, nodeRange, rangeOf, rangeForPath } from './documents';
-import { Codes, Severity, diag, type Diagnostic } from './codes';
+import { Codes, Severity, diag, withoutRepeats, type Diagnostic } from './codes';
 import { runCheck, type CheckLog } from './guard';
 import { findVariables, checkJmespath, checkCel, celPolicyContext, type CelContext } from './expressions';
 import { checkPatternAnchors, parseAnchor, type AnchorContext } from '../../../engine/anchor';
@@ -19,6 +19,8 @@ import { asArray, asObject } from '../../../engine/core/json';
 import { matchResourceDescriptions } from '../../../engine/policy';
 import { BUILTIN_SCHEMAS, walk, type MatchedSchemas, type ResourceSchemas } from './resource-schema';
 import { objectPaths, type Dialect } from './expression-paths';
+import { classicCelTypeCheck, gvkString, type CelTypeCheckResult } from '../../../engine/cel/type-check';
+import { findBuiltInResources } from '../../../engine/kube';
 
 const CLASSIC_KINDS = new Set(['ClusterPolicy', 'Policy']);
 const VALIDATION_STYLES = ['pattern', 'anyPattern', 'deny', 'foreach', 'podSecurity', 'cel', 'assert', 'manifests'];
@@ -77,6 +79,37 @@ function unknownFieldDiagnostics(file: ParsedFile, node: Scalar, text: string, b
   }
 }
 
+/**
+ * What Kyverno's type check finds when the policy is admitted (engine/cel/type-check), by the
+ * expression's path joined with `/`. Empty when the rule could not be a ValidatingAdmissionPolicy,
+ * or when building one fails (KS1213 says why).
+ */
+function typeCheckedExpressions(policy: JsonObject): Map<string, CelTypeCheckResult> {
+  const out = new Map<string, CelTypeCheckResult>();
+  const checked = classicCelTypeCheck(policy, findBuiltInResources);
+  for (const r of checked && 'results' in checked ? checked.results : []) out.set(['spec', 'rules', 0, 'validate', 'cel', 'expressions', r.index, r.key].join('/'), r);
+  return out;
+}
+
+/** Kyverno's type-check warnings at the fields they name: one per place, with every kind that lacks the field. */
+function typeCheckDiagnostics(file: ParsedFile, node: Scalar, checked: CelTypeCheckResult | undefined, out: Diagnostic[]): void {
+  if (!checked) return;
+  const text = String(node.value);
+  const places = new Map<number, { field: string; length: number; kinds: string[] }>();
+  for (const { gvk, issues } of checked.byKind) {
+    for (const issue of issues) {
+      const place = places.get(issue.fieldOffset) ?? { field: issue.field, length: issue.fieldLength, kinds: [] };
+      place.kinds.push(gvkString(gvk));
+      places.set(issue.fieldOffset, place);
+    }
+  }
+  for (const [offset, place] of places) {
+    const start = sourceOffset(file, node, offset, text.slice(offset, offset + place.length));
+    const range = start === undefined ? nodeRange(file, node) : rangeOf(file, start, start + place.length);
+    out.push(diag(range, Severity.Warning, Codes.celTypeCheck, `undefined field '${place.field}' (${place.kinds.join('; ')}): Kyverno warns when the policy is admitted (its CEL type check).`));
+  }
+}
+
 function checkClassic(file: ParsedFile, pd: ParsedDocument, out: Diagnostic[], log?: CheckLog, schemas: ResourceSchemas = BUILTIN_SCHEMAS): void {
   const value = pd.value as { spec?: { background?: unknown; rules?: unknown[] } };
   const background = value?.spec?.background !== false;
@@ -86,6 +119,7 @@ function checkClassic(file: ParsedFile, pd: ParsedDocument, out: Diagnostic[], l
   let setting: AutogenSetting | undefined;
   // The policy-wide part once per validation, on the first Pod rule; rules come from the cache.
   const describe = (rule: Record<string, unknown>) => describeAutogenCached(rule, (setting ??= autogenSetting(pd.value as JsonObject)));
+  const typeChecked = once(() => typeCheckedExpressions(pd.value as JsonObject));
   rulesNode.items.forEach((ruleNode, i) => {
     if (!isMap(ruleNode)) return;
     const base: JsonPath = ['spec', 'rules', i];
@@ -100,7 +134,13 @@ function checkClassic(file: ParsedFile, pd: ParsedDocument, out: Diagnostic[], l
       variableDiagnostics(file, node, background, out, matched);
       if (!isKey && isCelPathInClassic(path) && CEL_KEYS.has(String(path[path.length - 1]))) {
         celDiagnostics(file, node, out);
-        unknownFieldDiagnostics(file, node, String(node.value), 0, 'cel', matched, out);
+        // Where Kyverno type-checks the expression, its findings stand for the lexical check's
+        // at the same field (which stays for kinds the type check does not know: CRDs).
+        const typed: Diagnostic[] = [];
+        typeCheckDiagnostics(file, node, typeChecked().get(path.join('/')), typed);
+        const lexical: Diagnostic[] = [];
+        unknownFieldDiagnostics(file, node, String(node.value), 0, 'cel', matched, lexical);
+        out.push(...typed, ...withoutRepeats(lexical, typed));
       }
     }));
     if (background) guard('the background check', () => checkBackgroundMatch(file, ruleNode, typeof rule.name === 'string' ? rule.name : undefined, out));

@@ -4,7 +4,7 @@
  */
 import type { ParsedFile, ParsedDocument, JsonPath } from './documents';
 import { rangeOf, rangeForPath, pointerToPath } from './documents';
-import { Codes, Severity, diag, type Diagnostic } from './codes';
+import { Codes, Severity, diag, withoutRepeats, type Diagnostic } from './codes';
 import { schemaFor, validatorFor, documentedSchema, subSchema, propertiesOf, type SchemaEntry } from './schemas';
 import { closest } from './suggest';
 import { checkKyvernoDocument } from './kyverno-checks';
@@ -67,14 +67,6 @@ function admissionDiagnostics(file: ParsedFile, pd: ParsedDocument): Diagnostic[
   if (!isJsonObject(pd.value)) return [];
   const verdict = admissionVerdict(pd.value, { compileCel: false });
   return (verdict?.errors ?? []).map((e) => diag(rangeForPath(file, pd, [...e.path]), Severity.Error, Codes.admissionRejected, e.message));
-}
-
-/** Diagnostics of a later check where an earlier one already stands at the same place say it twice. */
-function withoutRepeats(later: Diagnostic[], earlier: Diagnostic[]): Diagnostic[] {
-  if (!earlier.length) return later;
-  const at = (d: Diagnostic) => `${d.range.start.line}:${d.range.start.character}`;
-  const taken = new Set(earlier.map(at));
-  return later.filter((d) => !taken.has(at(d)));
 }
 
 /**
