@@ -60,6 +60,7 @@ import { KubeError } from '../../kube-api/errors';
 import { ObjectStore, StoreClient, mergeObjects, normalizeSecret, refOfObject, serviceAccountAdmission, withBuiltinDefaults } from './store';
 import { kubectl, KubectlUnsupported, type KubectlCluster, type WriteOutcome } from './kubectl';
 import { DEFAULT_EXEC_TIMEOUT_MS, runWithShim, unsetVariables } from './shell';
+import { startApiEndpoint } from './api-http';
 import { parseDuration } from '../../engine/units';
 import { installValue, kyvernoConfigMapOf, kyvernoInstallFor, serveFlagsOf, type KyvernoInstall } from './install';
 import { nextCertificates, parseKeyAlgorithm, type CertificateSet, type KeyAlgorithm } from '../../tls/certificates';
@@ -1266,6 +1267,8 @@ export class Scenario {
         env,
         timeoutMs,
         answer: (call, stepKubeconfig) => kubectl(cluster, { argv: call.argv, cwd: call.cwd, stdin: call.stdin, kubeconfig: call.kubeconfig, stepKubeconfig }),
+        // What a program reads through the kubeconfig (our CLI's --cluster) it reads from the store.
+        apiEndpoint: () => startApiEndpoint(this.store, () => this.kindTable()),
       },
       (e) => (e instanceof KubectlUnsupported || e instanceof Unsupported ? e.message : undefined),
     );

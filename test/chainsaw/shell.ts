@@ -11,15 +11,22 @@
  */
 import { spawn } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import type { ApiEndpoint } from './api-http';
 
 /** Chainsaw's default timeout of script and command operations (its `exec` timeout). */
 export const DEFAULT_EXEC_TIMEOUT_MS = 5_000;
 
 /** Tools that reach a real cluster, a registry or the network: not offline. */
-const STUBBED_TOOLS = ['helm', 'kyverno', 'cosign', 'curl', 'wget', 'kind', 'docker', 'crane', 'notation', 'kubectl-kyverno'];
+const STUBBED_TOOLS = ['helm', 'cosign', 'curl', 'wget', 'kind', 'docker', 'crane', 'notation'];
+
+/** The names Kyverno's CLI is installed under (Kyverno's CI puts `kyverno` on PATH; kubectl's plugin is `kubectl-kyverno`). */
+const KYVERNO_CLI_NAMES = ['kyverno', 'kubectl-kyverno'];
+
+/** Our CLI's bundle, as the repository's CLI tests run it (`npm run build` makes it). */
+export const CLI_BUNDLE = resolve(__dirname, '../../dist/cli.js');
 
 export interface ShimCall {
   tool: string;
@@ -82,13 +89,14 @@ if (wantsStdin) {
 }
 
 /** The kubeconfig chainsaw writes for a step (one cluster, user and context, all named chainsaw). */
-function kubeconfigText(): string {
+function kubeconfigText(api: ApiEndpoint | undefined): string {
   return [
     'apiVersion: v1',
     'kind: Config',
     'clusters:',
     '- cluster:',
-    '    server: https://chainsaw-offline.invalid',
+    ...(api ? [`    certificate-authority-data: ${Buffer.from(api.caPem).toString('base64')}`] : []),
+    `    server: ${api?.url ?? 'https://chainsaw-offline.invalid'}`,
     '  name: chainsaw',
     'contexts:',
     '- context:',
@@ -114,6 +122,8 @@ export interface ExecSpec {
   timeoutMs: number;
   /** Answers a kubectl call (kubectl.ts over the runner's store); throws to mark it unsupported. */
   answer: (call: ShimCall, kubeconfig: string) => Promise<ShimAnswer>;
+  /** Starts the API endpoint the step's kubeconfig points at (api-http.ts over the runner's store); without it, none. */
+  apiEndpoint?: () => Promise<ApiEndpoint>;
 }
 
 /**
@@ -147,6 +157,7 @@ export async function runWithShim(spec: ExecSpec, isUnsupported: (e: unknown) =>
   const kubeconfig = join(dir, 'kubeconfig');
   const unsupported: string[] = [];
   let server: Server | undefined;
+  let api: ApiEndpoint | undefined;
   const sockets = new Set<Socket>();
   // The time the runner spends answering kubectl (the API server's work, elsewhere in a
   // cluster) does not count against the script's timeout: a loaded machine must not fail it.
@@ -154,12 +165,15 @@ export async function runWithShim(spec: ExecSpec, isUnsupported: (e: unknown) =>
   let answeredMs = 0;
   let answeringSince = 0;
   try {
-    writeFileSync(kubeconfig, kubeconfigText());
+    api = await spec.apiEndpoint?.();
+    writeFileSync(kubeconfig, kubeconfigText(api));
     const shim = join(dir, 'shim.js');
     writeFileSync(shim, shimSource());
     chmodSync(shim, 0o755);
     mkdirSync(bin);
     for (const tool of ['kubectl', ...STUBBED_TOOLS]) symlinkSync(shim, join(bin, tool));
+    // Our CLI in Kyverno's CLI's place, run by the runner's node; without the bundle the call says so.
+    for (const tool of KYVERNO_CLI_NAMES) symlinkSync(existsSync(CLI_BUNDLE) ? cliLauncher(dir) : shim, join(bin, tool));
     // sleep: no time passes offline (the runner's sleep operations are no-ops too).
     writeFileSync(join(bin, 'sleep'), '#!/bin/sh\nexit 0\n');
     chmodSync(join(bin, 'sleep'), 0o755);
@@ -178,6 +192,7 @@ export async function runWithShim(spec: ExecSpec, isUnsupported: (e: unknown) =>
           let answer: ShimAnswer;
           try {
             const call = JSON.parse(data) as ShimCall;
+            if (KYVERNO_CLI_NAMES.includes(call.tool)) throw new ShimUnsupported(`${call.tool}: our CLI's bundle ${CLI_BUNDLE} is missing (npm run build)`);
             if (call.tool !== 'kubectl') throw new ShimUnsupported(`${call.tool} ${call.argv.join(' ')}`.trim());
             if (answering++ === 0) answeringSince = Date.now();
             try {
@@ -241,12 +256,25 @@ export async function runWithShim(spec: ExecSpec, isUnsupported: (e: unknown) =>
     else if (timedOut) error = 'signal: killed';
     else if (signal) error = `signal: ${signal === 'SIGKILL' ? 'killed' : signal.toLowerCase().replace(/^sig/, '')}`;
     else if (code !== 0) error = `exit status ${code}`;
+    // A request the API endpoint could not answer as an API server would: the CLI went on with a 404.
+    for (const request of api?.unserved ?? []) unsupported.push(`the API server request ${request}`);
     return { stdout: stdout.trim(), stderr: stderr.trim(), error, unsupported, timedOut };
   } finally {
+    await api?.close();
     for (const s of sockets) s.destroy();
     if (server) await new Promise<void>((done) => server!.close(() => done()));
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The `kyverno` on PATH: our CLI's bundle run by the runner's node (a symlink target in the run's folder). */
+function cliLauncher(dir: string): string {
+  const path = join(dir, 'kyverno-cli');
+  if (!existsSync(path)) {
+    writeFileSync(path, `#!/bin/sh\nexec '${process.execPath}' '${CLI_BUNDLE}' "$@"\n`);
+    chmodSync(path, 0o755);
+  }
+  return path;
 }
 
 /** A stubbed tool was called. */
