@@ -40,6 +40,8 @@ export interface ShimAnswer {
   stdout: string;
   stderr: string;
   code: number;
+  /** A program the shim runs for real instead (its argv appended), whose outcome is the call's. */
+  exec?: string[];
 }
 
 export interface ExecResult {
@@ -64,7 +66,9 @@ const net = require('node:net');
 const path = require('node:path');
 const argv = process.argv.slice(2);
 const tool = path.basename(process.argv[1]);
-const wantsStdin = argv.some((a) => a === '-' || a === '/dev/stdin' || /=(-|\\/dev\\/stdin)$/.test(a));
+// A program the runner lets run for real reads its own stdin.
+const runsForReal = ${JSON.stringify(KYVERNO_CLI_NAMES)}.includes(tool);
+const wantsStdin = !runsForReal && argv.some((a) => a === '-' || a === '/dev/stdin' || /=(-|\\/dev\\/stdin)$/.test(a));
 function send(stdin) {
   const socket = net.connect(process.env.CHAINSAW_OFFLINE_SOCKET);
   let data = '';
@@ -76,6 +80,10 @@ function send(stdin) {
   socket.on('close', () => {
     let answer;
     try { answer = JSON.parse(data); } catch { process.stderr.write(tool + ': no answer from the offline runner\\n'); process.exit(255); }
+    if (answer.exec) {
+      const run = require('node:child_process').spawnSync(answer.exec[0], [...answer.exec.slice(1), ...argv], { stdio: 'inherit' });
+      process.exit(run.status === null ? 255 : run.status);
+    }
     process.stdout.write(answer.stdout, () => process.stderr.write(answer.stderr, () => process.exit(answer.code)));
   });
 }
@@ -122,6 +130,8 @@ export interface ExecSpec {
   timeoutMs: number;
   /** Answers a kubectl call (kubectl.ts over the runner's store); throws to mark it unsupported. */
   answer: (call: ShimCall, kubeconfig: string) => Promise<ShimAnswer>;
+  /** Why a call of our CLI cannot be answered offline (it would need what the runner does not have), or undefined. */
+  cliLimit?: (call: ShimCall) => string | undefined;
   /** Starts the API endpoint the step's kubeconfig points at (api-http.ts over the runner's store); without it, none. */
   apiEndpoint?: () => Promise<ApiEndpoint>;
 }
@@ -171,9 +181,7 @@ export async function runWithShim(spec: ExecSpec, isUnsupported: (e: unknown) =>
     writeFileSync(shim, shimSource());
     chmodSync(shim, 0o755);
     mkdirSync(bin);
-    for (const tool of ['kubectl', ...STUBBED_TOOLS]) symlinkSync(shim, join(bin, tool));
-    // Our CLI in Kyverno's CLI's place, run by the runner's node; without the bundle the call says so.
-    for (const tool of KYVERNO_CLI_NAMES) symlinkSync(existsSync(CLI_BUNDLE) ? cliLauncher(dir) : shim, join(bin, tool));
+    for (const tool of ['kubectl', ...KYVERNO_CLI_NAMES, ...STUBBED_TOOLS]) symlinkSync(shim, join(bin, tool));
     // sleep: no time passes offline (the runner's sleep operations are no-ops too).
     writeFileSync(join(bin, 'sleep'), '#!/bin/sh\nexit 0\n');
     chmodSync(join(bin, 'sleep'), 0o755);
@@ -192,7 +200,14 @@ export async function runWithShim(spec: ExecSpec, isUnsupported: (e: unknown) =>
           let answer: ShimAnswer;
           try {
             const call = JSON.parse(data) as ShimCall;
-            if (KYVERNO_CLI_NAMES.includes(call.tool)) throw new ShimUnsupported(`${call.tool}: our CLI's bundle ${CLI_BUNDLE} is missing (npm run build)`);
+            if (KYVERNO_CLI_NAMES.includes(call.tool)) {
+              // Our CLI in Kyverno's CLI's place, run by the runner's node, unless it would need what is not offline.
+              if (!existsSync(CLI_BUNDLE)) throw new ShimUnsupported(`${call.tool}: our CLI's bundle ${CLI_BUNDLE} is missing (npm run build)`);
+              const limit = spec.cliLimit?.(call);
+              if (limit !== undefined) throw new ShimUnsupported(`${call.tool} ${call.argv.join(' ')}: ${limit}`);
+              socket.end(JSON.stringify({ stdout: '', stderr: '', code: 0, exec: [process.execPath, CLI_BUNDLE] } satisfies ShimAnswer));
+              return;
+            }
             if (call.tool !== 'kubectl') throw new ShimUnsupported(`${call.tool} ${call.argv.join(' ')}`.trim());
             if (answering++ === 0) answeringSince = Date.now();
             try {
@@ -265,16 +280,6 @@ export async function runWithShim(spec: ExecSpec, isUnsupported: (e: unknown) =>
     if (server) await new Promise<void>((done) => server!.close(() => done()));
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** The `kyverno` on PATH: our CLI's bundle run by the runner's node (a symlink target in the run's folder). */
-function cliLauncher(dir: string): string {
-  const path = join(dir, 'kyverno-cli');
-  if (!existsSync(path)) {
-    writeFileSync(path, `#!/bin/sh\nexec '${process.execPath}' '${CLI_BUNDLE}' "$@"\n`);
-    chmodSync(path, 0o755);
-  }
-  return path;
 }
 
 /** A stubbed tool was called. */
