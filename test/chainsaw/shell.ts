@@ -97,7 +97,7 @@ if (wantsStdin) {
 }
 
 /** The kubeconfig chainsaw writes for a step (one cluster, user and context, all named chainsaw). */
-function kubeconfigText(api: ApiEndpoint | undefined): string {
+export function kubeconfigText(api: ApiEndpoint | undefined): string {
   return [
     'apiVersion: v1',
     'kind: Config',
