@@ -155,3 +155,38 @@ spec:
     assert.match(without.out, /^\nApplying 1 policy rule\(s\) to 1 resource\(s\)\.\.\./);
   });
 });
+
+test('apply --cluster: a classic policy\'s configMap context entry reads the cluster\'s ConfigMap', async () => {
+  const policy = `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: allowed-registry
+spec:
+  validationFailureAction: Enforce
+  rules:
+  - name: registry
+    match:
+      any:
+      - resources:
+          kinds: [Pod]
+    context:
+    - name: settings
+      configMap:
+        name: registry
+        namespace: settings
+    validate:
+      message: "images come from {{ settings.data.prefix }}"
+      pattern:
+        spec:
+          containers:
+          - image: "{{ settings.data.prefix }}/*"
+`;
+  const pod = (name: string, image: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'apps' }, spec: { containers: [{ name: 'c', image }] } });
+  const objects = [ns('settings'), ns('apps'), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'registry', namespace: 'settings' }, data: { prefix: 'ghcr.io' } }, pod('good', 'ghcr.io/app:1'), pod('bad', 'docker.io/app:1')];
+  await withCluster(objects, { 'policy.yaml': policy }, async (dir, kubeconfig) => {
+    const r = await cli('apply', join(dir, 'policy.yaml'), '--cluster', '--kubeconfig', kubeconfig);
+    assert.match(r.out, /policy allowed-registry -> resource apps\/Pod\/bad failed:\n1 - registry validation error: images come from ghcr\.io/);
+    assert.doesNotMatch(r.out, /apps\/Pod\/good failed/);
+    assert.match(r.out, /pass: 1, fail: 1, warn: 0, error: 0, skip: 0/);
+  });
+});
