@@ -89,7 +89,7 @@ function parsePath(path: string): { group: string; version: string; rest: string
 }
 
 /** Answers one GET from the store: a discovery document, the version, an object or a list. */
-export function answerGet(store: ObjectStore, table: KindTable, documents: Map<string, JsonObject>, path: string, query: URLSearchParams): JsonObject {
+function answerGet(store: ObjectStore, table: KindTable, documents: Map<string, JsonObject>, path: string, query: URLSearchParams): JsonObject {
   if (path === '/version') return { ...SERVER_VERSION };
   const document = documents.get(path);
   if (document) return structuredClone(document);

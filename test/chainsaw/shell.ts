@@ -4,8 +4,11 @@
  * environment (the operation's `env`, `NAMESPACE`, `KUBECONFIG` pointing at a kubeconfig
  * written for the step), and on PATH a `kubectl` that forwards its argv, working directory
  * and stdin over a unix socket to the runner, which answers from its store (kubectl.ts).
- * Tools that would reach a real cluster or the network (helm, kyverno, cosign, curl...) are
- * stubs that report themselves; whatever a stub or kubectl could not do faithfully makes the
+ * `kyverno` (and `kubectl-kyverno`) asks the runner the same way, which lets the shim run our
+ * CLI's bundle for real (unless the call needs what is not offline); what the CLI reads from a
+ * cluster it reads from the store, over the API endpoint the step's kubeconfig points at
+ * (api-http.ts). Tools that would reach a real cluster or the network (helm, cosign, curl...)
+ * are stubs that report themselves; whatever a stub or kubectl could not do faithfully makes the
  * operation unsupported, whatever the script's exit code (scripts often turn a failure into
  * `exit 0`). `sleep` returns at once: no time passes offline, as for the runner's own sleeps.
  */
