@@ -37,6 +37,7 @@ import { dockerConfigKeychain, prefetchImageRegistry } from '../../registry';
 import { runCallingServices } from './service-calls';
 import type { KubeClient as KubeClientType } from '../../kube-api/client';
 import { fetchClusterResources, type ClusterFetch } from '../../kube-api/cluster-resources';
+import { computeRules } from '../../engine/autogen';
 import type { ImageRegistrySnapshot } from '../../engine/verify-images';
 
 /** The registry snapshot for the files' policies and resources (unreadable documents are reported later). */
@@ -119,9 +120,10 @@ function loadPayloads(paths: string[], mode: PayloadMode, io: Pick<CommandIO, 'e
   return { payloads, errors };
 }
 
+/** The rules Kyverno's apply announces for a policy: a classic policy's with its autogen rules (ComputeRules), one for any other. */
 function countRules(policy: JsonObject): number {
   const spec = typeof policy.spec === 'object' && policy.spec !== null ? (policy.spec as JsonObject) : {};
-  return Array.isArray(spec.rules) ? spec.rules.length : 1;
+  return Array.isArray(spec.rules) ? computeRules(policy).length : 1;
 }
 
 function loadSingle(path: string | undefined, what: string, io: Pick<CommandIO, 'err'>): JsonObject | undefined | null {
@@ -351,6 +353,26 @@ export function readApplyFiles(paths: ApplyPaths, io: Pick<CommandIO, 'err'>, op
   return { policies, invalidPolicies, cleanupPolicies, cluster, resources, exceptionCount: exceptions.length, values, requestInfo, payloads, inputErrors };
 }
 
+/**
+ * `--cluster`: Kyverno's CLI hands its engines the live cluster's client (the CEL libraries'
+ * context provider, the classic engine's apiCall client and the admission policies' params
+ * reader are the real ones, not the fake ones built from the files), so every read a policy
+ * makes (resource.Get/List, apiCall GETs and POSTs, a binding's paramRef) is answered by the
+ * API server. The synchronous engine notes what it read and
+ * nothing answered, the reads are made, and it evaluates again (webhook/cluster-reads.ts).
+ */
+async function evaluateOnCluster(client: KubeClientType, read: ApplyInputFiles): Promise<ApplyRun> {
+  const [{ evaluateReadingCluster }, { makeServiceCalls }] = await Promise.all([import('../../webhook/cluster-reads'), import('../../webhook/service-calls')]);
+  const cluster = read.cluster;
+  delete cluster.celLibraries;
+  cluster.apiCallsAllowed = true;
+  cluster.clusterClient = true;
+  return evaluateReadingCluster(client, cluster, () => applyEvaluation(read, cluster), undefined, {
+    post: (path, body) => client.request<unknown>({ method: 'POST', path, body }),
+    service: (requests, made) => makeServiceCalls(requests, made, {}),
+  });
+}
+
 /** Evaluates the inputs read (readApplyFiles) against `cluster` (theirs, or a copy holding service calls made). */
 export function applyEvaluation(inputs: ApplyInputFiles, cluster: ClusterState, now?: Date): ApplyRun {
   const { policies, cleanupPolicies, resources, values, requestInfo, payloads } = inputs;
@@ -534,12 +556,13 @@ async function applyRun(args: ParsedArgs, io: CommandIO, inputs: ApplyInputs): P
     const { policyPaths, resourcePaths, jsonPaths, httpPaths, envoyPaths, valuesPath, warnExitCode, exceptionTtl, generateExceptions, reportFormat, setTerms, fromCluster, crdPaths } = inputs;
     const all = (...names: string[]) => names.flatMap((n) => args.values.get(n) ?? []);
     let clusterFetch: ClusterFetch | undefined;
+    let client: KubeClientType | undefined;
     if (fromCluster) {
       // --cluster: -r names objects of the cluster instead of files (Kyverno's name matching).
       try {
         // Loaded on demand: the Kubernetes client costs ~0.25 s and 60 MB at start-up.
         const { KubeClient } = await import('../../kube-api/client');
-        const client: KubeClientType = KubeClient.fromKubeconfig(single(args, 'kubeconfig') || undefined, single(args, 'context') || undefined);
+        client = KubeClient.fromKubeconfig(single(args, 'kubeconfig') || undefined, single(args, 'context') || undefined);
         const policyObjects = readDocuments(policyPaths).documents.map((d) => d.value).filter((v): v is JsonObject => isJsonObject(v) && classifyDocument(v) === 'policy');
         const namespace = single(args, 'namespace') || undefined;
         // As Kyverno: --cluster-wide-resources lists cluster-scoped kinds, then (with -n) also
@@ -606,7 +629,7 @@ async function applyRun(args: ParsedArgs, io: CommandIO, inputs: ApplyInputs): P
       targetPaths: all('target-resource', 'target-resources'),
       setValues,
     }, io, { imageRegistry });
-    const run = await runCallingServices(read.cluster, (cluster) => applyEvaluation(read, cluster));
+    const run = client ? await evaluateOnCluster(client, read) : await runCallingServices(read.cluster, (cluster) => applyEvaluation(read, cluster));
     const { policies, resources, inputErrors } = run;
     const policyReport = args.booleans.has('policy-report');
     if (!target.stdin && !policyReport && !generateExceptions) {

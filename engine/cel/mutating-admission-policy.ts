@@ -21,7 +21,7 @@ import { asObject } from '../core/json';
 import { buildActivation, installVariables } from './context';
 import { matchConstraintsMatch, requestTarget } from './match';
 import { applyMutation } from './mutations';
-import { selectBindingParams } from './params';
+import { collectBindingParams, selectBindingParams } from './params';
 import { emptyResponse } from './response';
 import { evaluateMatchConditions } from './validations';
 import { bindingsOf, withResolvedUser } from './validating-admission-policy';
@@ -51,6 +51,8 @@ export function applyMutatingAdmissionPolicy(policy: JsonObject, options: ApplyO
     if (!matches(spec.matchConstraints)) return emptyResponse(policy, options);
     return respond(evaluateOnce(policy, admitted, namespace, null, resource, null) ?? null);
   }
+  // With a cluster client the policy's definition is matched first (processMAPWithClient's DefinitionMatches).
+  if (options.cluster.clusterClient && !matches(spec.matchConstraints)) return emptyResponse(policy, options);
   const parameters = options.cluster.parameters ?? [];
   let answer: Outcome = null;
   // Kyverno's running resource: only what a response reports as given/unpatched changes with it.
@@ -58,7 +60,13 @@ export function applyMutatingAdmissionPolicy(policy: JsonObject, options: ApplyO
   for (const binding of bindings) {
     const bspec = asObject(binding.spec);
     if (bspec.matchResources && !matches(bspec.matchResources)) continue;
-    const params = bspec.paramRef ? selectBindingParams(bspec.paramRef, parameters) : null;
+    let params: JsonObject | null = null;
+    if (bspec.paramRef && options.cluster.clusterClient) {
+      // Kyverno's client path: params it cannot collect end the policy without a response.
+      const collected = collectBindingParams(spec.paramKind, bspec.paramRef, admitted);
+      if ('error' in collected) return emptyResponse(policy, options);
+      params = collected.value;
+    } else if (bspec.paramRef) params = selectBindingParams(bspec.paramRef, parameters);
     const outcome = evaluateOnce(policy, admitted, namespace, params, given, binding);
     if (outcome === undefined) continue;
     answer = outcome;

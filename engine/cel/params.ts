@@ -1,10 +1,12 @@
 /** paramKind/paramRef resolution against offline cluster resources. */
 import type { ApplyOptions } from '../apply';
 import type { JsonObject } from '../core/types';
-import { selectorMatches } from './match';
+import { requestTarget, selectorMatches } from './match';
 import { asObject } from '../core/json';
 import { lookupKnownKind } from '../kube/known-kinds';
 import { crdOf } from '../context/api-server';
+import { pluralOf } from '../kube';
+import { apiPath } from './lib-cluster';
 
 /**
  * Whether the param kind is namespaced, as discovery answers (a CustomResourceDefinition among
@@ -71,4 +73,51 @@ export function selectBindingParams(paramRef: unknown, parameters: readonly Json
   if (selected.length === 0) return null;
   if (ref.selector === undefined || ref.selector === null) return selected[0];
   return { items: selected };
+}
+
+/**
+ * The params a binding gives its admission policy when Kyverno's CLI holds a cluster client
+ * (`apply --cluster`: admissionpolicy.CollectParams through the API server, not the offline
+ * selection above): a namespaced paramKind is read in paramRef.namespace, else in the
+ * object's namespace (an error for a cluster-scoped object); a cluster-scoped one only
+ * without paramRef.namespace. By name, that object (an API server's not found is an error);
+ * by selector, the objects it selects: the one object, or a list when there are several.
+ * The objects are the cluster's resources; a read they cannot answer is noted for the caller
+ * (`apiCallMisses`) to make before evaluating again (a list always: only the API server
+ * knows the whole of it). `value` null: no params (Kyverno would index an empty list).
+ */
+export function collectBindingParams(paramKind: unknown, paramRef: unknown, options: ApplyOptions): { value: JsonObject | null } | { error: string } {
+  const target = requestTarget(options.request);
+  // A Namespace is evaluated without a namespace of its own (admissionpolicy's namespaceName).
+  const objectNamespace = target.kind === 'Namespace' && target.group === '' ? '' : target.namespace;
+  const kind = asObject(paramKind);
+  const ref = asObject(paramRef);
+  const apiVersion = String(kind.apiVersion ?? '');
+  const kindName = String(kind.kind ?? '');
+  const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
+  if (!paramKind || apiVersion.split('/').length > 2) return { error: "can't parse the parameter resource group version" };
+  const resources = options.cluster.resources;
+  let ns = '';
+  const namespaced = paramKindNamespaced(apiVersion, kindName, resources);
+  if (namespaced !== false) {
+    ns = String(ref.namespace ?? '') || objectNamespace;
+    if (namespaced === true && !ns) return { error: "can't use namespaced paramRef to match cluster-scoped resources" };
+  } else if (ref.namespace) return { error: 'paramRef.namespace must not be provided for a cluster-scoped `paramKind`' };
+  const crd = crdOf(resources, group, kindName);
+  const plural = crd ? String(asObject(asObject(crd.spec).names).plural ?? '') : pluralOf(group, kindName);
+  // The API server serves every stored version: any version of the group answers.
+  const groupOf = (v: string): string => (v.includes('/') ? v.slice(0, v.indexOf('/')) : '');
+  const inScope = resources.filter((r) => r.kind === kindName && groupOf(String(r.apiVersion ?? '')) === group && String(asObject(r.metadata).namespace ?? '') === ns);
+  const misses = options.cluster.apiCallMisses;
+  if (ref.name) {
+    const found = inScope.find((r) => asObject(r.metadata).name === ref.name);
+    if (found) return { value: found };
+    misses?.add(apiPath(apiVersion, plural, ns, String(ref.name)));
+    return { error: `${group ? `${plural}.${group}` : plural} "${String(ref.name)}" not found` };
+  }
+  if (ref.selector === undefined || ref.selector === null) return { value: null };
+  misses?.add(apiPath(apiVersion, plural, ns));
+  const selected = inScope.filter((r) => selectorMatches(ref.selector, asObject(asObject(r.metadata).labels) as Record<string, string>));
+  if (selected.length === 0) return String(ref.parameterNotFoundAction ?? '') === 'Deny' ? { error: 'no params found' } : { value: null };
+  return { value: selected.length === 1 ? selected[0] : { items: selected } };
 }

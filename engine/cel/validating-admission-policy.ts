@@ -22,7 +22,7 @@ import type { AdmissionRequest, JsonObject, PolicyResponse, RuleResult } from '.
 import { asArray, asObject } from '../core/json';
 import { buildActivation, installVariables } from './context';
 import { matchConstraintsMatch, requestTarget } from './match';
-import { selectBindingParams } from './params';
+import { collectBindingParams, selectBindingParams } from './params';
 import { emptyResponse, failureActionOf } from './response';
 import { evaluateMatchConditions, evaluateValidations, validationsEvaluated } from './validations';
 import { toCel } from './values';
@@ -83,7 +83,13 @@ export function applyValidatingAdmissionPolicy(policy: JsonObject, original: App
   for (const binding of bindings) {
     const bspec = asObject(binding.spec);
     if (bspec.matchResources && !matches(bspec.matchResources)) continue;
-    const params = bspec.paramRef ? selectBindingParams(bspec.paramRef, options.cluster.parameters ?? []) : null;
+    let params: JsonObject | null = null;
+    if (bspec.paramRef && options.cluster.clusterClient) {
+      // Kyverno's client path: params it cannot collect end the policy with the answer so far.
+      const collected = collectBindingParams(spec.paramKind, bspec.paramRef, options);
+      if ('error' in collected) return answer;
+      params = collected.value;
+    } else if (bspec.paramRef) params = selectBindingParams(bspec.paramRef, options.cluster.parameters ?? []);
     answer = evaluate(policy, options, namespace, binding, params) ?? answer;
   }
   return answer;

@@ -97,7 +97,11 @@ function loadConfigMap(spec: JsonObject, scope: VariableScope, cluster: ClusterS
     const meta = asObject(r.metadata) ?? {};
     return r.kind === 'ConfigMap' && meta.name === name && (meta.namespace ?? 'default') === namespace;
   });
-  if (!cm) throw new SkipEntry(`ConfigMap ${String(namespace)}/${String(name)} is not among the cluster resources`);
+  if (!cm) {
+    // A caller reading a live API server (apiCallMisses) reads it and evaluates again, as Kyverno's ConfigMap resolver reads the cluster.
+    cluster.apiCallMisses?.add(`/api/v1/namespaces/${String(namespace)}/configmaps/${String(name)}`);
+    throw new SkipEntry(`ConfigMap ${String(namespace)}/${String(name)} is not among the cluster resources`);
+  }
   // Kyverno's ConfigMap loader keeps only these two fields.
   return { data: cm.data ?? null, metadata: cm.metadata ?? {} };
 }

@@ -227,6 +227,14 @@ export interface ClusterState {
    */
   parameters?: JsonObject[];
   /**
+   * Kyverno's CLI holds a cluster client (`apply --cluster`), and admission policies take its
+   * client path in pkg/admissionpolicy: a MutatingAdmissionPolicy's own matchConstraints are
+   * matched before its bindings', and bindings' params are read from the API server
+   * (`resources`, the reads they lack noted in `apiCallMisses`: CollectParams) instead of
+   * selected from `parameters`.
+   */
+  clusterClient?: boolean;
+  /**
    * What the registry said about the run's images, read beforehand by `registry/` (the CLI's
    * `--registry`). Absent, image verification is offline and says so.
    */

@@ -6,6 +6,10 @@
  * filters skip kube-system, kube-public and kube-node-lease, but not local-path-storage, so a
  * policy's background scan sees these objects as it would in CI (for example a Deployment rule
  * reports on the provisioner's Deployment, and its violation event is reported by the scan).
+ * kubeadm, which kind runs, installs the CoreDNS addon in kube-system (kubernetes,
+ * cmd/kubeadm/app/phases/addons/dns/manifests.go): its Deployment and the ServiceAccount and
+ * ConfigMap that Deployment names are here too (`kyverno apply --cluster` lists every
+ * Deployment, kube-system's included).
  *
  * Only objects the API server keeps as written are here: the Deployment's ReplicaSet and Pod
  * are written by controllers that do not run offline (and ReplicaSets are filtered anyway).
@@ -16,9 +20,99 @@ const NAMESPACE = 'local-path-storage';
 const SERVICE_ACCOUNT = 'local-path-provisioner-service-account';
 const PROVISIONER_IMAGE = 'docker.io/kindest/local-path-provisioner:v20240813-c6f155d6';
 const HELPER_IMAGE = 'docker.io/kindest/local-path-helper:v20230510-486859a6';
+/** kubeadm's CoreDNS for Kubernetes 1.33 (the node image of Kyverno's CI). */
+const COREDNS_IMAGE = 'registry.k8s.io/coredns/coredns:v1.12.0';
+const COREDNS_LABELS = { 'k8s-app': 'kube-dns' };
+
+/** kubeadm's CoreDNS addon (cluster domain cluster.local, two replicas, kubeadm's defaults). */
+function coreDnsObjects(): JsonObject[] {
+  const corefile = [
+    '.:53 {',
+    '    errors',
+    '    health {',
+    '       lameduck 5s',
+    '    }',
+    '    ready',
+    '    kubernetes cluster.local in-addr.arpa ip6.arpa {',
+    '       pods insecure',
+    '       fallthrough in-addr.arpa ip6.arpa',
+    '       ttl 30',
+    '    }',
+    '    prometheus :9153',
+    '    forward . /etc/resolv.conf {',
+    '       max_concurrent 1000',
+    '    }',
+    '    cache 30 {',
+    '       disable success cluster.local',
+    '       disable denial cluster.local',
+    '    }',
+    '    loop',
+    '    reload',
+    '    loadbalance',
+    '}',
+    '',
+  ].join('\n');
+  const probe = (path: string, port: string) => ({ httpGet: { path, port, scheme: 'HTTP' } });
+  return [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'coredns', namespace: 'kube-system' } },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'coredns', namespace: 'kube-system' }, data: { Corefile: corefile } },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'coredns', namespace: 'kube-system', labels: COREDNS_LABELS },
+      spec: {
+        replicas: 2,
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } },
+        selector: { matchLabels: COREDNS_LABELS },
+        template: {
+          metadata: { labels: COREDNS_LABELS },
+          spec: {
+            priorityClassName: 'system-cluster-critical',
+            serviceAccountName: 'coredns',
+            affinity: {
+              podAntiAffinity: {
+                preferredDuringSchedulingIgnoredDuringExecution: [
+                  { weight: 100, podAffinityTerm: { labelSelector: { matchExpressions: [{ key: 'k8s-app', operator: 'In', values: ['kube-dns'] }] }, topologyKey: 'kubernetes.io/hostname' } },
+                ],
+              },
+            },
+            tolerations: [
+              { key: 'CriticalAddonsOnly', operator: 'Exists' },
+              { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' },
+            ],
+            nodeSelector: { 'kubernetes.io/os': 'linux' },
+            containers: [
+              {
+                name: 'coredns',
+                image: COREDNS_IMAGE,
+                imagePullPolicy: 'IfNotPresent',
+                resources: { limits: { memory: '170Mi' }, requests: { cpu: '100m', memory: '70Mi' } },
+                args: ['-conf', '/etc/coredns/Corefile'],
+                volumeMounts: [{ name: 'config-volume', mountPath: '/etc/coredns', readOnly: true }],
+                ports: [
+                  { containerPort: 53, name: 'dns', protocol: 'UDP' },
+                  { containerPort: 53, name: 'dns-tcp', protocol: 'TCP' },
+                  { containerPort: 9153, name: 'metrics', protocol: 'TCP' },
+                  { containerPort: 8080, name: 'liveness-probe', protocol: 'TCP' },
+                  { containerPort: 8181, name: 'readiness-probe', protocol: 'TCP' },
+                ],
+                livenessProbe: { ...probe('/health', 'liveness-probe'), initialDelaySeconds: 60, timeoutSeconds: 5, successThreshold: 1, failureThreshold: 5 },
+                readinessProbe: probe('/ready', 'readiness-probe'),
+                securityContext: { allowPrivilegeEscalation: false, capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] }, readOnlyRootFilesystem: true },
+              },
+            ],
+            dnsPolicy: 'Default',
+            volumes: [{ name: 'config-volume', configMap: { name: 'coredns', items: [{ key: 'Corefile', path: 'Corefile' }] } }],
+          },
+        },
+      },
+    },
+  ];
+}
 
 export function kindClusterObjects(): JsonObject[] {
   return [
+    ...coreDnsObjects(),
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE, labels: { 'kubernetes.io/metadata.name': NAMESPACE } } },
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: SERVICE_ACCOUNT, namespace: NAMESPACE } },
     {

@@ -80,6 +80,8 @@ const VALUE_FLAGS: Record<string, string> = {
   '--replicas': 'replicas', '--image': 'image', '--as': 'as', '--as-group': 'as-group', '--kubeconfig': 'kubeconfig',
   '--from-literal': 'from-literal', '--schedule': 'schedule', '--grace-period': 'grace-period', '--timeout': 'timeout',
   '--labels': 'labels', '--restart': 'restart', '-c': 'container', '--context': 'context', '--field-manager': 'field-manager',
+  // create rolebinding / clusterrolebinding: the role and the subjects.
+  '--role': 'role', '--clusterrole': 'clusterrole', '--user': 'user', '--group': 'group', '--serviceaccount': 'serviceaccount',
 };
 /** Boolean flags (`--x` or `--x=true|false`). */
 const BOOL_FLAGS: Record<string, string> = {
@@ -503,9 +505,47 @@ function generated(ctx: Context): JsonObject {
       const schedule = flag(ctx.args, 'schedule') ?? '';
       return { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name }, spec: { jobTemplate: { metadata: { name }, spec: { template: { metadata: {}, spec: { containers: [{ name, image, resources: {} }], restartPolicy: flag(ctx.args, 'restart') ?? 'OnFailure' } } } }, schedule }, status: {} };
     }
+    case 'rolebinding':
+    case 'clusterrolebinding':
+      return roleBinding(ctx, what, name);
     default:
       throw new KubectlUnsupported(`kubectl create ${what}`);
   }
+}
+
+const RBAC_GROUP = 'rbac.authorization.k8s.io';
+
+/**
+ * `kubectl create rolebinding|clusterrolebinding NAME`: kubectl's object, its role (a
+ * RoleBinding names exactly one of --role or --clusterrole, a ClusterRoleBinding a
+ * --clusterrole) and its subjects: the users, then the groups, then the service accounts
+ * (`NAMESPACE:NAME`).
+ */
+function roleBinding(ctx: Context, what: 'rolebinding' | 'clusterrolebinding', name: string): JsonObject {
+  const allowed = ['role', 'clusterrole', 'user', 'group', 'serviceaccount', 'namespace', 'as', 'as-group'];
+  const unknown = [...ctx.args.flags.keys()].filter((k) => !allowed.includes(k));
+  if (unknown.length) throw new KubectlUnsupported(`create ${what} with ${unknown.join(', ')}`);
+  const role = flag(ctx.args, 'role');
+  const clusterRole = flag(ctx.args, 'clusterrole');
+  if (what === 'clusterrolebinding' && role !== undefined) throw new KubectlFailure('error: unknown flag: --role');
+  if (what === 'clusterrolebinding' && !clusterRole) throw new KubectlFailure('error: required flag(s) "clusterrole" not set');
+  if (what === 'rolebinding' && (role === undefined) === (clusterRole === undefined)) throw new KubectlFailure('error: exactly one of clusterrole or role must be specified');
+  const subjects: JsonObject[] = [
+    ...(ctx.args.flags.get('user') ?? []).map((user) => ({ kind: 'User', apiGroup: RBAC_GROUP, name: user })),
+    ...(ctx.args.flags.get('group') ?? []).map((group) => ({ kind: 'Group', apiGroup: RBAC_GROUP, name: group })),
+  ];
+  for (const account of ctx.args.flags.get('serviceaccount') ?? []) {
+    const parts = account.split(':');
+    if (parts.length !== 2) throw new KubectlFailure(`error: serviceaccount must be <namespace>:<name>`);
+    subjects.push({ kind: 'ServiceAccount', namespace: parts[0], name: parts[1] });
+  }
+  return {
+    apiVersion: `${RBAC_GROUP}/v1`,
+    kind: what === 'rolebinding' ? 'RoleBinding' : 'ClusterRoleBinding',
+    metadata: { name },
+    roleRef: { apiGroup: RBAC_GROUP, kind: role !== undefined ? 'Role' : 'ClusterRole', name: role ?? clusterRole },
+    ...(subjects.length ? { subjects } : {}),
+  };
 }
 
 /** kubectl create deployment's container name: the image's last path element, without tag or digest. */

@@ -2,11 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { assertionMismatch, evaluate, templateResource, Unsupported } from './assert';
 import { ObjectStore, serviceAccountAdmission } from './store';
 import { denialMessage, runScenario, Scenario } from './runner';
+import { CLI_BUNDLE } from './shell';
 
 test('assertions: partial objects, same-length arrays, expressions and bindings', () => {
   const actual = { metadata: { name: 'a', labels: { x: '1', y: '2' } }, spec: { items: [1, 2] } };
@@ -439,6 +440,31 @@ test('an expected Pod that only kube-controller-manager, the kubelet or Kyverno\
     const missing = await run([{ try: [{ assert: { resource: runningPod } }] }]);
     assert.equal(missing.status, 'failed');
     assert.match(missing.reason ?? '', /no Pod "\(any\)" found/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a script\'s kyverno is our CLI run for real against the store; a policy reading registry data makes the call unsupported', async () => {
+  assert.ok(existsSync(CLI_BUNDLE), 'dist/cli.js is missing: run `npm run build` first');
+  const dir = mkdtempSync(join(tmpdir(), 'chainsaw-cli-'));
+  try {
+    writeFileSync(join(dir, 'pods.yaml'), ['good', 'bad'].map((name) => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  labels:\n    team: ${name === 'good' ? 'blue' : 'red'}\nspec:\n  containers:\n  - name: c\n    image: nginx:1.27\n`).join('---\n'));
+    writeFileSync(join(dir, 'policy.yaml'), 'apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: blue-team\nspec:\n  rules:\n  - name: team\n    match:\n      any:\n      - resources:\n          kinds: [Pod]\n    validate:\n      message: only the blue team\n      pattern:\n        metadata:\n          labels:\n            team: blue\n');
+    writeFileSync(join(dir, 'images.yaml'), 'apiVersion: policies.kyverno.io/v1beta1\nkind: ImageValidatingPolicy\nmetadata:\n  name: signed\nspec:\n  matchConstraints:\n    resourceRules:\n    - apiGroups: [""]\n      apiVersions: ["v1"]\n      operations: ["CREATE"]\n      resources: ["pods"]\n  attestors:\n  - name: cosign\n    cosign:\n      key:\n        data: x\n  validations:\n  - expression: images.containers.all(i, verifyImageSignatures(i, [attestors.cosign]) > 0)\n');
+    const script = (content: string, check: string) => `  - try:\n    - script:\n        timeout: 60s\n        content: ${content}\n        check:\n          ${check}\n`;
+    writeFileSync(join(dir, 'chainsaw-test.yaml'), [
+      'apiVersion: chainsaw.kyverno.io/v1alpha1\nkind: Test\nmetadata:\n  name: cli\nspec:\n  steps:\n  - try:\n    - create:\n        file: pods.yaml\n',
+      // The namespace is the scenario's, a variable of the script's environment.
+      script('kyverno apply policy.yaml --cluster -n $NAMESPACE', `(contains($stdout, join('', ['policy blue-team -> resource ', $namespace, '/Pod/bad failed:']))): true\n          ($error): exit status 1`),
+      script('kubectl-kyverno apply policy.yaml --cluster -n $NAMESPACE --audit-warn --warn-exit-code 3', "($error): exit status 3"),
+    ].join(''));
+    const passed = await runScenario(join(dir, 'chainsaw-test.yaml'), 'cli');
+    assert.equal(passed.status, 'passed', passed.reason);
+    writeFileSync(join(dir, 'chainsaw-test.yaml'), 'apiVersion: chainsaw.kyverno.io/v1alpha1\nkind: Test\nmetadata:\n  name: cli\nspec:\n  steps:\n' + script('kyverno apply images.yaml --cluster || true', '($error): ~'));
+    const unsupported = await runScenario(join(dir, 'chainsaw-test.yaml'), 'cli');
+    assert.equal(unsupported.status, 'unsupported');
+    assert.match(unsupported.reason ?? '', /kyverno apply images\.yaml --cluster: the policy signed reads image data from a registry/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

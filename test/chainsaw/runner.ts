@@ -13,7 +13,7 @@
  * scenario's name or path.
  */
 import { readFileSync, existsSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { applyPatch, type Operation as PatchOperation } from 'fast-json-patch';
 import { parseYamlDocuments, classifyDocument, apiGroup } from '../../engine/loader';
 import { asArray, asObject, isJsonObject } from '../../engine/core/json';
@@ -60,6 +60,8 @@ import { KubeError } from '../../kube-api/errors';
 import { ObjectStore, StoreClient, mergeObjects, normalizeSecret, refOfObject, serviceAccountAdmission, withBuiltinDefaults } from './store';
 import { kubectl, KubectlUnsupported, type KubectlCluster, type WriteOutcome } from './kubectl';
 import { DEFAULT_EXEC_TIMEOUT_MS, runWithShim, unsetVariables } from './shell';
+import { startApiEndpoint } from './api-http';
+import { readDocuments } from '../../cli/io/documents';
 import { parseDuration } from '../../engine/units';
 import { installValue, kyvernoConfigMapOf, kyvernoInstallFor, serveFlagsOf, type KyvernoInstall } from './install';
 import { nextCertificates, parseKeyAlgorithm, type CertificateSet, type KeyAlgorithm } from '../../tls/certificates';
@@ -116,6 +118,19 @@ interface Subresource {
 }
 /** Kyverno's webhooks as the API server names them in a denial. */
 const WEBHOOK = { policy: 'validate-policy.kyverno.svc', mutate: 'mutate.kyverno.svc-fail', validate: 'validate.kyverno.svc-fail' };
+
+/**
+ * Kyverno's CLI reads the registry for the image data a policy reads (verifyImages rules,
+ * ImageValidatingPolicies, imageRegistry entries) whenever it applies one: a call of our CLI
+ * naming such a policy among its file arguments needs a registry the offline runner does not
+ * reach (our CLI would answer from no image data at all).
+ */
+function cliRegistryLimit(argv: string[], cwd: string): string | undefined {
+  const paths = argv.map((a) => resolve(cwd, a.replace(/^--?[\w-]+=/, ''))).filter((p) => existsSync(p));
+  const policies = readDocuments(paths).documents.map((d) => d.value).filter((v): v is JsonObject => isJsonObject(v) && classifyDocument(v) === 'policy');
+  const reading = policies.find(policyReadsImages);
+  return reading ? `the policy ${String(asObject(reading.metadata).name)} reads image data from a registry, which the offline runner does not reach` : undefined;
+}
 
 /**
  * The certificates our deploy makes for an install, per key algorithm: an install makes them
@@ -1272,6 +1287,9 @@ export class Scenario {
         env,
         timeoutMs,
         answer: (call, stepKubeconfig) => kubectl(cluster, { argv: call.argv, cwd: call.cwd, stdin: call.stdin, kubeconfig: call.kubeconfig, stepKubeconfig }),
+        // What a program reads through the kubeconfig (our CLI's --cluster) it reads from the store.
+        apiEndpoint: () => startApiEndpoint(this.store, () => this.kindTable()),
+        cliLimit: (call) => cliRegistryLimit(call.argv, call.cwd),
       },
       (e) => (e instanceof KubectlUnsupported || e instanceof Unsupported ? e.message : undefined),
     );

@@ -4,22 +4,32 @@
  * environment (the operation's `env`, `NAMESPACE`, `KUBECONFIG` pointing at a kubeconfig
  * written for the step), and on PATH a `kubectl` that forwards its argv, working directory
  * and stdin over a unix socket to the runner, which answers from its store (kubectl.ts).
- * Tools that would reach a real cluster or the network (helm, kyverno, cosign, curl...) are
- * stubs that report themselves; whatever a stub or kubectl could not do faithfully makes the
+ * `kyverno` (and `kubectl-kyverno`) asks the runner the same way, which lets the shim run our
+ * CLI's bundle for real (unless the call needs what is not offline); what the CLI reads from a
+ * cluster it reads from the store, over the API endpoint the step's kubeconfig points at
+ * (api-http.ts). Tools that would reach a real cluster or the network (helm, cosign, curl...)
+ * are stubs that report themselves; whatever a stub or kubectl could not do faithfully makes the
  * operation unsupported, whatever the script's exit code (scripts often turn a failure into
  * `exit 0`). `sleep` returns at once: no time passes offline, as for the runner's own sleeps.
  */
 import { spawn } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import type { ApiEndpoint } from './api-http';
 
 /** Chainsaw's default timeout of script and command operations (its `exec` timeout). */
 export const DEFAULT_EXEC_TIMEOUT_MS = 5_000;
 
 /** Tools that reach a real cluster, a registry or the network: not offline. */
-const STUBBED_TOOLS = ['helm', 'kyverno', 'cosign', 'curl', 'wget', 'kind', 'docker', 'crane', 'notation', 'kubectl-kyverno'];
+const STUBBED_TOOLS = ['helm', 'cosign', 'curl', 'wget', 'kind', 'docker', 'crane', 'notation'];
+
+/** The names Kyverno's CLI is installed under (Kyverno's CI puts `kyverno` on PATH; kubectl's plugin is `kubectl-kyverno`). */
+const KYVERNO_CLI_NAMES = ['kyverno', 'kubectl-kyverno'];
+
+/** Our CLI's bundle, as the repository's CLI tests run it (`npm run build` makes it). */
+export const CLI_BUNDLE = resolve(__dirname, '../../dist/cli.js');
 
 export interface ShimCall {
   tool: string;
@@ -33,6 +43,8 @@ export interface ShimAnswer {
   stdout: string;
   stderr: string;
   code: number;
+  /** A program the shim runs for real instead (its argv appended), whose outcome is the call's. */
+  exec?: string[];
 }
 
 export interface ExecResult {
@@ -57,7 +69,9 @@ const net = require('node:net');
 const path = require('node:path');
 const argv = process.argv.slice(2);
 const tool = path.basename(process.argv[1]);
-const wantsStdin = argv.some((a) => a === '-' || a === '/dev/stdin' || /=(-|\\/dev\\/stdin)$/.test(a));
+// A program the runner lets run for real reads its own stdin.
+const runsForReal = ${JSON.stringify(KYVERNO_CLI_NAMES)}.includes(tool);
+const wantsStdin = !runsForReal && argv.some((a) => a === '-' || a === '/dev/stdin' || /=(-|\\/dev\\/stdin)$/.test(a));
 function send(stdin) {
   const socket = net.connect(process.env.CHAINSAW_OFFLINE_SOCKET);
   let data = '';
@@ -69,6 +83,10 @@ function send(stdin) {
   socket.on('close', () => {
     let answer;
     try { answer = JSON.parse(data); } catch { process.stderr.write(tool + ': no answer from the offline runner\\n'); process.exit(255); }
+    if (answer.exec) {
+      const run = require('node:child_process').spawnSync(answer.exec[0], [...answer.exec.slice(1), ...argv], { stdio: 'inherit' });
+      process.exit(run.status === null ? 255 : run.status);
+    }
     process.stdout.write(answer.stdout, () => process.stderr.write(answer.stderr, () => process.exit(answer.code)));
   });
 }
@@ -82,13 +100,14 @@ if (wantsStdin) {
 }
 
 /** The kubeconfig chainsaw writes for a step (one cluster, user and context, all named chainsaw). */
-function kubeconfigText(): string {
+export function kubeconfigText(api: ApiEndpoint | undefined): string {
   return [
     'apiVersion: v1',
     'kind: Config',
     'clusters:',
     '- cluster:',
-    '    server: https://chainsaw-offline.invalid',
+    ...(api ? [`    certificate-authority-data: ${Buffer.from(api.caPem).toString('base64')}`] : []),
+    `    server: ${api?.url ?? 'https://chainsaw-offline.invalid'}`,
     '  name: chainsaw',
     'contexts:',
     '- context:',
@@ -114,6 +133,10 @@ export interface ExecSpec {
   timeoutMs: number;
   /** Answers a kubectl call (kubectl.ts over the runner's store); throws to mark it unsupported. */
   answer: (call: ShimCall, kubeconfig: string) => Promise<ShimAnswer>;
+  /** Why a call of our CLI cannot be answered offline (it would need what the runner does not have), or undefined. */
+  cliLimit?: (call: ShimCall) => string | undefined;
+  /** Starts the API endpoint the step's kubeconfig points at (api-http.ts over the runner's store); without it, none. */
+  apiEndpoint?: () => Promise<ApiEndpoint>;
 }
 
 /**
@@ -147,6 +170,7 @@ export async function runWithShim(spec: ExecSpec, isUnsupported: (e: unknown) =>
   const kubeconfig = join(dir, 'kubeconfig');
   const unsupported: string[] = [];
   let server: Server | undefined;
+  let api: ApiEndpoint | undefined;
   const sockets = new Set<Socket>();
   // The time the runner spends answering kubectl (the API server's work, elsewhere in a
   // cluster) does not count against the script's timeout: a loaded machine must not fail it.
@@ -154,12 +178,13 @@ export async function runWithShim(spec: ExecSpec, isUnsupported: (e: unknown) =>
   let answeredMs = 0;
   let answeringSince = 0;
   try {
-    writeFileSync(kubeconfig, kubeconfigText());
+    api = await spec.apiEndpoint?.();
+    writeFileSync(kubeconfig, kubeconfigText(api));
     const shim = join(dir, 'shim.js');
     writeFileSync(shim, shimSource());
     chmodSync(shim, 0o755);
     mkdirSync(bin);
-    for (const tool of ['kubectl', ...STUBBED_TOOLS]) symlinkSync(shim, join(bin, tool));
+    for (const tool of ['kubectl', ...KYVERNO_CLI_NAMES, ...STUBBED_TOOLS]) symlinkSync(shim, join(bin, tool));
     // sleep: no time passes offline (the runner's sleep operations are no-ops too).
     writeFileSync(join(bin, 'sleep'), '#!/bin/sh\nexit 0\n');
     chmodSync(join(bin, 'sleep'), 0o755);
@@ -178,6 +203,14 @@ export async function runWithShim(spec: ExecSpec, isUnsupported: (e: unknown) =>
           let answer: ShimAnswer;
           try {
             const call = JSON.parse(data) as ShimCall;
+            if (KYVERNO_CLI_NAMES.includes(call.tool)) {
+              // Our CLI in Kyverno's CLI's place, run by the runner's node, unless it would need what is not offline.
+              if (!existsSync(CLI_BUNDLE)) throw new ShimUnsupported(`${call.tool}: our CLI's bundle ${CLI_BUNDLE} is missing (npm run build)`);
+              const limit = spec.cliLimit?.(call);
+              if (limit !== undefined) throw new ShimUnsupported(`${call.tool} ${call.argv.join(' ')}: ${limit}`);
+              socket.end(JSON.stringify({ stdout: '', stderr: '', code: 0, exec: [process.execPath, CLI_BUNDLE] } satisfies ShimAnswer));
+              return;
+            }
             if (call.tool !== 'kubectl') throw new ShimUnsupported(`${call.tool} ${call.argv.join(' ')}`.trim());
             if (answering++ === 0) answeringSince = Date.now();
             try {
@@ -241,8 +274,11 @@ export async function runWithShim(spec: ExecSpec, isUnsupported: (e: unknown) =>
     else if (timedOut) error = 'signal: killed';
     else if (signal) error = `signal: ${signal === 'SIGKILL' ? 'killed' : signal.toLowerCase().replace(/^sig/, '')}`;
     else if (code !== 0) error = `exit status ${code}`;
+    // A request the API endpoint could not answer as an API server would: the CLI went on with a 404.
+    for (const request of api?.unserved ?? []) unsupported.push(`the API server request ${request}`);
     return { stdout: stdout.trim(), stderr: stderr.trim(), error, unsupported, timedOut };
   } finally {
+    await api?.close();
     for (const s of sockets) s.destroy();
     if (server) await new Promise<void>((done) => server!.close(() => done()));
     rmSync(dir, { recursive: true, force: true });

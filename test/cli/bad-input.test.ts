@@ -178,8 +178,8 @@ test('a policy Kyverno\'s validation rejects is skipped as kyverno apply and kyv
   const applied = cli('apply', join(bad, 'policy.yaml'), '--resource', join(bad, 'pod.yaml'));
   noStack(applied.out + applied.err);
   assert.equal(applied.code, 1, 'an invalid policy is an error of the run');
-  // Kyverno counts the rules before validating, prints the skipped policy with its aggregated reason, and counts one error.
-  assert.match(applied.out, /Applying 1 policy rule\(s\) to 1 resource\(s\)\.\.\./);
+  // Kyverno counts the rules (with autogen's) before validating, prints the skipped policy with its aggregated reason, and counts one error.
+  assert.match(applied.out, /Applying 3 policy rule\(s\) to 1 resource\(s\)\.\.\./);
   assert.ok(applied.out.includes(`Policies Skipped:\n1. p: [${reason}, ${subject}]\n`), applied.out);
   assert.match(applied.out, /pass: 0, fail: 0, warn: 0, error: 1, skip: 0/);
   assert.ok(applied.err.includes(`rejected-by-validation/policy.yaml:7:26: invalid policy p: ${reason}`), applied.err);
@@ -315,7 +315,8 @@ test('symbolic links to . and .. in a folder: test and apply end and read every 
   assert.deepEqual(report.summary, { files: 1, filesPassed: 1, rows: 1, rowsPassed: 1 });
   const applied = cli('apply', linked, '--resource', join(linked, 'pod.yaml'));
   noStack(applied.out + applied.err);
-  assert.match(applied.out, /Applying 1 policy rule\(s\) to 1 resource\(s\)/);
+  // One Pod rule and its two autogen rules: the policy was read once.
+  assert.match(applied.out, /Applying 3 policy rule\(s\) to 1 resource\(s\)/);
 });
 
 test('a YAML alias bomb is refused', () => {

@@ -47,8 +47,8 @@ const VPOL = '$C/test-validating-policy';
 const SUMMARY = /pass: \d+, fail: \d+, warn: \d+, error: \d+, skip: \d+ /;
 
 const ROWS: Row[] = [
-  // apply: resources, output forms, exit codes
-  { line: `apply ${LATEST_POLICY} --resource ${LATEST_PODS}`, code: 1, out: [/^\nApplying 2 policy rule\(s\) to 8 resource\(s\)\.\.\./, /policy disallow-latest-tag -> resource default\/Pod\/badpod01 failed:\n1 - require-image-tag /, SUMMARY], err: [/Error: exit as there are policy violations/] },
+  // apply: resources, output forms, exit codes (the rule count includes autogen rules: 2 Pod rules are 6)
+  { line: `apply ${LATEST_POLICY} --resource ${LATEST_PODS}`, code: 1, out: [/^\nApplying 6 policy rule\(s\) to 8 resource\(s\)\.\.\./, /policy disallow-latest-tag -> resource default\/Pod\/badpod01 failed:\n1 - require-image-tag /, SUMMARY], err: [/Error: exit as there are policy violations/] },
   { line: `apply ${LATEST_POLICY} -r ${LATEST_PODS} --audit-warn`, code: 0, out: [/failed as audit warning:/, /pass: \d+, fail: 0, warn: [1-9]\d*, error: 0/] },
   { line: `apply ${LATEST_POLICY} -r ${LATEST_PODS} --audit-warn --warn-exit-code 3`, code: 3, out: [/exit as warnExitCode is 3/] },
   { line: `apply ${LATEST_POLICY} -r ${LATEST_PODS} --audit-warn --warn-exit-code=x`, code: 2, err: [/invalid argument "x" for "--warn-exit-code" flag/] },

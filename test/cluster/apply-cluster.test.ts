@@ -125,7 +125,8 @@ test('apply -c reads the kinds the policy matches from every namespace', async (
 
 test('apply -c -n lists only that namespace; -r keeps the named objects; an unknown name stops the run', async () => {
   const shop = await cli('apply', join(dir, 'pods.yaml'), '--cluster', '-n', 'shop', '--kubeconfig', cluster.kubeconfig);
-  assert.match(shop.out, /Applying 1 policy rule\(s\) to 2 resource\(s\)/);
+  // One Pod rule and its two autogen rules (Kyverno's ComputeRules).
+  assert.match(shop.out, /Applying 3 policy rule\(s\) to 2 resource\(s\)/);
   assert.match(shop.out, /pass: 1, fail: 1,/);
 
   const named = await cli('apply', join(dir, 'pods.yaml'), '-c', '-r', 'web', '--kubeconfig', cluster.kubeconfig, '-t');
