@@ -29,7 +29,8 @@ import { withDiscoveredKinds } from '../kube-api/discovery';
 import { kindLookups } from '../engine/policy/admission-checks';
 import type { JsonObject } from '../engine/core/types';
 import type { KeyAlgorithm } from '../tls/certificates';
-import { apiServerConfigMap, KYVERNO_CONFIG_MAP, KyvernoConfigWatcher } from './kyverno-config';
+import { apiServerConfigMap, configurationDefaults, KYVERNO_CONFIG_MAP, KyvernoConfigWatcher } from './kyverno-config';
+import { configureEngine } from '../engine/core/configuration';
 import type { ExceptionScope } from './exception-scope';
 
 /**
@@ -142,12 +143,12 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
   const generator = new DownstreamGenerator({ client, log, onCreated: (policy, rule, created) => background.generated(policy, rule, created) });
   const events = new EventWriter(client, log, { omit: opts.omitEvents ?? [], successEvents: opts.successEvents === true });
   // Kyverno's ConfigMap: the flags are the defaults of the keys it leaves out.
-  const config = new KyvernoConfigWatcher({
+  const config = new KyvernoConfigWatcher(configurationDefaults({
     resourceFilters: opts.server.resourceFilters ?? '',
     userExclusions: opts.server.userExclusions ?? {},
     successEvents: opts.successEvents === true,
     successEventActions: [],
-  }, log);
+  }, opts.namespace), log);
   let reports: { add(items: ReportItem[]): void } | undefined;
   let run: InClusterRun | undefined;
   const background = new BackgroundController({
@@ -160,6 +161,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     events,
     reports: { add: (items) => reports?.add(items) },
     reconcileIntervalMs: opts.backgroundScanIntervalMs,
+    updateRequestThreshold: () => config.current().updateRequestThreshold,
   });
   const backgroundUser = opts.server.backgroundUser;
   // /policyvalidate looks a policy's kinds up in the cluster's discovery, as Kyverno's policy webhook does.
@@ -190,7 +192,9 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     apiPost: (path, body) => client.request({ method: 'POST', path, body }),
   });
   config.onChange((c) => {
-    server.setLiveSettings({ resourceFilters: c.resourceFilters, userExclusions: c.userExclusions, successEvents: c.successEvents });
+    server.setLiveSettings({ resourceFilters: c.resourceFilters, userExclusions: c.userExclusions, successEvents: c.successEvents, engine: c.engine });
+    // This process evaluates too (generate, mutate-existing, cleanup).
+    configureEngine(c.engine);
     events.setSuccessEvents(c.successEvents, c.successEventActions);
   });
   const configMap = opts.configMap ?? KYVERNO_CONFIG_MAP;

@@ -106,7 +106,8 @@ export interface InClusterOptions {
   rolesAlways?: boolean;
   /**
    * Kyverno's ConfigMap (kyverno-config.ts), when watched: its successEvents, resource filters
-   * and role exclusions replace `successEvents`, `resourceFilters` and `rolesAlways` as it changes.
+   * and role exclusions replace `successEvents`, `resourceFilters` and `rolesAlways` as it
+   * changes, and its webhook keys shape the webhook configurations.
    */
   config?: KyvernoConfigWatcher;
   /** Kyverno's --openreportsEnabled: reports are openreports.io Reports and ClusterReports. */
@@ -191,7 +192,11 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   const client = opts.client ?? inClusterClient();
   const identity = opts.identity ?? replicaIdentity();
   const reports = new ReportWriter(client, opts.log, opts.reportIntervalMs, { ...(opts.allowedResults ? { allowedResults: opts.allowedResults } : {}), openreports: opts.openreports === true });
-  const controller = new WebhookController({ client, namespace: opts.namespace, caPem: opts.caPem ?? readCa(opts.caFile, opts.log), log: opts.log, localUrl: opts.localUrl });
+  const controller = new WebhookController({
+    client, namespace: opts.namespace, caPem: opts.caPem ?? readCa(opts.caFile, opts.log), log: opts.log, localUrl: opts.localUrl,
+    // The ConfigMap's webhook keys as they are at each sync (a change serves the policies again, which syncs).
+    settings: opts.config && (() => opts.config!.current().webhooks),
+  });
   const scan = async (path: 'validate' | 'mutate', body: string, only: string[]) => {
     const successEvents = opts.config ? opts.config.current().successEvents : opts.successEvents;
     const reply = await opts.server.evaluate(path, body, only, { scan: true, ...(opts.events ? { events: 'scan' as const, successEvents } : {}) });

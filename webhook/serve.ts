@@ -27,7 +27,7 @@ import type { UserExclusionSettings } from './user-filters';
 import type { EventReason } from './event-info';
 import { defaultResourceFilters } from './resource-filters';
 import { DEFAULT_TTL_INTERVAL_MS } from '../engine/cleanup/ttl';
-import { CONFIG_KEYS_NOT_READ, CONFIG_KEYS_READ, KYVERNO_CONFIG_MAP } from './kyverno-config';
+import { CONFIG_KEYS_READ, KYVERNO_CONFIG_MAP } from './kyverno-config';
 import { DEFAULT_EXCEPTION_SCOPE, type ExceptionScope } from './exception-scope';
 
 
@@ -310,10 +310,9 @@ Flags:
       --exclude-groups LIST     excludeGroups, --exclude-roles LIST, --exclude-cluster-roles LIST
       --config-map NAME         in-cluster: the ConfigMap in --namespace laid out as Kyverno's
                                 (default kyverno), read and watched; its keys apply live and a
-                                key it leaves out keeps its flag's value. Keys read:
+                                key it leaves out keeps its flag's value (or Kyverno's
+                                default). Keys read, all of Kyverno's:
 ${helpList(CONFIG_KEYS_READ)}
-                                Keys not applied (logged when set):
-${helpList(CONFIG_KEYS_NOT_READ)}
       --enable-policy-exception[=false]
                                 apply PolicyExceptions (Kyverno's --enablePolicyException;
                                 default on here, off in Kyverno's flags)
