@@ -102,3 +102,22 @@ test('server processes take the ConfigMap\'s resource filters and user exclusion
   assert.deepEqual(await allowed('alice'), [true, true], 'excluded user');
   assert.deepEqual(await allowed('bob'), [false, false]);
 });
+
+let registryHook: TestWebhook | undefined;
+after(async () => registryHook?.server.close());
+
+test("server processes read image references with the ConfigMap's defaultRegistry while they run", async () => {
+  const policy = { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'corp-registry' }, spec: { validationFailureAction: 'Enforce', rules: [{
+    name: 'r', match: { any: [{ resources: { kinds: ['Pod'] } }] },
+    validate: { message: 'only registry.corp', deny: { conditions: { any: [{ key: '{{ images.containers.app.registry }}', operator: 'NotEquals', value: 'registry.corp' }] } } },
+  }] } };
+  registryHook = await startTestWebhook('config-registry', { workers: 2 }, [policy]);
+  const review = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: {
+    uid: 'u', operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, namespace: 'default', name: 'p', userInfo: { username: 'alice', groups: [] },
+    object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'app', image: 'team/app:1' }] } } } });
+  const allowed = async () => (await Promise.all([registryHook!.call('/validate', review), registryHook!.call('/validate', review)])).map((a) => (JSON.parse(a.text) as { response: { allowed: boolean } }).response.allowed);
+  assert.deepEqual(await allowed(), [false, false], 'team/app is docker.io/team/app by default');
+  const engine = configurationOf({ defaultRegistry: 'registry.corp' }, FLAGS).engine;
+  registryHook.server.setLiveSettings({ resourceFilters: '', userExclusions: {}, successEvents: false, engine });
+  assert.deepEqual(await allowed(), [true, true]);
+});
