@@ -18,7 +18,7 @@ function generationArgs(generation: AdmissionPolicyGeneration | undefined): stri
   if (!generation) return [];
   return [...(generation.validating ? [] : ['--generate-validating-admission-policy=false']), ...(generation.mutating ? ['--generate-mutating-admission-policy'] : [])];
 }
-import { labels, MANAGED_BY, SERVICE_NAME, serviceHosts, WEBHOOK_NAME, webhookConfigurations } from '../webhook/configurations';
+import { labels, MANAGED_BY, SERVICE_NAME, serviceHosts, WEBHOOK_NAME, webhookConfigurations, type WebhookSettings } from '../webhook/configurations';
 
 export { MANAGED_BY, MUTATING_CONFIG, SERVICE_NAME, VALIDATING_CONFIG, WEBHOOK_NAME } from '../webhook/configurations';
 
@@ -72,6 +72,8 @@ export interface PlanInput {
   admissionPolicyGeneration?: AdmissionPolicyGeneration;
   /** Local mode: https://HOST:PORT the API server can reach the developer's webhook at. */
   localUrl?: string;
+  /** Kyverno's ConfigMap's webhook keys (namespaceSelector, annotations...); default: ours. */
+  webhookSettings?: WebhookSettings;
   kinds: KindTable;
 }
 
@@ -299,6 +301,7 @@ export function planDeploy(input: PlanInput): Plan {
       needs: classicWebhookNeeds(served, input.kinds),
       policies: served,
       keepEmpty: input.mode === 'cluster',
+      settings: input.webhookSettings,
     });
     for (const o of configs) add('webhooks', o);
   }

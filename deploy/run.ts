@@ -21,7 +21,8 @@ import { renderPlan, type RenderResult } from './render';
 import { describeRules, liveNamespacedRbac } from './rbac';
 import { POLICY_KINDS } from '../webhook/incluster';
 import type { AdmissionPolicyGeneration } from '../webhook/admission-policy-generator';
-import { isOurs, MANAGED_BY_SELECTOR } from '../webhook/configurations';
+import { isOurs, MANAGED_BY_SELECTOR, type WebhookSettings } from '../webhook/configurations';
+import { configurationDefaults, configurationOf, KYVERNO_CONFIG_MAP } from '../webhook/kyverno-config';
 
 type Json = Record<string, unknown>;
 
@@ -99,6 +100,16 @@ export interface DeployResult {
  * version of ours, its single Secret), kept or renewed as the in-cluster renewer would. Secrets
  * someone else made (without Kyverno's managed-by label: cert-manager's) are served as they are.
  */
+/**
+ * The webhook keys of Kyverno's ConfigMap in the namespace (`kyverno`, which the webhook
+ * watches): the configurations are written as the webhook's controller will keep them, so a
+ * deploy does not undo them. Without the ConfigMap (or unreadable): the defaults.
+ */
+async function configuredWebhookSettings(client: KubeClient, ns: string, log: (line: string) => void): Promise<WebhookSettings> {
+  const configMap = await client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: KYVERNO_CONFIG_MAP }).catch(() => undefined);
+  return configurationOf(configMap?.data, configurationDefaults({ resourceFilters: '', userExclusions: {}, successEvents: false, successEventActions: [] }, ns), (line) => log(`warning: ConfigMap ${ns}/${KYVERNO_CONFIG_MAP}: ${line}`)).webhooks;
+}
+
 async function currentCerts(client: KubeClient, ns: string, hosts: string[], algorithm?: KeyAlgorithm): Promise<{ certs: CertificateSet; external: boolean }> {
   const read = (name: string) => client.get({ apiVersion: 'v1', kind: 'Secret', name, namespace: ns }).catch(() => undefined);
   const names = tlsSecretNames(ns);
@@ -272,6 +283,7 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
       externalTlsSecrets,
       admissionPolicyGeneration: req.admissionPolicyGeneration,
       servedPolicies: mode === 'cluster' ? await servedPolicies(client, req.policies) : undefined,
+      webhookSettings: mode === 'policies-only' ? undefined : await configuredWebhookSettings(client, ns, ui.log),
       kinds: await kindTable(client),
     });
   } catch (e) {
