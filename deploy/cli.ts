@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs, single, UsageError, type ParsedArgs } from '../io/args';
-import { admissionPolicyGenerationFlags, keyAlgorithmFlag, loadPolicyFiles } from '../webhook/serve';
+import { admissionPolicyGenerationFlags, duration, keyAlgorithmFlag, loadPolicyFiles } from '../webhook/serve';
 import { certificatesCover, makeCertificates, trustBundle, type CertificateSet, type KeyAlgorithm } from '../tls/certificates';
 import { targetSummary, type ClusterTarget } from './context';
 import { KubeClient } from '../kube-api/client';
@@ -60,6 +60,8 @@ Flags:
       --tls-key-algorithm A
                          RSA (default), ECDSA (P-256) or Ed25519: the keys of the webhook's CA and
                          serving certificates, now and when renewed (Kyverno's --tlsKeyAlgorithm)
+      --renew-before D   renew the certificates this long before they expire (deploy and the
+                         webhook's renewer; Kyverno's --renewBefore; default 360h, 15 days)
       --force-conflicts  take over fields another field manager owns
       --no-smoke-check   skip the final dry-run denial check
       --webhook-bundle PATH  the bundled server (default: webhook.js next to this CLI)
@@ -185,6 +187,7 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
   }
   const tlsDir = single(args, 'tls-dir') ?? defaultTlsDir();
   const tlsKeyAlgorithm = args.values.has('tls-key-algorithm') ? keyAlgorithmFlag(single(args, 'tls-key-algorithm')) : undefined;
+  const renewBeforeMs = args.values.has('renew-before') ? duration(args, 'renew-before', 0) : undefined;
   const certs = local ? localCertificates(tlsDir, url!, undefined, tlsKeyAlgorithm) : undefined;
   const client = clientFor(args);
   const controller = new AbortController();
@@ -232,6 +235,7 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
       serviceMonitor: args.booleans.has('service-monitor'),
       forceFailurePolicyIgnore: args.booleans.has('force-failure-policy-ignore'),
       tlsKeyAlgorithm,
+      renewBeforeMs,
       admissionPolicyGeneration: generation,
       webhookCode,
       localUrl: url,

@@ -68,6 +68,8 @@ export interface PlanInput {
   forceFailurePolicyIgnore?: boolean;
   /** Kyverno's --tlsKeyAlgorithm: the webhook's renewer makes keys of this type (its default, RSA, when absent). */
   tlsKeyAlgorithm?: KeyAlgorithm;
+  /** Kyverno's --renewBefore: how long before expiry the webhook's renewer renews (its default, 15 days, when absent). */
+  renewBeforeMs?: number;
   /** The webhook's admission policy generation (serve's defaults when absent: validating on, mutating off). */
   admissionPolicyGeneration?: AdmissionPolicyGeneration;
   /** Local mode: https://HOST:PORT the API server can reach the developer's webhook at. */
@@ -153,7 +155,7 @@ function workload(input: PlanInput, ns: string, codeSha: string): Json[] {
               name: 'webhook',
               image: input.image ?? DEFAULT_IMAGE,
               command: ['node', '-e', BOOTSTRAP],
-              args: ['--in-cluster', '--port', String(port), '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--namespace', ns, '--metrics-port', String(metricsPort), ...(input.tlsKeyAlgorithm ? ['--tls-key-algorithm', input.tlsKeyAlgorithm] : []), ...(input.forceFailurePolicyIgnore ? ['--force-failure-policy-ignore'] : []), ...generationArgs(input.admissionPolicyGeneration)],
+              args: ['--in-cluster', '--port', String(port), '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--namespace', ns, '--metrics-port', String(metricsPort), ...(input.tlsKeyAlgorithm ? ['--tls-key-algorithm', input.tlsKeyAlgorithm] : []), ...(input.renewBeforeMs !== undefined ? ['--renew-before', `${input.renewBeforeMs}ms`] : []), ...(input.forceFailurePolicyIgnore ? ['--force-failure-policy-ignore'] : []), ...generationArgs(input.admissionPolicyGeneration)],
               env: [
                 { name: 'KS_CODE_SHA256', value: codeSha },
                 // The replica's name in the leader-election Leases, as Kyverno's pods set it.

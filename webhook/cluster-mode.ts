@@ -104,6 +104,8 @@ export interface ClusterModeOptions {
   certRenewalIntervalMs?: number;
   /** Kyverno's --tlsKeyAlgorithm for renewed certificates (serve --tls-key-algorithm). */
   tlsKeyAlgorithm?: KeyAlgorithm;
+  /** Kyverno's --renewBefore (serve --renew-before). */
+  renewBeforeMs?: number;
   /** Kyverno's `--ttlReconciliationInterval` (default 1 min). */
   ttlIntervalMs?: number;
   /** Kyverno's --forceFailurePolicyIgnore (serve --force-failure-policy-ignore). */
@@ -207,7 +209,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     run = await runInCluster({
       server, namespace: opts.namespace, caFile: opts.caFile ?? '', caPem: opts.caPem, localUrl: opts.localUrl, log, signal: stopping.signal, client,
       reportIntervalMs: opts.reportIntervalMs, retryPeriodMs: opts.retryPeriodMs, backgroundScanIntervalMs: opts.backgroundScanIntervalMs,
-      events, successEvents: opts.successEvents, admissionPolicyReports: opts.admissionPolicyReports, admissionPolicyGeneration: opts.admissionPolicyGeneration, background, identity: opts.identity, certRenewalIntervalMs: opts.certRenewalIntervalMs, tlsKeyAlgorithm: opts.tlsKeyAlgorithm,
+      events, successEvents: opts.successEvents, admissionPolicyReports: opts.admissionPolicyReports, admissionPolicyGeneration: opts.admissionPolicyGeneration, background, identity: opts.identity, certRenewalIntervalMs: opts.certRenewalIntervalMs, tlsKeyAlgorithm: opts.tlsKeyAlgorithm, renewBeforeMs: opts.renewBeforeMs,
       // Cleanup never deletes what Kyverno's resource filters name.
       resourceFilters: parseResourceFilters(opts.server.resourceFilters ?? ''), ttlIntervalMs: opts.ttlIntervalMs,
       rolesAlways: !!(opts.server.userExclusions?.excludeRoles || opts.server.userExclusions?.excludeClusterRoles),

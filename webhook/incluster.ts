@@ -122,6 +122,8 @@ export interface InClusterOptions {
   certRenewalIntervalMs?: number;
   /** Kyverno's --tlsKeyAlgorithm for renewed certificates (default RSA). */
   tlsKeyAlgorithm?: KeyAlgorithm;
+  /** Kyverno's --renewBefore: how long before expiry the certificates are renewed (default 15 days). */
+  renewBeforeMs?: number;
   /** Kyverno's `--validatingAdmissionPolicyReports` / `--mutatingAdmissionPolicyReports` (defaults: on / off). */
   admissionPolicyReports?: AdmissionPolicyReports;
   /** Kyverno's `generateValidatingAdmissionPolicy` / `generateMutatingAdmissionPolicy` features (defaults: on / off). */
@@ -236,7 +238,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
         const outcome = await work();
         if (outcome === 'rotated') controller.forgetClientConfigs();
         return outcome;
-      }), opts.tlsKeyAlgorithm);
+      }), opts.tlsKeyAlgorithm, opts.renewBeforeMs);
     void gceStatus.flush();
     if (!policies) return;
     void controller.sync(policies.filter((p) => !generatedForApiServer(p)));

@@ -4,7 +4,7 @@
  * feed the server through the same setPolicies call.
  */
 import { parseArgs, single, UsageError } from '../io/args';
-import { DEFAULT_KEY_ALGORITHM, parseKeyAlgorithm, type KeyAlgorithm } from '../tls/certificates';
+import { DEFAULT_KEY_ALGORITHM, parseKeyAlgorithm, RENEW_BEFORE_MS, type KeyAlgorithm } from '../tls/certificates';
 import { readFileSync, statSync } from 'node:fs';
 import { walkFiles } from '../io/walk';
 import { dirname, join } from 'node:path';
@@ -92,6 +92,8 @@ interface ServeArgs {
   certRenewalIntervalMs: number;
   /** Kyverno's --tlsKeyAlgorithm: the key type of certificates the in-cluster renewer makes (default RSA). */
   tlsKeyAlgorithm: KeyAlgorithm;
+  /** Kyverno's --renewBefore: how long before expiry the in-cluster renewer replaces a certificate (default 15 days). */
+  renewBeforeMs: number;
   /** Kyverno's --metricsPort: plain-HTTP /metrics on this port (and not on the admission port). */
   metricsPort?: number;
   successEvents: boolean;
@@ -124,13 +126,13 @@ interface ServeArgs {
 
 export const SERVE_FLAGS = {
   values: ['policy'],
-  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'tls-key-algorithm', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters', 'exclude-usernames', 'exclude-groups', 'exclude-roles', 'exclude-cluster-roles', 'background-service-account', 'http-blocklist', 'config-map', 'exception-namespace', 'allowed-results'],
+  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'renew-before', 'tls-key-algorithm', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters', 'exclude-usernames', 'exclude-groups', 'exclude-roles', 'exclude-cluster-roles', 'background-service-account', 'http-blocklist', 'config-map', 'exception-namespace', 'allowed-results'],
   booleans: ['in-cluster', 'help', 'generate-success-events', 'allow-http-in-namespaced-policies', 'validating-admission-policy-reports', 'mutating-admission-policy-reports', 'force-failure-policy-ignore', 'enable-policy-exception', 'openreports-enabled', 'generate-validating-admission-policy', 'generate-mutating-admission-policy'],
   aliases: { h: 'help' },
 };
 
-/** A Go duration flag ("2s", "1h") in milliseconds. */
-function duration(parsed: ReturnType<typeof parseArgs>, name: string, fallback: number): number {
+/** A Go duration flag ("2s", "1h") in milliseconds (serve's and deploy's). */
+export function duration(parsed: ReturnType<typeof parseArgs>, name: string, fallback: number): number {
   const v = single(parsed, name);
   if (v === undefined) return fallback;
   const nanos = parseDuration(v);
@@ -179,6 +181,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     ttlIntervalMs: duration(parsed, 'ttl-reconciliation-interval', DEFAULT_TTL_INTERVAL_MS),
     certRenewalIntervalMs: duration(parsed, 'cert-renewal-interval', CERT_RENEWAL_INTERVAL_MS),
     tlsKeyAlgorithm: keyAlgorithmFlag(single(parsed, 'tls-key-algorithm')),
+    renewBeforeMs: duration(parsed, 'renew-before', RENEW_BEFORE_MS),
     metricsPort: parsed.values.has('metrics-port') ? number('metrics-port', 0) : undefined,
     successEvents: parsed.booleans.has('generate-success-events'),
     admissionPolicyReports: { validating: !parsed.negated.has('validating-admission-policy-reports'), mutating: parsed.booleans.has('mutating-admission-policy-reports') },
@@ -265,7 +268,9 @@ Flags:
       --metrics-port N          serve /metrics over plain HTTP on this port only (Kyverno's
                                 --metricsPort; deploy uses 8000); without it, on the HTTPS port
       --cert-renewal-interval D in-cluster: how often the leader checks the serving certificates
-                                and renews them 15 days before expiry (default 12h)
+                                (default 12h) for those to renew
+      --renew-before D          in-cluster: renew a certificate this long before it expires
+                                (Kyverno's --renewBefore; default 360h, 15 days)
       --tls-key-algorithm A     in-cluster: RSA, ECDSA or Ed25519, the key of the certificates
                                 the leader renews (Kyverno's --tlsKeyAlgorithm; default RSA)
       --http-blocklist LIST     CIDR ranges and host names CEL http.Get/Post may not reach
@@ -372,7 +377,7 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
       client, server: { ...serverOptions, backgroundUser: args.backgroundUser ?? ownServiceAccount(client.config) }, namespace: args.namespace, caFile: args.caFile, log,
       reportIntervalMs: args.reportIntervalMs, retryPeriodMs: args.retryPeriodMs, backgroundScanIntervalMs: args.backgroundScanIntervalMs,
       successEvents: args.successEvents, omitEvents: args.omitEvents, admissionPolicyReports: args.admissionPolicyReports, admissionPolicyGeneration: args.admissionPolicyGeneration, holdBackground: process.env.KYVERNO_STUDIO_HOLD_BACKGROUND === '1',
-      certRenewalIntervalMs: args.certRenewalIntervalMs, tlsKeyAlgorithm: args.tlsKeyAlgorithm, ttlIntervalMs: args.ttlIntervalMs, forceFailurePolicyIgnore: args.forceFailurePolicyIgnore,
+      certRenewalIntervalMs: args.certRenewalIntervalMs, tlsKeyAlgorithm: args.tlsKeyAlgorithm, renewBeforeMs: args.renewBeforeMs, ttlIntervalMs: args.ttlIntervalMs, forceFailurePolicyIgnore: args.forceFailurePolicyIgnore,
       configMap: args.configMap, exceptionScope: args.exceptionScope, allowedResults: args.allowedResults, openreports: args.openreports,
     });
     stop = webhook.stop;
