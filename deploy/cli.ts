@@ -43,6 +43,10 @@ Flags:
       --force-failure-policy-ignore
                          every policy served as failurePolicy Ignore, whatever it says
                          (Kyverno's --forceFailurePolicyIgnore; the webhook runs with it)
+      --exclude-bootstrap-resources
+                         the Fail resource webhooks skip Nodes and CertificateSigningRequests, so a
+                         cluster restarting without the webhook registers its nodes (Kyverno's
+                         --excludeBootstrapResources; the webhook runs with it)
       --generate-validating-admission-policy[=false]
                          the webhook generates ValidatingAdmissionPolicies from qualifying
                          ClusterPolicies and ValidatingPolicies (default on, as Kyverno's chart)
@@ -216,6 +220,7 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
         log: (line) => io.err(line),
         holdBackground: process.env.KYVERNO_STUDIO_HOLD_BACKGROUND === '1',
         forceFailurePolicyIgnore: args.booleans.has('force-failure-policy-ignore'),
+        excludeBootstrapResources: args.booleans.has('exclude-bootstrap-resources'),
         admissionPolicyGeneration: generation,
       });
       io.out(`local webhook listening on ${host}:${webhook.server.address().port}`);
@@ -234,6 +239,7 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
       hostNetwork: args.booleans.has('host-network'),
       serviceMonitor: args.booleans.has('service-monitor'),
       forceFailurePolicyIgnore: args.booleans.has('force-failure-policy-ignore'),
+      excludeBootstrapResources: args.booleans.has('exclude-bootstrap-resources'),
       tlsKeyAlgorithm,
       renewBeforeMs,
       admissionPolicyGeneration: generation,

@@ -66,6 +66,8 @@ export interface PlanInput {
   serviceMonitor?: boolean;
   /** Kyverno's --forceFailurePolicyIgnore: the webhook runs with it and the configurations are planned as it serves them. */
   forceFailurePolicyIgnore?: boolean;
+  /** Kyverno's --excludeBootstrapResources: likewise. */
+  excludeBootstrapResources?: boolean;
   /** Kyverno's --tlsKeyAlgorithm: the webhook's renewer makes keys of this type (its default, RSA, when absent). */
   tlsKeyAlgorithm?: KeyAlgorithm;
   /** Kyverno's --renewBefore: how long before expiry the webhook's renewer renews (its default, 15 days, when absent). */
@@ -155,7 +157,7 @@ function workload(input: PlanInput, ns: string, codeSha: string): Json[] {
               name: 'webhook',
               image: input.image ?? DEFAULT_IMAGE,
               command: ['node', '-e', BOOTSTRAP],
-              args: ['--in-cluster', '--port', String(port), '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--namespace', ns, '--metrics-port', String(metricsPort), ...(input.tlsKeyAlgorithm ? ['--tls-key-algorithm', input.tlsKeyAlgorithm] : []), ...(input.renewBeforeMs !== undefined ? ['--renew-before', `${input.renewBeforeMs}ms`] : []), ...(input.forceFailurePolicyIgnore ? ['--force-failure-policy-ignore'] : []), ...generationArgs(input.admissionPolicyGeneration)],
+              args: ['--in-cluster', '--port', String(port), '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--namespace', ns, '--metrics-port', String(metricsPort), ...(input.tlsKeyAlgorithm ? ['--tls-key-algorithm', input.tlsKeyAlgorithm] : []), ...(input.renewBeforeMs !== undefined ? ['--renew-before', `${input.renewBeforeMs}ms`] : []), ...(input.forceFailurePolicyIgnore ? ['--force-failure-policy-ignore'] : []), ...(input.excludeBootstrapResources ? ['--exclude-bootstrap-resources'] : []), ...generationArgs(input.admissionPolicyGeneration)],
               env: [
                 { name: 'KS_CODE_SHA256', value: codeSha },
                 // The replica's name in the leader-election Leases, as Kyverno's pods set it.
@@ -304,6 +306,7 @@ export function planDeploy(input: PlanInput): Plan {
       policies: served,
       keepEmpty: input.mode === 'cluster',
       settings: input.webhookSettings,
+      excludeBootstrapResources: input.excludeBootstrapResources,
     });
     for (const o of configs) add('webhooks', o);
   }

@@ -56,6 +56,8 @@ export interface DeployRequest {
   serviceMonitor?: boolean;
   /** Kyverno's --forceFailurePolicyIgnore, for the webhook configurations and the webhook's arguments. */
   forceFailurePolicyIgnore?: boolean;
+  /** Kyverno's --excludeBootstrapResources, likewise. */
+  excludeBootstrapResources?: boolean;
   /** Kyverno's --tlsKeyAlgorithm: the key type of the certificates deploy and the webhook's renewer make (RSA by default). */
   tlsKeyAlgorithm?: KeyAlgorithm;
   /** Kyverno's --renewBefore: how long before expiry deploy and the webhook's renewer renew (15 days by default). */
@@ -281,6 +283,7 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
       localUrl: req.localUrl,
       serviceMonitor: req.serviceMonitor,
       forceFailurePolicyIgnore: req.forceFailurePolicyIgnore,
+      excludeBootstrapResources: req.excludeBootstrapResources,
       tlsKeyAlgorithm: req.tlsKeyAlgorithm,
       renewBeforeMs: req.renewBeforeMs,
       externalTlsSecrets,

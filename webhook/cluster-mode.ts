@@ -106,6 +106,8 @@ export interface ClusterModeOptions {
   tlsKeyAlgorithm?: KeyAlgorithm;
   /** Kyverno's --renewBefore (serve --renew-before). */
   renewBeforeMs?: number;
+  /** Kyverno's --excludeBootstrapResources (serve --exclude-bootstrap-resources). */
+  excludeBootstrapResources?: boolean;
   /** Kyverno's `--ttlReconciliationInterval` (default 1 min). */
   ttlIntervalMs?: number;
   /** Kyverno's --forceFailurePolicyIgnore (serve --force-failure-policy-ignore). */
@@ -209,7 +211,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     run = await runInCluster({
       server, namespace: opts.namespace, caFile: opts.caFile ?? '', caPem: opts.caPem, localUrl: opts.localUrl, log, signal: stopping.signal, client,
       reportIntervalMs: opts.reportIntervalMs, retryPeriodMs: opts.retryPeriodMs, backgroundScanIntervalMs: opts.backgroundScanIntervalMs,
-      events, successEvents: opts.successEvents, admissionPolicyReports: opts.admissionPolicyReports, admissionPolicyGeneration: opts.admissionPolicyGeneration, background, identity: opts.identity, certRenewalIntervalMs: opts.certRenewalIntervalMs, tlsKeyAlgorithm: opts.tlsKeyAlgorithm, renewBeforeMs: opts.renewBeforeMs,
+      events, successEvents: opts.successEvents, admissionPolicyReports: opts.admissionPolicyReports, admissionPolicyGeneration: opts.admissionPolicyGeneration, background, identity: opts.identity, certRenewalIntervalMs: opts.certRenewalIntervalMs, tlsKeyAlgorithm: opts.tlsKeyAlgorithm, renewBeforeMs: opts.renewBeforeMs, excludeBootstrapResources: opts.excludeBootstrapResources,
       // Cleanup never deletes what Kyverno's resource filters name.
       resourceFilters: parseResourceFilters(opts.server.resourceFilters ?? ''), ttlIntervalMs: opts.ttlIntervalMs,
       rolesAlways: !!(opts.server.userExclusions?.excludeRoles || opts.server.userExclusions?.excludeClusterRoles),

@@ -136,6 +136,26 @@ export interface WebhookConfigInput {
   keepEmpty: boolean;
   /** Kyverno's ConfigMap's webhook keys (default: defaultWebhookSettings of the namespace). */
   settings?: WebhookSettings;
+  /** Kyverno's --excludeBootstrapResources: the Fail resource webhooks skip Nodes and CSRs. */
+  excludeBootstrapResources?: boolean;
+}
+
+/**
+ * Kyverno's bootstrap exclusion (pkg/controllers/webhook/bootstrap_exclusion.go): Nodes and
+ * CertificateSigningRequests are cluster-scoped (no namespaceSelector reaches them) and a node
+ * needs them to register, so a Fail webhook on them with no webhook pod running would keep the
+ * cluster from coming back. The API server evaluates it, webhook pod or not.
+ */
+export const BOOTSTRAP_EXCLUSION: MatchCondition = {
+  name: 'kyverno-exclude-bootstrap-resources',
+  expression: '!(request.resource.group == "" && request.resource.resource == "nodes") && !(request.resource.group == "certificates.k8s.io" && request.resource.resource == "certificatesigningrequests")',
+};
+
+/** The exclusion appended to a Fail webhook's conditions (once: names must be unique in a webhook). */
+function withBootstrapExclusion(webhook: Json): Json {
+  const conditions = (webhook.matchConditions ?? []) as MatchCondition[];
+  if (webhook.failurePolicy === 'Ignore' || conditions.some((c) => c.name === BOOTSTRAP_EXCLUSION.name)) return webhook;
+  return { ...webhook, matchConditions: [...conditions, { ...BOOTSTRAP_EXCLUSION }] };
 }
 
 /**
@@ -213,8 +233,10 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
     })).map(({ path: servicePath, ...w }) => ({ ...w, clientConfig: clientConfig(servicePath) }));
     // Kyverno sorts a configuration's webhooks by name (buildResource*WebhookConfiguration).
     // The CEL kinds' mutating webhooks set no reinvocationPolicy: the API server's default, Never.
-    const webhooks = ([...classic, ...celHooks.map((w) => (kind === 'MutatingWebhookConfiguration' ? { ...w, reinvocationPolicy: 'Never' } : w))] as Json[])
+    const sorted = ([...classic, ...celHooks.map((w) => (kind === 'MutatingWebhookConfiguration' ? { ...w, reinvocationPolicy: 'Never' } : w))] as Json[])
       .sort((a, b) => (String(a.name) < String(b.name) ? -1 : String(a.name) > String(b.name) ? 1 : 0));
+    // Kyverno's excludeBootstrapResourcesFrom*Webhooks, after the sort, on every Fail webhook.
+    const webhooks = input.excludeBootstrapResources ? sorted.map(withBootstrapExclusion) : sorted;
     if (webhooks.length === 0 && !input.keepEmpty) continue;
     out.push({
       apiVersion: 'admissionregistration.k8s.io/v1',

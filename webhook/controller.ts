@@ -25,6 +25,8 @@ export interface ControllerOptions {
   localUrl?: string;
   /** Kyverno's ConfigMap's webhook keys, read at each sync (default: defaultWebhookSettings). */
   settings?: () => WebhookSettings;
+  /** Kyverno's --excludeBootstrapResources. */
+  excludeBootstrapResources?: boolean;
 }
 
 /** What the controller keeps in step: every field of every webhook but the caBundle, and the annotations and labels. */
@@ -87,7 +89,7 @@ export class WebhookController {
       (table) => classicWebhookNeeds(policies, table),
       (found) => found.some((n) => n.unresolved.length > 0),
     );
-    const wanted = webhookConfigurations({ namespace, caPem: caPem ?? '', needs, policies, keepEmpty: true, localUrl: this.opts.localUrl, settings: this.opts.settings?.() });
+    const wanted = webhookConfigurations({ namespace, caPem: caPem ?? '', needs, policies, keepEmpty: true, localUrl: this.opts.localUrl, settings: this.opts.settings?.(), excludeBootstrapResources: this.opts.excludeBootstrapResources });
     const key = JSON.stringify(wanted.map(rulesOf));
     if (key === this.last) return;
     for (const config of wanted) {

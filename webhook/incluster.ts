@@ -124,6 +124,8 @@ export interface InClusterOptions {
   tlsKeyAlgorithm?: KeyAlgorithm;
   /** Kyverno's --renewBefore: how long before expiry the certificates are renewed (default 15 days). */
   renewBeforeMs?: number;
+  /** Kyverno's --excludeBootstrapResources: the Fail resource webhooks skip Nodes and CSRs. */
+  excludeBootstrapResources?: boolean;
   /** Kyverno's `--validatingAdmissionPolicyReports` / `--mutatingAdmissionPolicyReports` (defaults: on / off). */
   admissionPolicyReports?: AdmissionPolicyReports;
   /** Kyverno's `generateValidatingAdmissionPolicy` / `generateMutatingAdmissionPolicy` features (defaults: on / off). */
@@ -198,6 +200,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     client, namespace: opts.namespace, caPem: opts.caPem ?? readCa(opts.caFile, opts.log), log: opts.log, localUrl: opts.localUrl,
     // The ConfigMap's webhook keys as they are at each sync (a change serves the policies again, which syncs).
     settings: opts.config && (() => opts.config!.current().webhooks),
+    excludeBootstrapResources: opts.excludeBootstrapResources,
   });
   const scan = async (path: 'validate' | 'mutate', body: string, only: string[]) => {
     const successEvents = opts.config ? opts.config.current().successEvents : opts.successEvents;

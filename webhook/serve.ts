@@ -94,6 +94,8 @@ interface ServeArgs {
   tlsKeyAlgorithm: KeyAlgorithm;
   /** Kyverno's --renewBefore: how long before expiry the in-cluster renewer replaces a certificate (default 15 days). */
   renewBeforeMs: number;
+  /** Kyverno's --excludeBootstrapResources: the Fail resource webhooks skip Nodes and CSRs (off by default). */
+  excludeBootstrapResources: boolean;
   /** Kyverno's --metricsPort: plain-HTTP /metrics on this port (and not on the admission port). */
   metricsPort?: number;
   successEvents: boolean;
@@ -127,7 +129,7 @@ interface ServeArgs {
 export const SERVE_FLAGS = {
   values: ['policy'],
   scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'renew-before', 'tls-key-algorithm', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters', 'exclude-usernames', 'exclude-groups', 'exclude-roles', 'exclude-cluster-roles', 'background-service-account', 'http-blocklist', 'config-map', 'exception-namespace', 'allowed-results'],
-  booleans: ['in-cluster', 'help', 'generate-success-events', 'allow-http-in-namespaced-policies', 'validating-admission-policy-reports', 'mutating-admission-policy-reports', 'force-failure-policy-ignore', 'enable-policy-exception', 'openreports-enabled', 'generate-validating-admission-policy', 'generate-mutating-admission-policy'],
+  booleans: ['in-cluster', 'help', 'generate-success-events', 'allow-http-in-namespaced-policies', 'validating-admission-policy-reports', 'mutating-admission-policy-reports', 'force-failure-policy-ignore', 'exclude-bootstrap-resources', 'enable-policy-exception', 'openreports-enabled', 'generate-validating-admission-policy', 'generate-mutating-admission-policy'],
   aliases: { h: 'help' },
 };
 
@@ -187,6 +189,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     admissionPolicyReports: { validating: !parsed.negated.has('validating-admission-policy-reports'), mutating: parsed.booleans.has('mutating-admission-policy-reports') },
     admissionPolicyGeneration: admissionPolicyGenerationFlags(parsed),
     forceFailurePolicyIgnore: parsed.booleans.has('force-failure-policy-ignore'),
+    excludeBootstrapResources: parsed.booleans.has('exclude-bootstrap-resources'),
     resourceFilters: single(parsed, 'resource-filters'),
     userExclusions: {
       excludeUsernames: single(parsed, 'exclude-usernames'),
@@ -300,6 +303,11 @@ Flags:
       --force-failure-policy-ignore
                                 serve every policy as failurePolicy Ignore, whatever it says
                                 (Kyverno's --forceFailurePolicyIgnore)
+      --exclude-bootstrap-resources
+                                in-cluster: the Fail resource webhooks skip Nodes and
+                                CertificateSigningRequests, so a cluster restarting without the
+                                webhook can register its nodes (Kyverno's
+                                --excludeBootstrapResources; off by default)
       --allowed-results LIST    in-cluster: result statuses written to policy reports, of
                                 pass,fail,warn,error,skip (Kyverno's --allowedResults; default all)
       --openreports-enabled     in-cluster: write openreports.io/v1alpha1 Reports and ClusterReports
@@ -377,7 +385,7 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
       client, server: { ...serverOptions, backgroundUser: args.backgroundUser ?? ownServiceAccount(client.config) }, namespace: args.namespace, caFile: args.caFile, log,
       reportIntervalMs: args.reportIntervalMs, retryPeriodMs: args.retryPeriodMs, backgroundScanIntervalMs: args.backgroundScanIntervalMs,
       successEvents: args.successEvents, omitEvents: args.omitEvents, admissionPolicyReports: args.admissionPolicyReports, admissionPolicyGeneration: args.admissionPolicyGeneration, holdBackground: process.env.KYVERNO_STUDIO_HOLD_BACKGROUND === '1',
-      certRenewalIntervalMs: args.certRenewalIntervalMs, tlsKeyAlgorithm: args.tlsKeyAlgorithm, renewBeforeMs: args.renewBeforeMs, ttlIntervalMs: args.ttlIntervalMs, forceFailurePolicyIgnore: args.forceFailurePolicyIgnore,
+      certRenewalIntervalMs: args.certRenewalIntervalMs, tlsKeyAlgorithm: args.tlsKeyAlgorithm, renewBeforeMs: args.renewBeforeMs, excludeBootstrapResources: args.excludeBootstrapResources, ttlIntervalMs: args.ttlIntervalMs, forceFailurePolicyIgnore: args.forceFailurePolicyIgnore,
       configMap: args.configMap, exceptionScope: args.exceptionScope, allowedResults: args.allowedResults, openreports: args.openreports,
     });
     stop = webhook.stop;

@@ -158,6 +158,7 @@ export function serveFlagsOf(install: KyvernoInstall): string[] {
   const value = (path: string) => installValue(install, path);
   const flags: string[] = [];
   if (bool(value('features.forceFailurePolicyIgnore.enabled'))) flags.push('--force-failure-policy-ignore');
+  if (bool(value('features.excludeBootstrapResources.enabled'))) flags.push('--exclude-bootstrap-resources');
   if (value('features.policyExceptions') !== undefined) {
     flags.push(`--enable-policy-exception=${bool(value('features.policyExceptions.enabled'))}`);
     // The chart passes --exceptionNamespace only when set; Kyverno's flag is then empty.

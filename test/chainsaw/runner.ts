@@ -873,7 +873,7 @@ export class Scenario {
   private syncWebhookConfigurations(): void {
     const policies = this.policies();
     const needs = classicWebhookNeeds(policies, this.kindTable());
-    for (const config of webhookConfigurations({ namespace: KYVERNO_NAMESPACE, caPem: '', needs, policies, keepEmpty: true, settings: this.config.current().webhooks })) this.store.put(config as JsonObject);
+    for (const config of webhookConfigurations({ namespace: KYVERNO_NAMESPACE, caPem: '', needs, policies, keepEmpty: true, settings: this.config.current().webhooks, excludeBootstrapResources: this.options.excludeBootstrapResources })) this.store.put(config as JsonObject);
   }
 
   /** The access our deploy's RBAC (webhookRbac for the stored policies) gives the webhook's service account. */

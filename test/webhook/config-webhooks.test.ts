@@ -128,3 +128,19 @@ test('the in-cluster controller rewrites the configurations when the ConfigMap\'
   assert.equal(((after.metadata as Json).labels as Json).team, 'platform');
   assert.equal((((await stored(TTL_VALIDATING_CONFIG)).metadata as Json).labels as Json).team, 'platform', 'every configuration, not only the resource ones');
 });
+
+test("--exclude-bootstrap-resources (Kyverno's --excludeBootstrapResources): every Fail resource webhook skips Nodes and CSRs, after its own conditions", () => {
+  const ignored = classic('ignored', { failurePolicy: 'Ignore', rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Node'] } }] }, validate: { pattern: { metadata: { name: '?*' } } } }] });
+  const policies = [...POLICIES, ignored];
+  const conditions = [{ name: 'c', expression: 'true' }];
+  const configs = new Map(webhookConfigurations({ namespace: NS, caPem: '', needs: classicWebhookNeeds(policies, knownKindTable()), policies, keepEmpty: true, settings: settingsOf({ matchConditions: JSON.stringify(conditions) }), excludeBootstrapResources: true }).map((c) => [String((c.metadata as Json).name), c]));
+  const exclusion = { name: 'kyverno-exclude-bootstrap-resources', expression: '!(request.resource.group == "" && request.resource.resource == "nodes") && !(request.resource.group == "certificates.k8s.io" && request.resource.resource == "certificatesigningrequests")' };
+  assert.deepEqual(hook(configs, VALIDATING_CONFIG, 'validate.kyverno.svc-fail').matchConditions, [...conditions, exclusion]);
+  assert.deepEqual(hook(configs, MUTATING_CONFIG, 'mutate.kyverno.svc-fail').matchConditions, [...conditions, exclusion]);
+  assert.deepEqual(hook(configs, VALIDATING_CONFIG, 'validate.kyverno.svc-fail-finegrained-fine').matchConditions, [{ name: 'own', expression: 'true' }, exclusion]);
+  assert.deepEqual(hook(configs, VALIDATING_CONFIG, 'vpol.validate.kyverno.svc-fail').matchConditions, [exclusion], 'the CEL ones too');
+  assert.deepEqual(hook(configs, VALIDATING_CONFIG, 'validate.kyverno.svc-ignore').matchConditions, conditions, 'an Ignore webhook fails open: left alone');
+  assert.deepEqual(hooks(configs.get(TTL_VALIDATING_CONFIG))[0].matchConditions, conditions, 'not Kyverno\'s own webhooks');
+  // Off by default.
+  assert.equal(hook(write(), VALIDATING_CONFIG, 'validate.kyverno.svc-fail').matchConditions, undefined);
+});

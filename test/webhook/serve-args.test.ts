@@ -25,6 +25,11 @@ test("serve flags: --renew-before (Kyverno's --renewBefore), a Go duration, 15 d
   assert.throws(() => parseServeArgs(['--in-cluster', ...TLS, '--renew-before', '15d']), (e: Error) => e instanceof UsageError && /--renew-before must be a duration/.test(e.message));
 });
 
+test("serve flags: --exclude-bootstrap-resources (Kyverno's --excludeBootstrapResources), off by default", () => {
+  assert.equal(parseServeArgs(['--in-cluster', ...TLS]).excludeBootstrapResources, false);
+  assert.equal(parseServeArgs(['--in-cluster', ...TLS, '--exclude-bootstrap-resources']).excludeBootstrapResources, true);
+});
+
 test("serve flags: Kyverno's ConfigMap name, exception scope and allowed results", () => {
   const d = parseServeArgs(['--in-cluster', ...TLS]);
   assert.equal(d.configMap, 'kyverno');
