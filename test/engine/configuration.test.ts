@@ -98,3 +98,23 @@ test("a context past maxContextSize is Kyverno's error; the limit follows the co
   configured({ maxContextSize: 0 });
   assert.equal(run().status, 'fail');
 });
+
+test("verifyImages' digest patch names the image as the configuration reads it (Kyverno's makeAddDigestPatch on ImageInfo.String())", () => {
+  const digest = `sha256:${'a'.repeat(64)}`;
+  const pod = podWith('team/app:1');
+  const policy = {
+    apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'pin' },
+    spec: { rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Pod'] } }] }, verifyImages: [{ imageReferences: ['*'], mutateDigest: true, verifyDigest: false, required: false }] }] },
+  };
+  const patchedImage = (reference: string) => {
+    const state = { ...cluster(), imageRegistry: { images: { [reference]: { digest, signatures: [] } } } };
+    const response = applyPolicy(policy, { request: create(pod), cluster: state, phases: ['verifyImages'] });
+    assert.equal(response.rules[0]?.status, 'pass', response.rules[0]?.message);
+    return ((response.patchedResource?.spec as JsonObject).containers as JsonObject[])[0].image;
+  };
+  assert.equal(patchedImage('docker.io/team/app:1'), `docker.io/team/app:1@${digest}`);
+  configured({ defaultRegistry: 'mirror.corp' });
+  assert.equal(patchedImage('mirror.corp/team/app:1'), `mirror.corp/team/app:1@${digest}`);
+  configured({ enableDefaultRegistryMutation: false });
+  assert.equal(patchedImage('team/app:1'), `team/app:1@${digest}`, 'without mutation the reference keeps no registry');
+});
