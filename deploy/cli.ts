@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs, single, UsageError, type ParsedArgs } from '../io/args';
-import { admissionPolicyGenerationFlags, keyAlgorithmFlag, loadPolicyFiles } from '../webhook/serve';
+import { admissionPolicyGenerationFlags, duration, keyAlgorithmFlag, loadPolicyFiles } from '../webhook/serve';
 import { certificatesCover, makeCertificates, trustBundle, type CertificateSet, type KeyAlgorithm } from '../tls/certificates';
 import { targetSummary, type ClusterTarget } from './context';
 import { KubeClient } from '../kube-api/client';
@@ -43,6 +43,10 @@ Flags:
       --force-failure-policy-ignore
                          every policy served as failurePolicy Ignore, whatever it says
                          (Kyverno's --forceFailurePolicyIgnore; the webhook runs with it)
+      --exclude-bootstrap-resources
+                         the Fail resource webhooks skip Nodes and CertificateSigningRequests, so a
+                         cluster restarting without the webhook registers its nodes (Kyverno's
+                         --excludeBootstrapResources; the webhook runs with it)
       --generate-validating-admission-policy[=false]
                          the webhook generates ValidatingAdmissionPolicies from qualifying
                          ClusterPolicies and ValidatingPolicies (default on, as Kyverno's chart)
@@ -60,6 +64,8 @@ Flags:
       --tls-key-algorithm A
                          RSA (default), ECDSA (P-256) or Ed25519: the keys of the webhook's CA and
                          serving certificates, now and when renewed (Kyverno's --tlsKeyAlgorithm)
+      --renew-before D   renew the certificates this long before they expire (deploy and the
+                         webhook's renewer; Kyverno's --renewBefore; default 360h, 15 days)
       --force-conflicts  take over fields another field manager owns
       --no-smoke-check   skip the final dry-run denial check
       --webhook-bundle PATH  the bundled server (default: webhook.js next to this CLI)
@@ -185,6 +191,7 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
   }
   const tlsDir = single(args, 'tls-dir') ?? defaultTlsDir();
   const tlsKeyAlgorithm = args.values.has('tls-key-algorithm') ? keyAlgorithmFlag(single(args, 'tls-key-algorithm')) : undefined;
+  const renewBeforeMs = args.values.has('renew-before') ? duration(args, 'renew-before', 0) : undefined;
   const certs = local ? localCertificates(tlsDir, url!, undefined, tlsKeyAlgorithm) : undefined;
   const client = clientFor(args);
   const controller = new AbortController();
@@ -213,6 +220,7 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
         log: (line) => io.err(line),
         holdBackground: process.env.KYVERNO_STUDIO_HOLD_BACKGROUND === '1',
         forceFailurePolicyIgnore: args.booleans.has('force-failure-policy-ignore'),
+        excludeBootstrapResources: args.booleans.has('exclude-bootstrap-resources'),
         admissionPolicyGeneration: generation,
       });
       io.out(`local webhook listening on ${host}:${webhook.server.address().port}`);
@@ -231,7 +239,9 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
       hostNetwork: args.booleans.has('host-network'),
       serviceMonitor: args.booleans.has('service-monitor'),
       forceFailurePolicyIgnore: args.booleans.has('force-failure-policy-ignore'),
+      excludeBootstrapResources: args.booleans.has('exclude-bootstrap-resources'),
       tlsKeyAlgorithm,
+      renewBeforeMs,
       admissionPolicyGeneration: generation,
       webhookCode,
       localUrl: url,

@@ -18,7 +18,7 @@ function generationArgs(generation: AdmissionPolicyGeneration | undefined): stri
   if (!generation) return [];
   return [...(generation.validating ? [] : ['--generate-validating-admission-policy=false']), ...(generation.mutating ? ['--generate-mutating-admission-policy'] : [])];
 }
-import { labels, MANAGED_BY, SERVICE_NAME, serviceHosts, WEBHOOK_NAME, webhookConfigurations } from '../webhook/configurations';
+import { labels, MANAGED_BY, SERVICE_NAME, serviceHosts, WEBHOOK_NAME, webhookConfigurations, type WebhookSettings } from '../webhook/configurations';
 
 export { MANAGED_BY, MUTATING_CONFIG, SERVICE_NAME, VALIDATING_CONFIG, WEBHOOK_NAME } from '../webhook/configurations';
 
@@ -66,12 +66,18 @@ export interface PlanInput {
   serviceMonitor?: boolean;
   /** Kyverno's --forceFailurePolicyIgnore: the webhook runs with it and the configurations are planned as it serves them. */
   forceFailurePolicyIgnore?: boolean;
+  /** Kyverno's --excludeBootstrapResources: likewise. */
+  excludeBootstrapResources?: boolean;
   /** Kyverno's --tlsKeyAlgorithm: the webhook's renewer makes keys of this type (its default, RSA, when absent). */
   tlsKeyAlgorithm?: KeyAlgorithm;
+  /** Kyverno's --renewBefore: how long before expiry the webhook's renewer renews (its default, 15 days, when absent). */
+  renewBeforeMs?: number;
   /** The webhook's admission policy generation (serve's defaults when absent: validating on, mutating off). */
   admissionPolicyGeneration?: AdmissionPolicyGeneration;
   /** Local mode: https://HOST:PORT the API server can reach the developer's webhook at. */
   localUrl?: string;
+  /** Kyverno's ConfigMap's webhook keys (namespaceSelector, annotations...); default: ours. */
+  webhookSettings?: WebhookSettings;
   kinds: KindTable;
 }
 
@@ -151,7 +157,7 @@ function workload(input: PlanInput, ns: string, codeSha: string): Json[] {
               name: 'webhook',
               image: input.image ?? DEFAULT_IMAGE,
               command: ['node', '-e', BOOTSTRAP],
-              args: ['--in-cluster', '--port', String(port), '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--namespace', ns, '--metrics-port', String(metricsPort), ...(input.tlsKeyAlgorithm ? ['--tls-key-algorithm', input.tlsKeyAlgorithm] : []), ...(input.forceFailurePolicyIgnore ? ['--force-failure-policy-ignore'] : []), ...generationArgs(input.admissionPolicyGeneration)],
+              args: ['--in-cluster', '--port', String(port), '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--namespace', ns, '--metrics-port', String(metricsPort), ...(input.tlsKeyAlgorithm ? ['--tls-key-algorithm', input.tlsKeyAlgorithm] : []), ...(input.renewBeforeMs !== undefined ? ['--renew-before', `${input.renewBeforeMs}ms`] : []), ...(input.forceFailurePolicyIgnore ? ['--force-failure-policy-ignore'] : []), ...(input.excludeBootstrapResources ? ['--exclude-bootstrap-resources'] : []), ...generationArgs(input.admissionPolicyGeneration)],
               env: [
                 { name: 'KS_CODE_SHA256', value: codeSha },
                 // The replica's name in the leader-election Leases, as Kyverno's pods set it.
@@ -299,6 +305,8 @@ export function planDeploy(input: PlanInput): Plan {
       needs: classicWebhookNeeds(served, input.kinds),
       policies: served,
       keepEmpty: input.mode === 'cluster',
+      settings: input.webhookSettings,
+      excludeBootstrapResources: input.excludeBootstrapResources,
     });
     for (const o of configs) add('webhooks', o);
   }

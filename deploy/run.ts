@@ -21,7 +21,8 @@ import { renderPlan, type RenderResult } from './render';
 import { describeRules, liveNamespacedRbac } from './rbac';
 import { POLICY_KINDS } from '../webhook/incluster';
 import type { AdmissionPolicyGeneration } from '../webhook/admission-policy-generator';
-import { isOurs, MANAGED_BY_SELECTOR } from '../webhook/configurations';
+import { isOurs, MANAGED_BY_SELECTOR, type WebhookSettings } from '../webhook/configurations';
+import { configurationDefaults, configurationOf, KYVERNO_CONFIG_MAP } from '../webhook/kyverno-config';
 
 type Json = Record<string, unknown>;
 
@@ -55,8 +56,12 @@ export interface DeployRequest {
   serviceMonitor?: boolean;
   /** Kyverno's --forceFailurePolicyIgnore, for the webhook configurations and the webhook's arguments. */
   forceFailurePolicyIgnore?: boolean;
+  /** Kyverno's --excludeBootstrapResources, likewise. */
+  excludeBootstrapResources?: boolean;
   /** Kyverno's --tlsKeyAlgorithm: the key type of the certificates deploy and the webhook's renewer make (RSA by default). */
   tlsKeyAlgorithm?: KeyAlgorithm;
+  /** Kyverno's --renewBefore: how long before expiry deploy and the webhook's renewer renew (15 days by default). */
+  renewBeforeMs?: number;
   /** The webhook's admission policy generation features (serve --generate-*-admission-policy). */
   admissionPolicyGeneration?: AdmissionPolicyGeneration;
   /** Resolves the image's tag to a digest for the Deployment (image-pin.ts; default: ask its registry). */
@@ -95,11 +100,21 @@ export interface DeployResult {
 }
 
 /**
+ * The webhook keys of Kyverno's ConfigMap in the namespace (`kyverno`, which the webhook
+ * watches): the configurations are written as the webhook's controller will keep them, so a
+ * deploy does not undo them. Without the ConfigMap (or unreadable): the defaults.
+ */
+async function configuredWebhookSettings(client: KubeClient, ns: string, log: (line: string) => void): Promise<WebhookSettings> {
+  const configMap = await client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: KYVERNO_CONFIG_MAP }).catch(() => undefined);
+  return configurationOf(configMap?.data, configurationDefaults({ resourceFilters: '', userExclusions: {}, successEvents: false, successEventActions: [] }, ns), (line) => log(`warning: ConfigMap ${ns}/${KYVERNO_CONFIG_MAP}: ${line}`)).webhooks;
+}
+
+/**
  * The certificates to deploy: those in Kyverno's two Secrets (or, upgrading from an older
  * version of ours, its single Secret), kept or renewed as the in-cluster renewer would. Secrets
  * someone else made (without Kyverno's managed-by label: cert-manager's) are served as they are.
  */
-async function currentCerts(client: KubeClient, ns: string, hosts: string[], algorithm?: KeyAlgorithm): Promise<{ certs: CertificateSet; external: boolean }> {
+async function currentCerts(client: KubeClient, ns: string, hosts: string[], algorithm?: KeyAlgorithm, renewBeforeMs?: number): Promise<{ certs: CertificateSet; external: boolean }> {
   const read = (name: string) => client.get({ apiVersion: 'v1', kind: 'Secret', name, namespace: ns }).catch(() => undefined);
   const names = tlsSecretNames(ns);
   const [ca, pair] = [await read(names.ca), await read(names.pair)];
@@ -109,7 +124,7 @@ async function currentCerts(client: KubeClient, ns: string, hosts: string[], alg
     if (ca && pair && current?.serving.certPem) return { certs: current, external: true };
     throw new Error(`TLS Secret ${!managedByKyverno(ca) ? names.ca : names.pair} in ${ns} is not managed by Kyverno (no cert.kyverno.io/managed-by: kyverno label) and ${!ca ? names.ca : names.pair} is missing: provide both Secrets, or delete it to let deploy make them`);
   }
-  return { certs: nextCertificates(current ?? secretCertificates(await read(LEGACY_TLS_SECRET)), hosts, { algorithm }).set, external: false };
+  return { certs: nextCertificates(current ?? secretCertificates(await read(LEGACY_TLS_SECRET)), hosts, { algorithm, renewBeforeMs }).set, external: false };
 }
 
 /** GlobalContextEntries: the webhook reads what they name (their grants come from rbac.ts too). */
@@ -232,8 +247,8 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
   if (mode === 'cluster') {
     // Certificates given by the caller (e.g. the ones a `--render` wrote) are kept when they fit.
     const hosts = certificateHosts('cluster', ns);
-    if (!certs || !certificatesCover(certs, hosts, { algorithm: req.tlsKeyAlgorithm }) || !certs.ca.keyPem) {
-      ({ certs, external: externalTlsSecrets } = await currentCerts(client, ns, hosts, req.tlsKeyAlgorithm));
+    if (!certs || !certificatesCover(certs, hosts, { algorithm: req.tlsKeyAlgorithm, renewBeforeMs: req.renewBeforeMs }) || !certs.ca.keyPem) {
+      ({ certs, external: externalTlsSecrets } = await currentCerts(client, ns, hosts, req.tlsKeyAlgorithm, req.renewBeforeMs));
       if (externalTlsSecrets) ui.log(`TLS: ${tlsSecretNames(ns).ca} and ${tlsSecretNames(ns).pair} are not managed by kyverno (cert.kyverno.io/managed-by); the webhook serves them as they are and nothing renews them here`);
     }
   }
@@ -268,10 +283,13 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
       localUrl: req.localUrl,
       serviceMonitor: req.serviceMonitor,
       forceFailurePolicyIgnore: req.forceFailurePolicyIgnore,
+      excludeBootstrapResources: req.excludeBootstrapResources,
       tlsKeyAlgorithm: req.tlsKeyAlgorithm,
+      renewBeforeMs: req.renewBeforeMs,
       externalTlsSecrets,
       admissionPolicyGeneration: req.admissionPolicyGeneration,
       servedPolicies: mode === 'cluster' ? await servedPolicies(client, req.policies) : undefined,
+      webhookSettings: mode === 'policies-only' ? undefined : await configuredWebhookSettings(client, ns, ui.log),
       kinds: await kindTable(client),
     });
   } catch (e) {

@@ -139,14 +139,15 @@ export class KubeClient {
     }
   }
 
-  async list(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<JsonObject[]> {
+  /** `limit`: at most that many (the API server's paging; the rest is not fetched). */
+  async list(apiVersion: string, kind: string, namespace?: string, labelSelector?: string, limit?: number): Promise<JsonObject[]> {
     const info = await this.resourceFor(apiVersion, kind);
     if (!info) return [];
     const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
     const ns = info.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
     let list: { items?: JsonObject[] };
     try {
-      list = await this.request<{ items?: JsonObject[] }>({ method: 'GET', path: `${base}${ns}/${info.plural}`, query: { labelSelector } });
+      list = await this.request<{ items?: JsonObject[] }>({ method: 'GET', path: `${base}${ns}/${info.plural}`, query: { labelSelector, ...(limit !== undefined && limit > 0 ? { limit: String(limit) } : {}) } });
     } catch (e) {
       // The CRD went away since discovery was cached: nothing to list.
       if (e instanceof KubeError && e.status === 404) {

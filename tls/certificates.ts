@@ -196,6 +196,8 @@ export const CA_VALIDITY_DAYS = 365;
 export const TLS_VALIDITY_DAYS = 150;
 /** Kyverno's --renewBefore default: days before expiry at which deploy and the in-cluster renewer replace a certificate. */
 export const RENEW_BEFORE_DAYS = 15;
+/** The same in milliseconds (`serve --renew-before` sets another). */
+export const RENEW_BEFORE_MS = RENEW_BEFORE_DAYS * DAY_MS;
 
 const pemOf = (k: KeyObject) => k.export({ type: 'pkcs8', format: 'pem' }).toString();
 // As Kyverno: valid from an hour ago, for clocks behind ours.
@@ -252,8 +254,8 @@ export function makeCertificates(opts: CertificateOptions): CertificateSet {
 }
 
 export interface CoverOptions {
-  /** Days the serving certificate must stay valid (RENEW_BEFORE_DAYS by default). */
-  minDays?: number;
+  /** How long the serving certificate must stay valid (Kyverno's --renewBefore; RENEW_BEFORE_MS by default). */
+  renewBeforeMs?: number;
   now?: Date;
   /** When given, the serving key must be of this algorithm. */
   algorithm?: KeyAlgorithm;
@@ -261,8 +263,8 @@ export interface CoverOptions {
 
 /**
  * True when `set` is still usable for `hosts`: the serving certificate was issued by the CA,
- * names every host, has a key of the wanted algorithm and stays valid for at least `minDays`
- * more days. Lets a second deploy keep the existing certificates (and the caBundle).
+ * names every host, has a key of the wanted algorithm and stays valid for at least
+ * `renewBeforeMs` more. Lets a second deploy keep the existing certificates (and the caBundle).
  */
 export function certificatesCover(set: CertificateSet, hosts: string[], opts: CoverOptions = {}): boolean {
   const now = opts.now ?? new Date();
@@ -273,7 +275,7 @@ export function certificatesCover(set: CertificateSet, hosts: string[], opts: Co
     const leafKey = createPrivateKey(set.serving.keyPem);
     if (!leaf.checkPrivateKey(leafKey)) return false;
     if (opts.algorithm && keyAlgorithmOf(leafKey) !== opts.algorithm) return false;
-    if (new Date(leaf.validTo).getTime() < now.getTime() + (opts.minDays ?? RENEW_BEFORE_DAYS) * DAY_MS) return false;
+    if (new Date(leaf.validTo).getTime() < now.getTime() + (opts.renewBeforeMs ?? RENEW_BEFORE_MS)) return false;
     return hosts.every((h) => (isIP(h) ? leaf.checkIP(h) !== undefined : leaf.checkHost(h) !== undefined));
   } catch {
     return false;
@@ -311,17 +313,20 @@ export interface RenewOptions {
   /** Kyverno's --tlsKeyAlgorithm (RSA by default). */
   algorithm?: KeyAlgorithm;
   now?: Date;
+  /** Kyverno's --renewBefore: how long before expiry a certificate is replaced (RENEW_BEFORE_MS by default). */
+  renewBeforeMs?: number;
 }
 
 /**
  * The certificates to serve with next, given those in use, as Kyverno's certRenewer decides:
- * - the CA is kept while a certificate of its key stays valid for RENEW_BEFORE_DAYS more days;
+ * - the CA is kept while a certificate of its key stays valid for `renewBeforeMs` more (Kyverno's
+ *   --renewBefore, 15 days by default);
  *   then it is renewed with the same key (RenewCA reuses the secret's key), so what it signed
  *   stays valid. Without a usable key (none kept, as older versions of ours did, or of another
  *   algorithm than the one asked for, which Kyverno refuses) it gets a new key, and the CAs it
  *   replaces stay trusted beside it while they are valid;
  * - the serving certificate is kept while the current CA verifies it, it names `hosts`, its
- *   key is of the algorithm asked for and it stays valid for RENEW_BEFORE_DAYS more days;
+ *   key is of the algorithm asked for and it stays valid for `renewBeforeMs` more;
  *   otherwise the current CA signs a new one.
  * `rotated` says whether anything changed (the same `current` object is returned otherwise).
  */
@@ -329,7 +334,8 @@ export function nextCertificates(current: CertificateSet | undefined, hosts: str
   checkHosts(hosts);
   const algorithm = opts.algorithm ?? DEFAULT_KEY_ALGORITHM;
   const now = opts.now ?? new Date();
-  const renewAt = now.getTime() + RENEW_BEFORE_DAYS * DAY_MS;
+  const renewBeforeMs = opts.renewBeforeMs ?? RENEW_BEFORE_MS;
+  const renewAt = now.getTime() + renewBeforeMs;
   const bundle = current ? pemBlocks(trustBundle(current)) : [];
   const validAt = (pem: string, t: number) => {
     const c = parsed(pem);
@@ -356,7 +362,7 @@ export function nextCertificates(current: CertificateSet | undefined, hosts: str
   // A CA of another key is still needed while it is valid: replicas may serve what it signed.
   // One of the same key is superseded by the current certificate.
   const previous = bundle.filter((pem) => pem !== ca.certPem && !ofKey(pem, caSpki) && validAt(pem, now.getTime()));
-  const servingKept = current && certificatesCover({ ca, serving: current.serving }, hosts, { now, algorithm });
+  const servingKept = current && certificatesCover({ ca, serving: current.serving }, hosts, { now, algorithm, renewBeforeMs });
   const serving = servingKept ? current.serving : servingCertificate(hosts, ca, algorithm, now, TLS_VALIDITY_DAYS);
   const set: CertificateSet = { ca: { certPem: ca.certPem, keyPem: ca.keyPem }, serving, ...(previous.length ? { previousCaPem: previous.join('') } : {}) };
   if (current && servingKept && current.ca.keyPem === set.ca.keyPem && trustBundle(current) === trustBundle(set)) return { set: current, rotated: false };

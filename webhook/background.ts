@@ -53,6 +53,7 @@ import { ruleReportItem, type ReportItem } from './report-layout';
 import { GpolDownstreams, kubeWatchKind, type WatchKind, gpolDeleted, gpolKey, gpolPolicyEventJobs, isGeneratingPolicy, runGpolJob, synchronizationEnabled } from './gpol';
 import { backgroundRequest, groupVersion } from './cluster-reads';
 import { withLiveContext, type LiveContextState } from './live-context';
+import { DEFAULT_UPDATE_REQUEST_THRESHOLD } from './kyverno-config';
 import { RULE_LABELS, downstreamToDelete, hasBackgroundRules, ruleChange, ruleDownstreamSelector, ruleLabelSelector, sameSpec, syncedDataKinds, type KindRef } from './policy-changes';
 
 type Json = Record<string, unknown>;
@@ -131,6 +132,11 @@ export interface BackgroundControllerOptions {
   events?: Pick<EventWriter, 'add'>;
   /** Where mutate-existing results go (Kyverno's mutateExisting reports, on by default). */
   reports?: { add(items: ReportItem[]): void };
+  /**
+   * Kyverno's `updateRequestThreshold` (its ConfigMap; default 1000): with this many
+   * UpdateRequests in our namespace, no more are written and the work is dropped.
+   */
+  updateRequestThreshold?: () => number;
 }
 
 const meta = (o: Json | undefined): Json => asObject(o?.metadata);
@@ -476,6 +482,7 @@ export class BackgroundController {
     if (this.closed) return;
     if (await this.usesUpdateRequests()) {
       try {
+        if (await this.pastThreshold()) return;
         const created = await this.opts.client.create(updateRequestFor(job, this.opts.namespace));
         const name = String(meta(created).name);
         // Kyverno's createURForDownstreamDeletion: the objects to delete go in the status.
@@ -496,6 +503,19 @@ export class BackgroundController {
       }
     }
     this.schedule({ job, attempts: 0 });
+  }
+
+  /**
+   * Kyverno's UpdateRequest generator: before writing one it counts those there are, and at
+   * the threshold it writes none (the work is dropped, with Kyverno's error in the log). The
+   * list asks for no more than the threshold, which is all the count needs.
+   */
+  private async pastThreshold(): Promise<boolean> {
+    const threshold = this.opts.updateRequestThreshold?.() ?? DEFAULT_UPDATE_REQUEST_THRESHOLD;
+    const count = (await this.opts.client.list(UPDATE_REQUEST_API, 'UpdateRequest', this.opts.namespace, undefined, threshold)).length;
+    if (count < threshold) return false;
+    this.opts.log(`background: UpdateRequest creation skipped: the number of updaterequests exceeds the threshold, please adjust updateRequestThreshold in the Kyverno configmap (current count ${count}${count === threshold && threshold > 0 ? ' or more' : ''}, threshold ${threshold})`);
+    return true;
   }
 
   /**

@@ -12,7 +12,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { KubeClient } from '../kube-api/client';
 import { KubeError } from '../kube-api/errors';
-import { certificatesCover, DEFAULT_KEY_ALGORITHM, hostsOf, nextCertificates, pemBlocks, trustBundle, type CertificateSet, type KeyAlgorithm } from '../tls/certificates';
+import { certificatesCover, DEFAULT_KEY_ALGORITHM, hostsOf, nextCertificates, pemBlocks, RENEW_BEFORE_MS, trustBundle, type CertificateSet, type KeyAlgorithm } from '../tls/certificates';
 import { ALL_CONFIGS, isOurs, SERVICE_NAME, serviceHosts, WEBHOOK_NAME } from './configurations';
 
 type Json = Record<string, unknown>;
@@ -84,9 +84,12 @@ function hostsFor(set: CertificateSet | undefined, namespace: string): string[] 
   return serviceHosts(namespace);
 }
 
-/** Checks the serving certificates once and renews them when they are due (Kyverno's RenewCA then RenewTLS). */
+/**
+ * Checks the serving certificates once and renews them when they are due (Kyverno's RenewCA then
+ * RenewTLS): `renewBeforeMs` before they expire (Kyverno's --renewBefore, 15 days by default).
+ */
 export async function renewCertificates(
-  client: KubeClient, namespace: string, log: (line: string) => void, now = new Date(), algorithm: KeyAlgorithm = DEFAULT_KEY_ALGORITHM,
+  client: KubeClient, namespace: string, log: (line: string) => void, now = new Date(), algorithm: KeyAlgorithm = DEFAULT_KEY_ALGORITHM, renewBeforeMs = RENEW_BEFORE_MS,
 ): Promise<RenewalOutcome> {
   const names = tlsSecretNames(namespace);
   const caSecret = await client.get(secretRef(names.ca, namespace));
@@ -95,12 +98,12 @@ export async function renewCertificates(
   const current = certificatesOfSecrets(caSecret, pairSecret);
   if (!managedByKyverno(caSecret) || !managedByKyverno(pairSecret)) {
     // Kyverno never renews Secrets it did not make (cert-manager's); it says so only when they are due.
-    if (!current || !certificatesCover(current, hostsFor(current, namespace), { now })) {
+    if (!current || !certificatesCover(current, hostsFor(current, namespace), { now, renewBeforeMs })) {
       log('certificate renewal: tls is not valid but certificates are not managed by kyverno, we can\'t renew them');
     }
     return 'not-managed';
   }
-  const next = nextCertificates(current, hostsFor(current, namespace), { now, algorithm });
+  const next = nextCertificates(current, hostsFor(current, namespace), { now, algorithm, renewBeforeMs });
   if (!next.rotated) return 'kept';
   const configs = await ourConfigs(client);
   // Without the CA Secret the new CA's bundle knows no earlier CA, but replicas still serve what
@@ -168,9 +171,10 @@ export function renewPeriodically(
   /** Serialises with the webhook controller's syncs (WebhookController.serialized). */
   serialized: <T>(work: () => Promise<T>) => Promise<T> = (work) => work(),
   algorithm: KeyAlgorithm = DEFAULT_KEY_ALGORITHM,
+  renewBeforeMs = RENEW_BEFORE_MS,
 ): void {
   const once = () =>
-    serialized(() => renewCertificates(client, namespace, log, new Date(), algorithm)).catch((e: Error) => {
+    serialized(() => renewCertificates(client, namespace, log, new Date(), algorithm, renewBeforeMs)).catch((e: Error) => {
       // A conflict means another writer (a deploy) changed them meanwhile: the next round decides again.
       log(`certificate renewal: ${e instanceof KubeError && e.status === 409 ? 'changed meanwhile, retrying at the next round' : e.message}`);
     });

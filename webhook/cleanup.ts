@@ -439,18 +439,6 @@ export class CleanupController {
   }
 }
 
-/**
- * Local mode: one process and no Lease (the developer's machine is the only cleanup
- * controller); the cleanup and deleting policies are watched in the cluster, as in-cluster
- * replicas watch them, until `signal` aborts.
- */
-export function runLocalCleanup(opts: CleanupControllerOptions & { signal: AbortSignal }): CleanupController {
-  const controller = new CleanupController(opts);
-  void watchKinds(opts.client, CLEANUP_KINDS, (store) => controller.setPolicies([...store.objects.values()]), opts.log, opts.signal);
-  controller.lead(opts.signal);
-  return controller;
-}
-
 interface Target extends ServedResource {
   /** The kind as the policy wrote it (metrics label of cleanup policies). */
   selector: string;

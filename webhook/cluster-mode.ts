@@ -29,7 +29,8 @@ import { withDiscoveredKinds } from '../kube-api/discovery';
 import { kindLookups } from '../engine/policy/admission-checks';
 import type { JsonObject } from '../engine/core/types';
 import type { KeyAlgorithm } from '../tls/certificates';
-import { apiServerConfigMap, KYVERNO_CONFIG_MAP, KyvernoConfigWatcher } from './kyverno-config';
+import { apiServerConfigMap, configurationDefaults, KYVERNO_CONFIG_MAP, KyvernoConfigWatcher } from './kyverno-config';
+import { configureEngine } from '../engine/core/configuration';
 import type { ExceptionScope } from './exception-scope';
 
 /**
@@ -108,6 +109,10 @@ export interface ClusterModeOptions {
   certRenewalIntervalMs?: number;
   /** Kyverno's --tlsKeyAlgorithm for renewed certificates (serve --tls-key-algorithm). */
   tlsKeyAlgorithm?: KeyAlgorithm;
+  /** Kyverno's --renewBefore (serve --renew-before). */
+  renewBeforeMs?: number;
+  /** Kyverno's --excludeBootstrapResources (serve --exclude-bootstrap-resources). */
+  excludeBootstrapResources?: boolean;
   /** Kyverno's `--ttlReconciliationInterval` (default 1 min). */
   ttlIntervalMs?: number;
   /** Kyverno's --forceFailurePolicyIgnore (serve --force-failure-policy-ignore). */
@@ -147,12 +152,12 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
   const generator = new DownstreamGenerator({ client, log, onCreated: (policy, rule, created) => background.generated(policy, rule, created) });
   const events = new EventWriter(client, log, { omit: opts.omitEvents ?? [], successEvents: opts.successEvents === true });
   // Kyverno's ConfigMap: the flags are the defaults of the keys it leaves out.
-  const config = new KyvernoConfigWatcher({
+  const config = new KyvernoConfigWatcher(configurationDefaults({
     resourceFilters: opts.server.resourceFilters ?? '',
     userExclusions: opts.server.userExclusions ?? {},
     successEvents: opts.successEvents === true,
     successEventActions: [],
-  }, log);
+  }, opts.namespace), log);
   let reports: { add(items: ReportItem[]): void } | undefined;
   let run: InClusterRun | undefined;
   const background = new BackgroundController({
@@ -165,6 +170,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     events,
     reports: { add: (items) => reports?.add(items) },
     reconcileIntervalMs: opts.backgroundScanIntervalMs,
+    updateRequestThreshold: () => config.current().updateRequestThreshold,
   });
   const backgroundUser = opts.server.backgroundUser;
   // /policyvalidate looks a policy's kinds up in the cluster's discovery, as Kyverno's policy webhook does.
@@ -195,7 +201,9 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     apiPost: (path, body) => client.request({ method: 'POST', path, body }),
   });
   config.onChange((c) => {
-    server.setLiveSettings({ resourceFilters: c.resourceFilters, userExclusions: c.userExclusions, successEvents: c.successEvents });
+    server.setLiveSettings({ resourceFilters: c.resourceFilters, userExclusions: c.userExclusions, successEvents: c.successEvents, engine: c.engine });
+    // This process evaluates too (generate, mutate-existing, cleanup).
+    configureEngine(c.engine);
     events.setSuccessEvents(c.successEvents, c.successEventActions);
   });
   const configMap = opts.configMap ?? KYVERNO_CONFIG_MAP;
@@ -208,7 +216,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     run = await runInCluster({
       server, namespace: opts.namespace, caFile: opts.caFile ?? '', caPem: opts.caPem, localUrl: opts.localUrl, log, signal: stopping.signal, client,
       reportIntervalMs: opts.reportIntervalMs, retryPeriodMs: opts.retryPeriodMs, onLeaseLost: opts.onLeaseLost, backgroundScanIntervalMs: opts.backgroundScanIntervalMs,
-      events, successEvents: opts.successEvents, admissionPolicyReports: opts.admissionPolicyReports, admissionPolicyGeneration: opts.admissionPolicyGeneration, background, identity: opts.identity, certRenewalIntervalMs: opts.certRenewalIntervalMs, tlsKeyAlgorithm: opts.tlsKeyAlgorithm,
+      events, successEvents: opts.successEvents, admissionPolicyReports: opts.admissionPolicyReports, admissionPolicyGeneration: opts.admissionPolicyGeneration, background, identity: opts.identity, certRenewalIntervalMs: opts.certRenewalIntervalMs, tlsKeyAlgorithm: opts.tlsKeyAlgorithm, renewBeforeMs: opts.renewBeforeMs, excludeBootstrapResources: opts.excludeBootstrapResources,
       // Cleanup never deletes what Kyverno's resource filters name.
       resourceFilters: parseResourceFilters(opts.server.resourceFilters ?? ''), ttlIntervalMs: opts.ttlIntervalMs,
       rolesAlways: !!(opts.server.userExclusions?.excludeRoles || opts.server.userExclusions?.excludeClusterRoles),

@@ -32,7 +32,7 @@ export const WEBHOOK_ANNOTATIONS = { 'admissions.enforcer/disabled': 'true' };
  * namespace, one expression each). kube-node-lease is left to the resource filters, as in
  * Kyverno (its default filter for kube-node-lease, resource-filters.ts).
  */
-export function defaultNamespaceSelector(namespace: string): Record<string, unknown> {
+export function defaultNamespaceSelector(namespace: string): LabelSelector {
   return {
     matchExpressions: [
       { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] },
@@ -40,6 +40,38 @@ export function defaultNamespaceSelector(namespace: string): Record<string, unkn
     ],
   };
 }
+// Type aliases (not interfaces) so that they pass where plain JSON objects are expected.
+export type LabelSelector = {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
+};
+export type MatchCondition = {
+  name: string;
+  expression: string;
+};
+
+/**
+ * What Kyverno's ConfigMap says about the webhook configurations it writes (kyverno-config.ts):
+ * `webhooks` (the resource webhooks' namespaceSelector and objectSelector, merged into the CEL
+ * policies' own), `webhookAnnotations` and `webhookLabels` (on every configuration) and
+ * `matchConditions` (on the classic policies' shared webhooks and the ttl webhook).
+ */
+export interface WebhookSettings {
+  namespaceSelector?: LabelSelector;
+  objectSelector?: LabelSelector;
+  annotations: Record<string, string>;
+  labels: Record<string, string>;
+  matchConditions: MatchCondition[];
+}
+
+/**
+ * Without the ConfigMap's keys: our namespace selector (Kyverno's chart default plus our own
+ * namespace) and the chart's default annotation; no labels or match conditions.
+ */
+export function defaultWebhookSettings(namespace: string): WebhookSettings {
+  return { namespaceSelector: defaultNamespaceSelector(namespace), annotations: { ...WEBHOOK_ANNOTATIONS }, labels: {}, matchConditions: [] };
+}
+
 /**
  * Kyverno's configuration and webhook names (pkg/config/config.go), so runbooks, scripts and
  * dashboards that look for them find ours. They would collide with a real Kyverno install:
@@ -102,6 +134,37 @@ export interface WebhookConfigInput {
   policies?: Json[];
   /** Emit a configuration even without webhooks (cluster mode: the controller patches it later). */
   keepEmpty: boolean;
+  /** Kyverno's ConfigMap's webhook keys (default: defaultWebhookSettings of the namespace). */
+  settings?: WebhookSettings;
+  /** Kyverno's --excludeBootstrapResources: the Fail resource webhooks skip Nodes and CSRs. */
+  excludeBootstrapResources?: boolean;
+}
+
+/**
+ * Kyverno's bootstrap exclusion (pkg/controllers/webhook/bootstrap_exclusion.go): Nodes and
+ * CertificateSigningRequests are cluster-scoped (no namespaceSelector reaches them) and a node
+ * needs them to register, so a Fail webhook on them with no webhook pod running would keep the
+ * cluster from coming back. The API server evaluates it, webhook pod or not.
+ */
+export const BOOTSTRAP_EXCLUSION: MatchCondition = {
+  name: 'kyverno-exclude-bootstrap-resources',
+  expression: '!(request.resource.group == "" && request.resource.resource == "nodes") && !(request.resource.group == "certificates.k8s.io" && request.resource.resource == "certificatesigningrequests")',
+};
+
+/** The exclusion appended to a Fail webhook's conditions (once: names must be unique in a webhook). */
+function withBootstrapExclusion(webhook: Json): Json {
+  const conditions = (webhook.matchConditions ?? []) as MatchCondition[];
+  if (webhook.failurePolicy === 'Ignore' || conditions.some((c) => c.name === BOOTSTRAP_EXCLUSION.name)) return webhook;
+  return { ...webhook, matchConditions: [...conditions, { ...BOOTSTRAP_EXCLUSION }] };
+}
+
+/**
+ * Kyverno's objectMeta for its webhook configurations: the configured labels under its own
+ * (ours and Kyverno's managed-by labels always win: they say whose the configuration is), the
+ * configured annotations as they are.
+ */
+function configurationMetadata(name: string, settings: WebhookSettings): Json {
+  return { name, labels: { ...settings.labels, ...labels(KYVERNO_WEBHOOK_LABEL) }, annotations: { ...settings.annotations } };
 }
 
 /**
@@ -109,11 +172,11 @@ export interface WebhookConfigInput {
  * policy's own webhook `-fail-finegrained-<ns>-<name>` on /validate/fail/finegrained/<ns>/<name>.
  */
 /** One of Kyverno's own mutating configurations (policy, verify): one webhook, Ignore, reinvoked if needed. */
-function ownMutatingConfiguration(config: string, webhook: string, client: Json, match: Json): Json {
+function ownMutatingConfiguration(config: string, webhook: string, client: Json, match: Json, settings: WebhookSettings): Json {
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'MutatingWebhookConfiguration',
-    metadata: { name: config, labels: labels(KYVERNO_WEBHOOK_LABEL), annotations: { ...WEBHOOK_ANNOTATIONS } },
+    metadata: configurationMetadata(config, settings),
     webhooks: [{ name: webhook, admissionReviewVersions: ['v1'], clientConfig: client, ...match, failurePolicy: 'Ignore', matchPolicy: 'Equivalent', sideEffects: 'NoneOnDryRun', timeoutSeconds: 10, reinvocationPolicy: 'IfNeeded' }],
   };
 }
@@ -135,8 +198,12 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
     input.localUrl
       ? { url: `${input.localUrl.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`, caBundle }
       : { service: { namespace: ns, name: SERVICE_NAME, path: `/${path.replace(/^\/+/, '')}`, port: 443 }, caBundle };
-  const namespaceSelector = defaultNamespaceSelector(ns);
-  const cel = celWebhooks({ policies: input.policies ?? [], namespaceSelector, clientConfig });
+  const settings = input.settings ?? defaultWebhookSettings(ns);
+  const { namespaceSelector, objectSelector } = settings;
+  const cel = celWebhooks({ policies: input.policies ?? [], namespaceSelector, objectSelector, clientConfig });
+  // Kyverno's newWebhook: the configured conditions on the shared webhooks; a fine-grained one
+  // has its policy's instead.
+  const configuredConditions = settings.matchConditions.map((c) => ({ name: c.name, expression: c.expression }));
   const out: Json[] = [];
   for (const [kind, path, name, webhookName, celHooks] of [
     ['ValidatingWebhookConfiguration', 'validate', VALIDATING_CONFIG, VALIDATING_WEBHOOK, cel.validating],
@@ -150,7 +217,7 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
       ...classicNameAndPath(n, webhookName, path),
       admissionReviewVersions: ['v1'],
       rules: webhookRules(n),
-      ...(n.fineGrained ? { matchConditions: n.fineGrained.matchConditions.map((c) => ({ name: c.name, expression: c.expression })) } : {}),
+      ...(n.fineGrained ? { matchConditions: n.fineGrained.matchConditions.map((c) => ({ name: c.name, expression: c.expression })) } : configuredConditions.length ? { matchConditions: configuredConditions } : {}),
       failurePolicy: n.failurePolicy,
       matchPolicy: 'Equivalent',
       // Kyverno's with admission reports on (its default): reports are written, never on a dry run.
@@ -158,20 +225,23 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
       timeoutSeconds: n.timeoutSeconds,
       // 1.20 has no automatic kubernetes.io/metadata.name label: NotIn also matches a
       // namespace without the label, so unlabelled user namespaces stay covered.
-      namespaceSelector,
-      objectSelector: {},
+      // No selector is the API server's default, the empty one (every namespace, every object).
+      namespaceSelector: namespaceSelector ?? {},
+      objectSelector: objectSelector ?? {},
       // Kyverno's resource mutating webhooks are called again when a later webhook changed the object.
       ...(kind === 'MutatingWebhookConfiguration' ? { reinvocationPolicy: 'IfNeeded' } : {}),
     })).map(({ path: servicePath, ...w }) => ({ ...w, clientConfig: clientConfig(servicePath) }));
     // Kyverno sorts a configuration's webhooks by name (buildResource*WebhookConfiguration).
     // The CEL kinds' mutating webhooks set no reinvocationPolicy: the API server's default, Never.
-    const webhooks = ([...classic, ...celHooks.map((w) => (kind === 'MutatingWebhookConfiguration' ? { ...w, reinvocationPolicy: 'Never' } : w))] as Json[])
+    const sorted = ([...classic, ...celHooks.map((w) => (kind === 'MutatingWebhookConfiguration' ? { ...w, reinvocationPolicy: 'Never' } : w))] as Json[])
       .sort((a, b) => (String(a.name) < String(b.name) ? -1 : String(a.name) > String(b.name) ? 1 : 0));
+    // Kyverno's excludeBootstrapResourcesFrom*Webhooks, after the sort, on every Fail webhook.
+    const webhooks = input.excludeBootstrapResources ? sorted.map(withBootstrapExclusion) : sorted;
     if (webhooks.length === 0 && !input.keepEmpty) continue;
     out.push({
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind,
-      metadata: { name, labels: labels(KYVERNO_WEBHOOK_LABEL), annotations: { ...WEBHOOK_ANNOTATIONS } },
+      metadata: configurationMetadata(name, settings),
       webhooks,
     });
   }
@@ -179,7 +249,7 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
   out.push({
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingWebhookConfiguration',
-    metadata: { name: POLICY_VALIDATING_CONFIG, labels: labels(KYVERNO_WEBHOOK_LABEL), annotations: { ...WEBHOOK_ANNOTATIONS } },
+    metadata: configurationMetadata(POLICY_VALIDATING_CONFIG, settings),
     webhooks: [
       {
         name: POLICY_VALIDATING_WEBHOOK,
@@ -211,7 +281,7 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
   out.push(
     ownMutatingConfiguration(POLICY_MUTATING_CONFIG, POLICY_MUTATING_WEBHOOK, clientConfig('policymutate'), {
       rules: [{ apiGroups: ['kyverno.io'], apiVersions: ['v1', 'v2beta1'], resources: ['clusterpolicies', 'policies'], operations: ['CREATE', 'UPDATE'] }],
-    }),
+    }, settings),
   );
   // Kyverno's verify webhook (buildVerifyMutatingWebhookConfiguration): Lease updates of objects
   // labelled as Kyverno's, Ignore, so it never blocks anything.
@@ -219,14 +289,14 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
     ownMutatingConfiguration(VERIFY_MUTATING_CONFIG, VERIFY_MUTATING_WEBHOOK, clientConfig('verifymutate'), {
       rules: [{ apiGroups: ['coordination.k8s.io'], apiVersions: ['v1'], resources: ['leases'], operations: ['UPDATE'] }],
       objectSelector: { matchLabels: { 'app.kubernetes.io/name': 'kyverno' } },
-    }),
+    }, settings),
   );
   // Kyverno's ttl webhook (cmd/cleanup-controller): objects carrying the label, any kind, on
   // create and update; it only ever warns, so Ignore costs nothing when we are unreachable.
   out.push({
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingWebhookConfiguration',
-    metadata: { name: TTL_VALIDATING_CONFIG, labels: labels(KYVERNO_WEBHOOK_LABEL), annotations: { ...WEBHOOK_ANNOTATIONS } },
+    metadata: configurationMetadata(TTL_VALIDATING_CONFIG, settings),
     webhooks: [
       {
         name: `kyverno-cleanup-controller.${ns}.svc`,
@@ -234,6 +304,8 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
         clientConfig: clientConfig('verifyttl'),
         rules: [{ apiGroups: ['*'], apiVersions: ['*'], resources: ['*'], operations: ['CREATE', 'UPDATE'], scope: '*' }],
         objectSelector: { matchExpressions: [{ key: 'cleanup.kyverno.io/ttl', operator: 'Exists' }] },
+        // Kyverno's generic webhook controller writes the configured conditions on it.
+        ...(configuredConditions.length ? { matchConditions: configuredConditions } : {}),
         failurePolicy: 'Ignore',
         matchPolicy: 'Equivalent',
         sideEffects: 'None',

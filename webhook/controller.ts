@@ -7,7 +7,7 @@
 import { KubeError } from '../kube-api/errors';
 import type { KubeClient } from '../kube-api/client';
 import { withDiscoveredKinds } from '../kube-api/discovery';
-import { isOurs, webhookConfigurations, MUTATING_CONFIG, VALIDATING_CONFIG } from './configurations';
+import { isOurs, webhookConfigurations, MUTATING_CONFIG, VALIDATING_CONFIG, type WebhookSettings } from './configurations';
 import { classicWebhookNeeds } from './rules';
 
 type Json = Record<string, unknown>;
@@ -23,9 +23,13 @@ export interface ControllerOptions {
    * webhook runs with the developer's credentials; in a cluster deploy creates them).
    */
   localUrl?: string;
+  /** Kyverno's ConfigMap's webhook keys, read at each sync (default: defaultWebhookSettings). */
+  settings?: () => WebhookSettings;
+  /** Kyverno's --excludeBootstrapResources. */
+  excludeBootstrapResources?: boolean;
 }
 
-/** What the controller keeps in step: every field of every webhook but the caBundle, and the annotations. */
+/** What the controller keeps in step: every field of every webhook but the caBundle, and the annotations and labels. */
 function rulesOf(config: Json | undefined): string {
   const path = (w: Json) => {
     const c = (w.clientConfig ?? {}) as Json;
@@ -33,6 +37,7 @@ function rulesOf(config: Json | undefined): string {
   };
   return JSON.stringify([
     ((config?.metadata ?? {}) as Json).annotations ?? {},
+    ((config?.metadata ?? {}) as Json).labels ?? {},
     ((config?.webhooks ?? []) as Json[]).map((w) => [w.name, path(w), w.rules, w.failurePolicy, w.timeoutSeconds, w.matchConditions ?? [], w.namespaceSelector ?? {}, w.objectSelector ?? {}, w.sideEffects, w.matchPolicy]),
   ]);
 }
@@ -84,7 +89,7 @@ export class WebhookController {
       (table) => classicWebhookNeeds(policies, table),
       (found) => found.some((n) => n.unresolved.length > 0),
     );
-    const wanted = webhookConfigurations({ namespace, caPem: caPem ?? '', needs, policies, keepEmpty: true, localUrl: this.opts.localUrl });
+    const wanted = webhookConfigurations({ namespace, caPem: caPem ?? '', needs, policies, keepEmpty: true, localUrl: this.opts.localUrl, settings: this.opts.settings?.(), excludeBootstrapResources: this.opts.excludeBootstrapResources });
     const key = JSON.stringify(wanted.map(rulesOf));
     if (key === this.last) return;
     for (const config of wanted) {

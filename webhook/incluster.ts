@@ -108,7 +108,8 @@ export interface InClusterOptions {
   rolesAlways?: boolean;
   /**
    * Kyverno's ConfigMap (kyverno-config.ts), when watched: its successEvents, resource filters
-   * and role exclusions replace `successEvents`, `resourceFilters` and `rolesAlways` as it changes.
+   * and role exclusions replace `successEvents`, `resourceFilters` and `rolesAlways` as it
+   * changes, and its webhook keys shape the webhook configurations.
    */
   config?: KyvernoConfigWatcher;
   /** Kyverno's --openreportsEnabled: reports are openreports.io Reports and ClusterReports. */
@@ -123,6 +124,10 @@ export interface InClusterOptions {
   certRenewalIntervalMs?: number;
   /** Kyverno's --tlsKeyAlgorithm for renewed certificates (default RSA). */
   tlsKeyAlgorithm?: KeyAlgorithm;
+  /** Kyverno's --renewBefore: how long before expiry the certificates are renewed (default 15 days). */
+  renewBeforeMs?: number;
+  /** Kyverno's --excludeBootstrapResources: the Fail resource webhooks skip Nodes and CSRs. */
+  excludeBootstrapResources?: boolean;
   /** Kyverno's `--validatingAdmissionPolicyReports` / `--mutatingAdmissionPolicyReports` (defaults: on / off). */
   admissionPolicyReports?: AdmissionPolicyReports;
   /** Kyverno's `generateValidatingAdmissionPolicy` / `generateMutatingAdmissionPolicy` features (defaults: on / off). */
@@ -193,7 +198,12 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   const client = opts.client ?? inClusterClient();
   const identity = opts.identity ?? replicaIdentity();
   const reports = new ReportWriter(client, opts.log, opts.reportIntervalMs, { ...(opts.allowedResults ? { allowedResults: opts.allowedResults } : {}), openreports: opts.openreports === true });
-  const controller = new WebhookController({ client, namespace: opts.namespace, caPem: opts.caPem ?? readCa(opts.caFile, opts.log), log: opts.log, localUrl: opts.localUrl });
+  const controller = new WebhookController({
+    client, namespace: opts.namespace, caPem: opts.caPem ?? readCa(opts.caFile, opts.log), log: opts.log, localUrl: opts.localUrl,
+    // The ConfigMap's webhook keys as they are at each sync (a change serves the policies again, which syncs).
+    settings: opts.config && (() => opts.config!.current().webhooks),
+    excludeBootstrapResources: opts.excludeBootstrapResources,
+  });
   const scan = async (path: 'validate' | 'mutate', body: string, only: string[]) => {
     const successEvents = opts.config ? opts.config.current().successEvents : opts.successEvents;
     const reply = await opts.server.evaluate(path, body, only, { scan: true, ...(opts.events ? { events: 'scan' as const, successEvents } : {}) });
@@ -237,7 +247,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
         const outcome = await work();
         if (outcome === 'rotated') controller.forgetClientConfigs();
         return outcome;
-      }), opts.tlsKeyAlgorithm);
+      }), opts.tlsKeyAlgorithm, opts.renewBeforeMs);
     void gceStatus.flush();
     generator.lead(signal, generatedListed);
     if (!policies) return;

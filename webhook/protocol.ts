@@ -4,6 +4,7 @@
  * attached to a `connection` message.
  */
 import type { AdmissionRequest, ClusterState, JsonObject } from '../engine/core/types';
+import type { EngineConfiguration } from '../engine/core/configuration';
 import type { RuleOutcome, MetricsSnapshot, RequestLabels } from './metrics';
 import type { WebhookPath } from './admission';
 import type { NamespaceState } from './namespaces';
@@ -47,10 +48,12 @@ export interface ServerProcessSettings {
   allowHttpInNamespacedPolicies?: boolean;
   /** The webhook's namespace (cluster mode): /verifymutate answers for its `kyverno-health` Lease. */
   namespace?: string;
+  /** Kyverno's configuration the engine reads (defaultRegistry, maxContextSize...); absent: Kyverno's defaults. */
+  engine?: EngineConfiguration;
 }
 
 /** The settings Kyverno's ConfigMap changes while the processes run. */
-export type LiveSettings = Pick<ServerProcessSettings, 'resourceFilters' | 'userExclusions' | 'successEvents'>;
+export type LiveSettings = Pick<ServerProcessSettings, 'resourceFilters' | 'userExclusions' | 'successEvents' | 'engine'>;
 
 export interface ReviewRequest {
   path: WebhookPath;

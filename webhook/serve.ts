@@ -4,7 +4,7 @@
  * feed the server through the same setPolicies call.
  */
 import { parseArgs, single, UsageError } from '../io/args';
-import { DEFAULT_KEY_ALGORITHM, parseKeyAlgorithm, type KeyAlgorithm } from '../tls/certificates';
+import { DEFAULT_KEY_ALGORITHM, parseKeyAlgorithm, RENEW_BEFORE_MS, type KeyAlgorithm } from '../tls/certificates';
 import { readFileSync, statSync } from 'node:fs';
 import { walkFiles } from '../io/walk';
 import { dirname, join } from 'node:path';
@@ -27,7 +27,7 @@ import type { UserExclusionSettings } from './user-filters';
 import type { EventReason } from './event-info';
 import { defaultResourceFilters } from './resource-filters';
 import { DEFAULT_TTL_INTERVAL_MS } from '../engine/cleanup/ttl';
-import { CONFIG_KEYS_NOT_READ, CONFIG_KEYS_READ, KYVERNO_CONFIG_MAP } from './kyverno-config';
+import { CONFIG_KEYS_READ, KYVERNO_CONFIG_MAP } from './kyverno-config';
 import { DEFAULT_EXCEPTION_SCOPE, type ExceptionScope } from './exception-scope';
 
 
@@ -92,6 +92,10 @@ interface ServeArgs {
   certRenewalIntervalMs: number;
   /** Kyverno's --tlsKeyAlgorithm: the key type of certificates the in-cluster renewer makes (default RSA). */
   tlsKeyAlgorithm: KeyAlgorithm;
+  /** Kyverno's --renewBefore: how long before expiry the in-cluster renewer replaces a certificate (default 15 days). */
+  renewBeforeMs: number;
+  /** Kyverno's --excludeBootstrapResources: the Fail resource webhooks skip Nodes and CSRs (off by default). */
+  excludeBootstrapResources: boolean;
   /** Kyverno's --metricsPort: plain-HTTP /metrics on this port (and not on the admission port). */
   metricsPort?: number;
   successEvents: boolean;
@@ -124,13 +128,13 @@ interface ServeArgs {
 
 export const SERVE_FLAGS = {
   values: ['policy'],
-  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'tls-key-algorithm', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters', 'exclude-usernames', 'exclude-groups', 'exclude-roles', 'exclude-cluster-roles', 'background-service-account', 'http-blocklist', 'config-map', 'exception-namespace', 'allowed-results'],
-  booleans: ['in-cluster', 'help', 'generate-success-events', 'allow-http-in-namespaced-policies', 'validating-admission-policy-reports', 'mutating-admission-policy-reports', 'force-failure-policy-ignore', 'enable-policy-exception', 'openreports-enabled', 'generate-validating-admission-policy', 'generate-mutating-admission-policy'],
+  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'renew-before', 'tls-key-algorithm', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters', 'exclude-usernames', 'exclude-groups', 'exclude-roles', 'exclude-cluster-roles', 'background-service-account', 'http-blocklist', 'config-map', 'exception-namespace', 'allowed-results'],
+  booleans: ['in-cluster', 'help', 'generate-success-events', 'allow-http-in-namespaced-policies', 'validating-admission-policy-reports', 'mutating-admission-policy-reports', 'force-failure-policy-ignore', 'exclude-bootstrap-resources', 'enable-policy-exception', 'openreports-enabled', 'generate-validating-admission-policy', 'generate-mutating-admission-policy'],
   aliases: { h: 'help' },
 };
 
-/** A Go duration flag ("2s", "1h") in milliseconds. */
-function duration(parsed: ReturnType<typeof parseArgs>, name: string, fallback: number): number {
+/** A Go duration flag ("2s", "1h") in milliseconds (serve's and deploy's). */
+export function duration(parsed: ReturnType<typeof parseArgs>, name: string, fallback: number): number {
   const v = single(parsed, name);
   if (v === undefined) return fallback;
   const nanos = parseDuration(v);
@@ -179,11 +183,13 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     ttlIntervalMs: duration(parsed, 'ttl-reconciliation-interval', DEFAULT_TTL_INTERVAL_MS),
     certRenewalIntervalMs: duration(parsed, 'cert-renewal-interval', CERT_RENEWAL_INTERVAL_MS),
     tlsKeyAlgorithm: keyAlgorithmFlag(single(parsed, 'tls-key-algorithm')),
+    renewBeforeMs: duration(parsed, 'renew-before', RENEW_BEFORE_MS),
     metricsPort: parsed.values.has('metrics-port') ? number('metrics-port', 0) : undefined,
     successEvents: parsed.booleans.has('generate-success-events'),
     admissionPolicyReports: { validating: !parsed.negated.has('validating-admission-policy-reports'), mutating: parsed.booleans.has('mutating-admission-policy-reports') },
     admissionPolicyGeneration: admissionPolicyGenerationFlags(parsed),
     forceFailurePolicyIgnore: parsed.booleans.has('force-failure-policy-ignore'),
+    excludeBootstrapResources: parsed.booleans.has('exclude-bootstrap-resources'),
     resourceFilters: single(parsed, 'resource-filters'),
     userExclusions: {
       excludeUsernames: single(parsed, 'exclude-usernames'),
@@ -265,7 +271,9 @@ Flags:
       --metrics-port N          serve /metrics over plain HTTP on this port only (Kyverno's
                                 --metricsPort; deploy uses 8000); without it, on the HTTPS port
       --cert-renewal-interval D in-cluster: how often the leader checks the serving certificates
-                                and renews them 15 days before expiry (default 12h)
+                                (default 12h) for those to renew
+      --renew-before D          in-cluster: renew a certificate this long before it expires
+                                (Kyverno's --renewBefore; default 360h, 15 days)
       --tls-key-algorithm A     in-cluster: RSA, ECDSA or Ed25519, the key of the certificates
                                 the leader renews (Kyverno's --tlsKeyAlgorithm; default RSA)
       --http-blocklist LIST     CIDR ranges and host names CEL http.Get/Post may not reach
@@ -295,6 +303,11 @@ Flags:
       --force-failure-policy-ignore
                                 serve every policy as failurePolicy Ignore, whatever it says
                                 (Kyverno's --forceFailurePolicyIgnore)
+      --exclude-bootstrap-resources
+                                in-cluster: the Fail resource webhooks skip Nodes and
+                                CertificateSigningRequests, so a cluster restarting without the
+                                webhook can register its nodes (Kyverno's
+                                --excludeBootstrapResources; off by default)
       --allowed-results LIST    in-cluster: result statuses written to policy reports, of
                                 pass,fail,warn,error,skip (Kyverno's --allowedResults; default all)
       --openreports-enabled     in-cluster: write openreports.io/v1alpha1 Reports and ClusterReports
@@ -310,10 +323,9 @@ Flags:
       --exclude-groups LIST     excludeGroups, --exclude-roles LIST, --exclude-cluster-roles LIST
       --config-map NAME         in-cluster: the ConfigMap in --namespace laid out as Kyverno's
                                 (default kyverno), read and watched; its keys apply live and a
-                                key it leaves out keeps its flag's value. Keys read:
+                                key it leaves out keeps its flag's value (or Kyverno's
+                                default). Keys read, all of Kyverno's:
 ${helpList(CONFIG_KEYS_READ)}
-                                Keys not applied (logged when set):
-${helpList(CONFIG_KEYS_NOT_READ)}
       --enable-policy-exception[=false]
                                 apply PolicyExceptions (Kyverno's --enablePolicyException;
                                 default on here, off in Kyverno's flags)
@@ -377,7 +389,7 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
       client, server: { ...serverOptions, backgroundUser: args.backgroundUser ?? ownServiceAccount(client.config) }, namespace: args.namespace, caFile: args.caFile, log,
       reportIntervalMs: args.reportIntervalMs, retryPeriodMs: args.retryPeriodMs, onLeaseLost: (lease) => leaseLost(lease), backgroundScanIntervalMs: args.backgroundScanIntervalMs,
       successEvents: args.successEvents, omitEvents: args.omitEvents, admissionPolicyReports: args.admissionPolicyReports, admissionPolicyGeneration: args.admissionPolicyGeneration, holdBackground: process.env.KYVERNO_STUDIO_HOLD_BACKGROUND === '1',
-      certRenewalIntervalMs: args.certRenewalIntervalMs, tlsKeyAlgorithm: args.tlsKeyAlgorithm, ttlIntervalMs: args.ttlIntervalMs, forceFailurePolicyIgnore: args.forceFailurePolicyIgnore,
+      certRenewalIntervalMs: args.certRenewalIntervalMs, tlsKeyAlgorithm: args.tlsKeyAlgorithm, renewBeforeMs: args.renewBeforeMs, excludeBootstrapResources: args.excludeBootstrapResources, ttlIntervalMs: args.ttlIntervalMs, forceFailurePolicyIgnore: args.forceFailurePolicyIgnore,
       configMap: args.configMap, exceptionScope: args.exceptionScope, allowedResults: args.allowedResults, openreports: args.openreports,
     });
     stop = webhook.stop;

@@ -12,6 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { readFileSync, watchFile } from 'node:fs';
 import type { ClusterState, ServiceCall, ServiceCallRequest } from '../engine/core/types';
+import { configureEngine } from '../engine/core/configuration';
 import { errorReply, evaluatePolicyMutation, evaluateReview, evaluateTtlLabel, evaluateVerifyMutation, policyValidationReply, type PolicyValidationOptions } from './evaluate';
 import { celRoute } from './cel-webhooks';
 import { WebhookMetrics } from './metrics';
@@ -135,6 +136,7 @@ class ServerProcess {
     this.filters = parseResourceFilters(settings.resourceFilters ?? '');
     this.exclusions = parseUserExclusions(settings.userExclusions ?? {});
     this.successEvents = settings.successEvents === true;
+    configureEngine(settings.engine);
     this.maxConnections = settings.maxConnections ?? MAX_CONNECTIONS;
     const tls = () => ({ cert: readFileSync(settings.tlsCertFile), key: readFileSync(settings.tlsKeyFile), minVersion: 'TLSv1.2' as const });
     const headersTimeoutMs = settings.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
@@ -206,6 +208,7 @@ class ServerProcess {
         this.filters = parseResourceFilters(msg.configuration.resourceFilters ?? '');
         this.exclusions = parseUserExclusions(msg.configuration.userExclusions ?? {});
         this.successEvents = msg.configuration.successEvents === true;
+        configureEngine(msg.configuration.engine);
         return;
       case 'connection': {
         this.post({ type: 'accepted', id: msg.id });

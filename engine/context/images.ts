@@ -4,6 +4,7 @@
  */
 import type { JsonObject } from '../core/types';
 import { tryGetImageInfo, type ImageInfo } from '../images/image-info';
+import { engineConfiguration } from '../core/configuration';
 
 export type { ImageInfo } from '../images/image-info';
 
@@ -14,8 +15,14 @@ const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] 
 // Results are only spread into the scope, never changed. Bounded: dropped when full.
 const MAX_REMEMBERED = 4096;
 const parsedImages = new Map<string, Omit<ImageInfo, 'jsonPointer'> | null>();
+/** The configuration the remembered readings were made under (its registry settings change them). */
+let parsedUnder = engineConfiguration();
 
 function parsedImage(image: string): Omit<ImageInfo, 'jsonPointer'> | null {
+  if (parsedUnder !== engineConfiguration()) {
+    parsedImages.clear();
+    parsedUnder = engineConfiguration();
+  }
   let info = parsedImages.get(image);
   if (info !== undefined) return info;
   if (parsedImages.size >= MAX_REMEMBERED) parsedImages.clear();

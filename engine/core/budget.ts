@@ -6,7 +6,7 @@
  *
  * | budget | limit | Kyverno / Kubernetes counterpart |
  * |---|---|---|
- * | context entry size | 2 MiB of JSON per rule context | `maxContextSize` (DefaultMaxContextSize, 2 MiB) |
+ * | context entry size | the configuration's `maxContextSize` (default 2 MiB) of JSON per rule context | `maxContextSize` (DefaultMaxContextSize, 2 MiB), Kyverno's error |
  * | text parsed in one step | 2 MiB (the context size) per parse_yaml / yaml.parse input | none: a single YAML parse no deadline check reaches |
  * | JMESPath values built | 1,000,000 elements per query | none in go-jmespath; the order of k8s' CEL PerCallLimit |
  * | foreach elements | 100,000 elements per rule | none: bounds nested foreach over large lists |
@@ -15,17 +15,21 @@
  * | deadline | set by the host (the webhook: 80% of timeoutSeconds) | the API server's webhook timeoutSeconds |
  */
 
+import { DEFAULT_MAX_CONTEXT_SIZE, engineConfiguration } from './configuration';
+
 export class BudgetExceededError extends Error {
   readonly budgetExceeded = true;
-  constructor(readonly budget: string, readonly limit: number | string, detail: string, prefix?: string) {
-    super(`${prefix ? `${prefix}: ` : ''}${budget} budget exceeded: ${detail} (limit ${limit})`);
-    this.detail = detail;
+  /** The message without a caller's prefix. */
+  private readonly text: string;
+  /** `wording`: the whole message, where the budget is a limit Kyverno has and words itself. */
+  constructor(readonly budget: string, readonly limit: number | string, detail: string, prefix?: string, wording?: string) {
+    super(`${prefix ? `${prefix}: ` : ''}${wording ?? `${budget} budget exceeded: ${detail} (limit ${limit})`}`);
+    this.text = wording ?? `${budget} budget exceeded: ${detail} (limit ${limit})`;
   }
-  private readonly detail: string;
 
   /** The same error under a caller's wording ("failed to ...: <this message>"). */
   within(prefix: string): BudgetExceededError {
-    return new BudgetExceededError(this.budget, this.limit, this.detail, prefix);
+    return new BudgetExceededError(this.budget, this.limit, '', prefix, this.text);
   }
 }
 
@@ -34,8 +38,12 @@ export function isBudgetExceeded(err: unknown): err is BudgetExceededError {
   return typeof err === 'object' && err !== null && (err as { budgetExceeded?: unknown }).budgetExceeded === true;
 }
 
-/** Kyverno's DefaultMaxContextSize: the JSON size of the data context entries add. */
-export const MAX_CONTEXT_SIZE = 2 * 1024 * 1024;
+/**
+ * Kyverno's DefaultMaxContextSize: the JSON size of the data context entries add, unless the
+ * configuration's `maxContextSize` says otherwise (engineConfiguration()); also the fixed bound
+ * on a text parsed in one step (chargeTextToParse).
+ */
+export const MAX_CONTEXT_SIZE = DEFAULT_MAX_CONTEXT_SIZE;
 
 /** Elements a foreach may visit in one rule, nested loops included. */
 export const MAX_FOREACH_ELEMENTS = 100_000;
@@ -73,12 +81,25 @@ export function jsonSizeUpTo(value: unknown, limit: number): number {
   return size;
 }
 
-/** Throws the context size error when `value` would take the context past MAX_CONTEXT_SIZE. */
+/**
+ * How far an entry past the context size is measured for the message (Kyverno reports the
+ * size it would reach): a value shared many times over measures as its JSON would be, so the
+ * walk stops somewhere; past this the size reported is where it stopped.
+ */
+const CONTEXT_SIZE_REPORT_BOUND = 64 * 1024 * 1024;
+
+/**
+ * Throws Kyverno's context size error (ContextSizeLimitExceededError) when `value` would take
+ * the context past the configured `maxContextSize` (engineConfiguration(); 0 or less: no limit).
+ */
 export function chargeContextEntry(name: string, value: unknown, used: { bytes: number }): void {
-  const left = MAX_CONTEXT_SIZE - used.bytes;
+  const limit = engineConfiguration().maxContextSize;
+  // Without a limit the memory budget still bounds what the entries hold.
+  const left = limit > 0 ? limit - used.bytes : MAX_EVALUATION_BYTES - evaluationBytes;
   const size = jsonSizeUpTo(value, left);
-  if (size > left) {
-    throw new BudgetExceededError('context size', MAX_CONTEXT_SIZE, `context entry ${name} takes the rule context past ${MAX_CONTEXT_SIZE} bytes of JSON`);
+  if (limit > 0 && size > left) {
+    const reached = used.bytes + jsonSizeUpTo(value, Math.max(left, CONTEXT_SIZE_REPORT_BOUND));
+    throw new BudgetExceededError('context size', limit, `context entry ${name}`, undefined, `context size limit exceeded: ${reached} bytes exceeds limit of ${limit} bytes`);
   }
   used.bytes += size;
   chargeMemory(size, `context entry ${name}`);

@@ -5,6 +5,7 @@
  * is pinned by test/engine/images.test.ts.
  */
 import { RE2JS } from 're2js';
+import { engineConfiguration, type EngineConfiguration } from '../core/configuration';
 
 /** Kyverno's ImageInfo, as the `images` variable and verifyImages see it (JSON field names kept). */
 export interface ImageInfo {
@@ -17,8 +18,6 @@ export interface ImageInfo {
   referenceWithTag?: string;
   jsonPointer: string;
 }
-
-const DEFAULT_REGISTRY = 'docker.io';
 
 // github.com/distribution/reference's grammar (reference.Parse, no normalisation).
 const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*';
@@ -36,11 +35,11 @@ const DIGEST_HEX_LENGTH: Record<string, number> = { sha256: 64, sha384: 96, sha5
 export class ImageReferenceError extends Error {}
 
 /** Kyverno's addDefaultRegistry: the first segment is a registry only if it has `.`/`:`, is localhost, or has capitals. */
-function withDefaultRegistry(image: string): string {
+function withDefaultRegistry(image: string, registry: string): string {
   const i = image.indexOf('/');
-  if (i === -1) return `${DEFAULT_REGISTRY}/${image}`;
+  if (i === -1) return `${registry}/${image}`;
   const first = image.slice(0, i);
-  if (!/[.:]/.test(first) && first !== 'localhost' && first.toLowerCase() === first) return `${DEFAULT_REGISTRY}/${image}`;
+  if (!/[.:]/.test(first) && first !== 'localhost' && first.toLowerCase() === first) return `${registry}/${image}`;
   return image;
 }
 
@@ -70,30 +69,41 @@ function parseReference(name: string): { problem: string } | { repository: strin
 }
 
 /**
- * Kyverno's GetImageInfo (pkg/utils/image) with the default configuration (registry docker.io,
- * registry mutation on): the classic engine's reading of an image (the `images` variable,
- * `image_normalize`, verifyImages). Unlike go-containerregistry's name.ParseReference (CEL's
+ * Kyverno's GetImageInfo (pkg/utils/image) under the configuration's `defaultRegistry` and
+ * `enableDefaultRegistryMutation` (engine/core/configuration.ts; Kyverno's defaults: docker.io,
+ * on): the classic engine's reading of an image (the `images` variable, `image_normalize`,
+ * verifyImages). Unlike go-containerregistry's name.ParseReference (CEL's
  * `parseImageReference`, engine/cel/lib-image.ts) it keeps Docker Hub paths as written (no
  * `library/`), names the registry `docker.io` (not `index.docker.io`), accepts any
  * distribution/reference digest algorithm go-digest knows and keeps both tag and digest.
  */
-export function getImageInfo(image: string): Omit<ImageInfo, 'jsonPointer'> {
-  const full = withDefaultRegistry(image);
+export function getImageInfo(image: string, configuration: Readonly<EngineConfiguration> = engineConfiguration()): Omit<ImageInfo, 'jsonPointer'> {
+  const { defaultRegistry, enableDefaultRegistryMutation } = configuration;
+  const full = withDefaultRegistry(image, defaultRegistry);
   const parsed = parseReference(full);
   if ('problem' in parsed) {
-    throw new ImageReferenceError(`bad image: ${full}, defaultRegistry: ${DEFAULT_REGISTRY}, enableDefaultRegistryMutation: true: ${parsed.problem}`);
+    throw new ImageReferenceError(`bad image: ${full}, defaultRegistry: ${defaultRegistry}, enableDefaultRegistryMutation: ${enableDefaultRegistryMutation}: ${parsed.problem}`);
   }
-  const registry = parsed.repository.slice(0, parsed.repository.indexOf('/'));
-  const path = parsed.repository.slice(registry.length + 1);
+  // The reference always has a registry here (added when it named none): its first segment.
+  const domain = parsed.repository.slice(0, parsed.repository.indexOf('/'));
+  const path = parsed.repository.slice(domain.length + 1);
+  // Without registry mutation, a registry that was only added to parse the reference is dropped.
+  const registry = full !== image && !enableDefaultRegistryMutation ? '' : domain;
   const { digest } = parsed;
   const tag = parsed.tag || (digest ? '' : 'latest');
-  const base = `${registry}/${path}`;
-  const info: Omit<ImageInfo, 'jsonPointer'> = { registry, name: path.slice(path.lastIndexOf('/') + 1), path };
+  // Kyverno's fields are omitempty: no registry is no field.
+  const info: Omit<ImageInfo, 'jsonPointer'> = registry ? { registry, name: path.slice(path.lastIndexOf('/') + 1), path } : { name: path.slice(path.lastIndexOf('/') + 1), path };
   if (tag) info.tag = tag;
   if (digest) info.digest = digest;
   info.reference = imageInfoString(info);
   // Kyverno sets it even for a digest-only reference (then it ends with ':').
-  info.referenceWithTag = `${base}:${tag}`;
+  info.referenceWithTag = registry ? `${registry}/${path}:${tag}` : `${path}:${tag}`;
+  // Kyverno's quirk: without a registry, a first path segment with `_` is taken for one
+  // (after the reference was made).
+  const segments = path.split('/');
+  if (!registry && segments.length > 1 && segments[0].includes('_')) {
+    return { registry: segments[0], ...info, path: segments.slice(1).join('/') };
+  }
   return info;
 }
 

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installValue, kyvernoConfigMapOf, kyvernoInstallFor, mergeValues, serveFlagsOf, setValues, type KyvernoInstall } from './install';
 import { parseServeArgs } from '../../webhook/serve';
-import { configurationOf } from '../../webhook/kyverno-config';
+import { configurationDefaults, configurationOf } from '../../webhook/kyverno-config';
+import { defaultNamespaceSelector } from '../../webhook/configurations';
 
 function fakeRepo(): string {
   const repo = mkdtempSync(join(tmpdir(), 'kyverno-install-'));
@@ -116,7 +117,20 @@ test("the install's config values become the kyverno ConfigMap the chart creates
   assert.equal(data.excludeGroups, 'system:nodes');
   assert.equal(data.excludeUsernames, undefined, 'an empty list is left out, as the template leaves it');
   assert.equal(data.generateSuccessEvents, 'false');
-  const config = configurationOf(data, { resourceFilters: 'flags', userExclusions: {}, successEvents: true, successEventActions: [] });
+  const config = configurationOf(data, configurationDefaults({ resourceFilters: 'flags', userExclusions: {}, successEvents: true, successEventActions: [] }, 'kyverno'));
   assert.equal(config.successEvents, false);
   assert.deepEqual(config.userExclusions, { excludeGroups: 'system:nodes' });
+});
+
+test("the chart's webhooks helper adds the Kyverno namespace's exclusion, as the ConfigMap Kyverno's chart writes", () => {
+  const chartDefault = { namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] }] } };
+  const read = (config: Record<string, unknown>) => configurationOf(kyvernoConfigMapOf(installOf({ config }), 'kyverno').data, configurationDefaults({ resourceFilters: '', userExclusions: {}, successEvents: false, successEventActions: [] }, 'elsewhere')).webhooks;
+  // The chart's defaults give our default selector (kube-system, then Kyverno's namespace).
+  assert.deepEqual(read({ webhooks: chartDefault, excludeKyvernoNamespace: true }).namespaceSelector, defaultNamespaceSelector('kyverno'));
+  assert.deepEqual(read({ webhooks: chartDefault, excludeKyvernoNamespace: false }).namespaceSelector, chartDefault.namespaceSelector);
+  assert.deepEqual(read({ excludeKyvernoNamespace: true }).namespaceSelector, { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kyverno'] }] });
+  // An old-style list becomes an object keyed by webhook name: Kyverno's decoder finds no selector in it.
+  const listed = read({ webhooks: [{ name: 'w', namespaceSelector: { matchLabels: { a: 'b' } } }], excludeKyvernoNamespace: true });
+  assert.equal(listed.namespaceSelector, undefined);
+  assert.equal(listed.objectSelector, undefined);
 });

@@ -10,7 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseYamlDocuments } from '../../engine/loader';
-import { asObject, isJsonObject } from '../../engine/core/json';
+import { asArray, asObject, isJsonObject } from '../../engine/core/json';
 import type { JsonObject } from '../../engine/core/types';
 
 type JsonValue = unknown;
@@ -158,6 +158,7 @@ export function serveFlagsOf(install: KyvernoInstall): string[] {
   const value = (path: string) => installValue(install, path);
   const flags: string[] = [];
   if (bool(value('features.forceFailurePolicyIgnore.enabled'))) flags.push('--force-failure-policy-ignore');
+  if (bool(value('features.excludeBootstrapResources.enabled'))) flags.push('--exclude-bootstrap-resources');
   if (value('features.policyExceptions') !== undefined) {
     flags.push(`--enable-policy-exception=${bool(value('features.policyExceptions.enabled'))}`);
     // The chart passes --exceptionNamespace only when set; Kyverno's flag is then empty.
@@ -179,6 +180,21 @@ export function serveFlagsOf(install: KyvernoInstall): string[] {
   // The reports controller's own argument, or the chart's openreports feature.
   if (bool(value('reportsController.extraArgs.openreportsEnabled')) || bool(value('openreports.enabled'))) flags.push('--openreports-enabled');
   return flags;
+}
+
+/**
+ * The chart's `kyverno.config.webhooks` helper: the Kyverno namespace's exclusion appended to
+ * the namespaceSelector's expressions (an old-style list becomes an object keyed by webhook name,
+ * whose selectors Kyverno's decoder ignores).
+ */
+function chartWebhooks(webhooks: unknown, excludeOwn: JsonObject): unknown {
+  const withExclusion = (webhook: JsonObject): JsonObject => {
+    const selector = asObject(webhook.namespaceSelector);
+    const { namespaceSelector: _old, ...rest } = webhook;
+    return { ...rest, namespaceSelector: { matchLabels: selector.matchLabels ?? null, matchExpressions: [...asArray(selector.matchExpressions), excludeOwn] } };
+  };
+  if (Array.isArray(webhooks)) return Object.fromEntries(webhooks.map(asObject).filter((w) => w.namespaceSelector).map((w) => [String(w.name), withExclusion(w)]));
+  return withExclusion(asObject(webhooks));
 }
 
 /**
@@ -206,8 +222,10 @@ export function kyvernoConfigMapOf(install: KyvernoInstall, namespace: string): 
     data.resourceFilters = filters.map((f) => f.replace(/\{\{\s*template\s+"kyverno\.([\w-]+)\.roleName"\s+\.\s*\}\}/g, 'kyverno:$1')).join(' ');
   }
   if (config.updateRequestThreshold !== undefined && config.updateRequestThreshold !== null) data.updateRequestThreshold = String(config.updateRequestThreshold);
-  if (config.webhooks) data.webhooks = JSON.stringify(config.webhooks);
-  else if (config.excludeKyvernoNamespace !== false) data.webhooks = JSON.stringify({ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [namespace] }] } });
+  const excludeOwn = { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [namespace] };
+  if (config.webhooks && config.excludeKyvernoNamespace !== false) data.webhooks = JSON.stringify(chartWebhooks(config.webhooks, excludeOwn));
+  else if (config.webhooks) data.webhooks = JSON.stringify(config.webhooks);
+  else if (config.excludeKyvernoNamespace !== false) data.webhooks = JSON.stringify({ namespaceSelector: { matchExpressions: [excludeOwn] } });
   for (const key of ['webhookAnnotations', 'webhookLabels', 'matchConditions']) if (config[key] && Object.keys(asObject(config[key])).length + (Array.isArray(config[key]) ? (config[key] as unknown[]).length : 0)) data[key] = JSON.stringify(config[key]);
   if (config.maxContextSize !== undefined && config.maxContextSize !== null) data.maxContextSize = String(config.maxContextSize);
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kyverno', namespace, labels: { 'app.kubernetes.io/component': 'config', 'app.kubernetes.io/instance': 'kyverno', 'app.kubernetes.io/part-of': 'kyverno' } }, data };

@@ -68,7 +68,8 @@ import { nextCertificates, parseKeyAlgorithm, type CertificateSet, type KeyAlgor
 import { tlsSecrets } from '../../webhook/cert-renewer';
 import { certificateHosts } from '../../deploy/plan';
 import { parseServeArgs } from '../../webhook/serve';
-import { KyvernoConfigWatcher } from '../../webhook/kyverno-config';
+import { configurationDefaults, KyvernoConfigWatcher } from '../../webhook/kyverno-config';
+import { configureEngine } from '../../engine/core/configuration';
 import { exceptionsInScope } from '../../webhook/exception-scope';
 import { parseUserExclusions, type UserExclusions } from '../../webhook/user-filters';
 import { withFailurePolicyIgnore } from '../../webhook/rules';
@@ -274,19 +275,21 @@ export class Scenario {
     this.deployRbac([]);
     // People's admin and view roles for policies and reports, which our deploy installs as Kyverno's does.
     for (const o of kyvernoUserRoles()) this.store.create(o as JsonObject);
-    // ...and the webhook configurations, which the controller then keeps in step.
-    this.syncWebhookConfigurations();
     const log = (line: string) => this.log.push(line);
     const kube = this.client.asKubeClient();
     this.events = new EventWriter(kube, log, { omit: this.options.omitEvents });
     // As cluster-mode.ts: the flags are the defaults of the keys the ConfigMap leaves out.
-    this.config = new KyvernoConfigWatcher({
+    this.config = new KyvernoConfigWatcher(configurationDefaults({
       resourceFilters: this.options.resourceFilters ?? defaultResourceFilters(KYVERNO_NAMESPACE),
       userExclusions: this.options.userExclusions,
       successEvents: this.options.successEvents,
       successEventActions: [],
-    }, log);
+    }, KYVERNO_NAMESPACE), log);
     this.config.onChange((c) => {
+      // As cluster-mode.ts: the engine reads the ConfigMap's registry and context size keys,
+      // and the webhook configurations (made here first) follow its webhook keys.
+      configureEngine(c.engine);
+      this.syncWebhookConfigurations();
       this.filters = parseResourceFilters(c.resourceFilters);
       // As cluster-mode.ts: the cleanup controller follows the ConfigMap's filters too (it starts after the first read).
       (this.cleanup as CleanupController | undefined)?.setResourceFilters(this.filters);
@@ -327,6 +330,7 @@ export class Scenario {
       events: this.events,
       reports: { add: (items) => this.reports.add(items) },
       watchKind: (apiVersion, kind, rv, onEvent, signal) => this.client.watchKind(apiVersion, kind, rv, onEvent, signal),
+      updateRequestThreshold: () => this.config.current().updateRequestThreshold,
     });
     this.background.lead(this.leading.signal);
     this.cleanup = this.startCleanup(log);
@@ -436,6 +440,8 @@ export class Scenario {
     await this.generator.close();
     await this.reports.close();
     await this.events.close();
+    // The next scenario's install sets its own.
+    configureEngine();
   }
 
   /** A background scan's review, as a server process answers it (with the resource filters, as Kyverno's ScanResource). */
@@ -888,7 +894,7 @@ export class Scenario {
   private syncWebhookConfigurations(): void {
     const policies = this.policies();
     const needs = classicWebhookNeeds(policies, this.kindTable());
-    for (const config of webhookConfigurations({ namespace: KYVERNO_NAMESPACE, caPem: '', needs, policies, keepEmpty: true })) this.store.put(config as JsonObject);
+    for (const config of webhookConfigurations({ namespace: KYVERNO_NAMESPACE, caPem: '', needs, policies, keepEmpty: true, settings: this.config.current().webhooks, excludeBootstrapResources: this.options.excludeBootstrapResources })) this.store.put(config as JsonObject);
   }
 
   /** The access our deploy's RBAC (webhookRbac for the stored policies) gives the webhook's service account. */

@@ -251,3 +251,16 @@ test('plan: the webhook runs with the admission policy generation flags that dif
   const rule = (role.rules as Json[]).find((r) => (r.resources as string[]).includes('mutatingadmissionpolicybindings'))!;
   assert.deepEqual([...(rule.verbs as string[])].sort(), ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch']);
 });
+
+test('deploy --exclude-bootstrap-resources: the planned Fail webhooks skip Nodes and CSRs and the webhook runs with the flag', () => {
+  const certs = makeCertificates({ hosts: ['kyverno-svc.ks.svc'] });
+  const plan = (excludeBootstrapResources?: boolean) => planDeploy({ mode: 'cluster', namespace: 'ks', policies: [REQUIRE_TEAM], kinds: knownKindTable(), certs, webhookCode: Buffer.from('x'), excludeBootstrapResources });
+  const failHook = (p: ReturnType<typeof plan>) => ((p.objects.find((o) => asObject(o.object.metadata).name === VALIDATING_CONFIG)!.object.webhooks as Array<Record<string, unknown>>).find((w) => w.failurePolicy === 'Fail'))!;
+  const args = (p: ReturnType<typeof plan>) => ((asObject(asObject(asObject(p.objects.find((o) => o.object.kind === 'Deployment')!.object.spec).template).spec).containers as Array<Record<string, unknown>>)[0].args as string[]);
+  const on = plan(true);
+  assert.deepEqual((failHook(on).matchConditions as Array<{ name: string }>).map((c) => c.name), ['kyverno-exclude-bootstrap-resources']);
+  assert.ok(args(on).includes('--exclude-bootstrap-resources'));
+  const off = plan();
+  assert.equal(failHook(off).matchConditions, undefined);
+  assert.ok(!args(off).includes('--exclude-bootstrap-resources'));
+});

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { runDeploy, staleWorkload, type DeployUI } from '../../deploy/run';
 import { makeCertificates } from '../../tls/certificates';
 import { DEFAULT_NAMESPACE, WEBHOOK_NAME } from '../../deploy/plan';
-import { SERVICE_NAME } from '../../webhook/configurations';
+import { SERVICE_NAME, VALIDATING_CONFIG } from '../../webhook/configurations';
 import { REQUIRE_TEAM } from '../cluster/fixtures';
 import { FakeKube } from './fake-kube';
 
@@ -49,4 +49,19 @@ test('stale workload: what the plan has is kept, what it dropped is listed', asy
   const planned = [service(SERVICE_NAME, 'ks', OURS)];
   assert.deepEqual((await staleWorkload(kube, 'ks', planned)).map((r) => `${r.kind}/${r.name}`), [`ServiceMonitor/${WEBHOOK_NAME}`]);
   assert.deepEqual(await staleWorkload(kube, 'ks', [...planned, monitor]), []);
+});
+
+test("a deploy writes the webhook configurations with the webhook keys of Kyverno's ConfigMap in the namespace, as the webhook's controller keeps them", async () => {
+  const kube = new FakeKube();
+  for (const name of CRDS) kube.seed({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name } });
+  kube.seed({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kyverno', namespace: DEFAULT_NAMESPACE }, data: { webhookAnnotations: '{"team":"platform"}', webhooks: '{"namespaceSelector":{"matchLabels":{"env":"prod"}}}' } });
+  const r = await runDeploy({
+    client: kube, ui: ui(), mode: 'cluster', policies: [REQUIRE_TEAM], webhookCode: Buffer.from('// webhook'),
+    certs: makeCertificates({ hosts: [`${SERVICE_NAME}.${DEFAULT_NAMESPACE}.svc`] }),
+    imageDigest: async () => `sha256:${'0'.repeat(64)}`, readiness: async () => undefined, smokeCheck: false,
+  });
+  assert.equal(r.outcome, 'deployed', r.error);
+  const vwc = kube.object('ValidatingWebhookConfiguration', VALIDATING_CONFIG)!;
+  assert.deepEqual((vwc.metadata as Record<string, unknown>).annotations, { team: 'platform' });
+  assert.deepEqual(((vwc.webhooks as Array<Record<string, unknown>>)[0]).namespaceSelector, { matchLabels: { env: 'prod' } });
 });

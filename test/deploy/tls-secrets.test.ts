@@ -8,6 +8,7 @@ import { keyAlgorithmOf, makeCertificates, pemBlocks, type KeyAlgorithm } from '
 import { LEGACY_TLS_SECRET, tlsSecretNames } from '../../webhook/cert-renewer';
 import { SERVICE_NAME } from '../../webhook/configurations';
 import { knownKindTable } from '../../engine/kube';
+import { parseServeArgs } from '../../webhook/serve';
 import { REQUIRE_TEAM } from '../cluster/fixtures';
 import { FakeKube } from './fake-kube';
 
@@ -57,6 +58,13 @@ test('plan: Kyverno\'s CA and pair Secrets, mounted without the CA key, and --tl
   const without = planDeploy({ mode: 'cluster', namespace: 'ks', policies: [REQUIRE_TEAM], kinds: knownKindTable(), certs, webhookCode: Buffer.from('x') });
   const withoutSpec = ((without.objects.find((o) => o.object.kind === 'Deployment')!.object.spec as Json).template as Json).spec as Json;
   assert.ok(!((withoutSpec.containers as Json[])[0].args as string[]).includes('--tls-key-algorithm'), 'no flag without the option (the webhook defaults to RSA)');
+  assert.ok(!((withoutSpec.containers as Json[])[0].args as string[]).includes('--renew-before'), 'nor --renew-before (the webhook defaults to 15 days)');
+  // deploy --renew-before: the webhook's renewer gets it in a form its flag reads.
+  const early = planDeploy({ mode: 'cluster', namespace: 'ks', policies: [REQUIRE_TEAM], kinds: knownKindTable(), certs, webhookCode: Buffer.from('x'), renewBeforeMs: 30 * 86_400_000 });
+  const earlyArgs = ((((early.objects.find((o) => o.object.kind === 'Deployment')!.object.spec as Json).template as Json).spec as Json).containers as Json[])[0].args as string[];
+  const passed = earlyArgs.slice(earlyArgs.indexOf('--renew-before'), earlyArgs.indexOf('--renew-before') + 2);
+  assert.deepEqual(passed, ['--renew-before', '2592000000ms']);
+  assert.equal(parseServeArgs([...passed, '--in-cluster', '--tls-cert', 'c', '--tls-key', 'k']).renewBeforeMs, 30 * 86_400_000);
 });
 
 test('deploy writes RSA certificates by default and keeps them on a redeploy; another algorithm renews them', async () => {

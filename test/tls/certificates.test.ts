@@ -5,7 +5,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { createServer, connect } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import {
-  CA_VALIDITY_DAYS, hostsOf, KEY_ALGORITHMS, keyAlgorithmOf, makeCertificates, nextCertificates, parseKeyAlgorithm, pemBlocks, RENEW_BEFORE_DAYS,
+  CA_VALIDITY_DAYS, certificatesCover, hostsOf, KEY_ALGORITHMS, keyAlgorithmOf, makeCertificates, nextCertificates, parseKeyAlgorithm, pemBlocks, RENEW_BEFORE_DAYS,
   secretCertificates, TLS_VALIDITY_DAYS, trustBundle, type CertificateSet, type KeyAlgorithm,
 } from '../../tls/certificates';
 
@@ -71,6 +71,24 @@ test('certificates far from expiry are kept as they are', () => {
   const next = nextCertificates(current, hosts, { algorithm: 'ECDSA', now: new Date(Date.now() + (TLS_VALIDITY_DAYS - RENEW_BEFORE_DAYS - 1) * day) });
   assert.equal(next.rotated, false);
   assert.equal(next.set, current);
+});
+
+test("Kyverno's --renewBefore: the margin before expiry at which both certificates are renewed", () => {
+  const current = makeCertificates({ hosts, algorithm: 'ECDSA' });
+  // 30 days before the serving certificate expires: kept under the default 15 days, renewed under 45.
+  const now = new Date(Date.now() + (TLS_VALIDITY_DAYS - 30) * day);
+  assert.equal(nextCertificates(current, hosts, { algorithm: 'ECDSA', now }).rotated, false);
+  const early = nextCertificates(current, hosts, { algorithm: 'ECDSA', now, renewBeforeMs: 45 * day });
+  assert.equal(early.rotated, true);
+  assert.equal(early.set.ca.certPem, current.ca.certPem, 'the CA (a year) is not due yet');
+  assert.equal(certificatesCover(current, hosts, { now, renewBeforeMs: 45 * day }), false);
+  assert.equal(certificatesCover(current, hosts, { now, renewBeforeMs: 0 }), true);
+  // A CA within the margin is renewed with its key too.
+  const ca = makeCertificates({ hosts, algorithm: 'ECDSA', validDays: 40 });
+  const renewed = nextCertificates(ca, hosts, { algorithm: 'ECDSA', renewBeforeMs: 45 * day });
+  assert.notEqual(renewed.set.ca.certPem, ca.ca.certPem);
+  assert.equal(renewed.set.ca.keyPem, ca.ca.keyPem);
+  assert.equal(nextCertificates(ca, hosts, { algorithm: 'ECDSA' }).rotated, false, 'under the default margin both are kept');
 });
 
 test(`a serving certificate within ${RENEW_BEFORE_DAYS} days of expiry is signed anew by the same CA`, () => {

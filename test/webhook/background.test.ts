@@ -160,6 +160,30 @@ test('with the CRD, a replica that does not lead persists the work as an UpdateR
   await bg.close();
 });
 
+test("updateRequestThreshold: with that many UpdateRequests no more are written and the work is dropped, as Kyverno's generator does", async () => {
+  const api = seeded();
+  api.served.add('UpdateRequest');
+  let threshold = 2;
+  const { bg, lines } = controller(api, [STAMP], { updateRequestThreshold: () => threshold });
+  const submit = (n: number) => bg.submit([{ action: 'request', type: 'mutate', policy: STAMP, rules: ['stamp'], request: createRequest(cm(`trigger-${n}`, {})) }]);
+  const updateRequests = () => [...api.objects.values()].filter((o) => o.kind === 'UpdateRequest').length;
+  for (const n of [1, 2, 3]) {
+    submit(n);
+    await new Promise((r) => setTimeout(r, 20));
+    await bg.idle();
+  }
+  assert.equal(updateRequests(), 2, 'the third is not written');
+  assert.ok(lines.some((l) => l.includes('UpdateRequest creation skipped: the number of updaterequests exceeds the threshold, please adjust updateRequestThreshold in the Kyverno configmap (current count 2 or more, threshold 2)')), lines.join('\n'));
+  assert.equal(labels(api.find('ConfigMap', 'a', 'apps'))['stamped-by'], undefined, 'nor done in memory');
+  // The ConfigMap raised it: written again.
+  threshold = 3;
+  submit(4);
+  await new Promise((r) => setTimeout(r, 20));
+  await bg.idle();
+  assert.equal(updateRequests(), 3);
+  await bg.close();
+});
+
 test('work for a policy that is gone is dropped', async () => {
   const api = seeded();
   const { bg, lines } = controller(api, []);

@@ -45,6 +45,14 @@ test('nothing due: the Secrets and configurations are left alone', async () => {
   assert.equal(await renewCertificates(new FakeKube(), NS, () => undefined), 'no-secret');
 });
 
+test("--renew-before: the renewer renews what expires within Kyverno's --renewBefore", async () => {
+  const kube = deployed(makeCertificates({ hosts: HOSTS, algorithm: 'ECDSA' }));
+  const now = new Date(Date.now() + (TLS_VALIDITY_DAYS - 30) * day);
+  assert.equal(await renewCertificates(kube, NS, () => undefined, now, 'ECDSA'), 'kept');
+  assert.equal(await renewCertificates(kube, NS, () => undefined, now, 'ECDSA', 45 * day), 'rotated');
+  assert.deepEqual(kube.writes, [`PUT Secret ${NS}/${NAMES.pair}`]);
+});
+
 test('a serving certificate due for renewal: a new pair signed by the same CA, the caBundle untouched', async () => {
   const set = makeCertificates({ hosts: HOSTS, algorithm: 'ECDSA' });
   const kube = deployed(set);

@@ -1,23 +1,24 @@
 /** Kyverno's ConfigMap read and followed live (webhook/kyverno-config.ts), and the exception scope flags. */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { configurationOf, KyvernoConfigWatcher, type ConfigMapSource, type KyvernoConfiguration } from '../../webhook/kyverno-config';
+import { configurationDefaults, configurationOf, KyvernoConfigWatcher, type ConfigMapSource, type KyvernoConfiguration } from '../../webhook/kyverno-config';
 import { exceptionsInScope } from '../../webhook/exception-scope';
 import { startTestWebhook, type TestWebhook } from './harness';
 import type { JsonObject } from '../../engine/core/types';
 
-const FLAGS: KyvernoConfiguration = {
+const FLAGS: KyvernoConfiguration = configurationDefaults({
   resourceFilters: '[Event,*,*]',
   userExclusions: { excludeGroups: 'system:nodes' },
   successEvents: false,
   successEventActions: [],
-};
+}, 'kyverno');
 
 const configMap = (data: Record<string, string>): JsonObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kyverno', namespace: 'kyverno' }, data });
 
 test('the keys present replace the flags; the keys left out keep them', () => {
   const c = configurationOf({ resourceFilters: '[Pod,*,*]', excludeUsernames: '!admin,ci-*', generateSuccessEvents: 'true', successEventActions: ' Resource Mutated , Resource Generated,' }, FLAGS);
   assert.deepEqual(c, {
+    ...FLAGS,
     resourceFilters: '[Pod,*,*]',
     userExclusions: { excludeGroups: 'system:nodes', excludeUsernames: '!admin,ci-*' },
     successEvents: true,
@@ -37,7 +38,7 @@ test("generateSuccessEvents is read as Go's ParseBool; anything else keeps the f
   assert.match(log.join('\n'), /generateSuccessEvents is not a boolean \("yes"\); keeping true/);
 });
 
-test('the watcher: each change reloads the whole ConfigMap, a deletion goes back to the flags, keys we do not apply are logged once', async () => {
+test('the watcher: each change reloads the whole ConfigMap, a deletion goes back to the flags and Kyverno\'s defaults', async () => {
   const log: string[] = [];
   const watcher = new KyvernoConfigWatcher(FLAGS, (l) => log.push(l));
   const seen: KyvernoConfiguration[] = [];
@@ -45,7 +46,7 @@ test('the watcher: each change reloads the whole ConfigMap, a deletion goes back
   let push: (cm: JsonObject | undefined) => void = () => undefined;
   const source: ConfigMapSource = (onChange) => {
     push = onChange;
-    onChange(configMap({ generateSuccessEvents: 'true', webhooks: '{}' }));
+    onChange(configMap({ generateSuccessEvents: 'true', webhooks: '{}', maxContextSize: '1Ki' }));
   };
   const stop = new AbortController();
   let loaded = false;
@@ -55,13 +56,17 @@ test('the watcher: each change reloads the whole ConfigMap, a deletion goes back
   watcher.watch(source, stop.signal);
   await watcher.loaded;
   assert.equal(watcher.current().successEvents, true);
-  push(configMap({ resourceFilters: '[Secret,*,*]', webhooks: '{}' }));
+  assert.equal(watcher.current().engine.maxContextSize, 1024);
+  assert.equal(watcher.current().webhooks.namespaceSelector, undefined, 'webhooks set without a namespaceSelector: none');
+  push(configMap({ resourceFilters: '[Secret,*,*]' }));
   assert.equal(watcher.current().successEvents, false, 'a key removed from the ConfigMap falls back to its flag');
   assert.equal(watcher.current().resourceFilters, '[Secret,*,*]');
+  assert.equal(watcher.current().engine.maxContextSize, 2 * 1024 * 1024, "...and a key without a flag to Kyverno's default");
+  assert.deepEqual(watcher.current().webhooks, FLAGS.webhooks);
   push(undefined);
   assert.deepEqual(watcher.current(), FLAGS);
   assert.equal(seen.length, 3);
-  assert.deepEqual(log.filter((l) => l.includes('webhooks')), ['configuration: webhooks is set in the ConfigMap; kyverno-studio does not apply it']);
+  assert.deepEqual(log, [], 'every key is applied: nothing to report');
   stop.abort();
 });
 
@@ -96,4 +101,23 @@ test('server processes take the ConfigMap\'s resource filters and user exclusion
   hook.server.setLiveSettings({ resourceFilters: '', userExclusions: { excludeUsernames: 'ali*' }, successEvents: false });
   assert.deepEqual(await allowed('alice'), [true, true], 'excluded user');
   assert.deepEqual(await allowed('bob'), [false, false]);
+});
+
+let registryHook: TestWebhook | undefined;
+after(async () => registryHook?.server.close());
+
+test("server processes read image references with the ConfigMap's defaultRegistry while they run", async () => {
+  const policy = { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'corp-registry' }, spec: { validationFailureAction: 'Enforce', rules: [{
+    name: 'r', match: { any: [{ resources: { kinds: ['Pod'] } }] },
+    validate: { message: 'only registry.corp', deny: { conditions: { any: [{ key: '{{ images.containers.app.registry }}', operator: 'NotEquals', value: 'registry.corp' }] } } },
+  }] } };
+  registryHook = await startTestWebhook('config-registry', { workers: 2 }, [policy]);
+  const review = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: {
+    uid: 'u', operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, namespace: 'default', name: 'p', userInfo: { username: 'alice', groups: [] },
+    object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'app', image: 'team/app:1' }] } } } });
+  const allowed = async () => (await Promise.all([registryHook!.call('/validate', review), registryHook!.call('/validate', review)])).map((a) => (JSON.parse(a.text) as { response: { allowed: boolean } }).response.allowed);
+  assert.deepEqual(await allowed(), [false, false], 'team/app is docker.io/team/app by default');
+  const engine = configurationOf({ defaultRegistry: 'registry.corp' }, FLAGS).engine;
+  registryHook.server.setLiveSettings({ resourceFilters: '', userExclusions: {}, successEvents: false, engine });
+  assert.deepEqual(await allowed(), [true, true]);
 });

@@ -18,6 +18,18 @@ test('serve flags: --tls-key-algorithm (Kyverno\'s --tlsKeyAlgorithm), any case,
   assert.throws(() => parseServeArgs(['--in-cluster', ...TLS, '--tls-key-algorithm', 'DSA']), (e: Error) => e instanceof UsageError && /^--tls-key-algorithm: unsupported key algorithm: DSA \(supported: RSA, ECDSA, Ed25519\)$/.test(e.message));
 });
 
+test("serve flags: --renew-before (Kyverno's --renewBefore), a Go duration, 15 days by default", () => {
+  assert.equal(parseServeArgs(['--in-cluster', ...TLS]).renewBeforeMs, 15 * 86_400_000);
+  assert.equal(parseServeArgs(['--in-cluster', ...TLS, '--renew-before', '720h']).renewBeforeMs, 30 * 86_400_000);
+  assert.equal(parseServeArgs(['--in-cluster', ...TLS, '--renew-before=1296000000ms']).renewBeforeMs, 15 * 86_400_000, 'what deploy passes');
+  assert.throws(() => parseServeArgs(['--in-cluster', ...TLS, '--renew-before', '15d']), (e: Error) => e instanceof UsageError && /--renew-before must be a duration/.test(e.message));
+});
+
+test("serve flags: --exclude-bootstrap-resources (Kyverno's --excludeBootstrapResources), off by default", () => {
+  assert.equal(parseServeArgs(['--in-cluster', ...TLS]).excludeBootstrapResources, false);
+  assert.equal(parseServeArgs(['--in-cluster', ...TLS, '--exclude-bootstrap-resources']).excludeBootstrapResources, true);
+});
+
 test("serve flags: Kyverno's ConfigMap name, exception scope and allowed results", () => {
   const d = parseServeArgs(['--in-cluster', ...TLS]);
   assert.equal(d.configMap, 'kyverno');
