@@ -77,6 +77,17 @@ export function topLevelKind(req: JsonObject): (GroupVersionKind & { resource: s
   return known ? { group, version, kind: known.kind, resource } : undefined;
 }
 
+/**
+ * An object of the review as Kyverno reads it (admissionutils.ExtractResources: ConvertResource
+ * sets the request's namespace on every kind but Namespace): a subresource's own object, such
+ * as the PodExecOptions of pods/exec, then has the namespace its parent is in.
+ */
+function inRequestNamespace(obj: JsonObject, namespace: string | undefined, kind: unknown): JsonObject {
+  if (!namespace || kind === 'Namespace') return obj;
+  const meta = isJsonObject(obj.metadata) ? obj.metadata : {};
+  return meta.namespace === namespace ? obj : { ...obj, metadata: { ...meta, namespace } };
+}
+
 /** Checks the envelope and turns `request` into the engine's AdmissionRequest. */
 export function readAdmissionReview(review: unknown): { uid: string; request: AdmissionRequest } {
   if (!isJsonObject(review)) throw new BadReviewError('body is not a JSON object');
@@ -96,8 +107,10 @@ export function readAdmissionReview(review: unknown): { uid: string; request: Ad
   if (kindProblem) throw new BadReviewError(`request.kind ${kindProblem}`);
   const resourceProblem = missingFields(req.resource, ['resource', 'version']);
   if (resourceProblem) throw new BadReviewError(`request.resource ${resourceProblem}`);
-  const object = isJsonObject(req.object) ? req.object : null;
-  const oldObject = isJsonObject(req.oldObject) ? req.oldObject : null;
+  const namespace = typeof req.namespace === 'string' ? req.namespace : undefined;
+  const kindName = isJsonObject(req.kind) ? req.kind.kind : undefined;
+  const object = isJsonObject(req.object) ? inRequestNamespace(req.object, namespace, kindName) : null;
+  const oldObject = isJsonObject(req.oldObject) ? inRequestNamespace(req.oldObject, namespace, kindName) : null;
   if (operation === 'DELETE' ? !oldObject : !object) {
     throw new BadReviewError(operation === 'DELETE' ? 'request.oldObject is missing' : 'request.object is missing');
   }
@@ -114,6 +127,7 @@ export function readAdmissionReview(review: unknown): { uid: string; request: Ad
       subResource: typeof req.subResource === 'string' ? req.subResource : undefined,
       ...(resourceKind ? { resourceKind } : {}),
       namespace: typeof req.namespace === 'string' ? req.namespace : undefined,
+      ...(typeof req.name === 'string' && req.name ? { name: req.name } : {}),
       dryRun: req.dryRun === true,
       requestInfo: {
         roles: [],

@@ -68,7 +68,6 @@ function matchesDeleteExplicitly(rule: Json): boolean {
  * their match operations fire, as in Kyverno's handleMutateExisting.
  */
 export function firedMutateExistingRules(policy: Json, request: AdmissionRequest, cluster: Pick<ClusterState, 'namespaceLabels'>): string[] {
-  if (request.operation === 'CONNECT') return [];
   // A MutatingPolicy is one unnamed rule.
   if (isCelMutatingPolicy(policy as JsonObject)) {
     const state: ClusterState = { resources: [], namespaceLabels: cluster.namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions: [] };
