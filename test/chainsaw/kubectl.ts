@@ -20,6 +20,7 @@ import type { KindTable } from '../../engine/kube';
 import { schemaForResource } from '../../engine/mutate';
 import { strategicMerge } from '../../engine/mutate/strategicMerge';
 import { crdIndex, loadCrd } from '../../deploy/crds';
+import { apiServerAnswer } from '../../engine/context';
 import { forbiddenMessage, rbacAuthorize } from './authorizer';
 import { mergeObjects, refOfObject, type ObjectStore } from './store';
 
@@ -55,6 +56,8 @@ export interface KubectlCluster {
   scale(doc: JsonObject, replicas: number, user: KubectlUser): Promise<WriteOutcome>;
   /** A request on a stored Pod's subresource (its body: PodExecOptions, the updated Pod, an Eviction), through admission. */
   subresource(pod: JsonObject, name: PodSubresource, body: JsonObject, user: KubectlUser): Promise<WriteOutcome>;
+  /** An update of a stored object's status subresource (the object with its new status), through admission. */
+  status(current: JsonObject, updated: JsonObject, user: KubectlUser): Promise<WriteOutcome>;
   /** The identity of chainsaw's kubeconfig (a kind cluster's admin). */
   admin: KubectlUser;
   /** The namespace Kyverno runs in: impersonating its accounts needs its install's RBAC. */
@@ -991,6 +994,70 @@ async function wait(ctx: Context): Promise<void> {
     if (!met) throw new KubectlUnsupported(`kubectl wait --for=${condition} ${kindName(r)}/${name}: its conditions are written by ${r.kind === 'Pod' ? 'the kubelet' : 'a controller'}, which does not run offline`);
     ctx.out.out.push(`${kindName(r)}/${name} condition met`);
   }
+}
+
+// ---- the API server behind `kubectl proxy` ----------------------------------------------
+
+/** A Status as the API server answers an error (kubectl proxy passes it through). */
+function statusBody(code: number, error: NonNullable<WriteOutcome['error']>): string {
+  return JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: error.message, ...(error.reason ? { reason: error.reason } : {}), code });
+}
+
+/** The HTTP status of an API server's refusal (a webhook's denial without a code of its own is 400, as ToStatusErr makes it). */
+const REFUSAL_CODES: Record<string, number> = { NotFound: 404, AlreadyExists: 409, Forbidden: 403, Invalid: 422 };
+
+/**
+ * A request `kubectl proxy` forwards to the API server as chainsaw's kubeconfig user: a GET of
+ * the root or of an object or list, a PATCH of an object's status subresource (JSON or merge
+ * patch), a POST of a Pod's eviction. The writes go through admission; anything else is not
+ * modelled and makes the step unsupported.
+ */
+export async function proxied(cluster: KubectlCluster, request: { method: string; path: string; contentType?: string; body?: string }): Promise<{ status: number; body: string }> {
+  const { method, path } = request;
+  const store = cluster.store;
+  const refusal = (error: NonNullable<WriteOutcome['error']>) => ({ status: REFUSAL_CODES[error.reason ?? ''] ?? 400, body: statusBody(REFUSAL_CODES[error.reason ?? ''] ?? 400, error) });
+  if (method === 'GET' && (path === '/' || path === '')) return { status: 200, body: JSON.stringify({ paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/readyz', '/version'] }, null, 2) };
+  if (method === 'GET' && /^\/apis?\//.test(path)) {
+    const answer = apiServerAnswer(path, store.all());
+    return answer.found ? { status: 200, body: JSON.stringify(answer.body) } : refusal({ reason: 'NotFound', message: answer.reason });
+  }
+  const parsed = /^\/api\/v1(?:\/namespaces\/([^/]+))?\/([^/]+)\/([^/]+)\/(status|eviction)$/.exec(path);
+  if (!parsed) throw new KubectlUnsupported(`${method} ${path} through kubectl proxy`);
+  const [, namespace, plural, name, subresource] = parsed;
+  const r = resolveResource(plural, cluster.kindTable(), store);
+  const current = store.get({ apiVersion: apiVersionOf(r), kind: r.kind, namespace, name });
+  if (!current) return refusal({ reason: 'NotFound', message: `${qualifiedResource(r)} "${name}" not found` });
+  const json = (): unknown => {
+    try {
+      return JSON.parse(request.body ?? '');
+    } catch {
+      return undefined;
+    }
+  };
+  if (subresource === 'eviction' && method === 'POST' && r.kind === 'Pod') {
+    if (request.contentType !== 'application/json') throw new KubectlUnsupported(`POST ${path} as ${request.contentType ?? 'no content type'} through kubectl proxy`);
+    const eviction = json();
+    if (!isJsonObject(eviction)) return refusal({ message: 'the body of the request was not an Eviction' });
+    const outcome = await cluster.subresource({ ...current, apiVersion: 'v1' }, 'eviction', eviction, cluster.admin);
+    if (outcome.error) return refusal(outcome.error);
+    return { status: 201, body: JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 }) };
+  }
+  if (subresource === 'status' && method === 'PATCH') {
+    const body = json();
+    let updated: JsonObject;
+    try {
+      if (request.contentType === 'application/json-patch+json') updated = applyPatch(structuredClone(current), asArray(body) as unknown as PatchOperation[], true, false).newDocument as JsonObject;
+      else if (request.contentType === 'application/merge-patch+json') updated = mergeObjects(current, body) as JsonObject;
+      else throw new KubectlUnsupported(`PATCH ${path} as ${request.contentType ?? 'no content type'} through kubectl proxy`);
+    } catch (e) {
+      if (e instanceof KubectlUnsupported) throw e;
+      return { status: 422, body: statusBody(422, { reason: 'Invalid', message: (e as Error).message }) };
+    }
+    const outcome = await cluster.status(current, updated, cluster.admin);
+    if (outcome.error) return refusal(outcome.error);
+    return { status: 200, body: JSON.stringify(outcome.object) };
+  }
+  throw new KubectlUnsupported(`${method} ${path} through kubectl proxy`);
 }
 
 /** The identity of `--as` (and `--as-group`), as the API server's impersonation gives it. */

@@ -59,7 +59,7 @@ import { policyReadsImages } from '../../webhook/images';
 import { assertionMismatch, expressionOf, templateResource, Unsupported, type Bindings } from './assert';
 import { KubeError } from '../../kube-api/errors';
 import { ObjectStore, StoreClient, mergeObjects, normalizeSecret, refOfObject, serviceAccountAdmission, withBuiltinDefaults } from './store';
-import { kubectl, KubectlUnsupported, type KubectlCluster, type PodSubresource, type WriteOutcome } from './kubectl';
+import { kubectl, KubectlUnsupported, proxied, type KubectlCluster, type PodSubresource, type WriteOutcome } from './kubectl';
 import { DEFAULT_EXEC_TIMEOUT_MS, runWithShim, unsetVariables } from './shell';
 import { parseDuration } from '../../engine/units';
 import { installValue, kyvernoConfigMapOf, kyvernoInstallFor, serveFlagsOf, type KyvernoInstall } from './install';
@@ -606,7 +606,7 @@ export class Scenario {
         current = applyPatch(structuredClone(current), ops, false, false).newDocument as JsonObject;
       }
       // What the API server fills in before validating admission runs.
-      if (!sub || sub.name === 'scale' || sub.name === 'ephemeralcontainers') {
+      if (!sub || sub.name === 'scale' || sub.name === 'ephemeralcontainers' || sub.name === 'status') {
         const old = asObject(oldObject?.metadata);
         const meta = asObject(current.metadata);
         current = { ...current, metadata: { ...meta, uid: old.uid ?? identity?.uid, creationTimestamp: old.creationTimestamp ?? identity?.creationTimestamp } };
@@ -1023,6 +1023,23 @@ export class Scenario {
   }
 
   /**
+   * An update of a stored object's status subresource (a Node's, through `kubectl proxy`): an
+   * UPDATE of the object on `<resource>/status` through admission, of which the status
+   * strategy keeps the status alone.
+   */
+  async statusAs(current: JsonObject, updated: JsonObject, user: UserInfo): Promise<WriteOutcome> {
+    const apiVersion = String(current.apiVersion ?? '');
+    const sub: Subresource = {
+      name: 'status',
+      kind: { group: apiGroup(apiVersion), version: apiVersion.includes('/') ? apiVersion.slice(apiVersion.indexOf('/') + 1) : apiVersion, kind: String(current.kind ?? '') },
+      parent: current,
+      store: (admitted) => this.store.replace({ ...current, status: admitted.status }),
+    };
+    const outcome = await this.admit('UPDATE', updated, current, user, sub);
+    return { ...(outcome.error !== undefined ? { error: { message: outcome.error, ...(outcome.reason ? { reason: outcome.reason } : {}) } } : {}), warnings: outcome.warnings, object: outcome.object };
+  }
+
+  /**
    * kube-scheduler places a new Pod on the kind cluster's one node when nothing stands in the
    * way: the default scheduler's Pod, not yet bound, its nodeSelector met by the node's labels
    * (the node has no taints). A Pod whose placement needs more (node affinity, volume claims
@@ -1051,6 +1068,7 @@ export class Scenario {
       remove: (doc, user) => this.removeAs(doc, user),
       scale: (doc, replicas, user) => this.scaleAs(doc, replicas, user),
       subresource: (parent, name, body, user) => this.subresourceAs(parent, name, body, user),
+      status: (current, updated, user) => this.statusAs(current, updated, user),
       admin: ADMIN,
       kyvernoNamespace: KYVERNO_NAMESPACE,
       kubectlEvict: this.install.kubectlEvict === true,
@@ -1337,6 +1355,7 @@ export class Scenario {
         cwd: base,
         env,
         timeoutMs,
+        proxied: (request) => proxied(cluster, request),
         answer: async (call, stepKubeconfig) => {
           const reply = await kubectl(cluster, { argv: call.argv, cwd: call.cwd, stdin: call.stdin, kubeconfig: call.kubeconfig, stepKubeconfig });
           if (reply.remoteCommand) remote.push(reply.remoteCommand);

@@ -11,7 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -64,9 +64,21 @@ function send(stdin) {
   socket.setEncoding('utf8');
   socket.setTimeout(120000, () => { process.stderr.write(tool + ': the offline runner did not answer\\n'); process.exit(255); });
   socket.on('connect', () => socket.end(JSON.stringify({ tool, argv, cwd: process.cwd(), stdin, kubeconfig: process.env.KUBECONFIG }) + '\\n'));
-  socket.on('data', (d) => { data += d; });
-  socket.on('error', (e) => { process.stderr.write(tool + ': the offline runner is gone: ' + e.message + '\\n'); process.exit(255); });
+  let held = false;
+  socket.on('data', (d) => {
+    data += d;
+    // A held answer (kubectl proxy): printed at once, the process then serves until it is killed.
+    const nl = data.indexOf('\\n');
+    if (held || nl < 0) return;
+    const answer = JSON.parse(data.slice(0, nl));
+    if (!answer.hold) return;
+    held = true;
+    process.stdout.write(answer.stdout);
+    process.stderr.write(answer.stderr);
+  });
+  socket.on('error', (e) => { if (held) process.exit(0); process.stderr.write(tool + ': the offline runner is gone: ' + e.message + '\\n'); process.exit(255); });
   socket.on('close', () => {
+    if (held) process.exit(0);
     let answer;
     try { answer = JSON.parse(data); } catch { process.stderr.write(tool + ': no answer from the offline runner\\n'); process.exit(255); }
     process.stdout.write(answer.stdout, () => process.stderr.write(answer.stderr, () => process.exit(answer.code)));
@@ -114,6 +126,89 @@ export interface ExecSpec {
   timeoutMs: number;
   /** Answers a kubectl call (kubectl.ts over the runner's store); throws to mark it unsupported. */
   answer: (call: ShimCall, kubeconfig: string) => Promise<ShimAnswer>;
+  /** The API server as `kubectl proxy` forwards to it (curl to a running proxy); without it curl is not offline. */
+  proxied?: (request: ProxiedRequest) => Promise<ProxiedResponse>;
+}
+
+/** An HTTP request that reached the API server through `kubectl proxy`. */
+export interface ProxiedRequest {
+  method: string;
+  path: string;
+  contentType?: string;
+  body?: string;
+}
+
+export interface ProxiedResponse {
+  status: number;
+  body: string;
+}
+
+/** The reason phrases curl -v shows for the statuses the offline API server answers. */
+const STATUS_TEXT: Record<number, string> = { 200: 'OK', 201: 'Created', 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 500: 'Internal Server Error' };
+
+/** The port `kubectl proxy` serves on (`--port`/`-p`, 8001 by default); undefined for a proxy offline does not model. */
+function proxyPort(argv: string[]): number | undefined {
+  let port = 8001;
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i];
+    const value = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[i + 1];
+    if (/^(--port|-p)(=|$)/.test(a)) {
+      if (!/^\d+$/.test(value ?? '')) return undefined;
+      port = Number(value);
+      if (!a.includes('=')) i++;
+    } else return undefined;
+  }
+  return port;
+}
+
+/**
+ * curl as the scenarios call it on a `kubectl proxy` (`-f -s -S -L -v`, `-o/--output /dev/null`,
+ * `-H`, `-X`, `-d`/`--data` with `@file`): the request to the API server through the proxy,
+ * answered in curl's ways (the body on stdout, `-f`'s exit 22, `-v`'s exchange on stderr). A
+ * proxy not started yet refuses the connection (exit 7), as its port does.
+ */
+async function curl(call: ShimCall, proxies: Set<number>, proxied: NonNullable<ExecSpec['proxied']>): Promise<ShimAnswer> {
+  let method: string | undefined;
+  let output: string | undefined;
+  let body: string | undefined;
+  let url: string | undefined;
+  const headers: string[] = [];
+  const opts = new Set<string>();
+  const argv = call.argv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      if (i + 1 >= argv.length) throw new ShimUnsupported(`curl ${argv.join(' ')}`);
+      return argv[++i];
+    };
+    if (a === '-o' || a === '--output') output = next();
+    else if (a === '-H' || a === '--header') headers.push(next());
+    else if (a === '-X' || a === '--request') method = next();
+    else if (a === '-d' || a === '--data' || a === '--data-binary' || a === '--data-raw') {
+      const d = next();
+      body = a !== '--data-raw' && d.startsWith('@') ? readFileSync(join(call.cwd, d.slice(1)), 'utf8') : d;
+      if (a === '-d' || a === '--data') body = body.replace(/[\r\n]/g, '');
+    } else if (/^-[fsSLv]+$/.test(a)) for (const c of a.slice(1)) opts.add(c);
+    else if (['--fail', '--silent', '--show-error', '--location', '--verbose'].includes(a)) opts.add({ '--fail': 'f', '--silent': 's', '--show-error': 'S', '--location': 'L', '--verbose': 'v' }[a]!);
+    else if (!a.startsWith('-') && url === undefined) url = a;
+    else throw new ShimUnsupported(`curl ${argv.join(' ')}`);
+  }
+  const target = url && /^(?:http:\/\/)?(localhost|127\.0\.0\.1):(\d+)(\/.*)?$/.exec(url);
+  if (!target || (output !== undefined && output !== '/dev/null')) throw new ShimUnsupported(`curl ${argv.join(' ')}`);
+  const port = Number(target[2]);
+  const path = target[3] ?? '/';
+  // The proxy is a process of its own: the script's retry delays (no time offline) stand for its start-up.
+  for (let waited = 0; !proxies.has(port) && waited < 2_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+  const showErrors = !opts.has('s') || opts.has('S');
+  if (!proxies.has(port)) return { stdout: '', stderr: showErrors ? `curl: (7) Failed to connect to ${target[1]} port ${port} after 0 ms: Couldn't connect to server\n` : '', code: 7 };
+  const contentType = headers.map((h) => /^content-type:\s*(.*)$/i.exec(h)?.[1]).find((v) => v !== undefined) ?? (body !== undefined ? 'application/x-www-form-urlencoded' : undefined);
+  const verb = method ?? (body !== undefined ? 'POST' : 'GET');
+  const response = await proxied({ method: verb, path, contentType, ...(body !== undefined ? { body } : {}) });
+  const failed = opts.has('f') && response.status >= 400;
+  let stderr = '';
+  if (opts.has('v')) stderr += `*   Trying ${target[1] === 'localhost' ? '127.0.0.1' : target[1]}:${port}...\n* Connected to ${target[1]} port ${port}\n> ${verb} ${path} HTTP/1.1\n> Host: ${target[1]}:${port}\n>\n< HTTP/1.1 ${response.status} ${STATUS_TEXT[response.status] ?? ''}\n<\n`;
+  if (failed && showErrors) stderr += `curl: (22) The requested URL returned error: ${response.status}\n`;
+  return { stdout: failed || output !== undefined ? '' : response.body, stderr, code: failed ? 22 : 0 };
 }
 
 /**
@@ -146,6 +241,8 @@ export async function runWithShim(spec: ExecSpec, isUnsupported: (e: unknown) =>
   const socketPath = join(dir, 'kubectl.sock');
   const kubeconfig = join(dir, 'kubeconfig');
   const unsupported: string[] = [];
+  /** The ports of the `kubectl proxy` processes running now. */
+  const proxies = new Set<number>();
   let server: Server | undefined;
   const sockets = new Set<Socket>();
   // The time the runner spends answering kubectl (the API server's work, elsewhere in a
@@ -178,6 +275,19 @@ export async function runWithShim(spec: ExecSpec, isUnsupported: (e: unknown) =>
           let answer: ShimAnswer;
           try {
             const call = JSON.parse(data) as ShimCall;
+            // kubectl proxy: held open while the process runs (not time the runner spends answering).
+            const port = call.tool === 'kubectl' && call.argv[0] === 'proxy' && spec.proxied ? proxyPort(call.argv) : undefined;
+            if (port !== undefined) {
+              if (proxies.has(port)) throw new ShimUnsupported(`kubectl proxy on port ${port}, which another proxy of the script holds`);
+              proxies.add(port);
+              socket.on('close', () => proxies.delete(port));
+              socket.write(JSON.stringify({ hold: true, stdout: `Starting to serve on 127.0.0.1:${port}\n`, stderr: '', code: 0 }) + '\n');
+              return;
+            }
+            if (call.tool === 'curl' && spec.proxied) {
+              socket.end(JSON.stringify(await curl(call, proxies, spec.proxied)));
+              return;
+            }
             if (call.tool !== 'kubectl') throw new ShimUnsupported(`${call.tool} ${call.argv.join(' ')}`.trim());
             if (answering++ === 0) answeringSince = Date.now();
             try {
