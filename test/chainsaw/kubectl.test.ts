@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { jsonpath, kubectl, KubectlUnsupported, parseArgs, type KubectlCluster } from './kubectl';
+import { jsonpath, kubectl, KubectlUnsupported, parseArgs, proxied, type KubectlCluster } from './kubectl';
 import type { JsonObject } from '../../engine/core/types';
 import { Scenario } from './runner';
 import { runWithShim, expandArgs, unsetVariables } from './shell';
@@ -276,4 +276,28 @@ test('a script reading a variable only Kyverno\'s CI sets is found; assigned, de
   assert.deepEqual(unsetVariables('kubectl run -n $NAMESPACE x --image=$TEST_IMAGE_URL', { NAMESPACE: 'ns' }), ['TEST_IMAGE_URL']);
   assert.deepEqual(unsetVariables('R=$(kubectl get pods); for P in a b; do echo $P $R ${X:-none} $i; done; read -r L; echo $L', {}), []);
   assert.deepEqual(unsetVariables('export T=1\necho ${T} ${MISSING}', {}), ['MISSING']);
+});
+
+test('kubectl proxy + curl: the proxy holds while it runs, curl reaches the API server through it (a status PATCH and an eviction through admission), a stopped proxy refuses the connection', async () => {
+  await withScenario(async (call, scenario) => {
+    await call('run web --image=nginx');
+    const cluster = { ...scenario.kubectlCluster(), kubectlEvict: true };
+    const script = [
+      'kubectl proxy & pid=$!',
+      'until curl --output /dev/null -fsSL http://localhost:8001/; do sleep 1; done',
+      `curl -sS --header "Content-Type: application/json-patch+json" --request PATCH --data '[{"op": "add", "path": "/status/capacity/example.com~1dongle", "value": "1"}]' http://localhost:8001/api/v1/nodes/kind-control-plane/status > /dev/null`,
+      `curl -s -H 'Content-type: application/json' http://localhost:8001/api/v1/namespaces/default/pods/web/eviction -d '{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"web","namespace":"default"}}'`,
+      'echo',
+      'curl -f -s http://localhost:8001/api/v1/namespaces/default/pods/web || echo "gone: $?"',
+      'kill $pid; wait $pid',
+      'curl -s http://localhost:8001/ || echo "refused: $?"',
+    ].join('\n');
+    const result = await runWithShim({ cwd: fixture, env: {}, timeoutMs: 60_000, script, proxied: (request) => proxied(cluster, request), answer: (c) => kubectl(cluster, { argv: c.argv, cwd: c.cwd }) }, (e) => (e instanceof KubectlUnsupported ? e.message : undefined));
+    assert.deepEqual(result.unsupported, []);
+    assert.equal(result.error, null, result.stderr);
+    assert.deepEqual(result.stdout.split('\n'), ['Starting to serve on 127.0.0.1:8001', '{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Success","code":201}', 'gone: 22', 'refused: 7']);
+    const node = scenario.store.get({ apiVersion: 'v1', kind: 'Node', name: 'kind-control-plane' });
+    assert.equal((node?.status as { capacity: Record<string, string> }).capacity['example.com/dongle'], '1');
+    assert.equal(scenario.store.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'web' }), undefined);
+  });
 });

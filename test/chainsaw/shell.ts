@@ -63,7 +63,9 @@ function send(stdin) {
   let data = '';
   socket.setEncoding('utf8');
   socket.setTimeout(120000, () => { process.stderr.write(tool + ': the offline runner did not answer\\n'); process.exit(255); });
-  socket.on('connect', () => socket.end(JSON.stringify({ tool, argv, cwd: process.cwd(), stdin, kubeconfig: process.env.KUBECONFIG }) + '\\n'));
+  // kubectl proxy keeps its side open: the runner learns it stopped when the connection ends.
+  const call = JSON.stringify({ tool, argv, cwd: process.cwd(), stdin, kubeconfig: process.env.KUBECONFIG }) + '\\n';
+  socket.on('connect', () => (tool === 'kubectl' && argv[0] === 'proxy' ? socket.write(call) : socket.end(call)));
   let held = false;
   socket.on('data', (d) => {
     data += d;
@@ -267,23 +269,41 @@ export async function runWithShim(spec: ExecSpec, isUnsupported: (e: unknown) =>
       let data = '';
       socket.setEncoding('utf8');
       socket.on('error', () => undefined);
+      let proxying: number | undefined;
       socket.on('data', (d) => {
         data += d;
+        // kubectl proxy: served while its process runs (the time is not the runner answering).
+        if (proxying !== undefined || !data.endsWith('\n')) return;
+        let call: ShimCall;
+        try {
+          call = JSON.parse(data) as ShimCall;
+        } catch {
+          return;
+        }
+        if (call.tool !== 'kubectl' || call.argv[0] !== 'proxy') return;
+        const port = spec.proxied ? proxyPort(call.argv) : undefined;
+        if (port === undefined || proxies.has(port)) {
+          const reason = `kubectl ${call.argv.join(' ')}${port === undefined ? '' : ' (its port held by another proxy of the script)'}`;
+          unsupported.push(reason);
+          socket.end(JSON.stringify({ stdout: '', stderr: `${reason}: not supported offline\n`, code: 1 }));
+          return;
+        }
+        proxying = port;
+        proxies.add(port);
+        socket.write(JSON.stringify({ hold: true, stdout: `Starting to serve on 127.0.0.1:${port}\n`, stderr: '', code: 0 }) + '\n');
       });
       socket.on('end', () => {
+        if (socket.writableEnded) return; // an unsupported kubectl proxy, answered already
+        if (proxying !== undefined) {
+          // The proxy's process ended (killed): its port is closed.
+          proxies.delete(proxying);
+          socket.destroy();
+          return;
+        }
         void (async () => {
           let answer: ShimAnswer;
           try {
             const call = JSON.parse(data) as ShimCall;
-            // kubectl proxy: held open while the process runs (not time the runner spends answering).
-            const port = call.tool === 'kubectl' && call.argv[0] === 'proxy' && spec.proxied ? proxyPort(call.argv) : undefined;
-            if (port !== undefined) {
-              if (proxies.has(port)) throw new ShimUnsupported(`kubectl proxy on port ${port}, which another proxy of the script holds`);
-              proxies.add(port);
-              socket.on('close', () => proxies.delete(port));
-              socket.write(JSON.stringify({ hold: true, stdout: `Starting to serve on 127.0.0.1:${port}\n`, stderr: '', code: 0 }) + '\n');
-              return;
-            }
             if (call.tool === 'curl' && spec.proxied) {
               socket.end(JSON.stringify(await curl(call, proxies, spec.proxied)));
               return;
