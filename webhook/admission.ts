@@ -77,6 +77,17 @@ export function topLevelKind(req: JsonObject): (GroupVersionKind & { resource: s
   return known ? { group, version, kind: known.kind, resource } : undefined;
 }
 
+/**
+ * An object of the review as Kyverno reads it (admissionutils.ExtractResources: ConvertResource
+ * sets the request's namespace on every kind but Namespace): a subresource's own object, such
+ * as the PodExecOptions of pods/exec, then has the namespace its parent is in.
+ */
+function inRequestNamespace(obj: JsonObject, namespace: string | undefined, kind: unknown): JsonObject {
+  if (!namespace || kind === 'Namespace') return obj;
+  const meta = isJsonObject(obj.metadata) ? obj.metadata : {};
+  return meta.namespace === namespace ? obj : { ...obj, metadata: { ...meta, namespace } };
+}
+
 /** Checks the envelope and turns `request` into the engine's AdmissionRequest. */
 export function readAdmissionReview(review: unknown): { uid: string; request: AdmissionRequest } {
   if (!isJsonObject(review)) throw new BadReviewError('body is not a JSON object');
@@ -96,8 +107,10 @@ export function readAdmissionReview(review: unknown): { uid: string; request: Ad
   if (kindProblem) throw new BadReviewError(`request.kind ${kindProblem}`);
   const resourceProblem = missingFields(req.resource, ['resource', 'version']);
   if (resourceProblem) throw new BadReviewError(`request.resource ${resourceProblem}`);
-  const object = isJsonObject(req.object) ? req.object : null;
-  const oldObject = isJsonObject(req.oldObject) ? req.oldObject : null;
+  const namespace = typeof req.namespace === 'string' ? req.namespace : undefined;
+  const kindName = isJsonObject(req.kind) ? req.kind.kind : undefined;
+  const object = isJsonObject(req.object) ? inRequestNamespace(req.object, namespace, kindName) : null;
+  const oldObject = isJsonObject(req.oldObject) ? inRequestNamespace(req.oldObject, namespace, kindName) : null;
   if (operation === 'DELETE' ? !oldObject : !object) {
     throw new BadReviewError(operation === 'DELETE' ? 'request.oldObject is missing' : 'request.object is missing');
   }
@@ -114,6 +127,7 @@ export function readAdmissionReview(review: unknown): { uid: string; request: Ad
       subResource: typeof req.subResource === 'string' ? req.subResource : undefined,
       ...(resourceKind ? { resourceKind } : {}),
       namespace: typeof req.namespace === 'string' ? req.namespace : undefined,
+      ...(typeof req.name === 'string' && req.name ? { name: req.name } : {}),
       dryRun: req.dryRun === true,
       requestInfo: {
         roles: [],
@@ -208,8 +222,53 @@ function warningsOf(path: WebhookPath, policies: readonly JsonObject[], response
   return warnings;
 }
 
-function quoteYamlScalar(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
+/** Plain text yaml.v3 would read back as another type (its resolve, isOldBool, isBase60Float): quoted. */
+const NOT_A_STRING = /^(?:|~|null|Null|NULL|true|True|TRUE|false|False|FALSE|y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|[-+]?(?:\d[\d_]*(?:\.[\d_]*)?(?:[eE][-+]?\d+)?|\.\d[\d_]*(?:[eE][-+]?\d+)?|\.(?:inf|Inf|INF)|0x[\da-fA-F_]+|0o?[0-7_]+|0b[01_]+|\d+(?::[0-5]?\d)+(?:\.\d*)?)|\.(?:nan|NaN|NAN)|\d{4}-\d\d?-\d\d?(?:[Tt ].*)?)$/;
+
+/**
+ * A rule's message as the value of `  <rule>: ` in Kyverno's denial text, which go-yaml v3's
+ * encoder writes (GetBlockedMessages): plain when the text allows it, else single-quoted
+ * (double-quoted with characters a single-quoted scalar cannot hold), a literal block when
+ * it spans lines; plain and single-quoted text folded at the first space past column 80,
+ * continued at the value's indent (4).
+ */
+function yamlValue(s: string, column: number): string {
+  if (s.includes('\n') && !/[^\n\x20-\x7e\u0085\u00a0-\ud7ff\ue000-\ufffd]/u.test(s) && !/ \n|\n /.test(s.replace(/\n+$/, ''))) {
+    const chomp = s.endsWith('\n\n') ? '+' : s.endsWith('\n') ? '' : '-';
+    const body = s.endsWith('\n') ? s.replace(/\n$/, '') : s;
+    return `|${/^ /.test(s) ? '4' : ''}${chomp}\n${body.split('\n').map((l) => (l ? `    ${l}` : '')).join('\n')}`;
+  }
+  // The encoder picks double quotes for text that would read back as another type, the emitter for characters single quotes cannot hold.
+  const special = /[^\x20-\x7e\u0085\u00a0-\ud7ff\ue000-\ufffd]/u.test(s) || s.includes('\n');
+  if (special || NOT_A_STRING.test(s)) return JSON.stringify(s);
+  const first = s[0] ?? '';
+  const indicatorStart = /^[#,[\]{}&*!|>'"%@`]/.test(s) || /^[?:-](?:\s|$)/.test(s) || /^(?:---|\.\.\.)(?:\s|$)/.test(s);
+  const plain = first !== ' ' && !s.endsWith(' ') && !indicatorStart && !/:(?:\s|$)/.test(s) && !/\s#/.test(s) && !s.includes('\t');
+  const quote = plain ? '' : "'";
+  let out = quote;
+  let col = column + quote.length;
+  let spaces = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === ' ') {
+      // yaml_emitter_write_plain/write_single_quoted: a space past the best width becomes a line break (not the first or last of a quoted text, nor one of several).
+      const breakable = !spaces && col > 80 && s[i + 1] !== ' ' && (plain || (i > 0 && i < s.length - 1));
+      if (breakable) {
+        out += '\n    ';
+        col = 4;
+      } else {
+        out += ' ';
+        col++;
+      }
+      spaces = true;
+      continue;
+    }
+    spaces = false;
+    const text = !plain && c === "'" ? "''" : c;
+    out += text;
+    col += text.length;
+  }
+  return out + quote;
 }
 
 /** Kyverno's denial text: the resource, then each blocking policy with its rules and messages. */
@@ -219,7 +278,7 @@ export function blockedMessage(request: AdmissionRequest, responses: PolicyRespo
     const rules = r.rules.filter(isBlocking);
     if (rules.length === 0) continue;
     lines.push(`${r.policy.name}:`);
-    for (const rule of rules) lines.push(`  ${rule.name}: ${quoteYamlScalar(rule.message)}`);
+    for (const rule of rules) lines.push(`  ${rule.name}: ${yamlValue(rule.message, rule.name.length + 4)}`);
   }
   return `\n\nresource ${resourceLabel(request)} was blocked due to the following policies \n\n${lines.join('\n')}\n`;
 }
@@ -333,7 +392,7 @@ function imageVerificationBlock(request: AdmissionRequest, policies: readonly Js
     for (const x of v.rules) if (x.status !== 'pass' && x.status !== 'skip') reasons.set(x.name, x.message);
     if (reasons.size === 0) continue;
     lines.push(`${v.r.policy.name}:`);
-    for (const [rule, message] of [...reasons].sort(([a], [b]) => a.localeCompare(b))) lines.push(`  ${rule}: ${quoteYamlScalar(message)}`);
+    for (const [rule, message] of [...reasons].sort(([a], [b]) => a.localeCompare(b))) lines.push(`  ${rule}: ${yamlValue(message, rule.length + 4)}`);
   }
   return `\n\nresource ${resourceLabel(request)} was blocked due to the following policies \n\n${lines.join('\n')}\n`;
 }

@@ -800,7 +800,9 @@ export class BackgroundController {
       if (failures.length) this.opts.events?.add([backgroundFailedEvent('kyverno-generate', found, job.rule.includes(',') ? '' : job.rule, job.resource, failures.join('; '))]);
       return failures;
     }
-    if (request.operation === 'CREATE' && job.request) {
+    // As Kyverno (GetTrigger): a subresource's created object (a Binding, an Eviction) is never
+    // stored, so the request's own object is the trigger.
+    if (request.operation === 'CREATE' && job.request && !request.subResource) {
       // As Kyverno: a CREATE's trigger is read back once stored (the webhook answered before that).
       const stored = await generator.waitForTrigger(job.resource);
       if (!stored) return [`the trigger ${describeRef({ apiVersion: job.resource.apiVersion, kind: job.resource.kind, name: job.resource.name, namespace: job.resource.namespace })} was not stored`];

@@ -4,7 +4,7 @@
  * items). Pure apart from the clock: tests and background scans call it directly.
  */
 import { rolesOfUser } from './user-roles';
-import { answerAdmissionReview, answerText, DeadlineExceeded, readAdmissionReview } from './admission';
+import { answerAdmissionReview, answerText, DeadlineExceeded, readAdmissionReview, topLevelKind } from './admission';
 import type { PolicyIndex } from './prefilter';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import type { ReviewReply, ReviewRequest } from './protocol';
@@ -25,11 +25,15 @@ import { mutateExistingRules } from './mutate-existing';
 
 const stringOr = (v: unknown): string => (typeof v === 'string' ? v : '');
 
-/** What resource filters look at in a request (unvalidated: odd shapes just match nothing). */
+/**
+ * What resource filters look at in a request (unvalidated: odd shapes just match nothing): for a
+ * subresource, the kind of the resource it belongs to (Kyverno filters after withTopLevelGVK, so
+ * `[Pod/binding,*,*]` filters a Binding sent to pods/binding).
+ */
 function filterView(request: Json): FilteredRequest {
   // No closure per review: the bundle names every function made at run time (keepNames), a
   // property definition each.
-  const k = asObject(request.kind);
+  const k = topLevelKind(request) ?? asObject(request.kind);
   return { group: stringOr(k.group), version: stringOr(k.version), kind: stringOr(k.kind), subresource: stringOr(request.subResource), namespace: stringOr(request.namespace), name: stringOr(request.name) };
 }
 import type { PolicyResponse, RuleResult } from '../engine/core/types';

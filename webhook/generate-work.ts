@@ -77,7 +77,6 @@ function generation(policy: Json, request: AdmissionRequest, cluster: ClusterSta
 /** The downstream work one policy's generate rules ask for on this request. */
 export function generateWork(policy: Json, request: AdmissionRequest, cluster: ClusterState): GenerateWork {
   const work: GenerateWork = { items: [], errors: [] };
-  if (request.operation === 'CONNECT') return work;
   const key = policyKey(policy);
   const rules = new Map(generateRulesOf(policy).map((r) => [String(r.name ?? ''), r]));
   const trigger = triggerOf(request);

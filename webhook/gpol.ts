@@ -451,10 +451,13 @@ export async function runGpolJob(deps: GpolRunDeps, policy: JsonObject, job: Gpo
     await downstreams.delete(key, job.trigger.uid ?? '');
     return [];
   }
-  // Kyverno's GetTrigger: a deleted trigger is the request's old object; a created one is read back once stored.
+  // Kyverno's GetTrigger: a deleted trigger is the request's old object, a CONNECT's (an exec's
+  // PodExecOptions) its object, a created one is read back once stored, and a subresource's
+  // created object that never is (an Eviction) is the request's object.
   let request = job.request;
   let trigger: JsonObject | undefined;
   if (request?.operation === 'DELETE') trigger = request.oldObject ?? undefined;
+  else if (request?.operation === 'CONNECT' || (request?.operation === 'CREATE' && request.subResource)) trigger = request.object ?? undefined;
   else {
     trigger = await deps.waitForTrigger(job.trigger);
     if (trigger && request?.operation === 'CREATE') request = { ...request, object: { ...trigger, apiVersion: job.trigger.apiVersion, kind: job.trigger.kind } };

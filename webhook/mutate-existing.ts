@@ -68,7 +68,6 @@ function matchesDeleteExplicitly(rule: Json): boolean {
  * their match operations fire, as in Kyverno's handleMutateExisting.
  */
 export function firedMutateExistingRules(policy: Json, request: AdmissionRequest, cluster: Pick<ClusterState, 'namespaceLabels'>): string[] {
-  if (request.operation === 'CONNECT') return [];
   // A MutatingPolicy is one unnamed rule.
   if (isCelMutatingPolicy(policy as JsonObject)) {
     const state: ClusterState = { resources: [], namespaceLabels: cluster.namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions: [] };
@@ -114,7 +113,8 @@ export async function targetCandidates(client: KubeClient, policy: Json, log: (l
         log(`mutate existing: policy ${policyKey(policy)} rule ${String(rule.name)}: a target needs a literal apiVersion and kind to be looked up`);
         continue;
       }
-      const ns = policyNamespace ?? (typeof t.namespace === 'string' && !hasVariable(t.namespace) && !t.namespace.includes('*') ? t.namespace : undefined);
+      // An empty namespace (a cluster-scoped target's `namespace: ""`) lists as the API server's "" does: everywhere.
+      const ns = policyNamespace ?? (typeof t.namespace === 'string' && t.namespace && !hasVariable(t.namespace) && !t.namespace.includes('*') ? t.namespace : undefined);
       const name = typeof t.name === 'string' && !hasVariable(t.name) && !/[*?]/.test(t.name) ? t.name : undefined;
       try {
         // A GET needs the namespace too (Kyverno's getTargets lists when either is not literal): a

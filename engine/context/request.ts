@@ -60,7 +60,7 @@ export function requestVariable(request: AdmissionRequest): JsonObject {
   // Only an admission request (webhook) carries these; the CLI's context has none of them.
   if (request.kind) {
     req.kind = { ...request.kind };
-    req.name = String(metadataOf(resource).name ?? '');
+    req.name = request.name ?? String(metadataOf(resource).name ?? '');
     if (request.subResource) req.subResource = request.subResource;
     if (request.dryRun !== undefined) req.dryRun = request.dryRun;
   }

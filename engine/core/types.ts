@@ -49,6 +49,12 @@ export interface AdmissionRequest {
   resourceKind?: GroupVersionKind & { resource: string };
   /** Namespace of the request (object namespace for namespaced kinds). */
   namespace?: string;
+  /**
+   * The name the API server gives the request (an admission request's `name`): for a
+   * subresource, the parent object's, which the subresource's object (PodExecOptions) may not
+   * carry; when absent, the object's metadata.name.
+   */
+  name?: string;
   requestInfo: RequestInfo;
   dryRun?: boolean;
 }

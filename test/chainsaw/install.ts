@@ -24,6 +24,8 @@ export interface KyvernoInstall {
   values: JsonObject;
   /** Folder names Kyverno's CI marks `skip: true` under this tests-path. */
   quarantined: string[];
+  /** Whether the CI job installs the kubectl-evict plugin (`install-kubectl-evict`) beside kubectl. */
+  kubectlEvict?: boolean;
 }
 
 interface Job {
@@ -31,6 +33,7 @@ interface Job {
   configs: string[];
   settings: string;
   quarantined: string[];
+  kubectlEvict: boolean;
 }
 
 const files = new Map<string, JsonObject>();
@@ -110,6 +113,7 @@ function workflowJobs(repo: string): Job[] {
           configs: listOf(w['kyverno-configs'] ?? 'standard'),
           settings: typeof w['explicit-install-settings'] === 'string' ? w['explicit-install-settings'] : '',
           quarantined: listOf(w['quarantined-tests']),
+          kubectlEvict: w['install-kubectl-evict'] === true || w['install-kubectl-evict'] === 'true',
         });
       }
     }
@@ -131,11 +135,11 @@ export function kyvernoInstallFor(root: string, relative: string): KyvernoInstal
   // The job whose tests-path is the longest prefix of the scenario's path.
   const job = jobs
     .filter((j) => j.testsPath === '' || relative === j.testsPath || relative.startsWith(`${j.testsPath}/`))
-    .sort((a, b) => b.testsPath.length - a.testsPath.length)[0] ?? { testsPath: '', configs: ['standard'], settings: '', quarantined: [] };
+    .sort((a, b) => b.testsPath.length - a.testsPath.length)[0] ?? { testsPath: '', configs: ['standard'], settings: '', quarantined: [], kubectlEvict: false };
   let values = yamlFile(join(repo, 'charts/kyverno/values.yaml'));
   for (const name of ['resources', ...job.configs]) values = mergeValues(values, yamlFile(join(repo, 'scripts/config', name, 'kyverno.yaml')));
   values = setValues(values, job.settings);
-  return { testsPath: job.testsPath, configs: job.configs, values, quarantined: job.quarantined };
+  return { testsPath: job.testsPath, configs: job.configs, values, quarantined: job.quarantined, kubectlEvict: job.kubectlEvict };
 }
 
 /** A helm value by dotted path (`features.forceFailurePolicyIgnore.enabled`). */

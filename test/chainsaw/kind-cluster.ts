@@ -13,6 +13,10 @@
  *
  * Only objects the API server keeps as written are here: the Deployment's ReplicaSet and Pod
  * are written by controllers that do not run offline (and ReplicaSets are filtered anyway).
+ * The one exception is the cluster's Node, which kind's node registers (the kubelet writes
+ * it and its status): `kind-control-plane`, with the labels and annotations kubeadm and the
+ * kubelet give it and the status of a GitHub-hosted runner (4 CPUs, 16 GiB), which is where
+ * Kyverno's CI runs; the kubelet's later heartbeats do not change what scenarios read.
  */
 import type { JsonObject } from '../../engine/core/types';
 
@@ -110,9 +114,55 @@ function coreDnsObjects(): JsonObject[] {
   ];
 }
 
+/** The name kind gives the node of a one-node cluster named `kind` (helm/kind-action's default). */
+export const KIND_NODE_NAME = 'kind-control-plane';
+
+/** The Node kind's kubelet registers, as `kubectl get node kind-control-plane -o yaml` shows it on Kyverno's CI. */
+function kindNode(): JsonObject {
+  const resources = { cpu: '4', 'ephemeral-storage': '76019768Ki', 'hugepages-1Gi': '0', 'hugepages-2Mi': '0', memory: '16365024Ki', pods: '110' };
+  const condition = (type: string, status: string, reason: string, message: string) => ({ type, status, reason, message });
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name: KIND_NODE_NAME,
+      labels: {
+        'beta.kubernetes.io/arch': 'amd64',
+        'beta.kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': 'amd64',
+        'kubernetes.io/hostname': KIND_NODE_NAME,
+        'kubernetes.io/os': 'linux',
+        'node-role.kubernetes.io/control-plane': '',
+        'node.kubernetes.io/exclude-from-external-load-balancers': '',
+      },
+      annotations: {
+        'kubeadm.alpha.kubernetes.io/cri-socket': 'unix:///run/containerd/containerd.sock',
+        'node.alpha.kubernetes.io/ttl': '0',
+        'volumes.kubernetes.io/controller-managed-attach-detach': 'true',
+      },
+    },
+    // kind removes the control-plane taint of a one-node cluster: workloads schedule on it.
+    spec: { podCIDR: '10.244.0.0/24', podCIDRs: ['10.244.0.0/24'], providerID: `kind://docker/kind/${KIND_NODE_NAME}` },
+    status: {
+      addresses: [{ type: 'InternalIP', address: '172.18.0.2' }, { type: 'Hostname', address: KIND_NODE_NAME }],
+      allocatable: resources,
+      capacity: resources,
+      conditions: [
+        condition('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
+        condition('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
+        condition('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
+        condition('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'),
+      ],
+      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+      nodeInfo: { architecture: 'amd64', containerRuntimeVersion: 'containerd://2.1.1', kernelVersion: '6.11.0-1018-azure', kubeProxyVersion: '', kubeletVersion: 'v1.34.3', operatingSystem: 'linux', osImage: 'Debian GNU/Linux 12 (bookworm)' },
+    },
+  };
+}
+
 export function kindClusterObjects(): JsonObject[] {
   return [
     ...coreDnsObjects(),
+    kindNode(),
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE, labels: { 'kubernetes.io/metadata.name': NAMESPACE } } },
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: SERVICE_ACCOUNT, namespace: NAMESPACE } },
     {

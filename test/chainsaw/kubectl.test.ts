@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { jsonpath, kubectl, KubectlUnsupported, parseArgs } from './kubectl';
+import { jsonpath, kubectl, KubectlUnsupported, parseArgs, proxied, type KubectlCluster } from './kubectl';
+import type { JsonObject } from '../../engine/core/types';
 import { Scenario } from './runner';
 import { runWithShim, expandArgs, unsetVariables } from './shell';
 
@@ -103,9 +104,101 @@ test('kubectl scale goes through the scale subresource; run and create build kub
 test('what kubectl cannot do offline is unsupported, not a failure', async () => {
   await withScenario(async (call) => {
     await call('apply -f good.yaml');
-    await assert.rejects(call('exec nginx -- ls'), KubectlUnsupported);
+    await assert.rejects(call('port-forward nginx 8080:80'), KubectlUnsupported);
     await assert.rejects(call('get cm'), KubectlUnsupported); // a table's columns
     await assert.rejects(call('get updaterequests -n kyverno'), KubectlUnsupported);
+  });
+});
+
+/** A ClusterPolicy denying requests on `kinds`, its message made of `message` (variables substituted). */
+function denyPolicy(name: string, kinds: string[], message: string): JsonObject {
+  return { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name, annotations: { 'pod-policies.kyverno.io/autogen-controllers': 'none' } }, spec: { background: false, rules: [{ name: 'r', match: { any: [{ resources: { kinds } }] }, validate: { failureAction: 'Enforce', message, deny: {} } }] } };
+}
+
+/** The cluster of a scenario with its subresource requests recorded. */
+function recording(scenario: Scenario, seen: Array<{ name: string; body: JsonObject }>): KubectlCluster {
+  const cluster = scenario.kubectlCluster();
+  return { ...cluster, kubectlEvict: true, subresource: (pod, name, body, user) => (seen.push({ name, body }), cluster.subresource(pod, name, body, user)) };
+}
+
+test('kubectl exec: a CONNECT of pods/exec with the PodExecOptions kubectl sends; refused, the API server\'s error; admitted, the command runs nowhere', async () => {
+  await withScenario(async (call, scenario) => {
+    await call('run web --image=nginx');
+    const seen: Array<{ name: string; body: JsonObject }> = [];
+    const cluster = recording(scenario, seen);
+    const run = (line: string) => kubectl(cluster, { argv: line.split(' '), cwd: fixture });
+    const admitted = await run('exec web -it -- ls -l');
+    assert.deepEqual(admitted, { stdout: '', stderr: 'Unable to use a TTY - input is not a terminal or the right kind of file\n', code: 0, remoteCommand: '`ls -l` in default/web/web' });
+    assert.deepEqual(seen, [{ name: 'exec', body: { kind: 'PodExecOptions', apiVersion: 'v1', stdin: true, stdout: true, stderr: true, container: 'web', command: ['ls', '-l'] } }]);
+    assert.equal(await scenario.write('create', denyPolicy('no-exec', ['Pod/exec'], 'no exec into {{ request.name }} in {{ request.object.metadata.namespace }}')), undefined);
+    const refused = await run('exec pod/web -- ls');
+    assert.equal(refused.code, 1);
+    assert.equal(refused.remoteCommand, undefined);
+    // request.name is the admission request's (the Pod's); the options get the request's namespace.
+    assert.match(refused.stderr, /^Error from server: admission webhook "validate.kyverno.svc-fail" denied the request: .*no exec into web in default/s);
+    assert.deepEqual(await run('exec nope -- ls'), { stdout: '', stderr: 'Error from server (NotFound): pods "nope" not found\n', code: 1 });
+    assert.equal((await run('exec web')).stderr, 'error: you must specify at least one command for the container\n');
+  });
+});
+
+test('kubectl debug: an ephemeral container through pods/ephemeralcontainers (an UPDATE of the Pod), refused by a Pod policy as Kyverno registers it; attaching is not offline', async () => {
+  await withScenario(async (call, scenario) => {
+    await call('run web --image=nginx');
+    const seen: Array<{ name: string; body: JsonObject }> = [];
+    const cluster = recording(scenario, seen);
+    const run = (line: string) => kubectl(cluster, { argv: line.split(' '), cwd: fixture });
+    const added = await run('debug web --image=busybox:1.35 --target=web');
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(added.stdout, /^Targeting container "web"\. .*\nDefaulting debug container name to debugger-[bcdfghjklmnpqrstvwxz2456789]{5}\.\n$/s);
+    const pod = scenario.store.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'web' });
+    const ephemeral = (pod?.spec as { ephemeralContainers: JsonObject[] }).ephemeralContainers;
+    assert.deepEqual({ ...ephemeral[0], name: 'x' }, { name: 'x', image: 'busybox:1.35', resources: {}, terminationMessagePolicy: 'File', targetContainerName: 'web' });
+    assert.equal(seen[0].name, 'ephemeralcontainers');
+    assert.equal(seen[0].body.kind, 'Pod');
+    await assert.rejects(run('debug web --image=busybox -it -c shell'), KubectlUnsupported);
+    // An UPDATE: without allowExistingViolations: false the Pod's existing violation would be let through.
+    const noPods = denyPolicy('no-pods', ['Pod'], 'no debugging') as { spec: { rules: Array<{ validate: JsonObject }> } };
+    noPods.spec.rules[0].validate.allowExistingViolations = false;
+    assert.equal(await scenario.write('create', noPods as unknown as JsonObject), undefined);
+    const refused = await run('debug web --image=busybox -c other');
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /denied the request: .*no debugging/s);
+    assert.equal((await run('debug web')).stderr, 'error: you must specify --image when not using --copy-to.\n');
+  });
+});
+
+test('kubectl evict (the plugin Kyverno\'s CI installs): an Eviction created through pods/eviction; admitted, the Pod is gone', async () => {
+  await withScenario(async (call, scenario) => {
+    await call('run web --image=nginx');
+    await call('run keep --image=nginx');
+    assert.deepEqual(await call('evict web'), { stdout: '', stderr: 'error: unknown command "evict" for "kubectl"\n', code: 1 }, 'without the plugin');
+    const seen: Array<{ name: string; body: JsonObject }> = [];
+    const cluster = recording(scenario, seen);
+    const run = (line: string) => kubectl(cluster, { argv: line.split(' '), cwd: fixture });
+    assert.deepEqual(await run('evict web'), { stdout: 'pod default/web evicted\n', stderr: '', code: 0 });
+    assert.deepEqual(seen, [{ name: 'eviction', body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'web', namespace: 'default' } } }]);
+    assert.equal(scenario.store.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'web' }), undefined);
+    assert.equal(await scenario.write('create', denyPolicy('no-evict', ['Pod/eviction'], 'keep {{ request.name }}')), undefined);
+    const refused = await run('evict keep');
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^Error: admission webhook "validate.kyverno.svc-fail" denied the request: .*keep keep/s);
+    assert.ok(scenario.store.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'keep' }));
+  });
+});
+
+test('kubectl wait answers what already holds; a condition the kubelet would write is not offline. create rolebinding builds kubectl\'s binding; delete -l deletes what the selector selects', async () => {
+  await withScenario(async (call, scenario) => {
+    assert.deepEqual(await call('wait --for=condition=Ready node/kind-control-plane'), { stdout: 'node/kind-control-plane condition met\n', stderr: '', code: 0 });
+    await call('run web --image=nginx');
+    await assert.rejects(call('wait --for=condition=Ready pod/web'), /written by the kubelet/);
+    await assert.rejects(call('wait --for=condition=ready pod -l app=x -n kyverno'), /Kyverno's own install/);
+    assert.deepEqual(await call('wait --for=delete pod/gone'), { stdout: 'pod/gone condition met\n', stderr: '', code: 0 });
+    assert.equal((await call('create rolebinding rb --role=r --user=u --serviceaccount=ns:sa')).stdout, 'rolebinding.rbac.authorization.k8s.io/rb created\n');
+    const rb = scenario.store.get({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', namespace: 'default', name: 'rb' });
+    assert.deepEqual([rb?.roleRef, rb?.subjects], [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'r' }, [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'u' }, { kind: 'ServiceAccount', name: 'sa', namespace: 'ns' }]]);
+    assert.equal((await call('create rolebinding rb2 --user=u')).stderr, 'error: exactly one of clusterrole or role must be specified\n');
+    await assert.rejects(call('get pods --user=u'), KubectlUnsupported);
+    assert.equal((await call('delete pod -l run=web')).stdout, 'pod "web" deleted\n');
   });
 });
 
@@ -183,4 +276,28 @@ test('a script reading a variable only Kyverno\'s CI sets is found; assigned, de
   assert.deepEqual(unsetVariables('kubectl run -n $NAMESPACE x --image=$TEST_IMAGE_URL', { NAMESPACE: 'ns' }), ['TEST_IMAGE_URL']);
   assert.deepEqual(unsetVariables('R=$(kubectl get pods); for P in a b; do echo $P $R ${X:-none} $i; done; read -r L; echo $L', {}), []);
   assert.deepEqual(unsetVariables('export T=1\necho ${T} ${MISSING}', {}), ['MISSING']);
+});
+
+test('kubectl proxy + curl: the proxy holds while it runs, curl reaches the API server through it (a status PATCH and an eviction through admission), a stopped proxy refuses the connection', async () => {
+  await withScenario(async (call, scenario) => {
+    await call('run web --image=nginx');
+    const cluster = { ...scenario.kubectlCluster(), kubectlEvict: true };
+    const script = [
+      'kubectl proxy & pid=$!',
+      'until curl --output /dev/null -fsSL http://localhost:8001/; do sleep 1; done',
+      `curl -sS --header "Content-Type: application/json-patch+json" --request PATCH --data '[{"op": "add", "path": "/status/capacity/example.com~1dongle", "value": "1"}]' http://localhost:8001/api/v1/nodes/kind-control-plane/status > /dev/null`,
+      `curl -s -H 'Content-type: application/json' http://localhost:8001/api/v1/namespaces/default/pods/web/eviction -d '{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"web","namespace":"default"}}'`,
+      'echo',
+      'curl -f -s http://localhost:8001/api/v1/namespaces/default/pods/web || echo "gone: $?"',
+      'kill $pid; wait $pid',
+      'curl -s http://localhost:8001/ || echo "refused: $?"',
+    ].join('\n');
+    const result = await runWithShim({ cwd: fixture, env: {}, timeoutMs: 60_000, script, proxied: (request) => proxied(cluster, request), answer: (c) => kubectl(cluster, { argv: c.argv, cwd: c.cwd }) }, (e) => (e instanceof KubectlUnsupported ? e.message : undefined));
+    assert.deepEqual(result.unsupported, []);
+    assert.equal(result.error, null, result.stderr);
+    assert.deepEqual(result.stdout.split('\n'), ['Starting to serve on 127.0.0.1:8001', '{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Success","code":201}', 'gone: 22', 'refused: 7']);
+    const node = scenario.store.get({ apiVersion: 'v1', kind: 'Node', name: 'kind-control-plane' });
+    assert.equal((node?.status as { capacity: Record<string, string> }).capacity['example.com/dongle'], '1');
+    assert.equal(scenario.store.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'web' }), undefined);
+  });
 });

@@ -20,6 +20,7 @@ import type { KindTable } from '../../engine/kube';
 import { schemaForResource } from '../../engine/mutate';
 import { strategicMerge } from '../../engine/mutate/strategicMerge';
 import { crdIndex, loadCrd } from '../../deploy/crds';
+import { apiServerAnswer } from '../../engine/context';
 import { forbiddenMessage, rbacAuthorize } from './authorizer';
 import { mergeObjects, refOfObject, type ObjectStore } from './store';
 
@@ -41,6 +42,9 @@ export interface WriteOutcome {
   object?: JsonObject;
 }
 
+/** The Pod subresources whose requests the offline API server sends to admission. */
+export type PodSubresource = 'exec' | 'ephemeralcontainers' | 'eviction' | 'binding';
+
 /** What the runner's Scenario gives kubectl: its store, the kinds it serves and its admission path. */
 export interface KubectlCluster {
   store: ObjectStore;
@@ -50,10 +54,16 @@ export interface KubectlCluster {
   remove(doc: JsonObject, user: KubectlUser): Promise<WriteOutcome>;
   /** The scale subresource of a stored object set to `replicas`. */
   scale(doc: JsonObject, replicas: number, user: KubectlUser): Promise<WriteOutcome>;
+  /** A request on a stored Pod's subresource (its body: PodExecOptions, the updated Pod, an Eviction), through admission. */
+  subresource(pod: JsonObject, name: PodSubresource, body: JsonObject, user: KubectlUser): Promise<WriteOutcome>;
+  /** An update of a stored object's status subresource (the object with its new status), through admission. */
+  status(current: JsonObject, updated: JsonObject, user: KubectlUser): Promise<WriteOutcome>;
   /** The identity of chainsaw's kubeconfig (a kind cluster's admin). */
   admin: KubectlUser;
   /** The namespace Kyverno runs in: impersonating its accounts needs its install's RBAC. */
   kyvernoNamespace: string;
+  /** Whether Kyverno's CI installs the kubectl-evict plugin for the area (`kubectl evict`). */
+  kubectlEvict?: boolean;
 }
 
 export interface KubectlRequest {
@@ -69,6 +79,11 @@ export interface KubectlReply {
   stdout: string;
   stderr: string;
   code: number;
+  /**
+   * An admitted `kubectl exec`'s command (`ls in ns/pod/container`): the kubelet would run it in
+   * the container; offline it runs nowhere, so its output and exit status are not known.
+   */
+  remoteCommand?: string;
 }
 
 // ---- arguments ----------------------------------------------------------------------------
@@ -79,15 +94,16 @@ const VALUE_FLAGS: Record<string, string> = {
   '-l': 'selector', '--selector': 'selector', '-p': 'patch', '--patch': 'patch', '--patch-file': 'patch-file', '--type': 'type',
   '--replicas': 'replicas', '--image': 'image', '--as': 'as', '--as-group': 'as-group', '--kubeconfig': 'kubeconfig',
   '--from-literal': 'from-literal', '--schedule': 'schedule', '--grace-period': 'grace-period', '--timeout': 'timeout',
-  '--labels': 'labels', '--restart': 'restart', '-c': 'container', '--context': 'context', '--field-manager': 'field-manager',
+  '--labels': 'labels', '--restart': 'restart', '-c': 'container', '--container': 'container', '--context': 'context', '--field-manager': 'field-manager',
+  '--target': 'target', '--for': 'for',
   // create rolebinding / clusterrolebinding: the role and the subjects.
   '--role': 'role', '--clusterrole': 'clusterrole', '--user': 'user', '--group': 'group', '--serviceaccount': 'serviceaccount',
 };
 /** Boolean flags (`--x` or `--x=true|false`). */
 const BOOL_FLAGS: Record<string, string> = {
   '-A': 'all-namespaces', '--all-namespaces': 'all-namespaces', '--all': 'all', '--no-headers': 'no-headers', '--overwrite': 'overwrite',
-  '--ignore-not-found': 'ignore-not-found', '--wait': 'wait', '--force': 'force', '--record': 'record', '-it': 'interactive',
-  '-i': 'interactive', '-t': 'tty', '--validate': 'validate',
+  '--ignore-not-found': 'ignore-not-found', '--wait': 'wait', '--force': 'force', '--record': 'record',
+  '-i': 'interactive', '--stdin': 'interactive', '-t': 'tty', '--tty': 'tty', '--validate': 'validate', '-q': 'quiet', '--quiet': 'quiet',
 };
 
 export interface ParsedArgs {
@@ -120,6 +136,12 @@ export function parseArgs(argv: string[]): ParsedArgs {
     }
     if (BOOL_FLAGS[name]) {
       add(BOOL_FLAGS[name], eq > 0 ? a.slice(eq + 1) : 'true');
+      continue;
+    }
+    // Combined short booleans: -it, -ti.
+    if (/^-[it]{2}$/.test(a) && a[1] !== a[2]) {
+      add('interactive', 'true');
+      add('tty', 'true');
       continue;
     }
     // A short flag with its value attached: -nfoo, -ojson.
@@ -226,6 +248,7 @@ class Output {
   private raw = '';
   readonly err: string[] = [];
   failed = false;
+  remoteCommand?: string;
   print(text: string): void {
     this.raw += text;
   }
@@ -238,7 +261,7 @@ class Output {
   }
   reply(): KubectlReply {
     const join = (lines: string[]) => (lines.length ? lines.join('\n') + '\n' : '');
-    return { stdout: join(this.out) + this.raw, stderr: join(this.err), code: this.failed ? 1 : 0 };
+    return { stdout: join(this.out) + this.raw, stderr: join(this.err), code: this.failed ? 1 : 0, ...(this.remoteCommand ? { remoteCommand: this.remoteCommand } : {}) };
   }
 }
 
@@ -413,14 +436,15 @@ function placed(ctx: Context, doc: JsonObject, table: KindTable): JsonObject {
 }
 
 /** The API server's RBAC check of an impersonated user (the admin of chainsaw's kubeconfig is allowed everything). */
-function authorize(ctx: Context, verb: string, r: Resource, namespace: string | undefined, name: string): WriteOutcome['error'] | undefined {
+function authorize(ctx: Context, verb: string, r: Resource, namespace: string | undefined, name: string, subresource = ''): WriteOutcome['error'] | undefined {
   if (ctx.user === ctx.cluster.admin) return undefined;
-  const { allowed } = rbacAuthorize(ctx.cluster.store.all(), { user: ctx.user.username, groups: ctx.user.groups, resource: { verb, group: r.group, resource: r.plural, subresource: '', namespace: namespace ?? '', name } });
+  const resource = { verb, group: r.group, resource: r.plural, subresource, namespace: namespace ?? '', name };
+  const { allowed } = rbacAuthorize(ctx.cluster.store.all(), { user: ctx.user.username, groups: ctx.user.groups, resource });
   if (allowed) return undefined;
   if (ctx.user.username.startsWith(`system:serviceaccount:${ctx.cluster.kyvernoNamespace}:`)) {
     throw new KubectlUnsupported(`--as ${ctx.user.username}: Kyverno's service accounts get their RBAC from Kyverno's install, which the offline runner does not have`);
   }
-  return { reason: 'Forbidden', message: forbiddenMessage(ctx.user.username, { verb, group: r.group, resource: r.plural, subresource: '', namespace: namespace ?? '', name }) };
+  return { reason: 'Forbidden', message: forbiddenMessage(ctx.user.username, resource) };
 }
 
 /** A stored object compared without what the API server changes on every write. */
@@ -663,10 +687,11 @@ async function remove(ctx: Context): Promise<void> {
       const d = placed(ctx, doc, table);
       targets.push({ r: resourceOfObject(d, table), name: String(asObject(d.metadata).name), namespace: asObject(d.metadata).namespace as string | undefined, source });
     }
-  } else if (boolFlag(ctx.args, 'all')) {
+  } else if (boolFlag(ctx.args, 'all') || (ctx.args.flags.has('selector') && ctx.args.positional.length === 2 && !ctx.args.positional[1].includes('/'))) {
     const r = resolveResource(ctx.args.positional[1] ?? '', table, ctx.cluster.store);
     const all = boolFlag(ctx.args, 'all-namespaces');
     const ns = all ? undefined : namespaceFor(ctx, r);
+    if (ns === ctx.cluster.kyvernoNamespace) throw new KubectlUnsupported(`kubectl delete ${qualifiedResource(r)} -n ${ns}: Kyverno's own install is not offline`);
     const found = ctx.cluster.store.list(apiVersionOf(r), r.kind, ns, flag(ctx.args, 'selector'));
     // Deleting every object of a kind controllers write is a cleanup with nothing to clean offline.
     if (!found.length) {
@@ -796,6 +821,254 @@ async function scale(ctx: Context): Promise<void> {
   }
 }
 
+// ---- Pod subresources: exec, debug, evict; and wait ---------------------------------------
+
+const POD: Resource = { group: '', version: 'v1', kind: 'Pod', plural: 'pods' };
+
+/** The Pod a command names (`NAME`, `pod/NAME`) as its resource builder finds it; the API server's NotFound ends the command. */
+function podNamed(ctx: Context, word: string, command: string): JsonObject {
+  const slash = word.indexOf('/');
+  if (slash >= 0) {
+    const r = resolveResource(word.slice(0, slash), ctx.cluster.kindTable(), ctx.cluster.store);
+    if (r.kind !== 'Pod' || r.group !== '') throw new KubectlUnsupported(`kubectl ${command} ${word} (a ${r.kind}'s Pods are made by its controller)`);
+  }
+  const name = slash >= 0 ? word.slice(slash + 1) : word;
+  const denied = authorize(ctx, 'get', POD, ctx.namespace, name);
+  if (denied) throw new KubectlFailure(serverError(denied));
+  const found = fetch(ctx, POD, name);
+  if (!found || !('kind' in found)) throw new KubectlFailure(serverError(found as NonNullable<WriteOutcome['error']>));
+  return found as JsonObject;
+}
+
+/** The words before `--` and the command after it. */
+function splitAtDash(words: string[]): { before: string[]; after: string[] | undefined } {
+  const dash = words.indexOf('--');
+  return dash < 0 ? { before: words, after: undefined } : { before: words.slice(0, dash), after: words.slice(dash + 1) };
+}
+
+/** kubectl's default container of a Pod (podcmd.FindOrDefaultContainerByName): the annotated one, else the first; named on stderr when there were several. */
+function defaultContainer(ctx: Context, pod: JsonObject): string {
+  const spec = asObject(pod.spec);
+  const containers = asArray(spec.containers).map((c) => String(asObject(c).name));
+  const annotated = asObject(asObject(pod.metadata).annotations)['kubectl.kubernetes.io/default-container'];
+  if (typeof annotated === 'string' && containers.includes(annotated)) return annotated;
+  if (!containers.length) throw new KubectlFailure(`error: pod ${String(asObject(pod.metadata).name)} does not have any containers`);
+  const all = [...containers, ...asArray(spec.initContainers).map((c) => `${String(asObject(c).name)} (init)`), ...asArray(spec.ephemeralContainers).map((c) => `${String(asObject(c).name)} (ephem)`)];
+  if (all.length > 1 && !boolFlag(ctx.args, 'quiet')) ctx.out.err.push(`Defaulted container "${containers[0]}" out of: ${all.join(', ')}`);
+  return containers[0];
+}
+
+/**
+ * `kubectl exec POD -- COMMAND`: the Pod read, its container chosen, then the request the API
+ * server admits as a CONNECT of pods/exec with the PodExecOptions kubectl sends. Admitted, the
+ * kubelet would run the command: offline it runs nowhere, the reply says so (`remoteCommand`)
+ * and the runner decides whether the step needed its output.
+ */
+async function exec(ctx: Context): Promise<void> {
+  const { before, after } = splitAtDash(ctx.args.positional.slice(1));
+  const quiet = boolFlag(ctx.args, 'quiet');
+  if (after === undefined && before.length > 1 && !quiet) ctx.out.err.push('kubectl exec [POD] [COMMAND] is DEPRECATED and will be removed in a future version. Use kubectl exec [POD] -- [COMMAND] instead.');
+  const command = after ?? before.slice(1);
+  if (!before.length) throw new KubectlFailure('error: pod, type/name or --filename must be specified');
+  if (!command.length) throw new KubectlFailure('error: you must specify at least one command for the container');
+  const pod = podNamed(ctx, before[0], 'exec');
+  const phase = asObject(pod.status).phase;
+  if (phase === 'Succeeded' || phase === 'Failed') throw new KubectlFailure(`error: cannot exec into a container in a completed pod; current phase is ${String(phase)}`);
+  const container = flag(ctx.args, 'container') ?? defaultContainer(ctx, pod);
+  const stdin = boolFlag(ctx.args, 'interactive');
+  // A script's stdin is no terminal: kubectl gives the TTY up (SetupTTY) and sends tty=false.
+  if (stdin && boolFlag(ctx.args, 'tty') && !quiet) ctx.out.err.push('Unable to use a TTY - input is not a terminal or the right kind of file');
+  const name = String(asObject(pod.metadata).name);
+  const denied = authorize(ctx, 'create', POD, ctx.namespace, name, 'exec');
+  if (denied) throw new KubectlFailure(serverError(denied));
+  const options: JsonObject = { kind: 'PodExecOptions', apiVersion: 'v1', ...(stdin ? { stdin: true } : {}), stdout: true, stderr: true, container, command };
+  const outcome = await ctx.cluster.subresource(pod, 'exec', options, ctx.user);
+  ctx.out.warn(outcome.warnings);
+  if (outcome.error) throw new KubectlFailure(serverError(outcome.error));
+  ctx.out.remoteCommand = `\`${command.join(' ')}\` in ${ctx.namespace}/${name}/${container}`;
+}
+
+/** utilrand.String's alphabet: the suffix of a debug container's generated name. */
+const NAME_SUFFIX_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
+
+/**
+ * `kubectl debug POD --image=IMAGE`: an ephemeral container (the legacy profile, kubectl's
+ * default) added to the Pod through pods/ephemeralcontainers, which the API server admits as an
+ * UPDATE of the Pod. Attaching to it (`-i`) waits for the kubelet to start it: not offline.
+ */
+async function debug(ctx: Context): Promise<void> {
+  const other = [...ctx.args.flags.keys()].filter((k) => !['image', 'container', 'interactive', 'tty', 'quiet', 'target', 'namespace', 'as', 'as-group'].includes(k));
+  if (other.length) throw new KubectlUnsupported(`kubectl debug --${other.join(', --')}`);
+  const { before: targets, after: args } = splitAtDash(ctx.args.positional.slice(1));
+  const image = flag(ctx.args, 'image');
+  const interactive = boolFlag(ctx.args, 'interactive');
+  const tty = boolFlag(ctx.args, 'tty');
+  const quiet = boolFlag(ctx.args, 'quiet');
+  const target = flag(ctx.args, 'target');
+  // DebugOptions.Validate, in its order.
+  if (!image) throw new KubectlFailure('error: you must specify --image when not using --copy-to.');
+  if (!targets.length) throw new KubectlFailure('error: NAME or filename is required for debug');
+  if (target && !quiet) ctx.out.out.push(`Targeting container "${target}". If you don't see processes from this container it may be because the container runtime doesn't support this feature.`);
+  if (tty && !interactive) throw new KubectlFailure('error: -i/--stdin is required for containers with -t/--tty=true');
+  ctx.out.err.push('Legacy profile is planned to be deprecated in the near future. It is recommended to specify other profiles such as "--profile=general".');
+  for (const word of targets) {
+    if (/^(no|nodes?)\//i.test(word)) throw new KubectlUnsupported(`kubectl debug ${word} (a node debugging Pod runs in the node's host namespaces)`);
+    const pod = podNamed(ctx, word, 'debug');
+    const spec = asObject(pod.spec);
+    const taken = new Set([...asArray(spec.containers), ...asArray(spec.initContainers), ...asArray(spec.ephemeralContainers)].map((c) => String(asObject(c).name)));
+    let name = flag(ctx.args, 'container');
+    if (!name) {
+      do name = `debugger-${Array.from({ length: 5 }, () => NAME_SUFFIX_CHARS[Math.floor(Math.random() * NAME_SUFFIX_CHARS.length)]).join('')}`;
+      while (taken.has(name));
+      if (!quiet) ctx.out.out.push(`Defaulting debug container name to ${name}.`);
+    }
+    // corev1.EphemeralContainer as kubectl marshals it (resources is not omitempty).
+    const container: JsonObject = {
+      name,
+      image,
+      ...(args?.length ? { command: args } : {}),
+      resources: {},
+      terminationMessagePolicy: 'File',
+      ...(interactive ? { stdin: true } : {}),
+      ...(tty ? { tty: true } : {}),
+      ...(target ? { targetContainerName: target } : {}),
+    };
+    const podName = String(asObject(pod.metadata).name);
+    const denied = authorize(ctx, 'patch', POD, ctx.namespace, podName, 'ephemeralcontainers');
+    if (denied) throw new KubectlFailure(serverError(denied));
+    const updated = { ...pod, spec: { ...spec, ephemeralContainers: [...asArray(spec.ephemeralContainers), container] } };
+    const outcome = await ctx.cluster.subresource(pod, 'ephemeralcontainers', updated, ctx.user);
+    ctx.out.warn(outcome.warnings);
+    if (outcome.error) throw new KubectlFailure(serverError(outcome.error));
+    if (interactive) throw new KubectlUnsupported('kubectl debug -i: attaching waits for the kubelet to start the debug container, which does not run offline');
+  }
+}
+
+/**
+ * `kubectl evict POD` (the kubectl-evict plugin Kyverno's CI installs for some areas): an
+ * Eviction created through pods/eviction; its errors are printed by cobra (`Error: ...`).
+ */
+async function evict(ctx: Context): Promise<void> {
+  if (!ctx.cluster.kubectlEvict) throw new KubectlFailure('error: unknown command "evict" for "kubectl"');
+  const words = ctx.args.positional.slice(1);
+  if (ctx.args.flags.has('selector')) throw new KubectlUnsupported('kubectl evict -l');
+  if (words.length !== 1) throw new KubectlFailure("Error: expected 'evict (POD | TYPE/NAME)'.\nPOD or TYPE/NAME is a required argument for the evict command");
+  let pod: JsonObject;
+  try {
+    pod = podNamed(ctx, words[0], 'evict');
+  } catch (e) {
+    if (e instanceof KubectlFailure) throw new KubectlFailure(`Error: ${e.message.replace(/^Error from server \([^)]*\): /, '')}`);
+    throw e;
+  }
+  const meta = asObject(pod.metadata);
+  const denied = authorize(ctx, 'create', POD, ctx.namespace, String(meta.name), 'eviction');
+  if (denied) throw new KubectlFailure(`Error: ${denied.message}`);
+  const eviction: JsonObject = { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: meta.name, namespace: meta.namespace } };
+  const outcome = await ctx.cluster.subresource(pod, 'eviction', eviction, ctx.user);
+  ctx.out.warn(outcome.warnings);
+  if (outcome.error) throw new KubectlFailure(`Error: ${outcome.error.message}`);
+  ctx.out.out.push(`pod ${String(meta.namespace)}/${String(meta.name)} evicted`);
+}
+
+/**
+ * `kubectl wait --for=condition=C|delete TYPE/NAME | TYPE -l SELECTOR`: what already holds is
+ * answered (`condition met`); no time passes offline, so waiting for a change is not: the
+ * conditions of Pods and most kinds are written by the kubelet or controllers.
+ */
+async function wait(ctx: Context): Promise<void> {
+  const condition = flag(ctx.args, 'for');
+  if (condition === undefined) throw new KubectlFailure('error: --for must be specified');
+  const selector = flag(ctx.args, 'selector');
+  const words = ctx.args.positional.slice(1);
+  let targets: Array<{ r: Resource; name: string }>;
+  if (selector !== undefined || boolFlag(ctx.args, 'all')) {
+    const r = resolveResource(words[0] ?? '', ctx.cluster.kindTable(), ctx.cluster.store);
+    const ns = namespaceFor(ctx, r);
+    if (ns === ctx.cluster.kyvernoNamespace) throw new KubectlUnsupported(`kubectl wait for ${qualifiedResource(r)} -n ${ns}: Kyverno's own install is not offline`);
+    targets = ctx.cluster.store.list(apiVersionOf(r), r.kind, ns, selector).map((o) => ({ r, name: String(asObject(o.metadata).name) }));
+    if (!targets.length) throw new KubectlFailure(`error: no matching resources found`);
+  } else targets = namedObjects(ctx, words);
+  const wanted = /^condition=([^=]+)(?:=(.*))?$/i.exec(condition);
+  for (const { r, name } of targets) {
+    const o = fetch(ctx, r, name);
+    const found = o && 'kind' in o ? (o as JsonObject) : undefined;
+    if (condition === 'delete') {
+      if (found) throw new KubectlUnsupported(`kubectl wait --for=delete of ${kindName(r)}/${name}, which is still there (no time passes offline)`);
+      ctx.out.out.push(`${kindName(r)}/${name} condition met`);
+      continue;
+    }
+    if (!found) throw new KubectlFailure(serverError(o as NonNullable<WriteOutcome['error']>));
+    if (!wanted) throw new KubectlUnsupported(`kubectl wait --for=${condition}`);
+    const met = asArray(asObject(found.status).conditions).map(asObject).some((c) => String(c.type).toLowerCase() === wanted[1].toLowerCase() && String(c.status).toLowerCase() === (wanted[2] ?? 'true').toLowerCase());
+    if (!met) throw new KubectlUnsupported(`kubectl wait --for=${condition} ${kindName(r)}/${name}: its conditions are written by ${r.kind === 'Pod' ? 'the kubelet' : 'a controller'}, which does not run offline`);
+    ctx.out.out.push(`${kindName(r)}/${name} condition met`);
+  }
+}
+
+// ---- the API server behind `kubectl proxy` ----------------------------------------------
+
+/** A Status as the API server answers an error (kubectl proxy passes it through). */
+function statusBody(code: number, error: NonNullable<WriteOutcome['error']>): string {
+  return JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: error.message, ...(error.reason ? { reason: error.reason } : {}), code });
+}
+
+/** The HTTP status of an API server's refusal (a webhook's denial without a code of its own is 400, as ToStatusErr makes it). */
+const REFUSAL_CODES: Record<string, number> = { NotFound: 404, AlreadyExists: 409, Forbidden: 403, Invalid: 422 };
+
+/**
+ * A request `kubectl proxy` forwards to the API server as chainsaw's kubeconfig user: a GET of
+ * the root or of an object or list, a PATCH of an object's status subresource (JSON or merge
+ * patch), a POST of a Pod's eviction. The writes go through admission; anything else is not
+ * modelled and makes the step unsupported.
+ */
+export async function proxied(cluster: KubectlCluster, request: { method: string; path: string; contentType?: string; body?: string }): Promise<{ status: number; body: string }> {
+  const { method, path } = request;
+  const store = cluster.store;
+  const refusal = (error: NonNullable<WriteOutcome['error']>) => ({ status: REFUSAL_CODES[error.reason ?? ''] ?? 400, body: statusBody(REFUSAL_CODES[error.reason ?? ''] ?? 400, error) });
+  if (method === 'GET' && (path === '/' || path === '')) return { status: 200, body: JSON.stringify({ paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/readyz', '/version'] }, null, 2) };
+  if (method === 'GET' && /^\/apis?\//.test(path)) {
+    const answer = apiServerAnswer(path, store.all());
+    return answer.found ? { status: 200, body: JSON.stringify(answer.body) } : refusal({ reason: 'NotFound', message: answer.reason });
+  }
+  const parsed = /^\/api\/v1(?:\/namespaces\/([^/]+))?\/([^/]+)\/([^/]+)\/(status|eviction)$/.exec(path);
+  if (!parsed) throw new KubectlUnsupported(`${method} ${path} through kubectl proxy`);
+  const [, namespace, plural, name, subresource] = parsed;
+  const r = resolveResource(plural, cluster.kindTable(), store);
+  const current = store.get({ apiVersion: apiVersionOf(r), kind: r.kind, namespace, name });
+  if (!current) return refusal({ reason: 'NotFound', message: `${qualifiedResource(r)} "${name}" not found` });
+  const json = (): unknown => {
+    try {
+      return JSON.parse(request.body ?? '');
+    } catch {
+      return undefined;
+    }
+  };
+  if (subresource === 'eviction' && method === 'POST' && r.kind === 'Pod') {
+    if (request.contentType !== 'application/json') throw new KubectlUnsupported(`POST ${path} as ${request.contentType ?? 'no content type'} through kubectl proxy`);
+    const eviction = json();
+    if (!isJsonObject(eviction)) return refusal({ message: 'the body of the request was not an Eviction' });
+    const outcome = await cluster.subresource({ ...current, apiVersion: 'v1' }, 'eviction', eviction, cluster.admin);
+    if (outcome.error) return refusal(outcome.error);
+    return { status: 201, body: JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 }) };
+  }
+  if (subresource === 'status' && method === 'PATCH') {
+    const body = json();
+    let updated: JsonObject;
+    try {
+      if (request.contentType === 'application/json-patch+json') updated = applyPatch(structuredClone(current), asArray(body) as unknown as PatchOperation[], true, false).newDocument as JsonObject;
+      else if (request.contentType === 'application/merge-patch+json') updated = mergeObjects(current, body) as JsonObject;
+      else throw new KubectlUnsupported(`PATCH ${path} as ${request.contentType ?? 'no content type'} through kubectl proxy`);
+    } catch (e) {
+      if (e instanceof KubectlUnsupported) throw e;
+      return { status: 422, body: statusBody(422, { reason: 'Invalid', message: (e as Error).message }) };
+    }
+    const outcome = await cluster.status(current, updated, cluster.admin);
+    if (outcome.error) return refusal(outcome.error);
+    return { status: 200, body: JSON.stringify(outcome.object) };
+  }
+  throw new KubectlUnsupported(`${method} ${path} through kubectl proxy`);
+}
+
 /** The identity of `--as` (and `--as-group`), as the API server's impersonation gives it. */
 function impersonated(ctx: Omit<Context, 'user' | 'namespace' | 'out'>): KubectlUser {
   const as = flag(ctx.args, 'as');
@@ -808,7 +1081,14 @@ function impersonated(ctx: Omit<Context, 'user' | 'namespace' | 'out'>): Kubectl
   return { username: as, groups: [...groups, 'system:authenticated'] };
 }
 
-const COMMANDS = new Set(['apply', 'create', 'delete', 'get', 'label', 'annotate', 'patch', 'scale', 'run']);
+const COMMANDS = new Set(['apply', 'create', 'delete', 'get', 'label', 'annotate', 'patch', 'scale', 'run', 'exec', 'debug', 'evict', 'wait']);
+
+/** Flags only some commands take (`--user` elsewhere is the kubeconfig's user, not offline). */
+const COMMAND_FLAGS: Record<string, string[]> = {
+  container: ['exec', 'debug'], interactive: ['exec', 'debug'], tty: ['exec', 'debug'], quiet: ['exec', 'debug'], target: ['debug'],
+  'grace-period': ['delete'], timeout: ['delete', 'wait'], for: ['wait'], 'field-manager': [],
+  role: ['create'], clusterrole: ['create'], user: ['create'], group: ['create'], serviceaccount: ['create'],
+};
 
 /** Runs one kubectl command line against the cluster. */
 export async function kubectl(cluster: KubectlCluster, request: KubectlRequest): Promise<KubectlReply> {
@@ -821,8 +1101,8 @@ export async function kubectl(cluster: KubectlCluster, request: KubectlRequest):
     if (args.flags.has('context')) throw new KubectlUnsupported('kubectl --context (kubeconfig contexts other than chainsaw\'s)');
     const kubeconfig = flag(args, 'kubeconfig') ?? request.kubeconfig;
     if (kubeconfig !== undefined && request.stepKubeconfig !== undefined && resolve(request.cwd, kubeconfig) !== request.stepKubeconfig) throw new KubectlUnsupported(`kubectl with the kubeconfig ${kubeconfig} (not chainsaw's)`);
-    for (const unsupported of ['container', 'interactive', 'tty', 'field-manager', 'grace-period', 'timeout']) {
-      if (args.flags.has(unsupported) && !(unsupported === 'grace-period' && command === 'delete') && !(unsupported === 'timeout' && command === 'delete')) throw new KubectlUnsupported(`kubectl ${command} --${unsupported}`);
+    for (const [name, commands] of Object.entries(COMMAND_FLAGS)) {
+      if (args.flags.has(name) && !commands.includes(command)) throw new KubectlUnsupported(`kubectl ${command} --${name}`);
     }
     const base = { cluster, request, args };
     const ctx: Context = { ...base, user: impersonated(base), namespace: flag(args, 'namespace') ?? 'default', out };
@@ -854,6 +1134,18 @@ export async function kubectl(cluster: KubectlCluster, request: KubectlRequest):
         break;
       case 'scale':
         await scale(ctx);
+        break;
+      case 'exec':
+        await exec(ctx);
+        break;
+      case 'debug':
+        await debug(ctx);
+        break;
+      case 'evict':
+        await evict(ctx);
+        break;
+      case 'wait':
+        await wait(ctx);
         break;
     }
   } catch (e) {

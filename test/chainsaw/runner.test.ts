@@ -469,3 +469,62 @@ test('a script\'s kyverno is our CLI run for real against the store; a policy re
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('kube-scheduler binds a new Pod to kind\'s node through pods/binding (a CREATE of the Binding, which the default resource filters skip); a Pod it cannot place stays unbound', async () => {
+  const scenario = new Scenario(join(import.meta.dirname, '../fixtures/chainsaw/deny-label'));
+  try {
+    const ns = scenario.namespace;
+    const pod = (name: string, spec: Record<string, unknown> = {}) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns }, spec: { containers: [{ name: 'c', image: 'nginx' }], ...spec } });
+    const nodeName = (name: string) => (scenario.store.get({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name })?.spec as { nodeName?: string }).nodeName;
+    const denyBinding = { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'no-binding' }, spec: { background: false, rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Pod/binding'] } }] }, validate: { failureAction: 'Enforce', message: 'not to {{ request.object.target.name }} for {{ request.name }}', deny: {} } }] } };
+    assert.equal(await scenario.write('create', denyBinding), undefined);
+    assert.equal(await scenario.write('create', pod('a')), undefined);
+    assert.equal(nodeName('a'), 'kind-control-plane', 'the binding is filtered ([Pod/binding,*,*]): no policy sees it');
+    assert.equal(await scenario.write('create', pod('elsewhere', { nodeSelector: { 'kubernetes.io/os': 'windows' } })), undefined);
+    assert.equal(nodeName('elsewhere'), undefined);
+    const config = scenario.store.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kyverno', name: 'kyverno' })!;
+    assert.equal(await scenario.write('apply', { ...config, data: { ...(config.data as object), resourceFilters: '[Event,*,*]' } }), undefined);
+    assert.equal(await scenario.write('create', pod('b')), undefined);
+    assert.equal(nodeName('b'), undefined, 'the binding was refused');
+    assert.ok(scenario.log.some((l) => l.startsWith(`kube-scheduler: binding ${ns}/b refused:`) && l.includes('not to kind-control-plane for b')), scenario.log.join('\n'));
+  } finally {
+    await scenario.close();
+  }
+});
+
+test('an exec is a CONNECT of pods/exec: it triggers a generate rule on Pod/exec (its PodExecOptions in the Pod\'s namespace); a script reading what the command printed is unsupported', async () => {
+  const scenario = new Scenario(join(import.meta.dirname, '../fixtures/chainsaw/deny-label'));
+  try {
+    const ns = scenario.namespace;
+    assert.equal(await scenario.write('create', {
+      apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'on-exec' },
+      spec: { rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Pod/exec'] } }] }, generate: { apiVersion: 'v1', kind: 'ConfigMap', name: 'exec-seen', namespace: '{{request.namespace}}', data: { data: { pod: '{{ request.name }}' } } } }] },
+    }), undefined);
+    const test = (step: Record<string, unknown>) => ({ apiVersion: 'chainsaw.kyverno.io/v1alpha1', kind: 'Test', metadata: { name: 't' }, spec: { steps: [{ try: [step] }] } });
+    await scenario.run(test({ command: { entrypoint: 'kubectl', args: ['run', 'web', '--image=nginx', '-n', ns] } }));
+    await scenario.run(test({ command: { entrypoint: 'kubectl', args: ['exec', 'web', '-n', ns, '--', 'ls'] } }));
+    const generated = scenario.store.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'exec-seen' });
+    assert.deepEqual(generated?.data, { pod: 'web' });
+    const labels = (generated?.metadata as { labels: Record<string, string> }).labels;
+    assert.deepEqual([labels['generate.kyverno.io/trigger-kind'], labels['generate.kyverno.io/trigger-namespace'], labels['generate.kyverno.io/trigger-version']], ['PodExecOptions', ns, 'v1']);
+    await assert.rejects(scenario.run(test({ script: { content: `kubectl exec web -n ${ns} -- cat /etc/hostname` } })), (e: Error) => e instanceof Unsupported && /kubectl exec ran `cat \/etc\/hostname`/.test(e.message));
+  } finally {
+    await scenario.close();
+  }
+});
+
+test('kind\'s Node is in the cluster: a mutate-existing target Node/status with an empty namespace is found and written through /status', async () => {
+  const scenario = new Scenario(join(import.meta.dirname, '../fixtures/chainsaw/deny-label'));
+  try {
+    assert.equal(await scenario.write('create', {
+      apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'advertise' },
+      spec: { background: false, rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, mutate: { targets: [{ apiVersion: 'v1', kind: 'Node/status', name: 'kind-control-plane', namespace: '' }], patchStrategicMerge: { status: { capacity: { 'example.com/dongle': '41' } } } } }] },
+    }), undefined);
+    assert.equal(await scenario.write('apply', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'trigger', namespace: scenario.namespace } }), undefined);
+    const node = scenario.store.get({ apiVersion: 'v1', kind: 'Node', name: 'kind-control-plane' });
+    assert.equal((node?.status as { capacity: Record<string, string> }).capacity['example.com/dongle'], '41');
+    assert.equal((node?.status as { capacity: Record<string, string> }).capacity.cpu, '4');
+  } finally {
+    await scenario.close();
+  }
+});

@@ -39,7 +39,8 @@ import { generatedForApiServer } from '../../engine/cel/admission-policy-generat
 import { EventWriter } from '../../webhook/events';
 import { BackgroundScanner } from '../../webhook/scan';
 import { crdValidationError, withCrdDefaults } from './crd-defaults';
-import { kindClusterObjects } from './kind-cluster';
+import { KIND_NODE_NAME, kindClusterObjects } from './kind-cluster';
+import { labelSelectorMatches } from '../../engine/mutate/targets';
 import { forbiddenMessage, rbacAuthorize } from './authorizer';
 import type { ContextRead } from '../../webhook/context-reads';
 import type { EventInfo } from '../../webhook/event-info';
@@ -58,7 +59,7 @@ import { policyReadsImages } from '../../webhook/images';
 import { assertionMismatch, expressionOf, templateResource, Unsupported, type Bindings } from './assert';
 import { KubeError } from '../../kube-api/errors';
 import { ObjectStore, StoreClient, mergeObjects, normalizeSecret, refOfObject, serviceAccountAdmission, withBuiltinDefaults } from './store';
-import { kubectl, KubectlUnsupported, type KubectlCluster, type WriteOutcome } from './kubectl';
+import { kubectl, KubectlUnsupported, proxied, type KubectlCluster, type PodSubresource, type WriteOutcome } from './kubectl';
 import { DEFAULT_EXEC_TIMEOUT_MS, runWithShim, unsetVariables } from './shell';
 import { startApiEndpoint } from './api-http';
 import { readDocuments } from '../../cli/io/documents';
@@ -110,13 +111,20 @@ const BACKGROUND = {
 /** Our webhook's service account (it also does the cleanup controller's work), as the API server authenticates it. */
 const WEBHOOK_USER = { username: SERVICE_ACCOUNT, groups: ['system:serviceaccounts', `system:serviceaccounts:${KYVERNO_NAMESPACE}`, 'system:authenticated'] };
 type UserInfo = typeof ADMIN;
-/** A subresource request (a Scale through `deployments/scale`): its kind, the parent object, and how the parent is written once admitted. */
+/**
+ * A subresource request (a Scale through `deployments/scale`, a Pod's exec, eviction...): its
+ * kind, the parent object, and what the subresource's registry does once it is admitted (the
+ * parent as written, or nothing stored: an exec connects, an eviction deletes).
+ */
 interface Subresource {
   name: string;
   kind: { group: string; version: string; kind: string };
   parent: JsonObject;
-  store: (admitted: JsonObject) => JsonObject;
+  store: (admitted: JsonObject) => JsonObject | undefined;
 }
+/** The identity kube-scheduler authenticates as (its binding of a Pod is an admission request). */
+const SCHEDULER = { username: 'system:kube-scheduler', groups: ['system:authenticated'] };
+type AdmissionOperation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
 /** Kyverno's webhooks as the API server names them in a denial. */
 const WEBHOOK = { policy: 'validate-policy.kyverno.svc', mutate: 'mutate.kyverno.svc-fail', validate: 'validate.kyverno.svc-fail' };
 
@@ -558,7 +566,7 @@ export class Scenario {
     return { ...obj, metadata: { ...meta, namespace: this.namespace } };
   }
 
-  private review(operation: 'CREATE' | 'UPDATE' | 'DELETE', object: JsonObject | null, oldObject: JsonObject | null, userInfo: UserInfo, sub?: Subresource): JsonObject {
+  private review(operation: AdmissionOperation, object: JsonObject | null, oldObject: JsonObject | null, userInfo: UserInfo, sub?: Subresource): JsonObject {
     const subject = sub?.parent ?? (object ?? oldObject)!;
     const apiVersion = String(subject.apiVersion ?? '');
     const group = apiGroup(apiVersion);
@@ -593,7 +601,7 @@ export class Scenario {
    * /validate on the mutated object with the identity the API server gave it; the background
    * work of an admitted request runs before this returns. Returns the denial text or the object as stored.
    */
-  async admit(operation: 'CREATE' | 'UPDATE' | 'DELETE', object: JsonObject | null, oldObject: JsonObject | null, user: UserInfo = ADMIN, sub?: Subresource): Promise<{ error?: string; reason?: 'Invalid' | 'Forbidden'; object?: JsonObject; warnings: string[] }> {
+  async admit(operation: AdmissionOperation, object: JsonObject | null, oldObject: JsonObject | null, user: UserInfo = ADMIN, sub?: Subresource): Promise<{ error?: string; reason?: 'Invalid' | 'Forbidden'; object?: JsonObject; warnings: string[] }> {
     const warnings: string[] = [];
     const warned = (response: JsonObject) => warnings.push(...asArray(response.warnings).map(String));
     // A background write is made while the controller works: the outer step waits for it all.
@@ -606,7 +614,8 @@ export class Scenario {
       current = serviceAccountAdmission(current, String(this.reviews + 1).padStart(5, '0').slice(-5));
     }
     if (!sub && operation !== 'DELETE' && current) current = this.admissionPolicyMutation(this.review(operation, current, oldObject, user), cluster);
-    const identity = operation === 'CREATE' ? this.store.reserveIdentity() : undefined;
+    // A subresource's object (an Eviction, a Binding) is not stored: no identity of its own.
+    const identity = operation === 'CREATE' && !sub ? this.store.reserveIdentity() : undefined;
     if (operation !== 'DELETE' && current) {
       const review = this.review(operation, current, oldObject, user, sub);
       const refused = this.matchConditionRefusal('MutatingWebhookConfiguration', review, cluster);
@@ -623,9 +632,11 @@ export class Scenario {
         current = applyPatch(structuredClone(current), ops, false, false).newDocument as JsonObject;
       }
       // What the API server fills in before validating admission runs.
-      const old = asObject(oldObject?.metadata);
-      const meta = asObject(current.metadata);
-      current = { ...current, metadata: { ...meta, uid: old.uid ?? identity?.uid, creationTimestamp: old.creationTimestamp ?? identity?.creationTimestamp } };
+      if (!sub || sub.name === 'scale' || sub.name === 'ephemeralcontainers' || sub.name === 'status') {
+        const old = asObject(oldObject?.metadata);
+        const meta = asObject(current.metadata);
+        current = { ...current, metadata: { ...meta, uid: old.uid ?? identity?.uid, creationTimestamp: old.creationTimestamp ?? identity?.creationTimestamp } };
+      }
     }
     // The API server validates a custom resource against its CRD's schema (after mutating admission, before validating admission).
     const invalid = current && !sub ? crdValidationError(current, this.crds()) : undefined;
@@ -664,6 +675,8 @@ export class Scenario {
       this.log.push(...work.errors);
       this.background.submit(work.items);
     }
+    // kube-scheduler binds a new Pod it can place (its watch of unscheduled Pods).
+    if (!sub && operation === 'CREATE' && stored && stored.kind === 'Pod' && apiGroup(String(stored.apiVersion ?? '')) === '') await this.schedule(stored);
     // Controllers react to any change (watches), not only to admitted work: let them finish.
     if (!fromBackground) await this.settle();
     return { object: stored, warnings };
@@ -1000,6 +1013,79 @@ export class Scenario {
     return { ...(outcome.error !== undefined ? { error: { message: outcome.error, ...(outcome.reason ? { reason: outcome.reason } : {}) } } : {}), warnings: outcome.warnings, object: outcome.object };
   }
 
+  /**
+   * A request on a stored Pod's subresource as kube-apiserver sends it to admission (its pod
+   * registry, registry/core/pod): `exec` a CONNECT of the PodExecOptions, `ephemeralcontainers`
+   * an UPDATE of the Pod with the new ephemeral containers, `eviction` a CREATE of the Eviction,
+   * `binding` a CREATE of the Binding; once admitted, what that registry does: an exec stores
+   * nothing (the kubelet runs the command), ephemeral containers are all the update keeps, an
+   * eviction deletes the Pod (with no admission of its own), a binding sets spec.nodeName.
+   */
+  async subresourceAs(parent: JsonObject, name: PodSubresource, body: JsonObject, user: UserInfo): Promise<WriteOutcome> {
+    const ref = refOfObject(parent);
+    const spec = asObject(parent.spec);
+    const shapes: Record<PodSubresource, { operation: AdmissionOperation; group: string; kind: string; store: Subresource['store'] }> = {
+      exec: { operation: 'CONNECT', group: '', kind: 'PodExecOptions', store: () => undefined },
+      ephemeralcontainers: { operation: 'UPDATE', group: '', kind: 'Pod', store: (admitted) => this.store.replace({ ...parent, spec: { ...spec, ephemeralContainers: asObject(admitted.spec).ephemeralContainers } }) },
+      eviction: {
+        operation: 'CREATE',
+        group: 'policy',
+        kind: 'Eviction',
+        store: () => {
+          // The eviction registry checks the Pod's disruption budgets, whose status the disruption controller keeps.
+          const labels = asObject(asObject(parent.metadata).labels);
+          const budget = this.store.list('policy/v1', 'PodDisruptionBudget', ref.namespace).find((b) => labelSelectorMatches(asObject(asObject(b.spec).selector), labels as Record<string, string>));
+          if (budget) throw new Unsupported(`an eviction checks PodDisruptionBudget ${String(asObject(budget.metadata).name)}, whose status the disruption controller (not offline) keeps`);
+          this.store.delete(ref);
+          return undefined;
+        },
+      },
+      // The PodScheduled condition the binding also sets is status, which is not modelled for Pods.
+      binding: { operation: 'CREATE', group: '', kind: 'Binding', store: (admitted) => this.store.replace({ ...parent, spec: { ...spec, nodeName: asObject(admitted.target).name } }) },
+    };
+    const shape = shapes[name];
+    const sub: Subresource = { name, kind: { group: shape.group, version: 'v1', kind: shape.kind }, parent, store: shape.store };
+    const outcome = await this.admit(shape.operation, body, shape.operation === 'UPDATE' ? parent : null, user, sub);
+    return { ...(outcome.error !== undefined ? { error: { message: outcome.error, ...(outcome.reason ? { reason: outcome.reason } : {}) } } : {}), warnings: outcome.warnings, object: outcome.object };
+  }
+
+  /**
+   * An update of a stored object's status subresource (a Node's, through `kubectl proxy`): an
+   * UPDATE of the object on `<resource>/status` through admission, of which the status
+   * strategy keeps the status alone.
+   */
+  async statusAs(current: JsonObject, updated: JsonObject, user: UserInfo): Promise<WriteOutcome> {
+    const apiVersion = String(current.apiVersion ?? '');
+    const sub: Subresource = {
+      name: 'status',
+      kind: { group: apiGroup(apiVersion), version: apiVersion.includes('/') ? apiVersion.slice(apiVersion.indexOf('/') + 1) : apiVersion, kind: String(current.kind ?? '') },
+      parent: current,
+      store: (admitted) => this.store.replace({ ...current, status: admitted.status }),
+    };
+    const outcome = await this.admit('UPDATE', updated, current, user, sub);
+    return { ...(outcome.error !== undefined ? { error: { message: outcome.error, ...(outcome.reason ? { reason: outcome.reason } : {}) } } : {}), warnings: outcome.warnings, object: outcome.object };
+  }
+
+  /**
+   * kube-scheduler places a new Pod on the kind cluster's one node when nothing stands in the
+   * way: the default scheduler's Pod, not yet bound, its nodeSelector met by the node's labels
+   * (the node has no taints). A Pod whose placement needs more (node affinity, volume claims
+   * to bind) stays unbound, as it would wait for what is not modelled.
+   */
+  private async schedule(pod: JsonObject): Promise<void> {
+    const spec = asObject(pod.spec);
+    if (spec.nodeName || (spec.schedulerName !== undefined && spec.schedulerName !== 'default-scheduler')) return;
+    if (asObject(spec.affinity).nodeAffinity !== undefined || asArray(spec.volumes).some((v) => asObject(v).persistentVolumeClaim !== undefined || asObject(v).ephemeral !== undefined)) return;
+    const node = this.store.get({ apiVersion: 'v1', kind: 'Node', name: KIND_NODE_NAME });
+    const labels = asObject(asObject(node?.metadata).labels);
+    if (!node || !Object.entries(asObject(spec.nodeSelector)).every(([k, v]) => labels[k] === v)) return;
+    const meta = asObject(pod.metadata);
+    // The scheduler's DefaultBinder: the Pod's namespace, name and uid, the node as target.
+    const binding = { apiVersion: 'v1', kind: 'Binding', metadata: { name: meta.name, namespace: meta.namespace, uid: meta.uid }, target: { kind: 'Node', name: KIND_NODE_NAME } };
+    const outcome = await this.subresourceAs(pod, 'binding', binding, SCHEDULER);
+    if (outcome.error) this.log.push(`kube-scheduler: binding ${String(meta.namespace)}/${String(meta.name)} refused: ${outcome.error.message}`);
+  }
+
   /** What the offline kubectl of script and command operations acts on (kubectl.ts). */
   kubectlCluster(): KubectlCluster {
     return {
@@ -1008,8 +1094,11 @@ export class Scenario {
       write: (verb, doc, user) => this.writeAs(verb, doc, user),
       remove: (doc, user) => this.removeAs(doc, user),
       scale: (doc, replicas, user) => this.scaleAs(doc, replicas, user),
+      subresource: (parent, name, body, user) => this.subresourceAs(parent, name, body, user),
+      status: (current, updated, user) => this.statusAs(current, updated, user),
       admin: ADMIN,
       kyvernoNamespace: KYVERNO_NAMESPACE,
+      kubectlEvict: this.install.kubectlEvict === true,
     };
   }
 
@@ -1286,20 +1375,32 @@ export class Scenario {
       if (unset.length) throw new Unsupported(`the script reads ${unset.map((n) => `$${n}`).join(', ')}, which Kyverno's CI environment sets and the offline runner does not have`);
     }
     const cluster = this.kubectlCluster();
+    const remote: string[] = [];
     const result = await runWithShim(
       {
         ...(kind === 'script' ? { script: String(body.content) } : { entrypoint: String(body.entrypoint), args: asArray(body.args).map(String) }),
         cwd: base,
         env,
         timeoutMs,
-        answer: (call, stepKubeconfig) => kubectl(cluster, { argv: call.argv, cwd: call.cwd, stdin: call.stdin, kubeconfig: call.kubeconfig, stepKubeconfig }),
+        proxied: (request) => proxied(cluster, request),
         // What a program reads through the kubeconfig (our CLI's --cluster) it reads from the store.
         apiEndpoint: () => startApiEndpoint(this.store, () => this.kindTable()),
         cliLimit: (call) => cliRegistryLimit(call.argv, call.cwd),
+        answer: async (call, stepKubeconfig) => {
+          const reply = await kubectl(cluster, { argv: call.argv, cwd: call.cwd, stdin: call.stdin, kubeconfig: call.kubeconfig, stepKubeconfig });
+          if (reply.remoteCommand) remote.push(reply.remoteCommand);
+          return reply;
+        },
       },
       (e) => (e instanceof KubectlUnsupported || e instanceof Unsupported ? e.message : undefined),
     );
     if (result.unsupported.length) throw new Unsupported([...new Set(result.unsupported)].join('; '));
+    // An admitted exec's command would run in the container (the kubelet's work): offline it
+    // printed nothing and exited 0. Only a command step judged by its exit code alone, the
+    // command assumed to succeed, does not need what it would have printed.
+    if (remote.length && (kind === 'script' || /\$std(out|err)/.test(JSON.stringify(body.check ?? null)))) {
+      throw new Unsupported(`kubectl exec ran ${remote[0]}, whose output the kubelet would give and the offline runner does not have`);
+    }
     if (result.timedOut) throw new StepFailure(`timed out after ${timeoutMs / 1000}s (stdout: ${JSON.stringify(result.stdout.slice(-200))}, stderr: ${JSON.stringify(result.stderr.slice(-200))})`);
     const check = asObject(body.check);
     if (body.check === undefined) {

@@ -14,7 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ApiEndpoint } from './api-http';
@@ -77,10 +77,24 @@ function send(stdin) {
   let data = '';
   socket.setEncoding('utf8');
   socket.setTimeout(120000, () => { process.stderr.write(tool + ': the offline runner did not answer\\n'); process.exit(255); });
-  socket.on('connect', () => socket.end(JSON.stringify({ tool, argv, cwd: process.cwd(), stdin, kubeconfig: process.env.KUBECONFIG }) + '\\n'));
-  socket.on('data', (d) => { data += d; });
-  socket.on('error', (e) => { process.stderr.write(tool + ': the offline runner is gone: ' + e.message + '\\n'); process.exit(255); });
+  // kubectl proxy keeps its side open: the runner learns it stopped when the connection ends.
+  const call = JSON.stringify({ tool, argv, cwd: process.cwd(), stdin, kubeconfig: process.env.KUBECONFIG }) + '\\n';
+  socket.on('connect', () => (tool === 'kubectl' && argv[0] === 'proxy' ? socket.write(call) : socket.end(call)));
+  let held = false;
+  socket.on('data', (d) => {
+    data += d;
+    // A held answer (kubectl proxy): printed at once, the process then serves until it is killed.
+    const nl = data.indexOf('\\n');
+    if (held || nl < 0) return;
+    const answer = JSON.parse(data.slice(0, nl));
+    if (!answer.hold) return;
+    held = true;
+    process.stdout.write(answer.stdout);
+    process.stderr.write(answer.stderr);
+  });
+  socket.on('error', (e) => { if (held) process.exit(0); process.stderr.write(tool + ': the offline runner is gone: ' + e.message + '\\n'); process.exit(255); });
   socket.on('close', () => {
+    if (held) process.exit(0);
     let answer;
     try { answer = JSON.parse(data); } catch { process.stderr.write(tool + ': no answer from the offline runner\\n'); process.exit(255); }
     if (answer.exec) {
@@ -137,6 +151,89 @@ export interface ExecSpec {
   cliLimit?: (call: ShimCall) => string | undefined;
   /** Starts the API endpoint the step's kubeconfig points at (api-http.ts over the runner's store); without it, none. */
   apiEndpoint?: () => Promise<ApiEndpoint>;
+  /** The API server as `kubectl proxy` forwards to it (curl to a running proxy); without it curl is not offline. */
+  proxied?: (request: ProxiedRequest) => Promise<ProxiedResponse>;
+}
+
+/** An HTTP request that reached the API server through `kubectl proxy`. */
+export interface ProxiedRequest {
+  method: string;
+  path: string;
+  contentType?: string;
+  body?: string;
+}
+
+export interface ProxiedResponse {
+  status: number;
+  body: string;
+}
+
+/** The reason phrases curl -v shows for the statuses the offline API server answers. */
+const STATUS_TEXT: Record<number, string> = { 200: 'OK', 201: 'Created', 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 500: 'Internal Server Error' };
+
+/** The port `kubectl proxy` serves on (`--port`/`-p`, 8001 by default); undefined for a proxy offline does not model. */
+function proxyPort(argv: string[]): number | undefined {
+  let port = 8001;
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i];
+    const value = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[i + 1];
+    if (/^(--port|-p)(=|$)/.test(a)) {
+      if (!/^\d+$/.test(value ?? '')) return undefined;
+      port = Number(value);
+      if (!a.includes('=')) i++;
+    } else return undefined;
+  }
+  return port;
+}
+
+/**
+ * curl as the scenarios call it on a `kubectl proxy` (`-f -s -S -L -v`, `-o/--output /dev/null`,
+ * `-H`, `-X`, `-d`/`--data` with `@file`): the request to the API server through the proxy,
+ * answered in curl's ways (the body on stdout, `-f`'s exit 22, `-v`'s exchange on stderr). A
+ * proxy not started yet refuses the connection (exit 7), as its port does.
+ */
+async function curl(call: ShimCall, proxies: Set<number>, proxied: NonNullable<ExecSpec['proxied']>): Promise<ShimAnswer> {
+  let method: string | undefined;
+  let output: string | undefined;
+  let body: string | undefined;
+  let url: string | undefined;
+  const headers: string[] = [];
+  const opts = new Set<string>();
+  const argv = call.argv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      if (i + 1 >= argv.length) throw new ShimUnsupported(`curl ${argv.join(' ')}`);
+      return argv[++i];
+    };
+    if (a === '-o' || a === '--output') output = next();
+    else if (a === '-H' || a === '--header') headers.push(next());
+    else if (a === '-X' || a === '--request') method = next();
+    else if (a === '-d' || a === '--data' || a === '--data-binary' || a === '--data-raw') {
+      const d = next();
+      body = a !== '--data-raw' && d.startsWith('@') ? readFileSync(join(call.cwd, d.slice(1)), 'utf8') : d;
+      if (a === '-d' || a === '--data') body = body.replace(/[\r\n]/g, '');
+    } else if (/^-[fsSLv]+$/.test(a)) for (const c of a.slice(1)) opts.add(c);
+    else if (['--fail', '--silent', '--show-error', '--location', '--verbose'].includes(a)) opts.add({ '--fail': 'f', '--silent': 's', '--show-error': 'S', '--location': 'L', '--verbose': 'v' }[a]!);
+    else if (!a.startsWith('-') && url === undefined) url = a;
+    else throw new ShimUnsupported(`curl ${argv.join(' ')}`);
+  }
+  const target = url && /^(?:http:\/\/)?(localhost|127\.0\.0\.1):(\d+)(\/.*)?$/.exec(url);
+  if (!target || (output !== undefined && output !== '/dev/null')) throw new ShimUnsupported(`curl ${argv.join(' ')}`);
+  const port = Number(target[2]);
+  const path = target[3] ?? '/';
+  // The proxy is a process of its own: the script's retry delays (no time offline) stand for its start-up.
+  for (let waited = 0; !proxies.has(port) && waited < 2_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+  const showErrors = !opts.has('s') || opts.has('S');
+  if (!proxies.has(port)) return { stdout: '', stderr: showErrors ? `curl: (7) Failed to connect to ${target[1]} port ${port} after 0 ms: Couldn't connect to server\n` : '', code: 7 };
+  const contentType = headers.map((h) => /^content-type:\s*(.*)$/i.exec(h)?.[1]).find((v) => v !== undefined) ?? (body !== undefined ? 'application/x-www-form-urlencoded' : undefined);
+  const verb = method ?? (body !== undefined ? 'POST' : 'GET');
+  const response = await proxied({ method: verb, path, contentType, ...(body !== undefined ? { body } : {}) });
+  const failed = opts.has('f') && response.status >= 400;
+  let stderr = '';
+  if (opts.has('v')) stderr += `*   Trying ${target[1] === 'localhost' ? '127.0.0.1' : target[1]}:${port}...\n* Connected to ${target[1]} port ${port}\n> ${verb} ${path} HTTP/1.1\n> Host: ${target[1]}:${port}\n>\n< HTTP/1.1 ${response.status} ${STATUS_TEXT[response.status] ?? ''}\n<\n`;
+  if (failed && showErrors) stderr += `curl: (22) The requested URL returned error: ${response.status}\n`;
+  return { stdout: failed || output !== undefined ? '' : response.body, stderr, code: failed ? 22 : 0 };
 }
 
 /**
@@ -169,6 +266,8 @@ export async function runWithShim(spec: ExecSpec, isUnsupported: (e: unknown) =>
   const socketPath = join(dir, 'kubectl.sock');
   const kubeconfig = join(dir, 'kubeconfig');
   const unsupported: string[] = [];
+  /** The ports of the `kubectl proxy` processes running now. */
+  const proxies = new Set<number>();
   let server: Server | undefined;
   let api: ApiEndpoint | undefined;
   const sockets = new Set<Socket>();
@@ -195,10 +294,37 @@ export async function runWithShim(spec: ExecSpec, isUnsupported: (e: unknown) =>
       let data = '';
       socket.setEncoding('utf8');
       socket.on('error', () => undefined);
+      let proxying: number | undefined;
       socket.on('data', (d) => {
         data += d;
+        // kubectl proxy: served while its process runs (the time is not the runner answering).
+        if (proxying !== undefined || !data.endsWith('\n')) return;
+        let call: ShimCall;
+        try {
+          call = JSON.parse(data) as ShimCall;
+        } catch {
+          return;
+        }
+        if (call.tool !== 'kubectl' || call.argv[0] !== 'proxy') return;
+        const port = spec.proxied ? proxyPort(call.argv) : undefined;
+        if (port === undefined || proxies.has(port)) {
+          const reason = `kubectl ${call.argv.join(' ')}${port === undefined ? '' : ' (its port held by another proxy of the script)'}`;
+          unsupported.push(reason);
+          socket.end(JSON.stringify({ stdout: '', stderr: `${reason}: not supported offline\n`, code: 1 }));
+          return;
+        }
+        proxying = port;
+        proxies.add(port);
+        socket.write(JSON.stringify({ hold: true, stdout: `Starting to serve on 127.0.0.1:${port}\n`, stderr: '', code: 0 }) + '\n');
       });
       socket.on('end', () => {
+        if (socket.writableEnded) return; // an unsupported kubectl proxy, answered already
+        if (proxying !== undefined) {
+          // The proxy's process ended (killed): its port is closed.
+          proxies.delete(proxying);
+          socket.destroy();
+          return;
+        }
         void (async () => {
           let answer: ShimAnswer;
           try {
@@ -209,6 +335,10 @@ export async function runWithShim(spec: ExecSpec, isUnsupported: (e: unknown) =>
               const limit = spec.cliLimit?.(call);
               if (limit !== undefined) throw new ShimUnsupported(`${call.tool} ${call.argv.join(' ')}: ${limit}`);
               socket.end(JSON.stringify({ stdout: '', stderr: '', code: 0, exec: [process.execPath, CLI_BUNDLE] } satisfies ShimAnswer));
+              return;
+            }
+            if (call.tool === 'curl' && spec.proxied) {
+              socket.end(JSON.stringify(await curl(call, proxies, spec.proxied)));
               return;
             }
             if (call.tool !== 'kubectl') throw new ShimUnsupported(`${call.tool} ${call.argv.join(' ')}`.trim());

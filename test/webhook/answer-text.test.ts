@@ -1,7 +1,7 @@
 /** The reply's text: the plain allowed answer is written from fixed pieces, every other one by JSON.stringify, with the same result. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { answerAdmissionReview, answerText, type WebhookPath } from '../../webhook/admission';
+import { answerAdmissionReview, answerText, blockedMessage, type WebhookPath } from '../../webhook/admission';
 import { evaluateReview } from '../../webhook/evaluate';
 import { PolicyIndex } from '../../webhook/prefilter';
 import type { JsonObject } from '../../engine/core/types';
@@ -45,4 +45,17 @@ test('the reply of evaluateReview parses to the answer', () => {
   const denied = answer({});
   assert.equal(denied.allowed, false);
   assert.match(denied.status.message, /need-team/);
+});
+
+test("the denial text writes each rule's message as go-yaml v3 does in Kyverno's GetBlockedMessages: plain when it can, quoted when it must, folded past column 80", () => {
+  const request = { operation: 'CONNECT' as const, object: { kind: 'PodExecOptions', metadata: { namespace: 'default' } }, oldObject: null, kind: { group: '', version: 'v1', kind: 'PodExecOptions' }, requestInfo: { roles: [], clusterRoles: [], userInfo: {} } };
+  const text = (rule: string, message: string) => blockedMessage(request, [{ policy: { name: 'p' }, rules: [{ name: rule, type: 'Validation', status: 'fail', message, failureAction: 'Enforce' }] } as never]).split('\n\np:\n')[1];
+  // Kyverno's own example (kyverno/kyverno#2545): plain, folded at the first space past column 80.
+  assert.equal(text('deny-exec-by-ns-label', 'Executing a command in a container is forbidden for Pods running in Namespaces protected with the label "exec=false".'),
+    '  deny-exec-by-ns-label: Executing a command in a container is forbidden for Pods\n    running in Namespaces protected with the label "exec=false".\n');
+  assert.equal(text('r', "Evicting Pods protected with the label 'evict=false' is forbidden."), "  r: Evicting Pods protected with the label 'evict=false' is forbidden.\n");
+  assert.equal(text('r', 'validation error: a team label is required.'), "  r: 'validation error: a team label is required.'\n", '": " needs quotes');
+  assert.equal(text('r', "'quoted' at the start"), "  r: '''quoted'' at the start'\n");
+  assert.equal(text('r', 'true'), '  r: "true"\n', 'text that would read back as a boolean');
+  assert.equal(text('r', 'two\nlines'), '  r: |-\n    two\n    lines\n');
 });

@@ -82,8 +82,8 @@ test('an UPDATE that takes the trigger out of a synchronized rule deletes its do
   assert.deepEqual(generateWork(unsynced, request('UPDATE', after, before), CLUSTER).items, []);
 });
 
-test('CONNECT and non-matching requests have no work; a failing rule becomes a log line naming policy and rule', () => {
-  assert.deepEqual(generateWork(DEFAULTS, request('CONNECT', namespace('a')), CLUSTER).items, []);
+test('a CONNECT fires generate rules as any operation (Kyverno\'s handleGenerate: an exec triggers Pod/exec rules); non-matching requests have no work; a failing rule becomes a log line naming policy and rule', () => {
+  assert.deepEqual(generateWork(DEFAULTS, request('CONNECT', namespace('a')), CLUSTER).items.map((i) => [i.action, i.action === 'create' && i.operation]), [['create', 'CONNECT']]);
   assert.deepEqual(generateWork(SYNCED, request('CREATE', namespace('a')), CLUSTER).items, [], 'selector does not match');
   const broken = generator('broken', { apiVersion: 'v1', kind: 'ConfigMap', name: 'x', namespace: '{{request.object.metadata.name}}', data: 'not a map' });
   const work = generateWork(broken, request('CREATE', namespace('a')), CLUSTER);

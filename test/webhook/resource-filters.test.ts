@@ -47,6 +47,17 @@ test('a filtered review is admitted without evaluating any policy', () => {
   assert.deepEqual(filtered.outcomes, []);
 });
 
+test("a subresource request is filtered by the kind it belongs to, as Kyverno's withTopLevelGVK gives it: [Pod/binding] filters a Binding, [Binding] does not", () => {
+  const policy = { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'deny-binding' }, spec: { validationFailureAction: 'Enforce', background: false, rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Pod/binding'] } }] }, validate: { message: 'no', deny: {} } }] } };
+  const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: {
+    uid: 'u', operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Binding' }, resource: { group: '', version: 'v1', resource: 'pods' }, subResource: 'binding', namespace: 'default', name: 'p', userInfo: {},
+    object: { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'p', namespace: 'default' }, target: { kind: 'Node', name: 'n' } } } });
+  const cluster = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
+  const index = new PolicyIndex([policy]);
+  assert.equal(evaluateReview({ path: 'validate', body, filters: parseResourceFilters(defaultResourceFilters('kyverno-studio')) }, index, cluster).allowed, true);
+  assert.equal(evaluateReview({ path: 'validate', body, filters: parseResourceFilters('[Binding,*,*]') }, index, cluster).allowed, false);
+});
+
 test('the filters kept for the last kind answer as a fresh look at the whole list, whatever the order of kinds and lists', () => {
   const lists = [parseResourceFilters(defaultResourceFilters('kyverno-studio')), parseResourceFilters('[apps/v1/Deployment,team-*,web-*][Secret,prod][*/status,*,*][Pod/exec,*,*]')];
   const requests = [
