@@ -169,19 +169,24 @@ const isKyvernoPolicy = (policy: JsonObject) => String(policy.apiVersion ?? '').
  * (spec, overrides, any rule) or `spec.emitWarning`. Other classic policies are audited in the
  * background and add no warning to the answer. Memoised: asked for every review.
  */
-const synchronousValidation = new WeakMap<JsonObject, boolean>();
+const enforcing = new WeakMap<JsonObject, boolean>();
 function validatesAtAdmission(policy: JsonObject): boolean {
-  let known = synchronousValidation.get(policy);
+  return asObject(policy.spec).emitWarning === true || enforcesAtAdmission(policy);
+}
+
+/** Whether the policy is in Kyverno's ValidateEnforce set: an Enforce action in its spec, overrides or any rule. Memoised. */
+function enforcesAtAdmission(policy: JsonObject): boolean {
+  let known = enforcing.get(policy);
   if (known !== undefined) return known;
   const spec = asObject(policy.spec);
   const enforce = (v: unknown) => normalizeFailureAction(v) === 'Enforce';
   const overridesEnforce = (v: unknown) => Array.isArray(v) && v.some((o) => enforce(asObject(o).action));
-  known = spec.emitWarning === true || enforce(spec.validationFailureAction) || overridesEnforce(spec.validationFailureActionOverrides) ||
+  known = enforce(spec.validationFailureAction) || overridesEnforce(spec.validationFailureActionOverrides) ||
     (Array.isArray(spec.rules) ? spec.rules : []).some((r) => {
       const validate = asObject(asObject(r).validate);
       return enforce(validate.failureAction) || overridesEnforce(validate.failureActionOverrides);
     });
-  synchronousValidation.set(policy, known);
+  enforcing.set(policy, known);
   return known;
 }
 
@@ -271,17 +276,75 @@ function yamlValue(s: string, column: number): string {
   return out + quote;
 }
 
-/** Kyverno's denial text: the resource, then each blocking policy with its rules and messages. */
-export function blockedMessage(request: AdmissionRequest, responses: PolicyResponse[]): string {
+/**
+ * Kyverno's denial text (GetBlockedMessages): the resource, then every rule of the policies its
+ * handler ran that neither passed nor skipped, as go-yaml v3 encodes a map of maps (keys in
+ * yaml3KeyLess order). The validating handler runs the policies with an Enforce action, so one
+ * of their Audit rules that failed is listed beside the rule that blocked.
+ */
+export function blockedMessage(request: AdmissionRequest, responses: PolicyResponse[], ran: (index: number) => boolean = () => true): string {
+  const failures = new Map<string, Map<string, string>>();
+  responses.forEach((r, i) => {
+    if (!ran(i)) return;
+    const reasons = failures.get(r.policy.name) ?? new Map<string, string>();
+    for (const rule of r.rules) if (rule.status !== 'pass' && rule.status !== 'skip') reasons.set(rule.name, rule.message);
+    if (reasons.size) failures.set(r.policy.name, reasons);
+  });
   const lines: string[] = [];
-  for (const r of responses) {
-    const rules = r.rules.filter(isBlocking);
-    if (rules.length === 0) continue;
-    lines.push(`${r.policy.name}:`);
-    for (const rule of rules) lines.push(`  ${rule.name}: ${yamlValue(rule.message, rule.name.length + 4)}`);
+  for (const policy of [...failures.keys()].sort(yaml3Order)) {
+    lines.push(`${policy}:`);
+    const reasons = failures.get(policy)!;
+    for (const rule of [...reasons.keys()].sort(yaml3Order)) lines.push(`  ${rule}: ${yamlValue(reasons.get(rule)!, rule.length + 4)}`);
   }
   return `\n\nresource ${resourceLabel(request)} was blocked due to the following policies \n\n${lines.join('\n')}\n`;
 }
+
+const isLetter = (c: string) => /\p{L}/u.test(c);
+const isDigit = (c: string) => /\p{Nd}/u.test(c);
+
+/**
+ * go-yaml v3's order of string map keys (sorter.go keyList.Less): at the first differing rune two
+ * letters compare by code point; a letter and a non-letter put the non-letter first, unless the
+ * runes before were digits; otherwise the digit runs there compare by value, then by length.
+ */
+export function yaml3KeyLess(a: string, b: string): boolean {
+  const ar = [...a];
+  const br = [...b];
+  let digits = false;
+  for (let i = 0; i < ar.length && i < br.length; i++) {
+    if (ar[i] === br[i]) {
+      digits = isDigit(ar[i]);
+      continue;
+    }
+    const al = isLetter(ar[i]);
+    const bl = isLetter(br[i]);
+    if (al && bl) return ar[i].codePointAt(0)! < br[i].codePointAt(0)!;
+    if (al || bl) return digits ? al : bl;
+    // Leading zeros after a nonzero digit of the same run count as part of the number.
+    let an = 0n;
+    let bn = 0n;
+    if (ar[i] === '0' || br[i] === '0') {
+      for (let j = i - 1; j >= 0 && isDigit(ar[j]); j--) {
+        if (ar[j] !== '0') {
+          an = 1n;
+          bn = 1n;
+          break;
+        }
+      }
+    }
+    // Go's int64 arithmetic wraps; digit runs in names are short, so BigInt.asIntN keeps that.
+    let ai = i;
+    for (; ai < ar.length && isDigit(ar[ai]); ai++) an = BigInt.asIntN(64, an * 10n + BigInt(ar[ai].codePointAt(0)! - 48));
+    let bi = i;
+    for (; bi < br.length && isDigit(br[bi]); bi++) bn = BigInt.asIntN(64, bn * 10n + BigInt(br[bi].codePointAt(0)! - 48));
+    if (an !== bn) return an < bn;
+    if (ai !== bi) return ai < bi;
+    return ar[i].codePointAt(0)! < br[i].codePointAt(0)!;
+  }
+  return ar.length < br.length;
+}
+
+const yaml3Order = (a: string, b: string) => (yaml3KeyLess(a, b) ? -1 : yaml3KeyLess(b, a) ? 1 : 0);
 
 /** ValidatingPolicy and ImageValidatingPolicy kinds: their own handlers word the answer. */
 const CEL_VALIDATING_KIND = /^(Namespaced)?(Image)?ValidatingPolicy$/;
@@ -386,15 +449,7 @@ function imageVerificationBlock(request: AdmissionRequest, policies: readonly Js
   const failurePolicy = verifying.some((v) => failurePolicyOf(v.policy) === 'Fail') ? 'Fail' : 'Ignore';
   const blocked = verifying.some((v) => v.rules.some((x) => (x.status === 'fail' && x.failureAction === 'Enforce') || (x.status === 'error' && failurePolicy === 'Fail')));
   if (!blocked) return undefined;
-  const lines: string[] = [];
-  for (const v of [...verifying].sort((a, b) => a.r.policy.name.localeCompare(b.r.policy.name))) {
-    const reasons = new Map<string, string>();
-    for (const x of v.rules) if (x.status !== 'pass' && x.status !== 'skip') reasons.set(x.name, x.message);
-    if (reasons.size === 0) continue;
-    lines.push(`${v.r.policy.name}:`);
-    for (const [rule, message] of [...reasons].sort(([a], [b]) => a.localeCompare(b))) lines.push(`  ${rule}: ${yamlValue(message, rule.length + 4)}`);
-  }
-  return `\n\nresource ${resourceLabel(request)} was blocked due to the following policies \n\n${lines.join('\n')}\n`;
+  return blockedMessage(request, verifying.map((v) => ({ ...v.r, rules: v.rules })));
 }
 
 function reviewEnvelope(response: JsonObject): JsonObject {
@@ -478,7 +533,7 @@ export function answerAdmissionReview(
   const warnings = denied ? [] : images.warnings.length ? [...warningsOf(path, policies, responses), ...images.warnings] : warningsOf(path, policies, responses);
   if (path === 'validate') {
     const response: JsonObject = { uid, allowed: !denied };
-    if (denied) response.status = { code: 403, message: blocked ? blockedMessage(request, responses.filter((_, i) => !isCelValidating(policies[i]))) : images.errors.join('; ') };
+    if (denied) response.status = { code: 403, message: blocked ? blockedMessage(request, responses, (i) => !isCelValidating(policies[i]) && (enforcesAtAdmission(policies[i]) || anyBlocking(responses[i].rules))) : images.errors.join('; ') };
     if (warnings.length) response.warnings = warnings;
     return { status: 200, body: reviewEnvelope(response), responses, plainAllowed: !denied && warnings.length === 0 };
   }

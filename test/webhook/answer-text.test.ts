@@ -1,7 +1,7 @@
 /** The reply's text: the plain allowed answer is written from fixed pieces, every other one by JSON.stringify, with the same result. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { answerAdmissionReview, answerText, blockedMessage, type WebhookPath } from '../../webhook/admission';
+import { answerAdmissionReview, answerText, blockedMessage, yaml3KeyLess, type WebhookPath } from '../../webhook/admission';
 import { evaluateReview } from '../../webhook/evaluate';
 import { PolicyIndex } from '../../webhook/prefilter';
 import type { JsonObject } from '../../engine/core/types';
@@ -58,4 +58,27 @@ test("the denial text writes each rule's message as go-yaml v3 does in Kyverno's
   assert.equal(text('r', "'quoted' at the start"), "  r: '''quoted'' at the start'\n");
   assert.equal(text('r', 'true'), '  r: "true"\n', 'text that would read back as a boolean');
   assert.equal(text('r', 'two\nlines'), '  r: |-\n    two\n    lines\n');
+});
+
+test("the denial text lists policies and rules in go-yaml v3's key order, with every rule of a ran policy that neither passed nor skipped", () => {
+  const request = { operation: 'CREATE' as const, object: { kind: 'Pod', metadata: { name: 'p', namespace: 'default' } }, oldObject: null, kind: { group: '', version: 'v1', kind: 'Pod' }, requestInfo: { roles: [], clusterRoles: [], userInfo: {} } };
+  const rule = (name: string, status: string, failureAction = 'Enforce') => ({ name, type: 'Validation', status, message: `${name} says no`, failureAction });
+  const text = blockedMessage(request, [
+    { policy: { name: 'zeta' }, rules: [rule('rule10', 'fail'), rule('rule2', 'fail', 'Audit'), rule('ok', 'pass'), rule('skipped', 'skip'), rule('broken', 'error')] },
+    { policy: { name: 'alpha' }, rules: [rule('r', 'fail')] },
+    { policy: { name: 'not-run' }, rules: [rule('r', 'fail')] },
+  ] as never, (i) => i !== 2);
+  assert.equal(text.split(' policies \n\n')[1], 'alpha:\n  r: r says no\nzeta:\n  broken: broken says no\n  rule2: rule2 says no\n  rule10: rule10 says no\n');
+});
+
+test("yaml3KeyLess is go-yaml v3's sorter: digit runs by value, a non-letter before a letter unless digits came before, letters by code point", () => {
+  const sorted = (keys: string[]) => [...keys].sort((a, b) => (yaml3KeyLess(a, b) ? -1 : yaml3KeyLess(b, a) ? 1 : 0));
+  assert.deepEqual(sorted(['rule10', 'rule2', 'rule1']), ['rule1', 'rule2', 'rule10']);
+  assert.deepEqual(sorted(['ab', 'a-b']), ['a-b', 'ab']);
+  assert.deepEqual(sorted(['a1', 'a-']), ['a-', 'a1']);
+  assert.deepEqual(sorted(['a', 'Z']), ['Z', 'a']);
+  assert.deepEqual(sorted(['xa', 'x9']), ['x9', 'xa']);
+  assert.deepEqual(sorted(['12', '1a']), ['1a', '12'], 'after a digit, a letter comes first');
+  assert.deepEqual(sorted(['a01', 'a1']), ['a1', 'a01'], 'same value: the shorter digit run first');
+  assert.deepEqual(sorted(['ab', 'a']), ['a', 'ab']);
 });
