@@ -14,6 +14,7 @@ import { evaluateReview } from '../../webhook/evaluate';
 import { PolicyIndex } from '../../webhook/prefilter';
 import { startTestWebhook, type TestWebhook } from './harness';
 import type { ClusterState, JsonObject } from '../../engine/core/types';
+import { unfoldedDenial } from './denial-text';
 
 const empty = (): ClusterState => ({ resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] });
 const cm = (namespace: string, name: string, data: Record<string, string>): JsonObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace, managedFields: [{ manager: 'kubectl' }] }, data });
@@ -268,7 +269,7 @@ const podReview = (namespace: string, labels: Record<string, string> = {}) => JS
 function answer(policies: JsonObject[], live: LiveContextState | null, body: string): string {
   const reply = evaluateReview({ path: 'validate', body, deadline: Date.now() + 5000 }, new PolicyIndex(policies), withLiveContext(empty(), live));
   const response = JSON.parse(reply.body).response as JsonObject;
-  return response.allowed ? 'allowed' : String((response.status as JsonObject).message);
+  return response.allowed ? 'allowed' : unfoldedDenial(String((response.status as JsonObject).message));
 }
 
 const liveState = (resources: JsonObject[], extra: Partial<LiveContextState> = {}): LiveContextState => ({ resources, globalContext: {}, globalContextProjections: {}, ...extra });

@@ -14,6 +14,7 @@ import { PolicyIndex } from '../../webhook/prefilter';
 import { startTestWebhook } from './harness';
 import type { KubeClient } from '../../kube-api/client';
 import type { ClusterState, JsonObject, ServiceCallRequest } from '../../engine/core/types';
+import { unfoldedDenial } from './denial-text';
 
 const certs = makeCertificates({ hosts: ['127.0.0.1'] });
 const CA = certs.ca.certPem;
@@ -154,11 +155,11 @@ test('admission: a classic apiCall.service entry is called (POST, data, headers,
 test('admission: a failing service is the rule\'s error in Kyverno\'s words, and `default` replaces a failed fetch', async () => {
   const failing = responseOf(await admit([classicPolicy(`${base}/fail`)], review('good')));
   assert.equal(failing.allowed, false);
-  assert.match(String((failing.status as JsonObject).message), /failed to resolve svc\.allowed at path [^:]*: failed to fetch data for APICall: HTTP 500 Internal Server Error: boom/);
+  assert.match(unfoldedDenial(String((failing.status as JsonObject).message)), /failed to resolve svc\.allowed at path [^:]*: failed to fetch data for APICall: HTTP 500 Internal Server Error: boom/);
   const text = responseOf(await admit([classicPolicy(`${base}/text`)], review('good')));
-  assert.match(String((text.status as JsonObject).message), /failed to store data for APICall: failed to add resource data to context entry svc: invalid character '+o'+ in literal null \(expecting '+u'+\)/);
+  assert.match(unfoldedDenial(String((text.status as JsonObject).message)), /failed to store data for APICall: failed to add resource data to context entry svc: invalid character 'o' in literal null \(expecting 'u'\)/);
   const slow = responseOf(await admit([classicPolicy(`${base}/slow`)], review('good'), { timeoutMs: 200 }));
-  assert.match(String((slow.status as JsonObject).message), /failed to fetch data for APICall: failed to execute HTTP request for APICall svc: Post "[^"]+\/slow": context deadline exceeded/);
+  assert.match(unfoldedDenial(String((slow.status as JsonObject).message)), /failed to fetch data for APICall: failed to execute HTTP request for APICall svc: Post "[^"]+\/slow": context deadline exceeded/);
   const defaulted = responseOf(await admit([classicPolicy(`${base}/fail`, { default: { allowed: true } })], review('good')));
   assert.equal(defaulted.allowed, true, 'the default answers a failed fetch');
 });
@@ -250,7 +251,7 @@ test('a service slower than the review\'s deadline: the rule\'s error is answere
     assert.equal(reply.status, 200, reply.text);
     const response = JSON.parse(reply.text).response;
     assert.equal(response.allowed, false);
-    assert.match(response.status.message, /failed to execute HTTP request for APICall svc: Post "[^"]+\/slow": context deadline exceeded \(Client\.Timeout exceeded while awaiting headers\)/);
+    assert.match(unfoldedDenial(response.status.message), /failed to execute HTTP request for APICall svc: Post "[^"]+\/slow": context deadline exceeded \(Client\.Timeout exceeded while awaiting headers\)/);
     assert.ok(elapsed < 2000 + 1000, `answered in ${elapsed} ms`);
   } finally {
     await webhook.server.close();
