@@ -46,7 +46,9 @@ export const DEPLOYMENT_CONTROLLER = controllerUser('deployment-controller');
 export const REPLICASET_CONTROLLER = controllerUser('replicaset-controller');
 export const JOB_CONTROLLER = controllerUser('job-controller');
 export const GARBAGE_COLLECTOR = controllerUser('generic-garbage-collector');
-const CONTROLLER_USERS = new Set([DEPLOYMENT_CONTROLLER, REPLICASET_CONTROLLER, JOB_CONTROLLER, GARBAGE_COLLECTOR].map((u) => u.username));
+/** kube-scheduler's identity (it binds Pods to nodes: pods/binding). */
+export const SCHEDULER: ControllerUser = { username: 'system:kube-scheduler', groups: ['system:authenticated'] };
+const CONTROLLER_USERS = new Set([DEPLOYMENT_CONTROLLER, REPLICASET_CONTROLLER, JOB_CONTROLLER, GARBAGE_COLLECTOR, SCHEDULER].map((u) => u.username));
 
 /** Whether a request comes from one of these controllers. */
 export function isControllerUser(user: { username: string }): boolean {
@@ -55,7 +57,7 @@ export function isControllerUser(user: { username: string }): boolean {
 
 /** The node of a kind cluster (`kind create cluster`: one control-plane node, untainted for workloads). */
 export const KIND_NODE = 'kind-control-plane';
-const KIND_NODE_LABELS: Record<string, string> = {
+export const KIND_NODE_LABELS: Record<string, string> = {
   'beta.kubernetes.io/arch': 'amd64',
   'beta.kubernetes.io/os': 'linux',
   'kubernetes.io/arch': 'amd64',
@@ -63,7 +65,7 @@ const KIND_NODE_LABELS: Record<string, string> = {
   'kubernetes.io/os': 'linux',
   'node-role.kubernetes.io/control-plane': '',
 };
-const NODE_IP = '172.18.0.2';
+export const NODE_IP = '172.18.0.2';
 
 /** How long after a change the controllers act (their watches and work queues). */
 export const LATENCY_MS = 100;
@@ -78,11 +80,43 @@ export type Admit = (operation: 'CREATE' | 'UPDATE' | 'DELETE', object: JsonObje
 export interface ControllersOptions {
   store: ObjectStore;
   admit: Admit;
+  /**
+   * The scheduler's binding of a Pod to a node: a CREATE of the Pod's `binding` subresource
+   * through admission as SCHEDULER, which sets spec.nodeName; the refusal, if refused.
+   */
+  bind: (pod: JsonObject, binding: JsonObject) => Promise<string | undefined>;
   /** The scenario's clock: a pass is a timer on it. */
   clock: { now(): number; after(ms: number, fn: () => void): () => void };
   /** A namespace whose workloads are not this cluster's to run (Kyverno's own install). */
   skipNamespace?: string;
   log?: (line: string) => void;
+}
+
+/**
+ * The Node the kind node's kubelet registers: its well-known labels, its address, its
+ * capacity (what a GitHub runner gives kind) and Ready.
+ */
+export function kindNode(): JsonObject {
+  const capacity = { cpu: '4', 'ephemeral-storage': '76887136Ki', 'hugepages-1Gi': '0', 'hugepages-2Mi': '0', memory: '16364884Ki', pods: '110' };
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: KIND_NODE, labels: KIND_NODE_LABELS, annotations: { 'kubeadm.alpha.kubernetes.io/cri-socket': 'unix:///run/containerd/containerd.sock', 'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' } },
+    spec: { podCIDR: '10.244.0.0/24', podCIDRs: ['10.244.0.0/24'], providerID: `kind://docker/kind/${KIND_NODE}` },
+    status: {
+      addresses: [{ address: NODE_IP, type: 'InternalIP' }, { address: KIND_NODE, type: 'Hostname' }],
+      allocatable: capacity,
+      capacity,
+      conditions: [
+        { type: 'MemoryPressure', status: 'False', reason: 'KubeletHasSufficientMemory', message: 'kubelet has sufficient memory available' },
+        { type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure', message: 'kubelet has no disk pressure' },
+        { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID', message: 'kubelet has sufficient PID available' },
+        { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' },
+      ],
+      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+      nodeInfo: { architecture: 'amd64', containerRuntimeVersion: 'containerd://2.1.3', kernelVersion: '6.11.0-1018-azure', kubeProxyVersion: '', kubeletVersion: 'v1.34.3', operatingSystem: 'linux', osImage: 'Debian GNU/Linux 12 (bookworm)' },
+    },
+  };
 }
 
 const SAFE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
@@ -278,7 +312,7 @@ export class WorkloadControllers {
     for (const d of this.store.list('apps/v1', 'Deployment')) if (this.manages(d)) await this.syncDeployment(d);
     for (const rs of this.store.list('apps/v1', 'ReplicaSet')) if (this.manages(rs)) await this.syncReplicaSet(rs);
     for (const job of this.store.list('batch/v1', 'Job')) if (this.manages(job)) await this.syncJob(job);
-    this.runPods();
+    await this.runPods();
     // The owners' statuses from what the pass left.
     for (const rs of this.store.list('apps/v1', 'ReplicaSet')) if (this.manages(rs)) this.replicaSetStatus(rs);
     for (const d of this.store.list('apps/v1', 'Deployment')) if (this.manages(d)) this.deploymentStatus(d);
@@ -548,7 +582,7 @@ export class WorkloadControllers {
   }
 
   /** The scheduler and the kubelet over every Pod not yet running. */
-  private runPods(): void {
+  private async runPods(): Promise<void> {
     for (const pod of this.store.list('v1', 'Pod')) {
       if (meta(pod).namespace === this.options.skipNamespace || meta(pod).deletionTimestamp !== undefined) continue;
       const status = asObject(pod.status);
@@ -563,20 +597,25 @@ export class WorkloadControllers {
           this.writeStatus(pod, { phase: 'Pending', conditions: mergeConditions(status.conditions, [{ type: 'PodScheduled', status: 'False', lastProbeTime: null, reason: 'Unschedulable', message: unschedulable }], now), qosClass: qosClass(spec) });
           continue;
         }
-        // The scheduler's binding (pods/binding: Kyverno's default resource filters skip it).
+        const binding = { apiVersion: 'v1', kind: 'Binding', metadata: { name: nameOf(pod), namespace: meta(pod).namespace, uid: uidOf(pod) }, target: { apiVersion: 'v1', kind: 'Node', name: KIND_NODE } };
+        const refused = await this.options.bind(pod, binding);
+        if (refused !== undefined) {
+          this.options.log?.(`scheduler: binding Pod ${key}: ${refused}`);
+          continue;
+        }
         nodeName = KIND_NODE;
-        pod.spec = { ...spec, nodeName };
-        this.store.replace(pod);
       }
       if (nodeName !== KIND_NODE) continue; // no such node: nothing runs it, as in kind
       const waiting = this.cannotStart(spec, String(meta(pod).namespace ?? ''));
+      const bound = this.store.get(refOfObject(pod));
+      if (!bound) continue;
       if (waiting) {
         this.pending.set(key, waiting);
-        this.writeStatus(this.store.get(refOfObject(pod))!, { phase: 'Pending', conditions: mergeConditions(status.conditions, [{ type: 'PodScheduled', status: 'True', lastProbeTime: null }], now), hostIP: NODE_IP, startTime: status.startTime ?? now, qosClass: qosClass(spec) });
+        this.writeStatus(bound, { phase: 'Pending', conditions: mergeConditions(status.conditions, [{ type: 'PodScheduled', status: 'True', lastProbeTime: null }], now), hostIP: NODE_IP, startTime: status.startTime ?? now, qosClass: qosClass(spec) });
         continue;
       }
       this.pending.delete(key);
-      this.writeStatus(this.store.get(refOfObject(pod))!, this.runningStatus(pod, now));
+      this.writeStatus(bound, this.runningStatus(bound, now));
     }
   }
 

@@ -8,7 +8,7 @@
  * reports on the provisioner's Deployment, and its violation event is reported by the scan).
  *
  * Only objects the API server keeps as written are here: the Deployment's ReplicaSet and Pod
- * are written by controllers that do not run offline (and ReplicaSets are filtered anyway).
+ * are the workload controllers' (controllers.ts), which a scenario's run lets catch up first.
  */
 import type { JsonObject } from '../../engine/core/types';
 

@@ -75,7 +75,7 @@ import { VirtualClock } from './clock';
 import { chainsawTimeouts, timeoutMs, timeoutsOf, type Timeouts } from './timeouts';
 import { CleanupController } from '../../webhook/cleanup';
 import { isCleanupPolicy, isDeletingPolicy, TTL_LABEL } from '../../engine/cleanup';
-import { isControllerUser, WorkloadControllers, type Propagation } from './controllers';
+import { isControllerUser, kindNode, SCHEDULER, WorkloadControllers, type Propagation } from './controllers';
 
 /** `skipped`: Kyverno's own CI does not run it (the test says skip, or the workflow quarantines it). */
 export type ScenarioStatus = 'passed' | 'failed' | 'unsupported' | 'skipped';
@@ -264,6 +264,15 @@ export class Scenario {
       clock: this.clock,
       skipNamespace: KYVERNO_NAMESPACE,
       admit: (operation, object, oldObject, user) => this.admit(operation, object, oldObject, user),
+      bind: async (pod, binding) => {
+        const sub: Subresource = {
+          name: 'binding',
+          kind: { group: '', version: 'v1', kind: 'Binding' },
+          parent: pod,
+          store: () => this.store.replace({ ...pod, spec: { ...asObject(pod.spec), nodeName: asObject(binding.target).name } }),
+        };
+        return (await this.admit('CREATE', binding, null, SCHEDULER, sub)).error;
+      },
       log: (line) => this.log.push(line),
     });
     // A scenario may run in one of the namespaces a cluster starts with (`namespace: default`).
@@ -273,6 +282,8 @@ export class Scenario {
     // What the kind node image installs (kind-cluster.ts), then what our deploy installs before
     // any policy (its TLS Secrets, RBAC derived from no policy, the aggregated ClusterRole included).
     for (const o of kindClusterObjects()) this.store.create(o);
+    // The kind node, as its kubelet registered it.
+    this.store.create(kindNode());
     for (const o of installTlsSecrets(install)) this.store.create(o);
     this.options = parseServeArgs([...serveFlagsOf(install), '--in-cluster', '--namespace', KYVERNO_NAMESPACE, '--tls-cert', 'offline', '--tls-key', 'offline']);
     this.store.create(kyvernoConfigMapOf(install, KYVERNO_NAMESPACE));
