@@ -447,3 +447,11 @@ test('an expected Pod that only an unmodelled controller or Kyverno\'s install w
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the store client lists across namespaces when the namespace is empty, as the API server (a cluster-scoped mutate target names namespace "")', async () => {
+  const { StoreClient } = await import('./store');
+  const store = new ObjectStore();
+  store.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'kind-control-plane' } });
+  const client = new StoreClient(store);
+  assert.deepEqual((await client.list('v1', 'Node', '')).map((n) => (n.metadata as { name: string }).name), ['kind-control-plane']);
+});

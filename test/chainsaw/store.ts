@@ -481,7 +481,8 @@ export class StoreClient {
     return this.store.get(ref);
   }
   async list(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<JsonObject[]> {
-    return this.store.list(apiVersion, kind, namespace, labelSelector);
+    // No namespace in the path (an empty one included) lists across all namespaces, as the API server does.
+    return this.store.list(apiVersion, kind, namespace || undefined, labelSelector);
   }
   async create(obj: JsonObject): Promise<JsonObject> {
     this.namespaceExists(obj);
