@@ -374,10 +374,8 @@ export class Scenario {
     );
     const cleanup = new CleanupController({
       client: client.asKubeClient(),
-      log: (line) => {
-        if (NEEDS_NETWORK.test(line)) this.neededNetwork = true;
-        log(line);
-      },
+      // The scenario's log notes a run that needed the network (neededNetwork).
+      log,
       events: this.events,
       resourceFilters: this.filters,
       ttlIntervalMs: typeof interval === 'number' && interval > 0 ? interval / 1e6 : undefined,
