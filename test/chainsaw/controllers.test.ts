@@ -79,6 +79,7 @@ test('a policy that refuses the Pods leaves the ReplicaSet short, with FailedCre
     assert.match(String(events[0].message), /^Error creating: admission webhook/);
     const ds = status(s.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'blocked' }));
     assert.equal(ds.readyReplicas, undefined);
+    assert.equal(ds.unavailableReplicas, 2);
     assert.deepEqual(ds.conditions?.map((c) => [c.type, c.status]), [['Available', 'False'], ['Progressing', 'True'], ['ReplicaFailure', 'True']]);
     // Compliant Pods once the template carries the label: a new ReplicaSet, the old one scaled to 0.
     assert.equal(await s.write('apply', deployment('blocked', 2, { team: 'a' })), undefined);

@@ -436,7 +436,8 @@ export class WorkloadControllers {
       updatedReplicas: updated,
       readyReplicas: sum('readyReplicas'),
       availableReplicas: available,
-      unavailableReplicas: Math.max(0, replicas - available, desired - available),
+      // kube's calculateStatus: the ReplicaSets' desired replicas that are not available.
+      unavailableReplicas: Math.max(0, owned.reduce((n, rs) => n + replicasOf(asObject(rs.spec)), 0) - available),
       collisionCount: asObject(d.status).collisionCount,
     });
     status.conditions = mergeConditions(asObject(d.status).conditions, conditions, now);
