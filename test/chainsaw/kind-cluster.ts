@@ -12,8 +12,8 @@
  * Deployment, kube-system's included).
  *
  * Only objects the API server keeps as written are here: the Deployment's ReplicaSet and Pod
- * are written by controllers that do not run offline (and ReplicaSets are filtered anyway).
- * The one exception is the cluster's Node, which kind's node registers (the kubelet writes
+ * are the workload controllers' (controllers.ts), which a scenario's run lets catch up first.
+ * Beside them is the cluster's Node, which kind's node registers (the kubelet writes
  * it and its status): `kind-control-plane`, with the labels and annotations kubeadm and the
  * kubelet give it and the status of a GitHub-hosted runner (4 CPUs, 16 GiB), which is where
  * Kyverno's CI runs; the kubelet's later heartbeats do not change what scenarios read.
@@ -117,6 +117,20 @@ function coreDnsObjects(): JsonObject[] {
 /** The name kind gives the node of a one-node cluster named `kind` (helm/kind-action's default). */
 export const KIND_NODE_NAME = 'kind-control-plane';
 
+/** The node's labels, which a Pod's nodeSelector must meet to be scheduled there. */
+export const KIND_NODE_LABELS: Readonly<Record<string, string>> = {
+  'beta.kubernetes.io/arch': 'amd64',
+  'beta.kubernetes.io/os': 'linux',
+  'kubernetes.io/arch': 'amd64',
+  'kubernetes.io/hostname': KIND_NODE_NAME,
+  'kubernetes.io/os': 'linux',
+  'node-role.kubernetes.io/control-plane': '',
+  'node.kubernetes.io/exclude-from-external-load-balancers': '',
+};
+
+/** The node's address on kind's docker network (its Pods' hostIP). */
+export const KIND_NODE_IP = '172.18.0.2';
+
 /** The Node kind's kubelet registers, as `kubectl get node kind-control-plane -o yaml` shows it on Kyverno's CI. */
 function kindNode(): JsonObject {
   const resources = { cpu: '4', 'ephemeral-storage': '76019768Ki', 'hugepages-1Gi': '0', 'hugepages-2Mi': '0', memory: '16365024Ki', pods: '110' };
@@ -126,15 +140,7 @@ function kindNode(): JsonObject {
     kind: 'Node',
     metadata: {
       name: KIND_NODE_NAME,
-      labels: {
-        'beta.kubernetes.io/arch': 'amd64',
-        'beta.kubernetes.io/os': 'linux',
-        'kubernetes.io/arch': 'amd64',
-        'kubernetes.io/hostname': KIND_NODE_NAME,
-        'kubernetes.io/os': 'linux',
-        'node-role.kubernetes.io/control-plane': '',
-        'node.kubernetes.io/exclude-from-external-load-balancers': '',
-      },
+      labels: { ...KIND_NODE_LABELS },
       annotations: {
         'kubeadm.alpha.kubernetes.io/cri-socket': 'unix:///run/containerd/containerd.sock',
         'node.alpha.kubernetes.io/ttl': '0',
@@ -144,7 +150,7 @@ function kindNode(): JsonObject {
     // kind removes the control-plane taint of a one-node cluster: workloads schedule on it.
     spec: { podCIDR: '10.244.0.0/24', podCIDRs: ['10.244.0.0/24'], providerID: `kind://docker/kind/${KIND_NODE_NAME}` },
     status: {
-      addresses: [{ type: 'InternalIP', address: '172.18.0.2' }, { type: 'Hostname', address: KIND_NODE_NAME }],
+      addresses: [{ type: 'InternalIP', address: KIND_NODE_IP }, { type: 'Hostname', address: KIND_NODE_NAME }],
       allocatable: resources,
       capacity: resources,
       conditions: [

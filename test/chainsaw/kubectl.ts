@@ -634,7 +634,10 @@ function fetch(ctx: Context, r: Resource, name: string): JsonObject | WriteOutco
 }
 
 /** Kinds whose objects only controllers the runner does not have write (asked about, their absence proves nothing). */
-const CONTROLLER_ONLY_KINDS = new Set(['UpdateRequest', 'EphemeralReport', 'ClusterEphemeralReport', 'ReplicaSet', 'Node', 'Lease', 'Endpoints', 'EndpointSlice', 'Event']);
+const CONTROLLER_ONLY_KINDS = new Set(['UpdateRequest', 'EphemeralReport', 'ClusterEphemeralReport', 'Node', 'Lease', 'Endpoints', 'EndpointSlice', 'Event']);
+
+/** The kinds of Kyverno's own workloads in its namespace (its install's, which the offline runner does not have). */
+const INSTALL_WORKLOAD_KINDS = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Pod', 'Service']);
 
 async function get(ctx: Context): Promise<void> {
   const words = ctx.args.positional.slice(1);
@@ -651,6 +654,10 @@ async function get(ctx: Context): Promise<void> {
       if (CONTROLLER_ONLY_KINDS.has(r.kind)) throw new KubectlUnsupported(`kubectl get ${qualifiedResource(r)}: written by controllers the offline runner does not have`);
       const denied = authorize(ctx, 'get', r, namespaceFor(ctx, r), name);
       const o = denied ?? fetch(ctx, r, name);
+      // Kyverno's own workloads (its controllers' Deployments, Pods and Services) are its install, which our deploy stands for.
+      if (!denied && o && 'message' in o && !('kind' in o) && o.reason === 'NotFound' && namespaceFor(ctx, r) === ctx.cluster.kyvernoNamespace && INSTALL_WORKLOAD_KINDS.has(r.kind)) {
+        throw new KubectlUnsupported(`kubectl get ${qualifiedResource(r)}/${name} -n ${ctx.cluster.kyvernoNamespace}: Kyverno's own install is not offline`);
+      }
       if (o && 'message' in o && !('kind' in o)) {
         if (!boolFlag(ctx.args, 'ignore-not-found') || o.reason !== 'NotFound') ctx.out.error(serverError(o as NonNullable<WriteOutcome['error']>));
       } else objects.push(o as JsonObject);

@@ -422,7 +422,7 @@ test('the API server validates a generated custom resource against its stored CR
   }
 });
 
-test('an expected Pod that only kube-controller-manager, the kubelet or Kyverno\'s install would create is unsupported, not failed; otherwise missing is a failure', async () => {
+test('an expected Pod that only an unmodelled controller or Kyverno\'s install would create is unsupported, not failed; a Job\'s runs; otherwise missing is a failure', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'chainsaw-pods-'));
   const run = async (steps: unknown[]) => {
     writeFileSync(join(dir, 'chainsaw-test.yaml'), JSON.stringify({ apiVersion: 'chainsaw.kyverno.io/v1alpha1', kind: 'Test', metadata: { name: 'pods' }, spec: { steps } }));
@@ -431,9 +431,13 @@ test('an expected Pod that only kube-controller-manager, the kubelet or Kyverno\
   const job = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'job' }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'bash:5' }] } } } };
   const runningPod = { apiVersion: 'v1', kind: 'Pod', status: { phase: 'Running' } };
   try {
+    // The job controller and the kubelet are modelled (controllers.ts): its Pod runs once time passes.
     const fromJob = await run([{ try: [{ create: { resource: job } }] }, { try: [{ assert: { resource: runningPod } }] }]);
-    assert.equal(fromJob.status, 'unsupported');
-    assert.match(fromJob.reason ?? '', /Pods of a Job \(job\) are created by kube-controller-manager/);
+    assert.equal(fromJob.status, 'passed', fromJob.reason);
+    const statefulSet = { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db' }, spec: { selector: { matchLabels: { app: 'db' } }, template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'main', image: 'postgres' }] } } } };
+    const fromStatefulSet = await run([{ try: [{ create: { resource: statefulSet } }] }, { try: [{ assert: { resource: { ...runningPod, metadata: { labels: { app: 'db' } } } } }] }]);
+    assert.equal(fromStatefulSet.status, 'unsupported');
+    assert.match(fromStatefulSet.reason ?? '', /Pods of a StatefulSet \(db\) are created by a kube-controller-manager controller the offline runner does not model/);
     const kyverno = await run([{ try: [{ assert: { resource: { apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'kyverno', labels: { 'app.kubernetes.io/part-of': 'kyverno' } } } } }] }]);
     assert.equal(kyverno.status, 'unsupported');
     assert.match(kyverno.reason ?? '', /Kyverno's own install/);
@@ -470,7 +474,7 @@ test('a script\'s kyverno is our CLI run for real against the store; a policy re
   }
 });
 
-test('kube-scheduler binds a new Pod to kind\'s node through pods/binding (a CREATE of the Binding, which the default resource filters skip); a Pod it cannot place stays unbound', async () => {
+test('kube-scheduler binds a new Pod to kind\'s node through pods/binding once time passes (a CREATE of the Binding, which the default resource filters skip); a Pod it cannot place stays unbound', async () => {
   const scenario = new Scenario(join(import.meta.dirname, '../fixtures/chainsaw/deny-label'));
   try {
     const ns = scenario.namespace;
@@ -479,14 +483,17 @@ test('kube-scheduler binds a new Pod to kind\'s node through pods/binding (a CRE
     const denyBinding = { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'no-binding' }, spec: { background: false, rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Pod/binding'] } }] }, validate: { failureAction: 'Enforce', message: 'not to {{ request.object.target.name }} for {{ request.name }}', deny: {} } }] } };
     assert.equal(await scenario.write('create', denyBinding), undefined);
     assert.equal(await scenario.write('create', pod('a')), undefined);
+    await scenario.clock.advance(1_000);
     assert.equal(nodeName('a'), 'kind-control-plane', 'the binding is filtered ([Pod/binding,*,*]): no policy sees it');
     assert.equal(await scenario.write('create', pod('elsewhere', { nodeSelector: { 'kubernetes.io/os': 'windows' } })), undefined);
+    await scenario.clock.advance(1_000);
     assert.equal(nodeName('elsewhere'), undefined);
     const config = scenario.store.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kyverno', name: 'kyverno' })!;
     assert.equal(await scenario.write('apply', { ...config, data: { ...(config.data as object), resourceFilters: '[Event,*,*]' } }), undefined);
     assert.equal(await scenario.write('create', pod('b')), undefined);
+    await scenario.clock.advance(1_000);
     assert.equal(nodeName('b'), undefined, 'the binding was refused');
-    assert.ok(scenario.log.some((l) => l.startsWith(`kube-scheduler: binding ${ns}/b refused:`) && l.includes('not to kind-control-plane for b')), scenario.log.join('\n'));
+    assert.ok(scenario.log.some((l) => l.startsWith(`scheduler: binding Pod ${ns}/b:`) && l.includes('not to kind-control-plane for b')), scenario.log.join('\n'));
   } finally {
     await scenario.close();
   }
@@ -527,4 +534,12 @@ test('kind\'s Node is in the cluster: a mutate-existing target Node/status with 
   } finally {
     await scenario.close();
   }
+});
+
+test('the store client lists across namespaces when the namespace is empty, as the API server (a cluster-scoped mutate target names namespace "")', async () => {
+  const { StoreClient } = await import('./store');
+  const store = new ObjectStore();
+  store.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'kind-control-plane' } });
+  const client = new StoreClient(store);
+  assert.deepEqual((await client.list('v1', 'Node', '')).map((n) => (n.metadata as { name: string }).name), ['kind-control-plane']);
 });

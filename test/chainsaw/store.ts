@@ -338,7 +338,8 @@ export function convertEvent(event: JsonObject, group: string): JsonObject {
   return out;
 }
 
-function withoutEmptyLists(value: unknown): unknown {
+/** A value as a built-in kind is stored (protobuf): empty lists read back as absent. */
+export function withoutEmptyLists(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutEmptyLists);
   if (value === null || typeof value !== 'object') return value;
   const out: JsonObject = {};
@@ -422,6 +423,8 @@ export interface StoreClientOptions {
   discovery?: () => KindTable;
   /** Who the client authenticates as: its SelfSubjectAccessReviews are answered for it. */
   self?: { user: string; groups: string[] };
+  /** Told of each deletion before it happens, with the propagation policy it asks for (the garbage collector follows it). */
+  onDelete?: (object: JsonObject, propagation: 'Background' | 'Foreground' | 'Orphan' | null | undefined) => void;
 }
 
 /** Verbs discovery lists for a resource: the review kinds are create-only, the rest serve every verb. */
@@ -478,7 +481,8 @@ export class StoreClient {
     return this.store.get(ref);
   }
   async list(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<JsonObject[]> {
-    return this.store.list(apiVersion, kind, namespace, labelSelector);
+    // No namespace in the path (an empty one included) lists across all namespaces, as the API server does.
+    return this.store.list(apiVersion, kind, namespace || undefined, labelSelector);
   }
   async create(obj: JsonObject): Promise<JsonObject> {
     this.namespaceExists(obj);
@@ -537,9 +541,11 @@ export class StoreClient {
   readonly reviewedMissingAccounts = new Set<string>();
   /** The fields the webhook last applied, per object (JSON-encoded paths). */
   private readonly applied = new Map<string, string[]>();
-  async delete(ref: ObjectRef): Promise<boolean> {
-    if (!this.admission) return this.store.delete(ref);
+  async delete(ref: ObjectRef, opts: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' | null } = {}): Promise<boolean> {
     const live = this.store.get(ref);
+    // KubeClient's default: Background unless the caller leaves it to the server (null).
+    if (live) this.options.onDelete?.(live, opts.propagationPolicy === undefined ? 'Background' : opts.propagationPolicy);
+    if (!this.admission) return this.store.delete(ref);
     if (!live) return false;
     await this.admission('DELETE', null, live);
     return true;

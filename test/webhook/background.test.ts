@@ -12,6 +12,7 @@ import { BackgroundController, jobOf, updateRequestFor, type BackgroundJob } fro
 import { DownstreamGenerator } from '../../webhook/generate';
 import { firedMutateExistingRules, mutateExisting } from '../../webhook/mutate-existing';
 import { runGeneration } from '../../webhook/generate-work';
+import { readAdmissionReview } from '../../webhook/admission';
 import { FakeApi } from './fake-api';
 import type { EventInfo } from '../../webhook/event-info';
 import type { ReportItem } from '../../webhook/report-layout';
@@ -498,5 +499,23 @@ test('reports of a namespaced Policy\'s mutate existing rule name the policy nam
     [['apps/stamp', 'Policy', 'pass'], ['apps/stamp', 'Policy', 'skip']],
     lines.join('\n'),
   );
+  await bg.close();
+});
+
+test('mutate existing on a subresource CREATE: the object is never stored, so the admission request\'s is the trigger (Kyverno\'s getTriggerForCreateOperation)', async () => {
+  const api = new FakeApi();
+  api.put({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'apps', uid: 'uid-web', resourceVersion: '1' }, spec: {} });
+  const policy: JsonObject = {
+    apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'on-binding' },
+    spec: { rules: [{ name: 'node-label', match: { any: [{ resources: { kinds: ['Pod/binding'] } }] }, mutate: { targets: [{ apiVersion: 'v1', kind: 'Pod', name: '{{ request.name }}', namespace: '{{ request.namespace }}' }], patchStrategicMerge: { metadata: { labels: { node: '{{ request.object.target.name }}' } } } } }] },
+  };
+  const binding = { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'web', namespace: 'apps', uid: 'uid-web' }, target: { apiVersion: 'v1', kind: 'Node', name: 'node-1' } };
+  // As the API server sends the scheduler's binding (pods/binding), read as the webhook reads it.
+  const pods = { group: '', version: 'v1', resource: 'pods' };
+  const { request } = readAdmissionReview({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u1', kind: { group: '', version: 'v1', kind: 'Binding' }, resource: pods, requestKind: { group: '', version: 'v1', kind: 'Binding' }, requestResource: pods, subResource: 'binding', requestSubResource: 'binding', name: 'web', namespace: 'apps', operation: 'CREATE', userInfo: { username: 'system:kube-scheduler' }, object: binding, oldObject: null } });
+  const { bg, lines } = controller(api, [policy]);
+  bg.submit([{ action: 'request', type: 'mutate', policy, rules: ['node-label'], request }]);
+  await bg.idle();
+  assert.equal(labels(api.find('Pod', 'web', 'apps')).node, 'node-1', lines.join('\n'));
   await bg.close();
 });
