@@ -8,7 +8,7 @@ import { hasVerifyImageChecks } from '../verify-images';
 import { isCelPolicy } from '../cel';
 import { computedRules } from '../autogen';
 import type { JsonObject, PolicyRef, RuleResult } from '../core/types';
-import { isLiteralDocument } from '../variables';
+import { isLiteralDocument, readsPlainPathsOnly } from '../variables';
 import { passedMessage, patternCheck, type PatternCheck } from '../pattern';
 import { isClassicPolicy, policyName, policyNamespace, policyRef, policySpec, ruleFailureAction, type FailureAction } from '../policy';
 
@@ -34,8 +34,9 @@ export interface PolicyPlan {
 export interface ValidateRules {
   rules: ReadonlyArray<readonly [JsonObject, RulePlan]>;
   /**
-   * Every one is a literal pattern (RulePlan.literalCheck) without context entries: once such
-   * a rule matches, with no test values and no policy exception, its pattern alone decides a pass.
+   * Every one is a literal pattern (RulePlan.literalCheck) or plain deny conditions
+   * (RulePlan.plainDeny), without context entries: once such a rule matches, with no test
+   * values and no policy exception, its pattern or its conditions alone decide a pass.
    */
   literalOnly: boolean;
 }
@@ -53,7 +54,16 @@ export interface RulePlan {
   literalPattern: unknown;
   /** literalPattern compiled (pattern/compiled.ts): true only when matching it passes. */
   literalCheck: PatternCheck | undefined;
-  /** Kyverno's message when the rule passes (set with literalPattern). */
+  /**
+   * The rule's `validate.deny.conditions` when the rule is nothing but deny conditions whose
+   * keys and values read plain paths of the scope at most (readsPlainPathsOnly: no JMESPath
+   * function, nothing built, nothing scanned twice): evaluated in the request's base scope,
+   * conditions that do not hold decide a pass, as the validate handler would. Undefined otherwise.
+   */
+  plainDeny: unknown;
+  /** Some variable of plainDeny starts at `images` (the others resolve the same without it). */
+  plainDenyReadsImages: boolean;
+  /** Kyverno's message when the rule passes (set with literalPattern or plainDeny). */
   passedMessage: string;
   /** A verifyImages rule in the validate pass (no `validate` block). */
   imageChecks: boolean;
@@ -108,13 +118,20 @@ export function rulePlan(policy: JsonObject, plan: PolicyPlan, rule: JsonObject)
     failureAction: overridable ? null : ruleFailureAction(policy, rule, undefined),
     literalPattern: validate && isPlainPatternRule(rule, validate) ? validate.pattern : undefined,
     literalCheck: undefined,
+    plainDeny: undefined,
+    plainDenyReadsImages: false,
     passedMessage: '',
     imageChecks: !rule.validate,
     passed: {},
     passedAlone: {},
   };
+  const roots = new Set<string>();
+  if (validate && isPlainDenyRule(rule, validate, roots)) {
+    r.plainDeny = asObject(validate.deny)!.conditions;
+    r.plainDenyReadsImages = roots.has('images');
+  }
+  if (r.literalPattern !== undefined || r.plainDeny !== undefined) r.passedMessage = passedMessage(r.name);
   if (r.literalPattern !== undefined) {
-    r.passedMessage = passedMessage(r.name);
     if (typeof r.literalPattern === 'object' && r.literalPattern !== null) r.literalCheck = patternCheck(r.literalPattern);
   }
   plan.rules.set(rule, r);
@@ -139,6 +156,28 @@ function isPlainPatternRule(rule: JsonObject, validate: JsonObject): boolean {
     validate.pattern !== undefined &&
     validate.pattern !== null &&
     isLiteralDocument(validate.pattern)
+  );
+}
+
+/**
+ * What engine/validate runs for this rule is its deny conditions alone (the validator looks at
+ * deny before any pattern or foreach), in the scope the rule starts from: no handler picked
+ * before it, no preconditions or report properties; the conditions read plain paths at most.
+ * Conditions that are absent deny, which is no pass: such a rule is left to the long way.
+ */
+function isPlainDenyRule(rule: JsonObject, validate: JsonObject, roots: Set<string>): boolean {
+  const deny = asObject(validate.deny);
+  return (
+    deny !== undefined &&
+    deny.conditions !== undefined &&
+    deny.conditions !== null &&
+    validate.manifests === undefined &&
+    validate.podSecurity === undefined &&
+    validate.cel === undefined &&
+    validate.assert === undefined &&
+    (rule.preconditions === undefined || rule.preconditions === null) &&
+    rule.reportProperties === undefined &&
+    readsPlainPathsOnly(deny.conditions, roots)
   );
 }
 
@@ -169,7 +208,7 @@ export function validateRulesFor(policy: JsonObject, plan: PolicyPlan, kind: str
       // verifyImages rules with digest or `required` checks run in the validate pass too.
       .filter((rule) => !!rule.validate || hasVerifyImageChecks(rule))
       .map((rule) => [rule, rulePlan(policy, plan, rule)] as const);
-    rules = { rules: list, literalOnly: list.every(([rule, r]) => r.literalCheck !== undefined && rule.context === undefined) };
+    rules = { rules: list, literalOnly: list.every(([rule, r]) => (r.literalCheck !== undefined || r.plainDeny !== undefined) && rule.context === undefined) };
     plan.validateRulesByKind.set(kind, rules);
   }
   plan.lastKind = kind;
