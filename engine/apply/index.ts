@@ -14,7 +14,6 @@ import { resourceGVK } from '../kube';
 import { applyGenerateRule } from '../generate';
 import { applyMutateRule } from '../mutate';
 import { policySpec } from '../policy';
-import { asObject } from '../core/json';
 import { validateRule, type ValidateEnvironment } from '../validate';
 import { ruleError } from '../validate/results';
 import type { ImageVerificationContext } from '../cel/image-validating-policy';
@@ -518,8 +517,7 @@ function evaluatePolicy(policy: JsonObject, plan: PolicyPlan, options: ApplyOpti
   }
   // The policy's webhook matchConditions, which Kyverno's engine checks before any rule: when
   // they do not hold, the policy answers with no rule at all.
-  const conditions = asObject(plan.spec.webhookConfiguration).matchConditions;
-  if (Array.isArray(conditions) && !webhookMatchConditionsHold(conditions, options)) {
+  if (plan.matchConditions !== undefined && !webhookMatchConditionsHold(plan.matchConditions, options)) {
     return { policy: plan.ref, resource: resourceRef(original), rules: [], patchedResource: original ?? {} };
   }
   const passed = literalPasses(policy, plan, options);

@@ -254,7 +254,7 @@ test('validate fast path: plain deny conditions answer as the long way over gene
         kind: { group: '', version: 'v1', kind: 'Pod' },
         namespace: r.namespace,
         ...(r.dryRun !== undefined ? { dryRun: r.dryRun } : {}),
-        requestInfo: { roles: [], clusterRoles: [], userInfo: { username: r.username, groups: r.groups } },
+        requestInfo: { roles: [], clusterRoles: [], userInfo: { username: r.username, groups: [...r.groups] } },
       };
       const labelled: ClusterState = { ...cluster, namespaceLabels: { apps: { tier: 'web' } } };
       const fast = applyPolicy(p, { request: req, cluster: labelled, phases: ['validate'] });
