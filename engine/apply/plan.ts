@@ -212,16 +212,20 @@ export function validateRulesFor(policy: JsonObject, plan: PolicyPlan, kind: str
   // Requests mostly come in one kind: the last answer is checked first (a string compare is
   // cheaper than hashing a kind string freshly parsed from each request).
   if (plan.lastKind === kind && plan.lastValidateRules) return plan.lastValidateRules;
-  let rules = plan.validateRulesByKind.get(kind);
-  if (!rules) {
-    const list = computedRules(policy, kind)
-      // verifyImages rules with digest or `required` checks run in the validate pass too.
-      .filter((rule) => !!rule.validate || hasVerifyImageChecks(rule))
-      .map((rule) => [rule, rulePlan(policy, plan, rule)] as const);
-    rules = { rules: list, literalOnly: list.every(([rule, r]) => (r.literalCheck !== undefined || r.plainDeny !== undefined) && rule.context === undefined) };
-    plan.validateRulesByKind.set(kind, rules);
-  }
+  const rules = plan.validateRulesByKind.get(kind) ?? newValidateRules(policy, plan, kind);
   plan.lastKind = kind;
   plan.lastValidateRules = rules;
+  return rules;
+}
+
+// Apart from validateRulesFor: the closures capture policy and plan, which would make every
+// call allocate a context for them (at entry, before the answer kept for the last kind).
+function newValidateRules(policy: JsonObject, plan: PolicyPlan, kind: string): ValidateRules {
+  const list = computedRules(policy, kind)
+    // verifyImages rules with digest or `required` checks run in the validate pass too.
+    .filter((rule) => !!rule.validate || hasVerifyImageChecks(rule))
+    .map((rule) => [rule, rulePlan(policy, plan, rule)] as const);
+  const rules = { rules: list, literalOnly: list.every(([rule, r]) => (r.literalCheck !== undefined || r.plainDeny !== undefined) && rule.context === undefined) };
+  plan.validateRulesByKind.set(kind, rules);
   return rules;
 }
