@@ -7,14 +7,13 @@
  */
 import { applyCelPolicy, isCelPolicy, webhookMatchConditionsHold } from '../cel';
 import { evaluateConditions } from '../conditions';
-import { baseScope, loadContextEntries, type ContextEnvironment } from '../context';
+import { baseScope, loadContextEntries, scopeWithoutImages, type ContextEnvironment } from '../context';
 import type { AdmissionRequest, ClusterState, JsonObject, PolicyResponse, RuleResult, RuleType, TestValues } from '../core/types';
 import { ruleMatchesRequest } from '../match';
 import { resourceGVK } from '../kube';
 import { applyGenerateRule } from '../generate';
 import { applyMutateRule } from '../mutate';
 import { policySpec } from '../policy';
-import { asObject } from '../core/json';
 import { validateRule, type ValidateEnvironment } from '../validate';
 import { ruleError } from '../validate/results';
 import type { ImageVerificationContext } from '../cel/image-validating-policy';
@@ -25,7 +24,7 @@ import { computedRules } from '../autogen';
 import { exceptionSkip, hasPodSecurity, matchingExceptions } from './exceptions';
 import { podSecurityRuleResult } from '../pss';
 import { providedNames, requestForValues, resourceValues, ruleValues, withRuleValues } from './values';
-import { failureActionFor, literalPassResult, literalPassResults, policyPlan, rulePlan, validateRulesFor, type PolicyPlan } from './plan';
+import { failureActionFor, literalPassResult, literalPassResults, policyPlan, rulePlan, validateRulesFor, type PolicyPlan, type RulePlan } from './plan';
 import { enterRule, withEvaluationBudget } from '../core/budget';
 
 export type ApplyPhase = 'mutate' | 'verifyImages' | 'validate' | 'generate';
@@ -452,13 +451,26 @@ export function applyPolicy(policy: JsonObject, options: ApplyOptions): PolicyRe
 }
 
 /**
+ * Whether a rule's plain deny conditions (RulePlan.plainDeny) do not hold for the request:
+ * evaluated in the scope the long way would give the rule (the request's base scope: no test
+ * values, no context entries; without `images` when no variable reads it), where they read
+ * plain paths only, so evaluating them twice (here, then the long way for anything but a
+ * pass) changes nothing. An error is no pass either.
+ */
+function plainDenyPasses(r: RulePlan, request: AdmissionRequest, now: Date | undefined): boolean {
+  const outcome = evaluateConditions(r.plainDeny, r.plainDenyReadsImages ? baseScope(request, now) : scopeWithoutImages(request, now));
+  return outcome.error === undefined && !outcome.passed;
+}
+
+/**
  * The validate pass of a policy whose rules for the resource's kind are all literal patterns
- * without context entries (the webhook's common case), when nothing else can decide a rule:
- * no test values, no policy exception in the cluster, a CREATE or UPDATE with an object.
- * Each matching rule's pattern must hold; the results are then what runValidate gives
- * (prepareRule would only match the rule, and the literal branch answers), without building
- * the run's state. Null when any of this does not hold or a pattern does not pass: the long
- * way runs from the start and decides (and words a failure).
+ * or plain deny conditions without context entries (the webhook's common case), when nothing
+ * else can decide a rule: no test values, no policy exception in the cluster, a CREATE or
+ * UPDATE with an object. Each matching rule's pattern must hold, or its deny conditions must
+ * not; the results are then what runValidate gives (prepareRule would only match the rule,
+ * and the validate handler passes it), without building the run's state. Null when any of
+ * this does not hold or a rule does not pass: the long way runs from the start and decides
+ * (and words a failure).
  */
 function literalPasses(policy: JsonObject, plan: PolicyPlan, options: ApplyOptions): RuleResult[] | null {
   const { request, cluster } = options;
@@ -476,7 +488,7 @@ function literalPasses(policy: JsonObject, plan: PolicyPlan, options: ApplyOptio
     const r = rules[i][1];
     enterRule(r.name);
     if (!ruleMatchesRequest(rule, request, cluster, plan.namespace).matched) continue;
-    if (!r.literalCheck!(resource)) return null;
+    if (r.literalCheck !== undefined ? !r.literalCheck(resource) : !plainDenyPasses(r, request, options.now)) return null;
     if (out === null) {
       const ns = meta(resource).namespace;
       namespace = typeof ns === 'string' ? ns : undefined;
@@ -505,8 +517,7 @@ function evaluatePolicy(policy: JsonObject, plan: PolicyPlan, options: ApplyOpti
   }
   // The policy's webhook matchConditions, which Kyverno's engine checks before any rule: when
   // they do not hold, the policy answers with no rule at all.
-  const conditions = asObject(plan.spec.webhookConfiguration).matchConditions;
-  if (Array.isArray(conditions) && !webhookMatchConditionsHold(conditions, options)) {
+  if (plan.matchConditions !== undefined && !webhookMatchConditionsHold(plan.matchConditions, options)) {
     return { policy: plan.ref, resource: resourceRef(original), rules: [], patchedResource: original ?? {} };
   }
   const passed = literalPasses(policy, plan, options);

@@ -8,7 +8,7 @@ import { hasVerifyImageChecks } from '../verify-images';
 import { isCelPolicy } from '../cel';
 import { computedRules } from '../autogen';
 import type { JsonObject, PolicyRef, RuleResult } from '../core/types';
-import { isLiteralDocument } from '../variables';
+import { isLiteralDocument, readsPlainPathsOnly } from '../variables';
 import { passedMessage, patternCheck, type PatternCheck } from '../pattern';
 import { isClassicPolicy, policyName, policyNamespace, policyRef, policySpec, ruleFailureAction, type FailureAction } from '../policy';
 
@@ -21,6 +21,8 @@ export interface PolicyPlan {
   key: string;
   ref: Readonly<PolicyRef>;
   spec: JsonObject;
+  /** `spec.webhookConfiguration.matchConditions` when it is a list (checked before any rule). */
+  matchConditions: unknown[] | undefined;
   /** `spec.applyRules: One`. */
   applyOne: boolean;
   rules: WeakMap<JsonObject, RulePlan>;
@@ -34,8 +36,9 @@ export interface PolicyPlan {
 export interface ValidateRules {
   rules: ReadonlyArray<readonly [JsonObject, RulePlan]>;
   /**
-   * Every one is a literal pattern (RulePlan.literalCheck) without context entries: once such
-   * a rule matches, with no test values and no policy exception, its pattern alone decides a pass.
+   * Every one is a literal pattern (RulePlan.literalCheck) or plain deny conditions
+   * (RulePlan.plainDeny), without context entries: once such a rule matches, with no test
+   * values and no policy exception, its pattern or its conditions alone decide a pass.
    */
   literalOnly: boolean;
 }
@@ -53,17 +56,28 @@ export interface RulePlan {
   literalPattern: unknown;
   /** literalPattern compiled (pattern/compiled.ts): true only when matching it passes. */
   literalCheck: PatternCheck | undefined;
-  /** Kyverno's message when the rule passes (set with literalPattern). */
+  /**
+   * The rule's `validate.deny.conditions` when the rule is nothing but deny conditions whose
+   * keys and values read plain paths of the scope at most (readsPlainPathsOnly: no JMESPath
+   * function, nothing built, nothing scanned twice): evaluated in the request's base scope,
+   * conditions that do not hold decide a pass, as the validate handler would. Undefined otherwise.
+   */
+  plainDeny: unknown;
+  /** Some variable of plainDeny starts at `images` (the others resolve the same without it). */
+  plainDenyReadsImages: boolean;
+  /** Kyverno's message when the rule passes (set with literalPattern or plainDeny). */
   passedMessage: string;
   /** A verifyImages rule in the validate pass (no `validate` block). */
   imageChecks: boolean;
   /**
-   * The pass result of a literal pattern, per failure action (made on first use). Shared by
-   * every response that passes the rule, hence frozen: nothing may change a result in place.
+   * The pass result of a literal pattern, per failure action (made on first use; Enforce
+   * first, then Audit: a slot by index is read faster than a property by a variable name).
+   * Shared by every response that passes the rule, hence frozen: nothing may change a result
+   * in place.
    */
-  passed: Partial<Record<FailureAction, Readonly<RuleResult>>>;
+  passed: [Readonly<RuleResult> | undefined, Readonly<RuleResult> | undefined];
   /** The same result as a policy's whole (frozen) list of results: most policies have one rule. */
-  passedAlone: Partial<Record<FailureAction, readonly RuleResult[]>>;
+  passedAlone: [readonly RuleResult[] | undefined, readonly RuleResult[] | undefined];
 }
 
 const plans = new WeakMap<JsonObject, PolicyPlan>();
@@ -82,6 +96,7 @@ export function policyPlan(policy: JsonObject): PolicyPlan {
     // Every response of the policy carries this ref (read-only, hence frozen).
     ref: Object.freeze(policyRef(policy)),
     spec: policySpec(policy),
+    matchConditions: webhookMatchConditionsOf(policySpec(policy)),
     applyOne: policySpec(policy).applyRules === 'One',
     rules: new WeakMap(),
     validateRulesByKind: new Map(),
@@ -90,6 +105,11 @@ export function policyPlan(policy: JsonObject): PolicyPlan {
   };
   plans.set(policy, plan);
   return plan;
+}
+
+function webhookMatchConditionsOf(spec: JsonObject): unknown[] | undefined {
+  const conditions = asObject(spec.webhookConfiguration)?.matchConditions;
+  return Array.isArray(conditions) ? conditions : undefined;
 }
 
 function asObject(v: unknown): JsonObject | undefined {
@@ -108,13 +128,20 @@ export function rulePlan(policy: JsonObject, plan: PolicyPlan, rule: JsonObject)
     failureAction: overridable ? null : ruleFailureAction(policy, rule, undefined),
     literalPattern: validate && isPlainPatternRule(rule, validate) ? validate.pattern : undefined,
     literalCheck: undefined,
+    plainDeny: undefined,
+    plainDenyReadsImages: false,
     passedMessage: '',
     imageChecks: !rule.validate,
-    passed: {},
-    passedAlone: {},
+    passed: [undefined, undefined],
+    passedAlone: [undefined, undefined],
   };
+  const roots = new Set<string>();
+  if (validate && isPlainDenyRule(rule, validate, roots)) {
+    r.plainDeny = asObject(validate.deny)!.conditions;
+    r.plainDenyReadsImages = roots.has('images');
+  }
+  if (r.literalPattern !== undefined || r.plainDeny !== undefined) r.passedMessage = passedMessage(r.name);
   if (r.literalPattern !== undefined) {
-    r.passedMessage = passedMessage(r.name);
     if (typeof r.literalPattern === 'object' && r.literalPattern !== null) r.literalCheck = patternCheck(r.literalPattern);
   }
   plan.rules.set(rule, r);
@@ -142,6 +169,28 @@ function isPlainPatternRule(rule: JsonObject, validate: JsonObject): boolean {
   );
 }
 
+/**
+ * What engine/validate runs for this rule is its deny conditions alone (the validator looks at
+ * deny before any pattern or foreach), in the scope the rule starts from: no handler picked
+ * before it, no preconditions or report properties; the conditions read plain paths at most.
+ * Conditions that are absent deny, which is no pass: such a rule is left to the long way.
+ */
+function isPlainDenyRule(rule: JsonObject, validate: JsonObject, roots: Set<string>): boolean {
+  const deny = asObject(validate.deny);
+  return (
+    deny !== undefined &&
+    deny.conditions !== undefined &&
+    deny.conditions !== null &&
+    validate.manifests === undefined &&
+    validate.podSecurity === undefined &&
+    validate.cel === undefined &&
+    validate.assert === undefined &&
+    (rule.preconditions === undefined || rule.preconditions === null) &&
+    rule.reportProperties === undefined &&
+    readsPlainPathsOnly(deny.conditions, roots)
+  );
+}
+
 /** ruleFailureAction, from the plan when the namespace cannot change it. */
 export function failureActionFor(policy: JsonObject, rule: JsonObject, r: RulePlan, namespace: string | undefined, namespaceLabels?: Record<string, string>): FailureAction {
   return r.failureAction ?? ruleFailureAction(policy, rule, namespace, namespaceLabels);
@@ -150,12 +199,12 @@ export function failureActionFor(policy: JsonObject, rule: JsonObject, r: RulePl
 /** The result of a rule whose literal pattern holds (what validateRule answers then), shared. */
 export function literalPassResult(r: RulePlan, action: FailureAction): RuleResult {
   // The same keys in the same order as the long way's result with its action set.
-  return (r.passed[action] ??= Object.freeze({ name: r.name, type: 'Validation', status: 'pass', message: r.passedMessage, failureAction: action })) as RuleResult;
+  return (r.passed[action === 'Enforce' ? 0 : 1] ??= Object.freeze({ name: r.name, type: 'Validation', status: 'pass', message: r.passedMessage, failureAction: action })) as RuleResult;
 }
 
 /** [literalPassResult(r, action)], shared and frozen like it. */
 export function literalPassResults(r: RulePlan, action: FailureAction): readonly RuleResult[] {
-  return (r.passedAlone[action] ??= Object.freeze([literalPassResult(r, action)]));
+  return (r.passedAlone[action === 'Enforce' ? 0 : 1] ??= Object.freeze([literalPassResult(r, action)]));
 }
 
 /** computedRules(policy, kind) narrowed to validate rules, each with its plan. */
@@ -163,16 +212,20 @@ export function validateRulesFor(policy: JsonObject, plan: PolicyPlan, kind: str
   // Requests mostly come in one kind: the last answer is checked first (a string compare is
   // cheaper than hashing a kind string freshly parsed from each request).
   if (plan.lastKind === kind && plan.lastValidateRules) return plan.lastValidateRules;
-  let rules = plan.validateRulesByKind.get(kind);
-  if (!rules) {
-    const list = computedRules(policy, kind)
-      // verifyImages rules with digest or `required` checks run in the validate pass too.
-      .filter((rule) => !!rule.validate || hasVerifyImageChecks(rule))
-      .map((rule) => [rule, rulePlan(policy, plan, rule)] as const);
-    rules = { rules: list, literalOnly: list.every(([rule, r]) => r.literalCheck !== undefined && rule.context === undefined) };
-    plan.validateRulesByKind.set(kind, rules);
-  }
+  const rules = plan.validateRulesByKind.get(kind) ?? newValidateRules(policy, plan, kind);
   plan.lastKind = kind;
   plan.lastValidateRules = rules;
+  return rules;
+}
+
+// Apart from validateRulesFor: the closures capture policy and plan, which would make every
+// call allocate a context for them (at entry, before the answer kept for the last kind).
+function newValidateRules(policy: JsonObject, plan: PolicyPlan, kind: string): ValidateRules {
+  const list = computedRules(policy, kind)
+    // verifyImages rules with digest or `required` checks run in the validate pass too.
+    .filter((rule) => !!rule.validate || hasVerifyImageChecks(rule))
+    .map((rule) => [rule, rulePlan(policy, plan, rule)] as const);
+  const rules = { rules: list, literalOnly: list.every(([rule, r]) => (r.literalCheck !== undefined || r.plainDeny !== undefined) && rule.context === undefined) };
+  plan.validateRulesByKind.set(kind, rules);
   return rules;
 }

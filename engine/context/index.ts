@@ -1,4 +1,4 @@
-export { baseScope, requestVariable, requestResource, serviceAccountOf } from './request';
+export { baseScope, scopeWithoutImages, requestVariable, requestResource, serviceAccountOf } from './request';
 export { extractImages } from './images';
 export type { ImageInfo } from './images';
 export { loadContextEntries } from './entries';

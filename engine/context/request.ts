@@ -86,10 +86,29 @@ export function baseScope(request: AdmissionRequest, now?: Date): VariableScope 
 function buildBaseScope(request: AdmissionRequest, now?: Date): VariableScope {
   const sa = serviceAccountOf(request.requestInfo?.userInfo?.username);
   const resource = requestResource(request);
-  const data: JsonObject = hasImages(resource)
-    ? withLazyImages(requestVariable(request), sa)
-    : { request: requestVariable(request), serviceAccountName: sa.name, serviceAccountNamespace: sa.namespace };
+  const data: JsonObject = hasImages(resource) ? withLazyImages(requestVariable(request), sa) : dataWithoutImages(request, sa);
   return now ? { data, now } : { data };
+}
+
+function dataWithoutImages(request: AdmissionRequest, sa: { name: string; namespace: string }): JsonObject {
+  return { request: requestVariable(request), serviceAccountName: sa.name, serviceAccountNamespace: sa.namespace };
+}
+
+let lastImagelessRequest: AdmissionRequest | null = null;
+let lastImagelessScope: VariableScope | null = null;
+
+/**
+ * The base scope without `images`, every other variable the same (remembered for the last
+ * request, as baseScope). An expression that reads plain paths not starting at `images`
+ * resolves in it exactly as in the base scope, without the base scope's look at every image
+ * reference of the resource (whether `images` exists) and its lazy accessor.
+ */
+export function scopeWithoutImages(request: AdmissionRequest, now?: Date): VariableScope {
+  if (lastImagelessRequest === request && lastImagelessScope && lastImagelessScope.now === now) return lastImagelessScope;
+  const data = dataWithoutImages(request, serviceAccountOf(request.requestInfo?.userInfo?.username));
+  lastImagelessRequest = request;
+  lastImagelessScope = now ? { data, now } : { data };
+  return lastImagelessScope;
 }
 
 // One getter and setter for every scope: an accessor literal would make fresh closures, and

@@ -3,7 +3,7 @@ import { substituteAll, type SubstituteOptions } from './substitute';
 
 export { VariableError, withVariables, mergePatch, variablePath } from './scope';
 export type { VariableScope } from './scope';
-export { substituteAll, isLiteralDocument, hasVariables, findVariables, variableExpression, resolveExpression } from './substitute';
+export { substituteAll, isLiteralDocument, readsPlainPathsOnly, hasVariables, findVariables, variableExpression, resolveExpression } from './substitute';
 export type { SubstituteOptions } from './substitute';
 export { goJson } from './gojson';
 export { substituteReferences, hasReferences } from './references';

@@ -111,6 +111,28 @@ function plainPath(expression: string): readonly string[] | null {
   return keys;
 }
 
+/**
+ * Whether `value` substitutes to a value read by field steps alone: a string that is exactly
+ * one variable (returned as resolved, never scanned again) whose expression is a plain dotted
+ * path, or a document without any `{{`/`$(`. Such a substitution builds nothing (no budget
+ * charge) and reads only the scope: below the top-level names it adds to `roots`.
+ */
+export function readsPlainPathsOnly(value: unknown, roots: Set<string>): boolean {
+  if (typeof value === 'string') {
+    if (isLiteralString(value)) return true;
+    if (value.includes('$(')) return false;
+    const found = variablesOfPolicyString(value);
+    const keys = found.length === 1 && found[0].prefix === '' && found[0].variable === value ? plainPath(found[0].expression) : null;
+    if (keys === null) return false;
+    roots.add(keys[0]);
+    return true;
+  }
+  if (value === null || typeof value !== 'object') return true;
+  if (Array.isArray(value)) return value.every((v) => readsPlainPathsOnly(v, roots));
+  // A key is substituted too (and `__proto__` copies differently): keys stay literal.
+  return Object.keys(value).every((k) => k !== '__proto__' && isLiteralString(k) && readsPlainPathsOnly((value as Record<string, unknown>)[k], roots));
+}
+
 function missingKey(expression: string, data: unknown): string | undefined {
   const keys = plainPath(expression);
   if (!keys) return undefined;

@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { applyPolicy } from '../../engine/apply';
 import { baseScope, extractImages } from '../../engine/context';
 import type { AdmissionRequest, ClusterState, JsonObject, Operation } from '../../engine/core/types';
@@ -177,4 +178,123 @@ test('validate fast path: the lazy images variable uses one getter for every sco
   assert.deepEqual(b.images, extractImages(pod('b', 'apps', 'redis:7')));
   assert.equal(a.images, a.images);
   assert.deepEqual(JSON.parse(JSON.stringify(b)).serviceAccountName, 'deployer');
+});
+
+// Deny conditions whose variables are whole strings naming plain paths are decided in the
+// request's scope when they do not hold (RulePlan.plainDeny); anything else goes the long way.
+// The twin of each policy carries a PolicyException for another policy: it applies to nothing,
+// but a cluster with exceptions never takes the shortcut, so the twin always goes the long way.
+const otherPolicyException: JsonObject = {
+  apiVersion: 'kyverno.io/v2',
+  kind: 'PolicyException',
+  metadata: { name: 'elsewhere', namespace: 'apps' },
+  spec: { exceptions: [{ policyName: 'some-other-policy', ruleNames: ['check'] }], match: { any: [{ resources: { kinds: ['Pod'] } }] } },
+};
+
+test('validate fast path: plain deny conditions answer as the long way over generated requests and conditions', () => {
+  const variables = [
+    '{{ request.namespace }}', '{{request.operation}}', '{{ request.name }}', '{{ request.userInfo.username }}', '{{ request.userInfo.groups }}',
+    '{{ serviceAccountName }}', '{{ serviceAccountNamespace }}', '{{ request.object.metadata.labels.app }}',
+    '{{ request.object.metadata.labels."app.kubernetes.io/name" }}', '{{ request.kind.kind }}', '{{ request.dryRun }}', '{{ request.roles }}',
+    '{{ request.object.spec.replicas }}', '{{ request.object.spec.containers }}', '{{ images.containers.app.tag }}', '{{ unknown.field }}',
+    '{{ request.object.metadata.name.first }}', '{{ request.oldObject.metadata.name }}',
+  ];
+  const literals = fc.oneof(
+    fc.constantFrom('apps', 'default', 'ap*', '?*', '', 'CREATE', 'UPDATE', 'Pod', 'deployer', 'ci', '1h', '30m', '100m', '2Gi', '1.2.3', '3', 'true', '["apps","web"]'),
+    fc.integer({ min: -2, max: 5 }),
+    fc.boolean(),
+    fc.constant(null),
+    fc.constantFrom(['apps', 'web'], ['default'], ['*'], [], [3, 'x'], { a: 1 }),
+  );
+  const operand = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...variables) }, { weight: 2, arbitrary: literals });
+  const operators = fc.constantFrom('Equals', 'equal', 'NotEquals', 'In', 'NotIn', 'AnyIn', 'AllIn', 'AnyNotIn', 'AllNotIn', 'GreaterThan', 'LessThanOrEquals',
+    'DurationGreaterThan', 'Bogus');
+  const condition = fc.record({ key: operand, operator: operators, value: operand, message: fc.option(fc.constantFrom('no', 'not here'), { nil: undefined }) }, { requiredKeys: ['key', 'operator', 'value'] });
+  const list = fc.array(condition, { minLength: 0, maxLength: 3 });
+  const conditions = fc.oneof(
+    fc.record({ any: list }),
+    fc.record({ all: list }),
+    fc.record({ any: list, all: list }),
+    list,
+  );
+  const pods = fc.record({
+    name: fc.constantFrom('web', 'db'),
+    namespace: fc.constantFrom('apps', 'default', 'web'),
+    labels: fc.option(fc.dictionary(fc.constantFrom('app', 'app.kubernetes.io/name', 'team'), fc.constantFrom('web', 'db', '{{ request.name }}')), { nil: undefined }),
+    replicas: fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined }),
+    image: fc.constantFrom('nginx:1.25', 'registry.example.com/team/app:1.2.3', 'redis'),
+  });
+  const requests = fc.record({
+    pod: pods,
+    operation: fc.constantFrom<Operation>('CREATE', 'UPDATE', 'DELETE'),
+    namespace: fc.option(fc.constantFrom('apps', 'default', ''), { nil: undefined }),
+    username: fc.option(fc.constantFrom('alice', 'system:serviceaccount:ci:deployer', 'system:serviceaccount:ci', 'system:serviceaccount:'), { nil: undefined }),
+    groups: fc.constantFrom([], ['system:authenticated']),
+    dryRun: fc.option(fc.boolean(), { nil: undefined }),
+  });
+  const specs = fc.constantFrom<JsonObject>({}, { applyRules: 'One' }, { validationFailureAction: 'Audit' }, { validationFailureActionOverrides: [{ action: 'Audit', namespaces: ['apps'] }] });
+  let fastPasses = 0;
+  let runs = 0;
+  fc.assert(
+    fc.property(conditions, fc.option(conditions, { nil: undefined }), requests, specs, fc.boolean(), (first, second, r, spec, withPattern) => {
+      const rule = (name: string, conds: unknown): JsonObject => ({ name, match: { any: [{ resources: { kinds: ['Pod'] } }] }, validate: { message: 'denied in {{ request.namespace }}', deny: { conditions: conds } } });
+      const rules: JsonObject[] = [rule('check', first)];
+      if (second !== undefined) rules.push(rule('again', second));
+      if (withPattern) rules.push({ name: 'tagged', match: { any: [{ resources: { kinds: ['Pod'] } }] }, validate: { pattern: { spec: { containers: [{ image: '*:*' }] } } } });
+      const p: JsonObject = { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'plain-deny' }, spec: { validationFailureAction: 'Enforce', ...spec, rules } };
+      const object: JsonObject = {
+        apiVersion: 'v1', kind: 'Pod',
+        metadata: { name: r.pod.name, namespace: r.pod.namespace, ...(r.pod.labels ? { labels: r.pod.labels } : {}) },
+        spec: { ...(r.pod.replicas !== undefined ? { replicas: r.pod.replicas } : {}), containers: [{ name: 'app', image: r.pod.image }] },
+      };
+      const req: AdmissionRequest = {
+        operation: r.operation,
+        object: r.operation === 'DELETE' ? null : object,
+        oldObject: r.operation === 'CREATE' ? null : { ...object, metadata: { ...(object.metadata as JsonObject), name: 'old' } },
+        kind: { group: '', version: 'v1', kind: 'Pod' },
+        namespace: r.namespace,
+        ...(r.dryRun !== undefined ? { dryRun: r.dryRun } : {}),
+        requestInfo: { roles: [], clusterRoles: [], userInfo: { username: r.username, groups: [...r.groups] } },
+      };
+      const labelled: ClusterState = { ...cluster, namespaceLabels: { apps: { tier: 'web' } } };
+      const fast = applyPolicy(p, { request: req, cluster: labelled, phases: ['validate'] });
+      const slow = applyPolicy(p, { request: req, cluster: { ...labelled, exceptions: [otherPolicyException] }, phases: ['validate'] });
+      assert.equal(text(fast), text(slow));
+      assert.ok(!Object.isFrozen(slow.rules) || slow.rules.length === 0, 'the twin went the long way');
+      runs++;
+      // The shortcut's answers are the shared frozen pass lists.
+      if (Object.isFrozen(fast.rules) && fast.rules.length > 0) fastPasses++;
+    }),
+    { numRuns: 3000, seed: 1207 },
+  );
+  // The comparison is about the shortcut: a fair share of the runs took it.
+  assert.ok(fastPasses > runs / 10, `${fastPasses} of ${runs} runs answered by the shortcut`);
+});
+
+test('validate fast path: plain deny conditions decide only a pass; a denial, an error and other variables are the long way\'s', () => {
+  const deny = (conditions: unknown, message = 'use a namespace'): JsonObject => policy('deny-default', { message, deny: { conditions } });
+  const inNamespace = (ns: string) => request(pod('p', ns, 'nginx:1'));
+  const byNamespace = deny({ any: [{ key: '{{ request.namespace }}', operator: 'Equals', value: 'default' }] });
+  const pass = applyPolicy(byNamespace, { request: inNamespace('apps'), cluster, phases: ['validate'] });
+  assert.deepEqual(pass.rules, [{ name: 'check', type: 'Validation', status: 'pass', message: "validation rule 'check' passed.", failureAction: 'Enforce' }]);
+  assert.ok(Object.isFrozen(pass.rules), 'answered by the shortcut');
+  const denied = applyPolicy(byNamespace, { request: inNamespace('default'), cluster, phases: ['validate'] });
+  assert.deepEqual(denied.rules, [{ name: 'check', type: 'Validation', status: 'fail', message: 'use a namespace', failureAction: 'Enforce' }]);
+  // A missing key is the rule's error, worded by the long way.
+  const missing = applyPolicy(deny({ all: [{ key: '{{ request.object.metadata.labels.team }}', operator: 'Equals', value: 'x' }] }), { request: inNamespace('apps'), cluster, phases: ['validate'] });
+  assert.equal(missing.rules[0].status, 'error');
+  assert.match(missing.rules[0].message, /^failed to check deny conditions: failed to substitute variables in condition key: .*Unknown key "labels"/);
+  // The service account split from the username, and `images`, read as the long way reads them.
+  const sa = applyPolicy(deny({ any: [{ key: '{{ serviceAccountNamespace }}', operator: 'Equals', value: 'ci' }] }), { request: inNamespace('apps'), cluster, phases: ['validate'] });
+  assert.equal(sa.rules[0].status, 'fail');
+  const tag = applyPolicy(deny({ any: [{ key: '{{ images.containers.app.tag }}', operator: 'Equals', value: '1' }] }), { request: inNamespace('apps'), cluster, phases: ['validate'] });
+  assert.equal(tag.rules[0].status, 'fail');
+  const otherTag = applyPolicy(deny({ any: [{ key: '{{ images.containers.app.tag }}', operator: 'Equals', value: '2' }] }), { request: inNamespace('apps'), cluster, phases: ['validate'] });
+  assert.ok(Object.isFrozen(otherTag.rules) && otherTag.rules[0].status === 'pass');
+  // A JMESPath function or text around a variable is not a plain read: the long way decides.
+  for (const key of ["{{ to_upper(request.namespace) }}", 'ns-{{ request.namespace }}']) {
+    const r = applyPolicy(deny({ any: [{ key, operator: 'Equals', value: 'default' }] }), { request: inNamespace('apps'), cluster, phases: ['validate'] });
+    assert.equal(r.rules[0].status, 'pass');
+    assert.ok(!Object.isFrozen(r.rules), key);
+  }
 });

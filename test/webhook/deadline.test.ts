@@ -28,3 +28,32 @@ test('a review whose deadline has passed stops before the next policy and answer
   assert.equal(inTime.status, 200);
   assert.equal(inTime.outcomes.length, 3);
 });
+
+test('a deadline passing between policies names how many were done, up to the last one (cut inside it)', () => {
+  const index = new PolicyIndex([policy('a'), policy('b'), policy('c'), policy('d')]);
+  const realNow = Date.now;
+  // A clock that moves one millisecond per read: as the deadline moves later, the review gets
+  // further before it passes, and each policy boundary is seen once.
+  const t0 = realNow();
+  let reads = 0;
+  Date.now = () => t0 + ++reads;
+  const done = new Set<string>();
+  let answered = false;
+  try {
+    for (let d = 0; d < 200 && !answered; d++) {
+      reads = 0;
+      const r = evaluateReview({ path: 'validate', body, deadline: t0 + d }, index, cluster);
+      if (r.status === 200) {
+        answered = true;
+        assert.equal(r.outcomes.length, 4);
+        continue;
+      }
+      assert.equal(r.status, 504);
+      done.add(/\((\d+) of 4 policies done\)/.exec(JSON.parse(r.body).message)![1]);
+    }
+  } finally {
+    Date.now = realNow;
+  }
+  assert.ok(answered);
+  assert.deepEqual([...done].sort(), ['0', '1', '2', '3']);
+});
