@@ -39,8 +39,9 @@ export const asciiDependencies = {
 };
 
 // Minified (names kept, for readable errors): the .vsix carries them under its 5 MB budget, and a
-// smaller bundle also compiles faster at start-up. Source maps sit beside them.
-const node = { platform: 'node', target: 'node20', format: 'cjs', minify: true, keepNames: true, plugins: [asciiDependencies] };
+// smaller bundle also compiles faster at start-up. Source maps sit beside them. whatwg-url is
+// replaced by the platform's URL (scripts/shims/whatwg-url.cjs says why).
+const node = { platform: 'node', target: 'node20', format: 'cjs', minify: true, keepNames: true, plugins: [asciiDependencies], alias: { 'whatwg-url': './scripts/shims/whatwg-url.cjs' } };
 // Browser releases VS Code for the web supports. Minified: the browser downloads them.
 const browser = { platform: 'browser', target: ['chrome110', 'firefox110', 'safari16'], minify: true, plugins: [browserSwaps] };
 
@@ -71,6 +72,7 @@ export function esbuildOptions(entry, overrides = {}) {
     plugins: entry.plugins ?? [],
     sourcemap: 'linked',
     external: entry.external ?? [],
+    alias: entry.alias ?? {},
     banner: entry.banner ? { js: entry.banner } : undefined,
     ...overrides,
   };
