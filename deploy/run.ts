@@ -105,7 +105,11 @@ export interface DeployResult {
  * deploy does not undo them. Without the ConfigMap (or unreadable): the defaults.
  */
 async function configuredWebhookSettings(client: KubeClient, ns: string, log: (line: string) => void): Promise<WebhookSettings> {
-  const configMap = await client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: KYVERNO_CONFIG_MAP }).catch(() => undefined);
+  // A missing ConfigMap is the defaults; one that cannot be read is said, then the defaults too.
+  const configMap = await client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: KYVERNO_CONFIG_MAP }).catch((e: Error) => {
+    log(`warning: ConfigMap ${ns}/${KYVERNO_CONFIG_MAP} could not be read (${e.message}): the webhook configurations get the default settings`);
+    return undefined;
+  });
   return configurationOf(configMap?.data, configurationDefaults({ resourceFilters: '', userExclusions: {}, successEvents: false, successEventActions: [] }, ns), (line) => log(`warning: ConfigMap ${ns}/${KYVERNO_CONFIG_MAP}: ${line}`)).webhooks;
 }
 

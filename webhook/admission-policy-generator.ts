@@ -306,7 +306,11 @@ export class AdmissionPolicyGenerator {
       return true;
     } catch (e) {
       if (e instanceof KubeError && e.status === 404) return false;
-      throw e;
+      // A conflict is retried with the newer version; any other refusal is logged and the work
+      // goes on, as Kyverno's updatePolicyStatus does (ten retries would not change a 403).
+      if (e instanceof KubeError && e.status === 409) throw e;
+      this.opts.log(`admission policy generator: status of ${key.replace('/', ' ')} not written: ${(e as Error).message}`);
+      return false;
     }
   }
 }

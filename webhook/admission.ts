@@ -230,6 +230,55 @@ function warningsOf(path: WebhookPath, policies: readonly JsonObject[], response
 /** Plain text yaml.v3 would read back as another type (its resolve, isOldBool, isBase60Float): quoted. */
 const NOT_A_STRING = /^(?:|~|null|Null|NULL|true|True|TRUE|false|False|FALSE|y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|[-+]?(?:\d[\d_]*(?:\.[\d_]*)?(?:[eE][-+]?\d+)?|\.\d[\d_]*(?:[eE][-+]?\d+)?|\.(?:inf|Inf|INF)|0x[\da-fA-F_]+|0o?[0-7_]+|0b[01_]+|\d+(?::[0-5]?\d)+(?:\.\d*)?)|\.(?:nan|NaN|NAN)|\d{4}-\d\d?-\d\d?(?:[Tt ].*)?)$/;
 
+/** What go-yaml's emitter cannot write as it is (is_printable is false, or a line break in a quoted scalar): it escapes it. */
+const NOT_PRINTABLE = /[^\n\x20-\x7e\u00a0-\ud7ff\ue000-\ufefe\uff00-\ufffd]/u;
+
+/** The escapes yaml_emitter_write_double_quoted_scalar writes by name. */
+const NAMED_ESCAPES: Record<number, string> = { 0x00: '0', 0x07: 'a', 0x08: 'b', 0x09: 't', 0x0a: 'n', 0x0b: 'v', 0x0c: 'f', 0x0d: 'r', 0x1b: 'e', 0x22: '"', 0x5c: '\\', 0x85: 'N', 0xa0: '_', 0x2028: 'L', 0x2029: 'P' };
+
+/**
+ * yaml_emitter_write_double_quoted_scalar: characters it cannot print, line breaks, `"` and `\`
+ * escaped (by name, else \xXX, \uXXXX or \UXXXXXXXX), and a single space past column 80
+ * (not the first or last character) turned into a line break at the value's indent, with a `\`
+ * before a following space so that it reads back.
+ */
+function doubleQuoted(s: string, column: number): string {
+  const chars = [...s];
+  let out = '"';
+  let col = column + 1;
+  let spaces = false;
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i];
+    const code = c.codePointAt(0)!;
+    if (NOT_PRINTABLE.test(c) || c === '\n' || c === '\u2028' || c === '\u2029' || c === '"' || c === '\\') {
+      const named = NAMED_ESCAPES[code];
+      const hex = (n: number) => code.toString(16).toUpperCase().padStart(n, '0');
+      const escape = `\\${named ?? (code <= 0xff ? `x${hex(2)}` : code <= 0xffff ? `u${hex(4)}` : `U${hex(8)}`)}`;
+      out += escape;
+      col += escape.length;
+      spaces = false;
+    } else if (c === ' ') {
+      if (!spaces && col > 80 && i > 0 && i < chars.length - 1) {
+        out += '\n    ';
+        col = 4;
+        if (chars[i + 1] === ' ') {
+          out += '\\';
+          col++;
+        }
+      } else {
+        out += ' ';
+        col++;
+      }
+      spaces = true;
+    } else {
+      out += c;
+      col++;
+      spaces = false;
+    }
+  }
+  return `${out}"`;
+}
+
 /**
  * A rule's message as the value of `  <rule>: ` in Kyverno's denial text, which go-yaml v3's
  * encoder writes (GetBlockedMessages): plain when the text allows it, else single-quoted
@@ -238,14 +287,17 @@ const NOT_A_STRING = /^(?:|~|null|Null|NULL|true|True|TRUE|false|False|FALSE|y|Y
  * continued at the value's indent (4).
  */
 function yamlValue(s: string, column: number): string {
-  if (s.includes('\n') && !/[^\n\x20-\x7e\u0085\u00a0-\ud7ff\ue000-\ufffd]/u.test(s) && !/ \n|\n /.test(s.replace(/\n+$/, ''))) {
-    const chomp = s.endsWith('\n\n') ? '+' : s.endsWith('\n') ? '' : '-';
+  // yaml_emitter_analyze_scalar: a literal block is refused by a space before a line break, a
+  // trailing space or a character the emitter must escape; a line starting with spaces is fine.
+  const special = NOT_PRINTABLE.test(s);
+  if (s.includes('\n') && !special && !s.includes(' \n') && !s.endsWith(' ')) {
+    const chomp = s.endsWith('\n\n') || s === '\n' ? '+' : s.endsWith('\n') ? '' : '-';
     const body = s.endsWith('\n') ? s.replace(/\n$/, '') : s;
-    return `|${/^ /.test(s) ? '4' : ''}${chomp}\n${body.split('\n').map((l) => (l ? `    ${l}` : '')).join('\n')}`;
+    // yaml_emitter_write_block_scalar_hints: text starting with a space or a break gets the indentation hint, best_indent (SetIndent(2)).
+    return `|${/^[ \n]/.test(s) ? '2' : ''}${chomp}\n${body.split('\n').map((l) => (l ? `    ${l}` : '')).join('\n')}`;
   }
   // The encoder picks double quotes for text that would read back as another type, the emitter for characters single quotes cannot hold.
-  const special = /[^\x20-\x7e\u0085\u00a0-\ud7ff\ue000-\ufffd]/u.test(s) || s.includes('\n');
-  if (special || NOT_A_STRING.test(s)) return JSON.stringify(s);
+  if (special || s.includes('\n') || NOT_A_STRING.test(s)) return doubleQuoted(s, column);
   const first = s[0] ?? '';
   const indicatorStart = /^[#,[\]{}&*!|>'"%@`]/.test(s) || /^[?:-](?:\s|$)/.test(s) || /^(?:---|\.\.\.)(?:\s|$)/.test(s);
   const plain = first !== ' ' && !s.endsWith(' ') && !indicatorStart && !/:(?:\s|$)/.test(s) && !/\s#/.test(s) && !s.includes('\t');
@@ -286,15 +338,19 @@ export function blockedMessage(request: AdmissionRequest, responses: PolicyRespo
   const failures = new Map<string, Map<string, string>>();
   responses.forEach((r, i) => {
     if (!ran(i)) return;
-    const reasons = failures.get(r.policy.name) ?? new Map<string, string>();
+    const reasons = new Map<string, string>();
     for (const rule of r.rules) if (rule.status !== 'pass' && rule.status !== 'skip') reasons.set(rule.name, rule.message);
+    // Keyed by name, as Kyverno's map: a later policy of the same name (a Policy beside a ClusterPolicy) replaces the earlier.
     if (reasons.size) failures.set(r.policy.name, reasons);
   });
   const lines: string[] = [];
   for (const policy of [...failures.keys()].sort(yaml3Order)) {
-    lines.push(`${policy}:`);
+    lines.push(`${yamlValue(policy, 0)}:`);
     const reasons = failures.get(policy)!;
-    for (const rule of [...reasons.keys()].sort(yaml3Order)) lines.push(`  ${rule}: ${yamlValue(reasons.get(rule)!, rule.length + 4)}`);
+    for (const rule of [...reasons.keys()].sort(yaml3Order)) {
+      const key = yamlValue(rule, 2);
+      lines.push(`  ${key}: ${yamlValue(reasons.get(rule)!, key.length + 4)}`);
+    }
   }
   return `\n\nresource ${resourceLabel(request)} was blocked due to the following policies \n\n${lines.join('\n')}\n`;
 }

@@ -804,11 +804,9 @@ export class BackgroundController {
     // stored, so the request's own object is the trigger.
     if (request.operation === 'CREATE' && job.request && !request.subResource) {
       // As Kyverno: a CREATE's trigger is read back once stored (the webhook answered before that).
-      // A subresource's object (a pods/binding Binding) is never stored: Kyverno's
-      // getTriggerForCreateOperation then takes the one in the admission request.
       const stored = await generator.waitForTrigger(job.resource);
-      if (!stored && !request.subResource) return [`the trigger ${describeRef({ apiVersion: job.resource.apiVersion, kind: job.resource.kind, name: job.resource.name, namespace: job.resource.namespace })} was not stored`];
-      if (stored) request = { ...request, object: stored };
+      if (!stored) return [`the trigger ${describeRef({ apiVersion: job.resource.apiVersion, kind: job.resource.kind, name: job.resource.name, namespace: job.resource.namespace })} was not stored`];
+      request = { ...request, object: stored };
     }
     const outcome = await mutateExisting(client, policy, request, exceptions, log, job.rule ? job.rule.split(',') : undefined, namespaceLabels, !job.request, live);
     if (outcome.reported?.length && this.opts.reports) {

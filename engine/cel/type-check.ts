@@ -436,8 +436,9 @@ export function gvkString(gvk: GroupVersionKindKey): string {
  */
 export function typesToCheck(admissionPolicySpec: JsonObject): GroupVersionKindKey[] {
   const found = new Map<string, GroupVersionKindKey>();
-  let count = 0;
   for (const rule of asArray(asObject(admissionPolicySpec.matchConstraints).resourceRules).map(asObject)) {
+    // Counted per rule, as the apiserver's loop does: the early return needs one rule's ten.
+    let count = 0;
     const groups = asArray(rule.apiGroups).map(String);
     const versions = asArray(rule.apiVersions).map(String);
     const resources = asArray(rule.resources).map(String).filter((r) => !/[*/]/.test(r));
@@ -447,7 +448,7 @@ export function typesToCheck(admissionPolicySpec: JsonObject): GroupVersionKindK
         if (k.group !== group || k.plural !== resource || (k.version !== version && !k.otherVersions?.includes(version))) continue;
         const gvk = { group, version, kind: k.kind };
         found.set(gvkString(gvk), gvk);
-        if (++count === MAX_TYPES_TO_CHECK) return sortGVKs([...found.values()]);
+        if (++count === MAX_TYPES_TO_CHECK && found.size >= MAX_TYPES_TO_CHECK) return sortGVKs([...found.values()]);
       }
     }
   }

@@ -39,11 +39,11 @@ export function isBudgetExceeded(err: unknown): err is BudgetExceededError {
 }
 
 /**
- * Kyverno's DefaultMaxContextSize: the JSON size of the data context entries add, unless the
- * configuration's `maxContextSize` says otherwise (engineConfiguration()); also the fixed bound
- * on a text parsed in one step (chargeTextToParse).
+ * The bound on a text parsed in one step (chargeTextToParse): ours, fixed at Kyverno's default
+ * context size whatever the configuration's `maxContextSize` says, since what it guards is the
+ * review's deadline (a parse has no charge point inside), not the context.
  */
-export const MAX_CONTEXT_SIZE = DEFAULT_MAX_CONTEXT_SIZE;
+export const MAX_PARSED_TEXT = DEFAULT_MAX_CONTEXT_SIZE;
 
 /** Elements a foreach may visit in one rule, nested loops included. */
 export const MAX_FOREACH_ELEMENTS = 100_000;
@@ -113,8 +113,8 @@ export function chargeContextEntry(name: string, value: unknown, used: { bytes: 
  * step that could otherwise outlast the review's deadline (the watchdog's job).
  */
 export function chargeTextToParse(text: string, what: string): void {
-  if (text.length > MAX_CONTEXT_SIZE) {
-    throw new BudgetExceededError('context size', MAX_CONTEXT_SIZE, `${what} of a text of ${text.length} characters, larger than the context may hold`);
+  if (text.length > MAX_PARSED_TEXT) {
+    throw new BudgetExceededError('context size', MAX_PARSED_TEXT, `${what} of a text of ${text.length} characters, larger than a text parsed in one step may be`);
   }
   chargeMemory(text.length, what);
 }

@@ -4,9 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyPolicy } from '../../engine/apply';
 import type { AdmissionRequest, ClusterState, JsonObject, RuleResult } from '../../engine/core/types';
-import { jsonSizeUpTo, MAX_CONTEXT_SIZE, MAX_EVALUATION_BYTES, MAX_FOREACH_ELEMENTS, isBudgetExceeded, withDeadline } from '../../engine/core/budget';
+import { jsonSizeUpTo, MAX_PARSED_TEXT, MAX_EVALUATION_BYTES, MAX_FOREACH_ELEMENTS, isBudgetExceeded, withDeadline } from '../../engine/core/budget';
 import { evalCel } from '../../engine/cel/environment';
 import { jmesSearch, JMESPATH_BUILD_LIMIT } from '../../engine/jmespath';
+import { DEFAULT_MAX_CONTEXT_SIZE } from '../../engine/core/configuration';
 
 const cluster = (): ClusterState => ({ resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] });
 const pod: JsonObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'shop' }, spec: { containers: [{ name: 'app', image: 'nginx' }] } };
@@ -50,7 +51,7 @@ test('one JMESPath query building a huge value is stopped before it is built', (
 });
 
 test('context entries past Kyverno\'s 2 MiB context size are an error of the rule', () => {
-  const big = 'x'.repeat(MAX_CONTEXT_SIZE / 2);
+  const big = 'x'.repeat(DEFAULT_MAX_CONTEXT_SIZE / 2);
   const { result } = runRule({
     context: [{ name: 'a', variable: { value: big } }, { name: 'b', variable: { value: big } }, { name: 'c', variable: { value: 'small' } }],
     validate: { message: 'm', deny: { conditions: { any: [{ key: '{{ c }}', operator: 'Equals', value: 'small' }] } } },
@@ -154,7 +155,7 @@ test('queries outside a policy evaluation are not summed into any evaluation\'s 
 test('a YAML text past the context size is refused before parsing (parse_yaml, yaml.parse): the context size error, at once', () => {
   const yamlList = (count: number) => `- ${Array.from({ length: count }, (_, i) => `k${i}`).join('\n- ')}`;
   const huge = yamlList(400_000);
-  assert.ok(huge.length > MAX_CONTEXT_SIZE);
+  assert.ok(huge.length > MAX_PARSED_TEXT);
   const withData = (data: string): AdmissionRequest => ({ ...create, object: { ...pod, metadata: { ...(pod.metadata as JsonObject), annotations: { data } } } });
   const policy = { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p' }, spec: { rules: [{ name: 'r', match: matchPods,
     validate: { message: 'm', deny: { conditions: { any: [{ key: '{{ length(parse_yaml(request.object.metadata.annotations.data)) }}', operator: 'LessThan', value: 0 }] } } } }] } };
@@ -162,7 +163,7 @@ test('a YAML text past the context size is refused before parsing (parse_yaml, y
   const refused = applyPolicy(policy, { request: withData(huge), cluster: cluster() }).rules[0];
   assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
   assert.equal(refused.status, 'error', refused.message);
-  assert.match(refused.message, /context size budget exceeded: parse_yaml of a text of \d+ characters, larger than the context may hold \(limit 2097152\)/);
+  assert.match(refused.message, /context size budget exceeded: parse_yaml of a text of \d+ characters, larger than a text parsed in one step may be \(limit 2097152\)/);
   // Under the limit the text is parsed as before (the deny does not hold: a pass).
   assert.equal(applyPolicy(policy, { request: withData(yamlList(100)), cluster: cluster() }).rules[0].status, 'pass');
   started = Date.now();

@@ -82,6 +82,9 @@ test("typesToCheck: the generated policy's rules, sorted, wildcards and subresou
   assert.deepEqual(typesToCheck(spec([{ apiGroups: ['*'], apiVersions: ['*'], resources: ['*'] }])), []);
   const many = ['configmaps', 'secrets', 'pods', 'services', 'namespaces', 'nodes', 'events', 'endpoints', 'limitranges', 'persistentvolumes', 'persistentvolumeclaims', 'serviceaccounts'];
   assert.equal(typesToCheck(spec([{ apiGroups: [''], apiVersions: ['v1'], resources: many }])).length, 10);
+  // The count is per rule: twelve kinds over two rules of six are all checked.
+  const split = spec([{ apiGroups: [''], apiVersions: ['v1'], resources: many.slice(0, 6) }, { apiGroups: [''], apiVersions: ['v1'], resources: many.slice(6) }]);
+  assert.equal(typesToCheck(split).length, 12);
 });
 
 test("Kyverno's warning per expression and message expression, only when the rule could be a ValidatingAdmissionPolicy", () => {

@@ -82,3 +82,33 @@ test("yaml3KeyLess is go-yaml v3's sorter: digit runs by value, a non-letter bef
   assert.deepEqual(sorted(['a01', 'a1']), ['a1', 'a01'], 'same value: the shorter digit run first');
   assert.deepEqual(sorted(['ab', 'a']), ['a', 'ab']);
 });
+
+test('the denial text picks go-yaml v3\'s styles: a literal block unless a space ends a line or the text, the indentation hint 2, double quotes folded past column 80', () => {
+  const request = { operation: 'CREATE' as const, object: { kind: 'Pod', metadata: { name: 'p', namespace: 'default' } }, oldObject: null, kind: { group: '', version: 'v1', kind: 'Pod' }, requestInfo: { roles: [], clusterRoles: [], userInfo: {} } };
+  const text = (message: string) => blockedMessage(request, [{ policy: { name: 'p' }, rules: [{ name: 'r', type: 'Validation', status: 'fail', message, failureAction: 'Enforce' }] } as never]).split('\n\np:\n')[1];
+  assert.equal(text('line1\n  indented'), '  r: |-\n    line1\n      indented\n', 'a break before spaces keeps the block');
+  assert.equal(text('a\nb '), '  r: "a\\nb "\n', 'a trailing space refuses the block');
+  assert.equal(text(' lead\nx'), '  r: |2-\n     lead\n    x\n');
+  assert.equal(text('tab\there'), '  r: "tab\\there"\n');
+  assert.equal(text('del\x7f nel\u0085'), '  r: "del\\x7F nel\\N"\n');
+  const long = `${'word '.repeat(20)}\nend`;
+  assert.equal(text(long), `  r: "word word word word word word word word word word word word word word word word\n    word word word word \\nend"\n`);
+});
+
+test('property: every message reads back from the denial text as the same string (go-yaml v3 styles, folding and escapes)', async () => {
+  const fc = (await import('fast-check')).default;
+  const { parse } = await import('yaml');
+  const request = { operation: 'CREATE' as const, object: { kind: 'Pod', metadata: { name: 'p', namespace: 'default' } }, oldObject: null, kind: { group: '', version: 'v1', kind: 'Pod' }, requestInfo: { roles: [], clusterRoles: [], userInfo: {} } };
+  const piece = fc.oneof(fc.constantFrom(' ', '  ', '\n', '\t', ': ', ' #', "'", '"', '\\', '-', 'true', '\u0085', '\u00a0', '\x7f', 'é', '😀'), fc.string({ maxLength: 12 }));
+  fc.assert(fc.property(fc.array(piece, { maxLength: 30 }).map((a) => a.join('')), (message) => {
+    const body = blockedMessage(request, [{ policy: { name: 'p' }, rules: [{ name: 'r', type: 'Validation', status: 'fail', message, failureAction: 'Enforce' }] } as never]).split(' policies \n\n')[1];
+    assert.equal((parse(body) as { p: { r: unknown } }).p.r, message, JSON.stringify(body));
+  }), { seed: 13, numRuns: 500 });
+});
+
+test('the denial text quotes a rule name that would read back as another type, and a later policy of the same name replaces the earlier, as Kyverno\'s map does', () => {
+  const request = { operation: 'CREATE' as const, object: { kind: 'Pod', metadata: { name: 'p', namespace: 'default' } }, oldObject: null, kind: { group: '', version: 'v1', kind: 'Pod' }, requestInfo: { roles: [], clusterRoles: [], userInfo: {} } };
+  const rule = (name: string) => ({ name, type: 'Validation', status: 'fail', message: 'denied', failureAction: 'Enforce' });
+  const text = blockedMessage(request, [{ policy: { name: 'p' }, rules: [rule('first')] }, { policy: { name: 'p' }, rules: [rule('yes'), rule('123')] }] as never);
+  assert.equal(text.split(' policies \n\n')[1], 'p:\n  "123": denied\n  "yes": denied\n');
+});
