@@ -25,6 +25,7 @@ import type { KubeClient } from '../kube-api/client';
 import { watchKinds } from '../kube-api/watch';
 import { defaultWebhookSettings, type LabelSelector, type MatchCondition, type WebhookSettings } from './configurations';
 import type { UserExclusionSettings } from './user-filters';
+import { goJsonTypeName } from '../engine/core/go-json';
 
 /** Kyverno's configuration, as we apply it. */
 export interface KyvernoConfiguration {
@@ -78,26 +79,23 @@ function parseGoBool(text: string): boolean | undefined {
 /** A value Go's json.Unmarshal refuses for the type named (the key keeps its default). */
 class DecodeError extends Error {}
 
-const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : typeof v);
-
-/** A struct field as encoding/json finds it: the exact key, else one equal ignoring case (the last such key wins). */
+/** A struct field as encoding/json fills it: each key equal to the name, exactly or ignoring case, is assigned in document order, so the last one wins. */
 function goField(obj: Record<string, unknown>, name: string): unknown {
-  if (name in obj) return obj[name];
   let found: unknown;
-  for (const [k, v] of Object.entries(obj)) if (k.toLowerCase() === name.toLowerCase()) found = v;
+  for (const [k, v] of Object.entries(obj)) if (k === name || k.toLowerCase() === name.toLowerCase()) found = v;
   return found;
 }
 
 /** A JSON object decoded into a Go struct; null is the zero value (undefined here). */
 function goStruct(v: unknown, type: string): Record<string, unknown> | undefined {
   if (v === null || v === undefined) return undefined;
-  if (typeof v !== 'object' || Array.isArray(v)) throw new DecodeError(`json: cannot unmarshal ${typeName(v)} into Go value of type ${type}`);
+  if (typeof v !== 'object' || Array.isArray(v)) throw new DecodeError(`json: cannot unmarshal ${goJsonTypeName(v)} into Go value of type ${type}`);
   return v as Record<string, unknown>;
 }
 
 function goString(v: unknown, type: string): string {
   if (v === null || v === undefined) return '';
-  if (typeof v !== 'string') throw new DecodeError(`json: cannot unmarshal ${typeName(v)} into Go value of type ${type}`);
+  if (typeof v !== 'string') throw new DecodeError(`json: cannot unmarshal ${goJsonTypeName(v)} into Go value of type ${type}`);
   return v;
 }
 
@@ -112,7 +110,7 @@ function goStringMap(v: unknown, type: string): Record<string, string> | undefin
 
 function goList<T>(v: unknown, type: string, item: (x: unknown) => T): T[] | undefined {
   if (v === null || v === undefined) return undefined;
-  if (!Array.isArray(v)) throw new DecodeError(`json: cannot unmarshal ${typeName(v)} into Go value of type ${type}`);
+  if (!Array.isArray(v)) throw new DecodeError(`json: cannot unmarshal ${goJsonTypeName(v)} into Go value of type ${type}`);
   return v.map(item);
 }
 

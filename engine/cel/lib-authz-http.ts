@@ -8,6 +8,7 @@
 import type { Environment } from '@marcbachmann/cel-js';
 import { base64Decode } from '../jmespath/go-compat';
 import { HttpLib } from './lib-cluster';
+import { goJsonTypeName } from '../core/go-json';
 
 type Values = Record<string, string[]>;
 
@@ -69,20 +70,14 @@ function field(obj: Record<string, unknown>, name: string): unknown {
 function stringField(obj: Record<string, unknown>, name: string, path: string): string {
   const v = field(obj, name);
   if (v === undefined || v === null) return '';
-  if (typeof v !== 'string') throw new HttpPayloadError(`json: cannot unmarshal ${jsonType(v)} into Go struct field ${path}.${name} of type string`);
+  if (typeof v !== 'string') throw new HttpPayloadError(`json: cannot unmarshal ${goJsonTypeName(v)} into Go struct field ${path}.${name} of type string`);
   return v;
-}
-
-function jsonType(v: unknown): string {
-  if (Array.isArray(v)) return 'array';
-  if (v === null) return 'null';
-  return typeof v === 'object' ? 'object' : typeof v;
 }
 
 function valuesField(obj: Record<string, unknown>, name: string, path: string): Values {
   const v = field(obj, name);
   if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw new HttpPayloadError(`json: cannot unmarshal ${jsonType(v)} into Go struct field ${path}.${name} of type map[string][]string`);
+  if (typeof v !== 'object' || Array.isArray(v)) throw new HttpPayloadError(`json: cannot unmarshal ${goJsonTypeName(v)} into Go struct field ${path}.${name} of type map[string][]string`);
   const out: Values = {};
   for (const [k, list] of Object.entries(v as Record<string, unknown>)) {
     if (list === null) {
@@ -90,7 +85,7 @@ function valuesField(obj: Record<string, unknown>, name: string, path: string): 
       continue;
     }
     if (!Array.isArray(list) || list.some((s) => typeof s !== 'string')) {
-      throw new HttpPayloadError(`json: cannot unmarshal ${jsonType(list)} into Go struct field ${path}.${name} of type []string`);
+      throw new HttpPayloadError(`json: cannot unmarshal ${goJsonTypeName(list)} into Go struct field ${path}.${name} of type []string`);
     }
     out[k] = list as string[];
   }
@@ -105,21 +100,21 @@ export function httpCheckRequestFromJson(text: string): Record<string, unknown> 
   } catch (err) {
     throw new HttpPayloadError(`invalid JSON: ${(err as Error).message}`);
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new HttpPayloadError(`json: cannot unmarshal ${jsonType(parsed)} into Go value of type http.CheckRequest`);
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new HttpPayloadError(`json: cannot unmarshal ${goJsonTypeName(parsed)} into Go value of type http.CheckRequest`);
   const raw = field(parsed as Record<string, unknown>, 'attributes');
   if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
-    throw new HttpPayloadError(`json: cannot unmarshal ${jsonType(raw)} into Go struct field CheckRequest.attributes of type http.CheckRequestAttributes`);
+    throw new HttpPayloadError(`json: cannot unmarshal ${goJsonTypeName(raw)} into Go struct field CheckRequest.attributes of type http.CheckRequestAttributes`);
   }
   const a = (raw ?? {}) as Record<string, unknown>;
   const at = 'CheckRequest.attributes';
   const length = field(a, 'contentLength');
   if (length !== undefined && length !== null && !(typeof length === 'number' && Number.isInteger(length))) {
-    throw new HttpPayloadError(`json: cannot unmarshal ${jsonType(length)} into Go struct field ${at}.contentLength of type int64`);
+    throw new HttpPayloadError(`json: cannot unmarshal ${goJsonTypeName(length)} into Go struct field ${at}.contentLength of type int64`);
   }
   const bodyText = field(a, 'body');
   let body: Uint8Array = new Uint8Array();
   if (bodyText !== undefined && bodyText !== null) {
-    if (typeof bodyText !== 'string') throw new HttpPayloadError(`json: cannot unmarshal ${jsonType(bodyText)} into Go struct field ${at}.body of type []uint8`);
+    if (typeof bodyText !== 'string') throw new HttpPayloadError(`json: cannot unmarshal ${goJsonTypeName(bodyText)} into Go struct field ${at}.body of type []uint8`);
     try {
       body = base64Decode(bodyText);
     } catch (err) {

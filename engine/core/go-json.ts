@@ -167,3 +167,11 @@ export function goJsonUnmarshal(text: string): unknown {
   if (error) throw new GoJsonSyntaxError(error);
   return JSON.parse(text);
 }
+
+/** How Go's UnmarshalTypeError names a JSON value of the wrong type ("json: cannot unmarshal <this> into ..."). */
+export function goJsonTypeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'boolean') return 'bool';
+  return typeof v === 'object' ? 'object' : typeof v;
+}

@@ -83,6 +83,11 @@ export interface ControllersOptions {
 
 const SAFE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
+/** A generated name's five-character suffix (utilrand.String's alphabet), derived from `seed` so a run repeats. */
+export function nameSuffix(seed: string): string {
+  return safeEncode(String(fnv32a(seed))).slice(0, 5);
+}
+
 /** Kubernetes' rand.SafeEncodeString: each character mapped into an alphabet without vowels. */
 function safeEncode(text: string): string {
   return [...text].map((c) => SAFE_ALPHABET[c.charCodeAt(0) % SAFE_ALPHABET.length]).join('');
@@ -521,7 +526,7 @@ export class WorkloadControllers {
   private async createPod(owner: JsonObject, template: JsonObject, user: ControllerUser, extraLabels: Record<string, string>): Promise<string | undefined> {
     const namespace = String(meta(owner).namespace ?? '');
     let name: string;
-    do name = `${nameOf(owner)}-${safeEncode(String(fnv32a(`${uidOf(owner)}/${++this.podSerial}`))).slice(0, 5)}`;
+    do name = `${nameOf(owner)}-${nameSuffix(`${uidOf(owner)}/${++this.podSerial}`)}`;
     while (this.store.get({ apiVersion: 'v1', kind: 'Pod', namespace, name }));
     const templateMeta = asObject(template.metadata);
     const pod: JsonObject = {

@@ -23,6 +23,7 @@ import { crdIndex, loadCrd } from '../../deploy/crds';
 import { apiServerAnswer } from '../../engine/context';
 import { forbiddenMessage, rbacAuthorize } from './authorizer';
 import { mergeObjects, refOfObject, type ObjectStore } from './store';
+import { nameSuffix } from './controllers';
 
 /** What kubectl cannot do faithfully offline: the step is unsupported, naming the command. */
 export class KubectlUnsupported extends Error {}
@@ -895,8 +896,6 @@ async function exec(ctx: Context): Promise<void> {
   ctx.out.remoteCommand = `\`${command.join(' ')}\` in ${ctx.namespace}/${name}/${container}`;
 }
 
-/** utilrand.String's alphabet: the suffix of a debug container's generated name. */
-const NAME_SUFFIX_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
 
 /**
  * `kubectl debug POD --image=IMAGE`: an ephemeral container (the legacy profile, kubectl's
@@ -925,7 +924,9 @@ async function debug(ctx: Context): Promise<void> {
     const taken = new Set([...asArray(spec.containers), ...asArray(spec.initContainers), ...asArray(spec.ephemeralContainers)].map((c) => String(asObject(c).name)));
     let name = flag(ctx.args, 'container');
     if (!name) {
-      do name = `debugger-${Array.from({ length: 5 }, () => NAME_SUFFIX_CHARS[Math.floor(Math.random() * NAME_SUFFIX_CHARS.length)]).join('')}`;
+      // utilrand.String(5) in kubectl; here derived from the Pod and the names taken, so a run repeats.
+      let attempt = 0;
+      do name = `debugger-${nameSuffix(`${String(asObject(pod.metadata).uid)}/${taken.size}/${attempt++}`)}`;
       while (taken.has(name));
       if (!quiet) ctx.out.out.push(`Defaulting debug container name to ${name}.`);
     }
