@@ -24,11 +24,10 @@ import { WorkQueue } from './work-queue';
 import { exceptionsInScope, type ExceptionScope } from './exception-scope';
 import { admissionPolicyGeneratedEvents, type EventInfo } from './event-info';
 import type { KubeClient } from '../kube-api/client';
-import { findResources, type KindTable } from '../engine/kube';
+import { findResources, MANAGED_BY_LABEL, type KindTable } from '../engine/kube';
 import { asArray, asObject, isJsonObject, jsonEqual } from '../engine/core/json';
 import {
   ADMISSION_REGISTRATION,
-  MANAGED_BY_LABEL,
   MAP_VERSIONS,
   mutatingAdmissionPolicyPlan,
   validatingAdmissionPolicyPlan,

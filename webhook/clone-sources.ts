@@ -20,11 +20,11 @@ import { formatApiVersion, knownKindTable, resourceGVK } from '../engine/kube';
 import { splitKindSelector } from '../engine/kube/selectors';
 import { ruleMatchesRequest } from '../engine/match';
 import { generatePatterns, generateRulesOf, policyKey } from './generate-work';
+import { MANAGED_BY_LABEL } from '../engine/kube/labels';
 
 type Json = Record<string, unknown>;
 
 const G = 'generate.kyverno.io/';
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 
 const labelsOf = (o: Json | null | undefined): Record<string, string> =>
   Object.fromEntries(Object.entries(asObject(asObject(o?.metadata).labels)).map(([k, v]) => [k, String(v)]));

@@ -29,11 +29,11 @@ import type { AdmissionRequest, ClusterState, JsonObject, PolicyResponse, RuleRe
 import { KNOWN_KINDS, isNamespacedKind, parseApiVersion } from '../engine/kube';
 import { matchConstraintsMatch } from '../engine/cel/match';
 import { apiGroup } from '../engine/loader';
+import { MANAGED_BY_LABEL } from '../engine/kube/labels';
 
 type Json = Record<string, unknown>;
 
 const G = 'generate.kyverno.io/';
-const MANAGED_BY = 'app.kubernetes.io/managed-by';
 
 export function isGeneratingPolicy(policy: Json): boolean {
   return policy.kind === 'GeneratingPolicy' || policy.kind === 'NamespacedGeneratingPolicy';
@@ -112,7 +112,7 @@ export function downstreamLabels(ctx: GenerateContext, obj: JsonObject): Record<
   const meta = asObject(obj.metadata);
   const labels: Record<string, string> = Object.fromEntries(Object.entries(asObject(meta.labels)).map(([k, v]) => [k, String(v)]));
   Object.assign(labels, {
-    [MANAGED_BY]: 'kyverno',
+    [MANAGED_BY_LABEL]: 'kyverno',
     [`${G}policy-name`]: ctx.policyName,
     [`${G}trigger-name`]: ctx.triggerName,
     [`${G}trigger-namespace`]: ctx.triggerNamespace,
@@ -130,7 +130,7 @@ const labelsOf = (o: JsonObject | undefined): Json => asObject(asObject(o?.metad
 
 function managedBy(ctx: GenerateContext, existing: JsonObject): boolean {
   const l = labelsOf(existing);
-  return l[MANAGED_BY] === 'kyverno' && l[`${G}policy-name`] === ctx.policyName && l[`${G}trigger-uid`] === ctx.triggerUid;
+  return l[MANAGED_BY_LABEL] === 'kyverno' && l[`${G}policy-name`] === ctx.policyName && l[`${G}trigger-uid`] === ctx.triggerUid;
 }
 
 async function namespaced(client: KubeClient, apiVersion: string, kind: string): Promise<boolean> {
@@ -393,7 +393,7 @@ export class GpolDownstreams {
   /** handleDelete */
   private async deleted(w: KindWatch, obj: JsonObject): Promise<void> {
     const uid = String(asObject(obj.metadata).uid ?? '');
-    if (labelsOf(obj)[MANAGED_BY] !== 'kyverno') {
+    if (labelsOf(obj)[MANAGED_BY_LABEL] !== 'kyverno') {
       // A source deleted: its copies go.
       for (const copy of await this.copiesOf(w, obj)) {
         w.cache.delete(String(asObject(copy.metadata).uid ?? ''));

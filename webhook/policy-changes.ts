@@ -16,11 +16,11 @@ import type { JsonObject } from '../engine/core/types';
 import { cloneListKind } from './clone-sources';
 import { generatePatterns, generateRulesOf } from './generate-work';
 import { mutateExistingRules } from './mutate-existing';
+import { MANAGED_BY_LABEL } from '../engine/kube/labels';
 
 type Json = Record<string, unknown>;
 
 const G = 'generate.kyverno.io/';
-const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 
 /** A kind to list: apiVersion and kind, both literal. */
 export interface KindRef {

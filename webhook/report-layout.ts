@@ -14,9 +14,9 @@
 import type { JsonObject as Json, RuleResult } from '../engine/core/types';
 import { computeRules } from '../engine/autogen';
 import { asObject } from '../engine/core/json';
+import { MANAGED_BY_LABEL } from '../engine/kube/labels';
 
 export const REPORT_API_VERSION = 'wgpolicyk8s.io/v1alpha2';
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 /** Kyverno's value (pkg/utils/report SetManagedByKyvernoLabel). */
 export const MANAGED_BY = 'kyverno';
 /** Which product wrote a report: ours, so we never touch a real Kyverno's reports. */

@@ -17,6 +17,7 @@ import { asArray, asObject, isJsonObject } from '../core/json';
 import { parseKindSelector, type ServedResource } from '../kube';
 import { containsWildcard, wildcardMatch } from '../wildcard/wildcard';
 import { autogenConfigs } from './autogen';
+import { MANAGED_BY_LABEL } from '../kube/labels';
 
 type Json = JsonObject;
 
@@ -24,7 +25,6 @@ type Json = JsonObject;
 export type FindResources = (group: string, version: string, kind: string, subresource: string) => ServedResource[];
 
 export const ADMISSION_REGISTRATION = 'admissionregistration.k8s.io';
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 const EXCLUDE_REPORTING_LABEL = 'reports.kyverno.io/disabled';
 
 /** Generated objects: the policy and its binding, of one apiVersion. */

@@ -23,3 +23,4 @@ export {
   qualifiedKind,
 } from './known-kinds';
 export { type KindResource, type KindTable, type ServedResource, builtInKindTable, findBuiltInResources, findResources, knownKindTable, resolveKind } from './kind-table';
+export { MANAGED_BY_LABEL } from './labels';
