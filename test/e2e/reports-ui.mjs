@@ -18,12 +18,23 @@ const kubectl = (args) => execSync(`${process.env.KUBECTL} ${args}`, { encoding:
 const { browser, page, log, check, counter, consoleLines, text, shot, openFile } = await openWorkbenchBrowser('reports', OUT);
 
 async function palette(label) {
-  // Focus may sit in the chart's webview, which keeps F1 to itself: the title bar takes it back.
-  await page.locator('.part.titlebar').click({ position: { x: 600, y: 10 } }).catch(() => {});
-  await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input.input');
-  await input.waitFor({ state: 'visible', timeout: 15000 });
-  await input.fill('>' + label);
+  // Focus may sit in the chart's webview, which keeps F1 to itself: the title bar takes it back.
+  // A webview that finishes loading just after F1 takes the focus again and closes the palette
+  // (seen once in CI): then the palette is opened again, at most three times.
+  for (let attempt = 1; ; attempt++) {
+    await page.locator('.part.titlebar').click({ position: { x: 600, y: 10 } }).catch(() => {});
+    await page.keyboard.press('F1');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 15000 });
+      await input.fill('>' + label, { timeout: 5000 });
+      break;
+    } catch (e) {
+      if (attempt === 3) throw e;
+      log(`palette closed before "${label}" was typed (attempt ${attempt}): opening it again`);
+      await page.keyboard.press('Escape').catch(() => {});
+    }
+  }
   await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 15000 });
   await page.keyboard.press('Enter');
 }
