@@ -14,7 +14,8 @@ import { objectPaths, pathBeingTyped } from '../../server/src/service/expression
 
 const root = resolve(__dirname, '../..');
 
-function classic(kinds: string[], body: string): string {
+/** A ClusterPolicy `p` with one rule `r` over these kinds, its `validate` written by the caller (indented under it). */
+function policyOver(kinds: string[], validate: string): string {
   return `apiVersion: kyverno.io/v1
 kind: ClusterPolicy
 metadata:
@@ -27,9 +28,13 @@ spec:
       - resources:
           kinds: [${kinds.join(', ')}]
     validate:
-      message: ${body}
+${validate}`;
+}
+
+function classic(kinds: string[], body: string): string {
+  return policyOver(kinds, `      message: ${body}
       deny: {}
-`;
+`);
 }
 
 function celPolicy(rule: string, expression: string): string {
@@ -298,22 +303,10 @@ test('the committed Kubernetes types come from the pinned input and stay small',
 
 /** A classic policy with one validate.cel rule over these kinds (what Kyverno type-checks at admission). */
 function celClassic(kinds: string[], expressions: string[], extraRule = ''): string {
-  return `apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata:
-  name: p
-spec:
-  rules:
-  - name: r
-    match:
-      any:
-      - resources:
-          kinds: [${kinds.join(', ')}]
-    validate:
-      cel:
+  return policyOver(kinds, `      cel:
         expressions:
 ${expressions.map((e) => `        - expression: ${e}\n          message: m`).join('\n')}
-${extraRule}`;
+${extraRule}`);
 }
 
 function typeCheckWarnings(text: string, code = 'KS1214'): Array<{ message: string; text: string }> {
