@@ -23,6 +23,7 @@ import { POLICY_KINDS } from '../webhook/incluster';
 import type { AdmissionPolicyGeneration } from '../webhook/admission-policy-generator';
 import { isOurs, MANAGED_BY_SELECTOR, type WebhookSettings } from '../webhook/configurations';
 import { configurationDefaults, configurationOf, KYVERNO_CONFIG_MAP } from '../webhook/kyverno-config';
+import { defaultResourceFilters } from '../webhook/resource-filters';
 
 type Json = Record<string, unknown>;
 
@@ -110,7 +111,7 @@ async function configuredWebhookSettings(client: KubeClient, ns: string, log: (l
     log(`warning: ConfigMap ${ns}/${KYVERNO_CONFIG_MAP} could not be read (${e.message}): the webhook configurations get the default settings`);
     return undefined;
   });
-  return configurationOf(configMap?.data, configurationDefaults({ resourceFilters: '', userExclusions: {}, successEvents: false, successEventActions: [] }, ns), (line) => log(`warning: ConfigMap ${ns}/${KYVERNO_CONFIG_MAP}: ${line}`)).webhooks;
+  return configurationOf(configMap?.data, configurationDefaults({ resourceFilters: defaultResourceFilters(ns), userExclusions: {}, successEvents: false, successEventActions: [] }, ns), (line) => log(`warning: ConfigMap ${ns}/${KYVERNO_CONFIG_MAP}: ${line}`)).webhooks;
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { webhookRules, type RuleNeed } from './rules';
 import { celWebhooks } from './cel-webhooks';
+import { namespacesFilteredWhole } from './resource-filters';
 
 type Json = Record<string, unknown>;
 
@@ -29,14 +30,19 @@ export function serviceHosts(namespace: string): string[] {
 export const WEBHOOK_ANNOTATIONS = { 'admissions.enforcer/disabled': 'true' };
 /**
  * Kyverno's default namespace selector (the chart's config `webhooks`: kube-system, then its own
- * namespace, one expression each). kube-node-lease is left to the resource filters, as in
- * Kyverno (its default filter for kube-node-lease, resource-filters.ts).
+ * namespace, one expression each), plus the other namespaces the resource filters exclude whole
+ * (kube-public and kube-node-lease by default): Kyverno lets the API server call it there and
+ * then answers "allowed" without evaluating (its resource filters); the same answer comes
+ * without the call, so the nodes' Lease heartbeats never wait on the webhook. A filter removed
+ * from the ConfigMap's `resourceFilters` puts its namespace back.
  */
-export function defaultNamespaceSelector(namespace: string): LabelSelector {
+export function defaultNamespaceSelector(namespace: string, resourceFilters = ''): LabelSelector {
+  const others = namespacesFilteredWhole(resourceFilters).filter((n) => n !== 'kube-system' && n !== namespace);
   return {
     matchExpressions: [
       { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] },
       { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [namespace] },
+      ...(others.length ? [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: others }] : []),
     ],
   };
 }
@@ -68,8 +74,8 @@ export interface WebhookSettings {
  * Without the ConfigMap's keys: our namespace selector (Kyverno's chart default plus our own
  * namespace) and the chart's default annotation; no labels or match conditions.
  */
-export function defaultWebhookSettings(namespace: string): WebhookSettings {
-  return { namespaceSelector: defaultNamespaceSelector(namespace), annotations: { ...WEBHOOK_ANNOTATIONS }, labels: {}, matchConditions: [] };
+export function defaultWebhookSettings(namespace: string, resourceFilters = ''): WebhookSettings {
+  return { namespaceSelector: defaultNamespaceSelector(namespace, resourceFilters), annotations: { ...WEBHOOK_ANNOTATIONS }, labels: {}, matchConditions: [] };
 }
 
 /**

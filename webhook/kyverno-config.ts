@@ -23,7 +23,7 @@ import { goJsonUnmarshal } from '../engine/core/go-json';
 import { Quantity } from '../engine/units';
 import type { KubeClient } from '../kube-api/client';
 import { watchKinds } from '../kube-api/watch';
-import { defaultWebhookSettings, type LabelSelector, type MatchCondition, type WebhookSettings } from './configurations';
+import { defaultNamespaceSelector, defaultWebhookSettings, type LabelSelector, type MatchCondition, type WebhookSettings } from './configurations';
 import type { UserExclusionSettings } from './user-filters';
 import { goJsonTypeName } from '../engine/core/go-json';
 
@@ -43,6 +43,8 @@ export interface KyvernoConfiguration {
   webhooks: WebhookSettings;
   /** `updateRequestThreshold`: how many UpdateRequests may exist before no more are written. */
   updateRequestThreshold: number;
+  /** The namespace we run in: the default namespace selector leaves it out (configurations.ts). */
+  namespace: string;
 }
 
 /** The settings with serve flags, which the ConfigMap's keys override. */
@@ -64,8 +66,9 @@ export function configurationDefaults(flags: ConfigurationFlags, namespace: stri
   return {
     ...flags,
     engine: { ...DEFAULT_ENGINE_CONFIGURATION },
-    webhooks: defaultWebhookSettings(namespace),
+    webhooks: defaultWebhookSettings(namespace, flags.resourceFilters),
     updateRequestThreshold: DEFAULT_UPDATE_REQUEST_THRESHOLD,
+    namespace,
   };
 }
 
@@ -207,6 +210,8 @@ export function configurationOf(data: unknown, defaults: KyvernoConfiguration, l
       log(`configuration: failed to parse ${key} (${(e as Error).message}); keeping the default`);
     }
   };
+  // Without `webhooks`, our default selector follows the filters: it leaves out the namespaces they exclude whole.
+  if (filters !== undefined && text('webhooks') === undefined) out.webhooks.namespaceSelector = defaultNamespaceSelector(out.namespace, filters);
   // A key set wins whole, as in Kyverno: `webhooks` without a namespaceSelector selects every namespace.
   decoded('webhooks', parseWebhooks, (v) => {
     const { namespaceSelector: _ns, objectSelector: _obj, ...rest } = out.webhooks;

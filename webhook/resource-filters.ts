@@ -57,6 +57,20 @@ export function parseResourceFilters(text: string): ResourceFilter[] {
   return out;
 }
 
+/**
+ * The namespaces the filters exclude whole: a `[*\/*,NS,*]` entry (every kind and subresource,
+ * every name) with a literal namespace. No policy sees a request there, so the webhook
+ * configurations may leave those namespaces out without changing an answer (configurations.ts).
+ */
+export function namespacesFilteredWhole(text: string): string[] {
+  const out: string[] = [];
+  for (const f of parseResourceFilters(text)) {
+    const everyKind = f.group === '*' && f.version === '*' && f.kind === '*' && f.subresource === '*';
+    if (everyKind && f.name === '*' && f.namespace && !/[*?]/.test(f.namespace) && !out.includes(f.namespace)) out.push(f.namespace);
+  }
+  return out;
+}
+
 /** Kinds Kyverno never evaluates (its reports and update requests). */
 const KYVERNO_OWN_KINDS = new Set(['AdmissionReport', 'ClusterAdmissionReport', 'BackgroundScanReport', 'ClusterBackgroundScanReport', 'UpdateRequest']);
 

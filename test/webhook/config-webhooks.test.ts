@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { defaultNamespaceSelector, webhookConfigurations, TTL_VALIDATING_CONFIG, VALIDATING_CONFIG, MUTATING_CONFIG, POLICY_VALIDATING_CONFIG, type WebhookSettings } from '../../webhook/configurations';
 import { configurationDefaults, configurationOf } from '../../webhook/kyverno-config';
 import { classicWebhookNeeds } from '../../webhook/rules';
+import { defaultResourceFilters } from '../../webhook/resource-filters';
 import { WebhookController } from '../../webhook/controller';
 import { knownKindTable } from '../../engine/kube';
 import { FakeKube } from '../deploy/fake-kube';
@@ -53,6 +54,16 @@ test('without the keys: our namespace selector, the chart\'s annotation, no labe
     }
     assert.equal(hooks(configs.get(TTL_VALIDATING_CONFIG))[0].matchConditions, undefined);
   }
+});
+
+test('the default selector also leaves out the namespaces the resource filters exclude whole (kube-node-lease, kube-public), and follows the ConfigMap\'s resourceFilters', () => {
+  const defaults = configurationDefaults({ resourceFilters: defaultResourceFilters(NS), userExclusions: {}, successEvents: false, successEventActions: [] }, NS);
+  const excluded = (s: WebhookSettings) => (s.namespaceSelector?.matchExpressions ?? []).flatMap((e) => (e.operator === 'NotIn' ? e.values ?? [] : []));
+  assert.deepEqual(excluded(configurationOf({}, defaults).webhooks), ['kube-system', NS, 'kube-public', 'kube-node-lease']);
+  // A filter dropped from the ConfigMap puts its namespace back before the webhook.
+  assert.deepEqual(excluded(configurationOf({ resourceFilters: '[*/*,kube-system,*][Event,*,*]' }, defaults).webhooks), ['kube-system', NS]);
+  // The ConfigMap's own `webhooks` wins whole, as in Kyverno.
+  assert.deepEqual(configurationOf({ resourceFilters: '[*/*,x,*]', webhooks: '{"namespaceSelector":{"matchLabels":{"a":"b"}}}' }, defaults).webhooks.namespaceSelector, { matchLabels: { a: 'b' } });
 });
 
 test('webhooks: a namespaceSelector set replaces ours on the resource webhooks, an objectSelector joins the CEL policies\' own', () => {

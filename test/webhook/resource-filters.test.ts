@@ -1,7 +1,7 @@
 /** Kyverno's resource filters (pkg/config parseKinds/ToFilter) and the reviews they let through unevaluated. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultResourceFilters, isFiltered, parseResourceFilters } from '../../webhook/resource-filters';
+import { defaultResourceFilters, isFiltered, namespacesFilteredWhole, parseResourceFilters } from '../../webhook/resource-filters';
 import { evaluateReview } from '../../webhook/evaluate';
 import { PolicyIndex } from '../../webhook/prefilter';
 
@@ -81,4 +81,23 @@ test('the filters kept for the last kind answer as a fresh look at the whole lis
   }
   assert.equal(compared, 4 * requests.length * requests.length * 3);
   assert.ok(fresh.flat().includes(true) && fresh.flat().includes(false));
+});
+
+test('namespaces filtered whole: only [*/*,NS,*] entries with a literal namespace', () => {
+  assert.deepEqual(namespacesFilteredWhole(defaultResourceFilters('kyverno-studio')), ['kyverno-studio', 'kube-system', 'kube-public', 'kube-node-lease']);
+  assert.deepEqual(namespacesFilteredWhole('[Pod,a,*][*/*,b,web-*][*/*,team-*,*][*,c,*][*/*,d,*][*/*,d]'), ['d']);
+});
+
+test('property: a request in a namespace filtered whole is filtered, whatever its kind, subresource or name (the webhook selector may skip it)', async () => {
+  const fc = (await import('fast-check')).default;
+  const word = fc.constantFrom('a', 'b', 'kube-node-lease', 'team-a', '*', 'team-*', '?', '');
+  const kind = fc.constantFrom('*', '*/*', 'Pod', 'Pod/*', 'apps/v1/Deployment', 'Namespace', '*/status', 'Node/?*');
+  const entry = fc.tuple(kind, word, word).map(([k, ns, n]) => `[${k},${ns},${n}]`);
+  const request = fc.record({
+    group: fc.constantFrom('', 'apps', 'x.io'), version: fc.constantFrom('v1', 'v2'), kind: fc.constantFrom('Pod', 'Deployment', 'Namespace', 'Thing'),
+    subresource: fc.constantFrom('', 'status', 'exec'), namespace: fc.constantFrom('a', 'b', 'kube-node-lease', 'team-a'), name: fc.constantFrom('x', 'web-1', ''),
+  });
+  fc.assert(fc.property(fc.array(entry, { maxLength: 6 }).map((e) => e.join('')), request, (text, r) => {
+    if (namespacesFilteredWhole(text).includes(r.namespace)) assert.equal(isFiltered(parseResourceFilters(text), r), true, `${text} ${JSON.stringify(r)}`);
+  }), { numRuns: 2000 });
 });
