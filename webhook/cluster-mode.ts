@@ -25,7 +25,8 @@ import { collectAccessAnswers, resourceFromTable, type AccessReviewer } from './
 import { findResources, knownKindTable, type KindTable } from '../engine/kube';
 import type { AdmissionPolicyReports } from './scan';
 import type { AdmissionPolicyGeneration } from './admission-policy-generator';
-import { withDiscoveredKinds } from '../kube-api/discovery';
+import { crdSchemasServing, withDiscoveredKinds } from '../kube-api/discovery';
+import { celTypeCheckApplies } from '../engine/cel/type-check';
 import { kindLookups } from '../engine/policy/admission-checks';
 import type { JsonObject } from '../engine/core/types';
 import type { KeyAlgorithm } from '../tls/certificates';
@@ -196,7 +197,9 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
         checksAccess ? collectAccessAnswers(policy, clusterAccessReviewer(client, backgroundUser)) : { user: '', answers: [] },
         discoveryLookups(policy),
       ]);
-      return { ...access, kinds };
+      // The CEL type check of a validate.cel rule types custom resources with their CRDs' schemas.
+      const crds = celTypeCheckApplies(policy) ? await crdSchemasServing(client, kinds.flatMap(([, served]) => served)) : [];
+      return { ...access, kinds, ...(crds.length ? { crds } : {}) };
     },
     apiPost: (path, body) => client.request({ method: 'POST', path, body }),
   });
