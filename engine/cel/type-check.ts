@@ -212,7 +212,7 @@ export function objectTypesWith(crds: readonly CrdSchema[]): ObjectTypes {
         if (builtIn) return builtIn;
         for (const c of crds) {
           const v = c.group === gvk.group && c.kind === gvk.kind ? served(c, gvk.version) : undefined;
-          if (v) return crdObjectType(v.schema, gvk.kind);
+          if (v) return crdObjectType(c.nonStructural ? undefined : v.schema, gvk.kind);
         }
         return undefined;
       },

@@ -17,6 +17,11 @@ export interface CrdSchema {
    * the API server does not serve (nor publish in its OpenAPI); absent counts as served.
    */
   versions: Array<{ name: string; schema: unknown; served?: boolean }>;
+  /**
+   * The API server found the schemas not structural (its NonStructuralSchema condition, on CRDs
+   * from before apiextensions v1): it publishes such a kind as a bare object.
+   */
+  nonStructural?: boolean;
 }
 
 /** An apiextensions.k8s.io/v1 CustomResourceDefinition's kind and per-version schemas; undefined for anything else. */
@@ -31,5 +36,6 @@ export function crdSchemaOf(value: unknown): CrdSchema | undefined {
     const o = asObject(ver);
     if (typeof o.name === 'string') versions.push({ name: o.name, schema: asObject(o.schema).openAPIV3Schema, ...(o.served === false ? { served: false } : {}) });
   }
-  return { group: spec.group, kind: names.kind, plural: typeof names.plural === 'string' ? names.plural : '', namespaced: spec.scope !== 'Cluster', versions };
+  const nonStructural = asArray(asObject(v.status).conditions).some((c) => asObject(c).type === 'NonStructuralSchema' && asObject(c).status === 'True');
+  return { group: spec.group, kind: names.kind, plural: typeof names.plural === 'string' ? names.plural : '', namespaced: spec.scope !== 'Cluster', versions, ...(nonStructural ? { nonStructural } : {}) };
 }

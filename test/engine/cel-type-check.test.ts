@@ -262,4 +262,8 @@ test('a kind without a schema is skipped as the TypeChecker skips ErrSchemaNotFo
   // Published without a usable schema, a custom resource is a bare object: kind, apiVersion, metadata.name/generateName.
   const bare = admissionVariableTypes(crdObjectType(undefined, 'Widget'));
   assert.deepEqual(celFieldIssues("object.metadata.name == '' && object.kind == '' && object.metadata.labels == {} && object.spec == 1", bare).map((i) => i.field), ['labels', 'spec']);
+  // So is a CRD the API server found not structural (its NonStructuralSchema condition).
+  const nonStructural = crdSchemaOf({ ...WIDGET_CRD, status: { conditions: [{ type: 'NonStructuralSchema', status: 'True' }] } })!;
+  const kinds = objectTypesWith([nonStructural]).objectType({ group: 'example.com', version: 'v1', kind: 'Widget' })!;
+  assert.deepEqual(celFieldIssues('object.spec.size == 1 && object.metadata.name == ""', admissionVariableTypes(kinds)).map((i) => i.field), ['spec']);
 });
