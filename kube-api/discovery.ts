@@ -1,6 +1,7 @@
 /** The kinds a cluster serves, read through discovery (the built-in table where discovery says nothing), and the schemas of its CRDs. */
 import { crdSchemaOf, knownKindTable, type CrdSchema, type KindResource, type KindTable, type ServedResource } from '../engine/kube';
-import { BUILT_IN_OBJECT_TYPES } from '../engine/cel/type-check';
+import { BUILT_IN_OBJECT_TYPES, celTypeCheckApplies } from '../engine/cel/type-check';
+import type { JsonObject } from '../engine/core/types';
 import type { KubeClient } from './client';
 
 /**
@@ -137,4 +138,14 @@ export async function crdSchemasServing(client: KubeClient, resources: Iterable<
     }
   }));
   return read.filter((c): c is CrdSchema => c !== undefined);
+}
+
+/**
+ * The CRDs the policy admission of `policy` types its custom resources with: those serving the
+ * kinds discovery resolved (`kinds`, kindLookups' answers), read only when Kyverno type-checks
+ * the policy (a classic policy whose one rule could be a ValidatingAdmissionPolicy).
+ */
+export async function crdSchemasForPolicy(client: KubeClient, policy: JsonObject, kinds: ReadonlyArray<[string, ServedResource[]]>): Promise<CrdSchema[]> {
+  if (!celTypeCheckApplies(policy)) return [];
+  return crdSchemasServing(client, kinds.flatMap(([, served]) => served));
 }

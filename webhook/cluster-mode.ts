@@ -25,8 +25,7 @@ import { collectAccessAnswers, resourceFromTable, type AccessReviewer } from './
 import { findResources, knownKindTable, type KindTable } from '../engine/kube';
 import type { AdmissionPolicyReports } from './scan';
 import type { AdmissionPolicyGeneration } from './admission-policy-generator';
-import { crdSchemasServing, withDiscoveredKinds } from '../kube-api/discovery';
-import { celTypeCheckApplies } from '../engine/cel/type-check';
+import { crdSchemasForPolicy, withDiscoveredKinds } from '../kube-api/discovery';
 import { kindLookups } from '../engine/policy/admission-checks';
 import type { JsonObject } from '../engine/core/types';
 import type { KeyAlgorithm } from '../tls/certificates';
@@ -198,7 +197,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
         discoveryLookups(policy),
       ]);
       // The CEL type check of a validate.cel rule types custom resources with their CRDs' schemas.
-      const crds = celTypeCheckApplies(policy) ? await crdSchemasServing(client, kinds.flatMap(([, served]) => served)) : [];
+      const crds = await crdSchemasForPolicy(client, policy, kinds);
       return { ...access, kinds, ...(crds.length ? { crds } : {}) };
     },
     apiPost: (path, body) => client.request({ method: 'POST', path, body }),

@@ -5,7 +5,7 @@ import { evaluatePolicyValidation } from '../../webhook/evaluate';
 import { crdSchemaOf, findBuiltInResources, findResources, kindTableWith } from '../../engine/kube';
 import { asObject } from '../../engine/core/json';
 import { kindLookups } from '../../engine/policy/admission-checks';
-import { crdSchemasServing } from '../../kube-api/discovery';
+import { crdSchemasForPolicy, crdSchemasServing } from '../../kube-api/discovery';
 import type { KubeClient } from '../../kube-api/client';
 import { startTestWebhook } from './harness';
 
@@ -87,4 +87,13 @@ test("the primary reads the CRD serving each custom resource by its name, not th
   const crds = await crdSchemasServing(client, served);
   assert.deepEqual(crds, [GADGET]);
   assert.deepEqual(paths.sort(), ['/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.example.com', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/samples.metrics.example.io']);
+  // Per policy: read for a policy Kyverno type-checks, not for one it does not (two rules).
+  paths.length = 0;
+  const one = gadgetPolicy('object.spec.size > 1');
+  assert.deepEqual(await crdSchemasForPolicy(client, one, kindLookups(one, clusterFind)), [GADGET]);
+  assert.deepEqual(paths, ['/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.example.com']);
+  paths.length = 0;
+  const two = policy(['example.com/v1/Gadget'], [{ expression: 'true', message: 'm' }], 2);
+  assert.deepEqual(await crdSchemasForPolicy(client, two, kindLookups(two, clusterFind)), []);
+  assert.deepEqual(paths, []);
 });
