@@ -116,7 +116,9 @@ function withTypeMeta(fields: Map<string, CelSelectType>): Map<string, CelSelect
  * as SchemaDeclType ignores it: only the declared properties are fields.
  */
 function schemaDeclType(schema: unknown, name: string, depth: number): CelSelectType | undefined {
-  if (!isJsonObject(schema) || depth > MAX_PASS_DEPTH) return undefined;
+  if (!isJsonObject(schema)) return undefined;
+  // Past the pass's depth the schema is not read (dyn: says less, never more).
+  if (depth > MAX_PASS_DEPTH) return DYN;
   if (schema['x-kubernetes-int-or-string'] === true) return DYN;
   const embedded = schema['x-kubernetes-embedded-resource'] === true;
   switch (schema.type) {
