@@ -249,6 +249,9 @@ function baseRules(): Json[] {
     // Policy admission asks whether this service account may do what a policy's mutate targets
     // and generate rules need (webhook/access-review.ts), as Kyverno's admission controller may.
     { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+    // Policy admission types a validate.cel rule's custom resources with their CRDs' schemas
+    // (kube-api crdSchemasServing), as Kyverno's admission controller may read CRDs.
+    { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['get'] },
     // A GlobalContextEntry's apiCall records each successful call in status.lastRefreshTime.
     { apiGroups: ['kyverno.io'], resources: ['globalcontextentries/status'], verbs: ['update'] },
     // namespaceSelector and request.namespaceObject need namespace labels.

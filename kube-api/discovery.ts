@@ -1,5 +1,7 @@
-/** The kinds a cluster serves, read through discovery (the built-in table where discovery says nothing). */
-import { knownKindTable, type KindResource, type KindTable } from '../engine/kube';
+/** The kinds a cluster serves, read through discovery (the built-in table where discovery says nothing), and the schemas of its CRDs. */
+import { crdSchemaOf, knownKindTable, type CrdSchema, type KindResource, type KindTable, type ServedResource } from '../engine/kube';
+import { BUILT_IN_OBJECT_TYPES, celTypeCheckApplies } from '../engine/cel/type-check';
+import type { JsonObject } from '../engine/core/types';
 import type { KubeClient } from './client';
 
 /**
@@ -109,4 +111,41 @@ export async function withDiscoveredKinds<T>(client: KubeClient, compute: (table
   const cache = discoveredKinds(client);
   const first = compute(await cache.current());
   return missed(first) ? compute(await cache.afterMiss()) : first;
+}
+
+/**
+ * The CRDs serving these resources, for the CEL type check of validate.cel: Kyverno's schema
+ * resolver reads a custom resource's schema from the API server's /openapi/v3, which publishes
+ * each CRD's served versions from the CRD itself; the CRD object is read instead (one GET by
+ * its name, `<plural>.<group>`), since every API server with apiextensions.k8s.io/v1 serves it
+ * and /openapi/v3 came later (engine/cel/type-check makes the builder's additions). Resources
+ * with a bundled built-in type are not asked for. A resource no CRD serves (an aggregated
+ * API's) or a CRD that cannot be read gives nothing: the type check then skips the kind, as
+ * the TypeChecker skips a kind whose schema it cannot resolve.
+ */
+export async function crdSchemasServing(client: KubeClient, resources: Iterable<ServedResource>): Promise<CrdSchema[]> {
+  const names = new Set<string>();
+  for (const r of resources) {
+    if (r.subresource || !r.group) continue;
+    const builtIn = BUILT_IN_OBJECT_TYPES.kindsFor(r.group, r.version, r.resource).some((kind) => BUILT_IN_OBJECT_TYPES.objectType({ group: r.group, version: r.version, kind }));
+    if (!builtIn) names.add(`${r.resource}.${r.group}`);
+  }
+  const read = await Promise.all([...names].map(async (name) => {
+    try {
+      return crdSchemaOf(await client.request({ method: 'GET', path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${encodeURIComponent(name)}` }));
+    } catch {
+      return undefined;
+    }
+  }));
+  return read.filter((c): c is CrdSchema => c !== undefined);
+}
+
+/**
+ * The CRDs the policy admission of `policy` types its custom resources with: those serving the
+ * kinds discovery resolved (`kinds`, kindLookups' answers), read only when Kyverno type-checks
+ * the policy (a classic policy whose one rule could be a ValidatingAdmissionPolicy).
+ */
+export async function crdSchemasForPolicy(client: KubeClient, policy: JsonObject, kinds: ReadonlyArray<[string, ServedResource[]]>): Promise<CrdSchema[]> {
+  if (!celTypeCheckApplies(policy)) return [];
+  return crdSchemasServing(client, kinds.flatMap(([, served]) => served));
 }

@@ -10,7 +10,7 @@
 import type { JsonObject } from '../engine/core/types';
 import { asObject } from '../engine/core/json';
 import { splitKindSelector } from '../engine/kube/selectors';
-import { resolveKind, type KindTable, type ServedResource } from '../engine/kube';
+import { resolveKind, type CrdSchema, type KindTable, type ServedResource } from '../engine/kube';
 import { accessQuestions, questionKey, type AccessAnswer, type AccessCheckOptions, type AccessQuestion } from '../engine/policy/auth-checks';
 
 export interface ResourceAttributes {
@@ -67,6 +67,8 @@ export interface AccessAnswers {
   answers: Array<[string, AccessAnswer]>;
   /** Discovery's answers for the policy's kinds (engine/policy kindLookups), when the primary could ask. */
   kinds?: Array<[string, ServedResource[]]>;
+  /** The CRDs serving those kinds, for the CEL type check of validate.cel (kube-api crdSchemasServing). */
+  crds?: CrdSchema[];
 }
 
 /** Asks every question of the policy. */

@@ -25,7 +25,7 @@ import { collectAccessAnswers, resourceFromTable, type AccessReviewer } from './
 import { findResources, knownKindTable, type KindTable } from '../engine/kube';
 import type { AdmissionPolicyReports } from './scan';
 import type { AdmissionPolicyGeneration } from './admission-policy-generator';
-import { withDiscoveredKinds } from '../kube-api/discovery';
+import { crdSchemasForPolicy, withDiscoveredKinds } from '../kube-api/discovery';
 import { kindLookups } from '../engine/policy/admission-checks';
 import type { JsonObject } from '../engine/core/types';
 import type { KeyAlgorithm } from '../tls/certificates';
@@ -196,7 +196,9 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
         checksAccess ? collectAccessAnswers(policy, clusterAccessReviewer(client, backgroundUser)) : { user: '', answers: [] },
         discoveryLookups(policy),
       ]);
-      return { ...access, kinds };
+      // The CEL type check of a validate.cel rule types custom resources with their CRDs' schemas.
+      const crds = await crdSchemasForPolicy(client, policy, kinds);
+      return { ...access, kinds, ...(crds.length ? { crds } : {}) };
     },
     apiPost: (path, body) => client.request({ method: 'POST', path, body }),
   });

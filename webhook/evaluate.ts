@@ -15,6 +15,7 @@ import { admissionEvents, scanEvents } from './event-info';
 import { isFiltered, type FilteredRequest } from './resource-filters';
 import { isExcludedUser, requestUser, withoutSkippedBackgroundRules } from './user-filters';
 import { verdictResult, type ResourceFinder } from '../engine/policy/admission-checks';
+import type { CrdSchema } from '../engine/kube/crd';
 import { admissionVerdict } from '../engine/policy/admission';
 import { accessCheckError, type AccessCheckOptions } from '../engine/policy/auth-checks';
 import { isGenerateNonTrigger } from './clone-sources';
@@ -273,6 +274,8 @@ export function evaluatePolicyValidation(body: string, options: PolicyValidation
 export interface PolicyValidationOptions {
   isClusterScoped?: (apiVersion: string, kind: string) => boolean;
   findResources?: ResourceFinder;
+  /** The cluster's CRDs for the CEL type check of validate.cel (PolicyCheckOptions.customResources). */
+  customResources?: readonly CrdSchema[];
   access?: AccessCheckOptions;
   allowHttpInNamespacedPolicies?: boolean;
 }
@@ -285,7 +288,7 @@ export function policyValidationReply(parsed: unknown, options: PolicyValidation
     if (review.kind !== 'AdmissionReview' || typeof request.uid !== 'string') return errorReply(400, 'bad AdmissionReview: expected an admission.k8s.io/v1 AdmissionReview with request.uid');
     const object = asObject(request.object);
     const kind = object.kind;
-    const verdict = admissionVerdict(object, { isClusterScoped: options.isClusterScoped, findResources: options.findResources, ...(request.operation === 'UPDATE' && isJsonObject(request.oldObject) ? { oldPolicy: request.oldObject } : {}) });
+    const verdict = admissionVerdict(object, { isClusterScoped: options.isClusterScoped, findResources: options.findResources, customResources: options.customResources, ...(request.operation === 'UPDATE' && isJsonObject(request.oldObject) ? { oldPolicy: request.oldObject } : {}) });
     let checked = withAccessCheck(object, verdict ? verdictResult(verdict) : { warnings: [] as string[] }, options.access);
     // Kyverno's CEL policy validation adds the refusal to its other errors; here it stands when nothing else refused.
     const httpRefusal = options.allowHttpInNamespacedPolicies ? undefined : namespacedHttpRefusal(object);

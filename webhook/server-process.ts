@@ -590,7 +590,7 @@ function policyChecksAccess(request: JsonObject): boolean {
 
 /**
  * evaluatePolicyValidation's options from the primary's answers: discovery's answers for the
- * kinds, and the permission answers unless the review is a dry run (deploy's preview, before it
+ * kinds and the CRDs serving them, and the permission answers unless the review is a dry run (deploy's preview, before it
  * applies the RBAC it plans for the policies, leaves nothing for the background controller to
  * do: the permissions are checked when the policy is created for real; Kyverno checks dry runs
  * too, but its RBAC does not follow its policies).
@@ -599,6 +599,7 @@ function policyValidationOptions(answers: AccessAnswers | null, checksAccess: bo
   if (!answers) return {};
   return {
     ...(answers.kinds ? { findResources: lookupFinder(answers.kinds) } : {}),
+    ...(answers.crds?.length ? { customResources: answers.crds } : {}),
     ...(checksAccess ? { access: accessOptionsOf(answers) } : {}),
   };
 }

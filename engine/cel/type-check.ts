@@ -19,15 +19,19 @@
  * recognises them since 1.31), `[]T` → list, `{}T` → map with string keys, int-or-string and
  * objects of unknown shape → dyn. Where the bundled types are less precise than the cluster's
  * OpenAPI v3 (whose Quantity has no `type` and so is not exposed; whose RawExtension is an
- * object without fields), the check says less, never more.
+ * object without fields), the check says less, never more. Custom resources are typed from
+ * their CRD's schema as the API server publishes it in /openapi/v3 (`crdObjectType`), which is
+ * what Kyverno's schema resolver (ClientDiscoveryResolver) reads; a kind without a schema is
+ * skipped, as the TypeChecker skips ErrSchemaNotFound.
  */
 import type { JsonObject } from '../core/types';
-import { asArray, asObject } from '../core/json';
 import { celCheckingEnvironment, MAX_EXPRESSION_LENGTH } from './environment';
 import { HAS_FIELD, OR_VALUE, rewriteWithOffsets, type RewriteResult } from './rewrite';
 import { clusterPolicyAdmissionPolicySpec, validatingAdmissionPolicyRefusal, type FindResources } from './admission-policy-generation';
 import { apiTypeOfKind, apiTypeProperties } from '../kube/api-types';
 import { KNOWN_KINDS } from '../kube/known-kinds';
+import type { CrdSchema } from '../kube/crd';
+import { asArray, asObject, isJsonObject } from '../core/json';
 
 /** A CEL type as far as field selection cares. `dyn` stands for every type without fields. */
 export type CelSelectType =
@@ -86,6 +90,138 @@ export function apiStructType(name: string): CelSelectType {
     apiStructs.set(name, t);
   }
   return t;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Custom resources: a CRD version's schema as the API server publishes it (apiextensions'
+// openapi builder: the structural schema, `metadata` replaced by ObjectMeta, `apiVersion` and
+// `kind` added, the same in x-kubernetes-embedded-resource objects), through SchemaDeclType
+// ---------------------------------------------------------------------------------------------
+
+const OBJECT_META = 'V1ObjectMeta';
+const crdTypes = new WeakMap<object, CelSelectType>();
+
+/** Fields every published resource has beside its schema's (addTypeMetaProperties, ObjectMeta). */
+function withTypeMeta(fields: Map<string, CelSelectType>): Map<string, CelSelectType> {
+  fields.set('apiVersion', DYN);
+  fields.set('kind', DYN);
+  fields.set('metadata', apiStructType(OBJECT_META));
+  return fields;
+}
+
+/**
+ * SchemaDeclType of one published schema node; undefined where Kubernetes exposes nothing (no
+ * type, a list without items, a map of values not exposed): the property is then no field.
+ * Scalars are dyn here (no fields to select). x-kubernetes-preserve-unknown-fields is ignored,
+ * as SchemaDeclType ignores it: only the declared properties are fields.
+ */
+function schemaDeclType(schema: unknown, name: string, depth: number): CelSelectType | undefined {
+  if (!isJsonObject(schema)) return undefined;
+  // Past the pass's depth the schema is not read (dyn: says less, never more).
+  if (depth > MAX_PASS_DEPTH) return DYN;
+  if (schema['x-kubernetes-int-or-string'] === true) return DYN;
+  const embedded = schema['x-kubernetes-embedded-resource'] === true;
+  switch (schema.type) {
+    case 'array': {
+      const elem = schemaDeclType(schema.items, name, depth + 1);
+      return elem && listOf(elem);
+    }
+    case 'object': {
+      if (isJsonObject(schema.additionalProperties)) {
+        const value = schemaDeclType(schema.additionalProperties, name, depth + 1);
+        return value && mapOf(value);
+      }
+      const properties = isJsonObject(schema.properties) ? schema.properties : {};
+      let fields: Map<string, CelSelectType> | undefined;
+      return struct(name, () => {
+        if (fields) return fields;
+        fields = new Map();
+        for (const [prop, sub] of Object.entries(properties)) {
+          const escaped = escapeFieldName(prop);
+          const t = escaped === undefined ? undefined : schemaDeclType(sub, `${name}.${prop}`, depth + 1);
+          if (t) fields.set(escaped!, t);
+        }
+        return embedded ? withTypeMeta(fields) : fields;
+      });
+    }
+    case 'string':
+    case 'boolean':
+    case 'number':
+    case 'integer':
+      return DYN;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The type of `object` for a custom resource version whose openAPIV3Schema is `schema`. A
+ * schema the builder cannot use (none, or a root that is not an object) is published as a bare
+ * object, which SchemaDeclType gives `kind`, `apiVersion` and `metadata.name`/`generateName` only.
+ */
+export function crdObjectType(schema: unknown, kind: string): CelSelectType {
+  if (isJsonObject(schema) && schema.type === 'object') {
+    let t = crdTypes.get(schema);
+    if (!t) {
+      const root = { ...schema, properties: { ...asObject(schema.properties) }, additionalProperties: undefined, 'x-kubernetes-embedded-resource': true };
+      t = schemaDeclType(root, kind, 0)!;
+      crdTypes.set(schema, t);
+    }
+    return t;
+  }
+  return handMade(kind, { kind: DYN, apiVersion: DYN, metadata: { name: DYN, generateName: DYN } });
+}
+
+/**
+ * Where the type checker's object types come from, as in the TypeChecker Kyverno builds: the
+ * REST mapper (the kinds a group/version/resource names) and the schema resolver (a kind's
+ * type; undefined: no schema, the kind is skipped).
+ */
+export interface ObjectTypes {
+  kindsFor(group: string, version: string, resource: string): string[];
+  objectType(gvk: GroupVersionKindKey): CelSelectType | undefined;
+}
+
+/** The built-in kinds and their bundled API types: the answer without a cluster's CRDs. */
+export const BUILT_IN_OBJECT_TYPES: ObjectTypes = {
+  kindsFor: (group, version, resource) =>
+    KNOWN_KINDS.filter((k) => k.group === group && k.plural === resource && (k.version === version || k.otherVersions?.includes(version))).map((k) => k.kind),
+  objectType: (gvk) => {
+    const type = apiTypeOfKind(gvk.group, gvk.version, gvk.kind);
+    return type ? apiStructType(type) : undefined;
+  },
+};
+
+const withCrds = new WeakMap<readonly CrdSchema[], ObjectTypes>();
+
+/**
+ * The built-in kinds and these CRDs (a cluster's, or the files an editor knows); only served
+ * versions, as only they are in discovery and the published OpenAPI. A built-in kind's bundled
+ * type comes first: a CRD cannot redefine a group Kubernetes serves.
+ */
+export function objectTypesWith(crds: readonly CrdSchema[]): ObjectTypes {
+  if (crds.length === 0) return BUILT_IN_OBJECT_TYPES;
+  let types = withCrds.get(crds);
+  if (!types) {
+    const served = (c: CrdSchema, version: string) => c.versions.find((v) => v.name === version && v.served !== false);
+    types = {
+      kindsFor: (group, version, resource) => [...new Set([
+        ...BUILT_IN_OBJECT_TYPES.kindsFor(group, version, resource),
+        ...crds.filter((c) => c.group === group && c.plural === resource && served(c, version)).map((c) => c.kind),
+      ])],
+      objectType: (gvk) => {
+        const builtIn = BUILT_IN_OBJECT_TYPES.objectType(gvk);
+        if (builtIn) return builtIn;
+        for (const c of crds) {
+          const v = c.group === gvk.group && c.kind === gvk.kind ? served(c, gvk.version) : undefined;
+          if (v) return crdObjectType(c.nonStructural ? undefined : v.schema, gvk.kind);
+        }
+        return undefined;
+      },
+    };
+    withCrds.set(crds, types);
+  }
+  return types;
 }
 
 type Shape = CelSelectType | { [field: string]: Shape };
@@ -431,10 +567,10 @@ export function gvkString(gvk: GroupVersionKindKey): string {
 /**
  * typesToCheck: the kinds of the generated policy's resource rules, each rule's groups,
  * versions and resources sorted (a rule with a wildcard group or version is skipped, wildcard
- * resources and subresources are), resolved by the REST mapper (here the built-in kind table),
+ * resources and subresources are), resolved by the REST mapper (`types.kindsFor`),
  * at most ten, sorted by group, version and kind.
  */
-export function typesToCheck(admissionPolicySpec: JsonObject): GroupVersionKindKey[] {
+export function typesToCheck(admissionPolicySpec: JsonObject, types: ObjectTypes = BUILT_IN_OBJECT_TYPES): GroupVersionKindKey[] {
   const found = new Map<string, GroupVersionKindKey>();
   for (const rule of asArray(asObject(admissionPolicySpec.matchConstraints).resourceRules).map(asObject)) {
     // Counted per rule, as the apiserver's loop does: the early return needs one rule's ten.
@@ -444,9 +580,8 @@ export function typesToCheck(admissionPolicySpec: JsonObject): GroupVersionKindK
     const resources = asArray(rule.resources).map(String).filter((r) => !/[*/]/.test(r));
     if (!groups.length || groups.some((g) => g.includes('*')) || !versions.length || versions.some((v) => v.includes('*')) || !resources.length) continue;
     for (const group of [...groups].sort()) for (const version of [...versions].sort()) for (const resource of [...resources].sort()) {
-      for (const k of KNOWN_KINDS) {
-        if (k.group !== group || k.plural !== resource || (k.version !== version && !k.otherVersions?.includes(version))) continue;
-        const gvk = { group, version, kind: k.kind };
+      for (const kind of types.kindsFor(group, version, resource)) {
+        const gvk = { group, version, kind };
         found.set(gvkString(gvk), gvk);
         if (++count === MAX_TYPES_TO_CHECK && found.size >= MAX_TYPES_TO_CHECK) return sortGVKs([...found.values()]);
       }
@@ -484,7 +619,7 @@ export function celTypeCheckApplies(policy: JsonObject): boolean {
  * `buildError` when building the ValidatingAdmissionPolicy fails (Kyverno then rejects the
  * policy with that error).
  */
-export function classicCelTypeCheck(policy: JsonObject, findResources: FindResources): { results: CelTypeCheckResult[] } | { buildError: string } | undefined {
+export function classicCelTypeCheck(policy: JsonObject, findResources: FindResources, types: ObjectTypes = BUILT_IN_OBJECT_TYPES): { results: CelTypeCheckResult[] } | { buildError: string } | undefined {
   if (!celTypeCheckApplies(policy)) return undefined;
   let vap: JsonObject;
   try {
@@ -492,9 +627,9 @@ export function classicCelTypeCheck(policy: JsonObject, findResources: FindResou
   } catch (e) {
     return { buildError: (e as Error).message };
   }
-  const kinds = typesToCheck(vap).flatMap((gvk) => {
-    const type = apiTypeOfKind(gvk.group, gvk.version, gvk.kind);
-    return type ? [{ gvk, variables: admissionVariableTypes(apiStructType(type)) }] : [];
+  const kinds = typesToCheck(vap, types).flatMap((gvk) => {
+    const type = types.objectType(gvk);
+    return type ? [{ gvk, variables: admissionVariableTypes(type) }] : [];
   });
   const rule = asObject(asArray(asObject(policy.spec).rules)[0]);
   const results: CelTypeCheckResult[] = [];

@@ -22,5 +22,6 @@ export {
   pluralOf,
   qualifiedKind,
 } from './known-kinds';
-export { type KindResource, type KindTable, type ServedResource, builtInKindTable, findBuiltInResources, findResources, knownKindTable, resolveKind } from './kind-table';
+export { type KindResource, type KindTable, type ServedResource, builtInKindTable, findBuiltInResources, findResources, kindTableWith, knownKindTable, resolveKind } from './kind-table';
+export { type CrdSchema, crdSchemaOf } from './crd';
 export { MANAGED_BY_LABEL } from './labels';

@@ -7,6 +7,7 @@
 import { KNOWN_KINDS } from './known-kinds';
 import { parseKindSelector } from './selectors';
 import { wildcardMatch } from '../wildcard/wildcard';
+import type { CrdSchema } from './crd';
 
 export interface KindResource {
   group: string;
@@ -46,6 +47,25 @@ export function knownKindTable(): KindTable {
       ...(k.subresources ? { subresources: [...k.subresources] } : {}),
     });
     table.set(k.kind, entries);
+  }
+  return table;
+}
+
+/**
+ * The well-known kinds and these CRDs' kinds at their served versions (the first one listed
+ * standing for the preferred), as discovery would describe them once the CRDs are installed:
+ * the kind table of a workspace that declares CRDs. A kind the table has in the same group
+ * keeps its entry.
+ */
+export function kindTableWith(crds: readonly CrdSchema[]): KindTable {
+  const table = knownKindTable();
+  for (const c of crds) {
+    const versions = c.versions.filter((v) => v.served !== false).map((v) => v.name);
+    if (!c.plural || versions.length === 0) continue;
+    const entries = table.get(c.kind) ?? [];
+    if (entries.some((e) => e.group === c.group)) continue;
+    entries.push({ group: c.group, version: versions[0], resource: c.plural, namespaced: c.namespaced !== false, ...(versions.length > 1 ? { otherVersions: versions.slice(1) } : {}) });
+    table.set(c.kind, entries);
   }
   return table;
 }

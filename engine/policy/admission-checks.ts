@@ -19,9 +19,9 @@
  * the deprecated In/NotIn operators; webhookConfiguration.matchConditions that do not compile
  * (ValidateCustomWebhookMatchConditions).
  * Not covered here (they need Go's struct printing or the API server's discovery): duplicate
- * rule names and rule-type counts (Kyverno prints the whole rule), kinds unknown to the cluster,
- * and the type check of validate.cel expressions against the cluster's OpenAPI schemas
- * (warnings, with a cluster only).
+ * rule names and rule-type counts (Kyverno prints the whole rule) and kinds unknown to the
+ * cluster. The type check of validate.cel expressions (warnings, with a cluster only) types
+ * built-in kinds with the bundled API types and custom resources with the CRDs the caller gives.
  */
 import type { JsonObject } from '../core/types';
 import { asArray, asObject, formatFieldPath, isJsonObject } from '../core/json';
@@ -32,7 +32,8 @@ import { wildcardMatch } from '../wildcard/wildcard';
 import { parseDuration } from '../units';
 import { podSecurityRuleProblems, podSecurityStandardProblems } from '../pss/validation';
 import { checkCelExpression } from '../cel/diagnostics';
-import { celTypeCheckWarning, classicCelTypeCheck } from '../cel/type-check';
+import { celTypeCheckWarning, classicCelTypeCheck, objectTypesWith } from '../cel/type-check';
+import type { CrdSchema } from '../kube/crd';
 
 export interface PolicyCheckOptions {
   /** Whether `apiVersion`/`kind` is cluster-scoped (the API server's discovery); default: the known-kinds table. */
@@ -50,6 +51,12 @@ export interface PolicyCheckOptions {
    * webhook gives the cluster's discovery); default: the built-in kind table.
    */
   findResources?: ResourceFinder;
+  /**
+   * The CustomResourceDefinitions the CEL type check of validate.cel types custom resources
+   * with (the cluster's, as Kyverno's schema resolver reads them; the editor's workspace CRDs).
+   * Without them only built-in kinds are checked.
+   */
+  customResources?: readonly CrdSchema[];
   /**
    * Compile the CEL of ValidatingPolicies and GeneratingPolicies (default true). The editor
    * turns it off: its own CEL check reports the same errors inside the expressions, memoized.
@@ -587,7 +594,7 @@ export function policyAdmissionVerdict(policy: JsonObject, options: PolicyCheckO
   // ValidatingAdmissionPolicy, type-checked against the matched kinds' schemas; a policy whose
   // ValidatingAdmissionPolicy cannot be built is rejected with the builder's error.
   if (!options.withoutCluster) {
-    const checked = classicCelTypeCheck(policy, options.findResources ?? findBuiltInResources);
+    const checked = classicCelTypeCheck(policy, options.findResources ?? findBuiltInResources, objectTypesWith(options.customResources ?? []));
     // Validate returns the builder's error alone: the warnings gathered so far are not answered.
     if (checked && 'buildError' in checked) return { errors: [at(['spec', 'rules', 0, 'match'], checked.buildError)], warnings: [] };
     if (checked) warnings.push(...checked.results.map(celTypeCheckWarning));

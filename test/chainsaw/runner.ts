@@ -27,7 +27,7 @@ import { kyvernoUserRoles, rbacAllows, webhookRbac } from '../../deploy/rbac';
 import { labels, WEBHOOK_NAME } from '../../webhook/configurations';
 import { answerAccessQuestions, resourceFromTable, type AccessReviewer } from '../../webhook/access-review';
 import { accessCheckError } from '../../engine/policy/auth-checks';
-import { findResources, knownKindTable, type KindTable } from '../../engine/kube';
+import { crdSchemaOf, findResources, knownKindTable, type KindTable } from '../../engine/kube';
 import { webhookConfigurations } from '../../webhook/configurations';
 import { classicWebhookNeeds } from '../../webhook/rules';
 import { runGeneration } from '../../webhook/generate-work';
@@ -916,6 +916,8 @@ export class Scenario {
       isClusterScoped: (apiVersion, kind) => !this.store.isNamespaced(apiVersion, kind),
       // The store's discovery: the well-known kinds and the CRDs it holds.
       findResources: (group, version, kind, subresource) => findResources(this.kindTable(), group, version, kind, subresource),
+      // And the stored CRDs' schemas, which the CEL type check of validate.cel reads as the webhook's primary does.
+      customResources: this.crds().flatMap((crd) => crdSchemaOf(crd) ?? []),
       access,
     });
     const response = asObject(asObject(JSON.parse(reply.body)).response);

@@ -2,10 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  admissionVariableTypes, apiStructType, celFieldIssues, celGoDisplay, celTypeCheckApplies, celTypeCheckWarning, classicCelTypeCheck, escapeFieldName, typesToCheck,
+  admissionVariableTypes, apiStructType, celFieldIssues, celGoDisplay, celTypeCheckApplies, celTypeCheckWarning, classicCelTypeCheck, crdObjectType, escapeFieldName, gvkString, objectTypesWith, typesToCheck,
 } from '../../engine/cel/type-check';
+import { crdSchemaOf } from '../../engine/kube/crd';
 import { apiTypeOfKind, apiTypeProperties } from '../../engine/kube/api-types';
-import { findBuiltInResources } from '../../engine/kube/kind-table';
+import { findBuiltInResources, findResources, kindTableWith } from '../../engine/kube/kind-table';
 import { policyAdmissionVerdict } from '../../engine/policy/admission-checks';
 import type { JsonObject } from '../../engine/core/types';
 
@@ -183,4 +184,86 @@ test('bounded on long expressions: a 5000-term chain neither overflows the stack
   const text = celGoDisplay(chain, issues);
   assert.equal(text.split('\n').filter((l) => l.startsWith('ERROR: ')).length, 100);
   assert.match(text, /\n\d+ more errors were truncated$/);
+});
+
+// ---- custom resources: the CRD's schema as the API server publishes it ----------------------
+
+const WIDGET_CRD: JsonObject = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: 'widgets.example.com' },
+  spec: {
+    group: 'example.com',
+    names: { kind: 'Widget', plural: 'widgets', singular: 'widget', listKind: 'WidgetList' },
+    scope: 'Namespaced',
+    versions: [
+      {
+        name: 'v1', served: true, storage: true,
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            properties: {
+              metadata: { type: 'object' },
+              spec: {
+                type: 'object',
+                properties: {
+                  size: { type: 'integer' },
+                  'max-size': { type: 'integer' },
+                  port: { 'x-kubernetes-int-or-string': true },
+                  parts: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' } } } },
+                  labels: { type: 'object', additionalProperties: { type: 'string' } },
+                  extra: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+                  untyped: { description: 'no type: not exposed' },
+                  template: { type: 'object', 'x-kubernetes-embedded-resource': true, 'x-kubernetes-preserve-unknown-fields': true },
+                },
+              },
+            },
+          },
+        },
+      },
+      { name: 'v2', served: false, storage: false, schema: { openAPIV3Schema: { type: 'object' } } },
+    ],
+  },
+};
+const WIDGET = crdSchemaOf(WIDGET_CRD)!;
+const widgetFind = (g: string, v: string, k: string, s: string) => findResources(kindTableWith([WIDGET]), g, v, k, s);
+const widgetIssues = (expression: string) => {
+  const checked = classicCelTypeCheck(celPolicy(['example.com/v1/Widget'], [{ expression }]), widgetFind, objectTypesWith([WIDGET]));
+  assert.ok(checked && 'results' in checked);
+  return checked.results.flatMap((r) => r.byKind.flatMap((k) => k.issues.map((i) => `${gvkString(k.gvk)} ${i.field}`)));
+};
+
+test("a custom resource's fields come from its CRD: declared ones pass, others warn as for built-in kinds", () => {
+  // Present: declared properties, escaped names, list items, map values, int-or-string, ObjectMeta, apiVersion/kind.
+  assert.deepEqual(widgetIssues("object.spec.size > 1 && object.spec.max__dash__size > 0 && object.spec.parts.all(p, p.name != '') && object.spec.labels.team == 'a' && object.spec.port.anything == 1"), []);
+  assert.deepEqual(widgetIssues("object.metadata.labels.app == 'x' && object.apiVersion != '' && object.kind == 'Widget' && object.spec.template.metadata.name != ''"), []);
+  // Absent: an undeclared field, a field of a list element, of ObjectMeta (the published metadata
+  // is ObjectMeta, whatever the CRD says), a property without a type (not exposed), and the
+  // unknown fields of preserve-unknown-fields objects (SchemaDeclType does not expose them).
+  assert.deepEqual(widgetIssues('object.spec.colour == 1 || object.spec.parts[0].weight == 1 || object.metadata.nope == 1 || object.spec.untyped == 1 || object.spec.extra.anything == 1 || object.spec.template.spec == 1'), [
+    'example.com/v1, Kind=Widget colour', 'example.com/v1, Kind=Widget weight', 'example.com/v1, Kind=Widget nope',
+    'example.com/v1, Kind=Widget untyped', 'example.com/v1, Kind=Widget anything', 'example.com/v1, Kind=Widget spec',
+  ]);
+  // The warning is Kyverno's, with the custom resource's GVK.
+  const verdict = policyAdmissionVerdict(celPolicy(['example.com/v1/Widget'], [{ expression: 'object.spec.colour == 1', message: 'm' }]), { findResources: widgetFind, customResources: [WIDGET] });
+  assert.deepEqual(verdict, { errors: [], warnings: ["spec.rules[0].validate.cel.expressions[0].expression:example.com/v1, Kind=Widget: ERROR: <input>:1:12: undefined field 'colour'; | object.spec.colour == 1; | ...........^;"] });
+});
+
+test('a kind without a schema is skipped as the TypeChecker skips ErrSchemaNotFound; a schema-less version is a bare object', () => {
+  // Discovery knows the kind, but no CRD (an aggregated API, a CRD that could not be read): no warning.
+  assert.deepEqual(classicCelTypeCheck(celPolicy(['example.com/v1/Widget'], [{ expression: 'object.spec.colour == 1' }]), widgetFind), { results: [] });
+  // A version the API server does not serve is neither mapped nor resolved.
+  const types = objectTypesWith([WIDGET]);
+  assert.deepEqual(types.kindsFor('example.com', 'v2', 'widgets'), []);
+  assert.equal(types.objectType({ group: 'example.com', version: 'v2', kind: 'Widget' }), undefined);
+  assert.deepEqual(types.kindsFor('example.com', 'v1', 'widgets'), ['Widget']);
+  // Built-in kinds keep their bundled types beside the CRDs.
+  assert.deepEqual(types.kindsFor('apps', 'v1', 'deployments'), ['Deployment']);
+  // Published without a usable schema, a custom resource is a bare object: kind, apiVersion, metadata.name/generateName.
+  const bare = admissionVariableTypes(crdObjectType(undefined, 'Widget'));
+  assert.deepEqual(celFieldIssues("object.metadata.name == '' && object.kind == '' && object.metadata.labels == {} && object.spec == 1", bare).map((i) => i.field), ['labels', 'spec']);
+  // So is a CRD the API server found not structural (its NonStructuralSchema condition).
+  const nonStructural = crdSchemaOf({ ...WIDGET_CRD, status: { conditions: [{ type: 'NonStructuralSchema', status: 'True' }] } })!;
+  const kinds = objectTypesWith([nonStructural]).objectType({ group: 'example.com', version: 'v1', kind: 'Widget' })!;
+  assert.deepEqual(celFieldIssues('object.spec.size == 1 && object.metadata.name == ""', admissionVariableTypes(kinds)).map((i) => i.field), ['spec']);
 });

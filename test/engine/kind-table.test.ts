@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { findResources, knownKindTable, resolveKind, KNOWN_KINDS } from '../../engine/kube';
+import { crdSchemaOf, findResources, kindTableWith, knownKindTable, resolveKind, KNOWN_KINDS } from '../../engine/kube';
 
 test('the kind table is the well-known kinds: every one resolves to its plural', () => {
   const table = knownKindTable();
@@ -41,4 +41,21 @@ test('findResources answers as Kyverno discovery FindResources: every served ver
   // `*` with `*`: the resources and their subresources alike.
   const all = findResources(table, 'coordination.k8s.io', '*', '*', '*').map((r) => r.resource);
   assert.deepEqual(all, ['leases']);
+});
+
+test("kindTableWith: a CRD's kind at its served versions and scope, as discovery describes it once installed", () => {
+  const crd = crdSchemaOf({
+    apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition',
+    spec: { group: 'example.com', scope: 'Cluster', names: { kind: 'Gadget', plural: 'gadgets' }, versions: [{ name: 'v2', served: true }, { name: 'v1beta1', served: false }, { name: 'v1', served: true }] },
+  })!;
+  const table = kindTableWith([crd]);
+  assert.deepEqual(findResources(table, '*', '*', 'Gadget', ''), [
+    { group: 'example.com', version: 'v2', resource: 'gadgets', subresource: '', namespaced: false },
+    { group: 'example.com', version: 'v1', resource: 'gadgets', subresource: '', namespaced: false },
+  ]);
+  assert.deepEqual(findResources(table, 'example.com', 'v1beta1', 'Gadget', ''), [], 'a version not served is not discovered');
+  // The well-known kinds stay, and a CRD of a group and kind the table has does not replace it.
+  assert.equal(findResources(table, '', 'v1', 'Pod', '').length, 1);
+  const shadow = kindTableWith([{ group: 'kyverno.io', kind: 'ClusterPolicy', plural: 'other', versions: [{ name: 'v9', schema: undefined }] }]);
+  assert.deepEqual(findResources(shadow, 'kyverno.io', '*', 'ClusterPolicy', '').map((r) => r.resource), findResources(knownKindTable(), 'kyverno.io', '*', 'ClusterPolicy', '').map((r) => r.resource));
 });

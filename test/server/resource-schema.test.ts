@@ -309,10 +309,10 @@ ${expressions.map((e) => `        - expression: ${e}\n          message: m`).joi
 ${extraRule}`);
 }
 
-function typeCheckWarnings(text: string, code = 'KS1214'): Array<{ message: string; text: string }> {
+function typeCheckWarnings(text: string, code = 'KS1214', resourceSchemas?: ResourceSchemas): Array<{ message: string; text: string }> {
   const file = parseFile('file:///w/p.yaml', text);
   const lines = text.split('\n');
-  return validateFile(file, {})
+  return validateFile(file, { resourceSchemas })
     .filter((d) => d.code === code)
     .map((d) => ({ message: d.message, text: lines[d.range.start.line].slice(d.range.start.character, d.range.end.character) }));
 }
@@ -340,4 +340,39 @@ test("KS1214: Kyverno's CEL type-check warning at the field, per kind, where Kyv
 `);
   assert.deepEqual(typeCheckWarnings(two), []);
   assert.deepEqual(typeCheckWarnings(two, 'KS1212').map((w) => w.text), ['replicas']);
+});
+
+test("KS1214 for custom resources: the workspace's CRDs stand for the cluster's, as the webhook reads them", () => {
+  const crd = parse(`apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: { name: gizmos.example.com }
+spec:
+  group: example.com
+  names: { kind: Gizmo, plural: gizmos }
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: { type: integer }
+              extra: { type: object, x-kubernetes-preserve-unknown-fields: true }
+`);
+  const schemas = new ResourceSchemas([crdOf(crd)!]);
+  const text = celClassic(['example.com/v1/Gizmo'], ['"object.spec.sise > 1"', '"object.spec.size > 1 && object.metadata.labels.a == \'b\'"', '"object.spec.extra.anything == 1"']);
+  assert.deepEqual(typeCheckWarnings(text, 'KS1214', schemas), [
+    { message: "undefined field 'sise' (example.com/v1, Kind=Gizmo): Kyverno warns when the policy is admitted (its CEL type check).", text: 'sise' },
+    // SchemaDeclType exposes the declared fields of a preserve-unknown-fields object only: the API server's checker warns.
+    { message: "undefined field 'anything' (example.com/v1, Kind=Gizmo): Kyverno warns when the policy is admitted (its CEL type check).", text: 'anything' },
+  ]);
+  // Without the CRD the kind is not known: Kyverno's webhook would not resolve it, nothing is type-checked.
+  assert.deepEqual(typeCheckWarnings(text), []);
+  // A bare kind resolves through the workspace's CRD too.
+  assert.deepEqual(typeCheckWarnings(celClassic(['Gizmo'], ['"object.spec.sise > 1"']), 'KS1214', schemas).map((w) => w.text), ['sise']);
 });

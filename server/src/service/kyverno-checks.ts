@@ -19,8 +19,7 @@ import { asArray, asObject } from '../../../engine/core/json';
 import { matchResourceDescriptions } from '../../../engine/policy';
 import { BUILTIN_SCHEMAS, walk, type MatchedSchemas, type ResourceSchemas } from './resource-schema';
 import { objectPaths, type Dialect } from './expression-paths';
-import { classicCelTypeCheck, gvkString, type CelTypeCheckResult } from '../../../engine/cel/type-check';
-import { findBuiltInResources } from '../../../engine/kube';
+import { classicCelTypeCheck, gvkString, objectTypesWith, type CelTypeCheckResult } from '../../../engine/cel/type-check';
 
 const CLASSIC_KINDS = new Set(['ClusterPolicy', 'Policy']);
 const VALIDATION_STYLES = ['pattern', 'anyPattern', 'deny', 'foreach', 'podSecurity', 'cel', 'assert', 'manifests'];
@@ -84,9 +83,10 @@ function unknownFieldDiagnostics(file: ParsedFile, node: Scalar, text: string, b
  * expression's path joined with `/`. Empty when the rule could not be a ValidatingAdmissionPolicy,
  * or when building one fails (KS1213 says why).
  */
-function typeCheckedExpressions(policy: JsonObject): Map<string, CelTypeCheckResult> {
+function typeCheckedExpressions(policy: JsonObject, schemas: ResourceSchemas): Map<string, CelTypeCheckResult> {
   const out = new Map<string, CelTypeCheckResult>();
-  const checked = classicCelTypeCheck(policy, findBuiltInResources);
+  // The workspace's CRDs stand for the cluster's: their kinds resolve and their schemas type `object`.
+  const checked = classicCelTypeCheck(policy, schemas.findResources, objectTypesWith(schemas.customResources()));
   for (const r of checked && 'results' in checked ? checked.results : []) out.set(['spec', 'rules', 0, 'validate', 'cel', 'expressions', r.index, r.key].join('/'), r);
   return out;
 }
@@ -119,7 +119,7 @@ function checkClassic(file: ParsedFile, pd: ParsedDocument, out: Diagnostic[], l
   let setting: AutogenSetting | undefined;
   // The policy-wide part once per validation, on the first Pod rule; rules come from the cache.
   const describe = (rule: Record<string, unknown>) => describeAutogenCached(rule, (setting ??= autogenSetting(pd.value as JsonObject)));
-  const typeChecked = once(() => typeCheckedExpressions(pd.value as JsonObject));
+  const typeChecked = once(() => typeCheckedExpressions(pd.value as JsonObject, schemas));
   rulesNode.items.forEach((ruleNode, i) => {
     if (!isMap(ruleNode)) return;
     const base: JsonPath = ['spec', 'rules', i];
@@ -135,7 +135,7 @@ function checkClassic(file: ParsedFile, pd: ParsedDocument, out: Diagnostic[], l
       if (!isKey && isCelPathInClassic(path) && CEL_KEYS.has(String(path[path.length - 1]))) {
         celDiagnostics(file, node, out);
         // Where Kyverno type-checks the expression, its findings stand for the lexical check's
-        // at the same field (which stays for kinds the type check does not know: CRDs).
+        // at the same field (which stays for what the type check does not type).
         const typed: Diagnostic[] = [];
         typeCheckDiagnostics(file, node, typeChecked().get(path.join('/')), typed);
         const lexical: Diagnostic[] = [];

@@ -6,7 +6,7 @@
  * CustomResourceDefinitions found in the workspace add their openAPIV3Schema. Pure: no I/O.
  */
 import kubeDocs from '../generated/kubernetes-types.json';
-import { KNOWN_KINDS, parseKindSelector } from '../../../engine/kube';
+import { KNOWN_KINDS, findBuiltInResources, findResources, kindTableWith, parseKindSelector, type KindTable, type ServedResource } from '../../../engine/kube';
 import { KUBERNETES_API_TYPES, apiTypeOfKind, apiTypeProperties } from '../../../engine/kube/api-types';
 import { asArray, asObject, isJsonObject } from '../../../engine/core/json';
 import type { JsonObject } from '../../../engine/core/types';
@@ -152,9 +152,21 @@ export interface MatchedSchemas {
 /** Resolves kinds to shapes: built-in kinds and the workspace's CRDs. */
 export class ResourceSchemas {
   private crds: CrdSchema[];
+  private kinds: KindTable | undefined;
   constructor(crds: Iterable<CrdSchema> = []) {
     this.crds = [...crds];
   }
+
+  /** The workspace's CRDs (one array per instance: the engine memoises what it builds on it). */
+  customResources(): readonly CrdSchema[] {
+    return this.crds;
+  }
+
+  /** Discovery's FindResources as a cluster with the workspace's CRDs installed would answer. */
+  readonly findResources = (group: string, version: string, kind: string, subresource: string): ServedResource[] => {
+    if (this.crds.length === 0) return findBuiltInResources(group, version, kind, subresource);
+    return findResources((this.kinds ??= kindTableWith(this.crds)), group, version, kind, subresource);
+  };
 
   /** A kind selector of a classic policy (`Pod`, `apps/v1/Deployment`); undefined if unknown. */
   forKindSelector(selector: string): SchemaNode | undefined {

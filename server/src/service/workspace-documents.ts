@@ -7,7 +7,6 @@
 import { documentValues, type ParsedFile } from './documents';
 import type { DocumentValue } from '../../../engine/loader/document';
 import { classifyDocument } from '../../../engine/loader/classify';
-import { asArray, asObject } from '../../../engine/core/json';
 import type { JsonObject } from '../../../engine/core/types';
 
 /** What a workspace document is to the evaluation of manifests. */
@@ -35,25 +34,5 @@ export function workspacePoliciesOf(uri: string, docs: readonly DocumentValue[],
   return out;
 }
 
-export interface CrdSchema {
-  group: string;
-  kind: string;
-  plural: string;
-  /** Each served version and its openAPIV3Schema (absent: no schema, any field may be there). */
-  versions: Array<{ name: string; schema: unknown }>;
-}
-
-/** A CustomResourceDefinition document's kind and per-version schemas. */
-export function crdOf(value: unknown): CrdSchema | undefined {
-  const v = asObject(value);
-  if (v.apiVersion !== 'apiextensions.k8s.io/v1' || v.kind !== 'CustomResourceDefinition') return undefined;
-  const spec = asObject(v.spec);
-  const names = asObject(spec.names);
-  if (typeof spec.group !== 'string' || typeof names.kind !== 'string' || !names.kind) return undefined;
-  const versions: CrdSchema['versions'] = [];
-  for (const ver of asArray(spec.versions)) {
-    const o = asObject(ver);
-    if (typeof o.name === 'string') versions.push({ name: o.name, schema: asObject(o.schema).openAPIV3Schema });
-  }
-  return { group: spec.group, kind: names.kind, plural: typeof names.plural === 'string' ? names.plural : '', versions };
-}
+/** A CustomResourceDefinition document's kind and per-version schemas (the engine's one reader). */
+export { crdSchemaOf as crdOf, type CrdSchema } from '../../../engine/kube/crd';
