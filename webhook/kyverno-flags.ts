@@ -27,13 +27,19 @@ interface KyvernoFlag {
   refuse?: (value: string) => string | undefined;
 }
 
+/** A Go int flag's value (strconv.ParseInt base 0: 0x, 0o, 0b, a leading 0 for octal, underscores). */
+function goInt(v: string): number {
+  const digits = v.replace(/_/g, '');
+  return /^[+-]?0[0-7]+$/.test(digits) ? parseInt(digits, 8) : Number(digits);
+}
+
 const onlyIf = (bad: string, reason: string) => (v: string) => (v === bad ? reason : undefined);
 const unlessEmpty = (reason: string) => (v: string) => (v.trim() !== '' ? reason : undefined);
 
 const LOGS = 'logs here are plain lines on stderr, one level';
 const PROFILING = 'no pprof server here (Node has its own --inspect and --cpu-prof)';
 const TRACING = 'no OpenTelemetry tracing here';
-const OTEL = '/metrics serves Prometheus text only (no OpenTelemetry exporter)';
+const OTEL = '/metrics serves Prometheus text only, no OpenTelemetry exporter';
 const ONE_SERVER = 'one HTTPS server serves every webhook here, the cleanup ones too (--host, --port)';
 const QUEUES = 'no such queue or worker pool here: reviews run in the server processes (--workers), the rest in one event loop';
 const CACHES = 'no such cache here';
@@ -138,7 +144,7 @@ export const KYVERNO_FLAGS: Record<string, KyvernoFlag> = {
   imageVerifyCacheTTLDuration: { type: 'duration', why: CACHES },
   maxGlobalContextEntries: {
     type: 'int',
-    refuse: (v) => (Number(v) > 0 ? 'no bound on GlobalContextEntries here (0, unbounded, is what is done)' : undefined),
+    refuse: (v) => (goInt(v) > 0 ? 'no bound on GlobalContextEntries here (0, unbounded, is what is done)' : undefined),
     why: 'GlobalContextEntries are unbounded here, as with 0',
   },
   registryCredentialHelpers: { type: 'string', why: "registry credentials come from the Pod's imagePullSecrets and this process's Docker config and its helpers" },
@@ -151,7 +157,7 @@ export const KYVERNO_FLAGS: Record<string, KyvernoFlag> = {
   cleanupServerPort: { type: 'int', why: ONE_SERVER },
   servicePort: {
     type: 'int',
-    refuse: (v) => (Number(v) !== 443 ? 'the webhook configurations call the kyverno-svc Service on port 443 here' : undefined),
+    refuse: (v) => (goInt(v) !== 443 ? 'the webhook configurations call the kyverno-svc Service on port 443 here' : undefined),
     why: 'the webhook configurations call the Service on 443, as given',
   },
   serverIP: { type: 'string', refuse: unlessEmpty('the webhook configurations call the in-cluster Service here (deploy --local registers a URL)'), why: 'the webhook configurations call the in-cluster Service' },
