@@ -220,3 +220,19 @@ test('serve logs the Kyverno flags it accepts with no effect, once, at startup',
   assert.doesNotMatch(noted[0], /webhookTimeout/, 'an honoured flag is not listed');
   assert.ok(lines.findIndex((l) => l.includes('no effect')) < lines.findIndex((l) => l.includes('serving 1 policies')), 'before serving');
 });
+
+test("serve --help lists Kyverno's spellings beside serve's flags", async () => {
+  const out: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
+  try {
+    assert.equal(await serveCommand(['--help'], ''), 0);
+  } finally {
+    process.stdout.write = write;
+  }
+  const help = out.join('');
+  assert.match(help, /--webhook-timeout N/);
+  assert.match(help, /--webhookTimeout \(--webhook-timeout\)/);
+  assert.match(help, /--maxAPICallResponseLength \(--max-api-call-response-length\)/);
+  assert.match(help, /Accepted with no effect here[^]*--loggingFormat/);
+});
