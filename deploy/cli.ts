@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs, single, UsageError, type ParsedArgs } from '../io/args';
-import { admissionPolicyGenerationFlags, duration, keyAlgorithmFlag, loadPolicyFiles } from '../webhook/serve';
+import { admissionPolicyGenerationFlags, duration, keyAlgorithmFlag, loadPolicyFiles, webhookTimeoutFlag } from '../webhook/serve';
 import { certificatesCover, makeCertificates, trustBundle, type CertificateSet, type KeyAlgorithm } from '../tls/certificates';
 import { targetSummary, type ClusterTarget } from './context';
 import { KubeClient } from '../kube-api/client';
@@ -64,6 +64,9 @@ Flags:
       --tls-key-algorithm A
                          RSA (default), ECDSA (P-256) or Ed25519: the keys of the webhook's CA and
                          serving certificates, now and when renewed (Kyverno's --tlsKeyAlgorithm)
+      --webhook-timeout N
+                         the webhook configurations' timeoutSeconds, 1 to 30, before policies raise
+                         it (Kyverno's --webhookTimeout; default 10; the webhook runs with it)
       --renew-before D   renew the certificates this long before they expire (deploy and the
                          webhook's renewer; Kyverno's --renewBefore; default 360h, 15 days)
       --force-conflicts  take over fields another field manager owns
@@ -192,6 +195,7 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
   const tlsDir = single(args, 'tls-dir') ?? defaultTlsDir();
   const tlsKeyAlgorithm = args.values.has('tls-key-algorithm') ? keyAlgorithmFlag(single(args, 'tls-key-algorithm')) : undefined;
   const renewBeforeMs = args.values.has('renew-before') ? duration(args, 'renew-before', 0) : undefined;
+  const webhookTimeoutSeconds = args.values.has('webhook-timeout') ? webhookTimeoutFlag(single(args, 'webhook-timeout')) : undefined;
   const certs = local ? localCertificates(tlsDir, url!, undefined, tlsKeyAlgorithm) : undefined;
   const client = clientFor(args);
   const controller = new AbortController();
@@ -213,7 +217,7 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
       const namespace = single(args, 'namespace') ?? DEFAULT_NAMESPACE;
       const webhook = await startClusterMode({
         client,
-        server: { port, host, tlsCertFile: join(tlsDir, 'tls.crt'), tlsKeyFile: join(tlsDir, 'tls.key'), workerScript: bundle, resourceFilters: defaultResourceFilters(namespace) },
+        server: { port, host, tlsCertFile: join(tlsDir, 'tls.crt'), tlsKeyFile: join(tlsDir, 'tls.key'), workerScript: bundle, resourceFilters: defaultResourceFilters(namespace), webhookTimeoutSeconds },
         namespace,
         caPem: trustBundle(certs!),
         localUrl: url,
@@ -240,6 +244,7 @@ export async function deployCli(argv: string[], io: CliIO): Promise<number> {
       serviceMonitor: args.booleans.has('service-monitor'),
       forceFailurePolicyIgnore: args.booleans.has('force-failure-policy-ignore'),
       excludeBootstrapResources: args.booleans.has('exclude-bootstrap-resources'),
+      webhookTimeoutSeconds,
       tlsKeyAlgorithm,
       renewBeforeMs,
       admissionPolicyGeneration: generation,

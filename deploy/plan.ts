@@ -68,6 +68,8 @@ export interface PlanInput {
   forceFailurePolicyIgnore?: boolean;
   /** Kyverno's --excludeBootstrapResources: likewise. */
   excludeBootstrapResources?: boolean;
+  /** Kyverno's --webhookTimeout (serve --webhook-timeout): likewise (10 s when absent). */
+  webhookTimeoutSeconds?: number;
   /** Kyverno's --tlsKeyAlgorithm: the webhook's renewer makes keys of this type (its default, RSA, when absent). */
   tlsKeyAlgorithm?: KeyAlgorithm;
   /** Kyverno's --renewBefore: how long before expiry the webhook's renewer renews (its default, 15 days, when absent). */
@@ -157,7 +159,7 @@ function workload(input: PlanInput, ns: string, codeSha: string): Json[] {
               name: 'webhook',
               image: input.image ?? DEFAULT_IMAGE,
               command: ['node', '-e', BOOTSTRAP],
-              args: ['--in-cluster', '--port', String(port), '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--namespace', ns, '--metrics-port', String(metricsPort), ...(input.tlsKeyAlgorithm ? ['--tls-key-algorithm', input.tlsKeyAlgorithm] : []), ...(input.renewBeforeMs !== undefined ? ['--renew-before', `${input.renewBeforeMs}ms`] : []), ...(input.forceFailurePolicyIgnore ? ['--force-failure-policy-ignore'] : []), ...(input.excludeBootstrapResources ? ['--exclude-bootstrap-resources'] : []), ...generationArgs(input.admissionPolicyGeneration)],
+              args: ['--in-cluster', '--port', String(port), '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--namespace', ns, '--metrics-port', String(metricsPort), ...(input.tlsKeyAlgorithm ? ['--tls-key-algorithm', input.tlsKeyAlgorithm] : []), ...(input.renewBeforeMs !== undefined ? ['--renew-before', `${input.renewBeforeMs}ms`] : []), ...(input.forceFailurePolicyIgnore ? ['--force-failure-policy-ignore'] : []), ...(input.excludeBootstrapResources ? ['--exclude-bootstrap-resources'] : []), ...(input.webhookTimeoutSeconds !== undefined ? ['--webhook-timeout', String(input.webhookTimeoutSeconds)] : []), ...generationArgs(input.admissionPolicyGeneration)],
               env: [
                 { name: 'KS_CODE_SHA256', value: codeSha },
                 // The replica's name in the leader-election Leases, as Kyverno's pods set it.
@@ -262,7 +264,7 @@ export function planDeploy(input: PlanInput): Plan {
   }
   // The policies as the webhook serves them (the cluster gets them as written).
   const served = input.forceFailurePolicyIgnore ? input.policies.map(withFailurePolicyIgnore) : input.policies;
-  const needs = input.mode === 'policies-only' ? [] : webhookNeeds(served, input.kinds);
+  const needs = input.mode === 'policies-only' ? [] : webhookNeeds(served, input.kinds, 'webhooks', input.webhookTimeoutSeconds);
   for (const n of needs) for (const k of n.unresolved) warnings.push(`kind ${k} is not served by this cluster; requests for it will not reach the webhook`);
 
   // Local mode too: the local webhook holds its leader Leases and background queue there.
@@ -302,11 +304,12 @@ export function planDeploy(input: PlanInput): Plan {
       namespace: ns,
       caPem: trustBundle(input.certs),
       localUrl: input.mode === 'local' ? input.localUrl : undefined,
-      needs: classicWebhookNeeds(served, input.kinds),
+      needs: classicWebhookNeeds(served, input.kinds, input.webhookTimeoutSeconds),
       policies: served,
       keepEmpty: input.mode === 'cluster',
       settings: input.webhookSettings,
       excludeBootstrapResources: input.excludeBootstrapResources,
+      webhookTimeoutSeconds: input.webhookTimeoutSeconds,
     });
     for (const o of configs) add('webhooks', o);
   }

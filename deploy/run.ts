@@ -59,6 +59,8 @@ export interface DeployRequest {
   forceFailurePolicyIgnore?: boolean;
   /** Kyverno's --excludeBootstrapResources, likewise. */
   excludeBootstrapResources?: boolean;
+  /** Kyverno's --webhookTimeout, likewise. */
+  webhookTimeoutSeconds?: number;
   /** Kyverno's --tlsKeyAlgorithm: the key type of the certificates deploy and the webhook's renewer make (RSA by default). */
   tlsKeyAlgorithm?: KeyAlgorithm;
   /** Kyverno's --renewBefore: how long before expiry deploy and the webhook's renewer renew (15 days by default). */
@@ -289,6 +291,7 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
       serviceMonitor: req.serviceMonitor,
       forceFailurePolicyIgnore: req.forceFailurePolicyIgnore,
       excludeBootstrapResources: req.excludeBootstrapResources,
+      webhookTimeoutSeconds: req.webhookTimeoutSeconds,
       tlsKeyAlgorithm: req.tlsKeyAlgorithm,
       renewBeforeMs: req.renewBeforeMs,
       externalTlsSecrets,

@@ -10,6 +10,13 @@ export interface FlagSpec {
   aliases?: Record<string, string>;
   /** The values a flag accepts, when they are a fixed list (shell completion offers them). */
   choices?: Record<string, string[]>;
+  /**
+   * Other long names of a flag, with one dash or two, e.g. Kyverno's spelling of one of ours:
+   * { webhookTimeout: 'webhook-timeout' }. Parsed as the flag they name.
+   */
+  longAliases?: Record<string, string>;
+  /** Boolean values as Go's flag package reads them (strconv.ParseBool: 1, t, T, TRUE, True, 0, f...). */
+  goBooleans?: boolean;
 }
 
 export interface ParsedArgs {
@@ -21,6 +28,9 @@ export interface ParsedArgs {
 }
 
 export class UsageError extends Error {}
+
+/** strconv.ParseBool's spellings, which a Go program's boolean flags take after `=`. */
+const GO_BOOLEANS = new Map(['1', 't', 'T', 'TRUE', 'true', 'True'].map((v) => [v, true]).concat(['0', 'f', 'F', 'FALSE', 'false', 'False'].map((v) => [v, false])) as Array<[string, boolean]>);
 
 export function parseArgs(argv: string[], spec: FlagSpec): ParsedArgs {
   const out: ParsedArgs = { positionals: [], values: new Map(), booleans: new Set(), negated: new Set() };
@@ -42,15 +52,20 @@ export function parseArgs(argv: string[], spec: FlagSpec): ParsedArgs {
       inline = arg.slice(eq + 1);
     }
     if (!arg.startsWith('--')) name = spec.aliases?.[name] ?? name;
+    // A long alias is named in errors as it was written.
+    const aliasOf = spec.longAliases && Object.hasOwn(spec.longAliases, name) ? spec.longAliases[name] : undefined;
+    const shown = aliasOf !== undefined ? (eq >= 0 ? arg.slice(0, eq) : arg) : `--${name}`;
+    name = aliasOf ?? name;
     if (spec.booleans.includes(name)) {
-      if (inline !== undefined && inline !== 'true' && inline !== 'false') throw new UsageError(`flag --${name} takes no value`);
-      if (inline !== 'false') (out.booleans.add(name), out.negated.delete(name));
+      const value = inline === undefined ? true : spec.goBooleans ? GO_BOOLEANS.get(inline) : inline === 'true' ? true : inline === 'false' ? false : undefined;
+      if (value === undefined) throw new UsageError(spec.goBooleans ? `invalid boolean value "${inline}" for ${shown}` : `flag ${shown} takes no value`);
+      if (value) (out.booleans.add(name), out.negated.delete(name));
       else (out.negated.add(name), out.booleans.delete(name));
       continue;
     }
     if (spec.values.includes(name) || spec.scalars?.includes(name)) {
       const value = inline ?? argv[++i];
-      if (value === undefined) throw new UsageError(`flag --${name} needs a value`);
+      if (value === undefined) throw new UsageError(`flag ${shown} needs a value`);
       const list = out.values.get(name) ?? [];
       // Kyverno's string-slice flags also accept comma-separated lists.
       if (spec.scalars?.includes(name)) list.push(value);

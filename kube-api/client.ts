@@ -9,6 +9,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 
 export { FIELD_MANAGER, KubeError, conflictText, describeRef, refOf, type JsonObject, type ObjectRef } from './errors';
 import { FIELD_MANAGER, KubeError, refOf, type JsonObject, type ObjectRef } from './errors';
+import { TokenBucket } from './rate-limit';
 
 export interface ResourceInfo {
   /** Plural resource name, e.g. "deployments". */
@@ -28,8 +29,15 @@ export interface RequestOptionsLite {
 
 export class KubeClient {
   private discovery = new Map<string, Promise<Map<string, ResourceInfo>>>();
+  private limiter?: TokenBucket;
 
   constructor(readonly config: KubeConfig) {}
+
+  /** client-go's client-side rate limit on every request and watch from now on (none by default). */
+  rateLimit(qps: number, burst: number): this {
+    this.limiter = new TokenBucket(qps, burst);
+    return this;
+  }
 
   static fromKubeconfig(path?: string, context?: string): KubeClient {
     const kc = new KubeConfig();
@@ -51,6 +59,7 @@ export class KubeClient {
   async request<T = JsonObject>(o: RequestOptionsLite): Promise<T> {
     const cluster = this.config.getCurrentCluster();
     if (!cluster) throw new Error('no current cluster in the kubeconfig');
+    await this.limiter?.take();
     const url = new URL(cluster.server.replace(/\/+$/, '') + o.path);
     for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
     const opts: RequestOptions = { method: o.method, headers: { accept: 'application/json' } };
@@ -213,6 +222,7 @@ export class KubeClient {
   async watch(path: string, resourceVersion: string, onEvent: (e: { type: string; object: JsonObject }) => void, signal?: AbortSignal): Promise<void> {
     const cluster = this.config.getCurrentCluster();
     if (!cluster) throw new Error('no current cluster in the kubeconfig');
+    await this.limiter?.take();
     const url = new URL(cluster.server.replace(/\/+$/, '') + path);
     url.searchParams.set('watch', '1');
     url.searchParams.set('allowWatchBookmarks', 'true');

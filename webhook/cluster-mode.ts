@@ -219,6 +219,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
       server, namespace: opts.namespace, caFile: opts.caFile ?? '', caPem: opts.caPem, localUrl: opts.localUrl, log, signal: stopping.signal, client,
       reportIntervalMs: opts.reportIntervalMs, retryPeriodMs: opts.retryPeriodMs, onLeaseLost: opts.onLeaseLost, backgroundScanIntervalMs: opts.backgroundScanIntervalMs,
       events, successEvents: opts.successEvents, admissionPolicyReports: opts.admissionPolicyReports, admissionPolicyGeneration: opts.admissionPolicyGeneration, background, identity: opts.identity, certRenewalIntervalMs: opts.certRenewalIntervalMs, tlsKeyAlgorithm: opts.tlsKeyAlgorithm, renewBeforeMs: opts.renewBeforeMs, excludeBootstrapResources: opts.excludeBootstrapResources,
+      webhookTimeoutSeconds: opts.server.webhookTimeoutSeconds,
       // Cleanup never deletes what Kyverno's resource filters name.
       resourceFilters: parseResourceFilters(opts.server.resourceFilters ?? ''), ttlIntervalMs: opts.ttlIntervalMs,
       rolesAlways: !!(opts.server.userExclusions?.excludeRoles || opts.server.userExclusions?.excludeClusterRoles),

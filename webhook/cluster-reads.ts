@@ -74,9 +74,9 @@ async function callOut(postMisses: ReadonlyArray<{ urlPath: string; body: JsonOb
   return posted.length + called.length > 0;
 }
 
-/** Service calls as the background controller makes them (its smaller response cap). */
+/** Service calls as the background controller makes them (its smaller response cap, unless serve sets one). */
 export function backgroundServiceCalls(): CallsOut['service'] {
-  return (requests, made) => makeServiceCalls(requests, made, { maxResponseBytes: BACKGROUND_MAX_RESPONSE_BYTES });
+  return (requests, made) => makeServiceCalls(requests, made, { maxResponseBytes: httpCallSettings.maxResponseBytes ?? BACKGROUND_MAX_RESPONSE_BYTES });
 }
 
 /**

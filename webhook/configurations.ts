@@ -3,7 +3,7 @@
  * labels they carry. The in-cluster controller keeps them in step with the policies; deploy
  * creates them. Both read them here, so the webhook never depends on deploy/.
  */
-import { webhookRules, type RuleNeed } from './rules';
+import { DEFAULT_WEBHOOK_TIMEOUT_SECONDS, webhookRules, type RuleNeed } from './rules';
 import { celWebhooks } from './cel-webhooks';
 import { namespacesFilteredWhole } from './resource-filters';
 
@@ -144,6 +144,11 @@ export interface WebhookConfigInput {
   settings?: WebhookSettings;
   /** Kyverno's --excludeBootstrapResources: the Fail resource webhooks skip Nodes and CSRs. */
   excludeBootstrapResources?: boolean;
+  /**
+   * Kyverno's --webhookTimeout: the policy and verify webhooks' timeoutSeconds (the resource
+   * webhooks' comes with their needs, `classicWebhookNeeds`); default 10.
+   */
+  webhookTimeoutSeconds?: number;
 }
 
 /**
@@ -178,12 +183,12 @@ function configurationMetadata(name: string, settings: WebhookSettings): Json {
  * policy's own webhook `-fail-finegrained-<ns>-<name>` on /validate/fail/finegrained/<ns>/<name>.
  */
 /** One of Kyverno's own mutating configurations (policy, verify): one webhook, Ignore, reinvoked if needed. */
-function ownMutatingConfiguration(config: string, webhook: string, client: Json, match: Json, settings: WebhookSettings): Json {
+function ownMutatingConfiguration(config: string, webhook: string, client: Json, match: Json, settings: WebhookSettings, timeoutSeconds: number): Json {
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'MutatingWebhookConfiguration',
     metadata: configurationMetadata(config, settings),
-    webhooks: [{ name: webhook, admissionReviewVersions: ['v1'], clientConfig: client, ...match, failurePolicy: 'Ignore', matchPolicy: 'Equivalent', sideEffects: 'NoneOnDryRun', timeoutSeconds: 10, reinvocationPolicy: 'IfNeeded' }],
+    webhooks: [{ name: webhook, admissionReviewVersions: ['v1'], clientConfig: client, ...match, failurePolicy: 'Ignore', matchPolicy: 'Equivalent', sideEffects: 'NoneOnDryRun', timeoutSeconds, reinvocationPolicy: 'IfNeeded' }],
   };
 }
 
@@ -205,6 +210,8 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
       ? { url: `${input.localUrl.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`, caBundle }
       : { service: { namespace: ns, name: SERVICE_NAME, path: `/${path.replace(/^\/+/, '')}`, port: 443 }, caBundle };
   const settings = input.settings ?? defaultWebhookSettings(ns);
+  // Kyverno's controller gives its own webhooks (policy, verify) --webhookTimeout as it is.
+  const ownTimeout = input.webhookTimeoutSeconds ?? DEFAULT_WEBHOOK_TIMEOUT_SECONDS;
   const { namespaceSelector, objectSelector } = settings;
   const cel = celWebhooks({ policies: input.policies ?? [], namespaceSelector, objectSelector, clientConfig });
   // Kyverno's newWebhook: the configured conditions on the shared webhooks; a fine-grained one
@@ -278,7 +285,7 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
         failurePolicy: 'Ignore',
         matchPolicy: 'Equivalent',
         sideEffects: 'None',
-        timeoutSeconds: 10,
+        timeoutSeconds: ownTimeout,
       },
     ],
   });
@@ -287,7 +294,7 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
   out.push(
     ownMutatingConfiguration(POLICY_MUTATING_CONFIG, POLICY_MUTATING_WEBHOOK, clientConfig('policymutate'), {
       rules: [{ apiGroups: ['kyverno.io'], apiVersions: ['v1', 'v2beta1'], resources: ['clusterpolicies', 'policies'], operations: ['CREATE', 'UPDATE'] }],
-    }, settings),
+    }, settings, ownTimeout),
   );
   // Kyverno's verify webhook (buildVerifyMutatingWebhookConfiguration): Lease updates of objects
   // labelled as Kyverno's, Ignore, so it never blocks anything.
@@ -295,7 +302,7 @@ export function webhookConfigurations(input: WebhookConfigInput): Json[] {
     ownMutatingConfiguration(VERIFY_MUTATING_CONFIG, VERIFY_MUTATING_WEBHOOK, clientConfig('verifymutate'), {
       rules: [{ apiGroups: ['coordination.k8s.io'], apiVersions: ['v1'], resources: ['leases'], operations: ['UPDATE'] }],
       objectSelector: { matchLabels: { 'app.kubernetes.io/name': 'kyverno' } },
-    }, settings),
+    }, settings, ownTimeout),
   );
   // Kyverno's ttl webhook (cmd/cleanup-controller): objects carrying the label, any kind, on
   // create and update; it only ever warns, so Ignore costs nothing when we are unreachable.

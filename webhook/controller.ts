@@ -27,6 +27,8 @@ export interface ControllerOptions {
   settings?: () => WebhookSettings;
   /** Kyverno's --excludeBootstrapResources. */
   excludeBootstrapResources?: boolean;
+  /** Kyverno's --webhookTimeout (default 10). */
+  webhookTimeoutSeconds?: number;
 }
 
 /** What the controller keeps in step: every field of every webhook but the caBundle, and the annotations and labels. */
@@ -86,10 +88,10 @@ export class WebhookController {
     const { client, namespace, caPem, log } = this.opts;
     const needs = await withDiscoveredKinds(
       client,
-      (table) => classicWebhookNeeds(policies, table),
+      (table) => classicWebhookNeeds(policies, table, this.opts.webhookTimeoutSeconds),
       (found) => found.some((n) => n.unresolved.length > 0),
     );
-    const wanted = webhookConfigurations({ namespace, caPem: caPem ?? '', needs, policies, keepEmpty: true, localUrl: this.opts.localUrl, settings: this.opts.settings?.(), excludeBootstrapResources: this.opts.excludeBootstrapResources });
+    const wanted = webhookConfigurations({ namespace, caPem: caPem ?? '', needs, policies, keepEmpty: true, localUrl: this.opts.localUrl, settings: this.opts.settings?.(), excludeBootstrapResources: this.opts.excludeBootstrapResources, webhookTimeoutSeconds: this.opts.webhookTimeoutSeconds });
     const key = JSON.stringify(wanted.map(rulesOf));
     if (key === this.last) return;
     for (const config of wanted) {

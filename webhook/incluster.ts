@@ -128,6 +128,8 @@ export interface InClusterOptions {
   renewBeforeMs?: number;
   /** Kyverno's --excludeBootstrapResources: the Fail resource webhooks skip Nodes and CSRs. */
   excludeBootstrapResources?: boolean;
+  /** Kyverno's --webhookTimeout: the webhook configurations' timeoutSeconds before policies raise it (default 10). */
+  webhookTimeoutSeconds?: number;
   /** Kyverno's `--validatingAdmissionPolicyReports` / `--mutatingAdmissionPolicyReports` (defaults: on / off). */
   admissionPolicyReports?: AdmissionPolicyReports;
   /** Kyverno's `generateValidatingAdmissionPolicy` / `generateMutatingAdmissionPolicy` features (defaults: on / off). */
@@ -203,6 +205,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     // The ConfigMap's webhook keys as they are at each sync (a change serves the policies again, which syncs).
     settings: opts.config && (() => opts.config!.current().webhooks),
     excludeBootstrapResources: opts.excludeBootstrapResources,
+    webhookTimeoutSeconds: opts.webhookTimeoutSeconds,
   });
   const scan = async (path: 'validate' | 'mutate', body: string, only: string[]) => {
     const successEvents = opts.config ? opts.config.current().successEvents : opts.successEvents;

@@ -274,7 +274,7 @@ export class ServerProcesses {
   }
 
   setPolicies(policies: JsonObject[], cluster: ClusterState): void {
-    this.policyMessage = { type: 'policies', policies, cluster, deadlinesMs: reviewDeadlinesMs(policies) };
+    this.policyMessage = { type: 'policies', policies, cluster, deadlinesMs: reviewDeadlinesMs(policies, this.opts.settings.webhookTimeoutSeconds) };
     for (const m of this.members) this.post(m, this.policyMessage);
   }
 

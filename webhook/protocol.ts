@@ -13,6 +13,7 @@ import type { EventInfo } from './event-info';
 import type { ResourceFilter } from './resource-filters';
 import type { UserExclusionSettings, UserExclusions } from './user-filters';
 import type { AccessAnswers } from './access-review';
+import type { ApiCallSettings } from './service-calls';
 
 /** Settings a server process needs before it serves. */
 export interface ServerProcessSettings {
@@ -46,6 +47,10 @@ export interface ServerProcessSettings {
   httpBlocklist?: string[];
   /** Kyverno's --allowHTTPInNamespacedPolicies. */
   allowHttpInNamespacedPolicies?: boolean;
+  /** Kyverno's --webhookTimeout: the default of the timeouts the review deadlines come from (rules.reviewDeadlinesMs). */
+  webhookTimeoutSeconds?: number;
+  /** Kyverno's --maxAPICallResponseLength and --apiCallTimeout. */
+  apiCalls?: ApiCallSettings;
   /** The webhook's namespace (cluster mode): /verifymutate answers for its `kyverno-health` Lease. */
   namespace?: string;
   /** Kyverno's configuration the engine reads (defaultRegistry, maxContextSize...); absent: Kyverno's defaults. */

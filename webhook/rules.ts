@@ -20,8 +20,13 @@ type Json = Record<string, unknown>;
 
 const ALL_OPERATIONS = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
 const CREATE_UPDATE_DELETE = ['CREATE', 'UPDATE', 'DELETE'];
-/** Kyverno's DefaultWebhookTimeout (`--webhookTimeout`): a webhook's timeout starts here and only grows. */
-const DEFAULT_TIMEOUT_SECONDS = 10;
+/**
+ * Kyverno's DefaultWebhookTimeout, the default of its --webhookTimeout (serve --webhook-timeout):
+ * a resource webhook's timeout starts there and policies only raise it, up to the API server's 30.
+ */
+export const DEFAULT_WEBHOOK_TIMEOUT_SECONDS = 10;
+/** The API server's largest webhook timeoutSeconds (Kyverno's capTimeout). */
+export const MAX_WEBHOOK_TIMEOUT_SECONDS = 30;
 
 export type WebhookKind = 'validate' | 'mutate';
 type Scope = 'Namespaced' | 'Cluster' | '*';
@@ -178,9 +183,9 @@ function classicNeeds(policy: Json, purpose: NeedPurpose): Need[] {
   if (spec.admission === false && purpose === 'webhooks') return [];
   const failurePolicy = failurePolicyOf(policy);
   // Spec.GetWebhookTimeoutSeconds (webhookConfiguration's, then the spec's) raises the webhook's
-  // timeout above Kyverno's default, never below it.
+  // timeout above the default (webhookNeeds), never below it.
   const configuredTimeout = asObject(spec.webhookConfiguration).timeoutSeconds ?? spec.webhookTimeoutSeconds;
-  const timeout = Math.max(DEFAULT_TIMEOUT_SECONDS, typeof configuredTimeout === 'number' ? configuredTimeout : 0);
+  const timeout = typeof configuredTimeout === 'number' ? configuredTimeout : 0;
   // Kyverno's CustomWebhookMatchConditions: the policy's own webhook, with its conditions.
   const conditions = asArray(asObject(spec.webhookConfiguration).matchConditions).map(asObject);
   const meta = asObject(policy.metadata);
@@ -372,7 +377,7 @@ function directEntries(need: Need): RuleEntry[] {
  * Unions the needs of all policies into one webhook per (path, failurePolicy) and one per
  * fine-grained policy, each with its rules as Kyverno's webhook controller builds them.
  */
-export function webhookNeeds(policies: Json[], table: KindTable, purpose: NeedPurpose = 'webhooks'): RuleNeed[] {
+export function webhookNeeds(policies: Json[], table: KindTable, purpose: NeedPurpose = 'webhooks', defaultTimeoutSeconds = DEFAULT_WEBHOOK_TIMEOUT_SECONDS): RuleNeed[] {
   const byKey = new Map<string, { need: Omit<RuleNeed, 'rules'>; entries: Map<string, RuleEntry>; unresolved: string[] }>();
   for (const need of policies.flatMap((p) => policyNeeds(p, purpose))) {
     const fine = need.fineGrained;
@@ -380,14 +385,15 @@ export function webhookNeeds(policies: Json[], table: KindTable, purpose: NeedPu
     let entry = byKey.get(key);
     if (!entry) {
       entry = {
-        need: { path: need.path, failurePolicy: need.failurePolicy, timeoutSeconds: 0, groups: [], versions: [], resources: [], operations: [], unresolved: [], ...(fine ? { fineGrained: fine } : {}) },
+        // Kyverno's newWebhook: the timeout starts at --webhookTimeout.
+        need: { path: need.path, failurePolicy: need.failurePolicy, timeoutSeconds: defaultTimeoutSeconds, groups: [], versions: [], resources: [], operations: [], unresolved: [], ...(fine ? { fineGrained: fine } : {}) },
         entries: new Map(),
         unresolved: [],
       };
       byKey.set(key, entry);
     }
     // Kyverno's capTimeout: the largest timeout asked for, at most 30 seconds.
-    entry.need.timeoutSeconds = Math.min(30, Math.max(entry.need.timeoutSeconds, need.timeout));
+    entry.need.timeoutSeconds = Math.min(MAX_WEBHOOK_TIMEOUT_SECONDS, Math.max(entry.need.timeoutSeconds, need.timeout));
     for (const e of [...classicEntries(need, table, entry.unresolved), ...directEntries(need)]) entry.entries.set(entryKey(e), e);
   }
   return [...byKey.values()].map(({ need, entries, unresolved }) => {
@@ -399,7 +405,6 @@ export function webhookNeeds(policies: Json[], table: KindTable, purpose: NeedPu
     const triples = [...ops.entries()].sort(([a], [b]) => compare(a, b));
     return {
       ...need,
-      timeoutSeconds: need.timeoutSeconds || DEFAULT_TIMEOUT_SECONDS,
       groups: triples.map(([k]) => k.split('|')[0]),
       versions: triples.map(([k]) => k.split('|')[1]),
       resources: triples.map(([k]) => k.split('|')[2]),
@@ -414,8 +419,8 @@ export function webhookNeeds(policies: Json[], table: KindTable, purpose: NeedPu
  * The needs of the classic policies alone: their `validate.kyverno.svc-*` and
  * `mutate.kyverno.svc-*` webhooks. The CEL kinds get webhooks of their own (cel-webhooks.ts).
  */
-export function classicWebhookNeeds(policies: Json[], table: KindTable): RuleNeed[] {
-  return webhookNeeds(policies.filter((p) => isClassicPolicy(p as JsonObject)), table);
+export function classicWebhookNeeds(policies: Json[], table: KindTable, defaultTimeoutSeconds = DEFAULT_WEBHOOK_TIMEOUT_SECONDS): RuleNeed[] {
+  return webhookNeeds(policies.filter((p) => isClassicPolicy(p as JsonObject)), table, 'webhooks', defaultTimeoutSeconds);
 }
 
 /** RuleWithOperations[] for one need. */
@@ -436,9 +441,9 @@ export const REVIEW_DEADLINE_SHARE = 0.8;
  * policies (webhookNeeds): the smallest on a path, since one path serves every webhook of
  * its kind and the server cannot tell which one called.
  */
-export function reviewDeadlinesMs(policies: Json[]): Partial<Record<WebhookKind, number>> {
+export function reviewDeadlinesMs(policies: Json[], defaultTimeoutSeconds = DEFAULT_WEBHOOK_TIMEOUT_SECONDS): Partial<Record<WebhookKind, number>> {
   const out: Partial<Record<WebhookKind, number>> = {};
-  for (const need of webhookNeeds(policies, knownKindTable())) {
+  for (const need of webhookNeeds(policies, knownKindTable(), 'webhooks', defaultTimeoutSeconds)) {
     const ms = Math.floor(need.timeoutSeconds * 1000 * REVIEW_DEADLINE_SHARE);
     out[need.path] = Math.min(out[need.path] ?? Infinity, ms);
   }

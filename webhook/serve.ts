@@ -14,7 +14,7 @@ import { asObject } from '../engine/core/json';
 import { checkPolicyShape } from '../engine/testing';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { startWebhookServer } from './server';
-import { httpCallSettings } from './service-calls';
+import { httpCallSettings, SERVICE_CALL_TIMEOUT_MS } from './service-calls';
 import { withFailurePolicyIgnore } from './rules';
 import { parseDuration } from '../engine/units';
 import { DEFAULT_RETRY_PERIOD_MS } from './leader';
@@ -29,6 +29,8 @@ import { defaultResourceFilters } from './resource-filters';
 import { DEFAULT_TTL_INTERVAL_MS } from '../engine/cleanup/ttl';
 import { CONFIG_KEYS_READ, KYVERNO_CONFIG_MAP } from './kyverno-config';
 import { DEFAULT_EXCEPTION_SCOPE, type ExceptionScope } from './exception-scope';
+import { DEFAULT_WEBHOOK_TIMEOUT_SECONDS, MAX_WEBHOOK_TIMEOUT_SECONDS } from './rules';
+import { ignoredFlagsLine, KYVERNO_FLAG_SPEC, kyvernoFlagsHelp, kyvernoFlagsWithoutEffect, type IgnoredFlag } from './kyverno-flags';
 
 
 
@@ -124,14 +126,36 @@ interface ServeArgs {
   allowedResults: string[];
   /** Kyverno's --openreportsEnabled. */
   openreports: boolean;
+  /** Kyverno's --webhookTimeout: the webhook configurations' timeoutSeconds before policies raise it. */
+  webhookTimeoutSeconds: number;
+  /** Kyverno's --maxAPICallResponseLength for admission and background alike; absent: Kyverno's per-controller defaults (10 MB, 2 MB). */
+  maxApiCallResponseBytes?: number;
+  /** Kyverno's --apiCallTimeout: each service call (apiCall.service, CEL http). */
+  apiCallTimeoutMs: number;
+  /** Kyverno's --clientRateLimitQPS/--clientRateLimitBurst for the API client; absent: no client-side limit. */
+  clientRateLimit?: { qps: number; burst: number };
+  /** Kyverno flags given that have no effect here, with why (logged at startup). */
+  ignoredKyvernoFlags: IgnoredFlag[];
 }
 
+/** serve's flags, and Kyverno's controller flags in Kyverno's spelling (kyverno-flags.ts), read as Go's flag package reads booleans. */
 export const SERVE_FLAGS = {
   values: ['policy'],
-  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'renew-before', 'tls-key-algorithm', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters', 'exclude-usernames', 'exclude-groups', 'exclude-roles', 'exclude-cluster-roles', 'background-service-account', 'http-blocklist', 'config-map', 'exception-namespace', 'allowed-results'],
-  booleans: ['in-cluster', 'help', 'generate-success-events', 'allow-http-in-namespaced-policies', 'validating-admission-policy-reports', 'mutating-admission-policy-reports', 'force-failure-policy-ignore', 'exclude-bootstrap-resources', 'enable-policy-exception', 'openreports-enabled', 'generate-validating-admission-policy', 'generate-mutating-admission-policy'],
+  scalars: ['port', 'host', 'tls-cert', 'tls-key', 'timeout-ms', 'workers', 'namespace', 'ca-file', 'kubeconfig', 'report-interval-ms', 'leader-election-retry-period', 'background-scan-interval', 'cert-renewal-interval', 'renew-before', 'tls-key-algorithm', 'metrics-port', 'ttl-reconciliation-interval', 'omit-events', 'resource-filters', 'exclude-usernames', 'exclude-groups', 'exclude-roles', 'exclude-cluster-roles', 'background-service-account', 'http-blocklist', 'config-map', 'exception-namespace', 'allowed-results', 'webhook-timeout', 'max-api-call-response-length', 'api-call-timeout', 'client-rate-limit-qps', 'client-rate-limit-burst', ...KYVERNO_FLAG_SPEC.scalars],
+  booleans: ['in-cluster', 'help', 'generate-success-events', 'allow-http-in-namespaced-policies', 'validating-admission-policy-reports', 'mutating-admission-policy-reports', 'force-failure-policy-ignore', 'exclude-bootstrap-resources', 'enable-policy-exception', 'openreports-enabled', 'generate-validating-admission-policy', 'generate-mutating-admission-policy', ...KYVERNO_FLAG_SPEC.booleans],
   aliases: { h: 'help' },
+  longAliases: KYVERNO_FLAG_SPEC.longAliases,
+  goBooleans: true,
 };
+
+/** `--webhook-timeout` (Kyverno's --webhookTimeout), serve's and deploy's: whole seconds the API server accepts. */
+export function webhookTimeoutFlag(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_WEBHOOK_TIMEOUT_SECONDS;
+  const n = Number(value);
+  // Kyverno passes any int on; the API server refuses a configuration outside 1..30 s.
+  if (!Number.isInteger(n) || n < 1 || n > MAX_WEBHOOK_TIMEOUT_SECONDS) throw new UsageError(`--webhook-timeout must be whole seconds from 1 to ${MAX_WEBHOOK_TIMEOUT_SECONDS}, what the API server accepts (got ${value})`);
+  return n;
+}
 
 /** A Go duration flag ("2s", "1h") in milliseconds (serve's and deploy's). */
 export function duration(parsed: ReturnType<typeof parseArgs>, name: string, fallback: number): number {
@@ -154,6 +178,28 @@ export function keyAlgorithmFlag(value: string | undefined): KeyAlgorithm {
 /** `--generate-validating-admission-policy[=false]` and `--generate-mutating-admission-policy` (serve's and deploy's): Kyverno's chart defaults, on and off. */
 export function admissionPolicyGenerationFlags(parsed: ReturnType<typeof parseArgs>): AdmissionPolicyGeneration {
   return { validating: !parsed.negated.has('generate-validating-admission-policy'), mutating: parsed.booleans.has('generate-mutating-admission-policy') };
+}
+
+/** Kyverno's admission controller defaults for --clientRateLimitQPS and --clientRateLimitBurst (cmd/internal newOptions). */
+const KYVERNO_CLIENT_QPS = 100;
+const KYVERNO_CLIENT_BURST = 200;
+
+/**
+ * `--client-rate-limit-qps`/`--client-rate-limit-burst` (Kyverno's --clientRateLimitQPS/Burst):
+ * when either is given, the API client is limited as client-go limits Kyverno's (the other at
+ * Kyverno's default; 0 is client-go's default, 5 and 10; a QPS below 0, no limit). Without
+ * either, no client-side limit, as before.
+ */
+function clientRateLimitFlags(parsed: ReturnType<typeof parseArgs>): { qps: number; burst: number } | undefined {
+  const qpsText = single(parsed, 'client-rate-limit-qps');
+  const burstText = single(parsed, 'client-rate-limit-burst');
+  if (qpsText === undefined && burstText === undefined) return undefined;
+  const qps = qpsText === undefined ? KYVERNO_CLIENT_QPS : Number(qpsText);
+  const burst = burstText === undefined ? KYVERNO_CLIENT_BURST : Number(burstText);
+  if (qpsText !== undefined && (qpsText.trim() === '' || !Number.isFinite(qps))) throw new UsageError(`--client-rate-limit-qps must be a number (got ${qpsText})`);
+  if (!Number.isInteger(burst) || burst < 0) throw new UsageError(`--client-rate-limit-burst must be a whole number, 0 or more (got ${burstText})`);
+  if (qps < 0) return undefined;
+  return { qps: qps || 5, burst: burst || 10 };
 }
 
 /** serve's flags, read by the parser every command uses (io/args); checked here. */
@@ -205,7 +251,17 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     allowedResults: text('allowed-results', ALL_RESULTS.join(',')).split(',').map((s) => s.trim()).filter(Boolean),
     openreports: parsed.booleans.has('openreports-enabled'),
     omitEvents: text('omit-events', '').split(',').map((s) => s.trim()).filter(Boolean) as EventReason[],
+    webhookTimeoutSeconds: webhookTimeoutFlag(single(parsed, 'webhook-timeout')),
+    maxApiCallResponseBytes: parsed.values.has('max-api-call-response-length') ? number('max-api-call-response-length', 0) : undefined,
+    apiCallTimeoutMs: duration(parsed, 'api-call-timeout', SERVICE_CALL_TIMEOUT_MS),
+    clientRateLimit: clientRateLimitFlags(parsed),
+    ignoredKyvernoFlags: kyvernoFlagsWithoutEffect(parsed),
   };
+  // Kyverno reads 0 as no limit; every read and call here is bounded, so 0 is refused rather than quietly capped.
+  if (args.maxApiCallResponseBytes !== undefined && !(Number.isInteger(args.maxApiCallResponseBytes) && args.maxApiCallResponseBytes > 0)) {
+    throw new UsageError(`--max-api-call-response-length must be a number of bytes above 0 (got ${single(parsed, 'max-api-call-response-length')}): responses are always bounded here`);
+  }
+  if (args.apiCallTimeoutMs <= 0) throw new UsageError(`--api-call-timeout must be above 0 (got ${single(parsed, 'api-call-timeout')}): service calls always time out here`);
   const reasons = ['PolicyViolation', 'PolicyApplied', 'PolicyError', 'PolicySkipped'];
   for (const r of args.omitEvents) if (!reasons.includes(r)) throw new UsageError(`--omit-events takes ${reasons.join(', ')} (got ${r})`);
   for (const r of args.allowedResults) if (!ALL_RESULTS.includes(r)) throw new UsageError(`--allowed-results takes ${ALL_RESULTS.join(', ')} (got ${r})`);
@@ -227,16 +283,18 @@ export function parseServeArgs(argv: string[]): ServeArgs {
 
 const EMPTY_CLUSTER: ClusterState = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
 
-/** A list for the help's description column: comma-separated, wrapped, indented to the column. */
-function helpList(items: readonly string[]): string {
+/** A list for the help: comma-separated, wrapped, indented (by default to the description column). */
+function helpList(items: readonly string[], indent = 32): string {
   const lines: string[] = [];
   for (const item of items) {
     const last = lines.length - 1;
-    if (last >= 0 && lines[last].length + item.length + 2 <= 62) lines[last] += `, ${item}`;
+    if (last >= 0 && lines[last].length + item.length + 2 <= 94 - indent) lines[last] += `, ${item}`;
     else lines.push(item);
   }
-  return lines.map((l, i) => `${' '.repeat(32)}${l}${i < lines.length - 1 ? ',' : ''}`).join('\n');
+  return lines.map((l, i) => `${' '.repeat(indent)}${l}${i < lines.length - 1 ? ',' : ''}`).join('\n');
 }
+
+const KYVERNO_HELP = kyvernoFlagsHelp();
 
 const SERVE_HELP = `Usage: kyverno-studio serve --policy PATH... --tls-cert FILE --tls-key FILE [flags]
        kyverno-studio serve --in-cluster --tls-cert FILE --tls-key FILE [flags]
@@ -336,11 +394,34 @@ ${helpList(CONFIG_KEYS_READ)}
                                 --backgroundServiceAccountName); default: the service account
                                 of our credentials. Its requests queue no generate or
                                 mutate-existing work for rules with skipBackgroundRequests
+      --webhook-timeout N       the webhook configurations' timeoutSeconds, 1 to 30 (Kyverno's
+                                --webhookTimeout; default 10): the resource webhooks start there
+                                and a policy's webhookTimeoutSeconds raises theirs; a review's
+                                deadline is 80% of its webhook's
+      --max-api-call-response-length N
+                                bytes an apiCall service or a CEL http call may answer (Kyverno's
+                                --maxAPICallResponseLength; default 10000000 for admission,
+                                2000000 for the background, as Kyverno's controllers)
+      --api-call-timeout D      time each such call may take (Kyverno's --apiCallTimeout;
+                                default 30s; an admission review's deadline bounds it too)
+      --client-rate-limit-qps F in-cluster: requests per second to the API server, after a
+      --client-rate-limit-burst N
+                                burst of N (Kyverno's --clientRateLimitQPS/--clientRateLimitBurst,
+                                100 and 200 when one is given, 0 client-go's 5 and 10); default:
+                                no client-side limit
   -h, --help                    show this help
+
+Kyverno's controller flags (of cmd/kyverno and the background, reports and cleanup controllers)
+are accepted in Kyverno's spelling, as Go reads them (-flag or --flag, -flag=value, --flag value,
+--flag=false). The same as the flags above:
+${helpList(KYVERNO_HELP.aliases, 2)}
+Accepted with no effect here (a startup log line lists them with why), or refused with a usage
+error where the value given asks for what is not done here:
+${helpList(KYVERNO_HELP.others, 2)}
 `;
 
 export async function serveCommand(argv: string[], workerScript: string): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
+  if (argv.includes('--help') || argv.includes('-h') || argv.includes('-help')) {
     process.stdout.write(SERVE_HELP);
     return 0;
   }
@@ -355,6 +436,8 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     throw e;
   }
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  const ignored = ignoredFlagsLine(args.ignoredKyvernoFlags);
+  if (ignored) log(ignored);
   const serverOptions = {
     port: args.port,
     host: args.host,
@@ -369,10 +452,14 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     metricsElsewhere: args.metricsPort !== undefined,
     httpBlocklist: args.httpBlocklist,
     allowHttpInNamespacedPolicies: args.allowHttpInNamespacedPolicies,
+    webhookTimeoutSeconds: args.webhookTimeoutSeconds,
+    apiCalls: { maxResponseBytes: args.maxApiCallResponseBytes, timeoutMs: args.apiCallTimeoutMs },
   };
   // The primary's own evaluations (generate, mutate-existing) call out under the same settings.
   httpCallSettings.blocklist = args.httpBlocklist;
   httpCallSettings.allowInNamespacedPolicies = args.allowHttpInNamespacedPolicies;
+  httpCallSettings.maxResponseBytes = args.maxApiCallResponseBytes;
+  httpCallSettings.timeoutMs = args.apiCallTimeoutMs;
   let stop: () => Promise<void>;
   let metricsText: () => Promise<string>;
   // Set when a Lease is lost in a pod: the process stops (handing its other Leases over) and
@@ -384,6 +471,7 @@ export async function serveCommand(argv: string[], workerScript: string): Promis
     const { KubeClient } = await import('../kube-api/client');
     const { startClusterMode, ownServiceAccount } = await import('./cluster-mode');
     const client = args.kubeconfig ? KubeClient.fromKubeconfig(args.kubeconfig) : inClusterClient();
+    if (args.clientRateLimit) client.rateLimit(args.clientRateLimit.qps, args.clientRateLimit.burst);
     // Kyverno's --backgroundServiceAccountName: here one process does the background work, as itself.
     const webhook = await startClusterMode({
       client, server: { ...serverOptions, backgroundUser: args.backgroundUser ?? ownServiceAccount(client.config) }, namespace: args.namespace, caFile: args.caFile, log,

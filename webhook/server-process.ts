@@ -22,7 +22,7 @@ import { withLiveContext, type LiveContextState } from './live-context';
 import type { FromServerProcess, PendingGeneration, ReviewReply, ReviewRequest, ServerProcessSettings, ToServerProcess } from './protocol';
 import { apiCallPostPaths, asksCelAuthorizer, callsServices } from './context-reads';
 import { evaluatePostingApiCalls } from './cluster-reads';
-import { ADMISSION_MAX_RESPONSE_BYTES, BACKGROUND_MAX_RESPONSE_BYTES, makeServiceCalls } from './service-calls';
+import { ADMISSION_MAX_RESPONSE_BYTES, BACKGROUND_MAX_RESPONSE_BYTES, makeServiceCalls, type ApiCallSettings } from './service-calls';
 import { runGeneration } from './generate-work';
 import { ImageRegistryAccess } from './images';
 import { dockerConfigKeychain } from '../registry/docker-config';
@@ -94,6 +94,7 @@ class ServerProcess {
   private postsApiCalls = false;
   private httpBlocklist?: string[];
   private allowHttpInNamespacedPolicies = false;
+  private apiCalls: ApiCallSettings = {};
   private nextMetricsId = 1;
   private https?: Server;
   private timeoutMs?: number;
@@ -131,6 +132,7 @@ class ServerProcess {
   configure(settings: ServerProcessSettings): void {
     this.timeoutMs = settings.timeoutMs;
     this.httpBlocklist = settings.httpBlocklist;
+    this.apiCalls = settings.apiCalls ?? {};
     this.allowHttpInNamespacedPolicies = settings.allowHttpInNamespacedPolicies === true;
     this.cluster = this.withClusterData();
     this.filters = parseResourceFilters(settings.resourceFilters ?? '');
@@ -308,8 +310,10 @@ class ServerProcess {
 
   /** An apiCall POST, made by the primary (which holds the client) within `deadline`. */
   /** Service calls from this process, bounded by the review's deadline. */
+  /** `maxResponseBytes`: Kyverno's default for the controller this evaluation stands for, unless serve set one. */
   private serviceCalls(deadline: number, maxResponseBytes: number) {
-    return (requests: readonly ServiceCallRequest[], made: readonly ServiceCall[]) => makeServiceCalls(requests, made, { deadline, maxResponseBytes, httpBlocklist: this.httpBlocklist });
+    const limits = { deadline, maxResponseBytes: this.apiCalls.maxResponseBytes ?? maxResponseBytes, timeoutMs: this.apiCalls.timeoutMs, httpBlocklist: this.httpBlocklist };
+    return (requests: readonly ServiceCallRequest[], made: readonly ServiceCall[]) => makeServiceCalls(requests, made, limits);
   }
 
   private apiPost(path: string, body: JsonObject, deadline: number): Promise<unknown> {

@@ -16,6 +16,7 @@ import type { LiveContextState } from './live-context';
 import type { GeneratedItem, LiveSettings, ReportableWithResource, ReviewReply, ReviewRequest } from './protocol';
 import type { EventInfo } from './event-info';
 import type { UserExclusionSettings } from './user-filters';
+import type { ApiCallSettings } from './service-calls';
 
 export interface WebhookServerOptions {
   port: number;
@@ -52,6 +53,10 @@ export interface WebhookServerOptions {
   httpBlocklist?: string[];
   /** Kyverno's --allowHTTPInNamespacedPolicies: Namespaced* policies may call CEL http.* (refused by default). */
   allowHttpInNamespacedPolicies?: boolean;
+  /** Kyverno's --webhookTimeout: the review deadlines follow the webhook configurations' timeouts (default 10 s). */
+  webhookTimeoutSeconds?: number;
+  /** Kyverno's --maxAPICallResponseLength and --apiCallTimeout for service calls (Kyverno's defaults when absent). */
+  apiCalls?: ApiCallSettings;
   /** The webhook's namespace (cluster mode), where /verifymutate's `kyverno-health` Lease lives. */
   namespace?: string;
   /** Called with the downstream work of generate rules for admitted requests; without it, generate rules are not run. */
@@ -125,6 +130,8 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       metricsElsewhere: opts.metricsElsewhere,
       httpBlocklist: opts.httpBlocklist,
       allowHttpInNamespacedPolicies: opts.allowHttpInNamespacedPolicies,
+      webhookTimeoutSeconds: opts.webhookTimeoutSeconds,
+      apiCalls: opts.apiCalls,
       namespace: opts.namespace,
       generate: opts.onGenerated !== undefined,
       // Several beats per deadline, so a stuck process is found soon after its deadline.

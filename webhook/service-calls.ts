@@ -31,11 +31,21 @@ export const BACKGROUND_MAX_RESPONSE_BYTES = 2_000_000;
 export const DEFAULT_HTTP_BLOCKLIST = ['169.254.169.254', '169.254.169.253', 'metadata.google.internal', '127.0.0.0/8', '::1/128'];
 
 /**
- * This process's settings for CEL http calls (Kyverno's toggles are process-wide too): serve's
- * --http-blocklist and --allow-http-in-namespaced-policies, for the evaluations that do not
- * get them handed (generate, GeneratingPolicy, mutate-existing in the primary).
+ * serve's --max-api-call-response-length and --api-call-timeout (Kyverno's
+ * --maxAPICallResponseLength and --apiCallTimeout): one value for admission and background
+ * alike, as a chart gives every controller the same; absent, each gets Kyverno's default.
  */
-export const httpCallSettings: { blocklist?: readonly string[]; allowInNamespacedPolicies: boolean } = { allowInNamespacedPolicies: false };
+export interface ApiCallSettings {
+  maxResponseBytes?: number;
+  timeoutMs?: number;
+}
+
+/**
+ * This process's settings for service calls (Kyverno's toggles are process-wide too): serve's
+ * --http-blocklist, --allow-http-in-namespaced-policies and its ApiCallSettings, for the
+ * evaluations that do not get them handed (generate, GeneratingPolicy, mutate-existing in the primary).
+ */
+export const httpCallSettings: { blocklist?: readonly string[]; allowInNamespacedPolicies: boolean } & ApiCallSettings = { allowInNamespacedPolicies: false };
 
 export interface ServiceCallLimits {
   timeoutMs?: number;
@@ -146,10 +156,10 @@ export function makeServiceCall(req: ServiceCallRequest, limits: ServiceCallLimi
     if (literal) return Promise.resolve(fail(`connection to ${host}:${port} blocked: IP ${host} falls in blocked range ${literal}`));
     if (bl.ranges.length > 0 && !isIP(host)) lookupFn = secureLookup(bl, port);
   }
-  const maxBytes = limits.maxResponseBytes ?? ADMISSION_MAX_RESPONSE_BYTES;
+  const maxBytes = limits.maxResponseBytes ?? httpCallSettings.maxResponseBytes ?? ADMISSION_MAX_RESPONSE_BYTES;
   // Before a deadline, a quarter of what is left (up to a second) stays for evaluating again and answering.
   const left = (limits.deadline ?? Infinity) - Date.now();
-  const timeoutMs = Math.max(0, Math.min(limits.timeoutMs ?? SERVICE_CALL_TIMEOUT_MS, left - Math.min(1000, left / 4)));
+  const timeoutMs = Math.max(0, Math.min(limits.timeoutMs ?? httpCallSettings.timeoutMs ?? SERVICE_CALL_TIMEOUT_MS, left - Math.min(1000, left / 4)));
   // Go's json.Encoder ends the body with a newline.
   const payload = req.method === 'POST' ? `${JSON.stringify(req.body ?? null)}\n` : undefined;
   const headers: Record<string, string | string[]> = {};

@@ -26,7 +26,7 @@ interface FlagWords {
   valued: Map<string, string[]>;
 }
 
-/** The flag words of a spec: its long flags and their short aliases. */
+/** The flag words of a spec: its long flags, their long aliases and their short aliases. */
 export function flagWords(spec: FlagSpec): FlagWords {
   const valueNames = [...spec.values, ...(spec.scalars ?? [])];
   const supported = new Set([...valueNames, ...spec.booleans]);
@@ -37,6 +37,7 @@ export function flagWords(spec: FlagSpec): FlagWords {
     if (valueNames.includes(name)) valued.set(word, spec.choices?.[name] ?? []);
   };
   for (const name of supported) add(`--${name}`, name);
+  for (const [long, name] of Object.entries(spec.longAliases ?? {})) if (supported.has(name)) add(`--${long}`, name);
   for (const [short, name] of Object.entries(spec.aliases ?? {})) if (supported.has(name)) add(`-${short}`, name);
   return { all: all.sort(), valued };
 }

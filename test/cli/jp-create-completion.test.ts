@@ -139,6 +139,9 @@ test('the bash completion script, sourced in bash, completes commands, subcomman
       [['kyverno-studio', 'apply', '--git'], '--git-branch'],
       [['kyverno-studio', 'fix', ''], 'test policy'],
       [['kyverno-studio', 'fix', 'test', '--c'], '--compress'],
+      // serve's flags in Kyverno's spelling (long aliases) complete too.
+      [['kyverno-studio', 'serve', '--webhookT'], '--webhookTimeout'],
+      [['kyverno-studio', 'serve', '--webhook-t'], '--webhook-timeout'],
     ];
     const r = spawnSync('bash', ['-c', [`source ${join(dir, 'ks.bash')}`, 'complete -p kyverno-studio', ...cases.map(([w]) => probe(...w))].join('\n')], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);

@@ -15,6 +15,7 @@ import { asObject } from '../../engine/core/json';
 import { FakeKube } from './fake-kube';
 import { undeployPlan } from '../../deploy/undeploy';
 import { REQUIRE_TEAM, ADD_LABEL } from '../cluster/fixtures';
+import { parseServeArgs } from '../../webhook/serve';
 
 type Json = Record<string, unknown>;
 
@@ -263,4 +264,21 @@ test('deploy --exclude-bootstrap-resources: the planned Fail webhooks skip Nodes
   const off = plan();
   assert.equal(failHook(off).matchConditions, undefined);
   assert.ok(!args(off).includes('--exclude-bootstrap-resources'));
+});
+
+test('deploy --webhook-timeout: the planned configurations carry it and the webhook runs with it, under the one name serve reads', () => {
+  const certs = makeCertificates({ hosts: ['kyverno-svc.ks.svc'] });
+  const plan = (webhookTimeoutSeconds?: number) => planDeploy({ mode: 'cluster', namespace: 'ks', policies: [REQUIRE_TEAM], kinds: knownKindTable(), certs, webhookCode: Buffer.from('x'), webhookTimeoutSeconds });
+  const hook = (p: ReturnType<typeof plan>, config: string) => ((p.objects.find((o) => asObject(o.object.metadata).name === config)!.object.webhooks as Array<Record<string, unknown>>)[0]);
+  const args = (p: ReturnType<typeof plan>) => ((asObject(asObject(asObject(p.objects.find((o) => o.object.kind === 'Deployment')!.object.spec).template).spec).containers as Array<Record<string, unknown>>)[0].args as string[]);
+  const set = plan(15);
+  assert.equal(hook(set, VALIDATING_CONFIG).timeoutSeconds, 15);
+  assert.equal(hook(set, 'kyverno-policy-validating-webhook-cfg').timeoutSeconds, 15);
+  assert.ok(set.needs.every((n) => n.timeoutSeconds === 15));
+  const given = args(set);
+  assert.equal(given[given.indexOf('--webhook-timeout') + 1], '15');
+  assert.equal(parseServeArgs(given).webhookTimeoutSeconds, 15, 'serve reads what deploy passes');
+  const unset = plan();
+  assert.equal(hook(unset, VALIDATING_CONFIG).timeoutSeconds, 10);
+  assert.ok(!args(unset).includes('--webhook-timeout'));
 });

@@ -6,7 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { failurePolicyOf, policyNeeds, rulesWithOperations, webhookNeeds, webhookRules, withFailurePolicyIgnore } from '../../webhook/rules';
+import { classicWebhookNeeds, failurePolicyOf, policyNeeds, reviewDeadlinesMs, rulesWithOperations, webhookNeeds, webhookRules, withFailurePolicyIgnore } from '../../webhook/rules';
+import { WebhookController } from '../../webhook/controller';
+import { FakeKube } from '../deploy/fake-kube';
 import { findResources, knownKindTable, type KindTable } from '../../engine/kube';
 import { ALL_CONFIGS, webhookConfigurations } from '../../webhook/configurations';
 import { evaluatePolicyMutation, evaluateVerifyMutation } from '../../webhook/evaluate';
@@ -208,6 +210,37 @@ test('webhook configurations: classic rules, fine-grained webhooks, IfNeeded rei
   assert.equal(podsHook.name, 'mutate.kyverno.svc-fail');
   assert.equal(podsHook.reinvocationPolicy, 'IfNeeded');
   assert.equal(podsHook.timeoutSeconds, 30, 'capped at 30 s');
+});
+
+test("--webhook-timeout (Kyverno's --webhookTimeout): the resource webhooks start there and policies raise it up to 30; the policy and verify webhooks get it as it is; the ttl and CEL webhooks keep 10; review deadlines follow", () => {
+  const plain = classic({ match: any({ kinds: ['Pod'] }), validate: { pattern: {} } });
+  const slower = classic({ match: any({ kinds: ['ConfigMap'] }), mutate: { patchStrategicMerge: {} } }, 'ClusterPolicy', { webhookTimeoutSeconds: 20 });
+  const vpol: Json = { apiVersion: 'policies.kyverno.io/v1', kind: 'ValidatingPolicy', metadata: { name: 'vp' }, spec: { matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['secrets'] }] }, validations: [{ expression: 'true' }] } };
+  const timeouts = (webhookTimeoutSeconds?: number) => {
+    const configs = webhookConfigurations({ namespace: 'kyverno', caPem: '', needs: classicWebhookNeeds([plain, slower, vpol], knownKindTable(), webhookTimeoutSeconds), policies: [plain, slower, vpol], keepEmpty: true, webhookTimeoutSeconds });
+    return Object.fromEntries(configs.flatMap((c) => (c.webhooks as Json[]).map((w) => [w.name, w.timeoutSeconds])));
+  };
+  const expected = (base: number, raised: number) => ({
+    'validate.kyverno.svc-fail': base, 'vpol.validate.kyverno.svc-fail': 10, 'mutate.kyverno.svc-fail': raised,
+    'validate-policy.kyverno.svc': base, 'mutate-policy.kyverno.svc': base, 'monitor-webhooks.kyverno.svc': base, 'kyverno-cleanup-controller.kyverno.svc': 10,
+  });
+  assert.deepEqual(timeouts(), expected(10, 20), "Kyverno's default, 10");
+  assert.deepEqual(timeouts(5), expected(5, 20), 'a lower default: the policy still raises its webhook');
+  assert.deepEqual(timeouts(25), expected(25, 25), 'a higher default: a policy asking less does not lower it');
+  assert.equal(classicWebhookNeeds([classic({ match: any({ kinds: ['Pod'] }), validate: { pattern: {} } }, 'ClusterPolicy', { webhookTimeoutSeconds: 45 })], knownKindTable(), 5)[0].timeoutSeconds, 30, 'capped at 30');
+  // The server answers within 80% of the smallest timeout serving a path.
+  assert.deepEqual(reviewDeadlinesMs([plain, slower]), { validate: 8000, mutate: 16000 });
+  assert.deepEqual(reviewDeadlinesMs([plain, slower], 5), { validate: 4000, mutate: 16000 });
+});
+
+test('the in-cluster controller writes the configurations with --webhook-timeout', async () => {
+  const kube = new FakeKube();
+  for (const c of webhookConfigurations({ namespace: 'kyverno', caPem: 'CA', needs: [], policies: [], keepEmpty: true })) kube.seed(c);
+  const controller = new WebhookController({ client: kube, namespace: 'kyverno', caPem: 'CA', log: () => undefined, webhookTimeoutSeconds: 15 });
+  await controller.sync([classic({ match: any({ kinds: ['Pod'] }), validate: { pattern: {} } })]);
+  const stored = async (name: string) => ((await kube.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', name }))!.webhooks as Json[])[0];
+  assert.equal((await stored('kyverno-resource-validating-webhook-cfg')).timeoutSeconds, 15);
+  assert.equal((await stored('kyverno-policy-validating-webhook-cfg')).timeoutSeconds, 15);
 });
 
 test('discovery reads every served version of a CRD group, with scope and subresources', async () => {

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:https';
 import { createServer as createPlainServer, type AddressInfo } from 'node:net';
 import { makeCertificates } from '../../tls/certificates';
-import { makeServiceCall, makeServiceCalls } from '../../webhook/service-calls';
-import { evaluatePostingApiCalls, evaluateReadingCluster } from '../../webhook/cluster-reads';
+import { httpCallSettings, makeServiceCall, makeServiceCalls } from '../../webhook/service-calls';
+import { backgroundServiceCalls, evaluatePostingApiCalls, evaluateReadingCluster } from '../../webhook/cluster-reads';
 import { evaluateReview } from '../../webhook/evaluate';
 import { PolicyIndex } from '../../webhook/prefilter';
 import { startTestWebhook } from './harness';
@@ -240,6 +240,52 @@ test('the webhook\'s server processes call services in admission and in backgrou
   } finally {
     await webhook.server.close();
   }
+});
+
+test("serve's --max-api-call-response-length and --api-call-timeout (Kyverno's --maxAPICallResponseLength, --apiCallTimeout) in the server processes, admission and scans alike", async () => {
+  const big = classicPolicy(`${base}/big`);
+  const overLimit = /failed to fetch data for APICall: response length must be less than max allowed response length of 1000/;
+  const limited = await startTestWebhook('svccalls-limits', { workers: 1, timeoutMs: 5000, apiCalls: { maxResponseBytes: 1000, timeoutMs: 300 } }, [big, { ...classicPolicy(`${base}/slow`), metadata: { name: 'ask-slow' } }]);
+  try {
+    const reply = JSON.parse((await limited.call('/validate', review('good'))).text).response;
+    assert.equal(reply.allowed, false);
+    assert.match(unfoldedDenial(reply.status.message), overLimit);
+    const scanned = await limited.server.evaluate('validate', review('good'), ['ask-service'], { scan: true });
+    assert.deepEqual(scanned.reportable.map((r) => r.status), ['error']);
+    assert.match(scanned.reportable[0].message, overLimit, 'the background too, where Kyverno caps at 2 MB by default');
+    // The slow service: its call gives up after 300 ms, well before the review's 5 s deadline.
+    const started = Date.now();
+    const slow = await limited.server.evaluate('validate', review('good'), ['ask-slow'], { scan: true });
+    assert.match(slow.reportable[0].message, /Post "[^"]+\/slow": context deadline exceeded \(Client\.Timeout exceeded while awaiting headers\)/);
+    assert.ok(Date.now() - started < 3000, `gave up after ${Date.now() - started} ms`);
+  } finally {
+    await limited.server.close();
+  }
+  // Without the flag, Kyverno's admission cap (10 MB) lets the 5 kB answer through.
+  const plain = await startTestWebhook('svccalls-nolimits', { workers: 1, timeoutMs: 5000 }, [big]);
+  try {
+    const reply = JSON.parse((await plain.call('/validate', review('good'))).text).response;
+    assert.doesNotMatch(unfoldedDenial(String(reply.status?.message ?? '')), /response length/);
+  } finally {
+    await plain.server.close();
+  }
+});
+
+test("the primary's background calls (generate, mutate-existing) follow serve's settings too; without them Kyverno's background cap, 2 MB", async () => {
+  const call = (url: string) => backgroundServiceCalls()!([get(url)], []);
+  try {
+    httpCallSettings.maxResponseBytes = 1000;
+    httpCallSettings.timeoutMs = 200;
+    const [big] = await call(`${base}/big`);
+    assert.ok('status' in big.outcome && big.outcome.overLimit === 1000);
+    const [slow] = await call(`${base}/slow`);
+    assert.match(JSON.stringify(slow.outcome), /context deadline exceeded/);
+  } finally {
+    httpCallSettings.maxResponseBytes = undefined;
+    httpCallSettings.timeoutMs = undefined;
+  }
+  const [whole] = await call(`${base}/big`);
+  assert.ok('status' in whole.outcome && whole.outcome.overLimit === undefined && whole.outcome.text.length === 5002);
 });
 
 test('a service slower than the review\'s deadline: the rule\'s error is answered before the deadline', async () => {
