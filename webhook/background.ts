@@ -10,13 +10,15 @@
  *   `mutateExistingOnPolicyUpdate` (the rule's own setting, else the policy's).
  *
  * Each unit is written to the cluster first as Kyverno's UpdateRequest (kyverno.io/v2, in our
- * namespace; deploy installs the CRD): the spec names the policy, the rule (policy events),
- * the trigger and, for admission work, the admission request. The leader of the
- * `kyverno-background-controller` Lease lists and watches them, evaluates each against the
- * policy as it then is (a deleted policy drops its work), acts (webhook/generate.ts,
- * webhook/mutate-existing.ts) and deletes the UpdateRequest; a failure is recorded in its
- * status (state Failed, message, retryCount) and retried (Kyverno puts a Failed request back
- * to Pending at once; we wait a short, doubling backoff) until a failure finds retryCount past
+ * namespace; deploy installs the CRD), with Kyverno's labels: the spec names the policy, the
+ * rules (a generate request's ruleContext, one per rule), the trigger and, for admission work,
+ * the admission request; once written its status is Pending, as Kyverno's generator leaves it.
+ * The leader of the `kyverno-background-controller` Lease lists and watches them, evaluates each
+ * Pending one against the policy as it then is (a deleted policy drops its work), acts
+ * (webhook/generate.ts, webhook/mutate-existing.ts), marks it Completed (with what it generated)
+ * and deletes it, as Kyverno's controller does; a failure is recorded in its status (state
+ * Failed, message, retryCount) and retried, Pending again (Kyverno puts a Failed request back to
+ * Pending at once; we wait a short, doubling backoff), until a failure finds retryCount past
  * Kyverno's limit of 3, which deletes it. So a leader that stops between admission and
  * processing loses nothing: the next leader finds the UpdateRequest.
  *

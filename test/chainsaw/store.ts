@@ -2,8 +2,9 @@
  * The offline runner's API server: an in-memory object store keyed by apiVersion, kind,
  * namespace and name, with what the API server adds on create (uid, creationTimestamp,
  * resourceVersion, generation). `StoreClient` serves the few KubeClient calls the webhook's
- * background code makes (get, list, create, replace, apply, delete), so the downstream
- * generator and mutate-existing run unchanged over the store.
+ * background code makes (get, list, create, replace, apply, delete; the resources, watches and
+ * status patches of stored CRDs' kinds: the background controller's UpdateRequests), so the
+ * downstream generator, mutate-existing and the background controller run unchanged over the store.
  */
 import { KubeError, type ObjectRef } from '../../kube-api/errors';
 import type { KubeClient, ResourceInfo } from '../../kube-api/client';
