@@ -240,6 +240,14 @@ function kyvernoLabels(job: BackgroundJob): Record<string, string> {
 }
 
 /**
+ * A ResourceSpec as Kyverno writes one (every field omitempty): a trigger found by uid has no
+ * name, and API servers before 1.2x refuse "" in a typed field (see storedRequest).
+ */
+function storedSpec(r: ResourceSpec): Json {
+  return Object.fromEntries(Object.entries(r).filter(([, v]) => v !== '' && v !== undefined));
+}
+
+/**
  * Kyverno's rule contexts: a generate request says per rule which trigger and what to do (its
  * background controller reads nothing else); a CELGenerate one per trigger, the rule being the
  * policy's name.
@@ -247,10 +255,10 @@ function kyvernoLabels(job: BackgroundJob): Record<string, string> {
 function ruleContextOf(job: BackgroundJob): Json[] | undefined {
   const deleteDownstream = job.deleteDownstream === true;
   if (job.type === 'cel-generate') {
-    return [{ rule: job.policy.split('/').pop()!, trigger: job.resource, deleteDownstream, synchronize: job.synchronize === true, cacheRestore: job.restoreCache === true }];
+    return [{ rule: job.policy.split('/').pop()!, trigger: storedSpec(job.resource), deleteDownstream, synchronize: job.synchronize === true, cacheRestore: job.restoreCache === true }];
   }
   if (job.type !== 'generate') return undefined;
-  return job.rule.split(',').filter(Boolean).map((rule) => ({ rule, trigger: job.resource, deleteDownstream, ...(job.synchronize ? { synchronize: true } : {}) }));
+  return job.rule.split(',').filter(Boolean).map((rule) => ({ rule, trigger: storedSpec(job.resource), deleteDownstream, ...(job.synchronize ? { synchronize: true } : {}) }));
 }
 
 /** The UpdateRequest object for a job (Kyverno's layout: generateName ur-, our namespace). */
@@ -271,7 +279,7 @@ export function updateRequestFor(job: BackgroundJob, namespace: string): JsonObj
       requestType: job.type,
       policy: job.policy,
       rule: job.rule,
-      resource: job.resource,
+      resource: storedSpec(job.resource),
       deleteDownstream: job.deleteDownstream === true,
       synchronize: job.synchronize === true,
       ...(ruleContext?.length ? { ruleContext } : {}),
@@ -534,7 +542,7 @@ export class BackgroundController {
         // Kyverno's generator: once created, the request is Pending (createURForDownstreamDeletion's
         // also names the objects to delete).
         try {
-          await this.patchStatus(name, { state: 'Pending', ...(job.generatedResources ? { generatedResources: job.generatedResources } : {}) });
+          await this.patchStatus(name, { state: 'Pending', ...(job.generatedResources ? { generatedResources: job.generatedResources.map(storedSpec) } : {}) });
         } catch (e) {
           await this.opts.client.delete({ apiVersion: UPDATE_REQUEST_API, kind: 'UpdateRequest', name, namespace: this.opts.namespace }).catch(() => undefined);
           throw e;
@@ -786,7 +794,7 @@ export class BackgroundController {
       if (p.name) {
         // Kyverno's statusControl.Success (state Completed, no message, what was generated), then
         // its reconcileURStatus deletes a Completed request.
-        await this.patchStatus(p.name, { state: 'Completed', message: null, ...(generated.length ? { generatedResources: generated } : {}) }).catch((e: Error) => log(`background: cannot mark UpdateRequest ${p.name} Completed: ${e.message}`));
+        await this.patchStatus(p.name, { state: 'Completed', message: null, ...(generated.length ? { generatedResources: generated.map(storedSpec) } : {}) }).catch((e: Error) => log(`background: cannot mark UpdateRequest ${p.name} Completed: ${e.message}`));
         await client.delete({ apiVersion: UPDATE_REQUEST_API, kind: 'UpdateRequest', name: p.name, namespace: this.opts.namespace }).catch((e: Error) => log(`background: cannot delete UpdateRequest ${p.name}: ${e.message}`));
         this.known.delete(p.name);
       }
