@@ -746,7 +746,7 @@ export class BackgroundController {
         });
       };
       if (this.opts.clock) {
-        const cancel = this.opts.clock.after(delayMs, retry);
+        const cancel = this.opts.clock.after(delayMs, () => (this.cancels.delete(cancel), retry()));
         this.cancels.add(cancel);
         return;
       }
