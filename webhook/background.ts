@@ -10,13 +10,15 @@
  *   `mutateExistingOnPolicyUpdate` (the rule's own setting, else the policy's).
  *
  * Each unit is written to the cluster first as Kyverno's UpdateRequest (kyverno.io/v2, in our
- * namespace; deploy installs the CRD): the spec names the policy, the rule (policy events),
- * the trigger and, for admission work, the admission request. The leader of the
- * `kyverno-background-controller` Lease lists and watches them, evaluates each against the
- * policy as it then is (a deleted policy drops its work), acts (webhook/generate.ts,
- * webhook/mutate-existing.ts) and deletes the UpdateRequest; a failure is recorded in its
- * status (state Failed, message, retryCount) and retried (Kyverno puts a Failed request back
- * to Pending at once; we wait a short, doubling backoff) until a failure finds retryCount past
+ * namespace; deploy installs the CRD), with Kyverno's labels: the spec names the policy, the
+ * rules (a generate request's ruleContext, one per rule), the trigger and, for admission work,
+ * the admission request; once written its status is Pending, as Kyverno's generator leaves it.
+ * The leader of the `kyverno-background-controller` Lease lists and watches them, evaluates each
+ * Pending one against the policy as it then is (a deleted policy drops its work), acts
+ * (webhook/generate.ts, webhook/mutate-existing.ts), marks it Completed (with what it generated)
+ * and deletes it, as Kyverno's controller does; a failure is recorded in its status (state
+ * Failed, message, retryCount) and retried, Pending again (Kyverno puts a Failed request back to
+ * Pending at once; we wait a short, doubling backoff), until a failure finds retryCount past
  * Kyverno's limit of 3, which deletes it. So a leader that stops between admission and
  * processing loses nothing: the next leader finds the UpdateRequest.
  *
@@ -39,6 +41,7 @@ import { pluralOf } from '../engine/kube/known-kinds';
 import type { DownstreamGenerator } from './generate';
 import { generateRulesOf, generateWork, needsCloneSources, policyKey } from './generate-work';
 import { isCelMutatingPolicy } from '../engine/policy/admission';
+import { topLevelKind } from './admission';
 import { celPolicyKey, firedMutateExistingRules, mutateExisting, mutateExistingRules, mutatesExistingCel } from './mutate-existing';
 import { targetConstraints, targetExpression } from '../engine/cel/mutate-existing';
 import type { BackgroundRequest, GeneratedItem } from './protocol';
@@ -60,8 +63,10 @@ type Json = Record<string, unknown>;
 
 export const UPDATE_REQUEST_API = 'kyverno.io/v2';
 /**
- * On an UpdateRequest whose downstream list is written to its status after creation (the status
- * subresource ignores a create's status): the leader takes it only once the status is there.
+ * On every UpdateRequest we write: its status (state Pending, and for a deletion the downstream
+ * list) is written after creation, as Kyverno's generator does (the status subresource ignores a
+ * create's status), and the leader takes it only once the status is there. (The key's name is
+ * older than its use for every request; UpdateRequests written before without it are taken at once.)
  */
 export const AWAITS_STATUS_ANNOTATION = 'kyverno-studio.dev/awaits-generated-resources';
 /**
@@ -122,6 +127,8 @@ export interface BackgroundControllerOptions {
   concurrency?: number;
   /** Test hook: persist work but never process it (a leader "stopped" between the two). */
   hold?: boolean;
+  /** The retries' clock (default: real timers); the offline runner's virtual clock. */
+  clock?: { after(ms: number, fn: () => void): () => void };
   /** Triggers looked at per rule on a policy event (default 5000, as the background scan). */
   maxTriggers?: number;
   /** How often the leader looks at every policy's existing triggers again (the background scan interval, default 1 h). */
@@ -154,17 +161,22 @@ function resourceSpec(o: JsonObject): ResourceSpec {
  * The admission request as an UpdateRequest stores it (admission.k8s.io field names). Empty
  * strings are left out: API servers before 1.2x (our test server, 1.20, among them) store ""
  * in a typed custom-resource field as null and then refuse it, so a core kind (group "")
- * is stored without kind/resource and read back from its object's apiVersion.
+ * is stored without kind/resource and read back from its object's apiVersion; not a
+ * subresource's (pods/exec, pods/binding), whose kind and parent resource its object does not
+ * name (such an UpdateRequest is refused there, and the work done in memory).
  */
 function storedRequest(r: AdmissionRequest): Json {
   const o = r.object ?? r.oldObject ?? {};
   const kind = r.kind ?? { ...groupVersion(String(o.apiVersion ?? '')), kind: String(o.kind ?? '') };
   const out: Json = { uid: randomUUID(), operation: r.operation, dryRun: r.dryRun === true };
-  if (kind.group && kind.version && kind.kind) {
+  if ((kind.group || r.subResource) && kind.version && kind.kind) {
     out.kind = kind;
-    out.resource = { group: kind.group, version: kind.version, resource: pluralOf(kind.group, kind.kind) };
+    // A subresource's resource is its parent's (pods for pods/exec), as the API server sends it.
+    const parent = r.resourceKind;
+    out.resource = parent ? { group: parent.group, version: parent.version, resource: parent.resource } : { group: kind.group, version: kind.version, resource: pluralOf(kind.group, kind.kind) };
   }
-  const name = String(meta(o).name ?? '');
+  // The request's name: a subresource's is its parent's, which its own object may not carry.
+  const name = r.name ?? String(meta(o).name ?? '');
   if (name) out.name = name;
   if (r.namespace) out.namespace = r.namespace;
   if (r.subResource) out.subResource = r.subResource;
@@ -186,12 +198,15 @@ function requestFromStored(a: Json, info: Json): AdmissionRequest {
     ? { group: String(stored.group ?? ''), version: String(stored.version ?? ''), kind: String(stored.kind ?? '') }
     : { ...groupVersion(String(subject.apiVersion ?? '')), kind: String(subject.kind ?? '') };
   const user = asObject(a.userInfo);
+  const resourceKind = topLevelKind(a);
   return {
     operation: String(a.operation ?? 'CREATE') as AdmissionRequest['operation'],
     object,
     oldObject,
     kind,
     subResource: typeof a.subResource === 'string' && a.subResource ? a.subResource : undefined,
+    ...(resourceKind ? { resourceKind } : {}),
+    ...(typeof a.name === 'string' && a.name ? { name: a.name } : {}),
     namespace: typeof a.namespace === 'string' && a.namespace ? a.namespace : undefined,
     dryRun: a.dryRun === true,
     requestInfo: {
@@ -202,35 +217,72 @@ function requestFromStored(a: Json, info: Json): AdmissionRequest {
   };
 }
 
+/**
+ * Kyverno's labels on an UpdateRequest (pkg/background/common/labels.go): a mutate request names
+ * its policy and trigger (MutateLabelsSet, which Kyverno's mutate-existing work is found by), a
+ * generate request its policy (GenerateLabelsSet); Kyverno's generator labels no CEL request it
+ * writes from admission, and its policy controller labels a GeneratingPolicy's like a generate one.
+ */
+function kyvernoLabels(job: BackgroundJob): Record<string, string> {
+  const policyName = job.policy.split('/').pop()!.slice(0, 63);
+  if (job.type === 'mutate') {
+    const r = job.resource;
+    return {
+      'mutate.updaterequest.kyverno.io/policy-name': policyName,
+      'mutate.updaterequest.kyverno.io/trigger-name': r.name.slice(0, 63),
+      'mutate.updaterequest.kyverno.io/trigger-namespace': r.namespace ?? '',
+      'mutate.updaterequest.kyverno.io/trigger-kind': r.kind,
+      ...(r.apiVersion ? { 'mutate.updaterequest.kyverno.io/trigger-apiversion': r.apiVersion.replaceAll('/', '-') } : {}),
+    };
+  }
+  if (job.type === 'generate' || (job.type === 'cel-generate' && !job.request)) return { 'generate.kyverno.io/policy-name': policyName };
+  return {};
+}
+
+/**
+ * A ResourceSpec as Kyverno writes one (every field omitempty): a trigger found by uid has no
+ * name, and API servers before 1.2x refuse "" in a typed field (see storedRequest).
+ */
+function storedSpec(r: ResourceSpec): Json {
+  return Object.fromEntries(Object.entries(r).filter(([, v]) => v !== '' && v !== undefined));
+}
+
+/**
+ * Kyverno's rule contexts: a generate request says per rule which trigger and what to do (its
+ * background controller reads nothing else); a CELGenerate one per trigger, the rule being the
+ * policy's name.
+ */
+function ruleContextOf(job: BackgroundJob): Json[] | undefined {
+  const deleteDownstream = job.deleteDownstream === true;
+  if (job.type === 'cel-generate') {
+    return [{ rule: job.policy.split('/').pop()!, trigger: storedSpec(job.resource), deleteDownstream, synchronize: job.synchronize === true, cacheRestore: job.restoreCache === true }];
+  }
+  if (job.type !== 'generate') return undefined;
+  return job.rule.split(',').filter(Boolean).map((rule) => ({ rule, trigger: storedSpec(job.resource), deleteDownstream, ...(job.synchronize ? { synchronize: true } : {}) }));
+}
+
 /** The UpdateRequest object for a job (Kyverno's layout: generateName ur-, our namespace). */
 export function updateRequestFor(job: BackgroundJob, namespace: string): JsonObject {
   const request = job.request;
+  const ruleContext = ruleContextOf(job);
   return {
     apiVersion: UPDATE_REQUEST_API,
     kind: 'UpdateRequest',
     metadata: {
       generateName: 'ur-',
       namespace,
-      ...(job.generatedResources ? { annotations: { [AWAITS_STATUS_ANNOTATION]: 'true' } } : {}),
-      labels: {
-        ...MANAGED_BY,
-        // Kyverno's UpdateRequest labels (pkg/background/common/labels.go), for kubectl selectors.
-        'generate.kyverno.io/policy-name': job.policy.split('/').pop()!.slice(0, 63),
-        'generate.kyverno.io/resource-kind': job.resource.kind.slice(0, 63),
-        ...(job.resource.namespace ? { 'generate.kyverno.io/resource-namespace': job.resource.namespace.slice(0, 63) } : {}),
-      },
+      annotations: { [AWAITS_STATUS_ANNOTATION]: 'true' },
+      // Ours (the leader takes no other), then Kyverno's.
+      labels: { ...MANAGED_BY, ...kyvernoLabels(job) },
     },
     spec: {
       requestType: job.type,
       policy: job.policy,
       rule: job.rule,
-      resource: job.resource,
+      resource: storedSpec(job.resource),
       deleteDownstream: job.deleteDownstream === true,
       synchronize: job.synchronize === true,
-      // Kyverno's CELGenerate requests say per trigger what to do (its rule is the policy's name).
-      ...(job.type === 'cel-generate'
-        ? { ruleContext: [{ rule: job.policy.split('/').pop()!, trigger: job.resource, deleteDownstream: job.deleteDownstream === true, synchronize: job.synchronize === true, cacheRestore: job.restoreCache === true }] }
-        : {}),
+      ...(ruleContext?.length ? { ruleContext } : {}),
       context: {
         userInfo: { roles: request?.requestInfo.roles ?? [], clusterRoles: request?.requestInfo.clusterRoles ?? [] },
         admissionRequestInfo: request ? { admissionRequest: storedRequest(request), operation: request.operation } : {},
@@ -313,6 +365,8 @@ export class BackgroundController {
   private running = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Retries waiting on `opts.clock` (their cancels). */
+  private readonly cancels = new Set<() => void>();
   private seen = new Set<string>();
   /** The policies of the last event this leader handled, by kind, namespace and name (to see deletions and what changed). */
   private previous = new Map<string, JsonObject>();
@@ -485,15 +539,13 @@ export class BackgroundController {
         if (await this.pastThreshold()) return;
         const created = await this.opts.client.create(updateRequestFor(job, this.opts.namespace));
         const name = String(meta(created).name);
-        // Kyverno's createURForDownstreamDeletion: the objects to delete go in the status.
-        if (job.generatedResources) {
-          const path = `/apis/${UPDATE_REQUEST_API}/namespaces/${encodeURIComponent(this.opts.namespace)}/updaterequests/${encodeURIComponent(name)}/status`;
-          try {
-            await this.opts.client.request({ method: 'PATCH', path, contentType: 'application/merge-patch+json', body: { status: { state: 'Pending', generatedResources: job.generatedResources } } });
-          } catch (e) {
-            await this.opts.client.delete({ apiVersion: UPDATE_REQUEST_API, kind: 'UpdateRequest', name, namespace: this.opts.namespace }).catch(() => undefined);
-            throw e;
-          }
+        // Kyverno's generator: once created, the request is Pending (createURForDownstreamDeletion's
+        // also names the objects to delete).
+        try {
+          await this.patchStatus(name, { state: 'Pending', ...(job.generatedResources ? { generatedResources: job.generatedResources.map(storedSpec) } : {}) });
+        } catch (e) {
+          await this.opts.client.delete({ apiVersion: UPDATE_REQUEST_API, kind: 'UpdateRequest', name, namespace: this.opts.namespace }).catch(() => undefined);
+          throw e;
         }
         // The leader takes it from here (its watch sees it); when that is us, start now.
         if (this.leading && !this.leading.aborted) this.schedule({ job, name, attempts: Number(asObject(created.status).retryCount ?? 0) });
@@ -617,6 +669,8 @@ export class BackgroundController {
     this.active.clear();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    for (const cancel of this.cancels) cancel();
+    this.cancels.clear();
     await this.policyEvents.catch(() => {});
     await this.idle();
     this.gpolDownstreams.close();
@@ -656,7 +710,13 @@ export class BackgroundController {
     if (!name || this.known.has(name)) return;
     if (asObject(asObject(ur.metadata).labels)['app.kubernetes.io/managed-by'] !== MANAGED_BY['app.kubernetes.io/managed-by']) return;
     const status = asObject(ur.status);
-    if (asObject(meta(ur).annotations)[AWAITS_STATUS_ANNOTATION] && !Array.isArray(status.generatedResources)) return;
+    // Kyverno's reconcileURStatus: a Completed request is deleted (one a leader that stopped left).
+    if (status.state === 'Completed') {
+      void this.opts.client.delete({ apiVersion: UPDATE_REQUEST_API, kind: 'UpdateRequest', name, namespace: this.opts.namespace }).catch((e: Error) => this.opts.log(`background: cannot delete UpdateRequest ${name}: ${e.message}`));
+      return;
+    }
+    // As Kyverno's controller, a request is worked on once Pending (a Failed one is put back to Pending).
+    if (asObject(meta(ur).annotations)[AWAITS_STATUS_ANNOTATION] && status.state !== 'Pending' && status.state !== 'Failed') return;
     const attempts = Number(status.retryCount ?? 0);
     const job = jobOf(ur);
     if (!job) {
@@ -675,11 +735,24 @@ export class BackgroundController {
     }
     this.active.add(p);
     if (delayMs > 0) {
+      const retry = () => {
+        if (this.closed) return;
+        // Kyverno's reconcileURStatus puts a Failed request back to Pending, which retries it.
+        const pending = p.name ? this.patchStatus(p.name, { state: 'Pending' }).catch((e: Error) => this.opts.log(`background: cannot mark UpdateRequest ${p.name} Pending again: ${e.message}`)) : Promise.resolve();
+        void pending.then(() => {
+          if (this.closed) return;
+          this.queue.push(p);
+          this.pump();
+        });
+      };
+      if (this.opts.clock) {
+        const cancel = this.opts.clock.after(delayMs, () => (this.cancels.delete(cancel), retry()));
+        this.cancels.add(cancel);
+        return;
+      }
       const t = setTimeout(() => {
         this.timers.delete(t);
-        if (this.closed) return;
-        this.queue.push(p);
-        this.pump();
+        retry();
       }, delayMs);
       this.timers.add(t);
       return;
@@ -709,8 +782,9 @@ export class BackgroundController {
 
   private async attempt(p: Pending): Promise<void> {
     let failures: string[];
+    const generated: ResourceSpec[] = [];
     try {
-      failures = await this.run(p.job);
+      failures = await this.run(p.job, generated);
     } catch (e) {
       failures = [(e as Error).message];
     }
@@ -718,8 +792,11 @@ export class BackgroundController {
     if (failures.length === 0) {
       this.active.delete(p);
       if (p.name) {
-        this.known.delete(p.name);
+        // Kyverno's statusControl.Success (state Completed, no message, what was generated), then
+        // its reconcileURStatus deletes a Completed request.
+        await this.patchStatus(p.name, { state: 'Completed', message: null, ...(generated.length ? { generatedResources: generated.map(storedSpec) } : {}) }).catch((e: Error) => log(`background: cannot mark UpdateRequest ${p.name} Completed: ${e.message}`));
         await client.delete({ apiVersion: UPDATE_REQUEST_API, kind: 'UpdateRequest', name: p.name, namespace: this.opts.namespace }).catch((e: Error) => log(`background: cannot delete UpdateRequest ${p.name}: ${e.message}`));
+        this.known.delete(p.name);
       }
       return;
     }
@@ -741,15 +818,15 @@ export class BackgroundController {
     this.schedule(p, delay);
   }
 
+  /** A merge patch of one of our UpdateRequests' status subresource. */
+  private async patchStatus(name: string, status: Json): Promise<void> {
+    const path = `/apis/${UPDATE_REQUEST_API}/namespaces/${encodeURIComponent(this.opts.namespace)}/updaterequests/${encodeURIComponent(name)}/status`;
+    await this.opts.client.request({ method: 'PATCH', path, contentType: 'application/merge-patch+json', body: { status } });
+  }
+
   /** Kyverno's status on failure: state Failed, the message and the retry count. */
   private async recordFailure(name: string, message: string, attempts: number): Promise<void> {
-    const { client, namespace, log } = this.opts;
-    try {
-      const path = `/apis/${UPDATE_REQUEST_API}/namespaces/${encodeURIComponent(namespace)}/updaterequests/${encodeURIComponent(name)}/status`;
-      await client.request({ method: 'PATCH', path, contentType: 'application/merge-patch+json', body: { status: { state: 'Failed', message: message.slice(0, 4000), retryCount: attempts } } });
-    } catch (e) {
-      log(`background: cannot record the failure in UpdateRequest ${name}: ${(e as Error).message}`);
-    }
+    await this.patchStatus(name, { state: 'Failed', message: message.slice(0, 4000), retryCount: attempts }).catch((e: Error) => this.opts.log(`background: cannot record the failure in UpdateRequest ${name}: ${e.message}`));
   }
 
   private forgetLater(uid: string): void {
@@ -760,8 +837,8 @@ export class BackgroundController {
     this.timers.add(t);
   }
 
-  /** Does one job now; resolves with one line per failure. */
-  private async run(job: BackgroundJob): Promise<string[]> {
+  /** Does one job now; resolves with one line per failure. What a generate job generated goes into `generated`. */
+  private async run(job: BackgroundJob, generated: ResourceSpec[] = []): Promise<string[]> {
     const { client, log, generator } = this.opts;
     const { exceptions, namespaceLabels = {}, live } = this.opts.current();
     if (job.generatedResources) return this.deleteGenerated(job);
@@ -793,7 +870,10 @@ export class BackgroundController {
     if (job.type === 'generate') {
       // Kyverno's generate reports: the results on the trigger, once its downstream objects are applied (not for a deletion: the trigger is gone).
       const trigger = request.operation === 'DELETE' ? undefined : request.object;
-      const onApplied = trigger && this.opts.reports ? (results: RuleResult[]) => this.reportGenerated(found, trigger, results) : undefined;
+      const onApplied = (results: RuleResult[]) => {
+        for (const r of results) if (r.status === 'pass') for (const o of r.generatedResources ?? []) generated.push(resourceSpec(o));
+        if (trigger && this.opts.reports) this.reportGenerated(found, trigger, results);
+      };
       const failures = await generator.process({ action: 'request', type: 'generate', policy, rules: job.rule ? job.rule.split(',') : [], request }, exceptions, namespaceLabels, live, onApplied);
       // Kyverno's PolicyError on the policy, related to the trigger, per failed rule (a job
       // of several rules names none: our failures are not split by rule).

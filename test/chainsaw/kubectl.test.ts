@@ -106,8 +106,40 @@ test('what kubectl cannot do offline is unsupported, not a failure', async () =>
     await call('apply -f good.yaml');
     await assert.rejects(call('port-forward nginx 8080:80'), KubectlUnsupported);
     await assert.rejects(call('get cm'), KubectlUnsupported); // a table's columns
-    await assert.rejects(call('get updaterequests -n kyverno'), KubectlUnsupported);
+    await assert.rejects(call('get ephemeralreports -n kyverno'), KubectlUnsupported);
   });
+});
+
+test('kubectl get updaterequests -n kyverno: the UpdateRequests our background controller writes in the CRD Kyverno\'s install serves, gone once done', async () => {
+  await withScenario(async (call, scenario) => {
+    assert.deepEqual(await scenario.kubectlCluster().store.servedByCrd('kyverno.io/v2', 'UpdateRequest'), { group: 'kyverno.io', kind: 'UpdateRequest', plural: 'updaterequests', versions: ['v2'], namespaced: true });
+    const states: string[] = [];
+    scenario.store.subscribe((e) => {
+      if (e.object.kind === 'UpdateRequest') states.push(`${e.type} ${String((e.object.metadata as JsonObject).name).replace(/-[a-z0-9]{5}$/, '-*')} ${String((e.object.status as JsonObject | undefined)?.state ?? '')}`.trim());
+    });
+    const policy = { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'defaults' }, spec: { rules: [{ name: 'cm', match: { any: [{ resources: { kinds: ['Namespace'] } }] }, generate: { apiVersion: 'v1', kind: 'ConfigMap', name: 'defaults', namespace: '{{request.object.metadata.name}}', data: { data: { a: 'b' } } } }] } };
+    assert.equal((await call('apply -f -', JSON.stringify(policy))).code, 0);
+    assert.equal((await call('create namespace team-a')).code, 0);
+    assert.equal(JSON.parse((await call('get configmap defaults -n team-a -o json')).stdout).data.a, 'b');
+    assert.deepEqual(states, ['ADDED ur-*', 'MODIFIED ur-* Pending', 'MODIFIED ur-* Completed', 'DELETED ur-* Completed']);
+    assert.deepEqual(await call('get updaterequests -n kyverno'), { stdout: '', stderr: 'No resources found in kyverno namespace.\n', code: 0 });
+  });
+});
+
+test('kubectl get events: the API server\'s event table (LAST SEEN, TYPE, REASON, OBJECT, MESSAGE) of the events written', async () => {
+  await withScenario(async (call) => {
+    await call('apply -f policy.yaml');
+    assert.equal((await call('apply -f bad.yaml')).code, 1);
+    const { stdout } = await call('get events -n default');
+    const lines = stdout.trimEnd().split('\n');
+    assert.match(lines[0], /^LAST SEEN   TYPE      REASON +OBJECT +MESSAGE$/);
+    assert.ok(lines.slice(1).some((l) => /^\d+s +Warning   PolicyViolation +clusterpolicy\/require-team +/.test(l)), stdout);
+  });
+});
+
+test('humanDuration: ages as kubectl prints them', async () => {
+  const { humanDuration } = await import('./kubectl');
+  assert.deepEqual([5_000, 119_000, 125_000, 600_000, 3 * 3600_000 + 60_000, 30 * 3600_000, 50 * 3600_000, -5_000].map(humanDuration), ['5s', '119s', '2m5s', '10m', '3h1m', '30h', '2d2h', '<invalid>']);
 });
 
 /** A ClusterPolicy denying requests on `kinds`, its message made of `message` (variables substituted). */

@@ -635,7 +635,54 @@ function fetch(ctx: Context, r: Resource, name: string): JsonObject | WriteOutco
 }
 
 /** Kinds whose objects only controllers the runner does not have write (asked about, their absence proves nothing). */
-const CONTROLLER_ONLY_KINDS = new Set(['UpdateRequest', 'EphemeralReport', 'ClusterEphemeralReport', 'Node', 'Lease', 'Endpoints', 'EndpointSlice', 'Event']);
+const CONTROLLER_ONLY_KINDS = new Set(['EphemeralReport', 'ClusterEphemeralReport', 'Node', 'Lease', 'Endpoints', 'EndpointSlice']);
+
+/**
+ * Kinds our product writes in Kyverno's namespace (its background controller's UpdateRequests):
+ * listing them there reads what the product did, not Kyverno's install.
+ */
+const PRODUCT_KINDS_IN_KYVERNO_NAMESPACE = new Set(['UpdateRequest']);
+
+/** Go's duration.HumanDuration (apimachinery), as kubectl's tables print ages. */
+export function humanDuration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < -1) return '<invalid>';
+  if (seconds < 0) return '0s';
+  if (seconds < 60 * 2) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 10) return seconds % 60 === 0 ? `${minutes}m` : `${minutes}m${seconds % 60}s`;
+  if (minutes < 60 * 3) return `${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 8) return minutes % 60 === 0 ? `${hours}h` : `${hours}h${minutes % 60}m`;
+  if (hours < 48) return `${hours}h`;
+  if (hours < 24 * 8) return hours % 24 === 0 ? `${Math.floor(hours / 24)}d` : `${Math.floor(hours / 24)}d${hours % 24}h`;
+  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24)}d`;
+  if (hours < 24 * 365 * 8) return Math.floor(hours / 24) % 365 === 0 ? `${Math.floor(hours / 24 / 365)}y` : `${Math.floor(hours / 24 / 365)}y${Math.floor(hours / 24) % 365}d`;
+  return `${Math.floor(hours / 24 / 365)}y`;
+}
+
+/** Rows as kubectl's tabwriter aligns them (minimum width 6, padding 3; the last column unpadded). */
+function tabulate(rows: string[][]): string[] {
+  const widths = rows[0].map((_, i) => Math.max(6, ...rows.map((r) => r[i].length + 3)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('').trimEnd());
+}
+
+/**
+ * Events as the API server's table for them prints (printEvent): LAST SEEN, TYPE, REASON, OBJECT
+ * (the involved object's kind, lowercased, and name), MESSAGE. Only our event writer's (and the
+ * modelled controllers') are stored: events of kube's unmodelled controllers are missing lines.
+ */
+function eventTable(events: JsonObject[], now: number): string[] {
+  const time = (v: unknown) => (typeof v === 'string' && v ? Date.parse(v) : NaN);
+  const rows = events.map((e) => {
+    const first = time(e.firstTimestamp) || time(e.eventTime);
+    const last = time(asObject(e.series).lastObservedTime) || time(e.lastTimestamp) || first;
+    const involved = asObject(e.involvedObject);
+    const kind = String(involved.kind ?? '').toLowerCase();
+    return [Number.isFinite(last) ? humanDuration(now - last) : '<unknown>', String(e.type ?? ''), String(e.reason ?? ''), involved.name ? `${kind}/${String(involved.name)}` : kind, String(e.message ?? '').trim()];
+  });
+  return tabulate([['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'], ...rows]);
+}
 
 /** The kinds of Kyverno's own workloads in its namespace (its install's, which the offline runner does not have). */
 const INSTALL_WORKLOAD_KINDS = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Pod', 'Service']);
@@ -667,7 +714,7 @@ async function get(ctx: Context): Promise<void> {
     const r = resolveResource(type!, table, ctx.cluster.store);
     if (CONTROLLER_ONLY_KINDS.has(r.kind)) throw new KubectlUnsupported(`kubectl get ${qualifiedResource(r)}: written by controllers the offline runner does not have`);
     const ns = all ? undefined : namespaceFor(ctx, r);
-    if (ns === ctx.cluster.kyvernoNamespace || (all && r.group === '' && ['Pod', 'Service', 'ConfigMap', 'Secret'].includes(r.kind))) throw new KubectlUnsupported(`kubectl get ${qualifiedResource(r)}${ns ? ` -n ${ns}` : ' -A'}: Kyverno's own install is not offline`);
+    if ((ns === ctx.cluster.kyvernoNamespace && !PRODUCT_KINDS_IN_KYVERNO_NAMESPACE.has(r.kind)) || (all && r.group === '' && ['Pod', 'Service', 'ConfigMap', 'Secret'].includes(r.kind))) throw new KubectlUnsupported(`kubectl get ${qualifiedResource(r)}${ns ? ` -n ${ns}` : ' -A'}: Kyverno's own install is not offline`);
     const denied = authorize(ctx, 'list', r, ns, '');
     if (denied) throw new KubectlFailure(serverError(denied));
     objects = ctx.cluster.store.list(apiVersionOf(r), r.kind, ns, selector).map((o) => ({ ...o, apiVersion: apiVersionOf(r) }));
@@ -679,6 +726,7 @@ async function get(ctx: Context): Promise<void> {
   }
   if (format === undefined || format === 'wide') {
     if (!objects.length) return;
+    if (format === undefined && objects[0].kind === 'Event' && apiGroup(String(objects[0].apiVersion)) === '') return void ctx.out.out.push(...eventTable(objects, ctx.cluster.store.now()));
     throw new KubectlUnsupported(`kubectl get ${words.join(' ')} as a table (its columns)`);
   }
   if (!objects.length && named) return;

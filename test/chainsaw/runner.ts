@@ -39,6 +39,7 @@ import { generatedForApiServer } from '../../engine/cel/admission-policy-generat
 import { EventWriter } from '../../webhook/events';
 import { BackgroundScanner } from '../../webhook/scan';
 import { crdValidationError, withCrdDefaults } from './crd-defaults';
+import { crdIndex, loadCrd } from '../../deploy/crds';
 import { KIND_NODE_NAME, kindClusterObjects } from './kind-cluster';
 import { labelSelectorMatches } from '../../engine/mutate/targets';
 import { forbiddenMessage, rbacAuthorize } from './authorizer';
@@ -79,7 +80,7 @@ import { VirtualClock } from './clock';
 import { chainsawTimeouts, timeoutMs, timeoutsOf, type Timeouts } from './timeouts';
 import { CleanupController } from '../../webhook/cleanup';
 import { isCleanupPolicy, isDeletingPolicy, TTL_LABEL } from '../../engine/cleanup';
-import { isControllerUser, SCHEDULER, WorkloadControllers, type Propagation } from './controllers';
+import { isControllerUser, nameSuffix, SCHEDULER, WorkloadControllers, type Propagation } from './controllers';
 
 /** `skipped`: Kyverno's own CI does not run it (the test says skip, or the workflow quarantines it). */
 export type ScenarioStatus = 'passed' | 'failed' | 'unsupported' | 'skipped';
@@ -162,6 +163,18 @@ function installTlsSecrets(install: KyvernoInstall): JsonObject[] {
   return tlsSecrets(set, KYVERNO_NAMESPACE, labels()) as JsonObject[];
 }
 
+let updateRequestCrdObject: JsonObject | undefined;
+
+/** Kyverno's UpdateRequest CRD (the copy deploy installs, deploy/crds), read once per run. */
+function updateRequestCrd(): JsonObject {
+  if (!updateRequestCrdObject) {
+    const entry = crdIndex().find((e) => e.group === 'kyverno.io' && e.kind === 'UpdateRequest');
+    if (!entry) throw new Error('deploy/crds has no UpdateRequest CRD');
+    updateRequestCrdObject = loadCrd(entry) as JsonObject;
+  }
+  return structuredClone(updateRequestCrdObject);
+}
+
 /** A label selector as a Scale's status gives it (`metav1.FormatLabelSelector`: `k=v,k2 in (a,b)`). */
 function labelSelectorText(selector: JsonObject): string {
   const terms = Object.entries(asObject(selector.matchLabels)).map(([k, v]) => `${k}=${String(v)}`);
@@ -208,7 +221,7 @@ const UNMODELLED_WORKLOADS: Array<[string, string]> = [['apps/v1', 'StatefulSet'
 /** Kinds whose status controllers.ts writes (by group). */
 const MODELLED_STATUS_KINDS: Array<[string, string]> = [['apps', 'Deployment'], ['apps', 'ReplicaSet'], ['batch', 'Job'], ['', 'Pod']];
 /** Kinds only controllers that do not run offline write (Kyverno's intermediate reports). */
-const NOT_OFFLINE_KINDS = new Set(['EphemeralReport', 'ClusterEphemeralReport', 'UpdateRequest']);
+const NOT_OFFLINE_KINDS = new Set(['EphemeralReport', 'ClusterEphemeralReport']);
 /**
  * Kinds our reports controller and event writer write: before they are asserted, those
  * controllers catch up (controllersCatchUp), as they would have by then in a cluster.
@@ -305,6 +318,8 @@ export class Scenario {
     // any policy (its TLS Secrets, RBAC derived from no policy, the aggregated ClusterRole included).
     for (const o of kindClusterObjects()) this.store.create(o);
     for (const o of installTlsSecrets(install)) this.store.create(o);
+    // Kyverno's install serves its UpdateRequest CRD: our background controller persists its work there.
+    this.store.create(updateRequestCrd());
     this.options = parseServeArgs([...serveFlagsOf(install), '--in-cluster', '--namespace', KYVERNO_NAMESPACE, '--tls-cert', 'offline', '--tls-key', 'offline']);
     this.store.create(kyvernoConfigMapOf(install, KYVERNO_NAMESPACE));
     this.deployRbac([]);
@@ -363,8 +378,8 @@ export class Scenario {
       // As in a cluster, the controller sees the namespaces' labels (namespaceSelector).
       // and the live context data (GlobalContextEntry data, ConfigMaps) the server process keeps warm.
       current: () => ({ policies: this.policies(), exceptions: this.exceptions(), namespaceLabels: this.cluster().namespaceLabels, live: this.liveState() }),
-      backoffMs: 3_600_000,
-      maxBackoffMs: 3_600_000,
+      // Retries wait on the scenario's clock (its sleeps and assert timeouts), with the product's backoff.
+      clock: this.clock,
       events: this.events,
       reports: { add: (items) => this.reports.add(items) },
       watchKind: (apiVersion, kind, rv, onEvent, signal) => this.client.watchKind(apiVersion, kind, rv, onEvent, signal),
@@ -677,7 +692,9 @@ export class Scenario {
       if (!sub || sub.name === 'scale' || sub.name === 'ephemeralcontainers' || sub.name === 'status') {
         const old = asObject(oldObject?.metadata);
         const meta = asObject(current.metadata);
-        current = { ...current, metadata: { ...meta, uid: old.uid ?? identity?.uid, creationTimestamp: old.creationTimestamp ?? identity?.creationTimestamp } };
+        // The registry's BeforeCreate names an object from its generateName (five random characters).
+        const named = operation === 'CREATE' && !meta.name && typeof meta.generateName === 'string' && identity ? { name: `${meta.generateName}${nameSuffix(identity.uid)}` } : {};
+        current = { ...current, metadata: { ...meta, ...named, uid: old.uid ?? identity?.uid, creationTimestamp: old.creationTimestamp ?? identity?.creationTimestamp } };
       }
     }
     // The API server validates a custom resource against its CRD's schema (after mutating admission, before validating admission).

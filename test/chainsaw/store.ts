@@ -2,11 +2,12 @@
  * The offline runner's API server: an in-memory object store keyed by apiVersion, kind,
  * namespace and name, with what the API server adds on create (uid, creationTimestamp,
  * resourceVersion, generation). `StoreClient` serves the few KubeClient calls the webhook's
- * background code makes (get, list, create, replace, apply, delete), so the downstream
- * generator and mutate-existing run unchanged over the store.
+ * background code makes (get, list, create, replace, apply, delete; the resources, watches and
+ * status patches of stored CRDs' kinds: the background controller's UpdateRequests), so the
+ * downstream generator, mutate-existing and the background controller run unchanged over the store.
  */
 import { KubeError, type ObjectRef } from '../../kube-api/errors';
-import type { KubeClient } from '../../kube-api/client';
+import type { KubeClient, ResourceInfo } from '../../kube-api/client';
 import type { JsonObject } from '../../engine/core/types';
 import { asObject, isJsonObject } from '../../engine/core/json';
 import { isNamespacedKind } from '../../engine/kube';
@@ -192,6 +193,27 @@ export class ObjectStore {
 
   hasNamespace(name: string): boolean {
     return this.objects.has(keyOf('v1', 'Namespace', undefined, name));
+  }
+
+  /** The kinds the stored CustomResourceDefinitions serve: group, kind, plural, served versions, scope. */
+  crdKinds(): Array<{ group: string; kind: string; plural: string; versions: string[]; namespaced: boolean }> {
+    const out: Array<{ group: string; kind: string; plural: string; versions: string[]; namespaced: boolean }> = [];
+    for (const o of this.objects.values()) {
+      if (!isCrd(o)) continue;
+      const spec = asObject(o.spec);
+      const names = asObject(spec.names);
+      const versions = (Array.isArray(spec.versions) ? spec.versions : []).map(asObject).filter((v) => v.served !== false).map((v) => String(v.name));
+      out.push({ group: String(spec.group ?? ''), kind: String(names.kind ?? ''), plural: String(names.plural ?? ''), versions, namespaced: spec.scope !== 'Cluster' });
+    }
+    return out;
+  }
+
+  /** The resource a stored CRD serves for a kind at `apiVersion`, if one does. */
+  servedByCrd(apiVersion: string, kind: string): { plural: string; namespaced: boolean } | undefined {
+    const slash = apiVersion.lastIndexOf('/');
+    if (slash < 0) return undefined;
+    const [group, version] = [apiVersion.slice(0, slash), apiVersion.slice(slash + 1)];
+    return this.crdKinds().find((k) => k.group === group && k.kind === kind && k.versions.includes(version));
   }
 
   /** Namespaced unless a known kind or a stored CRD says it is cluster-scoped. */
@@ -550,9 +572,35 @@ export class StoreClient {
     await this.admission('DELETE', null, live);
     return true;
   }
-  /** No UpdateRequest CRD (background work stays in memory) and no discovery beyond the known kinds. */
-  async resourceFor(): Promise<undefined> {
-    return undefined;
+  /**
+   * The resource a stored CustomResourceDefinition serves for a kind at a served version (the
+   * UpdateRequest CRD Kyverno's install stores, so the background controller persists its work
+   * as in a cluster); built-in kinds get no discovery beyond the known kinds.
+   */
+  async resourceFor(apiVersion: string, kind: string): Promise<ResourceInfo | undefined> {
+    const served = this.store.servedByCrd(apiVersion, kind);
+    return served && { plural: served.plural, namespaced: served.namespaced, verbs: servedVerbs(apiGroup(apiVersion)) };
+  }
+  /**
+   * A watch of a collection path (`/apis/G/V[/namespaces/NS]/PLURAL`) of a kind a stored CRD
+   * serves, over the store's changes; it lasts until `signal` aborts, as a watch the server
+   * never closes.
+   */
+  async watch(path: string, _resourceVersion: string, onEvent: (e: StoreEvent) => void, signal?: AbortSignal): Promise<void> {
+    const m = /^\/apis\/([^/]+)\/([^/]+)(?:\/namespaces\/([^/]+))?\/([^/]+)$/.exec(path);
+    const served = m ? this.store.crdKinds().find((k) => k.group === m[1] && k.versions.includes(m[2]) && k.plural === m[4]) : undefined;
+    if (!m || !served) throw new KubeError(404, 'NotFound', `watch ${path} is not served offline`);
+    const namespace = m[3] && decodeURIComponent(m[3]);
+    await new Promise<void>((resolve) => {
+      const unsubscribe = this.store.subscribe((e) => {
+        if (e.object.kind !== served.kind || apiGroup(String(e.object.apiVersion)) !== served.group) return;
+        if (namespace && asObject(e.object.metadata).namespace !== namespace) return;
+        onEvent({ type: e.type, object: { ...e.object, apiVersion: `${m[1]}/${m[2]}` } });
+      });
+      const stop = () => (unsubscribe(), resolve());
+      if (!signal || signal.aborted) stop();
+      else signal.addEventListener('abort', stop, { once: true });
+    });
   }
   /** The object path of a ref as the API server serves it (discovery's plural and scope). */
   async pathFor(ref: ObjectRef): Promise<string> {
@@ -567,7 +615,7 @@ export class StoreClient {
   private patchStatus(path: string, body: unknown): JsonObject {
     const m = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))(?:\/namespaces\/([^/]+))?\/([^/]+)\/([^/]+)\/status$/.exec(path);
     const group = m ? (m[1] ? '' : m[2]) : '';
-    const kind = m && [...(this.discovered() ?? (new Map() as KindTable)).entries()].find(([, rs]) => rs.some((r) => r.group === group && r.resource === m[5]))?.[0];
+    const kind = m && ([...(this.discovered() ?? (new Map() as KindTable)).entries()].find(([, rs]) => rs.some((r) => r.group === group && r.resource === m[5]))?.[0] ?? this.store.crdKinds().find((k) => k.group === group && k.plural === m[5])?.kind);
     if (!m || !kind) throw new KubeError(404, 'NotFound', `PATCH ${path} is not served offline`);
     const ref = { apiVersion: m[1] ?? `${m[2]}/${m[3]}`, kind, namespace: m[4], name: m[6] };
     const live = this.store.get(ref);

@@ -185,6 +185,128 @@ test("updateRequestThreshold: with that many UpdateRequests no more are written 
   await bg.close();
 });
 
+/** A manual clock for the controller's retries: `fire()` runs the timers set so far. */
+function manualClock() {
+  const timers = new Set<() => void>();
+  return {
+    after(_ms: number, fn: () => void) {
+      timers.add(fn);
+      return () => timers.delete(fn);
+    },
+    fire() {
+      const due = [...timers];
+      timers.clear();
+      for (const fn of due) fn();
+    },
+    get pending() {
+      return timers.size;
+    },
+  };
+}
+
+/** Each UpdateRequest's states as the API server stores them, in order, with its deletion ("deleted"). */
+function urHistory(api: FakeApi): Map<string, string[]> {
+  const history = new Map<string, string[]>();
+  api.subscribe((o, deleted) => {
+    if (o.kind !== 'UpdateRequest') return;
+    const name = String(meta(o).name);
+    const states = history.get(name) ?? [];
+    const state = deleted ? 'deleted' : String((o.status as JsonObject | undefined)?.state ?? '(none)');
+    if (states[states.length - 1] !== state) states.push(state);
+    history.set(name, states);
+  });
+  return history;
+}
+
+test("a leader's UpdateRequest as Kyverno's: its labels, Pending once written, Completed when done, then deleted", async () => {
+  const api = seeded();
+  api.served.add('UpdateRequest');
+  const history = urHistory(api);
+  const created: JsonObject[] = [];
+  api.subscribe((o) => void (o.kind === 'UpdateRequest' && !o.status && created.push(o)));
+  const { bg, lines } = controller(api, [STAMP]);
+  const lead = new AbortController();
+  bg.lead(lead.signal);
+  bg.submit([{ action: 'request', type: 'mutate', policy: STAMP, rules: ['stamp'], request: createRequest(cm('trigger-1', {})) }]);
+  await new Promise((r) => setTimeout(r, 20));
+  await bg.idle();
+  assert.equal(labels(api.find('ConfigMap', 'a', 'apps'))['stamped-by'], 'trigger-1', lines.join('\n'));
+  assert.equal(created.length, 1);
+  assert.match(String(meta(created[0]).name), /^ur-/);
+  // MutateLabelsSet: the policy and the trigger.
+  assert.deepEqual(labels(created[0]), {
+    'app.kubernetes.io/managed-by': 'kyverno-studio',
+    'mutate.updaterequest.kyverno.io/policy-name': 'stamp',
+    'mutate.updaterequest.kyverno.io/trigger-name': 'trigger-1',
+    'mutate.updaterequest.kyverno.io/trigger-namespace': 'apps',
+    'mutate.updaterequest.kyverno.io/trigger-kind': 'ConfigMap',
+    'mutate.updaterequest.kyverno.io/trigger-apiversion': 'v1',
+  });
+  assert.deepEqual([...history.values()], [['(none)', 'Pending', 'Completed', 'deleted']]);
+  lead.abort();
+  await bg.close();
+});
+
+test("a failing UpdateRequest as Kyverno's: Failed with the message and retry count, Pending again when retried, deleted after its fifth failure", async () => {
+  const api = seeded();
+  api.served.add('UpdateRequest');
+  api.failures.replace = Array.from({ length: 5 }, () => new KubeError(422, 'Invalid', 'label value too long'));
+  const history = urHistory(api);
+  const failed: JsonObject[] = [];
+  api.subscribe((o) => void (o.kind === 'UpdateRequest' && (o.status as JsonObject | undefined)?.state === 'Failed' && failed.push(o.status as JsonObject)));
+  const clock = manualClock();
+  const { bg } = controller(api, [STAMP], { clock });
+  const lead = new AbortController();
+  bg.lead(lead.signal);
+  bg.submit([{ action: 'request', type: 'mutate', policy: STAMP, rules: ['stamp'], request: createRequest(cm('trigger-1', {})) }]);
+  for (let i = 0; i < 6; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    await bg.idle();
+    clock.fire();
+  }
+  assert.deepEqual([...history.values()], [['(none)', 'Pending', 'Failed', 'Pending', 'Failed', 'Pending', 'Failed', 'Pending', 'Failed', 'Pending', 'deleted']]);
+  assert.deepEqual(failed.map((s) => s.retryCount), [1, 2, 3, 4]);
+  assert.match(String(failed[0].message), /label value too long/);
+  assert.equal(clock.pending, 0, 'no retry left');
+  lead.abort();
+  await bg.close();
+});
+
+test("a generate UpdateRequest says per rule what to do (Kyverno's ruleContext) and carries Kyverno's generate label", () => {
+  const job: BackgroundJob = { type: 'generate', policy: 'team/defaults', rule: 'a,b', resource: { apiVersion: 'v1', kind: 'Namespace', name: 'n1', uid: 'u1' }, request: createRequest({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n1', uid: 'u1' } }) };
+  const ur = updateRequestFor(job, 'kyverno');
+  assert.deepEqual(labels(ur), { 'app.kubernetes.io/managed-by': 'kyverno-studio', 'generate.kyverno.io/policy-name': 'defaults' });
+  assert.deepEqual((ur.spec as JsonObject).ruleContext, [
+    { rule: 'a', trigger: job.resource, deleteDownstream: false },
+    { rule: 'b', trigger: job.resource, deleteDownstream: false },
+  ]);
+  const back = jobOf(ur)!;
+  assert.deepEqual([back.rule, back.resource, back.deleteDownstream], ['a,b', job.resource, undefined]);
+  // A deletion's trigger found by uid has no name: written without it (omitempty), read back as one without.
+  const byUid = updateRequestFor({ ...job, request: undefined, resource: { apiVersion: 'v1', kind: 'Namespace', name: '', uid: 'u1' }, deleteDownstream: true }, 'kyverno');
+  assert.deepEqual([(byUid.spec as JsonObject).resource, ((byUid.spec as JsonObject).ruleContext as JsonObject[])[0].trigger], [{ apiVersion: 'v1', kind: 'Namespace', uid: 'u1' }, { apiVersion: 'v1', kind: 'Namespace', uid: 'u1' }]);
+  assert.deepEqual([jobOf(byUid)!.resource, jobOf(byUid)!.deleteDownstream], [{ apiVersion: 'v1', kind: 'Namespace', name: '', uid: 'u1' }, true]);
+});
+
+test('a subresource request (pods/exec) keeps its kind, parent resource and name through its UpdateRequest', () => {
+  const review = {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: 'x', operation: 'CONNECT', name: 'nginx', namespace: 'apps', subResource: 'exec',
+      kind: { group: '', version: 'v1', kind: 'PodExecOptions' }, resource: { group: '', version: 'v1', resource: 'pods' },
+      object: { apiVersion: 'v1', kind: 'PodExecOptions', command: ['ls'] }, userInfo: { username: 'alice' },
+    },
+  };
+  const { request } = readAdmissionReview(review);
+  const job: BackgroundJob = { type: 'generate', policy: 'p', rule: 'r', resource: { apiVersion: 'v1', kind: 'PodExecOptions', name: '', namespace: 'apps' }, request };
+  const back = jobOf(updateRequestFor(job, 'kyverno'))!.request!;
+  assert.deepEqual(back.kind, { group: '', version: 'v1', kind: 'PodExecOptions' });
+  assert.deepEqual(back.resourceKind, { group: '', version: 'v1', kind: 'Pod', resource: 'pods' });
+  assert.equal(back.subResource, 'exec');
+  assert.equal(back.name, 'nginx');
+});
+
 test('work for a policy that is gone is dropped', async () => {
   const api = seeded();
   const { bg, lines } = controller(api, []);

@@ -49,7 +49,24 @@ export class FakeApi extends KubeClient {
     if (e) throw e;
   }
   /** GETs of API paths only (apiCall context entries), answered from the objects. */
-  override async request<T>(o?: { method: string; path: string }): Promise<T> {
+  override async request<T>(o?: { method: string; path: string; body?: unknown }): Promise<T> {
+    // A merge patch of an UpdateRequest's status subresource (the background controller's state changes).
+    const status = o?.method === 'PATCH' ? /^\/apis\/[^/]+\/[^/]+\/namespaces\/([^/]+)\/updaterequests\/([^/]+)\/status$/.exec(o.path) : null;
+    if (status) {
+      const k = this.key({ kind: 'UpdateRequest', namespace: decodeURIComponent(status[1]), name: decodeURIComponent(status[2]) });
+      this.call('patch-status', k);
+      const live = this.objects.get(k);
+      if (!live) throw new KubeError(404, 'NotFound', `${k} not found`);
+      const next: JsonObject = { ...((live.status ?? {}) as JsonObject) };
+      for (const [key, v] of Object.entries(((o!.body ?? {}) as JsonObject).status as JsonObject)) {
+        if (v === null) delete next[key];
+        else next[key] = clone(v);
+      }
+      const stored = { ...live, status: next };
+      this.objects.set(k, stored);
+      this.tell(stored);
+      return clone(stored) as T;
+    }
     // Discovery's group list: no group beyond the built-in kinds (kube-api/discovery.ts then keeps its table).
     if (o?.method === 'GET' && o.path === '/apis') return { groups: [] } as T;
     if (o?.method === 'GET' && /^\/apis?\//.test(o.path)) {
@@ -59,6 +76,10 @@ export class FakeApi extends KubeClient {
       throw new KubeError(404, 'NotFound', answer.reason);
     }
     throw new Error('no raw requests here');
+  }
+  /** A watch that tells nothing and lasts until `signal` aborts (the tests drive work through enqueue). */
+  override async watch(_path: string, _rv: string, _onEvent: unknown, signal?: AbortSignal): Promise<void> {
+    await new Promise<void>((resolve) => (!signal || signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
   }
   override async get(ref: ObjectRef) {
     this.call('get', this.key(ref));
