@@ -258,3 +258,24 @@ export function kyvernoRbacObjects(chartDir: string, values: JsonObject): JsonOb
   }
   return out;
 }
+
+/**
+ * Without Kyverno's chart (a corpus copied on its own) its install's RBAC is unknown: its
+ * controllers' service accounts are bound to a role that allows everything, so no permission
+ * check refuses what the chart might have allowed.
+ */
+export function unrestrictedKyvernoRbac(values: JsonObject): JsonObject[] {
+  const rbac = 'rbac.authorization.k8s.io';
+  const accounts = CONTROLLERS.map((c) => controllerServiceAccount(values, c.folder));
+  return [
+    ...accounts.map((a) => ({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: a.name, namespace: a.namespace } })),
+    { apiVersion: `${rbac}/v1`, kind: 'ClusterRole', metadata: { name: `${RELEASE.name}:unrestricted` }, rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }, { nonResourceURLs: ['*'], verbs: ['*'] }] },
+    {
+      apiVersion: `${rbac}/v1`,
+      kind: 'ClusterRoleBinding',
+      metadata: { name: `${RELEASE.name}:unrestricted` },
+      roleRef: { apiGroup: rbac, kind: 'ClusterRole', name: `${RELEASE.name}:unrestricted` },
+      subjects: accounts.map((a) => ({ kind: 'ServiceAccount', name: a.name, namespace: a.namespace })),
+    },
+  ];
+}

@@ -26,7 +26,7 @@ import { desiredPolicyStatus, type AccessCheck } from '../../webhook/policy-stat
 import { kyvernoUserRoles } from '../../deploy/rbac';
 import { labels } from '../../webhook/configurations';
 import { answerAccessQuestions, resourceFromTable, type AccessReviewer } from '../../webhook/access-review';
-import { controllerServiceAccount, kyvernoRbacObjects, type ControllerName } from './chart-rbac';
+import { controllerServiceAccount, kyvernoRbacObjects, unrestrictedKyvernoRbac, type ControllerName } from './chart-rbac';
 import { findResources, knownKindTable, type KindTable } from '../../engine/kube';
 import { webhookConfigurations } from '../../webhook/configurations';
 import { classicWebhookNeeds } from '../../webhook/rules';
@@ -314,7 +314,7 @@ export class Scenario {
     // policy admission check, the cleanup controller and the reports status ask about them.
     for (const o of kindClusterObjects()) this.store.create(o);
     for (const o of installTlsSecrets(install)) this.store.create(o);
-    if (install.chart) for (const o of kyvernoRbacObjects(install.chart, install.values)) this.store.put(o);
+    for (const o of install.chart ? kyvernoRbacObjects(install.chart, install.values) : unrestrictedKyvernoRbac(install.values)) this.store.put(o);
     this.options = parseServeArgs([...serveFlagsOf(install), '--in-cluster', '--namespace', KYVERNO_NAMESPACE, '--tls-cert', 'offline', '--tls-key', 'offline']);
     this.store.create(kyvernoConfigMapOf(install, KYVERNO_NAMESPACE));
     // People's admin and view roles for policies and reports, which our deploy installs as Kyverno's does.
