@@ -13,7 +13,7 @@ import type { JsonObject } from '../engine/core/types';
 import { asObject } from '../engine/core/json';
 import { splitKindSelector } from '../engine/kube/selectors';
 import { resolveKind, type KindTable, type ServedResource } from '../engine/kube';
-import { accessQuestions, questionKey, type AccessAnswer, type AccessCheckOptions, type AccessQuestion } from '../engine/policy/auth-checks';
+import { accessQuestions, questionKey, type AccessAccount, type AccessAnswer, type AccessCheckOptions, type AccessQuestion } from '../engine/policy/auth-checks';
 
 export interface ResourceAttributes {
   group: string;
@@ -30,6 +30,8 @@ export interface AccessReviewer {
   user?: string;
   /** The admission controller's own account, asked a synchronizing generate rule's list/get (Kyverno's KyvernoServiceAccountName); default: `user`. */
   admissionUser?: string;
+  /** The cleanup controller's own account, asked a cleanup policy's delete/list; default: `user` (ours runs in this process). */
+  cleanupUser?: string;
   /** How a rejection names the user when `user` is undefined. */
   selfName?: string;
   /** POSTs a review to the API server and returns what it answered. */
@@ -71,35 +73,37 @@ export interface AccessAnswers {
   user: string;
   /** The admission controller's account when it is another (a synchronizing generate rule's list/get). */
   admissionUser?: string;
+  /** The cleanup controller's account when it is another (a cleanup policy's delete/list). */
+  cleanupUser?: string;
   /** Keyed by account and question (`answerKey`). */
   answers: Array<[string, AccessAnswer]>;
   /** Discovery's answers for the policy's kinds (engine/policy kindLookups), when the primary could ask. */
   kinds?: Array<[string, ServedResource[]]>;
 }
 
-type Account = 'admission' | 'background';
-
-/** One answer per account and question; both accounts share a key when they are the same user. */
-function answerKey(account: Account, q: AccessQuestion, separate: boolean): string {
+/** One answer per account and question; the accounts share a key when they are the same user. */
+function answerKey(account: AccessAccount, q: AccessQuestion, separate: boolean): string {
   return separate ? `${account}:${questionKey(q)}` : questionKey(q);
 }
 
 /** Asks every question of the policy, each of the account Kyverno asks it of. */
 export async function collectAccessAnswers(policy: JsonObject, reviewer: AccessReviewer): Promise<AccessAnswers> {
-  const separate = reviewer.admissionUser !== undefined && reviewer.admissionUser !== reviewer.user;
+  const other = (u: string | undefined) => (u !== undefined && u !== reviewer.user ? u : undefined);
+  const accounts: Record<AccessAccount, string | undefined> = { admission: other(reviewer.admissionUser), background: undefined, cleanup: other(reviewer.cleanupUser) };
+  const separate = accounts.admission !== undefined || accounts.cleanup !== undefined;
   const answers = new Map<string, AccessAnswer>();
   const questions = new Map(accessQuestions(policy).map((q) => [answerKey(q.account, q, separate), q]));
-  await Promise.all([...questions].map(async ([key, q]) => answers.set(key, await answer(q, reviewer, q.account === 'admission' && separate ? reviewer.admissionUser : reviewer.user))));
+  await Promise.all([...questions].map(async ([key, q]) => answers.set(key, await answer(q, reviewer, accounts[q.account] ?? reviewer.user))));
   const user = reviewer.user ?? reviewer.selfName ?? "the webhook's own credentials";
-  return { user, ...(separate ? { admissionUser: reviewer.admissionUser } : {}), answers: [...answers] };
+  return { user, ...(accounts.admission ? { admissionUser: accounts.admission } : {}), ...(accounts.cleanup ? { cleanupUser: accounts.cleanup } : {}), answers: [...answers] };
 }
 
 /** What evaluatePolicyValidation needs to decide, from the answers. */
 export function accessOptionsOf(collected: AccessAnswers): AccessCheckOptions {
   const answers = new Map(collected.answers);
-  const separate = collected.admissionUser !== undefined;
+  const separate = collected.admissionUser !== undefined || collected.cleanupUser !== undefined;
   return {
-    users: { admission: collected.admissionUser ?? collected.user, background: collected.user },
+    users: { admission: collected.admissionUser ?? collected.user, background: collected.user, cleanup: collected.cleanupUser ?? collected.user },
     answer: (account, q) => answers.get(answerKey(account, q, separate)),
   };
 }

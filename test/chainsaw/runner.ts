@@ -837,14 +837,16 @@ export class Scenario {
   }
 
   /**
-   * The policy webhook's permission questions, asked as Kyverno's admission controller asks
-   * them: a synchronizing generate rule's list/get of its own account, the rest of the
-   * background controller's (`--backgroundServiceAccountName`).
+   * The policy webhooks' permission questions, asked as Kyverno asks them: a synchronizing
+   * generate rule's list/get of the admission controller's own account, the rest of the
+   * background controller's (`--backgroundServiceAccountName`), a cleanup policy's
+   * delete/list of the cleanup controller's (its own webhook).
    */
   private accessReviewer(): AccessReviewer {
     return {
       user: this.accounts.background.username,
       admissionUser: this.accounts.admission.username,
+      cleanupUser: this.accounts.cleanup.username,
       post: (path, body) => this.client.request({ method: 'POST', path, body }) as Promise<JsonObject>,
       resourceOf: async (apiVersion, kind) => resourceFromTable(apiVersion, kind, this.kindTable()),
     };

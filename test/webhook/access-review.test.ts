@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { accessOptionsOf, collectAccessAnswers, type AccessReviewer } from '../../webhook/access-review';
 import { accessCheckError } from '../../engine/policy/auth-checks';
+import { evaluatePolicyValidation } from '../../webhook/evaluate';
 import type { JsonObject } from '../../engine/core/types';
 
 const ADMISSION = 'system:serviceaccount:kyverno:kyverno-admission-controller';
@@ -19,7 +20,7 @@ const syncGenerate: JsonObject = {
 };
 
 /** An API server whose RBAC allows `allowed` ("user verb"), recording each review's user and verb. */
-function reviewer(allowed: string[], asked: string[], accounts: Pick<AccessReviewer, 'user' | 'admissionUser'>): AccessReviewer {
+function reviewer(allowed: string[], asked: string[], accounts: Pick<AccessReviewer, 'user' | 'admissionUser' | 'cleanupUser'>): AccessReviewer {
   return {
     ...accounts,
     post: async (_path, body) => {
@@ -52,4 +53,19 @@ test('one account for both (our deploy): each question is asked once, of that ac
   const same: string[] = [];
   await collectAccessAnswers(syncGenerate, reviewer([], same, { user: BACKGROUND, admissionUser: BACKGROUND }));
   assert.deepEqual(same.sort(), asked);
+});
+
+test('a cleanup policy: delete and list asked of the cleanup controller\'s account; the policy webhook refuses with Kyverno\'s message', async () => {
+  const CLEANUP = 'system:serviceaccount:kyverno:kyverno-cleanup-controller';
+  const policy: JsonObject = { apiVersion: 'kyverno.io/v2', kind: 'ClusterCleanupPolicy', metadata: { name: 'c' }, spec: { schedule: '* * * * *', match: { any: [{ resources: { kinds: ['ServiceAccount'] } }] } } };
+  const asked: string[] = [];
+  const collected = await collectAccessAnswers(policy, reviewer([`${CLEANUP} delete`], asked, { user: BACKGROUND, admissionUser: ADMISSION, cleanupUser: CLEANUP }));
+  assert.deepEqual(asked, [`${CLEANUP} delete`, `${CLEANUP} list`]);
+  const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', operation: 'CREATE', object: policy, userInfo: { username: 'admin' } } };
+  const reply = evaluatePolicyValidation(JSON.stringify(review), { access: accessOptionsOf(collected) });
+  const response = (JSON.parse(reply.body) as { response: { allowed: boolean; status?: { message?: string } } }).response;
+  assert.equal(response.allowed, false);
+  assert.match(String(response.status?.message), /cleanup controller has no permission to list kind ServiceAccount$/);
+  const granted = await collectAccessAnswers(policy, reviewer([`${CLEANUP} delete`, `${CLEANUP} list`], [], { user: BACKGROUND, cleanupUser: CLEANUP }));
+  assert.equal((JSON.parse(evaluatePolicyValidation(JSON.stringify(review), { access: accessOptionsOf(granted) }).body) as { response: { allowed: boolean } }).response.allowed, true);
 });
