@@ -2,8 +2,10 @@
  * The permission questions of Kyverno's policy admission (engine/policy/auth-checks) asked of
  * the API server as Kyverno asks them: one SubjectAccessReview per verb for the service account
  * the background work runs as (pkg/auth/checker/subject.go; pkg/auth/auth.go resolves the
- * resource through discovery first). Our one service account does the work of Kyverno's
- * admission and background controllers, so it answers for both. When the webhook runs with
+ * resource through discovery first). Kyverno asks a synchronizing generate rule's list/get of
+ * its admission controller's own account and everything else of its background controller's
+ * (`--backgroundServiceAccountName`); ours names both when they differ (`admissionUser`), and
+ * otherwise one service account does the work of both and answers for both. When the webhook runs with
  * the developer's own credentials (local mode) there is no service account to name: the
  * controllers act as those credentials, so it asks with a SelfSubjectAccessReview.
  */
@@ -11,7 +13,7 @@ import type { JsonObject } from '../engine/core/types';
 import { asObject } from '../engine/core/json';
 import { splitKindSelector } from '../engine/kube/selectors';
 import { resolveKind, type CrdSchema, type KindTable, type ServedResource } from '../engine/kube';
-import { accessQuestions, questionKey, type AccessAnswer, type AccessCheckOptions, type AccessQuestion } from '../engine/policy/auth-checks';
+import { accessQuestions, questionKey, type AccessAccount, type AccessAnswer, type AccessCheckOptions, type AccessQuestion } from '../engine/policy/auth-checks';
 
 export interface ResourceAttributes {
   group: string;
@@ -26,6 +28,10 @@ export interface ResourceAttributes {
 export interface AccessReviewer {
   /** The user the background work runs as (`system:serviceaccount:NS:NAME`); undefined: this process's own credentials. */
   user?: string;
+  /** The admission controller's own account, asked a synchronizing generate rule's list/get (Kyverno's KyvernoServiceAccountName); default: `user`. */
+  admissionUser?: string;
+  /** The cleanup controller's own account, asked a cleanup policy's delete/list; default: `user` (ours runs in this process). */
+  cleanupUser?: string;
   /** How a rejection names the user when `user` is undefined. */
   selfName?: string;
   /** POSTs a review to the API server and returns what it answered. */
@@ -42,8 +48,8 @@ export function accessReviewBody(attrs: ResourceAttributes, user: string | undef
     : { path: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes } } };
 }
 
-/** RunAccessCheck for one question: discovery, then the review. */
-async function answer(q: AccessQuestion, reviewer: AccessReviewer): Promise<AccessAnswer> {
+/** RunAccessCheck for one question asked of `user`: discovery, then the review. */
+async function answer(q: AccessQuestion, reviewer: AccessReviewer, user: string | undefined): Promise<AccessAnswer> {
   const { apiVersion, kind } = splitKindSelector(q.gvk);
   let resource: Awaited<ReturnType<AccessReviewer['resourceOf']>>;
   try {
@@ -52,7 +58,7 @@ async function answer(q: AccessQuestion, reviewer: AccessReviewer): Promise<Acce
     resource = undefined;
   }
   if (!resource) return { error: `failed to get GVR for kind ${q.gvk}` };
-  const { path, body } = accessReviewBody({ ...resource, subresource: q.subresource, namespace: q.namespace, name: q.name, verb: q.verb }, reviewer.user);
+  const { path, body } = accessReviewBody({ ...resource, subresource: q.subresource, namespace: q.namespace, name: q.name, verb: q.verb }, user);
   try {
     const reply = await reviewer.post(path, body);
     return { allowed: asObject(reply.status).allowed === true };
@@ -63,7 +69,13 @@ async function answer(q: AccessQuestion, reviewer: AccessReviewer): Promise<Acce
 
 /** The answers to a policy's questions as plain data (they travel from the primary to a server process). */
 export interface AccessAnswers {
+  /** The background controller's account, as a rejection names it. */
   user: string;
+  /** The admission controller's account when it is another (a synchronizing generate rule's list/get). */
+  admissionUser?: string;
+  /** The cleanup controller's account when it is another (a cleanup policy's delete/list). */
+  cleanupUser?: string;
+  /** Keyed by account and question (`answerKey`). */
   answers: Array<[string, AccessAnswer]>;
   /** Discovery's answers for the policy's kinds (engine/policy kindLookups), when the primary could ask. */
   kinds?: Array<[string, ServedResource[]]>;
@@ -71,19 +83,31 @@ export interface AccessAnswers {
   crds?: CrdSchema[];
 }
 
-/** Asks every question of the policy. */
+/** One answer per account and question; the accounts share a key when they are the same user. */
+function answerKey(account: AccessAccount, q: AccessQuestion, separate: boolean): string {
+  return separate ? `${account}:${questionKey(q)}` : questionKey(q);
+}
+
+/** Asks every question of the policy, each of the account Kyverno asks it of. */
 export async function collectAccessAnswers(policy: JsonObject, reviewer: AccessReviewer): Promise<AccessAnswers> {
+  const other = (u: string | undefined) => (u !== undefined && u !== reviewer.user ? u : undefined);
+  const accounts: Record<AccessAccount, string | undefined> = { admission: other(reviewer.admissionUser), background: undefined, cleanup: other(reviewer.cleanupUser) };
+  const separate = accounts.admission !== undefined || accounts.cleanup !== undefined;
   const answers = new Map<string, AccessAnswer>();
-  // One account stands for both of Kyverno's: each question is asked once.
-  const questions = new Map(accessQuestions(policy).map((q) => [questionKey(q), q]));
-  await Promise.all([...questions].map(async ([key, q]) => answers.set(key, await answer(q, reviewer))));
-  return { user: reviewer.user ?? reviewer.selfName ?? "the webhook's own credentials", answers: [...answers] };
+  const questions = new Map(accessQuestions(policy).map((q) => [answerKey(q.account, q, separate), q]));
+  await Promise.all([...questions].map(async ([key, q]) => answers.set(key, await answer(q, reviewer, accounts[q.account] ?? reviewer.user))));
+  const user = reviewer.user ?? reviewer.selfName ?? "the webhook's own credentials";
+  return { user, ...(accounts.admission ? { admissionUser: accounts.admission } : {}), ...(accounts.cleanup ? { cleanupUser: accounts.cleanup } : {}), answers: [...answers] };
 }
 
 /** What evaluatePolicyValidation needs to decide, from the answers. */
 export function accessOptionsOf(collected: AccessAnswers): AccessCheckOptions {
   const answers = new Map(collected.answers);
-  return { users: { admission: collected.user, background: collected.user }, answer: (_account, q) => answers.get(questionKey(q)) };
+  const separate = collected.admissionUser !== undefined || collected.cleanupUser !== undefined;
+  return {
+    users: { admission: collected.admissionUser ?? collected.user, background: collected.user, cleanup: collected.cleanupUser ?? collected.user },
+    answer: (account, q) => answers.get(answerKey(account, q, separate)),
+  };
 }
 
 export async function answerAccessQuestions(policy: JsonObject, reviewer: AccessReviewer): Promise<AccessCheckOptions> {

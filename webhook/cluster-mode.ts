@@ -59,9 +59,11 @@ export function ownServiceAccount(config: KubeConfig): string | undefined {
  * (SubjectAccessReview, as Kyverno asks about its background controller's), or, in local mode
  * where the work runs with the developer's credentials, those credentials (SelfSubjectAccessReview).
  */
-export function clusterAccessReviewer(client: KubeClient, user: string | undefined): AccessReviewer {
+export function clusterAccessReviewer(client: KubeClient, user: string | undefined, ownUser?: string): AccessReviewer {
   return {
     user,
+    // This process admits policies and runs the cleanup controller: its own account answers for both.
+    ...(ownUser ? { admissionUser: ownUser, cleanupUser: ownUser } : {}),
     selfName: 'the credentials the webhook runs with',
     post: (path, body) => client.request({ method: 'POST', path, body }),
     resourceOf: async (apiVersion, kind) => {
@@ -173,6 +175,10 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     updateRequestThreshold: () => config.current().updateRequestThreshold,
   });
   const backgroundUser = opts.server.backgroundUser;
+  // Kyverno asks a synchronizing generate rule's list/get of the admission controller's own
+  // account and a cleanup policy's delete/list of the cleanup controller's: here this process's,
+  // which differs from the background one when --background-service-account names another.
+  const ownUser = backgroundUser ? ownServiceAccount(client.config) : undefined;
   // /policyvalidate looks a policy's kinds up in the cluster's discovery, as Kyverno's policy webhook does.
   const discoveryLookups = (policy: JsonObject) =>
     withDiscoveredKinds(
@@ -193,7 +199,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     accessAnswers: async (policy, checksAccess) => {
       // Without a check (a dry run, no questions) no SubjectAccessReview is posted: only discovery is read.
       const [access, kinds] = await Promise.all([
-        checksAccess ? collectAccessAnswers(policy, clusterAccessReviewer(client, backgroundUser)) : { user: '', answers: [] },
+        checksAccess ? collectAccessAnswers(policy, clusterAccessReviewer(client, backgroundUser, ownUser)) : { user: '', answers: [] },
         discoveryLookups(policy),
       ]);
       // The CEL type check of a validate.cel rule types custom resources with their CRDs' schemas.

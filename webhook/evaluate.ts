@@ -19,7 +19,7 @@ import type { CrdSchema } from '../engine/kube/crd';
 import { admissionVerdict } from '../engine/policy/admission';
 import { accessCheckError, type AccessCheckOptions } from '../engine/policy/auth-checks';
 import { isGenerateNonTrigger } from './clone-sources';
-import { ttlLabelWarning } from '../engine/cleanup';
+import { isCleanupPolicy, ttlLabelWarning } from '../engine/cleanup';
 import { isCelMutatingPolicyKind } from '../engine/loader/classify';
 import { namespacedHttpRefusal } from '../engine/cel/lib-cluster';
 import { mutateExistingRules } from './mutate-existing';
@@ -245,12 +245,13 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
 
 /**
  * The service accounts' permissions for what a ClusterPolicy's or Policy's mutate targets and
- * generate rules touch (engine/policy/auth-checks), once it passed the other checks: answered
+ * generate rules touch, and for what a cleanup policy deletes (engine/policy/auth-checks),
+ * once it passed the other checks: answered
  * by the caller, who asked the API server (webhook/access-review.ts); without answers, no check
  * (as Kyverno's CLI, which validates with a mock).
  */
 function withAccessCheck(policy: JsonObject, checked: { error?: string; warnings: string[] }, access: AccessCheckOptions | undefined): { error?: string; warnings: string[] } {
-  if (checked.error !== undefined || !access || (policy.kind !== 'ClusterPolicy' && policy.kind !== 'Policy')) return checked;
+  if (checked.error !== undefined || !access || (policy.kind !== 'ClusterPolicy' && policy.kind !== 'Policy' && !isCleanupPolicy(policy))) return checked;
   const error = accessCheckError(policy, access);
   return error === undefined ? checked : { ...checked, error };
 }

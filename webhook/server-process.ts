@@ -30,6 +30,7 @@ import { asObject } from '../engine/core/json';
 import type { JsonObject } from '../engine/core/types';
 import { accessOptionsOf, type AccessAnswers } from './access-review';
 import { accessQuestions } from '../engine/policy/auth-checks';
+import { isCleanupPolicy } from '../engine/cleanup';
 import { lookupFinder } from '../engine/policy/admission-checks';
 
 export const SERVER_PROCESS_ROLE = 'kyverno-studio-webhook-server';
@@ -292,8 +293,9 @@ class ServerProcess {
    * primary cannot ask, or does not answer within the deadline.
    */
   private accessAnswers(policy: JsonObject, checksAccess: boolean, timeoutMs: number): Promise<AccessAnswers | null> {
-    // Every classic policy's kinds are looked up in discovery (validKinds), questions or not.
-    if (policy.kind !== 'ClusterPolicy' && policy.kind !== 'Policy') return Promise.resolve(null);
+    // Every classic policy's kinds are looked up in discovery (validKinds), questions or not;
+    // a cleanup policy's permissions are asked too (Kyverno's cleanup controller webhook).
+    if (policy.kind !== 'ClusterPolicy' && policy.kind !== 'Policy' && !isCleanupPolicy(policy)) return Promise.resolve(null);
     const id = this.nextMetricsId++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {

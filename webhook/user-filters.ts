@@ -96,8 +96,9 @@ export function requestUser(request: JsonObject): RequestUser {
 export function withoutSkippedBackgroundRules(policy: JsonObject, username: string, backgroundUsername: string | undefined): JsonObject | undefined {
   if (!backgroundUsername || username !== backgroundUsername) return policy;
   const spec = asObject(policy.spec);
-  // A CEL policy is one rule: Kyverno's SkipBackgroundRequestsEnabled (true unless set false).
-  if (!Array.isArray(spec.rules)) return spec.skipBackgroundRequests === false ? policy : undefined;
+  // A CEL policy (GeneratingPolicy, MutatingPolicy) is one rule: Kyverno's
+  // SkipBackgroundRequestsEnabled reads `spec.evaluation.skipBackgroundRequests` (true unless set false).
+  if (!Array.isArray(spec.rules)) return asObject(spec.evaluation).skipBackgroundRequests === false ? policy : undefined;
   const rules = asArray(spec.rules).filter((r) => asObject(r).skipBackgroundRequests === false);
   if (!rules.length) return undefined;
   return rules.length === asArray(spec.rules).length ? policy : { ...policy, spec: { ...spec, rules } };

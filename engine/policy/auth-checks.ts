@@ -6,12 +6,18 @@
  * when synchronizing) what it generates. Kyverno asks the API server with one
  * SubjectAccessReview per verb; the engine cannot, so this is in two halves: `accessQuestions`
  * says what to ask, the caller (the webhook) asks, and `accessCheckError` words Kyverno's
- * rejection from the answers. Pure.
+ * rejection from the answers. Kyverno's cleanup controller checks a cleanup policy the same way
+ * on its own webhook (pkg/validation/cleanuppolicy validateAuth): its own account must be
+ * allowed to delete, then list, each kind (and name) the policy matches. Pure.
  */
 import type { JsonObject } from '../core/types';
 import { asArray, asObject, isJsonObject } from '../core/json';
 import { parseKindSelector, splitKindSelector, splitSubresource } from '../kube/selectors';
 import { hasVariables } from '../variables/substitute';
+import { isCleanupPolicy } from '../cleanup/policy';
+
+/** The service account a question is asked of: Kyverno's admission, background or cleanup controller's. */
+export type AccessAccount = 'admission' | 'background' | 'cleanup';
 
 /** One permission question: may the user do `verb` on `apiVersion/kind[/subresource]` in `namespace` (named `name`)? */
 export interface AccessQuestion {
@@ -98,6 +104,32 @@ function generateChecks(rule: JsonObject, index: number): RuleCheck[] {
   return out;
 }
 
+/**
+ * A cleanup policy's check: delete, then list, of every kind × name of its match filters
+ * (`any`, else `all`: GetResourceFilters), in the policy's namespace, each kind as written.
+ */
+function cleanupChecks(policy: JsonObject): CleanupCheck[] {
+  const match = asObject(asObject(policy.spec).match);
+  const filters = (asArray(match.any).length ? asArray(match.any) : asArray(match.all)).map((f) => asObject(asObject(f).resources));
+  const namespace = String(asObject(policy.metadata).namespace ?? '');
+  const out: CleanupCheck[] = [];
+  for (const resources of filters) {
+    const names = asArray(resources.names).map(String);
+    for (const kind of asArray(resources.kinds).map(String)) {
+      for (const name of names.length ? names : ['']) out.push({ kind, namespace, name });
+    }
+  }
+  return out;
+}
+
+interface CleanupCheck {
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+const CLEANUP_VERBS = ['delete', 'list'];
+
 function ruleChecks(policy: JsonObject): RuleCheck[] {
   const out: RuleCheck[] = [];
   asArray(asObject(policy.spec).rules).map(asObject).forEach((rule, i) => {
@@ -108,9 +140,19 @@ function ruleChecks(policy: JsonObject): RuleCheck[] {
 }
 
 /** What to ask the API server (one question per verb) before `accessCheckError` can decide. */
-export function accessQuestions(policy: JsonObject): Array<AccessQuestion & { account: 'admission' | 'background' }> {
+export function accessQuestions(policy: JsonObject): Array<AccessQuestion & { account: AccessAccount }> {
   const seen = new Set<string>();
-  const out: Array<AccessQuestion & { account: 'admission' | 'background' }> = [];
+  const out: Array<AccessQuestion & { account: AccessAccount }> = [];
+  if (isCleanupPolicy(policy)) {
+    for (const c of cleanupChecks(policy)) {
+      for (const verb of CLEANUP_VERBS) {
+        const q = { verb, gvk: c.kind, subresource: '', namespace: c.namespace, name: c.name, account: 'cleanup' as const };
+        if (!seen.has(questionKey(q))) out.push(q);
+        seen.add(questionKey(q));
+      }
+    }
+    return out;
+  }
   for (const check of ruleChecks(policy)) {
     for (const c of check.checks) {
       for (const verb of c.verbs) {
@@ -133,13 +175,14 @@ function missingMessage(user: string, c: RuleCheck['checks'][number], failed: st
 
 export interface AccessCheckOptions {
   /** The users Kyverno names (its --backgroundServiceAccountName and its own account); ours may be one. */
-  users: { admission: string; background: string };
+  users: { admission: string; background: string; cleanup?: string };
   /** The answer to a question asked as `account`; undefined when it was not asked (no check). */
-  answer: (account: 'admission' | 'background', q: AccessQuestion) => AccessAnswer | undefined;
+  answer: (account: AccessAccount, q: AccessQuestion) => AccessAnswer | undefined;
 }
 
 /** Kyverno's rejection for the first rule whose service account lacks a permission, or undefined. */
 export function accessCheckError(policy: JsonObject, options: AccessCheckOptions): string | undefined {
+  if (isCleanupPolicy(policy)) return cleanupAccessError(policy, options);
   for (const check of ruleChecks(policy)) {
     const user = options.users[check.account];
     // CanI per target or pattern: every verb asked, the missing ones listed.
@@ -171,6 +214,23 @@ export function accessCheckError(policy: JsonObject, options: AccessCheckOptions
       return `path: spec.rules[${check.rule}].mutate.${check.path}.: auth check fails, additional privileges are required for the service account '${user}': ${failures.join('; ')}`;
     }
     return `path: spec.rules[${check.rule}].generate.${check.path}.: ${failures[0]}`;
+  }
+  return undefined;
+}
+
+/**
+ * Kyverno's cleanup canI: the first kind whose delete (then list) is not allowed ends the check
+ * with "cleanup controller has no permission to <verb> kind <kind>"; an unanswered question
+ * with its error.
+ */
+function cleanupAccessError(policy: JsonObject, options: AccessCheckOptions): string | undefined {
+  for (const c of cleanupChecks(policy)) {
+    for (const verb of CLEANUP_VERBS) {
+      const a = options.answer('cleanup', { verb, gvk: c.kind, subresource: '', namespace: c.namespace, name: c.name });
+      if (a === undefined) continue;
+      if ('error' in a) return a.error;
+      if (!a.allowed) return `cleanup controller has no permission to ${verb} kind ${c.kind}`;
+    }
   }
   return undefined;
 }

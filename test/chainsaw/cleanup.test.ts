@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runScenario, Scenario } from './runner';
@@ -15,13 +15,42 @@ import type { KyvernoInstall } from './install';
 
 const pod = (name: string, labels: Record<string, string> = {}) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', labels }, spec: { containers: [{ name: 'c', image: 'nginx' }] } });
 const podRef = (name: string) => ({ apiVersion: 'v1', kind: 'Pod', name, namespace: 'default' });
+/**
+ * A chart whose cleanup controller role holds only what the values' `extraResources` add, in
+ * the shape of Kyverno's chart (chart-rbac.ts renders it): an aggregated ClusterRole bound to
+ * the controller's service account, and the extra rules in a role its selector picks.
+ */
+function fixtureChart(): string {
+  const chart = mkdtempSync(join(tmpdir(), 'chainsaw-chart-'));
+  const folder = join(chart, 'templates', 'cleanup-controller');
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, 'serviceaccount.yaml'), [
+    'apiVersion: v1', 'kind: ServiceAccount', 'metadata:', '  name: {{ template "kyverno.cleanup-controller.serviceAccountName" . }}', '  namespace: {{ template "kyverno.namespace" . }}', '',
+  ].join('\n'));
+  writeFileSync(join(folder, 'clusterrole.yaml'), [
+    'apiVersion: rbac.authorization.k8s.io/v1', 'kind: ClusterRole', 'metadata:', '  name: {{ template "kyverno.cleanup-controller.roleName" . }}',
+    'aggregationRule:', '  clusterRoleSelectors:', '    - matchLabels:', '        {{- include "kyverno.cleanup-controller.matchLabels" . | nindent 8 }}',
+    '{{- with .Values.cleanupController.rbac.clusterRole.extraResources }}', '---', 'apiVersion: rbac.authorization.k8s.io/v1', 'kind: ClusterRole', 'metadata:',
+    '  name: {{ template "kyverno.cleanup-controller.roleName" $ }}:additional', '  labels:', '    {{- include "kyverno.cleanup-controller.labels" $ | nindent 4 }}', 'rules:', '  {{- toYaml . | nindent 2 }}', '{{- end }}', '',
+  ].join('\n'));
+  writeFileSync(join(folder, 'clusterrolebinding.yaml'), [
+    'apiVersion: rbac.authorization.k8s.io/v1', 'kind: ClusterRoleBinding', 'metadata:', '  name: {{ template "kyverno.cleanup-controller.roleName" . }}',
+    'roleRef:', '  apiGroup: rbac.authorization.k8s.io', '  kind: ClusterRole', '  name: {{ template "kyverno.cleanup-controller.roleName" . }}',
+    'subjects:', '  - kind: ServiceAccount', '    name: {{ template "kyverno.cleanup-controller.serviceAccountName" . }}', '    namespace: {{ template "kyverno.namespace" . }}', '',
+  ].join('\n'));
+  return chart;
+}
+const CHART = fixtureChart();
 /** An install whose cleanup controller may list, delete and watch Pods (Kyverno's CI `ttl` config). */
 const TTL_INSTALL: KyvernoInstall = {
   testsPath: 'ttl',
   configs: ['standard', 'ttl'],
   values: { cleanupController: { rbac: { clusterRole: { extraResources: [{ apiGroups: [''], resources: ['pods'], verbs: ['list', 'delete', 'watch'] }] } } }, features: { ttlController: { reconciliationInterval: '1m' } } },
   quarantined: [],
+  chart: CHART,
 };
+/** The same chart without the extra rules: the cleanup controller may do nothing with Pods. */
+const NO_POD_INSTALL: KyvernoInstall = { testsPath: '', configs: ['standard'], values: {}, quarantined: [], chart: CHART };
 
 test('the virtual clock fires timers in time order, those set by a fired timer included, and stands still otherwise', async () => {
   const fired: string[] = [];
@@ -85,7 +114,7 @@ test('a cleanup policy Kyverno refuses is refused with its message (the policy w
 
 test('the ttl label: deleted once its time has passed where the install lets the cleanup controller watch the kind, kept where it does not', async () => {
   const withWatch = new Scenario(tmpdir(), 'chainsaw-offline', TTL_INSTALL);
-  const standard = new Scenario(tmpdir());
+  const standard = new Scenario(tmpdir(), 'chainsaw-offline', NO_POD_INSTALL);
   try {
     for (const s of [withWatch, standard]) assert.equal(await s.write('apply', pod('short-lived', { 'cleanup.kyverno.io/ttl': '10s' })), undefined);
     await withWatch.clock.advance(5_000);
@@ -93,7 +122,7 @@ test('the ttl label: deleted once its time has passed where the install lets the
     await withWatch.clock.advance(10_000);
     assert.equal(withWatch.store.get(podRef('short-lived')), undefined);
     await standard.clock.advance(15_000);
-    assert.ok(standard.store.get(podRef('short-lived')), 'Kyverno\'s standard install grants no watch on Pods');
+    assert.ok(standard.store.get(podRef('short-lived')), 'an install that grants no watch on Pods');
   } finally {
     await withWatch.close();
     await standard.close();
@@ -127,4 +156,35 @@ test('an error step waits up to its timeout for the ttl deletion', async () => {
   const tooShort = await run(steps({ file: 'pod-assert.yaml', timeout: '5s' }), TTL_INSTALL);
   assert.equal(tooShort.status, 'failed');
   assert.match(String(tooShort.reason), /Pod "test-pod" exists and matches/);
+});
+
+test('the cleanup controller deletes as Kyverno\'s cleanup service account: a delete its RBAC refuses is not done, and is Kyverno\'s PolicyError event', async () => {
+  const listOnly: KyvernoInstall = { ...NO_POD_INSTALL, values: { cleanupController: { rbac: { clusterRole: { extraResources: [{ apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] }] } } } } };
+  for (const [install, kept] of [[listOnly, true], [TTL_INSTALL, false]] as const) {
+    const scenario = new Scenario(tmpdir(), 'chainsaw-offline', install);
+    try {
+      assert.equal(await scenario.write('apply', pod('doomed')), undefined);
+      const policy = {
+        apiVersion: 'policies.kyverno.io/v1beta1',
+        kind: 'DeletingPolicy',
+        metadata: { name: 'delete-doomed' },
+        spec: { matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }] }, conditions: [{ name: 'n', expression: 'object.metadata.name == "doomed"' }], schedule: '*/1 * * * *' },
+      };
+      assert.equal(await scenario.write('apply', policy), undefined);
+      await scenario.clock.advance(65_000);
+      await scenario.controllersCatchUp();
+      assert.equal(scenario.store.get(podRef('doomed')) !== undefined, kept);
+      const notes = [...scenario.store.list('v1', 'Event'), ...scenario.store.list('events.k8s.io/v1', 'Event')].map((e) => String(e.note ?? e.message));
+      if (kept) {
+        assert.ok(
+          notes.some((n) => n.includes('failed to delete the target resource Pod/default/doomed') && n.includes('pods "doomed" is forbidden: User "system:serviceaccount:kyverno:kyverno-cleanup-controller" cannot delete resource "pods" in API group "" in the namespace "default"')),
+          JSON.stringify(notes),
+        );
+      } else {
+        assert.ok(!notes.some((n) => n.includes('failed to delete')), JSON.stringify(notes));
+      }
+    } finally {
+      await scenario.close();
+    }
+  }
 });

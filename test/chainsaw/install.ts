@@ -26,6 +26,8 @@ export interface KyvernoInstall {
   quarantined: string[];
   /** Whether the CI job installs the kubectl-evict plugin (`install-kubectl-evict`) beside kubectl. */
   kubectlEvict?: boolean;
+  /** The chart installed (`charts/kyverno` of Kyverno's repository); absent for a corpus copied on its own. */
+  chart?: string;
 }
 
 interface Job {
@@ -139,7 +141,8 @@ export function kyvernoInstallFor(root: string, relative: string): KyvernoInstal
   let values = yamlFile(join(repo, 'charts/kyverno/values.yaml'));
   for (const name of ['resources', ...job.configs]) values = mergeValues(values, yamlFile(join(repo, 'scripts/config', name, 'kyverno.yaml')));
   values = setValues(values, job.settings);
-  return { testsPath: job.testsPath, configs: job.configs, values, quarantined: job.quarantined, kubectlEvict: job.kubectlEvict };
+  const chart = join(repo, 'charts/kyverno');
+  return { testsPath: job.testsPath, configs: job.configs, values, quarantined: job.quarantined, kubectlEvict: job.kubectlEvict, ...(existsSync(chart) ? { chart } : {}) };
 }
 
 /** A helm value by dotted path (`features.forceFailurePolicyIgnore.enabled`). */

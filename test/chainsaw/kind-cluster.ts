@@ -165,9 +165,48 @@ function kindNode(): JsonObject {
   };
 }
 
+/**
+ * The API server's bootstrap `view` ClusterRole (Kubernetes' rbac bootstrappolicy, 1.33): an
+ * aggregated role over `system:aggregate-to-view`, the read access Kyverno's chart binds its
+ * controllers to (`<controller>:view`). The cluster's other bootstrap roles bind nothing a
+ * scenario or Kyverno's accounts use and are left out.
+ */
+function viewRoles(): JsonObject[] {
+  const read = ['get', 'list', 'watch'];
+  const rule = (apiGroups: string[], resources: string[]) => ({ apiGroups, resources, verbs: read });
+  const bootstrap = { 'kubernetes.io/bootstrapping': 'rbac-defaults' };
+  const autoupdate = { 'rbac.authorization.kubernetes.io/autoupdate': 'true' };
+  return [
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'view', labels: { ...bootstrap, 'rbac.authorization.k8s.io/aggregate-to-edit': 'true' }, annotations: autoupdate },
+      aggregationRule: { clusterRoleSelectors: [{ matchLabels: { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' } }] },
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'system:aggregate-to-view', labels: { ...bootstrap, 'rbac.authorization.k8s.io/aggregate-to-view': 'true' }, annotations: autoupdate },
+      rules: [
+        rule([''], ['configmaps', 'endpoints', 'persistentvolumeclaims', 'persistentvolumeclaims/status', 'pods', 'replicationcontrollers', 'replicationcontrollers/scale', 'serviceaccounts', 'services', 'services/status']),
+        rule([''], ['bindings', 'events', 'limitranges', 'namespaces/status', 'pods/log', 'pods/status', 'replicationcontrollers/status', 'resourcequotas', 'resourcequotas/status']),
+        rule([''], ['namespaces']),
+        rule(['discovery.k8s.io'], ['endpointslices']),
+        rule(['apps'], ['controllerrevisions', 'daemonsets', 'daemonsets/status', 'deployments', 'deployments/scale', 'deployments/status', 'replicasets', 'replicasets/scale', 'replicasets/status', 'statefulsets', 'statefulsets/scale', 'statefulsets/status']),
+        rule(['autoscaling'], ['horizontalpodautoscalers', 'horizontalpodautoscalers/status']),
+        rule(['batch'], ['cronjobs', 'cronjobs/status', 'jobs', 'jobs/status']),
+        rule(['extensions'], ['daemonsets', 'daemonsets/status', 'deployments', 'deployments/scale', 'deployments/status', 'ingresses', 'ingresses/status', 'networkpolicies', 'replicasets', 'replicasets/scale', 'replicasets/status', 'replicationcontrollers/scale']),
+        rule(['policy'], ['poddisruptionbudgets', 'poddisruptionbudgets/status']),
+        rule(['networking.k8s.io'], ['ingresses', 'ingresses/status', 'networkpolicies']),
+      ],
+    },
+  ];
+}
+
 export function kindClusterObjects(): JsonObject[] {
   return [
     ...coreDnsObjects(),
+    ...viewRoles(),
     kindNode(),
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE, labels: { 'kubernetes.io/metadata.name': NAMESPACE } } },
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: SERVICE_ACCOUNT, namespace: NAMESPACE } },

@@ -23,10 +23,11 @@ import { evaluatePolicyValidation, evaluateReview } from '../../webhook/evaluate
 import { PolicyIndex } from '../../webhook/prefilter';
 import { defaultResourceFilters, parseResourceFilters } from '../../webhook/resource-filters';
 import { desiredPolicyStatus, type AccessCheck } from '../../webhook/policy-status';
-import { kyvernoUserRoles, rbacAllows, webhookRbac } from '../../deploy/rbac';
-import { labels, WEBHOOK_NAME } from '../../webhook/configurations';
+import { kyvernoUserRoles } from '../../deploy/rbac';
+import { labels } from '../../webhook/configurations';
 import { answerAccessQuestions, resourceFromTable, type AccessReviewer } from '../../webhook/access-review';
 import { accessCheckError } from '../../engine/policy/auth-checks';
+import { controllerServiceAccount, kyvernoRbacObjects, unrestrictedKyvernoRbac, type ControllerName } from './chart-rbac';
 import { crdSchemaOf, findResources, knownKindTable, type KindTable } from '../../engine/kube';
 import { webhookConfigurations } from '../../webhook/configurations';
 import { classicWebhookNeeds } from '../../webhook/rules';
@@ -101,8 +102,6 @@ export class StepFailure extends Error {}
 const KYVERNO_NAMESPACE = 'kyverno';
 /** Without Kyverno's repository around the corpus: no values, so every option keeps our product's default. */
 const STANDARD_INSTALL: KyvernoInstall = { testsPath: '', configs: ['standard'], values: {}, quarantined: [] };
-/** The service account our deploy runs the webhook as (deploy/rbac.ts binds its roles to it). */
-const SERVICE_ACCOUNT = `system:serviceaccount:${KYVERNO_NAMESPACE}:${WEBHOOK_NAME}`;
 /** The user a kind cluster's kubeconfig authenticates as. */
 const ADMIN = { username: 'kubernetes-admin', groups: ['kubeadm:cluster-admins', 'system:authenticated'] };
 /** The identity Kyverno's background controller writes generated and mutated objects as. */
@@ -110,9 +109,12 @@ const BACKGROUND = {
   username: `system:serviceaccount:${KYVERNO_NAMESPACE}:kyverno-background-controller`,
   groups: ['system:serviceaccounts', `system:serviceaccounts:${KYVERNO_NAMESPACE}`, 'system:authenticated'],
 };
-/** Our webhook's service account (it also does the cleanup controller's work), as the API server authenticates it. */
-const WEBHOOK_USER = { username: SERVICE_ACCOUNT, groups: ['system:serviceaccounts', `system:serviceaccounts:${KYVERNO_NAMESPACE}`, 'system:authenticated'] };
 type UserInfo = typeof ADMIN;
+/** A service account of Kyverno's install as the API server authenticates it (its name from the chart's values). */
+function kyvernoUser(install: KyvernoInstall, controller: ControllerName): UserInfo {
+  const account = controllerServiceAccount(install.values, controller);
+  return { username: account.username, groups: ['system:serviceaccounts', `system:serviceaccounts:${account.namespace}`, 'system:authenticated'] };
+}
 /**
  * A subresource request (a Scale through `deployments/scale`, a Pod's exec, eviction...): its
  * kind, the parent object, and what the subresource's registry does once it is admitted (the
@@ -282,8 +284,8 @@ export class Scenario {
   timeouts: Timeouts = {};
   /** Whether a policy's evaluation (admission, background work, a cleanup run) needed a service over the network (offline evaluation has none). */
   private neededNetwork = false;
-  /** Objects the cleanup controller deleted with a right only our deploy's per-policy grant gave it. */
-  private readonly deletedOnDeployGrant: Array<{ kind: string; namespace?: string; name: string; resource: string }> = [];
+  /** The service accounts of Kyverno's install our controllers act as (chart-rbac.ts). */
+  private readonly accounts: Record<'admission' | 'background' | 'cleanup' | 'reports', UserInfo>;
 
   constructor(
     private readonly dir: string,
@@ -291,6 +293,12 @@ export class Scenario {
     /** The Kyverno install Kyverno's CI gives this scenario's area (install.ts); the chart's standard one by default. */
     readonly install: KyvernoInstall = STANDARD_INSTALL,
   ) {
+    this.accounts = {
+      admission: kyvernoUser(install, 'admission-controller'),
+      background: kyvernoUser(install, 'background-controller'),
+      cleanup: kyvernoUser(install, 'cleanup-controller'),
+      reports: kyvernoUser(install, 'reports-controller'),
+    };
     this.clock = new VirtualClock(Date.now(), () => this.clockIdle());
     this.store.now = () => this.clock.now();
     // Kyverno's own Deployments (its namespace) are its install, which our deploy stands for: not run.
@@ -314,15 +322,17 @@ export class Scenario {
     for (const ns of new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease', KYVERNO_NAMESPACE, namespace])) {
       this.store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } } });
     }
-    // What the kind node image installs (kind-cluster.ts), then what our deploy installs before
-    // any policy (its TLS Secrets, RBAC derived from no policy, the aggregated ClusterRole included).
+    // What the kind node image installs (kind-cluster.ts), then Kyverno's install: its TLS
+    // Secrets and its controllers' service accounts and fixed RBAC as the chart renders them
+    // with the area's values (chart-rbac.ts). Our product runs with Kyverno's accounts: the
+    // policy admission check, the cleanup controller and the reports status ask about them.
     for (const o of kindClusterObjects()) this.store.create(o);
     for (const o of installTlsSecrets(install)) this.store.create(o);
     // Kyverno's install serves its UpdateRequest CRD: our background controller persists its work there.
     this.store.create(updateRequestCrd());
+    for (const o of install.chart ? kyvernoRbacObjects(install.chart, install.values) : unrestrictedKyvernoRbac(install.values)) this.store.put(o);
     this.options = parseServeArgs([...serveFlagsOf(install), '--in-cluster', '--namespace', KYVERNO_NAMESPACE, '--tls-cert', 'offline', '--tls-key', 'offline']);
     this.store.create(kyvernoConfigMapOf(install, KYVERNO_NAMESPACE));
-    this.deployRbac([]);
     // People's admin and view roles for policies and reports, which our deploy installs as Kyverno's does.
     for (const o of kyvernoUserRoles()) this.store.create(o as JsonObject);
     const log = (line: string) => {
@@ -395,25 +405,22 @@ export class Scenario {
 
   /**
    * The cleanup controller over the store, on the scenario's clock, with the ttl interval of
-   * Kyverno's install and what that install grants its cleanup controller beyond its base role
-   * (`cleanupController.rbac.clusterRole.extraResources`), given to our service account the way
-   * an administrator grants Kyverno's controllers more: a ClusterRole with the aggregation label.
+   * Kyverno's install, acting as Kyverno's cleanup controller's service account: the API server
+   * refuses a delete its RBAC does not allow (the controller then logs it and records
+   * Kyverno's PolicyError event, as Kyverno's does).
    */
   private startCleanup(log: (line: string) => void): CleanupController {
-    const extra = asArray(installValue(this.install, 'cleanupController.rbac.clusterRole.extraResources')).filter(isJsonObject);
-    if (extra.length) {
-      this.store.put({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'kyverno:cleanup-controller:install-extra', labels: { 'rbac.kyverno.io/aggregate-to-cleanup-controller': 'true' } }, rules: extra });
-    }
+    const self = this.accounts.cleanup;
     const interval = parseDuration(String(installValue(this.install, 'features.ttlController.reconciliationInterval') ?? '1m'));
     const client = new StoreClient(
       this.store,
       async (operation, object, oldObject) => {
-        if (operation === 'DELETE' && oldObject) this.noteDeployGrant(oldObject);
-        const outcome = await this.admit(operation, object, oldObject, WEBHOOK_USER);
+        if (operation === 'DELETE' && oldObject) this.authorizeDelete(self, oldObject);
+        const outcome = await this.admit(operation, object, oldObject, self);
         if (outcome.error !== undefined) throw new KubeError(400, 'BadRequest', outcome.error);
         return outcome.object;
       },
-      { discovery: () => this.kindTable(), self: { user: WEBHOOK_USER.username, groups: WEBHOOK_USER.groups }, onDelete: (object, propagation) => this.workloads.notePropagation(object, propagation) },
+      { discovery: () => this.kindTable(), self: { user: self.username, groups: self.groups }, onDelete: (object, propagation) => this.workloads.notePropagation(object, propagation) },
     );
     const cleanup = new CleanupController({
       client: client.asKubeClient(),
@@ -448,28 +455,13 @@ export class Scenario {
     return cleanup;
   }
 
-  /**
-   * A deletion by the cleanup controller that Kyverno's install would not allow: its cleanup
-   * controller has a fixed role (what its chart, the install values and the scenario's
-   * aggregated ClusterRoles grant), ours gets what each cleanup and deleting policy selects
-   * when deploy applies the policy.
-   */
-  private noteDeployGrant(object: JsonObject): void {
+  /** The API server's RBAC check of a delete by `user`: a refusal is a 403 with its Forbidden message. */
+  private authorizeDelete(user: UserInfo, object: JsonObject): void {
     const { apiVersion, kind, name, namespace } = refOfObject(object);
     const group = apiGroup(apiVersion);
-    const resource = findResources(this.kindTable(), group, '', kind, '')[0]?.resource ?? pluralOf(group, kind);
-    // Our deploy's own roles (bound to our service account) carry the per-policy grants: left out.
-    const granted = this.grantedToKyverno().filter((r) => asObject(asObject(r.metadata).labels)['app.kubernetes.io/managed-by'] !== 'kyverno-studio');
-    const fixed = [...webhookRbac(KYVERNO_NAMESPACE, [], this.kindTable()).objects, ...granted] as JsonObject[];
-    if (!rbacAllows(fixed, { verb: 'delete', group, resource, namespace })) this.deletedOnDeployGrant.push({ kind, namespace, name, resource });
-  }
-
-  /** An expected object the cleanup controller deleted on our deploy's grant: the difference, not a failure. */
-  private cleanupGrantLimit(expected: JsonObject, bindings: Bindings): Unsupported | undefined {
-    const want = templateResource(asObject(expected.metadata), bindings) as JsonObject;
-    const gone = this.deletedOnDeployGrant.find((d) => d.kind === expected.kind && (typeof want.name !== 'string' || want.name === d.name));
-    if (!gone) return undefined;
-    return new Unsupported(`our cleanup controller deleted ${gone.kind} ${gone.name} with the delete on ${gone.resource} our deploy grants for the policy selecting it; Kyverno's cleanup controller has a fixed role without it`);
+    const plural = findResources(this.kindTable(), group, '', kind, '')[0]?.resource ?? pluralOf(group, kind);
+    const resource = { verb: 'delete', group, resource: plural, subresource: '', namespace: namespace ?? '', name };
+    if (!rbacAuthorize(this.store.all(), { user: user.username, groups: user.groups, resource }).allowed) throw new KubeError(403, 'Forbidden', forbiddenMessage(user.username, resource));
   }
 
   /** A policy that needed a service over the network: what it would have written, refused or deleted cannot be judged offline. */
@@ -590,16 +582,12 @@ export class Scenario {
     return withLiveContext(cluster, { ...this.liveState(), resources: [] });
   }
 
-  /**
-   * The API server's refusal of a read by our service account: the RBAC in the store (our
-   * deploy's, with what it aggregates) and the roles a scenario grants Kyverno's controllers
-   * (grantedToKyverno, as deployedAccess counts them).
-   */
+  /** The API server's refusal of a context read by Kyverno's admission controller: the RBAC in the store. */
   private readRefusal(read: ContextRead): string | undefined {
+    const user = this.accounts.admission;
     const resource = { verb: read.name ? 'get' : 'list', group: read.group, resource: read.resource, subresource: '', namespace: read.namespace ?? '', name: read.name ?? '' };
-    if (rbacAuthorize(this.store.all(), { user: WEBHOOK_USER.username, groups: WEBHOOK_USER.groups, resource }).allowed) return undefined;
-    if (rbacAllows(this.grantedToKyverno(), { verb: resource.verb, group: read.group, resource: read.resource, namespace: read.namespace })) return undefined;
-    return forbiddenMessage(SERVICE_ACCOUNT, resource);
+    if (rbacAuthorize(this.store.all(), { user: user.username, groups: user.groups, resource }).allowed) return undefined;
+    return forbiddenMessage(user.username, resource);
   }
 
   /** The live context state (webhook/live-context.ts) the server process would hold for the stored policies. */
@@ -661,7 +649,7 @@ export class Scenario {
     const warnings: string[] = [];
     const warned = (response: JsonObject) => warnings.push(...asArray(response.warnings).map(String));
     // A background write is made while the controller works: the outer step waits for it all.
-    const fromBackground = user === BACKGROUND || user === WEBHOOK_USER || isControllerUser(user);
+    const fromBackground = user === BACKGROUND || user === this.accounts.cleanup || isControllerUser(user);
     const index = new PolicyIndex(this.policies());
     let cluster = this.cluster();
     let current = object && withBuiltinDefaults(object);
@@ -866,30 +854,20 @@ export class Scenario {
     await this.clock.advance(0);
   }
 
-  /** Why the policy admission check refused the last policy before our deploy granted its needs. */
-  private grantedByDeploy: string | undefined;
-
-  /** What our deploy plans RBAC for: the stored policies and GlobalContextEntries (deploy's servedPolicies). */
-  private deployedDocuments(): JsonObject[] {
-    return [...this.policies(), ...this.store.all().filter((o) => isGlobalContextEntry(o) || isCleanupPolicy(o))];
-  }
-
-  /** The RBAC our deploy plans for these policies, put in the store as `deploy` applies it. */
-  private deployRbac(policies: JsonObject[]): void {
-    for (const o of webhookRbac(KYVERNO_NAMESPACE, policies, this.kindTable()).objects) this.store.put(o as JsonObject);
-  }
-
+  /**
+   * The policy webhooks' permission questions, asked as Kyverno asks them: a synchronizing
+   * generate rule's list/get of the admission controller's own account, the rest of the
+   * background controller's (`--backgroundServiceAccountName`), a cleanup policy's
+   * delete/list of the cleanup controller's (its own webhook).
+   */
   private accessReviewer(): AccessReviewer {
     return {
-      user: SERVICE_ACCOUNT,
+      user: this.accounts.background.username,
+      admissionUser: this.accounts.admission.username,
+      cleanupUser: this.accounts.cleanup.username,
       post: (path, body) => this.client.request({ method: 'POST', path, body }) as Promise<JsonObject>,
       resourceOf: async (apiVersion, kind) => resourceFromTable(apiVersion, kind, this.kindTable()),
     };
-  }
-
-  /** The policy admission check's permission refusal against the RBAC in the store now. */
-  private async accessCheckError(policy: JsonObject): Promise<string | undefined> {
-    return accessCheckError(policy, await answerAccessQuestions(policy, this.accessReviewer()));
   }
 
   /** The kinds the API server serves, as discovery gives them: the known ones and the stored CRDs' (deploy's kindTable). */
@@ -917,17 +895,10 @@ export class Scenario {
     const existing = this.store.get(refOfObject(doc));
     if (create && existing) return { error: { reason: 'AlreadyExists', message: `${String(doc.kind)} "${String(asObject(doc.metadata).name)}" already exists` }, warnings: [] };
     const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: `review-${++this.reviews}`, operation: existing ? 'UPDATE' : 'CREATE', object: doc, oldObject: existing ?? null, userInfo: ADMIN } };
-    // Our deploy plans the service account's RBAC from the policies it applies and applies it
-    // first (deploy/rbac.ts): the policy arrives with what it needs granted, unless no RBAC
-    // can grant it. Then the webhook asks the API server whether its service account may do
-    // what the policy's mutate targets and generate rules need (webhook/access-review.ts).
-    const others = this.deployedDocuments().filter((p) => JSON.stringify(refOfObject(p)) !== JSON.stringify(refOfObject(doc)));
-    const before = await this.accessCheckError(doc);
-    this.deployRbac([...others, doc]);
+    // The webhook asks the API server whether Kyverno's service accounts may do what the
+    // policy's mutate targets and generate rules need (webhook/access-review.ts), against the
+    // install's fixed RBAC and what the scenario granted.
     const access = await answerAccessQuestions(doc, this.accessReviewer());
-    // Kyverno's fixed RBAC would refuse what our deploy granted: remembered, so an expected
-    // refusal is reported as this difference (unsupported), not as a failure.
-    this.grantedByDeploy = before;
     // Target scopes as the API server's discovery gives them (CRDs applied by the scenario included).
     const reply = evaluatePolicyValidation(JSON.stringify(review), {
       isClusterScoped: (apiVersion, kind) => !this.store.isNamespaced(apiVersion, kind),
@@ -942,9 +913,9 @@ export class Scenario {
     if (reply.status !== 200) return { error: { message: `policy webhook answered ${reply.status}: ${reply.body}` }, warnings };
     if (response.allowed !== true) return { error: { message: denial(WEBHOOK.policy, String(asObject(response.status).message ?? '')) }, warnings };
     const stored = existing ? this.store.replace(doc) : this.store.create(doc);
-    // The status our controller writes for the policy, its permission questions answered by
-    // the RBAC our deploy grants for the stored policies (what a cluster we deployed to allows).
-    const status = desiredPolicyStatus(stored, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), this.deployedAccess());
+    // The status our controller writes for the policy, its permission questions asked about
+    // Kyverno's reports controller (its reportsServiceAccountName).
+    const status = desiredPolicyStatus(stored, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), this.reportsAccess());
     if (status !== undefined) this.store.replace({ ...stored, status });
     await this.generateAdmissionPolicies();
     this.syncWebhookConfigurations();
@@ -971,31 +942,10 @@ export class Scenario {
     for (const config of webhookConfigurations({ namespace: KYVERNO_NAMESPACE, caPem: '', needs, policies, keepEmpty: true, settings: this.config.current().webhooks, excludeBootstrapResources: this.options.excludeBootstrapResources })) this.store.put(config as JsonObject);
   }
 
-  /** The access our deploy's RBAC (webhookRbac for the stored policies) gives the webhook's service account. */
-  private deployedAccess(): AccessCheck {
-    const { objects } = webhookRbac(KYVERNO_NAMESPACE, this.deployedDocuments(), knownKindTable());
-    return (q) => rbacAllows([...objects, ...this.grantedToKyverno()], q);
-  }
-
-  /**
-   * The roles a scenario grants Kyverno's controllers (our one service account stands for
-   * them): ClusterRoles aggregated into Kyverno's (`rbac.kyverno.io/aggregate-to-*` labels)
-   * and (Cluster)Roles bound to a service account of Kyverno's namespace.
-   */
-  private grantedToKyverno(): JsonObject[] {
-    const rbac = 'rbac.authorization.k8s.io/v1';
-    const roles = [...this.store.list(rbac, 'ClusterRole'), ...this.store.list(rbac, 'Role')];
-    const bound = new Set<string>();
-    for (const b of [...this.store.list(rbac, 'ClusterRoleBinding'), ...this.store.list(rbac, 'RoleBinding')]) {
-      const toKyverno = asArray(b.subjects).map(asObject).some((s) => s.kind === 'ServiceAccount' && s.namespace === KYVERNO_NAMESPACE);
-      const ref = asObject(b.roleRef);
-      if (toKyverno) bound.add(`${String(ref.kind)}/${ref.kind === 'Role' ? String(asObject(b.metadata).namespace) : ''}/${String(ref.name)}`);
-    }
-    return roles.filter((r) => {
-      const meta = asObject(r.metadata);
-      const aggregated = r.kind === 'ClusterRole' && Object.keys(asObject(meta.labels)).some((l) => l.startsWith('rbac.kyverno.io/aggregate-to-'));
-      return aggregated || bound.has(`${String(r.kind)}/${r.kind === 'Role' ? String(meta.namespace) : ''}/${String(meta.name)}`);
-    });
+  /** What the RBAC in the store allows Kyverno's reports controller (the policy status' RBACPermissionsGranted). */
+  private reportsAccess(): AccessCheck {
+    const user = this.accounts.reports;
+    return (q) => rbacAuthorize(this.store.all(), { user: user.username, groups: user.groups, resource: { verb: q.verb, group: q.group, resource: q.resource, subresource: '', namespace: q.namespace ?? '', name: '' } }).allowed;
   }
 
   /** apply / create / update / patch of one resource; the error text, if refused. */
@@ -1291,27 +1241,6 @@ export class Scenario {
     return this.policies().some(policyReadsImages) ? new Unsupported('a policy reads image data from a registry, which the offline runner does not reach') : undefined;
   }
 
-  /**
-   * A policy admitted where Kyverno refuses it for want of its service accounts' permissions:
-   * Kyverno's install grants a fixed set (extended by aggregated ClusterRoles), ours grants
-   * each policy what it needs when deploy applies it. The check itself ran (against the
-   * RBAC before the deploy it would have refused, with `grantedByDeploy`'s message).
-   */
-  private deployGrantLimit(e: unknown, error: string | undefined): Unsupported | undefined {
-    if (!(e instanceof StepFailure) || error !== undefined || this.grantedByDeploy === undefined) return undefined;
-    return new Unsupported(`Kyverno refuses the policy for its service accounts' fixed RBAC; our deploy grants a policy what it needs before applying it (without that grant: ${this.grantedByDeploy})`);
-  }
-
-  /**
-   * A refusal that followed a SubjectAccessReview about a service account that does not exist
-   * (Kyverno's own, such as its admission controller's): our deploy runs one service account
-   * of its own, so the API server denies what the scenario granted to Kyverno's.
-   */
-  private missingAccountLimit(e: unknown, error: string | undefined): Unsupported | undefined {
-    if (!(e instanceof StepFailure) || error === undefined || this.client.reviewedMissingAccounts.size === 0) return undefined;
-    return new Unsupported(`a policy asks the API server about ${[...this.client.reviewedMissingAccounts].join(', ')}, a service account of Kyverno's install; ours is ${SERVICE_ACCOUNT}`);
-  }
-
   /** Runs an operation's `expect` list on one resource's outcome (chainsaw: no expectation means it must succeed). */
   private checkExpectations(op: JsonObject, resource: JsonObject, error: string | undefined, bindings: Bindings): void {
     const expectations = asArray(op.expect).map(asObject).filter((e) => !isJsonObject(e.match) || assertionMismatch(resource, e.match, bindings) === null);
@@ -1373,13 +1302,11 @@ export class Scenario {
       case 'update':
       case 'patch':
         for (const r of this.resources(body, scope, base)) {
-          this.grantedByDeploy = undefined;
-          this.client.reviewedMissingAccounts.clear();
           const error = await this.write(op.kind, r);
           try {
             this.checkExpectations(body, r, error, scope);
           } catch (e) {
-            throw this.offlineLimit(e, error) ?? this.deployGrantLimit(e, error) ?? this.missingAccountLimit(e, error) ?? e;
+            throw this.offlineLimit(e, error) ?? e;
           }
         }
         return;
@@ -1394,7 +1321,7 @@ export class Scenario {
           await this.eventually('assert', body, async () => {
             if (CONTROLLER_KINDS.has(String(r.kind))) await this.controllersCatchUp();
             const m = this.assertOne(r, scope);
-            return m === null ? null : () => this.registryLimit() ?? this.cleanupGrantLimit(r, scope) ?? this.networkLimit() ?? this.terminatingLimit(r, scope) ?? new StepFailure(`assert: ${m}`);
+            return m === null ? null : () => this.registryLimit() ?? this.networkLimit() ?? this.terminatingLimit(r, scope) ?? new StepFailure(`assert: ${m}`);
           });
         }
         return;

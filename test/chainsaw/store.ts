@@ -559,8 +559,6 @@ export class StoreClient {
     this.applied.set(key, applied);
     return this.update(next, live);
   }
-  /** Service accounts a SubjectAccessReview asked about that do not exist (the API server answers: denied). */
-  readonly reviewedMissingAccounts = new Set<string>();
   /** The fields the webhook last applied, per object (JSON-encoded paths). */
   private readonly applied = new Map<string, string[]>();
   async delete(ref: ObjectRef, opts: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' | null } = {}): Promise<boolean> {
@@ -651,9 +649,6 @@ export class StoreClient {
     if (req.method === 'POST' && req.path === '/apis/authorization.k8s.io/v1/subjectaccessreviews') {
       const body = typeof req.body === 'string' ? (JSON.parse(req.body) as unknown) : req.body;
       if (!isJsonObject(body) || body.kind !== 'SubjectAccessReview') throw new KubeError(400, 'BadRequest', 'the body is not a SubjectAccessReview');
-      const user = String(asObject(body.spec).user ?? '');
-      const account = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(user);
-      if (account && !this.store.get({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: account[1], name: account[2] })) this.reviewedMissingAccounts.add(user);
       return answerAccessReview(this.store.all(), body);
     }
     // A GET of an object or a list, as the API server serves it (apiCall context entries).

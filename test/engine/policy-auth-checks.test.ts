@@ -12,7 +12,7 @@ function policy(rules: JsonObject[]): JsonObject {
 
 /** Answers from a set of allowed "verb gvk namespace" strings. */
 function answering(allowed: string[], asked: AccessQuestion[] = []) {
-  return (_account: 'admission' | 'background', q: AccessQuestion): AccessAnswer => {
+  return (_account: string, q: AccessQuestion): AccessAnswer => {
     asked.push(q);
     return { allowed: allowed.includes(`${q.verb} ${q.gvk}${q.subresource ? `/${q.subresource}` : ''} ${q.namespace}`) };
   };
@@ -66,4 +66,26 @@ test('a question that could not be answered rejects with its error alone; unaske
   for (const q of accessQuestions(p)) answers.set(questionKey(q), q.gvk === 'v1/Secret' ? { allowed: false } : { error: 'failed to get GVR for kind example.com/v1/Unknown' });
   assert.equal(accessCheckError(p, { users, answer: (_a, q) => answers.get(questionKey(q)) }), `path: spec.rules[0].mutate.targets.: auth check fails, additional privileges are required for the service account '${SA}': failed to get GVR for kind example.com/v1/Unknown`);
   assert.equal(accessCheckError(p, { users, answer: () => undefined }), undefined);
+});
+
+test('a cleanup policy: its controller must delete, then list, each kind and name it matches (any, else all), in the policy\'s namespace', () => {
+  const cleanup = (match: JsonObject, namespace?: string): JsonObject => ({
+    apiVersion: 'kyverno.io/v2',
+    kind: namespace ? 'CleanupPolicy' : 'ClusterCleanupPolicy',
+    metadata: { name: 'c', ...(namespace ? { namespace } : {}) },
+    spec: { schedule: '* * * * *', match },
+  });
+  const cleanupUsers = { ...users, cleanup: 'system:serviceaccount:kyverno:kyverno-cleanup-controller' };
+  const p = cleanup({ any: [{ resources: { kinds: ['Pod', 'apps/v1/Deployment'], names: ['a', 'b'] } }], all: [{ resources: { kinds: ['Secret'] } }] }, 'team');
+  assert.deepEqual(
+    accessQuestions(p).map((q) => `${q.account} ${q.verb} ${q.gvk} ${q.namespace}/${q.name}`),
+    ['delete Pod team/a', 'list Pod team/a', 'delete Pod team/b', 'list Pod team/b', 'delete apps/v1/Deployment team/a', 'list apps/v1/Deployment team/a', 'delete apps/v1/Deployment team/b', 'list apps/v1/Deployment team/b'].map((s) => `cleanup ${s}`),
+  );
+  assert.deepEqual(accessQuestions(cleanup({ all: [{ resources: { kinds: ['Secret'] } }] })).map((q) => `${q.verb} ${q.gvk} ${q.namespace}/${q.name}`), ['delete Secret /', 'list Secret /']);
+  const allowed = (verbs: string[]) => (_account: string, q: AccessQuestion): AccessAnswer => ({ allowed: verbs.includes(`${q.verb} ${q.gvk}`) });
+  assert.equal(accessCheckError(p, { users: cleanupUsers, answer: allowed([]) }), 'cleanup controller has no permission to delete kind Pod');
+  assert.equal(accessCheckError(p, { users: cleanupUsers, answer: allowed(['delete Pod']) }), 'cleanup controller has no permission to list kind Pod');
+  assert.equal(accessCheckError(p, { users: cleanupUsers, answer: allowed(['delete Pod', 'list Pod', 'delete apps/v1/Deployment']) }), 'cleanup controller has no permission to list kind apps/v1/Deployment');
+  assert.equal(accessCheckError(p, { users: cleanupUsers, answer: allowed(['delete Pod', 'list Pod', 'delete apps/v1/Deployment', 'list apps/v1/Deployment']) }), undefined);
+  assert.equal(accessCheckError(p, { users: cleanupUsers, answer: () => ({ error: 'failed to get GVR for kind Pod' }) }), 'failed to get GVR for kind Pod');
 });

@@ -70,6 +70,17 @@ test('skipBackgroundRequests: only the background user\'s requests lose the rule
   assert.equal(withoutSkippedBackgroundRules(GEN, BG, BG), undefined);
 });
 
+test('skipBackgroundRequests of a CEL policy is spec.evaluation.skipBackgroundRequests (true unless it says false), as Kyverno\'s SkipBackgroundRequestsEnabled', () => {
+  const mpol = (evaluation: JsonObject): JsonObject => ({ apiVersion: 'policies.kyverno.io/v1', kind: 'MutatingPolicy', metadata: { name: 'm' }, spec: { evaluation: { mutateExisting: { enabled: true }, ...evaluation } } });
+  assert.equal(withoutSkippedBackgroundRules(mpol({}), BG, BG), undefined);
+  const optIn = mpol({ skipBackgroundRequests: false });
+  assert.equal(withoutSkippedBackgroundRules(optIn, BG, BG), optIn);
+  // The field at spec level is not Kyverno's: it does not opt in.
+  assert.equal(withoutSkippedBackgroundRules({ ...mpol({}), spec: { skipBackgroundRequests: false } }, BG, BG), undefined);
+  const gpol: JsonObject = { apiVersion: 'policies.kyverno.io/v1', kind: 'GeneratingPolicy', metadata: { name: 'g' }, spec: { evaluation: { skipBackgroundRequests: false } } };
+  assert.equal(withoutSkippedBackgroundRules(gpol, BG, BG), gpol);
+});
+
 test('admission: our own writes queue no background work for skipping rules, and edits of generated objects by us are not undone', () => {
   const index = new PolicyIndex([STAMP, GEN]);
   const user = evaluateReview({ path: 'validate', body: review('alice'), generate: true, backgroundUser: BG }, index, CLUSTER);
