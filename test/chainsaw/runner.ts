@@ -26,7 +26,6 @@ import { desiredPolicyStatus, type AccessCheck } from '../../webhook/policy-stat
 import { kyvernoUserRoles } from '../../deploy/rbac';
 import { labels } from '../../webhook/configurations';
 import { answerAccessQuestions, resourceFromTable, type AccessReviewer } from '../../webhook/access-review';
-import { accessCheckError } from '../../engine/policy/auth-checks';
 import { controllerServiceAccount, kyvernoRbacObjects, unrestrictedKyvernoRbac, type ControllerName } from './chart-rbac';
 import { crdSchemaOf, findResources, knownKindTable, type KindTable } from '../../engine/kube';
 import { webhookConfigurations } from '../../webhook/configurations';
