@@ -138,3 +138,29 @@ test("allowExistingViolations: `kubectl rollout restart` of a Deployment that al
   await cluster.client.delete({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', name: 'pods-need-owner' });
   await cluster.client.delete({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'legacy', namespace: 'default' });
 });
+
+test('a PolicyException applied with kubectl lets a denied request through; deleting it denies it again', async () => {
+  const unlabelled = () => answer(() => cluster.client.create(configMap('exempt-cm'), { dryRun: true }));
+  const before = await unlabelled();
+  assert.match(before, /require-team-label/);
+  assert.match(before, /label '+team'+ is required/);
+  const exception: JsonObject = {
+    apiVersion: 'kyverno.io/v2',
+    kind: 'PolicyException',
+    metadata: { name: 'exempt-configmaps', namespace: 'default' },
+    spec: {
+      exceptions: [{ policyName: 'require-team-label', ruleNames: ['check-team'] }],
+      match: { any: [{ resources: { kinds: ['ConfigMap'], names: ['exempt-*'] } }] },
+    },
+  };
+  assert.match(kubectlApply(exception), /policyexception\.kyverno\.io\/exempt-configmaps created/);
+  await until('the excepted ConfigMap to be admitted', async () => (await unlabelled()) === 'admitted');
+  // Only what the exception matches.
+  assert.match(await answer(() => cluster.client.create(configMap('other-cm'), { dryRun: true })), /label '+team'+ is required/);
+  kubectl(cluster, 'delete', 'policyexception', 'exempt-configmaps', '-n', 'default');
+  const after = await until('the ConfigMap to be denied again once the exception is deleted', async () => {
+    const a = await unlabelled();
+    return a !== 'admitted' && a;
+  });
+  assert.match(after, /label '+team'+ is required/);
+});
