@@ -164,3 +164,35 @@ test('a PolicyException applied with kubectl lets a denied request through; dele
   });
   assert.match(after, /label '+team'+ is required/);
 });
+
+test('the periodic background scan: a change admission did not evaluate reaches the PolicyReport at the next scan, within the interval', async () => {
+  const scanLine = /background scan audit-owner-annotation: \d+ resource\(s\) evaluated/g;
+  const scansSince = (mark: number) => (log.slice(mark).match(scanLine) ?? []).length;
+  const cm = await cluster.client.create({ ...configMap('drifting', { team: 'a' }), metadata: { name: 'drifting', namespace: 'default', labels: { team: 'a' }, annotations: { owner: 'me' } } });
+  const uid = String((cm.metadata as JsonObject).uid);
+  await cluster.client.apply(AUDIT_OWNER, { force: true });
+  const ownerResult = async () => {
+    const report = await cluster.client.get({ apiVersion: 'wgpolicyk8s.io/v1alpha2', kind: 'PolicyReport', name: uid, namespace: 'default' });
+    return ((report?.results ?? []) as JsonObject[]).find((r) => r.policy === 'audit-owner-annotation')?.result as string | undefined;
+  };
+  await until('the first scan to report the ConfigMap as passing', async () => (await ownerResult()) === 'pass');
+
+  // Edit it right after a periodic scan, as a user whose requests the server skips: nothing evaluates the change then.
+  const mark = log.length;
+  await until('a periodic scan', async () => scansSince(mark) > 0, SCAN_INTERVAL_MS * 3);
+  const editMark = log.length;
+  const editedAt = Date.now();
+  kubectl(cluster, '--as', EXCLUDED_USER, '--as-group', 'system:masters', 'annotate', 'configmap', 'drifting', 'owner-');
+  // Well before the next tick, the report still says what the last scan saw.
+  await new Promise((r) => setTimeout(r, SCAN_INTERVAL_MS / 4));
+  assert.equal(scansSince(editMark), 0, 'no scan yet: the check below is before the next tick');
+  assert.equal(await ownerResult(), 'pass', 'the skipped admission wrote nothing');
+
+  await until('the next periodic scan to report the change', async () => (await ownerResult()) === 'fail', SCAN_INTERVAL_MS * 3);
+  const elapsedMs = Date.now() - editedAt;
+  assert.ok(scansSince(editMark) > 0, 'reported by a scan that ran after the edit');
+  // The next tick is at most one interval after the edit; the report is flushed within its interval (300 ms) plus scheduling on a loaded machine.
+  assert.ok(elapsedMs <= SCAN_INTERVAL_MS + 4000, `reported ${elapsedMs} ms after the edit (interval ${SCAN_INTERVAL_MS} ms)`);
+  process.stderr.write(`change reported by the periodic scan ${elapsedMs} ms after the edit\n`);
+  await cluster.client.delete({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', name: 'audit-owner-annotation' });
+});
