@@ -719,6 +719,8 @@ export class BackgroundController {
       this.active.delete(p);
       if (p.name) {
         this.known.delete(p.name);
+        // Kyverno's "synced update request": which replica did the persisted work, and that it did it once.
+        log(`background: synced UpdateRequest ${p.name}: ${jobText(p.job)}`);
         await client.delete({ apiVersion: UPDATE_REQUEST_API, kind: 'UpdateRequest', name: p.name, namespace: this.opts.namespace }).catch((e: Error) => log(`background: cannot delete UpdateRequest ${p.name}: ${e.message}`));
       }
       return;
