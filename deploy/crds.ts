@@ -37,9 +37,12 @@ const REPORT_GROUP = 'wgpolicyk8s.io';
 
 /**
  * CRDs the given policies need (their kinds); with the webhook (`withWebhook`), also the policy
- * report CRDs and Kyverno's UpdateRequest, the webhook's persisted background queue.
+ * report CRDs, Kyverno's UpdateRequest (the webhook's persisted background queue) and the
+ * PolicyExceptions (classic and CEL) the webhook watches and honours: as with Kyverno's chart,
+ * an exception can be applied with kubectl once the webhook is deployed.
  */
 export function crdsFor(policies: Json[], index: CrdEntry[], withWebhook: boolean): CrdEntry[] {
   const wanted = new Set(policies.map((p) => `${String(p.apiVersion).split('/')[0]}|${String(p.kind)}`));
-  return index.filter((e) => wanted.has(`${e.group}|${e.kind}`) || (withWebhook && (e.group === REPORT_GROUP || (e.group === 'kyverno.io' && e.kind === 'UpdateRequest'))));
+  const forWebhook = (e: CrdEntry) => e.group === REPORT_GROUP || (e.group === 'kyverno.io' && e.kind === 'UpdateRequest') || e.kind === 'PolicyException';
+  return index.filter((e) => wanted.has(`${e.group}|${e.kind}`) || (withWebhook && forWebhook(e)));
 }

@@ -795,6 +795,8 @@ export class BackgroundController {
         // Kyverno's statusControl.Success (state Completed, no message, what was generated), then
         // its reconcileURStatus deletes a Completed request.
         await this.patchStatus(p.name, { state: 'Completed', message: null, ...(generated.length ? { generatedResources: generated.map(storedSpec) } : {}) }).catch((e: Error) => log(`background: cannot mark UpdateRequest ${p.name} Completed: ${e.message}`));
+        // Kyverno's "synced update request": which replica did the persisted work, and that it did it once.
+        log(`background: synced UpdateRequest ${p.name}: ${jobText(p.job)}`);
         await client.delete({ apiVersion: UPDATE_REQUEST_API, kind: 'UpdateRequest', name: p.name, namespace: this.opts.namespace }).catch((e: Error) => log(`background: cannot delete UpdateRequest ${p.name}: ${e.message}`));
         this.known.delete(p.name);
       }

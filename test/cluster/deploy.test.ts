@@ -374,36 +374,60 @@ const REQUIRE_POD_OWNER: JsonObject = {
 
 const pod = (name: string, labels: Record<string, string>): JsonObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', labels }, spec: { containers: [{ name: 'c', image: 'nginx' }] } });
 
-test('deploy --local watches the cluster: a policy applied with kubectl afterwards denies a bad Pod, a report appears, and a redeploy does not conflict', async () => {
-  const { spawn, spawnSync } = await import('node:child_process');
-  const { mkdtempSync, writeFileSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  const { tmpdir } = await import('node:os');
+/** A free loopback port (closed again: the caller's process listens on it). */
+async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');
-  const cli = await bundleCli(bundle);
-  const dir = mkdtempSync(join(tmpdir(), 'ks-local-cli-'));
-  const policyFile = join(dir, 'require-team.yaml');
-  writeFileSync(policyFile, JSON.stringify(REQUIRE_TEAM));
-  const port = await new Promise<number>((r) => {
+  return new Promise<number>((r) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
       const p = (s.address() as { port: number }).port;
       s.close(() => r(p));
     });
   });
-  const args = [policyFile, '--local', '--url', `https://127.0.0.1:${port}`, '--yes', '--kubeconfig', cluster.kubeconfig, '--tls-dir', join(dir, 'tls')];
+}
+
+interface LocalDeploy {
+  child: import('node:child_process').ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/** `kyverno-studio deploy --local` as a child process, resolved once it says the cluster calls it. */
+async function deployLocal(cli: string, args: string[]): Promise<LocalDeploy> {
+  const { spawn } = await import('node:child_process');
   const child = spawn(process.execPath, [cli, 'deploy', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (c) => (out += c));
   child.stderr!.on('data', (c) => (out += c));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  let deployed = false;
+  // Once the wait is over, an exit is the caller's to check, not a failure of the wait.
+  let settled = false;
   try {
     await Promise.race([
       waitFor('deploy --local to be deployed', async () => out.includes('The cluster now calls this machine'), () => out, 90_000),
-      exited.then((code) => (deployed ? undefined : Promise.reject(new Error(`deploy --local exited (${code}):\n${out}`)))),
+      exited.then((code) => (settled ? undefined : Promise.reject(new Error(`deploy --local exited (${code}):\n${out}`)))),
     ]);
-    deployed = true;
+  } catch (e) {
+    child.kill('SIGINT');
+    throw e;
+  } finally {
+    settled = true;
+  }
+  return { child, output: () => out, exited };
+}
 
+test('deploy --local watches the cluster: a policy applied with kubectl afterwards denies a bad Pod, a report appears, and a redeploy does not conflict', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const cli = await bundleCli(bundle);
+  const dir = mkdtempSync(join(tmpdir(), 'ks-local-cli-'));
+  const policyFile = join(dir, 'require-team.yaml');
+  writeFileSync(policyFile, JSON.stringify(REQUIRE_TEAM));
+  const port = await freePort();
+  const args = [policyFile, '--local', '--url', `https://127.0.0.1:${port}`, '--yes', '--kubeconfig', cluster.kubeconfig, '--tls-dir', join(dir, 'tls')];
+  const { child, output, exited } = await deployLocal(cli, args);
+  try {
     // Applied afterwards with kubectl (client-side apply): the local webhook picks it up.
     const podPolicy = join(dir, 'require-pod-owner.yaml');
     writeFileSync(podPolicy, JSON.stringify(REQUIRE_POD_OWNER));
@@ -415,13 +439,13 @@ test('deploy --local watches the cluster: a policy applied with kubectl afterwar
       } catch (e) {
         return e instanceof KubeError && /require-pod-owner/.test(e.message) && /owner/.test(e.message);
       }
-    }, () => out);
+    }, output);
     const good = await cluster.client.create(pod('has-owner', { owner: 'me' }));
     const uid = String((good.metadata as JsonObject).uid);
     const report = await waitFor('a PolicyReport for the admitted Pod', async () => {
       const reports = await cluster.client.list('wgpolicyk8s.io/v1alpha2', 'PolicyReport', 'default');
       return reports.find((r) => (r.metadata as JsonObject).name === uid);
-    }, () => out);
+    }, output);
     const results = (report.results ?? []) as JsonObject[];
     assert.ok(results.some((r) => r.policy === 'require-pod-owner' && r.result === 'pass'), JSON.stringify(results));
 
@@ -435,11 +459,73 @@ test('deploy --local watches the cluster: a policy applied with kubectl afterwar
   } finally {
     child.kill('SIGINT');
   }
-  assert.equal(await exited, 0, out);
-  assert.match(out, /webhook configurations removed; the local webhook stopped/);
+  assert.equal(await exited, 0, output());
+  assert.match(output(), /webhook configurations removed; the local webhook stopped/);
   await cluster.client.delete({ apiVersion: 'v1', kind: 'Pod', name: 'has-owner', namespace: 'default' });
   await cluster.client.delete({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', name: 'require-pod-owner' });
   for (const r of await cluster.client.list('wgpolicyk8s.io/v1alpha2', 'PolicyReport', 'default')) await cluster.client.delete({ apiVersion: 'wgpolicyk8s.io/v1alpha2', kind: 'PolicyReport', name: String((r.metadata as JsonObject).name), namespace: 'default' });
+  const u = await undeploy();
+  assert.equal(u.outcome, 'undeployed', u.error);
+  assert.deepEqual(await snapshot(cluster.client), pristine);
+});
+
+test('hand-over: once a stopped deploy --local says its configurations are removed, no admission request is answered by it; a deploy started right after on the same URL answers every later one with its own policies', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const cli = await bundleCli(bundle);
+  const dir = mkdtempSync(join(tmpdir(), 'ks-handover-'));
+  writeFileSync(join(dir, 'old.yaml'), JSON.stringify(REQUIRE_TEAM));
+  const ownerMessage = 'ConfigMaps need an owner label';
+  const newPolicy = { ...REQUIRE_TEAM, metadata: { name: 'require-owner-label' }, spec: { ...(REQUIRE_TEAM.spec as JsonObject), rules: [{ name: 'check-owner', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, validate: { message: ownerMessage, pattern: { metadata: { labels: { owner: '?*' } } } } }] } };
+  writeFileSync(join(dir, 'new.yaml'), JSON.stringify(newPolicy));
+  // The same URL and certificates: an API server still holding the old configuration, or a
+  // pooled connection to the old process, would reach this port; only the new process may answer.
+  const common = ['--local', '--url', `https://127.0.0.1:${await freePort()}`, '--yes', '--kubeconfig', cluster.kubeconfig, '--tls-dir', join(dir, 'tls')];
+  const old = await deployLocal(cli, [join(dir, 'old.yaml'), ...common]);
+  let next: LocalDeploy | undefined;
+  // The denial quotes the message as YAML: its apostrophes come doubled.
+  const teamDenial = /require-team-label[\s\S]*label '+team'+ is required/;
+  // Unlabelled ConfigMaps, sent one after another for the whole hand-over: each answer with when it was sent.
+  const answers: Array<{ sentAt: number; answer: string }> = [];
+  let sending = true;
+  const sender = (async () => {
+    for (let i = 0; sending; i++) {
+      const sentAt = Date.now();
+      const answer = await cluster.client.create(configMap(`handover-${i}`), { dryRun: true }).then(() => 'admitted', (e: Error) => e.message);
+      answers.push({ sentAt, answer });
+    }
+  })();
+  try {
+    await waitFor('the old deploy to deny', async () => answers.some((a) => teamDenial.test(a.answer)), old.output);
+    old.child.kill('SIGINT');
+    await waitFor('the old deploy to say its configurations are removed', async () => /webhook configurations removed; the local webhook stopped/.test(old.output()), old.output, 60_000);
+    const removedAt = Date.now();
+    // The new set replaces the old in the cluster before the new process starts: from here on
+    // a denial for a missing team label can only come from the old process.
+    await cluster.client.delete({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', name: 'require-team-label' });
+    next = await deployLocal(cli, [join(dir, 'new.yaml'), ...common]);
+    const nextUp = Date.now();
+    await waitFor('the new deploy to deny', async () => answers.some((a) => a.sentAt > nextUp && a.answer.includes(ownerMessage)), next.output);
+    sending = false;
+    await sender;
+    const after = answers.filter((a) => a.sentAt >= removedAt);
+    assert.ok(answers.some((a) => a.sentAt < removedAt && teamDenial.test(a.answer)), 'the old process answered before');
+    assert.ok(after.length >= 3, `requests during the hand-over: ${after.length}`);
+    assert.deepEqual(after.filter((a) => teamDenial.test(a.answer)), [], 'no request sent after "removed" is answered with the old policies');
+    // Every later answer: no webhook configured yet (admitted), an API server's stale configuration
+    // finding nobody or the new process (which refuses or is not yet serving), or the new policy.
+    for (const a of after) assert.match(a.answer, new RegExp(`^admitted$|failed calling webhook|${ownerMessage}`), a.answer);
+    process.stderr.write(`hand-over: ${after.length} request(s) after "removed": ${[...new Set(after.map((a) => (a.answer.includes(ownerMessage) ? 'new policy' : a.answer === 'admitted' ? 'admitted' : 'webhook call failed')))].join(', ')}\n`);
+    assert.equal(await old.exited, 0, old.output());
+  } finally {
+    sending = false;
+    await sender;
+    old.child.kill('SIGINT');
+    next?.child.kill('SIGINT');
+  }
+  assert.equal(await next!.exited, 0, next!.output());
+  await cluster.client.delete({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', name: 'require-owner-label' });
   const u = await undeploy();
   assert.equal(u.outcome, 'undeployed', u.error);
   assert.deepEqual(await snapshot(cluster.client), pristine);

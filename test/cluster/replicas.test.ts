@@ -3,29 +3,32 @@
  * Both answer admission; the leader work Kyverno gives to one replica per controller runs
  * on the holder of that controller's Lease only: exactly one holder per Lease, one background
  * scan, and a new leader after the leader is killed (within the lease duration) or stopped
- * (at once: it releases the Lease).
+ * (at once: it releases the Lease). A generate trigger admitted by one replica is generated
+ * once, by the background leader.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import type { JsonObject } from '../../kube-api/client';
 import { crdIndex, loadCrd } from '../../deploy/crds';
+import { runDeploy } from '../../deploy/run';
 import { LEASE_NAMES, leaseTimings } from '../../webhook/leader';
-import { bundleWebhook, startCluster, type TestCluster } from './harness';
-import { AUDIT_OWNER, configMap, startInClusterWebhook, waitFor } from './fixtures';
+import { bundleWebhook, recordingUI, startCluster, type TestCluster } from './harness';
+import { AUDIT_OWNER, configMap, startInClusterWebhook, waitFor, type InClusterWebhook } from './fixtures';
 
 const NS = 'kyverno-studio';
 let cluster: TestCluster;
 let bundle = '';
 const logs: Record<string, string> = { a: '', b: '' };
 const children: Record<string, ChildProcess> = {};
+const servers: Record<string, InClusterWebhook> = {};
 const allLogs = () => Object.entries(logs).map(([k, v]) => `--- replica ${k}\n${v.slice(-2500)}`).join('\n');
 const until = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs?: number) => waitFor(what, probe, allLogs, timeoutMs);
 
 async function startReplica(name: 'a' | 'b'): Promise<void> {
   logs[name] += `--- started\n`;
-  const { child } = await startInClusterWebhook(bundle, cluster.kubeconfig, (c) => (logs[name] += c), ['--namespace', NS, '--report-interval-ms', '300'], { KYVERNO_POD_NAME: `replica-${name}` });
-  children[name] = child;
+  servers[name] = await startInClusterWebhook(bundle, cluster.kubeconfig, (c) => (logs[name] += c), ['--namespace', NS, '--report-interval-ms', '300', '--generate-success-events'], { KYVERNO_POD_NAME: `replica-${name}` });
+  children[name] = servers[name].child;
 }
 
 function stopped(child: ChildProcess): Promise<void> {
@@ -119,4 +122,79 @@ test('two replicas: one holder per Lease, one background scan, failover on kill 
   const handoverMs = Date.now() - stoppedAt;
   process.stderr.write(`lease hand-over after SIGTERM: ${handoverMs} ms\n`);
   assert.ok(handoverMs < timings.leaseDurationMs - timings.retryPeriodMs, `released, not waited out (${handoverMs} ms)`);
+});
+
+/** Every Namespace labelled replicas=generate gets a ConfigMap `defaults`. */
+const NAMESPACE_DEFAULTS: JsonObject = {
+  apiVersion: 'kyverno.io/v1',
+  kind: 'ClusterPolicy',
+  metadata: { name: 'namespace-defaults' },
+  spec: {
+    rules: [{
+      name: 'defaults',
+      match: { any: [{ resources: { kinds: ['Namespace'], selector: { matchLabels: { replicas: 'generate' } } } }] },
+      generate: { apiVersion: 'v1', kind: 'ConfigMap', name: 'defaults', namespace: '{{request.object.metadata.name}}', data: { data: { namespace: '{{request.object.metadata.name}}' } } },
+    }],
+  },
+};
+
+test('two replicas and generate: a trigger admitted by the follower is one UpdateRequest, processed once by the background leader: one downstream write, no conflict', async () => {
+  for (const name of ['a', 'b'] as const) if (!children[name] || children[name].exitCode !== null || children[name].signalCode !== null) await startReplica(name);
+  const bgLeader = (await until('a background leader', async () => {
+    const h = await holder(LEASE_NAMES.background);
+    return (h === 'replica-a' || h === 'replica-b') && h;
+  })).slice(-1) as 'a' | 'b';
+  const admitting = bgLeader === 'a' ? 'b' : 'a';
+  // The API server calls the replica that does not lead the background controller.
+  const deployMarks = { a: logs.a.length, b: logs.b.length };
+  const ui = recordingUI();
+  const r = await runDeploy({ client: cluster.client, ui, mode: 'local', policies: [NAMESPACE_DEFAULTS], localUrl: servers[admitting].url, certs: servers[admitting].certs, smokeCheck: false });
+  assert.equal(r.outcome, 'deployed', `${r.error}\n${ui.lines.join('\n')}\n${allLogs()}`);
+  const policyCount = (await cluster.client.list('kyverno.io/v1', 'ClusterPolicy')).length;
+  await until('both replicas to serve the generate policy', async () => (['a', 'b'] as const).every((x) => logs[x].slice(deployMarks[x]).includes(`serving ${policyCount} policies from the cluster`)));
+
+  // Every write of UpdateRequests and of the downstream, from before the trigger.
+  const target = 'gen-two';
+  const watching = new AbortController();
+  const watchErrors: string[] = [];
+  const urEvents: string[] = [];
+  const urNames = new Set<string>();
+  const downstreamEvents: Array<{ type: string; resourceVersion: string }> = [];
+  const watchers = [
+    cluster.client.watch(`/apis/kyverno.io/v2/namespaces/${NS}/updaterequests`, '', (e) => {
+      if ((((e.object.spec ?? {}) as JsonObject).resource as JsonObject | undefined)?.name !== target) return;
+      urEvents.push(e.type);
+      urNames.add(String((e.object.metadata as JsonObject).name));
+    }, watching.signal),
+    cluster.client.watch(`/api/v1/namespaces/${target}/configmaps`, '', (e) => {
+      const m = (e.object.metadata ?? {}) as JsonObject;
+      if (m.name === 'defaults') downstreamEvents.push({ type: e.type, resourceVersion: String(m.resourceVersion) });
+    }, watching.signal),
+  ].map((w) => w.catch((e: Error) => void watchErrors.push(e.message)));
+  const marks = { a: logs.a.length, b: logs.b.length };
+  await new Promise((res) => setTimeout(res, 500));
+
+  await cluster.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: target, labels: { replicas: 'generate' } } });
+  const downstream = await until('the generated ConfigMap', () => cluster.client.get({ apiVersion: 'v1', kind: 'ConfigMap', name: 'defaults', namespace: target }));
+  assert.deepEqual(downstream.data, { namespace: target });
+  await until('the UpdateRequest to be processed and removed', async () => urEvents.includes('DELETED'));
+  // Two lease retry periods more: a second processor would have written by then.
+  await new Promise((res) => setTimeout(res, 2 * leaseTimings().retryPeriodMs));
+  watching.abort();
+  await Promise.all(watchers);
+  assert.deepEqual(watchErrors, []);
+
+  const since = { a: logs.a.slice(marks.a), b: logs.b.slice(marks.b) };
+  const created = /generate: policy namespace-defaults rule defaults created ConfigMap gen-two\/defaults/g;
+  assert.deepEqual(urEvents.filter((t) => t === 'ADDED'), ['ADDED'], `one UpdateRequest for the trigger: ${urEvents.join(', ')}`);
+  const [urName] = [...urNames];
+  const synced = new RegExp(`background: synced UpdateRequest ${urName}:`, 'g');
+  assert.deepEqual({ [bgLeader]: (since[bgLeader].match(synced) ?? []).length, [admitting]: (since[admitting].match(synced) ?? []).length }, { [bgLeader]: 1, [admitting]: 0 }, 'processed once, by the background leader');
+  assert.deepEqual(downstreamEvents.map((e) => e.type), ['ADDED'], 'one write of the downstream');
+  assert.equal(downstreamEvents[0].resourceVersion, String((downstream.metadata as JsonObject).resourceVersion));
+  assert.deepEqual({ [bgLeader]: (since[bgLeader].match(created) ?? []).length, [admitting]: (since[admitting].match(created) ?? []).length }, { [bgLeader]: 1, [admitting]: 0 }, 'generated by the background leader only');
+  for (const x of ['a', 'b'] as const) assert.doesNotMatch(since[x], /conflict|already exists|409|generate: .*cannot|background: .*(failed|cannot)/i, `replica ${x}`);
+  const applied = (await cluster.client.list('events.k8s.io/v1', 'Event', target)).filter((e) => e.reportingController === 'kyverno-generate' && ((e.regarding ?? {}) as JsonObject).name === 'defaults');
+  assert.equal(applied.length, 1, 'one PolicyApplied event on the downstream');
+  assert.equal(Number(((applied[0].series ?? {}) as JsonObject).count ?? 1), 1);
 });

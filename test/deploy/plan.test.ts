@@ -222,10 +222,10 @@ test('diff: server-managed metadata is ignored, real changes are named', () => {
   assert.match(text, /0 to create, 1 to change, 0 unchanged/);
 });
 
-test('CRDs: shipped in deploy/crds with an index; a policy pulls in its own CRD, and the webhook the report CRDs and UpdateRequests', () => {
+test('CRDs: shipped in deploy/crds with an index; a policy pulls in its own CRD, and the webhook the report CRDs, UpdateRequests and the PolicyExceptions it honours', () => {
   const index = crdIndex();
   const names = crdsFor([REQUIRE_TEAM], index, true).map((e) => e.name).sort();
-  assert.deepEqual(names, ['clusterpolicies.kyverno.io', 'clusterpolicyreports.wgpolicyk8s.io', 'policyreports.wgpolicyk8s.io', 'updaterequests.kyverno.io']);
+  assert.deepEqual(names, ['clusterpolicies.kyverno.io', 'clusterpolicyreports.wgpolicyk8s.io', 'policyexceptions.kyverno.io', 'policyexceptions.policies.kyverno.io', 'policyreports.wgpolicyk8s.io', 'updaterequests.kyverno.io']);
   assert.deepEqual(crdsFor([REQUIRE_TEAM], index, false).map((e) => e.name), ['clusterpolicies.kyverno.io']);
   // A GlobalContextEntry deployed beside the policies brings its CRD, as Kyverno's install serves it.
   const gce = { apiVersion: 'kyverno.io/v2alpha1', kind: 'GlobalContextEntry', metadata: { name: 'deploys' }, spec: { kubernetesResource: { group: 'apps', version: 'v1', resource: 'deployments' } } };

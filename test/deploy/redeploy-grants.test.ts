@@ -9,7 +9,7 @@ import { SERVICE_NAME } from '../../webhook/configurations';
 import { REQUIRE_TEAM } from '../cluster/fixtures';
 import { FakeKube } from './fake-kube';
 
-const CRDS = ['clusterpolicies.kyverno.io', 'policyreports.wgpolicyk8s.io', 'clusterpolicyreports.wgpolicyk8s.io', 'updaterequests.kyverno.io'];
+const CRDS = ['clusterpolicies.kyverno.io', 'policyreports.wgpolicyk8s.io', 'clusterpolicyreports.wgpolicyk8s.io', 'updaterequests.kyverno.io', 'policyexceptions.kyverno.io', 'policyexceptions.policies.kyverno.io'];
 
 test('a GlobalContextEntry installed before (kubectl) keeps the read it needs when the policies are deployed again', async () => {
   const kube = new FakeKube();

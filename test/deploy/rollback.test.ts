@@ -11,7 +11,7 @@ import { ADD_LABEL, AUDIT_OWNER, REQUIRE_TEAM } from '../cluster/fixtures';
 import { FakeKube, asFound } from './fake-kube';
 
 const LOCAL_URL = 'https://127.0.0.1:9443';
-const CRDS = ['clusterpolicies.kyverno.io', 'policyreports.wgpolicyk8s.io', 'clusterpolicyreports.wgpolicyk8s.io', 'updaterequests.kyverno.io'];
+const CRDS = ['clusterpolicies.kyverno.io', 'policyreports.wgpolicyk8s.io', 'clusterpolicyreports.wgpolicyk8s.io', 'updaterequests.kyverno.io', 'policyexceptions.kyverno.io', 'policyexceptions.policies.kyverno.io'];
 
 function ui(): DeployUI & { lines: string[] } {
   const lines: string[] = [];

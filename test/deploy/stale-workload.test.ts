@@ -8,7 +8,7 @@ import { SERVICE_NAME, VALIDATING_CONFIG } from '../../webhook/configurations';
 import { REQUIRE_TEAM } from '../cluster/fixtures';
 import { FakeKube } from './fake-kube';
 
-const CRDS = ['clusterpolicies.kyverno.io', 'policyreports.wgpolicyk8s.io', 'clusterpolicyreports.wgpolicyk8s.io', 'updaterequests.kyverno.io'];
+const CRDS = ['clusterpolicies.kyverno.io', 'policyreports.wgpolicyk8s.io', 'clusterpolicyreports.wgpolicyk8s.io', 'updaterequests.kyverno.io', 'policyexceptions.kyverno.io', 'policyexceptions.policies.kyverno.io'];
 const OURS = { 'app.kubernetes.io/managed-by': 'kyverno-studio' };
 const service = (name: string, namespace: string, labels?: Record<string, string>) => ({
   apiVersion: 'v1', kind: 'Service', metadata: { name, namespace, ...(labels ? { labels } : {}) }, spec: { ports: [{ port: 443 }] },

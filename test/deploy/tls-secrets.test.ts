@@ -13,7 +13,7 @@ import { REQUIRE_TEAM } from '../cluster/fixtures';
 import { FakeKube } from './fake-kube';
 
 type Json = Record<string, unknown>;
-const CRDS = ['clusterpolicies.kyverno.io', 'policyreports.wgpolicyk8s.io', 'clusterpolicyreports.wgpolicyk8s.io', 'updaterequests.kyverno.io'];
+const CRDS = ['clusterpolicies.kyverno.io', 'policyreports.wgpolicyk8s.io', 'clusterpolicyreports.wgpolicyk8s.io', 'updaterequests.kyverno.io', 'policyexceptions.kyverno.io', 'policyexceptions.policies.kyverno.io'];
 const OURS = { 'app.kubernetes.io/managed-by': 'kyverno-studio' };
 const NAMES = tlsSecretNames(DEFAULT_NAMESPACE);
 const b64 = (s: string) => Buffer.from(s).toString('base64');
