@@ -67,6 +67,8 @@ export interface AccessAnswers {
   answers: Array<[string, AccessAnswer]>;
   /** Discovery's answers for the policy's kinds (engine/policy kindLookups), when the primary could ask. */
   kinds?: Array<[string, ServedResource[]]>;
+  /** What the webhook's own credentials lack of what the policy needs (policy-grant-check.ts), one warning each. */
+  grantWarnings?: string[];
 }
 
 /** Asks every question of the policy. */

@@ -25,7 +25,8 @@ import { collectAccessAnswers, resourceFromTable, type AccessReviewer } from './
 import { findResources, knownKindTable, type KindTable } from '../engine/kube';
 import type { AdmissionPolicyReports } from './scan';
 import type { AdmissionPolicyGeneration } from './admission-policy-generator';
-import { withDiscoveredKinds } from '../kube-api/discovery';
+import { discoveredKinds, withDiscoveredKinds } from '../kube-api/discovery';
+import { missingGrantWarnings } from './policy-grant-check';
 import { kindLookups } from '../engine/policy/admission-checks';
 import type { JsonObject } from '../engine/core/types';
 import type { KeyAlgorithm } from '../tls/certificates';
@@ -173,6 +174,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     updateRequestThreshold: () => config.current().updateRequestThreshold,
   });
   const backgroundUser = opts.server.backgroundUser;
+  const reviewPost = (path: string, body: JsonObject) => client.request({ method: 'POST', path, body }) as Promise<JsonObject>;
   // /policyvalidate looks a policy's kinds up in the cluster's discovery, as Kyverno's policy webhook does.
   const discoveryLookups = (policy: JsonObject) =>
     withDiscoveredKinds(
@@ -190,13 +192,15 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     onGenerated: (items) => background.submit(items),
     onEvents: (items) => events.add(items),
     successEvents: opts.successEvents,
-    accessAnswers: async (policy, checksAccess) => {
+    accessAnswers: async (policy, checksAccess, warnsOfGrants) => {
       // Without a check (a dry run, no questions) no SubjectAccessReview is posted: only discovery is read.
-      const [access, kinds] = await Promise.all([
+      const [access, kinds, grantWarnings] = await Promise.all([
         checksAccess ? collectAccessAnswers(policy, clusterAccessReviewer(client, backgroundUser)) : { user: '', answers: [] },
         discoveryLookups(policy),
+        // Local mode runs with the developer's credentials, which no deploy widens: nothing to say there.
+        warnsOfGrants && !opts.localUrl ? discoveredKinds(client).current().then((table) => missingGrantWarnings(policy, table, reviewPost)) : undefined,
       ]);
-      return { ...access, kinds };
+      return { ...access, kinds, ...(grantWarnings?.length ? { grantWarnings } : {}) };
     },
     apiPost: (path, body) => client.request({ method: 'POST', path, body }),
   });
