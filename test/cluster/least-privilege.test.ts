@@ -107,7 +107,7 @@ function podStarts(certs: ReturnType<typeof makeCertificates>, host: string, por
       kubeconfig.users[0].user = { token: String((token.status as JsonObject).token) };
       const file = join(cluster.state, 'webhook-sa.kubeconfig');
       writeFileSync(file, stringify(kubeconfig), { mode: 0o600 });
-      ({ child } = await startInClusterWebhook(bundle, file, (c) => (log += c), [
+      ({ child, url: webhookUrl } = await startInClusterWebhook(bundle, file, (c) => (log += c), [
         '--namespace', namespace, '--report-interval-ms', '500', '--leader-election-retry-period', '500ms', '--generate-success-events',
         '--cert-renewal-interval', '2s', '--ttl-reconciliation-interval', '5s',
       ], { KYVERNO_POD_NAME: IDENTITY, KYVERNO_STUDIO_CLEANUP_CLOCK_SPEEDUP: '10' }, certs, { host, port }));
@@ -117,6 +117,19 @@ function podStarts(certs: ReturnType<typeof makeCertificates>, host: string, por
 }
 
 let deployRequest: Omit<DeployRequest, 'ui'>;
+let webhookUrl = '';
+
+/** The webhook's metrics, for a failure's message. */
+async function metrics(): Promise<string> {
+  const { request } = await import('node:https');
+  return new Promise((resolve) => {
+    request(`${webhookUrl}/metrics`, { ca: deployRequest.certs!.ca.certPem, servername: serviceHosts(NS)[0], checkServerIdentity: () => undefined }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve(text));
+    }).on('error', (e) => resolve(String(e))).end();
+  });
+}
 
 before(async () => {
   cluster = startCluster();
@@ -173,7 +186,10 @@ test('under the RBAC deploy derives, every controller does its work and nothing 
   const failsOwner = (r: JsonObject | undefined) => ((r?.results ?? []) as JsonObject[]).some((x) => x.policy === 'audit-owner-annotation' && x.result === 'fail');
   await until('the scan report of the existing ConfigMap', async () => failsOwner(await reportOf(String((existing.metadata as JsonObject).uid))));
   const admitted = await cluster.client.create(configMap('admitted', { team: 'b' }));
-  await until('the admission report', async () => failsOwner(await reportOf(String((admitted.metadata as JsonObject).uid))));
+  await until('the admission report', async () => failsOwner(await reportOf(String((admitted.metadata as JsonObject).uid)))).catch(async (e: Error) => {
+    const reports = (await cluster.client.list('wgpolicyk8s.io/v1alpha2', 'PolicyReport', 'default')).map((r) => `${String((r.metadata as JsonObject).name)} ${JSON.stringify(r.results)}`);
+    throw new Error(`${e.message}\nadmitted uid ${String((admitted.metadata as JsonObject).uid)}; reports:\n${reports.join('\n')}\nmetrics:\n${(await metrics()).split('\n').filter((l) => /admission_requests_total|policy_results_total/.test(l)).join('\n')}`);
+  });
 
   // Generate with synchronize: an UpdateRequest, the downstream object, an edit of it undone.
   await cluster.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'lp-team', labels: { 'least-privilege': 'yes' } } });
