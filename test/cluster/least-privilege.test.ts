@@ -6,8 +6,8 @@
  * machine's non-loopback address, which a stand-in Pod carrying the Deployment's labels (on a
  * Node no kubelet reports for) publishes, so the API server reaches it through the deployed Service's Endpoints. Every
  * controller then works with those permissions only: scans and reports, events, Leases,
- * UpdateRequests and synchronized downstream objects, cleanup and the ttl label, certificate
- * renewal, with no request refused. A policy applied later with kubectl that needs more is
+ * UpdateRequests and synchronized downstream objects, mutate existing with an apiCall read,
+ * cleanup and the ttl label, certificate renewal, with no request refused. A policy applied later with kubectl that needs more is
  * admitted with a warning naming what is missing (and a log line and a Warning event); after
  * `deploy` again it is not.
  */
@@ -74,7 +74,25 @@ const PURGE: JsonObject = {
   spec: { schedule: '*/1 * * * *', match: { any: [{ resources: { kinds: ['ConfigMap'], selector: { matchLabels: { purge: 'yes' } } } }] } },
 };
 
-const POLICIES = [AUDIT_OWNER, GENERATE_SYNCED, PURGE];
+/** Mutate existing, with an apiCall read of a kind nothing else reads. */
+const STAMP: JsonObject = {
+  apiVersion: 'kyverno.io/v1',
+  kind: 'ClusterPolicy',
+  metadata: { name: 'stamp-service-account' },
+  spec: {
+    rules: [{
+      name: 'stamp',
+      match: { any: [{ resources: { kinds: ['ConfigMap'], selector: { matchLabels: { stamp: 'yes' } } } }] },
+      context: [{ name: 'quotas', apiCall: { urlPath: '/api/v1/namespaces/default/resourcequotas', jmesPath: 'items | length(@)' } }],
+      mutate: {
+        targets: [{ apiVersion: 'v1', kind: 'ServiceAccount', name: 'default', namespace: '{{request.object.metadata.namespace}}' }],
+        patchStrategicMerge: { metadata: { annotations: { quotas: '{{ to_string(quotas) }}' } } },
+      },
+    }],
+  },
+};
+
+const POLICIES = [AUDIT_OWNER, GENERATE_SYNCED, PURGE, STAMP];
 
 /**
  * Where a kubelet would start the Deployment's pod: the stand-in Pod gets the address the
@@ -145,7 +163,10 @@ before(async () => {
 });
 
 after(() => {
-  if (process.env.KS_CLUSTER_LOG_DIR) writeFileSync(join(process.env.KS_CLUSTER_LOG_DIR, 'least-privilege.log'), log);
+  if (process.env.KS_CLUSTER_LOG_DIR) {
+    writeFileSync(join(process.env.KS_CLUSTER_LOG_DIR, 'least-privilege.log'), log);
+    if (cluster) writeFileSync(join(process.env.KS_CLUSTER_LOG_DIR, 'least-privilege-apiserver.log'), readFileSync(join(cluster.state, 'kube-apiserver.log')));
+  }
   child?.kill('SIGTERM');
   cluster?.stop();
 });
@@ -188,6 +209,8 @@ test('under the RBAC deploy derives, every controller does its work and nothing 
   const admitted = await cluster.client.create(configMap('admitted', { team: 'b' }));
   await until('the admission report', async () => failsOwner(await reportOf(String((admitted.metadata as JsonObject).uid)))).catch(async (e: Error) => {
     const reports = (await cluster.client.list('wgpolicyk8s.io/v1alpha2', 'PolicyReport', 'default')).map((r) => `${String((r.metadata as JsonObject).name)} ${JSON.stringify(r.results)}`);
+    const vwc = await cluster.client.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', name: VALIDATING_CONFIG });
+    if (process.env.KS_CLUSTER_LOG_DIR) writeFileSync(join(process.env.KS_CLUSTER_LOG_DIR, 'least-privilege-vwc.json'), JSON.stringify(vwc, null, 1));
     throw new Error(`${e.message}\nadmitted uid ${String((admitted.metadata as JsonObject).uid)}; reports:\n${reports.join('\n')}\nmetrics:\n${(await metrics()).split('\n').filter((l) => /admission_requests_total|policy_results_total/.test(l)).join('\n')}`);
   });
 
@@ -198,6 +221,10 @@ test('under the RBAC deploy derives, every controller does its work and nothing 
   await cluster.client.request({ method: 'PATCH', path: '/api/v1/namespaces/lp-team/configmaps/synced', contentType: 'application/merge-patch+json', body: { data: { tier: 'silver' } } });
   await until('the edited downstream put back', async () => ((await cm('synced', 'lp-team'))?.data as JsonObject | undefined)?.tier === 'gold');
   await until('the UpdateRequests done and removed', async () => (await cluster.client.list('kyverno.io/v2', 'UpdateRequest', NS)).length === 0);
+
+  // Mutate existing: the target is read and updated, with what the apiCall read.
+  await cluster.client.create(configMap('stamp-trigger', { stamp: 'yes', team: 'e' }));
+  await until('the target ServiceAccount mutated', async () => ((((await cluster.client.get({ apiVersion: 'v1', kind: 'ServiceAccount', name: 'default', namespace: 'default' }))?.metadata ?? {}) as JsonObject).annotations as JsonObject | undefined)?.quotas === '0');
 
   // Cleanup: the policy's schedule (a minute lasts 6 s here) and the ttl label.
   await cluster.client.create(configMap('purge-me', { purge: 'yes', team: 'c' }));
