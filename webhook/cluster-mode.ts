@@ -76,6 +76,16 @@ export function clusterAccessReviewer(client: KubeClient, user: string | undefin
   };
 }
 
+/** How long a policy's admission waits for the reviews of its grants (policy-grant-check.ts). */
+const GRANT_WARNINGS_WAIT_MS = 3000;
+
+/** `work`'s value, or undefined once `ms` have passed (or it failed). */
+function atMost<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  return Promise.race([work.catch(() => undefined), late]).finally(() => clearTimeout(timer));
+}
+
 /** How long start-up waits for Kyverno's ConfigMap before going on with the flags. */
 const CONFIG_WAIT_MS = 5000;
 
@@ -198,7 +208,9 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
         checksAccess ? collectAccessAnswers(policy, clusterAccessReviewer(client, backgroundUser)) : { user: '', answers: [] },
         discoveryLookups(policy),
         // Local mode runs with the developer's credentials, which no deploy widens: nothing to say there.
-        warnsOfGrants && !opts.localUrl ? discoveredKinds(client).current().then((table) => missingGrantWarnings(policy, table, reviewPost)) : undefined,
+        // Bounded well within the review's deadline, so Kyverno's own checks above are never lost
+        // to it; a policy whose reviews take longer is still reported by the admission leader.
+        warnsOfGrants && !opts.localUrl ? atMost(discoveredKinds(client).current().then((table) => missingGrantWarnings(policy, table, reviewPost)), GRANT_WARNINGS_WAIT_MS) : undefined,
       ]);
       return { ...access, kinds, ...(grantWarnings?.length ? { grantWarnings } : {}) };
     },

@@ -187,6 +187,8 @@ test('under the RBAC deploy derives, every controller does its work and nothing 
   // The webhook controller follows the policies as it loads them: until it has them all, the
   // rules it writes may lag behind the ones deploy wrote.
   await until('the controller to send ConfigMap and Namespace requests to the webhook', async () => {
+    // Its own word that it wrote them, not only deploy's configuration, which it may still replace.
+    if (!/kyverno-resource-validating-webhook-cfg now covers [a-z,]*(configmaps,namespaces|namespaces,configmaps)/.test(log)) return false;
     const vwc = await cluster.client.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', name: VALIDATING_CONFIG });
     const resources = ((vwc?.webhooks ?? []) as JsonObject[]).flatMap((w) => ((w.rules ?? []) as JsonObject[]).flatMap((x) => x.resources as string[]));
     return resources.includes('namespaces') && resources.includes('configmaps');
