@@ -178,7 +178,7 @@ const refusals = () => log.split('\n').filter((l) => /forbidden|\b403\b|cannot (
 test('under the RBAC deploy derives, every controller does its work and nothing is refused', async () => {
   // A ConfigMap from before the policies: the background scan reports it.
   const existing = await cluster.client.create(configMap('existing', { team: 'a' }));
-  const pairBefore = () => cluster.client.get({ apiVersion: 'v1', kind: 'Secret', name: tlsSecretNames(NS).pair, namespace: NS });
+  const pairSecret = () => cluster.client.get({ apiVersion: 'v1', kind: 'Secret', name: tlsSecretNames(NS).pair, namespace: NS });
   const ui = recordingUI();
   const r = await runDeploy({ ...deployRequest, ui });
   assert.equal(r.outcome, 'deployed', `${r.error}\n${ui.lines.join('\n')}\n${log}`);
@@ -245,7 +245,7 @@ test('under the RBAC deploy derives, every controller does its work and nothing 
 
   // Certificate renewal: the admission leader renewed the ten-day certificates in the Secrets.
   await until('the certificates renewed', async () => /certificates renewed/.test(log));
-  assert.notEqual(((await pairBefore())!.data as JsonObject)['tls.crt'], Buffer.from(deployRequest.certs!.serving.certPem).toString('base64'));
+  assert.notEqual(((await pairSecret())!.data as JsonObject)['tls.crt'], Buffer.from(deployRequest.certs!.serving.certPem).toString('base64'));
 
   assert.deepEqual(refusals(), [], 'no request of the webhook was refused');
 });
