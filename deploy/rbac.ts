@@ -7,19 +7,18 @@
  * Every derived grant keeps the policy that asked for it, so a deploy can say why.
  */
 import { asArray, asObject } from '../engine/core/json';
-import { resolveKind, type KindTable } from '../engine/kube';
-import { generatedKinds } from '../engine/generate/kinds';
-import { webhookNeeds } from '../webhook/rules';
+import type { KindTable } from '../engine/kube';
 import { ALL_CONFIGS, labels, MANAGED_BY_SELECTOR, WEBHOOK_NAME } from '../webhook/configurations';
 import { LEASE_NAMES } from '../webhook/leader';
 import { tlsSecretNames } from '../webhook/cert-renewer';
 import { KYVERNO_CONFIG_MAP } from '../webhook/kyverno-config';
 import { registrySecretRefs } from '../registry/prefetch';
-import { apiCallPostPaths, celResourceCalls, globalContextEntryReads, hasVariable, policyReads, readOfApiPath, stringsOf } from '../webhook/context-reads';
-import { policiesReadRoles } from '../webhook/user-roles';
-import { cleanupPolicyKinds, isCleanupPolicy, isDeletingPolicy } from '../engine/cleanup';
+
+import { policyGrants, policyRef, type Grant } from '../webhook/policy-grants';
 
 type Json = Record<string, unknown>;
+
+export { policyGrants, resourceOfPath, type Grant } from '../webhook/policy-grants';
 
 export const ROLE_NAME = `kyverno-studio:${WEBHOOK_NAME}`;
 /** The ClusterRole that gathers what an administrator grants Kyverno's controllers (aggregation). */
@@ -84,140 +83,6 @@ export function kyvernoUserRoles(): Json[] {
   }
   return roles;
 }
-const CLEANUP = ['list', 'watch', 'delete'];
-
-export interface Grant {
-  group: string;
-  resource: string;
-  verbs: string[];
-  /** Namespace of a Role; undefined: ClusterRole. */
-  namespace?: string;
-  resourceNames?: string[];
-  /** "ClusterPolicy/name" (or "Policy/ns/name") that needs it. */
-  reason: string;
-}
-
-function policyRef(policy: Json): string {
-  const meta = asObject(policy.metadata);
-  return meta.namespace ? `${String(policy.kind)}/${String(meta.namespace)}/${String(meta.name)}` : `${String(policy.kind)}/${String(meta.name)}`;
-}
-
-/** Namespaced policy kinds: their grants are Roles in their namespace. */
-function policyNamespace(policy: Json): string | undefined {
-  const ns = asObject(policy.metadata).namespace;
-  return typeof ns === 'string' && ns && (policy.kind === 'Policy' || policy.kind === 'CleanupPolicy' || String(policy.kind).startsWith('Namespaced')) ? ns : undefined;
-}
-
-/** group/resource of an API path such as /api/v1/namespaces/x/configmaps or /apis/apps/v1/deployments. */
-export function resourceOfPath(urlPath: string): { group: string; resource: string; namespace?: string } | undefined {
-  const read = readOfApiPath(urlPath);
-  return read && { group: read.group, resource: read.resource, namespace: read.namespace };
-}
-
-/** What one policy needs, beyond the fixed base role. */
-export function policyGrants(policy: Json, kinds: KindTable): { grants: Grant[]; unknown: string[] } {
-  const reason = policyRef(policy);
-  const namespace = policyNamespace(policy);
-  const grants: Grant[] = [];
-  const unknown: string[] = [];
-  const add = (group: string, resource: string, verbs: string[], extra: Partial<Grant> = {}) => {
-    // Reads of subresources (pods/exec, .../status) are never needed: the scan reads the parent.
-    const base = resource.split('/')[0];
-    grants.push({ group, resource: base, verbs, namespace, reason, ...extra });
-  };
-  // What the policy matches: admission needs no read, but the background scan, reports and
-  // generate triggers list and get these kinds.
-  // Webhook rules cross every group with every resource; RBAC gets only the pairs that exist.
-  const served = new Set([...kinds.values()].flatMap((entries) => entries.map((e) => `${e.group}|${e.resource}`)));
-  const exists = (group: string, resource: string) => group === '*' || resource.includes('*') || served.has(`${group}|${resource.split('/')[0]}`);
-  for (const need of webhookNeeds([policy], kinds, 'reads')) {
-    for (const group of need.groups) for (const resource of need.resources) if (exists(group, resource)) add(group, resource, READ);
-    for (const k of need.unresolved) unknown.push(`${reason}: kind ${k} is not served by this cluster`);
-  }
-  const spec = asObject(policy.spec);
-  // Cleanup: the cleanup leader lists and deletes what cleanup and deleting policies select;
-  // `watch` on the same kinds lets the ttl label work there too (Kyverno's ttl controller acts
-  // on exactly the resources it may list, watch and delete), and nowhere else by default.
-  if (isCleanupPolicy(policy)) {
-    for (const k of cleanupPolicyKinds(policy)) {
-      const resolved = resolveKind(k, kinds);
-      if (!resolved?.length) unknown.push(`${reason}: kind ${k} is not served by this cluster`);
-      for (const r of resolved ?? []) if (!r.resource.includes('/')) add(r.group, r.resource, CLEANUP);
-    }
-  }
-  // Generating policies: the background controller lists their triggers (generateExisting)
-  // and the reports read them, as for the other CEL policies (whose reads come from webhookNeeds).
-  if (/GeneratingPolicy$/.test(String(policy.kind)) && String(policy.apiVersion ?? '').startsWith('policies.kyverno.io/')) {
-    for (const rule of asArray(asObject(spec.matchConstraints).resourceRules).map(asObject)) {
-      for (const group of asArray(rule.apiGroups).map(String)) {
-        for (const resource of asArray(rule.resources).map(String)) if (exists(group, resource)) add(group, resource, READ);
-      }
-    }
-  }
-  if (isDeletingPolicy(policy)) {
-    for (const rule of asArray(asObject(spec.matchConstraints).resourceRules).map(asObject)) {
-      for (const group of asArray(rule.apiGroups).map(String)) {
-        for (const resource of asArray(rule.resources).map(String)) if (!resource.includes('/') && exists(group, resource)) add(group, resource, CLEANUP);
-      }
-    }
-  }
-  for (const rule of asArray(spec.rules).map(asObject)) {
-    // Clone sources are read; generated kinds are written (and read to synchronize).
-    for (const spec of generatedKinds([{ ...policy, spec: { rules: [rule] } }])) {
-      const resolved = resolveKind(spec, kinds);
-      if (!resolved?.length) unknown.push(`${reason}: generated kind ${spec} is not served by this cluster`);
-      for (const r of resolved ?? []) {
-        add(r.group, r.resource, [...READ, ...WRITE]);
-        // A generated subresource (`Policy/status`): the policy admission check asks about that
-        // subresource (Kyverno's generate canIGenerate), which RBAC names apart.
-        if (r.resource.includes('/')) grants.push({ group: r.group, resource: r.resource, verbs: [...READ, ...WRITE], namespace, reason });
-      }
-    }
-    // Mutate existing: the targets are read and updated (webhook/mutate-existing.ts).
-    for (const t of asArray(asObject(rule.mutate).targets).map(asObject)) {
-      const apiVersion = String(t.apiVersion ?? '');
-      const [kind, subresource] = String(t.kind ?? '').split('/');
-      if (!kind || hasVariable(kind) || hasVariable(apiVersion)) {
-        unknown.push(`${reason}: a mutate target names its kind with a variable; grant its read and update yourself`);
-        continue;
-      }
-      const resolved = resolveKind(apiVersion ? `${apiVersion}/${kind}` : kind, kinds);
-      if (!resolved?.length) unknown.push(`${reason}: mutate target kind ${kind} is not served by this cluster`);
-      for (const r of resolved ?? []) {
-        add(r.group, r.resource, [...READ, 'update']);
-        // A subresource target (`Node/status`) is written through that subresource, which RBAC names apart.
-        if (subresource) grants.push({ group: r.group, resource: `${r.resource}/${subresource}`, verbs: ['get', 'update'], namespace, reason });
-      }
-    }
-  }
-  // What evaluation reads (context entries at every foreach level, CEL resource.*): the in-cluster
-  // webhook lists and watches exactly these (webhook/live-context.ts), a named object through a
-  // metadata.name field selector, which RBAC authorizes by resourceNames.
-  const reads = policyReads(policy);
-  for (const r of reads.reads) add(r.group, r.resource, READ, r.name ? { resourceNames: [r.name] } : {});
-  for (const text of celResourceCalls(stringsOf(spec))) if (text.verb === 'Post') add(text.group, text.resource, ['create']);
-  // apiCall POSTs (a SubjectAccessReview...) create what they post to.
-  for (const path of apiCallPostPaths(policy)) {
-    const target = resourceOfPath(path);
-    if (target) add(target.group, target.resource, ['create']);
-    else unknown.push(`${reason}: apiCall POST ${path} names its resource with a variable; grant its create yourself`);
-  }
-  for (const u of reads.unresolved) unknown.push(`${reason}: ${u}; grant its read yourself`);
-  if (reads.globalContext) add('kyverno.io', 'globalcontextentries', READ);
-  // The user's roles (match/exclude roles and clusterRoles, request.roles) come from the bindings.
-  if (policiesReadRoles([policy])) for (const resource of ['rolebindings', 'clusterrolebindings']) add('rbac.authorization.k8s.io', resource, READ);
-  // A GlobalContextEntry deployed beside the policies: its kubernetesResource or apiCall GET is
-  // listed and watched, when the cluster serves it (as for matched kinds: no grant ahead of a
-  // resource, and the API server then refuses the read, as Kyverno's fixed RBAC would).
-  if (policy.kind === 'GlobalContextEntry') {
-    for (const r of globalContextEntryReads(policy)) {
-      if (exists(r.group, r.resource)) add(r.group, r.resource, READ);
-      else unknown.push(`${reason}: reads ${r.resource}${r.group ? `.${r.group}` : ''}, which this cluster does not serve`);
-    }
-  }
-  return { grants, unknown };
-}
-
 /** The fixed part: policies, exceptions, namespaces, reports, our webhook configurations. */
 function baseRules(): Json[] {
   return [
@@ -297,7 +162,7 @@ function ownNamespaceRules(ns: string): Json[] {
 }
 
 /** Grants folded into RBAC rules: one per group, verbs and resourceNames, sorted. */
-export function foldGrants(grants: Grant[]): Json[] {
+export function foldGrants(grants: Array<Pick<Grant, 'group' | 'resource' | 'verbs' | 'resourceNames' | 'reason'>>): Json[] {
   const byKey = new Map<string, { group: string; verbs: string[]; resourceNames?: string[]; resources: Set<string> }>();
   // A resource read everywhere needs no resourceNames-limited rule beside it.
   const full = new Set(grants.filter((g) => !g.resourceNames).map((g) => `${g.group}|${g.resource}|${[...g.verbs].sort().join(',')}`));
@@ -330,7 +195,7 @@ export function webhookRbac(ns: string, policies: Json[], kinds: KindTable): Rba
     grants.push(...r.grants);
     unknown.push(...r.unknown);
     // The pull secrets a policy names for registry credentials: get, by name, where they live.
-    for (const ref of registrySecretRefs([p], ns)) grants.push({ group: '', resource: 'secrets', verbs: ['get'], namespace: ref.namespace, resourceNames: [ref.name], reason: policyRef(p) });
+    for (const ref of registrySecretRefs([p], ns)) grants.push({ group: '', resource: 'secrets', verbs: ['get'], namespace: ref.namespace, resourceNames: [ref.name], reason: policyRef(p), why: 'to read its registry credentials', controller: 'admission-controller' });
   }
   const subject = [{ kind: 'ServiceAccount', name: WEBHOOK_NAME, namespace: ns }];
   const rbacApi = 'rbac.authorization.k8s.io/v1';

@@ -81,6 +81,8 @@ export interface AccessAnswers {
   kinds?: Array<[string, ServedResource[]]>;
   /** The CRDs serving those kinds, for the CEL type check of validate.cel (kube-api crdSchemasServing). */
   crds?: CrdSchema[];
+  /** What the webhook's own credentials lack of what the policy needs (policy-grant-check.ts), one warning each. */
+  grantWarnings?: string[];
 }
 
 /** One answer per account and question; the accounts share a key when they are the same user. */

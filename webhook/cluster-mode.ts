@@ -25,7 +25,8 @@ import { collectAccessAnswers, resourceFromTable, type AccessReviewer } from './
 import { findResources, knownKindTable, type KindTable } from '../engine/kube';
 import type { AdmissionPolicyReports } from './scan';
 import type { AdmissionPolicyGeneration } from './admission-policy-generator';
-import { crdSchemasForPolicy, withDiscoveredKinds } from '../kube-api/discovery';
+import { crdSchemasForPolicy, discoveredKinds, withDiscoveredKinds } from '../kube-api/discovery';
+import { missingGrantWarnings } from './policy-grant-check';
 import { kindLookups } from '../engine/policy/admission-checks';
 import type { JsonObject } from '../engine/core/types';
 import type { KeyAlgorithm } from '../tls/certificates';
@@ -75,6 +76,16 @@ export function clusterAccessReviewer(client: KubeClient, user: string | undefin
       return info && { group, version, resource: info.plural };
     },
   };
+}
+
+/** How long a policy's admission waits for the reviews of its grants (policy-grant-check.ts). */
+const GRANT_WARNINGS_WAIT_MS = 3000;
+
+/** `work`'s value, or undefined once `ms` have passed (or it failed). */
+function atMost<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  return Promise.race([work.catch(() => undefined), late]).finally(() => clearTimeout(timer));
 }
 
 /** How long start-up waits for Kyverno's ConfigMap before going on with the flags. */
@@ -179,6 +190,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
   // account and a cleanup policy's delete/list of the cleanup controller's: here this process's,
   // which differs from the background one when --background-service-account names another.
   const ownUser = backgroundUser ? ownServiceAccount(client.config) : undefined;
+  const reviewPost = (path: string, body: JsonObject) => client.request({ method: 'POST', path, body }) as Promise<JsonObject>;
   // /policyvalidate looks a policy's kinds up in the cluster's discovery, as Kyverno's policy webhook does.
   const discoveryLookups = (policy: JsonObject) =>
     withDiscoveredKinds(
@@ -196,15 +208,19 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
     onGenerated: (items) => background.submit(items),
     onEvents: (items) => events.add(items),
     successEvents: opts.successEvents,
-    accessAnswers: async (policy, checksAccess) => {
+    accessAnswers: async (policy, checksAccess, warnsOfGrants) => {
       // Without a check (a dry run, no questions) no SubjectAccessReview is posted: only discovery is read.
-      const [access, kinds] = await Promise.all([
+      const [access, kinds, grantWarnings] = await Promise.all([
         checksAccess ? collectAccessAnswers(policy, clusterAccessReviewer(client, backgroundUser, ownUser)) : { user: '', answers: [] },
         discoveryLookups(policy),
+        // Local mode runs with the developer's credentials, which no deploy widens: nothing to say there.
+        // Bounded well within the review's deadline, so Kyverno's own checks above are never lost
+        // to it; a policy whose reviews take longer is still reported by the admission leader.
+        warnsOfGrants && !opts.localUrl ? atMost(discoveredKinds(client).current().then((table) => missingGrantWarnings(policy, table, reviewPost)), GRANT_WARNINGS_WAIT_MS) : undefined,
       ]);
       // The CEL type check of a validate.cel rule types custom resources with their CRDs' schemas.
       const crds = await crdSchemasForPolicy(client, policy, kinds);
-      return { ...access, kinds, ...(crds.length ? { crds } : {}) };
+      return { ...access, kinds, ...(crds.length ? { crds } : {}), ...(grantWarnings?.length ? { grantWarnings } : {}) };
     },
     apiPost: (path, body) => client.request({ method: 'POST', path, body }),
   });

@@ -68,9 +68,17 @@ export class WebhookController {
     this.clientConfigs.clear();
   }
 
-  /** Brings both configurations in line with `policies` (serialised; never throws). */
+  /** The policies of the latest sync asked for. */
+  private latest: Json[] = [];
+
+  /**
+   * Brings both configurations in line with the policies (serialised; never throws). A sync that
+   * waited behind another (a certificate renewal) uses the newest policies, so an older list
+   * never narrows the rules after a newer one was asked for.
+   */
   sync(policies: Json[]): Promise<void> {
-    return this.serialized(() => this.syncNow(policies)).catch((e: Error) => this.opts.log(`webhook controller: ${e.message}`));
+    this.latest = policies;
+    return this.serialized(() => this.syncNow(this.latest)).catch((e: Error) => this.opts.log(`webhook controller: ${e.message}`));
   }
 
   /**

@@ -279,6 +279,8 @@ export interface PolicyValidationOptions {
   customResources?: readonly CrdSchema[];
   access?: AccessCheckOptions;
   allowHttpInNamespacedPolicies?: boolean;
+  /** What the webhook's credentials lack of what the policy needs (policy-grant-check.ts): warnings on an admitted policy. */
+  grantWarnings?: string[];
 }
 
 /** evaluatePolicyValidation on a body already parsed (the server process reads the policy before asking the primary about it). */
@@ -296,7 +298,8 @@ export function policyValidationReply(parsed: unknown, options: PolicyValidation
     if (checked.error === undefined && httpRefusal !== undefined) checked = { error: httpRefusal, warnings: [...checked.warnings, httpRefusal] };
     const response: Json = { uid: request.uid, allowed: checked.error === undefined };
     if (checked.error !== undefined) response.status = { status: 'Failure', message: checked.error };
-    if (checked.warnings.length) response.warnings = checked.warnings;
+    const warnings = checked.error === undefined ? [...checked.warnings, ...(options.grantWarnings ?? [])] : checked.warnings;
+    if (warnings.length) response.warnings = warnings;
     return { status: 200, body: JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }), allowed: checked.error === undefined, outcomes: [], reportable: [] };
   } catch (e) {
     return errorReply(500, `policy validation failed: ${(e as Error).message}`);

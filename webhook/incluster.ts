@@ -47,6 +47,7 @@ import type { KeyAlgorithm } from '../tls/certificates';
 import { AdmissionPolicyGenerator, DEFAULT_ADMISSION_POLICY_GENERATION, GENERATED_KINDS, GENERATED_SELECTOR, type AdmissionPolicyGeneration } from './admission-policy-generator';
 import { discoveredKinds } from '../kube-api/discovery';
 import { generatedForApiServer } from '../engine/cel/admission-policy-generation';
+import { PolicyGrantCheck } from './policy-grant-check';
 
 export const POLICY_KINDS: WatchedKind[] = [
   { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy' },
@@ -242,6 +243,14 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   // A GlobalContextEntry's apiCall refreshes are recorded in its status by the admission leader
   // (Kyverno's admission controller writes status.lastRefreshTime; one writer here).
   const gceStatus = new GlobalContextStatusWriter(client, opts.log);
+  // What a policy applied after the last deploy needs and this service account lacks, said once
+  // per policy generation by the admission leader (local mode runs with the developer's credentials).
+  const grantCheck = opts.localUrl ? undefined : new PolicyGrantCheck({
+    kinds: () => discoveredKinds(client).current(),
+    post: (path, body) => client.request({ method: 'POST', path, body }) as Promise<JsonObject>,
+    log: opts.log,
+    events: opts.events,
+  });
   const admission = elector(LEASE_NAMES.admission, (signal) => {
     // Local mode keeps its certificates on the developer's machine: the in-cluster Secret (a
     // cluster-mode deploy's, if any) is not this server's to rotate.
@@ -253,9 +262,12 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
       }), opts.tlsKeyAlgorithm, opts.renewBeforeMs);
     void gceStatus.flush();
     generator.lead(signal, generatedListed);
+    grantCheck?.forget();
+    void grantCheck?.check(cleanupPolicies);
     if (!policies) return;
     void controller.sync(policies.filter((p) => !generatedForApiServer(p)));
     void statuses.sync(policies);
+    void grantCheck?.check(policies);
   });
   const reporting = elector(LEASE_NAMES.reports, (signal) => {
     void reports.start(signal);
@@ -284,6 +296,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   void watchKinds(client, CLEANUP_KINDS, (store) => {
     cleanupPolicies = [...store.objects.values()] as JsonObject[];
     cleanup.setPolicies(cleanupPolicies);
+    if (admission.isLeader()) void grantCheck?.check(cleanupPolicies);
     readForPolicies();
   }, opts.log, opts.signal);
   // Admission sees the namespaces' labels (namespaceSelector) and objects (CEL namespaceObject),
@@ -374,6 +387,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
       if (admission.isLeader()) {
         void controller.sync(kyverno);
         void statuses.sync(policies ?? []);
+        void grantCheck?.check(policies ?? []);
       }
       void scanner.onPolicies(served, bindings);
       void opts.background?.onPolicies(kyverno);

@@ -48,7 +48,7 @@ export interface ProcessOptions {
   onEvents?: (items: EventInfo[]) => void;
   onGenerated?: (items: GeneratedItem[]) => void;
   /** Asks the API server a policy's permission questions (cluster mode); absent: no check. */
-  accessAnswers?: (policy: JsonObject, checksAccess: boolean) => Promise<AccessAnswers>;
+  accessAnswers?: (policy: JsonObject, checksAccess: boolean, warnsOfGrants: boolean) => Promise<AccessAnswers>;
   /** apiCall POSTs to the API server (cluster mode); absent: refused. */
   apiPost?: (path: string, body: JsonObject) => Promise<unknown>;
 }
@@ -168,7 +168,7 @@ export class ServerProcesses {
       case 'access-wanted': {
         const ask = this.opts.accessAnswers;
         if (!ask) return void this.post(member, { type: 'access-answers', id: m.id, answers: null });
-        void ask(m.policy, m.checksAccess).then(
+        void ask(m.policy, m.checksAccess, m.warnsOfGrants).then(
           (answers) => this.post(member, { type: 'access-answers', id: m.id, answers }),
           (e) => {
             this.opts.log(`policy permission check failed: ${(e as Error).message}`);

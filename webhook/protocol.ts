@@ -126,7 +126,7 @@ export type FromServerProcess =
   | { type: 'generated'; items: GeneratedItem[] }
   | { type: 'log'; line: string }
   /** /policyvalidate: the primary asks the API server the policy's permission questions (access-review.ts). */
-  | { type: 'access-wanted'; id: number; policy: JsonObject; checksAccess: boolean }
+  | { type: 'access-wanted'; id: number; policy: JsonObject; checksAccess: boolean; warnsOfGrants: boolean }
   /** An apiCall entry's POST to the API server (a SubjectAccessReview...), made by the primary. */
   | { type: 'api-post'; id: number; path: string; body: JsonObject };
 

@@ -292,7 +292,7 @@ class ServerProcess {
    * kinds (the permission questions only when `checksAccess`); null for other kinds, when the
    * primary cannot ask, or does not answer within the deadline.
    */
-  private accessAnswers(policy: JsonObject, checksAccess: boolean, timeoutMs: number): Promise<AccessAnswers | null> {
+  private accessAnswers(policy: JsonObject, checksAccess: boolean, warnsOfGrants: boolean, timeoutMs: number): Promise<AccessAnswers | null> {
     // Every classic policy's kinds are looked up in discovery (validKinds), questions or not;
     // a cleanup policy's permissions are asked too (Kyverno's cleanup controller webhook).
     if (policy.kind !== 'ClusterPolicy' && policy.kind !== 'Policy' && !isCleanupPolicy(policy)) return Promise.resolve(null);
@@ -306,7 +306,7 @@ class ServerProcess {
         clearTimeout(timer);
         resolve(answers);
       });
-      this.post({ type: 'access-wanted', id, policy, checksAccess });
+      this.post({ type: 'access-wanted', id, policy, checksAccess, warnsOfGrants });
     });
   }
 
@@ -359,7 +359,8 @@ class ServerProcess {
         }
         const request = asObject(asObject(review).request);
         const checksAccess = policyChecksAccess(request);
-        this.accessAnswers(asObject(request.object), checksAccess, settings.timeoutMs)
+        // A dry run (deploy's preview, before it applies the RBAC it plans) is not warned of missing permissions.
+        this.accessAnswers(asObject(request.object), checksAccess, request.dryRun !== true, settings.timeoutMs)
           .then((access) => {
             const reply = policyValidationReply(review, { ...policyValidationOptions(access, checksAccess), allowHttpInNamespacedPolicies: this.allowHttpInNamespacedPolicies });
             send(res, reply.status, reply.body);
@@ -607,5 +608,6 @@ function policyValidationOptions(answers: AccessAnswers | null, checksAccess: bo
     ...(answers.kinds ? { findResources: lookupFinder(answers.kinds) } : {}),
     ...(answers.crds?.length ? { customResources: answers.crds } : {}),
     ...(checksAccess ? { access: accessOptionsOf(answers) } : {}),
+    ...(answers.grantWarnings?.length ? { grantWarnings: answers.grantWarnings } : {}),
   };
 }

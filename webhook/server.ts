@@ -65,7 +65,7 @@ export interface WebhookServerOptions {
    * /policyvalidate's permission questions asked of the API server (cluster mode), when
    * `checksAccess` (else only discovery's answers for its kinds); without it, no check.
    */
-  accessAnswers?: (policy: JsonObject, checksAccess: boolean) => Promise<AccessAnswers>;
+  accessAnswers?: (policy: JsonObject, checksAccess: boolean, warnsOfGrants: boolean) => Promise<AccessAnswers>;
   /** apiCall POSTs to the API server (cluster mode); without it they are refused. */
   apiPost?: (path: string, body: JsonObject) => Promise<unknown>;
   log?: (line: string) => void;

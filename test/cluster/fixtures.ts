@@ -102,20 +102,21 @@ export interface InClusterWebhook {
  * `serve --in-cluster` from the built bundle against a test cluster's kubeconfig, on a free
  * loopback port; resolves once it listens. Its log goes to `onLog` as it comes. `reuse`
  * starts a replacement with the same certificates and port (the webhook configurations
- * registered for the first keep working).
+ * registered for the first keep working), or names the port and address to listen on.
  */
 export async function startInClusterWebhook(
   bundle: string, kubeconfig: string, onLog: (text: string) => void, extraArgs: string[] = [], env: Record<string, string> = {},
   certs: CertificateSet = makeCertificates({ hosts: ['127.0.0.1'] }),
-  reuse?: Pick<InClusterWebhook, 'tlsDir' | 'port'>,
+  reuse?: Partial<Pick<InClusterWebhook, 'tlsDir' | 'port'>> & { host?: string },
 ): Promise<InClusterWebhook> {
   const dir = reuse?.tlsDir ?? mkdtempSync(join(tmpdir(), 'ks-incluster-'));
-  if (!reuse) {
+  const host = reuse?.host ?? '127.0.0.1';
+  if (!reuse?.tlsDir) {
     writeFileSync(join(dir, 'tls.crt'), certs.serving.certPem);
     writeFileSync(join(dir, 'tls.key'), certs.serving.keyPem);
     writeFileSync(join(dir, 'ca.crt'), certs.ca.certPem);
   }
-  const child = spawn(process.execPath, [bundle, '--in-cluster', '--kubeconfig', kubeconfig, '--port', String(reuse?.port ?? 0), '--host', '127.0.0.1',
+  const child = spawn(process.execPath, [bundle, '--in-cluster', '--kubeconfig', kubeconfig, '--port', String(reuse?.port ?? 0), '--host', host,
     '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--workers', '1', ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   let log = '';
   child.stderr!.on('data', (c) => {
@@ -123,5 +124,5 @@ export async function startInClusterWebhook(
     onLog(String(c));
   });
   const port = await waitFor('the in-cluster webhook to listen', async () => /in-cluster mode on https:\/\/[^:]+:(\d+)/.exec(log)?.[1], () => log, 30_000);
-  return { child, url: `https://127.0.0.1:${port}`, certs, tlsDir: dir, port: Number(port) };
+  return { child, url: `https://${host}:${port}`, certs, tlsDir: dir, port: Number(port) };
 }

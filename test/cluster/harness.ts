@@ -138,6 +138,12 @@ export function kubectl(cluster: TestCluster, ...args: string[]): string {
   return execFileSync(join(BIN, 'kubectl'), ['--kubeconfig', cluster.kubeconfig, ...args], { encoding: 'utf8' });
 }
 
+/** kubectl with `input` on stdin; its exit status, stdout and stderr (warnings come on stderr). */
+export function kubectlInput(cluster: TestCluster, input: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(join(BIN, 'kubectl'), ['--kubeconfig', cluster.kubeconfig, ...args], { input, encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
 export function haveBinaries(): boolean {
   return existsSync(join(BIN, 'kube-apiserver'));
 }

@@ -140,6 +140,24 @@ test('the in-cluster controller rewrites the configurations when the ConfigMap\'
   assert.equal((((await stored(TTL_VALIDATING_CONFIG)).metadata as Json).labels as Json).team, 'platform', 'every configuration, not only the resource ones');
 });
 
+test('a sync that waited behind other work (a certificate renewal) uses the newest policies: an older list never empties the rules', async () => {
+  const kube = new FakeKube();
+  // As deploy wrote them for the policy.
+  for (const c of webhookConfigurations({ namespace: NS, caPem: 'CA', needs: classicWebhookNeeds([pods], knownKindTable()), policies: [pods], keepEmpty: true })) kube.seed(c);
+  const controller = new WebhookController({ client: kube, namespace: NS, caPem: 'CA', log: () => undefined });
+  let renewed: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (renewed = resolve));
+  const renewal = controller.serialized(() => gate);
+  const stale = controller.sync([]);
+  const newest = controller.sync([pods]);
+  renewed();
+  await Promise.all([renewal, stale, newest]);
+  const rules = (((await kube.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', name: VALIDATING_CONFIG }))!.webhooks as Json[]) ?? []).flatMap((w) => (w.rules as Json[]).flatMap((r) => r.resources as string[]));
+  assert.ok(rules.includes('pods'), JSON.stringify(rules));
+  const writes = kube.writes.filter((w) => w.startsWith('APPLY ValidatingWebhookConfiguration') && w.includes(VALIDATING_CONFIG));
+  assert.deepEqual(writes, [], 'deploy wrote them as the newest policies need: nothing to write, and never an emptied one');
+});
+
 test("--exclude-bootstrap-resources (Kyverno's --excludeBootstrapResources): every Fail resource webhook skips Nodes and CSRs, after its own conditions", () => {
   const ignored = classic('ignored', { failurePolicy: 'Ignore', rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['Node'] } }] }, validate: { pattern: { metadata: { name: '?*' } } } }] });
   const policies = [...POLICIES, ignored];
