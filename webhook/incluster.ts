@@ -69,7 +69,7 @@ function admissionPolicyKinds(reports: AdmissionPolicyReports): WatchedKind[] {
     ...(reports.mutating ? [{ ...map, kind: 'MutatingAdmissionPolicy' }, { ...map, kind: 'MutatingAdmissionPolicyBinding' }] : []),
   ];
 }
-const EXCEPTION_KINDS: WatchedKind[] = [
+export const EXCEPTION_KINDS: WatchedKind[] = [
   { apiVersion: 'kyverno.io/v2', kind: 'PolicyException', fallbacks: ['kyverno.io/v2beta1'] },
   { apiVersion: 'policies.kyverno.io/v1', kind: 'PolicyException', fallbacks: ['policies.kyverno.io/v1beta1', 'policies.kyverno.io/v1alpha1'] },
 ];
