@@ -144,7 +144,7 @@ async function webhookCase() {
   const message = (i) => ({ type: 'review', id: i, path: 'validate', body, reports: false });
   const review = (i) => {
     const reply = evaluateReview(message(i), index, cluster);
-    metrics?.recordRequest('validate', reply.status, reply.request, 0.001, reply.outcomes);
+    metrics?.recordRequest('validate', reply.status, reply.request, 0.001, reply.outcomes, 'admission_request', reply.outcomeSeconds);
     return reply;
   };
   const check = review(0);

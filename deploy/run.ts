@@ -16,7 +16,7 @@ import { dryRun, summaryText, type Change } from './diff';
 import { KubeClient, KubeError, conflictText, describeRef, refOf, type ObjectRef } from '../kube-api/client';
 import { DeployJournal, rollback } from './rollback';
 import { defaultReadiness, type ReadinessCheck } from './ready';
-import { findSmokeProbe, runSmokeCheck } from './smoke';
+import { findSmokeProbe, runSmokeCheck, servedSet } from './smoke';
 import { renderPlan, type RenderResult } from './render';
 import { describeRules, liveNamespacedRbac } from './rbac';
 import { POLICY_KINDS } from '../webhook/incluster';
@@ -385,8 +385,10 @@ export async function runDeploy(req: DeployRequest): Promise<DeployResult> {
     }
     if (mode !== 'policies-only' && req.smokeCheck !== false) {
       ui.step('Smoke check');
-      const probe = findSmokeProbe(req.policies);
-      if (!probe) ui.log('smoke check skipped: no deployed Enforce policy denies any of the probe objects');
+      // The probe is chosen against what the webhook now serves, not the deployed files alone.
+      const served = await servedSet(client, req.policies);
+      const probe = findSmokeProbe(served.policies, served.cluster);
+      if (!probe) ui.log('smoke check skipped: no served policy denies any of the probe objects');
       else {
         result.smoke = await runSmokeCheck(client, probe, req.smokeTimeoutMs, req.signal);
         ui.log(`smoke check passed: a dry-run ${String(probe.object.kind)} was denied by ${probe.policy}`);

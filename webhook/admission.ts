@@ -11,7 +11,7 @@ import type { AdmissionRequest, ClusterState, GroupVersionKind, JsonObject, Oper
 import { knownKindOfResource } from '../engine/kube';
 import { asObject, isJsonObject } from '../engine/core/json';
 import { normalizeFailureAction } from '../engine/policy';
-import { deadlinePassed, withDeadline } from '../engine/core/budget';
+import { withDeadline } from '../engine/core/budget';
 
 export type WebhookPath = 'validate' | 'mutate';
 
@@ -21,6 +21,8 @@ export interface AdmissionAnswer {
   body: JsonObject;
   /** Engine results, for metrics and policy reports: one per policy, in the policies' order (empty on 400). */
   responses: PolicyResponse[];
+  /** How long each policy's evaluation took, in seconds, in the same order (Kyverno's execution durations). */
+  seconds?: number[];
   /** The response is `{ uid, allowed: true }` and nothing else (most answers): see allowedAnswerText. */
   plainAllowed?: boolean;
 }
@@ -547,6 +549,7 @@ export function answerAdmissionReview(
   }
   // Made at its size: grown by pushes it was copied twice for 20 policies.
   const responses: PolicyResponse[] = new Array(policies.length);
+  const seconds: number[] = new Array(policies.length);
   let current = request;
   // As in Kyverno, each webhook runs its own rule kinds: the API server runs every mutating
   // webhook before any validating one, so validation already sees the mutated object.
@@ -561,15 +564,24 @@ export function answerAdmissionReview(
     // together): made at the first one, as no other kind reads it (most reviews have none).
     let imageVerifications: ImageVerificationContext | undefined;
     let options: ApplyOptions = { request: current, cluster, phases };
+    // One clock read per policy, the one the deadline check between policies made anyway,
+    // also times the policy (from the end of the one before). In whole milliseconds: a policy
+    // mostly takes less, so most times read 0 and one in so many 1 ms, in proportion to its
+    // time (sums stay right over many reviews) and in the same bucket as the exact time below
+    // Kyverno's first boundary (5 ms); a finer clock read per policy cost 2% of a review.
+    let before = Date.now();
     for (let i = 0; i < policies.length; i++) {
       const policy = policies[i];
-      if (deadlinePassed()) throw deadlineExceeded(started, i, policies.length);
+      if (before > deadline) throw deadlineExceeded(started, i, policies.length);
       if (imageVerifications === undefined && kinds.imageValidating && IMAGE_VALIDATING_KINDS.has(String(policy.kind))) {
         imageVerifications = new ImageVerificationContext();
         options = { request: current, cluster, phases, imageVerifications };
       }
       const response = applyPolicy(policy, options);
       responses[i] = response;
+      const after = Date.now();
+      seconds[i] = (after - before) / 1000;
+      before = after;
       // A new request only when the object changed: the engine reuses what it built per request.
       if (path === 'mutate' && current.object && response.patchedResource && response.patchedResource !== current.object) {
         current = { ...current, object: response.patchedResource };
@@ -578,7 +590,7 @@ export function answerAdmissionReview(
     }
     imageVerifications?.settle();
     // Cut inside the last policy: its rules ended with deadline errors, which are no answer.
-    if (deadlinePassed()) throw deadlineExceeded(started, policies.length - 1, policies.length);
+    if (before > deadline) throw deadlineExceeded(started, policies.length - 1, policies.length);
   });
   // Classic policies block with Kyverno's resource webhook message; CEL validating ones with their handlers'.
   let blocked = false;
@@ -592,16 +604,16 @@ export function answerAdmissionReview(
     const response: JsonObject = { uid, allowed: !denied };
     if (denied) response.status = { code: 403, message: blocked ? blockedMessage(request, responses, (i) => !isCelValidating(policies[i]) && (enforcesAtAdmission(policies[i]) || anyBlocking(responses[i].rules))) : images.errors.join('; ') };
     if (warnings.length) response.warnings = warnings;
-    return { status: 200, body: reviewEnvelope(response), responses, plainAllowed: !denied && warnings.length === 0 };
+    return { status: 200, body: reviewEnvelope(response), responses, seconds, plainAllowed: !denied && warnings.length === 0 };
   }
   // Kyverno's mutation handler answers before image verification runs.
   const mutationDenial = mutationBlock(policies, responses);
-  if (mutationDenial !== undefined) return { status: 200, body: reviewEnvelope({ uid, allowed: false, status: { status: 'Failure', message: mutationDenial } }), responses };
+  if (mutationDenial !== undefined) return { status: 200, body: reviewEnvelope({ uid, allowed: false, status: { status: 'Failure', message: mutationDenial } }), responses, seconds };
   const imageBlock = imageVerificationBlock(request, policies, responses);
   if (imageBlock !== undefined) {
     const response: JsonObject = { uid, allowed: false, status: { code: 403, message: imageBlock } };
     if (warnings.length) response.warnings = warnings;
-    return { status: 200, body: reviewEnvelope(response), responses };
+    return { status: 200, body: reviewEnvelope(response), responses, seconds };
   }
   const response: JsonObject = { uid, allowed: true };
   if (request.object && current.object && current.object !== request.object) {
@@ -612,5 +624,5 @@ export function answerAdmissionReview(
     }
   }
   if (warnings.length) response.warnings = warnings;
-  return { status: 200, body: reviewEnvelope(response), responses, plainAllowed: response.patch === undefined && warnings.length === 0 };
+  return { status: 200, body: reviewEnvelope(response), responses, seconds, plainAllowed: response.patch === undefined && warnings.length === 0 };
 }

@@ -36,6 +36,7 @@
 import { randomUUID } from 'node:crypto';
 import { KubeError, describeRef, type KubeClient } from '../kube-api/client';
 import { asArray, asObject } from '../engine/core/json';
+import type { WebhookMetrics } from './metrics';
 import type { AdmissionRequest, ClusterState, JsonObject, RuleResult } from '../engine/core/types';
 import { pluralOf } from '../engine/kube/known-kinds';
 import type { DownstreamGenerator } from './generate';
@@ -139,6 +140,8 @@ export interface BackgroundControllerOptions {
   events?: Pick<EventWriter, 'add'>;
   /** Where mutate-existing results go (Kyverno's mutateExisting reports, on by default). */
   reports?: { add(items: ReportItem[]): void };
+  /** Where the generating policies' results are counted (Kyverno's background controller records them). */
+  metrics?: Pick<WebhookMetrics, 'recordResult'>;
   /**
    * Kyverno's `updateRequestThreshold` (its ConfigMap; default 1000): with this many
    * UpdateRequests in our namespace, no more are written and the work is dropped.
@@ -851,8 +854,12 @@ export class BackgroundController {
     }
     if (job.type === 'cel-generate') {
       // Only a passing result names what it generated.
-      const onResult = (trigger: JsonObject, result: RuleResult) =>
+      const onResult = (trigger: JsonObject, result: RuleResult, run: { operation: string; seconds: number }) => {
         this.opts.reports?.add([ruleReportItem(found, result.status === 'pass' ? result : { ...result, generatedResources: undefined }, trigger, Date.now() / 1000)]);
+        const metadata = asObject(found.metadata);
+        const resource = { kind: String(trigger.kind ?? ''), namespace: String(asObject(trigger.metadata).namespace ?? ''), operation: run.operation };
+        this.opts.metrics?.recordResult({ family: 'kyverno_generating_policy', policy: String(metadata.name ?? ''), policyNamespace: String(metadata.namespace ?? ''), rule: '', status: result.status }, resource, run.seconds);
+      };
       const deps = { client, log, downstreams: this.gpolDownstreams, waitForTrigger: (t: ResourceSpec) => generator.waitForTrigger(t), exceptions, namespaceLabels, live, onGenerated: (o: JsonObject) => this.generatedByGpol(found, o), onResult };
       const failures = await runGpolJob(deps, found, { trigger: job.resource, request: job.request, deleteDownstream: job.deleteDownstream, synchronize: job.synchronize, restoreCache: job.restoreCache });
       if (failures.length) this.opts.events?.add([backgroundFailedEvent('kyverno-generate', found, '', job.resource, failures.join('; '))]);

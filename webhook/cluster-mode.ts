@@ -11,6 +11,7 @@
 import { setMaxListeners } from 'node:events';
 import type { KubeClient } from '../kube-api/client';
 import { startWebhookServer, type WebhookServer, type WebhookServerOptions } from './server';
+import { WebhookMetrics } from './metrics';
 import { runInCluster, type InClusterRun } from './incluster';
 import { DownstreamGenerator } from './generate';
 import { EventWriter } from './events';
@@ -173,7 +174,10 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
   }, opts.namespace), log);
   let reports: { add(items: ReportItem[]): void } | undefined;
   let run: InClusterRun | undefined;
+  // This process's own metrics: the background controller's results and the policy watch's, summed into /metrics.
+  const metrics = new WebhookMetrics();
   const background = new BackgroundController({
+    metrics,
     client,
     namespace: opts.namespace,
     log,
@@ -201,6 +205,7 @@ export async function startClusterMode(opts: ClusterModeOptions): Promise<Cluste
   if (backgroundUser) log(`background work is written as ${backgroundUser}: its requests do not queue generate or mutate-existing work for rules with skipBackgroundRequests (the default)`);
   const server = await startWebhookServer({
     ...opts.server,
+    metrics,
     namespace: opts.namespace,
     backgroundUser,
     log,

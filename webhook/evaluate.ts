@@ -8,9 +8,8 @@ import { answerAdmissionReview, answerText, DeadlineExceeded, readAdmissionRevie
 import type { PolicyIndex } from './prefilter';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import type { ReviewReply, ReviewRequest } from './protocol';
-import { metricRuleType, type RuleOutcome } from './metrics';
+import { classicPolicyInfo, isClassicPolicy, metricRuleType, type ResultFamily, type RuleOutcome } from './metrics';
 import { asObject, isJsonObject, jsonEqual } from '../engine/core/json';
-import { isBackground, policySpec } from '../engine/policy';
 import { admissionEvents, scanEvents } from './event-info';
 import { isFiltered, type FilteredRequest } from './resource-filters';
 import { isExcludedUser, requestUser, withoutSkippedBackgroundRules } from './user-filters';
@@ -41,10 +40,26 @@ import type { PolicyResponse, RuleResult } from '../engine/core/types';
 
 type Json = Record<string, unknown>;
 
+/**
+ * Where a policy's results are counted (null: nowhere, as Kyverno's GeneratingPolicy handler
+ * at admission only queues work, and Kubernetes' admission policies it scans record none).
+ */
+const CEL_FAMILIES = new Map<string, ResultFamily>([
+  ['ValidatingPolicy', 'kyverno_validating_policy'], ['NamespacedValidatingPolicy', 'kyverno_validating_policy'],
+  ['ImageValidatingPolicy', 'kyverno_image_validating_policy'], ['NamespacedImageValidatingPolicy', 'kyverno_image_validating_policy'],
+  ['MutatingPolicy', 'kyverno_mutating_policy'], ['NamespacedMutatingPolicy', 'kyverno_mutating_policy'],
+]);
+
+function resultFamily(policy: Json): ResultFamily | null {
+  if (isClassicPolicy(policy as JsonObject)) return 'kyverno_policy';
+  return String(policy.apiVersion ?? '').startsWith('policies.kyverno.io/') ? CEL_FAMILIES.get(String(policy.kind)) ?? null : null;
+}
+
 /** A policy's metric labels, and the outcome objects of its rule results (see ruleOutcomes). */
 interface PolicyMetricLabels {
-  /** Kyverno's policy_validation_mode when no rule result enforces (HasValidateEnforce). */
-  mode: 'enforce' | 'audit';
+  family: ResultFamily | null;
+  /** Kyverno's policy_validation_mode when no rule result enforces (HasValidateEnforce); a CEL policy's Deny or Audit. */
+  mode: string | undefined;
   backgroundMode: string;
   /** Per rule name, one frozen outcome per (status, rule type, mode) seen. */
   outcomes: Map<string, RuleOutcome[]>;
@@ -57,45 +72,61 @@ const metricLabelsOf = new WeakMap<Json, PolicyMetricLabels>();
 function policyMetricLabels(policy: Json): PolicyMetricLabels {
   let labels = metricLabelsOf.get(policy);
   if (labels) return labels;
-  const spec = policySpec(policy);
-  const ruleEnforces = Array.isArray(spec.rules) && (spec.rules as Json[]).some((r) => /^enforce$/i.test(String(asObject(r.validate).failureAction ?? '')));
-  labels = {
-    mode: /^enforce$/i.test(String(spec.validationFailureAction ?? '')) || ruleEnforces ? 'enforce' : 'audit',
-    backgroundMode: String(isBackground(policy)),
-    outcomes: new Map(),
-    last: [],
-  };
+  const family = resultFamily(policy);
+  let mode: string | undefined;
+  let backgroundMode: string;
+  if (family === 'kyverno_policy') {
+    const info = classicPolicyInfo(policy as JsonObject);
+    mode = info.validationMode;
+    backgroundMode = info.background;
+  } else {
+    const spec = asObject(policy.spec);
+    // GetCELPolicyInfos: Deny when validationActions has it (Deny when none is given), else Audit; no mode for mutating ones.
+    const actions = Array.isArray(spec.validationActions) && spec.validationActions.length > 0 ? spec.validationActions : ['Deny'];
+    mode = family === 'kyverno_mutating_policy' ? undefined : actions.includes('Deny') ? 'Deny' : 'Audit';
+    backgroundMode = String(asObject(asObject(spec.evaluation).background).enabled !== false);
+  }
+  labels = { family, mode, backgroundMode, outcomes: new Map(), last: [] };
   metricLabelsOf.set(policy, labels);
   return labels;
 }
 
 /**
- * The metric outcomes of one policy's response. They are the same objects review after
- * review (one per policy, rule and result, kept with the policy object), so the metrics find
- * their series without building label text per rule; nothing may change them.
+ * The metric outcomes of one policy's response, from `at` in `into`, and how long each took in
+ * `seconds` (the policy's time shared by its rules: the engine times policies, Kyverno rules).
+ * A ClusterPolicy or Policy gives one per rule result; a CEL policy one, its first rule's (as
+ * Kyverno's CEL metric wrappers record). They are the same objects review after review (one per
+ * policy, rule and result, kept with the policy object), so the metrics find their series
+ * without building label text per rule; nothing may change them.
  */
-function ruleOutcomes(policy: Json, response: PolicyResponse, into: RuleOutcome[], at: number): number {
+function ruleOutcomes(policy: Json, response: PolicyResponse, policySeconds: number, into: RuleOutcome[], seconds: number[], at: number): number {
   const labels = policyMetricLabels(policy);
+  const family = labels.family;
   const rules = response.rules;
+  if (family === null || rules.length === 0) return at;
+  const count = family === 'kyverno_policy' ? rules.length : 1;
   let mode = labels.mode;
-  for (let i = 0; i < rules.length; i++) if (rules[i].failureAction === 'Enforce') mode = 'enforce';
-  for (let i = 0; i < rules.length; i++) {
+  if (family === 'kyverno_policy') for (let i = 0; i < rules.length; i++) if (rules[i].failureAction === 'Enforce') mode = 'enforce';
+  const share = policySeconds / count;
+  for (let i = 0; i < count; i++) {
     const x = rules[i];
-    const ruleType = metricRuleType(x.type);
+    const ruleType = family === 'kyverno_policy' ? metricRuleType(x.type) : '-';
+    const rule = family === 'kyverno_policy' ? x.name : '';
+    seconds[at] = share;
     const last = labels.last[i];
-    if (last !== undefined && last.rule === x.name && last.status === x.status && last.ruleType === ruleType && last.validationMode === mode) {
+    if (last !== undefined && last.rule === rule && last.status === x.status && last.ruleType === ruleType && last.validationMode === mode) {
       into[at++] = last;
       continue;
     }
-    let known = labels.outcomes.get(x.name);
-    if (!known) labels.outcomes.set(x.name, (known = []));
+    let known = labels.outcomes.get(rule);
+    if (!known) labels.outcomes.set(rule, (known = []));
     let outcome: RuleOutcome | undefined;
     for (let j = 0; j < known.length && !outcome; j++) {
       const o = known[j];
       if (o.status === x.status && o.ruleType === ruleType && o.validationMode === mode) outcome = o;
     }
     if (!outcome) {
-      outcome = Object.freeze({ policy: response.policy.name, policyNamespace: response.policy.namespace ?? '', rule: x.name, status: x.status, ruleType, validationMode: mode, backgroundMode: labels.backgroundMode });
+      outcome = Object.freeze({ family, policy: response.policy.name, policyNamespace: response.policy.namespace ?? '', rule, status: x.status, ruleType, validationMode: mode, backgroundMode: labels.backgroundMode });
       known.push(outcome);
     }
     labels.last[i] = outcome;
@@ -174,12 +205,16 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     const answer = answerAdmissionReview(review, msg.path, policies, cluster, msg.deadline);
     if (msg.scan && msg.path === 'mutate') answer.responses = answer.responses.map((r) => mutationScanResponse(r, asObject(request.object)));
     const response = asObject(answer.body.response);
-    // One outcome per rule result, in a list made at its size (grown by pushes it was copied twice for 20 policies).
+    // The outcomes in lists made at their most (one per rule result; grown by pushes they were
+    // copied twice for 20 policies), cut to what was filled: a CEL policy gives one at most.
     let results = 0;
     for (let i = 0; i < answer.responses.length; i++) results += answer.responses[i].rules.length;
     const outcomes: RuleOutcome[] = new Array(results);
+    const outcomeSeconds: number[] = new Array(results);
+    let filled = 0;
     // answer.responses[i] is policies[i]'s.
-    for (let i = 0, at = 0; i < answer.responses.length; i++) at = ruleOutcomes(policies[i], answer.responses[i], outcomes, at);
+    for (let i = 0; i < answer.responses.length; i++) filled = ruleOutcomes(policies[i], answer.responses[i], answer.seconds?.[i] ?? 0, outcomes, outcomeSeconds, filled);
+    if (filled < results) outcomes.length = outcomeSeconds.length = filled;
     const operation = typeof request.operation === 'string' ? request.operation : '';
     const events = answer.status !== 200 || !msg.events ? undefined : reviewEvents(msg, answer.responses, policies, cluster, subject, response.allowed === false);
     // Generate rules fire only for requests that were admitted and will be stored (Kyverno's
@@ -207,6 +242,7 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
       allowed: typeof response.allowed === 'boolean' ? response.allowed : undefined,
       dryRun: request.dryRun === true,
       outcomes,
+      outcomeSeconds,
       ...(events?.length ? { events } : {}),
       request: answer.status === 200 ? { kind: typeof kind === 'string' ? kind : '', namespace: typeof request.namespace === 'string' ? request.namespace : '', operation, allowed: response.allowed === true, dryRun: request.dryRun === true } : undefined,
       reportable: reports && answer.responses.length > 0

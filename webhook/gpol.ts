@@ -431,8 +431,11 @@ export interface GpolRunDeps {
   live?: LiveContextState | null;
   /** Told of each object written. */
   onGenerated?: (created: JsonObject) => void;
-  /** Told of the policy's result for the trigger (Kyverno's generate reports, on the trigger). */
-  onResult?: (trigger: JsonObject, result: RuleResult) => void;
+  /**
+   * Told of the policy's result for the trigger (Kyverno's generate reports, on the trigger),
+   * the request's operation and how long the evaluation and its writes took (its metrics).
+   */
+  onResult?: (trigger: JsonObject, result: RuleResult, run: { operation: string; seconds: number }) => void;
 }
 
 /** Kyverno's namespace resolver: the labels of a namespace not known yet are read from the cluster. */
@@ -467,6 +470,10 @@ export async function runGpolJob(deps: GpolRunDeps, policy: JsonObject, job: Gpo
   request ??= backgroundRequest(trigger);
   const namespaceLabels = await withNamespace(client, deps.namespaceLabels, String(asObject(trigger.metadata).namespace ?? request.namespace ?? ''));
   const base = withLiveContext({ resources: [], namespaceLabels, apiCallResponses: [], globalContext: {}, exceptions: deps.exceptions, apiCallsAllowed: true }, deps.live);
+  // Kyverno's gpol engine times its Handle, whose generator writes while it evaluates.
+  const evaluating = performance.now();
+  const operation = request.operation ?? '';
+  const told = (result: RuleResult): void => deps.onResult?.(trigger, result, { operation, seconds: (performance.now() - evaluating) / 1000 });
   const response = await evaluateWithCluster(client, policy, request, base, log);
   const result = response.rules[0];
   const sync = synchronizationEnabled(policy);
@@ -476,11 +483,11 @@ export async function runGpolJob(deps: GpolRunDeps, policy: JsonObject, job: Gpo
     return [];
   }
   if (result.status === 'skip') {
-    deps.onResult?.(trigger, result);
+    told(result);
     return [];
   }
   if (result.status !== 'pass') {
-    deps.onResult?.(trigger, result);
+    told(result);
     return [`gpol ${key} rule ${result.name} ${result.status} for trigger ${describeRef(refOf(trigger))}: ${result.message}`];
   }
   const object = request.object;
@@ -502,10 +509,10 @@ export async function runGpolJob(deps: GpolRunDeps, policy: JsonObject, job: Gpo
     written = await writeGenerated(client, ctx, result.generatedResources ?? []);
   } catch (e) {
     // Kyverno's generator library writes while the policy is evaluated: a failed write is the result's error.
-    deps.onResult?.(trigger, { ...result, status: 'error', message: `failed to evaluate policy: ${(e as Error).message}` });
+    told({ ...result, status: 'error', message: `failed to evaluate policy: ${(e as Error).message}` });
     return [`gpol ${key} failed: ${(e as Error).message}`];
   }
-  deps.onResult?.(trigger, result);
+  told(result);
   if (!ctx.restoreCache) for (const o of written) deps.onGenerated?.(o);
   if (sync && (!ctx.restoreCache || written.length > 0)) {
     downstreams.remember(key, written);

@@ -70,7 +70,7 @@ function admissionPolicyKinds(reports: AdmissionPolicyReports): WatchedKind[] {
     ...(reports.mutating ? [{ ...map, kind: 'MutatingAdmissionPolicy' }, { ...map, kind: 'MutatingAdmissionPolicyBinding' }] : []),
   ];
 }
-const EXCEPTION_KINDS: WatchedKind[] = [
+export const EXCEPTION_KINDS: WatchedKind[] = [
   { apiVersion: 'kyverno.io/v2', kind: 'PolicyException', fallbacks: ['kyverno.io/v2beta1'] },
   { apiVersion: 'policies.kyverno.io/v1', kind: 'PolicyException', fallbacks: ['policies.kyverno.io/v1beta1', 'policies.kyverno.io/v1alpha1'] },
 ];
@@ -276,6 +276,8 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   const background = elector(LEASE_NAMES.background, (signal) => opts.background?.lead(signal));
   const cleanup = new CleanupController({ client, log: opts.log, events: opts.events, resourceFilters: opts.config ? parseResourceFilters(opts.config.current().resourceFilters) : opts.resourceFilters, ttlIntervalMs: opts.ttlIntervalMs, current });
   opts.server.addMetricsSource(() => cleanup.metricsText());
+  // kyverno_policy_rule_info_total: the ClusterPolicies and Policies in the cluster at each scrape.
+  opts.server.metrics.observeRuleInfo(() => policies ?? []);
   // Each request's roles are needed while excludeRoles/excludeClusterRoles are set (flags, or Kyverno's ConfigMap).
   const rolesExcluded = () => {
     const u = opts.config?.current().userExclusions;
@@ -357,8 +359,12 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     opts.log,
     opts.signal,
     undefined,
-    // Each change, as it comes: the admission policy generator reconciles only what it concerns.
-    (_key, next, previous) => generator.observe((next ?? previous)!, next === undefined),
+    // Each change, as it comes: the admission policy generator reconciles only what it concerns,
+    // and kyverno_policy_changes_total counts it as Kyverno's informer handlers do.
+    (_key, next, previous) => {
+      generator.observe((next ?? previous)!, next === undefined);
+      opts.server.metrics.recordPolicyChange(next, previous);
+    },
   );
   /** Hands the policies to the server processes and the controllers: Kubernetes' admission policies only to those that scan. */
   function serveWith(all: JsonObject[], bindings: JsonObject[]): void {

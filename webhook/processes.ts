@@ -51,6 +51,8 @@ export interface ProcessOptions {
   accessAnswers?: (policy: JsonObject, checksAccess: boolean, warnsOfGrants: boolean) => Promise<AccessAnswers>;
   /** apiCall POSTs to the API server (cluster mode); absent: refused. */
   apiPost?: (path: string, body: JsonObject) => Promise<unknown>;
+  /** What the primary itself records (policy changes, rule info, generating policies' results), summed into /metrics. */
+  metrics?: WebhookMetrics;
 }
 
 const BOOT_TIMEOUT_MS = 30_000;
@@ -317,6 +319,7 @@ export class ServerProcesses {
     const total = new WebhookMetrics();
     // Counters of replaced processes go on; their memory does not.
     total.add(this.retired.snapshot());
+    if (this.opts.metrics) total.add(this.opts.metrics.snapshot());
     for (const s of fresh) if (s) total.add(s);
     total.addProcess(processStats());
     return total.render() + this.metricsSources.map((source) => source()).join('');

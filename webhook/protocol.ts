@@ -157,6 +157,8 @@ export interface ReviewReply {
   /** The request was a dry run: no policy reports for it. */
   dryRun?: boolean;
   outcomes: RuleOutcome[];
+  /** How long each outcome's rule took, in seconds (kyverno_*_execution_duration_seconds). */
+  outcomeSeconds?: number[];
   /** Kubernetes events to write (when asked). */
   events?: EventInfo[];
   /** The request's metric labels, when the review was answered (status 200). */

@@ -232,7 +232,7 @@ class ServerProcess {
         const review = { ...msg.review, deadline, ...(msg.review.scan ? { filters: this.filters } : {}) };
         const answered = (reply: ReviewReply) => {
           // Kyverno counts background scan results with rule_execution_cause="background_scan".
-          if (reply.request) this.metrics.recordRequest(`scan/${msg.review.path}`, reply.status, reply.request, 0, reply.outcomes, 'background_scan');
+          if (reply.request) this.metrics.recordRequest(`scan/${msg.review.path}`, reply.status, reply.request, 0, reply.outcomes, 'background_scan', reply.outcomeSeconds);
           this.post({ type: 'answer', id: msg.id, reply });
           this.beatIfDue();
         };
@@ -471,7 +471,7 @@ class ServerProcess {
   private answer(metricsPath: string, reply: ReviewReply, started: number, res: ServerResponse, settings: ServerProcessSettings): void {
     send(res, reply.status, reply.body);
     this.beatIfDue();
-    this.metrics.recordRequest(metricsPath, reply.status, reply.request, (performance.now() - started) / 1000, reply.outcomes);
+    this.metrics.recordRequest(metricsPath, reply.status, reply.request, (performance.now() - started) / 1000, reply.outcomes, 'admission_request', reply.outcomeSeconds);
     if (settings.reports && reply.allowed && !reply.dryRun && reply.subject && reply.reportable.length) {
       const resource = reply.subject;
       this.post({ type: 'reportable', items: reply.reportable.map((r) => ({ ...r, resource })) });

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import { ServerProcesses } from './processes';
+import { WebhookMetrics } from './metrics';
 import type { NamespaceState } from './namespaces';
 import type { LiveContextState } from './live-context';
 import type { GeneratedItem, LiveSettings, ReportableWithResource, ReviewReply, ReviewRequest } from './protocol';
@@ -68,6 +69,8 @@ export interface WebhookServerOptions {
   accessAnswers?: (policy: JsonObject, checksAccess: boolean, warnsOfGrants: boolean) => Promise<AccessAnswers>;
   /** apiCall POSTs to the API server (cluster mode); without it they are refused. */
   apiPost?: (path: string, body: JsonObject) => Promise<unknown>;
+  /** Where this process records its own metrics (policy changes, rule info, the background controller's results); one is made when absent. */
+  metrics?: WebhookMetrics;
   log?: (line: string) => void;
 }
 
@@ -85,6 +88,8 @@ export interface WebhookServer {
   metricsText(): Promise<string>;
   /** Adds metric families rendered in this process (the cleanup controller's) to /metrics. */
   addMetricsSource(source: () => string): void;
+  /** This process's own recordings, summed with the server processes' in /metrics. */
+  readonly metrics: WebhookMetrics;
   close(): Promise<void>;
   address(): { port: number };
 }
@@ -103,7 +108,9 @@ function checkTls(certFile: string, keyFile: string): void {
 export async function startWebhookServer(opts: WebhookServerOptions): Promise<WebhookServer> {
   checkTls(opts.tlsCertFile, opts.tlsKeyFile);
   const timeoutMs = opts.timeoutMs ?? 8000;
+  const metrics = opts.metrics ?? new WebhookMetrics();
   const processes = new ServerProcesses({
+    metrics,
     script: opts.workerScript,
     count: opts.workers ?? 2,
     log: opts.log ?? (() => {}),
@@ -159,6 +166,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
         evaluate: (path, body, only, extra) => processes.review({ path, body, only, ...extra }),
         metricsText: () => processes.metricsText(),
         addMetricsSource: (source) => void processes.metricsSources.push(source),
+        metrics,
         async close() {
           // Refuse new connections now, and make the server processes close their idle
           // keep-alive connections and finish what is in flight at the same time: waiting
