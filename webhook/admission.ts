@@ -560,20 +560,24 @@ export function answerAdmissionReview(
     // The review's ImageValidatingPolicies share their verifications (and settle `required`
     // together): made at the first one, as no other kind reads it (most reviews have none).
     let imageVerifications: ImageVerificationContext | undefined;
-    let options: ApplyOptions = { request: current, cluster, phases };
+    // Kyverno's resource handlers evaluate a review's policies in one policy context per phase
+    // (mutation, image verification, validation), whose JSON context counts the context
+    // entries of all of them against maxContextSize.
+    const contextSizes = { mutate: { bytes: 0 }, verifyImages: { bytes: 0 }, validate: { bytes: 0 } };
+    let options: ApplyOptions = { request: current, cluster, phases, contextSizes };
     for (let i = 0; i < policies.length; i++) {
       const policy = policies[i];
       if (deadlinePassed()) throw deadlineExceeded(started, i, policies.length);
       if (imageVerifications === undefined && kinds.imageValidating && IMAGE_VALIDATING_KINDS.has(String(policy.kind))) {
         imageVerifications = new ImageVerificationContext();
-        options = { request: current, cluster, phases, imageVerifications };
+        options = { request: current, cluster, phases, imageVerifications, contextSizes };
       }
       const response = applyPolicy(policy, options);
       responses[i] = response;
       // A new request only when the object changed: the engine reuses what it built per request.
       if (path === 'mutate' && current.object && response.patchedResource && response.patchedResource !== current.object) {
         current = { ...current, object: response.patchedResource };
-        options = { request: current, cluster, phases, imageVerifications };
+        options = { request: current, cluster, phases, imageVerifications, contextSizes };
       }
     }
     imageVerifications?.settle();
