@@ -25,7 +25,12 @@ export interface RequestOptionsLite {
   contentType?: string;
   query?: Record<string, string | undefined>;
   timeoutMs?: number;
+  /** The Accept header; JSON unless given. */
+  accept?: string;
 }
+
+/** The Accept header of a metadata-only list (client-go metadata client's, without protobuf). */
+const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 
 export class KubeClient {
   private discovery = new Map<string, Promise<Map<string, ResourceInfo>>>();
@@ -62,7 +67,7 @@ export class KubeClient {
     await this.limiter?.take();
     const url = new URL(cluster.server.replace(/\/+$/, '') + o.path);
     for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
-    const opts: RequestOptions = { method: o.method, headers: { accept: 'application/json' } };
+    const opts: RequestOptions = { method: o.method, headers: { accept: o.accept ?? 'application/json' } };
     await this.config.applyToHTTPSOptions(opts);
     const payload = o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
     const headers = { ...(opts.headers as Record<string, string>) };
@@ -150,13 +155,27 @@ export class KubeClient {
 
   /** `limit`: at most that many (the API server's paging; the rest is not fetched). */
   async list(apiVersion: string, kind: string, namespace?: string, labelSelector?: string, limit?: number): Promise<JsonObject[]> {
+    const items = await this.listItems(apiVersion, kind, namespace, { labelSelector, ...(limit !== undefined && limit > 0 ? { limit: String(limit) } : {}) });
+    return items.map((i) => ({ apiVersion, kind, ...i }));
+  }
+
+  /**
+   * The objects' metadata alone, as client-go's metadata client lists them: the API server
+   * answers a PartialObjectMetadataList (apiVersion meta.k8s.io/v1, kind PartialObjectMetadata
+   * items: no spec, no status). Every namespace unless one is given.
+   */
+  async listMetadata(apiVersion: string, kind: string, namespace?: string): Promise<JsonObject[]> {
+    return this.listItems(apiVersion, kind, namespace, {}, METADATA_LIST_ACCEPT);
+  }
+
+  private async listItems(apiVersion: string, kind: string, namespace: string | undefined, query: Record<string, string | undefined>, accept?: string): Promise<JsonObject[]> {
     const info = await this.resourceFor(apiVersion, kind);
     if (!info) return [];
     const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
     const ns = info.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
     let list: { items?: JsonObject[] };
     try {
-      list = await this.request<{ items?: JsonObject[] }>({ method: 'GET', path: `${base}${ns}/${info.plural}`, query: { labelSelector, ...(limit !== undefined && limit > 0 ? { limit: String(limit) } : {}) } });
+      list = await this.request<{ items?: JsonObject[] }>({ method: 'GET', path: `${base}${ns}/${info.plural}`, query, accept });
     } catch (e) {
       // The CRD went away since discovery was cached: nothing to list.
       if (e instanceof KubeError && e.status === 404) {
@@ -165,7 +184,7 @@ export class KubeClient {
       }
       throw e;
     }
-    return (list.items ?? []).map((i) => ({ apiVersion, kind, ...i }));
+    return list.items ?? [];
   }
 
   /** Server-side apply as `kyverno-studio`; `force` takes over fields other managers own. */

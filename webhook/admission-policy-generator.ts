@@ -291,7 +291,9 @@ export class AdmissionPolicyGenerator {
 
   /**
    * The policy's status with the outcome, through the status subresource, only when it changes
-   * (then true). A conflict is retried (the watch brings the newer version meanwhile).
+   * (then true). Any refusal, a conflict included, is logged and given up, as Kyverno's
+   * updatePolicyStatus (pkg/controllers/admissionpolicygenerator/controller.go) logs the
+   * UpdateStatus error and returns: no retry; the newer version's own update queues the policy.
    */
   private async writeStatus(policy: Json, generated: boolean, message: string): Promise<boolean> {
     const key = policyKey(policy)!;
@@ -304,11 +306,8 @@ export class AdmissionPolicyGenerator {
       if (this.policies.get(key) === latest && isJsonObject(written) && written.status !== undefined) this.policies.set(key, { ...latest, ...written });
       return true;
     } catch (e) {
-      if (e instanceof KubeError && e.status === 404) return false;
-      // A conflict is retried with the newer version; any other refusal is logged and the work
-      // goes on, as Kyverno's updatePolicyStatus does (ten retries would not change a 403).
-      if (e instanceof KubeError && e.status === 409) throw e;
-      this.opts.log(`admission policy generator: status of ${key.replace('/', ' ')} not written: ${(e as Error).message}`);
+      const what = policy.kind === 'ClusterPolicy' ? 'cluster policy' : policy.kind === 'ValidatingPolicy' ? 'validating policy' : 'mutating policy';
+      this.opts.log(`admission policy generator: failed to update ${what} status: ${String(asObject(latest.metadata).name ?? '')}: ${(e as Error).message}`);
       return false;
     }
   }

@@ -563,7 +563,11 @@ export function answerAdmissionReview(
     // The review's ImageValidatingPolicies share their verifications (and settle `required`
     // together): made at the first one, as no other kind reads it (most reviews have none).
     let imageVerifications: ImageVerificationContext | undefined;
-    let options: ApplyOptions = { request: current, cluster, phases };
+    // Kyverno's resource handlers evaluate a review's policies in one policy context per phase
+    // (mutation, image verification, validation), whose JSON context counts the context
+    // entries of all of them against maxContextSize.
+    const contextSizes = { mutate: { bytes: 0 }, verifyImages: { bytes: 0 }, validate: { bytes: 0 } };
+    let options: ApplyOptions = { request: current, cluster, phases, contextSizes };
     // One clock read per policy, the one the deadline check between policies made anyway,
     // also times the policy (from the end of the one before). In whole milliseconds: a policy
     // mostly takes less, so most times read 0 and one in so many 1 ms, in proportion to its
@@ -575,7 +579,7 @@ export function answerAdmissionReview(
       if (before > deadline) throw deadlineExceeded(started, i, policies.length);
       if (imageVerifications === undefined && kinds.imageValidating && IMAGE_VALIDATING_KINDS.has(String(policy.kind))) {
         imageVerifications = new ImageVerificationContext();
-        options = { request: current, cluster, phases, imageVerifications };
+        options = { request: current, cluster, phases, imageVerifications, contextSizes };
       }
       const response = applyPolicy(policy, options);
       responses[i] = response;
@@ -585,7 +589,7 @@ export function answerAdmissionReview(
       // A new request only when the object changed: the engine reuses what it built per request.
       if (path === 'mutate' && current.object && response.patchedResource && response.patchedResource !== current.object) {
         current = { ...current, object: response.patchedResource };
-        options = { request: current, cluster, phases, imageVerifications };
+        options = { request: current, cluster, phases, imageVerifications, contextSizes };
       }
     }
     imageVerifications?.settle();

@@ -561,15 +561,16 @@ export class BackgroundController {
   }
 
   /**
-   * Kyverno's UpdateRequest generator: before writing one it counts those there are, and at
-   * the threshold it writes none (the work is dropped, with Kyverno's error in the log). The
-   * list asks for no more than the threshold, which is all the count needs.
+   * Kyverno's UpdateRequest generator (pkg/utils/generator/updaterequests.go Generate): before
+   * writing one it lists the UpdateRequests of every namespace through the metadata client
+   * (metadata only, all of them, no limit) and counts them; at the threshold it writes none
+   * (the work is dropped, with Kyverno's error and the count in the log).
    */
   private async pastThreshold(): Promise<boolean> {
     const threshold = this.opts.updateRequestThreshold?.() ?? DEFAULT_UPDATE_REQUEST_THRESHOLD;
-    const count = (await this.opts.client.list(UPDATE_REQUEST_API, 'UpdateRequest', this.opts.namespace, undefined, threshold)).length;
+    const count = (await this.opts.client.listMetadata(UPDATE_REQUEST_API, 'UpdateRequest')).length;
     if (count < threshold) return false;
-    this.opts.log(`background: UpdateRequest creation skipped: the number of updaterequests exceeds the threshold, please adjust updateRequestThreshold in the Kyverno configmap (current count ${count}${count === threshold && threshold > 0 ? ' or more' : ''}, threshold ${threshold})`);
+    this.opts.log(`background: UpdateRequest creation skipped: the number of updaterequests exceeds the threshold, please adjust updateRequestThreshold in the Kyverno configmap (current count ${count}, threshold ${threshold})`);
     return true;
   }
 

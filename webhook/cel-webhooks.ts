@@ -11,7 +11,8 @@
 import { createHash } from 'node:crypto';
 import { asArray, asObject } from '../engine/core/json';
 import { autogenConfigs, canAutogen, podToTemplateExpression } from '../engine/cel/autogen';
-import { compileCel } from '../engine/cel/environment';
+import { checkCelExpression, type CelCheckContext } from '../engine/cel/diagnostics';
+import { isQualifiedName } from '../engine/kube/name-validation';
 
 type Json = Record<string, unknown>;
 
@@ -101,19 +102,17 @@ function timeoutSeconds(p: Json): number | undefined {
 }
 
 /**
- * Whether the API server can evaluate a match condition (Kyverno compiles it in Kubernetes'
- * own CEL environment: CompileMatchConditionsWithKubernetesEnv). Approximation: it parses and
- * reads nothing that only Kyverno provides (policy variables, params, exceptions, its
- * libraries' receivers).
+ * Whether the API server can evaluate a match condition, as Kyverno's expression cache decides
+ * it (pkg/cel/compiler CompileMatchConditionsWithKubernetesEnv, one condition at a time): an
+ * expression that compiles to a bool in Kubernetes' own environment (its libraries only;
+ * object, oldObject, request, namespaceObject and authorizer; no params, no variables), under
+ * a qualified name.
  */
-const KYVERNO_ONLY = /\b(variables|params|exceptions|resource|http|globalContext|generator|image|imagedata|x509|json|yaml|random|time)\s*[.(]/;
-function kubernetesCanEvaluate(expression: string): boolean {
-  try {
-    compileCel(expression);
-  } catch {
-    return false;
-  }
-  return !KYVERNO_ONLY.test(expression.replace(/'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"/g, "''"));
+const KUBERNETES_MATCH_CONDITION: CelCheckContext = { expect: 'bool', hasParams: false, apiServer: { authorizer: true } };
+function kubernetesCanEvaluate(condition: Json): boolean {
+  const { name, expression } = condition;
+  if (typeof expression !== 'string' || expression.trim() === '' || typeof name !== 'string' || name === '' || isQualifiedName(name).length > 0) return false;
+  return checkCelExpression(expression.trim(), KUBERNETES_MATCH_CONDITION).length === 0;
 }
 
 /**
@@ -123,7 +122,7 @@ function kubernetesCanEvaluate(expression: string): boolean {
 function validConditions(conditions: unknown): Json[] | null {
   if (!Array.isArray(conditions)) return null;
   const list = conditions.map(asObject);
-  return list.every((c) => typeof c.expression === 'string' && kubernetesCanEvaluate(c.expression)) ? list : null;
+  return list.every(kubernetesCanEvaluate) ? list : null;
 }
 
 /** Kyverno's webhookMatchConditions: conditions reading namespaceObject stay with the engine (the API server binds it to null). */

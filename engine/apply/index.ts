@@ -25,7 +25,7 @@ import { exceptionSkip, hasPodSecurity, matchingExceptions } from './exceptions'
 import { podSecurityRuleResult } from '../pss';
 import { providedNames, requestForValues, resourceValues, ruleValues, withRuleValues } from './values';
 import { failureActionFor, literalPassResult, literalPassResults, policyPlan, rulePlan, validateRulesFor, type PolicyPlan, type RulePlan } from './plan';
-import { enterRule, withEvaluationBudget } from '../core/budget';
+import { enterJsonContext, enterRule, leaveJsonContext, withEvaluationBudget, type JsonContextSize } from '../core/budget';
 
 export type ApplyPhase = 'mutate' | 'verifyImages' | 'validate' | 'generate';
 
@@ -51,6 +51,13 @@ export interface ApplyOptions {
    * stands alone.
    */
   imageVerifications?: ImageVerificationContext;
+  /**
+   * The JSON context sizes the classic policies of one admission review share, by phase
+   * (Kyverno's webhook evaluates a review's mutate policies in one policy context, builds
+   * another for its image verification, and one for its validation: resource/handlers.go).
+   * A phase without one gets its own per policy, as the CLI's makePolicyContext.
+   */
+  contextSizes?: Partial<Record<ApplyPhase, JsonContextSize>>;
 }
 
 function meta(o: JsonObject | null | undefined): JsonObject {
@@ -99,6 +106,8 @@ interface RunState {
   exceptions: JsonObject[];
   /** The prepared rule's `reportProperties`, substituted once its preconditions held (undefined: it has none). */
   properties: Record<string, string> | undefined;
+  /** The resource once the phases ran (undefined until then). */
+  resource?: JsonObject | null;
 }
 
 /** Adds a result; the first starts a one-element list (a push onto [] would reserve room for 17). */
@@ -531,23 +540,49 @@ function evaluatePolicy(policy: JsonObject, plan: PolicyPlan, options: ApplyOpti
   const req = scope.data.request as JsonObject;
   let resource = (request.operation === 'DELETE' ? req.oldObject : req.object) as JsonObject | null | undefined;
   if (!resource || typeof resource !== 'object') resource = null;
-  const st: RunState = { policy, plan, options, request, scope, resourceVals: vals, rules: null, sharedRules: false, env: null, exceptions: NO_EXCEPTIONS, properties: undefined };
+  const st: RunState = { policy, plan, options, request, scope, resourceVals: vals, rules: null, sharedRules: false, env: null, exceptions: NO_EXCEPTIONS, properties: undefined, resource: undefined };
+  // Each phase enters its own (phaseContext); this keeps the outer one to put back.
+  const outer = enterJsonContext(null);
+  try {
+    runPhases(st, resource, req);
+  } finally {
+    leaveJsonContext(outer);
+  }
+  // The policy's ref and the resource's are shared between responses (frozen, read-only).
+  return { policy: plan.ref, resource: resourceRef(original), rules: st.rules ?? [], patchedResource: st.resource ?? original ?? {} };
+}
+
+/** The phase's JSON context: the review's for that phase, else its own (the CLI builds one per policy and phase). */
+function phaseContext(st: RunState, phase: ApplyPhase): void {
+  enterJsonContext(st.options.contextSizes?.[phase] ?? { bytes: 0 });
+}
+
+function runPhases(st: RunState, start: JsonObject | null, req: JsonObject): void {
+  const { request, options } = st;
+  let resource = start;
   const phases = phaseSet(options.phases ?? ALL_PHASES);
   // A DELETE carries no new object, so nothing to mutate; except in the background, where
   // Kyverno's mutate-existing runs a DELETE's rules with the deleted trigger as the new
   // resource (pkg/background/common/context.go: WithNewResource(trigger)).
   if (phases.mutate && resource && (request.operation !== 'DELETE' || (req.object !== null && typeof req.object === 'object'))) {
+    phaseContext(st, 'mutate');
     const before = resource;
     resource = runMutate(st, resource);
     if (resource !== before) rebaseOn(st, resource);
   }
   if (phases.verifyImages && request.operation !== 'DELETE') {
+    phaseContext(st, 'verifyImages');
     const before = resource;
     resource = runVerifyImages(st, resource);
     if (resource !== before) rebaseOn(st, resource);
   }
-  if (phases.validate) runValidate(st, resource);
-  if (phases.generate && resource) runGenerate(st, resource);
-  // The policy's ref and the resource's are shared between responses (frozen, read-only).
-  return { policy: plan.ref, resource: resourceRef(original), rules: st.rules ?? [], patchedResource: resource ?? original ?? {} };
+  if (phases.validate) {
+    phaseContext(st, 'validate');
+    runValidate(st, resource);
+  }
+  if (phases.generate && resource) {
+    phaseContext(st, 'generate');
+    runGenerate(st, resource);
+  }
+  st.resource = resource;
 }

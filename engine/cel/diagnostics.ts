@@ -29,6 +29,12 @@ export interface CelCheckContext {
   hasParams?: boolean;
   /** The policy's generator library (cluster-wide or Namespaced*); undefined: both forms. */
   generatorScope?: GeneratorScope;
+  /**
+   * Compile in the API server's admission environment (webhook matchConditions), not Kyverno's:
+   * Kubernetes' libraries only, `authorizer` declared or not; `variables` exists only when
+   * `variables` is given (Kyverno's composited compiler declares it, the API server's does not).
+   */
+  apiServer?: { authorizer: boolean };
 }
 
 type CheckResult = { valid: boolean; type?: string; error?: Error & { range?: { start: number; end: number } } };
@@ -85,7 +91,7 @@ export function checkCelExpression(expression: string, context: CelCheckContext 
   }
   const hasParams = context.hasParams ?? true;
   const declared = context.variables ? variableTypes(context.variables, hasParams) : undefined;
-  const env = checkingEnvironmentFor({ variables: declared, params: hasParams, generatorScope: context.generatorScope });
+  const env = checkingEnvironmentFor({ variables: declared, params: hasParams, generatorScope: context.generatorScope, apiServer: context.apiServer });
   const result = env.check(rewritten.text) as CheckResult;
   if (!result.valid && result.error) {
     let message = result.error.message.split('\n')[0];

@@ -25,34 +25,50 @@ import { typeOfCel } from './values';
 type Compiled = ((context?: Record<string, unknown>) => unknown) & { check?: () => { valid: boolean; type?: string; error?: Error } };
 
 let sharedEnv: Environment | undefined;
-/** The checking environments' bases, by the generator scope they declare ('' = both). */
+/** The checking environments' bases, by the generator scope they declare ('' = both), or the API server's (`apiServer:<authorizer>`). */
 const checkingBases = new Map<string, Environment>();
 
 /** Variables every Kyverno/Kubernetes CEL expression may reference (besides the libraries). */
 export const CEL_VARIABLES = ['object', 'oldObject', 'request', 'params', 'namespaceObject', 'variables', 'authorizer', 'exceptions'] as const;
 
-function buildEnvironment(strict: boolean, generatorScope?: GeneratorScope): Environment {
+/**
+ * The variables of the API server's admission environment (k8s.io/apiserver plugin/cel
+ * compile.go), besides `params`, `authorizer` and `variables`, which its callers declare or not.
+ */
+const API_SERVER_VARIABLES = ['object', 'oldObject', 'request', 'namespaceObject'] as const;
+
+/**
+ * `apiServer`: a checking environment with only what the API server's admission environment
+ * offers (k8s.io/apiserver pkg/cel/environment base.go): Kubernetes' libraries (strings, lists,
+ * sets, regex, urls, ip/cidr, quantity, semver, format, authz, image, two-variable
+ * comprehensions) and none of Kyverno's (resource, http, globalContext, generator, time,
+ * json/yaml/x509/hash/random..., imagedata, image verification), nor cel-go's Math and
+ * Encoders, which the admission environment does not register. Known excess: the string and
+ * list library here also carries cel-go's ext.Lists and the regex namespace.
+ */
+function buildEnvironment(strict: boolean, generatorScope?: GeneratorScope, apiServer = false): Environment {
   const env = new Environment({
     unlistedVariablesAreDyn: !strict,
     homogeneousAggregateLiterals: false,
     enableOptionalTypes: true,
     limits: CEL_LIMITS,
   });
-  registerCoreGaps(env);
+  registerCoreGaps(env, { encoders: !apiServer });
   registerStringLibraries(env);
   registerNetworkLibraries(env);
   registerQuantityLibraries(env);
-  registerKyvernoLibraries(env, generatorScope);
-  registerImageLibraries(env);
-  registerImageVerifyLibrary(env);
+  if (!apiServer) registerKyvernoLibraries(env, generatorScope);
+  registerImageLibraries(env, { imageData: !apiServer });
+  if (!apiServer) registerImageVerifyLibrary(env);
   registerFormatLibrary(env);
-  registerMathLibrary(env);
+  if (!apiServer) registerMathLibrary(env);
   registerComprehensions(env);
-  registerDataLibraries(env);
+  if (!apiServer) registerDataLibraries(env);
   registerAuthorizerLibrary(env);
   // `variables` and `params` are declared per check (checkingEnvironmentFor), from the policy.
   if (strict) {
-    for (const name of CEL_VARIABLES) if (name !== 'variables' && name !== 'params') env.registerVariable(name, 'dyn');
+    const declared: readonly string[] = apiServer ? API_SERVER_VARIABLES : CEL_VARIABLES;
+    for (const name of declared) if (name !== 'variables' && name !== 'params') env.registerVariable(name, 'dyn');
   } else {
     // Only the evaluating environment runs handlers (the strict one only type-checks).
     meterConcatenation(env);
@@ -76,6 +92,11 @@ export interface CheckingDeclarations {
    * undefined: both forms type-check.
    */
   generatorScope?: GeneratorScope;
+  /**
+   * The API server's admission environment instead of Kyverno's (buildEnvironment), with
+   * `authorizer` declared or not; `params` as above, `variables` only when declared.
+   */
+  apiServer?: { authorizer: boolean };
 }
 
 class DeclaredVariables {}
@@ -83,12 +104,16 @@ const checkingEnvs = new Map<string, Environment>();
 
 /** The checking environment with `variables.<name>` typed per declaration and `params` present or not. */
 export function checkingEnvironmentFor(decls: CheckingDeclarations): Environment {
-  const scope = decls.generatorScope ?? '';
+  const scope = decls.apiServer ? `apiServer:${decls.apiServer.authorizer}` : decls.generatorScope ?? '';
   const key = JSON.stringify([decls.variables ?? null, decls.params ?? true, scope]);
   let env = checkingEnvs.get(key);
   if (env) return env;
   let checkingEnv = checkingBases.get(scope);
-  if (!checkingEnv) checkingBases.set(scope, (checkingEnv = buildEnvironment(true, decls.generatorScope)));
+  if (!checkingEnv) {
+    checkingEnv = buildEnvironment(true, decls.generatorScope, decls.apiServer !== undefined);
+    if (decls.apiServer?.authorizer) checkingEnv.registerVariable('authorizer', 'dyn');
+    checkingBases.set(scope, checkingEnv);
+  }
   env = checkingEnv.clone();
   if (decls.params ?? true) env.registerVariable('params', 'dyn');
   if (decls.variables) {
@@ -102,7 +127,7 @@ export function checkingEnvironmentFor(decls: CheckingDeclarations): Environment
       env.registerType(typeName, { ctor: DeclaredVariables, fields: Object.fromEntries(Object.keys(decls.variables).map((k) => [k, 'dyn'])) });
     }
     env.registerVariable('variables', typeName);
-  } else {
+  } else if (!decls.apiServer) {
     env.registerVariable('variables', 'dyn');
   }
   if (checkingEnvs.size >= 200) checkingEnvs.clear();

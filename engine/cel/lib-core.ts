@@ -92,7 +92,8 @@ function decodeBase64(s: string): Uint8Array {
   }
 }
 
-export function registerCoreGaps(env: Environment): void {
+/** `encoders`: cel-go's ext.Encoders (base64), which Kyverno registers and the API server does not. */
+export function registerCoreGaps(env: Environment, { encoders }: { encoders: boolean } = { encoders: true }): void {
   env
     .registerType('OptionalEntry', OptionalEntry)
     .registerFunction(`${OPT_ENTRY}(dyn): dyn`, (v: unknown) => optionalEntry(v))
@@ -109,7 +110,9 @@ export function registerCoreGaps(env: Environment): void {
     // cel-go compares optionals: both empty, or both holding equal values.
     .registerOperator('optional<dyn> == optional<dyn>', (a: Optional<unknown>, b: Optional<unknown>) =>
       a.hasValue() === b.hasValue() && (!a.hasValue() || celEquals(a.value(), b.value())))
-    .registerFunction('string(google.protobuf.Duration): string', (d: { seconds: bigint; nanos: number }) => durationText(d))
+    .registerFunction('string(google.protobuf.Duration): string', (d: { seconds: bigint; nanos: number }) => durationText(d));
+  if (!encoders) return;
+  env
     .registerType('Base64Namespace', Base64Namespace)
     .registerConstant('base64', 'Base64Namespace', new Base64Namespace())
     .registerFunction('Base64Namespace.encode(bytes): string', (_ns: unknown, b: Uint8Array) => base64Encode(b))

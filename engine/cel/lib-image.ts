@@ -68,14 +68,24 @@ export function imageDataOf(cluster: ClusterState, ref: string): unknown {
   return imageMetadata({ cluster }, ref);
 }
 
-export function registerImageLibraries(env: Environment): void {
+/**
+ * `imageData`: Kyverno's own part (the `image` imagedata variable, parseImageReference); without
+ * it, what Kubernetes' image library (k8s.io/apiserver pkg/cel/library/image.go) declares:
+ * image(), isImage() and the reference's parts.
+ */
+export function registerImageLibraries(env: Environment, { imageData }: { imageData: boolean } = { imageData: true }): void {
+  env.registerType('kyverno.image', ImageRef);
+  if (imageData) {
+    env
+      .registerType('imagedata.Context', ImageDataLib)
+      .registerVariable('image', 'imagedata.Context')
+      .registerFunction('parseImageReference(string): kyverno.image', (s: string) => parseReference(s))
+      .registerFunction('imagedata.Context.GetMetadata(string): dyn', (l: ImageDataLib, ref: string) => imageMetadata(l.source, ref))
+      .registerFunction('imagedata.Context.getMetadata(string): dyn', (l: ImageDataLib, ref: string) => imageMetadata(l.source, ref));
+  }
   env
-    .registerType('kyverno.image', ImageRef)
-    .registerType('imagedata.Context', ImageDataLib)
-    .registerVariable('image', 'imagedata.Context')
     // image() is the deprecated alias Kyverno keeps for parseImageReference().
     .registerFunction('image(string): kyverno.image', (s: string) => parseReference(s))
-    .registerFunction('parseImageReference(string): kyverno.image', (s: string) => parseReference(s))
     .registerFunction('isImage(string): bool', (s: string) => isImage(s))
     .registerFunction('kyverno.image.containsDigest(): bool', (i: ImageRef) => i.kind === 'digest' && i.digest !== '')
     .registerFunction('kyverno.image.registry(): string', (i: ImageRef) => i.registry)
@@ -84,7 +94,5 @@ export function registerImageLibraries(env: Environment): void {
     .registerFunction('kyverno.image.tag(): string', (i: ImageRef) => i.tag)
     .registerFunction('kyverno.image.digest(): string', (i: ImageRef) => i.digest)
     // reflect.DeepEqual of two references: same kind, same parts, same original text.
-    .registerOperator('kyverno.image == kyverno.image', (a: ImageRef, b: ImageRef) => a.kind === b.kind && a.original === b.original)
-    .registerFunction('imagedata.Context.GetMetadata(string): dyn', (l: ImageDataLib, ref: string) => imageMetadata(l.source, ref))
-    .registerFunction('imagedata.Context.getMetadata(string): dyn', (l: ImageDataLib, ref: string) => imageMetadata(l.source, ref));
+    .registerOperator('kyverno.image == kyverno.image', (a: ImageRef, b: ImageRef) => a.kind === b.kind && a.original === b.original);
 }

@@ -14,7 +14,8 @@ import { jmesSearch } from '../jmespath';
 import { substituteVariables, type VariableScope } from '../variables';
 import { answerApiCall } from './apicall';
 import { storedEntryGet } from './global-context';
-import { chargeContextEntry, isBudgetExceeded } from '../core/budget';
+import { chargeContextEntry, chargeValue, isBudgetExceeded, jsonContextLevel, jsonContextOr } from '../core/budget';
+import { loadNamedEntries, type DeferredEntry } from './deferred';
 
 export interface ContextEnvironment {
   cluster: ClusterState;
@@ -80,6 +81,9 @@ function loadVariable(entry: JsonObject, spec: JsonObject, scope: VariableScope)
     } else output = value;
   } else if (path) {
     try {
+      // A query of the context: the deferred entries it names load first.
+      const unloadable = loadNamedEntries(path, scope.deferredEntries);
+      if (unloadable !== undefined) throw new Error(unloadable);
       const v = jmesSearch(path, scope.data, { now: scope.now });
       if (v !== null && v !== undefined) output = v;
     } catch (e) {
@@ -245,14 +249,32 @@ function loadEntry(entry: JsonObject, scope: VariableScope, env: ContextEnvironm
 }
 
 /**
+ * How an entry's loader words the context size error when Kyverno's deferred loader (the
+ * default) adds the entry, at the first query naming it (context/deferred): a variable's
+ * ReplaceContextEntry error as is (loaders/variable.go), a ConfigMap's and a global context
+ * entry's wrapped (loaders/configmap.go, loaders/globalcontext.go). Undefined: counted as it
+ * loads, its error the rule's "failed to load context": an apiCall entry, as the CLI loads its
+ * mocked calls eagerly (cmd/cli store/contextloader.go), and an image registry entry.
+ */
+function deferredWording(entry: JsonObject, name: string): ((message: string) => string) | undefined {
+  if (asObject(entry.variable)) return (message) => message;
+  if (asObject(entry.configMap)) return (message) => `failed to add config map for context entry ${name}: ${message}`;
+  if (asObject(entry.globalReference)) return (message) => `failed to add resource cache results for context entry ${name}: ${message}`;
+  return undefined;
+}
+
+/**
  * Adds a rule's (or foreach's) context entries to the scope, in order. The entries' JSON
- * size counts against Kyverno's context size limit (an error past it); Kyverno sums it over
- * the whole policy context, here over one rule or foreach level.
+ * size counts against Kyverno's context size limit (an error past it), summed over the JSON
+ * context the evaluation runs in (engine/core/budget JsonContextSize: every rule and foreach
+ * level of the policy, never given back); outside an evaluation, over these entries alone.
+ * Most entries count when a query first names them, as Kyverno's deferred loader adds them
+ * (deferredWording, context/deferred).
  */
 export function loadContextEntries(entries: unknown, scope: VariableScope, env: ContextEnvironment): ContextLoadResult {
   const skipped: ContextLoadResult['skipped'] = [];
   if (!Array.isArray(entries)) return { scope, skipped };
-  const used = { bytes: 0 };
+  const standalone = { bytes: 0 };
   let current = scope;
   for (const raw of entries) {
     const entry = asObject(raw);
@@ -265,10 +287,16 @@ export function loadContextEntries(entries: unknown, scope: VariableScope, env: 
       if (r.failed !== undefined) current = { ...current, failedEntries: { ...current.failedEntries, [name]: r.failed } };
       continue;
     }
+    const wording = deferredWording(entry, name);
     try {
-      chargeContextEntry(name, r.value, used);
+      chargeValue(r.value, `context entry ${name}`);
+      if (wording === undefined) chargeContextEntry(name, r.value, jsonContextOr(standalone), jsonContextLevel());
     } catch (e) {
       return { scope: current, skipped, error: (e as Error).message };
+    }
+    if (wording !== undefined) {
+      const waiting: DeferredEntry = { name, value: r.value, account: jsonContextOr(standalone), level: jsonContextLevel(), wording, state: 'pending' };
+      current = { ...current, deferredEntries: current.deferredEntries ? [...current.deferredEntries, waiting] : [waiting] };
     }
     current = { ...current, data: { ...current.data, [name]: r.value } };
     if (current.failedEntries?.[name] !== undefined) {

@@ -6,7 +6,7 @@
  *
  * | budget | limit | Kyverno / Kubernetes counterpart |
  * |---|---|---|
- * | context entry size | the configuration's `maxContextSize` (default 2 MiB) of JSON per rule context | `maxContextSize` (DefaultMaxContextSize, 2 MiB), Kyverno's error |
+ * | context entry size | the configuration's `maxContextSize` (default 2 MiB) of JSON per JSON context (see JsonContextSize) | `maxContextSize` (DefaultMaxContextSize, 2 MiB), Kyverno's error |
  * | text parsed in one step | 2 MiB (the context size) per parse_yaml / yaml.parse input | none: a single YAML parse no deadline check reaches |
  * | JMESPath values built | 1,000,000 elements per query | none in go-jmespath; the order of k8s' CEL PerCallLimit |
  * | foreach elements | 100,000 elements per rule | none: bounds nested foreach over large lists |
@@ -89,20 +89,119 @@ export function jsonSizeUpTo(value: unknown, limit: number): number {
 const CONTEXT_SIZE_REPORT_BOUND = 64 * 1024 * 1024;
 
 /**
- * Throws Kyverno's context size error (ContextSizeLimitExceededError) when `value` would take
- * the context past the configured `maxContextSize` (engineConfiguration(); 0 or less: no limit).
+ * The bytes of context entries one of Kyverno's JSON contexts has taken in (pkg/engine/context
+ * context.go: `contextSize`, raised by AddContextEntry / ReplaceContextEntry by the length of
+ * each entry's marshalled JSON). Checkpoint, Restore and Reset leave it alone, so it is never
+ * given back: it sums the entries of every rule and foreach level (each element's entries
+ * again) for as long as the JSON context lives: one policy and phase in the CLI
+ * (processor.makePolicyContext), every policy of one admission review in the webhook
+ * (resource/validation and mutation handlers share the request's policy context via WithPolicy).
  */
-export function chargeContextEntry(name: string, value: unknown, used: { bytes: number }): void {
+export interface JsonContextSize {
+  bytes: number;
+  /**
+   * The rule's entries loaded so far with the checkpoint depth each was loaded at (0: the
+   * rule's own, n: the n-th foreach level's element): Kyverno reloads them, and so counts
+   * them again, when a foreach resets or restores its checkpoint (deferredLoaders.Reset).
+   */
+  loaded?: Array<{ level: number; size: number }>;
+  /** Foreach checkpoints open in the rule. */
+  level?: number;
+}
+
+/** The JSON context being evaluated in (null outside a policy evaluation). */
+let jsonContext: JsonContextSize | null = null;
+
+/**
+ * Makes `size` the JSON context that context entries count against until leaveJsonContext
+ * gets the returned (outer) one back; nested evaluations keep their own.
+ */
+export function enterJsonContext(size: JsonContextSize | null): JsonContextSize | null {
+  const outer = jsonContext;
+  jsonContext = size;
+  return outer;
+}
+
+export function leaveJsonContext(outer: JsonContextSize | null): void {
+  jsonContext = outer;
+}
+
+/** A rule starts: the previous rule's loaders went at its Restore (invokeRuleHandler). */
+function startRuleContext(): void {
+  if (jsonContext && (jsonContext.loaded || jsonContext.level)) {
+    jsonContext.loaded = undefined;
+    jsonContext.level = 0;
+  }
+}
+
+/** A foreach list's elements are about to be visited (validateElements / mutateElements: Checkpoint). */
+export function foreachCheckpoint(): void {
+  if (jsonContext) jsonContext.level = (jsonContext.level ?? 0) + 1;
+}
+
+/** The next element of the list (Reset): the entries of the levels around it load again. */
+export function foreachElementReset(): void {
+  if (jsonContext) resetLoaders(jsonContext, jsonContext.level ?? 0, false);
+}
+
+/** The list is done (Restore, also on an early return): the levels around it load again. */
+export function foreachRestore(): void {
+  if (!jsonContext) return;
+  const level = Math.max(0, (jsonContext.level ?? 0) - 1);
+  jsonContext.level = level;
+  resetLoaders(jsonContext, level, true);
+}
+
+/**
+ * Kyverno's deferredLoaders.Reset(restore, level) over loaders that have loaded (here every
+ * entry that loaded, the engine loading eagerly): deeper levels' are dropped; a shallower
+ * level's load again (into the restored context), and on restore the level's own too, which
+ * are then dropped. A reload adds its size to the context again; one past the limit is only
+ * logged by Kyverno ("failed to reload context entry"), so nothing is added and nothing fails.
+ */
+function resetLoaders(context: JsonContextSize, level: number, restore: boolean): void {
+  const loaded = context.loaded;
+  if (!loaded || loaded.length === 0) return;
   const limit = engineConfiguration().maxContextSize;
-  // Without a limit the memory budget still bounds what the entries hold.
-  const left = limit > 0 ? limit - used.bytes : MAX_EVALUATION_BYTES - evaluationBytes;
-  const size = jsonSizeUpTo(value, left);
-  if (limit > 0 && size > left) {
-    const reached = used.bytes + jsonSizeUpTo(value, Math.max(left, CONTEXT_SIZE_REPORT_BOUND));
+  const kept: Array<{ level: number; size: number }> = [];
+  for (const l of loaded) {
+    if (l.level > level) continue;
+    if (restore || l.level < level) {
+      if (limit <= 0 || context.bytes + l.size <= limit) context.bytes += l.size;
+    }
+    if (l.level < level) kept.push(l);
+  }
+  context.loaded = kept;
+}
+
+/** The JSON context entries count against: the evaluation's, else (a cleanup policy's conditions) `standalone`. */
+export function jsonContextOr(standalone: JsonContextSize): JsonContextSize {
+  return jsonContext ?? standalone;
+}
+
+/** The foreach depth an entry loaded now is declared at (0: the rule's own). */
+export function jsonContextLevel(): number {
+  return jsonContext?.level ?? 0;
+}
+
+/**
+ * Adds an entry's JSON size to `context`, Kyverno's AddContextEntry / ReplaceContextEntry:
+ * throws Kyverno's ContextSizeLimitExceededError (checkContextSizeLimit) when it would take
+ * the context past the configured `maxContextSize` (engineConfiguration(); 0 or less: no
+ * limit, nothing measured). The entry is remembered at `level` for the foreach resets that
+ * load it again. What the value holds is charged to the memory budget where it is built.
+ */
+export function chargeContextEntry(name: string, value: unknown, context: JsonContextSize, level: number): void {
+  const limit = engineConfiguration().maxContextSize;
+  if (limit <= 0) return;
+  const left = limit - context.bytes;
+  const size = jsonSizeUpTo(value, Math.max(left, 0));
+  if (size > left) {
+    const reached = context.bytes + jsonSizeUpTo(value, Math.max(left, CONTEXT_SIZE_REPORT_BOUND));
     throw new BudgetExceededError('context size', limit, `context entry ${name}`, undefined, `context size limit exceeded: ${reached} bytes exceeds limit of ${limit} bytes`);
   }
-  used.bytes += size;
-  chargeMemory(size, `context entry ${name}`);
+  context.bytes += size;
+  (context.loaded ??= []).push({ level, size });
 }
 
 /**
@@ -162,6 +261,7 @@ export function withEvaluationBudget<T, A = undefined, B = undefined, C = undefi
 /** Names the rule being evaluated, for the budget's message. */
 export function enterRule(name: string): void {
   evaluationRule = name;
+  startRuleContext();
 }
 
 function where(): string {

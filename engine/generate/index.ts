@@ -11,6 +11,7 @@ import { evaluateConditions } from '../conditions';
 import { jmesSearch } from '../jmespath';
 import { substituteVariables, withVariables, type VariableScope } from '../variables';
 import type { ContextLoader } from '../mutate/foreach';
+import { loadNamedEntries } from '../context/deferred';
 import { getResource, listResources, metaOf, refText, splitKind, type ResourceRef } from './resources';
 import { isJsonObject } from '../core/json';
 import { resourceGVK } from '../kube';
@@ -108,6 +109,8 @@ function generateForeach(fe: unknown, i: number, scope: VariableScope, known: Js
   if (!isJsonObject(fe)) throw new GenerateError(`generate.foreach[${i}] must be a map`);
   let value: unknown;
   try {
+    const unloadable = loadNamedEntries(str(fe.list), scope.deferredEntries);
+    if (unloadable !== undefined) throw new Error(unloadable);
     value = jmesSearch(str(fe.list), scope.data);
   } catch (e) {
     if (isBudgetExceeded(e)) throw e;

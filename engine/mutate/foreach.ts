@@ -10,9 +10,10 @@ import type { JsonObject } from '../core/types';
 import { evaluateConditions } from '../conditions';
 import { jmesSearch } from '../jmespath';
 import { withVariables, type VariableScope } from '../variables';
+import { loadNamedEntries } from '../context/deferred';
 import { jsonEqual } from '../core/json';
 import { applyPatches, type PatchStep } from './patcher';
-import { BudgetExceededError, chargeForeachElement, MAX_FOREACH_ELEMENTS } from '../core/budget';
+import { BudgetExceededError, chargeForeachElement, foreachCheckpoint, foreachElementReset, foreachRestore, MAX_FOREACH_ELEMENTS } from '../core/budget';
 
 /** Loads `context` entries into a scope (provided by the engine's context loader). */
 export type ContextLoader = (entries: unknown[], scope: VariableScope) => VariableScope;
@@ -57,6 +58,8 @@ export function mutateForeach(entries: unknown, resource: JsonObject, scope: Var
 
 /** Kyverno's EvaluateList: a JMESPath query; a non-list result is a one-element list. */
 function evaluateList(expression: string, scope: VariableScope): unknown[] {
+  const unloadable = loadNamedEntries(expression, scope.deferredEntries);
+  if (unloadable !== undefined) throw new Error(unloadable);
   const value = jmesSearch(expression, scope.data);
   return Array.isArray(value) ? value : [value];
 }
@@ -66,7 +69,22 @@ function withRequestObject(scope: VariableScope, resource: JsonObject): Variable
   return withVariables(scope, { request: { ...request, object: resource } });
 }
 
+/**
+ * Kyverno's mutateElements checkpoints the JSON context, resets it per element and restores it
+ * on return: each counts the entries loaded around the list again (context size).
+ */
 function mutateElements(
+  fe: JsonObject, elements: unknown[], resource: JsonObject, scope: VariableScope, env: ForeachEnv, nesting: number,
+): PatchStep {
+  foreachCheckpoint();
+  try {
+    return patchElements(fe, elements, resource, scope, env, nesting);
+  } finally {
+    foreachRestore();
+  }
+}
+
+function patchElements(
   fe: JsonObject, elements: unknown[], resource: JsonObject, scope: VariableScope, env: ForeachEnv, nesting: number,
 ): PatchStep {
   let reverse = fe.patchStrategicMerge !== undefined && fe.patchStrategicMerge !== null;
@@ -78,6 +96,7 @@ function mutateElements(
     const element = elements[index];
     if (element === null || element === undefined) continue;
     chargeForeachElement();
+    foreachElementReset();
     let elementScope = withVariables(scope, {
       element, elementIndex: index, [`element${nesting}`]: element, [`elementIndex${nesting}`]: index,
     });

@@ -31,7 +31,7 @@ import { parseKindSelector } from '../kube/selectors';
 import { wildcardMatch } from '../wildcard/wildcard';
 import { parseDuration } from '../units';
 import { podSecurityRuleProblems, podSecurityStandardProblems } from '../pss/validation';
-import { checkCelExpression } from '../cel/diagnostics';
+import { checkCelExpression, type CelCheckContext } from '../cel/diagnostics';
 import { celTypeCheckWarning, classicCelTypeCheck, objectTypesWith } from '../cel/type-check';
 import type { CrdSchema } from '../kube/crd';
 
@@ -367,18 +367,20 @@ export function lookupFinder(lookups: Array<[string, ServedResource[]]>): Resour
 /**
  * ValidateCustomWebhookMatchConditions: `spec.webhookConfiguration.matchConditions` go into the
  * policy's own webhook, where the API server evaluates them; Kyverno compiles them first in the
- * API server's matchConditions environment (object, oldObject, request; no params, no
- * authorizer) and refuses the policy with every expression that does not compile to a bool.
- * The detail after `compilation failed:` is our checker's words, not cel-go's. Known gap: our
- * checker declares more than that environment (Kyverno's libraries, `authorizer`,
- * `exceptions`), so an expression naming them is admitted here and refused by Kyverno.
+ * API server's environment (admissionpolicy.NewCompiler: Kubernetes' base environment and a
+ * composited compiler's `variables`, with object, oldObject, request and namespaceObject; no
+ * params, no authorizer, none of Kyverno's libraries) and refuses the policy with every
+ * expression that does not compile to a bool. The detail after `compilation failed:` is our
+ * checker's words, not cel-go's.
  */
+const WEBHOOK_MATCH_CONDITION_CHECK: CelCheckContext = { expect: 'bool', hasParams: false, variables: [], apiServer: { authorizer: false } };
+
 function webhookMatchConditionsError(spec: JsonObject): AdmissionIssue | undefined {
   const conditions = asArray(asObject(spec.webhookConfiguration).matchConditions).map(asObject);
   const failures: Array<{ i: number; detail: string }> = [];
   for (const [i, condition] of conditions.entries()) {
     const expression = typeof condition.expression === 'string' ? condition.expression : '';
-    const problem = checkCelExpression(expression, { expect: 'bool', hasParams: false })[0];
+    const problem = checkCelExpression(expression, WEBHOOK_MATCH_CONDITION_CHECK)[0];
     if (!problem) continue;
     failures.push({ i, detail: problem.message.startsWith('expression must evaluate to ') ? 'must evaluate to bool' : `compilation failed: ${problem.message}` });
   }

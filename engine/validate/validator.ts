@@ -5,6 +5,7 @@
  */
 import { evaluateConditions } from '../conditions';
 import { loadContextEntries } from '../context';
+import { loadNamedEntries } from '../context/deferred';
 import type { JsonObject, RuleResult } from '../core/types';
 import { jmesSearch } from '../jmespath';
 import { anyPatternFailureEntries, combineAnyPatternOutcomes, formatAnyPatternFailure, formatPatternFailure, passedMessage, validatePattern } from '../pattern';
@@ -12,7 +13,7 @@ import { substituteVariables, withVariables, type VariableScope } from '../varia
 import { joinNonEmpty, ruleError, ruleResult } from './results';
 import type { ValidateEnvironment } from './types';
 import { isJsonObject } from '../core/json';
-import { BudgetExceededError, chargeForeachElement, isBudgetExceeded, MAX_FOREACH_ELEMENTS } from '../core/budget';
+import { BudgetExceededError, chargeForeachElement, foreachCheckpoint, foreachElementReset, foreachRestore, isBudgetExceeded, MAX_FOREACH_ELEMENTS } from '../core/budget';
 
 /** One validation level: the rule itself, or one foreach body for one element. */
 export interface ValidatorLevel {
@@ -132,6 +133,8 @@ function evaluateList(list: unknown, scope: VariableScope): unknown[] | null {
   if (typeof list !== 'string') return null;
   let v: unknown;
   try {
+    const unloadable = loadNamedEntries(list, scope.deferredEntries);
+    if (unloadable !== undefined) throw new Error(unloadable);
     v = jmesSearch(list.trim(), scope.data, { now: scope.now });
   } catch (e) {
     // Kyverno passes over a list it cannot evaluate; a spent budget is an error instead.
@@ -161,12 +164,30 @@ function validateElements(
   env: ValidateEnvironment,
   st: LevelState,
 ): { result: RuleResult; applied: number } {
+  // Kyverno's validateElements checkpoints the JSON context, resets it per element and restores
+  // it on return: each counts the entries loaded around the list again (context size).
+  foreachCheckpoint();
+  try {
+    return visitElements(fe, elements, parent, env, st);
+  } finally {
+    foreachRestore();
+  }
+}
+
+function visitElements(
+  fe: JsonObject,
+  elements: unknown[],
+  parent: ValidatorLevel,
+  env: ValidateEnvironment,
+  st: LevelState,
+): { result: RuleResult; applied: number } {
   const name = env.ruleName;
   let applied = 0;
   for (let index = 0; index < elements.length; index++) {
     const element = elements[index];
     if (element === null || element === undefined) continue;
     chargeForeachElement();
+    foreachElementReset();
     const n = parent.nesting;
     let scope = withVariables(st.scope, {});
     scope.data = { ...scope.data, element, [`element${n}`]: element, elementIndex: index, [`elementIndex${n}`]: index };

@@ -1,4 +1,5 @@
 import type { JsonObject } from '../core/types';
+import type { DeferredEntry } from '../context/deferred';
 import { isJsonObject } from '../core/json';
 
 /**
@@ -14,6 +15,8 @@ export interface VariableScope {
    * error: a variable naming one fails with it, as Kyverno's deferred loading reports it.
    */
   failedEntries?: Record<string, string>;
+  /** Entries computed but not yet in Kyverno's JSON context: counted when a query names them (context/deferred). */
+  deferredEntries?: readonly DeferredEntry[];
 }
 
 /** A variable could not be resolved (message in Kyverno's wording). */

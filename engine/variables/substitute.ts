@@ -10,6 +10,7 @@ import { goJson } from './gojson';
 import { substituteReferences } from './references';
 import type { VariableScope } from './scope';
 import { VariableError } from './scope';
+import { loadNamedEntries, queryNamesEntry } from '../context/deferred';
 
 // `(^|[^\\])` keeps an escaped `\{{` out; the inner alternation allows one level of
 // single braces (JMESPath multiselect hashes) and is linear: its branches are disjoint.
@@ -150,10 +151,7 @@ function missingKey(expression: string, data: unknown): string | undefined {
  * matches a query (the name, not preceded by a dot or word character, ending at a word boundary).
  */
 function failedEntryOf(expression: string, failed: Record<string, string>): string | undefined {
-  for (const [name, failure] of Object.entries(failed)) {
-    const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    if (new RegExp(`(?:^|$|\\s|[^.0-9A-Za-z])${escaped}\\b`).test(expression)) return failure;
-  }
+  for (const [name, failure] of Object.entries(failed)) if (queryNamesEntry(expression, name)) return failure;
   return undefined;
 }
 
@@ -162,6 +160,9 @@ export function resolveExpression(expression: string, scope: VariableScope, path
   let variable = expression;
   if (isDeleteRequest(scope)) variable = variable.split('request.object').join('request.oldObject');
   if (variable === '') throw new VariableError(`failed to resolve  at path ${path}: invalid query (nil)`);
+  // Kyverno's Query loads the deferred entries the query names first; one past the context size fails it.
+  const unloadable = loadNamedEntries(variable, scope.deferredEntries);
+  if (unloadable !== undefined) throw new VariableError(`failed to resolve ${variable} at path ${path}: ${unloadable}`);
   if (scope.failedEntries) {
     const failure = failedEntryOf(variable, scope.failedEntries);
     if (failure !== undefined) throw new VariableError(`failed to resolve ${variable} at path ${path}: ${failure}`);

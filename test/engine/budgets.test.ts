@@ -50,15 +50,22 @@ test('one JMESPath query building a huge value is stopped before it is built', (
   for (let k = 0; k < 5; k++) assert.equal((jmesSearch('v[*]', { v: Array.from({ length: JMESPATH_BUILD_LIMIT / 2 }, () => 1) }) as unknown[]).length, JMESPATH_BUILD_LIMIT / 2);
 });
 
-test('context entries past Kyverno\'s 2 MiB context size are an error of the rule', () => {
+test('context entries past Kyverno\'s 2 MiB context size are an error of the query that reads them', () => {
   const big = 'x'.repeat(DEFAULT_MAX_CONTEXT_SIZE / 2);
   const { result } = runRule({
     context: [{ name: 'a', variable: { value: big } }, { name: 'b', variable: { value: big } }, { name: 'c', variable: { value: 'small' } }],
     validate: { message: 'm', deny: { conditions: { any: [{ key: '{{ c }}', operator: 'Equals', value: 'small' }] } } },
   });
-  assert.equal(result.status, 'error');
-  // Kyverno's ContextSizeLimitExceededError: two entries of 1 MiB + 2 bytes of JSON each.
-  assert.equal(result.message, 'failed to load context: context size limit exceeded: 2097156 bytes exceeds limit of 2097152 bytes');
+  // `b` never took its place in the context, and the rule reads only `c`.
+  assert.equal(result.status, 'fail', result.message);
+  const readsBoth = runRule({
+    context: [{ name: 'a', variable: { value: big } }, { name: 'b', variable: { value: big } }],
+    validate: { message: 'm', deny: { conditions: { all: [{ key: '{{ length(a) }}', operator: 'GreaterThan', value: 0 }, { key: '{{ length(b) }}', operator: 'GreaterThan', value: 0 }] } } },
+  }).result;
+  assert.equal(readsBoth.status, 'error');
+  // Kyverno's ContextSizeLimitExceededError: two entries of 1 MiB + 2 bytes of JSON each, given
+  // by the deferred loader to the query that loads `b`.
+  assert.equal(readsBoth.message, 'failed to check deny conditions: failed to substitute variables in condition key: failed to resolve length(b) at path : context size limit exceeded: 2097156 bytes exceeds limit of 2097152 bytes');
   const ok = runRule({ context: [{ name: 'a', variable: { value: big } }], validate: { message: 'm', deny: { conditions: { any: [{ key: '{{ length(a) }}', operator: 'Equals', value: big.length }] } } } });
   assert.equal(ok.result.status, 'fail');
 });

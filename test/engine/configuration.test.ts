@@ -83,7 +83,8 @@ test("a context past maxContextSize is Kyverno's error; the limit follows the co
   const rule = {
     name: 'r', match: { any: [{ resources: { kinds: ['Pod'] } }] },
     context: [{ name: 'a', variable: { value: half } }, { name: 'b', variable: { value: half } }],
-    validate: { message: 'm', deny: { conditions: { any: [{ key: '{{ length(b) }}', operator: 'Equals', value: 600 }] } } },
+    // Both entries are read (`all` evaluates every condition), so Kyverno's deferred loader loads both.
+    validate: { message: 'm', deny: { conditions: { all: [{ key: '{{ length(a) }}', operator: 'Equals', value: 600 }, { key: '{{ length(b) }}', operator: 'Equals', value: 600 }] } } },
   };
   const policy = { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p' }, spec: { rules: [rule] } };
   const run = () => applyPolicy(policy, { request: create(podWith('nginx')), cluster: cluster() }).rules[0];
@@ -91,12 +92,77 @@ test("a context past maxContextSize is Kyverno's error; the limit follows the co
   configured({ maxContextSize: 1024 });
   const over = run();
   assert.equal(over.status, 'error');
-  // Each entry is 602 bytes of JSON (Kyverno's len of the marshalled value): 1204 > 1024.
-  assert.equal(over.message, 'failed to load context: context size limit exceeded: 1204 bytes exceeds limit of 1024 bytes');
+  // Each entry is 602 bytes of JSON (Kyverno's len of the marshalled value): 1204 > 1024. The
+  // deferred loader gives the error to the query that loads `b`.
+  assert.equal(over.message, 'failed to check deny conditions: failed to substitute variables in condition key: failed to resolve length(b) at path : context size limit exceeded: 1204 bytes exceeds limit of 1024 bytes');
+  // An entry no query names is never added (nor counted) by Kyverno's deferred loader.
+  const readsB = { ...rule, validate: { message: 'm', deny: { conditions: { any: [{ key: '{{ length(b) }}', operator: 'Equals', value: 600 }] } } } };
+  assert.equal(applyPolicy({ ...policy, spec: { rules: [readsB] } }, { request: create(podWith('nginx')), cluster: cluster() }).rules[0].status, 'fail');
   configured({ maxContextSize: 1204 });
   assert.equal(run().status, 'fail', 'exactly at the limit is within it');
   configured({ maxContextSize: 0 });
   assert.equal(run().status, 'fail');
+});
+
+test("the context size is the JSON context's: rules, foreach elements and a review's policies add up; the CLI's phases start afresh (Kyverno's contextSize, never reset by Checkpoint/Restore)", () => {
+  configured({ maxContextSize: 1024 });
+  const half = 'x'.repeat(600);
+  const denyLength = (name: string) => ({ message: 'm', deny: { conditions: { any: [{ key: `{{ length(${name}) }}`, operator: 'Equals', value: 600 }] } } });
+  const rule = (name: string, entry: string, extra: JsonObject = {}) => ({ name, match: { any: [{ resources: { kinds: ['Pod'] } }] }, context: [{ name: entry, variable: { value: half } }], ...extra });
+  const policyOf = (name: string, ...rules: JsonObject[]) => ({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name }, spec: { rules } });
+  const request = create(podWith('nginx'));
+
+  // Two rules of 602 bytes each: the second takes the policy's context to 1204 bytes.
+  const twoRules = applyPolicy(policyOf('p', rule('first', 'a', { validate: denyLength('a') }), rule('second', 'b', { validate: denyLength('b') })), { request, cluster: cluster() });
+  assert.deepEqual(twoRules.rules.map((r) => [r.name, r.status]), [['first', 'fail'], ['second', 'error']]);
+  assert.equal(twoRules.rules[1].message, 'failed to check deny conditions: failed to substitute variables in condition key: failed to resolve length(b) at path : context size limit exceeded: 1204 bytes exceeds limit of 1024 bytes');
+
+  // A foreach level's entries count again for every element (each element loads them anew).
+  const pod = podWith('nginx');
+  const twoContainers = { ...pod, spec: { containers: [{ name: 'one', image: 'nginx' }, { name: 'two', image: 'nginx' }] } };
+  const perElement = {
+    name: 'each', match: { any: [{ resources: { kinds: ['Pod'] } }] },
+    validate: { message: 'm', foreach: [{ list: 'request.object.spec.containers', context: [{ name: 'e', variable: { value: half } }], deny: { conditions: { any: [{ key: '{{ length(e) }}', operator: 'Equals', value: 0 }] } } }] },
+  };
+  const oneElement = applyPolicy(policyOf('f', perElement), { request, cluster: cluster() });
+  assert.equal(oneElement.rules[0].status, 'pass', 'one element: 602 bytes');
+  const elements = applyPolicy(policyOf('f', perElement), { request: create(twoContainers), cluster: cluster() });
+  assert.equal(elements.rules[0].status, 'error');
+  assert.equal(elements.rules[0].message, 'validation failure: failed to check deny conditions: failed to substitute variables in condition key: failed to resolve length(e) at path : context size limit exceeded: 1204 bytes exceeds limit of 1024 bytes');
+
+  // The rule's entries load again at every element's Reset and at the list's Restore
+  // (deferredLoaders.Reset): 100 bytes of rule context and three elements count 100 × 5.
+  configured({ maxContextSize: 499 });
+  const threeContainers = { ...pod, spec: { containers: ['one', 'two', 'three'].map((name) => ({ name, image: 'nginx' })) } };
+  const ruleEntry = (list: string) => ({
+    name: 'reload', match: { any: [{ resources: { kinds: ['Pod'] } }] }, context: [{ name: 'r', variable: { value: 'y'.repeat(98) } }],
+    preconditions: { all: [{ key: '{{ length(r) }}', operator: 'Equals', value: 98 }] },
+    validate: { message: 'm', foreach: [{ list, deny: { conditions: { any: [{ key: '{{ length(r) }}', operator: 'Equals', value: 0 }] } } }] },
+  });
+  const reloadedOnce = (list: string) => {
+    const validate = { bytes: 0 };
+    const r = applyPolicy(policyOf('r', ruleEntry(list)), { request: create(threeContainers), cluster: cluster(), contextSizes: { validate } }).rules[0];
+    return { status: r.status, bytes: validate.bytes };
+  };
+  assert.deepEqual(reloadedOnce('request.object.spec.containers[:2]'), { status: 'pass', bytes: 400 }, 'two elements: 100 + 2 resets + 1 restore');
+  assert.deepEqual(reloadedOnce('request.object.spec.containers'), { status: 'pass', bytes: 400 }, 'the reload past the limit is only logged by Kyverno');
+  configured({ maxContextSize: 1024 });
+
+  // The CLI makes a policy context per phase: a mutate rule's entry does not count in validation.
+  const mutateThenValidate = policyOf('m',
+    rule('label', 'a', { mutate: { patchStrategicMerge: { metadata: { labels: { size: '{{ length(a) }}' } } } } }),
+    rule('check', 'b', { validate: denyLength('b') }));
+  assert.deepEqual(applyPolicy(mutateThenValidate, { request, cluster: cluster() }).rules.map((r) => [r.name, r.status]), [['label', 'pass'], ['check', 'fail']]);
+
+  // The webhook evaluates a review's policies in one policy context: the second policy's entry is over.
+  const validate = { bytes: 0 };
+  const shared = [policyOf('one', rule('r', 'a', { validate: denyLength('a') })), policyOf('two', rule('r', 'b', { validate: denyLength('b') }))]
+    .map((p) => applyPolicy(p, { request, cluster: cluster(), contextSizes: { validate } }).rules[0].status);
+  assert.deepEqual(shared, ['fail', 'error']);
+  assert.equal(validate.bytes, 602);
+  const alone = [policyOf('one', rule('r', 'a', { validate: denyLength('a') })), policyOf('two', rule('r', 'b', { validate: denyLength('b') }))]
+    .map((p) => applyPolicy(p, { request, cluster: cluster() }).rules[0].status);
+  assert.deepEqual(alone, ['fail', 'fail'], 'without a shared context (the CLI) each policy has its own');
 });
 
 test("verifyImages' digest patch names the image as the configuration reads it (Kyverno's makeAddDigestPatch on ImageInfo.String())", () => {

@@ -289,6 +289,35 @@ test('webhookConfiguration.matchConditions must compile in the API server\'s env
   assert.equal(checkPolicyForAdmission(withConditions('size(request.userInfo.groups)')).error, 'match conditions compilation errors: [must evaluate to bool]');
   // No params and no authorizer in this environment.
   assert.match(String(checkPolicyForAdmission(withConditions('params.x == 1')).error), /^match conditions compilation errors: \[compilation failed: /);
+  // Only Kubernetes' libraries: Kyverno's (resource, http, json, imagedata, generator, time...),
+  // cel-go's Math and Encoders, `authorizer` and `exceptions` are unknown to the API server.
+  for (const expression of [
+    "resource.Get('v1', 'configmaps', 'default', 'x') != null",
+    "http.Get('https://example.com').ok == true",
+    "json.unmarshal('{}') == {}",
+    "image.GetMetadata('nginx') != null",
+    "parseImageReference('nginx').registry() == 'docker.io'",
+    'math.greatest(1, 2) == 2',
+    "base64.encode(b'x') == 'eA=='",
+    "authorizer.group('').resource('pods').check('get').allowed()",
+    'size(exceptions) == 0',
+    'variables.x == 1',
+  ]) {
+    assert.match(String(checkPolicyForAdmission(withConditions(expression)).error), /^match conditions compilation errors: \[compilation failed: /, expression);
+  }
+  // ...whose libraries compile: quantity, ip/cidr, url, regex, lists, sets, strings, format, semver, image, two-variable comprehensions.
+  for (const expression of [
+    "quantity('1Gi').isGreaterThan(quantity('1Mi'))",
+    "ip('10.0.0.1').family() == 4 && cidr('10.0.0.0/8').containsIP(ip('10.0.0.1'))",
+    "url('https://a.example/x').getHost() == 'a.example'",
+    "'abc'.matches('^a') && [1, 2].isSorted() && sets.contains([1, 2], [1])",
+    "'a,b'.split(',').size() == 2 && format.dns1123Label().validate('ok') == optional.none()",
+    "semver('1.2.3').isGreaterThan(semver('1.0.0'))",
+    "image('nginx').registry() == 'index.docker.io' || isImage('nginx')",
+    'object.metadata.labels.all(k, v, v != "") && namespaceObject == null || oldObject == null',
+  ]) {
+    assert.deepEqual(checkPolicyForAdmission(withConditions(expression)), { warnings: [] }, expression);
+  }
   // The editor's own CEL check reports inside the expression instead.
   assert.deepEqual(policyAdmissionVerdict(withConditions('size(request.userInfo.groups)'), { compileCel: false }).errors, []);
 });

@@ -73,9 +73,9 @@ test('validate fast path: a literal pattern answers as the long way, field for f
 
 test('validate fast path: a policy of several literal rules answers as the long way (rules of other kinds, applyRules One, overrides, context entries, exceptions, test values)', () => {
   const rule = (name: string, kinds: string[], validate: JsonObject, extra: JsonObject = {}): JsonObject => ({ name, match: { any: [{ resources: { kinds } }] }, validate, ...extra });
-  // Rule c carries a context entry in the second form, one past the context size budget: the
-  // rule's context is loaded (and fails) before its pattern is looked at, so such a policy is
-  // not answered by its patterns alone.
+  // Rule c carries a context entry in the second form, an apiCall whose mocked call fails (the
+  // CLI loads those as the rule starts, not when read): the rule's context is loaded (and fails)
+  // before its pattern is looked at, so such a policy is not answered by its patterns alone.
   const several = (validate: JsonObject, spec: JsonObject, context: boolean): JsonObject => ({
     apiVersion: 'kyverno.io/v1',
     kind: 'ClusterPolicy',
@@ -86,7 +86,7 @@ test('validate fast path: a policy of several literal rules answers as the long 
       rules: [
         rule('a', ['Pod'], validate),
         rule('b', ['Deployment'], validate),
-        rule('c', ['Pod'], { ...validate, failureAction: 'Audit' }, context ? { context: [{ name: 'huge', variable: { value: 'x'.repeat(3 * 1024 * 1024) } }] } : {}),
+        rule('c', ['Pod'], { ...validate, failureAction: 'Audit' }, context ? { context: [{ name: 'down', apiCall: { urlPath: '/api/v1/down' } }] } : {}),
         rule('d', ['Pod'], { pattern: { metadata: { name: '?*' } } }),
       ],
     },
@@ -97,7 +97,8 @@ test('validate fast path: a policy of several literal rules answers as the long 
     metadata: { name: 'skip-c', namespace: 'apps' },
     spec: { exceptions: [{ policyName: 'several', ruleNames: ['c'] }], match: { any: [{ resources: { kinds: ['Pod'], namespaces: ['apps'] } }] } },
   };
-  const clusters: ClusterState[] = [cluster, { ...cluster, exceptions: [exception] }, { ...cluster, namespaceLabels: { apps: { tier: 'web' } } }];
+  const failingCall: ClusterState = { ...cluster, apiCallResponses: [{ request: { urlPath: '/api/v1/down' }, response: { status: 500, body: {} }, mock: true }] };
+  const clusters: ClusterState[] = [failingCall, { ...failingCall, exceptions: [exception] }, { ...failingCall, namespaceLabels: { apps: { tier: 'web' } } }];
   const requests = [request(pod('ok', 'apps', 'nginx:1.25')), request(pod('untagged', 'apps', 'nginx')), request(pod('ok', 'web', 'nginx:1'), 'UPDATE', pod('ok', 'web', 'nginx'))];
   const specs: JsonObject[] = [{}, { applyRules: 'One' }, { validationFailureActionOverrides: [{ action: 'Audit', namespaces: ['apps'] }] }];
   let compared = 0;
@@ -125,7 +126,7 @@ test('validate fast path: a policy of several literal rules answers as the long 
   assert.deepEqual(applyPolicy(several(literal, {}, false), { request: ok, cluster: clusters[1], phases: ['validate'] }).rules.map((r) => `${r.name}:${r.status}`), ['a:pass', 'c:skip', 'd:pass']);
   assert.deepEqual(applyPolicy(several(literal, { applyRules: 'One' }, false), { request: ok, cluster, phases: ['validate'] }).rules.map((r) => r.name), ['a']);
   assert.deepEqual(applyPolicy(several(literal, specs[2], false), { request: ok, cluster, phases: ['validate'] }).rules.map((r) => r.failureAction), ['Audit', 'Audit', 'Audit']);
-  assert.deepEqual(applyPolicy(several(literal, {}, true), { request: ok, cluster, phases: ['validate'] }).rules.map((r) => `${r.name}:${r.status}`), ['a:pass', 'c:error', 'd:pass']);
+  assert.deepEqual(applyPolicy(several(literal, {}, true), { request: ok, cluster: failingCall, phases: ['validate'] }).rules.map((r) => `${r.name}:${r.status}`), ['a:pass', 'c:error', 'd:pass']);
 });
 
 test('validate fast path: rules with preconditions, deny or variables are not answered by their pattern alone', () => {

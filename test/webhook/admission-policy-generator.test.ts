@@ -111,6 +111,25 @@ test('feature off: ClusterPolicies and ValidatingPolicies are left alone; a refu
   assert.deepEqual((api.find('ClusterPolicy', 'p')!.status as JsonObject).validatingadmissionpolicy, { generated: false, message: 'insufficient permissions to generate ValidatingAdmissionPolicyBindings' });
 });
 
+test("a status write refused with a conflict is logged and given up, as Kyverno's updatePolicyStatus (no retry)", async () => {
+  const { api, generator, log } = setup();
+  // A ValidatingPolicy that does not ask for generation: its status is the only write.
+  const vpol = (resourceVersion: string, expression: string): JsonObject => ({
+    apiVersion: 'policies.kyverno.io/v1beta1', kind: 'ValidatingPolicy', metadata: { name: 'v', uid: 'u2', resourceVersion },
+    spec: { validationActions: ['Audit'], matchConstraints: { resourceRules: [{ apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE'], resources: ['deployments'] }] }, validations: [{ expression }] },
+  });
+  api.failures.replace = [new KubeError(409, 'Conflict', 'the object has been modified')];
+  api.put(vpol('1', 'true'));
+  await generator.idle();
+  assert.deepEqual(changes(api), ['replace ValidatingPolicy/default/v/status'], 'one attempt');
+  assert.equal(api.find('ValidatingPolicy', 'v')!.status, undefined);
+  assert.ok(log.some((l) => l.includes('failed to update validating policy status: v: the object has been modified')), log.join('\n'));
+  // The policy's next change writes it.
+  api.put(vpol('2', '1 == 1'));
+  await generator.idle();
+  assert.equal((api.find('ValidatingPolicy', 'v')!.status as JsonObject).generated, false);
+});
+
 test('a ValidatingPolicy not asking for generation records why; a CEL exception is reflected in the generated policy', async () => {
   const { api, generator } = setup();
   const vpol = (enabled: boolean): JsonObject => ({

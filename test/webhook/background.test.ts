@@ -6,7 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KubeError, type JsonObject } from '../../kube-api/client';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient, KubeError, type JsonObject } from '../../kube-api/client';
 import type { AdmissionRequest } from '../../engine/core/types';
 import { BackgroundController, jobOf, updateRequestFor, type BackgroundJob } from '../../webhook/background';
 import { DownstreamGenerator } from '../../webhook/generate';
@@ -174,7 +177,9 @@ test("updateRequestThreshold: with that many UpdateRequests no more are written 
     await bg.idle();
   }
   assert.equal(updateRequests(), 2, 'the third is not written');
-  assert.ok(lines.some((l) => l.includes('UpdateRequest creation skipped: the number of updaterequests exceeds the threshold, please adjust updateRequestThreshold in the Kyverno configmap (current count 2 or more, threshold 2)')), lines.join('\n'));
+  assert.ok(lines.some((l) => l.includes('UpdateRequest creation skipped: the number of updaterequests exceeds the threshold, please adjust updateRequestThreshold in the Kyverno configmap (current count 2, threshold 2)')), lines.join('\n'));
+  // Counted as Kyverno's metadata client lists them: metadata only, every namespace, no full UpdateRequest.
+  assert.deepEqual(api.calls.filter((c) => c.includes('UpdateRequest/') && c.startsWith('list')), ['listMetadata UpdateRequest/*', 'listMetadata UpdateRequest/*', 'listMetadata UpdateRequest/*']);
   assert.equal(labels(api.find('ConfigMap', 'a', 'apps'))['stamped-by'], undefined, 'nor done in memory');
   // The ConfigMap raised it: written again.
   threshold = 3;
@@ -305,6 +310,32 @@ test('a subresource request (pods/exec) keeps its kind, parent resource and name
   assert.deepEqual(back.resourceKind, { group: '', version: 'v1', kind: 'Pod', resource: 'pods' });
   assert.equal(back.subResource, 'exec');
   assert.equal(back.name, 'nginx');
+});
+
+test("the UpdateRequest count asks the API server for metadata only, in every namespace (Kyverno's metadata client)", async () => {
+  const seen: Array<{ path: string; accept: string }> = [];
+  const server: Server = createServer((req, res) => {
+    seen.push({ path: req.url ?? '', accept: String(req.headers.accept) });
+    res.setHeader('content-type', 'application/json');
+    if (req.url === '/apis/kyverno.io/v2') {
+      res.end(JSON.stringify({ resources: [{ name: 'updaterequests', kind: 'UpdateRequest', namespaced: true, verbs: ['list'] }] }));
+      return;
+    }
+    const item = (name: string) => ({ metadata: { name, namespace: 'kyverno' } });
+    res.end(JSON.stringify({ apiVersion: 'meta.k8s.io/v1', kind: 'PartialObjectMetadataList', items: [item('ur-1'), item('ur-2')] }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const kc = new KubeConfig();
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    kc.loadFromOptions({ clusters: [{ name: 'c', server: url, skipTLSVerify: true }], users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
+    const items = await new KubeClient(kc).listMetadata('kyverno.io/v2', 'UpdateRequest');
+    assert.deepEqual(items.map((i) => (i.metadata as JsonObject).name), ['ur-1', 'ur-2']);
+    assert.deepEqual(seen.at(-1), { path: '/apis/kyverno.io/v2/updaterequests', accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1' });
+    assert.equal(seen[0].accept, 'application/json', 'other requests ask for plain JSON');
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
 });
 
 test('work for a policy that is gone is dropped', async () => {

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { answerAdmissionReview } from '../../webhook/admission';
 import type { JsonObject } from '../../engine/core/types';
+import { configureEngine, DEFAULT_ENGINE_CONFIGURATION } from '../../engine/core/configuration';
 
 const cluster = { resources: [], namespaceLabels: {}, apiCallResponses: [], globalContext: {}, exceptions: [] };
 const vpol = (actions?: string[]): JsonObject => ({
@@ -39,4 +40,25 @@ test('a classic policy that blocks keeps the resource webhook message, without t
   const message = String((r.status as JsonObject).message);
   assert.match(message, /cp:\n {2}r: /);
   assert.doesNotMatch(message, /vp/);
+});
+
+test("a review's classic policies share one JSON context: their context entries count together against maxContextSize (Kyverno's validation handler)", () => {
+  const half = 'x'.repeat(600);
+  const withEntry = (name: string, entry: string): JsonObject => ({
+    apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name },
+    spec: {
+      validationFailureAction: 'Enforce',
+      rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, context: [{ name: entry, variable: { value: half } }], validate: { message: 'm', deny: { conditions: { any: [{ key: `{{ length(${entry}) }}`, operator: 'Equals', value: 0 }] } } } }],
+    },
+  });
+  configureEngine({ ...DEFAULT_ENGINE_CONFIGURATION, maxContextSize: 1024 });
+  try {
+    const one = answerAdmissionReview(review, 'validate', [withEntry('one', 'a')], cluster);
+    assert.deepEqual(one.responses.map((r) => r.rules[0].status), ['pass']);
+    const both = answerAdmissionReview(review, 'validate', [withEntry('one', 'a'), withEntry('two', 'b')], cluster);
+    assert.deepEqual(both.responses.map((r) => r.rules[0].status), ['pass', 'error']);
+    assert.match(both.responses[1].rules[0].message, /context size limit exceeded: 1204 bytes exceeds limit of 1024 bytes$/);
+  } finally {
+    configureEngine();
+  }
 });

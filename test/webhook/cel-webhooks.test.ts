@@ -78,6 +78,21 @@ test('a timeout or matchPolicy Exact makes a fine-grained webhook; conditions Ku
   ]);
 });
 
+test("match conditions are judged in Kubernetes' CEL environment (CompileMatchConditionsWithKubernetesEnv): its libraries and authorizer, none of Kyverno's", () => {
+  const conditionsOf = (expression: string, name = 'c') => {
+    const { validating } = layout([vpol('p', { matchConstraints: { resourceRules: [pods] }, matchConditions: [{ name, expression }] })]);
+    return validating.flatMap((w) => ((w.matchConditions as Json[] | undefined) ?? []).map((c) => c.name));
+  };
+  for (const expression of ["quantity('1Gi').isGreaterThan(quantity('1Mi'))", "authorizer.group('').resource('pods').check('get').allowed()", "image('nginx').registry() != ''", "object.metadata.labels.exists(k, v, k == 'a')"]) {
+    assert.ok(conditionsOf(expression).includes('autogen-c'), expression);
+  }
+  for (const expression of ['math.greatest(1, 2) == 2', "json.unmarshal('{}') == {}", "base64.encode(b'x') == ''", 'size(exceptions) == 0', "parseImageReference('nginx').tag() == ''", 'params.x == 1', '1 + 1']) {
+    assert.deepEqual(conditionsOf(expression), [], expression);
+  }
+  // The name must be a qualified name too.
+  assert.deepEqual(conditionsOf('true', 'not a name'), []);
+});
+
 test('namespaced policies are pinned to their namespace; different selectors get their own webhook (sha256 suffix)', () => {
   const { validating } = layout([vpol('x', {}, 'NamespacedValidatingPolicy', 'team-a'), vpol('y', {}, 'NamespacedValidatingPolicy', 'team-b')]);
   // Go's json.Marshal of [namespaceSelector, objectSelector]: the policy's In first, then the configured ones.

@@ -93,6 +93,13 @@ export class FakeApi extends KubeClient {
     const selected = (o: JsonObject) => wanted.every(([k, v]) => ((meta(o).labels ?? {}) as Record<string, string>)[k] === v);
     return [...this.objects.values()].filter((o) => o.kind === kind && (!namespace || meta(o).namespace === namespace) && selected(o)).map(clone);
   }
+  /** A metadata-only list: each object as a PartialObjectMetadata (its metadata alone). */
+  override async listMetadata(_apiVersion: string, kind: string, namespace?: string) {
+    this.call('listMetadata', `${kind}/${namespace ?? '*'}`);
+    return [...this.objects.values()]
+      .filter((o) => o.kind === kind && (!namespace || meta(o).namespace === namespace))
+      .map((o) => ({ apiVersion: 'meta.k8s.io/v1', kind: 'PartialObjectMetadata', metadata: clone(meta(o)) }));
+  }
   override async resourceFor(_apiVersion: string, kind: string): Promise<ResourceInfo | undefined> {
     return this.served.has(kind) ? ({ kind } as unknown as ResourceInfo) : undefined;
   }
