@@ -506,6 +506,10 @@ export class StoreClient {
     // No namespace in the path (an empty one included) lists across all namespaces, as the API server does.
     return this.store.list(apiVersion, kind, namespace || undefined, labelSelector);
   }
+  /** A metadata-only list (kube-api listMetadata): PartialObjectMetadata items, as the API server answers one. */
+  async listMetadata(apiVersion: string, kind: string, namespace?: string): Promise<JsonObject[]> {
+    return (await this.list(apiVersion, kind, namespace)).map((o) => ({ apiVersion: 'meta.k8s.io/v1', kind: 'PartialObjectMetadata', metadata: o.metadata }));
+  }
   async create(obj: JsonObject): Promise<JsonObject> {
     this.namespaceExists(obj);
     if (!this.admission) return this.store.create(obj);
