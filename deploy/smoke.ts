@@ -146,11 +146,14 @@ export function findSmokeProbe(policies: JsonObject[], cluster: ClusterState = E
     } catch {
       continue;
     }
-    const answer = evaluateReview({ path: 'validate', body: reviewOf(admitted), reports: false }, index, cluster);
+    // With its results (reports), whose enforce flag is the rule's own: a policy's metric mode
+    // says enforce when any rule does, even if the rule that failed only audits.
+    const answer = evaluateReview({ path: 'validate', body: reviewOf(admitted), reports: true }, index, cluster);
     if (answer.status === 200 && answer.allowed === false) {
-      // The result that denied: a failed rule of an enforcing policy, or a CEL policy's that denies.
-      const denying = answer.outcomes.find((o) => o.status === 'fail' && (o.validationMode === 'enforce' || o.validationMode === 'Deny'));
-      return { object, policy: denying?.policy ?? '?' };
+      // The result that denied: a failed Enforce rule (a CEL policy's Deny action is one too).
+      const denying = answer.reportable.find((r) => r.status === 'fail' && r.enforce);
+      // Named as the denial message names it: without a namespaced Policy's namespace.
+      return { object, policy: denying?.policy.split('/').pop() ?? '?' };
     }
   }
   return undefined;

@@ -17,6 +17,11 @@ export interface FlagSpec {
   longAliases?: Record<string, string>;
   /** Boolean values as Go's flag package reads them (strconv.ParseBool: 1, t, T, TRUE, True, 0, f...). */
   goBooleans?: boolean;
+  /**
+   * Flags, as written, that take their Go boolean as a value, `--name false` too (Kyverno's
+   * toggles, flag.Func); each sets the boolean it names, itself or its long alias's target.
+   */
+  toggles?: string[];
 }
 
 export interface ParsedArgs {
@@ -55,7 +60,19 @@ export function parseArgs(argv: string[], spec: FlagSpec): ParsedArgs {
     // A long alias is named in errors as it was written.
     const aliasOf = spec.longAliases && Object.hasOwn(spec.longAliases, name) ? spec.longAliases[name] : undefined;
     const shown = aliasOf !== undefined ? (eq >= 0 ? arg.slice(0, eq) : arg) : `--${name}`;
+    const toggle = spec.toggles?.includes(name) === true;
     name = aliasOf ?? name;
+    if (toggle) {
+      const value = inline ?? argv[++i];
+      if (value === undefined) throw new UsageError(`flag ${shown} needs a value`);
+      // An empty value unsets the toggle, so its default applies (Kyverno's toggle.Parse("")).
+      const on = value === '' ? undefined : GO_BOOLEANS.get(value);
+      if (value !== '' && on === undefined) throw new UsageError(`invalid boolean value "${value}" for ${shown}`);
+      out.booleans.delete(name);
+      out.negated.delete(name);
+      if (on !== undefined) (on ? out.booleans : out.negated).add(name);
+      continue;
+    }
     if (spec.booleans.includes(name)) {
       const value = inline === undefined ? true : spec.goBooleans ? GO_BOOLEANS.get(inline) : inline === 'true' ? true : inline === 'false' ? false : undefined;
       if (value === undefined) throw new UsageError(spec.goBooleans ? `invalid boolean value "${inline}" for ${shown}` : `flag ${shown} takes no value`);

@@ -8,7 +8,7 @@ import { answerAdmissionReview, answerText, DeadlineExceeded, readAdmissionRevie
 import type { PolicyIndex } from './prefilter';
 import type { ClusterState, JsonObject } from '../engine/core/types';
 import type { ReviewReply, ReviewRequest } from './protocol';
-import { classicPolicyInfo, isClassicPolicy, metricRuleType, type ResultFamily, type RuleOutcome } from './metrics';
+import { classicPolicyInfo, metricRuleType, type ResultFamily, type RuleOutcome } from './metrics';
 import { asObject, isJsonObject, jsonEqual } from '../engine/core/json';
 import { admissionEvents, scanEvents } from './event-info';
 import { isFiltered, type FilteredRequest } from './resource-filters';
@@ -16,6 +16,7 @@ import { isExcludedUser, requestUser, withoutSkippedBackgroundRules } from './us
 import { verdictResult, type ResourceFinder } from '../engine/policy/admission-checks';
 import type { CrdSchema } from '../engine/kube/crd';
 import { admissionVerdict } from '../engine/policy/admission';
+import { isClassicPolicy } from '../engine/policy';
 import { accessCheckError, type AccessCheckOptions } from '../engine/policy/auth-checks';
 import { isGenerateNonTrigger } from './clone-sources';
 import { isCleanupPolicy, ttlLabelWarning } from '../engine/cleanup';

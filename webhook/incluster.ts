@@ -263,7 +263,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
     void gceStatus.flush();
     generator.lead(signal, generatedListed);
     grantCheck?.forget();
-    void grantCheck?.check(cleanupPolicies);
+    void grantCheck?.check(cleanupPolicies, 'cleanup');
     if (!policies) return;
     void controller.sync(policies.filter((p) => !generatedForApiServer(p)));
     void statuses.sync(policies);
@@ -298,7 +298,7 @@ export async function runInCluster(opts: InClusterOptions): Promise<InClusterRun
   void watchKinds(client, CLEANUP_KINDS, (store) => {
     cleanupPolicies = [...store.objects.values()] as JsonObject[];
     cleanup.setPolicies(cleanupPolicies);
-    if (admission.isLeader()) void grantCheck?.check(cleanupPolicies);
+    if (admission.isLeader()) void grantCheck?.check(cleanupPolicies, 'cleanup');
     readForPolicies();
   }, opts.log, opts.signal);
   // Admission sees the namespaces' labels (namespaceSelector) and objects (CEL namespaceObject),

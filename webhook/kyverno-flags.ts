@@ -14,8 +14,11 @@ import type { FlagSpec, ParsedArgs } from '../io/args';
 import { UsageError } from '../io/args';
 import { parseDuration } from '../engine/units';
 
-/** The Go type of the flag (`bool` flags take no separate value; toggles are read as booleans too). */
-type GoType = 'bool' | 'int' | 'float' | 'duration' | 'string';
+/**
+ * The Go type of the flag: `bool` flags take no separate value; a `toggle` (pkg/toggle, a
+ * flag.Func) always takes one, a Go boolean (`--enableDeferredLoading false`).
+ */
+type GoType = 'bool' | 'toggle' | 'int' | 'float' | 'duration' | 'string';
 
 interface KyvernoFlag {
   type: GoType;
@@ -66,10 +69,10 @@ export const KYVERNO_FLAGS: Record<string, KyvernoFlag> = {
   renewBefore: { type: 'duration', ours: 'renew-before' },
   tlsKeyAlgorithm: { type: 'string', ours: 'tls-key-algorithm' },
   excludeBootstrapResources: { type: 'bool', ours: 'exclude-bootstrap-resources' },
-  forceFailurePolicyIgnore: { type: 'bool', ours: 'force-failure-policy-ignore' },
-  generateValidatingAdmissionPolicy: { type: 'bool', ours: 'generate-validating-admission-policy' },
-  generateMutatingAdmissionPolicy: { type: 'bool', ours: 'generate-mutating-admission-policy' },
-  allowHTTPInNamespacedPolicies: { type: 'bool', ours: 'allow-http-in-namespaced-policies' },
+  forceFailurePolicyIgnore: { type: 'toggle', ours: 'force-failure-policy-ignore' },
+  generateValidatingAdmissionPolicy: { type: 'toggle', ours: 'generate-validating-admission-policy' },
+  generateMutatingAdmissionPolicy: { type: 'toggle', ours: 'generate-mutating-admission-policy' },
+  allowHTTPInNamespacedPolicies: { type: 'toggle', ours: 'allow-http-in-namespaced-policies' },
   httpBlocklist: { type: 'string', ours: 'http-blocklist' },
   validatingAdmissionPolicyReports: { type: 'bool', ours: 'validating-admission-policy-reports' },
   mutatingAdmissionPolicyReports: { type: 'bool', ours: 'mutating-admission-policy-reports' },
@@ -99,7 +102,7 @@ export const KYVERNO_FLAGS: Record<string, KyvernoFlag> = {
   log_backtrace_at: { type: 'string', why: LOGS },
   legacy_stderr_threshold_behavior: { type: 'bool', why: LOGS },
   dumpPayload: { type: 'bool', why: DEBUG_DUMPS },
-  dumpPatches: { type: 'bool', why: DEBUG_DUMPS },
+  dumpPatches: { type: 'toggle', why: DEBUG_DUMPS },
   enableCosignLogging: { type: 'bool', why: DEBUG_DUMPS },
   // Memory, profiling, tracing, metrics export.
   autoMemLimitEnabled: { type: 'bool', why: MEMORY },
@@ -164,8 +167,8 @@ export const KYVERNO_FLAGS: Record<string, KyvernoFlag> = {
   autoUpdateWebhooks: { type: 'bool', refuse: onlyIf('false', 'the webhook configurations always follow the policies here'), why: 'the webhook configurations always follow the policies' },
   autoDeleteWebhooks: { type: 'bool', refuse: onlyIf('true', 'webhook configurations are removed by undeploy here, not by finalizers'), why: 'undeploy removes the webhook configurations' },
   // What is evaluated and reported.
-  enableDeferredLoading: { type: 'bool', refuse: onlyIf('false', 'context entries are always loaded when first used here'), why: 'context entries are loaded when first used, as given' },
-  protectManagedResources: { type: 'bool', refuse: onlyIf('true', "resources Kyverno manages are not protected from changes here"), why: 'managed resources are not protected, as given' },
+  enableDeferredLoading: { type: 'toggle', refuse: onlyIf('false', 'context entries are always loaded when first used here'), why: 'context entries are loaded when first used, as given' },
+  protectManagedResources: { type: 'toggle', refuse: onlyIf('true', "resources Kyverno manages are not protected from changes here"), why: 'managed resources are not protected, as given' },
   httpAllowlist: { type: 'string', refuse: unlessEmpty('no CEL http allowlist here (--httpBlocklist is)'), why: 'no allowlist, as given' },
   admissionReports: { type: 'bool', refuse: onlyIf('false', 'admission results always go into the policy reports here'), why: 'admission results go into the policy reports, as given' },
   aggregateReports: { type: 'bool', refuse: onlyIf('false', 'results are always aggregated into policy reports here'), why: 'results are aggregated into policy reports, as given' },
@@ -190,14 +193,16 @@ export const KYVERNO_FLAGS: Record<string, KyvernoFlag> = {
 };
 
 const entries = Object.entries(KYVERNO_FLAGS);
+const isBoolean = (type: GoType) => type === 'bool' || type === 'toggle';
 const aliasEntries = entries.filter(([, f]) => f.ours !== undefined);
 const ownEntries = entries.filter(([, f]) => f.ours === undefined);
 
 /** What serve's FlagSpec adds for the table: the aliases, and the other flags under Kyverno's names. */
-export const KYVERNO_FLAG_SPEC: Required<Pick<FlagSpec, 'longAliases' | 'booleans' | 'scalars'>> = {
+export const KYVERNO_FLAG_SPEC: Required<Pick<FlagSpec, 'longAliases' | 'booleans' | 'scalars' | 'toggles'>> = {
   longAliases: Object.fromEntries(aliasEntries.filter(([name, f]) => name !== f.ours).map(([name, f]) => [name, f.ours!])),
-  booleans: ownEntries.filter(([, f]) => f.type === 'bool').map(([name]) => name),
-  scalars: ownEntries.filter(([, f]) => f.type !== 'bool').map(([name]) => name),
+  booleans: ownEntries.filter(([, f]) => isBoolean(f.type)).map(([name]) => name),
+  scalars: ownEntries.filter(([, f]) => !isBoolean(f.type)).map(([name]) => name),
+  toggles: entries.filter(([, f]) => f.type === 'toggle').map(([name]) => name),
 };
 
 /** A Go value check, worded as Go's flag package words a bad value. */
@@ -222,7 +227,7 @@ export interface IgnoredFlag {
 export function kyvernoFlagsWithoutEffect(parsed: ParsedArgs): IgnoredFlag[] {
   const out: IgnoredFlag[] = [];
   for (const [name, f] of ownEntries) {
-    const values = f.type === 'bool'
+    const values = isBoolean(f.type)
       ? parsed.booleans.has(name) ? ['true'] : parsed.negated.has(name) ? ['false'] : []
       : parsed.values.get(name) ?? [];
     if (values.length === 0) continue;

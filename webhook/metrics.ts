@@ -31,7 +31,7 @@
 
 import type { JsonObject } from '../engine/core/types';
 import { asObject, isJsonObject, jsonEqual } from '../engine/core/json';
-import { isBackground, policySpec } from '../engine/policy';
+import { isBackground, isClassicPolicy, normalizeFailureAction, policySpec } from '../engine/policy';
 import { computedRules } from '../engine/autogen';
 
 /** Kyverno's default histogram boundaries (seconds). */
@@ -485,16 +485,9 @@ const RESULT_FAMILIES: ReadonlyArray<{ family: ResultFamily; results: string; du
   { family: 'kyverno_generating_policy', results: "can be used to track the results associated with the generating policies applied in the user's cluster, at the level from rule to policy to admission requests.", duration: 'can be used to track the latencies (in seconds) associated with the execution/processing of individual generating policies when they evaluate incoming resource requests.' },
 ];
 
-/** A ClusterPolicy or Policy (the kinds of Kyverno's PolicyInterface, which its policy metrics read). */
-export function isClassicPolicy(policy: JsonObject): boolean {
-  return policy.kind === 'ClusterPolicy' || policy.kind === 'Policy';
-}
-
-const ENFORCE = /^enforce$/i;
-
 /** Kyverno's ValidationFailureAction.Enforce() of the spec. */
 function specEnforces(policy: JsonObject): boolean {
-  return ENFORCE.test(String(policySpec(policy).validationFailureAction ?? ''));
+  return normalizeFailureAction(policySpec(policy).validationFailureAction) === 'Enforce';
 }
 
 /**
@@ -506,7 +499,7 @@ export function classicPolicyInfo(policy: JsonObject): { name: string; namespace
   const metadata = asObject(policy.metadata);
   const namespaced = policy.kind === 'Policy';
   const rules = policySpec(policy).rules;
-  const ruleEnforces = Array.isArray(rules) && rules.some((r) => isJsonObject(r) && isJsonObject(r.validate) && ENFORCE.test(String(r.validate.failureAction ?? '')));
+  const ruleEnforces = Array.isArray(rules) && rules.some((r) => isJsonObject(r) && isJsonObject(r.validate) && normalizeFailureAction(r.validate.failureAction) === 'Enforce');
   return {
     name: String(metadata.name ?? ''),
     namespace: namespaced ? String(metadata.namespace ?? '') : '-',

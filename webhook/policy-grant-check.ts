@@ -41,16 +41,18 @@ export async function missingGrants(policy: JsonObject, kinds: KindTable, post: 
     }
     return answer;
   };
-  const out: MissingGrant[] = [];
-  for (const grant of grants) {
+  // Every question is sent before any answer is awaited: a policy's admission waits only a few
+  // seconds for these warnings, and reviews asked one after another would not all fit.
+  const answered = grants.map((grant) => {
     const names = grant.resourceNames?.length ? grant.resourceNames : [''];
-    const refused: string[] = [];
-    for (const verb of grant.verbs) {
-      const answers = await Promise.all(names.map((name) => allowed(grant, verb, name)));
-      if (answers.some((a) => !a)) refused.push(verb);
-    }
+    return Promise.all(grant.verbs.map((verb) => Promise.all(names.map((name) => allowed(grant, verb, name)))));
+  });
+  const out: MissingGrant[] = [];
+  (await Promise.all(answered)).forEach((perVerb, i) => {
+    const grant = grants[i];
+    const refused = grant.verbs.filter((_verb, v) => perVerb[v].some((a) => !a));
     if (refused.length) out.push({ grant, verbs: refused });
-  }
+  });
   return out;
 }
 
@@ -80,18 +82,25 @@ export interface PolicyGrantCheckOptions {
  * policy is not asked about at every watch event.
  */
 export class PolicyGrantCheck {
-  private readonly checked = new Map<string, string>();
+  /** Per watched list (the Kyverno policies, the cleanup policies): each policy's generation last checked. */
+  private readonly checked = new Map<string, Map<string, string>>();
 
   constructor(private readonly opts: PolicyGrantCheckOptions) {}
 
-  check(policies: JsonObject[]): Promise<void> {
+  /**
+   * `policies` is the whole of the watched `list` as it is now, so a policy deleted from it is
+   * forgotten (and, applied again, checked again).
+   */
+  check(policies: JsonObject[], list = 'policies'): Promise<void> {
+    const before = this.checked.get(list);
+    const now = new Map<string, string>();
+    this.checked.set(list, now);
     const due = policies.filter((p) => {
       const meta = asObject(p.metadata);
       const key = String(meta.uid ?? policyRef(p));
       const generation = String(meta.generation ?? meta.resourceVersion ?? '');
-      if (this.checked.get(key) === generation) return false;
-      this.checked.set(key, generation);
-      return true;
+      now.set(key, generation);
+      return before?.get(key) !== generation;
     });
     if (!due.length) return Promise.resolve();
     return this.opts.kinds().then(async (kinds) => {

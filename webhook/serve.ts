@@ -145,6 +145,7 @@ export const SERVE_FLAGS = {
   booleans: ['in-cluster', 'help', 'generate-success-events', 'allow-http-in-namespaced-policies', 'validating-admission-policy-reports', 'mutating-admission-policy-reports', 'force-failure-policy-ignore', 'exclude-bootstrap-resources', 'enable-policy-exception', 'openreports-enabled', 'generate-validating-admission-policy', 'generate-mutating-admission-policy', ...KYVERNO_FLAG_SPEC.booleans],
   aliases: { h: 'help' },
   longAliases: KYVERNO_FLAG_SPEC.longAliases,
+  toggles: KYVERNO_FLAG_SPEC.toggles,
   goBooleans: true,
 };
 

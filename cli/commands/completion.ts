@@ -35,6 +35,7 @@ export function flagWords(spec: FlagSpec): FlagWords {
   const add = (word: string, name: string) => {
     all.push(word);
     if (valueNames.includes(name)) valued.set(word, spec.choices?.[name] ?? []);
+    else if (spec.toggles?.includes(word.replace(/^-+/, ''))) valued.set(word, ['true', 'false']);
   };
   for (const name of supported) add(`--${name}`, name);
   for (const [long, name] of Object.entries(spec.longAliases ?? {})) if (supported.has(name)) add(`--${long}`, name);

@@ -105,12 +105,13 @@ function generateChecks(rule: JsonObject, index: number): RuleCheck[] {
 }
 
 /**
- * A cleanup policy's check: delete, then list, of every kind × name of its match filters
- * (`any`, else `all`: GetResourceFilters), in the policy's namespace, each kind as written.
+ * A cleanup policy's check: delete, then list, of every kind × name of its match filters,
+ * `all` then `any` (GetResourceFilters' order, so the first refusal named is Kyverno's), in the
+ * policy's namespace, each kind as written.
  */
 function cleanupChecks(policy: JsonObject): CleanupCheck[] {
   const match = asObject(asObject(policy.spec).match);
-  const filters = (asArray(match.any).length ? asArray(match.any) : asArray(match.all)).map((f) => asObject(asObject(f).resources));
+  const filters = [...asArray(match.all), ...asArray(match.any)].map((f) => asObject(asObject(f).resources));
   const namespace = String(asObject(policy.metadata).namespace ?? '');
   const out: CleanupCheck[] = [];
   for (const resources of filters) {

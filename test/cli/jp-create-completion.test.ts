@@ -142,6 +142,9 @@ test('the bash completion script, sourced in bash, completes commands, subcomman
       // serve's flags in Kyverno's spelling (long aliases) complete too.
       [['kyverno-studio', 'serve', '--webhookT'], '--webhookTimeout'],
       [['kyverno-studio', 'serve', '--webhook-t'], '--webhook-timeout'],
+      // Kyverno's toggles take a value.
+      [['kyverno-studio', 'serve', '--enableDeferredLoading', ''], 'true false'],
+      [['kyverno-studio', 'serve', '--forceFailurePolicyIgnore', ''], 'true false'],
     ];
     const r = spawnSync('bash', ['-c', [`source ${join(dir, 'ks.bash')}`, 'complete -p kyverno-studio', ...cases.map(([w]) => probe(...w))].join('\n')], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);

@@ -67,3 +67,23 @@ test("smoke: a deployed policy replaces the cluster's of the same name; the clus
   kube.seed(requireLabel('require-owner', 'owner'));
   assert.equal((await probeFor(kube, []))?.policy, 'require-owner', "an Enforce policy already in the cluster denies the probe too");
 });
+
+test('smoke: the policy named is the one whose Enforce rule failed, not one whose Audit rule failed beside an Enforce rule that passed', () => {
+  const mixed: JsonObject = {
+    apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'a-mixed' },
+    spec: {
+      background: false,
+      rules: [
+        { name: 'owner', match: configMaps, validate: { failureAction: 'Audit', message: 'owner is recommended', pattern: { metadata: { labels: { owner: '?*' } } } } },
+        { name: 'named', match: configMaps, validate: { failureAction: 'Enforce', message: 'a name is required', pattern: { metadata: { name: '?*' } } } },
+      ],
+    },
+  };
+  const probe = findSmokeProbe([mixed, requireLabel('require-team', 'team')]);
+  assert.equal(probe?.object.kind, 'ConfigMap');
+  assert.equal(probe?.policy, 'require-team');
+  assert.equal(findSmokeProbe([mixed]), undefined, 'the mixed policy alone denies nothing');
+  // A namespaced Policy is named as the denial message names it, without its namespace.
+  const namespaced = { ...requireLabel('team-in-default', 'team'), kind: 'Policy', metadata: { name: 'team-in-default', namespace: 'default' } };
+  assert.equal(findSmokeProbe([mixed, namespaced])?.policy, 'team-in-default');
+});

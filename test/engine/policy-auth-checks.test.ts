@@ -68,7 +68,7 @@ test('a question that could not be answered rejects with its error alone; unaske
   assert.equal(accessCheckError(p, { users, answer: () => undefined }), undefined);
 });
 
-test('a cleanup policy: its controller must delete, then list, each kind and name it matches (any, else all), in the policy\'s namespace', () => {
+test('a cleanup policy: its controller must delete, then list, each kind and name it matches (all, then any), in the policy\'s namespace', () => {
   const cleanup = (match: JsonObject, namespace?: string): JsonObject => ({
     apiVersion: 'kyverno.io/v2',
     kind: namespace ? 'CleanupPolicy' : 'ClusterCleanupPolicy',
@@ -79,13 +79,18 @@ test('a cleanup policy: its controller must delete, then list, each kind and nam
   const p = cleanup({ any: [{ resources: { kinds: ['Pod', 'apps/v1/Deployment'], names: ['a', 'b'] } }], all: [{ resources: { kinds: ['Secret'] } }] }, 'team');
   assert.deepEqual(
     accessQuestions(p).map((q) => `${q.account} ${q.verb} ${q.gvk} ${q.namespace}/${q.name}`),
-    ['delete Pod team/a', 'list Pod team/a', 'delete Pod team/b', 'list Pod team/b', 'delete apps/v1/Deployment team/a', 'list apps/v1/Deployment team/a', 'delete apps/v1/Deployment team/b', 'list apps/v1/Deployment team/b'].map((s) => `cleanup ${s}`),
+    ['delete Secret team/', 'list Secret team/', 'delete Pod team/a', 'list Pod team/a', 'delete Pod team/b', 'list Pod team/b', 'delete apps/v1/Deployment team/a', 'list apps/v1/Deployment team/a', 'delete apps/v1/Deployment team/b', 'list apps/v1/Deployment team/b'].map((s) => `cleanup ${s}`),
   );
   assert.deepEqual(accessQuestions(cleanup({ all: [{ resources: { kinds: ['Secret'] } }] })).map((q) => `${q.verb} ${q.gvk} ${q.namespace}/${q.name}`), ['delete Secret /', 'list Secret /']);
   const allowed = (verbs: string[]) => (_account: string, q: AccessQuestion): AccessAnswer => ({ allowed: verbs.includes(`${q.verb} ${q.gvk}`) });
-  assert.equal(accessCheckError(p, { users: cleanupUsers, answer: allowed([]) }), 'cleanup controller has no permission to delete kind Pod');
-  assert.equal(accessCheckError(p, { users: cleanupUsers, answer: allowed(['delete Pod']) }), 'cleanup controller has no permission to list kind Pod');
-  assert.equal(accessCheckError(p, { users: cleanupUsers, answer: allowed(['delete Pod', 'list Pod', 'delete apps/v1/Deployment']) }), 'cleanup controller has no permission to list kind apps/v1/Deployment');
-  assert.equal(accessCheckError(p, { users: cleanupUsers, answer: allowed(['delete Pod', 'list Pod', 'delete apps/v1/Deployment', 'list apps/v1/Deployment']) }), undefined);
+  const secret = ['delete Secret', 'list Secret'];
+  assert.equal(accessCheckError(p, { users: cleanupUsers, answer: allowed([]) }), 'cleanup controller has no permission to delete kind Secret');
+  assert.equal(accessCheckError(p, { users: cleanupUsers, answer: allowed(['delete Secret']) }), 'cleanup controller has no permission to list kind Secret');
+  // With every `any` kind allowed, an `all` kind alone still refuses the policy.
+  assert.equal(accessCheckError(p, { users: cleanupUsers, answer: allowed(['delete Pod', 'list Pod', 'delete apps/v1/Deployment', 'list apps/v1/Deployment']) }), 'cleanup controller has no permission to delete kind Secret');
+  assert.equal(accessCheckError(p, { users: cleanupUsers, answer: allowed([...secret]) }), 'cleanup controller has no permission to delete kind Pod');
+  assert.equal(accessCheckError(p, { users: cleanupUsers, answer: allowed([...secret, 'delete Pod']) }), 'cleanup controller has no permission to list kind Pod');
+  assert.equal(accessCheckError(p, { users: cleanupUsers, answer: allowed([...secret, 'delete Pod', 'list Pod', 'delete apps/v1/Deployment']) }), 'cleanup controller has no permission to list kind apps/v1/Deployment');
+  assert.equal(accessCheckError(p, { users: cleanupUsers, answer: allowed([...secret, 'delete Pod', 'list Pod', 'delete apps/v1/Deployment', 'list apps/v1/Deployment']) }), undefined);
   assert.equal(accessCheckError(p, { users: cleanupUsers, answer: () => ({ error: 'failed to get GVR for kind Pod' }) }), 'failed to get GVR for kind Pod');
 });

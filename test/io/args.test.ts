@@ -23,3 +23,20 @@ test("Go's boolean spellings only where a command asks for them; elsewhere true 
   assert.throws(() => parseArgs(['--force=1'], spec), (e: Error) => e instanceof UsageError && e.message === 'flag --force takes no value');
   assert.ok(parseArgs(['--force=false'], spec).negated.has('force'));
 });
+
+test("toggles take their Go boolean as a value, separate or after =; their long alias's target stays a plain switch", () => {
+  const withToggles = { ...spec, booleans: [...spec.booleans, 'deferIt'], longAliases: { forceIt: 'force' }, toggles: ['deferIt', 'forceIt'] };
+  const a = parseArgs(['--deferIt', 'false', '-forceIt', 'T', 'p.yaml'], withToggles);
+  assert.ok(a.negated.has('deferIt') && !a.booleans.has('deferIt'));
+  assert.ok(a.booleans.has('force'));
+  assert.deepEqual(a.positionals, ['p.yaml'], 'the value is not a stray argument');
+  assert.ok(parseArgs(['--forceIt=0'], withToggles).negated.has('force'));
+  // An empty value unsets the toggle: its default applies.
+  const unset = parseArgs(['--forceIt=false', '--forceIt='], withToggles);
+  assert.ok(!unset.booleans.has('force') && !unset.negated.has('force'));
+  const plain = parseArgs(['--force', 'p.yaml'], withToggles);
+  assert.ok(plain.booleans.has('force'));
+  assert.deepEqual(plain.positionals, ['p.yaml']);
+  assert.throws(() => parseArgs(['--deferIt'], withToggles), (e: Error) => e instanceof UsageError && e.message === 'flag --deferIt needs a value');
+  assert.throws(() => parseArgs(['--forceIt', 'yes'], withToggles), (e: Error) => e instanceof UsageError && e.message === 'invalid boolean value "yes" for --forceIt');
+});

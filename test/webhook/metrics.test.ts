@@ -1,7 +1,8 @@
 /** Prometheus text of the webhook with Kyverno's metric names and labels (pkg/metrics). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WebhookMetrics, type RuleOutcome } from '../../webhook/metrics';
+import { classicPolicyInfo, ruleInfoSeries, WebhookMetrics, type RuleOutcome } from '../../webhook/metrics';
+import type { JsonObject } from '../../engine/core/types';
 
 function lines(text: string, name: string): string[] {
   return text.split('\n').filter((l) => l.startsWith(`${name}{`));
@@ -81,4 +82,14 @@ test('metrics: reviews in a row reuse the last labels, and a change of any label
     'kyverno_studio_webhook_responses_total{path="validate",code="200"} 6',
     'kyverno_studio_webhook_responses_total{path="validate",code="504"} 1',
   ]);
+});
+
+test("metrics: a policy's validation mode is enforce in any spelling Kyverno accepts, from its spec or a validate rule; only kyverno.io policies count", () => {
+  const rule = (failureAction?: string): JsonObject => ({ name: 'r', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, validate: { ...(failureAction ? { failureAction } : {}), pattern: {} } });
+  const policy = (spec: JsonObject, apiVersion = 'kyverno.io/v1'): JsonObject => ({ apiVersion, kind: 'ClusterPolicy', metadata: { name: 'p' }, spec });
+  assert.equal(classicPolicyInfo(policy({ validationFailureAction: 'ENFORCE', rules: [rule()] })).validationMode, 'enforce');
+  assert.equal(classicPolicyInfo(policy({ validationFailureAction: 'Audit', rules: [rule('enforce')] })).validationMode, 'enforce');
+  assert.equal(classicPolicyInfo(policy({ validationFailureAction: 'Enforced', rules: [rule('Audit')] })).validationMode, 'audit');
+  assert.equal(ruleInfoSeries([policy({ rules: [rule()] })]).length, 1);
+  assert.deepEqual(ruleInfoSeries([policy({ rules: [rule()] }, 'example.com/v1')]), []);
 });

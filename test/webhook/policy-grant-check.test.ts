@@ -94,3 +94,47 @@ test('the leader says each missing grant once per policy generation: a log line 
   await check.check([{ ...auditServices, metadata: { ...(auditServices.metadata as JsonObject), generation: 2 } }]);
   assert.equal(lines.length, 3, 'a new leader says it again');
 });
+
+test('every review is sent before any answer is awaited, and the answer is the same as asked one at a time', async () => {
+  const server = apiServer([]);
+  let inFlight = 0;
+  let most = 0;
+  const slow: ReviewPost = async (path, body) => {
+    inFlight++;
+    most = Math.max(most, inFlight);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    inFlight--;
+    return server.post(path, body);
+  };
+  const missing = await missingGrants(teamPolicy, kinds, slow);
+  const asked = server.asked.length;
+  assert.ok(asked > 1);
+  assert.equal(most, asked, 'all reviews were in flight together');
+  let oneAtATime = Promise.resolve();
+  const sequential: ReviewPost = (path, body) => {
+    const reply = oneAtATime.then(() => server.post(path, body));
+    oneAtATime = reply.then(() => undefined);
+    return reply;
+  };
+  assert.deepEqual(missing.map(missingGrantText), (await missingGrants(teamPolicy, kinds, sequential)).map(missingGrantText));
+  assert.ok(missing.length > 0);
+});
+
+test('a policy gone from its watched list is forgotten: applied again, it is checked again; other lists keep theirs', async () => {
+  const lines: string[] = [];
+  const check = new PolicyGrantCheck({ kinds: async () => kinds, post: apiServer([]).post, log: (l) => lines.push(l) });
+  const cleanupPolicy: JsonObject = { apiVersion: 'kyverno.io/v2', kind: 'ClusterCleanupPolicy', metadata: { name: 'old-pods', uid: 'c1', generation: 1 }, spec: { schedule: '* * * * *', match: { any: [{ resources: { kinds: ['Pod'] } }] } } };
+  await check.check([auditServices]);
+  await check.check([cleanupPolicy], 'cleanup');
+  const afterFirst = lines.length;
+  assert.ok(lines.some((l) => l.startsWith('ClusterCleanupPolicy/old-pods')), lines.join('\n'));
+  // The cleanup list changing says nothing about the Kyverno policies.
+  await check.check([], 'cleanup');
+  await check.check([auditServices]);
+  assert.equal(lines.length, afterFirst);
+  await check.check([]);
+  await check.check([auditServices]);
+  assert.equal(lines.length, afterFirst + 1, 'deleted and applied again: checked again');
+  await check.check([cleanupPolicy], 'cleanup');
+  assert.ok(lines.length > afterFirst + 1);
+});

@@ -236,3 +236,15 @@ test("serve --help lists Kyverno's spellings beside serve's flags", async () => 
   assert.match(help, /--maxAPICallResponseLength \(--max-api-call-response-length\)/);
   assert.match(help, /Accepted with no effect here[^]*--loggingFormat/);
 });
+
+test("serve flags: Kyverno's toggles take a separate value as Go's flag.Func does; the value is never a stray argument", () => {
+  const off = parseServeArgs(['--in-cluster', ...TLS, '--generateValidatingAdmissionPolicy', 'false', '--forceFailurePolicyIgnore', 'true', '-allowHTTPInNamespacedPolicies', '1', '--protectManagedResources', 'false', '--dumpPatches', 'F']);
+  assert.equal(off.admissionPolicyGeneration.validating, false);
+  assert.equal(off.forceFailurePolicyIgnore, true);
+  assert.equal(off.allowHttpInNamespacedPolicies, true);
+  assert.deepEqual(off.ignoredKyvernoFlags.map((f) => `${f.flag}=${f.value}`).sort(), ['dumpPatches=false', 'protectManagedResources=false']);
+  assert.throws(() => parseServeArgs(['--in-cluster', ...TLS, '--enableDeferredLoading', 'false']), (e: Error) => e instanceof UsageError && /^--enableDeferredLoading=false is not supported/.test(e.message));
+  assert.throws(() => parseServeArgs(['--in-cluster', ...TLS, '--forceFailurePolicyIgnore']), (e: Error) => e instanceof UsageError && e.message === 'flag --forceFailurePolicyIgnore needs a value');
+  // serve's own spelling stays a switch.
+  assert.equal(parseServeArgs(['--in-cluster', ...TLS, '--force-failure-policy-ignore']).forceFailurePolicyIgnore, true);
+});
