@@ -94,8 +94,9 @@ const CONTEXT_SIZE_REPORT_BOUND = 64 * 1024 * 1024;
  * each entry's marshalled JSON). Checkpoint, Restore and Reset leave it alone, so it is never
  * given back: it sums the entries of every rule and foreach level (each element's entries
  * again) for as long as the JSON context lives: one policy and phase in the CLI
- * (processor.makePolicyContext), every policy of one admission review in the webhook
- * (resource/validation and mutation handlers share the request's policy context via WithPolicy).
+ * (processor.makePolicyContext), the policies of one admission review
+ * handler in the webhook (resource/validation and mutation handlers share the request's policy
+ * context via WithPolicy; Audit-only policies have the audit handler's; a background scan one per policy).
  */
 export interface JsonContextSize {
   bytes: number;
