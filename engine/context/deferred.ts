@@ -14,6 +14,8 @@ import { chargeContextEntry, isBudgetExceeded, type JsonContextSize } from '../c
 export interface DeferredEntry {
   readonly name: string;
   readonly value: unknown;
+  /** Its JSON size, measured when it was computed (measureContextEntry). */
+  readonly size: number;
   /** The JSON context the entry counts against, and the foreach depth it was declared at. */
   readonly account: JsonContextSize;
   readonly level: number;
@@ -54,7 +56,7 @@ export function loadNamedEntries(query: string, entries: readonly DeferredEntry[
     if (entry.state === 'loaded' || !queryNamesEntry(query, entry.name)) continue;
     if (entry.state === 'failed') return entry.failure;
     try {
-      chargeContextEntry(entry.name, entry.value, entry.account, entry.level);
+      chargeContextEntry(entry.value, entry.size, entry.account, entry.level);
       entry.state = 'loaded';
     } catch (e) {
       if (!isBudgetExceeded(e)) throw e;

@@ -14,7 +14,7 @@ import { jmesSearch } from '../jmespath';
 import { substituteVariables, type VariableScope } from '../variables';
 import { answerApiCall } from './apicall';
 import { storedEntryGet } from './global-context';
-import { chargeContextEntry, chargeValue, isBudgetExceeded, jsonContextLevel, jsonContextOr } from '../core/budget';
+import { chargeContextEntry, chargeMemory, isBudgetExceeded, jsonContextLevel, jsonContextOr, measureContextEntry } from '../core/budget';
 import { loadNamedEntries, type DeferredEntry } from './deferred';
 
 export interface ContextEnvironment {
@@ -288,14 +288,18 @@ export function loadContextEntries(entries: unknown, scope: VariableScope, env: 
       continue;
     }
     const wording = deferredWording(entry, name);
+    const account = jsonContextOr(standalone);
+    // Measured once: the size is charged to the memory now and to the context when loaded.
+    let size: number;
     try {
-      chargeValue(r.value, `context entry ${name}`);
-      if (wording === undefined) chargeContextEntry(name, r.value, jsonContextOr(standalone), jsonContextLevel());
+      size = measureContextEntry(r.value, account);
+      chargeMemory(size, `context entry ${name}`);
+      if (wording === undefined) chargeContextEntry(r.value, size, account, jsonContextLevel());
     } catch (e) {
       return { scope: current, skipped, error: (e as Error).message };
     }
     if (wording !== undefined) {
-      const waiting: DeferredEntry = { name, value: r.value, account: jsonContextOr(standalone), level: jsonContextLevel(), wording, state: 'pending' };
+      const waiting: DeferredEntry = { name, value: r.value, size, account, level: jsonContextLevel(), wording, state: 'pending' };
       current = { ...current, deferredEntries: current.deferredEntries ? [...current.deferredEntries, waiting] : [waiting] };
     }
     current = { ...current, data: { ...current.data, [name]: r.value } };

@@ -186,23 +186,36 @@ export function jsonContextLevel(): number {
 }
 
 /**
- * Adds an entry's JSON size to `context`, Kyverno's AddContextEntry / ReplaceContextEntry:
- * throws Kyverno's ContextSizeLimitExceededError (checkContextSizeLimit) when it would take
- * the context past the configured `maxContextSize` (engineConfiguration(); 0 or less: no
- * limit, nothing measured). The entry is remembered at `level` for the foreach resets that
- * load it again. What the value holds is charged to the memory budget where it is built.
+ * An entry's JSON size, measured once for both budgets it counts against (the evaluation's
+ * memory, chargeMemory, and the JSON context, chargeContextEntry): exact up to the larger of
+ * what the two have left, so a size past it is past both.
  */
-export function chargeContextEntry(name: string, value: unknown, context: JsonContextSize, level: number): void {
+export function measureContextEntry(value: unknown, context: JsonContextSize): number {
+  const limit = engineConfiguration().maxContextSize;
+  const memoryLeft = MAX_EVALUATION_BYTES - evaluationBytes;
+  return jsonSizeUpTo(value, limit > 0 ? Math.max(memoryLeft, limit - context.bytes) : memoryLeft);
+}
+
+/**
+ * Adds an entry's JSON size (`size`, from measureContextEntry) to `context`, Kyverno's
+ * AddContextEntry / ReplaceContextEntry: throws Kyverno's ContextSizeLimitExceededError
+ * (checkContextSizeLimit) when it would take the context past the configured `maxContextSize`
+ * (engineConfiguration(); 0 or less: no limit). With `level`, the entry is remembered at that
+ * foreach depth for the resets that load it again (a deferred loader's); without, it is added
+ * once (the CLI's mocked apiCalls, added before the loaders). What the value holds is
+ * charged to the memory budget where it is built.
+ */
+export function chargeContextEntry(value: unknown, size: number, context: JsonContextSize, level?: number): void {
   const limit = engineConfiguration().maxContextSize;
   if (limit <= 0) return;
   const left = limit - context.bytes;
-  const size = jsonSizeUpTo(value, Math.max(left, 0));
   if (size > left) {
+    // Measured no further than the budgets left: measured again, further, for the message.
     const reached = context.bytes + jsonSizeUpTo(value, Math.max(left, CONTEXT_SIZE_REPORT_BOUND));
-    throw new BudgetExceededError('context size', limit, `context entry ${name}`, undefined, `context size limit exceeded: ${reached} bytes exceeds limit of ${limit} bytes`);
+    throw new BudgetExceededError('context size', limit, 'context entry', undefined, `context size limit exceeded: ${reached} bytes exceeds limit of ${limit} bytes`);
   }
   context.bytes += size;
-  (context.loaded ??= []).push({ level, size });
+  if (level !== undefined) (context.loaded ??= []).push({ level, size });
 }
 
 /**
@@ -317,7 +330,7 @@ export function chargeForeachElement(): void {
   checkDeadline();
 }
 
-/** Charges a built value by its JSON size (measured no further than the budget left). */
+/** Charges a built value by its JSON size (measured no further than the budget left); a context entry's: measureContextEntry. */
 export function chargeValue(value: unknown, what: string): void {
   chargeMemory(jsonSizeUpTo(value, MAX_EVALUATION_BYTES - evaluationBytes), what);
 }
