@@ -299,7 +299,7 @@ export function loadContextEntries(entries: unknown, scope: VariableScope, env: 
       return { scope: current, skipped, error: (e as Error).message };
     }
     if (wording !== undefined) {
-      const waiting: DeferredEntry = { name, value: r.value, size, account, level: jsonContextLevel(), wording, state: 'pending' };
+      const waiting: DeferredEntry = { name, value: r.value, size, account, level: jsonContextLevel(), wording, keepsFailed: !asObject(entry.globalReference), state: 'pending' };
       current = { ...current, deferredEntries: current.deferredEntries ? [...current.deferredEntries, waiting] : [waiting] };
     }
     current = { ...current, data: { ...current.data, [name]: r.value } };

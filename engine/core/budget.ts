@@ -108,6 +108,8 @@ export interface JsonContextSize {
   loaded?: Array<{ level: number; size: number }>;
   /** Foreach checkpoints open in the rule. */
   level?: number;
+  /** Resets so far (each clears Kyverno's loaders' `matched` flags: a failed global context entry is tried again). */
+  resets?: number;
 }
 
 /** The JSON context being evaluated in (null outside a policy evaluation). */
@@ -161,6 +163,7 @@ export function foreachRestore(): void {
  * logged by Kyverno ("failed to reload context entry"), so nothing is added and nothing fails.
  */
 function resetLoaders(context: JsonContextSize, level: number, restore: boolean): void {
+  context.resets = (context.resets ?? 0) + 1;
   const loaded = context.loaded;
   if (!loaded || loaded.length === 0) return;
   const limit = engineConfiguration().maxContextSize;

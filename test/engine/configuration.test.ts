@@ -184,3 +184,34 @@ test("verifyImages' digest patch names the image as the configuration reads it (
   configured({ enableDefaultRegistryMutation: false });
   assert.equal(patchedImage('team/app:1'), `team/app:1@${digest}`, 'without mutation the reference keeps no registry');
 });
+
+test("an entry past maxContextSize fails the query that loads it; later queries run without the error (Kyverno's loaders: HasLoaded, a global context entry's matched flag until the next Reset)", async () => {
+  const { loadContextEntries } = await import('../../engine/context/entries');
+  const { loadNamedEntries } = await import('../../engine/context/deferred');
+  const { enterJsonContext, leaveJsonContext, foreachCheckpoint, foreachElementReset } = await import('../../engine/core/budget');
+  configured({ maxContextSize: 1024 });
+  const half = 'x'.repeat(600);
+  const env = { cluster: { ...cluster(), globalContext: { g: half } }, provided: new Set<string>() };
+  const json = { bytes: 0 };
+  const outer = enterJsonContext(json);
+  try {
+    const { scope, error } = loadContextEntries([
+      { name: 'a', variable: { value: half } }, { name: 'b', variable: { value: half } }, { name: 'g', globalReference: { name: 'g' } },
+    ], { data: {} }, env);
+    assert.equal(error, undefined);
+    assert.equal(loadNamedEntries('a', scope.deferredEntries), undefined);
+    const over = 'context size limit exceeded: 1204 bytes exceeds limit of 1024 bytes';
+    // The variable loader stored its data before the size check: loaded from then on.
+    assert.equal(loadNamedEntries('b', scope.deferredEntries), over);
+    assert.equal(loadNamedEntries('b', scope.deferredEntries), undefined);
+    // The global context loader did not: passed over until the next Reset (a foreach element's), then tried again.
+    assert.equal(loadNamedEntries('g', scope.deferredEntries), `failed to add resource cache results for context entry g: ${over}`);
+    assert.equal(loadNamedEntries('g', scope.deferredEntries), undefined);
+    foreachCheckpoint();
+    foreachElementReset();
+    assert.match(loadNamedEntries('g', scope.deferredEntries) ?? '', /^failed to add resource cache results for context entry g: context size limit exceeded/);
+    assert.equal(json.bytes, 602);
+  } finally {
+    leaveJsonContext(outer);
+  }
+});
