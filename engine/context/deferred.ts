@@ -3,8 +3,8 @@
  * default: toggle EnableDeferredLoading) as far as the context size sees it. The engine
  * computes a rule's entries as they are declared, but Kyverno adds an entry to its JSON
  * context, and counts its bytes against maxContextSize, only when a query first names it
- * (LoadMatching); an entry nothing reads never counts. So a `variable`, `configMap` or
- * `globalReference` entry waits here, computed but uncounted, until an expression names it:
+ * (LoadMatching); an entry nothing reads never counts. So an entry of any kind (but the
+ * CLI's mocked apiCalls, added at once) waits here, computed but uncounted, until an expression names it:
  * then it is counted, and past the limit that query fails with the loader's error. Only that
  * query: the loaders of a variable, a ConfigMap, an apiCall and an image keep what they computed
  * before adding it (HasLoaded is then true), and a global context entry's is passed over until

@@ -215,3 +215,39 @@ test("an entry past maxContextSize fails the query that loads it; later queries 
     leaveJsonContext(outer);
   }
 });
+
+test("apiCall and imageRegistry entries wait for a query like every kind (Kyverno's NewDeferredLoader), in their loader's words; the CLI's mocked calls count at once", async () => {
+  const { loadContextEntries } = await import('../../engine/context/entries');
+  const { loadNamedEntries } = await import('../../engine/context/deferred');
+  configured({ maxContextSize: 1024 });
+  const half = 'x'.repeat(600);
+  // Answered from the cluster's resources (a fetch), or by a Test's apiCallResponses (a mock).
+  const big = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'big', namespace: 'shop' }, data: { v: half } };
+  const call = (mock: boolean): ClusterState => mock
+    ? { ...cluster(), apiCallResponses: [{ request: { urlPath: '/api/v1/namespaces/shop/configmaps/big' }, response: { body: big }, mock }] }
+    : { ...cluster(), resources: [big] };
+  const rule = (reads: string, jmesPath?: string) => ({
+    name: 'r', match: { any: [{ resources: { kinds: ['Pod'] } }] },
+    context: [{ name: 'a', variable: { value: half } }, { name: 'b', apiCall: { urlPath: '/api/v1/namespaces/shop/configmaps/big', ...(jmesPath ? { jmesPath } : {}) } }],
+    validate: { message: 'm', deny: { conditions: { all: reads.split(',').map((n) => ({ key: `{{ length(${n}) }}`, operator: 'GreaterThan', value: 0 })) } } },
+  });
+  const run = (r: JsonObject, state: ClusterState) => applyPolicy({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p' }, spec: { rules: [r] } }, { request: create(podWith('nginx')), cluster: state }).rules[0];
+  // Unread, the fetched answer never counts.
+  assert.equal(run(rule('a'), call(false)).status, 'fail');
+  const over = 'context size limit exceeded: 1204 bytes exceeds limit of 1024 bytes';
+  const both = run(rule('a,b', 'data.v'), call(false));
+  assert.equal(both.status, 'error', JSON.stringify(both));
+  assert.equal(both.message, `failed to check deny conditions: failed to substitute variables in condition key: failed to resolve length(b) at path : failed to store data for APICall: failed to add APICall results for context entry b: ${over}`);
+  assert.match(run(rule('a,b'), call(false)).message, /: failed to store data for APICall: failed to add resource data to context entry b: context size limit exceeded: \d+ bytes/);
+  // A mock is added with the entries, read or not: `a` then finds the context full.
+  const mocked = run(rule('a', 'data.v'), call(true));
+  assert.equal(mocked.status, 'error', mocked.message);
+
+  // An image's data: deferred, in the imageDataLoader's words (Go's %v of the entry).
+  configured({ maxContextSize: 100 });
+  const found = { image: 'nginx', resolvedImage: 'docker.io/nginx:latest', registry: 'index.docker.io', repository: 'library/nginx', identifier: 'latest', digest: 'sha256:0', manifest: { layers: [half] }, config: {} };
+  const env = { cluster: { ...cluster(), imageRegistry: { images: {}, metadata: { nginx: found } } }, provided: new Set<string>() };
+  const { scope, error } = loadContextEntries([{ name: 'img', imageRegistry: { reference: 'nginx' } }], { data: {} }, env);
+  assert.equal(error, undefined, 'nothing counted before a query');
+  assert.match(loadNamedEntries('img.manifest', scope.deferredEntries) ?? '', /^failed to add resource data to context: contextEntry: \{img <nil> <nil> 0x[0-9a-f]+ <nil> <nil>\}, error: context size limit exceeded: \d+ bytes exceeds limit of 100 bytes$/);
+});
