@@ -243,6 +243,18 @@ test("apiCall and imageRegistry entries wait for a query like every kind (Kyvern
   const mocked = run(rule('a', 'data.v'), call(true));
   assert.equal(mocked.status, 'error', mocked.message);
 
+  // A mock is no deferred loader: a foreach's resets do not add it again (a variable's would be, 100 × 4).
+  const twoContainers = { ...podWith('nginx'), spec: { containers: [{ name: 'one', image: 'nginx' }, { name: 'two', image: 'nginx' }] } };
+  const reloads = (entry: JsonObject) => {
+    const validate = { bytes: 0 };
+    const each = { name: 'each', match: { any: [{ resources: { kinds: ['Pod'] } }] }, context: [entry], preconditions: { all: [{ key: '{{ length(m) }}', operator: 'Equals', value: 98 }] }, validate: { message: 'm', foreach: [{ list: 'request.object.spec.containers', deny: { conditions: { any: [{ key: '{{ length(m) }}', operator: 'Equals', value: 0 }] } } }] } };
+    const mockOf = { ...cluster(), apiCallResponses: [{ request: { urlPath: '/api/v1/m' }, response: { body: 'y'.repeat(98) }, mock: true }] };
+    const r = applyPolicy({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p' }, spec: { rules: [each] } }, { request: create(twoContainers), cluster: mockOf, contextSizes: { validate } }).rules[0];
+    return { status: r.status, bytes: validate.bytes };
+  };
+  assert.deepEqual(reloads({ name: 'm', apiCall: { urlPath: '/api/v1/m' } }), { status: 'pass', bytes: 100 });
+  assert.deepEqual(reloads({ name: 'm', variable: { value: 'y'.repeat(98) } }), { status: 'pass', bytes: 400 });
+
   // An image's data: deferred, in the imageDataLoader's words (Go's %v of the entry).
   configured({ maxContextSize: 100 });
   const found = { image: 'nginx', resolvedImage: 'docker.io/nginx:latest', registry: 'index.docker.io', repository: 'library/nginx', identifier: 'latest', digest: 'sha256:0', manifest: { layers: [half] }, config: {} };
