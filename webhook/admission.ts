@@ -530,6 +530,8 @@ export function answerAdmissionReview(
   cluster: ClusterState,
   /** Epoch milliseconds; past it, evaluation stops with DeadlineExceeded. */
   deadline = Infinity,
+  /** A background scan: Kyverno's scanner gives each policy its own policy context (no shared context size). */
+  scan = false,
 ): AdmissionAnswer {
   let uid: string;
   let request: AdmissionRequest;
@@ -565,9 +567,14 @@ export function answerAdmissionReview(
     let imageVerifications: ImageVerificationContext | undefined;
     // Kyverno's resource handlers evaluate a review's policies in one policy context per phase
     // (mutation, image verification, validation), whose JSON context counts the context
-    // entries of all of them against maxContextSize.
-    const contextSizes = { mutate: { bytes: 0 }, verifyImages: { bytes: 0 }, validate: { bytes: 0 } };
+    // entries of all of them against maxContextSize. Validation has two: Enforce and
+    // Audit-with-warning policies share HandleValidationEnforce's, Audit-only ones share the
+    // one HandleValidationAudit builds for them. A background scan builds one per policy
+    // (report/utils scanner validateResource): no shared sizes, the engine's own per phase.
+    const contextSizes = scan ? undefined : { mutate: { bytes: 0 }, verifyImages: { bytes: 0 }, validate: { bytes: 0 } };
+    const auditContextSizes = contextSizes && path === 'validate' ? { ...contextSizes, validate: { bytes: 0 } } : contextSizes;
     let options: ApplyOptions = { request: current, cluster, phases, contextSizes };
+    let auditOptions: ApplyOptions = { ...options, contextSizes: auditContextSizes };
     // One clock read per policy, the one the deadline check between policies made anyway,
     // also times the policy (from the end of the one before). In whole milliseconds: a policy
     // mostly takes less, so most times read 0 and one in so many 1 ms, in proportion to its
@@ -580,8 +587,10 @@ export function answerAdmissionReview(
       if (imageVerifications === undefined && kinds.imageValidating && IMAGE_VALIDATING_KINDS.has(String(policy.kind))) {
         imageVerifications = new ImageVerificationContext();
         options = { request: current, cluster, phases, imageVerifications, contextSizes };
+        auditOptions = { ...options, contextSizes: auditContextSizes };
       }
-      const response = applyPolicy(policy, options);
+      const auditOnly = auditContextSizes !== contextSizes && isKyvernoPolicy(policy) && !validatesAtAdmission(policy);
+      const response = applyPolicy(policy, auditOnly ? auditOptions : options);
       responses[i] = response;
       const after = Date.now();
       seconds[i] = (after - before) / 1000;
@@ -590,6 +599,7 @@ export function answerAdmissionReview(
       if (path === 'mutate' && current.object && response.patchedResource && response.patchedResource !== current.object) {
         current = { ...current, object: response.patchedResource };
         options = { request: current, cluster, phases, imageVerifications, contextSizes };
+        auditOptions = { ...options, contextSizes: auditContextSizes };
       }
     }
     imageVerifications?.settle();

@@ -203,7 +203,7 @@ export function evaluateReview(msg: ReviewRequest, index: PolicyIndex, cluster: 
     const excluded = !!msg.exclusions && isExcludedUser(msg.exclusions, user);
     // The route's own policies (its kinds, failurePolicy…), kept with the candidate list.
     const policies = filtered || excluded ? [] : index.narrowed(candidates, msg);
-    const answer = answerAdmissionReview(review, msg.path, policies, cluster, msg.deadline);
+    const answer = answerAdmissionReview(review, msg.path, policies, cluster, msg.deadline, !!msg.scan);
     if (msg.scan && msg.path === 'mutate') answer.responses = answer.responses.map((r) => mutationScanResponse(r, asObject(request.object)));
     const response = asObject(answer.body.response);
     // The outcomes in lists made at their most (one per rule result; grown by pushes they were

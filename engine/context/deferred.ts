@@ -3,9 +3,12 @@
  * default: toggle EnableDeferredLoading) as far as the context size sees it. The engine
  * computes a rule's entries as they are declared, but Kyverno adds an entry to its JSON
  * context, and counts its bytes against maxContextSize, only when a query first names it
- * (LoadMatching); an entry nothing reads never counts. So a `variable`, `configMap` or
- * `globalReference` entry waits here, computed but uncounted, until an expression names it:
- * then it is counted, and past the limit that query fails with the loader's error.
+ * (LoadMatching); an entry nothing reads never counts. So an entry of any kind (but the
+ * CLI's mocked apiCalls, added at once) waits here, computed but uncounted, until an expression names it:
+ * then it is counted, and past the limit that query fails with the loader's error. Only that
+ * query: the loaders of a variable, a ConfigMap, an apiCall and an image keep what they computed
+ * before adding it (HasLoaded is then true), and a global context entry's is passed over until
+ * the JSON context's next Reset (its `matched` flag), so later queries run without it.
  * An entry computed from another counts that one when it is computed, where Kyverno would
  * count both when the first is read.
  */
@@ -14,13 +17,18 @@ import { chargeContextEntry, isBudgetExceeded, type JsonContextSize } from '../c
 export interface DeferredEntry {
   readonly name: string;
   readonly value: unknown;
+  /** Its JSON size, measured when it was computed (measureContextEntry). */
+  readonly size: number;
   /** The JSON context the entry counts against, and the foreach depth it was declared at. */
   readonly account: JsonContextSize;
   readonly level: number;
   /** The loader's words around the size error (Kyverno's loaders wrap it by kind). */
   readonly wording: (message: string) => string;
-  state: 'pending' | 'loaded' | 'failed';
-  failure?: string;
+  /** Whether the loader keeps what it computed when adding it fails (all but a global context entry's). */
+  readonly keepsFailed: boolean;
+  state: 'pending' | 'loaded';
+  /** A global context entry that failed: the JSON context's `resets` then; passed over until it changes. */
+  failedAt?: number;
 }
 
 // Entry names come from policies; one expression per name, dropped when full.
@@ -46,21 +54,21 @@ export function queryNamesEntry(query: string, name: string): boolean {
 /**
  * Loads (counts) the waiting entries a query names, in the order they were declared;
  * returns the error the query fails with when one is past the context size (Kyverno stops
- * at the first). An entry that failed keeps failing every query that names it.
+ * at the first).
  */
 export function loadNamedEntries(query: string, entries: readonly DeferredEntry[] | undefined): string | undefined {
   if (!entries) return undefined;
   for (const entry of entries) {
     if (entry.state === 'loaded' || !queryNamesEntry(query, entry.name)) continue;
-    if (entry.state === 'failed') return entry.failure;
+    if (entry.failedAt !== undefined && entry.failedAt === (entry.account.resets ?? 0)) continue;
     try {
-      chargeContextEntry(entry.name, entry.value, entry.account, entry.level);
+      chargeContextEntry(entry.value, entry.size, entry.account, entry.level);
       entry.state = 'loaded';
     } catch (e) {
       if (!isBudgetExceeded(e)) throw e;
-      entry.state = 'failed';
-      entry.failure = entry.wording((e as Error).message);
-      return entry.failure;
+      if (entry.keepsFailed) entry.state = 'loaded';
+      else entry.failedAt = entry.account.resets ?? 0;
+      return entry.wording((e as Error).message);
     }
   }
   return undefined;

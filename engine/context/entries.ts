@@ -14,7 +14,7 @@ import { jmesSearch } from '../jmespath';
 import { substituteVariables, type VariableScope } from '../variables';
 import { answerApiCall } from './apicall';
 import { storedEntryGet } from './global-context';
-import { chargeContextEntry, chargeValue, isBudgetExceeded, jsonContextLevel, jsonContextOr } from '../core/budget';
+import { chargeContextEntry, chargeMemory, isBudgetExceeded, jsonContextLevel, jsonContextOr, measureContextEntry } from '../core/budget';
 import { loadNamedEntries, type DeferredEntry } from './deferred';
 
 export interface ContextEnvironment {
@@ -165,24 +165,31 @@ function loadMockedApiCall(name: string, call: JsonObject, answer: { body: unkno
   }
 }
 
-function loadApiCall(name: string, spec: JsonObject, scope: VariableScope, cluster: ClusterState): unknown {
+/**
+ * An apiCall entry's value; `wording`: how Kyverno's apiLoader words a failure to add it to
+ * the context (executor.Store: the answer as it came, or a jmesPath's results), undefined for
+ * a mocked call, which the CLI adds at once (cmd/cli store/contextloader.go).
+ */
+function loadApiCall(name: string, spec: JsonObject, scope: VariableScope, cluster: ClusterState): { value: unknown; wording?: (message: string) => string } {
   const call = substituteVariables(spec, scope) as JsonObject;
   const answer = answerApiCall(call, cluster, name);
+  const stored = (what: string) => (message: string) => `failed to store data for APICall: failed to add ${what} context entry ${name}: ${message}`;
+  const asFetched = { wording: stored('resource data to') };
   if (!answer.found) {
-    if (call.default !== undefined && call.default !== null && (answer.failure === undefined || answer.defaultable)) return call.default;
+    if (call.default !== undefined && call.default !== null && (answer.failure === undefined || answer.defaultable)) return { value: call.default, ...asFetched };
     if (answer.failure !== undefined) throw new FailedEntry(answer.failure);
     throw new SkipEntry(answer.reason);
   }
-  if (answer.mock) return loadMockedApiCall(name, call, answer);
+  if (answer.mock) return { value: loadMockedApiCall(name, call, answer) };
   if (typeof call.jmesPath === 'string' && call.jmesPath !== '') {
     try {
-      return jmesSearch(call.jmesPath, answer.body);
+      return { value: jmesSearch(call.jmesPath, answer.body), wording: stored('APICall results for') };
     } catch (e) {
-      if (call.default !== undefined && call.default !== null && !isBudgetExceeded(e)) return call.default;
+      if (call.default !== undefined && call.default !== null && !isBudgetExceeded(e)) return { value: call.default, ...asFetched };
       throw e;
     }
   }
-  return answer.body;
+  return { value: answer.body, ...asFetched };
 }
 
 /**
@@ -217,14 +224,14 @@ function loadImageRegistry(name: string, spec: JsonObject, scope: VariableScope,
 }
 
 /** Loads one entry; returns undefined (with a reason) when Kyverno would leave it undefined. */
-function loadEntry(entry: JsonObject, scope: VariableScope, env: ContextEnvironment): { value?: unknown; skip?: string; error?: string; failed?: string } {
+function loadEntry(entry: JsonObject, scope: VariableScope, env: ContextEnvironment): { value?: unknown; wording?: (message: string) => string; skip?: string; error?: string; failed?: string } {
   const name = String(entry.name ?? '');
   const needsCluster = entry.configMap || entry.apiCall || entry.globalReference || entry.imageRegistry;
   if (needsCluster && env.provided.has(name)) return { skip: 'value supplied by the test values' };
   try {
     if (asObject(entry.variable)) {
       try {
-        return { value: loadVariable(entry, entry.variable as JsonObject, scope) };
+        return { value: loadVariable(entry, entry.variable as JsonObject, scope), wording: (message) => message };
       } catch (e) {
         // Kyverno's deferred loader returns a variable entry's loading error to every query
         // that names the entry; nothing here depends on a source missing offline.
@@ -232,12 +239,19 @@ function loadEntry(entry: JsonObject, scope: VariableScope, env: ContextEnvironm
         throw new FailedEntry((e as Error).message);
       }
     }
-    if (asObject(entry.configMap)) return { value: loadConfigMap(entry.configMap as JsonObject, scope, env.cluster) };
-    if (asObject(entry.apiCall)) return { value: loadApiCall(name, entry.apiCall as JsonObject, scope, env.cluster) };
-    if (asObject(entry.globalReference)) return { value: loadGlobalReference(name, entry.globalReference as JsonObject, scope, env.cluster) };
+    if (asObject(entry.configMap)) {
+      return { value: loadConfigMap(entry.configMap as JsonObject, scope, env.cluster), wording: (message) => `failed to add config map for context entry ${name}: ${message}` };
+    }
+    if (asObject(entry.apiCall)) return loadApiCall(name, entry.apiCall as JsonObject, scope, env.cluster);
+    if (asObject(entry.globalReference)) {
+      return { value: loadGlobalReference(name, entry.globalReference as JsonObject, scope, env.cluster), wording: (message) => `failed to add resource cache results for context entry ${name}: ${message}` };
+    }
     if (asObject(entry.imageRegistry)) {
       if (!env.cluster.imageRegistry) return { skip: 'image registry lookups are disabled offline' };
-      return { value: loadImageRegistry(name, entry.imageRegistry as JsonObject, scope, env.cluster) };
+      // Kyverno prints the whole entry with %v: Go's struct form, in which the imageRegistry
+      // field is a pointer shown by its address; a fixed one stands in for it.
+      const printed = `{${name} <nil> <nil> 0xc000000000 <nil> <nil>}`;
+      return { value: loadImageRegistry(name, entry.imageRegistry as JsonObject, scope, env.cluster), wording: (message) => `failed to add resource data to context: contextEntry: ${printed}, error: ${message}` };
     }
     return { skip: `missing ConfigMap|APICall|ImageRegistry|Variable|GlobalReference in context entry ${name}` };
   } catch (e) {
@@ -249,27 +263,13 @@ function loadEntry(entry: JsonObject, scope: VariableScope, env: ContextEnvironm
 }
 
 /**
- * How an entry's loader words the context size error when Kyverno's deferred loader (the
- * default) adds the entry, at the first query naming it (context/deferred): a variable's
- * ReplaceContextEntry error as is (loaders/variable.go), a ConfigMap's and a global context
- * entry's wrapped (loaders/configmap.go, loaders/globalcontext.go). Undefined: counted as it
- * loads, its error the rule's "failed to load context": an apiCall entry, as the CLI loads its
- * mocked calls eagerly (cmd/cli store/contextloader.go), and an image registry entry.
- */
-function deferredWording(entry: JsonObject, name: string): ((message: string) => string) | undefined {
-  if (asObject(entry.variable)) return (message) => message;
-  if (asObject(entry.configMap)) return (message) => `failed to add config map for context entry ${name}: ${message}`;
-  if (asObject(entry.globalReference)) return (message) => `failed to add resource cache results for context entry ${name}: ${message}`;
-  return undefined;
-}
-
-/**
  * Adds a rule's (or foreach's) context entries to the scope, in order. The entries' JSON
  * size counts against Kyverno's context size limit (an error past it), summed over the JSON
  * context the evaluation runs in (engine/core/budget JsonContextSize: every rule and foreach
  * level of the policy, never given back); outside an evaluation, over these entries alone.
- * Most entries count when a query first names them, as Kyverno's deferred loader adds them
- * (deferredWording, context/deferred).
+ * An entry counts when a query first names it, as Kyverno's deferred loader adds it
+ * (context/deferred), in its loader's words (loadEntry's `wording`); a mocked apiCall at
+ * once, as the CLI adds it before the loaders, and only once (no loader reloads it).
  */
 export function loadContextEntries(entries: unknown, scope: VariableScope, env: ContextEnvironment): ContextLoadResult {
   const skipped: ContextLoadResult['skipped'] = [];
@@ -287,15 +287,19 @@ export function loadContextEntries(entries: unknown, scope: VariableScope, env: 
       if (r.failed !== undefined) current = { ...current, failedEntries: { ...current.failedEntries, [name]: r.failed } };
       continue;
     }
-    const wording = deferredWording(entry, name);
+    const wording = r.wording;
+    const account = jsonContextOr(standalone);
+    // Measured once: the size is charged to the memory now and to the context when loaded.
+    let size: number;
     try {
-      chargeValue(r.value, `context entry ${name}`);
-      if (wording === undefined) chargeContextEntry(name, r.value, jsonContextOr(standalone), jsonContextLevel());
+      size = measureContextEntry(r.value, account);
+      chargeMemory(size, `context entry ${name}`);
+      if (wording === undefined) chargeContextEntry(r.value, size, account);
     } catch (e) {
       return { scope: current, skipped, error: (e as Error).message };
     }
     if (wording !== undefined) {
-      const waiting: DeferredEntry = { name, value: r.value, account: jsonContextOr(standalone), level: jsonContextLevel(), wording, state: 'pending' };
+      const waiting: DeferredEntry = { name, value: r.value, size, account, level: jsonContextLevel(), wording, keepsFailed: !asObject(entry.globalReference), state: 'pending' };
       current = { ...current, deferredEntries: current.deferredEntries ? [...current.deferredEntries, waiting] : [waiting] };
     }
     current = { ...current, data: { ...current.data, [name]: r.value } };

@@ -94,8 +94,9 @@ const CONTEXT_SIZE_REPORT_BOUND = 64 * 1024 * 1024;
  * each entry's marshalled JSON). Checkpoint, Restore and Reset leave it alone, so it is never
  * given back: it sums the entries of every rule and foreach level (each element's entries
  * again) for as long as the JSON context lives: one policy and phase in the CLI
- * (processor.makePolicyContext), every policy of one admission review in the webhook
- * (resource/validation and mutation handlers share the request's policy context via WithPolicy).
+ * (processor.makePolicyContext), the policies of one admission review
+ * handler in the webhook (resource/validation and mutation handlers share the request's policy
+ * context via WithPolicy; Audit-only policies have the audit handler's; a background scan one per policy).
  */
 export interface JsonContextSize {
   bytes: number;
@@ -107,6 +108,8 @@ export interface JsonContextSize {
   loaded?: Array<{ level: number; size: number }>;
   /** Foreach checkpoints open in the rule. */
   level?: number;
+  /** Resets so far (each clears Kyverno's loaders' `matched` flags: a failed global context entry is tried again). */
+  resets?: number;
 }
 
 /** The JSON context being evaluated in (null outside a policy evaluation). */
@@ -160,6 +163,7 @@ export function foreachRestore(): void {
  * logged by Kyverno ("failed to reload context entry"), so nothing is added and nothing fails.
  */
 function resetLoaders(context: JsonContextSize, level: number, restore: boolean): void {
+  context.resets = (context.resets ?? 0) + 1;
   const loaded = context.loaded;
   if (!loaded || loaded.length === 0) return;
   const limit = engineConfiguration().maxContextSize;
@@ -185,23 +189,36 @@ export function jsonContextLevel(): number {
 }
 
 /**
- * Adds an entry's JSON size to `context`, Kyverno's AddContextEntry / ReplaceContextEntry:
- * throws Kyverno's ContextSizeLimitExceededError (checkContextSizeLimit) when it would take
- * the context past the configured `maxContextSize` (engineConfiguration(); 0 or less: no
- * limit, nothing measured). The entry is remembered at `level` for the foreach resets that
- * load it again. What the value holds is charged to the memory budget where it is built.
+ * An entry's JSON size, measured once for both budgets it counts against (the evaluation's
+ * memory, chargeMemory, and the JSON context, chargeContextEntry): exact up to the larger of
+ * what the two have left, so a size past it is past both.
  */
-export function chargeContextEntry(name: string, value: unknown, context: JsonContextSize, level: number): void {
+export function measureContextEntry(value: unknown, context: JsonContextSize): number {
+  const limit = engineConfiguration().maxContextSize;
+  const memoryLeft = MAX_EVALUATION_BYTES - evaluationBytes;
+  return jsonSizeUpTo(value, limit > 0 ? Math.max(memoryLeft, limit - context.bytes) : memoryLeft);
+}
+
+/**
+ * Adds an entry's JSON size (`size`, from measureContextEntry) to `context`, Kyverno's
+ * AddContextEntry / ReplaceContextEntry: throws Kyverno's ContextSizeLimitExceededError
+ * (checkContextSizeLimit) when it would take the context past the configured `maxContextSize`
+ * (engineConfiguration(); 0 or less: no limit). With `level`, the entry is remembered at that
+ * foreach depth for the resets that load it again (a deferred loader's); without, it is added
+ * once (the CLI's mocked apiCalls, added before the loaders). What the value holds is
+ * charged to the memory budget where it is built.
+ */
+export function chargeContextEntry(value: unknown, size: number, context: JsonContextSize, level?: number): void {
   const limit = engineConfiguration().maxContextSize;
   if (limit <= 0) return;
   const left = limit - context.bytes;
-  const size = jsonSizeUpTo(value, Math.max(left, 0));
   if (size > left) {
+    // Measured no further than the budgets left: measured again, further, for the message.
     const reached = context.bytes + jsonSizeUpTo(value, Math.max(left, CONTEXT_SIZE_REPORT_BOUND));
-    throw new BudgetExceededError('context size', limit, `context entry ${name}`, undefined, `context size limit exceeded: ${reached} bytes exceeds limit of ${limit} bytes`);
+    throw new BudgetExceededError('context size', limit, 'context entry', undefined, `context size limit exceeded: ${reached} bytes exceeds limit of ${limit} bytes`);
   }
   context.bytes += size;
-  (context.loaded ??= []).push({ level, size });
+  if (level !== undefined) (context.loaded ??= []).push({ level, size });
 }
 
 /**
@@ -316,7 +333,7 @@ export function chargeForeachElement(): void {
   checkDeadline();
 }
 
-/** Charges a built value by its JSON size (measured no further than the budget left). */
+/** Charges a built value by its JSON size (measured no further than the budget left); a context entry's: measureContextEntry. */
 export function chargeValue(value: unknown, what: string): void {
   chargeMemory(jsonSizeUpTo(value, MAX_EVALUATION_BYTES - evaluationBytes), what);
 }

@@ -178,3 +178,17 @@ test('a YAML text past the context size is refused before parsing (parse_yaml, y
   assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
   assert.deepEqual(evalCel('yaml.parse(object.data)', { object: { data: yamlList(2) } }), ['k0', 'k1']);
 });
+
+test("a context entry's JSON size is measured once, for the memory when computed and the context when loaded", async () => {
+  const { loadContextEntries } = await import('../../engine/context/entries');
+  const { loadNamedEntries } = await import('../../engine/context/deferred');
+  // A global context value read as stored: every measurement walks it and reads the getter.
+  let reads = 0;
+  const stored = { get items() { reads++; return ['a', 'b']; } };
+  const env = { cluster: { ...cluster(), globalContext: { g: stored } }, provided: new Set<string>() };
+  const loaded = loadContextEntries([{ name: 'g', globalReference: { name: 'g' } }], { data: {} }, env);
+  assert.equal(loaded.error, undefined);
+  assert.equal(loadNamedEntries('g.items', loaded.scope.deferredEntries), undefined);
+  assert.equal(loaded.scope.deferredEntries?.[0].state, 'loaded');
+  assert.equal(reads, 1);
+});

@@ -184,3 +184,82 @@ test("verifyImages' digest patch names the image as the configuration reads it (
   configured({ enableDefaultRegistryMutation: false });
   assert.equal(patchedImage('team/app:1'), `team/app:1@${digest}`, 'without mutation the reference keeps no registry');
 });
+
+test("an entry past maxContextSize fails the query that loads it; later queries run without the error (Kyverno's loaders: HasLoaded, a global context entry's matched flag until the next Reset)", async () => {
+  const { loadContextEntries } = await import('../../engine/context/entries');
+  const { loadNamedEntries } = await import('../../engine/context/deferred');
+  const { enterJsonContext, leaveJsonContext, foreachCheckpoint, foreachElementReset } = await import('../../engine/core/budget');
+  configured({ maxContextSize: 1024 });
+  const half = 'x'.repeat(600);
+  const env = { cluster: { ...cluster(), globalContext: { g: half } }, provided: new Set<string>() };
+  const json = { bytes: 0 };
+  const outer = enterJsonContext(json);
+  try {
+    const { scope, error } = loadContextEntries([
+      { name: 'a', variable: { value: half } }, { name: 'b', variable: { value: half } }, { name: 'g', globalReference: { name: 'g' } },
+    ], { data: {} }, env);
+    assert.equal(error, undefined);
+    assert.equal(loadNamedEntries('a', scope.deferredEntries), undefined);
+    const over = 'context size limit exceeded: 1204 bytes exceeds limit of 1024 bytes';
+    // The variable loader stored its data before the size check: loaded from then on.
+    assert.equal(loadNamedEntries('b', scope.deferredEntries), over);
+    assert.equal(loadNamedEntries('b', scope.deferredEntries), undefined);
+    // The global context loader did not: passed over until the next Reset (a foreach element's), then tried again.
+    assert.equal(loadNamedEntries('g', scope.deferredEntries), `failed to add resource cache results for context entry g: ${over}`);
+    assert.equal(loadNamedEntries('g', scope.deferredEntries), undefined);
+    foreachCheckpoint();
+    foreachElementReset();
+    assert.match(loadNamedEntries('g', scope.deferredEntries) ?? '', /^failed to add resource cache results for context entry g: context size limit exceeded/);
+    assert.equal(json.bytes, 602);
+  } finally {
+    leaveJsonContext(outer);
+  }
+});
+
+test("apiCall and imageRegistry entries wait for a query like every kind (Kyverno's NewDeferredLoader), in their loader's words; the CLI's mocked calls count at once", async () => {
+  const { loadContextEntries } = await import('../../engine/context/entries');
+  const { loadNamedEntries } = await import('../../engine/context/deferred');
+  configured({ maxContextSize: 1024 });
+  const half = 'x'.repeat(600);
+  // Answered from the cluster's resources (a fetch), or by a Test's apiCallResponses (a mock).
+  const big = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'big', namespace: 'shop' }, data: { v: half } };
+  const call = (mock: boolean): ClusterState => mock
+    ? { ...cluster(), apiCallResponses: [{ request: { urlPath: '/api/v1/namespaces/shop/configmaps/big' }, response: { body: big }, mock }] }
+    : { ...cluster(), resources: [big] };
+  const rule = (reads: string, jmesPath?: string) => ({
+    name: 'r', match: { any: [{ resources: { kinds: ['Pod'] } }] },
+    context: [{ name: 'a', variable: { value: half } }, { name: 'b', apiCall: { urlPath: '/api/v1/namespaces/shop/configmaps/big', ...(jmesPath ? { jmesPath } : {}) } }],
+    validate: { message: 'm', deny: { conditions: { all: reads.split(',').map((n) => ({ key: `{{ length(${n}) }}`, operator: 'GreaterThan', value: 0 })) } } },
+  });
+  const run = (r: JsonObject, state: ClusterState) => applyPolicy({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p' }, spec: { rules: [r] } }, { request: create(podWith('nginx')), cluster: state }).rules[0];
+  // Unread, the fetched answer never counts.
+  assert.equal(run(rule('a'), call(false)).status, 'fail');
+  const over = 'context size limit exceeded: 1204 bytes exceeds limit of 1024 bytes';
+  const both = run(rule('a,b', 'data.v'), call(false));
+  assert.equal(both.status, 'error', JSON.stringify(both));
+  assert.equal(both.message, `failed to check deny conditions: failed to substitute variables in condition key: failed to resolve length(b) at path : failed to store data for APICall: failed to add APICall results for context entry b: ${over}`);
+  assert.match(run(rule('a,b'), call(false)).message, /: failed to store data for APICall: failed to add resource data to context entry b: context size limit exceeded: \d+ bytes/);
+  // A mock is added with the entries, read or not: `a` then finds the context full.
+  const mocked = run(rule('a', 'data.v'), call(true));
+  assert.equal(mocked.status, 'error', mocked.message);
+
+  // A mock is no deferred loader: a foreach's resets do not add it again (a variable's would be, 100 × 4).
+  const twoContainers = { ...podWith('nginx'), spec: { containers: [{ name: 'one', image: 'nginx' }, { name: 'two', image: 'nginx' }] } };
+  const reloads = (entry: JsonObject) => {
+    const validate = { bytes: 0 };
+    const each = { name: 'each', match: { any: [{ resources: { kinds: ['Pod'] } }] }, context: [entry], preconditions: { all: [{ key: '{{ length(m) }}', operator: 'Equals', value: 98 }] }, validate: { message: 'm', foreach: [{ list: 'request.object.spec.containers', deny: { conditions: { any: [{ key: '{{ length(m) }}', operator: 'Equals', value: 0 }] } } }] } };
+    const mockOf = { ...cluster(), apiCallResponses: [{ request: { urlPath: '/api/v1/m' }, response: { body: 'y'.repeat(98) }, mock: true }] };
+    const r = applyPolicy({ apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p' }, spec: { rules: [each] } }, { request: create(twoContainers), cluster: mockOf, contextSizes: { validate } }).rules[0];
+    return { status: r.status, bytes: validate.bytes };
+  };
+  assert.deepEqual(reloads({ name: 'm', apiCall: { urlPath: '/api/v1/m' } }), { status: 'pass', bytes: 100 });
+  assert.deepEqual(reloads({ name: 'm', variable: { value: 'y'.repeat(98) } }), { status: 'pass', bytes: 400 });
+
+  // An image's data: deferred, in the imageDataLoader's words (Go's %v of the entry).
+  configured({ maxContextSize: 100 });
+  const found = { image: 'nginx', resolvedImage: 'docker.io/nginx:latest', registry: 'index.docker.io', repository: 'library/nginx', identifier: 'latest', digest: 'sha256:0', manifest: { layers: [half] }, config: {} };
+  const env = { cluster: { ...cluster(), imageRegistry: { images: {}, metadata: { nginx: found } } }, provided: new Set<string>() };
+  const { scope, error } = loadContextEntries([{ name: 'img', imageRegistry: { reference: 'nginx' } }], { data: {} }, env);
+  assert.equal(error, undefined, 'nothing counted before a query');
+  assert.match(loadNamedEntries('img.manifest', scope.deferredEntries) ?? '', /^failed to add resource data to context: contextEntry: \{img <nil> <nil> 0x[0-9a-f]+ <nil> <nil>\}, error: context size limit exceeded: \d+ bytes exceeds limit of 100 bytes$/);
+});

@@ -44,10 +44,10 @@ test('a classic policy that blocks keeps the resource webhook message, without t
 
 test("a review's classic policies share one JSON context: their context entries count together against maxContextSize (Kyverno's validation handler)", () => {
   const half = 'x'.repeat(600);
-  const withEntry = (name: string, entry: string): JsonObject => ({
+  const withEntry = (name: string, entry: string, action = 'Enforce'): JsonObject => ({
     apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name },
     spec: {
-      validationFailureAction: 'Enforce',
+      validationFailureAction: action,
       rules: [{ name: 'r', match: { any: [{ resources: { kinds: ['ConfigMap'] } }] }, context: [{ name: entry, variable: { value: half } }], validate: { message: 'm', deny: { conditions: { any: [{ key: `{{ length(${entry}) }}`, operator: 'Equals', value: 0 }] } } } }],
     },
   });
@@ -58,6 +58,12 @@ test("a review's classic policies share one JSON context: their context entries 
     const both = answerAdmissionReview(review, 'validate', [withEntry('one', 'a'), withEntry('two', 'b')], cluster);
     assert.deepEqual(both.responses.map((r) => r.rules[0].status), ['pass', 'error']);
     assert.match(both.responses[1].rules[0].message, /context size limit exceeded: 1204 bytes exceeds limit of 1024 bytes$/);
+    // Audit-only policies run in HandleValidationAudit's own policy context, shared among them.
+    const audit = answerAdmissionReview(review, 'validate', [withEntry('one', 'a'), withEntry('two', 'b', 'Audit'), withEntry('three', 'c', 'Audit')], cluster);
+    assert.deepEqual(audit.responses.map((r) => r.rules[0].status), ['pass', 'pass', 'error']);
+    // A background scan builds a policy context per policy: nothing is shared.
+    const scan = answerAdmissionReview(review, 'validate', [withEntry('one', 'a'), withEntry('two', 'b'), withEntry('three', 'c', 'Audit')], cluster, Infinity, true);
+    assert.deepEqual(scan.responses.map((r) => r.rules[0].status), ['pass', 'pass', 'pass']);
   } finally {
     configureEngine();
   }
