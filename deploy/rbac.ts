@@ -119,6 +119,10 @@ function baseRules(): Json[] {
     { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['get'] },
     // A GlobalContextEntry's apiCall records each successful call in status.lastRefreshTime.
     { apiGroups: ['kyverno.io'], resources: ['globalcontextentries/status'], verbs: ['update'] },
+    // updateRequestThreshold: UpdateRequests are counted in every namespace, as Kyverno's
+    // generator lists them through its metadata client (its ClusterRole grants them cluster-wide);
+    // only `list` here, the rest stays in our namespace.
+    { apiGroups: ['kyverno.io'], resources: ['updaterequests'], verbs: ['list'] },
     // namespaceSelector and request.namespaceObject need namespace labels.
     { apiGroups: [''], resources: ['namespaces'], verbs: READ },
     { apiGroups: ['wgpolicyk8s.io'], resources: ['policyreports', 'clusterpolicyreports'], verbs: [...READ, ...WRITE] },
