@@ -18,7 +18,6 @@ import { policyGrants, policyRef, type Grant } from '../webhook/policy-grants';
 
 type Json = Record<string, unknown>;
 
-export { policyGrants, resourceOfPath, type Grant } from '../webhook/policy-grants';
 
 export const ROLE_NAME = `kyverno-studio:${WEBHOOK_NAME}`;
 /** The ClusterRole that gathers what an administrator grants Kyverno's controllers (aggregation). */

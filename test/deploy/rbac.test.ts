@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generatedKinds } from '../../engine/generate/kinds';
-import { foldGrants, policyGrants, rbacAllows, resourceOfPath, webhookRbac } from '../../deploy/rbac';
+import { foldGrants, rbacAllows, webhookRbac } from '../../deploy/rbac';
+import { policyGrants, resourceOfPath } from '../../webhook/policy-grants';
 import { knownKindTable } from '../../engine/kube';
 
 type Json = Record<string, unknown>;

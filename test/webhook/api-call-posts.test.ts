@@ -4,7 +4,7 @@ import { evaluatePostingApiCalls } from '../../webhook/cluster-reads';
 import { evaluatePolicyValidation, evaluateReview } from '../../webhook/evaluate';
 import { PolicyIndex } from '../../webhook/prefilter';
 import { answerApiCall, apiCallRequestData } from '../../engine/context/apicall';
-import { policyGrants } from '../../deploy/rbac';
+import { policyGrants } from '../../webhook/policy-grants';
 import { knownKindTable } from '../../engine/kube';
 import type { ClusterState, JsonObject } from '../../engine/core/types';
 import { asObject } from '../../engine/core/json';

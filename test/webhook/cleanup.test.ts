@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { evaluatePolicyValidation } from '../../webhook/evaluate';
 import { CleanupMetrics, cleanupClock } from '../../webhook/cleanup';
-import { policyGrants } from '../../deploy/rbac';
+import { policyGrants } from '../../webhook/policy-grants';
 import { knownKindTable } from '../../engine/kube';
 import { webhookConfigurations } from '../../webhook/configurations';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { policiesReadRoles, roleBindingIndexOf, rolesOfUser } from '../../webhook/user-roles';
 import { evaluateReview } from '../../webhook/evaluate';
 import { PolicyIndex } from '../../webhook/prefilter';
-import { policyGrants } from '../../deploy/rbac';
+import { policyGrants } from '../../webhook/policy-grants';
 import { knownKindTable } from '../../engine/kube';
 import type { ClusterState, JsonObject } from '../../engine/core/types';
 
