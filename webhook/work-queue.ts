@@ -7,6 +7,7 @@
  * bucket (10 per second, burst 100) — until it has been retried `maxRetries` times, then
  * dropped (and logged) until something adds it again.
  */
+import { TokenBucket } from '../kube-api/rate-limit';
 
 export interface WorkQueueOptions {
   /** Kyverno's Workers for the controller. */
@@ -34,8 +35,7 @@ export class WorkQueue {
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
   private running = 0;
   private stopped = true;
-  private tokens = BUCKET_BURST;
-  private tokensAt = 0;
+  private readonly bucket = new TokenBucket(BUCKET_QPS, BUCKET_BURST);
   private idlers: Array<() => void> = [];
 
   constructor(private readonly opts: WorkQueueOptions) {}
@@ -134,12 +134,8 @@ export class WorkQueue {
     this.timers.set(key, timer);
   }
 
-  /** The token bucket's wait for one more retry (negative tokens are retries already promised). */
+  /** The token bucket's wait for one more retry. */
   private bucketDelay(): number {
-    const now = (this.opts.now ?? Date.now)();
-    this.tokens = Math.min(BUCKET_BURST, this.tokens + ((now - this.tokensAt) / 1000) * BUCKET_QPS);
-    this.tokensAt = now;
-    this.tokens -= 1;
-    return this.tokens >= 0 ? 0 : (-this.tokens / BUCKET_QPS) * 1000;
+    return this.bucket.reserve((this.opts.now ?? Date.now)());
   }
 }
