@@ -37,6 +37,11 @@ export class UsageError extends Error {}
 /** strconv.ParseBool's spellings, which a Go program's boolean flags take after `=`. */
 const GO_BOOLEANS = new Map(['1', 't', 'T', 'TRUE', 'true', 'True'].map((v) => [v, true]).concat(['0', 'f', 'F', 'FALSE', 'false', 'False'].map((v) => [v, false])) as Array<[string, boolean]>);
 
+/** Go's strconv.ParseBool: undefined for a text it refuses (flags, Kyverno's ConfigMap booleans). */
+export function parseGoBool(text: string): boolean | undefined {
+  return GO_BOOLEANS.get(text);
+}
+
 export function parseArgs(argv: string[], spec: FlagSpec): ParsedArgs {
   const out: ParsedArgs = { positionals: [], values: new Map(), booleans: new Set(), negated: new Set() };
   for (let i = 0; i < argv.length; i++) {

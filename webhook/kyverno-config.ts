@@ -26,6 +26,7 @@ import { watchKinds } from '../kube-api/watch';
 import { defaultNamespaceSelector, defaultWebhookSettings, type LabelSelector, type MatchCondition, type WebhookSettings } from './configurations';
 import type { UserExclusionSettings } from './user-filters';
 import { goJsonTypeName } from '../engine/core/go-json';
+import { parseGoBool } from '../io/args';
 
 /** Kyverno's configuration, as we apply it. */
 export interface KyvernoConfiguration {
@@ -70,13 +71,6 @@ export function configurationDefaults(flags: ConfigurationFlags, namespace: stri
     updateRequestThreshold: DEFAULT_UPDATE_REQUEST_THRESHOLD,
     namespace,
   };
-}
-
-/** Go's strconv.ParseBool. */
-function parseGoBool(text: string): boolean | undefined {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false;
-  return undefined;
 }
 
 /** A value Go's json.Unmarshal refuses for the type named (the key keeps its default). */
