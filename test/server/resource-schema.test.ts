@@ -97,17 +97,14 @@ test('JMESPath completion walks the matched kind several levels deep, through li
   assert.ok(!labels(at('request.object.metadata.labels.')).includes('spec'));
 });
 
-test('JMESPath completion offers the union of every matched kind, and CRDs from the workspace', () => {
-  const text = classic(['Pod', 'apps/v1/Deployment'], '"{{ request.object.spec.');
-  const items = labels(completeAfter(text, 'request.object.spec.'));
-  assert.ok(items.includes('containers') && items.includes('template') && items.includes('replicas'));
-
-  const crd = parse(`apiVersion: apiextensions.k8s.io/v1
+/** A namespaced example.com/v1 CRD (a workspace file, read as the editor reads it) whose `spec` schema is `spec`, one YAML line each. */
+function exampleCrd(kind: string, plural: string, spec: string[]) {
+  return crdOf(parse(`apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
-metadata: { name: widgets.example.com }
+metadata: { name: ${plural}.example.com }
 spec:
   group: example.com
-  names: { kind: Widget, plural: widgets }
+  names: { kind: ${kind}, plural: ${plural} }
   scope: Namespaced
   versions:
   - name: v1
@@ -118,14 +115,23 @@ spec:
         type: object
         properties:
           spec:
-            type: object
-            description: What the widget should be.
-            properties:
-              size: { type: integer, description: How big the widget is. }
-              colour: { type: string }
-              extra: { type: object, x-kubernetes-preserve-unknown-fields: true }
-`);
-  const schemas = new ResourceSchemas([crdOf(crd)!]);
+${spec.map((line) => `            ${line}`).join('\n')}
+`))!;
+}
+
+test('JMESPath completion offers the union of every matched kind, and CRDs from the workspace', () => {
+  const text = classic(['Pod', 'apps/v1/Deployment'], '"{{ request.object.spec.');
+  const items = labels(completeAfter(text, 'request.object.spec.'));
+  assert.ok(items.includes('containers') && items.includes('template') && items.includes('replicas'));
+
+  const schemas = new ResourceSchemas([exampleCrd('Widget', 'widgets', [
+    'type: object',
+    'description: What the widget should be.',
+    'properties:',
+    '  size: { type: integer, description: How big the widget is. }',
+    '  colour: { type: string }',
+    '  extra: { type: object, x-kubernetes-preserve-unknown-fields: true }'
+  ])]);
   const widget = classic(['Widget'], '"{{ request.object.spec.');
   const fields = completeAfter(widget, 'request.object.spec.', schemas);
   assert.deepEqual(labels(fields).sort(), ['colour', 'extra', 'size']);
@@ -343,28 +349,12 @@ test("KS1214: Kyverno's CEL type-check warning at the field, per kind, where Kyv
 });
 
 test("KS1214 for custom resources: the workspace's CRDs stand for the cluster's, as the webhook reads them", () => {
-  const crd = parse(`apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: { name: gizmos.example.com }
-spec:
-  group: example.com
-  names: { kind: Gizmo, plural: gizmos }
-  scope: Namespaced
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        properties:
-          spec:
-            type: object
-            properties:
-              size: { type: integer }
-              extra: { type: object, x-kubernetes-preserve-unknown-fields: true }
-`);
-  const schemas = new ResourceSchemas([crdOf(crd)!]);
+  const schemas = new ResourceSchemas([exampleCrd('Gizmo', 'gizmos', [
+    'type: object',
+    'properties:',
+    '  size: { type: integer }',
+    '  extra: { type: object, x-kubernetes-preserve-unknown-fields: true }'
+  ])]);
   const text = celClassic(['example.com/v1/Gizmo'], ['"object.spec.sise > 1"', '"object.spec.size > 1 && object.metadata.labels.a == \'b\'"', '"object.spec.extra.anything == 1"']);
   assert.deepEqual(typeCheckWarnings(text, 'KS1214', schemas), [
     { message: "undefined field 'sise' (example.com/v1, Kind=Gizmo): Kyverno warns when the policy is admitted (its CEL type check).", text: 'sise' },
