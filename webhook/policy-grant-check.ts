@@ -24,11 +24,13 @@ export interface MissingGrant {
 /** Posts a review to the API server as this process and returns its answer. */
 export type ReviewPost = (path: string, body: JsonObject) => Promise<JsonObject>;
 
-/** The grants policyGrants derives for `policy` that the credentials `post` runs with lack (verbs refused). */
-export async function missingGrants(policy: JsonObject, kinds: KindTable, post: ReviewPost): Promise<MissingGrant[]> {
+/**
+ * The grants policyGrants derives for `policy` that the credentials `post` runs with lack (verbs
+ * refused). One review per distinct question, however many grants ask it: `asked` keeps the
+ * answers, and may be shared by the policies of one pass so they ask the API server once.
+ */
+export async function missingGrants(policy: JsonObject, kinds: KindTable, post: ReviewPost, asked = new Map<string, Promise<boolean>>()): Promise<MissingGrant[]> {
   const { grants } = policyGrants(policy, kinds);
-  // One review per distinct question, however many grants ask it.
-  const asked = new Map<string, Promise<boolean>>();
   const allowed = (g: Grant, verb: string, name: string): Promise<boolean> => {
     const [resource, subresource = ''] = g.resource.split('/');
     const key = JSON.stringify([g.group, g.resource, g.namespace ?? '', verb, name]);
@@ -104,8 +106,10 @@ export class PolicyGrantCheck {
     });
     if (!due.length) return Promise.resolve();
     return this.opts.kinds().then(async (kinds) => {
+      // A leader's first pass checks every policy: most ask the same questions (their matched kinds).
+      const asked = new Map<string, Promise<boolean>>();
       for (const policy of due) {
-        const missing = await missingGrants(policy, kinds, this.opts.post);
+        const missing = await missingGrants(policy, kinds, this.opts.post, asked);
         if (!missing.length) continue;
         const meta = asObject(policy.metadata);
         const regarding = { apiVersion: String(policy.apiVersion), kind: String(policy.kind), name: String(meta.name), ...(meta.namespace ? { namespace: String(meta.namespace) } : {}), ...(meta.uid ? { uid: String(meta.uid) } : {}) };

@@ -138,3 +138,14 @@ test('a policy gone from its watched list is forgotten: applied again, it is che
   await check.check([cleanupPolicy], 'cleanup');
   assert.ok(lines.length > afterFirst + 1);
 });
+
+test("one pass asks the API server each question once: policies matching the same kinds share the answers, and each still gets its warning", async () => {
+  const lines: string[] = [];
+  const server = apiServer([]);
+  const check = new PolicyGrantCheck({ kinds: async () => kinds, post: server.post, log: (l) => lines.push(l) });
+  const twin = { ...auditServices, metadata: { name: 'services-need-team', uid: 'u2', generation: 1 } };
+  await check.check([auditServices, twin]);
+  const questions = server.asked.map((a) => JSON.stringify(a));
+  assert.equal(new Set(questions).size, questions.length, `asked twice: ${questions.join('\n')}`);
+  assert.deepEqual(lines.map((l) => l.split(':')[0]), ['ClusterPolicy/services-need-owner', 'ClusterPolicy/services-need-team']);
+});
